@@ -1,0 +1,56 @@
+"""Alembic environment: SQLModel metadata, plain SQLAlchemy types in migrations, batch mode for SQLite."""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlmodel import SQLModel
+from sqlmodel.sql.sqltypes import AutoString
+
+import sipflow.db  # noqa: F401  (sets the naming convention)
+import sipflow.models  # noqa: F401  (registers every table)
+from sipflow.db import make_engine
+
+target_metadata = SQLModel.metadata
+
+
+def render_item(type_, obj, autogen_context):
+    """Render sqlmodel's own types as plain SQLAlchemy, so migrations never import sqlmodel."""
+    if type_ == "type" and isinstance(obj, AutoString):
+        return f"sa.String(length={obj.length})" if obj.length else "sa.String()"
+    if type_ == "type" and type(obj).__name__ == "UTCDateTime":
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
+def compare_type(context_, inspected_column, metadata_column, inspected_type, metadata_type):
+    """Treat sqlmodel's UTC datetime as the DateTime the migrations write."""
+    if type(metadata_type).__name__ == "UTCDateTime":
+        return False
+    return None
+
+
+def run_migrations() -> None:
+    """Run the migrations against the configured URL (online only: sipflow always has a database)."""
+    connectable = context.config.attributes.get("connection")
+    if connectable is None:
+        engine = make_engine(context.config.get_main_option("sqlalchemy.url"))
+        with engine.connect() as connection:
+            _run(connection)
+        engine.dispose()
+    else:
+        _run(connectable)
+
+
+def _run(connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_item=render_item,
+        render_as_batch=True,
+        compare_type=compare_type,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+run_migrations()

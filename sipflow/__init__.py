@@ -1,0 +1,40 @@
+"""sipflow: a workflow engine for Swedish coordinated individual plans (SIP)."""
+
+from __future__ import annotations
+
+from flask import Flask, jsonify
+
+from sipflow import db
+from sipflow.config import load_config
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the application: config, database, login, translations, blueprints and CLI; starts no threads."""
+    from sipflow.cases.views import bp as cases_bp
+    from sipflow.cli import sipflow_cli
+    from sipflow.i18n import init_babel
+    from sipflow.security import init_security
+    from sipflow.security.views import bp as auth_bp
+    from sipflow.workflow.engine import WorkflowRegistry
+
+    app = Flask(
+        __name__,
+        template_folder="../templates",
+        static_folder="static",
+    )
+    app.config.update(load_config(overrides=config))
+    db.init_app(app)
+    app.extensions["sipflow.workflows"] = WorkflowRegistry.from_folder(app.config["WORKFLOWS_DIR"])
+    init_babel(app)
+    init_security(app)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(cases_bp)
+    app.cli.add_command(sipflow_cli)
+
+    @app.get("/healthz")
+    def healthz():
+        status = db.database_status(db.get_engine())
+        code = 200 if status["status"] == "ok" else 503
+        return jsonify(status="ok" if code == 200 else "error", database=status), code
+
+    return app

@@ -1,0 +1,89 @@
+"""SIP cases, their participants, deadlines and transition log."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import JSON, Column
+from sqlalchemy.ext.mutable import MutableDict
+from sqlmodel import Field, SQLModel
+
+CASE_TRIGGERS = ("other_need", "discharge", "child")
+PARTICIPANT_KINDS = ("organisation", "person", "narstaende", "guardian")
+PARTY_ROLES = ("initiator", "huvudansvarig", "participant")
+
+
+def _new_uid() -> str:
+    return uuid.uuid4().hex
+
+
+class SipCase(SQLModel, table=True):
+    """One SIP: the workflow it follows, where it stands, and its key dates."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    # Opaque id for URLs: guessing one tells nothing, and it carries no personal data.
+    uid: str = Field(default_factory=_new_uid, max_length=32, unique=True)
+    reference: str = Field(max_length=40, unique=True)
+    workflow_name: str = Field(max_length=40)
+    workflow_version: int
+    state: str = Field(max_length=40, index=True)
+    trigger: str = Field(max_length=16)
+    # Bumped by every state change; a writer holding an older number gets a conflict.
+    version: int = 1
+    person_id: int = Field(foreign_key="person.id", index=True)
+    initiating_organisation_id: int = Field(foreign_key="organisation.id", index=True)
+    created_by_user_id: int | None = Field(default=None, foreign_key="user.id")
+    requested_at: datetime
+    utskrivningsklar_at: datetime | None = None
+    child_view: str | None = Field(default=None, max_length=4000)
+    questions: str | None = Field(default=None, max_length=4000)
+    follow_up_on: datetime | None = None
+    closed_reason: str | None = Field(default=None, max_length=500)
+    created_at: datetime
+    updated_at: datetime
+
+
+class Participant(SQLModel, table=True):
+    """A party to a case: an organisation (unit, contact person), the person, a närstående or a guardian."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="sipcase.id", index=True)
+    kind: str = Field(max_length=16)
+    role: str = Field(default="participant", max_length=16)
+    organisation_id: int | None = Field(default=None, foreign_key="organisation.id", index=True)
+    unit_id: int | None = Field(default=None, foreign_key="unit.id")
+    contact_user_id: int | None = Field(default=None, foreign_key="user.id")
+    name: str | None = Field(default=None, max_length=120)
+    relation: str | None = Field(default=None, max_length=60)
+    email: str | None = Field(default=None, max_length=254)
+    phone: str | None = Field(default=None, max_length=40)
+    added_at: datetime
+    removed_at: datetime | None = None
+
+
+class Deadline(SQLModel, table=True):
+    """A deadline a workflow sets on a case (kallelse, follow-up), and when it was met."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="sipcase.id", index=True)
+    kind: str = Field(max_length=40)
+    due_at: datetime = Field(index=True)
+    met_at: datetime | None = None
+    cancelled_at: datetime | None = None
+
+
+class TransitionLog(SQLModel, table=True):
+    """Who moved a case from which state to which, for which party, when and why."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="sipcase.id", index=True)
+    at: datetime
+    user_id: int | None = Field(default=None, foreign_key="user.id")
+    organisation_id: int | None = Field(default=None, foreign_key="organisation.id")
+    trigger: str = Field(max_length=40)
+    from_state: str | None = Field(default=None, max_length=40)
+    to_state: str = Field(max_length=40)
+    reason: str | None = Field(default=None, max_length=1000)
+    # What the transition's form carried (meeting outcome, channel); never a personnummer.
+    details: dict = Field(default_factory=dict, sa_column=Column(MutableDict.as_mutable(JSON)))

@@ -1,0 +1,65 @@
+"""Valid input for every kind of transition form: used by the demo data, the benchmark and the tests."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from sqlmodel import Session, select
+
+from sipflow.cases.models import Participant, SipCase
+from sipflow.clock import to_local
+from sipflow.workflow.guards import participating_organisations
+
+
+def scripted_input(session: Session, case: SipCase, form: str, now: datetime) -> dict:
+    """A plausible, valid input for form on case at now."""
+    today: date = to_local(now).date()
+    organisations = participating_organisations(session, case.id)
+    if form == "consent":
+        given_by = "guardian" if case.trigger == "child" else "person"
+        return {
+            "given_by": given_by,
+            "form": "written",
+            "valid_until": today + timedelta(days=365),
+            "organisation_ids": [o.id for o in organisations],
+            "information_scope": "Uppgifter som behövs för planeringen",
+        }
+    if form == "consent_declined":
+        return {"given_by": "person", "form": "oral", "reason": "Vill inte ha en SIP just nu"}
+    if form == "preparation":
+        return {
+            "questions": "Vem gör vad? Hur ser boendet ut?",
+            "child_view": "Vill gå kvar i samma skola." if case.trigger == "child" else None,
+        }
+    if form == "kallelse":
+        return {
+            "sent_at": now,
+            "channel": "sipflow",
+            "meeting_starts_at": now + timedelta(days=7),
+            "meeting_minutes": 60,
+            "mode": "video",
+        }
+    if form == "meeting_outcome":
+        participant_ids = session.exec(
+            select(Participant.id).where(Participant.case_id == case.id, Participant.removed_at.is_(None))
+        ).all()
+        return {
+            "held_at": now,
+            "mode": "mixed",
+            "attendance": {pid: ("video" if i % 2 else "on_site") for i, pid in enumerate(participant_ids)},
+            "decisions": [
+                {
+                    "text": "Kontakta boendestödet",
+                    "owner": "Socialtjänsten",
+                    "due_on": today + timedelta(days=14),
+                }
+            ],
+        }
+    if form == "plan":
+        return {
+            "huvudansvarig_organisation_id": case.initiating_organisation_id,
+            "follow_up_on": now + timedelta(days=90),
+        }
+    if form == "reason":
+        return {"reason": "Enligt överenskommelse"}
+    return {}

@@ -1,0 +1,317 @@
+"""Case operations: start a SIP, fire a workflow transition, manage participants.
+
+Each operation runs inside the caller's unit of work and either writes everything it needs or raises a
+CaseError before anything is committed.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import update
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlmodel import Session, select
+
+from sipflow.cases.errors import (
+    GuardFailed,
+    InvalidInput,
+    PartyNotAllowed,
+    StaleCase,
+    TransitionNotAllowed,
+)
+from sipflow.cases.inputs import INPUT_HANDLERS
+from sipflow.cases.models import PARTICIPANT_KINDS, Deadline, Participant, SipCase, TransitionLog
+from sipflow.clock import add_days
+from sipflow.people.models import Person, Unit, User
+from sipflow.workflow.context import TransitionContext
+from sipflow.workflow.definition import CREATE_EVENT, TransitionDef, Workflow
+from sipflow.workflow.engine import WorkflowRegistry, bind_machine
+from sipflow.workflow.guards import GUARDS
+
+_REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+def new_reference(now: datetime) -> str:
+    """A case reference without personal data, safe for calendars and e-mail subjects."""
+    return f"SIP-{now.year}-" + "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(6))
+
+
+def actor_organisation_id(session: Session, actor: User) -> int | None:
+    """The organisation of the actor's unit."""
+    if actor is None or actor.unit_id is None:
+        return None
+    unit = session.get(Unit, actor.unit_id)
+    return unit.organisation_id if unit else None
+
+
+def party_roles(session: Session, case: SipCase, organisation_id: int | None) -> set[str]:
+    """The roles the organisation holds in the case (initiator, huvudansvarig, participant)."""
+    if organisation_id is None:
+        return set()
+    roles = set(
+        session.exec(
+            select(Participant.role).where(
+                Participant.case_id == case.id,
+                Participant.organisation_id == organisation_id,
+                Participant.removed_at.is_(None),
+            )
+        ).all()
+    )
+    if case.initiating_organisation_id == organisation_id:
+        roles.add("initiator")
+    return roles
+
+
+def allowed_transitions(
+    session: Session, registry: WorkflowRegistry, case: SipCase, actor: User
+) -> list[TransitionDef]:
+    """The transitions the actor's party may fire from the case's current state."""
+    workflow = registry.get(case.workflow_name, case.workflow_version)
+    roles = party_roles(session, case, actor_organisation_id(session, actor))
+    return [t for t in workflow.transitions_from(case.state) if roles & set(t.parties)]
+
+
+def _start_deadlines(session: Session, workflow: Workflow, case: SipCase, event: str) -> None:
+    for rule in workflow.deadlines:
+        if event not in rule.started_by:
+            continue
+        start = getattr(case, rule.source_field)
+        if start is None:
+            continue
+        session.add(
+            Deadline(
+                case_id=case.id,
+                kind=rule.kind,
+                due_at=add_days(start, rule.days, working_days=rule.working_days),
+            )
+        )
+
+
+def _settle_deadlines(
+    session: Session, workflow: Workflow, case: SipCase, trigger: str, now: datetime
+) -> None:
+    met_kinds = {rule.kind for rule in workflow.deadlines if trigger in rule.met_by}
+    ending = workflow.is_final(case.state)
+    if not met_kinds and not ending:
+        return
+    for deadline in session.exec(
+        select(Deadline).where(
+            Deadline.case_id == case.id, Deadline.met_at.is_(None), Deadline.cancelled_at.is_(None)
+        )
+    ).all():
+        if deadline.kind in met_kinds:
+            deadline.met_at = now
+        elif ending:
+            deadline.cancelled_at = now
+        session.add(deadline)
+
+
+def create_case(
+    session: Session,
+    registry: WorkflowRegistry,
+    actor: User,
+    *,
+    workflow_name: str,
+    person: Person,
+    unit_ids: list[int],
+    now: datetime,
+    utskrivningsklar_at: datetime | None = None,
+    reference: str | None = None,
+) -> SipCase:
+    """Start a SIP in the actor's organisation, with the other units taking part."""
+    if workflow_name not in registry.names():
+        raise InvalidInput(_l("Unknown kind of SIP."), field="workflow_name")
+    workflow = registry.latest(workflow_name)
+    organisation_id = actor_organisation_id(session, actor)
+    if organisation_id is None:
+        raise PartyNotAllowed(_l("Only staff of a unit can start a SIP."))
+    if workflow.trigger == "discharge":
+        if utskrivningsklar_at is None:
+            raise InvalidInput(
+                _l("Enter when the patient was reported ready for discharge."),
+                field="utskrivningsklar_at",
+            )
+        if utskrivningsklar_at > now:
+            raise InvalidInput(
+                _l("The discharge notice cannot lie in the future."), field="utskrivningsklar_at"
+            )
+    case = SipCase(
+        reference=reference or new_reference(now),
+        workflow_name=workflow.name,
+        workflow_version=workflow.version,
+        state=workflow.initial,
+        trigger=workflow.trigger,
+        person_id=person.id,
+        initiating_organisation_id=organisation_id,
+        created_by_user_id=actor.id,
+        requested_at=now,
+        utskrivningsklar_at=utskrivningsklar_at if workflow.trigger == "discharge" else None,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(case)
+    session.flush()
+    session.add(
+        Participant(
+            case_id=case.id,
+            kind="organisation",
+            role="initiator",
+            organisation_id=organisation_id,
+            unit_id=actor.unit_id,
+            contact_user_id=actor.id,
+            added_at=now,
+        )
+    )
+    session.add(Participant(case_id=case.id, kind="person", added_at=now))
+    for unit_id in dict.fromkeys(unit_ids):
+        if unit_id == actor.unit_id:
+            continue
+        add_unit_participant(session, case, unit_id, now=now)
+    session.add(
+        TransitionLog(
+            case_id=case.id,
+            at=now,
+            user_id=actor.id,
+            organisation_id=organisation_id,
+            trigger=CREATE_EVENT,
+            from_state=None,
+            to_state=case.state,
+        )
+    )
+    _start_deadlines(session, workflow, case, CREATE_EVENT)
+    session.flush()
+    return case
+
+
+def add_unit_participant(session: Session, case: SipCase, unit_id: int, *, now: datetime) -> Participant:
+    """Let a unit (and so its organisation) take part in the case."""
+    unit = session.get(Unit, unit_id)
+    if unit is None:
+        raise InvalidInput(_l("Unknown unit."), field="unit_ids")
+    existing = session.exec(
+        select(Participant).where(
+            Participant.case_id == case.id,
+            Participant.organisation_id == unit.organisation_id,
+            Participant.removed_at.is_(None),
+        )
+    ).first()
+    if existing is not None:
+        return existing
+    participant = Participant(
+        case_id=case.id,
+        kind="organisation",
+        organisation_id=unit.organisation_id,
+        unit_id=unit.id,
+        added_at=now,
+    )
+    session.add(participant)
+    return participant
+
+
+def add_private_participant(
+    session: Session,
+    case: SipCase,
+    *,
+    kind: str,
+    name: str,
+    relation: str | None,
+    email: str | None,
+    phone: str | None,
+    now: datetime,
+) -> Participant:
+    """Add a närstående or a guardian to the case."""
+    if kind not in PARTICIPANT_KINDS or kind in ("organisation", "person"):
+        raise InvalidInput(_l("Choose närstående or guardian."), field="kind")
+    if not (name or "").strip():
+        raise InvalidInput(_l("Enter a name."), field="name")
+    participant = Participant(
+        case_id=case.id,
+        kind=kind,
+        name=name.strip(),
+        relation=(relation or "").strip() or None,
+        email=(email or "").strip() or None,
+        phone=(phone or "").strip() or None,
+        added_at=now,
+    )
+    session.add(participant)
+    return participant
+
+
+def check_version(case: SipCase, expected_version: int) -> None:
+    """Refuse a form that was loaded before the case last changed."""
+    if case.version != expected_version:
+        raise StaleCase(
+            _l("Someone else changed this SIP while you were working. Reload the page and try again.")
+        )
+
+
+def _claim_version(session: Session, case: SipCase, expected_version: int) -> None:
+    """Compare-and-set the version: of two writers holding the same version, only one gets past here."""
+    result = session.execute(
+        update(SipCase)
+        .where(SipCase.id == case.id, SipCase.version == expected_version)
+        .values(version=expected_version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise StaleCase(
+            _l("Someone else changed this SIP while you were working. Reload the page and try again.")
+        )
+    set_committed_value(case, "version", expected_version + 1)
+
+
+def fire_transition(
+    session: Session,
+    registry: WorkflowRegistry,
+    actor: User,
+    case: SipCase,
+    trigger: str,
+    *,
+    expected_version: int,
+    now: datetime,
+    data: dict | None = None,
+) -> TransitionLog:
+    """Move the case by trigger: version check, form input, guards, state, log and effects, all or nothing."""
+    workflow = registry.get(case.workflow_name, case.workflow_version)
+    transition = workflow.transition(case.state, trigger)
+    if transition is None:
+        raise TransitionNotAllowed(
+            _l("That step is not possible in the SIP's current state (%(state)s).", state=case.state)
+        )
+    organisation_id = actor_organisation_id(session, actor)
+    if not party_roles(session, case, organisation_id) & set(transition.parties):
+        raise PartyNotAllowed(_l("Your organisation's part in this SIP does not allow that step."))
+    check_version(case, expected_version)
+    _claim_version(session, case, expected_version)
+
+    ctx = TransitionContext(session=session, case=case, actor=actor, now=now, data=dict(data or {}))
+    if transition.form == "reason" and transition.dest == "closed":
+        ctx.data["closing"] = True
+    INPUT_HANDLERS[transition.form](ctx)
+    session.flush()
+
+    from_state = case.state
+    flow = bind_machine(workflow, ctx)
+    if not flow.trigger(trigger):
+        name = flow.failed_guard or "unknown"
+        raise GuardFailed(GUARDS[name].message if name in GUARDS else name, guard=name)
+    case.updated_at = now
+    session.add(case)
+    log = TransitionLog(
+        case_id=case.id,
+        at=now,
+        user_id=actor.id,
+        organisation_id=organisation_id,
+        trigger=trigger,
+        from_state=from_state,
+        to_state=case.state,
+        reason=(ctx.data.get("reason") or "").strip() or None,
+        details=ctx.details,
+    )
+    session.add(log)
+    _settle_deadlines(session, workflow, case, trigger, now)
+    _start_deadlines(session, workflow, case, trigger)
+    session.flush()
+    return log

@@ -1,0 +1,102 @@
+"""Time helpers: store UTC, reason about deadlines in Swedish local time.
+
+Deadlines in SIP work ("within 3 working days") are agreed in local wall-clock
+terms, so day arithmetic happens in Europe/Stockholm and the result is
+converted back to aware UTC for storage.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+import holidays
+
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
+
+# Days that count as non-working besides Saturdays and Sundays:
+# - PUBLIC: the statutory Swedish public holidays (helgdagar).
+# - DE_FACTO: julafton, midsommarafton and nyårsafton. They are not statutory
+#   holidays, but Swedish banks, most employers and municipal offices treat
+#   them as non-working days, so a deadline must not land on them.
+# The BANK category is deliberately left out: it adds half days ("from 2pm")
+# such as skärtorsdagen, which are working days for our purposes.
+_HOLIDAY_CATEGORIES = (holidays.PUBLIC, holidays.DE_FACTO)
+
+
+def now_utc() -> datetime:
+    """Return the current time as an aware UTC datetime."""
+    return datetime.now(UTC)
+
+
+def to_local(dt: datetime) -> datetime:
+    """Convert an aware datetime to Europe/Stockholm; naive input is refused."""
+    if dt.tzinfo is None or dt.utcoffset() is None:
+        raise ValueError("to_local() needs an aware datetime, got a naive one")
+    return dt.astimezone(STOCKHOLM)
+
+
+def local_to_utc(naive_local: datetime) -> datetime:
+    """Interpret a naive Europe/Stockholm wall-clock time and return aware UTC.
+
+    Always uses fold=0 semantics: a non-existent time in the spring-forward gap
+    (02:00-03:00 on the last Sunday of March) is read with the pre-transition
+    offset (+01:00), so 02:30 becomes 01:30 UTC (03:30 CEST); an ambiguous time
+    in the repeated autumn hour is read as its first occurrence (CEST, +02:00).
+    """
+    if naive_local.tzinfo is not None:
+        raise ValueError("local_to_utc() needs a naive wall-clock datetime")
+    return naive_local.replace(tzinfo=STOCKHOLM, fold=0).astimezone(UTC)
+
+
+@lru_cache(maxsize=256)
+def _holiday_dates(year: int) -> frozenset[date]:
+    # Bounded cache because years come from user-entered dates. A frozenset per
+    # year instead of one shared HolidayBase, because HolidayBase populates
+    # itself lazily on lookup, which is not safe across threads.
+    # include_sundays=False is explicit because the Swedish calendar can mark
+    # every Sunday as a holiday; weekends are handled separately anyway.
+    calendar = holidays.country_holidays(
+        "SE", years=year, categories=_HOLIDAY_CATEGORIES, include_sundays=False
+    )
+    return frozenset(calendar.keys())
+
+
+def is_working_day(d: date) -> bool:
+    """Return True unless d is a weekend, a Swedish public holiday or a holiday eve."""
+    if isinstance(d, datetime):
+        # A datetime's calendar date depends on its zone; make the caller pick.
+        raise TypeError("is_working_day() expects a date, not a datetime")
+    if d.weekday() >= 5:
+        return False
+    return d not in _holiday_dates(d.year)
+
+
+def add_days(start: datetime, days: int, *, working_days: bool = False) -> datetime:
+    """Add calendar or working days in Stockholm local time; return aware UTC.
+
+    The local wall-clock time is kept across DST changes. If it does not exist
+    on the target day (spring-forward gap) it is resolved as in local_to_utc().
+    With working_days=True, only weekdays that are not holidays are counted;
+    a negative count steps backwards the same way.
+    """
+    local = to_local(start)
+    if days == 0:
+        # Re-building the wall time would turn the second occurrence of an
+        # ambiguous autumn hour into the first one; keep the instant instead.
+        return start.astimezone(UTC)
+
+    target = local.date()
+    if working_days:
+        step = timedelta(days=1 if days > 0 else -1)
+        remaining = abs(days)
+        while remaining:
+            target += step
+            if is_working_day(target):
+                remaining -= 1
+    else:
+        target += timedelta(days=days)
+
+    wall = datetime.combine(target, local.time().replace(fold=0))
+    return local_to_utc(wall)

@@ -1,0 +1,35 @@
+"""Consent (samtycke) records and the organisations each one covers."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlmodel import Field, SQLModel
+
+CONSENT_FORMS = ("oral", "written")
+CONSENT_GIVERS = ("person", "guardian", "legal_representative")
+
+
+class Consent(SQLModel, table=True):
+    """One consent decision: given (with scope and validity) or declined, and its withdrawal."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="sipcase.id", index=True)
+    decision: str = Field(max_length=10)  # given | declined
+    given_by: str = Field(max_length=24)
+    given_by_name: str | None = Field(default=None, max_length=120)
+    form: str = Field(max_length=10)
+    information_scope: str | None = Field(default=None, max_length=500)
+    valid_until: date | None = None
+    declined_reason: str | None = Field(default=None, max_length=500)
+    recorded_at: datetime
+    recorded_by_user_id: int = Field(foreign_key="user.id")
+    withdrawn_at: datetime | None = None
+    withdrawn_reason: str | None = Field(default=None, max_length=500)
+
+
+class ConsentOrganisation(SQLModel, table=True):
+    """An organisation that a consent lets take part and share information."""
+
+    consent_id: int = Field(foreign_key="consent.id", primary_key=True)
+    organisation_id: int = Field(foreign_key="organisation.id", primary_key=True)

@@ -1,0 +1,23 @@
+"""Import every table module so SQLModel.metadata is complete (Alembic and create_all need that)."""
+
+from sipflow.cases.models import Deadline, Participant, SipCase, TransitionLog
+from sipflow.consent.models import Consent, ConsentOrganisation
+from sipflow.meetings.models import Attendance, Meeting
+from sipflow.people.models import County, Municipality, Organisation, Person, Unit, User
+
+__all__ = [
+    "Attendance",
+    "Consent",
+    "ConsentOrganisation",
+    "County",
+    "Deadline",
+    "Meeting",
+    "Municipality",
+    "Organisation",
+    "Participant",
+    "Person",
+    "SipCase",
+    "TransitionLog",
+    "Unit",
+    "User",
+]

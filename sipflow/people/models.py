@@ -1,0 +1,101 @@
+"""Counties, municipalities, organisations, units, staff users and persons."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date, datetime
+
+from flask_login import UserMixin
+from sqlmodel import Field, SQLModel
+
+ORGANISATION_KINDS = ("region", "municipality", "school", "other")
+USER_ROLES = ("staff", "coordinator", "admin")
+LEGAL_SEXES = ("female", "male", "unknown")
+IDENTIFIER_KINDS = ("personnummer", "samordningsnummer", "reservnummer")
+
+
+class County(SQLModel, table=True):
+    """A Swedish county (län) and the region that is its health-care huvudman."""
+
+    code: str = Field(primary_key=True, max_length=2)
+    name: str = Field(max_length=80)
+    region_name: str = Field(max_length=80)
+
+
+class Municipality(SQLModel, table=True):
+    """A municipality (kommun) by its SCB code."""
+
+    code: str = Field(primary_key=True, max_length=4)
+    name: str = Field(max_length=80)
+    county_code: str = Field(foreign_key="county.code", max_length=2, index=True)
+
+
+class Organisation(SQLModel, table=True):
+    """A party to SIPs: a region, a municipality, a school or another agency."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=64, unique=True)
+    name: str = Field(max_length=160)
+    kind: str = Field(max_length=16)
+    county_code: str | None = Field(default=None, foreign_key="county.code", max_length=2)
+    municipality_code: str | None = Field(default=None, foreign_key="municipality.code", max_length=4)
+
+
+class Unit(SQLModel, table=True):
+    """A unit of an organisation (vårdcentral, socialtjänst, elevhälsa ...)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=64, unique=True)
+    organisation_id: int = Field(foreign_key="organisation.id", index=True)
+    name: str = Field(max_length=160)
+    # Health-care units are the ones that record KVÅ codes for the meetings they take part in.
+    is_health_care: bool = False
+
+
+class User(UserMixin, SQLModel, table=True):
+    """A staff member of one unit, with one or more roles."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=64, unique=True)
+    display_name: str = Field(max_length=120)
+    email: str | None = Field(default=None, max_length=254)
+    password_hash: str = Field(max_length=255)
+    unit_id: int | None = Field(default=None, foreign_key="unit.id", index=True)
+    roles: str = Field(default="staff", max_length=64)
+    active: bool = True
+    # Returned by get_id(): rotating it ends every session of the user, copied cookies included.
+    session_token: str = Field(default_factory=lambda: secrets.token_urlsafe(32), max_length=64, unique=True)
+
+    def get_id(self) -> str:
+        """Identify the login session by the rotatable token, never by the row id."""
+        return self.session_token
+
+    @property
+    def is_active(self) -> bool:
+        """Disabled accounts cannot log in."""
+        return self.active
+
+    @property
+    def role_set(self) -> frozenset[str]:
+        """The user's roles as a set."""
+        return frozenset(r for r in self.roles.split(",") if r)
+
+    def has_role(self, role: str) -> bool:
+        """True when the user holds role."""
+        return role in self.role_set
+
+
+class Person(SQLModel, table=True):
+    """The person a SIP is for."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    id_kind: str = Field(max_length=20)
+    # Stored once, shown masked; found only through id_hash so it never needs to be in a query string.
+    id_number: str = Field(max_length=20)
+    id_hash: str = Field(max_length=64, unique=True)
+    given_name: str = Field(max_length=120)
+    family_name: str = Field(max_length=120)
+    birth_date: date | None = None
+    legal_sex: str = Field(default="unknown", max_length=8)
+    home_municipality_code: str = Field(foreign_key="municipality.code", max_length=4, index=True)
+    created_at: datetime

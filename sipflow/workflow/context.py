@@ -1,0 +1,23 @@
+"""What guards and effects see of the transition being fired."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlmodel import Session
+
+from sipflow.cases.models import SipCase
+from sipflow.people.models import User
+
+
+@dataclass
+class TransitionContext:
+    """The unit of work a transition runs in: case, actor, clock and the form's data."""
+
+    session: Session
+    case: SipCase
+    actor: User | None
+    now: datetime
+    data: dict = field(default_factory=dict)
+    details: dict = field(default_factory=dict)

@@ -1,0 +1,264 @@
+"""Load workflows/*.toml into validated, immutable workflow definitions."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sipflow.cases.models import CASE_TRIGGERS, PARTY_ROLES
+
+# The kinds of input a transition's form collects; cases/inputs.py handles each one.
+INPUT_KINDS = (
+    "none",
+    "consent",
+    "consent_declined",
+    "preparation",
+    "kallelse",
+    "meeting_outcome",
+    "plan",
+    "reason",
+)
+DEADLINE_SOURCES = ("requested_at", "utskrivningsklar_at", "follow_up_on")
+WITHDRAW_TRIGGER = "withdraw_consent"
+CREATE_EVENT = "create"
+
+_TOP_KEYS = {"name", "version", "trigger", "initial", "label", "states", "deadlines", "transitions"}
+_STATE_KEYS = {"label", "final"}
+_TRANSITION_KEYS = {"trigger", "label", "source", "dest", "form", "conditions", "effects", "parties"}
+_DEADLINE_KEYS = {"label", "from", "days", "working_days", "started_by", "met_by"}
+
+
+class WorkflowError(ValueError):
+    """A workflow file that cannot be used; the message names the file and the key."""
+
+
+@dataclass(frozen=True)
+class StateDef:
+    """One state of a workflow."""
+
+    name: str
+    label: dict
+    final: bool = False
+
+
+@dataclass(frozen=True)
+class TransitionDef:
+    """One transition: its trigger, sources, destination, guards, effects and who may fire it."""
+
+    trigger: str
+    sources: tuple[str, ...]
+    dest: str
+    label: dict
+    form: str = "none"
+    conditions: tuple[str, ...] = ()
+    effects: tuple[str, ...] = ()
+    parties: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DeadlineDef:
+    """A deadline: N (working) days from a case date, started and met by named transitions."""
+
+    kind: str
+    label: dict
+    source_field: str
+    days: int
+    working_days: bool
+    started_by: tuple[str, ...]
+    met_by: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Workflow:
+    """A validated workflow definition."""
+
+    name: str
+    version: int
+    trigger: str
+    initial: str
+    label: dict
+    states: dict[str, StateDef]
+    transitions: tuple[TransitionDef, ...]
+    deadlines: tuple[DeadlineDef, ...]
+    path: str = ""
+    _by_state: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        for state in self.states:
+            self._by_state[state] = {t.trigger: t for t in self.transitions if state in t.sources}
+
+    def transitions_from(self, state: str) -> list[TransitionDef]:
+        """The transitions leaving state, in file order."""
+        return list(self._by_state.get(state, {}).values())
+
+    def transition(self, state: str, trigger: str) -> TransitionDef | None:
+        """The transition fired by trigger in state, or None when it is not allowed there."""
+        return self._by_state.get(state, {}).get(trigger)
+
+    def is_final(self, state: str) -> bool:
+        """True for states that end the case."""
+        return self.states[state].final
+
+    @property
+    def triggers(self) -> list[str]:
+        """Every trigger the workflow knows, in file order, without repeats."""
+        return list(dict.fromkeys(t.trigger for t in self.transitions))
+
+    def state_label(self, state: str, locale: str) -> str:
+        """The state's name in locale (Swedish when the locale is missing)."""
+        label = self.states[state].label
+        return label.get(locale) or label.get("sv") or state
+
+
+def _fail(path: Path, key: str, message: str) -> WorkflowError:
+    return WorkflowError(f"{path.name}: {key}: {message}")
+
+
+def _label(path: Path, key: str, raw) -> dict:
+    if not isinstance(raw, dict) or not isinstance(raw.get("sv"), str) or not raw["sv"]:
+        raise _fail(path, key, 'needs a label with at least a Swedish text: label = { sv = "..." }')
+    return dict(raw)
+
+
+def _unknown_keys(path: Path, key: str, raw: dict, allowed: set[str]) -> None:
+    extra = sorted(set(raw) - allowed)
+    if extra:
+        raise _fail(path, key, f"unknown key {extra[0]!r}")
+
+
+def _names(path: Path, key: str, raw, allowed=None, what="name") -> tuple[str, ...]:
+    if isinstance(raw, str):
+        raw = [raw]
+    if not isinstance(raw, list) or not all(isinstance(x, str) for x in raw):
+        raise _fail(path, key, "must be a list of names")
+    if allowed is not None:
+        for item in raw:
+            if item not in allowed:
+                raise _fail(path, key, f"unknown {what} {item!r}")
+    return tuple(raw)
+
+
+def parse_workflow(path: Path, data: dict, guards, effects) -> Workflow:
+    """Validate raw TOML data against the known guards and effects and build a Workflow."""
+    _unknown_keys(path, "(top level)", data, _TOP_KEYS)
+    for key in ("name", "version", "trigger", "initial", "states", "transitions"):
+        if key not in data:
+            raise _fail(path, key, "is required")
+    if data["trigger"] not in CASE_TRIGGERS:
+        raise _fail(path, "trigger", f"unknown case trigger {data['trigger']!r}")
+    if not isinstance(data["version"], int) or data["version"] < 1:
+        raise _fail(path, "version", "must be a positive whole number")
+
+    states = {}
+    for name, raw in data["states"].items():
+        _unknown_keys(path, f"states.{name}", raw, _STATE_KEYS)
+        states[name] = StateDef(
+            name, _label(path, f"states.{name}.label", raw.get("label")), bool(raw.get("final"))
+        )
+    if data["initial"] not in states:
+        raise _fail(path, "initial", f"unknown state {data['initial']!r}")
+
+    transitions = []
+    for index, raw in enumerate(data["transitions"]):
+        key = f"transitions[{index}]"
+        _unknown_keys(path, key, raw, _TRANSITION_KEYS)
+        if "trigger" not in raw or "dest" not in raw or "source" not in raw:
+            raise _fail(path, key, "needs trigger, source and dest")
+        key = f"transitions.{raw['trigger']}"
+        sources = _names(path, f"{key}.source", raw["source"], states, "state")
+        if raw["dest"] not in states:
+            raise _fail(path, f"{key}.dest", f"unknown state {raw['dest']!r}")
+        form = raw.get("form", "none")
+        if form not in INPUT_KINDS:
+            raise _fail(path, f"{key}.form", f"unknown form {form!r}")
+        parties = _names(path, f"{key}.parties", raw.get("parties", []), PARTY_ROLES, "party")
+        if not parties:
+            raise _fail(path, f"{key}.parties", "must name at least one party that may trigger it")
+        for source in sources:
+            if states[source].final:
+                raise _fail(path, f"{key}.source", f"final state {source!r} cannot be left")
+        transitions.append(
+            TransitionDef(
+                trigger=raw["trigger"],
+                sources=sources,
+                dest=raw["dest"],
+                label=_label(path, f"{key}.label", raw.get("label")),
+                form=form,
+                conditions=_names(path, f"{key}.conditions", raw.get("conditions", []), guards, "guard"),
+                effects=_names(path, f"{key}.effects", raw.get("effects", []), effects, "effect"),
+                parties=parties,
+            )
+        )
+    seen = set()
+    for t in transitions:
+        for source in t.sources:
+            if (source, t.trigger) in seen:
+                raise _fail(path, f"transitions.{t.trigger}", f"defined twice for state {source!r}")
+            seen.add((source, t.trigger))
+
+    triggers = {t.trigger for t in transitions}
+    deadlines = []
+    for kind, raw in data.get("deadlines", {}).items():
+        key = f"deadlines.{kind}"
+        _unknown_keys(path, key, raw, _DEADLINE_KEYS)
+        if raw.get("from") not in DEADLINE_SOURCES:
+            raise _fail(path, f"{key}.from", f"must be one of {', '.join(DEADLINE_SOURCES)}")
+        days = raw.get("days")
+        if not isinstance(days, int) or days < 0:
+            raise _fail(path, f"{key}.days", "must be a whole number of days, 0 or more")
+        deadlines.append(
+            DeadlineDef(
+                kind=kind,
+                label=_label(path, f"{key}.label", raw.get("label")),
+                source_field=raw["from"],
+                days=days,
+                working_days=bool(raw.get("working_days", False)),
+                started_by=_names(
+                    path, f"{key}.started_by", raw.get("started_by", []), triggers | {CREATE_EVENT}, "trigger"
+                ),
+                met_by=_names(path, f"{key}.met_by", raw.get("met_by", []), triggers, "trigger"),
+            )
+        )
+
+    workflow = Workflow(
+        name=data["name"],
+        version=data["version"],
+        trigger=data["trigger"],
+        initial=data["initial"],
+        label=_label(path, "label", data.get("label")),
+        states=states,
+        transitions=tuple(transitions),
+        deadlines=tuple(deadlines),
+        path=str(path),
+    )
+    _check_structure(path, workflow)
+    return workflow
+
+
+def _check_structure(path: Path, workflow: Workflow) -> None:
+    """Refuse workflows that could strand a case or keep it going after consent is withdrawn."""
+    if workflow.is_final(workflow.initial):
+        raise _fail(path, "initial", "the initial state cannot be final")
+    for state in workflow.states.values():
+        if state.final:
+            continue
+        if not workflow.transitions_from(state.name):
+            raise _fail(path, f"states.{state.name}", "an active state needs a way out")
+        withdraw = workflow.transition(state.name, WITHDRAW_TRIGGER)
+        if withdraw is None or not workflow.is_final(withdraw.dest):
+            raise _fail(
+                path,
+                f"states.{state.name}",
+                f"consent withdrawal ({WITHDRAW_TRIGGER}) must be possible here and end the case",
+            )
+
+
+def load_workflow_file(path: Path, guards, effects) -> Workflow:
+    """Read and validate one workflow file."""
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except tomllib.TOMLDecodeError as error:
+        raise WorkflowError(f"{path.name}: not valid TOML: {error}") from None
+    return parse_workflow(path, data, guards, effects)

@@ -1,0 +1,86 @@
+"""Effects: what a transition leaves behind in the same transaction, named in the workflow files.
+
+Effects only write rows (meetings, consent withdrawals, later outbox and reminder rows); they never send
+anything themselves, so a rolled-back transition leaves no trace anywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+from sqlmodel import select
+
+from sipflow.consent.models import Consent
+from sipflow.meetings.models import Attendance, Meeting
+from sipflow.workflow.context import TransitionContext
+
+
+def plan_meeting(ctx: TransitionContext) -> None:
+    """Book the meeting the kallelse announces."""
+    starts_at = ctx.data.get("meeting_starts_at")
+    if starts_at is None:
+        return
+    minutes = int(ctx.data.get("meeting_minutes") or 60)
+    meeting = Meeting(
+        case_id=ctx.case.id,
+        kind="first" if not _held_meetings(ctx) else "follow_up",
+        status="planned",
+        mode=ctx.data.get("mode") or "on_site",
+        starts_at=starts_at,
+        ends_at=starts_at + timedelta(minutes=minutes),
+        location=ctx.data.get("location") or None,
+    )
+    ctx.session.add(meeting)
+    ctx.session.flush()
+    ctx.details["meeting_id"] = meeting.id
+
+
+def _held_meetings(ctx: TransitionContext) -> list[Meeting]:
+    return list(
+        ctx.session.exec(
+            select(Meeting).where(Meeting.case_id == ctx.case.id, Meeting.status == "held")
+        ).all()
+    )
+
+
+def mark_meeting_held(ctx: TransitionContext) -> None:
+    """Record the meeting as held, with each participant's attendance mode."""
+    held_at = ctx.data["held_at"]
+    planned = ctx.session.exec(
+        select(Meeting)
+        .where(Meeting.case_id == ctx.case.id, Meeting.status == "planned")
+        .order_by(Meeting.starts_at.desc())
+    ).first()
+    meeting = planned or Meeting(
+        case_id=ctx.case.id,
+        kind="first" if not _held_meetings(ctx) else "follow_up",
+        mode=ctx.data.get("mode") or "on_site",
+        starts_at=held_at,
+        ends_at=held_at + timedelta(hours=1),
+    )
+    meeting.status = "held"
+    meeting.held_at = held_at
+    meeting.mode = ctx.data.get("mode") or meeting.mode
+    ctx.session.add(meeting)
+    ctx.session.flush()
+    for participant_id, mode in ctx.data.get("attendance", {}).items():
+        ctx.session.add(Attendance(meeting_id=meeting.id, participant_id=int(participant_id), mode=mode))
+    ctx.details["meeting_id"] = meeting.id
+
+
+def withdraw_consents(ctx: TransitionContext) -> None:
+    """Mark every consent of the case withdrawn: the other parties lose access at once."""
+    for consent in ctx.session.exec(
+        select(Consent).where(Consent.case_id == ctx.case.id, Consent.withdrawn_at.is_(None))
+    ).all():
+        consent.withdrawn_at = ctx.now
+        consent.withdrawn_reason = ctx.data.get("reason")
+        ctx.session.add(consent)
+
+
+EFFECTS: dict[str, Callable[[TransitionContext], None]] = {
+    "plan_meeting": plan_meeting,
+    "mark_meeting_held": mark_meeting_held,
+    "withdraw_consents": withdraw_consents,
+}

@@ -1,0 +1,147 @@
+"""Workflow registry, a transitions Machine per unit of work, and Mermaid diagrams."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from transitions import Machine
+from transitions.extensions.diagrams import GraphMachine
+
+from sipflow.workflow.context import TransitionContext
+from sipflow.workflow.definition import Workflow, WorkflowError, load_workflow_file
+from sipflow.workflow.effects import EFFECTS
+from sipflow.workflow.guards import GUARDS
+
+
+class WorkflowRegistry:
+    """Every workflow version found in a folder, validated once at start."""
+
+    def __init__(self, workflows: list[Workflow]):
+        self._by_key = {(w.name, w.version): w for w in workflows}
+        self._latest: dict[str, Workflow] = {}
+        for w in sorted(workflows, key=lambda w: w.version):
+            self._latest[w.name] = w
+
+    @classmethod
+    def from_folder(cls, folder: str | Path) -> WorkflowRegistry:
+        """Load and validate every *.toml file in folder; refuse duplicates."""
+        workflows, seen = [], {}
+        for path in sorted(Path(folder).glob("*.toml")):
+            workflow = load_workflow_file(path, GUARDS, EFFECTS)
+            key = (workflow.name, workflow.version)
+            if key in seen:
+                raise WorkflowError(f"{path.name}: name: {key} is also defined in {seen[key]}")
+            seen[key] = path.name
+            workflows.append(workflow)
+        if not workflows:
+            raise WorkflowError(f"{folder}: no workflow files found")
+        return cls(workflows)
+
+    def get(self, name: str, version: int) -> Workflow:
+        """The exact version a case was started on."""
+        return self._by_key[(name, version)]
+
+    def latest(self, name: str) -> Workflow:
+        """The newest version, used for new cases."""
+        return self._latest[name]
+
+    def names(self) -> list[str]:
+        """The workflow names, sorted."""
+        return sorted(self._latest)
+
+
+class CaseFlow:
+    """The object a Machine drives: it proxies the case's state and carries the context to guards."""
+
+    def __init__(self, ctx: TransitionContext):
+        self.ctx = ctx
+        self.failed_guard: str | None = None
+
+    @property
+    def state(self) -> str:
+        """The case's current state."""
+        return self.ctx.case.state
+
+    @state.setter
+    def state(self, value: str) -> None:
+        self.ctx.case.state = value
+
+
+def _guard_callback(name: str):
+    guard = GUARDS[name]
+
+    def check(event) -> bool:
+        flow: CaseFlow = event.model
+        held = guard.check(flow.ctx)
+        if not held and flow.failed_guard is None:
+            flow.failed_guard = name
+        return held
+
+    check.__name__ = name
+    return check
+
+
+def _effect_callback(name: str):
+    effect = EFFECTS[name]
+
+    def run(event) -> None:
+        effect(event.model.ctx)
+
+    run.__name__ = name
+    return run
+
+
+def machine_config(workflow: Workflow) -> dict:
+    """The keyword arguments for a transitions Machine built from workflow."""
+    return {
+        "states": list(workflow.states),
+        "transitions": [
+            {
+                "trigger": t.trigger,
+                "source": list(t.sources),
+                "dest": t.dest,
+                "conditions": [_guard_callback(name) for name in t.conditions],
+                "after": [_effect_callback(name) for name in t.effects],
+            }
+            for t in workflow.transitions
+        ],
+        "auto_transitions": False,
+        "send_event": True,
+        "model_attribute": "state",
+        "ignore_invalid_triggers": False,
+    }
+
+
+def bind_machine(workflow: Workflow, ctx: TransitionContext) -> CaseFlow:
+    """Build a Machine for this unit of work only, starting from the case's stored state."""
+    flow = CaseFlow(ctx)
+    Machine(model=flow, initial=ctx.case.state, **machine_config(workflow))
+    return flow
+
+
+def mermaid_diagram(workflow: Workflow) -> str:
+    """Return the workflow as a Mermaid stateDiagram-v2, guards shown on the edges."""
+    config = {
+        "states": list(workflow.states),
+        "transitions": [
+            {
+                "trigger": t.trigger,
+                "source": list(t.sources),
+                "dest": t.dest,
+                "conditions": list(t.conditions),
+            }
+            for t in workflow.transitions
+        ],
+        "auto_transitions": False,
+    }
+    # Drawing only: the machine is its own model and the condition names are never called.
+    machine = GraphMachine(
+        initial=workflow.initial,
+        graph_engine="mermaid",
+        show_conditions=True,
+        title=f"{workflow.name} v{workflow.version}",
+        **config,
+    )
+    # The highlighting of a "current" state means nothing for a definition; keep the diagram plain.
+    lines = machine.get_graph().draw(None).splitlines()
+    return "\n".join(line for line in lines if not line.strip().startswith(("classDef ", "Class ")))

@@ -1,0 +1,113 @@
+"""A SIP goes from request to closing through the service layer, one transaction per step."""
+
+from datetime import timedelta
+
+import pytest
+from sqlmodel import select
+
+from sipflow.cases import services
+from sipflow.cases.errors import GuardFailed, PartyNotAllowed, StaleCase, TransitionNotAllowed
+from sipflow.cases.models import Deadline, TransitionLog
+from sipflow.cases.scripted import scripted_input
+from sipflow.meetings.models import Meeting
+
+HAPPY_PATH = [
+    "give_consent",
+    "start_preparation",
+    "send_kallelse",
+    "hold_meeting",
+    "establish_plan",
+    "follow_up",
+    "revise_plan",
+    "close",
+]
+
+
+def fire(db_session, registry, actor, case, trigger, now, data=None):
+    workflow = registry.get(case.workflow_name, case.workflow_version)
+    transition = workflow.transition(case.state, trigger)
+    form = transition.form if transition else "none"
+    log = services.fire_transition(
+        db_session,
+        registry,
+        actor,
+        case,
+        trigger,
+        expected_version=case.version,
+        now=now,
+        data=scripted_input(db_session, case, form, now) if data is None else data,
+    )
+    db_session.commit()
+    return log
+
+
+@pytest.mark.parametrize("workflow", ["sip", "sip_discharge", "sip_child"])
+def test_full_lifecycle_logs_every_step(workflow, db_session, registry, parties, create_case, now):
+    case = create_case(workflow)
+    for step, trigger in enumerate(HAPPY_PATH, start=1):
+        fire(db_session, registry, parties.region_user, case, trigger, now + timedelta(minutes=step))
+    assert case.state == "closed"
+    assert case.version == len(HAPPY_PATH) + 1
+    logs = db_session.exec(
+        select(TransitionLog).where(TransitionLog.case_id == case.id).order_by(TransitionLog.id)
+    ).all()
+    assert [log.trigger for log in logs] == ["create", *HAPPY_PATH]
+    assert all(log.user_id == parties.region_user.id for log in logs)
+    meetings = db_session.exec(select(Meeting).where(Meeting.case_id == case.id)).all()
+    assert {m.status for m in meetings} == {"held"}
+
+
+def test_discharge_kallelse_deadline_is_three_days_after_utskrivningsklar(db_session, create_case, now):
+    case = create_case("sip_discharge", utskrivningsklar_at=now - timedelta(days=1))
+    deadline = db_session.exec(select(Deadline).where(Deadline.case_id == case.id)).one()
+    assert deadline.kind == "kallelse"
+    assert deadline.due_at == now + timedelta(days=2)
+
+
+def test_kallelse_meets_the_deadline(db_session, registry, parties, create_case, now):
+    case = create_case()
+    for trigger in HAPPY_PATH[:3]:
+        fire(db_session, registry, parties.region_user, case, trigger, now)
+    deadline = db_session.exec(select(Deadline).where(Deadline.case_id == case.id)).one()
+    assert deadline.met_at == now
+
+
+def test_stale_version_is_refused_and_changes_nothing(db_session, registry, parties, create_case, now):
+    case = create_case()
+    with pytest.raises(StaleCase):
+        services.fire_transition(
+            db_session,
+            registry,
+            parties.region_user,
+            case,
+            "give_consent",
+            expected_version=case.version - 1,
+            now=now,
+            data=scripted_input(db_session, case, "consent", now),
+        )
+    db_session.rollback()
+    db_session.refresh(case)
+    assert (case.state, case.version) == ("requested", 1)
+
+
+def test_party_without_role_is_refused(db_session, registry, parties, create_case, now):
+    case = create_case()
+    with pytest.raises(PartyNotAllowed):
+        fire(db_session, registry, parties.outsider_user, case, "give_consent", now)
+
+
+def test_transition_not_in_state_is_refused(db_session, registry, parties, create_case, now):
+    case = create_case()
+    with pytest.raises(TransitionNotAllowed):
+        fire(db_session, registry, parties.region_user, case, "close", now)
+
+
+def test_guard_failure_rolls_back_everything(db_session, registry, parties, create_case, now):
+    case = create_case(units=[])
+    fire(db_session, registry, parties.region_user, case, "give_consent", now)
+    with pytest.raises(GuardFailed) as refused:
+        fire(db_session, registry, parties.region_user, case, "start_preparation", now)
+    assert refused.value.guard == "two_organisations"
+    db_session.rollback()
+    db_session.refresh(case)
+    assert (case.state, case.version) == ("consent_given", 2)

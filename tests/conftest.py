@@ -1,0 +1,232 @@
+"""Shared fixtures: an app on a migrated database (SQLite or PostgreSQL), factories, a fixed clock."""
+
+from __future__ import annotations
+
+import itertools
+import os
+from datetime import UTC, date, datetime
+
+import pytest
+from sqlalchemy import text
+from sqlmodel import Session, SQLModel
+
+import sipflow.models  # noqa: F401  (every table)
+from sipflow import create_app
+from sipflow.cases import services
+from sipflow.cli import alembic_config
+from sipflow.people.identifiers import luhn_check_digit, parse_identifier
+from sipflow.people.models import Organisation, Unit, User
+from sipflow.people.reference import load_municipalities
+from sipflow.people.services import register_person
+from sipflow.security.passwords import hash_password
+
+FIXED_NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+TEST_PASSWORD = "correct horse battery staple"
+# Reference tables survive between tests; everything else is emptied after each one.
+KEPT_TABLES = {"county", "municipality", "alembic_version"}
+
+
+def database_url(tmp_path_factory) -> str:
+    """PostgreSQL when SIPFLOW_TEST_DATABASE_URL is set, else a fresh SQLite file."""
+    url = os.environ.get("SIPFLOW_TEST_DATABASE_URL")
+    if url:
+        return url
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'sipflow-test.sqlite3'}"
+
+
+def _reset_postgres(url: str) -> None:
+    from sipflow.db import make_engine
+
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def session_app(tmp_path_factory):
+    """The application on a database built by the migrations, with the reference data loaded."""
+    from alembic import command
+
+    url = database_url(tmp_path_factory)
+    if url.startswith("postgresql"):
+        _reset_postgres(url)
+    outbox = tmp_path_factory.mktemp("outbox")
+    app = create_app(
+        {
+            "ENV_NAME": "testing",
+            "TESTING": True,
+            "DATABASE_URL": url,
+            "SECRET_KEY": "test-secret-key-0123456789",
+            "OUTBOX_DIR": str(outbox),
+        }
+    )
+    command.upgrade(alembic_config(url), "head")
+    with app.app_context():
+        engine = app.extensions["sipflow.engine"]
+        with Session(engine) as session:
+            load_municipalities(session)
+            session.commit()
+    yield app
+    app.extensions["sipflow.engine"].dispose()
+
+
+@pytest.fixture
+def engine(app):
+    """The app's engine."""
+    return app.extensions["sipflow.engine"]
+
+
+@pytest.fixture
+def app(session_app):
+    """The application; every table but the reference data is emptied after the test."""
+    yield session_app
+    with session_app.extensions["sipflow.engine"].begin() as connection:
+        for table in reversed(SQLModel.metadata.sorted_tables):
+            if table.name not in KEPT_TABLES:
+                connection.execute(table.delete())
+
+
+@pytest.fixture
+def app_ctx(app):
+    """An application context (for lazy translations and get_session)."""
+    with app.test_request_context():
+        yield app
+
+
+@pytest.fixture
+def db_session(app_ctx, engine):
+    """A session for arranging and checking data."""
+    with Session(engine, expire_on_commit=False) as session:
+        yield session
+
+
+@pytest.fixture
+def registry(app):
+    """The workflow registry the app loaded."""
+    return app.extensions["sipflow.workflows"]
+
+
+@pytest.fixture
+def now():
+    """A fixed 'now' for services."""
+    return FIXED_NOW
+
+
+_counter = itertools.count(1)
+
+
+@pytest.fixture
+def make_unit(db_session):
+    """Factory: an organisation of kind with one unit; returns the unit."""
+
+    def make(kind: str = "region", name: str | None = None, *, health_care: bool | None = None) -> Unit:
+        n = next(_counter)
+        org = Organisation(key=f"org-{n}", name=name or f"{kind} {n}", kind=kind, county_code="07")
+        db_session.add(org)
+        db_session.flush()
+        unit = Unit(
+            key=f"unit-{n}",
+            organisation_id=org.id,
+            name=f"Enhet {n}",
+            is_health_care=(kind == "region") if health_care is None else health_care,
+        )
+        db_session.add(unit)
+        db_session.commit()
+        return unit
+
+    return make
+
+
+@pytest.fixture
+def make_user(db_session):
+    """Factory: a staff user of unit with roles; password TEST_PASSWORD."""
+    hashed = hash_password(TEST_PASSWORD)
+
+    def make(unit: Unit | None, roles: str = "staff", username: str | None = None) -> User:
+        n = next(_counter)
+        user = User(
+            username=username or f"user{n}",
+            display_name=f"Användare {n}",
+            email=f"user{n}@example.se",
+            password_hash=hashed,
+            unit_id=unit.id if unit else None,
+            roles=roles,
+        )
+        db_session.add(user)
+        db_session.commit()
+        return user
+
+    return make
+
+
+def valid_personnummer(birth: date, serial: int = 238) -> str:
+    """A valid 12-digit personnummer for birth and a three-digit serial."""
+    nine = birth.strftime("%y%m%d") + f"{serial:03d}"
+    return birth.strftime("%Y%m%d") + f"{serial:03d}" + str(luhn_check_digit(nine))
+
+
+@pytest.fixture
+def make_person(db_session, app, now):
+    """Factory: a registered person with a valid personnummer."""
+
+    def make(birth: date = date(1990, 5, 17), serial: int | None = None, municipality: str = "0780"):
+        pnr = valid_personnummer(birth, serial if serial is not None else next(_counter) % 1000)
+        identifier = parse_identifier(pnr, today=now.date())
+        person = register_person(
+            db_session,
+            app.config["PNR_HASH_KEY"],
+            identifier,
+            given_name="Testa",
+            family_name="Person",
+            home_municipality_code=municipality,
+            now=now,
+        )
+        db_session.commit()
+        return person
+
+    return make
+
+
+@pytest.fixture
+def parties(make_unit, make_user):
+    """A region unit, a municipality unit and a school unit, each with one staff user."""
+
+    class Parties:
+        region = make_unit("region", "Region Kronoberg")
+        municipality = make_unit("municipality", "Växjö kommun")
+        school = make_unit("school", "Katedralskolan")
+        outsider = make_unit("other", "Försäkringskassan")
+        region_user = make_user(region)
+        municipality_user = make_user(municipality)
+        school_user = make_user(school)
+        outsider_user = make_user(outsider)
+
+    return Parties
+
+
+@pytest.fixture
+def create_case(db_session, registry, parties, make_person, now):
+    """Factory: a case started by the region user with the municipality (and school) taking part."""
+
+    def create(workflow: str = "sip", *, units=None, actor=None, utskrivningsklar_at=None):
+        actor = actor or parties.region_user
+        if units is None:
+            units = [parties.municipality.id] + ([parties.school.id] if workflow == "sip_child" else [])
+        if workflow == "sip_discharge" and utskrivningsklar_at is None:
+            utskrivningsklar_at = now
+        case = services.create_case(
+            db_session,
+            registry,
+            actor,
+            workflow_name=workflow,
+            person=make_person(),
+            unit_ids=units,
+            now=now,
+            utskrivningsklar_at=utskrivningsklar_at,
+        )
+        db_session.commit()
+        return case
+
+    return create
