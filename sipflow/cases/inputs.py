@@ -7,6 +7,7 @@ service layer refuses bad input whoever calls it (view, API, CLI or benchmark).
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
 from sqlmodel import select
@@ -20,8 +21,18 @@ from sipflow.workflow.context import TransitionContext
 from sipflow.workflow.guards import participating_organisations
 
 
+def _text(ctx: TransitionContext, name: str) -> str | None:
+    """The stripped text of a field, or None when empty; anything but text is refused."""
+    value = ctx.data.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidInput(_l("Enter text."), field=name)
+    return value.strip() or None
+
+
 def _require_text(ctx: TransitionContext, name: str, message) -> str:
-    value = (ctx.data.get(name) or "").strip()
+    value = _text(ctx, name)
     if not value:
         raise InvalidInput(message, field=name)
     return value
@@ -34,6 +45,70 @@ def _choice(ctx: TransitionContext, name: str, allowed: tuple[str, ...]) -> str:
     return value
 
 
+def _date(ctx: TransitionContext, name: str) -> date | None:
+    """A calendar date (not a datetime), or None."""
+    value = ctx.data.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, date) or isinstance(value, datetime):
+        raise InvalidInput(_l("Enter a date."), field=name)
+    return value
+
+
+def _moment(ctx: TransitionContext, name: str, required_message=None) -> datetime | None:
+    """A timezone-aware datetime, or None; a naive one is refused since its time zone is unknown."""
+    value = ctx.data.get(name)
+    if value is None:
+        if required_message is not None:
+            raise InvalidInput(required_message, field=name)
+        return None
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        raise InvalidInput(_l("Enter a date and time."), field=name)
+    return value
+
+
+def _ids(ctx: TransitionContext, name: str) -> set[int]:
+    value = ctx.data.get(name) or []
+    if not isinstance(value, list | tuple | set) or not all(
+        isinstance(item, int) and not isinstance(item, bool) for item in value
+    ):
+        raise InvalidInput(_l("Choose from the list."), field=name)
+    return set(value)
+
+
+def _decisions(ctx: TransitionContext) -> list[dict]:
+    """Decisions with text, owner and due date; incomplete rows are dropped, malformed ones refused."""
+    raw = ctx.data.get("decisions") or []
+    if not isinstance(raw, list) or not all(isinstance(d, dict) for d in raw):
+        raise InvalidInput(_l("Decisions could not be read."), field="decisions")
+    decisions = []
+    for row in raw:
+        text, owner, due_on = row.get("text"), row.get("owner"), row.get("due_on")
+        if not (isinstance(text, str) or text is None) or not (isinstance(owner, str) or owner is None):
+            raise InvalidInput(_l("Decisions could not be read."), field="decisions")
+        if due_on is not None and (not isinstance(due_on, date) or isinstance(due_on, datetime)):
+            raise InvalidInput(_l("Enter a date."), field="decisions")
+        if (text or "").strip() and (owner or "").strip() and due_on:
+            decisions.append({"text": text.strip(), "owner": owner.strip(), "due_on": due_on.isoformat()})
+    return decisions
+
+
+def _attendance(ctx: TransitionContext) -> dict[int, str]:
+    raw = ctx.data.get("attendance") or {}
+    if not isinstance(raw, dict):
+        raise InvalidInput(_l("Attendance could not be read."), field="attendance")
+    attendance = {}
+    for key, mode in raw.items():
+        try:
+            participant_id = int(key)
+        except (TypeError, ValueError):
+            raise InvalidInput(_l("Attendance could not be read."), field="attendance") from None
+        if mode not in ATTENDANCE_MODES:
+            raise InvalidInput(_l("Choose one of the options."), field="attendance")
+        attendance[participant_id] = mode
+    return attendance
+
+
 def apply_none(ctx: TransitionContext) -> None:
     """Transitions without a form write nothing of their own."""
 
@@ -41,6 +116,7 @@ def apply_none(ctx: TransitionContext) -> None:
 def apply_reason(ctx: TransitionContext) -> None:
     """A reason is required; it goes to the transition log (and the case when closing)."""
     reason = _require_text(ctx, "reason", _l("State a reason."))
+    ctx.data["reason"] = reason
     if ctx.data.get("closing"):
         ctx.case.closed_reason = reason
 
@@ -49,11 +125,11 @@ def apply_consent(ctx: TransitionContext) -> None:
     """Record a given consent with its scope of organisations and validity."""
     given_by = _choice(ctx, "given_by", CONSENT_GIVERS)
     form = _choice(ctx, "form", CONSENT_FORMS)
-    valid_until = ctx.data.get("valid_until")
+    valid_until = _date(ctx, "valid_until")
     if valid_until is not None and valid_until < to_local(ctx.now).date():
         raise InvalidInput(_l("The consent cannot end before today."), field="valid_until")
     participating = {o.id for o in participating_organisations(ctx.session, ctx.case.id)}
-    scope = set(ctx.data.get("organisation_ids") or [])
+    scope = _ids(ctx, "organisation_ids")
     if not scope:
         raise InvalidInput(_l("Choose the organisations the consent covers."), field="organisation_ids")
     if not scope <= participating:
@@ -64,9 +140,9 @@ def apply_consent(ctx: TransitionContext) -> None:
         case_id=ctx.case.id,
         decision="given",
         given_by=given_by,
-        given_by_name=(ctx.data.get("given_by_name") or "").strip() or None,
+        given_by_name=_text(ctx, "given_by_name"),
         form=form,
-        information_scope=(ctx.data.get("information_scope") or "").strip() or None,
+        information_scope=_text(ctx, "information_scope"),
         valid_until=valid_until,
         recorded_at=ctx.now,
         recorded_by_user_id=ctx.actor.id,
@@ -97,34 +173,37 @@ def apply_consent_declined(ctx: TransitionContext) -> None:
 def apply_preparation(ctx: TransitionContext) -> None:
     """Keep the questions for the agenda and, for a child, the child's own view."""
     if "questions" in ctx.data:
-        ctx.case.questions = (ctx.data.get("questions") or "").strip() or None
+        ctx.case.questions = _text(ctx, "questions")
     if "child_view" in ctx.data:
-        ctx.case.child_view = (ctx.data.get("child_view") or "").strip() or None
+        ctx.case.child_view = _text(ctx, "child_view")
 
 
 def apply_kallelse(ctx: TransitionContext) -> None:
     """Check the kallelse: when it was sent, through which system, and the meeting it calls."""
-    sent_at = ctx.data.get("sent_at") or ctx.now
+    sent_at = _moment(ctx, "sent_at") or ctx.now
     if sent_at > ctx.now:
         raise InvalidInput(_l("A kallelse cannot be sent in the future."), field="sent_at")
-    starts_at = ctx.data.get("meeting_starts_at")
+    starts_at = _moment(ctx, "meeting_starts_at")
     if starts_at is not None and starts_at <= ctx.now:
         raise InvalidInput(_l("The meeting must be in the future."), field="meeting_starts_at")
     if starts_at is not None:
         _choice(ctx, "mode", MEETING_MODES)
+        minutes = ctx.data.get("meeting_minutes") or 60
+        if not isinstance(minutes, int) or isinstance(minutes, bool) or not 15 <= minutes <= 480:
+            raise InvalidInput(_l("A meeting lasts between 15 minutes and 8 hours."), field="meeting_minutes")
+        ctx.data["meeting_minutes"] = minutes
+        ctx.data["location"] = _text(ctx, "location")
     ctx.details.update(
         {
             "sent_at": sent_at.isoformat(),
-            "channel": (ctx.data.get("channel") or "sipflow").strip(),
+            "channel": _text(ctx, "channel") or "sipflow",
         }
     )
 
 
 def apply_meeting_outcome(ctx: TransitionContext) -> None:
     """Check the meeting's time, mode and attendance, and keep its decisions in the log."""
-    held_at = ctx.data.get("held_at")
-    if held_at is None:
-        raise InvalidInput(_l("Enter when the meeting was held."), field="held_at")
+    held_at = _moment(ctx, "held_at", _l("Enter when the meeting was held."))
     if held_at > ctx.now:
         raise InvalidInput(_l("A meeting cannot be held in the future."), field="held_at")
     _choice(ctx, "mode", MEETING_MODES)
@@ -133,16 +212,11 @@ def apply_meeting_outcome(ctx: TransitionContext) -> None:
             select(Participant.id).where(Participant.case_id == ctx.case.id, Participant.removed_at.is_(None))
         ).all()
     )
-    for participant_id, mode in (ctx.data.get("attendance") or {}).items():
-        if int(participant_id) not in participant_ids or mode not in ATTENDANCE_MODES:
-            raise InvalidInput(_l("Attendance names someone who is not a participant."), field="attendance")
-    decisions = [
-        {"text": d["text"].strip(), "owner": d["owner"].strip(), "due_on": d["due_on"].isoformat()}
-        for d in ctx.data.get("decisions") or []
-        if (d.get("text") or "").strip() and (d.get("owner") or "").strip() and d.get("due_on")
-    ]
-    ctx.details["decisions"] = decisions
-    no_change = (ctx.data.get("no_change_reason") or "").strip()
+    ctx.data["attendance"] = _attendance(ctx)
+    if not set(ctx.data["attendance"]) <= participant_ids:
+        raise InvalidInput(_l("Attendance names someone who is not a participant."), field="attendance")
+    ctx.details["decisions"] = _decisions(ctx)
+    no_change = _text(ctx, "no_change_reason")
     if no_change:
         ctx.details["no_change_reason"] = no_change
 
@@ -168,8 +242,8 @@ def apply_plan(ctx: TransitionContext) -> None:
         elif participant.role == "huvudansvarig":
             participant.role = "participant"
         ctx.session.add(participant)
-    follow_up_on = ctx.data.get("follow_up_on")
-    if follow_up_on is None or follow_up_on <= ctx.now:
+    follow_up_on = _moment(ctx, "follow_up_on", _l("Set a follow-up date in the future."))
+    if follow_up_on <= ctx.now:
         raise InvalidInput(_l("Set a follow-up date in the future."), field="follow_up_on")
     ctx.case.follow_up_on = follow_up_on
     ctx.details["huvudansvarig_organisation_id"] = organisation_id

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
@@ -247,14 +248,35 @@ def check_version(case: SipCase, expected_version: int) -> None:
         )
 
 
+def _is_write_lock_error(error: OperationalError) -> bool:
+    message = str(error.orig).lower()
+    return "locked" in message or "busy" in message
+
+
 def _claim_version(session: Session, case: SipCase, expected_version: int) -> None:
     """Compare-and-set the version: of two writers holding the same version, only one gets past here."""
-    result = session.execute(
+    statement = (
         update(SipCase)
         .where(SipCase.id == case.id, SipCase.version == expected_version)
         .values(version=expected_version + 1)
         .execution_options(synchronize_session=False)
     )
+    try:
+        result = session.execute(statement)
+    except OperationalError as error:
+        if not _is_write_lock_error(error):
+            raise
+        # SQLite (WAL) refuses a write from a snapshot older than another writer's commit; this claim is
+        # the transaction's first write, so start afresh, look at the case again and retry once.
+        session.rollback()
+        session.refresh(case)
+        check_version(case, expected_version)
+        try:
+            result = session.execute(statement)
+        except OperationalError as again:
+            if not _is_write_lock_error(again):
+                raise
+            raise StaleCase(_l("The SIP is being changed by someone else right now. Try again.")) from None
     if result.rowcount != 1:
         raise StaleCase(
             _l("Someone else changed this SIP while you were working. Reload the page and try again.")
@@ -307,7 +329,7 @@ def fire_transition(
         trigger=trigger,
         from_state=from_state,
         to_state=case.state,
-        reason=(ctx.data.get("reason") or "").strip() or None,
+        reason=ctx.data["reason"] if isinstance(ctx.data.get("reason"), str) else None,
         details=ctx.details,
     )
     session.add(log)

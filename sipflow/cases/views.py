@@ -1,8 +1,483 @@
-from flask import Blueprint
+"""The case pages: Mina SIP, Ny SIP, the case page, firing a transition and adding participants."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from flask_wtf.csrf import CSRFError
+
+from sipflow.cases import queries, services
+from sipflow.cases.errors import CaseError, InvalidInput, PartyNotAllowed, StaleCase, TransitionNotAllowed
+from sipflow.cases.forms import (
+    ATTENDANCE_LABELS,
+    CONSENT_FORM_LABELS,
+    GIVER_LABELS,
+    MEETING_MODE_LABELS,
+    PRIVATE_KIND_LABELS,
+    AddPrivateForm,
+    AddUnitForm,
+    FormContext,
+    NewCaseForm,
+    TransitionForm,
+    build_transition_form,
+    choices,
+    prefill_times,
+)
+from sipflow.clock import local_to_utc, now_utc, to_local
+from sipflow.db import get_session, unit_of_work
+from sipflow.people.identifiers import RESERVNUMMER
+from sipflow.people.services import parse_person_identifier, register_person
+from sipflow.workflow.definition import TransitionDef
 
 bp = Blueprint("cases", __name__)
 
+ROLE_LABELS = {
+    "initiator": _l("initiator"),
+    "huvudansvarig": _l("overall responsibility"),
+    "participant": _l("participant"),
+}
+PARTICIPANT_KIND_LABELS = {
+    "organisation": _l("Organisation"),
+    "person": _l("The person"),
+    **PRIVATE_KIND_LABELS,
+}
+LEGAL_SEX_LABELS = {"female": _l("Female"), "male": _l("Male"), "unknown": _l("Not stated")}
+MEETING_KIND_LABELS = {"first": _l("First meeting"), "follow_up": _l("Follow-up meeting")}
+MEETING_STATUS_LABELS = {"planned": _l("Planned"), "held": _l("Held"), "cancelled": _l("Cancelled")}
+DECISION_LABELS = {"given": _l("Given"), "declined": _l("Declined")}
+IDENTIFIER_MESSAGES = {
+    "format": _l("Wrong format: enter YYYYMMDD-NNNN."),
+    "date": _l("The date in the identifier does not exist."),
+    "checksum": _l("The check digit is wrong."),
+    "future": _l("The birth date lies in the future."),
+}
+
+
+# --- Helpers ----------------------------------------------------------------------------------------------
+
+
+def _registry():
+    return current_app.extensions["sipflow.workflows"]
+
+
+def _user():
+    return current_user._get_current_object()
+
+
+def _locale() -> str:
+    return str(get_locale() or "sv")
+
+
+def _organisation_id() -> int | None:
+    return queries.organisation_id_of(get_session(), _user())
+
+
+def _case_or_404(uid: str):
+    """The case if the user's organisation takes part in it; 404 otherwise, the same for both."""
+    case = queries.case_for_organisation(get_session(), uid, _organisation_id())
+    if case is None:
+        abort(404)
+    return case
+
+
+def _attach_error(form, error: CaseError, top: list) -> None:
+    """Show a refusal beside the field it names, or at the top of the page."""
+    if form is not None and error.field and error.field in form:
+        form[error.field].errors = [*form[error.field].errors, error.message]
+    else:
+        top.append(error.message)
+
+
+@bp.app_template_filter("localtime")
+def _localtime_filter(value) -> str:
+    return queries.local_datetime(value)
+
+
+@bp.app_template_filter("localdate")
+def _localdate_filter(value) -> str:
+    return queries.local_date(value)
+
+
+@bp.app_context_processor
+def _page_context() -> dict:
+    unit_label = None
+    if current_user.is_authenticated:
+        found = queries.unit_with_organisation(get_session(), current_user.unit_id)
+        if found is not None:
+            unit, organisation = found
+            unit_label = f"{unit.name}, {organisation.name}"
+    return {
+        "user_unit_label": unit_label,
+        "role_labels": ROLE_LABELS,
+        "participant_kind_labels": PARTICIPANT_KIND_LABELS,
+        "legal_sex_labels": LEGAL_SEX_LABELS,
+        "giver_labels": GIVER_LABELS,
+        "consent_form_labels": CONSENT_FORM_LABELS,
+        "decision_labels": DECISION_LABELS,
+        "meeting_mode_labels": MEETING_MODE_LABELS,
+        "meeting_kind_labels": MEETING_KIND_LABELS,
+        "meeting_status_labels": MEETING_STATUS_LABELS,
+        "attendance_labels": ATTENDANCE_LABELS,
+    }
+
+
+@bp.app_errorhandler(404)
+def _not_found(_error):
+    # No trace of the address asked for: an unknown case and another organisation's look the same.
+    return render_template("errors/404.html", page_url=url_for("cases.my_cases")), 404
+
+
+@bp.app_errorhandler(CSRFError)
+def _csrf_failed(_error):
+    return render_template("errors/csrf.html", page_url=url_for("cases.my_cases")), 400
+
+
+# --- Mina SIP ---------------------------------------------------------------------------------------------
+
 
 @bp.get("/")
+@login_required
 def my_cases():
-    return "x"
+    """The SIPs the user's organisation takes part in, newest activity first."""
+    page = queries.my_cases(
+        get_session(),
+        _registry(),
+        _organisation_id(),
+        page=request.args.get("page", 1, type=int),
+        locale=_locale(),
+        now=now_utc(),
+    )
+    return render_template("cases/my_cases.html", page=page)
+
+
+# --- The case page ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class Action:
+    """A step the user may take now, with its form."""
+
+    transition: TransitionDef
+    label: str
+    form: TransitionForm
+    open: bool = False
+
+
+def _form_context(detail: queries.CaseDetail) -> FormContext:
+    participants = []
+    for p in detail.participants:
+        label = p.name
+        if p.kind == "organisation" and p.unit_name:
+            label = f"{p.name}, {p.unit_name}"
+        elif p.kind != "organisation":
+            label = f"{p.name} ({PARTICIPANT_KIND_LABELS.get(p.kind, p.kind)})"
+        participants.append((p.id, label))
+    return FormContext(
+        organisations=[(o.id, o.name) for o in detail.organisations],
+        participants=participants,
+        child=detail.case.trigger == "child",
+    )
+
+
+def _transition_label(transition: TransitionDef, locale: str) -> str:
+    return transition.label.get(locale) or transition.label.get("sv") or transition.trigger
+
+
+def _render_case(
+    detail: queries.CaseDetail,
+    *,
+    status: int = 200,
+    errors: list | None = None,
+    failed_trigger: str | None = None,
+    failed_form: TransitionForm | None = None,
+    unit_form: AddUnitForm | None = None,
+    private_form: AddPrivateForm | None = None,
+):
+    """Render the case page, with a refused form (and its errors) in place of the fresh one."""
+    session, case, locale = get_session(), detail.case, _locale()
+    ctx = _form_context(detail)
+    local_now = to_local(now_utc())
+    actions = []
+    for transition in services.allowed_transitions(session, _registry(), case, _user()):
+        if transition.trigger == failed_trigger and failed_form is not None:
+            actions.append(Action(transition, _transition_label(transition, locale), failed_form, open=True))
+            continue
+        form = build_transition_form(transition.form, ctx, prefix=transition.trigger, version=case.version)
+        prefill_times(form, local_now)
+        actions.append(Action(transition, _transition_label(transition, locale), form))
+    if unit_form is None:
+        unit_form = _unit_form(detail, formdata=None)
+    if private_form is None:
+        private_form = AddPrivateForm(formdata=None, prefix="private")
+    return (
+        render_template(
+            "cases/detail.html",
+            detail=detail,
+            case=case,
+            person=detail.person,
+            actions=actions,
+            errors=errors or [],
+            unit_form=unit_form,
+            private_form=private_form,
+            page_url=url_for("cases.detail", uid=case.uid),
+        ),
+        status,
+    )
+
+
+def _unit_form(detail: queries.CaseDetail, *, formdata) -> AddUnitForm:
+    groups = queries.units_by_organisation(
+        get_session(), exclude_organisation_ids={o.id for o in detail.organisations}
+    )
+    form = AddUnitForm(formdata=formdata, prefix="unit")
+    form.set_unit_groups(groups)
+    return form
+
+
+def _detail(case) -> queries.CaseDetail:
+    return queries.case_detail(get_session(), _registry(), case, locale=_locale(), now=now_utc())
+
+
+@bp.get("/cases/<uid>")
+@login_required
+def detail(uid: str):
+    """The case page: the person, the parties, consent, deadlines, meetings, timeline and the next steps."""
+    return _render_case(_detail(_case_or_404(uid)))
+
+
+@bp.post("/cases/<uid>/transitions/<trigger>")
+@login_required
+def fire(uid: str, trigger: str):
+    """Take one step of the workflow with the form of its kind."""
+    session, registry, user = get_session(), _registry(), _user()
+    case = _case_or_404(uid)
+    info = _detail(case)
+    workflow = info.workflow
+    known = [t for t in workflow.transitions if t.trigger == trigger] if workflow else []
+    if not known:
+        abort(404)
+    transition = workflow.transition(case.state, trigger) or known[0]
+    form = build_transition_form(
+        transition.form, _form_context(info), prefix=trigger, version=case.version, formdata=request.form
+    )
+    refusal: CaseError | None = None
+    # A form from before someone else's change is stale, whatever else is wrong with it.
+    if form.version.validate(form) and form.version.data is not None:
+        try:
+            services.check_version(case, form.version.data)
+        except StaleCase as error:
+            refusal = error
+    if refusal is None and trigger not in {
+        t.trigger for t in services.allowed_transitions(session, registry, case, user)
+    }:
+        if workflow.transition(case.state, trigger) is None:
+            refusal = TransitionNotAllowed(
+                _l(
+                    "That step is not possible in the SIP's current state (%(state)s).",
+                    state=info.state_label,
+                )
+            )
+        else:
+            refusal = PartyNotAllowed(_l("Your organisation's part in this SIP does not allow that step."))
+    top: list = []
+    if refusal is None:
+        if not form.validate():
+            return _render_case(info, status=400, failed_trigger=trigger, failed_form=form)
+        try:
+            with unit_of_work(session):
+                services.fire_transition(
+                    session,
+                    registry,
+                    user,
+                    case,
+                    trigger,
+                    expected_version=form.version.data,
+                    now=now_utc(),
+                    data=form.to_data(),
+                )
+        except CaseError as error:
+            refusal = error
+        else:
+            flash(
+                _(
+                    "%(step)s: saved. The SIP is now: %(state)s.",
+                    step=_transition_label(transition, _locale()),
+                    state=queries.state_label(workflow, case.state, _locale()),
+                ),
+                "success",
+            )
+            return redirect(url_for("cases.detail", uid=case.uid), code=303)
+    _attach_error(form, refusal, top)
+    return _render_case(
+        _detail(case), status=refusal.status, errors=top, failed_trigger=trigger, failed_form=form
+    )
+
+
+def _refuse_when_final(info: queries.CaseDetail):
+    if info.is_final:
+        return _render_case(info, status=409, errors=[_l("The SIP has ended: no one can be added to it.")])
+    return None
+
+
+@bp.post("/cases/<uid>/participants/unit")
+@login_required
+def add_unit(uid: str):
+    """Let another unit, and so its organisation, take part."""
+    session = get_session()
+    info = _detail(_case_or_404(uid))
+    refused = _refuse_when_final(info)
+    if refused is not None:
+        return refused
+    form = _unit_form(info, formdata=request.form)
+    if not form.validate():
+        return _render_case(info, status=400, unit_form=form)
+    try:
+        with unit_of_work(session):
+            services.add_unit_participant(session, info.case, form.unit_id.data, now=now_utc())
+    except CaseError as error:
+        top: list = []
+        _attach_error(form, InvalidInput(error.message, field="unit_id"), top)
+        return _render_case(_detail(info.case), status=error.status, errors=top, unit_form=form)
+    flash(_("The unit takes part in the SIP."), "success")
+    return redirect(url_for("cases.detail", uid=uid), code=303)
+
+
+@bp.post("/cases/<uid>/participants/private")
+@login_required
+def add_private(uid: str):
+    """Add a närstående or a guardian."""
+    session = get_session()
+    info = _detail(_case_or_404(uid))
+    refused = _refuse_when_final(info)
+    if refused is not None:
+        return refused
+    form = AddPrivateForm(formdata=request.form, prefix="private")
+    if not form.validate():
+        return _render_case(info, status=400, private_form=form)
+    try:
+        with unit_of_work(session):
+            services.add_private_participant(
+                session,
+                info.case,
+                kind=form.kind.data,
+                name=form.name.data,
+                relation=form.relation.data,
+                email=form.email.data,
+                phone=form.phone.data,
+                now=now_utc(),
+            )
+    except CaseError as error:
+        top: list = []
+        _attach_error(form, error, top)
+        return _render_case(_detail(info.case), status=error.status, errors=top, private_form=form)
+    flash(_("%(name)s takes part in the SIP.", name=form.name.data.strip()), "success")
+    return redirect(url_for("cases.detail", uid=uid), code=303)
+
+
+# --- Ny SIP -----------------------------------------------------------------------------------------------
+
+
+def _new_case_form() -> NewCaseForm:
+    session, registry, user, locale = get_session(), _registry(), _user(), _locale()
+    form = NewCaseForm()
+    form.workflow_name.choices = choices(
+        (name, queries.workflow_label(registry.latest(name), name, locale)) for name in registry.names()
+    )
+    own = queries.organisation_id_of(session, user)
+    # Units of the user's own organisation add nothing: the organisation already takes part.
+    form.set_unit_groups(
+        queries.units_by_organisation(session, exclude_organisation_ids={own} if own is not None else set())
+    )
+    return form
+
+
+def _identifier_message(error: CaseError, kind: str | None):
+    """The identifier refusal in the user's language (the parser's own text is Swedish only)."""
+    cause = error.__cause__ or error.__context__
+    code = getattr(cause, "code", None)
+    if code == "format" and kind == RESERVNUMMER:
+        return _l("Wrong format: a reservnummer has 4 to 20 letters or digits.")
+    if code == "kind":
+        return _l("The number is not a %(kind)s.", kind=kind)
+    return IDENTIFIER_MESSAGES.get(code, error.message)
+
+
+def _check_identifier(form: NewCaseForm):
+    """Parse the identifier; return it, or None after putting the refusal beside the field."""
+    try:
+        return parse_person_identifier(form.identifier.data or "", kind=form.id_kind.data, now=now_utc())
+    except InvalidInput as error:
+        form.identifier.errors = [*form.identifier.errors, _identifier_message(error, form.id_kind.data)]
+        return None
+
+
+@bp.route("/cases/new", methods=["GET", "POST"])
+@login_required
+def new():
+    """Start a SIP. The identifier travels in the POST body only, never in a URL."""
+    session, registry, user = get_session(), _registry(), _user()
+    form = _new_case_form()
+    groups = queries.municipalities_by_county(session)
+    top: list = []
+    status = 200
+    identifier = None
+    if request.method == "POST":
+        status = 400
+        valid = form.validate()
+        if not form.identifier.errors and form.identifier.data:
+            identifier = _check_identifier(form)
+            valid = valid and identifier is not None
+        if valid:
+            try:
+                with unit_of_work(session):
+                    now = now_utc()
+                    person = register_person(
+                        session,
+                        current_app.config["PNR_HASH_KEY"],
+                        identifier,
+                        given_name=form.given_name.data,
+                        family_name=form.family_name.data,
+                        home_municipality_code=form.home_municipality_code.data,
+                        now=now,
+                    )
+                    utskrivningsklar = form.utskrivningsklar_at.data
+                    case = services.create_case(
+                        session,
+                        registry,
+                        user,
+                        workflow_name=form.workflow_name.data,
+                        person=person,
+                        unit_ids=list(form.unit_ids.data or []),
+                        now=now,
+                        utskrivningsklar_at=local_to_utc(utskrivningsklar) if utskrivningsklar else None,
+                    )
+            except CaseError as error:
+                _attach_error(form, error, top)
+                status = error.status
+            else:
+                flash(_("The SIP %(reference)s is started.", reference=case.reference), "success")
+                return redirect(url_for("cases.detail", uid=case.uid), code=303)
+    return (
+        render_template(
+            "cases/new.html",
+            form=form,
+            municipality_groups=groups,
+            errors=top,
+            page_url=url_for("cases.new"),
+        ),
+        status,
+    )

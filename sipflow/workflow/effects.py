@@ -21,7 +21,7 @@ def plan_meeting(ctx: TransitionContext) -> None:
     starts_at = ctx.data.get("meeting_starts_at")
     if starts_at is None:
         return
-    minutes = int(ctx.data.get("meeting_minutes") or 60)
+    minutes = ctx.data.get("meeting_minutes") or 60
     meeting = Meeting(
         case_id=ctx.case.id,
         kind="first" if not _held_meetings(ctx) else "follow_up",
@@ -65,7 +65,7 @@ def mark_meeting_held(ctx: TransitionContext) -> None:
     ctx.session.add(meeting)
     ctx.session.flush()
     for participant_id, mode in ctx.data.get("attendance", {}).items():
-        ctx.session.add(Attendance(meeting_id=meeting.id, participant_id=int(participant_id), mode=mode))
+        ctx.session.add(Attendance(meeting_id=meeting.id, participant_id=participant_id, mode=mode))
     ctx.details["meeting_id"] = meeting.id
 
 
@@ -75,7 +75,7 @@ def withdraw_consents(ctx: TransitionContext) -> None:
         select(Consent).where(Consent.case_id == ctx.case.id, Consent.withdrawn_at.is_(None))
     ).all():
         consent.withdrawn_at = ctx.now
-        consent.withdrawn_reason = ctx.data.get("reason")
+        consent.withdrawn_reason = ctx.data.get("reason") if isinstance(ctx.data.get("reason"), str) else None
         ctx.session.add(consent)
 
 

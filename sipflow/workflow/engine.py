@@ -144,4 +144,6 @@ def mermaid_diagram(workflow: Workflow) -> str:
     )
     # The highlighting of a "current" state means nothing for a definition; keep the diagram plain.
     lines = machine.get_graph().draw(None).splitlines()
-    return "\n".join(line for line in lines if not line.strip().startswith(("classDef ", "Class ")))
+    lines = [line for line in lines if not line.strip().startswith(("classDef ", "Class "))]
+    lines += [f"  {state.name} --> [*]" for state in workflow.states.values() if state.final]
+    return "\n".join(lines)

@@ -83,10 +83,8 @@ def child_view_recorded(ctx: TransitionContext) -> bool:
 
 def meeting_outcome_recorded(ctx: TransitionContext) -> bool:
     """The meeting produced a decision with owner and date, or an explicit 'no change' with a reason."""
-    decisions = [
-        d for d in ctx.data.get("decisions", []) if d.get("text") and d.get("owner") and d.get("due_on")
-    ]
-    return bool(decisions) or bool((ctx.data.get("no_change_reason") or "").strip())
+    # Read what the meeting_outcome input kept after cleaning, not the raw form data.
+    return bool(ctx.details.get("decisions")) or bool(ctx.details.get("no_change_reason"))
 
 
 def huvudansvar_assigned(ctx: TransitionContext) -> bool:

@@ -1,0 +1,84 @@
+# sipflow: `make run` serves the demo at http://127.0.0.1:5000, `make test` runs everything CI runs.
+# Every step checks first, so on a machine that has it all a step costs well under a second.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip --disable-pip-version-check
+FLASK := $(VENV)/bin/flask --app wsgi
+PYTEST := $(PY) -m pytest
+RUFF := $(VENV)/bin/ruff
+PYBABEL := $(VENV)/bin/pybabel
+PG_TEST_URL := postgresql+psycopg://sipflow:sipflow@127.0.0.1:5432/sipflow_test
+# The Debian packages the tests use, by the command each one provides.
+SYSTEM_COMMANDS := chromium:chromium pdftotext:poppler-utils pg_ctlcluster:postgresql
+
+.PHONY: help run test test-sqlite test-postgres lint system-packages translations
+
+help:
+	@echo "make run    serve the demo at http://127.0.0.1:5000 (creates .venv, migrates, loads demo data)"
+	@echo "make test   install what the tests need (as root), lint, then the whole suite on SQLite and PostgreSQL"
+	@echo "make lint   ruff check and ruff format --check"
+
+$(PY):
+	python3 -m venv $(VENV)
+
+# Stamps: pip runs again only when a requirements file changed (or the venv is new).
+$(VENV)/.runtime-installed: requirements.txt | $(PY)
+	$(PIP) install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(PY)
+	$(PIP) install -q -r requirements-dev.txt
+	touch $@ $(VENV)/.runtime-installed
+
+translations:
+	$(PYBABEL) -q compile -d sipflow/translations
+
+run: $(VENV)/.runtime-installed translations
+	$(FLASK) sipflow db upgrade
+	$(FLASK) sipflow demo
+	$(FLASK) run --host 127.0.0.1 --port 5000
+
+# Debian 12 as root: apt-get only when a command is missing, and the package lists only then too.
+system-packages:
+	@missing=""; \
+	for pair in $(SYSTEM_COMMANDS); do \
+		command -v "$${pair%%:*}" >/dev/null || missing="$$missing $${pair#*:}"; \
+	done; \
+	[ -e $(PY) ] || python3 -c "import ensurepip, venv" 2>/dev/null || missing="$$missing python3-venv"; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -qq; \
+		apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+lint: $(VENV)/.dev-installed
+	$(RUFF) check sipflow tests
+	$(RUFF) format --check sipflow tests
+
+# The two runs as single commands, so `test` can run both and report each before failing.
+RUN_SQLITE := env -u SIPFLOW_TEST_DATABASE_URL $(PYTEST) -q
+RUN_POSTGRES := scripts/postgres-test-db.sh >/dev/null && SIPFLOW_TEST_DATABASE_URL=$(PG_TEST_URL) $(PYTEST) -q
+
+test-sqlite: $(VENV)/.dev-installed translations
+	$(RUN_SQLITE)
+
+test-postgres: system-packages $(VENV)/.dev-installed translations
+	$(RUN_POSTGRES)
+
+# Both runs always happen; either one failing fails the target.
+test: system-packages $(VENV)/.dev-installed translations
+	$(RUFF) check sipflow tests
+	@failed=""; \
+	echo "== the whole suite on SQLite"; start=$$(date +%s); \
+	$(RUN_SQLITE) || failed="$$failed SQLite"; \
+	echo "== SQLite run: $$(( $$(date +%s) - start )) s"; \
+	echo "== the whole suite on PostgreSQL"; start=$$(date +%s); \
+	( $(RUN_POSTGRES) ) || failed="$$failed PostgreSQL"; \
+	echo "== PostgreSQL run: $$(( $$(date +%s) - start )) s"; \
+	if [ -n "$$failed" ]; then echo "FAILED on:$$failed" >&2; exit 1; fi

@@ -1,0 +1,440 @@
+"""The forms of the case pages: one per kind of transition input, starting a SIP and adding participants.
+
+Each transition form turns its fields into the typed data dict that sipflow/cases/inputs.py expects:
+dates as `date`, local wall-clock times as aware UTC, ids as ints.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, time
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateField,
+    DateTimeLocalField,
+    FieldList,
+    Form,
+    FormField,
+    IntegerField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import InputRequired, Length, NumberRange, Optional, Regexp
+from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
+
+from sipflow.clock import local_to_utc
+from sipflow.people.identifiers import KINDS as IDENTIFIER_KINDS
+
+DATETIME_LOCAL_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
+DECISION_ROWS = 3
+
+# Labels for the stored codes, shared by forms and pages.
+GIVER_LABELS = {
+    "person": _l("The person"),
+    "guardian": _l("Guardian"),
+    "legal_representative": _l("Legal representative (god man)"),
+}
+CONSENT_FORM_LABELS = {"oral": _l("Oral"), "written": _l("Written")}
+MEETING_MODE_LABELS = {"on_site": _l("On site"), "video": _l("Video"), "mixed": _l("Mixed")}
+ATTENDANCE_LABELS = {
+    "on_site": _l("On site"),
+    "video": _l("Video"),
+    "phone": _l("Phone"),
+    "absent": _l("Absent"),
+}
+IDENTIFIER_KIND_LABELS = {
+    "personnummer": _l("Personnummer"),
+    "samordningsnummer": _l("Samordningsnummer"),
+    "reservnummer": _l("Reservnummer"),
+}
+PRIVATE_KIND_LABELS = {"narstaende": _l("Närstående"), "guardian": _l("Guardian")}
+
+REQUIRED = _l("This field is required.")
+TOO_LONG = _l("At most %(max)d characters.")
+
+
+def _required():
+    return InputRequired(message=REQUIRED)
+
+
+def _max(n: int):
+    return Length(max=n, message=TOO_LONG)
+
+
+def _choices(labels: dict) -> list[SelectChoice]:
+    return [SelectChoice(value, label) for value, label in labels.items()]
+
+
+def choices(pairs) -> list[SelectChoice]:
+    """Choices from (value, label) pairs."""
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+def grouped_choices(groups: dict) -> list[SelectChoice]:
+    """Choices from {group label: [(value, label), ...]}, each in its <optgroup>."""
+    return [
+        SelectChoice(value, label, optgroup=group)
+        for group, items in groups.items()
+        for value, label in items
+    ]
+
+
+def _text(value: str | None) -> str:
+    return (value or "").strip()
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """A naive local wall-clock time from a datetime-local field as aware UTC."""
+    return None if value is None else local_to_utc(value)
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """A set of checkboxes: several choices at once."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+def _local_datetime_field(label, validators=None, **kwargs) -> DateTimeLocalField:
+    return DateTimeLocalField(
+        label, validators=validators or [Optional()], format=DATETIME_LOCAL_FORMATS, **kwargs
+    )
+
+
+@dataclass
+class FormContext:
+    """What a case's transition forms offer: its organisations, its participants, its kind."""
+
+    organisations: list[tuple[int, str]] = field(default_factory=list)
+    participants: list[tuple[int, str]] = field(default_factory=list)
+    child: bool = False
+
+
+class TransitionForm(FlaskForm):
+    """Base of the transition forms: every one carries the case version it was loaded with."""
+
+    version = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
+
+    def configure(self, ctx: FormContext) -> None:
+        """Fill the choices that depend on the case."""
+
+    def to_data(self) -> dict:
+        """The typed input for sipflow.cases.inputs."""
+        return {}
+
+
+class NoneForm(TransitionForm):
+    """A step without input of its own."""
+
+
+class ConsentForm(TransitionForm):
+    """A given consent: who gave it, how, for how long, and which organisations it covers."""
+
+    given_by = SelectField(_l("Given by"), choices=_choices(GIVER_LABELS), validators=[_required()])
+    given_by_name = StringField(_l("Name of the one giving consent"), validators=[Optional(), _max(120)])
+    form = RadioField(_l("Form"), choices=_choices(CONSENT_FORM_LABELS), validators=[_required()])
+    valid_until = DateField(_l("Valid until"), validators=[Optional()])
+    organisation_ids = MultiCheckboxField(_l("Organisations covered"), coerce=int)
+    information_scope = TextAreaField(_l("Information covered"), validators=[Optional(), _max(500)])
+
+    def configure(self, ctx: FormContext) -> None:
+        self.organisation_ids.choices = choices(ctx.organisations)
+        if not self.is_submitted():
+            if self.organisation_ids.data is None:
+                self.organisation_ids.data = [org_id for org_id, _ in ctx.organisations]
+            if self.given_by.data in (None, "person") and ctx.child:
+                self.given_by.data = "guardian"
+
+    def to_data(self) -> dict:
+        return {
+            "given_by": self.given_by.data,
+            "given_by_name": _text(self.given_by_name.data) or None,
+            "form": self.form.data,
+            "valid_until": self.valid_until.data,
+            "organisation_ids": list(self.organisation_ids.data or []),
+            "information_scope": _text(self.information_scope.data) or None,
+        }
+
+
+class ConsentDeclinedForm(TransitionForm):
+    """A declined consent and the reason given."""
+
+    given_by = SelectField(_l("Declined by"), choices=_choices(GIVER_LABELS), validators=[_required()])
+    form = RadioField(_l("Form"), choices=_choices(CONSENT_FORM_LABELS), validators=[_required()])
+    reason = TextAreaField(_l("Reason given"), validators=[_required(), _max(500)])
+
+    def configure(self, ctx: FormContext) -> None:
+        if not self.is_submitted() and ctx.child:
+            self.given_by.data = "guardian"
+
+    def to_data(self) -> dict:
+        return {"given_by": self.given_by.data, "form": self.form.data, "reason": _text(self.reason.data)}
+
+
+class PreparationForm(TransitionForm):
+    """The questions for the agenda and, for a child, the child's own view."""
+
+    questions = TextAreaField(
+        _l("Questions for the meeting (frågeställningar)"), validators=[Optional(), _max(4000)]
+    )
+    child_view = TextAreaField(_l("The child's own view"), validators=[Optional(), _max(4000)])
+
+    def configure(self, ctx: FormContext) -> None:
+        if not ctx.child:
+            del self.child_view
+
+    def to_data(self) -> dict:
+        data = {"questions": _text(self.questions.data) or None}
+        if "child_view" in self:
+            data["child_view"] = _text(self.child_view.data) or None
+        return data
+
+
+class KallelseForm(TransitionForm):
+    """The kallelse: when and how it went out, and the meeting it calls."""
+
+    sent_at = _local_datetime_field(_l("Sent at"))
+    channel = StringField(_l("Sent through"), default="sipflow", validators=[Optional(), _max(40)])
+    meeting_starts_at = _local_datetime_field(_l("Meeting starts at"))
+    meeting_minutes = IntegerField(
+        _l("Length in minutes"),
+        default=60,
+        validators=[Optional(), NumberRange(min=15, max=480, message=_l("Between 15 and 480 minutes."))],
+    )
+    mode = SelectField(_l("Meeting form"), choices=_choices(MEETING_MODE_LABELS), default="on_site")
+    location = StringField(_l("Place"), validators=[Optional(), _max(200)])
+
+    def to_data(self) -> dict:
+        return {
+            "sent_at": _utc(self.sent_at.data),
+            "channel": _text(self.channel.data) or "sipflow",
+            "meeting_starts_at": _utc(self.meeting_starts_at.data),
+            "meeting_minutes": self.meeting_minutes.data or 60,
+            "mode": self.mode.data,
+            "location": _text(self.location.data) or None,
+        }
+
+
+class DecisionForm(Form):
+    """One decision of a meeting: what, who, by when; all three or none."""
+
+    text = StringField(_l("Decision or action"), validators=[Optional(), _max(500)])
+    owner = StringField(_l("Owner"), validators=[Optional(), _max(120)])
+    due_on = DateField(_l("Due"), validators=[Optional()])
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        filled = [bool(_text(self.text.data)), bool(_text(self.owner.data)), self.due_on.data is not None]
+        if any(filled) and not all(filled) and not self.due_on.errors:
+            for present, subfield in zip(filled, (self.text, self.owner, self.due_on), strict=True):
+                if not present:
+                    subfield.errors = [*subfield.errors, _l("Fill in decision, owner and date.")]
+            return False
+        return valid
+
+    def complete(self) -> bool:
+        """True when the row names a decision, an owner and a date."""
+        return bool(_text(self.text.data) and _text(self.owner.data) and self.due_on.data)
+
+
+class MeetingOutcomeForm(TransitionForm):
+    """A held meeting: when, how, who attended how, and what was decided."""
+
+    held_at = _local_datetime_field(_l("Held at"), validators=[InputRequired(message=REQUIRED)])
+    mode = SelectField(_l("Meeting form"), choices=_choices(MEETING_MODE_LABELS), default="on_site")
+    decisions = FieldList(FormField(DecisionForm), min_entries=DECISION_ROWS, max_entries=DECISION_ROWS)
+    no_change_reason = TextAreaField(
+        _l("No change: the reason (instead of decisions)"), validators=[Optional(), _max(500)]
+    )
+
+    ATTENDANCE_PREFIX = "attendance_"
+
+    @classmethod
+    def for_participants(cls, participants: list[tuple[int, str]]) -> type[MeetingOutcomeForm]:
+        """A subclass with one attendance choice per participant of the case."""
+        subclass = type("MeetingOutcomeFormForCase", (cls,), {})
+        options = [SelectChoice("", _l("Not recorded")), *_choices(ATTENDANCE_LABELS)]
+        for participant_id, label in participants:
+            setattr(
+                subclass,
+                f"{cls.ATTENDANCE_PREFIX}{participant_id}",
+                SelectField(label, choices=options, default=""),
+            )
+        return subclass
+
+    def attendance_fields(self) -> list:
+        """The attendance choices, one per participant."""
+        return [f for name, f in self._fields.items() if name.startswith(self.ATTENDANCE_PREFIX)]
+
+    def other_fields(self) -> list:
+        """The plain fields; attendance, decisions and no_change_reason are shown in their own groups."""
+        return [
+            f
+            for name, f in self._fields.items()
+            if not name.startswith(self.ATTENDANCE_PREFIX) and name not in ("decisions", "no_change_reason")
+        ]
+
+    def to_data(self) -> dict:
+        attendance = {}
+        for name, subfield in self._fields.items():
+            if name.startswith(self.ATTENDANCE_PREFIX) and subfield.data:
+                attendance[int(name.removeprefix(self.ATTENDANCE_PREFIX))] = subfield.data
+        decisions = [
+            {
+                "text": _text(entry.form.text.data),
+                "owner": _text(entry.form.owner.data),
+                "due_on": entry.form.due_on.data,
+            }
+            for entry in self.decisions
+            if entry.form.complete()
+        ]
+        return {
+            "held_at": _utc(self.held_at.data),
+            "mode": self.mode.data,
+            "attendance": attendance,
+            "decisions": decisions,
+            "no_change_reason": _text(self.no_change_reason.data) or None,
+        }
+
+
+class PlanForm(TransitionForm):
+    """The plan: which organisation has huvudansvar, and when it is followed up."""
+
+    huvudansvarig_organisation_id = SelectField(
+        _l("Overall responsibility (huvudansvar)"), coerce=int, validators=[_required()]
+    )
+    follow_up_on = DateField(_l("Follow-up on"), validators=[InputRequired(message=REQUIRED)])
+
+    def configure(self, ctx: FormContext) -> None:
+        self.huvudansvarig_organisation_id.choices = choices(ctx.organisations)
+
+    def to_data(self) -> dict:
+        follow_up = self.follow_up_on.data
+        return {
+            "huvudansvarig_organisation_id": self.huvudansvarig_organisation_id.data,
+            # A follow-up "on" a day is due by the end of that day, Swedish time.
+            "follow_up_on": local_to_utc(datetime.combine(follow_up, time(23, 59))) if follow_up else None,
+        }
+
+
+class ReasonForm(TransitionForm):
+    """A step that needs a reason."""
+
+    reason = TextAreaField(_l("Reason"), validators=[_required(), _max(500)])
+
+    def to_data(self) -> dict:
+        return {"reason": _text(self.reason.data)}
+
+
+FORM_CLASSES: dict[str, type[TransitionForm]] = {
+    "none": NoneForm,
+    "consent": ConsentForm,
+    "consent_declined": ConsentDeclinedForm,
+    "preparation": PreparationForm,
+    "kallelse": KallelseForm,
+    "meeting_outcome": MeetingOutcomeForm,
+    "plan": PlanForm,
+    "reason": ReasonForm,
+}
+
+
+def build_transition_form(
+    kind: str, ctx: FormContext, *, prefix: str, version: int, formdata=None
+) -> TransitionForm:
+    """The form for a transition of kind, bound to formdata (None: a fresh form for the page)."""
+    form_class = FORM_CLASSES[kind]
+    if form_class is MeetingOutcomeForm:
+        form_class = MeetingOutcomeForm.for_participants(ctx.participants)
+    if formdata is None:
+        form = form_class(formdata=None, prefix=prefix, version=version)
+    else:
+        form = form_class(formdata=formdata, prefix=prefix)
+    form.configure(ctx)
+    return form
+
+
+def prefill_times(form: TransitionForm, local_now: datetime) -> None:
+    """Suggest 'now' (local, to the minute) for the times a fresh form asks for."""
+    wall = local_now.replace(second=0, microsecond=0, tzinfo=None)
+    for name in ("sent_at", "held_at"):
+        if name in form and form[name].data is None:
+            form[name].data = wall
+
+
+# --- Participants -----------------------------------------------------------------------------------------
+
+
+class AddUnitForm(FlaskForm):
+    """Let one more unit (and its organisation) take part."""
+
+    unit_id = SelectField(_l("Unit"), coerce=int, validators=[_required()])
+
+    def set_unit_groups(self, groups: dict[str, list[tuple[int, str]]]) -> None:
+        """Offer these units, grouped by organisation."""
+        self.unit_groups = groups
+        self.unit_id.choices = grouped_choices(groups)
+
+
+PHONE = Regexp(r"^[0-9+()\- ]{5,40}$", message=_l("Enter a phone number (digits, +, -, spaces)."))
+EMAIL = Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", flags=re.UNICODE, message=_l("Enter an e-mail address."))
+
+
+class AddPrivateForm(FlaskForm):
+    """Add a närstående or a guardian."""
+
+    kind = RadioField(_l("Taking part as"), choices=_choices(PRIVATE_KIND_LABELS), validators=[_required()])
+    name = StringField(_l("Name"), validators=[_required(), _max(120)])
+    relation = StringField(_l("Relation to the person"), validators=[Optional(), _max(60)])
+    email = StringField(_l("E-mail"), validators=[Optional(), _max(254), EMAIL])
+    phone = StringField(_l("Phone"), validators=[Optional(), PHONE])
+
+
+# --- Ny SIP -----------------------------------------------------------------------------------------------
+
+
+class NewCaseForm(FlaskForm):
+    """Start a SIP: its kind, the person, and the other units taking part."""
+
+    workflow_name = SelectField(_l("Kind of SIP"), validators=[_required()])
+    id_kind = SelectField(
+        _l("Kind of identifier"),
+        choices=[SelectChoice(kind, IDENTIFIER_KIND_LABELS[kind]) for kind in IDENTIFIER_KINDS],
+        default="personnummer",
+        validators=[_required()],
+    )
+    identifier = StringField(
+        _l("Identifier"),
+        description=_l("YYYYMMDD-NNNN for personnummer and samordningsnummer."),
+        validators=[_required(), _max(40)],
+    )
+    given_name = StringField(_l("Given name"), validators=[_required(), _max(120)])
+    family_name = StringField(_l("Family name"), validators=[_required(), _max(120)])
+    # Checked by the service (Unknown municipality.), so the message is the same whoever calls it.
+    home_municipality_code = SelectField(
+        _l("Folkbokföringskommun"), validators=[_required()], validate_choice=False
+    )
+    utskrivningsklar_at = _local_datetime_field(
+        _l("Utskrivningsklar (reported ready for discharge)"),
+        description=_l("Required for a SIP at discharge."),
+    )
+    unit_ids = SelectMultipleField(_l("Other units taking part"), coerce=int)
+
+    def set_unit_groups(self, groups: dict[str, list[tuple[int, str]]]) -> None:
+        """Offer these units, grouped by organisation."""
+        self._unit_groups = groups
+        self.unit_ids.choices = grouped_choices(groups)
+
+    def unit_groups(self) -> list[tuple[str, list[tuple[int, str, bool]]]]:
+        """The unit choices grouped by organisation, each with whether it is ticked."""
+        chosen = set(self.unit_ids.data or [])
+        return [
+            (group, [(unit_id, name, unit_id in chosen) for unit_id, name in units])
+            for group, units in getattr(self, "_unit_groups", {}).items()
+        ]

@@ -1,0 +1,482 @@
+"""Read-only queries for the case pages: the list of a user's SIPs and everything one case page shows.
+
+Every query is bounded (LIMIT/OFFSET or one case) and the related rows of a page are fetched in one query
+per kind of row, never one query per case.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, select
+
+from sipflow.cases.models import Deadline, Participant, SipCase, TransitionLog
+from sipflow.clock import to_local
+from sipflow.consent.models import Consent, ConsentOrganisation
+from sipflow.meetings.models import Attendance, Meeting
+from sipflow.people.identifiers import PersonIdentifier
+from sipflow.people.models import County, Municipality, Organisation, Person, Unit, User
+from sipflow.workflow.definition import CREATE_EVENT, Workflow
+from sipflow.workflow.engine import WorkflowRegistry
+
+PER_PAGE = 50
+# A page number beyond this would only produce an empty page (and an OFFSET the database may refuse).
+MAX_PAGE = 100_000
+
+
+def mask_identifier(kind: str, number: str) -> str:
+    """The identifier as lists may show it: 'YYYYMMDD-****' (reservnummer: at most four characters)."""
+    return PersonIdentifier(kind=kind, value=number, birth_date=None, legal_sex="unknown").masked()
+
+
+def local_datetime(value: datetime | None) -> str:
+    """An aware datetime as Swedish local wall-clock time, 'YYYY-MM-DD HH:MM'."""
+    return "" if value is None else to_local(value).strftime("%Y-%m-%d %H:%M")
+
+
+def local_date(value: datetime | date | None) -> str:
+    """A date, or the local calendar date of an aware datetime, as 'YYYY-MM-DD'."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = to_local(value).date()
+    return value.isoformat()
+
+
+def find_workflow(registry: WorkflowRegistry, name: str, version: int) -> Workflow | None:
+    """The workflow a case follows, or None when that version is no longer loaded."""
+    try:
+        return registry.get(name, version)
+    except KeyError:
+        return None
+
+
+def workflow_label(workflow: Workflow | None, name: str, locale: str) -> str:
+    """The workflow's name in locale (the technical name when unknown)."""
+    if workflow is None:
+        return name
+    return workflow.label.get(locale) or workflow.label.get("sv") or name
+
+
+def state_label(workflow: Workflow | None, state: str | None, locale: str) -> str:
+    """A state's name in locale (the technical name when unknown)."""
+    if state is None:
+        return ""
+    if workflow is None or state not in workflow.states:
+        return state
+    return workflow.state_label(state, locale)
+
+
+def deadline_label(workflow: Workflow | None, kind: str, locale: str) -> str:
+    """A deadline kind's name in locale."""
+    for rule in workflow.deadlines if workflow else ():
+        if rule.kind == kind:
+            return rule.label.get(locale) or rule.label.get("sv") or kind
+    return kind
+
+
+def trigger_label(workflow: Workflow | None, trigger: str, locale: str) -> str | None:
+    """The label of the transition fired by trigger (None for the creation event or an unknown one)."""
+    for transition in workflow.transitions if workflow else ():
+        if transition.trigger == trigger:
+            return transition.label.get(locale) or transition.label.get("sv") or trigger
+    return None
+
+
+def organisation_id_of(session: Session, user: User) -> int | None:
+    """The organisation of the user's unit."""
+    if user.unit_id is None:
+        return None
+    return session.exec(select(Unit.organisation_id).where(Unit.id == user.unit_id)).first()
+
+
+def takes_part_clause(organisation_id: int):
+    """The ids of the cases in which the organisation currently takes part (a subquery)."""
+    return select(Participant.case_id).where(
+        Participant.organisation_id == organisation_id, Participant.removed_at.is_(None)
+    )
+
+
+def case_for_organisation(session: Session, uid: str, organisation_id: int | None) -> SipCase | None:
+    """The case with uid if the organisation takes part in it; None otherwise (the caller answers 404)."""
+    if organisation_id is None or not uid or len(uid) > 32:
+        return None
+    return session.exec(
+        select(SipCase).where(SipCase.uid == uid, SipCase.id.in_(takes_part_clause(organisation_id)))
+    ).first()
+
+
+# --- Mina SIP -------------------------------------------------------------------------------------------
+
+
+@dataclass
+class CaseRow:
+    """One line of the Mina SIP list."""
+
+    uid: str
+    reference: str
+    workflow_label: str
+    state_label: str
+    person_name: str
+    masked_identifier: str
+    deadline_label: str | None = None
+    deadline_due: datetime | None = None
+    overdue: bool = False
+
+
+@dataclass
+class CasePage:
+    """One page of the Mina SIP list."""
+
+    rows: list[CaseRow]
+    page: int
+    has_previous: bool
+    has_next: bool
+
+
+def my_cases(
+    session: Session,
+    registry: WorkflowRegistry,
+    organisation_id: int | None,
+    *,
+    page: int,
+    locale: str,
+    now: datetime,
+    per_page: int = PER_PAGE,
+) -> CasePage:
+    """The cases the organisation takes part in, newest activity first, one page of them."""
+    page = min(max(page, 1), MAX_PAGE)
+    if organisation_id is None:
+        return CasePage(rows=[], page=page, has_previous=page > 1, has_next=False)
+    # One row more than shown tells whether there is a next page without counting every case.
+    found = session.exec(
+        select(SipCase, Person)
+        .join(Person, Person.id == SipCase.person_id)
+        .where(SipCase.id.in_(takes_part_clause(organisation_id)))
+        .order_by(SipCase.updated_at.desc(), SipCase.id.desc())
+        .limit(per_page + 1)
+        .offset((page - 1) * per_page)
+    ).all()
+    has_next = len(found) > per_page
+    found = found[:per_page]
+    next_deadline = open_deadlines_by_case(session, [case.id for case, _ in found])
+    rows = []
+    for case, person in found:
+        workflow = find_workflow(registry, case.workflow_name, case.workflow_version)
+        row = CaseRow(
+            uid=case.uid,
+            reference=case.reference,
+            workflow_label=workflow_label(workflow, case.workflow_name, locale),
+            state_label=state_label(workflow, case.state, locale),
+            person_name=f"{person.given_name} {person.family_name}",
+            masked_identifier=mask_identifier(person.id_kind, person.id_number),
+        )
+        deadline = next_deadline.get(case.id)
+        if deadline is not None:
+            row.deadline_label = deadline_label(workflow, deadline.kind, locale)
+            row.deadline_due = deadline.due_at
+            row.overdue = deadline.due_at < now
+        rows.append(row)
+    return CasePage(rows=rows, page=page, has_previous=page > 1, has_next=has_next)
+
+
+def open_deadlines_by_case(session: Session, case_ids: list[int]) -> dict[int, Deadline]:
+    """The earliest open deadline of each case, in one query for all of them."""
+    if not case_ids:
+        return {}
+    earliest: dict[int, Deadline] = {}
+    for deadline in session.exec(
+        select(Deadline)
+        .where(
+            Deadline.case_id.in_(case_ids),
+            Deadline.met_at.is_(None),
+            Deadline.cancelled_at.is_(None),
+        )
+        .order_by(Deadline.case_id, Deadline.due_at, Deadline.id)
+    ).all():
+        earliest.setdefault(deadline.case_id, deadline)
+    return earliest
+
+
+# --- The case page ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class ParticipantView:
+    """A party to the case as the page shows it."""
+
+    id: int
+    kind: str
+    role: str
+    name: str
+    unit_name: str | None = None
+    organisation_kind: str | None = None
+    contact_name: str | None = None
+    relation: str | None = None
+    email: str | None = None
+    phone: str | None = None
+
+
+@dataclass
+class ConsentView:
+    """A consent record and the organisations it covers."""
+
+    consent: Consent
+    recorded_by: str | None
+    organisations: list[str] = field(default_factory=list)
+
+
+@dataclass
+class MeetingView:
+    """A meeting and who attended it, how."""
+
+    meeting: Meeting
+    attendance: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class DeadlineView:
+    """A deadline with its label and status."""
+
+    deadline: Deadline
+    label: str
+    overdue: bool
+
+
+@dataclass
+class TimelineEntry:
+    """One transition log row, with names and labels resolved."""
+
+    log: TransitionLog
+    user_name: str | None
+    organisation_name: str | None
+    action_label: str | None
+    from_label: str
+    to_label: str
+    decisions: list[dict]
+    no_change_reason: str | None
+
+
+@dataclass
+class CaseDetail:
+    """Everything the case page shows about one case."""
+
+    case: SipCase
+    workflow: Workflow | None
+    workflow_label: str
+    state_label: str
+    is_final: bool
+    person: Person
+    masked_identifier: str
+    municipality_name: str
+    participants: list[ParticipantView]
+    organisations: list[Organisation]
+    consents: list[ConsentView]
+    deadlines: list[DeadlineView]
+    meetings: list[MeetingView]
+    timeline: list[TimelineEntry]
+    missing_region: bool
+    missing_municipality: bool
+
+
+def participating_organisations(session: Session, case_id: int) -> list[Organisation]:
+    """The organisations currently taking part in the case, by name."""
+    return list(
+        session.exec(
+            select(Organisation)
+            .where(
+                Organisation.id.in_(
+                    select(Participant.organisation_id).where(
+                        Participant.case_id == case_id, Participant.removed_at.is_(None)
+                    )
+                )
+            )
+            .order_by(Organisation.name)
+        ).all()
+    )
+
+
+def _participants(session: Session, case: SipCase, person: Person) -> list[ParticipantView]:
+    contact = aliased(User)
+    rows = session.exec(
+        select(Participant, Organisation, Unit, contact)
+        .outerjoin(Organisation, Organisation.id == Participant.organisation_id)
+        .outerjoin(Unit, Unit.id == Participant.unit_id)
+        .outerjoin(contact, contact.id == Participant.contact_user_id)
+        .where(Participant.case_id == case.id, Participant.removed_at.is_(None))
+        .order_by(Participant.id)
+    ).all()
+    kind_order = {"organisation": 0, "person": 1, "guardian": 2, "narstaende": 3}
+    result = []
+    for participant, organisation, unit, user in rows:
+        if participant.kind == "organisation":
+            name = organisation.name if organisation else "?"
+        elif participant.kind == "person":
+            name = f"{person.given_name} {person.family_name}"
+        else:
+            name = participant.name or ""
+        result.append(
+            ParticipantView(
+                id=participant.id,
+                kind=participant.kind,
+                role=participant.role,
+                name=name,
+                unit_name=unit.name if unit else None,
+                organisation_kind=organisation.kind if organisation else None,
+                contact_name=user.display_name if user else None,
+                relation=participant.relation,
+                email=participant.email,
+                phone=participant.phone,
+            )
+        )
+    result.sort(key=lambda p: (kind_order.get(p.kind, 9), p.id))
+    return result
+
+
+def _consents(session: Session, case: SipCase) -> list[ConsentView]:
+    rows = session.exec(
+        select(Consent, User)
+        .outerjoin(User, User.id == Consent.recorded_by_user_id)
+        .where(Consent.case_id == case.id)
+        .order_by(Consent.recorded_at, Consent.id)
+    ).all()
+    views = {consent.id: ConsentView(consent, user.display_name if user else None) for consent, user in rows}
+    if views:
+        for consent_id, name in session.exec(
+            select(ConsentOrganisation.consent_id, Organisation.name)
+            .join(Organisation, Organisation.id == ConsentOrganisation.organisation_id)
+            .where(ConsentOrganisation.consent_id.in_(list(views)))
+            .order_by(Organisation.name)
+        ).all():
+            views[consent_id].organisations.append(name)
+    return list(views.values())
+
+
+def _meetings(session: Session, case: SipCase, participants: list[ParticipantView]) -> list[MeetingView]:
+    meetings = session.exec(
+        select(Meeting).where(Meeting.case_id == case.id).order_by(Meeting.starts_at, Meeting.id)
+    ).all()
+    views = {m.id: MeetingView(m) for m in meetings}
+    if views:
+        names = {p.id: p.name for p in participants}
+        for attendance in session.exec(
+            select(Attendance)
+            .where(Attendance.meeting_id.in_(list(views)))
+            .order_by(Attendance.participant_id)
+        ).all():
+            views[attendance.meeting_id].attendance.append(
+                (names.get(attendance.participant_id, "?"), attendance.mode)
+            )
+    return list(views.values())
+
+
+def _timeline(session: Session, case: SipCase, workflow: Workflow | None, locale: str) -> list[TimelineEntry]:
+    rows = session.exec(
+        select(TransitionLog, User, Organisation)
+        .outerjoin(User, User.id == TransitionLog.user_id)
+        .outerjoin(Organisation, Organisation.id == TransitionLog.organisation_id)
+        .where(TransitionLog.case_id == case.id)
+        .order_by(TransitionLog.at, TransitionLog.id)
+    ).all()
+    entries = []
+    for log, user, organisation in rows:
+        details = log.details or {}
+        entries.append(
+            TimelineEntry(
+                log=log,
+                user_name=user.display_name if user else None,
+                organisation_name=organisation.name if organisation else None,
+                action_label=None
+                if log.trigger == CREATE_EVENT
+                else trigger_label(workflow, log.trigger, locale),
+                from_label=state_label(workflow, log.from_state, locale),
+                to_label=state_label(workflow, log.to_state, locale),
+                decisions=[d for d in details.get("decisions") or [] if isinstance(d, dict)],
+                no_change_reason=details.get("no_change_reason"),
+            )
+        )
+    return entries
+
+
+def case_detail(
+    session: Session, registry: WorkflowRegistry, case: SipCase, *, locale: str, now: datetime
+) -> CaseDetail:
+    """Gather the case page: person, parties, consent, deadlines, meetings and timeline."""
+    workflow = find_workflow(registry, case.workflow_name, case.workflow_version)
+    person = session.get(Person, case.person_id)
+    municipality = session.get(Municipality, person.home_municipality_code)
+    participants = _participants(session, case, person)
+    organisations = participating_organisations(session, case.id)
+    kinds = {o.kind for o in organisations}
+    deadlines = [
+        DeadlineView(
+            deadline=d,
+            label=deadline_label(workflow, d.kind, locale),
+            overdue=d.met_at is None and d.cancelled_at is None and d.due_at < now,
+        )
+        for d in session.exec(
+            select(Deadline).where(Deadline.case_id == case.id).order_by(Deadline.due_at, Deadline.id)
+        ).all()
+    ]
+    return CaseDetail(
+        case=case,
+        workflow=workflow,
+        workflow_label=workflow_label(workflow, case.workflow_name, locale),
+        state_label=state_label(workflow, case.state, locale),
+        is_final=bool(workflow and case.state in workflow.states and workflow.is_final(case.state)),
+        person=person,
+        masked_identifier=mask_identifier(person.id_kind, person.id_number),
+        municipality_name=municipality.name if municipality else person.home_municipality_code,
+        participants=participants,
+        organisations=organisations,
+        consents=_consents(session, case),
+        deadlines=deadlines,
+        meetings=_meetings(session, case, participants),
+        timeline=_timeline(session, case, workflow, locale),
+        missing_region="region" not in kinds,
+        missing_municipality="municipality" not in kinds,
+    )
+
+
+# --- Choices for the forms --------------------------------------------------------------------------------
+
+
+def units_by_organisation(
+    session: Session, *, exclude_organisation_ids: set[int] | frozenset[int] = frozenset()
+) -> dict[str, list[tuple[int, str]]]:
+    """Every unit, grouped by its organisation's name, leaving out the given organisations."""
+    groups: dict[str, list[tuple[int, str]]] = {}
+    for unit, organisation in session.exec(
+        select(Unit, Organisation)
+        .join(Organisation, Organisation.id == Unit.organisation_id)
+        .order_by(Organisation.name, Unit.name)
+    ).all():
+        if organisation.id in exclude_organisation_ids:
+            continue
+        groups.setdefault(organisation.name, []).append((unit.id, unit.name))
+    return groups
+
+
+def municipalities_by_county(session: Session) -> dict[str, list[tuple[str, str]]]:
+    """The municipalities, grouped by county name."""
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for municipality, county in session.exec(
+        select(Municipality, County)
+        .join(County, County.code == Municipality.county_code)
+        .order_by(County.name, Municipality.name)
+    ).all():
+        groups.setdefault(county.name, []).append((municipality.code, municipality.name))
+    return groups
+
+
+def unit_with_organisation(session: Session, unit_id: int | None) -> tuple[Unit, Organisation] | None:
+    """A unit and its organisation."""
+    if unit_id is None:
+        return None
+    return session.exec(
+        select(Unit, Organisation)
+        .join(Organisation, Organisation.id == Unit.organisation_id)
+        .where(Unit.id == unit_id)
+    ).first()

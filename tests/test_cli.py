@@ -1,0 +1,95 @@
+"""The flask sipflow commands: the workflow diagram, the workflow check and the database upgrade."""
+
+from __future__ import annotations
+
+import re
+import shutil
+
+import pytest
+from sqlalchemy import inspect
+
+from sipflow import create_app
+from sipflow.config import PROJECT_ROOT
+from sipflow.workflow.engine import WorkflowRegistry
+
+WORKFLOWS_DIR = PROJECT_ROOT / "workflows"
+REGISTRY = WorkflowRegistry.from_folder(WORKFLOWS_DIR)
+
+
+@pytest.fixture
+def runner(session_app):
+    return session_app.test_cli_runner()
+
+
+@pytest.mark.parametrize("name", REGISTRY.names())
+def test_diagram_shows_every_state_and_transition_of_the_file(runner, name):
+    result = runner.invoke(args=["sipflow", "workflow", "diagram", name])
+    assert result.exit_code == 0, result.output
+    lines = [line.strip() for line in result.output.splitlines()]
+    assert "stateDiagram-v2" in lines
+    workflow = REGISTRY.latest(name)
+    assert f"[*] --> {workflow.initial}" in lines
+    for state in workflow.states:
+        assert f'state "{state}" as {state}' in lines, state
+    edges = {
+        (m["source"], m["dest"], m["trigger"])
+        for m in (
+            re.fullmatch(r"(?P<source>\w+) --> (?P<dest>\w+): (?P<trigger>\w+)( \[.*\])?", line)
+            for line in lines
+        )
+        if m
+    }
+    expected = {(source, t.dest, t.trigger) for t in workflow.transitions for source in t.sources}
+    assert edges == expected
+    for transition in workflow.transitions:
+        if transition.conditions:
+            label = f"{transition.trigger} [{' & '.join(transition.conditions)}]"
+            assert any(line.endswith(label) for line in lines), label
+
+
+def test_diagram_of_an_unknown_workflow_fails(runner):
+    result = runner.invoke(args=["sipflow", "workflow", "diagram", "no_such_workflow"])
+    assert result.exit_code != 0
+    assert "no_such_workflow" in result.output
+    assert "stateDiagram" not in result.output
+
+
+def test_check_accepts_the_shipped_files(runner):
+    files = [str(p) for p in sorted(WORKFLOWS_DIR.glob("*.toml"))]
+    result = runner.invoke(args=["sipflow", "workflow", "check", *files])
+    assert result.exit_code == 0, result.output
+    for path in WORKFLOWS_DIR.glob("*.toml"):
+        assert f"{path.name}: ok" in result.output
+
+
+def test_check_refuses_a_broken_file_naming_it(runner, tmp_path):
+    good = tmp_path / "sip.toml"
+    shutil.copy(WORKFLOWS_DIR / "sip.toml", good)
+    broken = tmp_path / "kronoberg_sip.toml"
+    broken.write_text(
+        good.read_text(encoding="utf-8").replace('"plan_meeting"', '"book_room"'), encoding="utf-8"
+    )
+    result = runner.invoke(args=["sipflow", "workflow", "check", str(good), str(broken)])
+    assert result.exit_code == 1
+    assert "sip.toml: ok" in result.output
+    assert (
+        "kronoberg_sip.toml: transitions.send_kallelse.effects: unknown effect 'book_room'" in result.output
+    )
+
+
+def test_db_upgrade_builds_a_new_database(tmp_path):
+    url = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
+    app = create_app({"ENV_NAME": "testing", "DATABASE_URL": url, "SECRET_KEY": "test-secret-key-0123456789"})
+    try:
+        result = app.test_cli_runner().invoke(args=["sipflow", "db", "upgrade"])
+        assert result.exit_code == 0, result.output
+        assert "database is up to date" in result.output
+        with app.extensions["sipflow.engine"].connect() as connection:
+            assert {"sipcase", "transitionlog", "alembic_version"} <= set(
+                inspect(connection).get_table_names()
+            )
+        # A second run has nothing to do and says the same.
+        again = app.test_cli_runner().invoke(args=["sipflow", "db", "upgrade"])
+        assert again.exit_code == 0 and "database is up to date" in again.output
+    finally:
+        app.extensions["sipflow.engine"].dispose()

@@ -1,0 +1,101 @@
+"""Configuration is validated at start: a refusal names the variable to fix."""
+
+from __future__ import annotations
+
+import pytest
+
+from sipflow import create_app
+from sipflow.config import DEVELOPMENT_SECRET, ConfigError, load_config
+
+SECRET = "a-production-secret-of-enough-length"
+
+
+def test_defaults_are_a_development_setup_on_sqlite(tmp_path):
+    cfg = load_config(environ={"SIPFLOW_INSTANCE_DIR": str(tmp_path)})
+    assert cfg["ENV_NAME"] == "development"
+    assert cfg["DATABASE_URL"] == f"sqlite:///{tmp_path / 'sipflow.sqlite3'}"
+    assert cfg["SESSION_COOKIE_SECURE"] is False
+    assert cfg["PNR_HASH_KEY"]
+
+
+def test_production_with_the_development_secret_is_refused():
+    with pytest.raises(ConfigError, match="SIPFLOW_SECRET_KEY"):
+        load_config(environ={"SIPFLOW_ENV": "production", "SIPFLOW_PNR_HASH_KEY": "k" * 32})
+
+
+def test_production_with_the_development_secret_set_explicitly_is_refused():
+    env = {
+        "SIPFLOW_ENV": "production",
+        "SIPFLOW_SECRET_KEY": DEVELOPMENT_SECRET,
+        "SIPFLOW_PNR_HASH_KEY": "k" * 32,
+    }
+    with pytest.raises(ConfigError, match="SIPFLOW_SECRET_KEY"):
+        load_config(environ=env)
+
+
+def test_production_without_a_personnummer_hash_key_is_refused():
+    with pytest.raises(ConfigError, match="SIPFLOW_PNR_HASH_KEY"):
+        load_config(environ={"SIPFLOW_ENV": "production", "SIPFLOW_SECRET_KEY": SECRET})
+
+
+def test_production_with_its_own_secrets_is_accepted_with_secure_cookies():
+    env = {"SIPFLOW_ENV": "production", "SIPFLOW_SECRET_KEY": SECRET, "SIPFLOW_PNR_HASH_KEY": "k" * 32}
+    cfg = load_config(environ=env)
+    assert cfg["SESSION_COOKIE_SECURE"] is True and cfg["REMEMBER_COOKIE_SECURE"] is True
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["not a database url", "mysql://user:pw@localhost/sipflow", "mongodb://localhost/sipflow", ""],
+)
+def test_a_bad_database_url_is_refused_naming_the_variable(url):
+    with pytest.raises(ConfigError, match="SIPFLOW_DATABASE_URL"):
+        load_config(environ={"SIPFLOW_DATABASE_URL": url})
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("SIPFLOW_ENV", "staging"),
+        ("SIPFLOW_SESSION_IDLE_MINUTES", "half an hour"),
+        ("SIPFLOW_SESSION_IDLE_MINUTES", "0"),
+        ("SIPFLOW_SECRET_KEY", "short"),
+    ],
+)
+def test_other_bad_values_are_refused_naming_the_variable(variable, value):
+    with pytest.raises(ConfigError, match=variable):
+        load_config(environ={variable: value})
+
+
+def test_create_app_refuses_a_bad_configuration(monkeypatch):
+    monkeypatch.setenv("SIPFLOW_ENV", "production")
+    monkeypatch.delenv("SIPFLOW_SECRET_KEY", raising=False)
+    with pytest.raises(ConfigError, match="SIPFLOW_SECRET_KEY"):
+        create_app()
+
+
+def test_healthz_reports_the_database(session_app):
+    response = session_app.test_client().get("/healthz")
+    assert response.status_code == 200
+    assert response.is_json
+    body = response.get_json()
+    assert body["status"] == "ok"
+    assert body["database"]["status"] == "ok"
+    assert body["database"]["backend"] == session_app.extensions["sipflow.engine"].dialect.name
+
+
+def test_healthz_reports_an_unreachable_database():
+    app = create_app(
+        {
+            "ENV_NAME": "testing",
+            # Nothing listens on port 1: the connection is refused at once.
+            "DATABASE_URL": "postgresql+psycopg://nobody:secret@127.0.0.1:1/none",
+            "SECRET_KEY": "test-secret-key-0123456789",
+        }
+    )
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 503
+    body = response.get_json()
+    assert body["status"] == "error"
+    assert body["database"]["status"] == "error"
+    assert "secret" not in response.get_data(as_text=True)

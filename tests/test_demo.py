@@ -1,0 +1,301 @@
+"""The demo loader (Kronoberg organisations, users, personas) and the synthetic bulk cases."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func
+from sqlmodel import SQLModel, select
+
+from sipflow.cases import services
+from sipflow.cases.models import Deadline, Participant, SipCase, TransitionLog
+from sipflow.cases.scripted import scripted_input
+from sipflow.clock import now_utc
+from sipflow.consent.models import Consent, ConsentOrganisation
+from sipflow.demo import (
+    DEMO_PASSWORD,
+    DEMO_USERS,
+    PERSONA_PRIORITIES,
+    PERSONA_REFERENCES,
+    load_demo,
+    load_synthetic_cases,
+)
+from sipflow.meetings.models import Attendance, Meeting
+from sipflow.people.models import Municipality, Organisation, Person, Unit, User
+from sipflow.security.passwords import verify_password
+
+
+def row_counts(session) -> dict[str, int]:
+    return {
+        table.name: session.exec(select(func.count()).select_from(table)).one()
+        for table in SQLModel.metadata.sorted_tables
+    }
+
+
+def persona_cases(session) -> dict[str, SipCase]:
+    return {
+        key: session.exec(select(SipCase).where(SipCase.reference == reference)).one()
+        for key, reference in PERSONA_REFERENCES.items()
+    }
+
+
+def test_load_demo_twice_changes_nothing(app_ctx, db_session):
+    first = load_demo()
+    counts = row_counts(db_session)
+    second = load_demo()
+    assert row_counts(db_session) == counts
+    assert counts["municipality"] == 30 and counts["county"] == 3
+    assert counts["sipcase"] == 3 and counts["person"] == 3
+    assert "(3 new)" in first and "(0 new)" in second
+    assert "\n" not in first
+
+
+def test_personas_are_in_different_states(app_ctx, db_session, registry):
+    load_demo()
+    cases = persona_cases(db_session)
+    assert len({case.state for case in cases.values()}) == 3
+    for case in cases.values():
+        assert case.state in registry.get(case.workflow_name, case.workflow_version).states
+        person = db_session.get(Person, case.person_id)
+        assert person.home_municipality_code == "0780"
+    assert cases["mikael"].state == "preparing"
+
+    kim = cases["kim"]
+    assert (kim.workflow_name, kim.trigger) == ("sip_discharge", "discharge")
+    kim_person = db_session.get(Person, kim.person_id)
+    assert (kim_person.id_kind, kim_person.legal_sex) == ("reservnummer", "unknown")
+    assert timedelta(hours=20) < now_utc() - kim.utskrivningsklar_at < timedelta(hours=28)
+    psychiatry = db_session.exec(select(Unit).where(Unit.key == "region-07-psykiatri-vaxjo")).one()
+    assert kim.initiating_organisation_id == psychiatry.organisation_id
+    assert db_session.exec(select(Deadline).where(Deadline.case_id == kim.id)).one().kind == "kallelse"
+
+    assert db_session.get(Person, cases["viktoria"].person_id).legal_sex == "female"
+    assert db_session.get(Person, cases["mikael"].person_id).legal_sex == "male"
+
+
+def test_personas_keep_their_own_words_and_parties(app_ctx, db_session):
+    load_demo()
+    cases = persona_cases(db_session)
+    for key, case in cases.items():
+        for priority in PERSONA_PRIORITIES[key]:
+            assert priority in case.questions
+    assert "att jag får komma till ro och kunna sova" in cases["viktoria"].questions
+
+    def organisations(case):
+        rows = db_session.exec(
+            select(Organisation.key)
+            .join(Participant, Participant.organisation_id == Organisation.id)
+            .where(Participant.case_id == case.id)
+        ).all()
+        return set(rows)
+
+    def relatives(case):
+        return db_session.exec(
+            select(Participant.relation).where(
+                Participant.case_id == case.id, Participant.kind == "narstaende"
+            )
+        ).all()
+
+    assert organisations(cases["viktoria"]) == {"region-07", "kommun-0780"}
+    assert organisations(cases["mikael"]) == {"region-07", "kommun-0780", "arbetsformedlingen"}
+    assert organisations(cases["kim"]) == {
+        "region-07",
+        "kommun-0780",
+        "arbetsformedlingen",
+        "forsakringskassan",
+    }
+    assert sorted(relatives(cases["viktoria"])) == ["mamma", "pappa"]
+    assert relatives(cases["kim"]) == ["mamma"]
+    assert len(relatives(cases["mikael"])) == 1
+
+
+def test_demo_users_can_log_in(app_ctx, db_session):
+    load_demo()
+    users = {u.username: u for u in db_session.exec(select(User)).all()}
+    assert set(users) == {spec.username for spec in DEMO_USERS}
+    for user in users.values():
+        assert user.active
+        assert user.email.split("@")[1].endswith("example.se")
+    # Hashed once for all of them (argon2 is slow on purpose), so one verification covers every user.
+    for password_hash in {user.password_hash for user in users.values()}:
+        assert verify_password(password_hash, DEMO_PASSWORD)
+    assert not verify_password(users["anna"].password_hash, "wrong")
+
+    anna_unit = db_session.get(Unit, users["anna"].unit_id)
+    region = db_session.get(Organisation, anna_unit.organisation_id)
+    assert (region.name, region.kind, region.county_code) == ("Region Kronoberg", "region", "07")
+    assert users["kerstin"].has_role("coordinator") and users["kerstin"].unit_id is None
+    assert users["admin"].has_role("admin")
+    assert all(users[name].has_role("staff") for name in ("anna", "erik", "sara", "omar", "petra"))
+
+
+def test_demo_login_page_accepts_anna(app, app_ctx):
+    load_demo()
+    app.config["WTF_CSRF_ENABLED"] = False
+    try:
+        response = app.test_client().post("/login", data={"username": "anna", "password": DEMO_PASSWORD})
+    finally:
+        app.config["WTF_CSRF_ENABLED"] = True
+    assert response.status_code == 302
+
+
+# --- synthetic cases -------------------------------------------------------------------------------------
+
+
+def replay_is_consistent(session, registry) -> None:
+    """Every case's log replays through its workflow from the initial state to the case's state."""
+    logs = defaultdict(list)
+    for log in session.exec(select(TransitionLog).order_by(TransitionLog.case_id, TransitionLog.id)).all():
+        logs[log.case_id].append(log)
+    for case in session.exec(select(SipCase)).all():
+        workflow = registry.get(case.workflow_name, case.workflow_version)
+        assert case.state in workflow.states
+        entries = logs[case.id]
+        assert entries[0].trigger == "create" and entries[0].to_state == workflow.initial
+        state = workflow.initial
+        for log in entries[1:]:
+            transition = workflow.transition(state, log.trigger)
+            assert transition is not None and log.from_state == state
+            assert log.to_state == transition.dest
+            state = transition.dest
+        assert state == case.state
+        assert case.version == len(entries)
+        assert all(a.at <= b.at for a, b in zip(entries, entries[1:], strict=False))
+
+
+def test_synthetic_cases_cover_municipalities_sexes_triggers_and_years(app_ctx, db_session, registry):
+    assert load_synthetic_cases(300, seed=1) == 300
+    persons = db_session.exec(select(Person)).all()
+    all_codes = set(db_session.exec(select(Municipality.code)).all())
+    assert len(all_codes) == 30
+    assert {p.home_municipality_code for p in persons} == all_codes
+    assert {p.legal_sex for p in persons} == {"female", "male", "unknown"}
+    ages = [(now_utc().date() - p.birth_date).days // 365 for p in persons if p.birth_date]
+    assert min(ages) < 5 and max(ages) > 80
+    cases = db_session.exec(select(SipCase)).all()
+    assert {c.trigger for c in cases} == {"other_need", "discharge", "child"}
+    states = Counter(c.state for c in cases)
+    assert {"closed", "plan_established", "withdrawn", "declined"} <= set(states)
+    held = db_session.exec(select(Meeting.held_at).where(Meeting.status == "held")).all()
+    assert max(held) - min(held) > timedelta(days=2 * 365)
+    assert max(held) <= now_utc()
+    kinds = set(db_session.exec(select(Meeting.kind, Meeting.mode).where(Meeting.status == "held")).all())
+    assert {k for k, _ in kinds} == {"first", "follow_up"}
+    assert {m for _, m in kinds} == {"on_site", "video", "mixed"}
+    replay_is_consistent(db_session, registry)
+
+    assert load_synthetic_cases(300, seed=1) == 300
+    references = db_session.exec(select(SipCase.reference)).all()
+    assert len(references) == len(set(references)) == 600
+    assert "SIP-SYN-1-00000600" in references
+    replay_is_consistent(db_session, registry)
+
+
+def test_synthetic_rows_hang_together(app_ctx, db_session, registry):
+    # A batch size below n sends the generation to a worker process (where fork is available).
+    load_synthetic_cases(250, seed=2, batch_size=100)
+    replay_is_consistent(db_session, registry)
+    cases = {c.id: c for c in db_session.exec(select(SipCase)).all()}
+    assert len(cases) == 250
+    hashes = db_session.exec(select(Person.id_hash)).all()
+    assert len(set(hashes)) == 250
+
+    consents = db_session.exec(select(Consent)).all()
+    given = {c.case_id for c in consents if c.decision == "given"}
+    past_consent = set(
+        db_session.exec(select(TransitionLog.case_id).where(TransitionLog.trigger == "give_consent")).all()
+    )
+    assert given == past_consent
+    scope = Counter(co.consent_id for co in db_session.exec(select(ConsentOrganisation)).all())
+    assert all(scope[c.id] >= 2 for c in consents if c.decision == "given")
+    for consent in consents:
+        if cases[consent.case_id].state == "withdrawn" and consent.decision == "given":
+            assert consent.withdrawn_at is not None
+
+    for case in cases.values():
+        organisations = db_session.exec(
+            select(func.count()).where(Participant.case_id == case.id, Participant.kind == "organisation")
+        ).one()
+        assert 2 <= organisations <= 4
+    held = db_session.exec(select(Meeting).where(Meeting.status == "held")).all()
+    attended = {a.meeting_id for a in db_session.exec(select(Attendance)).all()}
+    assert held and {m.id for m in held} <= attended
+    deadlines = db_session.exec(select(Deadline)).all()
+    for deadline in deadlines:
+        if deadline.kind == "kallelse" and cases[deadline.case_id].trigger == "discharge":
+            assert deadline.due_at == cases[deadline.case_id].utskrivningsklar_at + timedelta(days=3) or (
+                # a daylight-saving change in between keeps the local wall-clock time
+                abs(deadline.due_at - cases[deadline.case_id].utskrivningsklar_at - timedelta(days=3))
+                == timedelta(hours=1)
+            )
+        if cases[deadline.case_id].state in ("closed", "withdrawn", "declined", "cancelled"):
+            assert deadline.met_at is not None or deadline.cancelled_at is not None
+
+
+def test_the_service_layer_continues_a_synthetic_case(app_ctx, db_session, registry):
+    load_synthetic_cases(200, seed=4)
+    case = db_session.exec(
+        select(SipCase).where(SipCase.state == "plan_established").order_by(SipCase.id)
+    ).first()
+    lead = db_session.exec(
+        select(Participant).where(Participant.case_id == case.id, Participant.role == "huvudansvarig")
+    ).first()
+    if lead is None:  # the initiator kept huvudansvar
+        lead = db_session.exec(
+            select(Participant).where(Participant.case_id == case.id, Participant.role == "initiator")
+        ).one()
+    actor = db_session.exec(select(User).where(User.unit_id == lead.unit_id)).one()
+    now = now_utc()
+    services.fire_transition(
+        db_session,
+        registry,
+        actor,
+        case,
+        "follow_up",
+        expected_version=case.version,
+        now=now,
+        data=scripted_input(db_session, case, "meeting_outcome", now),
+    )
+    db_session.commit()
+    assert case.state == "follow_up"
+
+
+def test_demo_after_synthetic_cases_gets_fresh_ids(app_ctx, db_session):
+    # The bulk load assigns ids itself; later ORM inserts (and PostgreSQL's sequences) must carry on past them.
+    load_synthetic_cases(50, seed=5)
+    load_demo()
+    assert len(persona_cases(db_session)) == 3
+
+
+def test_synthetic_cases_are_deterministic_for_a_seed(app, app_ctx, db_session):
+    from sipflow.demo.synthetic import load_synthetic_cases as load
+
+    fixed_now = now_utc().replace(microsecond=0)
+
+    def snapshot():
+        rows = db_session.exec(
+            select(SipCase.reference, SipCase.state, SipCase.requested_at, Person.id_number)
+            .join(Person, Person.id == SipCase.person_id)
+            .order_by(SipCase.reference)
+        ).all()
+        return [tuple(r) for r in rows]
+
+    load(40, seed=9, now=fixed_now)
+    first = snapshot()
+    engine = app.extensions["sipflow.engine"]
+    with engine.begin() as connection:
+        for table in reversed(SQLModel.metadata.sorted_tables):
+            if table.name not in {"county", "municipality", "alembic_version"}:
+                connection.execute(table.delete())
+    load(40, seed=9, now=fixed_now)
+    assert snapshot() == first
+
+
+@pytest.mark.parametrize("args", [["--cases", "50", "--seed", "3"]])
+def test_cli_demo_command(app, args):
+    result = app.test_cli_runner().invoke(args=["sipflow", "demo", *args])
+    assert result.exit_code == 0, result.output
+    assert "SIP-DEMO-KIM" in result.output
+    assert "added 50 synthetic cases" in result.output

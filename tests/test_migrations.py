@@ -1,0 +1,151 @@
+"""The migrations build exactly the schema the models describe, and run down to nothing and back up.
+
+On SQLite every check runs on a new database file. On PostgreSQL (SIPFLOW_TEST_DATABASE_URL) the test
+database is the session app's, so the fresh-database checks run in a schema of their own that is dropped
+afterwards, and the test database itself is only compared, never changed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from pathlib import Path
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect, text
+from sqlmodel import SQLModel
+
+import sipflow.models  # noqa: F401  (every table)
+from sipflow.cli import alembic_config
+from sipflow.config import PROJECT_ROOT
+from sipflow.db import make_engine
+
+PG_URL = os.environ.get("SIPFLOW_TEST_DATABASE_URL", "")
+
+
+def compare_type(context_, inspected_column, metadata_column, inspected_type, metadata_type):
+    """The rule of migrations/env.py (which runs the migrations when imported, so it is copied here)."""
+    if type(metadata_type).__name__ == "UTCDateTime":
+        return False
+    return None
+
+
+def schema_diff(connection) -> list:
+    """What autogenerate would write to make the database match the models: nothing, when they agree."""
+    context = MigrationContext.configure(connection, opts={"compare_type": compare_type})
+    return compare_metadata(context, SQLModel.metadata)
+
+
+def head_revision() -> str:
+    (head,) = ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads()
+    return head
+
+
+def current_revision(connection) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+def test_one_head_and_dated_file_names():
+    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    assert len(script.get_heads()) == 1
+    names = [p.name for p in (PROJECT_ROOT / "migrations" / "versions").glob("*.py")]
+    assert names
+    for name in names:
+        assert re.fullmatch(r"\d{8}_\d{4}_[0-9a-f]+_\w+\.py", name), name
+
+
+def test_test_database_matches_the_models(session_app):
+    with session_app.extensions["sipflow.engine"].connect() as connection:
+        assert schema_diff(connection) == []
+        assert current_revision(connection) == head_revision()
+
+
+def test_fresh_sqlite_database_matches_the_models(tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
+    command.upgrade(alembic_config(url), "head")
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            assert schema_diff(connection) == []
+            assert current_revision(connection) == head_revision()
+    finally:
+        engine.dispose()
+
+
+def test_the_comparison_sees_a_difference(tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'drift.sqlite3'}"
+    command.upgrade(alembic_config(url), "head")
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("ALTER TABLE sipcase ADD COLUMN stray INTEGER"))
+            connection.execute(text("DROP INDEX ix_meeting_starts_at"))
+        with engine.connect() as connection:
+            diff = schema_diff(connection)
+        assert ("remove_column", None, "sipcase") in [d[:3] for d in diff if isinstance(d, tuple)]
+        assert any(
+            d[0] == "add_index" and d[1].name == "ix_meeting_starts_at" for d in diff if isinstance(d, tuple)
+        )
+    finally:
+        engine.dispose()
+
+
+def test_downgrade_to_base_and_upgrade_again(tmp_path: Path):
+    """On the database the suite runs on: a new SQLite file, or a new PostgreSQL schema."""
+    if PG_URL.startswith("postgresql"):
+        postgres_schema_round_trip()
+    else:
+        sqlite_round_trip(tmp_path)
+
+
+def sqlite_round_trip(tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'roundtrip.sqlite3'}"
+    cfg = alembic_config(url)
+    command.upgrade(cfg, "head")
+    command.downgrade(cfg, "base")
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            assert set(inspect(connection).get_table_names()) <= {"alembic_version"}
+            assert current_revision(connection) is None
+        command.upgrade(cfg, "head")
+        with engine.connect() as connection:
+            assert schema_diff(connection) == []
+            assert current_revision(connection) == head_revision()
+    finally:
+        engine.dispose()
+
+
+def postgres_schema_round_trip():
+    schema = f"migrations_{uuid.uuid4().hex[:12]}"
+    engine = make_engine(PG_URL)
+    try:
+        with engine.connect() as connection:
+            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+            connection.execute(text(f'SET search_path TO "{schema}"'))
+            connection.commit()
+            cfg = alembic_config(PG_URL)
+            # env.py runs on a connection handed to it, so everything happens in the new schema.
+            cfg.attributes["connection"] = connection
+
+            command.upgrade(cfg, "head")
+            connection.commit()
+            assert connection.execute(text("SELECT current_schema()")).scalar() == schema
+            assert schema_diff(connection) == []
+            assert current_revision(connection) == head_revision()
+
+            command.downgrade(cfg, "base")
+            connection.commit()
+            assert set(inspect(connection).get_table_names(schema=schema)) <= {"alembic_version"}
+
+            command.upgrade(cfg, "head")
+            connection.commit()
+            assert schema_diff(connection) == []
+    finally:
+        with engine.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        engine.dispose()

@@ -1,0 +1,305 @@
+"""Helpers for the workflow tests: a cast of organisations, cases walked to any state, database snapshots.
+
+Everything here is derived from the workflow files: the paths to each state, who may fire each step and
+which states need a consent. Nothing names a state of a particular file.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import event, func
+from sqlalchemy.engine import Connection, Engine
+from sqlmodel import Session, SQLModel, select
+
+import sipflow.models  # noqa: F401  (every table, for the snapshots)
+from sipflow.cases import services
+from sipflow.cases.models import SipCase, TransitionLog
+from sipflow.cases.scripted import scripted_input
+from sipflow.config import PROJECT_ROOT
+from sipflow.db import unit_of_work
+from sipflow.people.identifiers import luhn_check_digit, parse_identifier
+from sipflow.people.models import Organisation, Person, Unit, User
+from sipflow.people.services import register_person
+from sipflow.workflow.definition import TransitionDef, Workflow
+from sipflow.workflow.engine import WorkflowRegistry
+
+# The same instant as FIXED_NOW in tests/conftest.py (conftest modules cannot be imported reliably).
+NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+# Reference tables survive between tests, as in the `app` fixture.
+KEPT_TABLES = frozenset({"county", "municipality", "alembic_version"})
+
+REGISTRY = WorkflowRegistry.from_folder(PROJECT_ROOT / "workflows")
+WORKFLOWS: list[Workflow] = [REGISTRY.latest(name) for name in REGISTRY.names()]
+
+# Who acts in a case. Every cast has one organisation for each:
+#   initiator      the region that starts the case (the `parties.region_user` of the shared fixtures)
+#   huvudansvarig  a municipality: a participant until a plan gives it huvudansvar
+#   participant    a school: a participant throughout
+#   outsider       an agency that takes no part in the case
+PERSONAS = ("initiator", "huvudansvarig", "participant", "outsider")
+_ORGANISATION_KINDS = {
+    "initiator": "region",
+    "huvudansvarig": "municipality",
+    "participant": "school",
+    "outsider": "other",
+}
+UNKNOWN_TRIGGER = "no_such_trigger"
+
+
+@dataclass(frozen=True)
+class Cast:
+    """The organisations, units and staff users of one set of personas, and one person to plan for."""
+
+    org_ids: dict[str, int]
+    unit_ids: dict[str, int]
+    user_ids: dict[str, int]
+    person_id: int
+
+    def user(self, session: Session, persona: str) -> User:
+        """The persona's staff user, loaded in session."""
+        return session.get(User, self.user_ids[persona])
+
+
+def make_cast(session: Session, hash_key: str, *, now: datetime = NOW) -> Cast:
+    """Create one organisation, unit and user per persona, and a person; commit."""
+    tag = uuid.uuid4().hex[:10]
+    org_ids, unit_ids, user_ids = {}, {}, {}
+    for persona in PERSONAS:
+        kind = _ORGANISATION_KINDS[persona]
+        org = Organisation(key=f"wf-{tag}-{persona}", name=f"{kind} {tag}", kind=kind, county_code="07")
+        session.add(org)
+        session.flush()
+        unit = Unit(key=f"wf-{tag}-{persona}", organisation_id=org.id, name=f"Enhet {persona}")
+        session.add(unit)
+        session.flush()
+        # No real password: these users never log in, and argon2 would cost time in every example.
+        user = User(
+            username=f"wf-{tag}-{persona}",
+            display_name=persona,
+            password_hash="!",
+            unit_id=unit.id,
+        )
+        session.add(user)
+        session.flush()
+        org_ids[persona], unit_ids[persona], user_ids[persona] = org.id, unit.id, user.id
+    serial = int(tag[:6], 16) % 1000
+    nine = f"900517{serial:03d}"
+    identifier = parse_identifier(f"19{nine}{luhn_check_digit(nine)}", today=now.date())
+    person = register_person(
+        session,
+        hash_key,
+        identifier,
+        given_name="Testa",
+        family_name="Person",
+        home_municipality_code="0780",
+        now=now,
+    )
+    session.commit()
+    return Cast(org_ids, unit_ids, user_ids, person.id)
+
+
+def expected_roles(persona: str, huvudansvar_holder: str | None) -> frozenset[str]:
+    """The party roles the persona's organisation holds, by the rules of the SIP (not by asking the code)."""
+    roles = set()
+    if persona == "initiator":
+        roles.add("initiator")
+    elif persona in ("huvudansvarig", "participant"):
+        roles.add("participant")
+    if huvudansvar_holder == persona:
+        roles.discard("participant")
+        roles.add("huvudansvarig")
+    return frozenset(roles)
+
+
+def allowed_personas(transition: TransitionDef, huvudansvar_holder: str | None) -> list[str]:
+    """The personas whose roles let them fire transition, initiator first."""
+    parties = set(transition.parties)
+    return [p for p in PERSONAS if expected_roles(p, huvudansvar_holder) & parties]
+
+
+def shortest_paths(workflow: Workflow) -> dict[str, list[TransitionDef]]:
+    """For every reachable state, the shortest list of transitions leading there from the initial state."""
+    paths: dict[str, list[TransitionDef]] = {workflow.initial: []}
+    queue = deque([workflow.initial])
+    while queue:
+        state = queue.popleft()
+        for transition in workflow.transitions_from(state):
+            if transition.dest not in paths:
+                paths[transition.dest] = [*paths[state], transition]
+                queue.append(transition.dest)
+    return paths
+
+
+def consent_states(workflow: Workflow) -> frozenset[str]:
+    """States that no path from the initial state reaches without a transition that records a consent."""
+    reached = {workflow.initial}
+    queue = deque([workflow.initial])
+    while queue:
+        state = queue.popleft()
+        for transition in workflow.transitions_from(state):
+            if transition.form != "consent" and transition.dest not in reached:
+                reached.add(transition.dest)
+                queue.append(transition.dest)
+    return frozenset(workflow.states) - reached
+
+
+def huvudansvar_after(path: list[TransitionDef], holder: str = "huvudansvarig") -> str | None:
+    """Who holds huvudansvar after path: the plan gives it to holder; before any plan nobody has it."""
+    return holder if any(t.form == "plan" for t in path) else None
+
+
+def valid_input(
+    session: Session,
+    case: SipCase,
+    transition: TransitionDef,
+    cast: Cast,
+    now: datetime,
+    *,
+    huvudansvar_to: str = "huvudansvarig",
+) -> dict:
+    """Scripted input for transition; a plan hands huvudansvar to huvudansvar_to's organisation.
+
+    The scripted plan keeps huvudansvar with the initiator; handing it to another organisation lets the
+    three party roles be held by three different organisations, so each one can be refused on its own.
+    """
+    data = scripted_input(session, case, transition.form, now)
+    if transition.form == "plan":
+        data["huvudansvarig_organisation_id"] = cast.org_ids[huvudansvar_to]
+    return data
+
+
+def start_case(
+    session: Session,
+    cast: Cast,
+    workflow: Workflow,
+    *,
+    now: datetime = NOW,
+    participants: tuple[str, ...] = ("huvudansvarig", "participant"),
+    registry: WorkflowRegistry = REGISTRY,
+) -> SipCase:
+    """Start a case of workflow by the initiator with the given personas taking part; commit."""
+    actor = cast.user(session, "initiator")
+    case = services.create_case(
+        session,
+        registry,
+        actor,
+        workflow_name=workflow.name,
+        person=session.get(Person, cast.person_id),
+        unit_ids=[cast.unit_ids[p] for p in participants],
+        now=now,
+        utskrivningsklar_at=now - timedelta(hours=2) if workflow.trigger == "discharge" else None,
+    )
+    session.commit()
+    return case
+
+
+def fire(
+    session: Session,
+    case: SipCase,
+    trigger: str,
+    persona_or_user,
+    cast: Cast,
+    *,
+    now: datetime,
+    data: dict | None = None,
+    registry: WorkflowRegistry = REGISTRY,
+) -> TransitionLog:
+    """Fire trigger in one unit of work (commit, or roll back and re-raise)."""
+    actor = cast.user(session, persona_or_user) if isinstance(persona_or_user, str) else persona_or_user
+    with unit_of_work(session):
+        return services.fire_transition(
+            session,
+            registry,
+            actor,
+            case,
+            trigger,
+            expected_version=case.version,
+            now=now,
+            data=data,
+        )
+
+
+def walk_to(
+    session: Session,
+    cast: Cast,
+    workflow: Workflow,
+    state: str,
+    *,
+    now: datetime = NOW,
+    participants: tuple[str, ...] = ("huvudansvarig", "participant"),
+    registry: WorkflowRegistry = REGISTRY,
+) -> SipCase:
+    """Start a case and fire the shortest path to state, one minute and one unit of work per step."""
+    case = start_case(session, cast, workflow, now=now, participants=participants, registry=registry)
+    path = shortest_paths(workflow)[state]
+    for step, transition in enumerate(path, start=1):
+        at = now + timedelta(minutes=step)
+        persona = allowed_personas(transition, huvudansvar_after(path[: step - 1]))[0]
+        data = valid_input(session, case, transition, cast, at)
+        fire(session, case, transition.trigger, persona, cast, now=at, data=data, registry=registry)
+    assert case.state == state, f"walked to {case.state}, wanted {state}"
+    return case
+
+
+def snapshot(connection: Connection) -> dict[str, list[tuple]]:
+    """Every row of every table but the reference data, in primary-key order."""
+    tables = {}
+    for table in SQLModel.metadata.sorted_tables:
+        if table.name in KEPT_TABLES:
+            continue
+        rows = connection.execute(table.select().order_by(*table.primary_key.columns)).all()
+        tables[table.name] = [tuple(row) for row in rows]
+    return tables
+
+
+_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE", "MERGE", "UPSERT")
+
+
+@contextmanager
+def recorded_writes(session: Session) -> Iterator[list[str]]:
+    """Collect every statement that writes, sent on the session's connection inside the block.
+
+    Cheaper than a snapshot and stricter: it sees a write even when a later statement undoes it.
+    """
+    connection = session.connection()
+    writes: list[str] = []
+
+    def record(_conn, _cursor, statement, _parameters, _context, _executemany) -> None:
+        if statement.lstrip().split(None, 1)[0].upper() in _WRITES:
+            writes.append(statement)
+
+    event.listen(connection, "before_cursor_execute", record)
+    try:
+        yield writes
+    finally:
+        event.remove(connection, "before_cursor_execute", record)
+
+
+def case_row(session: Session, case_id: int) -> tuple[str, int, int]:
+    """The stored (state, version, number of log rows) of a case, as the session's transaction sees it."""
+    state, version = session.exec(select(SipCase.state, SipCase.version).where(SipCase.id == case_id)).one()
+    logs = session.exec(
+        select(func.count()).select_from(TransitionLog).where(TransitionLog.case_id == case_id)
+    ).one()
+    return state, version, logs
+
+
+def empty_tables(engine: Engine) -> None:
+    """Delete every row but the reference data, children first (as the `app` fixture does)."""
+    with engine.begin() as connection:
+        for table in reversed(SQLModel.metadata.sorted_tables):
+            if table.name not in KEPT_TABLES:
+                connection.execute(table.delete())
+
+
+def today(now: datetime) -> date:
+    """The Swedish calendar day at now."""
+    from sipflow.clock import to_local
+
+    return to_local(now).date()

@@ -1,0 +1,197 @@
+"""A broken workflow file is refused at load with a message naming the file and the key.
+
+Each case copies workflows/sip.toml, changes one thing and loads the copy from tmp_path.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from sipflow.config import PROJECT_ROOT
+from sipflow.workflow.definition import WorkflowError, load_workflow_file
+from sipflow.workflow.effects import EFFECTS
+from sipflow.workflow.engine import WorkflowRegistry
+from sipflow.workflow.guards import GUARDS
+
+WORKFLOWS_DIR = PROJECT_ROOT / "workflows"
+SIP = (WORKFLOWS_DIR / "sip.toml").read_text(encoding="utf-8")
+
+
+def in_transition(trigger: str, old: str, new: str):
+    """An edit of the [[transitions]] block of trigger only."""
+
+    def edit(text: str) -> str:
+        head, *blocks = text.split("[[transitions]]")
+        hits = [i for i, b in enumerate(blocks) if re.search(rf'^trigger = "{trigger}"$', b, re.M)]
+        assert len(hits) == 1, trigger
+        block = blocks[hits[0]]
+        assert block.count(old) == 1, (trigger, old)
+        blocks[hits[0]] = block.replace(old, new)
+        return "[[transitions]]".join([head, *blocks])
+
+    return edit
+
+
+def replace_once(old: str, new: str):
+    def edit(text: str) -> str:
+        assert text.count(old) == 1, old
+        return text.replace(old, new)
+
+    return edit
+
+
+WITHDRAW_SOURCES = re.search(
+    r'^source = \[.*"follow_up"\]$',
+    SIP.split('trigger = "withdraw_consent"', 1)[1],
+    re.M,
+).group(0)
+
+# (name, edit, the key the message must name, a fragment it must contain)
+BROKEN = [
+    (
+        "unknown-source-state",
+        in_transition("establish_plan", 'source = ["meeting_held"]', 'source = ["meeting_hold"]'),
+        "transitions.establish_plan.source",
+        "meeting_hold",
+    ),
+    (
+        "unknown-dest-state",
+        in_transition("send_kallelse", 'dest = "invited"', 'dest = "inviteed"'),
+        "transitions.send_kallelse.dest",
+        "inviteed",
+    ),
+    (
+        "unknown-guard",
+        in_transition(
+            "hold_meeting",
+            'conditions = ["consent_valid", "meeting_outcome_recorded"]',
+            'conditions = ["consent_valid", "moon_is_full"]',
+        ),
+        "transitions.hold_meeting.conditions",
+        "moon_is_full",
+    ),
+    (
+        "unknown-effect",
+        in_transition("send_kallelse", 'effects = ["plan_meeting"]', 'effects = ["send_fax"]'),
+        "transitions.send_kallelse.effects",
+        "send_fax",
+    ),
+    (
+        "unknown-form",
+        in_transition("give_consent", 'form = "consent"', 'form = "questionnaire"'),
+        "transitions.give_consent.form",
+        "questionnaire",
+    ),
+    (
+        "unknown-party",
+        in_transition("cancel", 'parties = ["initiator"]', 'parties = ["initiator", "mayor"]'),
+        "transitions.cancel.parties",
+        "mayor",
+    ),
+    (
+        "unknown-top-level-key",
+        replace_once('initial = "requested"\n', 'initial = "requested"\ncolour = "blue"\n'),
+        "(top level)",
+        "colour",
+    ),
+    (
+        "state-without-withdraw-consent",
+        replace_once(WITHDRAW_SOURCES, WITHDRAW_SOURCES.replace(', "follow_up"]', "]")),
+        "states.follow_up",
+        "withdraw_consent",
+    ),
+    (
+        "deadline-met-by-unknown-trigger",
+        replace_once('met_by = ["send_kallelse"]', 'met_by = ["send_kalelse"]'),
+        "deadlines.kallelse.met_by",
+        "send_kalelse",
+    ),
+    (
+        "deadline-started-by-unknown-trigger",
+        replace_once(
+            'started_by = ["establish_plan", "revise_plan"]', 'started_by = ["establish_plan", "revize"]'
+        ),
+        "deadlines.follow_up.started_by",
+        "revize",
+    ),
+    (
+        "unknown-initial-state",
+        replace_once('initial = "requested"', 'initial = "started"'),
+        "initial",
+        "started",
+    ),
+    (
+        "transition-out-of-a-final-state",
+        in_transition(
+            "close", 'source = ["plan_established", "follow_up"]', 'source = ["follow_up", "closed"]'
+        ),
+        "transitions.close.source",
+        "closed",
+    ),
+    (
+        "state-without-swedish-label",
+        replace_once('label = { sv = "Förberedelse", en = "Preparing" }', 'label = { en = "Preparing" }'),
+        "states.preparing.label",
+        "sv",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("edit", "key", "fragment"),
+    [pytest.param(edit, key, fragment, id=name) for name, edit, key, fragment in BROKEN],
+)
+def test_broken_file_is_refused_naming_file_and_key(tmp_path, edit, key, fragment):
+    path = tmp_path / "broken_sip.toml"
+    changed = edit(SIP)
+    assert changed != SIP
+    path.write_text(changed, encoding="utf-8")
+    with pytest.raises(WorkflowError) as refused:
+        load_workflow_file(path, GUARDS, EFFECTS)
+    message = str(refused.value)
+    assert message.startswith("broken_sip.toml: "), message
+    assert f": {key}: " in message, message
+    assert fragment in message, message
+
+
+def test_invalid_toml_is_refused_naming_the_file(tmp_path):
+    path = tmp_path / "garbled.toml"
+    path.write_text(SIP + "\nthis is = = not toml\n", encoding="utf-8")
+    with pytest.raises(WorkflowError) as refused:
+        load_workflow_file(path, GUARDS, EFFECTS)
+    assert str(refused.value).startswith("garbled.toml: not valid TOML"), str(refused.value)
+    assert "line" in str(refused.value)
+
+
+def test_a_folder_with_a_broken_file_is_refused(tmp_path):
+    for path in WORKFLOWS_DIR.glob("*.toml"):
+        shutil.copy(path, tmp_path / path.name)
+    (tmp_path / "zz_broken.toml").write_text(
+        SIP.replace('"consent_valid"', '"consent_vaild"'), encoding="utf-8"
+    )
+    with pytest.raises(WorkflowError, match=r"^zz_broken\.toml: .*consent_vaild"):
+        WorkflowRegistry.from_folder(tmp_path)
+
+
+def test_the_same_name_and_version_twice_is_refused(tmp_path):
+    shutil.copy(WORKFLOWS_DIR / "sip.toml", tmp_path / "a.toml")
+    shutil.copy(WORKFLOWS_DIR / "sip.toml", tmp_path / "b.toml")
+    with pytest.raises(WorkflowError, match=r"^b\.toml: name: .*a\.toml"):
+        WorkflowRegistry.from_folder(tmp_path)
+
+
+@pytest.mark.parametrize("path", sorted(WORKFLOWS_DIR.glob("*.toml")), ids=lambda p: p.name)
+def test_shipped_file_loads(path: Path):
+    workflow = load_workflow_file(path, GUARDS, EFFECTS)
+    assert workflow.name == path.stem
+    assert workflow.initial in workflow.states
+    assert workflow.transitions
+
+
+def test_shipped_folder_loads_every_file():
+    registry = WorkflowRegistry.from_folder(WORKFLOWS_DIR)
+    assert registry.names() == sorted(p.stem for p in WORKFLOWS_DIR.glob("*.toml"))
