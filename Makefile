@@ -41,6 +41,8 @@ translations:
 run: $(VENV)/.runtime-installed translations
 	$(FLASK) sipflow db upgrade
 	$(FLASK) sipflow demo
+	$(FLASK) sipflow scheduler & scheduler=$$!; \
+	trap 'kill $$scheduler 2>/dev/null || true; wait $$scheduler 2>/dev/null || true' EXIT; \
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
 # Debian 12 as root: apt-get only when a command is missing, and the package lists only then too.

@@ -205,7 +205,7 @@ def ts(value: datetime | None) -> str | None:
 class HandWrittenPath:
     def __init__(self, path: str, ids: dict):
         self.db = sqlite3.connect(path)
-        for pragma in ("foreign_keys=ON", "busy_timeout=5000", "journal_mode=WAL", "synchronous=NORMAL"):
+        for pragma in ("foreign_keys=ON", "busy_timeout=5000", "journal_mode=WAL", "synchronous=FULL"):
             self.db.execute(f"PRAGMA {pragma}")
         self.ids = ids
         self.kallelse_days = 21  # workflows/sip.toml: deadlines.kallelse

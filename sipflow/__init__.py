@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, jsonify
+from flask.logging import default_handler
 
 from sipflow import db
 from sipflow.config import load_config
@@ -10,10 +11,12 @@ from sipflow.config import load_config
 
 def create_app(config: dict | None = None) -> Flask:
     """Build the application: config, database, login, translations, blueprints and CLI; starts no threads."""
+    from sipflow.admin.views import bp as admin_bp
     from sipflow.cases.views import bp as cases_bp
     from sipflow.cli import sipflow_cli
     from sipflow.i18n import init_babel
     from sipflow.security import init_security
+    from sipflow.security.redaction import install_log_redaction
     from sipflow.security.views import bp as auth_bp
     from sipflow.workflow.engine import WorkflowRegistry
 
@@ -23,12 +26,16 @@ def create_app(config: dict | None = None) -> Flask:
         static_folder="static",
     )
     app.config.update(load_config(overrides=config))
+    # One handler, the root's: Flask's own would print every line of the app's loggers a second time.
+    app.logger.removeHandler(default_handler)
+    install_log_redaction(app.logger)
     db.init_app(app)
     app.extensions["sipflow.workflows"] = WorkflowRegistry.from_folder(app.config["WORKFLOWS_DIR"])
     init_babel(app)
     init_security(app)
     app.register_blueprint(auth_bp)
     app.register_blueprint(cases_bp)
+    app.register_blueprint(admin_bp)
     app.cli.add_command(sipflow_cli)
 
     @app.get("/healthz")

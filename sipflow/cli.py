@@ -11,8 +11,14 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from sipflow.config import PROJECT_ROOT
+from sipflow.retention.cli import retention_group
+from sipflow.scheduler import scheduler_command
+from sipflow.security.cli import access_log_group
 
 sipflow_cli = click.Group("sipflow", help="sipflow administration.")
+sipflow_cli.add_command(access_log_group)
+sipflow_cli.add_command(retention_group)
+sipflow_cli.add_command(scheduler_command)
 
 
 def alembic_config(database_url: str) -> AlembicConfig:

@@ -10,6 +10,25 @@ from sqlalchemy.exc import ArgumentError
 
 DEVELOPMENT_SECRET = "dev-only-secret-change-me"
 ENVIRONMENTS = ("development", "testing", "production")
+# The final states a case can end in, each with its own retention (years after the final transition).
+RETENTION_DEFAULTS = {"closed": 10, "withdrawn": 10, "declined": 5, "cancelled": 1}
+# Storage back ends Flask-Limiter (the limits package) understands; memory:// is per process.
+RATELIMIT_SCHEMES = (
+    "memory",
+    "redis",
+    "rediss",
+    "redis+unix",
+    "redis+sentinel",
+    "redis+cluster",
+    "valkey",
+    "valkeys",
+    "valkey+unix",
+    "valkey+sentinel",
+    "valkey+cluster",
+    "memcached",
+    "mongodb",
+    "mongodb+srv",
+)
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -43,10 +62,33 @@ def load_config(environ: dict[str, str] | None = None, overrides: dict | None = 
         "SESSION_IDLE_MINUTES": _int(
             "SIPFLOW_SESSION_IDLE_MINUTES", env.get("SIPFLOW_SESSION_IDLE_MINUTES", "30")
         ),
+        # Absolute session lifetime: a login ends after this long however active the user is.
+        "SESSION_MAX_HOURS": _int("SIPFLOW_SESSION_MAX_HOURS", env.get("SIPFLOW_SESSION_MAX_HOURS", "12")),
+        # Login throttling (Flask-Limiter). memory:// counts per process: with several gunicorn workers or
+        # web nodes, point this at a shared store (redis://host:6379/0) or the limits multiply.
+        "RATELIMIT_STORAGE_URI": env.get("SIPFLOW_RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_STRATEGY": "moving-window",
+        "RATELIMIT_HEADERS_ENABLED": False,
+        # Failed attempts allowed per username, and per client address (offices share one address).
+        "LOGIN_LIMIT_PER_USERNAME": env.get("SIPFLOW_LOGIN_LIMIT_PER_USERNAME", "5 per minute;20 per hour"),
+        "LOGIN_LIMIT_PER_ADDRESS": env.get("SIPFLOW_LOGIN_LIMIT_PER_ADDRESS", "30 per minute;200 per hour"),
+        "RETENTION_YEARS": {
+            state: _int(
+                f"SIPFLOW_RETENTION_YEARS_{state.upper()}",
+                env.get(f"SIPFLOW_RETENTION_YEARS_{state.upper()}", str(years)),
+            )
+            for state, years in RETENTION_DEFAULTS.items()
+        },
+        # How long a scheduler process that is not the leader waits before asking for the lock again.
+        "SCHEDULER_RETRY_SECONDS": _int(
+            "SIPFLOW_SCHEDULER_RETRY_SECONDS", env.get("SIPFLOW_SCHEDULER_RETRY_SECONDS", "30")
+        ),
         "BABEL_DEFAULT_LOCALE": "sv",
         "BABEL_DEFAULT_TIMEZONE": "Europe/Stockholm",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
         "WTF_CSRF_TIME_LIMIT": None,
     }
     if overrides:
@@ -73,7 +115,44 @@ def validate_config(cfg: dict) -> dict:
         if production:
             raise ConfigError("SIPFLOW_PNR_HASH_KEY must be set in production")
         cfg["PNR_HASH_KEY"] = "dev-pnr-" + cfg["SECRET_KEY"]
+    _validate_limits(cfg)
+    _validate_retention(cfg)
     cfg["SESSION_COOKIE_SECURE"] = production
     cfg["REMEMBER_COOKIE_SECURE"] = production
+    if production:
+        # __Host-: the browser accepts the cookie only over HTTPS, for this host and path / (ASVS 3.3.1).
+        cfg.setdefault("SESSION_COOKIE_NAME", "__Host-sipflow-session")
     cfg["TESTING"] = cfg.get("TESTING", cfg["ENV_NAME"] == "testing")
     return cfg
+
+
+def _validate_limits(cfg: dict) -> None:
+    from limits import parse_many
+
+    scheme = str(cfg["RATELIMIT_STORAGE_URI"]).partition("://")
+    if not scheme[1] or scheme[0] not in RATELIMIT_SCHEMES:
+        raise ConfigError(
+            "SIPFLOW_RATELIMIT_STORAGE_URI must be a storage URI such as memory:// or redis://host:6379/0, "
+            f"got {cfg['RATELIMIT_STORAGE_URI']!r}"
+        )
+    for key in ("LOGIN_LIMIT_PER_USERNAME", "LOGIN_LIMIT_PER_ADDRESS"):
+        try:
+            if not parse_many(cfg[key]):
+                raise ValueError
+        except ValueError:
+            raise ConfigError(
+                f"SIPFLOW_{key} must be limits such as '5 per minute;20 per hour', got {cfg[key]!r}"
+            ) from None
+    for key in ("SESSION_IDLE_MINUTES", "SESSION_MAX_HOURS", "SCHEDULER_RETRY_SECONDS"):
+        if not isinstance(cfg[key], int) or isinstance(cfg[key], bool) or cfg[key] <= 0:
+            raise ConfigError(f"SIPFLOW_{key} must be a positive whole number, got {cfg[key]!r}")
+
+
+def _validate_retention(cfg: dict) -> None:
+    years = cfg["RETENTION_YEARS"]
+    if not isinstance(years, dict) or set(years) != set(RETENTION_DEFAULTS):
+        raise ConfigError(f"RETENTION_YEARS must name exactly the states {', '.join(RETENTION_DEFAULTS)}")
+    for state, value in years.items():
+        name = f"SIPFLOW_RETENTION_YEARS_{state.upper()}"
+        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 100:
+            raise ConfigError(f"{name} must be a whole number of years from 1 to 100, got {value!r}")

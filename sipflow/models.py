@@ -4,8 +4,16 @@ from sipflow.cases.models import Deadline, Participant, SipCase, TransitionLog
 from sipflow.consent.models import Consent, ConsentOrganisation
 from sipflow.meetings.models import Attendance, Meeting
 from sipflow.people.models import County, Municipality, Organisation, Person, Unit, User
+from sipflow.retention.models import AnonymisedCase, AnonymisedPerson
+from sipflow.security.audit import AccessLogEntry, AccessLogHead
 
 __all__ = [
+    "AccessLogEntry",
+    "AccessLogHead",
+    "AnonymisedCase",
+    "AnonymisedPerson",
+    "AnonymisedCase",
+    "AnonymisedPerson",
     "Attendance",
     "Consent",
     "ConsentOrganisation",

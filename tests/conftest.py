@@ -3,25 +3,28 @@
 from __future__ import annotations
 
 import itertools
+import logging
 import os
-from datetime import UTC, date, datetime
+from datetime import date
 
 import pytest
 from sqlalchemy import text
 from sqlmodel import Session, SQLModel
+from support import FIXED_NOW, personnummer_in, valid_personnummer
+from webkit import TEST_PASSWORD, FreshContextClient
 
 import sipflow.models  # noqa: F401  (every table)
 from sipflow import create_app
 from sipflow.cases import services
 from sipflow.cli import alembic_config
-from sipflow.people.identifiers import luhn_check_digit, parse_identifier
+from sipflow.i18n import compile_catalogues
+from sipflow.people.identifiers import parse_identifier
 from sipflow.people.models import Organisation, Unit, User
 from sipflow.people.reference import load_municipalities
 from sipflow.people.services import register_person
+from sipflow.security.limits import limiter
 from sipflow.security.passwords import hash_password
 
-FIXED_NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
-TEST_PASSWORD = "correct horse battery staple"
 # Reference tables survive between tests; everything else is emptied after each one.
 KEPT_TABLES = {"county", "municipality", "alembic_version"}
 
@@ -42,6 +45,12 @@ def _reset_postgres(url: str) -> None:
         connection.execute(text("DROP SCHEMA public CASCADE"))
         connection.execute(text("CREATE SCHEMA public"))
     engine.dispose()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def compiled_catalogues():
+    """The .mo files are build output, not committed: build them if they are missing or stale."""
+    compile_catalogues()
 
 
 @pytest.fixture(scope="session")
@@ -81,7 +90,10 @@ def engine(app):
 @pytest.fixture
 def app(session_app):
     """The application; every table but the reference data is emptied after the test."""
+    # Failed-login counts would otherwise carry over from one test to the next.
+    limiter.reset()
     yield session_app
+    limiter.reset()
     with session_app.extensions["sipflow.engine"].begin() as connection:
         for table in reversed(SQLModel.metadata.sorted_tables):
             if table.name not in KEPT_TABLES:
@@ -161,12 +173,6 @@ def make_user(db_session):
     return make
 
 
-def valid_personnummer(birth: date, serial: int = 238) -> str:
-    """A valid 12-digit personnummer for birth and a three-digit serial."""
-    nine = birth.strftime("%y%m%d") + f"{serial:03d}"
-    return birth.strftime("%Y%m%d") + f"{serial:03d}" + str(luhn_check_digit(nine))
-
-
 @pytest.fixture
 def make_person(db_session, app, now):
     """Factory: a registered person with a valid personnummer."""
@@ -230,3 +236,42 @@ def create_case(db_session, registry, parties, make_person, now):
         return case
 
     return create
+
+
+@pytest.fixture
+def client(app):
+    """A test client whose requests each get their own application context (see webkit)."""
+    return FreshContextClient(app, app.response_class, use_cookies=True)
+
+
+# --- Every log line the suite produces, kept for the privacy scan ------------------------------------------
+
+CAPTURED_LOG: list[str] = []
+
+
+class _Collector(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        CAPTURED_LOG.append(self.format(record))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def captured_log():
+    """Collect every INFO-or-higher log record of the session (SQLAlchemy at WARNING, as in production)."""
+    handler = _Collector(level=logging.INFO)
+    handler.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
+    root = logging.getLogger()
+    old_level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    logging.getLogger("sqlalchemy").setLevel(logging.WARNING)
+    yield CAPTURED_LOG
+    root.removeHandler(handler)
+    root.setLevel(old_level)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Fail the run when any log line of the whole suite carries a personnummer."""
+    leaks = personnummer_in(CAPTURED_LOG)
+    if leaks:
+        print("\nlog lines with a personnummer:\n" + "\n".join(leaks[:20]))
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

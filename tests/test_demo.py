@@ -234,6 +234,26 @@ def test_synthetic_rows_hang_together(app_ctx, db_session, registry):
             assert deadline.met_at is not None or deadline.cancelled_at is not None
 
 
+def test_synthetic_rows_are_stored_as_the_orm_stores_them(app_ctx, db_session, engine):
+    load_demo()  # persona rows: written through the ORM
+    load_synthetic_cases(60, seed=6)  # bulk rows: written by the loader
+    logs = db_session.exec(select(TransitionLog).where(TransitionLog.trigger == "hold_meeting")).all()
+    assert logs
+    for log in logs:
+        meeting = db_session.get(Meeting, log.details["meeting_id"])
+        assert (meeting.case_id, meeting.status) == (log.case_id, "held")
+        assert log.details["decisions"] or log.details["no_change_reason"]
+    if engine.dialect.name != "sqlite":
+        return
+    with engine.connect() as connection:
+        texts = connection.exec_driver_sql(
+            "SELECT reference, requested_at, typeof(requested_at) FROM sipcase"
+        ).all()
+    shapes = {(ref.startswith("SIP-DEMO"), kind, len(text), text[10], text[19]) for ref, text, kind in texts}
+    # The same text, "YYYY-MM-DD HH:MM:SS.ffffff", whichever way the row was written: SQL compares them.
+    assert shapes == {(True, "text", 26, " ", "."), (False, "text", 26, " ", ".")}
+
+
 def test_the_service_layer_continues_a_synthetic_case(app_ctx, db_session, registry):
     load_synthetic_cases(200, seed=4)
     case = db_session.exec(
@@ -263,7 +283,7 @@ def test_the_service_layer_continues_a_synthetic_case(app_ctx, db_session, regis
 
 
 def test_demo_after_synthetic_cases_gets_fresh_ids(app_ctx, db_session):
-    # The bulk load assigns ids itself; later ORM inserts (and PostgreSQL's sequences) must carry on past them.
+    # The bulk load assigns ids itself: later ORM inserts (PostgreSQL's sequences) must carry on past them.
     load_synthetic_cases(50, seed=5)
     load_demo()
     assert len(persona_cases(db_session)) == 3

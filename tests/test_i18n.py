@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,30 +11,12 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import CommandLineInterface, parse_mapping_cfg
 from babel.messages.pofile import read_po
 from flask.testing import FlaskClient
+from webkit import TEST_PASSWORD
 
-from sipflow.i18n import LOCALES, TRANSLATIONS_DIR, compile_catalogues
+from sipflow.i18n import LOCALES, TRANSLATIONS_DIR
 
 ROOT = Path(__file__).resolve().parent.parent
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
-
-
-def _root_conftest():
-    """tests/conftest.py by its path: `import conftest` finds whichever conftest pytest loaded last."""
-    module = sys.modules.get("sipflow_tests_root_conftest")
-    if module is None:
-        spec = importlib.util.spec_from_file_location(
-            "sipflow_tests_root_conftest", ROOT / "tests/conftest.py"
-        )
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[spec.name] = module
-        spec.loader.exec_module(module)
-    return module
-
-
-@pytest.fixture(scope="module", autouse=True)
-def compiled_catalogues():
-    """The .mo files are build output, not committed: build them if they are missing or stale."""
-    compile_catalogues()
 
 
 def extracted_messages() -> dict[str, list[str]]:
@@ -116,7 +96,7 @@ def test_swedish_by_default_and_english_on_request(app, parties):
         data={
             "csrf_token": token,
             "username": parties.region_user.username,
-            "password": _root_conftest().TEST_PASSWORD,
+            "password": TEST_PASSWORD,
         },
     )
     swedish = client.get("/").get_data(as_text=True)

@@ -114,6 +114,7 @@ class FormContext:
 
     organisations: list[tuple[int, str]] = field(default_factory=list)
     participants: list[tuple[int, str]] = field(default_factory=list)
+    guardians: list[tuple[int, str]] = field(default_factory=list)
     child: bool = False
 
 
@@ -141,10 +142,16 @@ class ConsentForm(TransitionForm):
     given_by_name = StringField(_l("Name of the one giving consent"), validators=[Optional(), _max(120)])
     form = RadioField(_l("Form"), choices=_choices(CONSENT_FORM_LABELS), validators=[_required()])
     valid_until = DateField(_l("Valid until"), validators=[Optional()])
+    guardian_participant_ids = MultiCheckboxField(_l("Guardians consenting"), coerce=int)
     organisation_ids = MultiCheckboxField(_l("Organisations covered"), coerce=int)
     information_scope = TextAreaField(_l("Information covered"), validators=[Optional(), _max(500)])
 
     def configure(self, ctx: FormContext) -> None:
+        if ctx.guardians:
+            # Each guardian consents in their own right: one consent row per guardian ticked here.
+            self.guardian_participant_ids.choices = choices(ctx.guardians)
+        else:
+            del self.guardian_participant_ids
         self.organisation_ids.choices = choices(ctx.organisations)
         if not self.is_submitted():
             if self.organisation_ids.data is None:
@@ -153,6 +160,7 @@ class ConsentForm(TransitionForm):
                 self.given_by.data = "guardian"
 
     def to_data(self) -> dict:
+        guardians = self._fields.get("guardian_participant_ids")
         return {
             "given_by": self.given_by.data,
             "given_by_name": _text(self.given_by_name.data) or None,
@@ -160,6 +168,7 @@ class ConsentForm(TransitionForm):
             "valid_until": self.valid_until.data,
             "organisation_ids": list(self.organisation_ids.data or []),
             "information_scope": _text(self.information_scope.data) or None,
+            "guardian_participant_ids": list(guardians.data or []) if guardians else [],
         }
 
 

@@ -136,22 +136,43 @@ def apply_consent(ctx: TransitionContext) -> None:
         raise InvalidInput(
             _l("The consent can only cover organisations taking part."), field="organisation_ids"
         )
-    consent = Consent(
-        case_id=ctx.case.id,
-        decision="given",
-        given_by=given_by,
-        given_by_name=_text(ctx, "given_by_name"),
-        form=form,
-        information_scope=_text(ctx, "information_scope"),
-        valid_until=valid_until,
-        recorded_at=ctx.now,
-        recorded_by_user_id=ctx.actor.id,
-    )
-    ctx.session.add(consent)
-    ctx.session.flush()
-    for organisation_id in sorted(scope):
-        ctx.session.add(ConsentOrganisation(consent_id=consent.id, organisation_id=organisation_id))
+    guardians = _consenting_guardians(ctx) if given_by == "guardian" else []
+    for guardian in guardians or [None]:
+        consent = Consent(
+            case_id=ctx.case.id,
+            decision="given",
+            given_by=given_by,
+            given_by_name=guardian.name if guardian else _text(ctx, "given_by_name"),
+            given_by_participant_id=guardian.id if guardian else None,
+            form=form,
+            information_scope=_text(ctx, "information_scope"),
+            valid_until=valid_until,
+            recorded_at=ctx.now,
+            recorded_by_user_id=ctx.actor.id,
+        )
+        ctx.session.add(consent)
+        ctx.session.flush()
+        for organisation_id in sorted(scope):
+            ctx.session.add(ConsentOrganisation(consent_id=consent.id, organisation_id=organisation_id))
     ctx.details["consent_id"] = consent.id
+
+
+def _consenting_guardians(ctx: TransitionContext) -> list[Participant]:
+    """The guardians of the case named as consenting; each gets a consent row of their own."""
+    chosen = _ids(ctx, "guardian_participant_ids")
+    guardians = {
+        p.id: p
+        for p in ctx.session.exec(
+            select(Participant).where(
+                Participant.case_id == ctx.case.id,
+                Participant.kind == "guardian",
+                Participant.removed_at.is_(None),
+            )
+        ).all()
+    }
+    if not chosen <= set(guardians):
+        raise InvalidInput(_l("Choose among the guardians taking part."), field="guardian_participant_ids")
+    return [guardians[i] for i in sorted(chosen)]
 
 
 def apply_consent_declined(ctx: TransitionContext) -> None:

@@ -18,6 +18,7 @@ from sipflow.consent.models import Consent, ConsentOrganisation
 from sipflow.meetings.models import Attendance, Meeting
 from sipflow.people.identifiers import PersonIdentifier
 from sipflow.people.models import County, Municipality, Organisation, Person, Unit, User
+from sipflow.security import access
 from sipflow.workflow.definition import CREATE_EVENT, Workflow
 from sipflow.workflow.engine import WorkflowRegistry
 
@@ -92,22 +93,6 @@ def organisation_id_of(session: Session, user: User) -> int | None:
     return session.exec(select(Unit.organisation_id).where(Unit.id == user.unit_id)).first()
 
 
-def takes_part_clause(organisation_id: int):
-    """The ids of the cases in which the organisation currently takes part (a subquery)."""
-    return select(Participant.case_id).where(
-        Participant.organisation_id == organisation_id, Participant.removed_at.is_(None)
-    )
-
-
-def case_for_organisation(session: Session, uid: str, organisation_id: int | None) -> SipCase | None:
-    """The case with uid if the organisation takes part in it; None otherwise (the caller answers 404)."""
-    if organisation_id is None or not uid or len(uid) > 32:
-        return None
-    return session.exec(
-        select(SipCase).where(SipCase.uid == uid, SipCase.id.in_(takes_part_clause(organisation_id)))
-    ).first()
-
-
 # --- Mina SIP -------------------------------------------------------------------------------------------
 
 
@@ -139,22 +124,22 @@ class CasePage:
 def my_cases(
     session: Session,
     registry: WorkflowRegistry,
-    organisation_id: int | None,
+    user: User,
     *,
     page: int,
     locale: str,
     now: datetime,
     per_page: int = PER_PAGE,
 ) -> CasePage:
-    """The cases the organisation takes part in, newest activity first, one page of them."""
+    """The cases the user may see (security.access), newest activity first, one page of them."""
     page = min(max(page, 1), MAX_PAGE)
-    if organisation_id is None:
+    if not access.may_see_cases(user):
         return CasePage(rows=[], page=page, has_previous=page > 1, has_next=False)
     # One row more than shown tells whether there is a next page without counting every case.
     found = session.exec(
         select(SipCase, Person)
         .join(Person, Person.id == SipCase.person_id)
-        .where(SipCase.id.in_(takes_part_clause(organisation_id)))
+        .where(access.visible_cases_clause(user, now=now))
         .order_by(SipCase.updated_at.desc(), SipCase.id.desc())
         .limit(per_page + 1)
         .offset((page - 1) * per_page)

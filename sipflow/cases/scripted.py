@@ -17,7 +17,15 @@ def scripted_input(session: Session, case: SipCase, form: str, now: datetime) ->
     organisations = participating_organisations(session, case.id)
     if form == "consent":
         given_by = "guardian" if case.trigger == "child" else "person"
+        guardian_ids = session.exec(
+            select(Participant.id).where(
+                Participant.case_id == case.id,
+                Participant.kind == "guardian",
+                Participant.removed_at.is_(None),
+            )
+        ).all()
         return {
+            "guardian_participant_ids": list(guardian_ids),
             "given_by": given_by,
             "form": "written",
             "valid_until": today + timedelta(days=365),

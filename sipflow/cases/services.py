@@ -6,6 +6,7 @@ CaseError before anything is committed.
 
 from __future__ import annotations
 
+import logging
 import secrets
 from datetime import datetime
 
@@ -31,6 +32,7 @@ from sipflow.workflow.definition import CREATE_EVENT, TransitionDef, Workflow
 from sipflow.workflow.engine import WorkflowRegistry, bind_machine
 from sipflow.workflow.guards import GUARDS
 
+logger = logging.getLogger(__name__)
 _REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 
@@ -183,18 +185,23 @@ def create_case(
     )
     _start_deadlines(session, workflow, case, CREATE_EVENT)
     session.flush()
+    # Case reference and ids only: the log never learns who the person is.
+    logger.info(
+        "case %s started (%s v%d) by user %s", case.reference, workflow.name, workflow.version, actor.id
+    )
     return case
 
 
 def add_unit_participant(session: Session, case: SipCase, unit_id: int, *, now: datetime) -> Participant:
-    """Let a unit (and so its organisation) take part in the case."""
+    """Let a unit (and so its organisation) take part in the case; a unit already taking part is kept."""
     unit = session.get(Unit, unit_id)
     if unit is None:
         raise InvalidInput(_l("Unknown unit."), field="unit_ids")
+    # One row per unit: socialtjänst and boendestöd of one municipality both take part in their own right.
     existing = session.exec(
         select(Participant).where(
             Participant.case_id == case.id,
-            Participant.organisation_id == unit.organisation_id,
+            Participant.unit_id == unit.id,
             Participant.removed_at.is_(None),
         )
     ).first()
@@ -311,14 +318,15 @@ def fire_transition(
     ctx = TransitionContext(session=session, case=case, actor=actor, now=now, data=dict(data or {}))
     if transition.form == "reason" and transition.dest == "closed":
         ctx.data["closing"] = True
-    INPUT_HANDLERS[transition.form](ctx)
-    session.flush()
-
     from_state = case.state
-    flow = bind_machine(workflow, ctx)
-    if not flow.trigger(trigger):
-        name = flow.failed_guard or "unknown"
-        raise GuardFailed(GUARDS[name].message if name in GUARDS else name, guard=name)
+    # No autoflush: the case row is written once, at the flush below, not piecemeal by every query.
+    with session.no_autoflush:
+        INPUT_HANDLERS[transition.form](ctx)
+        session.flush()
+        flow = bind_machine(workflow, ctx)
+        if not flow.trigger(trigger):
+            name = flow.failed_guard or "unknown"
+            raise GuardFailed(GUARDS[name].message if name in GUARDS else name, guard=name)
     case.updated_at = now
     session.add(case)
     log = TransitionLog(
@@ -336,4 +344,5 @@ def fire_transition(
     _settle_deadlines(session, workflow, case, trigger, now)
     _start_deadlines(session, workflow, case, trigger)
     session.flush()
+    logger.info("case %s: %s, %s -> %s by user %s", case.reference, trigger, from_state, case.state, actor.id)
     return log

@@ -41,6 +41,7 @@ from sipflow.clock import local_to_utc, now_utc, to_local
 from sipflow.db import get_session, unit_of_work
 from sipflow.people.identifiers import RESERVNUMMER
 from sipflow.people.services import parse_person_identifier, register_person
+from sipflow.security import access, audit
 from sipflow.workflow.definition import TransitionDef
 
 bp = Blueprint("cases", __name__)
@@ -82,16 +83,30 @@ def _locale() -> str:
     return str(get_locale() or "sv")
 
 
-def _organisation_id() -> int | None:
-    return queries.organisation_id_of(get_session(), _user())
+def _case_or_404(uid: str, action: str):
+    """The case if the user may see it (security.access), its access logged; 404 otherwise.
 
-
-def _case_or_404(uid: str):
-    """The case if the user's organisation takes part in it; 404 otherwise, the same for both."""
-    case = queries.case_for_organisation(get_session(), uid, _organisation_id())
+    An unknown uid and a case the user may not see get the same 404; both refusals are logged. The log row
+    is committed before anything else happens, so no access goes unlogged.
+    """
+    session, user, now = get_session(), _user(), now_utc()
+    case = access.case_for_user(session, user, uid, now=now)
+    with unit_of_work(session):
+        if case is None:
+            access.record_refusal(session, user, uid, purpose=audit.PURPOSE_CARE, now=now)
+        else:
+            audit.record_access(
+                session, user=user, action=action, purpose=audit.PURPOSE_CARE, case=case, now=now
+            )
     if case is None:
         abort(404)
     return case
+
+
+def _require_staff() -> None:
+    """Starting a SIP is work for staff of a unit: coordinators and administrators get 403."""
+    if not access.may_start_case(_user()):
+        abort(403)
 
 
 def _attach_error(form, error: CaseError, top: list) -> None:
@@ -122,6 +137,7 @@ def _page_context() -> dict:
             unit_label = f"{unit.name}, {organisation.name}"
     return {
         "user_unit_label": unit_label,
+        "can_start_case": current_user.is_authenticated and access.may_start_case(current_user),
         "role_labels": ROLE_LABELS,
         "participant_kind_labels": PARTICIPANT_KIND_LABELS,
         "legal_sex_labels": LEGAL_SEX_LABELS,
@@ -141,6 +157,11 @@ def _not_found(_error):
     return render_template("errors/404.html", page_url=url_for("cases.my_cases")), 404
 
 
+@bp.app_errorhandler(403)
+def _forbidden(_error):
+    return render_template("cases/forbidden.html", page_url=url_for("cases.my_cases")), 403
+
+
 @bp.app_errorhandler(CSRFError)
 def _csrf_failed(_error):
     return render_template("errors/csrf.html", page_url=url_for("cases.my_cases")), 400
@@ -152,11 +173,14 @@ def _csrf_failed(_error):
 @bp.get("/")
 @login_required
 def my_cases():
-    """The SIPs the user's organisation takes part in, newest activity first."""
+    """The SIPs the user may see, newest activity first; a clear page for those who see none."""
+    user = _user()
+    if not access.may_see_cases(user):
+        return render_template("cases/no_access.html", page_url=url_for("cases.my_cases"))
     page = queries.my_cases(
         get_session(),
         _registry(),
-        _organisation_id(),
+        user,
         page=request.args.get("page", 1, type=int),
         locale=_locale(),
         now=now_utc(),
@@ -189,6 +213,7 @@ def _form_context(detail: queries.CaseDetail) -> FormContext:
     return FormContext(
         organisations=[(o.id, o.name) for o in detail.organisations],
         participants=participants,
+        guardians=[(p.id, p.name) for p in detail.participants if p.kind == "guardian"],
         child=detail.case.trigger == "child",
     )
 
@@ -256,7 +281,7 @@ def _detail(case) -> queries.CaseDetail:
 @login_required
 def detail(uid: str):
     """The case page: the person, the parties, consent, deadlines, meetings, timeline and the next steps."""
-    return _render_case(_detail(_case_or_404(uid)))
+    return _render_case(_detail(_case_or_404(uid, audit.CASE_VIEW)))
 
 
 @bp.post("/cases/<uid>/transitions/<trigger>")
@@ -264,7 +289,7 @@ def detail(uid: str):
 def fire(uid: str, trigger: str):
     """Take one step of the workflow with the form of its kind."""
     session, registry, user = get_session(), _registry(), _user()
-    case = _case_or_404(uid)
+    case = _case_or_404(uid, audit.CASE_TRANSITION)
     info = _detail(case)
     workflow = info.workflow
     known = [t for t in workflow.transitions if t.trigger == trigger] if workflow else []
@@ -338,7 +363,7 @@ def _refuse_when_final(info: queries.CaseDetail):
 def add_unit(uid: str):
     """Let another unit, and so its organisation, take part."""
     session = get_session()
-    info = _detail(_case_or_404(uid))
+    info = _detail(_case_or_404(uid, audit.CASE_PARTICIPANTS))
     refused = _refuse_when_final(info)
     if refused is not None:
         return refused
@@ -361,7 +386,7 @@ def add_unit(uid: str):
 def add_private(uid: str):
     """Add a närstående or a guardian."""
     session = get_session()
-    info = _detail(_case_or_404(uid))
+    info = _detail(_case_or_404(uid, audit.CASE_PARTICIPANTS))
     refused = _refuse_when_final(info)
     if refused is not None:
         return refused
@@ -429,6 +454,7 @@ def _check_identifier(form: NewCaseForm):
 @login_required
 def new():
     """Start a SIP. The identifier travels in the POST body only, never in a URL."""
+    _require_staff()
     session, registry, user = get_session(), _registry(), _user()
     form = _new_case_form()
     groups = queries.municipalities_by_county(session)

@@ -18,6 +18,8 @@ class Consent(SQLModel, table=True):
     decision: str = Field(max_length=10)  # given | declined
     given_by: str = Field(max_length=24)
     given_by_name: str | None = Field(default=None, max_length=120)
+    # For a child: the guardian (a participant of the case) whose consent this is; one row per guardian.
+    given_by_participant_id: int | None = Field(default=None, foreign_key="participant.id")
     form: str = Field(max_length=10)
     information_scope: str | None = Field(default=None, max_length=500)
     valid_until: date | None = None

@@ -1,8 +1,6 @@
-"""Login, sessions, CSRF and security headers."""
+"""Login, sessions, CSRF, login throttling and security headers."""
 
 from __future__ import annotations
-
-from datetime import UTC, datetime
 
 from flask import Flask, flash, redirect, request, session, url_for
 from flask_babel import lazy_gettext as _l
@@ -10,7 +8,10 @@ from flask_login import LoginManager, current_user, logout_user
 from flask_wtf.csrf import CSRFProtect
 from sqlmodel import select
 
+from sipflow.clock import now_utc
 from sipflow.db import get_session
+
+CLOCK_SKEW_SECONDS = 300
 
 login_manager = LoginManager()
 csrf = CSRFProtect()
@@ -30,26 +31,43 @@ def _load_user(token: str):
     return user if user is not None and user.active else None
 
 
+def _end_session(message):
+    """Log out this session only (the user's other sessions have limits of their own) and say why."""
+    lang = session.get("lang")
+    logout_user()
+    session.clear()
+    if lang:
+        session["lang"] = lang
+    flash(message, "info")
+    return redirect(url_for("auth.login"))
+
+
 def init_security(app: Flask) -> None:
-    """Attach flask-login, CSRF protection, the inactivity timeout and the security headers."""
+    """Attach flask-login, CSRF protection, login throttling, the session limits and the security headers."""
+    from sipflow.security.limits import init_limits
+
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Log in to continue.")
     login_manager.session_protection = "strong"
     csrf.init_app(app)
+    init_limits(app)
     idle_seconds = app.config["SESSION_IDLE_MINUTES"] * 60
+    max_seconds = app.config["SESSION_MAX_HOURS"] * 3600
 
     @app.before_request
-    def _inactivity_timeout():
+    def _session_limits():
+        """End a session idle too long (ASVS 7.3.1) or older than its absolute lifetime (7.3.2)."""
         if not current_user.is_authenticated:
             return None
-        now = datetime.now(UTC).timestamp()
-        last_seen = session.get("seen", now)
-        if now - last_seen > idle_seconds:
-            logout_user()
-            session.clear()
-            flash(_l("You were logged out after a period of inactivity."), "info")
-            return redirect(url_for("auth.login"))
+        now = now_utc().timestamp()
+        login_at, seen = session.get("login_at"), session.get("seen")
+        # A session without the stamps was not made by the login view: it gets no benefit of the doubt.
+        # A stamp slightly ahead is another web node's clock, not a forgery (the cookie is signed).
+        if not isinstance(login_at, int | float) or not -CLOCK_SKEW_SECONDS <= now - login_at <= max_seconds:
+            return _end_session(_l("Your session has reached its maximum length. Log in again."))
+        if not isinstance(seen, int | float) or now - seen > idle_seconds:
+            return _end_session(_l("You were logged out after a period of inactivity."))
         session["seen"] = now
         return None
 

@@ -1,21 +1,47 @@
-"""Log in and log out."""
+"""Log in, log out and change the password."""
 
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, datetime
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import lazy_gettext as _l
+from flask_limiter import RequestLimit
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from sqlmodel import select
 from wtforms import PasswordField, StringField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, EqualTo, Length
 
+from sipflow.clock import now_utc
 from sipflow.db import get_session, unit_of_work
 from sipflow.people.models import User
+from sipflow.security.limits import (
+    address_key,
+    address_limits,
+    failure_recorded,
+    forget_username_failures,
+    limiter,
+    user_key,
+    username_key,
+    username_limits,
+    wait_minutes,
+    wait_seconds,
+)
+from sipflow.security.password_policy import MAX_LENGTH, new_password_problem
 from sipflow.security.passwords import hash_password, needs_rehash, verify_password
+from sipflow.security.redaction import redact
 
 bp = Blueprint("auth", __name__)
 
@@ -24,40 +50,124 @@ class LoginForm(FlaskForm):
     """Username and password."""
 
     username = StringField(_l("Username"), validators=[DataRequired(), Length(max=64)])
-    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=256)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=MAX_LENGTH)])
 
 
-def _safe_next(target: str | None) -> str:
-    # Only local paths: an open redirect would let a phishing link borrow sipflow's login page.
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
+class ChangePasswordForm(FlaskForm):
+    """The current password, and the new one twice."""
+
+    current_password = PasswordField(
+        _l("Current password"), validators=[DataRequired(), Length(max=MAX_LENGTH)]
+    )
+    new_password = PasswordField(
+        _l("New password"),
+        description=_l("At least 12 characters. A few words in a row make a good password."),
+        validators=[DataRequired(), Length(max=MAX_LENGTH)],
+    )
+    new_password_again = PasswordField(
+        _l("New password again"),
+        validators=[
+            DataRequired(),
+            EqualTo("new_password", message=_l("The two new passwords are not the same.")),
+        ],
+    )
+
+
+def _loggable(name: str) -> str:
+    """A username fit for a log line: no identifier-shaped numbers, no line breaks, bounded length."""
+    return repr(redact(name)[:64])
+
+
+def home_url(user) -> str:
+    """Where a user lands after logging in: administrators without a unit go to the administration."""
+    if user.has_role("admin") and user.unit_id is None:
+        return url_for("admin.index")
     return url_for("cases.my_cases")
 
 
+def _safe_next(target: str | None, user) -> str:
+    # Only local paths: an open redirect would let a phishing link borrow sipflow's login page.
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return home_url(user)
+
+
+def start_session(user: User) -> None:
+    """A new session for user: nothing set before authentication survives, the language choice aside."""
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+    now = now_utc().timestamp()
+    # login_at bounds the session's whole life, seen its idle time (both checked in sipflow.security).
+    session["login_at"] = now
+    session["seen"] = now
+    login_user(user)
+
+
+def _throttled_page(template: str, form_class, limit: RequestLimit):
+    """The form again with the reason it was refused, as 429 (not a bare error page)."""
+    minutes = wait_minutes(limit)
+    response = make_response(
+        render_template(template, form=form_class(), throttled=True, wait_minutes=minutes), 429
+    )
+    response.headers["Retry-After"] = str(wait_seconds(limit))
+    return response
+
+
+def _login_throttled(limit: RequestLimit):
+    current_app.logger.warning("login throttled: too many failed attempts (%s)", limit.limit)
+    return _throttled_page("auth/login.html", LoginForm, limit)
+
+
+def _password_change_throttled(limit: RequestLimit):
+    current_app.logger.warning("password change throttled for user id %s", current_user.id)
+    return _throttled_page("auth/change_password.html", ChangePasswordForm, limit)
+
+
+_login_limit_options = {
+    "methods": ["POST"],
+    "deduct_when": failure_recorded,
+    "on_breach": _login_throttled,
+}
+
+
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(address_limits, key_func=address_key, scope="address", **_login_limit_options)
+@limiter.limit(username_limits, key_func=username_key, scope="username", **_login_limit_options)
 def login():
     """Show the login form and log the user in."""
     if current_user.is_authenticated:
-        return redirect(url_for("cases.my_cases"))
+        return redirect(home_url(current_user))
     form = LoginForm()
     if form.validate_on_submit():
         db = get_session()
         user = db.exec(select(User).where(User.username == form.username.data.strip())).first()
-        if user is not None and user.active and verify_password(user.password_hash, form.password.data):
+        password_ok = verify_password(user.password_hash if user else None, form.password.data)
+        if user is not None and password_ok and user.active:
             with unit_of_work(db):
                 if needs_rehash(user.password_hash):
                     user.password_hash = hash_password(form.password.data)
                     db.add(user)
-            lang = session.get("lang")
-            # A new session at login: nothing set before authentication survives it.
-            session.clear()
-            if lang:
-                session["lang"] = lang
-            session["seen"] = datetime.now(UTC).timestamp()
-            login_user(user)
-            return redirect(_safe_next(request.args.get("next")))
-        form.password.errors.append(_l("Wrong username or password."))
+            start_session(user)
+            forget_username_failures()
+            current_app.logger.info("login succeeded for %s", _loggable(user.username))
+            return redirect(_safe_next(request.args.get("next"), user))
+        g.login_failed = True
+        if user is not None and password_ok:
+            current_app.logger.warning("login refused: account %s is disabled", _loggable(user.username))
+            form.password.errors.append(_l("This account is disabled. Contact your administrator."))
+        else:
+            # An unknown name is not logged: it is often a password or a personnummer typed in the wrong box.
+            who = _loggable(user.username) if user is not None else "an unknown username"
+            current_app.logger.warning("login failed for %s", who)
+            form.password.errors.append(_l("Wrong username or password."))
     return render_template("auth/login.html", form=form)
+
+
+def _renew_session_token(user: User) -> None:
+    # The token is what get_id() returns: a new one ends every session of the user, copied cookies too.
+    user.session_token = secrets.token_urlsafe(32)
 
 
 @bp.post("/logout")
@@ -67,9 +177,49 @@ def logout():
     db = get_session()
     user = db.get(User, current_user.id)
     with unit_of_work(db):
-        user.session_token = secrets.token_urlsafe(32)
+        _renew_session_token(user)
         db.add(user)
+    current_app.logger.info("logout of %s", _loggable(user.username))
     logout_user()
     session.clear()
     flash(_l("You are logged out."), "info")
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+@limiter.limit(
+    username_limits,
+    key_func=user_key,
+    scope="password",
+    methods=["POST"],
+    deduct_when=failure_recorded,
+    on_breach=_password_change_throttled,
+)
+def change_password():
+    """Change the password; every other session of the user ends, this one is renewed."""
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        db = get_session()
+        user = db.get(User, current_user.id)
+        problem = new_password_problem(form.new_password.data, username=user.username)
+        if not verify_password(user.password_hash, form.current_password.data):
+            g.login_failed = True
+            current_app.logger.warning(
+                "password change refused for %s: wrong password", _loggable(user.username)
+            )
+            form.current_password.errors.append(_l("The current password is wrong."))
+        elif form.new_password.data == form.current_password.data:
+            form.new_password.errors.append(_l("The new password must differ from the current one."))
+        elif problem is not None:
+            form.new_password.errors.append(problem)
+        else:
+            with unit_of_work(db):
+                user.password_hash = hash_password(form.new_password.data)
+                _renew_session_token(user)
+                db.add(user)
+            start_session(user)
+            current_app.logger.info("password changed for %s", _loggable(user.username))
+            flash(_l("Your password is changed. Your other sessions have ended."), "success")
+            return redirect(home_url(user))
+    return render_template("auth/change_password.html", form=form)

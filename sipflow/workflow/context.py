@@ -21,3 +21,5 @@ class TransitionContext:
     now: datetime
     data: dict = field(default_factory=dict)
     details: dict = field(default_factory=dict)
+    # Answers several guards need, looked up once per transition (after the form input is written).
+    memo: dict = field(default_factory=dict)

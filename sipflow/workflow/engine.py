@@ -91,8 +91,18 @@ def _effect_callback(name: str):
     return run
 
 
+_MACHINE_CONFIGS: dict[tuple[str, int, str], dict] = {}
+
+
 def machine_config(workflow: Workflow) -> dict:
-    """The keyword arguments for a transitions Machine built from workflow."""
+    """The keyword arguments for a transitions Machine built from workflow (built once per workflow)."""
+    key = (workflow.name, workflow.version, workflow.path)
+    if key not in _MACHINE_CONFIGS:
+        _MACHINE_CONFIGS[key] = _build_machine_config(workflow)
+    return _MACHINE_CONFIGS[key]
+
+
+def _build_machine_config(workflow: Workflow) -> dict:
     return {
         "states": list(workflow.states),
         "transitions": [

@@ -36,22 +36,38 @@ def active_consents(ctx: TransitionContext) -> list[Consent]:
     return [c for c in rows if c.valid_until is None or c.valid_until >= today]
 
 
+def _active_consents(ctx: TransitionContext) -> list[Consent]:
+    if "consents" not in ctx.memo:
+        ctx.memo["consents"] = active_consents(ctx)
+    return ctx.memo["consents"]
+
+
+def _organisations(ctx: TransitionContext) -> list[Organisation]:
+    if "organisations" not in ctx.memo:
+        ctx.memo["organisations"] = participating_organisations(ctx.session, ctx.case.id)
+    return ctx.memo["organisations"]
+
+
 def consent_valid(ctx: TransitionContext) -> bool:
     """A valid consent exists: nothing is sent or shared without one."""
-    return bool(active_consents(ctx))
+    return bool(_active_consents(ctx))
 
 
 def guardians_consented(ctx: TransitionContext) -> bool:
-    """Every guardian taking part has given a valid consent (at least one guardian)."""
-    guardian_consents = [c for c in active_consents(ctx) if c.given_by == "guardian"]
-    guardians = ctx.session.exec(
-        select(func.count()).where(
-            Participant.case_id == ctx.case.id,
-            Participant.kind == "guardian",
-            Participant.removed_at.is_(None),
-        )
-    ).one()
-    return len(guardian_consents) >= max(1, guardians)
+    """Every guardian taking part has consented (or, with none registered, at least one guardian has)."""
+    guardian_consents = [c for c in _active_consents(ctx) if c.given_by == "guardian"]
+    guardian_ids = set(
+        ctx.session.exec(
+            select(Participant.id).where(
+                Participant.case_id == ctx.case.id,
+                Participant.kind == "guardian",
+                Participant.removed_at.is_(None),
+            )
+        ).all()
+    )
+    if not guardian_ids:
+        return bool(guardian_consents)
+    return guardian_ids <= {c.given_by_participant_id for c in guardian_consents}
 
 
 def participating_organisations(session, case_id: int) -> list[Organisation]:
@@ -68,12 +84,12 @@ def participating_organisations(session, case_id: int) -> list[Organisation]:
 
 def two_organisations(ctx: TransitionContext) -> bool:
     """At least two organisations take part: a SIP is planning across huvudmän."""
-    return len(participating_organisations(ctx.session, ctx.case.id)) >= 2
+    return len(_organisations(ctx)) >= 2
 
 
 def school_participates(ctx: TransitionContext) -> bool:
     """A school is a party (child SIP)."""
-    return any(o.kind == "school" for o in participating_organisations(ctx.session, ctx.case.id))
+    return any(o.kind == "school" for o in _organisations(ctx))
 
 
 def child_view_recorded(ctx: TransitionContext) -> bool:

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
 from datetime import timedelta
-from html.parser import HTMLParser
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from flask.testing import FlaskClient
 from sqlmodel import func, select
+from support import valid_personnummer
+from webkit import csrf_token, fill, forms_of, login, text_of, without_tokens
 from werkzeug.datastructures import MultiDict
 
 from sipflow.cases import services
@@ -20,151 +17,8 @@ from sipflow.cases.forms import FORM_CLASSES
 from sipflow.cases.models import Participant, SipCase, TransitionLog
 from sipflow.cases.scripted import scripted_input
 from sipflow.clock import now_utc, to_local
-from sipflow.i18n import compile_catalogues
 from sipflow.people.models import Person
 from sipflow.workflow.definition import INPUT_KINDS
-
-
-def _root_conftest():
-    """tests/conftest.py by its path: `import conftest` finds whichever conftest pytest loaded last."""
-    module = sys.modules.get("sipflow_tests_root_conftest")
-    if module is None:
-        path = Path(__file__).resolve().parents[1] / "conftest.py"
-        spec = importlib.util.spec_from_file_location("sipflow_tests_root_conftest", path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[spec.name] = module
-        spec.loader.exec_module(module)
-    return module
-
-
-TEST_PASSWORD = _root_conftest().TEST_PASSWORD
-valid_personnummer = _root_conftest().valid_personnummer
-
-# --- A small browser: read the forms of a page the way a browser would submit them ------------------------
-
-
-class _Forms(HTMLParser):
-    """Every form of a page: its action and the name/value pairs a browser would send unchanged."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.forms: dict[str, list[tuple[str, str]]] = {}
-        self._action: str | None = None
-        self._select: dict | None = None
-        self._textarea: str | None = None
-        self._text: list[str] = []
-
-    def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
-        if tag == "form":
-            self._action = a.get("action")
-            self.forms[self._action] = []
-            return
-        if self._action is None:
-            return
-        fields = self.forms[self._action]
-        if tag == "input" and "name" in a:
-            kind = a.get("type", "text")
-            if kind in ("checkbox", "radio"):
-                if "checked" in a:
-                    fields.append((a["name"], a.get("value", "on")))
-            elif kind not in ("submit", "button"):
-                fields.append((a["name"], a.get("value") or ""))
-        elif tag == "select":
-            self._select = {"name": a["name"], "first": None, "chosen": False, "multiple": "multiple" in a}
-        elif tag == "option" and self._select is not None:
-            value = a.get("value", "")
-            if self._select["first"] is None:
-                self._select["first"] = value
-            if "selected" in a:
-                fields.append((self._select["name"], value))
-                self._select["chosen"] = True
-        elif tag == "textarea":
-            self._textarea, self._text = a["name"], []
-
-    def handle_data(self, data):
-        if self._textarea is not None:
-            self._text.append(data)
-
-    def handle_endtag(self, tag):
-        if tag == "form":
-            self._action = None
-        elif tag == "select" and self._select is not None:
-            s = self._select
-            if not s["chosen"] and not s["multiple"] and s["first"] is not None:
-                self.forms[self._action].append((s["name"], s["first"]))
-            self._select = None
-        elif tag == "textarea" and self._textarea is not None:
-            self.forms[self._action].append((self._textarea, "".join(self._text).lstrip("\n")))
-            self._textarea = None
-
-
-def forms_of(html: str) -> dict[str, list[tuple[str, str]]]:
-    """The forms of html by action."""
-    parser = _Forms()
-    parser.feed(html)
-    return parser.forms
-
-
-def fill(pairs: list[tuple[str, str]], **values) -> MultiDict:
-    """The form's own values with some replaced (a list value sets several, None removes the field)."""
-    data = MultiDict(pairs)
-    for name, value in values.items():
-        data.poplist(name)
-        if value is None:
-            continue
-        for item in value if isinstance(value, list) else [value]:
-            data.add(name, str(item))
-    return data
-
-
-def csrf_token(html: str) -> str:
-    """Any CSRF token on the page (one per session)."""
-    return re.search(r'name="[\w-]*csrf_token"[^>]*value="([^"]+)"', html).group(1)
-
-
-def login(client, username: str, password: str = TEST_PASSWORD):
-    """Log in through the login form, CSRF token and all."""
-    page = client.get("/login")
-    return client.post(
-        "/login",
-        data={
-            "csrf_token": csrf_token(page.get_data(as_text=True)),
-            "username": username,
-            "password": password,
-        },
-    )
-
-
-def text_of(response) -> str:
-    return response.get_data(as_text=True)
-
-
-def without_tokens(html: str) -> str:
-    return re.sub(r'value="[^"]*"', "", html)
-
-
-class FreshContextClient(FlaskClient):
-    """A test client whose every request gets an application context (and so a `g`) of its own.
-
-    The db_session fixture keeps a request context pushed for the whole test; without this, every
-    request would reuse its `g`: one database session, one logged-in user and one CSRF token for all.
-    """
-
-    def open(self, *args, **kwargs):
-        with self.application.app_context():
-            return super().open(*args, **kwargs)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def compiled_catalogues():
-    """The .mo files are build output, not committed: build them if they are missing or stale."""
-    compile_catalogues()
-
-
-@pytest.fixture
-def client(app):
-    return FreshContextClient(app, app.response_class, use_cookies=True)
 
 
 @pytest.fixture
@@ -256,15 +110,21 @@ def test_a_post_without_csrf_token_is_refused(as_region, db_session):
 # --- Mina SIP ---------------------------------------------------------------------------------------------
 
 
-def test_my_cases_lists_the_organisations_cases_only(client, parties, create_case, db_session):
+def test_my_cases_lists_the_cases_the_organisation_may_see_only(
+    client, parties, create_case, db_session, registry
+):
     shared = create_case()
     discharge = create_case("sip_discharge")
+    pending = create_case()
     others = create_case(actor=parties.outsider_user, units=[])
+    # The municipality takes part in the first three, but sees a case only once a consent covers it.
+    for case in (shared, discharge):
+        fire_by_service(db_session, registry, parties.region_user, case, "give_consent")
     login(client, parties.municipality_user.username)
     html = text_of(client.get("/"))
     assert shared.reference in html and discharge.reference in html
-    assert others.reference not in html
-    assert "SIP vid utskrivning" in html and "Initierad" in html
+    assert pending.reference not in html and others.reference not in html
+    assert "SIP vid utskrivning" in html and "Samtycke givet" in html
     assert "Testa Person" in html
     person = db_session.get(Person, shared.person_id)
     assert f"{person.id_number[:8]}-****" in html and person.id_number not in html
@@ -392,24 +252,19 @@ def test_a_stale_version_is_a_conflict_and_changes_nothing(as_region, parties, c
     assert count(db_session, TransitionLog) == 2
 
 
-def test_a_party_without_the_role_is_refused(client, parties, create_case, db_session):
+def test_a_party_without_the_role_is_refused(client, parties, create_case, db_session, registry):
     case = create_case()
+    fire_by_service(db_session, registry, parties.region_user, case, "give_consent")
+    # The consent covers the municipality, so it sees the case; but only the initiator may cancel it.
     login(client, parties.municipality_user.username)
     html = text_of(client.get(case_url(case)))
-    token = csrf_token(html)
-    data = {
-        "give_consent-csrf_token": token,
-        "give_consent-version": "1",
-        "give_consent-given_by": "person",
-        "give_consent-form": "oral",
-        "give_consent-organisation_ids": str(parties.region.organisation_id),
-    }
-    response = client.post(action_url(case, "give_consent"), data=data)
+    data = {"cancel-csrf_token": csrf_token(html), "cancel-version": "2", "cancel-reason": "Felregistrerad"}
+    response = client.post(action_url(case, "cancel"), data=data)
     assert response.status_code == 403
     assert "Din organisations roll i denna SIP tillåter inte det steget." in text_of(response)
     case = reload(db_session, case)
-    assert (case.state, case.version) == ("requested", 1)
-    assert count(db_session, TransitionLog) == 1
+    assert (case.state, case.version) == ("consent_given", 2)
+    assert count(db_session, TransitionLog) == 2
 
 
 def test_a_step_not_possible_in_the_state_is_refused(as_region, create_case, db_session):

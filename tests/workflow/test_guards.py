@@ -170,9 +170,21 @@ def test_guardians_consented_needs_every_guardian(db_session, cast, workflow, st
     db_session.commit()
     data = valid_input(db_session, case, transition, cast, NOW)
     assert data["given_by"] == "guardian"
+    first, second = data["guardian_participant_ids"]
+    # One guardian's consent is not enough while another guardian takes part.
     assert_refused(
-        db_session, case, transition.trigger, cast, guard="guardians_consented", now=NOW, data=data
+        db_session,
+        case,
+        transition.trigger,
+        cast,
+        guard="guardians_consented",
+        now=NOW,
+        data={**data, "guardian_participant_ids": [first]},
     )
+    # Both guardians consenting in one step records a consent for each and moves the case.
+    fire(db_session, case, transition.trigger, "initiator", cast, now=NOW, data=data)
+    consents = db_session.exec(select(Consent).where(Consent.case_id == case.id)).all()
+    assert {c.given_by_participant_id for c in consents} == {first, second}
 
 
 # two_organisations, school_participates, child_view_recorded ------------------------------------------

@@ -1,0 +1,65 @@
+"""The administrator's forms."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, SelectChoice, SelectField, StringField
+from wtforms.validators import DataRequired, InputRequired, Length
+
+from sipflow.cases.forms import IDENTIFIER_KIND_LABELS
+from sipflow.people.identifiers import KINDS as IDENTIFIER_KINDS
+
+# The access log keeps at most 80 characters of purpose.
+PURPOSE_MAX = 80
+PURPOSE_HELP = _l("Why you do this, for the access log, e.g. the person's request of 2 November.")
+REQUIRED = _l("Fill in this field.")
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+def _purpose_field():
+    return StringField(
+        _l("Purpose"),
+        description=PURPOSE_HELP,
+        filters=[_strip],
+        validators=[
+            DataRequired(message=REQUIRED),
+            Length(max=PURPOSE_MAX, message=_l("At most %(max)d characters.")),
+        ],
+    )
+
+
+class PersonLookupForm(FlaskForm):
+    """Find a person by identifier; the identifier travels in the POST body only."""
+
+    id_kind = SelectField(
+        _l("Kind of identifier"),
+        choices=[SelectChoice(kind, IDENTIFIER_KIND_LABELS[kind]) for kind in IDENTIFIER_KINDS],
+        default="personnummer",
+    )
+    identifier = StringField(
+        _l("Identifier"),
+        description=_l("YYYYMMDD-NNNN for personnummer and samordningsnummer."),
+        validators=[InputRequired(message=REQUIRED), Length(max=40)],
+    )
+    purpose = _purpose_field()
+
+
+class LogExtractForm(FlaskForm):
+    """A loggutdrag of the person found, as PDF or CSV."""
+
+    person_ref = HiddenField(validators=[InputRequired()])
+    purpose = _purpose_field()
+    file_format = SelectField(
+        _l("Format"), choices=[SelectChoice("pdf", "PDF"), SelectChoice("csv", "CSV")], default="pdf"
+    )
+
+
+class RegisterExtractForm(FlaskForm):
+    """Everything held about the person found (GDPR art. 15), as JSON."""
+
+    person_ref = HiddenField(validators=[InputRequired()])
+    purpose = _purpose_field()

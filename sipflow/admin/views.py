@@ -1,0 +1,314 @@
+"""The administration pages: users and their sessions, and the tasks about one person.
+
+Administrators see no case content here: a person is found only by their identifier (sent in a POST body,
+never in a URL), and what can be done with the person found is to hand out the loggutdrag and the
+registerutdrag (GDPR art. 15), each written to the access log with its purpose.
+"""
+
+from __future__ import annotations
+
+import secrets
+from io import BytesIO
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlmodel import select
+
+from sipflow.admin.forms import LogExtractForm, PersonLookupForm, RegisterExtractForm
+from sipflow.cases.errors import InvalidInput
+from sipflow.cases.forms import IDENTIFIER_KIND_LABELS
+from sipflow.clock import now_utc
+from sipflow.db import get_session, unit_of_work
+from sipflow.people.identifiers import RESERVNUMMER, PersonIdentifier
+from sipflow.people.models import Organisation, Person, Unit, User
+from sipflow.people.services import find_person, parse_person_identifier
+from sipflow.retention.export import person_export_json
+from sipflow.security import login_manager
+from sipflow.security.audit import PERSON_EXTRACT, record_access
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+ADMIN = "admin"
+PERSON_EXPORT = "person.export"
+PERSON_LOOKUP = "person.lookup"
+# A person found stays selected this long; after that the administrator looks them up again.
+PERSON_REF_MAX_AGE = 30 * 60
+
+ROLE_LABELS = {"staff": _l("Staff"), "coordinator": _l("Coordinator"), "admin": _l("Administrator")}
+IDENTIFIER_MESSAGES = {
+    "format": _l("Wrong format: enter YYYYMMDD-NNNN."),
+    "date": _l("The date in the identifier does not exist."),
+    "checksum": _l("The check digit is wrong."),
+    "future": _l("The birth date lies in the future."),
+}
+
+
+def _admin() -> User:
+    return current_user._get_current_object()
+
+
+@bp.before_request
+def _administrators_only():
+    """Every page here is for administrators; anyone else logged in gets 403."""
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    if not current_user.has_role(ADMIN):
+        current_app.logger.warning(
+            "administration refused for user id %s (%s)", current_user.id, request.path
+        )
+        return render_template("admin/forbidden.html"), 403
+    return None
+
+
+@bp.app_context_processor
+def _admin_context() -> dict:
+    return {"is_admin": current_user.is_authenticated and current_user.has_role(ADMIN)}
+
+
+@bp.get("/")
+def index():
+    """The administration's start page: the users."""
+    return redirect(url_for("admin.users"))
+
+
+# --- Users -------------------------------------------------------------------------------------------------
+
+
+@bp.get("/users")
+def users():
+    """Every user with unit, roles and whether the account is active."""
+    rows = (
+        get_session()
+        .exec(
+            select(User, Unit, Organisation)
+            .outerjoin(Unit, Unit.id == User.unit_id)
+            .outerjoin(Organisation, Organisation.id == Unit.organisation_id)
+            .order_by(User.display_name, User.username)
+        )
+        .all()
+    )
+    return render_template("admin/users.html", rows=rows, role_labels=ROLE_LABELS)
+
+
+def _user_or_404(user_id: int) -> User:
+    user = get_session().get(User, user_id)
+    if user is None:
+        abort(404)
+    return user
+
+
+def _end_sessions(user: User) -> None:
+    # get_id() returns the token: every session cookie of the user, copies included, stops working.
+    user.session_token = secrets.token_urlsafe(32)
+
+
+@bp.post("/users/<int:user_id>/disable")
+def disable_user(user_id: int):
+    """Disable an account; every session of it ends at once."""
+    db = get_session()
+    user = _user_or_404(user_id)
+    if user.id == current_user.id:
+        flash(_l("You cannot disable your own account."), "error")
+        return redirect(url_for("admin.users"))
+    with unit_of_work(db):
+        user.active = False
+        _end_sessions(user)
+        db.add(user)
+    current_app.logger.info("user id %s disabled by user id %s", user.id, current_user.id)
+    flash(_l("%(name)s is disabled and logged out everywhere.", name=user.display_name), "success")
+    return redirect(url_for("admin.users"))
+
+
+@bp.post("/users/<int:user_id>/enable")
+def enable_user(user_id: int):
+    """Let a disabled account log in again."""
+    db = get_session()
+    user = _user_or_404(user_id)
+    with unit_of_work(db):
+        user.active = True
+        db.add(user)
+    current_app.logger.info("user id %s enabled by user id %s", user.id, current_user.id)
+    flash(_l("%(name)s can log in again.", name=user.display_name), "success")
+    return redirect(url_for("admin.users"))
+
+
+@bp.post("/users/<int:user_id>/sessions/end")
+def end_sessions(user_id: int):
+    """End every session of a user (ASVS 7.4.5); the account stays active."""
+    db = get_session()
+    user = _user_or_404(user_id)
+    with unit_of_work(db):
+        _end_sessions(user)
+        db.add(user)
+    current_app.logger.info("sessions of user id %s ended by user id %s", user.id, current_user.id)
+    flash(_l("Every session of %(name)s has ended.", name=user.display_name), "success")
+    if user.id == current_user.id:
+        return redirect(url_for("auth.login"))
+    return redirect(url_for("admin.users"))
+
+
+# --- One person: loggutdrag and registerutdrag -------------------------------------------------------------
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.secret_key, salt="sipflow.admin.person")
+
+
+def _person_ref(person: Person) -> str:
+    """An opaque, signed and short-lived reference to the person found, for this administrator only."""
+    return _serializer().dumps({"p": person.id, "u": current_user.id})
+
+
+def _person_from_ref(ref: str | None) -> Person | None:
+    try:
+        data = _serializer().loads(ref or "", max_age=PERSON_REF_MAX_AGE)
+    except BadSignature:
+        return None
+    if not isinstance(data, dict) or data.get("u") != current_user.id:
+        return None
+    return get_session().get(Person, data.get("p"))
+
+
+def _identifier_message(error: InvalidInput, kind: str | None):
+    cause = error.__cause__ or error.__context__
+    code = getattr(cause, "code", None)
+    if code == "format" and kind == RESERVNUMMER:
+        return _l("Wrong format: a reservnummer has 4 to 20 letters or digits.")
+    if code == "kind":
+        return _l("The number is not a %(kind)s.", kind=IDENTIFIER_KIND_LABELS.get(kind, kind))
+    return IDENTIFIER_MESSAGES.get(code, error.message)
+
+
+def _masked(person: Person) -> str:
+    return PersonIdentifier(person.id_kind, person.id_number, person.birth_date, person.legal_sex).masked()
+
+
+def _render_person(person: Person, purpose: str, *, extract_form=None, register_form=None, status=200):
+    ref = _person_ref(person)
+    extract_form = extract_form or LogExtractForm(formdata=None, person_ref=ref, purpose=purpose)
+    register_form = register_form or RegisterExtractForm(formdata=None, person_ref=ref, purpose=purpose)
+    extract_form.person_ref.data = register_form.person_ref.data = ref
+    return (
+        render_template(
+            "admin/person.html",
+            person=person,
+            masked_identifier=_masked(person),
+            kind_label=IDENTIFIER_KIND_LABELS.get(person.id_kind, person.id_kind),
+            extract_form=extract_form,
+            register_form=register_form,
+        ),
+        status,
+    )
+
+
+@bp.route("/persons", methods=["GET", "POST"])
+def persons():
+    """Find a person by identifier (POST only: the identifier never appears in a URL)."""
+    form = PersonLookupForm()
+    status = 200
+    if form.validate_on_submit():
+        db = get_session()
+        kind = RESERVNUMMER if form.id_kind.data == RESERVNUMMER else None
+        try:
+            identifier = parse_person_identifier(form.identifier.data, kind=kind, now=now_utc())
+        except InvalidInput as error:
+            form.identifier.errors.append(_identifier_message(error, form.id_kind.data))
+            return render_template("admin/persons.html", form=form), 400
+        person = find_person(db, current_app.config["PNR_HASH_KEY"], identifier)
+        if person is not None:
+            db.commit()  # end the read transaction: the log append below is a short one of its own
+            with unit_of_work(db):
+                record_access(
+                    db,
+                    user=_admin(),
+                    action=PERSON_LOOKUP,
+                    purpose=form.purpose.data.strip(),
+                    person=person,
+                    now=now_utc(),
+                )
+            return _render_person(person, form.purpose.data.strip())
+        current_app.logger.info("person lookup by user id %s found nobody", current_user.id)
+        form.identifier.errors.append(_l("No person with this identifier is registered in sipflow."))
+        status = 404
+    elif request.method == "POST":
+        status = 400
+    return render_template("admin/persons.html", form=form), status
+
+
+def _lost_person():
+    flash(_l("The person is no longer selected. Find the person again."), "error")
+    return redirect(url_for("admin.persons"))
+
+
+def _download_name(prefix: str, extension: str) -> str:
+    # Random, never the person's name or identifier: file names end up in download folders and mail.
+    return f"{prefix}-{now_utc():%Y%m%d}-{secrets.token_hex(4)}.{extension}"
+
+
+def _log_and_send(person: Person, *, action: str, purpose: str, data: bytes, mimetype: str, name: str):
+    db = get_session()
+    db.commit()  # the extract was read in its own transaction; the log append gets a short one
+    with unit_of_work(db):
+        record_access(db, user=_admin(), action=action, purpose=purpose, person=person, now=now_utc())
+    current_app.logger.info("%s for person id %s by user id %s", action, person.id, current_user.id)
+    response = send_file(BytesIO(data), mimetype=mimetype, as_attachment=True, download_name=name, etag=False)
+    response.headers["Cache-Control"] = "no-store"  # personal data: never kept by a browser or proxy
+    return response
+
+
+@bp.post("/persons/loggutdrag")
+def person_extract():
+    """The loggutdrag (every access to the person's data) as PDF or CSV; logged itself."""
+    form = LogExtractForm()
+    person = _person_from_ref(form.person_ref.data)
+    if person is None:
+        return _lost_person()
+    if not form.validate():
+        return _render_person(person, form.purpose.data or "", extract_form=form, status=400)
+    from sipflow.security.extract import access_extract_csv, access_extract_pdf
+
+    db = get_session()
+    if form.file_format.data == "csv":
+        data, mimetype, extension = access_extract_csv(db, person.id), "text/csv; charset=utf-8", "csv"
+    else:
+        data, mimetype, extension = access_extract_pdf(db, person.id, now=now_utc()), "application/pdf", "pdf"
+    return _log_and_send(
+        person,
+        action=PERSON_EXTRACT,
+        purpose=form.purpose.data.strip(),
+        data=data,
+        mimetype=mimetype,
+        name=_download_name("loggutdrag", extension),
+    )
+
+
+@bp.post("/persons/registerutdrag")
+def person_export():
+    """Everything sipflow holds about the person (GDPR art. 15) as JSON; logged itself."""
+    form = RegisterExtractForm()
+    person = _person_from_ref(form.person_ref.data)
+    if person is None:
+        return _lost_person()
+    if not form.validate():
+        return _render_person(person, form.purpose.data or "", register_form=form, status=400)
+    data = person_export_json(get_session(), person.id, now=now_utc())
+    return _log_and_send(
+        person,
+        action=PERSON_EXPORT,
+        purpose=form.purpose.data.strip(),
+        data=data,
+        mimetype="application/json",
+        name=_download_name("registerutdrag", "json"),
+    )

@@ -1,0 +1,209 @@
+"""Anonymise cases whose retention has run out, and their person once none of the person's cases is kept.
+
+A case in a final state (closed, withdrawn, declined, cancelled) is kept for the years configured for that
+state, counted from its final transition. After that its free text goes: the questions, the child's view,
+the closing reason, every transition's reason and the free text in its details (meeting decisions), the
+consents' names, scope text and reasons, the närstående's and guardians' names and contact details, and
+the meetings' places and links. What statistics count stays: state, trigger, workflow, dates, meeting modes
+and attendance, organisations, deadlines, consent decisions and the person's sex, birth year and
+folkbokföringskommun. The access log is never touched (it outlives the records it describes).
+
+A person is anonymised once every one of their cases has been: the name is replaced, the identifier becomes
+a random reservnummer-like value (with its own lookup hash), and the birth date keeps only its year.
+
+Each anonymisation is recorded (`AnonymisedCase`, `AnonymisedPerson`), so running the job again does
+nothing more; later areas with free text of their own add a scrubber with `register_case_scrubber`.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import and_, exists, func, or_
+from sqlmodel import Session, select
+
+from sipflow.cases.models import Participant, SipCase, TransitionLog
+from sipflow.consent.models import Consent
+from sipflow.meetings.models import Meeting
+from sipflow.people.identifiers import RESERVNUMMER
+from sipflow.people.models import Person
+from sipflow.people.services import identifier_hash
+from sipflow.retention.models import AnonymisedCase, AnonymisedPerson
+
+log = logging.getLogger(__name__)
+
+ANONYMOUS_GIVEN_NAME = "Anonymiserad"
+ANONYMOUS_FAMILY_NAME = "person"
+ANONYMOUS_PREFIX = "ANON"
+_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+# Transition details that are facts, not free text; everything else in details is dropped.
+KEPT_DETAIL_KEYS = frozenset({"sent_at", "meeting_id", "consent_id", "huvudansvarig_organisation_id"})
+BATCH_SIZE = 200
+
+CaseScrubber = Callable[[Session, SipCase], None]
+_SCRUBBERS: list[CaseScrubber] = []
+
+
+def register_case_scrubber(scrubber: CaseScrubber) -> CaseScrubber:
+    """Add a function that clears one more area's free text of a case (plans, notes); a decorator."""
+    _SCRUBBERS.append(scrubber)
+    return scrubber
+
+
+@dataclass(frozen=True)
+class RetentionPolicy:
+    """Years kept per final state, and the key for the lookup hash of replaced identifiers."""
+
+    years: Mapping[str, int]
+    hash_key: str
+
+    @classmethod
+    def from_config(cls, config: Mapping) -> RetentionPolicy:
+        """The policy the application is configured with (SIPFLOW_RETENTION_YEARS_*)."""
+        return cls(years=dict(config["RETENTION_YEARS"]), hash_key=config["PNR_HASH_KEY"])
+
+    def cutoff(self, state: str, now: datetime) -> datetime:
+        """Cases that reached state at or before this moment have outlived their retention."""
+        return years_before(now, self.years[state])
+
+
+def years_before(moment: datetime, years: int) -> datetime:
+    """The same calendar moment years earlier (29 February becomes 28 February)."""
+    try:
+        return moment.replace(year=moment.year - years)
+    except ValueError:
+        return moment.replace(year=moment.year - years, day=28)
+
+
+def _final_at():
+    """When the case entered its current state: its last transition there (else its last update)."""
+    entered = (
+        select(func.max(TransitionLog.at))
+        .where(TransitionLog.case_id == SipCase.id, TransitionLog.to_state == SipCase.state)
+        .correlate(SipCase)
+        .scalar_subquery()
+    )
+    return func.coalesce(entered, SipCase.updated_at)
+
+
+def expired_cases_query(*, now: datetime, policy: RetentionPolicy, limit: int | None = None):
+    """The not yet anonymised cases whose retention has run out at now, oldest id first."""
+    final_at = _final_at()
+    expired = or_(
+        *(
+            and_(SipCase.state == state, final_at <= policy.cutoff(state, now))
+            for state in sorted(policy.years)
+        )
+    )
+    done = exists().where(AnonymisedCase.case_id == SipCase.id)
+    query = select(SipCase).where(expired, ~done).order_by(SipCase.id)
+    return query.limit(limit) if limit else query
+
+
+def _scrub_case(session: Session, case: SipCase) -> None:
+    case.questions = None
+    case.child_view = None
+    case.closed_reason = None
+    session.add(case)
+    for entry in session.exec(select(TransitionLog).where(TransitionLog.case_id == case.id)).all():
+        entry.reason = None
+        entry.details = {k: v for k, v in (entry.details or {}).items() if k in KEPT_DETAIL_KEYS}
+        session.add(entry)
+    for consent in session.exec(select(Consent).where(Consent.case_id == case.id)).all():
+        consent.given_by_name = None
+        consent.information_scope = None
+        consent.declined_reason = None
+        consent.withdrawn_reason = None
+        session.add(consent)
+    for participant in session.exec(select(Participant).where(Participant.case_id == case.id)).all():
+        participant.name = None
+        participant.relation = None
+        participant.email = None
+        participant.phone = None
+        session.add(participant)
+    for meeting in session.exec(select(Meeting).where(Meeting.case_id == case.id)).all():
+        meeting.location = None
+        meeting.video_url = None
+        session.add(meeting)
+    for scrubber in _SCRUBBERS:
+        scrubber(session, case)
+
+
+def _random_reservnummer(session: Session, hash_key: str) -> tuple[str, str]:
+    while True:
+        value = ANONYMOUS_PREFIX + "".join(secrets.choice(_ALPHABET) for _ in range(12))
+        digest = identifier_hash(hash_key, value)
+        if session.exec(select(Person.id).where(Person.id_hash == digest)).first() is None:
+            return value, digest
+
+
+def anonymise_person(session: Session, person: Person, *, now: datetime, policy: RetentionPolicy) -> None:
+    """Replace the person's name and identifier, keep the birth year, sex and folkbokföringskommun."""
+    value, digest = _random_reservnummer(session, policy.hash_key)
+    person.id_kind = RESERVNUMMER
+    person.id_number = value
+    person.id_hash = digest
+    person.given_name = ANONYMOUS_GIVEN_NAME
+    person.family_name = ANONYMOUS_FAMILY_NAME
+    if person.birth_date is not None:
+        person.birth_date = date(person.birth_date.year, 1, 1)
+    session.add(person)
+    session.add(AnonymisedPerson(person_id=person.id, anonymised_at=now))
+
+
+def _person_is_done(session: Session, person_id: int) -> bool:
+    """True when every case of the person is anonymised and the person is not yet."""
+    if session.get(AnonymisedPerson, person_id) is not None:
+        return False
+    kept = session.exec(
+        select(func.count())
+        .select_from(SipCase)
+        .where(SipCase.person_id == person_id, ~exists().where(AnonymisedCase.case_id == SipCase.id))
+    ).one()
+    return kept == 0
+
+
+def anonymise_expired_cases(
+    session: Session, *, now: datetime, policy: RetentionPolicy, limit: int | None = None
+) -> int:
+    """Anonymise the cases (at most limit) whose retention ran out, and their persons when due; the count.
+
+    Runs in the caller's transaction (the caller commits). Cases already anonymised are never counted again.
+    """
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("anonymise_expired_cases() needs an aware datetime")
+    cases = session.exec(expired_cases_query(now=now, policy=policy, limit=limit)).all()
+    for case in cases:
+        _scrub_case(session, case)
+        session.add(AnonymisedCase(case_id=case.id, final_state=case.state, anonymised_at=now))
+    session.flush()
+    persons = 0
+    for person_id in sorted({case.person_id for case in cases}):
+        if _person_is_done(session, person_id):
+            anonymise_person(session, session.get(Person, person_id), now=now, policy=policy)
+            persons += 1
+    session.flush()
+    if cases:
+        log.info("retention anonymised %d cases and %d persons", len(cases), persons)
+    return len(cases)
+
+
+def run_retention(
+    session: Session, *, now: datetime, policy: RetentionPolicy, batch: int = BATCH_SIZE
+) -> int:
+    """Anonymise everything due, committing batch by batch; the number of cases anonymised."""
+    total = 0
+    while True:
+        try:
+            done = anonymise_expired_cases(session, now=now, policy=policy, limit=batch)
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        total += done
+        if done < batch:
+            return total

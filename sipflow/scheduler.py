@@ -1,0 +1,278 @@
+"""The scheduler process: `flask --app wsgi sipflow scheduler` runs the periodic jobs; web workers never do.
+
+APScheduler 3.x (a BlockingScheduler with the in-memory job store) is only the clock: what a job must do
+is found in the database each time, and every job is idempotent, so a run repeated after a crash or a
+restart does nothing twice. This is also where later reminder and outbox jobs go (add them to `JOBS`).
+
+Only one scheduler process is active at a time. On PostgreSQL it holds a session-level advisory lock on a
+connection of its own; a second process waits and asks again every SIPFLOW_SCHEDULER_RETRY_SECONDS, and
+takes over when the first one's connection ends. On SQLite (one host) an exclusive lock on a file in the
+instance folder does the same.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import logging
+import os
+import signal
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import with_appcontext
+from sqlalchemy import text
+from sqlalchemy.engine import Connection, Engine
+from sqlmodel import Session
+
+from sipflow.clock import STOCKHOLM, now_utc
+
+log = logging.getLogger(__name__)
+
+# The advisory lock's key: a fixed 64-bit number derived from a name, the same in every process.
+LOCK_KEY = int.from_bytes(hashlib.sha256(b"sipflow.scheduler").digest()[:8], "big", signed=True)
+LEADER_CHECK_SECONDS = 60
+
+
+# --- Jobs ------------------------------------------------------------------------------------------------
+
+
+def retention_job(app: Flask, *, now: datetime | None = None) -> int:
+    """Anonymise the cases whose retention has run out; the number anonymised (0 when nothing was due)."""
+    from sipflow.retention.anonymise import RetentionPolicy, run_retention
+
+    policy = RetentionPolicy.from_config(app.config)
+    with Session(app.extensions["sipflow.engine"], expire_on_commit=False) as session:
+        count = run_retention(session, now=now or now_utc(), policy=policy)
+    log.info("retention job: %d cases anonymised", count)
+    return count
+
+
+@dataclass(frozen=True)
+class Job:
+    """A periodic job: an id, the function run(app) and its APScheduler trigger (cron or interval)."""
+
+    id: str
+    func: Callable[[Flask], object]
+    trigger: str
+    trigger_args: dict
+    run_at_start: bool = False
+
+
+JOBS: tuple[Job, ...] = (
+    # Daily at night, Swedish time; also once at start, so a scheduler restarted every day still runs it.
+    Job("retention", retention_job, "cron", {"hour": 2, "minute": 30, "timezone": STOCKHOLM}, True),
+)
+
+
+def run_job(app: Flask, job: Job) -> None:
+    """Run one job in an application context of its own; a failure is logged, the scheduler keeps going."""
+    with app.app_context():
+        try:
+            job.func(app)
+        except Exception:  # noqa: BLE001 - one failed run must not stop the process; the next run retries
+            log.exception("scheduled job %s failed", job.id)
+
+
+# --- One active scheduler --------------------------------------------------------------------------------
+
+
+class PostgresLeaderLock:
+    """A session-level advisory lock held on a connection of its own for as long as the process leads."""
+
+    def __init__(self, engine: Engine, key: int = LOCK_KEY) -> None:
+        self.engine = engine
+        self.key = key
+        self.connection: Connection | None = None
+
+    def acquire(self) -> bool:
+        """Take the lock if no other process holds it; never waits."""
+        connection = self.engine.connect()
+        try:
+            got = connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": self.key}).scalar()
+            connection.commit()  # the lock belongs to the session, not to this transaction
+        except Exception:
+            connection.close()
+            raise
+        if got:
+            self.connection = connection
+            return True
+        connection.close()
+        return False
+
+    def held(self) -> bool:
+        """Whether the lock's connection still lives (if it died, the lock went with it)."""
+        if self.connection is None:
+            return False
+        try:
+            self.connection.execute(text("SELECT 1"))
+            self.connection.commit()
+            return True
+        except Exception:  # noqa: BLE001 - any failure means the session and so the lock are gone
+            log.exception("the scheduler lost its database connection")
+            return False
+
+    def release(self) -> None:
+        """Give the lock up (closing the connection would too)."""
+        if self.connection is None:
+            return
+        try:
+            self.connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": self.key})
+            self.connection.commit()
+        except Exception:  # noqa: BLE001 - the connection is closed below either way
+            log.warning("could not release the scheduler lock; closing its connection ends it")
+        finally:
+            self.connection.close()
+            self.connection = None
+
+
+class FileLeaderLock:
+    """An exclusive, non-blocking lock on a file: one scheduler per SQLite database on one host."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.fd: int | None = None
+
+    def acquire(self) -> bool:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        self.fd = fd
+        return True
+
+    def held(self) -> bool:
+        return self.fd is not None
+
+    def release(self) -> None:
+        if self.fd is not None:
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+            os.close(self.fd)
+            self.fd = None
+
+
+def leader_lock(app: Flask):
+    """The lock that elects the active scheduler for this app's database."""
+    engine = app.extensions["sipflow.engine"]
+    if engine.dialect.name == "postgresql":
+        return PostgresLeaderLock(engine)
+    database = engine.url.database
+    path = Path(database + ".scheduler.lock") if database and database != ":memory:" else None
+    return FileLeaderLock(path or Path(app.config["INSTANCE_DIR"]) / "scheduler.lock")
+
+
+def wait_for_leadership(lock, *, retry_seconds: float, stop: threading.Event) -> bool:
+    """Take the lock, asking again every retry_seconds; False when stop is set first."""
+    waiting_logged = False
+    while not stop.is_set():
+        if lock.acquire():
+            log.info("this scheduler is the active one")
+            return True
+        if not waiting_logged:
+            log.info("another scheduler is active; asking again every %s s", retry_seconds)
+            waiting_logged = True
+        stop.wait(retry_seconds)
+    return False
+
+
+# --- The process -----------------------------------------------------------------------------------------
+
+
+def build_scheduler(app: Flask, lock, *, on_lost: Callable[[], None]):
+    """A BlockingScheduler with every job of JOBS, and a check that this process still holds the lock."""
+    from apscheduler.executors.pool import ThreadPoolExecutor
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    scheduler = BlockingScheduler(
+        timezone=STOCKHOLM,
+        executors={"default": ThreadPoolExecutor(max_workers=4)},
+        # A run missed while the process was down happens once when it is back (the jobs are idempotent).
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+    )
+    for job in JOBS:
+        options = {"next_run_time": now_utc()} if job.run_at_start else {}
+        scheduler.add_job(
+            run_job,
+            job.trigger,
+            args=(app, job),
+            id=job.id,
+            name=job.id,
+            replace_existing=True,
+            **job.trigger_args,
+            **options,
+        )
+
+    def check_leadership() -> None:
+        if not lock.held():
+            log.error("the scheduler lock is lost; stopping the jobs until it is regained")
+            on_lost()
+
+    scheduler.add_job(
+        check_leadership, "interval", seconds=LEADER_CHECK_SECONDS, id="leader-check", name="leader-check"
+    )
+    return scheduler
+
+
+def run_scheduler(app: Flask, *, stop: threading.Event) -> None:
+    """Lead or wait; while leading run the jobs; lock lost: wait again; return on stop."""
+    retry = app.config["SCHEDULER_RETRY_SECONDS"]
+    while not stop.is_set():
+        lock = leader_lock(app)
+        if not wait_for_leadership(lock, retry_seconds=retry, stop=stop):
+            return
+        round_over = threading.Event()
+        holder: dict = {}
+
+        def halt(holder=holder) -> None:
+            scheduler = holder.get("scheduler")
+            if scheduler is not None and scheduler.running:
+                scheduler.shutdown(wait=False)
+
+        def halt_on_stop(round_over=round_over, halt=halt) -> None:
+            while not round_over.is_set():
+                if stop.wait(1):
+                    halt()
+                    return
+
+        try:
+            holder["scheduler"] = build_scheduler(app, lock, on_lost=halt)
+            threading.Thread(target=halt_on_stop, name="scheduler-stop", daemon=True).start()
+            holder["scheduler"].start()  # blocks until halt()
+        finally:
+            round_over.set()
+            lock.release()
+
+
+@click.command("scheduler")
+@click.option("--once", is_flag=True, help="Run every job once as the active scheduler, then exit.")
+@with_appcontext
+def scheduler_command(once: bool):
+    """Run the periodic jobs (retention daily); only one scheduler process is active at a time."""
+    app = current_app._get_current_object()
+    stop = threading.Event()
+    if once:
+        lock = leader_lock(app)
+        if not lock.acquire():
+            raise click.ClickException("another scheduler is active; it runs the jobs")
+        try:
+            for job in JOBS:
+                run_job(app, job)
+        finally:
+            lock.release()
+        return
+
+    def request_stop(signum, _frame) -> None:
+        log.info("scheduler stopping (signal %s)", signum)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    run_scheduler(app, stop=stop)

@@ -1,0 +1,111 @@
+"""Who may see which SIP: the one object rule every case page, export and API call asks.
+
+- A **staff** member of a unit sees a case when
+  - their organisation started it (the initiating organisation keeps it before consent, and for the record
+    after it ends or the consent is withdrawn), or
+  - their organisation takes part in it (an active participant row) **and** a consent in force covers it:
+    given, not withdrawn, valid until today or later (Europe/Stockholm), naming the organisation.
+  Withdrawing or outliving the consent takes the other organisations' access away at once.
+- A **coordinator** sees numbers only, never a case or a person; an **administrator** sees no case content.
+  Neither role adds anything for a user who is also staff: only the staff role opens cases.
+- A user without a unit sees nothing.
+
+The rule is written once, as SQL (`visible_cases_clause`): lists use it as a WHERE clause, and a single case
+is checked by the same clause, so the list and the case page can never disagree.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import and_, exists, false, or_
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import Session, select
+
+from sipflow.cases.models import Participant, SipCase
+from sipflow.clock import to_local
+from sipflow.consent.models import Consent, ConsentOrganisation
+from sipflow.people.models import Unit, User
+from sipflow.security import audit
+
+STAFF = "staff"
+UID_MAX_LENGTH = 32
+
+
+def may_see_cases(user: User | None) -> bool:
+    """Whether the user can see any case at all: staff of a unit."""
+    return (
+        user is not None
+        and getattr(user, "is_authenticated", False)
+        and user.unit_id is not None
+        and user.has_role(STAFF)
+    )
+
+
+def may_start_case(user: User | None) -> bool:
+    """Whether the user may start a SIP (Ny SIP): staff of a unit, whose organisation becomes initiator."""
+    return may_see_cases(user)
+
+
+def visible_cases_clause(user: User | None, *, now: datetime) -> ColumnElement[bool]:
+    """A WHERE clause over SipCase that holds for exactly the cases the user may see at now."""
+    if not may_see_cases(user):
+        return false()
+    organisation = select(Unit.organisation_id).where(Unit.id == user.unit_id).scalar_subquery()
+    today = to_local(now).date()
+    takes_part = exists().where(
+        Participant.case_id == SipCase.id,
+        Participant.organisation_id == organisation,
+        Participant.removed_at.is_(None),
+    )
+    consent_covers = exists().where(
+        Consent.case_id == SipCase.id,
+        Consent.decision == "given",
+        Consent.withdrawn_at.is_(None),
+        or_(Consent.valid_until.is_(None), Consent.valid_until >= today),
+        ConsentOrganisation.consent_id == Consent.id,
+        ConsentOrganisation.organisation_id == organisation,
+    )
+    return or_(SipCase.initiating_organisation_id == organisation, and_(takes_part, consent_covers))
+
+
+def can_view_case(session: Session, user: User | None, case: SipCase, *, now: datetime) -> bool:
+    """Whether the user may see the case at now."""
+    if not may_see_cases(user) or case is None or case.id is None:
+        return False
+    found = session.execute(
+        select(SipCase.id).where(SipCase.id == case.id, visible_cases_clause(user, now=now))
+    ).first()
+    return found is not None
+
+
+def _plausible_uid(uid: str | None) -> bool:
+    return bool(uid) and len(uid) <= UID_MAX_LENGTH
+
+
+def case_for_user(session: Session, user: User | None, uid: str, *, now: datetime) -> SipCase | None:
+    """The case with uid if the user may see it; None when it does not exist or is not theirs (alike)."""
+    if not may_see_cases(user) or not _plausible_uid(uid):
+        return None
+    return session.exec(
+        select(SipCase).where(SipCase.uid == uid, visible_cases_clause(user, now=now))
+    ).first()
+
+
+def record_refusal(session: Session, user: User | None, uid: str, *, purpose: str, now: datetime):
+    """Log a refused case address: the case's id when it exists, nothing else about it.
+
+    The caller answers 404 either way, so the user learns nothing from the refusal.
+    """
+    case = None
+    if _plausible_uid(uid):
+        case = session.exec(select(SipCase).where(SipCase.uid == uid)).first()
+    return audit.record_access(
+        session,
+        user=user,
+        action=audit.ACCESS_DENIED,
+        purpose=purpose,
+        case=case,
+        outcome=audit.DENIED,
+        now=now,
+    )

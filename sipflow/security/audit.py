@@ -1,0 +1,292 @@
+"""The access log: who saw or did what with whose SIP, from which organisation, when and why.
+
+In the spirit of patientdatalagen (4 kap. 3 §): every view, print or export of a person's case is logged, and
+so is every refused attempt. The log is append-only and hash-chained: each row carries the hash of the row
+before it, so `verify_chain` finds an edited, a removed or an appended-by-hand row.
+
+Appends are serialised through the one-row `access_log_head` table. `record_access` first bumps its length
+with `UPDATE ... SET length = length + 1`, which takes the row lock on PostgreSQL and the write lock on
+SQLite; only then does it read the previous hash and insert. Two writers therefore never fork the chain.
+The head is held until the caller's transaction ends: log in a short transaction of its own (as the views
+do), or make the append the caller's last write, so no other lock is ever taken after it.
+
+The chain detects tampering by anyone who does not also rewrite every later row and the head. Against a
+database administrator it is evidence, not protection: for that, give the application's database role only
+INSERT and SELECT on `access_log`, and ship `verify` output (or the head hash) off the host.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
+
+from sqlalchemy import CheckConstraint, event, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import ORMExecuteState
+from sqlalchemy.orm import Session as OrmSession
+from sqlmodel import Field, Session, SQLModel
+
+from sipflow.people.models import Person, Unit, User
+
+# Actions: namespaced codes, never translated (the extract shows them with Swedish labels).
+CASE_VIEW = "case.view"
+CASE_PRINT = "case.print"
+CASE_EXPORT = "case.export"
+CASE_TRANSITION = "case.transition"
+CASE_PARTICIPANTS = "case.participants"
+PERSON_EXTRACT = "person.extract"
+ACCESS_DENIED = "access.denied"
+
+# Purposes: why the access happened, in the words the law and the person use.
+PURPOSE_CARE = "vård och behandling / samordning"
+PURPOSE_LOG_EXTRACT = "loggutdrag"
+PURPOSE_REGISTER_EXTRACT = "registerutdrag"
+
+ALLOWED = "allowed"
+DENIED = "denied"
+OUTCOMES = (ALLOWED, DENIED)
+
+GENESIS_HASH = "0" * 64
+# The fields a row's hash covers, besides the previous row's hash.
+HASHED_FIELDS = (
+    "seq",
+    "at",
+    "user_id",
+    "organisation_id",
+    "case_id",
+    "person_id",
+    "action",
+    "purpose",
+    "outcome",
+)
+HEAD_ID = 1
+
+
+class AccessLogImmutable(RuntimeError):
+    """Raised when anything in the application tries to change or remove an access log row."""
+
+
+class AccessLogEntry(SQLModel, table=True):
+    """One access to a person's data, or one refused attempt; never changed once written."""
+
+    __tablename__ = "access_log"
+
+    # Contiguous from 1: a gap is a removed row.
+    seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    at: datetime
+    user_id: int | None = Field(default=None, foreign_key="user.id", index=True)
+    organisation_id: int | None = Field(default=None, foreign_key="organisation.id")
+    # No foreign keys: the log must outlive the records it describes (retention may anonymise or remove them).
+    case_id: int | None = Field(default=None, index=True)
+    person_id: int | None = Field(default=None, index=True)
+    action: str = Field(max_length=40)
+    purpose: str = Field(max_length=80)
+    outcome: str = Field(max_length=10)
+    prev_hash: str = Field(max_length=64)
+    row_hash: str = Field(max_length=64)
+
+
+class AccessLogHead(SQLModel, table=True):
+    """The chain's one-row head: how many rows it has and the last row's hash; the appenders' lock."""
+
+    __tablename__ = "access_log_head"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: int = Field(default=HEAD_ID, primary_key=True, sa_column_kwargs={"autoincrement": False})
+    length: int = 0
+    last_hash: str = Field(default=GENESIS_HASH, max_length=64)
+
+
+_LOG = AccessLogEntry.__table__
+_HEAD = AccessLogHead.__table__
+
+
+# --- Append-only: the ORM refuses every change and removal ---------------------------------------------
+
+
+@event.listens_for(AccessLogEntry, "before_update")
+def _refuse_update(_mapper, _connection, _target) -> None:
+    raise AccessLogImmutable("access log rows cannot be changed")
+
+
+@event.listens_for(AccessLogEntry, "before_delete")
+def _refuse_delete(_mapper, _connection, _target) -> None:
+    raise AccessLogImmutable("access log rows cannot be removed")
+
+
+@event.listens_for(OrmSession, "do_orm_execute")
+def _refuse_bulk_changes(state: ORMExecuteState) -> None:
+    # session.execute(update(...)/delete(...)) bypasses the mapper events above.
+    if (state.is_update or state.is_delete) and getattr(state.statement.table, "name", None) == _LOG.name:
+        raise AccessLogImmutable("access log rows cannot be changed or removed")
+
+
+# --- Hashing ---------------------------------------------------------------------------------------------
+
+
+def _utc_text(value: datetime) -> str:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def canonical_json(values: Mapping) -> str:
+    """The hashed fields of a row as canonical JSON (sorted keys, no spaces, UTC time to the microsecond)."""
+    document = {name: values[name] for name in HASHED_FIELDS}
+    document["at"] = _utc_text(document["at"])
+    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def compute_row_hash(prev_hash: str, values: Mapping) -> str:
+    """sha256 hex of the previous row's hash followed by this row's canonical JSON."""
+    return hashlib.sha256((prev_hash + canonical_json(values)).encode("utf-8")).hexdigest()
+
+
+# --- Appending -------------------------------------------------------------------------------------------
+
+
+def _bump_head(session: Session) -> bool:
+    result = session.execute(update(_HEAD).where(_HEAD.c.id == HEAD_ID).values(length=_HEAD.c.length + 1))
+    return result.rowcount == 1
+
+
+def _create_head(session: Session) -> None:
+    """Create the head row (new database, or emptied tables), continuing from the log's last row."""
+    last = session.execute(select(_LOG.c.seq, _LOG.c.row_hash).order_by(_LOG.c.seq.desc()).limit(1)).first()
+    try:
+        with session.begin_nested():
+            session.execute(
+                insert(_HEAD).values(
+                    id=HEAD_ID,
+                    length=last.seq if last else 0,
+                    last_hash=last.row_hash if last else GENESIS_HASH,
+                )
+            )
+    except IntegrityError:
+        pass  # another writer created it first; its row is as good as ours
+
+
+def _claim_next(session: Session) -> tuple[int, str]:
+    """Lock the head, take the next seq and return it with the previous row's hash."""
+    if not _bump_head(session):
+        _create_head(session)
+        if not _bump_head(session):
+            raise RuntimeError("the access log head row could not be created")
+    length, last_hash = session.execute(
+        select(_HEAD.c.length, _HEAD.c.last_hash).where(_HEAD.c.id == HEAD_ID)
+    ).one()
+    return length, last_hash
+
+
+def _organisation_id(session: Session, user: User | None) -> int | None:
+    if user is None or user.unit_id is None:
+        return None
+    return session.execute(select(Unit.organisation_id).where(Unit.id == user.unit_id)).scalar()
+
+
+def record_access(
+    session: Session,
+    *,
+    user: User | None,
+    action: str,
+    purpose: str,
+    case=None,
+    person: Person | None = None,
+    outcome: str = ALLOWED,
+    now: datetime,
+) -> AccessLogEntry:
+    """Append one row to the access log in the caller's transaction (the caller commits).
+
+    The person is taken from the case when not given, except on a refusal: a denied row names the case
+    it was refused (when there is one) and nothing else about it.
+    """
+    if outcome not in OUTCOMES:
+        raise ValueError(f"outcome must be one of {OUTCOMES}, got {outcome!r}")
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("record_access() needs an aware datetime")
+    if person is not None:
+        person_id = person.id
+    elif case is not None and outcome == ALLOWED:
+        person_id = case.person_id
+    else:
+        person_id = None
+    organisation_id = _organisation_id(session, user)
+    seq, prev_hash = _claim_next(session)
+    values = {
+        "seq": seq,
+        "at": now.astimezone(UTC),
+        "user_id": user.id if user is not None else None,
+        "organisation_id": organisation_id,
+        "case_id": case.id if case is not None else None,
+        "person_id": person_id,
+        "action": action,
+        "purpose": purpose,
+        "outcome": outcome,
+    }
+    entry = AccessLogEntry(**values, prev_hash=prev_hash, row_hash=compute_row_hash(prev_hash, values))
+    session.add(entry)
+    session.flush()
+    session.execute(update(_HEAD).where(_HEAD.c.id == HEAD_ID).values(last_hash=entry.row_hash))
+    return entry
+
+
+def record_extract(
+    session: Session,
+    *,
+    user: User | None,
+    person: Person,
+    now: datetime,
+    purpose: str = PURPOSE_LOG_EXTRACT,
+) -> AccessLogEntry:
+    """Log that an extract about person was produced (loggutdrag, or registerutdrag with that purpose)."""
+    return record_access(session, user=user, action=PERSON_EXTRACT, purpose=purpose, person=person, now=now)
+
+
+# --- Verifying -------------------------------------------------------------------------------------------
+
+
+def _head(session: Session):
+    return session.execute(select(_HEAD.c.length, _HEAD.c.last_hash).where(_HEAD.c.id == HEAD_ID)).first()
+
+
+def verify_chain(session: Session, *, batch: int = 1000) -> list[str]:
+    """Check every row's hash and link, the numbering and the head; return the problems (none: intact).
+
+    The head is read before and after the rows, so appends made while the check runs are no problem.
+    The messages name row numbers only, never anything about a person.
+    """
+    problems: list[str] = []
+    head_before = _head(session)
+    expected_seq, previous_hash = 1, GENESIS_HASH
+    hash_at_head = None
+    rows = session.execute(select(_LOG).order_by(_LOG.c.seq).execution_options(yield_per=batch))
+    for row in rows:
+        values = row._mapping
+        seq = values["seq"]
+        if seq != expected_seq:
+            problems.append(f"entries {expected_seq} to {seq - 1} are missing (removed)")
+        if values["prev_hash"] != previous_hash:
+            problems.append(f"entry {seq} does not link to the entry before it")
+        if compute_row_hash(values["prev_hash"], values) != values["row_hash"]:
+            problems.append(f"entry {seq} does not match its hash (changed)")
+        if head_before is not None and seq == head_before.length:
+            hash_at_head = values["row_hash"]
+        previous_hash, expected_seq = values["row_hash"], seq + 1
+    last_seq = expected_seq - 1
+    head_after = _head(session)
+    if head_after is None:
+        if last_seq:
+            problems.append("the head row is missing")
+        return problems
+    if head_before is not None:
+        if head_before.length > last_seq:
+            problems.append(
+                f"entries {last_seq + 1} to {head_before.length} are missing from the end (removed)"
+            )
+        elif head_before.length and hash_at_head != head_before.last_hash:
+            problems.append(f"entry {head_before.length} is not the one the head recorded")
+    if last_seq > head_after.length:
+        problems.append(f"entries {head_after.length + 1} to {last_seq} were added outside the application")
+    return problems

@@ -1,0 +1,240 @@
+"""Loggutdrag: every access-log row that concerns one person, as CSV and as PDF.
+
+A row concerns the person when it names them, or names one of their cases (refusals name the case only).
+The extract is a Swedish document handed to the person or an auditor, so its labels are Swedish and not
+translated. It shows the person by name and masked identifier; the full personnummer never appears.
+Producing an extract is itself an access: the caller logs it with `audit.record_extract`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+from sqlalchemy import or_
+from sqlmodel import Session, select
+
+from sipflow.cases.models import SipCase
+from sipflow.clock import to_local
+from sipflow.config import PROJECT_ROOT
+from sipflow.people.identifiers import PersonIdentifier
+from sipflow.people.models import Organisation, Person, User
+from sipflow.security import audit
+from sipflow.security.audit import AccessLogEntry
+
+HEADERS = ("Tid", "Användare", "Organisation", "Åtgärd", "Ändamål", "Ärende", "Utfall")
+# Swedish Excel splits on the list separator of its locale, which is the semicolon.
+CSV_DELIMITER = ";"
+ACTION_LABELS = {
+    audit.CASE_VIEW: "Läste SIP-ärendet",
+    audit.CASE_PRINT: "Skrev ut SIP-ärendet",
+    audit.CASE_EXPORT: "Exporterade SIP-ärendet",
+    audit.CASE_TRANSITION: "Förde SIP-ärendet vidare",
+    audit.CASE_PARTICIPANTS: "Lade till deltagare i SIP-ärendet",
+    audit.PERSON_EXTRACT: "Tog fram ett loggutdrag om personen",
+    # Written by the administration pages (registerutdrag, finding the person by identifier).
+    "person.export": "Tog fram ett registerutdrag om personen",
+    "person.lookup": "Sökte fram personen",
+    audit.ACCESS_DENIED: "Nekades åtkomst",
+}
+OUTCOME_LABELS = {audit.ALLOWED: "tillåten", audit.DENIED: "nekad"}
+TITLE = "Loggutdrag"
+
+
+@dataclass(frozen=True)
+class ExtractRow:
+    """One access-log row as the extract shows it."""
+
+    time: str
+    user: str
+    organisation: str
+    action: str
+    purpose: str
+    case_reference: str
+    outcome: str
+
+    def cells(self) -> tuple[str, ...]:
+        return (
+            self.time,
+            self.user,
+            self.organisation,
+            self.action,
+            self.purpose,
+            self.case_reference,
+            self.outcome,
+        )
+
+
+def extract_rows(session: Session, person_id: int) -> list[ExtractRow]:
+    """Every access-log row about the person or one of their cases, oldest first."""
+    their_cases = select(SipCase.id).where(SipCase.person_id == person_id)
+    found = session.exec(
+        select(AccessLogEntry, User.display_name, Organisation.name, SipCase.reference)
+        .outerjoin(User, User.id == AccessLogEntry.user_id)
+        .outerjoin(Organisation, Organisation.id == AccessLogEntry.organisation_id)
+        .outerjoin(SipCase, SipCase.id == AccessLogEntry.case_id)
+        .where(or_(AccessLogEntry.person_id == person_id, AccessLogEntry.case_id.in_(their_cases)))
+        .order_by(AccessLogEntry.seq)
+    ).all()
+    return [
+        ExtractRow(
+            time=to_local(entry.at).strftime("%Y-%m-%d %H:%M:%S"),
+            user=user_name or "–",
+            organisation=organisation_name or "–",
+            action=ACTION_LABELS.get(entry.action, entry.action),
+            purpose=entry.purpose,
+            case_reference=reference or "–",
+            outcome=OUTCOME_LABELS.get(entry.outcome, entry.outcome),
+        )
+        for entry, user_name, organisation_name, reference in found
+    ]
+
+
+def _spreadsheet_safe(value: str) -> str:
+    # A cell starting with = + - @ (or a control character) is a formula to Excel: make it plain text.
+    if value and value[0] in "=+-@\t\r":
+        return "'" + value
+    return value
+
+
+def access_extract_csv(session: Session, person_id: int) -> bytes:
+    """The loggutdrag as CSV: UTF-8 with BOM, semicolon-separated, one header row, local times."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=CSV_DELIMITER, lineterminator="\r\n")
+    writer.writerow(HEADERS)
+    for row in extract_rows(session, person_id):
+        writer.writerow([_spreadsheet_safe(cell) for cell in row.cells()])
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+# --- PDF -------------------------------------------------------------------------------------------------
+
+FONT = "SipflowSans"
+FONT_BOLD = "SipflowSans-Bold"
+_FONT_CANDIDATES = (
+    # A vendored copy wins, so every host renders alike; then the Debian package; then reportlab's own Vera.
+    (PROJECT_ROOT / "sipflow" / "static" / "fonts" / "DejaVuSans.ttf", "DejaVuSans-Bold.ttf"),
+    (Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"), "DejaVuSans-Bold.ttf"),
+)
+_fonts_registered = False
+
+
+def _register_fonts() -> None:
+    """Register an embeddable Unicode font as FONT/FONT_BOLD (once per process)."""
+    global _fonts_registered
+    if _fonts_registered:
+        return
+    import reportlab
+    from reportlab.lib.fonts import addMapping
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+
+    regular, bold = None, None
+    for path, bold_name in _FONT_CANDIDATES:
+        if path.is_file() and (path.parent / bold_name).is_file():
+            regular, bold = path, path.parent / bold_name
+            break
+    if regular is None:
+        vera = Path(reportlab.__file__).parent / "fonts"
+        regular, bold = vera / "Vera.ttf", vera / "VeraBd.ttf"
+    pdfmetrics.registerFont(TTFont(FONT, str(regular)))
+    pdfmetrics.registerFont(TTFont(FONT_BOLD, str(bold)))
+    addMapping(FONT, 0, 0, FONT)
+    addMapping(FONT, 1, 0, FONT_BOLD)
+    addMapping(FONT, 0, 1, FONT)
+    addMapping(FONT, 1, 1, FONT_BOLD)
+    _fonts_registered = True
+
+
+def _masked(person: Person) -> str:
+    return PersonIdentifier(
+        kind=person.id_kind, value=person.id_number, birth_date=None, legal_sex="unknown"
+    ).masked()
+
+
+def access_extract_pdf(session: Session, person_id: int, *, now: datetime) -> bytes:
+    """The loggutdrag as an A4 landscape PDF: title, the person (masked identifier), when, and the rows."""
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4, landscape
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.lib.units import mm
+    from reportlab.platypus import LongTable, Paragraph, SimpleDocTemplate, Spacer, TableStyle
+
+    person = session.get(Person, person_id)
+    if person is None:
+        raise LookupError("no such person")
+    rows = extract_rows(session, person_id)
+    _register_fonts()
+
+    title = ParagraphStyle("title", fontName=FONT_BOLD, fontSize=18, leading=22, spaceAfter=4 * mm)
+    body = ParagraphStyle("body", fontName=FONT, fontSize=10, leading=13, spaceAfter=1.5 * mm)
+    cell = ParagraphStyle("cell", fontName=FONT, fontSize=8, leading=10)
+    head = ParagraphStyle("head", parent=cell, fontName=FONT_BOLD)
+    generated = to_local(now).strftime("%Y-%m-%d %H:%M")
+
+    def text(value: str, style) -> Paragraph:
+        return Paragraph(escape(value), style)
+
+    story = [
+        text(TITLE, title),
+        text(f"Person: {person.given_name} {person.family_name}, {_masked(person)}", body),
+        text(f"Framtaget: {generated} (svensk tid)", body),
+        text(
+            "Utdraget visar varje loggad åtkomst till personens SIP-ärenden och uppgifter i sipflow: "
+            "vem, från vilken organisation, när, vad och i vilket ändamål, även nekade försök.",
+            body,
+        ),
+        text(f"Antal poster: {len(rows)}", body),
+        Spacer(1, 3 * mm),
+    ]
+    if rows:
+        data = [[text(h, head) for h in HEADERS]]
+        data += [[text(value, cell) for value in row.cells()] for row in rows]
+        widths = [38 * mm, 40 * mm, 42 * mm, 48 * mm, 53 * mm, 34 * mm, 18 * mm]  # the 273 mm between margins
+        table = LongTable(data, colWidths=widths, repeatRows=1, hAlign="LEFT")
+        table.setStyle(
+            TableStyle(
+                [
+                    ("FONTNAME", (0, 0), (-1, -1), FONT),
+                    ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8edf2")),
+                    ("LINEBELOW", (0, 0), (-1, 0), 0.8, colors.HexColor("#4a5a6a")),
+                    ("LINEBELOW", (0, 1), (-1, -1), 0.25, colors.HexColor("#c5ced6")),
+                    ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                    ("TOPPADDING", (0, 0), (-1, -1), 2),
+                    ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
+                ]
+            )
+        )
+        story.append(table)
+    else:
+        story.append(text("Inga loggade åtkomster.", body))
+
+    def footer(canvas, doc) -> None:
+        canvas.saveState()
+        canvas.setFont(FONT, 8)
+        canvas.drawString(doc.leftMargin, 8 * mm, f"{TITLE}, framtaget {generated}")
+        canvas.drawRightString(doc.pagesize[0] - doc.rightMargin, 8 * mm, f"Sida {doc.page}")
+        canvas.restoreState()
+
+    buffer = io.BytesIO()
+    document = SimpleDocTemplate(
+        buffer,
+        pagesize=landscape(A4),
+        leftMargin=12 * mm,
+        rightMargin=12 * mm,
+        topMargin=12 * mm,
+        bottomMargin=15 * mm,
+        # Document properties are visible without opening the pages: no name or identifier in them.
+        title=TITLE,
+        author="sipflow",
+        subject="Loggutdrag ur sipflows åtkomstlogg",
+        lang="sv-SE",
+        # The canvas' own default font is Helvetica, which is never embedded: start every page in ours.
+        initialFontName=FONT,
+    )
+    document.build(story, onFirstPage=footer, onLaterPages=footer)
+    return buffer.getvalue()

@@ -1,0 +1,391 @@
+"""Retention: ended cases anonymised after their years, persons once all their cases are; only once."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from sqlmodel import Session, func, select
+
+from sipflow.cases.models import Deadline, Participant, SipCase, TransitionLog
+from sipflow.clock import now_utc
+from sipflow.config import ConfigError, load_config
+from sipflow.consent.models import Consent, ConsentOrganisation
+from sipflow.meetings.models import Attendance, Meeting
+from sipflow.people.identifiers import parse_identifier
+from sipflow.people.models import Person
+from sipflow.people.services import find_person, identifier_hash
+from sipflow.retention.anonymise import (
+    ANONYMOUS_GIVEN_NAME,
+    RetentionPolicy,
+    anonymise_expired_cases,
+    run_retention,
+    years_before,
+)
+from sipflow.retention.cli import retention_group
+from sipflow.retention.models import AnonymisedCase, AnonymisedPerson
+
+YEAR = timedelta(days=365)
+
+
+@pytest.fixture
+def policy(app):
+    return RetentionPolicy.from_config(app.config)
+
+
+@pytest.fixture
+def ended_case(db_session, create_case, parties, now):
+    """Factory: a case that reached state at ended_at, with free text everywhere retention must clear."""
+
+    def make(state: str = "closed", ended_at=None, *, person=None):
+        ended_at = ended_at or now - 11 * YEAR
+        case = create_case()
+        if person is not None:
+            case.person_id = person.id
+        case.requested_at = case.created_at = ended_at - timedelta(days=90)
+        case.state = state
+        case.updated_at = ended_at
+        case.questions = "Hur ska Kim få en egen lägenhet?"
+        case.child_view = "Jag vill bo hos mamma."
+        case.closed_reason = "Kim flyttade till Malmö." if state == "closed" else None
+        db_session.add(case)
+        db_session.flush()
+        for log in db_session.exec(select(TransitionLog).where(TransitionLog.case_id == case.id)).all():
+            log.at = case.requested_at
+            db_session.add(log)
+        relative = Participant(
+            case_id=case.id,
+            kind="narstaende",
+            name="Birgitta Svensson",
+            relation="mamma",
+            email="birgitta@example.se",
+            phone="070-123 45 67",
+            added_at=case.requested_at,
+        )
+        db_session.add(relative)
+        consent = Consent(
+            case_id=case.id,
+            decision="given",
+            given_by="person",
+            given_by_name="Kim Svensson",
+            form="written",
+            information_scope="Journalanteckningar om boende",
+            recorded_at=case.requested_at,
+            recorded_by_user_id=parties.region_user.id,
+            withdrawn_at=ended_at if state == "withdrawn" else None,
+            withdrawn_reason="Vill inte längre." if state == "withdrawn" else None,
+        )
+        db_session.add(consent)
+        db_session.flush()
+        db_session.add(
+            ConsentOrganisation(consent_id=consent.id, organisation_id=parties.municipality.organisation_id)
+        )
+        meeting = Meeting(
+            case_id=case.id,
+            kind="first",
+            status="held",
+            mode="mixed",
+            starts_at=ended_at - timedelta(days=30),
+            ends_at=ended_at - timedelta(days=30) + timedelta(hours=1),
+            location="Hemma hos Kim, Storgatan 1",
+            video_url="https://video.example.se/sip/abc",
+            held_at=ended_at - timedelta(days=30),
+        )
+        db_session.add(meeting)
+        db_session.flush()
+        db_session.add(Attendance(meeting_id=meeting.id, participant_id=relative.id, mode="video"))
+        db_session.add(
+            TransitionLog(
+                case_id=case.id,
+                at=ended_at - timedelta(days=30),
+                user_id=parties.region_user.id,
+                trigger="hold_meeting",
+                from_state="invited",
+                to_state="meeting_held",
+                details={
+                    "meeting_id": meeting.id,
+                    "decisions": [{"text": "Söka bostad", "owner": "Sara", "due_on": "2015-01-01"}],
+                    "no_change_reason": "Kim mådde dåligt",
+                    "channel": "Lifecare",
+                },
+            )
+        )
+        db_session.add(
+            TransitionLog(
+                case_id=case.id,
+                at=ended_at,
+                user_id=parties.region_user.id,
+                trigger="close",
+                from_state="follow_up",
+                to_state=state,
+                reason="Kim flyttade till Malmö.",
+            )
+        )
+        db_session.commit()
+        return case
+
+    return make
+
+
+def reload(db_session, model, key):
+    db_session.expire_all()
+    return db_session.get(model, key)
+
+
+def run(db_session, policy, now) -> int:
+    count = anonymise_expired_cases(db_session, now=now, policy=policy)
+    db_session.commit()
+    return count
+
+
+def case_text(db_session, case_id) -> dict:
+    """Every free-text value the case holds anywhere, by where it is."""
+    db_session.expire_all()
+    case = db_session.get(SipCase, case_id)
+    logs = db_session.exec(select(TransitionLog).where(TransitionLog.case_id == case_id)).all()
+    consents = db_session.exec(select(Consent).where(Consent.case_id == case_id)).all()
+    participants = db_session.exec(select(Participant).where(Participant.case_id == case_id)).all()
+    meetings = db_session.exec(select(Meeting).where(Meeting.case_id == case_id)).all()
+    return {
+        "case": [case.questions, case.child_view, case.closed_reason],
+        "reasons": [log.reason for log in logs],
+        "details": [
+            value for log in logs for key, value in (log.details or {}).items() if key not in ("meeting_id",)
+        ],
+        "consents": [
+            value
+            for c in consents
+            for value in (c.given_by_name, c.information_scope, c.declined_reason, c.withdrawn_reason)
+        ],
+        "participants": [value for p in participants for value in (p.name, p.relation, p.email, p.phone)],
+        "meetings": [value for m in meetings for value in (m.location, m.video_url)],
+    }
+
+
+def no_text_left(texts: dict) -> bool:
+    return all(value is None for values in texts.values() for value in values)
+
+
+# --- Which cases ------------------------------------------------------------------------------------------
+
+
+def test_an_expired_closed_case_loses_all_its_free_text(db_session, ended_case, policy, now):
+    case = ended_case("closed", now - 10 * YEAR - timedelta(days=3))
+    assert not no_text_left(case_text(db_session, case.id))
+    assert run(db_session, policy, now) == 1
+    assert no_text_left(case_text(db_session, case.id))
+    record = reload(db_session, AnonymisedCase, case.id)
+    assert record.final_state == "closed" and record.anonymised_at == now
+
+
+def test_a_case_within_its_retention_is_untouched(db_session, ended_case, policy, now):
+    case = ended_case("closed", now - 9 * YEAR)
+    before = case_text(db_session, case.id)
+    assert run(db_session, policy, now) == 0
+    assert case_text(db_session, case.id) == before
+    assert reload(db_session, AnonymisedCase, case.id) is None
+
+
+def test_the_retention_is_counted_from_the_final_transition(db_session, ended_case, policy, now):
+    case = ended_case("closed", years_before(now, 10) + timedelta(minutes=1))
+    assert run(db_session, policy, now) == 0
+    assert run(db_session, policy, now + timedelta(minutes=1)) == 1
+    assert reload(db_session, AnonymisedCase, case.id) is not None
+
+
+def test_each_final_state_has_its_own_retention(db_session, ended_case, policy, now):
+    assert dict(policy.years) == {"closed": 10, "withdrawn": 10, "declined": 5, "cancelled": 1}
+    six_years_ago = now - 6 * YEAR
+    declined = ended_case("declined", six_years_ago)
+    withdrawn = ended_case("withdrawn", six_years_ago)
+    cancelled = ended_case("cancelled", now - 2 * YEAR)
+    closed = ended_case("closed", six_years_ago)
+    assert run(db_session, policy, now) == 2
+    done = set(db_session.exec(select(AnonymisedCase.case_id)).all())
+    assert done == {declined.id, cancelled.id}
+    assert withdrawn.id not in done and closed.id not in done
+
+
+def test_a_configured_retention_applies(db_session, ended_case, app, now):
+    case = ended_case("closed", now - 4 * YEAR)
+    short = RetentionPolicy(years={**app.config["RETENTION_YEARS"], "closed": 3}, hash_key="k")
+    assert run(db_session, short, now) == 1
+    assert reload(db_session, AnonymisedCase, case.id) is not None
+
+
+def test_an_open_case_is_never_anonymised_however_old(db_session, create_case, policy, now):
+    case = create_case()
+    case.requested_at = case.created_at = case.updated_at = now - 30 * YEAR
+    case.questions = "Fortfarande aktuell"
+    db_session.add(case)
+    db_session.commit()
+    assert run(db_session, policy, now) == 0
+    assert reload(db_session, SipCase, case.id).questions == "Fortfarande aktuell"
+
+
+# --- What stays -------------------------------------------------------------------------------------------
+
+
+def test_what_statistics_count_is_kept(db_session, ended_case, policy, now, parties):
+    case = ended_case("closed")
+    meeting_before = db_session.exec(select(Meeting).where(Meeting.case_id == case.id)).one()
+    deadlines_before = db_session.exec(select(func.count()).select_from(Deadline)).one()
+    person_before = db_session.get(Person, case.person_id)
+    sex, municipality, birth = (
+        person_before.legal_sex,
+        person_before.home_municipality_code,
+        person_before.birth_date,
+    )
+    assert run(db_session, policy, now) == 1
+    after = reload(db_session, SipCase, case.id)
+    assert (after.state, after.trigger, after.workflow_name) == ("closed", case.trigger, case.workflow_name)
+    assert (
+        after.requested_at == case.requested_at
+        and after.initiating_organisation_id == case.initiating_organisation_id
+    )
+    meeting = db_session.exec(select(Meeting).where(Meeting.case_id == case.id)).one()
+    assert (meeting.mode, meeting.status, meeting.kind) == ("mixed", "held", "first")
+    assert meeting.held_at == meeting_before.held_at and meeting.starts_at == meeting_before.starts_at
+    assert [
+        a.mode for a in db_session.exec(select(Attendance).where(Attendance.meeting_id == meeting.id))
+    ] == ["video"]
+    relative = db_session.exec(
+        select(Participant).where(Participant.case_id == case.id, Participant.kind == "narstaende")
+    ).one()
+    assert relative.added_at is not None
+    consent = db_session.exec(select(Consent).where(Consent.case_id == case.id)).one()
+    assert (consent.decision, consent.form, consent.given_by) == ("given", "written", "person")
+    assert db_session.exec(
+        select(ConsentOrganisation).where(ConsentOrganisation.consent_id == consent.id)
+    ).all()
+    logs = db_session.exec(select(TransitionLog).where(TransitionLog.case_id == case.id)).all()
+    held = next(log for log in logs if log.trigger == "hold_meeting")
+    assert held.details == {"meeting_id": meeting.id}
+    assert {log.to_state for log in logs} >= {"meeting_held", "closed"}
+    assert db_session.exec(select(func.count()).select_from(Deadline)).one() == deadlines_before
+    person = reload(db_session, Person, case.person_id)
+    assert (person.legal_sex, person.home_municipality_code) == (sex, municipality)
+    assert person.birth_date == date(birth.year, 1, 1)
+
+
+# --- Persons ----------------------------------------------------------------------------------------------
+
+
+def test_the_person_is_anonymised_with_their_last_case(db_session, ended_case, policy, now, app):
+    case = ended_case("closed")
+    person = db_session.get(Person, case.person_id)
+    old_number, old_hash = person.id_number, person.id_hash
+    identifier = parse_identifier(old_number, today=now.date())
+    assert run(db_session, policy, now) == 1
+    person = reload(db_session, Person, case.person_id)
+    assert person.given_name == ANONYMOUS_GIVEN_NAME and "Testa" not in (
+        person.given_name,
+        person.family_name,
+    )
+    assert person.id_kind == "reservnummer" and person.id_number != old_number and person.id_hash != old_hash
+    assert person.id_hash == identifier_hash(app.config["PNR_HASH_KEY"], person.id_number)
+    parse_identifier(person.id_number, today=now.date(), kind="reservnummer")  # a valid reservnummer
+    assert find_person(db_session, app.config["PNR_HASH_KEY"], identifier) is None
+    assert reload(db_session, AnonymisedPerson, person.id).anonymised_at == now
+
+
+def test_the_person_stays_while_one_of_their_cases_is_kept(db_session, ended_case, make_person, policy, now):
+    person = make_person()
+    old = ended_case("closed", now - 11 * YEAR, person=person)
+    recent = ended_case("closed", now - 2 * YEAR, person=person)
+    assert run(db_session, policy, now) == 1
+    assert reload(db_session, AnonymisedCase, old.id) is not None
+    assert reload(db_session, AnonymisedCase, recent.id) is None
+    kept = reload(db_session, Person, person.id)
+    assert kept.given_name == "Testa" and kept.id_number == person.id_number
+    assert reload(db_session, AnonymisedPerson, person.id) is None
+    # Eight years on, the second case has run out too, and the person goes with it.
+    assert run(db_session, policy, now + 9 * YEAR) == 1
+    assert reload(db_session, Person, person.id).given_name == ANONYMOUS_GIVEN_NAME
+
+
+def test_a_person_with_an_open_case_is_kept(db_session, ended_case, create_case, policy, now):
+    old = ended_case("closed")
+    open_case = create_case()
+    open_case.person_id = old.person_id
+    db_session.add(open_case)
+    db_session.commit()
+    assert run(db_session, policy, now) == 1
+    assert reload(db_session, Person, old.person_id).given_name == "Testa"
+
+
+def test_other_persons_are_untouched(db_session, ended_case, make_person, policy, now):
+    bystander = make_person()
+    ended_case("closed")
+    assert run(db_session, policy, now) == 1
+    assert reload(db_session, Person, bystander.id).given_name == "Testa"
+
+
+# --- Once only --------------------------------------------------------------------------------------------
+
+
+def test_running_twice_acts_once(db_session, ended_case, policy, now):
+    first, second = ended_case("closed"), ended_case("cancelled", now - 3 * YEAR)
+    assert run(db_session, policy, now) == 2
+    persons = {p.id: (p.id_number, p.id_hash, p.given_name) for p in db_session.exec(select(Person)).all()}
+    records = db_session.exec(select(AnonymisedCase).order_by(AnonymisedCase.case_id)).all()
+    assert run(db_session, policy, now) == 0
+    assert run(db_session, policy, now + YEAR) == 0
+    db_session.expire_all()
+    assert {
+        p.id: (p.id_number, p.id_hash, p.given_name) for p in db_session.exec(select(Person)).all()
+    } == persons
+    assert [
+        (r.case_id, r.anonymised_at)
+        for r in db_session.exec(select(AnonymisedCase).order_by(AnonymisedCase.case_id))
+    ] == [(r.case_id, r.anonymised_at) for r in records]
+    assert db_session.exec(select(func.count()).select_from(AnonymisedPerson)).one() == 2
+    assert {first.id, second.id} == {r.case_id for r in records}
+
+
+def test_run_retention_works_in_batches(db_session, ended_case, policy, now):
+    for _ in range(5):
+        ended_case("closed")
+    assert run_retention(db_session, now=now, policy=policy, batch=2) == 5
+    assert run_retention(db_session, now=now, policy=policy, batch=2) == 0
+
+
+def test_a_naive_now_is_refused(db_session, policy, now):
+    with pytest.raises(ValueError, match="aware"):
+        anonymise_expired_cases(db_session, now=now.replace(tzinfo=None), policy=policy)
+
+
+# --- The command and the configuration --------------------------------------------------------------------
+
+
+def test_the_command_runs_it_once_and_prints_the_count(app, engine, ended_case):
+    real_now = now_utc()
+    ended_case("closed", real_now - 11 * YEAR)
+    ended_case("closed", real_now - 2 * YEAR)
+    runner = app.test_cli_runner()
+    result = runner.invoke(retention_group, ["run"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == "anonymised 1 cases"
+    assert runner.invoke(retention_group, ["run"]).output.strip() == "anonymised 0 cases"
+    with Session(engine) as session:
+        assert session.exec(select(func.count()).select_from(AnonymisedCase)).one() == 1
+
+
+def test_years_before_handles_a_leap_day(now):
+    leap = now.replace(year=2024, month=2, day=29)
+    assert years_before(leap, 1) == leap.replace(year=2023, day=28)
+    assert years_before(now, 10) == now.replace(year=now.year - 10)
+
+
+def test_retention_years_come_from_the_environment():
+    cfg = load_config(
+        environ={"SIPFLOW_RETENTION_YEARS_CLOSED": "12", "SIPFLOW_RETENTION_YEARS_CANCELLED": "2"}
+    )
+    assert cfg["RETENTION_YEARS"] == {"closed": 12, "withdrawn": 10, "declined": 5, "cancelled": 2}
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "ten", "101", ""])
+@pytest.mark.parametrize("state", ["CLOSED", "WITHDRAWN", "DECLINED", "CANCELLED"])
+def test_a_bad_retention_is_refused_naming_the_variable(state, value):
+    with pytest.raises(ConfigError, match=f"SIPFLOW_RETENTION_YEARS_{state}"):
+        load_config(environ={f"SIPFLOW_RETENTION_YEARS_{state}": value})

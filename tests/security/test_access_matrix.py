@@ -1,0 +1,600 @@
+"""Who may see what: every route of the app x every role and relation to a case, each cell asserted.
+
+The routes come from `app.url_map`: a route added without a line in ROUTES (or PUBLIC) fails
+`test_every_route_has_a_rule`. Each cell builds a small world of its own: the region starts a SIP with the
+municipality (and, for one relation, the school) taking part, and the case is brought to the state the
+relation needs. Users log in through the login form.
+"""
+
+from __future__ import annotations
+
+import itertools
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from argon2 import PasswordHasher
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+from sqlmodel import Session, select
+from webkit import TEST_PASSWORD, csrf_token, login, text_of, without_tokens
+
+from sipflow.cases import services
+from sipflow.cases.models import Participant, SipCase
+from sipflow.cases.scripted import scripted_input
+from sipflow.clock import now_utc, to_local
+from sipflow.consent.models import Consent, ConsentOrganisation
+from sipflow.people.identifiers import luhn_check_digit, parse_identifier
+from sipflow.people.models import Organisation, Person, Unit, User
+from sipflow.people.services import register_person
+from sipflow.security import access, audit
+from sipflow.security.audit import AccessLogEntry
+
+# Cheap argon2 parameters: the matrix logs in hundreds of times, and hashing strength is not under test here.
+CHEAP_HASH = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(TEST_PASSWORD)
+NO_ACCESS_TEXT = "Du har ingen åtkomst till enskilda SIP-ärenden."
+_serial = itertools.count(100)
+
+
+# --- The world of one cell -------------------------------------------------------------------------------
+
+
+@dataclass
+class World:
+    """The organisations, users and (when the route needs one) the case of one cell."""
+
+    session: Session
+    units: dict[str, Unit] = field(default_factory=dict)
+    users: dict[str, User] = field(default_factory=dict)
+    case: SipCase | None = None
+
+
+def _org_unit(session: Session, key: str, kind: str, name: str) -> Unit:
+    n = secrets.token_hex(4)
+    organisation = Organisation(key=f"{key}-{n}", name=name, kind=kind, county_code="07")
+    session.add(organisation)
+    session.flush()
+    unit = Unit(key=f"unit-{key}-{n}", organisation_id=organisation.id, name=f"{name}, enhet")
+    session.add(unit)
+    session.flush()
+    return unit
+
+
+def _user(session: Session, name: str, unit: Unit | None, roles: str) -> User:
+    user = User(
+        username=f"{name}-{secrets.token_hex(3)}",
+        display_name=name,
+        password_hash=CHEAP_HASH,
+        unit_id=unit.id if unit else None,
+        roles=roles,
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def _personnummer(birth: date) -> str:
+    nine = birth.strftime("%y%m%d") + f"{next(_serial) % 1000:03d}"
+    return birth.strftime("%Y%m%d") + nine[6:] + str(luhn_check_digit(nine))
+
+
+def _person(session: Session, hash_key: str, now: datetime) -> Person:
+    identifier = parse_identifier(_personnummer(date(1988, 4, 12)), today=now.date())
+    return register_person(
+        session,
+        hash_key,
+        identifier,
+        given_name="Matris",
+        family_name="Person",
+        home_municipality_code="0780",
+        now=now,
+    )
+
+
+def _fire(session: Session, registry, actor: User, case: SipCase, trigger: str, now: datetime, **data):
+    transition = registry.get(case.workflow_name, case.workflow_version).transition(case.state, trigger)
+    values = scripted_input(session, case, transition.form, now) | data
+    services.fire_transition(
+        session, registry, actor, case, trigger, expected_version=case.version, now=now, data=values
+    )
+
+
+def build_world(session: Session, registry, hash_key: str, case_kind: str | None) -> World:
+    """Region, municipality, school and an outsider; staff, a coordinator, an admin and a unitless user."""
+    world = World(session)
+    world.units = {
+        "region": _org_unit(session, "region", "region", "Region Kronoberg"),
+        "municipality": _org_unit(session, "kommun", "municipality", "Växjö kommun"),
+        "school": _org_unit(session, "skola", "school", "Katedralskolan"),
+        "outsider": _org_unit(session, "fk", "other", "Försäkringskassan"),
+    }
+    world.users = {
+        "region_user": _user(session, "region", world.units["region"], "staff"),
+        "municipality_user": _user(session, "kommun", world.units["municipality"], "staff"),
+        "school_user": _user(session, "skola", world.units["school"], "staff"),
+        "outsider_user": _user(session, "fk", world.units["outsider"], "staff"),
+        # Coordinator and administrator work in the initiating organisation: their role, not unit, decides.
+        "coordinator_user": _user(session, "samordnare", world.units["region"], "coordinator"),
+        "admin_user": _user(session, "admin", world.units["region"], "admin"),
+        "unitless_user": _user(session, "utan-enhet", None, "staff"),
+    }
+    session.commit()
+    if case_kind is not None:
+        world.case = _case(world, registry, hash_key, case_kind)
+    return world
+
+
+def _case(world: World, registry, hash_key: str, kind: str) -> SipCase:
+    session, units, actor = world.session, world.units, world.users["region_user"]
+    # The pages run on the real clock; so does the case.
+    now = now_utc()
+    others = [units["municipality"].id] + ([units["school"].id] if kind == "consented_partly" else [])
+    case = services.create_case(
+        session,
+        registry,
+        actor,
+        workflow_name="sip",
+        person=_person(session, hash_key, now),
+        unit_ids=others,
+        now=now,
+    )
+    session.commit()
+    if kind == "requested":
+        return case
+    scope = [units["region"].organisation_id, units["municipality"].organisation_id]
+    _fire(session, registry, actor, case, "give_consent", now, organisation_ids=scope)
+    session.commit()
+    if kind == "expired":
+        consent = session.exec(select(Consent).where(Consent.case_id == case.id)).one()
+        consent.valid_until = to_local(now).date() - timedelta(days=1)
+        session.add(consent)
+        session.commit()
+    elif kind == "withdrawn":
+        _fire(session, registry, actor, case, "withdraw_consent", now)
+        session.commit()
+    return case
+
+
+# --- Relations: who the user is, and the state of the case they try -------------------------------------
+
+
+@dataclass(frozen=True)
+class Relation:
+    user: str | None  # None: anonymous
+    case_kind: str
+    sees_case: bool
+    staff_with_unit: bool
+    admin: bool = False
+
+
+RELATIONS = {
+    "initiator_before_consent": Relation("region_user", "requested", True, True),
+    "initiator_after_withdrawal": Relation("region_user", "withdrawn", True, True),
+    "participant_without_consent": Relation("municipality_user", "requested", False, True),
+    "participant_with_consent": Relation("municipality_user", "consented", True, True),
+    "participant_not_covered_by_consent": Relation("school_user", "consented_partly", False, True),
+    "participant_consent_expired": Relation("municipality_user", "expired", False, True),
+    "participant_after_withdrawal": Relation("municipality_user", "withdrawn", False, True),
+    "not_participating": Relation("outsider_user", "consented", False, True),
+    "staff_without_unit": Relation("unitless_user", "consented", False, False),
+    "coordinator": Relation("coordinator_user", "consented", False, False),
+    "administrator": Relation("admin_user", "consented", False, False, admin=True),
+    "anonymous": Relation(None, "consented", False, False),
+}
+
+LOGIN = "login"  # expected: a redirect to the login page
+DENY_404, DENY_403 = 404, 403
+ALLOW = "allow"  # expected: neither refused nor sent to log in (for routes whose answer depends on input)
+
+
+# --- Routes: how to call each, and what each relation may expect -----------------------------------------
+
+
+@dataclass(frozen=True)
+class Route:
+    """One (endpoint, method) of the app: its request and its expected answer per relation."""
+
+    url: Callable[[World], str]
+    expect: Callable[[Relation, World], int | str]
+    data: Callable[[World], dict] | None = None
+    needs_case: bool = False
+
+
+def _case_route(allowed_status: Callable[[World], int]):
+    def expect(relation: Relation, world: World):
+        if relation.user is None:
+            return LOGIN
+        return allowed_status(world) if relation.sees_case else DENY_404
+
+    return expect
+
+
+def _staff_route(status: int):
+    def expect(relation: Relation, _world: World):
+        if relation.user is None:
+            return LOGIN
+        return status if relation.staff_with_unit else DENY_403
+
+    return expect
+
+
+def _logged_in(status: int | str):
+    def expect(relation: Relation, _world: World):
+        return LOGIN if relation.user is None else status
+
+    return expect
+
+
+def _admin_only(status: int | str):
+    def expect(relation: Relation, _world: World):
+        if relation.user is None:
+            return LOGIN
+        return status if relation.admin else DENY_403
+
+    return expect
+
+
+def _final(world: World) -> bool:
+    return world.case.state in ("withdrawn", "closed", "cancelled", "declined")
+
+
+def _fire_trigger(world: World) -> str:
+    return "give_consent" if world.case.state == "requested" else "start_preparation"
+
+
+def _fire_data(world: World) -> dict:
+    trigger = _fire_trigger(world)
+    data = {f"{trigger}-version": str(world.case.version)}
+    if trigger == "give_consent":
+        data |= {
+            "give_consent-given_by": "person",
+            "give_consent-form": "oral",
+            "give_consent-organisation_ids": [
+                str(world.units["region"].organisation_id),
+                str(world.units["municipality"].organisation_id),
+            ],
+        }
+    return data
+
+
+def _new_case_data(_world: World) -> dict:
+    return {
+        "workflow_name": "sip",
+        "id_kind": "personnummer",
+        "identifier": _personnummer(date(1979, 9, 30)),
+        "given_name": "Ny",
+        "family_name": "Person",
+        "home_municipality_code": "0780",
+    }
+
+
+ROUTES: dict[tuple[str, str], Route] = {
+    ("cases.my_cases", "GET"): Route(lambda w: "/", _logged_in(200), needs_case=True),
+    ("cases.new", "GET"): Route(lambda w: "/cases/new", _staff_route(200)),
+    ("cases.new", "POST"): Route(lambda w: "/cases/new", _staff_route(303), data=_new_case_data),
+    ("cases.detail", "GET"): Route(
+        lambda w: f"/cases/{w.case.uid}", _case_route(lambda w: 200), needs_case=True
+    ),
+    ("cases.fire", "POST"): Route(
+        lambda w: f"/cases/{w.case.uid}/transitions/{_fire_trigger(w)}",
+        # A withdrawn case stays readable for the initiator, but no step leads on from it.
+        _case_route(lambda w: 409 if _final(w) else 303),
+        data=_fire_data,
+        needs_case=True,
+    ),
+    ("cases.add_unit", "POST"): Route(
+        lambda w: f"/cases/{w.case.uid}/participants/unit",
+        _case_route(lambda w: 409 if _final(w) else 303),
+        data=lambda w: {"unit-unit_id": str(w.units["outsider"].id)},
+        needs_case=True,
+    ),
+    ("cases.add_private", "POST"): Route(
+        lambda w: f"/cases/{w.case.uid}/participants/private",
+        _case_route(lambda w: 409 if _final(w) else 303),
+        data=lambda w: {"private-kind": "narstaende", "private-name": "Eva Andersson"},
+        needs_case=True,
+    ),
+    # Logging out ends at the login page for everyone; that it logged out is checked in the cell.
+    ("auth.logout", "POST"): Route(lambda w: "/logout", lambda r, w: LOGIN, data=lambda w: {}),
+    ("auth.change_password", "GET"): Route(lambda w: "/password", _logged_in(200)),
+    ("auth.change_password", "POST"): Route(lambda w: "/password", _logged_in(ALLOW), data=lambda w: {}),
+    ("admin.index", "GET"): Route(lambda w: "/admin/", _admin_only(302)),
+    ("admin.users", "GET"): Route(lambda w: "/admin/users", _admin_only(200)),
+    ("admin.disable_user", "POST"): Route(
+        lambda w: f"/admin/users/{w.users['outsider_user'].id}/disable", _admin_only(ALLOW), data=lambda w: {}
+    ),
+    ("admin.enable_user", "POST"): Route(
+        lambda w: f"/admin/users/{w.users['outsider_user'].id}/enable", _admin_only(ALLOW), data=lambda w: {}
+    ),
+    ("admin.end_sessions", "POST"): Route(
+        lambda w: f"/admin/users/{w.users['outsider_user'].id}/sessions/end",
+        _admin_only(ALLOW),
+        data=lambda w: {},
+    ),
+    ("admin.persons", "GET"): Route(lambda w: "/admin/persons", _admin_only(200)),
+    ("admin.persons", "POST"): Route(lambda w: "/admin/persons", _admin_only(ALLOW), data=lambda w: {}),
+    ("admin.person_extract", "POST"): Route(
+        lambda w: "/admin/persons/loggutdrag", _admin_only(ALLOW), data=lambda w: {}
+    ),
+    ("admin.person_export", "POST"): Route(
+        lambda w: "/admin/persons/registerutdrag", _admin_only(ALLOW), data=lambda w: {}
+    ),
+}
+
+# Open to anyone, logged in or not; each answers an anonymous GET (or the login form's POST) itself.
+PUBLIC: dict[tuple[str, str], str] = {
+    ("auth.login", "GET"): "/login",
+    ("auth.login", "POST"): "/login",
+    ("healthz", "GET"): "/healthz",
+    ("static", "GET"): "/static/style.css",
+}
+
+
+def app_routes(app) -> set[tuple[str, str]]:
+    return {
+        (rule.endpoint, method)
+        for rule in app.url_map.iter_rules()
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
+
+
+def test_every_route_has_a_rule(app):
+    routes = app_routes(app)
+    missing = sorted(routes - set(ROUTES) - set(PUBLIC))
+    assert not missing, f"routes without an access rule in this matrix: {missing}"
+    stale = sorted((set(ROUTES) | set(PUBLIC)) - routes)
+    assert not stale, f"rules for routes the app no longer has: {stale}"
+
+
+@pytest.mark.parametrize(("endpoint", "method"), sorted(PUBLIC), ids=lambda v: v)
+def test_public_routes_answer_without_login(client, endpoint, method):
+    url = PUBLIC[(endpoint, method)]
+    if method == "GET":
+        response = client.get(url)
+    else:
+        token = csrf_token(text_of(client.get("/login")))
+        response = client.post(url, data={"csrf_token": token, "username": "nobody", "password": "x"})
+    assert response.status_code == 200, (url, response.status_code)
+
+
+# --- The matrix --------------------------------------------------------------------------------------------
+
+CELLS = [
+    pytest.param(endpoint, method, relation, id=f"{endpoint}:{method}:{relation}")
+    for (endpoint, method) in ROUTES
+    for relation in RELATIONS
+]
+
+
+@pytest.fixture
+def cheap_logins(monkeypatch):
+    # The test users' cheap hashes would be upgraded at every login, at full argon2 cost.
+    monkeypatch.setattr("sipflow.security.views.needs_rehash", lambda _hash: False, raising=False)
+
+
+def _log_in(client, world: World, relation: Relation) -> str:
+    """Log in as the relation's user (or stay anonymous); return a CSRF token of the session."""
+    if relation.user is None:
+        return csrf_token(text_of(client.get("/login")))
+    response = login(client, world.users[relation.user].username)
+    assert response.status_code == 302, text_of(response)
+    return csrf_token(text_of(client.get("/")))
+
+
+def _is_login_redirect(response) -> bool:
+    return response.status_code == 302 and response.headers["Location"].startswith("/login")
+
+
+def _request(client, route: Route, world: World, token: str, method: str):
+    url = route.url(world)
+    if method == "GET":
+        return client.get(url)
+    return client.post(url, data={"csrf_token": token, **(route.data(world) if route.data else {})})
+
+
+@pytest.mark.parametrize(("endpoint", "method", "relation_name"), CELLS)
+def test_access_matrix(client, db_session, registry, app, cheap_logins, endpoint, method, relation_name):
+    route, relation = ROUTES[(endpoint, method)], RELATIONS[relation_name]
+    world = build_world(
+        db_session, registry, app.config["PNR_HASH_KEY"], relation.case_kind if route.needs_case else None
+    )
+    token = _log_in(client, world, relation)
+    expected = route.expect(relation, world)
+    response = _request(client, route, world, token, method)
+    status = response.status_code
+    if expected == LOGIN:
+        assert _is_login_redirect(response), (status, response.headers.get("Location"))
+    elif expected == ALLOW:
+        assert status not in (401, 403, 404, 405) and not _is_login_redirect(response), status
+    else:
+        assert status == expected, (status, text_of(response)[:2000])
+        if status in (200, 303, 302):
+            assert not _is_login_redirect(response)
+    if endpoint == "auth.logout":
+        assert _is_login_redirect(client.get("/"))
+    if endpoint == "cases.my_cases" and relation.user is not None:
+        html = text_of(response)
+        # The list and the case page answer to one rule.
+        assert (world.case.reference in html) == relation.sees_case
+        if not relation.staff_with_unit:
+            assert NO_ACCESS_TEXT in html
+
+
+# --- Refusals look alike and are logged --------------------------------------------------------------------
+
+
+def test_a_guessed_uid_and_another_organisations_case_get_the_same_404(
+    client, db_session, registry, app, cheap_logins
+):
+    world = build_world(db_session, registry, app.config["PNR_HASH_KEY"], "consented")
+    outsider = world.users["outsider_user"]
+    assert login(client, outsider.username).status_code == 302
+    hidden = client.get(f"/cases/{world.case.uid}")
+    guessed = client.get(f"/cases/{secrets.token_hex(16)}")
+    assert hidden.status_code == guessed.status_code == 404
+    assert without_tokens(text_of(hidden)) == without_tokens(text_of(guessed))
+    assert world.case.reference not in text_of(hidden)
+    token = csrf_token(text_of(hidden))
+    for method, url in (
+        ("POST", f"/cases/{world.case.uid}/transitions/start_preparation"),
+        ("POST", f"/cases/{world.case.uid}/participants/unit"),
+        ("POST", f"/cases/{secrets.token_hex(16)}/participants/private"),
+        ("GET", f"/cases/{'x' * 300}"),
+    ):
+        response = client.open(url, method=method, data={"csrf_token": token} if method == "POST" else None)
+        assert response.status_code == 404, url
+
+    db_session.expire_all()
+    rows = db_session.exec(select(AccessLogEntry).order_by(AccessLogEntry.seq)).all()
+    assert [r.action for r in rows] == [audit.ACCESS_DENIED] * 6
+    assert {r.outcome for r in rows} == {audit.DENIED}
+    assert {r.user_id for r in rows} == {outsider.id}
+    assert {r.organisation_id for r in rows} == {world.units["outsider"].organisation_id}
+    # The case is named when it exists, and nothing else about it; a guessed uid names nothing.
+    assert [r.case_id for r in rows] == [world.case.id, None, world.case.id, world.case.id, None, None]
+    assert {r.person_id for r in rows} == {None}
+
+
+def test_a_coordinator_and_an_administrator_get_404_on_a_case_and_a_page_at_home(
+    client, db_session, registry, app, cheap_logins
+):
+    world = build_world(db_session, registry, app.config["PNR_HASH_KEY"], "requested")
+    for who, text in (
+        ("coordinator_user", "Som samordnare följer du SIP-arbetet i siffror"),
+        ("admin_user", "Som administratör hanterar du organisationer"),
+    ):
+        assert login(client, world.users[who].username).status_code == 302
+        home = client.get("/")
+        assert home.status_code == 200 and NO_ACCESS_TEXT in text_of(home) and text in text_of(home)
+        assert world.case.reference not in text_of(home)
+        assert client.get(f"/cases/{world.case.uid}").status_code == 404
+        new = client.get("/cases/new")
+        assert new.status_code == 403 and "Åtkomst nekad" in text_of(new)
+        client.post("/logout", data={"csrf_token": csrf_token(text_of(home))})
+
+
+def test_withdrawal_takes_access_away_at_once(client, db_session, registry, app, cheap_logins):
+    world = build_world(db_session, registry, app.config["PNR_HASH_KEY"], "consented")
+    assert login(client, world.users["municipality_user"].username).status_code == 302
+    assert client.get(f"/cases/{world.case.uid}").status_code == 200
+    _fire(db_session, registry, world.users["region_user"], world.case, "withdraw_consent", now_utc())
+    db_session.commit()
+    assert client.get(f"/cases/{world.case.uid}").status_code == 404
+    assert world.case.reference not in text_of(client.get("/"))
+
+
+# --- The rule itself: the SQL clause against a plain statement of it ----------------------------------------
+
+# 23:30 UTC is already the next day in Stockholm: validity is counted in local days.
+EDGE_NOW = datetime(2026, 11, 2, 23, 30, tzinfo=UTC)
+LOCAL_TODAY = to_local(EDGE_NOW).date()
+
+consents = st.lists(
+    st.tuples(
+        st.sampled_from(["given", "declined"]),
+        st.booleans(),  # withdrawn
+        st.sampled_from([None, -1, 0, 1]),  # valid_until, days from the local today
+        st.sets(st.sampled_from(["a", "b", "c"])),  # organisations covered
+    ),
+    max_size=3,
+)
+
+
+def expected_visibility(roles, user_org, initiator, participants, consent_rows) -> bool:
+    """The rule in plain words: staff of a unit; the initiator always; others when taking part and covered."""
+    if "staff" not in roles.split(",") or user_org is None:
+        return False
+    if user_org == initiator:
+        return True
+    takes_part = any(org == user_org and not removed for org, removed in participants)
+    covered = any(
+        decision == "given" and not withdrawn and (days is None or days >= 0) and user_org in orgs
+        for decision, withdrawn, days, orgs in consent_rows
+    )
+    return takes_part and covered
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    roles=st.sampled_from(["staff", "coordinator", "admin", "staff,admin", "coordinator,admin"]),
+    user_org=st.sampled_from(["a", "b", "c", None]),
+    participants=st.lists(st.tuples(st.sampled_from(["b", "c"]), st.booleans()), max_size=3),
+    consent_rows=consents,
+)
+# The edges, always tried: a consent that ended yesterday in Stockholm (still "today" in UTC), one that ends
+# today, a withdrawn one, one not naming the organisation, and a removed participant.
+@example(roles="staff", user_org="b", participants=[("b", False)], consent_rows=[("given", False, -1, {"b"})])
+@example(roles="staff", user_org="b", participants=[("b", False)], consent_rows=[("given", False, 0, {"b"})])
+@example(
+    roles="staff", user_org="b", participants=[("b", False)], consent_rows=[("given", True, None, {"b"})]
+)
+@example(roles="staff", user_org="c", participants=[("c", False)], consent_rows=[("given", False, 1, {"b"})])
+@example(
+    roles="staff", user_org="b", participants=[("b", True)], consent_rows=[("given", False, None, {"b"})]
+)
+@example(roles="admin", user_org="a", participants=[], consent_rows=[])
+def test_the_sql_rule_matches_its_statement(
+    db_session, registry, app, roles, user_org, participants, consent_rows
+):
+    world_units = {
+        key: _org_unit(db_session, f"p{key}", "region" if key == "a" else "municipality", f"Org {key}")
+        for key in "abc"
+    }
+    org_id = {key: unit.organisation_id for key, unit in world_units.items()}
+    initiator = _user(db_session, "init", world_units["a"], "staff")
+    user = _user(db_session, "u", world_units[user_org] if user_org else None, roles)
+    person = _person(db_session, app.config["PNR_HASH_KEY"], EDGE_NOW)
+    case = SipCase(
+        reference=f"SIP-T-{secrets.token_hex(4)}",
+        workflow_name="sip",
+        workflow_version=1,
+        state="consent_given",
+        trigger="other_need",
+        person_id=person.id,
+        initiating_organisation_id=org_id["a"],
+        created_by_user_id=initiator.id,
+        requested_at=EDGE_NOW,
+        created_at=EDGE_NOW,
+        updated_at=EDGE_NOW,
+    )
+    db_session.add(case)
+    db_session.flush()
+    for org, removed in participants:
+        db_session.add(
+            Participant(
+                case_id=case.id,
+                kind="organisation",
+                organisation_id=org_id[org],
+                added_at=EDGE_NOW,
+                removed_at=EDGE_NOW if removed else None,
+            )
+        )
+    for decision, withdrawn, days, orgs in consent_rows:
+        consent = Consent(
+            case_id=case.id,
+            decision=decision,
+            given_by="person",
+            form="oral",
+            valid_until=None if days is None else LOCAL_TODAY + timedelta(days=days),
+            recorded_at=EDGE_NOW,
+            recorded_by_user_id=initiator.id,
+            withdrawn_at=EDGE_NOW if withdrawn else None,
+        )
+        db_session.add(consent)
+        db_session.flush()
+        for org in orgs:
+            db_session.add(ConsentOrganisation(consent_id=consent.id, organisation_id=org_id[org]))
+    db_session.flush()
+    try:
+        expected = expected_visibility(roles, user_org, "a", participants, consent_rows)
+        assert access.can_view_case(db_session, user, case, now=EDGE_NOW) == expected
+        listed = db_session.exec(
+            select(SipCase.id).where(access.visible_cases_clause(user, now=EDGE_NOW))
+        ).all()
+        assert (case.id in listed) == expected
+        found = access.case_for_user(db_session, user, case.uid, now=EDGE_NOW)
+        assert (found is not None) == expected
+    finally:
+        db_session.rollback()

@@ -1,0 +1,225 @@
+"""Loggutdrag: one person's rows only, as CSV for Excel and as a PDF whose text reads right (pdftotext)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import shutil
+import subprocess
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlmodel import select
+
+from sipflow.db import unit_of_work
+from sipflow.people.models import Person
+from sipflow.security import audit
+from sipflow.security.audit import record_access, record_extract
+from sipflow.security.extract import HEADERS, access_extract_csv, access_extract_pdf
+
+AT = datetime(2026, 7, 1, 22, 30, tzinfo=UTC)  # 2026-07-02 00:30 in Stockholm (summer time)
+NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+
+
+def pdf_text(pdf: bytes) -> str:
+    result = subprocess.run(
+        ["pdftotext", "-layout", "-enc", "UTF-8", "-", "-"], input=pdf, capture_output=True, check=True
+    )
+    return result.stdout.decode("utf-8")
+
+
+def read_csv(data: bytes) -> list[list[str]]:
+    assert data.startswith(b"\xef\xbb\xbf"), "Excel needs the BOM to read UTF-8"
+    return list(csv.reader(io.StringIO(data[3:].decode("utf-8")), delimiter=";"))
+
+
+@pytest.fixture
+def log(db_session, parties, create_case, make_person, registry):
+    """Two persons' cases and a mix of rows: views, a refusal, an extract, and rows about the other person."""
+    mine = create_case()
+    theirs = create_case(units=[])
+    person = db_session.get(Person, mine.person_id)
+    other = db_session.get(Person, theirs.person_id)
+    with unit_of_work(db_session):
+        record_access(
+            db_session,
+            user=parties.region_user,
+            action=audit.CASE_VIEW,
+            purpose=audit.PURPOSE_CARE,
+            case=mine,
+            now=AT,
+        )
+        record_access(
+            db_session,
+            user=parties.region_user,
+            action=audit.CASE_VIEW,
+            purpose=audit.PURPOSE_CARE,
+            case=theirs,
+            now=AT + timedelta(minutes=1),
+        )
+        record_access(
+            db_session,
+            user=parties.outsider_user,
+            action=audit.ACCESS_DENIED,
+            purpose=audit.PURPOSE_CARE,
+            case=mine,
+            outcome=audit.DENIED,
+            now=AT + timedelta(minutes=2),
+        )
+        record_access(
+            db_session,
+            user=parties.municipality_user,
+            action=audit.CASE_TRANSITION,
+            purpose=audit.PURPOSE_CARE,
+            case=mine,
+            now=AT + timedelta(minutes=3),
+        )
+        record_extract(db_session, user=parties.region_user, person=person, now=AT + timedelta(minutes=4))
+        record_extract(db_session, user=parties.region_user, person=other, now=AT + timedelta(minutes=5))
+
+    class Log:
+        pass
+
+    Log.person, Log.other, Log.case, Log.other_case = person, other, mine, theirs
+    return Log
+
+
+def test_csv_has_the_columns_and_the_persons_rows_only(db_session, parties, log):
+    rows = read_csv(access_extract_csv(db_session, log.person.id))
+    assert (
+        tuple(rows[0])
+        == HEADERS
+        == (
+            "Tid",
+            "Användare",
+            "Organisation",
+            "Åtgärd",
+            "Ändamål",
+            "Ärende",
+            "Utfall",
+        )
+    )
+    assert rows[1:] == [
+        [
+            "2026-07-02 00:30:00",
+            parties.region_user.display_name,
+            "Region Kronoberg",
+            "Läste SIP-ärendet",
+            "vård och behandling / samordning",
+            log.case.reference,
+            "tillåten",
+        ],
+        [
+            "2026-07-02 00:32:00",
+            parties.outsider_user.display_name,
+            "Försäkringskassan",
+            "Nekades åtkomst",
+            "vård och behandling / samordning",
+            log.case.reference,
+            "nekad",
+        ],
+        [
+            "2026-07-02 00:33:00",
+            parties.municipality_user.display_name,
+            "Växjö kommun",
+            "Förde SIP-ärendet vidare",
+            "vård och behandling / samordning",
+            log.case.reference,
+            "tillåten",
+        ],
+        [
+            "2026-07-02 00:34:00",
+            parties.region_user.display_name,
+            "Region Kronoberg",
+            "Tog fram ett loggutdrag om personen",
+            "loggutdrag",
+            "–",
+            "tillåten",
+        ],
+    ]
+    text = access_extract_csv(db_session, log.person.id).decode("utf-8-sig")
+    assert log.other_case.reference not in text
+    assert log.person.id_number not in text and log.person.id_number[2:] not in text
+
+
+def test_csv_cells_cannot_become_formulas(db_session, parties, log):
+    user = parties.region_user
+    user.display_name = '=HYPERLINK("http://example.com")'
+    db_session.add(user)
+    db_session.commit()
+    rows = read_csv(access_extract_csv(db_session, log.person.id))
+    assert rows[1][1] == '\'=HYPERLINK("http://example.com")'
+
+
+def test_csv_of_a_person_without_rows_has_the_header_only(db_session, make_person):
+    person = make_person()
+    assert read_csv(access_extract_csv(db_session, person.id)) == [list(HEADERS)]
+
+
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="pdftotext (poppler-utils) is not installed")
+def test_pdf_reads_right_and_never_shows_the_personnummer(db_session, parties, log):
+    pdf = access_extract_pdf(db_session, log.person.id, now=NOW)
+    assert pdf.startswith(b"%PDF-")
+    text = pdf_text(pdf)
+    assert "Loggutdrag" in text
+    assert f"{log.person.id_number[:8]}-****" in text
+    assert "Framtaget: 2026-11-02 10:00" in text
+    for word in ("Läste SIP-ärendet", "Växjö kommun", "Försäkringskassan", "vård och behandling", "även"):
+        assert word in text, word
+    assert all(letter in text for letter in "åäö")
+    assert log.case.reference in text and log.other_case.reference not in text
+    number = log.person.id_number
+    for shown in (
+        number,
+        number[2:],
+        f"{number[:8]}-{number[8:]}",
+        f"{number[2:8]}-{number[8:]}",
+        number[8:],
+    ):
+        assert shown not in text, "the full personnummer (or its last four) is in the PDF"
+    if shutil.which("pdfinfo"):
+        info = subprocess.run(["pdfinfo", "-"], input=pdf, capture_output=True, check=True).stdout.decode()
+        assert re.search(r"^Title: +Loggutdrag$", info, re.MULTILINE)
+        assert log.person.given_name not in info and number[:8] not in info, "document properties"
+
+
+@pytest.mark.skipif(shutil.which("pdffonts") is None, reason="pdffonts (poppler-utils) is not installed")
+def test_pdf_embeds_its_fonts(db_session, log):
+    pdf = access_extract_pdf(db_session, log.person.id, now=NOW)
+    listing = subprocess.run(["pdffonts", "-"], input=pdf, capture_output=True, check=True).stdout.decode()
+    fonts = listing.splitlines()[2:]
+    assert fonts, listing
+    # Columns: name, type, encoding, emb, sub, uni, object ID; every font embedded.
+    assert all(line.split()[-5] == "yes" for line in fonts), listing
+
+
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="pdftotext (poppler-utils) is not installed")
+def test_a_long_pdf_repeats_the_header_and_an_empty_one_says_so(
+    db_session, parties, create_case, make_person
+):
+    case = create_case()
+    with unit_of_work(db_session):
+        for i in range(120):
+            record_access(
+                db_session,
+                user=parties.region_user,
+                action=audit.CASE_VIEW,
+                purpose=audit.PURPOSE_CARE,
+                case=case,
+                now=AT + timedelta(minutes=i),
+            )
+    text = pdf_text(access_extract_pdf(db_session, case.person_id, now=NOW))
+    pages = text.split("\f")
+    assert len([p for p in pages if p.strip()]) >= 3
+    assert all("Användare" in page for page in pages if page.strip())
+    assert "Antal poster: 120" in text and "Sida 3" in text
+    lonely = make_person(birth=date(1950, 1, 2))
+    empty = pdf_text(access_extract_pdf(db_session, lonely.id, now=NOW))
+    assert "Inga loggade åtkomster." in empty and "Antal poster: 0" in empty
+
+
+def test_pdf_of_an_unknown_person_is_refused(db_session):
+    unknown = (db_session.exec(select(Person.id).order_by(Person.id.desc())).first() or 0) + 1
+    with pytest.raises(LookupError):
+        access_extract_pdf(db_session, unknown, now=NOW)

@@ -1,0 +1,273 @@
+"""Logging in: messages, disabled accounts, throttling per username and per address, the password change."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from sqlmodel import select
+from webkit import TEST_PASSWORD, FreshContextClient, csrf_token, login, text_of
+
+from sipflow.people.models import User
+from sipflow.security.limits import limiter
+from sipflow.security.password_policy import new_password_problem
+from sipflow.security.passwords import verify_password
+
+THROTTLED = "För många misslyckade inloggningsförsök"
+WRONG = "Fel användarnamn eller lösenord."
+NEW_PASSWORD = "tre gröna äpplen i korgen"
+
+
+@pytest.fixture
+def user(parties):
+    return parties.region_user
+
+
+def client_from(app, address: str) -> FreshContextClient:
+    """A client whose requests come from address."""
+    client = FreshContextClient(app, app.response_class, use_cookies=True)
+    client.environ_base["REMOTE_ADDR"] = address
+    return client
+
+
+def fail(client, username: str):
+    return login(client, username, "not the password at all")
+
+
+def reload(db_session, user) -> User:
+    db_session.expire_all()
+    return db_session.exec(select(User).where(User.id == user.id)).one()
+
+
+# --- Messages ---------------------------------------------------------------------------------------------
+
+
+def test_a_wrong_password_says_so_without_telling_which_part_was_wrong(client, user):
+    wrong_password = fail(client, user.username)
+    unknown_user = fail(client, "nobody-by-this-name")
+    assert wrong_password.status_code == unknown_user.status_code == 200
+    assert WRONG in text_of(wrong_password) and WRONG in text_of(unknown_user)
+    assert client.get("/").status_code == 302
+
+
+def test_a_disabled_account_cannot_log_in(client, user, db_session):
+    user.active = False
+    db_session.add(user)
+    db_session.commit()
+    response = login(client, user.username)
+    assert response.status_code == 200
+    assert "Kontot är avstängt" in text_of(response)
+    assert client.get("/").status_code == 302
+
+
+def test_the_wrong_password_to_a_disabled_account_gets_the_ordinary_message(client, user, db_session):
+    user.active = False
+    db_session.add(user)
+    db_session.commit()
+    response = fail(client, user.username)
+    assert WRONG in text_of(response) and "avstängt" not in text_of(response)
+
+
+def test_logins_are_logged_by_username_never_with_the_password(client, user, caplog):
+    caplog.set_level(logging.INFO)
+    fail(client, user.username)
+    fail(client, "19121212-1212")
+    assert login(client, user.username).status_code == 302
+    lines = [record.getMessage() for record in caplog.records]
+    assert f"login failed for '{user.username}'" in lines
+    assert "login failed for an unknown username" in lines
+    assert f"login succeeded for '{user.username}'" in lines
+    assert not any("not the password" in line or TEST_PASSWORD in line for line in lines)
+    assert not any("19121212" in line for line in lines)
+
+
+def test_an_absolute_next_address_is_not_followed(client, user):
+    page = client.get("/login?next=//evil.example/")
+    response = client.post(
+        "/login?next=//evil.example/",
+        data={"csrf_token": csrf_token(text_of(page)), "username": user.username, "password": TEST_PASSWORD},
+    )
+    assert response.status_code == 302 and response.headers["Location"] == "/"
+
+
+def test_an_administrator_lands_in_the_administration(client, make_user):
+    admin = make_user(None, roles="admin")
+    response = login(client, admin.username)
+    assert response.status_code == 302 and response.headers["Location"] == "/admin/"
+
+
+# --- Throttling -------------------------------------------------------------------------------------------
+
+
+def test_after_five_failures_the_username_is_throttled_with_a_clear_message(client, user):
+    for _ in range(5):
+        assert fail(client, user.username).status_code == 200
+    response = fail(client, user.username)
+    assert response.status_code == 429
+    html = text_of(response)
+    assert THROTTLED in html and "Försök igen om 1 minut." in html
+    # The login page itself, not a bare error page: the form is there, the username kept.
+    assert 'name="password"' in html and f'value="{user.username}"' in html
+    assert 0 < int(response.headers["Retry-After"]) <= 60
+    # While throttled, the right password is refused too.
+    right = login(client, user.username)
+    assert right.status_code == 429
+    assert client.get("/").status_code == 302
+
+
+def test_throttling_one_username_leaves_others_alone(client, parties):
+    for _ in range(6):
+        fail(client, parties.region_user.username)
+    assert fail(client, parties.region_user.username).status_code == 429
+    assert login(client, parties.municipality_user.username).status_code == 302
+
+
+def test_the_username_is_throttled_from_every_address(app, user):
+    for n in range(5):
+        assert fail(client_from(app, f"192.0.2.{n + 1}"), user.username).status_code == 200
+    assert fail(client_from(app, "192.0.2.99"), user.username).status_code == 429
+
+
+def test_the_username_counts_without_case_or_spaces(client, user):
+    for variant in (user.username, user.username.upper(), f" {user.username} ", user.username, user.username):
+        assert fail(client, variant).status_code == 200
+    assert fail(client, user.username.title()).status_code == 429
+
+
+def test_one_address_trying_many_usernames_is_throttled(app, monkeypatch):
+    monkeypatch.setitem(app.config, "LOGIN_LIMIT_PER_ADDRESS", "3 per minute")
+    attacker = client_from(app, "198.51.100.7")
+    for n in range(3):
+        assert fail(attacker, f"guess{n}").status_code == 200
+    assert fail(attacker, "guess-next").status_code == 429
+    # Another address is not affected.
+    assert fail(client_from(app, "198.51.100.8"), "guess0").status_code == 200
+
+
+def test_a_success_does_not_reset_the_address_count(app, user, monkeypatch):
+    monkeypatch.setitem(app.config, "LOGIN_LIMIT_PER_ADDRESS", "3 per minute")
+    office = client_from(app, "203.0.113.5")
+    fail(office, "someone-else")
+    fail(office, "someone-other")
+    assert login(office, user.username).status_code == 302
+    page = office.get("/")
+    office.post("/logout", data={"csrf_token": csrf_token(text_of(page))})
+    assert fail(office, "a-third-one").status_code == 200
+    assert login(office, user.username).status_code == 429
+
+
+def test_a_success_clears_only_that_usernames_failures(client, user):
+    for _ in range(4):
+        fail(client, user.username)
+    assert login(client, user.username).status_code == 302
+    page = client.get("/")
+    client.post("/logout", data={"csrf_token": csrf_token(text_of(page))})
+    for _ in range(5):
+        assert fail(client, user.username).status_code == 200
+    assert fail(client, user.username).status_code == 429
+
+
+def test_a_get_of_the_login_page_is_never_throttled(client, user):
+    for _ in range(6):
+        fail(client, user.username)
+    assert client.get("/login").status_code == 200
+
+
+def test_throttled_counters_never_hold_the_typed_username(client):
+    fail(client, "19121212-1212")
+    storage = limiter.storage
+    keys = " ".join(map(str, getattr(storage, "storage", {}).keys())) + " ".join(
+        map(str, getattr(storage, "events", {}).keys())
+    )
+    assert keys and "19121212" not in keys
+
+
+# --- Changing the password --------------------------------------------------------------------------------
+
+
+def change_password(client, current: str, new: str, again: str | None = None):
+    page = client.get("/password")
+    return client.post(
+        "/password",
+        data={
+            "csrf_token": csrf_token(text_of(page)),
+            "current_password": current,
+            "new_password": new,
+            "new_password_again": new if again is None else again,
+        },
+    )
+
+
+def test_the_password_change_page_needs_a_login(client):
+    response = client.get("/password")
+    assert response.status_code == 302 and response.headers["Location"].startswith("/login")
+
+
+def test_a_password_change_rehashes_with_argon2_and_keeps_this_session(client, user, db_session):
+    old_token = user.session_token
+    assert login(client, user.username).status_code == 302
+    response = change_password(client, TEST_PASSWORD, NEW_PASSWORD)
+    assert response.status_code == 302 and response.headers["Location"] == "/"
+    home = client.get("/")
+    assert home.status_code == 200 and "Ditt lösenord är bytt" in text_of(home)
+    changed = reload(db_session, user)
+    assert changed.password_hash.startswith("$argon2id$")
+    assert verify_password(changed.password_hash, NEW_PASSWORD)
+    assert not verify_password(changed.password_hash, TEST_PASSWORD)
+    assert changed.session_token != old_token
+    page = client.get("/")
+    client.post("/logout", data={"csrf_token": csrf_token(text_of(page))})
+    assert login(client, user.username, NEW_PASSWORD).status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("new", "again", "message"),
+    [
+        ("kort", None, "minst 12 tecken"),
+        ("Lösenord1234", None, "bland de första"),
+        ("password 1234", None, "bland de första"),
+        ("aaaaaaaaaaaaaaaa", None, "bland de första"),
+        (NEW_PASSWORD, NEW_PASSWORD + "!", "De två nya lösenorden är inte lika"),
+        (TEST_PASSWORD, None, "skilja sig från det nuvarande"),
+    ],
+)
+def test_a_weak_or_mistyped_new_password_is_refused(client, user, db_session, new, again, message):
+    assert login(client, user.username).status_code == 302
+    response = change_password(client, TEST_PASSWORD, new, again)
+    assert response.status_code == 200
+    assert message in text_of(response)
+    assert verify_password(reload(db_session, user).password_hash, TEST_PASSWORD)
+
+
+def test_the_username_cannot_be_the_password(client, make_user, db_session):
+    named = make_user(None, username="kristina.andersson")
+    assert login(client, named.username).status_code == 302
+    response = change_password(client, TEST_PASSWORD, "Kristina.Andersson")
+    assert "får inte vara ditt användarnamn" in text_of(response)
+
+
+def test_the_current_password_must_be_right_and_guessing_it_is_throttled(client, user, db_session):
+    assert login(client, user.username).status_code == 302
+    for _ in range(5):
+        response = change_password(client, "a wrong guess here", NEW_PASSWORD)
+        assert response.status_code == 200 and "Det nuvarande lösenordet är fel" in text_of(response)
+    response = change_password(client, TEST_PASSWORD, NEW_PASSWORD)
+    assert response.status_code == 429
+    assert "För många felaktiga lösenord" in text_of(response)
+    assert verify_password(reload(db_session, user).password_hash, TEST_PASSWORD)
+
+
+@pytest.mark.parametrize(
+    ("password", "ok"),
+    [
+        ("correct horse battery staple", False),
+        ("Correct-Horse-Battery-Staple", False),
+        ("tolv tecken!", True),
+        ("elva tecken", False),
+        ("x" * 256, False),
+        ("abababababababab", False),
+        ("en lång mening om ingenting alls " * 7, True),
+    ],
+)
+def test_the_password_policy(password, ok):
+    assert (new_password_problem(password, username="anna") is None) is ok

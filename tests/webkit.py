@@ -1,0 +1,124 @@
+"""A small browser for the test client: read forms as a browser submits them, log in with CSRF on."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+
+from flask.testing import FlaskClient
+from werkzeug.datastructures import MultiDict
+
+TEST_PASSWORD = "correct horse battery staple"
+
+
+class _Forms(HTMLParser):
+    """Every form of a page: its action and the name/value pairs a browser would send unchanged."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.forms: dict[str, list[tuple[str, str]]] = {}
+        self._action: str | None = None
+        self._select: dict | None = None
+        self._textarea: str | None = None
+        self._text: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "form":
+            self._action = a.get("action")
+            self.forms[self._action] = []
+            return
+        if self._action is None:
+            return
+        fields = self.forms[self._action]
+        if tag == "input" and "name" in a:
+            kind = a.get("type", "text")
+            if kind in ("checkbox", "radio"):
+                if "checked" in a:
+                    fields.append((a["name"], a.get("value", "on")))
+            elif kind not in ("submit", "button"):
+                fields.append((a["name"], a.get("value") or ""))
+        elif tag == "select":
+            self._select = {"name": a["name"], "first": None, "chosen": False, "multiple": "multiple" in a}
+        elif tag == "option" and self._select is not None:
+            value = a.get("value", "")
+            if self._select["first"] is None:
+                self._select["first"] = value
+            if "selected" in a:
+                fields.append((self._select["name"], value))
+                self._select["chosen"] = True
+        elif tag == "textarea":
+            self._textarea, self._text = a["name"], []
+
+    def handle_data(self, data):
+        if self._textarea is not None:
+            self._text.append(data)
+
+    def handle_endtag(self, tag):
+        if tag == "form":
+            self._action = None
+        elif tag == "select" and self._select is not None:
+            s = self._select
+            if not s["chosen"] and not s["multiple"] and s["first"] is not None:
+                self.forms[self._action].append((s["name"], s["first"]))
+            self._select = None
+        elif tag == "textarea" and self._textarea is not None:
+            self.forms[self._action].append((self._textarea, "".join(self._text).lstrip("\n")))
+            self._textarea = None
+
+
+def forms_of(html: str) -> dict[str, list[tuple[str, str]]]:
+    """The forms of html by action."""
+    parser = _Forms()
+    parser.feed(html)
+    return parser.forms
+
+
+def fill(pairs: list[tuple[str, str]], **values) -> MultiDict:
+    """The form's own values with some replaced (a list value sets several, None removes the field)."""
+    data = MultiDict(pairs)
+    for name, value in values.items():
+        data.poplist(name)
+        if value is None:
+            continue
+        for item in value if isinstance(value, list) else [value]:
+            data.add(name, str(item))
+    return data
+
+
+def csrf_token(html: str) -> str:
+    """Any CSRF token on the page (one per session)."""
+    return re.search(r'name="[\w-]*csrf_token"[^>]*value="([^"]+)"', html).group(1)
+
+
+def login(client, username: str, password: str = TEST_PASSWORD):
+    """Log in through the login form, CSRF token and all."""
+    page = client.get("/login")
+    return client.post(
+        "/login",
+        data={
+            "csrf_token": csrf_token(page.get_data(as_text=True)),
+            "username": username,
+            "password": password,
+        },
+    )
+
+
+def text_of(response) -> str:
+    return response.get_data(as_text=True)
+
+
+def without_tokens(html: str) -> str:
+    return re.sub(r'value="[^"]*"', "", html)
+
+
+class FreshContextClient(FlaskClient):
+    """A test client whose every request gets an application context (and so a `g`) of its own.
+
+    The db_session fixture keeps a request context pushed for the whole test; without this, every
+    request would reuse its `g`: one database session, one logged-in user and one CSRF token for all.
+    """
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
