@@ -3,7 +3,7 @@
     .venv/bin/python bench/transitions.py [--cases N] [--profile] [--statements]
 
 Both paths run on fresh file SQLite databases built by the migrations (WAL, foreign keys on, synchronous
-NORMAL, busy timeout: the pragmas sipflow.db sets), one transaction per step as the application does:
+FULL, busy timeout: the pragmas sipflow.db sets), one transaction per step as the application does:
 
   create (person + case + participants + log + deadline), give_consent, start_preparation, send_kallelse,
   hold_meeting, establish_plan, follow_up, revise_plan, close

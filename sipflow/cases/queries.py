@@ -21,6 +21,7 @@ from sipflow.people.models import County, Municipality, Organisation, Person, Un
 from sipflow.security import access
 from sipflow.workflow.definition import CREATE_EVENT, Workflow
 from sipflow.workflow.engine import WorkflowRegistry
+from sipflow.workflow.guards import participating_organisations
 
 PER_PAGE = 50
 # A page number beyond this would only produce an empty page (and an OFFSET the database may refuse).
@@ -264,23 +265,6 @@ class CaseDetail:
     timeline: list[TimelineEntry]
     missing_region: bool
     missing_municipality: bool
-
-
-def participating_organisations(session: Session, case_id: int) -> list[Organisation]:
-    """The organisations currently taking part in the case, by name."""
-    return list(
-        session.exec(
-            select(Organisation)
-            .where(
-                Organisation.id.in_(
-                    select(Participant.organisation_id).where(
-                        Participant.case_id == case_id, Participant.removed_at.is_(None)
-                    )
-                )
-            )
-            .order_by(Organisation.name)
-        ).all()
-    )
 
 
 def _participants(session: Session, case: SipCase, person: Person) -> list[ParticipantView]:

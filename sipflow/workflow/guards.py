@@ -71,13 +71,18 @@ def guardians_consented(ctx: TransitionContext) -> bool:
 
 
 def participating_organisations(session, case_id: int) -> list[Organisation]:
-    """The organisations currently taking part in the case."""
+    """The organisations currently taking part in the case, by name."""
     return list(
         session.exec(
             select(Organisation)
-            .join(Participant, Participant.organisation_id == Organisation.id)
-            .where(Participant.case_id == case_id, Participant.removed_at.is_(None))
-            .distinct()
+            .where(
+                Organisation.id.in_(
+                    select(Participant.organisation_id).where(
+                        Participant.case_id == case_id, Participant.removed_at.is_(None)
+                    )
+                )
+            )
+            .order_by(Organisation.name)
         ).all()
     )
 
