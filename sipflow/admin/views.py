@@ -28,12 +28,11 @@ from sqlmodel import select
 
 from sipflow.admin.forms import LogExtractForm, PersonLookupForm, RegisterExtractForm
 from sipflow.cases.errors import InvalidInput
-from sipflow.cases.forms import IDENTIFIER_KIND_LABELS
 from sipflow.clock import now_utc
 from sipflow.db import get_session, unit_of_work
-from sipflow.people.identifiers import RESERVNUMMER, PersonIdentifier
+from sipflow.people.identifiers import RESERVNUMMER
 from sipflow.people.models import Organisation, Person, Unit, User
-from sipflow.people.services import find_person, parse_person_identifier
+from sipflow.people.services import IDENTIFIER_KIND_LABELS, find_person, parse_person_identifier
 from sipflow.retention.export import person_export_json
 from sipflow.security import login_manager
 from sipflow.security.audit import PERSON_EXTRACT, record_access
@@ -47,12 +46,6 @@ PERSON_LOOKUP = "person.lookup"
 PERSON_REF_MAX_AGE = 30 * 60
 
 ROLE_LABELS = {"staff": _l("Staff"), "coordinator": _l("Coordinator"), "admin": _l("Administrator")}
-IDENTIFIER_MESSAGES = {
-    "format": _l("Wrong format: enter YYYYMMDD-NNNN."),
-    "date": _l("The date in the identifier does not exist."),
-    "checksum": _l("The check digit is wrong."),
-    "future": _l("The birth date lies in the future."),
-}
 
 
 def _admin() -> User:
@@ -68,7 +61,7 @@ def _administrators_only():
         current_app.logger.warning(
             "administration refused for user id %s (%s)", current_user.id, request.path
         )
-        return render_template("admin/forbidden.html"), 403
+        return render_template("errors/forbidden.html", message=_l("This page is for administrators.")), 403
     return None
 
 
@@ -181,20 +174,6 @@ def _person_from_ref(ref: str | None) -> Person | None:
     return get_session().get(Person, data.get("p"))
 
 
-def _identifier_message(error: InvalidInput, kind: str | None):
-    cause = error.__cause__ or error.__context__
-    code = getattr(cause, "code", None)
-    if code == "format" and kind == RESERVNUMMER:
-        return _l("Wrong format: a reservnummer has 4 to 20 letters or digits.")
-    if code == "kind":
-        return _l("The number is not a %(kind)s.", kind=IDENTIFIER_KIND_LABELS.get(kind, kind))
-    return IDENTIFIER_MESSAGES.get(code, error.message)
-
-
-def _masked(person: Person) -> str:
-    return PersonIdentifier(person.id_kind, person.id_number, person.birth_date, person.legal_sex).masked()
-
-
 def _render_person(person: Person, purpose: str, *, extract_form=None, register_form=None, status=200):
     ref = _person_ref(person)
     extract_form = extract_form or LogExtractForm(formdata=None, person_ref=ref, purpose=purpose)
@@ -204,7 +183,7 @@ def _render_person(person: Person, purpose: str, *, extract_form=None, register_
         render_template(
             "admin/person.html",
             person=person,
-            masked_identifier=_masked(person),
+            masked_identifier=person.masked_identifier(),
             kind_label=IDENTIFIER_KIND_LABELS.get(person.id_kind, person.id_kind),
             extract_form=extract_form,
             register_form=register_form,
@@ -224,7 +203,7 @@ def persons():
         try:
             identifier = parse_person_identifier(form.identifier.data, kind=kind, now=now_utc())
         except InvalidInput as error:
-            form.identifier.errors.append(_identifier_message(error, form.id_kind.data))
+            form.identifier.errors.append(error.message)
             return render_template("admin/persons.html", form=form), 400
         person = find_person(db, current_app.config["PNR_HASH_KEY"], identifier)
         if person is not None:

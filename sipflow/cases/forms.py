@@ -31,6 +31,7 @@ from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 
 from sipflow.clock import local_to_utc
 from sipflow.people.identifiers import KINDS as IDENTIFIER_KINDS
+from sipflow.people.services import IDENTIFIER_KIND_LABELS
 
 DATETIME_LOCAL_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
 DECISION_ROWS = 3
@@ -48,11 +49,6 @@ ATTENDANCE_LABELS = {
     "video": _l("Video"),
     "phone": _l("Phone"),
     "absent": _l("Absent"),
-}
-IDENTIFIER_KIND_LABELS = {
-    "personnummer": _l("Personnummer"),
-    "samordningsnummer": _l("Samordningsnummer"),
-    "reservnummer": _l("Reservnummer"),
 }
 PRIVATE_KIND_LABELS = {"narstaende": _l("Närstående"), "guardian": _l("Guardian")}
 

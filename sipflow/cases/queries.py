@@ -16,7 +16,6 @@ from sipflow.cases.models import Deadline, Participant, SipCase, TransitionLog
 from sipflow.clock import to_local
 from sipflow.consent.models import Consent, ConsentOrganisation
 from sipflow.meetings.models import Attendance, Meeting
-from sipflow.people.identifiers import PersonIdentifier
 from sipflow.people.models import County, Municipality, Organisation, Person, Unit, User
 from sipflow.security import access
 from sipflow.workflow.definition import CREATE_EVENT, Workflow
@@ -26,11 +25,6 @@ from sipflow.workflow.guards import participating_organisations
 PER_PAGE = 50
 # A page number beyond this would only produce an empty page (and an OFFSET the database may refuse).
 MAX_PAGE = 100_000
-
-
-def mask_identifier(kind: str, number: str) -> str:
-    """The identifier as lists may show it: 'YYYYMMDD-****' (reservnummer: at most four characters)."""
-    return PersonIdentifier(kind=kind, value=number, birth_date=None, legal_sex="unknown").masked()
 
 
 def local_datetime(value: datetime | None) -> str:
@@ -157,7 +151,7 @@ def my_cases(
             workflow_label=workflow_label(workflow, case.workflow_name, locale),
             state_label=state_label(workflow, case.state, locale),
             person_name=f"{person.given_name} {person.family_name}",
-            masked_identifier=mask_identifier(person.id_kind, person.id_number),
+            masked_identifier=person.masked_identifier(),
         )
         deadline = next_deadline.get(case.id)
         if deadline is not None:
@@ -396,7 +390,7 @@ def case_detail(
         state_label=state_label(workflow, case.state, locale),
         is_final=bool(workflow and case.state in workflow.states and workflow.is_final(case.state)),
         person=person,
-        masked_identifier=mask_identifier(person.id_kind, person.id_number),
+        masked_identifier=person.masked_identifier(),
         municipality_name=municipality.name if municipality else person.home_municipality_code,
         participants=participants,
         organisations=organisations,

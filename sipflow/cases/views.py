@@ -39,7 +39,6 @@ from sipflow.cases.forms import (
 )
 from sipflow.clock import local_to_utc, now_utc, to_local
 from sipflow.db import get_session, unit_of_work
-from sipflow.people.identifiers import RESERVNUMMER
 from sipflow.people.services import parse_person_identifier, register_person
 from sipflow.security import access, audit
 from sipflow.workflow.definition import TransitionDef
@@ -60,14 +59,6 @@ LEGAL_SEX_LABELS = {"female": _l("Female"), "male": _l("Male"), "unknown": _l("N
 MEETING_KIND_LABELS = {"first": _l("First meeting"), "follow_up": _l("Follow-up meeting")}
 MEETING_STATUS_LABELS = {"planned": _l("Planned"), "held": _l("Held"), "cancelled": _l("Cancelled")}
 DECISION_LABELS = {"given": _l("Given"), "declined": _l("Declined")}
-IDENTIFIER_MESSAGES = {
-    "format": _l("Wrong format: enter YYYYMMDD-NNNN."),
-    "date": _l("The date in the identifier does not exist."),
-    "checksum": _l("The check digit is wrong."),
-    "future": _l("The birth date lies in the future."),
-}
-
-
 # --- Helpers ----------------------------------------------------------------------------------------------
 
 
@@ -159,7 +150,7 @@ def _not_found(_error):
 
 @bp.app_errorhandler(403)
 def _forbidden(_error):
-    return render_template("cases/forbidden.html", page_url=url_for("cases.my_cases")), 403
+    return render_template("errors/forbidden.html", page_url=url_for("cases.my_cases")), 403
 
 
 @bp.app_errorhandler(CSRFError)
@@ -430,23 +421,12 @@ def _new_case_form() -> NewCaseForm:
     return form
 
 
-def _identifier_message(error: CaseError, kind: str | None):
-    """The identifier refusal in the user's language (the parser's own text is Swedish only)."""
-    cause = error.__cause__ or error.__context__
-    code = getattr(cause, "code", None)
-    if code == "format" and kind == RESERVNUMMER:
-        return _l("Wrong format: a reservnummer has 4 to 20 letters or digits.")
-    if code == "kind":
-        return _l("The number is not a %(kind)s.", kind=kind)
-    return IDENTIFIER_MESSAGES.get(code, error.message)
-
-
 def _check_identifier(form: NewCaseForm):
     """Parse the identifier; return it, or None after putting the refusal beside the field."""
     try:
         return parse_person_identifier(form.identifier.data or "", kind=form.id_kind.data, now=now_utc())
     except InvalidInput as error:
-        form.identifier.errors = [*form.identifier.errors, _identifier_message(error, form.id_kind.data)]
+        form.identifier.errors = [*form.identifier.errors, error.message]
         return None
 
 

@@ -8,6 +8,8 @@ from datetime import date, datetime
 from flask_login import UserMixin
 from sqlmodel import Field, SQLModel
 
+from sipflow.people.identifiers import PersonIdentifier
+
 ORGANISATION_KINDS = ("region", "municipality", "school", "other")
 USER_ROLES = ("staff", "coordinator", "admin")
 LEGAL_SEXES = ("female", "male", "unknown")
@@ -99,3 +101,7 @@ class Person(SQLModel, table=True):
     legal_sex: str = Field(default="unknown", max_length=8)
     home_municipality_code: str = Field(foreign_key="municipality.code", max_length=4, index=True)
     created_at: datetime
+
+    def masked_identifier(self) -> str:
+        """The identifier as pages, lists and extracts show it: 'YYYYMMDD-****'."""
+        return PersonIdentifier(self.id_kind, self.id_number, self.birth_date, self.legal_sex).masked()

@@ -20,12 +20,34 @@ def identifier_hash(key: str, normalised: str) -> str:
     return hmac.new(key.encode(), normalised.encode(), hashlib.sha256).hexdigest()
 
 
+IDENTIFIER_KIND_LABELS = {
+    "personnummer": _l("Personnummer"),
+    "samordningsnummer": _l("Samordningsnummer"),
+    "reservnummer": _l("Reservnummer"),
+}
+# The parser's own messages are Swedish only; these are what every page shows, in the user's language.
+IDENTIFIER_MESSAGES = {
+    "format": _l("Wrong format: enter YYYYMMDD-NNNN."),
+    "date": _l("The date in the identifier does not exist."),
+    "checksum": _l("The check digit is wrong."),
+    "future": _l("The birth date lies in the future."),
+}
+
+
+def _identifier_message(error: IdentifierError, kind: str | None):
+    if error.code == "format" and kind == "reservnummer":
+        return _l("Wrong format: a reservnummer has 4 to 20 letters or digits.")
+    if error.code == "kind":
+        return _l("The number is not a %(kind)s.", kind=IDENTIFIER_KIND_LABELS.get(kind, kind))
+    return IDENTIFIER_MESSAGES.get(error.code, str(error))
+
+
 def parse_person_identifier(text: str, *, kind: str | None, now: datetime) -> PersonIdentifier:
-    """Parse an identifier or raise InvalidInput on the identifier field."""
+    """Parse an identifier or raise InvalidInput on the identifier field, in the user's language."""
     try:
         return parse_identifier(text, today=to_local(now).date(), kind=kind)
     except IdentifierError as error:
-        raise InvalidInput(str(error), field="identifier") from None
+        raise InvalidInput(_identifier_message(error, kind), field="identifier") from None
 
 
 def find_person(session: Session, hash_key: str, identifier: PersonIdentifier) -> Person | None:

@@ -21,7 +21,6 @@ from sqlmodel import Session, select
 from sipflow.cases.models import SipCase
 from sipflow.clock import to_local
 from sipflow.config import PROJECT_ROOT
-from sipflow.people.identifiers import PersonIdentifier
 from sipflow.people.models import Organisation, Person, User
 from sipflow.security import audit
 from sipflow.security.audit import AccessLogEntry
@@ -150,12 +149,6 @@ def _register_fonts() -> None:
     _fonts_registered = True
 
 
-def _masked(person: Person) -> str:
-    return PersonIdentifier(
-        kind=person.id_kind, value=person.id_number, birth_date=None, legal_sex="unknown"
-    ).masked()
-
-
 def access_extract_pdf(session: Session, person_id: int, *, now: datetime) -> bytes:
     """The loggutdrag as an A4 landscape PDF: title, the person (masked identifier), when, and the rows."""
     from reportlab.lib import colors
@@ -181,7 +174,7 @@ def access_extract_pdf(session: Session, person_id: int, *, now: datetime) -> by
 
     story = [
         text(TITLE, title),
-        text(f"Person: {person.given_name} {person.family_name}, {_masked(person)}", body),
+        text(f"Person: {person.given_name} {person.family_name}, {person.masked_identifier()}", body),
         text(f"Framtaget: {generated} (svensk tid)", body),
         text(
             "Utdraget visar varje loggad åtkomst till personens SIP-ärenden och uppgifter i sipflow: "
