@@ -15,6 +15,9 @@ def create_app(config: dict | None = None) -> Flask:
     from sipflow.cases.views import bp as cases_bp
     from sipflow.cli import sipflow_cli
     from sipflow.i18n import init_babel
+    from sipflow.meetings.answers import bp as answers_bp
+    from sipflow.meetings.feed import bp as calendar_bp
+    from sipflow.meetings.views import bp as meetings_bp
     from sipflow.security import init_security
     from sipflow.security.redaction import install_log_redaction
     from sipflow.security.views import bp as auth_bp
@@ -36,6 +39,14 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(auth_bp)
     app.register_blueprint(cases_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(meetings_bp)
+    app.register_blueprint(answers_bp)
+    app.register_blueprint(calendar_bp)
+    if app.config["ENV_NAME"] != "production":
+        from sipflow.notifications.views import bp as dev_bp
+
+        # The .eml files of the file sink, for development and tests; production has no such page.
+        app.register_blueprint(dev_bp)
     app.cli.add_command(sipflow_cli)
 
     @app.get("/healthz")

@@ -11,6 +11,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from sipflow.config import PROJECT_ROOT
+from sipflow.notifications.cli import outbox_group
 from sipflow.retention.cli import retention_group
 from sipflow.scheduler import scheduler_command
 from sipflow.security.cli import access_log_group
@@ -18,6 +19,7 @@ from sipflow.security.cli import access_log_group
 sipflow_cli = click.Group("sipflow", help="sipflow administration.")
 sipflow_cli.add_command(access_log_group)
 sipflow_cli.add_command(retention_group)
+sipflow_cli.add_command(outbox_group)
 sipflow_cli.add_command(scheduler_command)
 
 

@@ -58,6 +58,28 @@ def load_config(environ: dict[str, str] | None = None, overrides: dict | None = 
         # A separate key for the personnummer lookup hash, so rotating the session key keeps the index.
         "PNR_HASH_KEY": env.get("SIPFLOW_PNR_HASH_KEY", ""),
         "OUTBOX_DIR": env.get("SIPFLOW_OUTBOX_DIR", str(instance_dir / "outbox")),
+        # The address people reach sipflow at: links in e-mails (answer links) and calendar feed URLs.
+        "PUBLIC_URL": env.get("SIPFLOW_PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/"),
+        # The sender of every e-mail and the ORGANIZER of every invitation (calendar replies come back here).
+        "MAIL_FROM": env.get("SIPFLOW_MAIL_FROM", "sip@sipflow.localhost"),
+        "MAIL_FROM_NAME": env.get("SIPFLOW_MAIL_FROM_NAME", "SIP"),
+        # No SMTP host: every message is written as an .eml file into OUTBOX_DIR instead (development).
+        "SMTP_HOST": env.get("SIPFLOW_SMTP_HOST", ""),
+        "SMTP_PORT": _int("SIPFLOW_SMTP_PORT", env.get("SIPFLOW_SMTP_PORT", "25")),
+        "SMTP_USERNAME": env.get("SIPFLOW_SMTP_USERNAME", ""),
+        "SMTP_PASSWORD": env.get("SIPFLOW_SMTP_PASSWORD", ""),
+        "SMTP_SECURITY": env.get("SIPFLOW_SMTP_SECURITY", "none"),
+        "SMTP_TIMEOUT_SECONDS": _int(
+            "SIPFLOW_SMTP_TIMEOUT_SECONDS", env.get("SIPFLOW_SMTP_TIMEOUT_SECONDS", "10")
+        ),
+        # after_commit: the request that wrote the rows delivers them at once (the scheduler retries what
+        # failed); scheduler: only the scheduler process delivers (web requests never wait for SMTP).
+        "OUTBOX_DELIVERY": env.get("SIPFLOW_OUTBOX_DELIVERY", "after_commit"),
+        "OUTBOX_MAX_ATTEMPTS": _int(
+            "SIPFLOW_OUTBOX_MAX_ATTEMPTS", env.get("SIPFLOW_OUTBOX_MAX_ATTEMPTS", "8")
+        ),
+        # The video meeting's join link; {room} becomes a random room name, one per meeting.
+        "VIDEO_URL_TEMPLATE": env.get("SIPFLOW_VIDEO_URL_TEMPLATE", "https://meet.jit.si/sipflow-{room}"),
         "WORKFLOWS_DIR": env.get("SIPFLOW_WORKFLOWS_DIR", str(PROJECT_ROOT / "workflows")),
         "SESSION_IDLE_MINUTES": _int(
             "SIPFLOW_SESSION_IDLE_MINUTES", env.get("SIPFLOW_SESSION_IDLE_MINUTES", "30")
@@ -117,6 +139,7 @@ def validate_config(cfg: dict) -> dict:
         cfg["PNR_HASH_KEY"] = "dev-pnr-" + cfg["SECRET_KEY"]
     _validate_limits(cfg)
     _validate_retention(cfg)
+    _validate_mail(cfg)
     cfg["SESSION_COOKIE_SECURE"] = production
     cfg["REMEMBER_COOKIE_SECURE"] = production
     if production:
@@ -143,7 +166,14 @@ def _validate_limits(cfg: dict) -> None:
             raise ConfigError(
                 f"SIPFLOW_{key} must be limits such as '5 per minute;20 per hour', got {cfg[key]!r}"
             ) from None
-    for key in ("SESSION_IDLE_MINUTES", "SESSION_MAX_HOURS", "SCHEDULER_RETRY_SECONDS"):
+    for key in (
+        "SESSION_IDLE_MINUTES",
+        "SESSION_MAX_HOURS",
+        "SCHEDULER_RETRY_SECONDS",
+        "SMTP_PORT",
+        "SMTP_TIMEOUT_SECONDS",
+        "OUTBOX_MAX_ATTEMPTS",
+    ):
         if not isinstance(cfg[key], int) or isinstance(cfg[key], bool) or cfg[key] <= 0:
             raise ConfigError(f"SIPFLOW_{key} must be a positive whole number, got {cfg[key]!r}")
 
@@ -156,3 +186,39 @@ def _validate_retention(cfg: dict) -> None:
         name = f"SIPFLOW_RETENTION_YEARS_{state.upper()}"
         if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 100:
             raise ConfigError(f"{name} must be a whole number of years from 1 to 100, got {value!r}")
+
+
+SMTP_SECURITY_MODES = ("none", "starttls", "ssl")
+OUTBOX_DELIVERY_MODES = ("after_commit", "scheduler")
+
+
+def _validate_mail(cfg: dict) -> None:
+    from urllib.parse import urlsplit
+
+    if cfg["SMTP_SECURITY"] not in SMTP_SECURITY_MODES:
+        raise ConfigError(
+            f"SIPFLOW_SMTP_SECURITY must be one of {', '.join(SMTP_SECURITY_MODES)}, "
+            f"got {cfg['SMTP_SECURITY']!r}"
+        )
+    if cfg["OUTBOX_DELIVERY"] not in OUTBOX_DELIVERY_MODES:
+        raise ConfigError(
+            f"SIPFLOW_OUTBOX_DELIVERY must be one of {', '.join(OUTBOX_DELIVERY_MODES)}, "
+            f"got {cfg['OUTBOX_DELIVERY']!r}"
+        )
+    if "@" not in cfg["MAIL_FROM"] or any(c in cfg["MAIL_FROM"] for c in " <>\r\n"):
+        raise ConfigError(f"SIPFLOW_MAIL_FROM must be a plain e-mail address, got {cfg['MAIL_FROM']!r}")
+    public = urlsplit(cfg["PUBLIC_URL"])
+    if public.scheme not in ("http", "https") or not public.netloc or public.query or public.fragment:
+        raise ConfigError(f"SIPFLOW_PUBLIC_URL must be an http(s) address, got {cfg['PUBLIC_URL']!r}")
+    template = cfg["VIDEO_URL_TEMPLATE"]
+    if not template.startswith("https://") or template.count("{room}") != 1:
+        raise ConfigError(
+            "SIPFLOW_VIDEO_URL_TEMPLATE must be an https:// address with {room} in it once, "
+            f"got {template!r}"
+        )
+    try:
+        template.format(room="x")
+    except (KeyError, IndexError, ValueError):
+        raise ConfigError(
+            f"SIPFLOW_VIDEO_URL_TEMPLATE may hold no other {{...}} field than {{room}}, got {template!r}"
+        ) from None

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, has_app_context
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, SQLModel, create_engine
+
+log = logging.getLogger(__name__)
+# Set in session.info by the outbox when a transaction writes mail; unit_of_work delivers after commit.
+OUTBOX_PENDING = "sipflow.outbox_pending"
 
 # Deterministic constraint names: required for SQLite batch migrations and reviewable diffs.
 SQLModel.metadata.naming_convention = {
@@ -67,13 +72,32 @@ def get_session() -> Session:
 
 @contextmanager
 def unit_of_work(session: Session) -> Iterator[Session]:
-    """Commit everything done in the block, or roll all of it back if anything raises."""
+    """Commit everything done in the block, or roll all of it back if anything raises; then send the mail."""
     try:
         yield session
         session.commit()
     except BaseException:
+        # Rows rolled back are no mail to send: forget the flag with them.
+        session.info.pop(OUTBOX_PENDING, None)
         session.rollback()
         raise
+    if session.info.pop(OUTBOX_PENDING, False):
+        _deliver_after_commit()
+
+
+def _deliver_after_commit() -> None:
+    """Deliver the outbox rows now due (OUTBOX_DELIVERY=after_commit); a failure leaves them pending."""
+    if not has_app_context():
+        return
+    app = current_app._get_current_object()
+    if app.config.get("OUTBOX_DELIVERY") != "after_commit":
+        return
+    from sipflow.notifications.outbox import deliver_due
+
+    try:
+        deliver_due(app)
+    except Exception:  # noqa: BLE001 - the change is committed; the scheduler delivers what is left
+        log.exception("outbox delivery after commit failed; the scheduler retries")
 
 
 def database_status(engine: Engine) -> dict:

@@ -2,7 +2,8 @@
 
 from sipflow.cases.models import Deadline, Participant, SipCase, TransitionLog
 from sipflow.consent.models import Consent, ConsentOrganisation
-from sipflow.meetings.models import Attendance, Meeting
+from sipflow.meetings.models import Attendance, Invitation, Meeting
+from sipflow.notifications.models import OutboxMessage
 from sipflow.people.models import County, Municipality, Organisation, Person, Unit, User
 from sipflow.retention.models import AnonymisedCase, AnonymisedPerson
 from sipflow.security.audit import AccessLogEntry, AccessLogHead
@@ -12,16 +13,16 @@ __all__ = [
     "AccessLogHead",
     "AnonymisedCase",
     "AnonymisedPerson",
-    "AnonymisedCase",
-    "AnonymisedPerson",
     "Attendance",
     "Consent",
     "ConsentOrganisation",
     "County",
     "Deadline",
+    "Invitation",
     "Meeting",
     "Municipality",
     "Organisation",
+    "OutboxMessage",
     "Participant",
     "Person",
     "SipCase",

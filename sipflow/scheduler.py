@@ -2,7 +2,8 @@
 
 APScheduler 3.x (a BlockingScheduler with the in-memory job store) is only the clock: what a job must do
 is found in the database each time, and every job is idempotent, so a run repeated after a crash or a
-restart does nothing twice. This is also where later reminder and outbox jobs go (add them to `JOBS`).
+restart does nothing twice. The jobs: retention (nightly) and the outbox (every 30 seconds); later ones,
+such as reminders, are added to `JOBS`.
 
 Only one scheduler process is active at a time. On PostgreSQL it holds a session-level advisory lock on a
 connection of its own; a second process waits and asks again every SIPFLOW_SCHEDULER_RETRY_SECONDS, and
@@ -53,6 +54,13 @@ def retention_job(app: Flask, *, now: datetime | None = None) -> int:
     return count
 
 
+def outbox_job(app: Flask, *, now: datetime | None = None):
+    """Deliver the outbox rows that are due (new, or waiting for a retry); returns the DeliveryReport."""
+    from sipflow.notifications.outbox import deliver_due
+
+    return deliver_due(app, now=now or now_utc())
+
+
 @dataclass(frozen=True)
 class Job:
     """A periodic job: an id, the function run(app) and its APScheduler trigger (cron or interval)."""
@@ -67,6 +75,8 @@ class Job:
 JOBS: tuple[Job, ...] = (
     # Daily at night, Swedish time; also once at start, so a scheduler restarted every day still runs it.
     Job("retention", retention_job, "cron", {"hour": 2, "minute": 30, "timezone": STOCKHOLM}, True),
+    # Mail written while no web request delivered it (OUTBOX_DELIVERY=scheduler, or a failed attempt).
+    Job("outbox", outbox_job, "interval", {"seconds": 30}, True),
 )
 
 
@@ -255,7 +265,7 @@ def run_scheduler(app: Flask, *, stop: threading.Event) -> None:
 @click.option("--once", is_flag=True, help="Run every job once as the active scheduler, then exit.")
 @with_appcontext
 def scheduler_command(once: bool):
-    """Run the periodic jobs (retention daily); only one scheduler process is active at a time."""
+    """Run the periodic jobs (retention nightly, the outbox every 30 s); only one scheduler is active."""
     app = current_app._get_current_object()
     stop = threading.Event()
     if once:

@@ -8,6 +8,7 @@ import os
 from datetime import date
 
 import pytest
+from smtpkit import SmtpServer
 from sqlalchemy import text
 from sqlmodel import Session, SQLModel
 from support import FIXED_NOW, personnummer_in, valid_personnummer
@@ -242,6 +243,42 @@ def create_case(db_session, registry, parties, make_person, now):
 def client(app):
     """A test client whose requests each get their own application context (see webkit)."""
     return FreshContextClient(app, app.response_class, use_cookies=True)
+
+
+# --- A real SMTP server (aiosmtpd) --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def smtp_controller():
+    """An aiosmtpd server on 127.0.0.1 (a free port) for the whole session."""
+    server = SmtpServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def smtp_server(smtp_controller):
+    """The SMTP server, with nothing received and no refusal queued."""
+    smtp_controller.clear()
+    yield smtp_controller
+    smtp_controller.clear()
+
+
+@pytest.fixture
+def smtp_app(app, smtp_server):
+    """The app with its outbox delivering to smtp_server (app.config is shared: restored afterwards)."""
+    keys = ("SMTP_HOST", "SMTP_PORT", "SMTP_SECURITY", "SMTP_USERNAME", "SMTP_PASSWORD", "OUTBOX_DELIVERY")
+    saved = {key: app.config[key] for key in keys}
+    app.config.update(
+        SMTP_HOST=smtp_server.host,
+        SMTP_PORT=smtp_server.port,
+        SMTP_SECURITY="none",
+        SMTP_USERNAME="",
+        SMTP_PASSWORD="",
+        OUTBOX_DELIVERY="after_commit",
+    )
+    yield app
+    app.config.update(saved)
 
 
 # --- Every log line the suite produces, kept for the privacy scan ------------------------------------------

@@ -52,15 +52,18 @@ def test_load_demo_twice_changes_nothing(app_ctx, db_session):
     assert "\n" not in first
 
 
-def test_personas_are_in_different_states(app_ctx, db_session, registry):
+def test_personas_are_where_their_stories_are(app_ctx, db_session, registry):
     load_demo()
     cases = persona_cases(db_session)
-    assert len({case.state for case in cases.values()}) == 3
+    assert {key: case.state for key, case in cases.items()} == {
+        "viktoria": "consent_given",
+        "mikael": "invited",
+        "kim": "invited",
+    }
     for case in cases.values():
         assert case.state in registry.get(case.workflow_name, case.workflow_version).states
         person = db_session.get(Person, case.person_id)
         assert person.home_municipality_code == "0780"
-    assert cases["mikael"].state == "preparing"
 
     kim = cases["kim"]
     assert (kim.workflow_name, kim.trigger) == ("sip_discharge", "discharge")
@@ -69,7 +72,8 @@ def test_personas_are_in_different_states(app_ctx, db_session, registry):
     assert timedelta(hours=20) < now_utc() - kim.utskrivningsklar_at < timedelta(hours=28)
     psychiatry = db_session.exec(select(Unit).where(Unit.key == "region-07-psykiatri-vaxjo")).one()
     assert kim.initiating_organisation_id == psychiatry.organisation_id
-    assert db_session.exec(select(Deadline).where(Deadline.case_id == kim.id)).one().kind == "kallelse"
+    deadline = db_session.exec(select(Deadline).where(Deadline.case_id == kim.id)).one()
+    assert deadline.kind == "kallelse" and deadline.met_at is not None
 
     assert db_session.get(Person, cases["viktoria"].person_id).legal_sex == "female"
     assert db_session.get(Person, cases["mikael"].person_id).legal_sex == "male"
@@ -319,3 +323,39 @@ def test_cli_demo_command(app, args):
     assert result.exit_code == 0, result.output
     assert "SIP-DEMO-KIM" in result.output
     assert "added 50 synthetic cases" in result.output
+
+
+def test_demo_books_meetings_and_sends_their_invitations(app_ctx, db_session, app):
+    """Mikael's video meeting and Kim's meeting on site are booked ahead, their invitations in the outbox."""
+    import email
+    from email import policy
+    from pathlib import Path
+
+    from sipflow.meetings.models import Invitation, Meeting
+
+    load_demo()
+    cases = persona_cases(db_session)
+    meetings = {
+        key: db_session.exec(select(Meeting).where(Meeting.case_id == cases[key].id)).one()
+        for key in ("mikael", "kim")
+    }
+    assert meetings["mikael"].mode == "video" and meetings["mikael"].video_url.startswith("https://")
+    assert meetings["kim"].mode == "on_site" and meetings["kim"].location.startswith("Psykiatriska kliniken")
+    for meeting in meetings.values():
+        assert meeting.starts_at > now_utc() and meeting.status == "planned"
+    # Kim has no address of her own (and her mother none either): they are called some other way.
+    kim_channels = {
+        i.channel
+        for i in db_session.exec(select(Invitation).where(Invitation.meeting_id == meetings["kim"].id))
+    }
+    assert kim_channels == {"email", "other"}
+    sent = [
+        email.message_from_bytes(path.read_bytes(), policy=policy.default)
+        for path in Path(app.config["OUTBOX_DIR"]).glob("*.eml")
+    ]
+    subjects = {m["Subject"] for m in sent}
+    assert any("SIP-DEMO-MIKAEL" in s for s in subjects) and any("SIP-DEMO-KIM" in s for s in subjects)
+    assert "mikael.johansson@example.se" in {m["To"] for m in sent}
+    assert not any("Mikael" in s or "Johansson" in s or "Kim " in s for s in subjects)
+    load_demo()  # a second run books nothing more
+    assert len(db_session.exec(select(Meeting)).all()) == 2

@@ -203,10 +203,14 @@ class PreparationForm(TransitionForm):
 
 
 class KallelseForm(TransitionForm):
-    """The kallelse: when and how it went out, and the meeting it calls."""
+    """A kallelse sent through another system (LINK, a letter): when, through what, and the meeting."""
 
     sent_at = _local_datetime_field(_l("Sent at"))
-    channel = StringField(_l("Sent through"), default="sipflow", validators=[Optional(), _max(40)])
+    channel = StringField(
+        _l("Sent through (system or way)"),
+        validators=[_required(), _max(40)],
+        description=_l("For example LINK, Lifecare or letter."),
+    )
     meeting_starts_at = _local_datetime_field(_l("Meeting starts at"))
     meeting_minutes = IntegerField(
         _l("Length in minutes"),
@@ -219,7 +223,7 @@ class KallelseForm(TransitionForm):
     def to_data(self) -> dict:
         return {
             "sent_at": _utc(self.sent_at.data),
-            "channel": _text(self.channel.data) or "sipflow",
+            "channel": _text(self.channel.data),
             "meeting_starts_at": _utc(self.meeting_starts_at.data),
             "meeting_minutes": self.meeting_minutes.data or 60,
             "mode": self.mode.data,
@@ -398,6 +402,20 @@ class AddPrivateForm(FlaskForm):
     name = StringField(_l("Name"), validators=[_required(), _max(120)])
     relation = StringField(_l("Relation to the person"), validators=[Optional(), _max(60)])
     email = StringField(_l("E-mail"), validators=[Optional(), _max(254), EMAIL])
+    phone = StringField(_l("Phone"), validators=[Optional(), PHONE])
+
+
+class ContactForm(FlaskForm):
+    """The e-mail address and phone number a participant is invited and reached at."""
+
+    participant_id = SelectField(_l("Participant"), coerce=int, validators=[_required()])
+    email = StringField(
+        _l("E-mail"),
+        validators=[Optional(), _max(254), EMAIL],
+        description=_l(
+            "Invitations go here. For a unit: its shared mailbox or the contact person's address."
+        ),
+    )
     phone = StringField(_l("Phone"), validators=[Optional(), PHONE])
 
 

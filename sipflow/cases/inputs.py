@@ -16,9 +16,13 @@ from sipflow.cases.errors import InvalidInput
 from sipflow.cases.models import Participant
 from sipflow.clock import to_local
 from sipflow.consent.models import CONSENT_FORMS, CONSENT_GIVERS, Consent, ConsentOrganisation
+from sipflow.meetings.booking import Booking, read_booking, read_times
 from sipflow.meetings.models import ATTENDANCE_MODES, MEETING_MODES
 from sipflow.workflow.context import TransitionContext
 from sipflow.workflow.guards import participating_organisations
+
+# The kallelse channel of invitations sent by sipflow itself; any other is the name of another system.
+SIPFLOW_CHANNEL = "sipflow"
 
 
 def _text(ctx: TransitionContext, name: str) -> str | None:
@@ -200,26 +204,25 @@ def apply_preparation(ctx: TransitionContext) -> None:
 
 
 def apply_kallelse(ctx: TransitionContext) -> None:
-    """Check the kallelse: when it was sent, through which system, and the meeting it calls."""
+    """Check the kallelse: sent by sipflow (a booking with invitees) or recorded from another system."""
+    if ctx.data.get("send_invitations"):
+        ctx.data["booking"] = read_booking(ctx.session, ctx.case, ctx.data, now=ctx.now)
+        ctx.details.update({"sent_at": ctx.now.isoformat(), "channel": SIPFLOW_CHANNEL})
+        return
     sent_at = _moment(ctx, "sent_at") or ctx.now
     if sent_at > ctx.now:
         raise InvalidInput(_l("A kallelse cannot be sent in the future."), field="sent_at")
-    starts_at = _moment(ctx, "meeting_starts_at")
-    if starts_at is not None and starts_at <= ctx.now:
-        raise InvalidInput(_l("The meeting must be in the future."), field="meeting_starts_at")
-    if starts_at is not None:
-        _choice(ctx, "mode", MEETING_MODES)
-        minutes = ctx.data.get("meeting_minutes") or 60
-        if not isinstance(minutes, int) or isinstance(minutes, bool) or not 15 <= minutes <= 480:
-            raise InvalidInput(_l("A meeting lasts between 15 minutes and 8 hours."), field="meeting_minutes")
-        ctx.data["meeting_minutes"] = minutes
-        ctx.data["location"] = _text(ctx, "location")
-    ctx.details.update(
-        {
-            "sent_at": sent_at.isoformat(),
-            "channel": _text(ctx, "channel") or "sipflow",
-        }
-    )
+    channel = _require_text(ctx, "channel", _l("State the system the kallelse was sent through."))
+    if channel.casefold() == SIPFLOW_CHANNEL:
+        raise InvalidInput(
+            _l("To send the kallelse from sipflow, use “Book meeting and send kallelse”."), field="channel"
+        )
+    if ctx.data.get("meeting_starts_at") is not None:
+        starts_at, ends_at = read_times(ctx.data, now=ctx.now)
+        mode = _choice(ctx, "mode", MEETING_MODES)
+        # Recorded for the record only: the other system holds the details, so the place is optional.
+        ctx.data["booking"] = Booking(starts_at, ends_at, mode, _text(ctx, "location"), None)
+    ctx.details.update({"sent_at": sent_at.isoformat(), "channel": channel})
 
 
 def apply_meeting_outcome(ctx: TransitionContext) -> None:

@@ -16,6 +16,7 @@ from sipflow.cases.models import Deadline, Participant, SipCase, TransitionLog
 from sipflow.clock import to_local
 from sipflow.consent.models import Consent, ConsentOrganisation
 from sipflow.meetings.models import Attendance, Meeting
+from sipflow.meetings.queries import invitation_rows
 from sipflow.people.models import County, Municipality, Organisation, Person, Unit, User
 from sipflow.security import access
 from sipflow.workflow.definition import CREATE_EVENT, Workflow
@@ -214,6 +215,7 @@ class MeetingView:
 
     meeting: Meeting
     attendance: list[tuple[str, str]] = field(default_factory=list)
+    invitations: list = field(default_factory=list)
 
 
 @dataclass
@@ -332,6 +334,8 @@ def _meetings(session: Session, case: SipCase, participants: list[ParticipantVie
             views[attendance.meeting_id].attendance.append(
                 (names.get(attendance.participant_id, "?"), attendance.mode)
             )
+        for view in views.values():
+            view.invitations = invitation_rows(session, view.meeting)
     return list(views.values())
 
 

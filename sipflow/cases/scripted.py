@@ -42,7 +42,7 @@ def scripted_input(session: Session, case: SipCase, form: str, now: datetime) ->
     if form == "kallelse":
         return {
             "sent_at": now,
-            "channel": "sipflow",
+            "channel": "LINK",
             "meeting_starts_at": now + timedelta(days=7),
             "meeting_minutes": 60,
             "mode": "video",

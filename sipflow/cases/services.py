@@ -247,6 +247,22 @@ def add_private_participant(
     return participant
 
 
+def set_participant_contact(
+    session: Session, case: SipCase, participant_id: int, *, email: str | None, phone: str | None
+) -> Participant:
+    """Set the address and phone a participant is invited and reached at (empty clears them)."""
+    participant = session.get(Participant, participant_id)
+    if participant is None or participant.case_id != case.id or participant.removed_at is not None:
+        raise InvalidInput(_l("Choose among the participants of the SIP."), field="participant_id")
+    email = (email or "").strip() or None
+    if email is not None and (len(email) > 254 or email.count("@") != 1 or any(c.isspace() for c in email)):
+        raise InvalidInput(_l("Enter an e-mail address."), field="email")
+    participant.email = email
+    participant.phone = (phone or "").strip() or None
+    session.add(participant)
+    return participant
+
+
 def check_version(case: SipCase, expected_version: int) -> None:
     """Refuse a form that was loaded before the case last changed."""
     if case.version != expected_version:

@@ -30,6 +30,7 @@ from sipflow.cases.forms import (
     PRIVATE_KIND_LABELS,
     AddPrivateForm,
     AddUnitForm,
+    ContactForm,
     FormContext,
     NewCaseForm,
     TransitionForm,
@@ -222,6 +223,7 @@ def _render_case(
     failed_form: TransitionForm | None = None,
     unit_form: AddUnitForm | None = None,
     private_form: AddPrivateForm | None = None,
+    contact_form: ContactForm | None = None,
 ):
     """Render the case page, with a refused form (and its errors) in place of the fresh one."""
     session, case, locale = get_session(), detail.case, _locale()
@@ -239,6 +241,8 @@ def _render_case(
         unit_form = _unit_form(detail, formdata=None)
     if private_form is None:
         private_form = AddPrivateForm(formdata=None, prefix="private")
+    if contact_form is None:
+        contact_form = _contact_form(detail, formdata=None)
     return (
         render_template(
             "cases/detail.html",
@@ -249,6 +253,7 @@ def _render_case(
             errors=errors or [],
             unit_form=unit_form,
             private_form=private_form,
+            contact_form=contact_form,
             page_url=url_for("cases.detail", uid=case.uid),
         ),
         status,
@@ -261,6 +266,14 @@ def _unit_form(detail: queries.CaseDetail, *, formdata) -> AddUnitForm:
     )
     form = AddUnitForm(formdata=formdata, prefix="unit")
     form.set_unit_groups(groups)
+    return form
+
+
+def _contact_form(detail: queries.CaseDetail, *, formdata) -> ContactForm:
+    form = ContactForm(formdata=formdata, prefix="contact")
+    form.participant_id.choices = choices(
+        (p.id, f"{p.name}, {p.unit_name}" if p.unit_name else p.name) for p in detail.participants
+    )
     return form
 
 
@@ -401,6 +414,31 @@ def add_private(uid: str):
         _attach_error(form, error, top)
         return _render_case(_detail(info.case), status=error.status, errors=top, private_form=form)
     flash(_("%(name)s takes part in the SIP.", name=form.name.data.strip()), "success")
+    return redirect(url_for("cases.detail", uid=uid), code=303)
+
+
+@bp.post("/cases/<uid>/participants/contact")
+@login_required
+def set_contact(uid: str):
+    """Set the e-mail address (for invitations) and phone of a participant."""
+    session = get_session()
+    info = _detail(_case_or_404(uid, audit.CASE_PARTICIPANTS))
+    refused = _refuse_when_final(info)
+    if refused is not None:
+        return refused
+    form = _contact_form(info, formdata=request.form)
+    if not form.validate():
+        return _render_case(info, status=400, contact_form=form)
+    try:
+        with unit_of_work(session):
+            services.set_participant_contact(
+                session, info.case, form.participant_id.data, email=form.email.data, phone=form.phone.data
+            )
+    except CaseError as error:
+        top: list = []
+        _attach_error(form, error, top)
+        return _render_case(_detail(info.case), status=error.status, errors=top, contact_form=form)
+    flash(_("The contact details are saved."), "success")
     return redirect(url_for("cases.detail", uid=uid), code=303)
 
 

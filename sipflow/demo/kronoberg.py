@@ -8,14 +8,14 @@ real service layer, one transaction per step, as the application does.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from flask import current_app
 from sqlmodel import Session, func, select
 
 from sipflow.cases import services
-from sipflow.cases.models import SipCase
-from sipflow.clock import now_utc, to_local
+from sipflow.cases.models import Participant, SipCase
+from sipflow.clock import add_days, local_to_utc, now_utc, to_local
 from sipflow.db import get_session, unit_of_work
 from sipflow.people.identifiers import RESERVNUMMER, luhn_check_digit, parse_identifier
 from sipflow.people.models import Organisation, Unit, User
@@ -271,6 +271,20 @@ class Persona:
     created_days_ago: float
     steps: tuple[Step, ...]
     utskrivningsklar_days_ago: float | None = None
+    # The person's own address for invitations (None: called some other way, by phone or letter).
+    email: str | None = None
+
+
+@dataclass(frozen=True)
+class DemoMeeting:
+    """A meeting the demo books through sipflow: working days ahead, local start time, form and place."""
+
+    working_days_ahead: int
+    start: time
+    minutes: int
+    mode: str
+    location: str | None = None
+    room: str | None = None
 
 
 def _personas() -> tuple[Persona, ...]:
@@ -309,7 +323,9 @@ def _personas() -> tuple[Persona, ...]:
             steps=(
                 Step("give_consent", "anna", 13, {"form": "oral"}),
                 Step("start_preparation", "sara", 5),
+                Step("send_kallelse", "anna", 1, {"meeting": DemoMeeting(5, time(13, 0), 90, "video")}),
             ),
+            email="mikael.johansson@example.se",
         ),
         # Complex: schizophrenia, often without a home, repeated admissions; a discharge SIP from psychiatry.
         # Kim's sex is not stated: a reservnummer leaves the legal sex unknown ("ej angivet").
@@ -330,7 +346,26 @@ def _personas() -> tuple[Persona, ...]:
             relatives=(Relative("narstaende", "Birgitta Andersson", "mamma", None, "070-000 00 42"),),
             created_days_ago=22 / 24,
             utskrivningsklar_days_ago=1,
-            steps=(),
+            # A discharge SIP moves fast: consent and preparation on the ward, the meeting within three days.
+            steps=(
+                Step("give_consent", "erik", 0.8, {"form": "oral"}),
+                Step("start_preparation", "erik", 0.6),
+                Step(
+                    "send_kallelse",
+                    "erik",
+                    0.5,
+                    {
+                        "meeting": DemoMeeting(
+                            2,
+                            time(10, 0),
+                            60,
+                            "on_site",
+                            "Psykiatriska kliniken, Strandvägen 8, Växjö",
+                            "Samtalsrum 2",
+                        )
+                    },
+                ),
+            ),
         ),
     )
 
@@ -350,7 +385,40 @@ def _step_data(session: Session, persona: Persona, case: SipCase, step: Step, no
         return _consent_data(session, case, now, (step.data or {}).get("form", "written"))
     if step.trigger == "start_preparation":
         return {"questions": priorities_text(persona.key)}
+    if step.data and "meeting" in step.data:
+        return _booking_data(session, case, step.data["meeting"])
     return dict(step.data or {})
+
+
+def _booking_data(session: Session, case: SipCase, meeting: DemoMeeting) -> dict:
+    """Book the meeting through sipflow, ahead of the real clock, every participant invited."""
+    day = to_local(add_days(now_utc(), meeting.working_days_ahead, working_days=True)).date()
+    starts_at = local_to_utc(datetime.combine(day, meeting.start))
+    participant_ids = session.exec(
+        select(Participant.id).where(Participant.case_id == case.id, Participant.removed_at.is_(None))
+    ).all()
+    return {
+        "send_invitations": True,
+        "meeting_starts_at": starts_at,
+        "meeting_ends_at": starts_at + timedelta(minutes=meeting.minutes),
+        "mode": meeting.mode,
+        "location": meeting.location,
+        "room": meeting.room,
+        "invitee_ids": list(participant_ids),
+    }
+
+
+def _set_contacts(session: Session, case: SipCase, persona: Persona, users: dict[str, User]) -> None:
+    """Each unit taking part gets its demo user as contact person, and the person their address."""
+    by_unit = {user.unit_id: user for user in users.values() if user.unit_id is not None}
+    session.flush()
+    for participant in session.exec(select(Participant).where(Participant.case_id == case.id)).all():
+        if participant.kind == "organisation" and participant.contact_user_id is None:
+            contact = by_unit.get(participant.unit_id)
+            participant.contact_user_id = contact.id if contact is not None else None
+        elif participant.kind == "person":
+            participant.email = persona.email
+        session.add(participant)
 
 
 def _load_persona(session: Session, registry, hash_key: str, users: dict[str, User], units, persona, now):
@@ -388,6 +456,7 @@ def _load_persona(session: Session, registry, hash_key: str, users: dict[str, Us
             # Her/his own words, kept with the case until plans arrive; preparation may restate them.
             case.questions = priorities_text(persona.key)
             session.add(case)
+            _set_contacts(session, case, persona, users)
             for relative in persona.relatives:
                 services.add_private_participant(
                     session,

@@ -1038,6 +1038,13 @@ class _CaseSimulator:
             if mode != "on_site"
             else None,
             "held_at": None,
+            # Drawn from the seeded generator, so a seed gives the same data every time.
+            "uid": f"{self.rng.getrandbits(128):032x}@sipflow",
+            "sequence": 0,
+            "room": None,
+            "booked_by_user_id": None,
+            "cancelled_at": None,
+            "updated_at": None,
         }
 
     def _hold_meeting(self, rows, sim, at) -> int:

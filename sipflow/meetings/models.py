@@ -1,14 +1,34 @@
-"""SIP meetings and who attended them, in which way."""
+"""SIP meetings, who is invited to them (and how they answered), and who attended in which way."""
 
 from __future__ import annotations
 
+import secrets
+import uuid
 from datetime import datetime
 
+from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 MEETING_MODES = ("on_site", "video", "mixed")
 ATTENDANCE_MODES = ("on_site", "video", "phone", "absent")
 MEETING_STATUSES = ("planned", "held", "cancelled")
+# iTIP participation status (RFC 5545 PARTSTAT) an invitee can hold.
+PARTSTATS = ("NEEDS-ACTION", "ACCEPTED", "DECLINED", "TENTATIVE")
+# The ways an invitee says they will take part; "absent" is not one (that is PARTSTAT=DECLINED).
+ANSWER_MODES = ("on_site", "video", "phone")
+# How an invitee is called: by sipflow's e-mail, or by the booking staff some other way (letter, phone).
+INVITATION_CHANNELS = ("email", "other")
+ANSWER_SOURCES = ("link", "itip", "staff")
+
+
+def new_ical_uid() -> str:
+    """A globally unique iCalendar UID; random, so it says nothing about the case or the person."""
+    return f"{uuid.uuid4().hex}@sipflow"
+
+
+def new_nonce() -> str:
+    """A random value that signed answer links carry; replacing it kills every link issued before."""
+    return secrets.token_hex(16)
 
 
 class Meeting(SQLModel, table=True):
@@ -16,14 +36,48 @@ class Meeting(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="sipcase.id", index=True)
+    # The iTIP UID: the same for the meeting's whole life, so every update replaces the calendar entry.
+    uid: str = Field(default_factory=new_ical_uid, max_length=80, unique=True)
+    # Raised on every change sent to invitees (move, place, cancel); calendars ignore an older SEQUENCE.
+    sequence: int = 0
     kind: str = Field(default="first", max_length=12)  # first | follow_up
     status: str = Field(default="planned", max_length=12)
     mode: str = Field(max_length=10)
     starts_at: datetime = Field(index=True)
     ends_at: datetime
+    # The address for an on-site or mixed meeting; room is the room within it.
     location: str | None = Field(default=None, max_length=200)
+    room: str | None = Field(default=None, max_length=120)
     video_url: str | None = Field(default=None, max_length=500)
+    booked_by_user_id: int | None = Field(default=None, foreign_key="user.id")
     held_at: datetime | None = None
+    cancelled_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+class Invitation(SQLModel, table=True):
+    """One participant invited to one meeting: how they are called, and their answer."""
+
+    __table_args__ = (UniqueConstraint("meeting_id", "participant_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meeting.id", index=True)
+    participant_id: int = Field(foreign_key="participant.id", index=True)
+    channel: str = Field(default="email", max_length=8)
+    # The address the invitation went to, kept as sent: a later change of the participant's address
+    # must not make an answer from the old one unrecognisable.
+    email: str | None = Field(default=None, max_length=254)
+    role: str = Field(default="REQ-PARTICIPANT", max_length=20)
+    partstat: str = Field(default="NEEDS-ACTION", max_length=16)
+    answer_mode: str | None = Field(default=None, max_length=10)
+    comment: str | None = Field(default=None, max_length=1000)
+    answered_at: datetime | None = None
+    answered_via: str | None = Field(default=None, max_length=8)
+    # The SEQUENCE of the last REQUEST this invitee was sent; a REPLY to an older one is outdated.
+    sequence: int = 0
+    token_nonce: str = Field(default_factory=new_nonce, max_length=32)
+    invited_at: datetime
+    removed_at: datetime | None = None
 
 
 class Attendance(SQLModel, table=True):

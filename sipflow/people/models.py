@@ -67,6 +67,8 @@ class User(UserMixin, SQLModel, table=True):
     active: bool = True
     # Returned by get_id(): rotating it ends every session of the user, copied cookies included.
     session_token: str = Field(default_factory=lambda: secrets.token_urlsafe(32), max_length=64, unique=True)
+    # The private calendar feed's key (None until the user first asks for the feed); renewing replaces it.
+    calendar_feed_key: str | None = Field(default=None, max_length=32, unique=True)
 
     def get_id(self) -> str:
         """Identify the login session by the rotatable token, never by the row id."""

@@ -36,6 +36,8 @@ CASE_PRINT = "case.print"
 CASE_EXPORT = "case.export"
 CASE_TRANSITION = "case.transition"
 CASE_PARTICIPANTS = "case.participants"
+MEETING_VIEW = "meeting.view"
+MEETING_CHANGE = "meeting.change"
 PERSON_EXTRACT = "person.extract"
 ACCESS_DENIED = "access.denied"
 

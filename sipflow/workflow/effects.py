@@ -1,6 +1,6 @@
 """Effects: what a transition leaves behind in the same transaction, named in the workflow files.
 
-Effects only write rows (meetings, consent withdrawals, later outbox and reminder rows); they never send
+Effects only write rows (meetings, consent withdrawals, outbox rows for invitations); they never send
 anything themselves, so a rolled-back transition leaves no trace anywhere.
 """
 
@@ -13,27 +13,26 @@ from sqlmodel import select
 
 from sipflow.consent.models import Consent
 from sipflow.meetings.models import Attendance, Meeting
+from sipflow.meetings.services import book_meeting, cancel_planned_meetings
 from sipflow.workflow.context import TransitionContext
 
 
 def plan_meeting(ctx: TransitionContext) -> None:
-    """Book the meeting the kallelse announces."""
-    starts_at = ctx.data.get("meeting_starts_at")
-    if starts_at is None:
+    """Book the meeting the kallelse announces; sent by sipflow, its invitations are queued too."""
+    booking = ctx.data.get("booking")
+    if booking is None:
         return
-    minutes = ctx.data.get("meeting_minutes") or 60
-    meeting = Meeting(
-        case_id=ctx.case.id,
-        kind="first" if not _held_meetings(ctx) else "follow_up",
-        status="planned",
-        mode=ctx.data.get("mode") or "on_site",
-        starts_at=starts_at,
-        ends_at=starts_at + timedelta(minutes=minutes),
-        location=ctx.data.get("location") or None,
+    meeting = book_meeting(
+        ctx.session, ctx.case, ctx.actor, booking, now=ctx.now, send=bool(ctx.data.get("send_invitations"))
     )
-    ctx.session.add(meeting)
-    ctx.session.flush()
     ctx.details["meeting_id"] = meeting.id
+
+
+def cancel_meetings(ctx: TransitionContext) -> None:
+    """Cancel the planned meetings of a SIP that ends: every invitee's calendar entry is cancelled."""
+    count = cancel_planned_meetings(ctx.session, ctx.case, now=ctx.now)
+    if count:
+        ctx.details["meetings_cancelled"] = count
 
 
 def _held_meetings(ctx: TransitionContext) -> list[Meeting]:
@@ -83,4 +82,5 @@ EFFECTS: dict[str, Callable[[TransitionContext], None]] = {
     "plan_meeting": plan_meeting,
     "mark_meeting_held": mark_meeting_held,
     "withdraw_consents": withdraw_consents,
+    "cancel_meetings": cancel_meetings,
 }

@@ -348,6 +348,7 @@ def test_the_whole_lifecycle_through_the_forms(as_region, parties, create_case, 
         (
             "send_kallelse",
             {
+                "send_kallelse-channel": "LINK",
                 "send_kallelse-meeting_starts_at": later,
                 "send_kallelse-mode": "video",
                 "send_kallelse-location": "Vårdcentralen",

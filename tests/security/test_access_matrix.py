@@ -323,6 +323,149 @@ ROUTES: dict[tuple[str, str], Route] = {
     ),
 }
 
+
+def _dev_message(world: World) -> str:
+    """A message the file sink wrote just now, for the development pages; its URL."""
+    from flask import current_app
+
+    from sipflow.notifications.transports import FileTransport, eml_name
+
+    outbox_id, now = next(_serial) + 900_000, now_utc()
+    FileTransport(current_app.config["OUTBOX_DIR"]).send(
+        outbox_id=outbox_id,
+        sender="sip@sipflow.localhost",
+        recipient="matris@example.se",
+        message="From: sip@sipflow.localhost\r\nTo: matris@example.se\r\nSubject: Matris\r\n\r\nHej\r\n",
+        now=now,
+    )
+    return f"/dev/outbox/{eml_name(outbox_id, now)}"
+
+
+# The development pages (absent in production): any logged-in user, whatever their role or unit.
+ROUTES |= {
+    ("dev.outbox", "GET"): Route(lambda w: "/dev/outbox", _logged_in(200)),
+    ("dev.message", "GET"): Route(_dev_message, _logged_in(200)),
+    ("dev.raw", "GET"): Route(lambda w: _dev_message(w) + "/raw", _logged_in(200)),
+}
+
+
+def _meeting(world: World) -> tuple[int, int]:
+    """A planned meeting on the world's case with one invitation (made once per cell); their ids."""
+    from sipflow.meetings.models import Invitation, Meeting
+
+    session = world.session
+    found = session.exec(select(Meeting).where(Meeting.case_id == world.case.id)).first()
+    if found is None:
+        start = now_utc() + timedelta(days=7)
+        found = Meeting(
+            case_id=world.case.id, mode="video", starts_at=start, ends_at=start + timedelta(hours=1)
+        )
+        session.add(found)
+        session.flush()
+        participant = session.exec(select(Participant).where(Participant.case_id == world.case.id)).first()
+        session.add(
+            Invitation(
+                meeting_id=found.id, participant_id=participant.id, email="a@example.se", invited_at=now_utc()
+            )
+        )
+        session.commit()
+    invitation = session.exec(select(Invitation).where(Invitation.meeting_id == found.id)).first()
+    return found.id, invitation.id
+
+
+def _meeting_url(world: World, tail: str = "") -> str:
+    meeting_id, _invitation_id = _meeting(world)
+    return f"/cases/{world.case.uid}/meetings/{meeting_id}{tail}"
+
+
+def _answer_url(world: World) -> str:
+    from flask import current_app
+
+    from sipflow.meetings.models import Invitation, Meeting
+    from sipflow.meetings.tokens import make_answer_token
+
+    meeting_id, invitation_id = _meeting(world)
+    invitation = world.session.get(Invitation, invitation_id)
+    meeting = world.session.get(Meeting, meeting_id)
+    token = make_answer_token(
+        current_app.config["SECRET_KEY"], invitation.id, invitation.token_nonce, meeting.ends_at
+    )
+    return f"/answer/{token}"
+
+
+def _feed_url(world: World) -> str:
+    from sipflow.meetings.feed import feed_token, renew_feed_key
+
+    user = world.users["region_user"]
+    renew_feed_key(world.session, user)
+    world.session.commit()
+    return f"/calendar/{feed_token(user)}.ics"
+
+
+def _manager_route(status: int):
+    """Meeting changes: only the organisations that may send the kallelse, while the SIP runs."""
+
+    def expect(relation: Relation, world: World):
+        if relation.user is None:
+            return LOGIN
+        if not relation.sees_case:
+            return DENY_404
+        return status if relation.user == "region_user" and not _final(world) else DENY_403
+
+    return expect
+
+
+def _anyone(status: int):
+    def expect(_relation: Relation, _world: World):
+        return status
+
+    return expect
+
+
+# Meetings: booking needs the kallelse step (none of the matrix's states has it), changes need the initiator.
+ROUTES |= {
+    ("meetings.book", "GET"): Route(
+        lambda w: f"/cases/{w.case.uid}/meetings/new", _case_route(lambda w: 403), needs_case=True
+    ),
+    ("meetings.book", "POST"): Route(
+        lambda w: f"/cases/{w.case.uid}/meetings/new",
+        _case_route(lambda w: 403),
+        data=lambda w: {},
+        needs_case=True,
+    ),
+    ("meetings.detail", "GET"): Route(_meeting_url, _case_route(lambda w: 200), needs_case=True),
+    ("meetings.change", "POST"): Route(
+        lambda w: _meeting_url(w, "/change"), _manager_route(400), data=lambda w: {}, needs_case=True
+    ),
+    ("meetings.cancel", "POST"): Route(
+        lambda w: _meeting_url(w, "/cancel"), _manager_route(303), data=lambda w: {}, needs_case=True
+    ),
+    ("meetings.invite", "POST"): Route(
+        lambda w: _meeting_url(w, "/invite"), _manager_route(400), data=lambda w: {}, needs_case=True
+    ),
+    ("meetings.withdraw", "POST"): Route(
+        lambda w: _meeting_url(w, f"/invitations/{_meeting(w)[1]}/withdraw"),
+        _manager_route(303),
+        data=lambda w: {},
+        needs_case=True,
+    ),
+    ("cases.set_contact", "POST"): Route(
+        lambda w: f"/cases/{w.case.uid}/participants/contact",
+        _case_route(lambda w: 409 if _final(w) else 400),
+        data=lambda w: {},
+        needs_case=True,
+    ),
+    # Without an account: the answer link and posted calendar replies; the link or the body decides.
+    ("answers.answer", "GET"): Route(_answer_url, _anyone(200), needs_case=True),
+    ("answers.answer", "POST"): Route(_answer_url, _anyone(400), data=lambda w: {}, needs_case=True),
+    ("answers.itip_reply", "POST"): Route(lambda w: "/itip/reply", _anyone(400), data=lambda w: {}),
+    ("calendar.feed", "GET"): Route(_feed_url, _anyone(200)),
+    ("calendar.settings", "GET"): Route(lambda w: "/account/calendar", _staff_route(200)),
+    ("calendar.renew", "POST"): Route(
+        lambda w: "/account/calendar/renew", _staff_route(303), data=lambda w: {}
+    ),
+}
+
 # Open to anyone, logged in or not; each answers an anonymous GET (or the login form's POST) itself.
 PUBLIC: dict[tuple[str, str], str] = {
     ("auth.login", "GET"): "/login",

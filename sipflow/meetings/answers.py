@@ -1,0 +1,138 @@
+"""Answers without an account: the personal answer link, and iTIP REPLY calendar objects posted to sipflow.
+
+Neither page shows anything about the person: the case reference, the time and the place or link only.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify, render_template, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from sipflow.cases.errors import CaseError
+from sipflow.cases.models import SipCase
+from sipflow.clock import now_utc
+from sipflow.db import get_session, unit_of_work
+from sipflow.meetings import services
+from sipflow.meetings.forms import AnswerForm
+from sipflow.meetings.ical import ReplyError, parse_reply
+from sipflow.meetings.messages import place_text
+from sipflow.meetings.models import Invitation, Meeting
+from sipflow.meetings.replies import ReplyRefused, apply_reply
+from sipflow.meetings.tokens import AnswerLinkError, read_answer_token
+from sipflow.security import csrf
+from sipflow.security.limits import limiter
+
+bp = Blueprint("answers", __name__)
+
+# Answer links and posted replies need no login; the limit keeps guessing and flooding slow.
+PUBLIC_LIMIT = "60 per minute;600 per hour"
+REPLY_MAX_BYTES = 256_000
+LINK_REFUSALS = {
+    "tampered": (400, _l("The link is not valid. Check that you copied the whole link from the e-mail.")),
+    "expired": (410, _l("The link has expired: the meeting is over.")),
+    "withdrawn": (410, _l("The invitation is no longer valid. Ask the one who booked the meeting.")),
+}
+
+
+def _refuse_link(code: str):
+    status, message = LINK_REFUSALS[code]
+    return render_template("meetings/answer_refused.html", message=message), status
+
+
+def _invitation_for(token: str, now):
+    """The invitation and meeting a link names, or the refusal code."""
+    try:
+        link = read_answer_token(current_app.config["SECRET_KEY"], token, now=now)
+    except AnswerLinkError as error:
+        return None, None, error.code
+    session = get_session()
+    invitation = session.get(Invitation, link.invitation_id)
+    if invitation is None or invitation.token_nonce != link.nonce or invitation.removed_at is not None:
+        return None, None, "withdrawn"
+    return invitation, session.get(Meeting, invitation.meeting_id), None
+
+
+@bp.route("/answer/<token>", methods=["GET", "POST"])
+@limiter.limit(PUBLIC_LIMIT)
+def answer(token: str):
+    """The invitee's answer page: yes, maybe or no, how they will take part, and a comment."""
+    now = now_utc()
+    invitation, meeting, refusal = _invitation_for(token, now)
+    if refusal:
+        return _refuse_link(refusal)
+    session = get_session()
+    case = session.get(SipCase, meeting.case_id)
+    form = AnswerForm(formdata=request.form if request.method == "POST" else None)
+    form.set_modes(services.allowed_answer_modes(meeting))
+    if request.method == "GET" and invitation.answered_at is not None:
+        form.partstat.data, form.answer_mode.data = invitation.partstat, invitation.answer_mode
+        form.comment.data = invitation.comment
+    status, saved = 200, False
+    if request.method == "POST" and meeting.status == "planned":
+        status = 400
+        if form.validate() and _mode_given(form):
+            try:
+                with unit_of_work(session):
+                    services.record_answer(
+                        session,
+                        meeting,
+                        invitation,
+                        partstat=form.partstat.data,
+                        answer_mode=form.answer_mode.data or None,
+                        comment=form.comment.data,
+                        via="link",
+                        now=now,
+                    )
+            except CaseError as error:
+                session.refresh(invitation)
+                field = form[error.field] if error.field and error.field in form else form.partstat
+                field.errors = [*field.errors, error.message]
+                status = error.status
+            else:
+                status, saved = 200, True
+    return (
+        render_template(
+            "meetings/answer.html",
+            form=form,
+            meeting=meeting,
+            invitation=invitation,
+            reference=case.reference,
+            place=place_text(meeting),
+            saved=saved,
+        ),
+        status,
+    )
+
+
+def _mode_given(form: AnswerForm) -> bool:
+    """Saying yes or maybe also says how: on site, by video or by phone."""
+    if form.partstat.data != "DECLINED" and not form.answer_mode.data:
+        form.answer_mode.errors = [*form.answer_mode.errors, _("Choose how you will take part.")]
+        return False
+    return True
+
+
+@bp.post("/itip/reply")
+@csrf.exempt
+@limiter.limit(PUBLIC_LIMIT)
+def itip_reply():
+    """Take an iTIP REPLY (the .ics a calendar client sends back) and record the invitee's answer."""
+    data = request.get_data(cache=False)
+    if len(data) > REPLY_MAX_BYTES:
+        return _json_error("too_large", _("The calendar object is too large."), 413)
+    try:
+        reply = parse_reply(data, max_bytes=REPLY_MAX_BYTES)
+    except ReplyError as error:
+        return _json_error(error.code, str(error), 400)
+    session = get_session()
+    try:
+        with unit_of_work(session):
+            invitation = apply_reply(session, reply, now=now_utc())
+    except ReplyRefused as error:
+        return _json_error(error.code, str(error.message), error.status)
+    return jsonify(status="recorded", uid=reply.uid, partstat=invitation.partstat, sequence=reply.sequence)
+
+
+def _json_error(code: str, message: str, status: int):
+    return jsonify(error=code, message=message), status

@@ -1,0 +1,124 @@
+"""Reading a booking from form data: the time, the form of the meeting, the place and the invitees.
+
+The same checks serve the kallelse transition and the booking of a later meeting, and they run in the
+service layer, so a booking is refused the same way whoever asks (page, API, demo).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlmodel import Session, select
+
+from sipflow.cases.errors import InvalidInput
+from sipflow.cases.models import Participant, SipCase
+from sipflow.meetings.models import MEETING_MODES
+
+MIN_MINUTES = 15
+MAX_MINUTES = 8 * 60
+LOCATION_MAX = 200
+ROOM_MAX = 120
+
+
+@dataclass(frozen=True)
+class Booking:
+    """A meeting to book or the new shape of a booked one; times are aware UTC."""
+
+    starts_at: datetime
+    ends_at: datetime
+    mode: str
+    location: str | None
+    room: str | None
+    invitee_ids: tuple[int, ...] = ()
+
+
+def _text(data: dict, name: str, limit: int) -> str | None:
+    value = data.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidInput(_l("Enter text."), field=name)
+    value = value.strip()
+    if len(value) > limit:
+        raise InvalidInput(_l("At most %(max)d characters.", max=limit), field=name)
+    return value or None
+
+
+def _moment(data: dict, name: str) -> datetime | None:
+    value = data.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        raise InvalidInput(_l("Enter a date and time."), field=name)
+    return value
+
+
+def read_times(data: dict, *, now: datetime) -> tuple[datetime, datetime]:
+    """Start and end from meeting_starts_at plus meeting_ends_at (or meeting_minutes); refused when wrong."""
+    starts_at = _moment(data, "meeting_starts_at")
+    if starts_at is None:
+        raise InvalidInput(_l("Enter when the meeting starts."), field="meeting_starts_at")
+    if starts_at <= now:
+        raise InvalidInput(_l("The meeting must be in the future."), field="meeting_starts_at")
+    ends_at = _moment(data, "meeting_ends_at")
+    if ends_at is None:
+        minutes = data.get("meeting_minutes") or 60
+        if not isinstance(minutes, int) or isinstance(minutes, bool):
+            raise InvalidInput(_l("A meeting lasts between 15 minutes and 8 hours."), field="meeting_minutes")
+        ends_at = starts_at + timedelta(minutes=minutes)
+        field = "meeting_minutes"
+    else:
+        field = "meeting_ends_at"
+    if ends_at <= starts_at:
+        raise InvalidInput(_l("The meeting must end after it starts."), field=field)
+    if not timedelta(minutes=MIN_MINUTES) <= ends_at - starts_at <= timedelta(minutes=MAX_MINUTES):
+        raise InvalidInput(_l("A meeting lasts between 15 minutes and 8 hours."), field=field)
+    return starts_at, ends_at
+
+
+def read_place(data: dict) -> tuple[str, str | None, str | None]:
+    """The meeting form and, for a meeting on site or mixed, its address (required) and room."""
+    mode = data.get("mode")
+    if mode not in MEETING_MODES:
+        raise InvalidInput(_l("Choose one of the options."), field="mode")
+    location = _text(data, "location", LOCATION_MAX)
+    room = _text(data, "room", ROOM_MAX)
+    if mode == "video":
+        return mode, None, None
+    if location is None:
+        raise InvalidInput(_l("Enter the address of the meeting."), field="location")
+    return mode, location, room
+
+
+def active_participants(session: Session, case: SipCase) -> dict[int, Participant]:
+    """The case's current participants by id."""
+    return {
+        p.id: p
+        for p in session.exec(
+            select(Participant).where(Participant.case_id == case.id, Participant.removed_at.is_(None))
+        ).all()
+    }
+
+
+def read_invitees(session: Session, case: SipCase, data: dict, *, required: bool = True) -> tuple[int, ...]:
+    """The participants chosen as invitees; each must take part in the case."""
+    raw = data.get("invitee_ids") or []
+    if not isinstance(raw, list | tuple | set) or not all(
+        isinstance(item, int) and not isinstance(item, bool) for item in raw
+    ):
+        raise InvalidInput(_l("Choose from the list."), field="invitee_ids")
+    chosen = tuple(sorted(set(raw)))
+    if required and not chosen:
+        raise InvalidInput(_l("Choose who is invited."), field="invitee_ids")
+    if not set(chosen) <= set(active_participants(session, case)):
+        raise InvalidInput(_l("Choose among the participants of the SIP."), field="invitee_ids")
+    return chosen
+
+
+def read_booking(session: Session, case: SipCase, data: dict, *, now: datetime) -> Booking:
+    """A complete booking from data, every rule checked; InvalidInput names the field at fault."""
+    starts_at, ends_at = read_times(data, now=now)
+    mode, location, room = read_place(data)
+    return Booking(starts_at, ends_at, mode, location, room, read_invitees(session, case, data))

@@ -1,0 +1,164 @@
+"""Each staff member's private calendar feed (webcal): their SIP meetings, without personal data.
+
+The feed address is `/calendar/<key>.<mac>.ics`: the key is stored on the user (renewing replaces it, and
+the old address stops working at once); the mac is an HMAC of the key with the app's secret, so a copy of
+the database alone is not enough to read anyone's feed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import datetime, timedelta
+
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import or_
+from sqlmodel import Session, select
+
+from sipflow.cases.models import Participant, SipCase
+from sipflow.clock import now_utc
+from sipflow.db import get_session, unit_of_work
+from sipflow.meetings.forms import EmptyForm
+from sipflow.meetings.ical import CalendarEvent, feed_ics
+from sipflow.meetings.messages import calendar_location, public_url
+from sipflow.meetings.models import Invitation, Meeting
+from sipflow.people.models import User
+from sipflow.security import access
+from sipflow.security.limits import limiter
+
+bp = Blueprint("calendar", __name__)
+# Meetings further back than this are left out: a feed is for what is coming.
+FEED_PAST_DAYS = 90
+
+
+def _mac(key: str) -> str:
+    secret = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(secret, f"calendar-feed:{key}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def feed_token(user: User) -> str:
+    """The secret part of the user's feed address."""
+    return f"{user.calendar_feed_key}.{_mac(user.calendar_feed_key)}"
+
+
+def renew_feed_key(session: Session, user: User) -> None:
+    """Give the user a new feed address; the old one stops working."""
+    user.calendar_feed_key = secrets.token_hex(16)
+    session.add(user)
+
+
+def user_for_token(session: Session, token: str) -> User | None:
+    """The active user whose feed token this is, or None."""
+    key, _sep, mac = token.partition(".")
+    if not key or len(key) != 32 or not hmac.compare_digest(mac, _mac(key)):
+        return None
+    user = session.exec(select(User).where(User.calendar_feed_key == key)).first()
+    return user if user is not None and user.active else None
+
+
+def feed_meetings(session: Session, user: User, *, now: datetime) -> list[tuple[Meeting, SipCase]]:
+    """The meetings the user is invited to or booked, on cases the user may still see."""
+    invited = (
+        select(Invitation.meeting_id)
+        .join(Participant, Participant.id == Invitation.participant_id)
+        .where(Invitation.removed_at.is_(None), Participant.contact_user_id == user.id)
+    )
+    return list(
+        session.exec(
+            select(Meeting, SipCase)
+            .join(SipCase, SipCase.id == Meeting.case_id)
+            .where(
+                or_(Meeting.booked_by_user_id == user.id, Meeting.id.in_(invited)),
+                Meeting.ends_at >= now - timedelta(days=FEED_PAST_DAYS),
+                access.visible_cases_clause(user, now=now),
+            )
+            .order_by(Meeting.starts_at)
+        ).all()
+    )
+
+
+def _event(meeting: Meeting, case: SipCase) -> CalendarEvent:
+    return CalendarEvent(
+        uid=meeting.uid,
+        sequence=meeting.sequence,
+        starts_at=meeting.starts_at,
+        ends_at=meeting.ends_at,
+        summary=_("SIP meeting %(reference)s", reference=case.reference),
+        description=_(
+            "SIP meeting (coordinated individual plan), case %(reference)s.", reference=case.reference
+        )
+        + "\n"
+        + public_url(f"/cases/{case.uid}"),
+        location=calendar_location(meeting),
+        url=meeting.video_url,
+        organizer_email=current_app.config["MAIL_FROM"],
+        organizer_name=current_app.config["MAIL_FROM_NAME"],
+        attendees=(),
+        status="CANCELLED" if meeting.status == "cancelled" else "CONFIRMED",
+        last_modified=meeting.updated_at,
+    )
+
+
+@bp.get("/calendar/<token>.ics")
+@limiter.limit("120 per hour")
+def feed(token: str):
+    """The feed a calendar program subscribes to; no login, the address itself is the key."""
+    session, now = get_session(), now_utc()
+    user = user_for_token(session, token)
+    if user is None:
+        abort(404)
+    events = [_event(meeting, case) for meeting, case in feed_meetings(session, user, now=now)]
+    body = feed_ics(events, name=_("SIP meetings"), now=now)
+    response = Response(body, mimetype="text/calendar")
+    response.headers["Content-Disposition"] = 'inline; filename="sip.ics"'
+    response.headers["Cache-Control"] = "private, max-age=300"
+    return response
+
+
+def _addresses(user: User) -> dict | None:
+    if not user.calendar_feed_key:
+        return None
+    https = public_url(url_for("calendar.feed", token=feed_token(user)))
+    return {"https": https, "webcal": "webcal://" + https.split("://", 1)[1]}
+
+
+@bp.get("/account/calendar")
+@login_required
+def settings():
+    """The user's feed address (made on first visit) and a button to renew it."""
+    session, user = get_session(), current_user._get_current_object()
+    if not access.may_see_cases(user):
+        abort(403)
+    if not user.calendar_feed_key:
+        with unit_of_work(session):
+            renew_feed_key(session, user)
+    return render_template(
+        "meetings/calendar_feed.html",
+        addresses=_addresses(user),
+        form=EmptyForm(),
+        page_url=url_for("calendar.settings"),
+    )
+
+
+@bp.post("/account/calendar/renew")
+@login_required
+def renew():
+    """Replace the feed address, for instance after it was shared by mistake."""
+    session, user = get_session(), current_user._get_current_object()
+    if not access.may_see_cases(user):
+        abort(403)
+    if not EmptyForm().validate():
+        abort(400)
+    with unit_of_work(session):
+        renew_feed_key(session, user)
+    flash(
+        _(
+            "Your calendar address is renewed. Subscribe again with the new address; "
+            "the old one no longer works."
+        ),
+        "success",
+    )
+    return redirect(url_for("calendar.settings"), code=303)

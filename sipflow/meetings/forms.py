@@ -1,0 +1,120 @@
+"""The meeting forms: booking (and changing) a meeting, inviting, cancelling, and the invitee's answer."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, RadioField, StringField, TextAreaField, TimeField
+from wtforms.validators import InputRequired, Length, Optional, ValidationError
+
+from sipflow.cases.forms import MEETING_MODE_LABELS, MultiCheckboxField, choices
+from sipflow.clock import local_to_utc, to_local
+from sipflow.meetings.services import COMMENT_MAX
+
+ANSWER_LABELS = {
+    "ACCEPTED": _l("Yes, I will come"),
+    "TENTATIVE": _l("Maybe"),
+    "DECLINED": _l("No, I cannot come"),
+}
+PARTSTAT_LABELS = {
+    "NEEDS-ACTION": _l("Not answered"),
+    "ACCEPTED": _l("Accepted"),
+    "TENTATIVE": _l("Maybe"),
+    "DECLINED": _l("Declined"),
+}
+ANSWER_MODE_LABELS = {"on_site": _l("On site"), "video": _l("By video"), "phone": _l("By phone")}
+REQUIRED = _l("This field is required.")
+
+
+def _wall_time_exists(naive: datetime) -> bool:
+    """False for a wall-clock time skipped when summer time starts (02:00-03:00 on that Sunday)."""
+    return to_local(local_to_utc(naive)).replace(tzinfo=None) == naive
+
+
+class MeetingTimeForm(FlaskForm):
+    """The time, form and place of a meeting; the booking form adds the invitees."""
+
+    date = DateField(_l("Date"), validators=[InputRequired(message=REQUIRED)])
+    starts = TimeField(_l("Starts"), validators=[InputRequired(message=REQUIRED)])
+    ends = TimeField(_l("Ends"), validators=[InputRequired(message=REQUIRED)])
+    mode = RadioField(
+        _l("Meeting form"),
+        choices=choices(MEETING_MODE_LABELS.items()),
+        default="video",
+        validators=[InputRequired(message=REQUIRED)],
+    )
+    location = StringField(
+        _l("Address"),
+        validators=[Optional(), Length(max=200)],
+        description=_l("For a meeting on site or mixed."),
+    )
+    room = StringField(_l("Room"), validators=[Optional(), Length(max=120)])
+
+    def _wall(self, field) -> datetime | None:
+        if self.date.data is None or field.data is None:
+            return None
+        return datetime.combine(self.date.data, field.data)
+
+    def validate_starts(self, field) -> None:
+        wall = self._wall(field)
+        if wall is not None and not _wall_time_exists(wall):
+            raise ValidationError(_l("That time does not exist: the clocks go forward an hour that night."))
+
+    def validate_ends(self, field) -> None:
+        wall = self._wall(field)
+        if wall is not None and not _wall_time_exists(wall):
+            raise ValidationError(_l("That time does not exist: the clocks go forward an hour that night."))
+
+    def to_data(self) -> dict:
+        """Times as aware UTC, as sipflow.meetings.booking reads them."""
+        starts, ends = self._wall(self.starts), self._wall(self.ends)
+        return {
+            "meeting_starts_at": local_to_utc(starts) if starts else None,
+            "meeting_ends_at": local_to_utc(ends) if ends else None,
+            "mode": self.mode.data,
+            "location": self.location.data,
+            "room": self.room.data,
+        }
+
+    def fill_from(self, starts_at: datetime, ends_at: datetime, mode: str, location, room) -> None:
+        """Show a booked meeting's values (local time)."""
+        start, end = to_local(starts_at), to_local(ends_at)
+        self.date.data, self.starts.data, self.ends.data = start.date(), start.time(), end.time()
+        self.mode.data, self.location.data, self.room.data = mode, location, room
+
+
+class BookingForm(MeetingTimeForm):
+    """Book a meeting and choose who is invited."""
+
+    invitee_ids = MultiCheckboxField(_l("Invite"), coerce=int)
+
+    def to_data(self) -> dict:
+        return {**super().to_data(), "invitee_ids": list(self.invitee_ids.data or [])}
+
+
+class InviteForm(FlaskForm):
+    """Invite more participants to a booked meeting."""
+
+    invitee_ids = MultiCheckboxField(_l("Invite"), coerce=int)
+
+
+class EmptyForm(FlaskForm):
+    """A button that only needs its CSRF token (cancel, withdraw an invitation, renew the feed)."""
+
+
+class AnswerForm(FlaskForm):
+    """An invitee's answer: yes, maybe or no, how they take part, and a comment."""
+
+    partstat = RadioField(
+        _l("Your answer"),
+        choices=choices(ANSWER_LABELS.items()),
+        validators=[InputRequired(message=_l("Choose an answer."))],
+    )
+    answer_mode = RadioField(_l("I will take part"), choices=[], validators=[Optional()])
+    comment = TextAreaField(_l("Comment (optional)"), validators=[Optional(), Length(max=COMMENT_MAX)])
+
+    def set_modes(self, modes: tuple[str, ...]) -> None:
+        """Offer only the ways of taking part that the meeting has."""
+        self.answer_mode.choices = choices((m, ANSWER_MODE_LABELS[m]) for m in modes)

@@ -1,0 +1,202 @@
+"""The invitation e-mails: one per invitee, with the iTIP calendar object inline and attached.
+
+What each message may say is kept narrow on purpose. Subject, SUMMARY and DESCRIPTION carry "SIP-möte",
+the case reference, the time and the place or link: never the person's name or personnummer. Each
+invitee's calendar object lists the staff invitees and the recipient, never the other private invitees
+(the person, närstående), whose e-mail addresses often are their names.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from babel.dates import format_datetime
+from flask import current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlmodel import Session, select
+
+from sipflow.cases.models import Participant, SipCase
+from sipflow.clock import STOCKHOLM
+from sipflow.meetings.ical import CalendarAttendee, CalendarEvent, cancel_ics, request_ics
+from sipflow.meetings.mime import calendar_message
+from sipflow.meetings.models import Invitation, Meeting
+from sipflow.meetings.tokens import make_answer_token
+from sipflow.notifications.outbox import enqueue
+from sipflow.people.models import Organisation, Unit, User
+
+# Invitations go out in Swedish: the recipient has no account whose language we could know.
+MAIL_LOCALE = "sv"
+
+
+def public_url(path: str) -> str:
+    """An absolute address under SIPFLOW_PUBLIC_URL, for links that leave sipflow."""
+    return current_app.config["PUBLIC_URL"] + path
+
+
+def answer_url(meeting: Meeting, invitation: Invitation) -> str:
+    """The invitee's personal answer link; it expires when the meeting ends."""
+    token = make_answer_token(
+        current_app.config["SECRET_KEY"], invitation.id, invitation.token_nonce, meeting.ends_at
+    )
+    return public_url(f"/answer/{token}")
+
+
+def when_text(moment: datetime, locale: str = MAIL_LOCALE) -> str:
+    """'tisdag 8 december 2026 kl. 10:00' in Swedish time."""
+    return format_datetime(moment.astimezone(STOCKHOLM), "EEEE d MMMM y 'kl.' HH:mm", locale=locale)
+
+
+def place_text(meeting: Meeting) -> str | None:
+    """Address and room, as one line."""
+    parts = [p for p in (meeting.location, meeting.room) if p]
+    return ", ".join(parts) or None
+
+
+def calendar_location(meeting: Meeting) -> str | None:
+    """LOCATION: the place, the video link, or both for a mixed meeting."""
+    parts = [p for p in (place_text(meeting), meeting.video_url) if p]
+    return " / ".join(parts) or None
+
+
+def _staff_attendees(session: Session, meeting: Meeting) -> dict[int, CalendarAttendee]:
+    """The staff invitees by invitation id, named by their unit (a unit's name is no one's personal data)."""
+    rows = session.exec(
+        select(Invitation, Participant, Unit, Organisation)
+        .join(Participant, Participant.id == Invitation.participant_id)
+        .outerjoin(Unit, Unit.id == Participant.unit_id)
+        .outerjoin(Organisation, Organisation.id == Participant.organisation_id)
+        .where(
+            Invitation.meeting_id == meeting.id,
+            Invitation.removed_at.is_(None),
+            Invitation.channel == "email",
+            Participant.kind == "organisation",
+        )
+        .order_by(Invitation.id)
+    ).all()
+    return {
+        invitation.id: CalendarAttendee(
+            email=invitation.email,
+            role=invitation.role,
+            partstat=invitation.partstat,
+            cn=(unit.name if unit else organisation.name if organisation else None),
+        )
+        for invitation, _participant, unit, organisation in rows
+    }
+
+
+def _organizer_name(session: Session, meeting: Meeting) -> str:
+    base = current_app.config["MAIL_FROM_NAME"]
+    user = session.get(User, meeting.booked_by_user_id) if meeting.booked_by_user_id else None
+    unit = session.get(Unit, user.unit_id) if user is not None and user.unit_id else None
+    return f"{base}, {unit.name}" if unit is not None else base
+
+
+def _event(
+    session: Session,
+    case: SipCase,
+    meeting: Meeting,
+    invitation: Invitation,
+    *,
+    description: str,
+    status: str,
+) -> CalendarEvent:
+    staff = _staff_attendees(session, meeting)
+    own = staff.pop(invitation.id, None) or CalendarAttendee(
+        email=invitation.email, role=invitation.role, partstat=invitation.partstat
+    )
+    summary = _("SIP meeting %(reference)s", reference=case.reference)
+    return CalendarEvent(
+        uid=meeting.uid,
+        sequence=meeting.sequence,
+        starts_at=meeting.starts_at,
+        ends_at=meeting.ends_at,
+        summary=summary,
+        description=description,
+        location=calendar_location(meeting),
+        url=meeting.video_url,
+        organizer_email=current_app.config["MAIL_FROM"],
+        organizer_name=_organizer_name(session, meeting),
+        attendees=(*staff.values(), own),
+        status=status,
+        last_modified=meeting.updated_at,
+    )
+
+
+def _is_staff(session: Session, invitation: Invitation) -> bool:
+    participant = session.get(Participant, invitation.participant_id)
+    return participant is not None and participant.kind == "organisation"
+
+
+def _render(session: Session, case: SipCase, meeting: Meeting, invitation: Invitation, kind: str) -> dict:
+    """Subject, plain text, HTML and the calendar DESCRIPTION of one message, in Swedish."""
+    context = {
+        "kind": kind,
+        "reference": case.reference,
+        "when": when_text(meeting.starts_at),
+        "ends": format_datetime(meeting.ends_at.astimezone(STOCKHOLM), "HH:mm", locale=MAIL_LOCALE),
+        "mode": meeting.mode,
+        "place": place_text(meeting),
+        "video_url": meeting.video_url,
+        "answer_url": answer_url(meeting, invitation) if kind != "cancel" else None,
+        "case_url": public_url(f"/cases/{case.uid}") if _is_staff(session, invitation) else None,
+    }
+    subjects = {
+        "request": _("SIP meeting %(reference)s, %(when)s"),
+        "update": _("Changed: SIP meeting %(reference)s, %(when)s"),
+        "cancel": _("Cancelled: SIP meeting %(reference)s, %(when)s"),
+    }
+    return {
+        "subject": subjects[kind] % {"reference": case.reference, "when": context["when"]},
+        "text": _render_mail("emails/invitation.txt", context),
+        "html": _render_mail("emails/invitation.html", context),
+        "description": _render_mail("emails/description.txt", context).strip(),
+    }
+
+
+def _render_mail(name: str, context: dict) -> str:
+    # Straight from the Jinja environment: no page context processors (no user, no request) in an e-mail.
+    return current_app.jinja_env.get_template(name).render(**context)
+
+
+def _queue(
+    session: Session, case: SipCase, meeting: Meeting, invitation: Invitation, *, kind: str, now: datetime
+) -> None:
+    config = current_app.config
+    with force_locale(MAIL_LOCALE):
+        content = _render(session, case, meeting, invitation, kind)
+        if kind == "cancel":
+            event = _event(
+                session, case, meeting, invitation, description=content["description"], status="CANCELLED"
+            )
+            ics, method = cancel_ics(event, now=now), "CANCEL"
+        else:
+            event = _event(
+                session, case, meeting, invitation, description=content["description"], status="CONFIRMED"
+            )
+            ics, method = request_ics(event, now=now), "REQUEST"
+    message = calendar_message(
+        sender_email=config["MAIL_FROM"],
+        sender_name=event.organizer_name,
+        to=invitation.email,
+        subject=content["subject"],
+        text=content["text"],
+        html=content["html"],
+        ics=ics,
+        method=method,
+    )
+    enqueue(session, message, kind=kind, case_id=case.id, invitation_id=invitation.id, now=now)
+
+
+def queue_request(
+    session: Session, case: SipCase, meeting: Meeting, invitation: Invitation, *, kind: str, now: datetime
+) -> None:
+    """Queue the invitation (kind 'request') or an update of it (kind 'update') to one invitee."""
+    _queue(session, case, meeting, invitation, kind=kind, now=now)
+
+
+def queue_cancel(
+    session: Session, case: SipCase, meeting: Meeting, invitation: Invitation, *, now: datetime
+) -> None:
+    """Queue the cancellation of the meeting (or of this invitee's part in it) to one invitee."""
+    _queue(session, case, meeting, invitation, kind="cancel", now=now)

@@ -1,0 +1,60 @@
+"""Who may book and manage a case's meetings: the parties that may send its kallelse."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel import Session, select
+
+from sipflow.cases.models import SipCase, TransitionLog
+from sipflow.cases.services import actor_organisation_id, allowed_transitions, party_roles
+from sipflow.clock import now_utc
+from sipflow.people.models import User
+from sipflow.workflow.context import TransitionContext
+from sipflow.workflow.definition import TransitionDef
+from sipflow.workflow.engine import WorkflowRegistry
+from sipflow.workflow.guards import consent_valid
+
+KALLELSE_FORM = "kallelse"
+
+
+@dataclass(frozen=True)
+class BookingPermission:
+    """How the user may book now: through the kallelse transition, or (transition None) a further meeting."""
+
+    transition: TransitionDef | None
+
+
+def _kallelse_transitions(registry: WorkflowRegistry, case: SipCase) -> list[TransitionDef]:
+    workflow = registry.get(case.workflow_name, case.workflow_version)
+    return [t for t in workflow.transitions if t.form == KALLELSE_FORM]
+
+
+def may_manage_meetings(session: Session, registry: WorkflowRegistry, case: SipCase, actor: User) -> bool:
+    """Whether the actor's organisation holds a party role that may send the case's kallelse."""
+    workflow = registry.get(case.workflow_name, case.workflow_version)
+    if workflow.is_final(case.state):
+        return False
+    allowed = {party for t in _kallelse_transitions(registry, case) for party in t.parties}
+    return bool(party_roles(session, case, actor_organisation_id(session, actor)) & allowed)
+
+
+def booking_permission(
+    session: Session, registry: WorkflowRegistry, case: SipCase, actor: User
+) -> BookingPermission | None:
+    """The kallelse transition when it is the next step; a further meeting once the kallelse is sent."""
+    for transition in allowed_transitions(session, registry, case, actor):
+        if transition.form == KALLELSE_FORM:
+            return BookingPermission(transition)
+    if not may_manage_meetings(session, registry, case, actor):
+        return None
+    triggers = [t.trigger for t in _kallelse_transitions(registry, case)]
+    sent = session.exec(
+        select(TransitionLog.id).where(TransitionLog.case_id == case.id, TransitionLog.trigger.in_(triggers))
+    ).first()
+    if sent is None:
+        return None
+    # Invitations share the time and place with other organisations: only under a consent in force.
+    if not consent_valid(TransitionContext(session=session, case=case, actor=actor, now=now_utc())):
+        return None
+    return BookingPermission(None)

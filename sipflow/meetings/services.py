@@ -1,0 +1,286 @@
+"""Meeting operations: book, change, cancel, invite and uninvite, and record answers.
+
+Every operation writes the meeting, its invitations and the e-mails it causes (outbox rows, see
+meetings/messages.py) in the caller's transaction; nothing is sent before commit. iTIP rules kept here:
+the UID never changes, SEQUENCE rises with every change sent out, and each invitation remembers the
+SEQUENCE it was last sent, so a late answer to an older version is recognised as outdated.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from datetime import datetime
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlmodel import Session, select
+
+from sipflow.cases.errors import CaseError, InvalidInput
+from sipflow.cases.models import Participant, SipCase
+from sipflow.meetings import messages
+from sipflow.meetings.booking import Booking, active_participants
+from sipflow.meetings.models import ANSWER_MODES, PARTSTATS, Invitation, Meeting, new_nonce
+from sipflow.people.models import User
+
+logger = logging.getLogger(__name__)
+ANSWERS = tuple(p for p in PARTSTATS if p != "NEEDS-ACTION")
+COMMENT_MAX = 1000
+
+
+class MeetingClosed(CaseError):
+    """The meeting is cancelled or held: it cannot change any more."""
+
+    status = 409
+    code = "meeting_closed"
+
+
+def video_url_for(room: str) -> str:
+    """The join link of a video room, from SIPFLOW_VIDEO_URL_TEMPLATE."""
+    return current_app.config["VIDEO_URL_TEMPLATE"].format(room=room)
+
+
+def _new_video_url() -> str:
+    # Unguessable: the link is the only key to the room.
+    return video_url_for(secrets.token_urlsafe(15).replace("_", "x").replace("-", "y"))
+
+
+def invitee_address(session: Session, participant: Participant) -> str | None:
+    """The address to invite a participant at: their own, or their contact person's for a unit."""
+    if participant.email:
+        return participant.email
+    if participant.contact_user_id is not None:
+        user = session.get(User, participant.contact_user_id)
+        return user.email if user is not None and user.email else None
+    return None
+
+
+def _role(participant: Participant) -> str:
+    return "OPT-PARTICIPANT" if participant.kind == "narstaende" else "REQ-PARTICIPANT"
+
+
+def active_invitations(session: Session, meeting: Meeting) -> list[Invitation]:
+    """The meeting's invitations that are not withdrawn."""
+    return list(
+        session.exec(
+            select(Invitation)
+            .where(Invitation.meeting_id == meeting.id, Invitation.removed_at.is_(None))
+            .order_by(Invitation.id)
+        ).all()
+    )
+
+
+def _require_planned(meeting: Meeting) -> None:
+    if meeting.status != "planned":
+        raise MeetingClosed(_l("The meeting is cancelled or already held; it cannot be changed."))
+
+
+def _kind_for(session: Session, case: SipCase) -> str:
+    held = session.exec(
+        select(Meeting.id).where(Meeting.case_id == case.id, Meeting.status == "held")
+    ).first()
+    return "first" if held is None else "follow_up"
+
+
+def book_meeting(
+    session: Session, case: SipCase, actor: User, booking: Booking, *, now: datetime, send: bool = True
+) -> Meeting:
+    """Book a meeting, invite booking.invitee_ids and (send=True) queue each e-mail invitation."""
+    meeting = Meeting(
+        case_id=case.id,
+        kind=_kind_for(session, case),
+        status="planned",
+        mode=booking.mode,
+        starts_at=booking.starts_at,
+        ends_at=booking.ends_at,
+        location=booking.location,
+        room=booking.room,
+        video_url=_new_video_url() if booking.mode in ("video", "mixed") else None,
+        booked_by_user_id=actor.id if actor is not None else None,
+        updated_at=now,
+    )
+    session.add(meeting)
+    session.flush()
+    participants = active_participants(session, case)
+    invitations = [
+        _invite(session, meeting, participants[participant_id], now=now)
+        for participant_id in booking.invitee_ids
+    ]
+    session.flush()
+    if send:
+        for invitation in invitations:
+            if invitation.channel == "email":
+                messages.queue_request(session, case, meeting, invitation, kind="request", now=now)
+    logger.info("case %s: meeting %s booked, %d invited", case.reference, meeting.id, len(invitations))
+    return meeting
+
+
+def _invite(session: Session, meeting: Meeting, participant: Participant, *, now: datetime) -> Invitation:
+    """A new invitation, or the withdrawn one of the same participant brought back with a fresh link."""
+    invitation = session.exec(
+        select(Invitation).where(
+            Invitation.meeting_id == meeting.id, Invitation.participant_id == participant.id
+        )
+    ).first()
+    if invitation is None:
+        invitation = Invitation(meeting_id=meeting.id, participant_id=participant.id, invited_at=now)
+    address = invitee_address(session, participant)
+    invitation.channel = "email" if address else "other"
+    invitation.email = address
+    invitation.role = _role(participant)
+    invitation.partstat = "NEEDS-ACTION"
+    invitation.answer_mode = invitation.comment = invitation.answered_at = invitation.answered_via = None
+    invitation.sequence = meeting.sequence
+    invitation.token_nonce = new_nonce()
+    invitation.removed_at = None
+    invitation.invited_at = now
+    session.add(invitation)
+    return invitation
+
+
+def change_meeting(
+    session: Session, case: SipCase, meeting: Meeting, booking: Booking, *, now: datetime
+) -> bool:
+    """Move the meeting or change its form or place; every invitee gets an update. False: nothing changed."""
+    _require_planned(meeting)
+    new_video = booking.mode in ("video", "mixed")
+    changed_time = (booking.starts_at, booking.ends_at) != (meeting.starts_at, meeting.ends_at)
+    changed = changed_time or (booking.mode, booking.location, booking.room) != (
+        meeting.mode,
+        meeting.location,
+        meeting.room,
+    )
+    if not changed:
+        return False
+    meeting.starts_at, meeting.ends_at = booking.starts_at, booking.ends_at
+    meeting.mode, meeting.location, meeting.room = booking.mode, booking.location, booking.room
+    if new_video and meeting.video_url is None:
+        meeting.video_url = _new_video_url()
+    elif not new_video:
+        meeting.video_url = None
+    meeting.sequence += 1
+    meeting.updated_at = now
+    session.add(meeting)
+    for invitation in active_invitations(session, meeting):
+        if changed_time:
+            # A new time needs a new answer: calendars ask again too (RFC 5546, 2.1.4).
+            invitation.partstat = "NEEDS-ACTION"
+            invitation.answered_at = invitation.answered_via = invitation.answer_mode = None
+        invitation.sequence = meeting.sequence
+        session.add(invitation)
+        if invitation.channel == "email":
+            messages.queue_request(session, case, meeting, invitation, kind="update", now=now)
+    logger.info("case %s: meeting %s changed (sequence %d)", case.reference, meeting.id, meeting.sequence)
+    return True
+
+
+def cancel_meeting(session: Session, case: SipCase, meeting: Meeting, *, now: datetime) -> None:
+    """Cancel the meeting: every invitee's calendar entry is cancelled (METHOD:CANCEL)."""
+    _require_planned(meeting)
+    meeting.status = "cancelled"
+    meeting.cancelled_at = now
+    meeting.sequence += 1
+    meeting.updated_at = now
+    session.add(meeting)
+    for invitation in active_invitations(session, meeting):
+        invitation.sequence = meeting.sequence
+        session.add(invitation)
+        if invitation.channel == "email":
+            messages.queue_cancel(session, case, meeting, invitation, now=now)
+    logger.info("case %s: meeting %s cancelled", case.reference, meeting.id)
+
+
+def cancel_planned_meetings(session: Session, case: SipCase, *, now: datetime) -> int:
+    """Cancel every planned meeting of a case that ends (withdrawn consent, cancelled SIP)."""
+    planned = session.exec(
+        select(Meeting).where(Meeting.case_id == case.id, Meeting.status == "planned")
+    ).all()
+    for meeting in planned:
+        cancel_meeting(session, case, meeting, now=now)
+    return len(planned)
+
+
+def uninvite(
+    session: Session, case: SipCase, meeting: Meeting, invitation: Invitation, *, now: datetime
+) -> None:
+    """Withdraw one invitation: that invitee alone gets a cancel, and their answer link dies."""
+    _require_planned(meeting)
+    if invitation.removed_at is not None:
+        raise InvalidInput(_l("That invitation is already withdrawn."))
+    meeting.sequence += 1
+    meeting.updated_at = now
+    session.add(meeting)
+    invitation.removed_at = now
+    invitation.token_nonce = new_nonce()
+    invitation.sequence = meeting.sequence
+    session.add(invitation)
+    if invitation.channel == "email":
+        messages.queue_cancel(session, case, meeting, invitation, now=now)
+    logger.info("case %s: invitation %s to meeting %s withdrawn", case.reference, invitation.id, meeting.id)
+
+
+def invite(
+    session: Session, case: SipCase, meeting: Meeting, participant_ids: tuple[int, ...], *, now: datetime
+) -> list[Invitation]:
+    """Invite more participants to a booked meeting; only they get an invitation."""
+    _require_planned(meeting)
+    participants = active_participants(session, case)
+    if not participant_ids:
+        raise InvalidInput(_l("Choose who is invited."), field="invitee_ids")
+    already = {i.participant_id for i in active_invitations(session, meeting)}
+    if not set(participant_ids) <= set(participants):
+        raise InvalidInput(_l("Choose among the participants of the SIP."), field="invitee_ids")
+    if set(participant_ids) & already:
+        raise InvalidInput(_l("Someone chosen is already invited."), field="invitee_ids")
+    invitations = [_invite(session, meeting, participants[pid], now=now) for pid in participant_ids]
+    session.flush()
+    for invitation in invitations:
+        if invitation.channel == "email":
+            messages.queue_request(session, case, meeting, invitation, kind="request", now=now)
+    return invitations
+
+
+def record_answer(
+    session: Session,
+    meeting: Meeting,
+    invitation: Invitation,
+    *,
+    partstat: str,
+    answer_mode: str | None,
+    comment: str | None,
+    via: str,
+    now: datetime,
+) -> None:
+    """Keep an invitee's answer: accept, decline or maybe, how they will take part, and a comment."""
+    if invitation.removed_at is not None:
+        raise InvalidInput(_l("This invitation has been withdrawn."))
+    _require_planned(meeting)
+    if meeting.ends_at <= now:
+        raise MeetingClosed(_l("The meeting is over; it can no longer be answered."))
+    if partstat not in ANSWERS:
+        raise InvalidInput(_l("Choose one of the options."), field="partstat")
+    if partstat == "DECLINED":
+        answer_mode = None
+    elif answer_mode is not None and answer_mode not in allowed_answer_modes(meeting):
+        raise InvalidInput(_l("Choose one of the options."), field="answer_mode")
+    if comment is not None and not isinstance(comment, str):
+        raise InvalidInput(_l("Enter text."), field="comment")
+    comment = (comment or "").strip() or None
+    if comment is not None and len(comment) > COMMENT_MAX:
+        raise InvalidInput(_l("At most %(max)d characters.", max=COMMENT_MAX), field="comment")
+    invitation.partstat = partstat
+    invitation.answer_mode = answer_mode
+    invitation.comment = comment
+    invitation.answered_at = now
+    invitation.answered_via = via
+    session.add(invitation)
+    logger.info("meeting %s: invitation %s answered %s via %s", meeting.id, invitation.id, partstat, via)
+
+
+def allowed_answer_modes(meeting: Meeting) -> tuple[str, ...]:
+    """The ways one can take part in this meeting: phone always, on site and video as the meeting offers."""
+    if meeting.mode == "on_site":
+        return ("on_site", "phone")
+    if meeting.mode == "video":
+        return ("video", "phone")
+    return ANSWER_MODES

@@ -1,0 +1,284 @@
+"""The meeting pages: book a meeting (and with it send the kallelse), change, cancel, invite, uninvite."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+
+from sipflow.cases import services as case_services
+from sipflow.cases.errors import CaseError, InvalidInput
+from sipflow.cases.forms import choices
+from sipflow.cases.views import _case_or_404, _locale, _registry, _transition_label, _user
+from sipflow.clock import now_utc
+from sipflow.db import get_session, unit_of_work
+from sipflow.meetings import permissions, services
+from sipflow.meetings.booking import read_booking, read_invitees, read_place, read_times
+from sipflow.meetings.forms import ANSWER_MODE_LABELS, PARTSTAT_LABELS, BookingForm, EmptyForm, InviteForm
+from sipflow.meetings.models import Invitation, Meeting
+from sipflow.meetings.queries import invitation_rows, invitee_choices
+from sipflow.security import audit
+
+bp = Blueprint("meetings", __name__)
+DELIVERY_LABELS = {
+    "pending": _l("Waiting to be sent"),
+    "sending": _l("Being sent"),
+    "sent": _l("Sent"),
+    "failed": _l("Could not be delivered"),
+    "uncertain": _l("Unknown whether it arrived: check with the invitee"),
+}
+
+
+@bp.app_context_processor
+def _labels() -> dict:
+    return {
+        "partstat_labels": PARTSTAT_LABELS,
+        "answer_mode_labels": ANSWER_MODE_LABELS,
+        "delivery_labels": DELIVERY_LABELS,
+    }
+
+
+# The service names the data it refused; the page shows the refusal beside the field that gave it.
+FORM_FIELDS = {"meeting_starts_at": "starts", "meeting_ends_at": "ends", "meeting_minutes": "ends"}
+
+
+def _attach(form, error: CaseError, top: list) -> None:
+    field = FORM_FIELDS.get(error.field, error.field)
+    if field and field in form:
+        form[field].errors = [*form[field].errors, error.message]
+    else:
+        top.append(error.message)
+
+
+def _meeting_or_404(case, meeting_id: int) -> Meeting:
+    meeting = get_session().get(Meeting, meeting_id)
+    if meeting is None or meeting.case_id != case.id:
+        abort(404)
+    return meeting
+
+
+def _require_manager(case) -> None:
+    if not permissions.may_manage_meetings(get_session(), _registry(), case, _user()):
+        abort(403)
+
+
+# --- Booking ----------------------------------------------------------------------------------------------
+
+
+def _booking_form(session, case, *, formdata=None) -> BookingForm:
+    form = BookingForm(formdata=formdata)
+    form.invitee_ids.choices = choices(invitee_choices(session, case))
+    if formdata is None:
+        form.invitee_ids.data = [choice.value for choice in form.invitee_ids.choices]
+    return form
+
+
+@bp.route("/cases/<uid>/meetings/new", methods=["GET", "POST"])
+@login_required
+def book(uid: str):
+    """Book a meeting and send the invitations; the first one is the case's kallelse."""
+    session, registry, user = get_session(), _registry(), _user()
+    case = _case_or_404(uid, audit.MEETING_VIEW if request.method == "GET" else audit.MEETING_CHANGE)
+    how = permissions.booking_permission(session, registry, case, user)
+    if how is None:
+        abort(403)
+    form = _booking_form(session, case, formdata=request.form if request.method == "POST" else None)
+    top: list = []
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.validate():
+            now = now_utc()
+            try:
+                with unit_of_work(session):
+                    meeting_id = _book(session, registry, user, case, how, form.to_data(), now)
+            except CaseError as error:
+                _attach(form, error, top)
+                status = error.status
+            else:
+                flash(_("The meeting is booked and the invitations are on their way."), "success")
+                return redirect(url_for("meetings.detail", uid=case.uid, meeting_id=meeting_id), code=303)
+    return (
+        render_template(
+            "meetings/book.html",
+            case=case,
+            form=form,
+            errors=top,
+            kallelse_label=_transition_label(how.transition, _locale()) if how.transition else None,
+            page_url=url_for("meetings.book", uid=case.uid),
+        ),
+        status,
+    )
+
+
+def _book(session, registry, user, case, how: permissions.BookingPermission, data: dict, now) -> int:
+    """Book through the kallelse transition when this is the kallelse, or as a further meeting."""
+    if how.transition is not None:
+        log = case_services.fire_transition(
+            session,
+            registry,
+            user,
+            case,
+            how.transition.trigger,
+            expected_version=case.version,
+            now=now,
+            data={**data, "send_invitations": True},
+        )
+        return log.details["meeting_id"]
+    booking = read_booking(session, case, data, now=now)
+    return services.book_meeting(session, case, user, booking, now=now).id
+
+
+# --- One meeting ------------------------------------------------------------------------------------------
+
+
+def _render_meeting(case, meeting, *, status=200, errors=None, change_form=None, invite_form=None):
+    session = get_session()
+    manage = (
+        permissions.may_manage_meetings(session, _registry(), case, _user()) and meeting.status == "planned"
+    )
+    if change_form is None:
+        change_form = BookingForm(formdata=None, prefix="change")
+        change_form.fill_from(
+            meeting.starts_at, meeting.ends_at, meeting.mode, meeting.location, meeting.room
+        )
+    if invite_form is None:
+        invite_form = InviteForm(formdata=None, prefix="invite")
+        invite_form.invitee_ids.choices = choices(invitee_choices(session, case, exclude_meeting=meeting))
+    return (
+        render_template(
+            "meetings/detail.html",
+            case=case,
+            meeting=meeting,
+            rows=invitation_rows(session, meeting),
+            manage=manage,
+            change_form=change_form,
+            invite_form=invite_form,
+            button_form=EmptyForm(),
+            errors=errors or [],
+            page_url=url_for("meetings.detail", uid=case.uid, meeting_id=meeting.id),
+        ),
+        status,
+    )
+
+
+@bp.get("/cases/<uid>/meetings/<int:meeting_id>")
+@login_required
+def detail(uid: str, meeting_id: int):
+    """A meeting: time, place or link, the invitees, their answers and each e-mail's delivery."""
+    case = _case_or_404(uid, audit.MEETING_VIEW)
+    return _render_meeting(case, _meeting_or_404(case, meeting_id))
+
+
+@bp.post("/cases/<uid>/meetings/<int:meeting_id>/change")
+@login_required
+def change(uid: str, meeting_id: int):
+    """Move the meeting or change its form or place; every invitee gets an update."""
+    session = get_session()
+    case = _case_or_404(uid, audit.MEETING_CHANGE)
+    _require_manager(case)
+    meeting = _meeting_or_404(case, meeting_id)
+    form = BookingForm(formdata=request.form, prefix="change")
+    form.invitee_ids.choices = []
+    if not form.validate():
+        return _render_meeting(case, meeting, status=400, change_form=form)
+    top: list = []
+    try:
+        with unit_of_work(session):
+            data, now = form.to_data(), now_utc()
+            starts_at, ends_at = read_times(data, now=now)
+            mode, location, room = read_place(data)
+            booking = services.Booking(starts_at, ends_at, mode, location, room)
+            changed = services.change_meeting(session, case, meeting, booking, now=now)
+    except CaseError as error:
+        session.refresh(meeting)
+        _attach(form, error, top)
+        return _render_meeting(case, meeting, status=error.status, errors=top, change_form=form)
+    if changed:
+        flash(_("The meeting is changed and every invitee gets an update."), "success")
+    else:
+        flash(_("Nothing was changed."), "info")
+    return redirect(url_for("meetings.detail", uid=case.uid, meeting_id=meeting.id), code=303)
+
+
+@bp.post("/cases/<uid>/meetings/<int:meeting_id>/cancel")
+@login_required
+def cancel(uid: str, meeting_id: int):
+    """Cancel the meeting; every invitee's calendar entry is cancelled."""
+    return _simple_action(
+        uid,
+        meeting_id,
+        lambda session, case, meeting, now: services.cancel_meeting(session, case, meeting, now=now),
+        _("The meeting is cancelled and every invitee is told."),
+    )
+
+
+@bp.post("/cases/<uid>/meetings/<int:meeting_id>/invitations/<int:invitation_id>/withdraw")
+@login_required
+def withdraw(uid: str, meeting_id: int, invitation_id: int):
+    """Withdraw one invitation: that invitee alone gets a cancellation."""
+
+    def act(session, case, meeting, now):
+        invitation = session.get(Invitation, invitation_id)
+        if invitation is None or invitation.meeting_id != meeting.id:
+            abort(404)
+        services.uninvite(session, case, meeting, invitation, now=now)
+
+    return _simple_action(uid, meeting_id, act, _("The invitation is withdrawn and the invitee is told."))
+
+
+def _simple_action(uid: str, meeting_id: int, act, done_message: str):
+    session = get_session()
+    case = _case_or_404(uid, audit.MEETING_CHANGE)
+    _require_manager(case)
+    meeting = _meeting_or_404(case, meeting_id)
+    if not EmptyForm().validate():
+        abort(400)
+    try:
+        with unit_of_work(session):
+            act(session, case, meeting, now_utc())
+    except CaseError as error:
+        session.refresh(meeting)
+        return _render_meeting(case, meeting, status=error.status, errors=[error.message])
+    flash(done_message, "success")
+    return redirect(url_for("meetings.detail", uid=case.uid, meeting_id=meeting.id), code=303)
+
+
+@bp.post("/cases/<uid>/meetings/<int:meeting_id>/invite")
+@login_required
+def invite(uid: str, meeting_id: int):
+    """Invite more participants (for instance a närstående added after the booking)."""
+    session = get_session()
+    case = _case_or_404(uid, audit.MEETING_CHANGE)
+    _require_manager(case)
+    meeting = _meeting_or_404(case, meeting_id)
+    form = InviteForm(formdata=request.form, prefix="invite")
+    form.invitee_ids.choices = choices(invitee_choices(session, case, exclude_meeting=meeting))
+    top: list = []
+    if form.validate():
+        try:
+            with unit_of_work(session):
+                chosen = read_invitees(session, case, {"invitee_ids": form.invitee_ids.data})
+                services.invite(session, case, meeting, chosen, now=now_utc())
+        except CaseError as error:
+            session.refresh(meeting)
+            _attach(form, error, top)
+        else:
+            flash(_("The invitations are on their way."), "success")
+            return redirect(url_for("meetings.detail", uid=case.uid, meeting_id=meeting.id), code=303)
+    elif not form.invitee_ids.errors:
+        _attach(form, InvalidInput(_("Choose who is invited."), field="invitee_ids"), top)
+    return _render_meeting(case, meeting, status=400, errors=top, invite_form=form)
+
+
+def booking_link(case) -> str | None:
+    """The address of the booking page when the current user may book on the case, else None."""
+    if permissions.booking_permission(get_session(), _registry(), case, _user()) is None:
+        return None
+    return url_for("meetings.book", uid=case.uid)
+
+
+@bp.app_template_global("meeting_booking_link")
+def _meeting_booking_link(case):
+    return booking_link(case) if current_user.is_authenticated else None

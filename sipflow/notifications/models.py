@@ -1,0 +1,35 @@
+"""The outbox: one row per e-mail, written in the transaction that causes it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Column, Text
+from sqlmodel import Field, SQLModel
+
+# pending -> sending -> sent; a failed attempt goes back to pending (later) until attempts run out: failed.
+# A row left in sending by a process that died mid-delivery becomes uncertain, never sent again
+# (at most once: a second copy of a kallelse is worse than a visible "check this one").
+OUTBOX_STATUSES = ("pending", "sending", "sent", "failed", "uncertain")
+OUTBOX_KINDS = ("request", "update", "cancel")
+
+
+class OutboxMessage(SQLModel, table=True):
+    """An e-mail waiting for, or done with, delivery."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=12)
+    case_id: int | None = Field(default=None, foreign_key="sipcase.id", index=True)
+    invitation_id: int | None = Field(default=None, foreign_key="invitation.id", index=True)
+    recipient: str = Field(max_length=254)
+    subject: str = Field(max_length=300)
+    # The whole message as RFC 5322 text (7-bit: every part is base64 or quoted-printable encoded).
+    message: str = Field(sa_column=Column(Text, nullable=False))
+    message_id: str = Field(max_length=200)
+    status: str = Field(default="pending", max_length=12, index=True)
+    attempts: int = 0
+    next_attempt_at: datetime = Field(index=True)
+    claimed_at: datetime | None = None
+    sent_at: datetime | None = None
+    last_error: str | None = Field(default=None, max_length=500)
+    created_at: datetime

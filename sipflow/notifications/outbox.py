@@ -1,0 +1,285 @@
+"""The outbox: enqueue e-mails inside the caller's transaction, deliver them after commit, each at most once.
+
+A row moves pending -> sending -> sent. Whoever delivers first claims the row with a compare-and-set
+UPDATE (pending -> sending) and commits the claim before talking to the relay, so two deliverers (threads,
+web workers, the scheduler) never send one row twice. A transient failure puts the row back to pending
+with a growing delay until OUTBOX_MAX_ATTEMPTS; a permanent one fails it at once. A row still `sending`
+long after its claim belonged to a process that died mid-send: it becomes `uncertain`, never sent again.
+Logs name the row id, kind and case id only: never the recipient, the subject or the body.
+"""
+
+from __future__ import annotations
+
+import email.policy
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime, getaddresses, make_msgid
+
+from flask import Flask, current_app
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from sipflow.clock import now_utc
+from sipflow.db import OUTBOX_PENDING
+from sipflow.notifications.models import OUTBOX_KINDS, OutboxMessage
+from sipflow.notifications.transports import PERMANENT, TRANSIENT, UNCERTAIN, DeliveryError, transport_for
+
+log = logging.getLogger(__name__)
+
+# Delay before the next attempt after the n-th failed one; the last value repeats.
+BACKOFF_MINUTES = (1, 5, 15, 60, 240)
+# A claim older than this without an outcome belongs to a process that died while sending.
+STALE_CLAIM = timedelta(minutes=15)
+SUBJECT_MAX = 300
+
+
+@dataclass
+class DeliveryReport:
+    """What one delivery run did: rows sent, put back for a retry, failed for good, or found uncertain."""
+
+    sent: int = 0
+    retry: int = 0
+    failed: int = 0
+    uncertain: int = 0
+
+    def __str__(self) -> str:
+        return f"sent {self.sent}, retry later {self.retry}, failed {self.failed}, uncertain {self.uncertain}"
+
+
+def backoff(attempts: int) -> timedelta:
+    """The wait before the next attempt after `attempts` attempts have failed."""
+    return timedelta(minutes=BACKOFF_MINUTES[min(max(attempts, 1), len(BACKOFF_MINUTES)) - 1])
+
+
+def _seven_bit(message: EmailMessage) -> None:
+    """Re-encode every 8bit or binary leaf part as quoted-printable (text) or base64, keeping its headers."""
+    for part in message.walk():
+        if part.is_multipart():
+            continue
+        cte = str(part.get("Content-Transfer-Encoding", "7bit")).strip().lower()
+        if cte not in ("8bit", "binary"):
+            continue
+        # set_content drops every Content-* header: keep the ones it does not write itself.
+        kept = [
+            (name, value)
+            for name, value in part.items()
+            if name.lower().startswith("content-")
+            and name.lower() not in ("content-type", "content-transfer-encoding")
+        ]
+        params = {k: v for k, v in part.get_params()[1:] if k.lower() != "charset"}
+        had_version = "MIME-Version" in part
+        content = part.get_content()
+        if isinstance(content, str):
+            part.set_content(
+                content, subtype=part.get_content_subtype(), cte="quoted-printable", params=params
+            )
+        else:
+            part.set_content(
+                content, part.get_content_maintype(), part.get_content_subtype(), cte="base64", params=params
+            )
+        for name, _value in kept:
+            del part[name]
+        for name, value in kept:
+            part[name] = value
+        if not had_version:
+            del part["MIME-Version"]
+
+
+def enqueue(
+    session: Session,
+    message: EmailMessage,
+    *,
+    kind: str,
+    case_id: int | None,
+    invitation_id: int | None,
+    now: datetime,
+) -> OutboxMessage:
+    """Write message (From, To and Subject set by the caller) as a pending outbox row; no delivery here."""
+    if kind not in OUTBOX_KINDS:
+        raise ValueError(f"unknown outbox kind {kind!r}")
+    addresses = [address for _name, address in getaddresses(message.get_all("To", [])) if address]
+    if len(addresses) != 1 or not message.get("From"):
+        raise ValueError("an outbox message needs a From and exactly one To address")
+    if "Message-ID" not in message:
+        domain = current_app.config["MAIL_FROM"].rpartition("@")[2]
+        message["Message-ID"] = make_msgid(domain=domain)
+    if "Date" not in message:
+        message["Date"] = format_datetime(now)
+    _seven_bit(message)
+    text = message.as_string(policy=email.policy.SMTP)
+    if not text.isascii():
+        raise ValueError("an outbox message must be 7-bit: a part holds raw non-ASCII text")
+    row = OutboxMessage(
+        kind=kind,
+        case_id=case_id,
+        invitation_id=invitation_id,
+        recipient=addresses[0],
+        subject=str(message.get("Subject", ""))[:SUBJECT_MAX],
+        message=text,
+        message_id=str(message["Message-ID"]).strip(),
+        status="pending",
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+    )
+    session.add(row)
+    session.flush()
+    session.info[OUTBOX_PENDING] = True
+    log.info("outbox %s (%s, case %s) queued", row.id, kind, case_id)
+    return row
+
+
+def _mark_uncertain(session: Session, now: datetime) -> int:
+    """Rows left in sending by a process that died: uncertain, so no one sends them a second time."""
+    stale = session.exec(
+        select(OutboxMessage.id, OutboxMessage.kind, OutboxMessage.case_id).where(
+            OutboxMessage.status == "sending", col(OutboxMessage.claimed_at) < now - STALE_CLAIM
+        )
+    ).all()
+    count = 0
+    for row_id, kind, case_id in stale:
+        result = session.exec(
+            update(OutboxMessage)
+            .where(col(OutboxMessage.id) == row_id, OutboxMessage.status == "sending")
+            .values(status="uncertain", last_error="no outcome recorded after the claim; not resent")
+            .execution_options(synchronize_session=False)
+        )
+        session.commit()
+        if result.rowcount == 1:
+            count += 1
+            log.warning(
+                "outbox %s (%s, case %s) uncertain: its delivery never finished", row_id, kind, case_id
+            )
+    return count
+
+
+def _next_candidate(session: Session, now: datetime, tried: set[int]) -> int | None:
+    statement = (
+        select(OutboxMessage.id)
+        .where(OutboxMessage.status == "pending", col(OutboxMessage.next_attempt_at) <= now)
+        .order_by(col(OutboxMessage.next_attempt_at), col(OutboxMessage.id))
+        .limit(1)
+    )
+    if tried:
+        statement = statement.where(col(OutboxMessage.id).not_in(tried))
+    if session.get_bind().dialect.name == "postgresql":
+        # Racers skip a row another one is claiming instead of queueing behind it; the CAS below decides.
+        statement = statement.with_for_update(skip_locked=True)
+    return session.exec(statement).first()
+
+
+def _claim(session: Session, row_id: int, now: datetime) -> bool:
+    """Compare-and-set pending -> sending, committed: only the winner of this UPDATE ever sends the row."""
+    result = session.exec(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.id) == row_id, OutboxMessage.status == "pending")
+        .values(status="sending", claimed_at=now, attempts=OutboxMessage.attempts + 1)
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    return result.rowcount == 1
+
+
+def _finish(session: Session, row_id: int, **values) -> None:
+    # Only the claimant writes the outcome of a claimed row (an uncertain one may still learn it was sent).
+    session.exec(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.id) == row_id, col(OutboxMessage.status).in_(("sending", "uncertain")))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+
+
+def deliver_due(app: Flask, *, now: datetime | None = None, limit: int = 100) -> DeliveryReport:
+    """Deliver the pending rows due at now (at most limit), each claimed first; report what happened."""
+    now = now or now_utc()
+    report = DeliveryReport()
+    transport = transport_for(app.config)
+    sender = app.config["MAIL_FROM"]
+    max_attempts = app.config["OUTBOX_MAX_ATTEMPTS"]
+    with Session(app.extensions["sipflow.engine"], expire_on_commit=False) as session:
+        report.uncertain += _mark_uncertain(session, now)
+        tried: set[int] = set()
+        while len(tried) < limit:
+            row_id = _next_candidate(session, now, tried)
+            if row_id is None:
+                break
+            tried.add(row_id)
+            if not _claim(session, row_id, now):
+                continue  # another deliverer won this row
+            row = session.get(OutboxMessage, row_id, populate_existing=True)
+            where = (row.id, row.kind, row.case_id)
+            try:
+                transport.send(
+                    outbox_id=row.id, sender=sender, recipient=row.recipient, message=row.message, now=now
+                )
+            except DeliveryError as error:
+                server_down = _record_failure(session, row, error, now, max_attempts, report)
+                if server_down:
+                    log.warning("outbox delivery paused: the relay cannot be reached (%s)", error.summary)
+                    break
+                continue
+            except Exception as error:  # noqa: BLE001 - an unexpected failure must not leave the row sending
+                log.exception("outbox %s (%s, case %s): unexpected error while sending", *where)
+                failure = DeliveryError(TRANSIENT, f"unexpected error: {type(error).__name__}")
+                _record_failure(session, row, failure, now, max_attempts, report)
+                continue
+            _finish(session, row.id, status="sent", sent_at=now, last_error=None)
+            report.sent += 1
+            log.info("outbox %s (%s, case %s) sent", *where)
+    if report.sent or report.retry or report.failed or report.uncertain:
+        log.info("outbox delivery: %s", report)
+    return report
+
+
+def _record_failure(
+    session: Session,
+    row: OutboxMessage,
+    error: DeliveryError,
+    now: datetime,
+    max_attempts: int,
+    report: DeliveryReport,
+) -> bool:
+    """Write the outcome of a failed attempt; True when the relay is down and the run should stop."""
+    where = (row.id, row.kind, row.case_id)
+    if error.outcome == UNCERTAIN:
+        _finish(session, row.id, status="uncertain", last_error=error.reason)
+        report.uncertain += 1
+        log.warning("outbox %s (%s, case %s) uncertain: %s", *where, error.summary)
+    elif error.outcome == PERMANENT or row.attempts >= max_attempts:
+        _finish(session, row.id, status="failed", last_error=error.reason)
+        report.failed += 1
+        log.warning(
+            "outbox %s (%s, case %s) failed after %d attempts: %s", *where, row.attempts, error.summary
+        )
+    else:
+        retry_at = now + backoff(row.attempts)
+        _finish(session, row.id, status="pending", next_attempt_at=retry_at, last_error=error.reason)
+        report.retry += 1
+        log.info(
+            "outbox %s (%s, case %s) attempt %d failed, retry at %s: %s",
+            *where,
+            row.attempts,
+            retry_at.isoformat(),
+            error.summary,
+        )
+    return error.server_down
+
+
+def delivery_status(session: Session, invitation_ids) -> dict[int, OutboxMessage]:
+    """The newest outbox row of each invitation id (for the case page); ids without a row are left out."""
+    ids = {int(i) for i in invitation_ids if i is not None}
+    if not ids:
+        return {}
+    rows = session.exec(
+        select(OutboxMessage)
+        .where(col(OutboxMessage.invitation_id).in_(ids))
+        .order_by(col(OutboxMessage.created_at).desc(), col(OutboxMessage.id).desc())
+    ).all()
+    newest: dict[int, OutboxMessage] = {}
+    for row in rows:
+        newest.setdefault(row.invitation_id, row)
+    return newest

@@ -1,0 +1,123 @@
+"""Development pages: the e-mails the file sink wrote into OUTBOX_DIR (never registered in production)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import datetime
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+from pathlib import Path
+
+from flask import Blueprint, abort, current_app, render_template, send_file
+from flask_login import login_required
+from sqlmodel import func, select
+
+from sipflow.db import get_session
+from sipflow.notifications.models import OUTBOX_STATUSES, OutboxMessage
+from sipflow.notifications.transports import EML_NAME
+
+bp = Blueprint("dev", __name__, url_prefix="/dev")
+
+
+@dataclass(frozen=True)
+class EmlFile:
+    """One .eml file of the outbox folder, with the headers the list shows."""
+
+    name: str
+    date: datetime | None
+    to: str
+    subject: str
+
+
+def _outbox_dir() -> Path:
+    return Path(current_app.config["OUTBOX_DIR"])
+
+
+def _names() -> list[str]:
+    """The .eml files the file sink wrote, newest first (by the UTC time and the row id in the name)."""
+    try:
+        entries = os.listdir(_outbox_dir())
+    except FileNotFoundError:
+        return []
+    matches = [m for m in map(EML_NAME.match, entries) if m]
+    matches.sort(key=lambda m: (m["stamp"], int(m["id"])), reverse=True)
+    return [m.group(0) for m in matches]
+
+
+def _parse(path: Path, *, headers_only: bool = False) -> EmailMessage:
+    with path.open("rb") as handle:
+        return BytesParser(policy=policy.default).parse(handle, headersonly=headers_only)
+
+
+def _date(message: EmailMessage) -> datetime | None:
+    value = getattr(message.get("Date"), "datetime", None)
+    # A date without a zone (-0000) cannot be shown in Swedish time: leave it out.
+    return value if value is not None and value.tzinfo is not None else None
+
+
+def _listed(name: str) -> Path:
+    """The path of name when it is one of the listed files; 404 for anything else (no path tricks)."""
+    if not EML_NAME.match(name) or name not in _names():
+        abort(404)
+    return _outbox_dir() / name
+
+
+@bp.get("/outbox")
+@login_required
+def outbox():
+    """The .eml files newest first, and how many outbox rows are in each status."""
+    files = []
+    for name in _names():
+        try:
+            message = _parse(_outbox_dir() / name, headers_only=True)
+        except OSError:
+            continue  # removed while listing
+        files.append(
+            EmlFile(name, _date(message), str(message.get("To", "")), str(message.get("Subject", "")))
+        )
+    counts = dict(
+        get_session().exec(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all()
+    )
+    # The status values themselves, as stored: this page is for developers reading the database.
+    statuses = [(status, counts.get(status, 0)) for status in OUTBOX_STATUSES]
+    return render_template("dev/outbox.html", files=files, statuses=statuses, outbox_dir=str(_outbox_dir()))
+
+
+@bp.get("/outbox/<name>")
+@login_required
+def message(name: str):
+    """One message: its headers, its text part, its parts and the raw text."""
+    try:
+        raw = _listed(name).read_bytes()
+    except FileNotFoundError:
+        abort(404)  # removed since it was listed
+    parsed = BytesParser(policy=policy.default).parsebytes(raw)
+    body = parsed.get_body(preferencelist=("plain",))
+    parts = [
+        {
+            "content_type": part.get_content_type(),
+            "charset": part.get_content_charset(),
+            "encoding": part.get("Content-Transfer-Encoding", ""),
+            "filename": part.get_filename(),
+            "method": part.get_param("method"),
+        }
+        for part in parsed.walk()
+    ]
+    return render_template(
+        "dev/message.html",
+        name=name,
+        date=_date(parsed),
+        headers=[(key, str(value)) for key, value in parsed.items()],
+        text=body.get_content() if body is not None else None,
+        parts=parts,
+        raw=raw.decode("ascii", "replace"),
+    )
+
+
+@bp.get("/outbox/<name>/raw")
+@login_required
+def raw(name: str):
+    """The .eml file as it is, for a mail program."""
+    return send_file(_listed(name), mimetype="message/rfc822", as_attachment=True, download_name=name)

@@ -1,0 +1,78 @@
+"""Fixtures for the meeting tests: a SIP ready for its kallelse, with invitees that have addresses."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from meetingkit import Ready, everyone, fire, next_week_at
+from sqlmodel import select
+
+from sipflow.cases import services
+from sipflow.cases.models import Participant
+from sipflow.clock import now_utc
+from sipflow.db import unit_of_work
+from sipflow.meetings.models import Meeting
+
+
+@pytest.fixture
+def ready(db_session, registry, parties, create_case) -> Ready:
+    """A SIP in state preparing: region (initiator), municipality, the person and two närstående."""
+    case = create_case()
+    fire(db_session, registry, parties.region_user, case, "give_consent")
+    fire(db_session, registry, parties.region_user, case, "start_preparation")
+    with unit_of_work(db_session):
+        relative = services.add_private_participant(
+            db_session,
+            case,
+            kind="narstaende",
+            name="Eva Andersson",
+            relation="syster",
+            email="eva.andersson@example.se",
+            phone=None,
+            now=now_utc(),
+        )
+        silent = services.add_private_participant(
+            db_session,
+            case,
+            kind="narstaende",
+            name="Olle Andersson",
+            relation="bror",
+            email=None,
+            phone="070-000 00 00",
+            now=now_utc(),
+        )
+        rows = db_session.exec(select(Participant).where(Participant.case_id == case.id)).all()
+        by_org = {p.organisation_id: p for p in rows if p.kind == "organisation"}
+        municipality = by_org[parties.municipality.organisation_id]
+        municipality.contact_user_id = parties.municipality_user.id
+        person = next(p for p in rows if p.kind == "person")
+        person.email = "testa.person@example.se"
+        db_session.add_all([municipality, person])
+    return Ready(
+        case=case,
+        region=by_org[parties.region.organisation_id],
+        municipality=municipality,
+        person=person,
+        relative=relative,
+        relative_without_email=silent,
+    )
+
+
+@pytest.fixture
+def book(db_session, registry, parties, ready):
+    """Send the kallelse by booking a meeting through sipflow; returns the meeting."""
+
+    def run(**overrides) -> Meeting:
+        starts_at = next_week_at(10)
+        data = {
+            "send_invitations": True,
+            "meeting_starts_at": starts_at,
+            "meeting_ends_at": starts_at + timedelta(hours=1),
+            "mode": "video",
+            "invitee_ids": everyone(ready),
+        } | overrides
+        log = fire(db_session, registry, parties.region_user, ready.case, "send_kallelse", **data)
+        return db_session.get(Meeting, log.details["meeting_id"])
+
+    return run

@@ -1,0 +1,232 @@
+"""Answers without an account: the signed answer link, and iTIP REPLY objects posted to sipflow."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from icalendar import Calendar, Event, vCalAddress
+from meetingkit import invitation_of
+from webkit import csrf_token, text_of
+
+from sipflow.clock import now_utc
+from sipflow.db import unit_of_work
+from sipflow.meetings import services
+from sipflow.meetings.messages import answer_url
+from sipflow.meetings.models import Invitation
+from sipflow.meetings.tokens import make_answer_token
+from sipflow.people.models import Person
+
+
+def link_path(app, meeting, invitation) -> str:
+    """The invitee's answer link, as a path on the test client."""
+    return answer_url(meeting, invitation).removeprefix(app.config["PUBLIC_URL"])
+
+
+def answer(client, path, **fields):
+    token = csrf_token(text_of(client.get(path)))
+    return client.post(path, data={"csrf_token": token, **fields})
+
+
+def test_the_link_shows_the_meeting_without_the_person_and_takes_a_yes(app, client, db_session, ready, book):
+    meeting = book(mode="mixed", location="Storgatan 1", room="Rum 3")
+    invitation = invitation_of(db_session, meeting, ready.relative)
+    path = link_path(app, meeting, invitation)
+    page = text_of(client.get(path))
+    person = db_session.get(Person, ready.case.person_id)
+    assert ready.case.reference in page and "Storgatan 1, Rum 3" in page and meeting.video_url in page
+    assert person.given_name not in page and person.family_name not in page
+    response = answer(client, path, partstat="ACCEPTED", answer_mode="phone", comment="Jag ringer in")
+    assert response.status_code == 200
+    assert "Tack, ditt svar är sparat: Accepterat." in text_of(response)
+    saved = invitation_of(db_session, meeting, ready.relative)
+    assert (saved.partstat, saved.answer_mode, saved.comment, saved.answered_via) == (
+        "ACCEPTED",
+        "phone",
+        "Jag ringer in",
+        "link",
+    )
+    # A second answer through the same link replaces the first.
+    answer(client, path, partstat="DECLINED", comment="Blev sjuk")
+    saved = invitation_of(db_session, meeting, ready.relative)
+    assert (saved.partstat, saved.answer_mode, saved.comment) == ("DECLINED", None, "Blev sjuk")
+
+
+def test_yes_without_a_way_of_taking_part_is_an_error_beside_the_field(app, client, db_session, ready, book):
+    meeting = book()
+    invitation = invitation_of(db_session, meeting, ready.relative)
+    path = link_path(app, meeting, invitation)
+    response = answer(client, path, partstat="TENTATIVE")
+    assert response.status_code == 400
+    assert 'id="answer_mode-error"' in text_of(response) and "Välj hur du deltar." in text_of(response)
+    # On site is no way to attend a video meeting.
+    response = answer(client, path, partstat="ACCEPTED", answer_mode="on_site")
+    assert response.status_code == 400
+    assert invitation_of(db_session, meeting, ready.relative).partstat == "NEEDS-ACTION"
+
+
+def test_the_answer_shows_on_the_case_page(app, client, db_session, ready, book, parties):
+    from webkit import login
+
+    meeting = book()
+    path = link_path(app, meeting, invitation_of(db_session, meeting, ready.relative))
+    answer(client, path, partstat="TENTATIVE", answer_mode="video", comment="Beror på jobbet")
+    staff = type(client)(app, app.response_class, use_cookies=True)
+    login(staff, parties.region_user.username)
+    page = text_of(staff.get(f"/cases/{ready.case.uid}"))
+    assert "Kanske" in page and "Beror på jobbet" in page and "Skickad" in page
+    assert "Kallas på annat sätt" in page  # the brother without an address
+
+
+@pytest.mark.parametrize("damage", ["flip", "truncate", "other-secret", "garbage"])
+def test_a_tampered_link_is_refused_and_changes_nothing(app, client, db_session, ready, book, damage):
+    meeting = book()
+    invitation = invitation_of(db_session, meeting, ready.relative)
+    path = link_path(app, meeting, invitation)
+    token = path.removeprefix("/answer/")
+    if damage == "flip":
+        token = token[:-3] + ("A" if token[-3] != "A" else "B") + token[-2:]
+    elif damage == "truncate":
+        token = token[:-6]
+    elif damage == "other-secret":
+        token = make_answer_token(
+            "another-secret-key-entirely", invitation.id, invitation.token_nonce, meeting.ends_at
+        )
+    else:
+        token = "not-a-token"
+    response = client.get(f"/answer/{token}")
+    assert response.status_code == 400
+    assert "Länken är inte giltig" in text_of(response)
+    post = client.post(f"/answer/{token}", data={"partstat": "ACCEPTED", "answer_mode": "video"})
+    assert post.status_code == 400
+    assert invitation_of(db_session, meeting, ready.relative).partstat == "NEEDS-ACTION"
+
+
+def test_an_expired_link_is_refused(app, client, db_session, ready, book):
+    meeting = book()
+    invitation = invitation_of(db_session, meeting, ready.relative)
+    expired = make_answer_token(
+        app.config["SECRET_KEY"], invitation.id, invitation.token_nonce, now_utc() - timedelta(minutes=1)
+    )
+    response = client.get(f"/answer/{expired}")
+    assert response.status_code == 410 and "Länken har gått ut" in text_of(response)
+
+
+def test_a_withdrawn_invitation_kills_its_link(app, client, db_session, ready, book):
+    meeting = book()
+    invitation = invitation_of(db_session, meeting, ready.relative)
+    path = link_path(app, meeting, invitation)
+    with unit_of_work(db_session):
+        services.uninvite(db_session, ready.case, meeting, invitation, now=now_utc())
+    response = client.get(path)
+    assert response.status_code == 410 and "Kallelsen gäller inte längre" in text_of(response)
+
+
+def test_a_cancelled_meeting_takes_no_answer(app, client, db_session, ready, book):
+    meeting = book()
+    path = link_path(app, meeting, invitation_of(db_session, meeting, ready.relative))
+    with unit_of_work(db_session):
+        services.cancel_meeting(db_session, ready.case, meeting, now=now_utc())
+    page = client.get(path)
+    assert "Mötet är inställt." in text_of(page) and "answer-form" not in text_of(page)
+
+
+# --- iTIP REPLY --------------------------------------------------------------------------------------------
+
+
+def reply_ics(uid: str, email: str, *, partstat="ACCEPTED", sequence: int | None = 0, comment=None) -> bytes:
+    """A REPLY as Outlook or Google Calendar sends it back to the organizer."""
+    calendar = Calendar()
+    calendar.add("prodid", "-//Microsoft Corporation//Outlook 16.0 MIMEDIR//EN")
+    calendar.add("version", "2.0")
+    calendar.add("method", "REPLY")
+    event = Event()
+    event.add("uid", uid)
+    if sequence is not None:
+        event.add("sequence", sequence)
+    event.add("dtstamp", datetime.now(UTC))
+    attendee = vCalAddress(f"MAILTO:{email.upper()}")
+    attendee.params["PARTSTAT"] = partstat
+    event.add("attendee", attendee)
+    event.add("organizer", vCalAddress("mailto:sip@sipflow.localhost"))
+    if comment:
+        event.add("comment", comment)
+    calendar.add_component(event)
+    return calendar.to_ical()
+
+
+def post_reply(client, body: bytes):
+    return client.post("/itip/reply", data=body, content_type="text/calendar; charset=utf-8")
+
+
+def test_a_calendar_reply_records_the_answer(client, db_session, ready, book):
+    meeting = book()
+    response = post_reply(client, reply_ics(meeting.uid, "eva.andersson@example.se", comment="Kommer gärna"))
+    assert response.status_code == 200
+    assert response.get_json() == {
+        "status": "recorded",
+        "uid": meeting.uid,
+        "partstat": "ACCEPTED",
+        "sequence": 0,
+    }
+    saved = invitation_of(db_session, meeting, ready.relative)
+    assert (saved.partstat, saved.answered_via, saved.comment) == ("ACCEPTED", "itip", "Kommer gärna")
+
+
+@pytest.mark.parametrize(
+    ("case", "status", "code"),
+    [
+        ("unknown-uid", 404, "unknown_uid"),
+        ("stranger", 404, "unknown_attendee"),
+        ("outdated", 409, "outdated_sequence"),
+        ("future", 409, "unknown_sequence"),
+        ("garbage", 400, "unreadable"),
+        ("request", 400, "not_reply"),
+    ],
+)
+def test_a_reply_that_does_not_fit_is_refused_with_a_reason(
+    client, db_session, ready, book, case, status, code
+):
+    meeting = book()
+    with unit_of_work(db_session):  # the meeting moved: SEQUENCE 1 went out to everyone
+        later = meeting.starts_at + timedelta(hours=2)
+        services.change_meeting(
+            db_session,
+            ready.case,
+            meeting,
+            services.Booking(later, later + timedelta(hours=1), "video", None, None),
+            now=now_utc(),
+        )
+    bodies = {
+        "unknown-uid": reply_ics("nobody@sipflow", "eva.andersson@example.se", sequence=1),
+        "stranger": reply_ics(meeting.uid, "someone.else@example.se", sequence=1),
+        "outdated": reply_ics(meeting.uid, "eva.andersson@example.se", sequence=0),
+        "future": reply_ics(meeting.uid, "eva.andersson@example.se", sequence=7),
+        "garbage": b"this is not a calendar",
+        "request": reply_ics(meeting.uid, "eva.andersson@example.se", sequence=1).replace(
+            b"METHOD:REPLY", b"METHOD:REQUEST"
+        ),
+    }
+    response = post_reply(client, bodies[case])
+    assert response.status_code == status
+    body = response.get_json()
+    assert body["error"] == code and body["message"]
+    assert invitation_of(db_session, meeting, ready.relative).partstat == "NEEDS-ACTION"
+
+
+def test_a_reply_to_a_cancelled_meeting_changes_nothing(client, db_session, ready, book):
+    meeting = book()
+    with unit_of_work(db_session):
+        services.cancel_meeting(db_session, ready.case, meeting, now=now_utc())
+    response = post_reply(client, reply_ics(meeting.uid, "eva.andersson@example.se", sequence=1))
+    assert response.status_code == 409
+    assert invitation_of(db_session, meeting, ready.relative).answered_at is None
+
+
+def test_every_invitation_of_a_meeting_has_its_own_link(app, db_session, ready, book):
+    meeting = book()
+    from sqlmodel import select
+
+    invitations = db_session.exec(select(Invitation).where(Invitation.meeting_id == meeting.id)).all()
+    links = {link_path(app, meeting, i) for i in invitations}
+    assert len(links) == len(invitations) == 5

@@ -1,0 +1,260 @@
+"""The meeting pages: booking through the form (summer time included), changing, cancelling, the feed."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from ical.calendar_stream import IcsCalendarStream
+from icalendar import Calendar
+from meetingkit import invitation_of
+from sqlmodel import select
+from webkit import fill, forms_of, login, text_of
+
+from sipflow.cases.models import SipCase
+from sipflow.clock import now_utc, to_local
+from sipflow.meetings.models import Meeting
+from sipflow.notifications.models import OutboxMessage
+from sipflow.people.models import Person
+
+
+@pytest.fixture
+def as_region(client, parties):
+    login(client, parties.region_user.username)
+    return client
+
+
+def booking_url(case) -> str:
+    return f"/cases/{case.uid}/meetings/new"
+
+
+def submit_booking(client, case, **values):
+    form = forms_of(text_of(client.get(booking_url(case))))[booking_url(case)]
+    return client.post(booking_url(case), data=fill(form, **values))
+
+
+def a_weekday_ahead(days: int = 10) -> date:
+    day = to_local(now_utc()).date() + timedelta(days=days)
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    return day
+
+
+def test_the_booking_page_lists_every_participant_and_who_is_called_another_way(as_region, ready):
+    page = text_of(as_region.get(booking_url(ready.case)))
+    assert "Olle Andersson (närstående): ingen e-postadress, kallas på annat sätt" in page
+    assert "Eva Andersson (närstående)" in page
+    assert "tidsfristen för kallelse" in page  # the first booking is the kallelse
+
+
+def test_booking_through_the_page_sends_the_kallelse(as_region, db_session, ready):
+    day = a_weekday_ahead()
+    response = submit_booking(
+        as_region, ready.case, date=day.isoformat(), starts="13:00", ends="14:30", mode="video"
+    )
+    assert response.status_code == 303
+    meeting = db_session.exec(select(Meeting).where(Meeting.case_id == ready.case.id)).one()
+    assert response.headers["Location"].endswith(f"/meetings/{meeting.id}")
+    assert to_local(meeting.starts_at).replace(tzinfo=None) == datetime.combine(
+        day, datetime.min.time()
+    ).replace(hour=13)
+    db_session.expire_all()
+    assert db_session.get(SipCase, ready.case.id).state == "invited"
+    page = text_of(as_region.get(response.headers["Location"]))
+    assert "Skickad" in page and "Kallas på annat sätt" in page and meeting.video_url in page
+    # Once the kallelse is out, the page books further meetings without a transition.
+    assert "tidsfristen för kallelse" not in text_of(as_region.get(booking_url(ready.case)))
+
+
+@pytest.mark.parametrize(
+    ("local_day", "utc_hour"),
+    [
+        (date(2027, 3, 27), 9),  # the Saturday before summer time: UTC+1
+        (date(2027, 3, 28), 8),  # the Sunday summer time starts: 10:00 is already UTC+2
+        (date(2027, 10, 30), 8),  # the Saturday before winter time: UTC+2
+        (date(2027, 10, 31), 9),  # the Sunday winter time starts: 10:00 is UTC+1 again
+    ],
+)
+def test_meetings_on_summer_time_days_land_at_the_right_local_time(
+    as_region, db_session, ready, smtp_app, smtp_server, local_day, utc_hour
+):
+    response = submit_booking(
+        as_region, ready.case, date=local_day.isoformat(), starts="10:00", ends="11:00", mode="video"
+    )
+    assert response.status_code == 303, text_of(response)
+    meeting = db_session.exec(select(Meeting).where(Meeting.case_id == ready.case.id)).one()
+    expected = datetime(local_day.year, local_day.month, local_day.day, utc_hour, tzinfo=UTC)
+    assert meeting.starts_at.astimezone(UTC) == expected
+    ics = next(p for p in smtp_server.received[0].message.walk() if p.get_content_type() == "text/calendar")
+    raw = ics.get_payload(decode=True)
+    assert f"DTSTART;TZID=Europe/Stockholm:{local_day:%Y%m%d}T100000".encode() in raw
+    event = Calendar.from_ical(raw).walk("VEVENT")[0]
+    assert event.decoded("DTSTART").astimezone(UTC) == expected
+    other = IcsCalendarStream.calendar_from_ics(raw.decode()).events[0]
+    assert other.dtstart.astimezone(UTC) == expected
+    assert other.dtend.astimezone(UTC) == expected + timedelta(hours=1)
+
+
+@pytest.mark.parametrize(
+    ("values", "field", "message"),
+    [
+        (
+            {"date": "2020-01-07", "starts": "10:00", "ends": "11:00"},
+            "starts",
+            "Mötet måste ligga i framtiden.",
+        ),
+        ({"starts": "11:00", "ends": "10:00"}, "ends", "Mötet måste sluta efter att det börjat."),
+        ({"date": "2027-03-28", "starts": "02:30", "ends": "04:00"}, "starts", "Den tiden finns inte"),
+        ({"mode": "on_site", "location": ""}, "location", "Ange mötets adress."),
+        ({"date": "idag"}, "date", None),
+    ],
+    ids=["past", "end-before-start", "no-such-time", "no-address", "bad-date"],
+)
+def test_a_bad_booking_is_shown_beside_its_field_and_nothing_is_booked(
+    as_region, db_session, ready, values, field, message
+):
+    base = {"date": a_weekday_ahead().isoformat(), "starts": "10:00", "ends": "11:00", "mode": "video"}
+    response = submit_booking(as_region, ready.case, **(base | values))
+    assert response.status_code in (400, 409)
+    html = text_of(response)
+    assert f'id="{field}-error"' in html
+    if message:
+        assert message in html
+    assert not db_session.exec(select(Meeting)).all() and not db_session.exec(select(OutboxMessage)).all()
+    db_session.expire_all()
+    assert db_session.get(SipCase, ready.case.id).state == "preparing"
+
+
+def test_only_the_kallelse_parties_may_book(client, parties, ready):
+    login(client, parties.municipality_user.username)
+    assert client.get(booking_url(ready.case)).status_code == 403
+
+
+def _meeting_page(client, db_session, case):
+    meeting = db_session.exec(select(Meeting).where(Meeting.case_id == case.id)).one()
+    url = f"/cases/{case.uid}/meetings/{meeting.id}"
+    return meeting, url, forms_of(text_of(client.get(url)))
+
+
+def test_moving_and_cancelling_through_the_meeting_page(
+    as_region, db_session, ready, book, smtp_app, smtp_server
+):
+    book()
+    smtp_server.clear()
+    meeting, url, forms = _meeting_page(as_region, db_session, ready.case)
+    new_day = a_weekday_ahead(12)
+    response = as_region.post(
+        f"{url}/change",
+        data=fill(
+            forms[f"{url}/change"],
+            **{"change-date": new_day.isoformat(), "change-starts": "09:00", "change-ends": "10:00"},
+        ),
+    )
+    assert response.status_code == 303, text_of(response)
+    db_session.expire_all()
+    moved = db_session.get(Meeting, meeting.id)
+    assert moved.sequence == 1 and to_local(moved.starts_at).date() == new_day
+    assert len(smtp_server.received) == 4
+    smtp_server.clear()
+    forms = forms_of(text_of(as_region.get(url)))
+    response = as_region.post(f"{url}/cancel", data=fill(forms[f"{url}/cancel"]))
+    assert response.status_code == 303
+    db_session.expire_all()
+    assert db_session.get(Meeting, meeting.id).status == "cancelled"
+    assert len(smtp_server.received) == 4
+    page = text_of(as_region.get(url))
+    assert "Inställt" in page and f"{url}/change" not in page
+
+
+def test_a_change_into_the_past_is_refused_beside_the_field(as_region, db_session, ready, book):
+    book()
+    meeting, url, forms = _meeting_page(as_region, db_session, ready.case)
+    response = as_region.post(
+        f"{url}/change", data=fill(forms[f"{url}/change"], **{"change-date": "2020-01-07"})
+    )
+    assert response.status_code == 400
+    assert 'id="change-starts-error"' in text_of(response)
+    db_session.expire_all()
+    assert db_session.get(Meeting, meeting.id).sequence == 0
+
+
+def test_withdrawing_an_invitation_from_the_meeting_page(as_region, db_session, ready, book):
+    book()
+    meeting, url, forms = _meeting_page(as_region, db_session, ready.case)
+    invitation = invitation_of(db_session, meeting, ready.relative)
+    action = f"{url}/invitations/{invitation.id}/withdraw"
+    response = as_region.post(action, data=fill(forms[action]))
+    assert response.status_code == 303
+    assert invitation_of(db_session, meeting, ready.relative).removed_at is not None
+    page = text_of(as_region.get(url))
+    assert "Kallelsen återkallad" in page
+
+
+def test_setting_the_persons_address_on_the_case_page(as_region, db_session, ready):
+    url = f"/cases/{ready.case.uid}"
+    action = f"{url}/participants/contact"
+    form = forms_of(text_of(as_region.get(url)))[action]
+    bad = as_region.post(
+        action,
+        data=fill(
+            form, **{"contact-participant_id": str(ready.person.id), "contact-email": "not an address"}
+        ),
+    )
+    assert bad.status_code == 400 and 'id="contact-email-error"' in text_of(bad)
+    good = as_region.post(
+        action,
+        data=fill(form, **{"contact-participant_id": str(ready.person.id), "contact-email": "ny@example.se"}),
+    )
+    assert good.status_code == 303
+    db_session.expire_all()
+    assert db_session.get(type(ready.person), ready.person.id).email == "ny@example.se"
+
+
+# --- The calendar feed -------------------------------------------------------------------------------------
+
+
+def feed_path(client) -> str:
+    page = text_of(client.get("/account/calendar"))
+    start = page.index('value="http') + len('value="')
+    url = page[start : page.index('"', start)]
+    assert "webcal://" in page
+    return "/" + url.split("://", 1)[1].split("/", 1)[1]
+
+
+def test_the_feed_lists_my_meetings_without_personal_data_and_can_be_renewed(
+    as_region, client, db_session, ready, book, parties
+):
+    meeting = book(mode="on_site", location="Storgatan 1")
+    path = feed_path(as_region)
+    anonymous = type(client)(client.application, client.application.response_class)
+    response = anonymous.get(path)
+    assert response.status_code == 200 and response.mimetype == "text/calendar"
+    calendar = Calendar.from_ical(response.data)
+    events = calendar.walk("VEVENT")
+    assert [str(e["UID"]) for e in events] == [meeting.uid]
+    assert str(events[0]["SUMMARY"]) == f"SIP-möte {ready.case.reference}"
+    person = db_session.get(Person, ready.case.person_id)
+    assert (
+        person.given_name.encode() not in response.data and person.family_name.encode() not in response.data
+    )
+    assert b"eva.andersson" not in response.data
+    assert len(IcsCalendarStream.calendar_from_ics(response.data.decode()).events) == 1
+    forms = forms_of(text_of(as_region.get("/account/calendar")))
+    assert (
+        as_region.post("/account/calendar/renew", data=fill(forms["/account/calendar/renew"])).status_code
+        == 303
+    )
+    assert anonymous.get(path).status_code == 404
+    assert anonymous.get(feed_path(as_region)).status_code == 200
+    assert anonymous.get("/calendar/" + "0" * 32 + "." + "0" * 32 + ".ics").status_code == 404
+
+
+def test_the_feed_follows_the_consent(client, db_session, registry, ready, book, parties):
+    from meetingkit import fire
+
+    meeting = book()
+    login(client, parties.municipality_user.username)
+    path = feed_path(client)
+    assert meeting.uid.encode() in client.get(path).data
+    fire(db_session, registry, parties.region_user, ready.case, "withdraw_consent", reason="Återkallat")
+    assert meeting.uid.encode() not in client.get(path).data

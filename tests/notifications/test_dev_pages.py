@@ -1,0 +1,158 @@
+"""The development outbox page: the file sink's .eml files, one message, its raw file; none in production."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from email.message import EmailMessage
+
+import pytest
+from sqlmodel import Session
+from webkit import login, text_of
+
+from sipflow import create_app
+from sipflow.db import OUTBOX_PENDING
+from sipflow.notifications.models import OutboxMessage
+from sipflow.notifications.outbox import deliver_due, enqueue
+
+SUBJECT = "Kallelse till SIP-möte för Åsa"
+
+
+def mail(to: str, subject: str, body: str) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = "SIP <sip@sipflow.localhost>"
+    message["To"] = to
+    message["Subject"] = subject
+    message.set_content(body, cte="quoted-printable")
+    message.add_attachment(
+        b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n", maintype="text", subtype="calendar", filename="invite.ics"
+    )
+    return message
+
+
+@pytest.fixture
+def outbox_files(app, db_session, tmp_path, now):
+    """Two messages written by the file sink into a folder of this test's own, the newer one last."""
+    saved = {key: app.config[key] for key in ("OUTBOX_DIR", "SMTP_HOST")}
+    folder = tmp_path / "outbox"
+    app.config.update(OUTBOX_DIR=str(folder), SMTP_HOST="")
+    names = []
+    for offset, (to, subject) in enumerate(
+        [("eva@example.se", "Första kallelsen"), ("anna.andersson@example.se", SUBJECT)]
+    ):
+        at = now + timedelta(minutes=offset)
+        row = enqueue(
+            db_session,
+            mail(to, subject, f"Hej!\nMöte nummer {offset + 1}.\n"),
+            kind="request",
+            case_id=None,
+            invitation_id=None,
+            now=at,
+        )
+        db_session.commit()
+        deliver_due(app, now=at)
+        names.append(f"{at.strftime('%Y%m%dT%H%M%SZ')}-{row.id}.eml")
+    db_session.info.pop(OUTBOX_PENDING, None)
+    yield folder, names
+    app.config.update(saved)
+
+
+@pytest.fixture
+def logged_in(client, make_unit, make_user):
+    login(client, make_user(make_unit()).username)
+    return client
+
+
+def test_the_page_lists_the_files_newest_first_with_the_status_counts(logged_in, outbox_files, engine, now):
+    folder, (older, newer) = outbox_files
+    with Session(engine) as session:
+        session.add(
+            OutboxMessage(
+                kind="request",
+                recipient="x@example.se",
+                subject="x",
+                message="x",
+                message_id="<x@x>",
+                next_attempt_at=now,
+                created_at=now,
+            )
+        )
+        session.commit()
+    response = logged_in.get("/dev/outbox")
+    assert response.status_code == 200
+    html = text_of(response)
+    assert html.index(newer) < html.index(older)
+    assert SUBJECT in html and "Första kallelsen" in html  # RFC 2047 subjects decoded
+    assert "anna.andersson@example.se" in html and "eva@example.se" in html
+    assert 'data-status="sent">2<' in html and 'data-status="pending">1<' in html
+    assert 'data-status="failed">0<' in html
+    assert f'href="/dev/outbox/{newer}"' in html
+
+
+def test_one_message_shows_headers_text_parts_and_the_raw_file(logged_in, outbox_files):
+    folder, (_older, newer) = outbox_files
+    response = logged_in.get(f"/dev/outbox/{newer}")
+    assert response.status_code == 200
+    html = text_of(response)
+    assert SUBJECT in html and "Message-ID" in html
+    assert "Möte nummer 2." in html  # the decoded text/plain part
+    for content_type in ("multipart/mixed", "text/plain", "text/calendar"):
+        assert content_type in html
+    assert "invite.ics" in html
+    assert "Content-Transfer-Encoding: quoted-printable" in html  # the raw message
+    assert "<script" not in html and "style=" not in html
+
+    raw = logged_in.get(f"/dev/outbox/{newer}/raw")
+    assert raw.status_code == 200
+    assert raw.mimetype == "message/rfc822"
+    assert raw.get_data() == (folder / newer).read_bytes()
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "nope.eml",
+        "20261102T090000Z-999999.eml",  # the right shape, but no such file
+        "..%2F..%2Fsipflow.sqlite3",
+        "%2Fetc%2Fpasswd",
+        "notes.eml",  # in the folder, but not a file the sink wrote
+        ".outbox-half.tmp",
+    ],
+)
+def test_any_other_name_is_404(logged_in, outbox_files, name):
+    folder, _names = outbox_files
+    (folder / "notes.eml").write_text("Subject: not from the sink\r\n\r\nx\r\n")
+    (folder / ".outbox-half.tmp").write_text("Subject: half\r\n")
+    assert logged_in.get(f"/dev/outbox/{name}").status_code == 404
+    assert logged_in.get(f"/dev/outbox/{name}/raw").status_code == 404
+
+
+def test_an_empty_or_missing_folder_is_an_empty_list(logged_in, app, tmp_path, monkeypatch):
+    monkeypatch.setitem(app.config, "OUTBOX_DIR", str(tmp_path / "missing"))
+    response = logged_in.get("/dev/outbox")
+    assert response.status_code == 200
+    assert "Inget e-postmeddelande" in text_of(response)
+
+
+def test_the_pages_need_a_login(client, outbox_files):
+    _folder, (_older, newer) = outbox_files
+    for url in ("/dev/outbox", f"/dev/outbox/{newer}", f"/dev/outbox/{newer}/raw"):
+        response = client.get(url)
+        assert response.status_code == 302 and response.headers["Location"].startswith("/login"), url
+
+
+def test_production_has_no_dev_pages(app, tmp_path):
+    production = create_app(
+        {
+            "ENV_NAME": "production",
+            "SECRET_KEY": "a-production-secret-of-enough-length",
+            "PNR_HASH_KEY": "k" * 32,
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'production.sqlite3'}",
+        }
+    )
+    try:
+        assert "dev" not in production.blueprints
+        assert not [rule for rule in production.url_map.iter_rules() if rule.rule.startswith("/dev")]
+        assert production.test_client().get("/dev/outbox").status_code == 404
+        assert "dev" in app.blueprints  # the testing app has them
+    finally:
+        production.extensions["sipflow.engine"].dispose()
