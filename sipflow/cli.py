@@ -11,6 +11,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from sipflow.config import PROJECT_ROOT
+from sipflow.meetings.cli import itip_group
 from sipflow.notifications.cli import outbox_group
 from sipflow.retention.cli import retention_group
 from sipflow.scheduler import scheduler_command
@@ -20,6 +21,7 @@ sipflow_cli = click.Group("sipflow", help="sipflow administration.")
 sipflow_cli.add_command(access_log_group)
 sipflow_cli.add_command(retention_group)
 sipflow_cli.add_command(outbox_group)
+sipflow_cli.add_command(itip_group)
 sipflow_cli.add_command(scheduler_command)
 
 

@@ -239,6 +239,8 @@ class TimelineEntry:
     to_label: str
     decisions: list[dict]
     no_change_reason: str | None
+    # How a kallelse went out: "sipflow" (invitations sent from here) or the other system's name.
+    channel: str | None = None
 
 
 @dataclass
@@ -362,6 +364,7 @@ def _timeline(session: Session, case: SipCase, workflow: Workflow | None, locale
                 to_label=state_label(workflow, log.to_state, locale),
                 decisions=[d for d in details.get("decisions") or [] if isinstance(d, dict)],
                 no_change_reason=details.get("no_change_reason"),
+                channel=details.get("channel"),
             )
         )
     return entries

@@ -362,84 +362,93 @@ def _refuse_when_final(info: queries.CaseDetail):
     return None
 
 
-@bp.post("/cases/<uid>/participants/unit")
-@login_required
-def add_unit(uid: str):
-    """Let another unit, and so its organisation, take part."""
+def _participant_change(uid: str, *, form_name: str, build_form, act, done):
+    """One participant form posted: refuse on an ended SIP, validate, act in one unit of work, redirect.
+
+    A refusal is shown beside its field, or at the top of the case page, with the form as the user filled it.
+    """
     session = get_session()
     info = _detail(_case_or_404(uid, audit.CASE_PARTICIPANTS))
     refused = _refuse_when_final(info)
     if refused is not None:
         return refused
-    form = _unit_form(info, formdata=request.form)
+    form = build_form(info)
     if not form.validate():
-        return _render_case(info, status=400, unit_form=form)
+        return _render_case(info, status=400, **{form_name: form})
     try:
         with unit_of_work(session):
-            services.add_unit_participant(session, info.case, form.unit_id.data, now=now_utc())
+            act(session, info.case, form)
     except CaseError as error:
         top: list = []
-        _attach_error(form, InvalidInput(error.message, field="unit_id"), top)
-        return _render_case(_detail(info.case), status=error.status, errors=top, unit_form=form)
-    flash(_("The unit takes part in the SIP."), "success")
+        _attach_error(form, error, top)
+        return _render_case(_detail(info.case), status=error.status, errors=top, **{form_name: form})
+    flash(done(form), "success")
     return redirect(url_for("cases.detail", uid=uid), code=303)
+
+
+@bp.post("/cases/<uid>/participants/unit")
+@login_required
+def add_unit(uid: str):
+    """Let another unit, and so its organisation, take part."""
+
+    def act(session, case, form):
+        try:
+            services.add_unit_participant(session, case, form.unit_id.data, now=now_utc())
+        except CaseError as error:
+            raise InvalidInput(error.message, field="unit_id") from None
+
+    return _participant_change(
+        uid,
+        form_name="unit_form",
+        build_form=lambda info: _unit_form(info, formdata=request.form),
+        act=act,
+        done=lambda form: _("The unit takes part in the SIP."),
+    )
 
 
 @bp.post("/cases/<uid>/participants/private")
 @login_required
 def add_private(uid: str):
     """Add a närstående or a guardian."""
-    session = get_session()
-    info = _detail(_case_or_404(uid, audit.CASE_PARTICIPANTS))
-    refused = _refuse_when_final(info)
-    if refused is not None:
-        return refused
-    form = AddPrivateForm(formdata=request.form, prefix="private")
-    if not form.validate():
-        return _render_case(info, status=400, private_form=form)
-    try:
-        with unit_of_work(session):
-            services.add_private_participant(
-                session,
-                info.case,
-                kind=form.kind.data,
-                name=form.name.data,
-                relation=form.relation.data,
-                email=form.email.data,
-                phone=form.phone.data,
-                now=now_utc(),
-            )
-    except CaseError as error:
-        top: list = []
-        _attach_error(form, error, top)
-        return _render_case(_detail(info.case), status=error.status, errors=top, private_form=form)
-    flash(_("%(name)s takes part in the SIP.", name=form.name.data.strip()), "success")
-    return redirect(url_for("cases.detail", uid=uid), code=303)
+
+    def act(session, case, form):
+        services.add_private_participant(
+            session,
+            case,
+            kind=form.kind.data,
+            name=form.name.data,
+            relation=form.relation.data,
+            email=form.email.data,
+            phone=form.phone.data,
+            now=now_utc(),
+        )
+
+    return _participant_change(
+        uid,
+        form_name="private_form",
+        build_form=lambda info: AddPrivateForm(formdata=request.form, prefix="private"),
+        act=act,
+        done=lambda form: _("%(name)s takes part in the SIP.", name=form.name.data.strip()),
+    )
 
 
 @bp.post("/cases/<uid>/participants/contact")
 @login_required
 def set_contact(uid: str):
     """Set the e-mail address (for invitations) and phone of a participant."""
-    session = get_session()
-    info = _detail(_case_or_404(uid, audit.CASE_PARTICIPANTS))
-    refused = _refuse_when_final(info)
-    if refused is not None:
-        return refused
-    form = _contact_form(info, formdata=request.form)
-    if not form.validate():
-        return _render_case(info, status=400, contact_form=form)
-    try:
-        with unit_of_work(session):
-            services.set_participant_contact(
-                session, info.case, form.participant_id.data, email=form.email.data, phone=form.phone.data
-            )
-    except CaseError as error:
-        top: list = []
-        _attach_error(form, error, top)
-        return _render_case(_detail(info.case), status=error.status, errors=top, contact_form=form)
-    flash(_("The contact details are saved."), "success")
-    return redirect(url_for("cases.detail", uid=uid), code=303)
+
+    def act(session, case, form):
+        services.set_participant_contact(
+            session, case, form.participant_id.data, email=form.email.data, phone=form.phone.data
+        )
+
+    return _participant_change(
+        uid,
+        form_name="contact_form",
+        build_form=lambda info: _contact_form(info, formdata=request.form),
+        act=act,
+        done=lambda form: _("The contact details are saved."),
+    )
 
 
 # --- Ny SIP -----------------------------------------------------------------------------------------------

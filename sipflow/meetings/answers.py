@@ -18,7 +18,7 @@ from sipflow.meetings.forms import AnswerForm
 from sipflow.meetings.ical import ReplyError, parse_reply
 from sipflow.meetings.messages import place_text
 from sipflow.meetings.models import Invitation, Meeting
-from sipflow.meetings.replies import ReplyRefused, apply_reply
+from sipflow.meetings.replies import ReplyRefused, apply_reply, extract_calendar
 from sipflow.meetings.tokens import AnswerLinkError, read_answer_token
 from sipflow.security import csrf
 from sipflow.security.limits import limiter
@@ -117,12 +117,12 @@ def _mode_given(form: AnswerForm) -> bool:
 @csrf.exempt
 @limiter.limit(PUBLIC_LIMIT)
 def itip_reply():
-    """Take an iTIP REPLY (the .ics a calendar client sends back) and record the invitee's answer."""
+    """Record the answer in an iTIP REPLY: the .ics a calendar client sends back, or its whole e-mail."""
     data = request.get_data(cache=False)
     if len(data) > REPLY_MAX_BYTES:
         return _json_error("too_large", _("The calendar object is too large."), 413)
     try:
-        reply = parse_reply(data, max_bytes=REPLY_MAX_BYTES)
+        reply = parse_reply(extract_calendar(data), max_bytes=REPLY_MAX_BYTES)
     except ReplyError as error:
         return _json_error(error.code, str(error), 400)
     session = get_session()

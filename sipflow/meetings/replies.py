@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
@@ -12,6 +14,21 @@ from sipflow.cases.errors import CaseError
 from sipflow.meetings import services
 from sipflow.meetings.ical import Reply
 from sipflow.meetings.models import Invitation, Meeting
+
+CALENDAR_TYPES = ("text/calendar", "application/ics")
+
+
+def extract_calendar(data: bytes) -> bytes:
+    """The calendar object in data: data itself, or the calendar part of an e-mail (a client's reply mail)."""
+    if data.lstrip()[:15].upper() == b"BEGIN:VCALENDAR":
+        return data
+    message = email.message_from_bytes(data, policy=email.policy.default)
+    for part in message.walk():
+        if part.get_content_type() in CALENDAR_TYPES:
+            payload = part.get_payload(decode=True)
+            if payload:
+                return payload
+    return data
 
 
 class ReplyRefused(Exception):

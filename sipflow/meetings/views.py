@@ -58,9 +58,12 @@ def _meeting_or_404(case, meeting_id: int) -> Meeting:
     return meeting
 
 
-def _require_manager(case) -> None:
+def _managed_meeting(uid: str, meeting_id: int):
+    """The case and meeting of a change: logged, 404 unless visible, 403 unless the user may manage it."""
+    case = _case_or_404(uid, audit.MEETING_CHANGE)
     if not permissions.may_manage_meetings(get_session(), _registry(), case, _user()):
         abort(403)
+    return case, _meeting_or_404(case, meeting_id)
 
 
 # --- Booking ----------------------------------------------------------------------------------------------
@@ -176,9 +179,7 @@ def detail(uid: str, meeting_id: int):
 def change(uid: str, meeting_id: int):
     """Move the meeting or change its form or place; every invitee gets an update."""
     session = get_session()
-    case = _case_or_404(uid, audit.MEETING_CHANGE)
-    _require_manager(case)
-    meeting = _meeting_or_404(case, meeting_id)
+    case, meeting = _managed_meeting(uid, meeting_id)
     form = BookingForm(formdata=request.form, prefix="change")
     form.invitee_ids.choices = []
     if not form.validate():
@@ -230,9 +231,7 @@ def withdraw(uid: str, meeting_id: int, invitation_id: int):
 
 def _simple_action(uid: str, meeting_id: int, act, done_message: str):
     session = get_session()
-    case = _case_or_404(uid, audit.MEETING_CHANGE)
-    _require_manager(case)
-    meeting = _meeting_or_404(case, meeting_id)
+    case, meeting = _managed_meeting(uid, meeting_id)
     if not EmptyForm().validate():
         abort(400)
     try:
@@ -250,9 +249,7 @@ def _simple_action(uid: str, meeting_id: int, act, done_message: str):
 def invite(uid: str, meeting_id: int):
     """Invite more participants (for instance a närstående added after the booking)."""
     session = get_session()
-    case = _case_or_404(uid, audit.MEETING_CHANGE)
-    _require_manager(case)
-    meeting = _meeting_or_404(case, meeting_id)
+    case, meeting = _managed_meeting(uid, meeting_id)
     form = InviteForm(formdata=request.form, prefix="invite")
     form.invitee_ids.choices = choices(invitee_choices(session, case, exclude_meeting=meeting))
     top: list = []

@@ -230,3 +230,39 @@ def test_every_invitation_of_a_meeting_has_its_own_link(app, db_session, ready, 
     invitations = db_session.exec(select(Invitation).where(Invitation.meeting_id == meeting.id)).all()
     links = {link_path(app, meeting, i) for i in invitations}
     assert len(links) == len(invitations) == 5
+
+
+def reply_mail(ics: bytes) -> bytes:
+    """The e-mail a calendar client sends to the organizer when the invitee presses Accept."""
+    from email.message import EmailMessage
+
+    message = EmailMessage()
+    message["From"] = "eva.andersson@example.se"
+    message["To"] = "sip@sipflow.localhost"
+    message["Subject"] = "Accepterat: SIP-möte"
+    message.set_content("Eva har accepterat.")
+    message.add_alternative(ics, maintype="text", subtype="calendar", params={"method": "REPLY"})
+    return message.as_bytes()
+
+
+def test_a_whole_reply_mail_posted_is_understood(client, db_session, ready, book):
+    meeting = book()
+    body = reply_mail(reply_ics(meeting.uid, "eva.andersson@example.se", partstat="TENTATIVE"))
+    response = client.post("/itip/reply", data=body, content_type="message/rfc822")
+    assert response.status_code == 200 and response.get_json()["partstat"] == "TENTATIVE"
+    assert invitation_of(db_session, meeting, ready.relative).partstat == "TENTATIVE"
+
+
+def test_the_mail_server_can_hand_a_reply_to_the_command(app, db_session, ready, book, tmp_path):
+    meeting = book()
+    mail = tmp_path / "reply.eml"
+    mail.write_bytes(reply_mail(reply_ics(meeting.uid, "eva.andersson@example.se", partstat="DECLINED")))
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["sipflow", "itip", "reply", str(mail)])
+    assert result.exit_code == 0, result.output
+    assert "recorded DECLINED" in result.output
+    assert invitation_of(db_session, meeting, ready.relative).partstat == "DECLINED"
+    unknown = tmp_path / "unknown.ics"
+    unknown.write_bytes(reply_ics("nobody@sipflow", "eva.andersson@example.se"))
+    result = runner.invoke(args=["sipflow", "itip", "reply", str(unknown)])
+    assert result.exit_code == 1 and "unknown_uid" in result.output
