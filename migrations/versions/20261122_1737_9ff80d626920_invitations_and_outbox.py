@@ -81,6 +81,7 @@ def upgrade() -> None:
             batch_op.f("ix_outboxmessage_next_attempt_at"), ["next_attempt_at"], unique=False
         )
         batch_op.create_index(batch_op.f("ix_outboxmessage_status"), ["status"], unique=False)
+        batch_op.create_index("ix_outboxmessage_due", ["status", "next_attempt_at", "id"], unique=False)
 
     # Meetings booked before this revision get a UID each and SEQUENCE 0, then the columns become required.
     with op.batch_alter_table("meeting", schema=None) as batch_op:
@@ -129,6 +130,7 @@ def downgrade() -> None:
         batch_op.drop_column("uid")
 
     with op.batch_alter_table("outboxmessage", schema=None) as batch_op:
+        batch_op.drop_index("ix_outboxmessage_due")
         batch_op.drop_index(batch_op.f("ix_outboxmessage_status"))
         batch_op.drop_index(batch_op.f("ix_outboxmessage_next_attempt_at"))
         batch_op.drop_index(batch_op.f("ix_outboxmessage_invitation_id"))
