@@ -10,7 +10,7 @@ FULL, busy timeout: the pragmas sipflow.db sets), one transaction per step as th
 
 * service: each step opens its own Session (as a request does), loads the actor and the case, builds the
   form data with sipflow.cases.scripted.scripted_input and calls services.create_case /
-  services.fire_transition, then commits.
+  services.fire_transition (through scripted.fire_scripted), then commits.
 * hand-written: the sqlite3 module directly, the same INSERTs and UPDATEs (person, case, participants,
   transition log, consent and its organisations, deadlines, meetings, attendance, the compare-and-set UPDATE
   of the version), the same text formats for dates and JSON, and nothing else: it knows its own ids, so it
@@ -46,7 +46,7 @@ from sqlmodel import Session  # noqa: E402
 from sipflow import create_app  # noqa: E402
 from sipflow.cases import services  # noqa: E402
 from sipflow.cases.models import SipCase  # noqa: E402
-from sipflow.cases.scripted import scripted_input  # noqa: E402
+from sipflow.cases.scripted import fire_scripted  # noqa: E402
 from sipflow.cli import alembic_config  # noqa: E402
 from sipflow.clock import add_days, to_local  # noqa: E402
 from sipflow.demo.kronoberg import personnummer  # noqa: E402
@@ -160,18 +160,7 @@ class ServicePath:
             with Session(self.engine, expire_on_commit=False) as session:
                 actor = session.get(User, self.ids["user"])
                 case = session.get(SipCase, case_id)
-                workflow = self.registry.get(case.workflow_name, case.workflow_version)
-                form = workflow.transition(case.state, trigger).form
-                services.fire_transition(
-                    session,
-                    self.registry,
-                    actor,
-                    case,
-                    trigger,
-                    expected_version=case.version,
-                    now=now,
-                    data=scripted_input(session, case, form, now),
-                )
+                fire_scripted(session, self.registry, actor, case, trigger, now=now)
                 session.commit()
 
     def close(self) -> None:
@@ -192,8 +181,8 @@ INSERT_CASE = (
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 INSERT_MEETING = (
-    "INSERT INTO meeting (case_id, kind, status, mode, starts_at, ends_at, location, video_url, held_at) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO meeting (case_id, kind, status, mode, starts_at, ends_at, location, video_url, held_at, "
+    "uid, sequence, booked_by_user_id, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)"
 )
 
 
@@ -380,6 +369,9 @@ class HandWrittenPath:
                 None,
                 None,
                 None,
+                f"{uuid.uuid4().hex}@sipflow",
+                ids["user"],
+                ts(now),
             ),
         ).lastrowid
         self._state(case_id, "invited", now)
@@ -389,7 +381,7 @@ class HandWrittenPath:
             "send_kallelse",
             "preparing",
             "invited",
-            details={"sent_at": now.isoformat(), "channel": "sipflow", "meeting_id": meeting_id},
+            details={"sent_at": now.isoformat(), "channel": "LINK", "meeting_id": meeting_id},
         )
         db.execute("UPDATE deadline SET met_at=? WHERE deadline.id = ?", (ts(now), kallelse))
         db.commit()
@@ -450,6 +442,9 @@ class HandWrittenPath:
                 None,
                 None,
                 ts(now),
+                f"{uuid.uuid4().hex}@sipflow",
+                None,
+                None,
             ),
         ).lastrowid
         self._meeting_attendance(follow_meeting, participants)

@@ -46,6 +46,10 @@ def _int(name: str, value: str) -> int:
     return number
 
 
+def _env_int(env, name: str, default: int) -> int:
+    return _int(name, env.get(name, str(default)))
+
+
 def load_config(environ: dict[str, str] | None = None, overrides: dict | None = None) -> dict:
     """Build the Flask config dict from defaults, SIPFLOW_* variables and overrides; validate it."""
     env = os.environ if environ is None else environ
@@ -65,27 +69,21 @@ def load_config(environ: dict[str, str] | None = None, overrides: dict | None = 
         "MAIL_FROM_NAME": env.get("SIPFLOW_MAIL_FROM_NAME", "SIP"),
         # No SMTP host: every message is written as an .eml file into OUTBOX_DIR instead (development).
         "SMTP_HOST": env.get("SIPFLOW_SMTP_HOST", ""),
-        "SMTP_PORT": _int("SIPFLOW_SMTP_PORT", env.get("SIPFLOW_SMTP_PORT", "25")),
+        "SMTP_PORT": _env_int(env, "SIPFLOW_SMTP_PORT", 25),
         "SMTP_USERNAME": env.get("SIPFLOW_SMTP_USERNAME", ""),
         "SMTP_PASSWORD": env.get("SIPFLOW_SMTP_PASSWORD", ""),
         "SMTP_SECURITY": env.get("SIPFLOW_SMTP_SECURITY", "none"),
-        "SMTP_TIMEOUT_SECONDS": _int(
-            "SIPFLOW_SMTP_TIMEOUT_SECONDS", env.get("SIPFLOW_SMTP_TIMEOUT_SECONDS", "10")
-        ),
+        "SMTP_TIMEOUT_SECONDS": _env_int(env, "SIPFLOW_SMTP_TIMEOUT_SECONDS", 10),
         # after_commit: the request that wrote the rows delivers them at once (the scheduler retries what
         # failed); scheduler: only the scheduler process delivers (web requests never wait for SMTP).
         "OUTBOX_DELIVERY": env.get("SIPFLOW_OUTBOX_DELIVERY", "after_commit"),
-        "OUTBOX_MAX_ATTEMPTS": _int(
-            "SIPFLOW_OUTBOX_MAX_ATTEMPTS", env.get("SIPFLOW_OUTBOX_MAX_ATTEMPTS", "8")
-        ),
+        "OUTBOX_MAX_ATTEMPTS": _env_int(env, "SIPFLOW_OUTBOX_MAX_ATTEMPTS", 8),
         # The video meeting's join link; {room} becomes a random room name, one per meeting.
         "VIDEO_URL_TEMPLATE": env.get("SIPFLOW_VIDEO_URL_TEMPLATE", "https://meet.jit.si/sipflow-{room}"),
         "WORKFLOWS_DIR": env.get("SIPFLOW_WORKFLOWS_DIR", str(PROJECT_ROOT / "workflows")),
-        "SESSION_IDLE_MINUTES": _int(
-            "SIPFLOW_SESSION_IDLE_MINUTES", env.get("SIPFLOW_SESSION_IDLE_MINUTES", "30")
-        ),
+        "SESSION_IDLE_MINUTES": _env_int(env, "SIPFLOW_SESSION_IDLE_MINUTES", 30),
         # Absolute session lifetime: a login ends after this long however active the user is.
-        "SESSION_MAX_HOURS": _int("SIPFLOW_SESSION_MAX_HOURS", env.get("SIPFLOW_SESSION_MAX_HOURS", "12")),
+        "SESSION_MAX_HOURS": _env_int(env, "SIPFLOW_SESSION_MAX_HOURS", 12),
         # Login throttling (Flask-Limiter). memory:// counts per process: with several gunicorn workers or
         # web nodes, point this at a shared store (redis://host:6379/0) or the limits multiply.
         "RATELIMIT_STORAGE_URI": env.get("SIPFLOW_RATELIMIT_STORAGE_URI", "memory://"),
@@ -95,16 +93,11 @@ def load_config(environ: dict[str, str] | None = None, overrides: dict | None = 
         "LOGIN_LIMIT_PER_USERNAME": env.get("SIPFLOW_LOGIN_LIMIT_PER_USERNAME", "5 per minute;20 per hour"),
         "LOGIN_LIMIT_PER_ADDRESS": env.get("SIPFLOW_LOGIN_LIMIT_PER_ADDRESS", "30 per minute;200 per hour"),
         "RETENTION_YEARS": {
-            state: _int(
-                f"SIPFLOW_RETENTION_YEARS_{state.upper()}",
-                env.get(f"SIPFLOW_RETENTION_YEARS_{state.upper()}", str(years)),
-            )
+            state: _env_int(env, f"SIPFLOW_RETENTION_YEARS_{state.upper()}", years)
             for state, years in RETENTION_DEFAULTS.items()
         },
         # How long a scheduler process that is not the leader waits before asking for the lock again.
-        "SCHEDULER_RETRY_SECONDS": _int(
-            "SIPFLOW_SCHEDULER_RETRY_SECONDS", env.get("SIPFLOW_SCHEDULER_RETRY_SECONDS", "30")
-        ),
+        "SCHEDULER_RETRY_SECONDS": _env_int(env, "SIPFLOW_SCHEDULER_RETRY_SECONDS", 30),
         "BABEL_DEFAULT_LOCALE": "sv",
         "BABEL_DEFAULT_TIMEZONE": "Europe/Stockholm",
         "SESSION_COOKIE_HTTPONLY": True,
@@ -138,6 +131,7 @@ def validate_config(cfg: dict) -> dict:
             raise ConfigError("SIPFLOW_PNR_HASH_KEY must be set in production")
         cfg["PNR_HASH_KEY"] = "dev-pnr-" + cfg["SECRET_KEY"]
     _validate_limits(cfg)
+    _validate_whole_numbers(cfg)
     _validate_retention(cfg)
     _validate_mail(cfg)
     cfg["SESSION_COOKIE_SECURE"] = production
@@ -166,6 +160,9 @@ def _validate_limits(cfg: dict) -> None:
             raise ConfigError(
                 f"SIPFLOW_{key} must be limits such as '5 per minute;20 per hour', got {cfg[key]!r}"
             ) from None
+
+
+def _validate_whole_numbers(cfg: dict) -> None:
     for key in (
         "SESSION_IDLE_MINUTES",
         "SESSION_MAX_HOURS",

@@ -9,9 +9,8 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import SQLModel, select
 
-from sipflow.cases import services
 from sipflow.cases.models import Deadline, Participant, SipCase, TransitionLog
-from sipflow.cases.scripted import scripted_input
+from sipflow.cases.scripted import fire_scripted
 from sipflow.clock import now_utc
 from sipflow.consent.models import Consent, ConsentOrganisation
 from sipflow.demo import (
@@ -272,16 +271,7 @@ def test_the_service_layer_continues_a_synthetic_case(app_ctx, db_session, regis
         ).one()
     actor = db_session.exec(select(User).where(User.unit_id == lead.unit_id)).one()
     now = now_utc()
-    services.fire_transition(
-        db_session,
-        registry,
-        actor,
-        case,
-        "follow_up",
-        expected_version=case.version,
-        now=now,
-        data=scripted_input(db_session, case, "meeting_outcome", now),
-    )
+    fire_scripted(db_session, registry, actor, case, "follow_up", now=now)
     db_session.commit()
     assert case.state == "follow_up"
 

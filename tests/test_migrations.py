@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import re
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
@@ -17,6 +19,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
+from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
 import sipflow.models  # noqa: F401  (every table)
@@ -64,34 +67,35 @@ def test_test_database_matches_the_models(session_app):
         assert current_revision(connection) == head_revision()
 
 
-def test_fresh_sqlite_database_matches_the_models(tmp_path: Path):
-    url = f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
+@contextmanager
+def migrated_sqlite(path: Path) -> Iterator[Engine]:
+    """A new SQLite database at path, upgraded to head, and an engine on it."""
+    url = f"sqlite:///{path}"
     command.upgrade(alembic_config(url), "head")
     engine = make_engine(url)
     try:
-        with engine.connect() as connection:
-            assert schema_diff(connection) == []
-            assert current_revision(connection) == head_revision()
+        yield engine
     finally:
         engine.dispose()
 
 
+def test_fresh_sqlite_database_matches_the_models(tmp_path: Path):
+    with migrated_sqlite(tmp_path / "fresh.sqlite3") as engine, engine.connect() as connection:
+        assert schema_diff(connection) == []
+        assert current_revision(connection) == head_revision()
+
+
 def test_the_comparison_sees_a_difference(tmp_path: Path):
-    url = f"sqlite:///{tmp_path / 'drift.sqlite3'}"
-    command.upgrade(alembic_config(url), "head")
-    engine = make_engine(url)
-    try:
+    with migrated_sqlite(tmp_path / "drift.sqlite3") as engine:
         with engine.begin() as connection:
             connection.execute(text("ALTER TABLE sipcase ADD COLUMN stray INTEGER"))
             connection.execute(text("DROP INDEX ix_meeting_starts_at"))
         with engine.connect() as connection:
             diff = schema_diff(connection)
-        assert ("remove_column", None, "sipcase") in [d[:3] for d in diff if isinstance(d, tuple)]
-        assert any(
-            d[0] == "add_index" and d[1].name == "ix_meeting_starts_at" for d in diff if isinstance(d, tuple)
-        )
-    finally:
-        engine.dispose()
+    assert ("remove_column", None, "sipcase") in [d[:3] for d in diff if isinstance(d, tuple)]
+    assert any(
+        d[0] == "add_index" and d[1].name == "ix_meeting_starts_at" for d in diff if isinstance(d, tuple)
+    )
 
 
 def test_downgrade_to_base_and_upgrade_again(tmp_path: Path):

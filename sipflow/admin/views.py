@@ -34,22 +34,16 @@ from sipflow.people.identifiers import RESERVNUMMER
 from sipflow.people.models import Organisation, Person, Unit, User
 from sipflow.people.services import IDENTIFIER_KIND_LABELS, find_person, parse_person_identifier
 from sipflow.retention.export import person_export_json
-from sipflow.security import login_manager
-from sipflow.security.audit import PERSON_EXTRACT, record_access
+from sipflow.security import login_manager, renew_session_token
+from sipflow.security.audit import PERSON_EXPORT, PERSON_EXTRACT, PERSON_LOOKUP, record_access
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 ADMIN = "admin"
-PERSON_EXPORT = "person.export"
-PERSON_LOOKUP = "person.lookup"
 # A person found stays selected this long; after that the administrator looks them up again.
 PERSON_REF_MAX_AGE = 30 * 60
 
 ROLE_LABELS = {"staff": _l("Staff"), "coordinator": _l("Coordinator"), "admin": _l("Administrator")}
-
-
-def _admin() -> User:
-    return current_user._get_current_object()
 
 
 @bp.before_request
@@ -63,11 +57,6 @@ def _administrators_only():
         )
         return render_template("errors/forbidden.html", message=_l("This page is for administrators.")), 403
     return None
-
-
-@bp.app_context_processor
-def _admin_context() -> dict:
-    return {"is_admin": current_user.is_authenticated and current_user.has_role(ADMIN)}
 
 
 @bp.get("/")
@@ -102,51 +91,64 @@ def _user_or_404(user_id: int) -> User:
     return user
 
 
-def _end_sessions(user: User) -> None:
-    # get_id() returns the token: every session cookie of the user, copies included, stops working.
-    user.session_token = secrets.token_urlsafe(32)
+def _change_user(user: User, change, *, log_line: str, message) -> None:
+    """Apply change to user in a unit of work of its own, log log_line (user id, admin id), flash message."""
+    db = get_session()
+    with unit_of_work(db):
+        change(user)
+        db.add(user)
+    current_app.logger.info(log_line, user.id, current_user.id)
+    flash(message, "success")
+
+
+def _disable(user: User) -> None:
+    user.active = False
+    renew_session_token(user)
+
+
+def _enable(user: User) -> None:
+    user.active = True
 
 
 @bp.post("/users/<int:user_id>/disable")
 def disable_user(user_id: int):
     """Disable an account; every session of it ends at once."""
-    db = get_session()
     user = _user_or_404(user_id)
     if user.id == current_user.id:
         flash(_l("You cannot disable your own account."), "error")
         return redirect(url_for("admin.users"))
-    with unit_of_work(db):
-        user.active = False
-        _end_sessions(user)
-        db.add(user)
-    current_app.logger.info("user id %s disabled by user id %s", user.id, current_user.id)
-    flash(_l("%(name)s is disabled and logged out everywhere.", name=user.display_name), "success")
+    _change_user(
+        user,
+        _disable,
+        log_line="user id %s disabled by user id %s",
+        message=_l("%(name)s is disabled and logged out everywhere.", name=user.display_name),
+    )
     return redirect(url_for("admin.users"))
 
 
 @bp.post("/users/<int:user_id>/enable")
 def enable_user(user_id: int):
     """Let a disabled account log in again."""
-    db = get_session()
     user = _user_or_404(user_id)
-    with unit_of_work(db):
-        user.active = True
-        db.add(user)
-    current_app.logger.info("user id %s enabled by user id %s", user.id, current_user.id)
-    flash(_l("%(name)s can log in again.", name=user.display_name), "success")
+    _change_user(
+        user,
+        _enable,
+        log_line="user id %s enabled by user id %s",
+        message=_l("%(name)s can log in again.", name=user.display_name),
+    )
     return redirect(url_for("admin.users"))
 
 
 @bp.post("/users/<int:user_id>/sessions/end")
 def end_sessions(user_id: int):
     """End every session of a user (ASVS 7.4.5); the account stays active."""
-    db = get_session()
     user = _user_or_404(user_id)
-    with unit_of_work(db):
-        _end_sessions(user)
-        db.add(user)
-    current_app.logger.info("sessions of user id %s ended by user id %s", user.id, current_user.id)
-    flash(_l("Every session of %(name)s has ended.", name=user.display_name), "success")
+    _change_user(
+        user,
+        renew_session_token,
+        log_line="sessions of user id %s ended by user id %s",
+        message=_l("Every session of %(name)s has ended.", name=user.display_name),
+    )
     if user.id == current_user.id:
         return redirect(url_for("auth.login"))
     return redirect(url_for("admin.users"))
@@ -192,6 +194,21 @@ def _render_person(person: Person, purpose: str, *, extract_form=None, register_
     )
 
 
+def _log_person_access(person: Person, *, action: str, purpose: str) -> None:
+    """Log the administrator's access to the person, in a short transaction of its own."""
+    db = get_session()
+    db.commit()  # end the read transaction: the log append is a short one of its own
+    with unit_of_work(db):
+        record_access(
+            db,
+            user=current_user._get_current_object(),
+            action=action,
+            purpose=purpose,
+            person=person,
+            now=now_utc(),
+        )
+
+
 @bp.route("/persons", methods=["GET", "POST"])
 def persons():
     """Find a person by identifier (POST only: the identifier never appears in a URL)."""
@@ -207,17 +224,8 @@ def persons():
             return render_template("admin/persons.html", form=form), 400
         person = find_person(db, current_app.config["PNR_HASH_KEY"], identifier)
         if person is not None:
-            db.commit()  # end the read transaction: the log append below is a short one of its own
-            with unit_of_work(db):
-                record_access(
-                    db,
-                    user=_admin(),
-                    action=PERSON_LOOKUP,
-                    purpose=form.purpose.data.strip(),
-                    person=person,
-                    now=now_utc(),
-                )
-            return _render_person(person, form.purpose.data.strip())
+            _log_person_access(person, action=PERSON_LOOKUP, purpose=form.purpose.data)
+            return _render_person(person, form.purpose.data)
         current_app.logger.info("person lookup by user id %s found nobody", current_user.id)
         form.identifier.errors.append(_l("No person with this identifier is registered in sipflow."))
         status = 404
@@ -237,10 +245,7 @@ def _download_name(prefix: str, extension: str) -> str:
 
 
 def _log_and_send(person: Person, *, action: str, purpose: str, data: bytes, mimetype: str, name: str):
-    db = get_session()
-    db.commit()  # the extract was read in its own transaction; the log append gets a short one
-    with unit_of_work(db):
-        record_access(db, user=_admin(), action=action, purpose=purpose, person=person, now=now_utc())
+    _log_person_access(person, action=action, purpose=purpose)
     current_app.logger.info("%s for person id %s by user id %s", action, person.id, current_user.id)
     response = send_file(BytesIO(data), mimetype=mimetype, as_attachment=True, download_name=name, etag=False)
     response.headers["Cache-Control"] = "no-store"  # personal data: never kept by a browser or proxy
@@ -266,7 +271,7 @@ def person_extract():
     return _log_and_send(
         person,
         action=PERSON_EXTRACT,
-        purpose=form.purpose.data.strip(),
+        purpose=form.purpose.data,
         data=data,
         mimetype=mimetype,
         name=_download_name("loggutdrag", extension),
@@ -286,7 +291,7 @@ def person_export():
     return _log_and_send(
         person,
         action=PERSON_EXPORT,
-        purpose=form.purpose.data.strip(),
+        purpose=form.purpose.data,
         data=data,
         mimetype="application/json",
         name=_download_name("registerutdrag", "json"),

@@ -12,6 +12,7 @@ from datetime import date, datetime
 from flask_babel import lazy_gettext as _l
 from sqlmodel import select
 
+from sipflow.cases import fields
 from sipflow.cases.errors import InvalidInput
 from sipflow.cases.models import Participant
 from sipflow.clock import to_local
@@ -23,61 +24,6 @@ from sipflow.workflow.guards import participating_organisations
 
 # The kallelse channel of invitations sent by sipflow itself; any other is the name of another system.
 SIPFLOW_CHANNEL = "sipflow"
-
-
-def _text(ctx: TransitionContext, name: str) -> str | None:
-    """The stripped text of a field, or None when empty; anything but text is refused."""
-    value = ctx.data.get(name)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise InvalidInput(_l("Enter text."), field=name)
-    return value.strip() or None
-
-
-def _require_text(ctx: TransitionContext, name: str, message) -> str:
-    value = _text(ctx, name)
-    if not value:
-        raise InvalidInput(message, field=name)
-    return value
-
-
-def _choice(ctx: TransitionContext, name: str, allowed: tuple[str, ...]) -> str:
-    value = ctx.data.get(name)
-    if value not in allowed:
-        raise InvalidInput(_l("Choose one of the options."), field=name)
-    return value
-
-
-def _date(ctx: TransitionContext, name: str) -> date | None:
-    """A calendar date (not a datetime), or None."""
-    value = ctx.data.get(name)
-    if value is None:
-        return None
-    if not isinstance(value, date) or isinstance(value, datetime):
-        raise InvalidInput(_l("Enter a date."), field=name)
-    return value
-
-
-def _moment(ctx: TransitionContext, name: str, required_message=None) -> datetime | None:
-    """A timezone-aware datetime, or None; a naive one is refused since its time zone is unknown."""
-    value = ctx.data.get(name)
-    if value is None:
-        if required_message is not None:
-            raise InvalidInput(required_message, field=name)
-        return None
-    if not isinstance(value, datetime) or value.tzinfo is None:
-        raise InvalidInput(_l("Enter a date and time."), field=name)
-    return value
-
-
-def _ids(ctx: TransitionContext, name: str) -> set[int]:
-    value = ctx.data.get(name) or []
-    if not isinstance(value, list | tuple | set) or not all(
-        isinstance(item, int) and not isinstance(item, bool) for item in value
-    ):
-        raise InvalidInput(_l("Choose from the list."), field=name)
-    return set(value)
 
 
 def _decisions(ctx: TransitionContext) -> list[dict]:
@@ -119,7 +65,7 @@ def apply_none(ctx: TransitionContext) -> None:
 
 def apply_reason(ctx: TransitionContext) -> None:
     """A reason is required; it goes to the transition log (and the case when closing)."""
-    reason = _require_text(ctx, "reason", _l("State a reason."))
+    reason = fields.require_text(ctx.data, "reason", _l("State a reason."))
     ctx.data["reason"] = reason
     if ctx.data.get("closing"):
         ctx.case.closed_reason = reason
@@ -127,13 +73,13 @@ def apply_reason(ctx: TransitionContext) -> None:
 
 def apply_consent(ctx: TransitionContext) -> None:
     """Record a given consent with its scope of organisations and validity."""
-    given_by = _choice(ctx, "given_by", CONSENT_GIVERS)
-    form = _choice(ctx, "form", CONSENT_FORMS)
-    valid_until = _date(ctx, "valid_until")
+    given_by = fields.choice(ctx.data, "given_by", CONSENT_GIVERS)
+    form = fields.choice(ctx.data, "form", CONSENT_FORMS)
+    valid_until = fields.calendar_date(ctx.data, "valid_until")
     if valid_until is not None and valid_until < to_local(ctx.now).date():
         raise InvalidInput(_l("The consent cannot end before today."), field="valid_until")
     participating = {o.id for o in participating_organisations(ctx.session, ctx.case.id)}
-    scope = _ids(ctx, "organisation_ids")
+    scope = fields.ids(ctx.data, "organisation_ids")
     if not scope:
         raise InvalidInput(_l("Choose the organisations the consent covers."), field="organisation_ids")
     if not scope <= participating:
@@ -146,10 +92,10 @@ def apply_consent(ctx: TransitionContext) -> None:
             case_id=ctx.case.id,
             decision="given",
             given_by=given_by,
-            given_by_name=guardian.name if guardian else _text(ctx, "given_by_name"),
+            given_by_name=guardian.name if guardian else fields.text(ctx.data, "given_by_name"),
             given_by_participant_id=guardian.id if guardian else None,
             form=form,
-            information_scope=_text(ctx, "information_scope"),
+            information_scope=fields.text(ctx.data, "information_scope"),
             valid_until=valid_until,
             recorded_at=ctx.now,
             recorded_by_user_id=ctx.actor.id,
@@ -163,7 +109,7 @@ def apply_consent(ctx: TransitionContext) -> None:
 
 def _consenting_guardians(ctx: TransitionContext) -> list[Participant]:
     """The guardians of the case named as consenting; each gets a consent row of their own."""
-    chosen = _ids(ctx, "guardian_participant_ids")
+    chosen = fields.ids(ctx.data, "guardian_participant_ids")
     guardians = {
         p.id: p
         for p in ctx.session.exec(
@@ -181,13 +127,13 @@ def _consenting_guardians(ctx: TransitionContext) -> list[Participant]:
 
 def apply_consent_declined(ctx: TransitionContext) -> None:
     """Record a refusal and its reason: a SIP is never made against the person's will."""
-    reason = _require_text(ctx, "reason", _l("State the reason given."))
+    reason = fields.require_text(ctx.data, "reason", _l("State the reason given."))
     ctx.session.add(
         Consent(
             case_id=ctx.case.id,
             decision="declined",
-            given_by=_choice(ctx, "given_by", CONSENT_GIVERS),
-            form=_choice(ctx, "form", CONSENT_FORMS),
+            given_by=fields.choice(ctx.data, "given_by", CONSENT_GIVERS),
+            form=fields.choice(ctx.data, "form", CONSENT_FORMS),
             declined_reason=reason,
             recorded_at=ctx.now,
             recorded_by_user_id=ctx.actor.id,
@@ -198,9 +144,9 @@ def apply_consent_declined(ctx: TransitionContext) -> None:
 def apply_preparation(ctx: TransitionContext) -> None:
     """Keep the questions for the agenda and, for a child, the child's own view."""
     if "questions" in ctx.data:
-        ctx.case.questions = _text(ctx, "questions")
+        ctx.case.questions = fields.text(ctx.data, "questions")
     if "child_view" in ctx.data:
-        ctx.case.child_view = _text(ctx, "child_view")
+        ctx.case.child_view = fields.text(ctx.data, "child_view")
 
 
 def apply_kallelse(ctx: TransitionContext) -> None:
@@ -209,28 +155,28 @@ def apply_kallelse(ctx: TransitionContext) -> None:
         ctx.data["booking"] = read_booking(ctx.session, ctx.case, ctx.data, now=ctx.now)
         ctx.details.update({"sent_at": ctx.now.isoformat(), "channel": SIPFLOW_CHANNEL})
         return
-    sent_at = _moment(ctx, "sent_at") or ctx.now
+    sent_at = fields.moment(ctx.data, "sent_at") or ctx.now
     if sent_at > ctx.now:
         raise InvalidInput(_l("A kallelse cannot be sent in the future."), field="sent_at")
-    channel = _require_text(ctx, "channel", _l("State the system the kallelse was sent through."))
+    channel = fields.require_text(ctx.data, "channel", _l("State the system the kallelse was sent through."))
     if channel.casefold() == SIPFLOW_CHANNEL:
         raise InvalidInput(
             _l("To send the kallelse from sipflow, use “Book meeting and send kallelse”."), field="channel"
         )
     if ctx.data.get("meeting_starts_at") is not None:
         starts_at, ends_at = read_times(ctx.data, now=ctx.now)
-        mode = _choice(ctx, "mode", MEETING_MODES)
+        mode = fields.choice(ctx.data, "mode", MEETING_MODES)
         # Recorded for the record only: the other system holds the details, so the place is optional.
-        ctx.data["booking"] = Booking(starts_at, ends_at, mode, _text(ctx, "location"), None)
+        ctx.data["booking"] = Booking(starts_at, ends_at, mode, fields.text(ctx.data, "location"), None)
     ctx.details.update({"sent_at": sent_at.isoformat(), "channel": channel})
 
 
 def apply_meeting_outcome(ctx: TransitionContext) -> None:
     """Check the meeting's time, mode and attendance, and keep its decisions in the log."""
-    held_at = _moment(ctx, "held_at", _l("Enter when the meeting was held."))
+    held_at = fields.moment(ctx.data, "held_at", _l("Enter when the meeting was held."))
     if held_at > ctx.now:
         raise InvalidInput(_l("A meeting cannot be held in the future."), field="held_at")
-    _choice(ctx, "mode", MEETING_MODES)
+    fields.choice(ctx.data, "mode", MEETING_MODES)
     participant_ids = set(
         ctx.session.exec(
             select(Participant.id).where(Participant.case_id == ctx.case.id, Participant.removed_at.is_(None))
@@ -240,7 +186,7 @@ def apply_meeting_outcome(ctx: TransitionContext) -> None:
     if not set(ctx.data["attendance"]) <= participant_ids:
         raise InvalidInput(_l("Attendance names someone who is not a participant."), field="attendance")
     ctx.details["decisions"] = _decisions(ctx)
-    no_change = _text(ctx, "no_change_reason")
+    no_change = fields.text(ctx.data, "no_change_reason")
     if no_change:
         ctx.details["no_change_reason"] = no_change
 
@@ -266,7 +212,7 @@ def apply_plan(ctx: TransitionContext) -> None:
         elif participant.role == "huvudansvarig":
             participant.role = "participant"
         ctx.session.add(participant)
-    follow_up_on = _moment(ctx, "follow_up_on", _l("Set a follow-up date in the future."))
+    follow_up_on = fields.moment(ctx.data, "follow_up_on", _l("Set a follow-up date in the future."))
     if follow_up_on <= ctx.now:
         raise InvalidInput(_l("Set a follow-up date in the future."), field="follow_up_on")
     ctx.case.follow_up_on = follow_up_on

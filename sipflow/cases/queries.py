@@ -82,13 +82,6 @@ def trigger_label(workflow: Workflow | None, trigger: str, locale: str) -> str |
     return None
 
 
-def organisation_id_of(session: Session, user: User) -> int | None:
-    """The organisation of the user's unit."""
-    if user.unit_id is None:
-        return None
-    return session.exec(select(Unit.organisation_id).where(Unit.id == user.unit_id)).first()
-
-
 # --- Mina SIP -------------------------------------------------------------------------------------------
 
 
@@ -336,8 +329,8 @@ def _meetings(session: Session, case: SipCase, participants: list[ParticipantVie
             views[attendance.meeting_id].attendance.append(
                 (names.get(attendance.participant_id, "?"), attendance.mode)
             )
-        for view in views.values():
-            view.invitations = invitation_rows(session, view.meeting)
+        for meeting_id, rows in invitation_rows(session, case, list(meetings)).items():
+            views[meeting_id].invitations = rows
     return list(views.values())
 
 
@@ -442,11 +435,8 @@ def municipalities_by_county(session: Session) -> dict[str, list[tuple[str, str]
 
 
 def unit_with_organisation(session: Session, unit_id: int | None) -> tuple[Unit, Organisation] | None:
-    """A unit and its organisation."""
-    if unit_id is None:
+    """A unit and its organisation; session.get, since every page asks and the session remembers."""
+    unit = session.get(Unit, unit_id) if unit_id is not None else None
+    if unit is None:
         return None
-    return session.exec(
-        select(Unit, Organisation)
-        .join(Organisation, Organisation.id == Unit.organisation_id)
-        .where(Unit.id == unit_id)
-    ).first()
+    return unit, session.get(Organisation, unit.organisation_id)

@@ -6,8 +6,11 @@ from datetime import date, datetime, timedelta
 
 from sqlmodel import Session, select
 
-from sipflow.cases.models import Participant, SipCase
+from sipflow.cases import services
+from sipflow.cases.models import Participant, SipCase, TransitionLog
 from sipflow.clock import to_local
+from sipflow.people.models import User
+from sipflow.workflow.engine import WorkflowRegistry
 from sipflow.workflow.guards import participating_organisations
 
 
@@ -71,3 +74,25 @@ def scripted_input(session: Session, case: SipCase, form: str, now: datetime) ->
     if form == "reason":
         return {"reason": "Enligt överenskommelse"}
     return {}
+
+
+def fire_scripted(
+    session: Session,
+    registry: WorkflowRegistry,
+    actor: User,
+    case: SipCase,
+    trigger: str,
+    *,
+    now: datetime,
+    data: dict | None = None,
+) -> TransitionLog:
+    """Fire trigger at the case's current version with data, or the scripted input of the step's form.
+
+    Runs in the caller's transaction: committing or rolling back is the caller's part.
+    """
+    if data is None:
+        transition = registry.get(case.workflow_name, case.workflow_version).transition(case.state, trigger)
+        data = scripted_input(session, case, transition.form if transition else "none", now)
+    return services.fire_transition(
+        session, registry, actor, case, trigger, expected_version=case.version, now=now, data=data
+    )

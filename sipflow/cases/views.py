@@ -40,6 +40,7 @@ from sipflow.cases.forms import (
 )
 from sipflow.clock import local_to_utc, now_utc, to_local
 from sipflow.db import get_session, unit_of_work
+from sipflow.meetings.permissions import booking_permission
 from sipflow.people.services import parse_person_identifier, register_person
 from sipflow.security import access, audit
 from sipflow.workflow.definition import TransitionDef
@@ -63,25 +64,31 @@ DECISION_LABELS = {"given": _l("Given"), "declined": _l("Declined")}
 # --- Helpers ----------------------------------------------------------------------------------------------
 
 
-def _registry():
+# The helpers below are shared with the other case-bound pages (sipflow/meetings/views.py).
+
+
+def workflow_registry():
+    """The workflows the app loaded."""
     return current_app.extensions["sipflow.workflows"]
 
 
-def _user():
+def current_actor():
+    """The logged-in user as the model (not flask-login's proxy), for services."""
     return current_user._get_current_object()
 
 
-def _locale() -> str:
+def current_locale() -> str:
+    """The page's language code: sv or en."""
     return str(get_locale() or "sv")
 
 
-def _case_or_404(uid: str, action: str):
+def case_or_404(uid: str, action: str):
     """The case if the user may see it (security.access), its access logged; 404 otherwise.
 
     An unknown uid and a case the user may not see get the same 404; both refusals are logged. The log row
     is committed before anything else happens, so no access goes unlogged.
     """
-    session, user, now = get_session(), _user(), now_utc()
+    session, user, now = get_session(), current_actor(), now_utc()
     case = access.case_for_user(session, user, uid, now=now)
     with unit_of_work(session):
         if case is None:
@@ -97,14 +104,15 @@ def _case_or_404(uid: str, action: str):
 
 def _require_staff() -> None:
     """Starting a SIP is work for staff of a unit: coordinators and administrators get 403."""
-    if not access.may_start_case(_user()):
+    if not access.may_start_case(current_actor()):
         abort(403)
 
 
-def _attach_error(form, error: CaseError, top: list) -> None:
-    """Show a refusal beside the field it names, or at the top of the page."""
-    if form is not None and error.field and error.field in form:
-        form[error.field].errors = [*form[error.field].errors, error.message]
+def attach_error(form, error: CaseError, top: list, *, fields: dict[str, str] | None = None) -> None:
+    """Show a refusal beside the field it names (fields maps a data name to a form field), or at the top."""
+    name = (fields or {}).get(error.field, error.field)
+    if form is not None and name and name in form:
+        form[name].errors = [*form[name].errors, error.message]
     else:
         top.append(error.message)
 
@@ -166,15 +174,15 @@ def _csrf_failed(_error):
 @login_required
 def my_cases():
     """The SIPs the user may see, newest activity first; a clear page for those who see none."""
-    user = _user()
+    user = current_actor()
     if not access.may_see_cases(user):
         return render_template("cases/no_access.html", page_url=url_for("cases.my_cases"))
     page = queries.my_cases(
         get_session(),
-        _registry(),
+        workflow_registry(),
         user,
         page=request.args.get("page", 1, type=int),
-        locale=_locale(),
+        locale=current_locale(),
         now=now_utc(),
     )
     return render_template("cases/my_cases.html", page=page)
@@ -210,7 +218,8 @@ def _form_context(detail: queries.CaseDetail) -> FormContext:
     )
 
 
-def _transition_label(transition: TransitionDef, locale: str) -> str:
+def transition_label(transition: TransitionDef, locale: str) -> str:
+    """The step's name in locale, as the workflow file gives it."""
     return transition.label.get(locale) or transition.label.get("sv") or transition.trigger
 
 
@@ -226,17 +235,19 @@ def _render_case(
     contact_form: ContactForm | None = None,
 ):
     """Render the case page, with a refused form (and its errors) in place of the fresh one."""
-    session, case, locale = get_session(), detail.case, _locale()
+    session, case, locale = get_session(), detail.case, current_locale()
     ctx = _form_context(detail)
     local_now = to_local(now_utc())
     actions = []
-    for transition in services.allowed_transitions(session, _registry(), case, _user()):
+    allowed = services.allowed_transitions(session, workflow_registry(), case, current_actor())
+    booking = booking_permission(session, workflow_registry(), case, current_actor(), allowed=allowed)
+    for transition in allowed:
         if transition.trigger == failed_trigger and failed_form is not None:
-            actions.append(Action(transition, _transition_label(transition, locale), failed_form, open=True))
+            actions.append(Action(transition, transition_label(transition, locale), failed_form, open=True))
             continue
         form = build_transition_form(transition.form, ctx, prefix=transition.trigger, version=case.version)
         prefill_times(form, local_now)
-        actions.append(Action(transition, _transition_label(transition, locale), form))
+        actions.append(Action(transition, transition_label(transition, locale), form))
     if unit_form is None:
         unit_form = _unit_form(detail, formdata=None)
     if private_form is None:
@@ -254,6 +265,7 @@ def _render_case(
             unit_form=unit_form,
             private_form=private_form,
             contact_form=contact_form,
+            booking_url=url_for("meetings.book", uid=case.uid) if booking is not None else None,
             page_url=url_for("cases.detail", uid=case.uid),
         ),
         status,
@@ -278,22 +290,24 @@ def _contact_form(detail: queries.CaseDetail, *, formdata) -> ContactForm:
 
 
 def _detail(case) -> queries.CaseDetail:
-    return queries.case_detail(get_session(), _registry(), case, locale=_locale(), now=now_utc())
+    return queries.case_detail(
+        get_session(), workflow_registry(), case, locale=current_locale(), now=now_utc()
+    )
 
 
 @bp.get("/cases/<uid>")
 @login_required
 def detail(uid: str):
     """The case page: the person, the parties, consent, deadlines, meetings, timeline and the next steps."""
-    return _render_case(_detail(_case_or_404(uid, audit.CASE_VIEW)))
+    return _render_case(_detail(case_or_404(uid, audit.CASE_VIEW)))
 
 
 @bp.post("/cases/<uid>/transitions/<trigger>")
 @login_required
 def fire(uid: str, trigger: str):
     """Take one step of the workflow with the form of its kind."""
-    session, registry, user = get_session(), _registry(), _user()
-    case = _case_or_404(uid, audit.CASE_TRANSITION)
+    session, registry, user = get_session(), workflow_registry(), current_actor()
+    case = case_or_404(uid, audit.CASE_TRANSITION)
     info = _detail(case)
     workflow = info.workflow
     known = [t for t in workflow.transitions if t.trigger == trigger] if workflow else []
@@ -340,20 +354,20 @@ def fire(uid: str, trigger: str):
                 )
         except CaseError as error:
             refusal = error
+            # The attempt was rolled back: gather the page afresh. A refusal before it changed nothing.
+            info = _detail(case)
         else:
             flash(
                 _(
                     "%(step)s: saved. The SIP is now: %(state)s.",
-                    step=_transition_label(transition, _locale()),
-                    state=queries.state_label(workflow, case.state, _locale()),
+                    step=transition_label(transition, current_locale()),
+                    state=queries.state_label(workflow, case.state, current_locale()),
                 ),
                 "success",
             )
             return redirect(url_for("cases.detail", uid=case.uid), code=303)
-    _attach_error(form, refusal, top)
-    return _render_case(
-        _detail(case), status=refusal.status, errors=top, failed_trigger=trigger, failed_form=form
-    )
+    attach_error(form, refusal, top)
+    return _render_case(info, status=refusal.status, errors=top, failed_trigger=trigger, failed_form=form)
 
 
 def _refuse_when_final(info: queries.CaseDetail):
@@ -368,7 +382,7 @@ def _participant_change(uid: str, *, form_name: str, build_form, act, done):
     A refusal is shown beside its field, or at the top of the case page, with the form as the user filled it.
     """
     session = get_session()
-    info = _detail(_case_or_404(uid, audit.CASE_PARTICIPANTS))
+    info = _detail(case_or_404(uid, audit.CASE_PARTICIPANTS))
     refused = _refuse_when_final(info)
     if refused is not None:
         return refused
@@ -380,7 +394,7 @@ def _participant_change(uid: str, *, form_name: str, build_form, act, done):
             act(session, info.case, form)
     except CaseError as error:
         top: list = []
-        _attach_error(form, error, top)
+        attach_error(form, error, top)
         return _render_case(_detail(info.case), status=error.status, errors=top, **{form_name: form})
     flash(done(form), "success")
     return redirect(url_for("cases.detail", uid=uid), code=303)
@@ -455,12 +469,12 @@ def set_contact(uid: str):
 
 
 def _new_case_form() -> NewCaseForm:
-    session, registry, user, locale = get_session(), _registry(), _user(), _locale()
+    session, registry, user, locale = get_session(), workflow_registry(), current_actor(), current_locale()
     form = NewCaseForm()
     form.workflow_name.choices = choices(
         (name, queries.workflow_label(registry.latest(name), name, locale)) for name in registry.names()
     )
-    own = queries.organisation_id_of(session, user)
+    own = services.actor_organisation_id(session, user)
     # Units of the user's own organisation add nothing: the organisation already takes part.
     form.set_unit_groups(
         queries.units_by_organisation(session, exclude_organisation_ids={own} if own is not None else set())
@@ -482,7 +496,7 @@ def _check_identifier(form: NewCaseForm):
 def new():
     """Start a SIP. The identifier travels in the POST body only, never in a URL."""
     _require_staff()
-    session, registry, user = get_session(), _registry(), _user()
+    session, registry, user = get_session(), workflow_registry(), current_actor()
     form = _new_case_form()
     groups = queries.municipalities_by_county(session)
     top: list = []
@@ -519,7 +533,7 @@ def new():
                         utskrivningsklar_at=local_to_utc(utskrivningsklar) if utskrivningsklar else None,
                     )
             except CaseError as error:
-                _attach_error(form, error, top)
+                attach_error(form, error, top)
                 status = error.status
             else:
                 flash(_("The SIP %(reference)s is started.", reference=case.reference), "success")

@@ -181,10 +181,16 @@ def personnummer(birth: date, serial: int) -> str:
 
 def ensure_organisations(session: Session, specs=ORGANISATIONS) -> tuple[dict[str, Unit], int, int]:
     """Create the organisations and units that are missing; return units by key and the counts created."""
+    # The existing rows in two queries, not one per key (the synthetic parties are some twelve hundred).
+    orgs = {
+        o.key: o
+        for o in session.exec(select(Organisation).where(Organisation.key.in_([s.key for s in specs])))
+    }
+    unit_keys = [u.key for spec in specs for u in spec.units]
+    units: dict[str, Unit] = {u.key: u for u in session.exec(select(Unit).where(Unit.key.in_(unit_keys)))}
     new_orgs = new_units = 0
-    units: dict[str, Unit] = {}
     for spec in specs:
-        org = session.exec(select(Organisation).where(Organisation.key == spec.key)).first()
+        org = orgs.get(spec.key)
         if org is None:
             org = Organisation(
                 key=spec.key,
@@ -197,18 +203,16 @@ def ensure_organisations(session: Session, specs=ORGANISATIONS) -> tuple[dict[st
             session.flush()
             new_orgs += 1
         for unit_spec in spec.units:
-            unit = session.exec(select(Unit).where(Unit.key == unit_spec.key)).first()
-            if unit is None:
-                unit = Unit(
+            if unit_spec.key not in units:
+                units[unit_spec.key] = Unit(
                     key=unit_spec.key,
                     organisation_id=org.id,
                     name=unit_spec.name,
                     is_health_care=unit_spec.is_health_care,
                 )
-                session.add(unit)
-                session.flush()
+                session.add(units[unit_spec.key])
                 new_units += 1
-            units[unit_spec.key] = unit
+    session.flush()
     return units, new_orgs, new_units
 
 

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from flask_babel import lazy_gettext as _l
 from sqlmodel import Session, select
 
+from sipflow.cases import fields
 from sipflow.cases.errors import InvalidInput
 from sipflow.cases.models import Participant, SipCase
 from sipflow.meetings.models import MEETING_MODES
@@ -34,35 +35,14 @@ class Booking:
     invitee_ids: tuple[int, ...] = ()
 
 
-def _text(data: dict, name: str, limit: int) -> str | None:
-    value = data.get(name)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise InvalidInput(_l("Enter text."), field=name)
-    value = value.strip()
-    if len(value) > limit:
-        raise InvalidInput(_l("At most %(max)d characters.", max=limit), field=name)
-    return value or None
-
-
-def _moment(data: dict, name: str) -> datetime | None:
-    value = data.get(name)
-    if value is None:
-        return None
-    if not isinstance(value, datetime) or value.tzinfo is None:
-        raise InvalidInput(_l("Enter a date and time."), field=name)
-    return value
-
-
 def read_times(data: dict, *, now: datetime) -> tuple[datetime, datetime]:
     """Start and end from meeting_starts_at plus meeting_ends_at (or meeting_minutes); refused when wrong."""
-    starts_at = _moment(data, "meeting_starts_at")
+    starts_at = fields.moment(data, "meeting_starts_at")
     if starts_at is None:
         raise InvalidInput(_l("Enter when the meeting starts."), field="meeting_starts_at")
     if starts_at <= now:
         raise InvalidInput(_l("The meeting must be in the future."), field="meeting_starts_at")
-    ends_at = _moment(data, "meeting_ends_at")
+    ends_at = fields.moment(data, "meeting_ends_at")
     if ends_at is None:
         minutes = data.get("meeting_minutes") or 60
         if not isinstance(minutes, int) or isinstance(minutes, bool):
@@ -80,11 +60,9 @@ def read_times(data: dict, *, now: datetime) -> tuple[datetime, datetime]:
 
 def read_place(data: dict) -> tuple[str, str | None, str | None]:
     """The meeting form and, for a meeting on site or mixed, its address (required) and room."""
-    mode = data.get("mode")
-    if mode not in MEETING_MODES:
-        raise InvalidInput(_l("Choose one of the options."), field="mode")
-    location = _text(data, "location", LOCATION_MAX)
-    room = _text(data, "room", ROOM_MAX)
+    mode = fields.choice(data, "mode", MEETING_MODES)
+    location = fields.text(data, "location", limit=LOCATION_MAX)
+    room = fields.text(data, "room", limit=ROOM_MAX)
     if mode == "video":
         return mode, None, None
     if location is None:
@@ -104,12 +82,7 @@ def active_participants(session: Session, case: SipCase) -> dict[int, Participan
 
 def read_invitees(session: Session, case: SipCase, data: dict, *, required: bool = True) -> tuple[int, ...]:
     """The participants chosen as invitees; each must take part in the case."""
-    raw = data.get("invitee_ids") or []
-    if not isinstance(raw, list | tuple | set) or not all(
-        isinstance(item, int) and not isinstance(item, bool) for item in raw
-    ):
-        raise InvalidInput(_l("Choose from the list."), field="invitee_ids")
-    chosen = tuple(sorted(set(raw)))
+    chosen = tuple(sorted(fields.ids(data, "invitee_ids")))
     if required and not chosen:
         raise InvalidInput(_l("Choose who is invited."), field="invitee_ids")
     if not set(chosen) <= set(active_participants(session, case)):

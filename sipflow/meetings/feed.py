@@ -118,20 +118,24 @@ def feed(token: str):
     return response
 
 
-def _addresses(user: User) -> dict | None:
-    if not user.calendar_feed_key:
-        return None
+def _addresses(user: User) -> dict:
     https = public_url(url_for("calendar.feed", token=feed_token(user)))
     return {"https": https, "webcal": "webcal://" + https.split("://", 1)[1]}
+
+
+def _feed_owner():
+    """The session and the logged-in user, who must be staff of a unit (only staff have SIP meetings)."""
+    user = current_user._get_current_object()
+    if not access.may_see_cases(user):
+        abort(403)
+    return get_session(), user
 
 
 @bp.get("/account/calendar")
 @login_required
 def settings():
     """The user's feed address (made on first visit) and a button to renew it."""
-    session, user = get_session(), current_user._get_current_object()
-    if not access.may_see_cases(user):
-        abort(403)
+    session, user = _feed_owner()
     if not user.calendar_feed_key:
         with unit_of_work(session):
             renew_feed_key(session, user)
@@ -147,9 +151,7 @@ def settings():
 @login_required
 def renew():
     """Replace the feed address, for instance after it was shared by mistake."""
-    session, user = get_session(), current_user._get_current_object()
-    if not access.may_see_cases(user):
-        abort(403)
+    session, user = _feed_owner()
     if not EmptyForm().validate():
         abort(400)
     with unit_of_work(session):

@@ -57,15 +57,12 @@ class MeetingTimeForm(FlaskForm):
             return None
         return datetime.combine(self.date.data, field.data)
 
-    def validate_starts(self, field) -> None:
+    def _refuse_skipped_time(self, field) -> None:
         wall = self._wall(field)
         if wall is not None and not _wall_time_exists(wall):
             raise ValidationError(_l("That time does not exist: the clocks go forward an hour that night."))
 
-    def validate_ends(self, field) -> None:
-        wall = self._wall(field)
-        if wall is not None and not _wall_time_exists(wall):
-            raise ValidationError(_l("That time does not exist: the clocks go forward an hour that night."))
+    validate_starts = validate_ends = _refuse_skipped_time
 
     def to_data(self) -> dict:
         """Times as aware UTC, as sipflow.meetings.booking reads them."""

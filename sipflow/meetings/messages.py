@@ -93,42 +93,40 @@ def _organizer_name(session: Session, meeting: Meeting) -> str:
 
 
 def _event(
-    session: Session,
     case: SipCase,
     meeting: Meeting,
     invitation: Invitation,
     *,
+    staff: dict[int, CalendarAttendee],
+    organizer_name: str,
     description: str,
     status: str,
 ) -> CalendarEvent:
-    staff = _staff_attendees(session, meeting)
-    own = staff.pop(invitation.id, None) or CalendarAttendee(
+    """The calendar object one invitee gets: the staff invitees and the invitee, nobody else."""
+    others = [attendee for invitation_id, attendee in staff.items() if invitation_id != invitation.id]
+    own = staff.get(invitation.id) or CalendarAttendee(
         email=invitation.email, role=invitation.role, partstat=invitation.partstat
     )
-    summary = _("SIP meeting %(reference)s", reference=case.reference)
     return CalendarEvent(
         uid=meeting.uid,
         sequence=meeting.sequence,
         starts_at=meeting.starts_at,
         ends_at=meeting.ends_at,
-        summary=summary,
+        summary=_("SIP meeting %(reference)s", reference=case.reference),
         description=description,
         location=calendar_location(meeting),
         url=meeting.video_url,
         organizer_email=current_app.config["MAIL_FROM"],
-        organizer_name=_organizer_name(session, meeting),
-        attendees=(*staff.values(), own),
+        organizer_name=organizer_name,
+        attendees=(*others, own),
         status=status,
         last_modified=meeting.updated_at,
     )
 
 
-def _is_staff(session: Session, invitation: Invitation) -> bool:
-    participant = session.get(Participant, invitation.participant_id)
-    return participant is not None and participant.kind == "organisation"
-
-
-def _render(session: Session, case: SipCase, meeting: Meeting, invitation: Invitation, kind: str) -> dict:
+def _render(
+    case: SipCase, meeting: Meeting, invitation: Invitation, *, kind: str, staff_invitee: bool
+) -> dict:
     """Subject, plain text, HTML and the calendar DESCRIPTION of one message, in Swedish."""
     context = {
         "kind": kind,
@@ -139,7 +137,8 @@ def _render(session: Session, case: SipCase, meeting: Meeting, invitation: Invit
         "place": place_text(meeting),
         "video_url": meeting.video_url,
         "answer_url": answer_url(meeting, invitation) if kind != "cancel" else None,
-        "case_url": public_url(f"/cases/{case.uid}") if _is_staff(session, invitation) else None,
+        # Only staff can log in; the link means nothing to the person or a närstående.
+        "case_url": public_url(f"/cases/{case.uid}") if staff_invitee else None,
     }
     subjects = {
         "request": _("SIP meeting %(reference)s, %(when)s"),
@@ -159,44 +158,57 @@ def _render_mail(name: str, context: dict) -> str:
     return current_app.jinja_env.get_template(name).render(**context)
 
 
-def _queue(
-    session: Session, case: SipCase, meeting: Meeting, invitation: Invitation, *, kind: str, now: datetime
+def queue_messages(
+    session: Session,
+    case: SipCase,
+    meeting: Meeting,
+    invitations: list[Invitation],
+    *,
+    kind: str,
+    now: datetime,
 ) -> None:
-    config = current_app.config
-    with force_locale(MAIL_LOCALE):
-        content = _render(session, case, meeting, invitation, kind)
-        if kind == "cancel":
-            event = _event(
-                session, case, meeting, invitation, description=content["description"], status="CANCELLED"
+    """Queue one e-mail of kind (request, update or cancel) to each of invitations that has an address."""
+    invitations = [i for i in invitations if i.channel == "email"]
+    if not invitations:
+        return
+    session.flush()  # the staff list below must see this change's invitations
+    # What every message of this change shares, read once.
+    staff = _staff_attendees(session, meeting)
+    organizer_name = _organizer_name(session, meeting)
+    kinds = dict(
+        session.exec(
+            select(Participant.id, Participant.kind).where(
+                Participant.id.in_([i.participant_id for i in invitations])
             )
-            ics, method = cancel_ics(event, now=now), "CANCEL"
-        else:
-            event = _event(
-                session, case, meeting, invitation, description=content["description"], status="CONFIRMED"
-            )
-            ics, method = request_ics(event, now=now), "REQUEST"
-    message = calendar_message(
-        sender_email=config["MAIL_FROM"],
-        sender_name=event.organizer_name,
-        to=invitation.email,
-        subject=content["subject"],
-        text=content["text"],
-        html=content["html"],
-        ics=ics,
-        method=method,
+        ).all()
     )
-    enqueue(session, message, kind=kind, case_id=case.id, invitation_id=invitation.id, now=now)
-
-
-def queue_request(
-    session: Session, case: SipCase, meeting: Meeting, invitation: Invitation, *, kind: str, now: datetime
-) -> None:
-    """Queue the invitation (kind 'request') or an update of it (kind 'update') to one invitee."""
-    _queue(session, case, meeting, invitation, kind=kind, now=now)
-
-
-def queue_cancel(
-    session: Session, case: SipCase, meeting: Meeting, invitation: Invitation, *, now: datetime
-) -> None:
-    """Queue the cancellation of the meeting (or of this invitee's part in it) to one invitee."""
-    _queue(session, case, meeting, invitation, kind="cancel", now=now)
+    cancel = kind == "cancel"
+    for invitation in invitations:
+        with force_locale(MAIL_LOCALE):
+            content = _render(
+                case,
+                meeting,
+                invitation,
+                kind=kind,
+                staff_invitee=kinds[invitation.participant_id] == "organisation",
+            )
+            event = _event(
+                case,
+                meeting,
+                invitation,
+                staff=staff,
+                organizer_name=organizer_name,
+                description=content["description"],
+                status="CANCELLED" if cancel else "CONFIRMED",
+            )
+        message = calendar_message(
+            sender_email=current_app.config["MAIL_FROM"],
+            sender_name=organizer_name,
+            to=invitation.email,
+            subject=content["subject"],
+            text=content["text"],
+            html=content["html"],
+            ics=(cancel_ics if cancel else request_ics)(event, now=now),
+            method="CANCEL" if cancel else "REQUEST",
+        )
+        enqueue(session, message, kind=kind, case_id=case.id, invitation_id=invitation.id, now=now)

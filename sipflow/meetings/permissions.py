@@ -40,10 +40,20 @@ def may_manage_meetings(session: Session, registry: WorkflowRegistry, case: SipC
 
 
 def booking_permission(
-    session: Session, registry: WorkflowRegistry, case: SipCase, actor: User
+    session: Session,
+    registry: WorkflowRegistry,
+    case: SipCase,
+    actor: User,
+    *,
+    allowed: list[TransitionDef] | None = None,
 ) -> BookingPermission | None:
-    """The kallelse transition when it is the next step; a further meeting once the kallelse is sent."""
-    for transition in allowed_transitions(session, registry, case, actor):
+    """The kallelse transition when it is the next step; a further meeting once the kallelse is sent.
+
+    allowed: the actor's allowed transitions, when the caller has them already (the case page does).
+    """
+    if allowed is None:
+        allowed = allowed_transitions(session, registry, case, actor)
+    for transition in allowed:
         if transition.form == KALLELSE_FORM:
             return BookingPermission(transition)
     if not may_manage_meetings(session, registry, case, actor):

@@ -79,14 +79,24 @@ def invitee_choices(
     return choices
 
 
-def invitation_rows(session: Session, meeting: Meeting) -> list[InvitationRow]:
-    """The meeting's invitations (withdrawn ones last), each with the newest e-mail's delivery."""
-    case = session.get(SipCase, meeting.case_id)
-    labels = participant_labels(session, case)
+def invitation_rows(
+    session: Session, case: SipCase, meetings: list[Meeting]
+) -> dict[int, list[InvitationRow]]:
+    """Each meeting's invitations (withdrawn ones last) with the newest e-mail's delivery, read at once."""
+    rows: dict[int, list[InvitationRow]] = {meeting.id: [] for meeting in meetings}
+    if not rows:
+        return rows
     invitations = session.exec(
-        select(Invitation).where(Invitation.meeting_id == meeting.id).order_by(Invitation.id)
+        select(Invitation).where(Invitation.meeting_id.in_(list(rows))).order_by(Invitation.id)
     ).all()
+    if not invitations:
+        return rows
+    labels = participant_labels(session, case)
     deliveries = delivery_status(session, [i.id for i in invitations])
-    rows = [InvitationRow(i, labels.get(i.participant_id, "?"), deliveries.get(i.id)) for i in invitations]
-    rows.sort(key=lambda r: (r.invitation.removed_at is not None, r.invitation.id))
+    for invitation in sorted(invitations, key=lambda i: (i.removed_at is not None, i.id)):
+        rows[invitation.meeting_id].append(
+            InvitationRow(
+                invitation, labels.get(invitation.participant_id, "?"), deliveries.get(invitation.id)
+            )
+        )
     return rows

@@ -19,7 +19,7 @@ from sqlmodel import Session, select
 from sipflow.cases.errors import CaseError, InvalidInput
 from sipflow.cases.models import Participant, SipCase
 from sipflow.meetings import messages
-from sipflow.meetings.booking import Booking, active_participants
+from sipflow.meetings.booking import Booking, active_participants, read_invitees
 from sipflow.meetings.models import ANSWER_MODES, PARTSTATS, Invitation, Meeting, new_nonce
 from sipflow.people.models import User
 
@@ -75,11 +75,19 @@ def _require_planned(meeting: Meeting) -> None:
         raise MeetingClosed(_l("The meeting is cancelled or already held; it cannot be changed."))
 
 
-def _kind_for(session: Session, case: SipCase) -> str:
+def meeting_kind(session: Session, case: SipCase) -> str:
+    """'first' until a meeting of the case has been held, then 'follow_up'."""
     held = session.exec(
         select(Meeting.id).where(Meeting.case_id == case.id, Meeting.status == "held")
     ).first()
     return "first" if held is None else "follow_up"
+
+
+def _new_version(session: Session, meeting: Meeting, now: datetime) -> None:
+    """A change the invitees are told of: SEQUENCE up by one (RFC 5546), so calendars replace the entry."""
+    meeting.sequence += 1
+    meeting.updated_at = now
+    session.add(meeting)
 
 
 def book_meeting(
@@ -88,7 +96,7 @@ def book_meeting(
     """Book a meeting, invite booking.invitee_ids and (send=True) queue each e-mail invitation."""
     meeting = Meeting(
         case_id=case.id,
-        kind=_kind_for(session, case),
+        kind=meeting_kind(session, case),
         status="planned",
         mode=booking.mode,
         starts_at=booking.starts_at,
@@ -106,11 +114,10 @@ def book_meeting(
         _invite(session, meeting, participants[participant_id], now=now)
         for participant_id in booking.invitee_ids
     ]
-    session.flush()
     if send:
-        for invitation in invitations:
-            if invitation.channel == "email":
-                messages.queue_request(session, case, meeting, invitation, kind="request", now=now)
+        messages.queue_messages(session, case, meeting, invitations, kind="request", now=now)
+    else:
+        session.flush()
     logger.info("case %s: meeting %s booked, %d invited", case.reference, meeting.id, len(invitations))
     return meeting
 
@@ -158,18 +165,16 @@ def change_meeting(
         meeting.video_url = _new_video_url()
     elif not new_video:
         meeting.video_url = None
-    meeting.sequence += 1
-    meeting.updated_at = now
-    session.add(meeting)
-    for invitation in active_invitations(session, meeting):
+    _new_version(session, meeting, now)
+    invitations = active_invitations(session, meeting)
+    for invitation in invitations:
         if changed_time:
             # A new time needs a new answer: calendars ask again too (RFC 5546, 2.1.4).
             invitation.partstat = "NEEDS-ACTION"
             invitation.answered_at = invitation.answered_via = invitation.answer_mode = None
         invitation.sequence = meeting.sequence
         session.add(invitation)
-        if invitation.channel == "email":
-            messages.queue_request(session, case, meeting, invitation, kind="update", now=now)
+    messages.queue_messages(session, case, meeting, invitations, kind="update", now=now)
     logger.info("case %s: meeting %s changed (sequence %d)", case.reference, meeting.id, meeting.sequence)
     return True
 
@@ -179,14 +184,12 @@ def cancel_meeting(session: Session, case: SipCase, meeting: Meeting, *, now: da
     _require_planned(meeting)
     meeting.status = "cancelled"
     meeting.cancelled_at = now
-    meeting.sequence += 1
-    meeting.updated_at = now
-    session.add(meeting)
-    for invitation in active_invitations(session, meeting):
+    _new_version(session, meeting, now)
+    invitations = active_invitations(session, meeting)
+    for invitation in invitations:
         invitation.sequence = meeting.sequence
         session.add(invitation)
-        if invitation.channel == "email":
-            messages.queue_cancel(session, case, meeting, invitation, now=now)
+    messages.queue_messages(session, case, meeting, invitations, kind="cancel", now=now)
     logger.info("case %s: meeting %s cancelled", case.reference, meeting.id)
 
 
@@ -207,36 +210,27 @@ def uninvite(
     _require_planned(meeting)
     if invitation.removed_at is not None:
         raise InvalidInput(_l("That invitation is already withdrawn."))
-    meeting.sequence += 1
-    meeting.updated_at = now
-    session.add(meeting)
+    _new_version(session, meeting, now)
     invitation.removed_at = now
     invitation.token_nonce = new_nonce()
     invitation.sequence = meeting.sequence
     session.add(invitation)
-    if invitation.channel == "email":
-        messages.queue_cancel(session, case, meeting, invitation, now=now)
+    messages.queue_messages(session, case, meeting, [invitation], kind="cancel", now=now)
     logger.info("case %s: invitation %s to meeting %s withdrawn", case.reference, invitation.id, meeting.id)
 
 
 def invite(
-    session: Session, case: SipCase, meeting: Meeting, participant_ids: tuple[int, ...], *, now: datetime
+    session: Session, case: SipCase, meeting: Meeting, participant_ids: list[int], *, now: datetime
 ) -> list[Invitation]:
     """Invite more participants to a booked meeting; only they get an invitation."""
     _require_planned(meeting)
-    participants = active_participants(session, case)
-    if not participant_ids:
-        raise InvalidInput(_l("Choose who is invited."), field="invitee_ids")
+    chosen = read_invitees(session, case, {"invitee_ids": participant_ids})
     already = {i.participant_id for i in active_invitations(session, meeting)}
-    if not set(participant_ids) <= set(participants):
-        raise InvalidInput(_l("Choose among the participants of the SIP."), field="invitee_ids")
-    if set(participant_ids) & already:
+    if set(chosen) & already:
         raise InvalidInput(_l("Someone chosen is already invited."), field="invitee_ids")
-    invitations = [_invite(session, meeting, participants[pid], now=now) for pid in participant_ids]
-    session.flush()
-    for invitation in invitations:
-        if invitation.channel == "email":
-            messages.queue_request(session, case, meeting, invitation, kind="request", now=now)
+    participants = active_participants(session, case)
+    invitations = [_invite(session, meeting, participants[pid], now=now) for pid in chosen]
+    messages.queue_messages(session, case, meeting, invitations, kind="request", now=now)
     return invitations
 
 

@@ -5,16 +5,23 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_required
+from flask_login import login_required
 
 from sipflow.cases import services as case_services
-from sipflow.cases.errors import CaseError, InvalidInput
+from sipflow.cases.errors import CaseError
 from sipflow.cases.forms import choices
-from sipflow.cases.views import _case_or_404, _locale, _registry, _transition_label, _user
+from sipflow.cases.views import (
+    attach_error,
+    case_or_404,
+    current_actor,
+    current_locale,
+    transition_label,
+    workflow_registry,
+)
 from sipflow.clock import now_utc
 from sipflow.db import get_session, unit_of_work
 from sipflow.meetings import permissions, services
-from sipflow.meetings.booking import read_booking, read_invitees, read_place, read_times
+from sipflow.meetings.booking import read_booking, read_place, read_times
 from sipflow.meetings.forms import ANSWER_MODE_LABELS, PARTSTAT_LABELS, BookingForm, EmptyForm, InviteForm
 from sipflow.meetings.models import Invitation, Meeting
 from sipflow.meetings.queries import invitation_rows, invitee_choices
@@ -44,11 +51,7 @@ FORM_FIELDS = {"meeting_starts_at": "starts", "meeting_ends_at": "ends", "meetin
 
 
 def _attach(form, error: CaseError, top: list) -> None:
-    field = FORM_FIELDS.get(error.field, error.field)
-    if field and field in form:
-        form[field].errors = [*form[field].errors, error.message]
-    else:
-        top.append(error.message)
+    attach_error(form, error, top, fields=FORM_FIELDS)
 
 
 def _meeting_or_404(case, meeting_id: int) -> Meeting:
@@ -60,8 +63,8 @@ def _meeting_or_404(case, meeting_id: int) -> Meeting:
 
 def _managed_meeting(uid: str, meeting_id: int):
     """The case and meeting of a change: logged, 404 unless visible, 403 unless the user may manage it."""
-    case = _case_or_404(uid, audit.MEETING_CHANGE)
-    if not permissions.may_manage_meetings(get_session(), _registry(), case, _user()):
+    case = case_or_404(uid, audit.MEETING_CHANGE)
+    if not permissions.may_manage_meetings(get_session(), workflow_registry(), case, current_actor()):
         abort(403)
     return case, _meeting_or_404(case, meeting_id)
 
@@ -81,8 +84,8 @@ def _booking_form(session, case, *, formdata=None) -> BookingForm:
 @login_required
 def book(uid: str):
     """Book a meeting and send the invitations; the first one is the case's kallelse."""
-    session, registry, user = get_session(), _registry(), _user()
-    case = _case_or_404(uid, audit.MEETING_VIEW if request.method == "GET" else audit.MEETING_CHANGE)
+    session, registry, user = get_session(), workflow_registry(), current_actor()
+    case = case_or_404(uid, audit.MEETING_VIEW if request.method == "GET" else audit.MEETING_CHANGE)
     how = permissions.booking_permission(session, registry, case, user)
     if how is None:
         abort(403)
@@ -108,7 +111,7 @@ def book(uid: str):
             case=case,
             form=form,
             errors=top,
-            kallelse_label=_transition_label(how.transition, _locale()) if how.transition else None,
+            kallelse_label=transition_label(how.transition, current_locale()) if how.transition else None,
             page_url=url_for("meetings.book", uid=case.uid),
         ),
         status,
@@ -139,7 +142,8 @@ def _book(session, registry, user, case, how: permissions.BookingPermission, dat
 def _render_meeting(case, meeting, *, status=200, errors=None, change_form=None, invite_form=None):
     session = get_session()
     manage = (
-        permissions.may_manage_meetings(session, _registry(), case, _user()) and meeting.status == "planned"
+        permissions.may_manage_meetings(session, workflow_registry(), case, current_actor())
+        and meeting.status == "planned"
     )
     if change_form is None:
         change_form = BookingForm(formdata=None, prefix="change")
@@ -154,7 +158,7 @@ def _render_meeting(case, meeting, *, status=200, errors=None, change_form=None,
             "meetings/detail.html",
             case=case,
             meeting=meeting,
-            rows=invitation_rows(session, meeting),
+            rows=invitation_rows(session, case, [meeting])[meeting.id],
             manage=manage,
             change_form=change_form,
             invite_form=invite_form,
@@ -170,7 +174,7 @@ def _render_meeting(case, meeting, *, status=200, errors=None, change_form=None,
 @login_required
 def detail(uid: str, meeting_id: int):
     """A meeting: time, place or link, the invitees, their answers and each e-mail's delivery."""
-    case = _case_or_404(uid, audit.MEETING_VIEW)
+    case = case_or_404(uid, audit.MEETING_VIEW)
     return _render_meeting(case, _meeting_or_404(case, meeting_id))
 
 
@@ -256,26 +260,11 @@ def invite(uid: str, meeting_id: int):
     if form.validate():
         try:
             with unit_of_work(session):
-                chosen = read_invitees(session, case, {"invitee_ids": form.invitee_ids.data})
-                services.invite(session, case, meeting, chosen, now=now_utc())
+                services.invite(session, case, meeting, form.invitee_ids.data or [], now=now_utc())
         except CaseError as error:
             session.refresh(meeting)
             _attach(form, error, top)
         else:
             flash(_("The invitations are on their way."), "success")
             return redirect(url_for("meetings.detail", uid=case.uid, meeting_id=meeting.id), code=303)
-    elif not form.invitee_ids.errors:
-        _attach(form, InvalidInput(_("Choose who is invited."), field="invitee_ids"), top)
     return _render_meeting(case, meeting, status=400, errors=top, invite_form=form)
-
-
-def booking_link(case) -> str | None:
-    """The address of the booking page when the current user may book on the case, else None."""
-    if permissions.booking_permission(get_session(), _registry(), case, _user()) is None:
-        return None
-    return url_for("meetings.book", uid=case.uid)
-
-
-@bp.app_template_global("meeting_booking_link")
-def _meeting_booking_link(case):
-    return booking_link(case) if current_user.is_authenticated else None

@@ -104,6 +104,14 @@ def expired_cases_query(*, now: datetime, policy: RetentionPolicy, limit: int | 
     return query.limit(limit) if limit else query
 
 
+# Per model with a case_id: the free-text columns retention clears (the transition log is done apart).
+CLEARED_COLUMNS = (
+    (Consent, ("given_by_name", "information_scope", "declined_reason", "withdrawn_reason")),
+    (Participant, ("name", "relation", "email", "phone")),
+    (Meeting, ("location", "video_url")),
+)
+
+
 def _scrub_case(session: Session, case: SipCase) -> None:
     case.questions = None
     case.child_view = None
@@ -113,22 +121,11 @@ def _scrub_case(session: Session, case: SipCase) -> None:
         entry.reason = None
         entry.details = {k: v for k, v in (entry.details or {}).items() if k in KEPT_DETAIL_KEYS}
         session.add(entry)
-    for consent in session.exec(select(Consent).where(Consent.case_id == case.id)).all():
-        consent.given_by_name = None
-        consent.information_scope = None
-        consent.declined_reason = None
-        consent.withdrawn_reason = None
-        session.add(consent)
-    for participant in session.exec(select(Participant).where(Participant.case_id == case.id)).all():
-        participant.name = None
-        participant.relation = None
-        participant.email = None
-        participant.phone = None
-        session.add(participant)
-    for meeting in session.exec(select(Meeting).where(Meeting.case_id == case.id)).all():
-        meeting.location = None
-        meeting.video_url = None
-        session.add(meeting)
+    for model, columns in CLEARED_COLUMNS:
+        for row in session.exec(select(model).where(model.case_id == case.id)).all():
+            for column in columns:
+                setattr(row, column, None)
+            session.add(row)
     for scrubber in _SCRUBBERS:
         scrubber(session, case)
 

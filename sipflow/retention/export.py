@@ -14,14 +14,13 @@ import json
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import or_
 from sqlmodel import Session, select
 
 from sipflow.cases.models import Deadline, Participant, SipCase, TransitionLog
 from sipflow.consent.models import Consent, ConsentOrganisation
 from sipflow.meetings.models import Attendance, Meeting
 from sipflow.people.models import Municipality, Organisation, Person, Unit, User
-from sipflow.security.audit import AccessLogEntry
+from sipflow.security.audit import AccessLogEntry, concerns_person
 
 FORMAT = "sipflow-registerutdrag/1"
 
@@ -45,18 +44,13 @@ def _row(obj, *fields: str, **extra) -> dict:
 
 
 class _Names:
-    """Names of organisations, units and staff, looked up once each."""
+    """Names of organisations, units and staff (the session's identity map loads each once)."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
-        self._cache: dict[tuple[type, int], Any] = {}
 
     def _get(self, model, key):
-        if key is None:
-            return None
-        if (model, key) not in self._cache:
-            self._cache[(model, key)] = self.session.get(model, key)
-        return self._cache[(model, key)]
+        return None if key is None else self.session.get(model, key)
 
     def organisation(self, organisation_id: int | None) -> str | None:
         found = self._get(Organisation, organisation_id)
@@ -179,11 +173,7 @@ def person_export(session: Session, person_id: int, *, now: datetime) -> dict:
     cases = session.exec(select(SipCase).where(SipCase.person_id == person_id).order_by(SipCase.id)).all()
     case_refs = {case.id: case.reference for case in cases}
     log = session.exec(
-        select(AccessLogEntry)
-        .where(
-            or_(AccessLogEntry.person_id == person_id, AccessLogEntry.case_id.in_(list(case_refs) or [-1]))
-        )
-        .order_by(AccessLogEntry.seq)
+        select(AccessLogEntry).where(concerns_person(person_id)).order_by(AccessLogEntry.seq)
     ).all()
     return {
         "format": FORMAT,

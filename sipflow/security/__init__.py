@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 from flask import Flask, flash, redirect, request, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user, logout_user
@@ -31,13 +33,23 @@ def _load_user(token: str):
     return user if user is not None and user.active else None
 
 
-def _end_session(message):
-    """Log out this session only (the user's other sessions have limits of their own) and say why."""
+def renew_session_token(user) -> None:
+    """Give user a new session token: get_id() returns it, so every session of the user ends, copies too."""
+    user.session_token = secrets.token_urlsafe(32)
+
+
+def clear_session_keeping_language() -> None:
+    """Empty the session cookie; only the language choice survives."""
     lang = session.get("lang")
-    logout_user()
     session.clear()
     if lang:
         session["lang"] = lang
+
+
+def _end_session(message):
+    """Log out this session only (the user's other sessions have limits of their own) and say why."""
+    logout_user()
+    clear_session_keeping_language()
     flash(message, "info")
     return redirect(url_for("auth.login"))
 

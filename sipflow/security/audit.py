@@ -22,12 +22,13 @@ import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
-from sqlalchemy import CheckConstraint, event, insert, select, update
+from sqlalchemy import CheckConstraint, event, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import ORMExecuteState
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Field, Session, SQLModel
 
+from sipflow.cases.models import SipCase
 from sipflow.people.models import Person, Unit, User
 
 # Actions: namespaced codes, never translated (the extract shows them with Swedish labels).
@@ -39,12 +40,12 @@ CASE_PARTICIPANTS = "case.participants"
 MEETING_VIEW = "meeting.view"
 MEETING_CHANGE = "meeting.change"
 PERSON_EXTRACT = "person.extract"
+PERSON_EXPORT = "person.export"
+PERSON_LOOKUP = "person.lookup"
 ACCESS_DENIED = "access.denied"
 
 # Purposes: why the access happened, in the words the law and the person use.
 PURPOSE_CARE = "vård och behandling / samordning"
-PURPOSE_LOG_EXTRACT = "loggutdrag"
-PURPOSE_REGISTER_EXTRACT = "registerutdrag"
 
 ALLOWED = "allowed"
 DENIED = "denied"
@@ -185,7 +186,8 @@ def _claim_next(session: Session) -> tuple[int, str]:
 def _organisation_id(session: Session, user: User | None) -> int | None:
     if user is None or user.unit_id is None:
         return None
-    return session.execute(select(Unit.organisation_id).where(Unit.id == user.unit_id)).scalar()
+    unit = session.get(Unit, user.unit_id)  # the session's identity map answers a second ask
+    return unit.organisation_id if unit is not None else None
 
 
 def record_access(
@@ -234,16 +236,13 @@ def record_access(
     return entry
 
 
-def record_extract(
-    session: Session,
-    *,
-    user: User | None,
-    person: Person,
-    now: datetime,
-    purpose: str = PURPOSE_LOG_EXTRACT,
-) -> AccessLogEntry:
-    """Log that an extract about person was produced (loggutdrag, or registerutdrag with that purpose)."""
-    return record_access(session, user=user, action=PERSON_EXTRACT, purpose=purpose, person=person, now=now)
+def concerns_person(person_id: int):
+    """A WHERE clause over AccessLogEntry: the rows that name the person or one of their cases.
+
+    Refusals name the case only, so the case is what ties them to the person.
+    """
+    their_cases = select(SipCase.id).where(SipCase.person_id == person_id)
+    return or_(AccessLogEntry.person_id == person_id, AccessLogEntry.case_id.in_(their_cases))
 
 
 # --- Verifying -------------------------------------------------------------------------------------------

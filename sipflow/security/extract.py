@@ -3,19 +3,18 @@
 A row concerns the person when it names them, or names one of their cases (refusals name the case only).
 The extract is a Swedish document handed to the person or an auditor, so its labels are Swedish and not
 translated. It shows the person by name and masked identifier; the full personnummer never appears.
-Producing an extract is itself an access: the caller logs it with `audit.record_extract`.
+Producing an extract is itself an access: the caller logs it (`audit.record_access`, `audit.PERSON_EXTRACT`).
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from datetime import datetime
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from sqlalchemy import or_
 from sqlmodel import Session, select
 
 from sipflow.cases.models import SipCase
@@ -35,9 +34,8 @@ ACTION_LABELS = {
     audit.CASE_TRANSITION: "Förde SIP-ärendet vidare",
     audit.CASE_PARTICIPANTS: "Lade till deltagare i SIP-ärendet",
     audit.PERSON_EXTRACT: "Tog fram ett loggutdrag om personen",
-    # Written by the administration pages (registerutdrag, finding the person by identifier).
-    "person.export": "Tog fram ett registerutdrag om personen",
-    "person.lookup": "Sökte fram personen",
+    audit.PERSON_EXPORT: "Tog fram ett registerutdrag om personen",
+    audit.PERSON_LOOKUP: "Sökte fram personen",
     audit.ACCESS_DENIED: "Nekades åtkomst",
 }
 OUTCOME_LABELS = {audit.ALLOWED: "tillåten", audit.DENIED: "nekad"}
@@ -57,26 +55,17 @@ class ExtractRow:
     outcome: str
 
     def cells(self) -> tuple[str, ...]:
-        return (
-            self.time,
-            self.user,
-            self.organisation,
-            self.action,
-            self.purpose,
-            self.case_reference,
-            self.outcome,
-        )
+        return astuple(self)
 
 
 def extract_rows(session: Session, person_id: int) -> list[ExtractRow]:
     """Every access-log row about the person or one of their cases, oldest first."""
-    their_cases = select(SipCase.id).where(SipCase.person_id == person_id)
     found = session.exec(
         select(AccessLogEntry, User.display_name, Organisation.name, SipCase.reference)
         .outerjoin(User, User.id == AccessLogEntry.user_id)
         .outerjoin(Organisation, Organisation.id == AccessLogEntry.organisation_id)
         .outerjoin(SipCase, SipCase.id == AccessLogEntry.case_id)
-        .where(or_(AccessLogEntry.person_id == person_id, AccessLogEntry.case_id.in_(their_cases)))
+        .where(audit.concerns_person(person_id))
         .order_by(AccessLogEntry.seq)
     ).all()
     return [

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
-
 from flask import (
     Blueprint,
     current_app,
@@ -27,6 +25,7 @@ from wtforms.validators import DataRequired, EqualTo, Length
 from sipflow.clock import now_utc
 from sipflow.db import get_session, unit_of_work
 from sipflow.people.models import User
+from sipflow.security import clear_session_keeping_language, renew_session_token
 from sipflow.security.limits import (
     address_key,
     address_limits,
@@ -94,10 +93,7 @@ def _safe_next(target: str | None, user) -> str:
 
 def start_session(user: User) -> None:
     """A new session for user: nothing set before authentication survives, the language choice aside."""
-    lang = session.get("lang")
-    session.clear()
-    if lang:
-        session["lang"] = lang
+    clear_session_keeping_language()
     now = now_utc().timestamp()
     # login_at bounds the session's whole life, seen its idle time (both checked in sipflow.security).
     session["login_at"] = now
@@ -165,11 +161,6 @@ def login():
     return render_template("auth/login.html", form=form)
 
 
-def _renew_session_token(user: User) -> None:
-    # The token is what get_id() returns: a new one ends every session of the user, copied cookies too.
-    user.session_token = secrets.token_urlsafe(32)
-
-
 @bp.post("/logout")
 @login_required
 def logout():
@@ -177,7 +168,7 @@ def logout():
     db = get_session()
     user = db.get(User, current_user.id)
     with unit_of_work(db):
-        _renew_session_token(user)
+        renew_session_token(user)
         db.add(user)
     current_app.logger.info("logout of %s", _loggable(user.username))
     logout_user()
@@ -216,7 +207,7 @@ def change_password():
         else:
             with unit_of_work(db):
                 user.password_hash = hash_password(form.new_password.data)
-                _renew_session_token(user)
+                renew_session_token(user)
                 db.add(user)
             start_session(user)
             current_app.logger.info("password changed for %s", _loggable(user.username))

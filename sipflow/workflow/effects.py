@@ -13,7 +13,7 @@ from sqlmodel import select
 
 from sipflow.consent.models import Consent
 from sipflow.meetings.models import Attendance, Meeting
-from sipflow.meetings.services import book_meeting, cancel_planned_meetings
+from sipflow.meetings.services import book_meeting, cancel_planned_meetings, meeting_kind
 from sipflow.workflow.context import TransitionContext
 
 
@@ -35,14 +35,6 @@ def cancel_meetings(ctx: TransitionContext) -> None:
         ctx.details["meetings_cancelled"] = count
 
 
-def _held_meetings(ctx: TransitionContext) -> list[Meeting]:
-    return list(
-        ctx.session.exec(
-            select(Meeting).where(Meeting.case_id == ctx.case.id, Meeting.status == "held")
-        ).all()
-    )
-
-
 def mark_meeting_held(ctx: TransitionContext) -> None:
     """Record the meeting as held, with each participant's attendance mode."""
     held_at = ctx.data["held_at"]
@@ -53,7 +45,7 @@ def mark_meeting_held(ctx: TransitionContext) -> None:
     ).first()
     meeting = planned or Meeting(
         case_id=ctx.case.id,
-        kind="first" if not _held_meetings(ctx) else "follow_up",
+        kind=meeting_kind(ctx.session, ctx.case),
         mode=ctx.data.get("mode") or "on_site",
         starts_at=held_at,
         ends_at=held_at + timedelta(hours=1),

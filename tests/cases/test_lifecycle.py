@@ -8,7 +8,7 @@ from sqlmodel import select
 from sipflow.cases import services
 from sipflow.cases.errors import GuardFailed, PartyNotAllowed, StaleCase, TransitionNotAllowed
 from sipflow.cases.models import Deadline, TransitionLog
-from sipflow.cases.scripted import scripted_input
+from sipflow.cases.scripted import fire_scripted, scripted_input
 from sipflow.meetings.models import Meeting
 
 HAPPY_PATH = [
@@ -24,19 +24,7 @@ HAPPY_PATH = [
 
 
 def fire(db_session, registry, actor, case, trigger, now, data=None):
-    workflow = registry.get(case.workflow_name, case.workflow_version)
-    transition = workflow.transition(case.state, trigger)
-    form = transition.form if transition else "none"
-    log = services.fire_transition(
-        db_session,
-        registry,
-        actor,
-        case,
-        trigger,
-        expected_version=case.version,
-        now=now,
-        data=scripted_input(db_session, case, form, now) if data is None else data,
-    )
+    log = fire_scripted(db_session, registry, actor, case, trigger, now=now, data=data)
     db_session.commit()
     return log
 

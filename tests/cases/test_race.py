@@ -8,10 +8,9 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import Session, SQLModel, select
 
-from sipflow.cases import services
 from sipflow.cases.errors import StaleCase
 from sipflow.cases.models import SipCase, TransitionLog
-from sipflow.cases.scripted import scripted_input
+from sipflow.cases.scripted import fire_scripted
 from sipflow.consent.models import Consent
 from sipflow.db import unit_of_work
 from sipflow.people.models import User
@@ -34,18 +33,8 @@ def snapshot(engine) -> dict[str, list[tuple]]:
 
 def give_consent(session: Session, registry, actor: User, case: SipCase, now) -> None:
     """Fire give_consent with the version the session loaded, in one unit of work."""
-    data = scripted_input(session, case, "consent", now)
     with unit_of_work(session):
-        services.fire_transition(
-            session,
-            registry,
-            actor,
-            case,
-            "give_consent",
-            expected_version=case.version,
-            now=now,
-            data=data,
-        )
+        fire_scripted(session, registry, actor, case, "give_consent", now=now)
 
 
 def assert_consented_once(engine, case_id: int) -> None:

@@ -12,10 +12,9 @@ from support import valid_personnummer
 from webkit import csrf_token, fill, forms_of, login, text_of, without_tokens
 from werkzeug.datastructures import MultiDict
 
-from sipflow.cases import services
 from sipflow.cases.forms import FORM_CLASSES
 from sipflow.cases.models import Participant, SipCase, TransitionLog
-from sipflow.cases.scripted import scripted_input
+from sipflow.cases.scripted import fire_scripted
 from sipflow.clock import now_utc, to_local
 from sipflow.people.models import Person
 from sipflow.workflow.definition import INPUT_KINDS
@@ -29,18 +28,7 @@ def as_region(client, parties):
 
 def fire_by_service(db_session, registry, actor, case, trigger):
     """Move a case one step the way the lifecycle tests do (real clock, as the views use)."""
-    now = now_utc()
-    transition = registry.get(case.workflow_name, case.workflow_version).transition(case.state, trigger)
-    services.fire_transition(
-        db_session,
-        registry,
-        actor,
-        case,
-        trigger,
-        expected_version=case.version,
-        now=now,
-        data=scripted_input(db_session, case, transition.form, now),
-    )
+    fire_scripted(db_session, registry, actor, case, trigger, now=now_utc())
     db_session.commit()
 
 
@@ -443,8 +431,16 @@ def test_add_participants(as_region, parties, create_case, db_session):
 # --- Ny SIP -----------------------------------------------------------------------------------------------
 
 
-def new_case_form(client) -> list[tuple[str, str]]:
-    return forms_of(text_of(client.get("/cases/new")))["/cases/new"]
+def new_case_data(client, **values) -> MultiDict:
+    """The Ny SIP form as the page gives it, filled in for Kim Berg of Växjö, values on top."""
+    form = forms_of(text_of(client.get("/cases/new")))["/cases/new"]
+    defaults = {
+        "workflow_name": "sip",
+        "given_name": "Kim",
+        "family_name": "Berg",
+        "home_municipality_code": "0780",
+    }
+    return fill(form, **(defaults | values))
 
 
 def test_new_case_form_offers_kinds_municipalities_and_other_units(as_region, parties):
@@ -459,14 +455,7 @@ def test_new_case_form_offers_kinds_municipalities_and_other_units(as_region, pa
 def test_new_case_with_a_wrong_check_digit_writes_nothing(as_region, db_session):
     good = valid_personnummer(to_local(now_utc()).date().replace(year=1985))
     wrong = good[:-1] + str((int(good[-1]) + 1) % 10)
-    data = fill(
-        new_case_form(as_region),
-        workflow_name="sip",
-        identifier=wrong,
-        given_name="Kim",
-        family_name="Berg",
-        home_municipality_code="0780",
-    )
+    data = new_case_data(as_region, identifier=wrong)
     response = as_region.post("/cases/new", data=data)
     assert response.status_code == 400
     html = text_of(response)
@@ -476,12 +465,9 @@ def test_new_case_with_a_wrong_check_digit_writes_nothing(as_region, db_session)
 
 
 def test_new_case_with_an_unknown_municipality_is_refused(as_region, db_session):
-    data = fill(
-        new_case_form(as_region),
-        workflow_name="sip",
+    data = new_case_data(
+        as_region,
         identifier=valid_personnummer(to_local(now_utc()).date().replace(year=1970)),
-        given_name="Kim",
-        family_name="Berg",
         home_municipality_code="9999",
     )
     response = as_region.post("/cases/new", data=data)
@@ -492,13 +478,10 @@ def test_new_case_with_an_unknown_municipality_is_refused(as_region, db_session)
 
 
 def test_discharge_needs_utskrivningsklar(as_region, db_session):
-    data = fill(
-        new_case_form(as_region),
+    data = new_case_data(
+        as_region,
         workflow_name="sip_discharge",
         identifier=valid_personnummer(to_local(now_utc()).date().replace(year=1950)),
-        given_name="Kim",
-        family_name="Berg",
-        home_municipality_code="0780",
     )
     response = as_region.post("/cases/new", data=data)
     assert response.status_code == 400
@@ -512,13 +495,10 @@ def test_discharge_needs_utskrivningsklar(as_region, db_session):
 def test_a_valid_new_case_is_started_and_shown(as_region, parties, db_session):
     pnr = valid_personnummer(to_local(now_utc()).date().replace(year=1992, day=1), serial=42)
     ready = to_local(now_utc() - timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M")
-    data = fill(
-        new_case_form(as_region),
+    data = new_case_data(
+        as_region,
         workflow_name="sip_discharge",
         identifier=pnr,
-        given_name="Kim",
-        family_name="Berg",
-        home_municipality_code="0780",
         utskrivningsklar_at=ready,
         unit_ids=[parties.municipality.id],
     )

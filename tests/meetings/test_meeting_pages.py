@@ -258,3 +258,33 @@ def test_the_feed_follows_the_consent(client, db_session, registry, ready, book,
     assert meeting.uid.encode() in client.get(path).data
     fire(db_session, registry, parties.region_user, ready.case, "withdraw_consent", reason="Återkallat")
     assert meeting.uid.encode() not in client.get(path).data
+
+
+def test_inviting_someone_added_after_the_booking(as_region, db_session, ready, book, smtp_app, smtp_server):
+    from sipflow.cases import services as case_services
+    from sipflow.db import unit_of_work
+
+    book()
+    with unit_of_work(db_session):
+        late = case_services.add_private_participant(
+            db_session,
+            ready.case,
+            kind="narstaende",
+            name="Stina Andersson",
+            relation="dotter",
+            email="stina@example.se",
+            phone=None,
+            now=now_utc(),
+        )
+    smtp_server.clear()
+    meeting, url, forms = _meeting_page(as_region, db_session, ready.case)
+    page = text_of(as_region.get(url))
+    # Only the newcomer is offered: everyone else is invited already.
+    assert page.count('name="invite-invitee_ids"') == 1 and f'value="{late.id}"' in page
+    form = forms[f"{url}/invite"]
+    nobody = as_region.post(f"{url}/invite", data=fill(form))
+    assert nobody.status_code == 400 and 'id="invite-invitee_ids-error"' in text_of(nobody)
+    response = as_region.post(f"{url}/invite", data=fill(form, **{"invite-invitee_ids": str(late.id)}))
+    assert response.status_code == 303
+    assert [r.rcpt_tos for r in smtp_server.received] == [("stina@example.se",)]
+    assert "Stina Andersson (närstående)" in text_of(as_region.get(url))

@@ -22,7 +22,6 @@ from sipflow.security.audit import (
     AccessLogHead,
     AccessLogImmutable,
     record_access,
-    record_extract,
     verify_chain,
 )
 from sipflow.security.cli import access_log_group
@@ -112,24 +111,6 @@ def test_a_refused_case_is_logged_with_the_case_only(client, parties, create_cas
     assert (guessed.action, guessed.case_id, guessed.person_id) == ("access.denied", None, None)
     assert refused.organisation_id == parties.outsider.organisation_id
     assert verify_chain(db_session) == []
-
-
-def test_an_extract_is_logged_with_its_purpose(db_session, parties, make_person, now):
-    person = make_person()
-    with unit_of_work(db_session):
-        record_extract(db_session, user=parties.region_user, person=person, now=now)
-        record_extract(
-            db_session,
-            user=parties.region_user,
-            person=person,
-            now=now,
-            purpose=audit.PURPOSE_REGISTER_EXTRACT,
-        )
-    rows = entries(db_session)
-    assert [(r.action, r.purpose, r.person_id, r.case_id) for r in rows] == [
-        ("person.extract", "loggutdrag", person.id, None),
-        ("person.extract", "registerutdrag", person.id, None),
-    ]
 
 
 def test_record_access_refuses_nonsense(db_session, parties, now):
@@ -331,16 +312,8 @@ def test_concurrent_appends_keep_one_chain(app, engine, parties, create_case, no
             with app.app_context(), Session(engine, expire_on_commit=False) as session:
                 user = session.get(User, parties.region_user.id)
                 barrier.wait()
-                for i in range(appends):
-                    with unit_of_work(session):
-                        record_access(
-                            session,
-                            user=user,
-                            action=audit.CASE_VIEW,
-                            purpose=audit.PURPOSE_CARE,
-                            case=case,
-                            now=now + timedelta(milliseconds=index * 100 + i),
-                        )
+                for i in range(appends):  # one transaction per append: the writers interleave
+                    append(session, user, case, 1, now + timedelta(milliseconds=index * 100 + i))
         except BaseException as error:  # noqa: BLE001 - the main thread asserts on it
             errors.append(error)
 

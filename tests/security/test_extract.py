@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 from datetime import UTC, date, datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
 from sqlmodel import select
@@ -15,7 +16,7 @@ from sqlmodel import select
 from sipflow.db import unit_of_work
 from sipflow.people.models import Person
 from sipflow.security import audit
-from sipflow.security.audit import record_access, record_extract
+from sipflow.security.audit import record_access
 from sipflow.security.extract import HEADERS, access_extract_csv, access_extract_pdf
 
 AT = datetime(2026, 7, 1, 22, 30, tzinfo=UTC)  # 2026-07-02 00:30 in Stockholm (summer time)
@@ -35,54 +36,27 @@ def read_csv(data: bytes) -> list[list[str]]:
 
 
 @pytest.fixture
-def log(db_session, parties, create_case, make_person, registry):
+def log(db_session, parties, create_case):
     """Two persons' cases and a mix of rows: views, a refusal, an extract, and rows about the other person."""
     mine = create_case()
     theirs = create_case(units=[])
     person = db_session.get(Person, mine.person_id)
     other = db_session.get(Person, theirs.person_id)
+    extract = {"action": audit.PERSON_EXTRACT, "purpose": "loggutdrag"}
+    rows = [  # one a minute from AT
+        {"user": parties.region_user, "action": audit.CASE_VIEW, "case": mine},
+        {"user": parties.region_user, "action": audit.CASE_VIEW, "case": theirs},
+        {"user": parties.outsider_user, "action": audit.ACCESS_DENIED, "case": mine, "outcome": audit.DENIED},
+        {"user": parties.municipality_user, "action": audit.CASE_TRANSITION, "case": mine},
+        {"user": parties.region_user, "person": person, **extract},
+        {"user": parties.region_user, "person": other, **extract},
+    ]
     with unit_of_work(db_session):
-        record_access(
-            db_session,
-            user=parties.region_user,
-            action=audit.CASE_VIEW,
-            purpose=audit.PURPOSE_CARE,
-            case=mine,
-            now=AT,
-        )
-        record_access(
-            db_session,
-            user=parties.region_user,
-            action=audit.CASE_VIEW,
-            purpose=audit.PURPOSE_CARE,
-            case=theirs,
-            now=AT + timedelta(minutes=1),
-        )
-        record_access(
-            db_session,
-            user=parties.outsider_user,
-            action=audit.ACCESS_DENIED,
-            purpose=audit.PURPOSE_CARE,
-            case=mine,
-            outcome=audit.DENIED,
-            now=AT + timedelta(minutes=2),
-        )
-        record_access(
-            db_session,
-            user=parties.municipality_user,
-            action=audit.CASE_TRANSITION,
-            purpose=audit.PURPOSE_CARE,
-            case=mine,
-            now=AT + timedelta(minutes=3),
-        )
-        record_extract(db_session, user=parties.region_user, person=person, now=AT + timedelta(minutes=4))
-        record_extract(db_session, user=parties.region_user, person=other, now=AT + timedelta(minutes=5))
-
-    class Log:
-        pass
-
-    Log.person, Log.other, Log.case, Log.other_case = person, other, mine, theirs
-    return Log
+        for minute, row in enumerate(rows):
+            record_access(
+                db_session, **{"purpose": audit.PURPOSE_CARE, **row}, now=AT + timedelta(minutes=minute)
+            )
+    return SimpleNamespace(person=person, other=other, case=mine, other_case=theirs)
 
 
 def test_csv_has_the_columns_and_the_persons_rows_only(db_session, parties, log):

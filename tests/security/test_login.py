@@ -50,21 +50,24 @@ def test_a_wrong_password_says_so_without_telling_which_part_was_wrong(client, u
     assert client.get("/").status_code == 302
 
 
-def test_a_disabled_account_cannot_log_in(client, user, db_session):
+@pytest.fixture
+def disabled(user, db_session):
+    """The user, with the account disabled."""
     user.active = False
     db_session.add(user)
     db_session.commit()
-    response = login(client, user.username)
+    return user
+
+
+def test_a_disabled_account_cannot_log_in(client, disabled):
+    response = login(client, disabled.username)
     assert response.status_code == 200
     assert "Kontot är avstängt" in text_of(response)
     assert client.get("/").status_code == 302
 
 
-def test_the_wrong_password_to_a_disabled_account_gets_the_ordinary_message(client, user, db_session):
-    user.active = False
-    db_session.add(user)
-    db_session.commit()
-    response = fail(client, user.username)
+def test_the_wrong_password_to_a_disabled_account_gets_the_ordinary_message(client, disabled):
+    response = fail(client, disabled.username)
     assert WRONG in text_of(response) and "avstängt" not in text_of(response)
 
 

@@ -20,7 +20,7 @@ from sqlmodel import Session, SQLModel, select
 import sipflow.models  # noqa: F401  (every table, for the snapshots)
 from sipflow.cases import services
 from sipflow.cases.models import SipCase, TransitionLog
-from sipflow.cases.scripted import scripted_input
+from sipflow.cases.scripted import fire_scripted, scripted_input
 from sipflow.config import PROJECT_ROOT
 from sipflow.db import unit_of_work
 from sipflow.people.identifiers import luhn_check_digit, parse_identifier
@@ -210,19 +210,10 @@ def fire(
     data: dict | None = None,
     registry: WorkflowRegistry = REGISTRY,
 ) -> TransitionLog:
-    """Fire trigger in one unit of work (commit, or roll back and re-raise)."""
+    """Fire trigger in one unit of work (commit, or roll back and re-raise); no data: the scripted input."""
     actor = cast.user(session, persona_or_user) if isinstance(persona_or_user, str) else persona_or_user
     with unit_of_work(session):
-        return services.fire_transition(
-            session,
-            registry,
-            actor,
-            case,
-            trigger,
-            expected_version=case.version,
-            now=now,
-            data=data,
-        )
+        return fire_scripted(session, registry, actor, case, trigger, now=now, data=data)
 
 
 def walk_to(

@@ -328,45 +328,30 @@ def variant_registry(tmp_path, trigger: str, form: str) -> WorkflowRegistry:
     return WorkflowRegistry.from_folder(tmp_path)
 
 
-def test_refuses_huvudansvar_assigned_when_no_organisation_has_it(db_session, cast, tmp_path):
-    registry = variant_registry(tmp_path, "establish_plan", "none")
+def walk_variant(session, cast, tmp_path, trigger: str, guard: str):
+    """With trigger's form replaced by "none", a case walked to where the transition naming guard starts."""
+    registry = variant_registry(tmp_path, trigger, "none")
     workflow = registry.latest(registry.names()[0])
-    transition = next(
-        t for t in workflow.transitions if "huvudansvar_assigned" in t.conditions and t.form == "none"
-    )
-    state = transition.sources[0]
-    case = walk_to(db_session, cast, workflow, state, registry=registry)
+    transition = next(t for t in workflow.transitions if guard in t.conditions and t.form == "none")
+    case = walk_to(session, cast, workflow, transition.sources[0], registry=registry)
+    return registry, transition, case
+
+
+def test_refuses_huvudansvar_assigned_when_no_organisation_has_it(db_session, cast, tmp_path):
+    guard = "huvudansvar_assigned"
+    registry, transition, case = walk_variant(db_session, cast, tmp_path, "establish_plan", guard)
     at = NOW + timedelta(hours=1)
     assert_refused(
-        db_session,
-        case,
-        transition.trigger,
-        cast,
-        guard="huvudansvar_assigned",
-        now=at,
-        data={},
-        registry=registry,
+        db_session, case, transition.trigger, cast, guard=guard, now=at, data={}, registry=registry
     )
 
 
 def test_refuses_follow_up_date_set_when_the_date_has_passed(db_session, cast, tmp_path):
-    registry = variant_registry(tmp_path, "revise_plan", "none")
-    workflow = registry.latest(registry.names()[0])
-    transition = next(
-        t for t in workflow.transitions if "follow_up_date_set" in t.conditions and t.form == "none"
-    )
-    state = transition.sources[0]
-    case = walk_to(db_session, cast, workflow, state, registry=registry)
+    guard = "follow_up_date_set"
+    registry, transition, case = walk_variant(db_session, cast, tmp_path, "revise_plan", guard)
     assert case.follow_up_on is not None
     # After the follow-up date, but while the consent is still valid.
     at = case.follow_up_on + timedelta(days=1)
     assert_refused(
-        db_session,
-        case,
-        transition.trigger,
-        cast,
-        guard="follow_up_date_set",
-        now=at,
-        data={},
-        registry=registry,
+        db_session, case, transition.trigger, cast, guard=guard, now=at, data={}, registry=registry
     )

@@ -1,0 +1,74 @@
+"""Typed values read out of a form's data dict; a wrong one is refused with InvalidInput naming the field.
+
+The service layer reads its input through these (transition forms in cases/inputs.py, bookings in
+meetings/booking.py), so a bad value is refused the same way whoever sends it.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from flask_babel import lazy_gettext as _l
+
+from sipflow.cases.errors import InvalidInput
+
+
+def text(data: dict, name: str, *, limit: int | None = None) -> str | None:
+    """The stripped text of a field, or None when empty; anything but text, or text over limit, is refused."""
+    value = data.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidInput(_l("Enter text."), field=name)
+    value = value.strip()
+    if limit is not None and len(value) > limit:
+        raise InvalidInput(_l("At most %(max)d characters.", max=limit), field=name)
+    return value or None
+
+
+def require_text(data: dict, name: str, message) -> str:
+    """The text of a field that must not be empty; message says what is missing."""
+    value = text(data, name)
+    if not value:
+        raise InvalidInput(message, field=name)
+    return value
+
+
+def choice(data: dict, name: str, allowed: tuple[str, ...]) -> str:
+    """One of allowed."""
+    value = data.get(name)
+    if value not in allowed:
+        raise InvalidInput(_l("Choose one of the options."), field=name)
+    return value
+
+
+def calendar_date(data: dict, name: str) -> date | None:
+    """A calendar date (not a datetime), or None."""
+    value = data.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, date) or isinstance(value, datetime):
+        raise InvalidInput(_l("Enter a date."), field=name)
+    return value
+
+
+def moment(data: dict, name: str, required_message=None) -> datetime | None:
+    """A timezone-aware datetime, or None; a naive one is refused since its time zone is unknown."""
+    value = data.get(name)
+    if value is None:
+        if required_message is not None:
+            raise InvalidInput(required_message, field=name)
+        return None
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        raise InvalidInput(_l("Enter a date and time."), field=name)
+    return value
+
+
+def ids(data: dict, name: str) -> set[int]:
+    """A set of row ids chosen from a list (ints, never bools)."""
+    value = data.get(name) or []
+    if not isinstance(value, list | tuple | set) or not all(
+        isinstance(item, int) and not isinstance(item, bool) for item in value
+    ):
+        raise InvalidInput(_l("Choose from the list."), field=name)
+    return set(value)
