@@ -57,7 +57,11 @@ def _end_session(message):
 def init_security(app: Flask) -> None:
     """Attach flask-login, CSRF protection, login throttling, the session limits and the security headers."""
     from sipflow.security.limits import init_limits
+    from sipflow.security.passwords import use_cheap_hashing
 
+    if app.config["ENV_NAME"] == "testing":
+        # Only ever switched on: a production process never builds a testing app.
+        use_cheap_hashing(True)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Log in to continue.")

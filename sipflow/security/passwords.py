@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
-from argon2 import PasswordHasher
+from functools import cache
+
+from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 
 _hasher = PasswordHasher()
-# Compared against when the username is unknown, so a wrong name costs as long as a wrong password.
-_DUMMY_HASH = _hasher.hash("sipflow-timing-equaliser")
+
+
+def use_cheap_hashing(cheap: bool) -> None:
+    """Hash with argon2's cheapest parameters (tests only: strength is not under test, time is)."""
+    global _hasher
+    _hasher = PasswordHasher.from_parameters(profiles.CHEAPEST) if cheap else PasswordHasher()
+    _dummy_hash.cache_clear()
+
+
+@cache
+def _dummy_hash() -> str:
+    # Compared against when the username is unknown, so a wrong name costs as long as a wrong password.
+    return _hasher.hash("sipflow-timing-equaliser")
 
 
 def hash_password(password: str) -> str:
@@ -18,7 +31,7 @@ def hash_password(password: str) -> str:
 def verify_password(password_hash: str | None, password: str) -> bool:
     """True when password matches; spends the same effort when there is no hash."""
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        return _hasher.verify(password_hash or _dummy_hash(), password) and password_hash is not None
     except (VerificationError, InvalidHashError):
         return False
 

@@ -274,3 +274,16 @@ def test_the_current_password_must_be_right_and_guessing_it_is_throttled(client,
 )
 def test_the_password_policy(password, ok):
     assert (new_password_problem(password, username="anna") is None) is ok
+
+
+def test_testing_apps_hash_cheaply_and_everything_else_at_full_cost(app):
+    from argon2 import extract_parameters
+
+    from sipflow.security import passwords
+
+    assert extract_parameters(passwords.hash_password("x" * 12)).memory_cost == 8
+    passwords.use_cheap_hashing(False)
+    try:
+        assert extract_parameters(passwords.hash_password("x" * 12)).memory_cost >= 19 * 1024
+    finally:
+        passwords.use_cheap_hashing(True)
