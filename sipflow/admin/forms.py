@@ -7,7 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length
 
-from sipflow.cases.forms import IDENTIFIER_KIND_LABELS
+from sipflow.cases.forms import IDENTIFIER_KIND_LABELS, PersonParticularsForm
 from sipflow.people.identifiers import KINDS as IDENTIFIER_KINDS
 
 # The access log keeps at most 80 characters of purpose.
@@ -60,6 +60,13 @@ class LogExtractForm(FlaskForm):
 
 class RegisterExtractForm(FlaskForm):
     """Everything held about the person found (GDPR art. 15), as JSON."""
+
+    person_ref = HiddenField(validators=[InputRequired()])
+    purpose = _purpose_field()
+
+
+class AdminParticularsForm(PersonParticularsForm):
+    """The found person's name and folkbokföringskommun, changed with a purpose for the access log."""
 
     person_ref = HiddenField(validators=[InputRequired()])
     purpose = _purpose_field()

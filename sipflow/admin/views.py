@@ -2,7 +2,8 @@
 
 Administrators see no case content here: a person is found only by their identifier (sent in a POST body,
 never in a URL), and what can be done with the person found is to hand out the loggutdrag and the
-registerutdrag (GDPR art. 15), each written to the access log with its purpose.
+registerutdrag (GDPR art. 15) and to correct their name and folkbokföringskommun, each written to the
+access log with its purpose.
 """
 
 from __future__ import annotations
@@ -26,13 +27,24 @@ from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlmodel import select
 
-from sipflow.admin.forms import LogExtractForm, PersonLookupForm, RegisterExtractForm
-from sipflow.cases.errors import InvalidInput
+from sipflow.admin.forms import (
+    AdminParticularsForm,
+    LogExtractForm,
+    PersonLookupForm,
+    RegisterExtractForm,
+)
+from sipflow.cases.errors import CaseError, InvalidInput
+from sipflow.cases.queries import municipalities_by_county
 from sipflow.clock import now_utc
 from sipflow.db import get_session, unit_of_work
 from sipflow.people.identifiers import RESERVNUMMER
 from sipflow.people.models import Organisation, Person, Unit, User
-from sipflow.people.services import IDENTIFIER_KIND_LABELS, find_person, parse_person_identifier
+from sipflow.people.services import (
+    IDENTIFIER_KIND_LABELS,
+    change_person_particulars,
+    find_person,
+    parse_person_identifier,
+)
 from sipflow.retention.export import person_export_json
 from sipflow.security import login_manager, renew_session_token
 from sipflow.security.audit import PERSON_EXPORT, PERSON_EXTRACT, PERSON_LOOKUP, record_access
@@ -176,11 +188,27 @@ def _person_from_ref(ref: str | None) -> Person | None:
     return get_session().get(Person, data.get("p"))
 
 
-def _render_person(person: Person, purpose: str, *, extract_form=None, register_form=None, status=200):
+def _render_person(
+    person: Person,
+    purpose: str,
+    *,
+    extract_form=None,
+    register_form=None,
+    particulars_form=None,
+    errors=None,
+    status=200,
+):
     ref = _person_ref(person)
     extract_form = extract_form or LogExtractForm(formdata=None, person_ref=ref, purpose=purpose)
     register_form = register_form or RegisterExtractForm(formdata=None, person_ref=ref, purpose=purpose)
-    extract_form.person_ref.data = register_form.person_ref.data = ref
+    particulars_form = particulars_form or AdminParticularsForm(
+        formdata=None,
+        person_ref=ref,
+        given_name=person.given_name,
+        family_name=person.family_name,
+        home_municipality_code=person.home_municipality_code,
+    )
+    extract_form.person_ref.data = register_form.person_ref.data = particulars_form.person_ref.data = ref
     return (
         render_template(
             "admin/person.html",
@@ -189,6 +217,9 @@ def _render_person(person: Person, purpose: str, *, extract_form=None, register_
             kind_label=IDENTIFIER_KIND_LABELS.get(person.id_kind, person.id_kind),
             extract_form=extract_form,
             register_form=register_form,
+            particulars_form=particulars_form,
+            municipality_groups=municipalities_by_county(get_session()),
+            errors=errors or [],
         ),
         status,
     )
@@ -296,3 +327,40 @@ def person_export():
         mimetype="application/json",
         name=_download_name("registerutdrag", "json"),
     )
+
+
+@bp.post("/persons/particulars")
+def person_particulars():
+    """Correct the found person's name and folkbokföringskommun; the change is logged with its purpose."""
+    form = AdminParticularsForm()
+    person = _person_from_ref(form.person_ref.data)
+    if person is None:
+        return _lost_person()
+    if not form.validate():
+        return _render_person(person, "", particulars_form=form, status=400)
+    db = get_session()
+    top: list = []
+    try:
+        with unit_of_work(db):
+            changed = change_person_particulars(
+                db,
+                current_user._get_current_object(),
+                person,
+                given_name=form.given_name.data,
+                family_name=form.family_name.data,
+                home_municipality_code=form.home_municipality_code.data,
+                purpose=form.purpose.data,
+                now=now_utc(),
+            )
+    except CaseError as error:
+        name = error.field if error.field in form else None
+        if name:
+            form[name].errors = [*form[name].errors, error.message]
+        else:
+            top.append(error.message)
+        return _render_person(person, "", particulars_form=form, errors=top, status=error.status)
+    if changed:
+        flash(_l("The person's particulars are changed, in every SIP of the person."), "success")
+    else:
+        flash(_l("Nothing was changed."), "info")
+    return _render_person(get_session().get(Person, person.id), form.purpose.data)

@@ -49,3 +49,14 @@ class StaleCase(CaseError):
 
     status = 409
     code = "conflict"
+
+
+class OpenCaseExists(CaseError):
+    """The person already has an open SIP, and the user has not confirmed starting another one."""
+
+    status = 409
+    code = "open_case_exists"
+
+    def __init__(self, message, case_ids: list[int]):
+        super().__init__(message)
+        self.case_ids = case_ids

@@ -13,11 +13,13 @@ from datetime import datetime, time
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     DateField,
     DateTimeLocalField,
     FieldList,
     Form,
     FormField,
+    HiddenField,
     IntegerField,
     RadioField,
     SelectChoice,
@@ -26,7 +28,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import InputRequired, Length, NumberRange, Optional, Regexp
+from wtforms.validators import AnyOf, InputRequired, Length, NumberRange, Optional, Regexp
 from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 
 from sipflow.clock import local_to_utc
@@ -430,7 +432,12 @@ class NewCaseForm(FlaskForm):
         _l("Kind of identifier"),
         choices=[SelectChoice(kind, IDENTIFIER_KIND_LABELS[kind]) for kind in IDENTIFIER_KINDS],
         default="personnummer",
-        validators=[_required()],
+        # AnyOf rather than the choice check, for a message of our own (and the same in every language).
+        validate_choice=False,
+        validators=[
+            _required(),
+            AnyOf(IDENTIFIER_KINDS, message=_l("Choose a kind of identifier in the list.")),
+        ],
     )
     identifier = StringField(
         _l("Identifier"),
@@ -448,6 +455,9 @@ class NewCaseForm(FlaskForm):
         description=_l("Required for a SIP at discharge."),
     )
     unit_ids = SelectMultipleField(_l("Other units taking part"), coerce=int)
+    # Shown with the warning that the person has an open SIP; open_ack ties the tick to that person.
+    confirm_open = BooleanField(_l("Start another SIP for the person anyway"))
+    open_ack = HiddenField()
 
     def set_unit_groups(self, groups: dict[str, list[tuple[int, str]]]) -> None:
         """Offer these units, grouped by organisation."""
@@ -461,3 +471,14 @@ class NewCaseForm(FlaskForm):
             (group, [(unit_id, name, unit_id in chosen) for unit_id, name in units])
             for group, units in getattr(self, "_unit_groups", {}).items()
         ]
+
+
+class PersonParticularsForm(FlaskForm):
+    """A person's name and folkbokföringskommun, as registered."""
+
+    given_name = StringField(_l("Given name"), validators=[_required(), _max(120)])
+    family_name = StringField(_l("Family name"), validators=[_required(), _max(120)])
+    # Checked by the service (Unknown municipality.), as on Ny SIP.
+    home_municipality_code = SelectField(
+        _l("Folkbokföringskommun"), validators=[_required()], validate_choice=False
+    )

@@ -19,6 +19,7 @@ from sqlmodel import Session, select
 from sipflow.cases.errors import (
     GuardFailed,
     InvalidInput,
+    OpenCaseExists,
     PartyNotAllowed,
     StaleCase,
     TransitionNotAllowed,
@@ -111,6 +112,27 @@ def _settle_deadlines(
         session.add(deadline)
 
 
+def open_case_ids(session: Session, registry: WorkflowRegistry, person: Person) -> list[int]:
+    """The ids of the person's SIPs that have not reached a final state, oldest first."""
+    if person.id is None:
+        return []
+    rows = session.exec(
+        select(SipCase.id, SipCase.workflow_name, SipCase.workflow_version, SipCase.state)
+        .where(SipCase.person_id == person.id)
+        .order_by(SipCase.created_at, SipCase.id)
+    ).all()
+    found = []
+    for case_id, name, version, state in rows:
+        try:
+            workflow = registry.get(name, version)
+        except KeyError:
+            workflow = None
+        # A case whose rules are no longer loaded counts as open: better a warning too many than one missed.
+        if workflow is None or state not in workflow.states or not workflow.is_final(state):
+            found.append(case_id)
+    return found
+
+
 def create_case(
     session: Session,
     registry: WorkflowRegistry,
@@ -122,8 +144,13 @@ def create_case(
     now: datetime,
     utskrivningsklar_at: datetime | None = None,
     reference: str | None = None,
+    another_open_confirmed: bool = True,
 ) -> SipCase:
-    """Start a SIP in the actor's organisation, with the other units taking part."""
+    """Start a SIP in the actor's organisation, with the other units taking part.
+
+    With another_open_confirmed False, a person who already has an open SIP is refused with OpenCaseExists
+    (naming those SIPs), so the page can warn and ask; scripts and tests start what they are told to.
+    """
     if workflow_name not in registry.names():
         raise InvalidInput(_l("Unknown kind of SIP."), field="workflow_name")
     workflow = registry.latest(workflow_name)
@@ -140,6 +167,10 @@ def create_case(
             raise InvalidInput(
                 _l("The discharge notice cannot lie in the future."), field="utskrivningsklar_at"
             )
+    if not another_open_confirmed:
+        open_ids = open_case_ids(session, registry, person)
+        if open_ids:
+            raise OpenCaseExists(_l("The person already has an open SIP."), case_ids=open_ids)
     case = SipCase(
         reference=reference or new_reference(now),
         workflow_name=workflow.name,

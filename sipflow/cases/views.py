@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import dataclass
 
 from flask import (
@@ -19,9 +21,17 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError
+from sqlmodel import select
 
 from sipflow.cases import queries, services
-from sipflow.cases.errors import CaseError, InvalidInput, PartyNotAllowed, StaleCase, TransitionNotAllowed
+from sipflow.cases.errors import (
+    CaseError,
+    InvalidInput,
+    OpenCaseExists,
+    PartyNotAllowed,
+    StaleCase,
+    TransitionNotAllowed,
+)
 from sipflow.cases.forms import (
     ATTENDANCE_LABELS,
     CONSENT_FORM_LABELS,
@@ -33,15 +43,22 @@ from sipflow.cases.forms import (
     ContactForm,
     FormContext,
     NewCaseForm,
+    PersonParticularsForm,
     TransitionForm,
     build_transition_form,
     choices,
     prefill_times,
 )
+from sipflow.cases.models import SipCase
 from sipflow.clock import local_to_utc, now_utc, to_local
 from sipflow.db import get_session, unit_of_work
 from sipflow.meetings.permissions import booking_permission
-from sipflow.people.services import parse_person_identifier, register_person
+from sipflow.people.models import Person
+from sipflow.people.services import (
+    change_person_particulars,
+    find_or_register_person,
+    parse_person_identifier,
+)
 from sipflow.security import access, audit
 from sipflow.workflow.definition import TransitionDef
 
@@ -266,6 +283,11 @@ def _render_case(
             private_form=private_form,
             contact_form=contact_form,
             booking_url=url_for("meetings.book", uid=case.uid) if booking is not None else None,
+            particulars_url=(
+                url_for("cases.person", uid=case.uid)
+                if access.may_change_person(session, current_actor(), detail.person, now=now_utc())
+                else None
+            ),
             page_url=url_for("cases.detail", uid=case.uid),
         ),
         status,
@@ -491,10 +513,57 @@ def _check_identifier(form: NewCaseForm):
         return None
 
 
+def _open_ack(person_id: int) -> str:
+    """What ties a ticked "start another SIP anyway" to the person and user it was shown for."""
+    message = f"sipflow.open-sip:{person_id}:{current_actor().id}".encode()
+    return hmac.new(current_app.secret_key.encode(), message, hashlib.sha256).hexdigest()[:32]
+
+
+@dataclass
+class OpenCaseWarning:
+    """The person's open SIPs: those the user may see (linked), and whether there are others."""
+
+    visible: list[tuple[str, str, str, str]]  # uid, reference, kind of SIP, state
+    hidden: bool
+
+
+def _open_case_warning(session, registry, user, case_ids: list[int]) -> OpenCaseWarning:
+    """Only the SIPs security.access lets the user see are named; of the others, only that they exist."""
+    locale = current_locale()
+    visible = session.exec(
+        select(SipCase)
+        .where(SipCase.id.in_(case_ids), access.visible_cases_clause(user, now=now_utc()))
+        .order_by(SipCase.created_at, SipCase.id)
+    ).all()
+    rows = []
+    for case in visible:
+        workflow = queries.find_workflow(registry, case.workflow_name, case.workflow_version)
+        rows.append(
+            (
+                case.uid,
+                case.reference,
+                queries.workflow_label(workflow, case.workflow_name, locale),
+                queries.state_label(workflow, case.state, locale),
+            )
+        )
+    return OpenCaseWarning(visible=rows, hidden=len(rows) < len(case_ids))
+
+
+PARTICULARS_NOT_USED = _l(
+    "The person is already registered in sipflow. The name and folkbokföringskommun you entered were not "
+    "used: the SIP shows the registered particulars. If they are wrong, ask an administrator or someone who "
+    "works with the person's SIP to change them."
+)
+
+
 @bp.route("/cases/new", methods=["GET", "POST"])
 @login_required
 def new():
-    """Start a SIP. The identifier travels in the POST body only, never in a URL."""
+    """Start a SIP. The identifier travels in the POST body only, never in a URL.
+
+    A person already registered is never changed from here (only told when what was typed differs); a
+    person with an open SIP gets a warning naming it, and the user must confirm to start another one.
+    """
     _require_staff()
     session, registry, user = get_session(), workflow_registry(), current_actor()
     form = _new_case_form()
@@ -502,17 +571,20 @@ def new():
     top: list = []
     status = 200
     identifier = None
+    warning = None
     if request.method == "POST":
         status = 400
         valid = form.validate()
-        if not form.identifier.errors and form.identifier.data:
+        # The identifier is parsed only with a kind from the list (an unknown kind is the field's error).
+        if not form.identifier.errors and not form.id_kind.errors and form.identifier.data:
             identifier = _check_identifier(form)
             valid = valid and identifier is not None
         if valid:
+            ack = None
             try:
                 with unit_of_work(session):
                     now = now_utc()
-                    person = register_person(
+                    registration = find_or_register_person(
                         session,
                         current_app.config["PNR_HASH_KEY"],
                         identifier,
@@ -521,22 +593,36 @@ def new():
                         home_municipality_code=form.home_municipality_code.data,
                         now=now,
                     )
+                    ack = _open_ack(registration.person.id)
+                    confirmed = bool(form.confirm_open.data) and hmac.compare_digest(
+                        form.open_ack.data or "", ack
+                    )
                     utskrivningsklar = form.utskrivningsklar_at.data
                     case = services.create_case(
                         session,
                         registry,
                         user,
                         workflow_name=form.workflow_name.data,
-                        person=person,
+                        person=registration.person,
                         unit_ids=list(form.unit_ids.data or []),
                         now=now,
                         utskrivningsklar_at=local_to_utc(utskrivningsklar) if utskrivningsklar else None,
+                        another_open_confirmed=confirmed,
                     )
+            except OpenCaseExists as error:
+                warning = _open_case_warning(session, registry, user, error.case_ids)
+                # Asked afresh for this person: the box is never ticked for the user.
+                form.confirm_open.data = False
+                form.open_ack.data = ack
+                status = error.status
             except CaseError as error:
                 attach_error(form, error, top)
                 status = error.status
             else:
                 flash(_("The SIP %(reference)s is started.", reference=case.reference), "success")
+                if registration.particulars_differ:
+                    # Neutral on purpose: it names neither the registered name nor the municipality.
+                    flash(PARTICULARS_NOT_USED, "warning")
                 return redirect(url_for("cases.detail", uid=case.uid), code=303)
     return (
         render_template(
@@ -544,7 +630,69 @@ def new():
             form=form,
             municipality_groups=groups,
             errors=top,
+            open_warning=warning,
             page_url=url_for("cases.new"),
+        ),
+        status,
+    )
+
+
+# --- The person's particulars -----------------------------------------------------------------------------
+
+
+@bp.route("/cases/<uid>/person", methods=["GET", "POST"])
+@login_required
+def person(uid: str):
+    """Change the name and folkbokföringskommun of the SIP's person: its own action, in the access log.
+
+    Only for those `access.may_change_person` allows (403 for others who see the case); the change is for
+    every SIP of the person, which is why starting a SIP never makes it.
+    """
+    session, user = get_session(), current_actor()
+    case = case_or_404(uid, audit.CASE_VIEW)
+    registered = session.get(Person, case.person_id)
+    if not access.may_change_person(session, user, registered, now=now_utc()):
+        abort(403)
+    form = PersonParticularsForm(formdata=request.form if request.method == "POST" else None)
+    if request.method == "GET":
+        form.given_name.data = registered.given_name
+        form.family_name.data = registered.family_name
+        form.home_municipality_code.data = registered.home_municipality_code
+    top: list = []
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.validate():
+            try:
+                with unit_of_work(session):
+                    changed = change_person_particulars(
+                        session,
+                        user,
+                        registered,
+                        given_name=form.given_name.data,
+                        family_name=form.family_name.data,
+                        home_municipality_code=form.home_municipality_code.data,
+                        purpose=audit.PURPOSE_CARE,
+                        case=case,
+                        now=now_utc(),
+                    )
+            except CaseError as error:
+                attach_error(form, error, top)
+                status = error.status
+            else:
+                if changed:
+                    flash(_("The person's particulars are changed, in every SIP of the person."), "success")
+                else:
+                    flash(_("Nothing was changed."), "info")
+                return redirect(url_for("cases.detail", uid=uid), code=303)
+    return (
+        render_template(
+            "cases/person.html",
+            case=case,
+            form=form,
+            municipality_groups=queries.municipalities_by_county(session),
+            errors=top,
+            page_url=url_for("cases.person", uid=uid),
         ),
         status,
     )

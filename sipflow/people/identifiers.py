@@ -94,7 +94,8 @@ def luhn_check_digit(nine_digits: str) -> int:
 def parse_identifier(text: str, *, today: date, kind: str | None = None) -> PersonIdentifier:
     """Parse and validate a personnummer, samordningsnummer or (if asked) reservnummer."""
     if kind is not None and kind not in KINDS:
-        raise ValueError(f"unknown identifier kind: {kind!r}")
+        # The value is not quoted: a personnummer posted in the wrong field must not reach a log.
+        raise ValueError("unknown identifier kind")
     if isinstance(today, datetime):
         # A datetime's date depends on its time zone; make the caller decide.
         raise TypeError("today must be a date, not a datetime")

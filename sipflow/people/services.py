@@ -1,18 +1,24 @@
-"""Persons: identifier hashing, lookup and registration."""
+"""Persons: identifier hashing, lookup, registration and the change of their particulars."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
+from dataclasses import dataclass
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 from sqlmodel import Session, select
 
-from sipflow.cases.errors import InvalidInput
+from sipflow.cases.errors import InvalidInput, PartyNotAllowed
+from sipflow.cases.models import SipCase
 from sipflow.clock import to_local
 from sipflow.people.identifiers import IdentifierError, PersonIdentifier, parse_identifier
-from sipflow.people.models import Municipality, Person
+from sipflow.people.models import Municipality, Person, User
+from sipflow.security import access, audit
+
+logger = logging.getLogger(__name__)
 
 
 def identifier_hash(key: str, normalised: str) -> str:
@@ -56,6 +62,58 @@ def find_person(session: Session, hash_key: str, identifier: PersonIdentifier) -
     return session.exec(select(Person).where(Person.id_hash == digest)).first()
 
 
+@dataclass(frozen=True)
+class PersonRegistration:
+    """The person for an identifier, whether they were registered just now, and whether what was typed
+    differs from their registered particulars (which it never changes)."""
+
+    person: Person
+    created: bool
+    particulars_differ: bool
+
+
+def _check_particulars(session: Session, given_name: str, family_name: str, home_municipality_code: str):
+    if session.get(Municipality, home_municipality_code) is None:
+        raise InvalidInput(_l("Unknown municipality."), field="home_municipality_code")
+    if not given_name.strip() or not family_name.strip():
+        raise InvalidInput(_l("Enter the person's given and family name."), field="given_name")
+
+
+def find_or_register_person(
+    session: Session,
+    hash_key: str,
+    identifier: PersonIdentifier,
+    *,
+    given_name: str,
+    family_name: str,
+    home_municipality_code: str,
+    now: datetime,
+) -> PersonRegistration:
+    """The registered person for identifier, registered now with these particulars if new; never changed."""
+    _check_particulars(session, given_name, family_name, home_municipality_code)
+    typed = (given_name.strip(), family_name.strip(), home_municipality_code)
+    person = find_person(session, hash_key, identifier)
+    if person is not None:
+        # Whoever knows a personnummer may start a SIP: that must not let them rename the person for
+        # everyone. A change of particulars is change_person_particulars, for those who may make it.
+        registered = (person.given_name, person.family_name, person.home_municipality_code)
+        return PersonRegistration(person, created=False, particulars_differ=registered != typed)
+    person = Person(
+        id_kind=identifier.kind,
+        id_number=identifier.value,
+        id_hash=identifier_hash(hash_key, identifier.value),
+        birth_date=identifier.birth_date,
+        legal_sex=identifier.legal_sex,
+        created_at=now,
+        given_name=typed[0],
+        family_name=typed[1],
+        home_municipality_code=home_municipality_code,
+    )
+    session.add(person)
+    session.flush()
+    return PersonRegistration(person, created=True, particulars_differ=False)
+
+
 def register_person(
     session: Session,
     hash_key: str,
@@ -66,28 +124,47 @@ def register_person(
     home_municipality_code: str,
     now: datetime,
 ) -> Person:
-    """Return the registered person for identifier, creating or updating name and home municipality."""
-    if session.get(Municipality, home_municipality_code) is None:
-        raise InvalidInput(_l("Unknown municipality."), field="home_municipality_code")
-    if not given_name.strip() or not family_name.strip():
-        raise InvalidInput(_l("Enter the person's given and family name."), field="given_name")
-    person = find_person(session, hash_key, identifier)
-    if person is None:
-        person = Person(
-            id_kind=identifier.kind,
-            id_number=identifier.value,
-            id_hash=identifier_hash(hash_key, identifier.value),
-            birth_date=identifier.birth_date,
-            legal_sex=identifier.legal_sex,
-            created_at=now,
-            given_name=given_name.strip(),
-            family_name=family_name.strip(),
-            home_municipality_code=home_municipality_code,
-        )
-    else:
-        person.given_name = given_name.strip()
-        person.family_name = family_name.strip()
-        person.home_municipality_code = home_municipality_code
+    """The registered person for identifier, registered now if new (a registered one is never changed)."""
+    return find_or_register_person(
+        session,
+        hash_key,
+        identifier,
+        given_name=given_name,
+        family_name=family_name,
+        home_municipality_code=home_municipality_code,
+        now=now,
+    ).person
+
+
+def change_person_particulars(
+    session: Session,
+    actor: User,
+    person: Person,
+    *,
+    given_name: str,
+    family_name: str,
+    home_municipality_code: str,
+    purpose: str,
+    now: datetime,
+    case: SipCase | None = None,
+) -> bool:
+    """Change the person's name and folkbokföringskommun, logged with purpose; False when nothing changed.
+
+    Refused with PartyNotAllowed unless `access.may_change_person` allows the actor. The access-log row is
+    the last write, as `audit.record_access` asks; case names the SIP the change was made from, if any.
+    """
+    if not access.may_change_person(session, actor, person, now=now):
+        raise PartyNotAllowed(_l("You may not change this person's particulars."))
+    _check_particulars(session, given_name, family_name, home_municipality_code)
+    new = (given_name.strip(), family_name.strip(), home_municipality_code)
+    if new == (person.given_name, person.family_name, person.home_municipality_code):
+        return False
+    person.given_name, person.family_name, person.home_municipality_code = new
     session.add(person)
     session.flush()
-    return person
+    audit.record_access(
+        session, user=actor, action=audit.PERSON_CHANGE, purpose=purpose, case=case, person=person, now=now
+    )
+    # Ids only: the log never learns who the person is or what they are called.
+    logger.info("particulars of person id %s changed by user id %s", person.id, actor.id)
+    return True

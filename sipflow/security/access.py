@@ -10,6 +10,9 @@
   Neither role adds anything for a user who is also staff: only the staff role opens cases.
 - A user without a unit sees nothing.
 
+Changing a person's particulars (`may_change_person`) is for administrators and for staff whose organisation
+registered the person or sees one of their SIPs under a consent in force.
+
 The rule is written once, as SQL (`visible_cases_clause`): lists use it as a WHERE clause, and a single case
 is checked by the same clause, so the list and the case page can never disagree.
 """
@@ -25,10 +28,11 @@ from sqlmodel import Session, select
 from sipflow.cases.models import Participant, SipCase
 from sipflow.clock import to_local
 from sipflow.consent.models import Consent, ConsentOrganisation
-from sipflow.people.models import Unit, User
+from sipflow.people.models import Person, Unit, User
 from sipflow.security import audit
 
 STAFF = "staff"
+ADMIN = "admin"
 UID_MAX_LENGTH = 32
 
 
@@ -47,11 +51,12 @@ def may_start_case(user: User | None) -> bool:
     return may_see_cases(user)
 
 
-def visible_cases_clause(user: User | None, *, now: datetime) -> ColumnElement[bool]:
-    """A WHERE clause over SipCase that holds for exactly the cases the user may see at now."""
-    if not may_see_cases(user):
-        return false()
-    organisation = select(Unit.organisation_id).where(Unit.id == user.unit_id).scalar_subquery()
+def _organisation_of(user: User):
+    return select(Unit.organisation_id).where(Unit.id == user.unit_id).scalar_subquery()
+
+
+def _takes_part_under_consent(organisation, *, now: datetime) -> ColumnElement[bool]:
+    """Over SipCase: the organisation takes part and a consent in force covers it."""
     today = to_local(now).date()
     takes_part = exists().where(
         Participant.case_id == SipCase.id,
@@ -66,7 +71,42 @@ def visible_cases_clause(user: User | None, *, now: datetime) -> ColumnElement[b
         ConsentOrganisation.consent_id == Consent.id,
         ConsentOrganisation.organisation_id == organisation,
     )
-    return or_(SipCase.initiating_organisation_id == organisation, and_(takes_part, consent_covers))
+    return and_(takes_part, consent_covers)
+
+
+def visible_cases_clause(user: User | None, *, now: datetime) -> ColumnElement[bool]:
+    """A WHERE clause over SipCase that holds for exactly the cases the user may see at now."""
+    if not may_see_cases(user):
+        return false()
+    organisation = _organisation_of(user)
+    return or_(
+        SipCase.initiating_organisation_id == organisation, _takes_part_under_consent(organisation, now=now)
+    )
+
+
+def may_change_person(session: Session, user: User | None, person: Person, *, now: datetime) -> bool:
+    """Whether the user may change the person's name and folkbokföringskommun.
+
+    Administrators may. So may staff of the organisation that registered the person (the one that started
+    their first SIP), and staff of an organisation a consent in force lets see one of their SIPs. Starting
+    a SIP of one's own is not enough: anyone who knows a personnummer can do that.
+    """
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    if user.has_role(ADMIN):
+        return True
+    if not may_see_cases(user) or person.id is None:
+        return False
+    organisation = _organisation_of(user)
+    first_initiator = (
+        select(SipCase.initiating_organisation_id)
+        .where(SipCase.person_id == person.id)
+        .order_by(SipCase.created_at, SipCase.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+    covered = exists().where(SipCase.person_id == person.id, _takes_part_under_consent(organisation, now=now))
+    return bool(session.execute(select(or_(first_initiator == organisation, covered))).scalar())
 
 
 def can_view_case(session: Session, user: User | None, case: SipCase, *, now: datetime) -> bool:

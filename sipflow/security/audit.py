@@ -42,6 +42,7 @@ MEETING_CHANGE = "meeting.change"
 PERSON_EXTRACT = "person.extract"
 PERSON_EXPORT = "person.export"
 PERSON_LOOKUP = "person.lookup"
+PERSON_CHANGE = "person.change"
 ACCESS_DENIED = "access.denied"
 
 # Purposes: why the access happened, in the words the law and the person use.

@@ -36,6 +36,7 @@ ACTION_LABELS = {
     audit.PERSON_EXTRACT: "Tog fram ett loggutdrag om personen",
     audit.PERSON_EXPORT: "Tog fram ett registerutdrag om personen",
     audit.PERSON_LOOKUP: "Sökte fram personen",
+    audit.PERSON_CHANGE: "Ändrade personens namn eller folkbokföringskommun",
     audit.ACCESS_DENIED: "Nekades åtkomst",
 }
 OUTCOME_LABELS = {audit.ALLOWED: "tillåten", audit.DENIED: "nekad"}

@@ -321,6 +321,20 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("admin.person_export", "POST"): Route(
         lambda w: "/admin/persons/registerutdrag", _admin_only(ALLOW), data=lambda w: {}
     ),
+    ("admin.person_particulars", "POST"): Route(
+        lambda w: "/admin/persons/particulars", _admin_only(ALLOW), data=lambda w: {}
+    ),
+    # Everyone who sees the matrix's case may change its person: the region registered the person, the
+    # municipality sees it under consent (who else may is in tests/cases/test_new_case_person.py).
+    ("cases.person", "GET"): Route(
+        lambda w: f"/cases/{w.case.uid}/person", _case_route(lambda w: 200), needs_case=True
+    ),
+    ("cases.person", "POST"): Route(
+        lambda w: f"/cases/{w.case.uid}/person",
+        _case_route(lambda w: 400),
+        data=lambda w: {},
+        needs_case=True,
+    ),
 }
 
 
