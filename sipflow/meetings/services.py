@@ -206,7 +206,7 @@ def cancel_planned_meetings(session: Session, case: SipCase, *, now: datetime) -
 def uninvite(
     session: Session, case: SipCase, meeting: Meeting, invitation: Invitation, *, now: datetime
 ) -> None:
-    """Withdraw one invitation: that invitee alone gets a cancel, and their answer link dies."""
+    """Withdraw one invitation: that invitee alone is told (a CANCEL naming them); their answer link dies."""
     _require_planned(meeting)
     if invitation.removed_at is not None:
         raise InvalidInput(_l("That invitation is already withdrawn."))
@@ -215,7 +215,7 @@ def uninvite(
     invitation.token_nonce = new_nonce()
     invitation.sequence = meeting.sequence
     session.add(invitation)
-    messages.queue_messages(session, case, meeting, [invitation], kind="cancel", now=now)
+    messages.queue_messages(session, case, meeting, [invitation], kind="withdraw", now=now)
     logger.info("case %s: invitation %s to meeting %s withdrawn", case.reference, invitation.id, meeting.id)
 
 
