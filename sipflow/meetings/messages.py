@@ -18,6 +18,7 @@ from sqlmodel import Session, select
 
 from sipflow.cases.models import Participant, SipCase
 from sipflow.clock import STOCKHOLM
+from sipflow.meetings.forwarding import human_mailbox
 from sipflow.meetings.ical import CalendarAttendee, CalendarEvent, cancel_ics, request_ics, withdraw_ics
 from sipflow.meetings.mime import calendar_message
 from sipflow.meetings.models import Invitation, Meeting
@@ -176,6 +177,8 @@ def queue_messages(
     # What every message of this change shares, read once.
     staff = _staff_attendees(session, meeting)
     organizer_name = _organizer_name(session, meeting)
+    # A person's plain "Reply" should reach a person; calendar answers still go to the ORGANIZER.
+    reply_to = human_mailbox(session, meeting)
     kinds = dict(
         session.exec(
             select(Participant.id, Participant.kind).where(
@@ -216,6 +219,7 @@ def queue_messages(
             html=content["html"],
             ics=ics,
             method="CANCEL" if cancel else "REQUEST",
+            reply_to=reply_to,
         )
         # A withdrawal is a cancellation for its one recipient (RFC 5546 3.2.5).
         outbox_kind = "cancel" if cancel else kind
