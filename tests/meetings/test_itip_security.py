@@ -298,3 +298,21 @@ def test_good_reply_settings_are_kept(tmp_path):
     )
     assert (config["ITIP_REPLY_SECRET"], config["REPLY_TO"]) == ("x" * 32, "sip-bokning@region.example.se")
     assert load_config({"SIPFLOW_INSTANCE_DIR": str(tmp_path)})["ITIP_REPLY_SECRET"] == ""
+
+
+def test_a_raw_eight_bit_mail_is_forwarded_whole_as_an_attachment(
+    app, db_session, ready, book, tmp_path, reply_to
+):
+    book()
+    raw = (
+        "From: Eva <eva.andersson@example.se>\r\nTo: sip@sipflow.localhost\r\nSubject: Sv: SIP-möte\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+        "Jag är sjuk på tisdag.\r\n"
+    ).encode()
+    path = tmp_path / "raw.eml"
+    path.write_bytes(raw)
+    result = app.test_cli_runner().invoke(args=["sipflow", "itip", "reply", str(path)])
+    assert result.exit_code == 0, result.output
+    [row] = outbox(db_session, "forward")
+    [attached] = [p for p in parsed(row).walk() if p.get_filename() == "forwarded.eml"]
+    assert attached.get_payload(decode=True) == raw
