@@ -2,8 +2,8 @@
 sender and the SEQUENCE, apply answers in DTSTAMP order, and hand any other mail on to a person.
 
 `receive` is the one entry for both the mail server's POST /itip/reply and `sipflow itip reply`. What it
-tells its caller depends only on the input, never on who is invited to what: a REPLY that names an unknown
-meeting or invitee is ignored exactly like one that is out of date.
+tells its caller about a REPLY depends only on the input, never on who is invited to what: one that names
+an unknown meeting or invitee is ignored exactly like one that is out of date.
 """
 
 from __future__ import annotations
@@ -146,7 +146,8 @@ def apply_reply(session: Session, reply: Reply, *, now: datetime) -> Invitation:
             comment=(reply.comment or "")[: services.COMMENT_MAX] or None,
             via="itip",
             now=now,
-            dtstamp=reply.dtstamp,
+            # A stamp from a calendar whose clock runs ahead counts as now, or it would outrank later answers.
+            dtstamp=min(_utc(reply.dtstamp), _utc(now)) if reply.dtstamp else None,
             sequence=reply.sequence,
         )
     except CaseError as error:

@@ -188,6 +188,19 @@ def test_a_reply_to_a_newer_sequence_counts_whatever_its_stamp(client, db_sessio
     assert invitation_of(db_session, meeting, ready.relative).partstat == "DECLINED"
 
 
+def test_a_reply_stamped_in_the_future_does_not_block_the_next_answer(
+    client, db_session, ready, book, itip_secret
+):
+    # A calendar whose clock is days ahead: its stamp counts as the moment the reply arrived.
+    meeting = book()
+    now = datetime.now(UTC)
+    ahead = reply_ics(meeting.uid, EVA, partstat="ACCEPTED", dtstamp=now + timedelta(days=10))
+    assert post(client, ahead, headers=bearer()).status_code == 202
+    later = reply_ics(meeting.uid, EVA, partstat="DECLINED", dtstamp=now + timedelta(minutes=1))
+    assert post(client, later, headers=bearer()).status_code == 202
+    assert invitation_of(db_session, meeting, ready.relative).partstat == "DECLINED"
+
+
 # --- Plain replies reach a person --------------------------------------------------------------------------
 
 
