@@ -48,11 +48,6 @@ def read_incoming(data: bytes) -> tuple[bytes, Message | None]:
     return b"", message
 
 
-def extract_calendar(data: bytes) -> bytes:
-    """The calendar object in data: data itself, or the calendar part of an e-mail (a client's reply mail)."""
-    return read_incoming(data)[0] or data
-
-
 @dataclass(frozen=True)
 class Outcome:
     """What became of a mail: recorded, ignored (reason) or forwarded to a person (reason)."""
