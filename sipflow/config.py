@@ -67,6 +67,12 @@ def load_config(environ: dict[str, str] | None = None, overrides: dict | None = 
         # The sender of every e-mail and the ORGANIZER of every invitation (calendar replies come back here).
         "MAIL_FROM": env.get("SIPFLOW_MAIL_FROM", "sip@sipflow.localhost"),
         "MAIL_FROM_NAME": env.get("SIPFLOW_MAIL_FROM_NAME", "SIP"),
+        # Reply-To of invitations, and where a mail to MAIL_FROM that is no calendar answer is forwarded:
+        # a shared mailbox someone reads. Empty: the address of the staff member who booked the meeting.
+        "REPLY_TO": env.get("SIPFLOW_REPLY_TO", "").strip(),
+        # The bearer secret the mail server sends with POST /itip/reply; empty: that endpoint answers 404
+        # (`sipflow itip reply`, run on the server itself, needs none).
+        "ITIP_REPLY_SECRET": env.get("SIPFLOW_ITIP_REPLY_SECRET", ""),
         # No SMTP host: every message is written as an .eml file into OUTBOX_DIR instead (development).
         "SMTP_HOST": env.get("SIPFLOW_SMTP_HOST", ""),
         "SMTP_PORT": _env_int(env, "SIPFLOW_SMTP_PORT", 25),
@@ -187,6 +193,8 @@ def _validate_retention(cfg: dict) -> None:
 
 SMTP_SECURITY_MODES = ("none", "starttls", "ssl")
 OUTBOX_DELIVERY_MODES = ("after_commit", "scheduler")
+# A bearer secret short enough to guess would reopen the forgery it closes.
+ITIP_SECRET_MIN = 24
 
 
 def _validate_mail(cfg: dict) -> None:
@@ -204,6 +212,23 @@ def _validate_mail(cfg: dict) -> None:
         )
     if "@" not in cfg["MAIL_FROM"] or any(c in cfg["MAIL_FROM"] for c in " <>\r\n"):
         raise ConfigError(f"SIPFLOW_MAIL_FROM must be a plain e-mail address, got {cfg['MAIL_FROM']!r}")
+    reply_to = cfg["REPLY_TO"]
+    if reply_to and ("@" not in reply_to or any(c.isspace() or c in '<>",;' for c in reply_to)):
+        raise ConfigError(f"SIPFLOW_REPLY_TO must be a plain e-mail address, got {reply_to!r}")
+    if reply_to.lower() == cfg["MAIL_FROM"].lower():
+        # Mail to MAIL_FROM that is no calendar answer is forwarded to REPLY_TO: the same address would loop.
+        raise ConfigError("SIPFLOW_REPLY_TO must be a mailbox a person reads, not SIPFLOW_MAIL_FROM")
+    secret = cfg["ITIP_REPLY_SECRET"]
+    if secret and (
+        len(secret) < ITIP_SECRET_MIN
+        or not secret.isascii()
+        or not secret.isprintable()
+        or any(c.isspace() for c in secret)
+    ):
+        raise ConfigError(
+            f"SIPFLOW_ITIP_REPLY_SECRET must be at least {ITIP_SECRET_MIN} printable ASCII characters "
+            "without spaces (or empty, which turns POST /itip/reply off)"
+        )
     public = urlsplit(cfg["PUBLIC_URL"])
     if public.scheme not in ("http", "https") or not public.netloc or public.query or public.fragment:
         raise ConfigError(f"SIPFLOW_PUBLIC_URL must be an http(s) address, got {cfg['PUBLIC_URL']!r}")

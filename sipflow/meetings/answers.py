@@ -1,11 +1,13 @@
-"""Answers without an account: the personal answer link, and iTIP REPLY calendar objects posted to sipflow.
+"""Answers without an account: the personal answer link, and iTIP REPLY objects the mail server posts.
 
 Neither page shows anything about the person: the case reference, the time and the place or link only.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, render_template, request
+import hmac
+
+from flask import Blueprint, abort, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -15,10 +17,11 @@ from sipflow.clock import now_utc
 from sipflow.db import get_session, unit_of_work
 from sipflow.meetings import services
 from sipflow.meetings.forms import AnswerForm
-from sipflow.meetings.ical import ReplyError, parse_reply
+from sipflow.meetings.forwarding import NoMailbox
+from sipflow.meetings.ical import ReplyError
 from sipflow.meetings.messages import place_text
 from sipflow.meetings.models import Invitation, Meeting
-from sipflow.meetings.replies import ReplyRefused, apply_reply, extract_calendar
+from sipflow.meetings.replies import MAIL_MAX_BYTES, receive
 from sipflow.meetings.tokens import AnswerLinkError, read_answer_token
 from sipflow.security import csrf
 from sipflow.security.limits import limiter
@@ -27,7 +30,6 @@ bp = Blueprint("answers", __name__)
 
 # Answer links and posted replies need no login; the limit keeps guessing and flooding slow.
 PUBLIC_LIMIT = "60 per minute;600 per hour"
-REPLY_MAX_BYTES = 256_000
 LINK_REFUSALS = {
     "tampered": (400, _l("The link is not valid. Check that you copied the whole link from the e-mail.")),
     "expired": (410, _l("The link has expired: the meeting is over.")),
@@ -117,21 +119,39 @@ def _mode_given(form: AnswerForm) -> bool:
 @csrf.exempt
 @limiter.limit(PUBLIC_LIMIT)
 def itip_reply():
-    """Record the answer in an iTIP REPLY: the .ics a calendar client sends back, or its whole e-mail."""
-    data = request.get_data(cache=False)
-    if len(data) > REPLY_MAX_BYTES:
+    """Take a calendar REPLY (the .ics, or the whole mail) from the mail server, proven by a secret."""
+    secret = current_app.config["ITIP_REPLY_SECRET"]
+    if not secret:
+        abort(404)  # off unless configured: the mail server may use `sipflow itip reply` instead
+    if not _bearer_matches(request.headers.get("Authorization", ""), secret):
+        response = jsonify(error="unauthorised", message=_("The mail server's secret is missing or wrong."))
+        response.headers["WWW-Authenticate"] = 'Bearer realm="sipflow itip"'
+        return response, 401
+    if (request.content_length or 0) > MAIL_MAX_BYTES:
         return _json_error("too_large", _("The calendar object is too large."), 413)
-    try:
-        reply = parse_reply(extract_calendar(data), max_bytes=REPLY_MAX_BYTES)
-    except ReplyError as error:
-        return _json_error(error.code, str(error), 400)
+    data = request.stream.read(MAIL_MAX_BYTES + 1)
+    if len(data) > MAIL_MAX_BYTES:
+        return _json_error("too_large", _("The calendar object is too large."), 413)
     session = get_session()
     try:
         with unit_of_work(session):
-            invitation = apply_reply(session, reply, now=now_utc())
-    except ReplyRefused as error:
-        return _json_error(error.code, str(error.message), error.status)
-    return jsonify(status="recorded", uid=reply.uid, partstat=invitation.partstat, sequence=reply.sequence)
+            outcome = receive(session, data, now=now_utc())
+    except ReplyError as error:
+        return _json_error(error.code, str(error), 400)
+    except NoMailbox:
+        return _json_error("no_mailbox", _("No mailbox to forward the mail to: set SIPFLOW_REPLY_TO."), 503)
+    if outcome.action == "forwarded":
+        return jsonify(status="forwarded"), 202
+    # Recorded or ignored (unknown meeting or invitee, out of date): one answer, built from the input only,
+    # so the answer never tells who is invited to what.
+    return jsonify(status="received", uid=outcome.uid, sequence=outcome.sequence), 202
+
+
+def _bearer_matches(header: str, secret: str) -> bool:
+    """True when header is "Bearer <secret>"; compared in constant time."""
+    scheme, _space, token = header.strip().partition(" ")
+    given = token.strip().encode("utf-8", "surrogateescape")
+    return scheme.lower() == "bearer" and hmac.compare_digest(given, secret.encode("utf-8"))
 
 
 def _json_error(code: str, message: str, status: int):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -98,6 +98,15 @@ def cancel_ics(event: CalendarEvent, *, now: datetime) -> bytes:
     return _calendar("CANCEL", [vevent]).to_ical()
 
 
+def withdraw_ics(event: CalendarEvent, removed: CalendarAttendee, *, now: datetime, comment: str) -> bytes:
+    """An iTIP CANCEL that uninvites one attendee while the meeting goes on; the caller raises SEQUENCE."""
+    # RFC 5546 3.2.5: such a CANCEL names the attendees removed and MUST NOT carry STATUS (STATUS:CANCELLED
+    # would tell them the whole meeting is off). The calendar entry still goes away in their calendar.
+    vevent = _vevent(replace(event, attendees=(removed,)), now=now, status=None, scheduling=True)
+    vevent.add("comment", comment)
+    return _calendar("CANCEL", [vevent]).to_ical()
+
+
 def feed_ics(events: Sequence[CalendarEvent], *, name: str, now: datetime) -> bytes:
     """A subscription feed (METHOD:PUBLISH) without any e-mail addresses; cancelled meetings stay, marked."""
     calendar = _calendar("PUBLISH", [_vevent(e, now=now, status=e.status, scheduling=False) for e in events])
@@ -148,7 +157,7 @@ def _stockholm_vtimezone() -> Timezone:
     return timezone
 
 
-def _vevent(event: CalendarEvent, *, now: datetime, status: str, scheduling: bool) -> Event:
+def _vevent(event: CalendarEvent, *, now: datetime, status: str | None, scheduling: bool) -> Event:
     vevent = Event()
     vevent.add("uid", event.uid)
     vevent.add("sequence", event.sequence)
@@ -166,11 +175,12 @@ def _vevent(event: CalendarEvent, *, now: datetime, status: str, scheduling: boo
         vevent.add("created", _utc(event.created_at))
     if event.last_modified:
         vevent.add("last-modified", _utc(event.last_modified))
-    vevent.add("status", status)
+    if status is not None:
+        vevent.add("status", status)
     # PRIVATE: someone looking at a shared calendar sees "busy", not what the care meeting is about.
     vevent.add("class", "PRIVATE")
-    # A cancelled meeting should not block the time in free/busy views.
-    vevent.add("transp", "TRANSPARENT" if status == "CANCELLED" else "OPAQUE")
+    # A cancelled meeting (or one the recipient is withdrawn from) should not block the time in free/busy.
+    vevent.add("transp", "OPAQUE" if status in ("CONFIRMED", "TENTATIVE") else "TRANSPARENT")
     if scheduling:
         vevent.add("organizer", vCalAddress.new(event.organizer_email, cn=_param_text(event.organizer_name)))
         for attendee in event.attendees:
@@ -194,8 +204,9 @@ def _attendee(attendee: CalendarAttendee) -> vCalAddress:
 def _local(moment: datetime) -> datetime:
     """Stockholm wall-clock time (DTSTART;TZID=...), which is what Outlook shows and moves correctly."""
     local = _utc(moment).astimezone(ZONE)
-    # The hour repeated when summer time ends cannot be told apart by wall clock: use UTC for the second one.
-    if local.fold and local.replace(fold=0).utcoffset() != local.utcoffset():
+    # The hour repeated when summer time ends cannot be told apart by wall clock (RFC 5545 means the first,
+    # Thunderbird and Evolution take the second): write UTC for both occurrences of it.
+    if local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset():
         return _utc(moment)
     return local
 

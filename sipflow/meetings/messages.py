@@ -18,7 +18,8 @@ from sqlmodel import Session, select
 
 from sipflow.cases.models import Participant, SipCase
 from sipflow.clock import STOCKHOLM
-from sipflow.meetings.ical import CalendarAttendee, CalendarEvent, cancel_ics, request_ics
+from sipflow.meetings.forwarding import human_mailbox
+from sipflow.meetings.ical import CalendarAttendee, CalendarEvent, cancel_ics, request_ics, withdraw_ics
 from sipflow.meetings.mime import calendar_message
 from sipflow.meetings.models import Invitation, Meeting
 from sipflow.meetings.tokens import make_answer_token
@@ -136,7 +137,7 @@ def _render(
         "mode": meeting.mode,
         "place": place_text(meeting),
         "video_url": meeting.video_url,
-        "answer_url": answer_url(meeting, invitation) if kind != "cancel" else None,
+        "answer_url": answer_url(meeting, invitation) if kind in ("request", "update") else None,
         # Only staff can log in; the link means nothing to the person or a närstående.
         "case_url": public_url(f"/cases/{case.uid}") if staff_invitee else None,
     }
@@ -144,6 +145,7 @@ def _render(
         "request": _("SIP meeting %(reference)s, %(when)s"),
         "update": _("Changed: SIP meeting %(reference)s, %(when)s"),
         "cancel": _("Cancelled: SIP meeting %(reference)s, %(when)s"),
+        "withdraw": _("Invitation withdrawn: SIP meeting %(reference)s, %(when)s"),
     }
     return {
         "subject": subjects[kind] % {"reference": case.reference, "when": context["when"]},
@@ -167,7 +169,7 @@ def queue_messages(
     kind: str,
     now: datetime,
 ) -> None:
-    """Queue one e-mail of kind (request, update or cancel) to each of invitations that has an address."""
+    """Queue one e-mail of kind (request, update, cancel or withdraw) to each invitation with an address."""
     invitations = [i for i in invitations if i.channel == "email"]
     if not invitations:
         return
@@ -175,6 +177,8 @@ def queue_messages(
     # What every message of this change shares, read once.
     staff = _staff_attendees(session, meeting)
     organizer_name = _organizer_name(session, meeting)
+    # A person's plain "Reply" should reach a person; calendar answers still go to the ORGANIZER.
+    reply_to = human_mailbox(session, meeting)
     kinds = dict(
         session.exec(
             select(Participant.id, Participant.kind).where(
@@ -182,7 +186,7 @@ def queue_messages(
             )
         ).all()
     )
-    cancel = kind == "cancel"
+    cancel = kind in ("cancel", "withdraw")
     for invitation in invitations:
         with force_locale(MAIL_LOCALE):
             content = _render(
@@ -201,6 +205,11 @@ def queue_messages(
                 description=content["description"],
                 status="CANCELLED" if cancel else "CONFIRMED",
             )
+            if kind == "withdraw":
+                comment = _("Your invitation to this meeting is withdrawn.")
+                ics = withdraw_ics(event, event.attendees[-1], now=now, comment=comment)
+            else:
+                ics = (cancel_ics if cancel else request_ics)(event, now=now)
         message = calendar_message(
             sender_email=current_app.config["MAIL_FROM"],
             sender_name=organizer_name,
@@ -208,7 +217,10 @@ def queue_messages(
             subject=content["subject"],
             text=content["text"],
             html=content["html"],
-            ics=(cancel_ics if cancel else request_ics)(event, now=now),
+            ics=ics,
             method="CANCEL" if cancel else "REQUEST",
+            reply_to=reply_to,
         )
-        enqueue(session, message, kind=kind, case_id=case.id, invitation_id=invitation.id, now=now)
+        # A withdrawal is a cancellation for its one recipient (RFC 5546 3.2.5).
+        outbox_kind = "cancel" if cancel else kind
+        enqueue(session, message, kind=outbox_kind, case_id=case.id, invitation_id=invitation.id, now=now)

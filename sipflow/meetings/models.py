@@ -73,6 +73,10 @@ class Invitation(SQLModel, table=True):
     comment: str | None = Field(default=None, max_length=1000)
     answered_at: datetime | None = None
     answered_via: str | None = Field(default=None, max_length=8)
+    # When the answer in force was given (a REPLY's DTSTAMP, or the moment of a link or staff answer) and
+    # the SEQUENCE it answered: an iTIP REPLY that is older by both is ignored, since mail can arrive late.
+    answered_dtstamp: datetime | None = None
+    answered_sequence: int | None = None
     # The SEQUENCE of the last REQUEST this invitee was sent; a REPLY to an older one is outdated.
     sequence: int = 0
     token_nonce: str = Field(default_factory=new_nonce, max_length=32)

@@ -137,6 +137,7 @@ def _invite(session: Session, meeting: Meeting, participant: Participant, *, now
     invitation.role = _role(participant)
     invitation.partstat = "NEEDS-ACTION"
     invitation.answer_mode = invitation.comment = invitation.answered_at = invitation.answered_via = None
+    invitation.answered_dtstamp = invitation.answered_sequence = None
     invitation.sequence = meeting.sequence
     invitation.token_nonce = new_nonce()
     invitation.removed_at = None
@@ -172,6 +173,7 @@ def change_meeting(
             # A new time needs a new answer: calendars ask again too (RFC 5546, 2.1.4).
             invitation.partstat = "NEEDS-ACTION"
             invitation.answered_at = invitation.answered_via = invitation.answer_mode = None
+            invitation.answered_dtstamp = invitation.answered_sequence = None
         invitation.sequence = meeting.sequence
         session.add(invitation)
     messages.queue_messages(session, case, meeting, invitations, kind="update", now=now)
@@ -206,7 +208,7 @@ def cancel_planned_meetings(session: Session, case: SipCase, *, now: datetime) -
 def uninvite(
     session: Session, case: SipCase, meeting: Meeting, invitation: Invitation, *, now: datetime
 ) -> None:
-    """Withdraw one invitation: that invitee alone gets a cancel, and their answer link dies."""
+    """Withdraw one invitation: that invitee alone is told (a CANCEL naming them); their answer link dies."""
     _require_planned(meeting)
     if invitation.removed_at is not None:
         raise InvalidInput(_l("That invitation is already withdrawn."))
@@ -215,7 +217,7 @@ def uninvite(
     invitation.token_nonce = new_nonce()
     invitation.sequence = meeting.sequence
     session.add(invitation)
-    messages.queue_messages(session, case, meeting, [invitation], kind="cancel", now=now)
+    messages.queue_messages(session, case, meeting, [invitation], kind="withdraw", now=now)
     logger.info("case %s: invitation %s to meeting %s withdrawn", case.reference, invitation.id, meeting.id)
 
 
@@ -244,8 +246,14 @@ def record_answer(
     comment: str | None,
     via: str,
     now: datetime,
+    dtstamp: datetime | None = None,
+    sequence: int | None = None,
 ) -> None:
-    """Keep an invitee's answer: accept, decline or maybe, how they will take part, and a comment."""
+    """Keep an invitee's answer: accept, decline or maybe, how they will take part, and a comment.
+
+    dtstamp and sequence are a calendar REPLY's; an answer given here and now stamps now and the SEQUENCE
+    the invitee was last sent, so a REPLY the invitee's calendar wrote before it cannot overwrite it.
+    """
     if invitation.removed_at is not None:
         raise InvalidInput(_l("This invitation has been withdrawn."))
     _require_planned(meeting)
@@ -267,6 +275,8 @@ def record_answer(
     invitation.comment = comment
     invitation.answered_at = now
     invitation.answered_via = via
+    invitation.answered_dtstamp = dtstamp or now
+    invitation.answered_sequence = invitation.sequence if sequence is None else sequence
     session.add(invitation)
     logger.info("meeting %s: invitation %s answered %s via %s", meeting.id, invitation.id, partstat, via)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from meetingkit import Ready, everyone, fire, next_week_at
+from meetingkit import ITIP_SECRET, Ready, everyone, fire, next_week_at
 from sqlmodel import select
 
 from sipflow.cases import services
@@ -76,3 +76,21 @@ def book(db_session, registry, parties, ready):
         return db_session.get(Meeting, log.details["meeting_id"])
 
     return run
+
+
+@pytest.fixture
+def itip_secret(app):
+    """The app with SIPFLOW_ITIP_REPLY_SECRET set (app.config is shared: restored afterwards)."""
+    saved = app.config["ITIP_REPLY_SECRET"]
+    app.config["ITIP_REPLY_SECRET"] = ITIP_SECRET
+    yield ITIP_SECRET
+    app.config["ITIP_REPLY_SECRET"] = saved
+
+
+@pytest.fixture
+def reply_to(app):
+    """The app with SIPFLOW_REPLY_TO set to a shared, staffed mailbox; restored afterwards."""
+    saved = app.config["REPLY_TO"]
+    app.config["REPLY_TO"] = "sip-bokning@region.example.se"
+    yield app.config["REPLY_TO"]
+    app.config["REPLY_TO"] = saved

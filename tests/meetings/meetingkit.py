@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
 
+from icalendar import Calendar, Event, vCalAddress
 from sqlmodel import select
 
 from sipflow.cases import services
@@ -13,6 +15,9 @@ from sipflow.cases.scripted import scripted_input
 from sipflow.clock import local_to_utc, now_utc, to_local
 from sipflow.db import unit_of_work
 from sipflow.meetings.models import Invitation, Meeting
+
+# The /itip/reply secret the itip_secret fixture configures (what the mail server is given).
+ITIP_SECRET = "test-itip-reply-secret-0123456789abcdef"
 
 
 @dataclass
@@ -67,3 +72,46 @@ def invitation_of(db_session, meeting: Meeting, participant: Participant) -> Inv
             Invitation.meeting_id == meeting.id, Invitation.participant_id == participant.id
         )
     ).one()
+
+
+def reply_ics(
+    uid: str,
+    email: str,
+    *,
+    partstat="ACCEPTED",
+    sequence: int | None = 0,
+    comment=None,
+    dtstamp: datetime | None = None,
+) -> bytes:
+    """A REPLY as Outlook or Google Calendar sends it back to the organizer."""
+    calendar = Calendar()
+    calendar.add("prodid", "-//Microsoft Corporation//Outlook 16.0 MIMEDIR//EN")
+    calendar.add("version", "2.0")
+    calendar.add("method", "REPLY")
+    event = Event()
+    event.add("uid", uid)
+    if sequence is not None:
+        event.add("sequence", sequence)
+    event.add("dtstamp", dtstamp or datetime.now(UTC))
+    attendee = vCalAddress(f"MAILTO:{email.upper()}")
+    attendee.params["PARTSTAT"] = partstat
+    event.add("attendee", attendee)
+    event.add("organizer", vCalAddress("mailto:sip@sipflow.localhost"))
+    if comment:
+        event.add("comment", comment)
+    calendar.add_component(event)
+    return calendar.to_ical()
+
+
+def reply_mail(ics: bytes | None, *, sender: str = "eva.andersson@example.se", **headers) -> bytes:
+    """The mail a calendar client sends the organizer when the invitee presses Accept (ics None: plain)."""
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = "sip@sipflow.localhost"
+    message["Subject"] = "Accepterat: SIP-möte" if ics else "Sv: SIP-möte"
+    for name, value in headers.items():
+        message[name.replace("_", "-")] = value
+    message.set_content("Eva har accepterat." if ics else "Jag kan inte komma, ring mig.")
+    if ics:
+        message.add_alternative(ics, maintype="text", subtype="calendar", params={"method": "REPLY"})
+    return message.as_bytes()

@@ -22,6 +22,7 @@ from sipflow.meetings.ical import (
     feed_ics,
     parse_reply,
     request_ics,
+    withdraw_ics,
 )
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
@@ -273,16 +274,46 @@ def test_meetings_across_the_change_last_as_long_as_they_do(
         assert end.astimezone(UTC) - start.astimezone(UTC) == length
 
 
-def test_the_repeated_autumn_hour_is_written_in_utc():
-    # 02:30 happens twice on 2027-10-31; the wall clock alone would mean the first (CEST) one.
-    second_half_past_two = datetime(2027, 10, 31, 1, 30, tzinfo=UTC)
-    assert second_half_past_two.astimezone(STOCKHOLM).strftime("%H:%M %Z") == "02:30 CET"
-    event = make_event(starts_at=second_half_past_two, ends_at=second_half_past_two + timedelta(hours=1))
-    data = request_ics(event, now=NOW)
-    assert b"DTSTART:20271031T013000Z\r\n" in data
-    assert b"DTEND;TZID=Europe/Stockholm:20271031T033000\r\n" in data
-    first, second = parse_both(data)
-    assert only_event(first).start == second.events[0].dtstart == second_half_past_two
+@pytest.mark.parametrize(
+    ("starts_at", "zone_name", "start_line", "end_line"),
+    [
+        # 02:30 happens twice on 2027-10-31; a wall clock with TZID cannot say which one is meant, and
+        # Thunderbird and Evolution read it as the later (CET) one: both occurrences are written in UTC.
+        (
+            datetime(2027, 10, 31, 0, 30, tzinfo=UTC),
+            "02:30 CEST",
+            b"DTSTART:20271031T003000Z\r\n",
+            b"DTEND:20271031T013000Z\r\n",  # 02:30 CET, the repeated hour again
+        ),
+        (
+            datetime(2027, 10, 31, 1, 30, tzinfo=UTC),
+            "02:30 CET",
+            b"DTSTART:20271031T013000Z\r\n",
+            b"DTEND;TZID=Europe/Stockholm:20271031T033000\r\n",
+        ),
+    ],
+)
+def test_both_occurrences_of_the_repeated_autumn_hour_are_written_in_utc(
+    starts_at, zone_name, start_line, end_line
+):
+    assert starts_at.astimezone(STOCKHOLM).strftime("%H:%M %Z") == zone_name
+    event = make_event(starts_at=starts_at, ends_at=starts_at + timedelta(hours=1))
+    feed = feed_ics([event], name="x", now=NOW)
+    for data in (request_ics(event, now=NOW), cancel_ics(event, now=NOW), feed):
+        assert start_line in data and end_line in data
+        first, second = parse_both(data)
+        assert only_event(first).start == second.events[0].dtstart == starts_at
+        assert only_event(first).end == second.events[0].dtend == starts_at + timedelta(hours=1)
+
+
+def test_the_hours_around_the_repeated_one_keep_their_time_zone():
+    # 01:59 CEST and 03:00 CET are unambiguous: Outlook moves them right only with TZID.
+    for utc, local in (
+        (datetime(2027, 10, 30, 23, 59, tzinfo=UTC), "20271031T015900"),
+        (datetime(2027, 10, 31, 2, 0, tzinfo=UTC), "20271031T030000"),
+    ):
+        data = request_ics(make_event(starts_at=utc, ends_at=utc + timedelta(hours=1)), now=NOW)
+        assert f"DTSTART;TZID=Europe/Stockholm:{local}\r\n".encode() in data
 
 
 def test_vtimezone_states_both_offsets_as_yearly_rules():
@@ -356,6 +387,28 @@ def test_cancel_keeps_uid_and_carries_sequence_and_status():
     assert vevent["ORGANIZER"] == "mailto:sip@malmo.se"
     assert [str(a) for a in attendees_of(vevent)] == [f"mailto:{a.email}" for a in event.attendees]
     assert vevent["TRANSP"] == "TRANSPARENT"  # no longer blocks the time
+    assert not vevent.walk("VALARM")
+
+
+def test_withdrawing_one_attendee_cancels_for_them_without_cancelling_the_meeting():
+    # RFC 5546 3.2.5: a CANCEL that uninvites specific attendees names them and MUST NOT carry STATUS,
+    # which would say the whole meeting is cancelled.
+    event = make_event(sequence=2)
+    removed = CalendarAttendee("privat@example.com")
+    data = withdraw_ics(event, removed, now=NOW, comment="Din kallelse är återkallad.")
+    first, second = parse_both(data)
+    assert first["METHOD"] == "CANCEL" and second.method == "CANCEL"
+    vevent = only_event(first)
+    [other] = second.events
+    assert vevent["UID"] == other.uid == event.uid
+    assert vevent["SEQUENCE"] == other.sequence == 2
+    assert "STATUS" not in vevent and other.status is None
+    assert b"CANCELLED" not in data
+    assert [str(a) for a in attendees_of(vevent)] == ["mailto:privat@example.com"]
+    assert [a.uri for a in other.attendees] == ["mailto:privat@example.com"]
+    assert vevent["ORGANIZER"] == "mailto:sip@malmo.se"
+    assert str(vevent["COMMENT"]) == "Din kallelse är återkallad."
+    assert vevent.start == other.dtstart == event.starts_at
     assert not vevent.walk("VALARM")
 
 

@@ -215,8 +215,15 @@ def test_withdrawing_one_invitation_cancels_for_that_invitee_only(
     with unit_of_work(db_session):
         services.uninvite(db_session, ready.case, meeting, invitation, now=now_utc())
     assert [r.rcpt_tos for r in smtp_server.received] == [("eva.andersson@example.se",)]
-    calendar, event, _other = both_parsers(calendar_part(smtp_server.received[0].message))
+    message = smtp_server.received[0].message
+    calendar, event, other = both_parsers(calendar_part(message))
     assert str(calendar["METHOD"]) == "CANCEL" and int(event["SEQUENCE"]) == 1
+    # The meeting goes on: she is told her invitation is withdrawn, not that the meeting is cancelled.
+    assert "STATUS" not in event and other.status is None
+    assert [a.uri for a in other.attendees] == ["mailto:eva.andersson@example.se"]
+    assert message["Subject"].startswith("Återkallad kallelse: SIP-möte")
+    text = message.get_body(("plain",)).get_content()
+    assert "Din kallelse till SIP-mötet nedan är återkallad" in text and "inställt" not in text.lower()
     invitation = invitation_of(db_session, meeting, ready.relative)
     assert invitation.removed_at is not None and invitation.token_nonce != nonce
     # The others keep their invitation; inviting her again sends her a fresh one.

@@ -472,7 +472,8 @@ ROUTES |= {
     # Without an account: the answer link and posted calendar replies; the link or the body decides.
     ("answers.answer", "GET"): Route(_answer_url, _anyone(200), needs_case=True),
     ("answers.answer", "POST"): Route(_answer_url, _anyone(400), data=lambda w: {}, needs_case=True),
-    ("answers.itip_reply", "POST"): Route(lambda w: "/itip/reply", _anyone(400), data=lambda w: {}),
+    # Off unless SIPFLOW_ITIP_REPLY_SECRET is set (the mail server's secret; see test_itip_security.py).
+    ("answers.itip_reply", "POST"): Route(lambda w: "/itip/reply", _anyone(404), data=lambda w: {}),
     ("calendar.feed", "GET"): Route(_feed_url, _anyone(200)),
     ("calendar.settings", "GET"): Route(lambda w: "/account/calendar", _staff_route(200)),
     ("calendar.renew", "POST"): Route(
