@@ -119,12 +119,19 @@ def attach_error(form, error: CaseError, top: list, *, fields: dict[str, str] | 
 
 @bp.app_template_filter("localtime")
 def _localtime_filter(value) -> str:
-    return queries.local_datetime(value)
+    try:
+        return queries.local_datetime(value)
+    except OverflowError:
+        # A time stored before dates were bounded, too far out for Swedish time: show it in UTC.
+        return value.strftime("%Y-%m-%d %H:%M UTC")
 
 
 @bp.app_template_filter("localdate")
 def _localdate_filter(value) -> str:
-    return queries.local_date(value)
+    try:
+        return queries.local_date(value)
+    except OverflowError:
+        return value.strftime("%Y-%m-%d")
 
 
 @bp.app_context_processor

@@ -6,11 +6,11 @@ from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, RadioField, StringField, TextAreaField, TimeField
+from wtforms import RadioField, StringField, TextAreaField, TimeField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
-from sipflow.cases.forms import MEETING_MODE_LABELS, MultiCheckboxField, choices
-from sipflow.clock import local_to_utc, to_local
+from sipflow.cases.forms import MEETING_MODE_LABELS, MultiCheckboxField, choices, date_field
+from sipflow.clock import local_to_utc, to_local, within_date_window
 from sipflow.meetings.services import COMMENT_MAX
 
 ANSWER_LABELS = {
@@ -36,7 +36,7 @@ def _wall_time_exists(naive: datetime) -> bool:
 class MeetingTimeForm(FlaskForm):
     """The time, form and place of a meeting; the booking form adds the invitees."""
 
-    date = DateField(_l("Date"), validators=[InputRequired(message=REQUIRED)])
+    date = date_field(_l("Date"), validators=[InputRequired(message=REQUIRED)])
     starts = TimeField(_l("Starts"), validators=[InputRequired(message=REQUIRED)])
     ends = TimeField(_l("Ends"), validators=[InputRequired(message=REQUIRED)])
     mode = RadioField(
@@ -53,7 +53,8 @@ class MeetingTimeForm(FlaskForm):
     room = StringField(_l("Room"), validators=[Optional(), Length(max=120)])
 
     def _wall(self, field) -> datetime | None:
-        if self.date.data is None or field.data is None:
+        # A date the date field refused (outside the window) would overflow on conversion to UTC.
+        if self.date.data is None or field.data is None or not within_date_window(self.date.data):
             return None
         return datetime.combine(self.date.data, field.data)
 
@@ -76,9 +77,10 @@ class MeetingTimeForm(FlaskForm):
         }
 
     def fill_from(self, starts_at: datetime, ends_at: datetime, mode: str, location, room) -> None:
-        """Show a booked meeting's values (local time)."""
-        start, end = to_local(starts_at), to_local(ends_at)
-        self.date.data, self.starts.data, self.ends.data = start.date(), start.time(), end.time()
+        """Show a booked meeting's values (local time); a time outside the date window is left empty."""
+        if within_date_window(starts_at) and within_date_window(ends_at):
+            start, end = to_local(starts_at), to_local(ends_at)
+            self.date.data, self.starts.data, self.ends.data = start.date(), start.time(), end.time()
         self.mode.data, self.location.data, self.room.data = mode, location, room
 
 

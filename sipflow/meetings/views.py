@@ -170,7 +170,7 @@ def _render_meeting(case, meeting, *, status=200, errors=None, change_form=None,
     )
 
 
-@bp.get("/cases/<uid>/meetings/<int:meeting_id>")
+@bp.get("/cases/<uid>/meetings/<id:meeting_id>")
 @login_required
 def detail(uid: str, meeting_id: int):
     """A meeting: time, place or link, the invitees, their answers and each e-mail's delivery."""
@@ -178,7 +178,7 @@ def detail(uid: str, meeting_id: int):
     return _render_meeting(case, _meeting_or_404(case, meeting_id))
 
 
-@bp.post("/cases/<uid>/meetings/<int:meeting_id>/change")
+@bp.post("/cases/<uid>/meetings/<id:meeting_id>/change")
 @login_required
 def change(uid: str, meeting_id: int):
     """Move the meeting or change its form or place; every invitee gets an update."""
@@ -207,7 +207,7 @@ def change(uid: str, meeting_id: int):
     return redirect(url_for("meetings.detail", uid=case.uid, meeting_id=meeting.id), code=303)
 
 
-@bp.post("/cases/<uid>/meetings/<int:meeting_id>/cancel")
+@bp.post("/cases/<uid>/meetings/<id:meeting_id>/cancel")
 @login_required
 def cancel(uid: str, meeting_id: int):
     """Cancel the meeting; every invitee's calendar entry is cancelled."""
@@ -219,7 +219,7 @@ def cancel(uid: str, meeting_id: int):
     )
 
 
-@bp.post("/cases/<uid>/meetings/<int:meeting_id>/invitations/<int:invitation_id>/withdraw")
+@bp.post("/cases/<uid>/meetings/<id:meeting_id>/invitations/<id:invitation_id>/withdraw")
 @login_required
 def withdraw(uid: str, meeting_id: int, invitation_id: int):
     """Withdraw one invitation: that invitee alone gets a cancellation."""
@@ -248,7 +248,7 @@ def _simple_action(uid: str, meeting_id: int, act, done_message: str):
     return redirect(url_for("meetings.detail", uid=case.uid, meeting_id=meeting.id), code=303)
 
 
-@bp.post("/cases/<uid>/meetings/<int:meeting_id>/invite")
+@bp.post("/cases/<uid>/meetings/<id:meeting_id>/invite")
 @login_required
 def invite(uid: str, meeting_id: int):
     """Invite more participants (for instance a närstående added after the booking)."""
