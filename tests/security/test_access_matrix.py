@@ -438,7 +438,11 @@ ROUTES |= {
         lambda w: _meeting_url(w, "/change"), _manager_route(400), data=lambda w: {}, needs_case=True
     ),
     ("meetings.cancel", "POST"): Route(
-        lambda w: _meeting_url(w, "/cancel"), _manager_route(303), data=lambda w: {}, needs_case=True
+        # version: the SEQUENCE the page showed (a new meeting's is 0).
+        lambda w: _meeting_url(w, "/cancel"),
+        _manager_route(303),
+        data=lambda w: {"version": "0"},
+        needs_case=True,
     ),
     ("meetings.invite", "POST"): Route(
         lambda w: _meeting_url(w, "/invite"), _manager_route(400), data=lambda w: {}, needs_case=True
@@ -446,7 +450,7 @@ ROUTES |= {
     ("meetings.withdraw", "POST"): Route(
         lambda w: _meeting_url(w, f"/invitations/{_meeting(w)[1]}/withdraw"),
         _manager_route(303),
-        data=lambda w: {},
+        data=lambda w: {"version": "0"},
         needs_case=True,
     ),
     ("cases.set_contact", "POST"): Route(
