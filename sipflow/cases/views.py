@@ -61,6 +61,10 @@ LEGAL_SEX_LABELS = {"female": _l("Female"), "male": _l("Male"), "unknown": _l("N
 MEETING_KIND_LABELS = {"first": _l("First meeting"), "follow_up": _l("Follow-up meeting")}
 MEETING_STATUS_LABELS = {"planned": _l("Planned"), "held": _l("Held"), "cancelled": _l("Cancelled")}
 DECISION_LABELS = {"given": _l("Given"), "declined": _l("Declined")}
+STALE_STEP = _l(
+    "Someone else changed this SIP while you were working. What you entered is kept below: check the SIP "
+    "as it is now, and send it again if the step still applies."
+)
 # --- Helpers ----------------------------------------------------------------------------------------------
 
 
@@ -373,6 +377,12 @@ def fire(uid: str, trigger: str):
                 "success",
             )
             return redirect(url_for("cases.detail", uid=case.uid), code=303)
+    if isinstance(refusal, StaleCase):
+        # Keep what was typed and let the form carry the version the page now shows: after a look at the
+        # SIP as it is, sending it again is a deliberate choice (the service still checks every rule).
+        refusal = StaleCase(STALE_STEP)
+        form.version.data = case.version
+        form.version.raw_data = [str(case.version)]
     attach_error(form, refusal, top)
     return _render_case(info, status=refusal.status, errors=top, failed_trigger=trigger, failed_form=form)
 
