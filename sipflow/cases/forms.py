@@ -399,9 +399,15 @@ def prefill_times(form: TransitionForm, local_now: datetime) -> None:
 # --- Participants -----------------------------------------------------------------------------------------
 
 
+def _case_version_field() -> IntegerField:
+    # The case version the page was read at: a form from before someone else's step is a conflict.
+    return IntegerField(widget=HiddenInput(), validators=[InputRequired()])
+
+
 class AddUnitForm(FlaskForm):
     """Let one more unit (and its organisation) take part."""
 
+    version = _case_version_field()
     unit_id = SelectField(_l("Unit"), coerce=int, validators=[_required()])
 
     def set_unit_groups(self, groups: dict[str, list[tuple[int, str]]]) -> None:
@@ -417,6 +423,7 @@ EMAIL = Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", flags=re.UNICODE, message=_l("Ente
 class AddPrivateForm(FlaskForm):
     """Add a närstående or a guardian."""
 
+    version = _case_version_field()
     kind = RadioField(_l("Taking part as"), choices=_choices(PRIVATE_KIND_LABELS), validators=[_required()])
     name = StringField(_l("Name"), validators=[_required(), _max(120)])
     relation = StringField(_l("Relation to the person"), validators=[Optional(), _max(60)])
@@ -427,6 +434,7 @@ class AddPrivateForm(FlaskForm):
 class ContactForm(FlaskForm):
     """The e-mail address and phone number a participant is invited and reached at."""
 
+    version = _case_version_field()
     participant_id = SelectField(_l("Participant"), coerce=int, validators=[_required()])
     email = StringField(
         _l("E-mail"),

@@ -63,7 +63,7 @@ MEETING_STATUS_LABELS = {"planned": _l("Planned"), "held": _l("Held"), "cancelle
 DECISION_LABELS = {"given": _l("Given"), "declined": _l("Declined")}
 STALE_STEP = _l(
     "Someone else changed this SIP while you were working. What you entered is kept below: check the SIP "
-    "as it is now, and send it again if the step still applies."
+    "as it is now, and send it again if it still applies."
 )
 # --- Helpers ----------------------------------------------------------------------------------------------
 
@@ -262,7 +262,7 @@ def _render_case(
     if unit_form is None:
         unit_form = _unit_form(detail, formdata=None)
     if private_form is None:
-        private_form = AddPrivateForm(formdata=None, prefix="private")
+        private_form = AddPrivateForm(formdata=None, prefix="private", version=case.version)
     if contact_form is None:
         contact_form = _contact_form(detail, formdata=None)
     return (
@@ -287,13 +287,13 @@ def _unit_form(detail: queries.CaseDetail, *, formdata) -> AddUnitForm:
     groups = queries.units_by_organisation(
         get_session(), exclude_organisation_ids={o.id for o in detail.organisations}
     )
-    form = AddUnitForm(formdata=formdata, prefix="unit")
+    form = AddUnitForm(formdata=formdata, prefix="unit", version=detail.case.version)
     form.set_unit_groups(groups)
     return form
 
 
 def _contact_form(detail: queries.CaseDetail, *, formdata) -> ContactForm:
-    form = ContactForm(formdata=formdata, prefix="contact")
+    form = ContactForm(formdata=formdata, prefix="contact", version=detail.case.version)
     form.participant_id.choices = choices(
         (p.id, f"{p.name}, {p.unit_name}" if p.unit_name else p.name) for p in detail.participants
     )
@@ -387,6 +387,18 @@ def fire(uid: str, trigger: str):
     return _render_case(info, status=refusal.status, errors=top, failed_trigger=trigger, failed_form=form)
 
 
+def _stale(form, case) -> bool:
+    """True when the form was read at another version of the case; it then carries the current one.
+
+    What was typed stays in the form, so sending it again after a look at the SIP is a deliberate choice.
+    """
+    if not form.version.validate(form) or form.version.data is None or form.version.data == case.version:
+        return False
+    form.version.data = case.version
+    form.version.raw_data = [str(case.version)]
+    return True
+
+
 def _refuse_when_final(info: queries.CaseDetail):
     if info.is_final:
         return _render_case(info, status=409, errors=[_l("The SIP has ended: no one can be added to it.")])
@@ -404,6 +416,8 @@ def _participant_change(uid: str, *, form_name: str, build_form, act, done):
     if refused is not None:
         return refused
     form = build_form(info)
+    if _stale(form, info.case):
+        return _render_case(info, status=409, errors=[STALE_STEP], **{form_name: form})
     if not form.validate():
         return _render_case(info, status=400, **{form_name: form})
     try:
@@ -412,7 +426,10 @@ def _participant_change(uid: str, *, form_name: str, build_form, act, done):
     except CaseError as error:
         top: list = []
         attach_error(form, error, top)
-        return _render_case(_detail(info.case), status=error.status, errors=top, **{form_name: form})
+        info = _detail(info.case)
+        if _stale(form, info.case):  # a step taken meanwhile made the form stale
+            top = [STALE_STEP]
+        return _render_case(info, status=error.status, errors=top, **{form_name: form})
     flash(done(form), "success")
     return redirect(url_for("cases.detail", uid=uid), code=303)
 

@@ -46,3 +46,31 @@ def test_a_stale_step_keeps_the_typed_input_and_can_be_sent_again(
         select(TransitionLog).where(TransitionLog.case_id == case.id, TransitionLog.trigger == "cancel")
     ).one()
     assert log.reason == reason
+
+
+@pytest.mark.parametrize(
+    ("form_name", "values"),
+    [
+        ("contact", {"contact-email": "ny.adress@example.se", "contact-phone": "070-123 45 67"}),
+        (
+            "private",
+            {"private-kind": "narstaende", "private-name": "Eva Andersson", "private-relation": "syster"},
+        ),
+    ],
+)
+def test_a_stale_participant_form_keeps_the_typed_input(
+    as_region, db_session, registry, parties, create_case, form_name, values
+):
+    case = create_case()
+    page, action = f"/cases/{case.uid}", f"/cases/{case.uid}/participants/{form_name}"
+    mine = forms_of(text_of(as_region.get(page)))[action]
+    fire_scripted(db_session, registry, parties.region_user, case, "give_consent", now=now_utc())
+    db_session.commit()
+
+    response = as_region.post(action, data=fill(mine, **values))
+    assert response.status_code == 409
+    html = text_of(response)
+    assert "Det du fyllde i finns kvar" in html
+    assert all(value in html for value in values.values())
+    again = as_region.post(action, data=fill(forms_of(html)[action]))
+    assert again.status_code == 303

@@ -287,13 +287,17 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("cases.add_unit", "POST"): Route(
         lambda w: f"/cases/{w.case.uid}/participants/unit",
         _case_route(lambda w: 409 if _final(w) else 303),
-        data=lambda w: {"unit-unit_id": str(w.units["outsider"].id)},
+        data=lambda w: {"unit-unit_id": str(w.units["outsider"].id), "unit-version": str(w.case.version)},
         needs_case=True,
     ),
     ("cases.add_private", "POST"): Route(
         lambda w: f"/cases/{w.case.uid}/participants/private",
         _case_route(lambda w: 409 if _final(w) else 303),
-        data=lambda w: {"private-kind": "narstaende", "private-name": "Eva Andersson"},
+        data=lambda w: {
+            "private-kind": "narstaende",
+            "private-name": "Eva Andersson",
+            "private-version": str(w.case.version),
+        },
         needs_case=True,
     ),
     # Logging out ends at the login page for everyone; that it logged out is checked in the cell.
