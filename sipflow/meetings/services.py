@@ -105,12 +105,18 @@ def check_sequence(meeting: Meeting, expected_sequence: int | None) -> None:
         raise StaleMeeting(STALE_MEETING)
 
 
+def _is_write_lock_error(error: OperationalError) -> bool:
+    message = str(error.orig).lower()
+    return "locked" in message or "busy" in message
+
+
 def _claim(session: Session, meeting: Meeting, expected: int, *, now: datetime, bump: bool) -> None:
     """Compare-and-set the meeting's SEQUENCE: of two writers holding the same one, only one gets past here.
 
     The SEQUENCE is the meeting's version: it rises with every change of its time, place or status and
     with every withdrawn invitation, which is what a form on the meeting page was read against. Inviting
     more people (bump=False) leaves it as it is but still claims the row, so it cannot pass a move.
+    The claim must be the transaction's first write (see the retry below).
     """
     new = expected + 1 if bump else expected
     statement = (
@@ -122,11 +128,19 @@ def _claim(session: Session, meeting: Meeting, expected: int, *, now: datetime, 
     try:
         result = session.execute(statement)
     except OperationalError as error:
-        message = str(error.orig).lower()
-        if "locked" not in message and "busy" not in message:
+        if not _is_write_lock_error(error):
             raise
-        # SQLite: another writer committed since this transaction read the meeting.
-        raise StaleMeeting(STALE_MEETING) from None
+        # SQLite (WAL) refuses a write from a snapshot older than another writer's commit (any table's);
+        # this claim is the transaction's first write, so start afresh, look again and retry once.
+        session.rollback()
+        session.refresh(meeting)
+        check_sequence(meeting, expected)
+        try:
+            result = session.execute(statement)
+        except OperationalError as again:
+            if not _is_write_lock_error(again):
+                raise
+            raise StaleMeeting(STALE_MEETING) from None
     if result.rowcount != 1:
         raise StaleMeeting(STALE_MEETING)
     set_committed_value(meeting, "sequence", new)

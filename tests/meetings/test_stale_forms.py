@@ -179,3 +179,26 @@ def test_two_changes_from_the_same_version_cannot_both_win(db_session, ready, bo
     db_session.expire_all()
     assert db_session.get(Meeting, meeting.id).sequence == seen + 1
     assert db_session.get(SipCase, ready.case.id).state == "invited"
+
+
+def test_of_two_sessions_moving_from_the_same_sequence_only_one_writes(app, engine, ready, book):
+    from sqlmodel import Session
+
+    meeting_id = book().id
+    with Session(engine, expire_on_commit=False) as first, Session(engine, expire_on_commit=False) as second:
+        mine, theirs = first.get(Meeting, meeting_id), second.get(Meeting, meeting_id)
+        case_a, case_b = first.get(SipCase, ready.case.id), second.get(SipCase, ready.case.id)
+        seen = mine.sequence
+        assert theirs.sequence == seen
+        two_hours = timedelta(hours=2)
+        later = Booking(mine.starts_at + two_hours, mine.ends_at + two_hours, "video", None, None)
+        with unit_of_work(first):
+            services.change_meeting(first, case_a, mine, later, now=now_utc(), expected_sequence=seen)
+        mails = first.exec(select(func.count()).select_from(OutboxMessage)).one()
+        # The second session still holds the meeting as it was read: only the database can tell it is stale.
+        with pytest.raises(services.StaleMeeting), unit_of_work(second):
+            services.cancel_meeting(second, case_b, theirs, now=now_utc(), expected_sequence=seen)
+    with Session(engine) as check:
+        stored = check.get(Meeting, meeting_id)
+        assert (stored.status, stored.sequence, stored.starts_at) == ("planned", seen + 1, later.starts_at)
+        assert check.exec(select(func.count()).select_from(OutboxMessage)).one() == mails
