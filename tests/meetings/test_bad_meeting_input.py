@@ -78,3 +78,26 @@ def test_a_meeting_stored_far_in_the_future_breaks_neither_its_page_nor_the_feed
     response = client.get(feed_path(as_region))
     assert response.status_code == 200
     assert near.uid.encode() in response.data
+
+
+@pytest.mark.parametrize("version", ["99999999999999999999", "-1", "x", ""])
+def test_a_forged_version_is_refused_without_a_server_error(as_region, db_session, ready, book, version):
+    meeting = book()
+    url = f"/cases/{ready.case.uid}/meetings/{meeting.id}"
+    forms = forms_of(text_of(as_region.get(url)))
+    for action, field in ((f"{url}/change", "change-version"), (f"{url}/cancel", "version")):
+        response = as_region.post(action, data=fill(forms[action], **{field: version}))
+        assert response.status_code in (400, 409), (action, response.status_code)
+    page = f"/cases/{ready.case.uid}"
+    step = f"{page}/transitions/hold_meeting"
+    response = as_region.post(
+        step, data=fill(forms_of(text_of(as_region.get(page)))[step], **{"hold_meeting-version": version})
+    )
+    assert response.status_code in (400, 409)
+    booking = f"{page}/meetings/new"
+    response = as_region.post(
+        booking, data=fill(forms_of(text_of(as_region.get(booking)))[booking], version=version)
+    )
+    assert response.status_code in (400, 409)
+    db_session.expire_all()
+    assert db_session.get(Meeting, meeting.id).status == "planned"
