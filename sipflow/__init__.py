@@ -18,6 +18,7 @@ def create_app(config: dict | None = None) -> Flask:
     from sipflow.meetings.answers import bp as answers_bp
     from sipflow.meetings.feed import bp as calendar_bp
     from sipflow.meetings.views import bp as meetings_bp
+    from sipflow.routing import init_converters
     from sipflow.security import init_security
     from sipflow.security.redaction import install_log_redaction
     from sipflow.security.views import bp as auth_bp
@@ -29,6 +30,7 @@ def create_app(config: dict | None = None) -> Flask:
         static_folder="static",
     )
     app.config.update(load_config(overrides=config))
+    init_converters(app)
     # One handler, the root's: Flask's own would print every line of the app's loggers a second time.
     app.logger.removeHandler(default_handler)
     install_log_redaction(app.logger)

@@ -24,6 +24,12 @@ STOCKHOLM = ZoneInfo("Europe/Stockholm")
 # such as skärtorsdagen, which are working days for our purposes.
 _HOLIDAY_CATEGORIES = (holidays.PUBLIC, holidays.DE_FACTO)
 
+# The dates any form accepts: a SIP concerns people alive now and plans a few years ahead at most. The
+# window keeps absurd values (year 1, year 9999) out, which would otherwise overflow when converted
+# between time zones or when a meeting's end is computed, and would break every page that shows them.
+EARLIEST_DATE = date(1900, 1, 1)
+YEARS_AHEAD = 100
+
 
 def now_utc() -> datetime:
     """Return the current time as an aware UTC datetime."""
@@ -35,6 +41,29 @@ def to_local(dt: datetime) -> datetime:
     if dt.tzinfo is None or dt.utcoffset() is None:
         raise ValueError("to_local() needs an aware datetime, got a naive one")
     return dt.astimezone(STOCKHOLM)
+
+
+def date_window(now: datetime | None = None) -> tuple[date, date]:
+    """The first and last date a form accepts: EARLIEST_DATE to YEARS_AHEAD years after today (local)."""
+    today = to_local(now or now_utc()).date()
+    try:
+        last = today.replace(year=today.year + YEARS_AHEAD)
+    except ValueError:  # 29 February, and the year a hundred years on is no leap year
+        last = today.replace(year=today.year + YEARS_AHEAD, day=28)
+    return EARLIEST_DATE, last
+
+
+def within_date_window(value: date | datetime, *, now: datetime | None = None) -> bool:
+    """True when value (a date, a naive local or an aware datetime) falls in date_window()."""
+    first, last = date_window(now)
+    try:
+        if isinstance(value, datetime):
+            day = to_local(value).date() if value.tzinfo is not None else value.date()
+        else:
+            day = value
+    except OverflowError:  # so far out that it cannot even be placed in Swedish time
+        return False
+    return first <= day <= last
 
 
 def local_to_utc(naive_local: datetime) -> datetime:

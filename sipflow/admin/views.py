@@ -122,7 +122,7 @@ def _enable(user: User) -> None:
     user.active = True
 
 
-@bp.post("/users/<int:user_id>/disable")
+@bp.post("/users/<id:user_id>/disable")
 def disable_user(user_id: int):
     """Disable an account; every session of it ends at once."""
     user = _user_or_404(user_id)
@@ -138,7 +138,7 @@ def disable_user(user_id: int):
     return redirect(url_for("admin.users"))
 
 
-@bp.post("/users/<int:user_id>/enable")
+@bp.post("/users/<id:user_id>/enable")
 def enable_user(user_id: int):
     """Let a disabled account log in again."""
     user = _user_or_404(user_id)
@@ -151,7 +151,7 @@ def enable_user(user_id: int):
     return redirect(url_for("admin.users"))
 
 
-@bp.post("/users/<int:user_id>/sessions/end")
+@bp.post("/users/<id:user_id>/sessions/end")
 def end_sessions(user_id: int):
     """End every session of a user (ASVS 7.4.5); the account stays active."""
     user = _user_or_404(user_id)

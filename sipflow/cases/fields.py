@@ -11,6 +11,19 @@ from datetime import date, datetime
 from flask_babel import lazy_gettext as _l
 
 from sipflow.cases.errors import InvalidInput
+from sipflow.clock import date_window, within_date_window
+
+
+def window_message():
+    """The refusal of a date outside clock.date_window(), naming the window."""
+    first, last = date_window()
+    return _l("Enter a date between %(first)s and %(last)s.", first=first.isoformat(), last=last.isoformat())
+
+
+def check_window(value: date | datetime | None, name: str) -> None:
+    """Refuse a date or date-time outside clock.date_window(), naming the field."""
+    if value is not None and not within_date_window(value):
+        raise InvalidInput(window_message(), field=name)
 
 
 def text(data: dict, name: str, *, limit: int | None = None) -> str | None:
@@ -49,6 +62,7 @@ def calendar_date(data: dict, name: str) -> date | None:
         return None
     if not isinstance(value, date) or isinstance(value, datetime):
         raise InvalidInput(_l("Enter a date."), field=name)
+    check_window(value, name)
     return value
 
 
@@ -61,6 +75,7 @@ def moment(data: dict, name: str, required_message=None) -> datetime | None:
         return None
     if not isinstance(value, datetime) or value.tzinfo is None:
         raise InvalidInput(_l("Enter a date and time."), field=name)
+    check_window(value, name)
     return value
 
 

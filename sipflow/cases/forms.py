@@ -28,10 +28,11 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import AnyOf, InputRequired, Length, NumberRange, Optional, Regexp
+from wtforms.validators import AnyOf, InputRequired, Length, NumberRange, Optional, Regexp, StopValidation
 from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 
-from sipflow.clock import local_to_utc
+from sipflow.cases.fields import window_message
+from sipflow.clock import local_to_utc, within_date_window
 from sipflow.people.identifiers import KINDS as IDENTIFIER_KINDS
 from sipflow.people.services import IDENTIFIER_KIND_LABELS
 
@@ -93,6 +94,21 @@ def _utc(value: datetime | None) -> datetime | None:
     return None if value is None else local_to_utc(value)
 
 
+class InDateWindow:
+    """Refuse a date or date-time outside clock.date_window(); it would overflow or break pages later."""
+
+    field_flags: dict = {}
+
+    def __call__(self, form, field) -> None:
+        if field.data is not None and not within_date_window(field.data):
+            raise StopValidation(window_message())
+
+
+def date_field(label, validators=None, **kwargs) -> DateField:
+    """A date field that accepts only dates within clock.date_window()."""
+    return DateField(label, validators=[*(validators or [Optional()]), InDateWindow()], **kwargs)
+
+
 class MultiCheckboxField(SelectMultipleField):
     """A set of checkboxes: several choices at once."""
 
@@ -102,7 +118,10 @@ class MultiCheckboxField(SelectMultipleField):
 
 def _local_datetime_field(label, validators=None, **kwargs) -> DateTimeLocalField:
     return DateTimeLocalField(
-        label, validators=validators or [Optional()], format=DATETIME_LOCAL_FORMATS, **kwargs
+        label,
+        validators=[*(validators or [Optional()]), InDateWindow()],
+        format=DATETIME_LOCAL_FORMATS,
+        **kwargs,
     )
 
 
@@ -139,7 +158,7 @@ class ConsentForm(TransitionForm):
     given_by = SelectField(_l("Given by"), choices=_choices(GIVER_LABELS), validators=[_required()])
     given_by_name = StringField(_l("Name of the one giving consent"), validators=[Optional(), _max(120)])
     form = RadioField(_l("Form"), choices=_choices(CONSENT_FORM_LABELS), validators=[_required()])
-    valid_until = DateField(_l("Valid until"), validators=[Optional()])
+    valid_until = date_field(_l("Valid until"))
     guardian_participant_ids = MultiCheckboxField(_l("Guardians consenting"), coerce=int)
     organisation_ids = MultiCheckboxField(_l("Organisations covered"), coerce=int)
     information_scope = TextAreaField(_l("Information covered"), validators=[Optional(), _max(500)])
@@ -238,7 +257,7 @@ class DecisionForm(Form):
 
     text = StringField(_l("Decision or action"), validators=[Optional(), _max(500)])
     owner = StringField(_l("Owner"), validators=[Optional(), _max(120)])
-    due_on = DateField(_l("Due"), validators=[Optional()])
+    due_on = date_field(_l("Due"))
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)
@@ -321,7 +340,7 @@ class PlanForm(TransitionForm):
     huvudansvarig_organisation_id = SelectField(
         _l("Overall responsibility (huvudansvar)"), coerce=int, validators=[_required()]
     )
-    follow_up_on = DateField(_l("Follow-up on"), validators=[InputRequired(message=REQUIRED)])
+    follow_up_on = date_field(_l("Follow-up on"), validators=[InputRequired(message=REQUIRED)])
 
     def configure(self, ctx: FormContext) -> None:
         self.huvudansvarig_organisation_id.choices = choices(ctx.organisations)
@@ -382,9 +401,15 @@ def prefill_times(form: TransitionForm, local_now: datetime) -> None:
 # --- Participants -----------------------------------------------------------------------------------------
 
 
+def _case_version_field() -> IntegerField:
+    # The case version the page was read at: a form from before someone else's step is a conflict.
+    return IntegerField(widget=HiddenInput(), validators=[InputRequired()])
+
+
 class AddUnitForm(FlaskForm):
     """Let one more unit (and its organisation) take part."""
 
+    version = _case_version_field()
     unit_id = SelectField(_l("Unit"), coerce=int, validators=[_required()])
 
     def set_unit_groups(self, groups: dict[str, list[tuple[int, str]]]) -> None:
@@ -400,6 +425,7 @@ EMAIL = Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", flags=re.UNICODE, message=_l("Ente
 class AddPrivateForm(FlaskForm):
     """Add a närstående or a guardian."""
 
+    version = _case_version_field()
     kind = RadioField(_l("Taking part as"), choices=_choices(PRIVATE_KIND_LABELS), validators=[_required()])
     name = StringField(_l("Name"), validators=[_required(), _max(120)])
     relation = StringField(_l("Relation to the person"), validators=[Optional(), _max(60)])
@@ -410,6 +436,7 @@ class AddPrivateForm(FlaskForm):
 class ContactForm(FlaskForm):
     """The e-mail address and phone number a participant is invited and reached at."""
 
+    version = _case_version_field()
     participant_id = SelectField(_l("Participant"), coerce=int, validators=[_required()])
     email = StringField(
         _l("E-mail"),

@@ -38,6 +38,7 @@ def _decisions(ctx: TransitionContext) -> list[dict]:
             raise InvalidInput(_l("Decisions could not be read."), field="decisions")
         if due_on is not None and (not isinstance(due_on, date) or isinstance(due_on, datetime)):
             raise InvalidInput(_l("Enter a date."), field="decisions")
+        fields.check_window(due_on, "decisions")
         if (text or "").strip() and (owner or "").strip() and due_on:
             decisions.append({"text": text.strip(), "owner": owner.strip(), "due_on": due_on.isoformat()})
     return decisions

@@ -78,6 +78,10 @@ LEGAL_SEX_LABELS = {"female": _l("Female"), "male": _l("Male"), "unknown": _l("N
 MEETING_KIND_LABELS = {"first": _l("First meeting"), "follow_up": _l("Follow-up meeting")}
 MEETING_STATUS_LABELS = {"planned": _l("Planned"), "held": _l("Held"), "cancelled": _l("Cancelled")}
 DECISION_LABELS = {"given": _l("Given"), "declined": _l("Declined")}
+STALE_STEP = _l(
+    "Someone else changed this SIP while you were working. What you entered is kept below: check the SIP "
+    "as it is now, and send it again if it still applies."
+)
 # --- Helpers ----------------------------------------------------------------------------------------------
 
 
@@ -136,12 +140,19 @@ def attach_error(form, error: CaseError, top: list, *, fields: dict[str, str] | 
 
 @bp.app_template_filter("localtime")
 def _localtime_filter(value) -> str:
-    return queries.local_datetime(value)
+    try:
+        return queries.local_datetime(value)
+    except OverflowError:
+        # A time stored before dates were bounded, too far out for Swedish time: show it in UTC.
+        return value.strftime("%Y-%m-%d %H:%M UTC")
 
 
 @bp.app_template_filter("localdate")
 def _localdate_filter(value) -> str:
-    return queries.local_date(value)
+    try:
+        return queries.local_date(value)
+    except OverflowError:
+        return value.strftime("%Y-%m-%d")
 
 
 @bp.app_context_processor
@@ -268,7 +279,7 @@ def _render_case(
     if unit_form is None:
         unit_form = _unit_form(detail, formdata=None)
     if private_form is None:
-        private_form = AddPrivateForm(formdata=None, prefix="private")
+        private_form = AddPrivateForm(formdata=None, prefix="private", version=case.version)
     if contact_form is None:
         contact_form = _contact_form(detail, formdata=None)
     return (
@@ -298,13 +309,13 @@ def _unit_form(detail: queries.CaseDetail, *, formdata) -> AddUnitForm:
     groups = queries.units_by_organisation(
         get_session(), exclude_organisation_ids={o.id for o in detail.organisations}
     )
-    form = AddUnitForm(formdata=formdata, prefix="unit")
+    form = AddUnitForm(formdata=formdata, prefix="unit", version=detail.case.version)
     form.set_unit_groups(groups)
     return form
 
 
 def _contact_form(detail: queries.CaseDetail, *, formdata) -> ContactForm:
-    form = ContactForm(formdata=formdata, prefix="contact")
+    form = ContactForm(formdata=formdata, prefix="contact", version=detail.case.version)
     form.participant_id.choices = choices(
         (p.id, f"{p.name}, {p.unit_name}" if p.unit_name else p.name) for p in detail.participants
     )
@@ -388,8 +399,26 @@ def fire(uid: str, trigger: str):
                 "success",
             )
             return redirect(url_for("cases.detail", uid=case.uid), code=303)
+    if isinstance(refusal, StaleCase):
+        # Keep what was typed and let the form carry the version the page now shows: after a look at the
+        # SIP as it is, sending it again is a deliberate choice (the service still checks every rule).
+        refusal = StaleCase(STALE_STEP)
+        form.version.data = case.version
+        form.version.raw_data = [str(case.version)]
     attach_error(form, refusal, top)
     return _render_case(info, status=refusal.status, errors=top, failed_trigger=trigger, failed_form=form)
+
+
+def _stale(form, case) -> bool:
+    """True when the form was read at another version of the case; it then carries the current one.
+
+    What was typed stays in the form, so sending it again after a look at the SIP is a deliberate choice.
+    """
+    if not form.version.validate(form) or form.version.data is None or form.version.data == case.version:
+        return False
+    form.version.data = case.version
+    form.version.raw_data = [str(case.version)]
+    return True
 
 
 def _refuse_when_final(info: queries.CaseDetail):
@@ -409,6 +438,8 @@ def _participant_change(uid: str, *, form_name: str, build_form, act, done):
     if refused is not None:
         return refused
     form = build_form(info)
+    if _stale(form, info.case):
+        return _render_case(info, status=409, errors=[STALE_STEP], **{form_name: form})
     if not form.validate():
         return _render_case(info, status=400, **{form_name: form})
     try:
@@ -417,7 +448,10 @@ def _participant_change(uid: str, *, form_name: str, build_form, act, done):
     except CaseError as error:
         top: list = []
         attach_error(form, error, top)
-        return _render_case(_detail(info.case), status=error.status, errors=top, **{form_name: form})
+        info = _detail(info.case)
+        if _stale(form, info.case):  # a step taken meanwhile made the form stale
+            top = [STALE_STEP]
+        return _render_case(info, status=error.status, errors=top, **{form_name: form})
     flash(done(form), "success")
     return redirect(url_for("cases.detail", uid=uid), code=303)
 

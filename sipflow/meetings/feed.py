@@ -19,7 +19,7 @@ from sqlalchemy import or_
 from sqlmodel import Session, select
 
 from sipflow.cases.models import Participant, SipCase
-from sipflow.clock import now_utc
+from sipflow.clock import now_utc, within_date_window
 from sipflow.db import get_session, unit_of_work
 from sipflow.meetings.forms import EmptyForm
 from sipflow.meetings.ical import CalendarEvent, feed_ics
@@ -110,7 +110,13 @@ def feed(token: str):
     user = user_for_token(session, token)
     if user is None:
         abort(404)
-    events = [_event(meeting, case) for meeting, case in feed_meetings(session, user, now=now)]
+    events = [
+        _event(meeting, case)
+        for meeting, case in feed_meetings(session, user, now=now)
+        # A meeting outside the date window (booked before dates were bounded) cannot be written in Swedish
+        # time; leaving it out keeps the feed, and every other meeting in it, readable.
+        if within_date_window(meeting.starts_at, now=now) and within_date_window(meeting.ends_at, now=now)
+    ]
     body = feed_ics(events, name=_("SIP meetings"), now=now)
     response = Response(body, mimetype="text/calendar")
     response.headers["Content-Disposition"] = 'inline; filename="sip.ics"'

@@ -6,11 +6,12 @@ from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, RadioField, StringField, TextAreaField, TimeField
+from wtforms import IntegerField, RadioField, StringField, TextAreaField, TimeField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
+from wtforms.widgets import HiddenInput
 
-from sipflow.cases.forms import MEETING_MODE_LABELS, MultiCheckboxField, choices
-from sipflow.clock import local_to_utc, to_local
+from sipflow.cases.forms import MEETING_MODE_LABELS, MultiCheckboxField, choices, date_field
+from sipflow.clock import local_to_utc, to_local, within_date_window
 from sipflow.meetings.services import COMMENT_MAX
 
 ANSWER_LABELS = {
@@ -28,6 +29,18 @@ ANSWER_MODE_LABELS = {"on_site": _l("On site"), "video": _l("By video"), "phone"
 REQUIRED = _l("This field is required.")
 
 
+def _version_field() -> IntegerField:
+    # What the form was read at: the case's version on the booking page, the meeting's SEQUENCE on the
+    # meeting page. A form from before someone else's change is refused as stale.
+    return IntegerField(widget=HiddenInput(), validators=[InputRequired()])
+
+
+def show_current_version(form, version: int) -> None:
+    """After a conflict, the re-rendered form carries the version the page now shows; what was typed stays."""
+    form.version.data = version
+    form.version.raw_data = [str(version)]
+
+
 def _wall_time_exists(naive: datetime) -> bool:
     """False for a wall-clock time skipped when summer time starts (02:00-03:00 on that Sunday)."""
     return to_local(local_to_utc(naive)).replace(tzinfo=None) == naive
@@ -36,7 +49,8 @@ def _wall_time_exists(naive: datetime) -> bool:
 class MeetingTimeForm(FlaskForm):
     """The time, form and place of a meeting; the booking form adds the invitees."""
 
-    date = DateField(_l("Date"), validators=[InputRequired(message=REQUIRED)])
+    version = _version_field()
+    date = date_field(_l("Date"), validators=[InputRequired(message=REQUIRED)])
     starts = TimeField(_l("Starts"), validators=[InputRequired(message=REQUIRED)])
     ends = TimeField(_l("Ends"), validators=[InputRequired(message=REQUIRED)])
     mode = RadioField(
@@ -53,7 +67,8 @@ class MeetingTimeForm(FlaskForm):
     room = StringField(_l("Room"), validators=[Optional(), Length(max=120)])
 
     def _wall(self, field) -> datetime | None:
-        if self.date.data is None or field.data is None:
+        # A date the date field refused (outside the window) would overflow on conversion to UTC.
+        if self.date.data is None or field.data is None or not within_date_window(self.date.data):
             return None
         return datetime.combine(self.date.data, field.data)
 
@@ -76,9 +91,10 @@ class MeetingTimeForm(FlaskForm):
         }
 
     def fill_from(self, starts_at: datetime, ends_at: datetime, mode: str, location, room) -> None:
-        """Show a booked meeting's values (local time)."""
-        start, end = to_local(starts_at), to_local(ends_at)
-        self.date.data, self.starts.data, self.ends.data = start.date(), start.time(), end.time()
+        """Show a booked meeting's values (local time); a time outside the date window is left empty."""
+        if within_date_window(starts_at) and within_date_window(ends_at):
+            start, end = to_local(starts_at), to_local(ends_at)
+            self.date.data, self.starts.data, self.ends.data = start.date(), start.time(), end.time()
         self.mode.data, self.location.data, self.room.data = mode, location, room
 
 
@@ -94,11 +110,18 @@ class BookingForm(MeetingTimeForm):
 class InviteForm(FlaskForm):
     """Invite more participants to a booked meeting."""
 
+    version = _version_field()
     invitee_ids = MultiCheckboxField(_l("Invite"), coerce=int)
 
 
 class EmptyForm(FlaskForm):
     """A button that only needs its CSRF token (cancel, withdraw an invitation, renew the feed)."""
+
+
+class MeetingActionForm(FlaskForm):
+    """A button on the meeting page (cancel, withdraw an invitation): its CSRF token and the SEQUENCE seen."""
+
+    version = _version_field()
 
 
 class AnswerForm(FlaskForm):

@@ -14,6 +14,9 @@ from datetime import datetime
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import update
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
 from sipflow.cases.errors import CaseError, InvalidInput
@@ -33,6 +36,19 @@ class MeetingClosed(CaseError):
 
     status = 409
     code = "meeting_closed"
+
+
+class StaleMeeting(CaseError):
+    """Someone else changed the meeting since the form was loaded."""
+
+    status = 409
+    code = "conflict"
+
+
+STALE_MEETING = _l(
+    "Someone else changed the meeting while you were working. Check it as it is now: what you entered "
+    "is kept below, and sending it again applies it."
+)
 
 
 def video_url_for(room: str) -> str:
@@ -83,8 +99,62 @@ def meeting_kind(session: Session, case: SipCase) -> str:
     return "first" if held is None else "follow_up"
 
 
-def _new_version(session: Session, meeting: Meeting, now: datetime) -> None:
-    """A change the invitees are told of: SEQUENCE up by one (RFC 5546), so calendars replace the entry."""
+def check_sequence(meeting: Meeting, expected_sequence: int | None) -> None:
+    """Refuse a form loaded at another SEQUENCE than the meeting has now (None: no form, no check)."""
+    if expected_sequence is not None and meeting.sequence != expected_sequence:
+        raise StaleMeeting(STALE_MEETING)
+
+
+def _is_write_lock_error(error: OperationalError) -> bool:
+    message = str(error.orig).lower()
+    return "locked" in message or "busy" in message
+
+
+def _claim(session: Session, meeting: Meeting, expected: int, *, now: datetime, bump: bool) -> None:
+    """Compare-and-set the meeting's SEQUENCE: of two writers holding the same one, only one gets past here.
+
+    The SEQUENCE is the meeting's version: it rises with every change of its time, place or status and
+    with every withdrawn invitation, which is what a form on the meeting page was read against. Inviting
+    more people (bump=False) leaves it as it is but still claims the row, so it cannot pass a move.
+    The claim must be the transaction's first write (see the retry below).
+    """
+    new = expected + 1 if bump else expected
+    statement = (
+        update(Meeting)
+        .where(Meeting.id == meeting.id, Meeting.sequence == expected)
+        .values(sequence=new, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    try:
+        result = session.execute(statement)
+    except OperationalError as error:
+        if not _is_write_lock_error(error):
+            raise
+        # SQLite (WAL) refuses a write from a snapshot older than another writer's commit (any table's);
+        # this claim is the transaction's first write, so start afresh, look again and retry once.
+        session.rollback()
+        session.refresh(meeting)
+        check_sequence(meeting, expected)
+        try:
+            result = session.execute(statement)
+        except OperationalError as again:
+            if not _is_write_lock_error(again):
+                raise
+            raise StaleMeeting(STALE_MEETING) from None
+    if result.rowcount != 1:
+        raise StaleMeeting(STALE_MEETING)
+    set_committed_value(meeting, "sequence", new)
+    set_committed_value(meeting, "updated_at", now)
+
+
+def _new_version(session: Session, meeting: Meeting, now: datetime, expected: int | None = None) -> None:
+    """A change the invitees are told of: SEQUENCE up by one (RFC 5546), so calendars replace the entry.
+
+    With expected (the SEQUENCE the form was read at) the rise is a compare-and-set, refused when stale.
+    """
+    if expected is not None:
+        _claim(session, meeting, expected, now=now, bump=True)
+        return
     meeting.sequence += 1
     meeting.updated_at = now
     session.add(meeting)
@@ -147,10 +217,20 @@ def _invite(session: Session, meeting: Meeting, participant: Participant, *, now
 
 
 def change_meeting(
-    session: Session, case: SipCase, meeting: Meeting, booking: Booking, *, now: datetime
+    session: Session,
+    case: SipCase,
+    meeting: Meeting,
+    booking: Booking,
+    *,
+    now: datetime,
+    expected_sequence: int | None = None,
 ) -> bool:
-    """Move the meeting or change its form or place; every invitee gets an update. False: nothing changed."""
+    """Move the meeting or change its form or place; every invitee gets an update. False: nothing changed.
+
+    expected_sequence is the SEQUENCE the form was read at; a stale one is refused with StaleMeeting.
+    """
     _require_planned(meeting)
+    check_sequence(meeting, expected_sequence)
     new_video = booking.mode in ("video", "mixed")
     changed_time = (booking.starts_at, booking.ends_at) != (meeting.starts_at, meeting.ends_at)
     changed = changed_time or (booking.mode, booking.location, booking.room) != (
@@ -160,13 +240,15 @@ def change_meeting(
     )
     if not changed:
         return False
+    # Claimed before anything is written, so a stale change writes nothing at all.
+    _new_version(session, meeting, now, expected_sequence)
     meeting.starts_at, meeting.ends_at = booking.starts_at, booking.ends_at
     meeting.mode, meeting.location, meeting.room = booking.mode, booking.location, booking.room
     if new_video and meeting.video_url is None:
         meeting.video_url = _new_video_url()
     elif not new_video:
         meeting.video_url = None
-    _new_version(session, meeting, now)
+    session.add(meeting)
     invitations = active_invitations(session, meeting)
     for invitation in invitations:
         if changed_time:
@@ -181,12 +263,16 @@ def change_meeting(
     return True
 
 
-def cancel_meeting(session: Session, case: SipCase, meeting: Meeting, *, now: datetime) -> None:
+def cancel_meeting(
+    session: Session, case: SipCase, meeting: Meeting, *, now: datetime, expected_sequence: int | None = None
+) -> None:
     """Cancel the meeting: every invitee's calendar entry is cancelled (METHOD:CANCEL)."""
     _require_planned(meeting)
+    check_sequence(meeting, expected_sequence)
+    _new_version(session, meeting, now, expected_sequence)
     meeting.status = "cancelled"
     meeting.cancelled_at = now
-    _new_version(session, meeting, now)
+    session.add(meeting)
     invitations = active_invitations(session, meeting)
     for invitation in invitations:
         invitation.sequence = meeting.sequence
@@ -206,13 +292,20 @@ def cancel_planned_meetings(session: Session, case: SipCase, *, now: datetime) -
 
 
 def uninvite(
-    session: Session, case: SipCase, meeting: Meeting, invitation: Invitation, *, now: datetime
+    session: Session,
+    case: SipCase,
+    meeting: Meeting,
+    invitation: Invitation,
+    *,
+    now: datetime,
+    expected_sequence: int | None = None,
 ) -> None:
     """Withdraw one invitation: that invitee alone is told (a CANCEL naming them); their answer link dies."""
     _require_planned(meeting)
     if invitation.removed_at is not None:
         raise InvalidInput(_l("That invitation is already withdrawn."))
-    _new_version(session, meeting, now)
+    check_sequence(meeting, expected_sequence)
+    _new_version(session, meeting, now, expected_sequence)
     invitation.removed_at = now
     invitation.token_nonce = new_nonce()
     invitation.sequence = meeting.sequence
@@ -222,11 +315,20 @@ def uninvite(
 
 
 def invite(
-    session: Session, case: SipCase, meeting: Meeting, participant_ids: list[int], *, now: datetime
+    session: Session,
+    case: SipCase,
+    meeting: Meeting,
+    participant_ids: list[int],
+    *,
+    now: datetime,
+    expected_sequence: int | None = None,
 ) -> list[Invitation]:
     """Invite more participants to a booked meeting; only they get an invitation."""
     _require_planned(meeting)
+    check_sequence(meeting, expected_sequence)
     chosen = read_invitees(session, case, {"invitee_ids": participant_ids})
+    if expected_sequence is not None:
+        _claim(session, meeting, expected_sequence, now=now, bump=False)
     already = {i.participant_id for i in active_invitations(session, meeting)}
     if set(chosen) & already:
         raise InvalidInput(_l("Someone chosen is already invited."), field="invitee_ids")

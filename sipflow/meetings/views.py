@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 
 from sipflow.cases import services as case_services
-from sipflow.cases.errors import CaseError
+from sipflow.cases.errors import CaseError, StaleCase
 from sipflow.cases.forms import choices
 from sipflow.cases.views import (
     attach_error,
@@ -22,7 +22,14 @@ from sipflow.clock import now_utc
 from sipflow.db import get_session, unit_of_work
 from sipflow.meetings import permissions, services
 from sipflow.meetings.booking import read_booking, read_place, read_times
-from sipflow.meetings.forms import ANSWER_MODE_LABELS, PARTSTAT_LABELS, BookingForm, EmptyForm, InviteForm
+from sipflow.meetings.forms import (
+    ANSWER_MODE_LABELS,
+    PARTSTAT_LABELS,
+    BookingForm,
+    InviteForm,
+    MeetingActionForm,
+    show_current_version,
+)
 from sipflow.meetings.models import Invitation, Meeting
 from sipflow.meetings.queries import invitation_rows, invitee_choices
 from sipflow.security import audit
@@ -77,7 +84,21 @@ def _booking_form(session, case, *, formdata=None) -> BookingForm:
     form.invitee_ids.choices = choices(invitee_choices(session, case))
     if formdata is None:
         form.invitee_ids.data = [choice.value for choice in form.invitee_ids.choices]
+        form.version.data = case.version
     return form
+
+
+STALE_BOOKING = _l(
+    "Someone else changed this SIP while you were working: a meeting may already be booked. What you "
+    "entered is kept below; check the SIP, and send it again if this meeting is still needed."
+)
+
+
+def _stale_booking(form: BookingForm, case) -> StaleCase | None:
+    """A conflict when the booking form was read at another version of the case than it has now."""
+    if form.version.validate(form) and form.version.data is not None and form.version.data != case.version:
+        return StaleCase(STALE_BOOKING)
+    return None
 
 
 @bp.route("/cases/<uid>/meetings/new", methods=["GET", "POST"])
@@ -94,17 +115,29 @@ def book(uid: str):
     status = 200
     if request.method == "POST":
         status = 400
-        if form.validate():
+        # A form from before someone else's change (the kallelse booked meanwhile) is stale, whatever else.
+        refusal = _stale_booking(form, case)
+        if refusal is None and form.validate():
             now = now_utc()
             try:
                 with unit_of_work(session):
-                    meeting_id = _book(session, registry, user, case, how, form.to_data(), now)
+                    meeting_id = _book(session, registry, user, case, how, form, now)
+            except StaleCase:
+                refusal = StaleCase(STALE_BOOKING)
             except CaseError as error:
                 _attach(form, error, top)
                 status = error.status
             else:
                 flash(_("The meeting is booked and the invitations are on their way."), "success")
                 return redirect(url_for("meetings.detail", uid=case.uid, meeting_id=meeting_id), code=303)
+        if refusal is not None:
+            _attach(form, refusal, top)
+            status = refusal.status
+            session.refresh(case)
+            how = permissions.booking_permission(session, registry, case, user)
+            if how is None:
+                abort(403)
+            show_current_version(form, case.version)
     return (
         render_template(
             "meetings/book.html",
@@ -118,20 +151,23 @@ def book(uid: str):
     )
 
 
-def _book(session, registry, user, case, how: permissions.BookingPermission, data: dict, now) -> int:
+def _book(session, registry, user, case, how: permissions.BookingPermission, form: BookingForm, now) -> int:
     """Book through the kallelse transition when this is the kallelse, or as a further meeting."""
+    data = form.to_data()
     if how.transition is not None:
+        # The version the page was read at: of two pages booking the kallelse, only one gets through.
         log = case_services.fire_transition(
             session,
             registry,
             user,
             case,
             how.transition.trigger,
-            expected_version=case.version,
+            expected_version=form.version.data,
             now=now,
             data={**data, "send_invitations": True},
         )
         return log.details["meeting_id"]
+    case_services.check_version(case, form.version.data)
     booking = read_booking(session, case, data, now=now)
     return services.book_meeting(session, case, user, booking, now=now).id
 
@@ -146,12 +182,12 @@ def _render_meeting(case, meeting, *, status=200, errors=None, change_form=None,
         and meeting.status == "planned"
     )
     if change_form is None:
-        change_form = BookingForm(formdata=None, prefix="change")
+        change_form = BookingForm(formdata=None, prefix="change", version=meeting.sequence)
         change_form.fill_from(
             meeting.starts_at, meeting.ends_at, meeting.mode, meeting.location, meeting.room
         )
     if invite_form is None:
-        invite_form = InviteForm(formdata=None, prefix="invite")
+        invite_form = InviteForm(formdata=None, prefix="invite", version=meeting.sequence)
         invite_form.invitee_ids.choices = choices(invitee_choices(session, case, exclude_meeting=meeting))
     return (
         render_template(
@@ -162,7 +198,7 @@ def _render_meeting(case, meeting, *, status=200, errors=None, change_form=None,
             manage=manage,
             change_form=change_form,
             invite_form=invite_form,
-            button_form=EmptyForm(),
+            button_form=MeetingActionForm(formdata=None, version=meeting.sequence),
             errors=errors or [],
             page_url=url_for("meetings.detail", uid=case.uid, meeting_id=meeting.id),
         ),
@@ -170,7 +206,7 @@ def _render_meeting(case, meeting, *, status=200, errors=None, change_form=None,
     )
 
 
-@bp.get("/cases/<uid>/meetings/<int:meeting_id>")
+@bp.get("/cases/<uid>/meetings/<id:meeting_id>")
 @login_required
 def detail(uid: str, meeting_id: int):
     """A meeting: time, place or link, the invitees, their answers and each e-mail's delivery."""
@@ -178,7 +214,7 @@ def detail(uid: str, meeting_id: int):
     return _render_meeting(case, _meeting_or_404(case, meeting_id))
 
 
-@bp.post("/cases/<uid>/meetings/<int:meeting_id>/change")
+@bp.post("/cases/<uid>/meetings/<id:meeting_id>/change")
 @login_required
 def change(uid: str, meeting_id: int):
     """Move the meeting or change its form or place; every invitee gets an update."""
@@ -195,9 +231,13 @@ def change(uid: str, meeting_id: int):
             starts_at, ends_at = read_times(data, now=now)
             mode, location, room = read_place(data)
             booking = services.Booking(starts_at, ends_at, mode, location, room)
-            changed = services.change_meeting(session, case, meeting, booking, now=now)
+            changed = services.change_meeting(
+                session, case, meeting, booking, now=now, expected_sequence=form.version.data
+            )
     except CaseError as error:
         session.refresh(meeting)
+        if isinstance(error, services.StaleMeeting):
+            show_current_version(form, meeting.sequence)
         _attach(form, error, top)
         return _render_meeting(case, meeting, status=error.status, errors=top, change_form=form)
     if changed:
@@ -207,28 +247,30 @@ def change(uid: str, meeting_id: int):
     return redirect(url_for("meetings.detail", uid=case.uid, meeting_id=meeting.id), code=303)
 
 
-@bp.post("/cases/<uid>/meetings/<int:meeting_id>/cancel")
+@bp.post("/cases/<uid>/meetings/<id:meeting_id>/cancel")
 @login_required
 def cancel(uid: str, meeting_id: int):
     """Cancel the meeting; every invitee's calendar entry is cancelled."""
     return _simple_action(
         uid,
         meeting_id,
-        lambda session, case, meeting, now: services.cancel_meeting(session, case, meeting, now=now),
+        lambda session, case, meeting, now, seen: services.cancel_meeting(
+            session, case, meeting, now=now, expected_sequence=seen
+        ),
         _("The meeting is cancelled and every invitee is told."),
     )
 
 
-@bp.post("/cases/<uid>/meetings/<int:meeting_id>/invitations/<int:invitation_id>/withdraw")
+@bp.post("/cases/<uid>/meetings/<id:meeting_id>/invitations/<id:invitation_id>/withdraw")
 @login_required
 def withdraw(uid: str, meeting_id: int, invitation_id: int):
     """Withdraw one invitation: that invitee alone gets a cancellation."""
 
-    def act(session, case, meeting, now):
+    def act(session, case, meeting, now, seen):
         invitation = session.get(Invitation, invitation_id)
         if invitation is None or invitation.meeting_id != meeting.id:
             abort(404)
-        services.uninvite(session, case, meeting, invitation, now=now)
+        services.uninvite(session, case, meeting, invitation, now=now, expected_sequence=seen)
 
     return _simple_action(uid, meeting_id, act, _("The invitation is withdrawn and the invitee is told."))
 
@@ -236,11 +278,12 @@ def withdraw(uid: str, meeting_id: int, invitation_id: int):
 def _simple_action(uid: str, meeting_id: int, act, done_message: str):
     session = get_session()
     case, meeting = _managed_meeting(uid, meeting_id)
-    if not EmptyForm().validate():
+    form = MeetingActionForm()
+    if not form.validate():
         abort(400)
     try:
         with unit_of_work(session):
-            act(session, case, meeting, now_utc())
+            act(session, case, meeting, now_utc(), form.version.data)
     except CaseError as error:
         session.refresh(meeting)
         return _render_meeting(case, meeting, status=error.status, errors=[error.message])
@@ -248,7 +291,7 @@ def _simple_action(uid: str, meeting_id: int, act, done_message: str):
     return redirect(url_for("meetings.detail", uid=case.uid, meeting_id=meeting.id), code=303)
 
 
-@bp.post("/cases/<uid>/meetings/<int:meeting_id>/invite")
+@bp.post("/cases/<uid>/meetings/<id:meeting_id>/invite")
 @login_required
 def invite(uid: str, meeting_id: int):
     """Invite more participants (for instance a närstående added after the booking)."""
@@ -257,14 +300,25 @@ def invite(uid: str, meeting_id: int):
     form = InviteForm(formdata=request.form, prefix="invite")
     form.invitee_ids.choices = choices(invitee_choices(session, case, exclude_meeting=meeting))
     top: list = []
+    status = 400
     if form.validate():
         try:
             with unit_of_work(session):
-                services.invite(session, case, meeting, form.invitee_ids.data or [], now=now_utc())
+                services.invite(
+                    session,
+                    case,
+                    meeting,
+                    form.invitee_ids.data or [],
+                    now=now_utc(),
+                    expected_sequence=form.version.data,
+                )
         except CaseError as error:
             session.refresh(meeting)
+            if isinstance(error, services.StaleMeeting):
+                show_current_version(form, meeting.sequence)
             _attach(form, error, top)
+            status = error.status
         else:
             flash(_("The invitations are on their way."), "success")
             return redirect(url_for("meetings.detail", uid=case.uid, meeting_id=meeting.id), code=303)
-    return _render_meeting(case, meeting, status=400, errors=top, invite_form=form)
+    return _render_meeting(case, meeting, status=status, errors=top, invite_form=form)

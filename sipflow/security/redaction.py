@@ -1,4 +1,4 @@
-"""Keep personnummer out of log output, whatever a log call was handed."""
+"""Keep personnummer out of log output, whatever a log call was handed: message, exception or stack."""
 
 from __future__ import annotations
 
@@ -8,6 +8,10 @@ import re
 # Ten or twelve digits, optionally with - or +, not part of a longer number.
 _IDENTIFIER_LIKE = re.compile(r"(?<!\d)(?:\d{2})?\d{6}[-+]?\d{4}(?!\d)")
 REDACTED = "[personnummer]"
+# Formats a traceback the way every handler's Formatter would, once, so it can be redacted before them.
+_TRACEBACK_FORMATTER = logging.Formatter()
+# The loggers that report unhandled errors: Flask's app logger is passed in; these are the server's.
+SERVER_LOGGERS = ("werkzeug", "gunicorn.error", "gunicorn.access")
 
 
 def redact(text: str) -> str:
@@ -16,24 +20,47 @@ def redact(text: str) -> str:
 
 
 class RedactingFilter(logging.Filter):
-    """A handler filter that rewrites the formatted message of every record it passes."""
+    """Rewrites a record's message, exception text and stack so that no personnummer passes.
+
+    An exception's text often quotes the value that failed, so the traceback is formatted here, redacted
+    and kept as `exc_text`; `exc_info` is cleared, or a handler would format the raw exception again.
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
         cleaned = redact(message)
         if cleaned != message:
             record.msg, record.args = cleaned, None
+        if record.exc_info:
+            if not record.exc_text:
+                record.exc_text = _TRACEBACK_FORMATTER.formatException(record.exc_info)
+            record.exc_info = None
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
         return True
 
 
+def _add_filter(target: logging.Logger | logging.Handler) -> None:
+    if not any(isinstance(f, RedactingFilter) for f in target.filters):
+        target.addFilter(RedactingFilter())
+
+
 def install_log_redaction(*loggers: logging.Logger) -> None:
-    """Give the root logger a handler if it has none, and put the filter on every handler of loggers."""
+    """Give the root logger a handler if it has none, and redact every record of loggers and their handlers.
+
+    A filter on a logger cleans the records logged on it before any handler sees them, including handlers
+    added later (gunicorn's, a test's); a filter on a handler cleans what reaches it from any logger.
+    """
     root = logging.getLogger()
     if not root.handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # transitions narrates every callback at INFO: noise in the log and a cost on every state change.
     logging.getLogger("transitions").setLevel(logging.WARNING)
-    for logger in (root, *loggers):
+    targets = (*loggers, *(logging.getLogger(name) for name in SERVER_LOGGERS))
+    for logger in targets:
+        _add_filter(logger)
+    for logger in (root, *targets):
         for handler in logger.handlers:
-            if not any(isinstance(f, RedactingFilter) for f in handler.filters):
-                handler.addFilter(RedactingFilter())
+            _add_filter(handler)

@@ -287,13 +287,17 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("cases.add_unit", "POST"): Route(
         lambda w: f"/cases/{w.case.uid}/participants/unit",
         _case_route(lambda w: 409 if _final(w) else 303),
-        data=lambda w: {"unit-unit_id": str(w.units["outsider"].id)},
+        data=lambda w: {"unit-unit_id": str(w.units["outsider"].id), "unit-version": str(w.case.version)},
         needs_case=True,
     ),
     ("cases.add_private", "POST"): Route(
         lambda w: f"/cases/{w.case.uid}/participants/private",
         _case_route(lambda w: 409 if _final(w) else 303),
-        data=lambda w: {"private-kind": "narstaende", "private-name": "Eva Andersson"},
+        data=lambda w: {
+            "private-kind": "narstaende",
+            "private-name": "Eva Andersson",
+            "private-version": str(w.case.version),
+        },
         needs_case=True,
     ),
     # Logging out ends at the login page for everyone; that it logged out is checked in the cell.
@@ -452,7 +456,11 @@ ROUTES |= {
         lambda w: _meeting_url(w, "/change"), _manager_route(400), data=lambda w: {}, needs_case=True
     ),
     ("meetings.cancel", "POST"): Route(
-        lambda w: _meeting_url(w, "/cancel"), _manager_route(303), data=lambda w: {}, needs_case=True
+        # version: the SEQUENCE the page showed (a new meeting's is 0).
+        lambda w: _meeting_url(w, "/cancel"),
+        _manager_route(303),
+        data=lambda w: {"version": "0"},
+        needs_case=True,
     ),
     ("meetings.invite", "POST"): Route(
         lambda w: _meeting_url(w, "/invite"), _manager_route(400), data=lambda w: {}, needs_case=True
@@ -460,7 +468,7 @@ ROUTES |= {
     ("meetings.withdraw", "POST"): Route(
         lambda w: _meeting_url(w, f"/invitations/{_meeting(w)[1]}/withdraw"),
         _manager_route(303),
-        data=lambda w: {},
+        data=lambda w: {"version": "0"},
         needs_case=True,
     ),
     ("cases.set_contact", "POST"): Route(

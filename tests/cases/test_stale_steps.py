@@ -1,0 +1,76 @@
+"""A step's form from before someone else's change: a conflict that keeps what was typed, sendable again."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import select
+from webkit import fill, forms_of, login, text_of
+
+from sipflow.cases.models import SipCase, TransitionLog
+from sipflow.cases.scripted import fire_scripted
+from sipflow.clock import now_utc
+
+
+@pytest.fixture
+def as_region(client, parties):
+    assert login(client, parties.region_user.username).status_code == 302
+    return client
+
+
+def test_a_stale_step_keeps_the_typed_input_and_can_be_sent_again(
+    as_region, db_session, registry, parties, create_case
+):
+    case = create_case()
+    page, action = f"/cases/{case.uid}", f"/cases/{case.uid}/transitions/cancel"
+    mine = forms_of(text_of(as_region.get(page)))[action]
+    # Someone else records the consent while the cancel form is open; cancelling is still possible after it.
+    fire_scripted(db_session, registry, parties.region_user, case, "give_consent", now=now_utc())
+    db_session.commit()
+
+    reason = "Personen har flyttat från länet"
+    response = as_region.post(action, data=fill(mine, **{"cancel-reason": reason}))
+    assert response.status_code == 409
+    html = text_of(response)
+    assert "Någon annan har ändrat denna SIP medan du arbetade." in html
+    assert "Det du fyllde i finns kvar" in html
+    assert reason in html
+    db_session.expire_all()
+    assert db_session.get(SipCase, case.id).state == "consent_given"
+
+    # Sent again from the conflict page, after seeing the SIP as it is now, the step is taken.
+    again = as_region.post(action, data=fill(forms_of(html)[action]))
+    assert again.status_code == 303
+    db_session.expire_all()
+    assert db_session.get(SipCase, case.id).state == "cancelled"
+    log = db_session.exec(
+        select(TransitionLog).where(TransitionLog.case_id == case.id, TransitionLog.trigger == "cancel")
+    ).one()
+    assert log.reason == reason
+
+
+@pytest.mark.parametrize(
+    ("form_name", "values"),
+    [
+        ("contact", {"contact-email": "ny.adress@example.se", "contact-phone": "070-123 45 67"}),
+        (
+            "private",
+            {"private-kind": "narstaende", "private-name": "Eva Andersson", "private-relation": "syster"},
+        ),
+    ],
+)
+def test_a_stale_participant_form_keeps_the_typed_input(
+    as_region, db_session, registry, parties, create_case, form_name, values
+):
+    case = create_case()
+    page, action = f"/cases/{case.uid}", f"/cases/{case.uid}/participants/{form_name}"
+    mine = forms_of(text_of(as_region.get(page)))[action]
+    fire_scripted(db_session, registry, parties.region_user, case, "give_consent", now=now_utc())
+    db_session.commit()
+
+    response = as_region.post(action, data=fill(mine, **values))
+    assert response.status_code == 409
+    html = text_of(response)
+    assert "Det du fyllde i finns kvar" in html
+    assert all(value in html for value in values.values())
+    again = as_region.post(action, data=fill(forms_of(html)[action]))
+    assert again.status_code == 303

@@ -1,0 +1,103 @@
+"""Hostile dates on the meeting pages: refused beside the field; a meeting far out never breaks a page."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from meetingkit import next_week_at
+from sqlmodel import select
+from webkit import fill, forms_of, login, text_of
+
+from sipflow.clock import now_utc
+from sipflow.db import unit_of_work
+from sipflow.meetings import services
+from sipflow.meetings.booking import Booking
+from sipflow.meetings.models import Meeting
+
+WINDOW_REFUSAL = "Ange ett datum mellan 1900-01-01 och"
+
+
+@pytest.fixture
+def as_region(client, parties):
+    login(client, parties.region_user.username)
+    return client
+
+
+def booking_url(case) -> str:
+    return f"/cases/{case.uid}/meetings/new"
+
+
+@pytest.mark.parametrize("day", ["0001-01-01", "1899-12-31", "9999-12-31"])
+def test_the_booking_page_refuses_a_date_outside_the_window(as_region, db_session, ready, day):
+    form = forms_of(text_of(as_region.get(booking_url(ready.case))))[booking_url(ready.case)]
+    response = as_region.post(
+        booking_url(ready.case), data=fill(form, date=day, starts="10:00", ends="11:00", mode="video")
+    )
+    assert response.status_code == 400
+    html = text_of(response)
+    assert 'id="date-error"' in html and WINDOW_REFUSAL in html
+    assert db_session.exec(select(Meeting).where(Meeting.case_id == ready.case.id)).first() is None
+
+
+@pytest.mark.parametrize("day", ["0001-01-01", "9999-12-31"])
+def test_moving_a_meeting_outside_the_window_is_refused(as_region, db_session, ready, book, day):
+    meeting = book()
+    url = f"/cases/{ready.case.uid}/meetings/{meeting.id}"
+    form = forms_of(text_of(as_region.get(url)))[f"{url}/change"]
+    response = as_region.post(f"{url}/change", data=fill(form, **{"change-date": day}))
+    assert response.status_code == 400
+    assert 'id="change-date-error"' in text_of(response) and WINDOW_REFUSAL in text_of(response)
+    db_session.expire_all()
+    assert db_session.get(Meeting, meeting.id).sequence == meeting.sequence
+
+
+def test_a_meeting_stored_far_in_the_future_breaks_neither_its_page_nor_the_feed(
+    as_region, client, db_session, ready, book, parties
+):
+    from test_meeting_pages import feed_path
+
+    far = book()
+    with unit_of_work(db_session):
+        starts_at = next_week_at(14)
+        near = services.book_meeting(
+            db_session,
+            ready.case,
+            parties.region_user,
+            Booking(starts_at, starts_at + timedelta(hours=1), "video", None, None, (ready.region.id,)),
+            now=now_utc(),
+        )
+    with unit_of_work(db_session):
+        # As a booking accepted before dates were bounded left it.
+        stored = db_session.get(Meeting, far.id)
+        stored.starts_at = datetime(9999, 12, 31, 22, 59, tzinfo=UTC)
+        stored.ends_at = stored.starts_at + timedelta(minutes=15)
+        db_session.add(stored)
+    assert as_region.get(f"/cases/{ready.case.uid}/meetings/{far.id}").status_code == 200
+    assert as_region.get(f"/cases/{ready.case.uid}").status_code == 200
+    response = client.get(feed_path(as_region))
+    assert response.status_code == 200
+    assert near.uid.encode() in response.data
+
+
+@pytest.mark.parametrize("version", ["99999999999999999999", "-1", "x", ""])
+def test_a_forged_version_is_refused_without_a_server_error(as_region, db_session, ready, book, version):
+    meeting = book()
+    url = f"/cases/{ready.case.uid}/meetings/{meeting.id}"
+    forms = forms_of(text_of(as_region.get(url)))
+    for action, field in ((f"{url}/change", "change-version"), (f"{url}/cancel", "version")):
+        response = as_region.post(action, data=fill(forms[action], **{field: version}))
+        assert response.status_code in (400, 409), (action, response.status_code)
+    page = f"/cases/{ready.case.uid}"
+    step = f"{page}/transitions/hold_meeting"
+    response = as_region.post(
+        step, data=fill(forms_of(text_of(as_region.get(page)))[step], **{"hold_meeting-version": version})
+    )
+    assert response.status_code in (400, 409)
+    booking = f"{page}/meetings/new"
+    response = as_region.post(
+        booking, data=fill(forms_of(text_of(as_region.get(booking)))[booking], version=version)
+    )
+    assert response.status_code in (400, 409)
+    db_session.expire_all()
+    assert db_session.get(Meeting, meeting.id).status == "planned"

@@ -1,0 +1,74 @@
+"""No personnummer in the log through an exception: its text, its traceback or a stack dump."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+
+import pytest
+from support import personnummer_in, valid_personnummer
+
+from sipflow import create_app
+from sipflow.security.redaction import REDACTED, RedactingFilter
+
+PNR = valid_personnummer(date(1984, 3, 9), 512)
+
+
+@pytest.fixture
+def failing_app(tmp_path):
+    """An app like the test app, with a page that fails quoting a personnummer, errors logged not raised."""
+    app = create_app(
+        {
+            "ENV_NAME": "testing",
+            "TESTING": True,
+            "PROPAGATE_EXCEPTIONS": False,
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'boom.sqlite3'}",
+            "SECRET_KEY": "test-secret-key-0123456789",
+            "OUTBOX_DIR": str(tmp_path),
+        }
+    )
+
+    @app.get("/boom")
+    def boom():
+        value = PNR
+        raise ValueError(f"could not read {value!r}")
+
+    yield app
+    app.extensions["sipflow.engine"].dispose()
+
+
+def test_an_unhandled_error_is_logged_without_the_personnummer(failing_app, caplog):
+    caplog.set_level(logging.ERROR)
+    response = failing_app.test_client().get("/boom")
+    assert response.status_code == 500
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors, "the error was not logged at all, so the check would prove nothing"
+    assert "ValueError" in caplog.text and REDACTED in caplog.text
+    assert PNR not in caplog.text and personnummer_in(caplog.text.splitlines()) == []
+
+
+@pytest.mark.parametrize("name", ["werkzeug", "sipflow", "sipflow.cases.services", "gunicorn.error"])
+def test_exceptions_and_stacks_logged_by_the_server_and_the_app_are_redacted(failing_app, caplog, name):
+    caplog.set_level(logging.INFO)
+    logger = logging.getLogger(name)
+    try:
+        raise RuntimeError(f"identifier {PNR} refused")
+    except RuntimeError:
+        logger.exception("Error on request")
+    logger.info("a stack with %s", "no secret", stack_info=True)
+    assert "RuntimeError" in caplog.text and "Stack (most recent call last)" in caplog.text
+    # The stack names this test's source line, which holds no personnummer; the exception text does.
+    assert PNR not in caplog.text
+
+
+def test_the_filter_redacts_exception_text_and_stack_of_a_record():
+    try:
+        raise KeyError(PNR)
+    except KeyError:
+        import sys
+
+        record = logging.LogRecord("x", logging.ERROR, __file__, 1, "failed", None, sys.exc_info())
+    record.stack_info = f"Stack (most recent call last):\n  lookup({PNR})"
+    RedactingFilter().filter(record)
+    text = logging.Formatter().format(record)
+    assert PNR not in text and "KeyError" in text and text.count(REDACTED) == 2
