@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from urllib.parse import urlsplit
+
 from flask import (
     Blueprint,
     current_app,
@@ -19,6 +22,7 @@ from flask_limiter import RequestLimit
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from sqlmodel import select
+from werkzeug.urls import iri_to_uri
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
@@ -43,6 +47,9 @@ from sipflow.security.passwords import hash_password, needs_rehash, verify_passw
 from sipflow.security.redaction import redact
 
 bp = Blueprint("auth", __name__)
+
+# What a next address may consist of: printable ASCII, no space, no backslash.
+_PRINTABLE_PATH = re.compile(r"[\x21-\x5b\x5d-\x7e]+")
 
 
 class LoginForm(FlaskForm):
@@ -84,11 +91,29 @@ def home_url(user) -> str:
     return url_for("cases.my_cases")
 
 
+def local_target(target: str | None) -> str | None:
+    """target when it is a path on this site, also after Werkzeug normalises the Location; else None."""
+    # An open redirect would let a phishing link borrow sipflow's login page. Refuse rather than clean:
+    # Werkzeug (urlsplit) silently drops tabs and line breaks, so "/\t/evil.example" would become
+    # "//evil.example"; a CR or LF would break the header. Only printable ASCII without a backslash
+    # (browsers read "\" as "/") is considered at all.
+    if not target or len(target) > 2000 or not _PRINTABLE_PATH.fullmatch(target):
+        return None
+    for candidate in (target, iri_to_uri(target)):
+        parts = urlsplit(candidate)
+        # urlsplit reads "///evil.example" as an empty host and the path "/evil.example"; a browser goes
+        # to evil.example: so the text itself must start with exactly one slash, not only its path.
+        if parts.scheme or parts.netloc or not _one_slash(candidate) or not _one_slash(parts.path):
+            return None
+    return target
+
+
+def _one_slash(path: str) -> bool:
+    return path.startswith("/") and not path.startswith("//")
+
+
 def _safe_next(target: str | None, user) -> str:
-    # Only local paths: an open redirect would let a phishing link borrow sipflow's login page.
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return home_url(user)
+    return local_target(target) or home_url(user)
 
 
 def start_session(user: User) -> None:
@@ -105,7 +130,14 @@ def _throttled_page(template: str, form_class, limit: RequestLimit):
     """The form again with the reason it was refused, as 429 (not a bare error page)."""
     minutes = wait_minutes(limit)
     response = make_response(
-        render_template(template, form=form_class(), throttled=True, wait_minutes=minutes), 429
+        render_template(
+            template,
+            form=form_class(),
+            throttled=True,
+            wait_minutes=minutes,
+            next_url=local_target(request.args.get("next")),
+        ),
+        429,
     )
     response.headers["Retry-After"] = str(wait_seconds(limit))
     return response
@@ -158,7 +190,7 @@ def login():
             who = _loggable(user.username) if user is not None else "an unknown username"
             current_app.logger.warning("login failed for %s", who)
             form.password.errors.append(_l("Wrong username or password."))
-    return render_template("auth/login.html", form=form)
+    return render_template("auth/login.html", form=form, next_url=local_target(request.args.get("next")))
 
 
 @bp.post("/logout")

@@ -287,3 +287,86 @@ def test_testing_apps_hash_cheaply_and_everything_else_at_full_cost(app):
         assert extract_parameters(passwords.hash_password("x" * 12)).memory_cost >= 19 * 1024
     finally:
         passwords.use_cheap_hashing(True)
+
+
+# --- Where the login leads (defect 4 of issue 14) ---------------------------------------------------------
+
+HOSTILE_NEXT = [
+    "/\t/evil.example",
+    "/%09/evil.example",
+    "/\n/evil.example",
+    "/%0A/evil.example",
+    "/\r/evil.example",
+    "/%0D/evil.example",
+    "/%0D%0ASet-Cookie:%20x=y",
+    "/ok\r\nSet-Cookie: x=y",
+    "//evil.example",
+    "///evil.example",
+    "/\\evil.example",
+    "/%5Cevil.example",
+    "\\/evil.example",
+    "%5C/evil.example",
+    "\\\\evil.example",
+    "https://evil.example/",
+    "https:evil.example",
+    "https:/evil.example",
+    "javascript:alert(1)",
+    "http%3A%2F%2Fevil.example",
+    "%2F%2Fevil.example",
+    " //evil.example",
+    "/ /evil.example",
+    "/\x00/evil.example",
+    "/\x0b/evil.example",
+    "/\x0c/evil.example",
+    "/\x7f/evil.example",
+    "/\u3000/evil.example",
+    "/\u2028/evil.example",
+    "\t//evil.example",
+    "evil.example",
+    "",
+]
+
+
+def _on_this_site(location: str) -> bool:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(location)
+    return (
+        not parts.scheme
+        and not parts.netloc
+        and location.startswith("/")
+        and not location.startswith("//")
+        and "\\" not in location
+        and not any(ord(c) < 0x21 or ord(c) == 0x7F for c in location)
+    )
+
+
+@pytest.mark.parametrize("target", HOSTILE_NEXT)
+def test_a_hostile_next_address_leads_home_never_off_the_site(client, user, target):
+    from urllib.parse import quote
+
+    url = "/login?next=" + quote(target, safe="%/:")
+    page = client.get(url)
+    assert page.status_code == 200
+    assert "evil.example" not in text_of(page)  # the form does not carry it on either
+    response = client.post(
+        url,
+        data={"csrf_token": csrf_token(text_of(page)), "username": user.username, "password": TEST_PASSWORD},
+    )
+    assert response.status_code == 302
+    location = response.headers["Location"]
+    assert _on_this_site(location), location
+    assert location == "/"
+
+
+@pytest.mark.parametrize("target", ["/cases/abc123?tab=meetings", "/password", "/cases/?q=a%20b#top"])
+def test_a_local_next_address_is_followed(client, user, target):
+    from urllib.parse import quote
+
+    url = "/login?next=" + quote(target, safe="")
+    page = client.get(url)
+    response = client.post(
+        url,
+        data={"csrf_token": csrf_token(text_of(page)), "username": user.username, "password": TEST_PASSWORD},
+    )
+    assert response.status_code == 302 and response.headers["Location"] == target
