@@ -232,6 +232,10 @@ def test_a_password_change_rehashes_with_argon2_and_keeps_this_session(client, u
         ("aaaaaaaaaaaaaaaa", None, "bland de första"),
         (NEW_PASSWORD, NEW_PASSWORD + "!", "De två nya lösenorden är inte lika"),
         (TEST_PASSWORD, None, "skilja sig från det nuvarande"),
+        ("tre gröna\r\näpplen i korgen", None, "styrtecken"),
+        ("tre gröna\näpplen i korgen", None, "styrtecken"),
+        ("tre gröna\täpplen i korgen", None, "styrtecken"),
+        ("tre gröna äpplen i korgen\x00", None, "styrtecken"),
     ],
 )
 def test_a_weak_or_mistyped_new_password_is_refused(client, user, db_session, new, again, message):
@@ -270,6 +274,12 @@ def test_the_current_password_must_be_right_and_guessing_it_is_throttled(client,
         ("x" * 256, False),
         ("abababababababab", False),
         ("en lång mening om ingenting alls " * 7, True),
+        ("tolv tecken!\r\n", False),
+        ("tolv\ntecken!", False),
+        ("tolv\x1btecken!", False),
+        ("tolv\x7ftecken!", False),
+        ("tolv\u2028tecken!", False),
+        ("tolv tecken på svenska: åäö", True),
     ],
 )
 def test_the_password_policy(password, ok):
