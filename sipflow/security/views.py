@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import re
+import unicodedata
 from urllib.parse import urlsplit
 
 from flask import (
@@ -34,8 +34,9 @@ from sipflow.security.redaction import redact
 
 bp = Blueprint("auth", __name__)
 
-# What a next address may consist of: printable ASCII, no space, no backslash.
-_PRINTABLE_PATH = re.compile(r"[\x21-\x5b\x5d-\x7e]+")
+# Unicode categories a next address may not hold: control, format (zero-width), private, unassigned
+# characters and every kind of space or line separator.
+_REFUSED_CATEGORIES = ("C", "Z")
 
 
 class LoginForm(FlaskForm):
@@ -81,9 +82,11 @@ def local_target(target: str | None) -> str | None:
     """target when it is a path on this site, also after Werkzeug normalises the Location; else None."""
     # An open redirect would let a phishing link borrow sipflow's login page. Refuse rather than clean:
     # Werkzeug (urlsplit) silently drops tabs and line breaks, so "/\t/evil.example" would become
-    # "//evil.example"; a CR or LF would break the header. Only printable ASCII without a backslash
-    # (browsers read "\" as "/") is considered at all.
-    if not target or len(target) > 2000 or not _PRINTABLE_PATH.fullmatch(target):
+    # "//evil.example"; a CR or LF would break the header. A backslash is refused too (browsers read
+    # it as "/").
+    if not target or len(target) > 2000 or "\\" in target:
+        return None
+    if any(unicodedata.category(character)[0] in _REFUSED_CATEGORIES for character in target):
         return None
     for candidate in (target, iri_to_uri(target)):
         parts = urlsplit(candidate)

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session, select
 from webkit import TEST_PASSWORD, FreshContextClient, csrf_token, login, text_of
+from werkzeug.urls import iri_to_uri
 
 from sipflow import create_app
 from sipflow.clock import now_utc
@@ -460,6 +461,9 @@ HOSTILE_NEXT = [
     "/\x7f/evil.example",
     "/\u3000/evil.example",
     "/\u2028/evil.example",
+    "/\u200b/evil.example",
+    "/\ufeff/evil.example",
+    "/\u0085/evil.example",
     "\t//evil.example",
     "evil.example",
     "",
@@ -498,7 +502,9 @@ def test_a_hostile_next_address_leads_home_never_off_the_site(client, user, targ
     assert location == "/"
 
 
-@pytest.mark.parametrize("target", ["/cases/abc123?tab=meetings", "/password", "/cases/?q=a%20b#top"])
+@pytest.mark.parametrize(
+    "target", ["/cases/abc123?tab=meetings", "/password", "/cases/?q=a%20b#top", "/cases/?q=Åsa"]
+)
 def test_a_local_next_address_is_followed(client, user, target):
     from urllib.parse import quote
 
@@ -508,4 +514,5 @@ def test_a_local_next_address_is_followed(client, user, target):
         url,
         data={"csrf_token": csrf_token(text_of(page)), "username": user.username, "password": TEST_PASSWORD},
     )
-    assert response.status_code == 302 and response.headers["Location"] == target
+    assert response.status_code == 302
+    assert response.headers["Location"] == iri_to_uri(target)  # "Å" percent-encoded, nothing else
