@@ -516,3 +516,20 @@ def test_a_local_next_address_is_followed(client, user, target):
     )
     assert response.status_code == 302
     assert response.headers["Location"] == iri_to_uri(target)  # "Å" percent-encoded, nothing else
+
+
+def test_guesses_sent_at_once_to_three_workers_get_only_five_password_checks(app, user, workers):
+    from concurrent.futures import ThreadPoolExecutor
+
+    instances = [app, workers(), workers()]
+    clients = [client_from(instances[n % 3], "203.0.113.77") for n in range(12)]
+    tokens = [csrf_token(text_of(client.get("/login"))) for client in clients]
+
+    def guess(n: int) -> int:
+        data = {"csrf_token": tokens[n], "username": user.username, "password": "a parallel guess"}
+        return clients[n].post("/login", data=data).status_code
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        statuses = list(pool.map(guess, range(12)))
+    assert set(statuses) <= {200, 429}
+    assert statuses.count(200) <= 5
