@@ -226,6 +226,7 @@ def test_staff_see_the_mails_of_cases_their_organisation_sees(client, parties, c
 def test_staff_see_the_mails_sent_to_themselves(client, parties, case_mails):
     login(client, parties.school_user.username)
     assert _sees(client, case_mails) == {"school"}
+    assert "Administratörer ser alla" in text_of(client.get("/dev/outbox"))
 
 
 @pytest.mark.parametrize("who", ["municipality_user", "outsider_user"])
