@@ -90,14 +90,20 @@ def load_config(environ: dict[str, str] | None = None, overrides: dict | None = 
         "SESSION_IDLE_MINUTES": _env_int(env, "SIPFLOW_SESSION_IDLE_MINUTES", 30),
         # Absolute session lifetime: a login ends after this long however active the user is.
         "SESSION_MAX_HOURS": _env_int(env, "SIPFLOW_SESSION_MAX_HOURS", 12),
-        # Login throttling (Flask-Limiter). memory:// counts per process: with several gunicorn workers or
-        # web nodes, point this at a shared store (redis://host:6379/0) or the limits multiply.
+        # Flask-Limiter, for the public answer-link and calendar-feed pages. memory:// counts per process:
+        # with several gunicorn workers or web nodes, point it at a shared store (redis://host:6379/0).
         "RATELIMIT_STORAGE_URI": env.get("SIPFLOW_RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_STRATEGY": "moving-window",
         "RATELIMIT_HEADERS_ENABLED": False,
-        # Failed attempts allowed per username, and per client address (offices share one address).
+        # Login throttling, counted in the database (sipflow/security/throttle.py) so every worker and node
+        # shares it. Failed attempts allowed per username from one address, and per client address
+        # (offices share one address).
         "LOGIN_LIMIT_PER_USERNAME": env.get("SIPFLOW_LOGIN_LIMIT_PER_USERNAME", "5 per minute;20 per hour"),
         "LOGIN_LIMIT_PER_ADDRESS": env.get("SIPFLOW_LOGIN_LIMIT_PER_ADDRESS", "30 per minute;200 per hour"),
+        # After this many failures of one username within the hour (from any addresses), an address that
+        # failed for it waits 15 s, doubling with each further failure, at most the maximum.
+        "LOGIN_DELAY_AFTER_FAILURES": _env_int(env, "SIPFLOW_LOGIN_DELAY_AFTER_FAILURES", 5),
+        "LOGIN_DELAY_MAX_SECONDS": _env_int(env, "SIPFLOW_LOGIN_DELAY_MAX_SECONDS", 900),
         "RETENTION_YEARS": {
             state: _env_int(env, f"SIPFLOW_RETENTION_YEARS_{state.upper()}", years)
             for state, years in RETENTION_DEFAULTS.items()
@@ -176,6 +182,8 @@ def _validate_whole_numbers(cfg: dict) -> None:
         "SMTP_PORT",
         "SMTP_TIMEOUT_SECONDS",
         "OUTBOX_MAX_ATTEMPTS",
+        "LOGIN_DELAY_AFTER_FAILURES",
+        "LOGIN_DELAY_MAX_SECONDS",
     ):
         if not isinstance(cfg[key], int) or isinstance(cfg[key], bool) or cfg[key] <= 0:
             raise ConfigError(f"SIPFLOW_{key} must be a positive whole number, got {cfg[key]!r}")

@@ -7,6 +7,7 @@ from sipflow.notifications.models import OutboxMessage
 from sipflow.people.models import County, Municipality, Organisation, Person, Unit, User
 from sipflow.retention.models import AnonymisedCase, AnonymisedPerson
 from sipflow.security.audit import AccessLogEntry, AccessLogHead
+from sipflow.security.throttle import LoginFailure
 
 __all__ = [
     "AccessLogEntry",
@@ -19,6 +20,7 @@ __all__ = [
     "County",
     "Deadline",
     "Invitation",
+    "LoginFailure",
     "Meeting",
     "Municipality",
     "Organisation",

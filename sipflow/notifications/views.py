@@ -1,4 +1,9 @@
-"""Development pages: the e-mails the file sink wrote into OUTBOX_DIR (never registered in production)."""
+"""Development pages: the e-mails the file sink wrote into OUTBOX_DIR (never registered in production).
+
+Even in development the messages hold answer links and the addresses of private persons, so a user is
+shown only the messages about cases their organisation may see (the rule of `security.access`), the
+messages sent to their own address and the invitations of meetings they booked; administrators see all.
+"""
 
 from __future__ import annotations
 
@@ -11,12 +16,20 @@ from email.parser import BytesParser
 from pathlib import Path
 
 from flask import Blueprint, abort, current_app, render_template, send_file
-from flask_login import login_required
+from flask_login import current_user, login_required
+from sqlalchemy import or_, true
+from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import func, select
 
+from sipflow.cases.models import SipCase
+from sipflow.clock import now_utc
 from sipflow.db import get_session
+from sipflow.meetings.models import Invitation, Meeting
 from sipflow.notifications.models import OUTBOX_STATUSES, OutboxMessage
 from sipflow.notifications.transports import EML_NAME
+from sipflow.security.access import visible_cases_clause
+
+ADMIN = "admin"
 
 bp = Blueprint("dev", __name__, url_prefix="/dev")
 
@@ -35,13 +48,39 @@ def _outbox_dir() -> Path:
     return Path(current_app.config["OUTBOX_DIR"])
 
 
+def visible_messages_clause(user) -> ColumnElement[bool]:
+    """A WHERE clause over OutboxMessage for the messages user may read on these pages."""
+    if user.has_role(ADMIN):
+        return true()
+    # visible_cases_clause is false for anyone who sees no case (a coordinator, staff without a unit).
+    visible_cases = select(SipCase.id).where(visible_cases_clause(user, now=now_utc()))
+    booked_by_user = (
+        select(Invitation.id)
+        .join(Meeting, Meeting.id == Invitation.meeting_id)
+        .where(Meeting.booked_by_user_id == user.id)
+    )
+    mine = [OutboxMessage.case_id.in_(visible_cases), OutboxMessage.invitation_id.in_(booked_by_user)]
+    if user.email:
+        mine.append(func.lower(OutboxMessage.recipient) == user.email.strip().lower())
+    return or_(*mine)
+
+
+def _visible_ids() -> set[int] | None:
+    """The outbox row ids the current user may read; None for every row (administrators)."""
+    if current_user.has_role(ADMIN):
+        return None
+    clause = visible_messages_clause(current_user)
+    return set(get_session().exec(select(OutboxMessage.id).where(clause)).all())
+
+
 def _names() -> list[str]:
-    """The .eml files the file sink wrote, newest first (by the UTC time and the row id in the name)."""
+    """The .eml files the file sink wrote that the user may read, newest first (by time and row id)."""
     try:
         entries = os.listdir(_outbox_dir())
     except FileNotFoundError:
         return []
-    matches = [m for m in map(EML_NAME.match, entries) if m]
+    visible = _visible_ids()
+    matches = [m for m in map(EML_NAME.match, entries) if m and (visible is None or int(m["id"]) in visible)]
     matches.sort(key=lambda m: (m["stamp"], int(m["id"])), reverse=True)
     return [m.group(0) for m in matches]
 
@@ -58,7 +97,7 @@ def _date(message: EmailMessage) -> datetime | None:
 
 
 def _listed(name: str) -> Path:
-    """The path of name when it is one of the listed files; 404 for anything else (no path tricks)."""
+    """The path of name when it is one of the user's listed files; 404 for anything else (no path tricks)."""
     if not EML_NAME.match(name) or name not in _names():
         abort(404)
     return _outbox_dir() / name
@@ -78,7 +117,13 @@ def outbox():
             EmlFile(name, _date(message), str(message.get("To", "")), str(message.get("Subject", "")))
         )
     counts = dict(
-        get_session().exec(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all()
+        get_session()
+        .exec(
+            select(OutboxMessage.status, func.count())
+            .where(visible_messages_clause(current_user))
+            .group_by(OutboxMessage.status)
+        )
+        .all()
     )
     # The status values themselves, as stored: this page is for developers reading the database.
     statuses = [(status, counts.get(status, 0)) for status in OUTBOX_STATUSES]

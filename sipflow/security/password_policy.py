@@ -7,6 +7,7 @@ are both long and easy to remember.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from flask_babel import lazy_gettext as _l
 
@@ -61,12 +62,24 @@ _COMMON = {
 _IGNORED = re.compile(r"[\s\-_.!?,;:]+")
 
 
+# Control characters (C0, DEL, C1) and the Unicode line and paragraph separators: a line break or tab
+# cannot be typed the same way in every login box, and a CR/LF has no business in a form value or a log.
+_CONTROL_CATEGORIES = {"Cc", "Zl", "Zp"}
+
+
+def has_control_characters(text: str) -> bool:
+    """Whether text holds a control character, a line break or a tab."""
+    return any(unicodedata.category(character) in _CONTROL_CATEGORIES for character in text)
+
+
 def _normalised(text: str) -> str:
     return _IGNORED.sub("", text.casefold())
 
 
 def new_password_problem(password: str, *, username: str):
     """The reason password may not be used (a translatable message), or None when it is fine."""
+    if has_control_characters(password):
+        return _l("The password may not contain control characters such as line breaks or tabs.")
     if len(password) < MIN_LENGTH:
         return _l("The password must have at least %(count)s characters.", count=MIN_LENGTH)
     if len(password) > MAX_LENGTH:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import unicodedata
+from urllib.parse import urlsplit
+
 from flask import (
     Blueprint,
     current_app,
     flash,
-    g,
     make_response,
     redirect,
     render_template,
@@ -15,34 +17,26 @@ from flask import (
     url_for,
 )
 from flask_babel import lazy_gettext as _l
-from flask_limiter import RequestLimit
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from sqlmodel import select
+from werkzeug.urls import iri_to_uri
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from sipflow.clock import now_utc
 from sipflow.db import get_session, unit_of_work
 from sipflow.people.models import User
-from sipflow.security import clear_session_keeping_language, renew_session_token
-from sipflow.security.limits import (
-    address_key,
-    address_limits,
-    failure_recorded,
-    forget_username_failures,
-    limiter,
-    user_key,
-    username_key,
-    username_limits,
-    wait_minutes,
-    wait_seconds,
-)
+from sipflow.security import clear_session_keeping_language, renew_session_token, throttle
 from sipflow.security.password_policy import MAX_LENGTH, new_password_problem
 from sipflow.security.passwords import hash_password, needs_rehash, verify_password
 from sipflow.security.redaction import redact
 
 bp = Blueprint("auth", __name__)
+
+# Unicode categories a next address may not hold: control, format (zero-width), private, unassigned
+# characters and every kind of space or line separator.
+_REFUSED_CATEGORIES = ("C", "Z")
 
 
 class LoginForm(FlaskForm):
@@ -84,11 +78,31 @@ def home_url(user) -> str:
     return url_for("cases.my_cases")
 
 
+def local_target(target: str | None) -> str | None:
+    """target when it is a path on this site, also after Werkzeug normalises the Location; else None."""
+    # An open redirect would let a phishing link borrow sipflow's login page. Refuse rather than clean:
+    # Werkzeug (urlsplit) silently drops tabs and line breaks, so "/\t/evil.example" would become
+    # "//evil.example"; a CR or LF would break the header. A backslash is refused too (browsers read
+    # it as "/").
+    if not target or len(target) > 2000 or "\\" in target:
+        return None
+    if any(unicodedata.category(character)[0] in _REFUSED_CATEGORIES for character in target):
+        return None
+    for candidate in (target, iri_to_uri(target)):
+        parts = urlsplit(candidate)
+        # urlsplit reads "///evil.example" as an empty host and the path "/evil.example"; a browser goes
+        # to evil.example: so the text itself must start with exactly one slash, not only its path.
+        if parts.scheme or parts.netloc or not _one_slash(candidate) or not _one_slash(parts.path):
+            return None
+    return target
+
+
+def _one_slash(path: str) -> bool:
+    return path.startswith("/") and not path.startswith("//")
+
+
 def _safe_next(target: str | None, user) -> str:
-    # Only local paths: an open redirect would let a phishing link borrow sipflow's login page.
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return home_url(user)
+    return local_target(target) or home_url(user)
 
 
 def start_session(user: User) -> None:
@@ -101,55 +115,57 @@ def start_session(user: User) -> None:
     login_user(user)
 
 
-def _throttled_page(template: str, form_class, limit: RequestLimit):
+def _throttled_page(template: str, form_class, refusal: throttle.Refusal):
     """The form again with the reason it was refused, as 429 (not a bare error page)."""
-    minutes = wait_minutes(limit)
     response = make_response(
-        render_template(template, form=form_class(), throttled=True, wait_minutes=minutes), 429
+        render_template(
+            template,
+            form=form_class(),
+            throttled=True,
+            wait_minutes=refusal.wait_minutes,
+            next_url=local_target(request.args.get("next")),
+        ),
+        429,
     )
-    response.headers["Retry-After"] = str(wait_seconds(limit))
+    response.headers["Retry-After"] = str(refusal.wait_seconds)
     return response
 
 
-def _login_throttled(limit: RequestLimit):
-    current_app.logger.warning("login throttled: too many failed attempts (%s)", limit.limit)
-    return _throttled_page("auth/login.html", LoginForm, limit)
-
-
-def _password_change_throttled(limit: RequestLimit):
-    current_app.logger.warning("password change throttled for user id %s", current_user.id)
-    return _throttled_page("auth/change_password.html", ChangePasswordForm, limit)
-
-
-_login_limit_options = {
-    "methods": ["POST"],
-    "deduct_when": failure_recorded,
-    "on_breach": _login_throttled,
-}
+def _policy() -> throttle.Policy:
+    return throttle.Policy.from_config(current_app.config)
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(address_limits, key_func=address_key, scope="address", **_login_limit_options)
-@limiter.limit(username_limits, key_func=username_key, scope="username", **_login_limit_options)
 def login():
-    """Show the login form and log the user in."""
+    """Show the login form and log the user in (throttled per address, per username and address)."""
     if current_user.is_authenticated:
         return redirect(home_url(current_user))
     form = LoginForm()
     if form.validate_on_submit():
         db = get_session()
-        user = db.exec(select(User).where(User.username == form.username.data.strip())).first()
+        typed = form.username.data.strip()
+        attempt = throttle.admit(
+            db,
+            scope=throttle.LOGIN,
+            username_key=throttle.username_key(typed),
+            address_key=throttle.address_key(request.remote_addr),
+            policy=_policy(),
+        )
+        if isinstance(attempt, throttle.Refusal):
+            current_app.logger.warning("login throttled: too many failed attempts (%s)", attempt.rule)
+            return _throttled_page("auth/login.html", LoginForm, attempt)
+        user = db.exec(select(User).where(User.username == typed)).first()
         password_ok = verify_password(user.password_hash if user else None, form.password.data)
         if user is not None and password_ok and user.active:
+            throttle.forgive(db, attempt)
             with unit_of_work(db):
                 if needs_rehash(user.password_hash):
                     user.password_hash = hash_password(form.password.data)
                     db.add(user)
             start_session(user)
-            forget_username_failures()
             current_app.logger.info("login succeeded for %s", _loggable(user.username))
             return redirect(_safe_next(request.args.get("next"), user))
-        g.login_failed = True
+        # Anything else leaves the attempt's row as a failure.
         if user is not None and password_ok:
             current_app.logger.warning("login refused: account %s is disabled", _loggable(user.username))
             form.password.errors.append(_l("This account is disabled. Contact your administrator."))
@@ -158,7 +174,7 @@ def login():
             who = _loggable(user.username) if user is not None else "an unknown username"
             current_app.logger.warning("login failed for %s", who)
             form.password.errors.append(_l("Wrong username or password."))
-    return render_template("auth/login.html", form=form)
+    return render_template("auth/login.html", form=form, next_url=local_target(request.args.get("next")))
 
 
 @bp.post("/logout")
@@ -179,28 +195,32 @@ def logout():
 
 @bp.route("/password", methods=["GET", "POST"])
 @login_required
-@limiter.limit(
-    username_limits,
-    key_func=user_key,
-    scope="password",
-    methods=["POST"],
-    deduct_when=failure_recorded,
-    on_breach=_password_change_throttled,
-)
 def change_password():
     """Change the password; every other session of the user ends, this one is renewed."""
     form = ChangePasswordForm()
     if form.validate_on_submit():
         db = get_session()
         user = db.get(User, current_user.id)
-        problem = new_password_problem(form.new_password.data, username=user.username)
+        attempt = throttle.admit(
+            db,
+            scope=throttle.PASSWORD_CHANGE,
+            username_key=throttle.user_key(user.id),
+            address_key=throttle.address_key(request.remote_addr),
+            policy=_policy(),
+        )
+        if isinstance(attempt, throttle.Refusal):
+            current_app.logger.warning("password change throttled for user id %s", user.id)
+            return _throttled_page("auth/change_password.html", ChangePasswordForm, attempt)
         if not verify_password(user.password_hash, form.current_password.data):
-            g.login_failed = True
             current_app.logger.warning(
                 "password change refused for %s: wrong password", _loggable(user.username)
             )
             form.current_password.errors.append(_l("The current password is wrong."))
-        elif form.new_password.data == form.current_password.data:
+            return render_template("auth/change_password.html", form=form)
+        # The current password was right: whatever else is wrong is not a guess.
+        throttle.forgive(db, attempt)
+        problem = new_password_problem(form.new_password.data, username=user.username)
+        if form.new_password.data == form.current_password.data:
             form.new_password.errors.append(_l("The new password must differ from the current one."))
         elif problem is not None:
             form.new_password.errors.append(problem)

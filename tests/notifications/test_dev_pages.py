@@ -57,8 +57,9 @@ def outbox_files(app, db_session, tmp_path, now):
 
 
 @pytest.fixture
-def logged_in(client, make_unit, make_user):
-    login(client, make_user(make_unit()).username)
+def logged_in(client, make_user):
+    """An administrator: the one role that sees every message of the outbox."""
+    login(client, make_user(None, roles="admin").username)
     return client
 
 
@@ -152,7 +153,103 @@ def test_production_has_no_dev_pages(app, tmp_path):
     try:
         assert "dev" not in production.blueprints
         assert not [rule for rule in production.url_map.iter_rules() if rule.rule.startswith("/dev")]
-        assert production.test_client().get("/dev/outbox").status_code == 404
+        for url in (
+            "/dev/outbox",
+            "/dev/outbox/20261102T090000Z-1.eml",
+            "/dev/outbox/20261102T090000Z-1.eml/raw",
+        ):
+            assert production.test_client().get(url).status_code == 404
         assert "dev" in app.blueprints  # the testing app has them
     finally:
         production.extensions["sipflow.engine"].dispose()
+
+
+# --- Who sees which message (defect 3 of issue 14) --------------------------------------------------------
+
+ANSWER_LINK = "https://sipflow.localhost/svar/hemlig-svarsnyckel-"
+
+
+@pytest.fixture
+def case_mails(app, db_session, tmp_path, now, create_case, parties, make_unit, make_user):
+    """Three file-sink messages: one about a case of the region, one to the school user, one about nothing."""
+    saved = {key: app.config[key] for key in ("OUTBOX_DIR", "SMTP_HOST")}
+    folder = tmp_path / "outbox"
+    app.config.update(OUTBOX_DIR=str(folder), SMTP_HOST="")
+    case = create_case()  # started by the region; the municipality takes part without a consent yet
+    names = {}
+    for offset, (key, to, case_id) in enumerate(
+        [
+            ("case", "anhorig@example.se", case.id),
+            ("school", parties.school_user.email, None),
+            ("nobody", "someone@example.se", None),
+        ]
+    ):
+        at = now + timedelta(minutes=offset)
+        row = enqueue(
+            db_session,
+            mail(to, f"Kallelse {key}", f"Svara här: {ANSWER_LINK}{key}\n"),
+            kind="request",
+            case_id=case_id,
+            invitation_id=None,
+            now=at,
+        )
+        db_session.commit()
+        deliver_due(app, now=at)
+        names[key] = f"{at.strftime('%Y%m%dT%H%M%SZ')}-{row.id}.eml"
+    db_session.info.pop(OUTBOX_PENDING, None)
+    yield names
+    app.config.update(saved)
+
+
+def _sees(client, names: dict[str, str]) -> set[str]:
+    """The messages the logged-in user is shown, by key; a hidden message is 404 on every page."""
+    listing = text_of(client.get("/dev/outbox"))
+    seen = set()
+    for key, name in names.items():
+        pages = [client.get(f"/dev/outbox/{name}"), client.get(f"/dev/outbox/{name}/raw")]
+        listed = name in listing or f"Kallelse {key}" in listing
+        if listed:
+            assert all(page.status_code == 200 for page in pages), key
+            seen.add(key)
+        else:
+            assert all(page.status_code == 404 for page in pages), key
+            assert ANSWER_LINK + key not in listing
+    return seen
+
+
+def test_staff_see_the_mails_of_cases_their_organisation_sees(client, parties, case_mails):
+    login(client, parties.region_user.username)
+    assert _sees(client, case_mails) == {"case"}
+    assert ANSWER_LINK + "case" in text_of(client.get(f"/dev/outbox/{case_mails['case']}"))
+
+
+def test_staff_see_the_mails_sent_to_themselves(client, parties, case_mails):
+    login(client, parties.school_user.username)
+    assert _sees(client, case_mails) == {"school"}
+    assert "Administratörer ser alla" in text_of(client.get("/dev/outbox"))
+
+
+@pytest.mark.parametrize("who", ["municipality_user", "outsider_user"])
+def test_staff_of_an_organisation_that_cannot_see_the_case_see_none_of_its_mails(
+    client, parties, case_mails, who
+):
+    login(client, getattr(parties, who).username)
+    assert _sees(client, case_mails) == set()
+    listing = text_of(client.get("/dev/outbox"))
+    assert "anhorig@example.se" not in listing and ANSWER_LINK not in listing
+    assert 'data-status="sent">0<' in listing  # the counts cover only what the user may see
+
+
+@pytest.mark.parametrize("roles", ["coordinator", "staff"])
+def test_a_coordinator_or_a_teacher_who_sees_no_case_sees_no_mail(
+    client, make_unit, make_user, case_mails, roles
+):
+    teacher = make_user(make_unit("school", "Annan skola"), roles=roles)
+    login(client, teacher.username)
+    assert _sees(client, case_mails) == set()
+    listing = text_of(client.get("/dev/outbox"))
+    assert ANSWER_LINK not in listing and "anhorig@example.se" not in listing
+
+
+def test_an_administrator_sees_every_mail(logged_in, case_mails):
+    assert _sees(logged_in, case_mails) == {"case", "school", "nobody"}

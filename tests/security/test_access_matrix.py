@@ -343,27 +343,50 @@ ROUTES: dict[tuple[str, str], Route] = {
 
 
 def _dev_message(world: World) -> str:
-    """A message the file sink wrote just now, for the development pages; its URL."""
+    """A message about the world's case, just written by the file sink; its development page URL."""
     from flask import current_app
 
+    from sipflow.notifications.models import OutboxMessage
     from sipflow.notifications.transports import FileTransport, eml_name
 
-    outbox_id, now = next(_serial) + 900_000, now_utc()
-    FileTransport(current_app.config["OUTBOX_DIR"]).send(
-        outbox_id=outbox_id,
-        sender="sip@sipflow.localhost",
+    now = now_utc()
+    text = "From: sip@sipflow.localhost\r\nTo: matris@example.se\r\nSubject: Matris\r\n\r\nHej\r\n"
+    row = OutboxMessage(
+        kind="request",
+        case_id=world.case.id,
         recipient="matris@example.se",
-        message="From: sip@sipflow.localhost\r\nTo: matris@example.se\r\nSubject: Matris\r\n\r\nHej\r\n",
-        now=now,
+        subject="Matris",
+        message=text,
+        message_id=f"<matris-{next(_serial)}@sipflow.localhost>",
+        status="sent",
+        next_attempt_at=now,
+        created_at=now,
     )
-    return f"/dev/outbox/{eml_name(outbox_id, now)}"
+    world.session.add(row)
+    world.session.commit()
+    FileTransport(current_app.config["OUTBOX_DIR"]).send(
+        outbox_id=row.id, sender="sip@sipflow.localhost", recipient=row.recipient, message=text, now=now
+    )
+    return f"/dev/outbox/{eml_name(row.id, now)}"
 
 
-# The development pages (absent in production): any logged-in user, whatever their role or unit.
+def _case_mail(status: int):
+    """A message about a case: for whoever sees the case, and for administrators; 404 for everyone else."""
+
+    def expect(relation: Relation, _world: World):
+        if relation.user is None:
+            return LOGIN
+        return status if relation.sees_case or relation.admin else DENY_404
+
+    return expect
+
+
+# The development pages (absent in production): the list for any logged-in user (it shows only their own
+# messages, tests/notifications/test_dev_pages.py), one message for those who see its case.
 ROUTES |= {
     ("dev.outbox", "GET"): Route(lambda w: "/dev/outbox", _logged_in(200)),
-    ("dev.message", "GET"): Route(_dev_message, _logged_in(200)),
-    ("dev.raw", "GET"): Route(lambda w: _dev_message(w) + "/raw", _logged_in(200)),
+    ("dev.message", "GET"): Route(_dev_message, _case_mail(200), needs_case=True),
+    ("dev.raw", "GET"): Route(lambda w: _dev_message(w) + "/raw", _case_mail(200), needs_case=True),
 }
 
 

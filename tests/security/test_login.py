@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 import pytest
-from sqlmodel import select
+from sqlmodel import Session, select
 from webkit import TEST_PASSWORD, FreshContextClient, csrf_token, login, text_of
+from werkzeug.urls import iri_to_uri
 
+from sipflow import create_app
+from sipflow.clock import now_utc
 from sipflow.people.models import User
-from sipflow.security.limits import limiter
+from sipflow.security import throttle
 from sipflow.security.password_policy import new_password_problem
 from sipflow.security.passwords import verify_password
+from sipflow.security.throttle import LoginFailure
 
 THROTTLED = "För många misslyckade inloggningsförsök"
 WRONG = "Fel användarnamn eller lösenord."
@@ -125,10 +130,18 @@ def test_throttling_one_username_leaves_others_alone(client, parties):
     assert login(client, parties.municipality_user.username).status_code == 302
 
 
-def test_the_username_is_throttled_from_every_address(app, user):
+def test_the_username_is_slowed_from_every_address_without_locking_out_a_new_one(app, user, clock):
+    # Before issue 14 the sixth address was refused outright: anyone could lock any username out.
     for n in range(5):
         assert fail(client_from(app, f"192.0.2.{n + 1}"), user.username).status_code == 200
-    assert fail(client_from(app, "192.0.2.99"), user.username).status_code == 429
+    # Each address that failed now waits before its next guess...
+    for n in range(5):
+        response = fail(client_from(app, f"192.0.2.{n + 1}"), user.username)
+        assert response.status_code == 429 and int(response.headers["Retry-After"]) > 0
+    # ...while a new address gets its attempt: one guess, then it waits too.
+    newcomer = client_from(app, "192.0.2.99")
+    assert fail(newcomer, user.username).status_code == 200
+    assert fail(newcomer, user.username).status_code == 429
 
 
 def test_the_username_counts_without_case_or_spaces(client, user):
@@ -176,13 +189,130 @@ def test_a_get_of_the_login_page_is_never_throttled(client, user):
     assert client.get("/login").status_code == 200
 
 
-def test_throttled_counters_never_hold_the_typed_username(client):
-    fail(client, "19121212-1212")
-    storage = limiter.storage
-    keys = " ".join(map(str, getattr(storage, "storage", {}).keys())) + " ".join(
-        map(str, getattr(storage, "events", {}).keys())
-    )
-    assert keys and "19121212" not in keys
+def test_the_counts_never_hold_the_typed_username_or_address(app, engine):
+    fail(client_from(app, "198.51.100.23"), "19121212-1212")
+    with Session(engine) as session:
+        rows = session.exec(select(LoginFailure)).all()
+    assert len(rows) == 1
+    stored = " ".join(f"{row.username_key} {row.address_key}" for row in rows)
+    assert "19121212" not in stored and "198.51.100" not in stored
+
+
+# --- Throttling shared by every worker, kept over a restart (issue 14, defect 8) -------------------------
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """The throttle's clock, frozen at the real time and moved by hand (the session's clock runs on)."""
+
+    class Clock:
+        now = now_utc()
+
+        def advance(self, seconds: float) -> None:
+            self.now += timedelta(seconds=seconds)
+
+    frozen = Clock()
+    monkeypatch.setattr(throttle, "now_utc", lambda: frozen.now)
+    return frozen
+
+
+def worker(app):
+    """Another app instance on the same database, as a second gunicorn worker or node would be."""
+    keys = ("ENV_NAME", "TESTING", "DATABASE_URL", "SECRET_KEY", "OUTBOX_DIR")
+    return create_app({key: app.config[key] for key in keys})
+
+
+@pytest.fixture
+def workers(app):
+    """A factory of app instances on the test database; their engines are closed afterwards."""
+    made = []
+
+    def make():
+        made.append(worker(app))
+        return made[-1]
+
+    yield make
+    for each in made:
+        each.extensions["sipflow.engine"].dispose()
+
+
+def test_three_workers_together_allow_only_five_failures(app, user, workers):
+    # Each worker is started before its share of the guesses, as workers of their own would be.
+    attempts = 0
+    for share in (2, 2, 1):
+        instance = workers()
+        for _ in range(share):
+            assert fail(client_from(instance, "203.0.113.40"), user.username).status_code == 200
+            attempts += 1
+    assert attempts == 5
+    for instance in (app, workers()):
+        assert fail(client_from(instance, "203.0.113.40"), user.username).status_code == 429
+        assert login(client_from(instance, "203.0.113.40"), user.username).status_code == 429
+
+
+def test_a_restart_keeps_the_counts(app, user, workers):
+    for _ in range(5):
+        assert fail(client_from(app, "203.0.113.41"), user.username).status_code == 200
+    restarted = workers()
+    response = fail(client_from(restarted, "203.0.113.41"), user.username)
+    assert response.status_code == 429 and THROTTLED in text_of(response)
+
+
+def test_the_right_password_from_another_address_gets_in_after_an_attackers_failures(app, user):
+    attacker = client_from(app, "198.51.100.66")
+    for _ in range(5):
+        assert fail(attacker, user.username).status_code == 200
+    assert login(attacker, user.username).status_code == 429  # the attacker's address is stopped
+    assert login(client_from(app, "203.0.113.8"), user.username).status_code == 302
+
+
+def test_a_spread_out_attacker_does_not_lock_the_user_out(app, user):
+    for n in range(12):
+        fail(client_from(app, f"198.51.100.{n + 100}"), user.username)
+    assert login(client_from(app, "203.0.113.9"), user.username).status_code == 302
+
+
+def test_the_real_user_who_mistyped_during_an_attack_gets_in_after_the_wait(app, user, clock):
+    for n in range(8):
+        fail(client_from(app, f"198.51.100.{n + 10}"), user.username)
+    office = client_from(app, "203.0.113.10")
+    assert fail(office, user.username).status_code == 200  # the user's own typo
+    waiting = login(office, user.username)
+    assert waiting.status_code == 429
+    wait = int(waiting.headers["Retry-After"])
+    assert 0 < wait <= app.config["LOGIN_DELAY_MAX_SECONDS"]
+    assert "Försök igen om" in text_of(waiting)
+    clock.advance(wait)
+    assert login(office, user.username).status_code == 302
+
+
+def test_the_delay_grows_with_the_failures_and_has_a_ceiling(app):
+    policy = throttle.Policy.from_config(app.config)
+    delays = [policy.delay(n) for n in range(40)]
+    assert delays[: policy.delay_after] == [0] * policy.delay_after
+    assert delays == sorted(delays)
+    assert delays[policy.delay_after] < delays[policy.delay_after + 2]
+    assert max(delays) == policy.delay_max_seconds
+
+
+def test_a_refused_attempt_is_not_counted_so_waiting_is_enough(app, user, clock):
+    attacker = client_from(app, "198.51.100.77")
+    for _ in range(5):
+        fail(attacker, user.username)
+    for _ in range(20):
+        assert fail(attacker, user.username).status_code == 429
+    clock.advance(61)
+    # The per-minute limit has room again (20 per hour: 5 used); the doubling delay has passed too.
+    assert login(attacker, user.username).status_code == 302
+
+
+def test_old_failures_are_pruned_as_new_ones_are_written(app, user, engine, clock):
+    fail(client_from(app, "198.51.100.88"), user.username)
+    clock.advance(throttle.Policy.from_config(app.config).horizon.total_seconds() + 1)
+    fail(client_from(app, "198.51.100.89"), "someone-else")
+    with Session(engine) as session:
+        rows = session.exec(select(LoginFailure)).all()
+    assert [row.failed_at for row in rows] == [clock.now]
 
 
 # --- Changing the password --------------------------------------------------------------------------------
@@ -232,6 +362,10 @@ def test_a_password_change_rehashes_with_argon2_and_keeps_this_session(client, u
         ("aaaaaaaaaaaaaaaa", None, "bland de första"),
         (NEW_PASSWORD, NEW_PASSWORD + "!", "De två nya lösenorden är inte lika"),
         (TEST_PASSWORD, None, "skilja sig från det nuvarande"),
+        ("tre gröna\r\näpplen i korgen", None, "styrtecken"),
+        ("tre gröna\näpplen i korgen", None, "styrtecken"),
+        ("tre gröna\täpplen i korgen", None, "styrtecken"),
+        ("tre gröna äpplen i korgen\x00", None, "styrtecken"),
     ],
 )
 def test_a_weak_or_mistyped_new_password_is_refused(client, user, db_session, new, again, message):
@@ -270,6 +404,12 @@ def test_the_current_password_must_be_right_and_guessing_it_is_throttled(client,
         ("x" * 256, False),
         ("abababababababab", False),
         ("en lång mening om ingenting alls " * 7, True),
+        ("tolv tecken!\r\n", False),
+        ("tolv\ntecken!", False),
+        ("tolv\x1btecken!", False),
+        ("tolv\x7ftecken!", False),
+        ("tolv\u2028tecken!", False),
+        ("tolv tecken på svenska: åäö", True),
     ],
 )
 def test_the_password_policy(password, ok):
@@ -287,3 +427,109 @@ def test_testing_apps_hash_cheaply_and_everything_else_at_full_cost(app):
         assert extract_parameters(passwords.hash_password("x" * 12)).memory_cost >= 19 * 1024
     finally:
         passwords.use_cheap_hashing(True)
+
+
+# --- Where the login leads (defect 4 of issue 14) ---------------------------------------------------------
+
+HOSTILE_NEXT = [
+    "/\t/evil.example",
+    "/%09/evil.example",
+    "/\n/evil.example",
+    "/%0A/evil.example",
+    "/\r/evil.example",
+    "/%0D/evil.example",
+    "/%0D%0ASet-Cookie:%20x=y",
+    "/ok\r\nSet-Cookie: x=y",
+    "//evil.example",
+    "///evil.example",
+    "/\\evil.example",
+    "/%5Cevil.example",
+    "\\/evil.example",
+    "%5C/evil.example",
+    "\\\\evil.example",
+    "https://evil.example/",
+    "https:evil.example",
+    "https:/evil.example",
+    "javascript:alert(1)",
+    "http%3A%2F%2Fevil.example",
+    "%2F%2Fevil.example",
+    " //evil.example",
+    "/ /evil.example",
+    "/\x00/evil.example",
+    "/\x0b/evil.example",
+    "/\x0c/evil.example",
+    "/\x7f/evil.example",
+    "/\u3000/evil.example",
+    "/\u2028/evil.example",
+    "/\u200b/evil.example",
+    "/\ufeff/evil.example",
+    "/\u0085/evil.example",
+    "\t//evil.example",
+    "evil.example",
+    "",
+]
+
+
+def _on_this_site(location: str) -> bool:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(location)
+    return (
+        not parts.scheme
+        and not parts.netloc
+        and location.startswith("/")
+        and not location.startswith("//")
+        and "\\" not in location
+        and not any(ord(c) < 0x21 or ord(c) == 0x7F for c in location)
+    )
+
+
+@pytest.mark.parametrize("target", HOSTILE_NEXT)
+def test_a_hostile_next_address_leads_home_never_off_the_site(client, user, target):
+    from urllib.parse import quote
+
+    url = "/login?next=" + quote(target, safe="%/:")
+    page = client.get(url)
+    assert page.status_code == 200
+    assert "evil.example" not in text_of(page)  # the form does not carry it on either
+    response = client.post(
+        url,
+        data={"csrf_token": csrf_token(text_of(page)), "username": user.username, "password": TEST_PASSWORD},
+    )
+    assert response.status_code == 302
+    location = response.headers["Location"]
+    assert _on_this_site(location), location
+    assert location == "/"
+
+
+@pytest.mark.parametrize(
+    "target", ["/cases/abc123?tab=meetings", "/password", "/cases/?q=a%20b#top", "/cases/?q=Åsa"]
+)
+def test_a_local_next_address_is_followed(client, user, target):
+    from urllib.parse import quote
+
+    url = "/login?next=" + quote(target, safe="")
+    page = client.get(url)
+    response = client.post(
+        url,
+        data={"csrf_token": csrf_token(text_of(page)), "username": user.username, "password": TEST_PASSWORD},
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"] == iri_to_uri(target)  # "Å" percent-encoded, nothing else
+
+
+def test_guesses_sent_at_once_to_three_workers_get_only_five_password_checks(app, user, workers):
+    from concurrent.futures import ThreadPoolExecutor
+
+    instances = [app, workers(), workers()]
+    clients = [client_from(instances[n % 3], "203.0.113.77") for n in range(12)]
+    tokens = [csrf_token(text_of(client.get("/login"))) for client in clients]
+
+    def guess(n: int) -> int:
+        data = {"csrf_token": tokens[n], "username": user.username, "password": "a parallel guess"}
+        return clients[n].post("/login", data=data).status_code
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        statuses = list(pool.map(guess, range(12)))
+    assert set(statuses) <= {200, 429}
+    assert statuses.count(200) <= 5
