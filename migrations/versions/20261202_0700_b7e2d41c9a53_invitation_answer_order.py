@@ -1,7 +1,7 @@
 """invitation: the DTSTAMP and SEQUENCE of the answer in force, to apply calendar replies in order
 
 Revision ID: b7e2d41c9a53
-Revises: 9ff80d626920
+Revises: b7c41e9a2d10
 Create Date: 2026-12-02 07:00:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "b7e2d41c9a53"
-down_revision: str | None = "9ff80d626920"
+down_revision: str | None = "b7c41e9a2d10"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
