@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import event, func
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
 from sqlmodel import Session, SQLModel, select
+from support import KEPT_TABLES
 
 import sipflow.models  # noqa: F401  (every table, for the snapshots)
 from sipflow.cases import services
@@ -31,8 +32,6 @@ from sipflow.workflow.engine import WorkflowRegistry
 
 # The same instant as FIXED_NOW in tests/conftest.py (conftest modules cannot be imported reliably).
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
-# Reference tables survive between tests, as in the `app` fixture.
-KEPT_TABLES = frozenset({"county", "municipality", "alembic_version"})
 
 REGISTRY = WorkflowRegistry.from_folder(PROJECT_ROOT / "workflows")
 WORKFLOWS: list[Workflow] = [REGISTRY.latest(name) for name in REGISTRY.names()]
@@ -279,14 +278,6 @@ def case_row(session: Session, case_id: int) -> tuple[str, int, int]:
         select(func.count()).select_from(TransitionLog).where(TransitionLog.case_id == case_id)
     ).one()
     return state, version, logs
-
-
-def empty_tables(engine: Engine) -> None:
-    """Delete every row but the reference data, children first (as the `app` fixture does)."""
-    with engine.begin() as connection:
-        for table in reversed(SQLModel.metadata.sorted_tables):
-            if table.name not in KEPT_TABLES:
-                connection.execute(table.delete())
 
 
 def today(now: datetime) -> date:
