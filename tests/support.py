@@ -1,5 +1,5 @@
-"""Test helpers that are not fixtures: valid identifiers, the log scan and emptying the database
-(import as `support`)."""
+"""Test helpers that are not fixtures: valid identifiers, firing a step, the log scan and emptying the
+database (import as `support`)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
 import sipflow.models  # noqa: F401  (every table)
+from sipflow.cases.scripted import fire_scripted, scripted_input
+from sipflow.db import unit_of_work
 from sipflow.people.identifiers import IdentifierError, luhn_check_digit, parse_identifier
 
 FIXED_NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -25,6 +27,22 @@ def valid_personnummer(birth: date, serial: int = 238) -> str:
     """A valid 12-digit personnummer for birth and a three-digit serial."""
     nine = birth.strftime("%y%m%d") + f"{serial:03d}"
     return birth.strftime("%Y%m%d") + f"{serial:03d}" + str(luhn_check_digit(nine))
+
+
+def fire(
+    session, registry, actor, case, trigger: str, *, now: datetime, data: dict | None = None, **overrides
+):
+    """Fire trigger in one unit of work (commit, or roll back and re-raise); return its log row.
+
+    The input is data, or else the scripted input of the step's form; overrides go on top of either.
+    The one way every test folder moves a case by the service layer (meetingkit, flowkit and the case
+    tests wrap it with their own argument order).
+    """
+    if data is None:
+        transition = registry.get(case.workflow_name, case.workflow_version).transition(case.state, trigger)
+        data = scripted_input(session, case, transition.form if transition else "none", now)
+    with unit_of_work(session):
+        return fire_scripted(session, registry, actor, case, trigger, now=now, data=data | overrides)
 
 
 def personnummer_in(lines: list[str]) -> list[str]:

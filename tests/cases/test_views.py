@@ -7,6 +7,7 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
+import support
 from sqlmodel import func, select
 from support import valid_personnummer
 from webkit import csrf_token, fill, forms_of, login, text_of, without_tokens
@@ -14,7 +15,6 @@ from werkzeug.datastructures import MultiDict
 
 from sipflow.cases.forms import FORM_CLASSES
 from sipflow.cases.models import Participant, SipCase, TransitionLog
-from sipflow.cases.scripted import fire_scripted
 from sipflow.clock import now_utc, to_local
 from sipflow.people.models import Person
 from sipflow.workflow.definition import INPUT_KINDS
@@ -31,8 +31,7 @@ def as_region(client, parties):
 
 def fire_by_service(db_session, registry, actor, case, trigger):
     """Move a case one step the way the lifecycle tests do (sipflow's clock, as the views use)."""
-    fire_scripted(db_session, registry, actor, case, trigger, now=now_utc())
-    db_session.commit()
+    support.fire(db_session, registry, actor, case, trigger, now=now_utc())
 
 
 def reload(db_session, case) -> SipCase:

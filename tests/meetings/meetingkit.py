@@ -5,13 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import support
 from sqlmodel import select
 
-from sipflow.cases import services
 from sipflow.cases.models import Participant, SipCase
-from sipflow.cases.scripted import scripted_input
 from sipflow.clock import local_to_utc, now_utc, to_local
-from sipflow.db import unit_of_work
 from sipflow.meetings.models import Invitation, Meeting
 
 
@@ -28,15 +26,8 @@ class Ready:
 
 
 def fire(db_session, registry, actor, case, trigger, *, now=None, **data):
-    """Fire trigger with the scripted input for its form, overridden by data; commit."""
-    now = now or now_utc()
-    transition = registry.get(case.workflow_name, case.workflow_version).transition(case.state, trigger)
-    values = scripted_input(db_session, case, transition.form, now) | data
-    with unit_of_work(db_session):
-        log = services.fire_transition(
-            db_session, registry, actor, case, trigger, expected_version=case.version, now=now, data=values
-        )
-    return log
+    """Fire trigger with the scripted input for its form, overridden by data; commit (sipflow's clock)."""
+    return support.fire(db_session, registry, actor, case, trigger, now=now or now_utc(), **data)
 
 
 def next_week_at(hour: int, minute: int = 0) -> datetime:

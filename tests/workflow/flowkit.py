@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
+import support
 from sqlalchemy import event, func
 from sqlalchemy.engine import Connection
 from sqlmodel import Session, SQLModel, select
@@ -21,9 +22,8 @@ from support import KEPT_TABLES
 import sipflow.models  # noqa: F401  (every table, for the snapshots)
 from sipflow.cases import services
 from sipflow.cases.models import SipCase, TransitionLog
-from sipflow.cases.scripted import fire_scripted, scripted_input
+from sipflow.cases.scripted import scripted_input
 from sipflow.config import PROJECT_ROOT
-from sipflow.db import unit_of_work
 from sipflow.people.identifiers import luhn_check_digit, parse_identifier
 from sipflow.people.models import Organisation, Person, Unit, User
 from sipflow.people.services import register_person
@@ -211,8 +211,7 @@ def fire(
 ) -> TransitionLog:
     """Fire trigger in one unit of work (commit, or roll back and re-raise); no data: the scripted input."""
     actor = cast.user(session, persona_or_user) if isinstance(persona_or_user, str) else persona_or_user
-    with unit_of_work(session):
-        return fire_scripted(session, registry, actor, case, trigger, now=now, data=data)
+    return support.fire(session, registry, actor, case, trigger, now=now, data=data)
 
 
 def walk_to(
