@@ -20,7 +20,7 @@ SYSTEM_COMMANDS := chromium:chromium pdftotext:poppler-utils pg_ctlcluster:postg
 
 help:
 	@echo "make run    serve the demo at http://127.0.0.1:5000 (creates .venv, migrates, loads demo data)"
-	@echo "make test   install what the tests need (as root), lint, then the whole suite on SQLite and PostgreSQL"
+	@echo "make test   install what the tests need (as root), lint, the whole suite on SQLite, its db tests on PostgreSQL"
 	@echo "make lint   ruff check and ruff format --check"
 
 $(PY):
@@ -64,8 +64,10 @@ lint: $(VENV)/.dev-installed
 	$(RUFF) format --check sipflow tests
 
 # The two runs as single commands, so `test` can run both and report each before failing.
+# PostgreSQL runs again only the tests marked `db` (tests/conftest.py marks every test whose fixtures reach
+# the database); the others cannot behave differently on another database.
 RUN_SQLITE := env -u SIPFLOW_TEST_DATABASE_URL $(PYTEST) -q
-RUN_POSTGRES := scripts/postgres-test-db.sh >/dev/null && SIPFLOW_TEST_DATABASE_URL=$(PG_TEST_URL) $(PYTEST) -q
+RUN_POSTGRES := scripts/postgres-test-db.sh >/dev/null && SIPFLOW_TEST_DATABASE_URL=$(PG_TEST_URL) $(PYTEST) -q -m db
 
 test-sqlite: $(VENV)/.dev-installed translations
 	$(RUN_SQLITE)
@@ -80,7 +82,7 @@ test: system-packages $(VENV)/.dev-installed translations
 	echo "== the whole suite on SQLite"; start=$$(date +%s); \
 	$(RUN_SQLITE) || failed="$$failed SQLite"; \
 	echo "== SQLite run: $$(( $$(date +%s) - start )) s"; \
-	echo "== the whole suite on PostgreSQL"; start=$$(date +%s); \
+	echo "== the database tests on PostgreSQL"; start=$$(date +%s); \
 	( $(RUN_POSTGRES) ) || failed="$$failed PostgreSQL"; \
 	echo "== PostgreSQL run: $$(( $$(date +%s) - start )) s"; \
 	if [ -n "$$failed" ]; then echo "FAILED on:$$failed" >&2; exit 1; fi

@@ -7,6 +7,8 @@ converted back to aware UTC for storage.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -31,9 +33,45 @@ EARLIEST_DATE = date(1900, 1, 1)
 YEARS_AHEAD = 100
 
 
+# Set by tests only (see freeze()): then every now_utc(), in views, services and jobs alike, reads it.
+_frozen_at: datetime | None = None
+
+
 def now_utc() -> datetime:
-    """Return the current time as an aware UTC datetime."""
+    """Return the current time as an aware UTC datetime (the frozen instant while the clock is frozen)."""
+    frozen = _frozen_at
+    if frozen is not None:
+        return frozen
     return datetime.now(UTC)
+
+
+class FrozenClock:
+    """Handle on a frozen clock: read it with now_utc(), move it with set() or advance()."""
+
+    def set(self, at: datetime) -> datetime:
+        """Stop the clock at the aware instant at (kept in UTC); return it."""
+        global _frozen_at
+        if at.tzinfo is None or at.utcoffset() is None:
+            raise ValueError("the clock can only be frozen at an aware datetime")
+        _frozen_at = at.astimezone(UTC)
+        return _frozen_at
+
+    def advance(self, delta: timedelta) -> datetime:
+        """Move the frozen clock by delta; return the new instant."""
+        return self.set(now_utc() + delta)
+
+
+@contextmanager
+def frozen(at: datetime) -> Iterator[FrozenClock]:
+    """Freeze now_utc() at at for the whole process (every thread) inside the block; for tests."""
+    global _frozen_at
+    previous = _frozen_at
+    clock = FrozenClock()
+    clock.set(at)
+    try:
+        yield clock
+    finally:
+        _frozen_at = previous
 
 
 def to_local(dt: datetime) -> datetime:

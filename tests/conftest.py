@@ -1,23 +1,29 @@
-"""Shared fixtures: an app on a migrated database (SQLite or PostgreSQL), factories, a fixed clock."""
+"""Shared fixtures: an app on a migrated database (SQLite or PostgreSQL), factories, a fixed clock.
+
+Every test whose fixtures reach the database (`session_app`, hence `app`, `client`, `db_session` ...) is
+marked `db`: the PostgreSQL run (`make test-postgres`) runs only those, the others need no database.
+"""
 
 from __future__ import annotations
 
 import itertools
 import logging
 import os
+import sqlite3
 from datetime import date
 
 import pytest
 from smtpkit import SmtpServer
-from sqlalchemy import text
-from sqlmodel import Session, SQLModel
-from support import FIXED_NOW, personnummer_in, valid_personnummer
+from sqlalchemy import event, text
+from sqlmodel import Session
+from support import FIXED_NOW, empty_tables, personnummer_in, valid_personnummer
 from webkit import TEST_PASSWORD, FreshContextClient
 
 import sipflow.models  # noqa: F401  (every table)
 from sipflow import create_app
 from sipflow.cases import services
 from sipflow.cli import alembic_config
+from sipflow.clock import frozen
 from sipflow.i18n import compile_catalogues
 from sipflow.people.identifiers import parse_identifier
 from sipflow.people.models import Organisation, Unit, User
@@ -26,8 +32,12 @@ from sipflow.people.services import register_person
 from sipflow.security.limits import limiter
 from sipflow.security.passwords import hash_password
 
-# Reference tables survive between tests; everything else is emptied after each one.
-KEPT_TABLES = {"county", "municipality", "alembic_version"}
+
+def pytest_collection_modifyitems(config, items):
+    """Mark `db` every test that uses the database through its fixtures."""
+    for item in items:
+        if "session_app" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.db)
 
 
 def database_url(tmp_path_factory) -> str:
@@ -46,6 +56,20 @@ def _reset_postgres(url: str) -> None:
         connection.execute(text("DROP SCHEMA public CASCADE"))
         connection.execute(text("CREATE SCHEMA public"))
     engine.dispose()
+
+
+def _commit_without_flush(dbapi_connection, _record) -> None:
+    """Runs after the app's own connect hook: a commit no longer waits for the disk (tests only).
+
+    Durability against a power cut is nothing a test can observe, and waiting for fsync on each of the
+    suite's thousands of commits was its largest single cost. Every other setting stays as in production.
+    """
+    sqlite = isinstance(dbapi_connection, sqlite3.Connection)
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA synchronous=OFF" if sqlite else "SET synchronous_commit TO off")
+    cursor.close()
+    if not sqlite:
+        dbapi_connection.commit()  # psycopg opened a transaction for the SET: keep the setting
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -73,8 +97,10 @@ def session_app(tmp_path_factory):
         }
     )
     command.upgrade(alembic_config(url), "head")
+    engine = app.extensions["sipflow.engine"]
+    event.listen(engine, "connect", _commit_without_flush)
+    engine.dispose()  # no pooled connection may have missed the hook
     with app.app_context():
-        engine = app.extensions["sipflow.engine"]
         with Session(engine) as session:
             load_municipalities(session)
             session.commit()
@@ -90,15 +116,12 @@ def engine(app):
 
 @pytest.fixture
 def app(session_app):
-    """The application; every table but the reference data is emptied after the test."""
+    """The application; every table the test wrote to (all but the reference data) is emptied after it."""
     # Failed-login counts would otherwise carry over from one test to the next.
     limiter.reset()
     yield session_app
     limiter.reset()
-    with session_app.extensions["sipflow.engine"].begin() as connection:
-        for table in reversed(SQLModel.metadata.sorted_tables):
-            if table.name not in KEPT_TABLES:
-                connection.execute(table.delete())
+    empty_tables(session_app.extensions["sipflow.engine"])
 
 
 @pytest.fixture
@@ -125,6 +148,16 @@ def registry(app):
 def now():
     """A fixed 'now' for services."""
     return FIXED_NOW
+
+
+@pytest.fixture
+def frozen_clock():
+    """sipflow.clock.now_utc() returns FIXED_NOW everywhere (views, services, jobs, threads) during the test.
+
+    Move it with `frozen_clock.advance(timedelta(...))` or `frozen_clock.set(at)`.
+    """
+    with frozen(FIXED_NOW) as clock:
+        yield clock
 
 
 _counter = itertools.count(1)

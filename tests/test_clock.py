@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, date, datetime, time, timedelta, timezone
 
 import pytest
@@ -11,6 +12,7 @@ from hypothesis import strategies as st
 from sipflow.clock import (
     STOCKHOLM,
     add_days,
+    frozen,
     is_working_day,
     local_to_utc,
     now_utc,
@@ -27,6 +29,22 @@ def test_now_utc_is_aware_utc():
     now = now_utc()
     assert now.utcoffset() == timedelta(0)
     assert abs(now - datetime.now(UTC)) < timedelta(seconds=5)
+
+
+def test_a_frozen_clock_holds_in_every_thread_moves_on_request_and_thaws():
+    at = datetime(2026, 11, 2, 10, 0, tzinfo=timezone(timedelta(hours=1)))
+    with frozen(at) as clock:
+        assert now_utc() == at and now_utc().tzinfo is UTC
+        seen = []
+        worker = threading.Thread(target=lambda: seen.append(now_utc()))
+        worker.start()
+        worker.join()
+        assert seen == [at]
+        assert clock.advance(timedelta(minutes=31)) == at + timedelta(minutes=31) == now_utc()
+        with pytest.raises(ValueError):
+            clock.set(datetime(2026, 11, 2, 10, 0))
+        assert now_utc() == at + timedelta(minutes=31)
+    assert abs(now_utc() - datetime.now(UTC)) < timedelta(seconds=5)
 
 
 def test_to_local():

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -98,6 +99,7 @@ def test_the_comparison_sees_a_difference(tmp_path: Path):
     )
 
 
+@pytest.mark.db  # no database fixture, but on PostgreSQL it runs on the test database's server
 def test_downgrade_to_base_and_upgrade_again(tmp_path: Path):
     """On the database the suite runs on: a new SQLite file, or a new PostgreSQL schema."""
     if PG_URL.startswith("postgresql"):

@@ -17,6 +17,9 @@ from sipflow.db import unit_of_work
 from sipflow.people.models import Person, User
 from sipflow.security.audit import AccessLogEntry, record_access
 
+# The pages and the test read one clock: sipflow's, frozen at FIXED_NOW.
+pytestmark = pytest.mark.usefixtures("frozen_clock")
+
 PURPOSE = "Personens begäran 2 november"
 
 

@@ -3,12 +3,13 @@
 from datetime import timedelta
 
 import pytest
+import support
 from sqlmodel import select
 
 from sipflow.cases import services
 from sipflow.cases.errors import GuardFailed, PartyNotAllowed, StaleCase, TransitionNotAllowed
 from sipflow.cases.models import Deadline, TransitionLog
-from sipflow.cases.scripted import fire_scripted, scripted_input
+from sipflow.cases.scripted import scripted_input
 from sipflow.meetings.models import Meeting
 
 HAPPY_PATH = [
@@ -24,9 +25,7 @@ HAPPY_PATH = [
 
 
 def fire(db_session, registry, actor, case, trigger, now, data=None):
-    log = fire_scripted(db_session, registry, actor, case, trigger, now=now, data=data)
-    db_session.commit()
-    return log
+    return support.fire(db_session, registry, actor, case, trigger, now=now, data=data)
 
 
 @pytest.mark.parametrize("workflow", ["sip", "sip_discharge", "sip_child"])

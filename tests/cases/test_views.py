@@ -7,6 +7,7 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
+import support
 from sqlmodel import func, select
 from support import valid_personnummer
 from webkit import csrf_token, fill, forms_of, login, text_of, without_tokens
@@ -14,10 +15,12 @@ from werkzeug.datastructures import MultiDict
 
 from sipflow.cases.forms import FORM_CLASSES
 from sipflow.cases.models import Participant, SipCase, TransitionLog
-from sipflow.cases.scripted import fire_scripted
 from sipflow.clock import now_utc, to_local
 from sipflow.people.models import Person
 from sipflow.workflow.definition import INPUT_KINDS
+
+# The pages and the test read one clock: sipflow's, frozen at FIXED_NOW.
+pytestmark = pytest.mark.usefixtures("frozen_clock")
 
 
 @pytest.fixture
@@ -27,9 +30,8 @@ def as_region(client, parties):
 
 
 def fire_by_service(db_session, registry, actor, case, trigger):
-    """Move a case one step the way the lifecycle tests do (real clock, as the views use)."""
-    fire_scripted(db_session, registry, actor, case, trigger, now=now_utc())
-    db_session.commit()
+    """Move a case one step the way the lifecycle tests do (sipflow's clock, as the views use)."""
+    support.fire(db_session, registry, actor, case, trigger, now=now_utc())
 
 
 def reload(db_session, case) -> SipCase:
@@ -121,11 +123,12 @@ def test_my_cases_lists_the_cases_the_organisation_may_see_only(
 
 
 def test_my_cases_shows_newest_activity_first_and_overdue(
-    as_region, parties, create_case, db_session, registry, now
+    as_region, parties, create_case, db_session, registry, now, frozen_clock
 ):
-    # Fixture cases start at the fixed `now`; the pages run on the real clock, which is later.
+    # Fixture cases start at the fixed `now`; the older case's consent comes a minute later.
     older = create_case("sip_discharge", utskrivningsklar_at=now - timedelta(days=10))
     newer = create_case()
+    frozen_clock.advance(timedelta(minutes=1))
     fire_by_service(db_session, registry, parties.region_user, older, "give_consent")
     html = text_of(as_region.get("/"))
     assert html.index(older.reference) < html.index(newer.reference)

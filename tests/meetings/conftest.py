@@ -1,4 +1,8 @@
-"""Fixtures for the meeting tests: a SIP ready for its kallelse, with invitees that have addresses."""
+"""Fixtures for the meeting tests: a SIP ready for its kallelse, with invitees that have addresses.
+
+Every meeting test runs on the frozen clock (FIXED_NOW, a Monday in November): the pages, the services
+and the tests' own "a week from now" all read the same instant, whatever day or hour the suite runs.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,12 @@ from sipflow.cases.models import Participant
 from sipflow.clock import now_utc
 from sipflow.db import unit_of_work
 from sipflow.meetings.models import Meeting
+
+
+@pytest.fixture(autouse=True)
+def _meetings_on_the_frozen_clock(frozen_clock):
+    """Freeze sipflow's clock for every test in this folder."""
+    return frozen_clock
 
 
 @pytest.fixture

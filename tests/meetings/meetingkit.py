@@ -6,14 +6,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 
+import support
 from icalendar import Calendar, Event, vCalAddress
 from sqlmodel import select
 
-from sipflow.cases import services
 from sipflow.cases.models import Participant, SipCase
-from sipflow.cases.scripted import scripted_input
 from sipflow.clock import local_to_utc, now_utc, to_local
-from sipflow.db import unit_of_work
 from sipflow.meetings.models import Invitation, Meeting
 
 # The /itip/reply secret the itip_secret fixture configures (what the mail server is given).
@@ -33,15 +31,8 @@ class Ready:
 
 
 def fire(db_session, registry, actor, case, trigger, *, now=None, **data):
-    """Fire trigger with the scripted input for its form, overridden by data; commit."""
-    now = now or now_utc()
-    transition = registry.get(case.workflow_name, case.workflow_version).transition(case.state, trigger)
-    values = scripted_input(db_session, case, transition.form, now) | data
-    with unit_of_work(db_session):
-        log = services.fire_transition(
-            db_session, registry, actor, case, trigger, expected_version=case.version, now=now, data=values
-        )
-    return log
+    """Fire trigger with the scripted input for its form, overridden by data; commit (sipflow's clock)."""
+    return support.fire(db_session, registry, actor, case, trigger, now=now or now_utc(), **data)
 
 
 def next_week_at(hour: int, minute: int = 0) -> datetime:

@@ -275,14 +275,15 @@ def test_a_kallelse_through_another_system_counts_and_sends_nothing(
 @pytest.mark.parametrize(
     ("data", "field"),
     [
-        ({"meeting_starts_at": now_utc() - timedelta(hours=1)}, "meeting_starts_at"),
-        ({"meeting_ends_at": next_week_at(9)}, "meeting_ends_at"),  # ends before its 10:00 start
-        ({"meeting_ends_at": next_week_at(10, 5)}, "meeting_ends_at"),  # five minutes
-        ({"mode": "on_site", "location": "  "}, "location"),
-        ({"mode": "carrier pigeon"}, "mode"),
-        ({"invitee_ids": []}, "invitee_ids"),
-        ({"invitee_ids": [999_999]}, "invitee_ids"),
-        ({"meeting_starts_at": None}, "meeting_starts_at"),
+        # Times are read when the test runs (on the frozen clock), not when the module is collected.
+        (lambda: {"meeting_starts_at": now_utc() - timedelta(hours=1)}, "meeting_starts_at"),
+        (lambda: {"meeting_ends_at": next_week_at(9)}, "meeting_ends_at"),  # ends before its 10:00 start
+        (lambda: {"meeting_ends_at": next_week_at(10, 5)}, "meeting_ends_at"),  # five minutes
+        (lambda: {"mode": "on_site", "location": "  "}, "location"),
+        (lambda: {"mode": "carrier pigeon"}, "mode"),
+        (lambda: {"invitee_ids": []}, "invitee_ids"),
+        (lambda: {"invitee_ids": [999_999]}, "invitee_ids"),
+        (lambda: {"meeting_starts_at": None}, "meeting_starts_at"),
     ],
     ids=["past", "end-before-start", "too-short", "no-address", "bad-mode", "nobody", "stranger", "no-time"],
 )
@@ -290,7 +291,7 @@ def test_a_bad_booking_is_refused_and_changes_nothing(
     smtp_app, smtp_server, db_session, ready, book, data, field
 ):
     with pytest.raises(InvalidInput) as refused:
-        book(**data)
+        book(**data())
     assert refused.value.field == field
     db_session.rollback()
     db_session.expire_all()

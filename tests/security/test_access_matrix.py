@@ -32,6 +32,9 @@ from sipflow.people.services import register_person
 from sipflow.security import access, audit
 from sipflow.security.audit import AccessLogEntry
 
+# The pages and the test read one clock: sipflow's, frozen at FIXED_NOW.
+pytestmark = pytest.mark.usefixtures("frozen_clock")
+
 # Cheap argon2 parameters: the matrix logs in hundreds of times, and hashing strength is not under test here.
 CHEAP_HASH = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(TEST_PASSWORD)
 NO_ACCESS_TEXT = "Du har ingen åtkomst till enskilda SIP-ärenden."
@@ -128,7 +131,7 @@ def build_world(session: Session, registry, hash_key: str, case_kind: str | None
 
 def _case(world: World, registry, hash_key: str, kind: str) -> SipCase:
     session, units, actor = world.session, world.units, world.users["region_user"]
-    # The pages run on the real clock; so does the case.
+    # The pages run on sipflow's clock (frozen in this module); so does the case.
     now = now_utc()
     others = [units["municipality"].id] + ([units["school"].id] if kind == "consented_partly" else [])
     case = services.create_case(

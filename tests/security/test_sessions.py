@@ -3,6 +3,8 @@ idle and absolute limits hold; CSRF is required; cookies and headers are set for
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from webkit import TEST_PASSWORD, FreshContextClient, csrf_token, login, text_of
 
@@ -142,6 +144,16 @@ def test_an_idle_session_ends(app, client, parties):
     response = client.get("/")
     assert is_login_redirect(response)
     assert "Du loggades ut efter en stunds inaktivitet." in text_of(client.get("/login"))
+    assert is_login_redirect(client.get("/"))
+
+
+def test_the_idle_limit_runs_on_the_applications_clock(app, client, parties, frozen_clock):
+    """The same limit, with time moved by the frozen clock the views read instead of by editing stamps."""
+    assert login(client, parties.region_user.username).status_code == 302
+    idle = timedelta(minutes=app.config["SESSION_IDLE_MINUTES"])
+    frozen_clock.advance(idle - timedelta(seconds=5))
+    assert client.get("/").status_code == 200
+    frozen_clock.advance(idle + timedelta(seconds=5))
     assert is_login_redirect(client.get("/"))
 
 

@@ -7,9 +7,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pytest
-from flowkit import WORKFLOWS, Cast, empty_tables, make_cast, shortest_paths, walk_to
+from flowkit import WORKFLOWS, Cast, make_cast, shortest_paths, walk_to
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
+from support import empty_tables
 
 
 @dataclass

@@ -13,16 +13,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
+import support
 from sqlalchemy import event, func
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
 from sqlmodel import Session, SQLModel, select
+from support import KEPT_TABLES
 
 import sipflow.models  # noqa: F401  (every table, for the snapshots)
 from sipflow.cases import services
 from sipflow.cases.models import SipCase, TransitionLog
-from sipflow.cases.scripted import fire_scripted, scripted_input
+from sipflow.cases.scripted import scripted_input
 from sipflow.config import PROJECT_ROOT
-from sipflow.db import unit_of_work
 from sipflow.people.identifiers import luhn_check_digit, parse_identifier
 from sipflow.people.models import Organisation, Person, Unit, User
 from sipflow.people.services import register_person
@@ -31,8 +32,6 @@ from sipflow.workflow.engine import WorkflowRegistry
 
 # The same instant as FIXED_NOW in tests/conftest.py (conftest modules cannot be imported reliably).
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
-# Reference tables survive between tests, as in the `app` fixture.
-KEPT_TABLES = frozenset({"county", "municipality", "alembic_version"})
 
 REGISTRY = WorkflowRegistry.from_folder(PROJECT_ROOT / "workflows")
 WORKFLOWS: list[Workflow] = [REGISTRY.latest(name) for name in REGISTRY.names()]
@@ -212,8 +211,7 @@ def fire(
 ) -> TransitionLog:
     """Fire trigger in one unit of work (commit, or roll back and re-raise); no data: the scripted input."""
     actor = cast.user(session, persona_or_user) if isinstance(persona_or_user, str) else persona_or_user
-    with unit_of_work(session):
-        return fire_scripted(session, registry, actor, case, trigger, now=now, data=data)
+    return support.fire(session, registry, actor, case, trigger, now=now, data=data)
 
 
 def walk_to(
@@ -279,14 +277,6 @@ def case_row(session: Session, case_id: int) -> tuple[str, int, int]:
         select(func.count()).select_from(TransitionLog).where(TransitionLog.case_id == case_id)
     ).one()
     return state, version, logs
-
-
-def empty_tables(engine: Engine) -> None:
-    """Delete every row but the reference data, children first (as the `app` fixture does)."""
-    with engine.begin() as connection:
-        for table in reversed(SQLModel.metadata.sorted_tables):
-            if table.name not in KEPT_TABLES:
-                connection.execute(table.delete())
 
 
 def today(now: datetime) -> date:

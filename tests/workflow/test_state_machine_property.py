@@ -28,7 +28,6 @@ from flowkit import (
     WORKFLOWS,
     case_row,
     consent_states,
-    empty_tables,
     expected_roles,
     make_cast,
     recorded_writes,
@@ -47,6 +46,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 from sqlmodel import Session, select
+from support import empty_tables
 
 from sipflow.cases import services
 from sipflow.cases.errors import CaseError, PartyNotAllowed, TransitionNotAllowed
