@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 
 import support
@@ -83,7 +83,7 @@ def reply_ics(
     event.add("uid", uid)
     if sequence is not None:
         event.add("sequence", sequence)
-    event.add("dtstamp", dtstamp or datetime.now(UTC))
+    event.add("dtstamp", dtstamp or now_utc())
     attendee = vCalAddress(f"MAILTO:{email.upper()}")
     attendee.params["PARTSTAT"] = partstat
     event.add("attendee", attendee)

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import email
 import email.policy
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from meetingkit import ITIP_SECRET, invitation_of, reply_ics, reply_mail
 from sqlmodel import select
 
+from sipflow.clock import now_utc
 from sipflow.config import ConfigError, load_config
 from sipflow.db import unit_of_work
 from sipflow.meetings import services
@@ -134,7 +135,7 @@ def test_an_earlier_stamped_reply_arriving_later_does_not_overwrite_a_later_one(
     client, db_session, ready, book, itip_secret
 ):
     meeting = book()
-    stamp = datetime.now(UTC).replace(microsecond=0)
+    stamp = now_utc().replace(microsecond=0)
     accepted = reply_ics(meeting.uid, EVA, partstat="ACCEPTED", dtstamp=stamp)
     declined_before = reply_ics(meeting.uid, EVA, partstat="DECLINED", dtstamp=stamp - timedelta(minutes=5))
     assert post(client, accepted, headers=bearer()).status_code == 202
@@ -151,7 +152,7 @@ def test_a_reply_stamped_before_an_answer_through_the_link_does_not_overwrite_it
 ):
     meeting = book()
     invitation = invitation_of(db_session, meeting, ready.relative)
-    answered_at = datetime.now(UTC).replace(microsecond=0)
+    answered_at = now_utc().replace(microsecond=0)
     with unit_of_work(db_session):
         services.record_answer(
             db_session,
@@ -170,7 +171,7 @@ def test_a_reply_stamped_before_an_answer_through_the_link_does_not_overwrite_it
 
 def test_a_reply_to_a_newer_sequence_counts_whatever_its_stamp(client, db_session, ready, book, itip_secret):
     meeting = book()
-    stamp = datetime.now(UTC).replace(microsecond=0)
+    stamp = now_utc().replace(microsecond=0)
     assert post(client, reply_ics(meeting.uid, EVA, dtstamp=stamp), headers=bearer()).status_code == 202
     with unit_of_work(db_session):  # a new place (same time): SEQUENCE 1, the answer is kept
         services.change_meeting(
@@ -178,7 +179,7 @@ def test_a_reply_to_a_newer_sequence_counts_whatever_its_stamp(client, db_sessio
             ready.case,
             meeting,
             services.Booking(meeting.starts_at, meeting.ends_at, "mixed", "Storgatan 1", None),
-            now=datetime.now(UTC),
+            now=now_utc(),
         )
     # The invitee's calendar clock runs a little behind: the answer to the new version still counts.
     skewed = reply_ics(
@@ -193,7 +194,7 @@ def test_a_reply_stamped_in_the_future_does_not_block_the_next_answer(
 ):
     # A calendar whose clock is days ahead: its stamp counts as the moment the reply arrived.
     meeting = book()
-    now = datetime.now(UTC)
+    now = now_utc()
     ahead = reply_ics(meeting.uid, EVA, partstat="ACCEPTED", dtstamp=now + timedelta(days=10))
     assert post(client, ahead, headers=bearer()).status_code == 202
     later = reply_ics(meeting.uid, EVA, partstat="DECLINED", dtstamp=now + timedelta(minutes=1))
