@@ -175,7 +175,7 @@ INSERT_PERSON = (
     "home_municipality_code, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 INSERT_CASE = (
-    'INSERT INTO sipcase (uid, reference, workflow_name, workflow_version, state, "trigger", version, '
+    'INSERT INTO sipcase (uid, reference, workflow_name, workflow_version, state, occasion, version, '
     "person_id, initiating_organisation_id, created_by_user_id, requested_at, utskrivningsklar_at, "
     "child_view, questions, follow_up_on, closed_reason, created_at, updated_at) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"

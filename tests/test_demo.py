@@ -65,7 +65,7 @@ def test_personas_are_where_their_stories_are(app_ctx, db_session, registry):
         assert person.home_municipality_code == "0780"
 
     kim = cases["kim"]
-    assert (kim.workflow_name, kim.trigger) == ("sip_discharge", "discharge")
+    assert (kim.workflow_name, kim.occasion) == ("sip_discharge", "discharge")
     kim_person = db_session.get(Person, kim.person_id)
     assert (kim_person.id_kind, kim_person.legal_sex) == ("reservnummer", "unknown")
     assert timedelta(hours=20) < now_utc() - kim.utskrivningsklar_at < timedelta(hours=28)
@@ -178,7 +178,7 @@ def test_synthetic_cases_cover_municipalities_sexes_triggers_and_years(app_ctx, 
     ages = [(now_utc().date() - p.birth_date).days // 365 for p in persons if p.birth_date]
     assert min(ages) < 5 and max(ages) > 80
     cases = db_session.exec(select(SipCase)).all()
-    assert {c.trigger for c in cases} == {"other_need", "discharge", "child"}
+    assert {c.occasion for c in cases} == {"other_need", "discharge", "child"}
     states = Counter(c.state for c in cases)
     assert {"closed", "plan_established", "withdrawn", "declined"} <= set(states)
     held = db_session.exec(select(Meeting.held_at).where(Meeting.status == "held")).all()
@@ -227,7 +227,7 @@ def test_synthetic_rows_hang_together(app_ctx, db_session, registry):
     assert held and {m.id for m in held} <= attended
     deadlines = db_session.exec(select(Deadline)).all()
     for deadline in deadlines:
-        if deadline.kind == "kallelse" and cases[deadline.case_id].trigger == "discharge":
+        if deadline.kind == "kallelse" and cases[deadline.case_id].occasion == "discharge":
             assert deadline.due_at == cases[deadline.case_id].utskrivningsklar_at + timedelta(days=3) or (
                 # a daylight-saving change in between keeps the local wall-clock time
                 abs(deadline.due_at - cases[deadline.case_id].utskrivningsklar_at - timedelta(days=3))

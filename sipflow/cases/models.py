@@ -9,7 +9,6 @@ from sqlalchemy import JSON, Column
 from sqlalchemy.ext.mutable import MutableDict
 from sqlmodel import Field, SQLModel
 
-CASE_TRIGGERS = ("other_need", "discharge", "child")
 PARTICIPANT_KINDS = ("organisation", "person", "narstaende", "guardian")
 PARTY_ROLES = ("initiator", "huvudansvarig", "participant")
 
@@ -28,7 +27,8 @@ class SipCase(SQLModel, table=True):
     workflow_name: str = Field(max_length=40)
     workflow_version: int
     state: str = Field(max_length=40, index=True)
-    trigger: str = Field(max_length=16)
+    # Why the SIP was started (other need, discharge, child ...): the `occasion` of its workflow file.
+    occasion: str = Field(max_length=40)
     # Bumped by every state change; a writer holding an older number gets a conflict.
     version: int = 1
     person_id: int = Field(foreign_key="person.id", index=True)

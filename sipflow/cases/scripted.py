@@ -19,7 +19,7 @@ def scripted_input(session: Session, case: SipCase, form: str, now: datetime) ->
     today: date = to_local(now).date()
     organisations = participating_organisations(session, case.id)
     if form == "consent":
-        given_by = "guardian" if case.trigger == "child" else "person"
+        given_by = "guardian" if case.occasion == "child" else "person"
         guardian_ids = session.exec(
             select(Participant.id).where(
                 Participant.case_id == case.id,
@@ -40,7 +40,7 @@ def scripted_input(session: Session, case: SipCase, form: str, now: datetime) ->
     if form == "preparation":
         return {
             "questions": "Vem gör vad? Hur ser boendet ut?",
-            "child_view": "Vill gå kvar i samma skola." if case.trigger == "child" else None,
+            "child_view": "Vill gå kvar i samma skola." if case.occasion == "child" else None,
         }
     if form == "kallelse":
         return {

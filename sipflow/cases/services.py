@@ -157,7 +157,7 @@ def create_case(
     organisation_id = actor_organisation_id(session, actor)
     if organisation_id is None:
         raise PartyNotAllowed(_l("Only staff of a unit can start a SIP."))
-    if workflow.trigger == "discharge":
+    if workflow.occasion == "discharge":
         if utskrivningsklar_at is None:
             raise InvalidInput(
                 _l("Enter when the patient was reported ready for discharge."),
@@ -176,12 +176,12 @@ def create_case(
         workflow_name=workflow.name,
         workflow_version=workflow.version,
         state=workflow.initial,
-        trigger=workflow.trigger,
+        occasion=workflow.occasion,
         person_id=person.id,
         initiating_organisation_id=organisation_id,
         created_by_user_id=actor.id,
         requested_at=now,
-        utskrivningsklar_at=utskrivningsklar_at if workflow.trigger == "discharge" else None,
+        utskrivningsklar_at=utskrivningsklar_at if workflow.occasion == "discharge" else None,
         created_at=now,
         updated_at=now,
     )

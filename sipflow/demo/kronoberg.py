@@ -376,7 +376,7 @@ def _personas() -> tuple[Persona, ...]:
 
 def _consent_data(session: Session, case: SipCase, now: datetime, form: str) -> dict:
     return {
-        "given_by": "guardian" if case.trigger == "child" else "person",
+        "given_by": "guardian" if case.occasion == "child" else "person",
         "form": form,
         "valid_until": to_local(now).date() + timedelta(days=365),
         "organisation_ids": [o.id for o in participating_organisations(session, case.id)],

@@ -676,7 +676,7 @@ class _CaseSimulator:
             "workflow_name": workflow.name,
             "workflow_version": workflow.version,
             "state": workflow.initial,
-            "trigger": trigger,
+            "occasion": trigger,
             "version": 1,
             "person_id": person["id"],
             "initiating_organisation_id": initiator.organisation_id,
@@ -817,7 +817,7 @@ class _CaseSimulator:
         """The case's next trigger, when it happens and which party fires it."""
         rng, case, t = self.rng, sim.case, sim.at
         state = case["state"]
-        discharge = case["trigger"] == "discharge"
+        discharge = case["occasion"] == "discharge"
         r = rng.random()
         initiator, lead = sim.initiator, sim.huvudansvarig
         if state == "requested":
@@ -903,7 +903,7 @@ class _CaseSimulator:
                 self._declined(rows, sim, at, party, reason)
             elif form == "preparation":
                 case["questions"] = self.rng.choice(QUESTIONS)
-                if case["trigger"] == "child":
+                if case["occasion"] == "child":
                     case["child_view"] = self.rng.choice(CHILD_VIEWS)
             elif form == "kallelse":
                 details.update({"sent_at": at.isoformat(), "channel": self.rng.choice(CHANNELS)})
@@ -1015,7 +1015,7 @@ class _CaseSimulator:
         return lead.organisation_id
 
     def _plan_meeting(self, rows, sim, at) -> int:
-        discharge = sim.case["trigger"] == "discharge"
+        discharge = sim.case["occasion"] == "discharge"
         starts = self._meeting_start(at, 1, 6) if discharge else self._meeting_start(at, 5, 21)
         meeting = self._meeting_row(sim, "follow_up" if sim.held else "first", "planned", starts)
         rows.by_table["meeting"].append(meeting)

@@ -4,7 +4,7 @@ A case in a final state (closed, withdrawn, declined, cancelled) is kept for the
 state, counted from its final transition. After that its free text goes: the questions, the child's view,
 the closing reason, every transition's reason and the free text in its details (meeting decisions), the
 consents' names, scope text and reasons, the närstående's and guardians' names and contact details, and
-the meetings' places and links. What statistics count stays: state, trigger, workflow, dates, meeting modes
+the meetings' places and links. What statistics count stays: state, occasion, workflow, dates, meeting modes
 and attendance, organisations, deadlines, consent decisions and the person's sex, birth year and
 folkbokföringskommun. The access log is never touched (it outlives the records it describes).
 

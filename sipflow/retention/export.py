@@ -129,7 +129,7 @@ def _case(session: Session, case: SipCase, names: _Names) -> dict:
         "workflow_name",
         "workflow_version",
         "state",
-        "trigger",
+        "occasion",
         "requested_at",
         "utskrivningsklar_at",
         "questions",

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sipflow.cases.models import CASE_TRIGGERS, PARTY_ROLES
+from sipflow.cases.models import PARTY_ROLES
 
 # The kinds of input a transition's form collects; cases/inputs.py handles each one.
 INPUT_KINDS = (
@@ -23,7 +24,7 @@ DEADLINE_SOURCES = ("requested_at", "utskrivningsklar_at", "follow_up_on")
 WITHDRAW_TRIGGER = "withdraw_consent"
 CREATE_EVENT = "create"
 
-_TOP_KEYS = {"name", "version", "trigger", "initial", "label", "states", "deadlines", "transitions"}
+_TOP_KEYS = {"name", "version", "occasion", "initial", "label", "states", "deadlines", "transitions"}
 _STATE_KEYS = {"label", "final"}
 _TRANSITION_KEYS = {"trigger", "label", "source", "dest", "form", "conditions", "effects", "parties"}
 _DEADLINE_KEYS = {"label", "from", "days", "working_days", "started_by", "met_by"}
@@ -75,7 +76,8 @@ class Workflow:
 
     name: str
     version: int
-    trigger: str
+    # Why a SIP of this kind is started (other need, discharge, child ...), stored on each case.
+    occasion: str
     initial: str
     label: dict
     states: dict[str, StateDef]
@@ -142,11 +144,11 @@ def _names(path: Path, key: str, raw, allowed=None, what="name") -> tuple[str, .
 def parse_workflow(path: Path, data: dict, guards, effects) -> Workflow:
     """Validate raw TOML data against the known guards and effects and build a Workflow."""
     _unknown_keys(path, "(top level)", data, _TOP_KEYS)
-    for key in ("name", "version", "trigger", "initial", "states", "transitions"):
+    for key in ("name", "version", "occasion", "initial", "states", "transitions"):
         if key not in data:
             raise _fail(path, key, "is required")
-    if data["trigger"] not in CASE_TRIGGERS:
-        raise _fail(path, "trigger", f"unknown case trigger {data['trigger']!r}")
+    if not isinstance(data["occasion"], str) or not re.fullmatch(r"[a-z][a-z0-9_]{0,39}", data["occasion"]):
+        raise _fail(path, "occasion", "must be a lower-case name of at most 40 letters, digits or _")
     if not isinstance(data["version"], int) or data["version"] < 1:
         raise _fail(path, "version", "must be a positive whole number")
 
@@ -224,7 +226,7 @@ def parse_workflow(path: Path, data: dict, guards, effects) -> Workflow:
     workflow = Workflow(
         name=data["name"],
         version=data["version"],
-        trigger=data["trigger"],
+        occasion=data["occasion"],
         initial=data["initial"],
         label=_label(path, "label", data.get("label")),
         states=states,

@@ -238,7 +238,7 @@ def test_what_statistics_count_is_kept(db_session, ended_case, policy, now, part
     )
     assert run(db_session, policy, now) == 1
     after = reload(db_session, SipCase, case.id)
-    assert (after.state, after.trigger, after.workflow_name) == ("closed", case.trigger, case.workflow_name)
+    assert (after.state, after.occasion, after.workflow_name) == ("closed", case.occasion, case.workflow_name)
     assert (
         after.requested_at == case.requested_at
         and after.initiating_organisation_id == case.initiating_organisation_id

@@ -743,7 +743,7 @@ def test_the_sql_rule_matches_its_statement(
         workflow_name="sip",
         workflow_version=1,
         state="consent_given",
-        trigger="other_need",
+        occasion="other_need",
         person_id=person.id,
         initiating_organisation_id=org_id["a"],
         created_by_user_id=initiator.id,

@@ -192,7 +192,7 @@ def start_case(
         person=session.get(Person, cast.person_id),
         unit_ids=[cast.unit_ids[p] for p in participants],
         now=now,
-        utskrivningsklar_at=now - timedelta(hours=2) if workflow.trigger == "discharge" else None,
+        utskrivningsklar_at=now - timedelta(hours=2) if workflow.occasion == "discharge" else None,
     )
     session.commit()
     return case

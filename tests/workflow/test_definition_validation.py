@@ -119,6 +119,12 @@ BROKEN = [
         "revize",
     ),
     (
+        "occasion-not-a-name",
+        replace_once('occasion = "other_need"', 'occasion = "Other need!"'),
+        "occasion",
+        "lower-case name",
+    ),
+    (
         "unknown-initial-state",
         replace_once('initial = "requested"', 'initial = "started"'),
         "initial",
@@ -195,3 +201,14 @@ def test_shipped_file_loads(path: Path):
 def test_shipped_folder_loads_every_file():
     registry = WorkflowRegistry.from_folder(WORKFLOWS_DIR)
     assert registry.names() == sorted(p.stem for p in WORKFLOWS_DIR.glob("*.toml"))
+
+
+def test_a_county_names_an_occasion_of_its_own_in_the_file(tmp_path):
+    path = tmp_path / "sip_youth.toml"
+    path.write_text(
+        SIP.replace('name = "sip"', 'name = "sip_youth"').replace(
+            'occasion = "other_need"', 'occasion = "youth_reception"'
+        ),
+        encoding="utf-8",
+    )
+    assert load_workflow_file(path, GUARDS, EFFECTS).occasion == "youth_reception"
