@@ -71,7 +71,16 @@ FIELD_EXAMPLES = 2
 FORGED_EXAMPLES = 2
 PAGE_EXAMPLES = 3
 MAX_PAGES_PER_ROLE = 60
-START_PAGES = ["/", "/cases/new", "/account/calendar", "/password", "/admin/users", "/admin/persons"]
+PAGES_PER_KIND = 3
+START_PAGES = [
+    "/",
+    "/cases/new",
+    "/account/calendar",
+    "/password",
+    "/admin/users",
+    "/admin/persons",
+    "/dev/outbox",
+]
 # Links not worth following: static files, raw mails, the health check, the language switch duplicates.
 SKIP_LINK = re.compile(r"^/(static|healthz)|/raw$|[?&]lang=")
 NEW_PERSONNUMMER = valid_personnummer(date(1977, 7, 7), 321)
@@ -171,6 +180,11 @@ def build_world(app, db_session, registry, parties, create_case, make_user) -> W
         "admin": make_user(None, roles="admin"),
         "anonymous": None,
     }
+    # A disabled account, so that the administration shows its "enable" form too.
+    disabled = make_user(parties.school, username="disabled-user")
+    disabled.active = False
+    db_session.add(disabled)
+    db_session.commit()
     secret = app.config["SECRET_KEY"]
     tokens, answer_urls = [], []
     meeting = db_session.exec(select(Meeting).where(Meeting.case_id == cases["invited"].id)).first()
@@ -318,10 +332,16 @@ class Fuzzer:
         queue = list(self.world.answer_urls) + ["/login"] if self.world.users[role] is None else []
         queue += START_PAGES
         seen: set[str] = set()
+        per_kind: dict[str, int] = {}
         while queue and len(seen) < MAX_PAGES_PER_ROLE:
             url = queue.pop(0)
             if url in seen or SKIP_LINK.search(url):
                 continue
+            # A few pages of each kind will do (the outbox holds every mail the test session sent).
+            kind = _describe(self.app, "get", urlsplit(url).path, self.world.labels)[0]
+            if per_kind.get(kind, 0) >= PAGES_PER_KIND:
+                continue
+            per_kind[kind] = per_kind.get(kind, 0) + 1
             seen.add(url)
             self.known_pages.add(url)
             try:
@@ -342,7 +362,9 @@ class Fuzzer:
             if response.status_code != 200 or response.mimetype != "text/html":
                 continue
             html = response.get_data(as_text=True)
-            self.feeds.update(re.findall(r"/calendar/[\w.-]+\.ics", html))
+            feeds = re.findall(r"/calendar/[\w.-]+\.ics", html)
+            self.feeds.update(feeds)
+            queue.extend(feeds)
             page = read_page(url, html)
             for form in page.forms:
                 self._add_form_target(role, url, form)
@@ -473,6 +495,7 @@ class Fuzzer:
             problems.append((f"database changed on a refusal: {', '.join(changed)}", ""))
         if changed and not refusal and response is not None and response.status_code < 500:
             self._check_aftermath(role, target, response, problems)
+            problems.extend(_insane_dates_accepted(target, ops))
         for record in personnummer_in(self.log[log_start:]):
             # The line of the record (a traceback has many) that holds it, for the report.
             line = personnummer_in(record.splitlines())[0]
@@ -511,7 +534,8 @@ class Fuzzer:
             urls.append(urlsplit(response.headers["Location"])._replace(scheme="", netloc="").geturl())
         urls.append(target.page)
         urls.extend(sorted(self.feeds))
-        for url in list(dict.fromkeys(urls)):
+        urls = list(dict.fromkeys(urls))
+        for url in urls:
             try:
                 after = client.get(url)
             except Exception as error:  # noqa: BLE001  (an exception escaping is what is looked for)
@@ -523,13 +547,15 @@ class Fuzzer:
                 problems.append(
                     (f"after it was accepted, GET {self._pattern(url)} answered {after.status_code}", "")
                 )
-            elif (
-                url == urls[0]
-                and response.status_code in (302, 303)
-                and shows_error(after.get_data(as_text=True))
-            ):
+                continue
+            html = after.get_data(as_text=True) if after.mimetype == "text/html" else ""
+            if url == urls[0] and response.status_code in (302, 303) and shows_error(html):
                 # A redirect to a page that shows an error flash was a refusal after all.
                 problems.append(("database changed on a refusal shown after a redirect", ""))
+            if url == urls[0] and html:
+                # The pages the post made (a new meeting's page) must open too.
+                fresh = [link for link in read_page(url, html).links if link not in self.known_pages]
+                urls.extend(link for link in fresh[:5] if not SKIP_LINK.search(link) and link not in urls)
 
     def _pattern(self, url: str) -> str:
         return _describe(self.app, "get", urlsplit(url).path, self.world.labels)[0].removeprefix("GET ")
@@ -592,21 +618,44 @@ class Fuzzer:
             )
         return groups
 
+    def extremes(self, target: Target) -> list[list[tuple]]:
+        """Every date and time of the form at once at the end (or the start) of the calendar."""
+        typed = {n: m for n, m in target.fields.items() if m.kind in ("date", "datetime-local", "time")}
+        if target.is_page or not typed:
+            return []
+        clocks = sorted(n for n, m in typed.items() if m.kind == "time")
+        combos = []
+        for day, first, last in (("9999-12-31", "23:00", "23:59"), ("0001-01-01", "00:00", "00:01")):
+            ops = []
+            for name, meta in sorted(typed.items()):
+                if meta.kind == "date":
+                    value = day
+                elif meta.kind == "datetime-local":
+                    value = f"{day}T{last}"
+                else:
+                    value = first if name == clocks[0] else last
+                ops.append(("set", name, f"extreme date {day}", value))
+            combos.append(ops)
+        return combos
+
     def fuzz(self, role: str, target: Target) -> None:
         """Hypothesis examples of target as role; every distinct failure is kept.
 
         A form the role found itself gets examples for each field (and URL segment) in turn, one change at
-        a time, so that a failure names its field; a form only another role found is forged with one or
-        two changes anywhere.
+        a time, so that a failure names its field, and its dates all at once at the calendar's ends; a
+        form only another role found is forged with one or two changes anywhere.
         """
         groups = self.operation_groups(target)
         if not groups:
             return
         if role in target.found_by:
             runs = [
-                (index, st.lists(group, min_size=1, max_size=1), known)
+                (index, group.map(lambda op: [op]), [[op] for op in known])
                 for index, (group, known) in enumerate(groups)
             ]
+            combos = self.extremes(target)
+            if combos:
+                runs.append((len(runs), st.sampled_from(combos), combos))
             examples = PAGE_EXAMPLES if target.is_page else FIELD_EXAMPLES
         else:
             runs = [(-1, st.lists(st.one_of(*(group for group, _ in groups)), min_size=1, max_size=2), [])]
@@ -637,8 +686,8 @@ class Fuzzer:
                 self.record(role, target, use_baseline, ops, problem, detail, status)
 
         # The values that broke sipflow before are tried every time, besides hypothesis's own.
-        for op in known:
-            run = example(use_baseline=True, ops=[op])(run)
+        for ops in known:
+            run = example(use_baseline=True, ops=ops)(run)
         run()
 
     def record(self, role, target, use_baseline, ops, problem, detail, status) -> None:
@@ -653,6 +702,20 @@ class Fuzzer:
         self.failures[key] = Failure(
             problem, role, target.pattern, change, value + (f" [{detail}]" if detail else ""), status
         )
+
+
+def _insane_dates_accepted(target: Target, ops) -> list[tuple[str, str]]:
+    """A date field's value outside 1900 to 100 years ahead, accepted: it must be refused at the field."""
+    last = now_utc().year + 100
+    found = []
+    for op in ops:
+        meta = target.fields.get(op[1]) if op[0] in ("set", "dup") else None
+        if meta is None or meta.kind not in ("date", "datetime-local"):
+            continue
+        year = re.match(r"^(-?\d{1,4})-\d\d-\d\d", op[3])
+        if year and not 1900 <= int(year.group(1)) <= last:
+            found.append((f"accepted a date outside 1900..{last}", ""))
+    return found
 
 
 def _op_text(op) -> str:
@@ -712,3 +775,93 @@ def test_hostile_values_in_every_form_as_every_role(
     finally:
         app.config["PROPAGATE_EXCEPTIONS"] = saved
     assert not fuzzer.failures and not fuzzer.crawl_failures, _report(fuzzer)
+
+
+# --- The calendar replies' endpoint: no form, but public -----------------------------------------------
+
+REPLY = (
+    "BEGIN:VCALENDAR\r\nPRODID:-//fuzz//EN\r\nVERSION:2.0\r\nMETHOD:REPLY\r\nBEGIN:VEVENT\r\n"
+    "UID:{uid}\r\nDTSTAMP:{dtstamp}\r\nSEQUENCE:{sequence}\r\n"
+    "ATTENDEE;PARTSTAT={partstat}:mailto:{email}\r\nCOMMENT:{comment}\r\n"
+    "END:VEVENT\r\nEND:VCALENDAR\r\n"
+)
+
+
+def _replies(meeting: Meeting, invitation: Invitation, ids: Ids):
+    """(kind, body): REPLY objects with one hostile property each, and bodies that are no REPLY at all."""
+    valid = {
+        "uid": meeting.uid,
+        "dtstamp": "20261110T100000Z",
+        "sequence": str(meeting.sequence),
+        "partstat": "DECLINED",
+        "email": invitation.email,
+        "comment": "Kan inte",
+    }
+    hostile = {
+        "uid": ["", "x" * 100_000, "\x00", f"{meeting.uid}\x00", "other@sipflow"],
+        "dtstamp": ["00010101T000000Z", "99991231T235959Z", "20261340T250000Z", "garbage", ""],
+        "sequence": ["-1", str(2**64), "NaN", "1e309", ""],
+        "partstat": ["NEEDS-ACTION", "not-a-choice", "", "ACCEPTED\r\nX:1"],
+        "email": ["", "evil@example.com", f"{invitation.email}\r\nBcc: evil@example.com", "a" * 10_000],
+        "comment": ["", "x" * 200_000, "\x00", "\u202e", ids.personnummer[0]],
+    }
+    one_property = st.sampled_from(sorted(hostile)).flatmap(
+        lambda name: st.sampled_from(hostile[name]).map(
+            lambda value: (f"REPLY with hostile {name}", REPLY.format(**(valid | {name: value})).encode())
+        )
+    )
+    raw = st.sampled_from(
+        [
+            ("empty body", b""),
+            ("huge body", b"A" * 300_000),
+            ("NUL bytes", b"\x00" * 100),
+            ("not UTF-8", b"\xff\xfe\xfa" * 100),
+            ("personnummer", ids.personnummer[0].encode()),
+            ("two calendars", (REPLY.format(**valid) * 2).encode()),
+        ]
+    )
+    return st.one_of(one_property, raw)
+
+
+def test_hostile_calendar_replies(
+    app, engine, db_session, registry, parties, create_case, make_user, captured_log
+):
+    world = build_world(app, db_session, registry, parties, create_case, make_user)
+    invitation = db_session.exec(select(Invitation).where(Invitation.email.is_not(None))).first()
+    meeting = db_session.get(Meeting, invitation.meeting_id)
+    pristine_rows, pristine = copy_rows(engine), fingerprint(engine)
+    client = FreshContextClient(app, app.response_class, use_cookies=True)
+    failures: dict[tuple[str, str], str] = {}
+    saved = app.config.get("PROPAGATE_EXCEPTIONS")
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+
+    @seed(14)
+    @settings(max_examples=40, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @given(reply=_replies(meeting, invitation, world.ids))
+    def post(reply):
+        kind, body = reply
+        limiter.reset()
+        log_start = len(captured_log)
+        try:
+            response = client.post("/itip/reply", data=body, content_type="text/calendar")
+        except Exception as error:  # noqa: BLE001  (an exception escaping is what is looked for)
+            failures[(kind, f"exception escaped: {type(error).__name__}")] = _short(body.decode("latin-1"))
+            return
+        changed = changed_tables(pristine, fingerprint(engine))
+        if response.status_code >= 500:
+            failures[(kind, f"status {response.status_code}")] = _short(body.decode("latin-1"))
+        if changed and response.status_code >= 400:
+            failures[(kind, f"database changed on a refusal: {', '.join(changed)}")] = ""
+        if personnummer_in(captured_log[log_start:]):
+            failures[(kind, "personnummer in a log line")] = ""
+        if changed:
+            restore_rows(engine, pristine_rows)
+
+    try:
+        post()
+    finally:
+        app.config["PROPAGATE_EXCEPTIONS"] = saved
+    assert not failures, "\n".join(
+        f"- {problem} | POST /itip/reply | {kind} | {value}"
+        for (kind, problem), value in sorted(failures.items())
+    )
