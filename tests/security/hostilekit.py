@@ -323,6 +323,9 @@ def notorious(meta: FieldMeta | None, ids: Ids) -> list[tuple[str, str]]:
         return [("bad number", str(2**64))]
     if kind in ("select", "select-multiple", "radio", "checkbox"):
         return [("wrong choice", "not-a-choice"), ("personnummer", ids.personnummer[0])]
+    if kind in ("text", "textarea", "email", "password", "tel"):
+        # PostgreSQL refuses a NUL in a text value outright; SQLite stores it.
+        return [("NUL", "a\x00b")]
     return []
 
 
