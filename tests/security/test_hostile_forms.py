@@ -295,6 +295,7 @@ class Fuzzer:
         self.crawl_failures: list[str] = []
         self.pristine_rows = None
         self.pristine = None
+        self.pristine_trace = None
 
     # Clients ----------------------------------------------------------------------------------------------
 
@@ -491,7 +492,7 @@ class Fuzzer:
             # The line of the record (a traceback has many) that holds it, for the report.
             line = (personnummer_in(record.splitlines()) or [record])[0]
             problems.append(("personnummer in a log line", f"{line.strip()[:160]!r}"))
-        if changed:
+        if changed or fingerprint(self.engine, trace=True) != self.pristine_trace:
             restore_rows(self.engine, self.pristine_rows)
         if changed or not refusal or response is None or response.status_code >= 500:
             # The session may have changed (logged in or out, renewed, half-done by a 500): start over.
@@ -759,6 +760,7 @@ def test_hostile_values_in_every_form_as_every_role(
         assert found["initiator"] >= 20 and found["admin"] >= 4 and found["anonymous"] >= 2, found
         fuzzer.pristine_rows = copy_rows(engine)
         fuzzer.pristine = fingerprint(engine)
+        fuzzer.pristine_trace = fingerprint(engine, trace=True)
         for role in roles:
             fuzzer.renew(role)
             for target in fuzzer.targets.values():
@@ -859,3 +861,44 @@ def test_hostile_calendar_replies(
         f"- {problem} | POST /itip/reply | {kind} | {value}"
         for (kind, problem), value in sorted(failures.items())
     )
+
+
+# --- The fuzzer's own checks, so that a quiet run means something -------------------------------------------
+
+
+def test_offsite_recognises_a_redirect_that_leaves_the_site():
+    for location in ("//evil.example", "/\t/evil.example", "https://evil.example/", "/\\evil.example"):
+        assert offsite(location), location
+    for location in ("/cases/abc", "http://localhost/cases/abc", "/login?next=%2F"):
+        assert not offsite(location), location
+
+
+def test_the_form_reader_keeps_kinds_options_and_forms_without_action():
+    page = read_page(
+        "/answer/token",
+        '<form method="post"><input type="hidden" name="csrf_token" value="t">'
+        '<input type="radio" name="partstat" value="ACCEPTED">'
+        '<input type="radio" name="partstat" value="DECLINED">'
+        '<input type="date" name="due_on" value="">'
+        '<select name="mode"><option value="video">v</option></select>'
+        '</form><a href="/cases/x">x</a><a href="https://elsewhere.example/">y</a>',
+    )
+    (form,) = page.forms
+    assert (form.method, form.action) == ("post", "/answer/token")
+    assert {name: (meta.kind, meta.options) for name, meta in form.fields.items()} == {
+        "csrf_token": ("hidden", []),
+        "partstat": ("radio", ["ACCEPTED", "DECLINED"]),
+        "due_on": ("date", []),
+        "mode": ("select", ["video"]),
+    }
+    assert page.links == ["/cases/x"]
+    assert shows_error('<ul class="field-errors" id="x-error">') and not shows_error("<p>ok</p>")
+
+
+def test_the_fingerprint_sees_a_changed_row_and_restoring_puts_it_back(engine, parties):
+    rows, before = copy_rows(engine), fingerprint(engine)
+    with engine.begin() as connection:
+        connection.execute(User.__table__.update().values(display_name="Ändrad"))
+    assert changed_tables(before, fingerprint(engine)) == ["user"]
+    restore_rows(engine, rows)
+    assert fingerprint(engine) == before
