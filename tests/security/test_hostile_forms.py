@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
+import pytest
 from hostilekit import (
     Ids,
     PageForm,
@@ -743,30 +744,38 @@ def _report(fuzzer: Fuzzer) -> str:
 # --- The test -----------------------------------------------------------------------------------------------
 
 
-def test_hostile_values_in_every_form_as_every_role(
-    app, engine, db_session, registry, parties, create_case, make_user, make_person, captured_log
-):
-    world = build_world(app, db_session, registry, parties, create_case, make_user, make_person)
-    saved = app.config.get("PROPAGATE_EXCEPTIONS")
-    # Answer an exception as production does (a logged 500), so that its traceback is scanned too.
-    app.config["PROPAGATE_EXCEPTIONS"] = False
-    try:
-        fuzzer = Fuzzer(app, engine, world, captured_log)
-        roles = list(world.users)
-        for role in roles:
-            fuzzer.renew(role)
-            fuzzer.crawl(role)
-        found = {role: sum(role in t.found_by for t in fuzzer.targets.values()) for role in roles}
-        assert found["initiator"] >= 20 and found["admin"] >= 4 and found["anonymous"] >= 2, found
-        fuzzer.pristine_rows = copy_rows(engine)
-        fuzzer.pristine = fingerprint(engine)
-        fuzzer.pristine_trace = fingerprint(engine, trace=True)
-        for role in roles:
-            fuzzer.renew(role)
-            for target in fuzzer.targets.values():
-                fuzzer.fuzz(role, target)
-    finally:
-        app.config["PROPAGATE_EXCEPTIONS"] = saved
+@pytest.fixture
+def hostile_app(app, monkeypatch, tmp_path):
+    """The app answering an exception as production does, its e-mails in an outbox of its own."""
+    # A logged 500 rather than a raised exception: its traceback is scanned for a personnummer too.
+    monkeypatch.setitem(app.config, "PROPAGATE_EXCEPTIONS", False)
+    outbox = tmp_path / "outbox"
+    outbox.mkdir()
+    monkeypatch.setitem(app.config, "OUTBOX_DIR", str(outbox))
+    return app
+
+
+@pytest.fixture
+def world(hostile_app, db_session, registry, parties, create_case, make_user, make_person) -> World:
+    """The small world both tests post into."""
+    return build_world(hostile_app, db_session, registry, parties, create_case, make_user, make_person)
+
+
+def test_hostile_values_in_every_form_as_every_role(hostile_app, engine, world, captured_log):
+    fuzzer = Fuzzer(hostile_app, engine, world, captured_log)
+    roles = list(world.users)
+    for role in roles:
+        fuzzer.renew(role)
+        fuzzer.crawl(role)
+    found = {role: sum(role in t.found_by for t in fuzzer.targets.values()) for role in roles}
+    assert found["initiator"] >= 20 and found["admin"] >= 4 and found["anonymous"] >= 2, found
+    fuzzer.pristine_rows = copy_rows(engine)
+    fuzzer.pristine = fingerprint(engine)
+    fuzzer.pristine_trace = fingerprint(engine, trace=True)
+    for role in roles:
+        fuzzer.renew(role)
+        for target in fuzzer.targets.values():
+            fuzzer.fuzz(role, target)
     assert not fuzzer.failures and not fuzzer.crawl_failures, _report(fuzzer)
 
 
@@ -819,17 +828,12 @@ def _replies(meeting: Meeting, invitation: Invitation, ids: Ids):
     return st.one_of(one_property, raw)
 
 
-def test_hostile_calendar_replies(
-    app, engine, db_session, registry, parties, create_case, make_user, make_person, captured_log
-):
-    world = build_world(app, db_session, registry, parties, create_case, make_user, make_person)
+def test_hostile_calendar_replies(hostile_app, engine, db_session, world, captured_log):
     invitation = db_session.exec(select(Invitation).where(Invitation.email.is_not(None))).first()
     meeting = db_session.get(Meeting, invitation.meeting_id)
     pristine_rows, pristine = copy_rows(engine), fingerprint(engine)
-    client = FreshContextClient(app, app.response_class, use_cookies=True)
+    client = FreshContextClient(hostile_app, hostile_app.response_class, use_cookies=True)
     failures: dict[tuple[str, str], str] = {}
-    saved = app.config.get("PROPAGATE_EXCEPTIONS")
-    app.config["PROPAGATE_EXCEPTIONS"] = False
 
     @seed(14)
     @settings(max_examples=40, deadline=None, database=None, suppress_health_check=list(HealthCheck))
@@ -845,7 +849,7 @@ def test_hostile_calendar_replies(
             return
         changed = changed_tables(pristine, fingerprint(engine))
         if response.status_code >= 500:
-            failures[(kind, f"status {response.status_code}")] = response.get_data(as_text=True)[:100]
+            failures[(kind, f"status {response.status_code}")] = ""
         if changed and response.status_code >= 400:
             failures[(kind, f"database changed on a refusal: {', '.join(changed)}")] = ""
         if personnummer_in(captured_log[log_start:]):
@@ -853,10 +857,7 @@ def test_hostile_calendar_replies(
         if changed:
             restore_rows(engine, pristine_rows)
 
-    try:
-        post()
-    finally:
-        app.config["PROPAGATE_EXCEPTIONS"] = saved
+    post()
     assert not failures, "\n".join(
         f"- {problem} | POST /itip/reply | {kind} | {value}"
         for (kind, problem), value in sorted(failures.items())
