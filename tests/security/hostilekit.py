@@ -410,3 +410,62 @@ def restore_rows(engine, rows: dict[str, list[dict]]) -> None:
         for table in tables:
             if rows.get(table.name):
                 connection.execute(table.insert(), rows[table.name])
+
+
+# --- References across cases --------------------------------------------------------------------------------
+
+
+def crossed_references(engine) -> list[str]:
+    """The rows that tie one case to another case's parties (an id of another case accepted in a form)."""
+    from sqlalchemy import and_, exists, func
+    from sqlalchemy.orm import aliased
+
+    from sipflow.cases.models import Participant, SipCase
+    from sipflow.consent.models import Consent, ConsentOrganisation
+    from sipflow.meetings.models import Attendance, Invitation, Meeting
+    from sipflow.people.models import Unit
+
+    party = aliased(Participant)
+    checks = {
+        "an invitation to another case's participant": select(func.count())
+        .select_from(Invitation)
+        .join(Meeting, Meeting.id == Invitation.meeting_id)
+        .join(party, party.id == Invitation.participant_id)
+        .where(party.case_id != Meeting.case_id),
+        "an attendance of another case's participant": select(func.count())
+        .select_from(Attendance)
+        .join(Meeting, Meeting.id == Attendance.meeting_id)
+        .join(party, party.id == Attendance.participant_id)
+        .where(party.case_id != Meeting.case_id),
+        "a consent given by another case's participant": select(func.count())
+        .select_from(Consent)
+        .join(party, party.id == Consent.given_by_participant_id)
+        .where(party.case_id != Consent.case_id),
+        "a consent covering an organisation that takes no part in the case": select(func.count())
+        .select_from(ConsentOrganisation)
+        .join(Consent, Consent.id == ConsentOrganisation.consent_id)
+        .where(
+            ~exists().where(
+                and_(
+                    Participant.case_id == Consent.case_id,
+                    Participant.organisation_id == ConsentOrganisation.organisation_id,
+                )
+            )
+        ),
+        "a participating unit of another organisation": select(func.count())
+        .select_from(Participant)
+        .join(Unit, Unit.id == Participant.unit_id)
+        .where(Unit.organisation_id != Participant.organisation_id),
+        "a case whose initiating organisation takes no part in it": select(func.count())
+        .select_from(SipCase)
+        .where(
+            ~exists().where(
+                and_(
+                    Participant.case_id == SipCase.id,
+                    Participant.organisation_id == SipCase.initiating_organisation_id,
+                )
+            )
+        ),
+    }
+    with engine.connect() as connection:
+        return [rule for rule, query in checks.items() if connection.execute(query).scalar_one()]

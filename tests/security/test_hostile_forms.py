@@ -44,6 +44,7 @@ from hostilekit import (
     PageForm,
     changed_tables,
     copy_rows,
+    crossed_references,
     fingerprint,
     notorious,
     offsite,
@@ -80,6 +81,7 @@ MAX_PAGES_PER_ROLE = 60
 PAGES_PER_KIND = 3
 START_PAGES = [
     "/",
+    "/?page=2",
     "/cases/new",
     "/account/calendar",
     "/password",
@@ -489,6 +491,7 @@ class Fuzzer:
         if changed and not refusal and response is not None and response.status_code < 500:
             self._check_aftermath(role, target, response, problems)
             problems.extend(_insane_dates_accepted(target, ops))
+            problems.extend((f"accepted {rule}", "") for rule in crossed_references(self.engine))
         for record in personnummer_in(self.log[log_start:]):
             # The line of the record (a traceback has many) that holds it, for the report.
             line = (personnummer_in(record.splitlines()) or [record])[0]
@@ -769,6 +772,7 @@ def test_hostile_values_in_every_form_as_every_role(hostile_app, engine, world, 
         fuzzer.crawl(role)
     found = {role: sum(role in t.found_by for t in fuzzer.targets.values()) for role in roles}
     assert found["initiator"] >= 20 and found["admin"] >= 4 and found["anonymous"] >= 2, found
+    assert crossed_references(engine) == [], "the world itself ties cases together"
     fuzzer.pristine_rows = copy_rows(engine)
     fuzzer.pristine = fingerprint(engine)
     fuzzer.pristine_trace = fingerprint(engine, trace=True)
@@ -903,3 +907,17 @@ def test_the_fingerprint_sees_a_changed_row_and_restoring_puts_it_back(engine, p
     assert changed_tables(before, fingerprint(engine)) == ["user"]
     restore_rows(engine, rows)
     assert fingerprint(engine) == before
+
+
+def test_an_invitation_to_another_cases_participant_is_seen(world, engine, db_session):
+    assert crossed_references(engine) == []
+    invitation = db_session.exec(select(Invitation)).first()
+    meeting = db_session.get(Meeting, invitation.meeting_id)
+    stranger = db_session.exec(select(Participant).where(Participant.case_id != meeting.case_id)).first()
+    with engine.begin() as connection:
+        connection.execute(
+            Invitation.__table__.update()
+            .where(Invitation.__table__.c.id == invitation.id)
+            .values(participant_id=stranger.id)
+        )
+    assert crossed_references(engine) == ["an invitation to another case's participant"]
