@@ -22,8 +22,10 @@ Each response must hold:
 - on a refusal (a 4xx, or the page again with an error) nothing changed in the database: the row count
   and a hash of the rows of every table but the access log (and any failed-login store) are compared;
 - when something was accepted, the pages it leads to (the redirect, the pages it made, the page itself,
-  the calendar feeds) still answer without a 500, no date outside 1900 to 100 years ahead went in, and
-  then the database is put back as it was;
+  the calendar feeds) still answer without a 500, no date outside 1900 to 100 years ahead went in, no
+  row ties the case to another case's parties (an invitation, attendance or consent naming another case's
+  participant, a consent covering an organisation outside the case), and then the database is put back
+  as it was;
 - no log line carries a personnummer (tracebacks included).
 
 Failures are gathered, not raised one by one: the test ends with one list of the distinct ones, each with
