@@ -260,7 +260,11 @@ def parse_reply(data: bytes | str, *, max_bytes: int = 256_000) -> Reply:
         raise TypeError(f"parse_reply() takes bytes or str, not {type(data).__name__}")
     if size > max_bytes:
         raise ReplyError("too_large", f"The calendar data is larger than {max_bytes} bytes.")
-    vevent = _reply_event(data if isinstance(data, str) else _decode(data))
+    text = data if isinstance(data, str) else _decode(data)
+    if "\x00" in text:
+        # No calendar writes one, and PostgreSQL refuses to store or compare text holding it.
+        raise ReplyError("nul", "The calendar data holds a NUL character.")
+    vevent = _reply_event(text)
 
     uid = vevent.get("UID")
     if not isinstance(uid, str) or not uid.strip():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 
-from flask import Flask, flash, redirect, request, session, url_for
+from flask import Flask, flash, redirect, render_template, request, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user, logout_user
 from flask_wtf.csrf import CSRFProtect
@@ -54,6 +54,17 @@ def _end_session(message):
     return redirect(url_for("auth.login"))
 
 
+def _holds_nul(req) -> bool:
+    """True when the path, the query or a form field of req holds a NUL character."""
+    if "\x00" in req.path:
+        return True
+    for values in (req.args, req.form):
+        for key, value in values.items(multi=True):
+            if "\x00" in key or "\x00" in value:
+                return True
+    return False
+
+
 def init_security(app: Flask) -> None:
     """Attach flask-login, CSRF protection, login throttling, the session limits and the security headers."""
     from sipflow.security.limits import init_limits
@@ -85,6 +96,13 @@ def init_security(app: Flask) -> None:
         if not isinstance(seen, int | float) or now - seen > idle_seconds:
             return _end_session(_l("You were logged out after a period of inactivity."))
         session["seen"] = now
+        return None
+
+    @app.before_request
+    def _refuse_nul():
+        """Refuse a NUL anywhere in the address or the form: no person types one, PostgreSQL stores none."""
+        if _holds_nul(request):
+            return render_template("errors/bad_request.html"), 400
         return None
 
     @app.after_request
