@@ -117,7 +117,7 @@ def _consenting_guardians(ctx: TransitionContext) -> list[Participant]:
             select(Participant).where(
                 Participant.case_id == ctx.case.id,
                 Participant.kind == "guardian",
-                Participant.removed_at.is_(None),
+                Participant.active,
             )
         ).all()
     }
@@ -180,7 +180,7 @@ def apply_meeting_outcome(ctx: TransitionContext) -> None:
     fields.choice(ctx.data, "mode", MEETING_MODES)
     participant_ids = set(
         ctx.session.exec(
-            select(Participant.id).where(Participant.case_id == ctx.case.id, Participant.removed_at.is_(None))
+            select(Participant.id).where(Participant.case_id == ctx.case.id, Participant.active)
         ).all()
     )
     ctx.data["attendance"] = _attendance(ctx)
@@ -199,7 +199,7 @@ def apply_plan(ctx: TransitionContext) -> None:
         select(Participant).where(
             Participant.case_id == ctx.case.id,
             Participant.kind == "organisation",
-            Participant.removed_at.is_(None),
+            Participant.active,
         )
     ).all()
     if organisation_id not in {p.organisation_id for p in rows}:

@@ -6,6 +6,7 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import JSON, Column
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.ext.mutable import MutableDict
 from sqlmodel import Field, SQLModel
 
@@ -47,6 +48,9 @@ class SipCase(SQLModel, table=True):
 class Participant(SQLModel, table=True):
     """A party to a case: an organisation (unit, contact person), the person, a närstående or a guardian."""
 
+    # Hybrid properties are SQLAlchemy descriptors, not pydantic fields.
+    model_config = {"ignored_types": (hybrid_property,)}
+
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="sipcase.id", index=True)
     kind: str = Field(max_length=16)
@@ -60,6 +64,16 @@ class Participant(SQLModel, table=True):
     phone: str | None = Field(default=None, max_length=40)
     added_at: datetime
     removed_at: datetime | None = None
+
+    @hybrid_property
+    def active(self) -> bool:
+        """Still taking part (not removed): the one spelling of the rule, in Python and SQL."""
+        return self.removed_at is None
+
+    @active.inplace.expression
+    @classmethod
+    def _active_expression(cls):
+        return cls.removed_at.is_(None)
 
 
 class Deadline(SQLModel, table=True):

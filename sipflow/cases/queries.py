@@ -265,7 +265,7 @@ def _participants(session: Session, case: SipCase, person: Person) -> list[Parti
         .outerjoin(Organisation, Organisation.id == Participant.organisation_id)
         .outerjoin(Unit, Unit.id == Participant.unit_id)
         .outerjoin(contact, contact.id == Participant.contact_user_id)
-        .where(Participant.case_id == case.id, Participant.removed_at.is_(None))
+        .where(Participant.case_id == case.id, Participant.active)
         .order_by(Participant.id)
     ).all()
     kind_order = {"organisation": 0, "person": 1, "guardian": 2, "narstaende": 3}

@@ -24,7 +24,7 @@ def scripted_input(session: Session, case: SipCase, form: str, now: datetime) ->
             select(Participant.id).where(
                 Participant.case_id == case.id,
                 Participant.kind == "guardian",
-                Participant.removed_at.is_(None),
+                Participant.active,
             )
         ).all()
         return {
@@ -52,7 +52,7 @@ def scripted_input(session: Session, case: SipCase, form: str, now: datetime) ->
         }
     if form == "meeting_outcome":
         participant_ids = session.exec(
-            select(Participant.id).where(Participant.case_id == case.id, Participant.removed_at.is_(None))
+            select(Participant.id).where(Participant.case_id == case.id, Participant.active)
         ).all()
         return {
             "held_at": now,

@@ -59,7 +59,7 @@ def party_roles(session: Session, case: SipCase, organisation_id: int | None) ->
             select(Participant.role).where(
                 Participant.case_id == case.id,
                 Participant.organisation_id == organisation_id,
-                Participant.removed_at.is_(None),
+                Participant.active,
             )
         ).all()
     )
@@ -233,7 +233,7 @@ def add_unit_participant(session: Session, case: SipCase, unit_id: int, *, now: 
         select(Participant).where(
             Participant.case_id == case.id,
             Participant.unit_id == unit.id,
-            Participant.removed_at.is_(None),
+            Participant.active,
         )
     ).first()
     if existing is not None:
@@ -283,7 +283,7 @@ def set_participant_contact(
 ) -> Participant:
     """Set the address and phone a participant is invited and reached at (empty clears them)."""
     participant = session.get(Participant, participant_id)
-    if participant is None or participant.case_id != case.id or participant.removed_at is not None:
+    if participant is None or participant.case_id != case.id or not participant.active:
         raise InvalidInput(_l("Choose among the participants of the SIP."), field="participant_id")
     email = (email or "").strip() or None
     if email is not None and (len(email) > 254 or email.count("@") != 1 or any(c.isspace() for c in email)):

@@ -399,7 +399,7 @@ def _booking_data(session: Session, case: SipCase, meeting: DemoMeeting) -> dict
     day = to_local(add_days(now_utc(), meeting.working_days_ahead, working_days=True)).date()
     starts_at = local_to_utc(datetime.combine(day, meeting.start))
     participant_ids = session.exec(
-        select(Participant.id).where(Participant.case_id == case.id, Participant.removed_at.is_(None))
+        select(Participant.id).where(Participant.case_id == case.id, Participant.active)
     ).all()
     return {
         "send_invitations": True,

@@ -50,7 +50,7 @@ def _invitation_for(token: str, now):
         return None, None, error.code
     session = get_session()
     invitation = session.get(Invitation, link.invitation_id)
-    if invitation is None or invitation.token_nonce != link.nonce or invitation.removed_at is not None:
+    if invitation is None or invitation.token_nonce != link.nonce or not invitation.active:
         return None, None, "withdrawn"
     return invitation, session.get(Meeting, invitation.meeting_id), None
 

@@ -75,7 +75,7 @@ def active_participants(session: Session, case: SipCase) -> dict[int, Participan
     return {
         p.id: p
         for p in session.exec(
-            select(Participant).where(Participant.case_id == case.id, Participant.removed_at.is_(None))
+            select(Participant).where(Participant.case_id == case.id, Participant.active)
         ).all()
     }
 

@@ -64,7 +64,7 @@ def feed_meetings(session: Session, user: User, *, now: datetime) -> list[tuple[
     invited = (
         select(Invitation.meeting_id)
         .join(Participant, Participant.id == Invitation.participant_id)
-        .where(Invitation.removed_at.is_(None), Participant.contact_user_id == user.id)
+        .where(Invitation.active, Participant.contact_user_id == user.id)
     )
     return list(
         session.exec(

@@ -261,10 +261,10 @@ def parse_reply(data: bytes | str, *, max_bytes: int = 256_000) -> Reply:
     if size > max_bytes:
         raise ReplyError("too_large", f"The calendar data is larger than {max_bytes} bytes.")
     text = data if isinstance(data, str) else _decode(data)
+    vevent = _reply_event(text)
     if "\x00" in text:
         # No calendar writes one, and PostgreSQL refuses to store or compare text holding it.
         raise ReplyError("nul", "The calendar data holds a NUL character.")
-    vevent = _reply_event(text)
 
     uid = vevent.get("UID")
     if not isinstance(uid, str) or not uid.strip():

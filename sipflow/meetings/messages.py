@@ -69,7 +69,7 @@ def _staff_attendees(session: Session, meeting: Meeting) -> dict[int, CalendarAt
         .outerjoin(Organisation, Organisation.id == Participant.organisation_id)
         .where(
             Invitation.meeting_id == meeting.id,
-            Invitation.removed_at.is_(None),
+            Invitation.active,
             Invitation.channel == "email",
             Participant.kind == "organisation",
         )

@@ -7,6 +7,7 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import UniqueConstraint
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlmodel import Field, SQLModel
 
 MEETING_MODES = ("on_site", "video", "mixed")
@@ -58,6 +59,9 @@ class Meeting(SQLModel, table=True):
 class Invitation(SQLModel, table=True):
     """One participant invited to one meeting: how they are called, and their answer."""
 
+    # Hybrid properties are SQLAlchemy descriptors, not pydantic fields.
+    model_config = {"ignored_types": (hybrid_property,)}
+
     __table_args__ = (UniqueConstraint("meeting_id", "participant_id"),)
 
     id: int | None = Field(default=None, primary_key=True)
@@ -82,6 +86,16 @@ class Invitation(SQLModel, table=True):
     token_nonce: str = Field(default_factory=new_nonce, max_length=32)
     invited_at: datetime
     removed_at: datetime | None = None
+
+    @hybrid_property
+    def active(self) -> bool:
+        """Still invited (not removed): the one spelling of the rule, in Python and SQL."""
+        return self.removed_at is None
+
+    @active.inplace.expression
+    @classmethod
+    def _active_expression(cls):
+        return cls.removed_at.is_(None)
 
 
 class Attendance(SQLModel, table=True):

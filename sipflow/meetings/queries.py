@@ -60,15 +60,13 @@ def invitee_choices(
         invited = set(
             session.exec(
                 select(Invitation.participant_id).where(
-                    Invitation.meeting_id == exclude_meeting.id, Invitation.removed_at.is_(None)
+                    Invitation.meeting_id == exclude_meeting.id, Invitation.active
                 )
             ).all()
         )
     choices = []
     for participant in session.exec(
-        select(Participant)
-        .where(Participant.case_id == case.id, Participant.removed_at.is_(None))
-        .order_by(Participant.id)
+        select(Participant).where(Participant.case_id == case.id, Participant.active).order_by(Participant.id)
     ).all():
         if participant.id in invited:
             continue
@@ -93,7 +91,7 @@ def invitation_rows(
         return rows
     labels = participant_labels(session, case)
     deliveries = delivery_status(session, [i.id for i in invitations])
-    for invitation in sorted(invitations, key=lambda i: (i.removed_at is not None, i.id)):
+    for invitation in sorted(invitations, key=lambda i: (not i.active, i.id)):
         rows[invitation.meeting_id].append(
             InvitationRow(
                 invitation, labels.get(invitation.participant_id, "?"), deliveries.get(invitation.id)

@@ -110,7 +110,7 @@ def apply_reply(session: Session, reply: Reply, *, now: datetime) -> Invitation:
         .where(
             Invitation.meeting_id == meeting.id,
             func.lower(Invitation.email) == reply.attendee_email.lower(),
-            Invitation.removed_at.is_(None),
+            Invitation.active,
         )
         # Two replies of one invitee at once: the second waits and sees the first one's stamp.
         .with_for_update()

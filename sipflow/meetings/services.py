@@ -80,7 +80,7 @@ def active_invitations(session: Session, meeting: Meeting) -> list[Invitation]:
     return list(
         session.exec(
             select(Invitation)
-            .where(Invitation.meeting_id == meeting.id, Invitation.removed_at.is_(None))
+            .where(Invitation.meeting_id == meeting.id, Invitation.active)
             .order_by(Invitation.id)
         ).all()
     )
@@ -302,7 +302,7 @@ def uninvite(
 ) -> None:
     """Withdraw one invitation: that invitee alone is told (a CANCEL naming them); their answer link dies."""
     _require_planned(meeting)
-    if invitation.removed_at is not None:
+    if not invitation.active:
         raise InvalidInput(_l("That invitation is already withdrawn."))
     check_sequence(meeting, expected_sequence)
     _new_version(session, meeting, now, expected_sequence)
@@ -356,7 +356,7 @@ def record_answer(
     dtstamp and sequence are a calendar REPLY's; an answer given here and now stamps now and the SEQUENCE
     the invitee was last sent, so a REPLY the invitee's calendar wrote before it cannot overwrite it.
     """
-    if invitation.removed_at is not None:
+    if not invitation.active:
         raise InvalidInput(_l("This invitation has been withdrawn."))
     _require_planned(meeting)
     if meeting.ends_at <= now:

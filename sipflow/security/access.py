@@ -61,7 +61,7 @@ def _takes_part_under_consent(organisation, *, now: datetime) -> ColumnElement[b
     takes_part = exists().where(
         Participant.case_id == SipCase.id,
         Participant.organisation_id == organisation,
-        Participant.removed_at.is_(None),
+        Participant.active,
     )
     consent_covers = exists().where(
         Consent.case_id == SipCase.id,

@@ -61,7 +61,7 @@ def guardians_consented(ctx: TransitionContext) -> bool:
             select(Participant.id).where(
                 Participant.case_id == ctx.case.id,
                 Participant.kind == "guardian",
-                Participant.removed_at.is_(None),
+                Participant.active,
             )
         ).all()
     )
@@ -78,7 +78,7 @@ def participating_organisations(session, case_id: int) -> list[Organisation]:
             .where(
                 Organisation.id.in_(
                     select(Participant.organisation_id).where(
-                        Participant.case_id == case_id, Participant.removed_at.is_(None)
+                        Participant.case_id == case_id, Participant.active
                     )
                 )
             )
@@ -115,7 +115,7 @@ def huvudansvar_assigned(ctx: TransitionContext) -> bool:
             select(func.count()).where(
                 Participant.case_id == ctx.case.id,
                 Participant.role == "huvudansvarig",
-                Participant.removed_at.is_(None),
+                Participant.active,
             )
         ).one()
         >= 1

@@ -365,7 +365,6 @@ def test_a_password_change_rehashes_with_argon2_and_keeps_this_session(client, u
         ("tre gröna\r\näpplen i korgen", None, "styrtecken"),
         ("tre gröna\näpplen i korgen", None, "styrtecken"),
         ("tre gröna\täpplen i korgen", None, "styrtecken"),
-        ("tre gröna äpplen i korgen\x00", None, "styrtecken"),
     ],
 )
 def test_a_weak_or_mistyped_new_password_is_refused(client, user, db_session, new, again, message):
@@ -455,7 +454,6 @@ HOSTILE_NEXT = [
     "%2F%2Fevil.example",
     " //evil.example",
     "/ /evil.example",
-    "/\x00/evil.example",
     "/\x0b/evil.example",
     "/\x0c/evil.example",
     "/\x7f/evil.example",
