@@ -727,6 +727,7 @@ def test_parse_reply_returns_a_reply_or_says_why(data):
             "bad_partstat",
             "bad_sequence",
             "too_large",
+            "nul",
         }
     else:
         assert isinstance(reply, Reply)
