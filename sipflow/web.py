@@ -6,7 +6,9 @@ area's views, so no area's views need another area's views.
 
 from __future__ import annotations
 
-from flask import abort, current_app
+from collections.abc import Callable
+
+from flask import Flask, abort, current_app
 from flask_babel import get_locale
 from flask_login import current_user
 
@@ -64,3 +66,25 @@ def attach_error(form, error: UserError, top: list, *, fields: dict[str, str] | 
 def transition_label(transition: TransitionDef, locale: str) -> str:
     """The step's name in locale, as the workflow file gives it."""
     return transition.label.get(locale) or transition.label.get("sv") or transition.trigger
+
+
+# --- Parts of the case page other areas add ------------------------------------------------------------
+
+
+def register_case_page_part(app: Flask, part: Callable[..., dict]) -> None:
+    """Add part(detail, actor, *, allowed) -> template variables to the case page of app.
+
+    The area that builds on cases (meetings: its list and booking button) adds what it shows this way,
+    so cases imports no area above it.
+    """
+    parts = app.extensions.setdefault("sipflow.case_page_parts", [])
+    if part not in parts:
+        parts.append(part)
+
+
+def case_page_parts(detail, actor, *, allowed: list) -> dict:
+    """The template variables every registered part gives the case page of detail."""
+    variables: dict = {}
+    for part in current_app.extensions.get("sipflow.case_page_parts", ()):
+        variables.update(part(detail, actor, allowed=allowed))
+    return variables

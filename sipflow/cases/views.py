@@ -50,7 +50,6 @@ from sipflow.cases.models import SipCase
 from sipflow.clock import local_to_utc, now_utc, to_local
 from sipflow.db import get_session, unit_of_work
 from sipflow.errors import InvalidInput, UserError
-from sipflow.meetings.permissions import booking_permission
 from sipflow.people.models import Person
 from sipflow.people.services import (
     change_person_particulars,
@@ -61,6 +60,7 @@ from sipflow.security import access, audit
 from sipflow.web import (
     attach_error,
     case_or_404,
+    case_page_parts,
     current_actor,
     current_locale,
     transition_label,
@@ -222,7 +222,6 @@ def _render_case(
     local_now = to_local(now_utc())
     actions = []
     allowed = services.allowed_transitions(session, workflow_registry(), case, current_actor())
-    booking = booking_permission(session, workflow_registry(), case, current_actor(), allowed=allowed)
     for transition in allowed:
         if transition.trigger == failed_trigger and failed_form is not None:
             actions.append(Action(transition, transition_label(transition, locale), failed_form, open=True))
@@ -247,7 +246,7 @@ def _render_case(
             unit_form=unit_form,
             private_form=private_form,
             contact_form=contact_form,
-            booking_url=url_for("meetings.book", uid=case.uid) if booking is not None else None,
+            **case_page_parts(detail, current_actor(), allowed=allowed),
             particulars_url=(
                 url_for("cases.person", uid=case.uid)
                 if access.may_change_person(session, current_actor(), detail.person, now=now_utc())

@@ -24,13 +24,14 @@ from sipflow.meetings.forms import (
     show_current_version,
 )
 from sipflow.meetings.models import Invitation, Meeting
-from sipflow.meetings.queries import invitation_rows, invitee_choices
+from sipflow.meetings.queries import case_meetings, invitation_rows, invitee_choices
 from sipflow.security import audit
 from sipflow.web import (
     attach_error,
     case_or_404,
     current_actor,
     current_locale,
+    register_case_page_part,
     transition_label,
     workflow_registry,
 )
@@ -43,6 +44,19 @@ DELIVERY_LABELS = {
     "failed": _l("Could not be delivered"),
     "uncertain": _l("Unknown whether it arrived: check with the invitee"),
 }
+
+
+def _case_page_part(detail, actor, *, allowed: list) -> dict:
+    """The case page's meetings section: the meetings, and the booking button when the user may book."""
+    session, case = get_session(), detail.case
+    booking = permissions.booking_permission(session, workflow_registry(), case, actor, allowed=allowed)
+    return {
+        "meetings": case_meetings(session, case, {p.id: p.name for p in detail.participants}),
+        "booking_url": url_for("meetings.book", uid=case.uid) if booking is not None else None,
+    }
+
+
+bp.record_once(lambda state: register_case_page_part(state.app, _case_page_part))
 
 
 @bp.app_context_processor
