@@ -11,6 +11,7 @@ PIP := $(PY) -m pip --disable-pip-version-check
 FLASK := $(VENV)/bin/flask --app wsgi
 PYTEST := $(PY) -m pytest
 RUFF := $(VENV)/bin/ruff
+LINT_IMPORTS := $(VENV)/bin/lint-imports
 PYBABEL := $(VENV)/bin/pybabel
 PG_TEST_URL := postgresql+psycopg://sipflow:sipflow@127.0.0.1:5432/sipflow_test
 # The Debian packages the tests use, by the command each one provides.
@@ -21,7 +22,7 @@ SYSTEM_COMMANDS := chromium:chromium pdftotext:poppler-utils pg_ctlcluster:postg
 help:
 	@echo "make run    serve the demo at http://127.0.0.1:5000 (creates .venv, migrates, loads demo data)"
 	@echo "make test   install what the tests need (as root), lint, the whole suite on SQLite, its db tests on PostgreSQL"
-	@echo "make lint   ruff check and ruff format --check"
+	@echo "make lint   ruff check, ruff format --check and the import contracts (.importlinter)"
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -59,9 +60,13 @@ system-packages:
 		apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
+# The lint checks as one command, so `test` (and so CI) runs exactly what `lint` runs.
+# lint-imports checks the direction of imports that .importlinter states (views above services above
+# models, no area imports another's views, the foundation modules import no area, ...).
+RUN_LINT := $(RUFF) check sipflow tests && $(RUFF) format --check sipflow tests && $(LINT_IMPORTS)
+
 lint: $(VENV)/.dev-installed
-	$(RUFF) check sipflow tests
-	$(RUFF) format --check sipflow tests
+	$(RUN_LINT)
 
 # The two runs as single commands, so `test` can run both and report each before failing.
 # PostgreSQL runs again only the tests marked `db` (tests/conftest.py marks every test whose fixtures reach
@@ -77,7 +82,7 @@ test-postgres: system-packages $(VENV)/.dev-installed translations
 
 # Both runs always happen; either one failing fails the target.
 test: system-packages $(VENV)/.dev-installed translations
-	$(RUFF) check sipflow tests
+	$(RUN_LINT)
 	@failed=""; \
 	echo "== the whole suite on SQLite"; start=$$(date +%s); \
 	$(RUN_SQLITE) || failed="$$failed SQLite"; \

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask, jsonify
 from flask.logging import default_handler
 
-from sipflow import db
+from sipflow import db, notifications, retention
 from sipflow.config import load_config
 
 
@@ -35,6 +35,9 @@ def create_app(config: dict | None = None) -> Flask:
     app.logger.removeHandler(default_handler)
     install_log_redaction(app.logger)
     db.init_app(app)
+    # Areas subscribe their after-commit hooks and scheduled jobs; retention first keeps the jobs' order.
+    retention.init_app(app)
+    notifications.init_app(app)
     app.extensions["sipflow.workflows"] = WorkflowRegistry.from_folder(app.config["WORKFLOWS_DIR"])
     init_babel(app)
     init_security(app)

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from flask import Flask, current_app, g, has_app_context
+from flask import Flask, current_app, g
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, SQLModel, create_engine
 
 log = logging.getLogger(__name__)
-# Set in session.info by the outbox when a transaction writes mail; unit_of_work delivers after commit.
-OUTBOX_PENDING = "sipflow.outbox_pending"
+# What an area runs when a unit of work ends: after its commit, or after its rollback; each gets the session.
+# Areas subscribe when the app is built (the outbox delivers its mail this way); db.py imports no area.
+_after_commit: list[Callable[[Session], None]] = []
+_after_rollback: list[Callable[[Session], None]] = []
 
 # Deterministic constraint names: required for SQLite batch migrations and reviewable diffs.
 SQLModel.metadata.naming_convention = {
@@ -70,34 +72,34 @@ def get_session() -> Session:
     return g.db_session
 
 
+def register_after_commit(hook: Callable[[Session], None]) -> None:
+    """Run hook(session) after every unit of work that commits; registering a hook twice runs it once."""
+    if hook not in _after_commit:
+        _after_commit.append(hook)
+
+
+def register_after_rollback(hook: Callable[[Session], None]) -> None:
+    """Run hook(session) after every unit of work that rolls back (to forget work meant for after commit)."""
+    if hook not in _after_rollback:
+        _after_rollback.append(hook)
+
+
 @contextmanager
 def unit_of_work(session: Session) -> Iterator[Session]:
-    """Commit everything done in the block, or roll all of it back if anything raises; then send the mail."""
+    """Commit everything done in the block, or roll all of it back if anything raises; then run the hooks."""
     try:
         yield session
         session.commit()
     except BaseException:
-        # Rows rolled back are no mail to send: forget the flag with them.
-        session.info.pop(OUTBOX_PENDING, None)
+        for hook in _after_rollback:
+            hook(session)
         session.rollback()
         raise
-    if session.info.pop(OUTBOX_PENDING, False):
-        _deliver_after_commit()
-
-
-def _deliver_after_commit() -> None:
-    """Deliver the outbox rows now due (OUTBOX_DELIVERY=after_commit); a failure leaves them pending."""
-    if not has_app_context():
-        return
-    app = current_app._get_current_object()
-    if app.config.get("OUTBOX_DELIVERY") != "after_commit":
-        return
-    from sipflow.notifications.outbox import deliver_due
-
-    try:
-        deliver_due(app)
-    except Exception:  # noqa: BLE001 - the change is committed; the scheduler delivers what is left
-        log.exception("outbox delivery after commit failed; the scheduler retries")
+    for hook in _after_commit:
+        try:
+            hook(session)
+        except Exception:  # noqa: BLE001 - the change is committed; a hook's failure must not undo the answer
+            log.exception("after-commit hook %s failed", getattr(hook, "__qualname__", hook))
 
 
 def database_status(engine: Engine) -> dict:

@@ -2,8 +2,8 @@
 
 APScheduler 3.x (a BlockingScheduler with the in-memory job store) is only the clock: what a job must do
 is found in the database each time, and every job is idempotent, so a run repeated after a crash or a
-restart does nothing twice. The jobs: retention (nightly) and the outbox (every 30 seconds); later ones,
-such as reminders, are added to `JOBS`.
+restart does nothing twice. Each area registers its own jobs in `sipflow.jobs` (retention nightly, the
+outbox every 30 seconds); this module runs whatever is registered and imports no area.
 
 Only one scheduler process is active at a time. On PostgreSQL it holds a session-level advisory lock on a
 connection of its own; a second process waits and asks again every SIPFLOW_SCHEDULER_RETRY_SECONDS, and
@@ -20,8 +20,6 @@ import os
 import signal
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 import click
@@ -29,9 +27,9 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
-from sqlmodel import Session
 
 from sipflow.clock import STOCKHOLM, now_utc
+from sipflow.jobs import JOBS, Job
 
 log = logging.getLogger(__name__)
 
@@ -41,43 +39,6 @@ LEADER_CHECK_SECONDS = 60
 
 
 # --- Jobs ------------------------------------------------------------------------------------------------
-
-
-def retention_job(app: Flask, *, now: datetime | None = None) -> int:
-    """Anonymise the cases whose retention has run out; the number anonymised (0 when nothing was due)."""
-    from sipflow.retention.anonymise import RetentionPolicy, run_retention
-
-    policy = RetentionPolicy.from_config(app.config)
-    with Session(app.extensions["sipflow.engine"], expire_on_commit=False) as session:
-        count = run_retention(session, now=now or now_utc(), policy=policy)
-    log.info("retention job: %d cases anonymised", count)
-    return count
-
-
-def outbox_job(app: Flask, *, now: datetime | None = None):
-    """Deliver the outbox rows that are due (new, or waiting for a retry); returns the DeliveryReport."""
-    from sipflow.notifications.outbox import deliver_due
-
-    return deliver_due(app, now=now or now_utc())
-
-
-@dataclass(frozen=True)
-class Job:
-    """A periodic job: an id, the function run(app) and its APScheduler trigger (cron or interval)."""
-
-    id: str
-    func: Callable[[Flask], object]
-    trigger: str
-    trigger_args: dict
-    run_at_start: bool = False
-
-
-JOBS: tuple[Job, ...] = (
-    # Daily at night, Swedish time; also once at start, so a scheduler restarted every day still runs it.
-    Job("retention", retention_job, "cron", {"hour": 2, "minute": 30, "timezone": STOCKHOLM}, True),
-    # Mail written while no web request delivered it (OUTBOX_DELIVERY=scheduler, or a failed attempt).
-    Job("outbox", outbox_job, "interval", {"seconds": 30}, True),
-)
 
 
 def run_job(app: Flask, job: Job) -> None:
@@ -197,7 +158,7 @@ def wait_for_leadership(lock, *, retry_seconds: float, stop: threading.Event) ->
 
 
 def build_scheduler(app: Flask, lock, *, on_lost: Callable[[], None]):
-    """A BlockingScheduler with every job of JOBS, and a check that this process still holds the lock."""
+    """A BlockingScheduler with every registered job (sipflow.jobs) and a check that the lock is held."""
     from apscheduler.executors.pool import ThreadPoolExecutor
     from apscheduler.schedulers.blocking import BlockingScheduler
 

@@ -33,10 +33,10 @@ from sipflow.admin.forms import (
     PersonLookupForm,
     RegisterExtractForm,
 )
-from sipflow.cases.errors import CaseError, InvalidInput
 from sipflow.cases.queries import municipalities_by_county
 from sipflow.clock import now_utc
 from sipflow.db import get_session, unit_of_work
+from sipflow.errors import InvalidInput, UserError
 from sipflow.people.identifiers import RESERVNUMMER
 from sipflow.people.models import Organisation, Person, Unit, User
 from sipflow.people.services import (
@@ -352,7 +352,7 @@ def person_particulars():
                 purpose=form.purpose.data,
                 now=now_utc(),
             )
-    except CaseError as error:
+    except UserError as error:
         name = error.field if error.field in form else None
         if name:
             form[name].errors = [*form[name].errors, error.message]

@@ -10,8 +10,8 @@ from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
 
-from sipflow.cases.errors import InvalidInput
 from sipflow.clock import date_window, within_date_window
+from sipflow.errors import InvalidInput
 
 
 def window_message():

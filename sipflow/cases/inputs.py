@@ -13,10 +13,10 @@ from flask_babel import lazy_gettext as _l
 from sqlmodel import select
 
 from sipflow.cases import fields
-from sipflow.cases.errors import InvalidInput
 from sipflow.cases.models import Participant
 from sipflow.clock import to_local
 from sipflow.consent.models import CONSENT_FORMS, CONSENT_GIVERS, Consent, ConsentOrganisation
+from sipflow.errors import InvalidInput
 from sipflow.meetings.booking import Booking, read_booking, read_times
 from sipflow.meetings.models import ATTENDANCE_MODES, MEETING_MODES
 from sipflow.workflow.context import TransitionContext

@@ -15,8 +15,6 @@ from sqlmodel import Session, select
 from sipflow.cases.models import Deadline, Participant, SipCase, TransitionLog
 from sipflow.clock import to_local
 from sipflow.consent.models import Consent, ConsentOrganisation
-from sipflow.meetings.models import Attendance, Meeting
-from sipflow.meetings.queries import invitation_rows
 from sipflow.people.models import County, Municipality, Organisation, Person, Unit, User
 from sipflow.security import access
 from sipflow.workflow.definition import CREATE_EVENT, Workflow
@@ -203,15 +201,6 @@ class ConsentView:
 
 
 @dataclass
-class MeetingView:
-    """A meeting and who attended it, how."""
-
-    meeting: Meeting
-    attendance: list[tuple[str, str]] = field(default_factory=list)
-    invitations: list = field(default_factory=list)
-
-
-@dataclass
 class DeadlineView:
     """A deadline with its label and status."""
 
@@ -252,7 +241,6 @@ class CaseDetail:
     organisations: list[Organisation]
     consents: list[ConsentView]
     deadlines: list[DeadlineView]
-    meetings: list[MeetingView]
     timeline: list[TimelineEntry]
     missing_region: bool
     missing_municipality: bool
@@ -314,26 +302,6 @@ def _consents(session: Session, case: SipCase) -> list[ConsentView]:
     return list(views.values())
 
 
-def _meetings(session: Session, case: SipCase, participants: list[ParticipantView]) -> list[MeetingView]:
-    meetings = session.exec(
-        select(Meeting).where(Meeting.case_id == case.id).order_by(Meeting.starts_at, Meeting.id)
-    ).all()
-    views = {m.id: MeetingView(m) for m in meetings}
-    if views:
-        names = {p.id: p.name for p in participants}
-        for attendance in session.exec(
-            select(Attendance)
-            .where(Attendance.meeting_id.in_(list(views)))
-            .order_by(Attendance.participant_id)
-        ).all():
-            views[attendance.meeting_id].attendance.append(
-                (names.get(attendance.participant_id, "?"), attendance.mode)
-            )
-        for meeting_id, rows in invitation_rows(session, case, list(meetings)).items():
-            views[meeting_id].invitations = rows
-    return list(views.values())
-
-
 def _timeline(session: Session, case: SipCase, workflow: Workflow | None, locale: str) -> list[TimelineEntry]:
     rows = session.exec(
         select(TransitionLog, User, Organisation)
@@ -366,7 +334,7 @@ def _timeline(session: Session, case: SipCase, workflow: Workflow | None, locale
 def case_detail(
     session: Session, registry: WorkflowRegistry, case: SipCase, *, locale: str, now: datetime
 ) -> CaseDetail:
-    """Gather the case page: person, parties, consent, deadlines, meetings and timeline."""
+    """Gather the case page: person, parties, consent, deadlines and timeline (areas add their parts)."""
     workflow = find_workflow(registry, case.workflow_name, case.workflow_version)
     person = session.get(Person, case.person_id)
     municipality = session.get(Municipality, person.home_municipality_code)
@@ -396,7 +364,6 @@ def case_detail(
         organisations=organisations,
         consents=_consents(session, case),
         deadlines=deadlines,
-        meetings=_meetings(session, case, participants),
         timeline=_timeline(session, case, workflow, locale),
         missing_region="region" not in kinds,
         missing_municipality="municipality" not in kinds,

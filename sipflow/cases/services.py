@@ -1,7 +1,7 @@
 """Case operations: start a SIP, fire a workflow transition, manage participants.
 
 Each operation runs inside the caller's unit of work and either writes everything it needs or raises a
-CaseError before anything is committed.
+UserError (sipflow.errors) before anything is committed.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from sqlmodel import Session, select
 
 from sipflow.cases.errors import (
     GuardFailed,
-    InvalidInput,
     OpenCaseExists,
     PartyNotAllowed,
     StaleCase,
@@ -27,6 +26,7 @@ from sipflow.cases.errors import (
 from sipflow.cases.inputs import INPUT_HANDLERS
 from sipflow.cases.models import PARTICIPANT_KINDS, Deadline, Participant, SipCase, TransitionLog
 from sipflow.clock import add_days
+from sipflow.errors import InvalidInput
 from sipflow.people.models import Person, Unit, User
 from sipflow.workflow.context import TransitionContext
 from sipflow.workflow.definition import CREATE_EVENT, TransitionDef, Workflow

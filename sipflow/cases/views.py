@@ -16,7 +16,6 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -25,8 +24,6 @@ from sqlmodel import select
 
 from sipflow.cases import queries, services
 from sipflow.cases.errors import (
-    CaseError,
-    InvalidInput,
     OpenCaseExists,
     PartyNotAllowed,
     StaleCase,
@@ -52,7 +49,7 @@ from sipflow.cases.forms import (
 from sipflow.cases.models import SipCase
 from sipflow.clock import local_to_utc, now_utc, to_local
 from sipflow.db import get_session, unit_of_work
-from sipflow.meetings.permissions import booking_permission
+from sipflow.errors import InvalidInput, UserError
 from sipflow.people.models import Person
 from sipflow.people.services import (
     change_person_particulars,
@@ -60,6 +57,15 @@ from sipflow.people.services import (
     parse_person_identifier,
 )
 from sipflow.security import access, audit
+from sipflow.web import (
+    attach_error,
+    case_or_404,
+    case_page_parts,
+    current_actor,
+    current_locale,
+    transition_label,
+    workflow_registry,
+)
 from sipflow.workflow.definition import TransitionDef
 
 bp = Blueprint("cases", __name__)
@@ -85,57 +91,10 @@ STALE_STEP = _l(
 # --- Helpers ----------------------------------------------------------------------------------------------
 
 
-# The helpers below are shared with the other case-bound pages (sipflow/meetings/views.py).
-
-
-def workflow_registry():
-    """The workflows the app loaded."""
-    return current_app.extensions["sipflow.workflows"]
-
-
-def current_actor():
-    """The logged-in user as the model (not flask-login's proxy), for services."""
-    return current_user._get_current_object()
-
-
-def current_locale() -> str:
-    """The page's language code: sv or en."""
-    return str(get_locale() or "sv")
-
-
-def case_or_404(uid: str, action: str):
-    """The case if the user may see it (security.access), its access logged; 404 otherwise.
-
-    An unknown uid and a case the user may not see get the same 404; both refusals are logged. The log row
-    is committed before anything else happens, so no access goes unlogged.
-    """
-    session, user, now = get_session(), current_actor(), now_utc()
-    case = access.case_for_user(session, user, uid, now=now)
-    with unit_of_work(session):
-        if case is None:
-            access.record_refusal(session, user, uid, purpose=audit.PURPOSE_CARE, now=now)
-        else:
-            audit.record_access(
-                session, user=user, action=action, purpose=audit.PURPOSE_CARE, case=case, now=now
-            )
-    if case is None:
-        abort(404)
-    return case
-
-
 def _require_staff() -> None:
     """Starting a SIP is work for staff of a unit: coordinators and administrators get 403."""
     if not access.may_start_case(current_actor()):
         abort(403)
-
-
-def attach_error(form, error: CaseError, top: list, *, fields: dict[str, str] | None = None) -> None:
-    """Show a refusal beside the field it names (fields maps a data name to a form field), or at the top."""
-    name = (fields or {}).get(error.field, error.field)
-    if form is not None and name and name in form:
-        form[name].errors = [*form[name].errors, error.message]
-    else:
-        top.append(error.message)
 
 
 @bp.app_template_filter("localtime")
@@ -246,11 +205,6 @@ def _form_context(detail: queries.CaseDetail) -> FormContext:
     )
 
 
-def transition_label(transition: TransitionDef, locale: str) -> str:
-    """The step's name in locale, as the workflow file gives it."""
-    return transition.label.get(locale) or transition.label.get("sv") or transition.trigger
-
-
 def _render_case(
     detail: queries.CaseDetail,
     *,
@@ -268,7 +222,6 @@ def _render_case(
     local_now = to_local(now_utc())
     actions = []
     allowed = services.allowed_transitions(session, workflow_registry(), case, current_actor())
-    booking = booking_permission(session, workflow_registry(), case, current_actor(), allowed=allowed)
     for transition in allowed:
         if transition.trigger == failed_trigger and failed_form is not None:
             actions.append(Action(transition, transition_label(transition, locale), failed_form, open=True))
@@ -293,7 +246,7 @@ def _render_case(
             unit_form=unit_form,
             private_form=private_form,
             contact_form=contact_form,
-            booking_url=url_for("meetings.book", uid=case.uid) if booking is not None else None,
+            **case_page_parts(detail, current_actor(), allowed=allowed),
             particulars_url=(
                 url_for("cases.person", uid=case.uid)
                 if access.may_change_person(session, current_actor(), detail.person, now=now_utc())
@@ -350,7 +303,7 @@ def fire(uid: str, trigger: str):
     form = build_transition_form(
         transition.form, _form_context(info), prefix=trigger, version=case.version, formdata=request.form
     )
-    refusal: CaseError | None = None
+    refusal: UserError | None = None
     # A form from before someone else's change is stale, whatever else is wrong with it.
     if form.version.validate(form) and form.version.data is not None:
         try:
@@ -385,7 +338,7 @@ def fire(uid: str, trigger: str):
                     now=now_utc(),
                     data=form.to_data(),
                 )
-        except CaseError as error:
+        except UserError as error:
             refusal = error
             # The attempt was rolled back: gather the page afresh. A refusal before it changed nothing.
             info = _detail(case)
@@ -445,7 +398,7 @@ def _participant_change(uid: str, *, form_name: str, build_form, act, done):
     try:
         with unit_of_work(session):
             act(session, info.case, form)
-    except CaseError as error:
+    except UserError as error:
         top: list = []
         attach_error(form, error, top)
         info = _detail(info.case)
@@ -464,7 +417,7 @@ def add_unit(uid: str):
     def act(session, case, form):
         try:
             services.add_unit_participant(session, case, form.unit_id.data, now=now_utc())
-        except CaseError as error:
+        except UserError as error:
             raise InvalidInput(error.message, field="unit_id") from None
 
     return _participant_change(
@@ -649,7 +602,7 @@ def new():
                 form.confirm_open.data = False
                 form.open_ack.data = ack
                 status = error.status
-            except CaseError as error:
+            except UserError as error:
                 attach_error(form, error, top)
                 status = error.status
             else:
@@ -710,7 +663,7 @@ def person(uid: str):
                         case=case,
                         now=now_utc(),
                     )
-            except CaseError as error:
+            except UserError as error:
                 attach_error(form, error, top)
                 status = error.status
             else:

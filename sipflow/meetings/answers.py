@@ -11,10 +11,10 @@ from flask import Blueprint, abort, current_app, jsonify, render_template, reque
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from sipflow.cases.errors import CaseError
 from sipflow.cases.models import SipCase
 from sipflow.clock import now_utc
 from sipflow.db import get_session, unit_of_work
+from sipflow.errors import UserError
 from sipflow.meetings import services
 from sipflow.meetings.forms import AnswerForm
 from sipflow.meetings.forwarding import NoMailbox
@@ -86,7 +86,7 @@ def answer(token: str):
                         via="link",
                         now=now,
                     )
-            except CaseError as error:
+            except UserError as error:
                 session.refresh(invitation)
                 field = form[error.field] if error.field and error.field in form else form.partstat
                 field.errors = [*field.errors, error.message]

@@ -13,8 +13,8 @@ from flask_babel import lazy_gettext as _l
 from sqlmodel import Session, select
 
 from sipflow.cases import fields
-from sipflow.cases.errors import InvalidInput
 from sipflow.cases.models import Participant, SipCase
+from sipflow.errors import InvalidInput
 from sipflow.meetings.models import MEETING_MODES
 
 MIN_MINUTES = 15

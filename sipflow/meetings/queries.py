@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
 from sqlmodel import Session, select
 
 from sipflow.cases.models import Participant, SipCase
-from sipflow.meetings.models import Invitation, Meeting
+from sipflow.meetings.models import Attendance, Invitation, Meeting
 from sipflow.meetings.services import invitee_address
 from sipflow.notifications.models import OutboxMessage
 from sipflow.notifications.outbox import delivery_status
@@ -98,3 +98,32 @@ def invitation_rows(
             )
         )
     return rows
+
+
+@dataclass
+class MeetingView:
+    """A meeting on the case page: who attended it, how, and its invitations."""
+
+    meeting: Meeting
+    attendance: list[tuple[str, str]] = field(default_factory=list)
+    invitations: list = field(default_factory=list)
+
+
+def case_meetings(session: Session, case: SipCase, participant_names: dict[int, str]) -> list[MeetingView]:
+    """The case's meetings, oldest first, with attendance (named by participant_names) and invitations."""
+    meetings = session.exec(
+        select(Meeting).where(Meeting.case_id == case.id).order_by(Meeting.starts_at, Meeting.id)
+    ).all()
+    views = {m.id: MeetingView(m) for m in meetings}
+    if views:
+        for attendance in session.exec(
+            select(Attendance)
+            .where(Attendance.meeting_id.in_(list(views)))
+            .order_by(Attendance.participant_id)
+        ).all():
+            views[attendance.meeting_id].attendance.append(
+                (participant_names.get(attendance.participant_id, "?"), attendance.mode)
+            )
+        for meeting_id, rows in invitation_rows(session, case, list(meetings)).items():
+            views[meeting_id].invitations = rows
+    return list(views.values())

@@ -19,7 +19,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from sipflow.cases.errors import CaseError
+from sipflow.errors import UserError
 from sipflow.meetings import services
 from sipflow.meetings.forwarding import forward_mail, is_our_own, sender_of
 from sipflow.meetings.ical import Reply, ReplyError, parse_reply
@@ -145,7 +145,7 @@ def apply_reply(session: Session, reply: Reply, *, now: datetime) -> Invitation:
             dtstamp=min(_utc(reply.dtstamp), _utc(now)) if reply.dtstamp else None,
             sequence=reply.sequence,
         )
-    except CaseError as error:
+    except UserError as error:
         raise ReplyRefused(
             error.code if error.code != "invalid" else "not_answerable", error.message, 409
         ) from None

@@ -19,8 +19,8 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
-from sipflow.cases.errors import CaseError, InvalidInput
 from sipflow.cases.models import Participant, SipCase
+from sipflow.errors import InvalidInput, UserError
 from sipflow.meetings import messages
 from sipflow.meetings.booking import Booking, active_participants, read_invitees
 from sipflow.meetings.models import ANSWER_MODES, PARTSTATS, Invitation, Meeting, new_nonce
@@ -31,14 +31,14 @@ ANSWERS = tuple(p for p in PARTSTATS if p != "NEEDS-ACTION")
 COMMENT_MAX = 1000
 
 
-class MeetingClosed(CaseError):
+class MeetingClosed(UserError):
     """The meeting is cancelled or held: it cannot change any more."""
 
     status = 409
     code = "meeting_closed"
 
 
-class StaleMeeting(CaseError):
+class StaleMeeting(UserError):
     """Someone else changed the meeting since the form was loaded."""
 
     status = 409

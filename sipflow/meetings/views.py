@@ -8,18 +8,11 @@ from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 
 from sipflow.cases import services as case_services
-from sipflow.cases.errors import CaseError, StaleCase
+from sipflow.cases.errors import StaleCase
 from sipflow.cases.forms import choices
-from sipflow.cases.views import (
-    attach_error,
-    case_or_404,
-    current_actor,
-    current_locale,
-    transition_label,
-    workflow_registry,
-)
 from sipflow.clock import now_utc
 from sipflow.db import get_session, unit_of_work
+from sipflow.errors import UserError
 from sipflow.meetings import permissions, services
 from sipflow.meetings.booking import read_booking, read_place, read_times
 from sipflow.meetings.forms import (
@@ -31,8 +24,17 @@ from sipflow.meetings.forms import (
     show_current_version,
 )
 from sipflow.meetings.models import Invitation, Meeting
-from sipflow.meetings.queries import invitation_rows, invitee_choices
+from sipflow.meetings.queries import case_meetings, invitation_rows, invitee_choices
 from sipflow.security import audit
+from sipflow.web import (
+    attach_error,
+    case_or_404,
+    current_actor,
+    current_locale,
+    register_case_page_part,
+    transition_label,
+    workflow_registry,
+)
 
 bp = Blueprint("meetings", __name__)
 DELIVERY_LABELS = {
@@ -42,6 +44,19 @@ DELIVERY_LABELS = {
     "failed": _l("Could not be delivered"),
     "uncertain": _l("Unknown whether it arrived: check with the invitee"),
 }
+
+
+def _case_page_part(detail, actor, *, allowed: list) -> dict:
+    """The case page's meetings section: the meetings, and the booking button when the user may book."""
+    session, case = get_session(), detail.case
+    booking = permissions.booking_permission(session, workflow_registry(), case, actor, allowed=allowed)
+    return {
+        "meetings": case_meetings(session, case, {p.id: p.name for p in detail.participants}),
+        "booking_url": url_for("meetings.book", uid=case.uid) if booking is not None else None,
+    }
+
+
+bp.record_once(lambda state: register_case_page_part(state.app, _case_page_part))
 
 
 @bp.app_context_processor
@@ -57,7 +72,7 @@ def _labels() -> dict:
 FORM_FIELDS = {"meeting_starts_at": "starts", "meeting_ends_at": "ends", "meeting_minutes": "ends"}
 
 
-def _attach(form, error: CaseError, top: list) -> None:
+def _attach(form, error: UserError, top: list) -> None:
     attach_error(form, error, top, fields=FORM_FIELDS)
 
 
@@ -124,7 +139,7 @@ def book(uid: str):
                     meeting_id = _book(session, registry, user, case, how, form, now)
             except StaleCase:
                 refusal = StaleCase(STALE_BOOKING)
-            except CaseError as error:
+            except UserError as error:
                 _attach(form, error, top)
                 status = error.status
             else:
@@ -234,7 +249,7 @@ def change(uid: str, meeting_id: int):
             changed = services.change_meeting(
                 session, case, meeting, booking, now=now, expected_sequence=form.version.data
             )
-    except CaseError as error:
+    except UserError as error:
         session.refresh(meeting)
         if isinstance(error, services.StaleMeeting):
             show_current_version(form, meeting.sequence)
@@ -284,7 +299,7 @@ def _simple_action(uid: str, meeting_id: int, act, done_message: str):
     try:
         with unit_of_work(session):
             act(session, case, meeting, now_utc(), form.version.data)
-    except CaseError as error:
+    except UserError as error:
         session.refresh(meeting)
         return _render_meeting(case, meeting, status=error.status, errors=[error.message])
     flash(done_message, "success")
@@ -312,7 +327,7 @@ def invite(uid: str, meeting_id: int):
                     now=now_utc(),
                     expected_sequence=form.version.data,
                 )
-        except CaseError as error:
+        except UserError as error:
             session.refresh(meeting)
             if isinstance(error, services.StaleMeeting):
                 show_current_version(form, meeting.sequence)

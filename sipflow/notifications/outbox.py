@@ -17,12 +17,12 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, getaddresses, make_msgid
 
-from flask import Flask, current_app
+from flask import Flask, current_app, has_app_context
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from sipflow import db, jobs
 from sipflow.clock import now_utc
-from sipflow.db import OUTBOX_PENDING
 from sipflow.notifications.models import OUTBOX_KINDS, OutboxMessage
 from sipflow.notifications.transports import PERMANENT, TRANSIENT, UNCERTAIN, DeliveryError, transport_for
 
@@ -33,6 +33,8 @@ BACKOFF_MINUTES = (1, 5, 15, 60, 240)
 # A claim older than this without an outcome belongs to a process that died while sending.
 STALE_CLAIM = timedelta(minutes=15)
 SUBJECT_MAX = 300
+# Set in session.info when a transaction writes mail; the after-commit hook delivers, a rollback forgets it.
+OUTBOX_PENDING = "sipflow.outbox_pending"
 
 
 @dataclass
@@ -283,3 +285,37 @@ def delivery_status(session: Session, invitation_ids) -> dict[int, OutboxMessage
     for row in rows:
         newest.setdefault(row.invitation_id, row)
     return newest
+
+
+def deliver_after_commit(session: Session) -> None:
+    """Deliver the rows now due when the committed transaction wrote mail (OUTBOX_DELIVERY=after_commit).
+
+    A failure leaves them pending, for the scheduler's outbox job.
+    """
+    if not session.info.pop(OUTBOX_PENDING, False) or not has_app_context():
+        return
+    app = current_app._get_current_object()
+    if app.config.get("OUTBOX_DELIVERY") != "after_commit":
+        return
+    try:
+        deliver_due(app)
+    except Exception:  # noqa: BLE001 - the change is committed; the scheduler delivers what is left
+        log.exception("outbox delivery after commit failed; the scheduler retries")
+
+
+def forget_after_rollback(session: Session) -> None:
+    """Rows rolled back are no mail to send: forget the flag with them."""
+    session.info.pop(OUTBOX_PENDING, None)
+
+
+def outbox_job(app: Flask, *, now: datetime | None = None) -> DeliveryReport:
+    """Deliver the outbox rows that are due (new, or waiting for a retry); returns the DeliveryReport."""
+    return deliver_due(app, now=now or now_utc())
+
+
+def subscribe() -> None:
+    """Deliver after every commit that wrote mail, and every 30 s whatever is left (the scheduler's job)."""
+    db.register_after_commit(deliver_after_commit)
+    db.register_after_rollback(forget_after_rollback)
+    # Mail written while no web request delivered it (OUTBOX_DELIVERY=scheduler, or a failed attempt).
+    jobs.register_job("outbox", outbox_job, "interval", run_at_start=True, seconds=30)

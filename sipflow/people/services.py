@@ -11,9 +11,9 @@ from datetime import datetime
 from flask_babel import lazy_gettext as _l
 from sqlmodel import Session, select
 
-from sipflow.cases.errors import InvalidInput, PartyNotAllowed
 from sipflow.cases.models import SipCase
 from sipflow.clock import to_local
+from sipflow.errors import InvalidInput, NotAllowed
 from sipflow.people.identifiers import IdentifierError, PersonIdentifier, parse_identifier
 from sipflow.people.models import Municipality, Person, User
 from sipflow.security import access, audit
@@ -150,11 +150,11 @@ def change_person_particulars(
 ) -> bool:
     """Change the person's name and folkbokföringskommun, logged with purpose; False when nothing changed.
 
-    Refused with PartyNotAllowed unless `access.may_change_person` allows the actor. The access-log row is
+    Refused with NotAllowed unless `access.may_change_person` allows the actor. The access-log row is
     the last write, as `audit.record_access` asks; case names the SIP the change was made from, if any.
     """
     if not access.may_change_person(session, actor, person, now=now):
-        raise PartyNotAllowed(_l("You may not change this person's particulars."))
+        raise NotAllowed(_l("You may not change this person's particulars."))
     _check_particulars(session, given_name, family_name, home_municipality_code)
     new = (given_name.strip(), family_name.strip(), home_municipality_code)
     if new == (person.given_name, person.family_name, person.home_municipality_code):

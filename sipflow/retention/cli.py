@@ -6,7 +6,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from sipflow.scheduler import retention_job
+from sipflow.retention.jobs import retention_job
 
 retention_group = click.Group("retention", help="Retention: anonymise cases whose retention has run out.")
 

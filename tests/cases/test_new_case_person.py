@@ -18,10 +18,10 @@ from webkit import csrf_token, fill, forms_of, login, text_of
 from werkzeug.datastructures import MultiDict
 
 from sipflow.cases import services
-from sipflow.cases.errors import PartyNotAllowed
 from sipflow.cases.models import SipCase
 from sipflow.cases.scripted import fire_scripted
 from sipflow.clock import now_utc
+from sipflow.errors import NotAllowed
 from sipflow.people.identifiers import parse_identifier
 from sipflow.people.models import Person
 from sipflow.people.services import change_person_particulars, find_or_register_person, register_person
@@ -327,7 +327,7 @@ def test_staff_who_only_started_a_later_sip_may_not_change_the_person(
     )
     db_session.commit()
     for user in (parties.outsider_user, parties.municipality_user):
-        with pytest.raises(PartyNotAllowed):
+        with pytest.raises(NotAllowed):
             change_person_particulars(
                 db_session,
                 user,

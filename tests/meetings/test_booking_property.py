@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from sipflow.cases.errors import InvalidInput
 from sipflow.clock import now_utc
+from sipflow.errors import InvalidInput
 from sipflow.meetings.booking import MAX_MINUTES, MIN_MINUTES, Booking, read_booking
 
 FIELDS = {

@@ -14,10 +14,10 @@ from icalendar import Calendar
 from meetingkit import everyone, fire, invitation_of, next_week_at
 from sqlmodel import select
 
-from sipflow.cases.errors import InvalidInput
 from sipflow.cases.models import Deadline, SipCase
 from sipflow.clock import now_utc
 from sipflow.db import unit_of_work
+from sipflow.errors import InvalidInput
 from sipflow.meetings import services
 from sipflow.meetings.models import Invitation, Meeting
 from sipflow.notifications.models import OutboxMessage

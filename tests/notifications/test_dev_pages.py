@@ -10,9 +10,8 @@ from sqlmodel import Session
 from webkit import login, text_of
 
 from sipflow import create_app
-from sipflow.db import OUTBOX_PENDING
 from sipflow.notifications.models import OutboxMessage
-from sipflow.notifications.outbox import deliver_due, enqueue
+from sipflow.notifications.outbox import OUTBOX_PENDING, deliver_due, enqueue
 
 SUBJECT = "Kallelse till SIP-möte för Åsa"
 

@@ -23,20 +23,23 @@ from support import FIXED_NOW
 from sipflow.cases.models import Participant
 from sipflow.clock import now_utc
 from sipflow.config import PROJECT_ROOT
-from sipflow.db import OUTBOX_PENDING, unit_of_work
+from sipflow.db import unit_of_work
+from sipflow.jobs import JOBS
 from sipflow.meetings.models import Invitation, Meeting
 from sipflow.notifications.cli import outbox_group
 from sipflow.notifications.models import OutboxMessage
 from sipflow.notifications.outbox import (
     BACKOFF_MINUTES,
+    OUTBOX_PENDING,
     STALE_CLAIM,
     backoff,
     deliver_due,
     delivery_status,
     enqueue,
+    outbox_job,
 )
 from sipflow.notifications.transports import EML_NAME, FileTransport, SmtpTransport, transport_for
-from sipflow.scheduler import JOBS, FileLeaderLock, build_scheduler, outbox_job
+from sipflow.scheduler import FileLeaderLock, build_scheduler
 
 RECIPIENT = "anna.andersson@example.se"
 SUBJECT = "Kallelse till SIP-möte för Åsa"

@@ -15,15 +15,15 @@ from sqlmodel import Session, func, select
 
 from sipflow.clock import STOCKHOLM, now_utc
 from sipflow.config import PROJECT_ROOT
+from sipflow.jobs import JOBS
 from sipflow.people.models import Person
+from sipflow.retention.jobs import retention_job
 from sipflow.retention.models import AnonymisedCase
 from sipflow.scheduler import (
-    JOBS,
     FileLeaderLock,
     PostgresLeaderLock,
     build_scheduler,
     leader_lock,
-    retention_job,
     run_scheduler,
     scheduler_command,
     wait_for_leadership,

@@ -1,9 +1,9 @@
-"""The service layer refuses bad input with a CaseError whoever calls it, and writes nothing.
+"""The service layer refuses bad input with a UserError whoever calls it, and writes nothing.
 
 cases/inputs.py promises that the handlers "refuse bad input whoever calls it (view, API, CLI or
 benchmark)": a value of the wrong type (a string for a date, a naive datetime, a list for a dict) must come
 back as InvalidInput on that field, never as a TypeError or AttributeError (an HTTP 500 in a view).
-And a refusal must be a CaseError outside a request too (CLI, scheduler, demo data), not a RuntimeError
+And a refusal must be a UserError outside a request too (CLI, scheduler, demo data), not a RuntimeError
 from looking up the request's locale.
 """
 
@@ -15,8 +15,9 @@ import pytest
 from flowkit import NOW, REGISTRY, case_row, valid_input
 
 from sipflow.cases import services
-from sipflow.cases.errors import InvalidInput, TransitionNotAllowed
+from sipflow.cases.errors import TransitionNotAllowed
 from sipflow.cases.models import SipCase
+from sipflow.errors import InvalidInput
 
 AT = NOW + timedelta(hours=1)
 SIP = REGISTRY.latest("sip")

@@ -49,11 +49,12 @@ from sqlmodel import Session, select
 from support import empty_tables
 
 from sipflow.cases import services
-from sipflow.cases.errors import CaseError, PartyNotAllowed, TransitionNotAllowed
+from sipflow.cases.errors import PartyNotAllowed, TransitionNotAllowed
 from sipflow.cases.models import Participant, SipCase, TransitionLog
 from sipflow.cases.scripted import scripted_input
 from sipflow.consent.models import Consent
 from sipflow.db import unit_of_work
+from sipflow.errors import UserError
 from sipflow.people.models import Organisation
 from sipflow.workflow.definition import WITHDRAW_TRIGGER
 
@@ -282,7 +283,7 @@ class CaseMachine(RuleBasedStateMachine):
                     now=self.now,
                     data=data,
                 )
-        except CaseError as refused:
+        except UserError as refused:
             if refused_outright:
                 assert writes == [], f"{type(refused).__name__} after writing {writes}"
             else:

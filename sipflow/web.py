@@ -1,0 +1,90 @@
+"""View helpers every area's pages share: the acting user, the page's language, a case or 404, errors.
+
+Only views import this module; it sits above the services and models of every area and below every
+area's views, so no area's views need another area's views.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import Flask, abort, current_app
+from flask_babel import get_locale
+from flask_login import current_user
+
+from sipflow.clock import now_utc
+from sipflow.db import get_session, unit_of_work
+from sipflow.errors import UserError
+from sipflow.security import access, audit
+from sipflow.workflow.definition import TransitionDef
+
+
+def workflow_registry():
+    """The workflows the app loaded."""
+    return current_app.extensions["sipflow.workflows"]
+
+
+def current_actor():
+    """The logged-in user as the model (not flask-login's proxy), for services."""
+    return current_user._get_current_object()
+
+
+def current_locale() -> str:
+    """The page's language code: sv or en."""
+    return str(get_locale() or "sv")
+
+
+def case_or_404(uid: str, action: str):
+    """The case if the user may see it (security.access), its access logged; 404 otherwise.
+
+    An unknown uid and a case the user may not see get the same 404; both refusals are logged. The log row
+    is committed before anything else happens, so no access goes unlogged.
+    """
+    session, user, now = get_session(), current_actor(), now_utc()
+    case = access.case_for_user(session, user, uid, now=now)
+    with unit_of_work(session):
+        if case is None:
+            access.record_refusal(session, user, uid, purpose=audit.PURPOSE_CARE, now=now)
+        else:
+            audit.record_access(
+                session, user=user, action=action, purpose=audit.PURPOSE_CARE, case=case, now=now
+            )
+    if case is None:
+        abort(404)
+    return case
+
+
+def attach_error(form, error: UserError, top: list, *, fields: dict[str, str] | None = None) -> None:
+    """Show a refusal beside the field it names (fields maps a data name to a form field), or at the top."""
+    name = (fields or {}).get(error.field, error.field)
+    if form is not None and name and name in form:
+        form[name].errors = [*form[name].errors, error.message]
+    else:
+        top.append(error.message)
+
+
+def transition_label(transition: TransitionDef, locale: str) -> str:
+    """The step's name in locale, as the workflow file gives it."""
+    return transition.label.get(locale) or transition.label.get("sv") or transition.trigger
+
+
+# --- Parts of the case page other areas add ------------------------------------------------------------
+
+
+def register_case_page_part(app: Flask, part: Callable[..., dict]) -> None:
+    """Add part(detail, actor, *, allowed) -> template variables to the case page of app.
+
+    The area that builds on cases (meetings: its list and booking button) adds what it shows this way,
+    so cases imports no area above it.
+    """
+    parts = app.extensions.setdefault("sipflow.case_page_parts", [])
+    if part not in parts:
+        parts.append(part)
+
+
+def case_page_parts(detail, actor, *, allowed: list) -> dict:
+    """The template variables every registered part gives the case page of detail."""
+    variables: dict = {}
+    for part in current_app.extensions.get("sipflow.case_page_parts", ()):
+        variables.update(part(detail, actor, allowed=allowed))
+    return variables
