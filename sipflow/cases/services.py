@@ -17,6 +17,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
 from sipflow.cases.errors import (
+    CaseError,
     GuardFailed,
     InvalidInput,
     OpenCaseExists,
@@ -34,6 +35,15 @@ from sipflow.workflow.engine import WorkflowRegistry, bind_machine
 from sipflow.workflow.guards import GUARDS
 
 logger = logging.getLogger(__name__)
+
+
+class CaseEnded(CaseError):
+    """The SIP is in a final state of its workflow: its participants no longer change."""
+
+    status = 409
+    code = "case_ended"
+
+
 _REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 
@@ -202,7 +212,7 @@ def create_case(
     for unit_id in dict.fromkeys(unit_ids):
         if unit_id == actor.unit_id:
             continue
-        add_unit_participant(session, case, unit_id, now=now)
+        _add_unit(session, case, unit_id, now=now)
     session.add(
         TransitionLog(
             case_id=case.id,
@@ -223,8 +233,37 @@ def create_case(
     return case
 
 
-def add_unit_participant(session: Session, case: SipCase, unit_id: int, *, now: datetime) -> Participant:
+def check_participants_open(registry: WorkflowRegistry, case: SipCase) -> None:
+    """Refuse with CaseEnded when the case is in a final state of its workflow: no one is added any more."""
+    if registry.get(case.workflow_name, case.workflow_version).is_final(case.state):
+        raise CaseEnded(_l("The SIP has ended: no one can be added to it."))
+
+
+def _change_participants(
+    session: Session, registry: WorkflowRegistry, case: SipCase, expected_version: int | None
+) -> None:
+    """Refuse an ended SIP, then claim the case version as a step does (None: the version as loaded)."""
+    check_participants_open(registry, case)
+    expected = case.version if expected_version is None else expected_version
+    check_version(case, expected)
+    _claim_version(session, case, expected)
+
+
+def add_unit_participant(
+    session: Session,
+    registry: WorkflowRegistry,
+    case: SipCase,
+    unit_id: int,
+    *,
+    now: datetime,
+    expected_version: int | None = None,
+) -> Participant:
     """Let a unit (and so its organisation) take part in the case; a unit already taking part is kept."""
+    _change_participants(session, registry, case, expected_version)
+    return _add_unit(session, case, unit_id, now=now)
+
+
+def _add_unit(session: Session, case: SipCase, unit_id: int, *, now: datetime) -> Participant:
     unit = session.get(Unit, unit_id)
     if unit is None:
         raise InvalidInput(_l("Unknown unit."), field="unit_ids")
@@ -251,6 +290,7 @@ def add_unit_participant(session: Session, case: SipCase, unit_id: int, *, now: 
 
 def add_private_participant(
     session: Session,
+    registry: WorkflowRegistry,
     case: SipCase,
     *,
     kind: str,
@@ -259,8 +299,10 @@ def add_private_participant(
     email: str | None,
     phone: str | None,
     now: datetime,
+    expected_version: int | None = None,
 ) -> Participant:
     """Add a närstående or a guardian to the case."""
+    _change_participants(session, registry, case, expected_version)
     if kind not in PARTICIPANT_KINDS or kind in ("organisation", "person"):
         raise InvalidInput(_l("Choose närstående or guardian."), field="kind")
     if not (name or "").strip():
@@ -279,9 +321,17 @@ def add_private_participant(
 
 
 def set_participant_contact(
-    session: Session, case: SipCase, participant_id: int, *, email: str | None, phone: str | None
+    session: Session,
+    registry: WorkflowRegistry,
+    case: SipCase,
+    participant_id: int,
+    *,
+    email: str | None,
+    phone: str | None,
+    expected_version: int | None = None,
 ) -> Participant:
     """Set the address and phone a participant is invited and reached at (empty clears them)."""
+    _change_participants(session, registry, case, expected_version)
     participant = session.get(Participant, participant_id)
     if participant is None or participant.case_id != case.id or not participant.active:
         raise InvalidInput(_l("Choose among the participants of the SIP."), field="participant_id")
