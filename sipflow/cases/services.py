@@ -388,6 +388,20 @@ def _claim_version(session: Session, case: SipCase, expected_version: int) -> No
     set_committed_value(case, "version", expected_version + 1)
 
 
+def check_may_fire(
+    session: Session, registry: WorkflowRegistry, actor: User, case: SipCase, trigger: str
+) -> TransitionDef:
+    """The transition, if the case's state has it and the actor's party may fire it; else the refusal."""
+    transition = registry.get(case.workflow_name, case.workflow_version).transition(case.state, trigger)
+    if transition is None:
+        raise TransitionNotAllowed(
+            _l("That step is not possible in the SIP's current state (%(state)s).", state=case.state)
+        )
+    if not party_roles(session, case, actor_organisation_id(session, actor)) & set(transition.parties):
+        raise PartyNotAllowed(_l("Your organisation's part in this SIP does not allow that step."))
+    return transition
+
+
 def fire_transition(
     session: Session,
     registry: WorkflowRegistry,
@@ -401,14 +415,8 @@ def fire_transition(
 ) -> TransitionLog:
     """Move the case by trigger: version check, form input, guards, state, log and effects, all or nothing."""
     workflow = registry.get(case.workflow_name, case.workflow_version)
-    transition = workflow.transition(case.state, trigger)
-    if transition is None:
-        raise TransitionNotAllowed(
-            _l("That step is not possible in the SIP's current state (%(state)s).", state=case.state)
-        )
+    transition = check_may_fire(session, registry, actor, case, trigger)
     organisation_id = actor_organisation_id(session, actor)
-    if not party_roles(session, case, organisation_id) & set(transition.parties):
-        raise PartyNotAllowed(_l("Your organisation's part in this SIP does not allow that step."))
     check_version(case, expected_version)
     _claim_version(session, case, expected_version)
 

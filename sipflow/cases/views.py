@@ -28,7 +28,6 @@ from sipflow.cases.errors import (
     CaseError,
     InvalidInput,
     OpenCaseExists,
-    PartyNotAllowed,
     StaleCase,
     TransitionNotAllowed,
 )
@@ -357,18 +356,12 @@ def fire(uid: str, trigger: str):
             services.check_version(case, form.version.data)
         except StaleCase as error:
             refusal = error
-    if refusal is None and trigger not in {
-        t.trigger for t in services.allowed_transitions(session, registry, case, user)
-    }:
-        if workflow.transition(case.state, trigger) is None:
-            refusal = TransitionNotAllowed(
-                _l(
-                    "That step is not possible in the SIP's current state (%(state)s).",
-                    state=info.state_label,
-                )
-            )
-        else:
-            refusal = PartyNotAllowed(_l("Your organisation's part in this SIP does not allow that step."))
+    if refusal is None:
+        # Refused before the form is read: a step the SIP or the user's party cannot take.
+        try:
+            services.check_may_fire(session, registry, user, case, trigger)
+        except CaseError as error:
+            refusal = error
     top: list = []
     if refusal is None:
         if not form.validate():
@@ -399,6 +392,11 @@ def fire(uid: str, trigger: str):
                 "success",
             )
             return redirect(url_for("cases.detail", uid=case.uid), code=303)
+    if isinstance(refusal, TransitionNotAllowed):
+        # The page names the state as the workflow file labels it, not by its technical name.
+        refusal = TransitionNotAllowed(
+            _l("That step is not possible in the SIP's current state (%(state)s).", state=info.state_label)
+        )
     if isinstance(refusal, StaleCase):
         # Keep what was typed and let the form carry the version the page now shows: after a look at the
         # SIP as it is, sending it again is a deliberate choice (the service still checks every rule).
