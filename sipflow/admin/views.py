@@ -25,9 +25,8 @@ from flask import (
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlmodel import select
 
-from sipflow.admin import services
+from sipflow.admin import queries, services
 from sipflow.admin.forms import (
     AdminParticularsForm,
     LogExtractForm,
@@ -39,7 +38,7 @@ from sipflow.cases.queries import municipalities_by_county
 from sipflow.clock import now_utc
 from sipflow.db import get_session, unit_of_work
 from sipflow.people.identifiers import RESERVNUMMER
-from sipflow.people.models import Organisation, Person, Unit, User
+from sipflow.people.models import Person, User
 from sipflow.people.services import (
     IDENTIFIER_KIND_LABELS,
     change_person_particulars,
@@ -81,16 +80,7 @@ def index():
 @bp.get("/users")
 def users():
     """Every user with unit, roles and whether the account is active."""
-    rows = (
-        get_session()
-        .exec(
-            select(User, Unit, Organisation)
-            .outerjoin(Unit, Unit.id == User.unit_id)
-            .outerjoin(Organisation, Organisation.id == Unit.organisation_id)
-            .order_by(User.display_name, User.username)
-        )
-        .all()
-    )
+    rows = queries.users_with_units(get_session())
     return render_template("admin/users.html", rows=rows, role_labels=ROLE_LABELS)
 
 
