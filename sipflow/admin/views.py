@@ -25,8 +25,8 @@ from flask import (
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlmodel import select
 
+from sipflow.admin import queries, services
 from sipflow.admin.forms import (
     AdminParticularsForm,
     LogExtractForm,
@@ -38,16 +38,13 @@ from sipflow.clock import now_utc
 from sipflow.db import get_session, unit_of_work
 from sipflow.errors import InvalidInput, UserError
 from sipflow.people.identifiers import RESERVNUMMER
-from sipflow.people.models import Organisation, Person, Unit, User
+from sipflow.people.models import Person, User
 from sipflow.people.services import (
     IDENTIFIER_KIND_LABELS,
     change_person_particulars,
-    find_person,
     parse_person_identifier,
 )
-from sipflow.retention.export import person_export_json
-from sipflow.security import login_manager, renew_session_token
-from sipflow.security.audit import PERSON_EXPORT, PERSON_EXTRACT, PERSON_LOOKUP, record_access
+from sipflow.security import login_manager
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -83,16 +80,7 @@ def index():
 @bp.get("/users")
 def users():
     """Every user with unit, roles and whether the account is active."""
-    rows = (
-        get_session()
-        .exec(
-            select(User, Unit, Organisation)
-            .outerjoin(Unit, Unit.id == User.unit_id)
-            .outerjoin(Organisation, Organisation.id == Unit.organisation_id)
-            .order_by(User.display_name, User.username)
-        )
-        .all()
-    )
+    rows = queries.users_with_units(get_session())
     return render_template("admin/users.html", rows=rows, role_labels=ROLE_LABELS)
 
 
@@ -103,37 +91,27 @@ def _user_or_404(user_id: int) -> User:
     return user
 
 
-def _change_user(user: User, change, *, log_line: str, message) -> None:
-    """Apply change to user in a unit of work of its own, log log_line (user id, admin id), flash message."""
+def _change_user(user: User, change, message) -> bool:
+    """Run the service change on user in a unit of work of its own; flash message, or the refusal."""
     db = get_session()
-    with unit_of_work(db):
-        change(user)
-        db.add(user)
-    current_app.logger.info(log_line, user.id, current_user.id)
+    try:
+        with unit_of_work(db):
+            change(db, current_user._get_current_object(), user, now=now_utc())
+    except UserError as error:
+        flash(error.message, "error")
+        return False
     flash(message, "success")
-
-
-def _disable(user: User) -> None:
-    user.active = False
-    renew_session_token(user)
-
-
-def _enable(user: User) -> None:
-    user.active = True
+    return True
 
 
 @bp.post("/users/<id:user_id>/disable")
 def disable_user(user_id: int):
     """Disable an account; every session of it ends at once."""
     user = _user_or_404(user_id)
-    if user.id == current_user.id:
-        flash(_l("You cannot disable your own account."), "error")
-        return redirect(url_for("admin.users"))
     _change_user(
         user,
-        _disable,
-        log_line="user id %s disabled by user id %s",
-        message=_l("%(name)s is disabled and logged out everywhere.", name=user.display_name),
+        services.disable_user,
+        _l("%(name)s is disabled and logged out everywhere.", name=user.display_name),
     )
     return redirect(url_for("admin.users"))
 
@@ -142,12 +120,7 @@ def disable_user(user_id: int):
 def enable_user(user_id: int):
     """Let a disabled account log in again."""
     user = _user_or_404(user_id)
-    _change_user(
-        user,
-        _enable,
-        log_line="user id %s enabled by user id %s",
-        message=_l("%(name)s can log in again.", name=user.display_name),
-    )
+    _change_user(user, services.enable_user, _l("%(name)s can log in again.", name=user.display_name))
     return redirect(url_for("admin.users"))
 
 
@@ -157,9 +130,8 @@ def end_sessions(user_id: int):
     user = _user_or_404(user_id)
     _change_user(
         user,
-        renew_session_token,
-        log_line="sessions of user id %s ended by user id %s",
-        message=_l("Every session of %(name)s has ended.", name=user.display_name),
+        services.end_user_sessions,
+        _l("Every session of %(name)s has ended.", name=user.display_name),
     )
     if user.id == current_user.id:
         return redirect(url_for("auth.login"))
@@ -225,21 +197,6 @@ def _render_person(
     )
 
 
-def _log_person_access(person: Person, *, action: str, purpose: str) -> None:
-    """Log the administrator's access to the person, in a short transaction of its own."""
-    db = get_session()
-    db.commit()  # end the read transaction: the log append is a short one of its own
-    with unit_of_work(db):
-        record_access(
-            db,
-            user=current_user._get_current_object(),
-            action=action,
-            purpose=purpose,
-            person=person,
-            now=now_utc(),
-        )
-
-
 @bp.route("/persons", methods=["GET", "POST"])
 def persons():
     """Find a person by identifier (POST only: the identifier never appears in a URL)."""
@@ -253,11 +210,17 @@ def persons():
         except InvalidInput as error:
             form.identifier.errors.append(error.message)
             return render_template("admin/persons.html", form=form), 400
-        person = find_person(db, current_app.config["PNR_HASH_KEY"], identifier)
+        with unit_of_work(db):
+            person = services.look_up_person(
+                db,
+                current_user._get_current_object(),
+                current_app.config["PNR_HASH_KEY"],
+                identifier,
+                purpose=form.purpose.data,
+                now=now_utc(),
+            )
         if person is not None:
-            _log_person_access(person, action=PERSON_LOOKUP, purpose=form.purpose.data)
             return _render_person(person, form.purpose.data)
-        current_app.logger.info("person lookup by user id %s found nobody", current_user.id)
         form.identifier.errors.append(_l("No person with this identifier is registered in sipflow."))
         status = 404
     elif request.method == "POST":
@@ -275,9 +238,7 @@ def _download_name(prefix: str, extension: str) -> str:
     return f"{prefix}-{now_utc():%Y%m%d}-{secrets.token_hex(4)}.{extension}"
 
 
-def _log_and_send(person: Person, *, action: str, purpose: str, data: bytes, mimetype: str, name: str):
-    _log_person_access(person, action=action, purpose=purpose)
-    current_app.logger.info("%s for person id %s by user id %s", action, person.id, current_user.id)
+def _send(data: bytes, *, mimetype: str, name: str):
     response = send_file(BytesIO(data), mimetype=mimetype, as_attachment=True, download_name=name, etag=False)
     response.headers["Cache-Control"] = "no-store"  # personal data: never kept by a browser or proxy
     return response
@@ -292,21 +253,17 @@ def person_extract():
         return _lost_person()
     if not form.validate():
         return _render_person(person, form.purpose.data or "", extract_form=form, status=400)
-    from sipflow.security.extract import access_extract_csv, access_extract_pdf
-
     db = get_session()
-    if form.file_format.data == "csv":
-        data, mimetype, extension = access_extract_csv(db, person.id), "text/csv; charset=utf-8", "csv"
-    else:
-        data, mimetype, extension = access_extract_pdf(db, person.id, now=now_utc()), "application/pdf", "pdf"
-    return _log_and_send(
-        person,
-        action=PERSON_EXTRACT,
-        purpose=form.purpose.data,
-        data=data,
-        mimetype=mimetype,
-        name=_download_name("loggutdrag", extension),
-    )
+    with unit_of_work(db):
+        data, mimetype, extension = services.person_log_extract(
+            db,
+            current_user._get_current_object(),
+            person,
+            file_format=form.file_format.data,
+            purpose=form.purpose.data,
+            now=now_utc(),
+        )
+    return _send(data, mimetype=mimetype, name=_download_name("loggutdrag", extension))
 
 
 @bp.post("/persons/registerutdrag")
@@ -318,15 +275,12 @@ def person_export():
         return _lost_person()
     if not form.validate():
         return _render_person(person, form.purpose.data or "", register_form=form, status=400)
-    data = person_export_json(get_session(), person.id, now=now_utc())
-    return _log_and_send(
-        person,
-        action=PERSON_EXPORT,
-        purpose=form.purpose.data,
-        data=data,
-        mimetype="application/json",
-        name=_download_name("registerutdrag", "json"),
-    )
+    db = get_session()
+    with unit_of_work(db):
+        data = services.person_register_extract(
+            db, current_user._get_current_object(), person, purpose=form.purpose.data, now=now_utc()
+        )
+    return _send(data, mimetype="application/json", name=_download_name("registerutdrag", "json"))
 
 
 @bp.post("/persons/particulars")

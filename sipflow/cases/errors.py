@@ -33,6 +33,12 @@ class StaleCase(Conflict):
     """Someone else changed the case since the form was loaded."""
 
 
+class CaseEnded(Conflict):
+    """The SIP is in a final state of its workflow: its participants no longer change."""
+
+    code = "case_ended"
+
+
 class OpenCaseExists(Conflict):
     """The person already has an open SIP, and the user has not confirmed starting another one."""
 

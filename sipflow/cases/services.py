@@ -17,6 +17,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
 from sipflow.cases.errors import (
+    CaseEnded,
     GuardFailed,
     OpenCaseExists,
     PartyNotAllowed,
@@ -34,6 +35,8 @@ from sipflow.workflow.engine import WorkflowRegistry, bind_machine
 from sipflow.workflow.guards import GUARDS
 
 logger = logging.getLogger(__name__)
+
+
 _REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 
@@ -202,7 +205,7 @@ def create_case(
     for unit_id in dict.fromkeys(unit_ids):
         if unit_id == actor.unit_id:
             continue
-        add_unit_participant(session, case, unit_id, now=now)
+        _add_unit(session, case, unit_id, now=now)
     session.add(
         TransitionLog(
             case_id=case.id,
@@ -223,8 +226,37 @@ def create_case(
     return case
 
 
-def add_unit_participant(session: Session, case: SipCase, unit_id: int, *, now: datetime) -> Participant:
+def check_participants_open(registry: WorkflowRegistry, case: SipCase) -> None:
+    """Refuse with CaseEnded when the case is in a final state of its workflow: no one is added any more."""
+    if registry.get(case.workflow_name, case.workflow_version).is_final(case.state):
+        raise CaseEnded(_l("The SIP has ended: no one can be added to it."))
+
+
+def _change_participants(
+    session: Session, registry: WorkflowRegistry, case: SipCase, expected_version: int | None
+) -> None:
+    """Refuse an ended SIP, then claim the case version as a step does (None: the version as loaded)."""
+    check_participants_open(registry, case)
+    expected = case.version if expected_version is None else expected_version
+    check_version(case, expected)
+    _claim_version(session, case, expected)
+
+
+def add_unit_participant(
+    session: Session,
+    registry: WorkflowRegistry,
+    case: SipCase,
+    unit_id: int,
+    *,
+    now: datetime,
+    expected_version: int | None = None,
+) -> Participant:
     """Let a unit (and so its organisation) take part in the case; a unit already taking part is kept."""
+    _change_participants(session, registry, case, expected_version)
+    return _add_unit(session, case, unit_id, now=now)
+
+
+def _add_unit(session: Session, case: SipCase, unit_id: int, *, now: datetime) -> Participant:
     unit = session.get(Unit, unit_id)
     if unit is None:
         raise InvalidInput(_l("Unknown unit."), field="unit_ids")
@@ -251,6 +283,7 @@ def add_unit_participant(session: Session, case: SipCase, unit_id: int, *, now: 
 
 def add_private_participant(
     session: Session,
+    registry: WorkflowRegistry,
     case: SipCase,
     *,
     kind: str,
@@ -259,8 +292,10 @@ def add_private_participant(
     email: str | None,
     phone: str | None,
     now: datetime,
+    expected_version: int | None = None,
 ) -> Participant:
     """Add a närstående or a guardian to the case."""
+    _change_participants(session, registry, case, expected_version)
     if kind not in PARTICIPANT_KINDS or kind in ("organisation", "person"):
         raise InvalidInput(_l("Choose närstående or guardian."), field="kind")
     if not (name or "").strip():
@@ -279,9 +314,17 @@ def add_private_participant(
 
 
 def set_participant_contact(
-    session: Session, case: SipCase, participant_id: int, *, email: str | None, phone: str | None
+    session: Session,
+    registry: WorkflowRegistry,
+    case: SipCase,
+    participant_id: int,
+    *,
+    email: str | None,
+    phone: str | None,
+    expected_version: int | None = None,
 ) -> Participant:
     """Set the address and phone a participant is invited and reached at (empty clears them)."""
+    _change_participants(session, registry, case, expected_version)
     participant = session.get(Participant, participant_id)
     if participant is None or participant.case_id != case.id or not participant.active:
         raise InvalidInput(_l("Choose among the participants of the SIP."), field="participant_id")
@@ -338,6 +381,20 @@ def _claim_version(session: Session, case: SipCase, expected_version: int) -> No
     set_committed_value(case, "version", expected_version + 1)
 
 
+def check_may_fire(
+    session: Session, registry: WorkflowRegistry, actor: User, case: SipCase, trigger: str
+) -> TransitionDef:
+    """The transition, if the case's state has it and the actor's party may fire it; else the refusal."""
+    transition = registry.get(case.workflow_name, case.workflow_version).transition(case.state, trigger)
+    if transition is None:
+        raise TransitionNotAllowed(
+            _l("That step is not possible in the SIP's current state (%(state)s).", state=case.state)
+        )
+    if not party_roles(session, case, actor_organisation_id(session, actor)) & set(transition.parties):
+        raise PartyNotAllowed(_l("Your organisation's part in this SIP does not allow that step."))
+    return transition
+
+
 def fire_transition(
     session: Session,
     registry: WorkflowRegistry,
@@ -351,14 +408,8 @@ def fire_transition(
 ) -> TransitionLog:
     """Move the case by trigger: version check, form input, guards, state, log and effects, all or nothing."""
     workflow = registry.get(case.workflow_name, case.workflow_version)
-    transition = workflow.transition(case.state, trigger)
-    if transition is None:
-        raise TransitionNotAllowed(
-            _l("That step is not possible in the SIP's current state (%(state)s).", state=case.state)
-        )
+    transition = check_may_fire(session, registry, actor, case, trigger)
     organisation_id = actor_organisation_id(session, actor)
-    if not party_roles(session, case, organisation_id) & set(transition.parties):
-        raise PartyNotAllowed(_l("Your organisation's part in this SIP does not allow that step."))
     check_version(case, expected_version)
     _claim_version(session, case, expected_version)
 

@@ -25,7 +25,6 @@ from sqlmodel import select
 from sipflow.cases import queries, services
 from sipflow.cases.errors import (
     OpenCaseExists,
-    PartyNotAllowed,
     StaleCase,
     TransitionNotAllowed,
 )
@@ -310,18 +309,12 @@ def fire(uid: str, trigger: str):
             services.check_version(case, form.version.data)
         except StaleCase as error:
             refusal = error
-    if refusal is None and trigger not in {
-        t.trigger for t in services.allowed_transitions(session, registry, case, user)
-    }:
-        if workflow.transition(case.state, trigger) is None:
-            refusal = TransitionNotAllowed(
-                _l(
-                    "That step is not possible in the SIP's current state (%(state)s).",
-                    state=info.state_label,
-                )
-            )
-        else:
-            refusal = PartyNotAllowed(_l("Your organisation's part in this SIP does not allow that step."))
+    if refusal is None:
+        # Refused before the form is read: a step the SIP or the user's party cannot take.
+        try:
+            services.check_may_fire(session, registry, user, case, trigger)
+        except UserError as error:
+            refusal = error
     top: list = []
     if refusal is None:
         if not form.validate():
@@ -352,6 +345,11 @@ def fire(uid: str, trigger: str):
                 "success",
             )
             return redirect(url_for("cases.detail", uid=case.uid), code=303)
+    if isinstance(refusal, TransitionNotAllowed):
+        # The page names the state as the workflow file labels it, not by its technical name.
+        refusal = TransitionNotAllowed(
+            _l("That step is not possible in the SIP's current state (%(state)s).", state=info.state_label)
+        )
     if isinstance(refusal, StaleCase):
         # Keep what was typed and let the form carry the version the page now shows: after a look at the
         # SIP as it is, sending it again is a deliberate choice (the service still checks every rule).
@@ -374,22 +372,18 @@ def _stale(form, case) -> bool:
     return True
 
 
-def _refuse_when_final(info: queries.CaseDetail):
-    if info.is_final:
-        return _render_case(info, status=409, errors=[_l("The SIP has ended: no one can be added to it.")])
-    return None
-
-
 def _participant_change(uid: str, *, form_name: str, build_form, act, done):
     """One participant form posted: refuse on an ended SIP, validate, act in one unit of work, redirect.
 
     A refusal is shown beside its field, or at the top of the case page, with the form as the user filled it.
     """
-    session = get_session()
+    session, registry = get_session(), workflow_registry()
     info = _detail(case_or_404(uid, audit.CASE_PARTICIPANTS))
-    refused = _refuse_when_final(info)
-    if refused is not None:
-        return refused
+    try:
+        # An ended SIP is refused whatever the form holds (the service refuses it again when it acts).
+        services.check_participants_open(registry, info.case)
+    except UserError as error:
+        return _render_case(info, status=error.status, errors=[error.message])
     form = build_form(info)
     if _stale(form, info.case):
         return _render_case(info, status=409, errors=[STALE_STEP], **{form_name: form})
@@ -397,7 +391,7 @@ def _participant_change(uid: str, *, form_name: str, build_form, act, done):
         return _render_case(info, status=400, **{form_name: form})
     try:
         with unit_of_work(session):
-            act(session, info.case, form)
+            act(session, registry, info.case, form)
     except UserError as error:
         top: list = []
         attach_error(form, error, top)
@@ -414,10 +408,17 @@ def _participant_change(uid: str, *, form_name: str, build_form, act, done):
 def add_unit(uid: str):
     """Let another unit, and so its organisation, take part."""
 
-    def act(session, case, form):
+    def act(session, registry, case, form):
         try:
-            services.add_unit_participant(session, case, form.unit_id.data, now=now_utc())
-        except UserError as error:
+            services.add_unit_participant(
+                session,
+                registry,
+                case,
+                form.unit_id.data,
+                now=now_utc(),
+                expected_version=form.version.data,
+            )
+        except InvalidInput as error:
             raise InvalidInput(error.message, field="unit_id") from None
 
     return _participant_change(
@@ -434,9 +435,10 @@ def add_unit(uid: str):
 def add_private(uid: str):
     """Add a närstående or a guardian."""
 
-    def act(session, case, form):
+    def act(session, registry, case, form):
         services.add_private_participant(
             session,
+            registry,
             case,
             kind=form.kind.data,
             name=form.name.data,
@@ -444,6 +446,7 @@ def add_private(uid: str):
             email=form.email.data,
             phone=form.phone.data,
             now=now_utc(),
+            expected_version=form.version.data,
         )
 
     return _participant_change(
@@ -460,9 +463,15 @@ def add_private(uid: str):
 def set_contact(uid: str):
     """Set the e-mail address (for invitations) and phone of a participant."""
 
-    def act(session, case, form):
+    def act(session, registry, case, form):
         services.set_participant_contact(
-            session, case, form.participant_id.data, email=form.email.data, phone=form.phone.data
+            session,
+            registry,
+            case,
+            form.participant_id.data,
+            email=form.email.data,
+            phone=form.phone.data,
+            expected_version=form.version.data,
         )
 
     return _participant_change(

@@ -464,6 +464,7 @@ def _load_persona(session: Session, registry, hash_key: str, users: dict[str, Us
             for relative in persona.relatives:
                 services.add_private_participant(
                     session,
+                    registry,
                     case,
                     kind=relative.kind,
                     name=relative.name,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import secrets
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -19,12 +20,16 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
+from sipflow.cases.errors import PartyNotAllowed
 from sipflow.cases.models import Participant, SipCase
 from sipflow.errors import InvalidInput, UserError
 from sipflow.meetings import messages
-from sipflow.meetings.booking import Booking, active_participants, read_invitees
+from sipflow.meetings.booking import Booking, active_participants, read_booking, read_invitees
 from sipflow.meetings.models import ANSWER_MODES, PARTSTATS, Invitation, Meeting, new_nonce
 from sipflow.people.models import User
+
+if TYPE_CHECKING:
+    from sipflow.workflow.engine import WorkflowRegistry
 
 logger = logging.getLogger(__name__)
 ANSWERS = tuple(p for p in PARTSTATS if p != "NEEDS-ACTION")
@@ -190,6 +195,45 @@ def book_meeting(
         session.flush()
     logger.info("case %s: meeting %s booked, %d invited", case.reference, meeting.id, len(invitations))
     return meeting
+
+
+def book(
+    session: Session,
+    registry: WorkflowRegistry,
+    actor: User,
+    case: SipCase,
+    data: dict,
+    *,
+    expected_version: int,
+    now: datetime,
+) -> int:
+    """Book a meeting, return its id: the kallelse step while that is the case's next step, else another one.
+
+    The kallelse is the transition from the case's state whose form is `kallelse` (the workflow file says
+    which); once it is sent, the parties that may send it book further meetings under a consent in force.
+    """
+    # Imported here while workflow.effects imports this module (cases.services -> engine -> effects).
+    from sipflow.cases.services import check_version, fire_transition
+    from sipflow.meetings.permissions import booking_permission
+
+    how = booking_permission(session, registry, case, actor)
+    if how is None:
+        raise PartyNotAllowed(_l("Your organisation's part in this SIP does not allow that step."))
+    if how.transition is not None:
+        # The version the page was read at: of two pages booking the kallelse, only one gets through.
+        log = fire_transition(
+            session,
+            registry,
+            actor,
+            case,
+            how.transition.trigger,
+            expected_version=expected_version,
+            now=now,
+            data={**data, "send_invitations": True},
+        )
+        return log.details["meeting_id"]
+    check_version(case, expected_version)
+    return book_meeting(session, case, actor, read_booking(session, case, data, now=now), now=now).id
 
 
 def _invite(session: Session, meeting: Meeting, participant: Participant, *, now: datetime) -> Invitation:

@@ -7,14 +7,13 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 
-from sipflow.cases import services as case_services
 from sipflow.cases.errors import StaleCase
 from sipflow.cases.forms import choices
 from sipflow.clock import now_utc
 from sipflow.db import get_session, unit_of_work
 from sipflow.errors import UserError
 from sipflow.meetings import permissions, services
-from sipflow.meetings.booking import read_booking, read_place, read_times
+from sipflow.meetings.booking import read_place, read_times
 from sipflow.meetings.forms import (
     ANSWER_MODE_LABELS,
     PARTSTAT_LABELS,
@@ -136,7 +135,15 @@ def book(uid: str):
             now = now_utc()
             try:
                 with unit_of_work(session):
-                    meeting_id = _book(session, registry, user, case, how, form, now)
+                    meeting_id = services.book(
+                        session,
+                        registry,
+                        user,
+                        case,
+                        form.to_data(),
+                        expected_version=form.version.data,
+                        now=now,
+                    )
             except StaleCase:
                 refusal = StaleCase(STALE_BOOKING)
             except UserError as error:
@@ -164,27 +171,6 @@ def book(uid: str):
         ),
         status,
     )
-
-
-def _book(session, registry, user, case, how: permissions.BookingPermission, form: BookingForm, now) -> int:
-    """Book through the kallelse transition when this is the kallelse, or as a further meeting."""
-    data = form.to_data()
-    if how.transition is not None:
-        # The version the page was read at: of two pages booking the kallelse, only one gets through.
-        log = case_services.fire_transition(
-            session,
-            registry,
-            user,
-            case,
-            how.transition.trigger,
-            expected_version=form.version.data,
-            now=now,
-            data={**data, "send_invitations": True},
-        )
-        return log.details["meeting_id"]
-    case_services.check_version(case, form.version.data)
-    booking = read_booking(session, case, data, now=now)
-    return services.book_meeting(session, case, user, booking, now=now).id
 
 
 # --- One meeting ------------------------------------------------------------------------------------------

@@ -34,6 +34,7 @@ def ready(db_session, registry, parties, create_case) -> Ready:
     with unit_of_work(db_session):
         relative = services.add_private_participant(
             db_session,
+            registry,
             case,
             kind="narstaende",
             name="Eva Andersson",
@@ -44,6 +45,7 @@ def ready(db_session, registry, parties, create_case) -> Ready:
         )
         silent = services.add_private_participant(
             db_session,
+            registry,
             case,
             kind="narstaende",
             name="Olle Andersson",

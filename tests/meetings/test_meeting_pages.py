@@ -260,7 +260,9 @@ def test_the_feed_follows_the_consent(client, db_session, registry, ready, book,
     assert meeting.uid.encode() not in client.get(path).data
 
 
-def test_inviting_someone_added_after_the_booking(as_region, db_session, ready, book, smtp_app, smtp_server):
+def test_inviting_someone_added_after_the_booking(
+    as_region, db_session, registry, ready, book, smtp_app, smtp_server
+):
     from sipflow.cases import services as case_services
     from sipflow.db import unit_of_work
 
@@ -268,6 +270,7 @@ def test_inviting_someone_added_after_the_booking(as_region, db_session, ready, 
     with unit_of_work(db_session):
         late = case_services.add_private_participant(
             db_session,
+            registry,
             ready.case,
             kind="narstaende",
             name="Stina Andersson",

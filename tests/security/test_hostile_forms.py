@@ -41,6 +41,7 @@ from datetime import date, datetime, timedelta
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 import pytest
+from flask import current_app
 from hostilekit import (
     Ids,
     PageForm,
@@ -124,7 +125,15 @@ def _fire(session, registry, actor, case, trigger, **data):
 def _add_private(session, case, kind, name, email):
     with unit_of_work(session):
         return services.add_private_participant(
-            session, case, kind=kind, name=name, relation="syster", email=email, phone=None, now=now_utc()
+            session,
+            current_app.extensions["sipflow.workflows"],
+            case,
+            kind=kind,
+            name=name,
+            relation="syster",
+            email=email,
+            phone=None,
+            now=now_utc(),
         )
 
 

@@ -1,0 +1,91 @@
+"""Administration operations: disable, enable and log out users; find a person and hand out their extracts.
+
+Each runs inside the caller's unit of work. What an administrator does about a person is written to the
+access log with its purpose, in the same transaction as the rest of the operation.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlmodel import Session
+
+from sipflow.errors import InvalidInput
+from sipflow.people.identifiers import PersonIdentifier
+from sipflow.people.models import Person, User
+from sipflow.people.services import find_person
+from sipflow.retention.export import person_export_json
+from sipflow.security import renew_session_token
+from sipflow.security.audit import PERSON_EXPORT, PERSON_EXTRACT, PERSON_LOOKUP, record_access
+
+logger = logging.getLogger(__name__)
+
+
+def disable_user(session: Session, actor: User, user: User, *, now: datetime) -> None:
+    """Disable an account and end every session of it; an administrator cannot disable themselves."""
+    if user.id == actor.id:
+        raise InvalidInput(_l("You cannot disable your own account."))
+    user.active = False
+    renew_session_token(user)
+    session.add(user)
+    logger.info("user id %s disabled by user id %s", user.id, actor.id)
+
+
+def enable_user(session: Session, actor: User, user: User, *, now: datetime) -> None:
+    """Let a disabled account log in again."""
+    user.active = True
+    session.add(user)
+    logger.info("user id %s enabled by user id %s", user.id, actor.id)
+
+
+def end_user_sessions(session: Session, actor: User, user: User, *, now: datetime) -> None:
+    """End every session of a user (ASVS 7.4.5); the account stays active."""
+    renew_session_token(user)
+    session.add(user)
+    logger.info("sessions of user id %s ended by user id %s", user.id, actor.id)
+
+
+def look_up_person(
+    session: Session, actor: User, hash_key: str, identifier: PersonIdentifier, *, purpose: str, now: datetime
+) -> Person | None:
+    """The person registered under identifier, the look-up logged with its purpose; None when nobody is."""
+    person = find_person(session, hash_key, identifier)
+    if person is None:
+        logger.info("person lookup by user id %s found nobody", actor.id)
+        return None
+    record_access(session, user=actor, action=PERSON_LOOKUP, purpose=purpose, person=person, now=now)
+    return person
+
+
+def person_log_extract(
+    session: Session, actor: User, person: Person, *, file_format: str, purpose: str, now: datetime
+) -> tuple[bytes, str, str]:
+    """The loggutdrag of the person as (data, mimetype, file extension), CSV or PDF; logged itself."""
+    # reportlab is loaded when the first extract is asked for, not at every start.
+    from sipflow.security.extract import access_extract_csv, access_extract_pdf
+
+    # Built before the log row: the extract shows the accesses up to this one.
+    if file_format == "csv":
+        result = access_extract_csv(session, person.id), "text/csv; charset=utf-8", "csv"
+    else:
+        result = access_extract_pdf(session, person.id, now=now), "application/pdf", "pdf"
+    _record(session, actor, person, action=PERSON_EXTRACT, purpose=purpose, now=now)
+    return result
+
+
+def person_register_extract(
+    session: Session, actor: User, person: Person, *, purpose: str, now: datetime
+) -> bytes:
+    """Everything sipflow holds about the person (GDPR art. 15) as JSON; logged itself."""
+    data = person_export_json(session, person.id, now=now)
+    _record(session, actor, person, action=PERSON_EXPORT, purpose=purpose, now=now)
+    return data
+
+
+def _record(
+    session: Session, actor: User, person: Person, *, action: str, purpose: str, now: datetime
+) -> None:
+    record_access(session, user=actor, action=action, purpose=purpose, person=person, now=now)
+    logger.info("%s for person id %s by user id %s", action, person.id, actor.id)

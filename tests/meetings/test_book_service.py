@@ -1,0 +1,85 @@
+"""meetings.services.book: the service, not the page, decides between the kallelse and a further meeting."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from meetingkit import everyone, next_week_at
+from sqlmodel import select
+
+from sipflow.cases.errors import PartyNotAllowed, StaleCase
+from sipflow.clock import now_utc
+from sipflow.db import unit_of_work
+from sipflow.meetings import services
+from sipflow.meetings.models import Meeting
+
+
+def _booking(ready, hour: int) -> dict:
+    starts_at = next_week_at(hour)
+    return {
+        "meeting_starts_at": starts_at,
+        "meeting_ends_at": starts_at + timedelta(hours=1),
+        "mode": "video",
+        "invitee_ids": everyone(ready),
+    }
+
+
+def test_book_sends_the_kallelse_first_and_books_a_further_meeting_after(
+    db_session, registry, parties, ready
+):
+    """From preparing, booking is the kallelse step; once it is sent, a booking only adds a meeting."""
+    case = ready.case
+    with unit_of_work(db_session):
+        first = services.book(
+            db_session,
+            registry,
+            parties.region_user,
+            case,
+            _booking(ready, 10),
+            expected_version=case.version,
+            now=now_utc(),
+        )
+    assert case.state == "invited"
+    state, version = case.state, case.version
+    with unit_of_work(db_session):
+        second = services.book(
+            db_session,
+            registry,
+            parties.region_user,
+            case,
+            _booking(ready, 14),
+            expected_version=case.version,
+            now=now_utc(),
+        )
+    assert second != first
+    assert db_session.get(Meeting, second).status == "planned"
+    assert (case.state, case.version) == (state, version)
+
+
+def test_book_refuses_a_stale_version_and_a_party_without_the_kallelse(db_session, registry, parties, ready):
+    """A booking read before the case changed is a conflict; an outsider's party books nothing."""
+    case = ready.case
+    with pytest.raises(StaleCase), unit_of_work(db_session):
+        services.book(
+            db_session,
+            registry,
+            parties.region_user,
+            case,
+            _booking(ready, 10),
+            expected_version=case.version - 1,
+            now=now_utc(),
+        )
+    with pytest.raises(PartyNotAllowed), unit_of_work(db_session):
+        services.book(
+            db_session,
+            registry,
+            parties.outsider_user,
+            case,
+            _booking(ready, 10),
+            expected_version=case.version,
+            now=now_utc(),
+        )
+    db_session.refresh(case)
+    assert case.state == "preparing"
+    assert db_session.exec(select(Meeting)).all() == []
