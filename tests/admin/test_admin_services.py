@@ -5,15 +5,15 @@ from __future__ import annotations
 import pytest
 
 from sipflow.admin import services
-from sipflow.cases.errors import CaseError
 from sipflow.db import unit_of_work
+from sipflow.errors import UserError
 from sipflow.people.models import User
 
 
 def test_an_administrator_cannot_disable_themselves_through_the_service(db_session, make_user, now):
     admin = make_user(None, roles="admin")
     token = admin.session_token
-    with pytest.raises(CaseError), unit_of_work(db_session):
+    with pytest.raises(UserError), unit_of_work(db_session):
         services.disable_user(db_session, admin, admin, now=now)
     db_session.expire_all()
     again = db_session.get(User, admin.id)

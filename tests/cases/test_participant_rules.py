@@ -7,7 +7,7 @@ import support
 from sqlmodel import select
 
 from sipflow.cases import services
-from sipflow.cases.errors import CaseError, StaleCase
+from sipflow.cases.errors import CaseEnded, StaleCase
 from sipflow.cases.models import Participant
 from sipflow.db import unit_of_work
 
@@ -77,7 +77,7 @@ def test_an_ended_sip_takes_no_participant_change_whoever_calls(
     """Not only the page: a script or another service calling the service is refused on an ended SIP."""
     change = dict(_changes(db_session, registry, ended_case, parties, now))[which]
     before = ended_case.version
-    with pytest.raises(CaseError) as refused:
+    with pytest.raises(CaseEnded) as refused:
         with unit_of_work(db_session):
             change(ended_case.version)
     assert refused.value.status == 409
