@@ -12,6 +12,7 @@ from sipflow.config import load_config
 def create_app(config: dict | None = None) -> Flask:
     """Build the application: config, database, login, translations, blueprints and CLI; starts no threads."""
     from sipflow.admin.views import bp as admin_bp
+    from sipflow.areas import load_areas
     from sipflow.cases.views import bp as cases_bp
     from sipflow.cli import sipflow_cli
     from sipflow.i18n import init_babel
@@ -35,6 +36,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.logger.removeHandler(default_handler)
     install_log_redaction(app.logger)
     db.init_app(app)
+    load_areas()
     app.extensions["sipflow.workflows"] = WorkflowRegistry.from_folder(app.config["WORKFLOWS_DIR"])
     init_babel(app)
     init_security(app)

@@ -8,10 +8,10 @@ from sqlmodel import Session, select
 
 from sipflow.cases import services
 from sipflow.cases.models import Participant, SipCase, TransitionLog
+from sipflow.cases.participants import participating_organisations
 from sipflow.clock import to_local
 from sipflow.people.models import User
 from sipflow.workflow.engine import WorkflowRegistry
-from sipflow.workflow.guards import participating_organisations
 
 
 def scripted_input(session: Session, case: SipCase, form: str, now: datetime) -> dict:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from transitions import Machine
 from transitions.extensions.diagrams import GraphMachine
 
-from sipflow.workflow.context import TransitionContext
 from sipflow.workflow.definition import Workflow, WorkflowError, load_workflow_file
-from sipflow.workflow.effects import EFFECTS
-from sipflow.workflow.guards import GUARDS
+from sipflow.workflow.registry import EFFECTS, GUARDS
+
+if TYPE_CHECKING:
+    from sipflow.workflow.context import TransitionContext
 
 
 class WorkflowRegistry:
@@ -24,10 +26,10 @@ class WorkflowRegistry:
 
     @classmethod
     def from_folder(cls, folder: str | Path) -> WorkflowRegistry:
-        """Load and validate every *.toml file in folder; refuse duplicates."""
+        """Load and validate every *.toml file in folder against the registered blocks; refuse duplicates."""
         workflows, seen = [], {}
         for path in sorted(Path(folder).glob("*.toml")):
-            workflow = load_workflow_file(path, GUARDS, EFFECTS)
+            workflow = load_workflow_file(path)
             key = (workflow.name, workflow.version)
             if key in seen:
                 raise WorkflowError(f"{path.name}: name: {key} is also defined in {seen[key]}")
