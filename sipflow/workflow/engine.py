@@ -15,11 +15,21 @@ if TYPE_CHECKING:
     from sipflow.workflow.context import TransitionContext
 
 
+# Every workflow loaded in this process, by name and version (the last one loaded wins).
+_LOADED: dict[tuple[str, int], Workflow] = {}
+
+
+def loaded_workflow(name: str, version: int) -> Workflow | None:
+    """A workflow some registry of this process loaded: for scripts and tests that hold no registry."""
+    return _LOADED.get((name, version))
+
+
 class WorkflowRegistry:
     """Every workflow version found in a folder, validated once at start."""
 
     def __init__(self, workflows: list[Workflow]):
         self._by_key = {(w.name, w.version): w for w in workflows}
+        _LOADED.update(self._by_key)
         self._latest: dict[str, Workflow] = {}
         for w in sorted(workflows, key=lambda w: w.version):
             self._latest[w.name] = w
