@@ -14,7 +14,6 @@ PARTY_ROLES = ("initiator", "huvudansvarig", "participant")
 DEADLINE_SOURCES = ("requested_at", "utskrivningsklar_at", "follow_up_on")
 # The case dates a workflow may ask for when a SIP is started (start_dates).
 START_DATES = ("utskrivningsklar_at",)
-WITHDRAW_TRIGGER = "withdraw_consent"
 CREATE_EVENT = "create"
 
 _TOP_KEYS = {
@@ -40,6 +39,7 @@ _TRANSITION_KEYS = {
     "effects",
     "parties",
     "closes",
+    "withdraws_consent",
 }
 _DEADLINE_KEYS = {"label", "from", "days", "working_days", "started_by", "met_by"}
 
@@ -71,6 +71,8 @@ class TransitionDef:
     parties: tuple[str, ...] = ()
     # Ends the case as done (its reason is kept on the case), as opposed to withdrawn or cancelled.
     closes: bool = False
+    # The person withdraws consent: possible from every active state, it ends the case.
+    withdraws_consent: bool = False
 
 
 @dataclass(frozen=True)
@@ -117,6 +119,10 @@ class Workflow:
     def transition(self, state: str, trigger: str) -> TransitionDef | None:
         """The transition fired by trigger in state, or None when it is not allowed there."""
         return self._by_state.get(state, {}).get(trigger)
+
+    def withdrawal(self, state: str) -> TransitionDef | None:
+        """The transition by which consent is withdrawn in state, or None when the file has none there."""
+        return next((t for t in self.transitions_from(state) if t.withdraws_consent), None)
 
     def is_final(self, state: str) -> bool:
         """True for states that end the case."""
@@ -220,6 +226,9 @@ def parse_workflow(path: Path, data: dict, guards=None, effects=None, inputs=Non
                 effects=_names(path, f"{key}.effects", raw.get("effects", []), effects, "effect"),
                 parties=parties,
                 closes=_flag(path, f"{key}.closes", raw.get("closes", False)),
+                withdraws_consent=_flag(
+                    path, f"{key}.withdraws_consent", raw.get("withdraws_consent", False)
+                ),
             )
         )
         if transitions[-1].closes and not states[raw["dest"]].final:
@@ -277,17 +286,19 @@ def _check_structure(path: Path, workflow: Workflow) -> None:
     """Refuse workflows that could strand a case or keep it going after consent is withdrawn."""
     if workflow.is_final(workflow.initial):
         raise _fail(path, "initial", "the initial state cannot be final")
+    named = sorted({t.trigger for t in workflow.transitions if t.withdraws_consent})
+    withdrawal = ", ".join(named) or "a transition with withdraws_consent = true"
     for state in workflow.states.values():
         if state.final:
             continue
         if not workflow.transitions_from(state.name):
             raise _fail(path, f"states.{state.name}", "an active state needs a way out")
-        withdraw = workflow.transition(state.name, WITHDRAW_TRIGGER)
-        if withdraw is None or not workflow.is_final(withdraw.dest):
+        withdraws = [t for t in workflow.transitions_from(state.name) if t.withdraws_consent]
+        if len(withdraws) != 1 or not workflow.is_final(withdraws[0].dest):
             raise _fail(
                 path,
                 f"states.{state.name}",
-                f"consent withdrawal ({WITHDRAW_TRIGGER}) must be possible here and end the case",
+                f"consent withdrawal ({withdrawal}) must be possible here, once, and end the case",
             )
 
 

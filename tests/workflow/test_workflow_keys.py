@@ -154,6 +154,27 @@ BAD_VALUES = [
     ("childs-view-not-a-flag", TOP, TOP + 'childs_view = "yes"\n', "childs_view", "true or false"),
     ("closes-not-a-flag", "closes = true", 'closes = "yes"', "transitions.close.closes", "true or false"),
     (
+        "withdraws-consent-not-a-flag",
+        'dest = "withdrawn"\nwithdraws_consent = true',
+        'dest = "withdrawn"\nwithdraws_consent = 1',
+        "transitions.withdraw_consent.withdraws_consent",
+        "true or false",
+    ),
+    (
+        "no-transition-withdraws-consent",
+        'dest = "withdrawn"\nwithdraws_consent = true\n',
+        'dest = "withdrawn"\n',
+        "states.requested",
+        "withdraws_consent = true",
+    ),
+    (
+        "two-ways-to-withdraw-consent-from-a-state",
+        'trigger = "cancel"\n',
+        'trigger = "cancel"\nwithdraws_consent = true\n',
+        "states.requested",
+        "once",
+    ),
+    (
         "closes-to-an-active-state",
         'dest = "closed"\n# Ends the case as done: its reason is kept on the case.\ncloses = true',
         'dest = "follow_up"\ncloses = true',
