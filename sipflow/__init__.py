@@ -5,13 +5,15 @@ from __future__ import annotations
 from flask import Flask, jsonify
 from flask.logging import default_handler
 
-from sipflow import db, notifications, retention
+from sipflow import db
 from sipflow.config import load_config
 
 
 def create_app(config: dict | None = None) -> Flask:
     """Build the application: config, database, login, translations, blueprints and CLI; starts no threads."""
+    from sipflow import notifications, retention
     from sipflow.admin.views import bp as admin_bp
+    from sipflow.areas import load_areas
     from sipflow.cases.views import bp as cases_bp
     from sipflow.cli import sipflow_cli
     from sipflow.i18n import init_babel
@@ -35,7 +37,9 @@ def create_app(config: dict | None = None) -> Flask:
     app.logger.removeHandler(default_handler)
     install_log_redaction(app.logger)
     db.init_app(app)
-    # Areas subscribe their after-commit hooks and scheduled jobs; retention first keeps the jobs' order.
+    # Areas register their guards, effects and form inputs, then subscribe their after-commit hooks and
+    # scheduled jobs (retention first keeps the jobs' order).
+    load_areas()
     retention.init_app(app)
     notifications.init_app(app)
     app.extensions["sipflow.workflows"] = WorkflowRegistry.from_folder(app.config["WORKFLOWS_DIR"])

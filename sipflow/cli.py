@@ -80,14 +80,15 @@ def workflow_diagram(name: str):
 @click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def workflow_check(files: tuple[Path, ...]):
     """Validate workflow FILES without starting the application."""
+    from sipflow.areas import load_areas
     from sipflow.workflow.definition import WorkflowError, load_workflow_file
-    from sipflow.workflow.effects import EFFECTS
-    from sipflow.workflow.guards import GUARDS
+
+    load_areas()
 
     failed = False
     for path in files:
         try:
-            workflow = load_workflow_file(path, GUARDS, EFFECTS)
+            workflow = load_workflow_file(path)
             click.echo(
                 f"{path.name}: ok ({workflow.name} v{workflow.version}, {len(workflow.states)} states)"
             )

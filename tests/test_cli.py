@@ -9,8 +9,12 @@ import pytest
 from sqlalchemy import inspect
 
 from sipflow import create_app
+from sipflow.areas import load_areas
 from sipflow.config import PROJECT_ROOT
 from sipflow.workflow.engine import WorkflowRegistry
+
+# The workflow files name guards, effects and inputs the areas register.
+load_areas()
 
 WORKFLOWS_DIR = PROJECT_ROOT / "workflows"
 REGISTRY = WorkflowRegistry.from_folder(WORKFLOWS_DIR)

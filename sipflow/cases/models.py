@@ -11,7 +11,6 @@ from sqlalchemy.ext.mutable import MutableDict
 from sqlmodel import Field, SQLModel
 
 PARTICIPANT_KINDS = ("organisation", "person", "narstaende", "guardian")
-PARTY_ROLES = ("initiator", "huvudansvarig", "participant")
 
 
 def _new_uid() -> str:

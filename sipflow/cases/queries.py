@@ -13,13 +13,13 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
 from sipflow.cases.models import Deadline, Participant, SipCase, TransitionLog
+from sipflow.cases.participants import participating_organisations
 from sipflow.clock import to_local
 from sipflow.consent.models import Consent, ConsentOrganisation
 from sipflow.people.models import County, Municipality, Organisation, Person, Unit, User
 from sipflow.security import access
 from sipflow.workflow.definition import CREATE_EVENT, Workflow
 from sipflow.workflow.engine import WorkflowRegistry
-from sipflow.workflow.guards import participating_organisations
 
 PER_PAGE = 50
 # A page number beyond this would only produce an empty page (and an OFFSET the database may refuse).

@@ -4,22 +4,41 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
+from flask import current_app, has_app_context
 from sqlmodel import Session, select
 
 from sipflow.cases import services
 from sipflow.cases.models import Participant, SipCase, TransitionLog
+from sipflow.cases.participants import participating_organisations
 from sipflow.clock import to_local
 from sipflow.people.models import User
-from sipflow.workflow.engine import WorkflowRegistry
-from sipflow.workflow.guards import participating_organisations
+from sipflow.workflow.definition import Workflow
+from sipflow.workflow.engine import WorkflowRegistry, loaded_workflow
 
 
-def scripted_input(session: Session, case: SipCase, form: str, now: datetime) -> dict:
-    """A plausible, valid input for form on case at now."""
+def _workflow_of(case: SipCase) -> Workflow:
+    """The workflow the case runs on: the application's, else the one a registry of this process loaded."""
+    if has_app_context():
+        try:
+            return current_app.extensions["sipflow.workflows"].get(case.workflow_name, case.workflow_version)
+        except KeyError:
+            pass
+    workflow = loaded_workflow(case.workflow_name, case.workflow_version)
+    if workflow is None:
+        raise LookupError(f"workflow {case.workflow_name} v{case.workflow_version} is not loaded")
+    return workflow
+
+
+def scripted_input(
+    session: Session, case: SipCase, form: str, now: datetime, *, workflow: Workflow | None = None
+) -> dict:
+    """A plausible, valid input for form on case at now (workflow: the case's, else the app's registry's)."""
     today: date = to_local(now).date()
+    # The child's view and the guardians' consent are asked for when the workflow says so (childs_view).
+    childs_view = (workflow or _workflow_of(case)).childs_view
     organisations = participating_organisations(session, case.id)
     if form == "consent":
-        given_by = "guardian" if case.occasion == "child" else "person"
+        given_by = "guardian" if childs_view else "person"
         guardian_ids = session.exec(
             select(Participant.id).where(
                 Participant.case_id == case.id,
@@ -40,7 +59,7 @@ def scripted_input(session: Session, case: SipCase, form: str, now: datetime) ->
     if form == "preparation":
         return {
             "questions": "Vem gör vad? Hur ser boendet ut?",
-            "child_view": "Vill gå kvar i samma skola." if case.occasion == "child" else None,
+            "child_view": "Vill gå kvar i samma skola." if childs_view else None,
         }
     if form == "kallelse":
         return {
@@ -91,8 +110,11 @@ def fire_scripted(
     Runs in the caller's transaction: committing or rolling back is the caller's part.
     """
     if data is None:
-        transition = registry.get(case.workflow_name, case.workflow_version).transition(case.state, trigger)
-        data = scripted_input(session, case, transition.form if transition else "none", now)
+        workflow = registry.get(case.workflow_name, case.workflow_version)
+        transition = workflow.transition(case.state, trigger)
+        data = scripted_input(
+            session, case, transition.form if transition else "none", now, workflow=workflow
+        )
     return services.fire_transition(
         session, registry, actor, case, trigger, expected_version=case.version, now=now, data=data
     )

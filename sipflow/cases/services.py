@@ -24,7 +24,6 @@ from sipflow.cases.errors import (
     StaleCase,
     TransitionNotAllowed,
 )
-from sipflow.cases.inputs import INPUT_HANDLERS
 from sipflow.cases.models import PARTICIPANT_KINDS, Deadline, Participant, SipCase, TransitionLog
 from sipflow.clock import add_days
 from sipflow.errors import InvalidInput
@@ -32,7 +31,7 @@ from sipflow.people.models import Person, Unit, User
 from sipflow.workflow.context import TransitionContext
 from sipflow.workflow.definition import CREATE_EVENT, TransitionDef, Workflow
 from sipflow.workflow.engine import WorkflowRegistry, bind_machine
-from sipflow.workflow.guards import GUARDS
+from sipflow.workflow.registry import GUARDS, INPUTS
 
 logger = logging.getLogger(__name__)
 
@@ -136,6 +135,15 @@ def open_case_ids(session: Session, registry: WorkflowRegistry, person: Person) 
     return found
 
 
+# What the start form says about each case date a workflow may require (start_dates in its file).
+_START_DATE_MESSAGES = {
+    "utskrivningsklar_at": (
+        _l("Enter when the patient was reported ready for discharge."),
+        _l("The discharge notice cannot lie in the future."),
+    ),
+}
+
+
 def create_case(
     session: Session,
     registry: WorkflowRegistry,
@@ -160,16 +168,15 @@ def create_case(
     organisation_id = actor_organisation_id(session, actor)
     if organisation_id is None:
         raise PartyNotAllowed(_l("Only staff of a unit can start a SIP."))
-    if workflow.occasion == "discharge":
-        if utskrivningsklar_at is None:
-            raise InvalidInput(
-                _l("Enter when the patient was reported ready for discharge."),
-                field="utskrivningsklar_at",
-            )
-        if utskrivningsklar_at > now:
-            raise InvalidInput(
-                _l("The discharge notice cannot lie in the future."), field="utskrivningsklar_at"
-            )
+    # Only the dates the workflow asks for (its start_dates) are kept, and each of them is required.
+    dates = {"utskrivningsklar_at": utskrivningsklar_at}
+    for name in workflow.start_dates:
+        missing, future = _START_DATE_MESSAGES[name]
+        if dates[name] is None:
+            raise InvalidInput(missing, field=name)
+        if dates[name] > now:
+            raise InvalidInput(future, field=name)
+    kept = {name: dates[name] if name in workflow.start_dates else None for name in dates}
     if not another_open_confirmed:
         open_ids = open_case_ids(session, registry, person)
         if open_ids:
@@ -184,7 +191,7 @@ def create_case(
         initiating_organisation_id=organisation_id,
         created_by_user_id=actor.id,
         requested_at=now,
-        utskrivningsklar_at=utskrivningsklar_at if workflow.occasion == "discharge" else None,
+        utskrivningsklar_at=kept["utskrivningsklar_at"],
         created_at=now,
         updated_at=now,
     )
@@ -414,12 +421,12 @@ def fire_transition(
     _claim_version(session, case, expected_version)
 
     ctx = TransitionContext(session=session, case=case, actor=actor, now=now, data=dict(data or {}))
-    if transition.form == "reason" and transition.dest == "closed":
+    if transition.closes:
         ctx.data["closing"] = True
     from_state = case.state
     # No autoflush: the case row is written once, at the flush below, not piecemeal by every query.
     with session.no_autoflush:
-        INPUT_HANDLERS[transition.form](ctx)
+        INPUTS[transition.form](ctx)
         session.flush()
         flow = bind_machine(workflow, ctx)
         if not flow.trigger(trigger):

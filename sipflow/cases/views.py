@@ -200,7 +200,7 @@ def _form_context(detail: queries.CaseDetail) -> FormContext:
         organisations=[(o.id, o.name) for o in detail.organisations],
         participants=participants,
         guardians=[(p.id, p.name) for p in detail.participants if p.kind == "guardian"],
-        child=detail.case.occasion == "child",
+        child=detail.workflow is not None and detail.workflow.childs_view,
     )
 
 

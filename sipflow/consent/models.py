@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from sqlalchemy import ColumnElement, and_, or_
 from sqlmodel import Field, SQLModel
 
 CONSENT_FORMS = ("oral", "written")
@@ -28,6 +29,15 @@ class Consent(SQLModel, table=True):
     recorded_by_user_id: int = Field(foreign_key="user.id")
     withdrawn_at: datetime | None = None
     withdrawn_reason: str | None = Field(default=None, max_length=500)
+
+    @classmethod
+    def in_force(cls, today: date) -> ColumnElement[bool]:
+        """Given, not withdrawn and still valid on today: the one spelling of "consent in force"."""
+        return and_(
+            cls.decision == "given",
+            cls.withdrawn_at.is_(None),
+            or_(cls.valid_until.is_(None), cls.valid_until >= today),
+        )
 
 
 class ConsentOrganisation(SQLModel, table=True):

@@ -15,6 +15,7 @@ from sqlmodel import Session, func, select
 
 from sipflow.cases import services
 from sipflow.cases.models import Participant, SipCase
+from sipflow.cases.participants import participating_organisations
 from sipflow.clock import add_days, local_to_utc, now_utc, to_local
 from sipflow.db import get_session, unit_of_work
 from sipflow.people.identifiers import RESERVNUMMER, luhn_check_digit, parse_identifier
@@ -22,7 +23,6 @@ from sipflow.people.models import Organisation, Unit, User
 from sipflow.people.reference import load_municipalities
 from sipflow.people.services import register_person
 from sipflow.security.passwords import hash_password
-from sipflow.workflow.guards import participating_organisations
 
 DEMO_PASSWORD = "demo-sip-2026"
 

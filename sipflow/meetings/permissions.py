@@ -8,12 +8,11 @@ from sqlmodel import Session, select
 
 from sipflow.cases.models import SipCase, TransitionLog
 from sipflow.cases.services import actor_organisation_id, allowed_transitions, party_roles
-from sipflow.clock import now_utc
+from sipflow.clock import now_utc, to_local
+from sipflow.consent.services import consents_in_force
 from sipflow.people.models import User
-from sipflow.workflow.context import TransitionContext
 from sipflow.workflow.definition import TransitionDef
 from sipflow.workflow.engine import WorkflowRegistry
-from sipflow.workflow.guards import consent_valid
 
 KALLELSE_FORM = "kallelse"
 
@@ -65,6 +64,6 @@ def booking_permission(
     if sent is None:
         return None
     # Invitations share the time and place with other organisations: only under a consent in force.
-    if not consent_valid(TransitionContext(session=session, case=case, actor=actor, now=now_utc())):
+    if not consents_in_force(session, case.id, to_local(now_utc()).date()):
         return None
     return BookingPermission(None)

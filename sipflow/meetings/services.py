@@ -22,10 +22,12 @@ from sqlmodel import Session, select
 
 from sipflow.cases.errors import PartyNotAllowed
 from sipflow.cases.models import Participant, SipCase
+from sipflow.cases.services import check_version, fire_transition
 from sipflow.errors import InvalidInput, UserError
 from sipflow.meetings import messages
 from sipflow.meetings.booking import Booking, active_participants, read_booking, read_invitees
 from sipflow.meetings.models import ANSWER_MODES, PARTSTATS, Invitation, Meeting, new_nonce
+from sipflow.meetings.permissions import booking_permission
 from sipflow.people.models import User
 
 if TYPE_CHECKING:
@@ -212,10 +214,6 @@ def book(
     The kallelse is the transition from the case's state whose form is `kallelse` (the workflow file says
     which); once it is sent, the parties that may send it book further meetings under a consent in force.
     """
-    # Imported here while workflow.effects imports this module (cases.services -> engine -> effects).
-    from sipflow.cases.services import check_version, fire_transition
-    from sipflow.meetings.permissions import booking_permission
-
     how = booking_permission(session, registry, case, actor)
     if how is None:
         raise PartyNotAllowed(_l("Your organisation's part in this SIP does not allow that step."))

@@ -65,9 +65,7 @@ def _takes_part_under_consent(organisation, *, now: datetime) -> ColumnElement[b
     )
     consent_covers = exists().where(
         Consent.case_id == SipCase.id,
-        Consent.decision == "given",
-        Consent.withdrawn_at.is_(None),
-        or_(Consent.valid_until.is_(None), Consent.valid_until >= today),
+        Consent.in_force(today),
         ConsentOrganisation.consent_id == Consent.id,
         ConsentOrganisation.organisation_id == organisation,
     )

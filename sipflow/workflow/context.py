@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from sqlmodel import Session
+if TYPE_CHECKING:
+    from sqlmodel import Session
 
-from sipflow.cases.models import SipCase
-from sipflow.people.models import User
+    from sipflow.cases.models import SipCase
+    from sipflow.people.models import User
 
 
 @dataclass

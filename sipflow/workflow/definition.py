@@ -7,26 +7,40 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sipflow.cases.models import PARTY_ROLES
+from sipflow.workflow.registry import EFFECTS, GUARDS, INPUTS
 
-# The kinds of input a transition's form collects; cases/inputs.py handles each one.
-INPUT_KINDS = (
-    "none",
-    "consent",
-    "consent_declined",
-    "preparation",
-    "kallelse",
-    "meeting_outcome",
-    "plan",
-    "reason",
-)
+# The parties of a case a transition may name: part of the workflow file language.
+PARTY_ROLES = ("initiator", "huvudansvarig", "participant")
 DEADLINE_SOURCES = ("requested_at", "utskrivningsklar_at", "follow_up_on")
-WITHDRAW_TRIGGER = "withdraw_consent"
+# The case dates a workflow may ask for when a SIP is started (start_dates).
+START_DATES = ("utskrivningsklar_at",)
 CREATE_EVENT = "create"
 
-_TOP_KEYS = {"name", "version", "occasion", "initial", "label", "states", "deadlines", "transitions"}
+_TOP_KEYS = {
+    "name",
+    "version",
+    "occasion",
+    "initial",
+    "label",
+    "states",
+    "deadlines",
+    "transitions",
+    "start_dates",
+    "childs_view",
+}
 _STATE_KEYS = {"label", "final"}
-_TRANSITION_KEYS = {"trigger", "label", "source", "dest", "form", "conditions", "effects", "parties"}
+_TRANSITION_KEYS = {
+    "trigger",
+    "label",
+    "source",
+    "dest",
+    "form",
+    "conditions",
+    "effects",
+    "parties",
+    "closes",
+    "withdraws_consent",
+}
 _DEADLINE_KEYS = {"label", "from", "days", "working_days", "started_by", "met_by"}
 
 
@@ -55,6 +69,10 @@ class TransitionDef:
     conditions: tuple[str, ...] = ()
     effects: tuple[str, ...] = ()
     parties: tuple[str, ...] = ()
+    # Ends the case as done (its reason is kept on the case), as opposed to withdrawn or cancelled.
+    closes: bool = False
+    # The person withdraws consent: possible from every active state, it ends the case.
+    withdraws_consent: bool = False
 
 
 @dataclass(frozen=True)
@@ -83,6 +101,10 @@ class Workflow:
     states: dict[str, StateDef]
     transitions: tuple[TransitionDef, ...]
     deadlines: tuple[DeadlineDef, ...]
+    # The case dates the start form asks for and requires (e.g. utskrivningsklar_at at discharge).
+    start_dates: tuple[str, ...] = ()
+    # Whether the child's own view is asked for and guardians consent (a child's SIP).
+    childs_view: bool = False
     path: str = ""
     _by_state: dict = field(default_factory=dict, compare=False, repr=False)
 
@@ -97,6 +119,10 @@ class Workflow:
     def transition(self, state: str, trigger: str) -> TransitionDef | None:
         """The transition fired by trigger in state, or None when it is not allowed there."""
         return self._by_state.get(state, {}).get(trigger)
+
+    def withdrawal(self, state: str) -> TransitionDef | None:
+        """The transition by which consent is withdrawn in state, or None when the file has none there."""
+        return next((t for t in self.transitions_from(state) if t.withdraws_consent), None)
 
     def is_final(self, state: str) -> bool:
         """True for states that end the case."""
@@ -141,8 +167,17 @@ def _names(path: Path, key: str, raw, allowed=None, what="name") -> tuple[str, .
     return tuple(raw)
 
 
-def parse_workflow(path: Path, data: dict, guards, effects) -> Workflow:
-    """Validate raw TOML data against the known guards and effects and build a Workflow."""
+def _flag(path: Path, key: str, raw) -> bool:
+    if not isinstance(raw, bool):
+        raise _fail(path, key, "must be true or false")
+    return raw
+
+
+def parse_workflow(path: Path, data: dict, guards=None, effects=None, inputs=None) -> Workflow:
+    """Validate raw TOML data against the guards, effects and inputs (default: the registered ones)."""
+    guards = GUARDS if guards is None else guards
+    effects = EFFECTS if effects is None else effects
+    inputs = INPUTS if inputs is None else inputs
     _unknown_keys(path, "(top level)", data, _TOP_KEYS)
     for key in ("name", "version", "occasion", "initial", "states", "transitions"):
         if key not in data:
@@ -172,7 +207,7 @@ def parse_workflow(path: Path, data: dict, guards, effects) -> Workflow:
         if raw["dest"] not in states:
             raise _fail(path, f"{key}.dest", f"unknown state {raw['dest']!r}")
         form = raw.get("form", "none")
-        if form not in INPUT_KINDS:
+        if form not in inputs:
             raise _fail(path, f"{key}.form", f"unknown form {form!r}")
         parties = _names(path, f"{key}.parties", raw.get("parties", []), PARTY_ROLES, "party")
         if not parties:
@@ -190,8 +225,14 @@ def parse_workflow(path: Path, data: dict, guards, effects) -> Workflow:
                 conditions=_names(path, f"{key}.conditions", raw.get("conditions", []), guards, "guard"),
                 effects=_names(path, f"{key}.effects", raw.get("effects", []), effects, "effect"),
                 parties=parties,
+                closes=_flag(path, f"{key}.closes", raw.get("closes", False)),
+                withdraws_consent=_flag(
+                    path, f"{key}.withdraws_consent", raw.get("withdraws_consent", False)
+                ),
             )
         )
+        if transitions[-1].closes and not states[raw["dest"]].final:
+            raise _fail(path, f"{key}.closes", "a transition that closes the case must lead to a final state")
     seen = set()
     for t in transitions:
         for source in t.sources:
@@ -223,6 +264,7 @@ def parse_workflow(path: Path, data: dict, guards, effects) -> Workflow:
             )
         )
 
+    start_dates = _names(path, "start_dates", data.get("start_dates", []), START_DATES, "case date")
     workflow = Workflow(
         name=data["name"],
         version=data["version"],
@@ -232,6 +274,8 @@ def parse_workflow(path: Path, data: dict, guards, effects) -> Workflow:
         states=states,
         transitions=tuple(transitions),
         deadlines=tuple(deadlines),
+        start_dates=start_dates,
+        childs_view=_flag(path, "childs_view", data.get("childs_view", False)),
         path=str(path),
     )
     _check_structure(path, workflow)
@@ -242,25 +286,27 @@ def _check_structure(path: Path, workflow: Workflow) -> None:
     """Refuse workflows that could strand a case or keep it going after consent is withdrawn."""
     if workflow.is_final(workflow.initial):
         raise _fail(path, "initial", "the initial state cannot be final")
+    named = sorted({t.trigger for t in workflow.transitions if t.withdraws_consent})
+    withdrawal = ", ".join(named) or "a transition with withdraws_consent = true"
     for state in workflow.states.values():
         if state.final:
             continue
         if not workflow.transitions_from(state.name):
             raise _fail(path, f"states.{state.name}", "an active state needs a way out")
-        withdraw = workflow.transition(state.name, WITHDRAW_TRIGGER)
-        if withdraw is None or not workflow.is_final(withdraw.dest):
+        withdraws = [t for t in workflow.transitions_from(state.name) if t.withdraws_consent]
+        if len(withdraws) != 1 or not workflow.is_final(withdraws[0].dest):
             raise _fail(
                 path,
                 f"states.{state.name}",
-                f"consent withdrawal ({WITHDRAW_TRIGGER}) must be possible here and end the case",
+                f"consent withdrawal ({withdrawal}) must be possible here, once, and end the case",
             )
 
 
-def load_workflow_file(path: Path, guards, effects) -> Workflow:
-    """Read and validate one workflow file."""
+def load_workflow_file(path: Path, guards=None, effects=None, inputs=None) -> Workflow:
+    """Read and validate one workflow file (against the registered blocks unless given)."""
     try:
         with path.open("rb") as handle:
             data = tomllib.load(handle)
     except tomllib.TOMLDecodeError as error:
         raise WorkflowError(f"{path.name}: not valid TOML: {error}") from None
-    return parse_workflow(path, data, guards, effects)
+    return parse_workflow(path, data, guards, effects, inputs)

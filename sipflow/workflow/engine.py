@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from transitions import Machine
 from transitions.extensions.diagrams import GraphMachine
 
-from sipflow.workflow.context import TransitionContext
 from sipflow.workflow.definition import Workflow, WorkflowError, load_workflow_file
-from sipflow.workflow.effects import EFFECTS
-from sipflow.workflow.guards import GUARDS
+from sipflow.workflow.registry import EFFECTS, GUARDS
+
+if TYPE_CHECKING:
+    from sipflow.workflow.context import TransitionContext
+
+
+# Every workflow loaded in this process, by name and version (the last one loaded wins).
+_LOADED: dict[tuple[str, int], Workflow] = {}
+
+
+def loaded_workflow(name: str, version: int) -> Workflow | None:
+    """A workflow some registry of this process loaded: for scripts and tests that hold no registry."""
+    return _LOADED.get((name, version))
 
 
 class WorkflowRegistry:
@@ -18,16 +29,17 @@ class WorkflowRegistry:
 
     def __init__(self, workflows: list[Workflow]):
         self._by_key = {(w.name, w.version): w for w in workflows}
+        _LOADED.update(self._by_key)
         self._latest: dict[str, Workflow] = {}
         for w in sorted(workflows, key=lambda w: w.version):
             self._latest[w.name] = w
 
     @classmethod
     def from_folder(cls, folder: str | Path) -> WorkflowRegistry:
-        """Load and validate every *.toml file in folder; refuse duplicates."""
+        """Load and validate every *.toml file in folder against the registered blocks; refuse duplicates."""
         workflows, seen = [], {}
         for path in sorted(Path(folder).glob("*.toml")):
-            workflow = load_workflow_file(path, GUARDS, EFFECTS)
+            workflow = load_workflow_file(path)
             key = (workflow.name, workflow.version)
             if key in seen:
                 raise WorkflowError(f"{path.name}: name: {key} is also defined in {seen[key]}")

@@ -13,11 +13,15 @@ from support import valid_personnummer
 from webkit import csrf_token, fill, forms_of, login, text_of, without_tokens
 from werkzeug.datastructures import MultiDict
 
+from sipflow.areas import load_areas
 from sipflow.cases.forms import FORM_CLASSES
 from sipflow.cases.models import Participant, SipCase, TransitionLog
 from sipflow.clock import now_utc, to_local
 from sipflow.people.models import Person
-from sipflow.workflow.definition import INPUT_KINDS
+from sipflow.workflow.registry import INPUTS as INPUT_KINDS
+
+# The workflow files name guards, effects and inputs the areas register.
+load_areas()
 
 # The pages and the test read one clock: sipflow's, frozen at FIXED_NOW.
 pytestmark = pytest.mark.usefixtures("frozen_clock")

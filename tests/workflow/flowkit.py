@@ -20,6 +20,7 @@ from sqlmodel import Session, SQLModel, select
 from support import KEPT_TABLES
 
 import sipflow.models  # noqa: F401  (every table, for the snapshots)
+from sipflow.areas import load_areas
 from sipflow.cases import services
 from sipflow.cases.models import SipCase, TransitionLog
 from sipflow.cases.scripted import scripted_input
@@ -29,6 +30,9 @@ from sipflow.people.models import Organisation, Person, Unit, User
 from sipflow.people.services import register_person
 from sipflow.workflow.definition import TransitionDef, Workflow
 from sipflow.workflow.engine import WorkflowRegistry
+
+# The workflow files name guards, effects and inputs the areas register.
+load_areas()
 
 # The same instant as FIXED_NOW in tests/conftest.py (conftest modules cannot be imported reliably).
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)

@@ -11,11 +11,14 @@ from pathlib import Path
 
 import pytest
 
+from sipflow.areas import load_areas
 from sipflow.config import PROJECT_ROOT
 from sipflow.workflow.definition import WorkflowError, load_workflow_file
-from sipflow.workflow.effects import EFFECTS
 from sipflow.workflow.engine import WorkflowRegistry
-from sipflow.workflow.guards import GUARDS
+from sipflow.workflow.registry import EFFECTS, GUARDS
+
+# The workflow files name guards, effects and inputs the areas register.
+load_areas()
 
 WORKFLOWS_DIR = PROJECT_ROOT / "workflows"
 SIP = (WORKFLOWS_DIR / "sip.toml").read_text(encoding="utf-8")

@@ -23,12 +23,16 @@ from flowkit import (
 )
 from sqlmodel import select
 
+from sipflow.areas import load_areas
 from sipflow.cases import services
 from sipflow.cases.errors import GuardFailed
 from sipflow.cases.models import SipCase
 from sipflow.consent.models import Consent
 from sipflow.workflow.engine import WorkflowRegistry
-from sipflow.workflow.guards import GUARDS
+from sipflow.workflow.registry import GUARDS
+
+# The workflow files name guards, effects and inputs the areas register.
+load_areas()
 
 
 def guards_used() -> set[str]:

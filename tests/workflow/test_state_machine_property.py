@@ -56,7 +56,6 @@ from sipflow.consent.models import Consent
 from sipflow.db import unit_of_work
 from sipflow.errors import UserError
 from sipflow.people.models import Organisation
-from sipflow.workflow.definition import WITHDRAW_TRIGGER
 
 ACTORS = (
     "initiator",
@@ -324,7 +323,7 @@ class CaseMachine(RuleBasedStateMachine):
         if transition.form == "plan":
             holder_org = data["huvudansvarig_organisation_id"]
             self.holder = next(p for p, org in self.cast.org_ids.items() if org == holder_org)
-        if trigger == WITHDRAW_TRIGGER:
+        if transition.withdraws_consent:
             self.withdrawn, self.withdrawn_state = True, transition.dest
 
     # -- invariants -----------------------------------------------------------------------------------

@@ -27,7 +27,6 @@ from sipflow.cases import services
 from sipflow.cases.errors import TransitionNotAllowed
 from sipflow.cases.models import Deadline, SipCase
 from sipflow.consent.models import Consent
-from sipflow.workflow.definition import WITHDRAW_TRIGGER
 
 AT = NOW + timedelta(hours=2)
 REASON = "Personen vill inte längre delta"
@@ -37,9 +36,7 @@ ACTIVE_STATES = [
     for w in WORKFLOWS
     for state in w.states
     if not w.is_final(state)
-    for persona in allowed_personas(
-        w.transition(state, WITHDRAW_TRIGGER), huvudansvar_after(shortest_paths(w)[state])
-    )
+    for persona in allowed_personas(w.withdrawal(state), huvudansvar_after(shortest_paths(w)[state]))
 ]
 
 
@@ -48,7 +45,7 @@ def test_every_active_state_can_be_withdrawn_by_every_party_taking_part():
         for state in workflow.states:
             if workflow.is_final(state):
                 continue
-            transition = workflow.transition(state, WITHDRAW_TRIGGER)
+            transition = workflow.withdrawal(state)
             assert transition is not None and workflow.is_final(transition.dest), (workflow.name, state)
             holder = huvudansvar_after(shortest_paths(workflow)[state])
             assert allowed_personas(transition, holder) == [p for p in PERSONAS if p != "outsider"]
@@ -60,7 +57,7 @@ def withdraw(session, cast: Cast, case: SipCase, persona: str):
         REGISTRY,
         cast.user(session, persona),
         case,
-        WITHDRAW_TRIGGER,
+        REGISTRY.get(case.workflow_name, case.workflow_version).withdrawal(case.state).trigger,
         expected_version=case.version,
         now=AT,
         data={"reason": REASON},

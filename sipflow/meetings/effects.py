@@ -1,20 +1,19 @@
-"""Effects: what a transition leaves behind in the same transaction, named in the workflow files.
+"""The meetings area's effects, registered with the workflow core.
 
-Effects only write rows (meetings, consent withdrawals, outbox rows for invitations); they never send
-anything themselves, so a rolled-back transition leaves no trace anywhere.
+Effects only write rows (meetings, outbox rows for invitations); they never send anything themselves, so
+a rolled-back transition leaves no trace anywhere.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import timedelta
 
 from sqlmodel import select
 
-from sipflow.consent.models import Consent
 from sipflow.meetings.models import Attendance, Meeting
 from sipflow.meetings.services import book_meeting, cancel_planned_meetings, meeting_kind
 from sipflow.workflow.context import TransitionContext
+from sipflow.workflow.registry import register_effect
 
 
 def plan_meeting(ctx: TransitionContext) -> None:
@@ -60,19 +59,6 @@ def mark_meeting_held(ctx: TransitionContext) -> None:
     ctx.details["meeting_id"] = meeting.id
 
 
-def withdraw_consents(ctx: TransitionContext) -> None:
-    """Mark every consent of the case withdrawn: the other parties lose access at once."""
-    for consent in ctx.session.exec(
-        select(Consent).where(Consent.case_id == ctx.case.id, Consent.withdrawn_at.is_(None))
-    ).all():
-        consent.withdrawn_at = ctx.now
-        consent.withdrawn_reason = ctx.data.get("reason") if isinstance(ctx.data.get("reason"), str) else None
-        ctx.session.add(consent)
-
-
-EFFECTS: dict[str, Callable[[TransitionContext], None]] = {
-    "plan_meeting": plan_meeting,
-    "mark_meeting_held": mark_meeting_held,
-    "withdraw_consents": withdraw_consents,
-    "cancel_meetings": cancel_meetings,
-}
+register_effect("plan_meeting", plan_meeting)
+register_effect("mark_meeting_held", mark_meeting_held)
+register_effect("cancel_meetings", cancel_meetings)

@@ -1,0 +1,20 @@
+"""The one place that loads what each area registers with the workflow core (guards, effects, inputs)."""
+
+from __future__ import annotations
+
+import importlib
+
+# Each area's own registration modules; importing one registers its blocks (importing twice is harmless).
+_HOOK_MODULES = (
+    "sipflow.cases.guards",
+    "sipflow.cases.inputs",
+    "sipflow.consent.workflow_hooks",
+    "sipflow.meetings.effects",
+    "sipflow.meetings.inputs",
+)
+
+
+def load_areas() -> None:
+    """Register every area's guards, effects and form inputs; call before loading workflow files."""
+    for name in _HOOK_MODULES:
+        importlib.import_module(name)

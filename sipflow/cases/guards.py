@@ -1,0 +1,74 @@
+"""The case area's guards: who takes part, the child's view, huvudansvar, follow-up and meeting outcome."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from sqlmodel import func, select
+
+from sipflow.cases.models import Participant
+from sipflow.cases.participants import participating_organisations
+from sipflow.people.models import Organisation
+from sipflow.workflow.context import TransitionContext
+from sipflow.workflow.registry import register_guard
+
+
+def _organisations(ctx: TransitionContext) -> list[Organisation]:
+    if "organisations" not in ctx.memo:
+        ctx.memo["organisations"] = participating_organisations(ctx.session, ctx.case.id)
+    return ctx.memo["organisations"]
+
+
+def two_organisations(ctx: TransitionContext) -> bool:
+    """At least two organisations take part: a SIP is planning across huvudmän."""
+    return len(_organisations(ctx)) >= 2
+
+
+def school_participates(ctx: TransitionContext) -> bool:
+    """A school is a party (child SIP)."""
+    return any(o.kind == "school" for o in _organisations(ctx))
+
+
+def child_view_recorded(ctx: TransitionContext) -> bool:
+    """The child's own view is written down."""
+    return bool((ctx.case.child_view or "").strip())
+
+
+def meeting_outcome_recorded(ctx: TransitionContext) -> bool:
+    """The meeting produced a decision with owner and date, or an explicit 'no change' with a reason."""
+    # Read what the meeting_outcome input kept after cleaning, not the raw form data.
+    return bool(ctx.details.get("decisions")) or bool(ctx.details.get("no_change_reason"))
+
+
+def huvudansvar_assigned(ctx: TransitionContext) -> bool:
+    """One organisation has overall responsibility (huvudansvar)."""
+    return (
+        ctx.session.exec(
+            select(func.count()).where(
+                Participant.case_id == ctx.case.id,
+                Participant.role == "huvudansvarig",
+                Participant.active,
+            )
+        ).one()
+        >= 1
+    )
+
+
+def follow_up_date_set(ctx: TransitionContext) -> bool:
+    """The plan says when it is followed up, and that day is still ahead."""
+    return ctx.case.follow_up_on is not None and ctx.case.follow_up_on > ctx.now
+
+
+register_guard(
+    "two_organisations", two_organisations, _l("At least two organisations must take part in a SIP.")
+)
+register_guard("school_participates", school_participates, _l("The school must take part."))
+register_guard("child_view_recorded", child_view_recorded, _l("Record the child's own view first."))
+register_guard(
+    "meeting_outcome_recorded",
+    meeting_outcome_recorded,
+    _l("Record at least one decision with owner and date, or 'no change' with a reason."),
+)
+register_guard(
+    "huvudansvar_assigned", huvudansvar_assigned, _l("One organisation must have overall responsibility.")
+)
+register_guard("follow_up_date_set", follow_up_date_set, _l("Set a follow-up date in the future."))

@@ -1,0 +1,96 @@
+"""Giving, declining and withdrawing consent: the consent area owns every change to a consent."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlmodel import Session, select
+
+from sipflow.cases import fields
+from sipflow.cases.models import Participant, SipCase
+from sipflow.cases.participants import active_guardians, participating_organisations
+from sipflow.clock import to_local
+from sipflow.consent.models import CONSENT_FORMS, CONSENT_GIVERS, Consent, ConsentOrganisation
+from sipflow.errors import InvalidInput
+from sipflow.people.models import User
+
+
+def consents_in_force(session: Session, case_id: int, today: date) -> list[Consent]:
+    """The consents of the case in force on today."""
+    return list(
+        session.exec(select(Consent).where(Consent.case_id == case_id, Consent.in_force(today))).all()
+    )
+
+
+def give_consent(session: Session, case: SipCase, actor: User, data: dict, *, now: datetime) -> list[Consent]:
+    """Record a given consent with its scope of organisations and validity (one row per guardian)."""
+    given_by = fields.choice(data, "given_by", CONSENT_GIVERS)
+    form = fields.choice(data, "form", CONSENT_FORMS)
+    valid_until = fields.calendar_date(data, "valid_until")
+    if valid_until is not None and valid_until < to_local(now).date():
+        raise InvalidInput(_l("The consent cannot end before today."), field="valid_until")
+    participating = {o.id for o in participating_organisations(session, case.id)}
+    scope = fields.ids(data, "organisation_ids")
+    if not scope:
+        raise InvalidInput(_l("Choose the organisations the consent covers."), field="organisation_ids")
+    if not scope <= participating:
+        raise InvalidInput(
+            _l("The consent can only cover organisations taking part."), field="organisation_ids"
+        )
+    guardians = _consenting_guardians(session, case, data) if given_by == "guardian" else []
+    consents = []
+    for guardian in guardians or [None]:
+        consent = Consent(
+            case_id=case.id,
+            decision="given",
+            given_by=given_by,
+            given_by_name=guardian.name if guardian else fields.text(data, "given_by_name"),
+            given_by_participant_id=guardian.id if guardian else None,
+            form=form,
+            information_scope=fields.text(data, "information_scope"),
+            valid_until=valid_until,
+            recorded_at=now,
+            recorded_by_user_id=actor.id,
+        )
+        session.add(consent)
+        session.flush()
+        for organisation_id in sorted(scope):
+            session.add(ConsentOrganisation(consent_id=consent.id, organisation_id=organisation_id))
+        consents.append(consent)
+    return consents
+
+
+def _consenting_guardians(session: Session, case: SipCase, data: dict) -> list[Participant]:
+    """The guardians of the case named as consenting; each gets a consent row of their own."""
+    chosen = fields.ids(data, "guardian_participant_ids")
+    guardians = {p.id: p for p in active_guardians(session, case.id)}
+    if not chosen <= set(guardians):
+        raise InvalidInput(_l("Choose among the guardians taking part."), field="guardian_participant_ids")
+    return [guardians[i] for i in sorted(chosen)]
+
+
+def decline_consent(session: Session, case: SipCase, actor: User, data: dict, *, now: datetime) -> Consent:
+    """Record a refusal and its reason: a SIP is never made against the person's will."""
+    reason = fields.require_text(data, "reason", _l("State the reason given."))
+    consent = Consent(
+        case_id=case.id,
+        decision="declined",
+        given_by=fields.choice(data, "given_by", CONSENT_GIVERS),
+        form=fields.choice(data, "form", CONSENT_FORMS),
+        declined_reason=reason,
+        recorded_at=now,
+        recorded_by_user_id=actor.id,
+    )
+    session.add(consent)
+    return consent
+
+
+def withdraw_consents(session: Session, case: SipCase, *, now: datetime, reason: str | None) -> None:
+    """Mark every consent of the case withdrawn: the other parties lose access at once."""
+    for consent in session.exec(
+        select(Consent).where(Consent.case_id == case.id, Consent.withdrawn_at.is_(None))
+    ).all():
+        consent.withdrawn_at = now
+        consent.withdrawn_reason = reason
+        session.add(consent)
