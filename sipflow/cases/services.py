@@ -16,6 +16,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
+from sipflow.cases import deadlines
 from sipflow.cases.errors import (
     CaseEnded,
     GuardFailed,
@@ -25,7 +26,6 @@ from sipflow.cases.errors import (
     TransitionNotAllowed,
 )
 from sipflow.cases.models import PARTICIPANT_KINDS, Deadline, Participant, SipCase, TransitionLog
-from sipflow.clock import add_days
 from sipflow.errors import InvalidInput
 from sipflow.people.models import Person, Unit, User
 from sipflow.workflow.context import TransitionContext
@@ -80,36 +80,28 @@ def allowed_transitions(
 
 
 def _start_deadlines(session: Session, workflow: Workflow, case: SipCase, event: str) -> None:
-    for rule in workflow.deadlines:
-        if event not in rule.started_by:
-            continue
-        start = getattr(case, rule.source_field)
-        if start is None:
-            continue
-        session.add(
-            Deadline(
-                case_id=case.id,
-                kind=rule.kind,
-                due_at=add_days(start, rule.days, working_days=rule.working_days),
-            )
-        )
+    for rule in deadlines.started_by(workflow, event):
+        due = deadlines.due_at(rule, {rule.source_field: getattr(case, rule.source_field)})
+        if due is not None:
+            session.add(Deadline(case_id=case.id, kind=rule.kind, due_at=due))
 
 
 def _settle_deadlines(
     session: Session, workflow: Workflow, case: SipCase, trigger: str, now: datetime
 ) -> None:
-    met_kinds = {rule.kind for rule in workflow.deadlines if trigger in rule.met_by}
+    met = deadlines.met_kinds(workflow, trigger)
     ending = workflow.is_final(case.state)
-    if not met_kinds and not ending:
+    if not met and not ending:
         return
     for deadline in session.exec(
         select(Deadline).where(
             Deadline.case_id == case.id, Deadline.met_at.is_(None), Deadline.cancelled_at.is_(None)
         )
     ).all():
-        if deadline.kind in met_kinds:
+        outcome = deadlines.settled(deadline.kind, met, ending)
+        if outcome == "met":
             deadline.met_at = now
-        elif ending:
+        elif outcome == "cancelled":
             deadline.cancelled_at = now
         session.add(deadline)
 

@@ -1,0 +1,341 @@
+"""Writing synthetic rows fast: ids handed out here, Core INSERTs, one transaction per batch.
+
+Speed (a million cases must load in minutes; figures in bench/README.md):
+* the INSERTs are the ones SQLAlchemy Core compiles for `insert(table)`; on PostgreSQL they run as Core
+  executemany, on SQLite the parameters go straight to the DB-API's executemany, already converted to the
+  text SQLAlchemy's SQLite types store (Core's per-row parameter processing was two thirds of the time);
+* for more than one batch, a forked worker process generates batch k+1 while this process writes batch k;
+* SQLite gets a larger page cache for the duration of the load.
+
+Nothing here knows what a case is: it writes the rows a generator yields, in foreign-key order.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import traceback
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from operator import itemgetter
+
+from sqlalchemy import JSON, Boolean, Date, DateTime, func, insert, text
+from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
+from sqlalchemy.engine import Connection
+from sqlmodel import Session, select
+from sqlmodel.sql.sqltypes import UTCDateTime
+
+from sipflow.cases.models import Deadline, Participant, SipCase, TransitionLog
+from sipflow.consent.models import Consent, ConsentOrganisation
+from sipflow.meetings.models import Attendance, Meeting
+from sipflow.people.models import Person
+
+BATCH_SIZE = 10_000
+SQLITE_LOAD_CACHE_KIB = 512 * 1024
+SQLITE_LOAD_CHECKS_FOREIGN_KEYS = False
+SQLITE_LOAD_CHECKPOINT_PAGES = 100_000  # about 400 MB of WAL at 4 KiB pages
+
+_ID_TABLES = (Person, SipCase, Participant, Consent, Meeting, Deadline, TransitionLog)
+
+
+class Ids:
+    """Ids handed out here, after the highest one in each table."""
+
+    def __init__(self, session: Session):
+        self.next = {
+            model.__tablename__: (session.exec(select(func.max(model.id))).one() or 0) + 1
+            for model in _ID_TABLES
+        }
+
+    def take(self, table: str) -> int:
+        value = self.next[table]
+        self.next[table] = value + 1
+        return value
+
+
+class Rows:
+    """The rows of one batch, per table, in foreign-key order."""
+
+    ORDER = (
+        Person,
+        SipCase,
+        Participant,
+        Consent,
+        ConsentOrganisation,
+        Meeting,
+        Attendance,
+        Deadline,
+        TransitionLog,
+    )
+
+    def __init__(self):
+        self.by_table: dict[str, list[dict]] = {model.__tablename__: [] for model in self.ORDER}
+
+    # Tables whose rows are appended as finished parameter tuples (in these column orders), not as dicts.
+    TUPLE_KEYS = {
+        "consentorganisation": ("consent_id", "organisation_id"),
+        "attendance": ("meeting_id", "participant_id", "mode"),
+        "transitionlog": (
+            "id",
+            "case_id",
+            "at",
+            "user_id",
+            "organisation_id",
+            "trigger",
+            "from_state",
+            "to_state",
+            "reason",
+            "details",
+        ),
+    }
+
+    @classmethod
+    def payload(cls, by_table: dict, sqlite: bool) -> tuple[list[dict], list[tuple[str, tuple, list]]]:
+        """The batch as persons (dicts: they may still be renumbered) and, per table, its keys and rows.
+
+        For SQLite the rows become the DB-API parameter tuples; for other databases they are dicts for
+        Core's executemany. (This runs in the writing process: with a worker generating the batches, it
+        balances the work between the two.)
+        """
+        tables = []
+        for model in cls.ORDER[1:]:
+            name = model.__tablename__
+            rows = by_table[name]
+            if not rows:
+                continue
+            keys = cls.TUPLE_KEYS.get(name)
+            if keys is not None:
+                if not sqlite:
+                    rows = [dict(zip(keys, row, strict=True)) for row in rows]
+            else:
+                keys = tuple(rows[0])
+                if sqlite:
+                    _, to_tuple = sqlite_plan(model.__table__, keys)
+                    rows = [to_tuple(row) for row in rows]
+            tables.append((name, keys, rows))
+        return by_table["person"], tables
+
+
+_TABLES = {model.__tablename__: model.__table__ for model in Rows.ORDER}
+
+
+def write_batch(connection: Connection, persons: list[dict], tables, sqlite: bool) -> None:
+    """Insert one batch, parents before children, in the connection's transaction."""
+    if not sqlite:
+        connection.execute(insert(Person.__table__), persons)
+        for name, _, rows in tables:
+            connection.execute(insert(_TABLES[name]), rows)
+        return
+    sql, to_tuple = sqlite_plan(Person.__table__, tuple(persons[0]))
+    connection.exec_driver_sql(sql, [to_tuple(row) for row in persons])
+    for name, keys, rows in tables:
+        sql, _ = sqlite_plan(_TABLES[name], keys)
+        connection.exec_driver_sql(sql, rows)
+
+
+def sqlite_datetime(value: datetime | None) -> str | None:
+    """value as the text SQLAlchemy's SQLite DATETIME stores."""
+    # The text SQLAlchemy's SQLite DATETIME writes for an aware value: UTC as "YYYY-MM-DD HH:MM:SS.ffffff".
+    # (A naive isoformat is twice as fast as an aware one, and every value here is already in UTC.)
+    if value is None:
+        return None
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def _sqlite_date(value: date | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _json_encoder():
+    # json.dumps builds a new C encoder for every call, which is half its cost on small dicts: build one
+    # with json.dumps's default settings once (same output, byte for byte).
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # pragma: no cover - Python without the C accelerator
+        return json.dumps
+    encode = make(None, json.JSONEncoder().default, json.encoder.encode_basestring_ascii, None, ": ", ", ",
+                  False, False, True)  # fmt: skip
+    return lambda value: "".join(encode(value, 0))
+
+
+_to_json = _json_encoder()
+
+
+def sqlite_json(value: dict | None) -> str | None:
+    """value as the text SQLAlchemy's SQLite JSON stores."""
+    if value is None:
+        return None
+    return _to_json(value) if value else "{}"
+
+
+def unchanged(value):
+    """value as it is (what other databases' drivers take)."""
+    return value
+
+
+def sqlite_plan(table, keys: tuple[str, ...]):
+    """The INSERT that Core compiles for table and keys, and a function turning a row into its parameters.
+
+    Core's executemany processes every parameter of every row in Python (about two thirds of the time a
+    batch took on SQLite); here the few typed columns are converted to the exact text SQLAlchemy's SQLite
+    types store, and the rest goes to the DB-API as it is.
+    """
+    cached = _SQLITE_PLANS.get((table.name, keys))
+    if cached is not None:
+        return cached
+    compiled = insert(table).compile(dialect=sqlite_dialect(), column_keys=list(keys))
+    order = list(compiled.positiontup)
+    if table.name in Rows.TUPLE_KEYS and tuple(order) != keys:  # pragma: no cover - a model changed
+        raise AssertionError(f"{table.name}: columns {order}, rows built as {keys}")
+    converters = []
+    for position, key in enumerate(order):
+        column_type = table.c[key].type
+        if isinstance(column_type, UTCDateTime | DateTime):
+            converters.append((position, sqlite_datetime))
+        elif isinstance(column_type, Date):
+            converters.append((position, _sqlite_date))
+        elif isinstance(column_type, JSON):
+            converters.append((position, sqlite_json))
+        elif isinstance(column_type, Boolean):
+            converters.append((position, lambda v: None if v is None else int(v)))
+    getter = itemgetter(*order)
+    if converters:
+
+        def to_tuple(row: dict) -> tuple:
+            values = list(getter(row))
+            for position, convert in converters:
+                values[position] = convert(values[position])
+            return tuple(values)
+
+    else:
+
+        def to_tuple(row: dict) -> tuple:
+            return getter(row)
+
+    _SQLITE_PLANS[(table.name, keys)] = plan = (str(compiled), to_tuple)
+    return plan
+
+
+_SQLITE_PLANS: dict = {}
+
+
+def free_identifiers(connection: Connection, renumberer, persons: list[dict]) -> None:
+    """Renumber the few persons whose identifier a person in the database already has."""
+    # Besides the database, a new identifier must not repeat one of this batch (not inserted yet).
+    renumberer.used = {p["id_number"] for p in persons}
+    pending = persons
+    while pending:
+        taken = set()
+        for start in range(0, len(pending), 500):
+            chunk = [p["id_hash"] for p in pending[start : start + 500]]
+            taken.update(
+                connection.execute(select(Person.id_hash).where(Person.id_hash.in_(chunk))).scalars()
+            )
+        pending = [p for p in pending if p["id_hash"] in taken]
+        for person in pending:
+            renumberer.renumber(person)
+
+
+def generate(add, first: int, n: int, batch_size: int):
+    """Yield (size, rows by table) per batch; add(rows, index, number) appends the rows of one case."""
+    done = 0
+    while done < n:
+        size = min(batch_size, n - done)
+        rows = Rows()
+        for index in range(done, done + size):
+            add(rows, index, first + index)
+        done += size
+        yield size, rows.by_table
+
+
+def can_fork() -> bool:
+    """True where a worker process can be forked to generate batches."""
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+def _worker(batches, sender) -> None:
+    """In the forked child: generate every batch and send it; never touch the database."""
+    try:
+        for item in batches:
+            sender.send(("batch", item))
+        sender.send(("done", None))
+    except BaseException:  # noqa: BLE001 - whatever failed is reported to the parent, which raises it
+        sender.send(("error", traceback.format_exc()))
+    finally:
+        sender.close()
+
+
+def from_worker(batches):
+    """Yield the batches generated by a forked child process, one batch ahead of the writer."""
+    context = multiprocessing.get_context("fork")
+    receiver, sender = context.Pipe(duplex=False)
+    process = context.Process(target=_worker, args=(batches, sender), name="sipflow-synthetic", daemon=True)
+    process.start()
+    sender.close()
+    try:
+        while True:
+            try:
+                kind, item = receiver.recv()
+            except EOFError:
+                raise RuntimeError("the synthetic case generator stopped without a word") from None
+            if kind == "done":
+                return
+            if kind == "error":
+                raise RuntimeError(f"the synthetic case generator failed:\n{item}")
+            yield item
+    finally:
+        receiver.close()
+        if process.is_alive():
+            process.terminate()
+        process.join()
+
+
+@contextmanager
+def bulk_load_pragmas(connection: Connection, sqlite: bool):
+    """SQLite: pragmas for the load on the loader's own connection, and the connection's own ones after it.
+
+    * a page cache of up to SQLITE_LOAD_CACHE_KIB: the unique indexes on random keys (uid, id_hash) touch
+      pages all over their B-trees, and with the default 2 MiB every insert reads pages back from the file
+      once the tables are large;
+    * foreign keys unchecked unless SQLITE_LOAD_CHECKS_FOREIGN_KEYS: every reference is built here to a row
+      of the same batch or to an organisation, unit or user looked up before (tests/test_demo.py checks
+      that the rows hang together), and the checks cost a sixth of the writing time;
+    * a WAL checkpoint every SQLITE_LOAD_CHECKPOINT_PAGES pages rather than every 1000: each batch touches
+      most leaf pages of those random-key indexes again, and checkpointing after every batch wrote them
+      back to the database file each time (a million cases: 33 GB written instead of 27 GB).
+    """
+    if not sqlite:
+        yield
+        return
+    before = {
+        name: connection.exec_driver_sql(f"PRAGMA {name}").scalar()
+        for name in ("cache_size", "foreign_keys", "wal_autocheckpoint")
+    }
+    connection.commit()  # these pragmas cannot change inside a transaction; each batch begins its own
+    connection.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_LOAD_CACHE_KIB}")
+    connection.exec_driver_sql(f"PRAGMA foreign_keys={int(SQLITE_LOAD_CHECKS_FOREIGN_KEYS)}")
+    connection.exec_driver_sql(f"PRAGMA wal_autocheckpoint={SQLITE_LOAD_CHECKPOINT_PAGES}")
+    connection.commit()
+    try:
+        yield
+    finally:
+        connection.rollback()
+        for name, value in before.items():
+            connection.exec_driver_sql(f"PRAGMA {name}={int(value)}")
+        connection.commit()
+        # Fold the (large) WAL into the database now, rather than leave it to the next writer.
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        connection.commit()
+
+
+def sync_sequences(connection: Connection) -> None:
+    """PostgreSQL: move each id sequence past the ids assigned here."""
+    for model in _ID_TABLES:
+        table = model.__tablename__
+        connection.execute(
+            text(
+                f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), "
+                f'(SELECT coalesce(max(id), 0) + 1 FROM "{table}"), false)'
+            )
+        )
