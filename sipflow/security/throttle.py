@@ -163,7 +163,7 @@ def admit(
         raise ValueError(f"scope must be one of {SCOPES}, got {scope!r}")
     now = now or now_utc()
     with unit_of_work(session):
-        session.execute(delete(LoginFailure).where(LoginFailure.failed_at < now - policy.horizon))
+        prune(session, policy, now=now)
         row = LoginFailure(scope=scope, username_key=username_key, address_key=address_key, failed_at=now)
         session.add(row)
         session.flush()
