@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from flask import Flask
-from sqlalchemy import and_, exists, func, or_, tuple_
+from sqlalchemy import and_, exists, false, func, or_, tuple_
 from sqlmodel import Session, select
 
 from sipflow.cases.models import Participant, SipCase, TransitionLog
@@ -137,10 +137,11 @@ def expired_cases_query(*, now: datetime, policy: RetentionPolicy, limit: int | 
         pairs_by_years.setdefault(years, []).append(pair)
     pair = tuple_(SipCase.workflow_name, SipCase.state)
     expired = or_(
+        false(),  # a policy without final states matches nothing
         *(
             and_(pair.in_(pairs), final_at <= years_before(now, years))
             for years, pairs in sorted(pairs_by_years.items())
-        )
+        ),
     )
     done = exists().where(AnonymisedCase.case_id == SipCase.id)
     final_states = sorted({state for _, state in policy.years})
