@@ -37,12 +37,13 @@ def create_app(config: dict | None = None) -> Flask:
     app.logger.removeHandler(default_handler)
     install_log_redaction(app.logger)
     db.init_app(app)
-    # Areas register their guards, effects and form inputs, then subscribe their after-commit hooks and
-    # scheduled jobs (retention first keeps the jobs' order).
+    # Areas register their guards, effects and form inputs before the workflow files naming them are loaded,
+    # then subscribe their after-commit hooks and scheduled jobs (retention first keeps the jobs' order; it
+    # reads its years from the loaded workflows).
     load_areas()
+    app.extensions["sipflow.workflows"] = WorkflowRegistry.from_folder(app.config["WORKFLOWS_DIR"])
     retention.init_app(app)
     notifications.init_app(app)
-    app.extensions["sipflow.workflows"] = WorkflowRegistry.from_folder(app.config["WORKFLOWS_DIR"])
     init_babel(app)
     init_security(app)
     app.register_blueprint(auth_bp)

@@ -10,8 +10,8 @@ from sqlalchemy.exc import ArgumentError
 
 DEVELOPMENT_SECRET = "dev-only-secret-change-me"
 ENVIRONMENTS = ("development", "testing", "production")
-# The final states a case can end in, each with its own retention (years after the final transition).
-RETENTION_DEFAULTS = {"closed": 10, "withdrawn": 10, "declined": 5, "cancelled": 1}
+# SIPFLOW_RETENTION_YEARS_<STATE> overrides the retention_years of every final state of that name.
+RETENTION_OVERRIDE_PREFIX = "SIPFLOW_RETENTION_YEARS_"
 # Storage back ends Flask-Limiter (the limits package) understands; memory:// is per process.
 RATELIMIT_SCHEMES = (
     "memory",
@@ -48,6 +48,17 @@ def _int(name: str, value: str) -> int:
 
 def _env_int(env, name: str, default: int) -> int:
     return _int(name, env.get(name, str(default)))
+
+
+def _retention_overrides(env) -> dict[str, int]:
+    overrides: dict[str, int] = {}
+    for name in sorted(env):
+        if name.startswith(RETENTION_OVERRIDE_PREFIX):
+            state = name.removeprefix(RETENTION_OVERRIDE_PREFIX).lower()
+            if state in overrides:
+                raise ConfigError(f"{name} is set twice (in different letter cases)")
+            overrides[state] = _int(name, env[name])
+    return overrides
 
 
 def load_config(environ: dict[str, str] | None = None, overrides: dict | None = None) -> dict:
@@ -104,10 +115,9 @@ def load_config(environ: dict[str, str] | None = None, overrides: dict | None = 
         # failed for it waits 15 s, doubling with each further failure, at most the maximum.
         "LOGIN_DELAY_AFTER_FAILURES": _env_int(env, "SIPFLOW_LOGIN_DELAY_AFTER_FAILURES", 5),
         "LOGIN_DELAY_MAX_SECONDS": _env_int(env, "SIPFLOW_LOGIN_DELAY_MAX_SECONDS", 900),
-        "RETENTION_YEARS": {
-            state: _env_int(env, f"SIPFLOW_RETENTION_YEARS_{state.upper()}", years)
-            for state, years in RETENTION_DEFAULTS.items()
-        },
+        # Overrides of the workflow files' retention_years, by final state name; create_app refuses a name
+        # no workflow has as a final state.
+        "RETENTION_YEARS": _retention_overrides(env),
         # How long a scheduler process that is not the leader waits before asking for the lock again.
         "SCHEDULER_RETRY_SECONDS": _env_int(env, "SIPFLOW_SCHEDULER_RETRY_SECONDS", 30),
         "BABEL_DEFAULT_LOCALE": "sv",
@@ -189,12 +199,19 @@ def _validate_whole_numbers(cfg: dict) -> None:
             raise ConfigError(f"SIPFLOW_{key} must be a positive whole number, got {cfg[key]!r}")
 
 
+def retention_override_variable(state: str) -> str:
+    """The environment variable that overrides the retention of every final state named state."""
+    return f"{RETENTION_OVERRIDE_PREFIX}{state.upper()}"
+
+
 def _validate_retention(cfg: dict) -> None:
     years = cfg["RETENTION_YEARS"]
-    if not isinstance(years, dict) or set(years) != set(RETENTION_DEFAULTS):
-        raise ConfigError(f"RETENTION_YEARS must name exactly the states {', '.join(RETENTION_DEFAULTS)}")
+    if not isinstance(years, dict) or not all(isinstance(state, str) for state in years):
+        raise ConfigError("RETENTION_YEARS must map final state names to years")
     for state, value in years.items():
-        name = f"SIPFLOW_RETENTION_YEARS_{state.upper()}"
+        name = retention_override_variable(state)
+        if not state:
+            raise ConfigError(f"{name} must name a final state: {RETENTION_OVERRIDE_PREFIX}<STATE>")
         if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 100:
             raise ConfigError(f"{name} must be a whole number of years from 1 to 100, got {value!r}")
 

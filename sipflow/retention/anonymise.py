@@ -1,12 +1,13 @@
 """Anonymise cases whose retention has run out, and their person once none of the person's cases is kept.
 
-A case in a final state (closed, withdrawn, declined, cancelled) is kept for the years configured for that
-state, counted from its final transition. After that its free text goes: the questions, the child's view,
-the closing reason, every transition's reason and the free text in its details (meeting decisions), the
-consents' names, scope text and reasons, the närstående's and guardians' names and contact details, and
-the meetings' places and links. What statistics count stays: state, occasion, workflow, dates, meeting modes
-and attendance, organisations, deadlines, consent decisions and the person's sex, birth year and
-folkbokföringskommun. The access log is never touched (it outlives the records it describes).
+A case in a final state is kept for the `retention_years` its workflow file gives that state (or the
+SIPFLOW_RETENTION_YEARS_<STATE> override), counted from its final transition. After that its free text
+goes: the questions, the child's view, the closing reason, every transition's reason and the free text in
+its details (meeting decisions), the consents' names, scope text and reasons, the närstående's and
+guardians' names and contact details, and the meetings' places and links. What statistics count stays:
+state, occasion, workflow, dates, meeting modes and attendance, organisations, deadlines, consent decisions
+and the person's sex, birth year and folkbokföringskommun. The access log is never touched (it outlives
+the records it describes).
 
 A person is anonymised once every one of their cases has been: the name is replaced, the identifier becomes
 a random reservnummer-like value (with its own lookup hash), and the birth date keeps only its year.
@@ -19,20 +20,23 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import and_, exists, func, or_
+from flask import Flask
+from sqlalchemy import and_, exists, false, func, or_, tuple_
 from sqlmodel import Session, select
 
 from sipflow.cases.models import Participant, SipCase, TransitionLog
+from sipflow.config import ConfigError, retention_override_variable
 from sipflow.consent.models import Consent
 from sipflow.meetings.models import Meeting
 from sipflow.people.identifiers import RESERVNUMMER
 from sipflow.people.models import Person
 from sipflow.people.services import identifier_hash
 from sipflow.retention.models import AnonymisedCase, AnonymisedPerson
+from sipflow.workflow.definition import Workflow
 
 log = logging.getLogger(__name__)
 
@@ -56,19 +60,52 @@ def register_case_scrubber(scrubber: CaseScrubber) -> CaseScrubber:
 
 @dataclass(frozen=True)
 class RetentionPolicy:
-    """Years kept per final state, and the key for the lookup hash of replaced identifiers."""
+    """Years kept per (workflow name, final state), and the key hashing replaced identifiers."""
 
-    years: Mapping[str, int]
+    years: Mapping[tuple[str, str], int]
     hash_key: str
 
     @classmethod
-    def from_config(cls, config: Mapping) -> RetentionPolicy:
-        """The policy the application is configured with (SIPFLOW_RETENTION_YEARS_*)."""
-        return cls(years=dict(config["RETENTION_YEARS"]), hash_key=config["PNR_HASH_KEY"])
+    def from_workflows(
+        cls, workflows: Iterable[Workflow], *, overrides: Mapping[str, int], hash_key: str
+    ) -> RetentionPolicy:
+        """The files' retention_years per workflow name (its newest version wins), overrides by state name.
 
-    def cutoff(self, state: str, now: datetime) -> datetime:
-        """Cases that reached state at or before this moment have outlived their retention."""
-        return years_before(now, self.years[state])
+        An override naming a state that no workflow has as a final state is refused (ConfigError).
+        """
+        years: dict[tuple[str, str], int] = {}
+        # Oldest version first, so the newest says how long a state is kept; a final state only an older
+        # version has keeps that version's years (its cases must still be anonymised).
+        for workflow in sorted(workflows, key=lambda w: (w.name, w.version)):
+            for state, kept in workflow.retention_years.items():
+                years[(workflow.name, state)] = kept
+        finals = {state for _, state in years}
+        by_variable = {retention_override_variable(state): state for state in finals}
+        for name, kept in overrides.items():
+            variable = retention_override_variable(name)
+            if variable not in by_variable:
+                raise ConfigError(
+                    f"{variable} names no final state of any workflow "
+                    f"(final states: {', '.join(sorted(finals))})"
+                )
+            state = by_variable[variable]
+            for key in years:
+                if key[1] == state:
+                    years[key] = kept
+        return cls(years=years, hash_key=hash_key)
+
+    @classmethod
+    def from_app(cls, app: Flask) -> RetentionPolicy:
+        """The policy of the application: its workflow files and SIPFLOW_RETENTION_YEARS_* overrides."""
+        return cls.from_workflows(
+            app.extensions["sipflow.workflows"].workflows(),
+            overrides=app.config["RETENTION_YEARS"],
+            hash_key=app.config["PNR_HASH_KEY"],
+        )
+
+    def cutoff(self, workflow_name: str, state: str, now: datetime) -> datetime:
+        """Cases of the workflow that reached state at or before this moment have outlived their retention."""
+        return years_before(now, self.years[(workflow_name, state)])
 
 
 def years_before(moment: datetime, years: int) -> datetime:
@@ -93,14 +130,22 @@ def _final_at():
 def expired_cases_query(*, now: datetime, policy: RetentionPolicy, limit: int | None = None):
     """The not yet anonymised cases whose retention has run out at now, oldest id first."""
     final_at = _final_at()
+    # One branch per distinct number of years, each matching its (workflow_name, state) pairs; the state
+    # filter in front lets the database use the index on state.
+    pairs_by_years: dict[int, list[tuple[str, str]]] = {}
+    for pair, years in sorted(policy.years.items()):
+        pairs_by_years.setdefault(years, []).append(pair)
+    pair = tuple_(SipCase.workflow_name, SipCase.state)
     expired = or_(
+        false(),  # a policy without final states matches nothing
         *(
-            and_(SipCase.state == state, final_at <= policy.cutoff(state, now))
-            for state in sorted(policy.years)
-        )
+            and_(pair.in_(pairs), final_at <= years_before(now, years))
+            for years, pairs in sorted(pairs_by_years.items())
+        ),
     )
     done = exists().where(AnonymisedCase.case_id == SipCase.id)
-    query = select(SipCase).where(expired, ~done).order_by(SipCase.id)
+    final_states = sorted({state for _, state in policy.years})
+    query = select(SipCase).where(SipCase.state.in_(final_states), expired, ~done).order_by(SipCase.id)
     return query.limit(limit) if limit else query
 
 

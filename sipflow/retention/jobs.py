@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 
 def retention_job(app: Flask, *, now: datetime | None = None) -> int:
     """Anonymise the cases whose retention has run out; the number anonymised (0 when nothing was due)."""
-    policy = RetentionPolicy.from_config(app.config)
+    policy: RetentionPolicy = app.extensions["sipflow.retention"]
     with Session(app.extensions["sipflow.engine"], expire_on_commit=False) as session:
         count = run_retention(session, now=now or now_utc(), policy=policy)
     log.info("retention job: %d cases anonymised", count)

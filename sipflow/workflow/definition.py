@@ -28,7 +28,9 @@ _TOP_KEYS = {
     "start_dates",
     "childs_view",
 }
-_STATE_KEYS = {"label", "final"}
+_STATE_KEYS = {"label", "final", "retention_years"}
+# The years a case may be kept in a final state before it is anonymised (sipflow/retention/).
+RETENTION_YEARS_RANGE = (1, 100)
 _TRANSITION_KEYS = {
     "trigger",
     "label",
@@ -55,6 +57,8 @@ class StateDef:
     name: str
     label: dict
     final: bool = False
+    # Final states only: the years a case that ended here is kept before it is anonymised.
+    retention_years: int | None = None
 
 
 @dataclass(frozen=True)
@@ -129,6 +133,11 @@ class Workflow:
         return self.states[state].final
 
     @property
+    def retention_years(self) -> dict[str, int]:
+        """The years a case is kept per final state, in file order."""
+        return {s.name: s.retention_years for s in self.states.values() if s.final}
+
+    @property
     def triggers(self) -> list[str]:
         """Every trigger the workflow knows, in file order, without repeats."""
         return list(dict.fromkeys(t.trigger for t in self.transitions))
@@ -173,6 +182,19 @@ def _flag(path: Path, key: str, raw) -> bool:
     return raw
 
 
+def _retention_years(path: Path, key: str, raw, final: bool) -> int | None:
+    low, high = RETENTION_YEARS_RANGE
+    if not final:
+        if raw is not None:
+            raise _fail(path, key, "only a final state is kept for years; this state is not final")
+        return None
+    if raw is None:
+        raise _fail(path, key, f"is required for a final state: the years ({low} to {high}) a case is kept")
+    if not isinstance(raw, int) or isinstance(raw, bool) or not low <= raw <= high:
+        raise _fail(path, key, f"must be a whole number of years from {low} to {high}, got {raw!r}")
+    return raw
+
+
 def parse_workflow(path: Path, data: dict, guards=None, effects=None, inputs=None) -> Workflow:
     """Validate raw TOML data against the guards, effects and inputs (default: the registered ones)."""
     guards = GUARDS if guards is None else guards
@@ -190,8 +212,12 @@ def parse_workflow(path: Path, data: dict, guards=None, effects=None, inputs=Non
     states = {}
     for name, raw in data["states"].items():
         _unknown_keys(path, f"states.{name}", raw, _STATE_KEYS)
+        final = bool(raw.get("final"))
         states[name] = StateDef(
-            name, _label(path, f"states.{name}.label", raw.get("label")), bool(raw.get("final"))
+            name,
+            _label(path, f"states.{name}.label", raw.get("label")),
+            final,
+            _retention_years(path, f"states.{name}.retention_years", raw.get("retention_years"), final),
         )
     if data["initial"] not in states:
         raise _fail(path, "initial", f"unknown state {data['initial']!r}")

@@ -61,6 +61,10 @@ class WorkflowRegistry:
         """The workflow names, sorted."""
         return sorted(self._latest)
 
+    def workflows(self) -> list[Workflow]:
+        """Every loaded version of every workflow."""
+        return list(self._by_key.values())
+
 
 class CaseFlow:
     """The object a Machine drives: it proxies the case's state and carries the context to guards."""

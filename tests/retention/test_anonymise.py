@@ -7,9 +7,10 @@ from datetime import date, timedelta
 import pytest
 from sqlmodel import Session, func, select
 
+from sipflow import create_app
 from sipflow.cases.models import Deadline, Participant, SipCase, TransitionLog
 from sipflow.clock import now_utc
-from sipflow.config import ConfigError, load_config
+from sipflow.config import PROJECT_ROOT, ConfigError, load_config
 from sipflow.consent.models import Consent, ConsentOrganisation
 from sipflow.meetings.models import Attendance, Meeting
 from sipflow.people.identifiers import parse_identifier
@@ -24,22 +25,25 @@ from sipflow.retention.anonymise import (
 )
 from sipflow.retention.cli import retention_group
 from sipflow.retention.models import AnonymisedCase, AnonymisedPerson
+from sipflow.workflow.definition import load_workflow_file
 
 YEAR = timedelta(days=365)
+# The retention_years the shipped workflow files give their final states.
+SHIPPED = {"closed": 10, "withdrawn": 10, "declined": 5, "cancelled": 1}
 
 
 @pytest.fixture
 def policy(app):
-    return RetentionPolicy.from_config(app.config)
+    return RetentionPolicy.from_app(app)
 
 
 @pytest.fixture
 def ended_case(db_session, create_case, parties, now):
     """Factory: a case that reached state at ended_at, with free text everywhere retention must clear."""
 
-    def make(state: str = "closed", ended_at=None, *, person=None):
+    def make(state: str = "closed", ended_at=None, *, person=None, workflow: str = "sip"):
         ended_at = ended_at or now - 11 * YEAR
-        case = create_case()
+        case = create_case(workflow)
         if person is not None:
             case.person_id = person.id
         case.requested_at = case.created_at = ended_at - timedelta(days=90)
@@ -194,7 +198,8 @@ def test_the_retention_is_counted_from_the_final_transition(db_session, ended_ca
 
 
 def test_each_final_state_has_its_own_retention(db_session, ended_case, policy, now):
-    assert dict(policy.years) == {"closed": 10, "withdrawn": 10, "declined": 5, "cancelled": 1}
+    workflows = ("sip", "sip_child", "sip_discharge")
+    assert dict(policy.years) == {(w, state): years for w in workflows for state, years in SHIPPED.items()}
     six_years_ago = now - 6 * YEAR
     declined = ended_case("declined", six_years_ago)
     withdrawn = ended_case("withdrawn", six_years_ago)
@@ -208,7 +213,7 @@ def test_each_final_state_has_its_own_retention(db_session, ended_case, policy, 
 
 def test_a_configured_retention_applies(db_session, ended_case, app, now):
     case = ended_case("closed", now - 4 * YEAR)
-    short = RetentionPolicy(years={**app.config["RETENTION_YEARS"], "closed": 3}, hash_key="k")
+    short = RetentionPolicy(years={**RetentionPolicy.from_app(app).years, ("sip", "closed"): 3}, hash_key="k")
     assert run(db_session, short, now) == 1
     assert reload(db_session, AnonymisedCase, case.id) is not None
 
@@ -377,11 +382,21 @@ def test_years_before_handles_a_leap_day(now):
     assert years_before(now, 10) == now.replace(year=now.year - 10)
 
 
-def test_retention_years_come_from_the_environment():
+def test_retention_years_come_from_the_environment(registry):
     cfg = load_config(
         environ={"SIPFLOW_RETENTION_YEARS_CLOSED": "12", "SIPFLOW_RETENTION_YEARS_CANCELLED": "2"}
     )
-    assert cfg["RETENTION_YEARS"] == {"closed": 12, "withdrawn": 10, "declined": 5, "cancelled": 2}
+    assert cfg["RETENTION_YEARS"] == {"closed": 12, "cancelled": 2}
+    policy = RetentionPolicy.from_workflows(
+        registry.workflows(), overrides=cfg["RETENTION_YEARS"], hash_key="k"
+    )
+    for workflow in registry.names():
+        assert {state: policy.years[(workflow, state)] for state in SHIPPED} == {
+            "closed": 12,
+            "withdrawn": 10,
+            "declined": 5,
+            "cancelled": 2,
+        }
 
 
 @pytest.mark.parametrize("value", ["0", "-3", "ten", "101", ""])
@@ -389,3 +404,113 @@ def test_retention_years_come_from_the_environment():
 def test_a_bad_retention_is_refused_naming_the_variable(state, value):
     with pytest.raises(ConfigError, match=f"SIPFLOW_RETENTION_YEARS_{state}"):
         load_config(environ={f"SIPFLOW_RETENTION_YEARS_{state}": value})
+
+
+@pytest.mark.parametrize("value", ["5.5", "1e1", " "])
+def test_a_retention_that_is_no_whole_number_is_refused_naming_the_variable(value):
+    with pytest.raises(ConfigError, match="SIPFLOW_RETENTION_YEARS_CLOSED"):
+        load_config(environ={"SIPFLOW_RETENTION_YEARS_CLOSED": value})
+
+
+# --- Years from the workflow files ------------------------------------------------------------------------
+
+WORKFLOWS_DIR = PROJECT_ROOT / "workflows"
+
+
+def shipped_workflow(name: str, edit=None, tmp_path=None):
+    """The shipped workflow file name, loaded as it is or after edit(text) from a copy in tmp_path."""
+    path = WORKFLOWS_DIR / f"{name}.toml"
+    if edit is not None:
+        text = edit(path.read_text(encoding="utf-8"))
+        path = tmp_path / f"{name}.toml"
+        path.write_text(text, encoding="utf-8")
+    # load_workflow_file, not a registry: a registry would publish the edited file to the whole process.
+    return load_workflow_file(path)
+
+
+def keep_closed_for(years: int):
+    def edit(text: str) -> str:
+        old = 'label = { sv = "Avslutad", en = "Closed" }\nfinal = true\nretention_years = 10\n'
+        assert text.count(old) == 1
+        return text.replace(old, old.replace("= 10", f"= {years}"))
+
+    return edit
+
+
+def test_each_workflow_file_gives_its_final_states_their_years(registry):
+    for workflow in registry.workflows():
+        assert workflow.retention_years == SHIPPED, workflow.name
+
+
+def test_two_workflows_keep_the_same_state_for_different_years(db_session, ended_case, tmp_path, now):
+    workflows = [
+        shipped_workflow("sip"),
+        shipped_workflow("sip_child", keep_closed_for(3), tmp_path),
+        shipped_workflow("sip_discharge"),
+    ]
+    policy = RetentionPolicy.from_workflows(workflows, overrides={}, hash_key="k")
+    assert policy.years[("sip", "closed")] == 10 and policy.years[("sip_child", "closed")] == 3
+    adult = ended_case("closed", now - 4 * YEAR, workflow="sip")
+    child = ended_case("closed", now - 4 * YEAR, workflow="sip_child")
+    assert run(db_session, policy, now) == 1
+    assert reload(db_session, AnonymisedCase, child.id) is not None
+    assert reload(db_session, AnonymisedCase, adult.id) is None
+    assert reload(db_session, SipCase, adult.id).questions is not None
+
+
+def test_an_override_applies_to_every_final_state_of_that_name(tmp_path):
+    workflows = [shipped_workflow("sip"), shipped_workflow("sip_child", keep_closed_for(3), tmp_path)]
+    policy = RetentionPolicy.from_workflows(workflows, overrides={"closed": 20, "declined": 7}, hash_key="k")
+    assert {key: years for key, years in policy.years.items() if key[1] in ("closed", "declined")} == {
+        ("sip", "closed"): 20,
+        ("sip_child", "closed"): 20,
+        ("sip", "declined"): 7,
+        ("sip_child", "declined"): 7,
+    }
+    assert policy.years[("sip", "cancelled")] == policy.years[("sip_child", "cancelled")] == 1
+
+
+@pytest.mark.parametrize("state", ["follow_up", "archived"])
+def test_an_override_naming_no_final_state_is_refused(state):
+    with pytest.raises(ConfigError, match=f"SIPFLOW_RETENTION_YEARS_{state.upper()} names no final state"):
+        RetentionPolicy.from_workflows([shipped_workflow("sip")], overrides={state: 3}, hash_key="k")
+
+
+def test_the_newest_version_of_a_workflow_says_how_long(tmp_path):
+    def version_2(text: str) -> str:
+        text = keep_closed_for(7)(text).replace("version = 1\n", "version = 2\n", 1)
+        # The second version calls its cancelled state annulled: the first version's cases keep theirs.
+        return text.replace("[states.cancelled]", "[states.annulled]").replace(
+            'dest = "cancelled"', 'dest = "annulled"'
+        )
+
+    newer = shipped_workflow("sip", version_2, tmp_path)
+    assert newer.version == 2 and "annulled" in newer.retention_years
+    for workflows in ([shipped_workflow("sip"), newer], [newer, shipped_workflow("sip")]):
+        policy = RetentionPolicy.from_workflows(workflows, overrides={}, hash_key="k")
+        assert policy.years[("sip", "closed")] == 7
+        assert policy.years[("sip", "cancelled")] == policy.years[("sip", "annulled")] == 1
+
+
+def app_config() -> dict:
+    return {"ENV_NAME": "testing", "DATABASE_URL": "sqlite://", "SECRET_KEY": "test-secret-key-0123456789"}
+
+
+def test_the_app_refuses_to_start_with_an_override_naming_no_final_state(monkeypatch):
+    monkeypatch.setenv("SIPFLOW_RETENTION_YEARS_FOLLOW_UP", "3")
+    with pytest.raises(ConfigError) as refused:
+        create_app(app_config())
+    message = str(refused.value)
+    assert "SIPFLOW_RETENTION_YEARS_FOLLOW_UP names no final state" in message
+    assert "cancelled, closed, declined, withdrawn" in message
+
+
+def test_the_app_applies_an_override_from_the_environment(monkeypatch):
+    monkeypatch.setenv("SIPFLOW_RETENTION_YEARS_WITHDRAWN", "4")
+    policy = create_app(app_config()).extensions["sipflow.retention"]
+    assert {key: years for key, years in policy.years.items() if key[1] == "withdrawn"} == {
+        ("sip", "withdrawn"): 4,
+        ("sip_child", "withdrawn"): 4,
+        ("sip_discharge", "withdrawn"): 4,
+    }
+    assert policy.years[("sip", "closed")] == 10

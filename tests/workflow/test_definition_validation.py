@@ -142,6 +142,51 @@ BROKEN = [
         "closed",
     ),
     (
+        "final-state-without-retention-years",
+        replace_once("final = true\nretention_years = 5\n", "final = true\n"),
+        "states.declined.retention_years",
+        "required for a final state",
+    ),
+    (
+        "retention-years-zero",
+        replace_once("retention_years = 1\n", "retention_years = 0\n"),
+        "states.cancelled.retention_years",
+        "from 1 to 100, got 0",
+    ),
+    (
+        "retention-years-over-a-hundred",
+        replace_once("retention_years = 5\n", "retention_years = 101\n"),
+        "states.declined.retention_years",
+        "from 1 to 100, got 101",
+    ),
+    (
+        "retention-years-not-whole",
+        replace_once("retention_years = 5\n", "retention_years = 5.5\n"),
+        "states.declined.retention_years",
+        "whole number",
+    ),
+    (
+        "retention-years-as-text",
+        replace_once("retention_years = 5\n", 'retention_years = "5"\n'),
+        "states.declined.retention_years",
+        "whole number",
+    ),
+    (
+        "retention-years-as-a-flag",
+        replace_once("retention_years = 1\n", "retention_years = true\n"),
+        "states.cancelled.retention_years",
+        "whole number",
+    ),
+    (
+        "retention-years-on-an-active-state",
+        replace_once(
+            '[states.follow_up]\nlabel = { sv = "Uppföljning", en = "Follow-up" }\n',
+            '[states.follow_up]\nlabel = { sv = "Uppföljning", en = "Follow-up" }\nretention_years = 3\n',
+        ),
+        "states.follow_up.retention_years",
+        "not final",
+    ),
+    (
         "state-without-swedish-label",
         replace_once('label = { sv = "Förberedelse", en = "Preparing" }', 'label = { en = "Preparing" }'),
         "states.preparing.label",
