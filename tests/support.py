@@ -154,7 +154,8 @@ def new_case(
 
     A start date the workflow's file asks for (`start_dates`) and the caller leaves out is now.
     """
-    if utskrivningsklar_at is None and "utskrivningsklar_at" in registry.latest(workflow).start_dates:
+    asks = workflow in registry.names() and "utskrivningsklar_at" in registry.latest(workflow).start_dates
+    if utskrivningsklar_at is None and asks:  # an unknown name is the service's to refuse
         utskrivningsklar_at = now
     return services.create_case(
         session,
