@@ -6,7 +6,6 @@ marked `db`: the PostgreSQL run (`make test-postgres`) runs only those, the othe
 
 from __future__ import annotations
 
-import itertools
 import logging
 import os
 import sqlite3
@@ -16,21 +15,17 @@ import pytest
 from smtpkit import SmtpServer
 from sqlalchemy import event, text
 from sqlmodel import Session
-from support import FIXED_NOW, empty_tables, personnummer_in, valid_personnummer
-from webkit import TEST_PASSWORD, FreshContextClient
+from support import FIXED_NOW, empty_tables, new_case, new_person, new_unit, new_user, personnummer_in
+from webkit import FreshContextClient
 
 import sipflow.models  # noqa: F401  (every table)
 from sipflow import create_app
-from sipflow.cases import services
 from sipflow.cli import alembic_config
 from sipflow.clock import frozen
 from sipflow.i18n import compile_catalogues
-from sipflow.people.identifiers import parse_identifier
-from sipflow.people.models import Organisation, Unit, User
+from sipflow.people.models import Unit, User
 from sipflow.people.reference import load_municipalities
-from sipflow.people.services import register_person
 from sipflow.security.limits import limiter
-from sipflow.security.passwords import hash_password
 
 
 def pytest_collection_modifyitems(config, items):
@@ -160,25 +155,12 @@ def frozen_clock():
         yield clock
 
 
-_counter = itertools.count(1)
-
-
 @pytest.fixture
 def make_unit(db_session):
-    """Factory: an organisation of kind with one unit; returns the unit."""
+    """Factory: an organisation of kind with one unit; committed; returns the unit (support.new_unit)."""
 
-    def make(kind: str = "region", name: str | None = None, *, health_care: bool | None = None) -> Unit:
-        n = next(_counter)
-        org = Organisation(key=f"org-{n}", name=name or f"{kind} {n}", kind=kind, county_code="07")
-        db_session.add(org)
-        db_session.flush()
-        unit = Unit(
-            key=f"unit-{n}",
-            organisation_id=org.id,
-            name=f"Enhet {n}",
-            is_health_care=(kind == "region") if health_care is None else health_care,
-        )
-        db_session.add(unit)
+    def make(kind: str = "region", name: str | None = None, **options) -> Unit:
+        unit = new_unit(db_session, kind, name, **options)
         db_session.commit()
         return unit
 
@@ -187,20 +169,10 @@ def make_unit(db_session):
 
 @pytest.fixture
 def make_user(db_session):
-    """Factory: a staff user of unit with roles; password TEST_PASSWORD."""
-    hashed = hash_password(TEST_PASSWORD)
+    """Factory: a user of unit with roles, password TEST_PASSWORD; committed (support.new_user)."""
 
-    def make(unit: Unit | None, roles: str = "staff", username: str | None = None) -> User:
-        n = next(_counter)
-        user = User(
-            username=username or f"user{n}",
-            display_name=f"Användare {n}",
-            email=f"user{n}@example.se",
-            password_hash=hashed,
-            unit_id=unit.id if unit else None,
-            roles=roles,
-        )
-        db_session.add(user)
+    def make(unit: Unit | None, roles: str = "staff", username: str | None = None, **options) -> User:
+        user = new_user(db_session, unit, roles, username, **options)
         db_session.commit()
         return user
 
@@ -209,20 +181,11 @@ def make_user(db_session):
 
 @pytest.fixture
 def make_person(db_session, app, now):
-    """Factory: a registered person with a valid personnummer."""
+    """Factory: a registered person with a valid personnummer; committed (support.new_person)."""
 
     def make(birth: date = date(1990, 5, 17), serial: int | None = None, municipality: str = "0780"):
-        pnr = valid_personnummer(birth, serial if serial is not None else next(_counter) % 1000)
-        identifier = parse_identifier(pnr, today=now.date())
-        person = register_person(
-            db_session,
-            app.config["PNR_HASH_KEY"],
-            identifier,
-            given_name="Testa",
-            family_name="Person",
-            home_municipality_code=municipality,
-            now=now,
-        )
+        key = app.config["PNR_HASH_KEY"]
+        person = new_person(db_session, key, now=now, birth=birth, serial=serial, municipality=municipality)
         db_session.commit()
         return person
 
@@ -251,16 +214,13 @@ def create_case(db_session, registry, parties, make_person, now):
     """Factory: a case started by the region user with the municipality (and school) taking part."""
 
     def create(workflow: str = "sip", *, units=None, actor=None, utskrivningsklar_at=None):
-        actor = actor or parties.region_user
         if units is None:
             units = [parties.municipality.id] + ([parties.school.id] if workflow == "sip_child" else [])
-        if workflow == "sip_discharge" and utskrivningsklar_at is None:
-            utskrivningsklar_at = now
-        case = services.create_case(
+        case = new_case(
             db_session,
             registry,
-            actor,
-            workflow_name=workflow,
+            actor or parties.region_user,
+            workflow=workflow,
             person=make_person(),
             unit_ids=units,
             now=now,

@@ -1,19 +1,33 @@
-"""Test helpers that are not fixtures: valid identifiers, firing a step, the log scan and emptying the
-database (import as `support`)."""
+"""Test helpers that are not fixtures: the builders of test worlds, valid identifiers, firing a step, the
+log scan and emptying the database (import as `support`).
+
+The builders (`new_unit`, `new_user`, `new_person`, `new_case`) are the one way a test makes organisations,
+units, users, persons and cases. They flush but never commit, so code that cannot take fixtures (hypothesis
+examples, module-scoped worlds) calls them directly; the conftest factories `make_unit`, `make_user`,
+`make_person` and `create_case` call them and commit, and flowkit's cast and the access matrix's world are
+made of them."""
 
 from __future__ import annotations
 
+import itertools
 import re
 from datetime import UTC, date, datetime
+from functools import cache
 
 from sqlalchemy import exists, literal, select, union_all
 from sqlalchemy.engine import Engine
-from sqlmodel import SQLModel
+from sqlmodel import Session, SQLModel
+from webkit import TEST_PASSWORD
 
 import sipflow.models  # noqa: F401  (every table)
+from sipflow.cases import services
+from sipflow.cases.models import SipCase
 from sipflow.cases.scripted import fire_scripted, scripted_input
 from sipflow.db import unit_of_work
 from sipflow.people.identifiers import IdentifierError, luhn_check_digit, parse_identifier
+from sipflow.people.models import Organisation, Person, Unit, User
+from sipflow.people.services import register_person
+from sipflow.security.passwords import hash_password
 
 FIXED_NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 # Reference tables survive between tests; everything else is emptied after each one.
@@ -21,12 +35,138 @@ KEPT_TABLES = frozenset({"county", "municipality", "alembic_version"})
 # Children before parents, so deleting in this order never trips a foreign key.
 EMPTIED_TABLES = [t for t in reversed(SQLModel.metadata.sorted_tables) if t.name not in KEPT_TABLES]
 _IDENTIFIER_LIKE = re.compile(r"(?<!\d)(?:\d{2})?\d{6}[-+]?\d{4}(?!\d)")
+# Numbers the builders put in keys, names and personnummer serials: no two alike in one test run.
+_numbers = itertools.count(1)
 
 
 def valid_personnummer(birth: date, serial: int = 238) -> str:
     """A valid 12-digit personnummer for birth and a three-digit serial."""
     nine = birth.strftime("%y%m%d") + f"{serial:03d}"
     return birth.strftime("%Y%m%d") + f"{serial:03d}" + str(luhn_check_digit(nine))
+
+
+def next_number() -> int:
+    """A number no earlier call in this test run returned (for keys, usernames and serials)."""
+    return next(_numbers)
+
+
+# --- Builders of test worlds --------------------------------------------------------------------------------
+
+
+@cache
+def password_hash_for_tests() -> str:
+    """The hash of TEST_PASSWORD every built user gets: hashed once, by the testing app's cheap argon2.
+
+    Called only once an app exists (create_app chooses the cheap parameters), so logins never rehash.
+    """
+    return hash_password(TEST_PASSWORD)
+
+
+def new_unit(
+    session: Session,
+    kind: str = "region",
+    name: str | None = None,
+    *,
+    health_care: bool | None = None,
+    unit_name: str = "Enhet {n}",
+    key: str | None = None,
+) -> Unit:
+    """An organisation of kind (named name, else "<kind> <n>") with one unit; flushed; returns the unit."""
+    n = next_number()
+    tag = f"{key}-{n}" if key else str(n)
+    org = Organisation(key=f"org-{tag}", name=name or f"{kind} {n}", kind=kind, county_code="07")
+    session.add(org)
+    session.flush()
+    unit = Unit(
+        key=f"unit-{tag}",
+        organisation_id=org.id,
+        name=unit_name.format(n=n, name=name or kind),
+        is_health_care=(kind == "region") if health_care is None else health_care,
+    )
+    session.add(unit)
+    session.flush()
+    return unit
+
+
+def new_user(
+    session: Session,
+    unit: Unit | None,
+    roles: str = "staff",
+    username: str | None = None,
+    *,
+    display_name: str = "Användare {n}",
+    email: str | None = "user{n}@example.se",
+) -> User:
+    """A user of unit (None: no unit) with roles and password TEST_PASSWORD; flushed.
+
+    `{n}` in display_name and email is replaced by a number of this run, as is the default username's.
+    """
+    n = next_number()
+    user = User(
+        username=(username or "user{n}").format(n=n),
+        display_name=display_name.format(n=n),
+        email=email.format(n=n) if email else None,
+        password_hash=password_hash_for_tests(),
+        unit_id=unit.id if unit else None,
+        roles=roles,
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def new_person(
+    session: Session,
+    hash_key: str,
+    *,
+    now: datetime,
+    birth: date = date(1990, 5, 17),
+    serial: int | None = None,
+    municipality: str = "0780",
+    given_name: str = "Testa",
+    family_name: str = "Person",
+) -> Person:
+    """A registered person with a valid personnummer (a serial of this run unless given); flushed."""
+    pnr = valid_personnummer(birth, serial if serial is not None else next_number() % 1000)
+    return register_person(
+        session,
+        hash_key,
+        parse_identifier(pnr, today=now.date()),
+        given_name=given_name,
+        family_name=family_name,
+        home_municipality_code=municipality,
+        now=now,
+    )
+
+
+def new_case(
+    session: Session,
+    registry,
+    actor: User,
+    *,
+    workflow: str,
+    person: Person,
+    unit_ids: list[int],
+    now: datetime,
+    utskrivningsklar_at: datetime | None = None,
+) -> SipCase:
+    """A case of workflow started by actor, with the units taking part; not committed.
+
+    A start date the workflow's file asks for (`start_dates`) and the caller leaves out is now.
+    """
+    asks = workflow in registry.names() and "utskrivningsklar_at" in registry.latest(workflow).start_dates
+    if utskrivningsklar_at is None and asks:  # an unknown name is the service's to refuse
+        utskrivningsklar_at = now
+    return services.create_case(
+        session,
+        registry,
+        actor,
+        workflow_name=workflow,
+        person=person,
+        unit_ids=unit_ids,
+        now=now,
+        utskrivningsklar_at=utskrivningsklar_at,
+    )
 
 
 def fire(

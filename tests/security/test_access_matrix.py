@@ -8,37 +8,30 @@ relation needs. Users log in through the login form.
 
 from __future__ import annotations
 
-import itertools
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from argon2 import PasswordHasher
+import support
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlmodel import Session, select
-from webkit import TEST_PASSWORD, csrf_token, login, text_of, without_tokens
+from support import valid_personnummer
+from webkit import csrf_token, login, text_of, without_tokens
 
-from sipflow.cases import services
 from sipflow.cases.models import Participant, SipCase
-from sipflow.cases.scripted import scripted_input
 from sipflow.clock import now_utc, to_local
 from sipflow.consent.models import Consent, ConsentOrganisation
-from sipflow.people.identifiers import luhn_check_digit, parse_identifier
-from sipflow.people.models import Organisation, Person, Unit, User
-from sipflow.people.services import register_person
+from sipflow.people.models import Person, Unit, User
 from sipflow.security import access, audit
 from sipflow.security.audit import AccessLogEntry
 
 # The pages and the test read one clock: sipflow's, frozen at FIXED_NOW.
 pytestmark = pytest.mark.usefixtures("frozen_clock")
 
-# Cheap argon2 parameters: the matrix logs in hundreds of times, and hashing strength is not under test here.
-CHEAP_HASH = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(TEST_PASSWORD)
 NO_ACCESS_TEXT = "Du har ingen åtkomst till enskilda SIP-ärenden."
-_serial = itertools.count(100)
 
 
 # --- The world of one cell -------------------------------------------------------------------------------
@@ -55,53 +48,15 @@ class World:
 
 
 def _org_unit(session: Session, key: str, kind: str, name: str) -> Unit:
-    n = secrets.token_hex(4)
-    organisation = Organisation(key=f"{key}-{n}", name=name, kind=kind, county_code="07")
-    session.add(organisation)
-    session.flush()
-    unit = Unit(key=f"unit-{key}-{n}", organisation_id=organisation.id, name=f"{name}, enhet")
-    session.add(unit)
-    session.flush()
-    return unit
+    return support.new_unit(session, kind, name, key=key, unit_name="{name}, enhet", health_care=False)
 
 
 def _user(session: Session, name: str, unit: Unit | None, roles: str) -> User:
-    user = User(
-        username=f"{name}-{secrets.token_hex(3)}",
-        display_name=name,
-        password_hash=CHEAP_HASH,
-        unit_id=unit.id if unit else None,
-        roles=roles,
-    )
-    session.add(user)
-    session.flush()
-    return user
-
-
-def _personnummer(birth: date) -> str:
-    nine = birth.strftime("%y%m%d") + f"{next(_serial) % 1000:03d}"
-    return birth.strftime("%Y%m%d") + nine[6:] + str(luhn_check_digit(nine))
+    return support.new_user(session, unit, roles, f"{name}-{{n}}", display_name=name, email=None)
 
 
 def _person(session: Session, hash_key: str, now: datetime) -> Person:
-    identifier = parse_identifier(_personnummer(date(1988, 4, 12)), today=now.date())
-    return register_person(
-        session,
-        hash_key,
-        identifier,
-        given_name="Matris",
-        family_name="Person",
-        home_municipality_code="0780",
-        now=now,
-    )
-
-
-def _fire(session: Session, registry, actor: User, case: SipCase, trigger: str, now: datetime, **data):
-    transition = registry.get(case.workflow_name, case.workflow_version).transition(case.state, trigger)
-    values = scripted_input(session, case, transition.form, now) | data
-    services.fire_transition(
-        session, registry, actor, case, trigger, expected_version=case.version, now=now, data=values
-    )
+    return support.new_person(session, hash_key, now=now, birth=date(1988, 4, 12), given_name="Matris")
 
 
 def build_world(session: Session, registry, hash_key: str, case_kind: str | None) -> World:
@@ -134,11 +89,11 @@ def _case(world: World, registry, hash_key: str, kind: str) -> SipCase:
     # The pages run on sipflow's clock (frozen in this module); so does the case.
     now = now_utc()
     others = [units["municipality"].id] + ([units["school"].id] if kind == "consented_partly" else [])
-    case = services.create_case(
+    case = support.new_case(
         session,
         registry,
         actor,
-        workflow_name="sip",
+        workflow="sip",
         person=_person(session, hash_key, now),
         unit_ids=others,
         now=now,
@@ -147,16 +102,14 @@ def _case(world: World, registry, hash_key: str, kind: str) -> SipCase:
     if kind == "requested":
         return case
     scope = [units["region"].organisation_id, units["municipality"].organisation_id]
-    _fire(session, registry, actor, case, "give_consent", now, organisation_ids=scope)
-    session.commit()
+    support.fire(session, registry, actor, case, "give_consent", now=now, organisation_ids=scope)
     if kind == "expired":
         consent = session.exec(select(Consent).where(Consent.case_id == case.id)).one()
         consent.valid_until = to_local(now).date() - timedelta(days=1)
         session.add(consent)
         session.commit()
     elif kind == "withdrawn":
-        _fire(session, registry, actor, case, "withdraw_consent", now)
-        session.commit()
+        support.fire(session, registry, actor, case, "withdraw_consent", now=now)
     return case
 
 
@@ -266,7 +219,7 @@ def _new_case_data(_world: World) -> dict:
     return {
         "workflow_name": "sip",
         "id_kind": "personnummer",
-        "identifier": _personnummer(date(1979, 9, 30)),
+        "identifier": valid_personnummer(date(1979, 9, 30), support.next_number() % 1000),
         "given_name": "Ny",
         "family_name": "Person",
         "home_municipality_code": "0780",
@@ -360,7 +313,7 @@ def _dev_message(world: World) -> str:
         recipient="matris@example.se",
         subject="Matris",
         message=text,
-        message_id=f"<matris-{next(_serial)}@sipflow.localhost>",
+        message_id=f"<matris-{support.next_number()}@sipflow.localhost>",
         status="sent",
         next_attempt_at=now,
         created_at=now,
@@ -560,12 +513,6 @@ CELLS = [
 ]
 
 
-@pytest.fixture
-def cheap_logins(monkeypatch):
-    # The test users' cheap hashes would be upgraded at every login, at full argon2 cost.
-    monkeypatch.setattr("sipflow.security.views.needs_rehash", lambda _hash: False, raising=False)
-
-
 def _log_in(client, world: World, relation: Relation) -> str:
     """Log in as the relation's user (or stay anonymous); return a CSRF token of the session."""
     if relation.user is None:
@@ -587,7 +534,7 @@ def _request(client, route: Route, world: World, token: str, method: str):
 
 
 @pytest.mark.parametrize(("endpoint", "method", "relation_name"), CELLS)
-def test_access_matrix(client, db_session, registry, app, cheap_logins, endpoint, method, relation_name):
+def test_access_matrix(client, db_session, registry, app, endpoint, method, relation_name):
     route, relation = ROUTES[(endpoint, method)], RELATIONS[relation_name]
     world = build_world(
         db_session, registry, app.config["PNR_HASH_KEY"], relation.case_kind if route.needs_case else None
@@ -617,9 +564,7 @@ def test_access_matrix(client, db_session, registry, app, cheap_logins, endpoint
 # --- Refusals look alike and are logged --------------------------------------------------------------------
 
 
-def test_a_guessed_uid_and_another_organisations_case_get_the_same_404(
-    client, db_session, registry, app, cheap_logins
-):
+def test_a_guessed_uid_and_another_organisations_case_get_the_same_404(client, db_session, registry, app):
     world = build_world(db_session, registry, app.config["PNR_HASH_KEY"], "consented")
     outsider = world.users["outsider_user"]
     assert login(client, outsider.username).status_code == 302
@@ -650,7 +595,7 @@ def test_a_guessed_uid_and_another_organisations_case_get_the_same_404(
 
 
 def test_a_coordinator_and_an_administrator_get_404_on_a_case_and_a_page_at_home(
-    client, db_session, registry, app, cheap_logins
+    client, db_session, registry, app
 ):
     world = build_world(db_session, registry, app.config["PNR_HASH_KEY"], "requested")
     for who, text in (
@@ -667,12 +612,12 @@ def test_a_coordinator_and_an_administrator_get_404_on_a_case_and_a_page_at_home
         client.post("/logout", data={"csrf_token": csrf_token(text_of(home))})
 
 
-def test_withdrawal_takes_access_away_at_once(client, db_session, registry, app, cheap_logins):
+def test_withdrawal_takes_access_away_at_once(client, db_session, registry, app):
     world = build_world(db_session, registry, app.config["PNR_HASH_KEY"], "consented")
     assert login(client, world.users["municipality_user"].username).status_code == 302
     assert client.get(f"/cases/{world.case.uid}").status_code == 200
-    _fire(db_session, registry, world.users["region_user"], world.case, "withdraw_consent", now_utc())
-    db_session.commit()
+    region_user = world.users["region_user"]
+    support.fire(db_session, registry, region_user, world.case, "withdraw_consent", now=now_utc())
     assert client.get(f"/cases/{world.case.uid}").status_code == 404
     assert world.case.reference not in text_of(client.get("/"))
 

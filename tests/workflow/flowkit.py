@@ -6,12 +6,11 @@ which states need a consent. Nothing names a state of a particular file.
 
 from __future__ import annotations
 
-import uuid
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import support
 from sqlalchemy import event, func
@@ -21,21 +20,18 @@ from support import KEPT_TABLES
 
 import sipflow.models  # noqa: F401  (every table, for the snapshots)
 from sipflow.areas import load_areas
-from sipflow.cases import services
 from sipflow.cases.models import SipCase, TransitionLog
 from sipflow.cases.scripted import scripted_input
 from sipflow.config import PROJECT_ROOT
-from sipflow.people.identifiers import luhn_check_digit, parse_identifier
-from sipflow.people.models import Organisation, Person, Unit, User
-from sipflow.people.services import register_person
+from sipflow.people.models import Person, User
 from sipflow.workflow.definition import TransitionDef, Workflow
 from sipflow.workflow.engine import WorkflowRegistry
 
 # The workflow files name guards, effects and inputs the areas register.
 load_areas()
 
-# The same instant as FIXED_NOW in tests/conftest.py (conftest modules cannot be imported reliably).
-NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+# The tests' fixed instant.
+NOW = support.FIXED_NOW
 
 REGISTRY = WorkflowRegistry.from_folder(PROJECT_ROOT / "workflows")
 WORKFLOWS: list[Workflow] = [REGISTRY.latest(name) for name in REGISTRY.names()]
@@ -70,39 +66,16 @@ class Cast:
 
 
 def make_cast(session: Session, hash_key: str, *, now: datetime = NOW) -> Cast:
-    """Create one organisation, unit and user per persona, and a person; commit."""
-    tag = uuid.uuid4().hex[:10]
+    """Create one organisation, unit and user per persona, and a person (the shared builders); commit."""
     org_ids, unit_ids, user_ids = {}, {}, {}
     for persona in PERSONAS:
-        kind = _ORGANISATION_KINDS[persona]
-        org = Organisation(key=f"wf-{tag}-{persona}", name=f"{kind} {tag}", kind=kind, county_code="07")
-        session.add(org)
-        session.flush()
-        unit = Unit(key=f"wf-{tag}-{persona}", organisation_id=org.id, name=f"Enhet {persona}")
-        session.add(unit)
-        session.flush()
-        # No real password: these users never log in, and argon2 would cost time in every example.
-        user = User(
-            username=f"wf-{tag}-{persona}",
-            display_name=persona,
-            password_hash="!",
-            unit_id=unit.id,
-        )
-        session.add(user)
-        session.flush()
-        org_ids[persona], unit_ids[persona], user_ids[persona] = org.id, unit.id, user.id
-    serial = int(tag[:6], 16) % 1000
-    nine = f"900517{serial:03d}"
-    identifier = parse_identifier(f"19{nine}{luhn_check_digit(nine)}", today=now.date())
-    person = register_person(
-        session,
-        hash_key,
-        identifier,
-        given_name="Testa",
-        family_name="Person",
-        home_municipality_code="0780",
-        now=now,
-    )
+        kind, name = _ORGANISATION_KINDS[persona], f"Enhet {persona}"
+        unit = support.new_unit(session, kind, key=persona, unit_name=name)
+        # Without an e-mail address, as the cast's users always were: no step queues mail to them.
+        username = f"wf-{persona}-{{n}}"
+        user = support.new_user(session, unit, username=username, display_name=persona, email=None)
+        org_ids[persona], unit_ids[persona], user_ids[persona] = unit.organisation_id, unit.id, user.id
+    person = support.new_person(session, hash_key, now=now)
     session.commit()
     return Cast(org_ids, unit_ids, user_ids, person.id)
 
@@ -186,17 +159,20 @@ def start_case(
     participants: tuple[str, ...] = ("huvudansvarig", "participant"),
     registry: WorkflowRegistry = REGISTRY,
 ) -> SipCase:
-    """Start a case of workflow by the initiator with the given personas taking part; commit."""
-    actor = cast.user(session, "initiator")
-    case = services.create_case(
+    """Start a case of workflow by the initiator with the given personas taking part; commit.
+
+    A start date the workflow asks for (the discharge SIP's utskrivningsklar_at) lies two hours back.
+    """
+    asks_date = "utskrivningsklar_at" in workflow.start_dates
+    case = support.new_case(
         session,
         registry,
-        actor,
-        workflow_name=workflow.name,
+        cast.user(session, "initiator"),
+        workflow=workflow.name,
         person=session.get(Person, cast.person_id),
         unit_ids=[cast.unit_ids[p] for p in participants],
         now=now,
-        utskrivningsklar_at=now - timedelta(hours=2) if workflow.occasion == "discharge" else None,
+        utskrivningsklar_at=now - timedelta(hours=2) if asks_date else None,
     )
     session.commit()
     return case
