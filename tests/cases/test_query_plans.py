@@ -1,8 +1,9 @@
 """The access rule and Mina SIP read through indexes: a plan that scans a whole table fails here.
 
 The plans are read on a small database after ANALYZE (which `db upgrade`, the bulk loader and the nightly
-job run: sipflow.db.refresh_statistics). On PostgreSQL sequential scans are switched off for the EXPLAIN,
-since on a table of a few rows one is cheapest anyway; a plan that still scans has no index to use.
+job run: sipflow.db.refresh_statistics). On PostgreSQL sequential scans and sorts are switched off for the
+EXPLAIN, since on a table of a few rows they are cheapest anyway: a plan that still has one has no index
+to use instead.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ def plan_of(db_session, statement) -> str:
         rows = connection.exec_driver_sql("EXPLAIN QUERY PLAN " + sql).all()
         return "\n".join(row[-1] for row in rows)
     connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
+    connection.exec_driver_sql("SET LOCAL enable_sort = off")
     rows = connection.exec_driver_sql("EXPLAIN " + sql).all()
     return "\n".join(row[0] for row in rows)
 
@@ -61,7 +63,9 @@ def test_the_access_rule_for_one_case_searches_participants_by_case_and_organisa
         ),
     )
     assert full_scans(plan, "sipcase", "participant", "consent", "consentorganisation") == [], plan
-    assert "ix_participant_case_id_organisation_id" in plan, plan
+    if db_session.get_bind().dialect.name == "sqlite":
+        # PostgreSQL hashes this EXISTS on a table of a few rows (through the organisation index).
+        assert "ix_participant_case_id_organisation_id" in plan, plan
 
 
 @pytest.mark.parametrize("page", ["first", "after", "before"])
