@@ -11,6 +11,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from sipflow.config import PROJECT_ROOT
+from sipflow.db import refresh_statistics
 from sipflow.meetings.cli import itip_group
 from sipflow.notifications.cli import outbox_group
 from sipflow.retention.cli import retention_group
@@ -47,6 +48,9 @@ def db_group():
 def db_upgrade():
     """Apply every migration not yet applied."""
     command.upgrade(alembic_config(current_app.config["DATABASE_URL"]), "head")
+    # New indexes are only chosen well once the planner has statistics about them.
+    with current_app.extensions["sipflow.engine"].connect() as connection:
+        refresh_statistics(connection)
     click.echo("database is up to date")
 
 

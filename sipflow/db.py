@@ -9,8 +9,11 @@ from pathlib import Path
 
 from flask import Flask, current_app, g
 from sqlalchemy import event, text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlmodel import Session, SQLModel, create_engine
+
+from sipflow import jobs
+from sipflow.clock import STOCKHOLM
 
 log = logging.getLogger(__name__)
 # What an area runs when a unit of work ends: after its commit, or after its rollback; each gets the session.
@@ -50,8 +53,10 @@ def make_engine(url: str) -> Engine:
 
 
 def init_app(app: Flask) -> None:
-    """Attach the engine to the app and close each request's session at teardown."""
+    """Attach the engine to the app, close each request's session at teardown, schedule the statistics."""
     app.extensions["sipflow.engine"] = make_engine(app.config["DATABASE_URL"])
+    # The planner's statistics drift as cases accumulate; refresh them nightly, Swedish time.
+    jobs.register_job("statistics", statistics_job, "cron", hour=3, minute=15, timezone=STOCKHOLM)
 
     @app.teardown_appcontext
     def _close_session(_exc) -> None:
@@ -110,3 +115,30 @@ def database_status(engine: Engine) -> dict:
         return {"status": "ok", "backend": engine.dialect.name}
     except Exception as error:  # noqa: BLE001 - any failure means "not reachable" for health checks
         return {"status": "error", "backend": engine.dialect.name, "error": type(error).__name__}
+
+
+def refresh_statistics(connection: Connection) -> None:
+    """Give the query planner fresh statistics: SQLite PRAGMA optimize (ANALYZE the first time), else ANALYZE.
+
+    Without them SQLite picks a single-column index for `case_id = ? AND organisation_id = ?` and walks
+    every participant of a large organisation; the composite indexes are only chosen once it knows better.
+    """
+    if connection.dialect.name == "sqlite":
+        # PRAGMA optimize only refreshes statistics that exist; the first time (or once they were
+        # cleared) a full ANALYZE writes them.
+        analysed = (
+            connection.exec_driver_sql("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'").first()
+            is not None
+            and connection.exec_driver_sql("SELECT 1 FROM sqlite_stat1 LIMIT 1").first() is not None
+        )
+        connection.exec_driver_sql("PRAGMA optimize" if analysed else "ANALYZE")
+    else:
+        connection.exec_driver_sql("ANALYZE")
+    connection.commit()
+
+
+def statistics_job(app: Flask) -> None:
+    """The scheduled refresh of the planner's statistics."""
+    with app.extensions["sipflow.engine"].connect() as connection:
+        refresh_statistics(connection)
+    log.info("statistics job: planner statistics refreshed")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import JSON, Column
+from sqlalchemy import JSON, Column, Index
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.ext.mutable import MutableDict
 from sqlmodel import Field, SQLModel
@@ -19,6 +19,10 @@ def _new_uid() -> str:
 
 class SipCase(SQLModel, table=True):
     """One SIP: the workflow it follows, where it stands, and its key dates."""
+
+    # Mina SIP reads the cases newest activity first, page by page from an (updated_at, id) key: this
+    # index gives that order without a sort and lets a page start at its key.
+    __table_args__ = (Index("ix_sipcase_updated_at_id", "updated_at", "id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     # Opaque id for URLs: guessing one tells nothing, and it carries no personal data.
@@ -49,6 +53,8 @@ class Participant(SQLModel, table=True):
 
     # Hybrid properties are SQLAlchemy descriptors, not pydantic fields.
     model_config = {"ignored_types": (hybrid_property,)}
+    # The access rule asks "does this organisation take part in this case" for every case it reads.
+    __table_args__ = (Index("ix_participant_case_id_organisation_id", "case_id", "organisation_id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="sipcase.id", index=True)

@@ -1,14 +1,16 @@
 """Read-only queries for the case pages: the list of a user's SIPs and everything one case page shows.
 
-Every query is bounded (LIMIT/OFFSET or one case) and the related rows of a page are fetched in one query
+Every query is bounded (a keyset page or one case) and the related rows of a page are fetched in one query
 per kind of row, never one query per case.
 """
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from sqlalchemy import or_
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
@@ -22,8 +24,8 @@ from sipflow.workflow.definition import CREATE_EVENT, Workflow
 from sipflow.workflow.engine import WorkflowRegistry
 
 PER_PAGE = 50
-# A page number beyond this would only produce an empty page (and an OFFSET the database may refuse).
-MAX_PAGE = 100_000
+# The page number a cursor carries is only a label; beyond this it is refused as malformed.
+MAX_PAGE = 10_000_000
 
 
 def local_datetime(value: datetime | None) -> str:
@@ -100,12 +102,84 @@ class CaseRow:
 
 @dataclass
 class CasePage:
-    """One page of the Mina SIP list."""
+    """One page of the Mina SIP list, with the opaque cursors of its neighbours."""
 
     rows: list[CaseRow]
     page: int
     has_previous: bool
     has_next: bool
+    previous_cursor: str | None = None
+    next_cursor: str | None = None
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where a page of Mina SIP starts: the sort key of the row next to it and the page's number."""
+
+    page: int
+    updated_at: datetime
+    case_id: int
+
+    def encode(self) -> str:
+        """The cursor as an opaque, URL-safe token (no personal data: a time and a row id)."""
+        raw = f"{CURSOR_VERSION}|{self.page}|{self.updated_at.isoformat()}|{self.case_id}"
+        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, token: str | None) -> Cursor | None:
+        """The cursor a token carries; None when it is missing or malformed (the caller shows page one)."""
+        if not token or len(token) > MAX_CURSOR_LENGTH:
+            return None
+        try:
+            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode("ascii")
+            version, page, updated_at, case_id = raw.split("|")
+            if version != CURSOR_VERSION:
+                return None
+            cursor = cls(int(page), datetime.fromisoformat(updated_at), int(case_id))
+        except (ValueError, UnicodeDecodeError):
+            return None
+        if not (1 <= cursor.page <= MAX_PAGE and 0 <= cursor.case_id < 2**63):
+            return None
+        return cursor
+
+
+CURSOR_VERSION = "1"
+MAX_CURSOR_LENGTH = 200
+
+
+def visible_page_query(user: User, *, now: datetime, limit: int, after=None, before=None):
+    """The query of one Mina SIP page: visible cases and their persons, strictly after or before a cursor.
+
+    Newest first, or oldest first when reading upwards from `before`. Keyset pagination: the
+    (updated_at, id) index yields the rows in order from the cursor, so a deep page costs what the first
+    one does (an OFFSET would walk every row before it).
+    """
+    query = (
+        select(SipCase, Person)
+        .join(Person, Person.id == SipCase.person_id)
+        .where(access.visible_cases_clause(user, now=now))
+    )
+    if after is not None:
+        query = query.where(
+            SipCase.updated_at <= after.updated_at,
+            or_(SipCase.updated_at < after.updated_at, SipCase.id < after.case_id),
+        )
+    if before is not None:
+        query = query.where(
+            SipCase.updated_at >= before.updated_at,
+            or_(SipCase.updated_at > before.updated_at, SipCase.id > before.case_id),
+        )
+        return query.order_by(SipCase.updated_at, SipCase.id).limit(limit)
+    return query.order_by(SipCase.updated_at.desc(), SipCase.id.desc()).limit(limit)
+
+
+def _visible_page(session: Session, user: User, *, now: datetime, limit: int, after=None, before=None):
+    """The rows of visible_page_query, newest first."""
+    found = list(
+        session.exec(visible_page_query(user, now=now, limit=limit, after=after, before=before)).all()
+    )
+    # Read upwards from a `before` cursor: turn the rows round.
+    return found[::-1] if before is not None else found
 
 
 def my_cases(
@@ -113,26 +187,32 @@ def my_cases(
     registry: WorkflowRegistry,
     user: User,
     *,
-    page: int,
     locale: str,
     now: datetime,
+    after: str | None = None,
+    before: str | None = None,
     per_page: int = PER_PAGE,
 ) -> CasePage:
-    """The cases the user may see (security.access), newest activity first, one page of them."""
-    page = min(max(page, 1), MAX_PAGE)
+    """The cases the user may see (security.access), newest activity first, one page of them.
+
+    after/before are the cursors of the neighbouring pages' links; a malformed one gives the first page.
+    """
+    after_cursor, before_cursor = Cursor.decode(after), Cursor.decode(before)
+    if after_cursor is not None:
+        before_cursor = None
     if not access.may_see_cases(user):
-        return CasePage(rows=[], page=page, has_previous=page > 1, has_next=False)
-    # One row more than shown tells whether there is a next page without counting every case.
-    found = session.exec(
-        select(SipCase, Person)
-        .join(Person, Person.id == SipCase.person_id)
-        .where(access.visible_cases_clause(user, now=now))
-        .order_by(SipCase.updated_at.desc(), SipCase.id.desc())
-        .limit(per_page + 1)
-        .offset((page - 1) * per_page)
-    ).all()
-    has_next = len(found) > per_page
-    found = found[:per_page]
+        return CasePage(rows=[], page=1, has_previous=False, has_next=False)
+    # One row more than shown tells whether there is a further page without counting every case.
+    if before_cursor is not None:
+        found = _visible_page(session, user, now=now, limit=per_page + 1, before=before_cursor)
+        has_previous, has_next = len(found) > per_page, True
+        found = found[-per_page:]
+        page = before_cursor.page if has_previous else 1
+    else:
+        found = _visible_page(session, user, now=now, limit=per_page + 1, after=after_cursor)
+        has_previous, has_next = after_cursor is not None, len(found) > per_page
+        found = found[:per_page]
+        page = after_cursor.page if after_cursor is not None else 1
     next_deadline = open_deadlines_by_case(session, [case.id for case, _ in found])
     rows = []
     for case, person in found:
@@ -151,7 +231,14 @@ def my_cases(
             row.deadline_due = deadline.due_at
             row.overdue = deadline.due_at < now
         rows.append(row)
-    return CasePage(rows=rows, page=page, has_previous=page > 1, has_next=has_next)
+    result = CasePage(rows=rows, page=page, has_previous=has_previous and bool(found), has_next=has_next)
+    if found:
+        first, last = found[0][0], found[-1][0]
+        if result.has_previous:
+            result.previous_cursor = Cursor(max(page - 1, 1), first.updated_at, first.id).encode()
+        if has_next:
+            result.next_cursor = Cursor(min(page + 1, MAX_PAGE), last.updated_at, last.id).encode()
+    return result
 
 
 def open_deadlines_by_case(session: Session, case_ids: list[int]) -> dict[int, Deadline]:

@@ -167,9 +167,10 @@ def my_cases():
         get_session(),
         workflow_registry(),
         user,
-        page=request.args.get("page", 1, type=int),
         locale=current_locale(),
         now=now_utc(),
+        after=request.args.get("after"),
+        before=request.args.get("before"),
     )
     return render_template("cases/my_cases.html", page=page)
 

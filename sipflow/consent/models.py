@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, and_, or_
+from sqlalchemy import ColumnElement, Index, and_, or_
 from sqlmodel import Field, SQLModel
 
 CONSENT_FORMS = ("oral", "written")
@@ -42,6 +42,11 @@ class Consent(SQLModel, table=True):
 
 class ConsentOrganisation(SQLModel, table=True):
     """An organisation that a consent lets take part and share information."""
+
+    # The primary key serves "which organisations does this consent cover"; this one the other way round.
+    __table_args__ = (
+        Index("ix_consentorganisation_organisation_id_consent_id", "organisation_id", "consent_id"),
+    )
 
     consent_id: int = Field(foreign_key="consent.id", primary_key=True)
     organisation_id: int = Field(foreign_key="organisation.id", primary_key=True)

@@ -21,7 +21,7 @@ from sqlmodel import Session, select
 
 from sipflow.cases.models import SipCase
 from sipflow.clock import now_utc
-from sipflow.db import get_session, unit_of_work
+from sipflow.db import get_session, refresh_statistics, unit_of_work
 from sipflow.demo.bulkload import (
     BATCH_SIZE,
     Ids,
@@ -113,4 +113,6 @@ def load_synthetic_cases(
         if engine.dialect.name == "postgresql":
             with connection.begin():
                 sync_sequences(connection)
+        # The database the load leaves is ready to query: the planner knows the new tables' sizes.
+        refresh_statistics(connection)
     return n

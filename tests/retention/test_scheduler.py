@@ -105,12 +105,15 @@ def test_the_command_with_once_runs_every_job(app, engine, expired_case):
 
 
 def test_the_jobs(app):
-    assert [job.id for job in JOBS] == ["retention", "outbox"]
+    assert [job.id for job in JOBS] == ["statistics", "retention", "outbox"]
     scheduler = build_scheduler(app, FileLeaderLock(PROJECT_ROOT / "unused.lock"), on_lost=lambda: None)
     retention = scheduler.get_job("retention")
     assert isinstance(retention.trigger, CronTrigger)
     assert str(retention.trigger) == "cron[hour='2', minute='30']"
     assert retention.trigger.timezone == STOCKHOLM
+    statistics = scheduler.get_job("statistics")
+    assert str(statistics.trigger) == "cron[hour='3', minute='15']"
+    assert statistics.trigger.timezone == STOCKHOLM
     assert scheduler.get_job("leader-check") is not None
     assert not scheduler.running
 
