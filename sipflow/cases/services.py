@@ -30,7 +30,7 @@ from sipflow.errors import InvalidInput
 from sipflow.people.models import Person, Unit, User
 from sipflow.workflow.context import TransitionContext
 from sipflow.workflow.definition import CREATE_EVENT, TransitionDef, Workflow
-from sipflow.workflow.engine import WorkflowRegistry, bind_machine
+from sipflow.workflow.engine import WorkflowRegistry, bound_machine
 from sipflow.workflow.registry import GUARDS, INPUTS
 
 logger = logging.getLogger(__name__)
@@ -349,12 +349,16 @@ def _is_write_lock_error(error: OperationalError) -> bool:
     return "locked" in message or "busy" in message
 
 
-def _claim_version(session: Session, case: SipCase, expected_version: int) -> None:
-    """Compare-and-set the version: of two writers holding the same version, only one gets past here."""
+def _claim_version(session: Session, case: SipCase, expected_version: int, **values) -> None:
+    """Compare-and-set the version: of two writers holding the same version, only one gets past here.
+
+    values are further columns the same UPDATE sets (a step's new state and time), so a step writes the
+    case row once; the caller marks them committed once the Python object holds them too.
+    """
     statement = (
         update(SipCase)
         .where(SipCase.id == case.id, SipCase.version == expected_version)
-        .values(version=expected_version + 1)
+        .values(version=expected_version + 1, **values)
         .execution_options(synchronize_session=False)
     )
     try:
@@ -381,15 +385,26 @@ def _claim_version(session: Session, case: SipCase, expected_version: int) -> No
 
 
 def check_may_fire(
-    session: Session, registry: WorkflowRegistry, actor: User, case: SipCase, trigger: str
+    session: Session,
+    registry: WorkflowRegistry,
+    actor: User,
+    case: SipCase,
+    trigger: str,
+    *,
+    organisation_id: int | None = None,
 ) -> TransitionDef:
-    """The transition, if the case's state has it and the actor's party may fire it; else the refusal."""
+    """The transition, if the case's state has it and the actor's party may fire it; else the refusal.
+
+    organisation_id: the actor's organisation when the caller already knows it.
+    """
     transition = registry.get(case.workflow_name, case.workflow_version).transition(case.state, trigger)
     if transition is None:
         raise TransitionNotAllowed(
             _l("That step is not possible in the SIP's current state (%(state)s).", state=case.state)
         )
-    if not party_roles(session, case, actor_organisation_id(session, actor)) & set(transition.parties):
+    if organisation_id is None:
+        organisation_id = actor_organisation_id(session, actor)
+    if not party_roles(session, case, organisation_id) & set(transition.parties):
         raise PartyNotAllowed(_l("Your organisation's part in this SIP does not allow that step."))
     return transition
 
@@ -407,10 +422,12 @@ def fire_transition(
 ) -> TransitionLog:
     """Move the case by trigger: version check, form input, guards, state, log and effects, all or nothing."""
     workflow = registry.get(case.workflow_name, case.workflow_version)
-    transition = check_may_fire(session, registry, actor, case, trigger)
     organisation_id = actor_organisation_id(session, actor)
+    transition = check_may_fire(session, registry, actor, case, trigger, organisation_id=organisation_id)
     check_version(case, expected_version)
-    _claim_version(session, case, expected_version)
+    # One UPDATE of the case row per step: the claim also writes the state the step leads to (a guard that
+    # fails rolls it back with everything else) and the time; columns a form sets are flushed as usual.
+    _claim_version(session, case, expected_version, state=transition.dest, updated_at=now)
 
     ctx = TransitionContext(session=session, case=case, actor=actor, now=now, data=dict(data or {}))
     if transition.closes:
@@ -420,12 +437,13 @@ def fire_transition(
     with session.no_autoflush:
         INPUTS[transition.form](ctx)
         session.flush()
-        flow = bind_machine(workflow, ctx)
-        if not flow.trigger(trigger):
+        # The claim wrote the new state already: the case takes it without a change to flush again.
+        with bound_machine(workflow, ctx, lambda state: set_committed_value(case, "state", state)) as flow:
+            fired = flow.trigger(trigger)
+        if not fired:
             name = flow.failed_guard or "unknown"
             raise GuardFailed(GUARDS[name].message if name in GUARDS else name, guard=name)
-    case.updated_at = now
-    session.add(case)
+    set_committed_value(case, "updated_at", now)
     log = TransitionLog(
         case_id=case.id,
         at=now,
