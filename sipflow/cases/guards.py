@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from sqlmodel import func, select
 
-from sipflow.cases.models import Participant
 from sipflow.cases.participants import participating_organisations
+from sipflow.cases.services import step_participants
 from sipflow.people.models import Organisation
 from sipflow.workflow.context import TransitionContext
 from sipflow.workflow.registry import register_guard
@@ -41,16 +40,8 @@ def meeting_outcome_recorded(ctx: TransitionContext) -> bool:
 
 def huvudansvar_assigned(ctx: TransitionContext) -> bool:
     """One organisation has overall responsibility (huvudansvar)."""
-    return (
-        ctx.session.exec(
-            select(func.count()).where(
-                Participant.case_id == ctx.case.id,
-                Participant.role == "huvudansvarig",
-                Participant.active,
-            )
-        ).one()
-        >= 1
-    )
+    # The step's participants, as the plan input left them (same session objects).
+    return any(p.role == "huvudansvarig" for p in step_participants(ctx))
 
 
 def follow_up_date_set(ctx: TransitionContext) -> bool:

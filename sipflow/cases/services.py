@@ -11,7 +11,7 @@ import secrets
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import update
+from sqlalchemy import event, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
@@ -44,27 +44,74 @@ def new_reference(now: datetime) -> str:
     return f"SIP-{now.year}-" + "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(6))
 
 
+# Reference data every step asks for: the organisation of a unit, by database and unit id. A unit never
+# changes organisation (no code sets Unit.organisation_id after insert); any insert, update or delete of a
+# unit through the ORM empties the cache all the same, so a unit id used again (after a delete) is read anew.
+_UNIT_ORGANISATION: dict[tuple[str, int], int] = {}
+
+
+@event.listens_for(Unit, "after_insert")
+@event.listens_for(Unit, "after_update")
+@event.listens_for(Unit, "after_delete")
+def _forget_unit_organisations(mapper, connection, target) -> None:
+    _UNIT_ORGANISATION.clear()
+
+
 def actor_organisation_id(session: Session, actor: User) -> int | None:
-    """The organisation of the actor's unit."""
+    """The organisation of the actor's unit (cached per process: a step needs it, units do not move)."""
     if actor is None or actor.unit_id is None:
         return None
-    unit = session.get(Unit, actor.unit_id)
-    return unit.organisation_id if unit else None
+    key = (str(session.get_bind().url), actor.unit_id)
+    organisation_id = _UNIT_ORGANISATION.get(key)
+    if organisation_id is None:
+        unit = session.get(Unit, actor.unit_id)
+        if unit is None:
+            return None
+        organisation_id = _UNIT_ORGANISATION[key] = unit.organisation_id
+    return organisation_id
 
 
-def party_roles(session: Session, case: SipCase, organisation_id: int | None) -> set[str]:
-    """The roles the organisation holds in the case (initiator, huvudansvarig, participant)."""
+def step_participants(ctx: TransitionContext) -> list[Participant]:
+    """The case's active participants, read once per step and shared by authorisation, inputs and guards.
+
+    The rows are the session's own objects, so what an input changes (a new huvudansvarig) is what a guard
+    sees; no step adds or removes participants.
+    """
+    if "participants" not in ctx.memo:
+        ctx.memo["participants"] = list(
+            ctx.session.exec(
+                select(Participant)
+                .where(Participant.case_id == ctx.case.id, Participant.active)
+                .order_by(Participant.id)
+            ).all()
+        )
+    return ctx.memo["participants"]
+
+
+def party_roles(
+    session: Session,
+    case: SipCase,
+    organisation_id: int | None,
+    participants: list[Participant] | None = None,
+) -> set[str]:
+    """The roles the organisation holds in the case (initiator, huvudansvarig, participant).
+
+    participants: the case's active participants when the caller holds them already (a step does).
+    """
     if organisation_id is None:
         return set()
-    roles = set(
-        session.exec(
-            select(Participant.role).where(
-                Participant.case_id == case.id,
-                Participant.organisation_id == organisation_id,
-                Participant.active,
-            )
-        ).all()
-    )
+    if participants is not None:
+        roles = {p.role for p in participants if p.organisation_id == organisation_id}
+    else:
+        roles = set(
+            session.exec(
+                select(Participant.role).where(
+                    Participant.case_id == case.id,
+                    Participant.organisation_id == organisation_id,
+                    Participant.active,
+                )
+            ).all()
+        )
     if case.initiating_organisation_id == organisation_id:
         roles.add("initiator")
     return roles
@@ -392,10 +439,12 @@ def check_may_fire(
     trigger: str,
     *,
     organisation_id: int | None = None,
+    participants: list[Participant] | None = None,
 ) -> TransitionDef:
     """The transition, if the case's state has it and the actor's party may fire it; else the refusal.
 
-    organisation_id: the actor's organisation when the caller already knows it.
+    organisation_id, participants: the actor's organisation and the case's participants when the caller
+    holds them already.
     """
     transition = registry.get(case.workflow_name, case.workflow_version).transition(case.state, trigger)
     if transition is None:
@@ -404,7 +453,7 @@ def check_may_fire(
         )
     if organisation_id is None:
         organisation_id = actor_organisation_id(session, actor)
-    if not party_roles(session, case, organisation_id) & set(transition.parties):
+    if not party_roles(session, case, organisation_id, participants) & set(transition.parties):
         raise PartyNotAllowed(_l("Your organisation's part in this SIP does not allow that step."))
     return transition
 
@@ -423,13 +472,21 @@ def fire_transition(
     """Move the case by trigger: version check, form input, guards, state, log and effects, all or nothing."""
     workflow = registry.get(case.workflow_name, case.workflow_version)
     organisation_id = actor_organisation_id(session, actor)
-    transition = check_may_fire(session, registry, actor, case, trigger, organisation_id=organisation_id)
+    ctx = TransitionContext(session=session, case=case, actor=actor, now=now, data=dict(data or {}))
+    transition = check_may_fire(
+        session,
+        registry,
+        actor,
+        case,
+        trigger,
+        organisation_id=organisation_id,
+        participants=step_participants(ctx),
+    )
     check_version(case, expected_version)
     # One UPDATE of the case row per step: the claim also writes the state the step leads to (a guard that
     # fails rolls it back with everything else) and the time; columns a form sets are flushed as usual.
     _claim_version(session, case, expected_version, state=transition.dest, updated_at=now)
 
-    ctx = TransitionContext(session=session, case=case, actor=actor, now=now, data=dict(data or {}))
     if transition.closes:
         ctx.data["closing"] = True
     from_state = case.state

@@ -67,6 +67,7 @@ def _steps(db_session, registry, parties, create_case, engine, now):
 def test_each_step_stays_within_its_ceiling(db_session, registry, parties, create_case, engine, now):
     steps = _steps(db_session, registry, parties, create_case, engine, now)
     counts = {trigger: len(seen) for trigger, seen in steps}
+    print(counts)
     over = {t: (n, CEILINGS[t]) for t, n in counts.items() if n > CEILINGS[t]}
     assert not over, f"steps over their statement ceiling (count, ceiling): {over}"
 
