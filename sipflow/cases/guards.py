@@ -19,7 +19,9 @@ def _organisations(ctx: TransitionContext) -> list[Organisation]:
 
 def two_organisations(ctx: TransitionContext) -> bool:
     """At least two organisations take part: a SIP is planning across huvudmän."""
-    return len(_organisations(ctx)) >= 2
+    # The step's participants name their organisations: counting them needs no organisation rows.
+    organisation_ids = {p.organisation_id for p in step_participants(ctx) if p.organisation_id is not None}
+    return len(organisation_ids) >= 2
 
 
 def school_participates(ctx: TransitionContext) -> bool:

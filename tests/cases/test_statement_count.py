@@ -24,16 +24,18 @@ HAPPY_PATH = [
     "close",
 ]
 
-# Statements (SELECT, INSERT, UPDATE; not BEGIN/COMMIT) one step of the sip workflow may send at most.
+# Statements (SELECT, INSERT, UPDATE; not BEGIN/COMMIT) one step of the sip workflow may send at most,
+# the actor and the case already in the session: 57 in all (77 before issue 9). bench/transitions.py counts
+# the whole lifecycle, with the start and each request's loads of actor and case.
 CEILINGS = {
-    "give_consent": 99,
-    "start_preparation": 99,
-    "send_kallelse": 99,
-    "hold_meeting": 99,
-    "establish_plan": 99,
-    "follow_up": 99,
-    "revise_plan": 99,
-    "close": 99,
+    "give_consent": 6,
+    "start_preparation": 5,
+    "send_kallelse": 9,
+    "hold_meeting": 7,
+    "establish_plan": 7,
+    "follow_up": 10,
+    "revise_plan": 6,
+    "close": 7,
 }
 
 
@@ -67,7 +69,6 @@ def _steps(db_session, registry, parties, create_case, engine, now):
 def test_each_step_stays_within_its_ceiling(db_session, registry, parties, create_case, engine, now):
     steps = _steps(db_session, registry, parties, create_case, engine, now)
     counts = {trigger: len(seen) for trigger, seen in steps}
-    print(counts)
     over = {t: (n, CEILINGS[t]) for t, n in counts.items() if n > CEILINGS[t]}
     assert not over, f"steps over their statement ceiling (count, ceiling): {over}"
 
