@@ -1,20 +1,24 @@
 """Full SIP lifecycles through the service layer, side by side with the same writes as hand-written SQL.
 
-    .venv/bin/python bench/transitions.py [--cases N] [--profile] [--statements]
+    .venv/bin/python bench/transitions.py [--cases N] [--block B] [--database-url URL] [--profile]
 
-Both paths run on fresh file SQLite databases built by the migrations (WAL, foreign keys on, synchronous
-FULL, busy timeout: the pragmas sipflow.db sets), one transaction per step as the application does:
+Both paths run on one database built by the migrations, one transaction per step as the application does:
+by default a fresh file SQLite database (WAL, foreign keys on, synchronous FULL, busy timeout: the pragmas
+sipflow.db sets); with --database-url an empty PostgreSQL database (it is migrated, filled and left so).
+The paths take turns in blocks of B lifecycles (service, hand-written, service, ...), so whatever else loads
+the machine falls on both alike; preparing the form data (scripted_input, parsing the personnummer) is done
+with the clock stopped and its statements are not counted.
 
   create (person + case + participants + log + deadline), give_consent, start_preparation, send_kallelse,
   hold_meeting, establish_plan, follow_up, revise_plan, close
 
-* service: each step opens its own Session (as a request does), loads the actor and the case, builds the
-  form data with sipflow.cases.scripted.scripted_input and calls services.create_case /
-  services.fire_transition (through scripted.fire_scripted), then commits.
-* hand-written: the sqlite3 module directly, the same INSERTs and UPDATEs (person, case, participants,
-  transition log, consent and its organisations, deadlines, meetings, attendance, the compare-and-set UPDATE
-  of the version), the same text formats for dates and JSON, and nothing else: it knows its own ids, so it
-  reads nothing back.
+* service: each step opens its own Session (as a request does), loads the actor and the case, (clock
+  stopped) builds the form data with sipflow.cases.scripted.scripted_input, (clock running) calls
+  services.create_case / services.fire_transition (through scripted.fire_scripted), then commits.
+* hand-written: the sqlite3 module (psycopg on PostgreSQL) directly, the same INSERTs and UPDATEs (person,
+  case, participants, transition log, consent and its organisations, deadlines, meetings, attendance, the
+  compare-and-set UPDATE of the version together with the new state, as the service path does it), and
+  nothing else: it knows its own ids, so it reads nothing back.
 
 The ratio service / hand-written is the price of the ORM, the guards' queries and the engine.
 """
@@ -30,6 +34,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -41,12 +46,13 @@ sys.path.insert(0, str(_HERE.parent))
 
 from alembic import command  # noqa: E402
 from sqlalchemy import event  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
 from sqlmodel import Session  # noqa: E402
 
 from sipflow import create_app  # noqa: E402
 from sipflow.cases import services  # noqa: E402
 from sipflow.cases.models import SipCase  # noqa: E402
-from sipflow.cases.scripted import fire_scripted  # noqa: E402
+from sipflow.cases.scripted import fire_scripted, scripted_input  # noqa: E402
 from sipflow.cli import alembic_config  # noqa: E402
 from sipflow.clock import add_days, to_local  # noqa: E402
 from sipflow.demo.kronoberg import personnummer  # noqa: E402
@@ -68,12 +74,12 @@ STEPS = (
 WORKFLOW = "sip"
 HASH_KEY = "bench-pnr-key"
 START = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+# The hand-written lifecycles use other personnummer than the service path's, in the same database.
+HAND_OFFSET = 500_000
 
 
-def build_database(directory: Path, name: str) -> tuple[str, dict]:
-    """A migrated database with the reference data, two organisations with a unit each and a user."""
-    path = directory / f"{name}.sqlite3"
-    url = f"sqlite:///{path}"
+def build_database(url: str) -> dict:
+    """Migrate the database at url; add reference data, two organisations with a unit each and a user."""
     command.upgrade(alembic_config(url), "head")
     app = create_app(
         {"DATABASE_URL": url, "SECRET_KEY": "bench-secret-key-0123456789", "PNR_HASH_KEY": HASH_KEY}
@@ -105,7 +111,7 @@ def build_database(directory: Path, name: str) -> tuple[str, dict]:
             "user": user.id,
         }
     app.extensions["sipflow.engine"].dispose()
-    return str(path), ids
+    return ids
 
 
 def identifier_for(number: int) -> str:
@@ -117,24 +123,45 @@ def identifier_for(number: int) -> str:
 # --- the service path -------------------------------------------------------------------------------------
 
 
+class Stopwatch:
+    """Time and statements of the parts that count; form preparation runs with both stopped."""
+
+    def __init__(self):
+        self.seconds = 0.0
+        self.statements: list[str] = []
+        self.counting = False
+        self._since: float | None = None
+
+    def start(self) -> None:
+        self._since = time.perf_counter()
+
+    def stop(self) -> None:
+        self.seconds += time.perf_counter() - self._since
+        self._since = None
+
+    def record(self, conn, cursor, statement, params, context, executemany) -> None:
+        if self.counting and self._since is not None:
+            self.statements.append(statement.lstrip().split(None, 1)[0].upper())
+
+
 class ServicePath:
-    def __init__(self, path: str, ids: dict):
+    def __init__(self, url: str, ids: dict):
         self.app = create_app(
-            {
-                "DATABASE_URL": f"sqlite:///{path}",
-                "SECRET_KEY": "bench-secret-key-0123456789",
-                "PNR_HASH_KEY": HASH_KEY,
-            }
+            {"DATABASE_URL": url, "SECRET_KEY": "bench-secret-key-0123456789", "PNR_HASH_KEY": HASH_KEY}
         )
         self.engine = self.app.extensions["sipflow.engine"]
         self.registry = self.app.extensions["sipflow.workflows"]
         self.ids = ids
+        self.watch = Stopwatch()
+        event.listen(self.engine, "before_cursor_execute", self.watch.record)
 
     def lifecycle(self, number: int) -> None:
+        watch = self.watch
         at = START + timedelta(minutes=number)
+        identifier = parse_identifier(identifier_for(number), today=to_local(at).date())
+        watch.start()
         with Session(self.engine, expire_on_commit=False) as session:
             actor = session.get(User, self.ids["user"])
-            identifier = parse_identifier(identifier_for(number), today=to_local(at).date())
             person = register_person(
                 session,
                 HASH_KEY,
@@ -155,13 +182,21 @@ class ServicePath:
             )
             session.commit()
             case_id = case.id
+        watch.stop()
+        workflow = self.registry.latest(WORKFLOW)
         for step, trigger in enumerate(STEPS, start=1):
             now = at + timedelta(seconds=step)
+            watch.start()
             with Session(self.engine, expire_on_commit=False) as session:
                 actor = session.get(User, self.ids["user"])
                 case = session.get(SipCase, case_id)
-                fire_scripted(session, self.registry, actor, case, trigger, now=now)
+                watch.stop()
+                form = workflow.transition(case.state, trigger).form
+                data = scripted_input(session, case, form, now, workflow=workflow)
+                watch.start()
+                fire_scripted(session, self.registry, actor, case, trigger, now=now, data=data)
                 session.commit()
+            watch.stop()
 
     def close(self) -> None:
         self.engine.dispose()
@@ -175,7 +210,7 @@ INSERT_PERSON = (
     "home_municipality_code, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 INSERT_CASE = (
-    'INSERT INTO sipcase (uid, reference, workflow_name, workflow_version, state, occasion, version, '
+    "INSERT INTO sipcase (uid, reference, workflow_name, workflow_version, state, occasion, version, "
     "person_id, initiating_organisation_id, created_by_user_id, requested_at, utskrivningsklar_at, "
     "child_view, questions, follow_up_on, closed_reason, created_at, updated_at) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -191,20 +226,74 @@ def ts(value: datetime | None) -> str | None:
     return None if value is None else value.astimezone(UTC).isoformat(" ", "microseconds")[:26]
 
 
+class Connection:
+    """The hand-written path's DB-API connection: sqlite3 or psycopg, the same SQL, statements counted."""
+
+    def __init__(self, url: str):
+        self.postgres = url.startswith("postgresql")
+        self.statements = 0
+        if self.postgres:
+            import psycopg
+
+            dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+            self.db = psycopg.connect(dsn)
+        else:
+            self.db = sqlite3.connect(make_url(url).database)
+            for pragma in ("foreign_keys=ON", "busy_timeout=5000", "journal_mode=WAL", "synchronous=FULL"):
+                self.db.execute(f"PRAGMA {pragma}")
+
+    def _sql(self, sql: str) -> str:
+        return sql.replace("?", "%s") if self.postgres else sql
+
+    def t(self, value: datetime | None):
+        """A moment as the driver stores it: SQLAlchemy's text on SQLite, a timestamptz on PostgreSQL."""
+        return value if self.postgres or value is None else ts(value)
+
+    def d(self, value: date):
+        """A date as the driver stores it."""
+        return value if self.postgres else value.isoformat()
+
+    def execute(self, sql: str, params=()) -> int:
+        self.statements += 1
+        return self.db.execute(self._sql(sql), params).rowcount
+
+    def insert(self, sql: str, params) -> int:
+        """Insert one row and return its id."""
+        self.statements += 1
+        if self.postgres:
+            return self.db.execute(self._sql(sql) + " RETURNING id", params).fetchone()[0]
+        return self.db.execute(sql, params).lastrowid
+
+    def executemany(self, sql: str, rows) -> None:
+        self.statements += 1
+        if self.postgres:
+            self.db.cursor().executemany(self._sql(sql), rows)
+        else:
+            self.db.executemany(sql, rows)
+
+    def commit(self) -> None:
+        self.db.commit()
+
+    def close(self) -> None:
+        self.db.close()
+
+
 class HandWrittenPath:
-    def __init__(self, path: str, ids: dict):
-        self.db = sqlite3.connect(path)
-        for pragma in ("foreign_keys=ON", "busy_timeout=5000", "journal_mode=WAL", "synchronous=FULL"):
-            self.db.execute(f"PRAGMA {pragma}")
+    def __init__(self, url: str, ids: dict):
+        self.db = Connection(url)
         self.ids = ids
         self.kallelse_days = 21  # workflows/sip.toml: deadlines.kallelse
+        self.watch = Stopwatch()
 
-    def _claim(self, case_id: int, version: int) -> int:
-        cursor = self.db.execute(
-            "UPDATE sipcase SET version=? WHERE sipcase.id = ? AND sipcase.version = ?",
-            (version + 1, case_id, version),
+    def _step(self, case_id: int, version: int, state: str, at: datetime, **fields) -> int:
+        """The compare-and-set of the version, with the new state, time and any other column: one UPDATE."""
+        sets = "".join(f"{name}=?, " for name in fields)
+        changed = self.db.execute(
+            f"UPDATE sipcase SET {sets}version=?, state=?, updated_at=? "
+            "WHERE sipcase.id = ? AND sipcase.version = ?",
+            (*fields.values(), version + 1, state, self.db.t(at), case_id, version),
         )
-        if cursor.rowcount != 1:
+        if changed != 1:
             raise RuntimeError("stale case")
         return version + 1
 
@@ -214,7 +303,7 @@ class HandWrittenPath:
             "to_state, reason, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 case_id,
-                ts(at),
+                self.db.t(at),
                 self.ids["user"],
                 self.ids["region"],
                 trigger,
@@ -223,13 +312,6 @@ class HandWrittenPath:
                 reason,
                 json.dumps(details or {}),
             ),
-        )
-
-    def _state(self, case_id, state, at, **fields) -> None:
-        sets = "".join(f"{name}=?, " for name in fields)
-        self.db.execute(
-            f"UPDATE sipcase SET {sets}state=?, updated_at=? WHERE sipcase.id = ?",
-            (*fields.values(), state, ts(at), case_id),
         )
 
     def _meeting_attendance(self, meeting_id: int, participants: list[int]) -> None:
@@ -242,9 +324,10 @@ class HandWrittenPath:
         db, ids = self.db, self.ids
         at = START + timedelta(minutes=number)
         value = parse_identifier(identifier_for(number), today=to_local(at).date())
+        self.watch.start()
 
         # create: person, case, participants, log, kallelse deadline
-        person_id = db.execute(
+        person_id = db.insert(
             INSERT_PERSON,
             (
                 value.kind,
@@ -252,13 +335,13 @@ class HandWrittenPath:
                 identifier_hash(HASH_KEY, value.value),
                 "Testa",
                 "Person",
-                value.birth_date.isoformat(),
+                db.d(value.birth_date),
                 value.legal_sex,
                 "0780",
-                ts(at),
+                db.t(at),
             ),
-        ).lastrowid
-        case_id = db.execute(
+        )
+        case_id = db.insert(
             INSERT_CASE,
             (
                 uuid.uuid4().hex,
@@ -271,44 +354,44 @@ class HandWrittenPath:
                 person_id,
                 ids["region"],
                 ids["user"],
-                ts(at),
+                db.t(at),
                 None,
                 None,
                 None,
                 None,
                 None,
-                ts(at),
-                ts(at),
+                db.t(at),
+                db.t(at),
             ),
-        ).lastrowid
+        )
         insert_participant = (
             "INSERT INTO participant (case_id, kind, role, organisation_id, unit_id, contact_user_id, name, "
             "relation, email, phone, added_at, removed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         )
-        initiator = db.execute(
+        initiator = db.insert(
             insert_participant,
             (case_id, "organisation", "initiator", ids["region"], ids["vc"], ids["user"])
             + (None,) * 4
-            + (ts(at), None),
-        ).lastrowid
-        person_part = db.execute(
+            + (db.t(at), None),
+        )
+        person_part = db.insert(
             insert_participant,
-            (case_id, "person", "participant", None, None, None) + (None,) * 4 + (ts(at), None),
-        ).lastrowid
-        municipality = db.execute(
+            (case_id, "person", "participant", None, None, None) + (None,) * 4 + (db.t(at), None),
+        )
+        municipality = db.insert(
             insert_participant,
             (case_id, "organisation", "participant", ids["kommun"], ids["ifo"], None)
             + (None,) * 4
-            + (ts(at), None),
-        ).lastrowid
+            + (db.t(at), None),
+        )
         participants = [initiator, person_part, municipality]
         self._log(case_id, at, "create", None, "requested")
         insert_deadline = (
             "INSERT INTO deadline (case_id, kind, due_at, met_at, cancelled_at) VALUES (?, ?, ?, ?, ?)"
         )
-        kallelse = db.execute(
-            insert_deadline, (case_id, "kallelse", ts(add_days(at, self.kallelse_days)), None, None)
-        ).lastrowid
+        kallelse = db.insert(
+            insert_deadline, (case_id, "kallelse", db.t(add_days(at, self.kallelse_days)), None, None)
+        )
         db.commit()
 
         version = 1
@@ -316,8 +399,7 @@ class HandWrittenPath:
         today = to_local(now).date()
 
         # give_consent
-        version = self._claim(case_id, version)
-        consent_id = db.execute(
+        consent_id = db.insert(
             "INSERT INTO consent (case_id, decision, given_by, given_by_name, form, information_scope, "
             "valid_until, declined_reason, recorded_at, recorded_by_user_id, withdrawn_at, withdrawn_reason) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -328,19 +410,19 @@ class HandWrittenPath:
                 None,
                 "written",
                 "Uppgifter som behövs för planeringen",
-                (today + timedelta(days=365)).isoformat(),
+                db.d(today + timedelta(days=365)),
                 None,
-                ts(now),
+                db.t(now),
                 ids["user"],
                 None,
                 None,
             ),
-        ).lastrowid
+        )
         db.executemany(
             "INSERT INTO consentorganisation (consent_id, organisation_id) VALUES (?, ?)",
             [(consent_id, ids["region"]), (consent_id, ids["kommun"])],
         )
-        self._state(case_id, "consent_given", now)
+        version = self._step(case_id, version, "consent_given", now)
         self._log(
             case_id, now, "give_consent", "requested", "consent_given", details={"consent_id": consent_id}
         )
@@ -348,33 +430,31 @@ class HandWrittenPath:
 
         # start_preparation
         now += timedelta(seconds=1)
-        version = self._claim(case_id, version)
-        self._state(case_id, "preparing", now, questions="Vem gör vad? Hur ser boendet ut?")
+        version = self._step(case_id, version, "preparing", now, questions="Vem gör vad? Hur ser boendet ut?")
         self._log(case_id, now, "start_preparation", "consent_given", "preparing")
         db.commit()
 
         # send_kallelse: books the meeting, meets the kallelse deadline
         now += timedelta(seconds=1)
-        version = self._claim(case_id, version)
         starts = now + timedelta(days=7)
-        meeting_id = db.execute(
+        meeting_id = db.insert(
             INSERT_MEETING,
             (
                 case_id,
                 "first",
                 "planned",
                 "video",
-                ts(starts),
-                ts(starts + timedelta(hours=1)),
+                db.t(starts),
+                db.t(starts + timedelta(hours=1)),
                 None,
                 None,
                 None,
                 f"{uuid.uuid4().hex}@sipflow",
                 ids["user"],
-                ts(now),
+                db.t(now),
             ),
-        ).lastrowid
-        self._state(case_id, "invited", now)
+        )
+        version = self._step(case_id, version, "invited", now)
         self._log(
             case_id,
             now,
@@ -383,20 +463,19 @@ class HandWrittenPath:
             "invited",
             details={"sent_at": now.isoformat(), "channel": "LINK", "meeting_id": meeting_id},
         )
-        db.execute("UPDATE deadline SET met_at=? WHERE deadline.id = ?", (ts(now), kallelse))
+        db.execute("UPDATE deadline SET met_at=? WHERE deadline.id = ?", (db.t(now), kallelse))
         db.commit()
 
         decisions = [{"text": "Kontakta boendestödet", "owner": "Socialtjänsten"}]
 
         # hold_meeting
         now += timedelta(seconds=1)
-        version = self._claim(case_id, version)
         db.execute(
             "UPDATE meeting SET status=?, mode=?, held_at=? WHERE meeting.id = ?",
-            ("held", "mixed", ts(now), meeting_id),
+            ("held", "mixed", db.t(now), meeting_id),
         )
         self._meeting_attendance(meeting_id, participants)
-        self._state(case_id, "meeting_held", now)
+        version = self._step(case_id, version, "meeting_held", now)
         due = (to_local(now).date() + timedelta(days=14)).isoformat()
         self._log(
             case_id,
@@ -410,13 +489,10 @@ class HandWrittenPath:
 
         # establish_plan: huvudansvar, follow-up date and its deadline
         now += timedelta(seconds=1)
-        version = self._claim(case_id, version)
         db.execute("UPDATE participant SET role=? WHERE participant.id = ?", ("huvudansvarig", initiator))
         follow_up_on = now + timedelta(days=90)
-        self._state(case_id, "plan_established", now, follow_up_on=ts(follow_up_on))
-        follow_deadline = db.execute(
-            insert_deadline, (case_id, "follow_up", ts(follow_up_on), None, None)
-        ).lastrowid
+        version = self._step(case_id, version, "plan_established", now, follow_up_on=db.t(follow_up_on))
+        follow_deadline = db.insert(insert_deadline, (case_id, "follow_up", db.t(follow_up_on), None, None))
         self._log(
             case_id,
             now,
@@ -429,26 +505,25 @@ class HandWrittenPath:
 
         # follow_up: a held follow-up meeting, meets the follow-up deadline
         now += timedelta(seconds=1)
-        version = self._claim(case_id, version)
-        follow_meeting = db.execute(
+        follow_meeting = db.insert(
             INSERT_MEETING,
             (
                 case_id,
                 "follow_up",
                 "held",
                 "mixed",
-                ts(now),
-                ts(now + timedelta(hours=1)),
+                db.t(now),
+                db.t(now + timedelta(hours=1)),
                 None,
                 None,
-                ts(now),
+                db.t(now),
                 f"{uuid.uuid4().hex}@sipflow",
                 None,
                 None,
             ),
-        ).lastrowid
+        )
         self._meeting_attendance(follow_meeting, participants)
-        self._state(case_id, "follow_up", now)
+        version = self._step(case_id, version, "follow_up", now)
         due = (to_local(now).date() + timedelta(days=14)).isoformat()
         self._log(
             case_id,
@@ -458,17 +533,14 @@ class HandWrittenPath:
             "follow_up",
             details={"decisions": [d | {"due_on": due} for d in decisions], "meeting_id": follow_meeting},
         )
-        db.execute("UPDATE deadline SET met_at=? WHERE deadline.id = ?", (ts(now), follow_deadline))
+        db.execute("UPDATE deadline SET met_at=? WHERE deadline.id = ?", (db.t(now), follow_deadline))
         db.commit()
 
         # revise_plan: a new follow-up date and deadline
         now += timedelta(seconds=1)
-        version = self._claim(case_id, version)
         follow_up_on = now + timedelta(days=90)
-        self._state(case_id, "plan_established", now, follow_up_on=ts(follow_up_on))
-        next_deadline = db.execute(
-            insert_deadline, (case_id, "follow_up", ts(follow_up_on), None, None)
-        ).lastrowid
+        version = self._step(case_id, version, "plan_established", now, follow_up_on=db.t(follow_up_on))
+        next_deadline = db.insert(insert_deadline, (case_id, "follow_up", db.t(follow_up_on), None, None))
         self._log(
             case_id,
             now,
@@ -481,12 +553,12 @@ class HandWrittenPath:
 
         # close: the open deadline is cancelled
         now += timedelta(seconds=1)
-        version = self._claim(case_id, version)
         reason = "Enligt överenskommelse"
-        self._state(case_id, "closed", now, closed_reason=reason)
+        version = self._step(case_id, version, "closed", now, closed_reason=reason)
         self._log(case_id, now, "close", "plan_established", "closed", reason=reason)
-        db.execute("UPDATE deadline SET cancelled_at=? WHERE deadline.id = ?", (ts(now), next_deadline))
+        db.execute("UPDATE deadline SET cancelled_at=? WHERE deadline.id = ?", (db.t(now), next_deadline))
         db.commit()
+        self.watch.stop()
 
     def close(self) -> None:
         self.db.close()
@@ -495,73 +567,69 @@ class HandWrittenPath:
 # --- running ----------------------------------------------------------------------------------------------
 
 
-def count_statements(service: ServicePath, number: int) -> tuple[int, int]:
-    """Statements (all, writes) one service lifecycle sends to the database."""
-    seen = []
-
-    def record(conn, cursor, statement, params, context, executemany):
-        seen.append(statement.lstrip().split(None, 1)[0].upper())
-
-    event.listen(service.engine, "before_cursor_execute", record)
+def count_statements(service: ServicePath, hand: HandWrittenPath, number: int) -> tuple[Counter, int]:
+    """Statements one lifecycle sends: the service path's by kind, the hand-written path's in all."""
+    service.watch.statements.clear()
+    service.watch.counting = True
     try:
         service.lifecycle(number)
     finally:
-        event.remove(service.engine, "before_cursor_execute", record)
-    return len(seen), sum(1 for s in seen if s in ("INSERT", "UPDATE", "DELETE"))
+        service.watch.counting = False
+    before = hand.db.statements
+    hand.lifecycle(HAND_OFFSET + number)
+    return Counter(service.watch.statements), hand.db.statements - before
 
 
-def count_hand_written(hand: HandWrittenPath, number: int) -> int:
-    seen = []
-    hand.db.set_trace_callback(seen.append)
-    try:
-        hand.lifecycle(number)
-    finally:
-        hand.db.set_trace_callback(None)
-    # sqlite3 traces its own BEGIN and COMMIT, and every row of an executemany
-    return sum(1 for s in seen if s.split(None, 1)[0].upper() in ("INSERT", "UPDATE"))
-
-
-def timed(run, numbers) -> float:
-    start = time.perf_counter()
-    for number in numbers:
-        run(number)
-    return time.perf_counter() - start
+def interleaved(service: ServicePath, hand: HandWrittenPath, numbers: range, block: int) -> None:
+    """Run the lifecycles in blocks, taking turns: service, hand-written, service, ..."""
+    for first in range(0, len(numbers), block):
+        chunk = numbers[first : first + block]
+        for number in chunk:
+            service.lifecycle(number)
+        for number in chunk:
+            hand.lifecycle(HAND_OFFSET + number)
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cases", type=int, default=200, help="lifecycles per path (default 200)")
+    parser.add_argument("--block", type=int, default=10, help="lifecycles per turn (default 10)")
+    parser.add_argument(
+        "--database-url", help="an empty database to use (default: a fresh file SQLite database)"
+    )
     parser.add_argument("--profile", action="store_true", help="profile the service path with cProfile")
     args = parser.parse_args(argv)
     n = args.cases
     warm_up = 10
 
     with tempfile.TemporaryDirectory(prefix="sipflow-bench-") as tmp:
-        directory = Path(tmp)
-        service_db, service_ids = build_database(directory, "service")
-        hand_db, hand_ids = build_database(directory, "hand")
-        service = ServicePath(service_db, service_ids)
-        hand = HandWrittenPath(hand_db, hand_ids)
+        url = args.database_url or f"sqlite:///{Path(tmp) / 'bench.sqlite3'}"
+        ids = build_database(url)
+        service = ServicePath(url, ids)
+        hand = HandWrittenPath(url, ids)
         with service.app.app_context():
-            statements, writes = count_statements(service, 0)
-            hand_writes = count_hand_written(hand, 0)
-            timed(service.lifecycle, range(1, warm_up + 1))
-            timed(hand.lifecycle, range(1, warm_up + 1))
+            kinds, hand_statements = count_statements(service, hand, 0)
+            interleaved(service, hand, range(1, warm_up + 1), args.block)
+            service.watch.seconds = hand.watch.seconds = 0.0
             numbers = range(warm_up + 1, warm_up + 1 + n)
             if args.profile:
                 profiler = cProfile.Profile()
                 profiler.enable()
-            service_s = timed(service.lifecycle, numbers)
+            interleaved(service, hand, numbers, args.block)
             if args.profile:
                 profiler.disable()
-            hand_s = timed(hand.lifecycle, numbers)
         service.close()
         hand.close()
 
+    service_s, hand_s = service.watch.seconds, hand.watch.seconds
     steps = len(STEPS) + 1
-    print(f"{n} lifecycles of {steps} transactions each ({WORKFLOW}), file SQLite in WAL mode")
+    where = "PostgreSQL" if url.startswith("postgresql") else "file SQLite in WAL mode"
     print(
-        f"statements per lifecycle: service {statements} ({writes} INSERT/UPDATE), hand-written {hand_writes}"
+        f"{n} lifecycles per path of {steps} transactions each ({WORKFLOW}), {where}, blocks of {args.block}"
+    )
+    detail = ", ".join(f"{kinds[k]} {k}" for k in ("SELECT", "INSERT", "UPDATE", "DELETE") if kinds[k])
+    print(
+        f"statements per lifecycle: service {sum(kinds.values())} ({detail}), hand-written {hand_statements}"
     )
     print(f"service      {service_s:8.3f} s   {service_s / n * 1000:7.2f} ms/lifecycle")
     print(f"hand-written {hand_s:8.3f} s   {hand_s / n * 1000:7.2f} ms/lifecycle")

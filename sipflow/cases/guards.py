@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from sqlmodel import func, select
 
-from sipflow.cases.models import Participant
 from sipflow.cases.participants import participating_organisations
+from sipflow.cases.services import step_participants
 from sipflow.people.models import Organisation
 from sipflow.workflow.context import TransitionContext
 from sipflow.workflow.registry import register_guard
@@ -20,7 +19,9 @@ def _organisations(ctx: TransitionContext) -> list[Organisation]:
 
 def two_organisations(ctx: TransitionContext) -> bool:
     """At least two organisations take part: a SIP is planning across huvudmän."""
-    return len(_organisations(ctx)) >= 2
+    # The step's participants name their organisations: counting them needs no organisation rows.
+    organisation_ids = {p.organisation_id for p in step_participants(ctx) if p.organisation_id is not None}
+    return len(organisation_ids) >= 2
 
 
 def school_participates(ctx: TransitionContext) -> bool:
@@ -41,16 +42,8 @@ def meeting_outcome_recorded(ctx: TransitionContext) -> bool:
 
 def huvudansvar_assigned(ctx: TransitionContext) -> bool:
     """One organisation has overall responsibility (huvudansvar)."""
-    return (
-        ctx.session.exec(
-            select(func.count()).where(
-                Participant.case_id == ctx.case.id,
-                Participant.role == "huvudansvarig",
-                Participant.active,
-            )
-        ).one()
-        >= 1
-    )
+    # The step's participants, as the plan input left them (same session objects).
+    return any(p.role == "huvudansvarig" for p in step_participants(ctx))
 
 
 def follow_up_date_set(ctx: TransitionContext) -> bool:

@@ -7,10 +7,9 @@ service layer refuses bad input whoever calls it (view, API, CLI or benchmark).
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from sqlmodel import select
 
 from sipflow.cases import fields
-from sipflow.cases.models import Participant
+from sipflow.cases.services import step_participants
 from sipflow.errors import InvalidInput
 from sipflow.workflow.context import TransitionContext
 from sipflow.workflow.registry import register_input
@@ -39,13 +38,7 @@ def apply_preparation(ctx: TransitionContext) -> None:
 def apply_plan(ctx: TransitionContext) -> None:
     """Give one organisation huvudansvar and set the follow-up date."""
     organisation_id = ctx.data.get("huvudansvarig_organisation_id")
-    rows = ctx.session.exec(
-        select(Participant).where(
-            Participant.case_id == ctx.case.id,
-            Participant.kind == "organisation",
-            Participant.active,
-        )
-    ).all()
+    rows = [p for p in step_participants(ctx) if p.kind == "organisation"]
     if organisation_id not in {p.organisation_id for p in rows}:
         raise InvalidInput(
             _l("Overall responsibility must go to an organisation taking part."),

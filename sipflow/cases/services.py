@@ -11,7 +11,7 @@ import secrets
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import update
+from sqlalchemy import event, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
@@ -30,7 +30,7 @@ from sipflow.errors import InvalidInput
 from sipflow.people.models import Person, Unit, User
 from sipflow.workflow.context import TransitionContext
 from sipflow.workflow.definition import CREATE_EVENT, TransitionDef, Workflow
-from sipflow.workflow.engine import WorkflowRegistry, bind_machine
+from sipflow.workflow.engine import WorkflowRegistry, bound_machine
 from sipflow.workflow.registry import GUARDS, INPUTS
 
 logger = logging.getLogger(__name__)
@@ -44,27 +44,74 @@ def new_reference(now: datetime) -> str:
     return f"SIP-{now.year}-" + "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(6))
 
 
+# Reference data every step asks for: the organisation of a unit, by database and unit id. A unit never
+# changes organisation (no code sets Unit.organisation_id after insert); any insert, update or delete of a
+# unit through the ORM empties the cache all the same, so a unit id used again (after a delete) is read anew.
+_UNIT_ORGANISATION: dict[tuple[str, int], int] = {}
+
+
+@event.listens_for(Unit, "after_insert")
+@event.listens_for(Unit, "after_update")
+@event.listens_for(Unit, "after_delete")
+def _forget_unit_organisations(mapper, connection, target) -> None:
+    _UNIT_ORGANISATION.clear()
+
+
 def actor_organisation_id(session: Session, actor: User) -> int | None:
-    """The organisation of the actor's unit."""
+    """The organisation of the actor's unit (cached per process: a step needs it, units do not move)."""
     if actor is None or actor.unit_id is None:
         return None
-    unit = session.get(Unit, actor.unit_id)
-    return unit.organisation_id if unit else None
+    key = (str(session.get_bind().url), actor.unit_id)
+    organisation_id = _UNIT_ORGANISATION.get(key)
+    if organisation_id is None:
+        unit = session.get(Unit, actor.unit_id)
+        if unit is None:
+            return None
+        organisation_id = _UNIT_ORGANISATION[key] = unit.organisation_id
+    return organisation_id
 
 
-def party_roles(session: Session, case: SipCase, organisation_id: int | None) -> set[str]:
-    """The roles the organisation holds in the case (initiator, huvudansvarig, participant)."""
+def step_participants(ctx: TransitionContext) -> list[Participant]:
+    """The case's active participants, read once per step and shared by authorisation, inputs and guards.
+
+    The rows are the session's own objects, so what an input changes (a new huvudansvarig) is what a guard
+    sees; no step adds or removes participants.
+    """
+    if "participants" not in ctx.memo:
+        ctx.memo["participants"] = list(
+            ctx.session.exec(
+                select(Participant)
+                .where(Participant.case_id == ctx.case.id, Participant.active)
+                .order_by(Participant.id)
+            ).all()
+        )
+    return ctx.memo["participants"]
+
+
+def party_roles(
+    session: Session,
+    case: SipCase,
+    organisation_id: int | None,
+    participants: list[Participant] | None = None,
+) -> set[str]:
+    """The roles the organisation holds in the case (initiator, huvudansvarig, participant).
+
+    participants: the case's active participants when the caller holds them already (a step does).
+    """
     if organisation_id is None:
         return set()
-    roles = set(
-        session.exec(
-            select(Participant.role).where(
-                Participant.case_id == case.id,
-                Participant.organisation_id == organisation_id,
-                Participant.active,
-            )
-        ).all()
-    )
+    if participants is not None:
+        roles = {p.role for p in participants if p.organisation_id == organisation_id}
+    else:
+        roles = set(
+            session.exec(
+                select(Participant.role).where(
+                    Participant.case_id == case.id,
+                    Participant.organisation_id == organisation_id,
+                    Participant.active,
+                )
+            ).all()
+        )
     if case.initiating_organisation_id == organisation_id:
         roles.add("initiator")
     return roles
@@ -349,12 +396,16 @@ def _is_write_lock_error(error: OperationalError) -> bool:
     return "locked" in message or "busy" in message
 
 
-def _claim_version(session: Session, case: SipCase, expected_version: int) -> None:
-    """Compare-and-set the version: of two writers holding the same version, only one gets past here."""
+def _claim_version(session: Session, case: SipCase, expected_version: int, **values) -> None:
+    """Compare-and-set the version: of two writers holding the same version, only one gets past here.
+
+    values are further columns the same UPDATE sets (a step's new state and time), so a step writes the
+    case row once; the caller marks them committed once the Python object holds them too.
+    """
     statement = (
         update(SipCase)
         .where(SipCase.id == case.id, SipCase.version == expected_version)
-        .values(version=expected_version + 1)
+        .values(version=expected_version + 1, **values)
         .execution_options(synchronize_session=False)
     )
     try:
@@ -381,15 +432,28 @@ def _claim_version(session: Session, case: SipCase, expected_version: int) -> No
 
 
 def check_may_fire(
-    session: Session, registry: WorkflowRegistry, actor: User, case: SipCase, trigger: str
+    session: Session,
+    registry: WorkflowRegistry,
+    actor: User,
+    case: SipCase,
+    trigger: str,
+    *,
+    organisation_id: int | None = None,
+    participants: list[Participant] | None = None,
 ) -> TransitionDef:
-    """The transition, if the case's state has it and the actor's party may fire it; else the refusal."""
+    """The transition, if the case's state has it and the actor's party may fire it; else the refusal.
+
+    organisation_id, participants: the actor's organisation and the case's participants when the caller
+    holds them already.
+    """
     transition = registry.get(case.workflow_name, case.workflow_version).transition(case.state, trigger)
     if transition is None:
         raise TransitionNotAllowed(
             _l("That step is not possible in the SIP's current state (%(state)s).", state=case.state)
         )
-    if not party_roles(session, case, actor_organisation_id(session, actor)) & set(transition.parties):
+    if organisation_id is None:
+        organisation_id = actor_organisation_id(session, actor)
+    if not party_roles(session, case, organisation_id, participants) & set(transition.parties):
         raise PartyNotAllowed(_l("Your organisation's part in this SIP does not allow that step."))
     return transition
 
@@ -407,12 +471,22 @@ def fire_transition(
 ) -> TransitionLog:
     """Move the case by trigger: version check, form input, guards, state, log and effects, all or nothing."""
     workflow = registry.get(case.workflow_name, case.workflow_version)
-    transition = check_may_fire(session, registry, actor, case, trigger)
     organisation_id = actor_organisation_id(session, actor)
-    check_version(case, expected_version)
-    _claim_version(session, case, expected_version)
-
     ctx = TransitionContext(session=session, case=case, actor=actor, now=now, data=dict(data or {}))
+    transition = check_may_fire(
+        session,
+        registry,
+        actor,
+        case,
+        trigger,
+        organisation_id=organisation_id,
+        participants=step_participants(ctx),
+    )
+    check_version(case, expected_version)
+    # One UPDATE of the case row per step: the claim also writes the state the step leads to (a guard that
+    # fails rolls it back with everything else) and the time; columns a form sets are flushed as usual.
+    _claim_version(session, case, expected_version, state=transition.dest, updated_at=now)
+
     if transition.closes:
         ctx.data["closing"] = True
     from_state = case.state
@@ -420,12 +494,13 @@ def fire_transition(
     with session.no_autoflush:
         INPUTS[transition.form](ctx)
         session.flush()
-        flow = bind_machine(workflow, ctx)
-        if not flow.trigger(trigger):
+        # The claim wrote the new state already: the case takes it without a change to flush again.
+        with bound_machine(workflow, ctx, lambda state: set_committed_value(case, "state", state)) as flow:
+            fired = flow.trigger(trigger)
+        if not fired:
             name = flow.failed_guard or "unknown"
             raise GuardFailed(GUARDS[name].message if name in GUARDS else name, guard=name)
-    case.updated_at = now
-    session.add(case)
+    set_committed_value(case, "updated_at", now)
     log = TransitionLog(
         case_id=case.id,
         at=now,

@@ -23,14 +23,28 @@ def consents_in_force(session: Session, case_id: int, today: date) -> list[Conse
     )
 
 
-def give_consent(session: Session, case: SipCase, actor: User, data: dict, *, now: datetime) -> list[Consent]:
-    """Record a given consent with its scope of organisations and validity (one row per guardian)."""
+def give_consent(
+    session: Session,
+    case: SipCase,
+    actor: User,
+    data: dict,
+    *,
+    now: datetime,
+    participants: list[Participant] | None = None,
+) -> list[Consent]:
+    """Record a given consent with its scope of organisations and validity (one row per guardian).
+
+    participants: the case's active participants when the caller holds them already (a step does).
+    """
     given_by = fields.choice(data, "given_by", CONSENT_GIVERS)
     form = fields.choice(data, "form", CONSENT_FORMS)
     valid_until = fields.calendar_date(data, "valid_until")
     if valid_until is not None and valid_until < to_local(now).date():
         raise InvalidInput(_l("The consent cannot end before today."), field="valid_until")
-    participating = {o.id for o in participating_organisations(session, case.id)}
+    if participants is not None:
+        participating = {p.organisation_id for p in participants if p.organisation_id is not None}
+    else:
+        participating = {o.id for o in participating_organisations(session, case.id)}
     scope = fields.ids(data, "organisation_ids")
     if not scope:
         raise InvalidInput(_l("Choose the organisations the consent covers."), field="organisation_ids")
@@ -38,7 +52,7 @@ def give_consent(session: Session, case: SipCase, actor: User, data: dict, *, no
         raise InvalidInput(
             _l("The consent can only cover organisations taking part."), field="organisation_ids"
         )
-    guardians = _consenting_guardians(session, case, data) if given_by == "guardian" else []
+    guardians = _consenting_guardians(session, case, data, participants) if given_by == "guardian" else []
     consents = []
     for guardian in guardians or [None]:
         consent = Consent(
@@ -61,10 +75,15 @@ def give_consent(session: Session, case: SipCase, actor: User, data: dict, *, no
     return consents
 
 
-def _consenting_guardians(session: Session, case: SipCase, data: dict) -> list[Participant]:
+def _consenting_guardians(
+    session: Session, case: SipCase, data: dict, participants: list[Participant] | None
+) -> list[Participant]:
     """The guardians of the case named as consenting; each gets a consent row of their own."""
     chosen = fields.ids(data, "guardian_participant_ids")
-    guardians = {p.id: p for p in active_guardians(session, case.id)}
+    if participants is not None:
+        guardians = {p.id: p for p in participants if p.kind == "guardian"}
+    else:
+        guardians = {p.id: p for p in active_guardians(session, case.id)}
     if not chosen <= set(guardians):
         raise InvalidInput(_l("Choose among the guardians taking part."), field="guardian_participant_ids")
     return [guardians[i] for i in sorted(chosen)]

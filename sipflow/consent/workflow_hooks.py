@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from sipflow.cases.participants import active_guardians
+from sipflow.cases.services import step_participants
 from sipflow.clock import to_local
 from sipflow.consent import services
 from sipflow.consent.models import Consent
@@ -26,7 +26,7 @@ def consent_valid(ctx: TransitionContext) -> bool:
 def guardians_consented(ctx: TransitionContext) -> bool:
     """Every guardian taking part has consented (or, with none registered, at least one guardian has)."""
     guardian_consents = [c for c in _consents_in_force(ctx) if c.given_by == "guardian"]
-    guardian_ids = {p.id for p in active_guardians(ctx.session, ctx.case.id)}
+    guardian_ids = {p.id for p in step_participants(ctx) if p.kind == "guardian"}
     if not guardian_ids:
         return bool(guardian_consents)
     return guardian_ids <= {c.given_by_participant_id for c in guardian_consents}
@@ -34,7 +34,9 @@ def guardians_consented(ctx: TransitionContext) -> bool:
 
 def apply_consent(ctx: TransitionContext) -> None:
     """The consent form: record the consent given."""
-    consents = services.give_consent(ctx.session, ctx.case, ctx.actor, ctx.data, now=ctx.now)
+    consents = services.give_consent(
+        ctx.session, ctx.case, ctx.actor, ctx.data, now=ctx.now, participants=step_participants(ctx)
+    )
     ctx.details["consent_id"] = consents[-1].id
 
 

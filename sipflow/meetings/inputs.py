@@ -9,10 +9,9 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlmodel import select
 
 from sipflow.cases import fields
-from sipflow.cases.models import Participant
+from sipflow.cases.services import step_participants
 from sipflow.errors import InvalidInput
 from sipflow.meetings.booking import Booking, read_booking, read_times
 from sipflow.meetings.models import ATTENDANCE_MODES, MEETING_MODES
@@ -85,11 +84,7 @@ def apply_meeting_outcome(ctx: TransitionContext) -> None:
     if held_at > ctx.now:
         raise InvalidInput(_l("A meeting cannot be held in the future."), field="held_at")
     fields.choice(ctx.data, "mode", MEETING_MODES)
-    participant_ids = set(
-        ctx.session.exec(
-            select(Participant.id).where(Participant.case_id == ctx.case.id, Participant.active)
-        ).all()
-    )
+    participant_ids = {p.id for p in step_participants(ctx)}
     ctx.data["attendance"] = _attendance(ctx)
     if not set(ctx.data["attendance"]) <= participant_ids:
         raise InvalidInput(_l("Attendance names someone who is not a participant."), field="attendance")

@@ -1,7 +1,10 @@
-"""Workflow registry, a transitions Machine per unit of work, and Mermaid diagrams."""
+"""Workflow registry, one transitions Machine per workflow version (a model per step), Mermaid diagrams."""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -69,9 +72,10 @@ class WorkflowRegistry:
 class CaseFlow:
     """The object a Machine drives: it proxies the case's state and carries the context to guards."""
 
-    def __init__(self, ctx: TransitionContext):
+    def __init__(self, ctx: TransitionContext, set_state: Callable[[str], None] | None = None):
         self.ctx = ctx
         self.failed_guard: str | None = None
+        self._set_state = set_state
 
     @property
     def state(self) -> str:
@@ -80,7 +84,10 @@ class CaseFlow:
 
     @state.setter
     def state(self, value: str) -> None:
-        self.ctx.case.state = value
+        if self._set_state is not None:
+            self._set_state(value)
+        else:
+            self.ctx.case.state = value
 
 
 def _guard_callback(name: str):
@@ -138,11 +145,43 @@ def _build_machine_config(workflow: Workflow) -> dict:
     }
 
 
-def bind_machine(workflow: Workflow, ctx: TransitionContext) -> CaseFlow:
-    """Build a Machine for this unit of work only, starting from the case's stored state."""
-    flow = CaseFlow(ctx)
-    Machine(model=flow, initial=ctx.case.state, **machine_config(workflow))
-    return flow
+_MACHINES: dict[tuple[str, int, str], Machine] = {}
+_MACHINES_LOCK = threading.Lock()
+
+
+def _machine(workflow: Workflow) -> Machine:
+    """The one Machine of workflow in this process, built on first use (models come and go per step)."""
+    key = (workflow.name, workflow.version, workflow.path)
+    machine = _MACHINES.get(key)
+    if machine is None:
+        with _MACHINES_LOCK:
+            machine = _MACHINES.get(key)
+            if machine is None:
+                machine = Machine(model=None, initial=workflow.initial, **machine_config(workflow))
+                _MACHINES[key] = machine
+    return machine
+
+
+@contextmanager
+def bound_machine(
+    workflow: Workflow, ctx: TransitionContext, set_state: Callable[[str], None] | None = None
+) -> Iterator[CaseFlow]:
+    """Attach a CaseFlow for this step to the workflow's shared Machine, starting from the stored state.
+
+    Building a Machine costs more than the step's own work, so there is one per workflow version; each
+    step adds its own model and removes it afterwards (the Machine's models list is guarded by a lock,
+    since request threads share it; the states, events and callbacks are read-only). set_state, if given,
+    is how the case takes a new state (the caller may have written it to the database already).
+    """
+    machine = _machine(workflow)
+    flow = CaseFlow(ctx, set_state)
+    with _MACHINES_LOCK:
+        machine.add_model(flow, initial=ctx.case.state)
+    try:
+        yield flow
+    finally:
+        with _MACHINES_LOCK:
+            machine.remove_model(flow)
 
 
 def mermaid_diagram(workflow: Workflow) -> str:

@@ -1,0 +1,82 @@
+"""How many statements one step sends to the database: a regression in the transition path shows here.
+
+The ceilings are the counts bench/transitions.py records (bench/README.md); the form's data is prepared
+before counting, as the benchmark keeps it out of its timed loop.
+"""
+
+from contextlib import contextmanager
+from datetime import timedelta
+
+import pytest
+import support
+from sqlalchemy import event
+
+from sipflow.cases.scripted import scripted_input
+
+HAPPY_PATH = [
+    "give_consent",
+    "start_preparation",
+    "send_kallelse",
+    "hold_meeting",
+    "establish_plan",
+    "follow_up",
+    "revise_plan",
+    "close",
+]
+
+# Statements (SELECT, INSERT, UPDATE; not BEGIN/COMMIT) one step of the sip workflow may send at most,
+# the actor and the case already in the session: 57 in all (77 before issue 9). bench/transitions.py counts
+# the whole lifecycle, with the start and each request's loads of actor and case.
+CEILINGS = {
+    "give_consent": 6,
+    "start_preparation": 5,
+    "send_kallelse": 9,
+    "hold_meeting": 7,
+    "establish_plan": 7,
+    "follow_up": 10,
+    "revise_plan": 6,
+    "close": 7,
+}
+
+
+@contextmanager
+def counted(engine):
+    """Collect the statements engine sends while the block runs."""
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, params, context, executemany):
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def _steps(db_session, registry, parties, create_case, engine, now):
+    """Fire the sip happy path; yield (trigger, statements of that step)."""
+    case = create_case("sip")
+    for step, trigger in enumerate(HAPPY_PATH, start=1):
+        at = now + timedelta(minutes=step)
+        form = registry.get(case.workflow_name, case.workflow_version).transition(case.state, trigger).form
+        data = scripted_input(db_session, case, form, at)
+        with counted(engine) as seen:
+            support.fire(db_session, registry, parties.region_user, case, trigger, now=at, data=data)
+        yield trigger, seen
+
+
+def test_each_step_stays_within_its_ceiling(db_session, registry, parties, create_case, engine, now):
+    steps = _steps(db_session, registry, parties, create_case, engine, now)
+    counts = {trigger: len(seen) for trigger, seen in steps}
+    over = {t: (n, CEILINGS[t]) for t, n in counts.items() if n > CEILINGS[t]}
+    assert not over, f"steps over their statement ceiling (count, ceiling): {over}"
+
+
+@pytest.mark.parametrize("trigger", ["give_consent", "send_kallelse"])
+def test_a_step_updates_the_case_row_once(trigger, db_session, registry, parties, create_case, engine, now):
+    for fired, seen in _steps(db_session, registry, parties, create_case, engine, now):
+        if fired == trigger:
+            updates = [s for s in seen if s.lstrip().upper().startswith("UPDATE SIPCASE")]
+            assert len(updates) == 1, updates
+            return
