@@ -3,7 +3,8 @@
 Three parts: `population` (the organisations, units and staff cases refer to, and the persons),
 `simulation` (each case walked along its workflow file with the rules the services apply) and `bulkload`
 (the rows written with Core INSERTs, ids assigned after the highest id in each table so that child rows need
-no round-trip, one transaction per batch of BATCH_SIZE cases). The ORM is used only for the few dozen
+no round-trip, one transaction per batch of BATCH_SIZE cases). The load ends with ANALYZE, so that the
+planner knows the sizes it loaded. The ORM is used only for the few dozen
 organisations, units and users the cases refer to.
 
 Deterministic for a given seed, database and `now`; calling it again adds more cases with new references
@@ -113,4 +114,17 @@ def load_synthetic_cases(
         if engine.dialect.name == "postgresql":
             with connection.begin():
                 sync_sequences(connection)
+    with engine.connect() as connection:
+        analyse(connection)
     return n
+
+
+def analyse(connection) -> None:
+    """Give the query planner statistics of the tables just filled (SQLite and PostgreSQL alike).
+
+    Without them SQLite picks an index by its name's order rather than its selectivity (issue 9: the case
+    page's `case_id = ? AND organisation_id = ?` scanned 281k rows through the organisation index at a
+    million cases). A full ANALYZE reads every index once: 0.45 s at 100k cases on this machine.
+    """
+    with connection.begin():
+        connection.exec_driver_sql("ANALYZE")
