@@ -9,11 +9,13 @@ from __future__ import annotations
 from contextlib import contextmanager
 from datetime import timedelta
 
-from meetingkit import everyone, fire, next_week_at
+from meetingkit import fire, next_week_at
 from sqlalchemy import event
+from sqlmodel import select
 from webkit import login
 
 from sipflow.cases import services
+from sipflow.cases.models import Participant
 from sipflow.clock import now_utc
 from sipflow.db import unit_of_work
 from sipflow.meetings import services as meeting_services
@@ -49,11 +51,34 @@ def page_statements(client, engine, urls: dict[str, str]) -> dict[str, list[str]
     return counted
 
 
+def book_planned(db_session, registry, parties, case, *, hour: int) -> int:
+    """Book a further meeting with every participant invited; its id."""
+    participants = db_session.exec(
+        select(Participant.id).where(Participant.case_id == case.id, Participant.active)
+    )
+    starts_at = next_week_at(hour)
+    booking = {
+        "meeting_starts_at": starts_at,
+        "meeting_ends_at": starts_at + timedelta(minutes=30),
+        "mode": "video",
+        "invitee_ids": list(participants),
+    }
+    with unit_of_work(db_session):
+        return meeting_services.book(
+            db_session,
+            registry,
+            parties.region_user,
+            case,
+            booking,
+            expected_version=case.version,
+            now=now_utc(),
+        )
+
+
 def grow(
-    db_session, registry, parties, ready, make_unit, *, units: int, relatives: int, meetings: int, rounds: int
+    db_session, registry, parties, case, make_unit, *, units: int, relatives: int, meetings: int, rounds: int
 ):
-    """More of everything on the case: units, närstående, follow-up rounds and meetings."""
-    case = ready.case
+    """More units, närstående, follow-up rounds and meetings on the case; the last meeting's id."""
     added_units = [make_unit("municipality") for _ in range(units)]
     with unit_of_work(db_session):
         for unit in added_units:
@@ -73,24 +98,7 @@ def grow(
     for _ in range(rounds):
         fire(db_session, registry, parties.region_user, case, "follow_up")
         fire(db_session, registry, parties.region_user, case, "revise_plan")
-    for n in range(meetings):
-        starts_at = next_week_at(8 + n)
-        booking = {
-            "meeting_starts_at": starts_at,
-            "meeting_ends_at": starts_at + timedelta(minutes=30),
-            "mode": "video",
-            "invitee_ids": everyone(ready),
-        }
-        with unit_of_work(db_session):
-            meeting_services.book(
-                db_session,
-                registry,
-                parties.region_user,
-                case,
-                booking,
-                expected_version=case.version,
-                now=now_utc(),
-            )
+    return [book_planned(db_session, registry, parties, case, hour=9 + n) for n in range(meetings)][-1]
 
 
 def test_the_case_page_and_the_meeting_page_read_as_many_statements_for_a_big_case_as_for_a_small_one(
@@ -98,16 +106,22 @@ def test_the_case_page_and_the_meeting_page_read_as_many_statements_for_a_big_ca
 ):
     assert login(client, parties.region_user.username).status_code == 302
     case = ready.case
-    meeting = book()
+    book()
     fire(db_session, registry, parties.region_user, case, "hold_meeting")
     fire(db_session, registry, parties.region_user, case, "establish_plan")
-    urls = {"case": f"/cases/{case.uid}", "meeting": f"/cases/{case.uid}/meetings/{meeting.id}"}
-    # 5 participants, 1 meeting, 5 steps.
-    small = page_statements(client, engine, urls)
+    meeting_id = book_planned(db_session, registry, parties, case, hour=8)
+    # 5 participants, 2 meetings, 5 steps; the meeting page of a planned meeting with 5 invited.
+    small = page_statements(
+        client, engine, {"case": f"/cases/{case.uid}", "meeting": f"/cases/{case.uid}/meetings/{meeting_id}"}
+    )
 
-    # 12 participants, 5 meetings, 15 steps; the same state, so the same next steps.
-    grow(db_session, registry, parties, ready, make_unit, units=5, relatives=2, meetings=4, rounds=5)
-    big = page_statements(client, engine, urls)
+    # 12 participants, 6 meetings, 15 steps, 12 invited; the same state, so the same next steps.
+    meeting_id = grow(
+        db_session, registry, parties, case, make_unit, units=5, relatives=2, meetings=4, rounds=5
+    )
+    big = page_statements(
+        client, engine, {"case": f"/cases/{case.uid}", "meeting": f"/cases/{case.uid}/meetings/{meeting_id}"}
+    )
 
     assert len(big["case"]) == len(small["case"]), big["case"]
     assert len(big["meeting"]) == len(small["meeting"]), big["meeting"]
