@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -103,17 +106,55 @@ def workflow_check(files: tuple[Path, ...]):
         raise SystemExit(1)
 
 
+@contextmanager
+def _load_progress(total: int, show: bool | None):
+    """A progress callback on stderr: a bar on a terminal, one line per batch when asked, else none."""
+    stderr = sys.stderr
+    terminal = stderr.isatty()
+    if not (terminal if show is None else show):
+        yield None
+        return
+    if terminal:
+        with click.progressbar(length=total, label="synthetic cases", file=stderr, show_pos=True) as bar:
+            yield bar.update
+        return
+    # Not a terminal (a log file, CI): one line per batch instead of a bar redrawn in place.
+    started, done = time.monotonic(), 0
+
+    def line(size: int) -> None:
+        nonlocal done
+        done += size
+        rate = done / max(time.monotonic() - started, 1e-9)
+        left = (total - done) / rate if rate else 0.0
+        click.echo(
+            f"synthetic cases: {done}/{total} ({100 * done // total} %), {rate:,.0f} cases/s, "
+            f"about {left:,.0f} s left",
+            err=True,
+        )
+
+    yield line
+
+
 @sipflow_cli.command("demo")
 @click.option("--cases", "extra_cases", default=0, show_default=True, help="Synthetic cases to add.")
 @click.option("--seed", default=2026, show_default=True, help="Random seed for the synthetic cases.")
+@click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="Show the synthetic load's progress on stderr (default: when stderr is a terminal).",
+)
 @with_appcontext
-def demo(extra_cases: int, seed: int):
+def demo(extra_cases: int, seed: int, progress: bool | None):
     """Load reference data, the Kronoberg demo organisations, users and personas (idempotent)."""
     from sipflow.demo import load_demo, load_synthetic_cases
 
     summary = load_demo()
     click.echo(summary)
     if extra_cases:
-        with click.progressbar(length=extra_cases, label="synthetic cases") as bar:
-            added = load_synthetic_cases(extra_cases, seed=seed, progress=bar.update)
-        click.echo(f"added {added} synthetic cases")
+        started = time.monotonic()
+        with _load_progress(extra_cases, progress) as update:
+            added = load_synthetic_cases(extra_cases, seed=seed, progress=update)
+        elapsed = time.monotonic() - started
+        click.echo(
+            f"added {added} synthetic cases in {elapsed:.1f} s ({added / max(elapsed, 1e-9):,.0f} cases/s)"
+        )

@@ -117,8 +117,9 @@ def database_status(engine: Engine) -> dict:
         return {"status": "error", "backend": engine.dialect.name, "error": type(error).__name__}
 
 
-def refresh_statistics(connection: Connection) -> None:
-    """Give the query planner fresh statistics: SQLite PRAGMA optimize (ANALYZE the first time), else ANALYZE.
+def refresh_statistics(connection: Connection, *, full: bool = False) -> None:
+    """Give the query planner fresh statistics: SQLite PRAGMA optimize (ANALYZE the first time, or with
+    full, after a bulk load), else ANALYZE.
 
     Without them SQLite picks a single-column index for `case_id = ? AND organisation_id = ?` and walks
     every participant of a large organisation; the composite indexes are only chosen once it knows better.
@@ -131,7 +132,7 @@ def refresh_statistics(connection: Connection) -> None:
             is not None
             and connection.exec_driver_sql("SELECT 1 FROM sqlite_stat1 LIMIT 1").first() is not None
         )
-        connection.exec_driver_sql("PRAGMA optimize" if analysed else "ANALYZE")
+        connection.exec_driver_sql("PRAGMA optimize" if analysed and not full else "ANALYZE")
     else:
         connection.exec_driver_sql("ANALYZE")
     connection.commit()

@@ -6,7 +6,7 @@ from collections import Counter, defaultdict
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func
+from sqlalchemy import func, text
 from sqlmodel import SQLModel, select
 
 from sipflow.cases.models import Deadline, Participant, SipCase, TransitionLog
@@ -349,3 +349,44 @@ def test_demo_books_meetings_and_sends_their_invitations(app_ctx, db_session, ap
     assert not any("Mikael" in s or "Johansson" in s or "Kim " in s for s in subjects)
     load_demo()  # a second run books nothing more
     assert len(db_session.exec(select(Meeting)).all()) == 2
+
+
+def planner_statistics(session) -> set[str]:
+    """The tables the query planner has statistics of (written by ANALYZE)."""
+    if session.get_bind().dialect.name == "sqlite":
+        if not session.exec(text("SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'")).one()[0]:
+            return set()
+        return {row[0] for row in session.exec(text("SELECT tbl FROM sqlite_stat1"))}
+    rows = session.exec(text("SELECT DISTINCT tablename FROM pg_stats WHERE schemaname = current_schema()"))
+    return {row[0] for row in rows}
+
+
+def forget_planner_statistics(session) -> None:
+    """SQLite: drop the statistics an earlier load left (PostgreSQL keeps them out of reach of a test)."""
+    if session.get_bind().dialect.name != "sqlite":
+        return
+    if session.exec(text("SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'")).one()[0]:
+        session.exec(text("DELETE FROM sqlite_stat1"))
+        session.commit()
+
+
+def test_a_synthetic_load_leaves_the_database_analysed(app_ctx, db_session):
+    # Without statistics SQLite picks indexes by name, not selectivity (issue 9).
+    forget_planner_statistics(db_session)
+    if db_session.get_bind().dialect.name == "sqlite":
+        assert "participant" not in planner_statistics(db_session)
+    load_synthetic_cases(30, seed=11)
+    assert {"sipcase", "participant", "consent", "meeting", "transitionlog"} <= planner_statistics(db_session)
+
+
+def test_cli_demo_progress_goes_to_stderr_when_asked(app):
+    quiet = app.test_cli_runner().invoke(args=["sipflow", "demo", "--cases", "20", "--seed", "12"])
+    assert quiet.exit_code == 0, quiet.output
+    assert "synthetic cases:" not in quiet.output  # not a terminal, not asked: no progress at all
+    loud = app.test_cli_runner().invoke(
+        args=["sipflow", "demo", "--cases", "20", "--seed", "13", "--progress"]
+    )
+    assert loud.exit_code == 0, loud.output
+    assert "synthetic cases: 20/20 (100 %)" in loud.stderr
+    assert "synthetic cases:" not in loud.stdout
+    assert "added 20 synthetic cases" in loud.stdout

@@ -1,0 +1,284 @@
+"""Time the pages at a small and a large database, interleaved, and print the ratio large/small per page.
+
+    .venv/bin/python bench/pages.py [--small N] [--large N] [--keep DIR] [--rounds R] [--timeout S]
+                                    [--deep-page P] [--filter QUERY] [--requests N] [--seconds S]
+
+Two file SQLite databases, built as `flask sipflow demo --cases N` builds them (migrations, the Kronoberg
+demo, N synthetic cases, ANALYZE), in a temporary folder or in DIR (`--keep`: reused when already there,
+`cases-<N>.sqlite3`). Defaults: 1 000 and 1 000 000 cases.
+
+1. In process, through the Flask test client, logged in as anna (staff of Region Kronoberg): Mina SIP page
+   1, a deep page (the keyset cursor of the "next" link when the page has one, walked --deep-page pages
+   untimed; else `?page=<deep-page>`), Mina SIP with a filter (`--filter`, default `state=invited`), the
+   case page and the meeting page of the demo persona SIP-DEMO-MIKAEL (the same case at both sizes). The
+   two sizes and the pages are interleaved, R rounds after one warm-up round; the median per page and
+   the ratio large/small are printed. A statement taking longer than --timeout seconds is interrupted
+   (SQLite progress handler) and the page reported as "> timeout".
+2. Under gunicorn (one sync worker) on 127.0.0.1, on the large database: a bare route doing one indexed
+   SELECT (`sipcase` by `uid`) beside the case page, interleaved, --requests of each at most, within
+   --seconds; prints each one's requests per second and the ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from http.cookiejar import CookieJar
+from pathlib import Path
+
+# This folder holds a file called transitions.py, like the state machine library sipflow uses: keep the
+# folder off the import path, and put the project's root on it.
+_HERE = Path(__file__).resolve().parent
+_ROOT = _HERE.parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+sys.path.insert(0, str(_ROOT))
+
+from alembic import command  # noqa: E402
+from sqlalchemy import event, text  # noqa: E402
+
+from sipflow import create_app  # noqa: E402
+from sipflow.cli import alembic_config  # noqa: E402
+
+USERNAME, PASSWORD = "anna", "demo-sip-2026"  # staff of Region Kronoberg (sipflow.demo.kronoberg)
+CASE_REFERENCE = "SIP-DEMO-MIKAEL"
+BARE_PATH = "/bench/bare/"
+_CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+_NEXT = re.compile(r'<a[^>]*href="([^"]*[?&](?:after|cursor)=[^"]*)"')
+
+
+class Interrupted(Exception):
+    """A statement ran past the deadline."""
+
+
+def build(path: Path, cases: int) -> None:
+    """The database of `flask sipflow demo --cases N` at path (kept when it is already there)."""
+    if path.exists():
+        print(f"reusing {path} ({path.stat().st_size / 1e6:,.0f} MB)", flush=True)
+        return
+    url = f"sqlite:///{path}"
+    command.upgrade(alembic_config(url), "head")
+    app = create_app({"DATABASE_URL": url})
+    start = time.perf_counter()
+    with app.app_context():
+        from sipflow.demo import load_demo, load_synthetic_cases
+
+        load_demo()
+        load_synthetic_cases(cases, seed=2026)
+    app.extensions["sipflow.engine"].dispose()
+    print(f"built {path} with {cases:,} cases in {time.perf_counter() - start:.1f} s", flush=True)
+
+
+class Site:
+    """One database behind the Flask test client, logged in, with the URLs of the timed pages."""
+
+    def __init__(self, path: Path, timeout: float, deep_page: int, filter_query: str):
+        self.app = create_app({"DATABASE_URL": f"sqlite:///{path}", "RATELIMIT_ENABLED": False})
+        self.deadline = float("inf")
+        self.timeout = timeout
+        engine = self.app.extensions["sipflow.engine"]
+
+        @event.listens_for(engine, "connect")
+        def _deadline(dbapi_connection, _record):
+            def check() -> int:
+                return 1 if time.monotonic() > self.deadline else 0
+
+            dbapi_connection.set_progress_handler(check, 10_000)
+
+        engine.dispose()  # the connections opened so far have no handler
+        self.client = self.app.test_client()
+        page = self.client.get("/login").get_data(as_text=True)
+        response = self.client.post(
+            "/login",
+            data={"csrf_token": _CSRF.search(page).group(1), "username": USERNAME, "password": PASSWORD},
+        )
+        assert response.status_code == 302, f"login failed at {path}"
+        with engine.connect() as connection:
+            uid, meeting_id = connection.execute(
+                text(
+                    "SELECT sipcase.uid, min(meeting.id) FROM sipcase"
+                    " JOIN meeting ON meeting.case_id = sipcase.id"
+                    " WHERE sipcase.reference = :reference GROUP BY sipcase.uid"
+                ),
+                {"reference": CASE_REFERENCE},
+            ).one()
+        self.case_uid = uid
+        self.urls = {
+            "Mina SIP, page 1": "/",
+            "Mina SIP, deep page": self._deep_page(deep_page),
+            f"Mina SIP, {filter_query}": f"/?{filter_query}",
+            "case page": f"/cases/{uid}",
+            "meeting page": f"/cases/{uid}/meetings/{meeting_id}",
+        }
+
+    def _deep_page(self, pages: int) -> str:
+        """The keyset URL `pages` pages in when the list links its next page by cursor, else ?page=N."""
+        self.deadline = time.monotonic() + self.timeout
+        try:
+            response = self.client.get("/")
+        finally:
+            self.deadline = float("inf")
+        if response.status_code != 200:  # interrupted: the list is too slow to walk
+            return f"/?page={pages}"
+        html = response.get_data(as_text=True)
+        url = None
+        for _ in range(pages - 1):
+            found = _NEXT.search(html)
+            if found is None:
+                break
+            url = found.group(1).replace("&amp;", "&")
+            html = self.client.get(url).get_data(as_text=True)
+        return url or f"/?page={pages}"
+
+    def time(self, url: str) -> float | None:
+        """Seconds for one GET of url, or None when a statement ran past the timeout."""
+        self.deadline = time.monotonic() + self.timeout
+        start = time.perf_counter()
+        try:
+            response = self.client.get(url)
+        except Exception as error:  # noqa: BLE001
+            if "interrupted" in str(error):
+                return None
+            raise
+        finally:
+            self.deadline = float("inf")
+        elapsed = time.perf_counter() - start
+        if response.status_code == 500 and elapsed >= self.timeout:
+            return None  # the interrupted statement, as the error page reports it
+        assert response.status_code == 200, f"{url}: {response.status_code}"
+        return elapsed
+
+
+def in_process(sites: dict[str, Site], rounds: int, timeout: float) -> None:
+    names = list(next(iter(sites.values())).urls)
+    times: dict[tuple[str, str], list[float | None]] = {(s, n): [] for s in sites for n in names}
+    for round_number in range(rounds + 1):  # round 0 warms up
+        for name in names:
+            for size, site in sites.items():
+                if round_number and times[(size, name)] and times[(size, name)][-1] is None:
+                    continue  # timed out once: do not wait for it again
+                elapsed = site.time(site.urls[name])
+                if round_number:
+                    times[(size, name)].append(elapsed)
+    small, large = sites
+    print(f"\nmedian of {rounds} interleaved rounds, ms ({small} and {large} cases)")
+    print(f"| page | {small} | {large} | ratio |\n|---|---|---|---|")
+    for name in names:
+        cells = []
+        for size in sites:
+            got = times[(size, name)]
+            cells.append(None if not got or None in got else statistics.median(got) * 1000)
+        shown = [f"> {timeout * 1000:.0f}" if c is None else f"{c:.1f}" for c in cells]
+        ratio = f"{cells[1] / cells[0]:.2f}" if None not in cells else "-"
+        print(f"| {name} | {shown[0]} | {shown[1]} | {ratio} |", flush=True)
+
+
+def served_app():
+    """The app on SIPFLOW_DATABASE_URL with one more route doing one indexed SELECT (gunicorn's factory)."""
+    app = create_app({"RATELIMIT_ENABLED": False})
+
+    @app.get(BARE_PATH + "<uid>")
+    def bare(uid: str):
+        with app.extensions["sipflow.engine"].connect() as connection:
+            found = connection.execute(text("SELECT id FROM sipcase WHERE uid = :uid"), {"uid": uid}).scalar()
+        return {"id": found}
+
+    return app
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def under_gunicorn(path: Path, case_uid: str, requests: int, seconds: float) -> None:
+    port = _free_port()
+    env = os.environ | {"SIPFLOW_DATABASE_URL": f"sqlite:///{path}"}
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    server = subprocess.Popen(
+        [str(gunicorn), "--chdir", str(_ROOT), "--workers", "1", "--bind", f"127.0.0.1:{port}"]
+        + ["--log-level", "warning", "bench.pages:served_app()"],
+        env=env,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
+        for _ in range(100):
+            try:
+                page = opener.open(base + "/login").read().decode()
+                break
+            except OSError:
+                time.sleep(0.1)
+        data = urllib.parse.urlencode(
+            {"csrf_token": _CSRF.search(page).group(1), "username": USERNAME, "password": PASSWORD}
+        ).encode()
+        opener.open(base + "/login", data=data).read()
+        urls = {"bare route": f"{base}{BARE_PATH}{case_uid}", "case page": f"{base}/cases/{case_uid}"}
+        for url in urls.values():  # warm up
+            assert opener.open(url).status == 200
+        spent = dict.fromkeys(urls, 0.0)
+        done = 0
+        stop = time.monotonic() + seconds
+        while done < requests and time.monotonic() < stop:
+            for name, url in urls.items():
+                start = time.perf_counter()
+                with opener.open(url) as response:
+                    response.read()
+                    assert response.status == 200, url
+                spent[name] += time.perf_counter() - start
+            done += 1
+        rates = {name: done / spent[name] for name in urls}
+        print(f"\ngunicorn, 1 sync worker, 127.0.0.1, {done} requests of each, interleaved")
+        for name, rate in rates.items():
+            print(f"  {name}: {rate:,.0f} requests/s")
+        ratio = rates["case page"] / rates["bare route"]
+        print(f"  case page / bare route: {ratio:.2f} (goal: at least 0.2)")
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--small", type=int, default=1_000)
+    parser.add_argument("--large", type=int, default=1_000_000)
+    parser.add_argument("--keep", type=Path, help="build (or reuse) the databases in this folder")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--timeout", type=float, default=10.0, help="seconds a page may take (default 10)")
+    parser.add_argument("--deep-page", type=int, default=500)
+    parser.add_argument("--filter", default="state=invited", help="query string of the filtered Mina SIP")
+    parser.add_argument("--requests", type=int, default=200, help="gunicorn requests of each route")
+    parser.add_argument("--seconds", type=float, default=60.0, help="time bound of the gunicorn part")
+    args = parser.parse_args(argv)
+    folder = args.keep or Path(tempfile.mkdtemp(prefix="sipflow-bench-pages-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        paths = {size: folder / f"cases-{size}.sqlite3" for size in (args.small, args.large)}
+        for size, path in paths.items():
+            build(path, size)
+        sites = {
+            f"{size:,}": Site(path, args.timeout, args.deep_page, args.filter) for size, path in paths.items()
+        }
+        for size, site in sites.items():
+            print(f"{size}: " + ", ".join(site.urls.values()))
+        in_process(sites, args.rounds, args.timeout)
+        large = sites[f"{args.large:,}"]
+        under_gunicorn(paths[args.large], large.case_uid, args.requests, args.seconds)
+    finally:
+        if args.keep is None:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

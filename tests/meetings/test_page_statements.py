@@ -1,0 +1,129 @@
+"""The case page and the meeting page read a bounded number of statements, whatever the size of the case.
+
+The bounds are the counts bench/README.md records (issue 9): a page that starts reading per participant,
+per meeting or per log row (N+1) shows here as a count that grows with the case.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from datetime import timedelta
+
+from meetingkit import fire, next_week_at
+from sqlalchemy import event
+from sqlmodel import select
+from webkit import login
+
+from sipflow.cases import services
+from sipflow.cases.models import Participant
+from sipflow.clock import now_utc
+from sipflow.db import unit_of_work
+from sipflow.meetings import services as meeting_services
+
+# Statements per GET, login, audit log and the page's own reads included (bench/README.md).
+CASE_PAGE_STATEMENTS = 29
+MEETING_PAGE_STATEMENTS = 20
+
+
+@contextmanager
+def statements(engine):
+    """The SQL statements the engine runs inside the block."""
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def page_statements(client, engine, urls: dict[str, str]) -> dict[str, list[str]]:
+    """The statements of one GET of each page (after a first GET, as a returning user sees it)."""
+    counted = {}
+    for name, url in urls.items():
+        assert client.get(url).status_code == 200
+        with statements(engine) as seen:
+            assert client.get(url).status_code == 200
+        counted[name] = seen
+    return counted
+
+
+def book_planned(db_session, registry, parties, case, *, hour: int) -> int:
+    """Book a further meeting with every participant invited; its id."""
+    participants = db_session.exec(
+        select(Participant.id).where(Participant.case_id == case.id, Participant.active)
+    )
+    starts_at = next_week_at(hour)
+    booking = {
+        "meeting_starts_at": starts_at,
+        "meeting_ends_at": starts_at + timedelta(minutes=30),
+        "mode": "video",
+        "invitee_ids": list(participants),
+    }
+    with unit_of_work(db_session):
+        return meeting_services.book(
+            db_session,
+            registry,
+            parties.region_user,
+            case,
+            booking,
+            expected_version=case.version,
+            now=now_utc(),
+        )
+
+
+def grow(
+    db_session, registry, parties, case, make_unit, *, units: int, relatives: int, meetings: int, rounds: int
+):
+    """More units, närstående, follow-up rounds and meetings on the case; the last meeting's id."""
+    added_units = [make_unit("municipality") for _ in range(units)]
+    with unit_of_work(db_session):
+        for unit in added_units:
+            services.add_unit_participant(db_session, registry, case, unit.id, now=now_utc())
+        for n in range(relatives):
+            services.add_private_participant(
+                db_session,
+                registry,
+                case,
+                kind="narstaende",
+                name=f"Närstående {n}",
+                relation="vän",
+                email=f"narstaende{n}@example.se",
+                phone=None,
+                now=now_utc(),
+            )
+    for _ in range(rounds):
+        fire(db_session, registry, parties.region_user, case, "follow_up")
+        fire(db_session, registry, parties.region_user, case, "revise_plan")
+    return [book_planned(db_session, registry, parties, case, hour=9 + n) for n in range(meetings)][-1]
+
+
+def test_the_case_page_and_the_meeting_page_read_as_many_statements_for_a_big_case_as_for_a_small_one(
+    client, engine, db_session, registry, parties, ready, book, make_unit
+):
+    assert login(client, parties.region_user.username).status_code == 302
+    case = ready.case
+    book()
+    fire(db_session, registry, parties.region_user, case, "hold_meeting")
+    fire(db_session, registry, parties.region_user, case, "establish_plan")
+    meeting_id = book_planned(db_session, registry, parties, case, hour=8)
+    # 5 participants, 2 meetings, 5 steps; the meeting page of a planned meeting with 5 invited.
+    small = page_statements(
+        client, engine, {"case": f"/cases/{case.uid}", "meeting": f"/cases/{case.uid}/meetings/{meeting_id}"}
+    )
+
+    # 12 participants, 6 meetings, 15 steps, 12 invited; the same state, so the same next steps.
+    meeting_id = grow(
+        db_session, registry, parties, case, make_unit, units=5, relatives=2, meetings=4, rounds=5
+    )
+    big = page_statements(
+        client, engine, {"case": f"/cases/{case.uid}", "meeting": f"/cases/{case.uid}/meetings/{meeting_id}"}
+    )
+
+    assert len(big["case"]) == len(small["case"]), big["case"]
+    assert len(big["meeting"]) == len(small["meeting"]), big["meeting"]
+    assert len(small["case"]) <= CASE_PAGE_STATEMENTS, small["case"]
+    assert len(small["meeting"]) <= MEETING_PAGE_STATEMENTS, small["meeting"]
