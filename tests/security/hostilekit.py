@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
 from hypothesis import strategies as st
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlmodel import SQLModel
 from webkit import _Forms
 
@@ -382,6 +382,53 @@ def fingerprint(engine, *, trace: bool = False) -> dict[str, tuple[int, str]]:
             rows = connection.execute(select(table).order_by(*table.primary_key.columns)).all()
             result[table.name] = (len(rows), hashlib.sha256(repr(rows).encode()).hexdigest())
     return result
+
+
+_WRITE = re.compile(r'^\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)"?', re.IGNORECASE)
+
+
+class WriteWatch:
+    """The tables that committed INSERTs, UPDATEs and DELETEs touched since the last reset (engine events).
+
+    Hashing every table after every request is what a fuzzer's time goes on; a request that committed no
+    write to a table changed nothing in it, so only a request that did needs the fingerprint.
+    """
+
+    def __init__(self, engine) -> None:
+        self._engine = engine
+        self._pending: dict[int, set[str]] = {}
+        self.committed: set[str] = set()
+        self._listeners = (
+            ("before_cursor_execute", self._statement),
+            ("commit", self._commit),
+            ("rollback", self._rollback),
+        )
+        for name, listener in self._listeners:
+            event.listen(engine, name, listener)
+
+    def close(self) -> None:
+        """Stop watching (the engine outlives the test)."""
+        for name, listener in self._listeners:
+            event.remove(self._engine, name, listener)
+
+    def reset(self) -> None:
+        """Forget what was written so far."""
+        self.committed = set()
+
+    def _statement(self, connection, _cursor, statement, _parameters, _context, _executemany) -> None:
+        match = _WRITE.match(statement)
+        if match:
+            self._pending.setdefault(id(connection.connection), set()).add(match.group(1).lower())
+
+    def _commit(self, connection) -> None:
+        self.committed |= self._pending.pop(id(connection.connection), set())
+
+    def _rollback(self, connection) -> None:
+        self._pending.pop(id(connection.connection), None)
+
+    def wrote_beyond(self, exempt) -> bool:
+        """Whether a committed write touched a table that exempt(name) does not excuse."""
+        return any(not exempt(name) for name in self.committed)
 
 
 def changed_tables(before: dict, after: dict) -> list[str]:
