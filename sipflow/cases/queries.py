@@ -14,7 +14,7 @@ from sqlalchemy import or_
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
-from sipflow.cases.models import Deadline, Participant, SipCase, TransitionLog
+from sipflow.cases.models import CaseVisibility, Deadline, Participant, SipCase, TransitionLog
 from sipflow.cases.participants import participating_organisations
 from sipflow.clock import to_local
 from sipflow.consent.models import Consent, ConsentOrganisation
@@ -150,27 +150,32 @@ MAX_CURSOR_LENGTH = 200
 def visible_page_query(user: User, *, now: datetime, limit: int, after=None, before=None):
     """The query of one Mina SIP page: visible cases and their persons, strictly after or before a cursor.
 
-    Newest first, or oldest first when reading upwards from `before`. Keyset pagination: the
-    (updated_at, id) index yields the rows in order from the cursor, so a deep page costs what the first
-    one does (an OFFSET would walk every row before it).
+    Newest first, or oldest first when reading upwards from `before`. It walks the user's organisation's
+    candidates (case_visibility: cases it started or takes part in) in (updated_at, case_id) order from the
+    cursor and keeps those the access rule lets the user see, so a page reads its own rows (and those consent
+    hides), not every case: a deep page costs what the first one does, and an organisation that sees few
+    cases reads few rows.
     """
+    organisation = select(Unit.organisation_id).where(Unit.id == user.unit_id).scalar_subquery()
     query = (
         select(SipCase, Person)
+        .select_from(CaseVisibility)
+        .join(SipCase, SipCase.id == CaseVisibility.case_id)
         .join(Person, Person.id == SipCase.person_id)
-        .where(access.visible_cases_clause(user, now=now))
+        .where(CaseVisibility.organisation_id == organisation, access.visible_cases_clause(user, now=now))
     )
     if after is not None:
         query = query.where(
-            SipCase.updated_at <= after.updated_at,
-            or_(SipCase.updated_at < after.updated_at, SipCase.id < after.case_id),
+            CaseVisibility.updated_at <= after.updated_at,
+            or_(CaseVisibility.updated_at < after.updated_at, CaseVisibility.case_id < after.case_id),
         )
     if before is not None:
         query = query.where(
-            SipCase.updated_at >= before.updated_at,
-            or_(SipCase.updated_at > before.updated_at, SipCase.id > before.case_id),
+            CaseVisibility.updated_at >= before.updated_at,
+            or_(CaseVisibility.updated_at > before.updated_at, CaseVisibility.case_id > before.case_id),
         )
-        return query.order_by(SipCase.updated_at, SipCase.id).limit(limit)
-    return query.order_by(SipCase.updated_at.desc(), SipCase.id.desc()).limit(limit)
+        return query.order_by(CaseVisibility.updated_at, CaseVisibility.case_id).limit(limit)
+    return query.order_by(CaseVisibility.updated_at.desc(), CaseVisibility.case_id.desc()).limit(limit)
 
 
 def _visible_page(session: Session, user: User, *, now: datetime, limit: int, after=None, before=None):
