@@ -48,6 +48,9 @@ def upgrade() -> None:
     )
     op.create_index("ix_case_visibility_case_id", "case_visibility", ["case_id"])
     op.execute(BACKFILL)
+    # A new table has no planner statistics, and SQLite's PRAGMA optimize (after `db upgrade`) only
+    # refreshes existing ones: without them the planner may not pick the keyset index.
+    op.execute("ANALYZE case_visibility")
 
 
 def downgrade() -> None:

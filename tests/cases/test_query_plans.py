@@ -12,7 +12,7 @@ import pytest
 from sqlmodel import select
 
 from sipflow.cases.models import SipCase
-from sipflow.cases.queries import Cursor, visible_page_query
+from sipflow.cases.queries import CaseFilter, Cursor, visible_page_query
 from sipflow.security import access
 
 pytestmark = pytest.mark.usefixtures("frozen_clock")
@@ -91,3 +91,37 @@ def test_a_mina_sip_page_walks_its_organisations_candidates_without_sorting(
     assert "ix_case_visibility_organisation_id_updated_at_case_id" in plan, plan
     # No sort of the visible cases: the page is read in index order and stops after its rows.
     assert "TEMP B-TREE" not in plan and "Sort" not in plan, plan
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        CaseFilter(state="consent_given"),
+        CaseFilter(deadline="overdue"),
+        CaseFilter(deadline="week"),
+        CaseFilter(person_id=1),
+        CaseFilter(state="initiated", deadline="week", person_id=1),
+    ],
+    ids=["state", "overdue", "week", "person", "all"],
+)
+def test_a_filtered_mina_sip_page_keeps_the_keyset_walk(analysed, db_session, parties, now, filters):
+    last = analysed[2]
+    plan = plan_of(
+        db_session,
+        visible_page_query(
+            parties.region_user, now=now, limit=51, after=Cursor(2, last.updated_at, last.id), filters=filters
+        ),
+    )
+    tables = (
+        "case_visibility",
+        "sipcase",
+        "participant",
+        "consent",
+        "consentorganisation",
+        "person",
+        "deadline",
+    )
+    assert full_scans(plan, *tables) == [], plan
+    assert "TEMP B-TREE" not in plan and "Sort" not in plan, plan
+    if db_session.get_bind().dialect.name == "sqlite":
+        assert "ix_case_visibility_organisation_id_updated_at_case_id" in plan, plan
