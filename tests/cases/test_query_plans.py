@@ -100,7 +100,7 @@ def test_a_mina_sip_page_walks_its_organisations_candidates_without_sorting(
         CaseFilter(deadline="overdue"),
         CaseFilter(deadline="week"),
         CaseFilter(person_id=1),
-        CaseFilter(state="initiated", deadline="week", person_id=1),
+        CaseFilter(state="requested", deadline="week", person_id=1),
     ],
     ids=["state", "overdue", "week", "person", "all"],
 )
