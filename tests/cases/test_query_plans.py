@@ -122,6 +122,10 @@ def test_a_filtered_mina_sip_page_keeps_the_keyset_walk(analysed, db_session, pa
         "deadline",
     )
     assert full_scans(plan, *tables) == [], plan
+    if filters.person_id is not None:
+        # With a large database's statistics the planner starts from the person's few cases
+        # (ix_sipcase_person_id) and sorts those: a bounded sort, so either plan is right.
+        return
     assert "TEMP B-TREE" not in plan and "Sort" not in plan, plan
     if db_session.get_bind().dialect.name == "sqlite":
         assert "ix_case_visibility_organisation_id_updated_at_case_id" in plan, plan
