@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html as html_lib
 import logging
+import re
 from datetime import timedelta
 
 import pytest
@@ -11,6 +13,7 @@ from sqlmodel import select
 from webkit import csrf_token, login, text_of
 
 from sipflow.cases.models import Deadline
+from sipflow.cases.queries import PER_PAGE
 from sipflow.people.models import Person
 
 pytestmark = pytest.mark.usefixtures("frozen_clock")
@@ -103,3 +106,14 @@ def test_an_unknown_person_gives_an_empty_list_and_a_malformed_number_an_error(a
     assert "12345" not in response.headers["Location"]
     html = text_of(as_region.get(response.headers["Location"]))
     assert "12345" not in html
+
+
+def test_the_page_links_keep_the_state_and_deadline_filters(as_region, create_case):
+    cases = [create_case() for _ in range(PER_PAGE + 1)]
+    first = text_of(as_region.get("/?state=requested&deadline=nonsense"))
+    found = re.search(r'<a rel="next" href="([^"]+)"', first)
+    assert found is not None
+    next_page = html_lib.unescape(found.group(1))
+    assert "state=requested" in next_page and "deadline" not in next_page
+    second = text_of(as_region.get(next_page))
+    assert len(shown(first, cases)) == PER_PAGE and len(shown(second, cases)) == 1
