@@ -106,3 +106,29 @@ class TransitionLog(SQLModel, table=True):
     reason: str | None = Field(default=None, max_length=1000)
     # What the transition's form carried (meeting outcome, channel); never a personnummer.
     details: dict = Field(default_factory=dict, sa_column=Column(MutableDict.as_mutable(JSON)))
+
+
+class CaseVisibility(SQLModel, table=True):
+    """A candidate for an organisation's Mina SIP: a case it started or takes part in, with the case's time.
+
+    Only a candidate list: the access rule (security.access) still decides, so consent stays the one rule
+    and a row left over (a consent withdrawn, say) can only leave a case out, never show one. Written in
+    the same transaction as the case and its participants; updated_at follows sipcase.updated_at.
+    """
+
+    __tablename__ = "case_visibility"
+    # Mina SIP walks one organisation's rows newest first from an (updated_at, case_id) key; a step
+    # updates every row of its case.
+    __table_args__ = (
+        Index(
+            "ix_case_visibility_organisation_id_updated_at_case_id",
+            "organisation_id",
+            "updated_at",
+            "case_id",
+        ),
+        Index("ix_case_visibility_case_id", "case_id"),
+    )
+
+    organisation_id: int = Field(foreign_key="organisation.id", primary_key=True)
+    case_id: int = Field(foreign_key="sipcase.id", primary_key=True)
+    updated_at: datetime

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import or_
+from sqlalchemy import exists, or_
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
-from sipflow.cases.models import Deadline, Participant, SipCase, TransitionLog
+from sipflow.cases.models import CaseVisibility, Deadline, Participant, SipCase, TransitionLog
 from sipflow.cases.participants import participating_organisations
 from sipflow.clock import to_local
 from sipflow.consent.models import Consent, ConsentOrganisation
@@ -147,37 +147,98 @@ CURSOR_VERSION = "1"
 MAX_CURSOR_LENGTH = 200
 
 
-def visible_page_query(user: User, *, now: datetime, limit: int, after=None, before=None):
+DEADLINE_FILTERS = ("overdue", "week")
+# "Due within a week": an open deadline from now up to this far ahead.
+DUE_SOON = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class CaseFilter:
+    """What Mina SIP is narrowed to: a state, an open deadline (overdue or due within a week), a person."""
+
+    state: str | None = None
+    deadline: str | None = None
+    person_id: int | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.state or self.deadline or self.person_id is not None)
+
+
+def state_choices(registry: WorkflowRegistry, locale: str) -> list[tuple[str, str]]:
+    """The states of the loaded workflows, each once, labelled from their files (sorted by label)."""
+    labels: dict[str, str] = {}
+    for name in registry.names():
+        workflow = registry.latest(name)
+        for state in workflow.states:
+            labels.setdefault(state, workflow.state_label(state, locale))
+    return sorted(labels.items(), key=lambda item: (item[1].casefold(), item[0]))
+
+
+def _filtered(query, filters: CaseFilter | None, *, now: datetime):
+    """query narrowed by filters; each condition is checked on a row the keyset walk reached (no sort)."""
+    if not filters:
+        return query
+    if filters.state:
+        query = query.where(SipCase.state == filters.state)
+    if filters.person_id is not None:
+        query = query.where(SipCase.person_id == filters.person_id)
+    if filters.deadline in DEADLINE_FILTERS:
+        due = (
+            Deadline.due_at < now
+            if filters.deadline == "overdue"
+            else Deadline.due_at.between(now, now + DUE_SOON)
+        )
+        query = query.where(
+            exists().where(
+                Deadline.case_id == CaseVisibility.case_id,
+                Deadline.met_at.is_(None),
+                Deadline.cancelled_at.is_(None),
+                due,
+            )
+        )
+    return query
+
+
+def visible_page_query(
+    user: User, *, now: datetime, limit: int, after=None, before=None, filters: CaseFilter | None = None
+):
     """The query of one Mina SIP page: visible cases and their persons, strictly after or before a cursor.
 
-    Newest first, or oldest first when reading upwards from `before`. Keyset pagination: the
-    (updated_at, id) index yields the rows in order from the cursor, so a deep page costs what the first
-    one does (an OFFSET would walk every row before it).
+    Newest first, or oldest first when reading upwards from `before`. It walks the user's organisation's
+    candidates (case_visibility: cases it started or takes part in) in (updated_at, case_id) order from the
+    cursor and keeps those the access rule lets the user see, so a page reads its own rows (and those consent
+    hides), not every case: a deep page costs what the first one does, and an organisation that sees few
+    cases reads few rows.
     """
+    organisation = select(Unit.organisation_id).where(Unit.id == user.unit_id).scalar_subquery()
     query = (
         select(SipCase, Person)
+        .select_from(CaseVisibility)
+        .join(SipCase, SipCase.id == CaseVisibility.case_id)
         .join(Person, Person.id == SipCase.person_id)
-        .where(access.visible_cases_clause(user, now=now))
+        .where(CaseVisibility.organisation_id == organisation, access.visible_cases_clause(user, now=now))
     )
+    query = _filtered(query, filters, now=now)
     if after is not None:
         query = query.where(
-            SipCase.updated_at <= after.updated_at,
-            or_(SipCase.updated_at < after.updated_at, SipCase.id < after.case_id),
+            CaseVisibility.updated_at <= after.updated_at,
+            or_(CaseVisibility.updated_at < after.updated_at, CaseVisibility.case_id < after.case_id),
         )
     if before is not None:
         query = query.where(
-            SipCase.updated_at >= before.updated_at,
-            or_(SipCase.updated_at > before.updated_at, SipCase.id > before.case_id),
+            CaseVisibility.updated_at >= before.updated_at,
+            or_(CaseVisibility.updated_at > before.updated_at, CaseVisibility.case_id > before.case_id),
         )
-        return query.order_by(SipCase.updated_at, SipCase.id).limit(limit)
-    return query.order_by(SipCase.updated_at.desc(), SipCase.id.desc()).limit(limit)
+        return query.order_by(CaseVisibility.updated_at, CaseVisibility.case_id).limit(limit)
+    return query.order_by(CaseVisibility.updated_at.desc(), CaseVisibility.case_id.desc()).limit(limit)
 
 
-def _visible_page(session: Session, user: User, *, now: datetime, limit: int, after=None, before=None):
+def _visible_page(
+    session: Session, user: User, *, now: datetime, limit: int, after=None, before=None, filters=None
+):
     """The rows of visible_page_query, newest first."""
-    found = list(
-        session.exec(visible_page_query(user, now=now, limit=limit, after=after, before=before)).all()
-    )
+    query = visible_page_query(user, now=now, limit=limit, after=after, before=before, filters=filters)
+    found = list(session.exec(query).all())
     # Read upwards from a `before` cursor: turn the rows round.
     return found[::-1] if before is not None else found
 
@@ -192,6 +253,7 @@ def my_cases(
     after: str | None = None,
     before: str | None = None,
     per_page: int = PER_PAGE,
+    filters: CaseFilter | None = None,
 ) -> CasePage:
     """The cases the user may see (security.access), newest activity first, one page of them.
 
@@ -204,12 +266,14 @@ def my_cases(
         return CasePage(rows=[], page=1, has_previous=False, has_next=False)
     # One row more than shown tells whether there is a further page without counting every case.
     if before_cursor is not None:
-        found = _visible_page(session, user, now=now, limit=per_page + 1, before=before_cursor)
+        found = _visible_page(
+            session, user, now=now, limit=per_page + 1, before=before_cursor, filters=filters
+        )
         has_previous, has_next = len(found) > per_page, True
         found = found[-per_page:]
         page = before_cursor.page if has_previous else 1
     else:
-        found = _visible_page(session, user, now=now, limit=per_page + 1, after=after_cursor)
+        found = _visible_page(session, user, now=now, limit=per_page + 1, after=after_cursor, filters=filters)
         has_previous, has_next = after_cursor is not None, len(found) > per_page
         found = found[:per_page]
         page = after_cursor.page if after_cursor is not None else 1

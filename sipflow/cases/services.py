@@ -25,7 +25,14 @@ from sipflow.cases.errors import (
     StaleCase,
     TransitionNotAllowed,
 )
-from sipflow.cases.models import PARTICIPANT_KINDS, Deadline, Participant, SipCase, TransitionLog
+from sipflow.cases.models import (
+    PARTICIPANT_KINDS,
+    CaseVisibility,
+    Deadline,
+    Participant,
+    SipCase,
+    TransitionLog,
+)
 from sipflow.errors import InvalidInput
 from sipflow.people.models import Person, Unit, User
 from sipflow.workflow.context import TransitionContext
@@ -248,10 +255,16 @@ def create_case(
         )
     )
     session.add(Participant(case_id=case.id, kind="person", added_at=now))
+    visible_to = {organisation_id}
     for unit_id in dict.fromkeys(unit_ids):
         if unit_id == actor.unit_id:
             continue
-        _add_unit(session, case, unit_id, now=now)
+        visible_to.add(_add_unit(session, case, unit_id, now=now).organisation_id)
+    # Mina SIP's candidates: the initiator and every organisation taking part (security.access decides).
+    session.add_all(
+        CaseVisibility(organisation_id=org_id, case_id=case.id, updated_at=now)
+        for org_id in sorted(visible_to)
+    )
     session.add(
         TransitionLog(
             case_id=case.id,
@@ -299,7 +312,15 @@ def add_unit_participant(
 ) -> Participant:
     """Let a unit (and so its organisation) take part in the case; a unit already taking part is kept."""
     _change_participants(session, registry, case, expected_version)
-    return _add_unit(session, case, unit_id, now=now)
+    participant = _add_unit(session, case, unit_id, now=now)
+    # The organisation becomes a candidate for Mina SIP (once, however many of its units take part).
+    if session.get(CaseVisibility, (participant.organisation_id, case.id)) is None:
+        session.add(
+            CaseVisibility(
+                organisation_id=participant.organisation_id, case_id=case.id, updated_at=case.updated_at
+            )
+        )
+    return participant
 
 
 def _add_unit(session: Session, case: SipCase, unit_id: int, *, now: datetime) -> Participant:
@@ -486,6 +507,13 @@ def fire_transition(
     # One UPDATE of the case row per step: the claim also writes the state the step leads to (a guard that
     # fails rolls it back with everything else) and the time; columns a form sets are flushed as usual.
     _claim_version(session, case, expected_version, state=transition.dest, updated_at=now)
+    # Mina SIP orders each organisation's candidates by the case's time: keep theirs equal to it.
+    session.execute(
+        update(CaseVisibility)
+        .where(CaseVisibility.case_id == case.id)
+        .values(updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
 
     if transition.closes:
         ctx.data["closing"] = True

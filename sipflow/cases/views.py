@@ -16,6 +16,7 @@ from flask import (
     request,
     url_for,
 )
+from flask import session as session_store
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -53,6 +54,7 @@ from sipflow.people.models import Person
 from sipflow.people.services import (
     change_person_particulars,
     find_or_register_person,
+    find_person,
     parse_person_identifier,
 )
 from sipflow.security import access, audit
@@ -156,6 +158,27 @@ def _csrf_failed(_error):
 # --- Mina SIP ---------------------------------------------------------------------------------------------
 
 
+# The person Mina SIP is narrowed to lives in the (signed) session, never in a URL: its row id and the
+# masked identifier the page shows.
+PERSON_FILTER_KEY = "mina_sip_person"
+
+
+def _list_filters() -> tuple[queries.CaseFilter, dict[str, str]]:
+    """The filters of the request (state and deadline from the URL, person from the session), and the URL
+    arguments that carry the first two on to the neighbouring pages."""
+    registry = workflow_registry()
+    state = request.args.get("state") or None
+    if state not in {value for value, _label in queries.state_choices(registry, current_locale())}:
+        state = None
+    deadline = request.args.get("deadline") or None
+    if deadline not in queries.DEADLINE_FILTERS:
+        deadline = None
+    person = session_store.get(PERSON_FILTER_KEY) or {}
+    person_id = person.get("id") if isinstance(person.get("id"), int) else None
+    arguments = {key: value for key, value in (("state", state), ("deadline", deadline)) if value}
+    return queries.CaseFilter(state=state, deadline=deadline, person_id=person_id), arguments
+
+
 @bp.get("/")
 @login_required
 def my_cases():
@@ -163,6 +186,7 @@ def my_cases():
     user = current_actor()
     if not access.may_see_cases(user):
         return render_template("cases/no_access.html", page_url=url_for("cases.my_cases"))
+    filters, arguments = _list_filters()
     page = queries.my_cases(
         get_session(),
         workflow_registry(),
@@ -171,8 +195,40 @@ def my_cases():
         now=now_utc(),
         after=request.args.get("after"),
         before=request.args.get("before"),
+        filters=filters,
     )
-    return render_template("cases/my_cases.html", page=page)
+    person = session_store.get(PERSON_FILTER_KEY) if filters.person_id is not None else None
+    return render_template(
+        "cases/my_cases.html",
+        page=page,
+        filters=filters,
+        arguments=arguments,
+        states=queries.state_choices(workflow_registry(), current_locale()),
+        deadline_choices=[("overdue", _("Overdue")), ("week", _("Due within 7 days"))],
+        person_masked=person.get("masked") if person else None,
+    )
+
+
+@bp.post("/person-filter")
+@login_required
+def filter_person():
+    """Narrow Mina SIP to one person typed as a personnummer (POST: never in a URL), or clear it."""
+    user = current_actor()
+    if not access.may_see_cases(user):
+        abort(403)
+    arguments = {key: request.form.get(key) for key in ("state", "deadline") if request.form.get(key)}
+    if request.form.get("clear") or not (request.form.get("identifier") or "").strip():
+        session_store.pop(PERSON_FILTER_KEY, None)
+        return redirect(url_for("cases.my_cases", **arguments))
+    try:
+        identifier = parse_person_identifier(request.form["identifier"], kind=None, now=now_utc())
+    except InvalidInput as error:
+        flash(str(error.message), "error")
+        return redirect(url_for("cases.my_cases", **arguments))
+    person = find_person(get_session(), current_app.config["PNR_HASH_KEY"], identifier)
+    # An unknown person gives an empty list (id 0 is no row): the page tells nothing more than a known one.
+    session_store[PERSON_FILTER_KEY] = {"id": person.id if person else 0, "masked": identifier.masked()}
+    return redirect(url_for("cases.my_cases", **arguments))
 
 
 # --- The case page ----------------------------------------------------------------------------------------

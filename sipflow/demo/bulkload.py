@@ -25,7 +25,7 @@ from sqlalchemy.engine import Connection
 from sqlmodel import Session, select
 from sqlmodel.sql.sqltypes import UTCDateTime
 
-from sipflow.cases.models import Deadline, Participant, SipCase, TransitionLog
+from sipflow.cases.models import CaseVisibility, Deadline, Participant, SipCase, TransitionLog
 from sipflow.consent.models import Consent, ConsentOrganisation
 from sipflow.meetings.models import Attendance, Meeting
 from sipflow.people.models import Person
@@ -66,6 +66,7 @@ class Rows:
         Attendance,
         Deadline,
         TransitionLog,
+        CaseVisibility,
     )
 
     def __init__(self):
@@ -75,6 +76,7 @@ class Rows:
     TUPLE_KEYS = {
         "consentorganisation": ("consent_id", "organisation_id"),
         "attendance": ("meeting_id", "participant_id", "mode"),
+        "case_visibility": ("organisation_id", "case_id", "updated_at"),
         "transitionlog": (
             "id",
             "case_id",

@@ -356,6 +356,13 @@ class CaseSimulator:
         self._log(rows, sim, CREATE_EVENT, None, requested, initiator, None, {})
         self._deadlines(rows, sim, CREATE_EVENT, requested)
         self._run(rows, sim)
+        # Mina SIP's candidates, as create_case and every step leave them: each organisation once, with the
+        # case's final time.
+        updated_at = self.db_datetime(case["updated_at"])
+        rows.by_table["case_visibility"].extend(
+            (organisation_id, case_id, updated_at)
+            for organisation_id in dict.fromkeys(party.organisation_id for party in organisations)
+        )
 
     def _private(self, case_id, kind, name, relation, at) -> dict:
         return {

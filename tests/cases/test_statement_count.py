@@ -25,17 +25,18 @@ HAPPY_PATH = [
 ]
 
 # Statements (SELECT, INSERT, UPDATE; not BEGIN/COMMIT) one step of the sip workflow may send at most,
-# the actor and the case already in the session: 57 in all (77 before issue 9). bench/transitions.py counts
+# the actor and the case already in the session: 65 in all (77 before issue 9). Each ceiling counts one
+# UPDATE of case_visibility (Mina SIP's candidates take the case's new time). bench/transitions.py counts
 # the whole lifecycle, with the start and each request's loads of actor and case.
 CEILINGS = {
-    "give_consent": 6,
-    "start_preparation": 5,
-    "send_kallelse": 9,
-    "hold_meeting": 7,
-    "establish_plan": 7,
-    "follow_up": 10,
-    "revise_plan": 6,
-    "close": 7,
+    "give_consent": 7,
+    "start_preparation": 6,
+    "send_kallelse": 10,
+    "hold_meeting": 8,
+    "establish_plan": 8,
+    "follow_up": 11,
+    "revise_plan": 7,
+    "close": 8,
 }
 
 

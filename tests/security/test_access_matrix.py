@@ -228,6 +228,9 @@ def _new_case_data(_world: World) -> dict:
 
 ROUTES: dict[tuple[str, str], Route] = {
     ("cases.my_cases", "GET"): Route(lambda w: "/", _logged_in(200), needs_case=True),
+    ("cases.filter_person", "POST"): Route(
+        lambda w: "/person-filter", _staff_route(302), data=lambda w: {"identifier": ""}
+    ),
     ("cases.new", "GET"): Route(lambda w: "/cases/new", _staff_route(200)),
     ("cases.new", "POST"): Route(lambda w: "/cases/new", _staff_route(303), data=_new_case_data),
     ("cases.detail", "GET"): Route(

@@ -1,0 +1,146 @@
+"""Mina SIP's candidates (case_visibility) follow the cases: the list shows what the access rule does."""
+
+from __future__ import annotations
+
+import importlib.util
+from datetime import timedelta
+
+import pytest
+import support
+from sqlalchemy import delete, text
+from sqlmodel import select
+
+from sipflow.cases import queries, services
+from sipflow.cases.models import CaseVisibility, SipCase
+from sipflow.config import PROJECT_ROOT
+from sipflow.db import unit_of_work
+from sipflow.demo import load_demo, load_synthetic_cases
+from sipflow.people.models import Unit
+from sipflow.security import access
+
+pytestmark = pytest.mark.usefixtures("frozen_clock")
+
+
+def candidates(db_session, case) -> dict[int, object]:
+    """The organisations case_visibility lists the case for, with the time each row holds."""
+    db_session.expire_all()
+    rows = db_session.exec(select(CaseVisibility).where(CaseVisibility.case_id == case.id)).all()
+    return {row.organisation_id: row.updated_at for row in rows}
+
+
+def listed(db_session, registry, user, now) -> set[str]:
+    """The references on every page of the user's Mina SIP."""
+    seen, after = set(), None
+    while True:
+        page = queries.my_cases(db_session, registry, user, locale="sv", now=now, after=after, per_page=2)
+        seen |= {row.reference for row in page.rows}
+        if page.next_cursor is None:
+            return seen
+        after = page.next_cursor
+
+
+def allowed(db_session, user, now) -> set[str]:
+    """The references the access rule lets the user see, read straight from sipcase."""
+    return set(
+        db_session.exec(select(SipCase.reference).where(access.visible_cases_clause(user, now=now))).all()
+    )
+
+
+def assert_list_is_the_access_rule(db_session, registry, parties, now):
+    for user in (parties.region_user, parties.municipality_user, parties.school_user, parties.outsider_user):
+        assert listed(db_session, registry, user, now) == allowed(db_session, user, now), user.username
+
+
+def test_a_new_case_is_a_candidate_for_its_initiator_and_every_organisation_taking_part(
+    db_session, registry, parties, create_case, now
+):
+    case = create_case(units=[parties.municipality.id, parties.school.id, parties.region.id])
+    assert candidates(db_session, case) == {
+        parties.region.organisation_id: case.updated_at,
+        parties.municipality.organisation_id: case.updated_at,
+        parties.school.organisation_id: case.updated_at,
+    }
+    assert_list_is_the_access_rule(db_session, registry, parties, now)
+
+
+def test_a_unit_added_later_makes_its_organisation_a_candidate_once(
+    db_session, registry, parties, create_case, now
+):
+    case = create_case(units=[])
+    assert set(candidates(db_session, case)) == {parties.region.organisation_id}
+    with unit_of_work(db_session):
+        services.add_unit_participant(db_session, registry, case, parties.school.id, now=now)
+    # A second unit of the same organisation adds no second row.
+    second_school_unit = Unit(
+        key="unit-elevhalsan", organisation_id=parties.school.organisation_id, name="Elevhälsan"
+    )
+    db_session.add(second_school_unit)
+    db_session.commit()
+    with unit_of_work(db_session):
+        services.add_unit_participant(db_session, registry, case, second_school_unit.id, now=now)
+    assert set(candidates(db_session, case)) == {
+        parties.region.organisation_id,
+        parties.school.organisation_id,
+    }
+    assert_list_is_the_access_rule(db_session, registry, parties, now)
+
+
+def test_a_step_moves_every_candidate_row_to_the_cases_new_time(
+    db_session, registry, parties, create_case, now
+):
+    older, case = create_case(), create_case()
+    at = now + timedelta(hours=1)
+    support.fire(db_session, registry, parties.region_user, older, "give_consent", now=at)
+    db_session.refresh(older)
+    assert older.updated_at == at
+    assert set(candidates(db_session, older).values()) == {older.updated_at}
+    assert set(candidates(db_session, case).values()) == {case.updated_at} != {older.updated_at}
+    # The case just moved comes first, for the initiator and (under the consent) for the municipality.
+    for user in (parties.region_user, parties.municipality_user):
+        page = queries.my_cases(db_session, registry, user, locale="sv", now=at)
+        assert [row.reference for row in page.rows][:1] == [older.reference]
+
+
+def test_withdrawing_consent_hides_the_case_from_the_others_though_their_row_stays(
+    db_session, registry, parties, create_case, now
+):
+    case = create_case()
+    at = now + timedelta(hours=1)
+    support.fire(db_session, registry, parties.region_user, case, "give_consent", now=at)
+    assert case.reference in listed(db_session, registry, parties.municipality_user, at)
+    later = at + timedelta(hours=1)
+    support.fire(db_session, registry, parties.region_user, case, "withdraw_consent", now=later)
+    assert parties.municipality.organisation_id in candidates(db_session, case)
+    assert case.reference not in listed(db_session, registry, parties.municipality_user, later)
+    assert case.reference in listed(db_session, registry, parties.region_user, later)
+    assert_list_is_the_access_rule(db_session, registry, parties, later)
+
+
+def migration_backfill() -> str:
+    """The back-fill SQL of the migration that created case_visibility."""
+    path = next((PROJECT_ROOT / "migrations" / "versions").glob("*_e5f7a9b1c3d4_case_visibility.py"))
+    spec = importlib.util.spec_from_file_location("case_visibility_migration", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.BACKFILL
+
+
+def visibility_rows(db_session) -> set[tuple]:
+    db_session.expire_all()
+    return set(
+        db_session.exec(
+            select(CaseVisibility.organisation_id, CaseVisibility.case_id, CaseVisibility.updated_at)
+        ).all()
+    )
+
+
+def test_the_loaders_write_the_rows_the_migration_back_fills(app_ctx, db_session):
+    load_demo()  # persona cases: through the services
+    load_synthetic_cases(60, seed=6)  # bulk rows: written by the loader
+    written = visibility_rows(db_session)
+    cases = db_session.exec(select(SipCase)).all()
+    assert {(c.initiating_organisation_id, c.id, c.updated_at) for c in cases} <= written
+    db_session.execute(delete(CaseVisibility))
+    db_session.execute(text(migration_backfill()))
+    db_session.commit()
+    assert visibility_rows(db_session) == written

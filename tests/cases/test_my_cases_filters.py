@@ -1,0 +1,119 @@
+"""Mina SIP narrowed by state, open deadline and person; a personnummer never reaches a URL or a log."""
+
+from __future__ import annotations
+
+import html as html_lib
+import logging
+import re
+from datetime import timedelta
+
+import pytest
+import support
+from sqlmodel import select
+from webkit import csrf_token, login, text_of
+
+from sipflow.cases.models import Deadline
+from sipflow.cases.queries import PER_PAGE
+from sipflow.people.models import Person
+
+pytestmark = pytest.mark.usefixtures("frozen_clock")
+
+
+@pytest.fixture
+def as_region(client, parties):
+    assert login(client, parties.region_user.username).status_code == 302
+    return client
+
+
+def shown(html: str, cases) -> set[str]:
+    return {case.reference for case in cases if case.reference in html}
+
+
+def test_the_state_filter_lists_the_states_of_the_workflow_files_and_keeps_only_that_state(
+    as_region, db_session, registry, parties, create_case, now
+):
+    moved, waiting = create_case(), create_case()
+    support.fire(db_session, registry, parties.region_user, moved, "give_consent", now=now)
+    page = text_of(as_region.get("/"))
+    # Labelled from the workflow file, as the case page names the state.
+    assert '<option value="consent_given">Samtycke givet</option>' in page
+    assert shown(text_of(as_region.get("/?state=consent_given")), [moved, waiting]) == {moved.reference}
+    assert shown(text_of(as_region.get("/?state=requested")), [moved, waiting]) == {waiting.reference}
+    # An unknown state is no filter at all.
+    assert shown(text_of(as_region.get("/?state=nonsense")), [moved, waiting]) == {
+        moved.reference,
+        waiting.reference,
+    }
+
+
+def test_the_deadline_filter_keeps_overdue_or_soon_due_open_deadlines(
+    as_region, db_session, create_case, now
+):
+    overdue, soon, later, none = (create_case() for _ in range(4))
+    for deadline in db_session.exec(select(Deadline)).all():
+        deadline.met_at = now  # the start's own deadlines out of the way
+        db_session.add(deadline)
+    db_session.add_all(
+        [
+            Deadline(case_id=overdue.id, kind="kallelse", due_at=now - timedelta(days=1)),
+            Deadline(case_id=soon.id, kind="kallelse", due_at=now + timedelta(days=6)),
+            Deadline(case_id=later.id, kind="kallelse", due_at=now + timedelta(days=8)),
+            Deadline(case_id=none.id, kind="kallelse", due_at=now - timedelta(days=2), cancelled_at=now),
+        ]
+    )
+    db_session.commit()
+    cases = [overdue, soon, later, none]
+    assert shown(text_of(as_region.get("/?deadline=overdue")), cases) == {overdue.reference}
+    assert shown(text_of(as_region.get("/?deadline=week")), cases) == {soon.reference}
+
+
+def test_the_person_filter_is_posted_kept_in_the_session_and_shown_masked(
+    as_region, db_session, registry, parties, create_case, make_person, now, caplog
+):
+    caplog.set_level(logging.DEBUG)
+    theirs, other = create_case(), create_case()
+    person = db_session.get(Person, theirs.person_id)
+    number = person.id_number
+    page = text_of(as_region.get("/"))
+    response = as_region.post(
+        "/person-filter", data={"csrf_token": csrf_token(page), "identifier": number, "state": "requested"}
+    )
+    assert response.status_code == 302
+    location = response.headers["Location"]
+    assert number not in location and number[2:] not in location and "state=requested" in location
+    filtered = text_of(as_region.get(location))
+    assert shown(filtered, [theirs, other]) == {theirs.reference}
+    assert person.masked_identifier() in filtered and number not in filtered
+    # Every page link carries the other filters, never the person.
+    assert number not in as_region.get(location).headers.get("Location", "")
+    # Cleared: every person again.
+    response = as_region.post("/person-filter", data={"csrf_token": csrf_token(filtered), "clear": "1"})
+    assert shown(text_of(as_region.get(response.headers["Location"])), [theirs, other]) == {
+        theirs.reference,
+        other.reference,
+    }
+    assert support.personnummer_in([record.getMessage() for record in caplog.records]) == []
+
+
+def test_an_unknown_person_gives_an_empty_list_and_a_malformed_number_an_error(as_region, create_case):
+    case = create_case()
+    page = text_of(as_region.get("/"))
+    unknown = support.valid_personnummer(support.date(1950, 1, 1), serial=999)
+    response = as_region.post("/person-filter", data={"csrf_token": csrf_token(page), "identifier": unknown})
+    html = text_of(as_region.get(response.headers["Location"]))
+    assert case.reference not in html and "Ingen SIP matchar filtret." in html
+    response = as_region.post("/person-filter", data={"csrf_token": csrf_token(html), "identifier": "12345"})
+    assert "12345" not in response.headers["Location"]
+    html = text_of(as_region.get(response.headers["Location"]))
+    assert "12345" not in html
+
+
+def test_the_page_links_keep_the_state_and_deadline_filters(as_region, create_case):
+    cases = [create_case() for _ in range(PER_PAGE + 1)]
+    first = text_of(as_region.get("/?state=requested&deadline=nonsense"))
+    found = re.search(r'<a rel="next" href="([^"]+)"', first)
+    assert found is not None
+    next_page = html_lib.unescape(found.group(1))
+    assert "state=requested" in next_page and "deadline" not in next_page
+    second = text_of(as_region.get(next_page))
+    assert len(shown(first, cases)) == PER_PAGE and len(shown(second, cases)) == 1
