@@ -216,3 +216,9 @@ def empty_tables(engine: Engine) -> None:
     with engine.begin() as connection:
         for table in tables_with_rows(connection):
             connection.execute(table.delete())
+        if (
+            connection.dialect.name == "sqlite"
+            and connection.exec_driver_sql("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'").first()
+        ):
+            # Statistics a test left (a bulk load analyses) would steer the next tests' query plans.
+            connection.exec_driver_sql("DELETE FROM sqlite_stat1")

@@ -146,10 +146,15 @@ def case_text(db_session, case_id) -> dict:
     """Every free-text value the case holds anywhere, by where it is."""
     db_session.expire_all()
     case = db_session.get(SipCase, case_id)
-    logs = db_session.exec(select(TransitionLog).where(TransitionLog.case_id == case_id)).all()
-    consents = db_session.exec(select(Consent).where(Consent.case_id == case_id)).all()
-    participants = db_session.exec(select(Participant).where(Participant.case_id == case_id)).all()
-    meetings = db_session.exec(select(Meeting).where(Meeting.case_id == case_id)).all()
+    # In id order: without ORDER BY the order follows whichever index the planner picks.
+    logs = db_session.exec(
+        select(TransitionLog).where(TransitionLog.case_id == case_id).order_by(TransitionLog.id)
+    ).all()
+    consents = db_session.exec(select(Consent).where(Consent.case_id == case_id).order_by(Consent.id)).all()
+    participants = db_session.exec(
+        select(Participant).where(Participant.case_id == case_id).order_by(Participant.id)
+    ).all()
+    meetings = db_session.exec(select(Meeting).where(Meeting.case_id == case_id).order_by(Meeting.id)).all()
     return {
         "case": [case.questions, case.child_view, case.closed_reason],
         "reasons": [log.reason for log in logs],
