@@ -15,7 +15,6 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
 from sipflow.cases.models import Deadline, Participant, SipCase, TransitionLog
-from sipflow.cases.participants import participating_organisations
 from sipflow.clock import to_local
 from sipflow.consent.models import Consent, ConsentOrganisation
 from sipflow.people.models import County, Municipality, Organisation, Person, Unit, User
@@ -276,6 +275,8 @@ class ParticipantView:
     relation: str | None = None
     email: str | None = None
     phone: str | None = None
+    # The party's organisation, so the page can tell the user's roles without reading participants again.
+    organisation_id: int | None = None
 
 
 @dataclass
@@ -285,6 +286,8 @@ class ConsentView:
     consent: Consent
     recorded_by: str | None
     organisations: list[str] = field(default_factory=list)
+    # In force on the page's day (Consent.in_force, read with the row), so no part of the page asks again.
+    in_force: bool = False
 
 
 @dataclass
@@ -333,7 +336,10 @@ class CaseDetail:
     missing_municipality: bool
 
 
-def _participants(session: Session, case: SipCase, person: Person) -> list[ParticipantView]:
+def _participants(
+    session: Session, case: SipCase, person: Person
+) -> tuple[list[ParticipantView], list[Organisation]]:
+    """The active parties as the page shows them, and their organisations by name (read with them)."""
     contact = aliased(User)
     rows = session.exec(
         select(Participant, Organisation, Unit, contact)
@@ -345,7 +351,10 @@ def _participants(session: Session, case: SipCase, person: Person) -> list[Parti
     ).all()
     kind_order = {"organisation": 0, "person": 1, "guardian": 2, "narstaende": 3}
     result = []
+    organisations: dict[int, Organisation] = {}
     for participant, organisation, unit, user in rows:
+        if organisation is not None:
+            organisations[organisation.id] = organisation
         if participant.kind == "organisation":
             name = organisation.name if organisation else "?"
         elif participant.kind == "person":
@@ -364,20 +373,24 @@ def _participants(session: Session, case: SipCase, person: Person) -> list[Parti
                 relation=participant.relation,
                 email=participant.email,
                 phone=participant.phone,
+                organisation_id=participant.organisation_id,
             )
         )
     result.sort(key=lambda p: (kind_order.get(p.kind, 9), p.id))
-    return result
+    return result, sorted(organisations.values(), key=lambda o: (o.name, o.id))
 
 
-def _consents(session: Session, case: SipCase) -> list[ConsentView]:
+def _consents(session: Session, case: SipCase, today: date) -> list[ConsentView]:
     rows = session.exec(
-        select(Consent, User)
+        select(Consent, User, Consent.in_force(today))
         .outerjoin(User, User.id == Consent.recorded_by_user_id)
         .where(Consent.case_id == case.id)
         .order_by(Consent.recorded_at, Consent.id)
     ).all()
-    views = {consent.id: ConsentView(consent, user.display_name if user else None) for consent, user in rows}
+    views = {
+        consent.id: ConsentView(consent, user.display_name if user else None, in_force=bool(in_force))
+        for consent, user, in_force in rows
+    }
     if views:
         for consent_id, name in session.exec(
             select(ConsentOrganisation.consent_id, Organisation.name)
@@ -425,8 +438,8 @@ def case_detail(
     workflow = find_workflow(registry, case.workflow_name, case.workflow_version)
     person = session.get(Person, case.person_id)
     municipality = session.get(Municipality, person.home_municipality_code)
-    participants = _participants(session, case, person)
-    organisations = participating_organisations(session, case.id)
+    # The same organisations as participating_organisations, taken from the participants' rows.
+    participants, organisations = _participants(session, case, person)
     kinds = {o.kind for o in organisations}
     deadlines = [
         DeadlineView(
@@ -449,7 +462,7 @@ def case_detail(
         municipality_name=municipality.name if municipality else person.home_municipality_code,
         participants=participants,
         organisations=organisations,
-        consents=_consents(session, case),
+        consents=_consents(session, case, to_local(now).date()),
         deadlines=deadlines,
         timeline=_timeline(session, case, workflow, locale),
         missing_region="region" not in kinds,

@@ -118,11 +118,15 @@ def party_roles(
 
 
 def allowed_transitions(
-    session: Session, registry: WorkflowRegistry, case: SipCase, actor: User
+    session: Session, registry: WorkflowRegistry, case: SipCase, actor: User, participants=None
 ) -> list[TransitionDef]:
-    """The transitions the actor's party may fire from the case's current state."""
+    """The transitions the actor's party may fire from the case's current state.
+
+    participants: the case's active participants (anything with role and organisation_id) when the caller
+    holds them already (the case page does).
+    """
     workflow = registry.get(case.workflow_name, case.workflow_version)
-    roles = party_roles(session, case, actor_organisation_id(session, actor))
+    roles = party_roles(session, case, actor_organisation_id(session, actor), participants)
     return [t for t in workflow.transitions_from(case.state) if roles & set(t.parties)]
 
 

@@ -23,7 +23,7 @@ from sipflow.meetings.forms import (
     show_current_version,
 )
 from sipflow.meetings.models import Invitation, Meeting
-from sipflow.meetings.queries import case_meetings, invitation_rows, invitee_choices
+from sipflow.meetings.queries import case_meetings, invitation_rows, invitee_choices, invitees
 from sipflow.security import audit
 from sipflow.web import (
     attach_error,
@@ -48,7 +48,15 @@ DELIVERY_LABELS = {
 def _case_page_part(detail, actor, *, allowed: list) -> dict:
     """The case page's meetings section: the meetings, and the booking button when the user may book."""
     session, case = get_session(), detail.case
-    booking = permissions.booking_permission(session, workflow_registry(), case, actor, allowed=allowed)
+    booking = permissions.booking_permission(
+        session,
+        workflow_registry(),
+        case,
+        actor,
+        allowed=allowed,
+        participants=detail.participants,
+        consent_in_force=any(c.in_force for c in detail.consents),
+    )
     return {
         "meetings": case_meetings(session, case, {p.id: p.name for p in detail.participants}),
         "booking_url": url_for("meetings.book", uid=case.uid) if booking is not None else None,
@@ -187,15 +195,18 @@ def _render_meeting(case, meeting, *, status=200, errors=None, change_form=None,
         change_form.fill_from(
             meeting.starts_at, meeting.ends_at, meeting.mode, meeting.location, meeting.room
         )
+    read = invitees(session, case)
     if invite_form is None:
         invite_form = InviteForm(formdata=None, prefix="invite", version=meeting.sequence)
-        invite_form.invitee_ids.choices = choices(invitee_choices(session, case, exclude_meeting=meeting))
+        invite_form.invitee_ids.choices = choices(
+            invitee_choices(session, case, exclude_meeting=meeting, read=read)
+        )
     return (
         render_template(
             "meetings/detail.html",
             case=case,
             meeting=meeting,
-            rows=invitation_rows(session, case, [meeting])[meeting.id],
+            rows=invitation_rows(session, case, [meeting], labels=read.labels)[meeting.id],
             manage=manage,
             change_form=change_form,
             invite_form=invite_form,
