@@ -328,6 +328,8 @@ class CaseDetail:
     masked_identifier: str
     municipality_name: str
     participants: list[ParticipantView]
+    # (participant, organisation, unit, contact user) of every participant, removed ones too, by id.
+    participant_rows: list
     organisations: list[Organisation]
     consents: list[ConsentView]
     deadlines: list[DeadlineView]
@@ -338,17 +340,22 @@ class CaseDetail:
 
 def _participants(
     session: Session, case: SipCase, person: Person
-) -> tuple[list[ParticipantView], list[Organisation]]:
-    """The active parties as the page shows them, and their organisations by name (read with them)."""
+) -> tuple[list[ParticipantView], list[Organisation], list]:
+    """The active parties as the page shows them, their organisations by name, and every participant's row.
+
+    The rows (participant, organisation, unit, contact person; removed participants too, whom an old
+    invitation still names) serve the parts other areas add, so they need not read the participants again.
+    """
     contact = aliased(User)
-    rows = session.exec(
+    every = session.exec(
         select(Participant, Organisation, Unit, contact)
         .outerjoin(Organisation, Organisation.id == Participant.organisation_id)
         .outerjoin(Unit, Unit.id == Participant.unit_id)
         .outerjoin(contact, contact.id == Participant.contact_user_id)
-        .where(Participant.case_id == case.id, Participant.active)
+        .where(Participant.case_id == case.id)
         .order_by(Participant.id)
     ).all()
+    rows = [row for row in every if row[0].active]
     kind_order = {"organisation": 0, "person": 1, "guardian": 2, "narstaende": 3}
     result = []
     organisations: dict[int, Organisation] = {}
@@ -377,7 +384,7 @@ def _participants(
             )
         )
     result.sort(key=lambda p: (kind_order.get(p.kind, 9), p.id))
-    return result, sorted(organisations.values(), key=lambda o: (o.name, o.id))
+    return result, sorted(organisations.values(), key=lambda o: (o.name, o.id)), every
 
 
 def _consents(session: Session, case: SipCase, today: date) -> list[ConsentView]:
@@ -439,7 +446,7 @@ def case_detail(
     person = session.get(Person, case.person_id)
     municipality = session.get(Municipality, person.home_municipality_code)
     # The same organisations as participating_organisations, taken from the participants' rows.
-    participants, organisations = _participants(session, case, person)
+    participants, organisations, participant_rows = _participants(session, case, person)
     kinds = {o.kind for o in organisations}
     deadlines = [
         DeadlineView(
@@ -461,6 +468,7 @@ def case_detail(
         masked_identifier=person.masked_identifier(),
         municipality_name=municipality.name if municipality else person.home_municipality_code,
         participants=participants,
+        participant_rows=participant_rows,
         organisations=organisations,
         consents=_consents(session, case, to_local(now).date()),
         deadlines=deadlines,

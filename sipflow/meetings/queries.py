@@ -60,6 +60,11 @@ def participant_labels(session: Session, case: SipCase) -> dict[int, str]:
     return _labels(session.get(Person, case.person_id), _participant_rows(session, case))
 
 
+def labels_of(person: Person, rows) -> dict[int, str]:
+    """participant_labels from rows the caller read: (participant, organisation, unit, contact) of each."""
+    return _labels(person, rows)
+
+
 @dataclass
 class Invitees:
     """The case's participants as a meeting page names and offers them, read once for the whole page."""
@@ -144,8 +149,17 @@ class MeetingView:
     invitations: list = field(default_factory=list)
 
 
-def case_meetings(session: Session, case: SipCase, participant_names: dict[int, str]) -> list[MeetingView]:
-    """The case's meetings, oldest first, with attendance (named by participant_names) and invitations."""
+def case_meetings(
+    session: Session,
+    case: SipCase,
+    participant_names: dict[int, str],
+    *,
+    labels: dict[int, str] | None = None,
+) -> list[MeetingView]:
+    """The case's meetings, oldest first, with attendance (named by participant_names) and invitations.
+
+    labels: participant_labels of the case when the caller has them already (labels_of).
+    """
     meetings = session.exec(
         select(Meeting).where(Meeting.case_id == case.id).order_by(Meeting.starts_at, Meeting.id)
     ).all()
@@ -159,6 +173,6 @@ def case_meetings(session: Session, case: SipCase, participant_names: dict[int, 
             views[attendance.meeting_id].attendance.append(
                 (participant_names.get(attendance.participant_id, "?"), attendance.mode)
             )
-        for meeting_id, rows in invitation_rows(session, case, list(meetings)).items():
+        for meeting_id, rows in invitation_rows(session, case, list(meetings), labels=labels).items():
             views[meeting_id].invitations = rows
     return list(views.values())

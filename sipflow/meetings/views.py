@@ -23,7 +23,7 @@ from sipflow.meetings.forms import (
     show_current_version,
 )
 from sipflow.meetings.models import Invitation, Meeting
-from sipflow.meetings.queries import case_meetings, invitation_rows, invitee_choices, invitees
+from sipflow.meetings.queries import case_meetings, invitation_rows, invitee_choices, invitees, labels_of
 from sipflow.security import audit
 from sipflow.web import (
     attach_error,
@@ -58,7 +58,12 @@ def _case_page_part(detail, actor, *, allowed: list) -> dict:
         consent_in_force=any(c.in_force for c in detail.consents),
     )
     return {
-        "meetings": case_meetings(session, case, {p.id: p.name for p in detail.participants}),
+        "meetings": case_meetings(
+            session,
+            case,
+            {p.id: p.name for p in detail.participants},
+            labels=labels_of(detail.person, detail.participant_rows),
+        ),
         "booking_url": url_for("meetings.book", uid=case.uid) if booking is not None else None,
     }
 

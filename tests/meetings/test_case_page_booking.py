@@ -29,3 +29,17 @@ def test_the_case_page_offers_a_further_meeting_only_under_a_consent_in_force(
     response = client.get(page)
     assert response.status_code == 200
     assert further not in response.data
+
+
+def test_the_case_page_names_an_invitee_who_no_longer_takes_part(client, db_session, parties, ready, book):
+    from sipflow.cases.models import Participant
+
+    book()
+    with unit_of_work(db_session):
+        relative = db_session.get(Participant, ready.relative.id)
+        relative.removed_at = now_utc()
+        db_session.add(relative)
+    assert login(client, parties.region_user.username).status_code == 302
+    page = client.get(f"/cases/{ready.case.uid}").get_data(as_text=True)
+    # The participants list no longer shows her; the meeting she was invited to still names her.
+    assert "Eva Andersson (närstående)" in page

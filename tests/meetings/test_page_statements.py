@@ -21,7 +21,7 @@ from sipflow.db import unit_of_work
 from sipflow.meetings import services as meeting_services
 
 # Statements per GET, login, audit log and the page's own reads included (bench/README.md).
-CASE_PAGE_STATEMENTS = 22
+CASE_PAGE_STATEMENTS = 21
 MEETING_PAGE_STATEMENTS = 14
 
 
