@@ -191,8 +191,11 @@ def book(uid: str):
 
 def _render_meeting(case, meeting, *, status=200, errors=None, change_form=None, invite_form=None):
     session = get_session()
+    # The case's participants, read once for the roles, the invitee choices and the invitation labels.
+    read = invitees(session, case)
+    active = [row[0] for row in read.rows if row[0].active]
     manage = (
-        permissions.may_manage_meetings(session, workflow_registry(), case, current_actor())
+        permissions.may_manage_meetings(session, workflow_registry(), case, current_actor(), active)
         and meeting.status == "planned"
     )
     if change_form is None:
@@ -200,7 +203,6 @@ def _render_meeting(case, meeting, *, status=200, errors=None, change_form=None,
         change_form.fill_from(
             meeting.starts_at, meeting.ends_at, meeting.mode, meeting.location, meeting.room
         )
-    read = invitees(session, case)
     if invite_form is None:
         invite_form = InviteForm(formdata=None, prefix="invite", version=meeting.sequence)
         invite_form.invitee_ids.choices = choices(

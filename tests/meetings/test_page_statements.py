@@ -22,7 +22,7 @@ from sipflow.meetings import services as meeting_services
 
 # Statements per GET, login, audit log and the page's own reads included (bench/README.md).
 CASE_PAGE_STATEMENTS = 21
-MEETING_PAGE_STATEMENTS = 14
+MEETING_PAGE_STATEMENTS = 13
 
 
 @contextmanager
