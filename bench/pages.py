@@ -170,17 +170,20 @@ def in_process(sites: dict[str, Site], rounds: int, timeout: float) -> None:
                 elapsed = site.time(site.urls[name])
                 if round_number:
                     times[(size, name)].append(elapsed)
-    small, large = sites
-    print(f"\nmedian of {rounds} interleaved rounds, ms ({small} and {large} cases)")
-    print(f"| page | {small} | {large} | ratio |\n|---|---|---|---|")
+    sizes = list(sites)
+    print(f"\nmedian of {rounds} interleaved rounds, ms ({' and '.join(sizes)} cases)")
+    # One size (--small equal to --large, a quick run) has no ratio to print.
+    header = [*sizes, "ratio"] if len(sizes) == 2 else sizes
+    print(f"| page | {' | '.join(header)} |\n|---|{'---|' * len(header)}")
     for name in names:
         cells = []
         for size in sites:
             got = times[(size, name)]
             cells.append(None if not got or None in got else statistics.median(got) * 1000)
         shown = [f"> {timeout * 1000:.0f}" if c is None else f"{c:.1f}" for c in cells]
-        ratio = f"{cells[1] / cells[0]:.2f}" if None not in cells else "-"
-        print(f"| {name} | {shown[0]} | {shown[1]} | {ratio} |", flush=True)
+        if len(cells) == 2:
+            shown.append(f"{cells[1] / cells[0]:.2f}" if None not in cells else "-")
+        print(f"| {name} | {' | '.join(shown)} |", flush=True)
 
 
 def served_app():

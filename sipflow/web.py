@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import Flask, abort, current_app
+from flask import Flask, abort, current_app, g
 from flask_babel import get_locale
 from flask_login import current_user
+from sqlmodel import select
 
 from sipflow.clock import now_utc
 from sipflow.db import get_session, unit_of_work
 from sipflow.errors import UserError
+from sipflow.people.models import Organisation, Unit
 from sipflow.security import access, audit
 from sipflow.workflow.definition import TransitionDef
 
@@ -41,6 +43,7 @@ def case_or_404(uid: str, action: str):
     is committed before anything else happens, so no access goes unlogged.
     """
     session, user, now = get_session(), current_actor(), now_utc()
+    _hold_actor_unit(session, user)
     case = access.case_for_user(session, user, uid, now=now)
     with unit_of_work(session):
         if case is None:
@@ -52,6 +55,21 @@ def case_or_404(uid: str, action: str):
     if case is None:
         abort(404)
     return case
+
+
+def _hold_actor_unit(session, user) -> None:
+    """Read the user's unit and organisation in one statement and keep them for the request.
+
+    The access log, the authorisation and the page header each ask the session for them; its identity map
+    holds objects only weakly, so without a reference here each of them would read the unit again.
+    """
+    if user is None or user.unit_id is None or "sipflow_actor_unit" in g:
+        return
+    g.sipflow_actor_unit = session.exec(
+        select(Unit, Organisation)
+        .join(Organisation, Organisation.id == Unit.organisation_id)
+        .where(Unit.id == user.unit_id)
+    ).first()
 
 
 def attach_error(form, error: UserError, top: list, *, fields: dict[str, str] | None = None) -> None:

@@ -15,7 +15,6 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
 from sipflow.cases.models import CaseVisibility, Deadline, Participant, SipCase, TransitionLog
-from sipflow.cases.participants import participating_organisations
 from sipflow.clock import to_local
 from sipflow.consent.models import Consent, ConsentOrganisation
 from sipflow.people.models import County, Municipality, Organisation, Person, Unit, User
@@ -340,6 +339,8 @@ class ParticipantView:
     relation: str | None = None
     email: str | None = None
     phone: str | None = None
+    # The party's organisation, so the page can tell the user's roles without reading participants again.
+    organisation_id: int | None = None
 
 
 @dataclass
@@ -349,6 +350,8 @@ class ConsentView:
     consent: Consent
     recorded_by: str | None
     organisations: list[str] = field(default_factory=list)
+    # In force on the page's day (Consent.in_force, read with the row), so no part of the page asks again.
+    in_force: bool = False
 
 
 @dataclass
@@ -389,6 +392,8 @@ class CaseDetail:
     masked_identifier: str
     municipality_name: str
     participants: list[ParticipantView]
+    # (participant, organisation, unit, contact user) of every participant, removed ones too, by id.
+    participant_rows: list
     organisations: list[Organisation]
     consents: list[ConsentView]
     deadlines: list[DeadlineView]
@@ -397,19 +402,30 @@ class CaseDetail:
     missing_municipality: bool
 
 
-def _participants(session: Session, case: SipCase, person: Person) -> list[ParticipantView]:
+def _participants(
+    session: Session, case: SipCase, person: Person
+) -> tuple[list[ParticipantView], list[Organisation], list]:
+    """The active parties as the page shows them, their organisations by name, and every participant's row.
+
+    The rows (participant, organisation, unit, contact person; removed participants too, whom an old
+    invitation still names) serve the parts other areas add, so they need not read the participants again.
+    """
     contact = aliased(User)
-    rows = session.exec(
+    every = session.exec(
         select(Participant, Organisation, Unit, contact)
         .outerjoin(Organisation, Organisation.id == Participant.organisation_id)
         .outerjoin(Unit, Unit.id == Participant.unit_id)
         .outerjoin(contact, contact.id == Participant.contact_user_id)
-        .where(Participant.case_id == case.id, Participant.active)
+        .where(Participant.case_id == case.id)
         .order_by(Participant.id)
     ).all()
+    rows = [row for row in every if row[0].active]
     kind_order = {"organisation": 0, "person": 1, "guardian": 2, "narstaende": 3}
     result = []
+    organisations: dict[int, Organisation] = {}
     for participant, organisation, unit, user in rows:
+        if organisation is not None:
+            organisations[organisation.id] = organisation
         if participant.kind == "organisation":
             name = organisation.name if organisation else "?"
         elif participant.kind == "person":
@@ -428,20 +444,24 @@ def _participants(session: Session, case: SipCase, person: Person) -> list[Parti
                 relation=participant.relation,
                 email=participant.email,
                 phone=participant.phone,
+                organisation_id=participant.organisation_id,
             )
         )
     result.sort(key=lambda p: (kind_order.get(p.kind, 9), p.id))
-    return result
+    return result, sorted(organisations.values(), key=lambda o: (o.name, o.id)), every
 
 
-def _consents(session: Session, case: SipCase) -> list[ConsentView]:
+def _consents(session: Session, case: SipCase, today: date) -> list[ConsentView]:
     rows = session.exec(
-        select(Consent, User)
+        select(Consent, User, Consent.in_force(today))
         .outerjoin(User, User.id == Consent.recorded_by_user_id)
         .where(Consent.case_id == case.id)
         .order_by(Consent.recorded_at, Consent.id)
     ).all()
-    views = {consent.id: ConsentView(consent, user.display_name if user else None) for consent, user in rows}
+    views = {
+        consent.id: ConsentView(consent, user.display_name if user else None, in_force=bool(in_force))
+        for consent, user, in_force in rows
+    }
     if views:
         for consent_id, name in session.exec(
             select(ConsentOrganisation.consent_id, Organisation.name)
@@ -489,8 +509,8 @@ def case_detail(
     workflow = find_workflow(registry, case.workflow_name, case.workflow_version)
     person = session.get(Person, case.person_id)
     municipality = session.get(Municipality, person.home_municipality_code)
-    participants = _participants(session, case, person)
-    organisations = participating_organisations(session, case.id)
+    # The same organisations as participating_organisations, taken from the participants' rows.
+    participants, organisations, participant_rows = _participants(session, case, person)
     kinds = {o.kind for o in organisations}
     deadlines = [
         DeadlineView(
@@ -512,8 +532,9 @@ def case_detail(
         masked_identifier=person.masked_identifier(),
         municipality_name=municipality.name if municipality else person.home_municipality_code,
         participants=participants,
+        participant_rows=participant_rows,
         organisations=organisations,
-        consents=_consents(session, case),
+        consents=_consents(session, case, to_local(now).date()),
         deadlines=deadlines,
         timeline=_timeline(session, case, workflow, locale),
         missing_region="region" not in kinds,

@@ -125,11 +125,15 @@ def party_roles(
 
 
 def allowed_transitions(
-    session: Session, registry: WorkflowRegistry, case: SipCase, actor: User
+    session: Session, registry: WorkflowRegistry, case: SipCase, actor: User, participants=None
 ) -> list[TransitionDef]:
-    """The transitions the actor's party may fire from the case's current state."""
+    """The transitions the actor's party may fire from the case's current state.
+
+    participants: the case's active participants (anything with role and organisation_id) when the caller
+    holds them already (the case page does).
+    """
     workflow = registry.get(case.workflow_name, case.workflow_version)
-    roles = party_roles(session, case, actor_organisation_id(session, actor))
+    roles = party_roles(session, case, actor_organisation_id(session, actor), participants)
     return [t for t in workflow.transitions_from(case.state) if roles & set(t.parties)]
 
 
@@ -143,21 +147,20 @@ def _start_deadlines(session: Session, workflow: Workflow, case: SipCase, event:
 def _settle_deadlines(
     session: Session, workflow: Workflow, case: SipCase, trigger: str, now: datetime
 ) -> None:
+    """Settle the case's open deadlines as deadlines.settled says, each outcome in one UPDATE."""
     met = deadlines.met_kinds(workflow, trigger)
     ending = workflow.is_final(case.state)
-    if not met and not ending:
-        return
-    for deadline in session.exec(
-        select(Deadline).where(
-            Deadline.case_id == case.id, Deadline.met_at.is_(None), Deadline.cancelled_at.is_(None)
+    still_open = (Deadline.case_id == case.id, Deadline.met_at.is_(None), Deadline.cancelled_at.is_(None))
+    # "fetch" updates the deadlines the session holds (RETURNING on SQLite and PostgreSQL: no extra read).
+    sync = {"synchronize_session": "fetch"}
+    if met:
+        session.execute(
+            update(Deadline).where(*still_open, Deadline.kind.in_(met)).values(met_at=now),
+            execution_options=sync,
         )
-    ).all():
-        outcome = deadlines.settled(deadline.kind, met, ending)
-        if outcome == "met":
-            deadline.met_at = now
-        elif outcome == "cancelled":
-            deadline.cancelled_at = now
-        session.add(deadline)
+    if ending:
+        # What a met kind did not settle above is cancelled: the case ends with it open.
+        session.execute(update(Deadline).where(*still_open).values(cancelled_at=now), execution_options=sync)
 
 
 def open_case_ids(session: Session, registry: WorkflowRegistry, person: Person) -> list[int]:

@@ -277,7 +277,9 @@ def _render_case(
     ctx = _form_context(detail)
     local_now = to_local(now_utc())
     actions = []
-    allowed = services.allowed_transitions(session, workflow_registry(), case, current_actor())
+    allowed = services.allowed_transitions(
+        session, workflow_registry(), case, current_actor(), detail.participants
+    )
     for transition in allowed:
         if transition.trigger == failed_trigger and failed_form is not None:
             actions.append(Action(transition, transition_label(transition, locale), failed_form, open=True))

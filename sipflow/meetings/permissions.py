@@ -29,13 +29,18 @@ def _kallelse_transitions(registry: WorkflowRegistry, case: SipCase) -> list[Tra
     return [t for t in workflow.transitions if t.form == KALLELSE_FORM]
 
 
-def may_manage_meetings(session: Session, registry: WorkflowRegistry, case: SipCase, actor: User) -> bool:
-    """Whether the actor's organisation holds a party role that may send the case's kallelse."""
+def may_manage_meetings(
+    session: Session, registry: WorkflowRegistry, case: SipCase, actor: User, participants=None
+) -> bool:
+    """Whether the actor's organisation holds a party role that may send the case's kallelse.
+
+    participants: the case's active participants when the caller holds them already (the case page does).
+    """
     workflow = registry.get(case.workflow_name, case.workflow_version)
     if workflow.is_final(case.state):
         return False
     allowed = {party for t in _kallelse_transitions(registry, case) for party in t.parties}
-    return bool(party_roles(session, case, actor_organisation_id(session, actor)) & allowed)
+    return bool(party_roles(session, case, actor_organisation_id(session, actor), participants) & allowed)
 
 
 def booking_permission(
@@ -45,17 +50,20 @@ def booking_permission(
     actor: User,
     *,
     allowed: list[TransitionDef] | None = None,
+    participants=None,
+    consent_in_force: bool | None = None,
 ) -> BookingPermission | None:
     """The kallelse transition when it is the next step; a further meeting once the kallelse is sent.
 
-    allowed: the actor's allowed transitions, when the caller has them already (the case page does).
+    allowed, participants (active), consent_in_force (whether a consent is in force today): what the caller
+    has read already (the case page has all three), so they are not read again.
     """
     if allowed is None:
-        allowed = allowed_transitions(session, registry, case, actor)
+        allowed = allowed_transitions(session, registry, case, actor, participants)
     for transition in allowed:
         if transition.form == KALLELSE_FORM:
             return BookingPermission(transition)
-    if not may_manage_meetings(session, registry, case, actor):
+    if not may_manage_meetings(session, registry, case, actor, participants):
         return None
     triggers = [t.trigger for t in _kallelse_transitions(registry, case)]
     sent = session.exec(
@@ -64,6 +72,8 @@ def booking_permission(
     if sent is None:
         return None
     # Invitations share the time and place with other organisations: only under a consent in force.
-    if not consents_in_force(session, case.id, to_local(now_utc()).date()):
+    if consent_in_force is None:
+        consent_in_force = bool(consents_in_force(session, case.id, to_local(now_utc()).date()))
+    if not consent_in_force:
         return None
     return BookingPermission(None)

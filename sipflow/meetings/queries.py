@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
 from sipflow.cases.models import Participant, SipCase
@@ -12,7 +13,7 @@ from sipflow.meetings.models import Attendance, Invitation, Meeting
 from sipflow.meetings.services import invitee_address
 from sipflow.notifications.models import OutboxMessage
 from sipflow.notifications.outbox import delivery_status
-from sipflow.people.models import Organisation, Person, Unit
+from sipflow.people.models import Organisation, Person, Unit, User
 
 
 @dataclass
@@ -24,18 +25,22 @@ class InvitationRow:
     delivery: OutboxMessage | None
 
 
-def participant_labels(session: Session, case: SipCase) -> dict[int, str]:
-    """A readable name per current participant: unit and organisation, or the private person's name."""
-    person = session.get(Person, case.person_id)
-    rows = session.exec(
-        select(Participant, Organisation, Unit)
+def _participant_rows(session: Session, case: SipCase):
+    """Every participant of the case (removed ones too) with its organisation, unit and contact person."""
+    contact = aliased(User)
+    return session.exec(
+        select(Participant, Organisation, Unit, contact)
         .outerjoin(Organisation, Organisation.id == Participant.organisation_id)
         .outerjoin(Unit, Unit.id == Participant.unit_id)
+        .outerjoin(contact, contact.id == Participant.contact_user_id)
         .where(Participant.case_id == case.id)
         .order_by(Participant.id)
     ).all()
+
+
+def _labels(person: Person, rows) -> dict[int, str]:
     labels = {}
-    for participant, organisation, unit in rows:
+    for participant, organisation, unit, _contact in rows:
         if participant.kind == "organisation":
             name = organisation.name if organisation else "?"
             labels[participant.id] = f"{name}, {unit.name}" if unit else name
@@ -50,11 +55,43 @@ def participant_labels(session: Session, case: SipCase) -> dict[int, str]:
     return labels
 
 
+def participant_labels(session: Session, case: SipCase) -> dict[int, str]:
+    """A readable name per current participant: unit and organisation, or the private person's name."""
+    return _labels(session.get(Person, case.person_id), _participant_rows(session, case))
+
+
+def labels_of(person: Person, rows) -> dict[int, str]:
+    """participant_labels from rows the caller read: (participant, organisation, unit, contact) of each."""
+    return _labels(person, rows)
+
+
+@dataclass
+class Invitees:
+    """The case's participants as a meeting page names and offers them, read once for the whole page."""
+
+    labels: dict[int, str]
+    rows: list
+
+
+def invitees(session: Session, case: SipCase) -> Invitees:
+    """Every participant's label, and the rows invitee_choices offers from (contact persons included)."""
+    rows = list(_participant_rows(session, case))
+    return Invitees(_labels(session.get(Person, case.person_id), rows), rows)
+
+
 def invitee_choices(
-    session: Session, case: SipCase, *, exclude_meeting: Meeting | None = None
+    session: Session,
+    case: SipCase,
+    *,
+    exclude_meeting: Meeting | None = None,
+    read: Invitees | None = None,
 ) -> list[tuple[int, str]]:
-    """The participants one may invite; those without an e-mail address are called some other way."""
-    labels = participant_labels(session, case)
+    """The participants one may invite; those without an e-mail address are called some other way.
+
+    read: the case's participants when the page has read them already (invitees()).
+    """
+    if read is None:
+        read = invitees(session, case)
     invited: set[int] = set()
     if exclude_meeting is not None:
         invited = set(
@@ -65,12 +102,11 @@ def invitee_choices(
             ).all()
         )
     choices = []
-    for participant in session.exec(
-        select(Participant).where(Participant.case_id == case.id, Participant.active).order_by(Participant.id)
-    ).all():
-        if participant.id in invited:
+    # The rows hold each contact person, so invitee_address finds them in the session.
+    for participant, _organisation, _unit, _contact in read.rows:
+        if not participant.active or participant.id in invited:
             continue
-        label = labels[participant.id]
+        label = read.labels[participant.id]
         if invitee_address(session, participant) is None:
             label = _("%(name)s: no e-mail address, called some other way", name=label)
         choices.append((participant.id, label))
@@ -78,9 +114,12 @@ def invitee_choices(
 
 
 def invitation_rows(
-    session: Session, case: SipCase, meetings: list[Meeting]
+    session: Session, case: SipCase, meetings: list[Meeting], *, labels: dict[int, str] | None = None
 ) -> dict[int, list[InvitationRow]]:
-    """Each meeting's invitations (withdrawn ones last) with the newest e-mail's delivery, read at once."""
+    """Each meeting's invitations (withdrawn ones last) with the newest e-mail's delivery, read at once.
+
+    labels: participant_labels of the case when the page has them already.
+    """
     rows: dict[int, list[InvitationRow]] = {meeting.id: [] for meeting in meetings}
     if not rows:
         return rows
@@ -89,7 +128,8 @@ def invitation_rows(
     ).all()
     if not invitations:
         return rows
-    labels = participant_labels(session, case)
+    if labels is None:
+        labels = participant_labels(session, case)
     deliveries = delivery_status(session, [i.id for i in invitations])
     for invitation in sorted(invitations, key=lambda i: (not i.active, i.id)):
         rows[invitation.meeting_id].append(
@@ -109,8 +149,17 @@ class MeetingView:
     invitations: list = field(default_factory=list)
 
 
-def case_meetings(session: Session, case: SipCase, participant_names: dict[int, str]) -> list[MeetingView]:
-    """The case's meetings, oldest first, with attendance (named by participant_names) and invitations."""
+def case_meetings(
+    session: Session,
+    case: SipCase,
+    participant_names: dict[int, str],
+    *,
+    labels: dict[int, str] | None = None,
+) -> list[MeetingView]:
+    """The case's meetings, oldest first, with attendance (named by participant_names) and invitations.
+
+    labels: participant_labels of the case when the caller has them already (labels_of).
+    """
     meetings = session.exec(
         select(Meeting).where(Meeting.case_id == case.id).order_by(Meeting.starts_at, Meeting.id)
     ).all()
@@ -124,6 +173,6 @@ def case_meetings(session: Session, case: SipCase, participant_names: dict[int, 
             views[attendance.meeting_id].attendance.append(
                 (participant_names.get(attendance.participant_id, "?"), attendance.mode)
             )
-        for meeting_id, rows in invitation_rows(session, case, list(meetings)).items():
+        for meeting_id, rows in invitation_rows(session, case, list(meetings), labels=labels).items():
             views[meeting_id].invitations = rows
     return list(views.values())

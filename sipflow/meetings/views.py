@@ -23,7 +23,7 @@ from sipflow.meetings.forms import (
     show_current_version,
 )
 from sipflow.meetings.models import Invitation, Meeting
-from sipflow.meetings.queries import case_meetings, invitation_rows, invitee_choices
+from sipflow.meetings.queries import case_meetings, invitation_rows, invitee_choices, invitees, labels_of
 from sipflow.security import audit
 from sipflow.web import (
     attach_error,
@@ -48,9 +48,22 @@ DELIVERY_LABELS = {
 def _case_page_part(detail, actor, *, allowed: list) -> dict:
     """The case page's meetings section: the meetings, and the booking button when the user may book."""
     session, case = get_session(), detail.case
-    booking = permissions.booking_permission(session, workflow_registry(), case, actor, allowed=allowed)
+    booking = permissions.booking_permission(
+        session,
+        workflow_registry(),
+        case,
+        actor,
+        allowed=allowed,
+        participants=detail.participants,
+        consent_in_force=any(c.in_force for c in detail.consents),
+    )
     return {
-        "meetings": case_meetings(session, case, {p.id: p.name for p in detail.participants}),
+        "meetings": case_meetings(
+            session,
+            case,
+            {p.id: p.name for p in detail.participants},
+            labels=labels_of(detail.person, detail.participant_rows),
+        ),
         "booking_url": url_for("meetings.book", uid=case.uid) if booking is not None else None,
     }
 
@@ -178,8 +191,11 @@ def book(uid: str):
 
 def _render_meeting(case, meeting, *, status=200, errors=None, change_form=None, invite_form=None):
     session = get_session()
+    # The case's participants, read once for the roles, the invitee choices and the invitation labels.
+    read = invitees(session, case)
+    active = [row[0] for row in read.rows if row[0].active]
     manage = (
-        permissions.may_manage_meetings(session, workflow_registry(), case, current_actor())
+        permissions.may_manage_meetings(session, workflow_registry(), case, current_actor(), active)
         and meeting.status == "planned"
     )
     if change_form is None:
@@ -189,13 +205,15 @@ def _render_meeting(case, meeting, *, status=200, errors=None, change_form=None,
         )
     if invite_form is None:
         invite_form = InviteForm(formdata=None, prefix="invite", version=meeting.sequence)
-        invite_form.invitee_ids.choices = choices(invitee_choices(session, case, exclude_meeting=meeting))
+        invite_form.invitee_ids.choices = choices(
+            invitee_choices(session, case, exclude_meeting=meeting, read=read)
+        )
     return (
         render_template(
             "meetings/detail.html",
             case=case,
             meeting=meeting,
-            rows=invitation_rows(session, case, [meeting])[meeting.id],
+            rows=invitation_rows(session, case, [meeting], labels=read.labels)[meeting.id],
             manage=manage,
             change_form=change_form,
             invite_form=invite_form,

@@ -25,18 +25,19 @@ HAPPY_PATH = [
 ]
 
 # Statements (SELECT, INSERT, UPDATE; not BEGIN/COMMIT) one step of the sip workflow may send at most,
-# the actor and the case already in the session: 65 in all (77 before issue 9). Each ceiling counts one
-# UPDATE of case_visibility (Mina SIP's candidates take the case's new time). bench/transitions.py counts
-# the whole lifecycle, with the start and each request's loads of actor and case.
+# the actor and the case already in the session: 62 in all (77 before issue 9). Each ceiling counts one
+# UPDATE of case_visibility (Mina SIP's candidates take the case's new time); open deadlines settle in one
+# UPDATE per outcome. bench/transitions.py counts the whole lifecycle, with the start and each request's
+# loads of actor and case.
 CEILINGS = {
     "give_consent": 7,
     "start_preparation": 6,
-    "send_kallelse": 10,
+    "send_kallelse": 9,
     "hold_meeting": 8,
     "establish_plan": 8,
-    "follow_up": 11,
+    "follow_up": 10,
     "revise_plan": 7,
-    "close": 8,
+    "close": 7,
 }
 
 
@@ -81,3 +82,27 @@ def test_a_step_updates_the_case_row_once(trigger, db_session, registry, parties
             updates = [s for s in seen if s.lstrip().upper().startswith("UPDATE SIPCASE")]
             assert len(updates) == 1, updates
             return
+
+
+@pytest.mark.parametrize("trigger", ["send_kallelse", "follow_up", "close"])
+def test_a_step_settles_its_deadlines_in_one_update_the_session_sees(
+    trigger, db_session, registry, parties, create_case, engine, now
+):
+    from sqlmodel import select
+
+    from sipflow.cases.models import Deadline
+
+    held: list = []
+    for fired, seen in _steps(db_session, registry, parties, create_case, engine, now):
+        if fired == trigger:
+            deadline_statements = [s for s in seen if "deadline" in s.lower() and "INSERT" not in s.upper()]
+            assert len(deadline_statements) == 1, deadline_statements
+            assert deadline_statements[0].lstrip().upper().startswith("UPDATE DEADLINE")
+            # The deadlines the session held before the step show how it settled them.
+            assert held and all(d.met_at is not None or d.cancelled_at is not None for d in held)
+            return
+        held = list(
+            db_session.exec(
+                select(Deadline).where(Deadline.met_at.is_(None), Deadline.cancelled_at.is_(None))
+            ).all()
+        )

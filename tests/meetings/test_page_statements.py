@@ -21,8 +21,8 @@ from sipflow.db import unit_of_work
 from sipflow.meetings import services as meeting_services
 
 # Statements per GET, login, audit log and the page's own reads included (bench/README.md).
-CASE_PAGE_STATEMENTS = 29
-MEETING_PAGE_STATEMENTS = 20
+CASE_PAGE_STATEMENTS = 21
+MEETING_PAGE_STATEMENTS = 13
 
 
 @contextmanager
