@@ -10,6 +10,7 @@ from pathlib import Path
 from flask import Flask, current_app, g
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, SQLModel, create_engine
 
 from sipflow import jobs
@@ -143,3 +144,34 @@ def statistics_job(app: Flask) -> None:
     with app.extensions["sipflow.engine"].connect() as connection:
         refresh_statistics(connection)
     log.info("statistics job: planner statistics refreshed")
+
+
+def _is_write_lock_error(error: OperationalError) -> bool:
+    message = str(error.orig).lower()
+    return "locked" in message or "busy" in message
+
+
+def compare_and_set(
+    session: Session, statement, *, obj, recheck: Callable[[], None], busy: Exception
+) -> bool:
+    """Run a compare-and-set UPDATE that must be the transaction's first write; True when it matched a row.
+
+    SQLite (WAL) refuses a write from a snapshot older than another writer's commit (any table's); as the
+    claim is the first write, start afresh, reload obj, recheck it (raising if it moved on) and retry once.
+    A second refusal raises busy: someone is writing right now.
+    """
+    try:
+        result = session.execute(statement)
+    except OperationalError as error:
+        if not _is_write_lock_error(error):
+            raise
+        session.rollback()
+        session.refresh(obj)
+        recheck()
+        try:
+            result = session.execute(statement)
+        except OperationalError as again:
+            if not _is_write_lock_error(again):
+                raise
+            raise busy from None
+    return result.rowcount == 1

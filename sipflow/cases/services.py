@@ -12,7 +12,6 @@ from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import event, update
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
@@ -33,6 +32,7 @@ from sipflow.cases.models import (
     SipCase,
     TransitionLog,
 )
+from sipflow.db import compare_and_set
 from sipflow.errors import InvalidInput
 from sipflow.people.models import Person, Unit, User
 from sipflow.workflow.context import TransitionContext
@@ -415,11 +415,6 @@ def check_version(case: SipCase, expected_version: int) -> None:
         )
 
 
-def _is_write_lock_error(error: OperationalError) -> bool:
-    message = str(error.orig).lower()
-    return "locked" in message or "busy" in message
-
-
 def _claim_version(session: Session, case: SipCase, expected_version: int, **values) -> None:
     """Compare-and-set the version: of two writers holding the same version, only one gets past here.
 
@@ -432,23 +427,14 @@ def _claim_version(session: Session, case: SipCase, expected_version: int, **val
         .values(version=expected_version + 1, **values)
         .execution_options(synchronize_session=False)
     )
-    try:
-        result = session.execute(statement)
-    except OperationalError as error:
-        if not _is_write_lock_error(error):
-            raise
-        # SQLite (WAL) refuses a write from a snapshot older than another writer's commit; this claim is
-        # the transaction's first write, so start afresh, look at the case again and retry once.
-        session.rollback()
-        session.refresh(case)
-        check_version(case, expected_version)
-        try:
-            result = session.execute(statement)
-        except OperationalError as again:
-            if not _is_write_lock_error(again):
-                raise
-            raise StaleCase(_l("The SIP is being changed by someone else right now. Try again.")) from None
-    if result.rowcount != 1:
+    claimed = compare_and_set(
+        session,
+        statement,
+        obj=case,
+        recheck=lambda: check_version(case, expected_version),
+        busy=StaleCase(_l("The SIP is being changed by someone else right now. Try again.")),
+    )
+    if not claimed:
         raise StaleCase(
             _l("Someone else changed this SIP while you were working. Reload the page and try again.")
         )

@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import update
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
 from sipflow.cases.errors import PartyNotAllowed
 from sipflow.cases.models import Participant, SipCase
 from sipflow.cases.services import check_version, fire_transition
+from sipflow.db import compare_and_set
 from sipflow.errors import InvalidInput, UserError
 from sipflow.meetings import messages
 from sipflow.meetings.booking import Booking, active_participants, read_booking, read_invitees
@@ -112,11 +112,6 @@ def check_sequence(meeting: Meeting, expected_sequence: int | None) -> None:
         raise StaleMeeting(STALE_MEETING)
 
 
-def _is_write_lock_error(error: OperationalError) -> bool:
-    message = str(error.orig).lower()
-    return "locked" in message or "busy" in message
-
-
 def _claim(session: Session, meeting: Meeting, expected: int, *, now: datetime, bump: bool) -> None:
     """Compare-and-set the meeting's SEQUENCE: of two writers holding the same one, only one gets past here.
 
@@ -132,23 +127,14 @@ def _claim(session: Session, meeting: Meeting, expected: int, *, now: datetime, 
         .values(sequence=new, updated_at=now)
         .execution_options(synchronize_session=False)
     )
-    try:
-        result = session.execute(statement)
-    except OperationalError as error:
-        if not _is_write_lock_error(error):
-            raise
-        # SQLite (WAL) refuses a write from a snapshot older than another writer's commit (any table's);
-        # this claim is the transaction's first write, so start afresh, look again and retry once.
-        session.rollback()
-        session.refresh(meeting)
-        check_sequence(meeting, expected)
-        try:
-            result = session.execute(statement)
-        except OperationalError as again:
-            if not _is_write_lock_error(again):
-                raise
-            raise StaleMeeting(STALE_MEETING) from None
-    if result.rowcount != 1:
+    claimed = compare_and_set(
+        session,
+        statement,
+        obj=meeting,
+        recheck=lambda: check_sequence(meeting, expected),
+        busy=StaleMeeting(STALE_MEETING),
+    )
+    if not claimed:
         raise StaleMeeting(STALE_MEETING)
     set_committed_value(meeting, "sequence", new)
     set_committed_value(meeting, "updated_at", now)
