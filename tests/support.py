@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from functools import cache
 
-from sqlalchemy import exists, literal, select, union_all
+from sqlalchemy import event, exists, literal, select, union_all
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel
 from webkit import TEST_PASSWORD
@@ -222,3 +224,19 @@ def empty_tables(engine: Engine) -> None:
         ):
             # Statistics a test left (a bulk load analyses) would steer the next tests' query plans.
             connection.exec_driver_sql("DELETE FROM sqlite_stat1")
+
+
+@contextmanager
+def statements(target, keep=lambda statement: True) -> Iterator[list[str]]:
+    """The SQL statements target (an engine or a connection) sends inside the block, those keep keeps."""
+    seen: list[str] = []
+
+    def record(_conn, _cursor, statement, _parameters, _context, _executemany) -> None:
+        if keep(statement):
+            seen.append(statement)
+
+    event.listen(target, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(target, "before_cursor_execute", record)

@@ -4,12 +4,10 @@ The ceilings are the counts bench/transitions.py records (bench/README.md); the 
 before counting, as the benchmark keeps it out of its timed loop.
 """
 
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
 import support
-from sqlalchemy import event
 
 from sipflow.cases.scripted import scripted_input
 
@@ -41,21 +39,6 @@ CEILINGS = {
 }
 
 
-@contextmanager
-def counted(engine):
-    """Collect the statements engine sends while the block runs."""
-    seen: list[str] = []
-
-    def record(conn, cursor, statement, params, context, executemany):
-        seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-
-
 def _steps(db_session, registry, parties, create_case, engine, now):
     """Fire the sip happy path; yield (trigger, statements of that step)."""
     case = create_case("sip")
@@ -63,7 +46,7 @@ def _steps(db_session, registry, parties, create_case, engine, now):
         at = now + timedelta(minutes=step)
         form = registry.get(case.workflow_name, case.workflow_version).transition(case.state, trigger).form
         data = scripted_input(db_session, case, form, at)
-        with counted(engine) as seen:
+        with support.statements(engine) as seen:
             support.fire(db_session, registry, parties.region_user, case, trigger, now=at, data=data)
         yield trigger, seen
 

@@ -6,11 +6,10 @@ per meeting or per log row (N+1) shows here as a count that grows with the case.
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from datetime import timedelta
 
+import support
 from meetingkit import fire, next_week_at
-from sqlalchemy import event
 from sqlmodel import select
 from webkit import login
 
@@ -25,27 +24,12 @@ CASE_PAGE_STATEMENTS = 21
 MEETING_PAGE_STATEMENTS = 13
 
 
-@contextmanager
-def statements(engine):
-    """The SQL statements the engine runs inside the block."""
-    seen: list[str] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-
-
 def page_statements(client, engine, urls: dict[str, str]) -> dict[str, list[str]]:
     """The statements of one GET of each page (after a first GET, as a returning user sees it)."""
     counted = {}
     for name, url in urls.items():
         assert client.get(url).status_code == 200
-        with statements(engine) as seen:
+        with support.statements(engine) as seen:
             assert client.get(url).status_code == 200
         counted[name] = seen
     return counted

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import support
-from sqlalchemy import event, func
+from sqlalchemy import func
 from sqlalchemy.engine import Connection
 from sqlmodel import Session, SQLModel, select
 from support import KEPT_TABLES
@@ -236,18 +236,10 @@ def recorded_writes(session: Session) -> Iterator[list[str]]:
 
     Cheaper than a snapshot and stricter: it sees a write even when a later statement undoes it.
     """
-    connection = session.connection()
-    writes: list[str] = []
-
-    def record(_conn, _cursor, statement, _parameters, _context, _executemany) -> None:
-        if statement.lstrip().split(None, 1)[0].upper() in _WRITES:
-            writes.append(statement)
-
-    event.listen(connection, "before_cursor_execute", record)
-    try:
+    with support.statements(
+        session.connection(), keep=lambda statement: statement.lstrip().split(None, 1)[0].upper() in _WRITES
+    ) as writes:
         yield writes
-    finally:
-        event.remove(connection, "before_cursor_execute", record)
 
 
 def case_row(session: Session, case_id: int) -> tuple[str, int, int]:
