@@ -28,9 +28,10 @@ def due_at(rule: DeadlineDef, case_dates: Mapping[str, datetime | None]) -> date
 
 
 def settled(kind: str, met: frozenset[str], ending: bool) -> str | None:
-    """What happens to an open deadline of kind: "met", "cancelled" (the case ends) or None (stays open)."""
+    """The column a step sets on an open deadline of kind: `met_at`, `cancelled_at` (the case ends with it
+    open) or None (it stays open). services._settle_deadlines writes the same rule as two UPDATEs."""
     if kind in met:
-        return "met"
+        return "met_at"
     if ending:
-        return "cancelled"
+        return "cancelled_at"
     return None

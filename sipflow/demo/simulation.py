@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from sipflow.cases import deadlines
 from sipflow.demo.bulkload import Ids, Rows, sqlite_datetime, sqlite_json, unchanged
 from sipflow.demo.population import FEMALE_NAMES, MALE_NAMES, Parties, Party, Population
+from sipflow.meetings.models import CANCELLED, HELD, PLANNED
 from sipflow.workflow.definition import CREATE_EVENT, TransitionDef, Workflow
 
 # Fixed width, so that the highest number of a seed is also its highest reference string (an index seek).
@@ -403,11 +404,9 @@ class CaseSimulator:
         if (met or ending) and sim.open_deadlines:
             still_open = []
             for deadline in sim.open_deadlines:
-                outcome = deadlines.settled(deadline["kind"], met, ending)
-                if outcome == "met":
-                    deadline["met_at"] = at
-                elif outcome == "cancelled":
-                    deadline["cancelled_at"] = at
+                column = deadlines.settled(deadline["kind"], met, ending)
+                if column:
+                    deadline[column] = at
                 else:
                     still_open.append(deadline)
             sim.open_deadlines = still_open
@@ -571,7 +570,7 @@ class CaseSimulator:
                             consent["withdrawn_at"] = at
                             consent["withdrawn_reason"] = reason
                 elif effect == "cancel_meetings" and sim.meeting is not None:
-                    sim.meeting["status"] = "cancelled"
+                    sim.meeting["status"] = CANCELLED
                     sim.meeting = None
             case["version"] += 1
             case["updated_at"] = at
@@ -655,7 +654,7 @@ class CaseSimulator:
     def _plan_meeting(self, rows, sim, at) -> int:
         low, high = PACE["meeting_outcome"][sim.shape.short]
         starts = self._meeting_start(at, low, high)
-        meeting = self._meeting_row(sim, "follow_up" if sim.held else "first", "planned", starts)
+        meeting = self._meeting_row(sim, "follow_up" if sim.held else "first", PLANNED, starts)
         rows.by_table["meeting"].append(meeting)
         sim.meeting = meeting
         return meeting["id"]
@@ -689,10 +688,10 @@ class CaseSimulator:
         rng = self.rng
         meeting = sim.meeting
         if meeting is None:  # a follow-up meeting nobody booked through a kallelse: recorded as it was held
-            meeting = self._meeting_row(sim, "follow_up" if sim.held else "first", "held", at)
+            meeting = self._meeting_row(sim, "follow_up" if sim.held else "first", HELD, at)
             meeting["ends_at"] = at + timedelta(hours=1)
             rows.by_table["meeting"].append(meeting)
-        meeting["status"] = "held"
+        meeting["status"] = HELD
         meeting["held_at"] = at
         meeting["mode"] = mode = self._meeting_mode(at) if rng.random() < 0.1 else meeting["mode"]
         sim.meeting = None

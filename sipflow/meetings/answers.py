@@ -20,7 +20,7 @@ from sipflow.meetings.forms import AnswerForm
 from sipflow.meetings.forwarding import NoMailbox
 from sipflow.meetings.ical import ReplyError
 from sipflow.meetings.messages import place_text
-from sipflow.meetings.models import Invitation, Meeting
+from sipflow.meetings.models import PLANNED, Invitation, Meeting
 from sipflow.meetings.replies import MAIL_MAX_BYTES, receive
 from sipflow.meetings.tokens import AnswerLinkError, read_answer_token
 from sipflow.security import csrf
@@ -71,7 +71,7 @@ def answer(token: str):
         form.partstat.data, form.answer_mode.data = invitation.partstat, invitation.answer_mode
         form.comment.data = invitation.comment
     status, saved = 200, False
-    if request.method == "POST" and meeting.status == "planned":
+    if request.method == "POST" and meeting.status == PLANNED:
         status = 400
         if form.validate() and _mode_given(form):
             try:

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from sqlmodel import select
 
-from sipflow.meetings.models import Attendance, Meeting
+from sipflow.meetings.models import HELD, PLANNED, Attendance, Meeting
 from sipflow.meetings.services import book_meeting, cancel_planned_meetings, meeting_kind
 from sipflow.workflow.context import TransitionContext
 from sipflow.workflow.registry import register_effect
@@ -39,7 +39,7 @@ def mark_meeting_held(ctx: TransitionContext) -> None:
     held_at = ctx.data["held_at"]
     planned = ctx.session.exec(
         select(Meeting)
-        .where(Meeting.case_id == ctx.case.id, Meeting.status == "planned")
+        .where(Meeting.case_id == ctx.case.id, Meeting.status == PLANNED)
         .order_by(Meeting.starts_at.desc())
     ).first()
     meeting = planned or Meeting(
@@ -49,7 +49,7 @@ def mark_meeting_held(ctx: TransitionContext) -> None:
         starts_at=held_at,
         ends_at=held_at + timedelta(hours=1),
     )
-    meeting.status = "held"
+    meeting.status = HELD
     meeting.held_at = held_at
     meeting.mode = ctx.data.get("mode") or meeting.mode
     ctx.session.add(meeting)

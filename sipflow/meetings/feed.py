@@ -24,7 +24,7 @@ from sipflow.db import get_session, unit_of_work
 from sipflow.meetings.forms import EmptyForm
 from sipflow.meetings.ical import CalendarEvent, feed_ics
 from sipflow.meetings.messages import calendar_location, public_url
-from sipflow.meetings.models import Invitation, Meeting
+from sipflow.meetings.models import CANCELLED, Invitation, Meeting
 from sipflow.people.models import User
 from sipflow.security import access
 from sipflow.security.limits import limiter
@@ -97,7 +97,7 @@ def _event(meeting: Meeting, case: SipCase) -> CalendarEvent:
         organizer_email=current_app.config["MAIL_FROM"],
         organizer_name=current_app.config["MAIL_FROM_NAME"],
         attendees=(),
-        status="CANCELLED" if meeting.status == "cancelled" else "CONFIRMED",
+        status="CANCELLED" if meeting.status == CANCELLED else "CONFIRMED",
         last_modified=meeting.updated_at,
     )
 

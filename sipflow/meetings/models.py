@@ -12,7 +12,8 @@ from sqlmodel import Field, SQLModel
 
 MEETING_MODES = ("on_site", "video", "mixed")
 ATTENDANCE_MODES = ("on_site", "video", "phone", "absent")
-MEETING_STATUSES = ("planned", "held", "cancelled")
+# A meeting's own status (not a workflow state): booked, held, or called off.
+PLANNED, HELD, CANCELLED = MEETING_STATUSES = ("planned", "held", "cancelled")
 # iTIP participation status (RFC 5545 PARTSTAT) an invitee can hold.
 PARTSTATS = ("NEEDS-ACTION", "ACCEPTED", "DECLINED", "TENTATIVE")
 # The ways an invitee says they will take part; "absent" is not one (that is PARTSTAT=DECLINED).
@@ -42,7 +43,7 @@ class Meeting(SQLModel, table=True):
     # Raised on every change sent to invitees (move, place, cancel); calendars ignore an older SEQUENCE.
     sequence: int = 0
     kind: str = Field(default="first", max_length=12)  # first | follow_up
-    status: str = Field(default="planned", max_length=12)
+    status: str = Field(default=PLANNED, max_length=12)
     mode: str = Field(max_length=10)
     starts_at: datetime = Field(index=True)
     ends_at: datetime

@@ -26,7 +26,16 @@ from sipflow.db import compare_and_set
 from sipflow.errors import InvalidInput, UserError
 from sipflow.meetings import messages
 from sipflow.meetings.booking import Booking, active_participants, read_booking, read_invitees
-from sipflow.meetings.models import ANSWER_MODES, PARTSTATS, Invitation, Meeting, new_nonce
+from sipflow.meetings.models import (
+    ANSWER_MODES,
+    CANCELLED,
+    HELD,
+    PARTSTATS,
+    PLANNED,
+    Invitation,
+    Meeting,
+    new_nonce,
+)
 from sipflow.meetings.permissions import booking_permission
 from sipflow.people.models import User
 
@@ -94,15 +103,13 @@ def active_invitations(session: Session, meeting: Meeting) -> list[Invitation]:
 
 
 def _require_planned(meeting: Meeting) -> None:
-    if meeting.status != "planned":
+    if meeting.status != PLANNED:
         raise MeetingClosed(_l("The meeting is cancelled or already held; it cannot be changed."))
 
 
 def meeting_kind(session: Session, case: SipCase) -> str:
     """'first' until a meeting of the case has been held, then 'follow_up'."""
-    held = session.exec(
-        select(Meeting.id).where(Meeting.case_id == case.id, Meeting.status == "held")
-    ).first()
+    held = session.exec(select(Meeting.id).where(Meeting.case_id == case.id, Meeting.status == HELD)).first()
     return "first" if held is None else "follow_up"
 
 
@@ -160,7 +167,7 @@ def book_meeting(
     meeting = Meeting(
         case_id=case.id,
         kind=meeting_kind(session, case),
-        status="planned",
+        status=PLANNED,
         mode=booking.mode,
         starts_at=booking.starts_at,
         ends_at=booking.ends_at,
@@ -298,7 +305,7 @@ def cancel_meeting(
     _require_planned(meeting)
     check_sequence(meeting, expected_sequence)
     _new_version(session, meeting, now, expected_sequence)
-    meeting.status = "cancelled"
+    meeting.status = CANCELLED
     meeting.cancelled_at = now
     session.add(meeting)
     invitations = active_invitations(session, meeting)
@@ -311,9 +318,7 @@ def cancel_meeting(
 
 def cancel_planned_meetings(session: Session, case: SipCase, *, now: datetime) -> int:
     """Cancel every planned meeting of a case that ends (withdrawn consent, cancelled SIP)."""
-    planned = session.exec(
-        select(Meeting).where(Meeting.case_id == case.id, Meeting.status == "planned")
-    ).all()
+    planned = session.exec(select(Meeting).where(Meeting.case_id == case.id, Meeting.status == PLANNED)).all()
     for meeting in planned:
         cancel_meeting(session, case, meeting, now=now)
     return len(planned)

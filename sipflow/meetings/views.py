@@ -22,7 +22,7 @@ from sipflow.meetings.forms import (
     MeetingActionForm,
     show_current_version,
 )
-from sipflow.meetings.models import Invitation, Meeting
+from sipflow.meetings.models import PLANNED, Invitation, Meeting
 from sipflow.meetings.queries import case_meetings, invitation_rows, invitee_choices, invitees, labels_of
 from sipflow.security import audit
 from sipflow.web import (
@@ -196,7 +196,7 @@ def _render_meeting(case, meeting, *, status=200, errors=None, change_form=None,
     active = [row[0] for row in read.rows if row[0].active]
     manage = (
         permissions.may_manage_meetings(session, workflow_registry(), case, current_actor(), active)
-        and meeting.status == "planned"
+        and meeting.status == PLANNED
     )
     if change_form is None:
         change_form = BookingForm(formdata=None, prefix="change", version=meeting.sequence)
