@@ -31,6 +31,17 @@ from sipflow.people.models import Organisation, Person, Unit, User
 from sipflow.people.services import register_person
 from sipflow.security.passwords import hash_password
 
+# The `sip` workflow from request to closing, one trigger per step (lifecycle and statement tests).
+SIP_HAPPY_PATH = (
+    "give_consent",
+    "start_preparation",
+    "send_kallelse",
+    "hold_meeting",
+    "establish_plan",
+    "follow_up",
+    "revise_plan",
+    "close",
+)
 FIXED_NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 # Reference tables survive between tests; everything else is emptied after each one.
 KEPT_TABLES = frozenset({"county", "municipality", "alembic_version"})

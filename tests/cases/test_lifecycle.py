@@ -12,17 +12,6 @@ from sipflow.cases.models import Deadline, TransitionLog
 from sipflow.cases.scripted import scripted_input
 from sipflow.meetings.models import Meeting
 
-HAPPY_PATH = [
-    "give_consent",
-    "start_preparation",
-    "send_kallelse",
-    "hold_meeting",
-    "establish_plan",
-    "follow_up",
-    "revise_plan",
-    "close",
-]
-
 
 def fire(db_session, registry, actor, case, trigger, now, data=None):
     return support.fire(db_session, registry, actor, case, trigger, now=now, data=data)
@@ -31,14 +20,14 @@ def fire(db_session, registry, actor, case, trigger, now, data=None):
 @pytest.mark.parametrize("workflow", ["sip", "sip_discharge", "sip_child"])
 def test_full_lifecycle_logs_every_step(workflow, db_session, registry, parties, create_case, now):
     case = create_case(workflow)
-    for step, trigger in enumerate(HAPPY_PATH, start=1):
+    for step, trigger in enumerate(support.SIP_HAPPY_PATH, start=1):
         fire(db_session, registry, parties.region_user, case, trigger, now + timedelta(minutes=step))
     assert case.state == "closed"
-    assert case.version == len(HAPPY_PATH) + 1
+    assert case.version == len(support.SIP_HAPPY_PATH) + 1
     logs = db_session.exec(
         select(TransitionLog).where(TransitionLog.case_id == case.id).order_by(TransitionLog.id)
     ).all()
-    assert [log.trigger for log in logs] == ["create", *HAPPY_PATH]
+    assert [log.trigger for log in logs] == ["create", *support.SIP_HAPPY_PATH]
     assert all(log.user_id == parties.region_user.id for log in logs)
     meetings = db_session.exec(select(Meeting).where(Meeting.case_id == case.id)).all()
     assert {m.status for m in meetings} == {"held"}
@@ -53,7 +42,7 @@ def test_discharge_kallelse_deadline_is_three_days_after_utskrivningsklar(db_ses
 
 def test_kallelse_meets_the_deadline(db_session, registry, parties, create_case, now):
     case = create_case()
-    for trigger in HAPPY_PATH[:3]:
+    for trigger in support.SIP_HAPPY_PATH[:3]:
         fire(db_session, registry, parties.region_user, case, trigger, now)
     deadline = db_session.exec(select(Deadline).where(Deadline.case_id == case.id)).one()
     assert deadline.met_at == now

@@ -11,17 +11,6 @@ import support
 
 from sipflow.cases.scripted import scripted_input
 
-HAPPY_PATH = [
-    "give_consent",
-    "start_preparation",
-    "send_kallelse",
-    "hold_meeting",
-    "establish_plan",
-    "follow_up",
-    "revise_plan",
-    "close",
-]
-
 # Statements (SELECT, INSERT, UPDATE; not BEGIN/COMMIT) one step of the sip workflow may send at most,
 # the actor and the case already in the session: 62 in all (77 before issue 9). Each ceiling counts one
 # UPDATE of case_visibility (Mina SIP's candidates take the case's new time); open deadlines settle in one
@@ -42,7 +31,7 @@ CEILINGS = {
 def _steps(db_session, registry, parties, create_case, engine, now):
     """Fire the sip happy path; yield (trigger, statements of that step)."""
     case = create_case("sip")
-    for step, trigger in enumerate(HAPPY_PATH, start=1):
+    for step, trigger in enumerate(support.SIP_HAPPY_PATH, start=1):
         at = now + timedelta(minutes=step)
         form = registry.get(case.workflow_name, case.workflow_version).transition(case.state, trigger).form
         data = scripted_input(db_session, case, form, at)
