@@ -105,10 +105,18 @@ class CasePage:
 
     rows: list[CaseRow]
     page: int
-    has_previous: bool
-    has_next: bool
     previous_cursor: str | None = None
     next_cursor: str | None = None
+
+    @property
+    def has_previous(self) -> bool:
+        """A page comes before this one."""
+        return self.previous_cursor is not None
+
+    @property
+    def has_next(self) -> bool:
+        """A page comes after this one."""
+        return self.next_cursor is not None
 
 
 @dataclass(frozen=True)
@@ -262,7 +270,7 @@ def my_cases(
     if after_cursor is not None:
         before_cursor = None
     if not access.may_see_cases(user):
-        return CasePage(rows=[], page=1, has_previous=False, has_next=False)
+        return CasePage(rows=[], page=1)
     # One row more than shown tells whether there is a further page without counting every case.
     if before_cursor is not None:
         found = _visible_page(
@@ -294,10 +302,10 @@ def my_cases(
             row.deadline_due = deadline.due_at
             row.overdue = deadline.due_at < now
         rows.append(row)
-    result = CasePage(rows=rows, page=page, has_previous=has_previous and bool(found), has_next=has_next)
+    result = CasePage(rows=rows, page=page)
     if found:
         first, last = found[0][0], found[-1][0]
-        if result.has_previous:
+        if has_previous:
             result.previous_cursor = Cursor(max(page - 1, 1), first.updated_at, first.id).encode()
         if has_next:
             result.next_cursor = Cursor(min(page + 1, MAX_PAGE), last.updated_at, last.id).encode()
