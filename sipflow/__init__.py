@@ -20,6 +20,7 @@ def create_app(config: dict | None = None) -> Flask:
     from sipflow.meetings.answers import bp as answers_bp
     from sipflow.meetings.feed import bp as calendar_bp
     from sipflow.meetings.views import bp as meetings_bp
+    from sipflow.plans.views import bp as plans_bp
     from sipflow.routing import init_converters
     from sipflow.security import init_security
     from sipflow.security.redaction import install_log_redaction
@@ -52,6 +53,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(meetings_bp)
     app.register_blueprint(answers_bp)
     app.register_blueprint(calendar_bp)
+    app.register_blueprint(plans_bp)
     if app.config["ENV_NAME"] != "production":
         from sipflow.notifications.views import bp as dev_bp
 

@@ -2,14 +2,33 @@
 
 from sipflow.cases.models import Deadline, Participant, SipCase, TransitionLog
 from sipflow.consent.models import Consent, ConsentOrganisation
-from sipflow.meetings.models import Attendance, Invitation, Meeting
+from sipflow.meetings.models import Attendance, Invitation, Meeting, MeetingDecision
 from sipflow.notifications.models import OutboxMessage
 from sipflow.people.models import County, Municipality, Organisation, Person, Unit, User
+from sipflow.plans.models import (
+    HuvudansvarTransfer,
+    PersonalLink,
+    Plan,
+    PlanApproval,
+    PlanContact,
+    PlanEffort,
+    PlanGoal,
+    PlanVersion,
+)
 from sipflow.retention.models import AnonymisedCase, AnonymisedPerson
 from sipflow.security.audit import AccessLogEntry, AccessLogHead
 from sipflow.security.throttle import LoginFailure
 
 __all__ = [
+    "PlanVersion",
+    "PlanGoal",
+    "PlanEffort",
+    "PlanContact",
+    "PlanApproval",
+    "Plan",
+    "PersonalLink",
+    "MeetingDecision",
+    "HuvudansvarTransfer",
     "AccessLogEntry",
     "AccessLogHead",
     "AnonymisedCase",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import UniqueConstraint
 from sqlalchemy.ext.hybrid import hybrid_property
@@ -20,7 +20,11 @@ PARTSTATS = ("NEEDS-ACTION", "ACCEPTED", "DECLINED", "TENTATIVE")
 ANSWER_MODES = ("on_site", "video", "phone")
 # How an invitee is called: by sipflow's e-mail, or by the booking staff some other way (letter, phone).
 INVITATION_CHANNELS = ("email", "other")
+# How digital a held meeting was, from its attendance (SIP.md §5): nobody on site, some remote, all on site.
+CLASSIFICATIONS = ("fully_digital", "partly_digital", "on_site")
 ANSWER_SOURCES = ("link", "itip", "staff")
+# For a närstående at a meeting: asked about their own support needs, and referred to anhörigstöd.
+CARER_SUPPORT_ANSWERS = ("asked", "not_asked", "referred")
 
 
 def new_ical_uid() -> str:
@@ -53,6 +57,12 @@ class Meeting(SQLModel, table=True):
     video_url: str | None = Field(default=None, max_length=500)
     booked_by_user_id: int | None = Field(default=None, foreign_key="user.id")
     held_at: datetime | None = None
+    # Held on another day than booked, said so on purpose when the outcome was recorded.
+    moved: bool = False
+    # Derived from the attendance when the outcome is recorded; kept, since statistics count it.
+    classification: str | None = Field(default=None, max_length=16)
+    # An outcome without decisions states why nothing changes.
+    no_change_reason: str | None = Field(default=None, max_length=1000)
     cancelled_at: datetime | None = None
     updated_at: datetime | None = None
 
@@ -105,3 +115,19 @@ class Attendance(SQLModel, table=True):
     meeting_id: int = Field(foreign_key="meeting.id", primary_key=True)
     participant_id: int = Field(foreign_key="participant.id", primary_key=True)
     mode: str = Field(max_length=10)
+    # For a närstående: asked about their own support needs / referred to anhörigstöd (CARER_SUPPORT_ANSWERS).
+    carer_support: str | None = Field(default=None, max_length=10)
+
+
+class MeetingDecision(SQLModel, table=True):
+    """A decision or action of a held meeting: what, whose (organisation, unit or person) and by when."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meeting.id", index=True)
+    text: str = Field(max_length=1000)
+    organisation_id: int | None = Field(default=None, foreign_key="organisation.id")
+    unit_id: int | None = Field(default=None, foreign_key="unit.id")
+    # A person taking part (the person, a närstående) who owns the action.
+    participant_id: int | None = Field(default=None, foreign_key="participant.id")
+    due_on: date
+    position: int = 0

@@ -1,0 +1,116 @@
+"""The content of a plan as one plain dict: what a version freezes, the PDF prints and the pages compare.
+
+Everything that shows a plan (version snapshot, PDF, comparison, the person's view) reads this one shape,
+so a field added here reaches all of them. Dates are ISO strings, so the dict is JSON as it stands.
+"""
+
+from __future__ import annotations
+
+from sqlmodel import Session, select
+
+from sipflow.cases.models import Participant, SipCase
+from sipflow.people.models import Organisation, Person, Unit
+from sipflow.plans.models import Plan, PlanContact, PlanEffort, PlanGoal
+
+# Bumped when the shape below changes, so readers of old versions know which shape they hold.
+CONTENT_FORMAT = 1
+
+
+def _iso(value) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def plan_items(session: Session, plan: Plan) -> tuple[list[PlanGoal], list[PlanEffort], list[PlanContact]]:
+    """The plan's goals and efforts in their order, and its contacts: one query each."""
+    goals = session.exec(
+        select(PlanGoal).where(PlanGoal.plan_id == plan.id).order_by(PlanGoal.position, PlanGoal.id)
+    ).all()
+    efforts = session.exec(
+        select(PlanEffort).where(PlanEffort.plan_id == plan.id).order_by(PlanEffort.position, PlanEffort.id)
+    ).all()
+    contacts = session.exec(select(PlanContact).where(PlanContact.plan_id == plan.id)).all()
+    return list(goals), list(efforts), list(contacts)
+
+
+def plan_content(session: Session, case: SipCase, plan: Plan) -> dict:
+    """The whole plan of case as a JSON-ready dict (without version number and approvals)."""
+    goals, efforts, contacts = plan_items(session, plan)
+    participants = session.exec(
+        select(Participant).where(Participant.case_id == case.id, Participant.active).order_by(Participant.id)
+    ).all()
+    organisation_ids = {p.organisation_id for p in participants if p.organisation_id}
+    organisation_ids |= {e.organisation_id for e in efforts if e.organisation_id}
+    organisation_ids |= {c.organisation_id for c in contacts}
+    organisations = {
+        o.id: o.name
+        for o in session.exec(select(Organisation).where(Organisation.id.in_(organisation_ids))).all()
+    }
+    unit_ids = {e.unit_id for e in efforts if e.unit_id} | {p.unit_id for p in participants if p.unit_id}
+    units = {u.id: u.name for u in session.exec(select(Unit).where(Unit.id.in_(unit_ids))).all()}
+    person = session.get(Person, case.person_id)
+    huvudansvarig = next((p for p in participants if p.role == "huvudansvarig" and p.organisation_id), None)
+    return {
+        "format": CONTENT_FORMAT,
+        "case_reference": case.reference,
+        "person": {
+            "name": f"{person.given_name} {person.family_name}",
+            "id_number": person.id_number,
+            "birth_date": _iso(person.birth_date),
+        },
+        "needs": plan.needs or "",
+        "own_goals": [{"uid": g.uid, "text": g.text} for g in goals if g.kind == "own"],
+        "professional_goals": [{"uid": g.uid, "text": g.text} for g in goals if g.kind == "professional"],
+        "efforts": [
+            {
+                "uid": e.uid,
+                "kind": e.kind,
+                "what": e.what,
+                "organisation_id": e.organisation_id,
+                "organisation": organisations.get(e.organisation_id),
+                "unit": units.get(e.unit_id),
+                "responsible": e.responsible,
+                "actor": e.actor,
+                "starts_on": _iso(e.starts_on),
+                "ends_on": _iso(e.ends_on),
+                "status": e.status,
+            }
+            for e in efforts
+        ],
+        "no_other_measures": plan.no_other_measures,
+        "huvudansvar": {
+            "organisation_id": huvudansvarig.organisation_id if huvudansvarig else None,
+            "organisation": organisations.get(huvudansvarig.organisation_id) if huvudansvarig else None,
+            "contact": plan.huvudansvar_contact,
+        },
+        "fast_vardkontakt": plan.fast_vardkontakt,
+        "fast_omsorgskontakt": plan.fast_omsorgskontakt,
+        "contacts": sorted(
+            (
+                {
+                    "organisation_id": c.organisation_id,
+                    "organisation": organisations.get(c.organisation_id),
+                    "name": c.name,
+                    "phone": c.phone,
+                    "email": c.email,
+                }
+                for c in contacts
+            ),
+            key=lambda c: (c["organisation"] or "", c["organisation_id"]),
+        ),
+        "follow_up_on": _iso(plan.follow_up_on),
+        "child_view": case.child_view,
+        "child_view_missing_reason": plan.child_view_missing_reason,
+        "participants": [
+            {
+                "participant_id": p.id,
+                "kind": p.kind,
+                "role": p.role,
+                "organisation_id": p.organisation_id,
+                "organisation": organisations.get(p.organisation_id),
+                "unit": units.get(p.unit_id),
+                "name": p.name,
+                "relation": p.relation,
+            }
+            for p in participants
+        ],
+    }

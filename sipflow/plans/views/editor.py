@@ -1,0 +1,5 @@
+"""The plan editor: the working plan, what is still missing, and huvudansvar hand-over."""
+
+from __future__ import annotations
+
+from sipflow.plans.views import bp  # noqa: F401

@@ -1,0 +1,5 @@
+"""Plan versions: the list, one version, the comparison of two, and the PDF download."""
+
+from __future__ import annotations
+
+from sipflow.plans.views import bp  # noqa: F401
