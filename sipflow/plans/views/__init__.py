@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Blueprint
+# Importing the modules registers their routes on the blueprint.
+from sipflow.plans.blueprint import bp
+from sipflow.plans.views import editor, person, versions  # noqa: F401
 
-bp = Blueprint("plans", __name__)
-
-# Importing the modules registers their routes on bp (after bp exists).
-from sipflow.plans.views import editor, person, versions  # noqa: E402,F401
+__all__ = ["bp"]

@@ -2,4 +2,4 @@
 
 from __future__ import annotations
 
-from sipflow.plans.views import bp  # noqa: F401
+from sipflow.plans.blueprint import bp  # noqa: F401
