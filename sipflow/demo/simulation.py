@@ -675,6 +675,9 @@ class CaseSimulator:
             if mode != "on_site"
             else None,
             "held_at": None,
+            "moved": False,
+            "classification": None,
+            "no_change_reason": None,
             # Drawn from the seeded generator, so a seed gives the same data every time.
             "uid": f"{self.rng.getrandbits(128):032x}@sipflow",
             "sequence": 0,
