@@ -263,3 +263,9 @@ def test_no_personnummer_in_the_mail(db_session, sent):
     row = queued(db_session)
     assert world.person.id_number not in row.message
     assert world.person.family_name not in row.message
+
+
+def test_the_public_link_route_is_rate_limited(client):
+    # 30 a minute from one address: guessing tokens stays slow; the 31st is refused before any lookup.
+    statuses = [client.get("/my-plan/not-a-token").status_code for _ in range(31)]
+    assert statuses[:30] == [404] * 30 and statuses[30] == 429

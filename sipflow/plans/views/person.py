@@ -76,7 +76,7 @@ class ApprovalForm(FlaskForm):
     participant_id = SelectField(_l("Who approved"), coerce=int, validators=[InputRequired()])
     method = RadioField(
         _l("How"),
-        choices=[(m, METHOD_LABELS[m]) for m in approvals.STAFF_METHODS],
+        choices=choices((m, METHOD_LABELS[m]) for m in approvals.STAFF_METHODS),
         validators=[InputRequired(message=_l("Choose how the plan was approved."))],
     )
 
