@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer
 from sqlmodel import Session, select
@@ -238,8 +239,27 @@ def approval_status(session: Session, case: SipCase, version: PlanVersion) -> li
         .where(PlanApproval.version_id == version.id)
         .order_by(PlanApproval.approved_at, PlanApproval.id)
     ).all()
+    return parties_of(rows, approvals, session.get(Person, case.person_id))
+
+
+def newest_with_approvals(session: Session, case: SipCase) -> tuple[PlanVersion | None, list[PlanApproval]]:
+    """The case's newest version and its approvals, in one statement (the case page's budget)."""
+    newest = select(func.max(PlanVersion.number)).where(PlanVersion.case_id == case.id).scalar_subquery()
+    rows = session.exec(
+        select(PlanVersion, PlanApproval)
+        .options(defer(PlanVersion.pdf))
+        .outerjoin(PlanApproval, PlanApproval.version_id == PlanVersion.id)
+        .where(PlanVersion.case_id == case.id, PlanVersion.number == newest)
+        .order_by(PlanApproval.approved_at, PlanApproval.id)
+    ).all()
+    if not rows:
+        return None, []
+    return rows[0][0], [approval for _version, approval in rows if approval is not None]
+
+
+def parties_of(rows, approvals, person: Person) -> list[PartyApproval]:
+    """The parties from the case's (participant, organisation) rows and the (approval, recorder) pairs."""
     by_participant = {approval.participant_id: (approval, user) for approval, user in approvals}
-    person = session.get(Person, case.person_id)
     parties: dict[tuple, PartyApproval] = {}
     person_party = PartyApproval(
         kind=PERSON,

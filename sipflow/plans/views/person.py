@@ -110,10 +110,16 @@ def _labels() -> dict:
 
 
 def _case_page_part(detail, actor, *, allowed: list) -> dict:
-    """The case page's plan section: the person's view, approvals of the newest version, personal links."""
+    """The case page's plan section: the person's view, approvals of the newest version, personal links.
+
+    One statement: the participants come from the rows the case page already read.
+    """
     case = detail.case
-    version = approvals.newest_version(get_session(), case)
-    status = approvals.approval_status(get_session(), case, version) if version is not None else []
+    version, given = approvals.newest_with_approvals(get_session(), case)
+    status = []
+    if version is not None:
+        rows = [(row[0], row[1]) for row in detail.participant_rows]
+        status = approvals.parties_of(rows, [(approval, None) for approval in given], detail.person)
     return {
         "person_plan": {
             "view_url": url_for("plans.person_staff", uid=case.uid),
@@ -121,7 +127,6 @@ def _case_page_part(detail, actor, *, allowed: list) -> dict:
             "links_url": url_for("plans.links_page", uid=case.uid),
             "version": version,
             "missing": [p.label for p in status if p.approval is None and not p.former],
-            "approved": sum(1 for p in status if p.approval is not None),
         }
     }
 
