@@ -144,3 +144,28 @@ def test_recording_for_an_outdated_version_is_refused_and_the_choice_kept(client
     fields = dict(forms_of(page)[f"/cases/{planned.case.uid}/plan/approvals"])
     assert fields["approval-version_id"] == str(v2.id)
     assert fields["approval-participant_id"] == str(planned.person_row.id)
+
+
+def test_the_case_page_says_when_every_party_approved(client, db_session, planned, now):
+    from sipflow.db import unit_of_work
+    from sipflow.plans.approvals import approve_version
+
+    v1 = planned.extra["v1"]
+    for participant, user in (
+        (planned.region.participant, planned.region.user),
+        (planned.municipality.participant, planned.municipality.user),
+        (planned.person_row, planned.region.user),
+    ):
+        with unit_of_work(db_session):
+            approve_version(
+                db_session,
+                case=planned.case,
+                version=v1,
+                participant=participant,
+                method="meeting",
+                now=now,
+                recorded_by=user,
+            )
+    login(client, planned.region.user.username)
+    page = text_of(client.get(f"/cases/{planned.case.uid}"))
+    assert "godkänd av alla parter" in page and "godkännande saknas" not in page

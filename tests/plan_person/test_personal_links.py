@@ -269,3 +269,37 @@ def test_the_public_link_route_is_rate_limited(client):
     # 30 a minute from one address: guessing tokens stays slow; the 31st is refused before any lookup.
     statuses = [client.get("/my-plan/not-a-token").status_code for _ in range(31)]
     assert statuses[:30] == [404] * 30 and statuses[30] == 429
+
+
+def test_a_guardian_approves_a_childs_plan_through_their_link(client, db_session, app, registry, now):
+    from datetime import date
+
+    from sipflow.cases import services
+    from sipflow.db import unit_of_work
+
+    world = build_world(db_session, app, registry, now=now, birth=date(2014, 3, 1))
+    with unit_of_work(db_session):
+        guardian = services.add_private_participant(
+            db_session,
+            registry,
+            world.case,
+            kind="guardian",
+            name="Maria Förälder",
+            relation=None,
+            email="maria@example.se",
+            phone=None,
+            now=now,
+        )
+    version = freeze(db_session, world, now=now)
+    send_link(client, world, guardian)
+    log_out(client)
+    path = link_path(queued(db_session))
+    page = client.get(path)
+    assert "för barnets räkning" in text_of(page)
+    response = client.post(
+        path + "/approve",
+        data={"csrf_token": csrf_token(text_of(page)), "approve-version_id": str(version.id)},
+    )
+    assert response.status_code == 303
+    approval = db_session.exec(select(PlanApproval)).one()
+    assert approval.participant_id == guardian.id and approval.method == "digital"

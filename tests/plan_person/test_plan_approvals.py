@@ -138,3 +138,34 @@ def test_a_guardian_approves_on_a_childs_behalf(db_session, app, registry, now):
     approve(db_session, world, version, guardian, digital=True, now=now)
     person = next(p for p in approval_status(db_session, world.case, version) if p.kind == "person")
     assert person.approval.participant_id == guardian.id and person.given_by == "Maria Förälder"
+
+
+def test_a_guardian_of_an_adult_does_not_approve_for_them(db_session, app, registry, planned, now):
+    from sipflow.cases import services
+
+    with unit_of_work(db_session):
+        guardian = services.add_private_participant(
+            db_session,
+            registry,
+            planned.case,
+            kind="guardian",
+            name="Gammal Förmyndare",
+            relation=None,
+            email=None,
+            phone=None,
+            now=now,
+        )
+    assert not may_record_for(db_session, planned.case, guardian, planned.region.user, today=now.date())
+    assert not may_record_for(
+        db_session, planned.case, planned.relative, planned.region.user, today=now.date()
+    )
+    with pytest.raises(NotAllowed):
+        approve(db_session, planned, planned.extra["v1"], guardian, digital=True, now=now)
+
+
+def test_when_every_party_approved_nothing_is_missing(db_session, planned, now):
+    v1 = planned.extra["v1"]
+    approve(db_session, planned, v1, planned.region.participant, now=now)
+    approve(db_session, planned, v1, planned.municipality.participant, by=planned.municipality.user, now=now)
+    approve(db_session, planned, v1, planned.person_row, method="paper", now=now)
+    assert all(party.approval is not None for party in approval_status(db_session, planned.case, v1))
