@@ -171,7 +171,7 @@ def person_staff(uid: str):
         user=user,
         now=now,
     )
-    return render_template("plans/person_staff.html", case=case, page=page, show_names=True)
+    return render_template("plans/person_staff.html", case=case, page=page)
 
 
 # --- Staff: approvals -------------------------------------------------------------------------------------
@@ -395,38 +395,40 @@ def _link_or_refusal(token: str, now):
     return None, _private((page, personal_links.REFUSAL_STATUS[code]))
 
 
-def _render_link_page(link: PersonalLink, token: str, *, now, errors=(), status: int = 200, log: bool = True):
+def _render_link_page(link: PersonalLink, token: str, *, now, errors=(), status: int = 200):
+    """The person's plans as the link shows them; every case shown is logged (no user), each time."""
     session, registry = get_session(), workflow_registry()
     person = session.get(Person, link.person_id)
     participant = session.get(Participant, link.participant_id)
     cases = person_view.active_cases(session, registry, person.id, now=now)
     page = person_view.person_page(session, registry, person, cases, locale=current_locale())
-    if log:
-        with unit_of_work(session):
-            personal_links.touch(session, link, now)
-            for card in page.plans:
-                audit.record_access(
-                    session,
-                    user=None,
-                    action=audit.PLAN_LINK_VIEW,
-                    purpose=audit.PURPOSE_CARE,
-                    case=card.case,
-                    person=person,
-                    now=now,
-                )
-    today = to_local(now).date()
-    may_approve = participant.kind == approvals.PERSON or (
-        participant.kind == approvals.GUARDIAN and approvals.is_child(person, today)
-    )
+    with unit_of_work(session):
+        personal_links.touch(session, link, now)
+        for card in page.plans:
+            audit.record_access(
+                session,
+                user=None,
+                action=audit.PLAN_LINK_VIEW,
+                purpose=audit.PURPOSE_CARE,
+                case=card.case,
+                person=person,
+                now=now,
+            )
+    # The person approves each of their plans; a guardian (of a child) the plan of the SIP they take part in.
+    if participant.kind == approvals.PERSON:
+        approvable = {card.case.id for card in page.plans}
+    elif participant.kind == approvals.GUARDIAN and approvals.is_child(person, to_local(now).date()):
+        approvable = {link.case_id}
+    else:
+        approvable = set()
     html = render_template(
         "plans/person_link.html",
         page=page,
         token=token,
         form=LinkApprovalForm(formdata=None, prefix="approve"),
-        may_approve=may_approve,
+        approvable=approvable,
         on_behalf=participant.kind == approvals.GUARDIAN,
         errors=list(errors),
-        show_names=True,
     )
     return _private((html, status))
 
@@ -459,7 +461,7 @@ def my_plan_approve(token: str):
     version = session.get(PlanVersion, form.version_id.data)
     case = session.get(SipCase, version.case_id) if version is not None else None
     if case is None or case.person_id != link.person_id:
-        return _render_link_page(link, token, now=now, errors=[_("Unknown version.")], status=400, log=False)
+        return _render_link_page(link, token, now=now, errors=[_("Unknown version.")], status=400)
     participant = session.get(Participant, link.participant_id)
     if participant.case_id != case.id:
         # A link is sent from one case; on the person's other SIPs they approve as that case's person.
@@ -479,7 +481,6 @@ def my_plan_approve(token: str):
             now=now,
             errors=[_("Approve this plan through a link sent from its own SIP.")],
             status=403,
-            log=False,
         )
     try:
         with unit_of_work(session):
@@ -493,6 +494,6 @@ def my_plan_approve(token: str):
                 registry=workflow_registry(),
             )
     except UserError as error:
-        return _render_link_page(link, token, now=now, errors=[error.message], status=error.status, log=False)
+        return _render_link_page(link, token, now=now, errors=[error.message], status=error.status)
     flash(_("Thank you: your approval of the plan is recorded."), "success")
     return _private(redirect(url_for("plans.my_plan", token=token), code=303))
