@@ -97,6 +97,8 @@ def load_config(environ: dict[str, str] | None = None, overrides: dict | None = 
         "OUTBOX_MAX_ATTEMPTS": _env_int(env, "SIPFLOW_OUTBOX_MAX_ATTEMPTS", 8),
         # The video meeting's join link; {room} becomes a random room name, one per meeting.
         "VIDEO_URL_TEMPLATE": env.get("SIPFLOW_VIDEO_URL_TEMPLATE", "https://meet.jit.si/sipflow-{room}"),
+        # How many days a personal link to the person's plans works (revocable before then).
+        "PERSONAL_LINK_DAYS": _env_int(env, "SIPFLOW_PERSONAL_LINK_DAYS", 30),
         "WORKFLOWS_DIR": env.get("SIPFLOW_WORKFLOWS_DIR", str(PROJECT_ROOT / "workflows")),
         "SESSION_IDLE_MINUTES": _env_int(env, "SIPFLOW_SESSION_IDLE_MINUTES", 30),
         # Absolute session lifetime: a login ends after this long however active the user is.
@@ -194,6 +196,7 @@ def _validate_whole_numbers(cfg: dict) -> None:
         "OUTBOX_MAX_ATTEMPTS",
         "LOGIN_DELAY_AFTER_FAILURES",
         "LOGIN_DELAY_MAX_SECONDS",
+        "PERSONAL_LINK_DAYS",
     ):
         if not isinstance(cfg[key], int) or isinstance(cfg[key], bool) or cfg[key] <= 0:
             raise ConfigError(f"SIPFLOW_{key} must be a positive whole number, got {cfg[key]!r}")

@@ -44,6 +44,12 @@ PERSON_EXPORT = "person.export"
 PERSON_LOOKUP = "person.lookup"
 PERSON_CHANGE = "person.change"
 ACCESS_DENIED = "access.denied"
+# The person's own view of their plans: read by staff, or by the person or närstående through a personal link
+# (no user); staff recording an approval or sending a link read the plan's parties too.
+PLAN_PERSON_VIEW = "plan.person_view"
+PLAN_LINK_VIEW = "plan.link_view"
+PLAN_APPROVALS = "plan.approvals"
+PLAN_LINKS = "plan.links"
 
 # Purposes: why the access happened, in the words the law and the person use.
 PURPOSE_CARE = "vård och behandling / samordning"

@@ -38,6 +38,10 @@ ACTION_LABELS = {
     audit.PERSON_LOOKUP: "Sökte fram personen",
     audit.PERSON_CHANGE: "Ändrade personens namn eller folkbokföringskommun",
     audit.ACCESS_DENIED: "Nekades åtkomst",
+    audit.PLAN_PERSON_VIEW: "Läste personens planer",
+    audit.PLAN_LINK_VIEW: "Läste planerna genom den personliga länken",
+    audit.PLAN_APPROVALS: "Läste eller registrerade godkännanden av planen",
+    audit.PLAN_LINKS: "Skickade eller återkallade en personlig länk",
 }
 OUTCOME_LABELS = {audit.ALLOWED: "tillåten", audit.DENIED: "nekad"}
 TITLE = "Loggutdrag"

@@ -471,6 +471,74 @@ ROUTES |= {
     ),
 }
 
+
+def _personal_link(world: World) -> str:
+    """A personal link to the world's person (made once per cell); its token."""
+    from flask import current_app
+
+    from sipflow.plans.models import PersonalLink
+    from sipflow.plans.personal_links import make_token
+
+    session = world.session
+    link = session.exec(select(PersonalLink).where(PersonalLink.case_id == world.case.id)).first()
+    if link is None:
+        person_row = session.exec(
+            select(Participant).where(Participant.case_id == world.case.id, Participant.kind == "person")
+        ).one()
+        link = PersonalLink(
+            person_id=world.case.person_id,
+            case_id=world.case.id,
+            participant_id=person_row.id,
+            created_at=now_utc(),
+            expires_at=now_utc() + timedelta(days=30),
+        )
+        session.add(link)
+        session.commit()
+    return make_token(current_app.config["SECRET_KEY"], link)
+
+
+def _link_id(world: World) -> int:
+    from sipflow.plans.models import PersonalLink
+
+    _personal_link(world)
+    return world.session.exec(select(PersonalLink.id).where(PersonalLink.case_id == world.case.id)).one()
+
+
+# The person's view, approvals and personal links: staff who see the case; the link itself decides the rest.
+ROUTES |= {
+    ("plans.person_staff", "GET"): Route(
+        lambda w: f"/cases/{w.case.uid}/plan/person", _case_route(lambda w: 200), needs_case=True
+    ),
+    ("plans.approvals_page", "GET"): Route(
+        lambda w: f"/cases/{w.case.uid}/plan/approvals", _case_route(lambda w: 200), needs_case=True
+    ),
+    ("plans.approvals_page", "POST"): Route(
+        lambda w: f"/cases/{w.case.uid}/plan/approvals",
+        _case_route(lambda w: 400),
+        data=lambda w: {},
+        needs_case=True,
+    ),
+    ("plans.links_page", "GET"): Route(
+        lambda w: f"/cases/{w.case.uid}/plan/links", _case_route(lambda w: 200), needs_case=True
+    ),
+    ("plans.links_page", "POST"): Route(
+        lambda w: f"/cases/{w.case.uid}/plan/links",
+        _case_route(lambda w: 400),
+        data=lambda w: {},
+        needs_case=True,
+    ),
+    ("plans.revoke_link", "POST"): Route(
+        lambda w: f"/cases/{w.case.uid}/plan/links/{_link_id(w)}/revoke",
+        _case_route(lambda w: 303),
+        data=lambda w: {},
+        needs_case=True,
+    ),
+    ("plans.my_plan", "GET"): Route(lambda w: f"/my-plan/{_personal_link(w)}", _anyone(200), needs_case=True),
+    ("plans.my_plan_approve", "POST"): Route(
+        lambda w: f"/my-plan/{_personal_link(w)}/approve", _anyone(400), data=lambda w: {}, needs_case=True
+    ),
+}
+
 # Open to anyone, logged in or not; each answers an anonymous GET (or the login form's POST) itself.
 PUBLIC: dict[tuple[str, str], str] = {
     ("auth.login", "GET"): "/login",

@@ -1,5 +1,499 @@
-"""The person's own view: for staff from the case, for the person through their personal link."""
+"""The person's own view: for staff from the case, for the person through their personal link.
+
+Staff pages (login, the case visible to them through `security.access`, every read in the access log):
+- `/cases/<uid>/plan/person`: the person's active plans the user may see, one page;
+- `/cases/<uid>/plan/approvals`: each version's approvals, and the form recording one (meeting or paper);
+- `/cases/<uid>/plan/links`: the personal links of the case, sending one and revoking one.
+Public (no login, rate-limited, no-referrer, no-store, noindex):
+- `/my-plan/<token>`: the person's active plans, read-only; the person approves the newest version there.
+"""
 
 from __future__ import annotations
 
-from sipflow.plans.blueprint import bp  # noqa: F401
+from flask import current_app, flash, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import login_required
+from flask_wtf import FlaskForm
+from sqlmodel import select
+from wtforms import IntegerField, RadioField, SelectField
+from wtforms.validators import InputRequired, NumberRange
+from wtforms.widgets import HiddenInput
+
+from sipflow.cases.forms import choices
+from sipflow.cases.models import Participant, SipCase
+from sipflow.clock import now_utc, to_local
+from sipflow.db import get_session, unit_of_work
+from sipflow.errors import UserError
+from sipflow.people.models import Person
+from sipflow.plans import approvals, person_view, personal_links
+from sipflow.plans.blueprint import bp
+from sipflow.plans.models import PersonalLink, PlanVersion
+from sipflow.security import audit
+from sipflow.security.limits import limiter
+from sipflow.web import (
+    attach_error,
+    case_or_404,
+    current_actor,
+    current_locale,
+    register_case_page_part,
+    workflow_registry,
+)
+
+# The personal link needs no login; the limit keeps guessing slow.
+PUBLIC_LIMIT = "30 per minute;300 per hour"
+# A page of the person's plans must leave no trace: not in a Referer, a cache or a search engine.
+PRIVATE_HEADERS = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store", "X-Robots-Tag": "noindex"}
+VERSIONS_SHOWN = 20
+METHOD_LABELS = {
+    "meeting": _l("At the meeting"),
+    "digital": _l("Digitally, through the personal link"),
+    "paper": _l("On paper"),
+}
+EFFORT_KIND_LABELS = {
+    "effort": _l("Effort"),
+    "own": _l("Done by the person or närstående"),
+    "other": _l("Measure by others"),
+}
+EFFORT_STATUS_LABELS = {
+    "planned": _l("Planned"),
+    "ongoing": _l("Ongoing"),
+    "done": _l("Done"),
+    "cancelled": _l("Cancelled"),
+}
+LINK_REFUSALS = {
+    "tampered": _l("The link is not valid. Check that you copied the whole link from the e-mail."),
+    "unknown": _l("The link is not valid. Check that you copied the whole link from the e-mail."),
+    "expired": _l("The link has expired. Ask the one who works with your SIP for a new one."),
+    "revoked": _l("The link no longer works. Ask the one who works with your SIP for a new one."),
+}
+
+
+class ApprovalForm(FlaskForm):
+    """An approval given at the meeting or on paper, recorded by staff for the newest version."""
+
+    version_id = IntegerField(widget=HiddenInput(), validators=[InputRequired(), NumberRange(1, 2**31 - 1)])
+    participant_id = SelectField(_l("Who approved"), coerce=int, validators=[InputRequired()])
+    method = RadioField(
+        _l("How"),
+        choices=choices((m, METHOD_LABELS[m]) for m in approvals.STAFF_METHODS),
+        validators=[InputRequired(message=_l("Choose how the plan was approved."))],
+    )
+
+
+class LinkForm(FlaskForm):
+    """Send a personal link to one participant."""
+
+    participant_id = SelectField(_l("Send to"), coerce=int, validators=[InputRequired()])
+
+
+class RevokeForm(FlaskForm):
+    """Revoke one link (the link is in the address)."""
+
+
+class LinkApprovalForm(FlaskForm):
+    """The person approves the version they read."""
+
+    version_id = IntegerField(widget=HiddenInput(), validators=[InputRequired(), NumberRange(1, 2**31 - 1)])
+
+
+@bp.app_context_processor
+def _labels() -> dict:
+    return {
+        "approval_method_labels": METHOD_LABELS,
+        "effort_kind_labels": EFFORT_KIND_LABELS,
+        "effort_status_labels": EFFORT_STATUS_LABELS,
+    }
+
+
+# --- The case page's part ---------------------------------------------------------------------------------
+
+
+def _case_page_part(detail, actor, *, allowed: list) -> dict:
+    """The case page's plan section: the person's view, approvals of the newest version, personal links.
+
+    One statement: the participants come from the rows the case page already read.
+    """
+    case = detail.case
+    version, given = approvals.newest_with_approvals(get_session(), case)
+    status = []
+    if version is not None:
+        rows = [(row[0], row[1]) for row in detail.participant_rows]
+        status = approvals.parties_of(rows, [(approval, None) for approval in given], detail.person)
+    return {
+        "person_plan": {
+            "view_url": url_for("plans.person_staff", uid=case.uid),
+            "approvals_url": url_for("plans.approvals_page", uid=case.uid),
+            "links_url": url_for("plans.links_page", uid=case.uid),
+            "version": version,
+            "missing": [p.label for p in status if p.approval is None and not p.former],
+        }
+    }
+
+
+bp.record_once(lambda state: register_case_page_part(state.app, _case_page_part))
+
+
+# --- Staff: the person's view -----------------------------------------------------------------------------
+
+
+def _log_cases(cases: list[SipCase], *, action: str, user, person=None, now) -> None:
+    """One access-log row per case shown, in a short transaction of its own (as case_or_404 does)."""
+    if not cases:
+        return
+    session = get_session()
+    with unit_of_work(session):
+        for case in cases:
+            audit.record_access(
+                session,
+                user=user,
+                action=action,
+                purpose=audit.PURPOSE_CARE,
+                case=case,
+                person=person,
+                now=now,
+            )
+
+
+@bp.get("/cases/<uid>/plan/person")
+@login_required
+def person_staff(uid: str):
+    """The person's active plans (those the user may see) on one page, reached from the case."""
+    case = case_or_404(uid, audit.PLAN_PERSON_VIEW)
+    session, registry, now, user = get_session(), workflow_registry(), now_utc(), current_actor()
+    person = session.get(Person, case.person_id)
+    cases = person_view.active_cases(session, registry, person.id, viewer=user, now=now)
+    page = person_view.person_page(session, registry, person, cases, locale=current_locale())
+    # The case reached from is logged by case_or_404; every other case shown is logged here.
+    _log_cases(
+        [card.case for card in page.plans if card.case.id != case.id],
+        action=audit.PLAN_PERSON_VIEW,
+        user=user,
+        now=now,
+    )
+    return render_template("plans/person_staff.html", case=case, page=page)
+
+
+# --- Staff: approvals -------------------------------------------------------------------------------------
+
+
+def _recordable(session, case: SipCase, user, today) -> list[tuple[int, str]]:
+    """The parties user may record an approval for: their organisation's row, the person (guardians)."""
+    rows = session.exec(
+        select(Participant).where(Participant.case_id == case.id, Participant.active).order_by(Participant.id)
+    ).all()
+    person = session.get(Person, case.person_id)
+    result, organisations = [], set()
+    for participant in rows:
+        if participant.kind == approvals.ORGANISATION and participant.organisation_id in organisations:
+            continue
+        if approvals.may_record_for(session, case, participant, user, today=today):
+            if participant.kind == approvals.ORGANISATION:
+                organisations.add(participant.organisation_id)
+                label = _("Our organisation")
+            elif participant.kind == approvals.PERSON:
+                label = f"{person.given_name} {person.family_name}"
+            else:
+                label = _("%(name)s, guardian, on the child's behalf", name=participant.name or "")
+            result.append((participant.id, label))
+    return result
+
+
+def _versions(session, case: SipCase) -> list[PlanVersion]:
+    return list(
+        session.exec(
+            select(PlanVersion)
+            .where(PlanVersion.case_id == case.id)
+            .order_by(PlanVersion.number.desc())
+            .limit(VERSIONS_SHOWN)
+        ).all()
+    )
+
+
+def _render_approvals(case: SipCase, form: ApprovalForm | None = None, *, errors=(), status: int = 200):
+    session, now = get_session(), now_utc()
+    versions = _versions(session, case)
+    newest = versions[0] if versions else None
+    options = _recordable(session, case, current_actor(), to_local(now).date())
+    if form is None:
+        form = ApprovalForm(formdata=None, prefix="approval")
+        if newest is not None:
+            form.version_id.data = newest.id
+    form.participant_id.choices = choices(options)
+    rows = [(version, approvals.approval_status(session, case, version)) for version in versions]
+    return (
+        render_template(
+            "plans/person_approvals.html",
+            case=case,
+            form=form,
+            newest=newest,
+            versions=rows,
+            errors=list(errors),
+            may_record=bool(options) and newest is not None,
+        ),
+        status,
+    )
+
+
+@bp.route("/cases/<uid>/plan/approvals", methods=["GET", "POST"])
+@login_required
+def approvals_page(uid: str):
+    """Each version's approvals (who approved, who is missing); staff record one for the newest version."""
+    case = case_or_404(uid, audit.PLAN_APPROVALS)
+    if request.method == "GET":
+        return _render_approvals(case)
+    session, now, user = get_session(), now_utc(), current_actor()
+    form = ApprovalForm(prefix="approval")
+    form.participant_id.choices = choices(_recordable(session, case, user, to_local(now).date()))
+    if not form.validate():
+        return _render_approvals(case, form, status=400)
+    version = session.get(PlanVersion, form.version_id.data)
+    participant = session.get(Participant, form.participant_id.data)
+    if version is None or version.case_id != case.id:
+        form.version_id.errors = [_("Unknown version.")]
+        return _render_approvals(case, form, errors=[_("Unknown version.")], status=400)
+    already = approvals.party_approval(session, version, participant)
+    try:
+        with unit_of_work(session):
+            approvals.approve_version(
+                session,
+                case=case,
+                version=version,
+                participant=participant,
+                method=form.method.data,
+                now=now,
+                recorded_by=user,
+                registry=workflow_registry(),
+            )
+    except UserError as error:
+        top: list = []
+        attach_error(form, error, top)
+        if error.field == "version_id":
+            top.append(error.message)
+            # What was chosen is kept; sending it again approves the newest version, a deliberate act.
+            newest = approvals.newest_version(session, case)
+            if newest is not None:
+                form.version_id.data, form.version_id.raw_data = newest.id, [str(newest.id)]
+        return _render_approvals(case, form, errors=top, status=error.status)
+    flash(_("The approval was already recorded.") if already else _("The approval is recorded."), "success")
+    return redirect(url_for("plans.approvals_page", uid=uid), code=303)
+
+
+# --- Staff: personal links --------------------------------------------------------------------------------
+
+
+def _render_links(case: SipCase, form: LinkForm | None = None, *, errors=(), status: int = 200):
+    session = get_session()
+    if form is None:
+        form = LinkForm(formdata=None, prefix="link")
+    form.participant_id.choices = choices(_recipient_choices(session, case))
+    return (
+        render_template(
+            "plans/person_links.html",
+            case=case,
+            form=form,
+            revoke_form=RevokeForm(formdata=None, prefix="revoke"),
+            links=personal_links.case_links(session, case, now=now_utc()),
+            errors=list(errors),
+            valid_days=current_app.config["PERSONAL_LINK_DAYS"],
+        ),
+        status,
+    )
+
+
+def _recipient_choices(session, case: SipCase) -> list[tuple[int, str]]:
+    person = session.get(Person, case.person_id)
+    kinds = {"person": _("the person"), "narstaende": _("närstående"), "guardian": _("guardian")}
+    result = []
+    for participant in personal_links.recipients(session, case):
+        name = (
+            f"{person.given_name} {person.family_name}" if participant.kind == "person" else participant.name
+        )
+        result.append((participant.id, f"{name or ''} ({kinds[participant.kind]}), {participant.email}"))
+    return result
+
+
+@bp.route("/cases/<uid>/plan/links", methods=["GET", "POST"])
+@login_required
+def links_page(uid: str):
+    """The case's personal links; sending one by e-mail to the person, a närstående or a guardian."""
+    case = case_or_404(uid, audit.PLAN_LINKS)
+    if request.method == "GET":
+        return _render_links(case)
+    session = get_session()
+    form = LinkForm(prefix="link")
+    form.participant_id.choices = choices(_recipient_choices(session, case))
+    if not form.validate():
+        return _render_links(case, form, status=400)
+    try:
+        with unit_of_work(session):
+            personal_links.send_personal_link(
+                session,
+                case=case,
+                participant_id=form.participant_id.data,
+                actor=current_actor(),
+                now=now_utc(),
+                valid_days=current_app.config["PERSONAL_LINK_DAYS"],
+                registry=workflow_registry(),
+            )
+    except UserError as error:
+        top: list = []
+        attach_error(form, error, top)
+        return _render_links(case, form, errors=top, status=error.status)
+    flash(_("The personal link is sent."), "success")
+    return redirect(url_for("plans.links_page", uid=uid), code=303)
+
+
+@bp.post("/cases/<uid>/plan/links/<id:link_id>/revoke")
+@login_required
+def revoke_link(uid: str, link_id: int):
+    """Revoke one personal link of the case at once."""
+    case = case_or_404(uid, audit.PLAN_LINKS)
+    form = RevokeForm(prefix="revoke")
+    if not form.validate():
+        return _render_links(case, errors=[_("The form has expired. Try again.")], status=400)
+    session = get_session()
+    try:
+        with unit_of_work(session):
+            personal_links.revoke_link(
+                session, case=case, link_id=link_id, actor=current_actor(), now=now_utc()
+            )
+    except UserError as error:
+        return _render_links(case, errors=[error.message], status=error.status)
+    flash(_("The link is revoked: it no longer works."), "success")
+    return redirect(url_for("plans.links_page", uid=uid), code=303)
+
+
+# --- The person, through their personal link --------------------------------------------------------------
+
+
+def _private(response):
+    response = make_response(response)
+    response.headers.update(PRIVATE_HEADERS)
+    return response
+
+
+def _link_or_refusal(token: str, now):
+    """The link a token names, or a refusal page (a known link's refusal is logged against its case)."""
+    session = get_session()
+    try:
+        return personal_links.read_token(session, current_app.config["SECRET_KEY"], token, now=now), None
+    except personal_links.LinkRefused as refused:
+        code, link = refused.code, refused.link
+    if link is not None:
+        with unit_of_work(session):
+            audit.record_access(
+                session,
+                user=None,
+                action=audit.ACCESS_DENIED,
+                purpose=audit.PURPOSE_CARE,
+                case=session.get(SipCase, link.case_id),
+                outcome=audit.DENIED,
+                now=now,
+            )
+    page = render_template("plans/person_link_refused.html", message=LINK_REFUSALS[code])
+    return None, _private((page, personal_links.REFUSAL_STATUS[code]))
+
+
+def _render_link_page(link: PersonalLink, token: str, *, now, errors=(), status: int = 200):
+    """The person's plans as the link shows them; every case shown is logged (no user), each time."""
+    session, registry = get_session(), workflow_registry()
+    person = session.get(Person, link.person_id)
+    participant = session.get(Participant, link.participant_id)
+    cases = person_view.active_cases(session, registry, person.id, now=now)
+    page = person_view.person_page(session, registry, person, cases, locale=current_locale())
+    with unit_of_work(session):
+        personal_links.touch(session, link, now)
+        for card in page.plans:
+            audit.record_access(
+                session,
+                user=None,
+                action=audit.PLAN_LINK_VIEW,
+                purpose=audit.PURPOSE_CARE,
+                case=card.case,
+                person=person,
+                now=now,
+            )
+    # The person approves each of their plans; a guardian (of a child) the plan of the SIP they take part in.
+    if participant.kind == approvals.PERSON:
+        approvable = {card.case.id for card in page.plans}
+    elif participant.kind == approvals.GUARDIAN and approvals.is_child(person, to_local(now).date()):
+        approvable = {link.case_id}
+    else:
+        approvable = set()
+    html = render_template(
+        "plans/person_link.html",
+        page=page,
+        token=token,
+        form=LinkApprovalForm(formdata=None, prefix="approve"),
+        approvable=approvable,
+        on_behalf=participant.kind == approvals.GUARDIAN,
+        errors=list(errors),
+    )
+    return _private((html, status))
+
+
+@bp.get("/my-plan/<token>")
+@limiter.limit(PUBLIC_LIMIT)
+def my_plan(token: str):
+    """The person's plans, read-only, through their personal link."""
+    now = now_utc()
+    link, refusal = _link_or_refusal(token, now)
+    if refusal is not None:
+        return refusal
+    return _render_link_page(link, token, now=now)
+
+
+@bp.post("/my-plan/<token>/approve")
+@limiter.limit(PUBLIC_LIMIT)
+def my_plan_approve(token: str):
+    """The person (or a guardian, for a child) approves the newest version of one of their plans."""
+    now = now_utc()
+    link, refusal = _link_or_refusal(token, now)
+    if refusal is not None:
+        return refusal
+    session = get_session()
+    form = LinkApprovalForm(prefix="approve")
+    if not form.validate():
+        return _render_link_page(
+            link, token, now=now, errors=[_("The form has expired. Try again.")], status=400
+        )
+    version = session.get(PlanVersion, form.version_id.data)
+    case = session.get(SipCase, version.case_id) if version is not None else None
+    if case is None or case.person_id != link.person_id:
+        return _render_link_page(link, token, now=now, errors=[_("Unknown version.")], status=400)
+    participant = session.get(Participant, link.participant_id)
+    if participant.case_id != case.id:
+        # A link is sent from one case; on the person's other SIPs they approve as that case's person.
+        participant = (
+            session.exec(
+                select(Participant).where(
+                    Participant.case_id == case.id, Participant.kind == approvals.PERSON, Participant.active
+                )
+            ).first()
+            if participant.kind == approvals.PERSON
+            else None
+        )
+    if participant is None:
+        return _render_link_page(
+            link,
+            token,
+            now=now,
+            errors=[_("Approve this plan through a link sent from its own SIP.")],
+            status=403,
+        )
+    try:
+        with unit_of_work(session):
+            approvals.approve_version(
+                session,
+                case=case,
+                version=version,
+                participant=participant,
+                method=approvals.DIGITAL,
+                now=now,
+                registry=workflow_registry(),
+            )
+    except UserError as error:
+        return _render_link_page(link, token, now=now, errors=[error.message], status=error.status)
+    flash(_("Thank you: your approval of the plan is recorded."), "success")
+    return _private(redirect(url_for("plans.my_plan", token=token), code=303))

@@ -1,0 +1,301 @@
+"""Approvals of plan versions: each participating organisation and the person approve one version.
+
+An approval belongs to a version, so a revised plan (version N+1) starts with no approvals and needs the
+person's approval again. Only the case's newest version can be approved; approving an older one is a
+conflict the user sees. Approving twice is idempotent: the first approval stands and is returned.
+
+Who approves what:
+- an organisation approves through any of its participant rows (several units of one organisation are one
+  party); staff record it (at the meeting or on paper) only for their own organisation;
+- the person approves digitally through their personal link, or staff of any participating organisation
+  record the person's approval given at the meeting or on paper;
+- for a child (under 18 on the day), a guardian taking part may approve on the child's behalf: the approval
+  is stored on the guardian's participant row (so the record says who gave it) and counts as the person's;
+- a närstående reads the plan but does not approve it: they are no party to it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import defer
+from sqlmodel import Session, select
+
+from sipflow.cases.models import Participant, SipCase
+from sipflow.clock import to_local
+from sipflow.errors import Conflict, InvalidInput, NotAllowed
+from sipflow.people.models import Organisation, Person, Unit, User
+from sipflow.plans.models import APPROVAL_METHODS, PlanApproval, PlanVersion
+
+ORGANISATION = "organisation"
+PERSON = "person"
+GUARDIAN = "guardian"
+# Staff record approvals given at the meeting or on paper; "digital" is the person's own, through the link.
+STAFF_METHODS = ("meeting", "paper")
+DIGITAL = "digital"
+ADULT_AGE = 18
+
+
+class OutdatedVersion(Conflict):
+    """The version approved is not the case's newest: the plan changed since the page was read."""
+
+    code = "outdated_version"
+
+
+class NotTakingPart(Conflict):
+    """The participant no longer takes part in the case."""
+
+    code = "not_taking_part"
+
+
+class CaseEnded(Conflict):
+    """The SIP has ended: its plan is no longer approved."""
+
+    code = "case_ended"
+
+
+@dataclass
+class PartyApproval:
+    """One party of a version (an organisation, or the person) and their approval, or None while missing."""
+
+    kind: str
+    label: str
+    participant_id: int | None
+    organisation_id: int | None
+    approval: PlanApproval | None
+    # Who gave the person's approval when a guardian did, and which staff member recorded it.
+    given_by: str | None = None
+    recorded_by: str | None = None
+    # An approval from a party that no longer takes part (shown, not counted as missing).
+    former: bool = False
+
+
+def newest_version(session: Session, case: SipCase) -> PlanVersion | None:
+    """The case's newest version (without its PDF bytes), or None before the plan is established."""
+    return session.exec(
+        select(PlanVersion)
+        .options(defer(PlanVersion.pdf))
+        .where(PlanVersion.case_id == case.id)
+        .order_by(PlanVersion.number.desc())
+        .limit(1)
+    ).first()
+
+
+def is_child(person: Person, today: date) -> bool:
+    """True while the person is under 18 on today (a guardian may then approve on their behalf)."""
+    born = person.birth_date
+    if born is None:
+        return False
+    return (today.year - born.year - ((today.month, today.day) < (born.month, born.day))) < ADULT_AGE
+
+
+def _organisation_of(session: Session, user: User | None) -> int | None:
+    if user is None or user.unit_id is None:
+        return None
+    unit = session.get(Unit, user.unit_id)
+    return unit.organisation_id if unit is not None else None
+
+
+def _party_rows(session: Session, version: PlanVersion, participant: Participant) -> list[int]:
+    """The participant rows whose approval counts for participant's party."""
+    if participant.kind == ORGANISATION:
+        where = (Participant.kind == ORGANISATION, Participant.organisation_id == participant.organisation_id)
+    else:
+        where = (Participant.kind.in_((PERSON, GUARDIAN)),)
+    return list(
+        session.exec(select(Participant.id).where(Participant.case_id == version.case_id, *where)).all()
+    )
+
+
+def party_approval(session: Session, version: PlanVersion, participant: Participant) -> PlanApproval | None:
+    """The approval already given for participant's party (their organisation, or the person) of version."""
+    rows = _party_rows(session, version, participant)
+    return session.exec(
+        select(PlanApproval)
+        .where(PlanApproval.version_id == version.id, PlanApproval.participant_id.in_(rows))
+        .order_by(PlanApproval.approved_at, PlanApproval.id)
+    ).first()
+
+
+def may_record_for(
+    session: Session, case: SipCase, participant: Participant, user: User | None, *, today: date
+) -> bool:
+    """Whether staff user may record participant's approval: their own organisation's, or the person's."""
+    organisation_id = _organisation_of(session, user)
+    if organisation_id is None:
+        return False
+    takes_part = session.exec(
+        select(Participant.id).where(
+            Participant.case_id == case.id,
+            Participant.kind == ORGANISATION,
+            Participant.organisation_id == organisation_id,
+            Participant.active,
+        )
+    ).first()
+    if takes_part is None:
+        return False
+    if participant.kind == ORGANISATION:
+        return participant.organisation_id == organisation_id
+    return _approves_for_person(session, case, participant, today=today)
+
+
+def _approves_for_person(session: Session, case: SipCase, participant: Participant, *, today: date) -> bool:
+    if participant.kind == PERSON:
+        return True
+    return participant.kind == GUARDIAN and is_child(session.get(Person, case.person_id), today)
+
+
+def approve_version(
+    session: Session,
+    *,
+    case: SipCase,
+    version: PlanVersion,
+    participant: Participant,
+    method: str,
+    now: datetime,
+    recorded_by: User | None = None,
+    registry=None,
+) -> PlanApproval:
+    """Record participant's approval of version; the party's earlier approval of it is returned unchanged.
+
+    recorded_by is the staff member recording an approval given at the meeting or on paper; None with
+    method "digital" (the person, through their personal link). registry, when given, refuses an ended SIP.
+    """
+    today = to_local(now).date()
+    if method not in APPROVAL_METHODS:
+        raise InvalidInput(_l("Choose how the plan was approved."), field="method")
+    if version.case_id != case.id or participant.case_id != case.id:
+        raise NotAllowed(_l("That version or participant belongs to another SIP."), field="participant_id")
+    if registry is not None and registry.get(case.workflow_name, case.workflow_version).is_final(case.state):
+        raise CaseEnded(_l("The SIP has ended: its plan can no longer be approved."))
+    if not participant.active:
+        raise NotTakingPart(
+            _l("They no longer take part in this SIP, so they cannot approve its plan."),
+            field="participant_id",
+        )
+    if participant.kind != ORGANISATION and not _approves_for_person(session, case, participant, today=today):
+        raise NotAllowed(
+            _l("Only the participating organisations and the person approve the plan."),
+            field="participant_id",
+        )
+    if method == DIGITAL:
+        if recorded_by is not None or participant.kind == ORGANISATION:
+            raise InvalidInput(
+                _l("Only the person approves digitally, through their personal link."), field="method"
+            )
+    elif recorded_by is None:
+        raise InvalidInput(_l("Choose how the plan was approved."), field="method")
+    elif not may_record_for(session, case, participant, recorded_by, today=today):
+        raise NotAllowed(
+            _l("You may record the approval of your own organisation and of the person only."),
+            field="participant_id",
+        )
+    newest = newest_version(session, case)
+    if newest is None or newest.id != version.id:
+        raise OutdatedVersion(
+            _l(
+                "The plan has changed since version %(number)d: approve the newest version, "
+                "version %(newest)d.",
+                number=version.number,
+                newest=newest.number if newest else version.number,
+            ),
+            field="version_id",
+        )
+    existing = party_approval(session, version, participant)
+    if existing is not None:
+        return existing
+    approval = PlanApproval(
+        version_id=version.id,
+        participant_id=participant.id,
+        method=method,
+        approved_at=now,
+        recorded_by_user_id=recorded_by.id if recorded_by is not None else None,
+    )
+    try:
+        with session.begin_nested():
+            session.add(approval)
+            session.flush()
+    except IntegrityError:
+        # A second request approved for the same row at the same moment: its approval stands.
+        return party_approval(session, version, participant)
+    return approval
+
+
+def approval_status(session: Session, case: SipCase, version: PlanVersion) -> list[PartyApproval]:
+    """Each party of the case (its organisations by name, then the person) with their approval of version."""
+    rows = session.exec(
+        select(Participant, Organisation)
+        .outerjoin(Organisation, Organisation.id == Participant.organisation_id)
+        .where(Participant.case_id == case.id)
+        .order_by(Participant.id)
+    ).all()
+    approvals = session.exec(
+        select(PlanApproval, User)
+        .outerjoin(User, User.id == PlanApproval.recorded_by_user_id)
+        .where(PlanApproval.version_id == version.id)
+        .order_by(PlanApproval.approved_at, PlanApproval.id)
+    ).all()
+    return parties_of(rows, approvals, session.get(Person, case.person_id))
+
+
+def newest_with_approvals(session: Session, case: SipCase) -> tuple[PlanVersion | None, list[PlanApproval]]:
+    """The case's newest version and its approvals, in one statement (the case page's budget)."""
+    newest = select(func.max(PlanVersion.number)).where(PlanVersion.case_id == case.id).scalar_subquery()
+    rows = session.exec(
+        select(PlanVersion, PlanApproval)
+        .options(defer(PlanVersion.pdf))
+        .outerjoin(PlanApproval, PlanApproval.version_id == PlanVersion.id)
+        .where(PlanVersion.case_id == case.id, PlanVersion.number == newest)
+        .order_by(PlanApproval.approved_at, PlanApproval.id)
+    ).all()
+    if not rows:
+        return None, []
+    return rows[0][0], [approval for _version, approval in rows if approval is not None]
+
+
+def parties_of(rows, approvals, person: Person) -> list[PartyApproval]:
+    """The parties from the case's (participant, organisation) rows and the (approval, recorder) pairs."""
+    by_participant = {approval.participant_id: (approval, user) for approval, user in approvals}
+    parties: dict[tuple, PartyApproval] = {}
+    person_party = PartyApproval(
+        kind=PERSON,
+        label=f"{person.given_name} {person.family_name}",
+        participant_id=None,
+        organisation_id=None,
+        approval=None,
+    )
+    for participant, organisation in rows:
+        found = by_participant.get(participant.id)
+        if participant.kind == ORGANISATION and organisation is not None:
+            key = (ORGANISATION, organisation.id)
+            party = parties.get(key)
+            if party is None and (participant.active or found):
+                party = parties[key] = PartyApproval(
+                    kind=ORGANISATION,
+                    label=organisation.name,
+                    participant_id=participant.id if participant.active else None,
+                    organisation_id=organisation.id,
+                    approval=None,
+                    former=not participant.active,
+                )
+            if party is None:
+                continue
+            if participant.active:
+                party.former = False
+                party.participant_id = party.participant_id or participant.id
+            if found and party.approval is None:
+                party.approval, user = found
+                party.recorded_by = user.display_name if user else None
+        elif participant.kind in (PERSON, GUARDIAN):
+            if participant.kind == PERSON and participant.active:
+                person_party.participant_id = participant.id
+            if found and person_party.approval is None:
+                person_party.approval, user = found
+                person_party.recorded_by = user.display_name if user else None
+                person_party.given_by = participant.name if participant.kind == GUARDIAN else None
+    ordered = sorted(parties.values(), key=lambda p: (p.label, p.organisation_id))
+    return [*ordered, person_party]

@@ -1,0 +1,252 @@
+"""Personal links: a signed, expiring, revocable address through which the person reads their plans.
+
+Staff send the link by e-mail (through the outbox) to the person, a närstående or a guardian taking part.
+The token carries only the `PersonalLink` id and its nonce, signed with the app's secret key and a salt of
+its own (itsdangerous); the row holds the expiry and the revocation, so a link can be ended before it runs
+out. A token is accepted only in the exact form sipflow issued, so no altered spelling of one (base64
+padding bits included) opens anything. The e-mail's subject and the address say nothing about the person.
+"""
+
+from __future__ import annotations
+
+import email.policy
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.headerregistry import Address
+from email.message import EmailMessage
+
+from babel.dates import format_date
+from flask import current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlmodel import Session, select
+
+from sipflow.cases.models import Participant, SipCase
+from sipflow.clock import to_local
+from sipflow.errors import Conflict, InvalidInput, NotAllowed
+from sipflow.notifications.outbox import enqueue
+from sipflow.people.models import Unit, User
+from sipflow.plans.models import PersonalLink
+
+SALT = "sipflow.plans.personal_link"
+# Who may get a link: the person, a närstående, a guardian (the organisations have their logins).
+LINK_KINDS = ("person", "narstaende", "guardian")
+OUTBOX_KIND = "plan_link"
+# Links go out in Swedish: the recipient has no account whose language we could know.
+MAIL_LOCALE = "sv"
+# The links page lists at most this many of a case's links, newest first.
+LIST_LIMIT = 50
+# How a refused link is answered: 404 when it names nothing, 410 when it did but no longer works.
+REFUSAL_STATUS = {"tampered": 404, "unknown": 404, "expired": 410, "revoked": 410}
+
+
+class LinkRefused(Exception):
+    """The link cannot be used: code is tampered, unknown, expired or revoked."""
+
+    def __init__(self, code: str, link: PersonalLink | None = None):
+        super().__init__(code)
+        self.code = code
+        # The link, when the token named a real one that no longer works (its refusal is logged).
+        self.link = link
+
+
+@dataclass
+class LinkRow:
+    """A link as the case's links page lists it."""
+
+    link: PersonalLink
+    recipient: str
+    kind: str
+    created_by: str | None
+    active: bool
+
+
+def _serializer(secret_key: str) -> URLSafeSerializer:
+    return URLSafeSerializer(secret_key, salt=SALT)
+
+
+def make_token(secret_key: str, link: PersonalLink) -> str:
+    """The token of link's address: its id and nonce, signed."""
+    return _serializer(secret_key).dumps({"l": link.id, "n": link.nonce})
+
+
+def read_token(session: Session, secret_key: str, token: str, *, now: datetime) -> PersonalLink:
+    """The link a token names, if it still works; LinkRefused otherwise."""
+    try:
+        payload = _serializer(secret_key).loads(token)
+    except (BadSignature, UnicodeError, ValueError):
+        raise LinkRefused("tampered") from None
+    if (
+        not isinstance(payload, dict)
+        or set(payload) != {"l", "n"}
+        or not isinstance(payload["l"], int)
+        or isinstance(payload["l"], bool)
+        or not isinstance(payload["n"], str)
+        or not 0 < payload["l"] < 2**31
+    ):
+        raise LinkRefused("tampered")
+    link = session.get(PersonalLink, payload["l"])
+    if link is None or link.nonce != payload["n"]:
+        raise LinkRefused("unknown")
+    if make_token(secret_key, link) != token:
+        raise LinkRefused("tampered")  # signed, but not spelt as issued
+    if link.revoked_at is not None:
+        raise LinkRefused("revoked", link)
+    if _aware(link.expires_at) <= now:
+        raise LinkRefused("expired", link)
+    participant = session.get(Participant, link.participant_id)
+    if participant is None or not participant.active:
+        raise LinkRefused("revoked", link)  # the recipient no longer takes part
+    return link
+
+
+def _aware(moment: datetime) -> datetime:
+    # Everything is stored as UTC; a naive value read back is UTC.
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def link_url(link: PersonalLink) -> str:
+    """The absolute address of link, under SIPFLOW_PUBLIC_URL."""
+    return current_app.config["PUBLIC_URL"] + f"/my-plan/{make_token(current_app.config['SECRET_KEY'], link)}"
+
+
+def recipients(session: Session, case: SipCase) -> list[Participant]:
+    """Who a link can be sent to: the person, närstående and guardians taking part, with an address."""
+    return list(
+        session.exec(
+            select(Participant)
+            .where(
+                Participant.case_id == case.id,
+                Participant.kind.in_(LINK_KINDS),
+                Participant.active,
+                Participant.email.is_not(None),
+                Participant.email != "",
+            )
+            .order_by(Participant.id)
+        ).all()
+    )
+
+
+def _check_sender(session: Session, case: SipCase, actor: User) -> None:
+    """Staff of an organisation taking part (or the initiating one) send and revoke links."""
+    unit = session.get(Unit, actor.unit_id) if actor is not None and actor.unit_id else None
+    if unit is None:
+        raise NotAllowed(_l("Only staff of an organisation in this SIP can send or revoke personal links."))
+    if unit.organisation_id == case.initiating_organisation_id:
+        return
+    takes_part = session.exec(
+        select(Participant.id).where(
+            Participant.case_id == case.id,
+            Participant.organisation_id == unit.organisation_id,
+            Participant.active,
+        )
+    ).first()
+    if takes_part is None:
+        raise NotAllowed(_l("Only staff of an organisation in this SIP can send or revoke personal links."))
+
+
+def send_personal_link(
+    session: Session,
+    *,
+    case: SipCase,
+    participant_id: int,
+    actor: User,
+    now: datetime,
+    valid_days: int,
+    registry=None,
+) -> PersonalLink:
+    """Issue a link to participant (person, närstående or guardian) and queue the e-mail carrying it."""
+    _check_sender(session, case, actor)
+    if registry is not None and registry.get(case.workflow_name, case.workflow_version).is_final(case.state):
+        raise Conflict(_l("The SIP has ended: no personal link is sent any more."))
+    participant = session.get(Participant, participant_id)
+    if participant is None or participant.case_id != case.id or participant.kind not in LINK_KINDS:
+        raise InvalidInput(_l("Choose the person, a närstående or a guardian."), field="participant_id")
+    if not participant.active:
+        raise InvalidInput(_l("They no longer take part in this SIP."), field="participant_id")
+    if not participant.email:
+        raise InvalidInput(
+            _l("They have no e-mail address: add one under contact details first."), field="participant_id"
+        )
+    link = PersonalLink(
+        person_id=case.person_id,
+        case_id=case.id,
+        participant_id=participant.id,
+        created_at=now,
+        created_by_user_id=actor.id,
+        expires_at=now + timedelta(days=valid_days),
+    )
+    session.add(link)
+    session.flush()
+    enqueue(
+        session,
+        _message(link, participant.email),
+        kind=OUTBOX_KIND,
+        case_id=case.id,
+        invitation_id=None,
+        now=now,
+    )
+    return link
+
+
+def _message(link: PersonalLink, to: str) -> EmailMessage:
+    """The e-mail carrying the link: in Swedish, with nothing about the person in the subject."""
+    with force_locale(MAIL_LOCALE):
+        context = {
+            "url": link_url(link),
+            "until": format_date(to_local(_aware(link.expires_at)).date(), "d MMMM y", locale=MAIL_LOCALE),
+        }
+        subject = _("Your SIP plan")
+        text = current_app.jinja_env.get_template("emails/personal_link.txt").render(**context)
+    message = EmailMessage(policy=email.policy.SMTP)
+    message["From"] = Address(
+        display_name=current_app.config["MAIL_FROM_NAME"], addr_spec=current_app.config["MAIL_FROM"]
+    )
+    message["To"] = to
+    message["Subject"] = subject
+    message.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable")
+    return message
+
+
+def revoke_link(session: Session, *, case: SipCase, link_id: int, actor: User, now: datetime) -> PersonalLink:
+    """End link_id of case now; a link already revoked stays as it was."""
+    _check_sender(session, case, actor)
+    link = session.get(PersonalLink, link_id)
+    if link is None or link.case_id != case.id:
+        raise InvalidInput(_l("Unknown link."), field="link_id")
+    if link.revoked_at is None:
+        link.revoked_at = now
+        session.add(link)
+        session.flush()
+    return link
+
+
+def touch(session: Session, link: PersonalLink, now: datetime) -> None:
+    """Remember when the link was last used (shown to staff on the links page)."""
+    link.last_used_at = now
+    session.add(link)
+    session.flush()
+
+
+def case_links(session: Session, case: SipCase, *, now: datetime) -> list[LinkRow]:
+    """The case's links, newest first (at most LIST_LIMIT), with whom each went to."""
+    rows = session.exec(
+        select(PersonalLink, Participant, User)
+        .join(Participant, Participant.id == PersonalLink.participant_id)
+        .outerjoin(User, User.id == PersonalLink.created_by_user_id)
+        .where(PersonalLink.case_id == case.id)
+        .order_by(PersonalLink.created_at.desc(), PersonalLink.id.desc())
+        .limit(LIST_LIMIT)
+    ).all()
+    return [
+        LinkRow(
+            link=link,
+            recipient=participant.email or "",
+            kind=participant.kind,
+            created_by=user.display_name if user else None,
+            active=link.revoked_at is None and _aware(link.expires_at) > now,
+        )
+        for link, participant, user in rows
+    ]

@@ -1,0 +1,305 @@
+"""The personal link: sent through the outbox, opens the person's plans read-only, and ends cleanly."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import re
+import string
+from datetime import timedelta
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from personkit import PERSON_EMAIL, RELATIVE_EMAIL, add_effort, build_world, freeze, log_out
+from sqlmodel import select
+from webkit import csrf_token, login, text_of
+
+from sipflow.notifications.models import OutboxMessage
+from sipflow.people.models import Organisation
+from sipflow.plans.models import PersonalLink, PlanApproval
+from sipflow.plans.personal_links import LinkRefused, make_token, read_token
+from sipflow.security.audit import PLAN_LINK_VIEW, AccessLogEntry
+
+PRIVATE = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store", "X-Robots-Tag": "noindex"}
+
+
+def send_link(client, world, participant, *, user=None):
+    """Staff send a link from the case's links page; returns the queued outbox row."""
+    login(client, (user or world.region.user).username)
+    page = client.get(f"/cases/{world.case.uid}/plan/links")
+    assert page.status_code == 200
+    response = client.post(
+        f"/cases/{world.case.uid}/plan/links",
+        data={"csrf_token": csrf_token(text_of(page)), "link-participant_id": str(participant.id)},
+    )
+    assert response.status_code == 303, text_of(response)
+
+
+def queued(db_session) -> OutboxMessage:
+    rows = db_session.exec(select(OutboxMessage).where(OutboxMessage.kind == "plan_link")).all()
+    assert len(rows) == 1
+    return rows[0]
+
+
+def link_path(row: OutboxMessage) -> str:
+    body = email.message_from_string(row.message, policy=email.policy.default).get_body(("plain",))
+    return re.search(r"https?://\S+(/my-plan/\S+)", body.get_content()).group(1)
+
+
+@pytest.fixture
+def sent(client, db_session, planned):
+    """A link sent to the person; returns (world, path)."""
+    send_link(client, planned, planned.person_row)
+    log_out(client)
+    return planned, link_path(queued(db_session))
+
+
+def test_the_mail_is_queued_to_the_person_with_no_personal_data_in_subject_or_address(db_session, sent):
+    world, path = sent
+    row = queued(db_session)
+    assert row.recipient == PERSON_EMAIL and row.case_id == world.case.id
+    assert row.subject == "Din SIP-plan"
+    for private in (world.person.id_number, world.person.given_name, world.person.family_name):
+        assert private not in row.subject and private not in path
+    link = db_session.exec(select(PersonalLink)).one()
+    assert link.participant_id == world.person_row.id and link.revoked_at is None
+    assert link.expires_at - link.created_at == timedelta(days=30)
+
+
+def test_the_valid_link_shows_the_plan_with_owners_and_huvudansvar_and_never_the_full_personnummer(
+    client, db_session, sent
+):
+    world, path = sent
+    response = client.get(path)
+    page = text_of(response)
+    assert response.status_code == 200
+    for header, value in PRIVATE.items():
+        assert response.headers[header] == value
+    assert "Samtalsstöd varannan vecka" in page and "Boendestöd två dagar i veckan" in page
+    assert "Det är viktigt för mig att ha ett arbete" in page
+    assert world.person.id_number not in page
+    assert world.person.id_number[:8] + "-" + world.person.id_number[8:] not in page
+    assert world.person.masked_identifier() in page
+    rows = db_session.exec(select(AccessLogEntry).where(AccessLogEntry.action == PLAN_LINK_VIEW)).all()
+    assert [(r.user_id, r.case_id, r.person_id) for r in rows] == [(None, world.case.id, world.person.id)]
+
+
+def test_requirement_45_five_organisations_and_one_coordinator_on_one_page(
+    client, db_session, app, registry, now
+):
+    kinds = ("region", "municipality", "school", "other", "other")
+    world = build_world(db_session, app, registry, now=now, kinds=kinds)
+    for number, org in enumerate(world.orgs):
+        add_effort(db_session, world, org, f"Insats nummer {number}", responsible=f"Ansvarig {number}")
+    db_session.commit()
+    freeze(db_session, world, now=now)
+    send_link(client, world, world.person_row)
+    page = text_of(client.get(link_path(queued(db_session))))
+    for number, org in enumerate(world.orgs):
+        assert f"Insats nummer {number}" in page and f"Ansvarig {number}" in page
+        assert org.unit.name in page
+    coordinator = db_session.get(Organisation, world.region.unit.organisation_id).name
+    # One plan, one organisation with huvudansvar, named where the page says who coordinates.
+    assert page.count("Organisationen med huvudansvar") == 1
+    assert f"<dd><strong>{coordinator}</strong>" in page
+
+
+def test_all_the_persons_active_plans_are_on_the_page_and_nobody_elses(
+    client, db_session, app, registry, now
+):
+    first = build_world(db_session, app, registry, now=now)
+    add_effort(db_session, first, first.region, "Första planens insats")
+    freeze(db_session, first, now=now)
+    second = build_world(db_session, app, registry, now=now, person=first.person)
+    add_effort(db_session, second, second.municipality, "Andra planens insats")
+    freeze(db_session, second, now=now)
+    stranger = build_world(db_session, app, registry, now=now)
+    add_effort(db_session, stranger, stranger.region, "Någon annans insats")
+    freeze(db_session, stranger, now=now)
+    send_link(client, first, first.person_row)
+    page = text_of(client.get(link_path(queued(db_session))))
+    assert "Första planens insats" in page and "Andra planens insats" in page
+    assert "Någon annans insats" not in page and stranger.case.reference not in page
+
+
+def test_an_expired_link_shows_a_clear_page(client, sent, frozen_clock):
+    _world, path = sent
+    frozen_clock.advance(timedelta(days=30, seconds=1))
+    response = client.get(path)
+    assert response.status_code == 410
+    assert "har gått ut" in text_of(response)
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_a_revoked_link_shows_a_clear_page(client, db_session, sent):
+    world, path = sent
+    login(client, world.municipality.user.username)
+    page = client.get(f"/cases/{world.case.uid}/plan/links")
+    link = db_session.exec(select(PersonalLink)).one()
+    response = client.post(
+        f"/cases/{world.case.uid}/plan/links/{link.id}/revoke", data={"csrf_token": csrf_token(text_of(page))}
+    )
+    assert response.status_code == 303
+    log_out(client)
+    refused = client.get(path)
+    assert refused.status_code == 410 and "fungerar inte längre" in text_of(refused)
+    assert "Samtalsstöd" not in text_of(refused)
+
+
+def test_a_tampered_link_is_a_404_not_a_500(client, sent):
+    _world, path = sent
+    for bad in (path[:-1], path + "x", path.replace("/my-plan/", "/my-plan/x"), "/my-plan/" + "A" * 300):
+        response = client.get(bad)
+        assert response.status_code == 404, bad
+        assert "Samtalsstöd" not in text_of(response)
+
+
+ALPHABET = string.ascii_letters + string.digits + "-_."
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_any_mutation_of_a_valid_token_is_refused(db_session, app, planned, now, data):
+    link = db_session.exec(select(PersonalLink)).first()
+    if link is None:
+        link = PersonalLink(
+            person_id=planned.person.id,
+            case_id=planned.case.id,
+            participant_id=planned.person_row.id,
+            created_at=now,
+            expires_at=now + timedelta(days=30),
+        )
+        db_session.add(link)
+        db_session.commit()
+    secret = app.config["SECRET_KEY"]
+    token = make_token(secret, link)
+    assert read_token(db_session, secret, token, now=now).id == link.id
+    position = data.draw(st.integers(0, len(token) - 1))
+    mutation = data.draw(st.sampled_from(["replace", "delete", "insert", "truncate"]))
+    if mutation == "replace":
+        char = data.draw(st.sampled_from(ALPHABET).filter(lambda c: c != token[position]))
+        bad = token[:position] + char + token[position + 1 :]
+    elif mutation == "delete":
+        bad = token[:position] + token[position + 1 :]
+    elif mutation == "insert":
+        bad = token[:position] + data.draw(st.sampled_from(ALPHABET)) + token[position:]
+    else:
+        bad = token[:position]
+    with pytest.raises(LinkRefused):
+        read_token(db_session, secret, bad, now=now)
+
+
+def test_the_person_approves_the_current_version_through_the_link(client, db_session, sent):
+    world, path = sent
+    page = client.get(path)
+    version = world.extra["v1"]
+    response = client.post(
+        path + "/approve",
+        data={"csrf_token": csrf_token(text_of(page)), "approve-version_id": str(version.id)},
+    )
+    assert response.status_code == 303
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+    approval = db_session.exec(select(PlanApproval)).one()
+    assert (approval.participant_id, approval.method, approval.recorded_by_user_id) == (
+        world.person_row.id,
+        "digital",
+        None,
+    )
+    assert "I approve the plan" not in text_of(client.get(path))
+    assert "Jag godkänner planen" not in text_of(client.get(path))
+
+
+def test_approving_through_a_page_opened_before_a_new_version_is_refused(client, db_session, sent, now):
+    world, path = sent
+    page = client.get(path)
+    freeze(db_session, world, now=now + timedelta(hours=1), trigger="revise_plan")
+    response = client.post(
+        path + "/approve",
+        data={"csrf_token": csrf_token(text_of(page)), "approve-version_id": str(world.extra["v1"].id)},
+    )
+    assert response.status_code == 409
+    assert "Planen har ändrats sedan version 1" in text_of(response)
+    assert db_session.exec(select(PlanApproval)).all() == []
+
+
+def test_a_narstaende_reads_the_plan_but_cannot_approve(client, db_session, planned):
+    send_link(client, planned, planned.relative)
+    log_out(client)
+    row = queued(db_session)
+    assert row.recipient == RELATIVE_EMAIL
+    path = link_path(row)
+    page = client.get(path)
+    assert page.status_code == 200 and "Samtalsstöd varannan vecka" in text_of(page)
+    assert "Jag godkänner planen" not in text_of(page)
+    # A forged post (the page has no form for them): the session's token from another page.
+    token = csrf_token(text_of(client.get("/login")))
+    response = client.post(
+        path + "/approve", data={"csrf_token": token, "approve-version_id": str(planned.extra["v1"].id)}
+    )
+    assert response.status_code == 403
+    assert db_session.exec(select(PlanApproval)).all() == []
+
+
+def test_a_link_cannot_be_sent_to_someone_without_an_address_or_by_an_outsider(client, db_session, planned):
+    planned.relative.email = None
+    db_session.add(planned.relative)
+    db_session.commit()
+    login(client, planned.region.user.username)
+    page = client.get(f"/cases/{planned.case.uid}/plan/links")
+    response = client.post(
+        f"/cases/{planned.case.uid}/plan/links",
+        data={"csrf_token": csrf_token(text_of(page)), "link-participant_id": str(planned.relative.id)},
+    )
+    assert response.status_code == 400
+    assert db_session.exec(select(OutboxMessage)).all() == []
+    log_out(client)
+    login(client, planned.outsider.user.username)
+    assert client.get(f"/cases/{planned.case.uid}/plan/links").status_code == 404
+
+
+def test_no_personnummer_in_the_mail(db_session, sent):
+    world, _path = sent
+    row = queued(db_session)
+    assert world.person.id_number not in row.message
+    assert world.person.family_name not in row.message
+
+
+def test_the_public_link_route_is_rate_limited(client):
+    # 30 a minute from one address: guessing tokens stays slow; the 31st is refused before any lookup.
+    statuses = [client.get("/my-plan/not-a-token").status_code for _ in range(31)]
+    assert statuses[:30] == [404] * 30 and statuses[30] == 429
+
+
+def test_a_guardian_approves_a_childs_plan_through_their_link(client, db_session, app, registry, now):
+    from datetime import date
+
+    from sipflow.cases import services
+    from sipflow.db import unit_of_work
+
+    world = build_world(db_session, app, registry, now=now, birth=date(2014, 3, 1))
+    with unit_of_work(db_session):
+        guardian = services.add_private_participant(
+            db_session,
+            registry,
+            world.case,
+            kind="guardian",
+            name="Maria Förälder",
+            relation=None,
+            email="maria@example.se",
+            phone=None,
+            now=now,
+        )
+    version = freeze(db_session, world, now=now)
+    send_link(client, world, guardian)
+    log_out(client)
+    path = link_path(queued(db_session))
+    page = client.get(path)
+    assert "för barnets räkning" in text_of(page)
+    response = client.post(
+        path + "/approve",
+        data={"csrf_token": csrf_token(text_of(page)), "approve-version_id": str(version.id)},
+    )
+    assert response.status_code == 303
+    approval = db_session.exec(select(PlanApproval)).one()
+    assert approval.participant_id == guardian.id and approval.method == "digital"
