@@ -181,14 +181,17 @@ def case_meetings(
     return list(views.values())
 
 
-def owner_choices(read: Invitees) -> list[tuple[str, str]]:
-    """The owners a decision may name, labelled: each organisation, unit and person taking part."""
+def owner_choices(read: Invitees, *, removed: bool = False) -> list[tuple[str, str]]:
+    """The owners a decision may name, labelled: each organisation, unit and person taking part.
+
+    removed: include participants no longer taking part (to name the owners of past decisions).
+    """
     organisations: list[tuple[str, str]] = []
     units: list[tuple[str, str]] = []
     persons: list[tuple[str, str]] = []
     seen: set[str] = set()
     for participant, organisation, unit, _contact in read.rows:
-        if not participant.active:
+        if not (participant.active or removed):
             continue
         if participant.kind != "organisation":
             persons.append((owner_key(Owner(participant_id=participant.id)), read.labels[participant.id]))

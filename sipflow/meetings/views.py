@@ -13,6 +13,7 @@ from sqlmodel import select
 from sipflow.cases import services as case_services
 from sipflow.cases.errors import StaleCase
 from sipflow.cases.forms import choices
+from sipflow.cases.models import SipCase
 from sipflow.clock import now_utc, to_local
 from sipflow.db import get_session, unit_of_work
 from sipflow.errors import UserError
@@ -43,6 +44,7 @@ from sipflow.meetings.outcome import (
     planned_meetings,
 )
 from sipflow.meetings.queries import (
+    Invitees,
     case_meetings,
     invitation_rows,
     invitee_choices,
@@ -85,13 +87,11 @@ def _case_page_part(detail, actor, *, allowed: list) -> dict:
         participants=detail.participants,
         consent_in_force=any(c.in_force for c in detail.consents),
     )
+    labels = labels_of(detail.person, detail.participant_rows)
     return {
-        "meetings": case_meetings(
-            session,
-            case,
-            {p.id: p.name for p in detail.participants},
-            labels=labels_of(detail.person, detail.participant_rows),
-        ),
+        "meetings": case_meetings(session, case, {p.id: p.name for p in detail.participants}, labels=labels),
+        # The timeline names a decision's owner, stored as an id key, as the outcome page offered it.
+        "owner_labels": dict(owner_choices(Invitees(labels, detail.participant_rows), removed=True)),
         "booking_url": url_for("meetings.book", uid=case.uid) if booking is not None else None,
     }
 
@@ -400,11 +400,11 @@ OUTCOME_GROUPS = ("attendance", "carer_support", "decisions")
 class OutcomePage:
     """What the outcome page is built from, read once per request."""
 
-    case: object
-    meetings: list
-    labels: dict
-    planned: list
-    read: object
+    case: SipCase
+    meetings: list[Meeting]
+    labels: dict[int, str]
+    planned: list[Meeting]
+    read: Invitees
     chosen: Meeting | None
 
 
@@ -417,12 +417,17 @@ def _outcome_page(case, *, chosen_id: int | None) -> OutcomePage:
 
 
 def _outcome_form(page: OutcomePage, *, formdata=None) -> OutcomeForm:
-    active = [(p, label) for (p, *_rest) in page.read.rows if p.active for label in [page.read.labels[p.id]]]
+    active = [row[0] for row in page.read.rows if row[0].active]
+    labels = page.read.labels
     form_class = OutcomeForm.for_case(
-        [(p.id, label) for p, label in active],
-        [(p.id, label) for p, label in active if p.kind == CARER_KIND],
+        [(p.id, labels[p.id]) for p in active],
+        [(p.id, labels[p.id]) for p in active if p.kind == CARER_KIND],
     )
-    form = form_class(formdata=formdata, version=page.case.version)
+    if formdata is None:
+        form = form_class(formdata=None, version=page.case.version)
+    else:
+        # The version is the one the page was read at, never filled in from the case.
+        form = form_class(formdata=formdata)
     form.meeting_id.choices = choices(
         (m.id, f"{page.labels[m.id]}, {_local(m.starts_at)}") for m in page.planned
     )
@@ -463,7 +468,7 @@ def _attach_outcome(form: OutcomeForm, error: UserError, top: list, groups: dict
     """A refusal beside its field: a decision row's field, a group (attendance ...), a field, or the top."""
     name = error.field or ""
     if name.startswith("decisions-"):
-        _, number, sub = name.split("-", 2)
+        number, _, sub = name.removeprefix("decisions-").partition("-")
         entries = form.decisions.entries
         if number.isdigit() and int(number) < len(entries) and sub in entries[int(number)].form:
             subfield = entries[int(number)].form[sub]
@@ -488,6 +493,7 @@ def _render_outcome(page: OutcomePage, form: OutcomeForm, *, status=200, errors=
             page=page,
             step_label=transition_label(transition, current_locale()) if transition else None,
             classification=classify(modes),
+            marked=bool(groups) or _marked(form),
             attendance_fields=form.by_prefix(ATTENDANCE_PREFIX),
             carer_fields=form.by_prefix(CARER_PREFIX),
             errors=errors or [],
@@ -496,6 +502,17 @@ def _render_outcome(page: OutcomePage, form: OutcomeForm, *, status=200, errors=
         ),
         status,
     )
+
+
+def _marked(form: OutcomeForm) -> bool:
+    """True when a field or a decision row's field shows a refusal (the page then says so at the top)."""
+    for f in form:
+        if f.name == "decisions":
+            if any(sub.errors for entry in f for sub in entry.form):
+                return True
+        elif f.errors:
+            return True
+    return False
 
 
 def _chosen_id() -> int | None:
