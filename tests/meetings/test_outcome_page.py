@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from meetingkit import fire
 from sqlmodel import select
-from webkit import fill, forms_of, login, text_of
+from webkit import csrf_token, fill, forms_of, login, text_of
 
 from sipflow.cases import services
 from sipflow.cases.models import SipCase
@@ -88,13 +88,17 @@ def test_attendance_is_prefilled_from_the_answers_and_the_booked_meeting_is_chos
     }
 
 
-def test_the_case_page_links_to_the_outcome_page_instead_of_the_narrow_form(client, ready, held):
+def test_the_case_page_links_to_the_outcome_page_instead_of_the_narrow_form(client, db_session, ready, held):
     page = text_of(client.get(f"/cases/{ready.case.uid}"))
     assert f'href="{outcome_url(ready.case)}"' in page
     assert "hold_meeting-held_at" not in page
-    # An old page posting the narrow form is sent to the full page.
-    response = client.post(f"/cases/{ready.case.uid}/transitions/hold_meeting", data={})
-    assert response.status_code in (303, 400)
+    # An old page posting the narrow form is sent to the full page; nothing is recorded.
+    response = client.post(
+        f"/cases/{ready.case.uid}/transitions/hold_meeting", data={"csrf_token": csrf_token(page)}
+    )
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith(outcome_url(ready.case))
+    assert db_session.get(Meeting, held.id).status == "planned"
 
 
 # --- Recording the outcome ----
