@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import Flask, abort, current_app, g
+from flask import Flask, abort, current_app, g, url_for
 from flask_babel import get_locale
 from flask_login import current_user
 from sqlmodel import select
@@ -106,3 +106,20 @@ def case_page_parts(detail, actor, *, allowed: list) -> dict:
     for part in current_app.extensions.get("sipflow.case_page_parts", ()):
         variables.update(part(detail, actor, allowed=allowed))
     return variables
+
+
+# --- Transition forms with a page of their own --------------------------------------------------------
+
+
+def register_transition_page(app: Flask, form: str, endpoint: str) -> None:
+    """Steps whose form is form are taken on the page endpoint(uid=...) of the area that owns it.
+
+    The case page links there instead of showing the step's form (meetings: the meeting outcome).
+    """
+    app.extensions.setdefault("sipflow.transition_pages", {})[form] = endpoint
+
+
+def transition_page_url(form: str, case) -> str | None:
+    """The address of the page for a step with form on case, when an area registered one."""
+    endpoint = current_app.extensions.get("sipflow.transition_pages", {}).get(form)
+    return url_for(endpoint, uid=case.uid) if endpoint else None

@@ -16,9 +16,6 @@ from wtforms import (
     BooleanField,
     DateField,
     DateTimeLocalField,
-    FieldList,
-    Form,
-    FormField,
     HiddenField,
     IntegerField,
     RadioField,
@@ -252,88 +249,6 @@ class KallelseForm(TransitionForm):
         }
 
 
-class DecisionForm(Form):
-    """One decision of a meeting: what, who, by when; all three or none."""
-
-    text = StringField(_l("Decision or action"), validators=[Optional(), _max(500)])
-    owner = StringField(_l("Owner"), validators=[Optional(), _max(120)])
-    due_on = date_field(_l("Due"))
-
-    def validate(self, extra_validators=None) -> bool:
-        valid = super().validate(extra_validators)
-        filled = [bool(_text(self.text.data)), bool(_text(self.owner.data)), self.due_on.data is not None]
-        if any(filled) and not all(filled) and not self.due_on.errors:
-            for present, subfield in zip(filled, (self.text, self.owner, self.due_on), strict=True):
-                if not present:
-                    subfield.errors = [*subfield.errors, _l("Fill in decision, owner and date.")]
-            return False
-        return valid
-
-    def complete(self) -> bool:
-        """True when the row names a decision, an owner and a date."""
-        return bool(_text(self.text.data) and _text(self.owner.data) and self.due_on.data)
-
-
-class MeetingOutcomeForm(TransitionForm):
-    """A held meeting: when, how, who attended how, and what was decided."""
-
-    held_at = _local_datetime_field(_l("Held at"), validators=[InputRequired(message=REQUIRED)])
-    mode = SelectField(_l("Meeting form"), choices=_choices(MEETING_MODE_LABELS), default="on_site")
-    decisions = FieldList(FormField(DecisionForm), min_entries=DECISION_ROWS, max_entries=DECISION_ROWS)
-    no_change_reason = TextAreaField(
-        _l("No change: the reason (instead of decisions)"), validators=[Optional(), _max(500)]
-    )
-
-    ATTENDANCE_PREFIX = "attendance_"
-
-    @classmethod
-    def for_participants(cls, participants: list[tuple[int, str]]) -> type[MeetingOutcomeForm]:
-        """A subclass with one attendance choice per participant of the case."""
-        subclass = type("MeetingOutcomeFormForCase", (cls,), {})
-        options = [SelectChoice("", _l("Not recorded")), *_choices(ATTENDANCE_LABELS)]
-        for participant_id, label in participants:
-            setattr(
-                subclass,
-                f"{cls.ATTENDANCE_PREFIX}{participant_id}",
-                SelectField(label, choices=options, default=""),
-            )
-        return subclass
-
-    def attendance_fields(self) -> list:
-        """The attendance choices, one per participant."""
-        return [f for name, f in self._fields.items() if name.startswith(self.ATTENDANCE_PREFIX)]
-
-    def other_fields(self) -> list:
-        """The plain fields; attendance, decisions and no_change_reason are shown in their own groups."""
-        return [
-            f
-            for name, f in self._fields.items()
-            if not name.startswith(self.ATTENDANCE_PREFIX) and name not in ("decisions", "no_change_reason")
-        ]
-
-    def to_data(self) -> dict:
-        attendance = {}
-        for name, subfield in self._fields.items():
-            if name.startswith(self.ATTENDANCE_PREFIX) and subfield.data:
-                attendance[int(name.removeprefix(self.ATTENDANCE_PREFIX))] = subfield.data
-        decisions = [
-            {
-                "text": _text(entry.form.text.data),
-                "owner": _text(entry.form.owner.data),
-                "due_on": entry.form.due_on.data,
-            }
-            for entry in self.decisions
-            if entry.form.complete()
-        ]
-        return {
-            "held_at": _utc(self.held_at.data),
-            "mode": self.mode.data,
-            "attendance": attendance,
-            "decisions": decisions,
-            "no_change_reason": _text(self.no_change_reason.data) or None,
-        }
-
-
 class PlanForm(TransitionForm):
     """The plan: which organisation has huvudansvar, and when it is followed up."""
 
@@ -369,7 +284,8 @@ FORM_CLASSES: dict[str, type[TransitionForm]] = {
     "consent_declined": ConsentDeclinedForm,
     "preparation": PreparationForm,
     "kallelse": KallelseForm,
-    "meeting_outcome": MeetingOutcomeForm,
+    # Recorded on a page of its own (the meetings area's outcome page); the case page links to it.
+    "meeting_outcome": NoneForm,
     "plan": PlanForm,
     "reason": ReasonForm,
 }
@@ -380,8 +296,6 @@ def build_transition_form(
 ) -> TransitionForm:
     """The form for a transition of kind, bound to formdata (None: a fresh form for the page)."""
     form_class = FORM_CLASSES[kind]
-    if form_class is MeetingOutcomeForm:
-        form_class = MeetingOutcomeForm.for_participants(ctx.participants)
     if formdata is None:
         form = form_class(formdata=None, prefix=prefix, version=version)
     else:
@@ -393,7 +307,7 @@ def build_transition_form(
 def prefill_times(form: TransitionForm, local_now: datetime) -> None:
     """Suggest 'now' (local, to the minute) for the times a fresh form asks for."""
     wall = local_now.replace(second=0, microsecond=0, tzinfo=None)
-    for name in ("sent_at", "held_at"):
+    for name in ("sent_at",):
         if name in form and form[name].data is None:
             form[name].data = wall
 

@@ -75,12 +75,14 @@ def scripted_input(
         ).all()
         return {
             "held_at": now,
+            # Scripted steps run at any moment, not on the booked day: say the meeting was moved.
+            "moved": True,
             "mode": "mixed",
             "attendance": {pid: ("video" if i % 2 else "on_site") for i, pid in enumerate(participant_ids)},
             "decisions": [
                 {
                     "text": "Kontakta boendestödet",
-                    "owner": "Socialtjänsten",
+                    "owner": f"organisation:{case.initiating_organisation_id}",
                     "due_on": today + timedelta(days=14),
                 }
             ],

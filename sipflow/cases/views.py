@@ -65,6 +65,7 @@ from sipflow.web import (
     current_actor,
     current_locale,
     transition_label,
+    transition_page_url,
     workflow_registry,
 )
 from sipflow.workflow.definition import TransitionDef
@@ -242,6 +243,8 @@ class Action:
     label: str
     form: TransitionForm
     open: bool = False
+    # A step another area takes on a page of its own (the meeting outcome): the case page links there.
+    page_url: str | None = None
 
 
 def _form_context(detail: queries.CaseDetail) -> FormContext:
@@ -286,7 +289,8 @@ def _render_case(
             continue
         form = build_transition_form(transition.form, ctx, prefix=transition.trigger, version=case.version)
         prefill_times(form, local_now)
-        actions.append(Action(transition, transition_label(transition, locale), form))
+        page_url = transition_page_url(transition.form, case)
+        actions.append(Action(transition, transition_label(transition, locale), form, page_url=page_url))
     if unit_form is None:
         unit_form = _unit_form(detail, formdata=None)
     if private_form is None:
@@ -358,6 +362,10 @@ def fire(uid: str, trigger: str):
     if not known:
         abort(404)
     transition = workflow.transition(case.state, trigger) or known[0]
+    page_url = transition_page_url(transition.form, case)
+    if page_url is not None:
+        # This step is taken on its own page; a post here (an old page, a bookmark) is sent there.
+        return redirect(page_url, code=303)
     form = build_transition_form(
         transition.form, _form_context(info), prefix=trigger, version=case.version, formdata=request.form
     )

@@ -19,6 +19,7 @@ from sipflow.cases import deadlines
 from sipflow.demo.bulkload import Ids, Rows, sqlite_datetime, sqlite_json, unchanged
 from sipflow.demo.population import FEMALE_NAMES, MALE_NAMES, Parties, Party, Population
 from sipflow.meetings.models import CANCELLED, HELD, PLANNED
+from sipflow.meetings.outcome import classify
 from sipflow.workflow.definition import CREATE_EVENT, TransitionDef, Workflow
 
 # Fixed width, so that the highest number of a seed is also its highest reference string (an index seek).
@@ -701,6 +702,7 @@ class CaseSimulator:
         sim.held += 1
         attendance = rows.by_table["attendance"]
         everyone = [row for _, row in sim.org_rows] + sim.private
+        modes = []
         for i, row in enumerate(everyone):
             r = rng.random()
             if mode == "on_site":
@@ -716,4 +718,7 @@ class CaseSimulator:
             if row["kind"] == "narstaende" and rng.random() < 0.3:
                 how = "absent"
             attendance.append((meeting["id"], row["id"], how))
+            modes.append(how)
+        # The one rule the outcome page stores and the statistics count.
+        meeting["classification"] = classify(modes)
         return meeting["id"]

@@ -6,11 +6,11 @@ a rolled-back transition leaves no trace anywhere.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
-from sqlmodel import select
-
-from sipflow.meetings.models import HELD, PLANNED, Attendance, Meeting
+from sipflow.cases.services import step_participants
+from sipflow.meetings.models import HELD, Attendance, Meeting, MeetingDecision
+from sipflow.meetings.outcome import MODE_OF_CLASSIFICATION, RECORDED_DECISIONS, classify, owners_of
 from sipflow.meetings.services import book_meeting, cancel_planned_meetings, meeting_kind
 from sipflow.workflow.context import TransitionContext
 from sipflow.workflow.registry import register_effect
@@ -35,28 +35,64 @@ def cancel_meetings(ctx: TransitionContext) -> None:
 
 
 def mark_meeting_held(ctx: TransitionContext) -> None:
-    """Record the meeting as held, with each participant's attendance mode."""
+    """Record the meeting as held: attendance, classification, the decisions or why nothing changes.
+
+    The meeting_outcome input checked everything; the booked meeting it chose is marked held, or, when
+    the kallelse went through another system without a booking, a meeting is recorded at the held time.
+    """
     held_at = ctx.data["held_at"]
-    planned = ctx.session.exec(
-        select(Meeting)
-        .where(Meeting.case_id == ctx.case.id, Meeting.status == PLANNED)
-        .order_by(Meeting.starts_at.desc())
-    ).first()
-    meeting = planned or Meeting(
-        case_id=ctx.case.id,
-        kind=meeting_kind(ctx.session, ctx.case),
-        mode=ctx.data.get("mode") or "on_site",
-        starts_at=held_at,
-        ends_at=held_at + timedelta(hours=1),
-    )
+    meeting = ctx.data.get("meeting")
+    if meeting is None:
+        meeting = Meeting(
+            case_id=ctx.case.id,
+            kind=meeting_kind(ctx.session, ctx.case),
+            mode=ctx.data.get("mode") or "on_site",
+            starts_at=held_at,
+            ends_at=held_at + timedelta(hours=1),
+        )
+    attendance: dict[int, str] = ctx.data.get("attendance", {})
+    classification = classify(attendance.values())
     meeting.status = HELD
     meeting.held_at = held_at
-    meeting.mode = ctx.data.get("mode") or meeting.mode
+    meeting.moved = bool(ctx.data.get("moved"))
+    meeting.classification = classification
+    meeting.no_change_reason = ctx.data.get("no_change_reason")
+    meeting.mode = ctx.data.get("mode") or MODE_OF_CLASSIFICATION.get(classification, meeting.mode)
+    meeting.updated_at = ctx.now
     ctx.session.add(meeting)
     ctx.session.flush()
-    for participant_id, mode in ctx.data.get("attendance", {}).items():
-        ctx.session.add(Attendance(meeting_id=meeting.id, participant_id=participant_id, mode=mode))
+    carer_support = ctx.data.get("carer_support", {})
+    for participant_id, mode in attendance.items():
+        ctx.session.add(
+            Attendance(
+                meeting_id=meeting.id,
+                participant_id=participant_id,
+                mode=mode,
+                carer_support=carer_support.get(participant_id),
+            )
+        )
+    owners = owners_of(step_participants(ctx))
+    decisions = []
+    for position, decision in enumerate(ctx.details.get("decisions", [])):
+        owner = owners[decision["owner"]]
+        decisions.append(
+            MeetingDecision(
+                meeting_id=meeting.id,
+                text=decision["text"],
+                organisation_id=owner.organisation_id,
+                unit_id=owner.unit_id,
+                participant_id=owner.participant_id,
+                due_on=date.fromisoformat(decision["due_on"]),
+                position=position,
+            )
+        )
+    ctx.session.add_all(decisions)
+    # Written now, so the effects after this one (carry_decisions_into_plan) read them.
+    ctx.session.flush()
     ctx.details["meeting_id"] = meeting.id
+    ctx.memo[RECORDED_DECISIONS] = decisions
+    if classification is not None:
+        ctx.details["classification"] = classification
 
 
 register_effect("plan_meeting", plan_meeting)

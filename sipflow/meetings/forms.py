@@ -6,11 +6,32 @@ from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, RadioField, StringField, TextAreaField, TimeField
+from wtforms import (
+    BooleanField,
+    DateTimeLocalField,
+    FieldList,
+    Form,
+    FormField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+    TimeField,
+)
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import HiddenInput
 
-from sipflow.cases.forms import MEETING_MODE_LABELS, MultiCheckboxField, choices, date_field
+from sipflow.cases.forms import (
+    ATTENDANCE_LABELS,
+    DATETIME_LOCAL_FORMATS,
+    DECISION_ROWS,
+    MEETING_MODE_LABELS,
+    InDateWindow,
+    MultiCheckboxField,
+    choices,
+    date_field,
+)
 from sipflow.clock import local_to_utc, to_local, within_date_window
 from sipflow.meetings.services import COMMENT_MAX
 
@@ -138,3 +159,104 @@ class AnswerForm(FlaskForm):
     def set_modes(self, modes: tuple[str, ...]) -> None:
         """Offer only the ways of taking part that the meeting has."""
         self.answer_mode.choices = choices((m, ANSWER_MODE_LABELS[m]) for m in modes)
+
+
+# --- The outcome of a held meeting -------------------------------------------------------------------------
+
+CARER_SUPPORT_LABELS = {
+    "asked": _l("Asked about their own support needs"),
+    "not_asked": _l("Not asked"),
+    "referred": _l("Asked and referred to anhörigstöd"),
+}
+CLASSIFICATION_LABELS = {
+    "fully_digital": _l("Fully digital"),
+    "partly_digital": _l("Partly digital"),
+    "on_site": _l("On site"),
+}
+# Rows of decisions a page may hold: the no-JS "add more" adds DECISION_ROWS at a time up to this.
+MAX_DECISION_ROWS = 40
+ATTENDANCE_PREFIX, CARER_PREFIX = "attendance_", "carer_support_"
+NOT_RECORDED = _l("Not recorded")
+
+
+class DecisionRowForm(Form):
+    """One decision or action of the meeting: what, who carries it out, by when (all three, or none)."""
+
+    text = StringField(_l("Decision or action"), validators=[Optional(), Length(max=1000)])
+    # The service refuses an owner who is not taking part, at this row; the form only carries the value.
+    owner = SelectField(_l("Who carries it out"), choices=[], validate_choice=False)
+    due_on = date_field(_l("By when"))
+
+
+class OutcomeForm(FlaskForm):
+    """The outcome of a held meeting; one attendance (and carer support) choice per participant is added."""
+
+    version = _version_field()
+    meeting_id = SelectField(_l("Meeting"), coerce=int, validate_choice=True)
+    held_at = DateTimeLocalField(
+        _l("Held at"),
+        validators=[InputRequired(message=REQUIRED), InDateWindow()],
+        format=DATETIME_LOCAL_FORMATS,
+    )
+    moved = BooleanField(
+        _l("The meeting was moved"), description=_l("Held on another day than it was booked for.")
+    )
+    decisions = FieldList(
+        FormField(DecisionRowForm), min_entries=DECISION_ROWS, max_entries=MAX_DECISION_ROWS
+    )
+    no_change_reason = TextAreaField(
+        _l("No change: the reason (instead of decisions)"), validators=[Optional(), Length(max=1000)]
+    )
+
+    @classmethod
+    def for_case(cls, attendees: list[tuple[int, str]], carers: list[tuple[int, str]]) -> type[OutcomeForm]:
+        """A subclass with an attendance choice per participant and a carer-support choice per närstående."""
+        subclass = type("OutcomeFormForCase", (cls,), {})
+        modes = choices([("", NOT_RECORDED), *ATTENDANCE_LABELS.items()])
+        for participant_id, label in attendees:
+            setattr(subclass, f"{ATTENDANCE_PREFIX}{participant_id}", SelectField(label, choices=modes))
+        answers = choices([("", NOT_RECORDED), *CARER_SUPPORT_LABELS.items()])
+        for participant_id, label in carers:
+            setattr(subclass, f"{CARER_PREFIX}{participant_id}", SelectField(label, choices=answers))
+        return subclass
+
+    def set_owners(self, owners: list[tuple[str, str]]) -> None:
+        """Offer the case's organisations, units and persons as owners on every decision row."""
+        self.owners = owners
+        for entry in self.decisions:
+            entry.form.owner.choices = choices([("", _l("Choose")), *owners])
+
+    def add_rows(self, count: int = DECISION_ROWS) -> None:
+        """More empty decision rows (up to MAX_DECISION_ROWS), for a page without JavaScript."""
+        for _ in range(min(count, MAX_DECISION_ROWS - len(self.decisions))):
+            self.decisions.append_entry()
+        self.set_owners(self.owners)
+
+    def by_prefix(self, prefix: str) -> list:
+        """The per-participant choices whose names start with prefix."""
+        return [f for name, f in self._fields.items() if name.startswith(prefix)]
+
+    def to_data(self) -> dict:
+        """What the meeting_outcome input reads: ids, aware UTC time, rows as typed (blank ones too)."""
+
+        def answers(prefix: str) -> dict[int, str]:
+            return {int(f.name.removeprefix(prefix)): f.data for f in self.by_prefix(prefix) if f.data}
+
+        held_at = self.held_at.data
+        return {
+            "meeting_id": self.meeting_id.data or None,
+            "held_at": local_to_utc(held_at) if held_at else None,
+            "moved": bool(self.moved.data),
+            "attendance": answers(ATTENDANCE_PREFIX),
+            "carer_support": answers(CARER_PREFIX),
+            # Every row, blank ones too, so a refusal's row number is the row on the page.
+            "decisions": [
+                {
+                    "text": entry.form.text.data or "",
+                    "owner": entry.form.owner.data or "",
+                    "due_on": entry.form.due_on.data,
+                }
+                for entry in self.decisions
+            ],
+            "no_change_reason": self.no_change_reason.data or None,
+        }

@@ -12,48 +12,115 @@ from flask_babel import lazy_gettext as _l
 
 from sipflow.cases import fields
 from sipflow.cases.services import step_participants
+from sipflow.clock import to_local
 from sipflow.errors import InvalidInput
 from sipflow.meetings.booking import Booking, read_booking, read_times
-from sipflow.meetings.models import ATTENDANCE_MODES, MEETING_MODES
+from sipflow.meetings.models import (
+    ATTENDANCE_MODES,
+    CARER_SUPPORT_ANSWERS,
+    MEETING_MODES,
+    PLANNED,
+    Meeting,
+)
+from sipflow.meetings.outcome import CARER_KIND, Owner, case_meetings_in_order, owners_of, planned_meetings
 from sipflow.workflow.context import TransitionContext
 from sipflow.workflow.registry import register_input
 
 # The kallelse channel of invitations sent by sipflow itself; any other is the name of another system.
 SIPFLOW_CHANNEL = "sipflow"
+# The longest decision and "no change" reason the meeting tables hold.
+DECISION_MAX = NO_CHANGE_MAX = 1000
 
 
-def _decisions(ctx: TransitionContext) -> list[dict]:
-    """Decisions with text, owner and due date; incomplete rows are dropped, malformed ones refused."""
+def _decisions(ctx: TransitionContext, owners: dict[str, Owner]) -> list[dict]:
+    """The meeting's decisions, each with text, owner and due date; blank rows are dropped.
+
+    A row filled in part is refused at the field that is missing (``decisions-<row>-<field>``), so the
+    page shows the refusal at that row; a malformed list is refused as a whole.
+    """
     raw = ctx.data.get("decisions") or []
     if not isinstance(raw, list) or not all(isinstance(d, dict) for d in raw):
         raise InvalidInput(_l("Decisions could not be read."), field="decisions")
-    decisions = []
     for row in raw:
         text, owner, due_on = row.get("text"), row.get("owner"), row.get("due_on")
         if not (isinstance(text, str) or text is None) or not (isinstance(owner, str) or owner is None):
             raise InvalidInput(_l("Decisions could not be read."), field="decisions")
         if due_on is not None and (not isinstance(due_on, date) or isinstance(due_on, datetime)):
             raise InvalidInput(_l("Enter a date."), field="decisions")
-        fields.check_window(due_on, "decisions")
-        if (text or "").strip() and (owner or "").strip() and due_on:
-            decisions.append({"text": text.strip(), "owner": owner.strip(), "due_on": due_on.isoformat()})
+    decisions = []
+    for number, row in enumerate(raw):
+        text, owner = (row.get("text") or "").strip(), (row.get("owner") or "").strip()
+        due_on = row.get("due_on")
+        if not (text or owner or due_on):
+            continue
+        name = f"decisions-{number}-"
+        if not text:
+            raise InvalidInput(_l("Write the decision or action."), field=name + "text")
+        if len(text) > DECISION_MAX:
+            raise InvalidInput(_l("At most %(max)d characters.", max=DECISION_MAX), field=name + "text")
+        if not owner:
+            raise InvalidInput(_l("Choose who carries it out."), field=name + "owner")
+        if owner not in owners:
+            raise InvalidInput(_l("Choose one of the SIP's participants."), field=name + "owner")
+        if due_on is None:
+            raise InvalidInput(_l("Enter by when."), field=name + "due_on")
+        fields.check_window(due_on, name + "due_on")
+        decisions.append({"text": text, "owner": owner, "due_on": due_on.isoformat()})
     return decisions
 
 
-def _attendance(ctx: TransitionContext) -> dict[int, str]:
-    raw = ctx.data.get("attendance") or {}
+def _by_participant(ctx: TransitionContext, name: str, allowed: tuple[str, ...]) -> dict[int, str]:
+    """A mapping participant id -> one of allowed (attendance, carer support), read from data[name]."""
+    raw = ctx.data.get(name) or {}
     if not isinstance(raw, dict):
-        raise InvalidInput(_l("Attendance could not be read."), field="attendance")
-    attendance = {}
-    for key, mode in raw.items():
+        raise InvalidInput(_l("Attendance could not be read."), field=name)
+    answers = {}
+    for key, value in raw.items():
+        if isinstance(key, bool):
+            raise InvalidInput(_l("Attendance could not be read."), field=name)
         try:
             participant_id = int(key)
         except (TypeError, ValueError):
-            raise InvalidInput(_l("Attendance could not be read."), field="attendance") from None
-        if mode not in ATTENDANCE_MODES:
-            raise InvalidInput(_l("Choose one of the options."), field="attendance")
-        attendance[participant_id] = mode
-    return attendance
+            raise InvalidInput(_l("Attendance could not be read."), field=name) from None
+        if value not in allowed:
+            raise InvalidInput(_l("Choose one of the options."), field=name)
+        answers[participant_id] = value
+    return answers
+
+
+def _held_meeting(ctx: TransitionContext) -> Meeting | None:
+    """The booked meeting the outcome is for: the one named, else the case's first still planned."""
+    meeting_id = ctx.data.get("meeting_id")
+    if meeting_id is None:
+        planned = planned_meetings(case_meetings_in_order(ctx.session, ctx.case))
+        return planned[0] if planned else None
+    if not isinstance(meeting_id, int) or isinstance(meeting_id, bool):
+        raise InvalidInput(_l("Choose one of the meetings booked for this SIP."), field="meeting_id")
+    meeting = ctx.session.get(Meeting, meeting_id)
+    if meeting is None or meeting.case_id != ctx.case.id or meeting.status != PLANNED:
+        raise InvalidInput(_l("Choose one of the meetings booked for this SIP."), field="meeting_id")
+    return meeting
+
+
+def _held_at(ctx: TransitionContext, meeting: Meeting | None, moved: bool) -> datetime:
+    """When the meeting was held: not ahead, not before the SIP started, on the booked day unless moved."""
+    held_at = fields.moment(ctx.data, "held_at", _l("Enter when the meeting was held."))
+    if held_at > ctx.now:
+        raise InvalidInput(_l("A meeting cannot be held in the future."), field="held_at")
+    if held_at < ctx.case.requested_at:
+        raise InvalidInput(_l("A meeting cannot be held before the SIP was started."), field="held_at")
+    if meeting is not None and not moved:
+        booked = to_local(meeting.starts_at).date()
+        if to_local(held_at).date() != booked:
+            raise InvalidInput(
+                _l(
+                    "The meeting was booked for %(day)s. Enter a time that day, or tick "
+                    "“The meeting was moved” and enter when it was held.",
+                    day=booked.isoformat(),
+                ),
+                field="held_at",
+            )
+    return held_at
 
 
 def apply_kallelse(ctx: TransitionContext) -> None:
@@ -79,17 +146,47 @@ def apply_kallelse(ctx: TransitionContext) -> None:
 
 
 def apply_meeting_outcome(ctx: TransitionContext) -> None:
-    """Check the meeting's time, mode and attendance, and keep its decisions in the log."""
-    held_at = fields.moment(ctx.data, "held_at", _l("Enter when the meeting was held."))
-    if held_at > ctx.now:
-        raise InvalidInput(_l("A meeting cannot be held in the future."), field="held_at")
-    fields.choice(ctx.data, "mode", MEETING_MODES)
-    participant_ids = {p.id for p in step_participants(ctx)}
-    ctx.data["attendance"] = _attendance(ctx)
-    if not set(ctx.data["attendance"]) <= participant_ids:
+    """Check a held meeting's outcome and leave it, typed, for the effects that record it.
+
+    data: meeting_id (None: the first planned meeting), held_at, moved, mode (optional), attendance
+    {participant id: mode}, carer_support {närstående participant id: answer}, decisions [{text, owner
+    (``organisation:ID``, ``unit:ID`` or ``participant:ID``), due_on}], no_change_reason.
+    """
+    meeting = _held_meeting(ctx)
+    moved = ctx.data.get("moved") or False
+    if not isinstance(moved, bool):
+        raise InvalidInput(_l("Choose one of the options."), field="moved")
+    held_at = _held_at(ctx, meeting, moved)
+    if ctx.data.get("mode") is not None:
+        fields.choice(ctx.data, "mode", MEETING_MODES)
+    participants = step_participants(ctx)
+    attendance = _by_participant(ctx, "attendance", ATTENDANCE_MODES)
+    if not set(attendance) <= {p.id for p in participants}:
         raise InvalidInput(_l("Attendance names someone who is not a participant."), field="attendance")
-    ctx.details["decisions"] = _decisions(ctx)
-    no_change = fields.text(ctx.data, "no_change_reason")
+    carer_support = _by_participant(ctx, "carer_support", CARER_SUPPORT_ANSWERS)
+    if not set(carer_support) <= {p.id for p in participants if p.kind == CARER_KIND}:
+        raise InvalidInput(
+            _l("Only a närstående taking part is asked about their own support."), field="carer_support"
+        )
+    if not set(carer_support) <= set(attendance):
+        raise InvalidInput(_l("Record how the närstående attended too."), field="carer_support")
+    decisions = _decisions(ctx, owners_of(participants))
+    no_change = fields.text(ctx.data, "no_change_reason", limit=NO_CHANGE_MAX)
+    if no_change and decisions:
+        raise InvalidInput(
+            _l("Either decisions or “no change” with a reason, not both."), field="no_change_reason"
+        )
+    ctx.data.update(
+        {
+            "meeting": meeting,
+            "held_at": held_at,
+            "moved": moved and meeting is not None,
+            "attendance": attendance,
+            "carer_support": carer_support,
+            "no_change_reason": no_change,
+        }
+    )
+    ctx.details["decisions"] = decisions
     if no_change:
         ctx.details["no_change_reason"] = no_change
 

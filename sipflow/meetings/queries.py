@@ -9,7 +9,8 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
 from sipflow.cases.models import Participant, SipCase
-from sipflow.meetings.models import Attendance, Invitation, Meeting
+from sipflow.meetings.models import Attendance, Invitation, Meeting, MeetingDecision
+from sipflow.meetings.outcome import Owner, meeting_labels, owner_key
 from sipflow.meetings.services import invitee_address
 from sipflow.notifications.models import OutboxMessage
 from sipflow.notifications.outbox import delivery_status
@@ -145,6 +146,7 @@ class MeetingView:
     """A meeting on the case page: who attended it, how, and its invitations."""
 
     meeting: Meeting
+    label: str = ""
     attendance: list[tuple[str, str]] = field(default_factory=list)
     invitations: list = field(default_factory=list)
 
@@ -163,7 +165,8 @@ def case_meetings(
     meetings = session.exec(
         select(Meeting).where(Meeting.case_id == case.id).order_by(Meeting.starts_at, Meeting.id)
     ).all()
-    views = {m.id: MeetingView(m) for m in meetings}
+    labels_by_meeting = meeting_labels(meetings)
+    views = {m.id: MeetingView(m, labels_by_meeting[m.id]) for m in meetings}
     if views:
         for attendance in session.exec(
             select(Attendance)
@@ -176,3 +179,72 @@ def case_meetings(
         for meeting_id, rows in invitation_rows(session, case, list(meetings), labels=labels).items():
             views[meeting_id].invitations = rows
     return list(views.values())
+
+
+def owner_choices(read: Invitees, *, removed: bool = False) -> list[tuple[str, str]]:
+    """The owners a decision may name, labelled: each organisation, unit and person taking part.
+
+    removed: include participants no longer taking part (to name the owners of past decisions).
+    """
+    organisations: list[tuple[str, str]] = []
+    units: list[tuple[str, str]] = []
+    persons: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for participant, organisation, unit, _contact in read.rows:
+        if not (participant.active or removed):
+            continue
+        if participant.kind != "organisation":
+            persons.append((owner_key(Owner(participant_id=participant.id)), read.labels[participant.id]))
+            continue
+        if organisation is None:
+            continue
+        key = owner_key(Owner(organisation_id=organisation.id))
+        if key not in seen:
+            seen.add(key)
+            organisations.append((key, organisation.name))
+        if unit is not None:
+            key = owner_key(Owner(organisation_id=organisation.id, unit_id=unit.id))
+            if key not in seen:
+                seen.add(key)
+                units.append((key, f"{organisation.name}, {unit.name}"))
+    return [*organisations, *units, *persons]
+
+
+@dataclass
+class DecisionRow:
+    """A decision of a held meeting with its owner's name."""
+
+    decision: MeetingDecision
+    owner: str
+
+
+@dataclass
+class HeldOutcome:
+    """What a held meeting recorded: attendance (with carer support) and decisions, named for the page."""
+
+    attendance: list[tuple[str, Attendance]]
+    decisions: list[DecisionRow]
+
+
+def meeting_outcome(session: Session, meeting: Meeting, labels: dict[int, str]) -> HeldOutcome:
+    """The attendance and decisions of meeting (a few rows each), named by the case's participant labels."""
+    attendance = session.exec(
+        select(Attendance).where(Attendance.meeting_id == meeting.id).order_by(Attendance.participant_id)
+    ).all()
+    decisions = session.exec(
+        select(MeetingDecision, Organisation, Unit)
+        .outerjoin(Organisation, Organisation.id == MeetingDecision.organisation_id)
+        .outerjoin(Unit, Unit.id == MeetingDecision.unit_id)
+        .where(MeetingDecision.meeting_id == meeting.id)
+        .order_by(MeetingDecision.position, MeetingDecision.id)
+    ).all()
+    rows = []
+    for decision, organisation, unit in decisions:
+        if decision.participant_id is not None:
+            owner = labels.get(decision.participant_id, "?")
+        elif unit is not None:
+            owner = f"{organisation.name}, {unit.name}" if organisation else unit.name
+        else:
+            owner = organisation.name if organisation else "?"
+        rows.append(DecisionRow(decision, owner))
+    return HeldOutcome([(labels.get(a.participant_id, "?"), a) for a in attendance], rows)

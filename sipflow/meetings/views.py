@@ -2,28 +2,57 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import login_required
+from sqlmodel import select
 
+from sipflow.cases import services as case_services
 from sipflow.cases.errors import StaleCase
 from sipflow.cases.forms import choices
-from sipflow.clock import now_utc
+from sipflow.cases.models import SipCase
+from sipflow.clock import now_utc, to_local
 from sipflow.db import get_session, unit_of_work
 from sipflow.errors import UserError
 from sipflow.meetings import permissions, services
 from sipflow.meetings.booking import read_place, read_times
 from sipflow.meetings.forms import (
     ANSWER_MODE_LABELS,
+    ATTENDANCE_PREFIX,
+    CARER_PREFIX,
+    CARER_SUPPORT_LABELS,
+    CLASSIFICATION_LABELS,
     PARTSTAT_LABELS,
     BookingForm,
     InviteForm,
     MeetingActionForm,
+    OutcomeForm,
     show_current_version,
 )
-from sipflow.meetings.models import PLANNED, Invitation, Meeting
-from sipflow.meetings.queries import case_meetings, invitation_rows, invitee_choices, invitees, labels_of
+from sipflow.meetings.models import HELD, PLANNED, Invitation, Meeting
+from sipflow.meetings.outcome import (
+    CARER_KIND,
+    OUTCOME_FORM,
+    attendance_from_answer,
+    case_meetings_in_order,
+    classify,
+    meeting_labels,
+    outcome_transition,
+    planned_meetings,
+)
+from sipflow.meetings.queries import (
+    Invitees,
+    case_meetings,
+    invitation_rows,
+    invitee_choices,
+    invitees,
+    labels_of,
+    meeting_outcome,
+    owner_choices,
+)
 from sipflow.security import audit
 from sipflow.web import (
     attach_error,
@@ -31,6 +60,7 @@ from sipflow.web import (
     current_actor,
     current_locale,
     register_case_page_part,
+    register_transition_page,
     transition_label,
     workflow_registry,
 )
@@ -57,18 +87,17 @@ def _case_page_part(detail, actor, *, allowed: list) -> dict:
         participants=detail.participants,
         consent_in_force=any(c.in_force for c in detail.consents),
     )
+    labels = labels_of(detail.person, detail.participant_rows)
     return {
-        "meetings": case_meetings(
-            session,
-            case,
-            {p.id: p.name for p in detail.participants},
-            labels=labels_of(detail.person, detail.participant_rows),
-        ),
+        "meetings": case_meetings(session, case, {p.id: p.name for p in detail.participants}, labels=labels),
+        # The timeline names a decision's owner, stored as an id key, as the outcome page offered it.
+        "owner_labels": dict(owner_choices(Invitees(labels, detail.participant_rows), removed=True)),
         "booking_url": url_for("meetings.book", uid=case.uid) if booking is not None else None,
     }
 
 
 bp.record_once(lambda state: register_case_page_part(state.app, _case_page_part))
+bp.record_once(lambda state: register_transition_page(state.app, OUTCOME_FORM, "meetings.outcome"))
 
 
 @bp.app_context_processor
@@ -77,6 +106,8 @@ def _labels() -> dict:
         "partstat_labels": PARTSTAT_LABELS,
         "answer_mode_labels": ANSWER_MODE_LABELS,
         "delivery_labels": DELIVERY_LABELS,
+        "classification_labels": CLASSIFICATION_LABELS,
+        "carer_support_labels": CARER_SUPPORT_LABELS,
     }
 
 
@@ -208,11 +239,23 @@ def _render_meeting(case, meeting, *, status=200, errors=None, change_form=None,
         invite_form.invitee_ids.choices = choices(
             invitee_choices(session, case, exclude_meeting=meeting, read=read)
         )
+    meetings = case_meetings_in_order(session, case)
+    held = meeting_outcome(session, meeting, read.labels) if meeting.status == HELD else None
+    record_url = None
+    if meeting.status == PLANNED:
+        transition = outcome_transition(
+            workflow_registry().get(case.workflow_name, case.workflow_version), case.state
+        )
+        if transition is not None and _may_record(session, case, transition, active):
+            record_url = url_for("meetings.outcome", uid=case.uid, meeting=meeting.id)
     return (
         render_template(
             "meetings/detail.html",
             case=case,
             meeting=meeting,
+            meeting_label=meeting_labels(meetings)[meeting.id],
+            held=held,
+            record_url=record_url,
             rows=invitation_rows(session, case, [meeting], labels=read.labels)[meeting.id],
             manage=manage,
             change_form=change_form,
@@ -341,3 +384,223 @@ def invite(uid: str, meeting_id: int):
             flash(_("The invitations are on their way."), "success")
             return redirect(url_for("meetings.detail", uid=case.uid, meeting_id=meeting.id), code=303)
     return _render_meeting(case, meeting, status=status, errors=top, invite_form=form)
+
+
+# --- The outcome of a held meeting ------------------------------------------------------------------------
+
+STALE_OUTCOME = _l(
+    "Someone else changed this SIP while you were working: the meeting may already be recorded. What you "
+    "entered is kept below; check the SIP, and send it again if this outcome is still to be recorded."
+)
+# Refusals the service names by data key that the page shows beside a group of fields, not one field.
+OUTCOME_GROUPS = ("attendance", "carer_support", "decisions")
+
+
+@dataclass
+class OutcomePage:
+    """What the outcome page is built from, read once per request."""
+
+    case: SipCase
+    meetings: list[Meeting]
+    labels: dict[int, str]
+    planned: list[Meeting]
+    read: Invitees
+    chosen: Meeting | None
+
+
+def _outcome_page(case, *, chosen_id: int | None) -> OutcomePage:
+    session = get_session()
+    meetings = case_meetings_in_order(session, case)
+    planned = planned_meetings(meetings)
+    chosen = next((m for m in planned if m.id == chosen_id), planned[0] if planned else None)
+    return OutcomePage(case, meetings, meeting_labels(meetings), planned, invitees(session, case), chosen)
+
+
+def _outcome_form(page: OutcomePage, *, formdata=None) -> OutcomeForm:
+    active = [row[0] for row in page.read.rows if row[0].active]
+    labels = page.read.labels
+    form_class = OutcomeForm.for_case(
+        [(p.id, labels[p.id]) for p in active],
+        [(p.id, labels[p.id]) for p in active if p.kind == CARER_KIND],
+    )
+    if formdata is None:
+        form = form_class(formdata=None, version=page.case.version)
+    else:
+        # The version is the one the page was read at, never filled in from the case.
+        form = form_class(formdata=formdata)
+    form.meeting_id.choices = choices(
+        (m.id, f"{page.labels[m.id]}, {_local(m.starts_at)}") for m in page.planned
+    )
+    if not page.planned:
+        form.meeting_id.choices = choices([(0, _("A meeting not booked in sipflow"))])
+    form.set_owners(owner_choices(page.read))
+    if formdata is None:
+        _prefill(form, page)
+    return form
+
+
+def _local(moment) -> str:
+    return to_local(moment).strftime("%Y-%m-%d %H:%M")
+
+
+def _prefill(form: OutcomeForm, page: OutcomePage) -> None:
+    """The booked meeting chosen, its start as the held time, attendance from the invitation answers."""
+    now = now_utc()
+    meeting = page.chosen
+    form.meeting_id.data = meeting.id if meeting is not None else 0
+    held = meeting.starts_at if meeting is not None and meeting.starts_at <= now else now
+    form.held_at.data = to_local(held).replace(second=0, microsecond=0, tzinfo=None)
+    if meeting is None:
+        return
+    invitations = (
+        get_session()
+        .exec(select(Invitation).where(Invitation.meeting_id == meeting.id, Invitation.active))
+        .all()
+    )
+    for invitation in invitations:
+        mode = attendance_from_answer(invitation.partstat, invitation.answer_mode)
+        name = f"{ATTENDANCE_PREFIX}{invitation.participant_id}"
+        if mode is not None and name in form:
+            form[name].data = mode
+
+
+def _attach_outcome(form: OutcomeForm, error: UserError, top: list, groups: dict) -> None:
+    """A refusal beside its field: a decision row's field, a group (attendance ...), a field, or the top."""
+    name = error.field or ""
+    if name.startswith("decisions-"):
+        number, _, sub = name.removeprefix("decisions-").partition("-")
+        entries = form.decisions.entries
+        if number.isdigit() and int(number) < len(entries) and sub in entries[int(number)].form:
+            subfield = entries[int(number)].form[sub]
+            subfield.errors = [*subfield.errors, error.message]
+            return
+    if name in OUTCOME_GROUPS:
+        groups.setdefault(name, []).append(error.message)
+        return
+    attach_error(form, error, top)
+
+
+def _render_outcome(page: OutcomePage, form: OutcomeForm, *, status=200, errors=None, groups=None):
+    registry = workflow_registry()
+    workflow = registry.get(page.case.workflow_name, page.case.workflow_version)
+    transition = outcome_transition(workflow, page.case.state)
+    modes = [f.data for f in form.by_prefix(ATTENDANCE_PREFIX) if f.data]
+    return (
+        render_template(
+            "meetings/outcome.html",
+            case=page.case,
+            form=form,
+            page=page,
+            step_label=transition_label(transition, current_locale()) if transition else None,
+            classification=classify(modes),
+            marked=bool(groups) or _marked(form),
+            attendance_fields=form.by_prefix(ATTENDANCE_PREFIX),
+            carer_fields=form.by_prefix(CARER_PREFIX),
+            errors=errors or [],
+            groups=groups or {},
+            page_url=url_for("meetings.outcome", uid=page.case.uid),
+        ),
+        status,
+    )
+
+
+def _marked(form: OutcomeForm) -> bool:
+    """True when a field or a decision row's field shows a refusal (the page then says so at the top)."""
+    for f in form:
+        if f.name == "decisions":
+            if any(sub.errors for entry in f for sub in entry.form):
+                return True
+        elif f.errors:
+            return True
+    return False
+
+
+def _chosen_id() -> int | None:
+    raw = request.args.get("meeting", "")
+    return int(raw) if raw.isdigit() and len(raw) <= 10 else None
+
+
+@bp.route("/cases/<uid>/meetings/outcome", methods=["GET", "POST"])
+@login_required
+def outcome(uid: str):
+    """Record a held meeting: which meeting, attendance, classification, decisions or no change."""
+    session, registry, user = get_session(), workflow_registry(), current_actor()
+    case = case_or_404(uid, audit.MEETING_VIEW if request.method == "GET" else audit.CASE_TRANSITION)
+    transition = outcome_transition(registry.get(case.workflow_name, case.workflow_version), case.state)
+    if request.method == "GET":
+        if transition is None:
+            abort(404)
+        _may_record_or_403(session, registry, user, case, transition)
+        page = _outcome_page(case, chosen_id=_chosen_id())
+        return _render_outcome(page, _outcome_form(page))
+    page = _outcome_page(case, chosen_id=None)
+    form = _outcome_form(page, formdata=request.form)
+    if "add_rows" in request.form:
+        # "Add more rows" without JavaScript: the same page with what was typed and more empty rows.
+        form.add_rows()
+        return _render_outcome(page, form)
+    top: list = []
+    groups: dict = {}
+    # A form from before someone else's change is stale whatever else it holds; what was typed stays.
+    if form.version.validate(form) and form.version.data is not None and form.version.data != case.version:
+        show_current_version(form, case.version)
+        return _render_outcome(page, form, status=409, errors=[STALE_OUTCOME])
+    if transition is None:
+        workflow = registry.get(case.workflow_name, case.workflow_version)
+        state = workflow.state_label(case.state, current_locale())
+        return _render_outcome(
+            page,
+            form,
+            status=409,
+            errors=[
+                _("A held meeting cannot be recorded in the SIP's current state (%(state)s).", state=state)
+            ],
+        )
+    _may_record_or_403(session, registry, user, case, transition)
+    if not form.validate():
+        return _render_outcome(page, form, status=400)
+    try:
+        with unit_of_work(session):
+            case_services.fire_transition(
+                session,
+                registry,
+                user,
+                case,
+                transition.trigger,
+                expected_version=form.version.data,
+                now=now_utc(),
+                data=form.to_data(),
+            )
+    except StaleCase:
+        session.refresh(case)
+        show_current_version(form, case.version)
+        return _render_outcome(_outcome_page(case, chosen_id=None), form, status=409, errors=[STALE_OUTCOME])
+    except UserError as error:
+        _attach_outcome(form, error, top, groups)
+        return _render_outcome(page, form, status=error.status, errors=top, groups=groups)
+    flash(
+        _(
+            "%(step)s: saved. The decisions are in the plan as efforts.",
+            step=transition_label(transition, current_locale()),
+        ),
+        "success",
+    )
+    return redirect(url_for("cases.detail", uid=case.uid), code=303)
+
+
+def _may_record(session, case, transition, participants) -> bool:
+    try:
+        case_services.check_may_fire(
+            session, workflow_registry(), current_actor(), case, transition.trigger, participants=participants
+        )
+    except UserError:
+        return False
+    return True
+
+
+def _may_record_or_403(session, registry, user, case, transition) -> None:
+    """403 unless the user's party may take the step (the case page offers it only to them)."""
+    try:
+        case_services.check_may_fire(session, registry, user, case, transition.trigger)
+    except UserError:
+        abort(403)

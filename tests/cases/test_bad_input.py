@@ -39,6 +39,12 @@ def post_step(client, case, trigger: str, **values):
     return client.post(url, data=fill(form, **values))
 
 
+def post_outcome(client, case, **values):
+    url = f"/cases/{case.uid}/meetings/outcome"
+    form = forms_of(text_of(client.get(url)))[url]
+    return client.post(url, data=fill(form, **values))
+
+
 PREPARING = ("give_consent", "start_preparation")
 INVITED = (*PREPARING, "send_kallelse")
 HELD = (*INVITED, "hold_meeting")
@@ -68,12 +74,20 @@ def test_a_date_outside_the_sane_window_is_refused_beside_its_field(
         "send_kallelse": {f"{trigger}-channel": "LINK"},
         "give_consent": {f"{trigger}-form": "oral"},
     }.get(trigger, {})
-    if field.startswith("decisions-"):
-        extra = {f"{trigger}-decisions-0-text": "Hemtjänst", f"{trigger}-decisions-0-owner": "Kommunen"}
-    response = post_step(as_region, case, trigger, **{f"{trigger}-{field}": value}, **extra)
+    name = f"{trigger}-{field}"
+    if trigger == "hold_meeting":
+        # The meeting outcome has a page of its own, its fields without the step's prefix.
+        name = field
+        extra = {"moved": "y"}
+        if field.startswith("decisions-"):
+            owner = f"organisation:{parties.municipality.organisation_id}"
+            extra |= {"decisions-0-text": "Hemtjänst", "decisions-0-owner": owner}
+        response = post_outcome(as_region, case, **{name: value}, **extra)
+    else:
+        response = post_step(as_region, case, trigger, **{name: value}, **extra)
     assert response.status_code == 400
     html = text_of(response)
-    assert f'id="{trigger}-{field}-error"' in html, re.findall(r"error[^>]*>[^<]*<li>[^<]*", html)
+    assert f'id="{name}-error"' in html, re.findall(r"error[^>]*>[^<]*<li>[^<]*", html)
     assert "Ange ett datum mellan 1900-01-01 och" in html
     # What the user typed is still there to correct.
     assert value in html

@@ -15,14 +15,15 @@ from sipflow.cases.scripted import scripted_input
 # the actor and the case already in the session: 62 in all (77 before issue 9). Each ceiling counts one
 # UPDATE of case_visibility (Mina SIP's candidates take the case's new time); open deadlines settle in one
 # UPDATE per outcome. bench/transitions.py counts the whole lifecycle, with the start and each request's
-# loads of actor and case.
+# loads of actor and case. Recording a meeting's outcome writes its decisions and carries them into the
+# working plan as efforts (issue 10): six statements more for hold_meeting, five for follow_up.
 CEILINGS = {
     "give_consent": 7,
     "start_preparation": 6,
     "send_kallelse": 9,
-    "hold_meeting": 8,
+    "hold_meeting": 14,
     "establish_plan": 8,
-    "follow_up": 10,
+    "follow_up": 15,
     "revise_plan": 7,
     "close": 7,
 }

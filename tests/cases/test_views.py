@@ -53,6 +53,10 @@ def case_url(case) -> str:
     return f"/cases/{case.uid}"
 
 
+def outcome_url(case) -> str:
+    return f"/cases/{case.uid}/meetings/outcome"
+
+
 def action_url(case, trigger) -> str:
     return f"/cases/{case.uid}/transitions/{trigger}"
 
@@ -354,27 +358,35 @@ def test_the_whole_lifecycle_through_the_forms(as_region, parties, create_case, 
         (
             "hold_meeting",
             {
-                "hold_meeting-decisions-0-text": "Kontakta boendestödet",
-                "hold_meeting-decisions-0-owner": "Socialtjänsten",
-                "hold_meeting-decisions-0-due_on": (today + timedelta(days=14)).isoformat(),
+                # Recorded today, not on the booked day a week ahead: said on purpose.
+                "moved": "y",
+                "decisions-0-text": "Kontakta boendestödet",
+                "decisions-0-owner": f"organisation:{parties.municipality.organisation_id}",
+                "decisions-0-due_on": (today + timedelta(days=14)).isoformat(),
             },
         ),
         ("establish_plan", {"establish_plan-follow_up_on": (today + timedelta(days=90)).isoformat()}),
         ("close", {"close-reason": "Målen är nådda"}),
     ]
     for trigger, values in steps:
-        page = forms_of(text_of(as_region.get(case_url(case))))
-        form = page[action_url(case, trigger)]
+        page = text_of(as_region.get(case_url(case)))
+        url = action_url(case, trigger)
         if trigger == "hold_meeting":
-            attendance = {name: "video" for name, _ in form if "-attendance_" in name}
+            # The meeting is recorded on a page of its own, which the case page links to.
+            url = outcome_url(case)
+            assert f'href="{url}"' in page
+            form = forms_of(text_of(as_region.get(url)))[url]
+            attendance = {name: "video" for name, _ in form if name.startswith("attendance_")}
             assert len(attendance) == 3  # two organisations and the person
             values = {**values, **attendance}
-        response = as_region.post(action_url(case, trigger), data=fill(form, **values))
+        else:
+            form = forms_of(page)[url]
+        response = as_region.post(url, data=fill(form, **values))
         assert response.status_code == 303, (trigger, text_of(response))
     case = reload(db_session, case)
     assert (case.state, case.closed_reason) == ("closed", "Målen är nådda")
     html = text_of(as_region.get(case_url(case)))
-    assert "Kontakta boendestödet: Socialtjänsten" in html
+    assert "Kontakta boendestödet: Växjö kommun" in html
     assert "Avslutad" in html and "Målen är nådda" in html
     assert "Video" in html
     assert not {a for a in forms_of(html) if "/transitions/" in a}
@@ -384,15 +396,14 @@ def test_a_half_filled_decision_is_an_error_beside_it(as_region, parties, create
     case = create_case()
     for trigger in ("give_consent", "start_preparation", "send_kallelse"):
         fire_by_service(db_session, registry, parties.region_user, case, trigger)
-    form = forms_of(text_of(as_region.get(case_url(case))))[action_url(case, "hold_meeting")]
-    response = as_region.post(
-        action_url(case, "hold_meeting"), data=fill(form, **{"hold_meeting-decisions-0-text": "Något"})
-    )
+    url = outcome_url(case)
+    form = forms_of(text_of(as_region.get(url)))[url]
+    response = as_region.post(url, data=fill(form, moved="y", **{"decisions-0-text": "Något"}))
     assert response.status_code == 400
-    assert 'id="hold_meeting-decisions-0-owner-error"' in text_of(response)
+    assert 'id="decisions-0-owner-error"' in text_of(response)
     assert "Kontrollera de markerade fälten nedan." in text_of(response)
-    assert '<details class="action" open id="action-hold_meeting">' in text_of(response)
-    missing = as_region.post(action_url(case, "hold_meeting"), data=MultiDict(form))
+    assert 'value="Något"' in text_of(response)
+    missing = as_region.post(url, data=fill(form, moved="y"))
     assert missing.status_code == 409
     assert "Registrera minst ett beslut med ansvarig och datum" in text_of(missing)
     assert reload(db_session, case).state == "invited"

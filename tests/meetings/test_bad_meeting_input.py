@@ -89,9 +89,9 @@ def test_a_forged_version_is_refused_without_a_server_error(as_region, db_sessio
         response = as_region.post(action, data=fill(forms[action], **{field: version}))
         assert response.status_code in (400, 409), (action, response.status_code)
     page = f"/cases/{ready.case.uid}"
-    step = f"{page}/transitions/hold_meeting"
+    outcome = f"{page}/meetings/outcome"
     response = as_region.post(
-        step, data=fill(forms_of(text_of(as_region.get(page)))[step], **{"hold_meeting-version": version})
+        outcome, data=fill(forms_of(text_of(as_region.get(outcome)))[outcome], version=version)
     )
     assert response.status_code in (400, 409)
     booking = f"{page}/meetings/new"

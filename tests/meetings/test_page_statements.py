@@ -22,7 +22,8 @@ from sipflow.meetings import services as meeting_services
 # Statements per GET, login, audit log and the page's own reads included (bench/README.md).
 # The case page's plan part (issue 10) adds one: the newest plan version with its approvals.
 CASE_PAGE_STATEMENTS = 22
-MEETING_PAGE_STATEMENTS = 13
+# The meeting page reads the case's meetings once more for its label (first meeting, follow-up 1 ...).
+MEETING_PAGE_STATEMENTS = 14
 
 
 def page_statements(client, engine, urls: dict[str, str]) -> dict[str, list[str]]:

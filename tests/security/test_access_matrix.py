@@ -434,6 +434,17 @@ ROUTES |= {
         needs_case=True,
     ),
     ("meetings.detail", "GET"): Route(_meeting_url, _case_route(lambda w: 200), needs_case=True),
+    # The meeting outcome: no state of the matrix has a step with its form, so there is no page to show
+    # (404) and a post is refused as not possible now (409), for whoever sees the case.
+    ("meetings.outcome", "GET"): Route(
+        lambda w: f"/cases/{w.case.uid}/meetings/outcome", _case_route(lambda w: 404), needs_case=True
+    ),
+    ("meetings.outcome", "POST"): Route(
+        lambda w: f"/cases/{w.case.uid}/meetings/outcome",
+        _case_route(lambda w: 409),
+        data=lambda w: {},
+        needs_case=True,
+    ),
     ("meetings.change", "POST"): Route(
         lambda w: _meeting_url(w, "/change"), _manager_route(400), data=lambda w: {}, needs_case=True
     ),

@@ -28,6 +28,7 @@ from sipflow.cases import services
 from sipflow.cases.errors import GuardFailed
 from sipflow.cases.models import SipCase
 from sipflow.consent.models import Consent
+from sipflow.errors import InvalidInput
 from sipflow.workflow.engine import WorkflowRegistry
 from sipflow.workflow.registry import GUARDS
 
@@ -265,14 +266,19 @@ MEETING_OUTCOME = [
 ]
 NO_OUTCOME = {
     "no-decision": {"decisions": []},
-    "decision-without-owner": {"decisions": [{"text": "Ringa", "owner": "", "due_on": today(NOW)}]},
-    "decision-without-date": {"decisions": [{"text": "Ringa", "owner": "Kommunen", "due_on": None}]},
     "blank-no-change-reason": {"decisions": [], "no_change_reason": "   "},
-    # Blank after stripping: the input handler drops such a decision, so it must not satisfy the guard.
-    "decision-with-blank-owner": {"decisions": [{"text": "Ringa", "owner": " ", "due_on": today(NOW)}]},
-    "decision-with-blank-text": {"decisions": [{"text": "  ", "owner": "Kommunen", "due_on": today(NOW)}]},
+    # A row left blank is dropped by the input handler, so it must not satisfy the guard.
+    "blank-decision-row": {"decisions": [{"text": "  ", "owner": " ", "due_on": None}]},
     # What a form or API sends for "no decisions": the handler accepts None, so must the guard.
     "decisions-none": {"decisions": None},
+}
+# A decision row filled in part never reaches the guard: the input refuses it at the missing field.
+INCOMPLETE_DECISION = {
+    "decision-without-owner": ({"text": "Ringa", "owner": "", "due_on": today(NOW)}, "owner"),
+    "decision-without-date": ({"text": "Ringa", "owner": "{owner}", "due_on": None}, "due_on"),
+    "decision-with-blank-owner": ({"text": "Ringa", "owner": " ", "due_on": today(NOW)}, "owner"),
+    "decision-with-blank-text": ({"text": "  ", "owner": "{owner}", "due_on": today(NOW)}, "text"),
+    "decision-with-unknown-owner": ({"text": "Ringa", "owner": "Kommunen", "due_on": today(NOW)}, "owner"),
 }
 
 
@@ -301,6 +307,21 @@ def test_refuses_meeting_outcome_recorded_for_every_incomplete_outcome(db_sessio
     assert_refused(
         db_session, case, transition.trigger, cast, guard="meeting_outcome_recorded", now=at, data=data
     )
+    assert db_session.get(SipCase, case.id).state == state
+
+
+@pytest.mark.parametrize("outcome", list(INCOMPLETE_DECISION))
+def test_a_decision_filled_in_part_is_refused_at_its_missing_field(db_session, cast, outcome):
+    workflow, state, transition = FIRST_MEETING
+    case = walk_to(db_session, cast, workflow, state)
+    at = NOW + timedelta(hours=1)
+    row, missing = INCOMPLETE_DECISION[outcome]
+    row = {**row, "owner": row["owner"].replace("{owner}", f"organisation:{case.initiating_organisation_id}")}
+    data = valid_input(db_session, case, transition, cast, at) | {"decisions": [row]}
+    with pytest.raises(InvalidInput) as refused:
+        fire(db_session, case, transition.trigger, "initiator", cast, now=at, data=data)
+    assert refused.value.field == f"decisions-0-{missing}"
+    db_session.rollback()
     assert db_session.get(SipCase, case.id).state == state
 
 

@@ -1,0 +1,120 @@
+"""A held meeting's outcome: which meeting, how each participant attended, and what that makes the meeting.
+
+The classification (helt digital / delvis digital / på plats) is derived here and nowhere else, so the
+outcome page, the stored `Meeting.classification` and the statistics count the same thing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from flask_babel import gettext as _
+from sqlmodel import Session, select
+
+from sipflow.cases.models import Participant, SipCase
+from sipflow.meetings.models import ANSWER_MODES, CANCELLED, PLANNED, Meeting
+from sipflow.workflow.definition import TransitionDef, Workflow
+
+# The mode a held meeting gets from its classification (the booked mode said what was planned).
+MODE_OF_CLASSIFICATION = {"fully_digital": "video", "partly_digital": "mixed", "on_site": "on_site"}
+# The form kind of the steps that record a held meeting (a form is code; which steps use it is data).
+OUTCOME_FORM = "meeting_outcome"
+# The participant kind asked about their own support needs (anhörigstöd).
+CARER_KIND = "narstaende"
+# The key under which mark_meeting_held leaves the decisions it wrote in the step's memo.
+RECORDED_DECISIONS = "meeting_decisions"
+
+
+def classify(modes: Iterable[str]) -> str | None:
+    """The meeting's classification from its attendance modes (SIP.md §5); None when nobody attended.
+
+    Nobody on site: fully digital. Everyone present on site: on site. Otherwise partly digital.
+    """
+    present = [mode for mode in modes if mode != "absent"]
+    if not present:
+        return None
+    on_site = sum(1 for mode in present if mode == "on_site")
+    if on_site == 0:
+        return "fully_digital"
+    if on_site == len(present):
+        return "on_site"
+    return "partly_digital"
+
+
+def attendance_from_answer(partstat: str | None, answer_mode: str | None) -> str | None:
+    """The attendance an invitation answer suggests: accepted with a way of taking part, phone, declined."""
+    if partstat == "DECLINED":
+        return "absent"
+    if answer_mode == "phone" or (partstat == "ACCEPTED" and answer_mode in ANSWER_MODES):
+        return answer_mode
+    return None
+
+
+def meeting_labels(meetings: Sequence[Meeting]) -> dict[int, str]:
+    """A distinct label per meeting of one case: the first meeting, follow-up 1, 2 ... by start time.
+
+    Cancelled meetings are not counted; they are labelled as cancelled.
+    """
+    labels: dict[int, str] = {}
+    counted = sorted((m for m in meetings if m.status != CANCELLED), key=lambda m: (m.starts_at, m.id))
+    for number, meeting in enumerate(counted):
+        labels[meeting.id] = _("First meeting") if number == 0 else _("Follow-up %(number)d", number=number)
+    for meeting in meetings:
+        labels.setdefault(meeting.id, _("Cancelled meeting"))
+    return labels
+
+
+def case_meetings_in_order(session: Session, case: SipCase) -> list[Meeting]:
+    """The case's meetings, oldest first (a case has a handful; the index on case_id finds them)."""
+    return list(
+        session.exec(
+            select(Meeting).where(Meeting.case_id == case.id).order_by(Meeting.starts_at, Meeting.id)
+        ).all()
+    )
+
+
+def planned_meetings(meetings: Sequence[Meeting]) -> list[Meeting]:
+    """The meetings still booked (not held, not cancelled), oldest first: those an outcome can be for."""
+    return sorted((m for m in meetings if m.status == PLANNED), key=lambda m: (m.starts_at, m.id))
+
+
+@dataclass(frozen=True)
+class Owner:
+    """Who owns a decision: an organisation, a unit (with its organisation) or a participating person."""
+
+    organisation_id: int | None = None
+    unit_id: int | None = None
+    participant_id: int | None = None
+
+
+def owner_key(owner: Owner) -> str:
+    """The form value naming owner: ``organisation:ID``, ``unit:ID`` or ``participant:ID`` (ids only)."""
+    if owner.participant_id is not None:
+        return f"participant:{owner.participant_id}"
+    if owner.unit_id is not None:
+        return f"unit:{owner.unit_id}"
+    return f"organisation:{owner.organisation_id}"
+
+
+def owners_of(participants: Iterable[Participant]) -> dict[str, Owner]:
+    """Every owner a decision may name, keyed by owner_key: the case's organisations, units and persons."""
+    owners: dict[str, Owner] = {}
+    for participant in participants:
+        if participant.kind == "organisation":
+            if participant.organisation_id is None:
+                continue
+            organisation = Owner(organisation_id=participant.organisation_id)
+            owners.setdefault(owner_key(organisation), organisation)
+            if participant.unit_id is not None:
+                unit = Owner(organisation_id=participant.organisation_id, unit_id=participant.unit_id)
+                owners.setdefault(owner_key(unit), unit)
+        else:
+            person = Owner(participant_id=participant.id)
+            owners[owner_key(person)] = person
+    return owners
+
+
+def outcome_transition(workflow: Workflow, state: str) -> TransitionDef | None:
+    """The step from state that records a held meeting: whichever has the meeting-outcome form."""
+    return next((t for t in workflow.transitions_from(state) if t.form == OUTCOME_FORM), None)

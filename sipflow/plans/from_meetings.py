@@ -1,0 +1,95 @@
+"""Decisions of a held meeting become efforts of the case's working plan, so nobody types them twice.
+
+Registered with the workflow core as the effect ``carry_decisions_into_plan``; the workflow files name it
+on the transitions whose form is ``meeting_outcome``, after ``mark_meeting_held`` has written the decisions.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from sipflow.cases.models import Participant, SipCase
+from sipflow.meetings.models import MeetingDecision
+from sipflow.meetings.outcome import RECORDED_DECISIONS
+from sipflow.people.models import Person
+from sipflow.plans.models import PlanEffort
+from sipflow.plans.services import working_plan
+from sipflow.workflow.context import TransitionContext
+from sipflow.workflow.registry import register_effect
+
+
+def _actor_name(session: Session, case: SipCase, participant: Participant) -> str:
+    """The name an effort of the person's or a närstående's own carries as its actor."""
+    if participant.kind == "person":
+        person = session.get(Person, case.person_id)
+        return f"{person.given_name} {person.family_name}".strip()
+    return participant.name or ""
+
+
+def meeting_decisions(session: Session, meeting_id: int) -> list[MeetingDecision]:
+    """The decisions of one meeting, in the order they were recorded."""
+    return list(
+        session.exec(
+            select(MeetingDecision)
+            .where(MeetingDecision.meeting_id == meeting_id)
+            .order_by(MeetingDecision.position, MeetingDecision.id)
+        ).all()
+    )
+
+
+def carry_decisions(session: Session, case: SipCase, decisions: list[MeetingDecision]) -> list[PlanEffort]:
+    """Add an effort to the working plan for each decision not carried yet; return the efforts added."""
+    if not decisions:
+        return []
+    plan = working_plan(session, case)
+    carried = set(
+        session.exec(
+            select(PlanEffort.decision_id).where(
+                PlanEffort.decision_id.in_([d.id for d in decisions]), PlanEffort.plan_id == plan.id
+            )
+        ).all()
+    )
+    last = session.exec(select(func.max(PlanEffort.position)).where(PlanEffort.plan_id == plan.id)).one()
+    position = -1 if last is None else last
+    efforts = []
+    for decision in decisions:
+        if decision.id in carried:
+            continue
+        position += 1
+        effort = PlanEffort(
+            plan_id=plan.id,
+            what=decision.text,
+            ends_on=decision.due_on,
+            decision_id=decision.id,
+            status="planned",
+            position=position,
+        )
+        if decision.participant_id is not None:
+            effort.kind = "own"
+            effort.actor = _actor_name(session, case, session.get(Participant, decision.participant_id))
+        else:
+            effort.kind = "effort"
+            effort.organisation_id = decision.organisation_id
+            effort.unit_id = decision.unit_id
+        session.add(effort)
+        efforts.append(effort)
+    session.flush()
+    return efforts
+
+
+def carry_decisions_into_plan(ctx: TransitionContext) -> None:
+    """Effect: the decisions of the meeting just recorded become planned efforts of the working plan."""
+    meeting_id = ctx.details.get("meeting_id")
+    if meeting_id is None:
+        return
+    # mark_meeting_held leaves the rows it wrote; another effect before this one may not have.
+    decisions = ctx.memo.get(RECORDED_DECISIONS)
+    if decisions is None:
+        decisions = meeting_decisions(ctx.session, meeting_id)
+    efforts = carry_decisions(ctx.session, ctx.case, decisions)
+    if efforts:
+        ctx.details["efforts_from_decisions"] = len(efforts)
+
+
+register_effect("carry_decisions_into_plan", carry_decisions_into_plan)

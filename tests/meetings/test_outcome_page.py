@@ -1,0 +1,420 @@
+"""The meeting outcome page: attendance from the answers, classification, decisions that become efforts."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from meetingkit import fire
+from sqlmodel import select
+from webkit import csrf_token, fill, forms_of, login, text_of
+
+from sipflow.cases import services
+from sipflow.cases.models import SipCase
+from sipflow.clock import local_to_utc, now_utc, to_local
+from sipflow.db import unit_of_work
+from sipflow.errors import InvalidInput
+from sipflow.meetings import services as meeting_services
+from sipflow.meetings.models import ATTENDANCE_MODES, Attendance, Invitation, Meeting, MeetingDecision
+from sipflow.meetings.outcome import classify, meeting_labels
+from sipflow.plans.from_meetings import carry_decisions, meeting_decisions
+from sipflow.plans.models import PlanEffort
+
+
+def outcome_url(case) -> str:
+    return f"/cases/{case.uid}/meetings/outcome"
+
+
+def answer(db_session, meeting, participant, partstat, mode=None) -> None:
+    """Set an invitee's answer as the answer page or a calendar REPLY would have."""
+    with unit_of_work(db_session):
+        invitation = db_session.exec(
+            select(Invitation).where(
+                Invitation.meeting_id == meeting.id, Invitation.participant_id == participant.id
+            )
+        ).one()
+        invitation.partstat, invitation.answer_mode = partstat, mode
+        db_session.add(invitation)
+
+
+@pytest.fixture
+def held(frozen_clock, book, client, parties):
+    """A booked meeting, the clock an hour after it started, the region's user logged in on the page."""
+    meeting = book()
+    frozen_clock.set(meeting.starts_at + timedelta(hours=1))
+    assert login(client, parties.region_user.username).status_code == 302
+    return meeting
+
+
+def page_form(client, case) -> list[tuple[str, str]]:
+    response = client.get(outcome_url(case))
+    assert response.status_code == 200
+    return forms_of(text_of(response))[outcome_url(case)]
+
+
+def post(client, case, pairs, **values):
+    return client.post(outcome_url(case), data=fill(pairs, **values))
+
+
+def local_text(moment: datetime) -> str:
+    return to_local(moment).strftime("%Y-%m-%dT%H:%M")
+
+
+# --- Pre-filled from the invitation answers ----
+
+
+def test_attendance_is_prefilled_from_the_answers_and_the_booked_meeting_is_chosen(
+    client, db_session, ready, held
+):
+    answer(db_session, held, ready.region, "ACCEPTED", "video")
+    answer(db_session, held, ready.municipality, "ACCEPTED", "on_site")
+    answer(db_session, held, ready.person, "TENTATIVE", "phone")
+    answer(db_session, held, ready.relative, "DECLINED")
+    form = dict(page_form(client, ready.case))
+    assert form["meeting_id"] == str(held.id)
+    assert form["held_at"] == local_text(held.starts_at)
+    assert form[f"attendance_{ready.region.id}"] == "video"
+    assert form[f"attendance_{ready.municipality.id}"] == "on_site"
+    assert form[f"attendance_{ready.person.id}"] == "phone"
+    assert form[f"attendance_{ready.relative.id}"] == "absent"
+    # No answer: nothing is assumed.
+    assert form[f"attendance_{ready.relative_without_email.id}"] == ""
+    # Asked about their own support: only the närstående.
+    assert {name for name in form if name.startswith("carer_support_")} == {
+        f"carer_support_{ready.relative.id}",
+        f"carer_support_{ready.relative_without_email.id}",
+    }
+
+
+def test_the_case_page_links_to_the_outcome_page_instead_of_the_narrow_form(client, db_session, ready, held):
+    page = text_of(client.get(f"/cases/{ready.case.uid}"))
+    assert f'href="{outcome_url(ready.case)}"' in page
+    assert "hold_meeting-held_at" not in page
+    # An old page posting the narrow form is sent to the full page; nothing is recorded.
+    response = client.post(
+        f"/cases/{ready.case.uid}/transitions/hold_meeting", data={"csrf_token": csrf_token(page)}
+    )
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith(outcome_url(ready.case))
+    assert db_session.get(Meeting, held.id).status == "planned"
+
+
+# --- Recording the outcome ----
+
+
+def test_recording_the_outcome_stores_attendance_classification_decisions_and_efforts(
+    client, db_session, ready, held, parties
+):
+    pairs = page_form(client, ready.case)
+    due = (to_local(now_utc()).date() + timedelta(days=14)).isoformat()
+    response = post(
+        client,
+        ready.case,
+        pairs,
+        **{
+            f"attendance_{ready.region.id}": "on_site",
+            f"attendance_{ready.municipality.id}": "video",
+            f"attendance_{ready.person.id}": "on_site",
+            f"attendance_{ready.relative.id}": "phone",
+            f"attendance_{ready.relative_without_email.id}": "absent",
+            f"carer_support_{ready.relative.id}": "referred",
+            "decisions-0-text": "Kontakta boendestödet",
+            "decisions-0-owner": f"organisation:{parties.municipality.organisation_id}",
+            "decisions-0-due_on": due,
+            "decisions-1-text": "Ringa arbetsförmedlingen själv",
+            "decisions-1-owner": f"participant:{ready.person.id}",
+            "decisions-1-due_on": due,
+        },
+    )
+    assert response.status_code == 303, text_of(response)
+    db_session.expire_all()
+    meeting = db_session.get(Meeting, held.id)
+    assert (meeting.status, meeting.classification, meeting.moved) == ("held", "partly_digital", False)
+    assert meeting.held_at == held.starts_at
+    case = db_session.get(SipCase, ready.case.id)
+    assert case.state == "meeting_held"
+    attendance = {
+        a.participant_id: a
+        for a in db_session.exec(select(Attendance).where(Attendance.meeting_id == held.id))
+    }
+    assert attendance[ready.relative.id].carer_support == "referred"
+    assert attendance[ready.region.id].carer_support is None
+    decisions = meeting_decisions(db_session, held.id)
+    assert [(d.text, d.organisation_id, d.participant_id) for d in decisions] == [
+        ("Kontakta boendestödet", parties.municipality.organisation_id, None),
+        ("Ringa arbetsförmedlingen själv", None, ready.person.id),
+    ]
+    efforts = db_session.exec(select(PlanEffort).order_by(PlanEffort.position)).all()
+    assert [(e.kind, e.what, e.organisation_id, e.ends_on, e.decision_id, e.status) for e in efforts] == [
+        (
+            "effort",
+            "Kontakta boendestödet",
+            parties.municipality.organisation_id,
+            date.fromisoformat(due),
+            decisions[0].id,
+            "planned",
+        ),
+        ("own", "Ringa arbetsförmedlingen själv", None, date.fromisoformat(due), decisions[1].id, "planned"),
+    ]
+    assert efforts[1].actor  # the person's name, so the plan says who does it
+    # The meeting page shows what was recorded.
+    page = text_of(client.get(f"/cases/{ready.case.uid}/meetings/{held.id}"))
+    assert "Kontakta boendestödet" in page
+
+
+def test_no_change_with_a_reason_is_an_outcome(client, db_session, ready, held):
+    response = post(client, ready.case, page_form(client, ready.case), no_change_reason="Planen fungerar")
+    assert response.status_code == 303, text_of(response)
+    db_session.expire_all()
+    meeting = db_session.get(Meeting, held.id)
+    assert meeting.no_change_reason == "Planen fungerar"
+    assert meeting_decisions(db_session, held.id) == []
+
+
+def test_a_moved_meeting_is_recorded_on_its_new_day(client, db_session, ready, book, frozen_clock, parties):
+    held = book()
+    frozen_clock.set(held.starts_at + timedelta(days=2))
+    assert login(client, parties.region_user.username).status_code == 302
+    new_time = held.starts_at + timedelta(days=1)
+    response = post(
+        client,
+        ready.case,
+        page_form(client, ready.case),
+        held_at=local_text(new_time),
+        moved="y",
+        no_change_reason="Inget ändras",
+    )
+    assert response.status_code == 303, text_of(response)
+    db_session.expire_all()
+    meeting = db_session.get(Meeting, held.id)
+    assert (meeting.held_at, meeting.moved) == (new_time, True)
+
+
+# --- Bad input: refused at the field, nothing saved, everything typed kept ----
+
+
+def snapshot(db_session, case):
+    db_session.expire_all()
+    return (
+        db_session.get(SipCase, case.id).version,
+        db_session.exec(select(Meeting.status)).all(),
+        db_session.exec(select(MeetingDecision.id)).all(),
+        db_session.exec(select(PlanEffort.id)).all(),
+        db_session.exec(select(Attendance.meeting_id)).all(),
+    )
+
+
+def bad_held_at(held, case):
+    return {
+        "another-day-without-moved": local_text(held.starts_at + timedelta(days=-1)),
+        "before-the-sip-started": local_text(case.requested_at - timedelta(days=1)),
+        "in-the-future": local_text(now_utc() + timedelta(hours=2)),
+    }
+
+
+@pytest.mark.parametrize("mistake", ["another-day-without-moved", "before-the-sip-started", "in-the-future"])
+def test_a_held_time_that_does_not_fit_is_refused_at_the_field(client, db_session, ready, held, mistake):
+    before = snapshot(db_session, ready.case)
+    held_at = bad_held_at(held, ready.case)[mistake]
+    moved = "y" if mistake != "another-day-without-moved" else None
+    response = post(
+        client,
+        ready.case,
+        page_form(client, ready.case),
+        held_at=held_at,
+        moved=moved,
+        **{"decisions-0-text": "Hemtjänst utreds"},
+    )
+    page = text_of(response)
+    assert response.status_code == 400
+    assert 'id="held_at-error"' in page
+    assert f'value="{held_at}"' in page
+    assert "Hemtjänst utreds" in page
+    assert snapshot(db_session, ready.case) == before
+
+
+@pytest.mark.parametrize("missing", ["owner", "due_on"])
+def test_a_decision_without_owner_or_date_is_refused_at_its_row(
+    client, db_session, ready, held, parties, missing
+):
+    before = snapshot(db_session, ready.case)
+    row = {
+        "decisions-0-text": "Kontakta boendestödet",
+        "decisions-0-owner": f"organisation:{parties.municipality.organisation_id}",
+        "decisions-0-due_on": (to_local(now_utc()).date() + timedelta(days=7)).isoformat(),
+        "decisions-1-text": "Söka hemtjänst",
+        "decisions-1-owner": f"participant:{ready.person.id}",
+        "decisions-1-due_on": (to_local(now_utc()).date() + timedelta(days=7)).isoformat(),
+    }
+    row[f"decisions-1-{missing}"] = ""
+    response = post(client, ready.case, page_form(client, ready.case), **row)
+    page = text_of(response)
+    assert response.status_code == 400
+    assert f'id="decisions-1-{missing}-error"' in page
+    assert "Kontakta boendestödet" in page and "Söka hemtjänst" in page
+    assert snapshot(db_session, ready.case) == before
+
+
+def test_attendance_naming_a_non_participant_is_refused(db_session, registry, parties, ready, held):
+    before = snapshot(db_session, ready.case)
+    with pytest.raises(InvalidInput) as refused:
+        fire(
+            db_session,
+            registry,
+            parties.region_user,
+            ready.case,
+            "hold_meeting",
+            data={
+                "meeting_id": held.id,
+                "held_at": held.starts_at,
+                "attendance": {ready.region.id: "on_site", 2_000_000: "video"},
+                "no_change_reason": "Inget ändras",
+            },
+        )
+    assert refused.value.field == "attendance"
+    assert snapshot(db_session, ready.case) == before
+
+
+def test_a_stale_page_gets_the_conflict_message_and_keeps_what_was_typed(
+    client, db_session, registry, ready, held
+):
+    pairs = page_form(client, ready.case)
+    with unit_of_work(db_session):
+        services.add_private_participant(
+            db_session,
+            registry,
+            db_session.get(SipCase, ready.case.id),
+            kind="narstaende",
+            name="Kalle Andersson",
+            relation="kusin",
+            email=None,
+            phone=None,
+            now=now_utc(),
+        )
+    before = snapshot(db_session, ready.case)
+    response = post(client, ready.case, pairs, no_change_reason="Allt fungerar som planerat")
+    page = text_of(response)
+    assert response.status_code == 409
+    assert "Allt fungerar som planerat" in page
+    assert f'value="{before[0]}"' in page  # the form now carries the version the page shows
+    assert snapshot(db_session, ready.case) == before
+
+
+def test_add_more_rows_keeps_what_was_typed(client, db_session, ready, held):
+    pairs = page_form(client, ready.case)
+    response = post(client, ready.case, pairs, add_rows="1", **{"decisions-0-text": "Första beslutet"})
+    page = text_of(response)
+    assert response.status_code == 200
+    assert "Första beslutet" in page
+    assert 'name="decisions-5-text"' in page
+    assert db_session.get(Meeting, held.id).status == "planned"
+
+
+# --- Decisions become efforts, once ----
+
+
+def test_decisions_already_carried_into_the_plan_are_not_carried_again(
+    client, db_session, ready, held, parties
+):
+    pairs = page_form(client, ready.case)
+    post(
+        client,
+        ready.case,
+        pairs,
+        **{
+            "decisions-0-text": "Kontakta boendestödet",
+            "decisions-0-owner": f"unit:{ready.municipality.unit_id}",
+            "decisions-0-due_on": (to_local(now_utc()).date() + timedelta(days=7)).isoformat(),
+        },
+    )
+    db_session.expire_all()
+    efforts = db_session.exec(select(PlanEffort)).all()
+    assert [(e.organisation_id, e.unit_id) for e in efforts] == [
+        (parties.municipality.organisation_id, ready.municipality.unit_id)
+    ]
+    with unit_of_work(db_session):
+        again = carry_decisions(
+            db_session, db_session.get(SipCase, ready.case.id), meeting_decisions(db_session, held.id)
+        )
+    assert again == []
+    assert len(db_session.exec(select(PlanEffort)).all()) == 1
+
+
+# --- Classification and labels ----
+
+
+@given(st.lists(st.sampled_from(ATTENDANCE_MODES), max_size=12))
+def test_the_classification_follows_who_was_on_site(modes):
+    present = [m for m in modes if m != "absent"]
+    result = classify(modes)
+    if not present:
+        assert result is None
+    elif "on_site" not in present:
+        assert result == "fully_digital"
+    elif set(present) == {"on_site"}:
+        assert result == "on_site"
+    else:
+        assert result == "partly_digital"
+    # Order and absentees never change it.
+    assert classify([*reversed(modes), "absent"]) == result
+
+
+@pytest.mark.parametrize(
+    ("modes", "expected"),
+    [
+        (["video", "phone", "absent"], "fully_digital"),
+        (["on_site", "video"], "partly_digital"),
+        (["on_site", "on_site", "absent"], "on_site"),
+    ],
+)
+def test_each_classification(modes, expected):
+    assert classify(modes) == expected
+
+
+def test_two_meetings_of_a_case_get_distinct_labels(app_ctx):
+    at = local_to_utc(datetime(2026, 11, 9, 10, 0))
+    first = Meeting(id=1, case_id=1, mode="video", starts_at=at, ends_at=at)
+    second = Meeting(id=2, case_id=1, mode="video", starts_at=at + timedelta(days=90), ends_at=at)
+    cancelled = Meeting(id=3, case_id=1, mode="video", starts_at=at - timedelta(days=1), ends_at=at)
+    cancelled.status = "cancelled"
+    labels = meeting_labels([second, cancelled, first])
+    assert len(set(labels.values())) == 3
+    assert labels[1] != labels[2]
+
+
+def test_two_booked_meetings_are_told_apart_on_every_page(
+    client, db_session, registry, parties, ready, book, frozen_clock
+):
+    first = book()
+    later = first.starts_at + timedelta(days=1)
+    with unit_of_work(db_session):
+        case = db_session.get(SipCase, ready.case.id)
+        second_id = meeting_services.book(
+            db_session,
+            registry,
+            parties.region_user,
+            case,
+            {
+                "meeting_starts_at": later,
+                "meeting_ends_at": later + timedelta(hours=1),
+                "mode": "video",
+                "invitee_ids": [ready.region.id],
+            },
+            expected_version=case.version,
+            now=now_utc(),
+        )
+    frozen_clock.set(first.starts_at + timedelta(hours=1))
+    assert login(client, parties.region_user.username).status_code == 302
+    labels = meeting_labels([first, db_session.get(Meeting, second_id)])
+    assert labels[first.id] != labels[second_id]
+    case_page = text_of(client.get(f"/cases/{ready.case.uid}"))
+    assert labels[first.id] in case_page and labels[second_id] in case_page
+    assert labels[second_id] in text_of(client.get(f"/cases/{ready.case.uid}/meetings/{second_id}"))
+    # The outcome page offers both, the first booked chosen; its attendance follows the chosen one's answers.
+    outcome = text_of(client.get(outcome_url(ready.case)))
+    assert labels[first.id] in outcome and labels[second_id] in outcome
+    assert dict(forms_of(outcome)[outcome_url(ready.case)])["meeting_id"] == str(first.id)
+    chosen = forms_of(text_of(client.get(f"{outcome_url(ready.case)}?meeting={second_id}")))
+    assert dict(chosen[outcome_url(ready.case)])["meeting_id"] == str(second_id)
