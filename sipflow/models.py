@@ -1,6 +1,7 @@
 """Import every table module so SQLModel.metadata is complete (Alembic and create_all need that)."""
 
 from sipflow.cases.models import Deadline, Participant, SipCase, TransitionLog
+from sipflow.coding.models import CodeAssignment, CodeDefinition, CodeRecord
 from sipflow.consent.models import Consent, ConsentOrganisation
 from sipflow.meetings.models import Attendance, Invitation, Meeting, MeetingDecision
 from sipflow.notifications.models import OutboxMessage
@@ -20,6 +21,9 @@ from sipflow.security.audit import AccessLogEntry, AccessLogHead
 from sipflow.security.throttle import LoginFailure
 
 __all__ = [
+    "CodeRecord",
+    "CodeDefinition",
+    "CodeAssignment",
     "PlanVersion",
     "PlanGoal",
     "PlanEffort",

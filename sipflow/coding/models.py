@@ -1,0 +1,73 @@
+"""The code catalogue, which code a unit records, and the code records (facts, corrected by reversal)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Index
+from sqlmodel import Field, SQLModel
+
+# What a code counts as: a SIP meeting (XU045, AU124), or the add-on for care at a distance (ZV051).
+CODE_KINDS = ("sip", "distance")
+
+
+class CodeDefinition(SQLModel, table=True):
+    """One KVÅ code in the catalogue; retired codes stay for the records that carry them."""
+
+    __tablename__ = "code_definition"
+
+    code: str = Field(primary_key=True, max_length=10)
+    label: str = Field(max_length=200)
+    kind: str = Field(max_length=10)
+    created_at: datetime
+    retired_at: datetime | None = None
+
+
+class CodeAssignment(SQLModel, table=True):
+    """Which SIP code a unit records: set for a unit, else for its organisation's kind (region, ...)."""
+
+    __tablename__ = "code_assignment"
+
+    id: int | None = Field(default=None, primary_key=True)
+    # Exactly one of the two is set; a unit's own assignment wins over its organisation kind's.
+    unit_id: int | None = Field(default=None, foreign_key="unit.id", unique=True)
+    organisation_kind: str | None = Field(default=None, max_length=16, unique=True)
+    code: str = Field(foreign_key="code_definition.code", max_length=10)
+
+
+class CodeRecord(SQLModel, table=True):
+    """A code recorded for one unit at one held meeting, with what statistics group by at that moment.
+
+    A fact: a correction writes a record with sign -1 that names the one it reverses, never an edit. The
+    person's municipality, sex and age are copied as they were on the meeting day, so a later move counts
+    each meeting where it happened.
+    """
+
+    __tablename__ = "code_record"
+    __table_args__ = (
+        # The indicators read one period (and county or municipality) at a time.
+        Index("ix_code_record_held_on_municipality_code", "held_on", "municipality_code"),
+        Index("ix_code_record_meeting_id", "meeting_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="sipcase.id", index=True)
+    meeting_id: int = Field(foreign_key="meeting.id")
+    unit_id: int = Field(foreign_key="unit.id")
+    organisation_id: int = Field(foreign_key="organisation.id")
+    code: str = Field(foreign_key="code_definition.code", max_length=10)
+    kind: str = Field(max_length=10)
+    # +1 for a record, -1 for its reversal.
+    sign: int = 1
+    reverses_id: int | None = Field(default=None, foreign_key="code_record.id", unique=True)
+    held_on: date
+    # first | follow_up, as the meeting was.
+    meeting_kind: str = Field(max_length=12)
+    person_id: int = Field(foreign_key="person.id")
+    municipality_code: str = Field(foreign_key="municipality.code", max_length=4)
+    legal_sex: str = Field(max_length=8)
+    age_years: int | None = None
+    occasion: str = Field(max_length=40)
+    organisation_kind: str = Field(max_length=16)
+    recorded_at: datetime
+    recorded_by_user_id: int | None = Field(default=None, foreign_key="user.id")
