@@ -4,10 +4,11 @@ A case in a final state is kept for the `retention_years` its workflow file give
 SIPFLOW_RETENTION_YEARS_<STATE> override), counted from its final transition. After that its free text
 goes: the questions, the child's view, the closing reason, every transition's reason and the free text in
 its details (meeting decisions), the consents' names, scope text and reasons, the närstående's and
-guardians' names and contact details, and the meetings' places and links. What statistics count stays:
-state, occasion, workflow, dates, meeting modes and attendance, organisations, deadlines, consent decisions
-and the person's sex, birth year and folkbokföringskommun. The access log is never touched (it outlives
-the records it describes).
+guardians' names and contact details, the meetings' places, links, decision texts and no-change reasons,
+and what other areas' scrubbers clear (the plan's text and its versions' documents). What statistics count
+stays: state, occasion, workflow, dates, meeting modes and attendance, organisations, deadlines, consent
+decisions and the person's sex, birth year and folkbokföringskommun. The access log is never touched (it
+outlives the records it describes).
 
 A person is anonymised once every one of their cases has been: the name is replaced, the identifier becomes
 a random reservnummer-like value (with its own lookup hash), and the birth date keeps only its year.
@@ -25,13 +26,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from flask import Flask
-from sqlalchemy import and_, exists, false, func, or_, tuple_
+from sqlalchemy import and_, exists, false, func, or_, tuple_, update
 from sqlmodel import Session, select
 
 from sipflow.cases.models import Participant, SipCase, TransitionLog
 from sipflow.config import ConfigError, retention_override_variable
 from sipflow.consent.models import Consent
-from sipflow.meetings.models import Meeting
+from sipflow.meetings.models import Meeting, MeetingDecision
 from sipflow.people.identifiers import RESERVNUMMER
 from sipflow.people.models import Person
 from sipflow.people.services import identifier_hash
@@ -153,7 +154,7 @@ def expired_cases_query(*, now: datetime, policy: RetentionPolicy, limit: int | 
 CLEARED_COLUMNS = (
     (Consent, ("given_by_name", "information_scope", "declined_reason", "withdrawn_reason")),
     (Participant, ("name", "relation", "email", "phone")),
-    (Meeting, ("location", "video_url")),
+    (Meeting, ("location", "video_url", "no_change_reason")),
 )
 
 
@@ -171,6 +172,13 @@ def _scrub_case(session: Session, case: SipCase) -> None:
             for column in columns:
                 setattr(row, column, None)
             session.add(row)
+    # A decision stays a counted fact (owner, date); what it said goes.
+    session.execute(
+        update(MeetingDecision)
+        .where(MeetingDecision.meeting_id.in_(select(Meeting.id).where(Meeting.case_id == case.id)))
+        .values(text="")
+        .execution_options(synchronize_session=False)
+    )
     for scrubber in _SCRUBBERS:
         scrubber(session, case)
 

@@ -11,6 +11,7 @@ the person gave, but not their e-mail address or phone number: those are the oth
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -18,11 +19,22 @@ from sqlmodel import Session, select
 
 from sipflow.cases.models import Deadline, Participant, SipCase, TransitionLog
 from sipflow.consent.models import Consent, ConsentOrganisation
-from sipflow.meetings.models import Attendance, Meeting
+from sipflow.meetings.models import Attendance, Meeting, MeetingDecision
 from sipflow.people.models import Municipality, Organisation, Person, Unit, User
 from sipflow.security.audit import AccessLogEntry, concerns_person
 
 FORMAT = "sipflow-registerutdrag/1"
+
+CaseSection = Callable[[Session, SipCase], Any]
+_CASE_SECTIONS: dict[str, CaseSection] = {}
+
+
+def register_case_section(key: str, section: CaseSection) -> None:
+    """Add key to every case of the export, as section(session, case) gives it (the plan, say).
+
+    Areas above retention register their own data this way, so the export reaches it without importing them.
+    """
+    _CASE_SECTIONS[key] = section
 
 
 def _value(value: Any) -> Any:
@@ -104,6 +116,11 @@ def _meeting(session: Session, meeting: Meeting) -> dict:
     attendance = session.exec(
         select(Attendance).where(Attendance.meeting_id == meeting.id).order_by(Attendance.participant_id)
     ).all()
+    decisions = session.exec(
+        select(MeetingDecision)
+        .where(MeetingDecision.meeting_id == meeting.id)
+        .order_by(MeetingDecision.position, MeetingDecision.id)
+    ).all()
     return _row(
         meeting,
         "id",
@@ -115,7 +132,16 @@ def _meeting(session: Session, meeting: Meeting) -> dict:
         "location",
         "video_url",
         "held_at",
-        attendance=[{"participant_id": a.participant_id, "mode": a.mode} for a in attendance],
+        "moved",
+        "classification",
+        "no_change_reason",
+        attendance=[
+            {"participant_id": a.participant_id, "mode": a.mode, "carer_support": a.carer_support}
+            for a in attendance
+        ],
+        decisions=[
+            _row(d, "text", "organisation_id", "unit_id", "participant_id", "due_on") for d in decisions
+        ],
     )
 
 
@@ -160,6 +186,7 @@ def _case(session: Session, case: SipCase, names: _Names) -> dict:
         deadlines=[
             _row(d, "kind", "due_at", "met_at", "cancelled_at") for d in rows(Deadline, Deadline.due_at)
         ],
+        **{key: section(session, case) for key, section in _CASE_SECTIONS.items()},
     )
 
 

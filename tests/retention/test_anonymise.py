@@ -12,10 +12,19 @@ from sipflow.cases.models import Deadline, Participant, SipCase, TransitionLog
 from sipflow.clock import now_utc
 from sipflow.config import PROJECT_ROOT, ConfigError, load_config
 from sipflow.consent.models import Consent, ConsentOrganisation
-from sipflow.meetings.models import Attendance, Meeting
+from sipflow.meetings.models import Attendance, Meeting, MeetingDecision
 from sipflow.people.identifiers import parse_identifier
 from sipflow.people.models import Person
 from sipflow.people.services import find_person, identifier_hash
+from sipflow.plans.models import (
+    HuvudansvarTransfer,
+    PersonalLink,
+    Plan,
+    PlanContact,
+    PlanEffort,
+    PlanGoal,
+    PlanVersion,
+)
 from sipflow.retention.anonymise import (
     ANONYMOUS_GIVEN_NAME,
     RetentionPolicy,
@@ -24,6 +33,7 @@ from sipflow.retention.anonymise import (
     years_before,
 )
 from sipflow.retention.cli import retention_group
+from sipflow.retention.export import person_export
 from sipflow.retention.models import AnonymisedCase, AnonymisedPerson
 from sipflow.workflow.definition import load_workflow_file
 
@@ -94,10 +104,15 @@ def ended_case(db_session, create_case, parties, now):
             location="Hemma hos Kim, Storgatan 1",
             video_url="https://video.example.se/sip/abc",
             held_at=ended_at - timedelta(days=30),
+            no_change_reason="Kim ville vänta på bostadsbeskedet.",
         )
         db_session.add(meeting)
         db_session.flush()
         db_session.add(Attendance(meeting_id=meeting.id, participant_id=relative.id, mode="video"))
+        db_session.add(
+            MeetingDecision(meeting_id=meeting.id, text="Söka bostad åt Kim", due_on=date(2015, 1, 1))
+        )
+        _plan_with_text(db_session, case, parties, relative, ended_at)
         db_session.add(
             TransitionLog(
                 case_id=case.id,
@@ -131,6 +146,61 @@ def ended_case(db_session, create_case, parties, now):
     return make
 
 
+def _plan_with_text(db_session, case, parties, relative, ended_at) -> None:
+    """A plan with text in every field, a frozen version with its PDF, a hand-over and a personal link."""
+    plan = Plan(
+        case_id=case.id,
+        needs="Boende och sysselsättning",
+        huvudansvar_contact="Sara Lind, 0470-123 45",
+        fast_vardkontakt="Dr Ek, psykosmottagningen",
+        fast_omsorgskontakt="Lisa Berg, boendestöd",
+        child_view_missing_reason="Kim är vuxen.",
+    )
+    db_session.add(plan)
+    db_session.flush()
+    db_session.add(PlanGoal(plan_id=plan.id, kind="own", text="Att få en egen lägenhet"))
+    db_session.add(
+        PlanEffort(plan_id=plan.id, what="Bostadssökande", responsible="Sara Lind", actor="Kims mamma")
+    )
+    db_session.add(
+        PlanContact(
+            plan_id=plan.id,
+            organisation_id=parties.municipality.organisation_id,
+            name="Sara Lind",
+            phone="0470-123 45",
+            email="sara@example.se",
+        )
+    )
+    db_session.add(
+        PlanVersion(
+            case_id=case.id,
+            number=1,
+            trigger="establish_plan",
+            established_at=ended_at - timedelta(days=29),
+            content={"person": {"name": "Kim Svensson"}, "own_goals": [{"text": "Att få en egen lägenhet"}]},
+            pdf=b"%PDF Kim Svensson",
+            pdf_sha256="a" * 64,
+        )
+    )
+    db_session.add(
+        HuvudansvarTransfer(
+            case_id=case.id,
+            at=ended_at - timedelta(days=29),
+            to_organisation_id=parties.municipality.organisation_id,
+            reason="Kim bor nu i kommunen.",
+        )
+    )
+    db_session.add(
+        PersonalLink(
+            person_id=case.person_id,
+            case_id=case.id,
+            participant_id=relative.id,
+            created_at=ended_at - timedelta(days=29),
+            expires_at=ended_at + 40 * YEAR,
+        )
+    )
+
+
 def reload(db_session, model, key):
     db_session.expire_all()
     return db_session.get(model, key)
@@ -155,6 +225,18 @@ def case_text(db_session, case_id) -> dict:
         select(Participant).where(Participant.case_id == case_id).order_by(Participant.id)
     ).all()
     meetings = db_session.exec(select(Meeting).where(Meeting.case_id == case_id).order_by(Meeting.id)).all()
+    decisions = db_session.exec(
+        select(MeetingDecision).where(MeetingDecision.meeting_id.in_([m.id for m in meetings]))
+    ).all()
+    plan = db_session.exec(select(Plan).where(Plan.case_id == case_id)).first()
+    plan_id = plan.id if plan else None
+    goals = db_session.exec(select(PlanGoal).where(PlanGoal.plan_id == plan_id)).all()
+    efforts = db_session.exec(select(PlanEffort).where(PlanEffort.plan_id == plan_id)).all()
+    contacts = db_session.exec(select(PlanContact).where(PlanContact.plan_id == plan_id)).all()
+    versions = db_session.exec(select(PlanVersion).where(PlanVersion.case_id == case_id)).all()
+    transfers = db_session.exec(
+        select(HuvudansvarTransfer).where(HuvudansvarTransfer.case_id == case_id)
+    ).all()
     return {
         "case": [case.questions, case.child_view, case.closed_reason],
         "reasons": [log.reason for log in logs],
@@ -167,7 +249,25 @@ def case_text(db_session, case_id) -> dict:
             for value in (c.given_by_name, c.information_scope, c.declined_reason, c.withdrawn_reason)
         ],
         "participants": [value for p in participants for value in (p.name, p.relation, p.email, p.phone)],
-        "meetings": [value for m in meetings for value in (m.location, m.video_url)],
+        "meetings": [value for m in meetings for value in (m.location, m.video_url, m.no_change_reason)],
+        # Texts that must stay NOT NULL are emptied: "" counts as gone.
+        "decisions": [d.text or None for d in decisions],
+        "plan": [
+            value
+            for value in (
+                (plan.needs, plan.huvudansvar_contact, plan.fast_vardkontakt, plan.fast_omsorgskontakt)
+                + (plan.child_view_missing_reason,)
+                if plan
+                else ()
+            )
+        ],
+        "goals": [g.text or None for g in goals],
+        "efforts": [value for e in efforts for value in (e.what or None, e.responsible, e.actor)],
+        "contacts": [value for c in contacts for value in (c.name or None, c.phone, c.email)],
+        # A version keeps only the marker that it was anonymised; its PDF goes.
+        "versions": [None if v.content == {"anonymised": True} else v.content for v in versions]
+        + [v.pdf or None for v in versions],
+        "transfers": [t.reason for t in transfers],
     }
 
 
@@ -185,6 +285,25 @@ def test_an_expired_closed_case_loses_all_its_free_text(db_session, ended_case, 
     assert no_text_left(case_text(db_session, case.id))
     record = reload(db_session, AnonymisedCase, case.id)
     assert record.final_state == "closed" and record.anonymised_at == now
+
+
+def test_an_anonymised_case_revokes_its_personal_links(db_session, ended_case, policy, now):
+    case = ended_case("closed", now - 10 * YEAR - timedelta(days=3))
+    assert run(db_session, policy, now) == 1
+    db_session.expire_all()
+    links = db_session.exec(select(PersonalLink).where(PersonalLink.case_id == case.id)).all()
+    assert links and all(link.revoked_at is not None for link in links)
+
+
+def test_the_registerutdrag_holds_the_plan_and_the_meeting_outcome(db_session, ended_case, now):
+    case = ended_case("closed", now - YEAR)
+    exported = person_export(db_session, case.person_id, now=now)["cases"][0]
+    meeting = exported["meetings"][0]
+    assert meeting["no_change_reason"] == "Kim ville vänta på bostadsbeskedet."
+    assert [d["text"] for d in meeting["decisions"]] == ["Söka bostad åt Kim"]
+    assert [v["number"] for v in exported["plan"]["versions"]] == [1]
+    assert exported["plan"]["versions"][0]["content"]["own_goals"] == [{"text": "Att få en egen lägenhet"}]
+    assert [t["reason"] for t in exported["plan"]["huvudansvar_transfers"]] == ["Kim bor nu i kommunen."]
 
 
 def test_a_case_within_its_retention_is_untouched(db_session, ended_case, policy, now):

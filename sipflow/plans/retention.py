@@ -1,0 +1,128 @@
+"""The plan area's part in retention: what anonymisation clears, and what the registerutdrag shows.
+
+A plan is free text about the person from end to end, so anonymising a case clears all of it: the working
+plan's texts, goals, efforts' descriptions and names, contacts, hand-over reasons, and every frozen
+version's content and PDF (the approvals, dates and owners' organisations stay as counted facts).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import update
+from sqlmodel import Session, select
+
+from sipflow.cases.models import SipCase
+from sipflow.plans.models import (
+    HuvudansvarTransfer,
+    PersonalLink,
+    Plan,
+    PlanApproval,
+    PlanContact,
+    PlanEffort,
+    PlanGoal,
+    PlanVersion,
+)
+from sipflow.retention.anonymise import register_case_scrubber
+from sipflow.retention.export import register_case_section
+
+# What a version keeps once anonymised: that it existed, and in which shape its content was.
+ANONYMISED_CONTENT = {"anonymised": True}
+
+
+def _quiet(statement):
+    return statement.execution_options(synchronize_session=False)
+
+
+@register_case_scrubber
+def scrub_plan(session: Session, case: SipCase) -> None:
+    """Clear the case's plan text, its versions' content and PDFs, and revoke its personal links."""
+    plan_ids = select(Plan.id).where(Plan.case_id == case.id)
+    session.execute(
+        _quiet(
+            update(Plan)
+            .where(Plan.case_id == case.id)
+            .values(
+                needs=None,
+                huvudansvar_contact=None,
+                fast_vardkontakt=None,
+                fast_omsorgskontakt=None,
+                child_view_missing_reason=None,
+            )
+        )
+    )
+    session.execute(_quiet(update(PlanGoal).where(PlanGoal.plan_id.in_(plan_ids)).values(text="")))
+    session.execute(
+        _quiet(
+            update(PlanEffort)
+            .where(PlanEffort.plan_id.in_(plan_ids))
+            .values(what="", responsible=None, actor=None)
+        )
+    )
+    session.execute(
+        _quiet(
+            update(PlanContact)
+            .where(PlanContact.plan_id.in_(plan_ids))
+            .values(name="", phone=None, email=None)
+        )
+    )
+    session.execute(
+        _quiet(
+            update(PlanVersion)
+            .where(PlanVersion.case_id == case.id)
+            .values(content=ANONYMISED_CONTENT, pdf=b"", pdf_sha256="")
+        )
+    )
+    session.execute(
+        _quiet(update(HuvudansvarTransfer).where(HuvudansvarTransfer.case_id == case.id).values(reason=None))
+    )
+    session.execute(
+        _quiet(
+            update(PersonalLink)
+            .where(PersonalLink.case_id == case.id, PersonalLink.revoked_at.is_(None))
+            .values(revoked_at=case.updated_at)
+        )
+    )
+
+
+def plan_section(session: Session, case: SipCase) -> dict:
+    """The case's plan for the registerutdrag: every version's content and approvals, and hand-overs."""
+    versions = session.exec(
+        select(PlanVersion).where(PlanVersion.case_id == case.id).order_by(PlanVersion.number)
+    ).all()
+    approvals = session.exec(
+        select(PlanApproval)
+        .where(PlanApproval.version_id.in_([v.id for v in versions]))
+        .order_by(PlanApproval.version_id, PlanApproval.id)
+    ).all()
+    transfers = session.exec(
+        select(HuvudansvarTransfer)
+        .where(HuvudansvarTransfer.case_id == case.id)
+        .order_by(HuvudansvarTransfer.at)
+    ).all()
+    return {
+        "versions": [
+            {
+                "number": v.number,
+                "established_at": v.established_at,
+                "pdf_sha256": v.pdf_sha256,
+                "content": v.content,
+                "approvals": [
+                    {"participant_id": a.participant_id, "method": a.method, "approved_at": a.approved_at}
+                    for a in approvals
+                    if a.version_id == v.id
+                ],
+            }
+            for v in versions
+        ],
+        "huvudansvar_transfers": [
+            {
+                "at": t.at,
+                "from_organisation_id": t.from_organisation_id,
+                "to_organisation_id": t.to_organisation_id,
+                "reason": t.reason,
+            }
+            for t in transfers
+        ],
+    }
+
+
+register_case_section("plan", plan_section)
