@@ -11,6 +11,7 @@ _HOOK_MODULES = (
     "sipflow.consent.workflow_hooks",
     "sipflow.meetings.effects",
     "sipflow.meetings.inputs",
+    "sipflow.plans.versions",
 )
 
 

@@ -1,0 +1,162 @@
+"""Plan versions: freezing the working plan when it is established or revised, and reading versions back.
+
+A version's content is `plan_content` plus the version's own keys (`version`, `trigger`, `established_at`,
+`established_by`, `approvals`); its PDF is rendered from that content alone and stored with its SHA-256,
+so what was established and approved is reproduced exactly, and `pdf_matches` can prove it. The workflow
+files name the effect `freeze_plan_version` on the transitions that establish or revise a plan.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from sipflow.cases.models import SipCase
+from sipflow.people.models import Organisation, Unit, User
+from sipflow.plans.content import plan_content
+from sipflow.plans.models import PlanApproval, PlanVersion
+from sipflow.plans.pdf import render_plan_pdf
+from sipflow.plans.services import working_plan
+from sipflow.workflow.context import TransitionContext
+from sipflow.workflow.registry import register_effect
+
+# A case gets a version per establishment and follow-up: a few in its life. Lists stop here all the same.
+MAX_VERSIONS_LISTED = 100
+
+
+@dataclass(frozen=True)
+class VersionSummary:
+    """One row of a case's version list: never the content or the PDF bytes."""
+
+    id: int
+    number: int
+    trigger: str
+    established_at: datetime
+    established_by: str | None
+
+
+def _utc_text(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat()
+
+
+def _established_by(session: Session, actor: User | None) -> dict | None:
+    if actor is None:
+        return None
+    unit = session.get(Unit, actor.unit_id) if actor.unit_id else None
+    organisation = session.get(Organisation, unit.organisation_id) if unit else None
+    return {"name": actor.display_name, "organisation": organisation.name if organisation else None}
+
+
+def freeze_version(
+    session: Session,
+    case: SipCase,
+    *,
+    trigger: str,
+    actor: User | None,
+    now: datetime,
+    approvals: Iterable[dict] = (),
+) -> PlanVersion:
+    """Freeze the case's working plan as its next version: content, PDF and the PDF's SHA-256.
+
+    approvals: approvals recorded in the same step (each {participant_id, method, approved_at}), which the
+    version's approvals table then shows; normally none, and later approvals never change stored bytes.
+    """
+    plan = working_plan(session, case)
+    content = plan_content(session, case, plan)
+    previous = session.exec(select(func.max(PlanVersion.number)).where(PlanVersion.case_id == case.id)).one()
+    number = (previous or 0) + 1
+    content.update(
+        version=number,
+        trigger=trigger,
+        established_at=_utc_text(now),
+        established_by=_established_by(session, actor),
+        approvals=[
+            {
+                "participant_id": a["participant_id"],
+                "method": a["method"],
+                "approved_at": _utc_text(a["approved_at"]),
+            }
+            for a in approvals
+        ],
+    )
+    pdf = render_plan_pdf(content)
+    version = PlanVersion(
+        case_id=case.id,
+        number=number,
+        trigger=trigger,
+        established_at=now,
+        established_by_user_id=actor.id if actor is not None else None,
+        content=content,
+        pdf=pdf,
+        pdf_sha256=hashlib.sha256(pdf).hexdigest(),
+    )
+    session.add(version)
+    session.flush()
+    return version
+
+
+def freeze_plan_version(ctx: TransitionContext) -> None:
+    """Effect: freeze the plan as the case's next version when a transition establishes or revises it."""
+    version = freeze_version(ctx.session, ctx.case, trigger=ctx.trigger, actor=ctx.actor, now=ctx.now)
+    ctx.details["plan_version"] = version.number
+
+
+register_effect("freeze_plan_version", freeze_plan_version)
+
+
+# --- Reading versions ------------------------------------------------------------------------------------
+
+
+def version_summaries(session: Session, case: SipCase) -> list[VersionSummary]:
+    """The case's versions, newest first, without content or PDF (bounded: MAX_VERSIONS_LISTED)."""
+    rows = session.exec(
+        select(
+            PlanVersion.id,
+            PlanVersion.number,
+            PlanVersion.trigger,
+            PlanVersion.established_at,
+            User.display_name,
+        )
+        .outerjoin(User, User.id == PlanVersion.established_by_user_id)
+        .where(PlanVersion.case_id == case.id)
+        .order_by(PlanVersion.number.desc())
+        .limit(MAX_VERSIONS_LISTED)
+    ).all()
+    return [VersionSummary(*row) for row in rows]
+
+
+def find_version(session: Session, case: SipCase, number: int | None = None) -> PlanVersion | None:
+    """Version number of the case (None: its newest), or None when it has no such version."""
+    query = select(PlanVersion).where(PlanVersion.case_id == case.id)
+    if number is None:
+        query = query.order_by(PlanVersion.number.desc()).limit(1)
+    else:
+        query = query.where(PlanVersion.number == number)
+    return session.exec(query).first()
+
+
+def version_approvals(session: Session, version: PlanVersion) -> list[PlanApproval]:
+    """Every approval of version as recorded now (including those given after it was frozen)."""
+    return list(
+        session.exec(
+            select(PlanApproval)
+            .where(PlanApproval.version_id == version.id)
+            .order_by(PlanApproval.approved_at)
+        ).all()
+    )
+
+
+def version_pdf(version: PlanVersion, *, large: bool = False) -> bytes:
+    """The version's PDF: the stored bytes, or the person's large-type copy rendered from the same content."""
+    return render_plan_pdf(version.content, large=True) if large else version.pdf
+
+
+def pdf_matches(version: PlanVersion) -> bool:
+    """Whether rendering the stored content again gives the stored bytes and checksum."""
+    again = render_plan_pdf(version.content)
+    return again == version.pdf and hashlib.sha256(again).hexdigest() == version.pdf_sha256
