@@ -106,11 +106,16 @@ def _local_day(value: str) -> str:
     return to_local(datetime.fromisoformat(value)).strftime("%Y-%m-%d")
 
 
-def format_identifier(id_number: str | None) -> str:
-    """A personnummer as the document prints it: YYYYMMDD-NNNN (other forms as stored)."""
-    if id_number and len(id_number) == 12 and id_number.isdigit():
-        return f"{id_number[:8]}-{id_number[8:]}"
-    return id_number or NONE
+def masked_identifier(id_number: str | None) -> str:
+    """The identifier as the document shows it: YYYYMMDD-**** (as pages do), never the last four.
+
+    The PDF leaves sipflow (downloads, mail, paper); name, birth date and case reference identify it.
+    """
+    if not id_number:
+        return NONE
+    if len(id_number) >= 12 and id_number[:8].isdigit():
+        return f"{id_number[:8]}-****"
+    return id_number[: max(0, min(4, len(id_number) - 4))] + "****"
 
 
 def approval_parties(content: dict) -> list[dict]:
@@ -251,7 +256,7 @@ def render_plan_pdf(content: dict, *, large: bool = False) -> bytes:
         fact("Ärende", content["case_reference"]),
         fact("Version", f"{number}, fastställd {established}" + (f" av {by_text}" if by_text else "")),
         fact("Namn", person["name"]),
-        fact("Personnummer", format_identifier(person.get("id_number"))),
+        fact("Personnummer", masked_identifier(person.get("id_number"))),
         Paragraph(escape(OWN_GOALS), heading),
     ]
     story += [para(f"• {g['text']}") for g in content["own_goals"]] or [para(None)]

@@ -15,7 +15,7 @@ from flask_login import login_required
 from sipflow.db import get_session
 from sipflow.plans.blueprint import bp
 from sipflow.plans.compare import compare_versions
-from sipflow.plans.pdf import approval_parties, format_identifier, pdf_filename
+from sipflow.plans.pdf import approval_parties, masked_identifier, pdf_filename
 from sipflow.plans.versions import find_version, version_approvals, version_pdf, version_summaries
 from sipflow.security import audit
 from sipflow.web import case_or_404, register_case_page_part
@@ -112,7 +112,7 @@ def version(uid: str, number: int):
         case=case,
         version=found,
         content=content,
-        identifier=format_identifier(content["person"].get("id_number")),
+        identifier=masked_identifier(content["person"].get("id_number")),
         efforts=[e for e in content["efforts"] if e["kind"] == "effort"],
         own_efforts=[e for e in content["efforts"] if e["kind"] == "own"],
         other_efforts=[e for e in content["efforts"] if e["kind"] == "other"],

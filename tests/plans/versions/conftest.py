@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 import support
-from versionkit import PlannedCase, at_meeting_held
+from versionkit import PlannedCase, at_meeting_held, revise_plan_content
 
 
 @pytest.fixture
@@ -27,3 +27,15 @@ def established(db_session, registry, parties, planned, now) -> PlannedCase:
         now=now + timedelta(hours=1),
     )
     return planned
+
+
+@pytest.fixture
+def revised(db_session, registry, parties, established, now) -> PlannedCase:
+    """The established case followed up and revised into version 2: one effort added, one goal reworded."""
+    case, plan = established.case, established.plan
+    support.fire(db_session, registry, parties.region_user, case, "follow_up", now=now + timedelta(days=1))
+    revise_plan_content(db_session, plan, parties)
+    support.fire(
+        db_session, registry, parties.region_user, case, "revise_plan", now=now + timedelta(days=1, hours=1)
+    )
+    return established

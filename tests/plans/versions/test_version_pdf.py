@@ -73,6 +73,11 @@ def test_the_pdf_holds_every_field_of_the_plan(version, parties, established, tm
     ]
     for value in expected:
         assert value in text, value
+    # The document leaves sipflow: the identifier is masked, as on every page.
+    id_number = established.person.id_number
+    assert f"{id_number[:8]}-****" in text and id_number[8:] not in text.replace(
+        established.case.reference, ""
+    )
 
 
 def test_every_page_has_the_header_and_its_number(db_session, version, established, tmp_path):

@@ -12,6 +12,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import support
+from sqlmodel import select
 
 from sipflow.cases.models import SipCase
 from sipflow.db import unit_of_work
@@ -142,6 +143,27 @@ def write_plan(session, case, parties) -> Plan:
     )
     session.flush()
     return plan
+
+
+ADDED_EFFORT = "Träning på gymmet två gånger i veckan"
+REWORDED_GOAL = "Jag vill klara mig helt själv i lägenheten"
+
+
+def revise_plan_content(session, plan, parties) -> None:
+    """What the follow-up changed: one effort added, the first own goal reworded; committed."""
+    goal = session.exec(
+        select(PlanGoal)
+        .where(PlanGoal.plan_id == plan.id, PlanGoal.kind == "own")
+        .order_by(PlanGoal.position)
+    ).first()
+    goal.text = REWORDED_GOAL
+    session.add(goal)
+    session.add(
+        PlanEffort(
+            plan_id=plan.id, what=ADDED_EFFORT, organisation_id=parties.region.organisation_id, position=9
+        )
+    )
+    session.commit()
 
 
 def pdf_text(data: bytes, tmp_path: Path) -> str:
