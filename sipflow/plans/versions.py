@@ -17,7 +17,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from sipflow.cases.models import SipCase
-from sipflow.people.models import Organisation, Unit, User
+from sipflow.people.models import Unit, User
 from sipflow.plans.content import plan_content
 from sipflow.plans.models import PlanApproval, PlanVersion
 from sipflow.plans.pdf import render_plan_pdf
@@ -44,12 +44,20 @@ def _utc_text(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat()
 
 
-def _established_by(session: Session, actor: User | None) -> dict | None:
+def _established_by(session: Session, actor: User | None, participants: list[dict]) -> dict | None:
     if actor is None:
         return None
+    # The actor's organisation takes part (only parties may establish): its name is in the content already.
     unit = session.get(Unit, actor.unit_id) if actor.unit_id else None
-    organisation = session.get(Organisation, unit.organisation_id) if unit else None
-    return {"name": actor.display_name, "organisation": organisation.name if organisation else None}
+    organisation = next(
+        (
+            p["organisation"]
+            for p in participants
+            if unit is not None and p["organisation_id"] == unit.organisation_id
+        ),
+        None,
+    )
+    return {"name": actor.display_name, "organisation": organisation}
 
 
 def freeze_version(
@@ -74,7 +82,7 @@ def freeze_version(
         version=number,
         trigger=trigger,
         established_at=_utc_text(now),
-        established_by=_established_by(session, actor),
+        established_by=_established_by(session, actor, content["participants"]),
         approvals=[
             {
                 "participant_id": a["participant_id"],
