@@ -22,9 +22,12 @@ from sipflow.plans.content import plan_content
 from sipflow.plans.models import PlanApproval, PlanVersion
 from sipflow.plans.pdf import render_plan_pdf
 from sipflow.plans.services import working_plan
+from sipflow.retention.anonymise import register_case_scrubber
 from sipflow.workflow.context import TransitionContext
 from sipflow.workflow.registry import register_effect
 
+# What retention keeps of a version's content: which version it was and when; the plan itself goes.
+KEPT_CONTENT_KEYS = ("format", "case_reference", "version", "trigger", "established_at")
 # A case gets a version per establishment and follow-up: a few in its life. Lists stop here all the same.
 MAX_VERSIONS_LISTED = 100
 
@@ -159,8 +162,10 @@ def version_approvals(session: Session, version: PlanVersion) -> list[PlanApprov
     )
 
 
-def version_pdf(version: PlanVersion, *, large: bool = False) -> bytes:
-    """The version's PDF: the stored bytes, or the person's large-type copy rendered from the same content."""
+def version_pdf(version: PlanVersion, *, large: bool = False) -> bytes | None:
+    """The version's PDF: the stored bytes, or the large-type copy from the same content (None: scrubbed)."""
+    if is_scrubbed(version):
+        return None
     return render_plan_pdf(version.content, large=True) if large else version.pdf
 
 
@@ -168,3 +173,18 @@ def pdf_matches(version: PlanVersion) -> bool:
     """Whether rendering the stored content again gives the stored bytes and checksum."""
     again = render_plan_pdf(version.content)
     return again == version.pdf and hashlib.sha256(again).hexdigest() == version.pdf_sha256
+
+
+def is_scrubbed(version: PlanVersion) -> bool:
+    """Whether retention has removed the version's content and PDF (only its number and date are left)."""
+    return bool(version.content.get("scrubbed"))
+
+
+@register_case_scrubber
+def scrub_versions(session: Session, case: SipCase) -> None:
+    """Retention: each version keeps its number, trigger and date; its content and PDF (the plan) go."""
+    for version in session.exec(select(PlanVersion).where(PlanVersion.case_id == case.id)).all():
+        version.content = {key: version.content.get(key) for key in KEPT_CONTENT_KEYS} | {"scrubbed": True}
+        version.pdf = b""
+        version.pdf_sha256 = hashlib.sha256(b"").hexdigest()
+        session.add(version)

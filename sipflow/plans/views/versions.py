@@ -16,7 +16,13 @@ from sipflow.db import get_session
 from sipflow.plans.blueprint import bp
 from sipflow.plans.compare import compare_versions
 from sipflow.plans.pdf import approval_parties, masked_identifier, pdf_filename
-from sipflow.plans.versions import find_version, version_approvals, version_pdf, version_summaries
+from sipflow.plans.versions import (
+    find_version,
+    is_scrubbed,
+    version_approvals,
+    version_pdf,
+    version_summaries,
+)
 from sipflow.security import audit
 from sipflow.web import case_or_404, register_case_page_part
 
@@ -101,6 +107,8 @@ def version(uid: str, number: int):
     """One version as it was frozen, with the approvals recorded for it since."""
     case = case_or_404(uid, audit.CASE_VIEW)
     found = _version_or_404(case, number)
+    if is_scrubbed(found):
+        return render_template("plans/version_scrubbed.html", case=case, version=found)
     content = found.content
     recorded = [
         {"participant_id": a.participant_id, "method": a.method, "approved_at": a.approved_at.isoformat()}
@@ -122,12 +130,14 @@ def version(uid: str, number: int):
 
 
 def _send_pdf(case, number: int, *, large: bool):
-    found = _version_or_404(case, number)
+    data = version_pdf(_version_or_404(case, number), large=large)
+    if data is None:
+        abort(404)  # retention removed it
     response = send_file(
-        BytesIO(version_pdf(found, large=large)),
+        BytesIO(data),
         mimetype="application/pdf",
         as_attachment=True,
-        download_name=pdf_filename(case.reference, found.number, large=large),
+        download_name=pdf_filename(case.reference, number, large=large),
         etag=False,
     )
     response.headers["Cache-Control"] = "no-store"  # personal data: never kept by a browser or proxy
@@ -154,6 +164,9 @@ def compare(uid: str, old: int, new: int):
     """What changed from version old to version new: goals, efforts and the plan's single-valued parts."""
     case = case_or_404(uid, audit.CASE_VIEW)
     older, newer = _version_or_404(case, old), _version_or_404(case, new)
+    for found in (older, newer):
+        if is_scrubbed(found):
+            return render_template("plans/version_scrubbed.html", case=case, version=found)
     return render_template(
         "plans/version_compare.html",
         case=case,
