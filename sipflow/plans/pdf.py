@@ -221,11 +221,14 @@ def render_plan_pdf(content: dict, *, large: bool = False) -> bytes:
         shown = escape(str(value)) if value not in (None, "") else NONE
         return Paragraph(f"<b>{escape(name)}:</b> {shown.replace(chr(10), '<br/>')}", body)
 
-    def table(headers: list[str], rows: list[list[str]], widths: list[float]) -> LongTable:
+    def table(headers: list[str], rows: list[list[str]], widths: list[float], row_height=None) -> LongTable:
         # A cell left empty stays empty (to sign on paper); a missing value is shown as NONE by the caller.
         data = [[para(h, head_cell) for h in headers]]
         data += [[Paragraph(escape(v), cell) for v in row] for row in rows]
-        grid = LongTable(data, colWidths=[w * mm for w in widths], repeatRows=1, hAlign="LEFT")
+        heights = [None] + [row_height] * len(rows) if row_height else None
+        grid = LongTable(
+            data, colWidths=[w * mm for w in widths], rowHeights=heights, repeatRows=1, hAlign="LEFT"
+        )
         grid.setStyle(
             TableStyle(
                 [
@@ -361,6 +364,7 @@ def render_plan_pdf(content: dict, *, large: bool = False) -> bytes:
                 ["Part", "Godkänt den", "Hur", "Underskrift"],
                 [[p["party"], *_approval_cells(p["approval"]), ""] for p in parties],
                 [62, 28, 28, 62],
+                row_height=11 * mm,  # room to sign on paper
             )
         )
     story.append(KeepTogether(signatures))
@@ -385,7 +389,10 @@ def render_plan_pdf(content: dict, *, large: bool = False) -> bytes:
     )
     header_size = 11 if large else 8
     canvas_class = _page_canvas(
-        f"SIP {content['case_reference']}", f"Version {number}", _established_at(content), header_size
+        f"Samordnad individuell plan, {content['case_reference']}",
+        f"Version {number}",
+        _established_at(content),
+        header_size,
     )
     document.build(story, canvasmaker=canvas_class)
     return buffer.getvalue()

@@ -88,7 +88,7 @@ def test_every_page_has_the_header_and_its_number(db_session, version, establish
     assert pages >= 2
     for page in range(1, pages + 1):
         text = page_text(data, tmp_path, page)
-        assert f"SIP {established.case.reference}" in text
+        assert f"Samordnad individuell plan, {established.case.reference}" in text
         assert "Version 1" in text
         assert f"Sida {page} av {pages}" in text
 
