@@ -123,9 +123,9 @@ register_effect("freeze_plan_version", freeze_plan_version)
 # --- Reading versions ------------------------------------------------------------------------------------
 
 
-def version_summaries(session: Session, case: SipCase) -> list[VersionSummary]:
-    """The case's versions, newest first, without content or PDF (bounded: MAX_VERSIONS_LISTED)."""
-    rows = session.exec(
+def version_summaries_query(case_id: int):
+    """The statement behind `version_summaries` (the query-plan test reads it)."""
+    return (
         select(
             PlanVersion.id,
             PlanVersion.number,
@@ -134,21 +134,28 @@ def version_summaries(session: Session, case: SipCase) -> list[VersionSummary]:
             User.display_name,
         )
         .outerjoin(User, User.id == PlanVersion.established_by_user_id)
-        .where(PlanVersion.case_id == case.id)
+        .where(PlanVersion.case_id == case_id)
         .order_by(PlanVersion.number.desc())
         .limit(MAX_VERSIONS_LISTED)
-    ).all()
-    return [VersionSummary(*row) for row in rows]
+    )
+
+
+def version_summaries(session: Session, case: SipCase) -> list[VersionSummary]:
+    """The case's versions, newest first, without content or PDF (bounded: MAX_VERSIONS_LISTED)."""
+    return [VersionSummary(*row) for row in session.exec(version_summaries_query(case.id)).all()]
+
+
+def find_version_query(case_id: int, number: int | None = None):
+    """The statement behind `find_version`: version number of the case, or its newest."""
+    query = select(PlanVersion).where(PlanVersion.case_id == case_id)
+    if number is None:
+        return query.order_by(PlanVersion.number.desc()).limit(1)
+    return query.where(PlanVersion.number == number)
 
 
 def find_version(session: Session, case: SipCase, number: int | None = None) -> PlanVersion | None:
     """Version number of the case (None: its newest), or None when it has no such version."""
-    query = select(PlanVersion).where(PlanVersion.case_id == case.id)
-    if number is None:
-        query = query.order_by(PlanVersion.number.desc()).limit(1)
-    else:
-        query = query.where(PlanVersion.number == number)
-    return session.exec(query).first()
+    return session.exec(find_version_query(case.id, number)).first()
 
 
 def version_approvals(session: Session, version: PlanVersion) -> list[PlanApproval]:
