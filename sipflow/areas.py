@@ -13,6 +13,7 @@ _HOOK_MODULES = (
     "sipflow.meetings.inputs",
     "sipflow.plans.retention",
     "sipflow.plans.from_meetings",
+    "sipflow.plans.versions",
 )
 
 

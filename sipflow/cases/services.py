@@ -482,7 +482,9 @@ def fire_transition(
     """Move the case by trigger: version check, form input, guards, state, log and effects, all or nothing."""
     workflow = registry.get(case.workflow_name, case.workflow_version)
     organisation_id = actor_organisation_id(session, actor)
-    ctx = TransitionContext(session=session, case=case, actor=actor, now=now, data=dict(data or {}))
+    ctx = TransitionContext(
+        session=session, case=case, actor=actor, now=now, data=dict(data or {}), trigger=trigger
+    )
     transition = check_may_fire(
         session,
         registry,

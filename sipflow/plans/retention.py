@@ -1,8 +1,8 @@
 """The plan area's part in retention: what anonymisation clears, and what the registerutdrag shows.
 
 A plan is free text about the person from end to end, so anonymising a case clears all of it: the working
-plan's texts, goals, efforts' descriptions and names, contacts, hand-over reasons, and every frozen
-version's content and PDF (the approvals, dates and owners' organisations stay as counted facts).
+plan's texts, goals, efforts' descriptions and names, contacts and hand-over reasons here, every frozen
+version's content and PDF in plans.versions (the approvals, dates and owners' organisations stay as facts).
 """
 
 from __future__ import annotations
@@ -24,9 +24,6 @@ from sipflow.plans.models import (
 from sipflow.retention.anonymise import register_case_scrubber
 from sipflow.retention.export import register_case_section
 
-# What a version keeps once anonymised: that it existed, and in which shape its content was.
-ANONYMISED_CONTENT = {"anonymised": True}
-
 
 def _quiet(statement):
     return statement.execution_options(synchronize_session=False)
@@ -34,7 +31,10 @@ def _quiet(statement):
 
 @register_case_scrubber
 def scrub_plan(session: Session, case: SipCase) -> None:
-    """Clear the case's plan text, its versions' content and PDFs, and revoke its personal links."""
+    """Clear the case's working plan and hand-over reasons, and revoke its personal links.
+
+    Its frozen versions are cleared by plans.versions.scrub_versions (they keep number and date).
+    """
     plan_ids = select(Plan.id).where(Plan.case_id == case.id)
     session.execute(
         _quiet(
@@ -62,13 +62,6 @@ def scrub_plan(session: Session, case: SipCase) -> None:
             update(PlanContact)
             .where(PlanContact.plan_id.in_(plan_ids))
             .values(name="", phone=None, email=None)
-        )
-    )
-    session.execute(
-        _quiet(
-            update(PlanVersion)
-            .where(PlanVersion.case_id == case.id)
-            .values(content=ANONYMISED_CONTENT, pdf=b"", pdf_sha256="")
         )
     )
     session.execute(

@@ -22,6 +22,8 @@ class TransitionContext:
     actor: User | None
     now: datetime
     data: dict = field(default_factory=dict)
+    # The trigger being fired, as the workflow file names it (an effect records which step froze a plan).
+    trigger: str = ""
     details: dict = field(default_factory=dict)
     # Answers several guards need, looked up once per transition (after the form input is written).
     memo: dict = field(default_factory=dict)

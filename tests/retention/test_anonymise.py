@@ -264,8 +264,8 @@ def case_text(db_session, case_id) -> dict:
         "goals": [g.text or None for g in goals],
         "efforts": [value for e in efforts for value in (e.what or None, e.responsible, e.actor)],
         "contacts": [value for c in contacts for value in (c.name or None, c.phone, c.email)],
-        # A version keeps only the marker that it was anonymised; its PDF goes.
-        "versions": [None if v.content == {"anonymised": True} else v.content for v in versions]
+        # A version keeps only its number, trigger and date; its content and PDF go.
+        "versions": [None if v.content.get("scrubbed") else v.content for v in versions]
         + [v.pdf or None for v in versions],
         "transfers": [t.reason for t in transfers],
     }

@@ -550,6 +550,36 @@ ROUTES |= {
     ),
 }
 
+
+def _plan_version_url(world: World, tail: str = "") -> str:
+    """The case's plan versions (two frozen on first use, whatever its state), with tail after the list."""
+    from sipflow.plans.models import PlanVersion
+    from sipflow.plans.versions import freeze_version
+
+    session = world.session
+    if session.exec(select(PlanVersion.id).where(PlanVersion.case_id == world.case.id)).first() is None:
+        for _ in range(2):
+            freeze_version(
+                session, world.case, trigger="establish_plan", actor=world.users["region_user"], now=now_utc()
+            )
+        session.commit()
+    return f"/cases/{world.case.uid}/plan/versions{tail}"
+
+
+# Plan versions: read by whoever sees the case, in every state.
+ROUTES |= {
+    (endpoint, "GET"): Route(
+        lambda w, tail=tail: _plan_version_url(w, tail), _case_route(lambda w: 200), needs_case=True
+    )
+    for endpoint, tail in (
+        ("plans.versions", ""),
+        ("plans.version", "/1"),
+        ("plans.version_pdf_download", "/1/pdf"),
+        ("plans.version_pdf_large", "/1/pdf/large"),
+        ("plans.compare", "/1/compare/2"),
+    )
+}
+
 # Open to anyone, logged in or not; each answers an anonymous GET (or the login form's POST) itself.
 PUBLIC: dict[tuple[str, str], str] = {
     ("auth.login", "GET"): "/login",

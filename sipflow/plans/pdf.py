@@ -1,0 +1,398 @@
+"""The SIP document as PDF (reportlab platypus), built from a version's stored content and nothing else.
+
+`render_plan_pdf(content)` is a pure function of the content dict (`plans.content.plan_content` plus the
+version keys `versions.freeze_version` adds): the same content gives the same bytes (reportlab's invariant
+mode, the creation date taken from the version's `established_at`), so the checksum stored when a version
+was frozen can be checked by rendering its content again, and the person's large-type copy is made on
+demand from the same content.
+
+The document is Swedish whatever the reader's page language: its labels are plain Swedish constants here
+(as the loggutdrag's are), not translations, so a version's PDF never depends on who downloads it. Text is
+set in DejaVu Sans (Debian `fonts-dejavu-core`), embedded; when that package is missing the PDF falls back,
+with a warning in the log, to reportlab's own Bitstream Vera, which is embedded too and covers å ä ö.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from datetime import UTC, date, datetime
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+from sipflow.clock import to_local
+from sipflow.config import PROJECT_ROOT
+
+logger = logging.getLogger(__name__)
+
+FONT = "SipPlanSans"
+FONT_BOLD = "SipPlanSans-Bold"
+_FONT_DIRS = (
+    # A vendored copy wins, so every host renders alike; then the Debian package (fonts-dejavu-core).
+    PROJECT_ROOT / "sipflow" / "static" / "fonts",
+    Path("/usr/share/fonts/truetype/dejavu"),
+)
+_fonts_registered = False
+
+TITLE = "Samordnad individuell plan (SIP)"
+OWN_GOALS = "Det är viktigt för mig…"
+STATUS_LABELS = {"planned": "planerad", "ongoing": "pågår", "done": "klar", "cancelled": "avbruten"}
+METHOD_LABELS = {"meeting": "vid mötet", "digital": "digitalt", "paper": "på papper"}
+NONE = "–"
+
+
+def font_files() -> tuple[Path, Path, bool]:
+    """The regular and bold font files to embed, and whether they are DejaVu (else the Vera fallback)."""
+    for folder in _FONT_DIRS:
+        regular, bold = folder / "DejaVuSans.ttf", folder / "DejaVuSans-Bold.ttf"
+        if regular.is_file() and bold.is_file():
+            return regular, bold, True
+    import reportlab
+
+    vera = Path(reportlab.__file__).parent / "fonts"
+    return vera / "Vera.ttf", vera / "VeraBd.ttf", False
+
+
+def _register_fonts() -> None:
+    """Register the embedded fonts as FONT/FONT_BOLD (once per process)."""
+    global _fonts_registered
+    if _fonts_registered:
+        return
+    from reportlab.lib.fonts import addMapping
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+
+    regular, bold, dejavu = font_files()
+    if not dejavu:
+        logger.warning("DejaVu Sans not found (install fonts-dejavu-core): plan PDFs use Bitstream Vera")
+    pdfmetrics.registerFont(TTFont(FONT, str(regular)))
+    pdfmetrics.registerFont(TTFont(FONT_BOLD, str(bold)))
+    addMapping(FONT, 0, 0, FONT)
+    addMapping(FONT, 1, 0, FONT_BOLD)
+    addMapping(FONT, 0, 1, FONT)
+    addMapping(FONT, 1, 1, FONT_BOLD)
+    _fonts_registered = True
+
+
+def pdf_filename(case_reference: str, number: int, *, large: bool = False) -> str:
+    """The download's file name: case reference and version, never anything about the person."""
+    return f"{case_reference}-v{number}{'-stor-text' if large else ''}.pdf"
+
+
+def document_title(content: dict) -> str:
+    """The PDF's title property: visible without opening the pages, so no name or identifier in it."""
+    return f"{TITLE} {content['case_reference']}, version {content['version']}"
+
+
+# --- Small formatting helpers ----------------------------------------------------------------------------
+
+
+def _day(value: str | None) -> str:
+    return date.fromisoformat(value).isoformat() if value else ""
+
+
+def _period(starts_on: str | None, ends_on: str | None) -> str:
+    if not starts_on and not ends_on:
+        return NONE
+    # Spaces around the dash let a narrow table cell wrap between the two dates.
+    return f"{_day(starts_on)} – {_day(ends_on)}".strip()
+
+
+def _established_at(content: dict) -> datetime:
+    return datetime.fromisoformat(content["established_at"]).astimezone(UTC)
+
+
+def _local_day(value: str) -> str:
+    return to_local(datetime.fromisoformat(value)).strftime("%Y-%m-%d")
+
+
+def masked_identifier(id_number: str | None) -> str:
+    """The identifier as the document shows it: YYYYMMDD-**** (as pages do), never the last four.
+
+    The PDF leaves sipflow (downloads, mail, paper); name, birth date and case reference identify it.
+    """
+    if not id_number:
+        return NONE
+    if len(id_number) >= 12 and id_number[:8].isdigit():
+        return f"{id_number[:8]}-****"
+    return id_number[: max(0, min(4, len(id_number) - 4))] + "****"
+
+
+def approval_parties(content: dict) -> list[dict]:
+    """Who approves a version: each participating organisation once, then the person, with any approval.
+
+    An approval is the one recorded for any of the party's participant rows when the version was frozen;
+    a party without one is listed all the same, to sign on paper.
+    """
+    approvals = {a["participant_id"]: a for a in content.get("approvals", [])}
+    parties: list[dict] = []
+    seen: set[int] = set()
+    for p in content["participants"]:
+        if p["kind"] == "organisation" and p["organisation_id"] not in seen:
+            seen.add(p["organisation_id"])
+            rows = [
+                q["participant_id"]
+                for q in content["participants"]
+                if q["kind"] == "organisation" and q["organisation_id"] == p["organisation_id"]
+            ]
+            approval = next((approvals[r] for r in rows if r in approvals), None)
+            parties.append({"party": p["organisation"] or NONE, "approval": approval})
+    for p in content["participants"]:
+        if p["kind"] == "person":
+            parties.append(
+                {"party": content["person"]["name"], "approval": approvals.get(p["participant_id"])}
+            )
+    return parties
+
+
+def _approval_cells(approval: dict | None) -> tuple[str, str]:
+    if approval is None:
+        return "", ""
+    return _local_day(approval["approved_at"]), METHOD_LABELS.get(approval["method"], approval["method"])
+
+
+# --- The document --------------------------------------------------------------------------------------
+
+
+def _page_canvas(header_left: str, header_right: str, established_at: datetime, size: float):
+    """A canvas class that draws the header and "Sida x av y" on every page once the page count is known."""
+    from reportlab.lib.units import mm
+    from reportlab.pdfgen.canvas import Canvas
+
+    stamp = established_at.strftime("D:%Y%m%d%H%M%S+00'00'")
+
+    class PlanCanvas(Canvas):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self._pages: list[dict] = []
+            # The document's creation date is the version's, so rendering again gives the same bytes.
+            self.setDateFormatter(lambda *_: stamp)
+
+        def showPage(self):
+            self._pages.append(dict(self.__dict__))
+            self._startPage()
+
+        def save(self):
+            total = len(self._pages)
+            for state in self._pages:
+                self.__dict__.update(state)
+                self._decorate(total)
+                super().showPage()
+            super().save()
+
+        def _decorate(self, total: int) -> None:
+            width, height = self._pagesize
+            self.saveState()
+            self.setFont(FONT, size)
+            self.drawString(15 * mm, height - 10 * mm, header_left)
+            self.drawRightString(width - 15 * mm, height - 10 * mm, header_right)
+            self.setLineWidth(0.4)
+            self.line(15 * mm, height - 12 * mm, width - 15 * mm, height - 12 * mm)
+            self.drawRightString(width - 15 * mm, 9 * mm, f"Sida {self._pageNumber} av {total}")
+            self.restoreState()
+
+    return PlanCanvas
+
+
+def render_plan_pdf(content: dict, *, large: bool = False) -> bytes:
+    """The SIP document of a frozen version's content as PDF bytes; large: the person's large, plain copy."""
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.lib.units import mm
+    from reportlab.platypus import KeepTogether, LongTable, Paragraph, SimpleDocTemplate, Spacer, TableStyle
+
+    _register_fonts()
+    size = 15 if large else 9.5
+    body = ParagraphStyle("body", fontName=FONT, fontSize=size, leading=size * 1.4, spaceAfter=size * 0.4)
+    title = ParagraphStyle("title", parent=body, fontName=FONT_BOLD, fontSize=size * 1.9, leading=size * 2.3)
+    heading = ParagraphStyle(
+        "heading", parent=body, fontName=FONT_BOLD, fontSize=size * 1.3, leading=size * 1.7, spaceBefore=size
+    )
+    label = ParagraphStyle("label", parent=body, fontName=FONT_BOLD, spaceAfter=0)
+    cell = ParagraphStyle("cell", parent=body, fontSize=size * 0.9, leading=size * 1.2, spaceAfter=0)
+    head_cell = ParagraphStyle("head_cell", parent=cell, fontName=FONT_BOLD)
+
+    def para(value, style=body) -> Paragraph:
+        text = escape(str(value)) if value not in (None, "") else NONE
+        return Paragraph(text.replace("\n", "<br/>"), style)
+
+    def fact(name: str, value) -> Paragraph:
+        shown = escape(str(value)) if value not in (None, "") else NONE
+        return Paragraph(f"<b>{escape(name)}:</b> {shown.replace(chr(10), '<br/>')}", body)
+
+    def table(headers: list[str], rows: list[list[str]], widths: list[float], row_height=None) -> LongTable:
+        # A cell left empty stays empty (to sign on paper); a missing value is shown as NONE by the caller.
+        data = [[para(h, head_cell) for h in headers]]
+        data += [[Paragraph(escape(v), cell) for v in row] for row in rows]
+        heights = [None] + [row_height] * len(rows) if row_height else None
+        grid = LongTable(
+            data, colWidths=[w * mm for w in widths], rowHeights=heights, repeatRows=1, hAlign="LEFT"
+        )
+        grid.setStyle(
+            TableStyle(
+                [
+                    # Every cell's default font is ours too, or the page refers to an unembedded Helvetica.
+                    ("FONTNAME", (0, 0), (-1, -1), FONT),
+                    ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8edf2")),
+                    ("LINEBELOW", (0, 0), (-1, 0), 0.8, colors.HexColor("#4a5a6a")),
+                    ("LINEBELOW", (0, 1), (-1, -1), 0.25, colors.HexColor("#c5ced6")),
+                    ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                    ("TOPPADDING", (0, 0), (-1, -1), 2),
+                    ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
+                ]
+            )
+        )
+        return grid
+
+    person = content["person"]
+    efforts = [e for e in content["efforts"] if e["kind"] == "effort"]
+    own = [e for e in content["efforts"] if e["kind"] == "own"]
+    others = [e for e in content["efforts"] if e["kind"] == "other"]
+    number = content["version"]
+    established = _local_day(content["established_at"])
+    by = content.get("established_by") or {}
+    by_text = ", ".join(v for v in (by.get("name"), by.get("organisation")) if v)
+
+    story: list = [
+        Paragraph(escape(TITLE), title),
+        fact("Ärende", content["case_reference"]),
+        fact("Version", f"{number}, fastställd {established}" + (f" av {by_text}" if by_text else "")),
+        fact("Namn", person["name"]),
+        fact("Personnummer", masked_identifier(person.get("id_number"))),
+        Paragraph(escape(OWN_GOALS), heading),
+    ]
+    story += [para(f"• {g['text']}") for g in content["own_goals"]] or [para(None)]
+    story.append(Paragraph("Mål som de yrkesverksamma har satt upp", heading))
+    story += [para(f"• {g['text']}") for g in content["professional_goals"]] or [para(None)]
+    story += [Paragraph("Behov", heading), para(content["needs"])]
+
+    story.append(Paragraph("Insatser: vem gör vad", heading))
+    if not efforts:
+        story.append(para("Inga insatser."))
+    elif large:
+        for e in efforts:
+            owner = ", ".join(v for v in (e["organisation"], e["unit"], e["responsible"]) if v) or NONE
+            status = STATUS_LABELS.get(e["status"], e["status"])
+            story.append(
+                KeepTogether(
+                    [
+                        Paragraph(escape(e["what"]), label),
+                        para(f"Vem: {owner}"),
+                        para(f"När: {_period(e['starts_on'], e['ends_on'])}. Status: {status}."),
+                    ]
+                )
+            )
+    else:
+        story.append(
+            table(
+                ["Insats", "Organisation", "Enhet", "Ansvarig", "Från–till", "Status"],
+                [
+                    [
+                        e["what"],
+                        e["organisation"] or NONE,
+                        e["unit"] or NONE,
+                        e["responsible"] or NONE,
+                        _period(e["starts_on"], e["ends_on"]),
+                        STATUS_LABELS.get(e["status"], e["status"]),
+                    ]
+                    for e in efforts
+                ],
+                [48, 30, 27, 27, 29, 19],
+            )
+        )
+
+    def actor_lines(items: list[dict]) -> list:
+        lines = []
+        for e in items:
+            when = _period(e["starts_on"], e["ends_on"])
+            extra = "" if when == NONE else f" ({when})"
+            lines.append(para(f"• {e['actor'] or NONE}: {e['what']}{extra}"))
+        return lines
+
+    story.append(Paragraph("Det här gör jag och mina närstående själva", heading))
+    story += actor_lines(own) or [para(None)]
+    story.append(Paragraph("Insatser av andra (till exempel Försäkringskassan, Arbetsförmedlingen)", heading))
+    story += actor_lines(others) or [para("Inga.")]
+
+    story.append(Paragraph("Ansvar och kontakter", heading))
+    huvudansvar = content["huvudansvar"]
+    story += [
+        fact("Huvudansvar", huvudansvar["organisation"]),
+        fact("Kontaktperson för huvudansvaret", huvudansvar["contact"]),
+        fact("Fast vårdkontakt", content["fast_vardkontakt"]),
+        fact("Fast omsorgskontakt", content["fast_omsorgskontakt"]),
+    ]
+    contacts = content["contacts"]
+    if contacts and not large:
+        story.append(Spacer(1, 2 * mm))
+        story.append(
+            table(
+                ["Organisation", "Kontaktperson", "Telefon", "E-post"],
+                [
+                    [c["organisation"] or NONE, c["name"], c["phone"] or NONE, c["email"] or NONE]
+                    for c in contacts
+                ],
+                [48, 45, 32, 55],
+            )
+        )
+    else:
+        for c in contacts:
+            reach = ", ".join(v for v in (c["phone"], c["email"]) if v)
+            story.append(fact(c["organisation"] or NONE, c["name"] + (f", {reach}" if reach else "")))
+
+    story += [Paragraph("Uppföljning", heading), fact("Planen följs upp", _day(content["follow_up_on"]))]
+    if content.get("child_view") or content.get("child_view_missing_reason"):
+        story.append(Paragraph("Barnets egen syn", heading))
+        if content.get("child_view"):
+            story.append(para(content["child_view"]))
+        else:
+            story.append(fact("Därför saknas barnets syn", content["child_view_missing_reason"]))
+
+    # The approvals stay on one page with their heading: the page that is signed shows every party.
+    signatures: list = [Paragraph("Godkännande", heading)]
+    parties = approval_parties(content)
+    if large:
+        for party in parties:
+            day, how = _approval_cells(party["approval"])
+            signatures.append(
+                fact(party["party"], f"godkänt {day}, {how}" if day else "Underskrift: ____________")
+            )
+    else:
+        signatures.append(
+            table(
+                ["Part", "Godkänt den", "Hur", "Underskrift"],
+                [[p["party"], *_approval_cells(p["approval"]), ""] for p in parties],
+                [62, 28, 28, 62],
+                row_height=11 * mm,  # room to sign on paper
+            )
+        )
+    story.append(KeepTogether(signatures))
+
+    buffer = io.BytesIO()
+    document = SimpleDocTemplate(
+        buffer,
+        pagesize=A4,
+        leftMargin=15 * mm,
+        rightMargin=15 * mm,
+        topMargin=(24 if large else 18) * mm,
+        bottomMargin=16 * mm,
+        title=document_title(content),
+        author="sipflow",
+        subject=f"{TITLE}, {content['case_reference']}",
+        creator="sipflow",
+        lang="sv-SE",
+        # Invariant: no random document id and no clock in the bytes, so the same content renders alike.
+        invariant=1,
+        # The canvas' default font is Helvetica, which is never embedded: start every page in ours.
+        initialFontName=FONT,
+    )
+    header_size = 11 if large else 8
+    canvas_class = _page_canvas(
+        f"Samordnad individuell plan, {content['case_reference']}",
+        f"Version {number}",
+        _established_at(content),
+        header_size,
+    )
+    document.build(story, canvasmaker=canvas_class)
+    return buffer.getvalue()

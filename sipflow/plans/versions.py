@@ -1,0 +1,197 @@
+"""Plan versions: freezing the working plan when it is established or revised, and reading versions back.
+
+A version's content is `plan_content` plus the version's own keys (`version`, `trigger`, `established_at`,
+`established_by`, `approvals`); its PDF is rendered from that content alone and stored with its SHA-256,
+so what was established and approved is reproduced exactly, and `pdf_matches` can prove it. The workflow
+files name the effect `freeze_plan_version` on the transitions that establish or revise a plan.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from sipflow.cases.models import SipCase
+from sipflow.people.models import Unit, User
+from sipflow.plans.content import plan_content
+from sipflow.plans.models import PlanApproval, PlanVersion
+from sipflow.plans.pdf import render_plan_pdf
+from sipflow.plans.services import working_plan
+from sipflow.retention.anonymise import register_case_scrubber
+from sipflow.workflow.context import TransitionContext
+from sipflow.workflow.registry import register_effect
+
+# What retention keeps of a version's content: which version it was and when; the plan itself goes.
+KEPT_CONTENT_KEYS = ("format", "case_reference", "version", "trigger", "established_at")
+# A case gets a version per establishment and follow-up: a few in its life. Lists stop here all the same.
+MAX_VERSIONS_LISTED = 100
+
+
+@dataclass(frozen=True)
+class VersionSummary:
+    """One row of a case's version list: never the content or the PDF bytes."""
+
+    id: int
+    number: int
+    trigger: str
+    established_at: datetime
+    established_by: str | None
+
+
+def _utc_text(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat()
+
+
+def _established_by(session: Session, actor: User | None, participants: list[dict]) -> dict | None:
+    if actor is None:
+        return None
+    # The actor's organisation takes part (only parties may establish): its name is in the content already.
+    unit = session.get(Unit, actor.unit_id) if actor.unit_id else None
+    organisation = next(
+        (
+            p["organisation"]
+            for p in participants
+            if unit is not None and p["organisation_id"] == unit.organisation_id
+        ),
+        None,
+    )
+    return {"name": actor.display_name, "organisation": organisation}
+
+
+def freeze_version(
+    session: Session,
+    case: SipCase,
+    *,
+    trigger: str,
+    actor: User | None,
+    now: datetime,
+    approvals: Iterable[dict] = (),
+) -> PlanVersion:
+    """Freeze the case's working plan as its next version: content, PDF and the PDF's SHA-256.
+
+    approvals: approvals recorded in the same step (each {participant_id, method, approved_at}), which the
+    version's approvals table then shows; normally none, and later approvals never change stored bytes.
+    """
+    plan = working_plan(session, case)
+    content = plan_content(session, case, plan)
+    previous = session.exec(select(func.max(PlanVersion.number)).where(PlanVersion.case_id == case.id)).one()
+    number = (previous or 0) + 1
+    content.update(
+        version=number,
+        trigger=trigger,
+        established_at=_utc_text(now),
+        established_by=_established_by(session, actor, content["participants"]),
+        approvals=[
+            {
+                "participant_id": a["participant_id"],
+                "method": a["method"],
+                "approved_at": _utc_text(a["approved_at"]),
+            }
+            for a in approvals
+        ],
+    )
+    pdf = render_plan_pdf(content)
+    version = PlanVersion(
+        case_id=case.id,
+        number=number,
+        trigger=trigger,
+        established_at=now,
+        established_by_user_id=actor.id if actor is not None else None,
+        content=content,
+        pdf=pdf,
+        pdf_sha256=hashlib.sha256(pdf).hexdigest(),
+    )
+    session.add(version)
+    session.flush()
+    return version
+
+
+def freeze_plan_version(ctx: TransitionContext) -> None:
+    """Effect: freeze the plan as the case's next version when a transition establishes or revises it."""
+    version = freeze_version(ctx.session, ctx.case, trigger=ctx.trigger, actor=ctx.actor, now=ctx.now)
+    ctx.details["plan_version"] = version.number
+
+
+register_effect("freeze_plan_version", freeze_plan_version)
+
+
+# --- Reading versions ------------------------------------------------------------------------------------
+
+
+def version_summaries_query(case_id: int):
+    """The statement behind `version_summaries` (the query-plan test reads it)."""
+    return (
+        select(
+            PlanVersion.id,
+            PlanVersion.number,
+            PlanVersion.trigger,
+            PlanVersion.established_at,
+            User.display_name,
+        )
+        .outerjoin(User, User.id == PlanVersion.established_by_user_id)
+        .where(PlanVersion.case_id == case_id)
+        .order_by(PlanVersion.number.desc())
+        .limit(MAX_VERSIONS_LISTED)
+    )
+
+
+def version_summaries(session: Session, case: SipCase) -> list[VersionSummary]:
+    """The case's versions, newest first, without content or PDF (bounded: MAX_VERSIONS_LISTED)."""
+    return [VersionSummary(*row) for row in session.exec(version_summaries_query(case.id)).all()]
+
+
+def find_version_query(case_id: int, number: int | None = None):
+    """The statement behind `find_version`: version number of the case, or its newest."""
+    query = select(PlanVersion).where(PlanVersion.case_id == case_id)
+    if number is None:
+        return query.order_by(PlanVersion.number.desc()).limit(1)
+    return query.where(PlanVersion.number == number)
+
+
+def find_version(session: Session, case: SipCase, number: int | None = None) -> PlanVersion | None:
+    """Version number of the case (None: its newest), or None when it has no such version."""
+    return session.exec(find_version_query(case.id, number)).first()
+
+
+def version_approvals(session: Session, version: PlanVersion) -> list[PlanApproval]:
+    """Every approval of version as recorded now (including those given after it was frozen)."""
+    return list(
+        session.exec(
+            select(PlanApproval)
+            .where(PlanApproval.version_id == version.id)
+            .order_by(PlanApproval.approved_at)
+        ).all()
+    )
+
+
+def version_pdf(version: PlanVersion, *, large: bool = False) -> bytes | None:
+    """The version's PDF: the stored bytes, or the large-type copy from the same content (None: scrubbed)."""
+    if is_scrubbed(version):
+        return None
+    return render_plan_pdf(version.content, large=True) if large else version.pdf
+
+
+def pdf_matches(version: PlanVersion) -> bool:
+    """Whether rendering the stored content again gives the stored bytes and checksum."""
+    again = render_plan_pdf(version.content)
+    return again == version.pdf and hashlib.sha256(again).hexdigest() == version.pdf_sha256
+
+
+def is_scrubbed(version: PlanVersion) -> bool:
+    """Whether retention has removed the version's content and PDF (only its number and date are left)."""
+    return bool(version.content.get("scrubbed"))
+
+
+@register_case_scrubber
+def scrub_versions(session: Session, case: SipCase) -> None:
+    """Retention: each version keeps its number, trigger and date; its content and PDF (the plan) go."""
+    for version in session.exec(select(PlanVersion).where(PlanVersion.case_id == case.id)).all():
+        version.content = {key: version.content.get(key) for key in KEPT_CONTENT_KEYS} | {"scrubbed": True}
+        version.pdf = b""
+        version.pdf_sha256 = hashlib.sha256(b"").hexdigest()
+        session.add(version)

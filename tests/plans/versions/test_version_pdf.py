@@ -1,0 +1,168 @@
+"""The SIP document: every field in Swedish (å ä ö), header, page numbers, embedded fonts, title, language."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from copy import deepcopy
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+from versionkit import (
+    FAMILY_NAME,
+    FOLLOW_UP_ON,
+    GIVEN_NAME,
+    MUNICIPALITY_UNIT,
+    REGION_UNIT,
+    TEXTS,
+    pdf_text,
+    pdf_tool,
+)
+
+import sipflow.plans.pdf as plan_pdf
+from sipflow.plans.models import PlanVersion
+from sipflow.plans.pdf import pdf_filename, render_plan_pdf
+
+
+@pytest.fixture
+def version(db_session, established) -> PlanVersion:
+    return db_session.exec(select(PlanVersion).where(PlanVersion.case_id == established.case.id)).one()
+
+
+def page_count(data: bytes, tmp_path: Path) -> int:
+    return int(re.search(r"Pages:\s+(\d+)", pdf_tool("pdfinfo", data, tmp_path)).group(1))
+
+
+def page_text(data: bytes, tmp_path: Path, page: int) -> str:
+    source = tmp_path / "page.pdf"
+    source.write_bytes(data)
+    out = subprocess.run(
+        ["pdftotext", "-f", str(page), "-l", str(page), str(source), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return " ".join(out.split())
+
+
+@pytest.mark.parametrize("large", [False, True], ids=["standard", "large"])
+def test_the_pdf_holds_every_field_of_the_plan(version, parties, established, tmp_path, large):
+    data = version.pdf if not large else render_plan_pdf(version.content, large=True)
+    text = pdf_text(data, tmp_path)
+    for name, value in TEXTS.items():
+        assert value in text, name
+    expected = [
+        "Det är viktigt för mig…",
+        f"{GIVEN_NAME} {FAMILY_NAME}",
+        established.case.reference,
+        REGION_UNIT,
+        MUNICIPALITY_UNIT,
+        "Region Kronoberg",  # huvudansvar, effort owner, contact, approvals
+        "Växjö kommun",
+        "pågår",
+        "planerad",
+        "2026-11-09 – 2027-02-01",
+        "0470-58 80 00",
+        "anna.ang@example.se",
+        FOLLOW_UP_ON.isoformat(),
+        "Huvudansvar",
+        "Fast vårdkontakt",
+        "Fast omsorgskontakt",
+        "Godkännande",
+    ]
+    for value in expected:
+        assert value in text, value
+    # The document leaves sipflow: the identifier is masked, as on every page.
+    id_number = established.person.id_number
+    assert f"{id_number[:8]}-****" in text and id_number[8:] not in text.replace(
+        established.case.reference, ""
+    )
+
+
+def test_every_page_has_the_header_and_its_number(db_session, version, established, tmp_path):
+    content = deepcopy(version.content)
+    content["efforts"] = content["efforts"] * 25  # long enough for several pages
+    data = render_plan_pdf(content)
+    pages = page_count(data, tmp_path)
+    assert pages >= 2
+    for page in range(1, pages + 1):
+        text = page_text(data, tmp_path, page)
+        assert f"Samordnad individuell plan, {established.case.reference}" in text
+        assert "Version 1" in text
+        assert f"Sida {page} av {pages}" in text
+
+
+@pytest.mark.parametrize("large", [False, True], ids=["standard", "large"])
+def test_every_font_is_embedded(version, tmp_path, large):
+    data = version.pdf if not large else render_plan_pdf(version.content, large=True)
+    rows = pdf_tool("pdffonts", data, tmp_path).splitlines()[2:]
+    assert rows
+    for row in rows:
+        # name, type (may be two words), encoding, then emb sub uni: the first of those must be "yes".
+        assert re.search(r"\s(yes|no)\s+(yes|no)\s+(yes|no)\s+\d+\s+\d+\s*$", row).group(1) == "yes", row
+    assert all("DejaVuSans" in row for row in rows)
+
+
+def test_title_and_language_are_set_and_name_nobody(version, established, tmp_path):
+    info = pdf_tool("pdfinfo", version.pdf, tmp_path)
+    title = re.search(r"^Title:\s+(.*)$", info, re.M).group(1)
+    assert established.case.reference in title and "version 1" in title
+    assert GIVEN_NAME not in info and established.person.id_number[8:] not in info
+    assert b"/Lang (sv-SE)" in version.pdf
+
+
+def word_height(data: bytes, tmp_path: Path, word: str) -> float:
+    """The height of the first box pdftotext finds for word: the size its type is set in."""
+    source = tmp_path / "bbox.pdf"
+    source.write_bytes(data)
+    html = subprocess.run(
+        ["pdftotext", "-bbox", str(source), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    box = re.search(rf'yMin="([\d.]+)" xMax="[\d.]+" yMax="([\d.]+)">{re.escape(word)}</word>', html)
+    return float(box.group(2)) - float(box.group(1))
+
+
+def test_the_large_copy_is_larger_type_from_the_same_content(version, tmp_path):
+    large = render_plan_pdf(version.content, large=True)
+    assert word_height(large, tmp_path, "Behov") > 1.4 * word_height(version.pdf, tmp_path, "Behov")
+    assert render_plan_pdf(version.content, large=True) == large
+
+
+def test_the_file_name_carries_reference_and_version_never_the_personnummer(established):
+    name = pdf_filename(established.case.reference, 2)
+    assert name == f"{established.case.reference}-v2.pdf"
+    assert established.person.id_number not in name
+    assert pdf_filename("SIP-2026-000123", 1, large=True) == "SIP-2026-000123-v1-stor-text.pdf"
+
+
+def test_without_dejavu_the_pdf_falls_back_to_an_embedded_font(monkeypatch, tmp_path):
+    monkeypatch.setattr(plan_pdf, "_FONT_DIRS", (tmp_path,))
+    regular, bold, dejavu = plan_pdf.font_files()
+    assert not dejavu
+    assert regular.is_file() and bold.is_file()
+
+
+def test_the_childs_view_is_printed_when_there_is_one(version, tmp_path):
+    content = deepcopy(version.content)
+    content["child_view"] = "Jag vill bo kvar hos pappa på vardagar"
+    text = pdf_text(render_plan_pdf(content), tmp_path)
+    assert "Barnets egen syn" in text and "Jag vill bo kvar hos pappa på vardagar" in text
+
+
+def test_the_approvals_table_lists_every_party_and_approvals_given_at_freezing(version, tmp_path):
+    content = deepcopy(version.content)
+    person_row = next(p for p in content["participants"] if p["kind"] == "person")
+    content["approvals"] = [
+        {
+            "participant_id": person_row["participant_id"],
+            "method": "meeting",
+            "approved_at": content["established_at"],
+        }
+    ]
+    source = tmp_path / "approvals.pdf"
+    source.write_bytes(render_plan_pdf(content))
+    text = subprocess.run(["pdftotext", "-layout", str(source), "-"], capture_output=True, text=True).stdout
+    rows = [" ".join(line.split()) for line in text[text.index("Godkännande") :].splitlines()]
+    assert "Region Kronoberg" in rows and "Växjö kommun" in rows  # to sign on paper: date and way blank
+    assert f"{GIVEN_NAME} {FAMILY_NAME} {content['established_at'][:10]} vid mötet" in rows
