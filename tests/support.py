@@ -226,6 +226,7 @@ def empty_tables(engine: Engine) -> None:
     DELETE per table. DELETE rather than TRUNCATE: on PostgreSQL a TRUNCATE of even a few small tables
     cost about 0.3 s per test (it replaces each table's files), a DELETE of their few rows next to nothing.
     """
+    analysed = False
     with engine.begin() as connection:
         for table in tables_with_rows(connection):
             connection.execute(table.delete())
@@ -234,7 +235,10 @@ def empty_tables(engine: Engine) -> None:
             and connection.exec_driver_sql("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'").first()
         ):
             # Statistics a test left (a bulk load analyses) would steer the next tests' query plans.
-            connection.exec_driver_sql("DELETE FROM sqlite_stat1")
+            analysed = connection.exec_driver_sql("DELETE FROM sqlite_stat1").rowcount > 0
+    if analysed:
+        # Each open connection keeps the statistics it read; new ones read the emptied table.
+        engine.dispose()
 
 
 @contextmanager
