@@ -1,4 +1,4 @@
-"""The one place that loads what each area registers with the workflow core (guards, effects, inputs)."""
+"""The one place that loads what each area registers with the workflow core (guards, effects, inputs, ...)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ _HOOK_MODULES = (
     "sipflow.consent.workflow_hooks",
     "sipflow.meetings.effects",
     "sipflow.meetings.inputs",
+    "sipflow.reminders.hooks",
 )
 
 

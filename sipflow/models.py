@@ -15,11 +15,13 @@ from sipflow.plans.models import (
     PlanGoal,
     PlanVersion,
 )
+from sipflow.reminders.models import Reminder
 from sipflow.retention.models import AnonymisedCase, AnonymisedPerson
 from sipflow.security.audit import AccessLogEntry, AccessLogHead
 from sipflow.security.throttle import LoginFailure
 
 __all__ = [
+    "Reminder",
     "PlanVersion",
     "PlanGoal",
     "PlanEffort",

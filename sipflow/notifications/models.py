@@ -12,7 +12,7 @@ from sqlmodel import Field, SQLModel
 # (at most once: a second copy of a kallelse is worse than a visible "check this one").
 OUTBOX_STATUSES = ("pending", "sending", "sent", "failed", "uncertain")
 # forward: a mail to MAIL_FROM that is no calendar answer, handed on to a person (meetings/forwarding.py).
-OUTBOX_KINDS = ("request", "update", "cancel", "forward")
+OUTBOX_KINDS = ("request", "update", "cancel", "forward", "reminder")
 
 
 class OutboxMessage(SQLModel, table=True):
