@@ -40,19 +40,19 @@ def _after_flush(session, _context) -> None:
 
 def _before_commit(session) -> None:
     """Reconcile the reminders of every case the transaction changed, as part of the same transaction."""
-    if not (session.info.get(TOUCHED_CASES) or session.info.get(TOUCHED_MEETINGS)) or not has_app_context():
+    if not has_app_context() or current_app.extensions.get("sipflow.workflows") is None:
         return
-    registry = current_app.extensions.get("sipflow.workflows")
-    if registry is None:
+    if session.new or session.dirty:
+        session.flush()  # what is still unflushed counts too (after_flush notes it)
+    if not (session.info.get(TOUCHED_CASES) or session.info.get(TOUCHED_MEETINGS)):
         return
+    registry = current_app.extensions["sipflow.workflows"]
     from sipflow.cases.models import SipCase
     from sipflow.clock import now_utc
     from sipflow.reminders.services import case_ids_of, reconcile_case
 
-    session.flush()
-    case_ids = session.info.pop(TOUCHED_CASES, set()) | case_ids_of(
-        session, session.info.pop(TOUCHED_MEETINGS, ())
-    )
+    meetings = session.info.pop(TOUCHED_MEETINGS, ())
+    case_ids = session.info.pop(TOUCHED_CASES, set()) | case_ids_of(session, meetings)
     now = now_utc()
     for case_id in sorted(case_ids):
         case = session.get(SipCase, case_id)

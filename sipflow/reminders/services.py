@@ -24,6 +24,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from sipflow.cases.deadlines import due_at
 from sipflow.cases.models import Deadline, Participant, SipCase
 from sipflow.clock import STOCKHOLM, add_days, to_local
 from sipflow.meetings.models import PLANNED, Invitation, Meeting
@@ -106,6 +107,14 @@ def soon_days(rule_days: int) -> int:
     return max(1, min(most, rule_days // 3))
 
 
+def deadline_moment(workflow: Workflow, case: SipCase, deadline: Deadline) -> datetime:
+    """When an open deadline falls: counted afresh from the case's date, so a new follow-up date moves it."""
+    rule = next((r for r in workflow.deadlines if r.kind == deadline.kind), None)
+    if rule is None:
+        return deadline.due_at
+    return due_at(rule, {rule.source_field: getattr(case, rule.source_field, None)}) or deadline.due_at
+
+
 def _contacts(participants: list[Participant]) -> dict[str, list[Participant]]:
     by_role: dict[str, list[Participant]] = {"huvudansvarig": [], "participant": []}
     for p in participants:
@@ -153,16 +162,17 @@ def wanted_reminders(session: Session, workflow: Workflow, case: SipCase) -> lis
     for deadline in deadlines:
         rule = rules.get(deadline.kind)
         ahead = soon_days(rule.days if rule else 0)
+        moment = deadline_moment(workflow, case, deadline)
         common = {"deadline_id": deadline.id, "topic": deadline.kind}
         if responsible is not None:
             for kind, due in (
-                (DEADLINE_SOON, add_days(deadline.due_at, -ahead)),
-                (DEADLINE_DUE, deadline.due_at),
-                (DEADLINE_MISSED, add_days(deadline.due_at, 1)),
+                (DEADLINE_SOON, add_days(moment, -ahead)),
+                (DEADLINE_DUE, moment),
+                (DEADLINE_MISSED, add_days(moment, 1)),
             ):
                 slot = f"{kind}:{case.id}:{deadline.kind}:u{responsible}"
                 wanted.append(Wanted(kind, slot, due, kind, {**common, "recipient_user_id": responsible}))
-        escalate = add_days(deadline.due_at, setting("REMINDER_ESCALATE_DAYS"))
+        escalate = add_days(moment, setting("REMINDER_ESCALATE_DAYS"))
         for p in huvudansvarig:
             targets = [("u", "recipient_user_id", p.contact_user_id), ("e", "recipient_unit_id", p.unit_id)]
             for tag, column, value in targets:
@@ -255,16 +265,31 @@ def insert_once(session: Session, reminder: Reminder) -> bool:
     return True
 
 
-def scan_efforts(session: Session, *, now: datetime, limit: int = EFFORT_SCAN_BATCH) -> int:
+def scan_efforts(
+    session: Session, *, now: datetime, final_states: Iterable[str], limit: int = EFFORT_SCAN_BATCH
+) -> int:
     """Write a reminder for each effort past its end date still planned or ongoing; the count written.
 
-    A daily scan rather than an effect: an effort's dates change in the plan editor, outside any step.
+    A scan rather than an effect: an effort's dates change in the plan editor, outside any step. Efforts
+    of ended cases (final_states) and those already reminded of since their end date are passed over, so
+    the bounded batch always moves on to new ones.
     """
     today = to_local(now).date()
+    reminded = (
+        sa_select(Reminder.id)
+        .where(Reminder.effort_id == PlanEffort.id, Reminder.created_at > PlanEffort.ends_on)
+        .exists()
+    )
     rows = session.exec(
         select(PlanEffort, Plan.case_id)
         .join(Plan, Plan.id == PlanEffort.plan_id)
-        .where(PlanEffort.ends_on < today, PlanEffort.status.in_(EFFORT_OPEN))
+        .join(SipCase, SipCase.id == Plan.case_id)
+        .where(
+            PlanEffort.ends_on < today,
+            PlanEffort.status.in_(EFFORT_OPEN),
+            SipCase.state.not_in(list(final_states)),
+            ~reminded,
+        )
         .order_by(PlanEffort.id)
         .limit(limit)
     ).all()
@@ -447,10 +472,11 @@ def _stale(session: Session, workflow: Workflow, case: SipCase, reminder: Remind
         deadline = session.get(Deadline, reminder.deadline_id)
         if deadline.met_at is not None or deadline.cancelled_at is not None:
             return True
+        moment = deadline_moment(workflow, case, deadline)
         # "Soon" after the moment itself, or "due today" a day late, would mislead: the next one says it.
-        if reminder.kind == DEADLINE_SOON and deadline.due_at <= now:
+        if reminder.kind == DEADLINE_SOON and moment <= now:
             return True
-        if reminder.kind == DEADLINE_DUE and add_days(deadline.due_at, 1) <= now:
+        if reminder.kind == DEADLINE_DUE and add_days(moment, 1) <= now:
             return True
     if reminder.effort_id is not None:
         effort = session.get(PlanEffort, reminder.effort_id)
@@ -525,7 +551,7 @@ def render(session: Session, workflow: Workflow, case: SipCase, reminder: Remind
             deadline = session.get(Deadline, reminder.deadline_id)
             rule = next((r for r in workflow.deadlines if r.kind == deadline.kind), None)
             context["deadline"] = (rule.label.get(locale) or rule.label["sv"]) if rule else deadline.kind
-            context["deadline_at"] = when(deadline.due_at)
+            context["deadline_at"] = when(deadline_moment(workflow, case, deadline))
         if reminder.effort_id is not None:
             effort = session.get(PlanEffort, reminder.effort_id)
             context["ends_on"] = effort.ends_on.isoformat() if effort.ends_on else ""
@@ -548,8 +574,9 @@ def dispatch_tick(app, *, now: datetime) -> DispatchReport:
     engine = app.extensions["sipflow.engine"]
     registry = app.extensions["sipflow.workflows"]
     with Session(engine, expire_on_commit=False) as session:
+        final_states = {s.name for w in registry.workflows() for s in w.states.values() if s.final}
         with unit_of_work(session):
-            scan_efforts(session, now=now)
+            scan_efforts(session, now=now, final_states=final_states)
         report = DispatchReport()
         while True:
             with unit_of_work(session):
