@@ -69,7 +69,15 @@ def test_a_step_settles_its_deadlines_in_one_update_the_session_sees(
     held: list = []
     for fired, seen in _steps(db_session, registry, parties, create_case, engine, now):
         if fired == trigger:
-            deadline_statements = [s for s in seen if "deadline" in s.lower() and "INSERT" not in s.upper()]
+            # The reminders' reconciliation at commit reads the open deadlines after the step: not counted.
+            deadline_statements = [
+                s
+                for s in seen
+                if "deadline" in s.lower()
+                and "INSERT" not in s.upper()
+                and "reminder" not in s.lower()
+                and not s.lstrip().upper().startswith("SELECT DEADLINE.ID")
+            ]
             assert len(deadline_statements) == 1, deadline_statements
             assert deadline_statements[0].lstrip().upper().startswith("UPDATE DEADLINE")
             # The deadlines the session held before the step show how it settled them.
