@@ -232,7 +232,10 @@ def parse_now(value: str) -> datetime:
         raise click.BadParameter("must be an ISO 8601 time such as 2027-01-15T08:00:00Z") from None
     if at.tzinfo is None or at.utcoffset() is None:
         raise click.BadParameter("needs its offset or Z, such as 2027-01-15T08:00:00Z")
-    return at.astimezone(UTC)
+    try:
+        return at.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+01:00 lies before the first representable instant
+        raise click.BadParameter("is out of range") from None
 
 
 @click.command("scheduler")
@@ -246,7 +249,7 @@ def parse_now(value: str) -> datetime:
 )
 @with_appcontext
 def scheduler_command(once: bool, now_text: str | None):
-    """Run the periodic jobs (retention nightly, the outbox every 30 s); only one scheduler is active."""
+    """Run the periodic jobs (reminders each minute, outbox each 30 s, retention nightly); one is active."""
     app = current_app._get_current_object()
     stop = threading.Event()
     if now_text is not None and not once:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlmodel import select
@@ -58,7 +58,10 @@ def admin_list():
     if status not in models.STATUSES:
         status = models.PENDING
     after = request.args.get("after", "")
-    after_id = int(after) if after.isdigit() and len(after) <= 10 else None
+    # An id as the <id:...> converter takes it: at most 10 digits, up to 2**31-1 (32-bit id columns).
+    after_id = int(after) if after.isascii() and after.isdigit() and len(after) <= 10 else None
+    if after_id is not None and after_id > 2**31 - 1:
+        after_id = None
     session = get_session()
     rows = services.reminders_page(session, status=status, after=after_id)
     more = len(rows) > services.PAGE_SIZE
@@ -85,15 +88,14 @@ def admin_list():
 def retry(reminder_id: int):
     """Send a failed or undeliverable reminder again at the next tick."""
     session = get_session()
-    if session.get(models.Reminder, reminder_id) is None:
-        abort(404)
     with unit_of_work(session):
         done = services.retry_reminder(session, reminder_id, now=now_utc())
     if done:
         flash(_l("The reminder is sent again at the scheduler's next run."), "success")
     else:
         flash(_l("Only a failed or undeliverable reminder can be sent again."), "error")
-    return redirect(url_for("reminders.admin_list", status=request.form.get("status", models.FAILED)))
+    status = request.form.get("status", models.FAILED)
+    return redirect(url_for("reminders.admin_list", status=status if status in models.STATUSES else None))
 
 
 def _case_page_part(detail, _actor, *, allowed: list) -> dict:
