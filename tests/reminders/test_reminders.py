@@ -247,3 +247,18 @@ def test_the_administration_lists_reminders_and_sends_a_failed_one_again(
 def test_staff_are_refused_the_reminder_administration(client, parties):
     login(client, parties.region_user.username)
     assert client.get("/admin/reminders/").status_code == 403
+
+
+def test_a_reminder_that_cannot_be_rendered_fails_alone_and_names_only_the_error_class(
+    app, engine, book, ready
+):
+    book()
+    with Session(engine) as session:
+        row = session.exec(select(Reminder).where(Reminder.kind == "invitation_unanswered")).one()
+        row.template = "no_such_template"
+        session.add(row)
+        session.commit()
+    report = tick(app, TICK)
+    assert (report.sent, report.failed) == (4, 1)
+    (failed,) = reminders(engine, status="failed")
+    assert (failed.last_error, failed.attempts) == ("TemplateNotFound", 1)
