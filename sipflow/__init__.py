@@ -11,7 +11,7 @@ from sipflow.config import load_config
 
 def create_app(config: dict | None = None) -> Flask:
     """Build the application: config, database, login, translations, blueprints and CLI; starts no threads."""
-    from sipflow import notifications, retention
+    from sipflow import notifications, reminders, retention
     from sipflow.admin.views import bp as admin_bp
     from sipflow.areas import load_areas
     from sipflow.cases.views import bp as cases_bp
@@ -21,6 +21,7 @@ def create_app(config: dict | None = None) -> Flask:
     from sipflow.meetings.feed import bp as calendar_bp
     from sipflow.meetings.views import bp as meetings_bp
     from sipflow.plans.views import bp as plans_bp
+    from sipflow.reminders.views import bp as reminders_bp
     from sipflow.routing import init_converters
     from sipflow.security import init_security
     from sipflow.security.redaction import install_log_redaction
@@ -44,6 +45,8 @@ def create_app(config: dict | None = None) -> Flask:
     load_areas()
     app.extensions["sipflow.workflows"] = WorkflowRegistry.from_folder(app.config["WORKFLOWS_DIR"])
     retention.init_app(app)
+    # Before the outbox: a tick's reminders are in the outbox when the outbox job runs after it.
+    reminders.init_app(app)
     notifications.init_app(app)
     init_babel(app)
     init_security(app)
@@ -54,6 +57,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(answers_bp)
     app.register_blueprint(calendar_bp)
     app.register_blueprint(plans_bp)
+    app.register_blueprint(reminders_bp)
     if app.config["ENV_NAME"] != "production":
         from sipflow.notifications.views import bp as dev_bp
 

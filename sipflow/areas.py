@@ -1,4 +1,4 @@
-"""The one place that loads what each area registers with the workflow core (guards, effects, inputs)."""
+"""The one place that loads what each area registers with the workflow core (guards, effects, inputs, ...)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ _HOOK_MODULES = (
     "sipflow.plans.retention",
     "sipflow.plans.from_meetings",
     "sipflow.plans.versions",
+    "sipflow.reminders.hooks",
 )
 
 

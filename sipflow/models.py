@@ -16,6 +16,7 @@ from sipflow.plans.models import (
     PlanGoal,
     PlanVersion,
 )
+from sipflow.reminders.models import Reminder
 from sipflow.retention.models import AnonymisedCase, AnonymisedPerson
 from sipflow.security.audit import AccessLogEntry, AccessLogHead
 from sipflow.security.throttle import LoginFailure
@@ -24,6 +25,7 @@ __all__ = [
     "CodeRecord",
     "CodeDefinition",
     "CodeAssignment",
+    "Reminder",
     "PlanVersion",
     "PlanGoal",
     "PlanEffort",

@@ -20,6 +20,8 @@ import os
 import signal
 import threading
 from collections.abc import Callable
+from contextlib import nullcontext
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -28,7 +30,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
-from sipflow.clock import STOCKHOLM, now_utc
+from sipflow.clock import STOCKHOLM, frozen, now_utc
 from sipflow.jobs import JOBS, Job
 
 log = logging.getLogger(__name__)
@@ -222,20 +224,46 @@ def run_scheduler(app: Flask, *, stop: threading.Event) -> None:
             lock.release()
 
 
+def parse_now(value: str) -> datetime:
+    """An ISO 8601 instant with its offset or Z (2027-01-15T08:00:00Z), as aware UTC; else a usage error."""
+    try:
+        at = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise click.BadParameter("must be an ISO 8601 time such as 2027-01-15T08:00:00Z") from None
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise click.BadParameter("needs its offset or Z, such as 2027-01-15T08:00:00Z")
+    try:
+        return at.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+01:00 lies before the first representable instant
+        raise click.BadParameter("is out of range") from None
+
+
 @click.command("scheduler")
 @click.option("--once", is_flag=True, help="Run every job once as the active scheduler, then exit.")
+@click.option(
+    "--now",
+    "now_text",
+    default=None,
+    metavar="TIME",
+    help="With --once: run the jobs as if it were TIME (ISO 8601 with Z or offset).",
+)
 @with_appcontext
-def scheduler_command(once: bool):
-    """Run the periodic jobs (retention nightly, the outbox every 30 s); only one scheduler is active."""
+def scheduler_command(once: bool, now_text: str | None):
+    """Run the periodic jobs (reminders each minute, outbox each 30 s, retention nightly); one is active."""
     app = current_app._get_current_object()
     stop = threading.Event()
+    if now_text is not None and not once:
+        raise click.UsageError("--now only goes with --once")
     if once:
+        at = parse_now(now_text) if now_text is not None else None
         lock = leader_lock(app)
         if not lock.acquire():
             raise click.ClickException("another scheduler is active; it runs the jobs")
         try:
-            for job in JOBS:
-                run_job(app, job)
+            # Every job reads the clock through now_utc(): frozen, the whole run happens at that moment.
+            with frozen(at) if at is not None else nullcontext():
+                for job in JOBS:
+                    run_job(app, job)
         finally:
             lock.release()
         return

@@ -12,8 +12,8 @@ from sqlmodel import Field, SQLModel
 # (at most once: a second copy of a kallelse is worse than a visible "check this one").
 OUTBOX_STATUSES = ("pending", "sending", "sent", "failed", "uncertain")
 # forward: a mail to MAIL_FROM that is no calendar answer, handed on to a person (meetings/forwarding.py);
-# plan_link: a personal link to the person's plans (plans/personal_links.py).
-OUTBOX_KINDS = ("request", "update", "cancel", "forward", "plan_link")
+# plan_link: a personal link to the person's plans (plans/personal_links.py); reminder: reminders/.
+OUTBOX_KINDS = ("request", "update", "cancel", "forward", "plan_link", "reminder")
 
 
 class OutboxMessage(SQLModel, table=True):

@@ -7,7 +7,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sipflow.workflow.registry import EFFECTS, GUARDS, INPUTS
+from sipflow.workflow.registry import EFFECTS, GUARDS, INPUTS, REMINDER_ANCHORS, REMINDER_TEMPLATES
 
 # The parties of a case a transition may name: part of the workflow file language.
 PARTY_ROLES = ("initiator", "huvudansvarig", "participant")
@@ -27,6 +27,7 @@ _TOP_KEYS = {
     "transitions",
     "start_dates",
     "childs_view",
+    "reminders",
 }
 _STATE_KEYS = {"label", "final", "retention_years"}
 # The years a case may be kept in a final state before it is anonymised (sipflow/retention/).
@@ -44,6 +45,9 @@ _TRANSITION_KEYS = {
     "withdraws_consent",
 }
 _DEADLINE_KEYS = {"label", "from", "days", "working_days", "started_by", "met_by"}
+_REMINDER_KEYS = {"name", "label", "anchor", "offset_days", "recipients", "template"}
+# How far from its anchor a declared reminder may fall, in days either way.
+REMINDER_OFFSET_MAX_DAYS = 366
 
 
 class WorkflowError(ValueError):
@@ -93,6 +97,18 @@ class DeadlineDef:
 
 
 @dataclass(frozen=True)
+class ReminderDef:
+    """A reminder the file declares: offset_days from an anchor date, to the parties named, by a template."""
+
+    name: str
+    label: dict
+    anchor: str
+    offset_days: int
+    recipients: tuple[str, ...]
+    template: str
+
+
+@dataclass(frozen=True)
 class Workflow:
     """A validated workflow definition."""
 
@@ -109,6 +125,8 @@ class Workflow:
     start_dates: tuple[str, ...] = ()
     # Whether the child's own view is asked for and guardians consent (a child's SIP).
     childs_view: bool = False
+    # Reminders the file declares besides the ones every case gets (sipflow/reminders/).
+    reminders: tuple[ReminderDef, ...] = ()
     path: str = ""
     _by_state: dict = field(default_factory=dict, compare=False, repr=False)
 
@@ -302,10 +320,54 @@ def parse_workflow(path: Path, data: dict, guards=None, effects=None, inputs=Non
         deadlines=tuple(deadlines),
         start_dates=start_dates,
         childs_view=_flag(path, "childs_view", data.get("childs_view", False)),
+        reminders=_reminders(path, data.get("reminders", [])),
         path=str(path),
     )
     _check_structure(path, workflow)
     return workflow
+
+
+def _reminders(path: Path, raw) -> tuple[ReminderDef, ...]:
+    """The file's [[reminders]]: each on a registered anchor, to known parties, by a registered template."""
+    if not isinstance(raw, list) or not all(isinstance(item, dict) for item in raw):
+        raise _fail(path, "reminders", "must be a list of tables: [[reminders]]")
+    reminders: list[ReminderDef] = []
+    for index, item in enumerate(raw):
+        name = item.get("name")
+        if not isinstance(name, str) or not re.fullmatch(r"[a-z][a-z0-9_]{0,39}", name):
+            raise _fail(path, f"reminders[{index}].name", "must be a lower-case name of at most 40 letters")
+        key = f"reminders.{name}"
+        if any(known.name == name for known in reminders):
+            raise _fail(path, key, "is declared twice")
+        _unknown_keys(path, key, item, _REMINDER_KEYS)
+        anchor = item.get("anchor")
+        if anchor not in REMINDER_ANCHORS:
+            known = ", ".join(sorted(REMINDER_ANCHORS)) or "none registered"
+            raise _fail(path, f"{key}.anchor", f"unknown anchor {anchor!r} (known: {known})")
+        offset = item.get("offset_days", 0)
+        if not isinstance(offset, int) or isinstance(offset, bool) or abs(offset) > REMINDER_OFFSET_MAX_DAYS:
+            raise _fail(
+                path,
+                f"{key}.offset_days",
+                f"must be whole days, at most {REMINDER_OFFSET_MAX_DAYS} either way",
+            )
+        recipients = _names(path, f"{key}.recipients", item.get("recipients", []), PARTY_ROLES, "party")
+        if not recipients:
+            raise _fail(path, f"{key}.recipients", "must name at least one party")
+        template = item.get("template")
+        if template not in REMINDER_TEMPLATES:
+            raise _fail(path, f"{key}.template", f"unknown template {template!r}")
+        reminders.append(
+            ReminderDef(
+                name=name,
+                label=_label(path, f"{key}.label", item.get("label")),
+                anchor=anchor,
+                offset_days=offset,
+                recipients=recipients,
+                template=template,
+            )
+        )
+    return tuple(reminders)
 
 
 def _check_structure(path: Path, workflow: Workflow) -> None:

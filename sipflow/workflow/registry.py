@@ -1,4 +1,4 @@
-"""The named building blocks a workflow file may use: guards, effects and form inputs.
+"""The named building blocks a workflow file may use: guards, effects, form inputs and reminder parts.
 
 The workflow core knows no area: each area registers its own blocks (see sipflow/areas.py), and the loader
 refuses a file naming one that nobody registered.
@@ -25,6 +25,10 @@ class Guard:
 GUARDS: dict[str, Guard] = {}
 EFFECTS: dict[str, Callable[[TransitionContext], None]] = {}
 INPUTS: dict[str, Callable[[TransitionContext], None]] = {}
+# The dates a workflow's [[reminders]] may count from, each a function (session, case) -> aware datetime or
+# None, and the message templates they may name; the reminders area registers both.
+REMINDER_ANCHORS: dict[str, Callable] = {}
+REMINDER_TEMPLATES: set[str] = set()
 
 
 def register_guard(name: str, check: Callable[[TransitionContext], bool], message: object) -> None:
@@ -40,3 +44,13 @@ def register_effect(name: str, fn: Callable[[TransitionContext], None]) -> None:
 def register_input(kind: str, fn: Callable[[TransitionContext], None]) -> None:
     """Let workflow files name kind as a transition's form; fn writes what the form collected."""
     INPUTS[kind] = fn
+
+
+def register_reminder_anchor(name: str, fn: Callable) -> None:
+    """Let a workflow file's reminders count from name; fn(session, case) gives the date or None."""
+    REMINDER_ANCHORS[name] = fn
+
+
+def register_reminder_template(name: str) -> None:
+    """Let a workflow file's reminders name the message template name."""
+    REMINDER_TEMPLATES.add(name)

@@ -19,16 +19,18 @@ from sipflow.cases.scripted import scripted_input
 # into the working plan as efforts (six statements more for hold_meeting, five for follow_up); establishing
 # and revising freeze a plan version (plans/versions.py): the plan's content (plan, goals, efforts, contacts,
 # participants, organisations, units, person; the plan is started on first use), the next number and the
-# version's INSERT: 11 statements more (12 at the first freezing).
+# version's INSERT: 11 statements more (12 at the first freezing). Issue 11 added the reminders'
+# reconciliation before each commit (the case's participants, open deadlines, planned meetings and reminder
+# rows read once; the reminders a step adds, moves or cancels written): 2 to 9 statements more per step.
 CEILINGS = {
-    "give_consent": 7,
-    "start_preparation": 6,
-    "send_kallelse": 9,
-    "hold_meeting": 14,
-    "establish_plan": 19,
-    "follow_up": 15,
-    "revise_plan": 17,
-    "close": 7,
+    "give_consent": 11,
+    "start_preparation": 10,
+    "send_kallelse": 15,
+    "hold_meeting": 18,
+    "establish_plan": 28,
+    "follow_up": 20,
+    "revise_plan": 26,
+    "close": 9,
 }
 
 
@@ -71,7 +73,15 @@ def test_a_step_settles_its_deadlines_in_one_update_the_session_sees(
     held: list = []
     for fired, seen in _steps(db_session, registry, parties, create_case, engine, now):
         if fired == trigger:
-            deadline_statements = [s for s in seen if "deadline" in s.lower() and "INSERT" not in s.upper()]
+            # The reminders' reconciliation at commit reads the open deadlines after the step: not counted.
+            deadline_statements = [
+                s
+                for s in seen
+                if "deadline" in s.lower()
+                and "INSERT" not in s.upper()
+                and "reminder" not in s.lower()
+                and not s.lstrip().upper().startswith("SELECT DEADLINE.ID")
+            ]
             assert len(deadline_statements) == 1, deadline_statements
             assert deadline_statements[0].lstrip().upper().startswith("UPDATE DEADLINE")
             # The deadlines the session held before the step show how it settled them.

@@ -105,7 +105,7 @@ def test_the_command_with_once_runs_every_job(app, engine, expired_case):
 
 
 def test_the_jobs(app):
-    assert [job.id for job in JOBS] == ["statistics", "retention", "outbox"]
+    assert [job.id for job in JOBS] == ["statistics", "retention", "reminders", "outbox"]
     scheduler = build_scheduler(app, FileLeaderLock(PROJECT_ROOT / "unused.lock"), on_lost=lambda: None)
     retention = scheduler.get_job("retention")
     assert isinstance(retention.trigger, CronTrigger)

@@ -287,6 +287,10 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("admin.person_particulars", "POST"): Route(
         lambda w: "/admin/persons/particulars", _admin_only(ALLOW), data=lambda w: {}
     ),
+    ("reminders.admin_list", "GET"): Route(lambda w: "/admin/reminders/", _admin_only(200)),
+    ("reminders.retry", "POST"): Route(
+        lambda w: "/admin/reminders/1/retry", _admin_only(ALLOW), data=lambda w: {}
+    ),
     # Everyone who sees the matrix's case may change its person: the region registered the person, the
     # municipality sees it under consent (who else may is in tests/cases/test_new_case_person.py).
     ("cases.person", "GET"): Route(

@@ -1,0 +1,101 @@
+"""Reminders: rows written with the change that causes them, dispatched into the outbox by the scheduler.
+
+`init_app` subscribes the reconciliation to every session (after a flush it notes which cases and meetings
+changed; before the commit it brings those cases' reminders in line, in the same transaction) and
+registers the dispatcher's job.
+"""
+
+from __future__ import annotations
+
+import logging
+from itertools import chain
+
+from flask import current_app, has_app_context
+from sqlalchemy import event
+from sqlalchemy.orm import Session as OrmSession
+
+from sipflow import jobs
+
+log = logging.getLogger(__name__)
+
+TOUCHED_CASES = "sipflow.reminders.cases"
+TOUCHED_MEETINGS = "sipflow.reminders.meetings"
+JOB_ID = "reminders"
+TICK_SECONDS = 60
+
+
+def _after_flush(session, _context) -> None:
+    """Note the cases and meetings this flush wrote (a step, deadline, meeting, invitation, party)."""
+    from sipflow.cases.models import Deadline, Participant, SipCase, TransitionLog
+    from sipflow.meetings.models import Invitation, Meeting
+
+    for obj in chain(session.new, session.dirty):
+        if isinstance(obj, SipCase):
+            session.info.setdefault(TOUCHED_CASES, set()).add(obj.id)
+        elif isinstance(obj, TransitionLog | Deadline | Meeting | Participant):
+            session.info.setdefault(TOUCHED_CASES, set()).add(obj.case_id)
+        elif isinstance(obj, Invitation):
+            session.info.setdefault(TOUCHED_MEETINGS, set()).add(obj.meeting_id)
+
+
+def _before_commit(session) -> None:
+    """Reconcile the reminders of every case the transaction changed, as part of the same transaction."""
+    if not has_app_context() or current_app.extensions.get("sipflow.workflows") is None:
+        return
+    if session.new or session.dirty:
+        session.flush()  # what is still unflushed counts too (after_flush notes it)
+    if not (session.info.get(TOUCHED_CASES) or session.info.get(TOUCHED_MEETINGS)):
+        return
+    registry = current_app.extensions["sipflow.workflows"]
+    from sipflow.cases.models import SipCase
+    from sipflow.clock import now_utc
+    from sipflow.reminders.services import case_ids_of, reconcile_case
+
+    meetings = session.info.pop(TOUCHED_MEETINGS, ())
+    case_ids = session.info.pop(TOUCHED_CASES, set()) | case_ids_of(session, meetings)
+    now = now_utc()
+    for case_id in sorted(case_ids):
+        case = session.get(SipCase, case_id)
+        if case is None:
+            continue
+        try:
+            workflow = registry.get(case.workflow_name, case.workflow_version)
+        except KeyError:
+            workflow = None
+        if workflow is None or case.state not in workflow.states:
+            # Only a test's own registry can hold a workflow the app has not loaded.
+            log.warning("case %s: its workflow is not the app's; reminders left as they are", case_id)
+            continue
+        reconcile_case(session, workflow, case, now=now)
+    session.flush()
+    _forget(session)
+
+
+def _forget(session, *_args) -> None:
+    session.info.pop(TOUCHED_CASES, None)
+    session.info.pop(TOUCHED_MEETINGS, None)
+
+
+def subscribe() -> None:
+    """Reconcile reminders in every transaction that changes a case (registering twice listens once)."""
+    for name, fn in (
+        ("after_flush", _after_flush),
+        ("before_commit", _before_commit),
+        ("after_rollback", _forget),
+    ):
+        if not event.contains(OrmSession, name, fn):
+            event.listen(OrmSession, name, fn)
+
+
+def reminders_job(app) -> None:
+    """The scheduler's tick: efforts past their end date, then every due reminder into the outbox."""
+    from sipflow.clock import now_utc
+    from sipflow.reminders.services import dispatch_tick
+
+    dispatch_tick(app, now=now_utc())
+
+
+def init_app(app) -> None:
+    """Subscribe the reconciliation and register the dispatcher's job (every minute, and at start)."""
+    subscribe()
+    jobs.register_job(JOB_ID, reminders_job, "interval", run_at_start=True, seconds=TICK_SECONDS)

@@ -1,0 +1,82 @@
+"""Reminder rows: one e-mail to one recipient at one moment, written with the change that causes it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Index
+from sqlmodel import Field, SQLModel
+
+PENDING = "pending"
+CLAIMED = "claimed"
+SENT = "sent"
+SKIPPED = "skipped"
+FAILED = "failed"
+CANCELLED = "cancelled"
+UNDELIVERABLE = "undeliverable"
+STATUSES = (PENDING, CLAIMED, SENT, SKIPPED, FAILED, CANCELLED, UNDELIVERABLE)
+
+# The kinds every case gets; a reminder a workflow file declares is of kind WORKFLOW.
+INVITATION_UNANSWERED = "invitation_unanswered"
+MEETING_TOMORROW = "meeting_tomorrow"
+DEADLINE_SOON = "deadline_soon"
+DEADLINE_DUE = "deadline_due"
+DEADLINE_MISSED = "deadline_missed"
+DEADLINE_ESCALATED = "deadline_escalated"
+EFFORT_OVERDUE = "effort_overdue"
+WORKFLOW = "workflow"
+KINDS = (
+    INVITATION_UNANSWERED,
+    MEETING_TOMORROW,
+    DEADLINE_SOON,
+    DEADLINE_DUE,
+    DEADLINE_MISSED,
+    DEADLINE_ESCALATED,
+    EFFORT_OVERDUE,
+    WORKFLOW,
+)
+
+
+class Reminder(SQLModel, table=True):
+    """A reminder: what it is about, to whom, when; its dispatch (claim, outcome) and its outbox row.
+
+    dedupe_key is unique: the same reminder (kind, subject, recipient and the moment it is about) can be
+    written once only, whichever code path tries. Its part before '@' is the reminder's slot: a pending
+    reminder whose moment moves (a meeting moved, a new follow-up date) keeps its row and takes the new key.
+    """
+
+    # The dispatcher's query (pending, due, oldest first) reads this index alone.
+    __table_args__ = (Index("ix_reminder_due", "status", "due_at", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=24)
+    dedupe_key: str = Field(max_length=160, unique=True)
+    case_id: int = Field(foreign_key="sipcase.id", index=True)
+    meeting_id: int | None = Field(default=None, foreign_key="meeting.id")
+    invitation_id: int | None = Field(default=None, foreign_key="invitation.id")
+    deadline_id: int | None = Field(default=None, foreign_key="deadline.id")
+    effort_id: int | None = Field(default=None, foreign_key="planeffort.id")
+    # The workflow file's reminder name (kind WORKFLOW) or the deadline's kind: what the text is about.
+    topic: str | None = Field(default=None, max_length=40)
+    template: str = Field(max_length=40)
+    # One of: a staff member, a meeting invitee (invitation_id), a unit's staff, or an address as given.
+    recipient_user_id: int | None = Field(default=None, foreign_key="user.id")
+    recipient_unit_id: int | None = Field(default=None, foreign_key="unit.id")
+    recipient_address: str | None = Field(default=None, max_length=254)
+    due_at: datetime
+    status: str = Field(default=PENDING, max_length=16)
+    claimed_at: datetime | None = None
+    claimed_by: str | None = Field(default=None, max_length=40)
+    sent_at: datetime | None = None
+    # Sent after its moment had passed by more than the scheduler's tick (the scheduler was down).
+    late: bool = False
+    attempts: int = 0
+    # The error's class name only: never an address, a name or a message text.
+    last_error: str | None = Field(default=None, max_length=200)
+    outbox_id: int | None = Field(default=None, foreign_key="outboxmessage.id")
+    created_at: datetime
+
+    @property
+    def slot(self) -> str:
+        """The dedupe key without its moment: the same reminder at another time has the same slot."""
+        return self.dedupe_key.rpartition("@")[0]

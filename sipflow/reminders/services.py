@@ -1,0 +1,655 @@
+"""Reminders: which a case should have (reconciled in the transaction of the change), and their dispatch.
+
+A case's wanted reminders are worked out from what the case is now (its open deadlines, its planned
+meetings and their invitations, the reminders its workflow file declares) and compared with its rows:
+a wanted reminder that has no row gets one, a pending one whose moment moved takes the new moment, and a
+pending one no longer wanted (the meeting cancelled, the deadline met, the case ended) is cancelled.
+The dispatcher claims due rows, renders each into an outbox row and marks it, in one transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+
+from flask import current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy import select as sa_select
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from sipflow.cases.deadlines import due_at
+from sipflow.cases.models import Deadline, Participant, SipCase
+from sipflow.clock import STOCKHOLM, add_days, to_local
+from sipflow.meetings.models import PLANNED, Invitation, Meeting
+from sipflow.notifications.outbox import enqueue
+from sipflow.people.models import User
+from sipflow.plans.models import Plan, PlanContact, PlanEffort
+from sipflow.reminders.models import (
+    CANCELLED,
+    CLAIMED,
+    DEADLINE_DUE,
+    DEADLINE_ESCALATED,
+    DEADLINE_MISSED,
+    DEADLINE_SOON,
+    EFFORT_OVERDUE,
+    FAILED,
+    INVITATION_UNANSWERED,
+    MEETING_TOMORROW,
+    PENDING,
+    SENT,
+    SKIPPED,
+    UNDELIVERABLE,
+    WORKFLOW,
+    Reminder,
+)
+from sipflow.workflow.definition import Workflow
+from sipflow.workflow.registry import REMINDER_ANCHORS
+
+log = logging.getLogger(__name__)
+
+# Defaults of the settings (app.config REMINDER_* overrides each): days before a meeting the booker hears
+# of unanswered invitations; the most days before a deadline its "soon" reminder comes; days after a
+# deadline an open one is escalated; how long a claim may stay before it is taken to be a crashed run's;
+# how late a reminder may be sent before it counts as late; rows one tick dispatches at most.
+DEFAULTS = {
+    "REMINDER_UNANSWERED_DAYS": 3,
+    "REMINDER_SOON_MAX_DAYS": 7,
+    "REMINDER_ESCALATE_DAYS": 7,
+    "REMINDER_CLAIM_TIMEOUT_SECONDS": 600,
+    "REMINDER_LATE_AFTER_SECONDS": 900,
+    "REMINDER_BATCH": 200,
+}
+# A unit's reminder goes to at most this many of its staff.
+UNIT_RECIPIENTS_MAX = 20
+EFFORT_SCAN_BATCH = 500
+EFFORT_OPEN = ("planned", "ongoing")
+
+
+def setting(name: str) -> int:
+    """A REMINDER_* setting: the app's, else the default."""
+    return int(current_app.config.get(name, DEFAULTS[name]))
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.astimezone(STOCKHOLM).strftime("%Y%m%dT%H%M")
+
+
+@dataclass
+class Wanted:
+    """A reminder a case should have."""
+
+    kind: str
+    slot: str
+    due_at: datetime
+    template: str
+    fields: dict = field(default_factory=dict)
+
+    @property
+    def dedupe_key(self) -> str:
+        return f"{self.slot}@{_stamp(self.due_at)}"
+
+
+# --- What a case should have --------------------------------------------------------------------------------
+
+
+def soon_days(rule_days: int) -> int:
+    """Days before a deadline its 'soon' reminder falls: a third of the deadline's span, 1 to the maximum."""
+    most = setting("REMINDER_SOON_MAX_DAYS")
+    if rule_days <= 0:  # a date chosen ahead (the follow-up): the full warning
+        return most
+    return max(1, min(most, rule_days // 3))
+
+
+def deadline_moment(workflow: Workflow, case: SipCase, deadline: Deadline) -> datetime:
+    """When an open deadline falls: counted afresh from the case's date, so a new follow-up date moves it."""
+    rule = next((r for r in workflow.deadlines if r.kind == deadline.kind), None)
+    if rule is None:
+        return deadline.due_at
+    return due_at(rule, {rule.source_field: getattr(case, rule.source_field, None)}) or deadline.due_at
+
+
+def _contacts(participants: list[Participant]) -> dict[str, list[Participant]]:
+    by_role: dict[str, list[Participant]] = {"huvudansvarig": [], "participant": []}
+    for p in participants:
+        if p.kind == "organisation" and p.active:
+            by_role.setdefault(p.role, []).append(p)
+    return by_role
+
+
+def _responsible_user(case: SipCase, participants: list[Participant]) -> int | None:
+    """Who hears of a case's deadlines: the huvudansvarig organisation's contact, else who started it."""
+    for p in _contacts(participants)["huvudansvarig"]:
+        if p.contact_user_id is not None:
+            return p.contact_user_id
+    return case.created_by_user_id
+
+
+def _party_users(case: SipCase, participants: list[Participant], role: str) -> list[int]:
+    """The staff members that stand for a party role of the case."""
+    organisations = [p for p in participants if p.kind == "organisation" and p.active]
+    if role == "initiator":
+        users = [
+            p.contact_user_id
+            for p in organisations
+            if p.organisation_id == case.initiating_organisation_id and p.contact_user_id
+        ]
+        return users[:1] or ([case.created_by_user_id] if case.created_by_user_id else [])
+    wanted = [p for p in organisations if role == "participant" or p.role == role]
+    return [p.contact_user_id for p in wanted if p.contact_user_id is not None]
+
+
+def wanted_reminders(session: Session, workflow: Workflow, case: SipCase) -> list[Wanted]:
+    """Every reminder the case should have as it is now (none once it has ended)."""
+    if workflow.is_final(case.state):
+        return []
+    participants = list(session.exec(select(Participant).where(Participant.case_id == case.id)).all())
+    wanted: list[Wanted] = []
+    responsible = _responsible_user(case, participants)
+    huvudansvarig = _contacts(participants)["huvudansvarig"]
+    rules = {rule.kind: rule for rule in workflow.deadlines}
+    deadlines = session.exec(
+        select(Deadline).where(
+            Deadline.case_id == case.id, Deadline.met_at.is_(None), Deadline.cancelled_at.is_(None)
+        )
+    ).all()
+    for deadline in deadlines:
+        rule = rules.get(deadline.kind)
+        ahead = soon_days(rule.days if rule else 0)
+        moment = deadline_moment(workflow, case, deadline)
+        common = {"deadline_id": deadline.id, "topic": deadline.kind}
+        if responsible is not None:
+            for kind, due in (
+                (DEADLINE_SOON, add_days(moment, -ahead)),
+                (DEADLINE_DUE, moment),
+                (DEADLINE_MISSED, add_days(moment, 1)),
+            ):
+                slot = f"{kind}:{case.id}:{deadline.kind}:u{responsible}"
+                wanted.append(Wanted(kind, slot, due, kind, {**common, "recipient_user_id": responsible}))
+        escalate = add_days(moment, setting("REMINDER_ESCALATE_DAYS"))
+        for p in huvudansvarig:
+            targets = [("u", "recipient_user_id", p.contact_user_id), ("e", "recipient_unit_id", p.unit_id)]
+            for tag, column, value in targets:
+                if value is not None:
+                    slot = f"{DEADLINE_ESCALATED}:{case.id}:{deadline.kind}:{tag}{value}"
+                    wanted.append(
+                        Wanted(
+                            DEADLINE_ESCALATED, slot, escalate, DEADLINE_ESCALATED, {**common, column: value}
+                        )
+                    )
+    meetings = session.exec(
+        select(Meeting).where(Meeting.case_id == case.id, Meeting.status == PLANNED)
+    ).all()
+    if meetings:
+        invitations = session.exec(
+            select(Invitation).where(
+                Invitation.meeting_id.in_([m.id for m in meetings]), Invitation.removed_at.is_(None)
+            )
+        ).all()
+        for meeting in meetings:
+            mine = [i for i in invitations if i.meeting_id == meeting.id]
+            for invitation in mine:
+                slot = f"{MEETING_TOMORROW}:{meeting.id}:{invitation.participant_id}"
+                fields = {"meeting_id": meeting.id, "invitation_id": invitation.id}
+                due = add_days(meeting.starts_at, -1)
+                wanted.append(Wanted(MEETING_TOMORROW, slot, due, MEETING_TOMORROW, fields))
+            if meeting.booked_by_user_id is not None and any(i.partstat == "NEEDS-ACTION" for i in mine):
+                slot = f"{INVITATION_UNANSWERED}:{meeting.id}"
+                due = add_days(meeting.starts_at, -setting("REMINDER_UNANSWERED_DAYS"))
+                fields = {"meeting_id": meeting.id, "recipient_user_id": meeting.booked_by_user_id}
+                wanted.append(Wanted(INVITATION_UNANSWERED, slot, due, INVITATION_UNANSWERED, fields))
+    for declared in workflow.reminders:
+        anchor = REMINDER_ANCHORS[declared.anchor](session, case)
+        if anchor is None:
+            continue
+        due = add_days(anchor, declared.offset_days)
+        users = {u for role in declared.recipients for u in _party_users(case, participants, role)}
+        for user_id in sorted(users):
+            slot = f"{WORKFLOW}:{case.id}:{declared.name}:u{user_id}"
+            fields = {"topic": declared.name, "recipient_user_id": user_id}
+            wanted.append(Wanted(WORKFLOW, slot, due, declared.template, fields))
+    return wanted
+
+
+def reconcile_case(session: Session, workflow: Workflow, case: SipCase, *, now: datetime) -> None:
+    """Bring the case's reminder rows in line with what it should have: add, move, cancel; never twice.
+
+    Runs in the transaction of the change (the case's or the meeting's claim serialises the writers); the
+    unique dedupe key refuses a second copy should anything else try.
+    """
+    wanted = wanted_reminders(session, workflow, case)
+    rows = session.exec(select(Reminder).where(Reminder.case_id == case.id)).all()
+    keys = {row.dedupe_key for row in rows}
+    pending = {row.slot: row for row in rows if row.status == PENDING}
+    wanted_slots = set()
+    for want in wanted:
+        wanted_slots.add(want.slot)
+        if want.dedupe_key in keys:
+            continue
+        row = pending.get(want.slot)
+        if row is not None:
+            row.due_at, row.dedupe_key = want.due_at, want.dedupe_key
+            session.add(row)
+            continue
+        keys.add(want.dedupe_key)
+        session.add(
+            Reminder(
+                kind=want.kind,
+                dedupe_key=want.dedupe_key,
+                case_id=case.id,
+                template=want.template,
+                due_at=want.due_at,
+                created_at=now,
+                **want.fields,
+            )
+        )
+    for slot, row in pending.items():
+        if slot not in wanted_slots:
+            row.status = CANCELLED
+            session.add(row)
+
+
+def insert_once(session: Session, reminder: Reminder) -> bool:
+    """Insert reminder unless its dedupe key exists (any process's); a SAVEPOINT keeps the rest."""
+    try:
+        with session.begin_nested():
+            session.add(reminder)
+    except IntegrityError:
+        return False
+    return True
+
+
+def scan_efforts(
+    session: Session, *, now: datetime, final_states: Iterable[str], limit: int = EFFORT_SCAN_BATCH
+) -> int:
+    """Write a reminder for each effort past its end date still planned or ongoing; the count written.
+
+    A scan rather than an effect: an effort's dates change in the plan editor, outside any step. Efforts
+    of ended cases (final_states) and those already reminded of since their end date are passed over, so
+    the bounded batch always moves on to new ones.
+    """
+    today = to_local(now).date()
+    reminded = (
+        sa_select(Reminder.id)
+        .where(Reminder.effort_id == PlanEffort.id, Reminder.created_at > PlanEffort.ends_on)
+        .exists()
+    )
+    rows = session.exec(
+        select(PlanEffort, Plan.case_id)
+        .join(Plan, Plan.id == PlanEffort.plan_id)
+        .join(SipCase, SipCase.id == Plan.case_id)
+        .where(
+            PlanEffort.ends_on < today,
+            PlanEffort.status.in_(EFFORT_OPEN),
+            SipCase.state.not_in(list(final_states)),
+            ~reminded,
+        )
+        .order_by(PlanEffort.id)
+        .limit(limit)
+    ).all()
+    written = 0
+    for effort, case_id in rows:
+        key = f"{EFFORT_OVERDUE}:{effort.id}@{effort.ends_on:%Y%m%d}"
+        if session.exec(select(Reminder.id).where(Reminder.dedupe_key == key)).first() is not None:
+            continue
+        fields: dict = {}
+        if effort.organisation_id is not None:
+            contact = session.exec(
+                select(Participant.contact_user_id).where(
+                    Participant.case_id == case_id,
+                    Participant.organisation_id == effort.organisation_id,
+                    Participant.active,
+                    Participant.contact_user_id.is_not(None),
+                )
+            ).first()
+            if contact is not None:
+                fields["recipient_user_id"] = contact
+            else:
+                address = session.exec(
+                    select(PlanContact.email).where(
+                        PlanContact.plan_id == effort.plan_id,
+                        PlanContact.organisation_id == effort.organisation_id,
+                    )
+                ).first()
+                fields["recipient_address"] = address
+        reminder = Reminder(
+            kind=EFFORT_OVERDUE,
+            dedupe_key=key,
+            case_id=case_id,
+            effort_id=effort.id,
+            template=EFFORT_OVERDUE,
+            due_at=now,
+            created_at=now,
+            **fields,
+        )
+        written += insert_once(session, reminder)
+    return written
+
+
+# --- Dispatch ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class DispatchReport:
+    """What one tick did with the due reminders."""
+
+    sent: int = 0
+    late: int = 0
+    skipped: int = 0
+    undeliverable: int = 0
+    failed: int = 0
+    released: int = 0
+
+    def total(self) -> int:
+        return self.sent + self.skipped + self.undeliverable + self.failed
+
+
+def release_stale_claims(session: Session, *, now: datetime) -> int:
+    """Put back claims older than the timeout: a dispatcher died holding them (the rows were not sent)."""
+    cutoff = now - timedelta(seconds=setting("REMINDER_CLAIM_TIMEOUT_SECONDS"))
+    result = session.execute(
+        update(Reminder)
+        .where(Reminder.status == CLAIMED, Reminder.claimed_at < cutoff)
+        .values(status=PENDING, claimed_at=None, claimed_by=None)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount
+
+
+def claim_due(session: Session, *, now: datetime, worker: str, limit: int) -> list[Reminder]:
+    """Claim up to limit due pending rows for worker with one compare-and-set UPDATE; return them.
+
+    On PostgreSQL the candidates are locked FOR UPDATE SKIP LOCKED, so a second dispatcher takes other rows
+    instead of waiting; SQLite has one writer at a time, and `status = 'pending'` in the UPDATE is the
+    compare-and-set either way.
+    """
+    candidates = (
+        sa_select(Reminder.id)
+        .where(Reminder.status == PENDING, Reminder.due_at <= now)
+        .order_by(Reminder.status, Reminder.due_at, Reminder.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        candidates = candidates.with_for_update(skip_locked=True)
+    session.execute(
+        update(Reminder)
+        .where(Reminder.id.in_(candidates.scalar_subquery()), Reminder.status == PENDING)
+        .values(status=CLAIMED, claimed_at=now, claimed_by=worker)
+        .execution_options(synchronize_session=False)
+    )
+    return list(
+        session.exec(
+            select(Reminder)
+            .where(Reminder.claimed_by == worker, Reminder.status == CLAIMED)
+            .order_by(Reminder.due_at, Reminder.id)
+            .execution_options(populate_existing=True)
+        ).all()
+    )
+
+
+def dispatch_due(
+    session: Session, registry, *, now: datetime, limit: int | None = None, worker: str | None = None
+) -> DispatchReport:
+    """Claim the due reminders, render each into the outbox (or skip it, or record it undeliverable), mark it.
+
+    The caller runs it in one unit of work: the claim, the outbox rows and the marks commit together, so a
+    crash leaves every row pending for the next tick and nothing is sent twice.
+    """
+    report = DispatchReport()
+    report.released = release_stale_claims(session, now=now)
+    worker = worker or uuid.uuid4().hex
+    batch = limit or setting("REMINDER_BATCH")
+    late_after = timedelta(seconds=setting("REMINDER_LATE_AFTER_SECONDS"))
+    for reminder in claim_due(session, now=now, worker=worker, limit=batch):
+        try:
+            with session.begin_nested():
+                outcome = _dispatch_one(
+                    session, registry, reminder, now=now, late=now - reminder.due_at > late_after
+                )
+        except Exception as error:  # noqa: BLE001 - one bad row must not hold back the others
+            log.exception("reminder %s could not be dispatched", reminder.id)
+            reminder.status, reminder.last_error = FAILED, type(error).__name__
+            reminder.attempts += 1
+            session.add(reminder)
+            outcome = FAILED
+        setattr(report, outcome, getattr(report, outcome) + 1)
+        if outcome == SENT and reminder.late:
+            report.late += 1
+    session.flush()
+    if report.total():
+        log.info("reminders dispatched: %s", report)
+    return report
+
+
+def _dispatch_one(session: Session, registry, reminder: Reminder, *, now: datetime, late: bool) -> str:
+    case = session.get(SipCase, reminder.case_id)
+    workflow = registry.get(case.workflow_name, case.workflow_version)
+    if _stale(session, workflow, case, reminder, now):
+        reminder.status = SKIPPED
+        session.add(reminder)
+        return SKIPPED
+    addresses = _addresses(session, reminder)
+    if not addresses:
+        reminder.status = UNDELIVERABLE
+        session.add(reminder)
+        return UNDELIVERABLE
+    reminder.attempts += 1
+    outbox_id = None
+    for address in addresses:
+        message = render(session, workflow, case, reminder, address=address)
+        row = enqueue(session, message, kind="reminder", case_id=case.id, invitation_id=None, now=now)
+        outbox_id = outbox_id or row.id
+    reminder.status, reminder.sent_at, reminder.late, reminder.outbox_id = SENT, now, late, outbox_id
+    reminder.last_error = None
+    session.add(reminder)
+    return SENT
+
+
+def _stale(session: Session, workflow: Workflow, case: SipCase, reminder: Reminder, now: datetime) -> bool:
+    """Whether a reminder no longer makes sense: its case ended, its meeting began, its deadline was met."""
+    if workflow.is_final(case.state):
+        return True
+    if reminder.meeting_id is not None:
+        meeting = session.get(Meeting, reminder.meeting_id)
+        if meeting.status != PLANNED or meeting.starts_at <= now:
+            return True
+        if reminder.kind == INVITATION_UNANSWERED:
+            unanswered = session.exec(
+                select(Invitation.id).where(
+                    Invitation.meeting_id == meeting.id,
+                    Invitation.removed_at.is_(None),
+                    Invitation.partstat == "NEEDS-ACTION",
+                )
+            ).first()
+            return unanswered is None
+    if reminder.deadline_id is not None:
+        deadline = session.get(Deadline, reminder.deadline_id)
+        if deadline.met_at is not None or deadline.cancelled_at is not None:
+            return True
+        moment = deadline_moment(workflow, case, deadline)
+        # "Soon" after the moment itself, or "due today" a day late, would mislead: the next one says it.
+        if reminder.kind == DEADLINE_SOON and moment <= now:
+            return True
+        if reminder.kind == DEADLINE_DUE and add_days(moment, 1) <= now:
+            return True
+    if reminder.effort_id is not None:
+        effort = session.get(PlanEffort, reminder.effort_id)
+        if effort is None or effort.status not in EFFORT_OPEN:
+            return True
+    return False
+
+
+def _addresses(session: Session, reminder: Reminder) -> list[str]:
+    """Where the reminder goes now (the current address, not the one known when it was written)."""
+    if reminder.invitation_id is not None:
+        invitation = session.get(Invitation, reminder.invitation_id)
+        ok = invitation.removed_at is None and invitation.channel == "email" and invitation.email
+        return [invitation.email] if ok else []
+    if reminder.recipient_user_id is not None:
+        user = session.get(User, reminder.recipient_user_id)
+        return [user.email] if user is not None and user.active and user.email else []
+    if reminder.recipient_unit_id is not None:
+        return list(
+            session.exec(
+                select(User.email)
+                .where(User.unit_id == reminder.recipient_unit_id, User.active, User.email.is_not(None))
+                .order_by(User.id)
+                .limit(UNIT_RECIPIENTS_MAX)
+            ).all()
+        )
+    return [reminder.recipient_address] if reminder.recipient_address else []
+
+
+def recipient_locale() -> str:
+    """The language a reminder is written in: staff and invitees have no language of their own yet."""
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def subject(workflow: Workflow, case: SipCase, reminder: Reminder, locale: str) -> str:
+    """The subject: what it is about and the case reference, never a name or a personnummer."""
+    texts = {
+        INVITATION_UNANSWERED: _("Unanswered invitations to a SIP meeting"),
+        MEETING_TOMORROW: _("Reminder: SIP meeting tomorrow"),
+        DEADLINE_SOON: _("A SIP deadline is approaching"),
+        DEADLINE_DUE: _("A SIP deadline falls today"),
+        DEADLINE_MISSED: _("A SIP deadline has passed"),
+        DEADLINE_ESCALATED: _("A SIP deadline has passed and is still not met"),
+        EFFORT_OVERDUE: _("A SIP effort is past its end date"),
+    }
+    if reminder.kind == WORKFLOW:
+        declared = {r.name: r for r in workflow.reminders}.get(reminder.topic)
+        text = declared.label.get(locale) or declared.label["sv"] if declared else _("SIP reminder")
+    else:
+        text = texts[reminder.kind]
+    return f"{text} ({case.reference})"
+
+
+def render(session: Session, workflow: Workflow, case: SipCase, reminder: Reminder, *, address: str):
+    """The e-mail of one reminder to one address, in the recipient's language."""
+    locale = recipient_locale()
+    context: dict = {"reference": case.reference, "case_url": None}
+    if reminder.kind != MEETING_TOMORROW:  # staff only: an invitee may have no login
+        context["case_url"] = current_app.config["PUBLIC_URL"] + f"/cases/{case.uid}"
+    with force_locale(locale):
+        from flask_babel import format_datetime
+
+        def when(moment: datetime) -> str:
+            return format_datetime(moment.astimezone(STOCKHOLM), "EEEE d MMMM y 'kl.' HH:mm")
+
+        if reminder.meeting_id is not None:
+            meeting = session.get(Meeting, reminder.meeting_id)
+            context["meeting_at"] = when(meeting.starts_at)
+            context["place"] = ", ".join(p for p in (meeting.location, meeting.room) if p) or None
+            context["video_url"] = meeting.video_url
+        if reminder.deadline_id is not None:
+            deadline = session.get(Deadline, reminder.deadline_id)
+            rule = next((r for r in workflow.deadlines if r.kind == deadline.kind), None)
+            context["deadline"] = (rule.label.get(locale) or rule.label["sv"]) if rule else deadline.kind
+            context["deadline_at"] = when(deadline_moment(workflow, case, deadline))
+        if reminder.effort_id is not None:
+            effort = session.get(PlanEffort, reminder.effort_id)
+            context["ends_on"] = effort.ends_on.isoformat() if effort.ends_on else ""
+        context["kind"] = reminder.kind
+        body = current_app.jinja_env.get_template(f"reminders/{reminder.template}.txt").render(**context)
+        title = subject(workflow, case, reminder, locale)
+    message = EmailMessage()
+    message["From"] = current_app.config["MAIL_FROM"]
+    message["To"] = address
+    message["Subject"] = title
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(body)
+    return message
+
+
+def dispatch_tick(app, *, now: datetime) -> DispatchReport:
+    """One scheduler tick: efforts past their end, then the due reminders, each batch a unit of work."""
+    from sipflow.db import unit_of_work
+
+    engine = app.extensions["sipflow.engine"]
+    registry = app.extensions["sipflow.workflows"]
+    with Session(engine, expire_on_commit=False) as session:
+        final_states = {s.name for w in registry.workflows() for s in w.states.values() if s.final}
+        with unit_of_work(session):
+            scan_efforts(session, now=now, final_states=final_states)
+        report = DispatchReport()
+        while True:
+            with unit_of_work(session):
+                part = dispatch_due(session, registry, now=now)
+            for name in ("sent", "late", "skipped", "undeliverable", "failed", "released"):
+                setattr(report, name, getattr(report, name) + getattr(part, name))
+            if part.total() < setting("REMINDER_BATCH"):
+                return report
+
+
+# --- Administration ------------------------------------------------------------------------------------
+
+
+def retry_reminder(session: Session, reminder_id: int, *, now: datetime) -> bool:
+    """Put a failed or undeliverable reminder back to pending, due now; False in any other state."""
+    result = session.execute(
+        update(Reminder)
+        .where(Reminder.id == reminder_id, Reminder.status.in_((FAILED, UNDELIVERABLE)))
+        .values(status=PENDING, due_at=now, claimed_at=None, claimed_by=None)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def case_ids_of(session: Session, meeting_ids: Iterable[int]) -> set[int]:
+    """The cases of these meetings."""
+    ids = list(meeting_ids)
+    if not ids:
+        return set()
+    return set(session.exec(select(Meeting.case_id).where(Meeting.id.in_(ids))).all())
+
+
+PAGE_SIZE = 50
+
+
+def reminders_page(
+    session: Session, *, status: str, after: int | None, size: int = PAGE_SIZE
+) -> list[Reminder]:
+    """One page of the reminders of status: pending ones soonest first, the others latest first (keyset)."""
+    ascending = status in (PENDING, CLAIMED)
+    query = select(Reminder).where(Reminder.status == status)
+    if after is not None:
+        last = session.get(Reminder, after)
+        if last is not None:
+            if ascending:
+                query = query.where(
+                    (Reminder.due_at > last.due_at)
+                    | ((Reminder.due_at == last.due_at) & (Reminder.id > last.id))
+                )
+            else:
+                query = query.where(
+                    (Reminder.due_at < last.due_at)
+                    | ((Reminder.due_at == last.due_at) & (Reminder.id < last.id))
+                )
+    if ascending:
+        query = query.order_by(Reminder.status, Reminder.due_at, Reminder.id)
+    else:
+        query = query.order_by(Reminder.status.desc(), Reminder.due_at.desc(), Reminder.id.desc())
+    return list(session.exec(query.limit(size + 1)).all())
+
+
+# What the case page shows: the reminders still to come and those that could not be delivered.
+CASE_PAGE_STATUSES = (PENDING, UNDELIVERABLE)
+CASE_PAGE_MAX = 50
+
+
+def case_reminders(session: Session, case_id: int) -> list[Reminder]:
+    """The case's pending and undeliverable reminders, soonest first (at most CASE_PAGE_MAX)."""
+    return list(
+        session.exec(
+            select(Reminder)
+            .where(Reminder.case_id == case_id, Reminder.status.in_(CASE_PAGE_STATUSES))
+            .order_by(Reminder.due_at, Reminder.id)
+            .limit(CASE_PAGE_MAX)
+        ).all()
+    )

@@ -1,0 +1,110 @@
+"""Reminders on the pages: the administration's list (a retry for failed ones), the case page's part."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlmodel import select
+
+from sipflow.clock import now_utc
+from sipflow.db import get_session, unit_of_work
+from sipflow.people.models import User
+from sipflow.reminders import models, services
+from sipflow.security import login_manager
+from sipflow.web import register_case_page_part
+
+bp = Blueprint("reminders", __name__, url_prefix="/admin/reminders")
+
+ADMIN = "admin"
+
+KIND_LABELS = {
+    models.INVITATION_UNANSWERED: _l("Unanswered invitations"),
+    models.MEETING_TOMORROW: _l("Meeting tomorrow"),
+    models.DEADLINE_SOON: _l("Deadline approaching"),
+    models.DEADLINE_DUE: _l("Deadline today"),
+    models.DEADLINE_MISSED: _l("Deadline passed"),
+    models.DEADLINE_ESCALATED: _l("Deadline passed, escalated"),
+    models.EFFORT_OVERDUE: _l("Effort past its end date"),
+    models.WORKFLOW: _l("Reminder of the workflow"),
+}
+STATUS_LABELS = {
+    models.PENDING: _l("Upcoming"),
+    models.CLAIMED: _l("Being sent"),
+    models.SENT: _l("Sent"),
+    models.SKIPPED: _l("Skipped"),
+    models.FAILED: _l("Failed"),
+    models.CANCELLED: _l("Cancelled"),
+    models.UNDELIVERABLE: _l("Undeliverable"),
+}
+RETRYABLE = (models.FAILED, models.UNDELIVERABLE)
+
+
+@bp.before_request
+def _administrators_only():
+    """Every page here is for administrators; anyone else logged in gets 403."""
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    if not current_user.has_role(ADMIN):
+        current_app.logger.warning("reminder administration refused for user id %s", current_user.id)
+        return render_template("errors/forbidden.html", message=_l("This page is for administrators.")), 403
+    return None
+
+
+@bp.get("/")
+def admin_list():
+    """The reminders of one status (upcoming by default), a page at a time."""
+    status = request.args.get("status", models.PENDING)
+    if status not in models.STATUSES:
+        status = models.PENDING
+    after = request.args.get("after", "")
+    # An id as the <id:...> converter takes it: at most 10 digits, up to 2**31-1 (32-bit id columns).
+    after_id = int(after) if after.isascii() and after.isdigit() and len(after) <= 10 else None
+    if after_id is not None and after_id > 2**31 - 1:
+        after_id = None
+    session = get_session()
+    rows = services.reminders_page(session, status=status, after=after_id)
+    more = len(rows) > services.PAGE_SIZE
+    rows = rows[: services.PAGE_SIZE]
+    user_ids = {r.recipient_user_id for r in rows if r.recipient_user_id is not None}
+    names = (
+        dict(session.exec(select(User.id, User.display_name).where(User.id.in_(user_ids))).all())
+        if user_ids
+        else {}
+    )
+    return render_template(
+        "reminders/admin.html",
+        rows=rows,
+        status=status,
+        names=names,
+        next_after=rows[-1].id if more and rows else None,
+        kind_labels=KIND_LABELS,
+        status_labels=STATUS_LABELS,
+        retryable=RETRYABLE,
+    )
+
+
+@bp.post("/<id:reminder_id>/retry")
+def retry(reminder_id: int):
+    """Send a failed or undeliverable reminder again at the next tick."""
+    session = get_session()
+    with unit_of_work(session):
+        done = services.retry_reminder(session, reminder_id, now=now_utc())
+    if done:
+        flash(_l("The reminder is sent again at the scheduler's next run."), "success")
+    else:
+        flash(_l("Only a failed or undeliverable reminder can be sent again."), "error")
+    status = request.form.get("status", models.FAILED)
+    return redirect(url_for("reminders.admin_list", status=status if status in models.STATUSES else None))
+
+
+def _case_page_part(detail, _actor, *, allowed: list) -> dict:
+    """The case page's reminders: those still to come and those that could not be delivered."""
+    return {
+        "reminders": services.case_reminders(get_session(), detail.case.id),
+        "reminder_kind_labels": KIND_LABELS,
+        "reminder_status_labels": STATUS_LABELS,
+    }
+
+
+bp.record_once(lambda state: register_case_page_part(state.app, _case_page_part))

@@ -1,0 +1,143 @@
+"""Follow-up reminders (due in N days, due, overdue, escalated to huvudansvar's contact and unit), efforts
+past their end date, and the reminders a workflow file declares."""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import support
+from remkit import reminder_mails, reminders, tick
+from sqlmodel import Session, select
+
+from sipflow.cases.models import SipCase
+from sipflow.clock import add_days
+from sipflow.db import unit_of_work
+from sipflow.plans.models import PlanEffort
+from sipflow.plans.services import working_plan
+from sipflow.reminders.services import wanted_reminders
+from sipflow.workflow.definition import parse_workflow
+
+WORKFLOWS = Path(__file__).resolve().parents[2] / "workflows"
+UNTIL_PLAN = support.SIP_HAPPY_PATH[: support.SIP_HAPPY_PATH.index("establish_plan") + 1]
+
+
+def _established(db_session, registry, parties, create_case):
+    """A sip case with its plan established: the region has huvudansvar, follow-up in 90 days."""
+    case = create_case("sip")
+    for step, trigger in enumerate(UNTIL_PLAN, start=1):
+        support.fire(
+            db_session,
+            registry,
+            parties.region_user,
+            case,
+            trigger,
+            now=support.FIXED_NOW + timedelta(minutes=step),
+        )
+    # The meeting's decisions became efforts of the plan (issue 10); done, so that only what a test
+    # adds can be overdue.
+    with unit_of_work(db_session):
+        for effort in db_session.exec(select(PlanEffort)).all():
+            effort.status = "done"
+    return case
+
+
+def test_an_established_plan_gets_follow_up_reminders_and_an_escalation_to_huvudansvar(
+    engine, db_session, registry, parties, create_case
+):
+    case = _established(db_session, registry, parties, create_case)
+    follow_up = case.follow_up_on
+    rows = [r for r in reminders(engine, status="pending") if r.topic == "follow_up"]
+    by_kind = {(r.kind, r.recipient_unit_id is not None): r for r in rows}
+    assert by_kind[("deadline_soon", False)].due_at == add_days(follow_up, -7)
+    assert by_kind[("deadline_due", False)].due_at == follow_up
+    assert by_kind[("deadline_missed", False)].due_at == add_days(follow_up, 1)
+    escalated_user = by_kind[("deadline_escalated", False)]
+    escalated_unit = by_kind[("deadline_escalated", True)]
+    assert escalated_user.due_at == escalated_unit.due_at == add_days(follow_up, 7)
+    assert escalated_user.recipient_user_id == parties.region_user.id
+    assert escalated_unit.recipient_unit_id == parties.region.id
+
+
+def test_a_new_follow_up_date_moves_the_follow_up_reminders(
+    engine, db_session, registry, parties, create_case
+):
+    case = _established(db_session, registry, parties, create_case)
+    before = {r.id for r in reminders(engine, status="pending") if r.topic == "follow_up"}
+    new_date = case.follow_up_on + timedelta(days=30)
+    with unit_of_work(db_session):
+        db_session.get(SipCase, case.id).follow_up_on = new_date
+    after = [r for r in reminders(engine, status="pending") if r.topic == "follow_up"]
+    assert {r.id for r in after} == before
+    assert {r.due_at for r in after if r.kind == "deadline_due"} == {new_date}
+
+
+def test_an_overdue_follow_up_is_escalated_once_after_the_scheduler_was_down(
+    app, engine, db_session, registry, parties, create_case
+):
+    case = _established(db_session, registry, parties, create_case)
+    at = add_days(case.follow_up_on, 8)
+    tick(app, at)
+    tick(app, at)
+    escalated = reminders(engine, kind="deadline_escalated", status="sent")
+    assert len(escalated) == 2 and all(r.late for r in escalated)
+    assert reminders(engine, kind="deadline_missed", status="sent")
+    assert {r.status for r in reminders(engine, kind="deadline_soon", topic="follow_up")} == {"skipped"}
+    # The user's own and the unit's: the region unit's one staff member gets both.
+    assert [m.recipient for m in reminder_mails(engine)].count(parties.region_user.email) == 3
+
+
+def test_an_effort_past_its_end_date_reminds_its_organisations_contact_once(
+    app, engine, db_session, registry, parties, create_case
+):
+    case = _established(db_session, registry, parties, create_case)
+    with unit_of_work(db_session):
+        plan = working_plan(db_session, case)
+        late = PlanEffort(
+            plan_id=plan.id,
+            what="Hemtjänst",
+            organisation_id=parties.region.organisation_id,
+            ends_on=date(2026, 11, 20),
+        )
+        done = PlanEffort(
+            plan_id=plan.id,
+            what="Remiss",
+            organisation_id=parties.region.organisation_id,
+            ends_on=date(2026, 11, 20),
+            status="done",
+        )
+        db_session.add_all([late, done])
+    at = datetime.fromisoformat("2026-11-23T08:00:00+00:00")
+    tick(app, at)
+    tick(app, at + timedelta(days=1))
+    (reminder,) = reminders(engine, kind="effort_overdue")
+    assert (reminder.effort_id, reminder.status) == (late.id, "sent")
+    assert reminder.recipient_user_id == parties.region_user.id
+    # A new end date that passes again is a new reminder.
+    with Session(engine) as session, unit_of_work(session):
+        session.get(PlanEffort, late.id).ends_on = date(2026, 11, 30)
+    tick(app, at + timedelta(days=10))
+    assert len(reminders(engine, kind="effort_overdue", status="sent")) == 2
+
+
+def test_a_reminder_the_workflow_file_declares_goes_to_the_parties_it_names(
+    db_session, registry, parties, create_case
+):
+    case = _established(db_session, registry, parties, create_case)
+    with (WORKFLOWS / "sip.toml").open("rb") as handle:
+        data = tomllib.load(handle)
+    data["reminders"] = [
+        {
+            "name": "prepare_follow_up",
+            "label": {"sv": "Förbered uppföljningen", "en": "Prepare the follow-up"},
+            "anchor": "follow_up_on",
+            "offset_days": -14,
+            "recipients": ["huvudansvarig", "participant"],
+            "template": "case_reminder",
+        }
+    ]
+    workflow = parse_workflow(WORKFLOWS / "sip.toml", data)
+    declared = [w for w in wanted_reminders(db_session, workflow, case) if w.kind == "workflow"]
+    assert {w.fields["recipient_user_id"] for w in declared} == {parties.region_user.id}
+    assert {w.due_at for w in declared} == {add_days(case.follow_up_on, -14)}
