@@ -1,5 +1,6 @@
 """Import every table module so SQLModel.metadata is complete (Alembic and create_all need that)."""
 
+from sipflow.admin.models import AdminChange
 from sipflow.cases.models import Deadline, Participant, SipCase, TransitionLog
 from sipflow.coding.models import CodeAssignment, CodeDefinition, CodeRecord
 from sipflow.consent.models import Consent, ConsentOrganisation
@@ -22,6 +23,7 @@ from sipflow.security.audit import AccessLogEntry, AccessLogHead
 from sipflow.security.throttle import LoginFailure
 
 __all__ = [
+    "AdminChange",
     "CodeRecord",
     "CodeDefinition",
     "CodeAssignment",

@@ -48,8 +48,12 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["invitation_id"], ["invitation.id"], name=op.f("fk_reminder_invitation_id_invitation")
         ),
-        sa.ForeignKeyConstraint(["deadline_id"], ["deadline.id"], name=op.f("fk_reminder_deadline_id_deadline")),
-        sa.ForeignKeyConstraint(["effort_id"], ["planeffort.id"], name=op.f("fk_reminder_effort_id_planeffort")),
+        sa.ForeignKeyConstraint(
+            ["deadline_id"], ["deadline.id"], name=op.f("fk_reminder_deadline_id_deadline")
+        ),
+        sa.ForeignKeyConstraint(
+            ["effort_id"], ["planeffort.id"], name=op.f("fk_reminder_effort_id_planeffort")
+        ),
         sa.ForeignKeyConstraint(
             ["recipient_user_id"], ["user.id"], name=op.f("fk_reminder_recipient_user_id_user")
         ),
