@@ -11,7 +11,7 @@ import secrets
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import event, update
+from sqlalchemy import event, insert, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
@@ -64,18 +64,23 @@ def _forget_unit_organisations(mapper, connection, target) -> None:
     _UNIT_ORGANISATION.clear()
 
 
-def actor_organisation_id(session: Session, actor: User) -> int | None:
-    """The organisation of the actor's unit (cached per process: a step needs it, units do not move)."""
-    if actor is None or actor.unit_id is None:
-        return None
-    key = (str(session.get_bind().url), actor.unit_id)
+def unit_organisation_id(session: Session, unit_id: int) -> int | None:
+    """The organisation of a unit, None for an unknown unit (cached per process: units do not move)."""
+    key = (str(session.get_bind().url), unit_id)
     organisation_id = _UNIT_ORGANISATION.get(key)
     if organisation_id is None:
-        unit = session.get(Unit, actor.unit_id)
+        unit = session.get(Unit, unit_id)
         if unit is None:
             return None
         organisation_id = _UNIT_ORGANISATION[key] = unit.organisation_id
     return organisation_id
+
+
+def actor_organisation_id(session: Session, actor: User) -> int | None:
+    """The organisation of the actor's unit (cached per process: a step needs it, units do not move)."""
+    if actor is None or actor.unit_id is None:
+        return None
+    return unit_organisation_id(session, actor.unit_id)
 
 
 def step_participants(ctx: TransitionContext) -> list[Participant]:
@@ -246,7 +251,29 @@ def create_case(
     )
     session.add(case)
     session.flush()
-    session.add(
+    # The rows of the start are flushed together at the end (one INSERT per table), not by each lookup.
+    with session.no_autoflush:
+        _add_start_rows(session, workflow, case, actor, organisation_id, unit_ids, now=now)
+    session.flush()
+    # Case reference and ids only: the log never learns who the person is.
+    logger.info(
+        "case %s started (%s v%d) by user %s", case.reference, workflow.name, workflow.version, actor.id
+    )
+    return case
+
+
+def _add_start_rows(
+    session: Session,
+    workflow: Workflow,
+    case: SipCase,
+    actor: User,
+    organisation_id: int,
+    unit_ids: list[int],
+    *,
+    now: datetime,
+) -> None:
+    """A new case's participants, Mina SIP candidates, first log row and deadlines."""
+    participants = [
         Participant(
             case_id=case.id,
             kind="organisation",
@@ -255,15 +282,33 @@ def create_case(
             unit_id=actor.unit_id,
             contact_user_id=actor.id,
             added_at=now,
-        )
-    )
-    session.add(Participant(case_id=case.id, kind="person", added_at=now))
-    visible_to = {organisation_id}
+        ),
+        Participant(case_id=case.id, kind="person", added_at=now),
+    ]
+    # One row per unit (a new case has none yet): socialtjänst and boendestöd both take part.
     for unit_id in dict.fromkeys(unit_ids):
         if unit_id == actor.unit_id:
             continue
-        visible_to.add(_add_unit(session, case, unit_id, now=now).organisation_id)
+        unit_organisation = unit_organisation_id(session, unit_id)
+        if unit_organisation is None:
+            raise InvalidInput(_l("Unknown unit."), field="unit_ids")
+        participants.append(
+            Participant(
+                case_id=case.id,
+                kind="organisation",
+                organisation_id=unit_organisation,
+                unit_id=unit_id,
+                added_at=now,
+            )
+        )
+    # One INSERT for all of them: nothing in this step needs their ids (the ORM would send one statement
+    # per row on SQLite, to read each id back).
+    columns = [c.name for c in Participant.__table__.columns if c.name != "id"]
+    session.execute(
+        insert(Participant.__table__), [{c: getattr(p, c) for c in columns} for p in participants]
+    )
     # Mina SIP's candidates: the initiator and every organisation taking part (security.access decides).
+    visible_to = {p.organisation_id for p in participants if p.organisation_id is not None}
     session.add_all(
         CaseVisibility(organisation_id=org_id, case_id=case.id, updated_at=now)
         for org_id in sorted(visible_to)
@@ -280,12 +325,6 @@ def create_case(
         )
     )
     _start_deadlines(session, workflow, case, CREATE_EVENT)
-    session.flush()
-    # Case reference and ids only: the log never learns who the person is.
-    logger.info(
-        "case %s started (%s v%d) by user %s", case.reference, workflow.name, workflow.version, actor.id
-    )
-    return case
 
 
 def check_participants_open(registry: WorkflowRegistry, case: SipCase) -> None:
@@ -327,14 +366,14 @@ def add_unit_participant(
 
 
 def _add_unit(session: Session, case: SipCase, unit_id: int, *, now: datetime) -> Participant:
-    unit = session.get(Unit, unit_id)
-    if unit is None:
+    organisation_id = unit_organisation_id(session, unit_id)
+    if organisation_id is None:
         raise InvalidInput(_l("Unknown unit."), field="unit_ids")
     # One row per unit: socialtjänst and boendestöd of one municipality both take part in their own right.
     existing = session.exec(
         select(Participant).where(
             Participant.case_id == case.id,
-            Participant.unit_id == unit.id,
+            Participant.unit_id == unit_id,
             Participant.active,
         )
     ).first()
@@ -343,8 +382,8 @@ def _add_unit(session: Session, case: SipCase, unit_id: int, *, now: datetime) -
     participant = Participant(
         case_id=case.id,
         kind="organisation",
-        organisation_id=unit.organisation_id,
-        unit_id=unit.id,
+        organisation_id=organisation_id,
+        unit_id=unit_id,
         added_at=now,
     )
     session.add(participant)
