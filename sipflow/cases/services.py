@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Callable
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import event, insert, update
+from sqlalchemy import event, insert, inspect, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
@@ -38,7 +39,7 @@ from sipflow.people.models import Person, Unit, User
 from sipflow.workflow.context import TransitionContext
 from sipflow.workflow.definition import CREATE_EVENT, TransitionDef, Workflow
 from sipflow.workflow.engine import WorkflowRegistry, bound_machine
-from sipflow.workflow.registry import GUARDS, INPUTS
+from sipflow.workflow.registry import ATTRIBUTES_ONLY_INPUTS, GUARDS, INPUTS
 
 logger = logging.getLogger(__name__)
 
@@ -454,12 +455,27 @@ def check_version(case: SipCase, expected_version: int) -> None:
         )
 
 
-def _claim_version(session: Session, case: SipCase, expected_version: int, **values) -> None:
+def _claim_version(
+    session: Session,
+    case: SipCase,
+    expected_version: int,
+    *,
+    after_retry: Callable[[], None] | None = None,
+    **values,
+) -> None:
     """Compare-and-set the version: of two writers holding the same version, only one gets past here.
 
     values are further columns the same UPDATE sets (a step's new state and time), so a step writes the
     case row once; the caller marks them committed once the Python object holds them too.
+    after_retry: run when SQLite made the claim start afresh (the session rolled back and the case was read
+    again), before the claim is sent again.
     """
+
+    def recheck() -> None:
+        check_version(case, expected_version)
+        if after_retry is not None:
+            after_retry()
+
     statement = (
         update(SipCase)
         .where(SipCase.id == case.id, SipCase.version == expected_version)
@@ -470,7 +486,7 @@ def _claim_version(session: Session, case: SipCase, expected_version: int, **val
         session,
         statement,
         obj=case,
-        recheck=lambda: check_version(case, expected_version),
+        recheck=recheck,
         busy=StaleCase(_l("The SIP is being changed by someone else right now. Try again.")),
     )
     if not claimed:
@@ -478,6 +494,17 @@ def _claim_version(session: Session, case: SipCase, expected_version: int, **val
             _l("Someone else changed this SIP while you were working. Reload the page and try again.")
         )
     set_committed_value(case, "version", expected_version + 1)
+
+
+def _changed_columns(case: SipCase) -> dict:
+    """The columns of the case set in Python and not yet written, with their new values."""
+    state = inspect(case)
+    changed = {}
+    for column in state.mapper.column_attrs:
+        added = state.attrs[column.key].history.added
+        if added:
+            changed[column.key] = added[0]
+    return changed
 
 
 def check_may_fire(
@@ -532,23 +559,37 @@ def fire_transition(
         participants=step_participants(ctx),
     )
     check_version(case, expected_version)
-    # One UPDATE of the case row per step: the claim also writes the state the step leads to (a guard that
-    # fails rolls it back with everything else) and the time; columns a form sets are flushed as usual.
-    _claim_version(session, case, expected_version, state=transition.dest, updated_at=now)
-    # Mina SIP orders each organisation's candidates by the case's time: keep theirs equal to it.
-    session.execute(
-        update(CaseVisibility)
-        .where(CaseVisibility.case_id == case.id)
-        .values(updated_at=now)
-        .execution_options(synchronize_session=False)
-    )
-
     if transition.closes:
         ctx.data["closing"] = True
     from_state = case.state
-    # No autoflush: the case row is written once, at the flush below, not piecemeal by every query.
+    form_input = INPUTS[transition.form]
+    early = transition.form in ATTRIBUTES_ONLY_INPUTS
+    # No autoflush: the case row is written once, by the claim, not piecemeal by every query.
     with session.no_autoflush:
-        INPUTS[transition.form](ctx)
+        if early:
+            # It sends nothing: run it before the claim, which then writes the case columns it set too.
+            form_input(ctx)
+        columns = _changed_columns(case)
+        # One UPDATE of the case row per step: the claim also writes the state the step leads to (a guard
+        # that fails rolls it back with everything else), the time and the columns an early form set.
+        _claim_version(
+            session,
+            case,
+            expected_version,
+            after_retry=(lambda: form_input(ctx)) if early else None,
+            **(columns | {"state": transition.dest, "updated_at": now}),
+        )
+        for name, value in columns.items():
+            set_committed_value(case, name, value)
+        # Mina SIP orders each organisation's candidates by the case's time: keep theirs equal to it.
+        session.execute(
+            update(CaseVisibility)
+            .where(CaseVisibility.case_id == case.id)
+            .values(updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if not early:
+            form_input(ctx)
         session.flush()
         # The claim wrote the new state already: the case takes it without a change to flush again.
         with bound_machine(workflow, ctx, lambda state: set_committed_value(case, "state", state)) as flow:
