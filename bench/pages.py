@@ -1,11 +1,14 @@
 """Time the pages at a small and a large database, interleaved, and print the ratio large/small per page.
 
-    .venv/bin/python bench/pages.py [--small N] [--large N] [--keep DIR] [--rounds R] [--timeout S]
-                                    [--deep-page P] [--filter QUERY] [--requests N] [--seconds S]
+    .venv/bin/python bench/pages.py [--small N] [--large N] [--keep DIR] [--database-url URL]
+                                    [--rounds R] [--timeout S] [--deep-page P] [--filter QUERY]
+                                    [--requests N] [--seconds S]
 
-Two file SQLite databases, built as `flask sipflow demo --cases N` builds them (migrations, the Kronoberg
-demo, N synthetic cases, ANALYZE), in a temporary folder or in DIR (`--keep`: reused when already there,
-`cases-<N>.sqlite3`). Defaults: 1 000 and 1 000 000 cases.
+Two databases, built as `flask sipflow demo --cases N` builds them (migrations, the Kronoberg demo, N
+synthetic cases, ANALYZE). By default file SQLite databases in a temporary folder or in DIR (`--keep`:
+reused when already there, `cases-<N>.sqlite3`). With --database-url postgresql+psycopg://USER:PW@HOST/NAME,
+PostgreSQL databases NAME_cases_<N> on that server (the user needs CREATEDB), reused when they already hold
+N cases or more, else dropped and built again. Defaults: 1 000 and 1 000 000 cases.
 
 1. In process, through the Flask test client, logged in as anna (staff of Region Kronoberg): Mina SIP page
    1, a deep page (the keyset cursor of the "next" link when the page has one, walked --deep-page pages
@@ -13,7 +16,7 @@ demo, N synthetic cases, ANALYZE), in a temporary folder or in DIR (`--keep`: re
    case page and the meeting page of the demo persona SIP-DEMO-MIKAEL (the same case at both sizes). The
    two sizes and the pages are interleaved, R rounds after one warm-up round; the median per page and
    the ratio large/small are printed. A statement taking longer than --timeout seconds is interrupted
-   (SQLite progress handler) and the page reported as "> timeout".
+   (SQLite progress handler, PostgreSQL statement_timeout) and the page reported as "> timeout".
 2. Under gunicorn (one sync worker) on 127.0.0.1, on the large database: a bare route doing one indexed
    SELECT (`sipcase` by `uid`) beside the case page, interleaved, --requests of each at most, within
    --seconds; prints each one's requests per second and the ratio.
@@ -45,7 +48,8 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 sys.path.insert(0, str(_ROOT))
 
 from alembic import command  # noqa: E402
-from sqlalchemy import event, text  # noqa: E402
+from sqlalchemy import create_engine, event, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
 
 from sipflow import create_app  # noqa: E402
 from sipflow.cli import alembic_config  # noqa: E402
@@ -61,12 +65,51 @@ class Interrupted(Exception):
     """A statement ran past the deadline."""
 
 
-def build(path: Path, cases: int) -> None:
-    """The database of `flask sipflow demo --cases N` at path (kept when it is already there)."""
-    if path.exists():
-        print(f"reusing {path} ({path.stat().st_size / 1e6:,.0f} MB)", flush=True)
-        return
-    url = f"sqlite:///{path}"
+def database_url(size: int, folder: Path, server_url: str | None) -> str:
+    """Where the database of `size` cases lives: a file in folder, or NAME_cases_<size> on the server."""
+    if server_url is None:
+        return f"sqlite:///{folder / f'cases-{size}.sqlite3'}"
+    url = make_url(server_url)
+    return url.set(database=f"{url.database}_cases_{size}").render_as_string(hide_password=False)
+
+
+def _postgres_ready(url: str, cases: int) -> bool:
+    """Create the PostgreSQL database when absent; True when it already holds at least `cases` cases."""
+    target = make_url(url)
+    server = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with server.connect() as connection:
+            exists = connection.execute(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": target.database}
+            ).scalar()
+            if exists:
+                database = create_engine(target)
+                try:
+                    with database.connect() as db:
+                        found = db.execute(text("SELECT to_regclass('sipcase') IS NOT NULL")).scalar()
+                        count = db.execute(text("SELECT count(*) FROM sipcase")).scalar() if found else 0
+                finally:
+                    database.dispose()
+                if count >= cases:
+                    return True
+                connection.execute(text(f'DROP DATABASE "{target.database}"'))
+            connection.execute(text(f'CREATE DATABASE "{target.database}"'))
+    finally:
+        server.dispose()
+    return False
+
+
+def build(url: str, cases: int) -> None:
+    """The database of `flask sipflow demo --cases N` at url (kept when it is already there)."""
+    if url.startswith("postgresql"):
+        if _postgres_ready(url, cases):
+            print(f"reusing {make_url(url).database}", flush=True)
+            return
+    else:
+        path = Path(make_url(url).database)
+        if path.exists():
+            print(f"reusing {path} ({path.stat().st_size / 1e6:,.0f} MB)", flush=True)
+            return
     command.upgrade(alembic_config(url), "head")
     app = create_app({"DATABASE_URL": url})
     start = time.perf_counter()
@@ -76,20 +119,30 @@ def build(path: Path, cases: int) -> None:
         load_demo()
         load_synthetic_cases(cases, seed=2026)
     app.extensions["sipflow.engine"].dispose()
-    print(f"built {path} with {cases:,} cases in {time.perf_counter() - start:.1f} s", flush=True)
+    print(
+        f"built {make_url(url).database} with {cases:,} cases in {time.perf_counter() - start:.1f} s",
+        flush=True,
+    )
 
 
 class Site:
     """One database behind the Flask test client, logged in, with the URLs of the timed pages."""
 
-    def __init__(self, path: Path, timeout: float, deep_page: int, filter_query: str):
-        self.app = create_app({"DATABASE_URL": f"sqlite:///{path}", "RATELIMIT_ENABLED": False})
+    def __init__(self, url: str, timeout: float, deep_page: int, filter_query: str):
+        self.app = create_app({"DATABASE_URL": url, "RATELIMIT_ENABLED": False})
         self.deadline = float("inf")
         self.timeout = timeout
         engine = self.app.extensions["sipflow.engine"]
 
         @event.listens_for(engine, "connect")
         def _deadline(dbapi_connection, _record):
+            if engine.dialect.name == "postgresql":
+                # Per statement rather than per page: PostgreSQL cancels it on the server.
+                with dbapi_connection.cursor() as cursor:
+                    cursor.execute(f"SET statement_timeout = {int(timeout * 1000)}")
+                dbapi_connection.commit()
+                return
+
             def check() -> int:
                 return 1 if time.monotonic() > self.deadline else 0
 
@@ -102,7 +155,7 @@ class Site:
             "/login",
             data={"csrf_token": _CSRF.search(page).group(1), "username": USERNAME, "password": PASSWORD},
         )
-        assert response.status_code == 302, f"login failed at {path}"
+        assert response.status_code == 302, f"login failed at {make_url(url).database}"
         with engine.connect() as connection:
             uid, meeting_id = connection.execute(
                 text(
@@ -147,7 +200,7 @@ class Site:
         try:
             response = self.client.get(url)
         except Exception as error:  # noqa: BLE001
-            if "interrupted" in str(error):
+            if "interrupted" in str(error) or "statement timeout" in str(error):
                 return None
             raise
         finally:
@@ -205,9 +258,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def under_gunicorn(path: Path, case_uid: str, requests: int, seconds: float) -> None:
+def under_gunicorn(url: str, case_uid: str, requests: int, seconds: float) -> None:
     port = _free_port()
-    env = os.environ | {"SIPFLOW_DATABASE_URL": f"sqlite:///{path}"}
+    env = os.environ | {"SIPFLOW_DATABASE_URL": url}
     gunicorn = Path(sys.executable).with_name("gunicorn")
     server = subprocess.Popen(
         [str(gunicorn), "--chdir", str(_ROOT), "--workers", "1", "--bind", f"127.0.0.1:{port}"]
@@ -257,6 +310,9 @@ def main(argv=None) -> None:
     parser.add_argument("--small", type=int, default=1_000)
     parser.add_argument("--large", type=int, default=1_000_000)
     parser.add_argument("--keep", type=Path, help="build (or reuse) the databases in this folder")
+    parser.add_argument(
+        "--database-url", help="a PostgreSQL URL: build (or reuse) NAME_cases_<N> on its server instead"
+    )
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds a page may take (default 10)")
     parser.add_argument("--deep-page", type=int, default=500)
@@ -267,17 +323,17 @@ def main(argv=None) -> None:
     folder = args.keep or Path(tempfile.mkdtemp(prefix="sipflow-bench-pages-"))
     folder.mkdir(parents=True, exist_ok=True)
     try:
-        paths = {size: folder / f"cases-{size}.sqlite3" for size in (args.small, args.large)}
-        for size, path in paths.items():
-            build(path, size)
+        urls = {size: database_url(size, folder, args.database_url) for size in (args.small, args.large)}
+        for size, url in urls.items():
+            build(url, size)
         sites = {
-            f"{size:,}": Site(path, args.timeout, args.deep_page, args.filter) for size, path in paths.items()
+            f"{size:,}": Site(url, args.timeout, args.deep_page, args.filter) for size, url in urls.items()
         }
         for size, site in sites.items():
             print(f"{size}: " + ", ".join(site.urls.values()))
         in_process(sites, args.rounds, args.timeout)
         large = sites[f"{args.large:,}"]
-        under_gunicorn(paths[args.large], large.case_uid, args.requests, args.seconds)
+        under_gunicorn(urls[args.large], large.case_uid, args.requests, args.seconds)
     finally:
         if args.keep is None:
             shutil.rmtree(folder, ignore_errors=True)

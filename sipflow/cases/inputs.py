@@ -57,7 +57,8 @@ def apply_plan(ctx: TransitionContext) -> None:
     ctx.details["huvudansvarig_organisation_id"] = organisation_id
 
 
-register_input("none", apply_none)
-register_input("reason", apply_reason)
-register_input("preparation", apply_preparation)
-register_input("plan", apply_plan)
+# Each of these only sets attributes (the plan's participants are the step's, read before it runs).
+register_input("none", apply_none, attributes_only=True)
+register_input("reason", apply_reason, attributes_only=True)
+register_input("preparation", apply_preparation, attributes_only=True)
+register_input("plan", apply_plan, attributes_only=True)

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Callable
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import event, update
+from sqlalchemy import event, insert, inspect, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
@@ -38,7 +39,7 @@ from sipflow.people.models import Person, Unit, User
 from sipflow.workflow.context import TransitionContext
 from sipflow.workflow.definition import CREATE_EVENT, TransitionDef, Workflow
 from sipflow.workflow.engine import WorkflowRegistry, bound_machine
-from sipflow.workflow.registry import GUARDS, INPUTS
+from sipflow.workflow.registry import ATTRIBUTES_ONLY_INPUTS, GUARDS, INPUTS
 
 logger = logging.getLogger(__name__)
 
@@ -64,18 +65,23 @@ def _forget_unit_organisations(mapper, connection, target) -> None:
     _UNIT_ORGANISATION.clear()
 
 
-def actor_organisation_id(session: Session, actor: User) -> int | None:
-    """The organisation of the actor's unit (cached per process: a step needs it, units do not move)."""
-    if actor is None or actor.unit_id is None:
-        return None
-    key = (str(session.get_bind().url), actor.unit_id)
+def unit_organisation_id(session: Session, unit_id: int) -> int | None:
+    """The organisation of a unit, None for an unknown unit (cached per process: units do not move)."""
+    key = (str(session.get_bind().url), unit_id)
     organisation_id = _UNIT_ORGANISATION.get(key)
     if organisation_id is None:
-        unit = session.get(Unit, actor.unit_id)
+        unit = session.get(Unit, unit_id)
         if unit is None:
             return None
         organisation_id = _UNIT_ORGANISATION[key] = unit.organisation_id
     return organisation_id
+
+
+def actor_organisation_id(session: Session, actor: User) -> int | None:
+    """The organisation of the actor's unit (cached per process: a step needs it, units do not move)."""
+    if actor is None or actor.unit_id is None:
+        return None
+    return unit_organisation_id(session, actor.unit_id)
 
 
 def step_participants(ctx: TransitionContext) -> list[Participant]:
@@ -246,7 +252,29 @@ def create_case(
     )
     session.add(case)
     session.flush()
-    session.add(
+    # The rows of the start are flushed together at the end (one INSERT per table), not by each lookup.
+    with session.no_autoflush:
+        _add_start_rows(session, workflow, case, actor, organisation_id, unit_ids, now=now)
+    session.flush()
+    # Case reference and ids only: the log never learns who the person is.
+    logger.info(
+        "case %s started (%s v%d) by user %s", case.reference, workflow.name, workflow.version, actor.id
+    )
+    return case
+
+
+def _add_start_rows(
+    session: Session,
+    workflow: Workflow,
+    case: SipCase,
+    actor: User,
+    organisation_id: int,
+    unit_ids: list[int],
+    *,
+    now: datetime,
+) -> None:
+    """A new case's participants, Mina SIP candidates, first log row and deadlines."""
+    participants = [
         Participant(
             case_id=case.id,
             kind="organisation",
@@ -255,15 +283,33 @@ def create_case(
             unit_id=actor.unit_id,
             contact_user_id=actor.id,
             added_at=now,
-        )
-    )
-    session.add(Participant(case_id=case.id, kind="person", added_at=now))
-    visible_to = {organisation_id}
+        ),
+        Participant(case_id=case.id, kind="person", added_at=now),
+    ]
+    # One row per unit (a new case has none yet): socialtjänst and boendestöd both take part.
     for unit_id in dict.fromkeys(unit_ids):
         if unit_id == actor.unit_id:
             continue
-        visible_to.add(_add_unit(session, case, unit_id, now=now).organisation_id)
+        unit_organisation = unit_organisation_id(session, unit_id)
+        if unit_organisation is None:
+            raise InvalidInput(_l("Unknown unit."), field="unit_ids")
+        participants.append(
+            Participant(
+                case_id=case.id,
+                kind="organisation",
+                organisation_id=unit_organisation,
+                unit_id=unit_id,
+                added_at=now,
+            )
+        )
+    # One INSERT for all of them: nothing in this step needs their ids (the ORM would send one statement
+    # per row on SQLite, to read each id back).
+    columns = [c.name for c in Participant.__table__.columns if c.name != "id"]
+    session.execute(
+        insert(Participant.__table__), [{c: getattr(p, c) for c in columns} for p in participants]
+    )
     # Mina SIP's candidates: the initiator and every organisation taking part (security.access decides).
+    visible_to = {p.organisation_id for p in participants if p.organisation_id is not None}
     session.add_all(
         CaseVisibility(organisation_id=org_id, case_id=case.id, updated_at=now)
         for org_id in sorted(visible_to)
@@ -280,12 +326,6 @@ def create_case(
         )
     )
     _start_deadlines(session, workflow, case, CREATE_EVENT)
-    session.flush()
-    # Case reference and ids only: the log never learns who the person is.
-    logger.info(
-        "case %s started (%s v%d) by user %s", case.reference, workflow.name, workflow.version, actor.id
-    )
-    return case
 
 
 def check_participants_open(registry: WorkflowRegistry, case: SipCase) -> None:
@@ -327,14 +367,14 @@ def add_unit_participant(
 
 
 def _add_unit(session: Session, case: SipCase, unit_id: int, *, now: datetime) -> Participant:
-    unit = session.get(Unit, unit_id)
-    if unit is None:
+    organisation_id = unit_organisation_id(session, unit_id)
+    if organisation_id is None:
         raise InvalidInput(_l("Unknown unit."), field="unit_ids")
     # One row per unit: socialtjänst and boendestöd of one municipality both take part in their own right.
     existing = session.exec(
         select(Participant).where(
             Participant.case_id == case.id,
-            Participant.unit_id == unit.id,
+            Participant.unit_id == unit_id,
             Participant.active,
         )
     ).first()
@@ -343,8 +383,8 @@ def _add_unit(session: Session, case: SipCase, unit_id: int, *, now: datetime) -
     participant = Participant(
         case_id=case.id,
         kind="organisation",
-        organisation_id=unit.organisation_id,
-        unit_id=unit.id,
+        organisation_id=organisation_id,
+        unit_id=unit_id,
         added_at=now,
     )
     session.add(participant)
@@ -415,12 +455,27 @@ def check_version(case: SipCase, expected_version: int) -> None:
         )
 
 
-def _claim_version(session: Session, case: SipCase, expected_version: int, **values) -> None:
+def _claim_version(
+    session: Session,
+    case: SipCase,
+    expected_version: int,
+    *,
+    after_retry: Callable[[], None] | None = None,
+    **values,
+) -> None:
     """Compare-and-set the version: of two writers holding the same version, only one gets past here.
 
     values are further columns the same UPDATE sets (a step's new state and time), so a step writes the
     case row once; the caller marks them committed once the Python object holds them too.
+    after_retry: run when SQLite made the claim start afresh (the session rolled back and the case was read
+    again), before the claim is sent again.
     """
+
+    def recheck() -> None:
+        check_version(case, expected_version)
+        if after_retry is not None:
+            after_retry()
+
     statement = (
         update(SipCase)
         .where(SipCase.id == case.id, SipCase.version == expected_version)
@@ -431,7 +486,7 @@ def _claim_version(session: Session, case: SipCase, expected_version: int, **val
         session,
         statement,
         obj=case,
-        recheck=lambda: check_version(case, expected_version),
+        recheck=recheck,
         busy=StaleCase(_l("The SIP is being changed by someone else right now. Try again.")),
     )
     if not claimed:
@@ -439,6 +494,17 @@ def _claim_version(session: Session, case: SipCase, expected_version: int, **val
             _l("Someone else changed this SIP while you were working. Reload the page and try again.")
         )
     set_committed_value(case, "version", expected_version + 1)
+
+
+def _changed_columns(case: SipCase) -> dict:
+    """The columns of the case set in Python and not yet written, with their new values."""
+    state = inspect(case)
+    changed = {}
+    for column in state.mapper.column_attrs:
+        added = state.attrs[column.key].history.added
+        if added:
+            changed[column.key] = added[0]
+    return changed
 
 
 def check_may_fire(
@@ -495,23 +561,37 @@ def fire_transition(
         participants=step_participants(ctx),
     )
     check_version(case, expected_version)
-    # One UPDATE of the case row per step: the claim also writes the state the step leads to (a guard that
-    # fails rolls it back with everything else) and the time; columns a form sets are flushed as usual.
-    _claim_version(session, case, expected_version, state=transition.dest, updated_at=now)
-    # Mina SIP orders each organisation's candidates by the case's time: keep theirs equal to it.
-    session.execute(
-        update(CaseVisibility)
-        .where(CaseVisibility.case_id == case.id)
-        .values(updated_at=now)
-        .execution_options(synchronize_session=False)
-    )
-
     if transition.closes:
         ctx.data["closing"] = True
     from_state = case.state
-    # No autoflush: the case row is written once, at the flush below, not piecemeal by every query.
+    form_input = INPUTS[transition.form]
+    early = transition.form in ATTRIBUTES_ONLY_INPUTS
+    # No autoflush: the case row is written once, by the claim, not piecemeal by every query.
     with session.no_autoflush:
-        INPUTS[transition.form](ctx)
+        if early:
+            # It sends nothing: run it before the claim, which then writes the case columns it set too.
+            form_input(ctx)
+        columns = _changed_columns(case)
+        # One UPDATE of the case row per step: the claim also writes the state the step leads to (a guard
+        # that fails rolls it back with everything else), the time and the columns an early form set.
+        _claim_version(
+            session,
+            case,
+            expected_version,
+            after_retry=(lambda: form_input(ctx)) if early else None,
+            **(columns | {"state": transition.dest, "updated_at": now}),
+        )
+        for name, value in columns.items():
+            set_committed_value(case, name, value)
+        # Mina SIP orders each organisation's candidates by the case's time: keep theirs equal to it.
+        session.execute(
+            update(CaseVisibility)
+            .where(CaseVisibility.case_id == case.id)
+            .values(updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if not early:
+            form_input(ctx)
         session.flush()
         # The claim wrote the new state already: the case takes it without a change to flush again.
         with bound_machine(workflow, ctx, lambda state: set_committed_value(case, "state", state)) as flow:

@@ -41,9 +41,25 @@ def register_effect(name: str, fn: Callable[[TransitionContext], None]) -> None:
     EFFECTS[name] = fn
 
 
-def register_input(kind: str, fn: Callable[[TransitionContext], None]) -> None:
-    """Let workflow files name kind as a transition's form; fn writes what the form collected."""
+# Form kinds whose input only checks the form and sets attributes (of the case, of the step's participants)
+# without a statement of its own: a step runs it before claiming the case, so that the claim's one UPDATE of
+# the case row writes the columns it set too. Any other input runs after the claim (the claim must be the
+# transaction's first write), and a column it sets costs a second UPDATE.
+ATTRIBUTES_ONLY_INPUTS: set[str] = set()
+
+
+def register_input(
+    kind: str, fn: Callable[[TransitionContext], None], *, attributes_only: bool = False
+) -> None:
+    """Let workflow files name kind as a transition's form; fn writes what the form collected.
+
+    attributes_only: fn sends no statement (no query, no flush, no new row) and may run more than once.
+    """
     INPUTS[kind] = fn
+    if attributes_only:
+        ATTRIBUTES_ONLY_INPUTS.add(kind)
+    else:
+        ATTRIBUTES_ONLY_INPUTS.discard(kind)
 
 
 def register_reminder_anchor(name: str, fn: Callable) -> None:
