@@ -11,6 +11,8 @@ _HOOK_MODULES = (
     "sipflow.consent.workflow_hooks",
     "sipflow.meetings.effects",
     "sipflow.meetings.inputs",
+    "sipflow.plans.guards",
+    "sipflow.plans.inputs",
 )
 
 

@@ -44,6 +44,8 @@ PERSON_EXPORT = "person.export"
 PERSON_LOOKUP = "person.lookup"
 PERSON_CHANGE = "person.change"
 ACCESS_DENIED = "access.denied"
+PLAN_VIEW = "plan.view"
+PLAN_CHANGE = "plan.change"
 
 # Purposes: why the access happened, in the words the law and the person use.
 PURPOSE_CARE = "vård och behandling / samordning"

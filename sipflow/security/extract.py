@@ -38,6 +38,8 @@ ACTION_LABELS = {
     audit.PERSON_LOOKUP: "Sökte fram personen",
     audit.PERSON_CHANGE: "Ändrade personens namn eller folkbokföringskommun",
     audit.ACCESS_DENIED: "Nekades åtkomst",
+    audit.PLAN_VIEW: "Läste planen",
+    audit.PLAN_CHANGE: "Ändrade planen",
 }
 OUTCOME_LABELS = {audit.ALLOWED: "tillåten", audit.DENIED: "nekad"}
 TITLE = "Loggutdrag"
