@@ -349,7 +349,9 @@ class MeetingOutcomeForm(TransitionForm):
 class PlanForm(TransitionForm):
     """Establish the plan, written on its own page: this carries the version of it the user saw."""
 
-    plan_row_version = IntegerField(widget=HiddenInput(), validators=[Optional()])
+    plan_row_version = IntegerField(
+        widget=HiddenInput(), validators=[Optional(), NumberRange(min=0, max=2**31 - 1)]
+    )
 
     def to_data(self) -> dict:
         return {"plan_row_version": self.plan_row_version.data}

@@ -424,6 +424,8 @@ def save_plan(
     expected_row_version 0 means the page was read before the plan was started. Refuses with InvalidInput
     (at its field) or PlanConflict; then nothing is written.
     """
+    if isinstance(expected_row_version, bool) or not 0 <= expected_row_version < 2**31:
+        raise PlanConflict(PLAN_CHANGED)
     plan = find_plan(session, case)
     clean = check_plan_data(session, case, plan, data, now=now)
     if plan is None:

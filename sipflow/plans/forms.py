@@ -20,7 +20,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import InputRequired, Length, Optional
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import HiddenInput
 
 from sipflow.cases.forms import choices, date_field
@@ -41,11 +41,23 @@ def _max(key: str):
     return Length(max=TEXT_LIMITS[key], message=TOO_LONG)
 
 
+# Ids and versions are 32-bit columns: anything larger is refused at the field, never sent to the database.
+MAX_ID = 2**31 - 1
+
+
 def optional_int(value):
-    """An id from a select: None when empty; anything else must be a whole number."""
-    if value is None or value == "" or isinstance(value, int):
-        return value if value != "" else None
-    return int(value)
+    """An id from a select: None when empty; anything else must be a whole number an id column holds."""
+    if value is None or value == "":
+        return None
+    number = value if isinstance(value, int) else int(value)
+    if not 0 <= number <= MAX_ID:
+        raise ValueError("out of range")
+    return number
+
+
+def _counter():
+    """A hidden version number the page was read at."""
+    return IntegerField(widget=HiddenInput(), validators=[InputRequired(), NumberRange(min=0, max=MAX_ID)])
 
 
 def _text(value) -> str:
@@ -105,7 +117,9 @@ class ActorRow(Form):
 class ContactRow(Form):
     """The contact person of one organisation taking part."""
 
-    organisation_id = IntegerField(widget=HiddenInput(), validators=[Optional()])
+    organisation_id = IntegerField(
+        widget=HiddenInput(), validators=[Optional(), NumberRange(min=0, max=MAX_ID)]
+    )
     name = StringField(_l("Contact person"), validators=[Optional(), _max("contact_name")])
     phone = StringField(_l("Phone"), validators=[Optional(), _max("phone")])
     email = StringField(_l("E-mail"), validators=[Optional(), _max("email")])
@@ -114,7 +128,7 @@ class ContactRow(Form):
 class PlanEditorForm(FlaskForm):
     """The working plan."""
 
-    row_version = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
+    row_version = _counter()
     needs = TextAreaField(_l("Needs"), validators=[Optional(), _max("needs")], render_kw={"rows": 4})
     own_goals = FieldList(FormField(GoalRow), max_entries=MAX_GOALS + BLANK_ROWS * 10)
     professional_goals = FieldList(FormField(GoalRow), max_entries=MAX_GOALS + BLANK_ROWS * 10)
@@ -241,7 +255,7 @@ class PlanEditorForm(FlaskForm):
 class HandOverForm(FlaskForm):
     """Give overall responsibility (huvudansvar) to an organisation taking part."""
 
-    version = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
+    version = _counter()
     organisation_id = SelectField(
         _l("Organisation to have overall responsibility"), coerce=optional_int, validate_choice=False
     )
@@ -253,5 +267,5 @@ class HandOverForm(FlaskForm):
 class EstablishForm(FlaskForm):
     """Establish (or revise) the plan as the page shows it."""
 
-    version = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
-    plan_row_version = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
+    version = _counter()
+    plan_row_version = _counter()

@@ -7,10 +7,11 @@ links to it. They read the working plan as saved; a step reads it once (ctx.memo
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from sqlmodel import select
 
 from sipflow.people.models import Person
-from sipflow.plans.content import plan_items
 from sipflow.plans.editor import is_child, local_today
+from sipflow.plans.models import PlanEffort, PlanGoal
 from sipflow.plans.services import find_plan
 from sipflow.workflow.context import TransitionContext
 from sipflow.workflow.registry import register_guard
@@ -19,8 +20,12 @@ from sipflow.workflow.registry import register_guard
 def _plan(ctx: TransitionContext):
     """(plan, goals, efforts) of the case, read once per step; (None, [], []) before a plan is started."""
     if "plan_items" not in ctx.memo:
-        plan = find_plan(ctx.session, ctx.case)
-        goals, efforts, _contacts = plan_items(ctx.session, plan) if plan is not None else ([], [], [])
+        # The plan step's input found the plan already (ctx.memo["plan"]); the missing list has not.
+        plan = ctx.memo["plan"] if "plan" in ctx.memo else find_plan(ctx.session, ctx.case)
+        goals, efforts = [], []
+        if plan is not None:
+            goals = ctx.session.exec(select(PlanGoal).where(PlanGoal.plan_id == plan.id)).all()
+            efforts = ctx.session.exec(select(PlanEffort).where(PlanEffort.plan_id == plan.id)).all()
         ctx.memo["plan_items"] = (plan, goals, efforts)
     return ctx.memo["plan_items"]
 

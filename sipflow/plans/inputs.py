@@ -36,7 +36,7 @@ def apply_plan(ctx: TransitionContext) -> None:
     if plan is None:
         raise InvalidInput(_l("Write the plan before you establish it."), field="plan_row_version")
     expected = ctx.data.get("plan_row_version")
-    if isinstance(expected, bool) or not isinstance(expected, int):
+    if isinstance(expected, bool) or not isinstance(expected, int) or not 0 <= expected < 2**31:
         raise InvalidInput(
             _l("Establish the plan from the plan page, where you see what it holds."),
             field="plan_row_version",
@@ -55,6 +55,7 @@ def apply_plan(ctx: TransitionContext) -> None:
         # A follow-up "on" a day is due by the end of that day, Swedish time.
         ctx.case.follow_up_on = local_to_utc(datetime.combine(plan.follow_up_on, time(23, 59)))
     ctx.details["plan_row_version"] = expected
+    ctx.memo["plan"] = plan
 
 
 def _goal_lines(value) -> list[str]:

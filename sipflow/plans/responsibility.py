@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
 from sipflow.cases.models import Participant, SipCase
@@ -150,34 +151,18 @@ class TransferView:
 
 
 def transfers(session: Session, case: SipCase) -> list[TransferView]:
-    """The case's huvudansvar changes, oldest first (bounded), with organisation and user names."""
+    """The case's huvudansvar changes, oldest first (bounded), with organisation and user names: one query."""
+    to_org, from_org = aliased(Organisation), aliased(Organisation)
     rows = session.exec(
-        select(HuvudansvarTransfer)
+        select(HuvudansvarTransfer, to_org.name, from_org.name, User.display_name)
+        .join(to_org, to_org.id == HuvudansvarTransfer.to_organisation_id)
+        .outerjoin(from_org, from_org.id == HuvudansvarTransfer.from_organisation_id)
+        .outerjoin(User, User.id == HuvudansvarTransfer.user_id)
         .where(HuvudansvarTransfer.case_id == case.id)
         .order_by(HuvudansvarTransfer.at, HuvudansvarTransfer.id)
         .limit(MAX_TRANSFERS_SHOWN)
     ).all()
-    if not rows:
-        return []
-    organisation_ids = {r.to_organisation_id for r in rows} | {
-        r.from_organisation_id for r in rows if r.from_organisation_id
-    }
-    names = {
-        o.id: o.name
-        for o in session.exec(select(Organisation).where(Organisation.id.in_(organisation_ids))).all()
-    }
-    user_ids = {r.user_id for r in rows if r.user_id}
-    users = (
-        {u.id: u.display_name for u in session.exec(select(User).where(User.id.in_(user_ids))).all()}
-        if user_ids
-        else {}
-    )
     return [
-        TransferView(
-            transfer=r,
-            from_name=names.get(r.from_organisation_id),
-            to_name=names.get(r.to_organisation_id, "?"),
-            user_name=users.get(r.user_id),
-        )
-        for r in rows
+        TransferView(transfer=t, from_name=from_name, to_name=to_name, user_name=user_name)
+        for t, to_name, from_name, user_name in rows
     ]

@@ -18,12 +18,14 @@ from sipflow.cases.scripted import scripted_input
 # loads of actor and case.
 CEILINGS = {
     "give_consent": 7,
-    "start_preparation": 6,
+    # + the preparation's own goals into the plan draft (find the plan, start it, add the goal).
+    "start_preparation": 9,
     "send_kallelse": 9,
     "hold_meeting": 8,
-    "establish_plan": 8,
+    # + the plan: found and held (compare-and-set), its goals and efforts for the guards, the person's age.
+    "establish_plan": 12,
     "follow_up": 10,
-    "revise_plan": 7,
+    "revise_plan": 10,
     "close": 7,
 }
 

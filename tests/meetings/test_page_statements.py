@@ -20,7 +20,8 @@ from sipflow.db import unit_of_work
 from sipflow.meetings import services as meeting_services
 
 # Statements per GET, login, audit log and the page's own reads included (bench/README.md).
-CASE_PAGE_STATEMENTS = 21
+# The case page: + 1 for the huvudansvar hand-overs on its timeline (read when an organisation holds it).
+CASE_PAGE_STATEMENTS = 22
 MEETING_PAGE_STATEMENTS = 13
 
 

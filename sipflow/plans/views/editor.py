@@ -57,7 +57,9 @@ def may_edit(session, case, actor) -> bool:
 def _case_page_part(detail, actor, *, allowed: list) -> dict:
     """The case page's plan link and the huvudansvar hand-overs, merged into the timeline by time."""
     session, case = get_session(), detail.case
-    transfers = responsibility.transfers(session, case)
+    # A hand-over always leaves a holder: without one there is nothing to read.
+    held = any(p.role == "huvudansvarig" for p in detail.participants)
+    transfers = responsibility.transfers(session, case) if held else []
     timeline = None
     if transfers:
         timeline = sorted(
@@ -245,6 +247,8 @@ def establish(uid: str):
     """Establish (or revise) the plan as the page showed it: the workflow's step whose form is the plan's."""
     case = case_or_404(uid, audit.CASE_TRANSITION)
     session, actor = get_session(), current_actor()
+    if not may_edit(session, case, actor):
+        abort(403)
     workflow = _workflow(case)
     transition = editor.establishing_transition(workflow, case.state)
     form = EstablishForm(formdata=request.form)
