@@ -42,7 +42,11 @@ def _workflow_of(case: SipCase) -> Workflow:
 def scripted_input(
     session: Session, case: SipCase, form: str, now: datetime, *, workflow: Workflow | None = None
 ) -> dict:
-    """A plausible, valid input for form on case at now (workflow: the case's, else the app's registry's)."""
+    """A plausible, valid input for form on case at now (workflow: the case's, else the app's registry's).
+
+    A form another area registered (SCRIPTED_INPUTS) answers for itself: the plan's writes a complete plan
+    into the caller's session first, as a user would in the editor.
+    """
     if form in SCRIPTED_INPUTS:
         return SCRIPTED_INPUTS[form](session, case, now)
     today: date = to_local(now).date()
