@@ -400,7 +400,8 @@ def write_and_establish_the_plan(client, case, parties, today):
     assert client.post(plan_url, data=fill(form, **values)).status_code == 303
     form = forms_of(text_of(client.get(plan_url)))[f"{plan_url}/huvudansvar"]
     given = client.post(
-        f"{plan_url}/huvudansvar", data=fill(form, organisation_id=parties.region.organisation_id)
+        f"{plan_url}/huvudansvar",
+        data=fill(form, **{"handover-organisation_id": parties.region.organisation_id}),
     )
     assert given.status_code == 303
     form = forms_of(text_of(client.get(plan_url)))[f"{plan_url}/establish"]

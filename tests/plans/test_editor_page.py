@@ -210,3 +210,14 @@ def test_establishing_a_plan_changed_since_the_page_was_read_is_refused(as_regio
     db_session.expire_all()
     assert db_session.get(SipCase, held.id).state == "meeting_held"
     assert db_session.exec(select(Plan.row_version).where(Plan.case_id == held.id)).one() == saved_version
+
+
+def test_a_field_the_request_leaves_out_keeps_what_is_stored(as_region, db_session, parties, held):
+    now = now_utc()
+    save(db_session, held, parties.region_user, complete_data(held, parties, now), now)
+    form = forms_of(page(as_region, held))[save_url(held)]
+    response = as_region.post(save_url(held), data=fill(form, action="save", needs=None, fast_vardkontakt=""))
+    assert response.status_code == 303
+    saved = content(db_session, held)
+    assert saved["needs"] == "Stöd i vardagen och med sysselsättning."
+    assert saved["fast_vardkontakt"] is None  # sent empty: cleared on purpose

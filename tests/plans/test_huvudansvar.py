@@ -120,7 +120,9 @@ def test_the_receiving_organisation_sees_the_mark_in_its_list_and_the_timeline_s
     form = forms_of(text_of(client.get(plan_url)))[f"{plan_url}/huvudansvar"]
     municipality = parties.municipality.organisation_id
     # A hand-over from nobody: the first assignment needs no reason.
-    response = client.post(f"{plan_url}/huvudansvar", data=fill(form, organisation_id=municipality))
+    response = client.post(
+        f"{plan_url}/huvudansvar", data=fill(form, **{"handover-organisation_id": municipality})
+    )
     assert response.status_code == 303
     case_page = text_of(client.get(f"/cases/{held.uid}"))
     assert "Växjö kommun" in case_page and ("given to" in case_page or "gavs till" in case_page)
@@ -139,8 +141,9 @@ def test_a_hand_over_without_a_reason_is_refused_at_the_field_on_the_page(client
     plan_url = f"/cases/{held.uid}/plan"
     form = forms_of(text_of(client.get(plan_url)))[f"{plan_url}/huvudansvar"]
     response = client.post(
-        f"{plan_url}/huvudansvar", data=fill(form, organisation_id=parties.municipality.organisation_id)
+        f"{plan_url}/huvudansvar",
+        data=fill(form, **{"handover-organisation_id": parties.municipality.organisation_id}),
     )
     assert response.status_code == 400
-    assert 'id="reason-error"' in text_of(response)
+    assert 'id="handover-reason-error"' in text_of(response)
     assert roles(db_session, held)[parties.region.organisation_id] == "huvudansvarig"

@@ -30,6 +30,16 @@ from sipflow.web import (
     workflow_registry,
 )
 
+# The plan's own fields (not rows, not the checkbox, which a browser leaves out when unticked).
+KEPT_WHEN_NOT_SENT = (
+    "needs",
+    "huvudansvar_contact",
+    "fast_vardkontakt",
+    "fast_omsorgskontakt",
+    "follow_up_on",
+    "child_view",
+    "child_view_missing_reason",
+)
 STALE_CASE = _l(
     "Someone else changed this SIP while you were working. What you entered is kept below; look at the SIP "
     "as it is now, and send it again if it still holds."
@@ -159,8 +169,12 @@ def _render(
             may_establish = True
         except UserError:
             pass
+    editable = may_edit(session, case, actor)
     establish = EstablishForm(
-        formdata=None, version=case.version, plan_row_version=plan.row_version if plan else 0
+        formdata=None,
+        prefix="establish",
+        version=case.version,
+        plan_row_version=plan.row_version if plan else 0,
     )
     if hand_over is None:
         hand_over = _hand_over_form(case, parts)
@@ -178,9 +192,8 @@ def _render(
             transition_label=transition_label(transition, current_locale()) if transition else None,
             missing=missing,
             may_establish=may_establish,
-            may_edit=may_edit(session, case, actor),
-            may_hand_over=may_edit(session, case, actor)
-            and responsibility.may_give_huvudansvar(session, case, actor),
+            may_edit=editable,
+            may_hand_over=editable and responsibility.may_give_huvudansvar(session, case, actor),
             establish_form=establish,
             hand_over_form=hand_over,
             transfers=responsibility.transfers(session, case),
@@ -222,6 +235,11 @@ def save(uid: str):
         return _render(case, form)
     if not form.validate():
         return _render(case, form, status=400)
+    # A field the request did not carry at all keeps what is stored (an empty one is a wish to clear it).
+    stored = editor.plan_data(session, case, find_plan(session, case))
+    for name in KEPT_WHEN_NOT_SENT:
+        if name in form and name not in request.form:
+            form[name].data = stored[name]
     data, effort_rows = form.to_data()
     try:
         with unit_of_work(session):
@@ -251,7 +269,7 @@ def establish(uid: str):
         abort(403)
     workflow = _workflow(case)
     transition = editor.establishing_transition(workflow, case.state)
-    form = EstablishForm(formdata=request.form)
+    form = EstablishForm(formdata=request.form, prefix="establish")
     parts = editor.organisation_parts(session, case)
     page_form = _build_form(session, case, parts, _child(session, case))
     if transition is None:
@@ -290,11 +308,11 @@ def establish(uid: str):
 
 
 def _hand_over_form(case, parts, *, formdata=None) -> HandOverForm:
-    form = (
-        HandOverForm(formdata=formdata, version=case.version)
-        if formdata is None
-        else HandOverForm(formdata=formdata)
-    )
+    # Prefixed: the page holds three forms, and ids must not repeat.
+    if formdata is None:
+        form = HandOverForm(formdata=None, prefix="handover", version=case.version)
+    else:
+        form = HandOverForm(formdata=formdata, prefix="handover")
     form.organisation_id.choices = [SelectChoice("", _l("Choose"))] + choices(
         (p.organisation_id, p.name) for p in parts if not p.huvudansvarig
     )
