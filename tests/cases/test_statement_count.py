@@ -25,7 +25,8 @@ CEILINGS = {
     # + the plan: found and held (compare-and-set), its goals and efforts for the guards, the person's age.
     "establish_plan": 12,
     "follow_up": 10,
-    "revise_plan": 10,
+    # As establish_plan (the person's row may still be in the session's identity map, or not).
+    "revise_plan": 11,
     "close": 7,
 }
 

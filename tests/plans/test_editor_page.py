@@ -134,6 +134,9 @@ def test_a_second_save_from_an_older_page_is_a_conflict_and_keeps_the_typed_text
             "efforts-0-ends_on",
         ),
         ({"follow_up_on": "2020-01-01"}, "follow_up_on"),
+        # Outside the sane date window (moved here from the old plan form's case in test_bad_input).
+        ({"follow_up_on": "0001-01-01"}, "follow_up_on"),
+        ({"follow_up_on": "9999-12-31"}, "follow_up_on"),
         ({"efforts-0-what": "Okänd", "efforts-0-organisation_id": "999999"}, "efforts-0-organisation_id"),
         ({"efforts-0-what": "Nonsens", "efforts-0-organisation_id": "abc"}, "efforts-0-organisation_id"),
         (
@@ -221,3 +224,14 @@ def test_a_field_the_request_leaves_out_keeps_what_is_stored(as_region, db_sessi
     saved = content(db_session, held)
     assert saved["needs"] == "Stöd i vardagen och med sysselsättning."
     assert saved["fast_vardkontakt"] is None  # sent empty: cleared on purpose
+
+
+def test_establishing_an_incomplete_plan_is_refused_with_what_is_missing(as_region, db_session, held):
+    form = forms_of(page(as_region, held))[f"/cases/{held.uid}/plan/establish"]
+    response = as_region.post(f"/cases/{held.uid}/plan/establish", data=fill(form))
+    assert response.status_code == 409
+    html = text_of(response)
+    assert "Ange minst en insats." in html
+    assert '<a href="#efforts">' in html
+    db_session.expire_all()
+    assert db_session.get(SipCase, held.id).state == "meeting_held"
