@@ -131,6 +131,17 @@ def plan_data(session: Session, case: SipCase, plan: Plan | None) -> dict:
     }
 
 
+def decision_effort_uids(session: Session, plan: Plan | None) -> set[str]:
+    """The uids of the plan's efforts that came from a meeting decision (the page marks them)."""
+    if plan is None:
+        return set()
+    return set(
+        session.exec(
+            select(PlanEffort.uid).where(PlanEffort.plan_id == plan.id, PlanEffort.decision_id.is_not(None))
+        ).all()
+    )
+
+
 # --- Checking ---------------------------------------------------------------------------------------------
 
 

@@ -197,9 +197,7 @@ def _render(
             establish_form=establish,
             hand_over_form=hand_over,
             transfers=responsibility.transfers(session, case),
-            decision_uids={
-                e["uid"] for e in editor.plan_data(session, case, plan)["efforts"] if e["decision_id"]
-            },
+            decision_uids=editor.decision_effort_uids(session, plan),
         ),
         status,
     )
