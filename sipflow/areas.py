@@ -15,6 +15,8 @@ _HOOK_MODULES = (
     "sipflow.plans.from_meetings",
     "sipflow.plans.versions",
     "sipflow.reminders.hooks",
+    "sipflow.plans.guards",
+    "sipflow.plans.inputs",
 )
 
 

@@ -24,8 +24,8 @@ class GuardFailed(UserError):
     status = 409
     code = "guard_failed"
 
-    def __init__(self, message, guard: str):
-        super().__init__(message)
+    def __init__(self, message, guard: str, field: str | None = None):
+        super().__init__(message, field=field)
         self.guard = guard
 
 

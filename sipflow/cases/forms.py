@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, time
+from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -130,6 +130,8 @@ class FormContext:
     participants: list[tuple[int, str]] = field(default_factory=list)
     guardians: list[tuple[int, str]] = field(default_factory=list)
     child: bool = False
+    # What a fresh form shows, by form kind and field: what is stored, so saving the form loses nothing.
+    prefill: dict[str, dict] = field(default_factory=dict)
 
 
 class TransitionForm(FlaskForm):
@@ -202,8 +204,15 @@ class ConsentDeclinedForm(TransitionForm):
 
 
 class PreparationForm(TransitionForm):
-    """The questions for the agenda and, for a child, the child's own view."""
+    """What matters to the person, the questions for the agenda and, for a child, the child's own view."""
 
+    own_goals = TextAreaField(
+        _l("What matters to you? (Vad är viktigt för dig?)"),
+        description=_l(
+            "In the person's own words, one per line: they become the person's own goals in the plan."
+        ),
+        validators=[Optional(), _max(4000)],
+    )
     questions = TextAreaField(
         _l("Questions for the meeting (frågeställningar)"), validators=[Optional(), _max(4000)]
     )
@@ -214,7 +223,10 @@ class PreparationForm(TransitionForm):
             del self.child_view
 
     def to_data(self) -> dict:
-        data = {"questions": _text(self.questions.data) or None}
+        data = {
+            "questions": _text(self.questions.data) or None,
+            "own_goals": _text(self.own_goals.data) or None,
+        }
         if "child_view" in self:
             data["child_view"] = _text(self.child_view.data) or None
         return data
@@ -250,23 +262,14 @@ class KallelseForm(TransitionForm):
 
 
 class PlanForm(TransitionForm):
-    """The plan: which organisation has huvudansvar, and when it is followed up."""
+    """Establish the plan, written on its own page: this carries the version of it the user saw."""
 
-    huvudansvarig_organisation_id = SelectField(
-        _l("Overall responsibility (huvudansvar)"), coerce=int, validators=[_required()]
+    plan_row_version = IntegerField(
+        widget=HiddenInput(), validators=[Optional(), NumberRange(min=0, max=2**31 - 1)]
     )
-    follow_up_on = date_field(_l("Follow-up on"), validators=[InputRequired(message=REQUIRED)])
-
-    def configure(self, ctx: FormContext) -> None:
-        self.huvudansvarig_organisation_id.choices = choices(ctx.organisations)
 
     def to_data(self) -> dict:
-        follow_up = self.follow_up_on.data
-        return {
-            "huvudansvarig_organisation_id": self.huvudansvarig_organisation_id.data,
-            # A follow-up "on" a day is due by the end of that day, Swedish time.
-            "follow_up_on": local_to_utc(datetime.combine(follow_up, time(23, 59))) if follow_up else None,
-        }
+        return {"plan_row_version": self.plan_row_version.data}
 
 
 class ReasonForm(TransitionForm):
@@ -301,6 +304,10 @@ def build_transition_form(
     else:
         form = form_class(formdata=formdata, prefix=prefix)
     form.configure(ctx)
+    if formdata is None:
+        for name, value in ctx.prefill.get(kind, {}).items():
+            if name in form and value and not form[name].data:
+                form[name].data = value
     return form
 
 

@@ -1,4 +1,4 @@
-"""The case area's guards: who takes part, the child's view, huvudansvar, follow-up and meeting outcome."""
+"""The case area's guards: who takes part, the child's view, huvudansvar and meeting outcome."""
 
 from __future__ import annotations
 
@@ -46,11 +46,6 @@ def huvudansvar_assigned(ctx: TransitionContext) -> bool:
     return any(p.role == "huvudansvarig" for p in step_participants(ctx))
 
 
-def follow_up_date_set(ctx: TransitionContext) -> bool:
-    """The plan says when it is followed up, and that day is still ahead."""
-    return ctx.case.follow_up_on is not None and ctx.case.follow_up_on > ctx.now
-
-
 register_guard(
     "two_organisations", two_organisations, _l("At least two organisations must take part in a SIP.")
 )
@@ -62,6 +57,9 @@ register_guard(
     _l("Record at least one decision with owner and date, or 'no change' with a reason."),
 )
 register_guard(
-    "huvudansvar_assigned", huvudansvar_assigned, _l("One organisation must have overall responsibility.")
+    "huvudansvar_assigned",
+    huvudansvar_assigned,
+    _l("One organisation must have overall responsibility."),
+    # The plan editor's huvudansvar section, where the hand-over action is.
+    field="huvudansvar",
 )
-register_guard("follow_up_date_set", follow_up_date_set, _l("Set a follow-up date in the future."))

@@ -9,8 +9,6 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 
 from sipflow.cases import fields
-from sipflow.cases.services import step_participants
-from sipflow.errors import InvalidInput
 from sipflow.workflow.context import TransitionContext
 from sipflow.workflow.registry import register_input
 
@@ -28,37 +26,19 @@ def apply_reason(ctx: TransitionContext) -> None:
 
 
 def apply_preparation(ctx: TransitionContext) -> None:
-    """Keep the questions for the agenda and, for a child, the child's own view."""
-    if "questions" in ctx.data:
-        ctx.case.questions = fields.text(ctx.data, "questions")
-    if "child_view" in ctx.data:
-        ctx.case.child_view = fields.text(ctx.data, "child_view")
+    """Keep the questions for the agenda and, for a child, the child's own view.
+
+    A field not sent, or sent empty, keeps what is stored: the form is filled with it, so an empty field
+    is far more often a form that lost it than a wish to erase it. (The person's own goals the form also
+    carries go to the plan draft: the plan area's effect reads them from the data.)
+    """
+    for name in ("questions", "child_view"):
+        value = fields.text(ctx.data, name)
+        if value:
+            setattr(ctx.case, name, value)
 
 
-def apply_plan(ctx: TransitionContext) -> None:
-    """Give one organisation huvudansvar and set the follow-up date."""
-    organisation_id = ctx.data.get("huvudansvarig_organisation_id")
-    rows = [p for p in step_participants(ctx) if p.kind == "organisation"]
-    if organisation_id not in {p.organisation_id for p in rows}:
-        raise InvalidInput(
-            _l("Overall responsibility must go to an organisation taking part."),
-            field="huvudansvarig_organisation_id",
-        )
-    for participant in rows:
-        if participant.organisation_id == organisation_id:
-            participant.role = "huvudansvarig"
-        elif participant.role == "huvudansvarig":
-            participant.role = "participant"
-        ctx.session.add(participant)
-    follow_up_on = fields.moment(ctx.data, "follow_up_on", _l("Set a follow-up date in the future."))
-    if follow_up_on <= ctx.now:
-        raise InvalidInput(_l("Set a follow-up date in the future."), field="follow_up_on")
-    ctx.case.follow_up_on = follow_up_on
-    ctx.details["huvudansvarig_organisation_id"] = organisation_id
-
-
-# Each of these only sets attributes (the plan's participants are the step's, read before it runs).
+# Each of these only sets attributes of the case (the plan's own input lives in plans/inputs.py).
 register_input("none", apply_none, attributes_only=True)
 register_input("reason", apply_reason, attributes_only=True)
 register_input("preparation", apply_preparation, attributes_only=True)
-register_input("plan", apply_plan, attributes_only=True)

@@ -97,6 +97,8 @@ class CaseRow:
     deadline_label: str | None = None
     deadline_due: datetime | None = None
     overdue: bool = False
+    # The user's organisation holds huvudansvar (overall responsibility) for the case.
+    huvudansvar: bool = False
 
 
 @dataclass
@@ -285,6 +287,7 @@ def my_cases(
         found = found[:per_page]
         page = after_cursor.page if after_cursor is not None else 1
     next_deadline = open_deadlines_by_case(session, [case.id for case, _ in found])
+    held = huvudansvar_case_ids(session, user, [case.id for case, _ in found])
     rows = []
     for case, person in found:
         workflow = find_workflow(registry, case.workflow_name, case.workflow_version)
@@ -295,6 +298,7 @@ def my_cases(
             state_label=state_label(workflow, case.state, locale),
             person_name=f"{person.given_name} {person.family_name}",
             masked_identifier=person.masked_identifier(),
+            huvudansvar=case.id in held,
         )
         deadline = next_deadline.get(case.id)
         if deadline is not None:
@@ -310,6 +314,23 @@ def my_cases(
         if has_next:
             result.next_cursor = Cursor(min(page + 1, MAX_PAGE), last.updated_at, last.id).encode()
     return result
+
+
+def huvudansvar_case_ids(session: Session, user: User, case_ids: list[int]) -> set[int]:
+    """Which of the cases the user's organisation holds huvudansvar for, in one query for all of them."""
+    if not case_ids or user.unit_id is None:
+        return set()
+    organisation = select(Unit.organisation_id).where(Unit.id == user.unit_id).scalar_subquery()
+    return set(
+        session.exec(
+            select(Participant.case_id).where(
+                Participant.case_id.in_(case_ids),
+                Participant.organisation_id == organisation,
+                Participant.role == "huvudansvarig",
+                Participant.active,
+            )
+        ).all()
+    )
 
 
 def open_deadlines_by_case(session: Session, case_ids: list[int]) -> dict[int, Deadline]:

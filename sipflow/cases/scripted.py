@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 
 from flask import current_app, has_app_context
@@ -14,6 +15,15 @@ from sipflow.clock import to_local
 from sipflow.people.models import User
 from sipflow.workflow.definition import Workflow
 from sipflow.workflow.engine import WorkflowRegistry, loaded_workflow
+
+# Scripted input other areas provide for the form kinds they own: (session, case, now) -> data. The plan
+# area's writes a complete plan first, as a user would in the editor.
+SCRIPTED_INPUTS: dict[str, Callable[[Session, SipCase, datetime], dict]] = {}
+
+
+def register_scripted_input(form: str, fn: Callable[[Session, SipCase, datetime], dict]) -> None:
+    """Let scripted_input answer for form with fn (the area that owns the form registers it)."""
+    SCRIPTED_INPUTS[form] = fn
 
 
 def _workflow_of(case: SipCase) -> Workflow:
@@ -32,7 +42,13 @@ def _workflow_of(case: SipCase) -> Workflow:
 def scripted_input(
     session: Session, case: SipCase, form: str, now: datetime, *, workflow: Workflow | None = None
 ) -> dict:
-    """A plausible, valid input for form on case at now (workflow: the case's, else the app's registry's)."""
+    """A plausible, valid input for form on case at now (workflow: the case's, else the app's registry's).
+
+    A form another area registered (SCRIPTED_INPUTS) answers for itself: the plan's writes a complete plan
+    into the caller's session first, as a user would in the editor.
+    """
+    if form in SCRIPTED_INPUTS:
+        return SCRIPTED_INPUTS[form](session, case, now)
     today: date = to_local(now).date()
     # The child's view and the guardians' consent are asked for when the workflow says so (childs_view).
     childs_view = (workflow or _workflow_of(case)).childs_view
@@ -59,6 +75,7 @@ def scripted_input(
     if form == "preparation":
         return {
             "questions": "Vem gör vad? Hur ser boendet ut?",
+            "own_goals": "Att få bo kvar hemma",
             "child_view": "Vill gå kvar i samma skola." if childs_view else None,
         }
     if form == "kallelse":
@@ -86,11 +103,6 @@ def scripted_input(
                     "due_on": today + timedelta(days=14),
                 }
             ],
-        }
-    if form == "plan":
-        return {
-            "huvudansvarig_organisation_id": case.initiating_organisation_id,
-            "follow_up_on": now + timedelta(days=90),
         }
     if form == "reason":
         return {"reason": "Enligt överenskommelse"}

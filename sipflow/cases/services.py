@@ -507,6 +507,23 @@ def _changed_columns(case: SipCase) -> dict:
     return changed
 
 
+def touch_case(session: Session, case: SipCase, *, expected_version: int, now: datetime) -> None:
+    """Claim the case at expected_version for a change outside the workflow (huvudansvar handed over).
+
+    Bumps its version and time as a step does, and its Mina SIP rows' time, so the change shows in lists
+    and a form read before it is stale.
+    """
+    check_version(case, expected_version)
+    _claim_version(session, case, expected_version, updated_at=now)
+    set_committed_value(case, "updated_at", now)
+    session.execute(
+        update(CaseVisibility)
+        .where(CaseVisibility.case_id == case.id)
+        .values(updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
 def check_may_fire(
     session: Session,
     registry: WorkflowRegistry,
@@ -598,7 +615,10 @@ def fire_transition(
             fired = flow.trigger(trigger)
         if not fired:
             name = flow.failed_guard or "unknown"
-            raise GuardFailed(GUARDS[name].message if name in GUARDS else name, guard=name)
+            guard = GUARDS.get(name)
+            raise GuardFailed(
+                guard.message if guard else name, guard=name, field=guard.field if guard else None
+            )
     set_committed_value(case, "updated_at", now)
     log = TransitionLog(
         case_id=case.id,

@@ -261,6 +261,7 @@ def _form_context(detail: queries.CaseDetail) -> FormContext:
         participants=participants,
         guardians=[(p.id, p.name) for p in detail.participants if p.kind == "guardian"],
         child=detail.workflow is not None and detail.workflow.childs_view,
+        prefill={"preparation": {"questions": detail.case.questions, "child_view": detail.case.child_view}},
     )
 
 
@@ -283,6 +284,10 @@ def _render_case(
     allowed = services.allowed_transitions(
         session, workflow_registry(), case, current_actor(), detail.participants
     )
+    parts = case_page_parts(detail, current_actor(), allowed=allowed)
+    # What other areas store for a form of this page (the plan's own goals for the preparation form).
+    for kind, values in parts.pop("transition_prefill", {}).items():
+        ctx.prefill.setdefault(kind, {}).update(values)
     for transition in allowed:
         if transition.trigger == failed_trigger and failed_form is not None:
             actions.append(Action(transition, transition_label(transition, locale), failed_form, open=True))
@@ -308,7 +313,7 @@ def _render_case(
             unit_form=unit_form,
             private_form=private_form,
             contact_form=contact_form,
-            **case_page_parts(detail, current_actor(), allowed=allowed),
+            **parts,
             particulars_url=(
                 url_for("cases.person", uid=case.uid)
                 if access.may_change_person(session, current_actor(), detail.person, now=now_utc())

@@ -388,7 +388,11 @@ def _step_data(session: Session, persona: Persona, case: SipCase, step: Step, no
     if step.trigger == "give_consent":
         return _consent_data(session, case, now, (step.data or {}).get("form", "written"))
     if step.trigger == "start_preparation":
-        return {"questions": priorities_text(persona.key)}
+        # Her/his priorities become the person's own goals in the plan draft, in their own words.
+        return {
+            "questions": priorities_text(persona.key),
+            "own_goals": "\n".join(PERSONA_PRIORITIES[persona.key]),
+        }
     if step.data and "meeting" in step.data:
         return _booking_data(session, case, step.data["meeting"])
     return dict(step.data or {})

@@ -50,6 +50,9 @@ PLAN_PERSON_VIEW = "plan.person_view"
 PLAN_LINK_VIEW = "plan.link_view"
 PLAN_APPROVALS = "plan.approvals"
 PLAN_LINKS = "plan.links"
+# The plan editor: reading the working plan, and changing it (or its huvudansvar).
+PLAN_VIEW = "plan.view"
+PLAN_CHANGE = "plan.change"
 
 # Purposes: why the access happened, in the words the law and the person use.
 PURPOSE_CARE = "vård och behandling / samordning"

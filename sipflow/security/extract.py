@@ -42,6 +42,8 @@ ACTION_LABELS = {
     audit.PLAN_LINK_VIEW: "Läste planerna genom den personliga länken",
     audit.PLAN_APPROVALS: "Läste eller registrerade godkännanden av planen",
     audit.PLAN_LINKS: "Skickade eller återkallade en personlig länk",
+    audit.PLAN_VIEW: "Läste planen",
+    audit.PLAN_CHANGE: "Ändrade planen",
 }
 OUTCOME_LABELS = {audit.ALLOWED: "tillåten", audit.DENIED: "nekad"}
 TITLE = "Loggutdrag"

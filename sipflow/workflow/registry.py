@@ -20,6 +20,8 @@ class Guard:
 
     check: Callable[[TransitionContext], bool]
     message: object
+    # The id of the form field (on the page where the missing thing is entered) the message links to.
+    field: str | None = None
 
 
 GUARDS: dict[str, Guard] = {}
@@ -31,9 +33,11 @@ REMINDER_ANCHORS: dict[str, Callable] = {}
 REMINDER_TEMPLATES: set[str] = set()
 
 
-def register_guard(name: str, check: Callable[[TransitionContext], bool], message: object) -> None:
-    """Let workflow files name check as a guard; message is shown when it does not hold."""
-    GUARDS[name] = Guard(check, message)
+def register_guard(
+    name: str, check: Callable[[TransitionContext], bool], message: object, *, field: str | None = None
+) -> None:
+    """Let workflow files name check as a guard; message is shown when it does not hold (at field, if any)."""
+    GUARDS[name] = Guard(check, message, field)
 
 
 def register_effect(name: str, fn: Callable[[TransitionContext], None]) -> None:

@@ -57,8 +57,6 @@ DATE_FIELDS = [
     (INVITED, "hold_meeting", "held_at", FAR_PAST),
     (INVITED, "hold_meeting", "decisions-0-due_on", "0001-01-01"),
     (INVITED, "hold_meeting", "decisions-0-due_on", "9999-12-31"),
-    (HELD, "establish_plan", "follow_up_on", "0001-01-01"),
-    (HELD, "establish_plan", "follow_up_on", "9999-12-31"),
     ((), "give_consent", "valid_until", "9999-12-31"),
 ]
 

@@ -28,12 +28,15 @@ from sipflow.cases.scripted import scripted_input
 # adds, moves or cancels written): 2 to 9 statements more per step.
 CEILINGS = {
     "give_consent": 11,
-    "start_preparation": 9,
+    # + the preparation's own goals into the plan draft (find the plan, start it, add the goal).
+    "start_preparation": 12,
     "send_kallelse": 15,
     "hold_meeting": 18,
-    "establish_plan": 27,
+    # + the plan: found and held (compare-and-set), its goals and efforts for the guards, the person's age.
+    "establish_plan": 31,
     "follow_up": 20,
-    "revise_plan": 25,
+    # As establish_plan (the person's row may still be in the session's identity map, or not).
+    "revise_plan": 29,
     "close": 8,
 }
 

@@ -584,6 +584,30 @@ ROUTES |= {
     )
 }
 
+
+# The plan: everyone who sees the case reads it; the parties of the plan step (the initiator here) write it
+# while the SIP runs. An empty form is incomplete (400); none of the matrix's states can establish (409).
+ROUTES |= {
+    ("plans.editor", "GET"): Route(
+        lambda w: f"/cases/{w.case.uid}/plan", _case_route(lambda w: 200), needs_case=True
+    ),
+    ("plans.save", "POST"): Route(
+        lambda w: f"/cases/{w.case.uid}/plan", _manager_route(400), data=lambda w: {}, needs_case=True
+    ),
+    ("plans.hand_over", "POST"): Route(
+        lambda w: f"/cases/{w.case.uid}/plan/huvudansvar",
+        _manager_route(400),
+        data=lambda w: {},
+        needs_case=True,
+    ),
+    ("plans.establish", "POST"): Route(
+        lambda w: f"/cases/{w.case.uid}/plan/establish",
+        _manager_route(409),
+        data=lambda w: {},
+        needs_case=True,
+    ),
+}
+
 # Open to anyone, logged in or not; each answers an anonymous GET (or the login form's POST) itself.
 PUBLIC: dict[tuple[str, str], str] = {
     ("auth.login", "GET"): "/login",

@@ -24,6 +24,7 @@ from sipflow.cases.models import SipCase, TransitionLog
 from sipflow.cases.scripted import scripted_input
 from sipflow.config import PROJECT_ROOT
 from sipflow.people.models import Person, User
+from sipflow.plans.responsibility import give_first_huvudansvar_unclaimed
 from sipflow.workflow.definition import TransitionDef, Workflow
 from sipflow.workflow.engine import WorkflowRegistry
 
@@ -139,15 +140,18 @@ def valid_input(
     *,
     huvudansvar_to: str = "huvudansvarig",
 ) -> dict:
-    """Scripted input for transition; a plan hands huvudansvar to huvudansvar_to's organisation.
+    """Scripted input for transition; before a plan, huvudansvar goes to huvudansvar_to's organisation.
 
-    The scripted plan keeps huvudansvar with the initiator; handing it to another organisation lets the
-    three party roles be held by three different organisations, so each one can be refused on its own.
+    The scripted plan gives huvudansvar to the initiator when nobody has it; giving it to another
+    organisation lets the three party roles be held by three different organisations, so each one can
+    be refused on its own.
     """
-    data = scripted_input(session, case, transition.form, now)
     if transition.form == "plan":
-        data["huvudansvarig_organisation_id"] = cast.org_ids[huvudansvar_to]
-    return data
+        # Huvudansvar is its own action now: given (logged) before the scripted plan, which then keeps it.
+        give_first_huvudansvar_unclaimed(
+            session, case, None, organisation_id=cast.org_ids[huvudansvar_to], now=now
+        )
+    return scripted_input(session, case, transition.form, now)
 
 
 def start_case(

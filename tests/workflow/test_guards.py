@@ -7,7 +7,6 @@ fail. A refusal raises GuardFailed naming the guard, and the database afterwards
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from flowkit import (
@@ -26,10 +25,15 @@ from sqlmodel import select
 from sipflow.areas import load_areas
 from sipflow.cases import services
 from sipflow.cases.errors import GuardFailed
-from sipflow.cases.models import SipCase
+from sipflow.cases.models import Participant, SipCase
+from sipflow.clock import to_local
 from sipflow.consent.models import Consent
+from sipflow.db import unit_of_work
 from sipflow.errors import InvalidInput
-from sipflow.workflow.engine import WorkflowRegistry
+from sipflow.people.models import Person
+from sipflow.plans.editor import save_plan
+from sipflow.plans.responsibility import give_first_huvudansvar_unclaimed
+from sipflow.plans.services import find_plan
 from sipflow.workflow.registry import GUARDS
 
 # The workflow files name guards, effects and inputs the areas register.
@@ -339,52 +343,198 @@ def test_meeting_outcome_with_only_a_no_change_reason_is_enough(db_session, cast
     assert log.details["no_change_reason"] == "Planen fungerar, inget ändras"
 
 
-# huvudansvar_assigned, follow_up_date_set --------------------------------------------------------------
-# The shipped "plan" form always assigns huvudansvar and a future follow-up date, or refuses the input first,
-# so these guards only refuse when a workflow file fires them from a transition without that form. A copy
-# of sip.toml with such a transition shows that they still hold then.
+# The plan's guards: huvudansvar_assigned and plan_* -------------------------------------------------------
+# Generated from the files: every step whose form is the plan's, every condition it names. A plan that
+# lacks exactly one item is refused with that item's guard; the complete plan passes.
+
+PLAN_STEPS = [
+    pytest.param(w, s, t, id=f"{w.name}:{s}:{t.trigger}")
+    for w in WORKFLOWS
+    for t in w.transitions
+    if t.form == "plan"
+    for s in t.sources
+]
+# Conditions of the plan steps that are not an item of the plan (tested on their own above).
+NOT_PLAN_ITEMS = {"consent_valid"}
 
 
-def variant_registry(tmp_path, trigger: str, form: str) -> WorkflowRegistry:
-    """A registry with one workflow: sip.toml renamed, with the form of trigger's transition replaced."""
-    source = Path(REGISTRY.latest("sip").path).read_text(encoding="utf-8")
-    head, *blocks = source.split("[[transitions]]")
-    changed = 0
-    for index, block in enumerate(blocks):
-        if f'trigger = "{trigger}"' in block:
-            form_line = next(line for line in block.splitlines() if line.startswith("form = "))
-            blocks[index] = block.replace(form_line, f'form = "{form}"')
-            changed += 1
-    assert changed == 1
-    head = head.replace('name = "sip"', f'name = "sip_{trigger}_{form}"', 1)
-    (tmp_path / "variant.toml").write_text("[[transitions]]".join([head, *blocks]), encoding="utf-8")
-    return WorkflowRegistry.from_folder(tmp_path)
+def _without(kind):
+    return lambda data: data.update(efforts=[e for e in data["efforts"] if e["kind"] != kind])
 
 
-def walk_variant(session, cast, tmp_path, trigger: str, guard: str):
-    """With trigger's form replaced by "none", a case walked to where the transition naming guard starts."""
-    registry = variant_registry(tmp_path, trigger, "none")
-    workflow = registry.latest(registry.names()[0])
-    transition = next(t for t in workflow.transitions if guard in t.conditions and t.form == "none")
-    case = walk_to(session, cast, workflow, transition.sources[0], registry=registry)
-    return registry, transition, case
+# How to take each item out of a complete plan (None: the case itself lacks it, not the plan's data).
+BREAKERS = {
+    "plan_own_goals_recorded": lambda data: data.update(own_goals=[]),
+    "plan_efforts_listed": _without("effort"),
+    "plan_efforts_owned": lambda data: data["efforts"][0].update(responsible=""),
+    "plan_other_measures_stated": lambda data: (
+        _without("other")(data),
+        data.update(no_other_measures=False),
+    ),
+    "plan_follow_up_ahead": lambda data: data.update(follow_up_on=None),
+    "plan_child_view_or_reason": lambda data: data.update(child_view="", child_view_missing_reason=""),
+    "huvudansvar_assigned": None,
+}
 
 
-def test_refuses_huvudansvar_assigned_when_no_organisation_has_it(db_session, cast, tmp_path):
-    guard = "huvudansvar_assigned"
-    registry, transition, case = walk_variant(db_session, cast, tmp_path, "establish_plan", guard)
+def complete_plan(cast, at) -> dict:
+    """Every item a plan needs, owned by the cast's organisations."""
+    return {
+        "own_goals": [{"uid": None, "text": "Det är viktigt för mig att gå i skolan."}],
+        "professional_goals": [],
+        "efforts": [
+            {
+                "kind": "effort",
+                "what": "Samtalsstöd",
+                "organisation_id": cast.org_ids["initiator"],
+                "responsible": "Anna Ek",
+            },
+            {
+                "kind": "effort",
+                "what": "Boendestöd",
+                "organisation_id": cast.org_ids["huvudansvarig"],
+                "responsible": "Omar Lind",
+            },
+            {"kind": "own", "what": "Promenader", "actor": "Personen"},
+            {"kind": "other", "what": "Arbetsträning", "actor": "Arbetsförmedlingen"},
+        ],
+        "follow_up_on": today(at) + timedelta(days=90),
+        "child_view": "Vill vara med på mötena.",
+        "child_view_missing_reason": "",
+    }
+
+
+def plan_case(session, cast, workflow, state, at, *, lacking: str | None = None, follow_up_days: int = 90):
+    """A case of a child (under 18) at state, with a saved plan lacking the item `lacking` checks."""
+    case = walk_to(session, cast, workflow, state)
+    person = session.get(Person, case.person_id)
+    person.birth_date = today(at) - timedelta(days=15 * 365)
+    session.add(person)
+    session.commit()
+    data = complete_plan(cast, at)
+    data["follow_up_on"] = today(at) + timedelta(days=follow_up_days)
+    if lacking is not None and BREAKERS[lacking] is not None:
+        BREAKERS[lacking](data)
+    plan = find_plan(session, case)
+    with unit_of_work(session):
+        plan = save_plan(
+            session, case, None, data, expected_row_version=plan.row_version if plan else 0, now=at
+        )
+        if lacking == "huvudansvar_assigned":
+            for participant in session.exec(select(Participant).where(Participant.case_id == case.id)).all():
+                participant.role = (
+                    "initiator" if participant.organisation_id == cast.org_ids["initiator"] else "participant"
+                )
+                session.add(participant)
+        else:
+            give_first_huvudansvar_unclaimed(
+                session, case, None, organisation_id=cast.org_ids["huvudansvarig"], now=at
+            )
+    return case, plan.row_version
+
+
+def test_every_condition_of_the_plan_steps_is_a_plan_item_with_a_breaker():
+    conditions = {name for p in PLAN_STEPS for name in p.values[2].conditions}
+    assert conditions - NOT_PLAN_ITEMS <= set(BREAKERS), sorted(conditions - NOT_PLAN_ITEMS - set(BREAKERS))
+    assert PLAN_STEPS, "no workflow file has a plan step"
+
+
+@pytest.mark.parametrize(("workflow", "state", "transition"), PLAN_STEPS)
+def test_the_complete_plan_passes_every_plan_step(db_session, cast, workflow, state, transition):
     at = NOW + timedelta(hours=1)
-    assert_refused(
-        db_session, case, transition.trigger, cast, guard=guard, now=at, data={}, registry=registry
+    case, row_version = plan_case(db_session, cast, workflow, state, at)
+    fire(
+        db_session,
+        case,
+        transition.trigger,
+        "initiator",
+        cast,
+        now=at,
+        data={"plan_row_version": row_version},
+    )
+    assert case.state == transition.dest
+    assert to_local(case.follow_up_on).date() == today(at) + timedelta(days=90)
+
+
+def _refuses_without(guard: str):
+    """Parameters: each plan step naming guard."""
+    return pytest.mark.parametrize(
+        ("workflow", "state", "transition"), [p for p in PLAN_STEPS if guard in p.values[2].conditions]
     )
 
 
-def test_refuses_follow_up_date_set_when_the_date_has_passed(db_session, cast, tmp_path):
-    guard = "follow_up_date_set"
-    registry, transition, case = walk_variant(db_session, cast, tmp_path, "revise_plan", guard)
-    assert case.follow_up_on is not None
-    # After the follow-up date, but while the consent is still valid.
-    at = case.follow_up_on + timedelta(days=1)
+def _assert_plan_refused(db_session, cast, workflow, state, transition, guard):
+    at = NOW + timedelta(hours=1)
+    case, row_version = plan_case(db_session, cast, workflow, state, at, lacking=guard)
     assert_refused(
-        db_session, case, transition.trigger, cast, guard=guard, now=at, data={}, registry=registry
+        db_session,
+        case,
+        transition.trigger,
+        cast,
+        guard=guard,
+        now=at,
+        data={"plan_row_version": row_version},
     )
+    assert db_session.get(SipCase, case.id).state == state
+
+
+@_refuses_without("huvudansvar_assigned")
+def test_refuses_huvudansvar_assigned_when_no_organisation_has_it(
+    db_session, cast, workflow, state, transition
+):
+    _assert_plan_refused(db_session, cast, workflow, state, transition, "huvudansvar_assigned")
+
+
+@_refuses_without("plan_own_goals_recorded")
+def test_refuses_plan_own_goals_recorded_without_the_persons_goals(
+    db_session, cast, workflow, state, transition
+):
+    _assert_plan_refused(db_session, cast, workflow, state, transition, "plan_own_goals_recorded")
+
+
+@_refuses_without("plan_efforts_listed")
+def test_refuses_plan_efforts_listed_without_an_effort(db_session, cast, workflow, state, transition):
+    _assert_plan_refused(db_session, cast, workflow, state, transition, "plan_efforts_listed")
+
+
+@_refuses_without("plan_efforts_owned")
+def test_refuses_plan_efforts_owned_with_an_effort_nobody_is_named_for(
+    db_session, cast, workflow, state, transition
+):
+    _assert_plan_refused(db_session, cast, workflow, state, transition, "plan_efforts_owned")
+
+
+@_refuses_without("plan_other_measures_stated")
+def test_refuses_plan_other_measures_stated_when_neither_listed_nor_none(
+    db_session, cast, workflow, state, transition
+):
+    _assert_plan_refused(db_session, cast, workflow, state, transition, "plan_other_measures_stated")
+
+
+@_refuses_without("plan_follow_up_ahead")
+def test_refuses_plan_follow_up_ahead_without_a_date(db_session, cast, workflow, state, transition):
+    _assert_plan_refused(db_session, cast, workflow, state, transition, "plan_follow_up_ahead")
+
+
+@_refuses_without("plan_follow_up_ahead")
+def test_refuses_plan_follow_up_ahead_when_the_date_has_passed(db_session, cast, workflow, state, transition):
+    at = NOW + timedelta(hours=1)
+    case, row_version = plan_case(db_session, cast, workflow, state, at, follow_up_days=1)
+    # Two days later the follow-up day has passed, while the consent is still valid.
+    later = at + timedelta(days=2)
+    assert_refused(
+        db_session,
+        case,
+        transition.trigger,
+        cast,
+        guard="plan_follow_up_ahead",
+        now=later,
+        data={"plan_row_version": row_version},
+    )
+
+
+@_refuses_without("plan_child_view_or_reason")
+def test_refuses_plan_child_view_or_reason_for_a_child_without_either(
+    db_session, cast, workflow, state, transition
+):
+    _assert_plan_refused(db_session, cast, workflow, state, transition, "plan_child_view_or_reason")

@@ -43,8 +43,9 @@ WRONG_TYPES = [
         [{"text": "Ringa", "owner": "Kommunen", "due_on": "2026-12-01"}],
         "str-date",
     ),
-    ("plan", "follow_up_on", "2027-02-01", "str"),
-    ("plan", "follow_up_on", (NOW + timedelta(days=90)).date(), "date"),
+    ("plan", "plan_row_version", "1", "str"),
+    ("plan", "plan_row_version", True, "bool"),
+    ("preparation", "own_goals", {"mål": 1}, "dict"),
 ]
 
 

@@ -55,7 +55,8 @@ from sipflow.cases.scripted import scripted_input
 from sipflow.consent.models import Consent
 from sipflow.db import unit_of_work
 from sipflow.errors import UserError
-from sipflow.people.models import Organisation
+from sipflow.people.models import Organisation, Person
+from sipflow.plans.models import Plan, PlanEffort, PlanGoal
 
 ACTORS = (
     "initiator",
@@ -96,8 +97,8 @@ SPOILERS = {
         max_size=2,
     ),
     "no_change_reason": _TEXT,
-    "huvudansvarig_organisation_id": st.sampled_from([*PERSONAS, "unknown"]).map(lambda p: ("org", p)),
-    "follow_up_on": st.one_of(st.none(), st.integers(-100, 200).map(lambda d: ("day", d))),
+    "plan_row_version": st.one_of(st.none(), st.integers(-1, 5), st.just("1")),
+    "own_goals": st.one_of(st.none(), _TEXT, st.just("Att få bo kvar\nAtt arbeta")),
 }
 PAYLOADS = st.one_of(
     st.just(("scripted",)),
@@ -155,8 +156,45 @@ GUARD_HELD = {
         log.details.get("decisions") or (log.details.get("no_change_reason") or "").strip()
     ),
     "huvudansvar_assigned": lambda s, c, log, now: len(_huvudansvariga(s, c)) == 1,
-    "follow_up_date_set": lambda s, c, log, now: (s.get(SipCase, c).follow_up_on or now) > now,
+    # The plan's items, read from its rows; the follow-up day is the one the step copied to the case.
+    "plan_own_goals_recorded": lambda s, c, log, now: any(
+        g.kind == "own" for g in _plan_rows(s, c, PlanGoal)
+    ),
+    "plan_efforts_listed": lambda s, c, log, now: bool(_live_efforts(s, c, "effort")),
+    "plan_efforts_owned": lambda s, c, log, now: all(
+        e.organisation_id and (e.responsible or "").strip() for e in _live_efforts(s, c, "effort")
+    ),
+    "plan_other_measures_stated": lambda s, c, log, now: (
+        _plan(s, c).no_other_measures or bool(_live_efforts(s, c, "other"))
+    ),
+    "plan_follow_up_ahead": lambda s, c, log, now: (s.get(SipCase, c).follow_up_on or now) > now,
+    "plan_child_view_or_reason": lambda s, c, log, now: (
+        _of_age(s, c, now)
+        or bool((s.get(SipCase, c).child_view or "").strip())
+        or bool((_plan(s, c).child_view_missing_reason or "").strip())
+    ),
 }
+
+
+def _plan(session, case_id) -> Plan:
+    return session.exec(select(Plan).where(Plan.case_id == case_id)).one()
+
+
+def _plan_rows(session, case_id, model):
+    return session.exec(select(model).where(model.plan_id == _plan(session, case_id).id)).all()
+
+
+def _live_efforts(session, case_id, kind):
+    return [e for e in _plan_rows(session, case_id, PlanEffort) if e.kind == kind and e.status != "cancelled"]
+
+
+def _of_age(session, case_id, now) -> bool:
+    """18 or older at now (no birth date: not a child), counted in whole years."""
+    born = session.get(Person, session.get(SipCase, case_id).person_id).birth_date
+    if born is None:
+        return True
+    day = today(now)
+    return day.year - born.year - ((day.month, day.day) < (born.month, born.day)) >= 18
 
 
 class CaseMachine(RuleBasedStateMachine):
@@ -320,9 +358,9 @@ class CaseMachine(RuleBasedStateMachine):
             assert GUARD_HELD[guard](session, self.case_id, last, self.now), (
                 f"{trigger} succeeded but {guard} fails"
             )
-        if transition.form == "plan":
-            holder_org = data["huvudansvarig_organisation_id"]
-            self.holder = next(p for p, org in self.cast.org_ids.items() if org == holder_org)
+        if transition.form == "plan" and self.holder is None:
+            # The scripted plan gives huvudansvar to the initiating organisation when nobody has it.
+            self.holder = "initiator"
         if transition.withdraws_consent:
             self.withdrawn, self.withdrawn_state = True, transition.dest
 

@@ -2,4 +2,352 @@
 
 from __future__ import annotations
 
-from sipflow.plans.blueprint import bp  # noqa: F401
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import login_required
+from wtforms import SelectChoice
+
+from sipflow.cases import services as case_services
+from sipflow.cases.errors import StaleCase
+from sipflow.cases.forms import choices
+from sipflow.clock import now_utc
+from sipflow.db import get_session, unit_of_work
+from sipflow.errors import UserError
+from sipflow.people.models import Person
+from sipflow.plans import editor, responsibility
+from sipflow.plans.blueprint import bp
+from sipflow.plans.forms import EstablishForm, HandOverForm, PlanEditorForm
+from sipflow.plans.services import find_plan
+from sipflow.security import audit
+from sipflow.web import (
+    attach_error,
+    case_or_404,
+    current_actor,
+    current_locale,
+    register_case_page_part,
+    transition_label,
+    workflow_registry,
+)
+
+# The plan's own fields (not rows, not the checkbox, which a browser leaves out when unticked).
+KEPT_WHEN_NOT_SENT = (
+    "needs",
+    "huvudansvar_contact",
+    "fast_vardkontakt",
+    "fast_omsorgskontakt",
+    "follow_up_on",
+    "child_view",
+    "child_view_missing_reason",
+)
+STALE_CASE = _l(
+    "Someone else changed this SIP while you were working. What you entered is kept below; look at the SIP "
+    "as it is now, and send it again if it still holds."
+)
+
+
+def _workflow(case):
+    return workflow_registry().get(case.workflow_name, case.workflow_version)
+
+
+def may_edit(session, case, actor) -> bool:
+    """The actor's organisation may edit the plan: it holds a party role of the workflow's plan step.
+
+    The parties of the step whose form is the plan's (from any state: the draft is written before the step
+    is available), as the workflow file says; initiator and huvudansvarig in the shipped files.
+    """
+    workflow = _workflow(case)
+    if workflow.is_final(case.state):
+        return False
+    parties = {p for t in workflow.transitions if t.form == editor.PLAN_FORM for p in t.parties}
+    roles = case_services.party_roles(session, case, case_services.actor_organisation_id(session, actor))
+    return bool(roles & parties)
+
+
+def _case_page_part(detail, actor, *, allowed: list) -> dict:
+    """The case page's plan link and the huvudansvar hand-overs, merged into the timeline by time."""
+    session, case = get_session(), detail.case
+    # A hand-over always leaves a holder: without one there is nothing to read.
+    held = any(p.role == "huvudansvarig" for p in detail.participants)
+    transfers = responsibility.transfers(session, case) if held else []
+    timeline = None
+    if transfers:
+        timeline = sorted(
+            [*detail.timeline, *transfers],
+            key=lambda e: e.transfer.at if isinstance(e, responsibility.TransferView) else e.log.at,
+        )
+    prefill = {}
+    if any(t.form == "preparation" for t in allowed):
+        # The preparation form shows the person's own goals the plan holds, so sending it loses none.
+        own = [g["text"] for g in editor.plan_data(session, case, find_plan(session, case))["own_goals"]]
+        prefill["preparation"] = {"own_goals": "\n".join(own)}
+    return {
+        "plan_editor_url": url_for("plans.editor", uid=case.uid),
+        "plan_timeline": timeline,
+        "transition_prefill": prefill,
+    }
+
+
+bp.record_once(lambda state: register_case_page_part(state.app, _case_page_part))
+
+
+def _field_by_id(form, field_id: str):
+    """The field (possibly inside a row) whose id is field_id, or None."""
+    for field in form:
+        if field.id == field_id:
+            return field
+        if field.type == "FieldList":
+            for entry in field:
+                if field_id.startswith(entry.id + "-"):
+                    return next((sub for sub in entry.form if sub.id == field_id), None)
+    return None
+
+
+def _attach(form, error: UserError, top: list, effort_rows: list[str]) -> None:
+    """Show a refusal of the service at the form's field: the service's efforts-N-x is a row of one list."""
+    name = error.field or ""
+    if name.startswith("efforts-"):
+        index, _, rest = name.removeprefix("efforts-").partition("-")
+        if index.isdigit() and int(index) < len(effort_rows):
+            name = f"{effort_rows[int(index)]}-{rest}"
+    field = _field_by_id(form, name) if name else None
+    if field is not None:
+        field.errors = [*field.errors, error.message]
+    else:
+        top.append(error.message)
+
+
+def _contacts(form: PlanEditorForm, parts, stored: list[dict]) -> None:
+    """One contact row per organisation taking part: as stored, else pre-filled from its participant."""
+    by_organisation = {c["organisation_id"]: c for c in stored}
+    for part in parts:
+        item = by_organisation.get(part.organisation_id) or {
+            "organisation_id": part.organisation_id,
+            "name": part.contact_name or "",
+            "phone": part.contact_phone or "",
+            "email": part.contact_email or "",
+        }
+        form.contacts.append_entry(item)
+
+
+def _build_form(session, case, parts, child: bool, *, formdata=None) -> PlanEditorForm:
+    if formdata is not None:
+        form = PlanEditorForm(formdata=formdata)
+    else:
+        plan = find_plan(session, case)
+        form = PlanEditorForm(formdata=None, row_version=plan.row_version if plan else 0)
+        configure(form, parts, child)
+        data = editor.plan_data(session, case, plan)
+        form.fill(data)
+        _contacts(form, parts, data["contacts"])
+        form.add_blank_rows()
+        configure(form, parts, child)
+        return form
+    configure(form, parts, child)
+    return form
+
+
+def configure(form: PlanEditorForm, parts, child: bool) -> None:
+    """The organisation and unit choices of the case."""
+    organisations = [(p.organisation_id, p.name) for p in parts]
+    units = [(unit_id, f"{p.name}, {name}") for p in parts for unit_id, name in p.units]
+    form.configure(organisations, units, child=child)
+
+
+def _render(
+    case, form: PlanEditorForm, *, status: int = 200, errors=None, hand_over: HandOverForm | None = None
+):
+    session, actor, now = get_session(), current_actor(), now_utc()
+    workflow = _workflow(case)
+    parts = editor.organisation_parts(session, case)
+    plan = find_plan(session, case)
+    transition, missing = editor.missing_items(session, workflow, case, actor, now=now)
+    may_establish = False
+    if transition is not None:
+        try:
+            case_services.check_may_fire(session, workflow_registry(), actor, case, transition.trigger)
+            may_establish = True
+        except UserError:
+            pass
+    editable = may_edit(session, case, actor)
+    establish = EstablishForm(
+        formdata=None,
+        prefix="establish",
+        version=case.version,
+        plan_row_version=plan.row_version if plan else 0,
+    )
+    if hand_over is None:
+        hand_over = _hand_over_form(case, parts)
+    return (
+        render_template(
+            "plans/editor_page.html",
+            case=case,
+            person=session.get(Person, case.person_id),
+            form=form,
+            errors=errors or [],
+            parts={p.organisation_id: p for p in parts},
+            part_list=parts,
+            holder=next((p for p in parts if p.huvudansvarig), None),
+            transition=transition,
+            transition_label=transition_label(transition, current_locale()) if transition else None,
+            missing=missing,
+            may_establish=may_establish,
+            may_edit=editable,
+            may_hand_over=editable and responsibility.may_give_huvudansvar(session, case, actor),
+            establish_form=establish,
+            hand_over_form=hand_over,
+            transfers=responsibility.transfers(session, case),
+            decision_uids=editor.decision_effort_uids(session, plan),
+        ),
+        status,
+    )
+
+
+def _child(session, case) -> bool:
+    return editor.is_child(session.get(Person, case.person_id), editor.local_today(now_utc()))
+
+
+@bp.get("/cases/<uid>/plan", endpoint="editor")
+@login_required
+def editor_page(uid: str):
+    """The working plan: its editor (for the parties who may edit it) and what is missing to establish it."""
+    case = case_or_404(uid, audit.PLAN_VIEW)
+    session = get_session()
+    parts = editor.organisation_parts(session, case)
+    return _render(case, _build_form(session, case, parts, _child(session, case)))
+
+
+@bp.post("/cases/<uid>/plan")
+@login_required
+def save(uid: str):
+    """Save the working plan; "more rows" shows the form again with empty rows, saving nothing."""
+    case = case_or_404(uid, audit.PLAN_CHANGE)
+    session, actor = get_session(), current_actor()
+    if not may_edit(session, case, actor):
+        abort(403)
+    parts = editor.organisation_parts(session, case)
+    form = _build_form(session, case, parts, _child(session, case), formdata=request.form)
+    if request.form.get("action") == "add_rows":
+        form.add_blank_rows()
+        configure(form, parts, _child(session, case))
+        return _render(case, form)
+    if not form.validate():
+        return _render(case, form, status=400)
+    # A field the request did not carry at all keeps what is stored (an empty one is a wish to clear it).
+    stored = editor.plan_data(session, case, find_plan(session, case))
+    for name in KEPT_WHEN_NOT_SENT:
+        if name in form and name not in request.form:
+            form[name].data = stored[name]
+    data, effort_rows = form.to_data()
+    try:
+        with unit_of_work(session):
+            editor.save_plan(
+                session, case, actor, data, expected_row_version=form.row_version.data, now=now_utc()
+            )
+    except UserError as error:
+        top: list = []
+        if isinstance(error, editor.PlanConflict):
+            # The form now carries the version saved meanwhile: saving again is a deliberate choice.
+            plan = find_plan(session, case)
+            form.row_version.data = plan.row_version if plan else 0
+            form.row_version.raw_data = [str(form.row_version.data)]
+        _attach(form, error, top, effort_rows)
+        return _render(case, form, status=error.status, errors=top)
+    flash(_("The plan is saved."), "success")
+    return redirect(url_for("plans.editor", uid=case.uid), code=303)
+
+
+@bp.post("/cases/<uid>/plan/establish")
+@login_required
+def establish(uid: str):
+    """Establish (or revise) the plan as the page showed it: the workflow's step whose form is the plan's."""
+    case = case_or_404(uid, audit.CASE_TRANSITION)
+    session, actor = get_session(), current_actor()
+    if not may_edit(session, case, actor):
+        abort(403)
+    workflow = _workflow(case)
+    transition = editor.establishing_transition(workflow, case.state)
+    form = EstablishForm(formdata=request.form, prefix="establish")
+    parts = editor.organisation_parts(session, case)
+    page_form = _build_form(session, case, parts, _child(session, case))
+    if transition is None:
+        return _render(
+            case,
+            page_form,
+            status=409,
+            errors=[_l("The plan cannot be established in the SIP's current state.")],
+        )
+    if not form.validate():
+        return _render(
+            case, page_form, status=400, errors=[_l("The form is incomplete. Reload the page and try again.")]
+        )
+    try:
+        with unit_of_work(session):
+            case_services.fire_transition(
+                session,
+                workflow_registry(),
+                actor,
+                case,
+                transition.trigger,
+                expected_version=form.version.data,
+                now=now_utc(),
+                data={"plan_row_version": form.plan_row_version.data},
+            )
+    except UserError as error:
+        message = STALE_CASE if isinstance(error, StaleCase) else error.message
+        return _render(
+            case,
+            _build_form(session, case, parts, _child(session, case)),
+            status=error.status,
+            errors=[message],
+        )
+    flash(_("%(step)s: done.", step=transition_label(transition, current_locale())), "success")
+    return redirect(url_for("cases.detail", uid=case.uid), code=303)
+
+
+def _hand_over_form(case, parts, *, formdata=None) -> HandOverForm:
+    # Prefixed: the page holds three forms, and ids must not repeat.
+    if formdata is None:
+        form = HandOverForm(formdata=None, prefix="handover", version=case.version)
+    else:
+        form = HandOverForm(formdata=formdata, prefix="handover")
+    form.organisation_id.choices = [SelectChoice("", _l("Choose"))] + choices(
+        (p.organisation_id, p.name) for p in parts if not p.huvudansvarig
+    )
+    return form
+
+
+@bp.post("/cases/<uid>/plan/huvudansvar")
+@login_required
+def hand_over(uid: str):
+    """Give overall responsibility to an organisation taking part; a hand-over says why."""
+    case = case_or_404(uid, audit.PLAN_CHANGE)
+    session, actor = get_session(), current_actor()
+    if not (may_edit(session, case, actor) and responsibility.may_give_huvudansvar(session, case, actor)):
+        abort(403)
+    parts = editor.organisation_parts(session, case)
+    form = _hand_over_form(case, parts, formdata=request.form)
+    page_form = _build_form(session, case, parts, _child(session, case))
+    if not form.validate():
+        return _render(case, page_form, status=400, hand_over=form)
+    try:
+        with unit_of_work(session):
+            responsibility.give_huvudansvar(
+                session,
+                case,
+                actor,
+                organisation_id=form.organisation_id.data,
+                reason=form.reason.data,
+                expected_version=form.version.data,
+                now=now_utc(),
+            )
+    except UserError as error:
+        top: list = []
+        if isinstance(error, StaleCase):
+            form.version.data = case.version
+            form.version.raw_data = [str(case.version)]
+            error = StaleCase(STALE_CASE)
+        attach_error(form, error, top)
+        return _render(case, page_form, status=error.status, errors=top, hand_over=form)
+    flash(_("Overall responsibility is given."), "success")
+    return redirect(url_for("plans.editor", uid=case.uid) + "#huvudansvar", code=303)

@@ -1,0 +1,607 @@
+"""Writing the working plan: the editor's data in, checked, saved with a compare-and-set on its row version.
+
+`save_plan` takes the whole plan as the editor shows it (goals, efforts, contacts, the plan's own fields)
+and makes the stored rows match it: a row the data names by its `uid` is updated (keeping its uid and the
+meeting decision it came from), a row it no longer names is removed, a row without a known uid is added.
+Everything is checked before anything is written, so a refusal leaves the plan as it was.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import delete, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlmodel import Session, select
+
+from sipflow.cases.models import Participant, SipCase
+from sipflow.clock import to_local, within_date_window
+from sipflow.db import compare_and_set
+from sipflow.errors import Conflict, InvalidInput
+from sipflow.people.models import Organisation, Person, Unit, User
+from sipflow.plans.content import plan_items
+from sipflow.plans.models import EFFORT_KINDS, EFFORT_STATUSES, Plan, PlanContact, PlanEffort, PlanGoal
+from sipflow.plans.services import find_plan
+from sipflow.workflow.context import TransitionContext
+from sipflow.workflow.definition import TransitionDef, Workflow
+from sipflow.workflow.registry import GUARDS
+
+# The transition form whose step establishes (or revises) the plan: the editor finds its step by this kind,
+# never by a trigger's name.
+PLAN_FORM = "plan"
+
+# Bounds of one plan: every list the editor shows is bounded, and so is every text.
+MAX_GOALS = 50
+MAX_EFFORTS = 100
+TEXT_LIMITS = {
+    "needs": 4000,
+    "goal": 1000,
+    "what": 1000,
+    "responsible": 160,
+    "actor": 160,
+    "huvudansvar_contact": 160,
+    "fast_vardkontakt": 160,
+    "fast_omsorgskontakt": 160,
+    "child_view": 4000,
+    "child_view_missing_reason": 1000,
+    "contact_name": 160,
+    "phone": 40,
+    "email": 254,
+}
+_PHONE = re.compile(r"^[0-9+()\- ]{5,40}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+ADULT_AGE = 18
+
+
+class PlanConflict(Conflict):
+    """The plan changed since the page was read: nothing was saved, and what was typed is kept."""
+
+    code = "plan_conflict"
+
+
+PLAN_CHANGED = _l(
+    "Someone else saved the plan while you were working. Your text is kept below: look at the plan as it is "
+    "now (open it in another tab), then save again to replace it with what you see here."
+)
+
+
+def is_child(person: Person | None, today: date) -> bool:
+    """The person is under 18 on today (from the birth date; unknown birth date: not a child)."""
+    if person is None or person.birth_date is None:
+        return False
+    born = person.birth_date
+    try:
+        adult_on = born.replace(year=born.year + ADULT_AGE)
+    except ValueError:  # born on 29 February: of age on 1 March
+        adult_on = date(born.year + ADULT_AGE, 3, 1)
+    return today < adult_on
+
+
+def local_today(now: datetime) -> date:
+    """Today's date in Swedish local time."""
+    return to_local(now).date()
+
+
+# --- Reading: the editor's data -------------------------------------------------------------------------
+
+
+def plan_data(session: Session, case: SipCase, plan: Plan | None) -> dict:
+    """The plan as the editor edits it (the shape save_plan takes); an empty plan when none is started."""
+    goals, efforts, contacts = plan_items(session, plan) if plan is not None else ([], [], [])
+    return {
+        "needs": (plan.needs if plan else None) or "",
+        "own_goals": [{"uid": g.uid, "text": g.text} for g in goals if g.kind == "own"],
+        "professional_goals": [{"uid": g.uid, "text": g.text} for g in goals if g.kind == "professional"],
+        "efforts": [
+            {
+                "uid": e.uid,
+                "kind": e.kind,
+                "what": e.what,
+                "organisation_id": e.organisation_id,
+                "unit_id": e.unit_id,
+                "responsible": e.responsible or "",
+                "actor": e.actor or "",
+                "starts_on": e.starts_on,
+                "ends_on": e.ends_on,
+                "status": e.status,
+                "decision_id": e.decision_id,
+            }
+            for e in efforts
+        ],
+        "no_other_measures": bool(plan and plan.no_other_measures),
+        "huvudansvar_contact": (plan.huvudansvar_contact if plan else None) or "",
+        "fast_vardkontakt": (plan.fast_vardkontakt if plan else None) or "",
+        "fast_omsorgskontakt": (plan.fast_omsorgskontakt if plan else None) or "",
+        "contacts": [
+            {
+                "organisation_id": c.organisation_id,
+                "name": c.name,
+                "phone": c.phone or "",
+                "email": c.email or "",
+            }
+            for c in contacts
+        ],
+        "follow_up_on": plan.follow_up_on if plan else None,
+        "child_view": case.child_view or "",
+        "child_view_missing_reason": (plan.child_view_missing_reason if plan else None) or "",
+    }
+
+
+def decision_effort_uids(session: Session, plan: Plan | None) -> set[str]:
+    """The uids of the plan's efforts that came from a meeting decision (the page marks them)."""
+    if plan is None:
+        return set()
+    return set(
+        session.exec(
+            select(PlanEffort.uid).where(PlanEffort.plan_id == plan.id, PlanEffort.decision_id.is_not(None))
+        ).all()
+    )
+
+
+# --- Checking ---------------------------------------------------------------------------------------------
+
+
+def _text(value, field: str, limit_key: str, *, required=None) -> str | None:
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise InvalidInput(_l("Enter text."), field=field)
+    value = value.strip()
+    limit = TEXT_LIMITS[limit_key]
+    if len(value) > limit:
+        raise InvalidInput(_l("At most %(max)d characters.", max=limit), field=field)
+    if not value and required is not None:
+        raise InvalidInput(required, field=field)
+    return value or None
+
+
+def _date(value, field: str) -> date | None:
+    if value is None:
+        return None
+    if not isinstance(value, date) or isinstance(value, datetime) or not within_date_window(value):
+        raise InvalidInput(_l("Enter a date."), field=field)
+    return value
+
+
+def _id(value, field: str) -> int | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidInput(_l("Choose one of the options."), field=field)
+    return value
+
+
+@dataclass
+class _Owners:
+    """Who may own an effort or have a contact: the organisations taking part and their units."""
+
+    organisation_ids: set[int]
+    unit_organisation: dict[int, int]
+
+
+def _owners(session: Session, case: SipCase) -> _Owners:
+    organisation_ids = set(
+        session.exec(
+            select(Participant.organisation_id).where(
+                Participant.case_id == case.id, Participant.active, Participant.organisation_id.is_not(None)
+            )
+        ).all()
+    )
+    units = (
+        session.exec(
+            select(Unit.id, Unit.organisation_id).where(Unit.organisation_id.in_(organisation_ids))
+        ).all()
+        if organisation_ids
+        else []
+    )
+    return _Owners(organisation_ids, {unit_id: org_id for unit_id, org_id in units})
+
+
+def _clean_goals(items, field: str) -> list[dict]:
+    if not isinstance(items, list):
+        raise InvalidInput(_l("Enter text."), field=field)
+    if len(items) > MAX_GOALS:
+        raise InvalidInput(_l("At most %(max)d goals.", max=MAX_GOALS), field=field)
+    cleaned = []
+    for index, item in enumerate(items):
+        text = _text(item.get("text"), f"{field}-{index}-text", "goal")
+        if text:
+            cleaned.append({"uid": item.get("uid"), "text": text})
+    return cleaned
+
+
+def _clean_effort(item: dict, index: int, owners: _Owners) -> dict:
+    prefix = f"efforts-{index}-"
+    kind = item.get("kind") or "effort"
+    if kind not in EFFORT_KINDS:
+        raise InvalidInput(_l("Choose one of the options."), field=prefix + "kind")
+    status = item.get("status") or "planned"
+    if status not in EFFORT_STATUSES:
+        raise InvalidInput(_l("Choose one of the options."), field=prefix + "status")
+    what = _text(item.get("what"), prefix + "what", "what", required=_l("Say what is done."))
+    starts_on = _date(item.get("starts_on"), prefix + "starts_on")
+    ends_on = _date(item.get("ends_on"), prefix + "ends_on")
+    if starts_on and ends_on and starts_on > ends_on:
+        raise InvalidInput(_l("The end date comes before the start date."), field=prefix + "ends_on")
+    organisation_id = _id(item.get("organisation_id"), prefix + "organisation_id")
+    unit_id = _id(item.get("unit_id"), prefix + "unit_id")
+    responsible = _text(item.get("responsible"), prefix + "responsible", "responsible")
+    actor = _text(item.get("actor"), prefix + "actor", "actor")
+    if kind == "effort":
+        if organisation_id is None:
+            raise InvalidInput(
+                _l("Choose the organisation that owns the effort."), field=prefix + "organisation_id"
+            )
+        if organisation_id not in owners.organisation_ids:
+            raise InvalidInput(
+                _l("Choose an organisation taking part in the SIP."), field=prefix + "organisation_id"
+            )
+        if unit_id is not None and owners.unit_organisation.get(unit_id) != organisation_id:
+            raise InvalidInput(
+                _l("Choose a unit of the organisation that owns the effort."), field=prefix + "unit_id"
+            )
+        actor = None
+    else:
+        # What the person, a närstående or someone outside the SIP does: named by who does it.
+        if actor is None:
+            raise InvalidInput(_l("Say who does it."), field=prefix + "actor")
+        organisation_id = unit_id = responsible = None
+    return {
+        "uid": item.get("uid"),
+        "kind": kind,
+        "what": what,
+        "organisation_id": organisation_id,
+        "unit_id": unit_id,
+        "responsible": responsible,
+        "actor": actor,
+        "starts_on": starts_on,
+        "ends_on": ends_on,
+        "status": status,
+    }
+
+
+def _clean_contacts(items, owners: _Owners) -> list[dict]:
+    if not isinstance(items, list):
+        raise InvalidInput(_l("Choose one of the options."), field="contacts")
+    cleaned: dict[int, dict] = {}
+    for index, item in enumerate(items):
+        prefix = f"contacts-{index}-"
+        name = _text(item.get("name"), prefix + "name", "contact_name")
+        phone = _text(item.get("phone"), prefix + "phone", "phone")
+        email = _text(item.get("email"), prefix + "email", "email")
+        if not (name or phone or email):
+            continue
+        organisation_id = _id(item.get("organisation_id"), prefix + "organisation_id")
+        if organisation_id not in owners.organisation_ids:
+            raise InvalidInput(
+                _l("Choose an organisation taking part in the SIP."), field=prefix + "organisation_id"
+            )
+        if name is None:
+            raise InvalidInput(_l("Enter the contact person's name."), field=prefix + "name")
+        if phone is not None and not _PHONE.match(phone):
+            raise InvalidInput(_l("Enter a phone number (digits, +, -, spaces)."), field=prefix + "phone")
+        if email is not None and not _EMAIL.match(email):
+            raise InvalidInput(_l("Enter an e-mail address."), field=prefix + "email")
+        cleaned[organisation_id] = {
+            "organisation_id": organisation_id,
+            "name": name,
+            "phone": phone,
+            "email": email,
+        }
+    return list(cleaned.values())
+
+
+def check_plan_data(session: Session, case: SipCase, plan: Plan | None, data: dict, *, now: datetime) -> dict:
+    """The editor's data checked and cleaned; the first bad value is refused (InvalidInput at its field)."""
+    owners = _owners(session, case)
+    efforts = data.get("efforts") or []
+    if not isinstance(efforts, list):
+        raise InvalidInput(_l("Choose one of the options."), field="efforts")
+    if len(efforts) > MAX_EFFORTS:
+        raise InvalidInput(_l("At most %(max)d efforts.", max=MAX_EFFORTS), field="efforts")
+    follow_up_on = _date(data.get("follow_up_on"), "follow_up_on")
+    stored_follow_up = plan.follow_up_on if plan else None
+    # A stored date stays savable after it passed (the missing list says it must move); a new one lies ahead.
+    if follow_up_on is not None and follow_up_on != stored_follow_up and follow_up_on <= local_today(now):
+        raise InvalidInput(_l("Set a follow-up date in the future."), field="follow_up_on")
+    no_other_measures = data.get("no_other_measures", False)
+    if not isinstance(no_other_measures, bool):
+        raise InvalidInput(_l("Choose one of the options."), field="no_other_measures")
+    return {
+        "needs": _text(data.get("needs"), "needs", "needs"),
+        "own_goals": _clean_goals(data.get("own_goals") or [], "own_goals"),
+        "professional_goals": _clean_goals(data.get("professional_goals") or [], "professional_goals"),
+        "efforts": [_clean_effort(item, index, owners) for index, item in enumerate(efforts)],
+        "no_other_measures": no_other_measures,
+        "huvudansvar_contact": _text(
+            data.get("huvudansvar_contact"), "huvudansvar_contact", "huvudansvar_contact"
+        ),
+        "fast_vardkontakt": _text(data.get("fast_vardkontakt"), "fast_vardkontakt", "fast_vardkontakt"),
+        "fast_omsorgskontakt": _text(
+            data.get("fast_omsorgskontakt"), "fast_omsorgskontakt", "fast_omsorgskontakt"
+        ),
+        "contacts": _clean_contacts(data.get("contacts") or [], owners),
+        "follow_up_on": follow_up_on,
+        # Only what the page showed is written: a plan saved without the child's fields keeps them.
+        "child_view": _text(data["child_view"], "child_view", "child_view") if "child_view" in data else ...,
+        "child_view_missing_reason": (
+            _text(data["child_view_missing_reason"], "child_view_missing_reason", "child_view_missing_reason")
+            if "child_view_missing_reason" in data
+            else ...
+        ),
+    }
+
+
+# --- Writing ----------------------------------------------------------------------------------------------
+
+
+def _claim(
+    session: Session, plan: Plan, expected_row_version: int, actor: User | None, now: datetime
+) -> None:
+    """Compare-and-set the plan's row version: of two savers who read the same version only one gets past."""
+    statement = (
+        update(Plan)
+        .where(Plan.id == plan.id, Plan.row_version == expected_row_version)
+        .values(
+            row_version=expected_row_version + 1,
+            updated_at=now,
+            updated_by_user_id=actor.id if actor else None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+    def recheck() -> None:
+        if plan.row_version != expected_row_version:
+            raise PlanConflict(PLAN_CHANGED)
+
+    if not compare_and_set(session, statement, obj=plan, recheck=recheck, busy=PlanConflict(PLAN_CHANGED)):
+        raise PlanConflict(PLAN_CHANGED)
+    set_committed_value(plan, "row_version", expected_row_version + 1)
+    set_committed_value(plan, "updated_at", now)
+    set_committed_value(plan, "updated_by_user_id", actor.id if actor else None)
+
+
+def _sync_goals(session: Session, plan: Plan, existing: list[PlanGoal], clean: dict) -> None:
+    by_uid = {g.uid: g for g in existing}
+    kept: set[int] = set()
+    for kind in ("own", "professional"):
+        for position, item in enumerate(clean[f"{kind}_goals"]):
+            row = by_uid.get(item["uid"])
+            if row is None or row.kind != kind or row.id in kept:
+                row = PlanGoal(plan_id=plan.id, kind=kind, text=item["text"])
+            row.text, row.position = item["text"], position
+            session.add(row)
+            if row.id is not None:
+                kept.add(row.id)
+    gone = [g.id for g in existing if g.id not in kept]
+    if gone:
+        session.execute(delete(PlanGoal).where(PlanGoal.id.in_(gone)))
+
+
+def _sync_efforts(session: Session, plan: Plan, existing: list[PlanEffort], clean: dict) -> None:
+    by_uid = {e.uid: e for e in existing}
+    kept: set[int] = set()
+    for position, item in enumerate(clean["efforts"]):
+        row = by_uid.get(item["uid"])
+        if row is None or row.id in kept:
+            row = PlanEffort(plan_id=plan.id, what=item["what"])
+        for name in (
+            "kind",
+            "what",
+            "organisation_id",
+            "unit_id",
+            "responsible",
+            "actor",
+            "starts_on",
+            "ends_on",
+        ):
+            setattr(row, name, item[name])
+        row.status, row.position = item["status"], position
+        session.add(row)
+        if row.id is not None:
+            kept.add(row.id)
+    gone = [e.id for e in existing if e.id not in kept]
+    if gone:
+        session.execute(delete(PlanEffort).where(PlanEffort.id.in_(gone)))
+
+
+def _sync_contacts(session: Session, plan: Plan, existing: list[PlanContact], clean: dict) -> None:
+    by_organisation = {c.organisation_id: c for c in existing}
+    for item in clean["contacts"]:
+        row = by_organisation.pop(item["organisation_id"], None) or PlanContact(
+            plan_id=plan.id, organisation_id=item["organisation_id"], name=item["name"]
+        )
+        row.name, row.phone, row.email = item["name"], item["phone"], item["email"]
+        session.add(row)
+    for row in by_organisation.values():
+        session.delete(row)
+
+
+def save_plan(
+    session: Session,
+    case: SipCase,
+    actor: User | None,
+    data: dict,
+    *,
+    expected_row_version: int,
+    now: datetime,
+) -> Plan:
+    """Save the whole working plan as the editor holds it, if nobody saved it since expected_row_version.
+
+    expected_row_version 0 means the page was read before the plan was started. Refuses with InvalidInput
+    (at its field) or PlanConflict; then nothing is written.
+    """
+    if isinstance(expected_row_version, bool) or not 0 <= expected_row_version < 2**31:
+        raise PlanConflict(PLAN_CHANGED)
+    plan = find_plan(session, case)
+    clean = check_plan_data(session, case, plan, data, now=now)
+    if plan is None:
+        if expected_row_version != 0:
+            raise PlanConflict(PLAN_CHANGED)
+        plan = Plan(
+            case_id=case.id, row_version=1, updated_at=now, updated_by_user_id=actor.id if actor else None
+        )
+        session.add(plan)
+        try:
+            with session.begin_nested():
+                session.flush()
+        except IntegrityError:
+            # Someone else started the plan at the same moment (one plan per case).
+            raise PlanConflict(PLAN_CHANGED) from None
+        goals, efforts, contacts = [], [], []
+    else:
+        if expected_row_version != plan.row_version:
+            raise PlanConflict(PLAN_CHANGED)
+        _claim(session, plan, expected_row_version, actor, now)
+        goals, efforts, contacts = plan_items(session, plan)
+    for name in (
+        "needs",
+        "no_other_measures",
+        "huvudansvar_contact",
+        "fast_vardkontakt",
+        "fast_omsorgskontakt",
+        "follow_up_on",
+    ):
+        setattr(plan, name, clean[name])
+    if clean["child_view_missing_reason"] is not ...:
+        plan.child_view_missing_reason = clean["child_view_missing_reason"]
+    if clean["child_view"] is not ... and clean["child_view"] != case.child_view:
+        # The child's own view stays on the case, where the child workflow's guard reads it.
+        case.child_view = clean["child_view"]
+        session.add(case)
+    session.add(plan)
+    _sync_goals(session, plan, goals, clean)
+    _sync_efforts(session, plan, efforts, clean)
+    _sync_contacts(session, plan, contacts, clean)
+    session.flush()
+    return plan
+
+
+def add_own_goals(
+    session: Session, case: SipCase, texts: list[str], *, actor: User | None, now: datetime
+) -> Plan:
+    """Add the person's own goals to the working plan (started if need be); a goal already there is kept once.
+
+    Raises the plan's row version, so an editor page read before sees a conflict instead of removing them.
+    """
+    plan = find_plan(session, case)
+    if plan is None:
+        plan = Plan(case_id=case.id, updated_at=now, updated_by_user_id=actor.id if actor else None)
+        session.add(plan)
+        session.flush()
+        goals: list[PlanGoal] = []
+    else:
+        goals = list(
+            session.exec(
+                select(PlanGoal).where(PlanGoal.plan_id == plan.id).order_by(PlanGoal.position)
+            ).all()
+        )
+        session.execute(
+            update(Plan)
+            .where(Plan.id == plan.id)
+            .values(
+                row_version=Plan.row_version + 1,
+                updated_at=now,
+                updated_by_user_id=actor.id if actor else None,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        session.refresh(plan)
+    own = [g for g in goals if g.kind == "own"]
+    present = {g.text.casefold() for g in own}
+    position = max((g.position for g in own), default=-1) + 1
+    for text in texts:
+        if text.casefold() in present:
+            continue
+        if len(own) >= MAX_GOALS:
+            raise InvalidInput(_l("At most %(max)d goals.", max=MAX_GOALS), field="own_goals")
+        goal = PlanGoal(plan_id=plan.id, kind="own", text=text, position=position)
+        session.add(goal)
+        own.append(goal)
+        present.add(text.casefold())
+        position += 1
+    session.flush()
+    return plan
+
+
+# --- What is still missing ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Missing:
+    """One condition of the establishing step that does not hold yet, and the field where it is fixed."""
+
+    guard: str
+    message: object
+    field: str | None
+
+
+def establishing_transition(workflow: Workflow, state: str) -> TransitionDef | None:
+    """The step from state whose form is the plan's (establish or revise), if the workflow has one there."""
+    return next((t for t in workflow.transitions_from(state) if t.form == PLAN_FORM), None)
+
+
+def missing_items(
+    session: Session, workflow: Workflow, case: SipCase, actor: User | None, *, now: datetime
+) -> tuple[TransitionDef | None, list[Missing]]:
+    """The establishing step from the case's state and every one of its conditions that fails now.
+
+    Asks the guards without firing anything: they read the plan draft as saved, and the follow-up day the
+    step would copy from it.
+    """
+    transition = establishing_transition(workflow, case.state)
+    if transition is None:
+        return None, []
+    ctx = TransitionContext(session=session, case=case, actor=actor, now=now, data={})
+    missing = []
+    for name in transition.conditions:
+        guard = GUARDS.get(name)
+        if guard is None or not guard.check(ctx):
+            missing.append(Missing(name, guard.message if guard else name, guard.field if guard else None))
+    return transition, missing
+
+
+# --- What the editor page shows besides the plan ------------------------------------------------------------
+
+
+@dataclass
+class OrganisationPart:
+    """An organisation taking part: its name, its units taking part, and its contact person if known."""
+
+    organisation_id: int
+    name: str
+    units: list[tuple[int, str]]
+    contact_name: str | None
+    contact_email: str | None
+    contact_phone: str | None
+    huvudansvarig: bool
+
+
+def organisation_parts(session: Session, case: SipCase) -> list[OrganisationPart]:
+    """The organisations taking part in the case, by name, each with its units and first named contact."""
+    rows = session.exec(
+        select(Participant, Organisation, Unit, User)
+        .join(Organisation, Organisation.id == Participant.organisation_id)
+        .outerjoin(Unit, Unit.id == Participant.unit_id)
+        .outerjoin(User, User.id == Participant.contact_user_id)
+        .where(Participant.case_id == case.id, Participant.active, Participant.kind == "organisation")
+        .order_by(Organisation.name, Participant.id)
+    ).all()
+    parts: dict[int, OrganisationPart] = {}
+    for participant, organisation, unit, user in rows:
+        part = parts.setdefault(
+            organisation.id,
+            OrganisationPart(organisation.id, organisation.name, [], None, None, None, False),
+        )
+        if unit is not None:
+            part.units.append((unit.id, unit.name))
+        part.huvudansvarig = part.huvudansvarig or participant.role == "huvudansvarig"
+        if part.contact_name is None and user is not None:
+            part.contact_name = user.display_name
+            part.contact_email = participant.email or user.email
+            part.contact_phone = participant.phone
+    return list(parts.values())

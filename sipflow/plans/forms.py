@@ -1,0 +1,271 @@
+"""The plan editor's forms: the whole working plan on one page, and the huvudansvar hand-over.
+
+Rows (goals, efforts, contacts) are WTForms field lists. Without JavaScript the page offers empty rows and
+a button that shows more of them, keeping what was typed; a row is removed by ticking its box.
+"""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    FieldList,
+    Form,
+    FormField,
+    HiddenField,
+    IntegerField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms.widgets import HiddenInput
+
+from sipflow.cases.forms import choices, date_field
+from sipflow.plans.editor import MAX_EFFORTS, MAX_GOALS, TEXT_LIMITS
+
+STATUS_LABELS = {
+    "planned": _l("Planned"),
+    "ongoing": _l("Ongoing"),
+    "done": _l("Done"),
+    "cancelled": _l("Cancelled"),
+}
+# Empty rows shown under each list, and added by "more rows".
+BLANK_ROWS = 2
+TOO_LONG = _l("At most %(max)d characters.")
+
+
+def _max(key: str):
+    return Length(max=TEXT_LIMITS[key], message=TOO_LONG)
+
+
+# Ids and versions are 32-bit columns: anything larger is refused at the field, never sent to the database.
+MAX_ID = 2**31 - 1
+
+
+def optional_int(value):
+    """An id from a select: None when empty; anything else must be a whole number an id column holds."""
+    if value is None or value == "":
+        return None
+    number = value if isinstance(value, int) else int(value)
+    if not 0 <= number <= MAX_ID:
+        raise ValueError("out of range")
+    return number
+
+
+def _counter():
+    """A hidden version number the page was read at."""
+    return IntegerField(widget=HiddenInput(), validators=[InputRequired(), NumberRange(min=0, max=MAX_ID)])
+
+
+def _text(value) -> str:
+    return (value or "").strip()
+
+
+class GoalRow(Form):
+    """One goal."""
+
+    uid = HiddenField()
+    text = TextAreaField(_l("Goal"), validators=[Optional(), _max("goal")], render_kw={"rows": 2})
+    remove = BooleanField(_l("Remove"))
+
+    def blank(self) -> bool:
+        """Nothing typed in the row."""
+        return not _text(self.text.data)
+
+
+class EffortRow(Form):
+    """One effort (insats) of an organisation taking part."""
+
+    uid = HiddenField()
+    what = TextAreaField(_l("Effort"), validators=[Optional(), _max("what")], render_kw={"rows": 2})
+    organisation_id = SelectField(_l("Organisation"), coerce=optional_int, validate_choice=False)
+    unit_id = SelectField(_l("Unit"), coerce=optional_int, validate_choice=False)
+    responsible = StringField(_l("Responsible person"), validators=[Optional(), _max("responsible")])
+    starts_on = date_field(_l("From"))
+    ends_on = date_field(_l("To"))
+    status = SelectField(_l("Status"), choices=choices(STATUS_LABELS.items()), default="planned")
+    remove = BooleanField(_l("Remove"))
+
+    def blank(self) -> bool:
+        """Nothing typed in the row (a chosen organisation alone is not an effort)."""
+        return not (
+            _text(self.what.data) or _text(self.responsible.data) or self.starts_on.data or self.ends_on.data
+        )
+
+
+class ActorRow(Form):
+    """Something the person or a närstående does, or a measure by someone outside the SIP."""
+
+    uid = HiddenField()
+    what = TextAreaField(_l("What"), validators=[Optional(), _max("what")], render_kw={"rows": 2})
+    actor = StringField(_l("Who"), validators=[Optional(), _max("actor")])
+    starts_on = date_field(_l("From"))
+    ends_on = date_field(_l("To"))
+    status = SelectField(_l("Status"), choices=choices(STATUS_LABELS.items()), default="planned")
+    remove = BooleanField(_l("Remove"))
+
+    def blank(self) -> bool:
+        """Nothing typed in the row."""
+        return not (
+            _text(self.what.data) or _text(self.actor.data) or self.starts_on.data or self.ends_on.data
+        )
+
+
+class ContactRow(Form):
+    """The contact person of one organisation taking part."""
+
+    organisation_id = IntegerField(
+        widget=HiddenInput(), validators=[Optional(), NumberRange(min=0, max=MAX_ID)]
+    )
+    name = StringField(_l("Contact person"), validators=[Optional(), _max("contact_name")])
+    phone = StringField(_l("Phone"), validators=[Optional(), _max("phone")])
+    email = StringField(_l("E-mail"), validators=[Optional(), _max("email")])
+
+
+class PlanEditorForm(FlaskForm):
+    """The working plan."""
+
+    row_version = _counter()
+    needs = TextAreaField(_l("Needs"), validators=[Optional(), _max("needs")], render_kw={"rows": 4})
+    own_goals = FieldList(FormField(GoalRow), max_entries=MAX_GOALS + BLANK_ROWS * 10)
+    professional_goals = FieldList(FormField(GoalRow), max_entries=MAX_GOALS + BLANK_ROWS * 10)
+    efforts = FieldList(FormField(EffortRow), max_entries=MAX_EFFORTS + BLANK_ROWS * 10)
+    own_efforts = FieldList(FormField(ActorRow), max_entries=MAX_EFFORTS + BLANK_ROWS * 10)
+    other_efforts = FieldList(FormField(ActorRow), max_entries=MAX_EFFORTS + BLANK_ROWS * 10)
+    no_other_measures = BooleanField(_l("No measures by others than the organisations taking part"))
+    huvudansvar_contact = StringField(
+        _l("Named contact at the organisation with overall responsibility"),
+        validators=[Optional(), _max("huvudansvar_contact")],
+    )
+    fast_vardkontakt = StringField(_l("Fast vårdkontakt"), validators=[Optional(), _max("fast_vardkontakt")])
+    fast_omsorgskontakt = StringField(
+        _l("Fast omsorgskontakt"), validators=[Optional(), _max("fast_omsorgskontakt")]
+    )
+    contacts = FieldList(FormField(ContactRow), max_entries=200)
+    follow_up_on = date_field(_l("Follow-up on"))
+    child_view = TextAreaField(_l("The child's own view"), validators=[Optional(), _max("child_view")])
+    child_view_missing_reason = TextAreaField(
+        _l("Why the child's own view is missing"), validators=[Optional(), _max("child_view_missing_reason")]
+    )
+
+    # The kind each effort list holds, in the order the service's efforts list is built.
+    EFFORT_LISTS = (("efforts", "effort"), ("own_efforts", "own"), ("other_efforts", "other"))
+
+    def configure(
+        self, organisations: list[tuple[int, str]], units: list[tuple[int, str]], *, child: bool
+    ) -> None:
+        """The organisation and unit choices of the case; the child's fields only for a person under 18."""
+        empty = [SelectChoice("", _l("Choose"))]
+        for entry in self.efforts:
+            entry.form.organisation_id.choices = empty + choices(organisations)
+            entry.form.unit_id.choices = [SelectChoice("", _l("Any unit"))] + choices(units)
+        if not child and "child_view" in self:
+            del self.child_view
+            del self.child_view_missing_reason
+
+    def add_blank_rows(self, count: int = BLANK_ROWS) -> None:
+        """Empty rows under each list, for a page without JavaScript."""
+        for name in ("own_goals", "professional_goals", "efforts", "own_efforts", "other_efforts"):
+            field = self[name]
+            for _ in range(count):
+                if len(field.entries) < field.max_entries:
+                    field.append_entry()
+
+    def to_data(self) -> tuple[dict, list[str]]:
+        """The service's data, and for each of its efforts the form row it came from (for errors)."""
+        data: dict = {
+            "needs": self.needs.data,
+            "own_goals": [
+                {"uid": e.form.uid.data or None, "text": e.form.text.data}
+                for e in self.own_goals
+                if not e.form.remove.data and not e.form.blank()
+            ],
+            "professional_goals": [
+                {"uid": e.form.uid.data or None, "text": e.form.text.data}
+                for e in self.professional_goals
+                if not e.form.remove.data and not e.form.blank()
+            ],
+            "no_other_measures": bool(self.no_other_measures.data),
+            "huvudansvar_contact": self.huvudansvar_contact.data,
+            "fast_vardkontakt": self.fast_vardkontakt.data,
+            "fast_omsorgskontakt": self.fast_omsorgskontakt.data,
+            "contacts": [
+                {
+                    "organisation_id": e.form.organisation_id.data,
+                    "name": e.form.name.data,
+                    "phone": e.form.phone.data,
+                    "email": e.form.email.data,
+                }
+                for e in self.contacts
+            ],
+            "follow_up_on": self.follow_up_on.data,
+        }
+        if "child_view" in self:
+            data["child_view"] = self.child_view.data
+            data["child_view_missing_reason"] = self.child_view_missing_reason.data
+        efforts, rows = [], []
+        for name, kind in self.EFFORT_LISTS:
+            for entry in self[name]:
+                row = entry.form
+                if row.remove.data or row.blank():
+                    continue
+                item = {
+                    "uid": row.uid.data or None,
+                    "kind": kind,
+                    "what": row.what.data,
+                    "starts_on": row.starts_on.data,
+                    "ends_on": row.ends_on.data,
+                    "status": row.status.data,
+                }
+                if kind == "effort":
+                    item |= {
+                        "organisation_id": row.organisation_id.data,
+                        "unit_id": row.unit_id.data,
+                        "responsible": row.responsible.data,
+                    }
+                else:
+                    item["actor"] = row.actor.data
+                efforts.append(item)
+                rows.append(entry.id)
+        data["efforts"] = efforts
+        return data, rows
+
+    def fill(self, data: dict) -> None:
+        """Fill a fresh form with the stored plan (plans.editor.plan_data)."""
+        self.needs.data = data["needs"]
+        for name in ("own_goals", "professional_goals"):
+            for item in data[name]:
+                self[name].append_entry(item)
+        for name, kind in self.EFFORT_LISTS:
+            for item in data["efforts"]:
+                if item["kind"] == kind:
+                    self[name].append_entry(item)
+        self.no_other_measures.data = data["no_other_measures"]
+        for name in ("huvudansvar_contact", "fast_vardkontakt", "fast_omsorgskontakt"):
+            self[name].data = data[name]
+        self.follow_up_on.data = data["follow_up_on"]
+        if "child_view" in self:
+            self.child_view.data = data["child_view"]
+            self.child_view_missing_reason.data = data["child_view_missing_reason"]
+
+
+class HandOverForm(FlaskForm):
+    """Give overall responsibility (huvudansvar) to an organisation taking part."""
+
+    version = _counter()
+    organisation_id = SelectField(
+        _l("Organisation to have overall responsibility"), coerce=optional_int, validate_choice=False
+    )
+    reason = TextAreaField(
+        _l("Why (required when handing over)"), validators=[Optional(), Length(max=1000, message=TOO_LONG)]
+    )
+
+
+class EstablishForm(FlaskForm):
+    """Establish (or revise) the plan as the page shows it."""
+
+    version = _counter()
+    plan_row_version = _counter()

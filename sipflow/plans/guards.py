@@ -1,0 +1,110 @@
+"""The plan's guards: what a plan must hold before it is established (the legal items of a SIP).
+
+Each names the editor field where the missing thing is entered, so the page's list of what is missing
+links to it. They read the working plan as saved; a step reads it once (ctx.memo).
+"""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from sqlmodel import select
+
+from sipflow.people.models import Person
+from sipflow.plans.editor import is_child, local_today
+from sipflow.plans.models import PlanEffort, PlanGoal
+from sipflow.plans.services import find_plan
+from sipflow.workflow.context import TransitionContext
+from sipflow.workflow.registry import register_guard
+
+
+def _plan(ctx: TransitionContext):
+    """(plan, goals, efforts) of the case, read once per step; (None, [], []) before a plan is started."""
+    if "plan_items" not in ctx.memo:
+        # The plan step's input found the plan already (ctx.memo["plan"]); the missing list has not.
+        plan = ctx.memo["plan"] if "plan" in ctx.memo else find_plan(ctx.session, ctx.case)
+        goals, efforts = [], []
+        if plan is not None:
+            goals = ctx.session.exec(select(PlanGoal).where(PlanGoal.plan_id == plan.id)).all()
+            efforts = ctx.session.exec(select(PlanEffort).where(PlanEffort.plan_id == plan.id)).all()
+        ctx.memo["plan_items"] = (plan, goals, efforts)
+    return ctx.memo["plan_items"]
+
+
+def _efforts(ctx: TransitionContext, kind: str) -> list:
+    return [e for e in _plan(ctx)[2] if e.kind == kind and e.status != "cancelled"]
+
+
+def plan_own_goals_recorded(ctx: TransitionContext) -> bool:
+    """The person's own goals, in their own words, are in the plan."""
+    return any(g.kind == "own" and g.text.strip() for g in _plan(ctx)[1])
+
+
+def plan_efforts_listed(ctx: TransitionContext) -> bool:
+    """The plan lists the efforts (insatser) that are needed (legal item 1)."""
+    return bool(_efforts(ctx, "effort"))
+
+
+def plan_efforts_owned(ctx: TransitionContext) -> bool:
+    """Every effort names the organisation and the person responsible for it (legal item 2)."""
+    return all(
+        e.organisation_id is not None and (e.responsible or "").strip() for e in _efforts(ctx, "effort")
+    )
+
+
+def plan_other_measures_stated(ctx: TransitionContext) -> bool:
+    """Measures by others than region and municipality are listed, or the plan says there are none."""
+    plan = _plan(ctx)[0]
+    return plan is not None and (plan.no_other_measures or bool(_efforts(ctx, "other")))
+
+
+def plan_follow_up_ahead(ctx: TransitionContext) -> bool:
+    """The plan says when it is followed up, and that day is still ahead."""
+    plan = _plan(ctx)[0]
+    return plan is not None and plan.follow_up_on is not None and plan.follow_up_on > local_today(ctx.now)
+
+
+def plan_child_view_or_reason(ctx: TransitionContext) -> bool:
+    """For a person under 18: the child's own view is recorded, or why it is missing."""
+    if "person" not in ctx.memo:
+        ctx.memo["person"] = ctx.session.get(Person, ctx.case.person_id)
+    if not is_child(ctx.memo["person"], local_today(ctx.now)):
+        return True
+    plan = _plan(ctx)[0]
+    return bool((ctx.case.child_view or "").strip()) or bool(
+        plan and (plan.child_view_missing_reason or "").strip()
+    )
+
+
+register_guard(
+    "plan_own_goals_recorded",
+    plan_own_goals_recorded,
+    _l("Write the person's own goals, in their own words."),
+    field="own_goals",
+)
+register_guard(
+    "plan_efforts_listed", plan_efforts_listed, _l("List at least one effort (insats)."), field="efforts"
+)
+register_guard(
+    "plan_efforts_owned",
+    plan_efforts_owned,
+    _l("Every effort needs an organisation and a named person responsible."),
+    field="efforts",
+)
+register_guard(
+    "plan_other_measures_stated",
+    plan_other_measures_stated,
+    _l("List the measures taken by others, or state that there are none."),
+    field="other_measures",
+)
+register_guard(
+    "plan_follow_up_ahead",
+    plan_follow_up_ahead,
+    _l("Set a follow-up date in the future."),
+    field="follow_up_on",
+)
+register_guard(
+    "plan_child_view_or_reason",
+    plan_child_view_or_reason,
+    _l("Record the child's own view, or why it is missing."),
+    field="child_view",
+)

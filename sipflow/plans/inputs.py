@@ -1,0 +1,125 @@
+"""What the plan area adds to the workflow: the establishing step's form input, the preparation effect and
+the scripted plan (demo, tests, benchmark).
+
+The establishing (or revising) step no longer chooses anything itself: the plan is written in the editor,
+huvudansvar is given by its own action; the step checks that the plan is the one the user looked at and
+copies its follow-up day to the case, where the follow-up deadline counts from.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import update
+
+from sipflow.cases.scripted import register_scripted_input
+from sipflow.clock import local_to_utc
+from sipflow.errors import InvalidInput
+from sipflow.people.models import Person
+from sipflow.plans.editor import PlanConflict, add_own_goals, is_child, local_today, plan_data, save_plan
+from sipflow.plans.models import Plan
+from sipflow.plans.responsibility import give_first_huvudansvar_unclaimed
+from sipflow.plans.services import find_plan
+from sipflow.workflow.context import TransitionContext
+from sipflow.workflow.registry import register_effect, register_input
+
+PLAN_CHANGED_SINCE_OPENED = _l(
+    "The plan was changed after you opened it. Look at it as it is now before you establish it."
+)
+OWN_GOALS_LIMIT = 4000
+
+
+def apply_plan(ctx: TransitionContext) -> None:
+    """Establish the plan the user saw (its row version) and copy its follow-up day to the case."""
+    plan = find_plan(ctx.session, ctx.case)
+    if plan is None:
+        raise InvalidInput(_l("Write the plan before you establish it."), field="plan_row_version")
+    expected = ctx.data.get("plan_row_version")
+    if isinstance(expected, bool) or not isinstance(expected, int) or not 0 <= expected < 2**31:
+        raise InvalidInput(
+            _l("Establish the plan from the plan page, where you see what it holds."),
+            field="plan_row_version",
+        )
+    # A no-op compare-and-set: it holds the plan row for this step, so a save that commits first makes it
+    # miss (a conflict) rather than the step establishing a plan nobody looked at.
+    claimed = ctx.session.execute(
+        update(Plan)
+        .where(Plan.id == plan.id, Plan.row_version == expected)
+        .values(row_version=expected)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:
+        raise PlanConflict(PLAN_CHANGED_SINCE_OPENED)
+    if plan.follow_up_on is not None:
+        # A follow-up "on" a day is due by the end of that day, Swedish time.
+        ctx.case.follow_up_on = local_to_utc(datetime.combine(plan.follow_up_on, time(23, 59)))
+    ctx.details["plan_row_version"] = expected
+    ctx.memo["plan"] = plan
+
+
+def _goal_lines(value) -> list[str]:
+    """The person's own goals from the preparation form: one per line (or a list of lines)."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        if len(value) > OWN_GOALS_LIMIT:
+            raise InvalidInput(_l("At most %(max)d characters.", max=OWN_GOALS_LIMIT), field="own_goals")
+        lines = value.splitlines()
+    elif isinstance(value, list) and all(isinstance(line, str) for line in value):
+        lines = value
+    else:
+        raise InvalidInput(_l("Enter text."), field="own_goals")
+    goals = [line.strip() for line in lines if line.strip()]
+    if any(len(goal) > 1000 for goal in goals):
+        raise InvalidInput(_l("At most %(max)d characters.", max=1000), field="own_goals")
+    return goals
+
+
+def preparation_into_plan(ctx: TransitionContext) -> None:
+    """What matters to the person ("Vad är viktigt för dig?") becomes their own goals in the plan draft."""
+    goals = _goal_lines(ctx.data.get("own_goals"))
+    if goals:
+        add_own_goals(ctx.session, ctx.case, goals, actor=ctx.actor, now=ctx.now)
+
+
+def scripted_plan(session, case, now: datetime) -> dict:
+    """For demo, tests and benchmark: complete the working plan as a user would, then establish that one.
+
+    Whatever the plan holds is kept; what a complete plan needs and it lacks is added. Huvudansvar goes to
+    the initiating organisation when nobody has it yet.
+    """
+    give_first_huvudansvar_unclaimed(
+        session, case, None, organisation_id=case.initiating_organisation_id, now=now
+    )
+    plan = find_plan(session, case)
+    data = plan_data(session, case, plan)
+    if not data["own_goals"]:
+        data["own_goals"] = [{"uid": None, "text": "Det är viktigt för mig att få bo kvar hemma."}]
+    if not any(e["kind"] == "effort" and e["status"] != "cancelled" for e in data["efforts"]):
+        data["efforts"].append(
+            {
+                "kind": "effort",
+                "what": "Samordning av insatserna",
+                "organisation_id": case.initiating_organisation_id,
+            }
+        )
+    for effort in data["efforts"]:
+        if effort["kind"] == "effort":
+            effort["organisation_id"] = effort["organisation_id"] or case.initiating_organisation_id
+            effort["responsible"] = effort.get("responsible") or "Samordnare"
+    if not data["no_other_measures"] and not any(e["kind"] == "other" for e in data["efforts"]):
+        data["no_other_measures"] = True
+    today = local_today(now)
+    if data["follow_up_on"] is None or data["follow_up_on"] <= today:
+        data["follow_up_on"] = today + timedelta(days=90)
+    person = session.get(Person, case.person_id)
+    if is_child(person, today) and not (data["child_view"] or data["child_view_missing_reason"]):
+        data["child_view_missing_reason"] = "Barnet vill inte uttrycka sin syn just nu."
+    plan = save_plan(session, case, None, data, expected_row_version=plan.row_version if plan else 0, now=now)
+    return {"plan_row_version": plan.row_version}
+
+
+register_input("plan", apply_plan)
+register_effect("preparation_into_plan", preparation_into_plan)
+register_scripted_input("plan", scripted_plan)

@@ -1,0 +1,168 @@
+"""Huvudansvar moves on purpose: giving overall responsibility to an organisation taking part, logged.
+
+The organisation with huvudansvar stays where it always was, the participant role `huvudansvarig`; this
+is the one way it changes. Who may give it: the initiating organisation and the organisation holding it
+now (the two parties the workflow files let establish a plan). The first assignment needs no reason; a
+hand-over from one organisation to another does. Each change is a `HuvudansvarTransfer` row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, select
+
+from sipflow.cases.models import Participant, SipCase
+from sipflow.cases.services import actor_organisation_id, party_roles, touch_case
+from sipflow.errors import InvalidInput, NotAllowed
+from sipflow.people.models import Organisation, User
+from sipflow.plans.models import HuvudansvarTransfer
+
+# The party roles (workflow file language, PARTY_ROLES) that may give huvudansvar.
+GIVING_ROLES = frozenset({"initiator", "huvudansvarig"})
+REASON_LIMIT = 1000
+# Hand-overs shown on one case page: a case changes hands a few times in its life.
+MAX_TRANSFERS_SHOWN = 50
+
+
+def _organisation_rows(session: Session, case: SipCase) -> list[Participant]:
+    return list(
+        session.exec(
+            select(Participant)
+            .where(Participant.case_id == case.id, Participant.active, Participant.kind == "organisation")
+            .order_by(Participant.id)
+        ).all()
+    )
+
+
+def holder_id(rows: list[Participant]) -> int | None:
+    """The organisation holding huvudansvar among the case's organisation participants, if any."""
+    return next((p.organisation_id for p in rows if p.role == "huvudansvarig"), None)
+
+
+def may_give_huvudansvar(session: Session, case: SipCase, actor: User) -> bool:
+    """The actor's organisation may give or hand over huvudansvar in the case."""
+    return bool(party_roles(session, case, actor_organisation_id(session, actor)) & GIVING_ROLES)
+
+
+def _give(
+    session: Session,
+    case: SipCase,
+    actor: User | None,
+    rows: list[Participant],
+    *,
+    organisation_id: int,
+    reason: str | None,
+    now: datetime,
+) -> HuvudansvarTransfer:
+    """Move the role and log the change (the caller claimed the case, or is about to fire a step on it)."""
+    from_id = holder_id(rows)
+    for participant in rows:
+        if participant.organisation_id == organisation_id:
+            participant.role = "huvudansvarig"
+        elif participant.role == "huvudansvarig":
+            participant.role = (
+                "initiator"
+                if participant.organisation_id == case.initiating_organisation_id
+                else "participant"
+            )
+        session.add(participant)
+    transfer = HuvudansvarTransfer(
+        case_id=case.id,
+        at=now,
+        user_id=actor.id if actor else None,
+        from_organisation_id=from_id,
+        to_organisation_id=organisation_id,
+        reason=reason,
+    )
+    session.add(transfer)
+    session.flush()
+    return transfer
+
+
+def give_huvudansvar(
+    session: Session,
+    case: SipCase,
+    actor: User,
+    *,
+    organisation_id,
+    reason: str | None,
+    expected_version: int,
+    now: datetime,
+) -> HuvudansvarTransfer:
+    """Give huvudansvar to an organisation taking part (first assignment or hand-over), logged.
+
+    Claims the case at expected_version (a stale page is a conflict), so the case rises in every Mina SIP
+    list and forms read before it are stale.
+    """
+    if not may_give_huvudansvar(session, case, actor):
+        raise NotAllowed(
+            _l("Only the initiating organisation or the one with overall responsibility may hand it over.")
+        )
+    rows = _organisation_rows(session, case)
+    if (
+        isinstance(organisation_id, bool)
+        or not isinstance(organisation_id, int)
+        or organisation_id not in {p.organisation_id for p in rows}
+    ):
+        raise InvalidInput(
+            _l("Overall responsibility must go to an organisation taking part."), field="organisation_id"
+        )
+    current = holder_id(rows)
+    if organisation_id == current:
+        raise InvalidInput(
+            _l("That organisation already has overall responsibility."), field="organisation_id"
+        )
+    if reason is not None and not isinstance(reason, str):
+        raise InvalidInput(_l("Enter text."), field="reason")
+    reason = (reason or "").strip() or None
+    if reason is not None and len(reason) > REASON_LIMIT:
+        raise InvalidInput(_l("At most %(max)d characters.", max=REASON_LIMIT), field="reason")
+    if current is not None and reason is None:
+        raise InvalidInput(_l("Say why overall responsibility is handed over."), field="reason")
+    touch_case(session, case, expected_version=expected_version, now=now)
+    return _give(session, case, actor, rows, organisation_id=organisation_id, reason=reason, now=now)
+
+
+def give_first_huvudansvar_unclaimed(
+    session: Session, case: SipCase, actor: User | None, *, organisation_id: int, now: datetime
+) -> HuvudansvarTransfer | None:
+    """For scripts (demo, tests): give huvudansvar to organisation_id when nobody has it, logged.
+
+    Does not claim the case: the scripted plan step that calls it right before claims it anyway.
+    """
+    rows = _organisation_rows(session, case)
+    if holder_id(rows) is not None:
+        return None
+    return _give(session, case, actor, rows, organisation_id=organisation_id, reason=None, now=now)
+
+
+@dataclass
+class TransferView:
+    """One hand-over as the pages show it."""
+
+    transfer: HuvudansvarTransfer
+    from_name: str | None
+    to_name: str
+    user_name: str | None
+
+
+def transfers(session: Session, case: SipCase) -> list[TransferView]:
+    """The case's huvudansvar changes, oldest first (bounded), with organisation and user names: one query."""
+    to_org, from_org = aliased(Organisation), aliased(Organisation)
+    rows = session.exec(
+        select(HuvudansvarTransfer, to_org.name, from_org.name, User.display_name)
+        .join(to_org, to_org.id == HuvudansvarTransfer.to_organisation_id)
+        .outerjoin(from_org, from_org.id == HuvudansvarTransfer.from_organisation_id)
+        .outerjoin(User, User.id == HuvudansvarTransfer.user_id)
+        .where(HuvudansvarTransfer.case_id == case.id)
+        .order_by(HuvudansvarTransfer.at, HuvudansvarTransfer.id)
+        .limit(MAX_TRANSFERS_SHOWN)
+    ).all()
+    return [
+        TransferView(transfer=t, from_name=from_name, to_name=to_name, user_name=user_name)
+        for t, to_name, from_name, user_name in rows
+    ]

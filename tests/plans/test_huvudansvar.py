@@ -1,0 +1,149 @@
+"""Huvudansvar moves on purpose: its own action, only by the parties allowed, logged, on the timeline,
+and visible in the receiving organisation's Mina SIP."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from plankit import give_huvudansvar, walk
+from sqlmodel import select
+from webkit import FreshContextClient, fill, forms_of, login, text_of
+
+from sipflow.cases.errors import StaleCase
+from sipflow.cases.models import CaseVisibility, Participant, SipCase
+from sipflow.clock import now_utc
+from sipflow.errors import InvalidInput, NotAllowed
+from sipflow.plans.models import HuvudansvarTransfer
+
+pytestmark = pytest.mark.usefixtures("frozen_clock")
+
+
+@pytest.fixture
+def held(db_session, registry, parties, create_case):
+    return walk(db_session, registry, parties.region_user, create_case(), now_utc())
+
+
+def roles(db_session, case):
+    db_session.expire_all()
+    rows = db_session.exec(
+        select(Participant).where(Participant.case_id == case.id, Participant.kind == "organisation")
+    )
+    return {p.organisation_id: p.role for p in rows}
+
+
+def test_the_first_assignment_and_a_hand_over_are_logged_and_move_the_role(
+    db_session, parties, held, frozen_clock
+):
+    region, municipality = parties.region.organisation_id, parties.municipality.organisation_id
+    version = held.version
+    give_huvudansvar(db_session, held, parties.region_user, region, now_utc())
+    assert roles(db_session, held) == {region: "huvudansvarig", municipality: "participant"}
+    frozen_clock.advance(timedelta(minutes=5))
+    at = now_utc()
+    give_huvudansvar(
+        db_session, held, parties.region_user, municipality, at, reason="Kommunen samordnar boendet"
+    )
+    assert roles(db_session, held) == {region: "initiator", municipality: "huvudansvarig"}
+    transfers = db_session.exec(
+        select(HuvudansvarTransfer)
+        .where(HuvudansvarTransfer.case_id == held.id)
+        .order_by(HuvudansvarTransfer.id)
+    ).all()
+    assert [(t.from_organisation_id, t.to_organisation_id, t.reason) for t in transfers] == [
+        (None, region, None),
+        (region, municipality, "Kommunen samordnar boendet"),
+    ]
+    assert (transfers[1].user_id, transfers[1].at) == (parties.region_user.id, at)
+    case = db_session.get(SipCase, held.id)
+    assert case.version == version + 2 and case.updated_at == at
+    visibility = db_session.exec(
+        select(CaseVisibility.updated_at).where(CaseVisibility.case_id == held.id)
+    ).all()
+    assert set(visibility) == {at}
+
+
+def test_a_hand_over_needs_a_reason(db_session, parties, held):
+    give_huvudansvar(db_session, held, parties.region_user, parties.region.organisation_id, now_utc())
+    with pytest.raises(InvalidInput) as refused:
+        give_huvudansvar(
+            db_session, held, parties.region_user, parties.municipality.organisation_id, now_utc()
+        )
+    assert refused.value.field == "reason"
+    assert roles(db_session, held)[parties.region.organisation_id] == "huvudansvarig"
+
+
+@pytest.mark.parametrize("target", ["outsider", "unknown", "text"])
+def test_only_an_organisation_taking_part_can_get_it(db_session, parties, held, target):
+    organisation_id = {"outsider": parties.outsider.organisation_id, "unknown": 999_999, "text": "1"}[target]
+    with pytest.raises(InvalidInput) as refused:
+        give_huvudansvar(db_session, held, parties.region_user, organisation_id, now_utc())
+    assert refused.value.field == "organisation_id"
+    assert db_session.exec(select(HuvudansvarTransfer)).all() == []
+
+
+def test_a_participant_without_the_role_may_not_hand_it_over(db_session, parties, held):
+    with pytest.raises(NotAllowed):
+        give_huvudansvar(
+            db_session, held, parties.municipality_user, parties.municipality.organisation_id, now_utc()
+        )
+    give_huvudansvar(db_session, held, parties.region_user, parties.municipality.organisation_id, now_utc())
+    # Now holding it, the municipality may hand it on (back to the region, with a reason).
+    give_huvudansvar(
+        db_session, held, parties.municipality_user, parties.region.organisation_id, now_utc(), reason="Åter"
+    )
+    assert roles(db_session, held)[parties.region.organisation_id] == "huvudansvarig"
+
+
+def test_a_stale_page_is_a_conflict(db_session, parties, held):
+    from sipflow.db import unit_of_work
+    from sipflow.plans.responsibility import give_huvudansvar as give
+
+    with pytest.raises(StaleCase), unit_of_work(db_session):
+        give(
+            db_session,
+            held,
+            parties.region_user,
+            organisation_id=parties.region.organisation_id,
+            reason=None,
+            expected_version=held.version - 1,
+            now=now_utc(),
+        )
+    assert db_session.exec(select(HuvudansvarTransfer)).all() == []
+
+
+def test_the_receiving_organisation_sees_the_mark_in_its_list_and_the_timeline_shows_it(
+    client, db_session, parties, held
+):
+    assert login(client, parties.region_user.username).status_code == 302
+    plan_url = f"/cases/{held.uid}/plan"
+    form = forms_of(text_of(client.get(plan_url)))[f"{plan_url}/huvudansvar"]
+    municipality = parties.municipality.organisation_id
+    # A hand-over from nobody: the first assignment needs no reason.
+    response = client.post(
+        f"{plan_url}/huvudansvar", data=fill(form, **{"handover-organisation_id": municipality})
+    )
+    assert response.status_code == 303
+    case_page = text_of(client.get(f"/cases/{held.uid}"))
+    assert "Växjö kommun" in case_page and ("given to" in case_page or "gavs till" in case_page)
+    other = FreshContextClient(client.application, client.application.response_class, use_cookies=True)
+    assert login(other, parties.municipality_user.username).status_code == 302
+    listing = text_of(other.get("/"))
+    row = listing[listing.index(held.reference) :][:400]
+    assert "huvudansvar</span>" in row
+    mine = text_of(client.get("/"))
+    assert "huvudansvar</span>" not in mine[mine.index(held.reference) :][:400]
+
+
+def test_a_hand_over_without_a_reason_is_refused_at_the_field_on_the_page(client, db_session, parties, held):
+    give_huvudansvar(db_session, held, parties.region_user, parties.region.organisation_id, now_utc())
+    assert login(client, parties.region_user.username).status_code == 302
+    plan_url = f"/cases/{held.uid}/plan"
+    form = forms_of(text_of(client.get(plan_url)))[f"{plan_url}/huvudansvar"]
+    response = client.post(
+        f"{plan_url}/huvudansvar",
+        data=fill(form, **{"handover-organisation_id": parties.municipality.organisation_id}),
+    )
+    assert response.status_code == 400
+    assert 'id="handover-reason-error"' in text_of(response)
+    assert roles(db_session, held)[parties.region.organisation_id] == "huvudansvarig"

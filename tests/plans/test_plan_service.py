@@ -1,0 +1,151 @@
+"""save_plan at the service layer: a round trip loses nothing, ids and meeting decisions are kept, the
+child's fields, the access log of the page, and any input is saved or refused as InvalidInput."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from plankit import complete_data, save, today, walk
+from sqlmodel import select
+from webkit import fill, forms_of, login, text_of
+
+from sipflow.clock import now_utc
+from sipflow.errors import InvalidInput, UserError
+from sipflow.meetings.models import Meeting, MeetingDecision
+from sipflow.people.models import Person
+from sipflow.plans.content import plan_content
+from sipflow.plans.editor import plan_data
+from sipflow.plans.models import PlanEffort
+from sipflow.plans.services import find_plan
+from sipflow.security.audit import PLAN_VIEW, AccessLogEntry
+
+pytestmark = pytest.mark.usefixtures("frozen_clock")
+
+
+@pytest.fixture
+def held(db_session, registry, parties, create_case):
+    return walk(db_session, registry, parties.region_user, create_case(), now_utc())
+
+
+def test_saving_the_stored_data_again_changes_nothing_but_the_row_version(db_session, parties, held):
+    now = now_utc()
+    plan = save(db_session, held, parties.region_user, complete_data(held, parties, now), now)
+    before, version = plan_content(db_session, held, plan), plan.row_version
+    again = save(db_session, held, parties.region_user, plan_data(db_session, held, plan), now)
+    assert plan_content(db_session, held, again) == before
+    assert again.row_version == version + 1
+
+
+def test_an_effort_from_a_meeting_decision_keeps_its_decision_and_uid_when_edited(db_session, parties, held):
+    now = now_utc()
+    plan = save(db_session, held, parties.region_user, complete_data(held, parties, now), now)
+    meeting = db_session.exec(select(Meeting).where(Meeting.case_id == held.id)).first()
+    decision = MeetingDecision(
+        meeting_id=meeting.id,
+        text="Kontakta boendestödet",
+        organisation_id=parties.municipality.organisation_id,
+        due_on=today(now) + timedelta(days=14),
+    )
+    db_session.add(decision)
+    db_session.flush()
+    effort = PlanEffort(
+        plan_id=plan.id,
+        what=decision.text,
+        organisation_id=decision.organisation_id,
+        decision_id=decision.id,
+        position=99,
+    )
+    db_session.add(effort)
+    db_session.commit()
+    data = plan_data(db_session, held, plan)
+    row = next(e for e in data["efforts"] if e["uid"] == effort.uid)
+    row["responsible"] = "Omar Lind"
+    save(db_session, held, parties.region_user, data, now)
+    db_session.expire_all()
+    kept = db_session.exec(select(PlanEffort).where(PlanEffort.uid == effort.uid)).one()
+    assert (kept.decision_id, kept.responsible, kept.what) == (
+        decision.id,
+        "Omar Lind",
+        "Kontakta boendestödet",
+    )
+
+
+def test_the_child_fields_show_for_a_person_under_18_and_the_view_stays_on_the_case(
+    client, db_session, registry, parties, create_case, make_person
+):
+    now = now_utc()
+    case = create_case()
+    person = db_session.get(Person, case.person_id)
+    person.birth_date = date(today(now).year - 15, 1, 1)
+    db_session.add(person)
+    db_session.commit()
+    assert login(client, parties.region_user.username).status_code == 302
+    url = f"/cases/{case.uid}/plan"
+    form = forms_of(text_of(client.get(url)))[url]
+    assert "child_view" in dict(form) and "child_view_missing_reason" in dict(form)
+    response = client.post(url, data=fill(form, action="save", child_view="Vill spela fotboll"))
+    assert response.status_code == 303
+    db_session.expire_all()
+    assert db_session.get(type(case), case.id).child_view == "Vill spela fotboll"
+
+
+def test_an_adult_has_no_child_fields(client, parties, create_case):
+    case = create_case()
+    assert login(client, parties.region_user.username).status_code == 302
+    html = text_of(client.get(f"/cases/{case.uid}/plan"))
+    assert 'name="child_view"' not in html
+
+
+def test_reading_the_plan_page_is_in_the_access_log(client, db_session, parties, create_case):
+    case = create_case()
+    assert login(client, parties.region_user.username).status_code == 302
+    assert client.get(f"/cases/{case.uid}/plan").status_code == 200
+    db_session.expire_all()
+    rows = db_session.exec(select(AccessLogEntry).where(AccessLogEntry.case_id == case.id)).all()
+    assert PLAN_VIEW in {r.action for r in rows}
+
+
+_TEXTS = st.one_of(st.none(), st.text(max_size=30), st.integers(), st.text(min_size=1001, max_size=1002))
+_DATES = st.one_of(st.none(), st.dates(), st.text(max_size=5), st.datetimes())
+_EFFORT = st.fixed_dictionaries(
+    {
+        "kind": st.sampled_from(["effort", "own", "other", "??", None]),
+        "what": _TEXTS,
+        "organisation_id": st.one_of(st.none(), st.integers(-3, 10), st.just("1"), st.just(True)),
+        "unit_id": st.one_of(st.none(), st.integers(-3, 10)),
+        "responsible": _TEXTS,
+        "actor": _TEXTS,
+        "starts_on": _DATES,
+        "ends_on": _DATES,
+        "status": st.sampled_from(["planned", "done", "lost", None]),
+    }
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    efforts=st.lists(_EFFORT, max_size=3),
+    goals=st.lists(
+        st.fixed_dictionaries({"uid": st.one_of(st.none(), st.text(max_size=4)), "text": _TEXTS}), max_size=3
+    ),
+    follow_up=_DATES,
+    no_other=st.one_of(st.booleans(), st.just("yes")),
+)
+def test_any_input_is_saved_or_refused_as_invalid_input(
+    db_session, parties, held, efforts, goals, follow_up, no_other
+):
+    now = now_utc()
+    plan = find_plan(db_session, held)
+    before = plan_content(db_session, held, plan) if plan else None
+    data = {"efforts": efforts, "own_goals": goals, "follow_up_on": follow_up, "no_other_measures": no_other}
+    try:
+        save(db_session, held, parties.region_user, data, now)
+    except InvalidInput:
+        db_session.expire_all()
+        plan = find_plan(db_session, held)
+        assert (plan_content(db_session, held, plan) if plan else None) == before
+    except UserError as error:  # pragma: no cover - any other refusal is a bug in the checks
+        raise AssertionError(f"unexpected refusal {error!r}") from error
