@@ -20,9 +20,15 @@ def today(now) -> date:
 
 
 def walk(db_session, registry, actor, case, now, steps=BEFORE_PLAN):
-    """Fire steps on case by the service layer, scripted input."""
+    """Fire steps on case by the service layer, scripted input; the meeting decides nothing new.
+
+    (A meeting's decisions become efforts of the plan; these tests start from a plan with none.)
+    """
     for trigger in steps:
-        support.fire(db_session, registry, actor, case, trigger, now=now)
+        overrides = (
+            {"decisions": [], "no_change_reason": "Inget nytt beslut."} if trigger == "hold_meeting" else {}
+        )
+        support.fire(db_session, registry, actor, case, trigger, now=now, **overrides)
     return case
 
 

@@ -13,6 +13,7 @@ from versionkit import TEXTS
 
 from sipflow.areas import load_areas
 from sipflow.config import PROJECT_ROOT
+from sipflow.db import unit_of_work
 from sipflow.errors import UserError
 from sipflow.plans.content import plan_content
 from sipflow.plans.models import PlanEffort, PlanGoal, PlanVersion
@@ -102,6 +103,10 @@ def test_revising_freezes_version_2_and_leaves_version_1_as_it_was(
 
 
 def test_a_refused_establishment_freezes_nothing(db_session, registry, parties, planned, now):
+    # A follow-up day already passed: the workflow's guard refuses the step, and nothing is frozen.
+    with unit_of_work(db_session):
+        planned.plan.follow_up_on = (now - timedelta(days=1)).date()
+        db_session.add(planned.plan)
     with pytest.raises(UserError):
         support.fire(
             db_session,
@@ -110,7 +115,7 @@ def test_a_refused_establishment_freezes_nothing(db_session, registry, parties, 
             planned.case,
             "establish_plan",
             now=now + timedelta(hours=1),
-            follow_up_on=now - timedelta(days=1),
+            data={"plan_row_version": planned.plan.row_version},
         )
     assert versions_of(db_session, planned.case) == []
 

@@ -83,6 +83,11 @@ def at_meeting_held(db_session, registry, app, parties, now) -> PlannedCase:
 def write_plan(session, case, parties) -> Plan:
     """Fill the case's working plan: goals, efforts of every kind, contacts and the single-valued parts."""
     plan = working_plan(session, case)
+    # What the steps so far put in the draft (the preparation's own goals) gives way to this exact plan.
+    for row in session.exec(select(PlanGoal).where(PlanGoal.plan_id == plan.id)).all():
+        session.delete(row)
+    for row in session.exec(select(PlanEffort).where(PlanEffort.plan_id == plan.id)).all():
+        session.delete(row)
     region_org, municipality_org = parties.region.organisation_id, parties.municipality.organisation_id
     plan.needs = TEXTS["needs"]
     plan.huvudansvar_contact = TEXTS["huvudansvar_contact"]
