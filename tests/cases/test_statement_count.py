@@ -16,14 +16,15 @@ from sipflow.cases.scripted import scripted_input
 # UPDATE of case_visibility (Mina SIP's candidates take the case's new time); open deadlines settle in one
 # UPDATE per outcome. bench/transitions.py counts the whole lifecycle, with the start and each request's
 # loads of actor and case. Recording a meeting's outcome writes its decisions and carries them into the
-# working plan as efforts (issue 10): six statements more for hold_meeting, five for follow_up.
+# working plan as efforts (issue 10): six statements more for hold_meeting, five for follow_up. Coding the
+# held meeting (issue 12: its units, the codes in force, the person, the records) adds four to both.
 CEILINGS = {
     "give_consent": 7,
     "start_preparation": 6,
     "send_kallelse": 9,
-    "hold_meeting": 14,
+    "hold_meeting": 18,
     "establish_plan": 8,
-    "follow_up": 15,
+    "follow_up": 19,
     "revise_plan": 7,
     "close": 7,
 }

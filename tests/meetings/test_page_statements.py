@@ -21,7 +21,8 @@ from sipflow.meetings import services as meeting_services
 
 # Statements per GET, login, audit log and the page's own reads included (bench/README.md).
 # The case page's plan part (issue 10) adds one: the newest plan version with its approvals.
-CASE_PAGE_STATEMENTS = 22
+# The KVÅ codes part (issue 12) adds two: the case's code records, and the codes in force for its care units.
+CASE_PAGE_STATEMENTS = 24
 # The meeting page reads the case's meetings once more for its label (first meeting, follow-up 1 ...).
 MEETING_PAGE_STATEMENTS = 14
 
