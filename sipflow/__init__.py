@@ -16,6 +16,7 @@ def create_app(config: dict | None = None) -> Flask:
     from sipflow.areas import load_areas
     from sipflow.cases.views import bp as cases_bp
     from sipflow.cli import sipflow_cli
+    from sipflow.coding.views import bp as coding_bp
     from sipflow.i18n import init_babel
     from sipflow.meetings.answers import bp as answers_bp
     from sipflow.meetings.feed import bp as calendar_bp
@@ -58,6 +59,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(calendar_bp)
     app.register_blueprint(plans_bp)
     app.register_blueprint(reminders_bp)
+    app.register_blueprint(coding_bp)
     if app.config["ENV_NAME"] != "production":
         from sipflow.notifications.views import bp as dev_bp
 

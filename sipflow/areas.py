@@ -8,6 +8,7 @@ import importlib
 _HOOK_MODULES = (
     "sipflow.cases.guards",
     "sipflow.cases.inputs",
+    "sipflow.coding.effects",
     "sipflow.consent.workflow_hooks",
     "sipflow.meetings.effects",
     "sipflow.meetings.inputs",

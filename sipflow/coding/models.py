@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Index
+from sqlalchemy import Index, exists, select
+from sqlalchemy.orm import aliased
 from sqlmodel import Field, SQLModel
 
 # What a code counts as: a SIP meeting (XU045, AU124), or the add-on for care at a distance (ZV051).
@@ -71,3 +72,12 @@ class CodeRecord(SQLModel, table=True):
     organisation_kind: str = Field(max_length=16)
     recorded_at: datetime
     recorded_by_user_id: int | None = Field(default=None, foreign_key="user.id")
+    # Why a reversal was written ("registrerat i fel" and the staff member's words); None on a record.
+    reason: str | None = Field(default=None, max_length=500)
+
+    @classmethod
+    def standing(cls):
+        """SQL: the record still counts: a +1 record no reversal names (the one rule statistics use)."""
+        reversal = aliased(cls)
+        # reverses_id is unique, so its index answers the NOT EXISTS with one seek per record.
+        return (cls.sign == 1) & ~exists(select(reversal.id).where(reversal.reverses_id == cls.id))

@@ -26,6 +26,7 @@ from sqlmodel import Session, select
 from sqlmodel.sql.sqltypes import UTCDateTime
 
 from sipflow.cases.models import CaseVisibility, Deadline, Participant, SipCase, TransitionLog
+from sipflow.coding.models import CodeRecord
 from sipflow.consent.models import Consent, ConsentOrganisation
 from sipflow.meetings.models import Attendance, Meeting
 from sipflow.people.models import Person
@@ -35,7 +36,7 @@ SQLITE_LOAD_CACHE_KIB = 512 * 1024
 SQLITE_LOAD_CHECKS_FOREIGN_KEYS = False
 SQLITE_LOAD_CHECKPOINT_PAGES = 100_000  # about 400 MB of WAL at 4 KiB pages
 
-_ID_TABLES = (Person, SipCase, Participant, Consent, Meeting, Deadline, TransitionLog)
+_ID_TABLES = (Person, SipCase, Participant, Consent, Meeting, Deadline, TransitionLog, CodeRecord)
 
 
 class Ids:
@@ -64,6 +65,7 @@ class Rows:
         ConsentOrganisation,
         Meeting,
         Attendance,
+        CodeRecord,
         Deadline,
         TransitionLog,
         CaseVisibility,

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sipflow.cases import deadlines
+from sipflow.clock import to_local
+from sipflow.coding.rules import Catalogue, UnitFacts, age_on, codes_for_meeting
 from sipflow.demo.bulkload import Ids, Rows, sqlite_datetime, sqlite_json, unchanged
 from sipflow.demo.population import FEMALE_NAMES, MALE_NAMES, Parties, Party, Population
 from sipflow.meetings.models import CANCELLED, HELD, PLANNED
@@ -149,6 +151,7 @@ class CaseState:
     huvudansvarig: Party
     at: datetime | None = None
     meeting: dict | None = None
+    person: dict | None = None
     held: int = 0
     has_lead: bool = False  # a plan has named the huvudansvarig organisation
 
@@ -161,7 +164,20 @@ class CaseState:
 class CaseSimulator:
     """Builds the rows of one synthetic case at a time, following the case's workflow file."""
 
-    def __init__(self, *, rng, now, seed, population, parties, workflows, ids, sqlite):
+    def __init__(
+        self,
+        *,
+        rng,
+        now,
+        seed,
+        population,
+        parties,
+        workflows,
+        ids,
+        sqlite,
+        units: dict[int, UnitFacts] | None = None,
+        catalogue: Catalogue | None = None,
+    ):
         self.rng = rng
         # How values of rows built as final tuples are handed to the database driver.
         self.db_datetime = sqlite_datetime if sqlite else unchanged
@@ -171,6 +187,9 @@ class CaseSimulator:
         self.population: Population = population
         self.parties: Parties = parties
         self.ids: Ids = ids
+        # What the coding rules need: each party unit's facts and the codes in force when the load starts.
+        self.units = units or {}
+        self.catalogue = catalogue or Catalogue()
         self.window_start = now - timedelta(days=WINDOW_DAYS)
         # The latest workflow of each occasion in the persona mix, and the mix's cumulative shares.
         self.workflows: dict[str, Workflow] = workflows
@@ -354,6 +373,7 @@ class CaseSimulator:
             guardians=guardians,
             initiator=initiator,
             huvudansvarig=initiator,
+            person=person,
         )
         self._log(rows, sim, CREATE_EVENT, None, requested, initiator, None, {})
         self._deadlines(rows, sim, CREATE_EVENT, requested)
@@ -564,7 +584,7 @@ class CaseSimulator:
                 if effect == "plan_meeting":
                     details["meeting_id"] = self._plan_meeting(rows, sim, at)
                 elif effect == "mark_meeting_held":
-                    details["meeting_id"] = self._hold_meeting(rows, sim, at)
+                    details["meeting_id"] = self._hold_meeting(rows, sim, at, party)
                 elif effect == "withdraw_consents":
                     for consent in sim.consents:
                         if consent["withdrawn_at"] is None:
@@ -688,7 +708,7 @@ class CaseSimulator:
             "updated_at": None,
         }
 
-    def _hold_meeting(self, rows, sim, at) -> int:
+    def _hold_meeting(self, rows, sim, at, party) -> int:
         rng = self.rng
         meeting = sim.meeting
         if meeting is None:  # a follow-up meeting nobody booked through a kallelse: recorded as it was held
@@ -703,6 +723,7 @@ class CaseSimulator:
         attendance = rows.by_table["attendance"]
         everyone = [row for _, row in sim.org_rows] + sim.private
         modes = []
+        taking_part = []
         for i, row in enumerate(everyone):
             r = rng.random()
             if mode == "on_site":
@@ -719,6 +740,44 @@ class CaseSimulator:
                 how = "absent"
             attendance.append((meeting["id"], row["id"], how))
             modes.append(how)
+            if row["unit_id"] is not None:
+                taking_part.append((self.units.get(row["unit_id"]), how))
         # The one rule the outcome page stores and the statistics count.
         meeting["classification"] = classify(modes)
+        self._codes(rows, sim, meeting, at, party, taking_part)
         return meeting["id"]
+
+    def _codes(self, rows, sim, meeting, at, party, taking_part) -> None:
+        """The meeting's code records, by the rules the record_codes effect applies."""
+        choices = codes_for_meeting(taking_part, self.catalogue)
+        if not choices:
+            return
+        person, case = sim.person, sim.case
+        held_on = to_local(at).date()
+        age = age_on(person["birth_date"], held_on)
+        records = rows.by_table["code_record"]
+        for choice in choices:
+            records.append(
+                {
+                    "id": self.ids.take("code_record"),
+                    "case_id": case["id"],
+                    "meeting_id": meeting["id"],
+                    "unit_id": choice.unit.unit_id,
+                    "organisation_id": choice.unit.organisation_id,
+                    "code": choice.code,
+                    "kind": choice.kind,
+                    "sign": 1,
+                    "reverses_id": None,
+                    "held_on": held_on,
+                    "meeting_kind": meeting["kind"],
+                    "person_id": person["id"],
+                    "municipality_code": person["home_municipality_code"],
+                    "legal_sex": person["legal_sex"],
+                    "age_years": age,
+                    "occasion": case["occasion"],
+                    "organisation_kind": choice.unit.organisation_kind,
+                    "recorded_at": at,
+                    "recorded_by_user_id": party.user_id,
+                    "reason": None,
+                }
+            )

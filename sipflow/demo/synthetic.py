@@ -22,6 +22,7 @@ from sqlmodel import Session, select
 
 from sipflow.cases.models import SipCase
 from sipflow.clock import now_utc
+from sipflow.coding.queries import load_catalogue, unit_facts
 from sipflow.db import get_session, refresh_statistics, unit_of_work
 from sipflow.demo.bulkload import (
     BATCH_SIZE,
@@ -72,6 +73,20 @@ def load_synthetic_cases(
     with unit_of_work(session):
         load_municipalities(session)
         parties, municipalities = ensure_parties(session)
+        # Code records follow the catalogue and assignments in force when the load starts.
+        party_units = {
+            party.unit_id
+            for group in (
+                parties.regions,
+                parties.municipalities,
+                parties.schools,
+                parties.employment,
+                parties.insurance,
+            )
+            for party in group.values()
+        }
+        units = unit_facts(session, party_units)
+        catalogue = load_catalogue(session, party_units)
     # The latest version of each workflow, by the occasion it serves.
     workflows = {w.occasion: w for w in (registry.latest(name) for name in registry.names())}
     with unit_of_work(session):
@@ -93,6 +108,8 @@ def load_synthetic_cases(
         workflows=workflows,
         ids=ids,
         sqlite=sqlite,
+        units=units,
+        catalogue=catalogue,
     )
     renumberer = Renumberer(QuickRandom(f"sipflow-synthetic-renumber:{seed}:{first}"), hash_key)
     # At least four batches when there is enough to share, so that a small load is pipelined too.

@@ -10,7 +10,13 @@ from datetime import date, timedelta
 
 from sipflow.cases.services import step_participants
 from sipflow.meetings.models import HELD, Attendance, Meeting, MeetingDecision
-from sipflow.meetings.outcome import MODE_OF_CLASSIFICATION, RECORDED_DECISIONS, classify, owners_of
+from sipflow.meetings.outcome import (
+    HELD_MEETING,
+    MODE_OF_CLASSIFICATION,
+    RECORDED_DECISIONS,
+    classify,
+    owners_of,
+)
 from sipflow.meetings.services import book_meeting, cancel_planned_meetings, meeting_kind
 from sipflow.workflow.context import TransitionContext
 from sipflow.workflow.registry import register_effect
@@ -91,6 +97,7 @@ def mark_meeting_held(ctx: TransitionContext) -> None:
     ctx.session.flush()
     ctx.details["meeting_id"] = meeting.id
     ctx.memo[RECORDED_DECISIONS] = decisions
+    ctx.memo[HELD_MEETING] = meeting
     if classification is not None:
         ctx.details["classification"] = classification
 

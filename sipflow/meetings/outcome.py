@@ -24,6 +24,8 @@ OUTCOME_FORM = "meeting_outcome"
 CARER_KIND = "narstaende"
 # The key under which mark_meeting_held leaves the decisions it wrote in the step's memo.
 RECORDED_DECISIONS = "meeting_decisions"
+# The memo key under which mark_meeting_held leaves the meeting it recorded, for the effects after it.
+HELD_MEETING = "held_meeting"
 
 
 def classify(modes: Iterable[str]) -> str | None:

@@ -608,6 +608,36 @@ ROUTES |= {
     ),
 }
 
+
+# KVÅ coding (issue 12): the catalogue for administrators; the correction for the organisations in the SIP
+# (a post without a reason is refused at the field). QQ999 is in no catalogue: retiring it is refused (303).
+ROUTES |= {
+    ("coding.codes", "GET"): Route(lambda w: "/admin/codes", _admin_only(200)),
+    ("coding.add_code", "POST"): Route(lambda w: "/admin/codes", _admin_only(400), data=lambda w: {}),
+    ("coding.upload_codes", "POST"): Route(
+        lambda w: "/admin/codes/upload", _admin_only(400), data=lambda w: {}
+    ),
+    ("coding.retire_code", "POST"): Route(
+        lambda w: "/admin/codes/QQ999/retire", _admin_only(303), data=lambda w: {}
+    ),
+    ("coding.unretire_code", "POST"): Route(
+        lambda w: "/admin/codes/QQ999/unretire", _admin_only(303), data=lambda w: {}
+    ),
+    ("coding.assignments", "GET"): Route(lambda w: "/admin/codes/assignments", _admin_only(200)),
+    ("coding.set_assignment", "POST"): Route(
+        lambda w: "/admin/codes/assignments", _admin_only(303), data=lambda w: {}
+    ),
+    ("coding.correct", "GET"): Route(
+        lambda w: _meeting_url(w, "/codes/correct"), _case_route(lambda w: 200), needs_case=True
+    ),
+    ("coding.correct", "POST"): Route(
+        lambda w: _meeting_url(w, "/codes/correct"),
+        _case_route(lambda w: 400),
+        data=lambda w: {},
+        needs_case=True,
+    ),
+}
+
 # Open to anyone, logged in or not; each answers an anonymous GET (or the login form's POST) itself.
 PUBLIC: dict[tuple[str, str], str] = {
     ("auth.login", "GET"): "/login",

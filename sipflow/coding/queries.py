@@ -1,0 +1,140 @@
+"""What the coding area reads: the catalogue in force, the facts of units, the records of a case.
+
+`standing_records()` is the one query of the records that still count (records minus reversed ones), for
+the statistics and any other reader; `CodeRecord.standing()` is its WHERE clause.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from sqlalchemy import or_
+from sqlmodel import Session, select
+
+from sipflow.coding.models import CodeAssignment, CodeDefinition, CodeRecord
+from sipflow.coding.rules import DISTANCE_KIND, SIP_KIND, Catalogue, UnitFacts
+from sipflow.people.models import Organisation, Unit
+
+# Pages of the administration lists.
+PAGE_SIZE = 50
+
+
+def standing_records():
+    """SELECT of the code records that still count: +1 records that no reversal names."""
+    return select(CodeRecord).where(CodeRecord.standing())
+
+
+def load_catalogue(session: Session, unit_ids: Collection[int] | None = None) -> Catalogue:
+    """The codes in force, in one statement: assignments to non-retired SIP codes, and distance codes.
+
+    unit_ids: the units whose own assignments are wanted (None: every unit's, as the demo loader needs).
+    """
+    unit_clause = CodeAssignment.unit_id.is_not(None)
+    if unit_ids is not None:
+        unit_clause = CodeAssignment.unit_id.in_(list(unit_ids) or [-1])
+    rows = session.exec(
+        select(
+            CodeDefinition.code, CodeDefinition.kind, CodeAssignment.unit_id, CodeAssignment.organisation_kind
+        )
+        .outerjoin(CodeAssignment, CodeAssignment.code == CodeDefinition.code)
+        .where(
+            CodeDefinition.retired_at.is_(None),
+            or_(
+                CodeDefinition.kind == DISTANCE_KIND,
+                (CodeDefinition.kind == SIP_KIND)
+                & or_(unit_clause, CodeAssignment.organisation_kind.is_not(None)),
+            ),
+        )
+        .order_by(CodeDefinition.code)
+    ).all()
+    by_unit, by_kind, distance = {}, {}, []
+    for code, kind, unit_id, organisation_kind in rows:
+        if kind == DISTANCE_KIND:
+            if code not in distance:
+                distance.append(code)
+        elif unit_id is not None:
+            by_unit[unit_id] = code
+        elif organisation_kind is not None:
+            by_kind[organisation_kind] = code
+    return Catalogue(by_unit=by_unit, by_organisation_kind=by_kind, distance=tuple(distance))
+
+
+def unit_facts(session: Session, unit_ids: Collection[int]) -> dict[int, UnitFacts]:
+    """The organisation, its kind and whether it is health care, of each unit (one statement)."""
+    if not unit_ids:
+        return {}
+    rows = session.exec(
+        select(Unit.id, Unit.organisation_id, Organisation.kind, Unit.is_health_care)
+        .join(Organisation, Organisation.id == Unit.organisation_id)
+        .where(Unit.id.in_(list(unit_ids)))
+    ).all()
+    return {row[0]: UnitFacts(row[0], row[1], row[2], bool(row[3])) for row in rows}
+
+
+def case_records(session: Session, case_id: int) -> list[tuple[CodeRecord, str]]:
+    """Every code record of one case (records and reversals) with its unit's name, by meeting and id."""
+    return list(
+        session.exec(
+            select(CodeRecord, Unit.name)
+            .join(Unit, Unit.id == CodeRecord.unit_id)
+            .where(CodeRecord.case_id == case_id)
+            .order_by(CodeRecord.held_on, CodeRecord.meeting_id, CodeRecord.id)
+        ).all()
+    )
+
+
+def meeting_standing_records(session: Session, meeting_id: int) -> list[CodeRecord]:
+    """The records of one meeting that still count."""
+    return list(
+        session.exec(
+            standing_records().where(CodeRecord.meeting_id == meeting_id).order_by(CodeRecord.id)
+        ).all()
+    )
+
+
+def codes_page(session: Session, after: str | None = None) -> list[CodeDefinition]:
+    """One page of the catalogue by code, after the code given (keyset); one row more tells a next page."""
+    query = select(CodeDefinition).order_by(CodeDefinition.code).limit(PAGE_SIZE + 1)
+    if after:
+        query = query.where(CodeDefinition.code > after)
+    return list(session.exec(query).all())
+
+
+def sip_codes_in_force(session: Session) -> list[str]:
+    """The non-retired SIP codes a unit or organisation kind can be set to record."""
+    return list(
+        session.exec(
+            select(CodeDefinition.code)
+            .where(CodeDefinition.kind == SIP_KIND, CodeDefinition.retired_at.is_(None))
+            .order_by(CodeDefinition.code)
+        ).all()
+    )
+
+
+def organisation_kind_assignments(session: Session) -> dict[str, str]:
+    """The SIP code set for each organisation kind."""
+    rows = session.exec(
+        select(CodeAssignment.organisation_kind, CodeAssignment.code).where(
+            CodeAssignment.organisation_kind.is_not(None)
+        )
+    ).all()
+    return dict(rows)
+
+
+def organisation_kinds(session: Session) -> list[str]:
+    """The organisation kinds there are (the organisation table holds the county's few dozen rows)."""
+    return list(session.exec(select(Organisation.kind).distinct().order_by(Organisation.kind)).all())
+
+
+def units_page(session: Session, after: int | None = None) -> list[tuple[Unit, Organisation, str | None]]:
+    """One page of units by id (keyset) with their organisation and their own SIP code, if one is set."""
+    query = (
+        select(Unit, Organisation, CodeAssignment.code)
+        .join(Organisation, Organisation.id == Unit.organisation_id)
+        .outerjoin(CodeAssignment, CodeAssignment.unit_id == Unit.id)
+        .order_by(Unit.id)
+        .limit(PAGE_SIZE + 1)
+    )
+    if after is not None:
+        query = query.where(Unit.id > after)
+    return list(session.exec(query).all())

@@ -1,0 +1,324 @@
+"""The coding area's services: the catalogue (administrators), code records at a held meeting, reversals.
+
+Records are facts: nothing here edits or deletes one; a correction writes a -1 record naming the one it
+reverses. Every function runs inside the caller's unit of work.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlmodel import Session, select
+
+from sipflow.cases.models import Participant, SipCase
+from sipflow.clock import to_local
+from sipflow.coding import queries
+from sipflow.coding.models import CODE_KINDS, CodeAssignment, CodeDefinition, CodeRecord
+from sipflow.coding.rules import CODE_PATTERN, SIP_KIND, codes_for_meeting, normalise_code
+from sipflow.coding.rules import age_on as _age_on
+from sipflow.errors import Conflict, InvalidInput, NotAllowed
+from sipflow.meetings.models import Meeting
+from sipflow.people.models import Person, Unit, User
+
+LABEL_MAX = 200
+REASON_MAX = 500
+# A catalogue file is small (KVÅ has a few thousand codes); more than this is not a catalogue.
+CSV_MAX_LINES = 5000
+CSV_COLUMNS = ("code", "label", "kind")
+ADMIN = "admin"
+
+
+class CsvRefused(InvalidInput):
+    """A catalogue file with bad lines; nothing was loaded. `lines` holds (line number, message) pairs."""
+
+    def __init__(self, lines: list[tuple[int, str]]):
+        super().__init__(_l("The file was not loaded: correct the lines below and load it again."), "file")
+        self.lines = lines
+
+
+def _require_admin(actor: User) -> None:
+    if actor is None or not actor.has_role(ADMIN):
+        raise NotAllowed(_l("Only administrators change the code catalogue."))
+
+
+# --- Code records ---------------------------------------------------------------------------------------
+
+
+def record_meeting_codes(
+    session: Session,
+    case: SipCase,
+    meeting: Meeting,
+    attendance: dict[int, str],
+    participants: list[Participant],
+    *,
+    actor: User | None,
+    now: datetime,
+) -> list[CodeRecord]:
+    """Write the codes of a meeting just recorded as held, with the person's particulars of that day.
+
+    attendance: participant id -> mode, as the outcome recorded it; participants: the case's active ones.
+    """
+    units_by_participant = {
+        p.id: p.unit_id for p in participants if p.kind == "organisation" and p.unit_id is not None
+    }
+    present = {pid: mode for pid, mode in attendance.items() if pid in units_by_participant}
+    if not present:
+        return []
+    facts = queries.unit_facts(session, {units_by_participant[pid] for pid in present})
+    if not any(f.is_health_care for f in facts.values()):
+        return []
+    catalogue = queries.load_catalogue(session, [u for u, f in facts.items() if f.is_health_care])
+    choices = codes_for_meeting(
+        ((facts.get(units_by_participant[pid]), mode) for pid, mode in present.items()), catalogue
+    )
+    if not choices:
+        return []
+    person = session.get(Person, case.person_id)
+    held_on = to_local(meeting.held_at or meeting.starts_at).date()
+    records = [
+        CodeRecord(
+            case_id=case.id,
+            meeting_id=meeting.id,
+            unit_id=choice.unit.unit_id,
+            organisation_id=choice.unit.organisation_id,
+            code=choice.code,
+            kind=choice.kind,
+            sign=1,
+            held_on=held_on,
+            meeting_kind=meeting.kind,
+            person_id=person.id,
+            municipality_code=person.home_municipality_code,
+            legal_sex=person.legal_sex,
+            age_years=_age_on(person.birth_date, held_on),
+            occasion=case.occasion,
+            organisation_kind=choice.unit.organisation_kind,
+            recorded_at=now,
+            recorded_by_user_id=actor.id if actor is not None else None,
+        )
+        for choice in choices
+    ]
+    session.add_all(records)
+    session.flush()
+    return records
+
+
+def reverse_meeting_codes(
+    session: Session, meeting: Meeting, actor: User | None, reason: str | None, now: datetime
+) -> list[CodeRecord]:
+    """Write a -1 record for every record of the meeting that still counts; the records stay as they are.
+
+    Refused without a reason, and when nothing of the meeting counts any more (already corrected).
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput(_l("Say why the codes are corrected."), field="reason")
+    if len(reason) > REASON_MAX:
+        raise InvalidInput(_l("At most %(max)d characters.", max=REASON_MAX), field="reason")
+    standing = queries.meeting_standing_records(session, meeting.id)
+    if not standing:
+        raise Conflict(_l("The meeting has no codes that count: nothing to correct."))
+    reversals = [
+        CodeRecord(
+            **record.model_dump(
+                exclude={"id", "sign", "reverses_id", "recorded_at", "recorded_by_user_id", "reason"}
+            ),
+            sign=-1,
+            reverses_id=record.id,
+            recorded_at=now,
+            recorded_by_user_id=actor.id if actor is not None else None,
+            reason=reason,
+        )
+        for record in standing
+    ]
+    session.add_all(reversals)
+    session.flush()
+    return reversals
+
+
+# --- The catalogue --------------------------------------------------------------------------------------
+
+
+def _check_code(code: str, field: str = "code") -> str:
+    code = normalise_code(code or "")
+    if not code:
+        raise InvalidInput(_l("Enter the code."), field=field)
+    if not CODE_PATTERN.fullmatch(code):
+        raise InvalidInput(_l("A KVÅ code is two or three letters and three digits, as XU045."), field=field)
+    return code
+
+
+def _check_label(label: str, field: str = "label") -> str:
+    label = (label or "").strip()
+    if not label:
+        raise InvalidInput(_l("Enter what the code means."), field=field)
+    if len(label) > LABEL_MAX:
+        raise InvalidInput(_l("At most %(max)d characters.", max=LABEL_MAX), field=field)
+    return label
+
+
+def _check_kind(kind: str, field: str = "kind") -> str:
+    kind = (kind or "").strip().lower()
+    if kind not in CODE_KINDS:
+        raise InvalidInput(_l("Choose what the code counts as: sip or distance."), field=field)
+    return kind
+
+
+def add_code(
+    session: Session, actor: User, *, code: str, label: str, kind: str, now: datetime
+) -> CodeDefinition:
+    """Add a code to the catalogue; refused when the code is there already (retired or not)."""
+    _require_admin(actor)
+    definition = CodeDefinition(
+        code=_check_code(code), label=_check_label(label), kind=_check_kind(kind), created_at=now
+    )
+    if session.get(CodeDefinition, definition.code) is not None:
+        raise InvalidInput(_l("The code is in the catalogue already."), field="code")
+    session.add(definition)
+    session.flush()
+    return definition
+
+
+def _definition(session: Session, code: str) -> CodeDefinition:
+    definition = session.get(CodeDefinition, normalise_code(code or ""))
+    if definition is None:
+        raise InvalidInput(_l("No such code in the catalogue."), field="code")
+    return definition
+
+
+def retire_code(session: Session, actor: User, code: str, *, now: datetime) -> CodeDefinition:
+    """Retire a code: no meeting records it from now on; the records that carry it stay."""
+    _require_admin(actor)
+    definition = _definition(session, code)
+    if definition.retired_at is None:
+        definition.retired_at = now
+        session.add(definition)
+    return definition
+
+
+def unretire_code(session: Session, actor: User, code: str, *, now: datetime) -> CodeDefinition:
+    """Bring a retired code back into use."""
+    _require_admin(actor)
+    definition = _definition(session, code)
+    definition.retired_at = None
+    session.add(definition)
+    return definition
+
+
+def set_assignment(
+    session: Session,
+    actor: User,
+    *,
+    code: str | None,
+    unit_id: int | None = None,
+    organisation_kind: str | None = None,
+) -> CodeAssignment | None:
+    """Set (or, with code None or empty, remove) the SIP code a unit or an organisation kind records."""
+    _require_admin(actor)
+    if (unit_id is None) == (organisation_kind is None):
+        raise InvalidInput(_l("Choose a unit or an organisation type."), field="target")
+    if unit_id is not None and session.get(Unit, unit_id) is None:
+        raise InvalidInput(_l("No such unit."), field="target")
+    if organisation_kind is not None and organisation_kind not in queries.organisation_kinds(session):
+        raise InvalidInput(_l("No such organisation type."), field="target")
+    where = (
+        CodeAssignment.unit_id == unit_id
+        if unit_id is not None
+        else CodeAssignment.organisation_kind == organisation_kind
+    )
+    current = session.exec(select(CodeAssignment).where(where)).first()
+    if not code:
+        if current is not None:
+            session.delete(current)
+            session.flush()
+        return None
+    definition = _definition(session, code)
+    if definition.kind != SIP_KIND or definition.retired_at is not None:
+        raise InvalidInput(_l("Choose a SIP code in use."), field="code")
+    if current is None:
+        current = CodeAssignment(unit_id=unit_id, organisation_kind=organisation_kind, code=definition.code)
+    else:
+        current.code = definition.code
+    session.add(current)
+    session.flush()
+    return current
+
+
+def _csv_records(text: str):
+    """Yield (line number, cells) of a CSV text; a line the csv module cannot read yields (line, None)."""
+    reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""))
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error:
+            yield reader.line_num, None
+            return
+        yield reader.line_num, row
+
+
+def parse_codes_csv(text: str) -> tuple[list[CodeDefinition], list[tuple[int, str]]]:
+    """The codes of a catalogue file (columns code,label,kind) and the refusals by line number."""
+    rows: list[CodeDefinition] = []
+    errors: list[tuple[int, str]] = []
+    records = _csv_records(text)
+    _, header = next(records, (1, None))
+    if header is None or tuple(h.strip().lower() for h in header) != CSV_COLUMNS:
+        return [], [(1, str(_l("The first line must be the columns code,label,kind.")))]
+    seen: set[str] = set()
+    for line, row in records:
+        if row is None:
+            errors.append((line, str(_l("The line cannot be read as CSV."))))
+            break
+        if len(rows) + len(errors) >= CSV_MAX_LINES:
+            errors.append((line, str(_l("At most %(max)d codes in one file.", max=CSV_MAX_LINES))))
+            break
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) != len(CSV_COLUMNS):
+            errors.append((line, str(_l("Three columns: code, label, kind."))))
+            continue
+        try:
+            code = _check_code(row[0])
+            definition = CodeDefinition(
+                code=code, label=_check_label(row[1]), kind=_check_kind(row[2]), created_at=None
+            )
+        except InvalidInput as error:
+            errors.append((line, str(error.message)))
+            continue
+        if code in seen:
+            errors.append((line, str(_l("%(code)s comes twice in the file.", code=code))))
+            continue
+        seen.add(code)
+        rows.append((line, definition))
+    if not rows and not errors:
+        errors.append((1, str(_l("The file holds no codes."))))
+    return rows, errors
+
+
+def load_codes_csv(session: Session, actor: User, text: str, *, now: datetime) -> list[CodeDefinition]:
+    """Add every code of a catalogue file, or none: any bad line refuses the whole file (CsvRefused)."""
+    _require_admin(actor)
+    rows, errors = parse_codes_csv(text)
+    if rows:
+        existing = set(
+            session.exec(
+                select(CodeDefinition.code).where(CodeDefinition.code.in_([d.code for _, d in rows]))
+            ).all()
+        )
+        errors += [
+            (line, str(_l("The code is in the catalogue already.")))
+            for line, definition in rows
+            if definition.code in existing
+        ]
+    if errors:
+        raise CsvRefused(sorted(errors))
+    definitions = [definition for _, definition in rows]
+    for definition in definitions:
+        definition.created_at = now
+        session.add(definition)
+    session.flush()
+    return definitions

@@ -1,0 +1,316 @@
+"""The coding pages: the code catalogue for administrators, the case page's codes, a correction by staff.
+
+Staff never code by hand: the only thing they do here is say that a meeting was recorded in error, which
+reverses its codes.
+"""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+
+from sipflow.cases.services import actor_organisation_id, party_roles
+from sipflow.clock import now_utc
+from sipflow.coding import queries, services
+from sipflow.coding.models import CODE_KINDS
+from sipflow.coding.rules import CODE_PATTERN, UnitFacts, normalise_code
+from sipflow.db import get_session, unit_of_work
+from sipflow.errors import UserError
+from sipflow.meetings.models import Meeting
+from sipflow.security import audit, login_manager
+from sipflow.web import case_or_404, current_actor, register_case_page_part
+
+bp = Blueprint("coding", __name__)
+
+KIND_LABELS = {"sip": _l("SIP meeting"), "distance": _l("Care at a distance (video)")}
+ORGANISATION_KIND_LABELS = {
+    "region": _l("Region"),
+    "municipality": _l("Municipality"),
+    "school": _l("School"),
+    "other": _l("Other"),
+}
+MEETING_KIND_LABELS = {"first": _l("First meeting"), "follow_up": _l("Follow-up")}
+# Ids are 32-bit on PostgreSQL: anything larger names no row.
+ID_MAX = 2**31
+# A catalogue file is a few hundred kilobytes at most.
+CSV_MAX_BYTES = 1024 * 1024
+
+
+@bp.app_context_processor
+def _labels() -> dict:
+    return {"code_kind_labels": KIND_LABELS, "organisation_kind_labels": ORGANISATION_KIND_LABELS}
+
+
+def _administrators_only(view):
+    """Administrators only; anyone else logged in gets 403, as on the other administration pages."""
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        if not current_user.is_authenticated:
+            return login_manager.unauthorized()
+        if not current_user.has_role(services.ADMIN):
+            current_app.logger.warning("code catalogue refused for user id %s", current_user.id)
+            return render_template(
+                "errors/forbidden.html", message=_l("This page is for administrators.")
+            ), 403
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+# --- The catalogue --------------------------------------------------------------------------------------
+
+
+def _render_codes(*, status=200, form=None, errors=None, csv_lines=None):
+    session = get_session()
+    after = request.args.get("after") or None
+    if after is not None and not CODE_PATTERN.fullmatch(after):
+        after = None
+    rows = queries.codes_page(session, after)
+    more = len(rows) > queries.PAGE_SIZE
+    rows = rows[: queries.PAGE_SIZE]
+    return (
+        render_template(
+            "coding/codes.html",
+            codes=rows,
+            next_after=rows[-1].code if more else None,
+            form=form or {},
+            errors=errors or {},
+            csv_lines=csv_lines or [],
+            kinds=CODE_KINDS,
+        ),
+        status,
+    )
+
+
+@bp.get("/admin/codes")
+@_administrators_only
+def codes():
+    """The code catalogue by code, a page at a time, with the forms to add and load codes."""
+    return _render_codes()
+
+
+@bp.post("/admin/codes")
+@_administrators_only
+def add_code():
+    """Add one code; a refusal is shown at its field with what was typed."""
+    session = get_session()
+    form = {name: request.form.get(name, "") for name in ("code", "label", "kind")}
+    try:
+        with unit_of_work(session):
+            definition = services.add_code(session, current_actor(), now=now_utc(), **form)
+    except UserError as error:
+        return _render_codes(status=error.status, form=form, errors={error.field or "code": error.message})
+    flash(_l("%(code)s is added to the catalogue.", code=definition.code), "success")
+    return redirect(url_for("coding.codes"), code=303)
+
+
+@bp.post("/admin/codes/upload")
+@_administrators_only
+def upload_codes():
+    """Load codes from a CSV file (code,label,kind): all of them, or none with every bad line named."""
+    session = get_session()
+    upload = request.files.get("file")
+    raw = upload.read(CSV_MAX_BYTES + 1) if upload else b""
+    if not raw:
+        return _render_codes(status=400, errors={"file": _l("Choose a CSV file.")})
+    if len(raw) > CSV_MAX_BYTES:
+        return _render_codes(status=400, errors={"file": _l("The file is too large.")})
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return _render_codes(status=400, errors={"file": _l("The file must be UTF-8 text.")})
+    try:
+        with unit_of_work(session):
+            loaded = services.load_codes_csv(session, current_actor(), text, now=now_utc())
+    except services.CsvRefused as error:
+        return _render_codes(status=400, errors={"file": error.message}, csv_lines=error.lines)
+    except UserError as error:
+        return _render_codes(status=error.status, errors={"file": error.message})
+    flash(_l("%(count)d codes are added to the catalogue.", count=len(loaded)), "success")
+    return redirect(url_for("coding.codes"), code=303)
+
+
+def _change_code(change, code: str, message):
+    session = get_session()
+    if not CODE_PATTERN.fullmatch(normalise_code(code)):
+        abort(404)
+    try:
+        with unit_of_work(session):
+            change(session, current_actor(), code, now=now_utc())
+    except UserError as error:
+        flash(error.message, "error")
+    else:
+        flash(message, "success")
+    return redirect(url_for("coding.codes"), code=303)
+
+
+@bp.post("/admin/codes/<code>/retire")
+@_administrators_only
+def retire_code(code: str):
+    """Retire a code: meetings record it no more; the records that carry it stay."""
+    return _change_code(services.retire_code, code, _l("%(code)s is retired.", code=code))
+
+
+@bp.post("/admin/codes/<code>/unretire")
+@_administrators_only
+def unretire_code(code: str):
+    """Bring a retired code back into use."""
+    return _change_code(services.unretire_code, code, _l("%(code)s is in use again.", code=code))
+
+
+# --- Which SIP code a unit records -------------------------------------------------------------------------
+
+
+@bp.get("/admin/codes/assignments")
+@_administrators_only
+def assignments():
+    """The SIP code of each organisation type, and each unit's own (units a page at a time)."""
+    session = get_session()
+    after = request.args.get("after", type=int)
+    if after is not None and not 0 <= after < ID_MAX:
+        after = None
+    units = queries.units_page(session, after)
+    more = len(units) > queries.PAGE_SIZE
+    units = units[: queries.PAGE_SIZE]
+    return render_template(
+        "coding/assignments.html",
+        kinds=queries.organisation_kinds(session),
+        by_kind=queries.organisation_kind_assignments(session),
+        sip_codes=queries.sip_codes_in_force(session),
+        units=units,
+        next_after=units[-1][0].id if more else None,
+    )
+
+
+@bp.post("/admin/codes/assignments")
+@_administrators_only
+def set_assignment():
+    """Set or remove the SIP code of one organisation type or one unit."""
+    session = get_session()
+    unit_id = request.form.get("unit_id", type=int)
+    if unit_id is not None and not 0 < unit_id < ID_MAX:
+        unit_id = -1  # refused by the service as no such unit
+    kind = request.form.get("organisation_kind") or None
+    try:
+        with unit_of_work(session):
+            services.set_assignment(
+                session,
+                current_actor(),
+                code=request.form.get("code") or None,
+                unit_id=unit_id,
+                organisation_kind=kind,
+            )
+    except UserError as error:
+        flash(error.message, "error")
+    else:
+        flash(_l("The SIP code is saved."), "success")
+    return redirect(url_for("coding.assignments"), code=303)
+
+
+# --- The case page and the correction ----------------------------------------------------------------------
+
+
+def _meeting_groups(records) -> list[dict]:
+    """The case's records grouped by meeting, each with its standing codes, reversals marked."""
+    reversed_ids = {record.reverses_id for record, _ in records if record.reverses_id is not None}
+    groups: dict[int, dict] = {}
+    for record, unit_name in records:
+        group = groups.setdefault(
+            record.meeting_id,
+            {
+                "meeting_id": record.meeting_id,
+                "held_on": record.held_on,
+                "kind": record.meeting_kind,
+                "rows": [],
+            },
+        )
+        group["rows"].append({"record": record, "unit": unit_name, "reversed": record.id in reversed_ids})
+    for group in groups.values():
+        group["standing"] = any(r["record"].sign == 1 and not r["reversed"] for r in group["rows"])
+    return list(groups.values())
+
+
+def _may_correct(session, case, actor, participants=None) -> bool:
+    return bool(party_roles(session, case, actor_organisation_id(session, actor), participants))
+
+
+def _case_page_part(detail, actor, *, allowed: list) -> dict:
+    """The case page's codes: per meeting the codes recorded and reversed, and who records no SIP code.
+
+    The health-care units come from the participant rows the case page read already.
+    """
+    session = get_session()
+    case = detail.case
+    records = queries.case_records(session, case.id)
+    health, active = {}, []
+    for participant, organisation, unit, *_ in detail.participant_rows:
+        if participant.removed_at is None:
+            active.append(participant)
+        if (
+            participant.removed_at is None
+            and unit is not None
+            and organisation is not None
+            and unit.is_health_care
+        ):
+            health[unit.id] = (UnitFacts(unit.id, organisation.id, organisation.kind, True), unit.name)
+    without = []
+    if health:
+        catalogue = queries.load_catalogue(session, list(health))
+        without = [name for facts, name in health.values() if catalogue.sip_code(facts) is None]
+    return {
+        "case_codes": {
+            "meetings": _meeting_groups(records),
+            "without_sip_code": without,
+            "may_correct": bool(records) and _may_correct(session, case, actor, active),
+            "meeting_kind_labels": MEETING_KIND_LABELS,
+        }
+    }
+
+
+bp.record_once(lambda state: register_case_page_part(state.app, _case_page_part))
+
+
+def _meeting_of(case, meeting_id: int) -> Meeting:
+    meeting = get_session().get(Meeting, meeting_id)
+    if meeting is None or meeting.case_id != case.id:
+        abort(404)
+    return meeting
+
+
+@bp.route("/cases/<uid>/meetings/<id:meeting_id>/codes/correct", methods=["GET", "POST"])
+@login_required
+def correct(uid: str, meeting_id: int):
+    """A meeting recorded in error: its codes are reversed with a reason (never edited or deleted)."""
+    case = case_or_404(uid, audit.MEETING_VIEW if request.method == "GET" else audit.MEETING_CHANGE)
+    session, user = get_session(), current_actor()
+    if not _may_correct(session, case, user):
+        abort(403)
+    meeting = _meeting_of(case, meeting_id)
+    reason, errors, status = "", {}, 200
+    if request.method == "POST":
+        reason = request.form.get("reason", "")
+        try:
+            with unit_of_work(session):
+                services.reverse_meeting_codes(session, meeting, user, reason, now_utc())
+        except UserError as error:
+            errors, status = {error.field or "reason": error.message}, error.status
+        else:
+            flash(_l("The meeting's codes are reversed."), "success")
+            return redirect(url_for("cases.detail", uid=case.uid), code=303)
+    standing = queries.meeting_standing_records(session, meeting.id)
+    return (
+        render_template(
+            "coding/correct.html",
+            case=case,
+            meeting=meeting,
+            standing=standing,
+            reason=reason,
+            errors=errors,
+            meeting_kind_labels=MEETING_KIND_LABELS,
+        ),
+        status,
+    )
