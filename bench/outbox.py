@@ -9,9 +9,9 @@ transaction, then delivered. One database built by the migrations serves every p
 enqueues its own N rows and delivers exactly those (the earlier ones are all sent).
 
 SMTP (a local aiosmtpd relay in a child process whose handler only counts):
-* outbox: deliver_due(app, limit=N) with SMTP_HOST set: per row a SELECT of the next candidate, the
-  compare-and-set UPDATE pending -> sending and its COMMIT, a Session.get of the row, SmtpTransport.send
-  (a new connection per message: EHLO, MAIL, RCPT, DATA, QUIT), the UPDATE to sent and its COMMIT.
+* outbox: deliver_due(app, limit=N) with SMTP_HOST set: per batch of outbox.CLAIM_BATCH rows the
+  compare-and-set UPDATE pending -> sending and its COMMIT, a SELECT of the claimed rows, SmtpTransport.send
+  (one connection per run: MAIL, RCPT, DATA per message), the UPDATE to sent and its COMMIT.
 * plain (the baseline): the same N message strings with smtplib.SMTP, one connection per message, the same
   commands as the transport.
 * transport only: SmtpTransport.send for the same strings, no database.
@@ -234,6 +234,15 @@ def deliver(app, count: int, now: datetime) -> float:
 
 class NullTransport:
     def send(self, *, outbox_id: int, sender: str, recipient: str, message: str, now: datetime) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *_exc) -> None:
         pass
 
 
