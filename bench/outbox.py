@@ -14,7 +14,7 @@ SMTP (a local aiosmtpd relay in a child process whose handler only counts):
   (one connection per run: MAIL, RCPT, DATA per message), the UPDATE to sent and its COMMIT.
 * plain (the baseline): the same N message strings with smtplib.SMTP, one connection per message, the same
   commands as the transport.
-* transport only: SmtpTransport.send for the same strings, no database.
+* transport only: SmtpTransport.send for the same strings on its one connection, no database.
 * one connection: smtplib, N x (MAIL, RCPT, DATA) on a single connection: what reusing it would gain.
 * 5 pending per call: the same N rows as a booking makes them, 5 enqueued (not timed) then one
   deliver_due, N/5 times: the next-candidate SELECT costs more the more rows are pending.
@@ -299,6 +299,7 @@ def transport_only(port: int, batch, now: datetime) -> float:
     start = time.perf_counter()
     for row_id, recipient, message in batch:
         transport.send(outbox_id=row_id, sender=MAIL_FROM, recipient=recipient, message=message, now=now)
+    transport.close()
     return time.perf_counter() - start
 
 
