@@ -9,12 +9,12 @@ transaction, then delivered. One database built by the migrations serves every p
 enqueues its own N rows and delivers exactly those (the earlier ones are all sent).
 
 SMTP (a local aiosmtpd relay in a child process whose handler only counts):
-* outbox: deliver_due(app, limit=N) with SMTP_HOST set: per row a SELECT of the next candidate, the
-  compare-and-set UPDATE pending -> sending and its COMMIT, a Session.get of the row, SmtpTransport.send
-  (a new connection per message: EHLO, MAIL, RCPT, DATA, QUIT), the UPDATE to sent and its COMMIT.
+* outbox: deliver_due(app, limit=N) with SMTP_HOST set: per batch of outbox.CLAIM_BATCH rows the
+  compare-and-set UPDATE pending -> sending and its COMMIT, a SELECT of the claimed rows, SmtpTransport.send
+  (one connection per run: MAIL, RCPT, DATA per message), the UPDATE to sent and its COMMIT.
 * plain (the baseline): the same N message strings with smtplib.SMTP, one connection per message, the same
   commands as the transport.
-* transport only: SmtpTransport.send for the same strings, no database.
+* transport only: SmtpTransport.send for the same strings on its one connection, no database.
 * one connection: smtplib, N x (MAIL, RCPT, DATA) on a single connection: what reusing it would gain.
 * 5 pending per call: the same N rows as a booking makes them, 5 enqueued (not timed) then one
   deliver_due, N/5 times: the next-candidate SELECT costs more the more rows are pending.
@@ -236,6 +236,15 @@ class NullTransport:
     def send(self, *, outbox_id: int, sender: str, recipient: str, message: str, now: datetime) -> None:
         pass
 
+    def close(self) -> None:
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        pass
+
 
 @contextmanager
 def null_transport():
@@ -290,6 +299,7 @@ def transport_only(port: int, batch, now: datetime) -> float:
     start = time.perf_counter()
     for row_id, recipient, message in batch:
         transport.send(outbox_id=row_id, sender=MAIL_FROM, recipient=recipient, message=message, now=now)
+    transport.close()
     return time.perf_counter() - start
 
 

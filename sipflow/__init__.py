@@ -27,6 +27,7 @@ def create_app(config: dict | None = None) -> Flask:
     from sipflow.security import init_security
     from sipflow.security.redaction import install_log_redaction
     from sipflow.security.views import bp as auth_bp
+    from sipflow.todo.views import bp as todo_bp
     from sipflow.workflow.engine import WorkflowRegistry
 
     app = Flask(
@@ -60,6 +61,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(plans_bp)
     app.register_blueprint(reminders_bp)
     app.register_blueprint(coding_bp)
+    app.register_blueprint(todo_bp)
     if app.config["ENV_NAME"] != "production":
         from sipflow.notifications.views import bp as dev_bp
 

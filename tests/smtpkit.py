@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
 import threading
@@ -35,6 +36,11 @@ class RecordingHandler:
         self._lock = threading.Lock()
         self.received: list[Received] = []
         self._refusals: deque[tuple[str, str]] = deque()
+        # Client connections that said EHLO (every smtplib client does, once per connection).
+        self.connections = 0
+        self.quits = 0
+        # After this many more accepted messages the server closes that connection (None: never).
+        self._drop_after: int | None = None
 
     def refuse_next(self, count: int, reply: str, *, at: str = "DATA") -> None:
         """Answer the next count deliveries with reply (e.g. '451 4.3.0 Try later') at RCPT or DATA."""
@@ -47,6 +53,25 @@ class RecordingHandler:
         with self._lock:
             self.received.clear()
             self._refusals.clear()
+            self.connections = 0
+            self.quits = 0
+            self._drop_after = None
+
+    def drop_after(self, count: int) -> None:
+        """Close the client's connection right after accepting count more messages (once)."""
+        with self._lock:
+            self._drop_after = count
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        session.host_name = hostname
+        with self._lock:
+            self.connections += 1
+        return responses
+
+    async def handle_QUIT(self, server, session, envelope):
+        with self._lock:
+            self.quits += 1
+        return "221 Bye"
 
     def _refusal(self, stage: str) -> str | None:
         with self._lock:
@@ -76,6 +101,15 @@ class RecordingHandler:
                     authenticated=bool(session.authenticated),
                 )
             )
+            drop = False
+            if self._drop_after is not None:
+                self._drop_after -= 1
+                drop = self._drop_after <= 0
+                if drop:
+                    self._drop_after = None
+        if drop:
+            # After the 250 below is written: the client finds the connection gone at its next MAIL.
+            asyncio.get_running_loop().call_soon(server.transport.close)
         return "250 Message accepted for delivery"
 
 
@@ -125,3 +159,16 @@ class SmtpServer:
 
     def clear(self) -> None:
         self.handler.clear()
+
+    @property
+    def connections(self) -> int:
+        """Client connections opened since the last clear (counted at EHLO)."""
+        return self.handler.connections
+
+    @property
+    def quits(self) -> int:
+        """Connections the client ended with QUIT since the last clear."""
+        return self.handler.quits
+
+    def drop_after(self, count: int) -> None:
+        self.handler.drop_after(count)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import JSON, Column, Index
+from sqlalchemy import JSON, Column, Index, text
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.ext.mutable import MutableDict
 from sqlmodel import Field, SQLModel
@@ -83,6 +83,21 @@ class Participant(SQLModel, table=True):
 
 class Deadline(SQLModel, table=True):
     """A deadline a workflow sets on a case (kallelse, follow-up), and when it was met."""
+
+    # Att göra walks the open deadlines earliest first (sipflow/todo/queries.py); met and cancelled ones,
+    # the bulk of the table over the years, are not in this index, so the walk never reads through them,
+    # and it holds what the page shows (case, kind), so the walk never reads the table either.
+    __table_args__ = (
+        Index(
+            "ix_deadline_open_due_at",
+            "due_at",
+            "id",
+            "case_id",
+            "kind",
+            sqlite_where=text("met_at IS NULL AND cancelled_at IS NULL"),
+            postgresql_where=text("met_at IS NULL AND cancelled_at IS NULL"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="sipcase.id", index=True)

@@ -180,7 +180,7 @@ def _list_filters() -> tuple[queries.CaseFilter, dict[str, str]]:
     return queries.CaseFilter(state=state, deadline=deadline, person_id=person_id), arguments
 
 
-@bp.get("/")
+@bp.get("/cases")
 @login_required
 def my_cases():
     """The SIPs the user may see, newest activity first; a clear page for those who see none."""

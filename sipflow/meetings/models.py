@@ -6,7 +6,7 @@ import secrets
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import Index, UniqueConstraint
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlmodel import Field, SQLModel
 
@@ -39,6 +39,9 @@ def new_nonce() -> str:
 
 class Meeting(SQLModel, table=True):
     """A SIP meeting: first meeting or follow-up, on site, by video or mixed."""
+
+    # Att göra reads the coming meetings one user booked, soonest first.
+    __table_args__ = (Index("ix_meeting_booked_by_user_id_starts_at", "booked_by_user_id", "starts_at"),)
 
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="sipcase.id", index=True)

@@ -1,10 +1,12 @@
 """The outbox: enqueue e-mails inside the caller's transaction, deliver them after commit, each at most once.
 
 A row moves pending -> sending -> sent. Whoever delivers first claims the row with a compare-and-set
-UPDATE (pending -> sending) and commits the claim before talking to the relay, so two deliverers (threads,
-web workers, the scheduler) never send one row twice. A transient failure puts the row back to pending
-with a growing delay until OUTBOX_MAX_ATTEMPTS; a permanent one fails it at once. A row still `sending`
-long after its claim belonged to a process that died mid-send: it becomes `uncertain`, never sent again.
+UPDATE (pending -> sending, a batch of rows per UPDATE) and commits the claim before talking to the relay, so
+two deliverers (threads, web workers, the scheduler) never send one row twice. One SMTP connection serves a
+whole run; the rows of a batch the relay took are marked sent with one UPDATE. A transient failure puts the
+row back to pending with a growing delay until OUTBOX_MAX_ATTEMPTS; a permanent one fails it at once. A row
+still `sending` long after its claim belonged to a process that died mid-send: it becomes `uncertain`, never
+sent again.
 Logs name the row id, kind and case id only: never the recipient, the subject or the body.
 """
 
@@ -33,8 +35,27 @@ BACKOFF_MINUTES = (1, 5, 15, 60, 240)
 # A claim older than this without an outcome belongs to a process that died while sending.
 STALE_CLAIM = timedelta(minutes=15)
 SUBJECT_MAX = 300
+# Rows claimed per commit: one UPDATE claims them, one UPDATE marks those the relay took as sent. A process
+# that dies mid-batch leaves at most this many rows uncertain.
+CLAIM_BATCH = 50
+# The scheduler's outbox job drains a backlog up to this many messages per run (a run every 30 s).
+JOB_LIMIT = 10_000
 # Set in session.info when a transaction writes mail; the after-commit hook delivers, a rollback forgets it.
 OUTBOX_PENDING = "sipflow.outbox_pending"
+
+
+@dataclass
+class _Claimed:
+    """What the deliverer reads of a row it claimed, and what became of it in this run."""
+
+    id: int
+    kind: str
+    case_id: int | None
+    recipient: str
+    message: str
+    attempts: int
+    sent: bool = False
+    stop: bool = False
 
 
 @dataclass
@@ -157,31 +178,75 @@ def _mark_uncertain(session: Session, now: datetime) -> int:
     return count
 
 
-def _next_candidate(session: Session, now: datetime, tried: set[int]) -> int | None:
-    statement = (
+def _claim_batch(session: Session, now: datetime, size: int) -> list[int]:
+    """Compare-and-set up to size due rows pending -> sending in one UPDATE, committed; the ids won.
+
+    Only the winner of this UPDATE ever sends a row. On PostgreSQL the inner SELECT locks its rows with SKIP
+    LOCKED, so a second deliverer takes the next rows instead of queueing behind this one; on SQLite the one
+    statement runs under the database's write lock.
+    """
+    due = (
         select(OutboxMessage.id)
         .where(OutboxMessage.status == "pending", col(OutboxMessage.next_attempt_at) <= now)
         .order_by(col(OutboxMessage.next_attempt_at), col(OutboxMessage.id))
-        .limit(1)
+        .limit(size)
     )
-    if tried:
-        statement = statement.where(col(OutboxMessage.id).not_in(tried))
     if session.get_bind().dialect.name == "postgresql":
-        # Racers skip a row another one is claiming instead of queueing behind it; the CAS below decides.
-        statement = statement.with_for_update(skip_locked=True)
-    return session.exec(statement).first()
-
-
-def _claim(session: Session, row_id: int, now: datetime) -> bool:
-    """Compare-and-set pending -> sending, committed: only the winner of this UPDATE ever sends the row."""
-    result = session.exec(
+        due = due.with_for_update(skip_locked=True)
+    claimed = session.exec(
         update(OutboxMessage)
-        .where(col(OutboxMessage.id) == row_id, OutboxMessage.status == "pending")
+        .where(col(OutboxMessage.id).in_(due.scalar_subquery()), OutboxMessage.status == "pending")
         .values(status="sending", claimed_at=now, attempts=OutboxMessage.attempts + 1)
+        .returning(OutboxMessage.id)
+        .execution_options(synchronize_session=False)
+    )
+    ids = list(claimed.scalars().all())
+    session.commit()
+    return ids
+
+
+def _claimed_rows(session: Session, ids: list[int]) -> list[_Claimed]:
+    rows = session.exec(
+        select(
+            OutboxMessage.id,
+            OutboxMessage.kind,
+            OutboxMessage.case_id,
+            OutboxMessage.recipient,
+            OutboxMessage.message,
+            OutboxMessage.attempts,
+        )
+        .where(col(OutboxMessage.id).in_(ids))
+        .order_by(col(OutboxMessage.next_attempt_at), col(OutboxMessage.id))
+    ).all()
+    session.commit()  # end the read: nothing of the database is held while talking to the relay
+    return [_Claimed(*row) for row in rows]
+
+
+def _release(session: Session, ids: list[int]) -> None:
+    """Put claimed rows that were never tried back to pending, their attempt not counted."""
+    if not ids:
+        return
+    session.exec(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.id).in_(ids), OutboxMessage.status == "sending")
+        .values(status="pending", claimed_at=None, attempts=OutboxMessage.attempts - 1)
         .execution_options(synchronize_session=False)
     )
     session.commit()
-    return result.rowcount == 1
+
+
+def _mark_sent(session: Session, ids: list[int], now: datetime) -> None:
+    # One UPDATE and one commit for the rows of a batch the relay accepted. Until it commits they stay
+    # `sending`: a process that dies here leaves them to turn uncertain, never to be sent again.
+    if not ids:
+        return
+    session.exec(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.id).in_(ids), col(OutboxMessage.status).in_(("sending", "uncertain")))
+        .values(status="sent", sent_at=now, last_error=None)
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
 
 
 def _finish(session: Session, row_id: int, **values) -> None:
@@ -195,51 +260,73 @@ def _finish(session: Session, row_id: int, **values) -> None:
     session.commit()
 
 
-def deliver_due(app: Flask, *, now: datetime | None = None, limit: int = 100) -> DeliveryReport:
-    """Deliver the pending rows due at now (at most limit), each claimed first; report what happened."""
+def deliver_due(
+    app: Flask, *, now: datetime | None = None, limit: int = 100, batch: int = CLAIM_BATCH
+) -> DeliveryReport:
+    """Deliver the pending rows due at now (at most limit), claimed batch by batch; report what happened.
+
+    One transport serves the whole run (one SMTP connection), closed at the end.
+    """
     now = now or now_utc()
     report = DeliveryReport()
-    transport = transport_for(app.config)
     sender = app.config["MAIL_FROM"]
     max_attempts = app.config["OUTBOX_MAX_ATTEMPTS"]
-    with Session(app.extensions["sipflow.engine"], expire_on_commit=False) as session:
+    engine = app.extensions["sipflow.engine"]
+    with Session(engine, expire_on_commit=False) as session, transport_for(app.config) as transport:
         report.uncertain += _mark_uncertain(session, now)
-        tried: set[int] = set()
-        while len(tried) < limit:
-            row_id = _next_candidate(session, now, tried)
-            if row_id is None:
+        remaining = limit
+        while remaining > 0:
+            ids = _claim_batch(session, now, min(batch, remaining))
+            if not ids:
                 break
-            tried.add(row_id)
-            if not _claim(session, row_id, now):
-                continue  # another deliverer won this row
-            row = session.get(OutboxMessage, row_id, populate_existing=True)
-            where = (row.id, row.kind, row.case_id)
-            try:
-                transport.send(
-                    outbox_id=row.id, sender=sender, recipient=row.recipient, message=row.message, now=now
-                )
-            except DeliveryError as error:
-                server_down = _record_failure(session, row, error, now, max_attempts, report)
-                if server_down:
-                    log.warning("outbox delivery paused: the relay cannot be reached (%s)", error.summary)
+            remaining -= len(ids)
+            rows = _claimed_rows(session, ids)
+            sent: list[int] = []
+            stop = False
+            for index, row in enumerate(rows):
+                _send_one(session, transport, sender, row, now, max_attempts, report)
+                if row.sent:
+                    sent.append(row.id)
+                elif row.stop:
+                    # The relay is down: the rest of the batch goes back untried, for a later run.
+                    _release(session, [later.id for later in rows[index + 1 :]])
+                    stop = True
                     break
-                continue
-            except Exception as error:  # noqa: BLE001 - an unexpected failure must not leave the row sending
-                log.exception("outbox %s (%s, case %s): unexpected error while sending", *where)
-                failure = DeliveryError(TRANSIENT, f"unexpected error: {type(error).__name__}")
-                _record_failure(session, row, failure, now, max_attempts, report)
-                continue
-            _finish(session, row.id, status="sent", sent_at=now, last_error=None)
-            report.sent += 1
-            log.info("outbox %s (%s, case %s) sent", *where)
+            _mark_sent(session, sent, now)
+            for row in rows:
+                if row.sent:
+                    report.sent += 1
+                    log.info("outbox %s (%s, case %s) sent", row.id, row.kind, row.case_id)
+            if stop:
+                break
     if report.sent or report.retry or report.failed or report.uncertain:
         log.info("outbox delivery: %s", report)
     return report
 
 
+def _send_one(
+    session: Session, transport, sender: str, row: _Claimed, now, max_attempts: int, report: DeliveryReport
+) -> None:
+    """Send one claimed row: row.sent when the relay took it, else its failure written (stop: relay down)."""
+    where = (row.id, row.kind, row.case_id)
+    try:
+        transport.send(outbox_id=row.id, sender=sender, recipient=row.recipient, message=row.message, now=now)
+    except DeliveryError as error:
+        if _record_failure(session, row, error, now, max_attempts, report):
+            log.warning("outbox delivery paused: the relay cannot be reached (%s)", error.summary)
+            row.stop = True
+        return
+    except Exception as error:  # noqa: BLE001 - an unexpected failure must not leave the row sending
+        log.exception("outbox %s (%s, case %s): unexpected error while sending", *where)
+        failure = DeliveryError(TRANSIENT, f"unexpected error: {type(error).__name__}")
+        _record_failure(session, row, failure, now, max_attempts, report)
+        return
+    row.sent = True
+
+
 def _record_failure(
     session: Session,
-    row: OutboxMessage,
+    row: _Claimed,
     error: DeliveryError,
     now: datetime,
     max_attempts: int,
@@ -310,7 +397,7 @@ def forget_after_rollback(session: Session) -> None:
 
 def outbox_job(app: Flask, *, now: datetime | None = None) -> DeliveryReport:
     """Deliver the outbox rows that are due (new, or waiting for a retry); returns the DeliveryReport."""
-    return deliver_due(app, now=now or now_utc())
+    return deliver_due(app, now=now or now_utc(), limit=JOB_LIMIT)
 
 
 def subscribe() -> None:

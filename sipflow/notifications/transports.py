@@ -74,9 +74,24 @@ class FileTransport:
         except OSError as error:
             raise DeliveryError(TRANSIENT, f"file sink: {type(error).__name__}") from error
 
+    def close(self) -> None:
+        """Nothing to close: each file is complete when send returns."""
+
+    def __enter__(self) -> FileTransport:
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.close()
+
 
 class SmtpTransport:
-    """Send through an SMTP relay with smtplib: plain, STARTTLS or implicit TLS, AUTH when a user is set."""
+    """Send through an SMTP relay with smtplib: plain, STARTTLS or implicit TLS, AUTH when a user is set.
+
+    One connection serves a whole delivery run: opened at the first message, reused for the next ones
+    (MAIL, RCPT, DATA each), closed by close(). A reused connection the relay dropped in the meantime is
+    found at MAIL or RCPT, before any of the message went out, so that message is tried once more on a new
+    connection; a break during DATA stays uncertain, never retried.
+    """
 
     def __init__(
         self,
@@ -91,6 +106,9 @@ class SmtpTransport:
             raise ValueError(f"unknown SMTP security {security!r}")
         self.host, self.port, self.security = host, port, security
         self.username, self.password, self.timeout = username, password, timeout
+        self._client: smtplib.SMTP | None = None
+        # Connections opened by this transport (one per run unless the relay drops one).
+        self.connections = 0
 
     def _connect(self) -> smtplib.SMTP:
         try:
@@ -130,42 +148,110 @@ class SmtpTransport:
             failure.server_down = True
             raise failure from error
 
-    @staticmethod
-    def _envelope(stage: str, command, address: str) -> None:
+    def _open(self) -> smtplib.SMTP:
+        client = self._connect()
+        self.connections += 1
+        try:
+            self._prepare(client)
+        except DeliveryError:
+            _hang_up(client)
+            raise
+        self._client = client
+        return client
+
+    def _discard(self) -> None:
+        """Forget the connection without a QUIT (it is broken, or in a state not worth repairing)."""
+        client, self._client = self._client, None
+        if client is not None:
+            client.close()
+
+    def _reset(self) -> None:
+        """RSET after a refused message, so the next one starts a clean transaction on this connection."""
+        try:
+            self._client.rset()
+        except (smtplib.SMTPException, OSError):
+            self._discard()
+
+    def _envelope(self, stage: str, command, address: str) -> None:
         try:
             code, reply = command(address)
         except (smtplib.SMTPException, OSError) as error:
-            raise DeliveryError(TRANSIENT, f"{stage} failed: {type(error).__name__}") from error
+            # Nothing of the message has been sent yet: a connection dropped here may be tried again.
+            self._discard()
+            raise _Dropped(stage, error) from error
         if code in (250, 251):
             return
+        if code == 421:
+            self._discard()  # the relay is closing this connection
+        else:
+            self._reset()
         if stage == "MAIL":
             # A refused sender is the relay's setting, not this message's fault: try again later.
             raise DeliveryError(TRANSIENT, f"SMTP {code} at MAIL", _decode(reply))
         raise _by_code(code, stage, reply)
 
+    def _transaction(self, client: smtplib.SMTP, sender: str, recipient: str, message: str) -> None:
+        self._envelope("MAIL", client.mail, sender)
+        self._envelope("RCPT", client.rcpt, recipient)
+        try:
+            code, reply = client.data(message.encode("ascii"))
+        except smtplib.SMTPDataError as error:  # the DATA command itself was refused: nothing sent
+            self._reset()
+            raise _by_code(error.smtp_code, "DATA", error.smtp_error) from error
+        except (smtplib.SMTPException, OSError) as error:
+            # The body may have reached the server before the line broke: sending it again could
+            # deliver it twice, so this one is left for a person to check.
+            self._discard()
+            raise DeliveryError(UNCERTAIN, f"no answer to DATA: {type(error).__name__}") from error
+        if code != 250:
+            raise _by_code(code, "end of DATA", reply)
+
     def send(self, *, outbox_id: int, sender: str, recipient: str, message: str, now: datetime) -> None:
         """Deliver message to recipient with envelope-from sender; raise DeliveryError when it fails."""
-        client = self._connect()
+        reused = self._client is not None
+        client = self._client or self._open()
         try:
-            self._prepare(client)
-            self._envelope("MAIL", client.mail, sender)
-            self._envelope("RCPT", client.rcpt, recipient)
+            self._transaction(client, sender, recipient, message)
+        except _Dropped as dropped:
+            if not reused:
+                raise dropped.as_error() from dropped
+            # The relay closed the idle connection between two messages: once more on a new one.
             try:
-                code, reply = client.data(message.encode("ascii"))
-            except smtplib.SMTPDataError as error:  # the DATA command itself was refused: nothing sent
-                raise _by_code(error.smtp_code, "DATA", error.smtp_error) from error
-            except (smtplib.SMTPException, OSError) as error:
-                # The body may have reached the server before the line broke: sending it again could
-                # deliver it twice, so this one is left for a person to check.
-                raise DeliveryError(UNCERTAIN, f"no answer to DATA: {type(error).__name__}") from error
-            if code != 250:
-                raise _by_code(code, "end of DATA", reply)
-        finally:
-            # The message is delivered (or not) by now; a failing QUIT changes nothing about that.
-            try:
-                client.quit()
-            except (smtplib.SMTPException, OSError):
-                client.close()
+                self._transaction(self._open(), sender, recipient, message)
+            except _Dropped as again:
+                raise again.as_error() from again
+
+    def close(self) -> None:
+        """QUIT the run's connection, if one is open; a failing QUIT changes nothing already sent."""
+        client, self._client = self._client, None
+        if client is not None:
+            _hang_up(client)
+
+    def __enter__(self) -> SmtpTransport:
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.close()
+
+
+class _Dropped(Exception):
+    """The connection broke at MAIL or RCPT: nothing of the message was sent."""
+
+    def __init__(self, stage: str, error: BaseException) -> None:
+        super().__init__(stage)
+        self.stage, self.error = stage, error
+
+    def as_error(self) -> DeliveryError:
+        failure = DeliveryError(TRANSIENT, f"{self.stage} failed: {type(self.error).__name__}")
+        failure.server_down = True
+        return failure
+
+
+def _hang_up(client: smtplib.SMTP) -> None:
+    try:
+        client.quit()
+    except (smtplib.SMTPException, OSError):
+        client.close()
 
 
 def transport_for(config) -> FileTransport | SmtpTransport:

@@ -74,7 +74,11 @@ class PlanGoal(SQLModel, table=True):
 class PlanEffort(SQLModel, table=True):
     """An effort (insats), something the person or närstående do, or a measure by others."""
 
-    __table_args__ = (Index("ix_planeffort_plan_id_position", "plan_id", "position"),)
+    # Att göra reads the efforts one organisation owns, oldest end date first.
+    __table_args__ = (
+        Index("ix_planeffort_plan_id_position", "plan_id", "position"),
+        Index("ix_planeffort_organisation_id_ends_on", "organisation_id", "ends_on"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     plan_id: int = Field(foreign_key="plan.id")

@@ -75,7 +75,7 @@ def home_url(user) -> str:
     """Where a user lands after logging in: administrators without a unit go to the administration."""
     if user.has_role("admin") and user.unit_id is None:
         return url_for("admin.index")
-    return url_for("cases.my_cases")
+    return url_for("todo.index")
 
 
 def local_target(target: str | None) -> str | None:

@@ -34,13 +34,13 @@ def test_the_state_filter_lists_the_states_of_the_workflow_files_and_keeps_only_
 ):
     moved, waiting = create_case(), create_case()
     support.fire(db_session, registry, parties.region_user, moved, "give_consent", now=now)
-    page = text_of(as_region.get("/"))
+    page = text_of(as_region.get("/cases"))
     # Labelled from the workflow file, as the case page names the state.
     assert '<option value="consent_given">Samtycke givet</option>' in page
-    assert shown(text_of(as_region.get("/?state=consent_given")), [moved, waiting]) == {moved.reference}
-    assert shown(text_of(as_region.get("/?state=requested")), [moved, waiting]) == {waiting.reference}
+    assert shown(text_of(as_region.get("/cases?state=consent_given")), [moved, waiting]) == {moved.reference}
+    assert shown(text_of(as_region.get("/cases?state=requested")), [moved, waiting]) == {waiting.reference}
     # An unknown state is no filter at all.
-    assert shown(text_of(as_region.get("/?state=nonsense")), [moved, waiting]) == {
+    assert shown(text_of(as_region.get("/cases?state=nonsense")), [moved, waiting]) == {
         moved.reference,
         waiting.reference,
     }
@@ -63,8 +63,8 @@ def test_the_deadline_filter_keeps_overdue_or_soon_due_open_deadlines(
     )
     db_session.commit()
     cases = [overdue, soon, later, none]
-    assert shown(text_of(as_region.get("/?deadline=overdue")), cases) == {overdue.reference}
-    assert shown(text_of(as_region.get("/?deadline=week")), cases) == {soon.reference}
+    assert shown(text_of(as_region.get("/cases?deadline=overdue")), cases) == {overdue.reference}
+    assert shown(text_of(as_region.get("/cases?deadline=week")), cases) == {soon.reference}
 
 
 def test_the_person_filter_is_posted_kept_in_the_session_and_shown_masked(
@@ -74,7 +74,7 @@ def test_the_person_filter_is_posted_kept_in_the_session_and_shown_masked(
     theirs, other = create_case(), create_case()
     person = db_session.get(Person, theirs.person_id)
     number = person.id_number
-    page = text_of(as_region.get("/"))
+    page = text_of(as_region.get("/cases"))
     response = as_region.post(
         "/person-filter", data={"csrf_token": csrf_token(page), "identifier": number, "state": "requested"}
     )
@@ -97,7 +97,7 @@ def test_the_person_filter_is_posted_kept_in_the_session_and_shown_masked(
 
 def test_an_unknown_person_gives_an_empty_list_and_a_malformed_number_an_error(as_region, create_case):
     case = create_case()
-    page = text_of(as_region.get("/"))
+    page = text_of(as_region.get("/cases"))
     unknown = support.valid_personnummer(support.date(1950, 1, 1), serial=999)
     response = as_region.post("/person-filter", data={"csrf_token": csrf_token(page), "identifier": unknown})
     html = text_of(as_region.get(response.headers["Location"]))
@@ -110,7 +110,7 @@ def test_an_unknown_person_gives_an_empty_list_and_a_malformed_number_an_error(a
 
 def test_the_page_links_keep_the_state_and_deadline_filters(as_region, create_case):
     cases = [create_case() for _ in range(PER_PAGE + 1)]
-    first = text_of(as_region.get("/?state=requested&deadline=nonsense"))
+    first = text_of(as_region.get("/cases?state=requested&deadline=nonsense"))
     found = re.search(r'<a rel="next" href="([^"]+)"', first)
     assert found is not None
     next_page = html_lib.unescape(found.group(1))

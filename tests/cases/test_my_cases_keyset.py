@@ -33,7 +33,7 @@ def shown(html: str, cases) -> list[str]:
 
 def test_page_two_follows_page_one_without_gaps_or_repeats_while_cases_are_added(as_region, create_case):
     cases = [create_case() for _ in range(PER_PAGE + 3)]
-    first = text_of(as_region.get("/"))
+    first = text_of(as_region.get("/cases"))
     assert len(shown(first, cases)) == PER_PAGE
     next_page = link(first, "next")
     assert next_page is not None and "page=" not in next_page
@@ -48,12 +48,12 @@ def test_page_two_follows_page_one_without_gaps_or_repeats_while_cases_are_added
     back = text_of(as_region.get(link(second, "prev")))
     assert set(shown(back, cases)) == set(shown(first, cases))
     assert shown(back, added) == [] and link(back, "prev") is not None
-    assert set(shown(text_of(as_region.get("/")), added)) == {case.reference for case in added}
+    assert set(shown(text_of(as_region.get("/cases")), added)) == {case.reference for case in added}
 
 
 def test_the_cursor_names_no_case_and_no_person(as_region, create_case):
     cases = [create_case() for _ in range(PER_PAGE + 1)]
-    next_page = link(text_of(as_region.get("/")), "next")
+    next_page = link(text_of(as_region.get("/cases")), "next")
     for case in cases:
         assert case.uid not in next_page and case.reference not in next_page
 
@@ -74,8 +74,8 @@ def test_the_cursor_names_no_case_and_no_person(as_region, create_case):
 )
 def test_a_tampered_or_malformed_cursor_gives_the_first_page(as_region, create_case, query):
     cases = [create_case() for _ in range(PER_PAGE + 1)]
-    first = text_of(as_region.get("/"))
-    response = as_region.get("/?" + query)
+    first = text_of(as_region.get("/cases"))
+    response = as_region.get("/cases?" + query)
     assert response.status_code == 200
     html = text_of(response)
     assert shown(html, cases) == shown(first, cases)
@@ -83,7 +83,7 @@ def test_a_tampered_or_malformed_cursor_gives_the_first_page(as_region, create_c
 
 
 def test_a_cursor_with_a_nul_is_refused_cleanly(as_region):
-    assert as_region.get("/?after=%00abc").status_code == 400
+    assert as_region.get("/cases?after=%00abc").status_code == 400
 
 
 def test_a_cursor_round_trips_and_refuses_what_it_did_not_write(create_case):

@@ -120,7 +120,7 @@ def test_my_cases_lists_the_cases_the_organisation_may_see_only(
     for case in (shared, discharge):
         fire_by_service(db_session, registry, parties.region_user, case, "give_consent")
     login(client, parties.municipality_user.username)
-    html = text_of(client.get("/"))
+    html = text_of(client.get("/cases"))
     assert shared.reference in html and discharge.reference in html
     assert pending.reference not in html and others.reference not in html
     assert "SIP vid utskrivning" in html and "Samtycke givet" in html
@@ -139,14 +139,14 @@ def test_my_cases_shows_newest_activity_first_and_overdue(
     newer = create_case()
     frozen_clock.advance(timedelta(minutes=1))
     fire_by_service(db_session, registry, parties.region_user, older, "give_consent")
-    html = text_of(as_region.get("/"))
+    html = text_of(as_region.get("/cases"))
     assert html.index(older.reference) < html.index(newer.reference)
     assert "(försenad)" in html
 
 
 def test_my_cases_paginates(as_region, create_case, db_session):
     cases = [create_case() for _ in range(51)]
-    first = text_of(as_region.get("/"))
+    first = text_of(as_region.get("/cases"))
     assert first.count("/cases/" + cases[0].uid[:4]) <= 1
     assert 'rel="next"' in first and 'rel="prev"' not in first
     shown_first = sum(1 for c in cases if c.reference in first)
@@ -156,7 +156,7 @@ def test_my_cases_paginates(as_region, create_case, db_session):
     assert sum(1 for c in cases if c.reference in second) == 1
     assert 'rel="prev"' in second and 'rel="next"' not in second
     for garbage in ("abc", "-5", "99999999999999999999999"):
-        assert as_region.get(f"/?after={garbage}").status_code == 200
+        assert as_region.get(f"/cases?after={garbage}").status_code == 200
 
 
 # --- The case page ----------------------------------------------------------------------------------------

@@ -227,7 +227,9 @@ def _new_case_data(_world: World) -> dict:
 
 
 ROUTES: dict[tuple[str, str], Route] = {
-    ("cases.my_cases", "GET"): Route(lambda w: "/", _logged_in(200), needs_case=True),
+    ("cases.my_cases", "GET"): Route(lambda w: "/cases", _logged_in(200), needs_case=True),
+    ("todo.index", "GET"): Route(lambda w: "/", _logged_in(200), needs_case=True),
+    ("todo.more", "GET"): Route(lambda w: "/todo/deadlines", _logged_in(200), needs_case=True),
     ("cases.filter_person", "POST"): Route(
         lambda w: "/person-filter", _staff_route(302), data=lambda w: {"identifier": ""}
     ),
@@ -729,6 +731,9 @@ def test_access_matrix(client, db_session, registry, app, endpoint, method, rela
         assert (world.case.reference in html) == relation.sees_case
         if not relation.staff_with_unit:
             assert NO_ACCESS_TEXT in html
+    if endpoint.startswith("todo.") and relation.user is not None and not relation.staff_with_unit:
+        # Att göra answers to the same rule as Mina SIP.
+        assert NO_ACCESS_TEXT in text_of(response)
 
 
 # --- Refusals look alike and are logged --------------------------------------------------------------------

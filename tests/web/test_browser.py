@@ -71,6 +71,8 @@ def test_start_a_sip_and_record_consent(live_server, browser, tmp_path):
     page.get_by_label("Användarnamn").fill("anna")
     page.get_by_label("Lösenord").fill(DEMO_PASSWORD)
     page.get_by_role("button", name="Logga in").click()
+    expect(page.get_by_role("heading", name="Att göra", exact=True)).to_be_visible()
+    page.get_by_role("navigation").get_by_role("link", name="Mina SIP").click()
     expect(page.get_by_role("heading", name="Mina SIP")).to_be_visible()
     expect(page.locator(".who-unit")).to_contain_text("Vårdcentralen Teleborg, Region Kronoberg")
 

@@ -77,6 +77,8 @@ def test_book_a_video_meeting_and_accept_through_the_answer_link(app, site, brow
     page.get_by_label("Användarnamn").fill("anna")
     page.get_by_label("Lösenord").fill(DEMO_PASSWORD)
     page.get_by_role("button", name="Logga in").click()
+    expect(page.get_by_role("heading", name="Att göra", exact=True)).to_be_visible()
+    page.get_by_role("navigation").get_by_role("link", name="Mina SIP").click()
     expect(page.get_by_role("heading", name="Mina SIP")).to_be_visible()
 
     page.get_by_role("link", name=REFERENCE, exact=True).click()

@@ -1,0 +1,324 @@
+"""Att göra: what needs a staff member now, in four bounded sections, each most urgent first.
+
+* deadlines: open deadlines, missed or due within HORIZON, of the cases the user's organisation sees
+  (its case_visibility candidates, then the access rule, as Mina SIP does), except the follow-ups;
+* follow-ups: the open deadlines a workflow file counts from the case's `follow_up_on` (which deadline kinds
+  those are is read from the files), missed or due within HORIZON;
+* invitations: planned meetings the user booked, not yet begun, with invitees who have not answered;
+* efforts: plan efforts owned by the user's organisation whose end date has passed while they are still
+  planned or ongoing.
+
+Each section is read by one query, keyset-paginated on (its date, row id) and limited; cases in a final
+state are left out (their final states come from the workflow files).
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import and_, exists, func, or_
+from sqlmodel import Session, select
+
+from sipflow.cases.models import CaseVisibility, Deadline, SipCase
+from sipflow.cases.queries import deadline_label, find_workflow
+from sipflow.clock import to_local
+from sipflow.meetings.models import PARTSTATS, PLANNED, Invitation, Meeting
+from sipflow.people.models import Person, Unit, User
+from sipflow.plans.models import Plan, PlanEffort
+from sipflow.security import access
+from sipflow.workflow.engine import WorkflowRegistry
+
+SECTIONS = ("deadlines", "follow_ups", "invitations", "efforts")
+# Rows per section on the overview, and on a section's own page.
+OVERVIEW_ROWS = 10
+PER_PAGE = 50
+# A deadline or follow-up "coming" is due within this; a missed one is shown however old.
+HORIZON = timedelta(days=14)
+NEEDS_ACTION = PARTSTATS[0]
+# An effort still to do: planned or ongoing (EFFORT_STATUSES, not workflow states).
+OPEN_EFFORT_STATUSES = ("planned", "ongoing")
+CURSOR_VERSION = "1"
+MAX_CURSOR_LENGTH = 200
+# The column in which a workflow file's follow-up deadline counts from (a word of the file language).
+FOLLOW_UP_SOURCE = "follow_up_on"
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where a section's page starts: the sort value (a time or a date) and the id of the row before it."""
+
+    value: datetime | date
+    row_id: int
+
+    def encode(self) -> str:
+        """An opaque, URL-safe token: a time or date and a row id, no personal data."""
+        kind = "t" if isinstance(self.value, datetime) else "d"
+        raw = f"{CURSOR_VERSION}|{kind}|{self.value.isoformat()}|{self.row_id}"
+        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, token: str | None) -> Cursor | None:
+        """The cursor a token carries; None when missing or malformed (the first page is shown)."""
+        if not token or len(token) > MAX_CURSOR_LENGTH:
+            return None
+        try:
+            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode("ascii")
+            version, kind, value, row_id = raw.split("|")
+            if version != CURSOR_VERSION or kind not in ("t", "d"):
+                return None
+            parsed = datetime.fromisoformat(value) if kind == "t" else date.fromisoformat(value)
+            if kind == "t" and parsed.tzinfo is None:
+                return None
+            cursor = cls(parsed, int(row_id))
+        except (ValueError, UnicodeDecodeError):
+            return None
+        return cursor if 0 <= cursor.row_id < 2**63 else None
+
+
+@dataclass
+class TodoItem:
+    """One line of Att göra: the case it concerns (by uid), what is due, when, and whether it is late."""
+
+    case_uid: str
+    reference: str
+    person_name: str
+    label: str
+    due: datetime | date
+    overdue: bool
+    # Invitations: how many invitees have not answered.
+    count: int | None = None
+
+
+@dataclass
+class TodoSection:
+    """One section: its rows and, when more follow, the cursor of the next page."""
+
+    name: str
+    items: list[TodoItem] = field(default_factory=list)
+    next_cursor: str | None = None
+
+    @property
+    def has_more(self) -> bool:
+        """Rows follow beyond these."""
+        return self.next_cursor is not None
+
+
+def organisation_id_of(session: Session, user: User) -> int | None:
+    """The user's organisation (through their unit), or None."""
+    unit = session.get(Unit, user.unit_id) if user.unit_id is not None else None
+    return unit.organisation_id if unit is not None else None
+
+
+def final_states(registry: WorkflowRegistry) -> set[str]:
+    """The states any loaded workflow ends a case in."""
+    return {state for wf in registry.workflows() for state in wf.states if wf.is_final(state)}
+
+
+def follow_up_kinds(registry: WorkflowRegistry) -> set[str]:
+    """The deadline kinds the workflow files count from the case's follow-up date."""
+    return {
+        rule.kind
+        for wf in registry.workflows()
+        for rule in wf.deadlines
+        if rule.source_field == FOLLOW_UP_SOURCE
+    }
+
+
+def _after(columns, cursor: Cursor | None):
+    """(sort column, id column) strictly after cursor."""
+    if cursor is None:
+        return None
+    value_column, id_column = columns
+    return or_(value_column > cursor.value, and_(value_column == cursor.value, id_column > cursor.row_id))
+
+
+def _candidates(organisation_id: int, case_id_column):
+    """The join condition to the organisation's case_visibility row of a case (its primary key)."""
+    return and_(CaseVisibility.organisation_id == organisation_id, CaseVisibility.case_id == case_id_column)
+
+
+def deadlines_query(
+    user: User,
+    organisation_id: int,
+    registry: WorkflowRegistry,
+    *,
+    now: datetime,
+    follow_ups: bool,
+    limit: int,
+    after: Cursor | None = None,
+):
+    """Open deadlines (the follow-ups, or all others) missed or due within HORIZON, earliest first."""
+    kinds = follow_up_kinds(registry)
+    query = (
+        select(Deadline.id, Deadline.due_at, Deadline.kind, SipCase, Person)
+        .join(CaseVisibility, _candidates(organisation_id, Deadline.case_id))
+        .join(SipCase, SipCase.id == Deadline.case_id)
+        .join(Person, Person.id == SipCase.person_id)
+        .where(
+            Deadline.met_at.is_(None),
+            Deadline.cancelled_at.is_(None),
+            Deadline.due_at <= now + HORIZON,
+            SipCase.state.not_in(final_states(registry)),
+            access.visible_cases_clause(user, now=now),
+        )
+    )
+    if follow_ups:
+        query = query.where(Deadline.kind.in_(kinds))
+    elif kinds:
+        query = query.where(Deadline.kind.not_in(kinds))
+    position = _after((Deadline.due_at, Deadline.id), after)
+    if position is not None:
+        query = query.where(position)
+    return query.order_by(Deadline.due_at, Deadline.id).limit(limit)
+
+
+def invitations_query(user: User, registry: WorkflowRegistry, *, now: datetime, limit: int, after=None):
+    """Planned meetings the user booked, not yet begun, with the number of invitees yet to answer.
+
+    The count is a subquery per meeting shown (by the invitation's meeting index), so the meetings are read
+    in index order and no GROUP BY sorts all of the user's bookings.
+    """
+    waiting = and_(
+        Invitation.meeting_id == Meeting.id,
+        Invitation.partstat == NEEDS_ACTION,
+        Invitation.removed_at.is_(None),
+    )
+    unanswered = select(func.count(Invitation.id)).where(waiting).correlate(Meeting).scalar_subquery()
+    query = (
+        select(Meeting.id, Meeting.starts_at, SipCase, Person, unanswered)
+        .join(SipCase, SipCase.id == Meeting.case_id)
+        .join(Person, Person.id == SipCase.person_id)
+        .where(
+            Meeting.booked_by_user_id == user.id,
+            Meeting.status == PLANNED,
+            Meeting.starts_at > now,
+            exists().where(waiting),
+            SipCase.state.not_in(final_states(registry)),
+            access.visible_cases_clause(user, now=now),
+        )
+    )
+    position = _after((Meeting.starts_at, Meeting.id), after)
+    if position is not None:
+        query = query.where(position)
+    return query.order_by(Meeting.starts_at, Meeting.id).limit(limit)
+
+
+def efforts_query(
+    user: User, organisation_id: int, registry: WorkflowRegistry, *, now: datetime, limit: int, after=None
+):
+    """Efforts the organisation owns, past their end date and still planned or ongoing, oldest end first."""
+    today = to_local(now).date()
+    query = (
+        select(PlanEffort, SipCase, Person)
+        .join(Plan, Plan.id == PlanEffort.plan_id)
+        .join(SipCase, SipCase.id == Plan.case_id)
+        .join(CaseVisibility, _candidates(organisation_id, SipCase.id))
+        .join(Person, Person.id == SipCase.person_id)
+        .where(
+            PlanEffort.organisation_id == organisation_id,
+            PlanEffort.ends_on < today,
+            PlanEffort.status.in_(OPEN_EFFORT_STATUSES),
+            SipCase.state.not_in(final_states(registry)),
+            access.visible_cases_clause(user, now=now),
+        )
+    )
+    position = _after((PlanEffort.ends_on, PlanEffort.id), after)
+    if position is not None:
+        query = query.where(position)
+    return query.order_by(PlanEffort.ends_on, PlanEffort.id).limit(limit)
+
+
+def _name(person: Person) -> str:
+    return f"{person.given_name} {person.family_name}"
+
+
+def section(
+    session: Session,
+    registry: WorkflowRegistry,
+    user: User,
+    name: str,
+    *,
+    locale: str,
+    now: datetime,
+    limit: int,
+    after: str | None = None,
+) -> TodoSection:
+    """One section of Att göra for user: at most limit rows after the cursor, and the next cursor."""
+    if name not in SECTIONS:
+        raise ValueError(f"unknown section {name!r}")
+    result = TodoSection(name)
+    organisation_id = organisation_id_of(session, user)
+    if not access.may_see_cases(user) or organisation_id is None:
+        return result
+    cursor = Cursor.decode(after)
+    today = to_local(now).date()
+    # One row more than shown tells whether a further page exists, without counting.
+    if name in ("deadlines", "follow_ups"):
+        query = deadlines_query(
+            user,
+            organisation_id,
+            registry,
+            now=now,
+            follow_ups=name == "follow_ups",
+            limit=limit + 1,
+            after=cursor,
+        )
+        found = session.exec(query).all()
+        for _deadline_id, due_at, kind, case, person in found[:limit]:
+            workflow = find_workflow(registry, case.workflow_name, case.workflow_version)
+            result.items.append(
+                TodoItem(
+                    case_uid=case.uid,
+                    reference=case.reference,
+                    person_name=_name(person),
+                    label=deadline_label(workflow, kind, locale),
+                    due=due_at,
+                    overdue=due_at < now,
+                )
+            )
+        last = (found[limit - 1][1], found[limit - 1][0]) if len(found) > limit else None
+    elif name == "invitations":
+        found = session.exec(invitations_query(user, registry, now=now, limit=limit + 1, after=cursor)).all()
+        for _meeting_id, starts_at, case, person, count in found[:limit]:
+            result.items.append(
+                TodoItem(
+                    case_uid=case.uid,
+                    reference=case.reference,
+                    person_name=_name(person),
+                    label="",
+                    due=starts_at,
+                    overdue=False,
+                    count=count,
+                )
+            )
+        last = (found[limit - 1][1], found[limit - 1][0]) if len(found) > limit else None
+    else:
+        query = efforts_query(user, organisation_id, registry, now=now, limit=limit + 1, after=cursor)
+        found = session.exec(query).all()
+        for effort, case, person in found[:limit]:
+            result.items.append(
+                TodoItem(
+                    case_uid=case.uid,
+                    reference=case.reference,
+                    person_name=_name(person),
+                    label=effort.what,
+                    due=effort.ends_on,
+                    overdue=effort.ends_on < today,
+                )
+            )
+        last = (found[limit - 1][0].ends_on, found[limit - 1][0].id) if len(found) > limit else None
+    if last is not None:
+        result.next_cursor = Cursor(*last).encode()
+    return result
+
+
+def todo(
+    session: Session, registry: WorkflowRegistry, user: User, *, locale: str, now: datetime
+) -> list[TodoSection]:
+    """Every section of Att göra, the first OVERVIEW_ROWS rows of each."""
+    return [
+        section(session, registry, user, name, locale=locale, now=now, limit=OVERVIEW_ROWS)
+        for name in SECTIONS
+    ]
