@@ -122,6 +122,7 @@ def session_app(tmp_path_factory):
 
 
 def _migrated_app(url: str, tmp_path_factory):
+    """session_app on url: migrated to head, municipalities loaded; the engine disposed at the end."""
     from alembic import command
 
     outbox = tmp_path_factory.mktemp("outbox")
