@@ -71,8 +71,12 @@ lint: $(VENV)/.dev-installed
 # The two runs as single commands, so `test` can run both and report each before failing.
 # PostgreSQL runs again only the tests marked `db` (tests/conftest.py marks every test whose fixtures reach
 # the database); the others cannot behave differently on another database.
-RUN_SQLITE := env -u SIPFLOW_TEST_DATABASE_URL $(PYTEST) -q
-RUN_POSTGRES := scripts/postgres-test-db.sh >/dev/null && SIPFLOW_TEST_DATABASE_URL=$(PG_TEST_URL) $(PYTEST) -q -m db
+# Each run spreads its tests over one pytest-xdist worker per core (`-n auto`); every worker has a database
+# of its own (tests/conftest.py: a SQLite file, or a PostgreSQL database it creates beside sipflow_test and
+# drops at the end), so runs of several worktrees on one server never meet.
+XDIST := -n auto
+RUN_SQLITE := env -u SIPFLOW_TEST_DATABASE_URL $(PYTEST) -q $(XDIST)
+RUN_POSTGRES := scripts/postgres-test-db.sh >/dev/null && SIPFLOW_TEST_DATABASE_URL=$(PG_TEST_URL) $(PYTEST) -q $(XDIST) -m db
 
 test-sqlite: $(VENV)/.dev-installed translations
 	$(RUN_SQLITE)

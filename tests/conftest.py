@@ -2,6 +2,9 @@
 
 Every test whose fixtures reach the database (`session_app`, hence `app`, `client`, `db_session` ...) is
 marked `db`: the PostgreSQL run (`make test-postgres`) runs only those, the others need no database.
+
+Under pytest-xdist each worker is a session of its own: its own SQLite file, or on PostgreSQL its own
+database (made at the start, dropped at the end), so that the workers' per-test emptying never meets.
 """
 
 from __future__ import annotations
@@ -9,11 +12,15 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 
 import pytest
 from smtpkit import SmtpServer
-from sqlalchemy import event, text
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import make_url
 from sqlmodel import Session
 from support import FIXED_NOW, empty_tables, new_case, new_person, new_unit, new_user, personnummer_in
 from webkit import FreshContextClient
@@ -29,28 +36,58 @@ from sipflow.security.limits import limiter
 
 
 def pytest_collection_modifyitems(config, items):
-    """Mark `db` every test that uses the database through its fixtures."""
+    """Mark `db` every test that uses the database through its fixtures; the `heavy` ones go first.
+
+    pytest-xdist hands out the tests in this order: a test of many seconds handed out last would keep
+    one worker busy while the others wait.
+    """
     for item in items:
         if "session_app" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.db)
+    items.sort(key=lambda item: item.get_closest_marker("heavy") is None)
 
 
 def database_url(tmp_path_factory) -> str:
-    """PostgreSQL when SIPFLOW_TEST_DATABASE_URL is set, else a fresh SQLite file."""
+    """The URL SIPFLOW_TEST_DATABASE_URL names (PostgreSQL) when it is set, else a fresh SQLite file.
+
+    tmp_path_factory gives every xdist worker a directory of its own, so each has its own SQLite file.
+    """
     url = os.environ.get("SIPFLOW_TEST_DATABASE_URL")
     if url:
         return url
     return f"sqlite:///{tmp_path_factory.mktemp('db') / 'sipflow-test.sqlite3'}"
 
 
-def _reset_postgres(url: str) -> None:
-    from sipflow.db import make_engine
+def _database_name(base: str) -> str:
+    """The base database's name with this run and this worker: no two runs on the server share one.
 
-    engine = make_engine(url)
-    with engine.begin() as connection:
-        connection.execute(text("DROP SCHEMA public CASCADE"))
-        connection.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
+    Other runs (another worktree, another engineer) may use the same server and base database at once.
+    """
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID") or uuid.uuid4().hex
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "solo")
+    return f"{base}_{run[:10]}_{worker}"[:63]
+
+
+@contextmanager
+def own_postgres_database(url: str) -> Iterator[str]:
+    """A new, empty database on url's server for this session (a worker of a run); dropped afterwards.
+
+    The base database of url is only connected to, never changed (its role needs CREATEDB, which
+    scripts/postgres-test-db.sh grants).
+    """
+    base = make_url(url)
+    name = _database_name(base.database)
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        try:
+            yield base.set(database=name).render_as_string(hide_password=False)
+        finally:
+            with admin.connect() as connection:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
 
 
 def _commit_without_flush(dbapi_connection, _record) -> None:
@@ -76,11 +113,18 @@ def compiled_catalogues():
 @pytest.fixture(scope="session")
 def session_app(tmp_path_factory):
     """The application on a database built by the migrations, with the reference data loaded."""
-    from alembic import command
-
     url = database_url(tmp_path_factory)
     if url.startswith("postgresql"):
-        _reset_postgres(url)
+        with own_postgres_database(url) as own:
+            yield from _migrated_app(own, tmp_path_factory)
+    else:
+        yield from _migrated_app(url, tmp_path_factory)
+
+
+def _migrated_app(url: str, tmp_path_factory):
+    """session_app on url: migrated to head, municipalities loaded; the engine disposed at the end."""
+    from alembic import command
+
     outbox = tmp_path_factory.mktemp("outbox")
     app = create_app(
         {
@@ -286,7 +330,12 @@ class _Collector(logging.Handler):
 
 @pytest.fixture(scope="session", autouse=True)
 def captured_log():
-    """Collect every INFO-or-higher log record of the session (SQLAlchemy at WARNING, as in production)."""
+    """Collect every INFO-or-higher log record of the session (SQLAlchemy at WARNING, as in production).
+
+    At the session's end the run fails when any line carries a personnummer. A failing teardown rather
+    than pytest_sessionfinish: under xdist each worker holds only its own lines, and a worker's error
+    reaches the run's result (its session exit status would not).
+    """
     handler = _Collector(level=logging.INFO)
     handler.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
     root = logging.getLogger()
@@ -297,11 +346,6 @@ def captured_log():
     yield CAPTURED_LOG
     root.removeHandler(handler)
     root.setLevel(old_level)
-
-
-def pytest_sessionfinish(session, exitstatus):
-    """Fail the run when any log line of the whole suite carries a personnummer."""
     leaks = personnummer_in(CAPTURED_LOG)
     if leaks:
-        print("\nlog lines with a personnummer:\n" + "\n".join(leaks[:20]))
-        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        pytest.fail("log lines with a personnummer:\n" + "\n".join(leaks[:20]), pytrace=False)

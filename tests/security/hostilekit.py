@@ -307,10 +307,12 @@ def values_for(meta: FieldMeta | None, name: str, ids: Ids) -> st.SearchStrategy
     return st.one_of(*specific, general_values(ids))
 
 
-def notorious(meta: FieldMeta | None, ids: Ids) -> list[tuple[str, str]]:
+def notorious(meta: FieldMeta | None, ids: Ids, *, postgres: bool = False) -> list[tuple[str, str]]:
     """(kind, value): the values of a field's kind that broke sipflow before, tried on every run.
 
     A choice gets a personnummer too: a refusal that quotes the value it refused carries it into the log.
+    On PostgreSQL (postgres=True), whose run generates fewer examples, a text field also always gets a
+    huge value: PostgreSQL enforces a column's length, SQLite does not.
     """
     kind = meta.kind if meta else "text"
     if kind == "datetime-local":
@@ -325,7 +327,7 @@ def notorious(meta: FieldMeta | None, ids: Ids) -> list[tuple[str, str]]:
         return [("wrong choice", "not-a-choice"), ("personnummer", ids.personnummer[0])]
     if kind in ("text", "textarea", "email", "password", "tel"):
         # PostgreSQL refuses a NUL in a text value outright; SQLite stores it.
-        return [("NUL", "a\x00b")]
+        return [("NUL", "a\x00b")] + ([("huge", "A" * 100_000)] if postgres else [])
     return []
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from flowkit import (
     NOW,
     PERSONAS,
@@ -390,6 +391,7 @@ class CaseMachine(RuleBasedStateMachine):
         assert open_consents == []
 
 
+@pytest.mark.heavy
 def test_random_steps_keep_the_workflow_invariants(session_app):
     CaseMachine.app = session_app
     run_state_machine_as_test(
