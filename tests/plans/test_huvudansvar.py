@@ -128,10 +128,10 @@ def test_the_receiving_organisation_sees_the_mark_in_its_list_and_the_timeline_s
     assert "Växjö kommun" in case_page and ("given to" in case_page or "gavs till" in case_page)
     other = FreshContextClient(client.application, client.application.response_class, use_cookies=True)
     assert login(other, parties.municipality_user.username).status_code == 302
-    listing = text_of(other.get("/"))
+    listing = text_of(other.get("/cases"))
     row = listing[listing.index(held.reference) :][:400]
     assert "huvudansvar</span>" in row
-    mine = text_of(client.get("/"))
+    mine = text_of(client.get("/cases"))
     assert "huvudansvar</span>" not in mine[mine.index(held.reference) :][:400]
 
 
