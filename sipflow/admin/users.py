@@ -51,6 +51,8 @@ USER_FIELDS = ("username", "display_name", "email", "unit_id", "roles", "active"
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{1,63}")
 _CODE_SPLIT = re.compile(r"[\s,;]+")
+# The unit choice lists at most this many units (a region has a few hundred).
+UNITS_LIMIT = 2000
 
 
 @dataclass(frozen=True)
@@ -124,7 +126,7 @@ def units_for(session: Session, actor: User | None) -> list[tuple[Unit, Organisa
         where = region_filter(admin_region(session, actor))
         if where is not None:
             statement = statement.where(where)
-    return list(session.exec(statement.order_by(Organisation.name, Unit.name)).all())
+    return list(session.exec(statement.order_by(Organisation.name, Unit.name).limit(UNITS_LIMIT)).all())
 
 
 def parse_roles(roles) -> tuple[str, ...]:
