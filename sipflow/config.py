@@ -99,6 +99,9 @@ def load_config(environ: dict[str, str] | None = None, overrides: dict | None = 
         "VIDEO_URL_TEMPLATE": env.get("SIPFLOW_VIDEO_URL_TEMPLATE", "https://meet.jit.si/sipflow-{room}"),
         # How many days a personal link to the person's plans works (revocable before then).
         "PERSONAL_LINK_DAYS": _env_int(env, "SIPFLOW_PERSONAL_LINK_DAYS", 30),
+        # How many hours a set-password link works: an invitation (a new user), a reset (a forgotten one).
+        "PASSWORD_INVITE_HOURS": _env_int(env, "SIPFLOW_PASSWORD_INVITE_HOURS", 72),
+        "PASSWORD_RESET_HOURS": _env_int(env, "SIPFLOW_PASSWORD_RESET_HOURS", 2),
         "WORKFLOWS_DIR": env.get("SIPFLOW_WORKFLOWS_DIR", str(PROJECT_ROOT / "workflows")),
         "SESSION_IDLE_MINUTES": _env_int(env, "SIPFLOW_SESSION_IDLE_MINUTES", 30),
         # Absolute session lifetime: a login ends after this long however active the user is.
@@ -197,6 +200,8 @@ def _validate_whole_numbers(cfg: dict) -> None:
         "LOGIN_DELAY_AFTER_FAILURES",
         "LOGIN_DELAY_MAX_SECONDS",
         "PERSONAL_LINK_DAYS",
+        "PASSWORD_INVITE_HOURS",
+        "PASSWORD_RESET_HOURS",
     ):
         if not isinstance(cfg[key], int) or isinstance(cfg[key], bool) or cfg[key] <= 0:
             raise ConfigError(f"SIPFLOW_{key} must be a positive whole number, got {cfg[key]!r}")

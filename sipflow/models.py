@@ -1,6 +1,6 @@
 """Import every table module so SQLModel.metadata is complete (Alembic and create_all need that)."""
 
-from sipflow.admin.models import AdminChange
+from sipflow.admin.models import AdminChange, CoordinatorScope
 from sipflow.cases.models import Deadline, Participant, SipCase, TransitionLog
 from sipflow.coding.models import CodeAssignment, CodeDefinition, CodeRecord
 from sipflow.consent.models import Consent, ConsentOrganisation
@@ -20,10 +20,13 @@ from sipflow.plans.models import (
 from sipflow.reminders.models import Reminder
 from sipflow.retention.models import AnonymisedCase, AnonymisedPerson
 from sipflow.security.audit import AccessLogEntry, AccessLogHead
+from sipflow.security.password_links import PasswordLink
 from sipflow.security.throttle import LoginFailure
 
 __all__ = [
     "AdminChange",
+    "CoordinatorScope",
+    "PasswordLink",
     "CodeRecord",
     "CodeDefinition",
     "CodeAssignment",

@@ -70,3 +70,46 @@ class AdminParticularsForm(PersonParticularsForm):
 
     person_ref = HiddenField(validators=[InputRequired()])
     purpose = _purpose_field()
+
+
+def _role_field():
+    from sipflow.cases.forms import MultiCheckboxField
+
+    return MultiCheckboxField(
+        _l("Roles"),
+        choices=[
+            SelectChoice("staff", _l("Staff")),
+            SelectChoice("coordinator", _l("Coordinator")),
+            SelectChoice("admin", _l("Administrator")),
+        ],
+        default=["staff"],
+    )
+
+
+class UserForm(FlaskForm):
+    """A user's name, e-mail, unit, roles and (for a coordinator) the counties and municipalities followed."""
+
+    display_name = StringField(
+        _l("Name"), filters=[_strip], validators=[DataRequired(message=REQUIRED), Length(max=120)]
+    )
+    email = StringField(
+        _l("E-mail"), filters=[_strip], validators=[DataRequired(message=REQUIRED), Length(max=254)]
+    )
+    unit_id = SelectField(_l("Unit"), coerce=str, choices=[])
+    roles = _role_field()
+    scope = StringField(
+        _l("Counties and municipalities followed"),
+        description=_l(
+            "For a coordinator: county codes (07) and municipality codes (0780), separated by commas."
+        ),
+        filters=[_strip],
+        validators=[Length(max=400)],
+    )
+
+
+class InviteUserForm(UserForm):
+    """A new user: the username too; the set-password link goes to the e-mail address."""
+
+    username = StringField(
+        _l("Username"), filters=[_strip], validators=[DataRequired(message=REQUIRED), Length(max=64)]
+    )

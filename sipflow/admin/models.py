@@ -29,3 +29,15 @@ class AdminChange(SQLModel, table=True):
     # Field values before and after (None when created or removed); never a password or a token.
     before: dict | None = Field(default=None, sa_column=Column(JSON))
     after: dict | None = Field(default=None, sa_column=Column(JSON))
+
+
+class CoordinatorScope(SQLModel, table=True):
+    """A county or a municipality whose numbers a coordinator follows (one of the two codes is set)."""
+
+    __tablename__ = "coordinator_scope"
+    __table_args__ = (Index("ix_coordinator_scope_user", "user_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id")
+    county_code: str | None = Field(default=None, foreign_key="county.code", max_length=2)
+    municipality_code: str | None = Field(default=None, foreign_key="municipality.code", max_length=4)

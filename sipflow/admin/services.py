@@ -1,4 +1,4 @@
-"""Administration operations: disable, enable and log out users; find a person and hand out their extracts.
+"""Administration operations: find a person and hand out their extracts (users: `sipflow.admin.users`).
 
 Each runs inside the caller's unit of work. What an administrator does about a person is written to the
 access log with its purpose, in the same transaction as the rest of the operation.
@@ -9,42 +9,16 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from flask_babel import lazy_gettext as _l
 from sqlmodel import Session
 
-from sipflow.errors import InvalidInput
+from sipflow.admin.users import disable_user, enable_user, end_user_sessions  # noqa: F401 - callers find them here
 from sipflow.people.identifiers import PersonIdentifier
 from sipflow.people.models import Person, User
 from sipflow.people.services import find_person
 from sipflow.retention.export import person_export_json
-from sipflow.security import renew_session_token
 from sipflow.security.audit import PERSON_EXPORT, PERSON_EXTRACT, PERSON_LOOKUP, record_access
 
 logger = logging.getLogger(__name__)
-
-
-def disable_user(session: Session, actor: User, user: User, *, now: datetime) -> None:
-    """Disable an account and end every session of it; an administrator cannot disable themselves."""
-    if user.id == actor.id:
-        raise InvalidInput(_l("You cannot disable your own account."))
-    user.active = False
-    renew_session_token(user)
-    session.add(user)
-    logger.info("user id %s disabled by user id %s", user.id, actor.id)
-
-
-def enable_user(session: Session, actor: User, user: User, *, now: datetime) -> None:
-    """Let a disabled account log in again."""
-    user.active = True
-    session.add(user)
-    logger.info("user id %s enabled by user id %s", user.id, actor.id)
-
-
-def end_user_sessions(session: Session, actor: User, user: User, *, now: datetime) -> None:
-    """End every session of a user (ASVS 7.4.5); the account stays active."""
-    renew_session_token(user)
-    session.add(user)
-    logger.info("sessions of user id %s ended by user id %s", user.id, actor.id)
 
 
 def look_up_person(

@@ -27,11 +27,14 @@ from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from sipflow.admin import queries, services
+from sipflow.admin import users as users_service
 from sipflow.admin.forms import (
     AdminParticularsForm,
+    InviteUserForm,
     LogExtractForm,
     PersonLookupForm,
     RegisterExtractForm,
+    UserForm,
 )
 from sipflow.cases.queries import municipalities_by_county
 from sipflow.clock import now_utc
@@ -77,15 +80,27 @@ def index():
 # --- Users -------------------------------------------------------------------------------------------------
 
 
+def _actor() -> User:
+    return current_user._get_current_object()
+
+
+def _after_id(name: str) -> int | None:
+    value = request.args.get(name, "")
+    return int(value) if value.isdigit() and 0 < int(value) < 2**31 else None
+
+
 @bp.get("/users")
 def users():
-    """Every user with unit, roles and whether the account is active."""
-    rows = queries.users_with_units(get_session())
-    return render_template("admin/users.html", rows=rows, role_labels=ROLE_LABELS)
+    """The users of the administrator's region with unit, roles, last login and whether they are active."""
+    db = get_session()
+    where = users_service.region_filter(users_service.admin_region(db, _actor()))
+    rows, next_after = queries.users_page(db, where, after_id=_after_id("after"))
+    return render_template("admin/users.html", rows=rows, role_labels=ROLE_LABELS, next_after=next_after)
 
 
 def _user_or_404(user_id: int) -> User:
-    user = get_session().get(User, user_id)
+    """The user when the administrator manages them; another region's user is answered as unknown."""
+    user = users_service.manageable_user(get_session(), _actor(), user_id)
     if user is None:
         abort(404)
     return user
@@ -96,12 +111,132 @@ def _change_user(user: User, change, message) -> bool:
     db = get_session()
     try:
         with unit_of_work(db):
-            change(db, current_user._get_current_object(), user, now=now_utc())
+            change(db, _actor(), user, now=now_utc())
     except UserError as error:
         flash(error.message, "error")
         return False
     flash(message, "success")
     return True
+
+
+def _unit_choices(form: UserForm) -> None:
+    rows = users_service.units_for(get_session(), _actor())
+    choices = [("", _l("No unit"))] if users_service.admin_region(get_session(), _actor()).national else []
+    form.unit_id.choices = choices + [
+        (str(unit.id), f"{unit.name}, {organisation.name}") for unit, organisation in rows
+    ]
+
+
+def _unit_id(form: UserForm) -> int | None:
+    value = form.unit_id.data or ""
+    return int(value) if value.isdigit() else None
+
+
+def _field_error(form, error: UserError, top: list) -> None:
+    name = error.field if error.field in form else None
+    if name:
+        form[name].errors = [*form[name].errors, error.message]
+    else:
+        top.append(error.message)
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+def invite_user():
+    """Invite a user: the account is made and a set-password link goes to their e-mail address."""
+    form = InviteUserForm()
+    _unit_choices(form)
+    top: list = []
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.validate():
+            db = get_session()
+            try:
+                with unit_of_work(db):
+                    user = users_service.invite_user(
+                        db,
+                        actor=_actor(),
+                        username=form.username.data,
+                        display_name=form.display_name.data,
+                        email=form.email.data,
+                        unit_id=_unit_id(form),
+                        roles=form.roles.data or [],
+                        now=now_utc(),
+                        coordinator_scope=form.scope.data or "",
+                    )
+            except UserError as error:
+                _field_error(form, error, top)
+                status = error.status
+            else:
+                flash(
+                    _l(
+                        "%(name)s is invited: a link to choose a password is on its way.",
+                        name=user.display_name,
+                    ),
+                    "success",
+                )
+                return redirect(url_for("admin.users"))
+    return render_template("admin/user_form.html", form=form, user=None, errors=top), status
+
+
+@bp.route("/users/<id:user_id>", methods=["GET", "POST"])
+def edit_user(user_id: int):
+    """Change a user's name, e-mail, unit, roles and the counties and municipalities a coordinator follows."""
+    user = _user_or_404(user_id)
+    db = get_session()
+    if request.method == "POST":
+        form = UserForm()
+    else:
+        form = UserForm(
+            formdata=None,
+            display_name=user.display_name,
+            email=user.email or "",
+            unit_id=str(user.unit_id or ""),
+            roles=sorted(user.role_set),
+            scope=", ".join(sorted(set().union(*users_service.coordinator_scope(db, user)))),
+        )
+    _unit_choices(form)
+    top: list = []
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.validate():
+            try:
+                with unit_of_work(db):
+                    changed = users_service.update_user(
+                        db,
+                        _actor(),
+                        user,
+                        display_name=form.display_name.data,
+                        email=form.email.data,
+                        unit_id=_unit_id(form),
+                        roles=form.roles.data or [],
+                        coordinator_scope=form.scope.data or "",
+                        now=now_utc(),
+                    )
+            except UserError as error:
+                db.refresh(user)
+                _field_error(form, error, top)
+                status = error.status
+            else:
+                flash(
+                    _l("The user is changed.") if changed else _l("Nothing was changed."),
+                    "success" if changed else "info",
+                )
+                return redirect(url_for("admin.edit_user", user_id=user.id))
+    return render_template("admin/user_form.html", form=form, user=user, errors=top), status
+
+
+@bp.post("/users/<id:user_id>/reset-password")
+def reset_password(user_id: int):
+    """Send the user a link to choose a new password (the administrator never sets or sees one)."""
+    user = _user_or_404(user_id)
+    _change_user(
+        user,
+        users_service.send_reset_link,
+        _l("A link to choose a new password is on its way to %(name)s.", name=user.display_name),
+    )
+    return redirect(url_for("admin.edit_user", user_id=user.id))
 
 
 @bp.post("/users/<id:user_id>/disable")
@@ -110,7 +245,7 @@ def disable_user(user_id: int):
     user = _user_or_404(user_id)
     _change_user(
         user,
-        services.disable_user,
+        users_service.disable_user,
         _l("%(name)s is disabled and logged out everywhere.", name=user.display_name),
     )
     return redirect(url_for("admin.users"))
@@ -120,7 +255,7 @@ def disable_user(user_id: int):
 def enable_user(user_id: int):
     """Let a disabled account log in again."""
     user = _user_or_404(user_id)
-    _change_user(user, services.enable_user, _l("%(name)s can log in again.", name=user.display_name))
+    _change_user(user, users_service.enable_user, _l("%(name)s can log in again.", name=user.display_name))
     return redirect(url_for("admin.users"))
 
 
@@ -130,12 +265,58 @@ def end_sessions(user_id: int):
     user = _user_or_404(user_id)
     _change_user(
         user,
-        services.end_user_sessions,
+        users_service.end_user_sessions,
         _l("Every session of %(name)s has ended.", name=user.display_name),
     )
     if user.id == current_user.id:
         return redirect(url_for("auth.login"))
     return redirect(url_for("admin.users"))
+
+
+# --- The administration log --------------------------------------------------------------------------------
+
+KIND_LABELS = {
+    "user": _l("Changes to users"),
+    "organisation": _l("Changes to organisations"),
+    "unit": _l("Changes to units"),
+    "import": _l("Imports"),
+}
+# Where a log row's target is shown, by target kind (kinds without a page get no link).
+TARGET_PAGES = {"user": ("admin.edit_user", "user_id")}
+
+
+def _target_url(kind: str, target_id: int | None) -> str | None:
+    page = TARGET_PAGES.get(kind)
+    if page is None or target_id is None or page[0] not in current_app.view_functions:
+        return None
+    return url_for(page[0], **{page[1]: target_id})
+
+
+@bp.get("/log")
+def log():
+    """Every administrative change, newest first: who, what, when, and the values before and after."""
+    db = get_session()
+    kind = request.args.get("kind", "")
+    kind = kind if kind in queries.LOG_TARGET_KINDS else ""
+    where = users_service.region_filter(users_service.admin_region(db, _actor()))
+    rows, next_before = queries.log_page(db, where, target_kind=kind or None, before_id=_after_id("before"))
+    entries = [
+        {
+            "change": change,
+            "actor": actor,
+            "diff": queries.readable_diff(change.before, change.after),
+            "target_url": _target_url(change.target_kind, change.target_id),
+        }
+        for change, actor in rows
+    ]
+    return render_template(
+        "admin/log.html",
+        entries=entries,
+        kind=kind,
+        kinds=queries.LOG_TARGET_KINDS,
+        kind_labels=KIND_LABELS,
+        next_before=next_before,
+    )
 
 
 # --- One person: loggutdrag and registerutdrag -------------------------------------------------------------

@@ -12,8 +12,9 @@ from sqlmodel import Field, SQLModel
 # (at most once: a second copy of a kallelse is worse than a visible "check this one").
 OUTBOX_STATUSES = ("pending", "sending", "sent", "failed", "uncertain")
 # forward: a mail to MAIL_FROM that is no calendar answer, handed on to a person (meetings/forwarding.py);
-# plan_link: a personal link to the person's plans (plans/personal_links.py); reminder: reminders/.
-OUTBOX_KINDS = ("request", "update", "cancel", "forward", "plan_link", "reminder")
+# plan_link: a personal link to the person's plans (plans/personal_links.py); reminder: reminders/;
+# password: a set-password link, an invitation or a reset (admin/users.py).
+OUTBOX_KINDS = ("request", "update", "cancel", "forward", "plan_link", "reminder", "password")
 
 
 class OutboxMessage(SQLModel, table=True):

@@ -69,6 +69,8 @@ class User(UserMixin, SQLModel, table=True):
     session_token: str = Field(default_factory=lambda: secrets.token_urlsafe(32), max_length=64, unique=True)
     # The private calendar feed's key (None until the user first asks for the feed); renewing replaces it.
     calendar_feed_key: str | None = Field(default=None, max_length=32, unique=True)
+    # Shown to administrators; set by the login view and by a set-password link that logs the user in.
+    last_login_at: datetime | None = None
 
     def get_id(self) -> str:
         """Identify the login session by the rotatable token, never by the row id."""

@@ -27,7 +27,8 @@ from wtforms.validators import DataRequired, EqualTo, Length
 from sipflow.clock import now_utc
 from sipflow.db import get_session, unit_of_work
 from sipflow.people.models import User
-from sipflow.security import clear_session_keeping_language, renew_session_token, throttle
+from sipflow.security import clear_session_keeping_language, password_links, renew_session_token, throttle
+from sipflow.security.limits import limiter
 from sipflow.security.password_policy import MAX_LENGTH, new_password_problem
 from sipflow.security.passwords import hash_password, needs_rehash, verify_password
 from sipflow.security.redaction import redact
@@ -161,7 +162,8 @@ def login():
             with unit_of_work(db):
                 if needs_rehash(user.password_hash):
                     user.password_hash = hash_password(form.password.data)
-                    db.add(user)
+                user.last_login_at = now_utc()
+                db.add(user)
             start_session(user)
             current_app.logger.info("login succeeded for %s", _loggable(user.username))
             return redirect(_safe_next(request.args.get("next"), user))
@@ -234,3 +236,78 @@ def change_password():
             flash(_l("Your password is changed. Your other sessions have ended."), "success")
             return redirect(home_url(user))
     return render_template("auth/change_password.html", form=form)
+
+
+class SetPasswordForm(FlaskForm):
+    """The new password, twice (through a set-password link)."""
+
+    new_password = PasswordField(
+        _l("New password"),
+        description=_l("At least 12 characters. A few words in a row make a good password."),
+        validators=[DataRequired(), Length(max=MAX_LENGTH)],
+    )
+    new_password_again = PasswordField(
+        _l("New password again"),
+        validators=[
+            DataRequired(),
+            EqualTo("new_password", message=_l("The two new passwords are not the same.")),
+        ],
+    )
+
+
+# How a refused set-password link is answered: 404 when it names nothing, 410 when it no longer works.
+LINK_REFUSAL_STATUS = {"tampered": 404, "used": 410, "expired": 410, "disabled": 410}
+# A link is tried by its owner a few times at most; more is someone guessing tokens.
+SET_PASSWORD_LIMIT = "30 per hour"
+
+
+def _link_page(html, status: int = 200):
+    response = make_response(html, status)
+    # The token is in the address: never sent on as a Referer, never kept by a browser or a proxy.
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _refused_link(refusal: password_links.LinkRefused):
+    current_app.logger.info("set-password link refused (%s)", refusal.code)
+    html = render_template("auth/set_password_refused.html", code=refusal.code)
+    return _link_page(html, LINK_REFUSAL_STATUS[refusal.code])
+
+
+@bp.route("/set-password/<token>", methods=["GET", "POST"])
+@limiter.limit(SET_PASSWORD_LIMIT)
+def set_password(token: str):
+    """Choose a password through a one-time set-password link (an invitation or a reset); then logged in."""
+    db = get_session()
+    try:
+        link, user = password_links.find_link(db, token, now=now_utc())
+    except password_links.LinkRefused as refusal:
+        return _refused_link(refusal)
+    form = SetPasswordForm()
+    if form.validate_on_submit():
+        problem = new_password_problem(form.new_password.data, username=user.username)
+        if problem is not None:
+            form.new_password.errors.append(problem)
+        else:
+            try:
+                with unit_of_work(db):
+                    user = password_links.set_password_with_link(
+                        db, token, form.new_password.data, now=now_utc()
+                    )
+            except password_links.LinkRefused as refusal:
+                return _refused_link(refusal)
+            if current_user.is_authenticated:
+                logout_user()
+            start_session(user)
+            current_app.logger.info("password set through a link for %s", _loggable(user.username))
+            flash(_l("Your password is set. You are logged in."), "success")
+            return redirect(home_url(user))
+    html = render_template(
+        "auth/set_password.html",
+        form=form,
+        token=token,
+        invite=link.purpose == password_links.INVITE,
+        user=user,
+    )
+    return _link_page(html, 400 if request.method == "POST" else 200)

@@ -278,6 +278,20 @@ ROUTES: dict[tuple[str, str], Route] = {
         _admin_only(ALLOW),
         data=lambda w: {},
     ),
+    ("admin.invite_user", "GET"): Route(lambda w: "/admin/users/new", _admin_only(200)),
+    ("admin.invite_user", "POST"): Route(lambda w: "/admin/users/new", _admin_only(ALLOW), data=lambda w: {}),
+    ("admin.edit_user", "GET"): Route(
+        lambda w: f"/admin/users/{w.users['outsider_user'].id}", _admin_only(200)
+    ),
+    ("admin.edit_user", "POST"): Route(
+        lambda w: f"/admin/users/{w.users['outsider_user'].id}", _admin_only(ALLOW), data=lambda w: {}
+    ),
+    ("admin.reset_password", "POST"): Route(
+        lambda w: f"/admin/users/{w.users['outsider_user'].id}/reset-password",
+        _admin_only(ALLOW),
+        data=lambda w: {},
+    ),
+    ("admin.log", "GET"): Route(lambda w: "/admin/log", _admin_only(200)),
     ("admin.persons", "GET"): Route(lambda w: "/admin/persons", _admin_only(200)),
     ("admin.persons", "POST"): Route(lambda w: "/admin/persons", _admin_only(ALLOW), data=lambda w: {}),
     ("admin.person_extract", "POST"): Route(
@@ -637,6 +651,15 @@ ROUTES |= {
         _case_route(lambda w: 400),
         data=lambda w: {},
         needs_case=True,
+    ),
+}
+
+
+# A set-password link needs no login: the token is the key; one sipflow never issued opens nothing.
+ROUTES |= {
+    ("auth.set_password", "GET"): Route(lambda w: f"/set-password/{'A' * 43}", _anyone(404)),
+    ("auth.set_password", "POST"): Route(
+        lambda w: f"/set-password/{'A' * 43}", _anyone(404), data=lambda w: {}
     ),
 }
 

@@ -1,0 +1,556 @@
+"""Users: invitation, changes, roles, coordinator scopes, reset links, and the region an administrator has.
+
+**The region boundary.** An administrator whose unit belongs to an organisation of a county (its
+`Organisation.county_code`) is that region's administrator: they see and manage only the users whose unit
+belongs to an organisation of the same county. An administrator without a unit is a national (system)
+administrator and manages every user, users without a unit included; only they do. (An administrator of an
+organisation with no county manages the users of their own organisation.) A user outside the region is
+answered as if they did not exist (404).
+
+Every change is written to the administration log (`record_change`) in the caller's unit of work.
+"""
+
+from __future__ import annotations
+
+import email.policy
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+
+from flask import current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func
+from sqlmodel import Session, col, delete, select
+
+from sipflow.admin.changes import record_change
+from sipflow.admin.models import CoordinatorScope
+from sipflow.errors import Conflict, InvalidInput, NotAllowed
+from sipflow.notifications.outbox import enqueue
+from sipflow.people.models import USER_ROLES, County, Municipality, Organisation, Unit, User
+from sipflow.security import renew_session_token
+from sipflow.security.password_links import (
+    INVITE,
+    LIFETIME_KEYS,
+    RESET,
+    issue_link,
+    unusable_password_hash,
+)
+from sipflow.security.password_policy import has_control_characters
+
+ADMIN = "admin"
+# The command line's spelling of the admin role.
+ROLE_ALIASES = {"administrator": ADMIN}
+OUTBOX_KIND = "password"
+# Set-password mail goes out in Swedish, the language of the UI.
+MAIL_LOCALE = "sv"
+USER_FIELDS = ("username", "display_name", "email", "unit_id", "roles", "active")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{1,63}")
+_CODE_SPLIT = re.compile(r"[\s,;]+")
+# The unit choice lists at most this many units (a region has a few hundred).
+UNITS_LIMIT = 2000
+
+
+@dataclass(frozen=True)
+class Region:
+    """What an administrator manages: everything (national), one county, or one organisation."""
+
+    national: bool
+    county_code: str | None = None
+    organisation_id: int | None = None
+
+
+def _snapshot(user: User) -> dict:
+    return {name: getattr(user, name) for name in USER_FIELDS}
+
+
+def admin_region(session: Session, actor: User) -> Region:
+    """The region actor administers (see the module's docstring)."""
+    if actor.unit_id is None:
+        return Region(national=True)
+    organisation = session.exec(
+        select(Organisation)
+        .join(Unit, col(Unit.organisation_id) == Organisation.id)
+        .where(Unit.id == actor.unit_id)
+    ).one()
+    if organisation.county_code:
+        return Region(national=False, county_code=organisation.county_code)
+    return Region(national=False, organisation_id=organisation.id)
+
+
+def region_filter(region: Region):
+    """A WHERE clause on Organisation (joined through the user's unit) limiting rows to region; None: all."""
+    if region.national:
+        return None
+    if region.county_code is not None:
+        return col(Organisation.county_code) == region.county_code
+    return col(Organisation.id) == region.organisation_id
+
+
+def unit_in_region(session: Session, region: Region, unit: Unit) -> bool:
+    """Whether unit belongs to an organisation of region."""
+    if region.national:
+        return True
+    organisation = session.get(Organisation, unit.organisation_id)
+    if region.county_code is not None:
+        return organisation.county_code == region.county_code
+    return organisation.id == region.organisation_id
+
+
+def can_manage(session: Session, actor: User, user: User) -> bool:
+    """Whether actor (an administrator) may see and change user."""
+    region = admin_region(session, actor)
+    if region.national:
+        return True
+    if user.unit_id is None:
+        return False
+    return unit_in_region(session, region, session.get(Unit, user.unit_id))
+
+
+def manageable_user(session: Session, actor: User, user_id: int) -> User | None:
+    """The user user_id when actor manages them; None when there is none, or they are another region's."""
+    user = session.get(User, user_id)
+    if user is None or not can_manage(session, actor, user):
+        return None
+    return user
+
+
+def units_for(session: Session, actor: User | None) -> list[tuple[Unit, Organisation]]:
+    """The units a user of actor's region can belong to (every unit for None, the command line), by name."""
+    statement = select(Unit, Organisation).join(Organisation, col(Organisation.id) == Unit.organisation_id)
+    if actor is not None:
+        where = region_filter(admin_region(session, actor))
+        if where is not None:
+            statement = statement.where(where)
+    return list(session.exec(statement.order_by(Organisation.name, Unit.name).limit(UNITS_LIMIT)).all())
+
+
+def parse_roles(roles) -> tuple[str, ...]:
+    """Roles as a sorted tuple of USER_ROLES; `administrator` is read as `admin`. InvalidInput otherwise."""
+    names = roles.split(",") if isinstance(roles, str) else list(roles)
+    parsed = set()
+    for name in names:
+        name = ROLE_ALIASES.get(name.strip().lower(), name.strip().lower())
+        if not name:
+            continue
+        if name not in USER_ROLES:
+            raise InvalidInput(_l("Unknown role: %(role)s.", role=name), field="roles")
+        parsed.add(name)
+    if not parsed:
+        raise InvalidInput(_l("Choose at least one role."), field="roles")
+    return tuple(sorted(parsed, key=USER_ROLES.index))
+
+
+def parse_scope_codes(text: str) -> tuple[list[str], list[str]]:
+    """County codes (2 digits) and municipality codes (4 digits) from text separated by commas or spaces."""
+    counties, municipalities = [], []
+    for code in _CODE_SPLIT.split(text or ""):
+        if not code:
+            continue
+        if re.fullmatch(r"\d{2}", code):
+            counties.append(code)
+        elif re.fullmatch(r"\d{4}", code):
+            municipalities.append(code)
+        else:
+            raise InvalidInput(
+                _l(
+                    "%(code)s is neither a county code (2 digits) nor a municipality code (4 digits).",
+                    code=code[:20],
+                ),
+                field="scope",
+            )
+    return sorted(set(counties)), sorted(set(municipalities))
+
+
+def coordinator_scope(session: Session, user: User) -> tuple[frozenset[str], frozenset[str]]:
+    """The county codes and municipality codes whose numbers the coordinator user follows.
+
+    The statistics read this: a coordinator sees the numbers of these counties (each with all of its
+    municipalities) and of these municipalities. Both sets are empty for a user who follows none.
+    """
+    rows = session.exec(
+        select(CoordinatorScope.county_code, CoordinatorScope.municipality_code).where(
+            CoordinatorScope.user_id == user.id
+        )
+    ).all()
+    return (
+        frozenset(county for county, _m in rows if county),
+        frozenset(municipality for _c, municipality in rows if municipality),
+    )
+
+
+def _scope_text(session: Session, user: User) -> str:
+    counties, municipalities = coordinator_scope(session, user)
+    return ", ".join(sorted(counties) + sorted(municipalities))
+
+
+def _set_scope(session: Session, actor: User | None, user: User, roles: tuple[str, ...], scope: str) -> None:
+    counties, municipalities = parse_scope_codes(scope)
+    if (counties or municipalities) and "coordinator" not in roles:
+        raise InvalidInput(_l("Only a coordinator follows counties or municipalities."), field="scope")
+    known_counties = set(session.exec(select(County.code).where(col(County.code).in_(counties))).all())
+    known = dict(
+        session.exec(
+            select(Municipality.code, Municipality.county_code).where(
+                col(Municipality.code).in_(municipalities)
+            )
+        ).all()
+    )
+    for code in counties:
+        if code not in known_counties:
+            raise InvalidInput(_l("Unknown county code: %(code)s.", code=code), field="scope")
+    for code in municipalities:
+        if code not in known:
+            raise InvalidInput(_l("Unknown municipality code: %(code)s.", code=code), field="scope")
+    region = admin_region(session, actor) if actor is not None else Region(national=True)
+    if region.county_code is not None:
+        outside = [c for c in counties if c != region.county_code]
+        outside += [m for m in municipalities if known[m] != region.county_code]
+        if outside:
+            raise InvalidInput(_l("%(code)s is outside your region.", code=outside[0]), field="scope")
+    session.exec(delete(CoordinatorScope).where(col(CoordinatorScope.user_id) == user.id))
+    for code in counties:
+        session.add(CoordinatorScope(user_id=user.id, county_code=code))
+    for code in municipalities:
+        session.add(CoordinatorScope(user_id=user.id, municipality_code=code))
+
+
+def _clean_name(value: str, field: str) -> str:
+    value = (value or "").strip()
+    if not value:
+        raise InvalidInput(_l("Fill in this field."), field=field)
+    if has_control_characters(value) or len(value) > 120:
+        raise InvalidInput(_l("Write at most 120 characters on one line."), field=field)
+    return value
+
+
+def _clean_email(session: Session, value: str, *, user_id: int | None) -> str:
+    value = (value or "").strip()
+    if not _EMAIL.fullmatch(value) or len(value) > 254 or has_control_characters(value):
+        raise InvalidInput(_l("Write an e-mail address such as namn@example.se."), field="email")
+    # Case-insensitive: two accounts with one mailbox would receive each other's set-password links.
+    taken = session.exec(
+        select(User.id).where(func.lower(User.email) == value.lower(), col(User.id) != (user_id or 0))
+    ).first()
+    if taken is not None:
+        raise Conflict(_l("Another user already has this e-mail address."), field="email")
+    return value
+
+
+def _clean_username(session: Session, value: str) -> str:
+    value = (value or "").strip()
+    if not _USERNAME.fullmatch(value):
+        raise InvalidInput(
+            _l("A username has 2 to 64 letters a–z, digits, dots, hyphens or underscores."), field="username"
+        )
+    taken = session.exec(select(User.id).where(func.lower(User.username) == value.lower())).first()
+    if taken is not None:
+        raise Conflict(_l("This username is taken."), field="username")
+    return value
+
+
+def _check_unit(
+    session: Session, actor: User | None, unit_id: int | None, roles: tuple[str, ...]
+) -> int | None:
+    if unit_id is None:
+        if "staff" in roles:
+            raise InvalidInput(_l("Staff must belong to a unit."), field="unit_id")
+        if actor is not None and not admin_region(session, actor).national:
+            raise InvalidInput(_l("Choose a unit of your region."), field="unit_id")
+        return None
+    unit = session.get(Unit, unit_id)
+    if unit is None or (
+        actor is not None and not unit_in_region(session, admin_region(session, actor), unit)
+    ):
+        raise InvalidInput(_l("Unknown unit."), field="unit_id")
+    return unit.id
+
+
+def _create(
+    session: Session,
+    *,
+    actor: User | None,
+    username: str,
+    display_name: str,
+    email: str | None,
+    unit_id: int | None,
+    roles,
+    now: datetime,
+    coordinator_scope=(),
+    password_hash: str | None = None,
+) -> User:
+    roles = parse_roles(roles)
+    user = User(
+        username=_clean_username(session, username),
+        display_name=_clean_name(display_name, "display_name"),
+        email=_clean_email(session, email, user_id=None) if email or actor is not None else None,
+        unit_id=_check_unit(session, actor, unit_id, roles),
+        roles=",".join(roles),
+        password_hash=password_hash or unusable_password_hash(),
+    )
+    session.add(user)
+    session.flush()
+    scope = coordinator_scope if isinstance(coordinator_scope, str) else " ".join(coordinator_scope)
+    _set_scope(session, actor, user, roles, scope)
+    after = _snapshot(user) | {"scope": _scope_text(session, user)}
+    record_change(
+        session,
+        actor_user_id=actor.id if actor is not None else None,
+        action="user.create",
+        target_kind="user",
+        target_id=user.id,
+        now=now,
+        after=after,
+    )
+    return user
+
+
+def invite_user(
+    session: Session,
+    *,
+    actor: User | None,
+    username: str,
+    display_name: str,
+    email: str,
+    unit_id: int | None,
+    roles,
+    now: datetime,
+    coordinator_scope=(),
+) -> User:
+    """Create a user (who has no password yet) and queue the e-mail with their set-password link.
+
+    roles: a comma-separated string or a sequence of USER_ROLES (`administrator` means admin);
+    coordinator_scope: county and municipality codes (a sequence, or one string separated by commas).
+    actor None is the command line or an import run without a login (no region boundary). Raises
+    InvalidInput/Conflict (with the field) for bad input; nothing is written then if the caller's unit of
+    work rolls back.
+    """
+    if not (email or "").strip():
+        raise InvalidInput(_l("An invited user needs an e-mail address."), field="email")
+    user = _create(
+        session,
+        actor=actor,
+        username=username,
+        display_name=display_name,
+        email=email,
+        unit_id=unit_id,
+        roles=roles,
+        now=now,
+        coordinator_scope=coordinator_scope,
+    )
+    _send_link(session, actor, user, purpose=INVITE, now=now)
+    return user
+
+
+def create_user_from_cli(
+    session: Session,
+    *,
+    username: str,
+    display_name: str,
+    email: str | None,
+    unit_key: str | None,
+    roles,
+    now: datetime,
+    password_hash: str | None = None,
+) -> tuple[User, str | None]:
+    """A user made on the command line: (user, set-password token), no token when password_hash is given."""
+    unit_id = None
+    if unit_key:
+        unit = session.exec(select(Unit).where(Unit.key == unit_key)).first()
+        if unit is None:
+            raise InvalidInput(_l("Unknown unit."), field="unit_id")
+        unit_id = unit.id
+    user = _create(
+        session,
+        actor=None,
+        username=username,
+        display_name=display_name,
+        email=email,
+        unit_id=unit_id,
+        roles=roles,
+        now=now,
+        password_hash=password_hash,
+    )
+    if password_hash is not None:
+        return user, None
+    token = issue_link(
+        session, user, purpose=INVITE, now=now, hours=current_app.config[LIFETIME_KEYS[INVITE]]
+    )
+    return user, token
+
+
+def update_user(
+    session: Session,
+    actor: User,
+    user: User,
+    *,
+    display_name: str,
+    email: str,
+    unit_id: int | None,
+    roles,
+    coordinator_scope: str,
+    now: datetime,
+) -> bool:
+    """Change user's name, e-mail, unit, roles and coordinator scope; True when anything changed."""
+    _require_manageable(session, actor, user)
+    before = _snapshot(user) | {"scope": _scope_text(session, user)}
+    roles = parse_roles(roles)
+    if ADMIN in user.role_set and ADMIN not in roles:
+        _keep_an_administrator(session, user)
+    user.display_name = _clean_name(display_name, "display_name")
+    user.email = _clean_email(session, email, user_id=user.id)
+    user.unit_id = _check_unit(session, actor, unit_id, roles)
+    user.roles = ",".join(roles)
+    session.add(user)
+    session.flush()
+    _set_scope(session, actor, user, roles, coordinator_scope)
+    after = _snapshot(user) | {"scope": _scope_text(session, user)}
+    if after == before:
+        return False
+    if before["roles"] != after["roles"] or before["unit_id"] != after["unit_id"]:
+        # What the user may see changed: sessions made under the old rights end.
+        renew_session_token(user)
+    record_change(
+        session,
+        actor_user_id=actor.id,
+        action="user.update",
+        target_kind="user",
+        target_id=user.id,
+        now=now,
+        before={k: v for k, v in before.items() if after[k] != v},
+        after={k: v for k, v in after.items() if before[k] != v},
+    )
+    return True
+
+
+def send_reset_link(session: Session, actor: User, user: User, *, now: datetime) -> None:
+    """Queue an e-mail with a set-password link (reset) to user; the administrator never sees a password."""
+    _require_manageable(session, actor, user)
+    if not user.email:
+        raise InvalidInput(_l("The user has no e-mail address: add one first."), field="email")
+    if not user.active:
+        raise Conflict(_l("The account is disabled: enable it first."))
+    _send_link(session, actor, user, purpose=RESET, now=now)
+
+
+def _send_link(session: Session, actor: User | None, user: User, *, purpose: str, now: datetime) -> None:
+    hours = current_app.config[LIFETIME_KEYS[purpose]]
+    token = issue_link(session, user, purpose=purpose, now=now, hours=hours, created_by=actor)
+    enqueue(
+        session,
+        _message(user, token, purpose=purpose, hours=hours),
+        kind=OUTBOX_KIND,
+        case_id=None,
+        invitation_id=None,
+        now=now,
+    )
+    record_change(
+        session,
+        actor_user_id=actor.id if actor is not None else None,
+        action=f"user.{purpose}_link",
+        target_kind="user",
+        target_id=user.id,
+        now=now,
+        after={"email": user.email},
+    )
+
+
+def set_password_url(token: str) -> str:
+    """The absolute address of a set-password link, under SIPFLOW_PUBLIC_URL."""
+    return f"{current_app.config['PUBLIC_URL']}/set-password/{token}"
+
+
+def _message(user: User, token: str, *, purpose: str, hours: int) -> EmailMessage:
+    """The e-mail carrying the link: Swedish, and a subject that names no one."""
+    with force_locale(MAIL_LOCALE):
+        subject = _("Your account in SIP") if purpose == INVITE else _("Choose a new password for SIP")
+        text = current_app.jinja_env.get_template("emails/set_password.txt").render(
+            url=set_password_url(token), hours=hours, invite=purpose == INVITE, username=user.username
+        )
+    message = EmailMessage(policy=email.policy.SMTP)
+    message["From"] = Address(
+        display_name=current_app.config["MAIL_FROM_NAME"], addr_spec=current_app.config["MAIL_FROM"]
+    )
+    message["To"] = user.email
+    message["Subject"] = subject
+    message.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable")
+    return message
+
+
+def _require_manageable(session: Session, actor: User, user: User) -> None:
+    if not can_manage(session, actor, user):
+        raise NotAllowed(_l("This user belongs to another region."))
+
+
+def _active_admin_ids(session: Session) -> set[int]:
+    # roles is a short comma-separated list: the LIKE narrows, role_set decides (no "administrators" role).
+    rows = session.exec(select(User).where(User.active, col(User.roles).like("%admin%"))).all()
+    return {user.id for user in rows if ADMIN in user.role_set}
+
+
+def _keep_an_administrator(session: Session, user: User) -> None:
+    """Refuse to take the last active administrator away (nobody could administer sipflow any more)."""
+    if user.active and _active_admin_ids(session) <= {user.id}:
+        raise Conflict(_l("This is the last active administrator: make another user administrator first."))
+
+
+def disable_user(session: Session, actor: User, user: User, *, now: datetime) -> None:
+    """Disable an account and end every session of it; never yourself, never the last administrator."""
+    _require_manageable(session, actor, user)
+    if user.id == actor.id:
+        raise InvalidInput(_l("You cannot disable your own account."))
+    if ADMIN in user.role_set:
+        _keep_an_administrator(session, user)
+    if not user.active:
+        return
+    user.active = False
+    renew_session_token(user)
+    session.add(user)
+    record_change(
+        session,
+        actor_user_id=actor.id,
+        action="user.disable",
+        target_kind="user",
+        target_id=user.id,
+        now=now,
+        before={"active": True},
+        after={"active": False},
+    )
+
+
+def enable_user(session: Session, actor: User, user: User, *, now: datetime) -> None:
+    """Let a disabled account log in again."""
+    _require_manageable(session, actor, user)
+    if user.active:
+        return
+    user.active = True
+    session.add(user)
+    record_change(
+        session,
+        actor_user_id=actor.id,
+        action="user.enable",
+        target_kind="user",
+        target_id=user.id,
+        now=now,
+        before={"active": False},
+        after={"active": True},
+    )
+
+
+def end_user_sessions(session: Session, actor: User, user: User, *, now: datetime) -> None:
+    """End every session of a user (ASVS 7.4.5); the account stays active."""
+    _require_manageable(session, actor, user)
+    renew_session_token(user)
+    session.add(user)
+    record_change(
+        session,
+        actor_user_id=actor.id,
+        action="user.end_sessions",
+        target_kind="user",
+        target_id=user.id,
+        now=now,
+    )

@@ -1,0 +1,148 @@
+"""Set-password links: one-time, expiring links by which a user chooses their password (invitation, reset).
+
+Only a SHA-256 hash of the link's random token is stored, so a copy of the database opens no account. A
+link is used once; issuing a new link for a user ends the ones not yet used. Nothing here sends mail: the
+administration queues the e-mail, the command line prints the link.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Index, update
+from sqlmodel import Field, Session, SQLModel, col, select
+
+from sipflow.people.models import User
+from sipflow.security import renew_session_token
+from sipflow.security.passwords import hash_password
+
+INVITE = "invite"
+RESET = "reset"
+PURPOSES = (INVITE, RESET)
+# Config keys of each purpose's lifetime in hours.
+LIFETIME_KEYS = {INVITE: "PASSWORD_INVITE_HOURS", RESET: "PASSWORD_RESET_HOURS"}
+# token_urlsafe(32) gives 43 characters of [A-Za-z0-9_-]; anything else was not issued by sipflow.
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")
+# The password hash of an account whose owner has not chosen a password yet: no argon2 hash, so it never
+# verifies (passwords.verify_password answers False for an invalid hash).
+UNUSABLE_PREFIX = "!unset-"
+
+
+class PasswordLink(SQLModel, table=True):
+    """A set-password link of one user: an invitation or a reset, used at most once, until it expires."""
+
+    __tablename__ = "password_link"
+    __table_args__ = (Index("ix_password_link_user", "user_id", "used_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id")
+    purpose: str = Field(max_length=8)
+    # SHA-256 of the token, hex: the token itself is only in the e-mail (or on the console).
+    token_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime
+    expires_at: datetime
+    used_at: datetime | None = None
+    # Empty for a link made from the command line.
+    created_by_user_id: int | None = Field(default=None, foreign_key="user.id")
+
+
+class LinkRefused(Exception):
+    """The link cannot be used; code is tampered (no such link), used (or replaced), expired or disabled."""
+
+    def __init__(self, code: str):
+        super().__init__(code)
+        self.code = code
+
+
+def unusable_password_hash() -> str:
+    """A password hash no password matches, for an account waiting for its set-password link."""
+    return UNUSABLE_PREFIX + secrets.token_hex(16)
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode("ascii")).hexdigest()
+
+
+def _aware(moment: datetime) -> datetime:
+    # Everything is stored as UTC; a naive value read back (SQLite) is UTC.
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def issue_link(
+    session: Session,
+    user: User,
+    *,
+    purpose: str,
+    now: datetime,
+    hours: int,
+    created_by: User | None = None,
+) -> str:
+    """A new link for user valid for hours; the user's earlier unused links end. Returns the token."""
+    if purpose not in PURPOSES:
+        raise ValueError(f"unknown purpose {purpose!r}")
+    session.exec(
+        update(PasswordLink)
+        .where(col(PasswordLink.user_id) == user.id, col(PasswordLink.used_at).is_(None))
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    token = secrets.token_urlsafe(32)
+    session.add(
+        PasswordLink(
+            user_id=user.id,
+            purpose=purpose,
+            token_hash=_hash(token),
+            created_at=now,
+            expires_at=now + timedelta(hours=hours),
+            created_by_user_id=created_by.id if created_by is not None else None,
+        )
+    )
+    session.flush()
+    return token
+
+
+def find_link(session: Session, token: str, *, now: datetime) -> tuple[PasswordLink, User]:
+    """The link token names and its user, if it can still be used; LinkRefused otherwise."""
+    if not isinstance(token, str) or not _TOKEN.fullmatch(token):
+        raise LinkRefused("tampered")
+    row = session.exec(
+        select(PasswordLink, User)
+        .join(User, col(User.id) == PasswordLink.user_id)
+        .where(PasswordLink.token_hash == _hash(token))
+    ).first()
+    if row is None:
+        raise LinkRefused("tampered")
+    link, user = row
+    if link.used_at is not None:
+        raise LinkRefused("used")
+    if _aware(link.expires_at) <= now:
+        raise LinkRefused("expired")
+    if not user.active:
+        raise LinkRefused("disabled")
+    return link, user
+
+
+def set_password_with_link(session: Session, token: str, password: str, *, now: datetime) -> User:
+    """Set the user's password through the link (the caller checked the policy); the link is spent.
+
+    Every session of the user ends (a reset usually follows a lost or stolen password). The update of the
+    link is a compare-and-set, so of two submits of one link only one sets a password.
+    """
+    link, user = find_link(session, token, now=now)
+    spent = session.exec(
+        update(PasswordLink)
+        .where(col(PasswordLink.id) == link.id, col(PasswordLink.used_at).is_(None))
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if spent.rowcount != 1:
+        raise LinkRefused("used")
+    user.password_hash = hash_password(password)
+    renew_session_token(user)
+    user.last_login_at = now
+    session.add(user)
+    session.flush()
+    return user

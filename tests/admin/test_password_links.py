@@ -1,0 +1,164 @@
+"""Set-password links: an invitation by e-mail, a reset, and links that are expired, used or tampered."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlmodel import select
+from userkit import NEW_PASSWORD, body_of, link_path, outbox, set_password
+from webkit import FreshContextClient, csrf_token, login, text_of
+
+from sipflow.admin import users
+from sipflow.db import unit_of_work
+from sipflow.people.models import User
+from sipflow.security.limits import limiter
+from sipflow.security.password_links import PasswordLink
+
+pytestmark = pytest.mark.usefixtures("frozen_clock")
+
+
+@pytest.fixture
+def admin(make_user, parties):
+    return make_user(parties.region, roles="admin", username="admin-{n}")
+
+
+def _invite(db_session, admin, unit, now, **overrides):
+    values = {
+        "username": "nils.nyberg",
+        "display_name": "Nils Nyberg",
+        "email": "nils@vaxjo.example.se",
+        "unit_id": unit.id,
+        "roles": ["staff"],
+    } | overrides
+    with unit_of_work(db_session):
+        return users.invite_user(db_session, actor=admin, now=now, **values)
+
+
+def _fresh(app):
+    return FreshContextClient(app, app.response_class, use_cookies=True)
+
+
+def test_an_invited_user_gets_a_mail_sets_a_password_and_logs_in(
+    app, client, db_session, admin, parties, now
+):
+    user = _invite(db_session, admin, parties.municipality, now)
+    (mail,) = outbox(db_session)
+    assert mail.kind == "password" and mail.recipient == "nils@vaxjo.example.se"
+    # The subject names no one; the body is Swedish and carries the link and the username.
+    assert mail.subject == "Ditt konto i SIP"
+    body = body_of(mail)
+    assert "nils.nyberg" in body and "72 timmar" in body
+    path = link_path(body)
+    assert login(client, "nils.nyberg", NEW_PASSWORD).status_code == 200  # no password before the link
+
+    response = set_password(client, path)
+    assert response.status_code == 302
+    assert client.get(response.headers["Location"]).status_code == 200
+    db_session.expire_all()
+    assert db_session.get(User, user.id).last_login_at is not None
+    assert login(_fresh(app), "nils.nyberg", NEW_PASSWORD).status_code == 302
+
+
+def test_the_link_page_keeps_the_token_out_of_referers_and_caches(client, db_session, admin, parties, now):
+    _invite(db_session, admin, parties.municipality, now)
+    response = client.get(link_path(body_of(outbox(db_session)[0])))
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_a_weak_or_mistyped_password_is_refused_and_the_link_still_works(
+    client, db_session, admin, parties, now
+):
+    _invite(db_session, admin, parties.municipality, now)
+    path = link_path(body_of(outbox(db_session)[0]))
+    weak = set_password(client, path, "kort")
+    assert weak.status_code == 400 and "minst 12 tecken" in text_of(weak)
+    mistyped = set_password(client, path, NEW_PASSWORD, again=NEW_PASSWORD + "x")
+    assert mistyped.status_code == 400 and "inte lika" in text_of(mistyped)
+    assert set_password(client, path).status_code == 302
+
+
+def test_an_expired_link_gets_a_clear_page_and_sets_nothing(client, db_session, admin, parties, now):
+    user = _invite(db_session, admin, parties.municipality, now)
+    path = link_path(body_of(outbox(db_session)[0]))
+    link = db_session.exec(select(PasswordLink).where(PasswordLink.user_id == user.id)).one()
+    link.expires_at = now - timedelta(minutes=1)
+    db_session.add(link)
+    db_session.commit()
+    token = csrf_token(text_of(client.get("/login")))
+    for response in (
+        client.get(path),
+        client.post(
+            path, data={"csrf_token": token, "new_password": NEW_PASSWORD, "new_password_again": NEW_PASSWORD}
+        ),
+    ):
+        assert response.status_code == 410
+        assert "Länken har gått ut." in text_of(response)
+    assert login(client, "nils.nyberg", NEW_PASSWORD).status_code == 200
+
+
+def test_a_used_link_and_a_replaced_link_no_longer_work(app, client, db_session, admin, parties, now):
+    user = _invite(db_session, admin, parties.municipality, now)
+    first = link_path(body_of(outbox(db_session)[0]))
+    with unit_of_work(db_session):
+        users.send_reset_link(db_session, admin, db_session.get(User, user.id), now=now)
+    second = link_path(body_of(outbox(db_session)[1]))
+    # The newer link replaced the invitation.
+    assert client.get(first).status_code == 410
+    assert set_password(client, second).status_code == 302
+    again = _fresh(app).get(second)
+    assert again.status_code == 410 and "redan använts" in text_of(again)
+
+
+def test_a_reset_link_sets_a_new_password_and_ends_every_other_session(
+    app, client, db_session, admin, parties, now
+):
+    user = parties.municipality_user
+    assert login(client, user.username).status_code == 302
+    with unit_of_work(db_session):
+        users.send_reset_link(db_session, admin, db_session.get(User, user.id), now=now)
+    mail = outbox(db_session)[0]
+    assert mail.subject == "Välj ett nytt lösenord för SIP" and "2 timmar" in body_of(mail)
+    other = _fresh(app)
+    assert set_password(other, link_path(body_of(mail))).status_code == 302
+    # The session opened before the reset has ended.
+    assert client.get("/").status_code == 302
+    assert login(_fresh(app), user.username, NEW_PASSWORD).status_code == 302
+
+
+def test_a_link_of_a_disabled_account_sets_nothing(client, db_session, admin, parties, now):
+    user = _invite(db_session, admin, parties.municipality, now)
+    path = link_path(body_of(outbox(db_session)[0]))
+    with unit_of_work(db_session):
+        users.disable_user(db_session, admin, db_session.get(User, user.id), now=now)
+    response = client.get(path)
+    assert response.status_code == 410 and "avstängt" in text_of(response)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    position=st.integers(min_value=0, max_value=42),
+    replacement=st.sampled_from(list("AZaz09_-")),
+    tail=st.text(min_size=0, max_size=20),
+)
+def test_a_tampered_link_is_a_clear_404_never_an_error(
+    client, db_session, admin, parties, now, position, replacement, tail
+):
+    if not outbox(db_session):
+        _invite(db_session, admin, parties.municipality, now)
+    token = link_path(body_of(outbox(db_session)[0])).rpartition("/")[2]
+    tampered = token[:position] + replacement + token[position + 1 :] + tail
+    if tampered == token:
+        return
+    limiter.reset()  # the page's rate limit is not under test here
+    response = client.get(
+        "/set-password/" + tampered.replace("/", "%2F").replace("?", "%3F").replace("#", "%23")
+    )
+    assert response.status_code == 404
+    if not tail:
+        assert "Länken är inte giltig." in text_of(response)
+    # Nothing was spent: the real link still works.
+    assert client.get("/set-password/" + token).status_code == 200
