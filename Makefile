@@ -16,6 +16,8 @@ PYBABEL := $(VENV)/bin/pybabel
 PG_TEST_URL := postgresql+psycopg://sipflow:sipflow@127.0.0.1:5432/sipflow_test
 # The Debian packages the tests use, by the command each one provides.
 SYSTEM_COMMANDS := chromium:chromium pdftotext:poppler-utils pg_ctlcluster:postgresql
+# ... and by a file, for packages without a command (the plan PDF embeds DejaVu Sans).
+SYSTEM_FILES := /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:fonts-dejavu-core
 
 .PHONY: help run test test-sqlite test-postgres lint system-packages translations
 
@@ -51,6 +53,9 @@ system-packages:
 	@missing=""; \
 	for pair in $(SYSTEM_COMMANDS); do \
 		command -v "$${pair%%:*}" >/dev/null || missing="$$missing $${pair#*:}"; \
+	done; \
+	for pair in $(SYSTEM_FILES); do \
+		[ -e "$${pair%%:*}" ] || missing="$$missing $${pair#*:}"; \
 	done; \
 	[ -e $(PY) ] || python3 -c "import ensurepip, venv" 2>/dev/null || missing="$$missing python3-venv"; \
 	if [ -n "$$missing" ]; then \
