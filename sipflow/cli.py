@@ -13,6 +13,7 @@ from alembic.config import Config as AlembicConfig
 from flask import current_app
 from flask.cli import with_appcontext
 
+from sipflow.admin.import_cli import import_group
 from sipflow.config import PROJECT_ROOT
 from sipflow.db import refresh_statistics
 from sipflow.meetings.cli import itip_group
@@ -29,6 +30,7 @@ sipflow_cli.add_command(outbox_group)
 sipflow_cli.add_command(itip_group)
 sipflow_cli.add_command(plan_group)
 sipflow_cli.add_command(scheduler_command)
+sipflow_cli.add_command(import_group)
 
 
 def alembic_config(database_url: str) -> AlembicConfig:

@@ -330,6 +330,10 @@ def _add_unit(session: Session, case: SipCase, unit_id: int, *, now: datetime) -
     unit = session.get(Unit, unit_id)
     if unit is None:
         raise InvalidInput(_l("Unknown unit."), field="unit_ids")
+    # A deactivated unit stays on the SIPs it took part in, but joins no more (deactivating an
+    # organisation deactivates its units, so the unit's flag is the one to ask).
+    if not unit.active:
+        raise InvalidInput(_l("The unit is deactivated and cannot take part in a SIP."), field="unit_ids")
     # One row per unit: socialtjänst and boendestöd of one municipality both take part in their own right.
     existing = session.exec(
         select(Participant).where(
