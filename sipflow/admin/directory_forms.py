@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import BooleanField, SelectField, StringField, SubmitField
+from wtforms import BooleanField, SelectChoice, SelectField, StringField, SubmitField
 from wtforms.validators import Length
 
 from sipflow.admin.directory import ORGANISATION_KIND_LABELS, UNIT_KIND_LABELS
@@ -27,7 +27,11 @@ class OrganisationForm(FlaskForm):
         _l("Key"), description=KEY_HELP, filters=[_strip], validators=[Length(max=64, message=TOO_LONG)]
     )
     name = StringField(_l("Name"), filters=[_strip], validators=[Length(max=160, message=TOO_LONG)])
-    kind = SelectField(_l("Kind"), choices=list(ORGANISATION_KIND_LABELS.items()), validate_choice=False)
+    kind = SelectField(
+        _l("Kind"),
+        choices=[SelectChoice(k, v) for k, v in ORGANISATION_KIND_LABELS.items()],
+        validate_choice=False,
+    )
     county_code = SelectField(
         _l("County"), description=_l("Required for a region."), choices=[], validate_choice=False
     )
@@ -47,7 +51,11 @@ class UnitForm(FlaskForm):
         _l("Key"), description=KEY_HELP, filters=[_strip], validators=[Length(max=64, message=TOO_LONG)]
     )
     name = StringField(_l("Name"), filters=[_strip], validators=[Length(max=160, message=TOO_LONG)])
-    kind = SelectField(_l("Kind of unit"), choices=list(UNIT_KIND_LABELS.items()), validate_choice=False)
+    kind = SelectField(
+        _l("Kind of unit"),
+        choices=[SelectChoice(k, v) for k, v in UNIT_KIND_LABELS.items()],
+        validate_choice=False,
+    )
     is_health_care = BooleanField(
         _l("Health-care unit"), description=_l("Health-care units record KVÅ codes for the SIP meetings.")
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from sqlmodel import select
+from wtforms import SelectChoice
 
 from sipflow.admin import directory, imports, workflow_overview
 from sipflow.admin.directory_forms import ImportForm, OrganisationForm, UnitForm
@@ -30,11 +31,12 @@ def _page_key(name: str) -> int | None:
 def _place_choices(form: OrganisationForm) -> None:
     db = get_session()
     # 21 counties and 290 municipalities: reference data, bounded by Sweden.
-    form.county_code.choices = [("", _l("None"))] + [
-        (c.code, f"{c.name} ({c.code})") for c in db.exec(select(County).order_by(County.code)).all()
+    form.county_code.choices = [SelectChoice("", _l("None"))] + [
+        SelectChoice(c.code, f"{c.name} ({c.code})")
+        for c in db.exec(select(County).order_by(County.code)).all()
     ]
-    form.municipality_code.choices = [("", _l("None"))] + [
-        (m.code, f"{m.name} ({m.code})")
+    form.municipality_code.choices = [SelectChoice("", _l("None"))] + [
+        SelectChoice(m.code, f"{m.name} ({m.code})")
         for m in db.exec(select(Municipality).order_by(Municipality.name)).all()
     ]
 
@@ -200,8 +202,8 @@ def unit_new():
     """Create a unit of an active organisation."""
     db = get_session()
     form = UnitForm()
-    form.organisation_id.choices = [("", _l("Choose an organisation"))] + [
-        (str(org_id), name) for org_id, name in directory.organisation_choices(db)
+    form.organisation_id.choices = [SelectChoice("", _l("Choose an organisation"))] + [
+        SelectChoice(str(org_id), name) for org_id, name in directory.organisation_choices(db)
     ]
     if request.method == "GET" and _page_key("organisation") is not None:
         form.organisation_id.data = str(_page_key("organisation"))
