@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 from directorykit import changes, post
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlmodel import select
 from webkit import login, text_of
 
@@ -305,3 +307,21 @@ def test_staff_get_403_on_the_directory_pages(client, make_user, make_unit, url)
     user = make_user(make_unit("region"), roles="staff,coordinator")
     login(client, user.username)
     assert client.get(url).status_code == 403
+
+
+@given(
+    serial=st.from_regex(r"[A-Za-z0-9]{1,18}", fullmatch=True),
+    number=st.from_regex(r"\d{10}", fullmatch=True),
+)
+def test_every_well_formed_hsa_id_is_kept_upper_case(serial, number):
+    assert directory.clean_hsa_id(f" se{number}-{serial} ") == f"SE{number}-{serial.upper()}"
+
+
+@given(value=st.text(max_size=40))
+def test_an_hsa_id_is_refused_or_well_formed(value):
+    try:
+        kept = directory.clean_hsa_id(value)
+    except InvalidInput as refused:
+        assert refused.field == "hsa_id"
+    else:
+        assert kept is None or (len(kept) <= 31 and directory.HSA_ID_RE.fullmatch(kept))
