@@ -14,6 +14,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from sipflow.admin.cli import user_group
+from sipflow.admin.import_cli import import_group
 from sipflow.config import PROJECT_ROOT
 from sipflow.db import refresh_statistics
 from sipflow.meetings.cli import itip_group
@@ -31,6 +32,7 @@ sipflow_cli.add_command(itip_group)
 sipflow_cli.add_command(plan_group)
 sipflow_cli.add_command(scheduler_command)
 sipflow_cli.add_command(user_group)
+sipflow_cli.add_command(import_group)
 
 
 def alembic_config(database_url: str) -> AlembicConfig:

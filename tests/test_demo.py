@@ -21,6 +21,7 @@ from sipflow.demo import (
     load_demo,
     load_synthetic_cases,
 )
+from sipflow.demo.population import DEMO_COUNTIES
 from sipflow.meetings.models import Attendance, Meeting
 from sipflow.people.models import Municipality, Organisation, Person, Unit, User
 from sipflow.security.passwords import verify_password
@@ -45,7 +46,7 @@ def test_load_demo_twice_changes_nothing(app_ctx, db_session):
     counts = row_counts(db_session)
     second = load_demo()
     assert row_counts(db_session) == counts
-    assert counts["municipality"] == 30 and counts["county"] == 3
+    assert counts["municipality"] == 290 and counts["county"] == 21
     assert counts["sipcase"] == 3 and counts["person"] == 3
     assert "(3 new)" in first and "(0 new)" in second
     assert "\n" not in first
@@ -171,7 +172,9 @@ def replay_is_consistent(session, registry) -> None:
 def test_synthetic_cases_cover_municipalities_sexes_triggers_and_years(app_ctx, db_session, registry):
     assert load_synthetic_cases(300, seed=1) == 300
     persons = db_session.exec(select(Person)).all()
-    all_codes = set(db_session.exec(select(Municipality.code)).all())
+    all_codes = set(
+        db_session.exec(select(Municipality.code).where(Municipality.county_code.in_(DEMO_COUNTIES))).all()
+    )
     assert len(all_codes) == 30
     assert {p.home_municipality_code for p in persons} == all_codes
     assert {p.legal_sex for p in persons} == {"female", "male", "unknown"}

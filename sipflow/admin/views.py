@@ -26,7 +26,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from sipflow.admin import queries, services
+from sipflow.admin import directory_views, queries, services
 from sipflow.admin import users as users_service
 from sipflow.admin.forms import (
     AdminParticularsForm,
@@ -54,6 +54,9 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 ADMIN = "admin"
 # A person found stays selected this long; after that the administrator looks them up again.
 PERSON_REF_MAX_AGE = 30 * 60
+
+# Organisations, units, the CSV import and the workflows page (admin/directory_views.py).
+directory_views.register(bp)
 
 ROLE_LABELS = {"staff": _l("Staff"), "coordinator": _l("Coordinator"), "admin": _l("Administrator")}
 

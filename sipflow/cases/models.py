@@ -22,7 +22,11 @@ class SipCase(SQLModel, table=True):
 
     # Mina SIP reads the cases newest activity first, page by page from an (updated_at, id) key: this
     # index gives that order without a sort and lets a page start at its key.
-    __table_args__ = (Index("ix_sipcase_updated_at_id", "updated_at", "id"),)
+    # The workflows page counts the cases on each version: one GROUP BY read from this index alone.
+    __table_args__ = (
+        Index("ix_sipcase_updated_at_id", "updated_at", "id"),
+        Index("ix_sipcase_workflow_name_version", "workflow_name", "workflow_version"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     # Opaque id for URLs: guessing one tells nothing, and it carries no personal data.

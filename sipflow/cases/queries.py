@@ -577,11 +577,12 @@ def case_detail(
 def units_by_organisation(
     session: Session, *, exclude_organisation_ids: set[int] | frozenset[int] = frozenset()
 ) -> dict[str, list[tuple[int, str]]]:
-    """Every unit, grouped by its organisation's name, leaving out the given organisations."""
+    """Every active unit, grouped by its organisation's name, leaving out the given organisations."""
     groups: dict[str, list[tuple[int, str]]] = {}
     for unit, organisation in session.exec(
         select(Unit, Organisation)
         .join(Organisation, Organisation.id == Unit.organisation_id)
+        .where(Unit.active, Organisation.active)
         .order_by(Organisation.name, Unit.name)
     ).all():
         if organisation.id in exclude_organisation_ids:

@@ -287,6 +287,7 @@ def _add_start_rows(
         Participant(case_id=case.id, kind="person", added_at=now),
     ]
     # One row per unit (a new case has none yet): socialtjänst and boendestöd both take part.
+    _refuse_deactivated_units(session, [u for u in dict.fromkeys(unit_ids) if u != actor.unit_id])
     for unit_id in dict.fromkeys(unit_ids):
         if unit_id == actor.unit_id:
             continue
@@ -366,10 +367,24 @@ def add_unit_participant(
     return participant
 
 
+def _refuse_deactivated_units(session: Session, unit_ids: list[int]) -> None:
+    """A deactivated unit stays on the SIPs it took part in, but joins no more.
+
+    Asked of the database, not the per-process cache: another worker may have deactivated it. Deactivating
+    an organisation deactivates its units, so the unit's flag is the one to ask.
+    """
+    if (
+        unit_ids
+        and session.exec(select(Unit.id).where(Unit.id.in_(unit_ids), Unit.active.is_(False))).first()
+    ):
+        raise InvalidInput(_l("The unit is deactivated and cannot take part in a SIP."), field="unit_ids")
+
+
 def _add_unit(session: Session, case: SipCase, unit_id: int, *, now: datetime) -> Participant:
     organisation_id = unit_organisation_id(session, unit_id)
     if organisation_id is None:
         raise InvalidInput(_l("Unknown unit."), field="unit_ids")
+    _refuse_deactivated_units(session, [unit_id])
     # One row per unit: socialtjänst and boendestöd of one municipality both take part in their own right.
     existing = session.exec(
         select(Participant).where(

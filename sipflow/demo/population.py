@@ -51,6 +51,10 @@ FAMILY_NAMES = (
     "Fredriksson", "Sandberg", "Henriksson", "Holm", "Hussein", "Ali", "Mohammed", "Nyström",
 )  # fmt: skip
 
+# The synthetic population lives in the seeds' three counties (Kronoberg, Kalmar, Västmanland) of the
+# all-Sweden reference data, so benchmarks keep their size whatever else the database holds.
+DEMO_COUNTIES = ("07", "08", "19")
+
 
 @dataclass(frozen=True)
 class Party:
@@ -80,8 +84,19 @@ class Parties:
 
 
 def _party_specs(session: Session) -> tuple[list[OrganisationSpec], list[Municipality], dict[str, County]]:
-    counties = {c.code: c for c in session.exec(select(County).order_by(County.code)).all()}
-    municipalities = list(session.exec(select(Municipality).order_by(Municipality.code)).all())
+    counties = {
+        c.code: c
+        for c in session.exec(
+            select(County).where(County.code.in_(DEMO_COUNTIES)).order_by(County.code)
+        ).all()
+    }
+    municipalities = list(
+        session.exec(
+            select(Municipality)
+            .where(Municipality.county_code.in_(DEMO_COUNTIES))
+            .order_by(Municipality.code)
+        ).all()
+    )
     specs = []
     for cc, county in counties.items():
         specs.append(

@@ -5,12 +5,29 @@ from __future__ import annotations
 import secrets
 from datetime import date, datetime
 
+import sqlalchemy as sa
 from flask_login import UserMixin
+from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
 from sipflow.people.identifiers import PersonIdentifier
 
 ORGANISATION_KINDS = ("region", "municipality", "school", "other")
+# A unit's kind: a fixed list of codes (labels in admin/directory.py), so lists and imports agree.
+UNIT_KINDS = (
+    "vardcentral",
+    "sjukhus",
+    "psykiatri",
+    "bup",
+    "habilitering",
+    "beroendevard",
+    "socialtjanst",
+    "boendestod",
+    "hemtjanst",
+    "lss",
+    "elevhalsa",
+    "other",
+)
 USER_ROLES = ("staff", "coordinator", "admin")
 LEGAL_SEXES = ("female", "male", "unknown")
 IDENTIFIER_KINDS = ("personnummer", "samordningsnummer", "reservnummer")
@@ -35,16 +52,24 @@ class Municipality(SQLModel, table=True):
 class Organisation(SQLModel, table=True):
     """A party to SIPs: a region, a municipality, a school or another agency."""
 
+    # The administration lists organisations by name, a page at a time from a (name, id) key.
+    __table_args__ = (Index("ix_organisation_name_id", "name", "id"),)
+
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(max_length=64, unique=True)
     name: str = Field(max_length=160)
     kind: str = Field(max_length=16)
     county_code: str | None = Field(default=None, foreign_key="county.code", max_length=2)
     municipality_code: str | None = Field(default=None, foreign_key="municipality.code", max_length=4)
+    # Deactivated, never deleted (cases refer to it): its units are offered to no new SIP.
+    active: bool = Field(default=True, sa_column_kwargs={"server_default": sa.true()})
 
 
 class Unit(SQLModel, table=True):
     """A unit of an organisation (vårdcentral, socialtjänst, elevhälsa ...)."""
+
+    # The administration lists units by name, a page at a time from a (name, id) key.
+    __table_args__ = (Index("ix_unit_name_id", "name", "id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(max_length=64, unique=True)
@@ -52,6 +77,13 @@ class Unit(SQLModel, table=True):
     name: str = Field(max_length=160)
     # Health-care units are the ones that record KVÅ codes for the meetings they take part in.
     is_health_care: bool = False
+    kind: str = Field(default="other", max_length=20, sa_column_kwargs={"server_default": "other"})
+    # The unit's shared mailbox, for invitations addressed to the unit rather than a person.
+    email: str | None = Field(default=None, max_length=254)
+    # HSA-id (SE + 10-digit organisation number + "-" + up to 18 letters or digits; 31 at most).
+    hsa_id: str | None = Field(default=None, max_length=31, unique=True)
+    # Deactivated, never deleted (cases refer to it): offered to no new SIP, refused by the case services.
+    active: bool = Field(default=True, sa_column_kwargs={"server_default": sa.true()})
 
 
 class User(UserMixin, SQLModel, table=True):

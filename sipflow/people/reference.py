@@ -1,4 +1,8 @@
-"""Reference data: counties and municipalities from a CSV in the SCB-coded format of municipalities.csv."""
+"""Reference data: counties and municipalities of Sweden, SCB-coded, from data/municipalities-sweden.csv.
+
+The migration d0e2f4a6b8c1 loads the same file; a later change (a new name, a merger) is a data migration
+that edits this file and updates the rows the same way.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from sqlmodel import Session
 
 from sipflow.people.models import County, Municipality
 
-DEFAULT_MUNICIPALITIES_CSV = Path(__file__).resolve().parent.parent / "data" / "municipalities.csv"
+DEFAULT_MUNICIPALITIES_CSV = Path(__file__).resolve().parent.parent / "data" / "municipalities-sweden.csv"
 _COLUMNS = {"county_code", "county", "region", "municipality_code", "municipality"}
 
 

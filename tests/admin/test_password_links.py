@@ -144,7 +144,7 @@ def test_a_link_of_a_disabled_account_sets_nothing(client, db_session, admin, pa
     replacement=st.sampled_from(list("AZaz09_-")),
     tail=st.text(min_size=0, max_size=20),
 )
-def test_a_tampered_link_is_a_clear_404_never_an_error(
+def test_a_tampered_link_is_a_clear_refusal_never_an_error(
     client, db_session, admin, parties, now, position, replacement, tail
 ):
     if not outbox(db_session):
@@ -157,7 +157,8 @@ def test_a_tampered_link_is_a_clear_404_never_an_error(
     response = client.get(
         "/set-password/" + tampered.replace("/", "%2F").replace("?", "%3F").replace("#", "%23")
     )
-    assert response.status_code == 404
+    # A NUL anywhere in an address is refused before any route (400 with a reason, as on every page).
+    assert response.status_code == (400 if "\x00" in tampered else 404)
     if not tail:
         assert "Länken är inte giltig." in text_of(response)
     # Nothing was spent: the real link still works.

@@ -303,6 +303,49 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("admin.person_particulars", "POST"): Route(
         lambda w: "/admin/persons/particulars", _admin_only(ALLOW), data=lambda w: {}
     ),
+    ("admin.organisations", "GET"): Route(lambda w: "/admin/organisations", _admin_only(200)),
+    ("admin.organisation_new", "GET"): Route(lambda w: "/admin/organisations/new", _admin_only(200)),
+    ("admin.organisation_new", "POST"): Route(
+        lambda w: "/admin/organisations/new", _admin_only(ALLOW), data=lambda w: {}
+    ),
+    ("admin.organisation_edit", "GET"): Route(
+        lambda w: f"/admin/organisations/{w.units['outsider'].organisation_id}/edit", _admin_only(200)
+    ),
+    ("admin.organisation_edit", "POST"): Route(
+        lambda w: f"/admin/organisations/{w.units['outsider'].organisation_id}/edit",
+        _admin_only(ALLOW),
+        data=lambda w: {},
+    ),
+    ("admin.organisation_deactivate", "POST"): Route(
+        lambda w: f"/admin/organisations/{w.units['outsider'].organisation_id}/deactivate",
+        _admin_only(ALLOW),
+        data=lambda w: {},
+    ),
+    ("admin.organisation_activate", "POST"): Route(
+        lambda w: f"/admin/organisations/{w.units['outsider'].organisation_id}/activate",
+        _admin_only(ALLOW),
+        data=lambda w: {},
+    ),
+    ("admin.units", "GET"): Route(lambda w: "/admin/units", _admin_only(200)),
+    ("admin.unit_new", "GET"): Route(lambda w: "/admin/units/new", _admin_only(200)),
+    ("admin.unit_new", "POST"): Route(lambda w: "/admin/units/new", _admin_only(ALLOW), data=lambda w: {}),
+    ("admin.unit_edit", "GET"): Route(
+        lambda w: f"/admin/units/{w.units['outsider'].id}/edit", _admin_only(200)
+    ),
+    ("admin.unit_edit", "POST"): Route(
+        lambda w: f"/admin/units/{w.units['outsider'].id}/edit", _admin_only(ALLOW), data=lambda w: {}
+    ),
+    ("admin.unit_deactivate", "POST"): Route(
+        lambda w: f"/admin/units/{w.units['outsider'].id}/deactivate", _admin_only(ALLOW), data=lambda w: {}
+    ),
+    ("admin.unit_activate", "POST"): Route(
+        lambda w: f"/admin/units/{w.units['outsider'].id}/activate", _admin_only(ALLOW), data=lambda w: {}
+    ),
+    ("admin.directory_import", "GET"): Route(lambda w: "/admin/import", _admin_only(200)),
+    ("admin.directory_import", "POST"): Route(
+        lambda w: "/admin/import", _admin_only(ALLOW), data=lambda w: {}
+    ),
+    ("admin.workflows", "GET"): Route(lambda w: "/admin/workflows", _admin_only(200)),
     ("reminders.admin_list", "GET"): Route(lambda w: "/admin/reminders/", _admin_only(200)),
     ("reminders.retry", "POST"): Route(
         lambda w: "/admin/reminders/1/retry", _admin_only(ALLOW), data=lambda w: {}

@@ -1,0 +1,435 @@
+"""The directory: organisations and their units, created, edited and deactivated by administrators.
+
+Nothing here is ever deleted: cases, users and code records refer to organisations and units, so a unit
+that closes is deactivated (it stays on the SIPs it took part in, and joins no new one). Every change is
+written to the administration log with the values before and after, in the caller's unit of work. The
+clean_* functions check and normalise what a form or an import line gives, raising InvalidInput naming
+the field, so the pages and the CSV import refuse the same things with the same words.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import tuple_
+from sqlmodel import Session, select
+
+from sipflow.admin.changes import record_change
+from sipflow.errors import InvalidInput
+from sipflow.people.models import (
+    ORGANISATION_KINDS,
+    UNIT_KINDS,
+    County,
+    Municipality,
+    Organisation,
+    Unit,
+    User,
+)
+
+PAGE_SIZE = 50
+# A select offers at most this many organisations (a county's directory holds a few hundred).
+CHOICES_MAX = 2000
+
+ORGANISATION_KIND_LABELS = {
+    "region": _l("Region"),
+    "municipality": _l("Municipality"),
+    "school": _l("School"),
+    "other": _l("Other agency (e.g. Försäkringskassan)"),
+}
+UNIT_KIND_LABELS = {
+    "vardcentral": _l("Primary care centre"),
+    "sjukhus": _l("Hospital care"),
+    "psykiatri": _l("Psychiatry"),
+    "bup": _l("Child and adolescent psychiatry (BUP)"),
+    "habilitering": _l("Habilitation"),
+    "beroendevard": _l("Addiction care"),
+    "socialtjanst": _l("Social services"),
+    "boendestod": _l("Housing support"),
+    "hemtjanst": _l("Home care"),
+    "lss": _l("Disability support (LSS)"),
+    "elevhalsa": _l("Student health"),
+    "other": _l("Other unit"),
+}
+assert set(ORGANISATION_KIND_LABELS) == set(ORGANISATION_KINDS)
+assert set(UNIT_KIND_LABELS) == set(UNIT_KINDS)
+
+# Keys are what imports and scripts name an organisation or unit by: short, lower case, stable.
+KEY_RE = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
+# HSA-id: "SE", the 10-digit organisation number of the care provider, "-", then its own serial of
+# letters and digits; the catalogue allows 31 characters in all (e.g. SE2321000016-15CQ).
+HSA_ID_RE = re.compile(r"SE\d{10}-[A-Z0-9]{1,18}")
+EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+NAME_MAX = 160
+EMAIL_MAX = 254
+
+ORGANISATION_FIELDS = ("key", "name", "kind", "county_code", "municipality_code", "active")
+UNIT_FIELDS = ("key", "organisation_id", "name", "kind", "is_health_care", "email", "hsa_id", "active")
+
+
+def _text(value: str | None) -> str:
+    return (value or "").strip()
+
+
+def snapshot(row: Organisation | Unit) -> dict:
+    """The logged fields of an organisation or unit, for the administration log's before and after."""
+    fields = ORGANISATION_FIELDS if isinstance(row, Organisation) else UNIT_FIELDS
+    return {name: getattr(row, name) for name in fields}
+
+
+def clean_key(value: str | None) -> str:
+    """A key as stored: lower case letters, digits, '.', '_' or '-', 64 at most."""
+    key = _text(value).lower()
+    if not key:
+        raise InvalidInput(_l("Fill in a key."), field="key")
+    if not KEY_RE.fullmatch(key):
+        raise InvalidInput(
+            _l("A key is at most 64 lower-case letters a-z, digits, '.', '_' or '-'."), field="key"
+        )
+    return key
+
+
+def clean_name(value: str | None) -> str:
+    """A name as stored: trimmed, not empty, 160 characters at most."""
+    name = _text(value)
+    if not name:
+        raise InvalidInput(_l("Fill in a name."), field="name")
+    if len(name) > NAME_MAX:
+        raise InvalidInput(_l("A name is at most 160 characters."), field="name")
+    return name
+
+
+def clean_email(value: str | None) -> str | None:
+    """An e-mail address as stored (None when empty)."""
+    email = _text(value)
+    if not email:
+        return None
+    if len(email) > EMAIL_MAX or not EMAIL_RE.fullmatch(email):
+        raise InvalidInput(_l("Enter an e-mail address such as name@example.se."), field="email")
+    return email
+
+
+def clean_hsa_id(value: str | None) -> str | None:
+    """An HSA-id as stored, upper case (None when empty); SE + 10 digits + '-' + a serial, 31 at most."""
+    hsa_id = _text(value).upper()
+    if not hsa_id:
+        return None
+    if not HSA_ID_RE.fullmatch(hsa_id):
+        raise InvalidInput(
+            _l(
+                "An HSA-id is SE, 10 digits, a hyphen and up to 18 letters or digits, e.g. SE2321000016-15CQ."
+            ),
+            field="hsa_id",
+        )
+    return hsa_id
+
+
+def clean_organisation(
+    session: Session,
+    *,
+    name: str | None,
+    kind: str | None,
+    county_code: str | None,
+    municipality_code: str | None,
+) -> dict:
+    """Check an organisation's fields; a municipality gives its county, a region needs a county."""
+    values = {"name": clean_name(name), "kind": _text(kind)}
+    if values["kind"] not in ORGANISATION_KINDS:
+        raise InvalidInput(_l("Choose a kind of organisation."), field="kind")
+    county, code = _text(county_code) or None, _text(municipality_code) or None
+    if code is not None:
+        municipality = session.get(Municipality, code)
+        if municipality is None:
+            raise InvalidInput(_l("Unknown municipality code."), field="municipality_code")
+        if county is not None and county != municipality.county_code:
+            raise InvalidInput(_l("The municipality is not in that county."), field="county_code")
+        county = municipality.county_code
+    if county is not None and session.get(County, county) is None:
+        raise InvalidInput(_l("Unknown county code."), field="county_code")
+    if values["kind"] == "region" and county is None:
+        raise InvalidInput(_l("A region needs its county."), field="county_code")
+    if values["kind"] == "municipality" and code is None:
+        raise InvalidInput(_l("A municipality needs its municipality code."), field="municipality_code")
+    values.update(county_code=county, municipality_code=code)
+    return values
+
+
+def clean_unit(
+    session: Session,
+    *,
+    name: str | None,
+    kind: str | None,
+    is_health_care: bool,
+    email: str | None,
+    hsa_id: str | None,
+    unit_id: int | None = None,
+) -> dict:
+    """Check a unit's fields; an HSA-id another unit holds is refused."""
+    values = {
+        "name": clean_name(name),
+        "kind": _text(kind),
+        "is_health_care": bool(is_health_care),
+        "email": clean_email(email),
+        "hsa_id": clean_hsa_id(hsa_id),
+    }
+    if values["kind"] not in UNIT_KINDS:
+        raise InvalidInput(_l("Choose a kind of unit."), field="kind")
+    if values["hsa_id"] is not None:
+        holder = session.exec(select(Unit.id).where(Unit.hsa_id == values["hsa_id"])).first()
+        if holder is not None and holder != unit_id:
+            raise InvalidInput(_l("Another unit has this HSA-id."), field="hsa_id")
+    return values
+
+
+def _actor_id(actor: User | None) -> int | None:
+    return actor.id if actor is not None else None
+
+
+def _apply(row, values: dict) -> bool:
+    changed = False
+    for name, value in values.items():
+        if getattr(row, name) != value:
+            setattr(row, name, value)
+            changed = True
+    return changed
+
+
+# --- Organisations -----------------------------------------------------------------------------------------
+
+
+def create_organisation(
+    session: Session,
+    actor: User | None,
+    *,
+    key: str | None,
+    name: str | None,
+    kind: str | None,
+    county_code: str | None = None,
+    municipality_code: str | None = None,
+    now: datetime,
+) -> Organisation:
+    """Create an organisation under a key no other organisation has; logged as organisation.create."""
+    key = clean_key(key)
+    values = clean_organisation(
+        session, name=name, kind=kind, county_code=county_code, municipality_code=municipality_code
+    )
+    if session.exec(select(Organisation.id).where(Organisation.key == key)).first() is not None:
+        raise InvalidInput(_l("Another organisation has this key."), field="key")
+    organisation = Organisation(key=key, active=True, **values)
+    session.add(organisation)
+    session.flush()
+    record_change(
+        session,
+        actor_user_id=_actor_id(actor),
+        action="organisation.create",
+        target_kind="organisation",
+        target_id=organisation.id,
+        now=now,
+        after=snapshot(organisation),
+    )
+    return organisation
+
+
+def edit_organisation(
+    session: Session,
+    actor: User | None,
+    organisation: Organisation,
+    *,
+    name: str | None,
+    kind: str | None,
+    county_code: str | None = None,
+    municipality_code: str | None = None,
+    now: datetime,
+) -> bool:
+    """Change an organisation's name, kind, county and municipality (never its key); True if changed."""
+    values = clean_organisation(
+        session, name=name, kind=kind, county_code=county_code, municipality_code=municipality_code
+    )
+    before = snapshot(organisation)
+    if not _apply(organisation, values):
+        return False
+    session.add(organisation)
+    record_change(
+        session,
+        actor_user_id=_actor_id(actor),
+        action="organisation.edit",
+        target_kind="organisation",
+        target_id=organisation.id,
+        now=now,
+        before=before,
+        after=snapshot(organisation),
+    )
+    return True
+
+
+def set_organisation_active(
+    session: Session, actor: User | None, organisation: Organisation, active: bool, *, now: datetime
+) -> bool:
+    """Activate or deactivate an organisation; deactivating deactivates its units too. True if changed."""
+    if organisation.active == active:
+        return False
+    before = snapshot(organisation)
+    organisation.active = active
+    session.add(organisation)
+    record_change(
+        session,
+        actor_user_id=_actor_id(actor),
+        action="organisation.activate" if active else "organisation.deactivate",
+        target_kind="organisation",
+        target_id=organisation.id,
+        now=now,
+        before=before,
+        after=snapshot(organisation),
+    )
+    if not active:
+        # Its units join no new SIP either; reactivating the organisation leaves them to be chosen one by one.
+        for unit in session.exec(
+            select(Unit).where(Unit.organisation_id == organisation.id, Unit.active)
+        ).all():
+            set_unit_active(session, actor, unit, False, now=now)
+    return True
+
+
+# --- Units -------------------------------------------------------------------------------------------------
+
+
+def create_unit(
+    session: Session,
+    actor: User | None,
+    organisation: Organisation,
+    *,
+    key: str | None,
+    name: str | None,
+    kind: str | None,
+    is_health_care: bool = False,
+    email: str | None = None,
+    hsa_id: str | None = None,
+    now: datetime,
+) -> Unit:
+    """Create a unit of an active organisation under a key no other unit has; logged as unit.create."""
+    key = clean_key(key)
+    values = clean_unit(
+        session, name=name, kind=kind, is_health_care=is_health_care, email=email, hsa_id=hsa_id
+    )
+    if not organisation.active:
+        raise InvalidInput(_l("The organisation is deactivated."), field="organisation_id")
+    if session.exec(select(Unit.id).where(Unit.key == key)).first() is not None:
+        raise InvalidInput(_l("Another unit has this key."), field="key")
+    unit = Unit(key=key, organisation_id=organisation.id, active=True, **values)
+    session.add(unit)
+    session.flush()
+    record_change(
+        session,
+        actor_user_id=_actor_id(actor),
+        action="unit.create",
+        target_kind="unit",
+        target_id=unit.id,
+        now=now,
+        after=snapshot(unit),
+    )
+    return unit
+
+
+def edit_unit(
+    session: Session,
+    actor: User | None,
+    unit: Unit,
+    *,
+    name: str | None,
+    kind: str | None,
+    is_health_care: bool,
+    email: str | None,
+    hsa_id: str | None,
+    now: datetime,
+) -> bool:
+    """Change a unit's name, kind, health care, mailbox and HSA-id (never its key or organisation)."""
+    values = clean_unit(
+        session,
+        name=name,
+        kind=kind,
+        is_health_care=is_health_care,
+        email=email,
+        hsa_id=hsa_id,
+        unit_id=unit.id,
+    )
+    before = snapshot(unit)
+    if not _apply(unit, values):
+        return False
+    session.add(unit)
+    record_change(
+        session,
+        actor_user_id=_actor_id(actor),
+        action="unit.edit",
+        target_kind="unit",
+        target_id=unit.id,
+        now=now,
+        before=before,
+        after=snapshot(unit),
+    )
+    return True
+
+
+def set_unit_active(session: Session, actor: User | None, unit: Unit, active: bool, *, now: datetime) -> bool:
+    """Activate or deactivate a unit (not one of a deactivated organisation). True if changed."""
+    if unit.active == active:
+        return False
+    if active and not session.get(Organisation, unit.organisation_id).active:
+        raise InvalidInput(_l("Activate the unit's organisation first."))
+    before = snapshot(unit)
+    unit.active = active
+    session.add(unit)
+    record_change(
+        session,
+        actor_user_id=_actor_id(actor),
+        action="unit.activate" if active else "unit.deactivate",
+        target_kind="unit",
+        target_id=unit.id,
+        now=now,
+        before=before,
+        after=snapshot(unit),
+    )
+    return True
+
+
+# --- Lists -------------------------------------------------------------------------------------------------
+
+
+def organisations_page(session: Session, *, after_id: int | None = None) -> list[Organisation]:
+    """Organisations by name, PAGE_SIZE + 1 from after the one with after_id (the extra one says 'more')."""
+    query = select(Organisation).order_by(Organisation.name, Organisation.id).limit(PAGE_SIZE + 1)
+    after = session.get(Organisation, after_id) if after_id is not None else None
+    if after is not None:
+        query = query.where(tuple_(Organisation.name, Organisation.id) > tuple_(after.name, after.id))
+    return list(session.exec(query).all())
+
+
+def units_page(
+    session: Session, *, after_id: int | None = None, organisation_id: int | None = None
+) -> list[tuple[Unit, Organisation]]:
+    """Units by name with their organisation, PAGE_SIZE + 1 after after_id; of one organisation if given."""
+    query = (
+        select(Unit, Organisation)
+        .join(Organisation, Organisation.id == Unit.organisation_id)
+        .order_by(Unit.name, Unit.id)
+        .limit(PAGE_SIZE + 1)
+    )
+    if organisation_id is not None:
+        query = query.where(Unit.organisation_id == organisation_id)
+    after = session.get(Unit, after_id) if after_id is not None else None
+    if after is not None:
+        query = query.where(tuple_(Unit.name, Unit.id) > tuple_(after.name, after.id))
+    return list(session.exec(query).all())
+
+
+def organisation_choices(session: Session) -> list[tuple[int, str]]:
+    """The active organisations a new unit may belong to, by name (CHOICES_MAX at most)."""
+    return [
+        (org_id, name)
+        for org_id, name in session.exec(
+            select(Organisation.id, Organisation.name)
+            .where(Organisation.active)
+            .order_by(Organisation.name, Organisation.id)
+            .limit(CHOICES_MAX)
+        ).all()
+    ]

@@ -1,0 +1,81 @@
+"""The forms of the directory pages (organisations, units) and of the CSV import."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import BooleanField, SelectChoice, SelectField, StringField, SubmitField
+from wtforms.validators import Length
+
+from sipflow.admin.directory import ORGANISATION_KIND_LABELS, UNIT_KIND_LABELS
+
+TOO_LONG = _l("At most %(max)d characters.")
+KEY_HELP = _l(
+    "Lower-case letters, digits, '.', '_' or '-'; what an import names it by. It cannot be changed later."
+)
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+class OrganisationForm(FlaskForm):
+    """An organisation: key (on creation only), name, kind, county and municipality."""
+
+    key = StringField(
+        _l("Key"), description=KEY_HELP, filters=[_strip], validators=[Length(max=64, message=TOO_LONG)]
+    )
+    name = StringField(_l("Name"), filters=[_strip], validators=[Length(max=160, message=TOO_LONG)])
+    kind = SelectField(
+        _l("Kind"),
+        choices=[SelectChoice(k, v) for k, v in ORGANISATION_KIND_LABELS.items()],
+        validate_choice=False,
+    )
+    county_code = SelectField(
+        _l("County"), description=_l("Required for a region."), choices=[], validate_choice=False
+    )
+    municipality_code = SelectField(
+        _l("Municipality"),
+        description=_l("Required for a municipality; its county follows from it."),
+        choices=[],
+        validate_choice=False,
+    )
+
+
+class UnitForm(FlaskForm):
+    """A unit: organisation and key (on creation only), name, kind, health care, mailbox and HSA-id."""
+
+    organisation_id = SelectField(_l("Organisation"), choices=[], validate_choice=False)
+    key = StringField(
+        _l("Key"), description=KEY_HELP, filters=[_strip], validators=[Length(max=64, message=TOO_LONG)]
+    )
+    name = StringField(_l("Name"), filters=[_strip], validators=[Length(max=160, message=TOO_LONG)])
+    kind = SelectField(
+        _l("Kind of unit"),
+        choices=[SelectChoice(k, v) for k, v in UNIT_KIND_LABELS.items()],
+        validate_choice=False,
+    )
+    is_health_care = BooleanField(
+        _l("Health-care unit"), description=_l("Health-care units record KVÅ codes for the SIP meetings.")
+    )
+    email = StringField(
+        _l("Shared mailbox"),
+        description=_l("The unit's shared e-mail address, for invitations to the unit."),
+        filters=[_strip],
+        validators=[Length(max=254, message=TOO_LONG)],
+    )
+    hsa_id = StringField(
+        _l("HSA-id"),
+        description=_l("Optional, e.g. SE2321000016-15CQ."),
+        filters=[_strip],
+        validators=[Length(max=31, message=TOO_LONG)],
+    )
+
+
+class ImportForm(FlaskForm):
+    """A CSV file of organisations, units and users, checked (dry run) or imported."""
+
+    file = FileField(_l("CSV file"), validators=[FileRequired(message=_l("Choose a file."))])
+    dry_run = SubmitField(_l("Check (dry run)"))
+    apply = SubmitField(_l("Import"))

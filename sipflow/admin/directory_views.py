@@ -1,0 +1,336 @@
+"""The administrator's directory pages (organisations, units), the CSV import and the workflows page.
+
+These routes sit on the administration blueprint (`register(bp)`, called by admin/views.py), so its
+administrators-only check covers them.
+"""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
+from sqlmodel import select
+from wtforms import SelectChoice
+
+from sipflow.admin import directory, imports, workflow_overview
+from sipflow.admin.directory_forms import ImportForm, OrganisationForm, UnitForm
+from sipflow.clock import now_utc
+from sipflow.db import get_session, unit_of_work
+from sipflow.errors import UserError
+from sipflow.people.models import County, Municipality, Organisation, Unit
+from sipflow.web import attach_error, current_actor, workflow_registry
+
+
+def _page_key(name: str) -> int | None:
+    """An id from the query string as the <id:...> converter takes it, else None (the first page)."""
+    value = request.args.get(name, "")
+    if value.isascii() and value.isdigit() and len(value) <= 10 and int(value) <= 2**31 - 1:
+        return int(value)
+    return None
+
+
+def _place_choices(form: OrganisationForm) -> None:
+    db = get_session()
+    # 21 counties and 290 municipalities: reference data, bounded by Sweden.
+    form.county_code.choices = [SelectChoice("", _l("None"))] + [
+        SelectChoice(c.code, f"{c.name} ({c.code})")
+        for c in db.exec(select(County).order_by(County.code)).all()
+    ]
+    form.municipality_code.choices = [SelectChoice("", _l("None"))] + [
+        SelectChoice(m.code, f"{m.name} ({m.code})")
+        for m in db.exec(select(Municipality).order_by(Municipality.name)).all()
+    ]
+
+
+def _organisation_or_404(organisation_id: int) -> Organisation:
+    organisation = get_session().get(Organisation, organisation_id)
+    if organisation is None:
+        abort(404)
+    return organisation
+
+
+def _unit_or_404(unit_id: int) -> Unit:
+    unit = get_session().get(Unit, unit_id)
+    if unit is None:
+        abort(404)
+    return unit
+
+
+# --- Organisations -----------------------------------------------------------------------------------------
+
+
+def organisations():
+    """The organisations by name, a page at a time."""
+    rows = directory.organisations_page(get_session(), after_id=_page_key("after"))
+    more = len(rows) > directory.PAGE_SIZE
+    rows = rows[: directory.PAGE_SIZE]
+    return render_template(
+        "admin/organisations.html",
+        rows=rows,
+        next_after=rows[-1].id if more else None,
+        kind_labels=directory.ORGANISATION_KIND_LABELS,
+    )
+
+
+def _organisation_form_page(form, organisation, errors, status=200):
+    return (
+        render_template("admin/organisation_form.html", form=form, organisation=organisation, errors=errors),
+        status,
+    )
+
+
+def organisation_new():
+    """Create an organisation."""
+    form = OrganisationForm()
+    _place_choices(form)
+    errors: list = []
+    if request.method == "POST":
+        if form.validate():
+            db = get_session()
+            try:
+                with unit_of_work(db):
+                    organisation = directory.create_organisation(
+                        db,
+                        current_actor(),
+                        key=form.key.data,
+                        name=form.name.data,
+                        kind=form.kind.data,
+                        county_code=form.county_code.data,
+                        municipality_code=form.municipality_code.data,
+                        now=now_utc(),
+                    )
+            except UserError as error:
+                attach_error(form, error, errors)
+            else:
+                flash(_l("%(name)s is created.", name=organisation.name), "success")
+                return redirect(url_for("admin.organisations"))
+        return _organisation_form_page(form, None, errors, 400)
+    return _organisation_form_page(form, None, errors)
+
+
+def organisation_edit(organisation_id: int):
+    """Change an organisation's name, kind, county and municipality."""
+    organisation = _organisation_or_404(organisation_id)
+    form = OrganisationForm(obj=organisation if request.method == "GET" else None)
+    _place_choices(form)
+    errors: list = []
+    if request.method == "POST":
+        if form.validate():
+            db = get_session()
+            try:
+                with unit_of_work(db):
+                    changed = directory.edit_organisation(
+                        db,
+                        current_actor(),
+                        organisation,
+                        name=form.name.data,
+                        kind=form.kind.data,
+                        county_code=form.county_code.data,
+                        municipality_code=form.municipality_code.data,
+                        now=now_utc(),
+                    )
+            except UserError as error:
+                attach_error(form, error, errors)
+            else:
+                flash(_l("The changes are saved.") if changed else _l("Nothing was changed."), "success")
+                return redirect(url_for("admin.organisations"))
+        return _organisation_form_page(form, organisation, errors, 400)
+    return _organisation_form_page(form, organisation, errors)
+
+
+def _set_active(change, row, active: bool, message):
+    db = get_session()
+    try:
+        with unit_of_work(db):
+            change(db, current_actor(), row, active, now=now_utc())
+    except UserError as error:
+        flash(error.message, "error")
+        return
+    flash(message, "success")
+
+
+def organisation_deactivate(organisation_id: int):
+    """Deactivate an organisation and its units: they join no new SIP and stay on those they are on."""
+    organisation = _organisation_or_404(organisation_id)
+    _set_active(
+        directory.set_organisation_active,
+        organisation,
+        False,
+        _l("%(name)s and its units are deactivated.", name=organisation.name),
+    )
+    return redirect(url_for("admin.organisations"))
+
+
+def organisation_activate(organisation_id: int):
+    """Activate an organisation again (its units are activated one by one)."""
+    organisation = _organisation_or_404(organisation_id)
+    _set_active(
+        directory.set_organisation_active,
+        organisation,
+        True,
+        _l("%(name)s is active.", name=organisation.name),
+    )
+    return redirect(url_for("admin.organisations"))
+
+
+# --- Units -------------------------------------------------------------------------------------------------
+
+
+def units():
+    """The units by name (of one organisation when asked), a page at a time."""
+    db = get_session()
+    organisation_id = _page_key("organisation")
+    organisation = db.get(Organisation, organisation_id) if organisation_id is not None else None
+    rows = directory.units_page(
+        db, after_id=_page_key("after"), organisation_id=organisation.id if organisation else None
+    )
+    more = len(rows) > directory.PAGE_SIZE
+    rows = rows[: directory.PAGE_SIZE]
+    return render_template(
+        "admin/units.html",
+        rows=rows,
+        organisation=organisation,
+        next_after=rows[-1][0].id if more else None,
+        kind_labels=directory.UNIT_KIND_LABELS,
+    )
+
+
+def _unit_form_page(form, unit, errors, status=200):
+    return render_template("admin/unit_form.html", form=form, unit=unit, errors=errors), status
+
+
+def unit_new():
+    """Create a unit of an active organisation."""
+    db = get_session()
+    form = UnitForm()
+    form.organisation_id.choices = [SelectChoice("", _l("Choose an organisation"))] + [
+        SelectChoice(str(org_id), name) for org_id, name in directory.organisation_choices(db)
+    ]
+    if request.method == "GET" and _page_key("organisation") is not None:
+        form.organisation_id.data = str(_page_key("organisation"))
+    errors: list = []
+    if request.method == "POST":
+        if form.validate():
+            value = form.organisation_id.data or ""
+            organisation = db.get(Organisation, int(value)) if value.isdigit() and len(value) <= 9 else None
+            if organisation is None:
+                form.organisation_id.errors = [_l("Choose an organisation.")]
+                return _unit_form_page(form, None, errors, 400)
+            try:
+                with unit_of_work(db):
+                    unit = directory.create_unit(
+                        db,
+                        current_actor(),
+                        organisation,
+                        key=form.key.data,
+                        name=form.name.data,
+                        kind=form.kind.data,
+                        is_health_care=form.is_health_care.data,
+                        email=form.email.data,
+                        hsa_id=form.hsa_id.data,
+                        now=now_utc(),
+                    )
+            except UserError as error:
+                attach_error(form, error, errors)
+            else:
+                flash(_l("%(name)s is created.", name=unit.name), "success")
+                return redirect(url_for("admin.units", organisation=organisation.id))
+        return _unit_form_page(form, None, errors, 400)
+    return _unit_form_page(form, None, errors)
+
+
+def unit_edit(unit_id: int):
+    """Change a unit's name, kind, health care, shared mailbox and HSA-id."""
+    unit = _unit_or_404(unit_id)
+    form = UnitForm(obj=unit if request.method == "GET" else None)
+    errors: list = []
+    if request.method == "POST":
+        if form.validate():
+            db = get_session()
+            try:
+                with unit_of_work(db):
+                    changed = directory.edit_unit(
+                        db,
+                        current_actor(),
+                        unit,
+                        name=form.name.data,
+                        kind=form.kind.data,
+                        is_health_care=form.is_health_care.data,
+                        email=form.email.data,
+                        hsa_id=form.hsa_id.data,
+                        now=now_utc(),
+                    )
+            except UserError as error:
+                attach_error(form, error, errors)
+            else:
+                flash(_l("The changes are saved.") if changed else _l("Nothing was changed."), "success")
+                return redirect(url_for("admin.units", organisation=unit.organisation_id))
+        return _unit_form_page(form, unit, errors, 400)
+    return _unit_form_page(form, unit, errors)
+
+
+def unit_deactivate(unit_id: int):
+    """Deactivate a unit: it joins no new SIP and stays on those it is on."""
+    unit = _unit_or_404(unit_id)
+    _set_active(directory.set_unit_active, unit, False, _l("%(name)s is deactivated.", name=unit.name))
+    return redirect(url_for("admin.units", organisation=unit.organisation_id))
+
+
+def unit_activate(unit_id: int):
+    """Activate a unit again."""
+    unit = _unit_or_404(unit_id)
+    _set_active(directory.set_unit_active, unit, True, _l("%(name)s is active.", name=unit.name))
+    return redirect(url_for("admin.units", organisation=unit.organisation_id))
+
+
+# --- Import ------------------------------------------------------------------------------------------------
+
+
+def directory_import():
+    """Upload a CSV of organisations, units and users: check it (dry run), or import all of it or nothing."""
+    form = ImportForm()
+    report = None
+    status = 200
+    if request.method == "POST":
+        if not form.validate():
+            return render_template("admin/import.html", form=form, report=None), 400
+        data = form.file.data.read(imports.MAX_BYTES + 1)
+        apply = bool(form.apply.data)
+        db = get_session()
+        with unit_of_work(db):
+            report = imports.import_directory(db, data, actor=current_actor(), now=now_utc(), apply=apply)
+        if report.errors:
+            status = 400
+        elif report.applied:
+            flash(_l("The file is imported."), "success")
+    return render_template("admin/import.html", form=form, report=report), status
+
+
+# --- Workflows ---------------------------------------------------------------------------------------------
+
+
+def workflows():
+    """The loaded workflow files: versions, diagrams, deadlines, reminders and how many cases run on each."""
+    summaries = workflow_overview.workflow_summaries(get_session(), workflow_registry())
+    return render_template("admin/workflows.html", summaries=summaries)
+
+
+def register(bp) -> None:
+    """Add these pages to the administration blueprint."""
+    bp.add_url_rule("/organisations", view_func=organisations, methods=["GET"])
+    bp.add_url_rule("/organisations/new", view_func=organisation_new, methods=["GET", "POST"])
+    bp.add_url_rule(
+        "/organisations/<id:organisation_id>/edit", view_func=organisation_edit, methods=["GET", "POST"]
+    )
+    bp.add_url_rule(
+        "/organisations/<id:organisation_id>/deactivate", view_func=organisation_deactivate, methods=["POST"]
+    )
+    bp.add_url_rule(
+        "/organisations/<id:organisation_id>/activate", view_func=organisation_activate, methods=["POST"]
+    )
+    bp.add_url_rule("/units", view_func=units, methods=["GET"])
+    bp.add_url_rule("/units/new", view_func=unit_new, methods=["GET", "POST"])
+    bp.add_url_rule("/units/<id:unit_id>/edit", view_func=unit_edit, methods=["GET", "POST"])
+    bp.add_url_rule("/units/<id:unit_id>/deactivate", view_func=unit_deactivate, methods=["POST"])
+    bp.add_url_rule("/units/<id:unit_id>/activate", view_func=unit_activate, methods=["POST"])
+    bp.add_url_rule("/import", view_func=directory_import, methods=["GET", "POST"])
+    bp.add_url_rule("/workflows", view_func=workflows, methods=["GET"])

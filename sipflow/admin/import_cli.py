@@ -1,0 +1,50 @@
+"""flask --app wsgi sipflow import directory FILE [--dry-run]: the CSV import from the command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+from sqlmodel import Session
+
+from sipflow.admin import imports
+from sipflow.clock import now_utc
+from sipflow.db import unit_of_work
+
+
+@click.group("import")
+def import_group():
+    """Import reference data from files."""
+
+
+@import_group.command("directory")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Check the file and list what it would do; import nothing.")
+@with_appcontext
+def import_directory_command(file: Path, dry_run: bool):
+    """Import the organisations, units and users of FILE (CSV): all of it or, on any error, nothing."""
+    data = file.read_bytes()
+    with Session(current_app.extensions["sipflow.engine"]) as session:
+        with unit_of_work(session):
+            report = imports.import_directory(session, data, actor=None, now=now_utc(), apply=not dry_run)
+    for error in report.errors:
+        column = f" ({error.column})" if error.column else ""
+        click.echo(f"{file.name}:{error.line}{column}: {error.message}", err=True)
+    if report.errors:
+        click.echo(f"{len(report.errors)} errors: nothing imported", err=True)
+        raise SystemExit(1)
+    for outcome, items in (
+        ("create", report.created),
+        ("change", report.changed),
+        ("unchanged", report.unchanged),
+    ):
+        for planned in items:
+            fields = f" ({', '.join(planned.changed_fields)})" if planned.changed_fields else ""
+            click.echo(f"line {planned.line}: {outcome} {planned.record} {planned.key}{fields}")
+    verb = "would be" if dry_run else "were"
+    click.echo(
+        f"{len(report.created)} {verb} created, {len(report.changed)} changed, "
+        f"{len(report.unchanged)} left alone" + (" (dry run: nothing imported)" if dry_run else "")
+    )

@@ -1,0 +1,519 @@
+"""Import organisations, units and users from one CSV file: a dry run, then all of it or nothing.
+
+The file (UTF-8, a byte-order mark tolerated, `;` or `,` between columns, found from the header line) has
+one record per line and these columns, in any order (docs/examples/county-import.csv):
+
+    record        organisation, unit or user
+    key           the organisation's or unit's key, the user's username (what a second import matches on)
+    name          the organisation's or unit's name, the user's full name
+    kind          organisation: region, municipality, school, other; unit: vardcentral, psykiatri, ...
+    organisation  a unit's organisation (its key, in this file or already in sipflow)
+    unit          a user's unit (its key, in this file or already in sipflow)
+    county        an organisation's county code (SCB, 2 digits); a municipality's own code gives it
+    municipality  an organisation's municipality code (SCB, 4 digits)
+    health_care   a unit: yes or no (health-care units record KVÅ codes)
+    email         a unit's shared mailbox; a user's address (the invitation goes there)
+    hsa_id        a unit's HSA-id (optional)
+    roles         a user's roles: staff, coordinator, admin (separated by spaces or '|'; staff if empty)
+    scope         a coordinator's counties or municipalities (their codes, separated by spaces or '|')
+
+Every line is checked before anything is written; one error anywhere and nothing is imported. Existing
+organisations and units (by key) are changed to what the file says; an existing user (by username) is
+left alone (users are changed on their own page). So the same file twice changes nothing the second time.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from sipflow.admin import directory
+from sipflow.admin.changes import record_change
+from sipflow.admin.users import invite_user
+from sipflow.errors import InvalidInput
+from sipflow.people.models import USER_ROLES, County, Municipality, Organisation, Unit, User
+
+COLUMNS = (
+    "record",
+    "key",
+    "name",
+    "kind",
+    "organisation",
+    "unit",
+    "county",
+    "municipality",
+    "health_care",
+    "email",
+    "hsa_id",
+    "roles",
+    "scope",
+)
+RECORDS = ("organisation", "unit", "user")
+MAX_BYTES = 2_000_000
+MAX_LINES = 5000
+DISPLAY_NAME_MAX = 120
+# Which column an InvalidInput's field is read from.
+FIELD_COLUMNS = {
+    "key": "key",
+    "name": "name",
+    "kind": "kind",
+    "county_code": "county",
+    "municipality_code": "municipality",
+    "email": "email",
+    "hsa_id": "hsa_id",
+    "organisation_id": "organisation",
+}
+ROLE_ALIASES = {"administrator": "admin", "administratör": "admin", "samordnare": "coordinator"}
+YES = {"yes", "ja", "true", "1", "y", "j"}
+NO = {"no", "nej", "false", "0", "n", ""}
+_SPLIT = re.compile(r"[\s|,;]+")
+
+CREATE, CHANGE, UNCHANGED = "create", "change", "unchanged"
+
+
+@dataclass(frozen=True)
+class LineError:
+    """What is wrong with one line (line 1 is the header), and in which column."""
+
+    line: int
+    message: str
+    column: str | None = None
+
+
+@dataclass
+class Planned:
+    """One line's record and what importing it does: create, change (which fields) or nothing."""
+
+    line: int
+    record: str
+    key: str
+    name: str
+    outcome: str
+    changed_fields: tuple[str, ...] = ()
+    values: dict = field(default_factory=dict, repr=False)
+
+
+@dataclass
+class ImportReport:
+    """The outcome of a dry run or an import: per line, and the errors that stopped it."""
+
+    planned: list[Planned] = field(default_factory=list)
+    errors: list[LineError] = field(default_factory=list)
+    applied: bool = False
+
+    def of(self, outcome: str) -> list[Planned]:
+        """The planned lines with that outcome, in file order."""
+        return [p for p in self.planned if p.outcome == outcome]
+
+    @property
+    def created(self) -> list[Planned]:
+        """Lines that create a record."""
+        return self.of(CREATE)
+
+    @property
+    def changed(self) -> list[Planned]:
+        """Lines that change an existing record."""
+        return self.of(CHANGE)
+
+    @property
+    def unchanged(self) -> list[Planned]:
+        """Lines whose record exists as the file says (or a user, who is never changed)."""
+        return self.of(UNCHANGED)
+
+
+class _LineRefused(Exception):
+    def __init__(self, message, column: str | None = None):
+        super().__init__(str(message))
+        self.message = message
+        self.column = column
+
+
+def _refuse(error: InvalidInput, default_column: str | None = None) -> _LineRefused:
+    return _LineRefused(error.message, FIELD_COLUMNS.get(error.field or "", default_column))
+
+
+# --- Reading the file --------------------------------------------------------------------------------------
+
+
+def read_rows(data: bytes) -> tuple[list[tuple[int, dict]], list[LineError]]:
+    """The file's lines as (line number, {column: text}), or the errors that make it unreadable."""
+    if len(data) > MAX_BYTES:
+        return [], [LineError(1, str(_l("The file is larger than 2 MB.")))]
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return [], [LineError(1, str(_l("The file is not UTF-8 text. Save it as CSV UTF-8.")))]
+    first = text.split("\n", 1)[0]
+    delimiter = ";" if first.count(";") > first.count(",") else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        header = next(reader, None)
+    except csv.Error:
+        header = None
+    if not header or not any(h.strip() for h in header):
+        return [], [LineError(1, str(_l("The file is empty: the first line must name the columns.")))]
+    names = [h.strip().lower() for h in header]
+    missing = [c for c in COLUMNS if c not in names]
+    unknown = [n for n in names if n not in COLUMNS]
+    duplicated = sorted({n for n in names if names.count(n) > 1})
+    if missing or unknown or duplicated:
+        problems = []
+        if missing:
+            problems.append(str(_l("missing columns: %(names)s", names=", ".join(missing))))
+        if unknown:
+            problems.append(str(_l("unknown columns: %(names)s", names=", ".join(unknown))))
+        if duplicated:
+            problems.append(str(_l("columns named twice: %(names)s", names=", ".join(duplicated))))
+        message = _l(
+            "Wrong header (%(problems)s). The columns are: %(columns)s.",
+            problems="; ".join(problems),
+            columns=", ".join(COLUMNS),
+        )
+        return [], [LineError(1, str(message))]
+    rows: list[tuple[int, dict]] = []
+    errors: list[LineError] = []
+    while True:
+        try:
+            values = next(reader)
+        except StopIteration:
+            break
+        except csv.Error:
+            errors.append(LineError(reader.line_num, str(_l("This line cannot be read as CSV."))))
+            break
+        line = reader.line_num
+        if not any(v.strip() for v in values):
+            continue
+        if len(rows) >= MAX_LINES:
+            errors.append(LineError(line, str(_l("A file holds at most 5000 records."))))
+            break
+        if len(values) != len(names):
+            errors.append(
+                LineError(
+                    line,
+                    str(
+                        _l(
+                            "%(found)d columns where the header has %(expected)d.",
+                            found=len(values),
+                            expected=len(names),
+                        )
+                    ),
+                )
+            )
+            continue
+        rows.append((line, {name: value.strip() for name, value in zip(names, values, strict=True)}))
+    return rows, errors
+
+
+# --- Checking every line -----------------------------------------------------------------------------------
+
+
+class _Planner:
+    """Checks the lines against sipflow and against each other, and works out what each one does."""
+
+    def __init__(self, session: Session, rows: list[tuple[int, dict]]):
+        self.session = session
+        self.rows = rows
+        self.report = ImportReport()
+        by_record = {record: [r for r in rows if r[1]["record"].lower() == record] for record in RECORDS}
+        self.by_record = by_record
+        self.orgs = self._existing(Organisation, Organisation.key, by_record["organisation"], "key")
+        self.orgs.update(self._existing(Organisation, Organisation.key, by_record["unit"], "organisation"))
+        self.units = self._existing(Unit, Unit.key, by_record["unit"], "key")
+        self.units.update(self._existing(Unit, Unit.key, by_record["user"], "unit"))
+        usernames = {r["key"].lower() for _, r in by_record["user"] if r["key"]}
+        self.users = (
+            set(session.exec(select(User.username).where(User.username.in_(usernames))).all())
+            if usernames
+            else set()
+        )
+        emails = {r["email"].lower() for _, r in by_record["user"] if r["email"]}
+        # One read for every address of the file; sipflow's users number in the thousands at most.
+        self.taken_emails = (
+            set(session.exec(select(func.lower(User.email)).where(func.lower(User.email).in_(emails))).all())
+            if emails
+            else set()
+        )
+        # Keys first seen on a line of this file: {key: line}.
+        self.file_orgs: dict[str, int] = {}
+        self.file_units: dict[str, int] = {}
+        self.file_unit_orgs: dict[str, str] = {}
+        self.file_users: dict[str, int] = {}
+        self.file_emails: dict[str, int] = {}
+        self.file_hsa: dict[str, int] = {}
+
+    def _existing(self, model, key_column, rows, column: str) -> dict:
+        keys = {r[column].lower() for _, r in rows if r[column]}
+        if not keys:
+            return {}
+        return {row.key: row for row in self.session.exec(select(model).where(key_column.in_(keys))).all()}
+
+    def plan(self) -> ImportReport:
+        for line, row in self.rows:
+            if row["record"].lower() not in RECORDS:
+                self._error(
+                    LineError(line, str(_l("The record must be organisation, unit or user.")), "record")
+                )
+        steps = (("organisation", self._organisation), ("unit", self._unit), ("user", self._user))
+        for record, check in steps:
+            for line, row in self.by_record[record]:
+                try:
+                    self.report.planned.append(check(line, row))
+                except _LineRefused as refused:
+                    self._error(LineError(line, str(refused.message), refused.column))
+        self.report.planned.sort(key=lambda p: p.line)
+        self.report.errors.sort(key=lambda e: e.line)
+        return self.report
+
+    def _error(self, error: LineError) -> None:
+        self.report.errors.append(error)
+
+    def _key(self, row: dict, seen: dict[str, int], what) -> str:
+        try:
+            key = directory.clean_key(row["key"])
+        except InvalidInput as error:
+            raise _refuse(error) from None
+        if key in seen:
+            raise _LineRefused(
+                _l("%(what)s %(key)s is also on line %(line)d.", what=what, key=key, line=seen[key]), "key"
+            )
+        return key
+
+    def _organisation(self, line: int, row: dict) -> Planned:
+        key = self._key(row, self.file_orgs, _l("Organisation"))
+        self.file_orgs[key] = line
+        try:
+            values = directory.clean_organisation(
+                self.session,
+                name=row["name"],
+                kind=row["kind"].lower(),
+                county_code=row["county"],
+                municipality_code=row["municipality"],
+            )
+        except InvalidInput as error:
+            raise _refuse(error) from None
+        return self._compare(line, "organisation", key, values, self.orgs.get(key))
+
+    def _unit(self, line: int, row: dict) -> Planned:
+        key = self._key(row, self.file_units, _l("Unit"))
+        self.file_units[key] = line
+        org_key = row["organisation"].lower()
+        if not org_key:
+            raise _LineRefused(_l("A unit needs its organisation's key."), "organisation")
+        organisation = self.orgs.get(org_key)
+        if organisation is None and org_key not in self.file_orgs:
+            raise _LineRefused(
+                _l("Unknown organisation %(key)s: not in sipflow and not in this file.", key=org_key),
+                "organisation",
+            )
+        if organisation is not None and not organisation.active:
+            raise _LineRefused(_l("The organisation %(key)s is deactivated.", key=org_key), "organisation")
+        self.file_unit_orgs[key] = org_key
+        unit = self.units.get(key)
+        if unit is not None and (organisation is None or unit.organisation_id != organisation.id):
+            raise _LineRefused(
+                _l("Unit %(key)s belongs to another organisation; a unit cannot move.", key=key),
+                "organisation",
+            )
+        health_care = row["health_care"].lower()
+        if health_care not in YES | NO:
+            raise _LineRefused(_l("Write yes or no."), "health_care")
+        try:
+            values = directory.clean_unit(
+                self.session,
+                name=row["name"],
+                kind=row["kind"].lower() or "other",
+                is_health_care=health_care in YES,
+                email=row["email"],
+                hsa_id=row["hsa_id"],
+                unit_id=unit.id if unit is not None else None,
+            )
+        except InvalidInput as error:
+            raise _refuse(error) from None
+        if values["hsa_id"] is not None:
+            if values["hsa_id"] in self.file_hsa:
+                raise _LineRefused(
+                    _l("This HSA-id is also on line %(line)d.", line=self.file_hsa[values["hsa_id"]]),
+                    "hsa_id",
+                )
+            self.file_hsa[values["hsa_id"]] = line
+        planned = self._compare(line, "unit", key, values, unit)
+        planned.values["organisation_key"] = org_key
+        return planned
+
+    def _user(self, line: int, row: dict) -> Planned:
+        username = row["key"].lower()
+        if not username:
+            raise _LineRefused(_l("Fill in the username."), "key")
+        if not directory.KEY_RE.fullmatch(username):
+            raise _LineRefused(
+                _l("A username is at most 64 lower-case letters a-z, digits, '.', '_' or '-'."), "key"
+            )
+        if username in self.file_users:
+            raise _LineRefused(
+                _l(
+                    "Username %(key)s is also on line %(line)d.", key=username, line=self.file_users[username]
+                ),
+                "key",
+            )
+        self.file_users[username] = line
+        name = row["name"]
+        if not name:
+            raise _LineRefused(_l("Fill in the user's name."), "name")
+        if len(name) > DISPLAY_NAME_MAX:
+            raise _LineRefused(_l("A name is at most 120 characters."), "name")
+        unit_key = row["unit"].lower()
+        if not unit_key:
+            raise _LineRefused(_l("A user needs a unit: fill in the unit's key."), "unit")
+        unit = self.units.get(unit_key)
+        if unit is None and unit_key not in self.file_units:
+            raise _LineRefused(
+                _l("Unknown unit %(key)s: not in sipflow and not in this file.", key=unit_key), "unit"
+            )
+        if unit is not None and not unit.active:
+            raise _LineRefused(_l("The unit %(key)s is deactivated.", key=unit_key), "unit")
+        if username in self.users:
+            # An existing user is never changed by an import: their page is where that is done.
+            return Planned(line, "user", username, name, UNCHANGED)
+        try:
+            email = directory.clean_email(row["email"])
+        except InvalidInput as error:
+            raise _refuse(error) from None
+        if email is None:
+            raise _LineRefused(_l("A new user needs an e-mail address for the invitation."), "email")
+        lowered = email.lower()
+        if lowered in self.file_emails:
+            raise _LineRefused(
+                _l("This e-mail address is also on line %(line)d.", line=self.file_emails[lowered]), "email"
+            )
+        self.file_emails[lowered] = line
+        if lowered in self.taken_emails:
+            raise _LineRefused(_l("Another user has this e-mail address."), "email")
+        roles = self._roles(row["roles"])
+        scope = self._scope(row["scope"], roles)
+        values = {
+            "display_name": name,
+            "email": email,
+            "unit_key": unit_key,
+            "roles": roles,
+            "coordinator_scope": scope,
+        }
+        return Planned(line, "user", username, name, CREATE, values=values)
+
+    def _roles(self, text: str) -> tuple[str, ...]:
+        roles = []
+        for word in _SPLIT.split(text.lower()):
+            if not word:
+                continue
+            role = ROLE_ALIASES.get(word, word)
+            if role not in USER_ROLES:
+                raise _LineRefused(
+                    _l("Unknown role %(role)s: use staff, coordinator or admin.", role=word), "roles"
+                )
+            if role not in roles:
+                roles.append(role)
+        return tuple(roles) or ("staff",)
+
+    def _scope(self, text: str, roles: tuple[str, ...]) -> tuple[str, ...]:
+        codes = tuple(dict.fromkeys(c for c in _SPLIT.split(text) if c))
+        if codes and "coordinator" not in roles:
+            raise _LineRefused(_l("Only a coordinator has a scope."), "scope")
+        for code in codes:
+            model = County if len(code) == 2 else Municipality if len(code) == 4 else None
+            if model is None or not code.isdigit() or self.session.get(model, code) is None:
+                raise _LineRefused(_l("Unknown county or municipality code %(code)s.", code=code), "scope")
+        return codes
+
+    def _compare(self, line: int, record: str, key: str, values: dict, existing) -> Planned:
+        if existing is None:
+            return Planned(line, record, key, values["name"], CREATE, values=values)
+        changed = tuple(name for name, value in values.items() if getattr(existing, name) != value)
+        return Planned(line, record, key, values["name"], CHANGE if changed else UNCHANGED, changed, values)
+
+
+# --- The import --------------------------------------------------------------------------------------------
+
+
+def import_directory(
+    session: Session, data: bytes, *, actor: User | None, now: datetime, apply: bool
+) -> ImportReport:
+    """Check the file and say what it would do; with apply and no error, do all of it in the caller's UoW."""
+    rows, errors = read_rows(data)
+    if errors and not rows:
+        return ImportReport(errors=errors)
+    report = _Planner(session, rows).plan()
+    report.errors = sorted([*errors, *report.errors], key=lambda e: e.line)
+    if report.errors or not apply:
+        return report
+    organisations: dict[str, Organisation] = {}
+    for planned in report.planned:
+        if planned.record != "organisation":
+            continue
+        values = planned.values
+        if planned.outcome == CREATE:
+            organisations[planned.key] = directory.create_organisation(
+                session, actor, key=planned.key, now=now, **values
+            )
+            continue
+        organisation = session.exec(select(Organisation).where(Organisation.key == planned.key)).one()
+        organisations[planned.key] = organisation
+        if planned.outcome == CHANGE:
+            directory.edit_organisation(session, actor, organisation, now=now, **values)
+    units: dict[str, Unit] = {}
+    for planned in report.planned:
+        if planned.record != "unit":
+            continue
+        values = dict(planned.values)
+        org_key = values.pop("organisation_key")
+        if planned.outcome == CREATE:
+            organisation = (
+                organisations.get(org_key)
+                or session.exec(select(Organisation).where(Organisation.key == org_key)).one()
+            )
+            units[planned.key] = directory.create_unit(
+                session, actor, organisation, key=planned.key, now=now, **values
+            )
+        elif planned.outcome == CHANGE:
+            unit = session.exec(select(Unit).where(Unit.key == planned.key)).one()
+            directory.edit_unit(session, actor, unit, now=now, **values)
+    for planned in report.created:
+        if planned.record != "user":
+            continue
+        values = planned.values
+        unit = (
+            units.get(values["unit_key"])
+            or session.exec(select(Unit).where(Unit.key == values["unit_key"])).one()
+        )
+        invite_user(
+            session,
+            actor=actor,
+            username=planned.key,
+            display_name=values["display_name"],
+            email=values["email"],
+            unit_id=unit.id,
+            roles=values["roles"],
+            now=now,
+            coordinator_scope=values["coordinator_scope"],
+        )
+    record_change(
+        session,
+        actor_user_id=actor.id if actor is not None else None,
+        action="import.apply",
+        target_kind="import",
+        target_id=None,
+        now=now,
+        after={
+            "created": len(report.created),
+            "changed": len(report.changed),
+            "unchanged": len(report.unchanged),
+        },
+    )
+    session.flush()
+    report.applied = True
+    return report

@@ -1,0 +1,58 @@
+"""What the workflows page shows: each loaded workflow file, its diagram, deadlines, reminders and cases."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from sipflow.cases.models import SipCase
+from sipflow.workflow.definition import Workflow
+from sipflow.workflow.engine import WorkflowRegistry, mermaid_diagram
+
+# Drawing a diagram builds a state machine: once per workflow version and process is enough.
+_DIAGRAMS: dict[tuple[str, int], str] = {}
+
+
+@dataclass(frozen=True)
+class WorkflowSummary:
+    """One loaded workflow version, its diagram and how many cases run on it."""
+
+    workflow: Workflow
+    file_name: str
+    diagram: str
+    case_count: int
+
+
+def case_counts(session: Session) -> dict[tuple[str, int], int]:
+    """How many cases run on each (workflow, version): one GROUP BY over ix_sipcase_workflow_name_version."""
+    rows = session.exec(
+        select(SipCase.workflow_name, SipCase.workflow_version, func.count()).group_by(
+            SipCase.workflow_name, SipCase.workflow_version
+        )
+    ).all()
+    return {(name, version): count for name, version, count in rows}
+
+
+def diagram(workflow: Workflow) -> str:
+    """The workflow's Mermaid diagram (cached per name and version)."""
+    key = (workflow.name, workflow.version)
+    if key not in _DIAGRAMS:
+        _DIAGRAMS[key] = mermaid_diagram(workflow)
+    return _DIAGRAMS[key]
+
+
+def workflow_summaries(session: Session, registry: WorkflowRegistry) -> list[WorkflowSummary]:
+    """Every loaded workflow version by name and version, newest version first within a name."""
+    counts = case_counts(session)
+    workflows = sorted(registry.workflows(), key=lambda w: (w.name, -w.version))
+    return [
+        WorkflowSummary(
+            workflow=w,
+            file_name=w.path.rsplit("/", 1)[-1] if w.path else "",
+            diagram=diagram(w),
+            case_count=counts.get((w.name, w.version), 0),
+        )
+        for w in workflows
+    ]

@@ -1,0 +1,220 @@
+"""The CSV import of organisations, units and users: dry run, all or nothing, idempotent, errors per line."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from directorykit import EXAMPLE_CSV, HEADER, changes, csv_of, token_of
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlmodel import select
+from webkit import login, text_of
+
+from sipflow.admin import imports
+from sipflow.cli import sipflow_cli
+from sipflow.db import unit_of_work
+from sipflow.people.models import Organisation, Unit, User
+
+pytestmark = pytest.mark.usefixtures("frozen_clock")
+
+ORG = "organisation;reg;Region Test;region;;;22;;;;;;"
+UNIT = "unit;reg-vc;Vårdcentralen Test;vardcentral;reg;;;;yes;vc@test.example;;;"
+USER = "user;test.anna;Anna Test;;;reg-vc;;;;anna@test.example;;staff;"
+
+
+def run(db_session, now, data: bytes, *, apply: bool, actor=None):
+    with unit_of_work(db_session):
+        return imports.import_directory(db_session, data, actor=actor, now=now, apply=apply)
+
+
+def counts(db_session) -> tuple[int, int, int]:
+    db_session.expire_all()
+    return tuple(len(db_session.exec(select(m)).all()) for m in (Organisation, Unit, User))
+
+
+def test_the_example_county_dry_run_lists_everything_and_imports_nothing(db_session, app_ctx, now):
+    report = run(db_session, now, EXAMPLE_CSV.read_bytes(), apply=False)
+    assert report.errors == []
+    assert [(p.record, p.key) for p in report.created][:3] == [
+        ("organisation", "exempel-region"),
+        ("unit", "exempel-vc-norr"),
+        ("unit", "exempel-psykiatri"),
+    ]
+    assert sorted({p.record for p in report.created}) == ["organisation", "unit", "user"]
+    assert len(report.created) == 11 and not report.applied
+    assert counts(db_session) == (0, 0, 0)
+    assert changes(db_session) == []
+
+
+def test_the_example_county_imports_once_and_the_second_time_changes_nothing(db_session, app_ctx, now):
+    report = run(db_session, now, EXAMPLE_CSV.read_bytes(), apply=True)
+    assert report.errors == [] and report.applied
+    assert counts(db_session) == (4, 5, 2)
+    sara = db_session.exec(select(User).where(User.username == "exempel.sara")).one()
+    assert sara.role_set == {"staff", "coordinator"} and sara.email == "sara@timra.example"
+    vc = db_session.exec(select(Unit).where(Unit.key == "exempel-vc-norr")).one()
+    assert (vc.kind, vc.is_health_care, vc.hsa_id) == ("vardcentral", True, "SE2321000099-VCN1")
+    timra = db_session.exec(select(Organisation).where(Organisation.key == "exempel-timra")).one()
+    assert timra.county_code == "22"
+    logged = changes(db_session)
+    assert [c.action for c in logged].count("user.create") == 2
+    assert logged[-1].action == "import.apply" and logged[-1].after == {
+        "created": 11,
+        "changed": 0,
+        "unchanged": 0,
+    }
+
+    again = run(db_session, now, EXAMPLE_CSV.read_bytes(), apply=True)
+    assert again.errors == [] and again.created == [] and again.changed == []
+    assert len(again.unchanged) == 11
+    assert counts(db_session) == (4, 5, 2)
+    assert [c.action for c in changes(db_session)][len(logged) :] == ["import.apply"]
+
+
+def test_a_changed_line_changes_that_record_only(db_session, app_ctx, now):
+    run(db_session, now, csv_of(ORG, UNIT, USER), apply=True)
+    renamed = UNIT.replace("Vårdcentralen Test", "Vårdcentralen Prov").replace(";yes;", ";no;")
+    report = run(db_session, now, csv_of(ORG, renamed, USER), apply=False)
+    assert [(p.key, p.changed_fields) for p in report.changed] == [("reg-vc", ("name", "is_health_care"))]
+    assert [p.key for p in report.unchanged] == ["reg", "test.anna"]
+    run(db_session, now, csv_of(ORG, renamed, USER), apply=True)
+    db_session.expire_all()
+    unit = db_session.exec(select(Unit).where(Unit.key == "reg-vc")).one()
+    assert (unit.name, unit.is_health_care) == ("Vårdcentralen Prov", False)
+    (edit,) = changes(db_session, "unit.edit")
+    assert edit.before["name"] == "Vårdcentralen Test" and edit.after["name"] == "Vårdcentralen Prov"
+
+
+@pytest.mark.parametrize("delimiter", [";", ","])
+def test_a_bom_and_either_separator_are_read(db_session, app_ctx, now, delimiter):
+    data = b"\xef\xbb\xbf" + csv_of(ORG, UNIT, delimiter=delimiter)
+    report = run(db_session, now, data, apply=False)
+    assert report.errors == [] and [p.key for p in report.created] == ["reg", "reg-vc"]
+
+
+BAD = [
+    pytest.param(
+        ["organisation;kommun;Test kommun;municipality;;;;9999;;;;;"],
+        2,
+        "municipality",
+        id="unknown municipality code",
+    ),
+    pytest.param([ORG, UNIT, USER, USER.replace("anna@", "annan@")], 5, "key", id="duplicate username"),
+    pytest.param([ORG, UNIT, USER, USER.replace("test.anna", "test.bo")], 5, "email", id="duplicate e-mail"),
+    pytest.param([UNIT], 2, "organisation", id="unit of an unknown organisation"),
+    pytest.param([ORG, UNIT, USER.replace(";reg-vc;", ";;")], 4, "unit", id="user without a unit"),
+    pytest.param([ORG, UNIT, USER.replace(";reg-vc;", ";nowhere;")], 4, "unit", id="user of an unknown unit"),
+    pytest.param([ORG, UNIT, USER.replace(";staff;", ";chef;")], 4, "roles", id="unknown role"),
+    pytest.param(
+        [ORG, UNIT.replace(";yes;", ";kanske;")], 3, "health_care", id="health care neither yes nor no"
+    ),
+    pytest.param([ORG, ORG], 3, "key", id="organisation twice"),
+    pytest.param([ORG.replace("organisation;", "planet;", 1)], 2, "record", id="unknown record"),
+]
+
+
+@pytest.mark.parametrize(("lines", "line", "column"), BAD)
+def test_bad_input_names_the_line_and_nothing_is_imported(db_session, app_ctx, now, lines, line, column):
+    good = "organisation;annan;Annan organisation;other;;;;;;;;;"
+    report = run(db_session, now, csv_of(good, *lines), apply=True)
+    assert not report.applied
+    assert [(e.line, e.column) for e in report.errors] == [(line + 1, column)], report.errors
+    assert report.errors[0].message
+    assert counts(db_session) == (0, 0, 0)
+    assert changes(db_session) == []
+
+
+def test_an_existing_users_e_mail_is_refused(db_session, app_ctx, now, make_user):
+    make_user(None, username="someone", email="anna@test.example")
+    report = run(db_session, now, csv_of(ORG, UNIT, USER), apply=True)
+    assert [(e.line, e.column) for e in report.errors] == [(4, "email")]
+    assert counts(db_session)[0] == 0
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "record;key;name",
+        HEADER.replace("scope", "omfattning"),
+        HEADER + ";key",
+        "",
+    ],
+)
+def test_a_wrong_header_is_an_error_on_line_1(db_session, app_ctx, now, header):
+    report = run(db_session, now, csv_of(ORG, header=header), apply=True)
+    assert [e.line for e in report.errors] == [1]
+    assert counts(db_session) == (0, 0, 0)
+
+
+def test_a_file_that_is_not_utf8_is_refused(db_session, app_ctx, now):
+    report = run(db_session, now, csv_of(ORG).replace(b"Region", "Regiön".encode("latin-1")), apply=True)
+    assert [e.line for e in report.errors] == [1] and "UTF-8" in report.errors[0].message
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.binary(max_size=400) | st.text(alphabet=';,\n"ab0123 -é', max_size=300).map(str.encode))
+def test_any_bytes_give_a_report_and_never_an_exception(db_session, app_ctx, now, data):
+    report = run(db_session, now, data, apply=False)
+    assert report.errors or report.planned == [] or all(p.line >= 2 for p in report.planned)
+
+
+def test_the_page_dry_runs_then_imports(client, db_session, make_user):
+    admin = make_user(None, roles="admin")
+    login(client, admin.username)
+    assert "record;key;name" in text_of(client.get("/admin/import"))
+    data = EXAMPLE_CSV.read_bytes()
+
+    def upload(button: str):
+        return client.post(
+            "/admin/import",
+            data={
+                "csrf_token": token_of(client, "/admin/import"),
+                "file": (io.BytesIO(data), "county.csv"),
+                button: "1",
+            },
+            content_type="multipart/form-data",
+        )
+
+    page = text_of(upload("dry_run"))
+    assert "exempel-region" in page and counts(db_session) == (0, 0, 1)
+    response = upload("apply")
+    assert response.status_code == 200 and counts(db_session) == (4, 5, 3)
+    assert changes(db_session, "import.apply")[0].actor_user_id == admin.id
+
+
+def test_the_page_shows_each_error_with_its_line(client, db_session, make_user):
+    admin = make_user(None, roles="admin")
+    login(client, admin.username)
+    response = client.post(
+        "/admin/import",
+        data={
+            "csrf_token": token_of(client, "/admin/import"),
+            "file": (io.BytesIO(csv_of(UNIT)), "bad.csv"),
+            "apply": "1",
+        },
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 400
+    page = text_of(response)
+    assert "Rad 2" in page and "reg" in page
+    assert counts(db_session) == (0, 0, 1)
+
+
+def test_the_command_line_dry_run_and_import(app, db_session):
+    runner = app.test_cli_runner()
+    dry = runner.invoke(sipflow_cli, ["import", "directory", str(EXAMPLE_CSV), "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    assert "11 would be created" in dry.output and counts(db_session) == (0, 0, 0)
+    done = runner.invoke(sipflow_cli, ["import", "directory", str(EXAMPLE_CSV)])
+    assert done.exit_code == 0 and counts(db_session) == (4, 5, 2)
+    again = runner.invoke(sipflow_cli, ["import", "directory", str(EXAMPLE_CSV)])
+    assert "0 were created, 0 changed, 11 left alone" in again.output
+
+
+def test_the_command_line_reports_errors_with_file_and_line(app, db_session, tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(csv_of(ORG, UNIT, USER.replace(";reg-vc;", ";;")))
+    result = app.test_cli_runner().invoke(sipflow_cli, ["import", "directory", str(bad)])
+    assert result.exit_code == 1
+    assert "bad.csv:4 (unit)" in result.output and counts(db_session) == (0, 0, 0)

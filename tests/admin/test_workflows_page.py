@@ -1,0 +1,43 @@
+"""The workflows page: each loaded file's version, diagram, deadlines, reminders and cases on it."""
+
+from __future__ import annotations
+
+import html
+
+import pytest
+from webkit import login, text_of
+
+from sipflow.admin.workflow_overview import case_counts
+
+pytestmark = pytest.mark.usefixtures("frozen_clock")
+
+
+def test_the_page_shows_every_version_its_deadlines_and_its_cases(
+    client, make_user, create_case, registry, db_session
+):
+    create_case("sip")
+    create_case("sip")
+    admin = make_user(None, roles="admin")
+    login(client, admin.username)
+    response = client.get("/admin/workflows")
+    assert response.status_code == 200
+    page = html.unescape(text_of(response))
+    for workflow in registry.workflows():
+        assert f"{workflow.name}</span> version {workflow.version}" in page
+        assert workflow.path.rsplit("/", 1)[-1] in page
+        for deadline in workflow.deadlines:
+            assert deadline.label["sv"] in page
+        for reminder in workflow.reminders:
+            assert reminder.label["sv"] in page
+        assert f"{workflow.initial} -->" in page or f"[*] --> {workflow.initial}" in page
+    sip = registry.latest("sip")
+    assert case_counts(db_session)[(sip.name, sip.version)] == 2
+    section = page.split(f"{sip.name}</span> version {sip.version}", 1)[1]
+    assert '<strong class="case-count">2</strong>' in section.split("</section>", 1)[0]
+
+
+def test_a_version_without_cases_counts_zero(client, make_user, registry):
+    admin = make_user(None, roles="admin")
+    login(client, admin.username)
+    page = text_of(client.get("/admin/workflows"))
+    assert page.count('<strong class="case-count">0</strong>') == len(registry.workflows())
