@@ -25,6 +25,7 @@ def create_app(config: dict | None = None) -> Flask:
     from sipflow.security import init_security
     from sipflow.security.redaction import install_log_redaction
     from sipflow.security.views import bp as auth_bp
+    from sipflow.stats.views import bp as stats_bp
     from sipflow.workflow.engine import WorkflowRegistry
 
     app = Flask(
@@ -54,6 +55,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(answers_bp)
     app.register_blueprint(calendar_bp)
     app.register_blueprint(plans_bp)
+    app.register_blueprint(stats_bp)
     if app.config["ENV_NAME"] != "production":
         from sipflow.notifications.views import bp as dev_bp
 

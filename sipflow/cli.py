@@ -20,6 +20,7 @@ from sipflow.notifications.cli import outbox_group
 from sipflow.retention.cli import retention_group
 from sipflow.scheduler import scheduler_command
 from sipflow.security.cli import access_log_group
+from sipflow.stats.cli import stats_command
 
 sipflow_cli = click.Group("sipflow", help="sipflow administration.")
 sipflow_cli.add_command(access_log_group)
@@ -27,6 +28,7 @@ sipflow_cli.add_command(retention_group)
 sipflow_cli.add_command(outbox_group)
 sipflow_cli.add_command(itip_group)
 sipflow_cli.add_command(scheduler_command)
+sipflow_cli.add_command(stats_command)
 
 
 def alembic_config(database_url: str) -> AlembicConfig:
