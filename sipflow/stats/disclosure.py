@@ -3,7 +3,7 @@
 A count of 1 to threshold-1 could point at a person, so it is shown as "<threshold". A share is hidden
 when its numerator or denominator is hidden, a median or maximum when it rests on fewer than threshold
 cases. Where a column has a total, a single hidden cell could be recomputed as the total minus the others:
-complementary suppression hides the next smallest cell of that column as well.
+complementary suppression hides the next smallest cell of that column as well, shown as "..".
 """
 
 from __future__ import annotations
@@ -13,12 +13,13 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Suppressed:
-    """A hidden value; shown as "<threshold" everywhere."""
+    """A hidden value: "<threshold" for a small one, ".." for one hidden only so a small one stays hidden."""
 
     threshold: int
+    complementary: bool = False
 
     def __str__(self) -> str:
-        return f"<{self.threshold}"
+        return ".." if self.complementary else f"<{self.threshold}"
 
 
 def is_small(value, threshold: int) -> bool:
@@ -43,6 +44,7 @@ def suppress_table(
     mark = Suppressed(threshold)
     everything = [*rows, *([total] if total is not None else [])]
     hidden: dict[str, set[int]] = {column: set() for column in counts}
+    extra: dict[str, set[int]] = {column: set() for column in counts}
     for column in counts:
         for index, row in enumerate(everything):
             if is_small(row.get(column), threshold):
@@ -50,7 +52,7 @@ def suppress_table(
     if total is not None and rows:
         for column in counts:
             in_rows = [i for i in hidden[column] if i < len(rows)]
-            if len(in_rows) == 1:
+            if len(in_rows) == 1 and len(rows) not in hidden[column]:
                 # The total minus the shown cells would give the hidden one back: hide one more.
                 candidates = [
                     i
@@ -58,12 +60,14 @@ def suppress_table(
                     if i not in hidden[column] and isinstance(row.get(column), int) and row[column] > 0
                 ]
                 if candidates:
-                    hidden[column].add(min(candidates, key=lambda i: rows[i][column]))
+                    extra[column].add(min(candidates, key=lambda i: rows[i][column]))
                 else:
-                    hidden[column].add(len(rows))  # only the total is left to give it away
+                    extra[column].add(len(rows))  # only the total is left to give it away
     for column, indexes in hidden.items():
         for index in indexes:
             everything[index][column] = mark
+        for index in extra[column]:
+            everything[index][column] = Suppressed(threshold, complementary=True)
     for row in everything:
         for share, (numerator, denominator) in shares.items():
             if isinstance(row.get(numerator), Suppressed) or isinstance(row.get(denominator), Suppressed):

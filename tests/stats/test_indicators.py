@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+from sqlmodel import select
+
+from sipflow.coding.models import CodeRecord
 from sipflow.stats.services import indicators
 
 EMMABODA, NYBRO, KALMAR = "0862", "0881", "0880"
@@ -47,9 +50,7 @@ def test_only_sip_coded_meetings_count(world):
     case = world.case(world.person())
     world.meeting(case, date(2026, 1, 5))
     meeting = world.meeting(case, date(2026, 1, 6))
-    for record in world.session.query(__import__("sipflow.coding.models").coding.models.CodeRecord).filter_by(
-        meeting_id=meeting.id
-    ):
+    for record in world.session.exec(select(CodeRecord).where(CodeRecord.meeting_id == meeting.id)):
         record.kind = "other"
     world.session.flush()
     assert table(answer_for(world))["total"]["sips"] == 1
@@ -148,10 +149,45 @@ def test_attendance_per_organisation_type(world):
 
     case = world.case(world.person())
     meeting = world.meeting(case, date(2026, 1, 5))
-    participants = world.session.query(Participant).filter_by(case_id=case.id, kind="organisation").all()
+    participants = world.session.exec(
+        select(Participant).where(Participant.case_id == case.id, Participant.kind == "organisation")
+    ).all()
     for participant, mode in zip(participants, ("video", "absent"), strict=False):
         world.session.add(Attendance(meeting_id=meeting.id, participant_id=participant.id, mode=mode))
     world.session.flush()
     rows = rows_by(answer_for(world), "organisation_kind", "attendance")
     assert sum(row["video"] for row in rows.values()) == 1
     assert sum(row["absent"] for row in rows.values()) == 1
+
+
+def test_offered_versus_accepted(world):
+    """Seeds §8 item 25: 5 offered, 4 accepted = 80 %."""
+    from sipflow.cases.models import TransitionLog
+
+    accept = next(t.trigger for t in world.registry.latest("sip").transitions if t.form == "consent")
+    for index in range(5):
+        case = world.case(world.person(), requested=datetime(2026, 1, 5, 9, tzinfo=UTC))
+        if index < 4:
+            world.session.add(
+                TransitionLog(case_id=case.id, at=world.now, trigger=accept, from_state="a", to_state="b")
+            )
+    world.session.flush()
+    total = table(answer_for(world), "outcomes")["total"]
+    assert (total["offered"], total["accepted"], total["accepted_share"]) == (5, 4, 80.0)
+
+
+def test_share_of_follow_ups_held_by_their_date(world):
+    """Seeds §8 item 31: a follow-up past its date and not held counts against the share."""
+    from sipflow.cases.models import Deadline
+
+    due = datetime(2026, 2, 1, 12, tzinfo=UTC)
+    for met in (due, None):
+        case = world.case(world.person())
+        world.session.add(Deadline(case_id=case.id, kind="follow_up", due_at=due, met_at=met))
+    world.session.flush()
+    total = table(answer_for(world), "outcomes")["total"]
+    assert (total["follow_ups_due"], total["follow_ups_on_time"], total["follow_ups_on_time_share"]) == (
+        2,
+        1,
+        50.0,
+    )
