@@ -247,7 +247,9 @@ def _dimensions(
     return dims
 
 
-def _sip_meetings(query: StatsQuery, settings: Settings, *, per_organisation_kind: bool):
+def _sip_meetings(
+    query: StatsQuery, settings: Settings, *, per_organisation_kind: bool, with_case: bool = False
+):
     """One row per SIP meeting (per organisation kind too, when asked) with the breakdown columns.
 
     The breakdown expressions are computed in a subquery and grouped by its columns: PostgreSQL would not
@@ -265,9 +267,14 @@ def _sip_meetings(query: StatsQuery, settings: Settings, *, per_organisation_kin
         occasion=cr.occasion,
         org_kind=cr.organisation_kind,
     )
-    keys = ["meeting_id", "case_id", "person_id", "held_on", "meeting_kind"]
+    keys = ["meeting_id", "person_id", "meeting_kind"]
+    if with_case:
+        keys += ["case_id", "held_on"]
     if per_organisation_kind:
         keys.append("organisation_kind")
+    source = CodeRecord.__table__
+    if "county" in query.by:
+        source = source.join(Municipality.__table__, mu.code == cr.municipality_code)
     base = (
         select(
             *(cr[key] for key in keys),
@@ -275,7 +282,7 @@ def _sip_meetings(query: StatsQuery, settings: Settings, *, per_organisation_kin
             cr.sign,
             *(expression.label(f"d_{name}") for name, expression in dims),
         )
-        .select_from(CodeRecord.__table__.join(Municipality.__table__, mu.code == cr.municipality_code))
+        .select_from(source)
         .where(_period_filter(cr.held_on, query), _area_filter(cr.municipality_code, query))
         .subquery("coded")
     )
@@ -374,7 +381,7 @@ def lead_time_histograms(session: Session, query: StatsQuery, settings: Settings
 
     Each is one GROUP BY (group, days) count; the median and maximum are read from that bounded histogram.
     """
-    inner, names = _sip_meetings(query, settings, per_organisation_kind=False)
+    inner, names = _sip_meetings(query, settings, per_organisation_kind=False, with_case=True)
     dims = [inner.c[f"d_{name}"] for name in names]
     sc, dl, m = SipCase.__table__.c, Deadline.__table__.c, Meeting.__table__.c
     out: dict[str, dict] = {}
