@@ -37,7 +37,8 @@ from sipflow.stats.services import indicators, meeting_indicators, parse_query, 
 
 CODE_RECORDS = """
 INSERT INTO code_record (case_id, meeting_id, unit_id, organisation_id, code, kind, sign, held_on,
-    meeting_kind, person_id, municipality_code, legal_sex, age_years, occasion, organisation_kind, recorded_at)
+    meeting_kind, person_id, municipality_code, legal_sex, age_years, occasion, organisation_kind,
+    recorded_at)
 SELECT m.case_id, m.id, p.unit_id, p.organisation_id, c.code, c.kind, 1, {held_on}, m.kind, s.person_id,
     pe.home_municipality_code, pe.legal_sex, 40, s.occasion, o.kind, m.held_at
 FROM meeting m
