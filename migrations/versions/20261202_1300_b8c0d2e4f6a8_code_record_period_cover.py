@@ -1,0 +1,29 @@
+"""A covering index for the statistics: one period's SIP meetings read from the index alone
+
+Revision ID: b8c0d2e4f6a8
+Revises: a7b9c1d3e5f7
+Create Date: 2026-12-02 13:00:00
+"""
+
+from collections.abc import Sequence
+
+from alembic import op
+
+revision: str = "b8c0d2e4f6a8"
+down_revision: str | None = "a7b9c1d3e5f7"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+COLUMNS = ["held_on", "municipality_code", "meeting_id", "person_id", "meeting_kind", "kind", "sign"]
+
+
+def upgrade() -> None:
+    """Apply the change."""
+    with op.batch_alter_table("code_record", schema=None) as batch_op:
+        batch_op.create_index("ix_code_record_period_cover", COLUMNS, unique=False)
+
+
+def downgrade() -> None:
+    """Undo the change."""
+    with op.batch_alter_table("code_record", schema=None) as batch_op:
+        batch_op.drop_index("ix_code_record_period_cover")
