@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from sipflow.errors import InvalidInput
 from sipflow.stats import exports
-from sipflow.stats.services import indicators, parse_query, settings_from
+from sipflow.stats.services import PROGRESS_STEPS, indicators, parse_query, settings_from
 
 # Above this many days of the whole country the pull is large enough to show a progress bar per table.
 LARGE_PULL_DAYS = 366
@@ -51,9 +51,10 @@ def stats_command(start, end, by, county, municipality, compare_years, fmt, outp
             raise click.UsageError(f"--{error.field}: {error.message}") from None
         settings = settings_from(current_app.config, current_app.extensions["sipflow.workflows"])
         large = (query.end - query.start).days * (query.compare_years + 1) > LARGE_PULL_DAYS
-        with click.progressbar(length=1, label="Counting", file=sys.stderr if large else _Null()) as bar:
-            answer = indicators(session, query, settings)
-            bar.update(1)
+        with click.progressbar(
+            length=PROGRESS_STEPS, label="Counting", file=sys.stderr if large else _Null()
+        ) as bar:
+            answer = indicators(session, query, settings, progress=bar.update)
         if fmt == "json":
             data = (json.dumps(answer, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
         elif fmt == "csv":

@@ -585,14 +585,24 @@ def _lead_row(days: list[int]) -> dict:
     return {"n": len(days), "median": statistics.median(days), "max": max(days)}
 
 
-def indicators(session: Session, query: StatsQuery, settings: Settings) -> dict:
-    """Every indicator table for query, labelled, with disclosure control applied: the one answer pages,
-    exports, the CLI and the JSON endpoint show."""
+# How many steps `indicators` reports to its progress callback (one per indicator group): a bar's length.
+PROGRESS_STEPS = 5
+
+
+def indicators(session: Session, query: StatsQuery, settings: Settings, progress=None) -> dict:
+    """Every indicator table, labelled and through disclosure control: what every page and export shows."""
     labeller = _Labeller(session, settings)
+
+    def tick() -> None:
+        if progress is not None:
+            progress(1)
+
     dim_names = (["period"] if query.compare_years else []) + list(query.by)
 
     rows, _ = meeting_indicators(session, query, settings)
+    tick()
     total_rows, _ = meeting_indicators(session, query, settings, by=())
+    tick()
     total = None
     if not query.compare_years:
         # Persons are distinct over the whole period, so the total is counted, not summed.
@@ -616,6 +626,7 @@ def indicators(session: Session, query: StatsQuery, settings: Settings) -> dict:
     )
 
     histograms = lead_time_histograms(session, query, settings)
+    tick()
     keys = sorted(
         {key for groups in histograms.values() for key in groups}, key=lambda k: tuple(str(v) for v in k)
     )
@@ -656,6 +667,7 @@ def indicators(session: Session, query: StatsQuery, settings: Settings) -> dict:
     )
 
     outcomes = case_outcomes(session, query, settings)
+    tick()
     outcome_rows = []
     totals = {"offered": 0, "accepted": 0, "declined": 0, "follow_ups_due": 0, "follow_ups_on_time": 0}
     for key in sorted(outcomes, key=lambda k: tuple(str(v) for v in k)):
@@ -680,6 +692,7 @@ def indicators(session: Session, query: StatsQuery, settings: Settings) -> dict:
     )
 
     attendance_rows = attendance_by_organisation_kind(session, query, settings)
+    tick()
     attendance_counts = ("on_site", "video", "phone", "absent", "invited", "attended")
     attendance_total = {k: sum(r[k] for r in attendance_rows) for k in attendance_counts}
     attendance_total["attended_share"] = _share(attendance_total["attended"], attendance_total["invited"])

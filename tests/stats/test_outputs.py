@@ -199,3 +199,40 @@ def test_staff_get_no_statistics(client, make_unit, make_user):
     login(client, "staff-stats")
     assert client.get("/statistik/indikatorer.json", query_string=PERIOD).status_code == 403
     assert client.get("/statistik/", query_string=PERIOD).status_code == 403
+
+
+def test_the_quarterly_csv_has_one_row_per_municipality_with_persons_sips_and_video(coordinator, kalmar):
+    """Seeds §8 item 40: the export is by quarter and municipality, headed with the Swedish wording."""
+    body = coordinator.get(
+        "/statistik/indikatorer.csv", query_string=PERIOD | {"by": "quarter,municipality"}
+    ).get_data()
+    header, *rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig")), delimiter=";"))
+    assert header[:5] == [
+        "Kvartal",
+        "Kommun",
+        "Antal personer som erhållit SIP per kvartal",
+        "Antal SIP",
+        "Första SIP-möten",
+    ]
+    assert "Antal SIP genomförda via video" in header
+    assert [row[:2] for row in rows[:-1]] == [["2026 K1", "Kalmar"], ["2026 K1", "Nybro"]]
+    assert rows[-1][0] == "Totalt"
+
+
+def test_the_cli_shows_a_progress_bar_on_a_large_pull(app, kalmar, tmp_path):
+    result = app.test_cli_runner().invoke(
+        sipflow_cli,
+        [
+            "stats",
+            "--from",
+            "2020-01-01",
+            "--to",
+            "2026-12-31",
+            "--format",
+            "csv",
+            "--output",
+            str(tmp_path / "all.csv"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "Counting" in result.stderr
