@@ -94,22 +94,30 @@ def main(argv=None) -> None:
         "--database-url", default=None, help="an empty PostgreSQL database (default: SQLite file)"
     )
     parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="time on --database-url as it is (a database an earlier run loaded)",
+    )
     parser.add_argument("--county", default="07")
     parser.add_argument("--year", type=int, default=None, help="default: the year with most code records")
     args = parser.parse_args(argv)
     folder = tempfile.mkdtemp(prefix="sipflow-bench-stats-")
+    print(f"database folder: {folder}", flush=True)
     url = args.database_url or f"sqlite:///{folder}/bench.sqlite3"
-    command.upgrade(alembic_config(url), "head")
+    if not args.reuse:
+        command.upgrade(alembic_config(url), "head")
     app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench-secret-key-0123456789"})
     engine = app.extensions["sipflow.engine"]
     held_on, year_sql, quarter = _dialect_sql(engine.dialect.name)
     with app.app_context():
-        with Session(engine) as session:
-            load_municipalities(session)
-            session.commit()
-        started = time.perf_counter()
-        load_synthetic_cases(args.cases, seed=12, now=datetime(2026, 11, 2, 9, tzinfo=UTC))
-        print(f"loaded {args.cases:,} cases in {time.perf_counter() - started:.0f} s", flush=True)
+        if not args.reuse:
+            with Session(engine) as session:
+                load_municipalities(session)
+                session.commit()
+            started = time.perf_counter()
+            load_synthetic_cases(args.cases, seed=12, now=datetime(2026, 11, 2, 9, tzinfo=UTC))
+            print(f"loaded {args.cases:,} cases in {time.perf_counter() - started:.0f} s", flush=True)
         with engine.begin() as connection:
             if not connection.execute(text("SELECT COUNT(*) FROM code_record")).scalar():
                 connection.execute(text(CODE_RECORDS.format(held_on=held_on)))

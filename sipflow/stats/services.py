@@ -479,9 +479,9 @@ def case_outcomes(session: Session, query: StatsQuery, settings: Settings) -> di
             org_kind=None,
         )
 
-    people = SipCase.__table__.join(Person.__table__, p.id == sc.person_id).join(
-        Municipality.__table__, mu.code == p.home_municipality_code
-    )
+    people = SipCase.__table__.join(Person.__table__, p.id == sc.person_id)
+    if "county" in query.by:
+        people = people.join(Municipality.__table__, mu.code == p.home_municipality_code)
     dims = dims_for(func.date(sc.requested_at))
     keys = [f"d_{name}" for name, _ in dims]
     base = (

@@ -1,4 +1,4 @@
-"""A covering index for the statistics: one period's SIP meetings read from the index alone
+"""Indexes for the statistics: one period's SIP meetings from the index alone; cases by request date
 
 Revision ID: b8c0d2e4f6a8
 Revises: a7b9c1d3e5f7
@@ -21,9 +21,13 @@ def upgrade() -> None:
     """Apply the change."""
     with op.batch_alter_table("code_record", schema=None) as batch_op:
         batch_op.create_index("ix_code_record_period_cover", COLUMNS, unique=False)
+    with op.batch_alter_table("sipcase", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_sipcase_requested_at"), ["requested_at"], unique=False)
 
 
 def downgrade() -> None:
     """Undo the change."""
+    with op.batch_alter_table("sipcase", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_sipcase_requested_at"))
     with op.batch_alter_table("code_record", schema=None) as batch_op:
         batch_op.drop_index("ix_code_record_period_cover")
