@@ -126,10 +126,11 @@ def parse_query(
         raise InvalidInput(_l("Unknown breakdown: %(name)s.", name=unknown[0][:40]), field="by")
     county = (county or "").strip() or None
     municipality = (municipality or "").strip() or None
-    if county is not None and (len(county) != 2 or session.get(County, county) is None):
+    # Codes are digits (SCB): anything else is refused before the database sees it (a NUL would fail there).
+    if county is not None and (not _digits(county, 2) or session.get(County, county) is None):
         raise InvalidInput(_l("Unknown county."), field="county")
     if municipality is not None:
-        known = session.get(Municipality, municipality[:4]) if len(municipality) == 4 else None
+        known = session.get(Municipality, municipality) if _digits(municipality, 4) else None
         if known is None:
             raise InvalidInput(_l("Unknown municipality."), field="municipality")
         if county is not None and known.county_code != county:
@@ -143,6 +144,10 @@ def parse_query(
     if start_day.year - years < 1900:
         raise InvalidInput(_l("Compare with at most 20 earlier years."), field="compare_years")
     return StatsQuery(start_day, end_day, county, municipality, names, years)
+
+
+def _digits(text: str, length: int) -> bool:
+    return len(text) == length and text.isascii() and text.isdigit()
 
 
 # --- Age bands -------------------------------------------------------------------------------------------
