@@ -236,3 +236,16 @@ def test_the_cli_shows_a_progress_bar_on_a_large_pull(app, kalmar, tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert "Counting" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "by",
+    ["", "county", "year", "sex", "age_band", "occasion", "organisation_kind", "county,sex,age_band,quarter"],
+)
+def test_every_breakdown_answers_on_every_output(coordinator, kalmar, by):
+    params = PERIOD | {"by": by, "compare_years": "1"}
+    for path in ("/statistik/", "/statistik/indikatorer.json", "/statistik/indikatorer.csv"):
+        assert coordinator.get(path, query_string=params).status_code == 200, path
+    answer = json_answer(coordinator, by=by)
+    sips = [row["sips"] for row in answer["tables"][0]["rows"]]
+    assert answer["tables"][0]["total"]["sips"] == 9 and sips
