@@ -191,3 +191,14 @@ def test_share_of_follow_ups_held_by_their_date(world):
         1,
         50.0,
     )
+
+
+def test_four_on_site_and_two_remote_is_partly_digital_and_counts_as_digital(world):
+    """Seeds §8 item 8: the classification the meeting outcome derives from per-participant modes counts."""
+    from sipflow.meetings.outcome import classify
+
+    classification = classify(["on_site"] * 4 + ["video", "phone"])
+    assert classification == "partly_digital"
+    world.meeting(world.case(world.person()), date(2026, 1, 5), classification=classification)
+    world.meeting(world.case(world.person()), date(2026, 1, 5), classification=classify(["on_site"] * 3))
+    assert table(answer_for(world))["total"]["digital_share"] == 50.0
