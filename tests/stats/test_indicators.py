@@ -202,3 +202,29 @@ def test_four_on_site_and_two_remote_is_partly_digital_and_counts_as_digital(wor
     world.meeting(world.case(world.person()), date(2026, 1, 5), classification=classification)
     world.meeting(world.case(world.person()), date(2026, 1, 5), classification=classify(["on_site"] * 3))
     assert table(answer_for(world))["total"]["digital_share"] == 50.0
+
+
+def test_utskrivningsklar_to_kallelse_and_plan_to_follow_up(world):
+    """Lead times at discharge (with the share within the deadline) and from the plan's meeting to follow-up."""
+    from datetime import timedelta
+
+    from sipflow.cases.models import Deadline
+
+    klar = datetime(2026, 1, 10, 8, tzinfo=UTC)
+    for kallelse_after, follow_up_after in ((2, 30), (5, 40)):
+        case = world.case(world.person())
+        case.utskrivningsklar_at = klar
+        world.session.add(
+            Deadline(
+                case_id=case.id,
+                kind="kallelse",
+                due_at=klar + timedelta(days=3),
+                met_at=klar + timedelta(days=kallelse_after),
+            )
+        )
+        world.meeting(case, date(2026, 1, 20))
+        world.meeting(case, date(2026, 1, 20) + timedelta(days=follow_up_after), kind="follow_up")
+    lead = table(answer_for(world), "lead_times")["rows"][0]
+    assert (lead["utskrivningsklar_to_kallelse_median"], lead["utskrivningsklar_to_kallelse_max"]) == (3.5, 5)
+    assert (lead["kallelse_within"], lead["kallelse_within_share"]) == (1, 50.0)
+    assert (lead["plan_to_follow_up_median"], lead["plan_to_follow_up_max"]) == (35, 40)
