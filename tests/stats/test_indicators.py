@@ -205,7 +205,7 @@ def test_four_on_site_and_two_remote_is_partly_digital_and_counts_as_digital(wor
 
 
 def test_utskrivningsklar_to_kallelse_and_plan_to_follow_up(world):
-    """Lead times at discharge (with the share within the deadline) and from the plan's meeting to follow-up."""
+    """Lead times at discharge (and the share within the deadline), and from the plan to its follow-up."""
     from datetime import timedelta
 
     from sipflow.cases.models import Deadline
