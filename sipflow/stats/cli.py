@@ -26,12 +26,13 @@ LARGE_PULL_DAYS = 366
 @click.option("--county", default="", help="County code (e.g. 08).")
 @click.option("--municipality", default="", help="Municipality code (e.g. 0880).")
 @click.option("--compare-years", default=0, type=int, help="Also the same period in this many earlier years.")
+@click.option("--code", default="", help="Only SIPs with this SIP code (e.g. XU045).")
 @click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "json"]), default="csv", show_default=True)
 @click.option(
     "--output", type=click.Path(dir_okay=False, writable=True), help="File to write (default stdout)."
 )
 @with_appcontext
-def stats_command(start, end, by, county, municipality, compare_years, fmt, output):
+def stats_command(start, end, by, county, municipality, compare_years, code, fmt, output):
     """Print or write the SIP indicators; counts of 1-4 persons are shown as "<5", as on the dashboard."""
     if fmt == "xlsx" and not output:
         raise click.UsageError("--format xlsx needs --output FILE", ctx=click.get_current_context())
@@ -46,6 +47,7 @@ def stats_command(start, end, by, county, municipality, compare_years, fmt, outp
                 municipality=municipality,
                 by=by,
                 compare_years=compare_years,
+                code=code,
             )
         except InvalidInput as error:
             raise click.UsageError(f"--{error.field}: {error.message}") from None

@@ -20,7 +20,7 @@ from sqlalchemy import and_, case, exists, func, literal, or_, select
 from sqlmodel import Session
 
 from sipflow.cases.models import Deadline, Participant, SipCase, TransitionLog
-from sipflow.coding.models import CodeRecord
+from sipflow.coding.models import CodeDefinition, CodeRecord
 from sipflow.errors import InvalidInput
 from sipflow.meetings.models import HELD, Attendance, Meeting
 from sipflow.people.models import County, Municipality, Organisation, Person
@@ -66,6 +66,8 @@ class StatsQuery:
     municipality: str | None = None
     by: tuple[str, ...] = ()
     compare_years: int = 0
+    # Only meetings with this SIP code (XU045, AU124, ...) count; None: every code of kind sip.
+    code: str | None = None
 
     def periods(self) -> list[tuple[date, date]]:
         """The period and the same period in each earlier year compared, oldest first."""
@@ -83,6 +85,7 @@ class StatsQuery:
             "municipality": self.municipality,
             "by": list(self.by),
             "compare_years": self.compare_years,
+            "code": self.code,
         }
 
 
@@ -110,6 +113,7 @@ def parse_query(
     municipality: str | None = None,
     by: str | list[str] | tuple[str, ...] | None = None,
     compare_years: str | int | None = 0,
+    code: str | None = None,
 ) -> StatsQuery:
     """Check what was asked for; an InvalidInput naming the field (from, to, county, municipality, by)."""
     start_day = start if isinstance(start, date) else parse_date(start, "from")
@@ -143,7 +147,16 @@ def parse_query(
         raise InvalidInput(_l("Compare with at most 20 earlier years."), field="compare_years")
     if start_day.year - years < 1900:
         raise InvalidInput(_l("Compare with at most 20 earlier years."), field="compare_years")
-    return StatsQuery(start_day, end_day, county, municipality, names, years)
+    code = (code or "").strip().upper() or None
+    if code is not None:
+        known_code = (
+            session.get(CodeDefinition, code)
+            if len(code) <= 10 and code.isascii() and code.isalnum()
+            else None
+        )
+        if known_code is None or known_code.kind != "sip":
+            raise InvalidInput(_l("Unknown SIP code."), field="code")
+    return StatsQuery(start_day, end_day, county, municipality, names, years, code)
 
 
 def _digits(text: str, length: int) -> bool:
@@ -288,7 +301,11 @@ def _sip_meetings(
             *(expression.label(f"d_{name}") for name, expression in dims),
         )
         .select_from(source)
-        .where(_period_filter(cr.held_on, query), _area_filter(cr.municipality_code, query))
+        .where(
+            _period_filter(cr.held_on, query),
+            _area_filter(cr.municipality_code, query),
+            *([or_(cr.kind != "sip", cr.code == query.code)] if query.code else []),
+        )
         .subquery("coded")
     )
     group = [base.c[key] for key in keys] + [base.c[f"d_{name}"] for name, _ in dims]
@@ -339,7 +356,9 @@ MEETING_COLUMNS = (
 def meeting_indicators(session: Session, query: StatsQuery, settings: Settings, by=None) -> tuple[list, list]:
     """Persons, SIPs (first, follow-up), video, digital share, närstående and person present: one query."""
     by = query.by if by is None else by
-    q = StatsQuery(query.start, query.end, query.county, query.municipality, tuple(by), query.compare_years)
+    q = StatsQuery(
+        query.start, query.end, query.county, query.municipality, tuple(by), query.compare_years, query.code
+    )
     inner, names = _sip_meetings(q, settings, per_organisation_kind="organisation_kind" in by)
     m = Meeting.__table__.c
     dim_columns = [inner.c[f"d_{name}"] for name in names]

@@ -10,6 +10,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from sipflow.clock import now_utc
+from sipflow.coding.models import CodeDefinition
 from sipflow.db import get_session
 from sipflow.errors import InvalidInput
 from sipflow.people.models import County, Municipality
@@ -50,6 +51,7 @@ def _args() -> dict:
         "municipality": request.args.get("municipality", "")[:10],
         "by": request.args.get("by", DEFAULT_BY)[:200],
         "compare_years": request.args.get("compare_years", "0")[:4],
+        "code": request.args.get("code", "")[:20],
     }
 
 
@@ -63,6 +65,7 @@ def _answer(args: dict) -> dict:
         municipality=args["municipality"],
         by=args["by"],
         compare_years=args["compare_years"],
+        code=args["code"],
     )
     settings = settings_from(current_app.config, workflow_registry(), current_locale())
     return indicators(session, query, settings)
@@ -71,6 +74,11 @@ def _answer(args: dict) -> dict:
 def _choices() -> dict:
     session = get_session()
     return {
+        "codes": session.execute(
+            select(CodeDefinition.code, CodeDefinition.label)
+            .where(CodeDefinition.kind == "sip")
+            .order_by(CodeDefinition.code)
+        ).all(),
         "counties": session.execute(select(County.code, County.name).order_by(County.name)).all(),
         "municipalities": session.execute(
             select(Municipality.code, Municipality.name, Municipality.county_code).order_by(Municipality.name)

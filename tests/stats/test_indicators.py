@@ -56,6 +56,18 @@ def test_only_sip_coded_meetings_count(world):
     assert table(answer_for(world))["total"]["sips"] == 1
 
 
+def test_a_report_filtered_on_a_sip_code_counts_only_meetings_with_that_code(world):
+    """Seeds §8 item 4: filtered on XU045 or AU124, only the SIPs coded so are counted."""
+    world.meeting(world.case(world.person()), date(2026, 1, 5))
+    municipal = world.meeting(world.case(world.person()), date(2026, 1, 5), units=[world.municipality])
+    for record in world.session.exec(select(CodeRecord).where(CodeRecord.meeting_id == municipal.id)):
+        record.code = "AU124"
+    world.session.flush()
+    assert table(answer_for(world, code="XU045"))["total"]["sips"] == 1
+    assert table(answer_for(world, code="AU124"))["total"]["sips"] == 1
+    assert table(answer_for(world))["total"]["sips"] == 2
+
+
 def test_video_meetings_are_those_with_a_standing_zv051(world):
     """Seeds §8 items 5 and 6: 3 video meetings and 2 in person give video = 3."""
     for video in (True, True, True, False, False):

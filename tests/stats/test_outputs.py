@@ -177,6 +177,8 @@ def test_the_cli_writes_the_same_numbers(app, kalmar, tmp_path):
         ({"from": "2000-01-01", "to": "2026-01-01"}, "to"),
         ({"from": "yesterday"}, "from"),
         ({"county": "99"}, "county"),
+        ({"code": "ZV051"}, "code"),
+        ({"compare_years": "21"}, "compare_years"),
     ],
 )
 def test_bad_input_is_a_clear_refusal_never_a_500(coordinator, params, field):

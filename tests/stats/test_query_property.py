@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from sipflow.errors import InvalidInput
 from sipflow.stats.services import BREAKDOWNS, MAX_YEARS, parse_query
 
-FIELDS = {"from", "to", "county", "municipality", "by", "compare_years"}
+FIELDS = {"from", "to", "county", "municipality", "by", "compare_years", "code"}
 dates = st.one_of(st.dates(date(1800, 1, 1), date(2200, 12, 31)).map(date.isoformat), st.text(max_size=12))
 breakdowns = st.one_of(
     st.lists(st.sampled_from(BREAKDOWNS + ("shoe_size", "", " quarter")), max_size=4).map(",".join),
@@ -26,9 +26,10 @@ breakdowns = st.one_of(
     municipality=st.one_of(st.sampled_from(["", "0780", "0880", "9999", "08\x0080"]), st.text(max_size=5)),
     by=breakdowns,
     compare=st.one_of(st.integers(-5, 40), st.text(max_size=3)),
+    code=st.one_of(st.sampled_from(["", "XU045", "au124", "ZV051", "X\x00"]), st.text(max_size=12)),
 )
 def test_any_filter_is_a_query_or_a_refusal_naming_its_field(
-    db_session, start, end, county, municipality, by, compare
+    db_session, start, end, county, municipality, by, compare, code
 ):
     try:
         query = parse_query(
@@ -39,6 +40,7 @@ def test_any_filter_is_a_query_or_a_refusal_naming_its_field(
             municipality=municipality,
             by=by,
             compare_years=compare,
+            code=code,
         )
     except InvalidInput as error:
         assert error.field in FIELDS and str(error.message)
