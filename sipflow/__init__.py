@@ -27,6 +27,7 @@ def create_app(config: dict | None = None) -> Flask:
     from sipflow.security import init_security
     from sipflow.security.redaction import install_log_redaction
     from sipflow.security.views import bp as auth_bp
+    from sipflow.stats.views import bp as stats_bp
     from sipflow.todo.views import bp as todo_bp
     from sipflow.workflow.engine import WorkflowRegistry
 
@@ -62,6 +63,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(reminders_bp)
     app.register_blueprint(coding_bp)
     app.register_blueprint(todo_bp)
+    app.register_blueprint(stats_bp)
     if app.config["ENV_NAME"] != "production":
         from sipflow.notifications.views import bp as dev_bp
 

@@ -23,6 +23,7 @@ from sipflow.plans.cli import plan_group
 from sipflow.retention.cli import retention_group
 from sipflow.scheduler import scheduler_command
 from sipflow.security.cli import access_log_group
+from sipflow.stats.cli import stats_command
 
 sipflow_cli = click.Group("sipflow", help="sipflow administration.")
 sipflow_cli.add_command(access_log_group)
@@ -33,6 +34,7 @@ sipflow_cli.add_command(plan_group)
 sipflow_cli.add_command(scheduler_command)
 sipflow_cli.add_command(user_group)
 sipflow_cli.add_command(import_group)
+sipflow_cli.add_command(stats_command)
 
 
 def alembic_config(database_url: str) -> AlembicConfig:

@@ -61,6 +61,25 @@ def _retention_overrides(env) -> dict[str, int]:
     return overrides
 
 
+def parse_age_bands(text) -> tuple[tuple[int, int | None], ...]:
+    """Age bands from "0-17,18-24,80-" (or the tuple): ascending, low <= high, only the last one open."""
+    if isinstance(text, tuple):
+        return text
+    bands: list[tuple[int, int | None]] = []
+    for part in str(text).replace(" ", "").split(","):
+        low, dash, high = part.partition("-")
+        try:
+            band = (int(low), int(high) if high else None)
+        except ValueError:
+            raise ConfigError(f"SIPFLOW_STATS_AGE_BANDS: {part!r} is not low-high or low-") from None
+        if not dash or band[0] < 0 or (band[1] is not None and band[1] < band[0]):
+            raise ConfigError(f"SIPFLOW_STATS_AGE_BANDS: {part!r} is not low-high or low-")
+        if bands and (bands[-1][1] is None or band[0] <= bands[-1][0]):
+            raise ConfigError("SIPFLOW_STATS_AGE_BANDS must be in ascending order, only the last one open")
+        bands.append(band)
+    return tuple(bands)
+
+
 def load_config(environ: dict[str, str] | None = None, overrides: dict | None = None) -> dict:
     """Build the Flask config dict from defaults, SIPFLOW_* variables and overrides; validate it."""
     env = os.environ if environ is None else environ
@@ -125,6 +144,15 @@ def load_config(environ: dict[str, str] | None = None, overrides: dict | None = 
         "RETENTION_YEARS": _retention_overrides(env),
         # How long a scheduler process that is not the leader waits before asking for the lock again.
         "SCHEDULER_RETRY_SECONDS": _env_int(env, "SIPFLOW_SCHEDULER_RETRY_SECONDS", 30),
+        # Statistics (sipflow/stats): counts of 1 to threshold-1 persons are shown as "<threshold".
+        "STATS_SUPPRESSION_THRESHOLD": _env_int(env, "SIPFLOW_STATS_SUPPRESSION_THRESHOLD", 5),
+        # The age bands of the statistics, "low-high" or "low-" for the open last band, in order.
+        "STATS_AGE_BANDS": parse_age_bands(
+            env.get("SIPFLOW_STATS_AGE_BANDS", "0-17,18-24,25-44,45-64,65-79,80-")
+        ),
+        # The workflow files' deadline kinds the lead times read (kallelse on time, follow-up by its date).
+        "STATS_KALLELSE_DEADLINE": env.get("SIPFLOW_STATS_KALLELSE_DEADLINE", "kallelse"),
+        "STATS_FOLLOW_UP_DEADLINE": env.get("SIPFLOW_STATS_FOLLOW_UP_DEADLINE", "follow_up"),
         "BABEL_DEFAULT_LOCALE": "sv",
         "BABEL_DEFAULT_TIMEZONE": "Europe/Stockholm",
         "SESSION_COOKIE_HTTPONLY": True,
@@ -143,6 +171,7 @@ def validate_config(cfg: dict) -> dict:
     if cfg["ENV_NAME"] not in ENVIRONMENTS:
         raise ConfigError(f"SIPFLOW_ENV must be one of {', '.join(ENVIRONMENTS)}, got {cfg['ENV_NAME']!r}")
     production = cfg["ENV_NAME"] == "production"
+    cfg["STATS_AGE_BANDS"] = parse_age_bands(cfg["STATS_AGE_BANDS"])
     if production and cfg["SECRET_KEY"] == DEVELOPMENT_SECRET:
         raise ConfigError("SIPFLOW_SECRET_KEY must be set to a secret of its own in production")
     if len(cfg["SECRET_KEY"]) < 16:

@@ -42,7 +42,8 @@ class SipCase(SQLModel, table=True):
     person_id: int = Field(foreign_key="person.id", index=True)
     initiating_organisation_id: int = Field(foreign_key="organisation.id", index=True)
     created_by_user_id: int | None = Field(default=None, foreign_key="user.id")
-    requested_at: datetime
+    # Indexed for the statistics: the SIPs offered in a period are read by their request date.
+    requested_at: datetime = Field(index=True)
     utskrivningsklar_at: datetime | None = None
     child_view: str | None = Field(default=None, max_length=4000)
     questions: str | None = Field(default=None, max_length=4000)

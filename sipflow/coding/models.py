@@ -49,6 +49,17 @@ class CodeRecord(SQLModel, table=True):
         # The indicators read one period (and county or municipality) at a time.
         Index("ix_code_record_held_on_municipality_code", "held_on", "municipality_code"),
         Index("ix_code_record_meeting_id", "meeting_id"),
+        # The statistics' SIP meetings of a period and area, read from the index alone (no table lookups).
+        Index(
+            "ix_code_record_period_cover",
+            "held_on",
+            "municipality_code",
+            "meeting_id",
+            "person_id",
+            "meeting_kind",
+            "kind",
+            "sign",
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

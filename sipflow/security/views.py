@@ -73,9 +73,11 @@ def _loggable(name: str) -> str:
 
 
 def home_url(user) -> str:
-    """Where a user lands after logging in: administrators without a unit go to the administration."""
+    """Where a user lands after logging in; administrators and coordinators without a unit: their pages."""
     if user.has_role("admin") and user.unit_id is None:
         return url_for("admin.index")
+    if user.has_role("coordinator") and user.unit_id is None:
+        return url_for("stats.dashboard")
     return url_for("todo.index")
 
 

@@ -192,6 +192,15 @@ def _admin_only(status: int | str):
     return expect
 
 
+def _coordinator_only(status: int | str):
+    def expect(relation: Relation, _world: World):
+        if relation.user is None:
+            return LOGIN
+        return status if relation.user == "coordinator_user" else DENY_403
+
+    return expect
+
+
 def _final(world: World) -> bool:
     return world.case.state in ("withdrawn", "closed", "cancelled", "declined")
 
@@ -266,6 +275,12 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("auth.change_password", "GET"): Route(lambda w: "/password", _logged_in(200)),
     ("auth.change_password", "POST"): Route(lambda w: "/password", _logged_in(ALLOW), data=lambda w: {}),
     ("admin.index", "GET"): Route(lambda w: "/admin/", _admin_only(302)),
+    # Statistics are numbers for coordinators only; nobody else gets them, whatever they see of cases.
+    ("stats.dashboard", "GET"): Route(lambda w: "/statistik/", _coordinator_only(200)),
+    ("stats.as_json", "GET"): Route(lambda w: "/statistik/indikatorer.json", _coordinator_only(200)),
+    ("stats.as_csv", "GET"): Route(lambda w: "/statistik/indikatorer.csv", _coordinator_only(200)),
+    ("stats.as_xlsx", "GET"): Route(lambda w: "/statistik/indikatorer.xlsx", _coordinator_only(200)),
+    ("stats.quarterly_pdf", "GET"): Route(lambda w: "/statistik/kvartalsrapport.pdf", _coordinator_only(200)),
     ("admin.users", "GET"): Route(lambda w: "/admin/users", _admin_only(200)),
     ("admin.disable_user", "POST"): Route(
         lambda w: f"/admin/users/{w.users['outsider_user'].id}/disable", _admin_only(ALLOW), data=lambda w: {}

@@ -1,0 +1,1 @@
+"""Statistics for coordinators: the SIP indicators, disclosure control, dashboard, exports and CLI."""

@@ -1,0 +1,84 @@
+"""flask --app wsgi sipflow stats: the indicators as CSV, XLSX or JSON, through disclosure control."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+from flask_babel import force_locale
+from sqlmodel import Session
+
+from sipflow.errors import InvalidInput
+from sipflow.stats import exports
+from sipflow.stats.services import PROGRESS_STEPS, indicators, parse_query, settings_from
+
+# Above this many days of the whole country the pull is large enough to show a progress bar per table.
+LARGE_PULL_DAYS = 366
+
+
+@click.command("stats")
+@click.option("--from", "start", required=True, help="First day, YYYY-MM-DD.")
+@click.option("--to", "end", required=True, help="Last day, YYYY-MM-DD.")
+@click.option("--by", default="municipality,quarter", show_default=True, help="Breakdowns, comma-separated.")
+@click.option("--county", default="", help="County code (e.g. 08).")
+@click.option("--municipality", default="", help="Municipality code (e.g. 0880).")
+@click.option("--compare-years", default=0, type=int, help="Also the same period in this many earlier years.")
+@click.option("--code", default="", help="Only SIPs with this SIP code (e.g. XU045).")
+@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "json"]), default="csv", show_default=True)
+@click.option(
+    "--output", type=click.Path(dir_okay=False, writable=True), help="File to write (default stdout)."
+)
+@with_appcontext
+def stats_command(start, end, by, county, municipality, compare_years, code, fmt, output):
+    """Print or write the SIP indicators; counts of 1-4 persons are shown as "<5", as on the dashboard."""
+    if fmt == "xlsx" and not output:
+        raise click.UsageError("--format xlsx needs --output FILE", ctx=click.get_current_context())
+    engine = current_app.extensions["sipflow.engine"]
+    with force_locale("sv"), Session(engine) as session:
+        try:
+            query = parse_query(
+                session,
+                start=start,
+                end=end,
+                county=county,
+                municipality=municipality,
+                by=by,
+                compare_years=compare_years,
+                code=code,
+            )
+        except InvalidInput as error:
+            raise click.UsageError(f"--{error.field}: {error.message}") from None
+        settings = settings_from(current_app.config, current_app.extensions["sipflow.workflows"])
+        large = (query.end - query.start).days * (query.compare_years + 1) > LARGE_PULL_DAYS
+        with click.progressbar(
+            length=PROGRESS_STEPS, label="Counting", file=sys.stderr if large else _Null()
+        ) as bar:
+            answer = indicators(session, query, settings, progress=bar.update)
+        if fmt == "json":
+            data = (json.dumps(answer, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+        elif fmt == "csv":
+            data = exports.to_csv(answer)
+        else:
+            data = exports.to_xlsx(answer)
+    if output:
+        with open(output, "wb") as handle:
+            handle.write(data)
+        click.echo(f"written to {output}", err=True)
+    else:
+        click.get_binary_stream("stdout").write(data)
+
+
+class _Null:
+    """A file that swallows the progress bar of a small pull."""
+
+    def write(self, _text):
+        return 0
+
+    def flush(self):
+        return None
+
+    def isatty(self):
+        return False

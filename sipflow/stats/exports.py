@@ -1,0 +1,186 @@
+"""The indicator answer (already through disclosure control) as CSV, XLSX, PDF and SVG charts."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime
+from xml.sax.saxutils import escape
+
+CSV_DELIMITER = ";"  # what Swedish Excel opens without a wizard
+
+
+def _safe(cell):
+    """A text cell a spreadsheet would read as a formula is quoted (CSV injection)."""
+    if isinstance(cell, str) and cell[:1] in ("=", "+", "-", "@") and cell != "–":
+        return "'" + cell
+    return cell
+
+
+def table_lines(table: dict) -> list[list]:
+    """A table as lines: the header labels, its rows, then its total (if any)."""
+    keys = [column["key"] for column in table["columns"]]
+    lines = [[column["label"] for column in table["columns"]]]
+    lines += [[row.get(key) for key in keys] for row in table["rows"]]
+    if table["total"] is not None:
+        lines.append([table["total"].get(key) for key in keys])
+    return lines
+
+
+def to_csv(answer: dict, table_key: str = "meetings") -> bytes:
+    """One table of the answer as CSV (UTF-8 with BOM, semicolons), header row first, total last."""
+    table = next(t for t in answer["tables"] if t["key"] == table_key)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=CSV_DELIMITER, lineterminator="\r\n")
+    for line in table_lines(table):
+        writer.writerow(["" if cell is None else _safe(cell) for cell in line])
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def to_xlsx(answer: dict) -> bytes:
+    """Every table of the answer as a sheet of an XLSX workbook (openpyxl)."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    for table in answer["tables"]:
+        sheet = workbook.create_sheet(table["key"][:31])
+        for index, line in enumerate(table_lines(table)):
+            sheet.append([_safe(cell) for cell in line])
+            if index == 0:
+                for cell in sheet[1]:
+                    cell.font = Font(bold=True)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+# --- Charts (server-side SVG, no JavaScript) ------------------------------------------------------------
+
+
+def bar_chart_svg(title: str, description: str, bars: list[tuple[str, object]], *, width: int = 640) -> str:
+    """A horizontal bar chart as inline SVG with <title> and <desc>; a hidden ("<5") bar is drawn empty."""
+    row_height, label_width, top = 24, 180, 10
+    height = top * 2 + row_height * max(len(bars), 1)
+    numbers = [value for _, value in bars if isinstance(value, (int, float))]
+    largest = max(numbers, default=0) or 1
+    scale = (width - label_width - 60) / largest
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" aria-labelledby="chart-title chart-desc" class="chart">',
+        f'<title id="chart-title">{escape(title)}</title>',
+        f'<desc id="chart-desc">{escape(description)}</desc>',
+    ]
+    for index, (label, value) in enumerate(bars):
+        y = top + index * row_height
+        parts.append(
+            f'<text x="{label_width - 6}" y="{y + 16}" text-anchor="end" font-size="12">'
+            f"{escape(str(label))}</text>"
+        )
+        if isinstance(value, (int, float)):
+            bar = max(int(value * scale), 1 if value else 0)
+            parts.append(
+                f'<rect x="{label_width}" y="{y + 4}" width="{bar}" height="{row_height - 8}" '
+                'fill="#1f5f8b"/>'
+            )
+            shown = value
+        else:
+            bar, shown = 0, value if value is not None else "–"
+        parts.append(
+            f'<text x="{label_width + bar + 6}" y="{y + 16}" font-size="12">{escape(str(shown))}</text>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def line_chart_svg(
+    title: str, description: str, points: list[tuple[str, object]], *, width: int = 640
+) -> str:
+    """A trend (one point per period) as inline SVG with <title> and <desc>; hidden values break the line."""
+    height, left, bottom, top = 220, 40, 30, 20
+    numbers = [value for _, value in points if isinstance(value, (int, float))]
+    largest = max(numbers, default=0) or 1
+    step = (width - left - 20) / max(len(points) - 1, 1)
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" aria-labelledby="trend-title trend-desc" class="chart">',
+        f'<title id="trend-title">{escape(title)}</title>',
+        f'<desc id="trend-desc">{escape(description)}</desc>',
+        f'<line x1="{left}" y1="{height - bottom}" x2="{width - 10}" y2="{height - bottom}" stroke="#666"/>',
+    ]
+    segment: list[str] = []
+    for index, (label, value) in enumerate(points):
+        x = left + index * step
+        parts.append(
+            f'<text x="{x:.0f}" y="{height - 10}" text-anchor="middle" font-size="11">'
+            f"{escape(str(label))}</text>"
+        )
+        if isinstance(value, (int, float)):
+            y = height - bottom - (height - bottom - top) * value / largest
+            segment.append(f"{x:.0f},{y:.0f}")
+            parts.append(f'<circle cx="{x:.0f}" cy="{y:.0f}" r="3" fill="#1f5f8b"/>')
+            parts.append(
+                f'<text x="{x:.0f}" y="{y - 6:.0f}" text-anchor="middle" font-size="11">{value}</text>'
+            )
+        else:
+            if len(segment) > 1:
+                parts.append(f'<polyline fill="none" stroke="#1f5f8b" points="{" ".join(segment)}"/>')
+            segment = []
+            label_text = value if value is not None else "–"
+            parts.append(
+                f'<text x="{x:.0f}" y="{height - bottom - 6}" text-anchor="middle" font-size="11">'
+                f"{escape(str(label_text))}</text>"
+            )
+    if len(segment) > 1:
+        parts.append(f'<polyline fill="none" stroke="#1f5f8b" points="{" ".join(segment)}"/>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+# --- PDF -------------------------------------------------------------------------------------------------
+
+
+def to_pdf(answer: dict, *, heading: str, subtitle: str, made_at: datetime) -> bytes:
+    """The quarterly report: a heading, when made, and every table (A4 landscape, embedded DejaVu font)."""
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4, landscape
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+    from sipflow.security.extract import FONT, FONT_BOLD, _register_fonts
+
+    _register_fonts()
+    buffer = io.BytesIO()
+    document = SimpleDocTemplate(buffer, pagesize=landscape(A4), leftMargin=12 * mm, rightMargin=12 * mm)
+    title = ParagraphStyle("title", fontName=FONT_BOLD, fontSize=15, leading=19)
+    heading_style = ParagraphStyle("heading", fontName=FONT_BOLD, fontSize=11, leading=14)
+    body = ParagraphStyle("body", fontName=FONT, fontSize=7, leading=9)
+    story = [
+        Paragraph(escape(heading), title),
+        Paragraph(escape(subtitle), body),
+        Paragraph(made_at.strftime("%Y-%m-%d %H:%M UTC"), body),
+        Spacer(1, 4 * mm),
+    ]
+    for table in answer["tables"]:
+        story.append(Paragraph(escape(table["title"]), heading_style))
+        lines = [
+            [Paragraph(escape("" if cell is None else str(cell)), body) for cell in line]
+            for line in table_lines(table)
+        ]
+        if len(lines) == 1:
+            lines.append([Paragraph("–", body) for _ in lines[0]])
+        grid = Table(lines, repeatRows=1)
+        grid.setStyle(
+            TableStyle(
+                [
+                    ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
+                    ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8eef4")),
+                    ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ]
+            )
+        )
+        story += [grid, Spacer(1, 5 * mm)]
+    document.build(story)
+    return buffer.getvalue()

@@ -1,0 +1,827 @@
+"""The SIP indicators of SIP.md §6, each group one SQL GROUP BY over the code records (or the cases).
+
+Counting rules: a code record stands when the sum of its signs is positive (a reversal, sign -1, takes it
+back). A SIP meeting is a held meeting with a standing SIP code; a video SIP one with a standing distance
+code too. Persons are distinct per group; the municipality, sex, age and occasion are those the code record
+copied on the meeting day, so a person who moved counts where they lived at each meeting. Indicators about
+cases without a meeting (offered, accepted, follow-ups due) group by the person's current municipality.
+Every answer passes disclosure control (`disclosure.suppress_table`) before it leaves this module.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, case, exists, func, literal, or_, select
+from sqlmodel import Session
+
+from sipflow.cases.models import Deadline, Participant, SipCase, TransitionLog
+from sipflow.coding.models import CodeDefinition, CodeRecord
+from sipflow.errors import InvalidInput
+from sipflow.meetings.models import HELD, Attendance, Meeting
+from sipflow.people.models import County, Municipality, Organisation, Person
+from sipflow.stats.disclosure import plain, suppress_table
+from sipflow.stats.sql import days_between, quarter_of, year_of
+
+BREAKDOWNS = ("municipality", "county", "quarter", "year", "sex", "age_band", "occasion", "organisation_kind")
+BREAKDOWN_LABELS = {
+    "municipality": _l("Municipality"),
+    "county": _l("County"),
+    "quarter": _l("Quarter"),
+    "year": _l("Year"),
+    "sex": _l("Sex"),
+    "age_band": _l("Age band"),
+    "occasion": _l("Occasion"),
+    "organisation_kind": _l("Organisation type"),
+    "period": _l("Period"),
+}
+SEX_LABELS = {"female": _l("Female"), "male": _l("Male"), "unknown": _l("Not stated")}
+ORGANISATION_KIND_LABELS = {
+    "region": _l("Region"),
+    "municipality": _l("Municipality"),
+    "school": _l("School"),
+    "other": _l("Other"),
+}
+MODE_LABELS = {"on_site": _l("On site"), "video": _l("Video"), "phone": _l("Phone"), "absent": _l("Absent")}
+MAX_YEARS = 20
+MAX_COMPARE_YEARS = 20
+# The forms (code, registered by the consent area) whose steps accept or decline a SIP: which triggers use
+# them is read from the workflow files, so no trigger name is spelt here.
+ACCEPT_FORM, DECLINE_FORM = "consent", "consent_declined"
+DIGITAL = ("fully_digital", "partly_digital")
+NOT_APPLICABLE = "–"
+
+
+@dataclass(frozen=True)
+class StatsQuery:
+    """What the user asked for: a period (and the same period in earlier years), an area, breakdowns."""
+
+    start: date
+    end: date
+    county: str | None = None
+    municipality: str | None = None
+    by: tuple[str, ...] = ()
+    compare_years: int = 0
+    # Only meetings with this SIP code (XU045, AU124, ...) count; None: every code of kind sip.
+    code: str | None = None
+
+    def periods(self) -> list[tuple[date, date]]:
+        """The period and the same period in each earlier year compared, oldest first."""
+        out = []
+        for back in range(self.compare_years, -1, -1):
+            out.append((_years_back(self.start, back), _years_back(self.end, back)))
+        return out
+
+    def as_dict(self) -> dict:
+        """The query as the JSON answer echoes it."""
+        return {
+            "from": self.start.isoformat(),
+            "to": self.end.isoformat(),
+            "county": self.county,
+            "municipality": self.municipality,
+            "by": list(self.by),
+            "compare_years": self.compare_years,
+            "code": self.code,
+        }
+
+
+def _years_back(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February in a year without one
+        return day.replace(year=day.year - years, day=28)
+
+
+def parse_date(value: str | None, field_name: str) -> date:
+    """An ISO date (YYYY-MM-DD) or a refusal naming the field."""
+    try:
+        return date.fromisoformat((value or "").strip())
+    except ValueError:
+        raise InvalidInput(_l("Enter a date as YYYY-MM-DD."), field=field_name) from None
+
+
+def parse_query(
+    session: Session,
+    *,
+    start: str | date | None,
+    end: str | date | None,
+    county: str | None = None,
+    municipality: str | None = None,
+    by: str | list[str] | tuple[str, ...] | None = None,
+    compare_years: str | int | None = 0,
+    code: str | None = None,
+) -> StatsQuery:
+    """Check what was asked for; an InvalidInput naming the field (from, to, county, municipality, by)."""
+    start_day = start if isinstance(start, date) else parse_date(start, "from")
+    end_day = end if isinstance(end, date) else parse_date(end, "to")
+    if end_day < start_day:
+        raise InvalidInput(_l("The end of the period is before its start."), field="to")
+    if _years_back(end_day, MAX_YEARS) >= start_day:
+        raise InvalidInput(_l("A period may be at most 20 years long."), field="to")
+    if isinstance(by, str):
+        by = [part for part in by.replace(" ", "").split(",") if part]
+    names = tuple(dict.fromkeys(by or ()))
+    unknown = [name for name in names if name not in BREAKDOWNS]
+    if unknown:
+        raise InvalidInput(_l("Unknown breakdown: %(name)s.", name=unknown[0][:40]), field="by")
+    county = (county or "").strip() or None
+    municipality = (municipality or "").strip() or None
+    # Codes are digits (SCB): anything else is refused before the database sees it (a NUL would fail there).
+    if county is not None and (not _digits(county, 2) or session.get(County, county) is None):
+        raise InvalidInput(_l("Unknown county."), field="county")
+    if municipality is not None:
+        known = session.get(Municipality, municipality) if _digits(municipality, 4) else None
+        if known is None:
+            raise InvalidInput(_l("Unknown municipality."), field="municipality")
+        if county is not None and known.county_code != county:
+            raise InvalidInput(_l("The municipality is not in the county chosen."), field="municipality")
+    try:
+        years = int(compare_years or 0)
+    except (TypeError, ValueError):
+        raise InvalidInput(_l("Enter a whole number of years."), field="compare_years") from None
+    if not 0 <= years <= MAX_COMPARE_YEARS:
+        raise InvalidInput(_l("Compare with at most 20 earlier years."), field="compare_years")
+    if start_day.year - years < 1900:
+        raise InvalidInput(_l("Compare with at most 20 earlier years."), field="compare_years")
+    code = (code or "").strip().upper() or None
+    if code is not None:
+        known_code = (
+            session.get(CodeDefinition, code)
+            if len(code) <= 10 and code.isascii() and code.isalnum()
+            else None
+        )
+        if known_code is None or known_code.kind != "sip":
+            raise InvalidInput(_l("Unknown SIP code."), field="code")
+    return StatsQuery(start_day, end_day, county, municipality, names, years, code)
+
+
+def _digits(text: str, length: int) -> bool:
+    return len(text) == length and text.isascii() and text.isdigit()
+
+
+# --- Age bands -------------------------------------------------------------------------------------------
+
+
+def age_band_labels(bands: tuple[tuple[int, int | None], ...]) -> list[str]:
+    """The bands' labels: "0–17", ..., "80+"."""
+    return [f"{low}+" if high is None else f"{low}–{high}" for low, high in bands]
+
+
+def _age_band(column, bands):
+    labels = age_band_labels(bands)
+    whens = []
+    for (low, high), label in zip(bands, labels, strict=True):
+        condition = column >= low if high is None else and_(column >= low, column <= high)
+        whens.append((condition, label))
+    return case(*whens, else_=literal(NOT_APPLICABLE))
+
+
+# --- The shared pieces of the meeting indicators --------------------------------------------------------
+
+
+@dataclass
+class Settings:
+    """The configuration the indicators read (config keys STATS_*)."""
+
+    threshold: int = 5
+    age_bands: tuple[tuple[int, int | None], ...] = (
+        (0, 17),
+        (18, 24),
+        (25, 44),
+        (45, 64),
+        (65, 79),
+        (80, None),
+    )
+    kallelse_deadline: str = "kallelse"
+    follow_up_deadline: str = "follow_up"
+    accept_triggers: tuple[str, ...] = ()
+    decline_triggers: tuple[str, ...] = ()
+    occasion_labels: dict = field(default_factory=dict)
+
+
+def settings_from(config: dict, registry, locale: str = "sv") -> Settings:
+    """The indicator settings from the app config and the workflow files (which triggers accept, decline)."""
+    accept, decline, occasions = set(), set(), {}
+    for workflow in registry.workflows():
+        occasions.setdefault(workflow.occasion, workflow.label.get(locale) or workflow.occasion)
+        for transition in workflow.transitions:
+            if transition.form == ACCEPT_FORM:
+                accept.add(transition.trigger)
+            elif transition.form == DECLINE_FORM:
+                decline.add(transition.trigger)
+    return Settings(
+        threshold=config["STATS_SUPPRESSION_THRESHOLD"],
+        age_bands=config["STATS_AGE_BANDS"],
+        kallelse_deadline=config["STATS_KALLELSE_DEADLINE"],
+        follow_up_deadline=config["STATS_FOLLOW_UP_DEADLINE"],
+        accept_triggers=tuple(sorted(accept)),
+        decline_triggers=tuple(sorted(decline)),
+        occasion_labels=occasions,
+    )
+
+
+def _period_filter(day_column, query: StatsQuery):
+    return or_(*(day_column.between(start, end) for start, end in query.periods()))
+
+
+def _period_label(day_column, query: StatsQuery):
+    """Which compared period a day falls in, labelled by the year its period ends in."""
+    return case(*((day_column.between(s, e), literal(e.year)) for s, e in query.periods()), else_=literal(0))
+
+
+def _area_filter(municipality_column, query: StatsQuery):
+    if query.municipality:
+        return municipality_column == query.municipality
+    if query.county:
+        codes = select(Municipality.code).where(Municipality.county_code == query.county)
+        return municipality_column.in_(codes)
+    return literal(True)
+
+
+def _dimensions(
+    query: StatsQuery, settings: Settings, *, day, municipality, county, sex, age, occasion, org_kind
+):
+    """(name, SQL expression) of each breakdown asked for; a breakdown a source lacks is "–"."""
+    expressions = {
+        "municipality": municipality,
+        "county": county,
+        "quarter": quarter_of(day),
+        "year": year_of(day),
+        "sex": sex,
+        "age_band": _age_band(age, settings.age_bands) if age is not None else None,
+        "occasion": occasion,
+        "organisation_kind": org_kind,
+    }
+    dims = []
+    if query.compare_years:
+        dims.append(("period", _period_label(day, query)))
+    for name in query.by:
+        expression = expressions[name]
+        dims.append((name, expression if expression is not None else literal(NOT_APPLICABLE)))
+    return dims
+
+
+def _sip_meetings(
+    query: StatsQuery, settings: Settings, *, per_organisation_kind: bool, with_case: bool = False
+):
+    """One row per SIP meeting (per organisation kind too, when asked) with the breakdown columns.
+
+    The breakdown expressions are computed in a subquery and grouped by its columns: PostgreSQL would not
+    match a GROUP BY expression holding bound parameters to the same expression in the select list.
+    """
+    cr, mu = CodeRecord.__table__.c, Municipality.__table__.c
+    dims = _dimensions(
+        query,
+        settings,
+        day=cr.held_on,
+        municipality=cr.municipality_code,
+        county=mu.county_code,
+        sex=cr.legal_sex,
+        age=cr.age_years,
+        occasion=cr.occasion,
+        org_kind=cr.organisation_kind,
+    )
+    keys = ["meeting_id", "person_id", "meeting_kind"]
+    if with_case:
+        keys += ["case_id", "held_on"]
+    if per_organisation_kind:
+        keys.append("organisation_kind")
+    source = CodeRecord.__table__
+    if "county" in query.by:
+        source = source.join(Municipality.__table__, mu.code == cr.municipality_code)
+    base = (
+        select(
+            *(cr[key] for key in keys),
+            cr.kind,
+            cr.sign,
+            *(expression.label(f"d_{name}") for name, expression in dims),
+        )
+        .select_from(source)
+        .where(
+            _period_filter(cr.held_on, query),
+            _area_filter(cr.municipality_code, query),
+            *([or_(cr.kind != "sip", cr.code == query.code)] if query.code else []),
+        )
+        .subquery("coded")
+    )
+    group = [base.c[key] for key in keys] + [base.c[f"d_{name}"] for name, _ in dims]
+    sip = func.sum(case((base.c.kind == "sip", base.c.sign), else_=0))
+    distance = func.sum(case((base.c.kind == "distance", base.c.sign), else_=0))
+    statement = select(*group, distance.label("distance")).group_by(*group).having(sip > 0)
+    return statement.subquery("sip_meeting"), [name for name, _ in dims]
+
+
+def _grouped(base, keys: list[str], aggregates):
+    """SELECT keys, aggregates(base) FROM (base) GROUP BY keys: group by plain columns of a subquery."""
+    sub = base.subquery()
+    columns = [sub.c[key] for key in keys]
+    return select(*columns, *aggregates(sub)).group_by(*columns)
+
+
+def _attended(meeting_id, kind: str):
+    p, a = Participant.__table__.c, Attendance.__table__.c
+    return exists(
+        select(1)
+        .select_from(Attendance.__table__.join(Participant.__table__, p.id == a.participant_id))
+        .where(a.meeting_id == meeting_id, p.kind == kind, a.mode != "absent")
+    )
+
+
+def _share(numerator, denominator):
+    if not isinstance(numerator, int) or not isinstance(denominator, int) or denominator == 0:
+        return None
+    return round(100 * numerator / denominator, 1)
+
+
+# --- The indicator groups --------------------------------------------------------------------------------
+
+MEETING_COUNTS = ("persons", "sips", "first", "follow_up", "video", "digital", "classified")
+EXTRA_COUNTS = ("narstaende", "person_present")
+MEETING_COLUMNS = (
+    ("persons", _l("Number of persons who received a SIP per quarter")),
+    ("sips", _l("Number of SIPs")),
+    ("first", _l("First SIP meetings")),
+    ("follow_up", _l("Follow-up SIP meetings")),
+    ("video", _l("Number of SIPs held by video")),
+    ("digital_share", _l("Share of care planning meetings held fully or partly digitally (%)")),
+    ("narstaende_share", _l("Share of SIPs with a närstående present (%)")),
+    ("person_present_share", _l("Share of SIPs where the person took part (%)")),
+)
+
+
+def meeting_indicators(session: Session, query: StatsQuery, settings: Settings, by=None) -> tuple[list, list]:
+    """Persons, SIPs (first, follow-up), video, digital share, närstående and person present: one query."""
+    by = query.by if by is None else by
+    q = StatsQuery(
+        query.start, query.end, query.county, query.municipality, tuple(by), query.compare_years, query.code
+    )
+    inner, names = _sip_meetings(q, settings, per_organisation_kind="organisation_kind" in by)
+    m = Meeting.__table__.c
+    dim_columns = [inner.c[f"d_{name}"] for name in names]
+
+    def count_when(condition):
+        return func.sum(case((condition, 1), else_=0))
+
+    statement = (
+        select(
+            *dim_columns,
+            func.count(func.distinct(inner.c.person_id)).label("persons"),
+            func.count().label("sips"),
+            count_when(inner.c.meeting_kind == "first").label("first"),
+            count_when(inner.c.meeting_kind != "first").label("follow_up"),
+            count_when(inner.c.distance > 0).label("video"),
+            count_when(m.classification.in_(DIGITAL)).label("digital"),
+            count_when(m.classification.is_not(None)).label("classified"),
+            count_when(_attended(inner.c.meeting_id, "narstaende")).label("narstaende"),
+            count_when(_attended(inner.c.meeting_id, "person")).label("person_present"),
+        )
+        .select_from(inner.join(Meeting.__table__, m.id == inner.c.meeting_id))
+        .where(m.status == HELD)
+        .group_by(*dim_columns)
+        .order_by(*dim_columns)
+    )
+    rows = []
+    for record in session.execute(statement).mappings():
+        row = {name: record[f"d_{name}"] for name in names}
+        for key in (*MEETING_COUNTS, *EXTRA_COUNTS):
+            row[key] = int(record[key] or 0)
+        rows.append(row)
+    return rows, names
+
+
+def _with_shares(row: dict) -> dict:
+    row["digital_share"] = _share(row["digital"], row["classified"])
+    row["narstaende_share"] = _share(row["narstaende"], row["sips"])
+    row["person_present_share"] = _share(row["person_present"], row["sips"])
+    return row
+
+
+def lead_time_histograms(session: Session, query: StatsQuery, settings: Settings) -> dict[str, dict]:
+    """Days from request to first meeting, utskrivningsklar to kallelse, plan to follow-up, per group.
+
+    Each is one GROUP BY (group, days) count; the median and maximum are read from that bounded histogram.
+    """
+    inner, names = _sip_meetings(query, settings, per_organisation_kind=False, with_case=True)
+    dims = [inner.c[f"d_{name}"] for name in names]
+    sc, dl, m = SipCase.__table__.c, Deadline.__table__.c, Meeting.__table__.c
+    out: dict[str, dict] = {}
+
+    dim_keys = [f"d_{name}" for name in names]
+
+    def histogram(*columns, where, joined, with_within=False):
+        base = select(*dims, *columns).select_from(joined).where(*where)
+        keys = [*dim_keys, "days", *(["within"] if with_within else [])]
+        return _grouped(base, keys, lambda sub: [func.count().label("n")])
+
+    out["request_to_first"] = _histograms(
+        session,
+        histogram(
+            days_between(sc.requested_at, inner.c.held_on).label("days"),
+            where=[inner.c.meeting_kind == "first"],
+            joined=inner.join(SipCase.__table__, sc.id == inner.c.case_id),
+        ),
+        names,
+    )
+    out["utskrivningsklar_to_kallelse"] = _histograms(
+        session,
+        histogram(
+            days_between(sc.utskrivningsklar_at, dl.met_at).label("days"),
+            case((dl.met_at <= dl.due_at, 1), else_=0).label("within"),
+            where=[inner.c.meeting_kind == "first", sc.utskrivningsklar_at.is_not(None)],
+            joined=inner.join(SipCase.__table__, sc.id == inner.c.case_id).join(
+                Deadline.__table__,
+                and_(dl.case_id == sc.id, dl.kind == settings.kallelse_deadline, dl.met_at.is_not(None)),
+            ),
+            with_within=True,
+        ),
+        names,
+        within=True,
+    )
+    earlier = Meeting.__table__.alias("earlier")
+    previous = (
+        select(func.max(earlier.c.held_at))
+        .where(earlier.c.case_id == m.case_id, earlier.c.status == HELD, earlier.c.held_at < m.held_at)
+        .scalar_subquery()
+    )
+    out["plan_to_follow_up"] = _histograms(
+        session,
+        histogram(
+            days_between(previous, inner.c.held_on).label("days"),
+            where=[inner.c.meeting_kind != "first"],
+            joined=inner.join(Meeting.__table__, m.id == inner.c.meeting_id),
+        ),
+        names,
+    )
+    return out
+
+
+def _histograms(session, statement, names, *, within: bool = False) -> dict:
+    groups: dict[tuple, dict] = defaultdict(lambda: {"days": [], "within": 0})
+    for record in session.execute(statement).mappings():
+        if record["days"] is None:
+            continue
+        group = groups[tuple(record[f"d_{name}"] for name in names)]
+        group["days"].extend([int(record["days"])] * int(record["n"]))
+        if within and record["within"]:
+            group["within"] += int(record["n"])
+    return groups
+
+
+def case_outcomes(session: Session, query: StatsQuery, settings: Settings) -> dict[tuple, dict]:
+    """Offered, accepted and declined SIPs (by request date) and follow-ups due and held by their date."""
+    sc, p, tl, dl = SipCase.__table__.c, Person.__table__.c, TransitionLog.__table__.c, Deadline.__table__.c
+    mu = Municipality.__table__.c
+    out: dict[tuple, dict] = defaultdict(
+        lambda: {"offered": 0, "accepted": 0, "declined": 0, "follow_ups_due": 0, "follow_ups_on_time": 0}
+    )
+
+    def in_period(column):
+        return or_(
+            *(
+                and_(column >= _midnight(s), column < _midnight(e + timedelta(days=1)))
+                for s, e in query.periods()
+            )
+        )
+
+    def stepped(triggers):
+        return exists(select(1).where(tl.case_id == sc.id, tl.trigger.in_(triggers or ("",))))
+
+    def dims_for(day):
+        return _dimensions(
+            query,
+            settings,
+            day=day,
+            municipality=p.home_municipality_code,
+            county=mu.county_code,
+            sex=p.legal_sex,
+            age=None,
+            occasion=sc.occasion,
+            org_kind=None,
+        )
+
+    people = SipCase.__table__.join(Person.__table__, p.id == sc.person_id)
+    if "county" in query.by:
+        people = people.join(Municipality.__table__, mu.code == p.home_municipality_code)
+    dims = dims_for(func.date(sc.requested_at))
+    keys = [f"d_{name}" for name, _ in dims]
+    base = (
+        select(
+            *(expression.label(f"d_{name}") for name, expression in dims),
+            case((stepped(settings.accept_triggers), 1), else_=0).label("accepted"),
+            case((stepped(settings.decline_triggers), 1), else_=0).label("declined"),
+        )
+        .select_from(people)
+        .where(in_period(sc.requested_at), _area_filter(p.home_municipality_code, query))
+    )
+    offered = _grouped(
+        base,
+        keys,
+        lambda sub: [
+            func.count().label("offered"),
+            func.sum(sub.c.accepted).label("accepted"),
+            func.sum(sub.c.declined).label("declined"),
+        ],
+    )
+    for record in session.execute(offered).mappings():
+        row = out[tuple(record[key] for key in keys)]
+        for key in ("offered", "accepted", "declined"):
+            row[key] = int(record[key] or 0)
+
+    dims = dims_for(func.date(dl.due_at))
+    base = (
+        select(
+            *(expression.label(f"d_{name}") for name, expression in dims),
+            case((and_(dl.met_at.is_not(None), dl.met_at <= dl.due_at), 1), else_=0).label("on_time"),
+        )
+        .select_from(Deadline.__table__.join(people, sc.id == dl.case_id))
+        .where(
+            dl.kind == settings.follow_up_deadline,
+            dl.cancelled_at.is_(None),
+            in_period(dl.due_at),
+            _area_filter(p.home_municipality_code, query),
+        )
+    )
+    due = _grouped(
+        base, keys, lambda sub: [func.count().label("due"), func.sum(sub.c.on_time).label("on_time")]
+    )
+    for record in session.execute(due).mappings():
+        row = out[tuple(record[key] for key in keys)]
+        row["follow_ups_due"] = int(record["due"] or 0)
+        row["follow_ups_on_time"] = int(record["on_time"] or 0)
+    return out
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=UTC)
+
+
+def attendance_by_organisation_kind(session: Session, query: StatsQuery, settings: Settings) -> list[dict]:
+    """How each organisation type took part in the period's SIP meetings: on site, video, phone, absent."""
+    cr, a, pt, o = (
+        CodeRecord.__table__.c,
+        Attendance.__table__.c,
+        Participant.__table__.c,
+        Organisation.__table__.c,
+    )
+    meetings = (
+        select(cr.meeting_id)
+        .where(_period_filter(cr.held_on, query), _area_filter(cr.municipality_code, query))
+        .group_by(cr.meeting_id)
+        .having(func.sum(case((cr.kind == "sip", cr.sign), else_=0)) > 0)
+    )
+    statement = (
+        select(o.kind, a.mode, func.count().label("n"))
+        .select_from(
+            Attendance.__table__.join(Participant.__table__, pt.id == a.participant_id).join(
+                Organisation.__table__, o.id == pt.organisation_id
+            )
+        )
+        .where(a.meeting_id.in_(meetings), pt.kind == "organisation")
+        .group_by(o.kind, a.mode)
+        .order_by(o.kind, a.mode)
+    )
+    by_kind: dict[str, dict] = {}
+    for kind, mode, n in session.execute(statement):
+        row = by_kind.setdefault(
+            kind, {"organisation_kind": kind, "on_site": 0, "video": 0, "phone": 0, "absent": 0}
+        )
+        row[mode] = int(n)
+    rows = []
+    for row in by_kind.values():
+        row["invited"] = row["on_site"] + row["video"] + row["phone"] + row["absent"]
+        row["attended"] = row["invited"] - row["absent"]
+        row["attended_share"] = _share(row["attended"], row["invited"])
+        row["absent_share"] = _share(row["absent"], row["invited"])
+        rows.append(row)
+    return rows
+
+
+# --- The answer ------------------------------------------------------------------------------------------
+
+
+def _lead_row(days: list[int]) -> dict:
+    if not days:
+        return {"n": 0, "median": None, "max": None}
+    return {"n": len(days), "median": statistics.median(days), "max": max(days)}
+
+
+# How many steps `indicators` reports to its progress callback (one per indicator group): a bar's length.
+PROGRESS_STEPS = 5
+
+
+def indicators(session: Session, query: StatsQuery, settings: Settings, progress=None) -> dict:
+    """Every indicator table, labelled and through disclosure control: what every page and export shows."""
+    labeller = _Labeller(session, settings)
+
+    def tick() -> None:
+        if progress is not None:
+            progress(1)
+
+    dim_names = (["period"] if query.compare_years else []) + list(query.by)
+
+    rows, _ = meeting_indicators(session, query, settings)
+    tick()
+    total_rows, _ = meeting_indicators(session, query, settings, by=())
+    tick()
+    total = None
+    if not query.compare_years:
+        # Persons are distinct over the whole period, so the total is counted, not summed.
+        total = _with_shares(total_rows[0] if total_rows else dict.fromkeys(MEETING_COUNTS + EXTRA_COUNTS, 0))
+    rows = [_with_shares(row) for row in rows]
+    meeting_table = _table(
+        "meetings",
+        _l("SIP meetings"),
+        dim_names,
+        MEETING_COLUMNS,
+        rows,
+        total,
+        labeller,
+        settings,
+        counts=MEETING_COUNTS + EXTRA_COUNTS,
+        shares={
+            "digital_share": ("digital", "classified"),
+            "narstaende_share": ("narstaende", "sips"),
+            "person_present_share": ("person_present", "sips"),
+        },
+    )
+
+    histograms = lead_time_histograms(session, query, settings)
+    tick()
+    keys = sorted(
+        {key for groups in histograms.values() for key in groups}, key=lambda k: tuple(str(v) for v in k)
+    )
+    lead_rows = []
+    for key in keys:
+        row = dict(zip([n for n in dim_names], key, strict=True))
+        for measure, groups in histograms.items():
+            group = groups.get(key, {"days": [], "within": 0})
+            stats = _lead_row(group["days"])
+            row[f"{measure}_n"] = stats["n"]
+            row[f"{measure}_median"] = stats["median"]
+            row[f"{measure}_max"] = stats["max"]
+            if measure == "utskrivningsklar_to_kallelse":
+                row["kallelse_within"] = group["within"]
+                row["kallelse_within_share"] = _share(group["within"], stats["n"])
+        lead_rows.append(row)
+    lead_table = _table(
+        "lead_times",
+        _l("Lead times (days)"),
+        dim_names,
+        LEAD_COLUMNS,
+        lead_rows,
+        None,
+        labeller,
+        settings,
+        counts=(
+            "request_to_first_n",
+            "utskrivningsklar_to_kallelse_n",
+            "plan_to_follow_up_n",
+            "kallelse_within",
+        ),
+        shares={"kallelse_within_share": ("kallelse_within", "utskrivningsklar_to_kallelse_n")},
+        small_sample={
+            f"{measure}_{stat}": f"{measure}_n"
+            for measure in ("request_to_first", "utskrivningsklar_to_kallelse", "plan_to_follow_up")
+            for stat in ("median", "max")
+        },
+    )
+
+    outcomes = case_outcomes(session, query, settings)
+    tick()
+    outcome_rows = []
+    totals = {"offered": 0, "accepted": 0, "declined": 0, "follow_ups_due": 0, "follow_ups_on_time": 0}
+    for key in sorted(outcomes, key=lambda k: tuple(str(v) for v in k)):
+        row = dict(zip(dim_names, key, strict=True)) | outcomes[key]
+        for name in totals:
+            totals[name] += row[name]
+        outcome_rows.append(_outcome_shares(row))
+    outcome_table = _table(
+        "outcomes",
+        _l("Offered SIPs and follow-ups"),
+        dim_names,
+        OUTCOME_COLUMNS,
+        outcome_rows,
+        _outcome_shares(dict(totals)),
+        labeller,
+        settings,
+        counts=tuple(totals),
+        shares={
+            "accepted_share": ("accepted", "offered"),
+            "follow_ups_on_time_share": ("follow_ups_on_time", "follow_ups_due"),
+        },
+    )
+
+    attendance_rows = attendance_by_organisation_kind(session, query, settings)
+    tick()
+    attendance_counts = ("on_site", "video", "phone", "absent", "invited", "attended")
+    attendance_total = {k: sum(r[k] for r in attendance_rows) for k in attendance_counts}
+    attendance_total["attended_share"] = _share(attendance_total["attended"], attendance_total["invited"])
+    attendance_total["absent_share"] = _share(attendance_total["absent"], attendance_total["invited"])
+    attendance_table = _table(
+        "attendance",
+        _l("Attendance per organisation type"),
+        ["organisation_kind"],
+        ATTENDANCE_COLUMNS,
+        attendance_rows,
+        attendance_total,
+        labeller,
+        settings,
+        counts=attendance_counts,
+        shares={"attended_share": ("attended", "invited"), "absent_share": ("absent", "invited")},
+    )
+    return {
+        "query": query.as_dict(),
+        "suppression_threshold": settings.threshold,
+        "tables": [meeting_table, lead_table, outcome_table, attendance_table],
+    }
+
+
+def _outcome_shares(row: dict) -> dict:
+    row["accepted_share"] = _share(row["accepted"], row["offered"])
+    row["follow_ups_on_time_share"] = _share(row["follow_ups_on_time"], row["follow_ups_due"])
+    return row
+
+
+LEAD_COLUMNS = (
+    ("request_to_first_n", _l("First meetings")),
+    ("request_to_first_median", _l("Request to first meeting, median")),
+    ("request_to_first_max", _l("Request to first meeting, max")),
+    ("utskrivningsklar_to_kallelse_n", _l("Discharge SIPs with a kallelse")),
+    ("utskrivningsklar_to_kallelse_median", _l("Utskrivningsklar to kallelse, median")),
+    ("utskrivningsklar_to_kallelse_max", _l("Utskrivningsklar to kallelse, max")),
+    ("kallelse_within", _l("Kallelse within the deadline")),
+    ("kallelse_within_share", _l("Share of kallelser within the deadline (%)")),
+    ("plan_to_follow_up_n", _l("Follow-up meetings")),
+    ("plan_to_follow_up_median", _l("Plan to follow-up, median")),
+    ("plan_to_follow_up_max", _l("Plan to follow-up, max")),
+)
+OUTCOME_COLUMNS = (
+    ("offered", _l("SIPs offered")),
+    ("accepted", _l("SIPs accepted")),
+    ("declined", _l("SIPs declined")),
+    ("accepted_share", _l("Share of offered SIPs accepted (%)")),
+    ("follow_ups_due", _l("Follow-ups due")),
+    ("follow_ups_on_time", _l("Follow-ups held by their date")),
+    ("follow_ups_on_time_share", _l("Share of follow-ups held by their date (%)")),
+)
+ATTENDANCE_COLUMNS = (
+    ("on_site", _l("On site")),
+    ("video", _l("Video")),
+    ("phone", _l("Phone")),
+    ("absent", _l("Absent")),
+    ("invited", _l("Taking part in the SIP")),
+    ("attended_share", _l("Share attended (%)")),
+    ("absent_share", _l("Share absent (%)")),
+)
+
+
+class _Labeller:
+    """Turns breakdown values (codes) into the words a reader sees."""
+
+    def __init__(self, session: Session, settings: Settings):
+        self.municipalities = dict(session.execute(select(Municipality.code, Municipality.name)).all())
+        self.counties = dict(session.execute(select(County.code, County.name)).all())
+        self.settings = settings
+
+    def label(self, name: str, value) -> str:
+        if value is None or value == NOT_APPLICABLE:
+            return NOT_APPLICABLE
+        if name == "municipality":
+            return self.municipalities.get(value, value)
+        if name == "county":
+            return self.counties.get(value, value)
+        if name == "quarter":
+            return f"{int(value) // 10} K{int(value) % 10}"
+        if name == "sex":
+            return str(SEX_LABELS.get(value, SEX_LABELS["unknown"]))
+        if name == "occasion":
+            return str(self.settings.occasion_labels.get(value, value))
+        if name == "organisation_kind":
+            return str(ORGANISATION_KIND_LABELS.get(value, value))
+        return str(value)
+
+
+def _table(
+    key, title, dim_names, columns, rows, total, labeller, settings, *, counts, shares, small_sample=None
+):
+    suppress_table(
+        rows, total, threshold=settings.threshold, counts=counts, shares=shares, small_sample=small_sample
+    )
+    header = [{"key": name, "label": str(BREAKDOWN_LABELS[name])} for name in dim_names]
+    header += [{"key": name, "label": str(label)} for name, label in columns]
+    shown = [name for name, _ in columns]
+    out_rows = []
+    for row in rows:
+        cells = {name: labeller.label(name, row.get(name)) for name in dim_names}
+        cells |= {name: plain(row.get(name)) for name in shown}
+        out_rows.append(cells)
+    out_total = None
+    if total is not None:
+        out_total = {name: "" for name in dim_names} | {name: plain(total.get(name)) for name in shown}
+        if dim_names:
+            out_total[dim_names[0]] = str(_l("Total"))
+    return {"key": key, "title": str(title), "columns": header, "rows": out_rows, "total": out_total}

@@ -1,0 +1,194 @@
+"""The coordinator's dashboard, its exports (CSV, XLSX, PDF) and the JSON endpoint: the same numbers."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, Response, current_app, jsonify, render_template, request
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import select
+
+from sipflow.clock import now_utc
+from sipflow.coding.models import CodeDefinition
+from sipflow.db import get_session
+from sipflow.errors import InvalidInput
+from sipflow.people.models import County, Municipality
+from sipflow.security import login_manager
+from sipflow.stats import exports
+from sipflow.stats.services import BREAKDOWN_LABELS, BREAKDOWNS, indicators, parse_query, settings_from
+from sipflow.web import current_locale, workflow_registry
+
+bp = Blueprint("stats", __name__, url_prefix="/statistik")
+COORDINATOR = "coordinator"
+DEFAULT_BY = "municipality,quarter"
+
+
+@bp.before_request
+def _coordinators_only():
+    """The statistics are for coordinators; anyone else logged in gets 403."""
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    if not current_user.has_role(COORDINATOR):
+        if request.path.endswith(".json"):
+            return jsonify(error="not_allowed", reason=str(_l("This page is for coordinators."))), 403
+        return render_template("errors/forbidden.html", message=_l("This page is for coordinators.")), 403
+    return None
+
+
+def _this_year() -> tuple[str, str]:
+    today = now_utc().date()
+    return date(today.year, 1, 1).isoformat(), today.isoformat()
+
+
+def _args() -> dict:
+    """The filters as typed (kept on the page), with this year so far as the default period."""
+    start, end = _this_year()
+    return {
+        "from": request.args.get("from", start)[:20],
+        "to": request.args.get("to", end)[:20],
+        "county": request.args.get("county", "")[:10],
+        "municipality": request.args.get("municipality", "")[:10],
+        "by": request.args.get("by", DEFAULT_BY)[:200],
+        "compare_years": request.args.get("compare_years", "0")[:4],
+        "code": request.args.get("code", "")[:20],
+    }
+
+
+def _answer(args: dict) -> dict:
+    session = get_session()
+    query = parse_query(
+        session,
+        start=args["from"],
+        end=args["to"],
+        county=args["county"],
+        municipality=args["municipality"],
+        by=args["by"],
+        compare_years=args["compare_years"],
+        code=args["code"],
+    )
+    settings = settings_from(current_app.config, workflow_registry(), current_locale())
+    return indicators(session, query, settings)
+
+
+def _choices() -> dict:
+    session = get_session()
+    return {
+        "codes": session.execute(
+            select(CodeDefinition.code, CodeDefinition.label)
+            .where(CodeDefinition.kind == "sip")
+            .order_by(CodeDefinition.code)
+        ).all(),
+        "counties": session.execute(select(County.code, County.name).order_by(County.name)).all(),
+        "municipalities": session.execute(
+            select(Municipality.code, Municipality.name, Municipality.county_code).order_by(Municipality.name)
+        ).all(),
+        "breakdowns": [("", _l("No breakdown"))]
+        + [(name, BREAKDOWN_LABELS[name]) for name in BREAKDOWNS]
+        + [
+            ("municipality,quarter", _l("Municipality and quarter")),
+            ("county,quarter", _l("County and quarter")),
+            ("sex,age_band", _l("Sex and age band")),
+        ],
+    }
+
+
+def _charts(answer: dict) -> list[dict]:
+    """Bars per municipality and the trend per quarter of SIPs, when the breakdown has them."""
+    table = answer["tables"][0]
+    by = answer["query"]["by"]
+    charts = []
+    for name, drawer, title in (
+        ("municipality", exports.bar_chart_svg, _l("Number of SIPs per municipality")),
+        ("quarter", exports.line_chart_svg, _l("Number of SIPs per quarter")),
+    ):
+        if name not in by:
+            continue
+        sums: dict[str, object] = {}
+        for row in table["rows"]:
+            label, value = row[name], row["sips"]
+            if isinstance(value, int) and isinstance(sums.get(label, 0), int):
+                sums[label] = sums.get(label, 0) + value
+            else:  # a hidden part makes the whole bar hidden
+                sums[label] = value
+        points = list(sums.items())
+        description = "; ".join(f"{label}: {value}" for label, value in points)
+        charts.append({"svg": drawer(str(title), description, points), "title": title, "points": points})
+    return charts
+
+
+@bp.get("/")
+def dashboard():
+    """The coordinator's start page: filters, indicator tables, charts and download links."""
+    args = _args()
+    errors: dict[str, str] = {}
+    answer = None
+    try:
+        answer = _answer(args)
+    except InvalidInput as error:
+        errors[error.field or "from"] = str(error.message)
+    return (
+        render_template(
+            "stats/dashboard.html",
+            args=args,
+            errors=errors,
+            answer=answer,
+            charts=_charts(answer) if answer else [],
+            query_string=request.query_string.decode("ascii", "replace"),
+            **_choices(),
+        ),
+        400 if errors else 200,
+    )
+
+
+@bp.get("/indikatorer.json")
+def as_json():
+    """The same numbers as JSON; a bad filter answers 400 with the field and the reason."""
+    try:
+        return jsonify(_answer(_args()))
+    except InvalidInput as error:
+        return jsonify(error="invalid", field=error.field, reason=str(error.message)), 400
+
+
+def _download(make, mimetype: str, filename: str, args: dict | None = None):
+    try:
+        answer = _answer(args or _args())
+    except InvalidInput as error:
+        return jsonify(error="invalid", field=error.field, reason=str(error.message)), 400
+    return Response(
+        make(answer),
+        mimetype=mimetype,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"},
+    )
+
+
+@bp.get("/indikatorer.csv")
+def as_csv():
+    """The SIP meeting table as CSV."""
+    return _download(exports.to_csv, "text/csv; charset=utf-8", "sip-indikatorer.csv")
+
+
+@bp.get("/indikatorer.xlsx")
+def as_xlsx():
+    """Every indicator table as a sheet of an XLSX workbook."""
+    return _download(
+        exports.to_xlsx,
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "sip-indikatorer.xlsx",
+    )
+
+
+@bp.get("/kvartalsrapport.pdf")
+def quarterly_pdf():
+    """The quarterly report of a county as PDF: every table, by municipality."""
+    args = _args() | {"by": "municipality"}
+    session = get_session()
+    county = session.get(County, args["county"]) if args["county"] else None
+    heading = str(_l("SIP statistics")) + (f": {county.name}" if county else "")
+    subtitle = f"{args['from']} – {args['to']}"
+    return _download(
+        lambda answer: exports.to_pdf(answer, heading=heading, subtitle=subtitle, made_at=now_utc()),
+        "application/pdf",
+        "sip-kvartalsrapport.pdf",
+        args,
+    )

@@ -1,0 +1,253 @@
+"""Every output (page, chart, CSV, XLSX, JSON, PDF, CLI) shows the same numbers, with small counts hidden."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+from datetime import date
+
+import pytest
+from openpyxl import load_workbook
+from webkit import login
+
+from sipflow.cli import sipflow_cli
+
+KALMAR, NYBRO = "0880", "0881"
+PERIOD = {"from": "2026-01-01", "to": "2026-03-31", "county": "08", "by": "municipality"}
+
+
+@pytest.fixture
+def kalmar(world, db_session):
+    """Kalmar: 6 persons with a SIP (one of them twice), 2 by video; Nybro: 2 persons (a small count)."""
+    for index in range(6):
+        case = world.case(world.person(KALMAR))
+        world.meeting(case, date(2026, 1, 10), municipality=KALMAR, video=index < 2)
+        if index == 0:
+            world.meeting(case, date(2026, 3, 10), kind="follow_up", municipality=KALMAR)
+    for _ in range(2):
+        world.meeting(world.case(world.person(NYBRO)), date(2026, 2, 10), municipality=NYBRO)
+    db_session.commit()
+    return world
+
+
+@pytest.fixture
+def coordinator(client, make_user):
+    """A client logged in as a coordinator (no unit)."""
+    make_user(None, "coordinator", "kerstin-test")
+    login(client, "kerstin-test")
+    return client
+
+
+def cell_value(cell):
+    """A cell as a reader compares it: numbers by value (a spreadsheet keeps 50.0 as 50), empty as ""."""
+    if cell is None:
+        return ""
+    return float(cell) if isinstance(cell, int | float) else cell
+
+
+def json_answer(client, **params):
+    return client.get("/statistik/indikatorer.json", query_string=PERIOD | params).get_json()
+
+
+def test_the_coordinator_lands_on_the_dashboard_and_sees_tables_and_charts(client, make_user, kalmar):
+    make_user(None, "coordinator", "kerstin-lands")
+    response = login(client, "kerstin-lands")
+    assert response.status_code == 302 and response.location.endswith("/statistik/")
+    page = client.get("/statistik/", query_string=PERIOD).get_data(as_text=True)
+    assert "Antal personer som erhållit SIP per kvartal" in page
+    assert "Antal SIP genomförda via video" in page
+    assert "<svg" in page and "<title" in page and "<desc" in page
+    assert 'id="download-xlsx"' in page
+    for name in ("county", "municipality", "from", "to", "by"):
+        assert f'id="{name}"' in page
+
+
+def test_small_counts_are_hidden_in_the_table_and_the_chart(coordinator, kalmar):
+    page = coordinator.get("/statistik/", query_string=PERIOD).get_data(as_text=True)
+    nybro_row = page[page.index("<td>Nybro</td>") : page.index("</tr>", page.index("<td>Nybro</td>"))]
+    assert "&lt;5" in nybro_row and "<td>2</td>" not in nybro_row
+    chart = page[page.index("<svg") : page.index("</svg>")]
+    # Kalmar's 7 would be the total minus Nybro's: hidden as well (complementary suppression).
+    assert "Nybro: &lt;5" in chart and "Kalmar: .." in chart and ">7<" not in chart
+
+
+def test_json_hides_small_counts_and_the_total_that_would_give_them_away(coordinator, kalmar):
+    answer = json_answer(coordinator)
+    meetings = next(t for t in answer["tables"] if t["key"] == "meetings")
+    rows = {row["municipality"]: row for row in meetings["rows"]}
+    assert rows["Nybro"]["persons"] == "<5" and rows["Nybro"]["sips"] == "<5"
+    # Total 8 persons minus Kalmar's 6 would give Nybro's 2: complementary suppression hides Kalmar's too.
+    assert (rows["Kalmar"]["persons"], rows["Kalmar"]["sips"]) == ("..", "..")
+    assert (meetings["total"]["persons"], meetings["total"]["sips"]) == (8, 9)
+    # Kalmar's video count (2) is small and so is the total of 2.
+    assert rows["Kalmar"]["video"] == "<5" and meetings["total"]["video"] == "<5"
+
+
+def test_csv_and_xlsx_read_back_equal_to_the_json(coordinator, kalmar):
+    answer = json_answer(coordinator)
+    meetings = next(t for t in answer["tables"] if t["key"] == "meetings")
+    keys = [column["key"] for column in meetings["columns"]]
+    expected = [[column["label"] for column in meetings["columns"]]]
+    expected += [["" if row[k] is None else str(row[k]) for k in keys] for row in meetings["rows"]]
+    expected.append(["" if meetings["total"][k] is None else str(meetings["total"][k]) for k in keys])
+
+    body = coordinator.get("/statistik/indikatorer.csv", query_string=PERIOD).get_data()
+    lines = list(csv.reader(io.StringIO(body.decode("utf-8-sig")), delimiter=";"))
+    assert lines == expected
+
+    workbook = load_workbook(
+        io.BytesIO(coordinator.get("/statistik/indikatorer.xlsx", query_string=PERIOD).get_data())
+    )
+    for table in answer["tables"]:
+        sheet = [
+            [cell_value(cell) for cell in line] for line in workbook[table["key"]].iter_rows(values_only=True)
+        ]
+        table_keys = [column["key"] for column in table["columns"]]
+        want = [[column["label"] for column in table["columns"]]]
+        want += [[cell_value(row[k]) for k in table_keys] for row in table["rows"]]
+        if table["total"] is not None:
+            want.append([cell_value(table["total"][k]) for k in table_keys])
+        assert sheet == want
+
+
+def test_the_quarterly_pdf_hides_small_counts(coordinator, kalmar, tmp_path):
+    response = coordinator.get("/statistik/kvartalsrapport.pdf", query_string=PERIOD)
+    assert response.mimetype == "application/pdf"
+    path = tmp_path / "report.pdf"
+    path.write_bytes(response.get_data())
+    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True).stdout
+    assert "Kalmar län" in text
+    nybro = next(line for line in text.splitlines() if "Nybro" in line)
+    assert "<5" in nybro and " 2 " not in f" {nybro} "
+
+
+def test_the_cli_writes_the_same_numbers(app, kalmar, tmp_path):
+    runner = app.test_cli_runner()
+    out = tmp_path / "stats.json"
+    result = runner.invoke(
+        sipflow_cli,
+        [
+            "stats",
+            "--from",
+            "2026-01-01",
+            "--to",
+            "2026-03-31",
+            "--county",
+            "08",
+            "--by",
+            "municipality",
+            "--format",
+            "json",
+            "--output",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    meetings = json.loads(out.read_text())["tables"][0]
+    rows = {row["municipality"]: row for row in meetings["rows"]}
+    assert rows["Nybro"]["persons"] == "<5" and meetings["total"]["sips"] == 9
+    xlsx = tmp_path / "stats.xlsx"
+    result = runner.invoke(
+        sipflow_cli,
+        [
+            "stats",
+            "--from",
+            "2026-01-01",
+            "--to",
+            "2026-03-31",
+            "--by",
+            "municipality,quarter",
+            "--format",
+            "xlsx",
+            "--output",
+            str(xlsx),
+        ],
+    )
+    assert result.exit_code == 0 and load_workbook(xlsx)["meetings"].max_row > 1
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"from": "2026-03-31", "to": "2026-01-01"}, "to"),
+        ({"municipality": "9999"}, "municipality"),
+        ({"by": "shoe_size"}, "by"),
+        ({"from": "2000-01-01", "to": "2026-01-01"}, "to"),
+        ({"from": "yesterday"}, "from"),
+        ({"county": "99"}, "county"),
+        ({"code": "ZV051"}, "code"),
+        ({"compare_years": "21"}, "compare_years"),
+    ],
+)
+def test_bad_input_is_a_clear_refusal_never_a_500(coordinator, params, field):
+    response = coordinator.get("/statistik/indikatorer.json", query_string=PERIOD | params)
+    assert response.status_code == 400
+    assert response.get_json()["field"] == field and response.get_json()["reason"]
+    page = coordinator.get("/statistik/", query_string=PERIOD | params)
+    assert page.status_code == 400 and f'id="{field}-error"' in page.get_data(as_text=True)
+
+
+def test_bad_input_in_the_cli_is_a_usage_error(app):
+    result = app.test_cli_runner().invoke(
+        sipflow_cli, ["stats", "--from", "2026-03-31", "--to", "2026-01-01", "--format", "json"]
+    )
+    assert result.exit_code == 2 and "--to:" in result.output
+
+
+def test_staff_get_no_statistics(client, make_unit, make_user):
+    make_user(make_unit("region"), "staff", "staff-stats")
+    login(client, "staff-stats")
+    assert client.get("/statistik/indikatorer.json", query_string=PERIOD).status_code == 403
+    assert client.get("/statistik/", query_string=PERIOD).status_code == 403
+
+
+def test_the_quarterly_csv_has_one_row_per_municipality_with_persons_sips_and_video(coordinator, kalmar):
+    """Seeds §8 item 40: the export is by quarter and municipality, headed with the Swedish wording."""
+    body = coordinator.get(
+        "/statistik/indikatorer.csv", query_string=PERIOD | {"by": "quarter,municipality"}
+    ).get_data()
+    header, *rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig")), delimiter=";"))
+    assert header[:5] == [
+        "Kvartal",
+        "Kommun",
+        "Antal personer som erhållit SIP per kvartal",
+        "Antal SIP",
+        "Första SIP-möten",
+    ]
+    assert "Antal SIP genomförda via video" in header
+    assert [row[:2] for row in rows[:-1]] == [["2026 K1", "Kalmar"], ["2026 K1", "Nybro"]]
+    assert rows[-1][0] == "Totalt"
+
+
+def test_the_cli_shows_a_progress_bar_on_a_large_pull(app, kalmar, tmp_path):
+    result = app.test_cli_runner().invoke(
+        sipflow_cli,
+        [
+            "stats",
+            "--from",
+            "2020-01-01",
+            "--to",
+            "2026-12-31",
+            "--format",
+            "csv",
+            "--output",
+            str(tmp_path / "all.csv"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "Counting" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "by",
+    ["", "county", "year", "sex", "age_band", "occasion", "organisation_kind", "county,sex,age_band,quarter"],
+)
+def test_every_breakdown_answers_on_every_output(coordinator, kalmar, by):
+    params = PERIOD | {"by": by, "compare_years": "1"}
+    for path in ("/statistik/", "/statistik/indikatorer.json", "/statistik/indikatorer.csv"):
+        assert coordinator.get(path, query_string=params).status_code == 200, path
+    answer = json_answer(coordinator, by=by)
+    sips = [row["sips"] for row in answer["tables"][0]["rows"]]
+    assert answer["tables"][0]["total"]["sips"] == 9 and sips
