@@ -711,6 +711,9 @@ def _load_persona(session: Session, registry, hash_key: str, users: dict[str, Us
             continue
         if step.days_ago is None:
             at = _booked_meeting(session, case).ends_at + timedelta(hours=step.hours_after_meeting)
+            if at > now:
+                # A database an older demo filled has the meeting ahead: it is held when its time comes.
+                break
         else:
             at = now - timedelta(days=step.days_ago)
         plan = (step.data or {}).get("plan")
