@@ -22,8 +22,9 @@ from sipflow.demo import (
     load_synthetic_cases,
 )
 from sipflow.demo.population import DEMO_COUNTIES
-from sipflow.meetings.models import Attendance, Meeting
+from sipflow.meetings.models import Attendance, Meeting, MeetingDecision
 from sipflow.people.models import Municipality, Organisation, Person, Unit, User
+from sipflow.plans.models import HuvudansvarTransfer, Plan, PlanApproval, PlanGoal, PlanVersion
 from sipflow.security.passwords import verify_password
 
 
@@ -57,8 +58,8 @@ def test_personas_are_where_their_stories_are(app_ctx, db_session, registry):
     cases = persona_cases(db_session)
     assert {key: case.state for key, case in cases.items()} == {
         "viktoria": "consent_given",
-        "mikael": "invited",
-        "kim": "invited",
+        "mikael": "plan_established",
+        "kim": "meeting_held",
     }
     for case in cases.values():
         assert case.state in registry.get(case.workflow_name, case.workflow_version).states
@@ -69,7 +70,7 @@ def test_personas_are_where_their_stories_are(app_ctx, db_session, registry):
     assert (kim.workflow_name, kim.occasion) == ("sip_discharge", "discharge")
     kim_person = db_session.get(Person, kim.person_id)
     assert (kim_person.id_kind, kim_person.legal_sex) == ("reservnummer", "unknown")
-    assert timedelta(hours=20) < now_utc() - kim.utskrivningsklar_at < timedelta(hours=28)
+    assert timedelta(days=7) < now_utc() - kim.utskrivningsklar_at < timedelta(days=8)
     psychiatry = db_session.exec(select(Unit).where(Unit.key == "region-07-psykiatri-vaxjo")).one()
     assert kim.initiating_organisation_id == psychiatry.organisation_id
     deadline = db_session.exec(select(Deadline).where(Deadline.case_id == kim.id)).one()
@@ -82,10 +83,18 @@ def test_personas_are_where_their_stories_are(app_ctx, db_session, registry):
 def test_personas_keep_their_own_words_and_parties(app_ctx, db_session):
     load_demo()
     cases = persona_cases(db_session)
-    for key, case in cases.items():
-        for priority in PERSONA_PRIORITIES[key]:
-            assert priority in case.questions
-    assert "att jag får komma till ro och kunna sova" in cases["viktoria"].questions
+    # Viktoria has not started preparing: her words wait in the questions. Mikael's and Kim's are their own
+    # goals in the plan, and their questions are the agenda's.
+    for priority in PERSONA_PRIORITIES["viktoria"]:
+        assert priority in cases["viktoria"].questions
+    for key in ("mikael", "kim"):
+        plan = db_session.exec(select(Plan).where(Plan.case_id == cases[key].id)).one()
+        own = db_session.exec(
+            select(PlanGoal.text).where(PlanGoal.plan_id == plan.id, PlanGoal.kind == "own")
+        ).all()
+        assert set(PERSONA_PRIORITIES[key]) <= set(own)
+        assert not any(priority in cases[key].questions for priority in PERSONA_PRIORITIES[key])
+        assert "?" in cases[key].questions
 
     def organisations(case):
         rows = db_session.exec(
@@ -335,7 +344,8 @@ def test_demo_books_meetings_and_sends_their_invitations(app_ctx, db_session, ap
     assert meetings["mikael"].mode == "video" and meetings["mikael"].video_url.startswith("https://")
     assert meetings["kim"].mode == "on_site" and meetings["kim"].location.startswith("Psykiatriska kliniken")
     for meeting in meetings.values():
-        assert meeting.starts_at > now_utc() and meeting.status == "planned"
+        # Held on the booked day, in the past: the outcome page records no move.
+        assert meeting.ends_at < now_utc() and meeting.status == "held"
     # Kim has no address of her own (and her mother none either): they are called some other way.
     kim_channels = {
         i.channel
@@ -393,3 +403,60 @@ def test_cli_demo_progress_goes_to_stderr_when_asked(app):
     assert "synthetic cases: 20/20 (100 %)" in loud.stderr
     assert "synthetic cases:" not in loud.stdout
     assert "added 20 synthetic cases" in loud.stdout
+
+
+def test_mikael_has_an_established_plan_in_his_own_words(app_ctx, db_session):
+    load_demo()
+    mikael = persona_cases(db_session)["mikael"]
+    version = db_session.exec(select(PlanVersion).where(PlanVersion.case_id == mikael.id)).one()
+    content = version.content
+    assert version.number == 1 and version.pdf.startswith(b"%PDF")
+    assert [g["text"] for g in content["own_goals"]] == list(PERSONA_PRIORITIES["mikael"])
+    efforts = [e for e in content["efforts"] if e["kind"] == "effort"]
+    assert {e["unit"] for e in efforts} == {
+        "Vårdcentralen Teleborg",
+        "Socialtjänsten (IFO)",
+        "Arbetsförmedlingen Växjö",
+    }
+    for effort in efforts:
+        assert effort["organisation"] and effort["responsible"] and effort["status"] in ("planned", "ongoing")
+        assert effort["starts_on"] <= effort["ends_on"]
+    assert content["huvudansvar"]["organisation"] == "Växjö kommun"
+    transfer = db_session.exec(
+        select(HuvudansvarTransfer).where(HuvudansvarTransfer.case_id == mikael.id)
+    ).one()
+    assert transfer.user_id is not None  # given by a user through the service, logged
+    assert mikael.follow_up_on > now_utc()
+    meeting = db_session.exec(select(Meeting).where(Meeting.case_id == mikael.id)).one()
+    assert meeting.status == "held" and not meeting.moved and version.established_at > meeting.ends_at
+
+    approvals = db_session.exec(select(PlanApproval).where(PlanApproval.version_id == version.id)).all()
+    approved = [db_session.get(Participant, a.participant_id) for a in approvals]
+    organisations = {p.organisation_id for p in approved if p.kind == "organisation"}
+    taking_part = set(
+        db_session.exec(
+            select(Participant.organisation_id).where(
+                Participant.case_id == mikael.id, Participant.kind == "organisation"
+            )
+        ).all()
+    )
+    assert organisations == taking_part and "person" in {p.kind for p in approved}
+    assert {a.method for a in approvals} == {"meeting"}
+
+
+def test_kims_first_meeting_is_held_with_decisions(app_ctx, db_session):
+    load_demo()
+    kim = persona_cases(db_session)["kim"]
+    meeting = db_session.exec(select(Meeting).where(Meeting.case_id == kim.id)).one()
+    assert meeting.status == "held"
+    decisions = db_session.exec(select(MeetingDecision).where(MeetingDecision.meeting_id == meeting.id)).all()
+    assert len(decisions) == 3
+    for decision in decisions:
+        assert (
+            decision.text
+            and decision.organisation_id is not None
+            and decision.due_on > meeting.starts_at.date()
+        )
+    attended = db_session.exec(select(Attendance).where(Attendance.meeting_id == meeting.id)).all()
+    assert {a.mode for a in attended} >= {"on_site", "phone"}
+    assert persona_cases(db_session)["viktoria"].state == "consent_given"

@@ -18,10 +18,15 @@ from sipflow.cases.models import Participant, SipCase
 from sipflow.cases.participants import participating_organisations
 from sipflow.clock import add_days, local_to_utc, now_utc, to_local
 from sipflow.db import get_session, unit_of_work
+from sipflow.meetings.models import ATTENDANCE_MODES, Meeting
 from sipflow.people.identifiers import RESERVNUMMER, luhn_check_digit, parse_identifier
 from sipflow.people.models import Organisation, Unit, User
 from sipflow.people.reference import load_municipalities
 from sipflow.people.services import register_person
+from sipflow.plans.approvals import approve_version, newest_version
+from sipflow.plans.editor import plan_data, save_plan
+from sipflow.plans.responsibility import give_huvudansvar
+from sipflow.plans.services import find_plan
 from sipflow.security.passwords import hash_password
 
 DEMO_PASSWORD = "demo-sip-2026"
@@ -255,10 +260,13 @@ class Relative:
 
 @dataclass(frozen=True)
 class Step:
+    """A transition fired days_ago, or (days_ago None) hours_after_meeting after the booked meeting ends."""
+
     trigger: str
     actor: str
-    days_ago: float
+    days_ago: float | None
     data: dict | None = None
+    hours_after_meeting: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -277,6 +285,52 @@ class Persona:
     utskrivningsklar_days_ago: float | None = None
     # The person's own address for invitations (None: called some other way, by phone or letter).
     email: str | None = None
+    # The questions for the meeting's agenda (what the person wants to be taken up), not their priorities.
+    questions: str | None = None
+
+
+@dataclass(frozen=True)
+class DemoDecision:
+    """A decision taken at the meeting: what, by which unit, within how many days."""
+
+    text: str
+    unit_key: str
+    due_in_days: int
+
+
+@dataclass(frozen=True)
+class DemoOutcome:
+    """The meeting's outcome as the outcome page records it: attendance by unit or kind, and decisions."""
+
+    decisions: tuple[DemoDecision, ...]
+    # Attendance by unit key, or "person" / a närstående's relation; everyone else on site.
+    attendance: dict[str, str]
+
+
+@dataclass(frozen=True)
+class DemoEffort:
+    """An effort of the plan: what, the unit that owns it, the person responsible, its days and status."""
+
+    what: str
+    unit_key: str
+    responsible: str
+    starts_in_days: int
+    ends_in_days: int
+    status: str
+
+
+@dataclass(frozen=True)
+class DemoPlan:
+    """The plan as the editor writes it before it is established (days count from the meeting's day)."""
+
+    needs: str
+    efforts: tuple[DemoEffort, ...]
+    own_efforts: tuple[tuple[str, str], ...]  # (what, who does it) the person or a närstående does
+    huvudansvar_unit: str
+    huvudansvar_contact: str
+    follow_up_in_days: int
+    # Who recorded whose approval at the meeting: approving user for each organisation; the person's by actor.
+    approvals_by: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -289,6 +343,67 @@ class DemoMeeting:
     mode: str
     location: str | None = None
     room: str | None = None
+
+
+MIKAEL_OUTCOME = DemoOutcome(
+    decisions=(
+        DemoDecision(
+            "Samtal om alkoholvanorna och uppföljning av depressionsbehandlingen", "region-07-vc-teleborg", 14
+        ),
+        DemoDecision("Budget- och skuldrådgivning samt ansökan om boendestöd", "kommun-0780-ifo", 21),
+        DemoDecision(
+            "Kartläggning inför arbetsträning med daglig sysselsättning", "arbetsformedlingen-vaxjo", 30
+        ),
+    ),
+    attendance={"person": "video", "f.d. fru, mamma till barnen": "absent"},
+)
+
+MIKAEL_PLAN = DemoPlan(
+    needs=(
+        "Mikael behöver stöd med nedstämdheten och alkoholen, ordning på ekonomin och hemmet, "
+        "något att göra på dagarna och samma kontakter över tid."
+    ),
+    efforts=(
+        DemoEffort(
+            "Samtal om alkoholvanorna och uppföljning av depressionsbehandlingen",
+            "region-07-vc-teleborg",
+            "Anna Lind, distriktssköterska",
+            0,
+            120,
+            "ongoing",
+        ),
+        DemoEffort(
+            "Budget- och skuldrådgivning samt ansökan om boendestöd",
+            "kommun-0780-ifo",
+            "Sara Ek, socialsekreterare",
+            7,
+            180,
+            "ongoing",
+        ),
+        DemoEffort(
+            "Kartläggning inför arbetsträning med daglig sysselsättning",
+            "arbetsformedlingen-vaxjo",
+            "Omar Said, arbetsförmedlare",
+            14,
+            180,
+            "planned",
+        ),
+    ),
+    own_efforts=(("Går till dagverksamhetens träffar två gånger i veckan", "Mikael"),),
+    huvudansvar_unit="kommun-0780-ifo",
+    huvudansvar_contact="Sara Ek, Socialtjänsten (IFO), 0470-00 00 00",
+    follow_up_in_days=90,
+    approvals_by=("anna", "sara", "omar"),
+)
+
+KIM_OUTCOME = DemoOutcome(
+    decisions=(
+        DemoDecision("Boendestöd två gånger i veckan från utskrivningsdagen", "kommun-0780-boendestod", 3),
+        DemoDecision("Ansökan om boende med särskild service", "kommun-0780-ifo", 14),
+        DemoDecision("Återbesök på psykosmottagningen inom en vecka", "region-07-psykiatri-vaxjo", 7),
+    ),
+    attendance={"forsakringskassan-vaxjo": "phone", "mamma": "phone"},
+)
 
 
 def _personas() -> tuple[Persona, ...]:
@@ -310,7 +425,8 @@ def _personas() -> tuple[Persona, ...]:
             created_days_ago=9,
             steps=(Step("give_consent", "anna", 6, {"form": "written"}),),
         ),
-        # Identified problems: depression, divorce, debts, more drinking, missed follow-ups.
+        # Identified problems: depression, divorce, debts, more drinking, missed follow-ups. His first SIP
+        # meeting was held on its booked day; the plan was established after it and approved there.
         Persona(
             key="mikael",
             identifier=personnummer(date(1982, 4, 9), 981),
@@ -323,13 +439,20 @@ def _personas() -> tuple[Persona, ...]:
             relatives=(
                 Relative("narstaende", "Linda Berglund", "f.d. fru, mamma till barnen", "linda.b@example.se"),
             ),
-            created_days_ago=16,
+            created_days_ago=34,
             steps=(
-                Step("give_consent", "anna", 13, {"form": "oral"}),
-                Step("start_preparation", "sara", 5),
-                Step("send_kallelse", "anna", 1, {"meeting": DemoMeeting(5, time(13, 0), 90, "video")}),
+                Step("give_consent", "anna", 31, {"form": "oral"}),
+                Step("start_preparation", "sara", 27),
+                Step("send_kallelse", "anna", 24, {"meeting": DemoMeeting(5, time(13, 0), 90, "video")}),
+                Step("hold_meeting", "anna", None, {"outcome": MIKAEL_OUTCOME}),
+                Step("establish_plan", "anna", None, {"plan": MIKAEL_PLAN}, hours_after_meeting=1.5),
             ),
             email="mikael.johansson@example.se",
+            questions=(
+                "Hur får jag en kontakt som håller ihop det, så att jag inte skickas fram och tillbaka?\n"
+                "Vad kan jag göra på dagarna?\n"
+                "Hur blir det med skulderna och med att träffa barnen?"
+            ),
         ),
         # Complex: schizophrenia, often without a home, repeated admissions; a discharge SIP from psychiatry.
         # Kim's sex is not stated: a reservnummer leaves the legal sex unknown ("ej angivet").
@@ -348,19 +471,19 @@ def _personas() -> tuple[Persona, ...]:
                 "forsakringskassan-vaxjo",
             ),
             relatives=(Relative("narstaende", "Birgitta Andersson", "mamma", None, "070-000 00 42"),),
-            created_days_ago=22 / 24,
-            utskrivningsklar_days_ago=1,
-            # A discharge SIP moves fast: consent and preparation on the ward, the meeting within three days.
+            created_days_ago=7.2,
+            utskrivningsklar_days_ago=7.3,
+            # A discharge SIP moves fast: consent and preparation on the ward, the meeting next working day.
             steps=(
-                Step("give_consent", "erik", 0.8, {"form": "oral"}),
-                Step("start_preparation", "erik", 0.6),
+                Step("give_consent", "erik", 6.9, {"form": "oral"}),
+                Step("start_preparation", "erik", 6.8),
                 Step(
                     "send_kallelse",
                     "erik",
-                    0.5,
+                    6.7,
                     {
                         "meeting": DemoMeeting(
-                            2,
+                            1,
                             time(10, 0),
                             60,
                             "on_site",
@@ -369,7 +492,9 @@ def _personas() -> tuple[Persona, ...]:
                         )
                     },
                 ),
+                Step("hold_meeting", "erik", None, {"outcome": KIM_OUTCOME}, hours_after_meeting=0.5),
             ),
+            questions="Var ska jag bo när jag skrivs ut?\nVem hör jag av mig till om det blir svårt?",
         ),
     )
 
@@ -384,23 +509,28 @@ def _consent_data(session: Session, case: SipCase, now: datetime, form: str) -> 
     }
 
 
-def _step_data(session: Session, persona: Persona, case: SipCase, step: Step, now: datetime) -> dict:
+def _step_data(
+    session: Session, persona: Persona, case: SipCase, step: Step, now: datetime, units: dict[str, Unit]
+) -> dict:
     if step.trigger == "give_consent":
         return _consent_data(session, case, now, (step.data or {}).get("form", "written"))
     if step.trigger == "start_preparation":
-        # Her/his priorities become the person's own goals in the plan draft, in their own words.
+        # Her/his priorities become the person's own goals in the plan draft, in their own words; the
+        # questions are what the agenda takes up.
         return {
-            "questions": priorities_text(persona.key),
+            "questions": persona.questions or priorities_text(persona.key),
             "own_goals": "\n".join(PERSONA_PRIORITIES[persona.key]),
         }
     if step.data and "meeting" in step.data:
-        return _booking_data(session, case, step.data["meeting"])
+        return _booking_data(session, case, step.data["meeting"], now)
+    if step.data and "outcome" in step.data:
+        return _outcome_data(session, case, step.data["outcome"], units)
     return dict(step.data or {})
 
 
-def _booking_data(session: Session, case: SipCase, meeting: DemoMeeting) -> dict:
-    """Book the meeting through sipflow, ahead of the real clock, every participant invited."""
-    day = to_local(add_days(now_utc(), meeting.working_days_ahead, working_days=True)).date()
+def _booking_data(session: Session, case: SipCase, meeting: DemoMeeting, now: datetime) -> dict:
+    """Book the meeting through sipflow, working days after the step, every participant invited."""
+    day = to_local(add_days(now, meeting.working_days_ahead, working_days=True)).date()
     starts_at = local_to_utc(datetime.combine(day, meeting.start))
     participant_ids = session.exec(
         select(Participant.id).where(Participant.case_id == case.id, Participant.active)
@@ -414,6 +544,103 @@ def _booking_data(session: Session, case: SipCase, meeting: DemoMeeting) -> dict
         "room": meeting.room,
         "invitee_ids": list(participant_ids),
     }
+
+
+def _booked_meeting(session: Session, case: SipCase) -> Meeting:
+    """The case's first booked meeting (the demo books one per case)."""
+    return session.exec(select(Meeting).where(Meeting.case_id == case.id).order_by(Meeting.starts_at)).first()
+
+
+def _outcome_data(session: Session, case: SipCase, outcome: DemoOutcome, units: dict[str, Unit]) -> dict:
+    """The outcome page's input: held at the booked time (not moved), attendance, decisions with owners."""
+    meeting = _booked_meeting(session, case)
+    usual = meeting.mode if meeting.mode in ATTENDANCE_MODES else "on_site"
+    by_unit = {unit.id: key for key, unit in units.items()}
+    attendance = {}
+    for participant in session.exec(
+        select(Participant).where(Participant.case_id == case.id, Participant.active)
+    ).all():
+        if participant.kind == "organisation":
+            name = by_unit.get(participant.unit_id)
+        elif participant.kind == "person":
+            name = "person"
+        else:
+            name = participant.relation
+        attendance[participant.id] = outcome.attendance.get(name, usual)
+    day = to_local(meeting.starts_at).date()
+    return {
+        "meeting_id": meeting.id,
+        "held_at": meeting.starts_at,
+        "moved": False,
+        "mode": meeting.mode,
+        "attendance": attendance,
+        "decisions": [
+            {
+                "text": decision.text,
+                "owner": f"unit:{units[decision.unit_key].id}",
+                "due_on": day + timedelta(days=decision.due_in_days),
+            }
+            for decision in outcome.decisions
+        ],
+    }
+
+
+def _write_plan(session, registry, case: SipCase, spec: DemoPlan, actor: User, units, now: datetime) -> dict:
+    """Write the plan in the editor's shape and give huvudansvar, as the plan page does; the step's data."""
+    meeting_day = to_local(_booked_meeting(session, case).starts_at).date()
+    plan = find_plan(session, case)
+    data = plan_data(session, case, plan)
+    data["needs"] = spec.needs
+    for spec_effort in spec.efforts:
+        unit = units[spec_effort.unit_key]
+        effort = next((e for e in data["efforts"] if e["what"] == spec_effort.what), None)
+        if effort is None:
+            effort = {"kind": "effort", "what": spec_effort.what}
+            data["efforts"].append(effort)
+        effort.update(
+            organisation_id=unit.organisation_id,
+            unit_id=unit.id,
+            responsible=spec_effort.responsible,
+            starts_on=meeting_day + timedelta(days=spec_effort.starts_in_days),
+            ends_on=meeting_day + timedelta(days=spec_effort.ends_in_days),
+            status=spec_effort.status,
+        )
+    for what, who in spec.own_efforts:
+        if not any(e["what"] == what for e in data["efforts"]):
+            data["efforts"].append({"kind": "own", "what": what, "actor": who, "starts_on": meeting_day})
+    data["no_other_measures"] = True
+    data["huvudansvar_contact"] = spec.huvudansvar_contact
+    data["follow_up_on"] = meeting_day + timedelta(days=spec.follow_up_in_days)
+    plan = save_plan(
+        session, case, actor, data, expected_row_version=plan.row_version if plan else 0, now=now
+    )
+    give_huvudansvar(
+        session,
+        case,
+        actor,
+        organisation_id=units[spec.huvudansvar_unit].organisation_id,
+        reason=None,
+        expected_version=case.version,
+        now=now,
+    )
+    return {"plan_row_version": plan.row_version}
+
+
+def _approve(session, case: SipCase, spec: DemoPlan, users: dict[str, User], actor: User, now: datetime):
+    """The organisations' and the person's approvals of the newest version, recorded at the meeting."""
+    version = newest_version(session, case)
+    rows = session.exec(select(Participant).where(Participant.case_id == case.id, Participant.active)).all()
+    for username in spec.approvals_by:
+        user = users[username]
+        organisation_id = session.get(Unit, user.unit_id).organisation_id
+        row = next(p for p in rows if p.kind == "organisation" and p.organisation_id == organisation_id)
+        approve_version(
+            session, case=case, version=version, participant=row, method="meeting", now=now, recorded_by=user
+        )
+    person = next(p for p in rows if p.kind == "person")
+    approve_version(
+        session, case=case, version=version, participant=person, method="meeting", now=now, recorded_by=actor
+    )
 
 
 def _set_contacts(session: Session, case: SipCase, persona: Persona, users: dict[str, User]) -> None:
@@ -461,8 +688,8 @@ def _load_persona(session: Session, registry, hash_key: str, users: dict[str, Us
                 utskrivningsklar_at=now - timedelta(days=klar) if klar is not None else None,
                 reference=reference,
             )
-            # Her/his own words, kept with the case until plans arrive; preparation may restate them.
-            case.questions = priorities_text(persona.key)
+            # The agenda's questions; a persona without any keeps her own words here until preparation.
+            case.questions = persona.questions or priorities_text(persona.key)
             session.add(case)
             _set_contacts(session, case, persona, users)
             for relative in persona.relatives:
@@ -482,18 +709,32 @@ def _load_persona(session: Session, registry, hash_key: str, users: dict[str, Us
         # A step whose trigger does not fit the current state was done before (or the case moved on).
         if workflow.transition(case.state, step.trigger) is None:
             continue
-        at = now - timedelta(days=step.days_ago)
+        if step.days_ago is None:
+            at = _booked_meeting(session, case).ends_at + timedelta(hours=step.hours_after_meeting)
+            if at > now:
+                # A database an older demo filled has the meeting ahead: it is held when its time comes.
+                break
+        else:
+            at = now - timedelta(days=step.days_ago)
+        plan = (step.data or {}).get("plan")
+        actor = users[step.actor]
+        if plan is not None:
+            with unit_of_work(session):
+                data = _write_plan(session, registry, case, plan, actor, units, at - timedelta(minutes=10))
         with unit_of_work(session):
             services.fire_transition(
                 session,
                 registry,
-                users[step.actor],
+                actor,
                 case,
                 step.trigger,
                 expected_version=case.version,
                 now=at,
-                data=_step_data(session, persona, case, step, at),
+                data=data if plan is not None else _step_data(session, persona, case, step, at, units),
             )
+        if plan is not None:
+            with unit_of_work(session):
+                _approve(session, case, plan, users, actor, at + timedelta(minutes=5))
     return case, created
 
 
