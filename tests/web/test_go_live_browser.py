@@ -96,8 +96,8 @@ def gone_live(tmp_path) -> Iterator[tuple[str, str, Path]]:
 
     app = create_app(
         {
-            # Not production: its cookies are HTTPS only (__Host-), and this server speaks plain HTTP.
-            "ENV_NAME": "testing",
+            # Production as the README's: Chromium keeps its HTTPS-only (__Host-) cookies for 127.0.0.1.
+            "ENV_NAME": "production",
             "DATABASE_URL": env["SIPFLOW_DATABASE_URL"],
             "SECRET_KEY": env["SIPFLOW_SECRET_KEY"],
             "PNR_HASH_KEY": env["SIPFLOW_PNR_HASH_KEY"],
