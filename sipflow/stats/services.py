@@ -12,16 +12,17 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, case, exists, func, literal, or_, select
 from sqlmodel import Session
 
+from sipflow.admin.users import coordinator_scope
 from sipflow.cases.models import Deadline, Participant, SipCase, TransitionLog
 from sipflow.coding.models import CodeDefinition, CodeRecord
-from sipflow.errors import InvalidInput
+from sipflow.errors import InvalidInput, NotAllowed
 from sipflow.meetings.models import HELD, Attendance, Meeting
 from sipflow.people.models import County, Municipality, Organisation, Person
 from sipflow.stats.disclosure import plain, suppress_table
@@ -57,6 +58,41 @@ NOT_APPLICABLE = "–"
 
 
 @dataclass(frozen=True)
+class Scope:
+    """The counties and municipalities a coordinator follows; both empty: every one."""
+
+    counties: frozenset[str] = frozenset()
+    municipalities: frozenset[str] = frozenset()
+
+    @property
+    def restricted(self) -> bool:
+        """Whether the coordinator follows only some counties or municipalities."""
+        return bool(self.counties or self.municipalities)
+
+    def default_area(self) -> tuple[str, str]:
+        """(county, municipality) the filter starts with: the first county followed, else municipality."""
+        if self.counties:
+            return min(self.counties), ""
+        return "", min(self.municipalities, default="")
+
+    def allows(self, county: str | None, municipality: str | None, municipality_county: str | None) -> bool:
+        """Whether a chosen county (or municipality, in municipality_county) lies inside the scope."""
+        if not self.restricted:
+            return True
+        if county is not None and county not in self.counties:
+            return False
+        if municipality is not None:
+            return municipality in self.municipalities or municipality_county in self.counties
+        return True
+
+
+def scope_of(session: Session, user) -> Scope:
+    """The statistics scope of a coordinator (their `coordinator_scope` rows); none: every county."""
+    counties, municipalities = coordinator_scope(session, user)
+    return Scope(counties, municipalities)
+
+
+@dataclass(frozen=True)
 class StatsQuery:
     """What the user asked for: a period (and the same period in earlier years), an area, breakdowns."""
 
@@ -68,6 +104,8 @@ class StatsQuery:
     compare_years: int = 0
     # Only meetings with this SIP code (XU045, AU124, ...) count; None: every code of kind sip.
     code: str | None = None
+    # The coordinator's scope, applied when no county or municipality is chosen (parse_query checked those).
+    scope: Scope | None = None
 
     def periods(self) -> list[tuple[date, date]]:
         """The period and the same period in each earlier year compared, oldest first."""
@@ -114,8 +152,13 @@ def parse_query(
     by: str | list[str] | tuple[str, ...] | None = None,
     compare_years: str | int | None = 0,
     code: str | None = None,
+    scope: Scope | None = None,
 ) -> StatsQuery:
-    """Check what was asked for; an InvalidInput naming the field (from, to, county, municipality, by)."""
+    """Check what was asked for; an InvalidInput naming the field (from, to, county, municipality, by).
+
+    With a coordinator's scope, a county or municipality outside it is NotAllowed (naming the field), and
+    no county or municipality chosen means every one inside it. No scope (the CLI): every county.
+    """
     start_day = start if isinstance(start, date) else parse_date(start, "from")
     end_day = end if isinstance(end, date) else parse_date(end, "to")
     if end_day < start_day:
@@ -139,6 +182,11 @@ def parse_query(
             raise InvalidInput(_l("Unknown municipality."), field="municipality")
         if county is not None and known.county_code != county:
             raise InvalidInput(_l("The municipality is not in the county chosen."), field="municipality")
+    if scope is not None and scope.restricted:
+        if not scope.allows(county, None, None):
+            raise NotAllowed(_l("You do not follow this county's statistics."), field="county")
+        if municipality is not None and not scope.allows(None, municipality, known.county_code):
+            raise NotAllowed(_l("You do not follow this municipality's statistics."), field="municipality")
     try:
         years = int(compare_years or 0)
     except (TypeError, ValueError):
@@ -156,7 +204,8 @@ def parse_query(
         )
         if known_code is None or known_code.kind != "sip":
             raise InvalidInput(_l("Unknown SIP code."), field="code")
-    return StatsQuery(start_day, end_day, county, municipality, names, years, code)
+    restricted = scope if scope is not None and scope.restricted else None
+    return StatsQuery(start_day, end_day, county, municipality, names, years, code, restricted)
 
 
 def _digits(text: str, length: int) -> bool:
@@ -239,6 +288,11 @@ def _area_filter(municipality_column, query: StatsQuery):
     if query.county:
         codes = select(Municipality.code).where(Municipality.county_code == query.county)
         return municipality_column.in_(codes)
+    if query.scope is not None:
+        counties = select(Municipality.code).where(Municipality.county_code.in_(sorted(query.scope.counties)))
+        return or_(
+            municipality_column.in_(sorted(query.scope.municipalities)), municipality_column.in_(counties)
+        )
     return literal(True)
 
 
@@ -356,9 +410,7 @@ MEETING_COLUMNS = (
 def meeting_indicators(session: Session, query: StatsQuery, settings: Settings, by=None) -> tuple[list, list]:
     """Persons, SIPs (first, follow-up), video, digital share, närstående and person present: one query."""
     by = query.by if by is None else by
-    q = StatsQuery(
-        query.start, query.end, query.county, query.municipality, tuple(by), query.compare_years, query.code
-    )
+    q = replace(query, by=tuple(by))
     inner, names = _sip_meetings(q, settings, per_organisation_kind="organisation_kind" in by)
     m = Meeting.__table__.c
     dim_columns = [inner.c[f"d_{name}"] for name in names]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, Response, current_app, jsonify, render_template, request
+from flask import Blueprint, Response, current_app, g, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
@@ -12,11 +12,19 @@ from sqlalchemy import select
 from sipflow.clock import now_utc
 from sipflow.coding.models import CodeDefinition
 from sipflow.db import get_session
-from sipflow.errors import InvalidInput
+from sipflow.errors import UserError
 from sipflow.people.models import County, Municipality
 from sipflow.security import login_manager
 from sipflow.stats import exports
-from sipflow.stats.services import BREAKDOWN_LABELS, BREAKDOWNS, indicators, parse_query, settings_from
+from sipflow.stats.services import (
+    BREAKDOWN_LABELS,
+    BREAKDOWNS,
+    Scope,
+    indicators,
+    parse_query,
+    scope_of,
+    settings_from,
+)
 from sipflow.web import current_locale, workflow_registry
 
 bp = Blueprint("stats", __name__, url_prefix="/statistik")
@@ -41,14 +49,24 @@ def _this_year() -> tuple[str, str]:
     return date(today.year, 1, 1).isoformat(), today.isoformat()
 
 
+def _scope() -> Scope:
+    """The counties and municipalities the logged-in coordinator follows (read once per request)."""
+    if "stats_scope" not in g:
+        g.stats_scope = scope_of(get_session(), current_user)
+    return g.stats_scope
+
+
 def _args() -> dict:
-    """The filters as typed (kept on the page), with this year so far as the default period."""
+    """The filters as typed (kept on the page); defaults: this year so far, the first county followed."""
     start, end = _this_year()
+    county, municipality = "", ""
+    if "county" not in request.args and "municipality" not in request.args:
+        county, municipality = _scope().default_area()
     return {
         "from": request.args.get("from", start)[:20],
         "to": request.args.get("to", end)[:20],
-        "county": request.args.get("county", "")[:10],
-        "municipality": request.args.get("municipality", "")[:10],
+        "county": request.args.get("county", county)[:10],
+        "municipality": request.args.get("municipality", municipality)[:10],
         "by": request.args.get("by", DEFAULT_BY)[:200],
         "compare_years": request.args.get("compare_years", "0")[:4],
         "code": request.args.get("code", "")[:20],
@@ -66,23 +84,36 @@ def _answer(args: dict) -> dict:
         by=args["by"],
         compare_years=args["compare_years"],
         code=args["code"],
+        scope=_scope(),
     )
     settings = settings_from(current_app.config, workflow_registry(), current_locale())
     return indicators(session, query, settings)
 
 
 def _choices() -> dict:
+    """The filter's options; a coordinator with a scope is offered only the areas inside it."""
     session = get_session()
+    scope = _scope()
+    counties = session.execute(select(County.code, County.name).order_by(County.name)).all()
+    municipalities = session.execute(
+        select(Municipality.code, Municipality.name, Municipality.county_code).order_by(Municipality.name)
+    ).all()
+    if scope.restricted:
+        counties = [row for row in counties if row.code in scope.counties]
+        municipalities = [
+            row
+            for row in municipalities
+            if row.code in scope.municipalities or row.county_code in scope.counties
+        ]
     return {
+        "scoped": scope.restricted,
         "codes": session.execute(
             select(CodeDefinition.code, CodeDefinition.label)
             .where(CodeDefinition.kind == "sip")
             .order_by(CodeDefinition.code)
         ).all(),
-        "counties": session.execute(select(County.code, County.name).order_by(County.name)).all(),
-        "municipalities": session.execute(
-            select(Municipality.code, Municipality.name, Municipality.county_code).order_by(Municipality.name)
-        ).all(),
+        "counties": counties,
+        "municipalities": municipalities,
         "breakdowns": [("", _l("No breakdown"))]
         + [(name, BREAKDOWN_LABELS[name]) for name in BREAKDOWNS]
         + [
@@ -123,10 +154,12 @@ def dashboard():
     args = _args()
     errors: dict[str, str] = {}
     answer = None
+    status = 200
     try:
         answer = _answer(args)
-    except InvalidInput as error:
+    except UserError as error:
         errors[error.field or "from"] = str(error.message)
+        status = error.status
     return (
         render_template(
             "stats/dashboard.html",
@@ -137,7 +170,7 @@ def dashboard():
             query_string=request.query_string.decode("ascii", "replace"),
             **_choices(),
         ),
-        400 if errors else 200,
+        status,
     )
 
 
@@ -146,15 +179,20 @@ def as_json():
     """The same numbers as JSON; a bad filter answers 400 with the field and the reason."""
     try:
         return jsonify(_answer(_args()))
-    except InvalidInput as error:
-        return jsonify(error="invalid", field=error.field, reason=str(error.message)), 400
+    except UserError as error:
+        return _refusal(error)
+
+
+def _refusal(error: UserError):
+    """A refused filter as JSON: 400 for a bad one, 403 for an area outside the coordinator's scope."""
+    return jsonify(error=error.code, field=error.field, reason=str(error.message)), error.status
 
 
 def _download(make, mimetype: str, filename: str, args: dict | None = None):
     try:
         answer = _answer(args or _args())
-    except InvalidInput as error:
-        return jsonify(error="invalid", field=error.field, reason=str(error.message)), 400
+    except UserError as error:
+        return _refusal(error)
     return Response(
         make(answer),
         mimetype=mimetype,

@@ -1,0 +1,121 @@
+"""A coordinator sees the statistics of the counties and municipalities they follow, and no others."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from webkit import login
+
+from sipflow.admin.models import CoordinatorScope
+
+KALMAR, NYBRO, VAXJO = "0880", "0881", "0780"
+PERIOD = {"from": "2026-01-01", "to": "2026-03-31", "by": "municipality"}
+
+
+@pytest.fixture
+def two_counties(world, db_session):
+    """Six persons with a SIP in Kalmar (county 08) and six in Växjö (county 07)."""
+    for municipality in (KALMAR, VAXJO):
+        for _ in range(6):
+            case = world.case(world.person(municipality))
+            world.meeting(case, date(2026, 1, 10), municipality=municipality)
+    db_session.commit()
+    return world
+
+
+def coordinator(client, make_user, db_session, username, counties=(), municipalities=()):
+    """A client logged in as a coordinator (no unit) following these counties and municipalities."""
+    user = make_user(None, "coordinator", username)
+    for code in counties:
+        db_session.add(CoordinatorScope(user_id=user.id, county_code=code))
+    for code in municipalities:
+        db_session.add(CoordinatorScope(user_id=user.id, municipality_code=code))
+    db_session.commit()
+    login(client, username)
+    return client
+
+
+def options(page: str, select_id: str) -> list[str]:
+    """The option values of a select on the page."""
+    start = page.index(f'<select id="{select_id}"')
+    block = page[start : page.index("</select>", start)]
+    return [part.split('"', 1)[0] for part in block.split('<option value="')[1:]]
+
+
+def municipalities_of(answer: dict) -> set[str]:
+    return {row["municipality"] for row in answer["tables"][0]["rows"]}
+
+
+def test_the_filter_offers_only_the_counties_and_municipalities_followed(client, make_user, db_session):
+    scoped = coordinator(client, make_user, db_session, "kerstin-08", counties=["08"], municipalities=[VAXJO])
+    page = scoped.get("/statistik/", query_string=PERIOD).get_data(as_text=True)
+    assert options(page, "county") == ["", "08"]
+    offered = set(options(page, "municipality")) - {""}
+    assert {KALMAR, NYBRO, VAXJO} <= offered
+    assert "0781" not in offered and "0180" not in offered  # Alvesta (07) and Stockholm: not followed
+    assert "Alla som du följer" in page
+
+
+def test_the_default_filter_is_the_first_county_followed(client, make_user, db_session, two_counties):
+    scoped = coordinator(client, make_user, db_session, "kerstin-0807", counties=["08", "07"])
+    page = scoped.get("/statistik/", query_string=PERIOD).get_data(as_text=True)
+    assert '<option value="07" selected>' in page
+    answer = scoped.get("/statistik/indikatorer.json", query_string=PERIOD).get_json()
+    assert answer["query"]["county"] == "07"
+    assert municipalities_of(answer) == {"Växjö"}
+
+
+def test_a_county_outside_the_scope_is_refused_on_the_page_and_in_every_output(
+    client, make_user, db_session, two_counties
+):
+    scoped = coordinator(client, make_user, db_session, "kerstin-kalmar", counties=["08"])
+    params = PERIOD | {"county": "07"}
+    response = scoped.get("/statistik/indikatorer.json", query_string=params)
+    assert response.status_code == 403
+    assert response.get_json() == {
+        "error": "not_allowed",
+        "field": "county",
+        "reason": "Du följer inte statistiken för det här länet.",
+    }
+    for path in ("indikatorer.csv", "indikatorer.xlsx", "kvartalsrapport.pdf"):
+        refused = scoped.get(f"/statistik/{path}", query_string=params)
+        assert refused.status_code == 403, path
+        assert refused.get_json()["field"] == "county"
+    page = scoped.get("/statistik/", query_string=params)
+    assert page.status_code == 403
+    text = page.get_data(as_text=True)
+    assert 'id="county-error"' in text and "Du följer inte statistiken för det här länet." in text
+    assert "Växjö" not in text.split("</form>", 1)[1]  # no numbers of the county refused
+
+
+def test_a_municipality_outside_the_scope_is_refused(client, make_user, db_session, two_counties):
+    scoped = coordinator(client, make_user, db_session, "kerstin-nybro", municipalities=[NYBRO])
+    response = scoped.get("/statistik/indikatorer.json", query_string=PERIOD | {"municipality": KALMAR})
+    assert response.status_code == 403 and response.get_json()["field"] == "municipality"
+    page = scoped.get("/statistik/", query_string=PERIOD | {"municipality": KALMAR})
+    assert page.status_code == 403 and 'id="municipality-error"' in page.get_data(as_text=True)
+    # A county the coordinator does not follow as a whole is refused too, though Nybro lies in it.
+    whole_county = scoped.get("/statistik/indikatorer.json", query_string=PERIOD | {"county": "08"})
+    assert whole_county.status_code == 403
+    allowed = scoped.get("/statistik/indikatorer.json", query_string=PERIOD | {"municipality": NYBRO})
+    assert allowed.status_code == 200
+
+
+def test_all_that_you_follow_counts_only_the_scope(client, make_user, db_session, two_counties):
+    scoped = coordinator(client, make_user, db_session, "kerstin-all", counties=["08"])
+    answer = scoped.get("/statistik/indikatorer.json", query_string=PERIOD | {"county": ""}).get_json()
+    assert answer["query"]["county"] is None
+    assert municipalities_of(answer) == {"Kalmar"}
+    assert answer["tables"][0]["total"]["persons"] == 6
+
+
+def test_a_coordinator_without_a_scope_sees_every_county(client, make_user, db_session, two_counties):
+    everyone = coordinator(client, make_user, db_session, "kerstin-national")
+    page = everyone.get("/statistik/", query_string=PERIOD).get_data(as_text=True)
+    assert len(options(page, "county")) == 22  # "All counties" and the 21 counties
+    answer = everyone.get("/statistik/indikatorer.json", query_string=PERIOD).get_json()
+    assert answer["query"]["county"] is None
+    assert municipalities_of(answer) == {"Kalmar", "Växjö"}
+    vaxjo_county = everyone.get("/statistik/indikatorer.json", query_string=PERIOD | {"county": "07"})
+    assert vaxjo_county.status_code == 200
