@@ -17,22 +17,15 @@ from __future__ import annotations
 import io
 import logging
 from datetime import UTC, date, datetime
-from pathlib import Path
 from xml.sax.saxutils import escape
 
 from sipflow.clock import to_local
-from sipflow.config import PROJECT_ROOT
+from sipflow.pdf_fonts import register_fonts
 
 logger = logging.getLogger(__name__)
 
 FONT = "SipPlanSans"
 FONT_BOLD = "SipPlanSans-Bold"
-_FONT_DIRS = (
-    # A vendored copy wins, so every host renders alike; then the Debian package (fonts-dejavu-core).
-    PROJECT_ROOT / "sipflow" / "static" / "fonts",
-    Path("/usr/share/fonts/truetype/dejavu"),
-)
-_fonts_registered = False
 
 TITLE = "Samordnad individuell plan (SIP)"
 OWN_GOALS = "Det är viktigt för mig…"
@@ -41,37 +34,9 @@ METHOD_LABELS = {"meeting": "vid mötet", "digital": "digitalt", "paper": "på p
 NONE = "–"
 
 
-def font_files() -> tuple[Path, Path, bool]:
-    """The regular and bold font files to embed, and whether they are DejaVu (else the Vera fallback)."""
-    for folder in _FONT_DIRS:
-        regular, bold = folder / "DejaVuSans.ttf", folder / "DejaVuSans-Bold.ttf"
-        if regular.is_file() and bold.is_file():
-            return regular, bold, True
-    import reportlab
-
-    vera = Path(reportlab.__file__).parent / "fonts"
-    return vera / "Vera.ttf", vera / "VeraBd.ttf", False
-
-
 def _register_fonts() -> None:
-    """Register the embedded fonts as FONT/FONT_BOLD (once per process)."""
-    global _fonts_registered
-    if _fonts_registered:
-        return
-    from reportlab.lib.fonts import addMapping
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.ttfonts import TTFont
-
-    regular, bold, dejavu = font_files()
-    if not dejavu:
-        logger.warning("DejaVu Sans not found (install fonts-dejavu-core): plan PDFs use Bitstream Vera")
-    pdfmetrics.registerFont(TTFont(FONT, str(regular)))
-    pdfmetrics.registerFont(TTFont(FONT_BOLD, str(bold)))
-    addMapping(FONT, 0, 0, FONT)
-    addMapping(FONT, 1, 0, FONT_BOLD)
-    addMapping(FONT, 0, 1, FONT)
-    addMapping(FONT, 1, 1, FONT_BOLD)
-    _fonts_registered = True
+    """Register the embedded Unicode font as FONT/FONT_BOLD (sipflow.pdf_fonts)."""
+    register_fonts(FONT, FONT_BOLD)
 
 
 def pdf_filename(case_reference: str, number: int, *, large: bool = False) -> str:

@@ -12,14 +12,13 @@ import csv
 import io
 from dataclasses import astuple, dataclass
 from datetime import datetime
-from pathlib import Path
 from xml.sax.saxutils import escape
 
 from sqlmodel import Session, select
 
 from sipflow.cases.models import SipCase
 from sipflow.clock import to_local
-from sipflow.config import PROJECT_ROOT
+from sipflow.pdf_fonts import register_fonts
 from sipflow.people.models import Organisation, Person, User
 from sipflow.security import audit
 from sipflow.security.audit import AccessLogEntry
@@ -110,39 +109,11 @@ def access_extract_csv(session: Session, person_id: int) -> bytes:
 
 FONT = "SipflowSans"
 FONT_BOLD = "SipflowSans-Bold"
-_FONT_CANDIDATES = (
-    # A vendored copy wins, so every host renders alike; then the Debian package; then reportlab's own Vera.
-    (PROJECT_ROOT / "sipflow" / "static" / "fonts" / "DejaVuSans.ttf", "DejaVuSans-Bold.ttf"),
-    (Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"), "DejaVuSans-Bold.ttf"),
-)
-_fonts_registered = False
 
 
 def _register_fonts() -> None:
-    """Register an embeddable Unicode font as FONT/FONT_BOLD (once per process)."""
-    global _fonts_registered
-    if _fonts_registered:
-        return
-    import reportlab
-    from reportlab.lib.fonts import addMapping
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.ttfonts import TTFont
-
-    regular, bold = None, None
-    for path, bold_name in _FONT_CANDIDATES:
-        if path.is_file() and (path.parent / bold_name).is_file():
-            regular, bold = path, path.parent / bold_name
-            break
-    if regular is None:
-        vera = Path(reportlab.__file__).parent / "fonts"
-        regular, bold = vera / "Vera.ttf", vera / "VeraBd.ttf"
-    pdfmetrics.registerFont(TTFont(FONT, str(regular)))
-    pdfmetrics.registerFont(TTFont(FONT_BOLD, str(bold)))
-    addMapping(FONT, 0, 0, FONT)
-    addMapping(FONT, 1, 0, FONT_BOLD)
-    addMapping(FONT, 0, 1, FONT)
-    addMapping(FONT, 1, 1, FONT_BOLD)
-    _fonts_registered = True
+    """Register the embedded Unicode font as FONT/FONT_BOLD (sipflow.pdf_fonts)."""
+    register_fonts(FONT, FONT_BOLD)
 
 
 def access_extract_pdf(session: Session, person_id: int, *, now: datetime) -> bytes:

@@ -149,9 +149,10 @@ def to_pdf(answer: dict, *, heading: str, subtitle: str, made_at: datetime) -> b
     from reportlab.lib.units import mm
     from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-    from sipflow.security.extract import FONT, FONT_BOLD, _register_fonts
+    from sipflow.pdf_fonts import register_fonts
+    from sipflow.security.extract import FONT, FONT_BOLD
 
-    _register_fonts()
+    register_fonts(FONT, FONT_BOLD)
     buffer = io.BytesIO()
     document = SimpleDocTemplate(buffer, pagesize=landscape(A4), leftMargin=12 * mm, rightMargin=12 * mm)
     title = ParagraphStyle("title", fontName=FONT_BOLD, fontSize=15, leading=19)

@@ -7,6 +7,7 @@ import threading
 import pytest
 from sqlalchemy import func
 from sqlmodel import Session, SQLModel, select
+from support import KEPT_TABLES
 
 from sipflow.cases.errors import StaleCase
 from sipflow.cases.models import SipCase, TransitionLog
@@ -14,8 +15,6 @@ from sipflow.cases.scripted import fire_scripted
 from sipflow.consent.models import Consent
 from sipflow.db import unit_of_work
 from sipflow.people.models import User
-
-KEPT_TABLES = {"county", "municipality", "alembic_version"}
 
 
 def snapshot(engine) -> dict[str, list[tuple]]:

@@ -20,7 +20,7 @@ from versionkit import (
     pdf_tool,
 )
 
-import sipflow.plans.pdf as plan_pdf
+from sipflow.pdf_fonts import font_files
 from sipflow.plans.models import PlanVersion
 from sipflow.plans.pdf import pdf_filename, render_plan_pdf
 
@@ -136,9 +136,8 @@ def test_the_file_name_carries_reference_and_version_never_the_personnummer(esta
     assert pdf_filename("SIP-2026-000123", 1, large=True) == "SIP-2026-000123-v1-stor-text.pdf"
 
 
-def test_without_dejavu_the_pdf_falls_back_to_an_embedded_font(monkeypatch, tmp_path):
-    monkeypatch.setattr(plan_pdf, "_FONT_DIRS", (tmp_path,))
-    regular, bold, dejavu = plan_pdf.font_files()
+def test_without_dejavu_the_pdf_falls_back_to_an_embedded_font(tmp_path):
+    regular, bold, dejavu = font_files((tmp_path,))
     assert not dejavu
     assert regular.is_file() and bold.is_file()
 
