@@ -9,6 +9,7 @@ _HOOK_MODULES = (
     "sipflow.cases.guards",
     "sipflow.cases.inputs",
     "sipflow.coding.effects",
+    "sipflow.coding.retention",
     "sipflow.consent.workflow_hooks",
     "sipflow.meetings.effects",
     "sipflow.meetings.inputs",

@@ -15,6 +15,7 @@ from sipflow.coding.services import reverse_meeting_codes
 from sipflow.db import unit_of_work
 from sipflow.errors import Conflict, InvalidInput
 from sipflow.meetings.models import Meeting
+from sipflow.retention.export import person_export
 
 pytestmark = pytest.mark.usefixtures("catalogue")
 
@@ -170,6 +171,36 @@ def test_a_reversal_removes_the_count_and_edits_nothing(db_session, registry, pa
     assert sum(r.sign for r in after) == 0
     with pytest.raises(Conflict), unit_of_work(db_session):
         reverse_meeting_codes(db_session, meeting, parties.region_user, "Igen", now)
+
+
+def test_the_registerutdrag_lists_the_codes_and_their_reversals(
+    db_session, registry, parties, create_case, now
+):
+    case = _held(
+        db_session,
+        registry,
+        parties,
+        create_case,
+        now,
+        [parties.municipality.id],
+        {parties.region.id: "video"},
+    )
+    meeting = db_session.exec(select(Meeting).where(Meeting.case_id == case.id)).one()
+    with unit_of_work(db_session):
+        reverse_meeting_codes(db_session, meeting, parties.region_user, "Registrerat i fel", now)
+    exported = person_export(db_session, case.person_id, now=now)["cases"][0]["codes"]
+    assert sorted((c["code"], c["sign"], c["reason"]) for c in exported) == [
+        ("XU045", -1, "Registrerat i fel"),
+        ("XU045", 1, None),
+        ("ZV051", -1, "Registrerat i fel"),
+        ("ZV051", 1, None),
+    ]
+    first = exported[0]
+    assert first["unit"] == parties.region.name
+    assert first["held_on"] == meeting.held_at.date().isoformat()
+    assert {c["reverses_id"] for c in exported if c["sign"] == -1} == {
+        c["id"] for c in exported if c["sign"] == 1
+    }
 
 
 def test_a_reversal_needs_a_reason(db_session, registry, parties, create_case, now):

@@ -1,0 +1,47 @@
+"""The coding area's part in the registerutdrag: the KVÅ codes recorded at the person's meetings.
+
+A code record copies the person's municipality, legal sex and age on the meeting day, so it is data about
+the person (GDPR art. 15) and belongs in their export; reversals are listed too, with the reason given.
+"""
+
+from __future__ import annotations
+
+from sqlmodel import Session, select
+
+from sipflow.cases.models import SipCase
+from sipflow.coding.models import CodeRecord
+from sipflow.people.models import Unit
+from sipflow.retention.export import register_case_section
+
+
+def codes_section(session: Session, case: SipCase) -> list[dict]:
+    """Every code record of the case, oldest first, with the unit's name (one statement)."""
+    rows = session.exec(
+        select(CodeRecord, Unit.name)
+        .join(Unit, Unit.id == CodeRecord.unit_id)
+        .where(CodeRecord.case_id == case.id)
+        .order_by(CodeRecord.id)
+    ).all()
+    return [
+        {
+            "id": record.id,
+            "code": record.code,
+            "kind": record.kind,
+            "sign": record.sign,
+            "reverses_id": record.reverses_id,
+            "meeting_id": record.meeting_id,
+            "held_on": record.held_on.isoformat(),
+            "meeting_kind": record.meeting_kind,
+            "unit": unit_name,
+            "municipality_code": record.municipality_code,
+            "legal_sex": record.legal_sex,
+            "age_years": record.age_years,
+            "occasion": record.occasion,
+            "recorded_at": record.recorded_at.isoformat(),
+            "reason": record.reason,
+        }
+        for record, unit_name in rows
+    ]
+
+
+register_case_section("codes", codes_section)
