@@ -41,6 +41,8 @@ class VersionSummary:
     trigger: str
     established_at: datetime
     established_by: str | None
+    # Retention removed its content and PDF: the lists show no PDF links for it.
+    scrubbed: bool = False
 
 
 def _utc_text(moment: datetime) -> str:
@@ -132,6 +134,7 @@ def version_summaries_query(case_id: int):
             PlanVersion.trigger,
             PlanVersion.established_at,
             User.display_name,
+            (PlanVersion.pdf_sha256 == SCRUBBED_PDF_SHA256).label("scrubbed"),
         )
         .outerjoin(User, User.id == PlanVersion.established_by_user_id)
         .where(PlanVersion.case_id == case_id)
@@ -182,6 +185,10 @@ def pdf_matches(version: PlanVersion) -> bool:
     return again == version.pdf and hashlib.sha256(again).hexdigest() == version.pdf_sha256
 
 
+# The checksum a scrubbed version keeps (of no bytes): what the version lists read instead of the content.
+SCRUBBED_PDF_SHA256 = hashlib.sha256(b"").hexdigest()
+
+
 def is_scrubbed(version: PlanVersion) -> bool:
     """Whether retention has removed the version's content and PDF (only its number and date are left)."""
     return bool(version.content.get("scrubbed"))
@@ -193,5 +200,5 @@ def scrub_versions(session: Session, case: SipCase) -> None:
     for version in session.exec(select(PlanVersion).where(PlanVersion.case_id == case.id)).all():
         version.content = {key: version.content.get(key) for key in KEPT_CONTENT_KEYS} | {"scrubbed": True}
         version.pdf = b""
-        version.pdf_sha256 = hashlib.sha256(b"").hexdigest()
+        version.pdf_sha256 = SCRUBBED_PDF_SHA256
         session.add(version)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
+from flask import render_template
 from sqlmodel import Session, func, select
 
 from sipflow import create_app
@@ -25,6 +26,7 @@ from sipflow.plans.models import (
     PlanGoal,
     PlanVersion,
 )
+from sipflow.plans.versions import version_summaries
 from sipflow.retention.anonymise import (
     ANONYMOUS_GIVEN_NAME,
     RetentionPolicy,
@@ -293,6 +295,18 @@ def test_an_anonymised_case_revokes_its_personal_links(db_session, ended_case, p
     db_session.expire_all()
     links = db_session.exec(select(PersonalLink).where(PersonalLink.case_id == case.id)).all()
     assert links and all(link.revoked_at is not None for link in links)
+
+
+def test_an_anonymised_cases_versions_are_listed_without_their_pdf(db_session, ended_case, policy, now, app):
+    case = ended_case("closed", now - 10 * YEAR - timedelta(days=3))
+    assert [v.scrubbed for v in version_summaries(db_session, case)] == [False]
+    assert run(db_session, policy, now) == 1
+    db_session.expire_all()
+    assert [(v.number, v.scrubbed) for v in version_summaries(db_session, case)] == [(1, True)]
+    listed = version_summaries(db_session, case)
+    with app.test_request_context():
+        html = render_template("plans/version_case_part.html", case=case, plan_versions=listed)
+    assert "/pdf" not in html and "Borttagen när gallringstiden gick ut" in html
 
 
 def test_the_registerutdrag_holds_the_plan_and_the_meeting_outcome(db_session, ended_case, now):
