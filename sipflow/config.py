@@ -151,8 +151,6 @@ def load_config(environ: dict[str, str] | None = None, overrides: dict | None = 
             env.get("SIPFLOW_STATS_AGE_BANDS", "0-17,18-24,25-44,45-64,65-79,80-")
         ),
         # The workflow files' deadline kinds the lead times read (kallelse on time, follow-up by its date).
-        "STATS_KALLELSE_DEADLINE": env.get("SIPFLOW_STATS_KALLELSE_DEADLINE", "kallelse"),
-        "STATS_FOLLOW_UP_DEADLINE": env.get("SIPFLOW_STATS_FOLLOW_UP_DEADLINE", "follow_up"),
         "BABEL_DEFAULT_LOCALE": "sv",
         "BABEL_DEFAULT_TIMEZONE": "Europe/Stockholm",
         "SESSION_COOKIE_HTTPONLY": True,

@@ -27,6 +27,7 @@ from sipflow.meetings.models import HELD, Attendance, Meeting
 from sipflow.people.models import County, Municipality, Organisation, Person
 from sipflow.stats.disclosure import plain, suppress_table
 from sipflow.stats.sql import days_between, quarter_of, year_of
+from sipflow.workflow.definition import DEADLINE_INDICATORS
 
 BREAKDOWNS = ("municipality", "county", "quarter", "year", "sex", "age_band", "occasion", "organisation_kind")
 BREAKDOWN_LABELS = {
@@ -245,18 +246,23 @@ class Settings:
         (65, 79),
         (80, None),
     )
-    kallelse_deadline: str = "kallelse"
-    follow_up_deadline: str = "follow_up"
+    # The deadline kinds the workflow files mark `indicator = "kallelse"` / `"follow_up"`.
+    kallelse_deadlines: tuple[str, ...] = ()
+    follow_up_deadlines: tuple[str, ...] = ()
     accept_triggers: tuple[str, ...] = ()
     decline_triggers: tuple[str, ...] = ()
     occasion_labels: dict = field(default_factory=dict)
 
 
 def settings_from(config: dict, registry, locale: str = "sv") -> Settings:
-    """The indicator settings from the app config and the workflow files (which triggers accept, decline)."""
+    """The indicator settings from the config and the workflow files (what accepts, declines, is measured)."""
     accept, decline, occasions = set(), set(), {}
+    measured: dict[str, set] = {indicator: set() for indicator in DEADLINE_INDICATORS}
     for workflow in registry.workflows():
         occasions.setdefault(workflow.occasion, workflow.label.get(locale) or workflow.occasion)
+        for deadline in workflow.deadlines:
+            if deadline.indicator is not None:
+                measured[deadline.indicator].add(deadline.kind)
         for transition in workflow.transitions:
             if transition.form == ACCEPT_FORM:
                 accept.add(transition.trigger)
@@ -265,8 +271,8 @@ def settings_from(config: dict, registry, locale: str = "sv") -> Settings:
     return Settings(
         threshold=config["STATS_SUPPRESSION_THRESHOLD"],
         age_bands=config["STATS_AGE_BANDS"],
-        kallelse_deadline=config["STATS_KALLELSE_DEADLINE"],
-        follow_up_deadline=config["STATS_FOLLOW_UP_DEADLINE"],
+        kallelse_deadlines=tuple(sorted(measured["kallelse"])),
+        follow_up_deadlines=tuple(sorted(measured["follow_up"])),
         accept_triggers=tuple(sorted(accept)),
         decline_triggers=tuple(sorted(decline)),
         occasion_labels=occasions,
@@ -486,7 +492,7 @@ def lead_time_histograms(session: Session, query: StatsQuery, settings: Settings
             where=[inner.c.meeting_kind == "first", sc.utskrivningsklar_at.is_not(None)],
             joined=inner.join(SipCase.__table__, sc.id == inner.c.case_id).join(
                 Deadline.__table__,
-                and_(dl.case_id == sc.id, dl.kind == settings.kallelse_deadline, dl.met_at.is_not(None)),
+                and_(dl.case_id == sc.id, dl.kind.in_(settings.kallelse_deadlines), dl.met_at.is_not(None)),
             ),
             with_within=True,
         ),
@@ -591,7 +597,7 @@ def case_outcomes(session: Session, query: StatsQuery, settings: Settings) -> di
         )
         .select_from(Deadline.__table__.join(people, sc.id == dl.case_id))
         .where(
-            dl.kind == settings.follow_up_deadline,
+            dl.kind.in_(settings.follow_up_deadlines),
             dl.cancelled_at.is_(None),
             in_period(dl.due_at),
             _area_filter(p.home_municipality_code, query),

@@ -12,6 +12,8 @@ from sipflow.workflow.registry import EFFECTS, GUARDS, INPUTS, REMINDER_ANCHORS,
 # The parties of a case a transition may name: part of the workflow file language.
 PARTY_ROLES = ("initiator", "huvudansvarig", "participant")
 DEADLINE_SOURCES = ("requested_at", "utskrivningsklar_at", "follow_up_on")
+# What a deadline stands for in the county's indicators (SIP.md §6): the statistics read deadlines by these.
+DEADLINE_INDICATORS = ("kallelse", "follow_up")
 # The case dates a workflow may ask for when a SIP is started (start_dates).
 START_DATES = ("utskrivningsklar_at",)
 CREATE_EVENT = "create"
@@ -44,7 +46,7 @@ _TRANSITION_KEYS = {
     "closes",
     "withdraws_consent",
 }
-_DEADLINE_KEYS = {"label", "from", "days", "working_days", "started_by", "met_by"}
+_DEADLINE_KEYS = {"label", "from", "days", "working_days", "started_by", "met_by", "indicator"}
 _REMINDER_KEYS = {"name", "label", "anchor", "offset_days", "recipients", "template"}
 # How far from its anchor a declared reminder may fall, in days either way.
 REMINDER_OFFSET_MAX_DAYS = 366
@@ -94,6 +96,8 @@ class DeadlineDef:
     working_days: bool
     started_by: tuple[str, ...]
     met_by: tuple[str, ...]
+    # DEADLINE_INDICATORS: which indicator measures this deadline (None: no indicator does).
+    indicator: str | None = None
 
 
 @dataclass(frozen=True)
@@ -294,6 +298,9 @@ def parse_workflow(path: Path, data: dict, guards=None, effects=None, inputs=Non
         days = raw.get("days")
         if not isinstance(days, int) or days < 0:
             raise _fail(path, f"{key}.days", "must be a whole number of days, 0 or more")
+        indicator = raw.get("indicator")
+        if indicator is not None and indicator not in DEADLINE_INDICATORS:
+            raise _fail(path, f"{key}.indicator", f"must be one of {', '.join(DEADLINE_INDICATORS)}")
         deadlines.append(
             DeadlineDef(
                 kind=kind,
@@ -305,6 +312,7 @@ def parse_workflow(path: Path, data: dict, guards=None, effects=None, inputs=Non
                     path, f"{key}.started_by", raw.get("started_by", []), triggers | {CREATE_EVENT}, "trigger"
                 ),
                 met_by=_names(path, f"{key}.met_by", raw.get("met_by", []), triggers, "trigger"),
+                indicator=indicator,
             )
         )
 

@@ -13,6 +13,7 @@ import pytest
 
 from sipflow.areas import load_areas
 from sipflow.config import PROJECT_ROOT
+from sipflow.stats.services import settings_from
 from sipflow.workflow.definition import WorkflowError, load_workflow_file
 from sipflow.workflow.engine import WorkflowRegistry
 from sipflow.workflow.registry import EFFECTS, GUARDS
@@ -187,6 +188,12 @@ BROKEN = [
         "not final",
     ),
     (
+        "deadline-measured-by-an-unknown-indicator",
+        replace_once('indicator = "kallelse"', 'indicator = "kalelse"'),
+        "deadlines.kallelse.indicator",
+        "kallelse, follow_up",
+    ),
+    (
         "state-without-swedish-label",
         replace_once('label = { sv = "Förberedelse", en = "Preparing" }', 'label = { en = "Preparing" }'),
         "states.preparing.label",
@@ -260,3 +267,17 @@ def test_a_county_names_an_occasion_of_its_own_in_the_file(tmp_path):
         encoding="utf-8",
     )
     assert load_workflow_file(path, GUARDS, EFFECTS).occasion == "youth_reception"
+
+
+def test_the_statistics_read_the_deadlines_a_file_marks_as_their_indicators(tmp_path, app):
+    # A county names its kallelse deadline its own way: the lead times still measure it.
+    (tmp_path / "sip_county.toml").write_text(
+        SIP.replace('name = "sip"', 'name = "sip_county"')
+        .replace("[deadlines.kallelse]", "[deadlines.kallelse_lag]")
+        .replace('indicator = "follow_up"\n', ""),
+        encoding="utf-8",
+    )
+    settings = settings_from(app.config, WorkflowRegistry.from_folder(tmp_path))
+    assert (settings.kallelse_deadlines, settings.follow_up_deadlines) == (("kallelse_lag",), ())
+    shipped = settings_from(app.config, WorkflowRegistry.from_folder(WORKFLOWS_DIR))
+    assert (shipped.kallelse_deadlines, shipped.follow_up_deadlines) == (("kallelse",), ("follow_up",))
