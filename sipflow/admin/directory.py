@@ -182,8 +182,18 @@ def clean_unit(
     return values
 
 
-def _actor_id(actor: User | None) -> int | None:
-    return actor.id if actor is not None else None
+def _log(session: Session, actor: User | None, action: str, row, *, now: datetime, before=None) -> None:
+    """Log action on an organisation or unit (its fields before and after) in the caller's unit of work."""
+    record_change(
+        session,
+        actor_user_id=actor.id if actor is not None else None,
+        action=action,
+        target_kind="organisation" if isinstance(row, Organisation) else "unit",
+        target_id=row.id,
+        now=now,
+        before=before,
+        after=snapshot(row),
+    )
 
 
 def _apply(row, values: dict) -> bool:
@@ -219,15 +229,7 @@ def create_organisation(
     organisation = Organisation(key=key, active=True, **values)
     session.add(organisation)
     session.flush()
-    record_change(
-        session,
-        actor_user_id=_actor_id(actor),
-        action="organisation.create",
-        target_kind="organisation",
-        target_id=organisation.id,
-        now=now,
-        after=snapshot(organisation),
-    )
+    _log(session, actor, "organisation.create", organisation, now=now)
     return organisation
 
 
@@ -250,16 +252,7 @@ def edit_organisation(
     if not _apply(organisation, values):
         return False
     session.add(organisation)
-    record_change(
-        session,
-        actor_user_id=_actor_id(actor),
-        action="organisation.edit",
-        target_kind="organisation",
-        target_id=organisation.id,
-        now=now,
-        before=before,
-        after=snapshot(organisation),
-    )
+    _log(session, actor, "organisation.edit", organisation, before=before, now=now)
     return True
 
 
@@ -272,15 +265,13 @@ def set_organisation_active(
     before = snapshot(organisation)
     organisation.active = active
     session.add(organisation)
-    record_change(
+    _log(
         session,
-        actor_user_id=_actor_id(actor),
-        action="organisation.activate" if active else "organisation.deactivate",
-        target_kind="organisation",
-        target_id=organisation.id,
-        now=now,
+        actor,
+        "organisation.activate" if active else "organisation.deactivate",
+        organisation,
         before=before,
-        after=snapshot(organisation),
+        now=now,
     )
     if not active:
         # Its units join no new SIP either; reactivating the organisation leaves them to be chosen one by one.
@@ -319,15 +310,7 @@ def create_unit(
     unit = Unit(key=key, organisation_id=organisation.id, active=True, **values)
     session.add(unit)
     session.flush()
-    record_change(
-        session,
-        actor_user_id=_actor_id(actor),
-        action="unit.create",
-        target_kind="unit",
-        target_id=unit.id,
-        now=now,
-        after=snapshot(unit),
-    )
+    _log(session, actor, "unit.create", unit, now=now)
     return unit
 
 
@@ -357,16 +340,7 @@ def edit_unit(
     if not _apply(unit, values):
         return False
     session.add(unit)
-    record_change(
-        session,
-        actor_user_id=_actor_id(actor),
-        action="unit.edit",
-        target_kind="unit",
-        target_id=unit.id,
-        now=now,
-        before=before,
-        after=snapshot(unit),
-    )
+    _log(session, actor, "unit.edit", unit, before=before, now=now)
     return True
 
 
@@ -379,16 +353,7 @@ def set_unit_active(session: Session, actor: User | None, unit: Unit, active: bo
     before = snapshot(unit)
     unit.active = active
     session.add(unit)
-    record_change(
-        session,
-        actor_user_id=_actor_id(actor),
-        action="unit.activate" if active else "unit.deactivate",
-        target_kind="unit",
-        target_id=unit.id,
-        now=now,
-        before=before,
-        after=snapshot(unit),
-    )
+    _log(session, actor, "unit.activate" if active else "unit.deactivate", unit, before=before, now=now)
     return True
 
 
