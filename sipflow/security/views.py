@@ -111,11 +111,11 @@ def _safe_next(target: str | None, user) -> str:
 
 
 def start_session(user: User) -> None:
-    """A new session for user: nothing set before authentication survives, the language choice aside.
+    """A new session for user: nothing set before authentication survives; the page is in their language.
 
-    The page language is the user's stored one, unless they chose another on the way to logging in (in
-    this session: a language left from a session that timed out may have been someone else's); that
-    choice is stored as a switch while logged in would be.
+    That is the user's stored language, unless they chose another on the way to logging in (in this
+    session: a language left from a session that timed out may have been someone else's); that choice is
+    stored, as a switch while logged in would be.
     """
     chosen = known_language(session.get("lang")) if session.get(CHOSEN_KEY) else None
     if chosen is not None and chosen != user.language:
