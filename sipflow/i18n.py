@@ -7,19 +7,49 @@ from urllib.parse import urlencode
 
 from flask import Flask, has_request_context, request, session
 from flask_babel import Babel, get_locale
+from flask_babel import lazy_gettext as _l
+
+from sipflow.errors import InvalidInput
 
 LOCALES = ("sv", "en")
+DEFAULT_LOCALE = "sv"
+# The languages a user or a participant may have, named in the page's language (forms, lists).
+LANGUAGE_LABELS = {"sv": _l("Swedish"), "en": _l("English")}
+# A moment written out in mail ("tisdag 8 december 2026 kl. 10:00", "Tuesday 8 December 2026 at 10:00").
+MAIL_MOMENT_PATTERNS = {"sv": "EEEE d MMMM y 'kl.' HH:mm", "en": "EEEE d MMMM y 'at' HH:mm"}
 TRANSLATIONS_DIR = Path(__file__).resolve().parent / "translations"
+# Set with the session's language when it was chosen with ?lang= in this session (not left from a
+# session that ended): a login then keeps it rather than restoring the user's stored language.
+CHOSEN_KEY = "lang_chosen"
+
+
+def known_language(value: object) -> str | None:
+    """value when it is one of LOCALES, else None."""
+    return value if isinstance(value, str) and value in LOCALES else None
+
+
+def checked_language(value: object, *, field: str = "language") -> str:
+    """value when it is one of LOCALES; else InvalidInput naming field (services check it, whoever calls)."""
+    language = known_language(value)
+    if language is None:
+        raise InvalidInput(_l("Choose Swedish or English."), field=field)
+    return language
 
 
 def select_locale() -> str:
     """The locale the user chose (kept in the session), else Swedish (also outside requests: CLI, jobs)."""
     if not has_request_context():
-        return "sv"
+        return DEFAULT_LOCALE
     chosen = request.args.get("lang")
     if chosen in LOCALES:
         session["lang"] = chosen
-    return session.get("lang", "sv")
+        session[CHOSEN_KEY] = True
+    return session.get("lang", DEFAULT_LOCALE)
+
+
+def requested_language() -> str | None:
+    """The language this request's ?lang= asks for, when it is one of LOCALES."""
+    return known_language(request.args.get("lang")) if has_request_context() else None
 
 
 def lang_url(code: str, base: str | None = None) -> str:
@@ -39,7 +69,12 @@ def init_babel(app: Flask) -> None:
 
     @app.context_processor
     def _locale():
-        return {"current_locale": str(get_locale() or "sv"), "locales": LOCALES, "lang_url": lang_url}
+        return {
+            "current_locale": str(get_locale() or DEFAULT_LOCALE),
+            "locales": LOCALES,
+            "lang_url": lang_url,
+            "language_labels": LANGUAGE_LABELS,
+        }
 
 
 def compile_catalogues(directory: Path = TRANSLATIONS_DIR) -> list[Path]:

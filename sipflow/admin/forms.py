@@ -5,9 +5,10 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectChoice, SelectField, StringField
-from wtforms.validators import DataRequired, InputRequired, Length
+from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, Optional
 
 from sipflow.cases.forms import IDENTIFIER_KIND_LABELS, PersonParticularsForm
+from sipflow.i18n import LANGUAGE_LABELS, LOCALES
 from sipflow.people.identifiers import KINDS as IDENTIFIER_KINDS
 
 # The access log keeps at most 80 characters of purpose.
@@ -104,6 +105,15 @@ class UserForm(FlaskForm):
         ),
         filters=[_strip],
         validators=[Length(max=400)],
+    )
+    language = SelectField(
+        _l("Language"),
+        description=_l("Of the user's pages and e-mail: reminders, invitations and password links."),
+        choices=[SelectChoice(code, LANGUAGE_LABELS[code]) for code in LOCALES],
+        # AnyOf rather than the choice check, for a message of our own (the service's). Left out of a post,
+        # the invitation takes Swedish and a change keeps the user's language.
+        validate_choice=False,
+        validators=[Optional(), AnyOf(LOCALES, message=_l("Choose Swedish or English."))],
     )
 
 

@@ -29,6 +29,7 @@ from sqlmodel import Session, col, delete, select
 from sipflow.admin.changes import record_change
 from sipflow.admin.models import CoordinatorScope
 from sipflow.errors import Conflict, InvalidInput, NotAllowed
+from sipflow.i18n import DEFAULT_LOCALE, checked_language, known_language
 from sipflow.notifications.outbox import enqueue
 from sipflow.people.models import USER_ROLES, County, Municipality, Organisation, Unit, User
 from sipflow.security import renew_session_token
@@ -45,9 +46,7 @@ ADMIN = "admin"
 # The command line's spelling of the admin role.
 ROLE_ALIASES = {"administrator": ADMIN}
 OUTBOX_KIND = "password"
-# Set-password mail goes out in Swedish, the language of the UI.
-MAIL_LOCALE = "sv"
-USER_FIELDS = ("username", "display_name", "email", "unit_id", "roles", "active")
+USER_FIELDS = ("username", "display_name", "email", "unit_id", "roles", "active", "language")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{1,63}")
 _CODE_SPLIT = re.compile(r"[\s,;]+")
@@ -282,9 +281,11 @@ def _create(
     now: datetime,
     coordinator_scope=(),
     password_hash: str | None = None,
+    language: str = DEFAULT_LOCALE,
 ) -> User:
     roles = parse_roles(roles)
     user = User(
+        language=checked_language(language),
         username=_clean_username(session, username),
         display_name=_clean_name(display_name, "display_name"),
         email=_clean_email(session, email, user_id=None) if email or actor is not None else None,
@@ -320,11 +321,13 @@ def invite_user(
     roles,
     now: datetime,
     coordinator_scope=(),
+    language: str = DEFAULT_LOCALE,
 ) -> User:
     """Create a user (who has no password yet) and queue the e-mail with their set-password link.
 
     roles: a comma-separated string or a sequence of USER_ROLES (`administrator` means admin);
-    coordinator_scope: county and municipality codes (a sequence, or one string separated by commas).
+    coordinator_scope: county and municipality codes (a sequence, or one string separated by commas);
+    language: of the user's pages and mail, the set-password mail included.
     actor None is the command line or an import run without a login (no region boundary). Raises
     InvalidInput/Conflict (with the field) for bad input; nothing is written then if the caller's unit of
     work rolls back.
@@ -341,6 +344,7 @@ def invite_user(
         roles=roles,
         now=now,
         coordinator_scope=coordinator_scope,
+        language=language,
     )
     _send_link(session, actor, user, purpose=INVITE, now=now)
     return user
@@ -394,8 +398,9 @@ def update_user(
     roles,
     coordinator_scope: str,
     now: datetime,
+    language: str | None = None,
 ) -> bool:
-    """Change user's name, e-mail, unit, roles and coordinator scope; True when anything changed."""
+    """Change user's name, e-mail, unit, roles, coordinator scope, language (None: kept); True if changed."""
     _require_manageable(session, actor, user)
     before = _snapshot(user) | {"scope": _scope_text(session, user)}
     roles = parse_roles(roles)
@@ -405,6 +410,8 @@ def update_user(
     user.email = _clean_email(session, email, user_id=user.id)
     user.unit_id = _check_unit(session, actor, unit_id, roles)
     user.roles = ",".join(roles)
+    if language is not None:
+        user.language = checked_language(language)
     session.add(user)
     session.flush()
     _set_scope(session, actor, user, roles, coordinator_scope)
@@ -465,8 +472,8 @@ def set_password_url(token: str) -> str:
 
 
 def _message(user: User, token: str, *, purpose: str, hours: int) -> EmailMessage:
-    """The e-mail carrying the link: Swedish, and a subject that names no one."""
-    with force_locale(MAIL_LOCALE):
+    """The e-mail carrying the link: in the user's language, and a subject that names no one."""
+    with force_locale(known_language(user.language) or DEFAULT_LOCALE):
         subject = _("Your account in SIP") if purpose == INVITE else _("Choose a new password for SIP")
         text = current_app.jinja_env.get_template("emails/set_password.txt").render(
             url=set_password_url(token), hours=hours, invite=purpose == INVITE, username=user.username

@@ -40,6 +40,7 @@ from sipflow.cases.queries import municipalities_by_county
 from sipflow.clock import now_utc
 from sipflow.db import get_session, unit_of_work
 from sipflow.errors import InvalidInput, UserError
+from sipflow.i18n import DEFAULT_LOCALE
 from sipflow.people.identifiers import RESERVNUMMER
 from sipflow.people.models import Person, User
 from sipflow.people.services import (
@@ -166,6 +167,7 @@ def invite_user():
                         roles=form.roles.data or [],
                         now=now_utc(),
                         coordinator_scope=form.scope.data or "",
+                        language=form.language.data or DEFAULT_LOCALE,
                     )
             except UserError as error:
                 _field_error(form, error, top)
@@ -197,6 +199,7 @@ def edit_user(user_id: int):
             unit_id=str(user.unit_id or ""),
             roles=sorted(user.role_set),
             scope=", ".join(sorted(set().union(*users_service.coordinator_scope(db, user)))),
+            language=user.language,
         )
     _unit_choices(form)
     top: list = []
@@ -216,6 +219,7 @@ def edit_user(user_id: int):
                         roles=form.roles.data or [],
                         coordinator_scope=form.scope.data or "",
                         now=now_utc(),
+                        language=form.language.data or None,
                     )
             except UserError as error:
                 db.refresh(user)

@@ -30,6 +30,7 @@ from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 
 from sipflow.cases.fields import window_message
 from sipflow.clock import local_to_utc, within_date_window
+from sipflow.i18n import DEFAULT_LOCALE, LANGUAGE_LABELS, LOCALES
 from sipflow.people.identifiers import KINDS as IDENTIFIER_KINDS
 from sipflow.people.services import IDENTIFIER_KIND_LABELS
 
@@ -343,6 +344,23 @@ PHONE = Regexp(r"^[0-9+()\- ]{5,40}$", message=_l("Enter a phone number (digits,
 EMAIL = Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", flags=re.UNICODE, message=_l("Enter an e-mail address."))
 
 
+LANGUAGE_HELP = _l("Invitations, reminders and the personal link are written in this language.")
+LANGUAGE_REFUSED = _l("Choose Swedish or English.")
+
+
+def _language_field(*, keep: bool) -> RadioField:
+    # AnyOf rather than the choice check, for the service's message; keep offers "as before" (empty).
+    options = [SelectChoice("", _l("As before"))] if keep else []
+    return RadioField(
+        _l("Language"),
+        choices=options + _choices({code: LANGUAGE_LABELS[code] for code in LOCALES}),
+        default="" if keep else DEFAULT_LOCALE,
+        description=LANGUAGE_HELP,
+        validate_choice=False,
+        validators=[Optional(), AnyOf(LOCALES, message=LANGUAGE_REFUSED)],
+    )
+
+
 class AddPrivateForm(FlaskForm):
     """Add a närstående or a guardian."""
 
@@ -352,6 +370,7 @@ class AddPrivateForm(FlaskForm):
     relation = StringField(_l("Relation to the person"), validators=[Optional(), _max(60)])
     email = StringField(_l("E-mail"), validators=[Optional(), _max(254), EMAIL])
     phone = StringField(_l("Phone"), validators=[Optional(), PHONE])
+    language = _language_field(keep=False)
 
 
 class ContactForm(FlaskForm):
@@ -367,6 +386,7 @@ class ContactForm(FlaskForm):
         ),
     )
     phone = StringField(_l("Phone"), validators=[Optional(), PHONE])
+    language = _language_field(keep=True)
 
 
 # --- Ny SIP -----------------------------------------------------------------------------------------------

@@ -74,6 +74,19 @@ class Participant(SQLModel, table=True):
     phone: str | None = Field(default=None, max_length=40)
     added_at: datetime
     removed_at: datetime | None = None
+    # The language invitations, reminders and links to this participant are written in (sipflow.i18n.LOCALES):
+    # the person, a närstående or external staff have no account whose language could say it.
+    language: str = Field(default="sv", max_length=8, sa_column_kwargs={"server_default": "sv"})
+
+    def mail_language(self, contact_language: str | None) -> str:
+        """The language mail to the participant is written in.
+
+        A unit without an address of its own is reached at its contact person's, so in that person's
+        language (contact_language); everyone else in the participant's own.
+        """
+        if not self.email and contact_language:
+            return contact_language
+        return self.language
 
     @hybrid_property
     def active(self) -> bool:

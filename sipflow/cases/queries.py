@@ -370,6 +370,8 @@ class ParticipantView:
     phone: str | None = None
     # The party's organisation, so the page can tell the user's roles without reading participants again.
     organisation_id: int | None = None
+    # The language mail to the party is written in (Participant.mail_language).
+    language: str = "sv"
 
 
 @dataclass
@@ -474,6 +476,7 @@ def _participants(
                 email=participant.email,
                 phone=participant.phone,
                 organisation_id=participant.organisation_id,
+                language=participant.mail_language(user.language if user else None),
             )
         )
     result.sort(key=lambda p: (kind_order.get(p.kind, 9), p.id))

@@ -35,6 +35,7 @@ from sipflow.cases.models import (
 )
 from sipflow.db import compare_and_set
 from sipflow.errors import InvalidInput
+from sipflow.i18n import DEFAULT_LOCALE, checked_language
 from sipflow.people.models import Person, Unit, User
 from sipflow.workflow.context import TransitionContext
 from sipflow.workflow.definition import CREATE_EVENT, TransitionDef, Workflow
@@ -418,13 +419,15 @@ def add_private_participant(
     phone: str | None,
     now: datetime,
     expected_version: int | None = None,
+    language: str = DEFAULT_LOCALE,
 ) -> Participant:
-    """Add a närstående or a guardian to the case."""
+    """Add a närstående or a guardian to the case; language: what their invitations are written in."""
     _change_participants(session, registry, case, expected_version)
     if kind not in PARTICIPANT_KINDS or kind in ("organisation", "person"):
         raise InvalidInput(_l("Choose närstående or guardian."), field="kind")
     if not (name or "").strip():
         raise InvalidInput(_l("Enter a name."), field="name")
+    language = checked_language(language)
     participant = Participant(
         case_id=case.id,
         kind=kind,
@@ -433,6 +436,7 @@ def add_private_participant(
         email=(email or "").strip() or None,
         phone=(phone or "").strip() or None,
         added_at=now,
+        language=language,
     )
     session.add(participant)
     return participant
@@ -447,8 +451,12 @@ def set_participant_contact(
     email: str | None,
     phone: str | None,
     expected_version: int | None = None,
+    language: str | None = None,
 ) -> Participant:
-    """Set the address and phone a participant is invited and reached at (empty clears them)."""
+    """Set the address, phone and language (None: kept) a participant is invited and reached at.
+
+    An empty address or phone clears it.
+    """
     _change_participants(session, registry, case, expected_version)
     participant = session.get(Participant, participant_id)
     if participant is None or participant.case_id != case.id or not participant.active:
@@ -456,6 +464,8 @@ def set_participant_contact(
     email = (email or "").strip() or None
     if email is not None and (len(email) > 254 or email.count("@") != 1 or any(c.isspace() for c in email)):
         raise InvalidInput(_l("Enter an e-mail address."), field="email")
+    if language is not None:
+        participant.language = checked_language(language)
     participant.email = email
     participant.phone = (phone or "").strip() or None
     session.add(participant)

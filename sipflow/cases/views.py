@@ -50,6 +50,7 @@ from sipflow.cases.models import SipCase
 from sipflow.clock import local_to_utc, now_utc, to_local
 from sipflow.db import get_session, unit_of_work
 from sipflow.errors import InvalidInput, UserError
+from sipflow.i18n import DEFAULT_LOCALE
 from sipflow.people.models import Person
 from sipflow.people.services import (
     change_person_particulars,
@@ -519,6 +520,7 @@ def add_private(uid: str):
             phone=form.phone.data,
             now=now_utc(),
             expected_version=form.version.data,
+            language=form.language.data or DEFAULT_LOCALE,
         )
 
     return _participant_change(
@@ -544,6 +546,7 @@ def set_contact(uid: str):
             email=form.email.data,
             phone=form.phone.data,
             expected_version=form.version.data,
+            language=form.language.data or None,
         )
 
     return _participant_change(

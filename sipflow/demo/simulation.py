@@ -20,6 +20,7 @@ from sipflow.clock import to_local
 from sipflow.coding.rules import Catalogue, UnitFacts, age_on, codes_for_meeting
 from sipflow.demo.bulkload import Ids, Rows, sqlite_datetime, sqlite_json, unchanged
 from sipflow.demo.population import FEMALE_NAMES, MALE_NAMES, Parties, Party, Population
+from sipflow.i18n import DEFAULT_LOCALE
 from sipflow.meetings.models import CANCELLED, HELD, PLANNED
 from sipflow.meetings.outcome import classify
 from sipflow.workflow.definition import CREATE_EVENT, TransitionDef, Workflow
@@ -331,6 +332,8 @@ class CaseSimulator:
                 "name": None,
                 "relation": None,
                 "added_at": requested,
+                # A column with a Python default: the loader's compiled INSERT names it, so every row has it.
+                "language": DEFAULT_LOCALE,
             }
             participants.append(row)
             org_rows.append((party, row))
@@ -398,6 +401,7 @@ class CaseSimulator:
             "name": name,
             "relation": relation,
             "added_at": at,
+            "language": DEFAULT_LOCALE,
         }
 
     def _log(self, rows, sim, trigger, from_state, at, party, reason, details) -> None:

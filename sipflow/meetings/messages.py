@@ -18,6 +18,7 @@ from sqlmodel import Session, select
 
 from sipflow.cases.models import Participant, SipCase
 from sipflow.clock import STOCKHOLM
+from sipflow.i18n import DEFAULT_LOCALE, MAIL_MOMENT_PATTERNS, known_language
 from sipflow.meetings.forwarding import human_mailbox
 from sipflow.meetings.ical import CalendarAttendee, CalendarEvent, cancel_ics, request_ics, withdraw_ics
 from sipflow.meetings.mime import calendar_message
@@ -26,8 +27,8 @@ from sipflow.meetings.tokens import make_answer_token
 from sipflow.notifications.outbox import enqueue
 from sipflow.people.models import Organisation, Unit, User
 
-# Invitations go out in Swedish: the recipient has no account whose language we could know.
-MAIL_LOCALE = "sv"
+# The language of a text with no recipient of its own (bench/outbox.py's one-off texts).
+MAIL_LOCALE = DEFAULT_LOCALE
 
 
 def public_url(path: str) -> str:
@@ -35,17 +36,19 @@ def public_url(path: str) -> str:
     return current_app.config["PUBLIC_URL"] + path
 
 
-def answer_url(meeting: Meeting, invitation: Invitation) -> str:
-    """The invitee's personal answer link; it expires when the meeting ends."""
+def answer_url(meeting: Meeting, invitation: Invitation, locale: str = MAIL_LOCALE) -> str:
+    """The invitee's personal answer link, opening in their language; it expires when the meeting ends."""
     token = make_answer_token(
         current_app.config["SECRET_KEY"], invitation.id, invitation.token_nonce, meeting.ends_at
     )
-    return public_url(f"/answer/{token}")
+    # Only another language than the default is spelt out: the page would pick Swedish anyway.
+    return public_url(f"/answer/{token}" + (f"?lang={locale}" if locale != DEFAULT_LOCALE else ""))
 
 
 def when_text(moment: datetime, locale: str = MAIL_LOCALE) -> str:
-    """'tisdag 8 december 2026 kl. 10:00' in Swedish time."""
-    return format_datetime(moment.astimezone(STOCKHOLM), "EEEE d MMMM y 'kl.' HH:mm", locale=locale)
+    """'tisdag 8 december 2026 kl. 10:00' in Swedish time, written in locale."""
+    pattern = MAIL_MOMENT_PATTERNS.get(locale, MAIL_MOMENT_PATTERNS[DEFAULT_LOCALE])
+    return format_datetime(moment.astimezone(STOCKHOLM), pattern, locale=locale)
 
 
 def place_text(meeting: Meeting) -> str | None:
@@ -126,18 +129,21 @@ def _event(
 
 
 def _render(
-    case: SipCase, meeting: Meeting, invitation: Invitation, *, kind: str, staff_invitee: bool
+    case: SipCase, meeting: Meeting, invitation: Invitation, *, kind: str, staff_invitee: bool, locale: str
 ) -> dict:
-    """Subject, plain text, HTML and the calendar DESCRIPTION of one message, in Swedish."""
+    """Subject, plain text, HTML and the calendar DESCRIPTION of one message, in the invitee's language.
+
+    The caller renders it under force_locale(locale); the dates need the locale spelt out.
+    """
     context = {
         "kind": kind,
         "reference": case.reference,
-        "when": when_text(meeting.starts_at),
-        "ends": format_datetime(meeting.ends_at.astimezone(STOCKHOLM), "HH:mm", locale=MAIL_LOCALE),
+        "when": when_text(meeting.starts_at, locale),
+        "ends": format_datetime(meeting.ends_at.astimezone(STOCKHOLM), "HH:mm", locale=locale),
         "mode": meeting.mode,
         "place": place_text(meeting),
         "video_url": meeting.video_url,
-        "answer_url": answer_url(meeting, invitation) if kind in ("request", "update") else None,
+        "answer_url": answer_url(meeting, invitation, locale) if kind in ("request", "update") else None,
         # Only staff can log in; the link means nothing to the person or a närstående.
         "case_url": public_url(f"/cases/{case.uid}") if staff_invitee else None,
     }
@@ -179,22 +185,27 @@ def queue_messages(
     organizer_name = _organizer_name(session, meeting)
     # A person's plain "Reply" should reach a person; calendar answers still go to the ORGANIZER.
     reply_to = human_mailbox(session, meeting)
-    kinds = dict(
-        session.exec(
-            select(Participant.id, Participant.kind).where(
-                Participant.id.in_([i.participant_id for i in invitations])
-            )
+    # Each invitee's kind and language (a unit reached at its contact person's address: theirs), one read.
+    invitees = {
+        participant.id: (participant.kind, participant.mail_language(contact_language))
+        for participant, contact_language in session.exec(
+            select(Participant, User.language)
+            .outerjoin(User, User.id == Participant.contact_user_id)
+            .where(Participant.id.in_([i.participant_id for i in invitations]))
         ).all()
-    )
+    }
     cancel = kind in ("cancel", "withdraw")
     for invitation in invitations:
-        with force_locale(MAIL_LOCALE):
+        participant_kind, language = invitees[invitation.participant_id]
+        locale = known_language(language) or DEFAULT_LOCALE
+        with force_locale(locale):
             content = _render(
                 case,
                 meeting,
                 invitation,
                 kind=kind,
-                staff_invitee=kinds[invitation.participant_id] == "organisation",
+                staff_invitee=participant_kind == "organisation",
+                locale=locale,
             )
             event = _event(
                 case,

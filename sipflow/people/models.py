@@ -103,6 +103,9 @@ class User(UserMixin, SQLModel, table=True):
     calendar_feed_key: str | None = Field(default=None, max_length=32, unique=True)
     # Shown to administrators; set by the login view and by a set-password link that logs the user in.
     last_login_at: datetime | None = None
+    # The language of the user's pages and mail (one of sipflow.i18n.LOCALES): chosen by switching the page
+    # language or by an administrator; a login restores it.
+    language: str = Field(default="sv", max_length=8, sa_column_kwargs={"server_default": "sv"})
 
     def get_id(self) -> str:
         """Identify the login session by the rotatable token, never by the row id."""

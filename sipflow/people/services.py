@@ -14,6 +14,7 @@ from sqlmodel import Session, select
 from sipflow.cases.models import SipCase
 from sipflow.clock import to_local
 from sipflow.errors import InvalidInput, NotAllowed
+from sipflow.i18n import checked_language
 from sipflow.people.identifiers import IdentifierError, PersonIdentifier, parse_identifier
 from sipflow.people.models import Municipality, Person, User
 from sipflow.security import access, audit
@@ -167,4 +168,14 @@ def change_person_particulars(
     )
     # Ids only: the log never learns who the person is or what they are called.
     logger.info("particulars of person id %s changed by user id %s", person.id, actor.id)
+    return True
+
+
+def set_user_language(session: Session, user: User, language: str) -> bool:
+    """Store the language of user's pages and mail (one of LOCALES, else refused); False if already theirs."""
+    language = checked_language(language)
+    if user.language == language:
+        return False
+    user.language = language
+    session.add(user)
     return True

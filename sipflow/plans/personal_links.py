@@ -26,6 +26,7 @@ from sqlmodel import Session, select
 from sipflow.cases.models import Participant, SipCase
 from sipflow.clock import to_local
 from sipflow.errors import Conflict, InvalidInput, NotAllowed
+from sipflow.i18n import DEFAULT_LOCALE, known_language
 from sipflow.notifications.outbox import enqueue
 from sipflow.people.models import Unit, User
 from sipflow.plans.models import PersonalLink
@@ -34,8 +35,6 @@ SALT = "sipflow.plans.personal_link"
 # Who may get a link: the person, a närstående, a guardian (the organisations have their logins).
 LINK_KINDS = ("person", "narstaende", "guardian")
 OUTBOX_KIND = "plan_link"
-# Links go out in Swedish: the recipient has no account whose language we could know.
-MAIL_LOCALE = "sv"
 # The links page lists at most this many of a case's links, newest first.
 LIST_LIMIT = 50
 # How a refused link is answered: 404 when it names nothing, 410 when it did but no longer works.
@@ -182,7 +181,7 @@ def send_personal_link(
     session.flush()
     enqueue(
         session,
-        _message(link, participant.email),
+        _message(link, participant.email, known_language(participant.language) or DEFAULT_LOCALE),
         kind=OUTBOX_KIND,
         case_id=case.id,
         invitation_id=None,
@@ -191,12 +190,14 @@ def send_personal_link(
     return link
 
 
-def _message(link: PersonalLink, to: str) -> EmailMessage:
-    """The e-mail carrying the link: in Swedish, with nothing about the person in the subject."""
-    with force_locale(MAIL_LOCALE):
+def _message(link: PersonalLink, to: str, locale: str) -> EmailMessage:
+    """The e-mail carrying the link: in the recipient's language, nothing about the person in the subject."""
+    # The page opens in the same language (only another language than the default is spelt out).
+    url = link_url(link) + (f"?lang={locale}" if locale != DEFAULT_LOCALE else "")
+    with force_locale(locale):
         context = {
-            "url": link_url(link),
-            "until": format_date(to_local(_aware(link.expires_at)).date(), "d MMMM y", locale=MAIL_LOCALE),
+            "url": url,
+            "until": format_date(to_local(_aware(link.expires_at)).date(), "d MMMM y", locale=locale),
         }
         subject = _("Your SIP plan")
         text = current_app.jinja_env.get_template("emails/personal_link.txt").render(**context)

@@ -27,6 +27,7 @@ from sqlmodel import Session, select
 from sipflow.cases.deadlines import due_at
 from sipflow.cases.models import Deadline, Participant, SipCase
 from sipflow.clock import STOCKHOLM, add_days, to_local
+from sipflow.i18n import MAIL_MOMENT_PATTERNS, known_language
 from sipflow.meetings.models import PLANNED, Invitation, Meeting
 from sipflow.notifications.outbox import enqueue
 from sipflow.people.models import User
@@ -434,15 +435,16 @@ def _dispatch_one(session: Session, registry, reminder: Reminder, *, now: dateti
         reminder.status = SKIPPED
         session.add(reminder)
         return SKIPPED
-    addresses = _addresses(session, reminder)
-    if not addresses:
+    recipients = _recipients(session, reminder)
+    if not recipients:
         reminder.status = UNDELIVERABLE
         session.add(reminder)
         return UNDELIVERABLE
     reminder.attempts += 1
     outbox_id = None
-    for address in addresses:
-        message = render(session, workflow, case, reminder, address=address)
+    for address, language in recipients:
+        locale = recipient_locale(language)
+        message = render(session, workflow, case, reminder, address=address, locale=locale)
         row = enqueue(session, message, kind="reminder", case_id=case.id, invitation_id=None, now=now)
         outbox_id = outbox_id or row.id
     reminder.status, reminder.sent_at, reminder.late, reminder.outbox_id = SENT, now, late, outbox_id
@@ -485,30 +487,43 @@ def _stale(session: Session, workflow: Workflow, case: SipCase, reminder: Remind
     return False
 
 
-def _addresses(session: Session, reminder: Reminder) -> list[str]:
-    """Where the reminder goes now (the current address, not the one known when it was written)."""
+def _recipients(session: Session, reminder: Reminder) -> list[tuple[str, str | None]]:
+    """Where the reminder goes now, each address with its recipient's language (None: not known).
+
+    The current address and language, not those known when the reminder was written: a staff member's
+    own, an invitee's (their participant's, or for a unit reached at its contact person's address that
+    person's), each of a unit's staff their own; a bare address has none.
+    """
     if reminder.invitation_id is not None:
         invitation = session.get(Invitation, reminder.invitation_id)
         ok = invitation.removed_at is None and invitation.channel == "email" and invitation.email
-        return [invitation.email] if ok else []
+        if not ok:
+            return []
+        row = session.exec(
+            select(Participant, User.language)
+            .outerjoin(User, User.id == Participant.contact_user_id)
+            .where(Participant.id == invitation.participant_id)
+        ).first()
+        return [(invitation.email, row[0].mail_language(row[1]) if row else None)]
     if reminder.recipient_user_id is not None:
         user = session.get(User, reminder.recipient_user_id)
-        return [user.email] if user is not None and user.active and user.email else []
+        return [(user.email, user.language)] if user is not None and user.active and user.email else []
     if reminder.recipient_unit_id is not None:
-        return list(
-            session.exec(
-                select(User.email)
+        return [
+            (address, language)
+            for address, language in session.exec(
+                select(User.email, User.language)
                 .where(User.unit_id == reminder.recipient_unit_id, User.active, User.email.is_not(None))
                 .order_by(User.id)
                 .limit(UNIT_RECIPIENTS_MAX)
             ).all()
-        )
-    return [reminder.recipient_address] if reminder.recipient_address else []
+        ]
+    return [(reminder.recipient_address, None)] if reminder.recipient_address else []
 
 
-def recipient_locale() -> str:
-    """The language a reminder is written in: staff and invitees have no language of their own yet."""
-    return current_app.config["BABEL_DEFAULT_LOCALE"]
+def recipient_locale(language: str | None) -> str:
+    """The language a reminder is written in: the recipient's, else (a bare address) the default."""
+    return known_language(language) or current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
 def subject(workflow: Workflow, case: SipCase, reminder: Reminder, locale: str) -> str:
@@ -530,9 +545,10 @@ def subject(workflow: Workflow, case: SipCase, reminder: Reminder, locale: str) 
     return f"{text} ({case.reference})"
 
 
-def render(session: Session, workflow: Workflow, case: SipCase, reminder: Reminder, *, address: str):
-    """The e-mail of one reminder to one address, in the recipient's language."""
-    locale = recipient_locale()
+def render(
+    session: Session, workflow: Workflow, case: SipCase, reminder: Reminder, *, address: str, locale: str
+):
+    """The e-mail of one reminder to one address, subject and body in locale (the recipient's language)."""
     context: dict = {"reference": case.reference, "case_url": None}
     if reminder.kind != MEETING_TOMORROW:  # staff only: an invitee may have no login
         context["case_url"] = current_app.config["PUBLIC_URL"] + f"/cases/{case.uid}"
@@ -540,7 +556,9 @@ def render(session: Session, workflow: Workflow, case: SipCase, reminder: Remind
         from flask_babel import format_datetime
 
         def when(moment: datetime) -> str:
-            return format_datetime(moment.astimezone(STOCKHOLM), "EEEE d MMMM y 'kl.' HH:mm")
+            return format_datetime(
+                moment.astimezone(STOCKHOLM), MAIL_MOMENT_PATTERNS.get(locale, MAIL_MOMENT_PATTERNS["sv"])
+            )
 
         if reminder.meeting_id is not None:
             meeting = session.get(Meeting, reminder.meeting_id)

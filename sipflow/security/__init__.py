@@ -99,6 +99,21 @@ def init_security(app: Flask) -> None:
         return None
 
     @app.before_request
+    def _remember_language():
+        """A logged-in user who switches the page language (?lang=) keeps it: pages and mail from now on."""
+        from sipflow.db import unit_of_work
+        from sipflow.i18n import requested_language
+        from sipflow.people.services import set_user_language
+
+        chosen = requested_language()
+        if chosen is None or not current_user.is_authenticated or current_user.language == chosen:
+            return None
+        db = get_session()
+        with unit_of_work(db):
+            set_user_language(db, current_user._get_current_object(), chosen)
+        return None
+
+    @app.before_request
     def _refuse_nul():
         """Refuse a NUL anywhere in the address or the form: no person types one, PostgreSQL stores none."""
         if _holds_nul(request):

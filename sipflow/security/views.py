@@ -26,7 +26,9 @@ from wtforms.validators import DataRequired, EqualTo, Length
 
 from sipflow.clock import now_utc
 from sipflow.db import get_session, unit_of_work
+from sipflow.i18n import CHOSEN_KEY, DEFAULT_LOCALE, known_language
 from sipflow.people.models import User
+from sipflow.people.services import set_user_language
 from sipflow.security import clear_session_keeping_language, password_links, renew_session_token, throttle
 from sipflow.security.limits import limiter
 from sipflow.security.password_policy import MAX_LENGTH, new_password_problem
@@ -109,8 +111,19 @@ def _safe_next(target: str | None, user) -> str:
 
 
 def start_session(user: User) -> None:
-    """A new session for user: nothing set before authentication survives, the language choice aside."""
+    """A new session for user: nothing set before authentication survives; the page is in their language.
+
+    That is the user's stored language, unless they chose another on the way to logging in (in this
+    session: a language left from a session that timed out may have been someone else's); that choice is
+    stored, as a switch while logged in would be.
+    """
+    chosen = known_language(session.get("lang")) if session.get(CHOSEN_KEY) else None
+    if chosen is not None and chosen != user.language:
+        db = get_session()
+        with unit_of_work(db):
+            set_user_language(db, user, chosen)
     clear_session_keeping_language()
+    session["lang"] = known_language(user.language) or DEFAULT_LOCALE
     now = now_utc().timestamp()
     # login_at bounds the session's whole life, seen its idle time (both checked in sipflow.security).
     session["login_at"] = now
