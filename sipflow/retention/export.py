@@ -5,7 +5,8 @@ the case itself, its participants, consents, meetings and attendance, transition
 every access-log row about the person or one of their cases. Staff are named with their organisation, as
 they acted in their official capacity. Of närstående and guardians the export keeps the name and relation
 the person gave, but not their e-mail address or phone number: those are the other person's data
-(art. 15(4)), and the person does not need sipflow to know them.
+(art. 15(4)), and the person does not need sipflow to know them. The person's own participant row gives
+their own e-mail, phone and language. Areas above retention add their sections (the plan, the KVÅ codes).
 """
 
 from __future__ import annotations
@@ -85,7 +86,10 @@ def _participant(p: Participant, names: _Names) -> dict:
             "unit": names.unit(p.unit_id),
             "contact_person": names.user(p.contact_user_id),
         }
-    elif p.kind != "person":
+    elif p.kind == "person":
+        # The person's own ways of being reached are their data (art. 15).
+        row |= {"email": p.email, "phone": p.phone, "language": p.language}
+    else:
         row |= {"name": p.name, "relation": p.relation}
     return row
 

@@ -12,6 +12,7 @@ import pytest
 from sqlmodel import select
 from webkit import FreshContextClient, csrf_token, forms_of, login, text_of
 
+from sipflow.cases.models import Participant
 from sipflow.clock import now_utc
 from sipflow.db import unit_of_work
 from sipflow.people.models import Person, User
@@ -342,6 +343,11 @@ def test_the_registerutdrag_holds_the_persons_data_and_no_one_elses(
     as_admin, accessed, create_case, parties, db_session, admin_user
 ):
     person, case = accessed
+    own = db_session.exec(
+        select(Participant).where(Participant.case_id == case.id, Participant.kind == "person")
+    ).one()
+    own.email, own.phone, own.language = "testa@example.se", "070-111 22 33", "en"
+    db_session.add(own)
     other_case = create_case()
     other = db_session.get(Person, other_case.person_id)
     other.given_name = "Annan"
@@ -368,6 +374,12 @@ def test_the_registerutdrag_holds_the_persons_data_and_no_one_elses(
     assert [c["reference"] for c in document["cases"]] == [case.reference]
     exported = document["cases"][0]
     assert {p["kind"] for p in exported["participants"]} >= {"organisation", "person"}
+    own_row = next(p for p in exported["participants"] if p["kind"] == "person")
+    assert (own_row["email"], own_row["phone"], own_row["language"]) == (
+        "testa@example.se",
+        "070-111 22 33",
+        "en",
+    )
     assert exported["transitions"][0]["to_state"] == "requested"
     assert exported["deadlines"] and "consents" in exported and "meetings" in exported
     assert [row["action"] for row in document["access_log"]][:3] == [
