@@ -188,7 +188,9 @@ def _filtered(query, filters: CaseFilter | None, *, now: datetime):
     if not filters:
         return query
     if filters.state:
-        query = query.where(SipCase.state == filters.state)
+        # The candidates' own state makes the filter a range of their (organisation, state, time) index;
+        # the case's state is asked too, so a row out of step could only leave a case out, never show one.
+        query = query.where(CaseVisibility.state == filters.state, SipCase.state == filters.state)
     if filters.person_id is not None:
         query = query.where(SipCase.person_id == filters.person_id)
     if filters.deadline in DEADLINE_FILTERS:
