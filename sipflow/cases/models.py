@@ -146,16 +146,23 @@ class CaseVisibility(SQLModel, table=True):
 
     Only a candidate list: the access rule (security.access) still decides, so consent stays the one rule
     and a row left over (a consent withdrawn, say) can only leave a case out, never show one. Written in
-    the same transaction as the case and its participants; updated_at follows sipcase.updated_at.
+    the same transaction as the case and its participants; updated_at and state follow sipcase's.
     """
 
     __tablename__ = "case_visibility"
-    # Mina SIP walks one organisation's rows newest first from an (updated_at, case_id) key; a step
-    # updates every row of its case.
+    # Mina SIP walks one organisation's rows newest first from an (updated_at, case_id) key, filtered by
+    # state the same walk within one state's rows; a step updates every row of its case.
     __table_args__ = (
         Index(
             "ix_case_visibility_organisation_id_updated_at_case_id",
             "organisation_id",
+            "updated_at",
+            "case_id",
+        ),
+        Index(
+            "ix_case_visibility_organisation_id_state_updated_at_case_id",
+            "organisation_id",
+            "state",
             "updated_at",
             "case_id",
         ),
@@ -165,3 +172,5 @@ class CaseVisibility(SQLModel, table=True):
     organisation_id: int = Field(foreign_key="organisation.id", primary_key=True)
     case_id: int = Field(foreign_key="sipcase.id", primary_key=True)
     updated_at: datetime
+    # The case's state, so Mina SIP's state filter is a range of the index above.
+    state: str = Field(max_length=40)

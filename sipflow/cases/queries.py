@@ -23,6 +23,8 @@ from sipflow.workflow.definition import CREATE_EVENT, Workflow
 from sipflow.workflow.engine import WorkflowRegistry
 
 PER_PAGE = 50
+# Built once: an alias made per call costs more to build and key than the query it is in.
+_CONTACT = aliased(User)
 # The page number a cursor carries is only a label; beyond this it is refused as malformed.
 MAX_PAGE = 10_000_000
 
@@ -188,7 +190,9 @@ def _filtered(query, filters: CaseFilter | None, *, now: datetime):
     if not filters:
         return query
     if filters.state:
-        query = query.where(SipCase.state == filters.state)
+        # The candidates' own state makes the filter a range of their (organisation, state, time) index;
+        # the case's state is asked too, so a row out of step could only leave a case out, never show one.
+        query = query.where(CaseVisibility.state == filters.state, SipCase.state == filters.state)
     if filters.person_id is not None:
         query = query.where(SipCase.person_id == filters.person_id)
     if filters.deadline in DEADLINE_FILTERS:
@@ -441,7 +445,7 @@ def _participants(
     The rows (participant, organisation, unit, contact person; removed participants too, whom an old
     invitation still names) serve the parts other areas add, so they need not read the participants again.
     """
-    contact = aliased(User)
+    contact = _CONTACT
     every = session.exec(
         select(Participant, Organisation, Unit, contact)
         .outerjoin(Organisation, Organisation.id == Participant.organisation_id)
@@ -582,15 +586,16 @@ def units_by_organisation(
 ) -> dict[str, list[tuple[int, str]]]:
     """Every active unit, grouped by its organisation's name, leaving out the given organisations."""
     groups: dict[str, list[tuple[int, str]]] = {}
-    for unit, organisation in session.exec(
-        select(Unit, Organisation)
+    # Four columns, not the two rows as objects: every case page lists every unit of the directory.
+    for unit_id, unit_name, organisation_id, organisation_name in session.execute(
+        select(Unit.id, Unit.name, Organisation.id, Organisation.name)
         .join(Organisation, Organisation.id == Unit.organisation_id)
         .where(Unit.active, Organisation.active)
         .order_by(Organisation.name, Unit.name)
     ).all():
-        if organisation.id in exclude_organisation_ids:
+        if organisation_id in exclude_organisation_ids:
             continue
-        groups.setdefault(organisation.name, []).append((unit.id, unit.name))
+        groups.setdefault(organisation_name, []).append((unit_id, unit_name))
     return groups
 
 

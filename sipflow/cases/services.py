@@ -313,7 +313,7 @@ def _add_start_rows(
     # Mina SIP's candidates: the initiator and every organisation taking part (security.access decides).
     visible_to = {p.organisation_id for p in participants if p.organisation_id is not None}
     session.add_all(
-        CaseVisibility(organisation_id=org_id, case_id=case.id, updated_at=now)
+        CaseVisibility(organisation_id=org_id, case_id=case.id, updated_at=now, state=case.state)
         for org_id in sorted(visible_to)
     )
     session.add(
@@ -362,7 +362,10 @@ def add_unit_participant(
     if session.get(CaseVisibility, (participant.organisation_id, case.id)) is None:
         session.add(
             CaseVisibility(
-                organisation_id=participant.organisation_id, case_id=case.id, updated_at=case.updated_at
+                organisation_id=participant.organisation_id,
+                case_id=case.id,
+                updated_at=case.updated_at,
+                state=case.state,
             )
         )
     return participant
@@ -625,11 +628,12 @@ def fire_transition(
         )
         for name, value in columns.items():
             set_committed_value(case, name, value)
-        # Mina SIP orders each organisation's candidates by the case's time: keep theirs equal to it.
+        # Mina SIP orders each organisation's candidates by the case's time and filters them by its state:
+        # keep theirs equal to the case's.
         session.execute(
             update(CaseVisibility)
             .where(CaseVisibility.case_id == case.id)
-            .values(updated_at=now)
+            .values(updated_at=now, state=transition.dest)
             .execution_options(synchronize_session=False)
         )
         if not early:

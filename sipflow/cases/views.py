@@ -242,7 +242,8 @@ class Action:
 
     transition: TransitionDef
     label: str
-    form: TransitionForm
+    # None for a step taken on a page of its own (page_url): the case page shows no form for it.
+    form: TransitionForm | None
     open: bool = False
     # A step another area takes on a page of its own (the meeting outcome): the case page links there.
     page_url: str | None = None
@@ -293,10 +294,14 @@ def _render_case(
         if transition.trigger == failed_trigger and failed_form is not None:
             actions.append(Action(transition, transition_label(transition, locale), failed_form, open=True))
             continue
+        page_url = transition_page_url(transition.form, case)
+        if page_url is not None:
+            # The page links to the step's own page: a form built here would never be rendered.
+            actions.append(Action(transition, transition_label(transition, locale), None, page_url=page_url))
+            continue
         form = build_transition_form(transition.form, ctx, prefix=transition.trigger, version=case.version)
         prefill_times(form, local_now)
-        page_url = transition_page_url(transition.form, case)
-        actions.append(Action(transition, transition_label(transition, locale), form, page_url=page_url))
+        actions.append(Action(transition, transition_label(transition, locale), form))
     if unit_form is None:
         unit_form = _unit_form(detail, formdata=None)
     if private_form is None:

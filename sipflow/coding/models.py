@@ -89,6 +89,10 @@ class CodeRecord(SQLModel, table=True):
     @classmethod
     def standing(cls):
         """SQL: the record still counts: a +1 record no reversal names (the one rule statistics use)."""
-        reversal = aliased(cls)
+        reversal = _REVERSAL
         # reverses_id is unique, so its index answers the NOT EXISTS with one seek per record.
         return (cls.sign == 1) & ~exists(select(reversal.id).where(reversal.reverses_id == cls.id))
+
+
+# The reversal side of CodeRecord.standing(), built once (an alias made per call costs more than its query).
+_REVERSAL = aliased(CodeRecord)

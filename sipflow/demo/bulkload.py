@@ -78,7 +78,7 @@ class Rows:
     TUPLE_KEYS = {
         "consentorganisation": ("consent_id", "organisation_id"),
         "attendance": ("meeting_id", "participant_id", "mode"),
-        "case_visibility": ("organisation_id", "case_id", "updated_at"),
+        "case_visibility": ("organisation_id", "case_id", "updated_at", "state"),
         "transitionlog": (
             "id",
             "case_id",

@@ -382,10 +382,10 @@ class CaseSimulator:
         self._deadlines(rows, sim, CREATE_EVENT, requested)
         self._run(rows, sim)
         # Mina SIP's candidates, as create_case and every step leave them: each organisation once, with the
-        # case's final time.
-        updated_at = self.db_datetime(case["updated_at"])
+        # case's final time and state.
+        updated_at, state = self.db_datetime(case["updated_at"]), case["state"]
         rows.by_table["case_visibility"].extend(
-            (organisation_id, case_id, updated_at)
+            (organisation_id, case_id, updated_at, state)
             for organisation_id in dict.fromkeys(party.organisation_id for party in organisations)
         )
 

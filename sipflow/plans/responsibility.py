@@ -26,6 +26,8 @@ GIVING_ROLES = frozenset({"initiator", "huvudansvarig"})
 REASON_LIMIT = 1000
 # Hand-overs shown on one case page: a case changes hands a few times in its life.
 MAX_TRANSFERS_SHOWN = 50
+# Built once: an alias made per call costs more to build and key than the query it is in.
+_TO_ORGANISATION, _FROM_ORGANISATION = aliased(Organisation), aliased(Organisation)
 
 
 def _organisation_rows(session: Session, case: SipCase) -> list[Participant]:
@@ -152,7 +154,7 @@ class TransferView:
 
 def transfers(session: Session, case: SipCase) -> list[TransferView]:
     """The case's huvudansvar changes, oldest first (bounded), with organisation and user names: one query."""
-    to_org, from_org = aliased(Organisation), aliased(Organisation)
+    to_org, from_org = _TO_ORGANISATION, _FROM_ORGANISATION
     rows = session.exec(
         select(HuvudansvarTransfer, to_org.name, from_org.name, User.display_name)
         .join(to_org, to_org.id == HuvudansvarTransfer.to_organisation_id)

@@ -138,7 +138,7 @@ def record_refusal(session: Session, user: User | None, uid: str, *, purpose: st
     case = None
     if _plausible_uid(uid):
         case = session.exec(select(SipCase).where(SipCase.uid == uid)).first()
-    return audit.record_access(
+    audit.record_access(
         session,
         user=user,
         action=audit.ACCESS_DENIED,

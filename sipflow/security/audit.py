@@ -160,9 +160,14 @@ def compute_row_hash(prev_hash: str, values: Mapping) -> str:
 # --- Appending -------------------------------------------------------------------------------------------
 
 
-def _bump_head(session: Session) -> bool:
-    result = session.execute(update(_HEAD).where(_HEAD.c.id == HEAD_ID).values(length=_HEAD.c.length + 1))
-    return result.rowcount == 1
+def _bump_head(session: Session):
+    """Take the next seq: (new length, last hash) of the head row it locked, None when there is no head."""
+    return session.execute(
+        update(_HEAD)
+        .where(_HEAD.c.id == HEAD_ID)
+        .values(length=_HEAD.c.length + 1)
+        .returning(_HEAD.c.length, _HEAD.c.last_hash)
+    ).first()
 
 
 def _create_head(session: Session) -> None:
@@ -182,14 +187,14 @@ def _create_head(session: Session) -> None:
 
 
 def _claim_next(session: Session) -> tuple[int, str]:
-    """Lock the head, take the next seq and return it with the previous row's hash."""
-    if not _bump_head(session):
+    """Lock the head, take the next seq and return it with the previous row's hash (one statement)."""
+    claimed = _bump_head(session)
+    if claimed is None:
         _create_head(session)
-        if not _bump_head(session):
+        claimed = _bump_head(session)
+        if claimed is None:
             raise RuntimeError("the access log head row could not be created")
-    length, last_hash = session.execute(
-        select(_HEAD.c.length, _HEAD.c.last_hash).where(_HEAD.c.id == HEAD_ID)
-    ).one()
+    length, last_hash = claimed
     return length, last_hash
 
 
@@ -210,7 +215,7 @@ def record_access(
     person: Person | None = None,
     outcome: str = ALLOWED,
     now: datetime,
-) -> AccessLogEntry:
+) -> None:
     """Append one row to the access log in the caller's transaction (the caller commits).
 
     The person is taken from the case when not given, except on a refusal: a denied row names the case
@@ -239,11 +244,10 @@ def record_access(
         "purpose": purpose,
         "outcome": outcome,
     }
-    entry = AccessLogEntry(**values, prev_hash=prev_hash, row_hash=compute_row_hash(prev_hash, values))
-    session.add(entry)
-    session.flush()
-    session.execute(update(_HEAD).where(_HEAD.c.id == HEAD_ID).values(last_hash=entry.row_hash))
-    return entry
+    row_hash = compute_row_hash(prev_hash, values)
+    # A Core INSERT: every page that shows a case appends a row, and nothing reads it back as an object.
+    session.execute(insert(_LOG).values(**values, prev_hash=prev_hash, row_hash=row_hash))
+    session.execute(update(_HEAD).where(_HEAD.c.id == HEAD_ID).values(last_hash=row_hash))
 
 
 def concerns_person(person_id: int):

@@ -127,5 +127,33 @@ def test_a_filtered_mina_sip_page_keeps_the_keyset_walk(analysed, db_session, pa
         # (ix_sipcase_person_id) and sorts those: a bounded sort, so either plan is right.
         return
     assert "TEMP B-TREE" not in plan and "Sort" not in plan, plan
-    if db_session.get_bind().dialect.name == "sqlite":
+    if filters.state:
+        # A range of the organisation's candidates in that state: the walk reads no case of another state.
+        assert "ix_case_visibility_organisation_id_state_updated_at_case_id" in plan, plan
+    elif db_session.get_bind().dialect.name == "sqlite":
         assert "ix_case_visibility_organisation_id_updated_at_case_id" in plan, plan
+
+
+@pytest.mark.parametrize("page", ["first", "after", "before"])
+def test_mina_sip_filtered_by_state_reads_only_that_states_candidates(
+    analysed, db_session, parties, now, page
+):
+    last = analysed[2]
+    cursor = Cursor(2, last.updated_at, last.id)
+    plan = plan_of(
+        db_session,
+        visible_page_query(
+            parties.region_user,
+            now=now,
+            limit=51,
+            after=cursor if page == "after" else None,
+            before=cursor if page == "before" else None,
+            filters=CaseFilter(state="requested"),
+        ),
+    )
+    assert full_scans(plan, "case_visibility", "sipcase", "participant", "consent", "person") == [], plan
+    assert "ix_case_visibility_organisation_id_state_updated_at_case_id" in plan, plan
+    assert "TEMP B-TREE" not in plan and "Sort" not in plan, plan
+    if db_session.get_bind().dialect.name == "sqlite":
+        # The organisation and the state are the index's equality prefix, the cursor its range.
+        assert "organisation_id=? AND state=?" in plan, plan

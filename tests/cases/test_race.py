@@ -101,7 +101,8 @@ def test_two_threads_firing_together_one_wins(app, engine, registry, parties, cr
     assert len(winners) == 1, outcomes
     assert isinstance(losers[0], StaleCase), repr(losers[0])
     assert_consented_once(engine, case_id)
-    # Exactly the winner's writes: the case row, one log row, one consent with its organisations.
+    # Exactly the winner's writes: the case row, its Mina SIP rows (the new state), one log row, one consent
+    # with its organisations.
     after = snapshot(engine)
     changed = {name for name in after if after[name] != before[name]}
-    assert changed == {"sipcase", "transitionlog", "consent", "consentorganisation"}
+    assert changed == {"sipcase", "case_visibility", "transitionlog", "consent", "consentorganisation"}

@@ -22,10 +22,11 @@ from sipflow.meetings import services as meeting_services
 # Statements per GET, login, audit log and the page's own reads included (bench/README.md).
 # The case page's plan parts (issue 10) add three: the plan versions, the newest one with its approvals,
 # and the huvudansvar hand-overs on its timeline; its reminders (issue 11) one more; the KVÅ codes part
-# (issue 12) two: the case's code records, and the codes in force for its care units.
-CASE_PAGE_STATEMENTS = 27
+# (issue 12) two: the case's code records, and the codes in force for its care units. The access log's
+# row takes three (the head claimed with UPDATE ... RETURNING, the row, the head's new hash), not four.
+CASE_PAGE_STATEMENTS = 26
 # The meeting page reads the case's meetings once more for its label (first meeting, follow-up 1 ...).
-MEETING_PAGE_STATEMENTS = 14
+MEETING_PAGE_STATEMENTS = 13
 
 
 def page_statements(client, engine, urls: dict[str, str]) -> dict[str, list[str]]:
