@@ -1,7 +1,7 @@
 """case_visibility.state: the case's state beside each Mina SIP candidate, so the state filter is an index range
 
 Revision ID: a3b5c7d9e1f3
-Revises: e1f3a5b7c9d1
+Revises: f2a4c6e8b0d2
 Create Date: 2026-12-02 22:00:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "a3b5c7d9e1f3"
-down_revision: str | None = "e1f3a5b7c9d1"
+down_revision: str | None = "f2a4c6e8b0d2"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
