@@ -32,12 +32,30 @@ def plan_items(session: Session, plan: Plan) -> tuple[list[PlanGoal], list[PlanE
     return list(goals), list(efforts), list(contacts)
 
 
-def plan_content(session: Session, case: SipCase, plan: Plan) -> dict:
-    """The whole plan of case as a JSON-ready dict (without version number and approvals)."""
-    goals, efforts, contacts = plan_items(session, plan)
-    participants = session.exec(
-        select(Participant).where(Participant.case_id == case.id, Participant.active).order_by(Participant.id)
-    ).all()
+def plan_content(
+    session: Session,
+    case: SipCase,
+    plan: Plan,
+    *,
+    items: tuple[list[PlanGoal], list[PlanEffort]] | None = None,
+    participants: list[Participant] | None = None,
+) -> dict:
+    """The whole plan of case as a JSON-ready dict (without version number and approvals).
+
+    items (goals, efforts in their order), participants (the active ones by id): when the caller holds
+    them already (a step freezing a version does), they are not read again.
+    """
+    if items is None:
+        goals, efforts, contacts = plan_items(session, plan)
+    else:
+        goals, efforts = items
+        contacts = list(session.exec(select(PlanContact).where(PlanContact.plan_id == plan.id)).all())
+    if participants is None:
+        participants = session.exec(
+            select(Participant)
+            .where(Participant.case_id == case.id, Participant.active)
+            .order_by(Participant.id)
+        ).all()
     organisation_ids = {p.organisation_id for p in participants if p.organisation_id}
     organisation_ids |= {e.organisation_id for e in efforts if e.organisation_id}
     organisation_ids |= {c.organisation_id for c in contacts}

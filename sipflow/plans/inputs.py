@@ -20,7 +20,7 @@ from sipflow.people.models import Person
 from sipflow.plans.editor import PlanConflict, add_own_goals, is_child, local_today, plan_data, save_plan
 from sipflow.plans.models import Plan
 from sipflow.plans.responsibility import give_first_huvudansvar_unclaimed
-from sipflow.plans.services import find_plan
+from sipflow.plans.services import find_plan, forget_step_plan_items
 from sipflow.workflow.context import TransitionContext
 from sipflow.workflow.registry import register_effect, register_input
 
@@ -81,6 +81,7 @@ def preparation_into_plan(ctx: TransitionContext) -> None:
     goals = _goal_lines(ctx.data.get("own_goals"))
     if goals:
         add_own_goals(ctx.session, ctx.case, goals, actor=ctx.actor, now=ctx.now)
+        forget_step_plan_items(ctx)
 
 
 def scripted_plan(session, case, now: datetime) -> dict:
