@@ -30,9 +30,24 @@ PLAN_CHANGED_SINCE_OPENED = _l(
 OWN_GOALS_LIMIT = 4000
 
 
-def apply_plan(ctx: TransitionContext) -> None:
-    """Establish the plan the user saw (its row version) and copy its follow-up day to the case."""
+def plan_follow_up_into_case(ctx: TransitionContext) -> None:
+    """Before the case's claim: read the plan and copy its follow-up day to the case (the claim writes it).
+
+    Reads only, so it may run again should the claim start afresh; apply_plan then holds the plan at the
+    row version the user saw, so the day copied is that version's.
+    """
     plan = find_plan(ctx.session, ctx.case)
+    ctx.memo["plan"] = plan
+    if plan is not None and plan.follow_up_on is not None:
+        # A follow-up "on" a day is due by the end of that day, Swedish time.
+        ctx.case.follow_up_on = local_to_utc(datetime.combine(plan.follow_up_on, time(23, 59)))
+
+
+def apply_plan(ctx: TransitionContext) -> None:
+    """Establish the plan the user saw (its row version); its follow-up day is on the case already."""
+    if "plan" not in ctx.memo:
+        plan_follow_up_into_case(ctx)
+    plan = ctx.memo["plan"]
     if plan is None:
         raise InvalidInput(_l("Write the plan before you establish it."), field="plan_row_version")
     expected = ctx.data.get("plan_row_version")
@@ -51,11 +66,7 @@ def apply_plan(ctx: TransitionContext) -> None:
     )
     if claimed.rowcount != 1:
         raise PlanConflict(PLAN_CHANGED_SINCE_OPENED)
-    if plan.follow_up_on is not None:
-        # A follow-up "on" a day is due by the end of that day, Swedish time.
-        ctx.case.follow_up_on = local_to_utc(datetime.combine(plan.follow_up_on, time(23, 59)))
     ctx.details["plan_row_version"] = expected
-    ctx.memo["plan"] = plan
 
 
 def _goal_lines(value) -> list[str]:
@@ -121,6 +132,6 @@ def scripted_plan(session, case, now: datetime) -> dict:
     return {"plan_row_version": plan.row_version}
 
 
-register_input("plan", apply_plan)
+register_input("plan", apply_plan, before_claim=plan_follow_up_into_case)
 register_effect("preparation_into_plan", preparation_into_plan)
 register_scripted_input("plan", scripted_plan)

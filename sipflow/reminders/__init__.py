@@ -33,7 +33,7 @@ def _after_flush(session, _context) -> None:
     from sqlalchemy import inspect
 
     from sipflow.cases.models import Deadline, Participant, SipCase, TransitionLog
-    from sipflow.meetings.models import Invitation, Meeting
+    from sipflow.meetings.models import PLANNED, Invitation, Meeting
     from sipflow.reminders.services import CASE_NEW, DEADLINE_ROW, MEETING_ROW, PARTICIPANT_ROW
 
     for obj in session.new:
@@ -50,7 +50,10 @@ def _after_flush(session, _context) -> None:
         elif isinstance(obj, Deadline):
             _note(session, obj.case_id, DEADLINE_ROW)
         elif isinstance(obj, Meeting):
-            _note(session, obj.case_id, MEETING_ROW)
+            # Only a meeting that is or was planned has reminders (a held one recorded afterwards has none).
+            status = inspect(obj).attrs.status.history
+            if PLANNED in (*status.added, *status.deleted, *status.unchanged):
+                _note(session, obj.case_id, MEETING_ROW)
         elif isinstance(obj, Participant):
             _note(session, obj.case_id, PARTICIPANT_ROW)
         elif isinstance(obj, Invitation):
@@ -59,6 +62,13 @@ def _after_flush(session, _context) -> None:
 
 def _before_commit(session) -> None:
     """Reconcile what the transaction changed of each case's reminders, as part of the same transaction."""
+    from sipflow.cases.services import CLAIMED_COLUMNS, STEP_PARTICIPANTS
+
+    # The participants a step read (cases.services.step_participants): good for this transaction only.
+    shared = session.info.pop(STEP_PARTICIPANTS, {})
+    # The columns a step's claim wrote (no flush shows them): a new follow-up date moves reminders.
+    for case_id, names in session.info.pop(CLAIMED_COLUMNS, {}).items():
+        _note(session, case_id, *(("column", name) for name in names))
     if not has_app_context() or current_app.extensions.get("sipflow.workflows") is None:
         return
     if session.new or session.dirty:
@@ -68,7 +78,13 @@ def _before_commit(session) -> None:
     registry = current_app.extensions["sipflow.workflows"]
     from sipflow.cases.models import SipCase
     from sipflow.clock import now_utc
-    from sipflow.reminders.services import MEETING_ROW, affected_families, case_ids_of, reconcile_case
+    from sipflow.reminders.services import (
+        MEETING_ROW,
+        PARTICIPANT_ROW,
+        affected_families,
+        case_ids_of,
+        reconcile_case,
+    )
 
     meetings = session.info.pop(TOUCHED_MEETINGS, ())
     touched = session.info.pop(TOUCHED_CASES, {})
@@ -87,16 +103,21 @@ def _before_commit(session) -> None:
             # Only a test's own registry can hold a workflow the app has not loaded.
             log.warning("case %s: its workflow is not the app's; reminders left as they are", case_id)
             continue
-        families = affected_families(workflow, case, touched[case_id])
+        changes = touched[case_id]
+        families = affected_families(workflow, case, changes)
         if families:
-            reconcile_case(session, workflow, case, now=now, families=families)
+            # A participant written after the step read them makes its list stale: read them again.
+            participants = None if PARTICIPANT_ROW in changes else shared.get(case_id)
+            reconcile_case(session, workflow, case, now=now, families=families, participants=participants)
     session.flush()
     _forget(session)
 
 
 def _forget(session, *_args) -> None:
-    session.info.pop(TOUCHED_CASES, None)
-    session.info.pop(TOUCHED_MEETINGS, None)
+    from sipflow.cases.services import CLAIMED_COLUMNS, STEP_PARTICIPANTS
+
+    for key in (TOUCHED_CASES, TOUCHED_MEETINGS, STEP_PARTICIPANTS, CLAIMED_COLUMNS):
+        session.info.pop(key, None)
 
 
 def subscribe() -> None:

@@ -123,8 +123,8 @@ def affected_families(workflow: Workflow, case: SipCase, changes: Iterable) -> f
     """The reminder families what a transaction wrote of a case can move (none: nothing to reconcile).
 
     A step that only records consent or a text moves none; a booked meeting its meetings' reminders; a met
-    or new deadline, a new date of the case the deadlines'; an ended case, a new case or a change of
-    participants all of them.
+    or new deadline, a new date of the case the deadlines'; a new case or a change of participants the
+    deadlines' and the declared ones; an ended case all of them.
     """
     if workflow.is_final(case.state):
         return ALL_FAMILIES  # every pending one is cancelled, and nothing is read but the rows
@@ -135,8 +135,10 @@ def affected_families(workflow: Workflow, case: SipCase, changes: Iterable) -> f
     families: set[str] = set()
     for change in changes:
         if change in (CASE_NEW, PARTICIPANT_ROW):
-            return ALL_FAMILIES
-        if change == DEADLINE_ROW:
+            # Who hears of deadlines and declared reminders; a meeting's reminders follow its invitations
+            # (a new case's meetings, if any, are new rows noted on their own).
+            families |= {DEADLINES, DECLARED}
+        elif change == DEADLINE_ROW:
             families.add(DEADLINES)
         elif change == MEETING_ROW:
             families.add(MEETINGS)
@@ -203,20 +205,24 @@ def _party_users(case: SipCase, participants: list[Participant], role: str) -> l
 
 
 def wanted_reminders(
-    session: Session, workflow: Workflow, case: SipCase, families: Iterable[str] = ALL_FAMILIES
+    session: Session,
+    workflow: Workflow,
+    case: SipCase,
+    families: Iterable[str] = ALL_FAMILIES,
+    participants: list[Participant] | None = None,
 ) -> list[Wanted]:
     """Every reminder of these families the case should have as it is now (none once it has ended).
 
-    Reads only what the families need: participants for deadlines and declared reminders, open deadlines,
-    planned meetings and their invitations.
+    Reads only what the families need: participants for deadlines and declared reminders (unless given:
+    the case's active ones, as the step read them), open deadlines, planned meetings and their invitations.
     """
     if workflow.is_final(case.state):
         return []
     families = set(families)
     wanted: list[Wanted] = []
-    participants: list[Participant] = []
-    if families & {DEADLINES, DECLARED}:
+    if participants is None and families & {DEADLINES, DECLARED}:
         participants = list(session.exec(select(Participant).where(Participant.case_id == case.id)).all())
+    participants = participants or []
     if DEADLINES in families:
         wanted += _deadline_reminders(session, workflow, case, participants)
     if MEETINGS in families:
@@ -316,17 +322,19 @@ def reconcile_case(
     *,
     now: datetime,
     families: Iterable[str] = ALL_FAMILIES,
+    participants: list[Participant] | None = None,
 ) -> None:
     """Bring the case's reminder rows of these families in line with what it should have: add, move,
     cancel; never twice.
 
     Runs in the transaction of the change (the case's or the meeting's claim serialises the writers); the
     unique dedupe key refuses a second copy should anything else try. Rows of other families are left as
-    they are: the change could not move them.
+    they are: the change could not move them. participants: the case's active ones when the caller holds
+    them (see wanted_reminders).
     """
     families = frozenset(families)
     kinds = {kind for family in families for kind in FAMILY_KINDS[family]}
-    wanted = wanted_reminders(session, workflow, case, families)
+    wanted = wanted_reminders(session, workflow, case, families, participants)
     rows = session.exec(select(Reminder).where(Reminder.case_id == case.id)).all()
     keys = {row.dedupe_key for row in rows}
     pending = {row.slot: row for row in rows if row.status == PENDING and row.kind in kinds}
