@@ -13,7 +13,7 @@ from sipflow.cases.models import Participant, SipCase
 from sipflow.meetings.models import MeetingDecision
 from sipflow.meetings.outcome import RECORDED_DECISIONS
 from sipflow.people.models import Person
-from sipflow.plans.models import PlanEffort
+from sipflow.plans.models import Plan, PlanEffort
 from sipflow.plans.services import forget_step_plan_items, working_plan
 from sipflow.workflow.context import TransitionContext
 from sipflow.workflow.registry import register_effect
@@ -43,14 +43,16 @@ def carry_decisions(session: Session, case: SipCase, decisions: list[MeetingDeci
     (written with one INSERT, so without ids)."""
     if not decisions:
         return []
-    plan = working_plan(session, case)
-    # One read of the plan's efforts gives both which decisions are carried already and the last position
-    # (a plan holds tens of efforts, not thousands).
+    # One read gives the plan, which decisions it carries already and its efforts' last position (a plan
+    # holds tens of efforts, not thousands); a case without a plan yet gets one.
     existing = session.exec(
-        select(PlanEffort.decision_id, PlanEffort.position).where(PlanEffort.plan_id == plan.id)
+        select(Plan, PlanEffort.decision_id, PlanEffort.position)
+        .outerjoin(PlanEffort, PlanEffort.plan_id == Plan.id)
+        .where(Plan.case_id == case.id)
     ).all()
-    carried = {decision_id for decision_id, _ in existing if decision_id is not None}
-    position = max((p for _, p in existing), default=-1)
+    plan = existing[0][0] if existing else working_plan(session, case)
+    carried = {decision_id for _, decision_id, _ in existing if decision_id is not None}
+    position = max((p for _, _, p in existing if p is not None), default=-1)
     efforts = []
     for decision in decisions:
         if decision.id in carried:
