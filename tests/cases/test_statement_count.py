@@ -37,13 +37,13 @@ CEILINGS = {
     # + the preparation's own goals into the plan draft (find the plan, start it, add the goal).
     "start_preparation": 8,
     "send_kallelse": 13,
-    "hold_meeting": 18,
+    "hold_meeting": 17,
     # + the plan: found before the claim (its follow-up day goes into the claim's UPDATE) and held by its
     # compare-and-set, its goals and efforts read once for the guards and the version, the person's age.
-    "establish_plan": 20,
-    "follow_up": 20,
+    "establish_plan": 19,
+    "follow_up": 19,
     # As establish_plan (the person's row may still be in the session's identity map, or not).
-    "revise_plan": 17,
+    "revise_plan": 16,
     "close": 7,
 }
 
