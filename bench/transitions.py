@@ -16,10 +16,15 @@ counted after the warm-up lifecycles, with the per-process cache of units' organ
 * service: each step opens its own Session (as a request does), loads the actor and the case, (clock
   stopped) builds the form data with sipflow.cases.scripted.scripted_input, (clock running) calls
   services.create_case / services.fire_transition (through scripted.fire_scripted), then commits.
-* hand-written: the sqlite3 module (psycopg on PostgreSQL) directly, the same INSERTs and UPDATEs (person,
-  case, participants, transition log, consent and its organisations, deadlines, meetings, attendance, the
-  compare-and-set UPDATE of the version together with the new state, as the service path does it), and
-  nothing else: it knows its own ids, so it reads nothing back.
+* hand-written: the sqlite3 module (psycopg on PostgreSQL) directly, the same rows the service path writes,
+  like for like: person, case, participants, Mina SIP's case_visibility rows (and their time at each step),
+  transition log, consent and its organisations, deadlines, meetings, attendance, the compare-and-set UPDATE
+  of the version together with the new state and columns, the plan draft and its own goal, each held
+  meeting's decision, KVÅ code record and the plan effort it becomes, the plan's compare-and-set and its
+  frozen versions (content JSON and the PDF, rendered by the same sipflow.plans.pdf.render_plan_pdf), and
+  the deadline reminders (written, then cancelled when the deadline is met). Several rows of one table go
+  in one executemany; it knows its own ids, so it reads nothing back. (The plan's own edits and huvudansvar
+  are made before establishing, in the editor: untimed on both sides.)
 
 The ratio service / hand-written is the price of the ORM, the guards' queries and the engine.
 """
@@ -28,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import hashlib
 import json
 import pstats
 import sqlite3
@@ -38,6 +44,7 @@ import uuid
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 # This file is called transitions.py, like the state machine library sipflow uses: keep its folder off the
 # import path, and put the project's root on it.
@@ -61,6 +68,7 @@ from sipflow.people.identifiers import parse_identifier  # noqa: E402
 from sipflow.people.models import Organisation, Unit, User  # noqa: E402
 from sipflow.people.reference import load_municipalities  # noqa: E402
 from sipflow.people.services import identifier_hash, register_person  # noqa: E402
+from sipflow.plans.pdf import render_plan_pdf  # noqa: E402
 
 STEPS = (
     "give_consent",
@@ -222,6 +230,32 @@ INSERT_MEETING = (
 )
 
 
+INSERT_REMINDER = (
+    "INSERT INTO reminder (kind, dedupe_key, case_id, deadline_id, topic, template, recipient_user_id, "
+    "recipient_unit_id, due_at, status, late, attempts, created_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, 0, ?)"
+)
+INSERT_DECISION = (
+    "INSERT INTO meetingdecision (meeting_id, text, organisation_id, unit_id, participant_id, due_on, "
+    "position) VALUES (?, ?, ?, NULL, NULL, ?, 0)"
+)
+INSERT_CODE = (
+    "INSERT INTO code_record (case_id, meeting_id, unit_id, organisation_id, code, kind, sign, held_on, "
+    "meeting_kind, person_id, municipality_code, legal_sex, age_years, occasion, organisation_kind, "
+    "recorded_at, recorded_by_user_id) VALUES (?, ?, ?, ?, 'XU045', 'sip', 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+INSERT_EFFORT = (
+    "INSERT INTO planeffort (plan_id, uid, kind, what, organisation_id, responsible, ends_on, status, "
+    "decision_id, position) VALUES (?, ?, 'effort', ?, ?, ?, ?, 'planned', ?, ?)"
+)
+INSERT_VERSION = (
+    'INSERT INTO planversion (case_id, number, "trigger", established_at, established_by_user_id, content, '
+    "pdf, pdf_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+# The Swedish local minute a reminder's dedupe key carries (reminders/services.py: _stamp).
+STAMP = "%Y%m%dT%H%M"
+
+
 def ts(value: datetime | None) -> str | None:
     """The text SQLAlchemy's SQLite DATETIME stores for an aware datetime (in UTC)."""
     return None if value is None else value.astimezone(UTC).isoformat(" ", "microseconds")[:26]
@@ -286,6 +320,182 @@ class HandWrittenPath:
         self.kallelse_days = 21  # workflows/sip.toml: deadlines.kallelse
         self.watch = Stopwatch()
 
+    def _visible(self, case_id: int, at: datetime) -> None:
+        """Mina SIP's candidate rows take the case's time (one UPDATE per step, as the service path)."""
+        self.db.execute(
+            "UPDATE case_visibility SET updated_at=? WHERE case_visibility.case_id = ?",
+            (self.db.t(at), case_id),
+        )
+
+    def _deadline_reminders(self, case_id, deadline_id, kind, moment, soon_days, at, escalate=False) -> None:
+        """The reminders of an open deadline, in one INSERT: soon, due, missed (and escalated when a
+        huvudansvarig organisation has it), to the user; the rows the reconciliation writes."""
+        user, unit = self.ids["user"], self.ids["vc"]
+        rows = []
+        for name, due, tag, user_id, unit_id in (
+            ("deadline_soon", add_days(moment, -soon_days), f"u{user}", user, None),
+            ("deadline_due", moment, f"u{user}", user, None),
+            ("deadline_missed", add_days(moment, 1), f"u{user}", user, None),
+            *(
+                [
+                    ("deadline_escalated", add_days(moment, 7), f"u{user}", user, None),
+                    ("deadline_escalated", add_days(moment, 7), f"e{unit}", None, unit),
+                ]
+                if escalate
+                else []
+            ),
+        ):
+            key = f"{name}:{case_id}:{kind}:{tag}@{to_local(due).strftime(STAMP)}"
+            rows.append(
+                (
+                    name,
+                    key,
+                    case_id,
+                    deadline_id,
+                    kind,
+                    name,
+                    user_id,
+                    unit_id,
+                    self.db.t(due),
+                    False,
+                    self.db.t(at),
+                )
+            )
+        self.db.executemany(INSERT_REMINDER, rows)
+
+    def _cancel_reminders(self, case_id: int, deadline_id: int) -> None:
+        self.db.execute(
+            "UPDATE reminder SET status='cancelled' WHERE reminder.case_id = ? AND reminder.deadline_id = ? "
+            "AND reminder.status = 'pending'",
+            (case_id, deadline_id),
+        )
+
+    def _outcome(self, case_id, meeting_id, meeting_kind, plan_id, position, person, at) -> dict:
+        """A held meeting's decision, its KVÅ code record and the plan effort the decision becomes."""
+        db, ids = self.db, self.ids
+        due = to_local(at).date() + timedelta(days=14)
+        decision = db.insert(INSERT_DECISION, (meeting_id, "Kontakta boendestödet", ids["region"], db.d(due)))
+        held_on = to_local(at).date()
+        age = (
+            held_on.year
+            - person.birth_date.year
+            - ((held_on.month, held_on.day) < (person.birth_date.month, person.birth_date.day))
+        )
+        db.execute(
+            INSERT_CODE,
+            (
+                case_id,
+                meeting_id,
+                ids["vc"],
+                ids["region"],
+                db.d(held_on),
+                meeting_kind,
+                person.id,
+                "0780",
+                person.legal_sex,
+                age,
+                "other_need",
+                "region",
+                db.t(at),
+                ids["user"],
+            ),
+        )
+        effort_uid = uuid.uuid4().hex
+        db.execute(
+            INSERT_EFFORT,
+            (
+                plan_id,
+                effort_uid,
+                "Kontakta boendestödet",
+                ids["region"],
+                "Samordnare",
+                db.d(due),
+                decision,
+                position,
+            ),
+        )
+        return {
+            "uid": effort_uid,
+            "kind": "effort",
+            "what": "Kontakta boendestödet",
+            "organisation_id": ids["region"],
+            "organisation": "Region Kronoberg",
+            "unit": None,
+            "responsible": "Samordnare",
+            "actor": None,
+            "starts_on": None,
+            "ends_on": due.isoformat(),
+            "status": "planned",
+        }
+
+    def _freeze(self, case_id, plan_id, plan_version, number, trigger, reference, person, plan, at) -> None:
+        """The plan's compare-and-set and its frozen version: content JSON and PDF, from what it knows."""
+        db, ids = self.db, self.ids
+        changed = db.execute(
+            'UPDATE "plan" SET row_version=? WHERE "plan".id = ? AND "plan".row_version = ?',
+            (plan_version, plan_id, plan_version),
+        )
+        if changed != 1:
+            raise RuntimeError("stale plan")
+        names = {ids["region"]: "Region Kronoberg", ids["kommun"]: "Växjö kommun"}
+        content = {
+            "format": 1,
+            "case_reference": reference,
+            "person": {
+                "name": "Testa Person",
+                "id_number": person.value,
+                "birth_date": person.birth_date.isoformat(),
+            },
+            "needs": "",
+            "own_goals": [{"uid": plan["goal_uid"], "text": "Att få bo kvar hemma"}],
+            "professional_goals": [],
+            "efforts": plan["efforts"],
+            "no_other_measures": True,
+            "huvudansvar": {
+                "organisation_id": ids["region"],
+                "organisation": names[ids["region"]],
+                "contact": None,
+            },
+            "fast_vardkontakt": None,
+            "fast_omsorgskontakt": None,
+            "contacts": [],
+            "follow_up_on": plan["follow_up_on"].isoformat(),
+            "child_view": None,
+            "child_view_missing_reason": None,
+            "participants": [
+                {
+                    "participant_id": pid,
+                    "kind": kind,
+                    "role": role,
+                    "organisation_id": org,
+                    "organisation": names.get(org),
+                    "unit": unit,
+                    "name": None,
+                    "relation": None,
+                }
+                for pid, kind, role, org, unit in plan["participants"]
+            ],
+            "version": number,
+            "trigger": trigger,
+            "established_at": at.astimezone(UTC).isoformat(),
+            "established_by": {"name": "Anna", "organisation": names[ids["region"]]},
+            "approvals": [],
+        }
+        pdf = render_plan_pdf(content)
+        db.execute(
+            INSERT_VERSION,
+            (
+                case_id,
+                number,
+                trigger,
+                db.t(at),
+                ids["user"],
+                json.dumps(content),
+                pdf,
+                hashlib.sha256(pdf).hexdigest(),
+            ),
+        )
+
     def _step(self, case_id: int, version: int, state: str, at: datetime, **fields) -> int:
         """The compare-and-set of the version, with the new state, time and any other column: one UPDATE."""
         sets = "".join(f"{name}=?, " for name in fields)
@@ -296,6 +506,7 @@ class HandWrittenPath:
         )
         if changed != 1:
             raise RuntimeError("stale case")
+        self._visible(case_id, at)
         return version + 1
 
     def _log(self, case_id, at, trigger, from_state, to_state, reason=None, details=None) -> None:
@@ -342,11 +553,12 @@ class HandWrittenPath:
                 db.t(at),
             ),
         )
+        reference = services.new_reference(at)
         case_id = db.insert(
             INSERT_CASE,
             (
                 uuid.uuid4().hex,
-                services.new_reference(at),
+                reference,
                 WORKFLOW,
                 1,
                 "requested",
@@ -386,14 +598,29 @@ class HandWrittenPath:
             + (db.t(at), None),
         )
         participants = [initiator, person_part, municipality]
+        db.executemany(
+            "INSERT INTO case_visibility (organisation_id, case_id, updated_at) VALUES (?, ?, ?)",
+            [(ids["region"], case_id, db.t(at)), (ids["kommun"], case_id, db.t(at))],
+        )
         self._log(case_id, at, "create", None, "requested")
         insert_deadline = (
             "INSERT INTO deadline (case_id, kind, due_at, met_at, cancelled_at) VALUES (?, ?, ?, ?, ?)"
         )
-        kallelse = db.insert(
-            insert_deadline, (case_id, "kallelse", db.t(add_days(at, self.kallelse_days)), None, None)
-        )
+        kallelse_due = add_days(at, self.kallelse_days)
+        kallelse = db.insert(insert_deadline, (case_id, "kallelse", db.t(kallelse_due), None, None))
+        self._deadline_reminders(case_id, kallelse, "kallelse", kallelse_due, self.kallelse_days // 3, at)
         db.commit()
+        person = SimpleNamespace(
+            id=person_id, value=value.value, birth_date=value.birth_date, legal_sex=value.legal_sex
+        )
+        plan = {
+            "participants": [
+                (initiator, "organisation", "huvudansvarig", ids["region"], "Vårdcentralen"),
+                (person_part, "person", "participant", None, None),
+                (municipality, "organisation", "participant", ids["kommun"], "Socialtjänsten"),
+            ],
+            "efforts": [],
+        }
 
         version = 1
         now = at + timedelta(seconds=1)
@@ -432,6 +659,18 @@ class HandWrittenPath:
         # start_preparation
         now += timedelta(seconds=1)
         version = self._step(case_id, version, "preparing", now, questions="Vem gör vad? Hur ser boendet ut?")
+        # The preparation's own goals start the plan draft.
+        plan_id = db.insert(
+            'INSERT INTO "plan" (case_id, row_version, no_other_measures, updated_at, updated_by_user_id) '
+            "VALUES (?, 1, ?, ?, ?)",
+            (case_id, False, db.t(now), ids["user"]),
+        )
+        plan["goal_uid"] = uuid.uuid4().hex
+        db.execute(
+            "INSERT INTO plangoal (plan_id, uid, kind, text, position) VALUES (?, ?, 'own', ?, 0)",
+            (plan_id, plan["goal_uid"], "Att få bo kvar hemma"),
+        )
+        plan_version = 1
         self._log(case_id, now, "start_preparation", "consent_given", "preparing")
         db.commit()
 
@@ -465,6 +704,7 @@ class HandWrittenPath:
             details={"sent_at": now.isoformat(), "channel": "LINK", "meeting_id": meeting_id},
         )
         db.execute("UPDATE deadline SET met_at=? WHERE deadline.id = ?", (db.t(now), kallelse))
+        self._cancel_reminders(case_id, kallelse)
         db.commit()
 
         decisions = [{"text": "Kontakta boendestödet", "owner": "Socialtjänsten"}]
@@ -476,6 +716,7 @@ class HandWrittenPath:
             ("held", "mixed", db.t(now), meeting_id),
         )
         self._meeting_attendance(meeting_id, participants)
+        plan["efforts"].append(self._outcome(case_id, meeting_id, "first", plan_id, 0, person, now))
         version = self._step(case_id, version, "meeting_held", now)
         due = (to_local(now).date() + timedelta(days=14)).isoformat()
         self._log(
@@ -488,12 +729,15 @@ class HandWrittenPath:
         )
         db.commit()
 
-        # establish_plan: huvudansvar, follow-up date and its deadline
+        # establish_plan: the plan's compare-and-set, its first version, the follow-up date and its deadline
+        # (the plan itself and huvudansvar are written by the editor before the step, untimed on both sides)
         now += timedelta(seconds=1)
-        db.execute("UPDATE participant SET role=? WHERE participant.id = ?", ("huvudansvarig", initiator))
         follow_up_on = now + timedelta(days=90)
+        plan["follow_up_on"] = to_local(follow_up_on).date()
         version = self._step(case_id, version, "plan_established", now, follow_up_on=db.t(follow_up_on))
+        self._freeze(case_id, plan_id, plan_version, 1, "establish_plan", reference, person, plan, now)
         follow_deadline = db.insert(insert_deadline, (case_id, "follow_up", db.t(follow_up_on), None, None))
+        self._deadline_reminders(case_id, follow_deadline, "follow_up", follow_up_on, 7, now, escalate=True)
         self._log(
             case_id,
             now,
@@ -524,6 +768,7 @@ class HandWrittenPath:
             ),
         )
         self._meeting_attendance(follow_meeting, participants)
+        plan["efforts"].append(self._outcome(case_id, follow_meeting, "follow_up", plan_id, 1, person, now))
         version = self._step(case_id, version, "follow_up", now)
         due = (to_local(now).date() + timedelta(days=14)).isoformat()
         self._log(
@@ -535,13 +780,18 @@ class HandWrittenPath:
             details={"decisions": [d | {"due_on": due} for d in decisions], "meeting_id": follow_meeting},
         )
         db.execute("UPDATE deadline SET met_at=? WHERE deadline.id = ?", (db.t(now), follow_deadline))
+        self._cancel_reminders(case_id, follow_deadline)
         db.commit()
 
-        # revise_plan: a new follow-up date and deadline
+        # revise_plan: the plan's compare-and-set, its second version, the follow-up deadline again
         now += timedelta(seconds=1)
-        follow_up_on = now + timedelta(days=90)
+        # The plan keeps its follow-up day (as the scripted plan does).
+
+        plan["follow_up_on"] = to_local(follow_up_on).date()
         version = self._step(case_id, version, "plan_established", now, follow_up_on=db.t(follow_up_on))
+        self._freeze(case_id, plan_id, plan_version, 2, "revise_plan", reference, person, plan, now)
         next_deadline = db.insert(insert_deadline, (case_id, "follow_up", db.t(follow_up_on), None, None))
+        # The reconciliation writes no reminder here: the follow-up day did not move, so their keys exist.
         self._log(
             case_id,
             now,

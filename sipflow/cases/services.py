@@ -40,7 +40,7 @@ from sipflow.people.models import Person, Unit, User
 from sipflow.workflow.context import TransitionContext
 from sipflow.workflow.definition import CREATE_EVENT, TransitionDef, Workflow
 from sipflow.workflow.engine import WorkflowRegistry, bound_machine
-from sipflow.workflow.registry import ATTRIBUTES_ONLY_INPUTS, GUARDS, INPUTS
+from sipflow.workflow.registry import ATTRIBUTES_ONLY_INPUTS, GUARDS, INPUTS, INPUTS_BEFORE_CLAIM
 
 logger = logging.getLogger(__name__)
 
@@ -85,6 +85,12 @@ def actor_organisation_id(session: Session, actor: User) -> int | None:
     return unit_organisation_id(session, actor.unit_id)
 
 
+# session.info keys, for the rest of the transaction: {case id: the step's active participants}, and
+# {case id: names of the columns besides version, state and time that a step's claim wrote}.
+STEP_PARTICIPANTS = "sipflow.cases.step_participants"
+CLAIMED_COLUMNS = "sipflow.cases.claimed_columns"
+
+
 def step_participants(ctx: TransitionContext) -> list[Participant]:
     """The case's active participants, read once per step and shared by authorisation, inputs and guards.
 
@@ -99,6 +105,9 @@ def step_participants(ctx: TransitionContext) -> list[Participant]:
                 .order_by(Participant.id)
             ).all()
         )
+        # What runs before the commit of the same transaction (the reminders' reconciliation) may use them
+        # too, unless a participant is written after this (its reader checks that).
+        ctx.session.info.setdefault(STEP_PARTICIPANTS, {})[ctx.case.id] = ctx.memo["participants"]
     return ctx.memo["participants"]
 
 
@@ -611,11 +620,13 @@ def fire_transition(
     from_state = case.state
     form_input = INPUTS[transition.form]
     early = transition.form in ATTRIBUTES_ONLY_INPUTS
+    # What runs before the claim (and again should SQLite make the claim start afresh): the whole input
+    # when it sends nothing, else the part of it that only reads and sets columns of the case, if any.
+    before_claim = form_input if early else INPUTS_BEFORE_CLAIM.get(transition.form)
     # No autoflush: the case row is written once, by the claim, not piecemeal by every query.
     with session.no_autoflush:
-        if early:
-            # It sends nothing: run it before the claim, which then writes the case columns it set too.
-            form_input(ctx)
+        if before_claim is not None:
+            before_claim(ctx)
         columns = _changed_columns(case)
         # One UPDATE of the case row per step: the claim also writes the state the step leads to (a guard
         # that fails rolls it back with everything else), the time and the columns an early form set.
@@ -623,11 +634,13 @@ def fire_transition(
             session,
             case,
             expected_version,
-            after_retry=(lambda: form_input(ctx)) if early else None,
+            after_retry=(lambda: before_claim(ctx)) if before_claim is not None else None,
             **(columns | {"state": transition.dest, "updated_at": now}),
         )
         for name, value in columns.items():
             set_committed_value(case, name, value)
+        # No flush shows these columns changed (the claim wrote them): say so to what runs before the commit.
+        session.info.setdefault(CLAIMED_COLUMNS, {}).setdefault(case.id, set()).update(columns)
         # Mina SIP orders each organisation's candidates by the case's time and filters them by its state:
         # keep theirs equal to the case's.
         session.execute(

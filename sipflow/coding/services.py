@@ -11,6 +11,7 @@ import io
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import insert
 from sqlmodel import Session, select
 
 from sipflow.cases.models import Participant, SipCase
@@ -100,9 +101,15 @@ def record_meeting_codes(
         )
         for choice in choices
     ]
-    session.add_all(records)
-    session.flush()
+    # One INSERT for all of them (the ORM would send one per row on SQLite to read each id back; nothing in
+    # the step needs their ids). They are returned unsaved, for what they hold.
+    session.execute(
+        insert(CodeRecord.__table__), [{c: getattr(r, c) for c in _RECORD_COLUMNS} for r in records]
+    )
     return records
+
+
+_RECORD_COLUMNS = [c.name for c in CodeRecord.__table__.columns if c.name != "id"]
 
 
 def reverse_meeting_codes(

@@ -28,7 +28,13 @@ def plan_meeting(ctx: TransitionContext) -> None:
     if booking is None:
         return
     meeting = book_meeting(
-        ctx.session, ctx.case, ctx.actor, booking, now=ctx.now, send=bool(ctx.data.get("send_invitations"))
+        ctx.session,
+        ctx.case,
+        ctx.actor,
+        booking,
+        now=ctx.now,
+        send=bool(ctx.data.get("send_invitations")),
+        participants={p.id: p for p in step_participants(ctx)},
     )
     ctx.details["meeting_id"] = meeting.id
 

@@ -161,9 +161,19 @@ def _new_version(session: Session, meeting: Meeting, now: datetime, expected: in
 
 
 def book_meeting(
-    session: Session, case: SipCase, actor: User, booking: Booking, *, now: datetime, send: bool = True
+    session: Session,
+    case: SipCase,
+    actor: User,
+    booking: Booking,
+    *,
+    now: datetime,
+    send: bool = True,
+    participants: dict[int, Participant] | None = None,
 ) -> Meeting:
-    """Book a meeting, invite booking.invitee_ids and (send=True) queue each e-mail invitation."""
+    """Book a meeting, invite booking.invitee_ids and (send=True) queue each e-mail invitation.
+
+    participants: the case's active participants by id when the caller holds them already (a step does).
+    """
     meeting = Meeting(
         case_id=case.id,
         kind=meeting_kind(session, case),
@@ -179,7 +189,8 @@ def book_meeting(
     )
     session.add(meeting)
     session.flush()
-    participants = active_participants(session, case)
+    if booking.invitee_ids and participants is None:
+        participants = active_participants(session, case)
     invitations = [
         _invite(session, meeting, participants[participant_id], now=now)
         for participant_id in booking.invitee_ids

@@ -6,6 +6,7 @@ so a field added here reaches all of them. Dates are ISO strings, so the dict is
 
 from __future__ import annotations
 
+from sqlalchemy import literal_column, union_all
 from sqlmodel import Session, select
 
 from sipflow.cases.models import Participant, SipCase
@@ -20,6 +21,23 @@ def _iso(value) -> str | None:
     return value.isoformat() if value is not None else None
 
 
+def _names(session: Session, organisation_ids: set[int], unit_ids: set[int]) -> tuple[dict, dict]:
+    """The names of these organisations and units: one statement for both (UNION ALL)."""
+    if not organisation_ids and not unit_ids:
+        return {}, {}
+    rows = session.exec(
+        union_all(
+            select(literal_column("'o'").label("source"), Organisation.id, Organisation.name).where(
+                Organisation.id.in_(organisation_ids)
+            ),
+            select(literal_column("'u'").label("source"), Unit.id, Unit.name).where(Unit.id.in_(unit_ids)),
+        )
+    ).all()
+    organisations = {row_id: name for source, row_id, name in rows if source == "o"}
+    units = {row_id: name for source, row_id, name in rows if source == "u"}
+    return organisations, units
+
+
 def plan_items(session: Session, plan: Plan) -> tuple[list[PlanGoal], list[PlanEffort], list[PlanContact]]:
     """The plan's goals and efforts in their order, and its contacts: one query each."""
     goals = session.exec(
@@ -32,21 +50,35 @@ def plan_items(session: Session, plan: Plan) -> tuple[list[PlanGoal], list[PlanE
     return list(goals), list(efforts), list(contacts)
 
 
-def plan_content(session: Session, case: SipCase, plan: Plan) -> dict:
-    """The whole plan of case as a JSON-ready dict (without version number and approvals)."""
-    goals, efforts, contacts = plan_items(session, plan)
-    participants = session.exec(
-        select(Participant).where(Participant.case_id == case.id, Participant.active).order_by(Participant.id)
-    ).all()
+def plan_content(
+    session: Session,
+    case: SipCase,
+    plan: Plan,
+    *,
+    items: tuple[list[PlanGoal], list[PlanEffort]] | None = None,
+    participants: list[Participant] | None = None,
+) -> dict:
+    """The whole plan of case as a JSON-ready dict (without version number and approvals).
+
+    items (goals, efforts in their order), participants (the active ones by id): when the caller holds
+    them already (a step freezing a version does), they are not read again.
+    """
+    if items is None:
+        goals, efforts, contacts = plan_items(session, plan)
+    else:
+        goals, efforts = items
+        contacts = list(session.exec(select(PlanContact).where(PlanContact.plan_id == plan.id)).all())
+    if participants is None:
+        participants = session.exec(
+            select(Participant)
+            .where(Participant.case_id == case.id, Participant.active)
+            .order_by(Participant.id)
+        ).all()
     organisation_ids = {p.organisation_id for p in participants if p.organisation_id}
     organisation_ids |= {e.organisation_id for e in efforts if e.organisation_id}
     organisation_ids |= {c.organisation_id for c in contacts}
-    organisations = {
-        o.id: o.name
-        for o in session.exec(select(Organisation).where(Organisation.id.in_(organisation_ids))).all()
-    }
     unit_ids = {e.unit_id for e in efforts if e.unit_id} | {p.unit_id for p in participants if p.unit_id}
-    units = {u.id: u.name for u in session.exec(select(Unit).where(Unit.id.in_(unit_ids))).all()}
+    organisations, units = _names(session, organisation_ids, unit_ids)
     person = session.get(Person, case.person_id)
     huvudansvarig = next((p for p in participants if p.role == "huvudansvarig" and p.organisation_id), None)
     return {

@@ -6,15 +6,15 @@ on the transitions whose form is ``meeting_outcome``, after ``mark_meeting_held`
 
 from __future__ import annotations
 
-from sqlalchemy import func
+from sqlalchemy import insert
 from sqlmodel import Session, select
 
 from sipflow.cases.models import Participant, SipCase
 from sipflow.meetings.models import MeetingDecision
 from sipflow.meetings.outcome import RECORDED_DECISIONS
 from sipflow.people.models import Person
-from sipflow.plans.models import PlanEffort
-from sipflow.plans.services import working_plan
+from sipflow.plans.models import Plan, PlanEffort
+from sipflow.plans.services import forget_step_plan_items, working_plan
 from sipflow.workflow.context import TransitionContext
 from sipflow.workflow.registry import register_effect
 
@@ -39,19 +39,20 @@ def meeting_decisions(session: Session, meeting_id: int) -> list[MeetingDecision
 
 
 def carry_decisions(session: Session, case: SipCase, decisions: list[MeetingDecision]) -> list[PlanEffort]:
-    """Add an effort to the working plan for each decision not carried yet; return the efforts added."""
+    """Add an effort to the working plan for each decision not carried yet; return the efforts added
+    (written with one INSERT, so without ids)."""
     if not decisions:
         return []
-    plan = working_plan(session, case)
-    carried = set(
-        session.exec(
-            select(PlanEffort.decision_id).where(
-                PlanEffort.decision_id.in_([d.id for d in decisions]), PlanEffort.plan_id == plan.id
-            )
-        ).all()
-    )
-    last = session.exec(select(func.max(PlanEffort.position)).where(PlanEffort.plan_id == plan.id)).one()
-    position = -1 if last is None else last
+    # One read gives the plan, which decisions it carries already and its efforts' last position (a plan
+    # holds tens of efforts, not thousands); a case without a plan yet gets one.
+    existing = session.exec(
+        select(Plan, PlanEffort.decision_id, PlanEffort.position)
+        .outerjoin(PlanEffort, PlanEffort.plan_id == Plan.id)
+        .where(Plan.case_id == case.id)
+    ).all()
+    plan = existing[0][0] if existing else working_plan(session, case)
+    carried = {decision_id for _, decision_id, _ in existing if decision_id is not None}
+    position = max((p for _, _, p in existing if p is not None), default=-1)
     efforts = []
     for decision in decisions:
         if decision.id in carried:
@@ -72,10 +73,17 @@ def carry_decisions(session: Session, case: SipCase, decisions: list[MeetingDeci
             effort.kind = "effort"
             effort.organisation_id = decision.organisation_id
             effort.unit_id = decision.unit_id
-        session.add(effort)
         efforts.append(effort)
-    session.flush()
+    if efforts:
+        # One INSERT for all of them: nothing in the step needs their ids (the ORM would send one statement
+        # per row on SQLite to read each id back). They are returned unsaved, for what they hold.
+        session.execute(
+            insert(PlanEffort.__table__), [{c: getattr(e, c) for c in _EFFORT_COLUMNS} for e in efforts]
+        )
     return efforts
+
+
+_EFFORT_COLUMNS = [c.name for c in PlanEffort.__table__.columns if c.name != "id"]
 
 
 def carry_decisions_into_plan(ctx: TransitionContext) -> None:
@@ -89,6 +97,7 @@ def carry_decisions_into_plan(ctx: TransitionContext) -> None:
         decisions = meeting_decisions(ctx.session, meeting_id)
     efforts = carry_decisions(ctx.session, ctx.case, decisions)
     if efforts:
+        forget_step_plan_items(ctx)
         ctx.details["efforts_from_decisions"] = len(efforts)
 
 

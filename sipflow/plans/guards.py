@@ -7,27 +7,17 @@ links to it. They read the working plan as saved; a step reads it once (ctx.memo
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from sqlmodel import select
 
 from sipflow.people.models import Person
 from sipflow.plans.editor import is_child, local_today
-from sipflow.plans.models import PlanEffort, PlanGoal
-from sipflow.plans.services import find_plan
+from sipflow.plans.services import step_plan_items
 from sipflow.workflow.context import TransitionContext
 from sipflow.workflow.registry import register_guard
 
 
 def _plan(ctx: TransitionContext):
-    """(plan, goals, efforts) of the case, read once per step; (None, [], []) before a plan is started."""
-    if "plan_items" not in ctx.memo:
-        # The plan step's input found the plan already (ctx.memo["plan"]); the missing list has not.
-        plan = ctx.memo["plan"] if "plan" in ctx.memo else find_plan(ctx.session, ctx.case)
-        goals, efforts = [], []
-        if plan is not None:
-            goals = ctx.session.exec(select(PlanGoal).where(PlanGoal.plan_id == plan.id)).all()
-            efforts = ctx.session.exec(select(PlanEffort).where(PlanEffort.plan_id == plan.id)).all()
-        ctx.memo["plan_items"] = (plan, goals, efforts)
-    return ctx.memo["plan_items"]
+    """(plan, goals, efforts) of the case, read once per step (shared with the version frozen after)."""
+    return step_plan_items(ctx)
 
 
 def _efforts(ctx: TransitionContext, kind: str) -> list:

@@ -20,7 +20,7 @@ from sipflow.people.models import Person
 from sipflow.plans.editor import PlanConflict, add_own_goals, is_child, local_today, plan_data, save_plan
 from sipflow.plans.models import Plan
 from sipflow.plans.responsibility import give_first_huvudansvar_unclaimed
-from sipflow.plans.services import find_plan
+from sipflow.plans.services import find_plan, forget_step_plan_items
 from sipflow.workflow.context import TransitionContext
 from sipflow.workflow.registry import register_effect, register_input
 
@@ -30,9 +30,24 @@ PLAN_CHANGED_SINCE_OPENED = _l(
 OWN_GOALS_LIMIT = 4000
 
 
-def apply_plan(ctx: TransitionContext) -> None:
-    """Establish the plan the user saw (its row version) and copy its follow-up day to the case."""
+def plan_follow_up_into_case(ctx: TransitionContext) -> None:
+    """Before the case's claim: read the plan and copy its follow-up day to the case (the claim writes it).
+
+    Reads only, so it may run again should the claim start afresh; apply_plan then holds the plan at the
+    row version the user saw, so the day copied is that version's.
+    """
     plan = find_plan(ctx.session, ctx.case)
+    ctx.memo["plan"] = plan
+    if plan is not None and plan.follow_up_on is not None:
+        # A follow-up "on" a day is due by the end of that day, Swedish time.
+        ctx.case.follow_up_on = local_to_utc(datetime.combine(plan.follow_up_on, time(23, 59)))
+
+
+def apply_plan(ctx: TransitionContext) -> None:
+    """Establish the plan the user saw (its row version); its follow-up day is on the case already."""
+    if "plan" not in ctx.memo:
+        plan_follow_up_into_case(ctx)
+    plan = ctx.memo["plan"]
     if plan is None:
         raise InvalidInput(_l("Write the plan before you establish it."), field="plan_row_version")
     expected = ctx.data.get("plan_row_version")
@@ -51,11 +66,7 @@ def apply_plan(ctx: TransitionContext) -> None:
     )
     if claimed.rowcount != 1:
         raise PlanConflict(PLAN_CHANGED_SINCE_OPENED)
-    if plan.follow_up_on is not None:
-        # A follow-up "on" a day is due by the end of that day, Swedish time.
-        ctx.case.follow_up_on = local_to_utc(datetime.combine(plan.follow_up_on, time(23, 59)))
     ctx.details["plan_row_version"] = expected
-    ctx.memo["plan"] = plan
 
 
 def _goal_lines(value) -> list[str]:
@@ -81,6 +92,7 @@ def preparation_into_plan(ctx: TransitionContext) -> None:
     goals = _goal_lines(ctx.data.get("own_goals"))
     if goals:
         add_own_goals(ctx.session, ctx.case, goals, actor=ctx.actor, now=ctx.now)
+        forget_step_plan_items(ctx)
 
 
 def scripted_plan(session, case, now: datetime) -> dict:
@@ -120,6 +132,6 @@ def scripted_plan(session, case, now: datetime) -> dict:
     return {"plan_row_version": plan.row_version}
 
 
-register_input("plan", apply_plan)
+register_input("plan", apply_plan, before_claim=plan_follow_up_into_case)
 register_effect("preparation_into_plan", preparation_into_plan)
 register_scripted_input("plan", scripted_plan)

@@ -17,11 +17,12 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from sipflow.cases.models import SipCase
-from sipflow.people.models import Unit, User
+from sipflow.cases.services import actor_organisation_id, step_participants
+from sipflow.people.models import User
 from sipflow.plans.content import plan_content
 from sipflow.plans.models import PlanApproval, PlanVersion
 from sipflow.plans.pdf import render_plan_pdf
-from sipflow.plans.services import working_plan
+from sipflow.plans.services import step_plan_items, working_plan
 from sipflow.retention.anonymise import register_case_scrubber
 from sipflow.workflow.context import TransitionContext
 from sipflow.workflow.registry import register_effect
@@ -53,12 +54,12 @@ def _established_by(session: Session, actor: User | None, participants: list[dic
     if actor is None:
         return None
     # The actor's organisation takes part (only parties may establish): its name is in the content already.
-    unit = session.get(Unit, actor.unit_id) if actor.unit_id else None
+    organisation_id = actor_organisation_id(session, actor)
     organisation = next(
         (
             p["organisation"]
             for p in participants
-            if unit is not None and p["organisation_id"] == unit.organisation_id
+            if organisation_id is not None and p["organisation_id"] == organisation_id
         ),
         None,
     )
@@ -73,14 +74,21 @@ def freeze_version(
     actor: User | None,
     now: datetime,
     approvals: Iterable[dict] = (),
+    step_items: tuple | None = None,
+    participants: list | None = None,
 ) -> PlanVersion:
     """Freeze the case's working plan as its next version: content, PDF and the PDF's SHA-256.
 
     approvals: approvals recorded in the same step (each {participant_id, method, approved_at}), which the
     version's approvals table then shows; normally none, and later approvals never change stored bytes.
+    step_items (plan, goals, efforts), participants: what the step has read already (not read again).
     """
-    plan = working_plan(session, case)
-    content = plan_content(session, case, plan)
+    if step_items is not None and step_items[0] is not None:
+        plan, goals, efforts = step_items
+        content = plan_content(session, case, plan, items=(goals, efforts), participants=participants)
+    else:
+        plan = working_plan(session, case)
+        content = plan_content(session, case, plan, participants=participants)
     previous = session.exec(select(func.max(PlanVersion.number)).where(PlanVersion.case_id == case.id)).one()
     number = (previous or 0) + 1
     content.update(
@@ -115,7 +123,16 @@ def freeze_version(
 
 def freeze_plan_version(ctx: TransitionContext) -> None:
     """Effect: freeze the plan as the case's next version when a transition establishes or revises it."""
-    version = freeze_version(ctx.session, ctx.case, trigger=ctx.trigger, actor=ctx.actor, now=ctx.now)
+    version = freeze_version(
+        ctx.session,
+        ctx.case,
+        trigger=ctx.trigger,
+        actor=ctx.actor,
+        now=ctx.now,
+        # The plan, goals and efforts the guards read, the participants authorisation read: not again.
+        step_items=step_plan_items(ctx),
+        participants=step_participants(ctx),
+    )
     ctx.details["plan_version"] = version.number
 
 

@@ -1,8 +1,8 @@
 """Reminders: rows written with the change that causes them, dispatched into the outbox by the scheduler.
 
-`init_app` subscribes the reconciliation to every session (after a flush it notes which cases and meetings
-changed; before the commit it brings those cases' reminders in line, in the same transaction) and
-registers the dispatcher's job.
+`init_app` subscribes the reconciliation to every session (after a flush it notes what changed of which
+cases and meetings; before the commit it brings in line the reminders those changes can move, in the same
+transaction) and registers the dispatcher's job.
 """
 
 from __future__ import annotations
@@ -24,22 +24,51 @@ JOB_ID = "reminders"
 TICK_SECONDS = 60
 
 
-def _after_flush(session, _context) -> None:
-    """Note the cases and meetings this flush wrote (a step, deadline, meeting, invitation, party)."""
-    from sipflow.cases.models import Deadline, Participant, SipCase, TransitionLog
-    from sipflow.meetings.models import Invitation, Meeting
+def _note(session, case_id: int, *changes) -> None:
+    session.info.setdefault(TOUCHED_CASES, {}).setdefault(case_id, set()).update(changes)
 
+
+def _after_flush(session, _context) -> None:
+    """Note what this flush wrote of each case that reminders read (see services.affected_families)."""
+    from sqlalchemy import inspect
+
+    from sipflow.cases.models import Deadline, Participant, SipCase, TransitionLog
+    from sipflow.meetings.models import PLANNED, Invitation, Meeting
+    from sipflow.reminders.services import CASE_NEW, DEADLINE_ROW, MEETING_ROW, PARTICIPANT_ROW
+
+    for obj in session.new:
+        if isinstance(obj, SipCase):
+            _note(session, obj.id, CASE_NEW)
     for obj in chain(session.new, session.dirty):
         if isinstance(obj, SipCase):
-            session.info.setdefault(TOUCHED_CASES, set()).add(obj.id)
-        elif isinstance(obj, TransitionLog | Deadline | Meeting | Participant):
-            session.info.setdefault(TOUCHED_CASES, set()).add(obj.case_id)
+            # Which columns changed: a new follow-up date moves reminders, a new text does not.
+            state = inspect(obj)
+            changed = [a.key for a in state.mapper.column_attrs if state.attrs[a.key].history.has_changes()]
+            _note(session, obj.id, *(("column", name) for name in changed))
+        elif isinstance(obj, TransitionLog):
+            _note(session, obj.case_id, ("step", obj.trigger, obj.to_state))
+        elif isinstance(obj, Deadline):
+            _note(session, obj.case_id, DEADLINE_ROW)
+        elif isinstance(obj, Meeting):
+            # Only a meeting that is or was planned has reminders (a held one recorded afterwards has none).
+            status = inspect(obj).attrs.status.history
+            if PLANNED in (*status.added, *status.deleted, *status.unchanged):
+                _note(session, obj.case_id, MEETING_ROW)
+        elif isinstance(obj, Participant):
+            _note(session, obj.case_id, PARTICIPANT_ROW)
         elif isinstance(obj, Invitation):
             session.info.setdefault(TOUCHED_MEETINGS, set()).add(obj.meeting_id)
 
 
 def _before_commit(session) -> None:
-    """Reconcile the reminders of every case the transaction changed, as part of the same transaction."""
+    """Reconcile what the transaction changed of each case's reminders, as part of the same transaction."""
+    from sipflow.cases.services import CLAIMED_COLUMNS, STEP_PARTICIPANTS
+
+    # The participants a step read (cases.services.step_participants): good for this transaction only.
+    shared = session.info.pop(STEP_PARTICIPANTS, {})
+    # The columns a step's claim wrote (no flush shows them): a new follow-up date moves reminders.
+    for case_id, names in session.info.pop(CLAIMED_COLUMNS, {}).items():
+        _note(session, case_id, *(("column", name) for name in names))
     if not has_app_context() or current_app.extensions.get("sipflow.workflows") is None:
         return
     if session.new or session.dirty:
@@ -49,12 +78,20 @@ def _before_commit(session) -> None:
     registry = current_app.extensions["sipflow.workflows"]
     from sipflow.cases.models import SipCase
     from sipflow.clock import now_utc
-    from sipflow.reminders.services import case_ids_of, reconcile_case
+    from sipflow.reminders.services import (
+        MEETING_ROW,
+        PARTICIPANT_ROW,
+        affected_families,
+        case_ids_of,
+        reconcile_case,
+    )
 
     meetings = session.info.pop(TOUCHED_MEETINGS, ())
-    case_ids = session.info.pop(TOUCHED_CASES, set()) | case_ids_of(session, meetings)
+    touched = session.info.pop(TOUCHED_CASES, {})
+    for case_id in case_ids_of(session, meetings):
+        touched.setdefault(case_id, set()).add(MEETING_ROW)
     now = now_utc()
-    for case_id in sorted(case_ids):
+    for case_id in sorted(touched):
         case = session.get(SipCase, case_id)
         if case is None:
             continue
@@ -66,14 +103,21 @@ def _before_commit(session) -> None:
             # Only a test's own registry can hold a workflow the app has not loaded.
             log.warning("case %s: its workflow is not the app's; reminders left as they are", case_id)
             continue
-        reconcile_case(session, workflow, case, now=now)
+        changes = touched[case_id]
+        families = affected_families(workflow, case, changes)
+        if families:
+            # A participant written after the step read them makes its list stale: read them again.
+            participants = None if PARTICIPANT_ROW in changes else shared.get(case_id)
+            reconcile_case(session, workflow, case, now=now, families=families, participants=participants)
     session.flush()
     _forget(session)
 
 
 def _forget(session, *_args) -> None:
-    session.info.pop(TOUCHED_CASES, None)
-    session.info.pop(TOUCHED_MEETINGS, None)
+    from sipflow.cases.services import CLAIMED_COLUMNS, STEP_PARTICIPANTS
+
+    for key in (TOUCHED_CASES, TOUCHED_MEETINGS, STEP_PARTICIPANTS, CLAIMED_COLUMNS):
+        session.info.pop(key, None)
 
 
 def subscribe() -> None:

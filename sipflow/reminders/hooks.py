@@ -11,6 +11,8 @@ from sipflow.workflow.registry import register_reminder_anchor, register_reminde
 
 # The template a declared reminder may name besides the built-in kinds' own.
 CASE_TEMPLATE = "case_reminder"
+# The anchors read from the case's meetings (not its columns): a change of a meeting can move them.
+MEETING_ANCHORS = frozenset({"next_meeting"})
 
 
 def _case_date(column: str):

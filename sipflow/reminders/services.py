@@ -19,8 +19,8 @@ from email.message import EmailMessage
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from sqlalchemy import insert, update
 from sqlalchemy import select as sa_select
-from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -32,6 +32,7 @@ from sipflow.meetings.models import PLANNED, Invitation, Meeting
 from sipflow.notifications.outbox import enqueue
 from sipflow.people.models import User
 from sipflow.plans.models import Plan, PlanContact, PlanEffort
+from sipflow.reminders.hooks import MEETING_ANCHORS
 from sipflow.reminders.models import (
     CANCELLED,
     CLAIMED,
@@ -97,6 +98,64 @@ class Wanted:
         return f"{self.slot}@{_stamp(self.due_at)}"
 
 
+# --- Which reminders a change can move ---------------------------------------------------------------------
+
+# The families of reminders a case has, each worked out from its own reads, and the kinds in each.
+DEADLINES = "deadlines"  # participants (who hears), open deadlines, the case's dates
+MEETINGS = "meetings"  # planned meetings and their invitations
+DECLARED = "declared"  # participants, the anchors the workflow file names
+FAMILY_KINDS = {
+    DEADLINES: (DEADLINE_SOON, DEADLINE_DUE, DEADLINE_MISSED, DEADLINE_ESCALATED),
+    MEETINGS: (MEETING_TOMORROW, INVITATION_UNANSWERED),
+    DECLARED: (WORKFLOW,),
+}
+ALL_FAMILIES = frozenset(FAMILY_KINDS)
+# What a transaction wrote of a case (noted after each flush): besides these, ("column", name) for a
+# changed column of the case row and ("step", trigger, to_state) for a transition log row.
+CASE_NEW = "case"
+DEADLINE_ROW = "deadline"
+MEETING_ROW = "meeting"
+PARTICIPANT_ROW = "participant"
+# Columns of the case whose change moves who hears of a deadline or a declared reminder.
+_RECIPIENT_COLUMNS = {"created_by_user_id", "initiating_organisation_id"}
+
+
+def affected_families(workflow: Workflow, case: SipCase, changes: Iterable) -> frozenset[str]:
+    """The reminder families what a transaction wrote of a case can move (none: nothing to reconcile).
+
+    A step that only records consent or a text moves none; a booked meeting its meetings' reminders; a met
+    or new deadline, a new date of the case the deadlines'; a new case or a change of participants the
+    deadlines' and the declared ones; an ended case all of them.
+    """
+    if workflow.is_final(case.state):
+        return ALL_FAMILIES  # every pending one is cancelled, and nothing is read but the rows
+    deadline_columns = {rule.source_field for rule in workflow.deadlines} | _RECIPIENT_COLUMNS
+    declared_columns = {declared.anchor for declared in workflow.reminders} | _RECIPIENT_COLUMNS
+    met_by = {trigger for rule in workflow.deadlines for trigger in rule.met_by}
+    meeting_anchored = any(declared.anchor in MEETING_ANCHORS for declared in workflow.reminders)
+    families: set[str] = set()
+    for change in changes:
+        if change in (CASE_NEW, PARTICIPANT_ROW):
+            # Who hears of deadlines and declared reminders; a meeting's reminders follow its invitations
+            # (a new case's meetings, if any, are new rows noted on their own).
+            families |= {DEADLINES, DECLARED}
+        elif change == DEADLINE_ROW:
+            families.add(DEADLINES)
+        elif change == MEETING_ROW:
+            families.add(MEETINGS)
+            if meeting_anchored:
+                families.add(DECLARED)
+        elif change[0] == "column":
+            if change[1] in deadline_columns:
+                families.add(DEADLINES)
+            if change[1] in declared_columns:
+                families.add(DECLARED)
+        elif change[0] == "step" and change[1] in met_by:
+            # The step settled deadlines with a bulk UPDATE, which no flush shows.
+            families.add(DEADLINES)
+    return frozenset(families)
+
+
 # --- What a case should have --------------------------------------------------------------------------------
 
 
@@ -146,11 +205,37 @@ def _party_users(case: SipCase, participants: list[Participant], role: str) -> l
     return [p.contact_user_id for p in wanted if p.contact_user_id is not None]
 
 
-def wanted_reminders(session: Session, workflow: Workflow, case: SipCase) -> list[Wanted]:
-    """Every reminder the case should have as it is now (none once it has ended)."""
+def wanted_reminders(
+    session: Session,
+    workflow: Workflow,
+    case: SipCase,
+    families: Iterable[str] = ALL_FAMILIES,
+    participants: list[Participant] | None = None,
+) -> list[Wanted]:
+    """Every reminder of these families the case should have as it is now (none once it has ended).
+
+    Reads only what the families need: participants for deadlines and declared reminders (unless given:
+    the case's active ones, as the step read them), open deadlines, planned meetings and their invitations.
+    """
     if workflow.is_final(case.state):
         return []
-    participants = list(session.exec(select(Participant).where(Participant.case_id == case.id)).all())
+    families = set(families)
+    wanted: list[Wanted] = []
+    if participants is None and families & {DEADLINES, DECLARED}:
+        participants = list(session.exec(select(Participant).where(Participant.case_id == case.id)).all())
+    participants = participants or []
+    if DEADLINES in families:
+        wanted += _deadline_reminders(session, workflow, case, participants)
+    if MEETINGS in families:
+        wanted += _meeting_reminders(session, case)
+    if DECLARED in families:
+        wanted += _declared_reminders(session, workflow, case, participants)
+    return wanted
+
+
+def _deadline_reminders(
+    session: Session, workflow: Workflow, case: SipCase, participants: list[Participant]
+) -> list[Wanted]:
     wanted: list[Wanted] = []
     responsible = _responsible_user(case, participants)
     huvudansvarig = _contacts(participants)["huvudansvarig"]
@@ -184,27 +269,40 @@ def wanted_reminders(session: Session, workflow: Workflow, case: SipCase) -> lis
                             DEADLINE_ESCALATED, slot, escalate, DEADLINE_ESCALATED, {**common, column: value}
                         )
                     )
+    return wanted
+
+
+def _meeting_reminders(session: Session, case: SipCase) -> list[Wanted]:
+    wanted: list[Wanted] = []
     meetings = session.exec(
         select(Meeting).where(Meeting.case_id == case.id, Meeting.status == PLANNED)
     ).all()
-    if meetings:
-        invitations = session.exec(
-            select(Invitation).where(
-                Invitation.meeting_id.in_([m.id for m in meetings]), Invitation.removed_at.is_(None)
-            )
-        ).all()
-        for meeting in meetings:
-            mine = [i for i in invitations if i.meeting_id == meeting.id]
-            for invitation in mine:
-                slot = f"{MEETING_TOMORROW}:{meeting.id}:{invitation.participant_id}"
-                fields = {"meeting_id": meeting.id, "invitation_id": invitation.id}
-                due = add_days(meeting.starts_at, -1)
-                wanted.append(Wanted(MEETING_TOMORROW, slot, due, MEETING_TOMORROW, fields))
-            if meeting.booked_by_user_id is not None and any(i.partstat == "NEEDS-ACTION" for i in mine):
-                slot = f"{INVITATION_UNANSWERED}:{meeting.id}"
-                due = add_days(meeting.starts_at, -setting("REMINDER_UNANSWERED_DAYS"))
-                fields = {"meeting_id": meeting.id, "recipient_user_id": meeting.booked_by_user_id}
-                wanted.append(Wanted(INVITATION_UNANSWERED, slot, due, INVITATION_UNANSWERED, fields))
+    if not meetings:
+        return wanted
+    invitations = session.exec(
+        select(Invitation).where(
+            Invitation.meeting_id.in_([m.id for m in meetings]), Invitation.removed_at.is_(None)
+        )
+    ).all()
+    for meeting in meetings:
+        mine = [i for i in invitations if i.meeting_id == meeting.id]
+        for invitation in mine:
+            slot = f"{MEETING_TOMORROW}:{meeting.id}:{invitation.participant_id}"
+            fields = {"meeting_id": meeting.id, "invitation_id": invitation.id}
+            due = add_days(meeting.starts_at, -1)
+            wanted.append(Wanted(MEETING_TOMORROW, slot, due, MEETING_TOMORROW, fields))
+        if meeting.booked_by_user_id is not None and any(i.partstat == "NEEDS-ACTION" for i in mine):
+            slot = f"{INVITATION_UNANSWERED}:{meeting.id}"
+            due = add_days(meeting.starts_at, -setting("REMINDER_UNANSWERED_DAYS"))
+            fields = {"meeting_id": meeting.id, "recipient_user_id": meeting.booked_by_user_id}
+            wanted.append(Wanted(INVITATION_UNANSWERED, slot, due, INVITATION_UNANSWERED, fields))
+    return wanted
+
+
+def _declared_reminders(
+    session: Session, workflow: Workflow, case: SipCase, participants: list[Participant]
+) -> list[Wanted]:
+    wanted: list[Wanted] = []
     for declared in workflow.reminders:
         anchor = REMINDER_ANCHORS[declared.anchor](session, case)
         if anchor is None:
@@ -218,17 +316,31 @@ def wanted_reminders(session: Session, workflow: Workflow, case: SipCase) -> lis
     return wanted
 
 
-def reconcile_case(session: Session, workflow: Workflow, case: SipCase, *, now: datetime) -> None:
-    """Bring the case's reminder rows in line with what it should have: add, move, cancel; never twice.
+def reconcile_case(
+    session: Session,
+    workflow: Workflow,
+    case: SipCase,
+    *,
+    now: datetime,
+    families: Iterable[str] = ALL_FAMILIES,
+    participants: list[Participant] | None = None,
+) -> None:
+    """Bring the case's reminder rows of these families in line with what it should have: add, move,
+    cancel; never twice.
 
     Runs in the transaction of the change (the case's or the meeting's claim serialises the writers); the
-    unique dedupe key refuses a second copy should anything else try.
+    unique dedupe key refuses a second copy should anything else try. Rows of other families are left as
+    they are: the change could not move them. participants: the case's active ones when the caller holds
+    them (see wanted_reminders).
     """
-    wanted = wanted_reminders(session, workflow, case)
+    families = frozenset(families)
+    kinds = {kind for family in families for kind in FAMILY_KINDS[family]}
+    wanted = wanted_reminders(session, workflow, case, families, participants)
     rows = session.exec(select(Reminder).where(Reminder.case_id == case.id)).all()
     keys = {row.dedupe_key for row in rows}
-    pending = {row.slot: row for row in rows if row.status == PENDING}
+    pending = {row.slot: row for row in rows if row.status == PENDING and row.kind in kinds}
     wanted_slots = set()
+    new_rows: list[dict] = []
     for want in wanted:
         wanted_slots.add(want.slot)
         if want.dedupe_key in keys:
@@ -239,21 +351,27 @@ def reconcile_case(session: Session, workflow: Workflow, case: SipCase, *, now: 
             session.add(row)
             continue
         keys.add(want.dedupe_key)
-        session.add(
-            Reminder(
-                kind=want.kind,
-                dedupe_key=want.dedupe_key,
-                case_id=case.id,
-                template=want.template,
-                due_at=want.due_at,
-                created_at=now,
-                **want.fields,
-            )
+        reminder = Reminder(
+            kind=want.kind,
+            dedupe_key=want.dedupe_key,
+            case_id=case.id,
+            template=want.template,
+            due_at=want.due_at,
+            created_at=now,
+            **want.fields,
         )
+        new_rows.append({c: getattr(reminder, c) for c in _INSERT_COLUMNS})
     for slot, row in pending.items():
         if slot not in wanted_slots:
             row.status = CANCELLED
             session.add(row)
+    if new_rows:
+        # One INSERT for all of them (the ORM sends one per row on SQLite to read each id back; nothing in
+        # the transaction needs their ids).
+        session.execute(insert(Reminder.__table__), new_rows)
+
+
+_INSERT_COLUMNS = [c.name for c in Reminder.__table__.columns if c.name != "id"]
 
 
 def insert_once(session: Session, reminder: Reminder) -> bool:

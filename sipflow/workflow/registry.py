@@ -50,20 +50,33 @@ def register_effect(name: str, fn: Callable[[TransitionContext], None]) -> None:
 # the case row writes the columns it set too. Any other input runs after the claim (the claim must be the
 # transaction's first write), and a column it sets costs a second UPDATE.
 ATTRIBUTES_ONLY_INPUTS: set[str] = set()
+# Form kinds whose input writes rows (so runs after the claim) but has a part that only reads and sets
+# columns of the case: that part runs before the claim, whose UPDATE then writes those columns too.
+INPUTS_BEFORE_CLAIM: dict[str, Callable[[TransitionContext], None]] = {}
 
 
 def register_input(
-    kind: str, fn: Callable[[TransitionContext], None], *, attributes_only: bool = False
+    kind: str,
+    fn: Callable[[TransitionContext], None],
+    *,
+    attributes_only: bool = False,
+    before_claim: Callable[[TransitionContext], None] | None = None,
 ) -> None:
     """Let workflow files name kind as a transition's form; fn writes what the form collected.
 
     attributes_only: fn sends no statement (no query, no flush, no new row) and may run more than once.
+    before_claim: the part of fn that sets columns of the case; it may read (SELECT) but writes nothing,
+    may run more than once, and runs before the case's claim (fn after it).
     """
     INPUTS[kind] = fn
     if attributes_only:
         ATTRIBUTES_ONLY_INPUTS.add(kind)
     else:
         ATTRIBUTES_ONLY_INPUTS.discard(kind)
+    if before_claim is not None:
+        INPUTS_BEFORE_CLAIM[kind] = before_claim
+    else:
+        INPUTS_BEFORE_CLAIM.pop(kind, None)
 
 
 def register_reminder_anchor(name: str, fn: Callable) -> None:
