@@ -95,7 +95,10 @@ class Wanted:
 
     @property
     def dedupe_key(self) -> str:
-        return f"{self.slot}@{_stamp(self.due_at)}"
+        # A deadline's reminders name the deadline too: a new deadline of the same kind at the same moment
+        # (a revised plan keeping its follow-up day) is reminded again, not taken for the one already met.
+        deadline = self.fields.get("deadline_id")
+        return f"{self.slot}@{_stamp(self.due_at)}" + (f"/d{deadline}" if deadline is not None else "")
 
 
 # --- Which reminders a change can move ---------------------------------------------------------------------
@@ -348,6 +351,8 @@ def reconcile_case(
         row = pending.get(want.slot)
         if row is not None:
             row.due_at, row.dedupe_key = want.due_at, want.dedupe_key
+            for name, value in want.fields.items():
+                setattr(row, name, value)
             session.add(row)
             continue
         keys.add(want.dedupe_key)

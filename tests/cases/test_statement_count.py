@@ -42,9 +42,12 @@ CEILINGS = {
     # compare-and-set, its goals and efforts read once for the guards and the version, the person's age.
     "establish_plan": 19,
     "follow_up": 19,
-    # As establish_plan (the person's row may still be in the session's identity map, or not).
-    "revise_plan": 16,
-    "close": 7,
+    # As establish_plan (the person's row may still be in the session's identity map, or not), + the new
+    # follow-up deadline's reminders (one INSERT: a deadline's reminders name it, so a revised plan keeping
+    # its follow-up day is reminded again).
+    "revise_plan": 17,
+    # + cancelling those reminders.
+    "close": 8,
 }
 
 

@@ -11,7 +11,7 @@ import support
 from remkit import reminder_mails, reminders, tick
 from sqlmodel import Session, select
 
-from sipflow.cases.models import SipCase
+from sipflow.cases.models import Deadline, SipCase
 from sipflow.clock import add_days
 from sipflow.db import unit_of_work
 from sipflow.plans.models import PlanEffort
@@ -141,3 +141,38 @@ def test_a_reminder_the_workflow_file_declares_goes_to_the_parties_it_names(
     declared = [w for w in wanted_reminders(db_session, workflow, case) if w.kind == "workflow"]
     assert {w.fields["recipient_user_id"] for w in declared} == {parties.region_user.id}
     assert {w.due_at for w in declared} == {add_days(case.follow_up_on, -14)}
+
+
+def test_a_revised_plan_keeping_its_follow_up_day_gets_follow_up_reminders_again(
+    engine, db_session, registry, parties, create_case
+):
+    # The first follow-up is held (its deadline met, its reminders cancelled); the revised plan keeps the
+    # same follow-up day, so its new deadline falls at the same moment as the met one: it must be reminded.
+    case = _established(db_session, registry, parties, create_case)
+    day = case.follow_up_on
+    steps = support.SIP_HAPPY_PATH[len(UNTIL_PLAN) : support.SIP_HAPPY_PATH.index("revise_plan") + 1]
+    for step, trigger in enumerate(steps, start=len(UNTIL_PLAN) + 1):
+        support.fire(
+            db_session,
+            registry,
+            parties.region_user,
+            case,
+            trigger,
+            now=support.FIXED_NOW + timedelta(minutes=step),
+        )
+    with unit_of_work(db_session):
+        db_session.get(SipCase, case.id).follow_up_on = day
+    open_deadline = db_session.exec(
+        select(Deadline).where(
+            Deadline.case_id == case.id, Deadline.kind == "follow_up", Deadline.met_at.is_(None)
+        )
+    ).one()
+    pending = [r for r in reminders(engine, status="pending") if r.topic == "follow_up"]
+    assert {r.kind for r in pending} == {
+        "deadline_soon",
+        "deadline_due",
+        "deadline_missed",
+        "deadline_escalated",
+    }
+    assert {r.deadline_id for r in pending} == {open_deadline.id}
+    assert {r.due_at for r in pending if r.kind == "deadline_due"} == {day}
