@@ -529,13 +529,13 @@ def _histograms(session, statement, names, *, within: bool = False) -> dict:
     return groups
 
 
-def case_outcomes(session: Session, query: StatsQuery, settings: Settings) -> dict[tuple, dict]:
-    """Offered, accepted and declined SIPs (by request date) and follow-ups due and held by their date."""
+def case_outcome_queries(query: StatsQuery, settings: Settings):
+    """The two statements behind `case_outcomes` (offered/accepted/declined; follow-ups due) and their keys.
+
+    Apart so that the query-plan test reads the very statements the dashboard runs.
+    """
     sc, p, tl, dl = SipCase.__table__.c, Person.__table__.c, TransitionLog.__table__.c, Deadline.__table__.c
     mu = Municipality.__table__.c
-    out: dict[tuple, dict] = defaultdict(
-        lambda: {"offered": 0, "accepted": 0, "declined": 0, "follow_ups_due": 0, "follow_ups_on_time": 0}
-    )
 
     def in_period(column):
         return or_(
@@ -584,11 +584,6 @@ def case_outcomes(session: Session, query: StatsQuery, settings: Settings) -> di
             func.sum(sub.c.declined).label("declined"),
         ],
     )
-    for record in session.execute(offered).mappings():
-        row = out[tuple(record[key] for key in keys)]
-        for key in ("offered", "accepted", "declined"):
-            row[key] = int(record[key] or 0)
-
     dims = dims_for(func.date(dl.due_at))
     base = (
         select(
@@ -606,6 +601,19 @@ def case_outcomes(session: Session, query: StatsQuery, settings: Settings) -> di
     due = _grouped(
         base, keys, lambda sub: [func.count().label("due"), func.sum(sub.c.on_time).label("on_time")]
     )
+    return offered, due, keys
+
+
+def case_outcomes(session: Session, query: StatsQuery, settings: Settings) -> dict[tuple, dict]:
+    """Offered, accepted and declined SIPs (by request date) and follow-ups due and held by their date."""
+    out: dict[tuple, dict] = defaultdict(
+        lambda: {"offered": 0, "accepted": 0, "declined": 0, "follow_ups_due": 0, "follow_ups_on_time": 0}
+    )
+    offered, due, keys = case_outcome_queries(query, settings)
+    for record in session.execute(offered).mappings():
+        row = out[tuple(record[key] for key in keys)]
+        for key in ("offered", "accepted", "declined"):
+            row[key] = int(record[key] or 0)
     for record in session.execute(due).mappings():
         row = out[tuple(record[key] for key in keys)]
         row["follow_ups_due"] = int(record["due"] or 0)

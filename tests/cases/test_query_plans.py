@@ -157,3 +157,20 @@ def test_mina_sip_filtered_by_state_reads_only_that_states_candidates(
     if db_session.get_bind().dialect.name == "sqlite":
         # The organisation and the state are the index's equality prefix, the cursor its range.
         assert "organisation_id=? AND state=?" in plan, plan
+
+
+def test_the_statistics_read_offered_sips_and_their_accepting_steps_from_indexes(analysed, db_session, app):
+    # At a million cases this query fetched every case row of the year and probed the log row by row.
+    from datetime import date
+
+    from sipflow.stats.services import case_outcome_queries, parse_query, settings_from
+
+    settings = settings_from(app.config, app.extensions["sipflow.workflows"])
+    query = parse_query(db_session, start=date(2026, 1, 1), end=date(2026, 12, 31), county="07", by="quarter")
+    offered, _due, _keys = case_outcome_queries(query, settings)
+    plan = plan_of(db_session, offered)
+    assert "ix_transitionlog_case_id_trigger" in plan, plan
+    if db_session.connection().dialect.name == "sqlite":
+        # PostgreSQL starts from the six persons here (and from the request date at scale).
+        assert "COVERING INDEX ix_sipcase_requested_at_cover" in plan, plan
+    assert not full_scans(plan, "sipcase", "transitionlog"), plan
