@@ -320,11 +320,11 @@ class HandWrittenPath:
         self.kallelse_days = 21  # workflows/sip.toml: deadlines.kallelse
         self.watch = Stopwatch()
 
-    def _visible(self, case_id: int, at: datetime) -> None:
-        """Mina SIP's candidate rows take the case's time (one UPDATE per step, as the service path)."""
+    def _visible(self, case_id: int, at: datetime, state: str) -> None:
+        """Mina SIP's candidate rows take the case's time and state (one UPDATE per step, as the service)."""
         self.db.execute(
-            "UPDATE case_visibility SET updated_at=? WHERE case_visibility.case_id = ?",
-            (self.db.t(at), case_id),
+            "UPDATE case_visibility SET updated_at=?, state=? WHERE case_visibility.case_id = ?",
+            (self.db.t(at), state, case_id),
         )
 
     def _deadline_reminders(self, case_id, deadline_id, kind, moment, soon_days, at, escalate=False) -> None:
@@ -345,7 +345,7 @@ class HandWrittenPath:
                 else []
             ),
         ):
-            key = f"{name}:{case_id}:{kind}:{tag}@{to_local(due).strftime(STAMP)}"
+            key = f"{name}:{case_id}:{kind}:{tag}@{to_local(due).strftime(STAMP)}/d{deadline_id}"
             rows.append(
                 (
                     name,
@@ -506,7 +506,7 @@ class HandWrittenPath:
         )
         if changed != 1:
             raise RuntimeError("stale case")
-        self._visible(case_id, at)
+        self._visible(case_id, at, state)
         return version + 1
 
     def _log(self, case_id, at, trigger, from_state, to_state, reason=None, details=None) -> None:
@@ -599,8 +599,11 @@ class HandWrittenPath:
         )
         participants = [initiator, person_part, municipality]
         db.executemany(
-            "INSERT INTO case_visibility (organisation_id, case_id, updated_at) VALUES (?, ?, ?)",
-            [(ids["region"], case_id, db.t(at)), (ids["kommun"], case_id, db.t(at))],
+            "INSERT INTO case_visibility (organisation_id, case_id, updated_at, state) VALUES (?, ?, ?, ?)",
+            [
+                (ids["region"], case_id, db.t(at), "requested"),
+                (ids["kommun"], case_id, db.t(at), "requested"),
+            ],
         )
         self._log(case_id, at, "create", None, "requested")
         insert_deadline = (
@@ -791,7 +794,8 @@ class HandWrittenPath:
         version = self._step(case_id, version, "plan_established", now, follow_up_on=db.t(follow_up_on))
         self._freeze(case_id, plan_id, plan_version, 2, "revise_plan", reference, person, plan, now)
         next_deadline = db.insert(insert_deadline, (case_id, "follow_up", db.t(follow_up_on), None, None))
-        # The reconciliation writes no reminder here: the follow-up day did not move, so their keys exist.
+        # The new deadline's reminders (their keys name the deadline, so the met one's do not stand in).
+        self._deadline_reminders(case_id, next_deadline, "follow_up", follow_up_on, 7, now, escalate=True)
         self._log(
             case_id,
             now,
@@ -808,6 +812,7 @@ class HandWrittenPath:
         version = self._step(case_id, version, "closed", now, closed_reason=reason)
         self._log(case_id, now, "close", "plan_established", "closed", reason=reason)
         db.execute("UPDATE deadline SET cancelled_at=? WHERE deadline.id = ?", (db.t(now), next_deadline))
+        self._cancel_reminders(case_id, next_deadline)
         db.commit()
         self.watch.stop()
 
