@@ -277,7 +277,24 @@ def statements(target, keep=lambda statement: True) -> Iterator[list[str]]:
 # --- Worlds built once and put back from a copy ----------------------------------------------------------
 
 T = TypeVar("T")
-_WORLD_COPIES: dict[tuple[str, object], tuple[object, dict[str, list[dict]]]] = {}
+# Per (database URL, key): what the build returned, the rows it added, and every row the database then held.
+_WORLD_COPIES: dict[tuple, tuple[object, dict[str, list[dict]], dict[str, list[dict]]]] = {}
+# Per engine: the key of the copy last put in place and the engine's write count just after.
+_PLACED: dict[int, tuple[tuple, int]] = {}
+_WRITES: dict[int, int] = {}
+
+
+def _count_write(connection, _cursor, statement, _parameters, _context, _executemany) -> None:
+    if statement.lstrip()[:6].upper() in ("INSERT", "UPDATE", "DELETE"):
+        _WRITES[id(connection.engine)] += 1
+
+
+def writes(engine: Engine) -> int:
+    """How many writing statements the engine has sent since it was first asked (it counts from then on)."""
+    if id(engine) not in _WRITES:
+        _WRITES[id(engine)] = 0
+        event.listen(engine, "before_cursor_execute", _count_write)
+    return _WRITES[id(engine)]
 
 
 def rows_of(engine: Engine) -> dict[str, list[dict]]:
@@ -298,6 +315,27 @@ def insert_rows(engine: Engine, rows: dict[str, list[dict]]) -> None:
                 connection.execute(table.insert(), rows[table.name])
 
 
+def _added(before: dict[str, list[dict]], after: dict[str, list[dict]]) -> dict[str, list[dict]] | None:
+    """The rows after holds that before did not; None when a row of before changed or went."""
+    added = {}
+    for name, rows in after.items():
+        kept = before.get(name, [])
+        if any(row not in rows for row in kept):
+            return None
+        if new := [row for row in rows if row not in kept]:
+            added[name] = new
+    if any(name not in after for name in before):
+        return None
+    return added
+
+
+def _put(engine: Engine, key: tuple, value: T, added: dict, every: dict | None) -> T:
+    if every is not None:
+        _WORLD_COPIES[key] = (value, added, every)
+    _PLACED[id(engine)] = (key, writes(engine))
+    return value
+
+
 def reused_world(engine: Engine, key: object, build: Callable[[], T]) -> T:
     """What build() returns (plain values such as ids, not ORM objects): it runs once per key and worker.
 
@@ -310,11 +348,32 @@ def reused_world(engine: Engine, key: object, build: Callable[[], T]) -> T:
         if tables_with_rows(connection):
             # The test wrote rows already: a copy's ids could meet them, and a first copy would hold them.
             return build()
-    found = _WORLD_COPIES.get((engine.url.render_as_string(), key))
+    full_key = (engine.url.render_as_string(), key)
+    found = _WORLD_COPIES.get(full_key)
     if found is not None:
-        value, rows = found
-        insert_rows(engine, rows)
-        return value
+        insert_rows(engine, found[1])
+        return _put(engine, full_key, found[0], found[1], None)
     value = build()
-    _WORLD_COPIES[(engine.url.render_as_string(), key)] = (value, rows_of(engine))
-    return value
+    every = rows_of(engine)
+    return _put(engine, full_key, value, every, every)
+
+
+def reused_layer(engine: Engine, key: object, build: Callable[[], T]) -> T:
+    """reused_world for what a test builds on top of a reused world it has written nothing beside.
+
+    When the database holds exactly the world reused_world (or this) last put in place, the rows build()
+    adds are copied once and inserted again on later calls; otherwise (or when build changed a row of the
+    world beneath) it just builds.
+    """
+    placed = _PLACED.get(id(engine))
+    if placed is None or placed[1] != writes(engine):
+        return build()
+    full_key = (*placed[0], key)
+    found = _WORLD_COPIES.get(full_key)
+    if found is not None:
+        insert_rows(engine, found[1])
+        return _put(engine, full_key, found[0], found[1], None)
+    value = build()
+    every = rows_of(engine)
+    added = _added(_WORLD_COPIES[placed[0]][2], every)
+    return _put(engine, full_key, value, added, every) if added is not None else value

@@ -10,7 +10,7 @@ import pytest
 from flowkit import WORKFLOWS, Cast, make_cast, shortest_paths, walk_to
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
-from support import empty_tables
+from support import empty_tables, reused_world
 
 
 @dataclass
@@ -56,4 +56,5 @@ def request_ctx(session_app):
 @pytest.fixture
 def cast(app, db_session):
     """A fresh cast of personas (initiator, huvudansvarig, participant, outsider) for one test."""
-    return make_cast(db_session, app.config["PNR_HASH_KEY"])
+    engine = db_session.get_bind()
+    return reused_world(engine, "workflow cast", lambda: make_cast(db_session, app.config["PNR_HASH_KEY"]))
