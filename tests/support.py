@@ -26,6 +26,7 @@ import sipflow.models  # noqa: F401  (every table)
 from sipflow.cases import services
 from sipflow.cases.models import SipCase
 from sipflow.cases.scripted import fire_scripted, scripted_input
+from sipflow.cases.services import _UNIT_ORGANISATION
 from sipflow.db import unit_of_work
 from sipflow.people.identifiers import IdentifierError, luhn_check_digit, parse_identifier
 from sipflow.people.models import Organisation, Person, Unit, User
@@ -313,6 +314,9 @@ def insert_rows(engine: Engine, rows: dict[str, list[dict]]) -> None:
         for table in reversed(EMPTIED_TABLES):
             if rows.get(table.name):
                 connection.execute(table.insert(), rows[table.name])
+    # The services cache each unit's organisation per process and forget it when the ORM writes a unit;
+    # these INSERTs bypass the ORM, and SQLite hands a unit id out again after the tables were emptied.
+    _UNIT_ORGANISATION.clear()
 
 
 def _added(before: dict[str, list[dict]], after: dict[str, list[dict]]) -> dict[str, list[dict]] | None:
