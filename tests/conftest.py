@@ -21,8 +21,17 @@ import pytest
 from smtpkit import SmtpServer
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlmodel import Session
-from support import FIXED_NOW, empty_tables, new_case, new_person, new_unit, new_user, personnummer_in
+from sqlmodel import Session, select
+from support import (
+    FIXED_NOW,
+    empty_tables,
+    new_case,
+    new_person,
+    new_unit,
+    new_user,
+    personnummer_in,
+    reused_world,
+)
 from webkit import FreshContextClient
 
 import sipflow.models  # noqa: F401  (every table)
@@ -33,6 +42,8 @@ from sipflow.i18n import compile_catalogues
 from sipflow.people.models import Unit, User
 from sipflow.people.reference import load_municipalities
 from sipflow.security.limits import limiter
+
+PARTY_UNITS = ("region", "municipality", "school", "outsider")
 
 
 def pytest_collection_modifyitems(config, items):
@@ -237,18 +248,34 @@ def make_person(db_session, app, now):
 
 
 @pytest.fixture
-def parties(make_unit, make_user):
-    """A region unit, a municipality unit and a school unit, each with one staff user."""
+def parties(db_session, make_unit, make_user):
+    """A region unit, a municipality unit and a school unit, each with one staff user.
+
+    Built once per worker and then put back from a copy of its rows (support.reused_world), as long as the
+    test has written nothing before asking for it.
+    """
+
+    def build() -> dict[str, int]:
+        units = {
+            "region": make_unit("region", "Region Kronoberg"),
+            "municipality": make_unit("municipality", "Växjö kommun"),
+            "school": make_unit("school", "Katedralskolan"),
+            "outsider": make_unit("other", "Försäkringskassan"),
+        }
+        ids = {name: unit.id for name, unit in units.items()}
+        ids |= {f"{name}_user": make_user(unit).id for name, unit in units.items()}
+        return ids
+
+    ids = reused_world(db_session.get_bind(), "parties", build)
+    units = db_session.exec(select(Unit).where(Unit.id.in_([ids[n] for n in PARTY_UNITS]))).all()
+    users = db_session.exec(select(User).where(User.id.in_([ids[f"{n}_user"] for n in PARTY_UNITS]))).all()
+    by_id = {("unit", u.id): u for u in units} | {("user", u.id): u for u in users}
 
     class Parties:
-        region = make_unit("region", "Region Kronoberg")
-        municipality = make_unit("municipality", "Växjö kommun")
-        school = make_unit("school", "Katedralskolan")
-        outsider = make_unit("other", "Försäkringskassan")
-        region_user = make_user(region)
-        municipality_user = make_user(municipality)
-        school_user = make_user(school)
-        outsider_user = make_user(outsider)
+        region, municipality, school, outsider = (by_id[("unit", ids[n])] for n in PARTY_UNITS)
+        region_user, municipality_user, school_user, outsider_user = (
+            by_id[("user", ids[f"{n}_user"])] for n in PARTY_UNITS
+        )
 
     return Parties
 

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from functools import cache
+from typing import TypeVar
 
-from sqlalchemy import event, exists, literal, select, union_all
+from sqlalchemy import String, event, exists, literal, select, union_all
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel
 from webkit import TEST_PASSWORD
@@ -25,6 +26,7 @@ import sipflow.models  # noqa: F401  (every table)
 from sipflow.cases import services
 from sipflow.cases.models import SipCase
 from sipflow.cases.scripted import fire_scripted, scripted_input
+from sipflow.cases.services import _UNIT_ORGANISATION
 from sipflow.db import unit_of_work
 from sipflow.people.identifiers import IdentifierError, luhn_check_digit, parse_identifier
 from sipflow.people.models import Organisation, Person, Unit, User
@@ -212,10 +214,25 @@ def personnummer_in(lines: list[str]) -> list[str]:
     return found
 
 
+@cache
+def _reset_sql(dialect_name: str, dialect) -> tuple[str, dict[str, str]]:
+    """The probe asking which emptied tables hold rows, and a DELETE per table, as SQL text for dialect.
+
+    Compiled once per dialect: building and caching the probe (a SELECT per table, in one UNION ALL) cost
+    more than running it, after every test.
+    """
+    probes = [
+        select(literal(t.name, String).label("name")).where(exists().select_from(t)) for t in EMPTIED_TABLES
+    ]
+    probe = union_all(*probes).compile(dialect=dialect, compile_kwargs={"literal_binds": True})
+    deletes = {t.name: str(t.delete().compile(dialect=dialect)) for t in EMPTIED_TABLES}
+    return str(probe), deletes
+
+
 def tables_with_rows(connection) -> list:
     """The emptied tables that hold at least one row (children first), found in one query."""
-    probes = [select(literal(t.name).label("name")).where(exists().select_from(t)) for t in EMPTIED_TABLES]
-    found = set(connection.execute(union_all(*probes)).scalars())
+    probe, _deletes = _reset_sql(connection.dialect.name, connection.dialect)
+    found = set(connection.exec_driver_sql(probe).scalars())
     return [t for t in EMPTIED_TABLES if t.name in found]
 
 
@@ -228,8 +245,9 @@ def empty_tables(engine: Engine) -> None:
     """
     analysed = False
     with engine.begin() as connection:
+        _probe, deletes = _reset_sql(connection.dialect.name, connection.dialect)
         for table in tables_with_rows(connection):
-            connection.execute(table.delete())
+            connection.exec_driver_sql(deletes[table.name])
         if (
             connection.dialect.name == "sqlite"
             and connection.exec_driver_sql("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'").first()
@@ -255,3 +273,111 @@ def statements(target, keep=lambda statement: True) -> Iterator[list[str]]:
         yield seen
     finally:
         event.remove(target, "before_cursor_execute", record)
+
+
+# --- Worlds built once and put back from a copy ----------------------------------------------------------
+
+T = TypeVar("T")
+# Per (database URL, key): what the build returned, the rows it added, and every row the database then held.
+_WORLD_COPIES: dict[tuple, tuple[object, dict[str, list[dict]], dict[str, list[dict]]]] = {}
+# Per engine: the key of the copy last put in place and the engine's write count just after.
+_PLACED: dict[int, tuple[tuple, int]] = {}
+_WRITES: dict[int, int] = {}
+
+
+def _count_write(connection, _cursor, statement, _parameters, _context, _executemany) -> None:
+    if statement.lstrip()[:6].upper() in ("INSERT", "UPDATE", "DELETE"):
+        _WRITES[id(connection.engine)] += 1
+
+
+def writes(engine: Engine) -> int:
+    """How many writing statements the engine has sent since it was first asked (it counts from then on)."""
+    if id(engine) not in _WRITES:
+        _WRITES[id(engine)] = 0
+        event.listen(engine, "before_cursor_execute", _count_write)
+    return _WRITES[id(engine)]
+
+
+def rows_of(engine: Engine) -> dict[str, list[dict]]:
+    """Every row of the emptied tables (the reference data aside), by table name, in key order."""
+    with engine.connect() as connection:
+        return {
+            table.name: [dict(row._mapping) for row in rows]
+            for table in EMPTIED_TABLES
+            if (rows := connection.execute(select(table).order_by(*table.primary_key.columns)).all())
+        }
+
+
+def insert_rows(engine: Engine, rows: dict[str, list[dict]]) -> None:
+    """Insert a copy rows_of made, ids and all, parents before children (into tables empty of them)."""
+    with engine.begin() as connection:
+        for table in reversed(EMPTIED_TABLES):
+            if rows.get(table.name):
+                connection.execute(table.insert(), rows[table.name])
+    # The services cache each unit's organisation per process and forget it when the ORM writes a unit;
+    # these INSERTs bypass the ORM, and SQLite hands a unit id out again after the tables were emptied.
+    _UNIT_ORGANISATION.clear()
+
+
+def _added(before: dict[str, list[dict]], after: dict[str, list[dict]]) -> dict[str, list[dict]] | None:
+    """The rows after holds that before did not; None when a row of before changed or went."""
+    added = {}
+    for name, rows in after.items():
+        kept = before.get(name, [])
+        if any(row not in rows for row in kept):
+            return None
+        if new := [row for row in rows if row not in kept]:
+            added[name] = new
+    if any(name not in after for name in before):
+        return None
+    return added
+
+
+def _put(engine: Engine, key: tuple, value: T, added: dict, every: dict | None) -> T:
+    if every is not None:
+        _WORLD_COPIES[key] = (value, added, every)
+    _PLACED[id(engine)] = (key, writes(engine))
+    return value
+
+
+def reused_world(engine: Engine, key: object, build: Callable[[], T]) -> T:
+    """What build() returns (plain values such as ids, not ORM objects): it runs once per key and worker.
+
+    The first call builds through the services on the empty database every test starts with and copies the
+    rows it made; every later call inserts that copy again, the same ids and all, which costs a few INSERTs
+    instead of a world's worth of service calls. The rows are emptied after the test as any test's are.
+    On a database that already holds rows (the test wrote some first) it just builds.
+    """
+    with engine.connect() as connection:
+        if tables_with_rows(connection):
+            # The test wrote rows already: a copy's ids could meet them, and a first copy would hold them.
+            return build()
+    full_key = (engine.url.render_as_string(), key)
+    found = _WORLD_COPIES.get(full_key)
+    if found is not None:
+        insert_rows(engine, found[1])
+        return _put(engine, full_key, found[0], found[1], None)
+    value = build()
+    every = rows_of(engine)
+    return _put(engine, full_key, value, every, every)
+
+
+def reused_layer(engine: Engine, key: object, build: Callable[[], T]) -> T:
+    """reused_world for what a test builds on top of a reused world it has written nothing beside.
+
+    When the database holds exactly the world reused_world (or this) last put in place, the rows build()
+    adds are copied once and inserted again on later calls; otherwise (or when build changed a row of the
+    world beneath) it just builds.
+    """
+    placed = _PLACED.get(id(engine))
+    if placed is None or placed[1] != writes(engine):
+        return build()
+    full_key = (*placed[0], key)
+    found = _WORLD_COPIES.get(full_key)
+    if found is not None:
+        insert_rows(engine, found[1])
+        return _put(engine, full_key, found[0], found[1], None)
+    value = build()
+    every = rows_of(engine)
+    added = _added(_WORLD_COPIES[placed[0]][2], every)
+    return _put(engine, full_key, value, added, every) if added is not None else value

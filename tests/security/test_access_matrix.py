@@ -1,9 +1,11 @@
 """Who may see what: every route of the app x every role and relation to a case, each cell asserted.
 
 The routes come from `app.url_map`: a route added without a line in ROUTES (or PUBLIC) fails
-`test_every_route_has_a_rule`. Each cell builds a small world of its own: the region starts a SIP with the
+`test_every_route_has_a_rule`. Each cell starts on a small world of its own: the region starts a SIP with the
 municipality (and, for one relation, the school) taking part, and the case is brought to the state the
-relation needs. Users log in through the login form.
+relation needs. Users log in through the login form. Each kind of world is built (and its users logged in)
+once per worker; every cell after gets the same rows back from a copy and the user's session cookie
+(`world_for`), which costs a few INSERTs instead of the services and four requests.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlmodel import Session, select
 from support import valid_personnummer
-from webkit import csrf_token, login, text_of, without_tokens
+from webkit import FreshContextClient, csrf_token, login, text_of, without_tokens
 
 from sipflow.cases.models import Participant, SipCase
 from sipflow.clock import now_utc, to_local
@@ -82,6 +84,56 @@ def build_world(session: Session, registry, hash_key: str, case_kind: str | None
     if case_kind is not None:
         world.case = _case(world, registry, hash_key, case_kind)
     return world
+
+
+@dataclass(frozen=True)
+class Visit:
+    """A logged-in browser of one user of a world: its session cookie and a CSRF token of that session."""
+
+    cookie: str
+    token: str
+
+
+def world_for(
+    session: Session, registry, app, case_kind: str | None, *, versions: bool = False
+) -> tuple[World, dict[str, Visit]]:
+    """build_world's world for case_kind (with two plan versions if asked), and each user logged in.
+
+    Built once per worker, through the services and the login form; after that put back from a copy of
+    its rows, the same ids and all, so each cell starts on a database holding exactly this world whatever
+    the cells before it did (they are emptied after each test as any test's rows are). The visits are the
+    logged-in browsers' cookies: a cell that logs out or ends sessions changes rows the next cell gets back.
+    """
+    hash_key = app.config["PNR_HASH_KEY"]
+
+    def build() -> dict:
+        world = build_world(session, registry, hash_key, case_kind)
+        if versions:
+            _plan_version_url(world)
+        visits = {}
+        for name, user in world.users.items():
+            client = FreshContextClient(app, app.response_class, use_cookies=True)
+            response = login(client, user.username)
+            assert response.status_code == 302, text_of(response)
+            token = csrf_token(text_of(client.get("/")))
+            visits[name] = Visit(client.get_cookie(app.config["SESSION_COOKIE_NAME"]).value, token)
+        return {
+            "units": {name: unit.id for name, unit in world.units.items()},
+            "users": {name: user.id for name, user in world.users.items()},
+            "case": world.case.id if world.case else None,
+            "visits": visits,
+        }
+
+    key = ("access matrix", case_kind, versions)
+    ids = support.reused_world(session.get_bind(), key, build)
+    session.expire_all()
+    units = {u.id: u for u in session.exec(select(Unit).where(Unit.id.in_(ids["units"].values())))}
+    users = {u.id: u for u in session.exec(select(User).where(User.id.in_(ids["users"].values())))}
+    world = World(session)
+    world.units = {name: units[unit_id] for name, unit_id in ids["units"].items()}
+    world.users = {name: users[user_id] for name, user_id in ids["users"].items()}
+    world.case = session.get(SipCase, ids["case"]) if ids["case"] else None
+    return world, ids["visits"]
 
 
 def _case(world: World, registry, hash_key: str, kind: str) -> SipCase:
@@ -156,6 +208,8 @@ class Route:
     expect: Callable[[Relation, World], int | str]
     data: Callable[[World], dict] | None = None
     needs_case: bool = False
+    # The world with two plan versions (frozen once per worker, not by each cell: rendering PDFs is slow).
+    versions: bool = False
 
 
 def _case_route(allowed_status: Callable[[World], int]):
@@ -647,7 +701,10 @@ def _plan_version_url(world: World, tail: str = "") -> str:
 # Plan versions: read by whoever sees the case, in every state.
 ROUTES |= {
     (endpoint, "GET"): Route(
-        lambda w, tail=tail: _plan_version_url(w, tail), _case_route(lambda w: 200), needs_case=True
+        lambda w, tail=tail: _plan_version_url(w, tail),
+        _case_route(lambda w: 200),
+        needs_case=True,
+        versions=True,
     )
     for endpoint, tail in (
         ("plans.versions", ""),
@@ -766,13 +823,13 @@ CELLS = [
 ]
 
 
-def _log_in(client, world: World, relation: Relation) -> str:
-    """Log in as the relation's user (or stay anonymous); return a CSRF token of the session."""
+def _log_in(client, relation: Relation, visits: dict[str, Visit], cookie_name: str) -> str:
+    """Be the relation's user, logged in (or stay anonymous); return a CSRF token of the session."""
     if relation.user is None:
         return csrf_token(text_of(client.get("/login")))
-    response = login(client, world.users[relation.user].username)
-    assert response.status_code == 302, text_of(response)
-    return csrf_token(text_of(client.get("/")))
+    visit = visits[relation.user]
+    client.set_cookie(cookie_name, visit.cookie)
+    return visit.token
 
 
 def _is_login_redirect(response) -> bool:
@@ -789,10 +846,10 @@ def _request(client, route: Route, world: World, token: str, method: str):
 @pytest.mark.parametrize(("endpoint", "method", "relation_name"), CELLS)
 def test_access_matrix(client, db_session, registry, app, endpoint, method, relation_name):
     route, relation = ROUTES[(endpoint, method)], RELATIONS[relation_name]
-    world = build_world(
-        db_session, registry, app.config["PNR_HASH_KEY"], relation.case_kind if route.needs_case else None
+    world, visits = world_for(
+        db_session, registry, app, relation.case_kind if route.needs_case else None, versions=route.versions
     )
-    token = _log_in(client, world, relation)
+    token = _log_in(client, relation, visits, app.config["SESSION_COOKIE_NAME"])
     expected = route.expect(relation, world)
     response = _request(client, route, world, token, method)
     status = response.status_code
@@ -821,7 +878,7 @@ def test_access_matrix(client, db_session, registry, app, endpoint, method, rela
 
 
 def test_a_guessed_uid_and_another_organisations_case_get_the_same_404(client, db_session, registry, app):
-    world = build_world(db_session, registry, app.config["PNR_HASH_KEY"], "consented")
+    world = world_for(db_session, registry, app, "consented")[0]
     outsider = world.users["outsider_user"]
     assert login(client, outsider.username).status_code == 302
     hidden = client.get(f"/cases/{world.case.uid}")
@@ -853,7 +910,7 @@ def test_a_guessed_uid_and_another_organisations_case_get_the_same_404(client, d
 def test_a_coordinator_and_an_administrator_get_404_on_a_case_and_a_page_at_home(
     client, db_session, registry, app
 ):
-    world = build_world(db_session, registry, app.config["PNR_HASH_KEY"], "requested")
+    world = world_for(db_session, registry, app, "requested")[0]
     for who, text in (
         ("coordinator_user", "Som samordnare följer du SIP-arbetet i siffror"),
         ("admin_user", "Som administratör hanterar du organisationer"),
@@ -869,7 +926,7 @@ def test_a_coordinator_and_an_administrator_get_404_on_a_case_and_a_page_at_home
 
 
 def test_withdrawal_takes_access_away_at_once(client, db_session, registry, app):
-    world = build_world(db_session, registry, app.config["PNR_HASH_KEY"], "consented")
+    world = world_for(db_session, registry, app, "consented")[0]
     assert login(client, world.users["municipality_user"].username).status_code == 302
     assert client.get(f"/cases/{world.case.uid}").status_code == 200
     region_user = world.users["region_user"]

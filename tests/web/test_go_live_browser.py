@@ -24,7 +24,6 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 from support import valid_personnummer
-from test_browser import browser  # noqa: F401  (Debian's Chromium, shared with the other browser tests)
 from werkzeug.serving import make_server
 
 from sipflow import create_app
@@ -144,7 +143,7 @@ def _log_in(page, url: str, username: str, password: str) -> None:
     page.get_by_role("button", name="Logga in").click()
 
 
-def test_go_live_from_the_readme_and_start_the_first_sip(gone_live, browser):  # noqa: F811
+def test_go_live_from_the_readme_and_start_the_first_sip(gone_live, browser):
     url, admin_link, outbox = gone_live
     # The CSP forbids inline script and style; the console reports any that the pages would need.
     refused: list[str] = []

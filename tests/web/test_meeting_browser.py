@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from flask_babel import force_locale
 from playwright.sync_api import expect
-from test_browser import browser, live_server  # noqa: F401  (fixtures shared with the other browser test)
+from test_browser import live_server  # noqa: F401  (the fixture shared with the other browser tests)
 
 from sipflow.clock import add_days, now_utc, to_local
 from sipflow.demo import DEMO_PASSWORD
@@ -56,7 +56,7 @@ def answer_link(outbox: Path, before: set[Path]) -> str:
     return links[0]
 
 
-def test_book_a_video_meeting_and_accept_through_the_answer_link(app, site, browser):  # noqa: F811
+def test_book_a_video_meeting_and_accept_through_the_answer_link(app, site, browser):
     # The labels as the pages show them, translated or not yet (the catalogue is still growing).
     with app.test_request_context(), force_locale("sv"):
         accepted, by_video = str(PARTSTAT_LABELS["ACCEPTED"]), str(ANSWER_MODE_LABELS["video"])

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 from sqlmodel import select
-from test_browser import browser, live_server, personnummer  # noqa: F401  (the shared browser fixtures)
+from test_browser import live_server, personnummer  # noqa: F401  (the shared browser fixtures)
 
 from sipflow.cases import services
 from sipflow.cases.models import Participant
@@ -152,7 +152,7 @@ def personal_link(outbox: Path, before: set[Path], reference: str) -> str:
 def test_record_the_meeting_write_and_establish_the_plan_and_the_person_approves(
     app,
     site,
-    browser,  # noqa: F811
+    browser,
     tmp_path,
 ):
     case = invited_case(app)

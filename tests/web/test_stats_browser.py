@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 from playwright.sync_api import expect
-from test_browser import browser  # noqa: F401  (Debian's Chromium, shared with the other browser tests)
 from webkit import TEST_PASSWORD
 from werkzeug.serving import make_server
 
@@ -53,7 +52,7 @@ def kalmar_site(app, db_session, registry, make_unit, make_user, now) -> Iterato
 
 def test_the_coordinator_filters_kalmar_first_quarter_and_downloads_the_xlsx(
     kalmar_site,
-    browser,  # noqa: F811
+    browser,
     tmp_path,
 ):
     context = browser.new_context(locale="sv-SE", timezone_id="Europe/Stockholm", accept_downloads=True)

@@ -10,7 +10,7 @@ import pytest
 from flowkit import WORKFLOWS, Cast, make_cast, shortest_paths, walk_to
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
-from support import empty_tables
+from support import empty_tables, reused_world
 
 
 @dataclass
@@ -33,15 +33,21 @@ class WalkedCases:
 
 @pytest.fixture(scope="module")
 def walked(session_app) -> Iterator[WalkedCases]:
-    """Walk one case to every reachable state of every workflow (once per module); empty the tables after."""
+    """One case walked to every reachable state of every workflow (for a module); the tables emptied after."""
     engine = session_app.extensions["sipflow.engine"]
     empty_tables(engine)
-    case_ids = {}
-    with session_app.test_request_context(), Session(engine, expire_on_commit=False) as session:
-        cast = make_cast(session, session_app.config["PNR_HASH_KEY"])
-        for workflow in WORKFLOWS:
-            for state in shortest_paths(workflow):
-                case_ids[(workflow.name, state)] = walk_to(session, cast, workflow, state).id
+
+    def build() -> tuple[Cast, dict[tuple[str, str], int]]:
+        case_ids = {}
+        with session_app.test_request_context(), Session(engine, expire_on_commit=False) as session:
+            cast = make_cast(session, session_app.config["PNR_HASH_KEY"])
+            for workflow in WORKFLOWS:
+                for state in shortest_paths(workflow):
+                    case_ids[(workflow.name, state)] = walk_to(session, cast, workflow, state).id
+        return cast, case_ids
+
+    # The modules after the first on a worker get the walked rows back from a copy.
+    cast, case_ids = reused_world(engine, "walked", build)
     yield WalkedCases(engine, cast, case_ids)
     empty_tables(engine)
 
@@ -56,4 +62,5 @@ def request_ctx(session_app):
 @pytest.fixture
 def cast(app, db_session):
     """A fresh cast of personas (initiator, huvudansvarig, participant, outsider) for one test."""
-    return make_cast(db_session, app.config["PNR_HASH_KEY"])
+    engine = db_session.get_bind()
+    return reused_world(engine, "workflow cast", lambda: make_cast(db_session, app.config["PNR_HASH_KEY"]))
