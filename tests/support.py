@@ -26,7 +26,7 @@ import sipflow.models  # noqa: F401  (every table)
 from sipflow.cases import services
 from sipflow.cases.models import SipCase
 from sipflow.cases.scripted import fire_scripted, scripted_input
-from sipflow.cases.services import _UNIT_ORGANISATION
+from sipflow.cases.services import forget_unit_organisations
 from sipflow.db import unit_of_work
 from sipflow.people.identifiers import IdentifierError, luhn_check_digit, parse_identifier
 from sipflow.people.models import Organisation, Person, Unit, User
@@ -248,6 +248,9 @@ def empty_tables(engine: Engine) -> None:
         _probe, deletes = _reset_sql(connection.dialect.name, connection.dialect)
         for table in tables_with_rows(connection):
             connection.exec_driver_sql(deletes[table.name])
+            if table.name == "unit":
+                # Plain SQL bypasses the ORM event that empties it, and SQLite hands the unit ids out again.
+                forget_unit_organisations()
         if (
             connection.dialect.name == "sqlite"
             and connection.exec_driver_sql("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'").first()
@@ -316,7 +319,7 @@ def insert_rows(engine: Engine, rows: dict[str, list[dict]]) -> None:
                 connection.execute(table.insert(), rows[table.name])
     # The services cache each unit's organisation per process and forget it when the ORM writes a unit;
     # these INSERTs bypass the ORM, and SQLite hands a unit id out again after the tables were emptied.
-    _UNIT_ORGANISATION.clear()
+    forget_unit_organisations()
 
 
 def _added(before: dict[str, list[dict]], after: dict[str, list[dict]]) -> dict[str, list[dict]] | None:

@@ -62,7 +62,12 @@ _UNIT_ORGANISATION: dict[tuple[str, int], int] = {}
 @event.listens_for(Unit, "after_insert")
 @event.listens_for(Unit, "after_update")
 @event.listens_for(Unit, "after_delete")
-def _forget_unit_organisations(mapper, connection, target) -> None:
+def _forget_unit_organisations_on_write(mapper, connection, target) -> None:
+    forget_unit_organisations()
+
+
+def forget_unit_organisations() -> None:
+    """Empty the cache of units' organisations (for writers that bypass the ORM: bulk loads, test resets)."""
     _UNIT_ORGANISATION.clear()
 
 
