@@ -41,8 +41,9 @@ class Reminder(SQLModel, table=True):
     """A reminder: what it is about, to whom, when; its dispatch (claim, outcome) and its outbox row.
 
     dedupe_key is unique: the same reminder (kind, subject, recipient, the moment it is about and, for a
-    deadline, which one) can be written once only, whichever code path tries. Its part before '@' is the reminder's slot: a pending
-    reminder whose moment moves (a meeting moved, a new follow-up date) keeps its row and takes the new key.
+    deadline, which one) can be written once only, whichever code path tries. Its part before '@' is the
+    reminder's slot: a pending reminder whose moment moves (a meeting moved, a new follow-up date) keeps its
+    row and takes the new key.
     """
 
     # The dispatcher's query (pending, due, oldest first) reads this index alone.
