@@ -39,13 +39,15 @@ CEILINGS = {
     "send_kallelse": 13,
     "hold_meeting": 17,
     # + the plan: found before the claim (its follow-up day goes into the claim's UPDATE) and held by its
-    # compare-and-set, its goals and efforts read once for the guards and the version, the person's age.
-    "establish_plan": 19,
+    # compare-and-set, its goals and efforts read once for the guards and the version, the person's age
+    # (+1 when the session's identity map, which holds unchanged rows weakly, has let the person's row go:
+    # seen in whole-suite runs, not when the file runs alone).
+    "establish_plan": 20,
     "follow_up": 19,
     # As establish_plan (the person's row may still be in the session's identity map, or not), + the new
     # follow-up deadline's reminders (one INSERT: a deadline's reminders name it, so a revised plan keeping
     # its follow-up day is reminded again).
-    "revise_plan": 17,
+    "revise_plan": 18,
     # + cancelling those reminders.
     "close": 8,
 }
