@@ -40,8 +40,8 @@ CEILINGS = {
     "hold_meeting": 17,
     # + the plan: found before the claim (its follow-up day goes into the claim's UPDATE) and held by its
     # compare-and-set, its goals and efforts read once for the guards and the version, the person's age
-    # (+1 when the session's identity map, which holds unchanged rows weakly, has let the person's row go:
-    # seen in whole-suite runs, not when the file runs alone).
+    # (+1: in whole-suite runs, never when this file runs alone, revise_plan sent one statement more; most
+    # likely a row the identity map, which holds unchanged rows weakly, had let go. Not pinned down.)
     "establish_plan": 20,
     "follow_up": 19,
     # As establish_plan (the person's row may still be in the session's identity map, or not), + the new
