@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
+import support
 from sqlmodel import Session, select
 
 from sipflow.clock import frozen
+from sipflow.db import unit_of_work
 from sipflow.notifications.models import OutboxMessage
+from sipflow.plans.models import PlanEffort
 from sipflow.reminders.models import Reminder
 from sipflow.reminders.services import dispatch_tick
 
@@ -31,3 +34,28 @@ def tick(app, at: datetime):
     """One dispatcher tick at the instant at (the clock frozen there, as `scheduler --once --now` does)."""
     with app.app_context(), frozen(at):
         return dispatch_tick(app, now=at)
+
+
+UNTIL_PLAN = support.SIP_HAPPY_PATH[: support.SIP_HAPPY_PATH.index("establish_plan") + 1]
+
+
+def walk(db_session, registry, actor, case, triggers, *, first_minute: int = 1) -> None:
+    """Fire triggers on case one minute apart, the first at support.FIXED_NOW + first_minute minutes."""
+    for minute, trigger in enumerate(triggers, start=first_minute):
+        support.fire(
+            db_session, registry, actor, case, trigger, now=support.FIXED_NOW + timedelta(minutes=minute)
+        )
+
+
+def established(db_session, registry, parties, create_case):
+    """A sip case with its plan established: the region has huvudansvar, follow-up in 90 days.
+
+    The meeting's decisions became efforts of the plan (issue 10); they are done, so that only what a test
+    adds can be overdue.
+    """
+    case = create_case("sip")
+    walk(db_session, registry, parties.region_user, case, UNTIL_PLAN)
+    with unit_of_work(db_session):
+        for effort in db_session.exec(select(PlanEffort)).all():
+            effort.status = "done"
+    return case

@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import support
-from remkit import reminder_mails, reminders, tick
+from remkit import UNTIL_PLAN, established, reminder_mails, reminders, tick, walk
 from sqlmodel import Session, select
 
 from sipflow.cases.models import Deadline, SipCase
@@ -20,33 +20,12 @@ from sipflow.reminders.services import wanted_reminders
 from sipflow.workflow.definition import parse_workflow
 
 WORKFLOWS = Path(__file__).resolve().parents[2] / "workflows"
-UNTIL_PLAN = support.SIP_HAPPY_PATH[: support.SIP_HAPPY_PATH.index("establish_plan") + 1]
-
-
-def _established(db_session, registry, parties, create_case):
-    """A sip case with its plan established: the region has huvudansvar, follow-up in 90 days."""
-    case = create_case("sip")
-    for step, trigger in enumerate(UNTIL_PLAN, start=1):
-        support.fire(
-            db_session,
-            registry,
-            parties.region_user,
-            case,
-            trigger,
-            now=support.FIXED_NOW + timedelta(minutes=step),
-        )
-    # The meeting's decisions became efforts of the plan (issue 10); done, so that only what a test
-    # adds can be overdue.
-    with unit_of_work(db_session):
-        for effort in db_session.exec(select(PlanEffort)).all():
-            effort.status = "done"
-    return case
 
 
 def test_an_established_plan_gets_follow_up_reminders_and_an_escalation_to_huvudansvar(
     engine, db_session, registry, parties, create_case
 ):
-    case = _established(db_session, registry, parties, create_case)
+    case = established(db_session, registry, parties, create_case)
     follow_up = case.follow_up_on
     rows = [r for r in reminders(engine, status="pending") if r.topic == "follow_up"]
     by_kind = {(r.kind, r.recipient_unit_id is not None): r for r in rows}
@@ -63,7 +42,7 @@ def test_an_established_plan_gets_follow_up_reminders_and_an_escalation_to_huvud
 def test_a_new_follow_up_date_moves_the_follow_up_reminders(
     engine, db_session, registry, parties, create_case
 ):
-    case = _established(db_session, registry, parties, create_case)
+    case = established(db_session, registry, parties, create_case)
     before = {r.id for r in reminders(engine, status="pending") if r.topic == "follow_up"}
     new_date = case.follow_up_on + timedelta(days=30)
     with unit_of_work(db_session):
@@ -76,7 +55,7 @@ def test_a_new_follow_up_date_moves_the_follow_up_reminders(
 def test_an_overdue_follow_up_is_escalated_once_after_the_scheduler_was_down(
     app, engine, db_session, registry, parties, create_case
 ):
-    case = _established(db_session, registry, parties, create_case)
+    case = established(db_session, registry, parties, create_case)
     at = add_days(case.follow_up_on, 8)
     tick(app, at)
     tick(app, at)
@@ -91,7 +70,7 @@ def test_an_overdue_follow_up_is_escalated_once_after_the_scheduler_was_down(
 def test_an_effort_past_its_end_date_reminds_its_organisations_contact_once(
     app, engine, db_session, registry, parties, create_case
 ):
-    case = _established(db_session, registry, parties, create_case)
+    case = established(db_session, registry, parties, create_case)
     with unit_of_work(db_session):
         plan = working_plan(db_session, case)
         late = PlanEffort(
@@ -124,7 +103,7 @@ def test_an_effort_past_its_end_date_reminds_its_organisations_contact_once(
 def test_a_reminder_the_workflow_file_declares_goes_to_the_parties_it_names(
     db_session, registry, parties, create_case
 ):
-    case = _established(db_session, registry, parties, create_case)
+    case = established(db_session, registry, parties, create_case)
     with (WORKFLOWS / "sip.toml").open("rb") as handle:
         data = tomllib.load(handle)
     data["reminders"] = [
@@ -148,18 +127,10 @@ def test_a_revised_plan_keeping_its_follow_up_day_gets_follow_up_reminders_again
 ):
     # The first follow-up is held (its deadline met, its reminders cancelled); the revised plan keeps the
     # same follow-up day, so its new deadline falls at the same moment as the met one: it must be reminded.
-    case = _established(db_session, registry, parties, create_case)
+    case = established(db_session, registry, parties, create_case)
     day = case.follow_up_on
     steps = support.SIP_HAPPY_PATH[len(UNTIL_PLAN) : support.SIP_HAPPY_PATH.index("revise_plan") + 1]
-    for step, trigger in enumerate(steps, start=len(UNTIL_PLAN) + 1):
-        support.fire(
-            db_session,
-            registry,
-            parties.region_user,
-            case,
-            trigger,
-            now=support.FIXED_NOW + timedelta(minutes=step),
-        )
+    walk(db_session, registry, parties.region_user, case, steps, first_minute=len(UNTIL_PLAN) + 1)
     with unit_of_work(db_session):
         db_session.get(SipCase, case.id).follow_up_on = day
     open_deadline = db_session.exec(

@@ -6,8 +6,7 @@ import email
 import email.policy
 from datetime import UTC, datetime, timedelta
 
-import support
-from remkit import reminders, tick
+from remkit import established, reminders, tick
 from sqlmodel import Session, select
 
 from sipflow.cases import services as case_services
@@ -17,10 +16,8 @@ from sipflow.db import unit_of_work
 from sipflow.notifications.models import OutboxMessage
 from sipflow.people.models import User
 from sipflow.people.services import set_user_language
-from sipflow.plans.models import PlanEffort
 from sipflow.reminders.models import Reminder
 
-UNTIL_PLAN = support.SIP_HAPPY_PATH[: support.SIP_HAPPY_PATH.index("establish_plan") + 1]
 # book() puts the meeting on Monday 9 November 2026, 10:00 Swedish time; five minutes after its
 # "meeting tomorrow" reminders fall due.
 MEETING = datetime(2026, 11, 9, 9, 0, tzinfo=UTC)
@@ -48,30 +45,12 @@ def _speaks(db_session, user: User, language: str) -> None:
         set_user_language(db_session, db_session.get(User, user.id), language)
 
 
-def _established(db_session, registry, parties, create_case):
-    """A sip case with its plan established: the region has huvudansvar, follow-up in 90 days."""
-    case = create_case("sip")
-    for step, trigger in enumerate(UNTIL_PLAN, start=1):
-        support.fire(
-            db_session,
-            registry,
-            parties.region_user,
-            case,
-            trigger,
-            now=support.FIXED_NOW + timedelta(minutes=step),
-        )
-    with unit_of_work(db_session):  # the meeting's decisions became efforts: done, so none is overdue
-        for effort in db_session.exec(select(PlanEffort)).all():
-            effort.status = "done"
-    return case
-
-
 def test_an_english_colleague_gets_the_escalation_in_english_and_a_swedish_one_in_swedish(
     app, engine, db_session, registry, parties, create_case, make_user
 ):
     english = make_user(parties.region, email="colleague@region.example.se")
     _speaks(db_session, english, "en")
-    case = _established(db_session, registry, parties, create_case)
+    case = established(db_session, registry, parties, create_case)
     tick(app, add_days(case.follow_up_on, 8))
     # The escalation to the region's unit goes to each of its staff, each in their own language.
     (unit_reminder,) = reminders(engine, kind="deadline_escalated", recipient_unit_id=parties.region.id)

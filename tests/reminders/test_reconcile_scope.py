@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import pytest
 import support
-from remkit import reminders
+from remkit import reminders, walk
 from sqlmodel import select
 
 from sipflow.cases.models import SipCase
@@ -98,15 +98,13 @@ def test_a_held_meeting_recorded_afterwards_leaves_the_meeting_reminders_alone(
 ):
     """follow_up records a meeting that is held already: no planned meeting is read for its reminders."""
     case = create_case("sip")
-    for step, trigger in enumerate(support.SIP_HAPPY_PATH[: support.SIP_HAPPY_PATH.index("follow_up")], 1):
-        support.fire(
-            db_session,
-            registry,
-            parties.region_user,
-            case,
-            trigger,
-            now=support.FIXED_NOW + timedelta(minutes=step),
-        )
+    walk(
+        db_session,
+        registry,
+        parties.region_user,
+        case,
+        support.SIP_HAPPY_PATH[: support.SIP_HAPPY_PATH.index("follow_up")],
+    )
     seen = _fire_counting(
         db_session, registry, parties, case, "follow_up", engine, support.FIXED_NOW + timedelta(hours=1)
     )
