@@ -269,6 +269,19 @@ def _check_unit(
     return unit.id
 
 
+def _log(session: Session, actor: User | None, action: str, user: User, *, now: datetime, **change) -> None:
+    """Log action on a user account (change: its before and after) in the caller's unit of work."""
+    record_change(
+        session,
+        actor_user_id=actor.id if actor is not None else None,
+        action=action,
+        target_kind="user",
+        target_id=user.id,
+        now=now,
+        **change,
+    )
+
+
 def _create(
     session: Session,
     *,
@@ -298,15 +311,7 @@ def _create(
     scope = coordinator_scope if isinstance(coordinator_scope, str) else " ".join(coordinator_scope)
     _set_scope(session, actor, user, roles, scope)
     after = _snapshot(user) | {"scope": _scope_text(session, user)}
-    record_change(
-        session,
-        actor_user_id=actor.id if actor is not None else None,
-        action="user.create",
-        target_kind="user",
-        target_id=user.id,
-        now=now,
-        after=after,
-    )
+    _log(session, actor, "user.create", user, now=now, after=after)
     return user
 
 
@@ -421,12 +426,11 @@ def update_user(
     if before["roles"] != after["roles"] or before["unit_id"] != after["unit_id"]:
         # What the user may see changed: sessions made under the old rights end.
         renew_session_token(user)
-    record_change(
+    _log(
         session,
-        actor_user_id=actor.id,
-        action="user.update",
-        target_kind="user",
-        target_id=user.id,
+        actor,
+        "user.update",
+        user,
         now=now,
         before={k: v for k, v in before.items() if after[k] != v},
         after={k: v for k, v in after.items() if before[k] != v},
@@ -455,15 +459,7 @@ def _send_link(session: Session, actor: User | None, user: User, *, purpose: str
         invitation_id=None,
         now=now,
     )
-    record_change(
-        session,
-        actor_user_id=actor.id if actor is not None else None,
-        action=f"user.{purpose}_link",
-        target_kind="user",
-        target_id=user.id,
-        now=now,
-        after={"email": user.email},
-    )
+    _log(session, actor, f"user.{purpose}_link", user, now=now, after={"email": user.email})
 
 
 def set_password_url(token: str) -> str:
@@ -517,16 +513,7 @@ def disable_user(session: Session, actor: User, user: User, *, now: datetime) ->
     user.active = False
     renew_session_token(user)
     session.add(user)
-    record_change(
-        session,
-        actor_user_id=actor.id,
-        action="user.disable",
-        target_kind="user",
-        target_id=user.id,
-        now=now,
-        before={"active": True},
-        after={"active": False},
-    )
+    _log(session, actor, "user.disable", user, now=now, before={"active": True}, after={"active": False})
 
 
 def enable_user(session: Session, actor: User, user: User, *, now: datetime) -> None:
@@ -536,16 +523,7 @@ def enable_user(session: Session, actor: User, user: User, *, now: datetime) -> 
         return
     user.active = True
     session.add(user)
-    record_change(
-        session,
-        actor_user_id=actor.id,
-        action="user.enable",
-        target_kind="user",
-        target_id=user.id,
-        now=now,
-        before={"active": False},
-        after={"active": True},
-    )
+    _log(session, actor, "user.enable", user, now=now, before={"active": False}, after={"active": True})
 
 
 def end_user_sessions(session: Session, actor: User, user: User, *, now: datetime) -> None:
@@ -553,11 +531,4 @@ def end_user_sessions(session: Session, actor: User, user: User, *, now: datetim
     _require_manageable(session, actor, user)
     renew_session_token(user)
     session.add(user)
-    record_change(
-        session,
-        actor_user_id=actor.id,
-        action="user.end_sessions",
-        target_kind="user",
-        target_id=user.id,
-        now=now,
-    )
+    _log(session, actor, "user.end_sessions", user, now=now)
