@@ -15,7 +15,7 @@ from sipflow.admin import directory, imports, workflow_overview
 from sipflow.admin.directory_forms import ImportForm, OrganisationForm, UnitForm
 from sipflow.clock import now_utc
 from sipflow.db import get_session, unit_of_work
-from sipflow.errors import UserError
+from sipflow.errors import InvalidInput, UserError
 from sipflow.people.models import County, Municipality, Organisation, Unit
 from sipflow.web import attach_error, current_actor, workflow_registry
 
@@ -78,33 +78,45 @@ def _organisation_form_page(form, organisation, errors, status=200):
     )
 
 
+def _submit(form, errors: list, change) -> tuple[bool, object]:
+    """(True, what change(db, actor, now) gave) when the form validates and the service takes it, in one unit
+    of work; (False, None) otherwise, the refusal beside its field so the page shows what was typed again."""
+    if not form.validate():
+        return False, None
+    db = get_session()
+    try:
+        with unit_of_work(db):
+            return True, change(db, current_actor(), now_utc())
+    except UserError as error:
+        attach_error(form, error, errors)
+        return False, None
+
+
 def organisation_new():
     """Create an organisation."""
     form = OrganisationForm()
     _place_choices(form)
     errors: list = []
-    if request.method == "POST":
-        if form.validate():
-            db = get_session()
-            try:
-                with unit_of_work(db):
-                    organisation = directory.create_organisation(
-                        db,
-                        current_actor(),
-                        key=form.key.data,
-                        name=form.name.data,
-                        kind=form.kind.data,
-                        county_code=form.county_code.data,
-                        municipality_code=form.municipality_code.data,
-                        now=now_utc(),
-                    )
-            except UserError as error:
-                attach_error(form, error, errors)
-            else:
-                flash(_l("%(name)s is created.", name=organisation.name), "success")
-                return redirect(url_for("admin.organisations"))
+    if request.method != "POST":
+        return _organisation_form_page(form, None, errors)
+    ok, organisation = _submit(
+        form,
+        errors,
+        lambda db, actor, now: directory.create_organisation(
+            db,
+            actor,
+            key=form.key.data,
+            name=form.name.data,
+            kind=form.kind.data,
+            county_code=form.county_code.data,
+            municipality_code=form.municipality_code.data,
+            now=now,
+        ),
+    )
+    if not ok:
         return _organisation_form_page(form, None, errors, 400)
-    return _organisation_form_page(form, None, errors)
+    flash(_l("%(name)s is created.", name=organisation.name), "success")
+    return redirect(url_for("admin.organisations"))
 
 
 def organisation_edit(organisation_id: int):
@@ -113,28 +125,26 @@ def organisation_edit(organisation_id: int):
     form = OrganisationForm(obj=organisation if request.method == "GET" else None)
     _place_choices(form)
     errors: list = []
-    if request.method == "POST":
-        if form.validate():
-            db = get_session()
-            try:
-                with unit_of_work(db):
-                    changed = directory.edit_organisation(
-                        db,
-                        current_actor(),
-                        organisation,
-                        name=form.name.data,
-                        kind=form.kind.data,
-                        county_code=form.county_code.data,
-                        municipality_code=form.municipality_code.data,
-                        now=now_utc(),
-                    )
-            except UserError as error:
-                attach_error(form, error, errors)
-            else:
-                flash(_l("The changes are saved.") if changed else _l("Nothing was changed."), "success")
-                return redirect(url_for("admin.organisations"))
+    if request.method != "POST":
+        return _organisation_form_page(form, organisation, errors)
+    ok, changed = _submit(
+        form,
+        errors,
+        lambda db, actor, now: directory.edit_organisation(
+            db,
+            actor,
+            organisation,
+            name=form.name.data,
+            kind=form.kind.data,
+            county_code=form.county_code.data,
+            municipality_code=form.municipality_code.data,
+            now=now,
+        ),
+    )
+    if not ok:
         return _organisation_form_page(form, organisation, errors, 400)
-    return _organisation_form_page(form, organisation, errors)
+    flash(_l("The changes are saved.") if changed else _l("Nothing was changed."), "success")
+    return redirect(url_for("admin.organisations"))
 
 
 def _set_active(change, row, active: bool, message):
@@ -198,6 +208,15 @@ def _unit_form_page(form, unit, errors, status=200):
     return render_template("admin/unit_form.html", form=form, unit=unit, errors=errors), status
 
 
+def _chosen_organisation(db, value: str | None) -> Organisation:
+    """The organisation the unit form names, or a refusal at its field."""
+    value = value or ""
+    organisation = db.get(Organisation, int(value)) if value.isdigit() and len(value) <= 9 else None
+    if organisation is None:
+        raise InvalidInput(_l("Choose an organisation."), field="organisation_id")
+    return organisation
+
+
 def unit_new():
     """Create a unit of an active organisation."""
     db = get_session()
@@ -208,34 +227,28 @@ def unit_new():
     if request.method == "GET" and _page_key("organisation") is not None:
         form.organisation_id.data = str(_page_key("organisation"))
     errors: list = []
-    if request.method == "POST":
-        if form.validate():
-            value = form.organisation_id.data or ""
-            organisation = db.get(Organisation, int(value)) if value.isdigit() and len(value) <= 9 else None
-            if organisation is None:
-                form.organisation_id.errors = [_l("Choose an organisation.")]
-                return _unit_form_page(form, None, errors, 400)
-            try:
-                with unit_of_work(db):
-                    unit = directory.create_unit(
-                        db,
-                        current_actor(),
-                        organisation,
-                        key=form.key.data,
-                        name=form.name.data,
-                        kind=form.kind.data,
-                        is_health_care=form.is_health_care.data,
-                        email=form.email.data,
-                        hsa_id=form.hsa_id.data,
-                        now=now_utc(),
-                    )
-            except UserError as error:
-                attach_error(form, error, errors)
-            else:
-                flash(_l("%(name)s is created.", name=unit.name), "success")
-                return redirect(url_for("admin.units", organisation=organisation.id))
+    if request.method != "POST":
+        return _unit_form_page(form, None, errors)
+    ok, unit = _submit(
+        form,
+        errors,
+        lambda db, actor, now: directory.create_unit(
+            db,
+            actor,
+            _chosen_organisation(db, form.organisation_id.data),
+            key=form.key.data,
+            name=form.name.data,
+            kind=form.kind.data,
+            is_health_care=form.is_health_care.data,
+            email=form.email.data,
+            hsa_id=form.hsa_id.data,
+            now=now,
+        ),
+    )
+    if not ok:
         return _unit_form_page(form, None, errors, 400)
-    return _unit_form_page(form, None, errors)
+    flash(_l("%(name)s is created.", name=unit.name), "success")
+    return redirect(url_for("admin.units", organisation=unit.organisation_id))
 
 
 def unit_edit(unit_id: int):
@@ -243,29 +256,27 @@ def unit_edit(unit_id: int):
     unit = _unit_or_404(unit_id)
     form = UnitForm(obj=unit if request.method == "GET" else None)
     errors: list = []
-    if request.method == "POST":
-        if form.validate():
-            db = get_session()
-            try:
-                with unit_of_work(db):
-                    changed = directory.edit_unit(
-                        db,
-                        current_actor(),
-                        unit,
-                        name=form.name.data,
-                        kind=form.kind.data,
-                        is_health_care=form.is_health_care.data,
-                        email=form.email.data,
-                        hsa_id=form.hsa_id.data,
-                        now=now_utc(),
-                    )
-            except UserError as error:
-                attach_error(form, error, errors)
-            else:
-                flash(_l("The changes are saved.") if changed else _l("Nothing was changed."), "success")
-                return redirect(url_for("admin.units", organisation=unit.organisation_id))
+    if request.method != "POST":
+        return _unit_form_page(form, unit, errors)
+    ok, changed = _submit(
+        form,
+        errors,
+        lambda db, actor, now: directory.edit_unit(
+            db,
+            actor,
+            unit,
+            name=form.name.data,
+            kind=form.kind.data,
+            is_health_care=form.is_health_care.data,
+            email=form.email.data,
+            hsa_id=form.hsa_id.data,
+            now=now,
+        ),
+    )
+    if not ok:
         return _unit_form_page(form, unit, errors, 400)
-    return _unit_form_page(form, unit, errors)
+    flash(_l("The changes are saved.") if changed else _l("Nothing was changed."), "success")
+    return redirect(url_for("admin.units", organisation=unit.organisation_id))
 
 
 def unit_deactivate(unit_id: int):
