@@ -6,8 +6,10 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from flask import Flask, has_request_context, request, session
-from flask_babel import Babel, get_locale
+from flask_babel import Babel, get_locale, get_translations
 from flask_babel import lazy_gettext as _l
+from jinja2 import pass_context
+from markupsafe import Markup
 
 from sipflow.errors import InvalidInput
 
@@ -74,7 +76,37 @@ def init_babel(app: Flask) -> None:
             "locales": LOCALES,
             "lang_url": lang_url,
             "language_labels": LANGUAGE_LABELS,
+            **template_gettext(),
         }
+
+
+def template_gettext() -> dict:
+    """`gettext` and `ngettext` for one template render, bound to the catalogue in force as it starts.
+
+    Jinja's `_()` calls the `gettext` of the template's context, else flask-babel's global one, which
+    finds the request, the locale and the catalogue again on every call (about 10 µs; the case page has
+    some 80). These behave as flask-babel's (Jinja's new-style gettext), looked up once per render; a
+    render inside `force_locale` (mail in the recipient's language) gets that language's catalogue.
+    """
+    translations = get_translations()
+
+    @pass_context
+    def gettext(context, string: str, **variables) -> str:
+        text = translations.ugettext(string)
+        if context.eval_ctx.autoescape:
+            text = Markup(text)
+        # Always a format string, as Jinja's own: "%%" is "%" whether or not there are variables.
+        return text % variables
+
+    @pass_context
+    def ngettext(context, singular: str, plural: str, num: int, **variables) -> str:
+        variables.setdefault("num", num)
+        text = translations.ungettext(singular, plural, num)
+        if context.eval_ctx.autoescape:
+            text = Markup(text)
+        return text % variables
+
+    return {"gettext": gettext, "ngettext": ngettext}
 
 
 def compile_catalogues(directory: Path = TRANSLATIONS_DIR) -> list[Path]:

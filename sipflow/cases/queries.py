@@ -10,7 +10,7 @@ import base64
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import exists, or_
+from sqlalchemy import Date, Integer, bindparam, exists, or_
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
@@ -437,6 +437,39 @@ class CaseDetail:
     missing_municipality: bool
 
 
+# The case page's own reads, built once with the case (and the day) as bind parameters: building and keying
+# these expressions on every request cost more than running them.
+_CASE_ID = bindparam("case_id", type_=Integer)
+_PARTICIPANTS = (
+    select(Participant, Organisation, Unit, _CONTACT)
+    .outerjoin(Organisation, Organisation.id == Participant.organisation_id)
+    .outerjoin(Unit, Unit.id == Participant.unit_id)
+    .outerjoin(_CONTACT, _CONTACT.id == Participant.contact_user_id)
+    .where(Participant.case_id == _CASE_ID)
+    .order_by(Participant.id)
+)
+_CONSENTS = (
+    select(Consent, User, Consent.in_force(bindparam("today", type_=Date)))
+    .outerjoin(User, User.id == Consent.recorded_by_user_id)
+    .where(Consent.case_id == _CASE_ID)
+    .order_by(Consent.recorded_at, Consent.id)
+)
+_CONSENT_ORGANISATIONS = (
+    select(ConsentOrganisation.consent_id, Organisation.name)
+    .join(Organisation, Organisation.id == ConsentOrganisation.organisation_id)
+    .where(ConsentOrganisation.consent_id.in_(bindparam("consent_ids", expanding=True)))
+    .order_by(Organisation.name)
+)
+_TIMELINE = (
+    select(TransitionLog, User, Organisation)
+    .outerjoin(User, User.id == TransitionLog.user_id)
+    .outerjoin(Organisation, Organisation.id == TransitionLog.organisation_id)
+    .where(TransitionLog.case_id == _CASE_ID)
+    .order_by(TransitionLog.at, TransitionLog.id)
+)
+_DEADLINES = select(Deadline).where(Deadline.case_id == _CASE_ID).order_by(Deadline.due_at, Deadline.id)
+
+
 def _participants(
     session: Session, case: SipCase, person: Person
 ) -> tuple[list[ParticipantView], list[Organisation], list]:
@@ -445,15 +478,7 @@ def _participants(
     The rows (participant, organisation, unit, contact person; removed participants too, whom an old
     invitation still names) serve the parts other areas add, so they need not read the participants again.
     """
-    contact = _CONTACT
-    every = session.exec(
-        select(Participant, Organisation, Unit, contact)
-        .outerjoin(Organisation, Organisation.id == Participant.organisation_id)
-        .outerjoin(Unit, Unit.id == Participant.unit_id)
-        .outerjoin(contact, contact.id == Participant.contact_user_id)
-        .where(Participant.case_id == case.id)
-        .order_by(Participant.id)
-    ).all()
+    every = session.exec(_PARTICIPANTS, params={"case_id": case.id}).all()
     rows = [row for row in every if row[0].active]
     kind_order = {"organisation": 0, "person": 1, "guardian": 2, "narstaende": 3}
     result = []
@@ -488,35 +513,21 @@ def _participants(
 
 
 def _consents(session: Session, case: SipCase, today: date) -> list[ConsentView]:
-    rows = session.exec(
-        select(Consent, User, Consent.in_force(today))
-        .outerjoin(User, User.id == Consent.recorded_by_user_id)
-        .where(Consent.case_id == case.id)
-        .order_by(Consent.recorded_at, Consent.id)
-    ).all()
+    rows = session.exec(_CONSENTS, params={"case_id": case.id, "today": today}).all()
     views = {
         consent.id: ConsentView(consent, user.display_name if user else None, in_force=bool(in_force))
         for consent, user, in_force in rows
     }
     if views:
         for consent_id, name in session.exec(
-            select(ConsentOrganisation.consent_id, Organisation.name)
-            .join(Organisation, Organisation.id == ConsentOrganisation.organisation_id)
-            .where(ConsentOrganisation.consent_id.in_(list(views)))
-            .order_by(Organisation.name)
+            _CONSENT_ORGANISATIONS, params={"consent_ids": list(views)}
         ).all():
             views[consent_id].organisations.append(name)
     return list(views.values())
 
 
 def _timeline(session: Session, case: SipCase, workflow: Workflow | None, locale: str) -> list[TimelineEntry]:
-    rows = session.exec(
-        select(TransitionLog, User, Organisation)
-        .outerjoin(User, User.id == TransitionLog.user_id)
-        .outerjoin(Organisation, Organisation.id == TransitionLog.organisation_id)
-        .where(TransitionLog.case_id == case.id)
-        .order_by(TransitionLog.at, TransitionLog.id)
-    ).all()
+    rows = session.exec(_TIMELINE, params={"case_id": case.id}).all()
     entries = []
     for log, user, organisation in rows:
         details = log.details or {}
@@ -554,9 +565,7 @@ def case_detail(
             label=deadline_label(workflow, d.kind, locale),
             overdue=d.met_at is None and d.cancelled_at is None and d.due_at < now,
         )
-        for d in session.exec(
-            select(Deadline).where(Deadline.case_id == case.id).order_by(Deadline.due_at, Deadline.id)
-        ).all()
+        for d in session.exec(_DEADLINES, params={"case_id": case.id}).all()
     ]
     return CaseDetail(
         case=case,
