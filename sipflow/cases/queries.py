@@ -590,18 +590,21 @@ def case_detail(
 # --- Choices for the forms --------------------------------------------------------------------------------
 
 
+# Four columns, not the two rows as objects: every case page lists every unit of the directory. Built once.
+_ACTIVE_UNITS = (
+    select(Unit.id, Unit.name, Organisation.id, Organisation.name)
+    .join(Organisation, Organisation.id == Unit.organisation_id)
+    .where(Unit.active, Organisation.active)
+    .order_by(Organisation.name, Unit.name)
+)
+
+
 def units_by_organisation(
     session: Session, *, exclude_organisation_ids: set[int] | frozenset[int] = frozenset()
 ) -> dict[str, list[tuple[int, str]]]:
     """Every active unit, grouped by its organisation's name, leaving out the given organisations."""
     groups: dict[str, list[tuple[int, str]]] = {}
-    # Four columns, not the two rows as objects: every case page lists every unit of the directory.
-    for unit_id, unit_name, organisation_id, organisation_name in session.execute(
-        select(Unit.id, Unit.name, Organisation.id, Organisation.name)
-        .join(Organisation, Organisation.id == Unit.organisation_id)
-        .where(Unit.active, Organisation.active)
-        .order_by(Organisation.name, Unit.name)
-    ).all():
+    for unit_id, unit_name, organisation_id, organisation_name in session.execute(_ACTIVE_UNITS).all():
         if organisation_id in exclude_organisation_ids:
             continue
         groups.setdefault(organisation_name, []).append((unit_id, unit_name))
