@@ -243,11 +243,12 @@ def approval_status(session: Session, case: SipCase, version: PlanVersion) -> li
 
 
 # Built once with the case as a bind parameter: the case page reads it on every GET, and building and
-# keying it (its loader option most of all) cost more than running it.
+# keying it (its loader options most of all) cost more than running it. Neither the PDF nor the content
+# (the whole plan as JSON, parsed on load) is read: the page names the version's number.
 _CASE_ID = bindparam("case_id", type_=Integer)
 _NEWEST_WITH_APPROVALS = (
     select(PlanVersion, PlanApproval)
-    .options(defer(PlanVersion.pdf))
+    .options(defer(PlanVersion.pdf), defer(PlanVersion.content))
     .outerjoin(PlanApproval, PlanApproval.version_id == PlanVersion.id)
     .where(
         PlanVersion.case_id == _CASE_ID,
@@ -259,7 +260,7 @@ _NEWEST_WITH_APPROVALS = (
 
 
 def newest_with_approvals(session: Session, case: SipCase) -> tuple[PlanVersion | None, list[PlanApproval]]:
-    """The case's newest version and its approvals, in one statement (the case page's budget)."""
+    """The case's newest version (its PDF and content not loaded) and its approvals, in one statement."""
     rows = session.exec(_NEWEST_WITH_APPROVALS, params={"case_id": case.id}).all()
     if not rows:
         return None, []
