@@ -6,7 +6,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from flask import Flask, has_request_context, request, session
-from flask_babel import Babel, get_locale, get_translations
+from flask_babel import Babel, Domain, get_locale, get_translations
 from flask_babel import lazy_gettext as _l
 from jinja2 import pass_context
 from markupsafe import Markup
@@ -61,13 +61,37 @@ def lang_url(code: str, base: str | None = None) -> str:
     return (base or request.path) + "?" + urlencode(args)
 
 
+class _CatalogueByLocale(Domain):
+    """flask-babel's message domain, finding the catalogue of a locale in a dict keyed by the locale.
+
+    flask-babel's own looks the context up once more and spells the locale out as a string on every
+    gettext; a page translates a hundred or so labels (lazy ones each time they are shown). The catalogues
+    are the same either way: loaded once per locale, from the same folders, and never changed.
+    """
+
+    def __init__(self, domain: str):
+        super().__init__(domain=domain)
+        self._by_locale: dict = {}
+
+    def get_translations(self):
+        """The catalogue of the current locale (flask-babel's, kept by locale)."""
+        locale = get_locale()
+        if locale is None:
+            return super().get_translations()
+        found = self._by_locale.get(locale)
+        if found is None:
+            found = self._by_locale[locale] = super().get_translations()
+        return found
+
+
 def init_babel(app: Flask) -> None:
     """Attach Flask-Babel with the project's translations folder."""
-    Babel(
+    babel = Babel(
         app,
         locale_selector=select_locale,
         default_translation_directories="translations",
     )
+    babel.domain_instance = _CatalogueByLocale(app.extensions["babel"].default_domain)
 
     @app.context_processor
     def _locale():
