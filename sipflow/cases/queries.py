@@ -468,6 +468,11 @@ _TIMELINE = (
     .order_by(TransitionLog.at, TransitionLog.id)
 )
 _DEADLINES = select(Deadline).where(Deadline.case_id == _CASE_ID).order_by(Deadline.due_at, Deadline.id)
+_PERSON_WITH_MUNICIPALITY = (
+    select(Person, Municipality.name)
+    .outerjoin(Municipality, Municipality.code == Person.home_municipality_code)
+    .where(Person.id == bindparam("person_id", type_=Integer))
+)
 
 
 def _participants(
@@ -554,8 +559,9 @@ def case_detail(
 ) -> CaseDetail:
     """Gather the case page: person, parties, consent, deadlines and timeline (areas add their parts)."""
     workflow = find_workflow(registry, case.workflow_name, case.workflow_version)
-    person = session.get(Person, case.person_id)
-    municipality = session.get(Municipality, person.home_municipality_code)
+    person, municipality_name = session.exec(
+        _PERSON_WITH_MUNICIPALITY, params={"person_id": case.person_id}
+    ).one()
     # The same organisations as participating_organisations, taken from the participants' rows.
     participants, organisations, participant_rows = _participants(session, case, person)
     kinds = {o.kind for o in organisations}
@@ -575,7 +581,7 @@ def case_detail(
         is_final=bool(workflow and case.state in workflow.states and workflow.is_final(case.state)),
         person=person,
         masked_identifier=person.masked_identifier(),
-        municipality_name=municipality.name if municipality else person.home_municipality_code,
+        municipality_name=person.home_municipality_code if municipality_name is None else municipality_name,
         participants=participants,
         participant_rows=participant_rows,
         organisations=organisations,
