@@ -448,8 +448,9 @@ _PARTICIPANTS = (
     .where(Participant.case_id == _CASE_ID)
     .order_by(Participant.id)
 )
+# Names as columns, not the users' and organisations' rows as objects: the page shows only the names.
 _CONSENTS = (
-    select(Consent, User, Consent.in_force(bindparam("today", type_=Date)))
+    select(Consent, User.display_name, Consent.in_force(bindparam("today", type_=Date)))
     .outerjoin(User, User.id == Consent.recorded_by_user_id)
     .where(Consent.case_id == _CASE_ID)
     .order_by(Consent.recorded_at, Consent.id)
@@ -461,7 +462,7 @@ _CONSENT_ORGANISATIONS = (
     .order_by(Organisation.name)
 )
 _TIMELINE = (
-    select(TransitionLog, User, Organisation)
+    select(TransitionLog, User.display_name, Organisation.name)
     .outerjoin(User, User.id == TransitionLog.user_id)
     .outerjoin(Organisation, Organisation.id == TransitionLog.organisation_id)
     .where(TransitionLog.case_id == _CASE_ID)
@@ -520,8 +521,8 @@ def _participants(
 def _consents(session: Session, case: SipCase, today: date) -> list[ConsentView]:
     rows = session.exec(_CONSENTS, params={"case_id": case.id, "today": today}).all()
     views = {
-        consent.id: ConsentView(consent, user.display_name if user else None, in_force=bool(in_force))
-        for consent, user, in_force in rows
+        consent.id: ConsentView(consent, recorded_by, in_force=bool(in_force))
+        for consent, recorded_by, in_force in rows
     }
     if views:
         for consent_id, name in session.exec(
@@ -534,13 +535,13 @@ def _consents(session: Session, case: SipCase, today: date) -> list[ConsentView]
 def _timeline(session: Session, case: SipCase, workflow: Workflow | None, locale: str) -> list[TimelineEntry]:
     rows = session.exec(_TIMELINE, params={"case_id": case.id}).all()
     entries = []
-    for log, user, organisation in rows:
+    for log, user_name, organisation_name in rows:
         details = log.details or {}
         entries.append(
             TimelineEntry(
                 log=log,
-                user_name=user.display_name if user else None,
-                organisation_name=organisation.name if organisation else None,
+                user_name=user_name,
+                organisation_name=organisation_name,
                 action_label=None
                 if log.trigger == CREATE_EVENT
                 else trigger_label(workflow, log.trigger, locale),
