@@ -15,3 +15,17 @@ def _without_server_header(response) -> list[str]:
 
 
 _wsgi.Response.default_headers = _without_server_header
+
+
+def post_worker_init(worker) -> None:
+    """Leave the objects of the loaded app out of the garbage collector's full passes.
+
+    A worker holds some 175 000 objects once the app is loaded (models, mappers, compiled statements,
+    templates, catalogues), kept for its life; every older-generation collection walked them all again.
+    Frozen, a request's collections walk only what requests made: about 1 ms less of a case page's CPU
+    (bench/README.md, pages.py). Objects made later are collected as before.
+    """
+    import gc
+
+    gc.collect()
+    gc.freeze()

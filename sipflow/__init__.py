@@ -29,6 +29,7 @@ def create_app(config: dict | None = None) -> Flask:
     from sipflow.security.views import bp as auth_bp
     from sipflow.stats.views import bp as stats_bp
     from sipflow.todo.views import bp as todo_bp
+    from sipflow.widgets import install as install_widget_attributes
     from sipflow.workflow.engine import WorkflowRegistry
 
     app = Flask(
@@ -52,6 +53,7 @@ def create_app(config: dict | None = None) -> Flask:
     reminders.init_app(app)
     notifications.init_app(app)
     init_babel(app)
+    install_widget_attributes()
     init_security(app)
     app.register_blueprint(auth_bp)
     app.register_blueprint(cases_bp)

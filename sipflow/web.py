@@ -11,6 +11,7 @@ from collections.abc import Callable
 from flask import Flask, abort, current_app, g, url_for
 from flask_babel import get_locale
 from flask_login import current_user
+from sqlalchemy import Integer, bindparam
 from sqlmodel import select
 
 from sipflow.clock import now_utc
@@ -57,6 +58,14 @@ def case_or_404(uid: str, action: str):
     return case
 
 
+# Built once: every case page reads it.
+_UNIT_WITH_ORGANISATION = (
+    select(Unit, Organisation)
+    .join(Organisation, Organisation.id == Unit.organisation_id)
+    .where(Unit.id == bindparam("unit_id", type_=Integer))
+)
+
+
 def _hold_actor_unit(session, user) -> None:
     """Read the user's unit and organisation in one statement and keep them for the request.
 
@@ -65,11 +74,7 @@ def _hold_actor_unit(session, user) -> None:
     """
     if user is None or user.unit_id is None or "sipflow_actor_unit" in g:
         return
-    g.sipflow_actor_unit = session.exec(
-        select(Unit, Organisation)
-        .join(Organisation, Organisation.id == Unit.organisation_id)
-        .where(Unit.id == user.unit_id)
-    ).first()
+    g.sipflow_actor_unit = session.exec(_UNIT_WITH_ORGANISATION, params={"unit_id": user.unit_id}).first()
 
 
 def attach_error(form, error: UserError, top: list, *, fields: dict[str, str] | None = None) -> None:

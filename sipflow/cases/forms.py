@@ -135,10 +135,15 @@ class FormContext:
     prefill: dict[str, dict] = field(default_factory=dict)
 
 
+# The label of the hidden version field, never shown. Given, so WTForms does not make one up from the field's
+# name through its own catalogue: that loads WTForms' translations from disk once per request.
+VERSION_LABEL = "Version"
+
+
 class TransitionForm(FlaskForm):
     """Base of the transition forms: every one carries the case version it was loaded with."""
 
-    version = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
+    version = IntegerField(VERSION_LABEL, widget=HiddenInput(), validators=[InputRequired()])
 
     def configure(self, ctx: FormContext) -> None:
         """Fill the choices that depend on the case."""
@@ -325,7 +330,7 @@ def prefill_times(form: TransitionForm, local_now: datetime) -> None:
 
 def _case_version_field() -> IntegerField:
     # The case version the page was read at: a form from before someone else's step is a conflict.
-    return IntegerField(widget=HiddenInput(), validators=[InputRequired()])
+    return IntegerField(VERSION_LABEL, widget=HiddenInput(), validators=[InputRequired()])
 
 
 class AddUnitForm(FlaskForm):

@@ -10,7 +10,7 @@ import base64
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import exists, or_
+from sqlalchemy import Date, Integer, bindparam, exists, or_
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
@@ -437,6 +437,45 @@ class CaseDetail:
     missing_municipality: bool
 
 
+# The case page's own reads, built once with the case (and the day) as bind parameters: building and keying
+# these expressions on every request cost more than running them.
+_CASE_ID = bindparam("case_id", type_=Integer)
+_PARTICIPANTS = (
+    select(Participant, Organisation, Unit, _CONTACT)
+    .outerjoin(Organisation, Organisation.id == Participant.organisation_id)
+    .outerjoin(Unit, Unit.id == Participant.unit_id)
+    .outerjoin(_CONTACT, _CONTACT.id == Participant.contact_user_id)
+    .where(Participant.case_id == _CASE_ID)
+    .order_by(Participant.id)
+)
+# Names as columns, not the users' and organisations' rows as objects: the page shows only the names.
+_CONSENTS = (
+    select(Consent, User.display_name, Consent.in_force(bindparam("today", type_=Date)))
+    .outerjoin(User, User.id == Consent.recorded_by_user_id)
+    .where(Consent.case_id == _CASE_ID)
+    .order_by(Consent.recorded_at, Consent.id)
+)
+_CONSENT_ORGANISATIONS = (
+    select(ConsentOrganisation.consent_id, Organisation.name)
+    .join(Organisation, Organisation.id == ConsentOrganisation.organisation_id)
+    .where(ConsentOrganisation.consent_id.in_(bindparam("consent_ids", expanding=True)))
+    .order_by(Organisation.name)
+)
+_TIMELINE = (
+    select(TransitionLog, User.display_name, Organisation.name)
+    .outerjoin(User, User.id == TransitionLog.user_id)
+    .outerjoin(Organisation, Organisation.id == TransitionLog.organisation_id)
+    .where(TransitionLog.case_id == _CASE_ID)
+    .order_by(TransitionLog.at, TransitionLog.id)
+)
+_DEADLINES = select(Deadline).where(Deadline.case_id == _CASE_ID).order_by(Deadline.due_at, Deadline.id)
+_PERSON_WITH_MUNICIPALITY = (
+    select(Person, Municipality.name)
+    .outerjoin(Municipality, Municipality.code == Person.home_municipality_code)
+    .where(Person.id == bindparam("person_id", type_=Integer))
+)
+
+
 def _participants(
     session: Session, case: SipCase, person: Person
 ) -> tuple[list[ParticipantView], list[Organisation], list]:
@@ -445,15 +484,7 @@ def _participants(
     The rows (participant, organisation, unit, contact person; removed participants too, whom an old
     invitation still names) serve the parts other areas add, so they need not read the participants again.
     """
-    contact = _CONTACT
-    every = session.exec(
-        select(Participant, Organisation, Unit, contact)
-        .outerjoin(Organisation, Organisation.id == Participant.organisation_id)
-        .outerjoin(Unit, Unit.id == Participant.unit_id)
-        .outerjoin(contact, contact.id == Participant.contact_user_id)
-        .where(Participant.case_id == case.id)
-        .order_by(Participant.id)
-    ).all()
+    every = session.exec(_PARTICIPANTS, params={"case_id": case.id}).all()
     rows = [row for row in every if row[0].active]
     kind_order = {"organisation": 0, "person": 1, "guardian": 2, "narstaende": 3}
     result = []
@@ -488,43 +519,29 @@ def _participants(
 
 
 def _consents(session: Session, case: SipCase, today: date) -> list[ConsentView]:
-    rows = session.exec(
-        select(Consent, User, Consent.in_force(today))
-        .outerjoin(User, User.id == Consent.recorded_by_user_id)
-        .where(Consent.case_id == case.id)
-        .order_by(Consent.recorded_at, Consent.id)
-    ).all()
+    rows = session.exec(_CONSENTS, params={"case_id": case.id, "today": today}).all()
     views = {
-        consent.id: ConsentView(consent, user.display_name if user else None, in_force=bool(in_force))
-        for consent, user, in_force in rows
+        consent.id: ConsentView(consent, recorded_by, in_force=bool(in_force))
+        for consent, recorded_by, in_force in rows
     }
     if views:
         for consent_id, name in session.exec(
-            select(ConsentOrganisation.consent_id, Organisation.name)
-            .join(Organisation, Organisation.id == ConsentOrganisation.organisation_id)
-            .where(ConsentOrganisation.consent_id.in_(list(views)))
-            .order_by(Organisation.name)
+            _CONSENT_ORGANISATIONS, params={"consent_ids": list(views)}
         ).all():
             views[consent_id].organisations.append(name)
     return list(views.values())
 
 
 def _timeline(session: Session, case: SipCase, workflow: Workflow | None, locale: str) -> list[TimelineEntry]:
-    rows = session.exec(
-        select(TransitionLog, User, Organisation)
-        .outerjoin(User, User.id == TransitionLog.user_id)
-        .outerjoin(Organisation, Organisation.id == TransitionLog.organisation_id)
-        .where(TransitionLog.case_id == case.id)
-        .order_by(TransitionLog.at, TransitionLog.id)
-    ).all()
+    rows = session.exec(_TIMELINE, params={"case_id": case.id}).all()
     entries = []
-    for log, user, organisation in rows:
+    for log, user_name, organisation_name in rows:
         details = log.details or {}
         entries.append(
             TimelineEntry(
                 log=log,
-                user_name=user.display_name if user else None,
-                organisation_name=organisation.name if organisation else None,
+                user_name=user_name,
+                organisation_name=organisation_name,
                 action_label=None
                 if log.trigger == CREATE_EVENT
                 else trigger_label(workflow, log.trigger, locale),
@@ -543,8 +560,9 @@ def case_detail(
 ) -> CaseDetail:
     """Gather the case page: person, parties, consent, deadlines and timeline (areas add their parts)."""
     workflow = find_workflow(registry, case.workflow_name, case.workflow_version)
-    person = session.get(Person, case.person_id)
-    municipality = session.get(Municipality, person.home_municipality_code)
+    person, municipality_name = session.exec(
+        _PERSON_WITH_MUNICIPALITY, params={"person_id": case.person_id}
+    ).one()
     # The same organisations as participating_organisations, taken from the participants' rows.
     participants, organisations, participant_rows = _participants(session, case, person)
     kinds = {o.kind for o in organisations}
@@ -554,9 +572,7 @@ def case_detail(
             label=deadline_label(workflow, d.kind, locale),
             overdue=d.met_at is None and d.cancelled_at is None and d.due_at < now,
         )
-        for d in session.exec(
-            select(Deadline).where(Deadline.case_id == case.id).order_by(Deadline.due_at, Deadline.id)
-        ).all()
+        for d in session.exec(_DEADLINES, params={"case_id": case.id}).all()
     ]
     return CaseDetail(
         case=case,
@@ -566,7 +582,7 @@ def case_detail(
         is_final=bool(workflow and case.state in workflow.states and workflow.is_final(case.state)),
         person=person,
         masked_identifier=person.masked_identifier(),
-        municipality_name=municipality.name if municipality else person.home_municipality_code,
+        municipality_name=person.home_municipality_code if municipality_name is None else municipality_name,
         participants=participants,
         participant_rows=participant_rows,
         organisations=organisations,
@@ -581,18 +597,21 @@ def case_detail(
 # --- Choices for the forms --------------------------------------------------------------------------------
 
 
+# Four columns, not the two rows as objects: every case page lists every unit of the directory. Built once.
+_ACTIVE_UNITS = (
+    select(Unit.id, Unit.name, Organisation.id, Organisation.name)
+    .join(Organisation, Organisation.id == Unit.organisation_id)
+    .where(Unit.active, Organisation.active)
+    .order_by(Organisation.name, Unit.name)
+)
+
+
 def units_by_organisation(
     session: Session, *, exclude_organisation_ids: set[int] | frozenset[int] = frozenset()
 ) -> dict[str, list[tuple[int, str]]]:
     """Every active unit, grouped by its organisation's name, leaving out the given organisations."""
     groups: dict[str, list[tuple[int, str]]] = {}
-    # Four columns, not the two rows as objects: every case page lists every unit of the directory.
-    for unit_id, unit_name, organisation_id, organisation_name in session.execute(
-        select(Unit.id, Unit.name, Organisation.id, Organisation.name)
-        .join(Organisation, Organisation.id == Unit.organisation_id)
-        .where(Unit.active, Organisation.active)
-        .order_by(Organisation.name, Unit.name)
-    ).all():
+    for unit_id, unit_name, organisation_id, organisation_name in session.execute(_ACTIVE_UNITS).all():
         if organisation_id in exclude_organisation_ids:
             continue
         groups.setdefault(organisation_name, []).append((unit_id, unit_name))

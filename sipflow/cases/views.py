@@ -11,6 +11,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    get_template_attribute,
     redirect,
     render_template,
     request,
@@ -21,6 +22,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError
+from markupsafe import Markup
 from sqlmodel import select
 
 from sipflow.cases import queries, services
@@ -304,10 +306,13 @@ def _render_case(
         actions.append(Action(transition, transition_label(transition, locale), form))
     if unit_form is None:
         unit_form = _unit_form(detail, formdata=None)
+    fixed: dict[str, dict[str, Markup]] = {"private": {}, "contact": {}}
     if private_form is None:
         private_form = AddPrivateForm(formdata=None, prefix="private", version=case.version)
+        fixed["private"] = _fixed_fields(private_form, locale)
     if contact_form is None:
         contact_form = _contact_form(detail, formdata=None)
+        fixed["contact"] = _fixed_fields(contact_form, locale)
     return (
         render_template(
             "cases/detail.html",
@@ -319,6 +324,7 @@ def _render_case(
             unit_form=unit_form,
             private_form=private_form,
             contact_form=contact_form,
+            fixed_fields=fixed,
             **parts,
             particulars_url=(
                 url_for("cases.person", uid=case.uid)
@@ -329,6 +335,31 @@ def _render_case(
         ),
         status,
     )
+
+
+# The fields of a fresh form (formdata=None) whose HTML depends on the page's language only: no choice,
+# value or attribute of theirs comes from the case or the user. Rendered by the same macro once per language
+# and process, then reused: these folded forms were about a tenth of the case page. Never the hidden fields
+# (the version is the case's, the CSRF token the session's), never a form shown again with what was typed.
+# A field that takes something from the case (the contact form's participant) must not be listed here.
+_FIXED_WHEN_FRESH: dict[type, tuple[str, ...]] = {
+    AddPrivateForm: ("kind", "name", "relation", "email", "phone", "language"),
+    ContactForm: ("email", "phone", "language"),
+}
+_fixed_html: dict[tuple, Markup] = {}
+
+
+def _fixed_fields(form, locale: str) -> dict[str, Markup]:
+    """The HTML of the fresh form's fields listed in _FIXED_WHEN_FRESH, by field name."""
+    render_field = get_template_attribute("macros.html", "render_field")
+    fields = {}
+    for name in _FIXED_WHEN_FRESH.get(type(form), ()):
+        key = (type(form), form._prefix, name, locale)
+        html = _fixed_html.get(key)
+        if html is None:
+            html = _fixed_html[key] = Markup(render_field(form[name]))
+        fields[name] = html
+    return fields
 
 
 def _unit_form(detail: queries.CaseDetail, *, formdata) -> AddUnitForm:

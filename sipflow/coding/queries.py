@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from sqlalchemy import or_
+from sqlalchemy import Integer, bindparam, or_
 from sqlmodel import Session, select
 
 from sipflow.coding.models import CodeAssignment, CodeDefinition, CodeRecord
@@ -24,15 +24,8 @@ def standing_records():
     return select(CodeRecord).where(CodeRecord.standing())
 
 
-def load_catalogue(session: Session, unit_ids: Collection[int] | None = None) -> Catalogue:
-    """The codes in force, in one statement: assignments to non-retired SIP codes, and distance codes.
-
-    unit_ids: the units whose own assignments are wanted (None: every unit's, as the demo loader needs).
-    """
-    unit_clause = CodeAssignment.unit_id.is_not(None)
-    if unit_ids is not None:
-        unit_clause = CodeAssignment.unit_id.in_(list(unit_ids) or [-1])
-    rows = session.exec(
+def _catalogue_query(unit_clause):
+    return (
         select(
             CodeDefinition.code, CodeDefinition.kind, CodeAssignment.unit_id, CodeAssignment.organisation_kind
         )
@@ -46,7 +39,30 @@ def load_catalogue(session: Session, unit_ids: Collection[int] | None = None) ->
             ),
         )
         .order_by(CodeDefinition.code)
-    ).all()
+    )
+
+
+# Built once (the case page reads the catalogue of its care units on every GET); the units are an
+# expanding bind parameter.
+_CATALOGUE_OF_EVERY_UNIT = _catalogue_query(CodeAssignment.unit_id.is_not(None))
+_CATALOGUE_OF_UNITS = _catalogue_query(CodeAssignment.unit_id.in_(bindparam("unit_ids", expanding=True)))
+_CASE_RECORDS = (
+    select(CodeRecord, Unit.name)
+    .join(Unit, Unit.id == CodeRecord.unit_id)
+    .where(CodeRecord.case_id == bindparam("case_id", type_=Integer))
+    .order_by(CodeRecord.held_on, CodeRecord.meeting_id, CodeRecord.id)
+)
+
+
+def load_catalogue(session: Session, unit_ids: Collection[int] | None = None) -> Catalogue:
+    """The codes in force, in one statement: assignments to non-retired SIP codes, and distance codes.
+
+    unit_ids: the units whose own assignments are wanted (None: every unit's, as the demo loader needs).
+    """
+    if unit_ids is None:
+        rows = session.exec(_CATALOGUE_OF_EVERY_UNIT).all()
+    else:
+        rows = session.exec(_CATALOGUE_OF_UNITS, params={"unit_ids": list(unit_ids) or [-1]}).all()
     by_unit, by_kind, distance = {}, {}, []
     for code, kind, unit_id, organisation_kind in rows:
         if kind == DISTANCE_KIND:
@@ -73,14 +89,7 @@ def unit_facts(session: Session, unit_ids: Collection[int]) -> dict[int, UnitFac
 
 def case_records(session: Session, case_id: int) -> list[tuple[CodeRecord, str]]:
     """Every code record of one case (records and reversals) with its unit's name, by meeting and id."""
-    return list(
-        session.exec(
-            select(CodeRecord, Unit.name)
-            .join(Unit, Unit.id == CodeRecord.unit_id)
-            .where(CodeRecord.case_id == case_id)
-            .order_by(CodeRecord.held_on, CodeRecord.meeting_id, CodeRecord.id)
-        ).all()
-    )
+    return list(session.exec(_CASE_RECORDS, params={"case_id": case_id}).all())
 
 
 def meeting_standing_records(session: Session, meeting_id: int) -> list[CodeRecord]:

@@ -52,11 +52,13 @@ def booking_permission(
     allowed: list[TransitionDef] | None = None,
     participants=None,
     consent_in_force: bool | None = None,
+    logged_triggers: set[str] | None = None,
 ) -> BookingPermission | None:
     """The kallelse transition when it is the next step; a further meeting once the kallelse is sent.
 
-    allowed, participants (active), consent_in_force (whether a consent is in force today): what the caller
-    has read already (the case page has all three), so they are not read again.
+    allowed, participants (active), consent_in_force (whether a consent is in force today), logged_triggers
+    (every trigger in the case's step log): what the caller has read already (the case page has all four),
+    so they are not read again.
     """
     if allowed is None:
         allowed = allowed_transitions(session, registry, case, actor, participants)
@@ -66,10 +68,18 @@ def booking_permission(
     if not may_manage_meetings(session, registry, case, actor, participants):
         return None
     triggers = [t.trigger for t in _kallelse_transitions(registry, case)]
-    sent = session.exec(
-        select(TransitionLog.id).where(TransitionLog.case_id == case.id, TransitionLog.trigger.in_(triggers))
-    ).first()
-    if sent is None:
+    if logged_triggers is not None:
+        sent = not logged_triggers.isdisjoint(triggers)
+    else:
+        sent = (
+            session.exec(
+                select(TransitionLog.id).where(
+                    TransitionLog.case_id == case.id, TransitionLog.trigger.in_(triggers)
+                )
+            ).first()
+            is not None
+        )
+    if not sent:
         return None
     # Invitations share the time and place with other organisations: only under a consent in force.
     if consent_in_force is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
+from sqlalchemy import Integer, bindparam
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
@@ -117,6 +118,25 @@ def invitee_choices(
     return choices
 
 
+# The case page's meeting reads, built once with bind parameters (building and keying them per request cost
+# more than running them).
+_INVITATIONS_OF_MEETINGS = (
+    select(Invitation)
+    .where(Invitation.meeting_id.in_(bindparam("meeting_ids", expanding=True)))
+    .order_by(Invitation.id)
+)
+_MEETINGS_OF_CASE = (
+    select(Meeting)
+    .where(Meeting.case_id == bindparam("case_id", type_=Integer))
+    .order_by(Meeting.starts_at, Meeting.id)
+)
+_ATTENDANCE_OF_MEETINGS = (
+    select(Attendance)
+    .where(Attendance.meeting_id.in_(bindparam("meeting_ids", expanding=True)))
+    .order_by(Attendance.participant_id)
+)
+
+
 def invitation_rows(
     session: Session, case: SipCase, meetings: list[Meeting], *, labels: dict[int, str] | None = None
 ) -> dict[int, list[InvitationRow]]:
@@ -127,9 +147,7 @@ def invitation_rows(
     rows: dict[int, list[InvitationRow]] = {meeting.id: [] for meeting in meetings}
     if not rows:
         return rows
-    invitations = session.exec(
-        select(Invitation).where(Invitation.meeting_id.in_(list(rows))).order_by(Invitation.id)
-    ).all()
+    invitations = session.exec(_INVITATIONS_OF_MEETINGS, params={"meeting_ids": list(rows)}).all()
     if not invitations:
         return rows
     if labels is None:
@@ -165,17 +183,11 @@ def case_meetings(
 
     labels: participant_labels of the case when the caller has them already (labels_of).
     """
-    meetings = session.exec(
-        select(Meeting).where(Meeting.case_id == case.id).order_by(Meeting.starts_at, Meeting.id)
-    ).all()
+    meetings = session.exec(_MEETINGS_OF_CASE, params={"case_id": case.id}).all()
     labels_by_meeting = meeting_labels(meetings)
     views = {m.id: MeetingView(m, labels_by_meeting[m.id]) for m in meetings}
     if views:
-        for attendance in session.exec(
-            select(Attendance)
-            .where(Attendance.meeting_id.in_(list(views)))
-            .order_by(Attendance.participant_id)
-        ).all():
+        for attendance in session.exec(_ATTENDANCE_OF_MEETINGS, params={"meeting_ids": list(views)}).all():
             views[attendance.meeting_id].attendance.append(
                 (participant_names.get(attendance.participant_id, "?"), attendance.mode)
             )

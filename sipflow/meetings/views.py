@@ -86,6 +86,7 @@ def _case_page_part(detail, actor, *, allowed: list) -> dict:
         allowed=allowed,
         participants=detail.participants,
         consent_in_force=any(c.in_force for c in detail.consents),
+        logged_triggers={entry.log.trigger for entry in detail.timeline},
     )
     labels = labels_of(detail.person, detail.participant_rows)
     return {

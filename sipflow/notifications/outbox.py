@@ -20,7 +20,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, getaddresses, make_msgid
 
 from flask import Flask, current_app, has_app_context
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlmodel import Session, col, select
 
 from sipflow import db, jobs
@@ -358,16 +358,20 @@ def _record_failure(
     return error.server_down
 
 
+# Built once (the case page reads it on every GET): the ids are an expanding bind parameter.
+_INVITATIONS_MAIL = (
+    select(OutboxMessage)
+    .where(col(OutboxMessage.invitation_id).in_(bindparam("invitation_ids", expanding=True)))
+    .order_by(col(OutboxMessage.created_at).desc(), col(OutboxMessage.id).desc())
+)
+
+
 def delivery_status(session: Session, invitation_ids) -> dict[int, OutboxMessage]:
     """The newest outbox row of each invitation id (for the case page); ids without a row are left out."""
     ids = {int(i) for i in invitation_ids if i is not None}
     if not ids:
         return {}
-    rows = session.exec(
-        select(OutboxMessage)
-        .where(col(OutboxMessage.invitation_id).in_(ids))
-        .order_by(col(OutboxMessage.created_at).desc(), col(OutboxMessage.id).desc())
-    ).all()
+    rows = session.exec(_INVITATIONS_MAIL, params={"invitation_ids": sorted(ids)}).all()
     newest: dict[int, OutboxMessage] = {}
     for row in rows:
         newest.setdefault(row.invitation_id, row)

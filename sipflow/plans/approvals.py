@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func
+from sqlalchemy import Integer, bindparam, func
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer
 from sqlmodel import Session, select
@@ -242,16 +242,26 @@ def approval_status(session: Session, case: SipCase, version: PlanVersion) -> li
     return parties_of(rows, approvals, session.get(Person, case.person_id))
 
 
+# Built once with the case as a bind parameter: the case page reads it on every GET, and building and
+# keying it (its loader options most of all) cost more than running it. Neither the PDF nor the content
+# (the whole plan as JSON, parsed on load) is read: the page names the version's number.
+_CASE_ID = bindparam("case_id", type_=Integer)
+_NEWEST_WITH_APPROVALS = (
+    select(PlanVersion, PlanApproval)
+    .options(defer(PlanVersion.pdf), defer(PlanVersion.content))
+    .outerjoin(PlanApproval, PlanApproval.version_id == PlanVersion.id)
+    .where(
+        PlanVersion.case_id == _CASE_ID,
+        PlanVersion.number
+        == select(func.max(PlanVersion.number)).where(PlanVersion.case_id == _CASE_ID).scalar_subquery(),
+    )
+    .order_by(PlanApproval.approved_at, PlanApproval.id)
+)
+
+
 def newest_with_approvals(session: Session, case: SipCase) -> tuple[PlanVersion | None, list[PlanApproval]]:
-    """The case's newest version and its approvals, in one statement (the case page's budget)."""
-    newest = select(func.max(PlanVersion.number)).where(PlanVersion.case_id == case.id).scalar_subquery()
-    rows = session.exec(
-        select(PlanVersion, PlanApproval)
-        .options(defer(PlanVersion.pdf))
-        .outerjoin(PlanApproval, PlanApproval.version_id == PlanVersion.id)
-        .where(PlanVersion.case_id == case.id, PlanVersion.number == newest)
-        .order_by(PlanApproval.approved_at, PlanApproval.id)
-    ).all()
+    """The case's newest version (its PDF and content not loaded) and its approvals, in one statement."""
+    rows = session.exec(_NEWEST_WITH_APPROVALS, params={"case_id": case.id}).all()
     if not rows:
         return None, []
     return rows[0][0], [approval for _version, approval in rows if approval is not None]

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import Integer, bindparam
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
@@ -152,18 +153,21 @@ class TransferView:
     user_name: str | None
 
 
+# Built once (every case page reads it): building and keying it per request cost more than running it.
+_TRANSFERS = (
+    select(HuvudansvarTransfer, _TO_ORGANISATION.name, _FROM_ORGANISATION.name, User.display_name)
+    .join(_TO_ORGANISATION, _TO_ORGANISATION.id == HuvudansvarTransfer.to_organisation_id)
+    .outerjoin(_FROM_ORGANISATION, _FROM_ORGANISATION.id == HuvudansvarTransfer.from_organisation_id)
+    .outerjoin(User, User.id == HuvudansvarTransfer.user_id)
+    .where(HuvudansvarTransfer.case_id == bindparam("case_id", type_=Integer))
+    .order_by(HuvudansvarTransfer.at, HuvudansvarTransfer.id)
+    .limit(MAX_TRANSFERS_SHOWN)
+)
+
+
 def transfers(session: Session, case: SipCase) -> list[TransferView]:
     """The case's huvudansvar changes, oldest first (bounded), with organisation and user names: one query."""
-    to_org, from_org = _TO_ORGANISATION, _FROM_ORGANISATION
-    rows = session.exec(
-        select(HuvudansvarTransfer, to_org.name, from_org.name, User.display_name)
-        .join(to_org, to_org.id == HuvudansvarTransfer.to_organisation_id)
-        .outerjoin(from_org, from_org.id == HuvudansvarTransfer.from_organisation_id)
-        .outerjoin(User, User.id == HuvudansvarTransfer.user_id)
-        .where(HuvudansvarTransfer.case_id == case.id)
-        .order_by(HuvudansvarTransfer.at, HuvudansvarTransfer.id)
-        .limit(MAX_TRANSFERS_SHOWN)
-    ).all()
+    rows = session.exec(_TRANSFERS, params={"case_id": case.id}).all()
     return [
         TransferView(transfer=t, from_name=from_name, to_name=to_name, user_name=user_name)
         for t, to_name, from_name, user_name in rows

@@ -8,12 +8,13 @@ files name the effect `freeze_plan_version` on the transitions that establish or
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import func
+from sqlalchemy import Integer, bindparam, func
 from sqlmodel import Session, select
 
 from sipflow.cases.models import SipCase
@@ -160,9 +161,17 @@ def version_summaries_query(case_id: int):
     )
 
 
+@functools.cache
+def _version_summaries_statement():
+    # The same statement built once with the case as a bind parameter (the case page reads it on every
+    # GET); on first use, as the scrubbed PDF's hash is defined further down.
+    return version_summaries_query(bindparam("case_id", type_=Integer))
+
+
 def version_summaries(session: Session, case: SipCase) -> list[VersionSummary]:
     """The case's versions, newest first, without content or PDF (bounded: MAX_VERSIONS_LISTED)."""
-    return [VersionSummary(*row) for row in session.exec(version_summaries_query(case.id)).all()]
+    rows = session.exec(_version_summaries_statement(), params={"case_id": case.id}).all()
+    return [VersionSummary(*row) for row in rows]
 
 
 def find_version_query(case_id: int, number: int | None = None):

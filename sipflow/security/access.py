@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, exists, false, or_
+from sqlalchemy import Date, Integer, String, and_, bindparam, exists, false, or_
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, select
 
@@ -57,7 +57,11 @@ def _organisation_of(user: User):
 
 def _takes_part_under_consent(organisation, *, now: datetime) -> ColumnElement[bool]:
     """Over SipCase: the organisation takes part and a consent in force covers it."""
-    today = to_local(now).date()
+    return _takes_part_on(organisation, to_local(now).date())
+
+
+def _takes_part_on(organisation, today) -> ColumnElement[bool]:
+    """_takes_part_under_consent on the day today (a date or a bind parameter)."""
     takes_part = exists().where(
         Participant.case_id == SipCase.id,
         Participant.organisation_id == organisation,
@@ -82,6 +86,34 @@ def visible_cases_clause(user: User | None, *, now: datetime) -> ColumnElement[b
     )
 
 
+# The single-case checks of every case page, built once with bind parameters (the user's unit, the day in
+# Sweden, the case or the person): building and keying the rule's expression on each request cost more
+# than running it. The same rule as visible_cases_clause and may_change_person spell out.
+_UNITS_ORGANISATION = (
+    select(Unit.organisation_id).where(Unit.id == bindparam("unit_id", type_=Integer)).scalar_subquery()
+)
+_TODAY = bindparam("today", type_=Date)
+_CASE_FOR_USER = select(SipCase).where(
+    SipCase.uid == bindparam("uid", type_=String),
+    or_(
+        SipCase.initiating_organisation_id == _UNITS_ORGANISATION,
+        _takes_part_on(_UNITS_ORGANISATION, _TODAY),
+    ),
+)
+_PERSON_ID = bindparam("person_id", type_=Integer)
+_MAY_CHANGE_PERSON = select(
+    or_(
+        select(SipCase.initiating_organisation_id)
+        .where(SipCase.person_id == _PERSON_ID)
+        .order_by(SipCase.created_at, SipCase.id)
+        .limit(1)
+        .scalar_subquery()
+        == _UNITS_ORGANISATION,
+        exists().where(SipCase.person_id == _PERSON_ID, _takes_part_on(_UNITS_ORGANISATION, _TODAY)),
+    )
+)
+
+
 def may_change_person(session: Session, user: User | None, person: Person, *, now: datetime) -> bool:
     """Whether the user may change the person's name and folkbokföringskommun.
 
@@ -95,16 +127,8 @@ def may_change_person(session: Session, user: User | None, person: Person, *, no
         return True
     if not may_see_cases(user) or person.id is None:
         return False
-    organisation = _organisation_of(user)
-    first_initiator = (
-        select(SipCase.initiating_organisation_id)
-        .where(SipCase.person_id == person.id)
-        .order_by(SipCase.created_at, SipCase.id)
-        .limit(1)
-        .scalar_subquery()
-    )
-    covered = exists().where(SipCase.person_id == person.id, _takes_part_under_consent(organisation, now=now))
-    return bool(session.execute(select(or_(first_initiator == organisation, covered))).scalar())
+    params = {"person_id": person.id, "unit_id": user.unit_id, "today": to_local(now).date()}
+    return bool(session.execute(_MAY_CHANGE_PERSON, params).scalar())
 
 
 def can_view_case(session: Session, user: User | None, case: SipCase, *, now: datetime) -> bool:
@@ -125,9 +149,8 @@ def case_for_user(session: Session, user: User | None, uid: str, *, now: datetim
     """The case with uid if the user may see it; None when it does not exist or is not theirs (alike)."""
     if not may_see_cases(user) or not _plausible_uid(uid):
         return None
-    return session.exec(
-        select(SipCase).where(SipCase.uid == uid, visible_cases_clause(user, now=now))
-    ).first()
+    params = {"uid": uid, "unit_id": user.unit_id, "today": to_local(now).date()}
+    return session.exec(_CASE_FOR_USER, params=params).first()
 
 
 def record_refusal(session: Session, user: User | None, uid: str, *, purpose: str, now: datetime):

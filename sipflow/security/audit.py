@@ -22,7 +22,7 @@ import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
-from sqlalchemy import CheckConstraint, event, insert, or_, select, update
+from sqlalchemy import CheckConstraint, bindparam, event, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import ORMExecuteState
 from sqlalchemy.orm import Session as OrmSession
@@ -160,14 +160,20 @@ def compute_row_hash(prev_hash: str, values: Mapping) -> str:
 # --- Appending -------------------------------------------------------------------------------------------
 
 
+# The append's three statements, built once: every page that shows a case runs them.
+_BUMP_HEAD = (
+    update(_HEAD)
+    .where(_HEAD.c.id == HEAD_ID)
+    .values(length=_HEAD.c.length + 1)
+    .returning(_HEAD.c.length, _HEAD.c.last_hash)
+)
+_APPEND_ROW = insert(_LOG)
+_SET_HEAD_HASH = update(_HEAD).where(_HEAD.c.id == HEAD_ID).values(last_hash=bindparam("new_hash"))
+
+
 def _bump_head(session: Session):
     """Take the next seq: (new length, last hash) of the head row it locked, None when there is no head."""
-    return session.execute(
-        update(_HEAD)
-        .where(_HEAD.c.id == HEAD_ID)
-        .values(length=_HEAD.c.length + 1)
-        .returning(_HEAD.c.length, _HEAD.c.last_hash)
-    ).first()
+    return session.execute(_BUMP_HEAD).first()
 
 
 def _create_head(session: Session) -> None:
@@ -246,8 +252,8 @@ def record_access(
     }
     row_hash = compute_row_hash(prev_hash, values)
     # A Core INSERT: every page that shows a case appends a row, and nothing reads it back as an object.
-    session.execute(insert(_LOG).values(**values, prev_hash=prev_hash, row_hash=row_hash))
-    session.execute(update(_HEAD).where(_HEAD.c.id == HEAD_ID).values(last_hash=row_hash))
+    session.execute(_APPEND_ROW, {**values, "prev_hash": prev_hash, "row_hash": row_hash})
+    session.execute(_SET_HEAD_HASH, {"new_hash": row_hash})
 
 
 def concerns_person(person_id: int):
