@@ -27,6 +27,7 @@ from sipflow.cases.forms import (
     DATETIME_LOCAL_FORMATS,
     DECISION_ROWS,
     MEETING_MODE_LABELS,
+    VERSION_LABEL,
     InDateWindow,
     MultiCheckboxField,
     choices,
@@ -52,8 +53,9 @@ REQUIRED = _l("This field is required.")
 
 def _version_field() -> IntegerField:
     # What the form was read at: the case's version on the booking page, the meeting's SEQUENCE on the
-    # meeting page. A form from before someone else's change is refused as stale.
-    return IntegerField(widget=HiddenInput(), validators=[InputRequired()])
+    # meeting page. A form from before someone else's change is refused as stale. The label is never shown;
+    # given, WTForms does not make one up through its own catalogue (loaded from disk once per request).
+    return IntegerField(VERSION_LABEL, widget=HiddenInput(), validators=[InputRequired()])
 
 
 def show_current_version(form, version: int) -> None:

@@ -23,7 +23,7 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import HiddenInput
 
-from sipflow.cases.forms import choices, date_field
+from sipflow.cases.forms import VERSION_LABEL, choices, date_field
 from sipflow.plans.editor import MAX_EFFORTS, MAX_GOALS, TEXT_LIMITS
 
 STATUS_LABELS = {
@@ -57,7 +57,9 @@ def optional_int(value):
 
 def _counter():
     """A hidden version number the page was read at."""
-    return IntegerField(widget=HiddenInput(), validators=[InputRequired(), NumberRange(min=0, max=MAX_ID)])
+    return IntegerField(
+        VERSION_LABEL, widget=HiddenInput(), validators=[InputRequired(), NumberRange(min=0, max=MAX_ID)]
+    )
 
 
 def _text(value) -> str:
@@ -118,7 +120,7 @@ class ContactRow(Form):
     """The contact person of one organisation taking part."""
 
     organisation_id = IntegerField(
-        widget=HiddenInput(), validators=[Optional(), NumberRange(min=0, max=MAX_ID)]
+        "Organisation", widget=HiddenInput(), validators=[Optional(), NumberRange(min=0, max=MAX_ID)]
     )
     name = StringField(_l("Contact person"), validators=[Optional(), _max("contact_name")])
     phone = StringField(_l("Phone"), validators=[Optional(), _max("phone")])
