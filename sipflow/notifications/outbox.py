@@ -21,6 +21,7 @@ from email.utils import format_datetime, getaddresses, make_msgid
 
 from flask import Flask, current_app, has_app_context
 from sqlalchemy import bindparam, update
+from sqlalchemy.orm import load_only
 from sqlmodel import Session, col, select
 
 from sipflow import db, jobs
@@ -358,9 +359,20 @@ def _record_failure(
     return error.server_down
 
 
-# Built once (the case page reads it on every GET): the ids are an expanding bind parameter.
+# Built once (the case page reads it on every GET): the ids are an expanding bind parameter. Only what the
+# pages show of a message is read (its body and calendar part are kilobytes each); another column would be
+# loaded when touched, as the ORM does for deferred ones.
 _INVITATIONS_MAIL = (
     select(OutboxMessage)
+    .options(
+        load_only(
+            OutboxMessage.id,
+            OutboxMessage.invitation_id,
+            OutboxMessage.status,
+            OutboxMessage.sent_at,
+            OutboxMessage.created_at,
+        )
+    )
     .where(col(OutboxMessage.invitation_id).in_(bindparam("invitation_ids", expanding=True)))
     .order_by(col(OutboxMessage.created_at).desc(), col(OutboxMessage.id).desc())
 )
