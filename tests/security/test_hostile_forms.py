@@ -100,6 +100,8 @@ PAGE_EXAMPLES = 3
 # the calendar's ends, a huge text: what PostgreSQL refuses and SQLite stores) and one generated example,
 # as each request costs about twice as much there and this test alone was near a third of that run.
 POSTGRES_EXAMPLES = 1
+# Two in three examples fill the other fields with values that pass.
+USE_BASELINE = st.sampled_from([True, True, False])
 MAX_PAGES_PER_ROLE = 60
 PAGES_PER_KIND = 3
 START_PAGES = [
@@ -331,7 +333,7 @@ class Fuzzer:
         self.crawl_failures: list[str] = crawl.failures if crawl else []
         self.pristine: Pristine | None = None
         self.writes: WriteWatch | None = None
-        self._groups: dict[int, list] = {}
+        self._plans: dict[tuple[int, bool], tuple[list[tuple], int]] = {}
         self.postgres = engine.dialect.name == "postgresql"
 
     def start(self) -> None:
@@ -706,13 +708,22 @@ class Fuzzer:
         a time, so that a failure names its field, and its dates all at once at the calendar's ends; a
         form only another role found is forged with one or two changes anywhere.
         """
-        # The same strategies for every role (hypothesis draws alike from equal strategies): built once.
-        groups = self._groups.get(id(target))
-        if groups is None:
-            groups = self._groups[id(target)] = self.operation_groups(target)
+        # The same strategies for every role that found the form (or did not): built, and checked by
+        # hypothesis, once per target rather than once per role. Equal strategies draw alike.
+        own = role in target.found_by
+        plan = self._plans.get((id(target), own))
+        if plan is None:
+            plan = self._plans[(id(target), own)] = self._plan(target, own)
+        runs, examples = plan
+        for index, ops_strategy, known in runs:
+            self._run(role, target, index, ops_strategy, examples, known)
+
+    def _plan(self, target: Target, own: bool) -> tuple[list[tuple], int]:
+        """The runs (index, strategy of the changes, known examples) and the examples per run."""
+        groups = self.operation_groups(target)
         if not groups:
-            return
-        if role in target.found_by:
+            return [], 0
+        if own:
             runs = [
                 (index, group.map(lambda op: [op]), [[op] for op in known])
                 for index, (group, known) in enumerate(groups)
@@ -726,8 +737,7 @@ class Fuzzer:
             examples = FORGED_EXAMPLES
         if self.postgres:
             examples = min(examples, POSTGRES_EXAMPLES)
-        for index, ops_strategy, known in runs:
-            self._run(role, target, index, ops_strategy, examples, known)
+        return runs, examples
 
     def _run(self, role, target, index, ops_strategy, examples, known) -> None:
         @seed(zlib.crc32(f"{role} {target.pattern} {index}".encode()))
@@ -738,7 +748,7 @@ class Fuzzer:
             phases=[Phase.explicit, Phase.generate],
             suppress_health_check=list(HealthCheck),
         )
-        @given(use_baseline=st.sampled_from([True, True, False]), ops=ops_strategy)
+        @given(use_baseline=USE_BASELINE, ops=ops_strategy)
         def run(use_baseline, ops):
             problems, status = self.request(role, target, use_baseline, ops)
             if problems and len(ops) > 1:
