@@ -1,5 +1,6 @@
 """Helpers for the hostile-form fuzzer: reading forms with their field kinds, hostile values, a database
-fingerprint and restore (import as `hostilekit`).
+fingerprint, a watch of the tables written, the pristine state put back row by row, and a world copied
+instead of built again (import as `hostilekit`).
 
 The form reader extends `webkit`'s: besides the name/value pairs a browser would send unchanged, it keeps
 each form's method, every field's kind (date, datetime-local, number, select, ...) and its options, and
@@ -9,15 +10,26 @@ field.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import TypeVar
 from urllib.parse import urljoin, urlsplit
 
 from hypothesis import strategies as st
 from sqlalchemy import event, select
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import SQLModel
+from support import insert_rows, rows_of, tables_with_rows
 from webkit import _Forms
+
+from sipflow.cases.services import forget_unit_organisations
+
+T = TypeVar("T")
 
 # --- Reading forms -----------------------------------------------------------------------------------------
 
@@ -363,29 +375,69 @@ def query_values(ids: Ids) -> st.SearchStrategy[tuple[str, str]]:
 KEPT_TABLES = {"county", "municipality", "alembic_version"}
 # A refusal writes its trace here by design (the access log; the failed-login counts of any shared store).
 REFUSAL_TRACE = re.compile(r"access_log|login|throttl|attempt|failure|limit")
+# Every table (the reference data aside), when a statement's tables cannot be told from its text.
+EVERY_TABLE = "*"
 
 
-def _tables():
-    return [t for t in SQLModel.metadata.sorted_tables if t.name not in KEPT_TABLES]
+@cache
+def _tables() -> tuple:
+    # Sorted once: the metadata sorts its tables again on every access.
+    return tuple(t for t in SQLModel.metadata.sorted_tables if t.name not in KEPT_TABLES)
 
 
-def fingerprint(engine, *, trace: bool = False) -> dict[str, tuple[int, str]]:
-    """Row count and a hash of the rows of every table a refusal must leave alone.
+def _prints(connection, tables) -> dict[str, tuple[int, str]]:
+    result = {}
+    for table in tables:
+        rows = connection.execute(select(table).order_by(*table.primary_key.columns)).all()
+        result[table.name] = (len(rows), hashlib.sha256(repr(rows).encode()).hexdigest())
+    return result
+
+
+def fingerprint(engine, *, trace: bool = False, only: set[str] | None = None) -> dict[str, tuple[int, str]]:
+    """Row count and a hash of the rows of every table a refusal must leave alone (of only, when given).
 
     trace=True: of the tables a refusal may write instead, the access log aside (a failed-login store, whose
     counts the fuzzer puts back so that they neither throttle nor slow the examples after).
     """
-    result = {}
+    chosen = [
+        table
+        for table in _tables()
+        if bool(REFUSAL_TRACE.search(table.name)) == trace
+        and not table.name.startswith("access_log")
+        and (only is None or table.name in only)
+    ]
     with engine.connect() as connection:
-        for table in _tables():
-            traced = bool(REFUSAL_TRACE.search(table.name))
-            if traced != trace or table.name.startswith("access_log"):
-                continue
-            rows = connection.execute(select(table).order_by(*table.primary_key.columns)).all()
-            result[table.name] = (len(rows), hashlib.sha256(repr(rows).encode()).hexdigest())
-    return result
+        return _prints(connection, chosen)
 
 
+@cache
+def _cascades() -> dict[str, frozenset[str]]:
+    """Per table, the tables whose rows the database itself changes when a row of it goes (ON DELETE)."""
+    found: dict[str, set[str]] = {}
+    for table in _tables():
+        for key in table.foreign_keys:
+            if (key.ondelete or "").upper() not in ("", "RESTRICT", "NO ACTION"):
+                found.setdefault(key.column.table.name, set()).add(table.name)
+    return {name: frozenset(dependents) for name, dependents in found.items()}
+
+
+def could_have_changed(written: set[str]) -> set[str]:
+    """The tables whose rows committed writes to written could have changed: those and their cascades."""
+    if EVERY_TABLE in written:
+        return {table.name for table in _tables()}
+    cascades, found, todo = _cascades(), set(), list(written)
+    if not cascades:
+        return set(written)
+    while todo:
+        name = todo.pop()
+        if name not in found:
+            found.add(name)
+            todo.extend(cascades.get(name, ()))
+    return found
+
+
+# The statements that change no row; any other statement is a write, of the table it names or else of any.
+_READ = re.compile(r"^\s*(?:SELECT|PRAGMA|SAVEPOINT|RELEASE|ROLLBACK|BEGIN|COMMIT|SET|SHOW)\b", re.IGNORECASE)
 _WRITE = re.compile(r'^\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)"?', re.IGNORECASE)
 
 
@@ -393,7 +445,9 @@ class WriteWatch:
     """The tables that committed INSERTs, UPDATEs and DELETEs touched since the last reset (engine events).
 
     Hashing every table after every request is what a fuzzer's time goes on; a request that committed no
-    write to a table changed nothing in it, so only a request that did needs the fingerprint.
+    write to a table changed nothing in it, so only the tables a request wrote need the fingerprint. A
+    statement that is neither a read nor one of these three (an upsert spelt otherwise, a CTE, DDL) counts as
+    a write to every table.
     """
 
     def __init__(self, engine) -> None:
@@ -418,9 +472,11 @@ class WriteWatch:
         self.committed = set()
 
     def _statement(self, connection, _cursor, statement, _parameters, _context, _executemany) -> None:
+        if _READ.match(statement):
+            return
         match = _WRITE.match(statement)
-        if match:
-            self._pending.setdefault(id(connection.connection), set()).add(match.group(1).lower())
+        table = match.group(1).lower() if match else EVERY_TABLE
+        self._pending.setdefault(id(connection.connection), set()).add(table)
 
     def _commit(self, connection) -> None:
         self.committed |= self._pending.pop(id(connection.connection), set())
@@ -459,6 +515,115 @@ def restore_rows(engine, rows: dict[str, list[dict]]) -> None:
         for table in tables:
             if rows.get(table.name):
                 connection.execute(table.insert(), rows[table.name])
+    # The services cache each unit's organisation; these statements bypass the ORM event that forgets it.
+    forget_unit_organisations()
+
+
+class Pristine:
+    """The database as a fuzzer found it: its rows, and their fingerprint, to compare with and put back.
+
+    After a request only the tables it wrote are compared (`changed`), and putting back (`restore`) touches
+    only the rows that differ, in the tables written since the last restore (`wrote`): a request changes a
+    row or two, where a whole copy is every table's every row.
+    """
+
+    def __init__(self, engine) -> None:
+        self.engine = engine
+        self.rows = copy_rows(engine)
+        self.prints = fingerprint(engine) | fingerprint(engine, trace=True)
+        self._by_key = {
+            table.name: {_key(table, row): row for row in self.rows[table.name]} for table in _tables()
+        }
+        self.dirty: set[str] = set()
+
+    def wrote(self, written: set[str]) -> None:
+        """Committed writes to these tables (the access log included) happened since the last restore."""
+        self.dirty |= could_have_changed(written)
+
+    def changed(self, written: set[str]) -> tuple[list[str], list[str]]:
+        """Of the tables writes to written could have changed, those whose rows differ now: those a refusal
+        must leave alone, and those a refusal may write its trace to (the access log is neither)."""
+        suspects = could_have_changed(written)
+        now = fingerprint(self.engine, only=suspects) | fingerprint(self.engine, trace=True, only=suspects)
+        differ = changed_tables({name: self.prints[name] for name in now}, now)
+        return (
+            [name for name in differ if not REFUSAL_TRACE.search(name)],
+            [name for name in differ if REFUSAL_TRACE.search(name)],
+        )
+
+    def restore(self) -> None:
+        """Put back every row written since the last restore (the whole copy, should that fail)."""
+        tables = [table for table in _tables() if table.name in self.dirty]
+        try:
+            with self.engine.begin() as connection:
+                _put_back(connection, tables, self._by_key)
+        except IntegrityError:
+            # A unique value a deleted row held, taken by a new row: start from empty tables instead.
+            restore_rows(self.engine, self.rows)
+        if "unit" in self.dirty:
+            forget_unit_organisations()
+        self.dirty = set()
+
+
+def _key(table, row: dict) -> tuple:
+    return tuple(row[column.name] for column in table.primary_key.columns)
+
+
+def _put_back(connection, tables, pristine: dict[str, dict[tuple, dict]]) -> None:
+    """Rows gone come back and rows changed are set back (parents first), rows added go (children first)."""
+    added: list[tuple] = []
+    for table in tables:
+        rows = (dict(row._mapping) for row in connection.execute(select(table)))
+        now = {_key(table, row): row for row in rows}
+        kept = pristine[table.name]
+        gone = [row for key, row in kept.items() if key not in now]
+        if gone:
+            connection.execute(table.insert(), gone)
+        key_columns = table.primary_key.columns
+        for key, row in kept.items():
+            if key in now and now[key] != row:
+                match = [column == value for column, value in zip(key_columns, key, strict=True)]
+                connection.execute(table.update().where(*match).values(row))
+        added.extend((table, key) for key in now if key not in kept)
+    for table, key in reversed(added):
+        match = [column == value for column, value in zip(table.primary_key.columns, key, strict=True)]
+        connection.execute(table.delete().where(*match))
+
+
+# --- A world built once per worker -------------------------------------------------------------------------
+
+# Per (database URL, key): what the build returned, every row it left, and the files of its outbox folder.
+_COPIES: dict[tuple, tuple[object, dict[str, list[dict]], dict[str, bytes]]] = {}
+
+
+def reused_copy(engine, key: str, outbox: Path, build: Callable[[], T], *, resets=frozenset()) -> T:
+    """What build() returns (plain values, no ORM objects): built once per key and worker, then copied.
+
+    Like `support.reused_world`, but the copy is of every row the build left (it may change rows it did not
+    add: a crawl's logins stamp the users) and of the .eml files it left in the outbox folder, which pages
+    list. Later calls on an empty database insert the rows and write the files again and return a copy of
+    the value; on a database that holds rows already it just builds. The tables in resets are ones the
+    build empties and fills itself: rows there do not count, and a copy replaces them.
+    """
+    with engine.connect() as connection:
+        if any(table.name not in resets for table in tables_with_rows(connection)):
+            return build()
+    full_key = (engine.url.render_as_string(), key)
+    found = _COPIES.get(full_key)
+    if found is not None:
+        value, rows, files = found
+        with engine.begin() as connection:
+            for table in _tables():
+                if table.name in resets:
+                    connection.execute(table.delete())
+        insert_rows(engine, rows)
+        for name, content in files.items():
+            (outbox / name).write_bytes(content)
+        return copy.deepcopy(value)
+    value = build()
+    files = {path.name: path.read_bytes() for path in outbox.iterdir() if path.is_file()}
+    _COPIES[full_key] = (copy.deepcopy(value), rows_of(engine), files)
+    return value
 
 
 # --- References across cases --------------------------------------------------------------------------------
@@ -466,6 +631,13 @@ def restore_rows(engine, rows: dict[str, list[dict]]) -> None:
 
 def crossed_references(engine) -> list[str]:
     """The rows that tie one case to another case's parties (an id of another case accepted in a form)."""
+    with engine.connect() as connection:
+        return [rule for rule, query in _crossing_queries().items() if connection.execute(query).scalar_one()]
+
+
+@cache
+def _crossing_queries() -> dict:
+    """One counting query per way a row can tie a case to another case's parties (built once)."""
     from sqlalchemy import and_, exists, func
     from sqlalchemy.orm import aliased
 
@@ -516,5 +688,4 @@ def crossed_references(engine) -> list[str]:
             )
         ),
     }
-    with engine.connect() as connection:
-        return [rule for rule, query in checks.items() if connection.execute(query).scalar_one()]
+    return checks
