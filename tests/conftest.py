@@ -22,7 +22,7 @@ from datetime import date
 import pytest
 import sqlalchemy.exc
 from smtpkit import SmtpServer
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import create_engine, delete, event, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, select
 from support import (
@@ -41,6 +41,7 @@ import sipflow.models  # noqa: F401  (every table)
 from sipflow import create_app
 from sipflow.cli import alembic_config
 from sipflow.clock import frozen
+from sipflow.coding.models import CodeAssignment
 from sipflow.i18n import compile_catalogues
 from sipflow.people.models import Unit, User
 from sipflow.people.reference import load_municipalities
@@ -176,6 +177,10 @@ def _migrated_app(url: str, tmp_path_factory):
     with app.app_context():
         with Session(engine) as session:
             load_municipalities(session)
+            # The migration's default code assignments would last only until the first test's reset empties
+            # code_assignment (its rows may name units), so a worker's first test alone would see them. Every
+            # test starts without them; those that need them put them in (tests/coding/conftest.py).
+            session.exec(delete(CodeAssignment))
             session.commit()
     yield app
     app.extensions["sipflow.engine"].dispose()
