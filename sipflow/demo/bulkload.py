@@ -5,7 +5,8 @@ Speed (a million cases must load in minutes; figures in bench/README.md):
   executemany, on SQLite the parameters go straight to the DB-API's executemany, already converted to the
   text SQLAlchemy's SQLite types store (Core's per-row parameter processing was two thirds of the time);
 * for more than one batch, a forked worker process generates batch k+1 while this process writes batch k;
-* SQLite gets a larger page cache for the duration of the load.
+* SQLite gets a larger page cache for the duration of the load, and a load that at least doubles the
+  cases builds the loaded tables' secondary indexes after it instead of inserting into them row by row.
 
 Nothing here knows what a case is: it writes the rows a generator yields, in foreign-key order.
 """
@@ -140,12 +141,24 @@ def write_batch(connection: Connection, persons: list[dict], tables, sqlite: boo
 def sqlite_datetime(value: datetime | None) -> str | None:
     """value as the text SQLAlchemy's SQLite DATETIME stores."""
     # The text SQLAlchemy's SQLite DATETIME writes for an aware value: UTC as "YYYY-MM-DD HH:MM:SS.ffffff".
-    # (A naive isoformat is twice as fast as an aware one, and every value here is already in UTC.)
+    # Formatted from the fields: half the time of replace(tzinfo=None).isoformat(...), and a million
+    # cases convert some 40 million values.
     if value is None:
         return None
     if value.tzinfo is not UTC:
         value = value.astimezone(UTC)
-    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+    return _DATETIME_TEXT % (
+        value.year,
+        value.month,
+        value.day,
+        value.hour,
+        value.minute,
+        value.second,
+        value.microsecond,
+    )
+
+
+_DATETIME_TEXT = "%04d-%02d-%02d %02d:%02d:%02d.%06d"
 
 
 def _sqlite_date(value: date | None) -> str | None:
@@ -331,6 +344,61 @@ def bulk_load_pragmas(connection: Connection, sqlite: bool):
         # Fold the (large) WAL into the database now, rather than leave it to the next writer.
         connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         connection.commit()
+
+
+def loaded_tables_index_sql(connection: Connection) -> list[tuple[str, str]]:
+    """SQLite: the name and CREATE statement of each index of the loaded tables that may be dropped.
+
+    That is every index a migration created; the ones behind a primary key or UNIQUE constraint (no SQL of
+    their own) stay, and with them `person.id_hash`, which `free_identifiers` reads during the load.
+    """
+    names = [model.__tablename__ for model in Rows.ORDER]
+    marks = ", ".join("?" * len(names))
+    return [
+        (name, sql)
+        for name, sql in connection.exec_driver_sql(
+            f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
+            f"AND tbl_name IN ({marks}) ORDER BY tbl_name, name",
+            tuple(names),
+        )
+    ]
+
+
+def restore_missing_indexes(connection: Connection) -> None:
+    """Build each index of the loaded tables that the models name and the database lacks."""
+    # Only a load killed outright, between dropping its indexes and building them again, leaves any.
+    for model in Rows.ORDER:
+        for index in model.__table__.indexes:
+            index.create(connection, checkfirst=True)
+
+
+@contextmanager
+def indexes_built_after(connection: Connection, sqlite: bool, defer: bool):
+    """SQLite with defer: the loaded tables' secondary indexes dropped for the load and built again after it.
+
+    Most of them have random keys (times, hashes, uids): every batch dirtied most of their leaf pages again,
+    and at a million cases they outgrow the page cache, so each insert read pages back and each commit
+    wrote them to the WAL once more. Building an index at the end is one sort of the finished table. It
+    only pays when the load makes up most of the database, so the caller asks for it only then (a small
+    load into a large database keeps its indexes and inserts into them). The indexes are rebuilt, from
+    the very statements that created them, whatever ends the load; a process killed outright leaves them
+    missing until the next load, which first builds any the models name and the database lacks.
+    """
+    if not sqlite or not defer:
+        yield
+        return
+    with connection.begin():
+        dropped = loaded_tables_index_sql(connection)
+        for name, _ in dropped:
+            connection.exec_driver_sql(f'DROP INDEX "{name}"')
+    try:
+        yield
+    finally:
+        if connection.in_transaction():
+            connection.rollback()
+        with connection.begin():
+            for _, sql in dropped:
+                connection.exec_driver_sql(sql)
 
 
 def sync_sequences(connection: Connection) -> None:

@@ -3,9 +3,10 @@
 Three parts: `population` (the organisations, units and staff cases refer to, and the persons),
 `simulation` (each case walked along its workflow file with the rules the services apply) and `bulkload`
 (the rows written with Core INSERTs, ids assigned after the highest id in each table so that child rows need
-no round-trip, one transaction per batch of BATCH_SIZE cases). The load ends with ANALYZE, so that the
-planner knows the sizes it loaded. The ORM is used only for the few dozen
-organisations, units and users the cases refer to.
+no round-trip, one transaction per batch of BATCH_SIZE cases; on SQLite a load that at least doubles the
+cases drops the loaded tables' secondary indexes and builds them after it). The load ends with ANALYZE,
+so that the planner knows the sizes it loaded. The ORM is used only for the few dozen organisations, units
+and users the cases refer to.
 
 Deterministic for a given seed, database and `now`; calling it again adds more cases with new references
 (`SIP-SYN-<seed>-<number>`, continuing after the highest number already there for that seed).
@@ -33,6 +34,8 @@ from sipflow.demo.bulkload import (
     free_identifiers,
     from_worker,
     generate,
+    indexes_built_after,
+    restore_missing_indexes,
     sync_sequences,
     write_batch,
 )
@@ -90,6 +93,7 @@ def load_synthetic_cases(
     # The latest version of each workflow, by the occasion it serves.
     workflows = {w.occasion: w for w in (registry.latest(name) for name in registry.names())}
     with unit_of_work(session):
+        restore_missing_indexes(session.connection())
         first = next_number(session, seed)
         ids = Ids(session)
     engine = session.get_bind()
@@ -119,8 +123,15 @@ def load_synthetic_cases(
         # Generating a batch costs about as much as writing one: the second core builds the next batch
         # while this process writes the current one.
         batches = from_worker(batches)
+    # A load that at least doubles the cases builds the loaded tables' indexes after it (max id bounds the
+    # cases there are); a smaller one inserts into them as it goes.
+    defer_indexes = ids.next["sipcase"] - 1 < n
     # One connection of its own for the whole load, one transaction per batch.
-    with engine.connect() as connection, bulk_load_pragmas(connection, sqlite):
+    with (
+        engine.connect() as connection,
+        bulk_load_pragmas(connection, sqlite),
+        indexes_built_after(connection, sqlite, defer_indexes),
+    ):
         for size, by_table in batches:
             persons, tables = Rows.payload(by_table, sqlite)
             with connection.begin():
