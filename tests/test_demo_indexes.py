@@ -1,6 +1,9 @@
-"""The synthetic load's indexes: built after a load that fills the database, kept by a small one."""
+"""The synthetic load's indexes (built after a load that fills the database, kept by a small one) and its
+garbage collector (off during the load, as it was after it)."""
 
 from __future__ import annotations
+
+import gc
 
 import pytest
 from sqlalchemy import event, inspect, text
@@ -82,3 +85,10 @@ def test_the_next_load_mends_indexes_a_killed_load_left_missing(app_ctx, db_sess
     assert loaded_indexes(engine) != before
     load_synthetic_cases(5, seed=24)
     assert loaded_indexes(engine) == before
+
+
+def test_the_load_leaves_the_garbage_collector_as_it_found_it(app_ctx, db_session):
+    assert gc.isenabled()
+    load_synthetic_cases(20, seed=25)
+    assert gc.isenabled()
+    assert gc.get_freeze_count() == 0

@@ -31,6 +31,7 @@ from sipflow.demo.bulkload import (
     Rows,
     bulk_load_pragmas,
     can_fork,
+    collected_per_batch,
     free_identifiers,
     from_worker,
     generate,
@@ -131,12 +132,15 @@ def load_synthetic_cases(
         engine.connect() as connection,
         bulk_load_pragmas(connection, sqlite),
         indexes_built_after(connection, sqlite, defer_indexes),
+        collected_per_batch() as collect,
     ):
         for size, by_table in batches:
             persons, tables = Rows.payload(by_table, sqlite)
             with connection.begin():
                 free_identifiers(connection, renumberer, persons)
                 write_batch(connection, persons, tables, sqlite)
+            del persons, tables, by_table
+            collect()
             if progress is not None:
                 progress(size)
         if engine.dialect.name == "postgresql":
