@@ -17,6 +17,7 @@ from sqlmodel import Session, select
 from sipflow.cases.models import CaseVisibility, Deadline, Participant, SipCase, TransitionLog
 from sipflow.clock import to_local
 from sipflow.consent.models import Consent, ConsentOrganisation
+from sipflow.db import column_rows
 from sipflow.people.models import County, Municipality, Organisation, Person, Unit, User
 from sipflow.security import access
 from sipflow.workflow.definition import CREATE_EVENT, Workflow
@@ -525,9 +526,7 @@ def _consents(session: Session, case: SipCase, today: date) -> list[ConsentView]
         for consent, recorded_by, in_force in rows
     }
     if views:
-        for consent_id, name in session.exec(
-            _CONSENT_ORGANISATIONS, params={"consent_ids": list(views)}
-        ).all():
+        for consent_id, name in column_rows(session, _CONSENT_ORGANISATIONS, {"consent_ids": list(views)}):
             views[consent_id].organisations.append(name)
     return list(views.values())
 
@@ -611,7 +610,7 @@ def units_by_organisation(
 ) -> dict[str, list[tuple[int, str]]]:
     """Every active unit, grouped by its organisation's name, leaving out the given organisations."""
     groups: dict[str, list[tuple[int, str]]] = {}
-    for unit_id, unit_name, organisation_id, organisation_name in session.execute(_ACTIVE_UNITS).all():
+    for unit_id, unit_name, organisation_id, organisation_name in column_rows(session, _ACTIVE_UNITS):
         if organisation_id in exclude_organisation_ids:
             continue
         groups.setdefault(organisation_name, []).append((unit_id, unit_name))

@@ -13,6 +13,7 @@ from sqlmodel import Session, select
 
 from sipflow.coding.models import CodeAssignment, CodeDefinition, CodeRecord
 from sipflow.coding.rules import DISTANCE_KIND, SIP_KIND, Catalogue, UnitFacts
+from sipflow.db import column_rows
 from sipflow.people.models import Organisation, Unit
 
 # Pages of the administration lists.
@@ -62,7 +63,7 @@ def load_catalogue(session: Session, unit_ids: Collection[int] | None = None) ->
     if unit_ids is None:
         rows = session.exec(_CATALOGUE_OF_EVERY_UNIT).all()
     else:
-        rows = session.exec(_CATALOGUE_OF_UNITS, params={"unit_ids": list(unit_ids) or [-1]}).all()
+        rows = column_rows(session, _CATALOGUE_OF_UNITS, {"unit_ids": list(unit_ids) or [-1]})
     by_unit, by_kind, distance = {}, {}, []
     for code, kind, unit_id, organisation_kind in rows:
         if kind == DISTANCE_KIND:

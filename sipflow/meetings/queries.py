@@ -10,6 +10,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
 from sipflow.cases.models import Participant, SipCase
+from sipflow.db import column_rows
 from sipflow.meetings.models import Attendance, Invitation, Meeting, MeetingDecision
 from sipflow.meetings.outcome import Owner, meeting_labels, owner_key
 from sipflow.meetings.services import invitee_address
@@ -130,8 +131,9 @@ _MEETINGS_OF_CASE = (
     .where(Meeting.case_id == bindparam("case_id", type_=Integer))
     .order_by(Meeting.starts_at, Meeting.id)
 )
+# The three values the page shows, not the rows as objects.
 _ATTENDANCE_OF_MEETINGS = (
-    select(Attendance)
+    select(Attendance.meeting_id, Attendance.participant_id, Attendance.mode)
     .where(Attendance.meeting_id.in_(bindparam("meeting_ids", expanding=True)))
     .order_by(Attendance.participant_id)
 )
@@ -187,10 +189,10 @@ def case_meetings(
     labels_by_meeting = meeting_labels(meetings)
     views = {m.id: MeetingView(m, labels_by_meeting[m.id]) for m in meetings}
     if views:
-        for attendance in session.exec(_ATTENDANCE_OF_MEETINGS, params={"meeting_ids": list(views)}).all():
-            views[attendance.meeting_id].attendance.append(
-                (participant_names.get(attendance.participant_id, "?"), attendance.mode)
-            )
+        for meeting_id, participant_id, mode in column_rows(
+            session, _ATTENDANCE_OF_MEETINGS, {"meeting_ids": list(views)}
+        ):
+            views[meeting_id].attendance.append((participant_names.get(participant_id, "?"), mode))
         for meeting_id, rows in invitation_rows(session, case, list(meetings), labels=labels).items():
             views[meeting_id].invitations = rows
     return list(views.values())
