@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flask import (
     Blueprint,
@@ -44,6 +44,7 @@ from sipflow.cases.forms import (
     FormContext,
     NewCaseForm,
     PersonParticularsForm,
+    ReasonForm,
     TransitionForm,
     build_transition_form,
     choices,
@@ -250,6 +251,8 @@ class Action:
     open: bool = False
     # A step another area takes on a page of its own (the meeting outcome): the case page links there.
     page_url: str | None = None
+    # The fresh form's fields whose HTML is fixed (_fixed_fields), by name.
+    fixed: dict[str, Markup] = field(default_factory=dict)
 
 
 def _form_context(detail: queries.CaseDetail) -> FormContext:
@@ -304,7 +307,9 @@ def _render_case(
             continue
         form = build_transition_form(transition.form, ctx, prefix=transition.trigger, version=case.version)
         prefill_times(form, local_now)
-        actions.append(Action(transition, transition_label(transition, locale), form))
+        actions.append(
+            Action(transition, transition_label(transition, locale), form, fixed=_fixed_fields(form, locale))
+        )
     if unit_form is None:
         unit_form = _unit_form(detail, formdata=None)
     fixed: dict[str, dict[str, Markup]] = {"private": {}, "contact": {}}
@@ -347,6 +352,8 @@ def _render_case(
 _FIXED_WHEN_FRESH: dict[type, tuple[str, ...]] = {
     AddPrivateForm: ("kind", "name", "relation", "email", "phone", "language"),
     ContactForm: ("email", "phone", "language"),
+    # A step's reason (the prefix, the step's trigger, is part of the key); a prefilled one is not reused.
+    ReasonForm: ("reason",),
 }
 _fixed_html: dict[tuple, Markup] = {}
 
@@ -356,6 +363,8 @@ def _fixed_fields(form, locale: str) -> dict[str, Markup]:
     render_field = get_template_attribute("macros.html", "render_field")
     fields = {}
     for name in _FIXED_WHEN_FRESH.get(type(form), ()):
+        if form[name].data != form[name].default:
+            continue  # filled in for this case (a transition's prefill): rendered as it is
         key = (type(form), form._prefix, name, locale)
         html = _fixed_html.get(key)
         if html is None:
