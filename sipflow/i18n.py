@@ -72,15 +72,23 @@ class _CatalogueByLocale(Domain):
     def __init__(self, domain: str):
         super().__init__(domain=domain)
         self._by_locale: dict = {}
+        # The request's locale object and its catalogue: a request asks some fifty times with the same
+        # object, and comparing babel Locales in the dict (hash, then attribute by attribute) cost more
+        # than the look-up. A new request (or force_locale) brings a new object and finds it in the dict.
+        self._last: tuple = (None, None)
 
     def get_translations(self):
         """The catalogue of the current locale (flask-babel's, kept by locale)."""
         locale = get_locale()
         if locale is None:
             return super().get_translations()
+        last_locale, last_found = self._last
+        if last_locale is locale:
+            return last_found
         found = self._by_locale.get(locale)
         if found is None:
             found = self._by_locale[locale] = super().get_translations()
+        self._last = (locale, found)
         return found
 
 

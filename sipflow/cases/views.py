@@ -396,7 +396,7 @@ def _unit_form(detail: queries.CaseDetail, *, formdata) -> AddUnitForm:
         get_session(), exclude_organisation_ids={o.id for o in detail.organisations}
     )
     form = AddUnitForm(formdata=formdata, prefix="unit", version=detail.case.version)
-    form.set_unit_groups(groups)
+    form.set_unit_groups(groups, for_validation=formdata is not None)
     return form
 
 
