@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from flask import render_template_string
 from sqlmodel import select
 from webkit import fill, forms_of, login, text_of, without_tokens
 
@@ -73,3 +74,15 @@ def test_column_rows_see_what_the_transaction_wrote(db_session, make_unit):
     rows = column_rows(db_session, select(Unit.name).where(Unit.id == unit.id))
     assert [tuple(row) for row in rows] == [("Hemtjänst Tingsryd (ändrad)",)]
     db_session.rollback()
+
+
+def test_texts_kept_per_catalogue_follow_the_page_language(app):
+    template = '{{ _("Reminders") }} {{ _("100%% sure") }} {{ _("%(n)s left", n="<3") }}'
+    for lang, expected in [
+        ("sv", "Påminnelser 100% sure &lt;3 left"),
+        ("en", "Reminders 100% sure &lt;3 left"),
+        ("sv", "Påminnelser 100% sure &lt;3 left"),
+    ]:
+        for _ in range(2):  # the second render takes the kept texts
+            with app.test_request_context(f"/?lang={lang}"):
+                assert render_template_string(template) == expected
