@@ -21,6 +21,7 @@ from flask import (
 from flask import session as session_store
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup
@@ -54,7 +55,7 @@ from sipflow.cases.models import SipCase
 from sipflow.clock import local_to_utc, now_utc, to_local
 from sipflow.db import get_session, unit_of_work
 from sipflow.errors import InvalidInput, UserError
-from sipflow.i18n import DEFAULT_LOCALE
+from sipflow.i18n import DEFAULT_LOCALE, LANGUAGE_LABELS
 from sipflow.people.models import Person
 from sipflow.people.services import (
     change_person_particulars,
@@ -121,6 +122,20 @@ def _localdate_filter(value) -> str:
         return value.strftime("%Y-%m-%d")
 
 
+_PAGE_LABELS = {
+    "role_labels": ROLE_LABELS,
+    "participant_kind_labels": PARTICIPANT_KIND_LABELS,
+    "legal_sex_labels": LEGAL_SEX_LABELS,
+    "giver_labels": GIVER_LABELS,
+    "consent_form_labels": CONSENT_FORM_LABELS,
+    "decision_labels": DECISION_LABELS,
+    "meeting_mode_labels": MEETING_MODE_LABELS,
+    "meeting_kind_labels": MEETING_KIND_LABELS,
+    "meeting_status_labels": MEETING_STATUS_LABELS,
+    "attendance_labels": ATTENDANCE_LABELS,
+}
+
+
 @bp.app_context_processor
 def _page_context() -> dict:
     unit_label = None
@@ -132,16 +147,7 @@ def _page_context() -> dict:
     return {
         "user_unit_label": unit_label,
         "can_start_case": current_user.is_authenticated and access.may_start_case(current_user),
-        "role_labels": ROLE_LABELS,
-        "participant_kind_labels": PARTICIPANT_KIND_LABELS,
-        "legal_sex_labels": LEGAL_SEX_LABELS,
-        "giver_labels": GIVER_LABELS,
-        "consent_form_labels": CONSENT_FORM_LABELS,
-        "decision_labels": DECISION_LABELS,
-        "meeting_mode_labels": MEETING_MODE_LABELS,
-        "meeting_kind_labels": MEETING_KIND_LABELS,
-        "meeting_status_labels": MEETING_STATUS_LABELS,
-        "attendance_labels": ATTENDANCE_LABELS,
+        **_PAGE_LABELS,
     }
 
 
@@ -319,6 +325,8 @@ def _render_case(
     if contact_form is None:
         contact_form = _contact_form(detail, formdata=None)
         fixed["contact"] = _fixed_fields(contact_form, locale)
+    shown = {**_PAGE_LABELS, "language_labels": LANGUAGE_LABELS, **parts}
+    parts = {**parts, **_translated_labels(shown, locale)}
     return (
         render_template(
             "cases/detail.html",
@@ -371,6 +379,32 @@ def _fixed_fields(form, locale: str) -> dict[str, Markup]:
             html = _fixed_html[key] = Markup(render_field(form[name]))
         fields[name] = html
     return fields
+
+
+# The label dicts of lazy texts the case page shows (its own, and those other areas' parts give it),
+# translated once per language and process: each label shown went through flask-babel's lazy string (the
+# request, the locale and the catalogue looked up again), some fifty per page. Markup(str(label)) is what
+# Jinja's escaping made of a lazy label. Reused only while the same dict object is passed (module
+# constants); catalogues never change once loaded.
+_TRANSLATED_LABELS: dict[tuple[str, str], tuple[dict, dict]] = {}
+
+
+def _translated_labels(variables: dict, locale: str) -> dict:
+    """Those of the variables that are dicts of lazy labels, each as a dict of translated Markup."""
+    translated = {}
+    for name, value in variables.items():
+        if not isinstance(value, dict) or not value:
+            continue
+        found = _TRANSLATED_LABELS.get((locale, name))
+        if found is not None and found[0] is value:
+            translated[name] = found[1]
+            continue
+        if not all(isinstance(label, LazyString) for label in value.values()):
+            continue
+        resolved = {key: Markup(str(label)) for key, label in value.items()}
+        _TRANSLATED_LABELS[locale, name] = (value, resolved)
+        translated[name] = resolved
+    return translated
 
 
 def _unit_optgroups(form: AddUnitForm) -> Markup:
