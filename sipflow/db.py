@@ -78,6 +78,19 @@ def get_session() -> Session:
     return g.db_session
 
 
+def column_rows(session: Session, statement, params: dict | None = None) -> list:
+    """The rows of a statement that selects columns only (no mapped object), run as Core on the session.
+
+    The ORM's per-statement set-up and result adaptation cost more than a small read itself (about 40 µs
+    against 13 µs for one indexed row, twice the time for the unit picker's 66 rows); a read of plain
+    values needs none of it. Runs in the session's transaction and sees what it wrote, as a read through
+    the ORM would.
+    """
+    if session.autoflush:
+        session.flush()  # nothing to do (a cheap check) unless objects were changed
+    return session.connection().execute(statement, params or {}).all()
+
+
 def register_after_commit(hook: Callable[[Session], None]) -> None:
     """Run hook(session) after every unit of work that commits; registering a hook twice runs it once."""
     if hook not in _after_commit:

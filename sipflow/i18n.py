@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from urllib.parse import urlencode
+from weakref import WeakKeyDictionary
 
 from flask import Flask, has_request_context, request, session
 from flask_babel import Babel, Domain, get_locale, get_translations
@@ -72,15 +73,23 @@ class _CatalogueByLocale(Domain):
     def __init__(self, domain: str):
         super().__init__(domain=domain)
         self._by_locale: dict = {}
+        # The request's locale object and its catalogue: a request asks some fifty times with the same
+        # object, and comparing babel Locales in the dict (hash, then attribute by attribute) cost more
+        # than the look-up. A new request (or force_locale) brings a new object and finds it in the dict.
+        self._last: tuple = (None, None)
 
     def get_translations(self):
         """The catalogue of the current locale (flask-babel's, kept by locale)."""
         locale = get_locale()
         if locale is None:
             return super().get_translations()
+        last_locale, last_found = self._last
+        if last_locale is locale:
+            return last_found
         found = self._by_locale.get(locale)
         if found is None:
             found = self._by_locale[locale] = super().get_translations()
+        self._last = (locale, found)
         return found
 
 
@@ -104,6 +113,12 @@ def init_babel(app: Flask) -> None:
         }
 
 
+# A text without variables as the templates show it (translated, as Markup when autoescaping), by catalogue:
+# a catalogue never changes once loaded, and a page shows some eighty such texts on every render. Bounded by
+# the texts the templates hold; a catalogue dropped takes its texts with it.
+_FIXED_TEXTS: WeakKeyDictionary = WeakKeyDictionary()
+
+
 def template_gettext() -> dict:
     """`gettext` and `ngettext` for one template render, bound to the catalogue in force as it starts.
 
@@ -113,14 +128,28 @@ def template_gettext() -> dict:
     render inside `force_locale` (mail in the recipient's language) gets that language's catalogue.
     """
     translations = get_translations()
+    try:
+        fixed = _FIXED_TEXTS[translations]
+    except KeyError:
+        fixed = _FIXED_TEXTS.setdefault(translations, {})
+    except TypeError:  # a catalogue without weak references: nothing kept
+        fixed = {}
 
     @pass_context
     def gettext(context, string: str, **variables) -> str:
+        autoescape = context.eval_ctx.autoescape
+        if not variables:
+            found = fixed.get((string, autoescape))
+            if found is not None:
+                return found
         text = translations.ugettext(string)
-        if context.eval_ctx.autoescape:
+        if autoescape:
             text = Markup(text)
         # Always a format string, as Jinja's own: "%%" is "%" whether or not there are variables.
-        return text % variables
+        text = text % variables
+        if not variables:
+            fixed[string, autoescape] = text
+        return text
 
     @pass_context
     def ngettext(context, singular: str, plural: str, num: int, **variables) -> str:

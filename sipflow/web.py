@@ -44,7 +44,7 @@ def case_or_404(uid: str, action: str):
     is committed before anything else happens, so no access goes unlogged.
     """
     session, user, now = get_session(), current_actor(), now_utc()
-    _hold_actor_unit(session, user)
+    hold_actor_unit(session, user)
     case = access.case_for_user(session, user, uid, now=now)
     with unit_of_work(session):
         if case is None:
@@ -66,11 +66,12 @@ _UNIT_WITH_ORGANISATION = (
 )
 
 
-def _hold_actor_unit(session, user) -> None:
+def hold_actor_unit(session, user) -> None:
     """Read the user's unit and organisation in one statement and keep them for the request.
 
-    The access log, the authorisation and the page header each ask the session for them; its identity map
-    holds objects only weakly, so without a reference here each of them would read the unit again.
+    The access log, the authorisation, Att göra's sections and the page header each ask the session for
+    them; its identity map holds objects only weakly, so without a reference here each would read the unit
+    again.
     """
     if user is None or user.unit_id is None or "sipflow_actor_unit" in g:
         return

@@ -339,10 +339,17 @@ class AddUnitForm(FlaskForm):
     version = _case_version_field()
     unit_id = SelectField(_l("Unit"), coerce=int, validators=[_required()])
 
-    def set_unit_groups(self, groups: dict[str, list[tuple[int, str]]]) -> None:
-        """Offer these units, grouped by organisation."""
+    def set_unit_groups(
+        self, groups: dict[str, list[tuple[int, str]]], *, for_validation: bool = True
+    ) -> None:
+        """Offer these units, grouped by organisation.
+
+        The page writes the picker from unit_groups; the field's choices only serve validating a post, so
+        a fresh form (never validated) may go without them (for_validation=False).
+        """
         self.unit_groups = groups
-        self.unit_id.choices = grouped_choices(groups)
+        if for_validation:
+            self.unit_id.choices = grouped_choices(groups)
 
 
 PHONE = Regexp(r"^[0-9+()\- ]{5,40}$", message=_l("Enter a phone number (digits, +, -, spaces)."))

@@ -11,12 +11,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import Date, Integer, bindparam, exists, or_
+from sqlalchemy.engine import Row
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
 from sipflow.cases.models import CaseVisibility, Deadline, Participant, SipCase, TransitionLog
 from sipflow.clock import to_local
 from sipflow.consent.models import Consent, ConsentOrganisation
+from sipflow.db import column_rows
 from sipflow.people.models import County, Municipality, Organisation, Person, Unit, User
 from sipflow.security import access
 from sipflow.workflow.definition import CREATE_EVENT, Workflow
@@ -393,7 +395,8 @@ class ConsentView:
 class DeadlineView:
     """A deadline with its label and status."""
 
-    deadline: Deadline
+    # The deadline's columns by name (a Core row, like the timeline's: shown, never changed here).
+    deadline: Row
     label: str
     overdue: bool
 
@@ -402,7 +405,8 @@ class DeadlineView:
 class TimelineEntry:
     """One transition log row, with names and labels resolved."""
 
-    log: TransitionLog
+    # The log row's columns by name (a Core row: the page reads them, never changes them).
+    log: Row
     user_name: str | None
     organisation_name: str | None
     action_label: str | None
@@ -461,14 +465,22 @@ _CONSENT_ORGANISATIONS = (
     .where(ConsentOrganisation.consent_id.in_(bindparam("consent_ids", expanding=True)))
     .order_by(Organisation.name)
 )
+# The log's columns, not TransitionLog objects: loading a case's dozen log rows as objects cost more than
+# reading them.
 _TIMELINE = (
-    select(TransitionLog, User.display_name, Organisation.name)
+    select(
+        *TransitionLog.__table__.c,
+        User.display_name.label("user_name"),
+        Organisation.name.label("organisation_name"),
+    )
     .outerjoin(User, User.id == TransitionLog.user_id)
     .outerjoin(Organisation, Organisation.id == TransitionLog.organisation_id)
     .where(TransitionLog.case_id == _CASE_ID)
     .order_by(TransitionLog.at, TransitionLog.id)
 )
-_DEADLINES = select(Deadline).where(Deadline.case_id == _CASE_ID).order_by(Deadline.due_at, Deadline.id)
+_DEADLINES = (
+    select(*Deadline.__table__.c).where(Deadline.case_id == _CASE_ID).order_by(Deadline.due_at, Deadline.id)
+)
 _PERSON_WITH_MUNICIPALITY = (
     select(Person, Municipality.name)
     .outerjoin(Municipality, Municipality.code == Person.home_municipality_code)
@@ -525,23 +537,20 @@ def _consents(session: Session, case: SipCase, today: date) -> list[ConsentView]
         for consent, recorded_by, in_force in rows
     }
     if views:
-        for consent_id, name in session.exec(
-            _CONSENT_ORGANISATIONS, params={"consent_ids": list(views)}
-        ).all():
+        for consent_id, name in column_rows(session, _CONSENT_ORGANISATIONS, {"consent_ids": list(views)}):
             views[consent_id].organisations.append(name)
     return list(views.values())
 
 
 def _timeline(session: Session, case: SipCase, workflow: Workflow | None, locale: str) -> list[TimelineEntry]:
-    rows = session.exec(_TIMELINE, params={"case_id": case.id}).all()
     entries = []
-    for log, user_name, organisation_name in rows:
+    for log in column_rows(session, _TIMELINE, {"case_id": case.id}):
         details = log.details or {}
         entries.append(
             TimelineEntry(
                 log=log,
-                user_name=user_name,
-                organisation_name=organisation_name,
+                user_name=log.user_name,
+                organisation_name=log.organisation_name,
                 action_label=None
                 if log.trigger == CREATE_EVENT
                 else trigger_label(workflow, log.trigger, locale),
@@ -572,7 +581,7 @@ def case_detail(
             label=deadline_label(workflow, d.kind, locale),
             overdue=d.met_at is None and d.cancelled_at is None and d.due_at < now,
         )
-        for d in session.exec(_DEADLINES, params={"case_id": case.id}).all()
+        for d in column_rows(session, _DEADLINES, {"case_id": case.id})
     ]
     return CaseDetail(
         case=case,
@@ -611,7 +620,7 @@ def units_by_organisation(
 ) -> dict[str, list[tuple[int, str]]]:
     """Every active unit, grouped by its organisation's name, leaving out the given organisations."""
     groups: dict[str, list[tuple[int, str]]] = {}
-    for unit_id, unit_name, organisation_id, organisation_name in session.execute(_ACTIVE_UNITS).all():
+    for unit_id, unit_name, organisation_id, organisation_name in column_rows(session, _ACTIVE_UNITS):
         if organisation_id in exclude_organisation_ids:
             continue
         groups.setdefault(organisation_name, []).append((unit_id, unit_name))

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flask import (
     Blueprint,
@@ -20,6 +21,7 @@ from flask import (
 from flask import session as session_store
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup
@@ -43,6 +45,7 @@ from sipflow.cases.forms import (
     FormContext,
     NewCaseForm,
     PersonParticularsForm,
+    ReasonForm,
     TransitionForm,
     build_transition_form,
     choices,
@@ -52,7 +55,7 @@ from sipflow.cases.models import SipCase
 from sipflow.clock import local_to_utc, now_utc, to_local
 from sipflow.db import get_session, unit_of_work
 from sipflow.errors import InvalidInput, UserError
-from sipflow.i18n import DEFAULT_LOCALE
+from sipflow.i18n import DEFAULT_LOCALE, LANGUAGE_LABELS
 from sipflow.people.models import Person
 from sipflow.people.services import (
     change_person_particulars,
@@ -119,6 +122,20 @@ def _localdate_filter(value) -> str:
         return value.strftime("%Y-%m-%d")
 
 
+_PAGE_LABELS = {
+    "role_labels": ROLE_LABELS,
+    "participant_kind_labels": PARTICIPANT_KIND_LABELS,
+    "legal_sex_labels": LEGAL_SEX_LABELS,
+    "giver_labels": GIVER_LABELS,
+    "consent_form_labels": CONSENT_FORM_LABELS,
+    "decision_labels": DECISION_LABELS,
+    "meeting_mode_labels": MEETING_MODE_LABELS,
+    "meeting_kind_labels": MEETING_KIND_LABELS,
+    "meeting_status_labels": MEETING_STATUS_LABELS,
+    "attendance_labels": ATTENDANCE_LABELS,
+}
+
+
 @bp.app_context_processor
 def _page_context() -> dict:
     unit_label = None
@@ -130,16 +147,7 @@ def _page_context() -> dict:
     return {
         "user_unit_label": unit_label,
         "can_start_case": current_user.is_authenticated and access.may_start_case(current_user),
-        "role_labels": ROLE_LABELS,
-        "participant_kind_labels": PARTICIPANT_KIND_LABELS,
-        "legal_sex_labels": LEGAL_SEX_LABELS,
-        "giver_labels": GIVER_LABELS,
-        "consent_form_labels": CONSENT_FORM_LABELS,
-        "decision_labels": DECISION_LABELS,
-        "meeting_mode_labels": MEETING_MODE_LABELS,
-        "meeting_kind_labels": MEETING_KIND_LABELS,
-        "meeting_status_labels": MEETING_STATUS_LABELS,
-        "attendance_labels": ATTENDANCE_LABELS,
+        **_PAGE_LABELS,
     }
 
 
@@ -249,6 +257,8 @@ class Action:
     open: bool = False
     # A step another area takes on a page of its own (the meeting outcome): the case page links there.
     page_url: str | None = None
+    # The fresh form's fields whose HTML is fixed (_fixed_fields), by name.
+    fixed: dict[str, Markup] = field(default_factory=dict)
 
 
 def _form_context(detail: queries.CaseDetail) -> FormContext:
@@ -303,7 +313,9 @@ def _render_case(
             continue
         form = build_transition_form(transition.form, ctx, prefix=transition.trigger, version=case.version)
         prefill_times(form, local_now)
-        actions.append(Action(transition, transition_label(transition, locale), form))
+        actions.append(
+            Action(transition, transition_label(transition, locale), form, fixed=_fixed_fields(form, locale))
+        )
     if unit_form is None:
         unit_form = _unit_form(detail, formdata=None)
     fixed: dict[str, dict[str, Markup]] = {"private": {}, "contact": {}}
@@ -313,6 +325,8 @@ def _render_case(
     if contact_form is None:
         contact_form = _contact_form(detail, formdata=None)
         fixed["contact"] = _fixed_fields(contact_form, locale)
+    shown = {**_PAGE_LABELS, "language_labels": LANGUAGE_LABELS, **parts}
+    parts = {**parts, **_translated_labels(shown, locale)}
     return (
         render_template(
             "cases/detail.html",
@@ -325,6 +339,7 @@ def _render_case(
             private_form=private_form,
             contact_form=contact_form,
             fixed_fields=fixed,
+            unit_optgroups=_unit_optgroups(unit_form),
             **parts,
             particulars_url=(
                 url_for("cases.person", uid=case.uid)
@@ -345,6 +360,8 @@ def _render_case(
 _FIXED_WHEN_FRESH: dict[type, tuple[str, ...]] = {
     AddPrivateForm: ("kind", "name", "relation", "email", "phone", "language"),
     ContactForm: ("email", "phone", "language"),
+    # A step's reason (the prefix, the step's trigger, is part of the key); a prefilled one is not reused.
+    ReasonForm: ("reason",),
 }
 _fixed_html: dict[tuple, Markup] = {}
 
@@ -354,6 +371,8 @@ def _fixed_fields(form, locale: str) -> dict[str, Markup]:
     render_field = get_template_attribute("macros.html", "render_field")
     fields = {}
     for name in _FIXED_WHEN_FRESH.get(type(form), ()):
+        if form[name].data != form[name].default:
+            continue  # filled in for this case (a transition's prefill): rendered as it is
         key = (type(form), form._prefix, name, locale)
         html = _fixed_html.get(key)
         if html is None:
@@ -362,12 +381,56 @@ def _fixed_fields(form, locale: str) -> dict[str, Markup]:
     return fields
 
 
+# The label dicts of lazy texts the case page shows (its own, and those other areas' parts give it),
+# translated once per language and process: each label shown went through flask-babel's lazy string (the
+# request, the locale and the catalogue looked up again), some fifty per page. Markup(str(label)) is what
+# Jinja's escaping made of a lazy label. Reused only while the same dict object is passed (module
+# constants); catalogues never change once loaded.
+_TRANSLATED_LABELS: dict[tuple[str, str], tuple[dict, dict]] = {}
+
+
+def _translated_labels(variables: dict, locale: str) -> dict:
+    """Those of the variables that are dicts of lazy labels, each as a dict of translated Markup."""
+    translated = {}
+    for name, value in variables.items():
+        if not isinstance(value, dict) or not value:
+            continue
+        found = _TRANSLATED_LABELS.get((locale, name))
+        if found is not None and found[0] is value:
+            translated[name] = found[1]
+            continue
+        if not all(isinstance(label, LazyString) for label in value.values()):
+            continue
+        resolved = {key: Markup(str(label)) for key, label in value.items()}
+        _TRANSLATED_LABELS[locale, name] = (value, resolved)
+        translated[name] = resolved
+    return translated
+
+
+def _unit_optgroups(form: AddUnitForm) -> Markup:
+    """The unit picker's <optgroup>s, each organisation's from _unit_optgroup."""
+    selected = form.unit_id.data
+    return Markup("").join(
+        _unit_optgroup(group, tuple(units), selected) for group, units in form.unit_groups.items()
+    )
+
+
+# The picker lists every unit of the directory (65 options in the demo county) on every case page; Jinja's
+# loop over them was a tenth of the template. Keyed by what the HTML shows (the organisation's name, its
+# units' ids and names, the unit chosen in a refused form), so a renamed or added unit is a new key, in
+# every worker, with nothing to invalidate; bounded, as a county has some hundred organisations.
+@functools.lru_cache(maxsize=1024)
+def _unit_optgroup(group: str, units: tuple[tuple[int, str], ...], selected: int | None) -> Markup:
+    """One organisation's <optgroup> of the unit picker, by the case page's own macro."""
+    return Markup(get_template_attribute("cases/unit_optgroup.html", "unit_optgroup")(group, units, selected))
+
+
 def _unit_form(detail: queries.CaseDetail, *, formdata) -> AddUnitForm:
     groups = queries.units_by_organisation(
         get_session(), exclude_organisation_ids={o.id for o in detail.organisations}
     )
     form = AddUnitForm(formdata=formdata, prefix="unit", version=detail.case.version)
-    form.set_unit_groups(groups)
+    form.set_unit_groups(groups, for_validation=formdata is not None)
     return form
 
 

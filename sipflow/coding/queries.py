@@ -9,10 +9,12 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from sqlalchemy import Integer, bindparam, or_
+from sqlalchemy.engine import Row
 from sqlmodel import Session, select
 
 from sipflow.coding.models import CodeAssignment, CodeDefinition, CodeRecord
 from sipflow.coding.rules import DISTANCE_KIND, SIP_KIND, Catalogue, UnitFacts
+from sipflow.db import column_rows
 from sipflow.people.models import Organisation, Unit
 
 # Pages of the administration lists.
@@ -46,8 +48,9 @@ def _catalogue_query(unit_clause):
 # expanding bind parameter.
 _CATALOGUE_OF_EVERY_UNIT = _catalogue_query(CodeAssignment.unit_id.is_not(None))
 _CATALOGUE_OF_UNITS = _catalogue_query(CodeAssignment.unit_id.in_(bindparam("unit_ids", expanding=True)))
+# The records' columns, not CodeRecord objects: the case page shows them and never changes them.
 _CASE_RECORDS = (
-    select(CodeRecord, Unit.name)
+    select(*CodeRecord.__table__.c, Unit.name.label("unit_name"))
     .join(Unit, Unit.id == CodeRecord.unit_id)
     .where(CodeRecord.case_id == bindparam("case_id", type_=Integer))
     .order_by(CodeRecord.held_on, CodeRecord.meeting_id, CodeRecord.id)
@@ -62,7 +65,7 @@ def load_catalogue(session: Session, unit_ids: Collection[int] | None = None) ->
     if unit_ids is None:
         rows = session.exec(_CATALOGUE_OF_EVERY_UNIT).all()
     else:
-        rows = session.exec(_CATALOGUE_OF_UNITS, params={"unit_ids": list(unit_ids) or [-1]}).all()
+        rows = column_rows(session, _CATALOGUE_OF_UNITS, {"unit_ids": list(unit_ids) or [-1]})
     by_unit, by_kind, distance = {}, {}, []
     for code, kind, unit_id, organisation_kind in rows:
         if kind == DISTANCE_KIND:
@@ -87,9 +90,12 @@ def unit_facts(session: Session, unit_ids: Collection[int]) -> dict[int, UnitFac
     return {row[0]: UnitFacts(row[0], row[1], row[2], bool(row[3])) for row in rows}
 
 
-def case_records(session: Session, case_id: int) -> list[tuple[CodeRecord, str]]:
-    """Every code record of one case (records and reversals) with its unit's name, by meeting and id."""
-    return list(session.exec(_CASE_RECORDS, params={"case_id": case_id}).all())
+def case_records(session: Session, case_id: int) -> list[tuple[Row, str]]:
+    """Every code record of one case (records and reversals, their columns by name) with its unit's name.
+
+    By meeting and id.
+    """
+    return [(row, row.unit_name) for row in column_rows(session, _CASE_RECORDS, {"case_id": case_id})]
 
 
 def meeting_standing_records(session: Session, meeting_id: int) -> list[CodeRecord]:

@@ -6,14 +6,15 @@ from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
 from sqlalchemy import Integer, bindparam
+from sqlalchemy.engine import Row
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
 from sipflow.cases.models import Participant, SipCase
+from sipflow.db import column_rows
 from sipflow.meetings.models import Attendance, Invitation, Meeting, MeetingDecision
 from sipflow.meetings.outcome import Owner, meeting_labels, owner_key
 from sipflow.meetings.services import invitee_address
-from sipflow.notifications.models import OutboxMessage
 from sipflow.notifications.outbox import delivery_status
 from sipflow.people.models import Organisation, Person, Unit, User
 
@@ -25,9 +26,11 @@ _CONTACT = aliased(User)
 class InvitationRow:
     """One invitee of a meeting, as the meeting page and the case page list them."""
 
-    invitation: Invitation
+    # The invitation's columns and `active` by name (a Core row: the pages show it, never change it).
+    invitation: Row
     label: str
-    delivery: OutboxMessage | None
+    # The newest e-mail's id, status and sent_at (notifications.outbox.delivery_status).
+    delivery: Row | None
 
 
 def _participant_rows(session: Session, case: SipCase):
@@ -120,8 +123,10 @@ def invitee_choices(
 
 # The case page's meeting reads, built once with bind parameters (building and keying them per request cost
 # more than running them).
+# Columns, not Invitation objects (whether each still stands by the model's own expression): loading them
+# as objects cost more than the statement.
 _INVITATIONS_OF_MEETINGS = (
-    select(Invitation)
+    select(*Invitation.__table__.c, Invitation.active.label("active"))
     .where(Invitation.meeting_id.in_(bindparam("meeting_ids", expanding=True)))
     .order_by(Invitation.id)
 )
@@ -130,8 +135,9 @@ _MEETINGS_OF_CASE = (
     .where(Meeting.case_id == bindparam("case_id", type_=Integer))
     .order_by(Meeting.starts_at, Meeting.id)
 )
+# The three values the page shows, not the rows as objects.
 _ATTENDANCE_OF_MEETINGS = (
-    select(Attendance)
+    select(Attendance.meeting_id, Attendance.participant_id, Attendance.mode)
     .where(Attendance.meeting_id.in_(bindparam("meeting_ids", expanding=True)))
     .order_by(Attendance.participant_id)
 )
@@ -147,7 +153,7 @@ def invitation_rows(
     rows: dict[int, list[InvitationRow]] = {meeting.id: [] for meeting in meetings}
     if not rows:
         return rows
-    invitations = session.exec(_INVITATIONS_OF_MEETINGS, params={"meeting_ids": list(rows)}).all()
+    invitations = column_rows(session, _INVITATIONS_OF_MEETINGS, {"meeting_ids": list(rows)})
     if not invitations:
         return rows
     if labels is None:
@@ -187,10 +193,10 @@ def case_meetings(
     labels_by_meeting = meeting_labels(meetings)
     views = {m.id: MeetingView(m, labels_by_meeting[m.id]) for m in meetings}
     if views:
-        for attendance in session.exec(_ATTENDANCE_OF_MEETINGS, params={"meeting_ids": list(views)}).all():
-            views[attendance.meeting_id].attendance.append(
-                (participant_names.get(attendance.participant_id, "?"), attendance.mode)
-            )
+        for meeting_id, participant_id, mode in column_rows(
+            session, _ATTENDANCE_OF_MEETINGS, {"meeting_ids": list(views)}
+        ):
+            views[meeting_id].attendance.append((participant_names.get(participant_id, "?"), mode))
         for meeting_id, rows in invitation_rows(session, case, list(meetings), labels=labels).items():
             views[meeting_id].invitations = rows
     return list(views.values())

@@ -19,6 +19,7 @@ from sqlmodel import Session, select
 
 from sipflow.cases.models import SipCase
 from sipflow.cases.services import actor_organisation_id, step_participants
+from sipflow.db import column_rows
 from sipflow.people.models import User
 from sipflow.plans.content import plan_content
 from sipflow.plans.models import PlanApproval, PlanVersion
@@ -170,7 +171,7 @@ def _version_summaries_statement():
 
 def version_summaries(session: Session, case: SipCase) -> list[VersionSummary]:
     """The case's versions, newest first, without content or PDF (bounded: MAX_VERSIONS_LISTED)."""
-    rows = session.exec(_version_summaries_statement(), params={"case_id": case.id}).all()
+    rows = column_rows(session, _version_summaries_statement(), {"case_id": case.id})
     return [VersionSummary(*row) for row in rows]
 
 

@@ -28,6 +28,7 @@ from sqlmodel import Session, select
 from sipflow.cases.models import Participant, SipCase
 from sipflow.clock import to_local
 from sipflow.consent.models import Consent, ConsentOrganisation
+from sipflow.db import column_rows
 from sipflow.people.models import Person, Unit, User
 from sipflow.security import audit
 
@@ -128,7 +129,7 @@ def may_change_person(session: Session, user: User | None, person: Person, *, no
     if not may_see_cases(user) or person.id is None:
         return False
     params = {"person_id": person.id, "unit_id": user.unit_id, "today": to_local(now).date()}
-    return bool(session.execute(_MAY_CHANGE_PERSON, params).scalar())
+    return bool(column_rows(session, _MAY_CHANGE_PERSON, params)[0][0])
 
 
 def can_view_case(session: Session, user: User | None, case: SipCase, *, now: datetime) -> bool:

@@ -9,7 +9,7 @@ from sipflow.clock import now_utc
 from sipflow.db import get_session
 from sipflow.security import access
 from sipflow.todo import queries
-from sipflow.web import current_actor, current_locale, workflow_registry
+from sipflow.web import current_actor, current_locale, hold_actor_unit, workflow_registry
 
 bp = Blueprint("todo", __name__)
 
@@ -21,6 +21,8 @@ def index():
     user = current_actor()
     if not access.may_see_cases(user):
         return render_template("cases/no_access.html", page_url=url_for("todo.index"))
+    # Each section and the page header ask for the user's unit: read once (was five statements).
+    hold_actor_unit(get_session(), user)
     sections = queries.todo(get_session(), workflow_registry(), user, locale=current_locale(), now=now_utc())
     return render_template("todo/index.html", sections=sections, now=now_utc())
 
@@ -34,6 +36,7 @@ def more(section: str):
     user = current_actor()
     if not access.may_see_cases(user):
         return render_template("cases/no_access.html", page_url=url_for("todo.index"))
+    hold_actor_unit(get_session(), user)
     found = queries.section(
         get_session(),
         workflow_registry(),

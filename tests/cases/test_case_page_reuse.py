@@ -1,0 +1,89 @@
+"""What the case page renders once per process and reuses (the unit picker's organisations, a step's
+reason field) follows the directory and the form, and column reads see the transaction's own writes."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from flask import render_template_string
+from sqlmodel import select
+from webkit import fill, forms_of, login, text_of, without_tokens
+
+from sipflow.cases import views
+from sipflow.db import column_rows
+from sipflow.people.models import Unit
+
+
+@pytest.fixture
+def as_region(client, parties):
+    assert login(client, parties.region_user.username).status_code == 302
+    return client
+
+
+def _unit_picker(html: str) -> str:
+    return re.search(r'<select id="unit-unit_id".*?</select>', html, re.S).group(0)
+
+
+def test_a_unit_renamed_or_added_shows_on_the_next_case_page(as_region, create_case, make_unit, db_session):
+    case = create_case()
+    url = f"/cases/{case.uid}"
+    added = make_unit("municipality", "Ljungby kommun", unit_name="Hemtjänst Ljungby")
+    assert ">Hemtjänst Ljungby</option>" in _unit_picker(text_of(as_region.get(url)))
+    db_session.get(Unit, added.id).name = "Hemtjänst Ljungby norra"
+    db_session.commit()
+    picker = _unit_picker(text_of(as_region.get(url)))
+    assert ">Hemtjänst Ljungby norra</option>" in picker
+    assert ">Hemtjänst Ljungby</option>" not in picker
+    other = make_unit("municipality", "Markaryds kommun", unit_name="Hemtjänst Markaryd")
+    picker = _unit_picker(text_of(as_region.get(url)))
+    assert f'<option value="{other.id}">Hemtjänst Markaryd</option>' in picker
+
+
+def test_a_refused_unit_form_keeps_the_unit_chosen(as_region, create_case, make_unit):
+    case = create_case()
+    url = f"/cases/{case.uid}"
+    chosen = make_unit("municipality", "Älmhults kommun", unit_name="Hemtjänst Älmhult")
+    form = forms_of(text_of(as_region.get(url)))[f"{url}/participants/unit"]
+    refused = as_region.post(
+        f"{url}/participants/unit", data=fill(form, **{"unit-unit_id": str(chosen.id), "unit-version": "0"})
+    )
+    assert refused.status_code in (400, 409)
+    picker = _unit_picker(text_of(refused))
+    assert f'<option value="{chosen.id}" selected>Hemtjänst Älmhult</option>' in picker
+    # The next fresh page chooses nothing.
+    assert " selected>" not in _unit_picker(text_of(as_region.get(url)))
+
+
+@pytest.mark.parametrize("lang", ["sv", "en"])
+def test_reused_parts_are_what_the_templates_write(as_region, create_case, monkeypatch, lang):
+    case = create_case()
+    url = f"/cases/{case.uid}?lang={lang}"
+    as_region.get(url)  # fills what is reused
+    reused = without_tokens(text_of(as_region.get(url)))
+    assert '-reason"' in reused  # a step with a reason: its field is among the reused
+    monkeypatch.setattr(views, "_FIXED_WHEN_FRESH", {})
+    monkeypatch.setattr(views, "_fixed_html", {})
+    views._unit_optgroup.cache_clear()
+    monkeypatch.setattr(views, "_translated_labels", lambda variables, locale: {})
+    assert reused == without_tokens(text_of(as_region.get(url)))
+
+
+def test_column_rows_see_what_the_transaction_wrote(db_session, make_unit):
+    unit = make_unit("municipality", "Tingsryds kommun", unit_name="Hemtjänst Tingsryd")
+    db_session.get(Unit, unit.id).name = "Hemtjänst Tingsryd (ändrad)"  # pending, not flushed
+    rows = column_rows(db_session, select(Unit.name).where(Unit.id == unit.id))
+    assert [tuple(row) for row in rows] == [("Hemtjänst Tingsryd (ändrad)",)]
+    db_session.rollback()
+
+
+def test_texts_kept_per_catalogue_follow_the_page_language(app):
+    template = '{{ _("Reminders") }} {{ _("100%% sure") }} {{ _("%(n)s left", n="<3") }}'
+    for lang, expected in [
+        ("sv", "Påminnelser 100% sure &lt;3 left"),
+        ("en", "Reminders 100% sure &lt;3 left"),
+        ("sv", "Påminnelser 100% sure &lt;3 left"),
+    ]:
+        for _ in range(2):  # the second render takes the kept texts
+            with app.test_request_context(f"/?lang={lang}"):
+                assert render_template_string(template) == expected

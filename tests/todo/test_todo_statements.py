@@ -1,0 +1,29 @@
+"""Att göra reads the user's unit once per page, whichever sections ask for it."""
+
+from __future__ import annotations
+
+import pytest
+import support
+from webkit import login
+
+# Login's user, the user's unit with its organisation (held for the request), one statement per section
+# (deadlines, follow-ups, invitations, efforts). Each section read the unit again before (11 in all).
+TODO_PAGE_STATEMENTS = 6
+
+
+@pytest.fixture
+def as_region(client, parties):
+    assert login(client, parties.region_user.username).status_code == 302
+    return client
+
+
+@pytest.mark.parametrize("path", ["/", "/todo/deadlines"])
+def test_att_gora_reads_the_users_unit_once(as_region, app, create_case, path):
+    create_case()
+    engine = app.extensions["sipflow.engine"]
+    as_region.get(path)
+    with support.statements(engine) as seen:
+        assert as_region.get(path).status_code == 200
+    units = [s for s in seen if s.lstrip().startswith("SELECT unit.id")]
+    assert len(units) <= 1, units
+    assert len(seen) <= TODO_PAGE_STATEMENTS, seen
