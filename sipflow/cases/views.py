@@ -24,7 +24,7 @@ from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from sqlmodel import select
 
 from sipflow.cases import queries, services
@@ -401,7 +401,8 @@ def _translated_labels(variables: dict, locale: str) -> dict:
             continue
         if not all(isinstance(label, LazyString) for label in value.values()):
             continue
-        resolved = {key: Markup(str(label)) for key, label in value.items()}
+        # Escaped as the template would escape the lazy string: Markup(str(...)) would trust the text.
+        resolved = {key: escape(str(label)) for key, label in value.items()}
         _TRANSLATED_LABELS[locale, name] = (value, resolved)
         translated[name] = resolved
     return translated
