@@ -55,6 +55,16 @@ def _unit_or_404(unit_id: int) -> Unit:
     return unit
 
 
+# The form fields each service takes by the same name, creating or editing (the key is set once, at creation).
+ORGANISATION_FIELDS = ("name", "kind", "county_code", "municipality_code")
+UNIT_FIELDS = ("name", "kind", "is_health_care", "email", "hsa_id")
+
+
+def _values(form, names: tuple[str, ...]) -> dict:
+    """The data of form's fields names, by name."""
+    return {name: form[name].data for name in names}
+
+
 # --- Organisations -----------------------------------------------------------------------------------------
 
 
@@ -103,14 +113,7 @@ def organisation_new():
         form,
         errors,
         lambda db, actor, now: directory.create_organisation(
-            db,
-            actor,
-            key=form.key.data,
-            name=form.name.data,
-            kind=form.kind.data,
-            county_code=form.county_code.data,
-            municipality_code=form.municipality_code.data,
-            now=now,
+            db, actor, key=form.key.data, **_values(form, ORGANISATION_FIELDS), now=now
         ),
     )
     if not ok:
@@ -131,14 +134,7 @@ def organisation_edit(organisation_id: int):
         form,
         errors,
         lambda db, actor, now: directory.edit_organisation(
-            db,
-            actor,
-            organisation,
-            name=form.name.data,
-            kind=form.kind.data,
-            county_code=form.county_code.data,
-            municipality_code=form.municipality_code.data,
-            now=now,
+            db, actor, organisation, **_values(form, ORGANISATION_FIELDS), now=now
         ),
     )
     if not ok:
@@ -237,11 +233,7 @@ def unit_new():
             actor,
             _chosen_organisation(db, form.organisation_id.data),
             key=form.key.data,
-            name=form.name.data,
-            kind=form.kind.data,
-            is_health_care=form.is_health_care.data,
-            email=form.email.data,
-            hsa_id=form.hsa_id.data,
+            **_values(form, UNIT_FIELDS),
             now=now,
         ),
     )
@@ -261,17 +253,7 @@ def unit_edit(unit_id: int):
     ok, changed = _submit(
         form,
         errors,
-        lambda db, actor, now: directory.edit_unit(
-            db,
-            actor,
-            unit,
-            name=form.name.data,
-            kind=form.kind.data,
-            is_health_care=form.is_health_care.data,
-            email=form.email.data,
-            hsa_id=form.hsa_id.data,
-            now=now,
-        ),
+        lambda db, actor, now: directory.edit_unit(db, actor, unit, **_values(form, UNIT_FIELDS), now=now),
     )
     if not ok:
         return _unit_form_page(form, unit, errors, 400)
