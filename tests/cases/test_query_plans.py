@@ -69,12 +69,12 @@ def test_the_access_rule_for_one_case_searches_participants_by_case_and_organisa
         assert "ix_participant_case_id_organisation_id" in plan, plan
 
 
-@pytest.mark.parametrize("page", ["first", "after", "before"])
-def test_a_mina_sip_page_walks_its_organisations_candidates_without_sorting(
-    analysed, db_session, parties, now, page, engine
-):
-    # Most cases in another state, so that the state is what makes one index better than the other (with
-    # every case in the one state PostgreSQL may as well filter the older index's rows).
+def _all_but_the_newest_invited(engine, analysed) -> Cursor:
+    """Every case but the newest moved to `invited`, statistics taken again; a cursor at the newest.
+
+    Most cases in another state, so that the state is what makes one index better than the other (with
+    every case in the one state PostgreSQL may as well filter the older index's rows).
+    """
     with engine.begin() as connection:
         others = [case.id for case in analysed[1:]]
         for table in ("sipcase", "case_visibility"):
@@ -84,7 +84,14 @@ def test_a_mina_sip_page_walks_its_organisations_candidates_without_sorting(
             )
         connection.exec_driver_sql("ANALYZE")
     last = analysed[0]
-    cursor = Cursor(2, last.updated_at, last.id)
+    return Cursor(2, last.updated_at, last.id)
+
+
+@pytest.mark.parametrize("page", ["first", "after", "before"])
+def test_a_mina_sip_page_walks_its_organisations_candidates_without_sorting(
+    analysed, db_session, parties, now, page, engine
+):
+    cursor = _all_but_the_newest_invited(engine, analysed)
     plan = plan_of(
         db_session,
         visible_page_query(
@@ -149,18 +156,7 @@ def test_a_filtered_mina_sip_page_keeps_the_keyset_walk(analysed, db_session, pa
 def test_mina_sip_filtered_by_state_reads_only_that_states_candidates(
     analysed, db_session, parties, now, page, engine
 ):
-    # Most cases in another state, so that the state is what makes one index better than the other (with
-    # every case in the one state PostgreSQL may as well filter the older index's rows).
-    with engine.begin() as connection:
-        others = [case.id for case in analysed[1:]]
-        for table in ("sipcase", "case_visibility"):
-            key = "id" if table == "sipcase" else "case_id"
-            connection.execute(
-                text(f"UPDATE {table} SET state = 'invited' WHERE {key} IN ({','.join(map(str, others))})")
-            )
-        connection.exec_driver_sql("ANALYZE")
-    last = analysed[0]
-    cursor = Cursor(2, last.updated_at, last.id)
+    cursor = _all_but_the_newest_invited(engine, analysed)
     plan = plan_of(
         db_session,
         visible_page_query(
