@@ -24,7 +24,7 @@ from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError
-from markupsafe import Markup, escape
+from markupsafe import Markup
 from sqlmodel import select
 
 from sipflow.cases import queries, services
@@ -368,7 +368,6 @@ _fixed_html: dict[tuple, Markup] = {}
 
 def _fixed_fields(form, locale: str) -> dict[str, Markup]:
     """The HTML of the fresh form's fields listed in _FIXED_WHEN_FRESH, by field name."""
-    render_field = get_template_attribute("macros.html", "render_field")
     fields = {}
     for name in _FIXED_WHEN_FRESH.get(type(form), ()):
         if form[name].data != form[name].default:
@@ -376,6 +375,7 @@ def _fixed_fields(form, locale: str) -> dict[str, Markup]:
         key = (type(form), form._prefix, name, locale)
         html = _fixed_html.get(key)
         if html is None:
+            render_field = get_template_attribute("macros.html", "render_field")
             html = _fixed_html[key] = Markup(render_field(form[name]))
         fields[name] = html
     return fields
@@ -401,8 +401,8 @@ def _translated_labels(variables: dict, locale: str) -> dict:
             continue
         if not all(isinstance(label, LazyString) for label in value.values()):
             continue
-        # Escaped as the template would escape the lazy string: Markup(str(...)) would trust the text.
-        resolved = {key: escape(str(label)) for key, label in value.items()}
+        # As Jinja showed the lazy label: flask-babel's LazyString.__html__ hands its text over as markup.
+        resolved = {key: Markup(str(label)) for key, label in value.items()}
         _TRANSLATED_LABELS[locale, name] = (value, resolved)
         translated[name] = resolved
     return translated
