@@ -39,6 +39,14 @@ class Consent(SQLModel, table=True):
             or_(cls.valid_until.is_(None), cls.valid_until >= today),
         )
 
+    def is_in_force(self, today: date) -> bool:
+        """`in_force` asked of this row in Python (a consent the step holds); keep the two alike."""
+        return (
+            self.decision == "given"
+            and self.withdrawn_at is None
+            and (self.valid_until is None or self.valid_until >= today)
+        )
+
 
 class ConsentOrganisation(SQLModel, table=True):
     """An organisation that a consent lets take part and share information."""

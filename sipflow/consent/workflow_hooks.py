@@ -11,6 +11,9 @@ from sipflow.consent.models import Consent
 from sipflow.workflow.context import TransitionContext
 from sipflow.workflow.registry import register_effect, register_guard, register_input
 
+# ctx.memo key of the consents the step's own consent form recorded.
+RECORDED_CONSENTS = "recorded_consents"
+
 
 def _consents_in_force(ctx: TransitionContext) -> list[Consent]:
     if "consents" not in ctx.memo:
@@ -18,18 +21,33 @@ def _consents_in_force(ctx: TransitionContext) -> list[Consent]:
     return ctx.memo["consents"]
 
 
+def _recorded_in_force(ctx: TransitionContext) -> list[Consent]:
+    """The consents this step recorded that are in force: a subset of the case's, known without a read."""
+    today = to_local(ctx.now).date()
+    return [c for c in ctx.memo.get(RECORDED_CONSENTS, ()) if c.is_in_force(today)]
+
+
 def consent_valid(ctx: TransitionContext) -> bool:
     """A valid consent exists: nothing is sent or shared without one."""
-    return bool(_consents_in_force(ctx))
+    # A consent just recorded and in force answers yes: the older ones can only add to it.
+    return bool(_recorded_in_force(ctx)) or bool(_consents_in_force(ctx))
+
+
+def _guardians_satisfied(consents: list[Consent], guardian_ids: set[int]) -> bool:
+    guardian_consents = [c for c in consents if c.given_by == "guardian"]
+    if not guardian_ids:
+        return bool(guardian_consents)
+    return guardian_ids <= {c.given_by_participant_id for c in guardian_consents}
 
 
 def guardians_consented(ctx: TransitionContext) -> bool:
     """Every guardian taking part has consented (or, with none registered, at least one guardian has)."""
-    guardian_consents = [c for c in _consents_in_force(ctx) if c.given_by == "guardian"]
     guardian_ids = {p.id for p in step_participants(ctx) if p.kind == "guardian"}
-    if not guardian_ids:
-        return bool(guardian_consents)
-    return guardian_ids <= {c.given_by_participant_id for c in guardian_consents}
+    # What this step recorded may cover every guardian on its own (more consents cannot undo that); only
+    # when it does not are the case's consents in force read.
+    return _guardians_satisfied(_recorded_in_force(ctx), guardian_ids) or _guardians_satisfied(
+        _consents_in_force(ctx), guardian_ids
+    )
 
 
 def apply_consent(ctx: TransitionContext) -> None:
@@ -38,6 +56,7 @@ def apply_consent(ctx: TransitionContext) -> None:
         ctx.session, ctx.case, ctx.actor, ctx.data, now=ctx.now, participants=step_participants(ctx)
     )
     ctx.details["consent_id"] = consents[-1].id
+    ctx.memo[RECORDED_CONSENTS] = consents
 
 
 def apply_consent_declined(ctx: TransitionContext) -> None:

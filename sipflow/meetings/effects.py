@@ -11,6 +11,7 @@ from datetime import date, timedelta
 from sipflow.cases.services import step_participants
 from sipflow.meetings.models import HELD, Attendance, Meeting, MeetingDecision
 from sipflow.meetings.outcome import (
+    CASE_MEETINGS,
     HELD_MEETING,
     MODE_OF_CLASSIFICATION,
     RECORDED_DECISIONS,
@@ -57,7 +58,8 @@ def mark_meeting_held(ctx: TransitionContext) -> None:
     if meeting is None:
         meeting = Meeting(
             case_id=ctx.case.id,
-            kind=meeting_kind(ctx.session, ctx.case),
+            # The case's meetings as the outcome input read them, when it did (none is written in between).
+            kind=meeting_kind(ctx.session, ctx.case, ctx.memo.get(CASE_MEETINGS)),
             mode=ctx.data.get("mode") or "on_site",
             starts_at=held_at,
             ends_at=held_at + timedelta(hours=1),

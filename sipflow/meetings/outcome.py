@@ -26,6 +26,9 @@ CARER_KIND = "narstaende"
 RECORDED_DECISIONS = "meeting_decisions"
 # The memo key under which mark_meeting_held leaves the meeting it recorded, for the effects after it.
 HELD_MEETING = "held_meeting"
+# The memo key under which the outcome input leaves every meeting of the case when it read them (no meeting
+# named), so mark_meeting_held tells a first meeting from a follow-up without reading them again.
+CASE_MEETINGS = "case_meetings"
 
 
 def classify(modes: Iterable[str]) -> str | None:

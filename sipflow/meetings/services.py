@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -107,8 +108,13 @@ def _require_planned(meeting: Meeting) -> None:
         raise MeetingClosed(_l("The meeting is cancelled or already held; it cannot be changed."))
 
 
-def meeting_kind(session: Session, case: SipCase) -> str:
-    """'first' until a meeting of the case has been held, then 'follow_up'."""
+def meeting_kind(session: Session, case: SipCase, meetings: Sequence[Meeting] | None = None) -> str:
+    """'first' until a meeting of the case has been held, then 'follow_up'.
+
+    meetings: every meeting of the case, when the caller has read them already (then nothing is read).
+    """
+    if meetings is not None:
+        return "follow_up" if any(m.status == HELD for m in meetings) else "first"
     held = session.exec(select(Meeting.id).where(Meeting.case_id == case.id, Meeting.status == HELD)).first()
     return "first" if held is None else "follow_up"
 

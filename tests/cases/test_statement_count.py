@@ -32,8 +32,10 @@ from sipflow.cases.scripted import scripted_input
 # start_preparation) with the participants the step read, and writes its new rows in one INSERT; the plan
 # version reuses the guards' plan, goals and efforts and the step's participants; efforts from decisions
 # and code records go in one INSERT each; establish_plan's follow-up day is written by the claim.
+# Branch h25: give_consent's guard asks the consent it just recorded, not the database (6); follow_up tells
+# its unbooked meeting's kind from the meetings its input read (17).
 CEILINGS = {
-    "give_consent": 7,
+    "give_consent": 6,
     # + the preparation's own goals into the plan draft (find the plan, start it, add the goal).
     "start_preparation": 8,
     "send_kallelse": 13,
@@ -43,7 +45,7 @@ CEILINGS = {
     # (+1: in whole-suite runs, never when this file runs alone, revise_plan sent one statement more; most
     # likely a row the identity map, which holds unchanged rows weakly, had let go. Not pinned down.)
     "establish_plan": 20,
-    "follow_up": 19,
+    "follow_up": 17,
     # As establish_plan (the person's row may still be in the session's identity map, or not), + the new
     # follow-up deadline's reminders (one INSERT: a deadline's reminders name it, so a revised plan keeping
     # its follow-up day is reminded again).

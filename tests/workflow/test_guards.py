@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+import support
 from flowkit import (
     NOW,
     REGISTRY,
@@ -202,6 +203,85 @@ def test_guardians_consented_needs_every_guardian(db_session, registry, cast, wo
     fire(db_session, case, transition.trigger, "initiator", cast, now=NOW, data=data)
     consents = db_session.exec(select(Consent).where(Consent.case_id == case.id)).all()
     assert {c.given_by_participant_id for c in consents} == {first, second}
+
+
+def _two_guardians(db_session, registry, case):
+    for name in ("Vårdnadshavare Ett", "Vårdnadshavare Två"):
+        services.add_private_participant(
+            db_session,
+            registry,
+            case,
+            kind="guardian",
+            name=name,
+            relation="förälder",
+            email=None,
+            phone=None,
+            now=NOW,
+        )
+    db_session.commit()
+
+
+def _consent_reads(statements: list[str]) -> list[str]:
+    return [s for s in statements if s.lstrip().upper().startswith("SELECT CONSENT.")]
+
+
+@pytest.mark.parametrize(("workflow", "state", "transition"), GUARDIANS)
+def test_guardians_consented_by_the_step_alone_reads_no_consents(
+    db_session, registry, cast, workflow, state, transition
+):
+    case = walk_to(db_session, cast, workflow, state)
+    _two_guardians(db_session, registry, case)
+    data = valid_input(db_session, case, transition, cast, NOW)
+    with support.statements(db_session.get_bind()) as seen:
+        fire(db_session, case, transition.trigger, "initiator", cast, now=NOW, data=data)
+    assert _consent_reads(seen) == []
+
+
+@pytest.mark.parametrize(("workflow", "state", "transition"), GUARDIANS)
+def test_guardians_consented_counts_an_earlier_guardians_consent_in_force(
+    db_session, registry, cast, workflow, state, transition
+):
+    # The shortcut must not apply: the step records one guardian, the other consented before.
+    case = walk_to(db_session, cast, workflow, state)
+    _two_guardians(db_session, registry, case)
+    data = valid_input(db_session, case, transition, cast, NOW)
+    first, second = data["guardian_participant_ids"]
+    db_session.add(
+        Consent(
+            case_id=case.id,
+            decision="given",
+            given_by="guardian",
+            given_by_participant_id=first,
+            form="written",
+            recorded_at=NOW - timedelta(days=1),
+            recorded_by_user_id=cast.user(db_session, "initiator").id,
+        )
+    )
+    db_session.commit()
+    with support.statements(db_session.get_bind()) as seen:
+        fire(
+            db_session,
+            case,
+            transition.trigger,
+            "initiator",
+            cast,
+            now=NOW,
+            data={**data, "guardian_participant_ids": [second]},
+        )
+    assert len(_consent_reads(seen)) == 1
+    assert case.state == transition.dest
+
+
+def test_consent_valid_reads_no_consents_when_the_step_records_one(db_session, cast):
+    workflow = REGISTRY.latest("sip")
+    case = walk_to(db_session, cast, workflow, workflow.initial)
+    transition = workflow.transition(case.state, "give_consent")
+    assert tuple(transition.conditions) == ("consent_valid",)
+    data = valid_input(db_session, case, transition, cast, NOW)
+    with support.statements(db_session.get_bind()) as seen:
+        fire(db_session, case, "give_consent", "initiator", cast, now=NOW, data=data)
+    assert _consent_reads(seen) == []
+    assert case.state == transition.dest
 
 
 # two_organisations, school_participates, child_view_recorded ------------------------------------------
