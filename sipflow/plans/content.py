@@ -57,11 +57,12 @@ def plan_content(
     *,
     items: tuple[list[PlanGoal], list[PlanEffort]] | None = None,
     participants: list[Participant] | None = None,
+    person: Person | None = None,
 ) -> dict:
     """The whole plan of case as a JSON-ready dict (without version number and approvals).
 
-    items (goals, efforts in their order), participants (the active ones by id): when the caller holds
-    them already (a step freezing a version does), they are not read again.
+    items (goals, efforts in their order), participants (the active ones by id), person (the case's): when
+    the caller holds them already (a step freezing a version does), they are not read again.
     """
     if items is None:
         goals, efforts, contacts = plan_items(session, plan)
@@ -79,7 +80,8 @@ def plan_content(
     organisation_ids |= {c.organisation_id for c in contacts}
     unit_ids = {e.unit_id for e in efforts if e.unit_id} | {p.unit_id for p in participants if p.unit_id}
     organisations, units = _names(session, organisation_ids, unit_ids)
-    person = session.get(Person, case.person_id)
+    if person is None:
+        person = session.get(Person, case.person_id)
     huvudansvarig = next((p for p in participants if p.role == "huvudansvarig" and p.organisation_id), None)
     return {
         "format": CONTENT_FORMAT,

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from sipflow.people.models import Person
 from sipflow.plans.editor import is_child, local_today
-from sipflow.plans.services import step_plan_items
+from sipflow.plans.services import step_person, step_plan_items
 from sipflow.workflow.context import TransitionContext
 from sipflow.workflow.registry import register_guard
 
@@ -55,9 +54,7 @@ def plan_follow_up_ahead(ctx: TransitionContext) -> bool:
 
 def plan_child_view_or_reason(ctx: TransitionContext) -> bool:
     """For a person under 18: the child's own view is recorded, or why it is missing."""
-    if "person" not in ctx.memo:
-        ctx.memo["person"] = ctx.session.get(Person, ctx.case.person_id)
-    if not is_child(ctx.memo["person"], local_today(ctx.now)):
+    if not is_child(step_person(ctx), local_today(ctx.now)):
         return True
     plan = _plan(ctx)[0]
     return bool((ctx.case.child_view or "").strip()) or bool(

@@ -2,14 +2,45 @@
 
 from __future__ import annotations
 
+from sqlalchemy import Integer, bindparam, func
 from sqlmodel import Session, select
 
 from sipflow.cases.models import SipCase
-from sipflow.plans.models import Plan, PlanEffort, PlanGoal
+from sipflow.people.models import Person
+from sipflow.plans.models import Plan, PlanEffort, PlanGoal, PlanVersion
 from sipflow.workflow.context import TransitionContext
 
 # ctx.memo key of the step's (plan, goals, efforts): read once, shared by the plan guards and the freeze.
 STEP_PLAN_ITEMS = "plan_items"
+# ctx.memo keys of the step's person and of the case's last plan version number (0: none yet).
+STEP_PERSON = "person"
+LAST_VERSION_NUMBER = "last_version_number"
+
+# The case's person and its last plan version number, in one statement built once: a plan step's guard
+# needs the person (a child's view), its freeze the person (the content prints the name) and the number.
+_PERSON_AND_LAST_NUMBER = select(
+    Person,
+    select(func.max(PlanVersion.number))
+    .where(PlanVersion.case_id == bindparam("case_id", type_=Integer))
+    .scalar_subquery(),
+).where(Person.id == bindparam("person_id", type_=Integer))
+
+
+def person_and_last_version_number(session: Session, case: SipCase) -> tuple[Person, int]:
+    """The case's person and the number of its newest plan version (0 before the first), one statement."""
+    person, last = session.execute(
+        _PERSON_AND_LAST_NUMBER, {"person_id": case.person_id, "case_id": case.id}
+    ).one()
+    return person, last or 0
+
+
+def step_person(ctx: TransitionContext) -> Person:
+    """The case's person, read once per step together with the case's last plan version number."""
+    if STEP_PERSON not in ctx.memo:
+        ctx.memo[STEP_PERSON], ctx.memo[LAST_VERSION_NUMBER] = person_and_last_version_number(
+            ctx.session, ctx.case
+        )
+    return ctx.memo[STEP_PERSON]
 
 
 def find_plan(session: Session, case: SipCase) -> Plan | None:

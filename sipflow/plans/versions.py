@@ -14,17 +14,23 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Integer, bindparam, func
+from sqlalchemy import Integer, bindparam
 from sqlmodel import Session, select
 
 from sipflow.cases.models import SipCase
 from sipflow.cases.services import actor_organisation_id, step_participants
 from sipflow.db import column_rows
-from sipflow.people.models import User
+from sipflow.people.models import Person, User
 from sipflow.plans.content import plan_content
 from sipflow.plans.models import PlanApproval, PlanVersion
 from sipflow.plans.pdf import render_plan_pdf
-from sipflow.plans.services import step_plan_items, working_plan
+from sipflow.plans.services import (
+    LAST_VERSION_NUMBER,
+    person_and_last_version_number,
+    step_person,
+    step_plan_items,
+    working_plan,
+)
 from sipflow.retention.anonymise import register_case_scrubber
 from sipflow.workflow.context import TransitionContext
 from sipflow.workflow.registry import register_effect
@@ -78,21 +84,27 @@ def freeze_version(
     approvals: Iterable[dict] = (),
     step_items: tuple | None = None,
     participants: list | None = None,
+    person: Person | None = None,
+    last_number: int | None = None,
 ) -> PlanVersion:
     """Freeze the case's working plan as its next version: content, PDF and the PDF's SHA-256.
 
     approvals: approvals recorded in the same step (each {participant_id, method, approved_at}), which the
     version's approvals table then shows; normally none, and later approvals never change stored bytes.
-    step_items (plan, goals, efforts), participants: what the step has read already (not read again).
+    step_items (plan, goals, efforts), participants, person and last_number (the case's newest version
+    number, 0 before the first): what the step has read already (not read again).
     """
+    if person is None or last_number is None:
+        person, last_number = person_and_last_version_number(session, case)
+    number = last_number + 1
     if step_items is not None and step_items[0] is not None:
         plan, goals, efforts = step_items
-        content = plan_content(session, case, plan, items=(goals, efforts), participants=participants)
+        content = plan_content(
+            session, case, plan, items=(goals, efforts), participants=participants, person=person
+        )
     else:
         plan = working_plan(session, case)
-        content = plan_content(session, case, plan, participants=participants)
-    previous = session.exec(select(func.max(PlanVersion.number)).where(PlanVersion.case_id == case.id)).one()
-    number = (previous or 0) + 1
+        content = plan_content(session, case, plan, participants=participants, person=person)
     content.update(
         version=number,
         trigger=trigger,
@@ -134,6 +146,9 @@ def freeze_plan_version(ctx: TransitionContext) -> None:
         # The plan, goals and efforts the guards read, the participants authorisation read: not again.
         step_items=step_plan_items(ctx),
         participants=step_participants(ctx),
+        # The person the guards read, and the last number read with it in the same statement.
+        person=step_person(ctx),
+        last_number=ctx.memo[LAST_VERSION_NUMBER],
     )
     ctx.details["plan_version"] = version.number
 

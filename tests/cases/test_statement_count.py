@@ -33,7 +33,9 @@ from sipflow.cases.scripted import scripted_input
 # version reuses the guards' plan, goals and efforts and the step's participants; efforts from decisions
 # and code records go in one INSERT each; establish_plan's follow-up day is written by the claim.
 # Branch h25: give_consent's guard asks the consent it just recorded, not the database (6); follow_up tells
-# its unbooked meeting's kind from the meetings its input read (17).
+# its unbooked meeting's kind from the meetings its input read (17); establish_plan and revise_plan read the
+# person once, with the last version number (the guard's read serves the freeze: 18 and 17, and no more
+# "+1" when the identity map has let the person go: the read is sent either way).
 CEILINGS = {
     "give_consent": 6,
     # + the preparation's own goals into the plan draft (find the plan, start it, add the goal).
@@ -42,14 +44,11 @@ CEILINGS = {
     "hold_meeting": 17,
     # + the plan: found before the claim (its follow-up day goes into the claim's UPDATE) and held by its
     # compare-and-set, its goals and efforts read once for the guards and the version, the person's age
-    # (+1: in whole-suite runs, never when this file runs alone, revise_plan sent one statement more; most
-    # likely a row the identity map, which holds unchanged rows weakly, had let go. Not pinned down.)
-    "establish_plan": 20,
+    "establish_plan": 18,
     "follow_up": 17,
-    # As establish_plan (the person's row may still be in the session's identity map, or not), + the new
-    # follow-up deadline's reminders (one INSERT: a deadline's reminders name it, so a revised plan keeping
-    # its follow-up day is reminded again).
-    "revise_plan": 18,
+    # As establish_plan, + the new follow-up deadline's reminders (one INSERT: a deadline's reminders name
+    # it, so a revised plan keeping its follow-up day is reminded again).
+    "revise_plan": 17,
     # + cancelling those reminders.
     "close": 8,
 }
@@ -147,3 +146,16 @@ def test_a_step_settles_its_deadlines_in_one_update_the_session_sees(
                 select(Deadline).where(Deadline.met_at.is_(None), Deadline.cancelled_at.is_(None))
             ).all()
         )
+
+
+@pytest.mark.parametrize("trigger", ["establish_plan", "revise_plan"])
+def test_a_plan_step_reads_the_person_once_with_the_last_version_number(
+    trigger, db_session, registry, parties, create_case, engine, now
+):
+    for fired, seen in _steps(db_session, registry, parties, create_case, engine, now):
+        if fired == trigger:
+            person_reads = [s for s in seen if "FROM person" in s]
+            assert len(person_reads) == 1, person_reads
+            assert "max(planversion.number)" in person_reads[0]
+            assert not any(s.lstrip().upper().startswith("SELECT MAX(PLANVERSION") for s in seen)
+            return
