@@ -73,8 +73,26 @@ class PersonRegistration:
     particulars_differ: bool
 
 
+# Municipality codes found in the database, per database URL. Municipalities are SCB reference data: the
+# app inserts them and renames them (people/reference.py merges the CSV) but never deletes or re-codes one
+# while it runs (a merger is a data migration, deployed with a restart), so a code once found stays valid in
+# every worker; a code not seen yet is asked of the database, so a new one is known at once.
+_KNOWN_MUNICIPALITIES: set[tuple[str, str]] = set()
+
+
+def _municipality_exists(session: Session, code: str) -> bool:
+    """Whether the municipality code exists (the database asked only for a code this process has not seen)."""
+    key = (str(session.get_bind().url), code)
+    if key in _KNOWN_MUNICIPALITIES:
+        return True
+    if session.get(Municipality, code) is None:
+        return False
+    _KNOWN_MUNICIPALITIES.add(key)
+    return True
+
+
 def _check_particulars(session: Session, given_name: str, family_name: str, home_municipality_code: str):
-    if session.get(Municipality, home_municipality_code) is None:
+    if not _municipality_exists(session, home_municipality_code):
         raise InvalidInput(_l("Unknown municipality."), field="home_municipality_code")
     if not given_name.strip() or not family_name.strip():
         raise InvalidInput(_l("Enter the person's given and family name."), field="given_name")

@@ -12,6 +12,7 @@ import re
 from datetime import date
 
 import pytest
+import support
 from sqlmodel import func, select
 from support import personnummer_in, valid_personnummer
 from webkit import csrf_token, fill, forms_of, login, text_of
@@ -21,7 +22,8 @@ from sipflow.cases import services
 from sipflow.cases.models import SipCase
 from sipflow.cases.scripted import fire_scripted
 from sipflow.clock import now_utc
-from sipflow.errors import NotAllowed
+from sipflow.errors import InvalidInput, NotAllowed
+from sipflow.people import services as people_services
 from sipflow.people.identifiers import parse_identifier
 from sipflow.people.models import Person
 from sipflow.people.services import change_person_particulars, find_or_register_person, register_person
@@ -158,6 +160,32 @@ def test_the_service_never_changes_a_registered_person(db_session, app, viktoria
         now=now,
     )
     assert not same.created and not same.particulars_differ
+
+
+def test_a_municipality_code_found_once_is_not_read_again_and_an_unknown_one_is_refused(
+    db_session, app, engine
+):
+    now = now_utc()
+    key = app.config["PNR_HASH_KEY"]
+    people_services._KNOWN_MUNICIPALITIES.clear()
+
+    def register(serial: int, code: str) -> list[str]:
+        pnr = parse_identifier(valid_personnummer(date(1950, 1, 2), serial=serial), today=now.date())
+        with support.statements(engine) as seen:
+            find_or_register_person(
+                db_session, key, pnr, given_name="A", family_name="B", home_municipality_code=code, now=now
+            )
+        return [s for s in seen if "FROM municipality" in s]
+
+    assert len(register(11, VAXJO)) == 1
+    # Reference data the app never deletes: the code found is valid in this process from now on.
+    assert register(12, VAXJO) == []
+    # A code not seen yet is asked of the database, and one it lacks is refused every time.
+    assert len(register(13, ALVESTA)) == 1
+    for _ in range(2):
+        with pytest.raises(InvalidInput) as refused:
+            register(14, "9999")
+        assert refused.value.field == "home_municipality_code"
 
 
 def test_another_organisation_cannot_rename_a_person_through_ny_sip(
