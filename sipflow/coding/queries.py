@@ -7,6 +7,8 @@ the statistics and any other reader; `CodeRecord.standing()` is its WHERE clause
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy import Integer, bindparam, or_
 from sqlalchemy.engine import Row
@@ -15,7 +17,7 @@ from sqlmodel import Session, select
 from sipflow.coding.models import CodeAssignment, CodeDefinition, CodeRecord
 from sipflow.coding.rules import DISTANCE_KIND, SIP_KIND, Catalogue, UnitFacts
 from sipflow.db import column_rows
-from sipflow.people.models import Organisation, Unit
+from sipflow.people.models import Organisation, Person, Unit
 
 # Pages of the administration lists.
 PAGE_SIZE = 50
@@ -76,6 +78,44 @@ def load_catalogue(session: Session, unit_ids: Collection[int] | None = None) ->
         elif organisation_kind is not None:
             by_kind[organisation_kind] = code
     return Catalogue(by_unit=by_unit, by_organisation_kind=by_kind, distance=tuple(distance))
+
+
+@dataclass(frozen=True)
+class PersonFacts:
+    """The person's particulars a code record carries (id, folkbokföringskommun, legal sex, birth date)."""
+
+    person_id: int
+    municipality_code: str
+    legal_sex: str | None
+    birth_date: date | None
+
+
+# A held meeting's units' facts and the person's particulars, in one statement built once: the coding
+# needs both, and the person (one row by primary key) costs a column or four on each unit's row.
+_UNIT_FACTS_WITH_PERSON = (
+    select(
+        Unit.id,
+        Unit.organisation_id,
+        Organisation.kind,
+        Unit.is_health_care,
+        Person.id,
+        Person.home_municipality_code,
+        Person.legal_sex,
+        Person.birth_date,
+    )
+    .join(Organisation, Organisation.id == Unit.organisation_id)
+    .join(Person, Person.id == bindparam("person_id", type_=Integer))
+    .where(Unit.id.in_(bindparam("unit_ids", expanding=True)))
+)
+
+
+def unit_facts_with_person(
+    session: Session, unit_ids: Collection[int], person_id: int
+) -> tuple[dict[int, UnitFacts], PersonFacts | None]:
+    """`unit_facts` of these units, and the person's particulars (None with no unit found)."""
+    rows = column_rows(session, _UNIT_FACTS_WITH_PERSON, {"unit_ids": list(unit_ids), "person_id": person_id})
+    facts = {row[0]: UnitFacts(row[0], row[1], row[2], bool(row[3])) for row in rows}
+    return facts, (PersonFacts(*rows[0][4:]) if rows else None)
 
 
 def unit_facts(session: Session, unit_ids: Collection[int]) -> dict[int, UnitFacts]:

@@ -22,7 +22,7 @@ from sipflow.coding.rules import CODE_PATTERN, SIP_KIND, codes_for_meeting, norm
 from sipflow.coding.rules import age_on as _age_on
 from sipflow.errors import Conflict, InvalidInput, NotAllowed
 from sipflow.meetings.models import Meeting
-from sipflow.people.models import Person, Unit, User
+from sipflow.people.models import Unit, User
 
 LABEL_MAX = 200
 REASON_MAX = 500
@@ -68,7 +68,9 @@ def record_meeting_codes(
     present = {pid: mode for pid, mode in attendance.items() if pid in units_by_participant}
     if not present:
         return []
-    facts = queries.unit_facts(session, {units_by_participant[pid] for pid in present})
+    facts, person = queries.unit_facts_with_person(
+        session, {units_by_participant[pid] for pid in present}, case.person_id
+    )
     if not any(f.is_health_care for f in facts.values()):
         return []
     catalogue = queries.load_catalogue(session, [u for u, f in facts.items() if f.is_health_care])
@@ -77,7 +79,6 @@ def record_meeting_codes(
     )
     if not choices:
         return []
-    person = session.get(Person, case.person_id)
     held_on = to_local(meeting.held_at or meeting.starts_at).date()
     records = [
         CodeRecord(
@@ -90,8 +91,8 @@ def record_meeting_codes(
             sign=1,
             held_on=held_on,
             meeting_kind=meeting.kind,
-            person_id=person.id,
-            municipality_code=person.home_municipality_code,
+            person_id=person.person_id,
+            municipality_code=person.municipality_code,
             legal_sex=person.legal_sex,
             age_years=_age_on(person.birth_date, held_on),
             occasion=case.occasion,

@@ -35,13 +35,14 @@ from sipflow.cases.scripted import scripted_input
 # Branch h25: give_consent's guard asks the consent it just recorded, not the database (6); follow_up tells
 # its unbooked meeting's kind from the meetings its input read (17); establish_plan and revise_plan read the
 # person once, with the last version number (the guard's read serves the freeze: 18 and 17, and no more
-# "+1" when the identity map has let the person go: the read is sent either way).
+# "+1" when the identity map has let the person go: the read is sent either way); a held meeting's coding
+# reads the person's particulars with its units' facts, whether or not the session holds the person (15).
 CEILINGS = {
     "give_consent": 6,
     # + the preparation's own goals into the plan draft (find the plan, start it, add the goal).
     "start_preparation": 8,
     "send_kallelse": 13,
-    "hold_meeting": 17,
+    "hold_meeting": 15,
     # + the plan: found before the claim (its follow-up day goes into the claim's UPDATE) and held by its
     # compare-and-set, its goals and efforts read once for the guards and the version, the person's age
     "establish_plan": 18,
