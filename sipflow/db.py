@@ -165,16 +165,22 @@ def _is_write_lock_error(error: OperationalError) -> bool:
 
 
 def compare_and_set(
-    session: Session, statement, *, obj, recheck: Callable[[], None], busy: Exception
+    session: Session,
+    statement,
+    *,
+    obj,
+    recheck: Callable[[], None],
+    busy: Exception,
+    params: dict | None = None,
 ) -> bool:
     """Run a compare-and-set UPDATE that must be the transaction's first write; True when it matched a row.
 
     SQLite (WAL) refuses a write from a snapshot older than another writer's commit (any table's); as the
     claim is the first write, start afresh, reload obj, recheck it (raising if it moved on) and retry once.
-    A second refusal raises busy: someone is writing right now.
+    A second refusal raises busy: someone is writing right now. params: the statement's bind parameters.
     """
     try:
-        result = session.execute(statement)
+        result = session.execute(statement, params)
     except OperationalError as error:
         if not _is_write_lock_error(error):
             raise
@@ -182,7 +188,7 @@ def compare_and_set(
         session.refresh(obj)
         recheck()
         try:
-            result = session.execute(statement)
+            result = session.execute(statement, params)
         except OperationalError as again:
             if not _is_write_lock_error(again):
                 raise

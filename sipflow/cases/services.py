@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import event, insert, inspect, update
+from sqlalchemy import Integer, bindparam, event, insert, inspect, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
@@ -96,6 +96,25 @@ STEP_PARTICIPANTS = "sipflow.cases.step_participants"
 CLAIMED_COLUMNS = "sipflow.cases.claimed_columns"
 
 
+# The statements every step sends, built once with bind parameters (building and caching a statement per
+# call costs more Python than a small read itself).
+_ACTIVE_PARTICIPANTS = (
+    select(Participant)
+    .where(Participant.case_id == bindparam("case_id", type_=Integer), Participant.active)
+    .order_by(Participant.id)
+)
+_VISIBILITY = CaseVisibility.__table__
+# Core: the ORM holds no case_visibility rows a step would need kept in step (synchronize_session=False).
+_MOVE_VISIBILITY = (
+    _VISIBILITY.update()
+    .where(_VISIBILITY.c.case_id == bindparam("of_case_id", type_=_VISIBILITY.c.case_id.type))
+    .values(
+        updated_at=bindparam("new_updated_at", type_=_VISIBILITY.c.updated_at.type),
+        state=bindparam("new_state", type_=_VISIBILITY.c.state.type),
+    )
+)
+
+
 def step_participants(ctx: TransitionContext) -> list[Participant]:
     """The case's active participants, read once per step and shared by authorisation, inputs and guards.
 
@@ -104,11 +123,7 @@ def step_participants(ctx: TransitionContext) -> list[Participant]:
     """
     if "participants" not in ctx.memo:
         ctx.memo["participants"] = list(
-            ctx.session.exec(
-                select(Participant)
-                .where(Participant.case_id == ctx.case.id, Participant.active)
-                .order_by(Participant.id)
-            ).all()
+            ctx.session.exec(_ACTIVE_PARTICIPANTS, params={"case_id": ctx.case.id}).all()
         )
         # What runs before the commit of the same transaction (the reminders' reconciliation) may use them
         # too, unless a participant is written after this (its reader checks that).
@@ -497,6 +512,33 @@ def check_version(case: SipCase, expected_version: int) -> None:
         )
 
 
+# The claim's UPDATE for each set of further columns it writes, built once: Core, as the ORM's update with
+# synchronize_session=False kept nothing in step either. Bind parameters are named apart from the columns
+# they set (SQLAlchemy reserves those names) and typed as those columns.
+_CLAIMS: dict[tuple[str, ...], object] = {}
+
+
+def _claim_statement(names: tuple[str, ...]):
+    """UPDATE sipcase SET version and the named columns WHERE id and version, for these column names."""
+    statement = _CLAIMS.get(names)
+    if statement is None:
+        table = SipCase.__table__
+        statement = _CLAIMS[names] = (
+            table.update()
+            .where(
+                table.c.id == bindparam("claim_id", type_=table.c.id.type),
+                table.c.version == bindparam("claim_expected", type_=table.c.version.type),
+            )
+            .values(
+                {
+                    "version": bindparam("claim_version", type_=table.c.version.type),
+                    **{name: bindparam(f"claim_{name}", type_=table.c[name].type) for name in names},
+                }
+            )
+        )
+    return statement
+
+
 def _claim_version(
     session: Session,
     case: SipCase,
@@ -518,18 +560,16 @@ def _claim_version(
         if after_retry is not None:
             after_retry()
 
-    statement = (
-        update(SipCase)
-        .where(SipCase.id == case.id, SipCase.version == expected_version)
-        .values(version=expected_version + 1, **values)
-        .execution_options(synchronize_session=False)
-    )
+    names = tuple(sorted(values))
+    params = {"claim_id": case.id, "claim_expected": expected_version, "claim_version": expected_version + 1}
+    params.update((f"claim_{name}", values[name]) for name in names)
     claimed = compare_and_set(
         session,
-        statement,
+        _claim_statement(names),
         obj=case,
         recheck=recheck,
         busy=StaleCase(_l("The SIP is being changed by someone else right now. Try again.")),
+        params=params,
     )
     if not claimed:
         raise StaleCase(
@@ -648,11 +688,8 @@ def fire_transition(
         session.info.setdefault(CLAIMED_COLUMNS, {}).setdefault(case.id, set()).update(columns)
         # Mina SIP orders each organisation's candidates by the case's time and filters them by its state:
         # keep theirs equal to the case's.
-        session.execute(
-            update(CaseVisibility)
-            .where(CaseVisibility.case_id == case.id)
-            .values(updated_at=now, state=transition.dest)
-            .execution_options(synchronize_session=False)
+        session.connection().execute(
+            _MOVE_VISIBILITY, {"of_case_id": case.id, "new_updated_at": now, "new_state": transition.dest}
         )
         if not early:
             form_input(ctx)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import Date, Integer, bindparam
 from sqlmodel import Session, select
 
 from sipflow.cases import fields
@@ -15,12 +16,15 @@ from sipflow.consent.models import CONSENT_FORMS, CONSENT_GIVERS, Consent, Conse
 from sipflow.errors import InvalidInput
 from sipflow.people.models import User
 
+# Built once (most steps ask it): the case and the day are bind parameters.
+_CONSENTS_IN_FORCE = select(Consent).where(
+    Consent.case_id == bindparam("case_id", type_=Integer), Consent.in_force(bindparam("today", type_=Date))
+)
+
 
 def consents_in_force(session: Session, case_id: int, today: date) -> list[Consent]:
     """The consents of the case in force on today."""
-    return list(
-        session.exec(select(Consent).where(Consent.case_id == case_id, Consent.in_force(today))).all()
-    )
+    return list(session.exec(_CONSENTS_IN_FORCE, params={"case_id": case_id, "today": today}).all())
 
 
 def give_consent(
