@@ -20,7 +20,7 @@ from sipflow.people.models import Person
 from sipflow.plans.editor import PlanConflict, add_own_goals, is_child, local_today, plan_data, save_plan
 from sipflow.plans.models import Plan
 from sipflow.plans.responsibility import give_first_huvudansvar_unclaimed
-from sipflow.plans.services import find_plan, forget_step_plan_items
+from sipflow.plans.services import find_plan, forget_step_plan_items, read_step_plan
 from sipflow.workflow.context import TransitionContext
 from sipflow.workflow.registry import register_effect, register_input
 
@@ -36,8 +36,8 @@ def plan_follow_up_into_case(ctx: TransitionContext) -> None:
     Reads only, so it may run again should the claim start afresh; apply_plan then holds the plan at the
     row version the user saw, so the day copied is that version's.
     """
-    plan = find_plan(ctx.session, ctx.case)
-    ctx.memo["plan"] = plan
+    # With the person and the last version number: the guards and the freeze need them (no read again).
+    plan = read_step_plan(ctx)
     if plan is not None and plan.follow_up_on is not None:
         # A follow-up "on" a day is due by the end of that day, Swedish time.
         ctx.case.follow_up_on = local_to_utc(datetime.combine(plan.follow_up_on, time(23, 59)))

@@ -18,12 +18,17 @@ LAST_VERSION_NUMBER = "last_version_number"
 
 # The case's person and its last plan version number, in one statement built once: a plan step's guard
 # needs the person (a child's view), its freeze the person (the content prints the name) and the number.
-_PERSON_AND_LAST_NUMBER = select(
-    Person,
-    select(func.max(PlanVersion.number))
-    .where(PlanVersion.case_id == bindparam("case_id", type_=Integer))
-    .scalar_subquery(),
-).where(Person.id == bindparam("person_id", type_=Integer))
+_CASE_ID = bindparam("case_id", type_=Integer)
+_LAST_NUMBER = select(func.max(PlanVersion.number)).where(PlanVersion.case_id == _CASE_ID).scalar_subquery()
+_PERSON_AND_LAST_NUMBER = select(Person, _LAST_NUMBER).where(
+    Person.id == bindparam("person_id", type_=Integer)
+)
+# The same with the case's working plan (none yet: NULL), for the step that establishes or revises it.
+_PERSON_PLAN_AND_LAST_NUMBER = (
+    select(Person, Plan, _LAST_NUMBER)
+    .outerjoin(Plan, Plan.case_id == _CASE_ID)
+    .where(Person.id == bindparam("person_id", type_=Integer))
+)
 
 
 def person_and_last_version_number(session: Session, case: SipCase) -> tuple[Person, int]:
@@ -32,6 +37,17 @@ def person_and_last_version_number(session: Session, case: SipCase) -> tuple[Per
         _PERSON_AND_LAST_NUMBER, {"person_id": case.person_id, "case_id": case.id}
     ).one()
     return person, last or 0
+
+
+def read_step_plan(ctx: TransitionContext) -> Plan | None:
+    """The case's working plan (None before one is started), read with the person and the last version
+    number in one statement; the step's guards and its freeze take the other two from the memo.
+    """
+    person, plan, last = ctx.session.execute(
+        _PERSON_PLAN_AND_LAST_NUMBER, {"person_id": ctx.case.person_id, "case_id": ctx.case.id}
+    ).one()
+    ctx.memo.update({"plan": plan, STEP_PERSON: person, LAST_VERSION_NUMBER: last or 0})
+    return plan
 
 
 def step_person(ctx: TransitionContext) -> Person:

@@ -34,9 +34,10 @@ from sipflow.cases.scripted import scripted_input
 # and code records go in one INSERT each; establish_plan's follow-up day is written by the claim.
 # Branch h25: give_consent's guard asks the consent it just recorded, not the database (6); follow_up tells
 # its unbooked meeting's kind from the meetings its input read (17); establish_plan and revise_plan read the
-# person once, with the last version number (the guard's read serves the freeze: 18 and 17, and no more
-# "+1" when the identity map has let the person go: the read is sent either way); a held meeting's coding
-# reads the person's particulars with its units' facts, whether or not the session holds the person (15).
+# person and the last version number with the plan, before the claim (the guards and the freeze take them
+# from there: 17 and 16, and no more "+1" when the identity map has let the person go); a held meeting's
+# coding reads the person's particulars with its units' facts, whether or not the session holds the person
+# (15).
 CEILINGS = {
     "give_consent": 6,
     # + the preparation's own goals into the plan draft (find the plan, start it, add the goal).
@@ -45,11 +46,11 @@ CEILINGS = {
     "hold_meeting": 15,
     # + the plan: found before the claim (its follow-up day goes into the claim's UPDATE) and held by its
     # compare-and-set, its goals and efforts read once for the guards and the version, the person's age
-    "establish_plan": 18,
+    "establish_plan": 17,
     "follow_up": 17,
     # As establish_plan, + the new follow-up deadline's reminders (one INSERT: a deadline's reminders name
     # it, so a revised plan keeping its follow-up day is reminded again).
-    "revise_plan": 17,
+    "revise_plan": 16,
     # + cancelling those reminders.
     "close": 8,
 }
@@ -150,7 +151,7 @@ def test_a_step_settles_its_deadlines_in_one_update_the_session_sees(
 
 
 @pytest.mark.parametrize("trigger", ["establish_plan", "revise_plan"])
-def test_a_plan_step_reads_the_person_once_with_the_last_version_number(
+def test_a_plan_step_reads_the_person_once_with_the_plan_and_the_last_version_number(
     trigger, db_session, registry, parties, create_case, engine, now
 ):
     for fired, seen in _steps(db_session, registry, parties, create_case, engine, now):
@@ -158,5 +159,7 @@ def test_a_plan_step_reads_the_person_once_with_the_last_version_number(
             person_reads = [s for s in seen if "FROM person" in s]
             assert len(person_reads) == 1, person_reads
             assert "max(planversion.number)" in person_reads[0]
+            # ... and the plan, in the same statement.
+            assert not any(s.lstrip().upper().startswith('SELECT "PLAN".') for s in seen)
             assert not any(s.lstrip().upper().startswith("SELECT MAX(PLANVERSION") for s in seen)
             return

@@ -19,8 +19,10 @@ from sipflow.people.models import Person
 from sipflow.plans.content import plan_content
 from sipflow.plans.editor import plan_data
 from sipflow.plans.models import PlanEffort
-from sipflow.plans.services import find_plan
+from sipflow.plans.services import LAST_VERSION_NUMBER, STEP_PERSON, find_plan, read_step_plan
+from sipflow.plans.versions import freeze_version
 from sipflow.security.audit import PLAN_VIEW, AccessLogEntry
+from sipflow.workflow.context import TransitionContext
 
 pytestmark = pytest.mark.usefixtures("frozen_clock")
 
@@ -149,3 +151,18 @@ def test_any_input_is_saved_or_refused_as_invalid_input(
         assert (plan_content(db_session, held, plan) if plan else None) == before
     except UserError as error:  # pragma: no cover - any other refusal is a bug in the checks
         raise AssertionError(f"unexpected refusal {error!r}") from error
+
+
+def test_a_plan_step_reads_the_plan_with_the_person_and_the_last_version_number(
+    db_session, registry, parties, create_case
+):
+    """read_step_plan: no plan yet is None (the person still found, number 0); a plan comes with them."""
+    case = create_case()
+    ctx = TransitionContext(session=db_session, case=case, actor=None, now=now_utc())
+    assert read_step_plan(ctx) is None
+    assert (ctx.memo[STEP_PERSON].id, ctx.memo[LAST_VERSION_NUMBER]) == (case.person_id, 0)
+    held = walk(db_session, registry, parties.region_user, create_case(), now_utc())
+    freeze_version(db_session, held, trigger="establish_plan", actor=None, now=now_utc())
+    ctx = TransitionContext(session=db_session, case=held, actor=None, now=now_utc())
+    assert read_step_plan(ctx) is find_plan(db_session, held)
+    assert (ctx.memo[STEP_PERSON].id, ctx.memo[LAST_VERSION_NUMBER]) == (held.person_id, 1)
