@@ -180,23 +180,48 @@ def _start_deadlines(session: Session, workflow: Workflow, case: SipCase, event:
             session.add(Deadline(case_id=case.id, kind=rule.kind, due_at=due))
 
 
+def _settle_statement(column: str, *, of_kinds: bool):
+    """UPDATE deadline SET column = :at for the case's open deadlines (of_kinds: of the :kinds only)."""
+    table = Deadline.__table__
+    where = [
+        table.c.case_id == bindparam("of_case_id", type_=table.c.case_id.type),
+        table.c.met_at.is_(None),
+        table.c.cancelled_at.is_(None),
+    ]
+    if of_kinds:
+        where.append(table.c.kind.in_(bindparam("kinds", expanding=True)))
+    return (
+        table.update()
+        .where(*where)
+        .values({column: bindparam("at", type_=table.c[column].type)})
+        .returning(table.c.id)
+    )
+
+
+# Built once (Core): the ORM's bulk UPDATE with synchronize_session="fetch" cost a millisecond of Python.
+_MEET_DEADLINES = _settle_statement("met_at", of_kinds=True)
+_CANCEL_DEADLINES = _settle_statement("cancelled_at", of_kinds=False)
+
+
+def _settle(session: Session, statement, column: str, params: dict) -> None:
+    """Run one settling UPDATE and set its column on the deadlines the session holds of the rows it changed
+    (RETURNING on SQLite and PostgreSQL: no extra read), as synchronize_session="fetch" did."""
+    for deadline_id in session.execute(statement, params).scalars():
+        held = session.identity_map.get(inspect(Deadline).identity_key_from_primary_key((deadline_id,)))
+        if held is not None:
+            set_committed_value(held, column, params["at"])
+
+
 def _settle_deadlines(
     session: Session, workflow: Workflow, case: SipCase, trigger: str, now: datetime
 ) -> None:
     """Settle the case's open deadlines as deadlines.settled says, each outcome in one UPDATE."""
     met = deadlines.met_kinds(workflow, trigger)
-    ending = workflow.is_final(case.state)
-    still_open = (Deadline.case_id == case.id, Deadline.met_at.is_(None), Deadline.cancelled_at.is_(None))
-    # "fetch" updates the deadlines the session holds (RETURNING on SQLite and PostgreSQL: no extra read).
-    sync = {"synchronize_session": "fetch"}
     if met:
-        session.execute(
-            update(Deadline).where(*still_open, Deadline.kind.in_(met)).values(met_at=now),
-            execution_options=sync,
-        )
-    if ending:
+        _settle(session, _MEET_DEADLINES, "met_at", {"of_case_id": case.id, "kinds": list(met), "at": now})
+    if workflow.is_final(case.state):
         # What a met kind did not settle above is cancelled: the case ends with it open.
-        session.execute(update(Deadline).where(*still_open).values(cancelled_at=now), execution_options=sync)
+        _settle(session, _CANCEL_DEADLINES, "cancelled_at", {"of_case_id": case.id, "at": now})
 
 
 def open_case_ids(session: Session, registry: WorkflowRegistry, person: Person) -> list[int]:
