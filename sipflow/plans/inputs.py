@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import update
+from sqlalchemy import bindparam
 
 from sipflow.cases.scripted import register_scripted_input
 from sipflow.clock import local_to_utc
@@ -28,6 +28,19 @@ PLAN_CHANGED_SINCE_OPENED = _l(
     "The plan was changed after you opened it. Look at it as it is now before you establish it."
 )
 OWN_GOALS_LIMIT = 4000
+
+
+# The no-op compare-and-set that holds the plan for the step, built once (Core: the ORM kept nothing in
+# step either, synchronize_session=False); it sets row_version to the value it must have.
+_PLANS = Plan.__table__
+_HOLD_PLAN = (
+    _PLANS.update()
+    .where(
+        _PLANS.c.id == bindparam("plan_id", type_=_PLANS.c.id.type),
+        _PLANS.c.row_version == bindparam("expected", type_=_PLANS.c.row_version.type),
+    )
+    .values(row_version=bindparam("expected", type_=_PLANS.c.row_version.type))
+)
 
 
 def plan_follow_up_into_case(ctx: TransitionContext) -> None:
@@ -58,12 +71,7 @@ def apply_plan(ctx: TransitionContext) -> None:
         )
     # A no-op compare-and-set: it holds the plan row for this step, so a save that commits first makes it
     # miss (a conflict) rather than the step establishing a plan nobody looked at.
-    claimed = ctx.session.execute(
-        update(Plan)
-        .where(Plan.id == plan.id, Plan.row_version == expected)
-        .values(row_version=expected)
-        .execution_options(synchronize_session=False)
-    )
+    claimed = ctx.session.execute(_HOLD_PLAN, {"plan_id": plan.id, "expected": expected})
     if claimed.rowcount != 1:
         raise PlanConflict(PLAN_CHANGED_SINCE_OPENED)
     ctx.details["plan_row_version"] = expected
