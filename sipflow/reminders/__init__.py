@@ -20,6 +20,9 @@ log = logging.getLogger(__name__)
 
 TOUCHED_CASES = "sipflow.reminders.cases"
 TOUCHED_MEETINGS = "sipflow.reminders.meetings"
+# {case id: the Deadline objects this transaction inserted for it}: a case created in the transaction has no
+# other, so its reconciliation reads none (held here: the identity map holds unchanged rows only weakly).
+NEW_DEADLINES = "sipflow.reminders.new_deadlines"
 JOB_ID = "reminders"
 TICK_SECONDS = 60
 
@@ -39,6 +42,8 @@ def _after_flush(session, _context) -> None:
     for obj in session.new:
         if isinstance(obj, SipCase):
             _note(session, obj.id, CASE_NEW)
+        elif isinstance(obj, Deadline):
+            session.info.setdefault(NEW_DEADLINES, {}).setdefault(obj.case_id, []).append(obj)
     for obj in chain(session.new, session.dirty):
         if isinstance(obj, SipCase):
             # Which columns changed: a new follow-up date moves reminders, a new text does not.
@@ -79,6 +84,7 @@ def _before_commit(session) -> None:
     from sipflow.cases.models import SipCase
     from sipflow.clock import now_utc
     from sipflow.reminders.services import (
+        CASE_NEW,
         MEETING_ROW,
         PARTICIPANT_ROW,
         affected_families,
@@ -88,6 +94,7 @@ def _before_commit(session) -> None:
 
     meetings = session.info.pop(TOUCHED_MEETINGS, ())
     touched = session.info.pop(TOUCHED_CASES, {})
+    new_deadlines = session.info.pop(NEW_DEADLINES, {})
     for case_id in case_ids_of(session, meetings):
         touched.setdefault(case_id, set()).add(MEETING_ROW)
     now = now_utc()
@@ -108,15 +115,32 @@ def _before_commit(session) -> None:
         if families:
             # A participant written after the step read them makes its list stale: read them again.
             participants = None if PARTICIPANT_ROW in changes else shared.get(case_id)
-            reconcile_case(session, workflow, case, now=now, families=families, participants=participants)
+            # A case this transaction created: its deadlines are those it inserted, and it has no reminders.
+            created = _held_deadlines(new_deadlines.get(case_id, ())) if CASE_NEW in changes else None
+            reconcile_case(
+                session,
+                workflow,
+                case,
+                now=now,
+                families=families,
+                participants=participants,
+                new_case_deadlines=created,
+            )
     session.flush()
     _forget(session)
+
+
+def _held_deadlines(deadlines) -> list:
+    """The deadlines still in the database (none deleted since), in the order of their ids as a read gives."""
+    from sqlalchemy import inspect
+
+    return sorted((d for d in deadlines if inspect(d).persistent), key=lambda d: d.id)
 
 
 def _forget(session, *_args) -> None:
     from sipflow.cases.services import CLAIMED_COLUMNS, STEP_PARTICIPANTS
 
-    for key in (TOUCHED_CASES, TOUCHED_MEETINGS, STEP_PARTICIPANTS, CLAIMED_COLUMNS):
+    for key in (TOUCHED_CASES, TOUCHED_MEETINGS, NEW_DEADLINES, STEP_PARTICIPANTS, CLAIMED_COLUMNS):
         session.info.pop(key, None)
 
 

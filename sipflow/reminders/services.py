@@ -216,11 +216,13 @@ def wanted_reminders(
     case: SipCase,
     families: Iterable[str] = ALL_FAMILIES,
     participants: list[Participant] | None = None,
+    deadlines: list[Deadline] | None = None,
 ) -> list[Wanted]:
     """Every reminder of these families the case should have as it is now (none once it has ended).
 
     Reads only what the families need: participants for deadlines and declared reminders (unless given:
-    the case's active ones, as the step read them), open deadlines, planned meetings and their invitations.
+    the case's active ones, as the step read them), open deadlines (unless given: every deadline the case
+    has, open or not), planned meetings and their invitations.
     """
     if workflow.is_final(case.state):
         return []
@@ -230,7 +232,7 @@ def wanted_reminders(
         participants = list(session.exec(select(Participant).where(Participant.case_id == case.id)).all())
     participants = participants or []
     if DEADLINES in families:
-        wanted += _deadline_reminders(session, workflow, case, participants)
+        wanted += _deadline_reminders(session, workflow, case, participants, deadlines)
     if MEETINGS in families:
         wanted += _meeting_reminders(session, case)
     if DECLARED in families:
@@ -239,17 +241,24 @@ def wanted_reminders(
 
 
 def _deadline_reminders(
-    session: Session, workflow: Workflow, case: SipCase, participants: list[Participant]
+    session: Session,
+    workflow: Workflow,
+    case: SipCase,
+    participants: list[Participant],
+    deadlines: list[Deadline] | None,
 ) -> list[Wanted]:
     wanted: list[Wanted] = []
     responsible = _responsible_user(case, participants)
     huvudansvarig = _contacts(participants)["huvudansvarig"]
     rules = {rule.kind: rule for rule in workflow.deadlines}
-    deadlines = session.exec(
-        select(Deadline).where(
-            Deadline.case_id == case.id, Deadline.met_at.is_(None), Deadline.cancelled_at.is_(None)
-        )
-    ).all()
+    if deadlines is None:
+        deadlines = session.exec(
+            select(Deadline).where(
+                Deadline.case_id == case.id, Deadline.met_at.is_(None), Deadline.cancelled_at.is_(None)
+            )
+        ).all()
+    else:
+        deadlines = [d for d in deadlines if d.met_at is None and d.cancelled_at is None]
     for deadline in deadlines:
         rule = rules.get(deadline.kind)
         ahead = soon_days(rule.days if rule else 0)
@@ -329,6 +338,7 @@ def reconcile_case(
     now: datetime,
     families: Iterable[str] = ALL_FAMILIES,
     participants: list[Participant] | None = None,
+    new_case_deadlines: list[Deadline] | None = None,
 ) -> None:
     """Bring the case's reminder rows of these families in line with what it should have: add, move,
     cancel; never twice.
@@ -336,12 +346,16 @@ def reconcile_case(
     Runs in the transaction of the change (the case's or the meeting's claim serialises the writers); the
     unique dedupe key refuses a second copy should anything else try. Rows of other families are left as
     they are: the change could not move them. participants: the case's active ones when the caller holds
-    them (see wanted_reminders).
+    them (see wanted_reminders). new_case_deadlines: given for a case created in this transaction, the
+    deadlines it inserted; such a case has no others and no reminder rows yet, so neither is read.
     """
     families = frozenset(families)
     kinds = {kind for family in families for kind in FAMILY_KINDS[family]}
-    wanted = wanted_reminders(session, workflow, case, families, participants)
-    rows = session.exec(select(Reminder).where(Reminder.case_id == case.id)).all()
+    wanted = wanted_reminders(session, workflow, case, families, participants, new_case_deadlines)
+    if new_case_deadlines is not None:
+        rows: list[Reminder] = []
+    else:
+        rows = list(session.exec(select(Reminder).where(Reminder.case_id == case.id)).all())
     keys = {row.dedupe_key for row in rows}
     pending = {row.slot: row for row in rows if row.status == PENDING and row.kind in kinds}
     wanted_slots = set()

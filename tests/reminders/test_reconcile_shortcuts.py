@@ -1,0 +1,106 @@
+"""The reconciliation's shortcuts: what it does not read must not change what it writes.
+
+Each test checks the rows the shortcut left against a full reconciliation (every family, everything read
+again), and the edge where the shortcut must not apply.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import support
+from remkit import reminders
+from sqlmodel import select
+
+from sipflow.cases import services
+from sipflow.cases.models import Participant
+from sipflow.cases.scripted import scripted_input
+from sipflow.db import unit_of_work
+from sipflow.reminders.models import DEADLINE_ESCALATED
+from sipflow.reminders.services import reconcile_case
+
+COLUMNS = ("id", "kind", "dedupe_key", "deadline_id", "meeting_id", "recipient_user_id", "recipient_unit_id")
+
+
+def _rows(engine) -> list[tuple]:
+    return [tuple(getattr(r, c) for c in (*COLUMNS, "due_at", "status")) for r in reminders(engine)]
+
+
+def assert_in_line(engine, db_session, registry, case) -> None:
+    """A full reconciliation of the case (nothing given, every family) would change none of its rows."""
+    before = _rows(engine)
+    workflow = registry.get(case.workflow_name, case.workflow_version)
+    with unit_of_work(db_session):
+        reconcile_case(db_session, workflow, case, now=support.FIXED_NOW)
+    assert _rows(engine) == before
+
+
+def _start(db_session, registry, parties, make_person, now):
+    units = [parties.municipality.id, parties.school.id]
+    return support.new_case(
+        db_session,
+        registry,
+        parties.region_user,
+        workflow="sip",
+        person=make_person(),
+        unit_ids=units,
+        now=now,
+    )
+
+
+def test_a_new_case_reads_none_of_its_rows_back(engine, db_session, registry, parties, make_person, now):
+    """Its participants are those create_case wrote, its deadlines those it inserted; it has no reminders."""
+    with support.statements(engine) as seen:
+        with unit_of_work(db_session):
+            case = _start(db_session, registry, parties, make_person, now)
+    reads = [s for s in seen if s.lstrip().upper().startswith("SELECT")]
+    assert not [s for s in reads if any(t in s.lower() for t in ("reminder", "deadline", "participant"))]
+    assert {r.kind for r in reminders(engine, case_id=case.id)} == {
+        "deadline_soon",
+        "deadline_due",
+        "deadline_missed",
+    }
+    assert_in_line(engine, db_session, registry, case)
+
+
+def test_a_participant_changed_after_the_start_in_its_transaction_is_seen(
+    engine, db_session, registry, parties, make_person, now
+):
+    """The participants create_case hands over are stale once one is written: they are read again."""
+    with unit_of_work(db_session):
+        case = _start(db_session, registry, parties, make_person, now)
+        municipality = db_session.exec(
+            select(Participant).where(
+                Participant.case_id == case.id, Participant.unit_id == parties.municipality.id
+            )
+        ).one()
+        municipality.role = "huvudansvarig"
+        db_session.add(municipality)
+    escalated = [r for r in reminders(engine, case_id=case.id) if r.kind == DEADLINE_ESCALATED]
+    assert [r.recipient_unit_id for r in escalated] == [parties.municipality.id]
+    assert_in_line(engine, db_session, registry, case)
+
+
+def test_a_case_created_and_stepped_in_one_transaction(
+    engine, db_session, registry, parties, make_person, now
+):
+    """The deadline the start inserted and the step met is the case's only one: no reminder is written."""
+    with unit_of_work(db_session):
+        case = _start(db_session, registry, parties, make_person, now)
+        for minute, trigger in enumerate(support.SIP_HAPPY_PATH[:3], start=1):
+            at = now + timedelta(minutes=minute)
+            workflow = registry.get(case.workflow_name, case.workflow_version)
+            data = scripted_input(db_session, case, workflow.transition(case.state, trigger).form, at)
+            services.fire_transition(
+                db_session,
+                registry,
+                parties.region_user,
+                case,
+                trigger,
+                expected_version=case.version,
+                now=at,
+                data=data,
+            )
+    assert case.state == "invited"
+    assert not [r for r in reminders(engine, case_id=case.id) if r.kind.startswith("deadline")]
+    assert_in_line(engine, db_session, registry, case)
