@@ -23,6 +23,9 @@ TOUCHED_MEETINGS = "sipflow.reminders.meetings"
 # {case id: the Deadline objects this transaction inserted for it}: a case created in the transaction has no
 # other, so its reconciliation reads none (held here: the identity map holds unchanged rows only weakly).
 NEW_DEADLINES = "sipflow.reminders.new_deadlines"
+# {case id: the Participant objects this transaction wrote}: a step's participants still hold if each is one
+# of them (then it shows the change); a new one, or one active again, makes them stale.
+WRITTEN_PARTICIPANTS = "sipflow.reminders.participants"
 JOB_ID = "reminders"
 TICK_SECONDS = 60
 
@@ -61,6 +64,7 @@ def _after_flush(session, _context) -> None:
                 _note(session, obj.case_id, MEETING_ROW)
         elif isinstance(obj, Participant):
             _note(session, obj.case_id, PARTICIPANT_ROW)
+            session.info.setdefault(WRITTEN_PARTICIPANTS, {}).setdefault(obj.case_id, []).append(obj)
         elif isinstance(obj, Invitation):
             session.info.setdefault(TOUCHED_MEETINGS, set()).add(obj.meeting_id)
 
@@ -86,7 +90,6 @@ def _before_commit(session) -> None:
     from sipflow.reminders.services import (
         CASE_NEW,
         MEETING_ROW,
-        PARTICIPANT_ROW,
         affected_families,
         case_ids_of,
         reconcile_case,
@@ -95,6 +98,7 @@ def _before_commit(session) -> None:
     meetings = session.info.pop(TOUCHED_MEETINGS, ())
     touched = session.info.pop(TOUCHED_CASES, {})
     new_deadlines = session.info.pop(NEW_DEADLINES, {})
+    written = session.info.pop(WRITTEN_PARTICIPANTS, {})
     for case_id in case_ids_of(session, meetings):
         touched.setdefault(case_id, set()).add(MEETING_ROW)
     now = now_utc()
@@ -113,8 +117,7 @@ def _before_commit(session) -> None:
         changes = touched[case_id]
         families = affected_families(workflow, case, changes)
         if families:
-            # A participant written after the step read them makes its list stale: read them again.
-            participants = None if PARTICIPANT_ROW in changes else shared.get(case_id)
+            participants = _still_current(shared.get(case_id), written.get(case_id, ()))
             # A case this transaction created: its deadlines are those it inserted, and it has no reminders.
             created = _held_deadlines(new_deadlines.get(case_id, ())) if CASE_NEW in changes else None
             reconcile_case(
@@ -130,6 +133,19 @@ def _before_commit(session) -> None:
     _forget(session)
 
 
+def _still_current(participants, written) -> list | None:
+    """The participants a step read, unless a participant written since is not one of them (None: read).
+
+    Each of them is the session's own object, so a change to one of them shows in the list (one removed is
+    no longer active); a new participant, or one active again, is not in it. create_case's are not the
+    session's objects at all: any participant written after them makes them stale.
+    """
+    if participants is None:
+        return None
+    held = {id(p) for p in participants}
+    return participants if all(id(p) in held for p in written) else None
+
+
 def _held_deadlines(deadlines) -> list:
     """The deadlines still in the database (none deleted since), in the order of their ids as a read gives."""
     from sqlalchemy import inspect
@@ -140,7 +156,8 @@ def _held_deadlines(deadlines) -> list:
 def _forget(session, *_args) -> None:
     from sipflow.cases.services import CLAIMED_COLUMNS, STEP_PARTICIPANTS
 
-    for key in (TOUCHED_CASES, TOUCHED_MEETINGS, NEW_DEADLINES, STEP_PARTICIPANTS, CLAIMED_COLUMNS):
+    keys = (TOUCHED_CASES, TOUCHED_MEETINGS, NEW_DEADLINES, WRITTEN_PARTICIPANTS)
+    for key in (*keys, STEP_PARTICIPANTS, CLAIMED_COLUMNS):
         session.info.pop(key, None)
 
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import support
-from remkit import reminders
+from remkit import UNTIL_PLAN, reminders, walk
 from sqlmodel import select
 
 from sipflow.cases import services
 from sipflow.cases.models import Participant
-from sipflow.cases.scripted import scripted_input
+from sipflow.cases.scripted import fire_scripted, scripted_input
 from sipflow.db import unit_of_work
 from sipflow.reminders.models import DEADLINE_ESCALATED
 from sipflow.reminders.services import reconcile_case
@@ -103,4 +103,61 @@ def test_a_case_created_and_stepped_in_one_transaction(
             )
     assert case.state == "invited"
     assert not [r for r in reminders(engine, case_id=case.id) if r.kind.startswith("deadline")]
+    assert_in_line(engine, db_session, registry, case)
+
+
+def _establish_with(db_session, registry, parties, case, also) -> None:
+    """establish_plan, and also(at) after it, in one transaction."""
+    walk(db_session, registry, parties.region_user, case, UNTIL_PLAN[:-1])
+    at = support.FIXED_NOW + timedelta(hours=1)
+    form = (
+        registry.get(case.workflow_name, case.workflow_version).transition(case.state, "establish_plan").form
+    )
+    with unit_of_work(db_session):
+        data = scripted_input(db_session, case, form, at)
+        fire_scripted(db_session, registry, parties.region_user, case, "establish_plan", now=at, data=data)
+        also(at)
+
+
+def test_a_participant_changed_after_the_step_is_seen_in_the_steps_own_list(
+    engine, db_session, registry, parties, create_case
+):
+    """The step's participants are the session's objects: a role given after the step shows in them."""
+    case = create_case("sip")
+
+    def give_the_municipality_huvudansvar(_at):
+        for p in db_session.exec(select(Participant).where(Participant.case_id == case.id)).all():
+            if p.role == "huvudansvarig":
+                p.role = "participant"
+            if p.unit_id == parties.municipality.id:
+                p.role = "huvudansvarig"
+            db_session.add(p)
+
+    _establish_with(db_session, registry, parties, case, give_the_municipality_huvudansvar)
+    escalated = reminders(engine, case_id=case.id, kind=DEADLINE_ESCALATED, status="pending")
+    assert [r.recipient_unit_id for r in escalated] == [parties.municipality.id]
+    assert_in_line(engine, db_session, registry, case)
+
+
+def test_a_participant_added_after_the_step_makes_its_list_stale(
+    engine, db_session, registry, parties, create_case
+):
+    """A participant the step did not read (a new one) is read with the others for the reminders."""
+    case = create_case("sip")
+
+    def add_the_school_as_huvudansvarig(at):
+        db_session.add(
+            Participant(
+                case_id=case.id,
+                kind="organisation",
+                role="huvudansvarig",
+                organisation_id=parties.school.organisation_id,
+                unit_id=parties.school.id,
+                added_at=at,
+            )
+        )
+
+    _establish_with(db_session, registry, parties, case, add_the_school_as_huvudansvarig)
+    escalated = reminders(engine, case_id=case.id, kind=DEADLINE_ESCALATED, status="pending")
+    assert parties.school.id in {r.recipient_unit_id for r in escalated}
     assert_in_line(engine, db_session, registry, case)
