@@ -352,6 +352,10 @@ def reconcile_case(
     families = frozenset(families)
     kinds = {kind for family in families for kind in FAMILY_KINDS[family]}
     wanted = wanted_reminders(session, workflow, case, families, participants, new_case_deadlines)
+    if not wanted:
+        if new_case_deadlines is None:
+            _cancel_pending(session, case, kinds)
+        return
     if new_case_deadlines is not None:
         rows: list[Reminder] = []
     else:
@@ -393,6 +397,20 @@ def reconcile_case(
 
 
 _INSERT_COLUMNS = [c.name for c in Reminder.__table__.columns if c.name != "id"]
+
+
+def _cancel_pending(session: Session, case: SipCase, kinds: Iterable[str]) -> None:
+    """Cancel every pending reminder of these kinds the case has, in one UPDATE, without reading them.
+
+    What reconcile_case does when none of them is wanted (the case ended, its last planned meeting held);
+    the rows the session holds take the new status too.
+    """
+    session.execute(
+        update(Reminder)
+        .where(Reminder.case_id == case.id, Reminder.status == PENDING, Reminder.kind.in_(sorted(kinds)))
+        .values(status=CANCELLED),
+        execution_options={"synchronize_session": "evaluate"},
+    )
 
 
 def insert_once(session: Session, reminder: Reminder) -> bool:

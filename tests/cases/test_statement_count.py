@@ -33,25 +33,28 @@ from sipflow.cases.scripted import scripted_input
 # version reuses the guards' plan, goals and efforts and the step's participants; efforts from decisions
 # and code records go in one INSERT each; establish_plan's follow-up day is written by the claim.
 # Branch h24 (the reconciliation's reads): a participant changed after the step read them (the plan form
-# giving huvudansvar) is one of the step's own objects, so they are not read again: establish_plan -1.
+# giving huvudansvar) is one of the step's own objects, so they are not read again: establish_plan -1. When
+# no reminder of the families a step can move is wanted any more (its deadline met and no other open, its
+# meeting's invitations none, the case ended), the pending ones are cancelled by one UPDATE, unread:
+# send_kallelse, follow_up and close -1 each.
 CEILINGS = {
     "give_consent": 7,
     # + the preparation's own goals into the plan draft (find the plan, start it, add the goal).
     "start_preparation": 8,
-    "send_kallelse": 13,
+    "send_kallelse": 12,
     "hold_meeting": 17,
     # + the plan: found before the claim (its follow-up day goes into the claim's UPDATE) and held by its
     # compare-and-set, its goals and efforts read once for the guards and the version, the person's age
     # (+1: in whole-suite runs, never when this file runs alone, revise_plan sent one statement more; most
     # likely a row the identity map, which holds unchanged rows weakly, had let go. Not pinned down.)
     "establish_plan": 19,
-    "follow_up": 19,
+    "follow_up": 18,
     # As establish_plan (the person's row may still be in the session's identity map, or not), + the new
     # follow-up deadline's reminders (one INSERT: a deadline's reminders name it, so a revised plan keeping
     # its follow-up day is reminded again).
     "revise_plan": 18,
-    # + cancelling those reminders.
-    "close": 8,
+    # + cancelling those reminders (one UPDATE, unread).
+    "close": 7,
 }
 
 

@@ -16,7 +16,14 @@ from sipflow.cases import services
 from sipflow.cases.models import Participant
 from sipflow.cases.scripted import fire_scripted, scripted_input
 from sipflow.db import unit_of_work
-from sipflow.reminders.models import DEADLINE_ESCALATED
+from sipflow.reminders.models import (
+    CANCELLED,
+    DEADLINE_DUE,
+    DEADLINE_ESCALATED,
+    EFFORT_OVERDUE,
+    PENDING,
+    Reminder,
+)
 from sipflow.reminders.services import reconcile_case
 
 COLUMNS = ("id", "kind", "dedupe_key", "deadline_id", "meeting_id", "recipient_user_id", "recipient_unit_id")
@@ -160,4 +167,41 @@ def test_a_participant_added_after_the_step_makes_its_list_stale(
     _establish_with(db_session, registry, parties, case, add_the_school_as_huvudansvarig)
     escalated = reminders(engine, case_id=case.id, kind=DEADLINE_ESCALATED, status="pending")
     assert parties.school.id in {r.recipient_unit_id for r in escalated}
+    assert_in_line(engine, db_session, registry, case)
+
+
+def test_an_ended_case_cancels_its_pending_reminders_without_reading_them(
+    engine, db_session, registry, parties, create_case
+):
+    """Nothing is wanted once the case ends: one UPDATE; an effort's reminder (no family's) is left."""
+    case = create_case("sip")
+    walk(db_session, registry, parties.region_user, case, UNTIL_PLAN)
+    with unit_of_work(db_session):
+        db_session.add(
+            Reminder(
+                kind=EFFORT_OVERDUE,
+                dedupe_key="effort_overdue:test@20261108",
+                case_id=case.id,
+                template=EFFORT_OVERDUE,
+                recipient_address="kontakt@example.se",
+                due_at=support.FIXED_NOW,
+                created_at=support.FIXED_NOW,
+            )
+        )
+    held = db_session.exec(
+        select(Reminder).where(
+            Reminder.case_id == case.id, Reminder.kind == DEADLINE_DUE, Reminder.status == PENDING
+        )
+    ).one()
+    at = support.FIXED_NOW + timedelta(hours=1)
+    form = registry.get(case.workflow_name, case.workflow_version).transition(case.state, "close").form
+    data = scripted_input(db_session, case, form, at)
+    with support.statements(engine) as seen:
+        support.fire(db_session, registry, parties.region_user, case, "close", now=at, data=data)
+    assert [s for s in seen if "reminder" in s.lower()] == [
+        next(s for s in seen if s.lstrip().upper().startswith("UPDATE REMINDER"))
+    ]
+    assert [r.kind for r in reminders(engine, case_id=case.id, status=PENDING)] == [EFFORT_OVERDUE]
+    # The row the session held shows it (a session kept over the commit would not read it again).
+    assert held.status == CANCELLED
     assert_in_line(engine, db_session, registry, case)
