@@ -19,10 +19,13 @@ from email.message import EmailMessage
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from pydantic_core import PydanticUndefined
 from sqlalchemy import Integer, bindparam, insert, update
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
 from sipflow.cases.deadlines import due_at
@@ -163,6 +166,21 @@ def affected_families(workflow: Workflow, case: SipCase, changes: Iterable) -> f
 
 # --- What a case should have --------------------------------------------------------------------------------
 
+# The reconciliation's reads, built once (each runs before most commits): the deadlines', meetings' and
+# invitations' values only (nothing changes them here), the participants and the reminder rows as objects.
+_CASE_ID = bindparam("case_id", type_=Integer)
+_PARTICIPANTS = select(Participant).where(Participant.case_id == _CASE_ID)
+_OPEN_DEADLINES = sa_select(*Deadline.__table__.c).where(
+    Deadline.case_id == _CASE_ID, Deadline.met_at.is_(None), Deadline.cancelled_at.is_(None)
+)
+_PLANNED_MEETINGS = sa_select(*Meeting.__table__.c).where(
+    Meeting.case_id == _CASE_ID, Meeting.status == PLANNED
+)
+_INVITATIONS = sa_select(*Invitation.__table__.c).where(
+    Invitation.meeting_id.in_(bindparam("meeting_ids", expanding=True)), Invitation.removed_at.is_(None)
+)
+_CASE_ROWS = select(Reminder).where(Reminder.case_id == _CASE_ID)
+
 
 def soon_days(rule_days: int) -> int:
     """Days before a deadline its 'soon' reminder falls: a third of the deadline's span, 1 to the maximum."""
@@ -229,7 +247,7 @@ def wanted_reminders(
     families = set(families)
     wanted: list[Wanted] = []
     if participants is None and families & {DEADLINES, DECLARED}:
-        participants = list(session.exec(select(Participant).where(Participant.case_id == case.id)).all())
+        participants = list(session.exec(_PARTICIPANTS, params={"case_id": case.id}).all())
     participants = participants or []
     if DEADLINES in families:
         wanted += _deadline_reminders(session, workflow, case, participants, deadlines)
@@ -252,11 +270,7 @@ def _deadline_reminders(
     huvudansvarig = _contacts(participants)["huvudansvarig"]
     rules = {rule.kind: rule for rule in workflow.deadlines}
     if deadlines is None:
-        deadlines = session.exec(
-            select(Deadline).where(
-                Deadline.case_id == case.id, Deadline.met_at.is_(None), Deadline.cancelled_at.is_(None)
-            )
-        ).all()
+        deadlines = column_rows(session, _OPEN_DEADLINES, {"case_id": case.id})
     else:
         deadlines = [d for d in deadlines if d.met_at is None and d.cancelled_at is None]
     for deadline in deadlines:
@@ -288,16 +302,10 @@ def _deadline_reminders(
 
 def _meeting_reminders(session: Session, case: SipCase) -> list[Wanted]:
     wanted: list[Wanted] = []
-    meetings = session.exec(
-        select(Meeting).where(Meeting.case_id == case.id, Meeting.status == PLANNED)
-    ).all()
+    meetings = column_rows(session, _PLANNED_MEETINGS, {"case_id": case.id})
     if not meetings:
         return wanted
-    invitations = session.exec(
-        select(Invitation).where(
-            Invitation.meeting_id.in_([m.id for m in meetings]), Invitation.removed_at.is_(None)
-        )
-    ).all()
+    invitations = column_rows(session, _INVITATIONS, {"meeting_ids": [m.id for m in meetings]})
     for meeting in meetings:
         mine = [i for i in invitations if i.meeting_id == meeting.id]
         for invitation in mine:
@@ -359,7 +367,7 @@ def reconcile_case(
     if new_case_deadlines is not None:
         rows: list[Reminder] = []
     else:
-        rows = list(session.exec(select(Reminder).where(Reminder.case_id == case.id)).all())
+        rows = list(session.exec(_CASE_ROWS, params={"case_id": case.id}).all())
     keys = {row.dedupe_key for row in rows}
     pending = {row.slot: row for row in rows if row.status == PENDING and row.kind in kinds}
     wanted_slots = set()
@@ -376,16 +384,18 @@ def reconcile_case(
             session.add(row)
             continue
         keys.add(want.dedupe_key)
-        reminder = Reminder(
-            kind=want.kind,
-            dedupe_key=want.dedupe_key,
-            case_id=case.id,
-            template=want.template,
-            due_at=want.due_at,
-            created_at=now,
-            **want.fields,
+        new_rows.append(
+            _NEW_ROW
+            | {
+                "kind": want.kind,
+                "dedupe_key": want.dedupe_key,
+                "case_id": case.id,
+                "template": want.template,
+                "due_at": want.due_at,
+                "created_at": now,
+            }
+            | want.fields
         )
-        new_rows.append({c: getattr(reminder, c) for c in _INSERT_COLUMNS})
     for slot, row in pending.items():
         if slot not in wanted_slots:
             row.status = CANCELLED
@@ -397,6 +407,14 @@ def reconcile_case(
 
 
 _INSERT_COLUMNS = [c.name for c in Reminder.__table__.columns if c.name != "id"]
+# A new row's columns as the model's defaults leave them (pending, no attempt), built once: a Reminder
+# object per row only to read them back cost more than the rest of the reconciliation.
+_NEW_ROW = {
+    name: None if value is PydanticUndefined else value
+    for name, value in (
+        (c, Reminder.model_fields[c].get_default(call_default_factory=True)) for c in _INSERT_COLUMNS
+    )
+}
 
 
 def _cancel_pending(session: Session, case: SipCase, kinds: Iterable[str]) -> None:
@@ -405,12 +423,28 @@ def _cancel_pending(session: Session, case: SipCase, kinds: Iterable[str]) -> No
     What reconcile_case does when none of them is wanted (the case ended, its last planned meeting held);
     the rows the session holds take the new status too.
     """
-    session.execute(
-        update(Reminder)
-        .where(Reminder.case_id == case.id, Reminder.status == PENDING, Reminder.kind.in_(sorted(kinds)))
-        .values(status=CANCELLED),
-        execution_options={"synchronize_session": "evaluate"},
+    kinds = sorted(kinds)
+    session.execute(_CANCEL_PENDING, {"of_case": case.id, "kinds": kinds})
+    # As the ORM's "evaluate" would (for less than its set-up costs): a held row that matched shows it.
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, Reminder):
+            loaded = sa_inspect(obj).dict
+            if not {"case_id", "status", "kind"} <= loaded.keys():
+                session.expire(obj, ["status"])  # read again if it is used
+            elif loaded["case_id"] == case.id and loaded["status"] == PENDING and loaded["kind"] in kinds:
+                set_committed_value(obj, "status", CANCELLED)
+
+
+_CANCEL_PENDING = (
+    update(Reminder.__table__)
+    .where(
+        # (An UPDATE keeps a column's name for its SET: the case's id is bound as of_case.)
+        Reminder.case_id == bindparam("of_case", type_=Integer),
+        Reminder.status == PENDING,
+        Reminder.kind.in_(bindparam("kinds", expanding=True)),
     )
+    .values(status=CANCELLED)
+)
 
 
 def insert_once(session: Session, reminder: Reminder) -> bool:
