@@ -23,6 +23,10 @@ TOUCHED_MEETINGS = "sipflow.reminders.meetings"
 # {case id: the Deadline objects this transaction inserted for it}: a case created in the transaction has no
 # other, so its reconciliation reads none (held here: the identity map holds unchanged rows only weakly).
 NEW_DEADLINES = "sipflow.reminders.new_deadlines"
+# The ids of the meetings this transaction inserted, and {meeting id: the Invitation objects it inserted}:
+# a meeting created in the transaction has no other invitations, so they are not read.
+NEW_MEETINGS = "sipflow.reminders.new_meetings"
+NEW_INVITATIONS = "sipflow.reminders.new_invitations"
 # {case id: the Participant objects this transaction wrote}: a step's participants still hold if each is one
 # of them (then it shows the change); a new one, or one active again, makes them stale.
 WRITTEN_PARTICIPANTS = "sipflow.reminders.participants"
@@ -47,6 +51,10 @@ def _after_flush(session, _context) -> None:
             _note(session, obj.id, CASE_NEW)
         elif isinstance(obj, Deadline):
             session.info.setdefault(NEW_DEADLINES, {}).setdefault(obj.case_id, []).append(obj)
+        elif isinstance(obj, Meeting):
+            session.info.setdefault(NEW_MEETINGS, set()).add(obj.id)
+        elif isinstance(obj, Invitation):
+            session.info.setdefault(NEW_INVITATIONS, {}).setdefault(obj.meeting_id, []).append(obj)
     for obj in chain(session.new, session.dirty):
         if isinstance(obj, SipCase):
             # Which columns changed: a new follow-up date moves reminders, a new text does not.
@@ -99,6 +107,11 @@ def _before_commit(session) -> None:
     touched = session.info.pop(TOUCHED_CASES, {})
     new_deadlines = session.info.pop(NEW_DEADLINES, {})
     written = session.info.pop(WRITTEN_PARTICIPANTS, {})
+    invitations = session.info.pop(NEW_INVITATIONS, {})
+    new_meetings = {
+        meeting_id: _held(invitations.get(meeting_id, ()))
+        for meeting_id in session.info.pop(NEW_MEETINGS, ())
+    }
     for case_id in case_ids_of(session, meetings):
         touched.setdefault(case_id, set()).add(MEETING_ROW)
     now = now_utc()
@@ -119,7 +132,7 @@ def _before_commit(session) -> None:
         if families:
             participants = _still_current(shared.get(case_id), written.get(case_id, ()))
             # A case this transaction created: its deadlines are those it inserted, and it has no reminders.
-            created = _held_deadlines(new_deadlines.get(case_id, ())) if CASE_NEW in changes else None
+            created = _held(new_deadlines.get(case_id, ())) if CASE_NEW in changes else None
             reconcile_case(
                 session,
                 workflow,
@@ -128,6 +141,7 @@ def _before_commit(session) -> None:
                 families=families,
                 participants=participants,
                 new_case_deadlines=created,
+                new_meetings=new_meetings,
             )
     session.flush()
     _forget(session)
@@ -146,17 +160,24 @@ def _still_current(participants, written) -> list | None:
     return participants if all(id(p) in held for p in written) else None
 
 
-def _held_deadlines(deadlines) -> list:
-    """The deadlines still in the database (none deleted since), in the order of their ids as a read gives."""
+def _held(rows) -> list:
+    """The rows still in the database (none deleted since), in the order of their ids as a read gives."""
     from sqlalchemy import inspect
 
-    return sorted((d for d in deadlines if inspect(d).persistent), key=lambda d: d.id)
+    return sorted((row for row in rows if inspect(row).persistent), key=lambda row: row.id)
 
 
 def _forget(session, *_args) -> None:
     from sipflow.cases.services import CLAIMED_COLUMNS, STEP_PARTICIPANTS
 
-    keys = (TOUCHED_CASES, TOUCHED_MEETINGS, NEW_DEADLINES, WRITTEN_PARTICIPANTS)
+    keys = (
+        TOUCHED_CASES,
+        TOUCHED_MEETINGS,
+        NEW_DEADLINES,
+        NEW_MEETINGS,
+        NEW_INVITATIONS,
+        WRITTEN_PARTICIPANTS,
+    )
     for key in (*keys, STEP_PARTICIPANTS, CLAIMED_COLUMNS):
         session.info.pop(key, None)
 

@@ -235,12 +235,13 @@ def wanted_reminders(
     families: Iterable[str] = ALL_FAMILIES,
     participants: list[Participant] | None = None,
     deadlines: list[Deadline] | None = None,
+    new_meetings: dict[int, list[Invitation]] | None = None,
 ) -> list[Wanted]:
     """Every reminder of these families the case should have as it is now (none once it has ended).
 
     Reads only what the families need: participants for deadlines and declared reminders (unless given:
     the case's active ones, as the step read them), open deadlines (unless given: every deadline the case
-    has, open or not), planned meetings and their invitations.
+    has, open or not), planned meetings and their invitations (but a new meeting's, given in new_meetings).
     """
     if workflow.is_final(case.state):
         return []
@@ -252,7 +253,7 @@ def wanted_reminders(
     if DEADLINES in families:
         wanted += _deadline_reminders(session, workflow, case, participants, deadlines)
     if MEETINGS in families:
-        wanted += _meeting_reminders(session, case)
+        wanted += _meeting_reminders(session, case, new_meetings or {})
     if DECLARED in families:
         wanted += _declared_reminders(session, workflow, case, participants)
     return wanted
@@ -300,12 +301,17 @@ def _deadline_reminders(
     return wanted
 
 
-def _meeting_reminders(session: Session, case: SipCase) -> list[Wanted]:
+def _meeting_reminders(
+    session: Session, case: SipCase, new_meetings: dict[int, list[Invitation]]
+) -> list[Wanted]:
     wanted: list[Wanted] = []
     meetings = column_rows(session, _PLANNED_MEETINGS, {"case_id": case.id})
     if not meetings:
         return wanted
-    invitations = column_rows(session, _INVITATIONS, {"meeting_ids": [m.id for m in meetings]})
+    # A meeting inserted in this transaction has only the invitations it inserted: those are not read.
+    older = [m.id for m in meetings if m.id not in new_meetings]
+    invitations = column_rows(session, _INVITATIONS, {"meeting_ids": older}) if older else []
+    invitations += [i for m in meetings for i in new_meetings.get(m.id, ()) if i.removed_at is None]
     for meeting in meetings:
         mine = [i for i in invitations if i.meeting_id == meeting.id]
         for invitation in mine:
@@ -347,6 +353,7 @@ def reconcile_case(
     families: Iterable[str] = ALL_FAMILIES,
     participants: list[Participant] | None = None,
     new_case_deadlines: list[Deadline] | None = None,
+    new_meetings: dict[int, list[Invitation]] | None = None,
 ) -> None:
     """Bring the case's reminder rows of these families in line with what it should have: add, move,
     cancel; never twice.
@@ -356,10 +363,13 @@ def reconcile_case(
     they are: the change could not move them. participants: the case's active ones when the caller holds
     them (see wanted_reminders). new_case_deadlines: given for a case created in this transaction, the
     deadlines it inserted; such a case has no others and no reminder rows yet, so neither is read.
+    new_meetings: {id of a meeting inserted in this transaction: the invitations it inserted}.
     """
     families = frozenset(families)
     kinds = {kind for family in families for kind in FAMILY_KINDS[family]}
-    wanted = wanted_reminders(session, workflow, case, families, participants, new_case_deadlines)
+    wanted = wanted_reminders(
+        session, workflow, case, families, participants, new_case_deadlines, new_meetings
+    )
     if not wanted:
         if new_case_deadlines is None:
             _cancel_pending(session, case, kinds)

@@ -36,12 +36,13 @@ from sipflow.cases.scripted import scripted_input
 # giving huvudansvar) is one of the step's own objects, so they are not read again: establish_plan -1. When
 # no reminder of the families a step can move is wanted any more (its deadline met and no other open, its
 # meeting's invitations none, the case ended), the pending ones are cancelled by one UPDATE, unread:
-# send_kallelse, follow_up and close -1 each.
+# send_kallelse, follow_up and close -1 each. A meeting booked in the step has only the invitations it
+# wrote, so they are not read back: send_kallelse -1.
 CEILINGS = {
     "give_consent": 7,
     # + the preparation's own goals into the plan draft (find the plan, start it, add the goal).
     "start_preparation": 8,
-    "send_kallelse": 12,
+    "send_kallelse": 11,
     "hold_meeting": 17,
     # + the plan: found before the claim (its follow-up day goes into the claim's UPDATE) and held by its
     # compare-and-set, its goals and efforts read once for the guards and the version, the person's age

@@ -16,11 +16,14 @@ from sipflow.cases import services
 from sipflow.cases.models import Participant
 from sipflow.cases.scripted import fire_scripted, scripted_input
 from sipflow.db import unit_of_work
+from sipflow.meetings import services as meetings
 from sipflow.reminders.models import (
     CANCELLED,
     DEADLINE_DUE,
     DEADLINE_ESCALATED,
     EFFORT_OVERDUE,
+    INVITATION_UNANSWERED,
+    MEETING_TOMORROW,
     PENDING,
     Reminder,
 )
@@ -205,3 +208,32 @@ def test_an_ended_case_cancels_its_pending_reminders_without_reading_them(
     # The row the session held shows it (a session kept over the commit would not read it again).
     assert held.status == CANCELLED
     assert_in_line(engine, db_session, registry, case)
+
+
+def _invitation_reads(seen) -> list[str]:
+    """The reconciliation's read of planned meetings' invitations (the step reads some for its own ends)."""
+    return [s for s in seen if "FROM invitation WHERE invitation.meeting_id IN (" in " ".join(s.split())]
+
+
+def test_a_meeting_booked_in_the_transaction_has_the_invitations_it_wrote(
+    engine, db_session, registry, book, ready
+):
+    """Booking with invitations: the reminders of each invitation, none of them read back."""
+    with support.statements(engine) as seen:
+        meeting = book(invitee_ids=[ready.municipality.id, ready.relative.id])
+    assert _invitation_reads(seen) == []
+    tomorrow = reminders(engine, meeting_id=meeting.id, kind=MEETING_TOMORROW)
+    assert len(tomorrow) == 2 and all(r.invitation_id is not None for r in tomorrow)
+    assert reminders(engine, meeting_id=meeting.id, kind=INVITATION_UNANSWERED)
+    assert_in_line(engine, db_session, registry, ready.case)
+
+
+def test_inviting_to_an_older_meeting_reads_its_invitations(engine, db_session, registry, book, ready):
+    """A meeting booked in an earlier transaction may have invitations this one did not write: read."""
+    meeting = book(invitee_ids=[ready.municipality.id])
+    with support.statements(engine) as seen:
+        with unit_of_work(db_session):
+            meetings.invite(db_session, ready.case, meeting, [ready.relative.id], now=support.FIXED_NOW)
+    assert _invitation_reads(seen)
+    assert len(reminders(engine, meeting_id=meeting.id, kind=MEETING_TOMORROW)) == 2
+    assert_in_line(engine, db_session, registry, ready.case)
