@@ -65,6 +65,8 @@ def test_a_new_case_reads_none_of_its_rows_back(engine, db_session, registry, pa
             case = _start(db_session, registry, parties, make_person, now)
     reads = [s for s in seen if s.lstrip().upper().startswith("SELECT")]
     assert not [s for s in reads if any(t in s.lower() for t in ("reminder", "deadline", "participant"))]
+    # Its reminders go in with one INSERT, and nothing else of the reconciliation reaches the database.
+    assert [s.split()[2] for s in seen if "reminder" in s.lower()] == ["reminder"]
     assert {r.kind for r in reminders(engine, case_id=case.id)} == {
         "deadline_soon",
         "deadline_due",
