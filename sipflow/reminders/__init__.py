@@ -74,7 +74,12 @@ def _after_flush(session, _context) -> None:
             _note(session, obj.case_id, PARTICIPANT_ROW)
             session.info.setdefault(WRITTEN_PARTICIPANTS, {}).setdefault(obj.case_id, []).append(obj)
         elif isinstance(obj, Invitation):
-            session.info.setdefault(TOUCHED_MEETINGS, set()).add(obj.meeting_id)
+            # The meeting's case, without a read if the session holds the meeting (a meeting keeps its case).
+            meeting = session.identity_map.get(session.identity_key(Meeting, obj.meeting_id))
+            if meeting is not None and "case_id" in inspect(meeting).dict:
+                _note(session, meeting.case_id, MEETING_ROW)
+            else:
+                session.info.setdefault(TOUCHED_MEETINGS, set()).add(obj.meeting_id)
 
 
 def _before_commit(session) -> None:

@@ -224,6 +224,8 @@ def test_a_meeting_booked_in_the_transaction_has_the_invitations_it_wrote(
     with support.statements(engine) as seen:
         meeting = book(invitee_ids=[ready.municipality.id, ready.relative.id])
     assert _invitation_reads(seen) == []
+    # The meeting the invitations belong to is the session's: its case is known without a read.
+    assert not [s for s in seen if s.lstrip().startswith("SELECT meeting.case_id")]
     tomorrow = reminders(engine, meeting_id=meeting.id, kind=MEETING_TOMORROW)
     assert len(tomorrow) == 2 and all(r.invitation_id is not None for r in tomorrow)
     assert reminders(engine, meeting_id=meeting.id, kind=INVITATION_UNANSWERED)
