@@ -364,6 +364,9 @@ def _add_start_rows(
     session.execute(
         insert(Participant.__table__), [{c: getattr(p, c) for c in columns} for p in participants]
     )
+    # They are the case's active participants, as a step reads them (in the order of their ids): the
+    # reminders' reconciliation before the commit takes them instead of reading them back.
+    session.info.setdefault(STEP_PARTICIPANTS, {})[case.id] = participants
     # Mina SIP's candidates: the initiator and every organisation taking part (security.access decides).
     visible_to = {p.organisation_id for p in participants if p.organisation_id is not None}
     session.add_all(

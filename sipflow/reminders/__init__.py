@@ -20,6 +20,16 @@ log = logging.getLogger(__name__)
 
 TOUCHED_CASES = "sipflow.reminders.cases"
 TOUCHED_MEETINGS = "sipflow.reminders.meetings"
+# {case id: the Deadline objects this transaction inserted for it}: a case created in the transaction has no
+# other, so its reconciliation reads none (held here: the identity map holds unchanged rows only weakly).
+NEW_DEADLINES = "sipflow.reminders.new_deadlines"
+# The ids of the meetings this transaction inserted, and {meeting id: the Invitation objects it inserted}:
+# a meeting created in the transaction has no other invitations, so they are not read.
+NEW_MEETINGS = "sipflow.reminders.new_meetings"
+NEW_INVITATIONS = "sipflow.reminders.new_invitations"
+# {case id: the Participant objects this transaction wrote}: a step's participants still hold if each is one
+# of them (then it shows the change); a new one, or one active again, makes them stale.
+WRITTEN_PARTICIPANTS = "sipflow.reminders.participants"
 JOB_ID = "reminders"
 TICK_SECONDS = 60
 
@@ -39,6 +49,12 @@ def _after_flush(session, _context) -> None:
     for obj in session.new:
         if isinstance(obj, SipCase):
             _note(session, obj.id, CASE_NEW)
+        elif isinstance(obj, Deadline):
+            session.info.setdefault(NEW_DEADLINES, {}).setdefault(obj.case_id, []).append(obj)
+        elif isinstance(obj, Meeting):
+            session.info.setdefault(NEW_MEETINGS, set()).add(obj.id)
+        elif isinstance(obj, Invitation):
+            session.info.setdefault(NEW_INVITATIONS, {}).setdefault(obj.meeting_id, []).append(obj)
     for obj in chain(session.new, session.dirty):
         if isinstance(obj, SipCase):
             # Which columns changed: a new follow-up date moves reminders, a new text does not.
@@ -56,8 +72,14 @@ def _after_flush(session, _context) -> None:
                 _note(session, obj.case_id, MEETING_ROW)
         elif isinstance(obj, Participant):
             _note(session, obj.case_id, PARTICIPANT_ROW)
+            session.info.setdefault(WRITTEN_PARTICIPANTS, {}).setdefault(obj.case_id, []).append(obj)
         elif isinstance(obj, Invitation):
-            session.info.setdefault(TOUCHED_MEETINGS, set()).add(obj.meeting_id)
+            # The meeting's case, without a read if the session holds the meeting (a meeting keeps its case).
+            meeting = session.identity_map.get(session.identity_key(Meeting, obj.meeting_id))
+            if meeting is not None and "case_id" in inspect(meeting).dict:
+                _note(session, meeting.case_id, MEETING_ROW)
+            else:
+                session.info.setdefault(TOUCHED_MEETINGS, set()).add(obj.meeting_id)
 
 
 def _before_commit(session) -> None:
@@ -79,8 +101,8 @@ def _before_commit(session) -> None:
     from sipflow.cases.models import SipCase
     from sipflow.clock import now_utc
     from sipflow.reminders.services import (
+        CASE_NEW,
         MEETING_ROW,
-        PARTICIPANT_ROW,
         affected_families,
         case_ids_of,
         reconcile_case,
@@ -88,6 +110,13 @@ def _before_commit(session) -> None:
 
     meetings = session.info.pop(TOUCHED_MEETINGS, ())
     touched = session.info.pop(TOUCHED_CASES, {})
+    new_deadlines = session.info.pop(NEW_DEADLINES, {})
+    written = session.info.pop(WRITTEN_PARTICIPANTS, {})
+    invitations = session.info.pop(NEW_INVITATIONS, {})
+    new_meetings = {
+        meeting_id: _held(invitations.get(meeting_id, ()))
+        for meeting_id in session.info.pop(NEW_MEETINGS, ())
+    }
     for case_id in case_ids_of(session, meetings):
         touched.setdefault(case_id, set()).add(MEETING_ROW)
     now = now_utc()
@@ -106,17 +135,55 @@ def _before_commit(session) -> None:
         changes = touched[case_id]
         families = affected_families(workflow, case, changes)
         if families:
-            # A participant written after the step read them makes its list stale: read them again.
-            participants = None if PARTICIPANT_ROW in changes else shared.get(case_id)
-            reconcile_case(session, workflow, case, now=now, families=families, participants=participants)
+            participants = _still_current(shared.get(case_id), written.get(case_id, ()))
+            # A case this transaction created: its deadlines are those it inserted, and it has no reminders.
+            created = _held(new_deadlines.get(case_id, ())) if CASE_NEW in changes else None
+            reconcile_case(
+                session,
+                workflow,
+                case,
+                now=now,
+                families=families,
+                participants=participants,
+                new_case_deadlines=created,
+                new_meetings=new_meetings,
+            )
     session.flush()
     _forget(session)
+
+
+def _still_current(participants, written) -> list | None:
+    """The participants a step read, unless a participant written since is not one of them (None: read).
+
+    Each of them is the session's own object, so a change to one of them shows in the list (one removed is
+    no longer active); a new participant, or one active again, is not in it. create_case's are not the
+    session's objects at all: any participant written after them makes them stale.
+    """
+    if participants is None:
+        return None
+    held = {id(p) for p in participants}
+    return participants if all(id(p) in held for p in written) else None
+
+
+def _held(rows) -> list:
+    """The rows still in the database (none deleted since), in the order of their ids as a read gives."""
+    from sqlalchemy import inspect
+
+    return sorted((row for row in rows if inspect(row).persistent), key=lambda row: row.id)
 
 
 def _forget(session, *_args) -> None:
     from sipflow.cases.services import CLAIMED_COLUMNS, STEP_PARTICIPANTS
 
-    for key in (TOUCHED_CASES, TOUCHED_MEETINGS, STEP_PARTICIPANTS, CLAIMED_COLUMNS):
+    keys = (
+        TOUCHED_CASES,
+        TOUCHED_MEETINGS,
+        NEW_DEADLINES,
+        NEW_MEETINGS,
+        NEW_INVITATIONS,
+        WRITTEN_PARTICIPANTS,
+    )
+    for key in (*keys, STEP_PARTICIPANTS, CLAIMED_COLUMNS):
         session.info.pop(key, None)
 
 

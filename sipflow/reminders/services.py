@@ -19,10 +19,13 @@ from email.message import EmailMessage
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from pydantic_core import PydanticUndefined
 from sqlalchemy import Integer, bindparam, insert, update
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
 from sipflow.cases.deadlines import due_at
@@ -163,6 +166,21 @@ def affected_families(workflow: Workflow, case: SipCase, changes: Iterable) -> f
 
 # --- What a case should have --------------------------------------------------------------------------------
 
+# The reconciliation's reads, built once (each runs before most commits): the deadlines', meetings' and
+# invitations' values only (nothing changes them here), the participants and the reminder rows as objects.
+_CASE_ID = bindparam("case_id", type_=Integer)
+_PARTICIPANTS = select(Participant).where(Participant.case_id == _CASE_ID)
+_OPEN_DEADLINES = sa_select(*Deadline.__table__.c).where(
+    Deadline.case_id == _CASE_ID, Deadline.met_at.is_(None), Deadline.cancelled_at.is_(None)
+)
+_PLANNED_MEETINGS = sa_select(*Meeting.__table__.c).where(
+    Meeting.case_id == _CASE_ID, Meeting.status == PLANNED
+)
+_INVITATIONS = sa_select(*Invitation.__table__.c).where(
+    Invitation.meeting_id.in_(bindparam("meeting_ids", expanding=True)), Invitation.removed_at.is_(None)
+)
+_CASE_ROWS = select(Reminder).where(Reminder.case_id == _CASE_ID)
+
 
 def soon_days(rule_days: int) -> int:
     """Days before a deadline its 'soon' reminder falls: a third of the deadline's span, 1 to the maximum."""
@@ -216,40 +234,46 @@ def wanted_reminders(
     case: SipCase,
     families: Iterable[str] = ALL_FAMILIES,
     participants: list[Participant] | None = None,
+    deadlines: list[Deadline] | None = None,
+    new_meetings: dict[int, list[Invitation]] | None = None,
 ) -> list[Wanted]:
     """Every reminder of these families the case should have as it is now (none once it has ended).
 
     Reads only what the families need: participants for deadlines and declared reminders (unless given:
-    the case's active ones, as the step read them), open deadlines, planned meetings and their invitations.
+    the case's active ones, as the step read them), open deadlines (unless given: every deadline the case
+    has, open or not), planned meetings and their invitations (but a new meeting's, given in new_meetings).
     """
     if workflow.is_final(case.state):
         return []
     families = set(families)
     wanted: list[Wanted] = []
     if participants is None and families & {DEADLINES, DECLARED}:
-        participants = list(session.exec(select(Participant).where(Participant.case_id == case.id)).all())
+        participants = list(session.exec(_PARTICIPANTS, params={"case_id": case.id}).all())
     participants = participants or []
     if DEADLINES in families:
-        wanted += _deadline_reminders(session, workflow, case, participants)
+        wanted += _deadline_reminders(session, workflow, case, participants, deadlines)
     if MEETINGS in families:
-        wanted += _meeting_reminders(session, case)
+        wanted += _meeting_reminders(session, case, new_meetings or {})
     if DECLARED in families:
         wanted += _declared_reminders(session, workflow, case, participants)
     return wanted
 
 
 def _deadline_reminders(
-    session: Session, workflow: Workflow, case: SipCase, participants: list[Participant]
+    session: Session,
+    workflow: Workflow,
+    case: SipCase,
+    participants: list[Participant],
+    deadlines: list[Deadline] | None,
 ) -> list[Wanted]:
     wanted: list[Wanted] = []
     responsible = _responsible_user(case, participants)
     huvudansvarig = _contacts(participants)["huvudansvarig"]
     rules = {rule.kind: rule for rule in workflow.deadlines}
-    deadlines = session.exec(
-        select(Deadline).where(
-            Deadline.case_id == case.id, Deadline.met_at.is_(None), Deadline.cancelled_at.is_(None)
-        )
-    ).all()
+    if deadlines is None:
+        deadlines = column_rows(session, _OPEN_DEADLINES, {"case_id": case.id})
+    else:
+        deadlines = [d for d in deadlines if d.met_at is None and d.cancelled_at is None]
     for deadline in deadlines:
         rule = rules.get(deadline.kind)
         ahead = soon_days(rule.days if rule else 0)
@@ -277,18 +301,17 @@ def _deadline_reminders(
     return wanted
 
 
-def _meeting_reminders(session: Session, case: SipCase) -> list[Wanted]:
+def _meeting_reminders(
+    session: Session, case: SipCase, new_meetings: dict[int, list[Invitation]]
+) -> list[Wanted]:
     wanted: list[Wanted] = []
-    meetings = session.exec(
-        select(Meeting).where(Meeting.case_id == case.id, Meeting.status == PLANNED)
-    ).all()
+    meetings = column_rows(session, _PLANNED_MEETINGS, {"case_id": case.id})
     if not meetings:
         return wanted
-    invitations = session.exec(
-        select(Invitation).where(
-            Invitation.meeting_id.in_([m.id for m in meetings]), Invitation.removed_at.is_(None)
-        )
-    ).all()
+    # A meeting inserted in this transaction has only the invitations it inserted: those are not read.
+    older = [m.id for m in meetings if m.id not in new_meetings]
+    invitations = column_rows(session, _INVITATIONS, {"meeting_ids": older}) if older else []
+    invitations += [i for m in meetings for i in new_meetings.get(m.id, ()) if i.removed_at is None]
     for meeting in meetings:
         mine = [i for i in invitations if i.meeting_id == meeting.id]
         for invitation in mine:
@@ -329,6 +352,8 @@ def reconcile_case(
     now: datetime,
     families: Iterable[str] = ALL_FAMILIES,
     participants: list[Participant] | None = None,
+    new_case_deadlines: list[Deadline] | None = None,
+    new_meetings: dict[int, list[Invitation]] | None = None,
 ) -> None:
     """Bring the case's reminder rows of these families in line with what it should have: add, move,
     cancel; never twice.
@@ -336,12 +361,23 @@ def reconcile_case(
     Runs in the transaction of the change (the case's or the meeting's claim serialises the writers); the
     unique dedupe key refuses a second copy should anything else try. Rows of other families are left as
     they are: the change could not move them. participants: the case's active ones when the caller holds
-    them (see wanted_reminders).
+    them (see wanted_reminders). new_case_deadlines: given for a case created in this transaction, the
+    deadlines it inserted; such a case has no others and no reminder rows yet, so neither is read.
+    new_meetings: {id of a meeting inserted in this transaction: the invitations it inserted}.
     """
     families = frozenset(families)
     kinds = {kind for family in families for kind in FAMILY_KINDS[family]}
-    wanted = wanted_reminders(session, workflow, case, families, participants)
-    rows = session.exec(select(Reminder).where(Reminder.case_id == case.id)).all()
+    wanted = wanted_reminders(
+        session, workflow, case, families, participants, new_case_deadlines, new_meetings
+    )
+    if not wanted:
+        if new_case_deadlines is None:
+            _cancel_pending(session, case, kinds)
+        return
+    if new_case_deadlines is not None:
+        rows: list[Reminder] = []
+    else:
+        rows = list(session.exec(_CASE_ROWS, params={"case_id": case.id}).all())
     keys = {row.dedupe_key for row in rows}
     pending = {row.slot: row for row in rows if row.status == PENDING and row.kind in kinds}
     wanted_slots = set()
@@ -358,16 +394,18 @@ def reconcile_case(
             session.add(row)
             continue
         keys.add(want.dedupe_key)
-        reminder = Reminder(
-            kind=want.kind,
-            dedupe_key=want.dedupe_key,
-            case_id=case.id,
-            template=want.template,
-            due_at=want.due_at,
-            created_at=now,
-            **want.fields,
+        new_rows.append(
+            _NEW_ROW
+            | {
+                "kind": want.kind,
+                "dedupe_key": want.dedupe_key,
+                "case_id": case.id,
+                "template": want.template,
+                "due_at": want.due_at,
+                "created_at": now,
+            }
+            | want.fields
         )
-        new_rows.append({c: getattr(reminder, c) for c in _INSERT_COLUMNS})
     for slot, row in pending.items():
         if slot not in wanted_slots:
             row.status = CANCELLED
@@ -379,6 +417,44 @@ def reconcile_case(
 
 
 _INSERT_COLUMNS = [c.name for c in Reminder.__table__.columns if c.name != "id"]
+# A new row's columns as the model's defaults leave them (pending, no attempt), built once: a Reminder
+# object per row only to read them back cost more than the rest of the reconciliation.
+_NEW_ROW = {
+    name: None if value is PydanticUndefined else value
+    for name, value in (
+        (c, Reminder.model_fields[c].get_default(call_default_factory=True)) for c in _INSERT_COLUMNS
+    )
+}
+
+
+def _cancel_pending(session: Session, case: SipCase, kinds: Iterable[str]) -> None:
+    """Cancel every pending reminder of these kinds the case has, in one UPDATE, without reading them.
+
+    What reconcile_case does when none of them is wanted (the case ended, its last planned meeting held);
+    the rows the session holds take the new status too.
+    """
+    kinds = sorted(kinds)
+    session.execute(_CANCEL_PENDING, {"of_case": case.id, "kinds": kinds})
+    # As the ORM's "evaluate" would (for less than its set-up costs): a held row that matched shows it.
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, Reminder):
+            loaded = sa_inspect(obj).dict
+            if not {"case_id", "status", "kind"} <= loaded.keys():
+                session.expire(obj, ["status"])  # read again if it is used
+            elif loaded["case_id"] == case.id and loaded["status"] == PENDING and loaded["kind"] in kinds:
+                set_committed_value(obj, "status", CANCELLED)
+
+
+_CANCEL_PENDING = (
+    update(Reminder.__table__)
+    .where(
+        # (An UPDATE keeps a column's name for its SET: the case's id is bound as of_case.)
+        Reminder.case_id == bindparam("of_case", type_=Integer),
+        Reminder.status == PENDING,
+        Reminder.kind.in_(bindparam("kinds", expanding=True)),
+    )
+    .values(status=CANCELLED)
+)
 
 
 def insert_once(session: Session, reminder: Reminder) -> bool:

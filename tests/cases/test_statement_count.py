@@ -38,21 +38,27 @@ from sipflow.cases.scripted import scripted_input
 # from there: 17 and 16, and no more "+1" when the identity map has let the person go); a held meeting's
 # coding reads the person's particulars with its units' facts, whether or not the session holds the person
 # (15).
+# Branch h24 (the reconciliation's reads): a participant changed after the step read them (the plan form
+# giving huvudansvar) is one of the step's own objects, so they are not read again: establish_plan -1. When
+# no reminder of the families a step can move is wanted any more (its deadline met and no other open, its
+# meeting's invitations none, the case ended), the pending ones are cancelled by one UPDATE, unread:
+# send_kallelse, follow_up and close -1 each. A meeting booked in the step has only the invitations it
+# wrote, so they are not read back: send_kallelse -1.
 CEILINGS = {
     "give_consent": 6,
     # + the preparation's own goals into the plan draft (find the plan, start it, add the goal).
     "start_preparation": 8,
-    "send_kallelse": 13,
+    "send_kallelse": 11,
     "hold_meeting": 15,
     # + the plan: found before the claim (its follow-up day goes into the claim's UPDATE) and held by its
     # compare-and-set, its goals and efforts read once for the guards and the version, the person's age
-    "establish_plan": 17,
-    "follow_up": 17,
+    "establish_plan": 16,
+    "follow_up": 16,
     # As establish_plan, + the new follow-up deadline's reminders (one INSERT: a deadline's reminders name
     # it, so a revised plan keeping its follow-up day is reminded again).
     "revise_plan": 16,
-    # + cancelling those reminders.
-    "close": 8,
+    # + cancelling those reminders (one UPDATE, unread).
+    "close": 7,
 }
 
 
