@@ -94,6 +94,8 @@ def actor_organisation_id(session: Session, actor: User) -> int | None:
 # {case id: names of the columns besides version, state and time that a step's claim wrote}.
 STEP_PARTICIPANTS = "sipflow.cases.step_participants"
 CLAIMED_COLUMNS = "sipflow.cases.claimed_columns"
+# {case id: [(trigger, to_state)]}: the steps whose log row went in by a Core INSERT (no flush shows them).
+LOGGED_STEPS = "sipflow.cases.logged_steps"
 
 
 # The statements every step sends, built once with bind parameters (building and caching a statement per
@@ -672,7 +674,10 @@ def fire_transition(
     now: datetime,
     data: dict | None = None,
 ) -> TransitionLog:
-    """Move the case by trigger: version check, form input, guards, state, log and effects, all or nothing."""
+    """Move the case by trigger: version check, form input, guards, state, log and effects, all or nothing.
+
+    Returns the step's log row as written (a TransitionLog outside the session, without its id).
+    """
     workflow = registry.get(case.workflow_name, case.workflow_version)
     organisation_id = actor_organisation_id(session, actor)
     ctx = TransitionContext(
@@ -732,20 +737,32 @@ def fire_transition(
                 guard.message if guard else name, guard=name, field=guard.field if guard else None
             )
     set_committed_value(case, "updated_at", now)
-    log = TransitionLog(
-        case_id=case.id,
-        at=now,
-        user_id=actor.id,
-        organisation_id=organisation_id,
-        trigger=trigger,
-        from_state=from_state,
-        to_state=case.state,
-        reason=ctx.data["reason"] if isinstance(ctx.data.get("reason"), str) else None,
-        details=ctx.details,
-    )
-    session.add(log)
+    row = _log_row(ctx, organisation_id, from_state)
+    # A Core INSERT built once, its id not read back: nothing in the step needs the row as an object.
+    session.execute(_INSERT_LOG, row)
+    session.info.setdefault(LOGGED_STEPS, {}).setdefault(case.id, []).append((trigger, case.state))
     _settle_deadlines(session, workflow, case, trigger, now)
     _start_deadlines(session, workflow, case, trigger)
     session.flush()
     logger.info("case %s: %s, %s -> %s by user %s", case.reference, trigger, from_state, case.state, actor.id)
-    return log
+    return TransitionLog(**row)
+
+
+# No RETURNING (inline): the step's log row is written, never read back in the step.
+_INSERT_LOG = insert(TransitionLog.__table__).inline()
+
+
+def _log_row(ctx: TransitionContext, organisation_id: int | None, from_state: str) -> dict:
+    """What a step's log row holds: who moved the case from which state to which, when, why and with what."""
+    reason = ctx.data.get("reason")
+    return {
+        "case_id": ctx.case.id,
+        "at": ctx.now,
+        "user_id": ctx.actor.id,
+        "organisation_id": organisation_id,
+        "trigger": ctx.trigger,
+        "from_state": from_state,
+        "to_state": ctx.case.state,
+        "reason": reason if isinstance(reason, str) else None,
+        "details": ctx.details,
+    }

@@ -84,13 +84,16 @@ def _after_flush(session, _context) -> None:
 
 def _before_commit(session) -> None:
     """Reconcile what the transaction changed of each case's reminders, as part of the same transaction."""
-    from sipflow.cases.services import CLAIMED_COLUMNS, STEP_PARTICIPANTS
+    from sipflow.cases.services import CLAIMED_COLUMNS, LOGGED_STEPS, STEP_PARTICIPANTS
 
     # The participants a step read (cases.services.step_participants): good for this transaction only.
     shared = session.info.pop(STEP_PARTICIPANTS, {})
     # The columns a step's claim wrote (no flush shows them): a new follow-up date moves reminders.
     for case_id, names in session.info.pop(CLAIMED_COLUMNS, {}).items():
         _note(session, case_id, *(("column", name) for name in names))
+    # The steps whose log row a Core INSERT wrote (no flush shows them), as a TransitionLog object notes.
+    for case_id, steps in session.info.pop(LOGGED_STEPS, {}).items():
+        _note(session, case_id, *(("step", trigger, to_state) for trigger, to_state in steps))
     if not has_app_context() or current_app.extensions.get("sipflow.workflows") is None:
         return
     if session.new or session.dirty:
@@ -173,7 +176,7 @@ def _held(rows) -> list:
 
 
 def _forget(session, *_args) -> None:
-    from sipflow.cases.services import CLAIMED_COLUMNS, STEP_PARTICIPANTS
+    from sipflow.cases.services import CLAIMED_COLUMNS, LOGGED_STEPS, STEP_PARTICIPANTS
 
     keys = (
         TOUCHED_CASES,
@@ -183,7 +186,7 @@ def _forget(session, *_args) -> None:
         NEW_INVITATIONS,
         WRITTEN_PARTICIPANTS,
     )
-    for key in (*keys, STEP_PARTICIPANTS, CLAIMED_COLUMNS):
+    for key in (*keys, STEP_PARTICIPANTS, CLAIMED_COLUMNS, LOGGED_STEPS):
         session.info.pop(key, None)
 
 

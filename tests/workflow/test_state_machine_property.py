@@ -348,12 +348,13 @@ class CaseMachine(RuleBasedStateMachine):
             .where(TransitionLog.case_id == self.case_id)
             .order_by(TransitionLog.id.desc())
         ).first()
-        assert last.id == log.id
-        assert (last.trigger, last.from_state, last.to_state, last.at) == (
+        # The step returns its log row as written (its id is not read back): the last row is that one.
+        assert (last.trigger, last.from_state, last.to_state, last.at, last.details) == (
             trigger,
             state,
             transition.dest,
             self.now,
+            log.details,
         )
         for guard in transition.conditions:
             assert GUARD_HELD[guard](session, self.case_id, last, self.now), (
