@@ -13,7 +13,8 @@ from flask_babel import gettext as _
 from sqlmodel import Session, select
 
 from sipflow.cases.models import Participant, SipCase
-from sipflow.meetings.models import ANSWER_MODES, CANCELLED, PLANNED, Meeting
+from sipflow.meetings.models import ANSWER_MODES, CANCELLED, PLANNED, STEP_MEETINGS, Meeting
+from sipflow.workflow.context import TransitionContext
 from sipflow.workflow.definition import TransitionDef, Workflow
 
 # The mode a held meeting gets from its classification (the booked mode said what was planned).
@@ -77,6 +78,19 @@ def case_meetings_in_order(session: Session, case: SipCase) -> list[Meeting]:
             select(Meeting).where(Meeting.case_id == case.id).order_by(Meeting.starts_at, Meeting.id)
         ).all()
     )
+
+
+def step_meetings(ctx: TransitionContext) -> list[Meeting]:
+    """The case's meetings, oldest first, read once per step (the outcome input, the booking effect).
+
+    What runs before the commit of the same transaction (the reminders' reconciliation) may use them too,
+    unless a meeting is written that is not one of them (its reader checks that): a step's own new meeting
+    is added to the list.
+    """
+    if CASE_MEETINGS not in ctx.memo:
+        ctx.memo[CASE_MEETINGS] = case_meetings_in_order(ctx.session, ctx.case)
+        ctx.session.info.setdefault(STEP_MEETINGS, {})[ctx.case.id] = ctx.memo[CASE_MEETINGS]
+    return ctx.memo[CASE_MEETINGS]
 
 
 def planned_meetings(meetings: Sequence[Meeting]) -> list[Meeting]:

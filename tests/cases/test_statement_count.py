@@ -44,12 +44,15 @@ from sipflow.cases.scripted import scripted_input
 # meeting's invitations none, the case ended), the pending ones are cancelled by one UPDATE, unread:
 # send_kallelse, follow_up and close -1 each. A meeting booked in the step has only the invitations it
 # wrote, so they are not read back: send_kallelse -1.
+# Branch h26: the meetings a step read (the booking's, the outcome's: every meeting of the case) are the
+# reconciliation's planned meetings unless a meeting not among them is written: send_kallelse -1 (its
+# booking reads the case's meetings instead of its held ones' ids), hold_meeting -1.
 CEILINGS = {
     "give_consent": 6,
     # + the preparation's own goals into the plan draft (find the plan, start it, add the goal).
     "start_preparation": 8,
-    "send_kallelse": 11,
-    "hold_meeting": 15,
+    "send_kallelse": 10,
+    "hold_meeting": 14,
     # + the plan: found before the claim (its follow-up day goes into the claim's UPDATE) and held by its
     # compare-and-set, its goals and efforts read once for the guards and the version, the person's age
     "establish_plan": 16,
