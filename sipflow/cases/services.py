@@ -13,6 +13,7 @@ from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Integer, bindparam, event, insert, inspect, update
+from sqlalchemy import case as sql_case
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
@@ -96,6 +97,9 @@ STEP_PARTICIPANTS = "sipflow.cases.step_participants"
 CLAIMED_COLUMNS = "sipflow.cases.claimed_columns"
 # {case id: [(trigger, to_state)]}: the steps whose log row went in by a Core INSERT (no flush shows them).
 LOGGED_STEPS = "sipflow.cases.logged_steps"
+# {case id: the case's deadlines still open after a step settled some (rows, in the order of their ids)}:
+# the settling UPDATE returned every open one; good while no deadline is written after it.
+OPEN_DEADLINES = "sipflow.cases.open_deadlines"
 
 
 # The statements every step sends, built once with bind parameters (building and caching a statement per
@@ -183,21 +187,22 @@ def _start_deadlines(session: Session, workflow: Workflow, case: SipCase, event:
 
 
 def _settle_statement(column: str, *, of_kinds: bool):
-    """UPDATE deadline SET column = :at for the case's open deadlines (of_kinds: of the :kinds only)."""
+    """UPDATE deadline SET column = :at for the case's open deadlines (of_kinds: of the :kinds only).
+
+    With of_kinds every open deadline is matched (the others keep their value) and returned whole: what is
+    still open after the step is known without a read.
+    """
     table = Deadline.__table__
+    at = bindparam("at", type_=table.c[column].type)
     where = [
         table.c.case_id == bindparam("of_case_id", type_=table.c.case_id.type),
         table.c.met_at.is_(None),
         table.c.cancelled_at.is_(None),
     ]
     if of_kinds:
-        where.append(table.c.kind.in_(bindparam("kinds", expanding=True)))
-    return (
-        table.update()
-        .where(*where)
-        .values({column: bindparam("at", type_=table.c[column].type)})
-        .returning(table.c.id)
-    )
+        value = sql_case((table.c.kind.in_(bindparam("kinds", expanding=True)), at), else_=table.c[column])
+        return table.update().where(*where).values({column: value}).returning(*table.c)
+    return table.update().where(*where).values({column: at}).returning(table.c.id)
 
 
 # Built once (Core): the ORM's bulk UPDATE with synchronize_session="fetch" cost a millisecond of Python.
@@ -205,25 +210,34 @@ _MEET_DEADLINES = _settle_statement("met_at", of_kinds=True)
 _CANCEL_DEADLINES = _settle_statement("cancelled_at", of_kinds=False)
 
 
-def _settle(session: Session, statement, column: str, params: dict) -> None:
-    """Run one settling UPDATE and set its column on the deadlines the session holds of the rows it changed
-    (RETURNING on SQLite and PostgreSQL: no extra read), as synchronize_session="fetch" did."""
-    for deadline_id in session.execute(statement, params).scalars():
+def _set_held(session: Session, deadline_ids, column: str, at: datetime) -> None:
+    """Set column on the deadlines the session holds of these ids, as synchronize_session="fetch" did."""
+    for deadline_id in deadline_ids:
         held = session.identity_map.get(inspect(Deadline).identity_key_from_primary_key((deadline_id,)))
         if held is not None:
-            set_committed_value(held, column, params["at"])
+            set_committed_value(held, column, at)
 
 
 def _settle_deadlines(
     session: Session, workflow: Workflow, case: SipCase, trigger: str, now: datetime
 ) -> None:
-    """Settle the case's open deadlines as deadlines.settled says, each outcome in one UPDATE."""
+    """Settle the case's open deadlines as deadlines.settled says, each outcome in one UPDATE.
+
+    RETURNING (SQLite and PostgreSQL): the rows it changed without an extra read; the met outcome's
+    returns every open deadline, and those still open are left for the reminders (OPEN_DEADLINES).
+    """
     met = deadlines.met_kinds(workflow, trigger)
     if met:
-        _settle(session, _MEET_DEADLINES, "met_at", {"of_case_id": case.id, "kinds": list(met), "at": now})
+        params = {"of_case_id": case.id, "kinds": list(met), "at": now}
+        rows = session.execute(_MEET_DEADLINES, params).all()
+        _set_held(session, (row.id for row in rows if row.kind in met), "met_at", now)
+        still_open = sorted((row for row in rows if row.kind not in met), key=lambda row: row.id)
+        session.info.setdefault(OPEN_DEADLINES, {})[case.id] = still_open
     if workflow.is_final(case.state):
         # What a met kind did not settle above is cancelled: the case ends with it open.
-        _settle(session, _CANCEL_DEADLINES, "cancelled_at", {"of_case_id": case.id, "at": now})
+        ids = session.execute(_CANCEL_DEADLINES, {"of_case_id": case.id, "at": now}).scalars()
+        _set_held(session, ids, "cancelled_at", now)
+        session.info.setdefault(OPEN_DEADLINES, {})[case.id] = []
 
 
 def open_case_ids(session: Session, registry: WorkflowRegistry, person: Person) -> list[int]:

@@ -32,6 +32,9 @@ NEW_INVITATIONS = "sipflow.reminders.new_invitations"
 WRITTEN_PARTICIPANTS = "sipflow.reminders.participants"
 # {case id: the Meeting objects this transaction wrote}: a step's meetings still hold if each is one of them.
 WRITTEN_MEETINGS = "sipflow.reminders.meetings_written"
+# The ids of the cases a Deadline object was written of in this transaction: a step's open deadlines
+# (cases.services.OPEN_DEADLINES) do not hold for them.
+DEADLINES_WRITTEN = "sipflow.reminders.deadlines_written"
 JOB_ID = "reminders"
 TICK_SECONDS = 60
 
@@ -67,6 +70,7 @@ def _after_flush(session, _context) -> None:
             _note(session, obj.case_id, ("step", obj.trigger, obj.to_state))
         elif isinstance(obj, Deadline):
             _note(session, obj.case_id, DEADLINE_ROW)
+            session.info.setdefault(DEADLINES_WRITTEN, set()).add(obj.case_id)
         elif isinstance(obj, Meeting):
             session.info.setdefault(WRITTEN_MEETINGS, {}).setdefault(obj.case_id, []).append(obj)
             # Only a meeting that is or was planned has reminders (a held one recorded afterwards has none).
@@ -87,9 +91,11 @@ def _after_flush(session, _context) -> None:
 
 def _before_commit(session) -> None:
     """Reconcile what the transaction changed of each case's reminders, as part of the same transaction."""
-    from sipflow.cases.services import CLAIMED_COLUMNS, LOGGED_STEPS, STEP_PARTICIPANTS
+    from sipflow.cases.services import CLAIMED_COLUMNS, LOGGED_STEPS, OPEN_DEADLINES, STEP_PARTICIPANTS
     from sipflow.meetings.models import STEP_MEETINGS
 
+    # The deadlines a step's settling UPDATE left open (it returned them all): this transaction's only.
+    open_deadlines = session.info.pop(OPEN_DEADLINES, {})
     # The participants and the meetings a step read (cases.services.step_participants,
     # meetings.outcome.step_meetings): good for this transaction only.
     shared = session.info.pop(STEP_PARTICIPANTS, {})
@@ -122,6 +128,7 @@ def _before_commit(session) -> None:
     new_deadlines = session.info.pop(NEW_DEADLINES, {})
     written = session.info.pop(WRITTEN_PARTICIPANTS, {})
     written_meetings = session.info.pop(WRITTEN_MEETINGS, {})
+    deadlines_written = session.info.pop(DEADLINES_WRITTEN, set())
     invitations = session.info.pop(NEW_INVITATIONS, {})
     new_meetings = {
         meeting_id: _held(invitations.get(meeting_id, ()))
@@ -149,6 +156,8 @@ def _before_commit(session) -> None:
             meetings = _still_current(shared_meetings.get(case_id), written_meetings.get(case_id, ()))
             # A case this transaction created: its deadlines are those it inserted, and it has no reminders.
             created = _held(new_deadlines.get(case_id, ())) if CASE_NEW in changes else None
+            # A deadline object written in the transaction (before or after the settling) is not in them.
+            still_open = None if case_id in deadlines_written else open_deadlines.get(case_id)
             reconcile_case(
                 session,
                 workflow,
@@ -159,6 +168,7 @@ def _before_commit(session) -> None:
                 new_case_deadlines=created,
                 new_meetings=new_meetings,
                 meetings=_held(meetings) if meetings is not None else None,
+                open_deadlines=still_open,
             )
     session.flush()
     _forget(session)
@@ -185,7 +195,7 @@ def _held(rows) -> list:
 
 
 def _forget(session, *_args) -> None:
-    from sipflow.cases.services import CLAIMED_COLUMNS, LOGGED_STEPS, STEP_PARTICIPANTS
+    from sipflow.cases.services import CLAIMED_COLUMNS, LOGGED_STEPS, OPEN_DEADLINES, STEP_PARTICIPANTS
     from sipflow.meetings.models import STEP_MEETINGS
 
     keys = (
@@ -196,8 +206,9 @@ def _forget(session, *_args) -> None:
         NEW_INVITATIONS,
         WRITTEN_PARTICIPANTS,
         WRITTEN_MEETINGS,
+        DEADLINES_WRITTEN,
     )
-    for key in (*keys, STEP_PARTICIPANTS, CLAIMED_COLUMNS, LOGGED_STEPS, STEP_MEETINGS):
+    for key in (*keys, STEP_PARTICIPANTS, CLAIMED_COLUMNS, LOGGED_STEPS, STEP_MEETINGS, OPEN_DEADLINES):
         session.info.pop(key, None)
 
 

@@ -363,6 +363,7 @@ def reconcile_case(
     new_case_deadlines: list[Deadline] | None = None,
     new_meetings: dict[int, list[Invitation]] | None = None,
     meetings: list[Meeting] | None = None,
+    open_deadlines: list | None = None,
 ) -> None:
     """Bring the case's reminder rows of these families in line with what it should have: add, move,
     cancel; never twice.
@@ -374,11 +375,19 @@ def reconcile_case(
     deadlines it inserted; such a case has no others and no reminder rows yet, so neither is read.
     new_meetings: {id of a meeting inserted in this transaction: the invitations it inserted}.
     meetings: every meeting of the case in the order of their ids, when the caller holds them.
+    open_deadlines: the case's open deadlines in the order of their ids, when the caller holds them.
     """
     families = frozenset(families)
     kinds = {kind for family in families for kind in FAMILY_KINDS[family]}
     wanted = wanted_reminders(
-        session, workflow, case, families, participants, new_case_deadlines, new_meetings, meetings
+        session,
+        workflow,
+        case,
+        families,
+        participants,
+        new_case_deadlines if new_case_deadlines is not None else open_deadlines,
+        new_meetings,
+        meetings,
     )
     if not wanted:
         if new_case_deadlines is None:

@@ -14,7 +14,7 @@ from remkit import UNTIL_PLAN, reminders, walk
 from sqlmodel import select
 
 from sipflow.cases import services
-from sipflow.cases.models import Participant
+from sipflow.cases.models import Deadline, Participant
 from sipflow.cases.scripted import fire_scripted, scripted_input
 from sipflow.db import unit_of_work
 from sipflow.meetings import services as meetings
@@ -296,4 +296,51 @@ def test_a_meeting_booked_after_the_step_makes_its_meetings_stale(
     assert _planned_meeting_reads(seen)
     # Its invitation's reminder is there: the step's meetings alone would have left it out.
     assert len(reminders(engine, meeting_id=other.id, kind=MEETING_TOMORROW)) == 1
+    assert_in_line(engine, db_session, registry, case)
+
+
+def test_a_deadline_written_after_the_settling_makes_the_open_ones_stale(
+    engine, db_session, registry, parties, ready
+):
+    """The deadlines the kallelse's UPDATE left open hold for the reminders unless one is written after it."""
+    case = ready.case
+    data = scripted_input(db_session, case, "kallelse", support.FIXED_NOW + timedelta(minutes=5))
+    with support.statements(engine) as seen:
+        with unit_of_work(db_session):
+            services.fire_transition(
+                db_session,
+                registry,
+                parties.region_user,
+                case,
+                "send_kallelse",
+                expected_version=case.version,
+                now=support.FIXED_NOW + timedelta(minutes=5),
+                data=data,
+            )
+            db_session.add(
+                Deadline(case_id=case.id, kind="follow_up", due_at=support.FIXED_NOW + timedelta(days=30))
+            )
+    assert [s for s in seen if s.lstrip().upper().startswith("SELECT DEADLINE.ID")]
+    # The new deadline's reminders are there: the UPDATE's open ones alone would have left them out.
+    assert reminders(engine, case_id=case.id, kind=DEADLINE_DUE, status=PENDING)
+    assert_in_line(engine, db_session, registry, case)
+
+
+def test_a_deadline_of_another_kind_stays_open_through_the_settling(
+    engine, db_session, registry, parties, ready
+):
+    """The met deadlines' UPDATE matches every open one: another kind keeps its value and its reminders."""
+    case = ready.case
+    with unit_of_work(db_session):
+        other = Deadline(case_id=case.id, kind="follow_up", due_at=support.FIXED_NOW + timedelta(days=30))
+        db_session.add(other)
+    at = support.FIXED_NOW + timedelta(minutes=5)
+    data = scripted_input(db_session, case, "kallelse", at)
+    with support.statements(engine) as seen:
+        support.fire(db_session, registry, parties.region_user, case, "send_kallelse", now=at, data=data)
+    assert not [s for s in seen if s.lstrip().upper().startswith("SELECT DEADLINE.ID")]
+    with unit_of_work(db_session):
+        row = db_session.exec(select(Deadline).where(Deadline.id == other.id)).one()
+        assert (row.met_at, row.cancelled_at) == (None, None)
+    assert reminders(engine, deadline_id=other.id, kind=DEADLINE_DUE, status=PENDING)
     assert_in_line(engine, db_session, registry, case)
