@@ -229,13 +229,13 @@ def _settle_deadlines(
     met = deadlines.met_kinds(workflow, trigger)
     if met:
         params = {"of_case_id": case.id, "kinds": list(met), "at": now}
-        rows = session.execute(_MEET_DEADLINES, params).all()
+        rows = session.connection().execute(_MEET_DEADLINES, params).all()
         _set_held(session, (row.id for row in rows if row.kind in met), "met_at", now)
         still_open = sorted((row for row in rows if row.kind not in met), key=lambda row: row.id)
         session.info.setdefault(OPEN_DEADLINES, {})[case.id] = still_open
     if workflow.is_final(case.state):
         # What a met kind did not settle above is cancelled: the case ends with it open.
-        ids = session.execute(_CANCEL_DEADLINES, {"of_case_id": case.id, "at": now}).scalars()
+        ids = session.connection().execute(_CANCEL_DEADLINES, {"of_case_id": case.id, "at": now}).scalars()
         _set_held(session, ids, "cancelled_at", now)
         session.info.setdefault(OPEN_DEADLINES, {})[case.id] = []
 
@@ -753,7 +753,7 @@ def fire_transition(
     set_committed_value(case, "updated_at", now)
     row = _log_row(ctx, organisation_id, from_state)
     # A Core INSERT built once, its id not read back: nothing in the step needs the row as an object.
-    session.execute(_INSERT_LOG, row)
+    session.connection().execute(_INSERT_LOG, row)
     session.info.setdefault(LOGGED_STEPS, {}).setdefault(case.id, []).append((trigger, case.state))
     _settle_deadlines(session, workflow, case, trigger, now)
     _start_deadlines(session, workflow, case, trigger)

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
+from sqlalchemy import Integer, bindparam
 from sqlmodel import Session, select
 
 from sipflow.cases.models import Participant, SipCase
@@ -71,13 +72,18 @@ def meeting_labels(meetings: Sequence[Meeting]) -> dict[int, str]:
     return labels
 
 
+# Built once with a bind parameter: two steps and two pages read it (building a statement per call costs
+# more Python than the read of a handful of rows).
+_CASE_MEETINGS_IN_ORDER = (
+    select(Meeting)
+    .where(Meeting.case_id == bindparam("case_id", type_=Integer))
+    .order_by(Meeting.starts_at, Meeting.id)
+)
+
+
 def case_meetings_in_order(session: Session, case: SipCase) -> list[Meeting]:
     """The case's meetings, oldest first (a case has a handful; the index on case_id finds them)."""
-    return list(
-        session.exec(
-            select(Meeting).where(Meeting.case_id == case.id).order_by(Meeting.starts_at, Meeting.id)
-        ).all()
-    )
+    return list(session.exec(_CASE_MEETINGS_IN_ORDER, params={"case_id": case.id}).all())
 
 
 def step_meetings(ctx: TransitionContext) -> list[Meeting]:

@@ -432,9 +432,11 @@ def reconcile_case(
     if new_rows:
         # One INSERT for all of them (the ORM sends one per row on SQLite to read each id back; nothing in
         # the transaction needs their ids).
-        session.execute(insert(Reminder.__table__), new_rows)
+        session.connection().execute(_INSERT_REMINDERS, new_rows)
 
 
+# Core on the session's connection, built once: the ORM's execute adds nothing to a statement of a table.
+_INSERT_REMINDERS = insert(Reminder.__table__)
 _INSERT_COLUMNS = [c.name for c in Reminder.__table__.columns if c.name != "id"]
 # A new row's columns as the model's defaults leave them (pending, no attempt), built once: a Reminder
 # object per row only to read them back cost more than the rest of the reconciliation.
@@ -453,7 +455,7 @@ def _cancel_pending(session: Session, case: SipCase, kinds: Iterable[str]) -> No
     the rows the session holds take the new status too.
     """
     kinds = sorted(kinds)
-    session.execute(_CANCEL_PENDING, {"of_case": case.id, "kinds": kinds})
+    session.connection().execute(_CANCEL_PENDING, {"of_case": case.id, "kinds": kinds})
     # As the ORM's "evaluate" would (for less than its set-up costs): a held row that matched shows it.
     for obj in list(session.identity_map.values()):
         if isinstance(obj, Reminder):
