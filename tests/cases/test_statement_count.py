@@ -46,8 +46,9 @@ from sipflow.cases.scripted import scripted_input
 # wrote, so they are not read back: send_kallelse -1.
 CEILINGS = {
     "give_consent": 6,
-    # + the preparation's own goals into the plan draft (find the plan, start it, add the goal).
-    "start_preparation": 8,
+    # + the preparation's own goals into the plan draft (branch h27: the plan started unless there is one,
+    # one INSERT ... WHERE NOT EXISTS, then its goals' INSERT; 8 -> 7).
+    "start_preparation": 7,
     "send_kallelse": 11,
     "hold_meeting": 15,
     # + the plan: found before the claim (its follow-up day goes into the claim's UPDATE) and held by its
