@@ -6,10 +6,11 @@ on the transitions whose form is ``meeting_outcome``, after ``mark_meeting_held`
 
 from __future__ import annotations
 
-from sqlalchemy import insert
+from sqlalchemy import Integer, bindparam, insert
 from sqlmodel import Session, select
 
 from sipflow.cases.models import Participant, SipCase
+from sipflow.db import column_rows
 from sipflow.meetings.models import MeetingDecision
 from sipflow.meetings.outcome import RECORDED_DECISIONS
 from sipflow.people.models import Person
@@ -38,6 +39,14 @@ def meeting_decisions(session: Session, meeting_id: int) -> list[MeetingDecision
     )
 
 
+# The case's plan, the decisions its efforts carry and their positions: plain values, built once.
+_PLAN_AND_CARRIED = (
+    select(Plan.id.label("plan_id"), PlanEffort.decision_id, PlanEffort.position)
+    .outerjoin(PlanEffort, PlanEffort.plan_id == Plan.id)
+    .where(Plan.case_id == bindparam("case_id", type_=Integer))
+)
+
+
 def carry_decisions(session: Session, case: SipCase, decisions: list[MeetingDecision]) -> list[PlanEffort]:
     """Add an effort to the working plan for each decision not carried yet; return the efforts added
     (written with one INSERT, so without ids)."""
@@ -45,12 +54,8 @@ def carry_decisions(session: Session, case: SipCase, decisions: list[MeetingDeci
         return []
     # One read gives the plan, which decisions it carries already and its efforts' last position (a plan
     # holds tens of efforts, not thousands); a case without a plan yet gets one.
-    existing = session.exec(
-        select(Plan, PlanEffort.decision_id, PlanEffort.position)
-        .outerjoin(PlanEffort, PlanEffort.plan_id == Plan.id)
-        .where(Plan.case_id == case.id)
-    ).all()
-    plan = existing[0][0] if existing else working_plan(session, case)
+    existing = column_rows(session, _PLAN_AND_CARRIED, {"case_id": case.id})
+    plan_id = existing[0].plan_id if existing else working_plan(session, case).id
     carried = {decision_id for _, decision_id, _ in existing if decision_id is not None}
     position = max((p for _, _, p in existing if p is not None), default=-1)
     efforts = []
@@ -59,7 +64,7 @@ def carry_decisions(session: Session, case: SipCase, decisions: list[MeetingDeci
             continue
         position += 1
         effort = PlanEffort(
-            plan_id=plan.id,
+            plan_id=plan_id,
             what=decision.text,
             ends_on=decision.due_on,
             decision_id=decision.id,
