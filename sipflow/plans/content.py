@@ -46,17 +46,26 @@ _CONTACTS_AND_NAMES = union_all(
         _UNITS.c.id.in_(bindparam("unit_ids", expanding=True))
     ),
 )
-# The plan's goals and efforts in their order, as plain rows (what the content reads of them).
+# The plan's goals and efforts, as plain rows, in one statement built once (UNION ALL): each row has every
+# column of either table (a goal's effort columns NULL, an effort's text NULL), marked "g" or "e".
 _GOALS, _EFFORTS = PlanGoal.__table__, PlanEffort.__table__
-_PLAN_GOALS = (
-    select(_GOALS)
-    .where(_GOALS.c.plan_id == bindparam("plan_id", type_=Integer))
-    .order_by(_GOALS.c.position, _GOALS.c.id)
-)
-_PLAN_EFFORTS = (
-    select(_EFFORTS)
-    .where(_EFFORTS.c.plan_id == bindparam("plan_id", type_=Integer))
-    .order_by(_EFFORTS.c.position, _EFFORTS.c.id)
+_ITEM_COLUMNS = {c.name: c.type for c in [*_GOALS.columns, *_EFFORTS.columns] if c.name != "plan_id"}
+
+
+def _items_of(table, source: str):
+    """The select of one table's items with every item column, those it lacks as typed NULLs."""
+    return select(
+        literal_column(f"'{source}'").label("source"),
+        *(
+            table.c[name] if name in table.c else cast(null(), type_).label(name)
+            for name, type_ in _ITEM_COLUMNS.items()
+        ),
+    ).where(table.c.plan_id == bindparam("plan_id", type_=Integer))
+
+
+_ITEMS = union_all(_items_of(_GOALS, "g"), _items_of(_EFFORTS, "e"))
+_PLAN_ITEMS = _ITEMS.order_by(
+    _ITEMS.selected_columns.source, _ITEMS.selected_columns.position, _ITEMS.selected_columns.id
 )
 
 
@@ -77,9 +86,9 @@ def contacts_and_names(
 
 
 def goals_and_efforts(session: Session, plan_id: int) -> tuple[list, list]:
-    """The plan's goals and efforts in their order, as read-only rows (two statements built once)."""
-    params = {"plan_id": plan_id}
-    return column_rows(session, _PLAN_GOALS, params), column_rows(session, _PLAN_EFFORTS, params)
+    """The plan's goals and efforts, each in their order, as read-only rows: one statement."""
+    rows = column_rows(session, _PLAN_ITEMS, {"plan_id": plan_id})
+    return [row for row in rows if row.source == "g"], [row for row in rows if row.source == "e"]
 
 
 def plan_items(session: Session, plan: Plan) -> tuple[list[PlanGoal], list[PlanEffort], list[PlanContact]]:
