@@ -6,7 +6,9 @@ so a field added here reaches all of them. Dates are ISO strings, so the dict is
 
 from __future__ import annotations
 
-from sqlalchemy import Integer, String, bindparam, cast, literal_column, null, union_all
+from dataclasses import dataclass
+
+from sqlalchemy import Integer, bindparam, cast, literal_column, null, union_all
 from sqlmodel import Session, select
 
 from sipflow.cases.models import Participant, SipCase
@@ -22,73 +24,104 @@ def _iso(value) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-# The plan's contacts and the names of the organisations and units the content shows, in one statement
-# built once (UNION ALL, the columns padded): rows ("c", organisation id, its name, contact name, phone,
-# email), ("o", id, name, NULL ...) and ("u", id, name, NULL ...). A contact carries its organisation's name
-# (joined), so the contacts need not be read first to know which names to ask for.
-_ORGANISATIONS, _UNITS, _CONTACTS = Organisation.__table__, Unit.__table__, PlanContact.__table__
-_NO_TEXT = cast(null(), String)
-_CONTACTS_AND_NAMES = union_all(
-    select(
-        literal_column("'c'").label("source"),
-        _CONTACTS.c.organisation_id.label("id"),
-        _ORGANISATIONS.c.name,
-        _CONTACTS.c.name.label("contact_name"),
-        _CONTACTS.c.phone,
-        _CONTACTS.c.email,
-    )
-    .join(_ORGANISATIONS, _ORGANISATIONS.c.id == _CONTACTS.c.organisation_id)
-    .where(_CONTACTS.c.plan_id == bindparam("plan_id", type_=Integer)),
-    select(
-        literal_column("'o'"), _ORGANISATIONS.c.id, _ORGANISATIONS.c.name, _NO_TEXT, _NO_TEXT, _NO_TEXT
-    ).where(_ORGANISATIONS.c.id.in_(bindparam("organisation_ids", expanding=True))),
-    select(literal_column("'u'"), _UNITS.c.id, _UNITS.c.name, _NO_TEXT, _NO_TEXT, _NO_TEXT).where(
-        _UNITS.c.id.in_(bindparam("unit_ids", expanding=True))
-    ),
-)
-# The plan's goals and efforts, as plain rows, in one statement built once (UNION ALL): each row has every
-# column of either table (a goal's effort columns NULL, an effort's text NULL), marked "g" or "e".
-_GOALS, _EFFORTS = PlanGoal.__table__, PlanEffort.__table__
-_ITEM_COLUMNS = {c.name: c.type for c in [*_GOALS.columns, *_EFFORTS.columns] if c.name != "plan_id"}
+# Everything of a plan the content shows beside the plan row, in one statement built once (UNION ALL), each
+# row marked by its source: "g" a goal, "e" an effort (with its organisation's and unit's names, joined),
+# "c" a contact (with its organisation's name), "o" and "u" the names of the participants' organisations
+# and units. Every row has every column; what its table lacks is a typed NULL (so dates stay dates).
+_GOALS, _EFFORTS, _CONTACTS = PlanGoal.__table__, PlanEffort.__table__, PlanContact.__table__
+_ORGANISATIONS, _UNITS = Organisation.__table__, Unit.__table__
+_EFFORT_ORGANISATION, _EFFORT_UNIT = _ORGANISATIONS.alias("effort_organisation"), _UNITS.alias("effort_unit")
+_PLAN_ID = bindparam("plan_id", type_=Integer)
+_ROW_COLUMNS = {
+    **{c.name: c for c in [*_GOALS.columns, *_EFFORTS.columns, *_CONTACTS.columns] if c.name != "plan_id"},
+    "organisation": _ORGANISATIONS.c.name,
+    "unit": _UNITS.c.name,
+}
 
 
-def _items_of(table, source: str):
-    """The select of one table's items with every item column, those it lacks as typed NULLs."""
+def _rows_of(source: str, columns: dict):
+    """A select of one source's rows with every column of _ROW_COLUMNS, those it lacks as typed NULLs."""
     return select(
         literal_column(f"'{source}'").label("source"),
         *(
-            table.c[name] if name in table.c else cast(null(), type_).label(name)
-            for name, type_ in _ITEM_COLUMNS.items()
+            columns[name].label(name) if name in columns else cast(null(), column.type).label(name)
+            for name, column in _ROW_COLUMNS.items()
         ),
-    ).where(table.c.plan_id == bindparam("plan_id", type_=Integer))
+    )
 
 
-_ITEMS = union_all(_items_of(_GOALS, "g"), _items_of(_EFFORTS, "e"))
-_PLAN_ITEMS = _ITEMS.order_by(
-    _ITEMS.selected_columns.source, _ITEMS.selected_columns.position, _ITEMS.selected_columns.id
+_PLAN_ROWS = union_all(
+    _rows_of("g", dict(_GOALS.c)).where(_GOALS.c.plan_id == _PLAN_ID),
+    _rows_of("e", {**_EFFORTS.c, "organisation": _EFFORT_ORGANISATION.c.name, "unit": _EFFORT_UNIT.c.name})
+    .select_from(
+        _EFFORTS.outerjoin(
+            _EFFORT_ORGANISATION, _EFFORT_ORGANISATION.c.id == _EFFORTS.c.organisation_id
+        ).outerjoin(_EFFORT_UNIT, _EFFORT_UNIT.c.id == _EFFORTS.c.unit_id)
+    )
+    .where(_EFFORTS.c.plan_id == _PLAN_ID),
+    _rows_of("c", {**_CONTACTS.c, "organisation": _ORGANISATIONS.c.name})
+    .select_from(_CONTACTS.join(_ORGANISATIONS, _ORGANISATIONS.c.id == _CONTACTS.c.organisation_id))
+    .where(_CONTACTS.c.plan_id == _PLAN_ID),
+    _rows_of("o", {"id": _ORGANISATIONS.c.id, "organisation": _ORGANISATIONS.c.name}).where(
+        _ORGANISATIONS.c.id.in_(bindparam("organisation_ids", expanding=True))
+    ),
+    _rows_of("u", {"id": _UNITS.c.id, "unit": _UNITS.c.name}).where(
+        _UNITS.c.id.in_(bindparam("unit_ids", expanding=True))
+    ),
+)
+_PLAN_ROWS = _PLAN_ROWS.order_by(
+    _PLAN_ROWS.selected_columns.source, _PLAN_ROWS.selected_columns.position, _PLAN_ROWS.selected_columns.id
 )
 
 
-def contacts_and_names(
-    session: Session, plan_id: int, organisation_ids: set[int], unit_ids: set[int]
-) -> tuple[list, dict, dict]:
-    """The plan's contacts (each with its organisation's name) and the names of these organisations and
-    units: one statement."""
-    rows = column_rows(
-        session,
-        _CONTACTS_AND_NAMES,
-        {"plan_id": plan_id, "organisation_ids": list(organisation_ids), "unit_ids": list(unit_ids)},
+@dataclass(frozen=True)
+class PlanRows:
+    """A plan's goals and efforts (each in their order) and contacts as read-only rows, and the names of
+    the organisations and units of the participants they were read for."""
+
+    goals: list
+    efforts: list
+    contacts: list
+    organisations: dict[int, str]
+    units: dict[int, str]
+    # The ids the names were asked for: participants changed since then need the names read again.
+    asked: tuple[frozenset, frozenset]
+
+    def names_cover(self, participants: list) -> bool:
+        """Whether the names were read for these participants' organisations and units."""
+        organisation_ids, unit_ids = _participant_ids(participants)
+        return organisation_ids <= self.asked[0] and unit_ids <= self.asked[1]
+
+
+# A case without a plan yet: nothing to show.
+NO_PLAN_ROWS = PlanRows(
+    goals=[], efforts=[], contacts=[], organisations={}, units={}, asked=(frozenset(), frozenset())
+)
+
+
+def _participant_ids(participants: list) -> tuple[frozenset, frozenset]:
+    return (
+        frozenset(p.organisation_id for p in participants if p.organisation_id),
+        frozenset(p.unit_id for p in participants if p.unit_id),
     )
-    contacts = [row for row in rows if row.source == "c"]
-    organisations = {row.id: row.name for row in rows if row.source == "o"}
-    units = {row.id: row.name for row in rows if row.source == "u"}
-    return contacts, organisations, units
 
 
-def goals_and_efforts(session: Session, plan_id: int) -> tuple[list, list]:
-    """The plan's goals and efforts, each in their order, as read-only rows: one statement."""
-    rows = column_rows(session, _PLAN_ITEMS, {"plan_id": plan_id})
-    return [row for row in rows if row.source == "g"], [row for row in rows if row.source == "e"]
+def read_plan_rows(session: Session, plan_id: int, participants: list) -> PlanRows:
+    """The plan's goals, efforts and contacts, and the participants' organisations' and units' names:
+    one statement."""
+    organisation_ids, unit_ids = _participant_ids(participants)
+    params = {"plan_id": plan_id, "organisation_ids": list(organisation_ids), "unit_ids": list(unit_ids)}
+    by_source = {"g": [], "e": [], "c": [], "o": [], "u": []}
+    for row in column_rows(session, _PLAN_ROWS, params):
+        by_source[row.source].append(row)
+    return PlanRows(
+        goals=by_source["g"],
+        efforts=by_source["e"],
+        contacts=by_source["c"],
+        organisations={row.id: row.organisation for row in by_source["o"]},
+        units={row.id: row.unit for row in by_source["u"]},
+        asked=(organisation_ids, unit_ids),
+    )
 
 
 def plan_items(session: Session, plan: Plan) -> tuple[list[PlanGoal], list[PlanEffort], list[PlanContact]]:
@@ -108,26 +141,26 @@ def plan_content(
     case: SipCase,
     plan: Plan,
     *,
-    items: tuple[list, list] | None = None,
+    rows: PlanRows | None = None,
     participants: list[Participant] | None = None,
     person: Person | None = None,
 ) -> dict:
     """The whole plan of case as a JSON-ready dict (without version number and approvals).
 
-    items (goals, efforts in their order), participants (the active ones by id), person (the case's): when
-    the caller holds them already (a step freezing a version does), they are not read again.
+    rows (the plan's goals, efforts, contacts and the participants' names), participants (the active ones
+    by id), person (the case's): when the caller holds them already (a step freezing a version does), they
+    are not read again.
     """
-    goals, efforts = items if items is not None else goals_and_efforts(session, plan.id)
     if participants is None:
         participants = session.exec(
             select(Participant)
             .where(Participant.case_id == case.id, Participant.active)
             .order_by(Participant.id)
         ).all()
-    organisation_ids = {p.organisation_id for p in participants if p.organisation_id}
-    organisation_ids |= {e.organisation_id for e in efforts if e.organisation_id}
-    unit_ids = {e.unit_id for e in efforts if e.unit_id} | {p.unit_id for p in participants if p.unit_id}
-    contacts, organisations, units = contacts_and_names(session, plan.id, organisation_ids, unit_ids)
+    if rows is None or not rows.names_cover(participants):
+        rows = read_plan_rows(session, plan.id, participants)
+    goals, efforts, contacts = rows.goals, rows.efforts, rows.contacts
+    organisations, units = rows.organisations, rows.units
     if person is None:
         person = session.get(Person, case.person_id)
     huvudansvarig = next((p for p in participants if p.role == "huvudansvarig" and p.organisation_id), None)
@@ -148,8 +181,8 @@ def plan_content(
                 "kind": e.kind,
                 "what": e.what,
                 "organisation_id": e.organisation_id,
-                "organisation": organisations.get(e.organisation_id),
-                "unit": units.get(e.unit_id),
+                "organisation": e.organisation,
+                "unit": e.unit,
                 "responsible": e.responsible,
                 "actor": e.actor,
                 "starts_on": _iso(e.starts_on),
@@ -169,9 +202,9 @@ def plan_content(
         "contacts": sorted(
             (
                 {
-                    "organisation_id": c.id,
-                    "organisation": c.name,
-                    "name": c.contact_name,
+                    "organisation_id": c.organisation_id,
+                    "organisation": c.organisation,
+                    "name": c.name,
                     "phone": c.phone,
                     "email": c.email,
                 }

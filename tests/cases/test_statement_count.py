@@ -53,13 +53,12 @@ CEILINGS = {
     "hold_meeting": 15,
     # + the plan: found before the claim (its follow-up day goes into the claim's UPDATE) and held by its
     # compare-and-set, its goals and efforts read once for the guards and the version, the person's age
-    # (branch h27: the goals with the efforts, and the version's contacts with the names, one UNION ALL
-    # each: 16 -> 14).
-    "establish_plan": 14,
+    # (branch h27: the goals, efforts, contacts and the names the version shows in one UNION ALL: 16 -> 13).
+    "establish_plan": 13,
     "follow_up": 16,
     # As establish_plan, + the new follow-up deadline's reminders (one INSERT: a deadline's reminders name
-    # it, so a revised plan keeping its follow-up day is reminded again). Branch h27: 16 -> 14, as above.
-    "revise_plan": 14,
+    # it, so a revised plan keeping its follow-up day is reminded again). Branch h27: 16 -> 13, as above.
+    "revise_plan": 13,
     # + cancelling those reminders (one UPDATE, unread).
     "close": 7,
 }

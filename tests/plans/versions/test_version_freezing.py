@@ -18,7 +18,7 @@ from sipflow.config import PROJECT_ROOT
 from sipflow.db import unit_of_work
 from sipflow.errors import UserError
 from sipflow.people.models import Organisation, Unit
-from sipflow.plans.content import plan_content, plan_items
+from sipflow.plans.content import plan_content, plan_items, read_plan_rows
 from sipflow.plans.models import PlanEffort, PlanGoal, PlanVersion
 from sipflow.plans.pdf import render_plan_pdf
 from sipflow.plans.versions import freeze_version, pdf_matches, version_summaries
@@ -201,3 +201,19 @@ def test_the_frozen_content_is_what_the_plans_objects_say_key_for_key(db_session
         (p.id, organisations.get(p.organisation_id), units.get(p.unit_id)) for p in participants
     ]
     assert render_plan_pdf(content) == version.pdf
+
+
+def test_rows_read_before_a_participant_changed_organisation_are_read_again_for_the_names(
+    db_session, parties, planned
+):
+    # The shortcut must not apply: the rows a step read hold no name for an organisation asked later.
+    case, plan = planned.case, planned.plan
+    participants = db_session.exec(
+        select(Participant).where(Participant.case_id == case.id, Participant.active).order_by(Participant.id)
+    ).all()
+    stale = read_plan_rows(db_session, plan.id, [])
+    assert not stale.names_cover(participants)
+    content = plan_content(db_session, case, plan, rows=stale, participants=participants)
+    assert content == plan_content(db_session, case, plan)
+    named = [p["organisation"] for p in content["participants"] if p["organisation_id"] is not None]
+    assert named and None not in named
