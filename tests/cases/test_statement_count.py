@@ -50,12 +50,14 @@ CEILINGS = {
     # one INSERT ... WHERE NOT EXISTS, then its goals' INSERT; 8 -> 7).
     "start_preparation": 7,
     "send_kallelse": 11,
-    "hold_meeting": 15,
+    # Branch h27: the decisions just recorded go into the plan by INSERT ... SELECT from the case's plan,
+    # not read first (15 -> 14; follow_up 16 -> 15).
+    "hold_meeting": 14,
     # + the plan: found before the claim (its follow-up day goes into the claim's UPDATE) and held by its
     # compare-and-set, its goals and efforts read once for the guards and the version, the person's age
     # (branch h27: the goals, efforts, contacts and the names the version shows in one UNION ALL: 16 -> 13).
     "establish_plan": 13,
-    "follow_up": 16,
+    "follow_up": 15,
     # As establish_plan, + the new follow-up deadline's reminders (one INSERT: a deadline's reminders name
     # it, so a revised plan keeping its follow-up day is reminded again). Branch h27: 16 -> 13, as above.
     "revise_plan": 13,
