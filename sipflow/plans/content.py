@@ -6,10 +6,13 @@ so a field added here reaches all of them. Dates are ISO strings, so the dict is
 
 from __future__ import annotations
 
-from sqlalchemy import literal_column, union_all
+from dataclasses import dataclass
+
+from sqlalchemy import Integer, bindparam, cast, literal_column, null, union_all
 from sqlmodel import Session, select
 
 from sipflow.cases.models import Participant, SipCase
+from sipflow.db import column_rows
 from sipflow.people.models import Organisation, Person, Unit
 from sipflow.plans.models import Plan, PlanContact, PlanEffort, PlanGoal
 
@@ -21,25 +24,108 @@ def _iso(value) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def _names(session: Session, organisation_ids: set[int], unit_ids: set[int]) -> tuple[dict, dict]:
-    """The names of these organisations and units: one statement for both (UNION ALL)."""
-    if not organisation_ids and not unit_ids:
-        return {}, {}
-    rows = session.exec(
-        union_all(
-            select(literal_column("'o'").label("source"), Organisation.id, Organisation.name).where(
-                Organisation.id.in_(organisation_ids)
-            ),
-            select(literal_column("'u'").label("source"), Unit.id, Unit.name).where(Unit.id.in_(unit_ids)),
-        )
-    ).all()
-    organisations = {row_id: name for source, row_id, name in rows if source == "o"}
-    units = {row_id: name for source, row_id, name in rows if source == "u"}
-    return organisations, units
+# Everything of a plan the content shows beside the plan row, in one statement built once (UNION ALL), each
+# row marked by its source: "g" a goal, "e" an effort (with its organisation's and unit's names, joined),
+# "c" a contact (with its organisation's name), "o" and "u" the names of the participants' organisations
+# and units. Every row has every column; what its table lacks is a typed NULL (so dates stay dates).
+_GOALS, _EFFORTS, _CONTACTS = PlanGoal.__table__, PlanEffort.__table__, PlanContact.__table__
+_ORGANISATIONS, _UNITS = Organisation.__table__, Unit.__table__
+_EFFORT_ORGANISATION, _EFFORT_UNIT = _ORGANISATIONS.alias("effort_organisation"), _UNITS.alias("effort_unit")
+_PLAN_ID = bindparam("plan_id", type_=Integer)
+_ROW_COLUMNS = {
+    **{c.name: c for c in [*_GOALS.columns, *_EFFORTS.columns, *_CONTACTS.columns] if c.name != "plan_id"},
+    "organisation": _ORGANISATIONS.c.name,
+    "unit": _UNITS.c.name,
+}
+
+
+def _rows_of(source: str, columns: dict):
+    """A select of one source's rows with every column of _ROW_COLUMNS, those it lacks as typed NULLs."""
+    return select(
+        literal_column(f"'{source}'").label("source"),
+        *(
+            columns[name].label(name) if name in columns else cast(null(), column.type).label(name)
+            for name, column in _ROW_COLUMNS.items()
+        ),
+    )
+
+
+_PLAN_ROWS = union_all(
+    _rows_of("g", dict(_GOALS.c)).where(_GOALS.c.plan_id == _PLAN_ID),
+    _rows_of("e", {**_EFFORTS.c, "organisation": _EFFORT_ORGANISATION.c.name, "unit": _EFFORT_UNIT.c.name})
+    .select_from(
+        _EFFORTS.outerjoin(
+            _EFFORT_ORGANISATION, _EFFORT_ORGANISATION.c.id == _EFFORTS.c.organisation_id
+        ).outerjoin(_EFFORT_UNIT, _EFFORT_UNIT.c.id == _EFFORTS.c.unit_id)
+    )
+    .where(_EFFORTS.c.plan_id == _PLAN_ID),
+    _rows_of("c", {**_CONTACTS.c, "organisation": _ORGANISATIONS.c.name})
+    .select_from(_CONTACTS.join(_ORGANISATIONS, _ORGANISATIONS.c.id == _CONTACTS.c.organisation_id))
+    .where(_CONTACTS.c.plan_id == _PLAN_ID),
+    _rows_of("o", {"id": _ORGANISATIONS.c.id, "organisation": _ORGANISATIONS.c.name}).where(
+        _ORGANISATIONS.c.id.in_(bindparam("organisation_ids", expanding=True))
+    ),
+    _rows_of("u", {"id": _UNITS.c.id, "unit": _UNITS.c.name}).where(
+        _UNITS.c.id.in_(bindparam("unit_ids", expanding=True))
+    ),
+)
+_PLAN_ROWS = _PLAN_ROWS.order_by(
+    _PLAN_ROWS.selected_columns.source, _PLAN_ROWS.selected_columns.position, _PLAN_ROWS.selected_columns.id
+)
+
+
+@dataclass(frozen=True)
+class PlanRows:
+    """A plan's goals and efforts (each in their order) and contacts as read-only rows, and the names of
+    the organisations and units of the participants they were read for."""
+
+    goals: list
+    efforts: list
+    contacts: list
+    organisations: dict[int, str]
+    units: dict[int, str]
+    # The ids the names were asked for: participants changed since then need the names read again.
+    asked: tuple[frozenset, frozenset]
+
+    def names_cover(self, participants: list) -> bool:
+        """Whether the names were read for these participants' organisations and units."""
+        organisation_ids, unit_ids = _participant_ids(participants)
+        return organisation_ids <= self.asked[0] and unit_ids <= self.asked[1]
+
+
+# A case without a plan yet: nothing to show.
+NO_PLAN_ROWS = PlanRows(
+    goals=[], efforts=[], contacts=[], organisations={}, units={}, asked=(frozenset(), frozenset())
+)
+
+
+def _participant_ids(participants: list) -> tuple[frozenset, frozenset]:
+    return (
+        frozenset(p.organisation_id for p in participants if p.organisation_id),
+        frozenset(p.unit_id for p in participants if p.unit_id),
+    )
+
+
+def read_plan_rows(session: Session, plan_id: int, participants: list) -> PlanRows:
+    """The plan's goals, efforts and contacts, and the participants' organisations' and units' names:
+    one statement."""
+    organisation_ids, unit_ids = _participant_ids(participants)
+    params = {"plan_id": plan_id, "organisation_ids": list(organisation_ids), "unit_ids": list(unit_ids)}
+    by_source = {"g": [], "e": [], "c": [], "o": [], "u": []}
+    for row in column_rows(session, _PLAN_ROWS, params):
+        by_source[row.source].append(row)
+    return PlanRows(
+        goals=by_source["g"],
+        efforts=by_source["e"],
+        contacts=by_source["c"],
+        organisations={row.id: row.organisation for row in by_source["o"]},
+        units={row.id: row.unit for row in by_source["u"]},
+        asked=(organisation_ids, unit_ids),
+    )
 
 
 def plan_items(session: Session, plan: Plan) -> tuple[list[PlanGoal], list[PlanEffort], list[PlanContact]]:
-    """The plan's goals and efforts in their order, and its contacts: one query each."""
+    """The plan's goals and efforts in their order, and its contacts, as objects (the editor saves them)."""
     goals = session.exec(
         select(PlanGoal).where(PlanGoal.plan_id == plan.id).order_by(PlanGoal.position, PlanGoal.id)
     ).all()
@@ -55,31 +141,26 @@ def plan_content(
     case: SipCase,
     plan: Plan,
     *,
-    items: tuple[list[PlanGoal], list[PlanEffort]] | None = None,
+    rows: PlanRows | None = None,
     participants: list[Participant] | None = None,
     person: Person | None = None,
 ) -> dict:
     """The whole plan of case as a JSON-ready dict (without version number and approvals).
 
-    items (goals, efforts in their order), participants (the active ones by id), person (the case's): when
-    the caller holds them already (a step freezing a version does), they are not read again.
+    rows (the plan's goals, efforts, contacts and the participants' names), participants (the active ones
+    by id), person (the case's): when the caller holds them already (a step freezing a version does), they
+    are not read again.
     """
-    if items is None:
-        goals, efforts, contacts = plan_items(session, plan)
-    else:
-        goals, efforts = items
-        contacts = list(session.exec(select(PlanContact).where(PlanContact.plan_id == plan.id)).all())
     if participants is None:
         participants = session.exec(
             select(Participant)
             .where(Participant.case_id == case.id, Participant.active)
             .order_by(Participant.id)
         ).all()
-    organisation_ids = {p.organisation_id for p in participants if p.organisation_id}
-    organisation_ids |= {e.organisation_id for e in efforts if e.organisation_id}
-    organisation_ids |= {c.organisation_id for c in contacts}
-    unit_ids = {e.unit_id for e in efforts if e.unit_id} | {p.unit_id for p in participants if p.unit_id}
-    organisations, units = _names(session, organisation_ids, unit_ids)
+    if rows is None or not rows.names_cover(participants):
+        rows = read_plan_rows(session, plan.id, participants)
+    goals, efforts, contacts = rows.goals, rows.efforts, rows.contacts
+    organisations, units = rows.organisations, rows.units
     if person is None:
         person = session.get(Person, case.person_id)
     huvudansvarig = next((p for p in participants if p.role == "huvudansvarig" and p.organisation_id), None)
@@ -100,8 +181,8 @@ def plan_content(
                 "kind": e.kind,
                 "what": e.what,
                 "organisation_id": e.organisation_id,
-                "organisation": organisations.get(e.organisation_id),
-                "unit": units.get(e.unit_id),
+                "organisation": e.organisation,
+                "unit": e.unit,
                 "responsible": e.responsible,
                 "actor": e.actor,
                 "starts_on": _iso(e.starts_on),
@@ -122,7 +203,7 @@ def plan_content(
             (
                 {
                     "organisation_id": c.organisation_id,
-                    "organisation": organisations.get(c.organisation_id),
+                    "organisation": c.organisation,
                     "name": c.name,
                     "phone": c.phone,
                     "email": c.email,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, update
+from sqlalchemy import Integer, bindparam, delete, exists, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
@@ -24,7 +24,15 @@ from sipflow.db import compare_and_set
 from sipflow.errors import Conflict, InvalidInput
 from sipflow.people.models import Organisation, Person, Unit, User
 from sipflow.plans.content import plan_items
-from sipflow.plans.models import EFFORT_KINDS, EFFORT_STATUSES, Plan, PlanContact, PlanEffort, PlanGoal
+from sipflow.plans.models import (
+    EFFORT_KINDS,
+    EFFORT_STATUSES,
+    Plan,
+    PlanContact,
+    PlanEffort,
+    PlanGoal,
+    new_item_uid,
+)
 from sipflow.plans.services import find_plan
 from sipflow.workflow.context import TransitionContext
 from sipflow.workflow.definition import TransitionDef, Workflow
@@ -481,23 +489,43 @@ def save_plan(
     return plan
 
 
+# Start a case's plan unless it has one, in one statement built once: INSERT ... SELECT ... WHERE NOT EXISTS,
+# returning the new plan's id (no row: the plan was there). Two writers at once still meet the unique
+# case_id, as a read followed by an INSERT would.
+_PLAN_COLUMNS = [c for c in Plan.__table__.columns if c.name != "id"]
+_START_PLAN = (
+    insert(Plan.__table__)
+    .from_select(
+        [c.name for c in _PLAN_COLUMNS],
+        select(*(bindparam(c.name, type_=c.type) for c in _PLAN_COLUMNS)).where(
+            ~exists().where(Plan.__table__.c.case_id == bindparam("case_id", type_=Integer))
+        ),
+    )
+    .returning(Plan.__table__.c.id)
+)
+_GOALS = PlanGoal.__table__
+
+
 def add_own_goals(
     session: Session, case: SipCase, texts: list[str], *, actor: User | None, now: datetime
-) -> Plan:
+) -> None:
     """Add the person's own goals to the working plan (started if need be); a goal already there is kept once.
 
     Raises the plan's row version, so an editor page read before sees a conflict instead of removing them.
     """
-    plan = find_plan(session, case)
-    if plan is None:
-        plan = Plan(case_id=case.id, updated_at=now, updated_by_user_id=actor.id if actor else None)
-        session.add(plan)
-        session.flush()
-        goals: list[PlanGoal] = []
+    draft = Plan(case_id=case.id, updated_at=now, updated_by_user_id=actor.id if actor else None)
+    started = session.execute(_START_PLAN, {c.name: getattr(draft, c.name) for c in _PLAN_COLUMNS}).first()
+    if started is not None:
+        # A plan just started holds no goals: nothing to read back.
+        plan_id, own = started.id, []
     else:
-        goals = list(
+        plan = find_plan(session, case)
+        plan_id = plan.id
+        own = list(
             session.exec(
-                select(PlanGoal).where(PlanGoal.plan_id == plan.id).order_by(PlanGoal.position)
+                select(PlanGoal)
+                .where(PlanGoal.plan_id == plan.id, PlanGoal.kind == "own")
+                .order_by(PlanGoal.position)
             ).all()
         )
         session.execute(
@@ -511,21 +539,22 @@ def add_own_goals(
             .execution_options(synchronize_session=False)
         )
         session.refresh(plan)
-    own = [g for g in goals if g.kind == "own"]
     present = {g.text.casefold() for g in own}
-    position = max((g.position for g in own), default=-1) + 1
+    count, position = len(own), max((g.position for g in own), default=-1) + 1
+    rows = []
     for text in texts:
         if text.casefold() in present:
             continue
-        if len(own) >= MAX_GOALS:
+        if count >= MAX_GOALS:
             raise InvalidInput(_l("At most %(max)d goals.", max=MAX_GOALS), field="own_goals")
-        goal = PlanGoal(plan_id=plan.id, kind="own", text=text, position=position)
-        session.add(goal)
-        own.append(goal)
+        rows.append(
+            {"plan_id": plan_id, "uid": new_item_uid(), "kind": "own", "text": text, "position": position}
+        )
         present.add(text.casefold())
-        position += 1
-    session.flush()
-    return plan
+        count, position = count + 1, position + 1
+    if rows:
+        # One INSERT, no ids read back: nothing in the step reads the new goals as objects.
+        session.execute(insert(_GOALS), rows)
 
 
 # --- What is still missing ----------------------------------------------------------------------------------

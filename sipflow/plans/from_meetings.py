@@ -6,10 +6,11 @@ on the transitions whose form is ``meeting_outcome``, after ``mark_meeting_held`
 
 from __future__ import annotations
 
-from sqlalchemy import insert
+from sqlalchemy import Integer, bindparam, func, insert
 from sqlmodel import Session, select
 
 from sipflow.cases.models import Participant, SipCase
+from sipflow.db import column_rows
 from sipflow.meetings.models import MeetingDecision
 from sipflow.meetings.outcome import RECORDED_DECISIONS
 from sipflow.people.models import Person
@@ -38,19 +39,53 @@ def meeting_decisions(session: Session, meeting_id: int) -> list[MeetingDecision
     )
 
 
-def carry_decisions(session: Session, case: SipCase, decisions: list[MeetingDecision]) -> list[PlanEffort]:
+# The case's plan, the decisions its efforts carry and their positions: plain values, built once.
+_PLAN_AND_CARRIED = (
+    select(Plan.id.label("plan_id"), PlanEffort.decision_id, PlanEffort.position)
+    .outerjoin(PlanEffort, PlanEffort.plan_id == Plan.id)
+    .where(Plan.case_id == bindparam("case_id", type_=Integer))
+)
+
+
+def _effort_of(session: Session, case: SipCase, decision: MeetingDecision, **placed) -> PlanEffort:
+    """The planned effort a decision becomes (placed: its plan_id and position, when known)."""
+    effort = PlanEffort(
+        what=decision.text, ends_on=decision.due_on, decision_id=decision.id, status="planned", **placed
+    )
+    if decision.participant_id is not None:
+        effort.kind = "own"
+        effort.actor = _actor_name(session, case, session.get(Participant, decision.participant_id))
+    else:
+        effort.kind = "effort"
+        effort.organisation_id = decision.organisation_id
+        effort.unit_id = decision.unit_id
+    return effort
+
+
+def carry_decisions(
+    session: Session, case: SipCase, decisions: list[MeetingDecision], *, just_recorded: bool = False
+) -> list[PlanEffort]:
     """Add an effort to the working plan for each decision not carried yet; return the efforts added
-    (written with one INSERT, so without ids)."""
+    (written with one INSERT, so without ids).
+
+    just_recorded: the decisions were written in this transaction, so no effort carries them yet.
+    """
     if not decisions:
         return []
+    if just_recorded:
+        efforts = [_effort_of(session, case, decision) for decision in decisions]
+        rows = [{c: getattr(e, c) for c in _VALUE_COLUMNS} | {"case_id": case.id} for e in efforts]
+        # Into the case's plan, each at its next position, without reading the plan first. The first row
+        # tells whether there is a plan (a single statement's row count, kept for an INSERT by
+        # preserve_rowcount; an executemany's is not exact on every driver); the others follow it.
+        if session.execute(_INTO_CASE_PLAN, rows[0]).rowcount == 1:
+            if rows[1:]:
+                session.execute(_INTO_CASE_PLAN, rows[1:])
+            return efforts
     # One read gives the plan, which decisions it carries already and its efforts' last position (a plan
     # holds tens of efforts, not thousands); a case without a plan yet gets one.
-    existing = session.exec(
-        select(Plan, PlanEffort.decision_id, PlanEffort.position)
-        .outerjoin(PlanEffort, PlanEffort.plan_id == Plan.id)
-        .where(Plan.case_id == case.id)
-    ).all()
-    plan = existing[0][0] if existing else working_plan(session, case)
+    existing = column_rows(session, _PLAN_AND_CARRIED, {"case_id": case.id})
+    plan_id = existing[0].plan_id if existing else working_plan(session, case).id
     carried = {decision_id for _, decision_id, _ in existing if decision_id is not None}
     position = max((p for _, _, p in existing if p is not None), default=-1)
     efforts = []
@@ -58,22 +93,7 @@ def carry_decisions(session: Session, case: SipCase, decisions: list[MeetingDeci
         if decision.id in carried:
             continue
         position += 1
-        effort = PlanEffort(
-            plan_id=plan.id,
-            what=decision.text,
-            ends_on=decision.due_on,
-            decision_id=decision.id,
-            status="planned",
-            position=position,
-        )
-        if decision.participant_id is not None:
-            effort.kind = "own"
-            effort.actor = _actor_name(session, case, session.get(Participant, decision.participant_id))
-        else:
-            effort.kind = "effort"
-            effort.organisation_id = decision.organisation_id
-            effort.unit_id = decision.unit_id
-        efforts.append(effort)
+        efforts.append(_effort_of(session, case, decision, plan_id=plan_id, position=position))
     if efforts:
         # One INSERT for all of them: nothing in the step needs their ids (the ORM would send one statement
         # per row on SQLite to read each id back). They are returned unsaved, for what they hold.
@@ -84,6 +104,26 @@ def carry_decisions(session: Session, case: SipCase, decisions: list[MeetingDeci
 
 
 _EFFORT_COLUMNS = [c.name for c in PlanEffort.__table__.columns if c.name != "id"]
+# An effort's values but its plan and position, which INSERT ... SELECT takes from the case's plan (no row
+# when it has none): the plan's id, and one past its efforts' last position (so rows sent one after the
+# other follow on).
+_EFFORTS, _PLANS = PlanEffort.__table__, Plan.__table__
+_VALUE_COLUMNS = [c.name for c in _EFFORTS.columns if c.name not in ("id", "plan_id", "position")]
+_EARLIER = _EFFORTS.alias("earlier")
+_INTO_CASE_PLAN = (
+    insert(_EFFORTS)
+    .from_select(
+        [*_VALUE_COLUMNS, "plan_id", "position"],
+        select(
+            *(bindparam(name, type_=_EFFORTS.c[name].type) for name in _VALUE_COLUMNS),
+            _PLANS.c.id,
+            select(func.coalesce(func.max(_EARLIER.c.position), -1) + 1)
+            .where(_EARLIER.c.plan_id == _PLANS.c.id)
+            .scalar_subquery(),
+        ).where(_PLANS.c.case_id == bindparam("case_id", type_=Integer)),
+    )
+    .execution_options(preserve_rowcount=True)
+)
 
 
 def carry_decisions_into_plan(ctx: TransitionContext) -> None:
@@ -93,9 +133,10 @@ def carry_decisions_into_plan(ctx: TransitionContext) -> None:
         return
     # mark_meeting_held leaves the rows it wrote; another effect before this one may not have.
     decisions = ctx.memo.get(RECORDED_DECISIONS)
+    just_recorded = decisions is not None
     if decisions is None:
         decisions = meeting_decisions(ctx.session, meeting_id)
-    efforts = carry_decisions(ctx.session, ctx.case, decisions)
+    efforts = carry_decisions(ctx.session, ctx.case, decisions, just_recorded=just_recorded)
     if efforts:
         forget_step_plan_items(ctx)
         ctx.details["efforts_from_decisions"] = len(efforts)

@@ -15,17 +15,18 @@ from sipflow.workflow.registry import register_guard
 
 
 def _plan(ctx: TransitionContext):
-    """(plan, goals, efforts) of the case, read once per step (shared with the version frozen after)."""
-    return step_plan_items(ctx)
+    """The case's plan (None before one is started), read once per step with its items."""
+    return step_plan_items(ctx)[0]
 
 
 def _efforts(ctx: TransitionContext, kind: str) -> list:
-    return [e for e in _plan(ctx)[2] if e.kind == kind and e.status != "cancelled"]
+    efforts = step_plan_items(ctx)[1].efforts
+    return [e for e in efforts if e.kind == kind and e.status != "cancelled"]
 
 
 def plan_own_goals_recorded(ctx: TransitionContext) -> bool:
     """The person's own goals, in their own words, are in the plan."""
-    return any(g.kind == "own" and g.text.strip() for g in _plan(ctx)[1])
+    return any(g.kind == "own" and g.text.strip() for g in step_plan_items(ctx)[1].goals)
 
 
 def plan_efforts_listed(ctx: TransitionContext) -> bool:
@@ -42,13 +43,13 @@ def plan_efforts_owned(ctx: TransitionContext) -> bool:
 
 def plan_other_measures_stated(ctx: TransitionContext) -> bool:
     """Measures by others than region and municipality are listed, or the plan says there are none."""
-    plan = _plan(ctx)[0]
+    plan = _plan(ctx)
     return plan is not None and (plan.no_other_measures or bool(_efforts(ctx, "other")))
 
 
 def plan_follow_up_ahead(ctx: TransitionContext) -> bool:
     """The plan says when it is followed up, and that day is still ahead."""
-    plan = _plan(ctx)[0]
+    plan = _plan(ctx)
     return plan is not None and plan.follow_up_on is not None and plan.follow_up_on > local_today(ctx.now)
 
 
@@ -56,7 +57,7 @@ def plan_child_view_or_reason(ctx: TransitionContext) -> bool:
     """For a person under 18: the child's own view is recorded, or why it is missing."""
     if not is_child(step_person(ctx), local_today(ctx.now)):
         return True
-    plan = _plan(ctx)[0]
+    plan = _plan(ctx)
     return bool((ctx.case.child_view or "").strip()) or bool(
         plan and (plan.child_view_missing_reason or "").strip()
     )

@@ -6,8 +6,10 @@ from sqlalchemy import Integer, bindparam, func
 from sqlmodel import Session, select
 
 from sipflow.cases.models import SipCase
+from sipflow.cases.services import step_participants
 from sipflow.people.models import Person
-from sipflow.plans.models import Plan, PlanEffort, PlanGoal, PlanVersion
+from sipflow.plans.content import NO_PLAN_ROWS, PlanRows, read_plan_rows
+from sipflow.plans.models import Plan, PlanVersion
 from sipflow.workflow.context import TransitionContext
 
 # ctx.memo key of the step's (plan, goals, efforts): read once, shared by the plan guards and the freeze.
@@ -74,24 +76,19 @@ def working_plan(session: Session, case: SipCase) -> Plan:
     return plan
 
 
-def step_plan_items(ctx: TransitionContext) -> tuple[Plan | None, list[PlanGoal], list[PlanEffort]]:
-    """(plan, goals, efforts in their order) of the step's case, read once per step; (None, [], []) before
-    a plan is started. Whatever adds goals or efforts in a step calls `forget_step_plan_items`.
+def step_plan_items(ctx: TransitionContext) -> tuple[Plan | None, PlanRows]:
+    """(plan, its goals, efforts, contacts and the participants' names as read-only rows) of the step's
+    case, read once per step (one statement); (None, empty rows) before a plan is started. Whatever adds
+    goals or efforts in a step calls `forget_step_plan_items`.
     """
     if STEP_PLAN_ITEMS not in ctx.memo:
         # The plan step's input found the plan already (ctx.memo["plan"]).
         plan = ctx.memo["plan"] if "plan" in ctx.memo else find_plan(ctx.session, ctx.case)
-        goals, efforts = [], []
-        if plan is not None:
-            goals = ctx.session.exec(
-                select(PlanGoal).where(PlanGoal.plan_id == plan.id).order_by(PlanGoal.position, PlanGoal.id)
-            ).all()
-            efforts = ctx.session.exec(
-                select(PlanEffort)
-                .where(PlanEffort.plan_id == plan.id)
-                .order_by(PlanEffort.position, PlanEffort.id)
-            ).all()
-        ctx.memo[STEP_PLAN_ITEMS] = (plan, list(goals), list(efforts))
+        # With what the version frozen after the guards shows of it: the guards need the goals and efforts
+        # only, but the freeze would read the rest in a statement of its own.
+        participants = step_participants(ctx)
+        rows = read_plan_rows(ctx.session, plan.id, participants) if plan is not None else NO_PLAN_ROWS
+        ctx.memo[STEP_PLAN_ITEMS] = (plan, rows)
     return ctx.memo[STEP_PLAN_ITEMS]
 
 

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from plankit import complete_data, save, today, walk
+from sqlalchemy import delete
 from sqlmodel import select
 from webkit import fill, forms_of, login, text_of
 
@@ -18,7 +19,8 @@ from sipflow.meetings.models import Meeting, MeetingDecision
 from sipflow.people.models import Person
 from sipflow.plans.content import plan_content
 from sipflow.plans.editor import plan_data
-from sipflow.plans.models import PlanEffort
+from sipflow.plans.from_meetings import carry_decisions
+from sipflow.plans.models import PlanEffort, PlanGoal
 from sipflow.plans.services import LAST_VERSION_NUMBER, STEP_PERSON, find_plan, read_step_plan
 from sipflow.plans.versions import freeze_version
 from sipflow.security.audit import PLAN_VIEW, AccessLogEntry
@@ -166,3 +168,54 @@ def test_a_plan_step_reads_the_plan_with_the_person_and_the_last_version_number(
     ctx = TransitionContext(session=db_session, case=held, actor=None, now=now_utc())
     assert read_step_plan(ctx) is find_plan(db_session, held)
     assert (ctx.memo[STEP_PERSON].id, ctx.memo[LAST_VERSION_NUMBER]) == (held.person_id, 1)
+
+
+def _new_decisions(db_session, parties, case, texts) -> list[MeetingDecision]:
+    meeting = db_session.exec(select(Meeting).where(Meeting.case_id == case.id)).first()
+    decisions = [
+        MeetingDecision(
+            meeting_id=meeting.id,
+            text=text,
+            organisation_id=parties.municipality.organisation_id,
+            due_on=date(2027, 1, 31),
+            position=i,
+        )
+        for i, text in enumerate(texts)
+    ]
+    db_session.add_all(decisions)
+    db_session.flush()
+    return decisions
+
+
+def test_decisions_just_recorded_follow_the_plans_last_effort(db_session, parties, held):
+    now = now_utc()
+    plan = save(db_session, held, parties.region_user, complete_data(held, parties, now), now)
+    last = max(e.position for e in db_session.exec(select(PlanEffort).where(PlanEffort.plan_id == plan.id)))
+    decisions = _new_decisions(db_session, parties, held, ["Boendestöd", "Hemtjänst"])
+    added = carry_decisions(db_session, held, decisions, just_recorded=True)
+    assert len(added) == 2
+    rows = db_session.exec(
+        select(PlanEffort).where(PlanEffort.decision_id.is_not(None)).order_by(PlanEffort.position)
+    ).all()
+    assert [(e.plan_id, e.position, e.what, e.decision_id) for e in rows] == [
+        (plan.id, last + 1, "Boendestöd", decisions[0].id),
+        (plan.id, last + 2, "Hemtjänst", decisions[1].id),
+    ]
+    assert {e.status for e in rows} == {"planned"} and len({e.uid for e in rows}) == 2
+
+
+def test_decisions_just_recorded_start_the_plan_when_there_is_none(db_session, parties, held):
+    # The shortcut must not apply: no plan yet, so the INSERT ... SELECT writes nothing; the plan is started.
+    started = find_plan(db_session, held)
+    if started is not None:  # the preparation's own goals started it
+        db_session.execute(delete(PlanGoal).where(PlanGoal.plan_id == started.id))
+        db_session.delete(started)
+        db_session.flush()
+    assert find_plan(db_session, held) is None
+    decisions = _new_decisions(db_session, parties, held, ["Boendestöd", "Hemtjänst"])
+    assert len(carry_decisions(db_session, held, decisions, just_recorded=True)) == 2
+    plan = find_plan(db_session, held)
+    rows = db_session.exec(
+        select(PlanEffort).where(PlanEffort.plan_id == plan.id).order_by(PlanEffort.position)
+    ).all()
+    assert [(e.position, e.what) for e in rows] == [(0, "Boendestöd"), (1, "Hemtjänst")]

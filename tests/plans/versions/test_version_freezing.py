@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import timedelta
 from pathlib import Path
 
@@ -12,10 +13,12 @@ from sqlmodel import Session, select
 from versionkit import TEXTS
 
 from sipflow.areas import load_areas
+from sipflow.cases.models import Participant
 from sipflow.config import PROJECT_ROOT
 from sipflow.db import unit_of_work
 from sipflow.errors import UserError
-from sipflow.plans.content import plan_content
+from sipflow.people.models import Organisation, Unit
+from sipflow.plans.content import plan_content, plan_items, read_plan_rows
 from sipflow.plans.models import PlanEffort, PlanGoal, PlanVersion
 from sipflow.plans.pdf import render_plan_pdf
 from sipflow.plans.versions import freeze_version, pdf_matches, version_summaries
@@ -137,3 +140,80 @@ def test_approvals_recorded_in_the_same_step_are_in_the_frozen_content(db_sessio
     assert version.content["approvals"] == [
         {"participant_id": person_row["participant_id"], "method": "meeting", "approved_at": now.isoformat()}
     ]
+
+
+def _names_from_objects(db_session, model, ids) -> dict:
+    return {i: db_session.get(model, i).name for i in ids if i is not None}
+
+
+def test_the_frozen_content_is_what_the_plans_objects_say_key_for_key(db_session, established):
+    # The freeze reads goals, efforts, contacts and names as plain rows (contacts and names in one UNION):
+    # the content must be what the ORM objects give, in the same key order (the PDF and JSON bytes).
+    case, plan = established.case, established.plan
+    [version] = versions_of(db_session, case)
+    goals, efforts, contacts = plan_items(db_session, plan)
+    participants = db_session.exec(
+        select(Participant).where(Participant.case_id == case.id, Participant.active).order_by(Participant.id)
+    ).all()
+    organisations = _names_from_objects(
+        db_session,
+        Organisation,
+        {e.organisation_id for e in efforts}
+        | {c.organisation_id for c in contacts}
+        | {p.organisation_id for p in participants},
+    )
+    units = _names_from_objects(
+        db_session, Unit, {e.unit_id for e in efforts} | {p.unit_id for p in participants}
+    )
+    content = version.content
+    assert list(content) == [
+        "format", "case_reference", "person", "needs", "own_goals", "professional_goals", "efforts",
+        "no_other_measures", "huvudansvar", "fast_vardkontakt", "fast_omsorgskontakt", "contacts",
+        "follow_up_on", "child_view", "child_view_missing_reason", "participants",
+        "version", "trigger", "established_at", "established_by", "approvals",
+    ]  # fmt: skip
+    assert content["own_goals"] == [{"uid": g.uid, "text": g.text} for g in goals if g.kind == "own"]
+    assert [(e["uid"], e["organisation"], e["unit"], e["starts_on"]) for e in content["efforts"]] == [
+        (
+            e.uid,
+            organisations.get(e.organisation_id),
+            units.get(e.unit_id),
+            e.starts_on.isoformat() if e.starts_on else None,
+        )
+        for e in efforts
+    ]
+    expected_contacts = sorted(
+        (
+            {
+                "organisation_id": c.organisation_id,
+                "organisation": organisations[c.organisation_id],
+                "name": c.name,
+                "phone": c.phone,
+                "email": c.email,
+            }
+            for c in contacts
+        ),
+        key=lambda c: (c["organisation"], c["organisation_id"]),
+    )
+    assert len(expected_contacts) == 2 and expected_contacts[0]["phone"] is not None
+    assert json.dumps(content["contacts"]) == json.dumps(expected_contacts)
+    assert [(p["participant_id"], p["organisation"], p["unit"]) for p in content["participants"]] == [
+        (p.id, organisations.get(p.organisation_id), units.get(p.unit_id)) for p in participants
+    ]
+    assert render_plan_pdf(content) == version.pdf
+
+
+def test_rows_read_before_a_participant_changed_organisation_are_read_again_for_the_names(
+    db_session, parties, planned
+):
+    # The shortcut must not apply: the rows a step read hold no name for an organisation asked later.
+    case, plan = planned.case, planned.plan
+    participants = db_session.exec(
+        select(Participant).where(Participant.case_id == case.id, Participant.active).order_by(Participant.id)
+    ).all()
+    stale = read_plan_rows(db_session, plan.id, [])
+    assert not stale.names_cover(participants)
+    content = plan_content(db_session, case, plan, rows=stale, participants=participants)
+    assert content == plan_content(db_session, case, plan)
+    named = [p["organisation"] for p in content["participants"] if p["organisation_id"] is not None]
+    assert named and None not in named
