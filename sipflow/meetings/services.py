@@ -175,16 +175,14 @@ def book_meeting(
     now: datetime,
     send: bool = True,
     participants: dict[int, Participant] | None = None,
-    meetings: Sequence[Meeting] | None = None,
 ) -> Meeting:
     """Book a meeting, invite booking.invitee_ids and (send=True) queue each e-mail invitation.
 
-    participants: the case's active participants by id when the caller holds them already (a step does);
-    meetings: every meeting of the case, likewise (its kind is told from them).
+    participants: the case's active participants by id when the caller holds them already (a step does).
     """
     meeting = Meeting(
         case_id=case.id,
-        kind=meeting_kind(session, case, meetings),
+        kind=meeting_kind(session, case),
         status=PLANNED,
         mode=booking.mode,
         starts_at=booking.starts_at,
