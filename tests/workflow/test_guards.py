@@ -173,19 +173,7 @@ def test_refuses_guardians_consented_when_the_person_consents(db_session, cast, 
 @pytest.mark.parametrize(("workflow", "state", "transition"), GUARDIANS)
 def test_guardians_consented_needs_every_guardian(db_session, registry, cast, workflow, state, transition):
     case = walk_to(db_session, cast, workflow, state)
-    for name in ("Vårdnadshavare Ett", "Vårdnadshavare Två"):
-        services.add_private_participant(
-            db_session,
-            registry,
-            case,
-            kind="guardian",
-            name=name,
-            relation="förälder",
-            email=None,
-            phone=None,
-            now=NOW,
-        )
-    db_session.commit()
+    _two_guardians(db_session, registry, case)
     data = valid_input(db_session, case, transition, cast, NOW)
     assert data["given_by"] == "guardian"
     first, second = data["guardian_participant_ids"]
