@@ -201,12 +201,33 @@ def _forget(session, *_args) -> None:
         session.info.pop(key, None)
 
 
+def _after_soft_rollback(session, previous_transaction) -> None:
+    """Forget the notes with the transaction; a savepoint's rollback keeps what must still be reconciled.
+
+    A savepoint guards one INSERT against a concurrent duplicate (an approval, the plan's start) inside a
+    transaction that goes on and commits: what was written before it still needs its reminders. Its notes
+    of what changed stay (reconciling a case whose change was undone only reads and finds it in line); the
+    shortcuts, which vouch for rows the savepoint may have taken back, go, so those cases are read in full.
+    """
+    from sipflow.cases.services import OPEN_DEADLINES, STEP_PARTICIPANTS
+    from sipflow.reminders.services import CASE_NEW
+
+    if not previous_transaction.nested:
+        _forget(session)
+        return
+    for key in (NEW_DEADLINES, NEW_MEETINGS, NEW_INVITATIONS, STEP_PARTICIPANTS, OPEN_DEADLINES):
+        session.info.pop(key, None)
+    # A case started in the transaction is read like any other: its deadlines were a shortcut too.
+    for changes in session.info.get(TOUCHED_CASES, {}).values():
+        changes.discard(CASE_NEW)
+
+
 def subscribe() -> None:
     """Reconcile reminders in every transaction that changes a case (registering twice listens once)."""
     for name, fn in (
         ("after_flush", _after_flush),
         ("before_commit", _before_commit),
-        ("after_rollback", _forget),
+        ("after_soft_rollback", _after_soft_rollback),
     ):
         if not event.contains(OrmSession, name, fn):
             event.listen(OrmSession, name, fn)

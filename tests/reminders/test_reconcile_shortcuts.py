@@ -288,3 +288,47 @@ def test_a_deadline_of_another_kind_stays_open_through_the_settling(
         assert (row.met_at, row.cancelled_at) == (None, None)
     assert reminders(engine, deadline_id=other.id, kind=DEADLINE_DUE, status=PENDING)
     assert_in_line(engine, db_session, registry, case)
+
+
+class _Duplicate(Exception):
+    """What a savepoint's INSERT meets when a concurrent request wrote the same row first."""
+
+
+def _savepoint_taken_back(db_session) -> None:
+    try:
+        with db_session.begin_nested():
+            raise _Duplicate
+    except _Duplicate:
+        pass
+
+
+def test_a_savepoint_taken_back_keeps_the_transactions_reminders(
+    engine, db_session, registry, parties, make_person, now
+):
+    """A savepoint rolled back after a change (a duplicate approval caught) still leaves its reminders."""
+    with unit_of_work(db_session):
+        case = _start(db_session, registry, parties, make_person, now)
+        _savepoint_taken_back(db_session)
+    # The kallelse deadline the start opened has its reminders, as without the savepoint.
+    assert [r for r in reminders(engine, case_id=case.id, status=PENDING) if r.kind.startswith("deadline")]
+    assert_in_line(engine, db_session, registry, case)
+
+
+def test_a_savepoint_taken_back_after_a_step_keeps_its_reminders(
+    engine, db_session, registry, parties, make_person, now
+):
+    """A savepoint rolled back after establish_plan: its follow-up reminders are written all the same."""
+    case = _start(db_session, registry, parties, make_person, now)
+    db_session.commit()
+    walk(db_session, registry, parties.region_user, case, UNTIL_PLAN[:-1])
+    at = support.FIXED_NOW + timedelta(hours=1)
+    form = (
+        registry.get(case.workflow_name, case.workflow_version).transition(case.state, "establish_plan").form
+    )
+    with unit_of_work(db_session):
+        data = scripted_input(db_session, case, form, at)
+        fire_scripted(db_session, registry, parties.region_user, case, "establish_plan", now=at, data=data)
+        _savepoint_taken_back(db_session)
+    follow_up = [r for r in reminders(engine, case_id=case.id, status=PENDING) if r.kind == DEADLINE_DUE]
+    assert follow_up
+    assert_in_line(engine, db_session, registry, case)
