@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 import support
 from sqlmodel import Session, select
 
+from sipflow.cases.scripted import fire_scripted, scripted_input
 from sipflow.clock import frozen
 from sipflow.db import unit_of_work
 from sipflow.notifications.models import OutboxMessage
@@ -45,6 +46,23 @@ def walk(db_session, registry, actor, case, triggers, *, first_minute: int = 1) 
         support.fire(
             db_session, registry, actor, case, trigger, now=support.FIXED_NOW + timedelta(minutes=minute)
         )
+
+
+def establish_with(db_session, registry, actor, case, also=None) -> None:
+    """Walk case to establish_plan, then establish it and also(at) after it, in one transaction.
+
+    The plan form's scripted data gives huvudansvar to the region in that same transaction.
+    """
+    walk(db_session, registry, actor, case, UNTIL_PLAN[:-1])
+    at = support.FIXED_NOW + timedelta(hours=1)
+    form = (
+        registry.get(case.workflow_name, case.workflow_version).transition(case.state, "establish_plan").form
+    )
+    with unit_of_work(db_session):
+        data = scripted_input(db_session, case, form, at)
+        fire_scripted(db_session, registry, actor, case, "establish_plan", now=at, data=data)
+        if also is not None:
+            also(at)
 
 
 def established(db_session, registry, parties, create_case):

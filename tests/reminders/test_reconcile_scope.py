@@ -10,12 +10,11 @@ from datetime import timedelta
 
 import pytest
 import support
-from remkit import reminders, walk
+from remkit import establish_with, reminders, walk
 from sqlmodel import select
 
 from sipflow.cases.models import SipCase
 from sipflow.cases.scripted import scripted_input
-from sipflow.db import unit_of_work
 from sipflow.meetings.models import Meeting
 from sipflow.reminders.services import (
     ALL_FAMILIES,
@@ -125,27 +124,8 @@ def test_a_participant_written_after_the_step_read_them_is_seen_by_the_reminders
 ):
     """The step's participants are shared with the reconciliation unless one is written after the read."""
     case = create_case("sip")
-    for step, trigger in enumerate(
-        support.SIP_HAPPY_PATH[: support.SIP_HAPPY_PATH.index("establish_plan")], 1
-    ):
-        support.fire(
-            db_session,
-            registry,
-            parties.region_user,
-            case,
-            trigger,
-            now=support.FIXED_NOW + timedelta(minutes=step),
-        )
     # scripted_input gives huvudansvar to the region in this same transaction (a participant written).
-    at = support.FIXED_NOW + timedelta(hours=1)
-    form = (
-        registry.get(case.workflow_name, case.workflow_version).transition(case.state, "establish_plan").form
-    )
-    with unit_of_work(db_session):
-        data = scripted_input(db_session, case, form, at)
-        from sipflow.cases.scripted import fire_scripted
-
-        fire_scripted(db_session, registry, parties.region_user, case, "establish_plan", now=at, data=data)
+    establish_with(db_session, registry, parties.region_user, case)
     escalated = [r for r in reminders(engine, status="pending") if r.kind == "deadline_escalated"]
     # Escalations go to huvudansvar's contact and unit: the role the same transaction gave.
     assert {r.recipient_unit_id for r in escalated} - {None} == {parties.region.id}

@@ -9,12 +9,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import support
-from remkit import UNTIL_PLAN, reminders, walk
+from remkit import UNTIL_PLAN, establish_with, reminders, walk
 from sqlmodel import select
 
 from sipflow.cases import services
 from sipflow.cases.models import Deadline, Participant
-from sipflow.cases.scripted import fire_scripted, scripted_input
+from sipflow.cases.scripted import scripted_input
 from sipflow.db import unit_of_work
 from sipflow.meetings import services as meetings
 from sipflow.reminders.models import (
@@ -118,19 +118,6 @@ def test_a_case_created_and_stepped_in_one_transaction(
     assert_in_line(engine, db_session, registry, case)
 
 
-def _establish_with(db_session, registry, parties, case, also) -> None:
-    """establish_plan, and also(at) after it, in one transaction."""
-    walk(db_session, registry, parties.region_user, case, UNTIL_PLAN[:-1])
-    at = support.FIXED_NOW + timedelta(hours=1)
-    form = (
-        registry.get(case.workflow_name, case.workflow_version).transition(case.state, "establish_plan").form
-    )
-    with unit_of_work(db_session):
-        data = scripted_input(db_session, case, form, at)
-        fire_scripted(db_session, registry, parties.region_user, case, "establish_plan", now=at, data=data)
-        also(at)
-
-
 def test_a_participant_changed_after_the_step_is_seen_in_the_steps_own_list(
     engine, db_session, registry, parties, create_case
 ):
@@ -145,7 +132,7 @@ def test_a_participant_changed_after_the_step_is_seen_in_the_steps_own_list(
                 p.role = "huvudansvarig"
             db_session.add(p)
 
-    _establish_with(db_session, registry, parties, case, give_the_municipality_huvudansvar)
+    establish_with(db_session, registry, parties.region_user, case, give_the_municipality_huvudansvar)
     escalated = reminders(engine, case_id=case.id, kind=DEADLINE_ESCALATED, status="pending")
     assert [r.recipient_unit_id for r in escalated] == [parties.municipality.id]
     assert_in_line(engine, db_session, registry, case)
@@ -169,7 +156,7 @@ def test_a_participant_added_after_the_step_makes_its_list_stale(
             )
         )
 
-    _establish_with(db_session, registry, parties, case, add_the_school_as_huvudansvarig)
+    establish_with(db_session, registry, parties.region_user, case, add_the_school_as_huvudansvarig)
     escalated = reminders(engine, case_id=case.id, kind=DEADLINE_ESCALATED, status="pending")
     assert parties.school.id in {r.recipient_unit_id for r in escalated}
     assert_in_line(engine, db_session, registry, case)
@@ -320,15 +307,9 @@ def test_a_savepoint_taken_back_after_a_step_keeps_its_reminders(
     """A savepoint rolled back after establish_plan: its follow-up reminders are written all the same."""
     case = _start(db_session, registry, parties, make_person, now)
     db_session.commit()
-    walk(db_session, registry, parties.region_user, case, UNTIL_PLAN[:-1])
-    at = support.FIXED_NOW + timedelta(hours=1)
-    form = (
-        registry.get(case.workflow_name, case.workflow_version).transition(case.state, "establish_plan").form
+    establish_with(
+        db_session, registry, parties.region_user, case, lambda at: _savepoint_taken_back(db_session)
     )
-    with unit_of_work(db_session):
-        data = scripted_input(db_session, case, form, at)
-        fire_scripted(db_session, registry, parties.region_user, case, "establish_plan", now=at, data=data)
-        _savepoint_taken_back(db_session)
     follow_up = [r for r in reminders(engine, case_id=case.id, status=PENDING) if r.kind == DEADLINE_DUE]
     assert follow_up
     assert_in_line(engine, db_session, registry, case)

@@ -170,11 +170,28 @@ def test_refuses_guardians_consented_when_the_person_consents(db_session, cast, 
     )
 
 
+def _at_guardians_consent(db_session, registry, cast, workflow, state, transition):
+    """A case at the guardians' consent step with two guardians taking part, and that step's valid form."""
+    case = walk_to(db_session, cast, workflow, state)
+    for name in ("Vårdnadshavare Ett", "Vårdnadshavare Två"):
+        services.add_private_participant(
+            db_session,
+            registry,
+            case,
+            kind="guardian",
+            name=name,
+            relation="förälder",
+            email=None,
+            phone=None,
+            now=NOW,
+        )
+    db_session.commit()
+    return case, valid_input(db_session, case, transition, cast, NOW)
+
+
 @pytest.mark.parametrize(("workflow", "state", "transition"), GUARDIANS)
 def test_guardians_consented_needs_every_guardian(db_session, registry, cast, workflow, state, transition):
-    case = walk_to(db_session, cast, workflow, state)
-    _two_guardians(db_session, registry, case)
-    data = valid_input(db_session, case, transition, cast, NOW)
+    case, data = _at_guardians_consent(db_session, registry, cast, workflow, state, transition)
     assert data["given_by"] == "guardian"
     first, second = data["guardian_participant_ids"]
     # One guardian's consent is not enough while another guardian takes part.
@@ -193,22 +210,6 @@ def test_guardians_consented_needs_every_guardian(db_session, registry, cast, wo
     assert {c.given_by_participant_id for c in consents} == {first, second}
 
 
-def _two_guardians(db_session, registry, case):
-    for name in ("Vårdnadshavare Ett", "Vårdnadshavare Två"):
-        services.add_private_participant(
-            db_session,
-            registry,
-            case,
-            kind="guardian",
-            name=name,
-            relation="förälder",
-            email=None,
-            phone=None,
-            now=NOW,
-        )
-    db_session.commit()
-
-
 def _consent_reads(statements: list[str]) -> list[str]:
     return [s for s in statements if s.lstrip().upper().startswith("SELECT CONSENT.")]
 
@@ -217,9 +218,7 @@ def _consent_reads(statements: list[str]) -> list[str]:
 def test_guardians_consented_by_the_step_alone_reads_no_consents(
     db_session, registry, cast, workflow, state, transition
 ):
-    case = walk_to(db_session, cast, workflow, state)
-    _two_guardians(db_session, registry, case)
-    data = valid_input(db_session, case, transition, cast, NOW)
+    case, data = _at_guardians_consent(db_session, registry, cast, workflow, state, transition)
     with support.statements(db_session.get_bind()) as seen:
         fire(db_session, case, transition.trigger, "initiator", cast, now=NOW, data=data)
     assert _consent_reads(seen) == []
@@ -230,9 +229,7 @@ def test_guardians_consented_counts_an_earlier_guardians_consent_in_force(
     db_session, registry, cast, workflow, state, transition
 ):
     # The shortcut must not apply: the step records one guardian, the other consented before.
-    case = walk_to(db_session, cast, workflow, state)
-    _two_guardians(db_session, registry, case)
-    data = valid_input(db_session, case, transition, cast, NOW)
+    case, data = _at_guardians_consent(db_session, registry, cast, workflow, state, transition)
     first, second = data["guardian_participant_ids"]
     db_session.add(
         Consent(
