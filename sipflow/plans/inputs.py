@@ -20,7 +20,7 @@ from sipflow.people.models import Person
 from sipflow.plans.editor import PlanConflict, add_own_goals, is_child, local_today, plan_data, save_plan
 from sipflow.plans.models import Plan
 from sipflow.plans.responsibility import give_first_huvudansvar_unclaimed
-from sipflow.plans.services import find_plan, forget_step_plan_items, read_step_plan
+from sipflow.plans.services import STEP_PLAN, find_plan, forget_step_plan_items, read_step_plan
 from sipflow.workflow.context import TransitionContext
 from sipflow.workflow.registry import register_effect, register_input
 
@@ -58,9 +58,9 @@ def plan_follow_up_into_case(ctx: TransitionContext) -> None:
 
 def apply_plan(ctx: TransitionContext) -> None:
     """Establish the plan the user saw (its row version); its follow-up day is on the case already."""
-    if "plan" not in ctx.memo:
+    if STEP_PLAN not in ctx.memo:
         plan_follow_up_into_case(ctx)
-    plan = ctx.memo["plan"]
+    plan = ctx.memo[STEP_PLAN]
     if plan is None:
         raise InvalidInput(_l("Write the plan before you establish it."), field="plan_row_version")
     expected = ctx.data.get("plan_row_version")

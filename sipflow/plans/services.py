@@ -12,7 +12,9 @@ from sipflow.plans.content import NO_PLAN_ROWS, PlanRows, read_plan_rows
 from sipflow.plans.models import Plan, PlanVersion
 from sipflow.workflow.context import TransitionContext
 
-# ctx.memo key of the step's (plan, goals, efforts): read once, shared by the plan guards and the freeze.
+# ctx.memo keys of the step's working plan (read before the claim by the plan form's input) and of its
+# (plan, rows): read once, shared by the plan guards and the freeze.
+STEP_PLAN = "plan"
 STEP_PLAN_ITEMS = "plan_items"
 # ctx.memo keys of the step's person and of the case's last plan version number (0: none yet).
 STEP_PERSON = "person"
@@ -48,7 +50,7 @@ def read_step_plan(ctx: TransitionContext) -> Plan | None:
     person, plan, last = ctx.session.execute(
         _PERSON_PLAN_AND_LAST_NUMBER, {"person_id": ctx.case.person_id, "case_id": ctx.case.id}
     ).one()
-    ctx.memo.update({"plan": plan, STEP_PERSON: person, LAST_VERSION_NUMBER: last or 0})
+    ctx.memo.update({STEP_PLAN: plan, STEP_PERSON: person, LAST_VERSION_NUMBER: last or 0})
     return plan
 
 
@@ -82,8 +84,8 @@ def step_plan_items(ctx: TransitionContext) -> tuple[Plan | None, PlanRows]:
     goals or efforts in a step calls `forget_step_plan_items`.
     """
     if STEP_PLAN_ITEMS not in ctx.memo:
-        # The plan step's input found the plan already (ctx.memo["plan"]).
-        plan = ctx.memo["plan"] if "plan" in ctx.memo else find_plan(ctx.session, ctx.case)
+        # The plan step's input found the plan already (read_step_plan).
+        plan = ctx.memo[STEP_PLAN] if STEP_PLAN in ctx.memo else find_plan(ctx.session, ctx.case)
         # With what the version frozen after the guards shows of it: the guards need the goals and efforts
         # only, but the freeze would read the rest in a statement of its own.
         participants = step_participants(ctx)

@@ -11,7 +11,7 @@ import logging
 from itertools import chain
 
 from flask import current_app, has_app_context
-from sqlalchemy import event
+from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session as OrmSession
 
 from sipflow import jobs
@@ -43,8 +43,6 @@ def _note(session, case_id: int, *changes) -> None:
 
 def _after_flush(session, _context) -> None:
     """Note what this flush wrote of each case that reminders read (see services.affected_families)."""
-    from sqlalchemy import inspect
-
     from sipflow.cases.models import Deadline, Participant, SipCase, TransitionLog
     from sipflow.meetings.models import PLANNED, Invitation, Meeting
     from sipflow.reminders.services import CASE_NEW, DEADLINE_ROW, MEETING_ROW, PARTICIPANT_ROW
@@ -180,8 +178,6 @@ def _still_current(participants, written) -> list | None:
 
 def _held(rows) -> list:
     """The rows still in the database (none deleted since), in the order of their ids as a read gives."""
-    from sqlalchemy import inspect
-
     return sorted((row for row in rows if inspect(row).persistent), key=lambda row: row.id)
 
 
