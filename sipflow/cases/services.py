@@ -556,6 +556,20 @@ def check_version(case: SipCase, expected_version: int) -> None:
         )
 
 
+def lock_case(session: Session, case: SipCase) -> SipCase:
+    """For a write outside a step: hold the case's row until the commit, as a claim does; the case as it is.
+
+    A step reads what it shares with the reminders' reconciliation (the case's meetings) after its claim:
+    a write that takes this lock first is then either wholly in what the step reads or waits for its
+    commit, and sees the case as the step left it (the case returned is read again with the lock, so a
+    version check of it is current). On PostgreSQL a row lock. SQLite has one writer at a time, and a step
+    holds the write lock from its claim to its commit, so nothing is sent there.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        return case
+    return session.get(SipCase, case.id, with_for_update=True, populate_existing=True)
+
+
 # The claim's UPDATE for each set of further columns it writes, built once: Core, as the ORM's update with
 # synchronize_session=False kept nothing in step either. Bind parameters are named apart from the columns
 # they set (SQLAlchemy reserves those names) and typed as those columns.

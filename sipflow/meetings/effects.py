@@ -19,6 +19,7 @@ from sipflow.meetings.outcome import (
     RECORDED_DECISIONS,
     classify,
     owners_of,
+    step_meetings,
 )
 from sipflow.meetings.services import book_meeting, cancel_planned_meetings, meeting_kind
 from sipflow.workflow.context import TransitionContext
@@ -30,6 +31,7 @@ def plan_meeting(ctx: TransitionContext) -> None:
     booking = ctx.data.get("booking")
     if booking is None:
         return
+    meetings = step_meetings(ctx)
     meeting = book_meeting(
         ctx.session,
         ctx.case,
@@ -38,7 +40,10 @@ def plan_meeting(ctx: TransitionContext) -> None:
         now=ctx.now,
         send=bool(ctx.data.get("send_invitations")),
         participants={p.id: p for p in step_participants(ctx)},
+        meetings=meetings,
     )
+    # Every meeting of the case still, for the reminders' reconciliation (the new one is the step's own).
+    meetings.append(meeting)
     ctx.details["meeting_id"] = meeting.id
 
 

@@ -24,11 +24,10 @@ from sipflow.meetings.models import (
 )
 from sipflow.meetings.outcome import (
     CARER_KIND,
-    CASE_MEETINGS,
     Owner,
-    case_meetings_in_order,
     owners_of,
     planned_meetings,
+    step_meetings,
 )
 from sipflow.workflow.context import TransitionContext
 from sipflow.workflow.registry import register_input
@@ -99,8 +98,7 @@ def _held_meeting(ctx: TransitionContext) -> Meeting | None:
     """The booked meeting the outcome is for: the one named, else the case's first still planned."""
     meeting_id = ctx.data.get("meeting_id")
     if meeting_id is None:
-        meetings = ctx.memo[CASE_MEETINGS] = case_meetings_in_order(ctx.session, ctx.case)
-        planned = planned_meetings(meetings)
+        planned = planned_meetings(step_meetings(ctx))
         return planned[0] if planned else None
     if not isinstance(meeting_id, int) or isinstance(meeting_id, bool):
         raise InvalidInput(_l("Choose one of the meetings booked for this SIP."), field="meeting_id")

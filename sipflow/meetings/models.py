@@ -14,6 +14,9 @@ MEETING_MODES = ("on_site", "video", "mixed")
 ATTENDANCE_MODES = ("on_site", "video", "phone", "absent")
 # A meeting's own status (not a workflow state): booked, held, or called off.
 PLANNED, HELD, CANCELLED = MEETING_STATUSES = ("planned", "held", "cancelled")
+# session.info key, for the rest of the transaction: {case id: every meeting of the case, the session's own
+# objects, as a step read them (outcome.step_meetings), with the meeting it booked}.
+STEP_MEETINGS = "sipflow.meetings.step_meetings"
 # iTIP participation status (RFC 5545 PARTSTAT) an invitee can hold.
 PARTSTATS = ("NEEDS-ACTION", "ACCEPTED", "DECLINED", "TENTATIVE")
 # The ways an invitee says they will take part; "absent" is not one (that is PARTSTAT=DECLINED).

@@ -14,7 +14,8 @@ from sqlalchemy import Integer, bindparam
 from sqlmodel import Session, select
 
 from sipflow.cases.models import Participant, SipCase
-from sipflow.meetings.models import ANSWER_MODES, CANCELLED, PLANNED, Meeting
+from sipflow.meetings.models import ANSWER_MODES, CANCELLED, PLANNED, STEP_MEETINGS, Meeting
+from sipflow.workflow.context import TransitionContext
 from sipflow.workflow.definition import TransitionDef, Workflow
 
 # The mode a held meeting gets from its classification (the booked mode said what was planned).
@@ -83,6 +84,20 @@ _CASE_MEETINGS_IN_ORDER = (
 def case_meetings_in_order(session: Session, case: SipCase) -> list[Meeting]:
     """The case's meetings, oldest first (a case has a handful; the index on case_id finds them)."""
     return list(session.exec(_CASE_MEETINGS_IN_ORDER, params={"case_id": case.id}).all())
+
+
+def step_meetings(ctx: TransitionContext) -> list[Meeting]:
+    """The case's meetings, oldest first, read once per step (the outcome input, the booking effect).
+
+    What runs before the commit of the same transaction (the reminders' reconciliation) may use them too,
+    unless a meeting is written that is not one of them (its reader checks that): a step's own new meeting
+    is added to the list. They are read after the step's claim, which holds the case's row: a meeting
+    written outside a step locks that row first (cases.services.lock_case), so none can come in unseen.
+    """
+    if CASE_MEETINGS not in ctx.memo:
+        ctx.memo[CASE_MEETINGS] = case_meetings_in_order(ctx.session, ctx.case)
+        ctx.session.info.setdefault(STEP_MEETINGS, {})[ctx.case.id] = ctx.memo[CASE_MEETINGS]
+    return ctx.memo[CASE_MEETINGS]
 
 
 def planned_meetings(meetings: Sequence[Meeting]) -> list[Meeting]:

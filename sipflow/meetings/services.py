@@ -4,6 +4,8 @@ Every operation writes the meeting, its invitations and the e-mails it causes (o
 meetings/messages.py) in the caller's transaction; nothing is sent before commit. iTIP rules kept here:
 the UID never changes, SEQUENCE rises with every change sent out, and each invitation remembers the
 SEQUENCE it was last sent, so a late answer to an older version is recognised as outdated.
+A write to a case's meetings outside a step first locks the case's row (cases.services.lock_case), as a
+step's claim does: the meetings a step reads after its claim (outcome.step_meetings) hold until its commit.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from sqlmodel import Session, select
 
 from sipflow.cases.errors import PartyNotAllowed
 from sipflow.cases.models import Participant, SipCase
-from sipflow.cases.services import check_version, fire_transition
+from sipflow.cases.services import check_version, fire_transition, lock_case
 from sipflow.db import compare_and_set
 from sipflow.errors import InvalidInput, UserError
 from sipflow.meetings import messages
@@ -175,14 +177,16 @@ def book_meeting(
     now: datetime,
     send: bool = True,
     participants: dict[int, Participant] | None = None,
+    meetings: Sequence[Meeting] | None = None,
 ) -> Meeting:
     """Book a meeting, invite booking.invitee_ids and (send=True) queue each e-mail invitation.
 
-    participants: the case's active participants by id when the caller holds them already (a step does).
+    participants: the case's active participants by id when the caller holds them already (a step does);
+    meetings: every meeting of the case, likewise (its kind is told from them).
     """
     meeting = Meeting(
         case_id=case.id,
-        kind=meeting_kind(session, case),
+        kind=meeting_kind(session, case, meetings),
         status=PLANNED,
         mode=booking.mode,
         starts_at=booking.starts_at,
@@ -240,6 +244,7 @@ def book(
             data={**data, "send_invitations": True},
         )
         return log.details["meeting_id"]
+    case = lock_case(session, case)
     check_version(case, expected_version)
     return book_meeting(session, case, actor, read_booking(session, case, data, now=now), now=now).id
 
@@ -293,6 +298,7 @@ def change_meeting(
     if not changed:
         return False
     # Claimed before anything is written, so a stale change writes nothing at all.
+    lock_case(session, case)
     _new_version(session, meeting, now, expected_sequence)
     meeting.starts_at, meeting.ends_at = booking.starts_at, booking.ends_at
     meeting.mode, meeting.location, meeting.room = booking.mode, booking.location, booking.room
@@ -321,6 +327,14 @@ def cancel_meeting(
     """Cancel the meeting: every invitee's calendar entry is cancelled (METHOD:CANCEL)."""
     _require_planned(meeting)
     check_sequence(meeting, expected_sequence)
+    lock_case(session, case)
+    _cancel(session, case, meeting, now=now, expected_sequence=expected_sequence)
+
+
+def _cancel(
+    session: Session, case: SipCase, meeting: Meeting, *, now: datetime, expected_sequence: int | None
+) -> None:
+    """Write the cancellation and queue the invitees' CANCEL (the caller holds the case's row)."""
     _new_version(session, meeting, now, expected_sequence)
     meeting.status = CANCELLED
     meeting.cancelled_at = now
@@ -336,8 +350,9 @@ def cancel_meeting(
 def cancel_planned_meetings(session: Session, case: SipCase, *, now: datetime) -> int:
     """Cancel every planned meeting of a case that ends (withdrawn consent, cancelled SIP)."""
     planned = session.exec(select(Meeting).where(Meeting.case_id == case.id, Meeting.status == PLANNED)).all()
+    # A step's claim holds the case's row already.
     for meeting in planned:
-        cancel_meeting(session, case, meeting, now=now)
+        _cancel(session, case, meeting, now=now, expected_sequence=None)
     return len(planned)
 
 
@@ -355,6 +370,7 @@ def uninvite(
     if not invitation.active:
         raise InvalidInput(_l("That invitation is already withdrawn."))
     check_sequence(meeting, expected_sequence)
+    lock_case(session, case)
     _new_version(session, meeting, now, expected_sequence)
     invitation.removed_at = now
     invitation.token_nonce = new_nonce()
@@ -377,6 +393,7 @@ def invite(
     _require_planned(meeting)
     check_sequence(meeting, expected_sequence)
     chosen = read_invitees(session, case, {"invitee_ids": participant_ids})
+    lock_case(session, case)
     if expected_sequence is not None:
         _claim(session, meeting, expected_sequence, now=now, bump=False)
     already = {i.participant_id for i in active_invitations(session, meeting)}

@@ -30,6 +30,8 @@ NEW_INVITATIONS = "sipflow.reminders.new_invitations"
 # {case id: the Participant objects this transaction wrote}: a step's participants still hold if each is one
 # of them (then it shows the change); a new one, or one active again, makes them stale.
 WRITTEN_PARTICIPANTS = "sipflow.reminders.participants"
+# {case id: the Meeting objects this transaction wrote}: a step's meetings still hold if each is one of them.
+WRITTEN_MEETINGS = "sipflow.reminders.meetings_written"
 # The ids of the cases a Deadline object was written of in this transaction: a step's open deadlines
 # (cases.services.OPEN_DEADLINES) do not hold for them.
 DEADLINES_WRITTEN = "sipflow.reminders.deadlines_written"
@@ -68,6 +70,7 @@ def _after_flush(session, _context) -> None:
             _note(session, obj.case_id, DEADLINE_ROW)
             session.info.setdefault(DEADLINES_WRITTEN, set()).add(obj.case_id)
         elif isinstance(obj, Meeting):
+            session.info.setdefault(WRITTEN_MEETINGS, {}).setdefault(obj.case_id, []).append(obj)
             # Only a meeting that is or was planned has reminders (a held one recorded afterwards has none).
             status = inspect(obj).attrs.status.history
             if PLANNED in (*status.added, *status.deleted, *status.unchanged):
@@ -87,11 +90,14 @@ def _after_flush(session, _context) -> None:
 def _before_commit(session) -> None:
     """Reconcile what the transaction changed of each case's reminders, as part of the same transaction."""
     from sipflow.cases.services import CLAIMED_COLUMNS, LOGGED_STEPS, OPEN_DEADLINES, STEP_PARTICIPANTS
+    from sipflow.meetings.models import STEP_MEETINGS
 
     # The deadlines a step's settling UPDATE left open (it returned them all): this transaction's only.
     open_deadlines = session.info.pop(OPEN_DEADLINES, {})
-    # The participants a step read (cases.services.step_participants): good for this transaction only.
+    # The participants and the meetings a step read (cases.services.step_participants,
+    # meetings.outcome.step_meetings): good for this transaction only.
     shared = session.info.pop(STEP_PARTICIPANTS, {})
+    shared_meetings = session.info.pop(STEP_MEETINGS, {})
     # The columns a step's claim wrote (no flush shows them): a new follow-up date moves reminders.
     for case_id, names in session.info.pop(CLAIMED_COLUMNS, {}).items():
         _note(session, case_id, *(("column", name) for name in names))
@@ -119,6 +125,7 @@ def _before_commit(session) -> None:
     touched = session.info.pop(TOUCHED_CASES, {})
     new_deadlines = session.info.pop(NEW_DEADLINES, {})
     written = session.info.pop(WRITTEN_PARTICIPANTS, {})
+    written_meetings = session.info.pop(WRITTEN_MEETINGS, {})
     deadlines_written = session.info.pop(DEADLINES_WRITTEN, set())
     invitations = session.info.pop(NEW_INVITATIONS, {})
     new_meetings = {
@@ -144,6 +151,7 @@ def _before_commit(session) -> None:
         families = affected_families(workflow, case, changes)
         if families:
             participants = _still_current(shared.get(case_id), written.get(case_id, ()))
+            meetings = _still_current(shared_meetings.get(case_id), written_meetings.get(case_id, ()))
             # A case this transaction created: its deadlines are those it inserted, and it has no reminders.
             created = _held(new_deadlines.get(case_id, ())) if CASE_NEW in changes else None
             # A deadline object written in the transaction (before or after the settling) is not in them.
@@ -157,6 +165,7 @@ def _before_commit(session) -> None:
                 participants=participants,
                 new_case_deadlines=created,
                 new_meetings=new_meetings,
+                meetings=_held(meetings) if meetings is not None else None,
                 open_deadlines=still_open,
             )
     session.flush()
@@ -183,6 +192,7 @@ def _held(rows) -> list:
 
 def _forget(session, *_args) -> None:
     from sipflow.cases.services import CLAIMED_COLUMNS, LOGGED_STEPS, OPEN_DEADLINES, STEP_PARTICIPANTS
+    from sipflow.meetings.models import STEP_MEETINGS
 
     keys = (
         TOUCHED_CASES,
@@ -191,9 +201,10 @@ def _forget(session, *_args) -> None:
         NEW_MEETINGS,
         NEW_INVITATIONS,
         WRITTEN_PARTICIPANTS,
+        WRITTEN_MEETINGS,
         DEADLINES_WRITTEN,
     )
-    for key in (*keys, STEP_PARTICIPANTS, CLAIMED_COLUMNS, LOGGED_STEPS, OPEN_DEADLINES):
+    for key in (*keys, STEP_PARTICIPANTS, CLAIMED_COLUMNS, LOGGED_STEPS, STEP_MEETINGS, OPEN_DEADLINES):
         session.info.pop(key, None)
 
 
@@ -206,12 +217,21 @@ def _after_soft_rollback(session, previous_transaction) -> None:
     shortcuts, which vouch for rows the savepoint may have taken back, go, so those cases are read in full.
     """
     from sipflow.cases.services import OPEN_DEADLINES, STEP_PARTICIPANTS
+    from sipflow.meetings.models import STEP_MEETINGS
     from sipflow.reminders.services import CASE_NEW
 
     if not previous_transaction.nested:
         _forget(session)
         return
-    for key in (NEW_DEADLINES, NEW_MEETINGS, NEW_INVITATIONS, STEP_PARTICIPANTS, OPEN_DEADLINES):
+    shortcuts = (
+        NEW_DEADLINES,
+        NEW_MEETINGS,
+        NEW_INVITATIONS,
+        STEP_PARTICIPANTS,
+        STEP_MEETINGS,
+        OPEN_DEADLINES,
+    )
+    for key in shortcuts:
         session.info.pop(key, None)
     # A case started in the transaction is read like any other: its deadlines were a shortcut too.
     for changes in session.info.get(TOUCHED_CASES, {}).values():

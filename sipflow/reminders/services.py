@@ -236,12 +236,14 @@ def wanted_reminders(
     participants: list[Participant] | None = None,
     deadlines: list[Deadline] | None = None,
     new_meetings: dict[int, list[Invitation]] | None = None,
+    meetings: list[Meeting] | None = None,
 ) -> list[Wanted]:
     """Every reminder of these families the case should have as it is now (none once it has ended).
 
     Reads only what the families need: participants for deadlines and declared reminders (unless given:
     the case's active ones, as the step read them), open deadlines (unless given: every deadline the case
-    has, open or not), planned meetings and their invitations (but a new meeting's, given in new_meetings).
+    has, open or not), planned meetings (unless given: every meeting of the case, in the order of their
+    ids, as the step read them) and their invitations (but a new meeting's, given in new_meetings).
     """
     if workflow.is_final(case.state):
         return []
@@ -253,7 +255,7 @@ def wanted_reminders(
     if DEADLINES in families:
         wanted += _deadline_reminders(session, workflow, case, participants, deadlines)
     if MEETINGS in families:
-        wanted += _meeting_reminders(session, case, new_meetings or {})
+        wanted += _meeting_reminders(session, case, new_meetings or {}, meetings)
     if DECLARED in families:
         wanted += _declared_reminders(session, workflow, case, participants)
     return wanted
@@ -302,10 +304,16 @@ def _deadline_reminders(
 
 
 def _meeting_reminders(
-    session: Session, case: SipCase, new_meetings: dict[int, list[Invitation]]
+    session: Session,
+    case: SipCase,
+    new_meetings: dict[int, list[Invitation]],
+    meetings: list[Meeting] | None,
 ) -> list[Wanted]:
     wanted: list[Wanted] = []
-    meetings = column_rows(session, _PLANNED_MEETINGS, {"case_id": case.id})
+    if meetings is None:
+        meetings = column_rows(session, _PLANNED_MEETINGS, {"case_id": case.id})
+    else:
+        meetings = [m for m in meetings if m.status == PLANNED]
     if not meetings:
         return wanted
     # A meeting inserted in this transaction has only the invitations it inserted: those are not read.
@@ -354,6 +362,7 @@ def reconcile_case(
     participants: list[Participant] | None = None,
     new_case_deadlines: list[Deadline] | None = None,
     new_meetings: dict[int, list[Invitation]] | None = None,
+    meetings: list[Meeting] | None = None,
     open_deadlines: list | None = None,
 ) -> None:
     """Bring the case's reminder rows of these families in line with what it should have: add, move,
@@ -365,6 +374,7 @@ def reconcile_case(
     them (see wanted_reminders). new_case_deadlines: given for a case created in this transaction, the
     deadlines it inserted; such a case has no others and no reminder rows yet, so neither is read.
     new_meetings: {id of a meeting inserted in this transaction: the invitations it inserted}.
+    meetings: every meeting of the case in the order of their ids, when the caller holds them.
     open_deadlines: the case's open deadlines in the order of their ids, when the caller holds them.
     """
     families = frozenset(families)
@@ -377,6 +387,7 @@ def reconcile_case(
         participants,
         new_case_deadlines if new_case_deadlines is not None else open_deadlines,
         new_meetings,
+        meetings,
     )
     if not wanted:
         if new_case_deadlines is None:

@@ -44,19 +44,21 @@ from sipflow.cases.scripted import scripted_input
 # meeting's invitations none, the case ended), the pending ones are cancelled by one UPDATE, unread:
 # send_kallelse, follow_up and close -1 each. A meeting booked in the step has only the invitations it
 # wrote, so they are not read back: send_kallelse -1.
-# Branch h26: the met deadlines' UPDATE matches every open deadline of the case (the others keep their
-# value) and returns them: what is still open is not read again for the reminders (send_kallelse and
-# follow_up -1). (Its sharing of the meetings a step read with the reconciliation was reverted: under
-# PostgreSQL's read committed, a meeting booked outside a step in between would have lost its reminders.)
+# Branch h26: the meetings a step read (the booking's, the outcome's: every meeting of the case) are the
+# reconciliation's planned meetings unless a meeting not among them is written (safe since writes to a
+# case's meetings outside a step lock the case's row, cases.services.lock_case): send_kallelse -1 (its
+# booking reads the case's meetings instead of its held ones' ids), hold_meeting -1. The met deadlines'
+# UPDATE matches every open deadline of the case (the others keep their value) and returns them: what is
+# still open is not read again for the reminders (send_kallelse and follow_up -1).
 CEILINGS = {
     "give_consent": 6,
     # + the preparation's own goals into the plan draft (branch h27: the plan started unless there is one,
     # one INSERT ... WHERE NOT EXISTS, then its goals' INSERT; 8 -> 7).
     "start_preparation": 7,
-    "send_kallelse": 10,
+    "send_kallelse": 9,
     # Branch h27: the decisions just recorded go into the plan by INSERT ... SELECT from the case's plan,
-    # not read first (-1 here and for follow_up).
-    "hold_meeting": 14,
+    # not read first (-1 here and for follow_up); branch h26: the meetings read once per step (-1).
+    "hold_meeting": 13,
     # + the plan: found before the claim (its follow-up day goes into the claim's UPDATE) and held by its
     # compare-and-set, its goals and efforts read once for the guards and the version, the person's age
     # (branch h27: the goals, efforts, contacts and the names the version shows in one UNION ALL: 16 -> 13).

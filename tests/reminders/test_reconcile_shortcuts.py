@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import support
+from meetingkit import next_week_at
 from remkit import UNTIL_PLAN, establish_with, reminders, walk
 from sqlmodel import select
 
@@ -17,6 +18,7 @@ from sipflow.cases.models import Deadline, Participant
 from sipflow.cases.scripted import scripted_input
 from sipflow.db import unit_of_work
 from sipflow.meetings import services as meetings
+from sipflow.meetings.booking import Booking
 from sipflow.reminders.models import (
     CANCELLED,
     DEADLINE_DUE,
@@ -228,6 +230,60 @@ def test_inviting_to_an_older_meeting_reads_its_invitations(engine, db_session, 
     assert _invitation_reads(seen)
     assert len(reminders(engine, meeting_id=meeting.id, kind=MEETING_TOMORROW)) == 2
     assert_in_line(engine, db_session, registry, ready.case)
+
+
+def _planned_meeting_reads(seen) -> list[str]:
+    """The reconciliation's read of the case's planned meetings (whole rows, by status)."""
+    whole_rows = "SELECT meeting.id, meeting.case_id"
+    return [s for s in seen if s.lstrip().startswith(whole_rows) and "meeting.status =" in s]
+
+
+def test_the_kallelse_steps_meetings_are_not_read_again(engine, db_session, registry, book, ready):
+    """The booking step read the case's meetings and added its own: the reminders take them, unread."""
+    with support.statements(engine) as seen:
+        meeting = book(invitee_ids=[ready.municipality.id, ready.relative.id])
+    assert _planned_meeting_reads(seen) == []
+    assert len(reminders(engine, meeting_id=meeting.id, kind=MEETING_TOMORROW)) == 2
+    assert reminders(engine, meeting_id=meeting.id, kind=INVITATION_UNANSWERED)
+    assert_in_line(engine, db_session, registry, ready.case)
+
+
+def test_a_meeting_booked_after_the_step_makes_its_meetings_stale(
+    engine, db_session, registry, parties, ready
+):
+    """A meeting the step did not read (booked after it, same transaction) is read with the others."""
+    starts_at = next_week_at(10)
+    data = {
+        "send_invitations": True,
+        "meeting_starts_at": starts_at,
+        "meeting_ends_at": starts_at + timedelta(hours=1),
+        "mode": "video",
+        "invitee_ids": [ready.municipality.id],
+    }
+    case = ready.case
+    with support.statements(engine) as seen:
+        with unit_of_work(db_session):
+            services.fire_transition(
+                db_session,
+                registry,
+                parties.region_user,
+                case,
+                "send_kallelse",
+                expected_version=case.version,
+                now=support.FIXED_NOW,
+                data=data,
+            )
+            day_after = starts_at + timedelta(days=1)
+            later = Booking(
+                day_after, day_after + timedelta(hours=1), "video", None, None, (ready.relative.id,)
+            )
+            other = meetings.book_meeting(
+                db_session, case, parties.region_user, later, now=support.FIXED_NOW, send=False
+            )
+    assert _planned_meeting_reads(seen)
+    # Its invitation's reminder is there: the step's meetings alone would have left it out.
+    assert len(reminders(engine, meeting_id=other.id, kind=MEETING_TOMORROW)) == 1
+    assert_in_line(engine, db_session, registry, case)
 
 
 def test_a_deadline_written_after_the_settling_makes_the_open_ones_stale(
