@@ -453,17 +453,15 @@ _PARTICIPANTS = (
     .order_by(Participant.id)
 )
 # Names as columns, not the users' and organisations' rows as objects: the page shows only the names.
+# The consents with the names of the organisations each covers, one row per (consent, organisation): a
+# consent's rows are next to each other and a consent covering none has one row with no name.
 _CONSENTS = (
-    select(Consent, User.display_name, Consent.in_force(bindparam("today", type_=Date)))
+    select(Consent, User.display_name, Consent.in_force(bindparam("today", type_=Date)), Organisation.name)
     .outerjoin(User, User.id == Consent.recorded_by_user_id)
+    .outerjoin(ConsentOrganisation, ConsentOrganisation.consent_id == Consent.id)
+    .outerjoin(Organisation, Organisation.id == ConsentOrganisation.organisation_id)
     .where(Consent.case_id == _CASE_ID)
-    .order_by(Consent.recorded_at, Consent.id)
-)
-_CONSENT_ORGANISATIONS = (
-    select(ConsentOrganisation.consent_id, Organisation.name)
-    .join(Organisation, Organisation.id == ConsentOrganisation.organisation_id)
-    .where(ConsentOrganisation.consent_id.in_(bindparam("consent_ids", expanding=True)))
-    .order_by(Organisation.name)
+    .order_by(Consent.recorded_at, Consent.id, Organisation.name)
 )
 # The log's columns, not TransitionLog objects: loading a case's dozen log rows as objects cost more than
 # reading them.
@@ -531,14 +529,16 @@ def _participants(
 
 
 def _consents(session: Session, case: SipCase, today: date) -> list[ConsentView]:
-    rows = session.exec(_CONSENTS, params={"case_id": case.id, "today": today}).all()
-    views = {
-        consent.id: ConsentView(consent, recorded_by, in_force=bool(in_force))
-        for consent, recorded_by, in_force in rows
-    }
-    if views:
-        for consent_id, name in column_rows(session, _CONSENT_ORGANISATIONS, {"consent_ids": list(views)}):
-            views[consent_id].organisations.append(name)
+    """The case's consents in the order they were recorded, each with its organisations' names."""
+    views: dict[int, ConsentView] = {}
+    for consent, recorded_by, in_force, organisation_name in session.exec(
+        _CONSENTS, params={"case_id": case.id, "today": today}
+    ).all():
+        view = views.get(consent.id)
+        if view is None:
+            view = views[consent.id] = ConsentView(consent, recorded_by, in_force=bool(in_force))
+        if organisation_name is not None:
+            view.organisations.append(organisation_name)
     return list(views.values())
 
 

@@ -25,8 +25,9 @@ from sipflow.meetings import services as meeting_services
 # (issue 12) two: the case's code records, and the codes in force for its care units. The access log's
 # row takes three (the head claimed with UPDATE ... RETURNING, the row, the head's new hash), not four.
 # Whether a kallelse was sent (the booking button) is read from the page's own timeline, not asked again,
-# and the person comes with their folkbokföringskommun's name in one statement.
-CASE_PAGE_STATEMENTS = 24
+# and the person comes with their folkbokföringskommun's name in one statement, the consents with the
+# names of the organisations they cover in another.
+CASE_PAGE_STATEMENTS = 23
 # The meeting page reads the case's meetings once more for its label (first meeting, follow-up 1 ...).
 MEETING_PAGE_STATEMENTS = 13
 
