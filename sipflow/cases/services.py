@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Integer, bindparam, event, insert, inspect, update
+from sqlalchemy import Date, Integer, and_, bindparam, event, insert, inspect, update
 from sqlalchemy import case as sql_case
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
@@ -34,6 +34,8 @@ from sipflow.cases.models import (
     SipCase,
     TransitionLog,
 )
+from sipflow.clock import to_local
+from sipflow.consent.models import Consent
 from sipflow.db import compare_and_set
 from sipflow.errors import InvalidInput
 from sipflow.i18n import DEFAULT_LOCALE, checked_language
@@ -94,6 +96,8 @@ def actor_organisation_id(session: Session, actor: User) -> int | None:
 # session.info keys, for the rest of the transaction: {case id: the step's active participants}, and
 # {case id: names of the columns besides version, state and time that a step's claim wrote}.
 STEP_PARTICIPANTS = "sipflow.cases.step_participants"
+# ctx.memo key: the consents in force the step's first read found (step_consents_in_force).
+STEP_CONSENTS = "sipflow.cases.step_consents"
 CLAIMED_COLUMNS = "sipflow.cases.claimed_columns"
 # {case id: [(trigger, to_state)]}: the steps whose log row went in by a Core INSERT (no flush shows them).
 LOGGED_STEPS = "sipflow.cases.logged_steps"
@@ -104,10 +108,16 @@ OPEN_DEADLINES = "sipflow.cases.open_deadlines"
 
 # The statements every step sends, built once with bind parameters (building and caching a statement per
 # call costs more Python than a small read itself).
+# The step's first read: the case's active participants, each with every consent of the case in force on
+# the step's day (one row per pair; a participant's rows are next to each other, None when there is none).
 _ACTIVE_PARTICIPANTS = (
-    select(Participant)
+    select(Participant, Consent)
+    .outerjoin(
+        Consent,
+        and_(Consent.case_id == Participant.case_id, Consent.in_force(bindparam("today", type_=Date))),
+    )
     .where(Participant.case_id == bindparam("case_id", type_=Integer), Participant.active)
-    .order_by(Participant.id)
+    .order_by(Participant.id, Consent.id)
 )
 _VISIBILITY = CaseVisibility.__table__
 # Core: the ORM holds no case_visibility rows a step would need kept in step (synchronize_session=False).
@@ -125,16 +135,37 @@ def step_participants(ctx: TransitionContext) -> list[Participant]:
     """The case's active participants, read once per step and shared by authorisation, inputs and guards.
 
     The rows are the session's own objects, so what an input changes (a new huvudansvarig) is what a guard
-    sees; no step adds or removes participants.
+    sees; no step adds or removes participants. The same statement reads the consents in force
+    (step_consents_in_force).
     """
     if "participants" not in ctx.memo:
-        ctx.memo["participants"] = list(
-            ctx.session.exec(_ACTIVE_PARTICIPANTS, params={"case_id": ctx.case.id}).all()
-        )
+        participants: dict[int, Participant] = {}
+        consents: dict[int, Consent] = {}
+        today = to_local(ctx.now).date()
+        for participant, consent in ctx.session.exec(
+            _ACTIVE_PARTICIPANTS, params={"case_id": ctx.case.id, "today": today}
+        ).all():
+            participants[participant.id] = participant
+            if consent is not None:
+                consents[consent.id] = consent
+        ctx.memo["participants"] = list(participants.values())
+        # No service removes a participant, so a case has some; should it have none, its consents are read.
+        if participants:
+            ctx.memo[STEP_CONSENTS] = sorted(consents.values(), key=lambda c: c.id)
         # What runs before the commit of the same transaction (the reminders' reconciliation) may use them
         # too, unless a participant is written after this (its reader checks that).
         ctx.session.info.setdefault(STEP_PARTICIPANTS, {})[ctx.case.id] = ctx.memo["participants"]
     return ctx.memo["participants"]
+
+
+def step_consents_in_force(ctx: TransitionContext) -> list[Consent] | None:
+    """The case's consents in force on the step's day as the step's first read found them (None: not read).
+
+    Only steps write consents, and a step holds the case's row from its claim: these are the ones the
+    claim found, before the step's own input recorded any.
+    """
+    step_participants(ctx)
+    return ctx.memo.get(STEP_CONSENTS)
 
 
 def party_roles(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from sipflow.cases.services import step_participants
+from sipflow.cases.services import step_consents_in_force, step_participants
 from sipflow.clock import to_local
 from sipflow.consent import services
 from sipflow.consent.models import Consent
@@ -16,8 +16,17 @@ RECORDED_CONSENTS = "recorded_consents"
 
 
 def _consents_in_force(ctx: TransitionContext) -> list[Consent]:
+    """The case's consents in force now: those the step's first read found, and those the step recorded.
+
+    A step changes consents only by recording new ones (its consent input, before the guards); a
+    withdrawal is an effect, after them. Without that first read (a case with no participant) they are read.
+    """
     if "consents" not in ctx.memo:
-        ctx.memo["consents"] = services.consents_in_force(ctx.session, ctx.case.id, to_local(ctx.now).date())
+        found = step_consents_in_force(ctx)
+        if found is None:
+            found = services.consents_in_force(ctx.session, ctx.case.id, to_local(ctx.now).date())
+        recorded = [c for c in _recorded_in_force(ctx) if all(c is not f for f in found)]
+        ctx.memo["consents"] = [*found, *recorded]
     return ctx.memo["consents"]
 
 

@@ -50,24 +50,27 @@ from sipflow.cases.scripted import scripted_input
 # booking reads the case's meetings instead of its held ones' ids), hold_meeting -1. The met deadlines'
 # UPDATE matches every open deadline of the case (the others keep their value) and returns them: what is
 # still open is not read again for the reminders (send_kallelse and follow_up -1).
+# The consents in force come with the step's first read, the participants' (cases.services
+# step_consents_in_force): every step with a consent guard -1 (start_preparation, send_kallelse,
+# hold_meeting, establish_plan, follow_up, revise_plan).
 CEILINGS = {
     "give_consent": 6,
     # + the preparation's own goals into the plan draft (branch h27: the plan started unless there is one,
     # one INSERT ... WHERE NOT EXISTS, then its goals' INSERT; 8 -> 7).
-    "start_preparation": 7,
-    "send_kallelse": 9,
+    "start_preparation": 6,
+    "send_kallelse": 8,
     # Branch h27: the decisions just recorded go into the plan by INSERT ... SELECT from the case's plan,
     # not read first (-1 here and for follow_up); branch h26: the meetings read once per step (-1).
-    "hold_meeting": 13,
+    "hold_meeting": 12,
     # + the plan: found before the claim (its follow-up day goes into the claim's UPDATE) and held by its
     # compare-and-set, its goals and efforts read once for the guards and the version, the person's age
     # (branch h27: the goals, efforts, contacts and the names the version shows in one UNION ALL: 16 -> 13).
-    "establish_plan": 13,
+    "establish_plan": 12,
     # Branches h26 (open deadlines not read again) and h27 (decisions into the plan unread): 16 -> 14.
-    "follow_up": 14,
+    "follow_up": 13,
     # As establish_plan, + the new follow-up deadline's reminders (one INSERT: a deadline's reminders name
     # it, so a revised plan keeping its follow-up day is reminded again). Branch h27: 16 -> 13, as above.
-    "revise_plan": 13,
+    "revise_plan": 12,
     # + cancelling those reminders (one UPDATE, unread).
     "close": 7,
 }

@@ -29,12 +29,14 @@ from sipflow.cases.errors import GuardFailed
 from sipflow.cases.models import Participant, SipCase
 from sipflow.clock import to_local
 from sipflow.consent.models import Consent
+from sipflow.consent.workflow_hooks import consent_valid
 from sipflow.db import unit_of_work
 from sipflow.errors import InvalidInput
 from sipflow.people.models import Person
 from sipflow.plans.editor import save_plan
 from sipflow.plans.responsibility import give_first_huvudansvar_unclaimed
 from sipflow.plans.services import find_plan
+from sipflow.workflow.context import TransitionContext
 from sipflow.workflow.registry import GUARDS
 
 # The workflow files name guards, effects and inputs the areas register.
@@ -228,7 +230,8 @@ def test_guardians_consented_by_the_step_alone_reads_no_consents(
 def test_guardians_consented_counts_an_earlier_guardians_consent_in_force(
     db_session, registry, cast, workflow, state, transition
 ):
-    # The shortcut must not apply: the step records one guardian, the other consented before.
+    # What the step records is not enough alone: the other guardian consented before. That consent came
+    # with the step's first read (the participants'), before the step recorded its own; both count.
     case, data = _at_guardians_consent(db_session, registry, cast, workflow, state, transition)
     first, second = data["guardian_participant_ids"]
     db_session.add(
@@ -253,8 +256,22 @@ def test_guardians_consented_counts_an_earlier_guardians_consent_in_force(
             now=NOW,
             data={**data, "guardian_participant_ids": [second]},
         )
-    assert len(_consent_reads(seen)) == 1
+    assert _consent_reads(seen) == []
     assert case.state == transition.dest
+
+
+def test_consent_valid_reads_the_consents_when_the_first_read_found_no_participant(db_session, cast):
+    """Participants are never removed, but should none be active the guard still asks the consents."""
+    workflow = REGISTRY.latest("sip")
+    case = walk_to(db_session, cast, workflow, "consent_given")
+    for participant in db_session.exec(select(Participant).where(Participant.case_id == case.id)):
+        participant.removed_at = NOW - timedelta(hours=1)
+        db_session.add(participant)
+    db_session.commit()
+    ctx = TransitionContext(session=db_session, case=case, actor=None, now=NOW, trigger="start_preparation")
+    with support.statements(db_session.get_bind()) as seen:
+        assert consent_valid(ctx)
+    assert len(_consent_reads(seen)) == 1
 
 
 def test_consent_valid_reads_no_consents_when_the_step_records_one(db_session, cast):
