@@ -18,7 +18,7 @@ from sipflow.clock import now_utc
 from sipflow.db import get_session, unit_of_work
 from sipflow.errors import UserError
 from sipflow.people.models import Organisation, Unit
-from sipflow.security import access, audit
+from sipflow.security import ACTOR_UNIT, access, audit
 from sipflow.workflow.definition import TransitionDef
 
 
@@ -73,9 +73,9 @@ def hold_actor_unit(session, user) -> None:
     them; its identity map holds objects only weakly, so without a reference here each would read the unit
     again.
     """
-    if user is None or user.unit_id is None or "sipflow_actor_unit" in g:
-        return
-    g.sipflow_actor_unit = session.exec(_UNIT_WITH_ORGANISATION, params={"unit_id": user.unit_id}).first()
+    if user is None or user.unit_id is None or ACTOR_UNIT in g:
+        return  # the sign-in's user read brings them (security._load_user)
+    g.setdefault(ACTOR_UNIT, session.exec(_UNIT_WITH_ORGANISATION, params={"unit_id": user.unit_id}).first())
 
 
 def attach_error(form, error: UserError, top: list, *, fields: dict[str, str] | None = None) -> None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import secrets
 
-from flask import Flask, flash, redirect, render_template, request, session, url_for
+from flask import Flask, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user, logout_user
 from flask_wtf.csrf import CSRFProtect
+from sqlalchemy import String, bindparam
 from sqlmodel import select
 
 from sipflow.clock import now_utc
@@ -25,12 +27,33 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
+# flask.g key: the signed-in user's unit and organisation, held for the request (sipflow.web.hold_actor_unit).
+ACTOR_UNIT = "sipflow_actor_unit"
+
+
+@functools.cache
+def _user_by_token():
+    """The user of a session token with their unit and its organisation (built once, on first use)."""
+    from sipflow.people.models import Organisation, Unit, User
+
+    return (
+        select(User, Unit, Organisation)
+        .outerjoin(Unit, Unit.id == User.unit_id)
+        .outerjoin(Organisation, Organisation.id == Unit.organisation_id)
+        .where(User.session_token == bindparam("token", type_=String))
+    )
+
+
 @login_manager.user_loader
 def _load_user(token: str):
-    from sipflow.people.models import User
-
-    user = get_session().exec(select(User).where(User.session_token == token)).first()
-    return user if user is not None and user.active else None
+    # Nearly every page shows or checks the user's unit and organisation: they come in the same statement.
+    row = get_session().exec(_user_by_token(), params={"token": token}).first()
+    if row is None or not row[0].active:
+        return None
+    user, unit, organisation = row
+    if unit is not None and organisation is not None:
+        g.setdefault(ACTOR_UNIT, (unit, organisation))
+    return user
 
 
 def renew_session_token(user) -> None:

@@ -26,10 +26,11 @@ from sipflow.meetings import services as meeting_services
 # row takes three (the head claimed with UPDATE ... RETURNING, the row, the head's new hash), not four.
 # Whether a kallelse was sent (the booking button) is read from the page's own timeline, not asked again,
 # and the person comes with their folkbokföringskommun's name in one statement, the consents with the
-# names of the organisations they cover in another.
-CASE_PAGE_STATEMENTS = 23
+# names of the organisations they cover in another. The signed-in user comes with their unit and its
+# organisation in one statement (security._load_user), on every page.
+CASE_PAGE_STATEMENTS = 22
 # The meeting page reads the case's meetings once more for its label (first meeting, follow-up 1 ...).
-MEETING_PAGE_STATEMENTS = 13
+MEETING_PAGE_STATEMENTS = 12
 
 
 def page_statements(client, engine, urls: dict[str, str]) -> dict[str, list[str]]:
