@@ -130,16 +130,13 @@ _INVITATIONS_OF_MEETINGS = (
     .where(Invitation.meeting_id.in_(bindparam("meeting_ids", expanding=True)))
     .order_by(Invitation.id)
 )
+# The case's meetings with who attended each and how (the two values the page shows, not the rows as
+# objects): one row per (meeting, attendance), a meeting's rows next to each other, None for none.
 _MEETINGS_OF_CASE = (
-    select(Meeting)
+    select(Meeting, Attendance.participant_id, Attendance.mode)
+    .outerjoin(Attendance, Attendance.meeting_id == Meeting.id)
     .where(Meeting.case_id == bindparam("case_id", type_=Integer))
-    .order_by(Meeting.starts_at, Meeting.id)
-)
-# The three values the page shows, not the rows as objects.
-_ATTENDANCE_OF_MEETINGS = (
-    select(Attendance.meeting_id, Attendance.participant_id, Attendance.mode)
-    .where(Attendance.meeting_id.in_(bindparam("meeting_ids", expanding=True)))
-    .order_by(Attendance.participant_id)
+    .order_by(Meeting.starts_at, Meeting.id, Attendance.participant_id)
 )
 
 
@@ -189,16 +186,16 @@ def case_meetings(
 
     labels: participant_labels of the case when the caller has them already (labels_of).
     """
-    meetings = session.exec(_MEETINGS_OF_CASE, params={"case_id": case.id}).all()
+    rows = session.exec(_MEETINGS_OF_CASE, params={"case_id": case.id}).all()
+    meetings = list({meeting.id: meeting for meeting, _, _ in rows}.values())
     labels_by_meeting = meeting_labels(meetings)
     views = {m.id: MeetingView(m, labels_by_meeting[m.id]) for m in meetings}
+    for meeting, participant_id, mode in rows:
+        if participant_id is not None:
+            views[meeting.id].attendance.append((participant_names.get(participant_id, "?"), mode))
     if views:
-        for meeting_id, participant_id, mode in column_rows(
-            session, _ATTENDANCE_OF_MEETINGS, {"meeting_ids": list(views)}
-        ):
-            views[meeting_id].attendance.append((participant_names.get(participant_id, "?"), mode))
-        for meeting_id, rows in invitation_rows(session, case, list(meetings), labels=labels).items():
-            views[meeting_id].invitations = rows
+        for meeting_id, invitations in invitation_rows(session, case, meetings, labels=labels).items():
+            views[meeting_id].invitations = invitations
     return list(views.values())
 
 
