@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Integer, bindparam, func
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer
@@ -28,7 +27,6 @@ from sqlmodel import Session, select
 
 from sipflow.cases.models import Participant, SipCase
 from sipflow.clock import to_local
-from sipflow.db import column_rows
 from sipflow.errors import Conflict, InvalidInput, NotAllowed
 from sipflow.people.models import Organisation, Person, Unit, User
 from sipflow.plans.models import APPROVAL_METHODS, PlanApproval, PlanVersion
@@ -68,7 +66,7 @@ class PartyApproval:
     label: str
     participant_id: int | None
     organisation_id: int | None
-    # The case page passes newest_with_approvals' rows (a participant_id each) in place of the objects.
+    # The case page passes versions.case_page_versions' rows (a participant_id each) in place of objects.
     approval: PlanApproval | Row | None
     # Who gave the person's approval when a guardian did, and which staff member recorded it.
     given_by: str | None = None
@@ -243,38 +241,6 @@ def approval_status(session: Session, case: SipCase, version: PlanVersion) -> li
         .order_by(PlanApproval.approved_at, PlanApproval.id)
     ).all()
     return parties_of(rows, approvals, session.get(Person, case.person_id))
-
-
-# Built once with the case as a bind parameter: the case page reads it on every GET, and building and
-# keying it cost more than running it. Only what the page uses, as columns: the version's number (never its
-# PDF or content, the whole plan as JSON) and who approved it.
-_CASE_ID = bindparam("case_id", type_=Integer)
-_NEWEST_WITH_APPROVALS = (
-    select(
-        PlanVersion.id,
-        PlanVersion.number,
-        PlanApproval.id.label("approval_id"),
-        PlanApproval.participant_id,
-    )
-    .outerjoin(PlanApproval, PlanApproval.version_id == PlanVersion.id)
-    .where(
-        PlanVersion.case_id == _CASE_ID,
-        PlanVersion.number
-        == select(func.max(PlanVersion.number)).where(PlanVersion.case_id == _CASE_ID).scalar_subquery(),
-    )
-    .order_by(PlanApproval.approved_at, PlanApproval.id)
-)
-
-
-def newest_with_approvals(session: Session, case: SipCase) -> tuple[Row | None, list[Row]]:
-    """The case's newest version and its approvals, in one statement (for the case page).
-
-    Core rows by name: the version's id and number, and each approval's approval_id and participant_id.
-    """
-    rows = column_rows(session, _NEWEST_WITH_APPROVALS, {"case_id": case.id})
-    if not rows:
-        return None, []
-    return rows[0], [row for row in rows if row.approval_id is not None]
 
 
 def parties_of(rows, approvals, person: Person) -> list[PartyApproval]:

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Integer, bindparam, insert
+from sqlalchemy import Integer, and_, bindparam, func, insert
 from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, select
 
@@ -194,6 +194,41 @@ def version_summaries(session: Session, case: SipCase) -> list[VersionSummary]:
     """The case's versions, newest first, without content or PDF (bounded: MAX_VERSIONS_LISTED)."""
     rows = column_rows(session, _version_summaries_statement(), {"case_id": case.id})
     return [VersionSummary(*row) for row in rows]
+
+
+def case_page_versions_query(case_id):
+    """The case page's one read of its versions: version_summaries_query's rows, the newest's per approval.
+
+    Each listed version has its row; the newest has one per approval (approval_id, participant_id), NULL
+    when none. The list's limit applies to versions, not to approvals.
+    """
+    listed = version_summaries_query(case_id).subquery("listed")
+    newest = select(func.max(PlanVersion.number)).where(PlanVersion.case_id == case_id).scalar_subquery()
+    return (
+        select(listed, PlanApproval.id.label("approval_id"), PlanApproval.participant_id)
+        .outerjoin(PlanApproval, and_(PlanApproval.version_id == listed.c.id, listed.c.number == newest))
+        .order_by(listed.c.number.desc(), PlanApproval.approved_at, PlanApproval.id)
+    )
+
+
+@functools.cache
+def _case_page_versions_statement():
+    return case_page_versions_query(bindparam("case_id", type_=Integer))
+
+
+def case_page_versions(session: Session, case: SipCase) -> tuple[list[VersionSummary], list]:
+    """The case's versions as version_summaries gives them, and the newest one's approvals, in one read.
+
+    The approvals are rows with approval_id and participant_id; the case page shows both sections.
+    """
+    summaries: dict[int, VersionSummary] = {}
+    approvals = []
+    for row in column_rows(session, _case_page_versions_statement(), {"case_id": case.id}):
+        if row.id not in summaries:
+            summaries[row.id] = VersionSummary(*row[:6])
+        if row.approval_id is not None:
+            approvals.append(row)
+    return list(summaries.values()), approvals
 
 
 def find_version_query(case_id: int, number: int | None = None):

@@ -8,6 +8,8 @@ to use instead.
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from sqlalchemy import text
 from sqlmodel import select
@@ -192,3 +194,26 @@ def test_the_statistics_read_offered_sips_and_their_accepting_steps_from_indexes
         # PostgreSQL starts from the six persons here (and from the request date at scale).
         assert "COVERING INDEX ix_sipcase_requested_at_cover" in plan, plan
     assert not full_scans(plan, "sipcase", "transitionlog"), plan
+
+
+@pytest.mark.parametrize(
+    ("name", "tables"),
+    [
+        ("consents", ("consent", "consentorganisation", "organisation")),
+        ("meetings", ("meeting", "attendance")),
+        ("participants", ("participant", "consent")),
+    ],
+)
+def test_the_case_pages_and_the_steps_joined_reads_search_by_case(analysed, db_session, name, tables):
+    """The reads that join a second table to the case's rows (the consents' organisations, the meetings'
+    attendance, the step's participants with the consents in force) find both through indexes."""
+    from sipflow.cases.queries import _CONSENTS
+    from sipflow.cases.services import _ACTIVE_PARTICIPANTS
+    from sipflow.meetings.queries import _MEETINGS_OF_CASE
+
+    statement = {"consents": _CONSENTS, "meetings": _MEETINGS_OF_CASE, "participants": _ACTIVE_PARTICIPANTS}[
+        name
+    ]
+    bound = statement.params(case_id=analysed[0].id, today=date(2026, 11, 2))
+    plan = plan_of(db_session, bound)
+    assert full_scans(plan, *tables) == [], plan

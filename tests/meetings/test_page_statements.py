@@ -27,8 +27,9 @@ from sipflow.meetings import services as meeting_services
 # Whether a kallelse was sent (the booking button) is read from the page's own timeline, not asked again,
 # and the person comes with their folkbokföringskommun's name in one statement, the consents with the
 # names of the organisations they cover in another. The signed-in user comes with their unit and its
-# organisation in one statement (security._load_user), on every page; the meetings with their attendance.
-CASE_PAGE_STATEMENTS = 21
+# organisation in one statement (security._load_user), on every page; the meetings with their attendance;
+# the plan versions with the newest one's approvals (plans.versions.case_page_versions).
+CASE_PAGE_STATEMENTS = 20
 # The meeting page reads the case's meetings once more for its label (first meeting, follow-up 1 ...).
 MEETING_PAGE_STATEMENTS = 12
 

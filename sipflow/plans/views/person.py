@@ -29,6 +29,7 @@ from sipflow.people.models import Person
 from sipflow.plans import approvals, person_view, personal_links
 from sipflow.plans.blueprint import bp
 from sipflow.plans.models import PersonalLink, PlanVersion
+from sipflow.plans.versions import case_page_versions
 from sipflow.security import audit
 from sipflow.security.limits import limiter
 from sipflow.web import (
@@ -110,24 +111,28 @@ def _labels() -> dict:
 
 
 def _case_page_part(detail, actor, *, allowed: list) -> dict:
-    """The case page's plan section: the person's view, approvals of the newest version, personal links.
+    """The case page's plan sections: the version list, and the person's view, approvals of the newest
+    version and personal links.
 
-    One statement: the participants come from the rows the case page already read.
+    One statement for both: the versions with the newest one's approvals (`case_page_versions`); the
+    participants come from the rows the case page already read.
     """
     case = detail.case
-    version, given = approvals.newest_with_approvals(get_session(), case)
+    listed, given = case_page_versions(get_session(), case)
+    version = listed[0] if listed else None
     status = []
     if version is not None:
         rows = [(row[0], row[1]) for row in detail.participant_rows]
         status = approvals.parties_of(rows, [(approval, None) for approval in given], detail.person)
     return {
+        "plan_versions": listed,
         "person_plan": {
             "view_url": url_for("plans.person_staff", uid=case.uid),
             "approvals_url": url_for("plans.approvals_page", uid=case.uid),
             "links_url": url_for("plans.links_page", uid=case.uid),
             "version": version,
             "missing": [p.label for p in status if p.approval is None and not p.former],
-        }
+        },
     }
 
 

@@ -24,7 +24,7 @@ from sipflow.plans.versions import (
     version_summaries,
 )
 from sipflow.security import audit
-from sipflow.web import case_or_404, register_case_page_part
+from sipflow.web import case_or_404
 
 STATUS_LABELS = {
     "planned": _l("planned"),
@@ -64,14 +64,6 @@ KIND_LABELS = {
     "effort": _l("effort"),
     "other": _l("measure by others"),
 }
-
-
-def _case_page_part(detail, actor, *, allowed: list) -> dict:
-    """The case page's plan versions: number, date and by whom, with links (no content, no PDF bytes)."""
-    return {"plan_versions": version_summaries(get_session(), detail.case)}
-
-
-bp.record_once(lambda state: register_case_page_part(state.app, _case_page_part))
 
 
 @bp.app_context_processor
