@@ -3,22 +3,23 @@
 The step hands the meetings it read after its claim to the reminders' reconciliation. A booking that came
 in between (committed before the step's commit) would be missing from them, and the step would cancel
 its reminders. A write to the meetings outside a step first takes the case's row (cases.services.lock_case):
-on PostgreSQL it waits for the step's commit and then sees the SIP moved on; on SQLite the step holds the
-database's one write lock from its claim to its commit, so nothing else writes in between.
+it waits for the step's commit and then sees the SIP moved on. On PostgreSQL that is a row lock; on SQLite
+the database's one write lock, which the step holds from its claim to its commit.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
-import pytest
 import support
 from meetingkit import next_week_at
 from remkit import reminders
+from sqlalchemy import event as sa_event
 from sqlalchemy import text
-from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, select
 
 from sipflow.cases.errors import StaleCase
@@ -76,6 +77,22 @@ def _waiting_on_a_lock(engine) -> bool:
         )
 
 
+@contextmanager
+def _first_write_of_another_thread(engine) -> Iterator[threading.Event]:
+    """An event set when a thread other than this one is about to send a write to engine."""
+    here, event = threading.get_ident(), threading.Event()
+
+    def seen(_conn, _cursor, statement, *_args) -> None:
+        if threading.get_ident() != here and statement.lstrip()[:6].upper() in ("INSERT", "UPDATE"):
+            event.set()
+
+    sa_event.listen(engine, "before_cursor_execute", seen)
+    try:
+        yield event
+    finally:
+        sa_event.remove(engine, "before_cursor_execute", seen)
+
+
 def test_a_booking_outside_a_step_waits_for_the_step_and_no_reminder_is_lost(
     app, engine, db_session, registry, parties, book, ready
 ):
@@ -83,7 +100,10 @@ def test_a_booking_outside_a_step_waits_for_the_step_and_no_reminder_is_lost(
     case_id, actor_id = ready.case.id, parties.region_user.id
     version = db_session.get(SipCase, case_id).version
     outcome: list = []
-    with Session(engine, expire_on_commit=False) as stepping:
+    with (
+        _first_write_of_another_thread(engine) as booking_writes,
+        Session(engine, expire_on_commit=False) as stepping,
+    ):
         _hold_meeting_uncommitted(stepping, registry, actor_id, case_id)
         booking = threading.Thread(
             target=_book_follow_up,
@@ -91,11 +111,10 @@ def test_a_booking_outside_a_step_waits_for_the_step_and_no_reminder_is_lost(
         )
         booking.start()
         if engine.dialect.name == "sqlite":
-            # The step holds the one write lock: the booking cannot write (its wait is cut short here).
-            with engine.connect() as other:
-                other.exec_driver_sql("PRAGMA busy_timeout=0")
-                with pytest.raises(OperationalError, match="locked"):
-                    other.exec_driver_sql("BEGIN IMMEDIATE")
+            # SQLite cannot say who waits for its lock: wait until the booking, its case read before the
+            # step's commit, sends its first write (which waits for the step's write lock).
+            assert booking_writes.wait(WAIT_SECONDS), f"the booking did not write: {outcome}"
+            assert booking.is_alive(), f"the booking did not wait for the step: {outcome}"
         else:
             # Poll for the state, not for a time: the booking waits for the case's row, or is done.
             deadline = time.monotonic() + WAIT_SECONDS
@@ -108,12 +127,8 @@ def test_a_booking_outside_a_step_waits_for_the_step_and_no_reminder_is_lost(
     assert not booking.is_alive()
     [result] = outcome
     db_session.expire_all()
-    if engine.dialect.name == "sqlite":
-        # Its writes came after the step's commit: booked then (its reminders are checked below) or refused.
-        assert isinstance(result, (int, StaleCase, OperationalError)), result
-    else:
-        # It saw the SIP as the step left it, as a booking begun after the step would have.
-        assert isinstance(result, StaleCase), result
+    # It saw the SIP as the step left it, as a booking begun after the step would have.
+    assert isinstance(result, StaleCase), result
     assert db_session.get(Meeting, first.id).status != PLANNED
     planned = db_session.exec(select(Meeting).where(Meeting.case_id == case_id, Meeting.status == PLANNED))
     for meeting in planned.all():
