@@ -564,16 +564,45 @@ def _timeline(session: Session, case: SipCase, workflow: Workflow | None, locale
     return entries
 
 
-def case_detail(
-    session: Session, registry: WorkflowRegistry, case: SipCase, *, locale: str, now: datetime
-) -> CaseDetail:
-    """Gather the case page: person, parties, consent, deadlines and timeline (areas add their parts)."""
-    workflow = find_workflow(registry, case.workflow_name, case.workflow_version)
+@dataclass
+class CaseParties:
+    """The case with its workflow, person and parties: what a step's form needs (its choices)."""
+
+    case: SipCase
+    workflow: Workflow | None
+    person: Person
+    municipality_name: str | None
+    participants: list[ParticipantView]
+    organisations: list[Organisation]
+    # (participant, organisation, unit, contact user) of every participant, removed ones too, by id.
+    participant_rows: list
+
+
+def case_parties(session: Session, registry: WorkflowRegistry, case: SipCase) -> CaseParties:
+    """The case's workflow, person and parties, in two statements (a step's post reads no more first)."""
     person, municipality_name = session.exec(
         _PERSON_WITH_MUNICIPALITY, params={"person_id": case.person_id}
     ).one()
     # The same organisations as participating_organisations, taken from the participants' rows.
     participants, organisations, participant_rows = _participants(session, case, person)
+    return CaseParties(
+        case=case,
+        workflow=find_workflow(registry, case.workflow_name, case.workflow_version),
+        person=person,
+        municipality_name=municipality_name,
+        participants=participants,
+        organisations=organisations,
+        participant_rows=participant_rows,
+    )
+
+
+def case_detail(
+    session: Session, registry: WorkflowRegistry, case: SipCase, *, locale: str, now: datetime
+) -> CaseDetail:
+    """Gather the case page: person, parties, consent, deadlines and timeline (areas add their parts)."""
+    parties = case_parties(session, registry, case)
+    workflow, person, municipality_name = parties.workflow, parties.person, parties.municipality_name
+    participants, organisations = parties.participants, parties.organisations
     kinds = {o.kind for o in organisations}
     deadlines = [
         DeadlineView(
@@ -593,7 +622,7 @@ def case_detail(
         masked_identifier=person.masked_identifier(),
         municipality_name=person.home_municipality_code if municipality_name is None else municipality_name,
         participants=participants,
-        participant_rows=participant_rows,
+        participant_rows=parties.participant_rows,
         organisations=organisations,
         consents=_consents(session, case, to_local(now).date()),
         deadlines=deadlines,

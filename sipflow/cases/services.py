@@ -717,8 +717,8 @@ def check_may_fire(
 ) -> TransitionDef:
     """The transition, if the case's state has it and the actor's party may fire it; else the refusal.
 
-    organisation_id, participants: the actor's organisation and the case's participants when the caller
-    holds them already.
+    organisation_id, participants: the actor's organisation and the case's active participants (anything
+    with role and organisation_id: the step's own rows, or the page's) when the caller holds them already.
     """
     transition = registry.get(case.workflow_name, case.workflow_version).transition(case.state, trigger)
     if transition is None:

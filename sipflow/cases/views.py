@@ -462,8 +462,9 @@ def fire(uid: str, trigger: str):
     """Take one step of the workflow with the form of its kind."""
     session, registry, user = get_session(), workflow_registry(), current_actor()
     case = case_or_404(uid, audit.CASE_TRANSITION)
-    info = _detail(case)
-    workflow = info.workflow
+    # The form's choices need the parties only; the rest of the page is read if it is shown again.
+    parties = queries.case_parties(session, registry, case)
+    workflow = parties.workflow
     known = [t for t in workflow.transitions if t.trigger == trigger] if workflow else []
     if not known:
         abort(404)
@@ -473,7 +474,7 @@ def fire(uid: str, trigger: str):
         # This step is taken on its own page; a post here (an old page, a bookmark) is sent there.
         return redirect(page_url, code=303)
     form = build_transition_form(
-        transition.form, _form_context(info), prefix=trigger, version=case.version, formdata=request.form
+        transition.form, _form_context(parties), prefix=trigger, version=case.version, formdata=request.form
     )
     refusal: UserError | None = None
     # A form from before someone else's change is stale, whatever else is wrong with it.
@@ -485,13 +486,13 @@ def fire(uid: str, trigger: str):
     if refusal is None:
         # Refused before the form is read: a step the SIP or the user's party cannot take.
         try:
-            services.check_may_fire(session, registry, user, case, trigger)
+            services.check_may_fire(session, registry, user, case, trigger, participants=parties.participants)
         except UserError as error:
             refusal = error
     top: list = []
     if refusal is None:
         if not form.validate():
-            return _render_case(info, status=400, failed_trigger=trigger, failed_form=form)
+            return _render_case(_detail(case), status=400, failed_trigger=trigger, failed_form=form)
         try:
             with unit_of_work(session):
                 services.fire_transition(
@@ -506,8 +507,6 @@ def fire(uid: str, trigger: str):
                 )
         except UserError as error:
             refusal = error
-            # The attempt was rolled back: gather the page afresh. A refusal before it changed nothing.
-            info = _detail(case)
         else:
             flash(
                 _(
@@ -518,6 +517,8 @@ def fire(uid: str, trigger: str):
                 "success",
             )
             return redirect(url_for("cases.detail", uid=case.uid), code=303)
+    # Gathered after the attempt, which was rolled back if there was one: the page as the SIP now is.
+    info = _detail(case)
     if isinstance(refusal, TransitionNotAllowed):
         # The page names the state as the workflow file labels it, not by its technical name.
         refusal = TransitionNotAllowed(

@@ -11,7 +11,7 @@ from datetime import timedelta
 import support
 from meetingkit import fire, next_week_at
 from sqlmodel import select
-from webkit import login
+from webkit import fill, forms_of, login, text_of
 
 from sipflow.cases import services
 from sipflow.cases.models import Participant
@@ -32,6 +32,10 @@ from sipflow.meetings import services as meeting_services
 CASE_PAGE_STATEMENTS = 20
 # The meeting page reads the case's meetings once more for its label (first meeting, follow-up 1 ...).
 MEETING_PAGE_STATEMENTS = 12
+# A step posted from the case page (give_consent): login, the case and its access log row (4), the person
+# and the parties for the form's choices (2), then the step itself (6, as tests/cases/test_statement_count
+# counts it). The rest of the page is read only when the page is shown again (a refusal, a form error).
+STEP_POST_STATEMENTS = 13
 
 
 def page_statements(client, engine, urls: dict[str, str]) -> dict[str, list[str]]:
@@ -121,3 +125,20 @@ def test_the_case_page_and_the_meeting_page_read_as_many_statements_for_a_big_ca
     assert len(big["meeting"]) == len(small["meeting"]), big["meeting"]
     assert len(small["case"]) <= CASE_PAGE_STATEMENTS, small["case"]
     assert len(small["meeting"]) <= MEETING_PAGE_STATEMENTS, small["meeting"]
+
+
+def test_a_step_posted_from_the_case_page_reads_the_parties_once_before_the_step(
+    client, engine, parties, create_case
+):
+    assert login(client, parties.region_user.username).status_code == 302
+    case = create_case()
+    url = f"/cases/{case.uid}/transitions/give_consent"
+    form = forms_of(text_of(client.get(f"/cases/{case.uid}")))[url]
+    with support.statements(engine) as seen:
+        response = client.post(url, data=fill(form, **{"give_consent-form": "oral"}))
+    assert response.status_code == 303
+    assert len(seen) <= STEP_POST_STATEMENTS, seen
+    # Who may take the step is asked of the parties the form read, not of the database once more.
+    assert not [s for s in seen if s.lstrip().startswith("SELECT participant.role")], seen
+    # Nothing of the page beyond the parties (deadlines, consents, timeline) is read for a step that is taken.
+    assert not [s for s in seen if "FROM transitionlog" in s or "FROM deadline" in s], seen
