@@ -418,7 +418,7 @@ def _outcome_page(case, *, chosen_id: int | None) -> OutcomePage:
 
 
 def _outcome_form(page: OutcomePage, *, formdata=None) -> OutcomeForm:
-    active = [row[0] for row in page.read.rows if row[0].active]
+    active = _active(page)
     labels = page.read.labels
     form_class = OutcomeForm.for_case(
         [(p.id, labels[p.id]) for p in active],
@@ -531,8 +531,8 @@ def outcome(uid: str):
     if request.method == "GET":
         if transition is None:
             abort(404)
-        _may_record_or_403(session, registry, user, case, transition)
         page = _outcome_page(case, chosen_id=_chosen_id())
+        _may_record_or_403(session, registry, user, case, transition, _active(page))
         return _render_outcome(page, _outcome_form(page))
     page = _outcome_page(case, chosen_id=None)
     form = _outcome_form(page, formdata=request.form)
@@ -557,7 +557,7 @@ def outcome(uid: str):
                 _("A held meeting cannot be recorded in the SIP's current state (%(state)s).", state=state)
             ],
         )
-    _may_record_or_403(session, registry, user, case, transition)
+    _may_record_or_403(session, registry, user, case, transition, _active(page))
     if not form.validate():
         return _render_outcome(page, form, status=400)
     try:
@@ -599,9 +599,19 @@ def _may_record(session, case, transition, participants) -> bool:
     return True
 
 
-def _may_record_or_403(session, registry, user, case, transition) -> None:
-    """403 unless the user's party may take the step (the case page offers it only to them)."""
+def _may_record_or_403(session, registry, user, case, transition, participants) -> None:
+    """403 unless the user's party may take the step (the case page offers it only to them).
+
+    participants: the case's active participants, as the page read them.
+    """
     try:
-        case_services.check_may_fire(session, registry, user, case, transition.trigger)
+        case_services.check_may_fire(
+            session, registry, user, case, transition.trigger, participants=participants
+        )
     except UserError:
         abort(403)
+
+
+def _active(page: OutcomePage) -> list:
+    """The case's active participants among the rows the page read."""
+    return [row[0] for row in page.read.rows if row[0].active]

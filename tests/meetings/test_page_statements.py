@@ -142,3 +142,14 @@ def test_a_step_posted_from_the_case_page_reads_the_parties_once_before_the_step
     assert not [s for s in seen if s.lstrip().startswith("SELECT participant.role")], seen
     # Nothing of the page beyond the parties (deadlines, consents, timeline) is read for a step that is taken.
     assert not [s for s in seen if "FROM transitionlog" in s or "FROM deadline" in s], seen
+
+
+def test_the_outcome_page_asks_who_may_record_of_the_participants_it_read(
+    client, engine, db_session, registry, parties, ready, book
+):
+    book()
+    assert login(client, parties.region_user.username).status_code == 302
+    url = f"/cases/{ready.case.uid}/meetings/outcome"
+    with support.statements(engine) as seen:
+        assert client.get(url).status_code == 200
+    assert not [s for s in seen if s.lstrip().startswith("SELECT participant.role")], seen
