@@ -1,9 +1,10 @@
-"""Writing synthetic rows fast: ids handed out here, Core INSERTs, one transaction per batch.
+"""Writing synthetic rows fast: ids handed out here, one transaction per batch.
 
 Speed (a million cases must load in minutes; figures in bench/README.md):
-* the INSERTs are the ones SQLAlchemy Core compiles for `insert(table)`; on PostgreSQL they run as Core
-  executemany, on SQLite the parameters go straight to the DB-API's executemany, already converted to the
-  text SQLAlchemy's SQLite types store (Core's per-row parameter processing was two thirds of the time);
+* on SQLite the INSERTs are the ones SQLAlchemy Core compiles for `insert(table)`, their parameters given
+  straight to the DB-API's executemany, already converted to the text SQLAlchemy's SQLite types store
+  (Core's per-row parameter processing was two thirds of the time); on PostgreSQL each table's rows of a
+  batch go in one COPY (psycopg's `Cursor.copy`), which took a twelfth of the time of Core's executemany;
 * for more than one batch, a forked worker process generates batch k+1 while this process writes batch k;
 * SQLite gets a larger page cache for the duration of the load, and a load that at least doubles the
   cases builds the loaded tables' secondary indexes after it instead of inserting into them row by row.
@@ -37,6 +38,7 @@ BATCH_SIZE = 10_000
 SQLITE_LOAD_CACHE_KIB = 512 * 1024
 SQLITE_LOAD_CHECKS_FOREIGN_KEYS = False
 SQLITE_LOAD_CHECKPOINT_PAGES = 100_000  # about 400 MB of WAL at 4 KiB pages
+PG_INDEX_BUILD_MEMORY = "512MB"
 
 _ID_TABLES = (Person, SipCase, Participant, Consent, Meeting, Deadline, TransitionLog, CodeRecord)
 
@@ -99,10 +101,11 @@ class Rows:
     def payload(cls, by_table: dict, sqlite: bool) -> tuple[list[dict], list[tuple[str, tuple, list]]]:
         """The batch as persons (dicts: they may still be renumbered) and, per table, its keys and rows.
 
-        For SQLite the rows become the DB-API parameter tuples; for other databases they are dicts for
-        Core's executemany. (This runs in the writing process: with a worker generating the batches, it
-        balances the work between the two.)
+        The rows become tuples in the order of the keys: the DB-API's parameters on SQLite, COPY's values on
+        PostgreSQL. (This runs in the writing process: with a worker generating the batches, it balances
+        the work between the two.)
         """
+        plan = sqlite_plan if sqlite else copy_plan
         tables = []
         for model in cls.ORDER[1:]:
             name = model.__tablename__
@@ -110,14 +113,10 @@ class Rows:
             if not rows:
                 continue
             keys = cls.TUPLE_KEYS.get(name)
-            if keys is not None:
-                if not sqlite:
-                    rows = [dict(zip(keys, row, strict=True)) for row in rows]
-            else:
+            if keys is None:
                 keys = tuple(rows[0])
-                if sqlite:
-                    _, to_tuple = sqlite_plan(model.__table__, keys)
-                    rows = [to_tuple(row) for row in rows]
+                _, to_tuple = plan(model.__table__, keys)
+                rows = [to_tuple(row) for row in rows]
             tables.append((name, keys, rows))
         return by_table["person"], tables
 
@@ -127,16 +126,20 @@ _TABLES = {model.__tablename__: model.__table__ for model in Rows.ORDER}
 
 def write_batch(connection: Connection, persons: list[dict], tables, sqlite: bool) -> None:
     """Insert one batch, parents before children, in the connection's transaction."""
-    if not sqlite:
-        connection.execute(insert(Person.__table__), persons)
-        for name, _, rows in tables:
-            connection.execute(insert(_TABLES[name]), rows)
+    plan = sqlite_plan if sqlite else copy_plan
+    sql, to_tuple = plan(Person.__table__, tuple(persons[0]))
+    batch = [(sql, [to_tuple(row) for row in persons])]
+    batch += [(plan(_TABLES[name], keys)[0], rows) for name, keys, rows in tables]
+    if sqlite:
+        for sql, rows in batch:
+            connection.exec_driver_sql(sql, rows)
         return
-    sql, to_tuple = sqlite_plan(Person.__table__, tuple(persons[0]))
-    connection.exec_driver_sql(sql, [to_tuple(row) for row in persons])
-    for name, keys, rows in tables:
-        sql, _ = sqlite_plan(_TABLES[name], keys)
-        connection.exec_driver_sql(sql, rows)
+    # psycopg's COPY, on the DB-API connection inside the transaction SQLAlchemy began.
+    with connection.connection.cursor() as cursor:
+        for sql, rows in batch:
+            with cursor.copy(sql) as copy:
+                for row in rows:
+                    copy.write_row(row)
 
 
 def sqlite_datetime(value: datetime | None) -> str | None:
@@ -180,15 +183,15 @@ def _json_encoder():
 _to_json = _json_encoder()
 
 
-def sqlite_json(value: dict | None) -> str | None:
-    """value as the text SQLAlchemy's SQLite JSON stores."""
+def json_text(value: dict | None) -> str | None:
+    """value as the text SQLAlchemy's JSON stores (SQLite keeps it so; PostgreSQL's COPY parses it)."""
     if value is None:
         return None
     return _to_json(value) if value else "{}"
 
 
 def unchanged(value):
-    """value as it is (what other databases' drivers take)."""
+    """value as it is (what psycopg takes)."""
     return value
 
 
@@ -214,7 +217,7 @@ def sqlite_plan(table, keys: tuple[str, ...]):
         elif isinstance(column_type, Date):
             converters.append((position, _sqlite_date))
         elif isinstance(column_type, JSON):
-            converters.append((position, sqlite_json))
+            converters.append((position, json_text))
         elif isinstance(column_type, Boolean):
             converters.append((position, lambda v: None if v is None else int(v)))
     getter = itemgetter(*order)
@@ -236,6 +239,43 @@ def sqlite_plan(table, keys: tuple[str, ...]):
 
 
 _SQLITE_PLANS: dict = {}
+
+
+def copy_plan(table, keys: tuple[str, ...]):
+    """PostgreSQL: the COPY of table's columns keys, and a function turning a row into its values.
+
+    psycopg sends each value as the text PostgreSQL parses for its column; only JSON needs its text made
+    here (a dict has no adapter of its own). Aware datetimes go as they are, as Core sends them.
+    """
+    cached = _COPY_PLANS.get((table.name, keys))
+    if cached is not None:
+        return cached
+    json_positions = [i for i, key in enumerate(keys) if isinstance(table.c[key].type, JSON)]
+    getter = itemgetter(*keys)
+    if table.name in Rows.TUPLE_KEYS:
+        # The simulation builds these rows as tuples in this order, their JSON already text.
+        def to_tuple(row: tuple) -> tuple:
+            return row
+
+    elif json_positions:
+
+        def to_tuple(row: dict) -> tuple:
+            values = list(getter(row))
+            for position in json_positions:
+                values[position] = json_text(values[position])
+            return tuple(values)
+
+    else:
+
+        def to_tuple(row: dict) -> tuple:
+            return getter(row)
+
+    columns = ", ".join(f'"{key}"' for key in keys)
+    _COPY_PLANS[(table.name, keys)] = plan = (f'COPY "{table.name}" ({columns}) FROM STDIN', to_tuple)
+    return plan
+
+
+_COPY_PLANS: dict = {}
 
 
 def free_identifiers(connection: Connection, renumberer, persons: list[dict]) -> None:
@@ -370,21 +410,28 @@ def bulk_load_pragmas(connection: Connection, sqlite: bool):
 
 
 def loaded_tables_index_sql(connection: Connection) -> list[tuple[str, str]]:
-    """SQLite: the name and CREATE statement of each index of the loaded tables that may be dropped.
+    """The name and CREATE statement of each index of the loaded tables that may be dropped.
 
-    That is every index a migration created; the ones behind a primary key or UNIQUE constraint (no SQL of
-    their own) stay, and with them `person.id_hash`, which `free_identifiers` reads during the load.
+    That is every index a migration created; the ones behind a primary key or UNIQUE constraint stay (the
+    foreign-key checks of a PostgreSQL load use them), and with them `person.id_hash`, which
+    `free_identifiers` reads during the load.
     """
     names = [model.__tablename__ for model in Rows.ORDER]
-    marks = ", ".join("?" * len(names))
-    return [
-        (name, sql)
-        for name, sql in connection.exec_driver_sql(
+    if connection.dialect.name == "sqlite":
+        marks = ", ".join("?" * len(names))
+        query = (
             f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
-            f"AND tbl_name IN ({marks}) ORDER BY tbl_name, name",
-            tuple(names),
+            f"AND tbl_name IN ({marks}) ORDER BY tbl_name, name"
         )
-    ]
+        return [(name, sql) for name, sql in connection.exec_driver_sql(query, tuple(names))]
+    query = text(
+        "SELECT i.relname, pg_get_indexdef(i.oid) FROM pg_index x"
+        " JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid"
+        " WHERE t.relname = ANY(:names) AND t.relnamespace = current_schema()::regnamespace"
+        " AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid)"
+        " ORDER BY t.relname, i.relname"
+    )
+    return [(name, sql) for name, sql in connection.execute(query, {"names": names})]
 
 
 def restore_missing_indexes(connection: Connection) -> None:
@@ -396,18 +443,19 @@ def restore_missing_indexes(connection: Connection) -> None:
 
 
 @contextmanager
-def indexes_built_after(connection: Connection, sqlite: bool, defer: bool):
-    """SQLite with defer: the loaded tables' secondary indexes dropped for the load and built again after it.
+def indexes_built_after(connection: Connection, defer: bool):
+    """With defer: the loaded tables' secondary indexes dropped for the load and built again after it.
 
-    Most of them have random keys (times, hashes, uids): every batch dirtied most of their leaf pages again,
-    and at a million cases they outgrow the page cache, so each insert read pages back and each commit
-    wrote them to the WAL once more. Building an index at the end is one sort of the finished table. It
-    only pays when the load makes up most of the database, so the caller asks for it only then (a small
-    load into a large database keeps its indexes and inserts into them). The indexes are rebuilt, from
-    the very statements that created them, whatever ends the load; a process killed outright leaves them
-    missing until the next load, which first builds any the models name and the database lacks.
+    Most of them have random keys (times, hashes, uids): on SQLite every batch dirtied most of their leaf
+    pages again, and at a million cases they outgrow the page cache, so each insert read pages back and
+    each commit wrote them to the WAL once more; on PostgreSQL each row's insert into them was a third of
+    the server's work. Building an index at the end is one sort of the finished table. It only pays when
+    the load makes up most of the database, so the caller asks for it only then (a small load into a
+    large database keeps its indexes and inserts into them). The indexes are rebuilt, from the very
+    statements that created them, whatever ends the load; a process killed outright leaves them missing
+    until the next load, which first builds any the models name and the database lacks.
     """
-    if not sqlite or not defer:
+    if not defer:
         yield
         return
     with connection.begin():
@@ -420,8 +468,34 @@ def indexes_built_after(connection: Connection, sqlite: bool, defer: bool):
         if connection.in_transaction():
             connection.rollback()
         with connection.begin():
+            if connection.dialect.name == "postgresql":
+                # Each build sorts its table in memory rather than in temporary files (64 MB by default).
+                connection.exec_driver_sql(f"SET LOCAL maintenance_work_mem = '{PG_INDEX_BUILD_MEMORY}'")
             for _, sql in dropped:
                 connection.exec_driver_sql(sql)
+
+
+def forget_plans(connection: Connection) -> None:
+    """PostgreSQL: drop the query plans the connection's session keeps, before a load.
+
+    Each foreign-key check of a COPY is a query on the parent table whose plan PostgreSQL keeps for the
+    session. Planned while the tables were (nearly) empty (the demo's persona cases go in on the same pooled
+    connection just before), that plan reads the whole parent table for every child row, and the load grew
+    quadratic: 74 cases a second over its first 5 000. Planned again in the load, the checks are the
+    primary key lookups they are.
+    """
+    connection.exec_driver_sql("DISCARD PLANS")
+    connection.commit()
+
+
+def analyse_loaded_tables(connection: Connection) -> None:
+    """PostgreSQL: ANALYZE the loaded tables (after the first batch), in a transaction of its own.
+
+    The planner then knows them as large (the foreign-key checks' plans, made again, stay index lookups).
+    """
+    names = ", ".join(f'"{model.__tablename__}"' for model in Rows.ORDER)
+    with connection.begin():
+        connection.exec_driver_sql(f"ANALYZE {names}")
 
 
 def sync_sequences(connection: Connection) -> None:

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from sipflow.cases import deadlines
 from sipflow.clock import to_local
 from sipflow.coding.rules import Catalogue, UnitFacts, age_on, codes_for_meeting
-from sipflow.demo.bulkload import Ids, Rows, sqlite_datetime, sqlite_json, unchanged
+from sipflow.demo.bulkload import Ids, Rows, json_text, sqlite_datetime, unchanged
 from sipflow.demo.population import FEMALE_NAMES, MALE_NAMES, Parties, Party, Population
 from sipflow.i18n import DEFAULT_LOCALE
 from sipflow.meetings.models import CANCELLED, HELD, PLANNED
@@ -182,7 +182,7 @@ class CaseSimulator:
         self.rng = rng
         # How values of rows built as final tuples are handed to the database driver.
         self.db_datetime = sqlite_datetime if sqlite else unchanged
-        self.db_json = sqlite_json if sqlite else unchanged
+        self.db_json = json_text
         self.now = now
         self.seed = seed
         self.population: Population = population

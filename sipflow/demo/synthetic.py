@@ -29,9 +29,11 @@ from sipflow.demo.bulkload import (
     BATCH_SIZE,
     Ids,
     Rows,
+    analyse_loaded_tables,
     bulk_load_pragmas,
     can_fork,
     collected_per_batch,
+    forget_plans,
     free_identifiers,
     from_worker,
     generate,
@@ -131,15 +133,19 @@ def load_synthetic_cases(
     with (
         engine.connect() as connection,
         bulk_load_pragmas(connection, sqlite),
-        indexes_built_after(connection, sqlite, defer_indexes),
+        indexes_built_after(connection, sqlite and defer_indexes),
         collected_per_batch() as collect,
     ):
-        for size, by_table in batches:
+        if not sqlite:
+            forget_plans(connection)
+        for number, (size, by_table) in enumerate(batches):
             persons, tables = Rows.payload(by_table, sqlite)
             with connection.begin():
                 free_identifiers(connection, renumberer, persons)
                 write_batch(connection, persons, tables, sqlite)
             del persons, tables, by_table
+            if number == 0 and not sqlite:
+                analyse_loaded_tables(connection)
             collect()
             if progress is not None:
                 progress(size)
