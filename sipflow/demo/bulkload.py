@@ -38,7 +38,6 @@ BATCH_SIZE = 10_000
 SQLITE_LOAD_CACHE_KIB = 512 * 1024
 SQLITE_LOAD_CHECKS_FOREIGN_KEYS = False
 SQLITE_LOAD_CHECKPOINT_PAGES = 100_000  # about 400 MB of WAL at 4 KiB pages
-PG_INDEX_BUILD_MEMORY = "512MB"
 
 _ID_TABLES = (Person, SipCase, Participant, Consent, Meeting, Deadline, TransitionLog, CodeRecord)
 
@@ -252,12 +251,7 @@ def copy_plan(table, keys: tuple[str, ...]):
         return cached
     json_positions = [i for i, key in enumerate(keys) if isinstance(table.c[key].type, JSON)]
     getter = itemgetter(*keys)
-    if table.name in Rows.TUPLE_KEYS:
-        # The simulation builds these rows as tuples in this order, their JSON already text.
-        def to_tuple(row: tuple) -> tuple:
-            return row
-
-    elif json_positions:
+    if json_positions:
 
         def to_tuple(row: dict) -> tuple:
             values = list(getter(row))
@@ -410,28 +404,21 @@ def bulk_load_pragmas(connection: Connection, sqlite: bool):
 
 
 def loaded_tables_index_sql(connection: Connection) -> list[tuple[str, str]]:
-    """The name and CREATE statement of each index of the loaded tables that may be dropped.
+    """SQLite: the name and CREATE statement of each index of the loaded tables that may be dropped.
 
-    That is every index a migration created; the ones behind a primary key or UNIQUE constraint stay (the
-    foreign-key checks of a PostgreSQL load use them), and with them `person.id_hash`, which
-    `free_identifiers` reads during the load.
+    That is every index a migration created; the ones behind a primary key or UNIQUE constraint (no SQL of
+    their own) stay, and with them `person.id_hash`, which `free_identifiers` reads during the load.
     """
     names = [model.__tablename__ for model in Rows.ORDER]
-    if connection.dialect.name == "sqlite":
-        marks = ", ".join("?" * len(names))
-        query = (
+    marks = ", ".join("?" * len(names))
+    return [
+        (name, sql)
+        for name, sql in connection.exec_driver_sql(
             f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
-            f"AND tbl_name IN ({marks}) ORDER BY tbl_name, name"
+            f"AND tbl_name IN ({marks}) ORDER BY tbl_name, name",
+            tuple(names),
         )
-        return [(name, sql) for name, sql in connection.exec_driver_sql(query, tuple(names))]
-    query = text(
-        "SELECT i.relname, pg_get_indexdef(i.oid) FROM pg_index x"
-        " JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid"
-        " WHERE t.relname = ANY(:names) AND t.relnamespace = current_schema()::regnamespace"
-        " AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid)"
-        " ORDER BY t.relname, i.relname"
-    )
-    return [(name, sql) for name, sql in connection.execute(query, {"names": names})]
+    ]
 
 
 def restore_missing_indexes(connection: Connection) -> None:
@@ -443,19 +430,18 @@ def restore_missing_indexes(connection: Connection) -> None:
 
 
 @contextmanager
-def indexes_built_after(connection: Connection, defer: bool):
-    """With defer: the loaded tables' secondary indexes dropped for the load and built again after it.
+def indexes_built_after(connection: Connection, sqlite: bool, defer: bool):
+    """SQLite with defer: the loaded tables' secondary indexes dropped for the load and built again after it.
 
-    Most of them have random keys (times, hashes, uids): on SQLite every batch dirtied most of their leaf
-    pages again, and at a million cases they outgrow the page cache, so each insert read pages back and
-    each commit wrote them to the WAL once more; on PostgreSQL each row's insert into them was a third of
-    the server's work. Building an index at the end is one sort of the finished table. It only pays when
-    the load makes up most of the database, so the caller asks for it only then (a small load into a
-    large database keeps its indexes and inserts into them). The indexes are rebuilt, from the very
-    statements that created them, whatever ends the load; a process killed outright leaves them missing
-    until the next load, which first builds any the models name and the database lacks.
+    Most of them have random keys (times, hashes, uids): every batch dirtied most of their leaf pages again,
+    and at a million cases they outgrow the page cache, so each insert read pages back and each commit
+    wrote them to the WAL once more. Building an index at the end is one sort of the finished table. It
+    only pays when the load makes up most of the database, so the caller asks for it only then (a small
+    load into a large database keeps its indexes and inserts into them). The indexes are rebuilt, from
+    the very statements that created them, whatever ends the load; a process killed outright leaves them
+    missing until the next load, which first builds any the models name and the database lacks.
     """
-    if not defer:
+    if not sqlite or not defer:
         yield
         return
     with connection.begin():
@@ -468,9 +454,6 @@ def indexes_built_after(connection: Connection, defer: bool):
         if connection.in_transaction():
             connection.rollback()
         with connection.begin():
-            if connection.dialect.name == "postgresql":
-                # Each build sorts its table in memory rather than in temporary files (64 MB by default).
-                connection.exec_driver_sql(f"SET LOCAL maintenance_work_mem = '{PG_INDEX_BUILD_MEMORY}'")
             for _, sql in dropped:
                 connection.exec_driver_sql(sql)
 

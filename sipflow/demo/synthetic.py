@@ -133,7 +133,7 @@ def load_synthetic_cases(
     with (
         engine.connect() as connection,
         bulk_load_pragmas(connection, sqlite),
-        indexes_built_after(connection, sqlite and defer_indexes),
+        indexes_built_after(connection, sqlite, defer_indexes),
         collected_per_batch() as collect,
     ):
         if not sqlite:
