@@ -3,10 +3,10 @@
 Three parts: `population` (the organisations, units and staff cases refer to, and the persons),
 `simulation` (each case walked along its workflow file with the rules the services apply) and `bulkload`
 (the rows written with Core INSERTs, ids assigned after the highest id in each table so that child rows need
-no round-trip, one transaction per batch of BATCH_SIZE cases; on SQLite a load that at least doubles the
-cases drops the loaded tables' secondary indexes and builds them after it). The load ends with ANALYZE,
-so that the planner knows the sizes it loaded. The ORM is used only for the few dozen organisations, units
-and users the cases refer to.
+no round-trip, one transaction per batch of BATCH_SIZE cases; a load that at least doubles the cases drops
+the loaded tables' secondary indexes, and on PostgreSQL their foreign keys, and builds them after it). The
+load ends with ANALYZE, so that the planner knows the sizes it loaded. The ORM is used only for the few
+dozen organisations, units and users the cases refer to.
 
 Deterministic for a given seed, database and `now`; calling it again adds more cases with new references
 (`SIP-SYN-<seed>-<number>`, continuing after the highest number already there for that seed).
@@ -38,7 +38,7 @@ from sipflow.demo.bulkload import (
     from_worker,
     generate,
     indexes_built_after,
-    restore_missing_indexes,
+    restore_missing_indexes_and_foreign_keys,
     sync_sequences,
     write_batch,
 )
@@ -96,7 +96,7 @@ def load_synthetic_cases(
     # The latest version of each workflow, by the occasion it serves.
     workflows = {w.occasion: w for w in (registry.latest(name) for name in registry.names())}
     with unit_of_work(session):
-        restore_missing_indexes(session.connection())
+        restore_missing_indexes_and_foreign_keys(session.connection())
         first = next_number(session, seed)
         ids = Ids(session)
     engine = session.get_bind()
@@ -133,7 +133,7 @@ def load_synthetic_cases(
     with (
         engine.connect() as connection,
         bulk_load_pragmas(connection, sqlite),
-        indexes_built_after(connection, sqlite, defer_indexes),
+        indexes_built_after(connection, defer_indexes),
         collected_per_batch() as collect,
     ):
         if not sqlite:
