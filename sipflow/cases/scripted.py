@@ -9,7 +9,7 @@ from flask import current_app, has_app_context
 from sqlmodel import Session, select
 
 from sipflow.cases import services
-from sipflow.cases.models import Participant, SipCase, TransitionLog
+from sipflow.cases.models import Participant, SipCase
 from sipflow.cases.participants import participating_organisations
 from sipflow.clock import to_local
 from sipflow.people.models import User
@@ -118,7 +118,7 @@ def fire_scripted(
     *,
     now: datetime,
     data: dict | None = None,
-) -> TransitionLog:
+) -> services.LoggedStep:
     """Fire trigger at the case's current version with data, or the scripted input of the step's form.
 
     Runs in the caller's transaction: committing or rolling back is the caller's part.
