@@ -822,7 +822,7 @@ def fire_transition(
 class LoggedStep:
     """A step's log row as written (without its id): what fire_transition returns."""
 
-    # A plain record: a TransitionLog object per step, only to hand these back, cost a millisecond a SIP.
+    # A plain record: a TransitionLog built only to hand these back went through SQLModel's per-field set-up.
     case_id: int
     at: datetime
     user_id: int | None

@@ -488,7 +488,7 @@ def indexes_built_after(connection: Connection, defer: bool):
     leaf pages again, and at a million cases they outgrow the page cache, so each insert read pages back and
     each commit wrote them to the WAL once more. On PostgreSQL each row's insert into them, and each row's
     foreign-key check (a lookup in the parent's primary key), was most of the server's work: 1 182 against
-    2 932 cases/s at 100 000. Building an index at the end is one sort of the finished table, and adding a
+    2 711 cases/s at 100 000. Building an index at the end is one sort of the finished table, and adding a
     foreign key one join of it with its parent. It only pays when the load makes up most of the database,
     so the caller asks for it only then (a small load into a large database keeps its indexes and inserts
     into them).
@@ -518,7 +518,7 @@ def indexes_built_after(connection: Connection, defer: bool):
     except OperationalError as error:
         if not (postgresql and _lock_not_available(error)):
             raise
-        log.info("synthetic load: another session holds a lock on the loaded tables; indexes kept")
+        log.info("synthetic load: another session holds a lock on the loaded tables; indexes and keys kept")
         yield
         return
     try:
@@ -532,6 +532,7 @@ def indexes_built_after(connection: Connection, defer: bool):
                 connection.exec_driver_sql(f"SET LOCAL maintenance_work_mem = '{PG_INDEX_BUILD_MEMORY}'")
             for _, sql in indexes:
                 connection.exec_driver_sql(sql)
+            # No lock_timeout here: they must come back, so this waits for any session in the way.
             for table, name, definition in foreign_keys:
                 connection.exec_driver_sql(f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" {definition}')
 
