@@ -419,7 +419,7 @@ def restore_missing_indexes_and_foreign_keys(connection: Connection) -> None:
             index.create(connection, checkfirst=True)
     if connection.dialect.name != "postgresql":
         return  # SQLite's load keeps its foreign keys (it only stops checking them)
-    present = set(connection.execute(_PG_FOREIGN_KEY_NAMES, {"names": _loaded_table_names()}).scalars())
+    present = {name for _, name, _ in loaded_tables_foreign_key_sql(connection)}
     for model in Rows.ORDER:
         for constraint in model.__table__.foreign_key_constraints:
             if constraint.name not in present:
@@ -430,10 +430,6 @@ def _loaded_table_names() -> list[str]:
     return [model.__tablename__ for model in Rows.ORDER]
 
 
-_PG_FOREIGN_KEY_NAMES = text(
-    "SELECT c.conname FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid"
-    " WHERE c.contype = 'f' AND t.relname = ANY(:names) AND t.relnamespace = current_schema()::regnamespace"
-)
 _PG_INDEX_SQL = text(
     "SELECT i.relname, pg_get_indexdef(i.oid) FROM pg_index x"
     " JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid"
@@ -507,11 +503,9 @@ def indexes_built_after(connection: Connection, defer: bool):
         with connection.begin():
             if postgresql:
                 connection.exec_driver_sql(f"SET LOCAL lock_timeout = '{PG_DDL_LOCK_TIMEOUT}'")
-                foreign_keys = loaded_tables_foreign_key_sql(connection)
-                for table, name, _ in foreign_keys:
-                    connection.exec_driver_sql(f'ALTER TABLE "{table}" DROP CONSTRAINT "{name}"')
-            else:
-                foreign_keys = []
+            foreign_keys = loaded_tables_foreign_key_sql(connection) if postgresql else []
+            for table, name, _ in foreign_keys:
+                connection.exec_driver_sql(f'ALTER TABLE "{table}" DROP CONSTRAINT "{name}"')
             indexes = loaded_tables_index_sql(connection)
             for name, _ in indexes:
                 connection.exec_driver_sql(f'DROP INDEX "{name}"')
@@ -555,7 +549,7 @@ def analyse_loaded_tables(connection: Connection) -> None:
 
     The planner then knows them as large (the foreign-key checks' plans, made again, stay index lookups).
     """
-    names = ", ".join(f'"{model.__tablename__}"' for model in Rows.ORDER)
+    names = ", ".join(f'"{name}"' for name in _loaded_table_names())
     with connection.begin():
         connection.exec_driver_sql(f"ANALYZE {names}")
 

@@ -2,11 +2,11 @@
 
 Three parts: `population` (the organisations, units and staff cases refer to, and the persons),
 `simulation` (each case walked along its workflow file with the rules the services apply) and `bulkload`
-(the rows written with Core INSERTs, ids assigned after the highest id in each table so that child rows need
-no round-trip, one transaction per batch of BATCH_SIZE cases; a load that at least doubles the cases drops
-the loaded tables' secondary indexes, and on PostgreSQL their foreign keys, and builds them after it). The
-load ends with ANALYZE, so that the planner knows the sizes it loaded. The ORM is used only for the few
-dozen organisations, units and users the cases refer to.
+(the rows written with Core's INSERTs on SQLite and COPY on PostgreSQL, ids assigned after the highest id
+in each table so that child rows need no round-trip, one transaction per batch of BATCH_SIZE cases; a load
+that at least doubles the cases drops the loaded tables' secondary indexes, and on PostgreSQL their foreign
+keys, and builds them after it). The load ends with ANALYZE, so that the planner knows the sizes it loaded.
+The ORM is used only for the few dozen organisations, units and users the cases refer to.
 
 Deterministic for a given seed, database and `now`; calling it again adds more cases with new references
 (`SIP-SYN-<seed>-<number>`, continuing after the highest number already there for that seed).
