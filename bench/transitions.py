@@ -150,7 +150,20 @@ class Stopwatch:
 
     def record(self, conn, cursor, statement, params, context, executemany) -> None:
         if self.counting and self._since is not None:
-            self.statements.append(statement.lstrip().split(None, 1)[0].upper())
+            self.statements.append(statement_kind(statement))
+
+
+def statement_kind(statement: str) -> str:
+    """SELECT, INSERT, UPDATE or DELETE: a statement's first word, or after a WITH its main statement's."""
+    words = statement.split()
+    if words[0].upper() != "WITH":
+        return words[0].upper()
+    depth = 0
+    for word in words:
+        if depth == 0 and word.upper() in ("SELECT", "INSERT", "UPDATE", "DELETE"):
+            return word.upper()
+        depth += word.count("(") - word.count(")")
+    return "WITH"
 
 
 class ServicePath:

@@ -262,6 +262,14 @@ def empty_tables(engine: Engine) -> None:
         engine.dispose()
 
 
+_CASE_ROW_UPDATE = re.compile(r"\s*(WITH\b.*\)\s*)?UPDATE sipcase SET\b", re.IGNORECASE | re.DOTALL)
+
+
+def updates_case_row(statement: str) -> bool:
+    """True for an UPDATE of sipcase (on PostgreSQL a claim carries the Mina SIP rows' UPDATE in a WITH)."""
+    return _CASE_ROW_UPDATE.match(statement) is not None
+
+
 @contextmanager
 def statements(target, keep=lambda statement: True) -> Iterator[list[str]]:
     """The SQL statements target (an engine or a connection) sends inside the block, those keep keeps."""

@@ -121,15 +121,8 @@ _ACTIVE_PARTICIPANTS = (
     .order_by(Participant.id, Consent.id)
 )
 _VISIBILITY = CaseVisibility.__table__
-# Core: the ORM holds no case_visibility rows a step would need kept in step (synchronize_session=False).
-_MOVE_VISIBILITY = (
-    _VISIBILITY.update()
-    .where(_VISIBILITY.c.case_id == bindparam("of_case_id", type_=_VISIBILITY.c.case_id.type))
-    .values(
-        updated_at=bindparam("new_updated_at", type_=_VISIBILITY.c.updated_at.type),
-        state=bindparam("new_state", type_=_VISIBILITY.c.state.type),
-    )
-)
+# The case's columns each Mina SIP row mirrors (CaseVisibility): a claim that writes one writes it there too.
+_MIRRORED = ("state", "updated_at")
 
 
 def step_participants(ctx: TransitionContext) -> list[Participant]:
@@ -612,31 +605,44 @@ _TAKE_WRITE_LOCK = (
 )
 
 
-# The claim's UPDATE for each set of further columns it writes, built once: Core, as the ORM's update with
-# synchronize_session=False kept nothing in step either. Bind parameters are named apart from the columns
-# they set (SQLAlchemy reserves those names) and typed as those columns.
-_CLAIMS: dict[tuple[str, ...], object] = {}
+# The claim's UPDATE for each set of further columns it writes (and dialect), built once: Core, as the ORM's
+# update with synchronize_session=False kept nothing in step either. Bind parameters are named apart from the
+# columns they set (SQLAlchemy reserves those names) and typed as those columns.
+_CLAIMS: dict[tuple[tuple[str, ...], bool], tuple] = {}
 
 
-def _claim_statement(names: tuple[str, ...]):
-    """UPDATE sipcase SET version and the named columns WHERE id and version, for these column names."""
-    statement = _CLAIMS.get(names)
-    if statement is None:
+def _claim_statements(names: tuple[str, ...], *, postgresql: bool) -> tuple:
+    """The claim for these column names: UPDATE sipcase SET version and them WHERE id and version.
+
+    Followed by the UPDATE of the case's Mina SIP rows for the mirrored columns among them. On PostgreSQL
+    that one rides in the claim as a data-modifying WITH (one round trip fewer per step): it runs after the
+    claim's row lock, and a claim that matched nothing raises StaleCase, which rolls both back.
+    """
+    statements = _CLAIMS.get((names, postgresql))
+    if statements is None:
         table = SipCase.__table__
-        statement = _CLAIMS[names] = (
+        params = {name: bindparam(f"claim_{name}", type_=table.c[name].type) for name in names}
+        case_id = bindparam("claim_id", type_=table.c.id.type)
+        claim = (
             table.update()
             .where(
-                table.c.id == bindparam("claim_id", type_=table.c.id.type),
+                table.c.id == case_id,
                 table.c.version == bindparam("claim_expected", type_=table.c.version.type),
             )
-            .values(
-                {
-                    "version": bindparam("claim_version", type_=table.c.version.type),
-                    **{name: bindparam(f"claim_{name}", type_=table.c[name].type) for name in names},
-                }
-            )
+            .values({"version": bindparam("claim_version", type_=table.c.version.type), **params})
         )
-    return statement
+        mirrored = {name: params[name] for name in _MIRRORED if name in params}
+        move = (
+            _VISIBILITY.update().where(_VISIBILITY.c.case_id == case_id).values(mirrored)
+            if mirrored
+            else None
+        )
+        if move is not None and postgresql:
+            statements = (claim.add_cte(move.cte("moved_visibility")),)
+        else:
+            statements = (claim,) if move is None else (claim, move)
+        _CLAIMS[(names, postgresql)] = statements
+    return statements
 
 
 def _claim_version(
@@ -650,7 +656,8 @@ def _claim_version(
     """Compare-and-set the version: of two writers holding the same version, only one gets past here.
 
     values are further columns the same UPDATE sets (a step's new state and time), so a step writes the
-    case row once; the caller marks them committed once the Python object holds them too.
+    case row once; the caller marks them committed once the Python object holds them too. The case's Mina
+    SIP rows take the new state and time with it: they order and filter each organisation's candidates.
     after_retry: run when SQLite made the claim start afresh (the session rolled back and the case was read
     again), before the claim is sent again.
     """
@@ -663,9 +670,10 @@ def _claim_version(
     names = tuple(sorted(values))
     params = {"claim_id": case.id, "claim_expected": expected_version, "claim_version": expected_version + 1}
     params.update((f"claim_{name}", values[name]) for name in names)
+    claim, *after = _claim_statements(names, postgresql=session.get_bind().dialect.name == "postgresql")
     claimed = compare_and_set(
         session,
-        _claim_statement(names),
+        claim,
         obj=case,
         recheck=recheck,
         busy=StaleCase(_l("The SIP is being changed by someone else right now. Try again.")),
@@ -675,6 +683,8 @@ def _claim_version(
         raise StaleCase(
             _l("Someone else changed this SIP while you were working. Reload the page and try again.")
         )
+    for statement in after:
+        session.connection().execute(statement, params)
     set_committed_value(case, "version", expected_version + 1)
 
 
@@ -698,12 +708,6 @@ def touch_case(session: Session, case: SipCase, *, expected_version: int, now: d
     check_version(case, expected_version)
     _claim_version(session, case, expected_version, updated_at=now)
     set_committed_value(case, "updated_at", now)
-    session.execute(
-        update(CaseVisibility)
-        .where(CaseVisibility.case_id == case.id)
-        .values(updated_at=now)
-        .execution_options(synchronize_session=False)
-    )
 
 
 def check_may_fire(
@@ -789,11 +793,6 @@ def fire_transition(
             set_committed_value(case, name, value)
         # No flush shows these columns changed (the claim wrote them): say so to what runs before the commit.
         session.info.setdefault(CLAIMED_COLUMNS, {}).setdefault(case.id, set()).update(columns)
-        # Mina SIP orders each organisation's candidates by the case's time and filters them by its state:
-        # keep theirs equal to the case's.
-        session.connection().execute(
-            _MOVE_VISIBILITY, {"of_case_id": case.id, "new_updated_at": now, "new_state": transition.dest}
-        )
         if not early:
             form_input(ctx)
         session.flush()

@@ -53,6 +53,8 @@ from sipflow.cases.scripted import scripted_input
 # The consents in force come with the step's first read, the participants' (cases.services
 # step_consents_in_force): every step with a consent guard -1 (start_preparation, send_kallelse,
 # hold_meeting, establish_plan, follow_up, revise_plan).
+# On PostgreSQL the claim carries the UPDATE of the case's Mina SIP rows in a WITH (one statement fewer per
+# step than these ceilings, which are SQLite's).
 CEILINGS = {
     "give_consent": 6,
     # + the preparation's own goals into the plan draft (branch h27: the plan started unless there is one,
@@ -137,9 +139,21 @@ def test_each_step_stays_within_its_ceiling(db_session, registry, parties, creat
 def test_a_step_updates_the_case_row_once(trigger, db_session, registry, parties, create_case, engine, now):
     for fired, seen in _steps(db_session, registry, parties, create_case, engine, now):
         if fired == trigger:
-            updates = [s for s in seen if s.lstrip().upper().startswith("UPDATE SIPCASE")]
+            updates = [s for s in seen if support.updates_case_row(s)]
             assert len(updates) == 1, updates
             return
+
+
+def test_the_mina_sip_rows_move_with_the_claim(db_session, registry, parties, create_case, engine, now):
+    for trigger, seen in _steps(db_session, registry, parties, create_case, engine, now):
+        claims = [s for s in seen if support.updates_case_row(s)]
+        moves = [s for s in seen if s.lstrip().upper().startswith("UPDATE CASE_VISIBILITY")]
+        if engine.dialect.name == "postgresql":
+            # One round trip: the claim carries the UPDATE of the case's Mina SIP rows in its WITH.
+            assert moves == [] and len(claims) == 1, (trigger, seen)
+            assert "UPDATE case_visibility SET" in claims[0], (trigger, claims)
+        else:
+            assert len(moves) == 1 and seen.index(moves[0]) == seen.index(claims[0]) + 1, (trigger, seen)
 
 
 @pytest.mark.parametrize("trigger", ["send_kallelse", "follow_up", "close"])
