@@ -10,7 +10,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Integer, bindparam, or_
+from sqlalchemy import Integer, bindparam, cast, literal, literal_column, null, or_, union_all
 from sqlalchemy.engine import Row
 from sqlmodel import Session, select
 
@@ -28,11 +28,17 @@ def standing_records():
     return select(CodeRecord).where(CodeRecord.standing())
 
 
-def _catalogue_query(unit_clause):
+def _catalogue_query(unit_clause, *leading):
+    """The catalogue's (code, kind, unit id, organisation kind) rows for unit_clause, after leading."""
     return (
         select(
-            CodeDefinition.code, CodeDefinition.kind, CodeAssignment.unit_id, CodeAssignment.organisation_kind
+            *leading,
+            CodeDefinition.code,
+            CodeDefinition.kind,
+            CodeAssignment.unit_id,
+            CodeAssignment.organisation_kind,
         )
+        .select_from(CodeDefinition)
         .outerjoin(CodeAssignment, CodeAssignment.code == CodeDefinition.code)
         .where(
             CodeDefinition.retired_at.is_(None),
@@ -49,7 +55,8 @@ def _catalogue_query(unit_clause):
 # Built once (the case page reads the catalogue of its care units on every GET); the units are an
 # expanding bind parameter.
 _CATALOGUE_OF_EVERY_UNIT = _catalogue_query(CodeAssignment.unit_id.is_not(None))
-_CATALOGUE_OF_UNITS = _catalogue_query(CodeAssignment.unit_id.in_(bindparam("unit_ids", expanding=True)))
+_OF_UNITS = CodeAssignment.unit_id.in_(bindparam("unit_ids", expanding=True))
+_CATALOGUE_OF_UNITS = _catalogue_query(_OF_UNITS)
 # The records' columns, not CodeRecord objects: the case page shows them and never changes them.
 _CASE_RECORDS = (
     select(*CodeRecord.__table__.c, Unit.name.label("unit_name"))
@@ -68,6 +75,11 @@ def load_catalogue(session: Session, unit_ids: Collection[int] | None = None) ->
         rows = session.exec(_CATALOGUE_OF_EVERY_UNIT).all()
     else:
         rows = column_rows(session, _CATALOGUE_OF_UNITS, {"unit_ids": list(unit_ids) or [-1]})
+    return _catalogue_of(rows)
+
+
+def _catalogue_of(rows) -> Catalogue:
+    """The Catalogue of (code, kind, unit id, organisation kind) rows in the order of their codes."""
     by_unit, by_kind, distance = {}, {}, []
     for code, kind, unit_id, organisation_kind in rows:
         if kind == DISTANCE_KIND:
@@ -90,32 +102,43 @@ class PersonFacts:
     birth_date: date | None
 
 
-# A held meeting's units' facts and the person's particulars, in one statement built once: the coding
-# needs both, and the person (one row by primary key) costs a column or four on each unit's row.
-_UNIT_FACTS_WITH_PERSON = (
+# A held meeting's units' facts, the person's particulars and the catalogue of those units, in one statement
+# built once: the coding needs all three, the person (one row by primary key) costs a column or four on each
+# unit's row, and the catalogue's rows follow in a UNION ALL, each kind of row padding the other's columns.
+_FACT_COLUMNS = (
+    Unit.id,
+    Unit.organisation_id,
+    Organisation.kind,
+    Unit.is_health_care,
+    Person.id,
+    Person.home_municipality_code,
+    Person.legal_sex,
+    Person.birth_date,
+)
+_UNIT_FACTS_PERSON_AND_CATALOGUE = union_all(
     select(
-        Unit.id,
-        Unit.organisation_id,
-        Organisation.kind,
-        Unit.is_health_care,
-        Person.id,
-        Person.home_municipality_code,
-        Person.legal_sex,
-        Person.birth_date,
+        literal("u").label("source"),
+        *_FACT_COLUMNS,
+        *(null().label(name) for name in ("code", "code_kind", "assigned_unit_id", "organisation_kind")),
     )
     .join(Organisation, Organisation.id == Unit.organisation_id)
     .join(Person, Person.id == bindparam("person_id", type_=Integer))
-    .where(Unit.id.in_(bindparam("unit_ids", expanding=True)))
-)
+    .where(Unit.id.in_(bindparam("unit_ids", expanding=True))),
+    _catalogue_query(_OF_UNITS, literal("c"), *(cast(null(), c.type) for c in _FACT_COLUMNS)).order_by(None),
+).order_by(literal_column("source"), literal_column("code"))
 
 
-def unit_facts_with_person(
+def facts_person_and_catalogue(
     session: Session, unit_ids: Collection[int], person_id: int
-) -> tuple[dict[int, UnitFacts], PersonFacts | None]:
-    """`unit_facts` of these units, and the person's particulars (None with no unit found)."""
-    rows = column_rows(session, _UNIT_FACTS_WITH_PERSON, {"unit_ids": list(unit_ids), "person_id": person_id})
-    facts = {row[0]: UnitFacts(row[0], row[1], row[2], bool(row[3])) for row in rows}
-    return facts, (PersonFacts(*rows[0][4:]) if rows else None)
+) -> tuple[dict[int, UnitFacts], PersonFacts | None, Catalogue]:
+    """`unit_facts` of these units, the person's particulars (None with no unit found), and the catalogue
+    of these units (load_catalogue's), in one statement."""
+    params = {"unit_ids": list(unit_ids) or [-1], "person_id": person_id}
+    rows = column_rows(session, _UNIT_FACTS_PERSON_AND_CATALOGUE, params)
+    facts_rows = [row for row in rows if row[0] == "u"]
+    facts = {row[1]: UnitFacts(row[1], row[2], row[3], bool(row[4])) for row in facts_rows}
+    person = PersonFacts(*facts_rows[0][5:9]) if facts_rows else None
+    return facts, person, _catalogue_of(row[9:] for row in rows if row[0] == "c")
 
 
 def unit_facts(session: Session, unit_ids: Collection[int]) -> dict[int, UnitFacts]:

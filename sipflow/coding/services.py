@@ -68,12 +68,10 @@ def record_meeting_codes(
     present = {pid: mode for pid, mode in attendance.items() if pid in units_by_participant}
     if not present:
         return []
-    facts, person = queries.unit_facts_with_person(
+    # The catalogue of every unit present: codes_for_meeting passes over those outside health care.
+    facts, person, catalogue = queries.facts_person_and_catalogue(
         session, {units_by_participant[pid] for pid in present}, case.person_id
     )
-    if not any(f.is_health_care for f in facts.values()):
-        return []
-    catalogue = queries.load_catalogue(session, [u for u, f in facts.items() if f.is_health_care])
     choices = codes_for_meeting(
         ((facts.get(units_by_participant[pid]), mode) for pid, mode in present.items()), catalogue
     )

@@ -63,13 +63,14 @@ CEILINGS = {
     "send_kallelse": 8,
     # Branch h27: the decisions just recorded go into the plan by INSERT ... SELECT from the case's plan,
     # not read first (-1 here and for follow_up); branch h26: the meetings read once per step (-1).
-    "hold_meeting": 12,
+    # The coding's units, person and catalogue in one UNION ALL (-1 here and for follow_up).
+    "hold_meeting": 11,
     # + the plan: found before the claim (its follow-up day goes into the claim's UPDATE) and held by its
     # compare-and-set, its goals and efforts read once for the guards and the version, the person's age
     # (branch h27: the goals, efforts, contacts and the names the version shows in one UNION ALL: 16 -> 13).
     "establish_plan": 12,
     # Branches h26 (open deadlines not read again) and h27 (decisions into the plan unread): 16 -> 14.
-    "follow_up": 13,
+    "follow_up": 12,
     # As establish_plan, + the new follow-up deadline's reminders (one INSERT: a deadline's reminders name
     # it, so a revised plan keeping its follow-up day is reminded again). Branch h27: 16 -> 13, as above.
     "revise_plan": 12,
