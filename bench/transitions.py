@@ -37,6 +37,7 @@ import hashlib
 import json
 import pstats
 import sqlite3
+import statistics
 import sys
 import tempfile
 import time
@@ -849,14 +850,21 @@ def count_statements(service: ServicePath, hand: HandWrittenPath, number: int) -
     return Counter(service.watch.statements), hand.db.statements - before
 
 
-def interleaved(service: ServicePath, hand: HandWrittenPath, numbers: range, block: int) -> None:
-    """Run the lifecycles in blocks, taking turns: service, hand-written, service, ..."""
+def interleaved(service: ServicePath, hand: HandWrittenPath, numbers: range, block: int) -> list[float]:
+    """Run the lifecycles in blocks, taking turns: service, hand-written, service, ...
+
+    Returns each block's ratio service / hand-written (their spread is the run's own noise).
+    """
+    ratios = []
     for first in range(0, len(numbers), block):
         chunk = numbers[first : first + block]
+        service_before, hand_before = service.watch.seconds, hand.watch.seconds
         for number in chunk:
             service.lifecycle(number)
         for number in chunk:
             hand.lifecycle(HAND_OFFSET + number)
+        ratios.append((service.watch.seconds - service_before) / (hand.watch.seconds - hand_before))
+    return ratios
 
 
 def main(argv=None) -> None:
@@ -885,7 +893,7 @@ def main(argv=None) -> None:
             if args.profile:
                 profiler = cProfile.Profile()
                 profiler.enable()
-            interleaved(service, hand, numbers, args.block)
+            block_ratios = interleaved(service, hand, numbers, args.block)
             if args.profile:
                 profiler.disable()
         service.close()
@@ -904,6 +912,12 @@ def main(argv=None) -> None:
     print(f"service      {service_s:8.3f} s   {service_s / n * 1000:7.2f} ms/lifecycle")
     print(f"hand-written {hand_s:8.3f} s   {hand_s / n * 1000:7.2f} ms/lifecycle")
     print(f"ratio service / hand-written: {service_s / hand_s:.2f}")
+    if len(block_ratios) >= 4:
+        low, middle, high = statistics.quantiles(block_ratios, n=4)
+        print(
+            f"ratio per block of {args.block}: median {middle:.2f}, quartiles {low:.2f}-{high:.2f} "
+            f"({len(block_ratios)} blocks; the spread is this run's own noise)"
+        )
     if args.profile:
         stats = pstats.Stats(profiler).strip_dirs().sort_stats("cumulative")
         stats.print_stats(35)
