@@ -105,11 +105,9 @@ class PersonFacts:
 # A held meeting's units' facts, the person's particulars and the catalogue of those units, in one statement
 # built once: the coding needs all three, the person (one row by primary key) costs a column or four on each
 # unit's row, and the catalogue's rows follow in a UNION ALL, each kind of row padding the other's columns.
+_UNIT_COLUMNS = (Unit.id, Unit.organisation_id, Organisation.kind, Unit.is_health_care)
 _FACT_COLUMNS = (
-    Unit.id,
-    Unit.organisation_id,
-    Organisation.kind,
-    Unit.is_health_care,
+    *_UNIT_COLUMNS,
     Person.id,
     Person.home_municipality_code,
     Person.legal_sex,
@@ -136,7 +134,7 @@ def facts_person_and_catalogue(
     params = {"unit_ids": list(unit_ids) or [-1], "person_id": person_id}
     rows = column_rows(session, _UNIT_FACTS_PERSON_AND_CATALOGUE, params)
     facts_rows = [row for row in rows if row[0] == "u"]
-    facts = {row[1]: UnitFacts(row[1], row[2], row[3], bool(row[4])) for row in facts_rows}
+    facts = _facts_by_unit(row[1:5] for row in facts_rows)
     person = PersonFacts(*facts_rows[0][5:9]) if facts_rows else None
     return facts, person, _catalogue_of(row[9:] for row in rows if row[0] == "c")
 
@@ -146,11 +144,16 @@ def unit_facts(session: Session, unit_ids: Collection[int]) -> dict[int, UnitFac
     if not unit_ids:
         return {}
     rows = session.exec(
-        select(Unit.id, Unit.organisation_id, Organisation.kind, Unit.is_health_care)
+        select(*_UNIT_COLUMNS)
         .join(Organisation, Organisation.id == Unit.organisation_id)
         .where(Unit.id.in_(list(unit_ids)))
     ).all()
-    return {row[0]: UnitFacts(row[0], row[1], row[2], bool(row[3])) for row in rows}
+    return _facts_by_unit(rows)
+
+
+def _facts_by_unit(rows) -> dict[int, UnitFacts]:
+    """UnitFacts by unit id, of (unit id, organisation id, organisation kind, is health care) rows."""
+    return {unit_id: UnitFacts(unit_id, org_id, kind, bool(care)) for unit_id, org_id, kind, care in rows}
 
 
 def case_records(session: Session, case_id: int) -> list[tuple[Row, str]]:
