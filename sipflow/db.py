@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -10,7 +11,7 @@ from pathlib import Path
 from flask import Flask, current_app, g
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import InvalidatePoolError, OperationalError
 from sqlmodel import Session, SQLModel, create_engine
 
 from sipflow import jobs
@@ -41,16 +42,56 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
-def make_engine(url: str) -> Engine:
-    """Create the engine for url; SQLite gets WAL, foreign keys and a busy timeout on every connection."""
+# How long a connection may rest in the pool and still be taken as alive without a ping (HikariCP's
+# "alive bypass window"): one back from a request a moment ago was working then.
+PING_AFTER_IDLE_SECONDS = 1.0
+_CHECKED_IN_AT = "sipflow.checked_in_at"
+
+
+def make_engine(url: str, *, ping_after_idle: float = PING_AFTER_IDLE_SECONDS) -> Engine:
+    """Create the engine for url; SQLite gets WAL, foreign keys and a busy timeout on every connection.
+
+    A pooled connection is pinged when taken after resting ping_after_idle seconds or more.
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
-        return engine
-    return create_engine(url, pool_pre_ping=True)
+    else:
+        engine = create_engine(url)
+    _ping_when_idle(engine, ping_after_idle)
+    return engine
+
+
+def _ping_when_idle(engine: Engine, after_seconds: float) -> None:
+    """Ping a pooled connection on checkout when it rested longer than after_seconds, as pool_pre_ping does.
+
+    pool_pre_ping pings on every checkout: one round trip more per request and per step under load. A
+    connection that fails the ping is replaced and every older one in the pool with it (the server went
+    away); one that rested less and died meanwhile fails its first statement, which invalidates the pool
+    the same way, so only that unit of work is lost.
+    """
+    dialect = engine.dialect
+
+    @event.listens_for(engine, "checkin")
+    def _note_checkin(_dbapi_connection, record) -> None:
+        record.info[_CHECKED_IN_AT] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping_if_idle(dbapi_connection, record, _proxy) -> None:
+        checked_in_at = record.info.get(_CHECKED_IN_AT)
+        # A connection never checked in is fresh from connect(): nothing to ping.
+        if checked_in_at is None or time.monotonic() - checked_in_at < after_seconds:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as exc:
+            if not dialect.is_disconnect(exc, dbapi_connection, None):
+                raise
+            # The pool connects afresh and drops every connection older than this one.
+            raise InvalidatePoolError("the database closed a pooled connection") from exc
 
 
 def init_app(app: Flask) -> None:
