@@ -10,12 +10,13 @@ import base64
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Date, Integer, bindparam, exists, or_
+from sqlalchemy import Date, Integer, and_, bindparam, exists, or_
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
 from sipflow.cases.models import CaseVisibility, Deadline, Participant, SipCase, TransitionLog
+from sipflow.cases.services import StepReads, step_reads
 from sipflow.clock import to_local
 from sipflow.consent.models import Consent, ConsentOrganisation
 from sipflow.db import column_rows
@@ -452,6 +453,17 @@ _PARTICIPANTS = (
     .where(Participant.case_id == _CASE_ID)
     .order_by(Participant.id)
 )
+# A step's form and the step itself from one read: the active participants as _PARTICIPANTS reads them,
+# each with every consent of the case in force on the day (services.StepReads; None when there is none).
+_STEP_PARTIES = (
+    _PARTICIPANTS.add_columns(Consent)
+    .outerjoin(
+        Consent,
+        and_(Consent.case_id == Participant.case_id, Consent.in_force(bindparam("today", type_=Date))),
+    )
+    .where(Participant.active)
+    .order_by(Consent.id)
+)
 # Names as columns, not the users' and organisations' rows as objects: the page shows only the names.
 # The consents with the names of the organisations each covers, one row per (consent, organisation): a
 # consent's rows are next to each other and a consent covering none has one row with no name.
@@ -495,11 +507,21 @@ def _participants(
     invitation still names) serve the parts other areas add, so they need not read the participants again.
     """
     every = session.exec(_PARTICIPANTS, params={"case_id": case.id}).all()
-    rows = [row for row in every if row[0].active]
+    views, organisations = _participant_views([row for row in every if row[0].active], person)
+    return views, organisations, every
+
+
+def _participant_views(rows, person: Person) -> tuple[list[ParticipantView], list[Organisation]]:
+    """The parties as the page shows them, and their organisations by name, from rows that start with
+    (participant, organisation, unit, contact user), one participant's rows next to each other."""
     kind_order = {"organisation": 0, "person": 1, "guardian": 2, "narstaende": 3}
     result = []
     organisations: dict[int, Organisation] = {}
-    for participant, organisation, unit, user in rows:
+    seen: set[int] = set()
+    for participant, organisation, unit, user, *_ in rows:
+        if participant.id in seen:
+            continue
+        seen.add(participant.id)
         if organisation is not None:
             organisations[organisation.id] = organisation
         if participant.kind == "organisation":
@@ -525,7 +547,7 @@ def _participants(
             )
         )
     result.sort(key=lambda p: (kind_order.get(p.kind, 9), p.id))
-    return result, sorted(organisations.values(), key=lambda o: (o.name, o.id)), every
+    return result, sorted(organisations.values(), key=lambda o: (o.name, o.id))
 
 
 def _consents(session: Session, case: SipCase, today: date) -> list[ConsentView]:
@@ -574,17 +596,34 @@ class CaseParties:
     municipality_name: str | None
     participants: list[ParticipantView]
     organisations: list[Organisation]
-    # (participant, organisation, unit, contact user) of every participant, removed ones too, by id.
+    # (participant, organisation, unit, contact user) of every participant, removed ones too, by id; of the
+    # active ones only when read for a step.
     participant_rows: list
+    # Read for a step (case_parties' step_now): the step's own first read, for fire_transition.
+    step_reads: StepReads | None = None
 
 
-def case_parties(session: Session, registry: WorkflowRegistry, case: SipCase) -> CaseParties:
-    """The case's workflow, person and parties, in two statements (a step's post reads no more first)."""
+def case_parties(
+    session: Session, registry: WorkflowRegistry, case: SipCase, *, step_now: datetime | None = None
+) -> CaseParties:
+    """The case's workflow, person and parties, in two statements (a step's post reads no more first).
+
+    With step_now (a step's post) the active participants only, each read with the consents in force that
+    day: the step takes that read as its own first one (step_reads) and does not read them again.
+    """
     person, municipality_name = session.exec(
         _PERSON_WITH_MUNICIPALITY, params={"person_id": case.person_id}
     ).one()
-    # The same organisations as participating_organisations, taken from the participants' rows.
-    participants, organisations, participant_rows = _participants(session, case, person)
+    reads = None
+    if step_now is None:
+        # The same organisations as participating_organisations, taken from the participants' rows.
+        participants, organisations, participant_rows = _participants(session, case, person)
+    else:
+        today = to_local(step_now).date()
+        rows = session.exec(_STEP_PARTIES, params={"case_id": case.id, "today": today}).all()
+        participants, organisations = _participant_views(rows, person)
+        participant_rows = list({row[0].id: tuple(row[:4]) for row in rows}.values())
+        reads = step_reads(rows, today)
     return CaseParties(
         case=case,
         workflow=find_workflow(registry, case.workflow_name, case.workflow_version),
@@ -593,6 +632,7 @@ def case_parties(session: Session, registry: WorkflowRegistry, case: SipCase) ->
         participants=participants,
         organisations=organisations,
         participant_rows=participant_rows,
+        step_reads=reads,
     )
 
 

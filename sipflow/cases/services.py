@@ -10,7 +10,7 @@ import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Date, Integer, and_, bindparam, event, insert, inspect, update
@@ -133,23 +133,46 @@ def step_participants(ctx: TransitionContext) -> list[Participant]:
     (step_consents_in_force).
     """
     if "participants" not in ctx.memo:
-        participants: dict[int, Participant] = {}
-        consents: dict[int, Consent] = {}
         today = to_local(ctx.now).date()
-        for participant, consent in ctx.session.exec(
-            _ACTIVE_PARTICIPANTS, params={"case_id": ctx.case.id, "today": today}
-        ).all():
-            participants[participant.id] = participant
-            if consent is not None:
-                consents[consent.id] = consent
-        ctx.memo["participants"] = list(participants.values())
-        # No service removes a participant, so a case has some; should it have none, its consents are read.
-        if participants:
-            ctx.memo[STEP_CONSENTS] = sorted(consents.values(), key=lambda c: c.id)
-        # What runs before the commit of the same transaction (the reminders' reconciliation) may use them
-        # too, unless a participant is written after this (its reader checks that).
-        ctx.session.info.setdefault(STEP_PARTICIPANTS, {})[ctx.case.id] = ctx.memo["participants"]
+        rows = ctx.session.exec(_ACTIVE_PARTICIPANTS, params={"case_id": ctx.case.id, "today": today}).all()
+        _share_step_reads(ctx, step_reads(rows, today))
     return ctx.memo["participants"]
+
+
+@dataclass(frozen=True, slots=True)
+class StepReads:
+    """A step's first read: the case's active participants and its consents in force on a day, by id.
+
+    Both are the session's own objects. A caller that read them for its own use in the step's transaction
+    (the case page's step form) hands them to fire_transition, which then does not read them again.
+    """
+
+    participants: list[Participant]
+    consents: list[Consent]
+    on: date
+
+
+def step_reads(rows, on: date) -> StepReads:
+    """StepReads from rows whose first item is an active participant and whose last is a consent in force
+    on that day or None, ordered by participant (a participant's rows next to each other)."""
+    participants: dict[int, Participant] = {}
+    consents: dict[int, Consent] = {}
+    for row in rows:
+        participant, consent = row[0], row[-1]
+        participants[participant.id] = participant
+        if consent is not None:
+            consents[consent.id] = consent
+    return StepReads(list(participants.values()), sorted(consents.values(), key=lambda c: c.id), on)
+
+
+def _share_step_reads(ctx: TransitionContext, reads: StepReads) -> None:
+    ctx.memo["participants"] = reads.participants
+    # No service removes a participant, so a case has some; should it have none, its consents are read.
+    if reads.participants:
+        ctx.memo[STEP_CONSENTS] = reads.consents
+    # What runs before the commit of the same transaction (the reminders' reconciliation) may use them
+    # too, unless a participant is written after this (its reader checks that).
+    ctx.session.info.setdefault(STEP_PARTICIPANTS, {})[ctx.case.id] = reads.participants
 
 
 def step_consents_in_force(ctx: TransitionContext) -> list[Consent] | None:
@@ -747,16 +770,20 @@ def fire_transition(
     expected_version: int,
     now: datetime,
     data: dict | None = None,
+    reads: StepReads | None = None,
 ) -> LoggedStep:
     """Move the case by trigger: version check, form input, guards, state, log and effects, all or nothing.
 
-    Returns the step's log row as written.
+    reads: the step's first read when the caller made it in this transaction (used if it is of the step's
+    day). Returns the step's log row as written.
     """
     workflow = registry.get(case.workflow_name, case.workflow_version)
     organisation_id = actor_organisation_id(session, actor)
     ctx = TransitionContext(
         session=session, case=case, actor=actor, now=now, data=dict(data or {}), trigger=trigger
     )
+    if reads is not None and reads.on == to_local(now).date():
+        _share_step_reads(ctx, reads)
     transition = check_may_fire(
         session,
         registry,

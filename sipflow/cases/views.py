@@ -462,8 +462,10 @@ def fire(uid: str, trigger: str):
     """Take one step of the workflow with the form of its kind."""
     session, registry, user = get_session(), workflow_registry(), current_actor()
     case = case_or_404(uid, audit.CASE_TRANSITION)
-    # The form's choices need the parties only; the rest of the page is read if it is shown again.
-    parties = queries.case_parties(session, registry, case)
+    # The form's choices need the parties only; the rest of the page is read if it is shown again. The
+    # same read is the step's own (its participants and consents in force), so the step reads neither.
+    parties = queries.case_parties(session, registry, case, step_now=now_utc())
+    reads = parties.step_reads
     workflow = parties.workflow
     known = [t for t in workflow.transitions if t.trigger == trigger] if workflow else []
     if not known:
@@ -486,7 +488,7 @@ def fire(uid: str, trigger: str):
     if refusal is None:
         # Refused before the form is read: a step the SIP or the user's party cannot take.
         try:
-            services.check_may_fire(session, registry, user, case, trigger, participants=parties.participants)
+            services.check_may_fire(session, registry, user, case, trigger, participants=reads.participants)
         except UserError as error:
             refusal = error
     top: list = []
@@ -504,6 +506,7 @@ def fire(uid: str, trigger: str):
                     expected_version=form.version.data,
                     now=now_utc(),
                     data=form.to_data(),
+                    reads=reads,
                 )
         except UserError as error:
             refusal = error

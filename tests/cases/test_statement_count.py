@@ -10,8 +10,10 @@ import pytest
 import support
 from sqlmodel import select
 
+from sipflow.cases import queries, services
 from sipflow.cases.models import CaseVisibility, Deadline, Participant
 from sipflow.cases.scripted import scripted_input
+from sipflow.db import unit_of_work
 
 # Statements (SELECT, INSERT, UPDATE; not BEGIN/COMMIT) one step of the sip workflow may send at most,
 # the actor and the case already in the session: 58 before issue 10 (77 before issue 9, 62 with Mina SIP's
@@ -196,3 +198,34 @@ def test_a_plan_step_reads_the_person_once_with_the_plan_and_the_last_version_nu
             assert not any(s.lstrip().upper().startswith('SELECT "PLAN".') for s in seen)
             assert not any(s.lstrip().upper().startswith("SELECT MAX(PLANVERSION") for s in seen)
             return
+
+
+def _participant_reads(seen) -> list[str]:
+    flat = (" ".join(s.split()) for s in seen)
+    return [s for s in flat if s.startswith("SELECT participant.")]
+
+
+@pytest.mark.parametrize("read_on", [0, -1], ids=["the step's day", "the day before"])
+def test_a_step_uses_its_callers_read_of_the_participants_of_its_day(
+    read_on, db_session, registry, parties, create_case, engine, now
+):
+    # The case page's step form reads the parties with the consents in force (queries.case_parties with
+    # step_now): the step takes them from there, unless they were read for another day (across midnight).
+    case = create_case("sip")
+    parties_read = queries.case_parties(db_session, registry, case, step_now=now + timedelta(days=read_on))
+    reads = parties_read.step_reads
+    data = scripted_input(db_session, case, "consent", now)
+    with support.statements(engine) as seen, unit_of_work(db_session):
+        services.fire_transition(
+            db_session,
+            registry,
+            parties.region_user,
+            case,
+            "give_consent",
+            expected_version=case.version,
+            now=now,
+            data=data,
+            reads=reads,
+        )
+    assert case.state == "consent_given"
+    assert len(_participant_reads(seen)) == (0 if read_on == 0 else 1), seen

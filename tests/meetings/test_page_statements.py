@@ -33,9 +33,10 @@ CASE_PAGE_STATEMENTS = 20
 # The meeting page reads the case's meetings once more for its label (first meeting, follow-up 1 ...).
 MEETING_PAGE_STATEMENTS = 12
 # A step posted from the case page (give_consent): login, the case and its access log row (4), the person
-# and the parties for the form's choices (2), then the step itself (6, as tests/cases/test_statement_count
-# counts it). The rest of the page is read only when the page is shown again (a refusal, a form error).
-STEP_POST_STATEMENTS = 13
+# and the parties for the form's choices with the consents in force (2; the step's own first read too),
+# then the rest of the step (5: tests/cases/test_statement_count counts 6 with that read). The rest of the
+# page is read only when the page is shown again (a refusal, a form error).
+STEP_POST_STATEMENTS = 12
 
 
 def page_statements(client, engine, urls: dict[str, str]) -> dict[str, list[str]]:
@@ -127,9 +128,7 @@ def test_the_case_page_and_the_meeting_page_read_as_many_statements_for_a_big_ca
     assert len(small["meeting"]) <= MEETING_PAGE_STATEMENTS, small["meeting"]
 
 
-def test_a_step_posted_from_the_case_page_reads_the_parties_once_before_the_step(
-    client, engine, parties, create_case
-):
+def test_a_step_posted_from_the_case_page_reads_the_parties_once(client, engine, parties, create_case):
     assert login(client, parties.region_user.username).status_code == 302
     case = create_case()
     url = f"/cases/{case.uid}/transitions/give_consent"
@@ -138,8 +137,10 @@ def test_a_step_posted_from_the_case_page_reads_the_parties_once_before_the_step
         response = client.post(url, data=fill(form, **{"give_consent-form": "oral"}))
     assert response.status_code == 303
     assert len(seen) <= STEP_POST_STATEMENTS, seen
-    # Who may take the step is asked of the parties the form read, not of the database once more.
+    # Who may take the step is asked of the parties the form read, not of the database once more, and the
+    # step takes its participants and consents in force from that read too.
     assert not [s for s in seen if s.lstrip().startswith("SELECT participant.role")], seen
+    assert len([s for s in seen if s.lstrip().startswith("SELECT participant.")]) == 1, seen
     # Nothing of the page beyond the parties (deadlines, consents, timeline) is read for a step that is taken.
     assert not [s for s in seen if "FROM transitionlog" in s or "FROM deadline" in s], seen
 
