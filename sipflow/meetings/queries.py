@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from flask_babel import gettext as _
-from sqlalchemy import Integer, bindparam
+from sqlalchemy import Date, Integer, and_, bindparam
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
 from sipflow.cases.models import Participant, SipCase
+from sipflow.cases.services import StepReads, step_reads
+from sipflow.clock import to_local
+from sipflow.consent.models import Consent
 from sipflow.db import column_rows
 from sipflow.meetings.models import Attendance, Invitation, Meeting, MeetingDecision
 from sipflow.meetings.outcome import Owner, meeting_labels, owner_key
@@ -33,17 +37,34 @@ class InvitationRow:
     delivery: Row | None
 
 
+# Every participant of the case (removed ones too) with its organisation, unit and contact person.
+_PARTICIPANT_ROWS = (
+    select(Participant, Organisation, Unit, _CONTACT)
+    .outerjoin(Organisation, Organisation.id == Participant.organisation_id)
+    .outerjoin(Unit, Unit.id == Participant.unit_id)
+    .outerjoin(_CONTACT, _CONTACT.id == Participant.contact_user_id)
+    .where(Participant.case_id == bindparam("case_id", type_=Integer))
+    .order_by(Participant.id)
+)
+# The same with, for a step's post, each active participant's rows carrying every consent of the case in
+# force on the day (one row per pair, the consent last; None for none): the step's own first read too.
+_PARTICIPANT_ROWS_WITH_CONSENTS = (
+    _PARTICIPANT_ROWS.add_columns(Consent)
+    .outerjoin(
+        Consent,
+        and_(
+            Consent.case_id == Participant.case_id,
+            Participant.active,
+            Consent.in_force(bindparam("today", type_=Date)),
+        ),
+    )
+    .order_by(Consent.id)
+)
+
+
 def _participant_rows(session: Session, case: SipCase):
     """Every participant of the case (removed ones too) with its organisation, unit and contact person."""
-    contact = _CONTACT
-    return session.exec(
-        select(Participant, Organisation, Unit, contact)
-        .outerjoin(Organisation, Organisation.id == Participant.organisation_id)
-        .outerjoin(Unit, Unit.id == Participant.unit_id)
-        .outerjoin(contact, contact.id == Participant.contact_user_id)
-        .where(Participant.case_id == case.id)
-        .order_by(Participant.id)
-    ).all()
+    return session.exec(_PARTICIPANT_ROWS, params={"case_id": case.id}).all()
 
 
 def _labels(person: Person, rows) -> dict[int, str]:
@@ -79,12 +100,27 @@ class Invitees:
 
     labels: dict[int, str]
     rows: list
+    # Read for a step's post (invitees' step_now): the step's own first read, for fire_transition.
+    step_reads: StepReads | None = None
 
 
-def invitees(session: Session, case: SipCase) -> Invitees:
-    """Every participant's label, and the rows invitee_choices offers from (contact persons included)."""
-    rows = list(_participant_rows(session, case))
-    return Invitees(_labels(session.get(Person, case.person_id), rows), rows)
+def invitees(session: Session, case: SipCase, *, step_now: datetime | None = None) -> Invitees:
+    """Every participant's label, and the rows invitee_choices offers from (contact persons included).
+
+    With step_now (a step's post) the same read also holds the consents in force that day: the step takes
+    it as its own first read (Invitees.step_reads) and does not read the participants again.
+    """
+    person = session.get(Person, case.person_id)
+    if step_now is None:
+        rows = list(_participant_rows(session, case))
+        return Invitees(_labels(person, rows), rows)
+    today = to_local(step_now).date()
+    with_consents = session.exec(
+        _PARTICIPANT_ROWS_WITH_CONSENTS, params={"case_id": case.id, "today": today}
+    ).all()
+    rows = list({row[0].id: tuple(row[:4]) for row in with_consents}.values())
+    reads = step_reads([row for row in with_consents if row[0].active], today)
+    return Invitees(_labels(person, rows), rows, reads)
 
 
 def invitee_choices(

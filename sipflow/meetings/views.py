@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -409,12 +410,14 @@ class OutcomePage:
     chosen: Meeting | None
 
 
-def _outcome_page(case, *, chosen_id: int | None) -> OutcomePage:
+def _outcome_page(case, *, chosen_id: int | None, step_now: datetime | None = None) -> OutcomePage:
+    """The page's reads; with step_now (its post) the participants' read is the step's own first read too."""
     session = get_session()
     meetings = case_meetings_in_order(session, case)
     planned = planned_meetings(meetings)
     chosen = next((m for m in planned if m.id == chosen_id), planned[0] if planned else None)
-    return OutcomePage(case, meetings, meeting_labels(meetings), planned, invitees(session, case), chosen)
+    read = invitees(session, case, step_now=step_now)
+    return OutcomePage(case, meetings, meeting_labels(meetings), planned, read, chosen)
 
 
 def _outcome_form(page: OutcomePage, *, formdata=None) -> OutcomeForm:
@@ -534,7 +537,7 @@ def outcome(uid: str):
         page = _outcome_page(case, chosen_id=_chosen_id())
         _may_record_or_403(session, registry, user, case, transition, _active(page))
         return _render_outcome(page, _outcome_form(page))
-    page = _outcome_page(case, chosen_id=None)
+    page = _outcome_page(case, chosen_id=None, step_now=now_utc())
     form = _outcome_form(page, formdata=request.form)
     if "add_rows" in request.form:
         # "Add more rows" without JavaScript: the same page with what was typed and more empty rows.
@@ -571,6 +574,7 @@ def outcome(uid: str):
                 expected_version=form.version.data,
                 now=now_utc(),
                 data=form.to_data(),
+                reads=page.read.step_reads,
             )
     except StaleCase:
         session.refresh(case)

@@ -154,3 +154,17 @@ def test_the_outcome_page_asks_who_may_record_of_the_participants_it_read(
     with support.statements(engine) as seen:
         assert client.get(url).status_code == 200
     assert not [s for s in seen if s.lstrip().startswith("SELECT participant.role")], seen
+
+
+def test_the_outcome_posted_reads_the_participants_once(client, engine, parties, ready, book, frozen_clock):
+    # The page's read of the participants carries the consents in force, and the step takes it as its own;
+    # the step still reads the meetings itself, after its claim (meetings.outcome.step_meetings).
+    meeting = book()
+    frozen_clock.set(meeting.starts_at + timedelta(hours=1))
+    assert login(client, parties.region_user.username).status_code == 302
+    url = f"/cases/{ready.case.uid}/meetings/outcome"
+    form = forms_of(text_of(client.get(url)))[url]
+    with support.statements(engine) as seen:
+        response = client.post(url, data=fill(form, no_change_reason="Planen fungerar"))
+    assert response.status_code == 303, text_of(response)
+    assert len([s for s in seen if s.lstrip().startswith("SELECT participant.")]) == 1, seen
