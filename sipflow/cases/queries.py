@@ -453,15 +453,18 @@ _PARTICIPANTS = (
     .where(Participant.case_id == _CASE_ID)
     .order_by(Participant.id)
 )
-# A step's form and the step itself from one read: the active participants as _PARTICIPANTS reads them,
-# each with every consent of the case in force on the day (services.StepReads; None when there is none).
-_STEP_PARTIES = (
+# The same for a step's post: each active participant's rows also carry every consent of the case in force
+# on the day (one row per pair, the consent last; None for none), which is the step's own first read too.
+_PARTICIPANTS_WITH_CONSENTS = (
     _PARTICIPANTS.add_columns(Consent)
     .outerjoin(
         Consent,
-        and_(Consent.case_id == Participant.case_id, Consent.in_force(bindparam("today", type_=Date))),
+        and_(
+            Consent.case_id == Participant.case_id,
+            Participant.active,
+            Consent.in_force(bindparam("today", type_=Date)),
+        ),
     )
-    .where(Participant.active)
     .order_by(Consent.id)
 )
 # Names as columns, not the users' and organisations' rows as objects: the page shows only the names.
@@ -498,30 +501,32 @@ _PERSON_WITH_MUNICIPALITY = (
 )
 
 
-def _participants(
-    session: Session, case: SipCase, person: Person
-) -> tuple[list[ParticipantView], list[Organisation], list]:
-    """The active parties as the page shows them, their organisations by name, and every participant's row.
+def participant_rows(
+    session: Session, case: SipCase, *, step_now: datetime | None = None
+) -> tuple[list, StepReads | None]:
+    """Every participant of the case (removed ones too, whom an old invitation still names) as a row of
+    (participant, organisation, unit, contact person), in the order of their ids, in one statement.
 
-    The rows (participant, organisation, unit, contact person; removed participants too, whom an old
-    invitation still names) serve the parts other areas add, so they need not read the participants again.
+    With step_now (a step's post) the same statement also reads the consents in force that day: they come
+    back with the active participants as the step's own first read (services.StepReads), else None.
     """
-    every = session.exec(_PARTICIPANTS, params={"case_id": case.id}).all()
-    views, organisations = _participant_views([row for row in every if row[0].active], person)
-    return views, organisations, every
+    if step_now is None:
+        return list(session.exec(_PARTICIPANTS, params={"case_id": case.id}).all()), None
+    today = to_local(step_now).date()
+    params = {"case_id": case.id, "today": today}
+    rows = session.exec(_PARTICIPANTS_WITH_CONSENTS, params=params).all()
+    reads = step_reads([row for row in rows if row[0].active], today)
+    return list({row[0].id: tuple(row[:4]) for row in rows}.values()), reads
 
 
 def _participant_views(rows, person: Person) -> tuple[list[ParticipantView], list[Organisation]]:
-    """The parties as the page shows them, and their organisations by name, from rows that start with
-    (participant, organisation, unit, contact user), one participant's rows next to each other."""
+    """The active parties as the page shows them, and their organisations by name, from participant_rows."""
     kind_order = {"organisation": 0, "person": 1, "guardian": 2, "narstaende": 3}
     result = []
     organisations: dict[int, Organisation] = {}
-    seen: set[int] = set()
-    for participant, organisation, unit, user, *_ in rows:
-        if participant.id in seen:
+    for participant, organisation, unit, user in rows:
+        if not participant.active:
             continue
-        seen.add(participant.id)
         if organisation is not None:
             organisations[organisation.id] = organisation
         if participant.kind == "organisation":
@@ -596,8 +601,7 @@ class CaseParties:
     municipality_name: str | None
     participants: list[ParticipantView]
     organisations: list[Organisation]
-    # (participant, organisation, unit, contact user) of every participant, removed ones too, by id; of the
-    # active ones only when read for a step.
+    # (participant, organisation, unit, contact user) of every participant, removed ones too, by id.
     participant_rows: list
     # Read for a step (case_parties' step_now): the step's own first read, for fire_transition.
     step_reads: StepReads | None = None
@@ -608,22 +612,15 @@ def case_parties(
 ) -> CaseParties:
     """The case's workflow, person and parties, in two statements (a step's post reads no more first).
 
-    With step_now (a step's post) the active participants only, each read with the consents in force that
-    day: the step takes that read as its own first one (step_reads) and does not read them again.
+    With step_now (a step's post) the participants' read also holds the consents in force that day: the
+    step takes it as its own first read (step_reads) and does not read them again.
     """
     person, municipality_name = session.exec(
         _PERSON_WITH_MUNICIPALITY, params={"person_id": case.person_id}
     ).one()
-    reads = None
-    if step_now is None:
-        # The same organisations as participating_organisations, taken from the participants' rows.
-        participants, organisations, participant_rows = _participants(session, case, person)
-    else:
-        today = to_local(step_now).date()
-        rows = session.exec(_STEP_PARTIES, params={"case_id": case.id, "today": today}).all()
-        participants, organisations = _participant_views(rows, person)
-        participant_rows = list({row[0].id: tuple(row[:4]) for row in rows}.values())
-        reads = step_reads(rows, today)
+    rows, reads = participant_rows(session, case, step_now=step_now)
+    # The same organisations as participating_organisations, taken from the participants' rows.
+    participants, organisations = _participant_views(rows, person)
     return CaseParties(
         case=case,
         workflow=find_workflow(registry, case.workflow_name, case.workflow_version),
@@ -631,7 +628,7 @@ def case_parties(
         municipality_name=municipality_name,
         participants=participants,
         organisations=organisations,
-        participant_rows=participant_rows,
+        participant_rows=rows,
         step_reads=reads,
     )
 

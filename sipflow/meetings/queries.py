@@ -6,24 +6,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask_babel import gettext as _
-from sqlalchemy import Date, Integer, and_, bindparam
+from sqlalchemy import Integer, bindparam
 from sqlalchemy.engine import Row
-from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
-from sipflow.cases.models import Participant, SipCase
-from sipflow.cases.services import StepReads, step_reads
-from sipflow.clock import to_local
-from sipflow.consent.models import Consent
+from sipflow.cases.models import SipCase
+from sipflow.cases.queries import participant_rows
+from sipflow.cases.services import StepReads
 from sipflow.db import column_rows
 from sipflow.meetings.models import Attendance, Invitation, Meeting, MeetingDecision
 from sipflow.meetings.outcome import Owner, meeting_labels, owner_key
 from sipflow.meetings.services import invitee_address
 from sipflow.notifications.outbox import delivery_status
-from sipflow.people.models import Organisation, Person, Unit, User
-
-# Built once: an alias made per call costs more to build and key than the query it is in.
-_CONTACT = aliased(User)
+from sipflow.people.models import Organisation, Person, Unit
 
 
 @dataclass
@@ -35,36 +30,6 @@ class InvitationRow:
     label: str
     # The newest e-mail's id, status and sent_at (notifications.outbox.delivery_status).
     delivery: Row | None
-
-
-# Every participant of the case (removed ones too) with its organisation, unit and contact person.
-_PARTICIPANT_ROWS = (
-    select(Participant, Organisation, Unit, _CONTACT)
-    .outerjoin(Organisation, Organisation.id == Participant.organisation_id)
-    .outerjoin(Unit, Unit.id == Participant.unit_id)
-    .outerjoin(_CONTACT, _CONTACT.id == Participant.contact_user_id)
-    .where(Participant.case_id == bindparam("case_id", type_=Integer))
-    .order_by(Participant.id)
-)
-# The same with, for a step's post, each active participant's rows carrying every consent of the case in
-# force on the day (one row per pair, the consent last; None for none): the step's own first read too.
-_PARTICIPANT_ROWS_WITH_CONSENTS = (
-    _PARTICIPANT_ROWS.add_columns(Consent)
-    .outerjoin(
-        Consent,
-        and_(
-            Consent.case_id == Participant.case_id,
-            Participant.active,
-            Consent.in_force(bindparam("today", type_=Date)),
-        ),
-    )
-    .order_by(Consent.id)
-)
-
-
-def _participant_rows(session: Session, case: SipCase):
-    """Every participant of the case (removed ones too) with its organisation, unit and contact person."""
-    return session.exec(_PARTICIPANT_ROWS, params={"case_id": case.id}).all()
 
 
 def _labels(person: Person, rows) -> dict[int, str]:
@@ -86,7 +51,7 @@ def _labels(person: Person, rows) -> dict[int, str]:
 
 def participant_labels(session: Session, case: SipCase) -> dict[int, str]:
     """A readable name per current participant: unit and organisation, or the private person's name."""
-    return _labels(session.get(Person, case.person_id), _participant_rows(session, case))
+    return _labels(session.get(Person, case.person_id), participant_rows(session, case)[0])
 
 
 def labels_of(person: Person, rows) -> dict[int, str]:
@@ -110,17 +75,8 @@ def invitees(session: Session, case: SipCase, *, step_now: datetime | None = Non
     With step_now (a step's post) the same read also holds the consents in force that day: the step takes
     it as its own first read (Invitees.step_reads) and does not read the participants again.
     """
-    person = session.get(Person, case.person_id)
-    if step_now is None:
-        rows = list(_participant_rows(session, case))
-        return Invitees(_labels(person, rows), rows)
-    today = to_local(step_now).date()
-    with_consents = session.exec(
-        _PARTICIPANT_ROWS_WITH_CONSENTS, params={"case_id": case.id, "today": today}
-    ).all()
-    rows = list({row[0].id: tuple(row[:4]) for row in with_consents}.values())
-    reads = step_reads([row for row in with_consents if row[0].active], today)
-    return Invitees(_labels(person, rows), rows, reads)
+    rows, reads = participant_rows(session, case, step_now=step_now)
+    return Invitees(_labels(session.get(Person, case.person_id), rows), rows, reads)
 
 
 def invitee_choices(
