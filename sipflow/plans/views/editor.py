@@ -268,18 +268,24 @@ def establish(uid: str):
     workflow = _workflow(case)
     transition = editor.establishing_transition(workflow, case.state)
     form = EstablishForm(formdata=request.form, prefix="establish")
-    parts = editor.organisation_parts(session, case)
-    page_form = _build_form(session, case, parts, _child(session, case))
+
+    def page_form() -> PlanEditorForm:
+        # The editor's own form is read only when the page is shown again (a refusal), not for a step taken.
+        return _build_form(session, case, editor.organisation_parts(session, case), _child(session, case))
+
     if transition is None:
         return _render(
             case,
-            page_form,
+            page_form(),
             status=409,
             errors=[_l("The plan cannot be established in the SIP's current state.")],
         )
     if not form.validate():
         return _render(
-            case, page_form, status=400, errors=[_l("The form is incomplete. Reload the page and try again.")]
+            case,
+            page_form(),
+            status=400,
+            errors=[_l("The form is incomplete. Reload the page and try again.")],
         )
     try:
         with unit_of_work(session):
@@ -297,7 +303,7 @@ def establish(uid: str):
         message = STALE_CASE if isinstance(error, StaleCase) else error.message
         return _render(
             case,
-            _build_form(session, case, parts, _child(session, case)),
+            page_form(),
             status=error.status,
             errors=[message],
         )
