@@ -270,6 +270,12 @@ def updates_case_row(statement: str) -> bool:
     return _CASE_ROW_UPDATE.match(statement) is not None
 
 
+def row_reads(seen: list[str], table: str) -> list[str]:
+    """The statements among seen that read whole rows of table (SELECT table.id, ...)."""
+    start = f"SELECT {table}.id"
+    return [s for s in seen if " ".join(s.split()).startswith(start)]
+
+
 @contextmanager
 def statements(target, keep=lambda statement: True) -> Iterator[list[str]]:
     """The SQL statements target (an engine or a connection) sends inside the block, those keep keeps."""

@@ -200,11 +200,6 @@ def test_a_plan_step_reads_the_person_once_with_the_plan_and_the_last_version_nu
             return
 
 
-def _participant_reads(seen) -> list[str]:
-    flat = (" ".join(s.split()) for s in seen)
-    return [s for s in flat if s.startswith("SELECT participant.")]
-
-
 @pytest.mark.parametrize("read_on", [0, -1], ids=["the step's day", "the day before"])
 def test_a_step_uses_its_callers_read_of_the_participants_of_its_day(
     read_on, db_session, registry, parties, create_case, engine, now
@@ -228,4 +223,4 @@ def test_a_step_uses_its_callers_read_of_the_participants_of_its_day(
             reads=reads,
         )
     assert case.state == "consent_given"
-    assert len(_participant_reads(seen)) == (0 if read_on == 0 else 1), seen
+    assert len(support.row_reads(seen, "participant")) == (0 if read_on == 0 else 1), seen
