@@ -9,9 +9,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from flask import Flask, current_app, g
-from sqlalchemy import event, text
+from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import InvalidatePoolError, OperationalError
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, SQLModel, create_engine
 
 from sipflow import jobs
@@ -203,6 +204,21 @@ def statistics_job(app: Flask) -> None:
 def _is_write_lock_error(error: OperationalError) -> bool:
     message = str(error.orig).lower()
     return "locked" in message or "busy" in message
+
+
+def mark_written(obj, values: dict) -> None:
+    """Take values as obj's committed columns after a Core statement wrote them: no flush visits obj for them.
+
+    set_committed_value alone leaves the object flagged as modified, so the next flush still works through
+    it (a unit of work that writes nothing); the flag is cleared when no other attribute of obj changed (one
+    set to the value it had is no change: a flush would write nothing for it either).
+    """
+    for name, value in values.items():
+        set_committed_value(obj, name, value)
+    state = inspect(obj)
+    if state.modified and not any(state.attrs[key].history.has_changes() for key in state.committed_state):
+        # The ORM's own bookkeeping after a flush wrote an object (InstanceState._commit_all).
+        state._commit_all(state.dict, state.session.identity_map if state.session else None)
 
 
 def compare_and_set(

@@ -37,7 +37,7 @@ from sipflow.cases.models import (
 )
 from sipflow.clock import to_local
 from sipflow.consent.models import Consent
-from sipflow.db import compare_and_set
+from sipflow.db import compare_and_set, mark_written
 from sipflow.errors import InvalidInput
 from sipflow.i18n import DEFAULT_LOCALE, checked_language
 from sipflow.people.models import Person, Unit, User
@@ -816,8 +816,7 @@ def fire_transition(
             after_retry=(lambda: before_claim(ctx)) if before_claim is not None else None,
             **(columns | {"state": transition.dest, "updated_at": now}),
         )
-        for name, value in columns.items():
-            set_committed_value(case, name, value)
+        mark_written(case, columns)
         # No flush shows these columns changed (the claim wrote them): say so to what runs before the commit.
         session.info.setdefault(CLAIMED_COLUMNS, {}).setdefault(case.id, set()).update(columns)
         if not early:

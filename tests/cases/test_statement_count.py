@@ -8,10 +8,11 @@ from datetime import timedelta
 
 import pytest
 import support
+from sqlalchemy import event
 from sqlmodel import select
 
 from sipflow.cases import queries, services
-from sipflow.cases.models import CaseVisibility, Deadline, Participant
+from sipflow.cases.models import CaseVisibility, Deadline, Participant, SipCase
 from sipflow.cases.scripted import scripted_input
 from sipflow.db import unit_of_work
 
@@ -224,3 +225,34 @@ def test_a_step_uses_its_callers_read_of_the_participants_of_its_day(
         )
     assert case.state == "consent_given"
     assert len(support.row_reads(seen, "participant")) == (0 if read_on == 0 else 1), seen
+
+
+@pytest.mark.parametrize("trigger", ["start_preparation", "establish_plan", "revise_plan", "close"])
+def test_no_flush_works_through_the_case_after_its_claim_wrote_the_forms_columns(
+    trigger, db_session, registry, parties, create_case, engine, now
+):
+    # The claim's UPDATE writes the columns the form set (questions, follow_up_on, closed_reason); a flush
+    # that still took the case as changed would run a unit of work that writes nothing.
+    flushed_with_case: list = []
+
+    def before_flush(session, _context, _instances):
+        flushed_with_case.extend(type(obj).__name__ for obj in session.dirty if obj is case)
+
+    case = create_case("sip")
+    event.listen(db_session, "before_flush", before_flush)
+    try:
+        for step, fired in enumerate(support.SIP_HAPPY_PATH, start=1):
+            flushed_with_case.clear()
+            support.fire(
+                db_session, registry, parties.region_user, case, fired, now=now + timedelta(minutes=step)
+            )
+            if fired == trigger:
+                break
+    finally:
+        event.remove(db_session, "before_flush", before_flush)
+    assert flushed_with_case == [], trigger
+    # ... and what the form set is in the database.
+    stored = db_session.connection().execute(
+        select(SipCase.questions, SipCase.follow_up_on, SipCase.closed_reason).where(SipCase.id == case.id)
+    )
+    assert tuple(stored.one()) == (case.questions, case.follow_up_on, case.closed_reason)
