@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Date, Integer, bindparam
+from sqlalchemy import Date, Integer, bindparam, insert
 from sqlmodel import Session, select
 
 from sipflow.cases import fields
@@ -20,6 +20,8 @@ from sipflow.people.models import User
 _CONSENTS_IN_FORCE = select(Consent).where(
     Consent.case_id == bindparam("case_id", type_=Integer), Consent.in_force(bindparam("today", type_=Date))
 )
+# The organisations a consent covers, written by Core: nothing reads them back as objects in a step.
+_INSERT_SCOPE = insert(ConsentOrganisation.__table__)
 
 
 def consents_in_force(session: Session, case_id: int, today: date) -> list[Consent]:
@@ -57,9 +59,8 @@ def give_consent(
             _l("The consent can only cover organisations taking part."), field="organisation_ids"
         )
     guardians = _consenting_guardians(session, case, data, participants) if given_by == "guardian" else []
-    consents = []
-    for guardian in guardians or [None]:
-        consent = Consent(
+    consents = [
+        Consent(
             case_id=case.id,
             decision="given",
             given_by=given_by,
@@ -71,11 +72,19 @@ def give_consent(
             recorded_at=now,
             recorded_by_user_id=actor.id,
         )
-        session.add(consent)
-        session.flush()
-        for organisation_id in sorted(scope):
-            session.add(ConsentOrganisation(consent_id=consent.id, organisation_id=organisation_id))
-        consents.append(consent)
+        for guardian in guardians or [None]
+    ]
+    session.add_all(consents)
+    session.flush()  # their ids, for the organisations they cover
+    # One INSERT of every consent's organisations, without a second flush's unit of work.
+    session.connection().execute(
+        _INSERT_SCOPE,
+        [
+            {"consent_id": consent.id, "organisation_id": organisation_id}
+            for consent in consents
+            for organisation_id in sorted(scope)
+        ],
+    )
     return consents
 
 
