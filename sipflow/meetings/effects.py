@@ -81,7 +81,8 @@ def mark_meeting_held(ctx: TransitionContext) -> None:
     meeting.mode = ctx.data.get("mode") or MODE_OF_CLASSIFICATION.get(classification, meeting.mode)
     meeting.updated_at = ctx.now
     ctx.session.add(meeting)
-    ctx.session.flush()
+    if meeting.id is None:
+        ctx.session.flush()  # its id, for the attendance and the decisions
     carer_support = ctx.data.get("carer_support", {})
     if attendance:
         # One Core INSERT of plain rows: nothing in the step reads them back (the ORM's unit of work for a
@@ -114,7 +115,8 @@ def mark_meeting_held(ctx: TransitionContext) -> None:
             )
         )
     ctx.session.add_all(decisions)
-    # Written now, so the effects after this one (carry_decisions_into_plan) read them.
+    # Written now with the meeting's new state, in one unit of work: the effects after this one
+    # (carry_decisions_into_plan) read them.
     ctx.session.flush()
     ctx.details["meeting_id"] = meeting.id
     ctx.memo[RECORDED_DECISIONS] = decisions
