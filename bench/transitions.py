@@ -8,7 +8,9 @@ sipflow.db sets); with --database-url an empty PostgreSQL database (it is migrat
 The paths take turns in blocks of B lifecycles (service, hand-written, service, ...), so whatever else loads
 the machine falls on both alike; preparing the form data (scripted_input, parsing the personnummer) is done
 with the clock stopped and its statements are not counted. The statements of one lifecycle of each path are
-counted after the warm-up lifecycles, with the per-process cache of units' organisations filled.
+counted after the warm-up lifecycles, with the per-process cache of units' organisations filled; the
+service path's line says how many of them are the requests' loads of actor and case, which the
+hand-written path does not need (it holds both).
 
   create (person + case + participants + log + deadline), give_consent, start_preparation, send_kallelse,
   hold_meeting, establish_plan, follow_up, revise_plan, close
@@ -139,6 +141,10 @@ class Stopwatch:
     def __init__(self):
         self.seconds = 0.0
         self.statements: list[str] = []
+        # How many of the counted statements are each request's loads of the actor and the case (not the
+        # services'): the hand-written path holds both and reads neither.
+        self.loads = 0
+        self.loading = False
         self.counting = False
         self._since: float | None = None
 
@@ -152,6 +158,7 @@ class Stopwatch:
     def record(self, conn, cursor, statement, params, context, executemany) -> None:
         if self.counting and self._since is not None:
             self.statements.append(statement_kind(statement))
+            self.loads += self.loading
 
 
 def statement_kind(statement: str) -> str:
@@ -184,7 +191,9 @@ class ServicePath:
         identifier = parse_identifier(identifier_for(number), today=to_local(at).date())
         watch.start()
         with Session(self.engine, expire_on_commit=False) as session:
+            watch.loading = True
             actor = session.get(User, self.ids["user"])
+            watch.loading = False
             person = register_person(
                 session,
                 HASH_KEY,
@@ -211,8 +220,10 @@ class ServicePath:
             now = at + timedelta(seconds=step)
             watch.start()
             with Session(self.engine, expire_on_commit=False) as session:
+                watch.loading = True
                 actor = session.get(User, self.ids["user"])
                 case = session.get(SipCase, case_id)
+                watch.loading = False
                 watch.stop()
                 form = workflow.transition(case.state, trigger).form
                 data = scripted_input(session, case, form, now, workflow=workflow)
@@ -840,6 +851,7 @@ class HandWrittenPath:
 def count_statements(service: ServicePath, hand: HandWrittenPath, number: int) -> tuple[Counter, int]:
     """Statements one lifecycle sends: the service path's by kind, the hand-written path's in all."""
     service.watch.statements.clear()
+    service.watch.loads = 0
     service.watch.counting = True
     try:
         service.lifecycle(number)
@@ -907,7 +919,8 @@ def main(argv=None) -> None:
     )
     detail = ", ".join(f"{kinds[k]} {k}" for k in ("SELECT", "INSERT", "UPDATE", "DELETE") if kinds[k])
     print(
-        f"statements per lifecycle: service {sum(kinds.values())} ({detail}), hand-written {hand_statements}"
+        f"statements per lifecycle: service {sum(kinds.values())} ({detail}; {service.watch.loads} of them "
+        f"the requests' loads of actor and case), hand-written {hand_statements}"
     )
     print(f"service      {service_s:8.3f} s   {service_s / n * 1000:7.2f} ms/lifecycle")
     print(f"hand-written {hand_s:8.3f} s   {hand_s / n * 1000:7.2f} ms/lifecycle")
