@@ -233,10 +233,11 @@ def test_no_flush_works_through_the_case_after_its_claim_wrote_the_forms_columns
 ):
     # The claim's UPDATE writes the columns the form set (questions, follow_up_on, closed_reason); a flush
     # that still took the case as changed would run a unit of work that writes nothing.
-    flushed_with_case: list = []
+    flushed_with_case: list[str] = []
 
     def before_flush(session, _context, _instances):
-        flushed_with_case.extend(type(obj).__name__ for obj in session.dirty if obj is case)
+        if case in session.dirty:
+            flushed_with_case.append(fired)
 
     case = create_case("sip")
     event.listen(db_session, "before_flush", before_flush)
