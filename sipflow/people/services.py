@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
 
 from sipflow.cases.models import SipCase
@@ -112,25 +114,43 @@ def find_or_register_person(
     _check_particulars(session, given_name, family_name, home_municipality_code)
     typed = (given_name.strip(), family_name.strip(), home_municipality_code)
     person = find_person(session, hash_key, identifier)
-    if person is not None:
-        # Whoever knows a personnummer may start a SIP: that must not let them rename the person for
-        # everyone. A change of particulars is change_person_particulars, for those who may make it.
-        registered = (person.given_name, person.family_name, person.home_municipality_code)
-        return PersonRegistration(person, created=False, particulars_differ=registered != typed)
-    person = Person(
-        id_kind=identifier.kind,
-        id_number=identifier.value,
-        id_hash=identifier_hash(hash_key, identifier.value),
-        birth_date=identifier.birth_date,
-        legal_sex=identifier.legal_sex,
-        created_at=now,
-        given_name=typed[0],
-        family_name=typed[1],
-        home_municipality_code=home_municipality_code,
+    if person is None:
+        person = _insert_unless_registered(
+            session,
+            {
+                "id_kind": identifier.kind,
+                "id_number": identifier.value,
+                "id_hash": identifier_hash(hash_key, identifier.value),
+                "birth_date": identifier.birth_date,
+                "legal_sex": identifier.legal_sex,
+                "created_at": now,
+                "given_name": typed[0],
+                "family_name": typed[1],
+                "home_municipality_code": home_municipality_code,
+            },
+        )
+        if person is not None:
+            return PersonRegistration(person, created=True, particulars_differ=False)
+        # Registered by another request since the lookup (its INSERT committed first): that one stands.
+        person = find_person(session, hash_key, identifier)
+    # Whoever knows a personnummer may start a SIP: that must not let them rename the person for
+    # everyone. A change of particulars is change_person_particulars, for those who may make it.
+    registered = (person.given_name, person.family_name, person.home_municipality_code)
+    return PersonRegistration(person, created=False, particulars_differ=registered != typed)
+
+
+def _insert_unless_registered(session: Session, values: dict) -> Person | None:
+    """INSERT the person and return them, or None when their identifier is registered already.
+
+    ON CONFLICT DO NOTHING on the identifier's unique hash: two requests registering the same new person at
+    once both get past the lookup, and the second must not fail on the unique key (a server error, the
+    typed form lost); it finds the first one's row instead.
+    """
+    dialect_insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        dialect_insert(Person).on_conflict_do_nothing(index_elements=[Person.id_hash]).returning(Person)
     )
-    session.add(person)
-    session.flush()
-    return PersonRegistration(person, created=True, particulars_differ=False)
+    return session.scalars(statement, [values]).first()
 
 
 def register_person(

@@ -162,6 +162,38 @@ def test_the_service_never_changes_a_registered_person(db_session, app, viktoria
     assert not same.created and not same.particulars_differ
 
 
+def test_a_person_registered_by_another_request_since_the_lookup_is_found_not_a_server_error(
+    db_session, app, viktoria, monkeypatch
+):
+    # Two requests start a SIP for the same new person at once: both look the identifier up and find no
+    # one; the one whose INSERT commits first registers her, and the other must find that row, not fail
+    # on the unique key. Here the lookup missed her as the second request's would have.
+    lookups = []
+    real_find = people_services.find_person
+
+    def find_after_the_other_request(*args):
+        lookups.append(args)
+        return None if len(lookups) == 1 else real_find(*args)
+
+    monkeypatch.setattr(people_services, "find_person", find_after_the_other_request)
+    now = now_utc()
+    registration = find_or_register_person(
+        db_session,
+        app.config["PNR_HASH_KEY"],
+        parse_identifier(VIKTORIA_PNR, today=now.date()),
+        given_name="Viktoria",
+        family_name="Eklund",
+        home_municipality_code=VAXJO,
+        now=now,
+    )
+    db_session.commit()
+
+    assert registration.person.id == viktoria.id
+    assert not registration.created and registration.particulars_differ
+    assert count(db_session, Person) == 1
+    assert reload(db_session, Person, viktoria.id).family_name == "Ek"
+
+
 def test_a_municipality_code_found_once_is_not_read_again_and_an_unknown_one_is_refused(
     db_session, app, engine
 ):
