@@ -56,6 +56,20 @@ def reload(db_session, model, key):
     return db_session.get(model, key)
 
 
+def register_viktoria(db_session, app, given_name: str, family_name: str, municipality: str):
+    """find_or_register_person for Viktoria's personnummer with these particulars, now."""
+    now = now_utc()
+    return find_or_register_person(
+        db_session,
+        app.config["PNR_HASH_KEY"],
+        parse_identifier(VIKTORIA_PNR, today=now.date()),
+        given_name=given_name,
+        family_name=family_name,
+        home_municipality_code=municipality,
+        now=now,
+    )
+
+
 def log_rows(db_session, action: str | None = None) -> list[AccessLogEntry]:
     db_session.expire_all()
     rows = db_session.exec(select(AccessLogEntry).order_by(AccessLogEntry.seq)).all()
@@ -135,30 +149,13 @@ def test_an_unknown_identifier_kind_is_an_error_beside_the_field(client, parties
 
 
 def test_the_service_never_changes_a_registered_person(db_session, app, viktoria):
-    now = now_utc()
-    registration = find_or_register_person(
-        db_session,
-        app.config["PNR_HASH_KEY"],
-        parse_identifier(VIKTORIA_PNR, today=now.date()),
-        given_name="Falsk",
-        family_name="Namnsson",
-        home_municipality_code=ALVESTA,
-        now=now,
-    )
+    registration = register_viktoria(db_session, app, "Falsk", "Namnsson", ALVESTA)
     db_session.commit()
     assert registration.person.id == viktoria.id
     assert not registration.created and registration.particulars_differ
     person = reload(db_session, Person, viktoria.id)
     assert (person.given_name, person.family_name, person.home_municipality_code) == ("Viktoria", "Ek", VAXJO)
-    same = find_or_register_person(
-        db_session,
-        app.config["PNR_HASH_KEY"],
-        parse_identifier(VIKTORIA_PNR, today=now.date()),
-        given_name=" Viktoria ",
-        family_name="Ek",
-        home_municipality_code=VAXJO,
-        now=now,
-    )
+    same = register_viktoria(db_session, app, " Viktoria ", "Ek", VAXJO)
     assert not same.created and not same.particulars_differ
 
 
@@ -176,16 +173,7 @@ def test_a_person_registered_by_another_request_since_the_lookup_is_found_not_a_
         return None if len(lookups) == 1 else real_find(*args)
 
     monkeypatch.setattr(people_services, "find_person", find_after_the_other_request)
-    now = now_utc()
-    registration = find_or_register_person(
-        db_session,
-        app.config["PNR_HASH_KEY"],
-        parse_identifier(VIKTORIA_PNR, today=now.date()),
-        given_name="Viktoria",
-        family_name="Eklund",
-        home_municipality_code=VAXJO,
-        now=now,
-    )
+    registration = register_viktoria(db_session, app, "Viktoria", "Eklund", VAXJO)
     db_session.commit()
 
     assert registration.person.id == viktoria.id
