@@ -15,6 +15,8 @@ from datetime import date, datetime
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Date, Integer, and_, bindparam, event, insert, inspect, update
 from sqlalchemy import case as sql_case
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
@@ -105,6 +107,8 @@ LOGGED_STEPS = "sipflow.cases.logged_steps"
 # {case id: the case's deadlines still open after a step settled some (rows, in the order of their ids)}:
 # the settling UPDATE returned every open one; good while no deadline is written after it.
 OPEN_DEADLINES = "sipflow.cases.open_deadlines"
+# The ids of the cases create_case inserted in this transaction (a Core-level INSERT: no flush shows them).
+STARTED_CASES = "sipflow.cases.started_cases"
 
 
 # The statements every step sends, built once with bind parameters (building and caching a statement per
@@ -355,22 +359,24 @@ def create_case(
         open_ids = open_case_ids(session, registry, person)
         if open_ids:
             raise OpenCaseExists(_l("The person already has an open SIP."), case_ids=open_ids)
-    case = SipCase(
-        reference=reference or new_reference(now),
-        workflow_name=workflow.name,
-        workflow_version=workflow.version,
-        state=workflow.initial,
-        occasion=workflow.occasion,
-        person_id=person.id,
-        initiating_organisation_id=organisation_id,
-        created_by_user_id=actor.id,
-        requested_at=now,
-        utskrivningsklar_at=kept["utskrivningsklar_at"],
-        created_at=now,
-        updated_at=now,
+    case = _insert_case(
+        session,
+        SipCase(
+            reference=reference or new_reference(now),
+            workflow_name=workflow.name,
+            workflow_version=workflow.version,
+            state=workflow.initial,
+            occasion=workflow.occasion,
+            person_id=person.id,
+            initiating_organisation_id=organisation_id,
+            created_by_user_id=actor.id,
+            requested_at=now,
+            utskrivningsklar_at=kept["utskrivningsklar_at"],
+            created_at=now,
+            updated_at=now,
+        ),
+        draw_again=None if reference else (lambda: new_reference(now)),
     )
-    session.add(case)
-    session.flush()
     # The rows of the start are flushed together at the end (one INSERT per table), not by each lookup.
     with session.no_autoflush:
         _add_start_rows(session, workflow, case, actor, organisation_id, unit_ids, now=now)
@@ -380,6 +386,39 @@ def create_case(
         "case %s started (%s v%d) by user %s", case.reference, workflow.name, workflow.version, actor.id
     )
     return case
+
+
+# Draws of a new reference before giving up: with 32**6 references a year, a second collision in a row is
+# about as likely as one in a billion starts.
+_REFERENCE_DRAWS = 5
+
+
+def _insert_case(session: Session, case: SipCase, *, draw_again: Callable[[], str] | None) -> SipCase:
+    """INSERT the case and return it as the session's object; a reference taken already is drawn again.
+
+    References are random (no personal data, no count of cases): two starts of a year can draw the same
+    one, and the unique key would turn the second into a server error with its form lost. ON CONFLICT DO
+    NOTHING on the reference costs nothing when it is free. draw_again: None for a reference the caller
+    chose (the demo's), which must be free.
+    """
+    values = {column.key: getattr(case, column.key) for column in _CASE_COLUMNS}
+    dialect_insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        dialect_insert(SipCase).on_conflict_do_nothing(index_elements=[SipCase.reference]).returning(SipCase)
+    )
+    for _ in range(_REFERENCE_DRAWS if draw_again else 1):
+        inserted = session.scalars(statement, [values]).first()
+        if inserted is not None:
+            # The reminders' reconciliation learns of a new case from its flush; this INSERT had none.
+            session.info.setdefault(STARTED_CASES, set()).add(inserted.id)
+            return inserted
+        if draw_again is None:
+            break
+        values["reference"] = draw_again()
+    raise RuntimeError("no free case reference")
+
+
+_CASE_COLUMNS = [column for column in SipCase.__table__.columns if column.key != "id"]
 
 
 def _add_start_rows(

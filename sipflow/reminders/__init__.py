@@ -89,9 +89,19 @@ def _after_flush(session, _context) -> None:
 
 def _before_commit(session) -> None:
     """Reconcile what the transaction changed of each case's reminders, as part of the same transaction."""
-    from sipflow.cases.services import CLAIMED_COLUMNS, LOGGED_STEPS, OPEN_DEADLINES, STEP_PARTICIPANTS
+    from sipflow.cases.services import (
+        CLAIMED_COLUMNS,
+        LOGGED_STEPS,
+        OPEN_DEADLINES,
+        STARTED_CASES,
+        STEP_PARTICIPANTS,
+    )
     from sipflow.meetings.models import STEP_MEETINGS
+    from sipflow.reminders.services import CASE_NEW
 
+    # The cases create_case inserted (no flush shows them), as a new SipCase object notes.
+    for case_id in session.info.pop(STARTED_CASES, ()):
+        _note(session, case_id, CASE_NEW)
     # The deadlines a step's settling UPDATE left open (it returned them all): this transaction's only.
     open_deadlines = session.info.pop(OPEN_DEADLINES, {})
     # The participants and the meetings a step read (cases.services.step_participants,
@@ -191,7 +201,13 @@ def _held(rows) -> list:
 
 
 def _forget(session, *_args) -> None:
-    from sipflow.cases.services import CLAIMED_COLUMNS, LOGGED_STEPS, OPEN_DEADLINES, STEP_PARTICIPANTS
+    from sipflow.cases.services import (
+        CLAIMED_COLUMNS,
+        LOGGED_STEPS,
+        OPEN_DEADLINES,
+        STARTED_CASES,
+        STEP_PARTICIPANTS,
+    )
     from sipflow.meetings.models import STEP_MEETINGS
 
     keys = (
@@ -204,7 +220,15 @@ def _forget(session, *_args) -> None:
         WRITTEN_MEETINGS,
         DEADLINES_WRITTEN,
     )
-    for key in (*keys, STEP_PARTICIPANTS, CLAIMED_COLUMNS, LOGGED_STEPS, STEP_MEETINGS, OPEN_DEADLINES):
+    for key in (
+        *keys,
+        STEP_PARTICIPANTS,
+        CLAIMED_COLUMNS,
+        LOGGED_STEPS,
+        STEP_MEETINGS,
+        OPEN_DEADLINES,
+        STARTED_CASES,
+    ):
         session.info.pop(key, None)
 
 
@@ -216,7 +240,7 @@ def _after_soft_rollback(session, previous_transaction) -> None:
     of what changed stay (reconciling a case whose change was undone only reads and finds it in line); the
     shortcuts, which vouch for rows the savepoint may have taken back, go, so those cases are read in full.
     """
-    from sipflow.cases.services import OPEN_DEADLINES, STEP_PARTICIPANTS
+    from sipflow.cases.services import OPEN_DEADLINES, STARTED_CASES, STEP_PARTICIPANTS
     from sipflow.meetings.models import STEP_MEETINGS
     from sipflow.reminders.services import CASE_NEW
 
@@ -230,6 +254,7 @@ def _after_soft_rollback(session, previous_transaction) -> None:
         STEP_PARTICIPANTS,
         STEP_MEETINGS,
         OPEN_DEADLINES,
+        STARTED_CASES,  # its participants and deadlines, flushed, still note the case
     )
     for key in shortcuts:
         session.info.pop(key, None)

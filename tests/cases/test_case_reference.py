@@ -1,0 +1,77 @@
+"""A case reference drawn twice in a year: the second start draws again instead of failing."""
+
+from __future__ import annotations
+
+import pytest
+import support
+from sqlmodel import func, select
+
+from sipflow.cases import services
+from sipflow.cases.models import SipCase
+from sipflow.reminders.models import Reminder
+
+
+def _reminders_of(db_session, case) -> int:
+    return db_session.exec(
+        select(func.count()).select_from(Reminder).where(Reminder.case_id == case.id)
+    ).one()
+
+
+def test_a_start_that_draws_a_taken_reference_draws_again(
+    db_session, registry, parties, make_person, now, monkeypatch
+):
+    first = support.new_case(
+        db_session,
+        registry,
+        parties.region_user,
+        workflow="sip",
+        person=make_person(),
+        unit_ids=[parties.municipality.id],
+        now=now,
+    )
+    db_session.commit()
+    draws = iter([first.reference, "SIP-2026-FRESH2"])
+    monkeypatch.setattr(services, "new_reference", lambda _now: next(draws))
+
+    second = support.new_case(
+        db_session,
+        registry,
+        parties.region_user,
+        workflow="sip",
+        person=make_person(),
+        unit_ids=[parties.municipality.id],
+        now=now,
+    )
+    db_session.commit()
+
+    assert second.reference == "SIP-2026-FRESH2" and second.id != first.id
+    assert db_session.exec(select(func.count()).select_from(SipCase)).one() == 2
+    # The new case's reminders are written as for any start (the reconciliation knew it was new).
+    assert _reminders_of(db_session, second) == _reminders_of(db_session, first) > 0
+
+
+def test_a_reference_the_caller_chose_is_not_drawn_again_when_taken(
+    db_session, registry, parties, make_person, now
+):
+    first = support.new_case(
+        db_session,
+        registry,
+        parties.region_user,
+        workflow="sip",
+        person=make_person(),
+        unit_ids=[parties.municipality.id],
+        now=now,
+    )
+    db_session.commit()
+
+    with pytest.raises(RuntimeError, match="no free case reference"):
+        services.create_case(
+            db_session,
+            registry,
+            parties.region_user,
+            workflow_name="sip",
+            person=make_person(),
+            unit_ids=[parties.municipality.id],
+            now=now,
+            reference=first.reference,
+        )
