@@ -17,10 +17,10 @@ def _reminders_of(db_session, case) -> int:
     ).one()
 
 
-def test_a_start_that_draws_a_taken_reference_draws_again(
-    db_session, registry, parties, make_person, now, monkeypatch
-):
-    first = support.new_case(
+@pytest.fixture
+def start(db_session, registry, parties, make_person, now):
+    """Start a sip case for a new person, as the region user with the municipality taking part."""
+    return lambda: support.new_case(
         db_session,
         registry,
         parties.region_user,
@@ -29,19 +29,15 @@ def test_a_start_that_draws_a_taken_reference_draws_again(
         unit_ids=[parties.municipality.id],
         now=now,
     )
+
+
+def test_a_start_that_draws_a_taken_reference_draws_again(db_session, start, monkeypatch):
+    first = start()
     db_session.commit()
     draws = iter([first.reference, "SIP-2026-FRESH2"])
     monkeypatch.setattr(services, "new_reference", lambda _now: next(draws))
 
-    second = support.new_case(
-        db_session,
-        registry,
-        parties.region_user,
-        workflow="sip",
-        person=make_person(),
-        unit_ids=[parties.municipality.id],
-        now=now,
-    )
+    second = start()
     db_session.commit()
 
     assert second.reference == "SIP-2026-FRESH2" and second.id != first.id
@@ -51,17 +47,9 @@ def test_a_start_that_draws_a_taken_reference_draws_again(
 
 
 def test_a_reference_the_caller_chose_is_not_drawn_again_when_taken(
-    db_session, registry, parties, make_person, now
+    db_session, registry, parties, make_person, now, start
 ):
-    first = support.new_case(
-        db_session,
-        registry,
-        parties.region_user,
-        workflow="sip",
-        person=make_person(),
-        unit_ids=[parties.municipality.id],
-        now=now,
-    )
+    first = start()
     db_session.commit()
 
     with pytest.raises(RuntimeError, match="no free case reference"):
