@@ -217,7 +217,8 @@ def mark_written(obj, values: dict) -> None:
         set_committed_value(obj, name, value)
     state = inspect(obj)
     if state.modified and not any(state.attrs[key].history.has_changes() for key in state.committed_state):
-        # The ORM's own bookkeeping after a flush wrote an object (InstanceState._commit_all).
+        # The ORM's own bookkeeping after a flush wrote an object: InstanceState._commit_all, a private
+        # method of the pinned SQLAlchemy (tests/test_db_mark_written.py fails should it change).
         state._commit_all(state.dict, state.session.identity_map if state.session else None)
 
 
