@@ -10,6 +10,8 @@ from pathlib import Path
 
 from flask import Flask, current_app, g
 from sqlalchemy import event, inspect, text
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import InvalidatePoolError, OperationalError
 from sqlalchemy.orm.attributes import set_committed_value
@@ -220,6 +222,17 @@ def mark_written(obj, values: dict) -> None:
         # The ORM's own bookkeeping after a flush wrote an object: InstanceState._commit_all, a private
         # method of the pinned SQLAlchemy (tests/test_db_mark_written.py fails should it change).
         state._commit_all(state.dict, state.session.identity_map if state.session else None)
+
+
+def insert_unless_taken(session: Session, model, key):
+    """An ORM INSERT of model RETURNING the object, that does nothing when key's unique value is taken.
+
+    Run it with the row's values (session.scalars(statement, [values]).first()): the object lands in the
+    session as a flush would put it there, or None comes back for a value another transaction holds, so a
+    concurrent duplicate is not a server error. Both dialects spell it INSERT ... ON CONFLICT DO NOTHING.
+    """
+    dialect_insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    return dialect_insert(model).on_conflict_do_nothing(index_elements=[key]).returning(model)
 
 
 def compare_and_set(

@@ -15,8 +15,6 @@ from datetime import date, datetime
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Date, Integer, and_, bindparam, event, insert, inspect, update
 from sqlalchemy import case as sql_case
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
@@ -39,7 +37,7 @@ from sipflow.cases.models import (
 )
 from sipflow.clock import to_local
 from sipflow.consent.models import Consent
-from sipflow.db import compare_and_set, mark_written
+from sipflow.db import compare_and_set, insert_unless_taken, mark_written
 from sipflow.errors import InvalidInput
 from sipflow.i18n import DEFAULT_LOCALE, checked_language
 from sipflow.people.models import Person, Unit, User
@@ -402,19 +400,15 @@ def _insert_case(session: Session, case: SipCase, *, draw_again: Callable[[], st
     chose (the demo's), which must be free.
     """
     values = {column.key: getattr(case, column.key) for column in _CASE_COLUMNS}
-    dialect_insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = (
-        dialect_insert(SipCase).on_conflict_do_nothing(index_elements=[SipCase.reference]).returning(SipCase)
-    )
+    statement = insert_unless_taken(session, SipCase, SipCase.reference)
     for _ in range(_REFERENCE_DRAWS if draw_again else 1):
         inserted = session.scalars(statement, [values]).first()
         if inserted is not None:
             # The reminders' reconciliation learns of a new case from its flush; this INSERT had none.
             session.info.setdefault(STARTED_CASES, set()).add(inserted.id)
             return inserted
-        if draw_again is None:
-            break
-        values["reference"] = draw_again()
+        if draw_again:
+            values["reference"] = draw_again()
     raise RuntimeError("no free case reference")
 
 

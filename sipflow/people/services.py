@@ -9,12 +9,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
 
 from sipflow.cases.models import SipCase
 from sipflow.clock import to_local
+from sipflow.db import insert_unless_taken
 from sipflow.errors import InvalidInput, NotAllowed
 from sipflow.i18n import checked_language
 from sipflow.people.identifiers import IdentifierError, PersonIdentifier, parse_identifier
@@ -146,11 +145,7 @@ def _insert_unless_registered(session: Session, values: dict) -> Person | None:
     once both get past the lookup, and the second must not fail on the unique key (a server error, the
     typed form lost); it finds the first one's row instead.
     """
-    dialect_insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = (
-        dialect_insert(Person).on_conflict_do_nothing(index_elements=[Person.id_hash]).returning(Person)
-    )
-    return session.scalars(statement, [values]).first()
+    return session.scalars(insert_unless_taken(session, Person, Person.id_hash), [values]).first()
 
 
 def register_person(
