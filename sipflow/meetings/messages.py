@@ -24,7 +24,7 @@ from sipflow.meetings.ical import CalendarAttendee, CalendarEvent, cancel_ics, r
 from sipflow.meetings.mime import calendar_message
 from sipflow.meetings.models import Invitation, Meeting
 from sipflow.meetings.tokens import make_answer_token
-from sipflow.notifications.outbox import enqueue
+from sipflow.notifications.outbox import Outgoing, enqueue_all
 from sipflow.people.models import Organisation, Unit, User
 
 # The language of a text with no recipient of its own (bench/outbox.py's one-off texts).
@@ -195,6 +195,7 @@ def queue_messages(
         ).all()
     }
     cancel = kind in ("cancel", "withdraw")
+    outgoing: list[Outgoing] = []
     for invitation in invitations:
         participant_kind, language = invitees[invitation.participant_id]
         locale = known_language(language) or DEFAULT_LOCALE
@@ -234,4 +235,5 @@ def queue_messages(
         )
         # A withdrawal is a cancellation for its one recipient (RFC 5546 3.2.5).
         outbox_kind = "cancel" if cancel else kind
-        enqueue(session, message, kind=outbox_kind, case_id=case.id, invitation_id=invitation.id, now=now)
+        outgoing.append(Outgoing(message, outbox_kind, case.id, invitation.id))
+    enqueue_all(session, outgoing, now=now)

@@ -80,18 +80,44 @@ def _new_video_url() -> str:
     return video_url_for(secrets.token_urlsafe(15).replace("_", "x").replace("-", "y"))
 
 
-def invitee_address(session: Session, participant: Participant) -> str | None:
-    """The address to invite a participant at: their own, or their contact person's for a unit."""
+def invitee_address(
+    session: Session, participant: Participant, contacts: dict[int, User] | None = None
+) -> str | None:
+    """The address to invite a participant at: their own, or their contact person's for a unit.
+
+    contacts: the contact persons by id when the caller read them (invitee_addresses); else the session's.
+    """
     if participant.email:
         return participant.email
     if participant.contact_user_id is not None:
-        user = session.get(User, participant.contact_user_id)
+        if contacts is None:
+            user = session.get(User, participant.contact_user_id)
+        else:
+            user = contacts.get(participant.contact_user_id)
         return user.email if user is not None and user.email else None
     return None
 
 
+def invitee_addresses(session: Session, participants: Sequence[Participant]) -> dict[int, str | None]:
+    """invitee_address of each participant by id; the contact persons read in one statement, not one each."""
+    wanted = sorted(
+        {p.contact_user_id for p in participants if not p.email and p.contact_user_id is not None}
+    )
+    contacts = (
+        {user.id: user for user in session.exec(select(User).where(User.id.in_(wanted))).all()}
+        if wanted
+        else {}
+    )
+    return {p.id: invitee_address(session, p, contacts) for p in participants}
+
+
 def _role(participant: Participant) -> str:
     return "OPT-PARTICIPANT" if participant.kind == "narstaende" else "REQ-PARTICIPANT"
+
+
+def _meeting_invitations(session: Session, meeting: Meeting) -> list[Invitation]:
+    """Every invitation of the meeting, withdrawn ones too."""
+    return list(session.exec(select(Invitation).where(Invitation.meeting_id == meeting.id)).all())
 
 
 def active_invitations(session: Session, meeting: Meeting) -> list[Invitation]:
@@ -201,10 +227,11 @@ def book_meeting(
     session.flush()
     if booking.invitee_ids and participants is None:
         participants = active_participants(session, case)
-    invitations = [
-        _invite(session, meeting, participants[participant_id], now=now)
-        for participant_id in booking.invitee_ids
-    ]
+    invitees = [participants[participant_id] for participant_id in booking.invitee_ids]
+    addresses = invitee_addresses(session, invitees)
+    # A meeting booked just now has no invitations to bring back.
+    invitations = [_invite(meeting, invitee, addresses[invitee.id], now=now) for invitee in invitees]
+    session.add_all(invitations)
     if send:
         messages.queue_messages(session, case, meeting, invitations, kind="request", now=now)
     else:
@@ -249,16 +276,19 @@ def book(
     return book_meeting(session, case, actor, read_booking(session, case, data, now=now), now=now).id
 
 
-def _invite(session: Session, meeting: Meeting, participant: Participant, *, now: datetime) -> Invitation:
-    """A new invitation, or the withdrawn one of the same participant brought back with a fresh link."""
-    invitation = session.exec(
-        select(Invitation).where(
-            Invitation.meeting_id == meeting.id, Invitation.participant_id == participant.id
-        )
-    ).first()
+def _invite(
+    meeting: Meeting,
+    participant: Participant,
+    address: str | None,
+    *,
+    now: datetime,
+    withdrawn: Invitation | None = None,
+) -> Invitation:
+    """A new invitation to address (None: called some other way), or the participant's withdrawn one of the
+    meeting brought back with a fresh link: a meeting invites a participant once."""
+    invitation = withdrawn
     if invitation is None:
         invitation = Invitation(meeting_id=meeting.id, participant_id=participant.id, invited_at=now)
-    address = invitee_address(session, participant)
     invitation.channel = "email" if address else "other"
     invitation.email = address
     invitation.role = _role(participant)
@@ -269,7 +299,6 @@ def _invite(session: Session, meeting: Meeting, participant: Participant, *, now
     invitation.token_nonce = new_nonce()
     invitation.removed_at = None
     invitation.invited_at = now
-    session.add(invitation)
     return invitation
 
 
@@ -396,11 +425,18 @@ def invite(
     lock_case(session, case)
     if expected_sequence is not None:
         _claim(session, meeting, expected_sequence, now=now, bump=False)
-    already = {i.participant_id for i in active_invitations(session, meeting)}
-    if set(chosen) & already:
+    # Every invitation of the meeting, read once: the active ones refuse, a withdrawn one is brought back.
+    earlier = {i.participant_id: i for i in _meeting_invitations(session, meeting)}
+    if any(pid in earlier and earlier[pid].active for pid in chosen):
         raise InvalidInput(_l("Someone chosen is already invited."), field="invitee_ids")
     participants = active_participants(session, case)
-    invitations = [_invite(session, meeting, participants[pid], now=now) for pid in chosen]
+    invitees = [participants[pid] for pid in chosen]
+    addresses = invitee_addresses(session, invitees)
+    invitations = [
+        _invite(meeting, invitee, addresses[invitee.id], now=now, withdrawn=earlier.get(invitee.id))
+        for invitee in invitees
+    ]
+    session.add_all(invitations)
     messages.queue_messages(session, case, meeting, invitations, kind="request", now=now)
     return invitations
 

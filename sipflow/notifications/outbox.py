@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import email.policy
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -111,6 +112,16 @@ def _seven_bit(message: EmailMessage) -> None:
             del part["MIME-Version"]
 
 
+@dataclass(frozen=True)
+class Outgoing:
+    """One e-mail to queue (From, To and Subject set by the caller), with what its outbox row records."""
+
+    message: EmailMessage
+    kind: str
+    case_id: int | None
+    invitation_id: int | None
+
+
 def enqueue(
     session: Session,
     message: EmailMessage,
@@ -121,6 +132,23 @@ def enqueue(
     now: datetime,
 ) -> OutboxMessage:
     """Write message (From, To and Subject set by the caller) as a pending outbox row; no delivery here."""
+    return enqueue_all(session, [Outgoing(message, kind, case_id, invitation_id)], now=now)[0]
+
+
+def enqueue_all(session: Session, outgoing: Sequence[Outgoing], *, now: datetime) -> list[OutboxMessage]:
+    """Write each message as a pending outbox row, in one flush (a booking's invitations are many)."""
+    rows = [_outbox_row(item, now=now) for item in outgoing]
+    session.add_all(rows)
+    session.flush()
+    session.info[OUTBOX_PENDING] = True
+    for row in rows:
+        log.info("outbox %s (%s, case %s) queued", row.id, row.kind, row.case_id)
+    return rows
+
+
+def _outbox_row(item: Outgoing, *, now: datetime) -> OutboxMessage:
+    """The pending row of one message; ValueError when the message cannot be sent as it is."""
+    message, kind = item.message, item.kind
     if kind not in OUTBOX_KINDS:
         raise ValueError(f"unknown outbox kind {kind!r}")
     addresses = [address for _name, address in getaddresses(message.get_all("To", [])) if address]
@@ -135,10 +163,10 @@ def enqueue(
     text = message.as_string(policy=email.policy.SMTP)
     if not text.isascii():
         raise ValueError("an outbox message must be 7-bit: a part holds raw non-ASCII text")
-    row = OutboxMessage(
+    return OutboxMessage(
         kind=kind,
-        case_id=case_id,
-        invitation_id=invitation_id,
+        case_id=item.case_id,
+        invitation_id=item.invitation_id,
         recipient=addresses[0],
         subject=str(message.get("Subject", ""))[:SUBJECT_MAX],
         message=text,
@@ -148,11 +176,6 @@ def enqueue(
         next_attempt_at=now,
         created_at=now,
     )
-    session.add(row)
-    session.flush()
-    session.info[OUTBOX_PENDING] = True
-    log.info("outbox %s (%s, case %s) queued", row.id, kind, case_id)
-    return row
 
 
 def _mark_uncertain(session: Session, now: datetime) -> int:

@@ -15,9 +15,10 @@ from webkit import fill, forms_of, login, text_of
 
 from sipflow.cases import services
 from sipflow.cases.models import Participant
-from sipflow.clock import now_utc
+from sipflow.clock import now_utc, to_local
 from sipflow.db import unit_of_work
 from sipflow.meetings import services as meeting_services
+from sipflow.meetings.models import Invitation, Meeting
 
 # Statements per GET, login, audit log and the page's own reads included (bench/README.md).
 # The case page's plan parts (issue 10) add three: the plan versions, the newest one with its approvals,
@@ -168,3 +169,57 @@ def test_the_outcome_posted_reads_the_participants_once(client, engine, parties,
         response = client.post(url, data=fill(form, no_change_reason="Planen fungerar"))
     assert response.status_code == 303, text_of(response)
     assert len(support.row_reads(seen, "participant")) == 1, seen
+
+
+def _preparing_case(db_session, registry, parties, create_case, make_unit, make_user, *, contact_units: int):
+    """A SIP ready for its kallelse with contact_units more units, each reached at its contact person."""
+    case = create_case()
+    fire(db_session, registry, parties.region_user, case, "give_consent")
+    fire(db_session, registry, parties.region_user, case, "start_preparation")
+    units = [make_unit("municipality") for _ in range(contact_units)]
+    contacts = [make_user(unit) for unit in units]
+    with unit_of_work(db_session):
+        for unit, contact in zip(units, contacts, strict=True):
+            participant = services.add_unit_participant(db_session, registry, case, unit.id, now=now_utc())
+            participant.contact_user_id = contact.id
+            db_session.add(participant)
+    return case, [contact.email for contact in contacts]
+
+
+def _book_through_the_page(client, engine, case) -> list[str]:
+    """The statements of the booking page's POST, every participant invited (the form's default)."""
+    url = f"/cases/{case.uid}/meetings/new"
+    day = to_local(now_utc()).date() + timedelta(days=10)
+    while day.weekday() >= 5:  # a weekday, as staff book
+        day += timedelta(days=1)
+    form = forms_of(text_of(client.get(url)))[url]
+    data = fill(form, date=day.isoformat(), starts="13:00", ends="14:30", mode="video")
+    with support.statements(engine) as seen:
+        response = client.post(url, data=data)
+    assert response.status_code == 303, text_of(response)
+    return seen
+
+
+def test_booking_reads_as_many_statements_for_eight_invitees_as_for_three(
+    client, engine, db_session, registry, parties, create_case, make_unit, make_user
+):
+    # The kallelse's invitees are read once with the case's participants and their contact persons in one
+    # statement; a meeting booked just now has no invitations to look up one by one (issue 9).
+    small, _ = _preparing_case(
+        db_session, registry, parties, create_case, make_unit, make_user, contact_units=0
+    )
+    big, contact_addresses = _preparing_case(
+        db_session, registry, parties, create_case, make_unit, make_user, contact_units=5
+    )
+    assert login(client, parties.region_user.username).status_code == 302
+    reads = {}
+    for name, case in (("small", small), ("big", big)):
+        seen = _book_through_the_page(client, engine, case)
+        reads[name] = [s for s in seen if s.lstrip().upper().startswith("SELECT")]
+    assert len(reads["big"]) == len(reads["small"]), reads["big"]
+    invited = db_session.exec(
+        select(Invitation.email).join(Meeting).where(Meeting.case_id == big.id, Invitation.active)
+    ).all()
+    assert len(invited) == 8
+    # Each unit is invited at its contact person's address.
+    assert set(contact_addresses) <= set(invited)
