@@ -16,6 +16,7 @@ Who approves what:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -126,9 +127,17 @@ def may_record_for(
     session: Session, case: SipCase, participant: Participant, user: User | None, *, today: date
 ) -> bool:
     """Whether staff user may record participant's approval: their own organisation's, or the person's."""
+    organisation_id = recording_organisation(session, case, user)
+    return organisation_id is not None and may_record_as(
+        session, case, participant, organisation_id, today=today
+    )
+
+
+def recording_organisation(session: Session, case: SipCase, user: User | None) -> int | None:
+    """The staff user's organisation when it takes part in the case (it may record approvals); else None."""
     organisation_id = _organisation_of(session, user)
     if organisation_id is None:
-        return False
+        return None
     takes_part = session.exec(
         select(Participant.id).where(
             Participant.case_id == case.id,
@@ -137,8 +146,13 @@ def may_record_for(
             Participant.active,
         )
     ).first()
-    if takes_part is None:
-        return False
+    return organisation_id if takes_part is not None else None
+
+
+def may_record_as(
+    session: Session, case: SipCase, participant: Participant, organisation_id: int, *, today: date
+) -> bool:
+    """Whether staff of organisation_id (recording_organisation) may record participant's approval."""
     if participant.kind == ORGANISATION:
         return participant.organisation_id == organisation_id
     return _approves_for_person(session, case, participant, today=today)
@@ -228,19 +242,30 @@ def approve_version(
 
 def approval_status(session: Session, case: SipCase, version: PlanVersion) -> list[PartyApproval]:
     """Each party of the case (its organisations by name, then the person) with their approval of version."""
+    return approval_statuses(session, case, [version])[version.id]
+
+
+def approval_statuses(
+    session: Session, case: SipCase, versions: Sequence[PlanVersion]
+) -> dict[int, list[PartyApproval]]:
+    """approval_status of each of the case's versions by id: the parties read once for all of them."""
     rows = session.exec(
         select(Participant, Organisation)
         .outerjoin(Organisation, Organisation.id == Participant.organisation_id)
         .where(Participant.case_id == case.id)
         .order_by(Participant.id)
     ).all()
-    approvals = session.exec(
-        select(PlanApproval, User)
-        .outerjoin(User, User.id == PlanApproval.recorded_by_user_id)
-        .where(PlanApproval.version_id == version.id)
-        .order_by(PlanApproval.approved_at, PlanApproval.id)
-    ).all()
-    return parties_of(rows, approvals, session.get(Person, case.person_id))
+    given: dict[int, list] = {version.id: [] for version in versions}
+    if given:
+        for approval, user in session.exec(
+            select(PlanApproval, User)
+            .outerjoin(User, User.id == PlanApproval.recorded_by_user_id)
+            .where(PlanApproval.version_id.in_(list(given)))
+            .order_by(PlanApproval.approved_at, PlanApproval.id)
+        ).all():
+            given[approval.version_id].append((approval, user))
+    person = session.get(Person, case.person_id)
+    return {version_id: parties_of(rows, approvals, person) for version_id, approvals in given.items()}
 
 
 def parties_of(rows, approvals, person: Person) -> list[PartyApproval]:

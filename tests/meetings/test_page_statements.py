@@ -101,7 +101,24 @@ def grow(
     return [book_planned(db_session, registry, parties, case, hour=9 + n) for n in range(meetings)][-1]
 
 
-def test_the_case_page_and_the_meeting_page_read_as_many_statements_for_a_big_case_as_for_a_small_one(
+def case_pages(case, meeting_id: int) -> dict[str, str]:
+    """The pages of one case a returning user opens: the case page, a meeting, the plan and its parts."""
+    base = f"/cases/{case.uid}"
+    return {
+        "case": base,
+        "meeting": f"{base}/meetings/{meeting_id}",
+        "booking": f"{base}/meetings/new",
+        "plan": f"{base}/plan",
+        "plan for the person": f"{base}/plan/person",
+        "versions": f"{base}/plan/versions",
+        "version 1": f"{base}/plan/versions/1",
+        "approvals": f"{base}/plan/approvals",
+        "personal links": f"{base}/plan/links",
+        "person": f"{base}/person",
+    }
+
+
+def test_the_case_pages_read_as_many_statements_for_a_big_case_as_for_a_small_one(
     client, engine, db_session, registry, parties, ready, book, make_unit
 ):
     assert login(client, parties.region_user.username).status_code == 302
@@ -110,21 +127,19 @@ def test_the_case_page_and_the_meeting_page_read_as_many_statements_for_a_big_ca
     fire(db_session, registry, parties.region_user, case, "hold_meeting")
     fire(db_session, registry, parties.region_user, case, "establish_plan")
     meeting_id = book_planned(db_session, registry, parties, case, hour=8)
-    # 5 participants, 2 meetings, 5 steps; the meeting page of a planned meeting with 5 invited.
-    small = page_statements(
-        client, engine, {"case": f"/cases/{case.uid}", "meeting": f"/cases/{case.uid}/meetings/{meeting_id}"}
-    )
+    # 5 participants, 2 meetings, 5 steps, 1 plan version; the meeting page of a planned meeting with 5
+    # invited.
+    small = page_statements(client, engine, case_pages(case, meeting_id))
 
-    # 12 participants, 6 meetings, 15 steps, 12 invited; the same state, so the same next steps.
+    # 12 participants, 6 meetings, 15 steps, 6 plan versions, 12 invited; the same state, so the same next
+    # steps.
     meeting_id = grow(
         db_session, registry, parties, case, make_unit, units=5, relatives=2, meetings=4, rounds=5
     )
-    big = page_statements(
-        client, engine, {"case": f"/cases/{case.uid}", "meeting": f"/cases/{case.uid}/meetings/{meeting_id}"}
-    )
+    big = page_statements(client, engine, case_pages(case, meeting_id))
 
-    assert len(big["case"]) == len(small["case"]), big["case"]
-    assert len(big["meeting"]) == len(small["meeting"]), big["meeting"]
+    for page in small:
+        assert len(big[page]) == len(small[page]), (page, big[page])
     assert len(small["case"]) <= CASE_PAGE_STATEMENTS, small["case"]
     assert len(small["meeting"]) <= MEETING_PAGE_STATEMENTS, small["meeting"]
 

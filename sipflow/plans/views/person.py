@@ -188,11 +188,14 @@ def _recordable(session, case: SipCase, user, today) -> list[tuple[int, str]]:
         select(Participant).where(Participant.case_id == case.id, Participant.active).order_by(Participant.id)
     ).all()
     person = session.get(Person, case.person_id)
+    recorder = approvals.recording_organisation(session, case, user)
+    if recorder is None:
+        return []
     result, organisations = [], set()
     for participant in rows:
         if participant.kind == approvals.ORGANISATION and participant.organisation_id in organisations:
             continue
-        if approvals.may_record_for(session, case, participant, user, today=today):
+        if approvals.may_record_as(session, case, participant, recorder, today=today):
             if participant.kind == approvals.ORGANISATION:
                 organisations.add(participant.organisation_id)
                 label = _("Our organisation")
@@ -225,7 +228,8 @@ def _render_approvals(case: SipCase, form: ApprovalForm | None = None, *, errors
         if newest is not None:
             form.version_id.data = newest.id
     form.participant_id.choices = choices(options)
-    rows = [(version, approvals.approval_status(session, case, version)) for version in versions]
+    statuses = approvals.approval_statuses(session, case, versions)
+    rows = [(version, statuses[version.id]) for version in versions]
     return (
         render_template(
             "plans/person_approvals.html",
