@@ -137,7 +137,7 @@ def step_participants(ctx: TransitionContext) -> list[Participant]:
     if "participants" not in ctx.memo:
         today = to_local(ctx.now).date()
         rows = ctx.session.exec(_ACTIVE_PARTICIPANTS, params={"case_id": ctx.case.id, "today": today}).all()
-        _share_step_reads(ctx, step_reads(rows, today))
+        share_step_reads(ctx, step_reads(rows, today))
     return ctx.memo["participants"]
 
 
@@ -167,7 +167,8 @@ def step_reads(rows, on: date) -> StepReads:
     return StepReads(list(participants.values()), sorted(consents.values(), key=lambda c: c.id), on)
 
 
-def _share_step_reads(ctx: TransitionContext, reads: StepReads) -> None:
+def share_step_reads(ctx: TransitionContext, reads: StepReads) -> None:
+    """Make reads the step's first read (its participants and consents in force), as if ctx had read them."""
     ctx.memo["participants"] = reads.participants
     # No service removes a participant, so a case has some; should it have none, its consents are read.
     if reads.participants:
@@ -816,7 +817,7 @@ def fire_transition(
         session=session, case=case, actor=actor, now=now, data=dict(data or {}), trigger=trigger
     )
     if reads is not None and reads.on == to_local(now).date():
-        _share_step_reads(ctx, reads)
+        share_step_reads(ctx, reads)
     transition = check_may_fire(
         session,
         registry,

@@ -19,10 +19,12 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
 from sipflow.cases.models import Participant, SipCase
+from sipflow.cases.queries import participant_rows
+from sipflow.cases.services import StepReads, share_step_reads
 from sipflow.clock import to_local, within_date_window
 from sipflow.db import compare_and_set
 from sipflow.errors import Conflict, InvalidInput
-from sipflow.people.models import Organisation, Person, Unit, User
+from sipflow.people.models import Person, Unit, User
 from sipflow.plans.content import plan_items
 from sipflow.plans.models import (
     EFFORT_KINDS,
@@ -33,7 +35,7 @@ from sipflow.plans.models import (
     PlanGoal,
     new_item_uid,
 )
-from sipflow.plans.services import find_plan
+from sipflow.plans.services import STEP_PLAN, find_plan
 from sipflow.workflow.context import TransitionContext
 from sipflow.workflow.definition import TransitionDef, Workflow
 from sipflow.workflow.registry import GUARDS
@@ -574,18 +576,34 @@ def establishing_transition(workflow: Workflow, state: str) -> TransitionDef | N
     return next((t for t in workflow.transitions_from(state) if t.form == PLAN_FORM), None)
 
 
+# A caller's way of saying it has not read the plan (None is "the case has no plan").
+NOT_READ = object()
+
+
 def missing_items(
-    session: Session, workflow: Workflow, case: SipCase, actor: User | None, *, now: datetime
+    session: Session,
+    workflow: Workflow,
+    case: SipCase,
+    actor: User | None,
+    *,
+    now: datetime,
+    plan: Plan | None | object = NOT_READ,
+    reads: StepReads | None = None,
 ) -> tuple[TransitionDef | None, list[Missing]]:
     """The establishing step from the case's state and every one of its conditions that fails now.
 
     Asks the guards without firing anything: they read the plan draft as saved, and the follow-up day the
-    step would copy from it.
+    step would copy from it. plan: the case's working plan (or None) when the caller read it already;
+    reads: the case's active participants and consents in force on now's day, likewise.
     """
     transition = establishing_transition(workflow, case.state)
     if transition is None:
         return None, []
     ctx = TransitionContext(session=session, case=case, actor=actor, now=now, data={})
+    if plan is not NOT_READ:
+        ctx.memo[STEP_PLAN] = plan
+    if reads is not None:
+        share_step_reads(ctx, reads)
     missing = []
     for name in transition.conditions:
         guard = GUARDS.get(name)
@@ -610,18 +628,20 @@ class OrganisationPart:
     huvudansvarig: bool
 
 
-def organisation_parts(session: Session, case: SipCase) -> list[OrganisationPart]:
-    """The organisations taking part in the case, by name, each with its units and first named contact."""
-    rows = session.exec(
-        select(Participant, Organisation, Unit, User)
-        .join(Organisation, Organisation.id == Participant.organisation_id)
-        .outerjoin(Unit, Unit.id == Participant.unit_id)
-        .outerjoin(User, User.id == Participant.contact_user_id)
-        .where(Participant.case_id == case.id, Participant.active, Participant.kind == "organisation")
-        .order_by(Organisation.name, Participant.id)
-    ).all()
+def organisation_parts(session: Session, case: SipCase, rows: list | None = None) -> list[OrganisationPart]:
+    """The organisations taking part in the case, by name, each with its units and first named contact.
+
+    rows: the case's (participant, organisation, unit, contact person) rows when the caller read them
+    (cases.queries.participant_rows); else they are read here.
+    """
+    if rows is None:
+        rows, _reads = participant_rows(session, case)
+    taking_part = sorted(
+        (row for row in rows if row[0].active and row[0].kind == "organisation" and row[1] is not None),
+        key=lambda row: (row[1].name, row[0].id),
+    )
     parts: dict[int, OrganisationPart] = {}
-    for participant, organisation, unit, user in rows:
+    for participant, organisation, unit, user in taking_part:
         part = parts.setdefault(
             organisation.id,
             OrganisationPart(organisation.id, organisation.name, [], None, None, None, False),

@@ -46,9 +46,15 @@ def holder_id(rows: list[Participant]) -> int | None:
     return next((p.organisation_id for p in rows if p.role == "huvudansvarig"), None)
 
 
-def may_give_huvudansvar(session: Session, case: SipCase, actor: User) -> bool:
-    """The actor's organisation may give or hand over huvudansvar in the case."""
-    return bool(party_roles(session, case, actor_organisation_id(session, actor)) & GIVING_ROLES)
+def may_give_huvudansvar(
+    session: Session, case: SipCase, actor: User, participants: list[Participant] | None = None
+) -> bool:
+    """The actor's organisation may give or hand over huvudansvar in the case.
+
+    participants: the case's active participants when the caller read them already.
+    """
+    roles = party_roles(session, case, actor_organisation_id(session, actor), participants)
+    return bool(roles & GIVING_ROLES)
 
 
 def _give(

@@ -33,6 +33,13 @@ from sipflow.meetings.models import Invitation, Meeting
 CASE_PAGE_STATEMENTS = 20
 # The meeting page reads the case's meetings once more for its label (first meeting, follow-up 1 ...).
 MEETING_PAGE_STATEMENTS = 12
+# The plan editor of an established plan: login, the case and its access log row (5), the participants with
+# their organisations, units, contact persons and the consents in force (1: the organisations' parts and
+# who may edit and hand over), the plan, the person, the plan's goals, efforts and contacts for the form (3),
+# the hand-overs and the efforts from decisions: 13 (18 before, when the participants, the plan and the
+# person were read again and the party's roles three times). While the plan can be established the guards
+# add their plan rows and person (15; 23 before), taking the participants from the same read.
+PLAN_PAGE_STATEMENTS = 13
 # A step posted from the case page (give_consent): login, the case and its access log row (4), the person
 # and the parties for the form's choices with the consents in force (2; the step's own first read too),
 # then the rest of the step (5: tests/cases/test_statement_count counts 6 with that read). The rest of the
@@ -142,6 +149,10 @@ def test_the_case_pages_read_as_many_statements_for_a_big_case_as_for_a_small_on
         assert len(big[page]) == len(small[page]), (page, big[page])
     assert len(small["case"]) <= CASE_PAGE_STATEMENTS, small["case"]
     assert len(small["meeting"]) <= MEETING_PAGE_STATEMENTS, small["meeting"]
+    assert len(small["plan"]) <= PLAN_PAGE_STATEMENTS, small["plan"]
+    # Who may edit, establish and hand over is asked of the participants the page read, as the guards do.
+    assert len(support.row_reads(small["plan"], "participant")) == 1, small["plan"]
+    assert not [s for s in small["plan"] if s.lstrip().startswith("SELECT participant.role")], small["plan"]
 
 
 def test_a_step_posted_from_the_case_page_reads_the_parties_once(client, engine, parties, create_case):
@@ -238,3 +249,16 @@ def test_booking_reads_as_many_statements_for_eight_invitees_as_for_three(
     assert len(invited) == 8
     # Each unit is invited at its contact person's address.
     assert set(contact_addresses) <= set(invited)
+
+
+def test_the_plan_page_asks_the_guards_with_the_participants_and_plan_it_read(
+    client, engine, db_session, registry, parties, ready, book
+):
+    book()
+    fire(db_session, registry, parties.region_user, ready.case, "hold_meeting")
+    assert login(client, parties.region_user.username).status_code == 302
+    seen = page_statements(client, engine, {"plan": f"/cases/{ready.case.uid}/plan"})["plan"]
+    # The establishing step's guards ask of the page's own reads: two statements more, not ten.
+    assert len(seen) <= PLAN_PAGE_STATEMENTS + 2, seen
+    assert len(support.row_reads(seen, "participant")) == 1, seen
+    assert len(support.row_reads(seen, '"plan"') + support.row_reads(seen, "plan")) == 1, seen

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -11,6 +13,8 @@ from wtforms import SelectChoice
 from sipflow.cases import services as case_services
 from sipflow.cases.errors import StaleCase
 from sipflow.cases.forms import choices
+from sipflow.cases.queries import participant_rows
+from sipflow.cases.services import StepReads
 from sipflow.clock import now_utc
 from sipflow.db import get_session, unit_of_work
 from sipflow.errors import UserError
@@ -18,6 +22,7 @@ from sipflow.people.models import Person
 from sipflow.plans import editor, responsibility
 from sipflow.plans.blueprint import bp
 from sipflow.plans.forms import EstablishForm, HandOverForm, PlanEditorForm
+from sipflow.plans.models import Plan
 from sipflow.plans.services import find_plan
 from sipflow.security import audit
 from sipflow.web import (
@@ -50,18 +55,19 @@ def _workflow(case):
     return workflow_registry().get(case.workflow_name, case.workflow_version)
 
 
-def may_edit(session, case, actor) -> bool:
+def may_edit(session, case, actor, participants=None) -> bool:
     """The actor's organisation may edit the plan: it holds a party role of the workflow's plan step.
 
     The parties of the step whose form is the plan's (from any state: the draft is written before the step
     is available), as the workflow file says; initiator and huvudansvarig in the shipped files.
+    participants: the case's active participants when the caller read them already.
     """
     workflow = _workflow(case)
     if workflow.is_final(case.state):
         return False
     parties = {p for t in workflow.transitions if t.form == editor.PLAN_FORM for p in t.parties}
-    roles = case_services.party_roles(session, case, case_services.actor_organisation_id(session, actor))
-    return bool(roles & parties)
+    organisation_id = case_services.actor_organisation_id(session, actor)
+    return bool(case_services.party_roles(session, case, organisation_id, participants) & parties)
 
 
 def _case_page_part(detail, actor, *, allowed: list) -> dict:
@@ -130,20 +136,45 @@ def _contacts(form: PlanEditorForm, parts, stored: list[dict]) -> None:
         form.contacts.append_entry(item)
 
 
-def _build_form(session, case, parts, child: bool, *, formdata=None) -> PlanEditorForm:
+@dataclass(frozen=True)
+class PageReads:
+    """What the editor page shows or asks in several places, read once per request.
+
+    The organisations taking part, the case's active participants with the consents in force (who may edit,
+    establish and hand over; the guards' own first read), the working plan and the person. Held here, the
+    person is also what session.get finds again (the identity map holds objects only weakly).
+    """
+
+    parts: list[editor.OrganisationPart]
+    step_reads: StepReads
+    plan: Plan | None
+    person: Person
+
+
+def _page_reads(session, case) -> PageReads:
+    rows, step_reads = participant_rows(session, case, step_now=now_utc())
+    return PageReads(
+        editor.organisation_parts(session, case, rows),
+        step_reads,
+        find_plan(session, case),
+        session.get(Person, case.person_id),
+    )
+
+
+def _build_form(session, case, reads: PageReads, *, formdata=None) -> PlanEditorForm:
+    child = _child(reads)
     if formdata is not None:
         form = PlanEditorForm(formdata=formdata)
     else:
-        plan = find_plan(session, case)
-        form = PlanEditorForm(formdata=None, row_version=plan.row_version if plan else 0)
-        configure(form, parts, child)
-        data = editor.plan_data(session, case, plan)
+        form = PlanEditorForm(formdata=None, row_version=reads.plan.row_version if reads.plan else 0)
+        configure(form, reads.parts, child)
+        data = editor.plan_data(session, case, reads.plan)
         form.fill(data)
-        _contacts(form, parts, data["contacts"])
+        _contacts(form, reads.parts, data["contacts"])
         form.add_blank_rows()
-        configure(form, parts, child)
+        configure(form, reads.parts, child)
         return form
-    configure(form, parts, child)
+    configure(form, reads.parts, child)
     return form
 
 
@@ -155,21 +186,32 @@ def configure(form: PlanEditorForm, parts, child: bool) -> None:
 
 
 def _render(
-    case, form: PlanEditorForm, *, status: int = 200, errors=None, hand_over: HandOverForm | None = None
+    case,
+    form: PlanEditorForm,
+    *,
+    status: int = 200,
+    errors=None,
+    hand_over: HandOverForm | None = None,
+    reads: PageReads | None = None,
 ):
+    """The editor page; reads: what the request read already, unless it wrote since (then read afresh)."""
     session, actor, now = get_session(), current_actor(), now_utc()
     workflow = _workflow(case)
-    parts = editor.organisation_parts(session, case)
-    plan = find_plan(session, case)
-    transition, missing = editor.missing_items(session, workflow, case, actor, now=now)
+    reads = reads or _page_reads(session, case)
+    parts, plan, participants = reads.parts, reads.plan, reads.step_reads.participants
+    transition, missing = editor.missing_items(
+        session, workflow, case, actor, now=now, plan=plan, reads=reads.step_reads
+    )
     may_establish = False
     if transition is not None:
         try:
-            case_services.check_may_fire(session, workflow_registry(), actor, case, transition.trigger)
+            case_services.check_may_fire(
+                session, workflow_registry(), actor, case, transition.trigger, participants=participants
+            )
             may_establish = True
         except UserError:
             pass
-    editable = may_edit(session, case, actor)
+    editable = may_edit(session, case, actor, participants)
     establish = EstablishForm(
         formdata=None,
         prefix="establish",
@@ -182,7 +224,7 @@ def _render(
         render_template(
             "plans/editor_page.html",
             case=case,
-            person=session.get(Person, case.person_id),
+            person=reads.person,
             form=form,
             errors=errors or [],
             parts={p.organisation_id: p for p in parts},
@@ -193,7 +235,8 @@ def _render(
             missing=missing,
             may_establish=may_establish,
             may_edit=editable,
-            may_hand_over=editable and responsibility.may_give_huvudansvar(session, case, actor),
+            may_hand_over=editable
+            and responsibility.may_give_huvudansvar(session, case, actor, participants),
             establish_form=establish,
             hand_over_form=hand_over,
             transfers=responsibility.transfers(session, case),
@@ -203,8 +246,8 @@ def _render(
     )
 
 
-def _child(session, case) -> bool:
-    return editor.is_child(session.get(Person, case.person_id), editor.local_today(now_utc()))
+def _child(reads: PageReads) -> bool:
+    return editor.is_child(reads.person, editor.local_today(now_utc()))
 
 
 @bp.get("/cases/<uid>/plan", endpoint="editor")
@@ -213,8 +256,8 @@ def editor_page(uid: str):
     """The working plan: its editor (for the parties who may edit it) and what is missing to establish it."""
     case = case_or_404(uid, audit.PLAN_VIEW)
     session = get_session()
-    parts = editor.organisation_parts(session, case)
-    return _render(case, _build_form(session, case, parts, _child(session, case)))
+    reads = _page_reads(session, case)
+    return _render(case, _build_form(session, case, reads), reads=reads)
 
 
 @bp.post("/cases/<uid>/plan")
@@ -225,16 +268,16 @@ def save(uid: str):
     session, actor = get_session(), current_actor()
     if not may_edit(session, case, actor):
         abort(403)
-    parts = editor.organisation_parts(session, case)
-    form = _build_form(session, case, parts, _child(session, case), formdata=request.form)
+    reads = _page_reads(session, case)
+    form = _build_form(session, case, reads, formdata=request.form)
     if request.form.get("action") == "add_rows":
         form.add_blank_rows()
-        configure(form, parts, _child(session, case))
-        return _render(case, form)
+        configure(form, reads.parts, _child(reads))
+        return _render(case, form, reads=reads)
     if not form.validate():
-        return _render(case, form, status=400)
+        return _render(case, form, status=400, reads=reads)
     # A field the request did not carry at all keeps what is stored (an empty one is a wish to clear it).
-    stored = editor.plan_data(session, case, find_plan(session, case))
+    stored = editor.plan_data(session, case, reads.plan)
     for name in KEPT_WHEN_NOT_SENT:
         if name in form and name not in request.form:
             form[name].data = stored[name]
@@ -271,7 +314,7 @@ def establish(uid: str):
 
     def page_form() -> PlanEditorForm:
         # The editor's own form is read only when the page is shown again (a refusal), not for a step taken.
-        return _build_form(session, case, editor.organisation_parts(session, case), _child(session, case))
+        return _build_form(session, case, _page_reads(session, case))
 
     if transition is None:
         return _render(
@@ -331,11 +374,11 @@ def hand_over(uid: str):
     session, actor = get_session(), current_actor()
     if not (may_edit(session, case, actor) and responsibility.may_give_huvudansvar(session, case, actor)):
         abort(403)
-    parts = editor.organisation_parts(session, case)
-    form = _hand_over_form(case, parts, formdata=request.form)
-    page_form = _build_form(session, case, parts, _child(session, case))
+    reads = _page_reads(session, case)
+    form = _hand_over_form(case, reads.parts, formdata=request.form)
+    page_form = _build_form(session, case, reads)
     if not form.validate():
-        return _render(case, page_form, status=400, hand_over=form)
+        return _render(case, page_form, status=400, hand_over=form, reads=reads)
     try:
         with unit_of_work(session):
             responsibility.give_huvudansvar(
