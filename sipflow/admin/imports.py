@@ -150,6 +150,10 @@ def read_rows(data: bytes) -> tuple[list[tuple[int, dict]], list[LineError]]:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         return [], [LineError(1, str(_l("The file is not UTF-8 text. Save it as CSV UTF-8.")))]
+    if "\x00" in text:
+        # No directory value holds one, and PostgreSQL stores none: the file is not the CSV it claims to be.
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        return [], [LineError(line, str(_l("This line holds a NUL character. Save the file as CSV UTF-8.")))]
     first = text.split("\n", 1)[0]
     delimiter = ";" if first.count(";") > first.count(",") else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)

@@ -14,6 +14,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import insert
 from sqlmodel import Session, select
 
+from sipflow.cases import fields
 from sipflow.cases.models import Participant, SipCase
 from sipflow.clock import to_local
 from sipflow.coding import queries
@@ -157,7 +158,7 @@ def _check_code(code: str, field: str = "code") -> str:
 
 
 def _check_label(label: str, field: str = "label") -> str:
-    label = (label or "").strip()
+    label = fields.storable(label or "", field).strip()
     if not label:
         raise InvalidInput(_l("Enter what the code means."), field=field)
     if len(label) > LABEL_MAX:

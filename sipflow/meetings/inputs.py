@@ -55,11 +55,12 @@ def _decisions(ctx: TransitionContext, owners: dict[str, Owner]) -> list[dict]:
             raise InvalidInput(_l("Enter a date."), field="decisions")
     decisions = []
     for number, row in enumerate(raw):
-        text, owner = (row.get("text") or "").strip(), (row.get("owner") or "").strip()
+        name = f"decisions-{number}-"
+        text = fields.storable(row.get("text") or "", name + "text").strip()
+        owner = (row.get("owner") or "").strip()
         due_on = row.get("due_on")
         if not (text or owner or due_on):
             continue
-        name = f"decisions-{number}-"
         if not text:
             raise InvalidInput(_l("Write the decision or action."), field=name + "text")
         if len(text) > DECISION_MAX:

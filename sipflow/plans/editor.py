@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
+from sipflow.cases import fields
 from sipflow.cases.models import Participant, SipCase
 from sipflow.cases.queries import participant_rows
 from sipflow.cases.services import StepReads, share_step_reads
@@ -160,7 +161,7 @@ def _text(value, field: str, limit_key: str, *, required=None) -> str | None:
         value = ""
     if not isinstance(value, str):
         raise InvalidInput(_l("Enter text."), field=field)
-    value = value.strip()
+    value = fields.storable(value, field).strip()
     limit = TEXT_LIMITS[limit_key]
     if len(value) > limit:
         raise InvalidInput(_l("At most %(max)d characters.", max=limit), field=field)

@@ -152,6 +152,13 @@ def test_a_file_that_is_not_utf8_is_refused(db_session, app_ctx, now):
     assert [e.line for e in report.errors] == [1] and "UTF-8" in report.errors[0].message
 
 
+def test_a_nul_in_the_file_is_refused_at_its_line(db_session, app_ctx, now):
+    # PostgreSQL stores no NUL: the import refuses it by line instead of failing on the database's error.
+    report = run(db_session, now, csv_of(ORG, UNIT, USER).replace(b"Anna Test", b"Anna\x00Test"), apply=True)
+    assert [e.line for e in report.errors] == [4] and "NUL" in report.errors[0].message
+    assert counts(db_session) == (0, 0, 0)
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.binary(max_size=400) | st.text(alphabet=';,\n"ab0123 -é', max_size=300).map(str.encode))
 def test_any_bytes_give_a_report_and_never_an_exception(db_session, app_ctx, now, data):

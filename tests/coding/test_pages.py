@@ -96,6 +96,13 @@ def test_a_bad_line_loads_nothing_and_the_error_names_the_line(as_admin, db_sess
     assert _definition(db_session, "AB101") is None
 
 
+def test_a_nul_in_a_label_is_refused_at_its_line(as_admin, db_session):
+    # PostgreSQL stores no NUL: the line is named instead of the upload failing on the database's error.
+    response = _upload(as_admin, "code,label,kind\nAB101,För\x00sta,sip\n")
+    assert response.status_code == 400 and "2:" in text_of(response)
+    assert _definition(db_session, "AB101") is None
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.text(max_size=200))
 def test_parsing_any_text_gives_codes_or_numbered_refusals(text):

@@ -219,3 +219,11 @@ def test_decisions_just_recorded_start_the_plan_when_there_is_none(db_session, p
         select(PlanEffort).where(PlanEffort.plan_id == plan.id).order_by(PlanEffort.position)
     ).all()
     assert [(e.position, e.what) for e in rows] == [(0, "Boendestöd"), (1, "Hemtjänst")]
+
+
+def test_a_nul_in_a_text_is_refused_as_invalid_input_at_its_field(db_session, parties, held):
+    # The web refuses a NUL in any form; a caller of the service (CLI, script) is refused at the field, not
+    # with the database's error (PostgreSQL stores no NUL).
+    with pytest.raises(InvalidInput) as refused:
+        save(db_session, held, parties.region_user, {"own_goals": [{"text": "Att må\x00 bättre"}]}, now_utc())
+    assert refused.value.field == "own_goals-0-text"
