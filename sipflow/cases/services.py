@@ -18,7 +18,7 @@ from sqlalchemy import case as sql_case
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
-from sipflow.cases import deadlines
+from sipflow.cases import deadlines, fields
 from sipflow.cases.errors import (
     CaseEnded,
     GuardFailed,
@@ -583,16 +583,17 @@ def add_private_participant(
     _change_participants(session, registry, case, expected_version)
     if kind not in PARTICIPANT_KINDS or kind in ("organisation", "person"):
         raise InvalidInput(_l("Choose närstående or guardian."), field="kind")
-    if not (name or "").strip():
+    name = fields.storable(name or "", "name").strip()
+    if not name:
         raise InvalidInput(_l("Enter a name."), field="name")
     language = checked_language(language)
     participant = Participant(
         case_id=case.id,
         kind=kind,
-        name=name.strip(),
-        relation=(relation or "").strip() or None,
-        email=(email or "").strip() or None,
-        phone=(phone or "").strip() or None,
+        name=name,
+        relation=fields.storable(relation or "", "relation").strip() or None,
+        email=fields.storable(email or "", "email").strip() or None,
+        phone=fields.storable(phone or "", "phone").strip() or None,
         added_at=now,
         language=language,
     )
@@ -619,13 +620,13 @@ def set_participant_contact(
     participant = session.get(Participant, participant_id)
     if participant is None or participant.case_id != case.id or not participant.active:
         raise InvalidInput(_l("Choose among the participants of the SIP."), field="participant_id")
-    email = (email or "").strip() or None
+    email = fields.storable(email or "", "email").strip() or None
     if email is not None and (len(email) > 254 or email.count("@") != 1 or any(c.isspace() for c in email)):
         raise InvalidInput(_l("Enter an e-mail address."), field="email")
     if language is not None:
         participant.language = checked_language(language)
     participant.email = email
-    participant.phone = (phone or "").strip() or None
+    participant.phone = fields.storable(phone or "", "phone").strip() or None
     session.add(participant)
     return participant
 

@@ -119,7 +119,7 @@ def reverse_meeting_codes(
 
     Refused without a reason, and when nothing of the meeting counts any more (already corrected).
     """
-    reason = (reason or "").strip()
+    reason = fields.storable(reason or "", "reason").strip()
     if not reason:
         raise InvalidInput(_l("Say why the codes are corrected."), field="reason")
     if len(reason) > REASON_MAX:

@@ -22,6 +22,7 @@ from sqlalchemy import update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
+from sipflow.cases import fields
 from sipflow.cases.errors import PartyNotAllowed
 from sipflow.cases.models import Participant, SipCase
 from sipflow.cases.services import check_version, fire_transition, lock_case
@@ -472,7 +473,7 @@ def record_answer(
         raise InvalidInput(_l("Choose one of the options."), field="answer_mode")
     if comment is not None and not isinstance(comment, str):
         raise InvalidInput(_l("Enter text."), field="comment")
-    comment = (comment or "").strip() or None
+    comment = fields.storable(comment or "", "comment").strip() or None
     if comment is not None and len(comment) > COMMENT_MAX:
         raise InvalidInput(_l("At most %(max)d characters.", max=COMMENT_MAX), field="comment")
     invitation.partstat = partstat

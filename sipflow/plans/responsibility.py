@@ -16,6 +16,7 @@ from sqlalchemy import Integer, bindparam
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
+from sipflow.cases import fields
 from sipflow.cases.models import Participant, SipCase
 from sipflow.cases.services import actor_organisation_id, party_roles, touch_case
 from sipflow.errors import InvalidInput, NotAllowed
@@ -127,7 +128,7 @@ def give_huvudansvar(
         )
     if reason is not None and not isinstance(reason, str):
         raise InvalidInput(_l("Enter text."), field="reason")
-    reason = (reason or "").strip() or None
+    reason = fields.storable(reason or "", "reason").strip() or None
     if reason is not None and len(reason) > REASON_LIMIT:
         raise InvalidInput(_l("At most %(max)d characters.", max=REASON_LIMIT), field="reason")
     if current is not None and reason is None:

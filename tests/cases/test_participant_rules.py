@@ -10,6 +10,7 @@ from sipflow.cases import services
 from sipflow.cases.errors import CaseEnded, StaleCase
 from sipflow.cases.models import Participant
 from sipflow.db import unit_of_work
+from sipflow.errors import InvalidInput
 
 
 @pytest.fixture
@@ -103,3 +104,21 @@ def test_a_participant_change_raises_the_version_and_a_second_one_from_the_same_
             change(read_at)
     db_session.refresh(case)
     assert case.version == read_at + 1
+
+
+@pytest.mark.parametrize("field", ["name", "relation", "email", "phone"])
+def test_a_nul_in_a_private_participants_particulars_is_refused_at_the_field(
+    db_session, registry, create_case, now, field
+):
+    # The web refuses a NUL in any form; whoever else calls the service is refused at the field, not with
+    # the database's error (PostgreSQL stores no NUL), and nothing is added.
+    case = create_case()
+    particulars = {"name": "Nära Anhörig", "relation": "make", "email": "nara@example.se", "phone": "070"}
+    particulars[field] += "\x00"
+    with pytest.raises(InvalidInput) as refused:
+        with unit_of_work(db_session):
+            services.add_private_participant(
+                db_session, registry, case, kind="narstaende", now=now, **particulars
+            )
+    assert refused.value.field == field
+    assert not db_session.exec(select(Participant).where(Participant.kind == "narstaende")).all()
