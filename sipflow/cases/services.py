@@ -168,7 +168,10 @@ def step_reads(rows, on: date) -> StepReads:
 
 
 def share_step_reads(ctx: TransitionContext, reads: StepReads) -> None:
-    """Make reads the step's first read (its participants and consents in force), as if ctx had read them."""
+    """Make reads the step's first read (its participants and consents in force), as if ctx had read them;
+    reads of another day than the step's are left (the consents in force may differ), so the step reads."""
+    if reads.on != to_local(ctx.now).date():
+        return
     ctx.memo["participants"] = reads.participants
     # No service removes a participant, so a case has some; should it have none, its consents are read.
     if reads.participants:
@@ -817,7 +820,7 @@ def fire_transition(
     ctx = TransitionContext(
         session=session, case=case, actor=actor, now=now, data=dict(data or {}), trigger=trigger
     )
-    if reads is not None and reads.on == to_local(now).date():
+    if reads is not None:
         share_step_reads(ctx, reads)
     transition = check_may_fire(
         session,
