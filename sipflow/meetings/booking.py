@@ -6,6 +6,7 @@ service layer, so a booking is refused the same way whoever asks (page, API, dem
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -80,18 +81,42 @@ def active_participants(session: Session, case: SipCase) -> dict[int, Participan
     }
 
 
-def read_invitees(session: Session, case: SipCase, data: dict, *, required: bool = True) -> tuple[int, ...]:
-    """The participants chosen as invitees; each must take part in the case."""
+def read_invitees(
+    session: Session,
+    case: SipCase,
+    data: dict,
+    *,
+    required: bool = True,
+    participants: Collection[Participant] | None = None,
+) -> tuple[int, ...]:
+    """The participants chosen as invitees; each must take part in the case.
+
+    participants: the case's active participants when the caller read them (a step has).
+    """
     chosen = tuple(sorted(fields.ids(data, "invitee_ids")))
     if required and not chosen:
         raise InvalidInput(_l("Choose who is invited."), field="invitee_ids")
-    if not set(chosen) <= set(active_participants(session, case)):
+    active = (
+        {p.id for p in participants} if participants is not None else set(active_participants(session, case))
+    )
+    if not set(chosen) <= active:
         raise InvalidInput(_l("Choose among the participants of the SIP."), field="invitee_ids")
     return chosen
 
 
-def read_booking(session: Session, case: SipCase, data: dict, *, now: datetime) -> Booking:
-    """A complete booking from data, every rule checked; InvalidInput names the field at fault."""
+def read_booking(
+    session: Session,
+    case: SipCase,
+    data: dict,
+    *,
+    now: datetime,
+    participants: Collection[Participant] | None = None,
+) -> Booking:
+    """A complete booking from data, every rule checked; InvalidInput names the field at fault.
+
+    participants: the case's active participants when the caller read them (a step has).
+    """
     starts_at, ends_at = read_times(data, now=now)
     mode, location, room = read_place(data)
-    return Booking(starts_at, ends_at, mode, location, room, read_invitees(session, case, data))
+    invitees = read_invitees(session, case, data, participants=participants)
+    return Booking(starts_at, ends_at, mode, location, room, invitees)

@@ -133,7 +133,10 @@ def _held_at(ctx: TransitionContext, meeting: Meeting | None, moved: bool) -> da
 def apply_kallelse(ctx: TransitionContext) -> None:
     """Check the kallelse: sent by sipflow (a booking with invitees) or recorded from another system."""
     if ctx.data.get("send_invitations"):
-        ctx.data["booking"] = read_booking(ctx.session, ctx.case, ctx.data, now=ctx.now)
+        participants = step_participants(ctx)
+        ctx.data["booking"] = read_booking(
+            ctx.session, ctx.case, ctx.data, now=ctx.now, participants=participants
+        )
         ctx.details.update({"sent_at": ctx.now.isoformat(), "channel": SIPFLOW_CHANNEL})
         return
     sent_at = fields.moment(ctx.data, "sent_at") or ctx.now

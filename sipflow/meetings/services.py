@@ -25,7 +25,7 @@ from sqlmodel import Session, select
 from sipflow.cases import fields
 from sipflow.cases.errors import PartyNotAllowed
 from sipflow.cases.models import Participant, SipCase
-from sipflow.cases.services import check_version, fire_transition, lock_case
+from sipflow.cases.services import StepReads, check_version, fire_transition, lock_case
 from sipflow.db import compare_and_set
 from sipflow.errors import InvalidInput, UserError
 from sipflow.meetings import messages
@@ -250,13 +250,17 @@ def book(
     *,
     expected_version: int,
     now: datetime,
+    reads: StepReads | None = None,
 ) -> int:
     """Book a meeting, return its id: the kallelse step while that is the case's next step, else another one.
 
     The kallelse is the transition from the case's state whose form is `kallelse` (the workflow file says
     which); once it is sent, the parties that may send it book further meetings under a consent in force.
+    reads: the case's active participants and consents in force, read by the caller in this transaction
+    (the booking page's), so neither the permission nor the step reads them again.
     """
-    how = booking_permission(session, registry, case, actor)
+    participants = reads.participants if reads is not None else None
+    how = booking_permission(session, registry, case, actor, participants=participants)
     if how is None:
         raise PartyNotAllowed(_l("Your organisation's part in this SIP does not allow that step."))
     if how.transition is not None:
@@ -270,11 +274,13 @@ def book(
             expected_version=expected_version,
             now=now,
             data={**data, "send_invitations": True},
+            reads=reads,
         )
         return log.details["meeting_id"]
     case = lock_case(session, case)
     check_version(case, expected_version)
-    return book_meeting(session, case, actor, read_booking(session, case, data, now=now), now=now).id
+    booking = read_booking(session, case, data, now=now)
+    return book_meeting(session, case, actor, booking, now=now).id
 
 
 def _invite(

@@ -139,9 +139,9 @@ def _managed_meeting(uid: str, meeting_id: int):
 # --- Booking ----------------------------------------------------------------------------------------------
 
 
-def _booking_form(session, case, *, formdata=None) -> BookingForm:
+def _booking_form(session, case, *, formdata=None, read: Invitees | None = None) -> BookingForm:
     form = BookingForm(formdata=formdata)
-    form.invitee_ids.choices = choices(invitee_choices(session, case))
+    form.invitee_ids.choices = choices(invitee_choices(session, case, read=read))
     if formdata is None:
         form.invitee_ids.data = [choice.value for choice in form.invitee_ids.choices]
         form.version.data = case.version
@@ -166,19 +166,24 @@ def _stale_booking(form: BookingForm, case) -> StaleCase | None:
 def book(uid: str):
     """Book a meeting and send the invitations; the first one is the case's kallelse."""
     session, registry, user = get_session(), workflow_registry(), current_actor()
-    case = case_or_404(uid, audit.MEETING_VIEW if request.method == "GET" else audit.MEETING_CHANGE)
-    how = permissions.booking_permission(session, registry, case, user)
+    posted = request.method == "POST"
+    case = case_or_404(uid, audit.MEETING_CHANGE if posted else audit.MEETING_VIEW)
+    # The participants, read once: the invitee choices, who may book, and (posted) the kallelse step's own
+    # first read with the consents in force.
+    now = now_utc()
+    read = invitees(session, case, step_now=now if posted else None)
+    active = [row[0] for row in read.rows if row[0].active]
+    how = permissions.booking_permission(session, registry, case, user, participants=active)
     if how is None:
         abort(403)
-    form = _booking_form(session, case, formdata=request.form if request.method == "POST" else None)
+    form = _booking_form(session, case, formdata=request.form if posted else None, read=read)
     top: list = []
     status = 200
-    if request.method == "POST":
+    if posted:
         status = 400
         # A form from before someone else's change (the kallelse booked meanwhile) is stale, whatever else.
         refusal = _stale_booking(form, case)
         if refusal is None and form.validate():
-            now = now_utc()
             try:
                 with unit_of_work(session):
                     meeting_id = services.book(
@@ -189,6 +194,7 @@ def book(uid: str):
                         form.to_data(),
                         expected_version=form.version.data,
                         now=now,
+                        reads=read.step_reads,
                     )
             except StaleCase:
                 refusal = StaleCase(STALE_BOOKING)

@@ -33,6 +33,13 @@ from sipflow.meetings.models import Invitation, Meeting
 CASE_PAGE_STATEMENTS = 20
 # The meeting page reads the case's meetings once more for its label (first meeting, follow-up 1 ...).
 MEETING_PAGE_STATEMENTS = 12
+# The booking page's POST (the kallelse), SELECTs only (the writes are a row each on SQLite): login and the
+# case (2), the participants with their organisations, units, contact persons and the consents in force
+# (the invitee choices, who may book, the step's first read), the person, the case's meetings, the
+# organizer, the staff invitees, the invitees' languages, the reminder rows, and the outbox's delivery
+# after the commit (2): 11. 17 before (27 with eight invitees): the party's roles twice and the
+# participants three times more, and each invitee's earlier invitation and contact person one by one.
+BOOKING_POST_READS = 11
 # The plan editor of an established plan: login, the case and its access log row (5), the participants with
 # their organisations, units, contact persons and the consents in force (1: the organisations' parts and
 # who may edit and hand over), the plan, the person, the plan's goals, efforts and contacts for the form (3),
@@ -243,6 +250,9 @@ def test_booking_reads_as_many_statements_for_eight_invitees_as_for_three(
         seen = _book_through_the_page(client, engine, case)
         reads[name] = [s for s in seen if s.lstrip().upper().startswith("SELECT")]
     assert len(reads["big"]) == len(reads["small"]), reads["big"]
+    assert len(reads["small"]) <= BOOKING_POST_READS, reads["small"]
+    # Who may book and the kallelse step's own first read come from the page's read of the participants.
+    assert not [s for s in reads["small"] if s.lstrip().startswith("SELECT participant.role")], reads["small"]
     invited = db_session.exec(
         select(Invitation.email).join(Meeting).where(Meeting.case_id == big.id, Invitation.active)
     ).all()
