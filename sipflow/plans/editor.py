@@ -103,8 +103,7 @@ def local_today(now: datetime) -> date:
 def plan_data(session: Session, case: SipCase, plan: Plan | None) -> dict:
     """The plan as the editor edits it (the shape save_plan takes); an empty plan when none is started."""
     goals, efforts, contacts = plan_items(session, plan) if plan is not None else ([], [], [])
-    return {
-        "needs": (plan.needs if plan else None) or "",
+    return plan_fields(case, plan) | {
         "own_goals": [{"uid": g.uid, "text": g.text} for g in goals if g.kind == "own"],
         "professional_goals": [{"uid": g.uid, "text": g.text} for g in goals if g.kind == "professional"],
         "efforts": [
@@ -123,10 +122,6 @@ def plan_data(session: Session, case: SipCase, plan: Plan | None) -> dict:
             }
             for e in efforts
         ],
-        "no_other_measures": bool(plan and plan.no_other_measures),
-        "huvudansvar_contact": (plan.huvudansvar_contact if plan else None) or "",
-        "fast_vardkontakt": (plan.fast_vardkontakt if plan else None) or "",
-        "fast_omsorgskontakt": (plan.fast_omsorgskontakt if plan else None) or "",
         "contacts": [
             {
                 "organisation_id": c.organisation_id,
@@ -136,6 +131,17 @@ def plan_data(session: Session, case: SipCase, plan: Plan | None) -> dict:
             }
             for c in contacts
         ],
+    }
+
+
+def plan_fields(case: SipCase, plan: Plan | None) -> dict:
+    """The plan's own fields as plan_data gives them (not its goals, efforts and contacts): nothing read."""
+    return {
+        "needs": (plan.needs if plan else None) or "",
+        "no_other_measures": bool(plan and plan.no_other_measures),
+        "huvudansvar_contact": (plan.huvudansvar_contact if plan else None) or "",
+        "fast_vardkontakt": (plan.fast_vardkontakt if plan else None) or "",
+        "fast_omsorgskontakt": (plan.fast_omsorgskontakt if plan else None) or "",
         "follow_up_on": plan.follow_up_on if plan else None,
         "child_view": case.child_view or "",
         "child_view_missing_reason": (plan.child_view_missing_reason if plan else None) or "",

@@ -277,7 +277,7 @@ def save(uid: str):
     if not form.validate():
         return _render(case, form, status=400, reads=reads)
     # A field the request did not carry at all keeps what is stored (an empty one is a wish to clear it).
-    stored = editor.plan_data(session, case, reads.plan)
+    stored = editor.plan_fields(case, reads.plan)
     for name in KEPT_WHEN_NOT_SENT:
         if name in form and name not in request.form:
             form[name].data = stored[name]
