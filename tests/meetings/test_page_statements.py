@@ -70,6 +70,16 @@ def page_statements(client, engine, urls: dict[str, str]) -> dict[str, list[str]
     return counted
 
 
+def posted_statements(client, engine, page: str, action: str | None = None, **values) -> list[str]:
+    """The statements of posting page's form (action: its address, the page's own by default) as filled."""
+    action = action or page
+    form = forms_of(text_of(client.get(page)))[action]
+    with support.statements(engine) as seen:
+        response = client.post(action, data=fill(form, **values))
+    assert response.status_code == 303, text_of(response)
+    return seen
+
+
 def book_planned(db_session, registry, parties, case, *, hour: int) -> int:
     """Book a further meeting with every participant invited; its id."""
     participants = db_session.exec(
@@ -171,10 +181,7 @@ def test_a_step_posted_from_the_case_page_reads_the_parties_once(client, engine,
     assert login(client, parties.region_user.username).status_code == 302
     case = create_case()
     url = f"/cases/{case.uid}/transitions/give_consent"
-    form = forms_of(text_of(client.get(f"/cases/{case.uid}")))[url]
-    with support.statements(engine) as seen:
-        response = client.post(url, data=fill(form, **{"give_consent-form": "oral"}))
-    assert response.status_code == 303
+    seen = posted_statements(client, engine, f"/cases/{case.uid}", url, **{"give_consent-form": "oral"})
     assert len(seen) <= STEP_POST_STATEMENTS, seen
     # Who may take the step is asked of the parties the form read, not of the database once more, and the
     # step takes its participants and consents in force from that read too.
@@ -202,10 +209,7 @@ def test_the_outcome_posted_reads_the_participants_once(client, engine, parties,
     frozen_clock.set(meeting.starts_at + timedelta(hours=1))
     assert login(client, parties.region_user.username).status_code == 302
     url = f"/cases/{ready.case.uid}/meetings/outcome"
-    form = forms_of(text_of(client.get(url)))[url]
-    with support.statements(engine) as seen:
-        response = client.post(url, data=fill(form, no_change_reason="Planen fungerar"))
-    assert response.status_code == 303, text_of(response)
+    seen = posted_statements(client, engine, url, no_change_reason="Planen fungerar")
     assert len(support.row_reads(seen, "participant")) == 1, seen
 
 
@@ -230,12 +234,9 @@ def _book_through_the_page(client, engine, case) -> list[str]:
     day = to_local(now_utc()).date() + timedelta(days=10)
     while day.weekday() >= 5:  # a weekday, as staff book
         day += timedelta(days=1)
-    form = forms_of(text_of(client.get(url)))[url]
-    data = fill(form, date=day.isoformat(), starts="13:00", ends="14:30", mode="video")
-    with support.statements(engine) as seen:
-        response = client.post(url, data=data)
-    assert response.status_code == 303, text_of(response)
-    return seen
+    return posted_statements(
+        client, engine, url, date=day.isoformat(), starts="13:00", ends="14:30", mode="video"
+    )
 
 
 def test_booking_reads_as_many_statements_for_eight_invitees_as_for_three(
@@ -285,11 +286,7 @@ def test_saving_the_plan_reads_its_goals_efforts_and_contacts_once(
     book()
     fire(db_session, registry, parties.region_user, ready.case, "hold_meeting")
     assert login(client, parties.region_user.username).status_code == 302
-    url = f"/cases/{ready.case.uid}/plan"
-    form = forms_of(text_of(client.get(url)))[url]
-    with support.statements(engine) as seen:
-        response = client.post(url, data=fill(form, needs="Stöd i vardagen"))
-    assert response.status_code == 303, text_of(response)
+    seen = posted_statements(client, engine, f"/cases/{ready.case.uid}/plan", needs="Stöd i vardagen")
     # The fields a request leaves out keep the plan's stored values, taken from the plan the page read;
     # only the save reads the items, to compare them with what was sent.
     for table in ("plangoal", "planeffort", "plancontact"):
