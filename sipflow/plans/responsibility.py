@@ -108,11 +108,12 @@ def give_huvudansvar(
     Claims the case at expected_version (a stale page is a conflict), so the case rises in every Mina SIP
     list and forms read before it are stale.
     """
-    if not may_give_huvudansvar(session, case, actor):
+    # The organisations taking part: who holds huvudansvar, who may give it, and who may receive it.
+    rows = _organisation_rows(session, case)
+    if not may_give_huvudansvar(session, case, actor, rows):
         raise NotAllowed(
             _l("Only the initiating organisation or the one with overall responsibility may hand it over.")
         )
-    rows = _organisation_rows(session, case)
     if (
         isinstance(organisation_id, bool)
         or not isinstance(organisation_id, int)

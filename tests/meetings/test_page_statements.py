@@ -292,3 +292,16 @@ def test_saving_the_plan_reads_its_goals_efforts_and_contacts_once(
     for table in ("plangoal", "planeffort", "plancontact"):
         assert len(support.row_reads(seen, table)) == 1, (table, seen)
     assert len(seen) <= PLAN_SAVE_STATEMENTS, seen
+
+
+def test_giving_huvudansvar_asks_who_may_of_the_participants_it_read(
+    client, engine, db_session, registry, parties, ready, book
+):
+    book()
+    fire(db_session, registry, parties.region_user, ready.case, "hold_meeting")
+    assert login(client, parties.region_user.username).status_code == 302
+    plan = f"/cases/{ready.case.uid}/plan"
+    values = {"handover-organisation_id": parties.municipality.organisation_id}
+    seen = posted_statements(client, engine, plan, f"{plan}/huvudansvar", **values)
+    # Who may edit and give huvudansvar: the page's participants; the service's: the organisations it reads.
+    assert not [s for s in seen if s.lstrip().startswith("SELECT participant.role")], seen

@@ -372,9 +372,13 @@ def hand_over(uid: str):
     """Give overall responsibility to an organisation taking part; a hand-over says why."""
     case = case_or_404(uid, audit.PLAN_CHANGE)
     session, actor = get_session(), current_actor()
-    if not (may_edit(session, case, actor) and responsibility.may_give_huvudansvar(session, case, actor)):
-        abort(403)
     reads = _page_reads(session, case)
+    participants = reads.step_reads.participants
+    if not (
+        may_edit(session, case, actor, participants)
+        and responsibility.may_give_huvudansvar(session, case, actor, participants)
+    ):
+        abort(403)
     form = _hand_over_form(case, reads.parts, formdata=request.form)
     page_form = _build_form(session, case, reads)
     if not form.validate():
