@@ -271,9 +271,9 @@ def updates_case_row(statement: str) -> bool:
 
 
 def row_reads(seen: list[str], table: str) -> list[str]:
-    """The statements among seen that read whole rows of table (SELECT table.id, ...)."""
+    """The statements among seen that read whole rows of table (SELECT table.id, ...), quoted or not."""
     start = f"SELECT {table}.id"
-    return [s for s in seen if " ".join(s.split()).startswith(start)]
+    return [s for s in seen if " ".join(s.replace('"', "").split()).startswith(start)]
 
 
 @contextmanager

@@ -26,25 +26,22 @@ def check_window(value: date | datetime | None, name: str) -> None:
         raise InvalidInput(window_message(), field=name)
 
 
-def storable(value: str, name: str) -> str:
-    """value, refused when it holds a NUL character: nobody types one, and PostgreSQL stores none.
-
-    The web refuses a NUL in any form before a view runs; this refuses it for every other caller.
-    """
-    if "\x00" in value:
-        raise InvalidInput(_l("The text holds a character that cannot be stored."), field=name)
-    return value
-
-
 def text(data: dict, name: str, *, limit: int | None = None) -> str | None:
-    """The stripped text of a field, or None when empty; anything but text, text over limit, or text with a
-    NUL, is refused."""
-    value = data.get(name)
+    """The field's text as clean_text gives it."""
+    return clean_text(data.get(name), name, limit=limit)
+
+
+def clean_text(value, name: str, *, limit: int | None = None) -> str | None:
+    """value stripped, or None when empty; anything but text, text over limit, or text with a NUL is refused
+    at the field name. What every service that stores typed text reads it through."""
     if value is None:
         return None
     if not isinstance(value, str):
         raise InvalidInput(_l("Enter text."), field=name)
-    value = storable(value, name).strip()
+    if "\x00" in value:
+        # Nobody types one, and PostgreSQL stores none; the web refuses it in any form before a view runs.
+        raise InvalidInput(_l("The text holds a character that cannot be stored."), field=name)
+    value = value.strip()
     if limit is not None and len(value) > limit:
         raise InvalidInput(_l("At most %(max)d characters.", max=limit), field=name)
     return value or None

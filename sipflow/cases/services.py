@@ -586,7 +586,7 @@ def add_private_participant(
     _change_participants(session, registry, case, expected_version)
     if kind not in PARTICIPANT_KINDS or kind in ("organisation", "person"):
         raise InvalidInput(_l("Choose närstående or guardian."), field="kind")
-    name = fields.storable(name or "", "name").strip()
+    name = fields.clean_text(name, "name")
     if not name:
         raise InvalidInput(_l("Enter a name."), field="name")
     language = checked_language(language)
@@ -594,9 +594,9 @@ def add_private_participant(
         case_id=case.id,
         kind=kind,
         name=name,
-        relation=fields.storable(relation or "", "relation").strip() or None,
-        email=fields.storable(email or "", "email").strip() or None,
-        phone=fields.storable(phone or "", "phone").strip() or None,
+        relation=fields.clean_text(relation, "relation"),
+        email=fields.clean_text(email, "email"),
+        phone=fields.clean_text(phone, "phone"),
         added_at=now,
         language=language,
     )
@@ -623,13 +623,13 @@ def set_participant_contact(
     participant = session.get(Participant, participant_id)
     if participant is None or participant.case_id != case.id or not participant.active:
         raise InvalidInput(_l("Choose among the participants of the SIP."), field="participant_id")
-    email = fields.storable(email or "", "email").strip() or None
+    email = fields.clean_text(email, "email")
     if email is not None and (len(email) > 254 or email.count("@") != 1 or any(c.isspace() for c in email)):
         raise InvalidInput(_l("Enter an e-mail address."), field="email")
     if language is not None:
         participant.language = checked_language(language)
     participant.email = email
-    participant.phone = fields.storable(phone or "", "phone").strip() or None
+    participant.phone = fields.clean_text(phone, "phone")
     session.add(participant)
     return participant
 

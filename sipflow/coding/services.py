@@ -119,11 +119,9 @@ def reverse_meeting_codes(
 
     Refused without a reason, and when nothing of the meeting counts any more (already corrected).
     """
-    reason = fields.storable(reason or "", "reason").strip()
+    reason = fields.clean_text(reason, "reason", limit=REASON_MAX)
     if not reason:
         raise InvalidInput(_l("Say why the codes are corrected."), field="reason")
-    if len(reason) > REASON_MAX:
-        raise InvalidInput(_l("At most %(max)d characters.", max=REASON_MAX), field="reason")
     standing = queries.meeting_standing_records(session, meeting.id)
     if not standing:
         raise Conflict(_l("The meeting has no codes that count: nothing to correct."))
@@ -158,11 +156,9 @@ def _check_code(code: str, field: str = "code") -> str:
 
 
 def _check_label(label: str, field: str = "label") -> str:
-    label = fields.storable(label or "", field).strip()
+    label = fields.clean_text(label, field, limit=LABEL_MAX)
     if not label:
         raise InvalidInput(_l("Enter what the code means."), field=field)
-    if len(label) > LABEL_MAX:
-        raise InvalidInput(_l("At most %(max)d characters.", max=LABEL_MAX), field=field)
     return label
 
 

@@ -56,7 +56,7 @@ def _decisions(ctx: TransitionContext, owners: dict[str, Owner]) -> list[dict]:
     decisions = []
     for number, row in enumerate(raw):
         name = f"decisions-{number}-"
-        text = fields.storable(row.get("text") or "", name + "text").strip()
+        text = fields.clean_text(row.get("text"), name + "text") or ""
         owner = (row.get("owner") or "").strip()
         due_on = row.get("due_on")
         if not (text or owner or due_on):

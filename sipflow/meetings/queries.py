@@ -102,12 +102,11 @@ def invitee_choices(
             ).all()
         )
     choices = []
-    # The rows hold each contact person, so invitee_address finds them in the session.
-    for participant, _organisation, _unit, _contact in read.rows:
+    for participant, _organisation, _unit, contact in read.rows:
         if not participant.active or participant.id in invited:
             continue
         label = read.labels[participant.id]
-        if invitee_address(session, participant) is None:
+        if invitee_address(participant, contact) is None:
             label = _("%(name)s: no e-mail address, called some other way", name=label)
         choices.append((participant.id, label))
     return choices

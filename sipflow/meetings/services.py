@@ -81,21 +81,12 @@ def _new_video_url() -> str:
     return video_url_for(secrets.token_urlsafe(15).replace("_", "x").replace("-", "y"))
 
 
-def invitee_address(
-    session: Session, participant: Participant, contacts: dict[int, User] | None = None
-) -> str | None:
-    """The address to invite a participant at: their own, or their contact person's for a unit.
-
-    contacts: the contact persons by id when the caller read them (invitee_addresses); else the session's.
-    """
+def invitee_address(participant: Participant, contact: User | None) -> str | None:
+    """The address to invite a participant at: their own, or their contact person's (contact) for a unit."""
     if participant.email:
         return participant.email
-    if participant.contact_user_id is not None:
-        if contacts is None:
-            user = session.get(User, participant.contact_user_id)
-        else:
-            user = contacts.get(participant.contact_user_id)
-        return user.email if user is not None and user.email else None
+    if participant.contact_user_id is not None and contact is not None:
+        return contact.email or None
     return None
 
 
@@ -109,7 +100,7 @@ def invitee_addresses(session: Session, participants: Sequence[Participant]) -> 
         if wanted
         else {}
     )
-    return {p.id: invitee_address(session, p, contacts) for p in participants}
+    return {p.id: invitee_address(p, contacts.get(p.contact_user_id)) for p in participants}
 
 
 def _role(participant: Participant) -> str:
@@ -477,11 +468,7 @@ def record_answer(
         answer_mode = None
     elif answer_mode is not None and answer_mode not in allowed_answer_modes(meeting):
         raise InvalidInput(_l("Choose one of the options."), field="answer_mode")
-    if comment is not None and not isinstance(comment, str):
-        raise InvalidInput(_l("Enter text."), field="comment")
-    comment = fields.storable(comment or "", "comment").strip() or None
-    if comment is not None and len(comment) > COMMENT_MAX:
-        raise InvalidInput(_l("At most %(max)d characters.", max=COMMENT_MAX), field="comment")
+    comment = fields.clean_text(comment, "comment", limit=COMMENT_MAX)
     invitation.partstat = partstat
     invitation.answer_mode = answer_mode
     invitation.comment = comment

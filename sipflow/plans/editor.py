@@ -20,7 +20,6 @@ from sqlmodel import Session, select
 
 from sipflow.cases import fields
 from sipflow.cases.models import Participant, SipCase
-from sipflow.cases.queries import participant_rows
 from sipflow.cases.services import StepReads, share_step_reads
 from sipflow.clock import to_local, within_date_window
 from sipflow.db import compare_and_set
@@ -163,17 +162,10 @@ def decision_effort_uids(session: Session, plan: Plan | None) -> set[str]:
 
 
 def _text(value, field: str, limit_key: str, *, required=None) -> str | None:
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        raise InvalidInput(_l("Enter text."), field=field)
-    value = fields.storable(value, field).strip()
-    limit = TEXT_LIMITS[limit_key]
-    if len(value) > limit:
-        raise InvalidInput(_l("At most %(max)d characters.", max=limit), field=field)
-    if not value and required is not None:
+    value = fields.clean_text(value, field, limit=TEXT_LIMITS[limit_key])
+    if value is None and required is not None:
         raise InvalidInput(required, field=field)
-    return value or None
+    return value
 
 
 def _date(value, field: str) -> date | None:
@@ -583,10 +575,6 @@ def establishing_transition(workflow: Workflow, state: str) -> TransitionDef | N
     return next((t for t in workflow.transitions_from(state) if t.form == PLAN_FORM), None)
 
 
-# A caller's way of saying it has not read the plan (None is "the case has no plan").
-NOT_READ = object()
-
-
 def missing_items(
     session: Session,
     workflow: Workflow,
@@ -594,23 +582,21 @@ def missing_items(
     actor: User | None,
     *,
     now: datetime,
-    plan: Plan | None | object = NOT_READ,
-    reads: StepReads | None = None,
+    plan: Plan | None,
+    reads: StepReads,
 ) -> tuple[TransitionDef | None, list[Missing]]:
     """The establishing step from the case's state and every one of its conditions that fails now.
 
     Asks the guards without firing anything: they read the plan draft as saved, and the follow-up day the
-    step would copy from it. plan: the case's working plan (or None) when the caller read it already;
-    reads: the case's active participants and consents in force on now's day, likewise.
+    step would copy from it. plan (None: not started) and reads (the case's active participants and
+    consents in force) are the caller's reads: the guards take them as the step's own.
     """
     transition = establishing_transition(workflow, case.state)
     if transition is None:
         return None, []
     ctx = TransitionContext(session=session, case=case, actor=actor, now=now, data={})
-    if plan is not NOT_READ:
-        ctx.memo[STEP_PLAN] = plan
-    if reads is not None:
-        share_step_reads(ctx, reads)
+    ctx.memo[STEP_PLAN] = plan
+    share_step_reads(ctx, reads)
     missing = []
     for name in transition.conditions:
         guard = GUARDS.get(name)
@@ -635,14 +621,11 @@ class OrganisationPart:
     huvudansvarig: bool
 
 
-def organisation_parts(session: Session, case: SipCase, rows: list | None = None) -> list[OrganisationPart]:
+def organisation_parts(rows: list) -> list[OrganisationPart]:
     """The organisations taking part in the case, by name, each with its units and first named contact.
 
-    rows: the case's (participant, organisation, unit, contact person) rows when the caller read them
-    (cases.queries.participant_rows); else they are read here.
+    rows: the case's (participant, organisation, unit, contact person) rows (cases.queries.participant_rows).
     """
-    if rows is None:
-        rows, _reads = participant_rows(session, case)
     taking_part = sorted(
         (row for row in rows if row[0].active and row[0].kind == "organisation" and row[1] is not None),
         key=lambda row: (row[1].name, row[0].id),

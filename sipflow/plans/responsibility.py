@@ -127,11 +127,7 @@ def give_huvudansvar(
         raise InvalidInput(
             _l("That organisation already has overall responsibility."), field="organisation_id"
         )
-    if reason is not None and not isinstance(reason, str):
-        raise InvalidInput(_l("Enter text."), field="reason")
-    reason = fields.storable(reason or "", "reason").strip() or None
-    if reason is not None and len(reason) > REASON_LIMIT:
-        raise InvalidInput(_l("At most %(max)d characters.", max=REASON_LIMIT), field="reason")
+    reason = fields.clean_text(reason, "reason", limit=REASON_LIMIT)
     if current is not None and reason is None:
         raise InvalidInput(_l("Say why overall responsibility is handed over."), field="reason")
     touch_case(session, case, expected_version=expected_version, now=now)

@@ -154,7 +154,7 @@ class PageReads:
 def _page_reads(session, case) -> PageReads:
     rows, step_reads = participant_rows(session, case, step_now=now_utc())
     return PageReads(
-        editor.organisation_parts(session, case, rows),
+        editor.organisation_parts(rows),
         step_reads,
         find_plan(session, case),
         session.get(Person, case.person_id),
