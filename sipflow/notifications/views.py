@@ -3,6 +3,8 @@
 Even in development the messages hold answer links and the addresses of private persons, so a user is
 shown only the messages about cases their organisation may see (the rule of `security.access`), the
 messages sent to their own address and the invitations of meetings they booked; administrators see all.
+A personal link or a password link is shown to its recipient alone (and administrators): it opens more
+than the case it was sent from.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from pathlib import Path
 
 from flask import Blueprint, abort, current_app, render_template, send_file
 from flask_login import current_user, login_required
-from sqlalchemy import or_, true
+from sqlalchemy import and_, or_, true
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import func, select
 
@@ -25,7 +27,7 @@ from sipflow.cases.models import SipCase
 from sipflow.clock import now_utc
 from sipflow.db import get_session
 from sipflow.meetings.models import Invitation, Meeting
-from sipflow.notifications.models import OUTBOX_STATUSES, OutboxMessage
+from sipflow.notifications.models import OUTBOX_STATUSES, PERSONAL_KINDS, OutboxMessage
 from sipflow.notifications.transports import EML_NAME
 from sipflow.security.access import visible_cases_clause
 
@@ -59,7 +61,10 @@ def visible_messages_clause(user) -> ColumnElement[bool]:
         .join(Meeting, Meeting.id == Invitation.meeting_id)
         .where(Meeting.booked_by_user_id == user.id)
     )
-    mine = [OutboxMessage.case_id.in_(visible_cases), OutboxMessage.invitation_id.in_(booked_by_user)]
+    mine = [
+        and_(OutboxMessage.case_id.in_(visible_cases), OutboxMessage.kind.not_in(PERSONAL_KINDS)),
+        OutboxMessage.invitation_id.in_(booked_by_user),
+    ]
     if user.email:
         mine.append(func.lower(OutboxMessage.recipient) == user.email.strip().lower())
     return or_(*mine)

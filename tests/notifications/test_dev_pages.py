@@ -170,24 +170,26 @@ ANSWER_LINK = "https://sipflow.localhost/svar/hemlig-svarsnyckel-"
 
 @pytest.fixture
 def case_mails(app, db_session, tmp_path, now, create_case, parties, make_unit, make_user):
-    """Three file-sink messages: one about a case of the region, one to the school user, one about nothing."""
+    """File-sink messages: one about a case of the region, the person's personal link from that case, one to
+    the school user, one about nothing."""
     saved = {key: app.config[key] for key in ("OUTBOX_DIR", "SMTP_HOST")}
     folder = tmp_path / "outbox"
     app.config.update(OUTBOX_DIR=str(folder), SMTP_HOST="")
     case = create_case()  # started by the region; the municipality takes part without a consent yet
     names = {}
-    for offset, (key, to, case_id) in enumerate(
+    for offset, (key, to, case_id, kind) in enumerate(
         [
-            ("case", "anhorig@example.se", case.id),
-            ("school", parties.school_user.email, None),
-            ("nobody", "someone@example.se", None),
+            ("case", "anhorig@example.se", case.id, "request"),
+            ("link", "personen@example.se", case.id, "plan_link"),
+            ("school", parties.school_user.email, None, "request"),
+            ("nobody", "someone@example.se", None, "request"),
         ]
     ):
         at = now + timedelta(minutes=offset)
         row = enqueue(
             db_session,
             mail(to, f"Kallelse {key}", f"Svara här: {ANSWER_LINK}{key}\n"),
-            kind="request",
+            kind=kind,
             case_id=case_id,
             invitation_id=None,
             now=at,
@@ -251,4 +253,10 @@ def test_a_coordinator_or_a_teacher_who_sees_no_case_sees_no_mail(
 
 
 def test_an_administrator_sees_every_mail(logged_in, case_mails):
-    assert _sees(logged_in, case_mails) == {"case", "school", "nobody"}
+    assert _sees(logged_in, case_mails) == {"case", "link", "school", "nobody"}
+
+
+def test_a_personal_link_is_not_shown_to_the_staff_of_its_case(client, parties, case_mails):
+    # The link opens every plan of the person, also of SIPs the staff member's organisation is not in.
+    login(client, parties.region_user.username)
+    assert "link" not in _sees(client, case_mails)
