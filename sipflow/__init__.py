@@ -25,7 +25,7 @@ def create_app(config: dict | None = None) -> Flask:
     from sipflow.reminders.views import bp as reminders_bp
     from sipflow.routing import init_converters
     from sipflow.security import init_security
-    from sipflow.security.redaction import install_log_redaction
+    from sipflow.security.redaction import install_log_redaction, redact_route_tokens
     from sipflow.security.views import bp as auth_bp
     from sipflow.stats.views import bp as stats_bp
     from sipflow.todo.views import bp as todo_bp
@@ -71,6 +71,7 @@ def create_app(config: dict | None = None) -> Flask:
 
         # The .eml files of the file sink, for development and tests; production has no such page.
         app.register_blueprint(dev_bp)
+    redact_route_tokens(app.url_map)
     app.cli.add_command(sipflow_cli)
 
     @app.get("/healthz")

@@ -1,4 +1,4 @@
-"""Keep personnummer out of log output, whatever a log call was handed: message, exception or stack."""
+"""Keep personnummer and the tokens of addresses out of log output: message, exception or stack."""
 
 from __future__ import annotations
 
@@ -14,9 +14,32 @@ _TRACEBACK_FORMATTER = logging.Formatter()
 SERVER_LOGGERS = ("werkzeug", "gunicorn.error", "gunicorn.access")
 
 
+# The addresses whose last part is a secret (a route's <token>): the server's request log would otherwise
+# hand whoever reads it a person's plans, an invitee's answer page, a calendar feed or a password link.
+TOKEN_REDACTED = "[token]"
+_TOKEN_PREFIXES: set[str] = set()
+_token_in_path: re.Pattern | None = None
+
+
+def redact_route_tokens(url_map) -> None:
+    """From now on redact the <token> part of every route of url_map that has one (for the whole process)."""
+    global _token_in_path
+    for rule in url_map.iter_rules():
+        if "token" in rule.arguments:
+            prefix = rule.rule.split("<token>", 1)[0]
+            if prefix.strip("/"):  # a token right after "/" would swallow every address's first part
+                _TOKEN_PREFIXES.add(prefix)
+    if _TOKEN_PREFIXES:
+        prefixes = "|".join(map(re.escape, sorted(_TOKEN_PREFIXES, key=len, reverse=True)))
+        _token_in_path = re.compile(rf"({prefixes})[^\s/?#\"']+")
+
+
 def redact(text: str) -> str:
-    """Replace everything shaped like a personnummer or samordningsnummer."""
-    return _IDENTIFIER_LIKE.sub(REDACTED, text)
+    """Replace everything shaped like a personnummer or samordningsnummer, and the tokens of addresses."""
+    text = _IDENTIFIER_LIKE.sub(REDACTED, text)
+    if _token_in_path is not None:
+        text = _token_in_path.sub(rf"\1{TOKEN_REDACTED}", text)
+    return text
 
 
 class RedactingFilter(logging.Filter):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import date
 
 from sqlmodel import select
@@ -51,3 +52,22 @@ def test_the_scan_recognises_a_personnummer():
 def test_redaction_filter_rewrites_identifier_shaped_numbers():
     assert redact("pnr 19121212-1212, 121212-1212, 191212121212") == f"pnr {REDACTED}, {REDACTED}, {REDACTED}"
     assert redact("at 2026-11-22 12:00, id 123456789012345") == "at 2026-11-22 12:00, id 123456789012345"
+
+
+def test_the_server_log_keeps_no_token_of_a_personal_answer_feed_or_password_address(app, caplog):
+    # The development server logs every request line; a token in it opens a person's plans, an invitee's
+    # answer page, a calendar feed or an account to whoever reads the log.
+    token = "eyJsIjoxLCJuIjoiZGYw.RcvVXdAtvYpGsujecwdtoLMFX94"
+    addresses = sorted(
+        rule.rule.replace("<token>", token) for rule in app.url_map.iter_rules() if "token" in rule.arguments
+    )
+    assert {"/my-plan/", "/answer/", "/calendar/", "/set-password/"} <= {a.split(token)[0] for a in addresses}
+    case_page = "/cases/c0cda3061cf541f18691f2ebdb020052"
+    with caplog.at_level(logging.INFO, logger="werkzeug"):
+        for address in [*addresses, case_page]:
+            logging.getLogger("werkzeug").info('%s - - "%s" %s', "127.0.0.1", f"GET {address} HTTP/1.1", 200)
+    logged = [record.getMessage() for record in caplog.records if record.name == "werkzeug"]
+    assert len(logged) == len(addresses) + 1
+    assert not [line for line in logged if token in line], logged
+    assert sum("[token]" in line for line in logged) == len(addresses)
+    assert any(case_page in line for line in logged)  # a case's address is no secret: kept for debugging
