@@ -25,7 +25,7 @@ from sipflow.coding.models import CodeDefinition, CodeRecord
 from sipflow.errors import InvalidInput, NotAllowed
 from sipflow.meetings.models import HELD, Attendance, Meeting
 from sipflow.people.models import County, Municipality, Organisation, Person
-from sipflow.stats.disclosure import plain, suppress_table
+from sipflow.stats.disclosure import Suppressed, is_small, plain, suppress_table
 from sipflow.stats.sql import days_between, quarter_of, year_of
 from sipflow.workflow.definition import DEADLINE_INDICATORS
 
@@ -303,9 +303,22 @@ def _area_filter(municipality_column, query: StatsQuery):
 
 
 def _dimensions(
-    query: StatsQuery, settings: Settings, *, day, municipality, county, sex, age, occasion, org_kind
+    query: StatsQuery,
+    settings: Settings,
+    *,
+    day,
+    municipality,
+    county,
+    sex,
+    age,
+    occasion,
+    org_kind,
+    by_period: bool = True,
 ):
-    """(name, SQL expression) of each breakdown asked for; a breakdown a source lacks is "–"."""
+    """(name, SQL expression) of each breakdown asked for; a breakdown a source lacks is "–".
+
+    by_period=False: the compared periods are counted together (a chart's bar over every period).
+    """
     expressions = {
         "municipality": municipality,
         "county": county,
@@ -317,7 +330,7 @@ def _dimensions(
         "organisation_kind": org_kind,
     }
     dims = []
-    if query.compare_years:
+    if query.compare_years and by_period:
         dims.append(("period", _period_label(day, query)))
     for name in query.by:
         expression = expressions[name]
@@ -326,7 +339,12 @@ def _dimensions(
 
 
 def _sip_meetings(
-    query: StatsQuery, settings: Settings, *, per_organisation_kind: bool, with_case: bool = False
+    query: StatsQuery,
+    settings: Settings,
+    *,
+    per_organisation_kind: bool,
+    with_case: bool = False,
+    by_period: bool = True,
 ):
     """One row per SIP meeting (per organisation kind too, when asked) with the breakdown columns.
 
@@ -344,6 +362,7 @@ def _sip_meetings(
         age=cr.age_years,
         occasion=cr.occasion,
         org_kind=cr.organisation_kind,
+        by_period=by_period,
     )
     keys = ["meeting_id", "person_id", "meeting_kind"]
     if with_case:
@@ -413,11 +432,15 @@ MEETING_COLUMNS = (
 )
 
 
-def meeting_indicators(session: Session, query: StatsQuery, settings: Settings, by=None) -> tuple[list, list]:
+def meeting_indicators(
+    session: Session, query: StatsQuery, settings: Settings, by=None, *, by_period: bool = True
+) -> tuple[list, list]:
     """Persons, SIPs (first, follow-up), video, digital share, närstående and person present: one query."""
     by = query.by if by is None else by
     q = replace(query, by=tuple(by))
-    inner, names = _sip_meetings(q, settings, per_organisation_kind="organisation_kind" in by)
+    inner, names = _sip_meetings(
+        q, settings, per_organisation_kind="organisation_kind" in by, by_period=by_period
+    )
     m = Meeting.__table__.c
     dim_columns = [inner.c[f"d_{name}"] for name in names]
 
@@ -715,6 +738,8 @@ def indicators(session: Session, query: StatsQuery, settings: Settings, progress
         },
     )
 
+    charts = _charts(session, query, settings, rows, total, labeller)
+
     histograms = lead_time_histograms(session, query, settings)
     tick()
     keys = sorted(
@@ -803,7 +828,56 @@ def indicators(session: Session, query: StatsQuery, settings: Settings, progress
         "query": query.as_dict(),
         "suppression_threshold": settings.threshold,
         "tables": [meeting_table, lead_table, outcome_table, attendance_table],
+        "charts": charts,
     }
+
+
+CHARTS = (
+    ("municipality", _l("Number of SIPs per municipality")),
+    ("quarter", _l("Number of SIPs per quarter")),
+)
+
+
+def _charts(session, query: StatsQuery, settings: Settings, table_rows, total, labeller) -> list[dict]:
+    """SIPs per municipality and per quarter (those the breakdown has), for the dashboard's charts.
+
+    Each is counted by the meeting query with that breakdown alone (every compared period together), in
+    code order (quarters chronologically), never summed from the table's rows. table_rows and total are
+    the SIP meeting table's after disclosure control; a bar is hidden where it, beside that table, would
+    give a hidden count away: a small bar is "<threshold"; a bar whose label has exactly one hidden cell in
+    the table (the bar minus the label's shown cells) is ".."; and while the table's total is shown and one
+    bar only is hidden, the smallest shown bar whose label has hidden cells is hidden as well.
+    """
+    out = []
+    for name, title in CHARTS:
+        if name not in query.by:
+            continue
+        bars, _ = meeting_indicators(session, query, settings, by=(name,), by_period=False)
+        hidden_cells: dict = defaultdict(int)
+        for row in table_rows:
+            if isinstance(row["sips"], Suppressed):
+                hidden_cells[row[name]] += 1
+        values: dict = {}
+        for bar in bars:
+            value = bar["sips"]
+            if is_small(value, settings.threshold):
+                value = Suppressed(settings.threshold)
+            elif hidden_cells[bar[name]] == 1:
+                value = Suppressed(settings.threshold, complementary=True)
+            values[bar[name]] = value
+        hidden = [key for key, value in values.items() if isinstance(value, Suppressed)]
+        if len(hidden) == 1 and total is not None and isinstance(total.get("sips"), int):
+            candidates = [
+                key
+                for key, value in values.items()
+                if isinstance(value, int) and value > 0 and hidden_cells[key] > 0
+            ]
+            if candidates:
+                smallest = min(candidates, key=lambda key: values[key])
+                values[smallest] = Suppressed(settings.threshold, complementary=True)
+        points = [(labeller.label(name, key), plain(value)) for key, value in values.items()]
+        out.append({"key": name, "title": str(title), "points": points})
+    return out
 
 
 def _outcome_shares(row: dict) -> dict:

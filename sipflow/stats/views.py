@@ -125,26 +125,14 @@ def _choices() -> dict:
 
 
 def _charts(answer: dict) -> list[dict]:
-    """Bars per municipality and the trend per quarter of SIPs, when the breakdown has them."""
-    table = answer["tables"][0]
-    by = answer["query"]["by"]
+    """The answer's charts (bars per municipality, the trend per quarter) drawn as SVG."""
+    drawers = {"municipality": exports.bar_chart_svg, "quarter": exports.line_chart_svg}
     charts = []
-    for name, drawer, title in (
-        ("municipality", exports.bar_chart_svg, _l("Number of SIPs per municipality")),
-        ("quarter", exports.line_chart_svg, _l("Number of SIPs per quarter")),
-    ):
-        if name not in by:
-            continue
-        sums: dict[str, object] = {}
-        for row in table["rows"]:
-            label, value = row[name], row["sips"]
-            if isinstance(value, int) and isinstance(sums.get(label, 0), int):
-                sums[label] = sums.get(label, 0) + value
-            else:  # a hidden part makes the whole bar hidden
-                sums[label] = value
-        points = list(sums.items())
+    for chart in answer.get("charts", []):
+        points = [tuple(point) for point in chart["points"]]
         description = "; ".join(f"{label}: {value}" for label, value in points)
-        charts.append({"svg": drawer(str(title), description, points), "title": title, "points": points})
+        svg = drawers[chart["key"]](chart["title"], description, points)
+        charts.append({"svg": svg, "title": chart["title"], "points": points})
     return charts
 
 

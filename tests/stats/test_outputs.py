@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import subprocess
 from datetime import date
 
@@ -251,3 +252,45 @@ def test_every_breakdown_answers_on_every_output(coordinator, kalmar, by):
     answer = json_answer(coordinator, by=by)
     sips = [row["sips"] for row in answer["tables"][0]["rows"]]
     assert answer["tables"][0]["total"]["sips"] == 9 and sips
+
+
+@pytest.fixture
+def three_quarters(world, db_session):
+    """Kalmar: 5 SIPs in Q3. Nybro: 2 in Q1, 3 in Q2 (both small), 6 in Q3. One person per SIP."""
+    for municipality, held_on, count in (
+        (KALMAR, date(2026, 8, 10), 5),
+        (NYBRO, date(2026, 2, 10), 2),
+        (NYBRO, date(2026, 5, 10), 3),
+        (NYBRO, date(2026, 8, 10), 6),
+    ):
+        for _ in range(count):
+            world.meeting(world.case(world.person(municipality)), held_on, municipality=municipality)
+    db_session.commit()
+    return world
+
+
+def chart_descriptions(page: str) -> dict[str, str]:
+    """Each chart's text alternative (<desc>), by the id of its element."""
+    return dict(re.findall(r'<desc id="([a-z]+)-desc">(.*?)</desc>', page))
+
+
+def test_a_chart_shows_the_true_sum_of_a_label_and_quarters_in_date_order(coordinator, three_quarters):
+    params = PERIOD | {"from": "2026-01-01", "to": "2026-09-30", "by": "municipality,quarter"}
+    page = coordinator.get("/statistik/", query_string=params).get_data(as_text=True)
+    charts = chart_descriptions(page)
+    # Nybro's two small quarters are hidden in the table, so its 11 does not give either of them away.
+    assert charts["chart"] == "Kalmar: 5; Nybro: 11"
+    assert charts["trend"] == "2026 K1: &lt;5; 2026 K2: &lt;5; 2026 K3: 11"
+
+
+def test_a_bar_that_would_give_a_single_hidden_cell_away_is_hidden(coordinator, three_quarters):
+    # The table hides Nybro's Q2 (3) and, lest its total give that back, Kalmar's Q3 (5). Q3's bar (11)
+    # minus Nybro's shown 6 would give Kalmar's Q3 away, and each municipality's bar its one hidden cell.
+    params = PERIOD | {"from": "2026-04-01", "to": "2026-09-30", "by": "quarter,municipality"}
+    answer = coordinator.get("/statistik/indikatorer.json", query_string=params).get_json()
+    cells = {(row["quarter"], row["municipality"]): row["sips"] for row in answer["tables"][0]["rows"]}
+    assert cells == {("2026 K2", "Nybro"): "<5", ("2026 K3", "Kalmar"): "..", ("2026 K3", "Nybro"): 6}
+    page = coordinator.get("/statistik/", query_string=params).get_data(as_text=True)
+    charts = chart_descriptions(page)
+    assert charts["trend"] == "2026 K2: &lt;5; 2026 K3: .."
+    assert charts["chart"] == "Kalmar: ..; Nybro: .."
