@@ -50,6 +50,9 @@ ORGANISATION_KIND_LABELS = {
 }
 MODE_LABELS = {"on_site": _l("On site"), "video": _l("Video"), "phone": _l("Phone"), "absent": _l("Absent")}
 MAX_YEARS = 20
+# The days a period may start and end on: beyond them no SIP was or will be held, and the calendar
+# arithmetic of the queries (20 years back, the day after the end) stays inside the dates Python has.
+EARLIEST_DAY, LATEST_DAY = date(1900, 1, 1), date(2199, 12, 31)
 MAX_COMPARE_YEARS = 20
 # The forms (code, registered by the consent area) whose steps accept or decline a SIP: which triggers use
 # them is read from the workflow files, so no trigger name is spelt here.
@@ -162,6 +165,16 @@ def parse_query(
     """
     start_day = start if isinstance(start, date) else parse_date(start, "from")
     end_day = end if isinstance(end, date) else parse_date(end, "to")
+    for day, field_name in ((start_day, "from"), (end_day, "to")):
+        if not EARLIEST_DAY <= day <= LATEST_DAY:
+            raise InvalidInput(
+                _l(
+                    "Enter a date from %(first)s to %(last)s.",
+                    first=EARLIEST_DAY.isoformat(),
+                    last=LATEST_DAY.isoformat(),
+                ),
+                field=field_name,
+            )
     if end_day < start_day:
         raise InvalidInput(_l("The end of the period is before its start."), field="to")
     if _years_back(end_day, MAX_YEARS) >= start_day:

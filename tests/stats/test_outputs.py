@@ -294,3 +294,28 @@ def test_a_bar_that_would_give_a_single_hidden_cell_away_is_hidden(coordinator, 
     charts = chart_descriptions(page)
     assert charts["trend"] == "2026 K2: &lt;5; 2026 K3: .."
     assert charts["chart"] == "Kalmar: ..; Nybro: .."
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"from": "0001-01-01", "to": "0001-12-31"}, "from"),
+        ({"from": "0019-06-01", "to": "0019-06-30"}, "from"),
+        ({"from": "9999-01-01", "to": "9999-12-31"}, "from"),
+        ({"from": "2026-01-01", "to": "9999-12-31"}, "to"),
+    ],
+)
+def test_a_date_at_the_edge_of_the_calendar_is_refused_on_every_output(coordinator, params, field):
+    for path in ("indikatorer.json", "indikatorer.csv", "indikatorer.xlsx", "kvartalsrapport.pdf"):
+        response = coordinator.get(f"/statistik/{path}", query_string=PERIOD | params)
+        assert response.status_code == 400, path
+        assert response.get_json()["field"] == field and "1900-01-01" in response.get_json()["reason"]
+    page = coordinator.get("/statistik/", query_string=PERIOD | params)
+    assert page.status_code == 400 and f'id="{field}-error"' in page.get_data(as_text=True)
+
+
+def test_a_date_at_the_edge_of_the_calendar_in_the_cli_is_a_usage_error(app):
+    result = app.test_cli_runner().invoke(
+        sipflow_cli, ["stats", "--from", "0001-01-01", "--to", "0001-12-31", "--format", "json"]
+    )
+    assert result.exit_code == 2 and "--from:" in result.output
