@@ -73,12 +73,6 @@ class Scope:
         """Whether the coordinator follows only some counties or municipalities."""
         return bool(self.counties or self.municipalities)
 
-    def default_area(self) -> tuple[str, str]:
-        """(county, municipality) the filter starts with: the first county followed, else municipality."""
-        if self.counties:
-            return min(self.counties), ""
-        return "", min(self.municipalities, default="")
-
     def allows(self, county: str | None, municipality: str | None, municipality_county: str | None) -> bool:
         """Whether a chosen county (or municipality, in municipality_county) lies inside the scope."""
         if not self.restricted:

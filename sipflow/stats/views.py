@@ -57,16 +57,13 @@ def _scope() -> Scope:
 
 
 def _args() -> dict:
-    """The filters as typed (kept on the page); defaults: this year so far, the first county followed."""
+    """The filters as typed (kept on the page); defaults: this year so far, everything the user follows."""
     start, end = _this_year()
-    county, municipality = "", ""
-    if "county" not in request.args and "municipality" not in request.args:
-        county, municipality = _scope().default_area()
     return {
         "from": request.args.get("from", start)[:20],
         "to": request.args.get("to", end)[:20],
-        "county": request.args.get("county", county)[:10],
-        "municipality": request.args.get("municipality", municipality)[:10],
+        "county": request.args.get("county", "")[:10],
+        "municipality": request.args.get("municipality", "")[:10],
         "by": request.args.get("by", DEFAULT_BY)[:200],
         "compare_years": request.args.get("compare_years", "0")[:4],
         "code": request.args.get("code", "")[:20],
