@@ -8,6 +8,7 @@ from flask import Blueprint, Response, current_app, g, jsonify, render_template,
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
+from werkzeug.exceptions import MethodNotAllowed
 
 from sipflow.clock import now_utc
 from sipflow.coding.models import CodeDefinition
@@ -32,16 +33,41 @@ COORDINATOR = "coordinator"
 DEFAULT_BY = "municipality,quarter"
 
 
+def _json_route() -> bool:
+    """Whether the request is for one of the statistics' JSON addresses, which answer errors as JSON too."""
+    return request.path.startswith(bp.url_prefix + "/") and request.path.endswith(".json")
+
+
+def _json_error(status: int, error: str, reason, **fields):
+    """A refusal of a JSON address: {"error", "reason", ...} with the status."""
+    return jsonify(error=error, **fields, reason=str(reason)), status
+
+
 @bp.before_request
 def _coordinators_only():
-    """The statistics are for coordinators; anyone else logged in gets 403."""
+    """The statistics are for coordinators; anyone else logged in gets 403 (JSON: 401 when not logged in)."""
     if not current_user.is_authenticated:
+        if _json_route():
+            return _json_error(401, "unauthorised", login_manager.login_message)
         return login_manager.unauthorized()
     if not current_user.has_role(COORDINATOR):
-        if request.path.endswith(".json"):
-            return jsonify(error="not_allowed", reason=str(_l("This page is for coordinators."))), 403
+        if _json_route():
+            return _json_error(403, "not_allowed", _l("This page is for coordinators."))
         return render_template("errors/forbidden.html", message=_l("This page is for coordinators.")), 403
     return None
+
+
+@bp.app_errorhandler(MethodNotAllowed)
+def _method_not_allowed(error: MethodNotAllowed):
+    """A statistics JSON address asked with another method than GET: 405 as JSON; elsewhere the default.
+
+    Registered on the app: a method the route does not take is refused before any blueprint is chosen.
+    """
+    if not _json_route():
+        return error
+    response, status = _json_error(405, "method_not_allowed", _l("This address answers GET requests only."))
+    response.headers["Allow"] = ", ".join(sorted(error.valid_methods or ()))
+    return response, status
 
 
 def _this_year() -> tuple[str, str]:
@@ -170,7 +196,7 @@ def as_json():
 
 def _refusal(error: UserError):
     """A refused filter as JSON: 400 for a bad one, 403 for an area outside the coordinator's scope."""
-    return jsonify(error=error.code, field=error.field, reason=str(error.message)), error.status
+    return _json_error(error.status, error.code, error.message, field=error.field)
 
 
 def _download(make, mimetype: str, filename: str, args: dict | None = None):

@@ -319,3 +319,18 @@ def test_a_date_at_the_edge_of_the_calendar_in_the_cli_is_a_usage_error(app):
         sipflow_cli, ["stats", "--from", "0001-01-01", "--to", "0001-12-31", "--format", "json"]
     )
     assert result.exit_code == 2 and "--from:" in result.output
+
+
+def test_the_json_address_answers_json_when_not_logged_in_or_asked_with_post(client, make_user):
+    anonymous = client.get("/statistik/indikatorer.json", query_string=PERIOD)
+    assert anonymous.status_code == 401 and anonymous.is_json
+    assert anonymous.get_json()["error"] == "unauthorised" and anonymous.get_json()["reason"]
+    assert client.get("/statistik/", query_string=PERIOD).status_code == 302  # the page leads to login
+    make_user(None, "coordinator", "kerstin-post")
+    login(client, "kerstin-post")
+    posted = client.post("/statistik/indikatorer.json", query_string=PERIOD)
+    assert posted.status_code == 405 and posted.is_json
+    assert posted.get_json()["error"] == "method_not_allowed" and posted.get_json()["reason"]
+    assert "GET" in posted.headers["Allow"]
+    page = client.post("/statistik/")
+    assert page.status_code == 405 and not page.is_json
