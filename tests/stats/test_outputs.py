@@ -334,3 +334,22 @@ def test_the_json_address_answers_json_when_not_logged_in_or_asked_with_post(cli
     assert "GET" in posted.headers["Allow"]
     page = client.post("/statistik/")
     assert page.status_code == 405 and not page.is_json
+
+
+def pdf_text(response, tmp_path) -> str:
+    path = tmp_path / "report.pdf"
+    path.write_bytes(response.get_data())
+    return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True).stdout
+
+
+def test_the_quarterly_pdf_follows_the_breakdown_asked_for(coordinator, kalmar, tmp_path):
+    refused = coordinator.get("/statistik/kvartalsrapport.pdf", query_string=PERIOD | {"by": "bogus"})
+    assert refused.status_code == 400 and refused.get_json()["field"] == "by"
+    by_quarter = pdf_text(
+        coordinator.get("/statistik/kvartalsrapport.pdf", query_string=PERIOD | {"by": "quarter"}), tmp_path
+    )
+    assert "2026 K1" in by_quarter and "Nybro" not in by_quarter
+    by_sex = pdf_text(
+        coordinator.get("/statistik/kvartalsrapport.pdf", query_string=PERIOD | {"by": "sex"}), tmp_path
+    )
+    assert "Kvinna" in by_sex and "Nybro" not in by_sex
