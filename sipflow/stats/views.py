@@ -214,7 +214,7 @@ def _download(make, mimetype: str, filename: str, args: dict | None = None):
 @bp.get("/indikatorer.csv")
 def as_csv():
     """The SIP meeting table as CSV."""
-    return _download(exports.to_csv, "text/csv; charset=utf-8", "sip-indikatorer.csv")
+    return _download(exports.to_csv, "text/csv", "sip-indikatorer.csv")  # Flask adds the charset
 
 
 @bp.get("/indikatorer.xlsx")

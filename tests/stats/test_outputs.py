@@ -353,3 +353,8 @@ def test_the_quarterly_pdf_follows_the_breakdown_asked_for(coordinator, kalmar, 
         coordinator.get("/statistik/kvartalsrapport.pdf", query_string=PERIOD | {"by": "sex"}), tmp_path
     )
     assert "Kvinna" in by_sex and "Nybro" not in by_sex
+
+
+def test_the_csv_names_its_charset_once(coordinator, kalmar):
+    response = coordinator.get("/statistik/indikatorer.csv", query_string=PERIOD)
+    assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
