@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, case, exists, func, literal, or_, select
+from sqlalchemy import Integer, and_, case, exists, extract, func, literal, or_, select
 from sqlmodel import Session
 
 from sipflow.admin.users import coordinator_scope
@@ -586,7 +586,7 @@ def case_outcome_queries(query: StatsQuery, settings: Settings):
             municipality=p.home_municipality_code,
             county=mu.county_code,
             sex=p.legal_sex,
-            age=None,
+            age=_age_on(p.birth_date, day),
             occasion=sc.occasion,
             org_kind=None,
         )
@@ -632,6 +632,17 @@ def case_outcome_queries(query: StatsQuery, settings: Settings):
         base, keys, lambda sub: [func.count().label("due"), func.sum(sub.c.on_time).label("on_time")]
     )
     return offered, due, keys
+
+
+def _age_on(birth, day):
+    """Whole years from a birth date to a day (SQL); NULL without a birth date."""
+    month_day = extract("month", day).cast(Integer) * 100 + extract("day", day).cast(Integer)
+    birthday = extract("month", birth).cast(Integer) * 100 + extract("day", birth).cast(Integer)
+    return year_of(day) - year_of(birth) - case((month_day < birthday, 1), else_=0)
+
+
+# Breakdowns case outcomes cannot have: a case is shared by several organisations, of several kinds.
+OUTCOMES_NOT_BY = ("organisation_kind",)
 
 
 def case_outcomes(session: Session, query: StatsQuery, settings: Settings) -> dict[tuple, dict]:
@@ -788,19 +799,21 @@ def indicators(session: Session, query: StatsQuery, settings: Settings, progress
         },
     )
 
-    outcomes = case_outcomes(session, query, settings)
+    outcome_query = replace(query, by=tuple(name for name in query.by if name not in OUTCOMES_NOT_BY))
+    outcome_dims = (["period"] if query.compare_years else []) + list(outcome_query.by)
+    outcomes = case_outcomes(session, outcome_query, settings)
     tick()
     outcome_rows = []
     totals = {"offered": 0, "accepted": 0, "declined": 0, "follow_ups_due": 0, "follow_ups_on_time": 0}
     for key in sorted(outcomes, key=lambda k: tuple(str(v) for v in k)):
-        row = dict(zip(dim_names, key, strict=True)) | outcomes[key]
+        row = dict(zip(outcome_dims, key, strict=True)) | outcomes[key]
         for name in totals:
             totals[name] += row[name]
         outcome_rows.append(_outcome_shares(row))
     outcome_table = _table(
         "outcomes",
         _l("Offered SIPs and follow-ups"),
-        dim_names,
+        outcome_dims,
         OUTCOME_COLUMNS,
         outcome_rows,
         _outcome_shares(dict(totals)),
@@ -812,6 +825,14 @@ def indicators(session: Session, query: StatsQuery, settings: Settings, progress
             "follow_ups_on_time_share": ("follow_ups_on_time", "follow_ups_due"),
         },
     )
+    not_by = [name for name in query.by if name in OUTCOMES_NOT_BY]
+    if not_by:
+        outcome_table["note"] = str(
+            _l(
+                "Not broken down by %(names)s: a case is shared by several organisations.",
+                names=", ".join(str(BREAKDOWN_LABELS[name]).lower() for name in not_by),
+            )
+        )
 
     attendance_rows = attendance_by_organisation_kind(session, query, settings)
     tick()
@@ -971,4 +992,11 @@ def _table(
         out_total = {name: "" for name in dim_names} | {name: plain(total.get(name)) for name in shown}
         if dim_names:
             out_total[dim_names[0]] = str(_l("Total"))
-    return {"key": key, "title": str(title), "columns": header, "rows": out_rows, "total": out_total}
+    return {
+        "key": key,
+        "title": str(title),
+        "columns": header,
+        "rows": out_rows,
+        "total": out_total,
+        "note": None,
+    }
