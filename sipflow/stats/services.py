@@ -963,7 +963,8 @@ class _Labeller:
         if name == "county":
             return self.counties.get(value, value)
         if name == "quarter":
-            return f"{int(value) // 10} K{int(value) % 10}"
+            # "2026 Q1"; Swedish "2026 K1" (kvartal).
+            return str(_l("%(year)s Q%(quarter)s", year=int(value) // 10, quarter=int(value) % 10))
         if name == "sex":
             return str(SEX_LABELS.get(value, SEX_LABELS["unknown"]))
         if name == "occasion":

@@ -358,3 +358,15 @@ def test_the_quarterly_pdf_follows_the_breakdown_asked_for(coordinator, kalmar, 
 def test_the_csv_names_its_charset_once(coordinator, kalmar):
     response = coordinator.get("/statistik/indikatorer.csv", query_string=PERIOD)
     assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
+
+
+def test_quarters_read_q_in_english_and_k_in_swedish(coordinator, kalmar):
+    params = PERIOD | {"by": "quarter"}
+    english = json_answer(coordinator, by="quarter", lang="en")
+    assert [row["quarter"] for row in english["tables"][0]["rows"]] == ["2026 Q1"]
+    page = coordinator.get("/statistik/", query_string=params).get_data(as_text=True)
+    assert "2026 Q1" in page and "2026 K1" not in page
+    body = coordinator.get("/statistik/indikatorer.csv", query_string=params).get_data().decode("utf-8-sig")
+    assert "2026 Q1" in body
+    swedish = json_answer(coordinator, by="quarter", lang="sv")
+    assert [row["quarter"] for row in swedish["tables"][0]["rows"]] == ["2026 K1"]
