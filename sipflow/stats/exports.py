@@ -51,6 +51,9 @@ def to_xlsx(answer: dict) -> bytes:
             if index == 0:
                 for cell in sheet[1]:
                     cell.font = Font(bold=True)
+        if table.get("note"):
+            sheet.append([])
+            sheet.append([table["note"]])
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
@@ -166,6 +169,8 @@ def to_pdf(answer: dict, *, heading: str, subtitle: str, made_at: datetime) -> b
     ]
     for table in answer["tables"]:
         story.append(Paragraph(escape(table["title"]), heading_style))
+        if table.get("note"):
+            story.append(Paragraph(escape(table["note"]), body))
         lines = [
             [Paragraph(escape("" if cell is None else str(cell)), body) for cell in line]
             for line in table_lines(table)

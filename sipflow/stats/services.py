@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, case, exists, func, literal, or_, select
+from sqlalchemy import Integer, and_, case, exists, extract, func, literal, or_, select
 from sqlmodel import Session
 
 from sipflow.admin.users import coordinator_scope
@@ -25,7 +25,7 @@ from sipflow.coding.models import CodeDefinition, CodeRecord
 from sipflow.errors import InvalidInput, NotAllowed
 from sipflow.meetings.models import HELD, Attendance, Meeting
 from sipflow.people.models import County, Municipality, Organisation, Person
-from sipflow.stats.disclosure import plain, suppress_table
+from sipflow.stats.disclosure import Suppressed, is_small, plain, suppress_table
 from sipflow.stats.sql import days_between, quarter_of, year_of
 from sipflow.workflow.definition import DEADLINE_INDICATORS
 
@@ -50,6 +50,9 @@ ORGANISATION_KIND_LABELS = {
 }
 MODE_LABELS = {"on_site": _l("On site"), "video": _l("Video"), "phone": _l("Phone"), "absent": _l("Absent")}
 MAX_YEARS = 20
+# The days a period may start and end on: beyond them no SIP was or will be held, and the calendar
+# arithmetic of the queries (20 years back, the day after the end) stays inside the dates Python has.
+EARLIEST_DAY, LATEST_DAY = date(1900, 1, 1), date(2199, 12, 31)
 MAX_COMPARE_YEARS = 20
 # The forms (code, registered by the consent area) whose steps accept or decline a SIP: which triggers use
 # them is read from the workflow files, so no trigger name is spelt here.
@@ -69,12 +72,6 @@ class Scope:
     def restricted(self) -> bool:
         """Whether the coordinator follows only some counties or municipalities."""
         return bool(self.counties or self.municipalities)
-
-    def default_area(self) -> tuple[str, str]:
-        """(county, municipality) the filter starts with: the first county followed, else municipality."""
-        if self.counties:
-            return min(self.counties), ""
-        return "", min(self.municipalities, default="")
 
     def allows(self, county: str | None, municipality: str | None, municipality_county: str | None) -> bool:
         """Whether a chosen county (or municipality, in municipality_county) lies inside the scope."""
@@ -162,6 +159,16 @@ def parse_query(
     """
     start_day = start if isinstance(start, date) else parse_date(start, "from")
     end_day = end if isinstance(end, date) else parse_date(end, "to")
+    for day, field_name in ((start_day, "from"), (end_day, "to")):
+        if not EARLIEST_DAY <= day <= LATEST_DAY:
+            raise InvalidInput(
+                _l(
+                    "Enter a date from %(first)s to %(last)s.",
+                    first=EARLIEST_DAY.isoformat(),
+                    last=LATEST_DAY.isoformat(),
+                ),
+                field=field_name,
+            )
     if end_day < start_day:
         raise InvalidInput(_l("The end of the period is before its start."), field="to")
     if _years_back(end_day, MAX_YEARS) >= start_day:
@@ -303,9 +310,22 @@ def _area_filter(municipality_column, query: StatsQuery):
 
 
 def _dimensions(
-    query: StatsQuery, settings: Settings, *, day, municipality, county, sex, age, occasion, org_kind
+    query: StatsQuery,
+    settings: Settings,
+    *,
+    day,
+    municipality,
+    county,
+    sex,
+    age,
+    occasion,
+    org_kind,
+    by_period: bool = True,
 ):
-    """(name, SQL expression) of each breakdown asked for; a breakdown a source lacks is "–"."""
+    """(name, SQL expression) of each breakdown asked for; a breakdown a source lacks is "–".
+
+    by_period=False: the compared periods are counted together (a chart's bar over every period).
+    """
     expressions = {
         "municipality": municipality,
         "county": county,
@@ -317,7 +337,7 @@ def _dimensions(
         "organisation_kind": org_kind,
     }
     dims = []
-    if query.compare_years:
+    if query.compare_years and by_period:
         dims.append(("period", _period_label(day, query)))
     for name in query.by:
         expression = expressions[name]
@@ -326,7 +346,12 @@ def _dimensions(
 
 
 def _sip_meetings(
-    query: StatsQuery, settings: Settings, *, per_organisation_kind: bool, with_case: bool = False
+    query: StatsQuery,
+    settings: Settings,
+    *,
+    per_organisation_kind: bool,
+    with_case: bool = False,
+    by_period: bool = True,
 ):
     """One row per SIP meeting (per organisation kind too, when asked) with the breakdown columns.
 
@@ -344,6 +369,7 @@ def _sip_meetings(
         age=cr.age_years,
         occasion=cr.occasion,
         org_kind=cr.organisation_kind,
+        by_period=by_period,
     )
     keys = ["meeting_id", "person_id", "meeting_kind"]
     if with_case:
@@ -413,11 +439,15 @@ MEETING_COLUMNS = (
 )
 
 
-def meeting_indicators(session: Session, query: StatsQuery, settings: Settings, by=None) -> tuple[list, list]:
+def meeting_indicators(
+    session: Session, query: StatsQuery, settings: Settings, by=None, *, by_period: bool = True
+) -> tuple[list, list]:
     """Persons, SIPs (first, follow-up), video, digital share, närstående and person present: one query."""
     by = query.by if by is None else by
     q = replace(query, by=tuple(by))
-    inner, names = _sip_meetings(q, settings, per_organisation_kind="organisation_kind" in by)
+    inner, names = _sip_meetings(
+        q, settings, per_organisation_kind="organisation_kind" in by, by_period=by_period
+    )
     m = Meeting.__table__.c
     dim_columns = [inner.c[f"d_{name}"] for name in names]
 
@@ -556,7 +586,7 @@ def case_outcome_queries(query: StatsQuery, settings: Settings):
             municipality=p.home_municipality_code,
             county=mu.county_code,
             sex=p.legal_sex,
-            age=None,
+            age=_age_on(p.birth_date, day),
             occasion=sc.occasion,
             org_kind=None,
         )
@@ -602,6 +632,17 @@ def case_outcome_queries(query: StatsQuery, settings: Settings):
         base, keys, lambda sub: [func.count().label("due"), func.sum(sub.c.on_time).label("on_time")]
     )
     return offered, due, keys
+
+
+def _age_on(birth, day):
+    """Whole years from a birth date to a day (SQL); NULL without a birth date."""
+    month_day = extract("month", day).cast(Integer) * 100 + extract("day", day).cast(Integer)
+    birthday = extract("month", birth).cast(Integer) * 100 + extract("day", birth).cast(Integer)
+    return year_of(day) - year_of(birth) - case((month_day < birthday, 1), else_=0)
+
+
+# Breakdowns case outcomes cannot have: a case is shared by several organisations, of several kinds.
+OUTCOMES_NOT_BY = ("organisation_kind",)
 
 
 def case_outcomes(session: Session, query: StatsQuery, settings: Settings) -> dict[tuple, dict]:
@@ -715,6 +756,8 @@ def indicators(session: Session, query: StatsQuery, settings: Settings, progress
         },
     )
 
+    charts = _charts(session, query, settings, rows, total, labeller)
+
     histograms = lead_time_histograms(session, query, settings)
     tick()
     keys = sorted(
@@ -756,19 +799,21 @@ def indicators(session: Session, query: StatsQuery, settings: Settings, progress
         },
     )
 
-    outcomes = case_outcomes(session, query, settings)
+    outcome_query = replace(query, by=tuple(name for name in query.by if name not in OUTCOMES_NOT_BY))
+    outcome_dims = (["period"] if query.compare_years else []) + list(outcome_query.by)
+    outcomes = case_outcomes(session, outcome_query, settings)
     tick()
     outcome_rows = []
     totals = {"offered": 0, "accepted": 0, "declined": 0, "follow_ups_due": 0, "follow_ups_on_time": 0}
     for key in sorted(outcomes, key=lambda k: tuple(str(v) for v in k)):
-        row = dict(zip(dim_names, key, strict=True)) | outcomes[key]
+        row = dict(zip(outcome_dims, key, strict=True)) | outcomes[key]
         for name in totals:
             totals[name] += row[name]
         outcome_rows.append(_outcome_shares(row))
     outcome_table = _table(
         "outcomes",
         _l("Offered SIPs and follow-ups"),
-        dim_names,
+        outcome_dims,
         OUTCOME_COLUMNS,
         outcome_rows,
         _outcome_shares(dict(totals)),
@@ -780,6 +825,14 @@ def indicators(session: Session, query: StatsQuery, settings: Settings, progress
             "follow_ups_on_time_share": ("follow_ups_on_time", "follow_ups_due"),
         },
     )
+    not_by = [name for name in query.by if name in OUTCOMES_NOT_BY]
+    if not_by:
+        outcome_table["note"] = str(
+            _l(
+                "Not broken down by %(names)s: a case is shared by several organisations.",
+                names=", ".join(str(BREAKDOWN_LABELS[name]).lower() for name in not_by),
+            )
+        )
 
     attendance_rows = attendance_by_organisation_kind(session, query, settings)
     tick()
@@ -803,7 +856,56 @@ def indicators(session: Session, query: StatsQuery, settings: Settings, progress
         "query": query.as_dict(),
         "suppression_threshold": settings.threshold,
         "tables": [meeting_table, lead_table, outcome_table, attendance_table],
+        "charts": charts,
     }
+
+
+CHARTS = (
+    ("municipality", _l("Number of SIPs per municipality")),
+    ("quarter", _l("Number of SIPs per quarter")),
+)
+
+
+def _charts(session, query: StatsQuery, settings: Settings, table_rows, total, labeller) -> list[dict]:
+    """SIPs per municipality and per quarter (those the breakdown has), for the dashboard's charts.
+
+    Each is counted by the meeting query with that breakdown alone (every compared period together), in
+    code order (quarters chronologically), never summed from the table's rows. table_rows and total are
+    the SIP meeting table's after disclosure control; a bar is hidden where it, beside that table, would
+    give a hidden count away: a small bar is "<threshold"; a bar whose label has exactly one hidden cell in
+    the table (the bar minus the label's shown cells) is ".."; and while the table's total is shown and one
+    bar only is hidden, the smallest shown bar whose label has hidden cells is hidden as well.
+    """
+    out = []
+    for name, title in CHARTS:
+        if name not in query.by:
+            continue
+        bars, _ = meeting_indicators(session, query, settings, by=(name,), by_period=False)
+        hidden_cells: dict = defaultdict(int)
+        for row in table_rows:
+            if isinstance(row["sips"], Suppressed):
+                hidden_cells[row[name]] += 1
+        values: dict = {}
+        for bar in bars:
+            value = bar["sips"]
+            if is_small(value, settings.threshold):
+                value = Suppressed(settings.threshold)
+            elif hidden_cells[bar[name]] == 1:
+                value = Suppressed(settings.threshold, complementary=True)
+            values[bar[name]] = value
+        hidden = [key for key, value in values.items() if isinstance(value, Suppressed)]
+        if len(hidden) == 1 and total is not None and isinstance(total.get("sips"), int):
+            candidates = [
+                key
+                for key, value in values.items()
+                if isinstance(value, int) and value > 0 and hidden_cells[key] > 0
+            ]
+            if candidates:
+                smallest = min(candidates, key=lambda key: values[key])
+                values[smallest] = Suppressed(settings.threshold, complementary=True)
+        points = [(labeller.label(name, key), plain(value)) for key, value in values.items()]
+        out.append({"key": name, "title": str(title), "points": points})
+    return out
 
 
 def _outcome_shares(row: dict) -> dict:
@@ -861,7 +963,8 @@ class _Labeller:
         if name == "county":
             return self.counties.get(value, value)
         if name == "quarter":
-            return f"{int(value) // 10} K{int(value) % 10}"
+            # "2026 Q1"; Swedish "2026 K1" (kvartal).
+            return str(_l("%(year)s Q%(quarter)s", year=int(value) // 10, quarter=int(value) % 10))
         if name == "sex":
             return str(SEX_LABELS.get(value, SEX_LABELS["unknown"]))
         if name == "occasion":
@@ -890,4 +993,11 @@ def _table(
         out_total = {name: "" for name in dim_names} | {name: plain(total.get(name)) for name in shown}
         if dim_names:
             out_total[dim_names[0]] = str(_l("Total"))
-    return {"key": key, "title": str(title), "columns": header, "rows": out_rows, "total": out_total}
+    return {
+        "key": key,
+        "title": str(title),
+        "columns": header,
+        "rows": out_rows,
+        "total": out_total,
+        "note": None,
+    }

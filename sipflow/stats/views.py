@@ -8,6 +8,7 @@ from flask import Blueprint, Response, current_app, g, jsonify, render_template,
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
+from werkzeug.exceptions import MethodNotAllowed
 
 from sipflow.clock import now_utc
 from sipflow.coding.models import CodeDefinition
@@ -32,16 +33,41 @@ COORDINATOR = "coordinator"
 DEFAULT_BY = "municipality,quarter"
 
 
+def _json_route() -> bool:
+    """Whether the request is for one of the statistics' JSON addresses, which answer errors as JSON too."""
+    return request.path.startswith(bp.url_prefix + "/") and request.path.endswith(".json")
+
+
+def _json_error(status: int, error: str, reason, **fields):
+    """A refusal of a JSON address: {"error", "reason", ...} with the status."""
+    return jsonify(error=error, **fields, reason=str(reason)), status
+
+
 @bp.before_request
 def _coordinators_only():
-    """The statistics are for coordinators; anyone else logged in gets 403."""
+    """The statistics are for coordinators; anyone else logged in gets 403 (JSON: 401 when not logged in)."""
     if not current_user.is_authenticated:
+        if _json_route():
+            return _json_error(401, "unauthorised", login_manager.login_message)
         return login_manager.unauthorized()
     if not current_user.has_role(COORDINATOR):
-        if request.path.endswith(".json"):
-            return jsonify(error="not_allowed", reason=str(_l("This page is for coordinators."))), 403
+        if _json_route():
+            return _json_error(403, "not_allowed", _l("This page is for coordinators."))
         return render_template("errors/forbidden.html", message=_l("This page is for coordinators.")), 403
     return None
+
+
+@bp.app_errorhandler(MethodNotAllowed)
+def _method_not_allowed(error: MethodNotAllowed):
+    """A statistics JSON address asked with another method than GET: 405 as JSON; elsewhere the default.
+
+    Registered on the app: a method the route does not take is refused before any blueprint is chosen.
+    """
+    if not _json_route():
+        return error
+    response, status = _json_error(405, "method_not_allowed", _l("This address answers GET requests only."))
+    response.headers["Allow"] = ", ".join(sorted(error.valid_methods or ()))
+    return response, status
 
 
 def _this_year() -> tuple[str, str]:
@@ -57,16 +83,13 @@ def _scope() -> Scope:
 
 
 def _args() -> dict:
-    """The filters as typed (kept on the page); defaults: this year so far, the first county followed."""
+    """The filters as typed (kept on the page); defaults: this year so far, everything the user follows."""
     start, end = _this_year()
-    county, municipality = "", ""
-    if "county" not in request.args and "municipality" not in request.args:
-        county, municipality = _scope().default_area()
     return {
         "from": request.args.get("from", start)[:20],
         "to": request.args.get("to", end)[:20],
-        "county": request.args.get("county", county)[:10],
-        "municipality": request.args.get("municipality", municipality)[:10],
+        "county": request.args.get("county", "")[:10],
+        "municipality": request.args.get("municipality", "")[:10],
         "by": request.args.get("by", DEFAULT_BY)[:200],
         "compare_years": request.args.get("compare_years", "0")[:4],
         "code": request.args.get("code", "")[:20],
@@ -125,26 +148,14 @@ def _choices() -> dict:
 
 
 def _charts(answer: dict) -> list[dict]:
-    """Bars per municipality and the trend per quarter of SIPs, when the breakdown has them."""
-    table = answer["tables"][0]
-    by = answer["query"]["by"]
+    """The answer's charts (bars per municipality, the trend per quarter) drawn as SVG."""
+    drawers = {"municipality": exports.bar_chart_svg, "quarter": exports.line_chart_svg}
     charts = []
-    for name, drawer, title in (
-        ("municipality", exports.bar_chart_svg, _l("Number of SIPs per municipality")),
-        ("quarter", exports.line_chart_svg, _l("Number of SIPs per quarter")),
-    ):
-        if name not in by:
-            continue
-        sums: dict[str, object] = {}
-        for row in table["rows"]:
-            label, value = row[name], row["sips"]
-            if isinstance(value, int) and isinstance(sums.get(label, 0), int):
-                sums[label] = sums.get(label, 0) + value
-            else:  # a hidden part makes the whole bar hidden
-                sums[label] = value
-        points = list(sums.items())
+    for chart in answer.get("charts", []):
+        points = [tuple(point) for point in chart["points"]]
         description = "; ".join(f"{label}: {value}" for label, value in points)
-        charts.append({"svg": drawer(str(title), description, points), "title": title, "points": points})
+        svg = drawers[chart["key"]](chart["title"], description, points)
+        charts.append({"svg": svg, "title": chart["title"], "points": points})
     return charts
 
 
@@ -185,7 +196,7 @@ def as_json():
 
 def _refusal(error: UserError):
     """A refused filter as JSON: 400 for a bad one, 403 for an area outside the coordinator's scope."""
-    return jsonify(error=error.code, field=error.field, reason=str(error.message)), error.status
+    return _json_error(error.status, error.code, error.message, field=error.field)
 
 
 def _download(make, mimetype: str, filename: str, args: dict | None = None):
@@ -203,7 +214,7 @@ def _download(make, mimetype: str, filename: str, args: dict | None = None):
 @bp.get("/indikatorer.csv")
 def as_csv():
     """The SIP meeting table as CSV."""
-    return _download(exports.to_csv, "text/csv; charset=utf-8", "sip-indikatorer.csv")
+    return _download(exports.to_csv, "text/csv", "sip-indikatorer.csv")  # Flask adds the charset
 
 
 @bp.get("/indikatorer.xlsx")
@@ -218,15 +229,15 @@ def as_xlsx():
 
 @bp.get("/kvartalsrapport.pdf")
 def quarterly_pdf():
-    """The quarterly report of a county as PDF: every table, by municipality."""
-    args = _args() | {"by": "municipality"}
-    session = get_session()
-    county = session.get(County, args["county"]) if args["county"] else None
-    heading = str(_l("SIP statistics")) + (f": {county.name}" if county else "")
-    subtitle = f"{args['from']} – {args['to']}"
-    return _download(
-        lambda answer: exports.to_pdf(answer, heading=heading, subtitle=subtitle, made_at=now_utc()),
-        "application/pdf",
-        "sip-kvartalsrapport.pdf",
-        args,
-    )
+    """The quarterly report as PDF: every table, by the breakdown asked for (as the page: by municipality
+    and quarter unless told), with the same checks of the filter as every other export."""
+    args = _args()
+
+    def report(answer: dict) -> bytes:
+        code = answer["query"]["county"]  # checked by parse_query
+        county = get_session().get(County, code) if code else None
+        heading = str(_l("SIP statistics")) + (f": {county.name}" if county else "")
+        subtitle = f"{answer['query']['from']} – {answer['query']['to']}"
+        return exports.to_pdf(answer, heading=heading, subtitle=subtitle, made_at=now_utc())
+
+    return _download(report, "application/pdf", "sip-kvartalsrapport.pdf", args)

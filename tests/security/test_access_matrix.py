@@ -246,10 +246,10 @@ def _admin_only(status: int | str):
     return expect
 
 
-def _coordinator_only(status: int | str):
+def _coordinator_only(status: int | str, anonymous: int | str = LOGIN):
     def expect(relation: Relation, _world: World):
         if relation.user is None:
-            return LOGIN
+            return anonymous
         return status if relation.user == "coordinator_user" else DENY_403
 
     return expect
@@ -331,7 +331,10 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("admin.index", "GET"): Route(lambda w: "/admin/", _admin_only(302)),
     # Statistics are numbers for coordinators only; nobody else gets them, whatever they see of cases.
     ("stats.dashboard", "GET"): Route(lambda w: "/statistik/", _coordinator_only(200)),
-    ("stats.as_json", "GET"): Route(lambda w: "/statistik/indikatorer.json", _coordinator_only(200)),
+    ("stats.as_json", "GET"): Route(
+        lambda w: "/statistik/indikatorer.json",
+        _coordinator_only(200, anonymous=401),  # JSON, no redirect
+    ),
     ("stats.as_csv", "GET"): Route(lambda w: "/statistik/indikatorer.csv", _coordinator_only(200)),
     ("stats.as_xlsx", "GET"): Route(lambda w: "/statistik/indikatorer.xlsx", _coordinator_only(200)),
     ("stats.quarterly_pdf", "GET"): Route(lambda w: "/statistik/kvartalsrapport.pdf", _coordinator_only(200)),

@@ -240,3 +240,21 @@ def test_utskrivningsklar_to_kallelse_and_plan_to_follow_up(world):
     assert (lead["utskrivningsklar_to_kallelse_median"], lead["utskrivningsklar_to_kallelse_max"]) == (3.5, 5)
     assert (lead["kallelse_within"], lead["kallelse_within_share"]) == (1, 50.0)
     assert (lead["plan_to_follow_up_median"], lead["plan_to_follow_up_max"]) == (35, 40)
+
+
+def test_offered_sips_are_split_by_age_band_at_the_request(world):
+    requested = datetime(2026, 1, 5, 9, tzinfo=UTC)
+    # 46, 15 and (a day short of 18) 17 years old on the day of the request.
+    for birth in (date(1980, 1, 1), date(2010, 6, 1), date(2008, 1, 6)):
+        world.case(world.person(birth=birth), requested=requested)
+    outcomes = table(answer_for(world, by="age_band"), "outcomes")
+    assert {row["age_band"]: row["offered"] for row in outcomes["rows"]} == {"0–17": 2, "45–64": 1}
+    assert outcomes["note"] is None
+
+
+def test_offered_sips_say_they_are_not_split_by_organisation_type(world):
+    world.case(world.person(), requested=datetime(2026, 1, 5, 9, tzinfo=UTC))
+    outcomes = table(answer_for(world, by="organisation_kind,sex"), "outcomes")
+    assert [column["key"] for column in outcomes["columns"]][:1] == ["sex"]
+    assert all(row["sex"] != "–" for row in outcomes["rows"])
+    assert "organisationstyp" in outcomes["note"]  # said instead of a row of "–"

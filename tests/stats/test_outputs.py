@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import subprocess
 from datetime import date
 
@@ -251,3 +252,121 @@ def test_every_breakdown_answers_on_every_output(coordinator, kalmar, by):
     answer = json_answer(coordinator, by=by)
     sips = [row["sips"] for row in answer["tables"][0]["rows"]]
     assert answer["tables"][0]["total"]["sips"] == 9 and sips
+
+
+@pytest.fixture
+def three_quarters(world, db_session):
+    """Kalmar: 5 SIPs in Q3. Nybro: 2 in Q1, 3 in Q2 (both small), 6 in Q3. One person per SIP."""
+    for municipality, held_on, count in (
+        (KALMAR, date(2026, 8, 10), 5),
+        (NYBRO, date(2026, 2, 10), 2),
+        (NYBRO, date(2026, 5, 10), 3),
+        (NYBRO, date(2026, 8, 10), 6),
+    ):
+        for _ in range(count):
+            world.meeting(world.case(world.person(municipality)), held_on, municipality=municipality)
+    db_session.commit()
+    return world
+
+
+def chart_descriptions(page: str) -> dict[str, str]:
+    """Each chart's text alternative (<desc>), by the id of its element."""
+    return dict(re.findall(r'<desc id="([a-z]+)-desc">(.*?)</desc>', page))
+
+
+def test_a_chart_shows_the_true_sum_of_a_label_and_quarters_in_date_order(coordinator, three_quarters):
+    params = PERIOD | {"from": "2026-01-01", "to": "2026-09-30", "by": "municipality,quarter"}
+    page = coordinator.get("/statistik/", query_string=params).get_data(as_text=True)
+    charts = chart_descriptions(page)
+    # Nybro's two small quarters are hidden in the table, so its 11 does not give either of them away.
+    assert charts["chart"] == "Kalmar: 5; Nybro: 11"
+    assert charts["trend"] == "2026 K1: &lt;5; 2026 K2: &lt;5; 2026 K3: 11"
+
+
+def test_a_bar_that_would_give_a_single_hidden_cell_away_is_hidden(coordinator, three_quarters):
+    # The table hides Nybro's Q2 (3) and, lest its total give that back, Kalmar's Q3 (5). Q3's bar (11)
+    # minus Nybro's shown 6 would give Kalmar's Q3 away, and each municipality's bar its one hidden cell.
+    params = PERIOD | {"from": "2026-04-01", "to": "2026-09-30", "by": "quarter,municipality"}
+    answer = coordinator.get("/statistik/indikatorer.json", query_string=params).get_json()
+    cells = {(row["quarter"], row["municipality"]): row["sips"] for row in answer["tables"][0]["rows"]}
+    assert cells == {("2026 K2", "Nybro"): "<5", ("2026 K3", "Kalmar"): "..", ("2026 K3", "Nybro"): 6}
+    page = coordinator.get("/statistik/", query_string=params).get_data(as_text=True)
+    charts = chart_descriptions(page)
+    assert charts["trend"] == "2026 K2: &lt;5; 2026 K3: .."
+    assert charts["chart"] == "Kalmar: ..; Nybro: .."
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"from": "0001-01-01", "to": "0001-12-31"}, "from"),
+        ({"from": "0019-06-01", "to": "0019-06-30"}, "from"),
+        ({"from": "9999-01-01", "to": "9999-12-31"}, "from"),
+        ({"from": "2026-01-01", "to": "9999-12-31"}, "to"),
+    ],
+)
+def test_a_date_at_the_edge_of_the_calendar_is_refused_on_every_output(coordinator, params, field):
+    for path in ("indikatorer.json", "indikatorer.csv", "indikatorer.xlsx", "kvartalsrapport.pdf"):
+        response = coordinator.get(f"/statistik/{path}", query_string=PERIOD | params)
+        assert response.status_code == 400, path
+        assert response.get_json()["field"] == field and "1900-01-01" in response.get_json()["reason"]
+    page = coordinator.get("/statistik/", query_string=PERIOD | params)
+    assert page.status_code == 400 and f'id="{field}-error"' in page.get_data(as_text=True)
+
+
+def test_a_date_at_the_edge_of_the_calendar_in_the_cli_is_a_usage_error(app):
+    result = app.test_cli_runner().invoke(
+        sipflow_cli, ["stats", "--from", "0001-01-01", "--to", "0001-12-31", "--format", "json"]
+    )
+    assert result.exit_code == 2 and "--from:" in result.output
+
+
+def test_the_json_address_answers_json_when_not_logged_in_or_asked_with_post(client, make_user):
+    anonymous = client.get("/statistik/indikatorer.json", query_string=PERIOD)
+    assert anonymous.status_code == 401 and anonymous.is_json
+    assert anonymous.get_json()["error"] == "unauthorised" and anonymous.get_json()["reason"]
+    assert client.get("/statistik/", query_string=PERIOD).status_code == 302  # the page leads to login
+    make_user(None, "coordinator", "kerstin-post")
+    login(client, "kerstin-post")
+    posted = client.post("/statistik/indikatorer.json", query_string=PERIOD)
+    assert posted.status_code == 405 and posted.is_json
+    assert posted.get_json()["error"] == "method_not_allowed" and posted.get_json()["reason"]
+    assert "GET" in posted.headers["Allow"]
+    page = client.post("/statistik/")
+    assert page.status_code == 405 and not page.is_json
+
+
+def pdf_text(response, tmp_path) -> str:
+    path = tmp_path / "report.pdf"
+    path.write_bytes(response.get_data())
+    return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True).stdout
+
+
+def test_the_quarterly_pdf_follows_the_breakdown_asked_for(coordinator, kalmar, tmp_path):
+    refused = coordinator.get("/statistik/kvartalsrapport.pdf", query_string=PERIOD | {"by": "bogus"})
+    assert refused.status_code == 400 and refused.get_json()["field"] == "by"
+    by_quarter = pdf_text(
+        coordinator.get("/statistik/kvartalsrapport.pdf", query_string=PERIOD | {"by": "quarter"}), tmp_path
+    )
+    assert "2026 K1" in by_quarter and "Nybro" not in by_quarter
+    by_sex = pdf_text(
+        coordinator.get("/statistik/kvartalsrapport.pdf", query_string=PERIOD | {"by": "sex"}), tmp_path
+    )
+    assert "Kvinna" in by_sex and "Nybro" not in by_sex
+
+
+def test_the_csv_names_its_charset_once(coordinator, kalmar):
+    response = coordinator.get("/statistik/indikatorer.csv", query_string=PERIOD)
+    assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
+
+
+def test_quarters_read_q_in_english_and_k_in_swedish(coordinator, kalmar):
+    params = PERIOD | {"by": "quarter"}
+    english = json_answer(coordinator, by="quarter", lang="en")
+    assert [row["quarter"] for row in english["tables"][0]["rows"]] == ["2026 Q1"]
+    page = coordinator.get("/statistik/", query_string=params).get_data(as_text=True)
+    assert "2026 Q1" in page and "2026 K1" not in page
+    body = coordinator.get("/statistik/indikatorer.csv", query_string=params).get_data().decode("utf-8-sig")
+    assert "2026 Q1" in body
+    swedish = json_answer(coordinator, by="quarter", lang="sv")
+    assert [row["quarter"] for row in swedish["tables"][0]["rows"]] == ["2026 K1"]

@@ -57,13 +57,21 @@ def test_the_filter_offers_only_the_counties_and_municipalities_followed(client,
     assert "Alla som du följer" in page
 
 
-def test_the_default_filter_is_the_first_county_followed(client, make_user, db_session, two_counties):
-    scoped = coordinator(client, make_user, db_session, "kerstin-0807", counties=["08", "07"])
+def test_the_default_view_counts_everything_followed(client, make_user, db_session, two_counties):
+    """A coordinator following Kronoberg (07) and the municipality of Kalmar (08) sees both by default."""
+    scoped = coordinator(
+        client, make_user, db_session, "kerstin-07-0880", counties=["07"], municipalities=[KALMAR]
+    )
     page = scoped.get("/statistik/", query_string=PERIOD).get_data(as_text=True)
-    assert '<option value="07" selected>' in page
+    assert '<option value="07" selected>' not in page  # "All that you follow", not the first county
+    totals = page[page.index('id="table-meetings"') :]
+    assert "Kalmar" in totals and "Växjö" in totals
     answer = scoped.get("/statistik/indikatorer.json", query_string=PERIOD).get_json()
-    assert answer["query"]["county"] == "07"
-    assert municipalities_of(answer) == {"Växjö"}
+    assert answer["query"]["county"] is None
+    assert municipalities_of(answer) == {"Kalmar", "Växjö"}
+    assert answer["tables"][0]["total"]["persons"] == 12
+    by_county = scoped.get("/statistik/indikatorer.json", query_string=PERIOD | {"by": "county"}).get_json()
+    assert {row["county"] for row in by_county["tables"][0]["rows"]} == {"Kalmar län", "Kronobergs län"}
 
 
 def test_a_county_outside_the_scope_is_refused_on_the_page_and_in_every_output(
