@@ -352,6 +352,33 @@ def change_meeting(
     return True
 
 
+def move_to_held_time(
+    session: Session, case: SipCase, meeting: Meeting, held_at: datetime, *, now: datetime
+) -> bool:
+    """A booked meeting held at another time than booked: its time becomes when it was held, as long as
+    booked, and every invitee's calendar entry is moved there (a REQUEST with SEQUENCE + 1, as a moved
+    meeting's update), so no calendar keeps it at the booked time. False: held as booked, nothing changed.
+
+    The answers are kept (the meeting is over: nobody is asked again). Called inside the outcome step,
+    whose claim holds the case's row.
+    """
+    if held_at == meeting.starts_at:
+        return False
+    duration = meeting.ends_at - meeting.starts_at
+    _new_version(session, meeting, now)
+    meeting.starts_at, meeting.ends_at = held_at, held_at + duration
+    session.add(meeting)
+    invitations = active_invitations(session, meeting)
+    for invitation in invitations:
+        invitation.sequence = meeting.sequence
+        session.add(invitation)
+    messages.queue_messages(session, case, meeting, invitations, kind="held", now=now)
+    logger.info(
+        "case %s: meeting %s held at another time (sequence %d)", case.reference, meeting.id, meeting.sequence
+    )
+    return True
+
+
 def cancel_meeting(
     session: Session, case: SipCase, meeting: Meeting, *, now: datetime, expected_sequence: int | None = None
 ) -> None:
