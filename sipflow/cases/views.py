@@ -290,8 +290,25 @@ def _render_case(
     private_form: AddPrivateForm | None = None,
     contact_form: ContactForm | None = None,
 ):
-    """Render the case page, with a refused form (and its errors) in place of the fresh one."""
+    """Render the case page, with a refused form (and its errors) in place of the fresh one.
+
+    A refused form the page no longer offers (the step is not possible in the SIP's new state, a participant
+    form on an ended SIP) is shown back read-only instead, so nothing the user typed is lost.
+    """
     session, case, locale = get_session(), detail.case, current_locale()
+    # The participant forms the request posted (before the fresh ones are built): an ended SIP's page shows
+    # none, so they are shown back read-only.
+    unshown_participant_forms = (
+        [
+            (title, form)
+            for title, form in zip(
+                _PARTICIPANT_FORM_TITLES, (unit_form, private_form, contact_form), strict=True
+            )
+            if form is not None
+        ]
+        if detail.is_final
+        else []
+    )
     ctx = _form_context(detail)
     local_now = to_local(now_utc())
     actions = []
@@ -325,6 +342,10 @@ def _render_case(
     if contact_form is None:
         contact_form = _contact_form(detail, formdata=None)
         fixed["contact"] = _fixed_fields(contact_form, locale)
+    kept = []
+    if failed_form is not None and not any(action.form is failed_form for action in actions):
+        kept.append((_failed_step_label(detail, failed_trigger, locale), failed_form))
+    kept.extend(unshown_participant_forms)
     shown = {**_PAGE_LABELS, "language_labels": LANGUAGE_LABELS, **parts}
     parts = {**parts, **_translated_labels(shown, locale)}
     return (
@@ -347,9 +368,41 @@ def _render_case(
                 else None
             ),
             page_url=url_for("cases.detail", uid=case.uid),
+            kept_input=[(title, _typed_values(form)) for title, form in kept],
         ),
         status,
     )
+
+
+# The headings of the participant forms (as the page's own summaries name them).
+_PARTICIPANT_FORM_TITLES = (
+    _l("Another unit"),
+    _l("A närstående or a guardian"),
+    _l("Contact details for invitations"),
+)
+
+
+def _failed_step_label(detail: queries.CaseDetail, trigger: str | None, locale: str) -> str:
+    """The label of the step a refused form was for (its trigger when the workflow no longer names it)."""
+    known = [t for t in detail.workflow.transitions if t.trigger == trigger] if detail.workflow else []
+    return transition_label(known[0], locale) if known else str(trigger)
+
+
+def _typed_values(form) -> list[tuple[str, str]]:
+    """What the user typed or chose in form, as (field label, text) for a read-only copy; empty ones out."""
+    values = []
+    for f in form:
+        if getattr(f.widget, "input_type", None) in ("hidden", "submit") or f.type == "CSRFTokenField":
+            continue
+        if f.type == "BooleanField":
+            text = _("Yes") if f.data else ""
+        elif hasattr(f, "iter_choices"):
+            text = ", ".join(str(label) for _value, label, selected, *_rest in f.iter_choices() if selected)
+        else:
+            text = f._value()
+        if text and str(text).strip():
+            values.append((str(f.label.text), str(text)))
+    return values
 
 
 # The fields of a fresh form (formdata=None) whose HTML depends on the page's language only: no choice,
@@ -560,7 +613,9 @@ def _participant_change(uid: str, *, form_name: str, build_form, act, done):
         # An ended SIP is refused whatever the form holds (the service refuses it again when it acts).
         services.check_participants_open(registry, info.case)
     except UserError as error:
-        return _render_case(info, status=error.status, errors=[error.message])
+        # The ended SIP's page has no participant forms: what was typed is shown back read-only.
+        kept = {form_name: build_form(info)}
+        return _render_case(info, status=error.status, errors=[error.message], **kept)
     form = build_form(info)
     if _stale(form, info.case):
         return _render_case(info, status=409, errors=[STALE_STEP], **{form_name: form})

@@ -21,7 +21,7 @@ from sipflow.meetings.outcome import (
     owners_of,
     step_meetings,
 )
-from sipflow.meetings.services import book_meeting, cancel_planned_meetings, meeting_kind
+from sipflow.meetings.services import book_meeting, cancel_planned_meetings, meeting_kind, move_to_held_time
 from sipflow.workflow.context import TransitionContext
 from sipflow.workflow.registry import register_effect
 
@@ -71,6 +71,11 @@ def mark_meeting_held(ctx: TransitionContext) -> None:
             starts_at=held_at,
             ends_at=held_at + timedelta(hours=1),
         )
+    else:
+        booked = meeting.starts_at
+        if move_to_held_time(ctx.session, ctx.case, meeting, held_at, now=ctx.now):
+            # The booked time, for the record: the meeting itself now has the time it was held.
+            ctx.details["booked_starts_at"] = booked.isoformat()
     attendance: dict[int, str] = ctx.data.get("attendance", {})
     classification = classify(attendance.values())
     meeting.status = HELD

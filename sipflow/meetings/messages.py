@@ -152,6 +152,7 @@ def _render(
         "update": _("Changed: SIP meeting %(reference)s, %(when)s"),
         "cancel": _("Cancelled: SIP meeting %(reference)s, %(when)s"),
         "withdraw": _("Invitation withdrawn: SIP meeting %(reference)s, %(when)s"),
+        "held": _("Held at another time: SIP meeting %(reference)s, %(when)s"),
     }
     return {
         "subject": subjects[kind] % {"reference": case.reference, "when": context["when"]},
@@ -175,7 +176,8 @@ def queue_messages(
     kind: str,
     now: datetime,
 ) -> None:
-    """Queue one e-mail of kind (request, update, cancel or withdraw) to each invitation with an address."""
+    """Queue one e-mail of kind (request, update, cancel, withdraw, or held: the calendar entry moved to
+    when the meeting was held) to each invitation with an address."""
     invitations = [i for i in invitations if i.channel == "email"]
     if not invitations:
         return
@@ -234,6 +236,7 @@ def queue_messages(
             reply_to=reply_to,
         )
         # A withdrawal is a cancellation for its one recipient (RFC 5546 3.2.5).
-        outbox_kind = "cancel" if cancel else kind
+        # A meeting held at another time is an update of the calendar entry.
+        outbox_kind = "cancel" if cancel else "update" if kind == "held" else kind
         outgoing.append(Outgoing(message, outbox_kind, case.id, invitation.id))
     enqueue_all(session, outgoing, now=now)

@@ -6,6 +6,8 @@ the UID never changes, SEQUENCE rises with every change sent out, and each invit
 SEQUENCE it was last sent, so a late answer to an older version is recognised as outdated.
 A write to a case's meetings outside a step first locks the case's row (cases.services.lock_case), as a
 step's claim does: the meetings a step reads after its claim (outcome.step_meetings) hold until its commit.
+Booking a meeting outside a step claims the case's version instead (cases.services.touch_case), which holds
+the row the same way and makes any form read before the booking stale.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from sqlmodel import Session, select
 from sipflow.cases import fields
 from sipflow.cases.errors import PartyNotAllowed
 from sipflow.cases.models import Participant, SipCase
-from sipflow.cases.services import StepReads, check_version, fire_transition, lock_case
+from sipflow.cases.services import StepReads, fire_transition, lock_case, touch_case
 from sipflow.db import compare_and_set
 from sipflow.errors import InvalidInput, UserError
 from sipflow.meetings import messages
@@ -268,8 +270,10 @@ def book(
             reads=reads,
         )
         return log.details["meeting_id"]
-    case = lock_case(session, case)
-    check_version(case, expected_version)
+    # Claimed as a step claims the case (compare-and-set of its version, the transaction's first write): it
+    # holds the case's row as lock_case would, and a form posted twice, or read before another booking,
+    # is refused as stale instead of booking the same meeting again.
+    touch_case(session, case, expected_version=expected_version, now=now)
     booking = read_booking(session, case, data, now=now)
     return book_meeting(session, case, actor, booking, now=now).id
 
@@ -345,6 +349,33 @@ def change_meeting(
         session.add(invitation)
     messages.queue_messages(session, case, meeting, invitations, kind="update", now=now)
     logger.info("case %s: meeting %s changed (sequence %d)", case.reference, meeting.id, meeting.sequence)
+    return True
+
+
+def move_to_held_time(
+    session: Session, case: SipCase, meeting: Meeting, held_at: datetime, *, now: datetime
+) -> bool:
+    """A booked meeting held at another time than booked: its time becomes when it was held, as long as
+    booked, and every invitee's calendar entry is moved there (a REQUEST with SEQUENCE + 1, as a moved
+    meeting's update), so no calendar keeps it at the booked time. False: held as booked, nothing changed.
+
+    The answers are kept (the meeting is over: nobody is asked again). Called inside the outcome step,
+    whose claim holds the case's row.
+    """
+    if held_at == meeting.starts_at:
+        return False
+    duration = meeting.ends_at - meeting.starts_at
+    _new_version(session, meeting, now)
+    meeting.starts_at, meeting.ends_at = held_at, held_at + duration
+    session.add(meeting)
+    invitations = active_invitations(session, meeting)
+    for invitation in invitations:
+        invitation.sequence = meeting.sequence
+        session.add(invitation)
+    messages.queue_messages(session, case, meeting, invitations, kind="held", now=now)
+    logger.info(
+        "case %s: meeting %s held at another time (sequence %d)", case.reference, meeting.id, meeting.sequence
+    )
     return True
 
 

@@ -74,3 +74,57 @@ def test_a_stale_participant_form_keeps_the_typed_input(
     assert all(value in html for value in values.values())
     again = as_region.post(action, data=fill(forms_of(html)[action]))
     assert again.status_code == 303
+
+
+def test_a_step_refused_on_an_ended_sip_shows_back_what_was_typed(as_region, db_session, create_case):
+    """The page of an ended SIP offers no forms: the conflict shows the typed text read-only, not lost."""
+    case = create_case()
+    page, action = f"/cases/{case.uid}", f"/cases/{case.uid}/transitions/cancel"
+    mine = forms_of(text_of(as_region.get(page)))[action]
+    theirs = forms_of(text_of(as_region.get(page)))[action]
+    done = as_region.post(action, data=fill(theirs, **{"cancel-reason": "Personen har flyttat"}))
+    assert done.status_code == 303
+
+    reason = "Målen uppnådda igen"
+    response = as_region.post(action, data=fill(mine, **{"cancel-reason": reason}))
+    assert response.status_code == 409
+    html = text_of(response)
+    assert "Någon annan har ändrat denna SIP medan du arbetade." in html
+    assert action not in forms_of(html)  # the ended SIP offers no step
+    assert "Det du fyllde i" in html and reason in html
+    db_session.expire_all()
+    log = db_session.exec(
+        select(TransitionLog).where(TransitionLog.case_id == case.id, TransitionLog.trigger == "cancel")
+    ).one()
+    assert log.reason == "Personen har flyttat"
+
+
+def test_a_participant_form_posted_to_an_ended_sip_shows_back_what_was_typed(
+    as_region, db_session, registry, parties, create_case, make_unit
+):
+    case = create_case()
+    unit = make_unit("municipality", unit_name="Boendestöd Norra")
+    page = f"/cases/{case.uid}"
+    forms = forms_of(text_of(as_region.get(page)))
+    fire_scripted(db_session, registry, parties.region_user, case, "cancel", now=now_utc())
+    db_session.commit()
+
+    posted = {
+        "private": {
+            "private-kind": "narstaende",
+            "private-name": "Eva Andersson",
+            "private-email": "ea@example.se",
+        },
+        "unit": {"unit-unit_id": str(unit.id)},
+    }
+    for form_name, values in posted.items():
+        action = f"/cases/{case.uid}/participants/{form_name}"
+        response = as_region.post(action, data=fill(forms[action], **values))
+        assert response.status_code == 409
+        html = text_of(response)
+        assert action not in forms_of(html)
+        assert "Det du fyllde i" in html
+        if form_name == "private":
+            assert "Eva Andersson" in html and "ea@example.se" in html
+        else:
+            assert "Boendestöd Norra" in html

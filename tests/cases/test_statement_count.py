@@ -67,7 +67,10 @@ CEILINGS = {
     # Branch h27: the decisions just recorded go into the plan by INSERT ... SELECT from the case's plan,
     # not read first (-1 here and for follow_up); branch h26: the meetings read once per step (-1).
     # The coding's units, person and catalogue in one UNION ALL (-1 here and for follow_up).
-    "hold_meeting": 11,
+    # + a meeting held at another time than booked (the scripted outcome is recorded before the booked
+    # time, moved) takes the held time and every invitee's calendar entry is moved there: its invitations
+    # read once, to update and mail them (none here: the kallelse went through another system), 11 -> 12.
+    "hold_meeting": 12,
     # + the plan: found before the claim (its follow-up day goes into the claim's UPDATE) and held by its
     # compare-and-set, its goals and efforts read once for the guards and the version, the person's age
     # (branch h27: the goals, efforts, contacts and the names the version shows in one UNION ALL: 16 -> 13).

@@ -54,7 +54,38 @@ def test_book_sends_the_kallelse_first_and_books_a_further_meeting_after(
         )
     assert second != first
     assert db_session.get(Meeting, second).status == "planned"
-    assert (case.state, case.version) == (state, version)
+    # The case's version rises as a step's does: a form read before this booking is stale.
+    assert (case.state, case.version) == (state, version + 1)
+
+
+def test_a_further_meeting_booked_twice_from_one_version_is_booked_once(
+    db_session, registry, parties, ready, book
+):
+    """Two bookings read at the same version of the case (the page posted twice): the second is refused."""
+    book()
+    case = ready.case
+    version = case.version
+    with unit_of_work(db_session):
+        services.book(
+            db_session,
+            registry,
+            parties.region_user,
+            case,
+            _booking(ready, 14),
+            expected_version=version,
+            now=now_utc(),
+        )
+    with pytest.raises(StaleCase), unit_of_work(db_session):
+        services.book(
+            db_session,
+            registry,
+            parties.region_user,
+            case,
+            _booking(ready, 14),
+            expected_version=version,
+            now=now_utc(),
+        )
+    assert len(db_session.exec(select(Meeting).where(Meeting.case_id == case.id)).all()) == 2
 
 
 def test_book_refuses_a_stale_version_and_a_party_without_the_kallelse(db_session, registry, parties, ready):

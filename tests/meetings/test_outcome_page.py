@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+import email
+import re
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from icalendar import Calendar
 from meetingkit import fire
 from sqlmodel import select
 from webkit import csrf_token, fill, forms_of, login, text_of
@@ -19,6 +22,8 @@ from sipflow.errors import InvalidInput
 from sipflow.meetings import services as meeting_services
 from sipflow.meetings.models import ATTENDANCE_MODES, Attendance, Invitation, Meeting, MeetingDecision
 from sipflow.meetings.outcome import classify, meeting_labels
+from sipflow.notifications.models import OutboxMessage
+from sipflow.people.models import Person
 from sipflow.plans.from_meetings import carry_decisions, meeting_decisions
 from sipflow.plans.models import PlanEffort
 
@@ -56,6 +61,33 @@ def page_form(client, case) -> list[tuple[str, str]]:
 
 def post(client, case, pairs, **values):
     return client.post(outcome_url(case), data=fill(pairs, **values))
+
+
+def invitations_of(db_session, meeting) -> list[Invitation]:
+    return list(
+        db_session.exec(select(Invitation).where(Invitation.meeting_id == meeting.id, Invitation.active))
+    )
+
+
+def calendar_of(raw: str) -> bytes:
+    """The text/calendar part of an outbox message."""
+    message = email.message_from_string(raw)
+    (part,) = [p for p in message.walk() if p.get_content_type() == "text/calendar"]
+    return part.get_payload(decode=True)
+
+
+def text_part_of(raw: str) -> str:
+    """The plain-text part of an outbox message."""
+    message = email.message_from_string(raw)
+    (part,) = [p for p in message.walk() if p.get_content_type() == "text/plain"]
+    return part.get_payload(decode=True).decode()
+
+
+def feed_path(client) -> str:
+    """The logged-in user's calendar feed address, as the account page shows it."""
+    page = text_of(client.get("/account/calendar"))
+    start = page.index('value="http') + len('value="')
+    return "/" + page[start : page.index('"', start)].split("://", 1)[1].split("/", 1)[1]
 
 
 def local_text(moment: datetime) -> str:
@@ -190,6 +222,60 @@ def test_a_moved_meeting_is_recorded_on_its_new_day(client, db_session, ready, b
     db_session.expire_all()
     meeting = db_session.get(Meeting, held.id)
     assert (meeting.held_at, meeting.moved) == (new_time, True)
+
+
+def test_a_meeting_held_before_its_booked_time_moves_every_calendar_entry_there(
+    client, db_session, ready, book, frozen_clock, parties
+):
+    """Held on another day than booked: the invitees get a REQUEST (SEQUENCE + 1) at the held time, and the
+    calendar feed and the answer page show it there; nothing in it names the person."""
+    booked = book()
+    booked_at, duration = booked.starts_at, booked.ends_at - booked.starts_at
+    frozen_clock.set(booked_at - timedelta(days=3))
+    held_at = (booked_at - timedelta(days=3, hours=2)).replace(second=0, microsecond=0)
+    assert login(client, parties.region_user.username).status_code == 302
+    before = {m.id for m in db_session.exec(select(OutboxMessage)).all()}
+    response = post(
+        client,
+        ready.case,
+        page_form(client, ready.case),
+        held_at=local_text(held_at),
+        moved="y",
+        no_change_reason="Inget ändras",
+    )
+    assert response.status_code == 303, text_of(response)
+
+    db_session.expire_all()
+    meeting = db_session.get(Meeting, booked.id)
+    assert (meeting.held_at, meeting.starts_at, meeting.ends_at) == (held_at, held_at, held_at + duration)
+    sent = [m for m in db_session.exec(select(OutboxMessage)).all() if m.id not in before]
+    with_address = [i for i in invitations_of(db_session, meeting) if i.email]
+    assert sorted(m.recipient for m in sent) == sorted(i.email for i in with_address)
+    person = db_session.get(Person, ready.case.person_id)
+    for row in sent:
+        assert row.kind == "update" and ready.case.reference in row.subject
+        ics = calendar_of(row.message)
+        calendar = Calendar.from_ical(ics)
+        (event,) = calendar.walk("VEVENT")
+        assert str(calendar["METHOD"]) == "REQUEST" and str(event["STATUS"]) == "CONFIRMED"
+        assert str(event["UID"]) == meeting.uid and int(event["SEQUENCE"]) == 1
+        assert event.decoded("DTSTART").astimezone(UTC) == held_at
+        assert event.decoded("DTEND").astimezone(UTC) == held_at + duration
+        for text in (row.subject, str(event["SUMMARY"]), str(event["DESCRIPTION"])):
+            assert person.given_name not in text and person.family_name not in text
+    assert all(i.sequence == 1 for i in with_address)
+
+    # The booker's calendar feed has the meeting at the held time too.
+    feed = Calendar.from_ical(client.get(feed_path(client)).data)
+    (event,) = [e for e in feed.walk("VEVENT") if str(e["UID"]) == meeting.uid]
+    assert event.decoded("DTSTART").astimezone(UTC) == held_at and int(event["SEQUENCE"]) == 1
+
+    # The answer link of the first invitation shows the held time, not the booked one.
+    first = next(m for m in db_session.exec(select(OutboxMessage)).all() if m.id in before)
+    link = re.search(r"/answer/[^\s?]+", text_part_of(first.message)).group(0)
+    page = text_of(client.get(link))
+    assert to_local(held_at).strftime("%Y-%m-%d %H:%M") in page
+    assert to_local(booked_at).strftime("%Y-%m-%d %H:%M") not in page
 
 
 # --- Bad input: refused at the field, nothing saved, everything typed kept ----

@@ -91,6 +91,25 @@ def test_a_booking_form_from_before_another_step_is_a_conflict(
     assert count(db_session, Meeting, Meeting.case_id == ready.case.id) == 1  # the one LINK recorded
 
 
+def test_a_further_meeting_posted_twice_is_booked_once(as_region, db_session, ready, book):
+    """The same booking form sent again (a double click, the back button) is a conflict, not a new meeting."""
+    book()  # the kallelse: what follows is a further meeting, booked outside a step
+    url = f"/cases/{ready.case.uid}/meetings/new"
+    form = forms_of(text_of(as_region.get(url)))[url]
+    typed = {"date": a_weekday_ahead(12), "starts": "09:00", "ends": "10:00", "mode": "video"}
+    assert as_region.post(url, data=fill(form, **typed)).status_code == 303
+    meetings = count(db_session, Meeting, Meeting.case_id == ready.case.id)
+    mails = count(db_session, OutboxMessage)
+
+    again = as_region.post(url, data=fill(form, **typed))
+    assert again.status_code == 409
+    html = text_of(again)
+    assert CASE_CONFLICT in html
+    assert 'value="09:00"' in html and 'value="10:00"' in html and f'value="{typed["date"]}"' in html
+    assert count(db_session, Meeting, Meeting.case_id == ready.case.id) == meetings
+    assert count(db_session, OutboxMessage) == mails
+
+
 # --- One meeting ------------------------------------------------------------------------------------------
 
 
