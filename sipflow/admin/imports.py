@@ -8,7 +8,8 @@ one record per line and these columns, in any order (docs/examples/county-import
     name          the organisation's or unit's name, the user's full name
     kind          organisation: region, municipality, school, other; unit: vardcentral, psykiatri, ...
     organisation  a unit's organisation (its key, in this file or already in sipflow)
-    unit          a user's unit (its key, in this file or already in sipflow)
+    unit          a user's unit (its key, in this file or already in sipflow; a coordinator or administrator
+                  only may have none, as on the user page)
     county        an organisation's county code (SCB, 2 digits); a municipality's own code gives it
     municipality  an organisation's municipality code (SCB, 4 digits)
     health_care   a unit: yes or no (health-care units record KVÅ codes)
@@ -36,7 +37,7 @@ from sqlmodel import Session, select
 
 from sipflow.admin import directory
 from sipflow.admin.changes import record_change
-from sipflow.admin.users import invite_user
+from sipflow.admin.users import Region, admin_region, check_user_unit, invite_user
 from sipflow.errors import InvalidInput
 from sipflow.people.models import USER_ROLES, County, Municipality, Organisation, Unit, User
 
@@ -69,6 +70,7 @@ FIELD_COLUMNS = {
     "email": "email",
     "hsa_id": "hsa_id",
     "organisation_id": "organisation",
+    "unit_id": "unit",
 }
 ROLE_ALIASES = {"administrator": "admin", "administratör": "admin", "samordnare": "coordinator"}
 YES = {"yes", "ja", "true", "1", "y", "j"}
@@ -221,8 +223,10 @@ def read_rows(data: bytes) -> tuple[list[tuple[int, dict]], list[LineError]]:
 class _Planner:
     """Checks the lines against sipflow and against each other, and works out what each one does."""
 
-    def __init__(self, session: Session, rows: list[tuple[int, dict]]):
+    def __init__(self, session: Session, rows: list[tuple[int, dict]], actor: User | None = None):
         self.session = session
+        # Whose users the import makes: the region of the administrator running it (national without one).
+        self.region = admin_region(session, actor) if actor is not None else Region(national=True)
         self.rows = rows
         self.report = ImportReport()
         by_record = {record: [r for r in rows if r[1]["record"].lower() == record] for record in RECORDS}
@@ -372,16 +376,19 @@ class _Planner:
             raise _LineRefused(_l("Fill in the user's name."), "name")
         if len(name) > DISPLAY_NAME_MAX:
             raise _LineRefused(_l("A name is at most 120 characters."), "name")
+        roles = self._roles(row["roles"])
         unit_key = row["unit"].lower()
-        if not unit_key:
-            raise _LineRefused(_l("A user needs a unit: fill in the unit's key."), "unit")
-        unit = self.units.get(unit_key)
-        if unit is None and unit_key not in self.file_units:
+        unit = self.units.get(unit_key) if unit_key else None
+        if unit_key and unit is None and unit_key not in self.file_units:
             raise _LineRefused(
                 _l("Unknown unit %(key)s: not in sipflow and not in this file.", key=unit_key), "unit"
             )
-        if unit is not None and not unit.active:
-            raise _LineRefused(_l("The unit %(key)s is deactivated.", key=unit_key), "unit")
+        if unit is not None or not unit_key:
+            # The user pages' rule (a unit of this file is new, so active).
+            try:
+                check_user_unit(self.session, self.region, unit, roles)
+            except InvalidInput as error:
+                raise _refuse(error) from None
         if username in self.users:
             # An existing user is never changed by an import: their page is where that is done.
             return Planned(line, "user", username, name, UNCHANGED)
@@ -399,12 +406,11 @@ class _Planner:
         self.file_emails[lowered] = line
         if lowered in self.taken_emails:
             raise _LineRefused(_l("Another user has this e-mail address."), "email")
-        roles = self._roles(row["roles"])
         scope = self._scope(row["scope"], roles)
         values = {
             "display_name": name,
             "email": email,
-            "unit_key": unit_key,
+            "unit_key": unit_key or None,
             "roles": roles,
             "coordinator_scope": scope,
         }
@@ -451,7 +457,7 @@ def import_directory(
     rows, errors = read_rows(data)
     if errors and not rows:
         return ImportReport(errors=errors)
-    report = _Planner(session, rows).plan()
+    report = _Planner(session, rows, actor).plan()
     report.errors = sorted([*errors, *report.errors], key=lambda e: e.line)
     if report.errors or not apply:
         return report
@@ -490,17 +496,19 @@ def import_directory(
         if planned.record != "user":
             continue
         values = planned.values
-        unit = (
-            units.get(values["unit_key"])
-            or session.exec(select(Unit).where(Unit.key == values["unit_key"])).one()
-        )
+        unit = None
+        if values["unit_key"] is not None:
+            unit = (
+                units.get(values["unit_key"])
+                or session.exec(select(Unit).where(Unit.key == values["unit_key"])).one()
+            )
         invite_user(
             session,
             actor=actor,
             username=planned.key,
             display_name=values["display_name"],
             email=values["email"],
-            unit_id=unit.id,
+            unit_id=unit.id if unit is not None else None,
             roles=values["roles"],
             now=now,
             coordinator_scope=values["coordinator_scope"],
