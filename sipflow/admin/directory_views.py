@@ -304,7 +304,12 @@ def directory_import():
 def workflows():
     """The loaded workflow files: versions, diagrams, deadlines, reminders and how many cases run on each."""
     summaries = workflow_overview.workflow_summaries(get_session(), workflow_registry())
-    return render_template("admin/workflows.html", summaries=summaries)
+    return render_template(
+        "admin/workflows.html",
+        summaries=summaries,
+        date_labels=workflow_overview.DATE_LABELS,
+        party_labels=workflow_overview.PARTY_LABELS,
+    )
 
 
 def register(bp) -> None:

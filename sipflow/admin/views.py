@@ -26,7 +26,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from sipflow.admin import directory_views, queries, services
+from sipflow.admin import directory_views, log_labels, queries, services
 from sipflow.admin import users as users_service
 from sipflow.admin.forms import (
     AdminParticularsForm,
@@ -59,7 +59,7 @@ PERSON_REF_MAX_AGE = 30 * 60
 # Organisations, units, the CSV import and the workflows page (admin/directory_views.py).
 directory_views.register(bp)
 
-ROLE_LABELS = {"staff": _l("Staff"), "coordinator": _l("Coordinator"), "admin": _l("Administrator")}
+ROLE_LABELS = log_labels.ROLE_LABELS
 
 
 @bp.before_request
@@ -316,7 +316,11 @@ def log():
         {
             "change": change,
             "actor": actor,
-            "diff": queries.readable_diff(change.before, change.after),
+            "action": log_labels.action_label(change.action),
+            "target": log_labels.target_label(change.target_kind),
+            "diff": log_labels.readable_diff(
+                change.target_kind, queries.readable_diff(change.before, change.after)
+            ),
             "target_url": _target_url(change.target_kind, change.target_id),
         }
         for change, actor in rows

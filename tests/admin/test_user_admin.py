@@ -292,7 +292,7 @@ def test_the_log_of_another_region_is_not_shown(as_admin, db_session, make_user,
     with unit_of_work(db_session):
         users.disable_user(db_session, kalmar_admin, db_session.get(User, stranger.id), now=now)
     page = text_of(as_admin.get("/admin/log"))
-    assert "user.disable" not in page
+    assert "Användare avstängd" not in page
 
 
 # --- The last administrator ---------------------------------------------------------------------------------
@@ -360,13 +360,79 @@ def test_every_user_action_is_logged_and_shown_on_the_log_page(as_admin, db_sess
     page = as_admin.get("/admin/log")
     html = text_of(page)
     assert page.status_code == 200
+    # Each action, target and field in Swedish words, never the stored codes.
+    labels = ["Användare avstängd", "Användare aktiverad", "Användare utloggad överallt"]
+    labels.append("Länk för att välja nytt lösenord skickad")
+    for label in labels:
+        assert label in html
     for action in actions:
-        assert action in html
+        assert action not in html
     assert "Ada Admin" in html
-    assert f"/admin/users/{user.id}" in html  # a link to the target
-    assert "<del>True</del>" in html and "<ins>False</ins>" in html  # the readable diff of disable
+    assert f'/admin/users/{user.id}">Användare {user.id}</a>' in html  # a link to the target
+    assert "Aktivt: <del>Ja</del> → <ins>Nej</ins>" in html  # the readable diff of disable
+    assert "True" not in html and "False" not in html
     # Newest first.
-    assert html.index("user.reset_link") < html.index("user.disable")
+    assert html.index("Länk för att välja nytt lösenord skickad") < html.index("Användare avstängd")
+
+
+def test_the_log_page_names_actions_targets_and_fields_in_swedish(as_admin, db_session, admin, now):
+    from sipflow.admin.changes import record_change
+
+    logged = [
+        (
+            "unit.edit",
+            "unit",
+            {"is_health_care": False, "kind": "other"},
+            {"is_health_care": True, "kind": "bup"},
+        ),
+        ("organisation.edit", "organisation", {"name": "Gamla"}, {"name": "Nya"}),
+        (
+            "user.update",
+            "user",
+            {"display_name": "A", "unit_id": 1, "roles": "staff"},
+            {"display_name": "B", "unit_id": 2, "roles": "staff,admin"},
+        ),
+        ("import.apply", "import", None, {"created": 3, "changed": 0, "unchanged": 1}),
+    ]
+    for action, kind, before, after in logged:
+        record_change(
+            db_session,
+            actor_user_id=admin.id,
+            action=action,
+            target_kind=kind,
+            target_id=None,
+            now=now,
+            before=before,
+            after=after,
+        )
+    db_session.commit()
+    html = text_of(as_admin.get("/admin/log"))
+    for code in (
+        "unit.edit",
+        "organisation.edit",
+        "user.update",
+        "import.apply",
+        "display_name",
+        "unit_id",
+        "is_health_care",
+        "True",
+        "False",
+    ):
+        assert code not in html, code
+    for words in (
+        "Enhet ändrad",
+        "Organisation ändrad",
+        "Användare ändrad",
+        "Katalogen importerad",
+        "Hälso- och sjukvård (registrerar KVÅ-koder): <del>Nej</del> → <ins>Ja</ins>",
+        "Slag: <del>Annan enhet</del>",
+        "Namn: <del>A</del> → <ins>B</ins>",
+        "Enhet: <del>1</del> → <ins>2</ins>",
+        "Roller: <del>Personal</del> → <ins>Personal, Administratör</ins>",
+        "Poster skapade: – → <ins>3</ins>",
+        "Katalogimport",
+    ):
+        assert words in html, words
 
 
 def test_the_log_page_filters_by_kind_and_pages_newest_first(as_admin, db_session, admin, now):
@@ -389,7 +455,7 @@ def test_the_log_page_filters_by_kind_and_pages_newest_first(as_admin, db_sessio
     )
     db_session.commit()
     users_only = text_of(as_admin.get("/admin/log?kind=user"))
-    assert "user.create" in users_only and "unit.test000" not in users_only
+    assert "Användare skapad" in users_only and "unit.test000" not in users_only
     first = text_of(as_admin.get("/admin/log?kind=unit"))
     assert "unit.test000" in first and f"unit.test{LOG_PAGE:03d}" not in first
     next_url = first.split('href="/admin/log?')[-1].split('"')[0].replace("&amp;", "&")

@@ -87,6 +87,19 @@ def test_a_csv_file_loads_every_code(as_admin, db_session):
     assert _definition(db_session, "AB102").kind == "distance"
 
 
+@pytest.mark.parametrize(
+    ("lines", "message"),
+    [
+        ("AB101,Första,sip\n", "1 kod har lagts till i katalogen."),
+        ("AB101,Första,sip\nAB102,Andra,sip\n", "2 koder har lagts till i katalogen."),
+    ],
+)
+def test_the_upload_says_how_many_codes_were_added_in_singular_or_plural(as_admin, lines, message):
+    response = _upload(as_admin, "code,label,kind\n" + lines)
+    assert response.status_code == 303
+    assert message in text_of(as_admin.get(response.headers["Location"]))
+
+
 def test_a_bad_line_loads_nothing_and_the_error_names_the_line(as_admin, db_session):
     response = _upload(as_admin, "code,label,kind\nAB101,Första,sip\nAB102,Andra,video\nXU045,Finns,sip\n")
     page = text_of(response)
