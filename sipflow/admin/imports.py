@@ -25,8 +25,6 @@ left alone (users are changed on their own page). So the same file twice changes
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -38,6 +36,7 @@ from sqlmodel import Session, select
 from sipflow.admin import directory
 from sipflow.admin.changes import record_change
 from sipflow.admin.users import Region, admin_region, check_user_unit, invite_user
+from sipflow.csvfiles import LineError, records, too_long
 from sipflow.errors import InvalidInput
 from sipflow.people.models import USER_ROLES, County, Municipality, Organisation, Unit, User
 
@@ -60,6 +59,24 @@ RECORDS = ("organisation", "unit", "user")
 MAX_BYTES = 2_000_000
 MAX_LINES = 5000
 DISPLAY_NAME_MAX = 120
+# The longest value each column may hold, checked before anything else reads the line (a name: the longer of
+# an organisation's or unit's, directory.NAME_MAX; a user's is checked against DISPLAY_NAME_MAX after).
+COLUMN_MAX = {
+    "record": 20,
+    "key": 64,
+    "name": directory.NAME_MAX,
+    "kind": 40,
+    "organisation": 64,
+    "unit": 64,
+    "county": 10,
+    "municipality": 10,
+    "health_care": 10,
+    "email": directory.EMAIL_MAX,
+    "hsa_id": 64,
+    "roles": 200,
+    "scope": 2000,
+}
+assert set(COLUMN_MAX) == set(COLUMNS)
 # Which column an InvalidInput's field is read from.
 FIELD_COLUMNS = {
     "key": "key",
@@ -78,15 +95,6 @@ NO = {"no", "nej", "false", "0", "n", ""}
 _SPLIT = re.compile(r"[\s|,;]+")
 
 CREATE, CHANGE, UNCHANGED = "create", "change", "unchanged"
-
-
-@dataclass(frozen=True)
-class LineError:
-    """What is wrong with one line (line 1 is the header), and in which column."""
-
-    line: int
-    message: str
-    column: str | None = None
 
 
 @dataclass
@@ -156,13 +164,8 @@ def read_rows(data: bytes) -> tuple[list[tuple[int, dict]], list[LineError]]:
         # No directory value holds one, and PostgreSQL stores none: the file is not the CSV it claims to be.
         line = text.count("\n", 0, text.index("\x00")) + 1
         return [], [LineError(line, str(_l("This line holds a NUL character. Save the file as CSV UTF-8.")))]
-    first = text.split("\n", 1)[0]
-    delimiter = ";" if first.count(";") > first.count(",") else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    try:
-        header = next(reader, None)
-    except csv.Error:
-        header = None
+    reader = records(text)
+    _line, header = next(reader, (1, None))
     if not header or not any(h.strip() for h in header):
         return [], [LineError(1, str(_l("The file is empty: the first line must name the columns.")))]
     names = [h.strip().lower() for h in header]
@@ -174,7 +177,7 @@ def read_rows(data: bytes) -> tuple[list[tuple[int, dict]], list[LineError]]:
         if missing:
             problems.append(str(_l("missing columns: %(names)s", names=", ".join(missing))))
         if unknown:
-            problems.append(str(_l("unknown columns: %(names)s", names=", ".join(unknown))))
+            problems.append(str(_l("unknown columns: %(names)s", names=", ".join(n[:40] for n in unknown))))
         if duplicated:
             problems.append(str(_l("columns named twice: %(names)s", names=", ".join(duplicated))))
         message = _l(
@@ -185,15 +188,10 @@ def read_rows(data: bytes) -> tuple[list[tuple[int, dict]], list[LineError]]:
         return [], [LineError(1, str(message))]
     rows: list[tuple[int, dict]] = []
     errors: list[LineError] = []
-    while True:
-        try:
-            values = next(reader)
-        except StopIteration:
+    for line, values in reader:
+        if values is None:
+            errors.append(LineError(line, str(_l("This line cannot be read as CSV."))))
             break
-        except csv.Error:
-            errors.append(LineError(reader.line_num, str(_l("This line cannot be read as CSV."))))
-            break
-        line = reader.line_num
         if not any(v.strip() for v in values):
             continue
         if len(rows) >= MAX_LINES:
@@ -213,7 +211,12 @@ def read_rows(data: bytes) -> tuple[list[tuple[int, dict]], list[LineError]]:
                 )
             )
             continue
-        rows.append((line, {name: value.strip() for name, value in zip(names, values, strict=True)}))
+        row = {name: value.strip() for name, value in zip(names, values, strict=True)}
+        error = too_long(line, row, COLUMN_MAX)
+        if error is not None:
+            errors.append(error)
+            continue
+        rows.append((line, row))
     return rows, errors
 
 

@@ -170,6 +170,27 @@ def test_a_user_of_a_deactivated_unit_is_refused_at_the_unit_column(db_session, 
     ]
 
 
+@pytest.mark.parametrize(
+    ("line", "column", "limit"),
+    [
+        (USER.replace("Anna Test", "x" * 1_000_000), "name", 160),
+        (USER.replace(";staff;", ";" + "staff " * 200_000 + ";"), "roles", 200),
+        (ORG.replace(";22;", ";" + "2" * 500_000 + ";"), "county", 10),
+    ],
+    ids=["name", "roles", "county"],
+)
+def test_an_over_long_value_names_its_column_and_the_limit(db_session, app_ctx, now, line, column, limit):
+    report = run(db_session, now, csv_of(ORG.replace("reg;", "other;", 1), UNIT, line), apply=True)
+    assert (4, column, f"Högst {limit} tecken.") in [(e.line, e.column, e.message) for e in report.errors]
+    assert all("CSV" not in e.message for e in report.errors)
+    assert counts(db_session) == (0, 0, 0)
+
+
+def test_a_user_name_over_the_users_limit_is_refused_at_the_name(db_session, app_ctx, now):
+    report = run(db_session, now, csv_of(ORG, UNIT, USER.replace("Anna Test", "x" * 150)), apply=True)
+    assert [(e.line, e.column) for e in report.errors] == [(4, "name")]
+
+
 def test_an_existing_users_e_mail_is_refused(db_session, app_ctx, now, make_user):
     make_user(None, username="someone", email="anna@test.example")
     report = run(db_session, now, csv_of(ORG, UNIT, USER), apply=True)
