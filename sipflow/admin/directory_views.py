@@ -98,7 +98,8 @@ def _submit(form, errors: list, change) -> tuple[bool, object]:
         with unit_of_work(db):
             return True, change(db, current_actor(), now_utc())
     except UserError as error:
-        attach_error(form, error, errors)
+        for refusal in getattr(error, "errors", None) or [error]:
+            attach_error(form, refusal, errors)
         return False, None
 
 
