@@ -35,3 +35,34 @@ class Conflict(UserError):
 
     status = 409
     code = "conflict"
+
+
+class InvalidInputs(InvalidInput):
+    """Several values the user gave cannot be used: `errors` holds each refusal, to show every one at once.
+
+    Its own message and field are the first refusal's, so a caller that shows one refusal still shows it.
+    """
+
+    def __init__(self, errors: list[InvalidInput]):
+        super().__init__(errors[0].message, errors[0].field)
+        self.errors = list(errors)
+
+
+def every_refusal(checks) -> list:
+    """The value of each check (a callable taking nothing), or InvalidInputs holding every refusal among
+    them (InvalidInput itself when there is one): a form's independent fields are refused all at once."""
+    values, refusals = [], []
+    for check in checks:
+        try:
+            values.append(check())
+        except InvalidInputs as error:
+            refusals.extend(error.errors)
+            values.append(None)
+        except InvalidInput as error:
+            refusals.append(error)
+            values.append(None)
+    if len(refusals) == 1:
+        raise refusals[0]
+    if refusals:
+        raise InvalidInputs(refusals)
+    return values

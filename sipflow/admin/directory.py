@@ -17,7 +17,7 @@ from sqlalchemy import tuple_
 from sqlmodel import Session, select
 
 from sipflow.admin.changes import record_change
-from sipflow.errors import InvalidInput
+from sipflow.errors import InvalidInput, every_refusal
 from sipflow.people.models import (
     ORGANISATION_KINDS,
     UNIT_KINDS,
@@ -133,10 +133,27 @@ def clean_organisation(
     county_code: str | None,
     municipality_code: str | None,
 ) -> dict:
-    """Check an organisation's fields; a municipality gives its county, a region needs a county."""
-    values = {"name": clean_name(name), "kind": _text(kind)}
-    if values["kind"] not in ORGANISATION_KINDS:
+    """Check an organisation's fields (every refusal at once); a municipality gives its county, a region
+    needs a county."""
+    name, kind, place = every_refusal(
+        (
+            lambda: clean_name(name),
+            lambda: _organisation_kind(kind),
+            lambda: _place(session, _text(kind), county_code, municipality_code),
+        )
+    )
+    return {"name": name, "kind": kind, **place}
+
+
+def _organisation_kind(kind: str | None) -> str:
+    kind = _text(kind)
+    if kind not in ORGANISATION_KINDS:
         raise InvalidInput(_l("Choose a kind of organisation."), field="kind")
+    return kind
+
+
+def _place(session: Session, kind: str, county_code: str | None, municipality_code: str | None) -> dict:
+    """An organisation's county and municipality codes, checked against each other and its kind."""
     county, code = _text(county_code) or None, _text(municipality_code) or None
     if code is not None:
         municipality = session.get(Municipality, code)
@@ -147,12 +164,11 @@ def clean_organisation(
         county = municipality.county_code
     if county is not None and session.get(County, county) is None:
         raise InvalidInput(_l("Unknown county code."), field="county_code")
-    if values["kind"] == "region" and county is None:
+    if kind == "region" and county is None:
         raise InvalidInput(_l("A region needs its county."), field="county_code")
-    if values["kind"] == "municipality" and code is None:
+    if kind == "municipality" and code is None:
         raise InvalidInput(_l("A municipality needs its municipality code."), field="municipality_code")
-    values.update(county_code=county, municipality_code=code)
-    return values
+    return {"county_code": county, "municipality_code": code}
 
 
 def clean_unit(
@@ -165,21 +181,46 @@ def clean_unit(
     hsa_id: str | None,
     unit_id: int | None = None,
 ) -> dict:
-    """Check a unit's fields; an HSA-id another unit holds is refused."""
-    values = {
-        "name": clean_name(name),
-        "kind": _text(kind),
+    """Check a unit's fields (every refusal at once); an HSA-id another unit holds is refused."""
+    name, kind, email, hsa_id = every_refusal(
+        (
+            lambda: clean_name(name),
+            lambda: _unit_kind(kind),
+            lambda: clean_email(email),
+            lambda: _free_hsa_id(session, hsa_id, unit_id),
+        )
+    )
+    return {
+        "name": name,
+        "kind": kind,
         "is_health_care": bool(is_health_care),
-        "email": clean_email(email),
-        "hsa_id": clean_hsa_id(hsa_id),
+        "email": email,
+        "hsa_id": hsa_id,
     }
-    if values["kind"] not in UNIT_KINDS:
+
+
+def _unit_kind(kind: str | None) -> str:
+    kind = _text(kind)
+    if kind not in UNIT_KINDS:
         raise InvalidInput(_l("Choose a kind of unit."), field="kind")
-    if values["hsa_id"] is not None:
-        holder = session.exec(select(Unit.id).where(Unit.hsa_id == values["hsa_id"])).first()
+    return kind
+
+
+def _free_hsa_id(session: Session, value: str | None, unit_id: int | None) -> str | None:
+    hsa_id = clean_hsa_id(value)
+    if hsa_id is not None:
+        holder = session.exec(select(Unit.id).where(Unit.hsa_id == hsa_id)).first()
         if holder is not None and holder != unit_id:
             raise InvalidInput(_l("Another unit has this HSA-id."), field="hsa_id")
-    return values
+    return hsa_id
+
+
+def _free_key(session: Session, model, value: str | None, taken_message) -> str:
+    """A clean key no other row of model (Organisation or Unit) has."""
+    key = clean_key(value)
+    if session.exec(select(model.id).where(model.key == key)).first() is not None:
+        raise InvalidInput(taken_message, field="key")
+    return key
 
 
 def _log(session: Session, actor: User | None, action: str, row, *, now: datetime, before=None) -> None:
@@ -220,12 +261,14 @@ def create_organisation(
     now: datetime,
 ) -> Organisation:
     """Create an organisation under a key no other organisation has; logged as organisation.create."""
-    key = clean_key(key)
-    values = clean_organisation(
-        session, name=name, kind=kind, county_code=county_code, municipality_code=municipality_code
+    key, values = every_refusal(
+        (
+            lambda: _free_key(session, Organisation, key, _l("Another organisation has this key.")),
+            lambda: clean_organisation(
+                session, name=name, kind=kind, county_code=county_code, municipality_code=municipality_code
+            ),
+        )
     )
-    if session.exec(select(Organisation.id).where(Organisation.key == key)).first() is not None:
-        raise InvalidInput(_l("Another organisation has this key."), field="key")
     organisation = Organisation(key=key, active=True, **values)
     session.add(organisation)
     session.flush()
@@ -299,14 +342,16 @@ def create_unit(
     now: datetime,
 ) -> Unit:
     """Create a unit of an active organisation under a key no other unit has; logged as unit.create."""
-    key = clean_key(key)
-    values = clean_unit(
-        session, name=name, kind=kind, is_health_care=is_health_care, email=email, hsa_id=hsa_id
-    )
     if not organisation.active:
         raise InvalidInput(_l("The organisation is deactivated."), field="organisation_id")
-    if session.exec(select(Unit.id).where(Unit.key == key)).first() is not None:
-        raise InvalidInput(_l("Another unit has this key."), field="key")
+    key, values = every_refusal(
+        (
+            lambda: _free_key(session, Unit, key, _l("Another unit has this key.")),
+            lambda: clean_unit(
+                session, name=name, kind=kind, is_health_care=is_health_care, email=email, hsa_id=hsa_id
+            ),
+        )
+    )
     unit = Unit(key=key, organisation_id=organisation.id, active=True, **values)
     session.add(unit)
     session.flush()

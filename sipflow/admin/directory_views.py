@@ -98,7 +98,8 @@ def _submit(form, errors: list, change) -> tuple[bool, object]:
         with unit_of_work(db):
             return True, change(db, current_actor(), now_utc())
     except UserError as error:
-        attach_error(form, error, errors)
+        for refusal in getattr(error, "errors", None) or [error]:
+            attach_error(form, refusal, errors)
         return False, None
 
 
@@ -304,7 +305,12 @@ def directory_import():
 def workflows():
     """The loaded workflow files: versions, diagrams, deadlines, reminders and how many cases run on each."""
     summaries = workflow_overview.workflow_summaries(get_session(), workflow_registry())
-    return render_template("admin/workflows.html", summaries=summaries)
+    return render_template(
+        "admin/workflows.html",
+        summaries=summaries,
+        date_labels=workflow_overview.DATE_LABELS,
+        party_labels=workflow_overview.PARTY_LABELS,
+    )
 
 
 def register(bp) -> None:

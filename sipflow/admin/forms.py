@@ -96,7 +96,9 @@ class UserForm(FlaskForm):
     email = StringField(
         _l("E-mail"), filters=[_strip], validators=[DataRequired(message=REQUIRED), Length(max=254)]
     )
-    unit_id = SelectField(_l("Unit"), coerce=str, choices=[])
+    # The choices are the active units of the administrator's region; the users service checks what is posted
+    # (an unknown, another region's or a deactivated unit) and says why at the field.
+    unit_id = SelectField(_l("Unit"), coerce=str, choices=[], validate_choice=False)
     roles = _role_field()
     scope = StringField(
         _l("Counties and municipalities followed"),

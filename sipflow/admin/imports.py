@@ -8,7 +8,8 @@ one record per line and these columns, in any order (docs/examples/county-import
     name          the organisation's or unit's name, the user's full name
     kind          organisation: region, municipality, school, other; unit: vardcentral, psykiatri, ...
     organisation  a unit's organisation (its key, in this file or already in sipflow)
-    unit          a user's unit (its key, in this file or already in sipflow)
+    unit          a user's unit (its key, in this file or already in sipflow; a coordinator or administrator
+                  only may have none, as on the user page)
     county        an organisation's county code (SCB, 2 digits); a municipality's own code gives it
     municipality  an organisation's municipality code (SCB, 4 digits)
     health_care   a unit: yes or no (health-care units record KVÅ codes)
@@ -24,8 +25,6 @@ left alone (users are changed on their own page). So the same file twice changes
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -36,7 +35,8 @@ from sqlmodel import Session, select
 
 from sipflow.admin import directory
 from sipflow.admin.changes import record_change
-from sipflow.admin.users import invite_user
+from sipflow.admin.users import Region, admin_region, check_user_unit, invite_user
+from sipflow.csvfiles import LineError, records, too_long
 from sipflow.errors import InvalidInput
 from sipflow.people.models import USER_ROLES, County, Municipality, Organisation, Unit, User
 
@@ -59,6 +59,24 @@ RECORDS = ("organisation", "unit", "user")
 MAX_BYTES = 2_000_000
 MAX_LINES = 5000
 DISPLAY_NAME_MAX = 120
+# The longest value each column may hold, checked before anything else reads the line (a name: the longer of
+# an organisation's or unit's, directory.NAME_MAX; a user's is checked against DISPLAY_NAME_MAX after).
+COLUMN_MAX = {
+    "record": 20,
+    "key": 64,
+    "name": directory.NAME_MAX,
+    "kind": 40,
+    "organisation": 64,
+    "unit": 64,
+    "county": 10,
+    "municipality": 10,
+    "health_care": 10,
+    "email": directory.EMAIL_MAX,
+    "hsa_id": 64,
+    "roles": 200,
+    "scope": 2000,
+}
+assert set(COLUMN_MAX) == set(COLUMNS)
 # Which column an InvalidInput's field is read from.
 FIELD_COLUMNS = {
     "key": "key",
@@ -69,6 +87,7 @@ FIELD_COLUMNS = {
     "email": "email",
     "hsa_id": "hsa_id",
     "organisation_id": "organisation",
+    "unit_id": "unit",
 }
 ROLE_ALIASES = {"administrator": "admin", "administratör": "admin", "samordnare": "coordinator"}
 YES = {"yes", "ja", "true", "1", "y", "j"}
@@ -76,15 +95,6 @@ NO = {"no", "nej", "false", "0", "n", ""}
 _SPLIT = re.compile(r"[\s|,;]+")
 
 CREATE, CHANGE, UNCHANGED = "create", "change", "unchanged"
-
-
-@dataclass(frozen=True)
-class LineError:
-    """What is wrong with one line (line 1 is the header), and in which column."""
-
-    line: int
-    message: str
-    column: str | None = None
 
 
 @dataclass
@@ -154,13 +164,8 @@ def read_rows(data: bytes) -> tuple[list[tuple[int, dict]], list[LineError]]:
         # No directory value holds one, and PostgreSQL stores none: the file is not the CSV it claims to be.
         line = text.count("\n", 0, text.index("\x00")) + 1
         return [], [LineError(line, str(_l("This line holds a NUL character. Save the file as CSV UTF-8.")))]
-    first = text.split("\n", 1)[0]
-    delimiter = ";" if first.count(";") > first.count(",") else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    try:
-        header = next(reader, None)
-    except csv.Error:
-        header = None
+    reader = records(text)
+    _line, header = next(reader, (1, None))
     if not header or not any(h.strip() for h in header):
         return [], [LineError(1, str(_l("The file is empty: the first line must name the columns.")))]
     names = [h.strip().lower() for h in header]
@@ -172,7 +177,7 @@ def read_rows(data: bytes) -> tuple[list[tuple[int, dict]], list[LineError]]:
         if missing:
             problems.append(str(_l("missing columns: %(names)s", names=", ".join(missing))))
         if unknown:
-            problems.append(str(_l("unknown columns: %(names)s", names=", ".join(unknown))))
+            problems.append(str(_l("unknown columns: %(names)s", names=", ".join(n[:40] for n in unknown))))
         if duplicated:
             problems.append(str(_l("columns named twice: %(names)s", names=", ".join(duplicated))))
         message = _l(
@@ -183,15 +188,10 @@ def read_rows(data: bytes) -> tuple[list[tuple[int, dict]], list[LineError]]:
         return [], [LineError(1, str(message))]
     rows: list[tuple[int, dict]] = []
     errors: list[LineError] = []
-    while True:
-        try:
-            values = next(reader)
-        except StopIteration:
+    for line, values in reader:
+        if values is None:
+            errors.append(LineError(line, str(_l("This line cannot be read as CSV."))))
             break
-        except csv.Error:
-            errors.append(LineError(reader.line_num, str(_l("This line cannot be read as CSV."))))
-            break
-        line = reader.line_num
         if not any(v.strip() for v in values):
             continue
         if len(rows) >= MAX_LINES:
@@ -211,7 +211,12 @@ def read_rows(data: bytes) -> tuple[list[tuple[int, dict]], list[LineError]]:
                 )
             )
             continue
-        rows.append((line, {name: value.strip() for name, value in zip(names, values, strict=True)}))
+        row = {name: value.strip() for name, value in zip(names, values, strict=True)}
+        error = too_long(line, row, COLUMN_MAX)
+        if error is not None:
+            errors.append(error)
+            continue
+        rows.append((line, row))
     return rows, errors
 
 
@@ -221,8 +226,10 @@ def read_rows(data: bytes) -> tuple[list[tuple[int, dict]], list[LineError]]:
 class _Planner:
     """Checks the lines against sipflow and against each other, and works out what each one does."""
 
-    def __init__(self, session: Session, rows: list[tuple[int, dict]]):
+    def __init__(self, session: Session, rows: list[tuple[int, dict]], actor: User | None = None):
         self.session = session
+        # Whose users the import makes: the region of the administrator running it (national without one).
+        self.region = admin_region(session, actor) if actor is not None else Region(national=True)
         self.rows = rows
         self.report = ImportReport()
         by_record = {record: [r for r in rows if r[1]["record"].lower() == record] for record in RECORDS}
@@ -372,16 +379,19 @@ class _Planner:
             raise _LineRefused(_l("Fill in the user's name."), "name")
         if len(name) > DISPLAY_NAME_MAX:
             raise _LineRefused(_l("A name is at most 120 characters."), "name")
+        roles = self._roles(row["roles"])
         unit_key = row["unit"].lower()
-        if not unit_key:
-            raise _LineRefused(_l("A user needs a unit: fill in the unit's key."), "unit")
-        unit = self.units.get(unit_key)
-        if unit is None and unit_key not in self.file_units:
+        unit = self.units.get(unit_key) if unit_key else None
+        if unit_key and unit is None and unit_key not in self.file_units:
             raise _LineRefused(
                 _l("Unknown unit %(key)s: not in sipflow and not in this file.", key=unit_key), "unit"
             )
-        if unit is not None and not unit.active:
-            raise _LineRefused(_l("The unit %(key)s is deactivated.", key=unit_key), "unit")
+        if unit is not None or not unit_key:
+            # The user pages' rule (a unit of this file is new, so active).
+            try:
+                check_user_unit(self.session, self.region, unit, roles)
+            except InvalidInput as error:
+                raise _refuse(error) from None
         if username in self.users:
             # An existing user is never changed by an import: their page is where that is done.
             return Planned(line, "user", username, name, UNCHANGED)
@@ -399,12 +409,11 @@ class _Planner:
         self.file_emails[lowered] = line
         if lowered in self.taken_emails:
             raise _LineRefused(_l("Another user has this e-mail address."), "email")
-        roles = self._roles(row["roles"])
         scope = self._scope(row["scope"], roles)
         values = {
             "display_name": name,
             "email": email,
-            "unit_key": unit_key,
+            "unit_key": unit_key or None,
             "roles": roles,
             "coordinator_scope": scope,
         }
@@ -451,7 +460,7 @@ def import_directory(
     rows, errors = read_rows(data)
     if errors and not rows:
         return ImportReport(errors=errors)
-    report = _Planner(session, rows).plan()
+    report = _Planner(session, rows, actor).plan()
     report.errors = sorted([*errors, *report.errors], key=lambda e: e.line)
     if report.errors or not apply:
         return report
@@ -490,17 +499,19 @@ def import_directory(
         if planned.record != "user":
             continue
         values = planned.values
-        unit = (
-            units.get(values["unit_key"])
-            or session.exec(select(Unit).where(Unit.key == values["unit_key"])).one()
-        )
+        unit = None
+        if values["unit_key"] is not None:
+            unit = (
+                units.get(values["unit_key"])
+                or session.exec(select(Unit).where(Unit.key == values["unit_key"])).one()
+            )
         invite_user(
             session,
             actor=actor,
             username=planned.key,
             display_name=values["display_name"],
             email=values["email"],
-            unit_id=unit.id,
+            unit_id=unit.id if unit is not None else None,
             roles=values["roles"],
             now=now,
             coordinator_scope=values["coordinator_scope"],

@@ -118,14 +118,51 @@ def manageable_user(session: Session, actor: User, user_id: int) -> User | None:
     return user
 
 
-def units_for(session: Session, actor: User | None) -> list[tuple[Unit, Organisation]]:
-    """The units a user of actor's region can belong to (every unit for None, the command line), by name."""
-    statement = select(Unit, Organisation).join(Organisation, col(Organisation.id) == Unit.organisation_id)
+def units_for(
+    session: Session, actor: User | None, *, kept_unit_id: int | None = None
+) -> list[tuple[Unit, Organisation]]:
+    """The active units a user of actor's region can belong to (every region's for None, the command line).
+
+    kept_unit_id: the user's present unit, offered even when it has been deactivated since (see
+    check_user_unit). By organisation and unit name.
+    """
+    statement = (
+        select(Unit, Organisation)
+        .join(Organisation, col(Organisation.id) == Unit.organisation_id)
+        .where(col(Unit.active) | (col(Unit.id) == (kept_unit_id or 0)))
+    )
     if actor is not None:
         where = region_filter(admin_region(session, actor))
         if where is not None:
             statement = statement.where(where)
     return list(session.exec(statement.order_by(Organisation.name, Unit.name).limit(UNITS_LIMIT)).all())
+
+
+def check_user_unit(
+    session: Session,
+    region: Region,
+    unit: Unit | None,
+    roles: tuple[str, ...],
+    *,
+    kept_unit_id: int | None = None,
+) -> None:
+    """The one rule of a user's unit, for the user pages, the command line and the directory import.
+
+    Staff need a unit; a coordinator or an administrator only may have none, unless the one who makes
+    them is a regional administrator (region, of the actor; national for the command line), who places
+    every user in a unit of the region. A deactivated unit takes no user; kept_unit_id (a user's present
+    unit) is left alone when it was deactivated since. Raises InvalidInput on the field unit_id.
+    """
+    if unit is None:
+        if "staff" in roles:
+            raise InvalidInput(_l("Staff must belong to a unit."), field="unit_id")
+        if not region.national:
+            raise InvalidInput(_l("Choose a unit of your region."), field="unit_id")
+        return
+    if not unit_in_region(session, region, unit):
+        raise InvalidInput(_l("Unknown unit."), field="unit_id")
+    if not unit.active and unit.id != kept_unit_id:
+        raise InvalidInput(_l("The unit %(key)s is deactivated.", key=unit.key), field="unit_id")
 
 
 def parse_roles(roles) -> tuple[str, ...]:
@@ -253,20 +290,21 @@ def _clean_username(session: Session, value: str) -> str:
 
 
 def _check_unit(
-    session: Session, actor: User | None, unit_id: int | None, roles: tuple[str, ...]
+    session: Session,
+    actor: User | None,
+    unit_id: int | None,
+    roles: tuple[str, ...],
+    *,
+    kept_unit_id: int | None = None,
 ) -> int | None:
-    if unit_id is None:
-        if "staff" in roles:
-            raise InvalidInput(_l("Staff must belong to a unit."), field="unit_id")
-        if actor is not None and not admin_region(session, actor).national:
-            raise InvalidInput(_l("Choose a unit of your region."), field="unit_id")
-        return None
-    unit = session.get(Unit, unit_id)
-    if unit is None or (
-        actor is not None and not unit_in_region(session, admin_region(session, actor), unit)
-    ):
-        raise InvalidInput(_l("Unknown unit."), field="unit_id")
-    return unit.id
+    region = admin_region(session, actor) if actor is not None else Region(national=True)
+    unit = None
+    if unit_id is not None:
+        unit = session.get(Unit, unit_id) if 0 < unit_id < 2**31 else None
+        if unit is None:
+            raise InvalidInput(_l("Unknown unit."), field="unit_id")
+    check_user_unit(session, region, unit, roles, kept_unit_id=kept_unit_id)
+    return unit.id if unit is not None else None
 
 
 def _log(session: Session, actor: User | None, action: str, user: User, *, now: datetime, **change) -> None:
@@ -413,7 +451,7 @@ def update_user(
         _keep_an_administrator(session, user)
     user.display_name = _clean_name(display_name, "display_name")
     user.email = _clean_email(session, email, user_id=user.id)
-    user.unit_id = _check_unit(session, actor, unit_id, roles)
+    user.unit_id = _check_unit(session, actor, unit_id, roles, kept_unit_id=user.unit_id)
     user.roles = ",".join(roles)
     if language is not None:
         user.language = checked_language(language)

@@ -26,7 +26,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from sipflow.admin import directory_views, queries, services
+from sipflow.admin import directory_views, log_labels, queries, services
 from sipflow.admin import users as users_service
 from sipflow.admin.forms import (
     AdminParticularsForm,
@@ -59,7 +59,7 @@ PERSON_REF_MAX_AGE = 30 * 60
 # Organisations, units, the CSV import and the workflows page (admin/directory_views.py).
 directory_views.register(bp)
 
-ROLE_LABELS = {"staff": _l("Staff"), "coordinator": _l("Coordinator"), "admin": _l("Administrator")}
+ROLE_LABELS = log_labels.ROLE_LABELS
 
 
 @bp.before_request
@@ -123,8 +123,10 @@ def _change_user(user: User, change, message) -> bool:
     return True
 
 
-def _unit_choices(form: UserForm) -> None:
-    rows = users_service.units_for(get_session(), _actor())
+def _unit_choices(form: UserForm, user: User | None = None) -> None:
+    """The active units of the administrator's region (and the user's present unit, if deactivated since)."""
+    kept = user.unit_id if user is not None else None
+    rows = users_service.units_for(get_session(), _actor(), kept_unit_id=kept)
     choices = [("", _l("No unit"))] if users_service.admin_region(get_session(), _actor()).national else []
     form.unit_id.choices = choices + [
         (str(unit.id), f"{unit.name}, {organisation.name}") for unit, organisation in rows
@@ -132,8 +134,11 @@ def _unit_choices(form: UserForm) -> None:
 
 
 def _unit_id(form: UserForm) -> int | None:
-    value = form.unit_id.data or ""
-    return int(value) if value.isdigit() else None
+    """The unit chosen, None for none; what is no unit id reads as 0, a unit the service does not know."""
+    value = (form.unit_id.data or "").strip()
+    if not value:
+        return None
+    return int(value) if value.isdigit() and len(value) <= 10 else 0
 
 
 def _field_error(form, error: UserError, top: list) -> None:
@@ -201,7 +206,7 @@ def edit_user(user_id: int):
             scope=", ".join(sorted(set().union(*users_service.coordinator_scope(db, user)))),
             language=user.language,
         )
-    _unit_choices(form)
+    _unit_choices(form, user)
     top: list = []
     status = 200
     if request.method == "POST":
@@ -311,7 +316,11 @@ def log():
         {
             "change": change,
             "actor": actor,
-            "diff": queries.readable_diff(change.before, change.after),
+            "action": log_labels.action_label(change.action),
+            "target": log_labels.target_label(change.target_kind),
+            "diff": log_labels.readable_diff(
+                change.target_kind, queries.readable_diff(change.before, change.after)
+            ),
             "target_url": _target_url(change.target_kind, change.target_id),
         }
         for change, actor in rows

@@ -4,12 +4,28 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func
 from sqlmodel import Session, select
 
 from sipflow.cases.models import SipCase
 from sipflow.workflow.definition import Workflow
 from sipflow.workflow.engine import WorkflowRegistry, mermaid_diagram
+
+# The case dates a deadline or reminder counts from (DEADLINE_SOURCES and the reminders' anchors), as the page
+# names them; one the file names without a label here shows as written.
+DATE_LABELS = {
+    "requested_at": _l("the day the SIP was requested"),
+    "utskrivningsklar_at": _l("the day the patient was ready for discharge"),
+    "follow_up_on": _l("the planned follow-up date"),
+    "next_meeting": _l("the next planned meeting"),
+}
+# The parties a reminder goes to (workflow.definition.PARTY_ROLES), as the case page names them.
+PARTY_LABELS = {
+    "initiator": _l("initiator"),
+    "huvudansvarig": _l("overall responsibility"),
+    "participant": _l("participant"),
+}
 
 # Drawing a diagram builds a state machine: once per workflow version and process is enough.
 _DIAGRAMS: dict[tuple[str, int], str] = {}

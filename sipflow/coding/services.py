@@ -6,8 +6,6 @@ reverses. Every function runs inside the caller's unit of work.
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
@@ -21,6 +19,7 @@ from sipflow.coding import queries
 from sipflow.coding.models import CODE_KINDS, CodeAssignment, CodeDefinition, CodeRecord
 from sipflow.coding.rules import CODE_PATTERN, SIP_KIND, codes_for_meeting, normalise_code
 from sipflow.coding.rules import age_on as _age_on
+from sipflow.csvfiles import LineError, records
 from sipflow.errors import Conflict, InvalidInput, NotAllowed
 from sipflow.meetings.models import Meeting
 from sipflow.people.models import Unit, User
@@ -34,9 +33,9 @@ ADMIN = "admin"
 
 
 class CsvRefused(InvalidInput):
-    """A catalogue file with bad lines; nothing was loaded. `lines` holds (line number, message) pairs."""
+    """A catalogue file with bad lines; nothing was loaded. `lines` holds a LineError per refusal."""
 
-    def __init__(self, lines: list[tuple[int, str]]):
+    def __init__(self, lines: list[LineError]):
         super().__init__(_l("The file was not loaded: correct the lines below and load it again."), "file")
         self.lines = lines
 
@@ -249,40 +248,27 @@ def set_assignment(
     return current
 
 
-def _csv_records(text: str):
-    """Yield (line number, cells) of a CSV text; a line the csv module cannot read yields (line, None)."""
-    reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""))
-    while True:
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error:
-            yield reader.line_num, None
-            return
-        yield reader.line_num, row
-
-
-def parse_codes_csv(text: str) -> tuple[list[CodeDefinition], list[tuple[int, str]]]:
-    """The codes of a catalogue file (columns code,label,kind) and the refusals by line number."""
-    rows: list[CodeDefinition] = []
-    errors: list[tuple[int, str]] = []
-    records = _csv_records(text)
-    _, header = next(records, (1, None))
+def parse_codes_csv(text: str) -> tuple[list[tuple[int, CodeDefinition]], list[LineError]]:
+    """The codes of a catalogue file (columns code,label,kind; ';' or ',' between them, as the directory
+    import) with their line numbers, and the refusals by line and column."""
+    rows: list[tuple[int, CodeDefinition]] = []
+    errors: list[LineError] = []
+    lines = records(text)
+    _, header = next(lines, (1, None))
     if header is None or tuple(h.strip().lower() for h in header) != CSV_COLUMNS:
-        return [], [(1, str(_l("The first line must be the columns code,label,kind.")))]
+        return [], [LineError(1, str(_l("The first line must be the columns code,label,kind.")))]
     seen: set[str] = set()
-    for line, row in records:
+    for line, row in lines:
         if row is None:
-            errors.append((line, str(_l("The line cannot be read as CSV."))))
+            errors.append(LineError(line, str(_l("The line cannot be read as CSV."))))
             break
         if len(rows) + len(errors) >= CSV_MAX_LINES:
-            errors.append((line, str(_l("At most %(max)d codes in one file.", max=CSV_MAX_LINES))))
+            errors.append(LineError(line, str(_l("At most %(max)d codes in one file.", max=CSV_MAX_LINES))))
             break
         if not any(cell.strip() for cell in row):
             continue
         if len(row) != len(CSV_COLUMNS):
-            errors.append((line, str(_l("Three columns: code, label, kind."))))
+            errors.append(LineError(line, str(_l("Three columns: code, label, kind."))))
             continue
         try:
             code = _check_code(row[0])
@@ -290,15 +276,15 @@ def parse_codes_csv(text: str) -> tuple[list[CodeDefinition], list[tuple[int, st
                 code=code, label=_check_label(row[1]), kind=_check_kind(row[2]), created_at=None
             )
         except InvalidInput as error:
-            errors.append((line, str(error.message)))
+            errors.append(LineError(line, str(error.message), error.field))
             continue
         if code in seen:
-            errors.append((line, str(_l("%(code)s comes twice in the file.", code=code))))
+            errors.append(LineError(line, str(_l("%(code)s comes twice in the file.", code=code)), "code"))
             continue
         seen.add(code)
         rows.append((line, definition))
     if not rows and not errors:
-        errors.append((1, str(_l("The file holds no codes."))))
+        errors.append(LineError(1, str(_l("The file holds no codes."))))
     return rows, errors
 
 
@@ -313,12 +299,12 @@ def load_codes_csv(session: Session, actor: User, text: str, *, now: datetime) -
             ).all()
         )
         errors += [
-            (line, str(_l("The code is in the catalogue already.")))
+            LineError(line, str(_l("The code is in the catalogue already.")), "code")
             for line, definition in rows
             if definition.code in existing
         ]
     if errors:
-        raise CsvRefused(sorted(errors))
+        raise CsvRefused(sorted(errors, key=lambda e: e.line))
     definitions = [definition for _, definition in rows]
     for definition in definitions:
         definition.created_at = now

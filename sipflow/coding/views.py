@@ -10,6 +10,7 @@ from functools import wraps
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from sipflow.cases.services import actor_organisation_id, party_roles
@@ -130,7 +131,14 @@ def upload_codes():
         return _render_codes(status=400, errors={"file": error.message}, csv_lines=error.lines)
     except UserError as error:
         return _render_codes(status=error.status, errors={"file": error.message})
-    flash(_l("%(count)d codes are added to the catalogue.", count=len(loaded)), "success")
+    flash(
+        ngettext(
+            "%(num)d code is added to the catalogue.",
+            "%(num)d codes are added to the catalogue.",
+            len(loaded),
+        ),
+        "success",
+    )
     return redirect(url_for("coding.codes"), code=303)
 
 

@@ -18,6 +18,7 @@ from email.parser import BytesParser
 from pathlib import Path
 
 from flask import Blueprint, abort, current_app, render_template, send_file
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import and_, or_, true
 from sqlalchemy.sql.elements import ColumnElement
@@ -108,6 +109,16 @@ def _listed(name: str) -> Path:
     return _outbox_dir() / name
 
 
+STATUS_LABELS = {
+    "pending": _l("Waiting to be sent"),
+    "sending": _l("Being sent"),
+    "sent": _l("Sent"),
+    "failed": _l("Failed"),
+    "uncertain": _l("Uncertain: perhaps sent, never sent again"),
+}
+assert set(STATUS_LABELS) == set(OUTBOX_STATUSES)
+
+
 @bp.get("/outbox")
 @login_required
 def outbox():
@@ -130,9 +141,15 @@ def outbox():
         )
         .all()
     )
-    # The status values themselves, as stored: this page is for developers reading the database.
+    # Each status named in the page's language, with the value as stored for developers reading the database.
     statuses = [(status, counts.get(status, 0)) for status in OUTBOX_STATUSES]
-    return render_template("dev/outbox.html", files=files, statuses=statuses, outbox_dir=str(_outbox_dir()))
+    return render_template(
+        "dev/outbox.html",
+        files=files,
+        statuses=statuses,
+        status_labels=STATUS_LABELS,
+        outbox_dir=str(_outbox_dir()),
+    )
 
 
 @bp.get("/outbox/<name>")

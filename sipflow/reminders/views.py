@@ -7,12 +7,14 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlmodel import select
 
+from sipflow.cases.models import SipCase
+from sipflow.cases.queries import deadline_label, find_workflow
 from sipflow.clock import now_utc
 from sipflow.db import get_session, unit_of_work
 from sipflow.people.models import User
 from sipflow.reminders import models, services
 from sipflow.security import login_manager
-from sipflow.web import register_case_page_part
+from sipflow.web import current_locale, register_case_page_part, workflow_registry
 
 bp = Blueprint("reminders", __name__, url_prefix="/admin/reminders")
 
@@ -51,6 +53,38 @@ def _administrators_only():
     return None
 
 
+def _topic_labels(session, rows) -> dict[int, str]:
+    """{reminder id: what it is about, as its case's workflow file names it} for the rows with a topic.
+
+    A deadline's reminder names the deadline kind (the file's label, as on the case page), a workflow
+    reminder its declared name (the file's label of it); a topic the file does not know shows as stored.
+    """
+    case_ids = {r.case_id for r in rows if r.topic and r.case_id is not None}
+    if not case_ids:
+        return {}
+    versions = {
+        case_id: (name, version)
+        for case_id, name, version in session.exec(
+            select(SipCase.id, SipCase.workflow_name, SipCase.workflow_version).where(
+                SipCase.id.in_(case_ids)
+            )
+        ).all()
+    }
+    registry, locale = workflow_registry(), current_locale()
+    labels = {}
+    for r in rows:
+        if not r.topic or r.case_id not in versions:
+            continue
+        workflow = find_workflow(registry, *versions[r.case_id])
+        if r.kind == models.WORKFLOW:
+            declared = {d.name: d for d in workflow.reminders} if workflow else {}
+            label = declared[r.topic].label if r.topic in declared else {}
+            labels[r.id] = label.get(locale) or label.get("sv") or r.topic
+        else:
+            labels[r.id] = deadline_label(workflow, r.topic, locale)
+    return labels
+
+
 @bp.get("/")
 def admin_list():
     """The reminders of one status (upcoming by default), a page at a time."""
@@ -77,6 +111,7 @@ def admin_list():
         rows=rows,
         status=status,
         names=names,
+        topics=_topic_labels(session, rows),
         next_after=rows[-1].id if more and rows else None,
         kind_labels=KIND_LABELS,
         status_labels=STATUS_LABELS,

@@ -103,6 +103,47 @@ def test_a_bad_organisation_is_refused_at_its_field_and_nothing_is_saved(as_admi
     assert changes(db_session) == []
 
 
+def test_every_empty_field_of_a_new_organisation_is_refused_at_once(as_admin, db_session):
+    response = post(
+        as_admin,
+        "/admin/organisations/new",
+        key="",
+        name="",
+        kind="region",
+        county_code="",
+        municipality_code="",
+    )
+    assert response.status_code == 400
+    page = text_of(response)
+    for field, message in (
+        ("key", "Fyll i en nyckel."),
+        ("name", "Fyll i ett namn."),
+        ("county_code", "En region behöver sitt län."),
+    ):
+        assert f'id="{field}-error"' in page, field
+        assert message in page, message
+    assert db_session.exec(select(Organisation)).all() == []
+    assert changes(db_session) == []
+
+
+def test_every_bad_field_of_a_new_unit_is_refused_at_once(as_admin, db_session, make_unit):
+    organisation_id = make_unit("region").organisation_id
+    response = post(
+        as_admin,
+        "/admin/units/new",
+        organisation_id=str(organisation_id),
+        key="",
+        name="",
+        kind="vardcentral",
+        email="inte-en-adress",
+        hsa_id="",
+    )
+    assert response.status_code == 400
+    page = text_of(response)
+    for field in ("key", "name", "email"):
+        assert f'id="{field}-error"' in page, field
+
+
 def test_a_key_is_taken_once(db_session, app_ctx, now):
     directory.create_organisation(db_session, None, key="fk", name="Försäkringskassan", kind="other", now=now)
     with pytest.raises(InvalidInput) as refused:

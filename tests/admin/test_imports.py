@@ -125,6 +125,72 @@ def test_bad_input_names_the_line_and_nothing_is_imported(db_session, app_ctx, n
     assert changes(db_session) == []
 
 
+@pytest.mark.parametrize("role", ["coordinator", "admin", "administrator"])
+def test_a_coordinator_or_administrator_may_be_imported_without_a_unit(db_session, app_ctx, now, role):
+    line = f"user;u.coord;Coord;;;;;;;coord@example.se;;{role};"
+    report = run(db_session, now, csv_of(line), apply=True)
+    assert report.errors == [] and report.applied
+    db_session.expire_all()
+    user = db_session.exec(select(User).where(User.username == "u.coord")).one()
+    assert user.unit_id is None and "staff" not in user.role_set
+
+
+def test_staff_without_a_unit_are_refused_in_the_user_pages_words(db_session, app_ctx, now):
+    report = run(
+        db_session, now, csv_of("user;u.staff;Staff;;;;;;;staff@example.se;;staff coordinator;"), apply=True
+    )
+    assert [(e.line, e.column, e.message) for e in report.errors] == [
+        (2, "unit", "Personal måste höra till en enhet.")
+    ]
+
+
+def test_a_regional_administrators_import_places_every_user_in_a_unit_of_the_region(
+    db_session, app_ctx, now, make_user, parties
+):
+    regional = make_user(parties.region, roles="admin")
+    run(db_session, now, csv_of(ORG, UNIT), apply=True)  # county 22, not the administrator's 07
+    lines = ["user;u.coord;Coord;;;;;;;coord@example.se;;coordinator;", USER]
+    report = run(db_session, now, csv_of(*lines), apply=True, actor=regional)
+    assert [(e.line, e.column, e.message) for e in report.errors] == [
+        (2, "unit", "Välj en enhet i din region."),
+        (3, "unit", "Okänd enhet."),
+    ]
+
+
+def test_a_user_of_a_deactivated_unit_is_refused_at_the_unit_column(db_session, app_ctx, now):
+    from sipflow.admin import directory
+
+    run(db_session, now, csv_of(ORG, UNIT), apply=True)
+    with unit_of_work(db_session):
+        unit = db_session.exec(select(Unit).where(Unit.key == "reg-vc")).one()
+        directory.set_unit_active(db_session, None, unit, False, now=now)
+    report = run(db_session, now, csv_of(USER), apply=True)
+    assert [(e.line, e.column, e.message) for e in report.errors] == [
+        (2, "unit", "Enheten reg-vc är inaktiverad.")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("line", "column", "limit"),
+    [
+        (USER.replace("Anna Test", "x" * 1_000_000), "name", 160),
+        (USER.replace(";staff;", ";" + "staff " * 200_000 + ";"), "roles", 200),
+        (ORG.replace(";22;", ";" + "2" * 500_000 + ";"), "county", 10),
+    ],
+    ids=["name", "roles", "county"],
+)
+def test_an_over_long_value_names_its_column_and_the_limit(db_session, app_ctx, now, line, column, limit):
+    report = run(db_session, now, csv_of(ORG.replace("reg;", "other;", 1), UNIT, line), apply=True)
+    assert (4, column, f"Högst {limit} tecken.") in [(e.line, e.column, e.message) for e in report.errors]
+    assert all("CSV" not in e.message for e in report.errors)
+    assert counts(db_session) == (0, 0, 0)
+
+
+def test_a_user_name_over_the_users_limit_is_refused_at_the_name(db_session, app_ctx, now):
+    report = run(db_session, now, csv_of(ORG, UNIT, USER.replace("Anna Test", "x" * 150)), apply=True)
+    assert [(e.line, e.column) for e in report.errors] == [(4, "name")]
+
+
 def test_an_existing_users_e_mail_is_refused(db_session, app_ctx, now, make_user):
     make_user(None, username="someone", email="anna@test.example")
     report = run(db_session, now, csv_of(ORG, UNIT, USER), apply=True)

@@ -100,8 +100,9 @@ def test_inviting_from_the_page_creates_the_user_queues_the_mail_and_logs_it(
     [
         ({"username": "{existing_upper}"}, "Användarnamnet är upptaget."),
         ({"email": "{existing_email}"}, "En annan användare har redan den här e-postadressen."),
-        ({"unit_id": ""}, "Not a valid choice"),
-        ({"unit_id": "999999"}, "Not a valid choice"),
+        ({"unit_id": ""}, "Välj en enhet i din region."),
+        ({"unit_id": "999999"}, "Okänd enhet."),
+        ({"unit_id": "99999999999999"}, "Okänd enhet."),
         ({"scope": "0880"}, "0880 ligger utanför din region."),
         ({"scope": "9999"}, "Okänd kommunkod: 9999."),
         ({"roles": "staff", "scope": "07"}, "Bara en samordnare följer län eller kommuner."),
@@ -126,8 +127,7 @@ def test_bad_input_on_the_invite_page_is_shown_at_the_field_and_nothing_is_writt
     response = _invite_form(as_admin, **typed)
     assert response.status_code in (400, 409)
     html = text_of(response)
-    if field_text != "Not a valid choice":
-        assert field_text in html
+    assert field_text in html
     assert 'value="Ny Person"' in html  # what was typed stays
     assert _user_named(db_session, "ny.person") is None
     assert len(_changes(db_session)) == before and outbox(db_session) == []
@@ -219,6 +219,60 @@ def test_a_unit_of_another_region_cannot_be_chosen(as_admin, db_session, kalmar)
     assert _user_named(db_session, "ny") is None
 
 
+def _deactivate(db_session, unit, now):
+    from sipflow.admin import directory
+    from sipflow.db import unit_of_work
+
+    with unit_of_work(db_session):
+        directory.set_unit_active(db_session, None, db_session.get(Unit, unit.id), False, now=now)
+
+
+def test_a_deactivated_unit_is_not_offered_and_a_new_user_is_refused_there(
+    as_admin, db_session, parties, now
+):
+    _deactivate(db_session, parties.school, now)
+    page = text_of(as_admin.get("/admin/users/new"))
+    assert f'value="{parties.school.id}"' not in page
+    assert f'value="{parties.municipality.id}"' in page
+    before = len(_changes(db_session))
+    response = _invite_form(
+        as_admin,
+        username="t.inactive",
+        display_name="Ny Person",
+        email="ny@vaxjo.example.se",
+        unit_id=str(parties.school.id),
+        roles="staff",
+    )
+    assert response.status_code == 400
+    assert f"Enheten {parties.school.key} är inaktiverad." in text_of(response)
+    assert _user_named(db_session, "t.inactive") is None
+    assert len(_changes(db_session)) == before and outbox(db_session) == []
+
+
+def test_a_user_cannot_be_moved_to_a_deactivated_unit_but_may_stay_in_one(as_admin, db_session, parties, now):
+    _deactivate(db_session, parties.school, now)
+    user = parties.region_user
+    page = as_admin.get(f"/admin/users/{user.id}")
+    (pairs,) = [p for p in forms_of(text_of(page)).values() if any(k == "display_name" for k, _v in p)]
+    response = as_admin.post(f"/admin/users/{user.id}", data=fill(pairs, unit_id=str(parties.school.id)))
+    assert response.status_code == 400
+    assert f"Enheten {parties.school.key} är inaktiverad." in text_of(response)
+    db_session.expire_all()
+    assert db_session.get(User, user.id).unit_id == parties.region.id
+    assert _changes(db_session, "user.update") == []
+
+    # A user of a unit deactivated since keeps it: their page offers it and saves other changes.
+    stays = parties.school_user
+    page = as_admin.get(f"/admin/users/{stays.id}")
+    assert page.status_code == 200
+    (pairs,) = [p for p in forms_of(text_of(page)).values() if any(k == "display_name" for k, _v in p)]
+    response = as_admin.post(f"/admin/users/{stays.id}", data=fill(pairs, display_name="Nytt Namn"))
+    assert response.status_code == 302, text_of(response)
+    db_session.expire_all()
+    again = db_session.get(User, stays.id)
+    assert again.display_name == "Nytt Namn" and again.unit_id == parties.school.id
+
+
 def test_a_national_administrator_manages_every_region(client, db_session, make_user, parties, kalmar):
     national = make_user(None, roles="admin", username="riks-{n}")
     _unit, stranger = kalmar
@@ -238,7 +292,7 @@ def test_the_log_of_another_region_is_not_shown(as_admin, db_session, make_user,
     with unit_of_work(db_session):
         users.disable_user(db_session, kalmar_admin, db_session.get(User, stranger.id), now=now)
     page = text_of(as_admin.get("/admin/log"))
-    assert "user.disable" not in page
+    assert "Användare avstängd" not in page
 
 
 # --- The last administrator ---------------------------------------------------------------------------------
@@ -306,13 +360,79 @@ def test_every_user_action_is_logged_and_shown_on_the_log_page(as_admin, db_sess
     page = as_admin.get("/admin/log")
     html = text_of(page)
     assert page.status_code == 200
+    # Each action, target and field in Swedish words, never the stored codes.
+    labels = ["Användare avstängd", "Användare aktiverad", "Användare utloggad överallt"]
+    labels.append("Länk för att välja nytt lösenord skickad")
+    for label in labels:
+        assert label in html
     for action in actions:
-        assert action in html
+        assert action not in html
     assert "Ada Admin" in html
-    assert f"/admin/users/{user.id}" in html  # a link to the target
-    assert "<del>True</del>" in html and "<ins>False</ins>" in html  # the readable diff of disable
+    assert f'/admin/users/{user.id}">Användare {user.id}</a>' in html  # a link to the target
+    assert "Aktivt: <del>Ja</del> → <ins>Nej</ins>" in html  # the readable diff of disable
+    assert "True" not in html and "False" not in html
     # Newest first.
-    assert html.index("user.reset_link") < html.index("user.disable")
+    assert html.index("Länk för att välja nytt lösenord skickad") < html.index("Användare avstängd")
+
+
+def test_the_log_page_names_actions_targets_and_fields_in_swedish(as_admin, db_session, admin, now):
+    from sipflow.admin.changes import record_change
+
+    logged = [
+        (
+            "unit.edit",
+            "unit",
+            {"is_health_care": False, "kind": "other"},
+            {"is_health_care": True, "kind": "bup"},
+        ),
+        ("organisation.edit", "organisation", {"name": "Gamla"}, {"name": "Nya"}),
+        (
+            "user.update",
+            "user",
+            {"display_name": "A", "unit_id": 1, "roles": "staff"},
+            {"display_name": "B", "unit_id": 2, "roles": "staff,admin"},
+        ),
+        ("import.apply", "import", None, {"created": 3, "changed": 0, "unchanged": 1}),
+    ]
+    for action, kind, before, after in logged:
+        record_change(
+            db_session,
+            actor_user_id=admin.id,
+            action=action,
+            target_kind=kind,
+            target_id=None,
+            now=now,
+            before=before,
+            after=after,
+        )
+    db_session.commit()
+    html = text_of(as_admin.get("/admin/log"))
+    for code in (
+        "unit.edit",
+        "organisation.edit",
+        "user.update",
+        "import.apply",
+        "display_name",
+        "unit_id",
+        "is_health_care",
+        "True",
+        "False",
+    ):
+        assert code not in html, code
+    for words in (
+        "Enhet ändrad",
+        "Organisation ändrad",
+        "Användare ändrad",
+        "Katalogen importerad",
+        "Hälso- och sjukvård (registrerar KVÅ-koder): <del>Nej</del> → <ins>Ja</ins>",
+        "Slag: <del>Annan enhet</del>",
+        "Namn: <del>A</del> → <ins>B</ins>",
+        "Enhet: <del>1</del> → <ins>2</ins>",
+        "Roller: <del>Personal</del> → <ins>Personal, Administratör</ins>",
+        "Poster skapade: – → <ins>3</ins>",
+        "Katalogimport",
+    ):
+        assert words in html, words
 
 
 def test_the_log_page_filters_by_kind_and_pages_newest_first(as_admin, db_session, admin, now):
@@ -335,7 +455,7 @@ def test_the_log_page_filters_by_kind_and_pages_newest_first(as_admin, db_sessio
     )
     db_session.commit()
     users_only = text_of(as_admin.get("/admin/log?kind=user"))
-    assert "user.create" in users_only and "unit.test000" not in users_only
+    assert "Användare skapad" in users_only and "unit.test000" not in users_only
     first = text_of(as_admin.get("/admin/log?kind=unit"))
     assert "unit.test000" in first and f"unit.test{LOG_PAGE:03d}" not in first
     next_url = first.split('href="/admin/log?')[-1].split('"')[0].replace("&amp;", "&")

@@ -87,19 +87,57 @@ def test_a_csv_file_loads_every_code(as_admin, db_session):
     assert _definition(db_session, "AB102").kind == "distance"
 
 
+@pytest.mark.parametrize(
+    ("lines", "message"),
+    [
+        ("AB101,Första,sip\n", "1 kod har lagts till i katalogen."),
+        ("AB101,Första,sip\nAB102,Andra,sip\n", "2 koder har lagts till i katalogen."),
+    ],
+)
+def test_the_upload_says_how_many_codes_were_added_in_singular_or_plural(as_admin, lines, message):
+    response = _upload(as_admin, "code,label,kind\n" + lines)
+    assert response.status_code == 303
+    assert message in text_of(as_admin.get(response.headers["Location"]))
+
+
 def test_a_bad_line_loads_nothing_and_the_error_names_the_line(as_admin, db_session):
     response = _upload(as_admin, "code,label,kind\nAB101,Första,sip\nAB102,Andra,video\nXU045,Finns,sip\n")
     page = text_of(response)
     assert response.status_code == 400
-    assert "3:" in page  # the line with the unknown kind (Swedish "Rad 3:", English "Line 3:")
-    assert "4:" in page  # a code already in the catalogue
+    assert "3 (kind):" in page  # the line with the unknown kind (Swedish "Rad 3", English "Line 3")
+    assert "4 (code):" in page  # a code already in the catalogue
+    assert _definition(db_session, "AB101") is None
+
+
+def test_a_semicolon_separated_file_loads_as_the_directory_import_reads_one(as_admin, db_session):
+    # What Excel saves as CSV in a Swedish locale; the header line decides the separator.
+    response = _upload(as_admin, "\ufeffcode;label;kind\nAB101;Första, med komma;sip\nAB102;Andra;distance\n")
+    assert response.status_code == 303, text_of(response)
+    assert _definition(db_session, "AB101").label == "Första, med komma"
+    assert _definition(db_session, "AB102").kind == "distance"
+
+
+def test_each_refusal_names_its_line_and_column(as_admin, db_session):
+    response = _upload(as_admin, "code;label;kind\nAB101;Första;video\n12ABC;Andra;sip\nXU045;Finns;sip\n")
+    page = text_of(response)
+    assert response.status_code == 400
+    assert "Rad 2 (kind):" in page and "Rad 3 (code):" in page and "Rad 4 (code):" in page
+    assert _definition(db_session, "AB101") is None
+
+
+def test_an_over_long_label_names_the_column_and_the_limit(as_admin, db_session):
+    response = _upload(as_admin, "code,label,kind\nAB101," + "x" * 1_000_000 + ",sip\n")
+    page = text_of(response)
+    assert response.status_code == 400
+    assert "Rad 2 (label): Högst 200 tecken." in page
+    assert "kan inte läsas" not in page
     assert _definition(db_session, "AB101") is None
 
 
 def test_a_nul_in_a_label_is_refused_at_its_line(as_admin, db_session):
     # PostgreSQL stores no NUL: the line is named instead of the upload failing on the database's error.
     response = _upload(as_admin, "code,label,kind\nAB101,För\x00sta,sip\n")
-    assert response.status_code == 400 and "2:" in text_of(response)
+    assert response.status_code == 400 and "2 (label):" in text_of(response)
     assert _definition(db_session, "AB101") is None
 
 
@@ -109,7 +147,7 @@ def test_parsing_any_text_gives_codes_or_numbered_refusals(text):
     rows, errors = parse_codes_csv("code,label,kind\n" + text)
     for _, row in rows:
         assert row.kind in ("sip", "distance") and 5 <= len(row.code) <= 6
-    assert all(isinstance(line, int) and line >= 1 and message for line, message in errors)
+    assert all(isinstance(e.line, int) and e.line >= 1 and e.message for e in errors)
 
 
 def test_an_administrator_sets_a_units_own_code(as_admin, db_session, parties):
