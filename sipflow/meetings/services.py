@@ -355,14 +355,16 @@ def change_meeting(
 def move_to_held_time(
     session: Session, case: SipCase, meeting: Meeting, held_at: datetime, *, now: datetime
 ) -> bool:
-    """A booked meeting held at another time than booked: its time becomes when it was held, as long as
+    """A booked meeting held before its booked time has come: its time becomes when it was held, as long as
     booked, and every invitee's calendar entry is moved there (a REQUEST with SEQUENCE + 1, as a moved
-    meeting's update), so no calendar keeps it at the booked time. False: held as booked, nothing changed.
+    meeting's update), so nobody turns up at the booked time. False: nothing changed.
 
-    The answers are kept (the meeting is over: nobody is asked again). Called inside the outcome step,
-    whose claim holds the case's row.
+    Only a booked time still ahead misleads: a meeting that began a little late, or was held after a
+    booked time now past, is recorded as held without mailing every invitee after the fact. The answers
+    are kept (the meeting is over: nobody is asked again). Called inside the outcome step, whose claim
+    holds the case's row.
     """
-    if held_at == meeting.starts_at:
+    if held_at == meeting.starts_at or meeting.starts_at <= now:
         return False
     duration = meeting.ends_at - meeting.starts_at
     _new_version(session, meeting, now)

@@ -278,6 +278,36 @@ def test_a_meeting_held_before_its_booked_time_moves_every_calendar_entry_there(
     assert to_local(booked_at).strftime("%Y-%m-%d %H:%M") not in page
 
 
+def test_a_meeting_that_began_a_little_late_mails_nobody_after_the_fact(
+    client, db_session, ready, book, frozen_clock, parties
+):
+    """The booked time is past when the outcome is recorded: no calendar misleads anyone any more, so the
+    invitees get no mail and the meeting keeps its booked time beside the time it was held."""
+    booked = book()
+    booked_at, booked_end = booked.starts_at, booked.ends_at
+    frozen_clock.set(booked_at + timedelta(hours=2))
+    held_at = (booked_at + timedelta(minutes=15)).replace(second=0, microsecond=0)
+    assert login(client, parties.region_user.username).status_code == 302
+    before = {m.id for m in db_session.exec(select(OutboxMessage)).all()}
+    response = post(
+        client,
+        ready.case,
+        page_form(client, ready.case),
+        held_at=local_text(held_at),
+        no_change_reason="Inget ändras",
+    )
+    assert response.status_code == 303, text_of(response)
+    db_session.expire_all()
+    meeting = db_session.get(Meeting, booked.id)
+    assert (meeting.held_at, meeting.starts_at, meeting.ends_at, meeting.sequence) == (
+        held_at,
+        booked_at,
+        booked_end,
+        0,
+    )
+    assert [m for m in db_session.exec(select(OutboxMessage)).all() if m.id not in before] == []
+
+
 # --- Bad input: refused at the field, nothing saved, everything typed kept ----
 
 
