@@ -35,7 +35,7 @@ from sqlmodel import Session, select
 
 from sipflow.admin import directory
 from sipflow.admin.changes import record_change
-from sipflow.admin.users import Region, admin_region, check_user_unit, invite_user
+from sipflow.admin.users import Region, admin_region, check_user_unit, invite_user, organisation_in_region
 from sipflow.csvfiles import LineError, records, too_long
 from sipflow.errors import InvalidInput
 from sipflow.people.models import USER_ROLES, County, Municipality, Organisation, Unit, User
@@ -255,6 +255,7 @@ class _Planner:
         self.file_orgs: dict[str, int] = {}
         self.file_units: dict[str, int] = {}
         self.file_unit_orgs: dict[str, str] = {}
+        self.file_org_counties: dict[str, str | None] = {}
         self.file_users: dict[str, int] = {}
         self.file_emails: dict[str, int] = {}
         self.file_hsa: dict[str, int] = {}
@@ -309,6 +310,7 @@ class _Planner:
             )
         except InvalidInput as error:
             raise _refuse(error) from None
+        self.file_org_counties[key] = values["county_code"]
         return self._compare(line, "organisation", key, values, self.orgs.get(key))
 
     def _unit(self, line: int, row: dict) -> Planned:
@@ -392,6 +394,21 @@ class _Planner:
                 check_user_unit(self.session, self.region, unit, roles)
             except InvalidInput as error:
                 raise _refuse(error) from None
+        elif unit_key in self.file_unit_orgs:
+            # A unit new in this file is in the region when its organisation is (one of the file, maybe).
+            org_key = self.file_unit_orgs[unit_key]
+            organisation = self.orgs.get(org_key)
+            in_region = organisation_in_region(
+                self.region,
+                organisation_id=organisation.id if organisation is not None else None,
+                county_code=(
+                    organisation.county_code
+                    if organisation is not None
+                    else self.file_org_counties.get(org_key)
+                ),
+            )
+            if not in_region:
+                raise _LineRefused(_l("Unknown unit."), "unit")
         if username in self.users:
             # An existing user is never changed by an import: their page is where that is done.
             return Planned(line, "user", username, name, UNCHANGED)

@@ -90,14 +90,23 @@ def region_filter(region: Region):
     return col(Organisation.id) == region.organisation_id
 
 
+def organisation_in_region(region: Region, *, organisation_id: int | None, county_code: str | None) -> bool:
+    """Whether an organisation (its id, None for one not created yet; its county) lies in region."""
+    if region.national:
+        return True
+    if region.county_code is not None:
+        return county_code == region.county_code
+    return organisation_id is not None and organisation_id == region.organisation_id
+
+
 def unit_in_region(session: Session, region: Region, unit: Unit) -> bool:
     """Whether unit belongs to an organisation of region."""
     if region.national:
         return True
     organisation = session.get(Organisation, unit.organisation_id)
-    if region.county_code is not None:
-        return organisation.county_code == region.county_code
-    return organisation.id == region.organisation_id
+    return organisation_in_region(
+        region, organisation_id=organisation.id, county_code=organisation.county_code
+    )
 
 
 def can_manage(session: Session, actor: User, user: User) -> bool:

@@ -157,6 +157,18 @@ def test_a_regional_administrators_import_places_every_user_in_a_unit_of_the_reg
     ]
 
 
+def test_a_regional_administrators_import_refuses_a_new_unit_of_another_region_at_its_user(
+    db_session, app_ctx, now, make_user, parties
+):
+    # The organisation and unit are new in the file, of county 22; the administrator's region is 07. The
+    # user's line is refused when the file is read, not when it is applied (a server error before).
+    regional = make_user(parties.region, roles="admin")
+    before = counts(db_session)
+    report = run(db_session, now, csv_of(ORG, UNIT, USER), apply=True, actor=regional)
+    assert (4, "unit", "Okänd enhet.") in [(e.line, e.column, e.message) for e in report.errors]
+    assert counts(db_session) == before
+
+
 def test_a_user_of_a_deactivated_unit_is_refused_at_the_unit_column(db_session, app_ctx, now):
     from sipflow.admin import directory
 
