@@ -1,13 +1,18 @@
 """Disclosure control, the one place: small counts become "<5" before any table, chart, export or answer.
 
-A count of 1 to threshold-1 could point at a person, so it is shown as "<threshold". A share is hidden
-when its numerator or denominator is hidden, a median or maximum when it rests on fewer than threshold
-cases. Where a column has a total, a single hidden cell could be recomputed as the total minus the others:
-complementary suppression hides the next smallest cell of that column as well, shown as "..".
+A count of 1 to threshold-1 could point at a person, so it is shown as "<threshold". A table says which
+cells add up: each column to its total row, and in each row the columns of `sums` (whole -> parts); a
+share (numerator, denominator) adds up too, as denominator = numerator + the rest. In every such group a
+hidden cell must never be the only hidden one, else the whole minus the shown parts gives it back:
+complementary suppression hides the next smallest positive cell of the group as well (or the group's
+whole), shown as "..", and re-checks every group the new hide touches until none has a single hidden cell.
+A share is hidden when its numerator, its denominator or its rest is hidden (so neither a small count nor a
+small complement can be read from it); a median or maximum when it rests on fewer than threshold cases.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict, deque
 from dataclasses import dataclass
 
 
@@ -24,7 +29,14 @@ class Suppressed:
 
 def is_small(value, threshold: int) -> bool:
     """A count that must not be shown: 1 to threshold-1 (0 says nothing about anyone)."""
-    return isinstance(value, int) and 0 < value < threshold
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value < threshold
+
+
+# A cell: (row index, column); the total row has index len(rows). A share's rest is the column
+# ("rest", numerator, denominator), never written back: it is readable as denominator minus numerator.
+Cell = tuple[int, object]
+# A group: (whole, parts), whole = sum of parts.
+Group = tuple[Cell, tuple[Cell, ...]]
 
 
 def suppress_table(
@@ -35,48 +47,114 @@ def suppress_table(
     counts: tuple[str, ...],
     shares: dict[str, tuple[str, str]],
     small_sample: dict[str, str] | None = None,
+    sums: dict[str, tuple[str, ...]] | None = None,
 ) -> None:
     """Hide in place the small counts of rows and total, the shares built on them and complementary cells.
 
-    counts: the count columns; shares: share column -> (numerator, denominator); small_sample: a column
+    counts: the count columns, each adding up to the total row; sums: in every row, a count column -> the
+    count columns that add up to it; shares: share column -> (numerator, denominator); small_sample: a column
     (median, max) -> the count it rests on, hidden when that count is below threshold.
     """
-    mark = Suppressed(threshold)
     everything = [*rows, *([total] if total is not None else [])]
-    hidden: dict[str, set[int]] = {column: set() for column in counts}
-    extra: dict[str, set[int]] = {column: set() for column in counts}
-    for column in counts:
-        for index, row in enumerate(everything):
-            if is_small(row.get(column), threshold):
-                hidden[column].add(index)
+    values = _values(everything, counts, shares)
+    groups = _row_groups(everything, values, sums or {}, shares)
     if total is not None and rows:
-        for column in counts:
-            in_rows = [i for i in hidden[column] if i < len(rows)]
-            if len(in_rows) == 1 and len(rows) not in hidden[column]:
-                # The total minus the shown cells would give the hidden one back: hide one more.
-                candidates = [
-                    i
-                    for i, row in enumerate(rows)
-                    if i not in hidden[column] and isinstance(row.get(column), int) and row[column] > 0
-                ]
-                if candidates:
-                    extra[column].add(min(candidates, key=lambda i: rows[i][column]))
-                else:
-                    extra[column].add(len(rows))  # only the total is left to give it away
-    for column, indexes in hidden.items():
-        for index in indexes:
-            everything[index][column] = mark
-        for index in extra[column]:
-            everything[index][column] = Suppressed(threshold, complementary=True)
-    for row in everything:
+        groups += _column_groups(len(rows), values)
+    small = {cell for cell, value in values.items() if is_small(value, threshold)}
+    extra = _complementary(values, groups, small)
+    for index, column in small | extra:
+        if isinstance(column, str):
+            everything[index][column] = Suppressed(threshold, complementary=(index, column) in extra)
+    hidden = small | extra
+    for index, row in enumerate(everything):
         for share, (numerator, denominator) in shares.items():
-            if isinstance(row.get(numerator), Suppressed) or isinstance(row.get(denominator), Suppressed):
-                row[share] = mark
+            parts = ((index, numerator), (index, denominator), (index, ("rest", numerator, denominator)))
+            if any(cell in hidden for cell in parts) or _any_suppressed(row, numerator, denominator):
+                row[share] = Suppressed(threshold)
         for column, basis in (small_sample or {}).items():
             base = row.get(basis)
             if isinstance(base, Suppressed) or (isinstance(base, int) and base < threshold):
                 if row.get(column) is not None:
-                    row[column] = mark
+                    row[column] = Suppressed(threshold)
+
+
+def _any_suppressed(row: dict, *columns: str) -> bool:
+    """Whether one of the columns was already hidden before this call (a caller's own Suppressed)."""
+    return any(isinstance(row.get(column), Suppressed) for column in columns)
+
+
+def _values(everything: list[dict], counts, shares) -> dict[Cell, int]:
+    """Every countable cell: the count columns and, for each share, its rest (denominator - numerator)."""
+    values: dict[Cell, int] = {}
+    for index, row in enumerate(everything):
+        for column in counts:
+            if _count(row.get(column)):
+                values[(index, column)] = row[column]
+        for numerator, denominator in dict.fromkeys(shares.values()):
+            if _count(row.get(numerator)) and _count(row.get(denominator)):
+                values[(index, ("rest", numerator, denominator))] = row[denominator] - row[numerator]
+    return values
+
+
+def _count(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _row_groups(everything, values, sums, shares) -> list[Group]:
+    """Per row: each declared sum, and each share's denominator = numerator + rest."""
+    relations = list(sums.items())
+    relations += [(d, (n, ("rest", n, d))) for n, d in dict.fromkeys(shares.values())]
+    groups = []
+    for index in range(len(everything)):
+        for whole, parts in relations:
+            cells = [(index, whole), *((index, part) for part in parts)]
+            # A relation with a cell that is no count (None) shows nothing to subtract from.
+            if all(cell in values for cell in cells):
+                groups.append((cells[0], tuple(cells[1:])))
+    return groups
+
+
+def _column_groups(total_index: int, values) -> list[Group]:
+    """Per column (rests too): the total row's cell = the sum of the rows' cells."""
+    columns = dict.fromkeys(column for index, column in values if index == total_index)
+    groups = []
+    for column in columns:
+        parts = tuple((index, column) for index in range(total_index) if (index, column) in values)
+        groups.append(((total_index, column), parts))
+    return groups
+
+
+def _complementary(values, groups: list[Group], small: set[Cell]) -> set[Cell]:
+    """The cells to hide as well, until no group has exactly one hidden cell (a fixpoint)."""
+    member: dict[Cell, list[int]] = defaultdict(list)
+    for number, (whole, parts) in enumerate(groups):
+        for cell in (whole, *parts):
+            member[cell].append(number)
+    hidden, extra = set(small), set()
+    todo = deque(range(len(groups)))
+    while todo:
+        whole, parts = groups[todo.popleft()]
+        if sum(cell in hidden for cell in (whole, *parts)) != 1:
+            continue
+        pick = _next_to_hide(values, whole, parts, hidden)
+        if pick is None:
+            continue
+        hidden.add(pick)
+        extra.add(pick)
+        # A cell hidden for a row may leave a column with one hidden cell, and the other way round.
+        todo.extend(member[pick])
+    return extra
+
+
+def _next_to_hide(values, whole: Cell, parts: tuple[Cell, ...], hidden: set[Cell]) -> Cell | None:
+    """The smallest shown positive part (a 0 hides nothing: it is known), else the whole."""
+    shown = [cell for cell in parts if cell not in hidden and values[cell] > 0]
+    if shown:
+        return min(shown, key=lambda cell: values[cell])
+    # Only zeros are left beside the hidden part: the whole would equal it, so the whole must go.
+    if whole not in hidden and values[whole] > 0:
+        return whole
+    return None
 
 
 def plain(value):

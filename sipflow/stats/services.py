@@ -708,6 +708,7 @@ def indicators(session: Session, query: StatsQuery, settings: Settings, progress
         labeller,
         settings,
         counts=MEETING_COUNTS + EXTRA_COUNTS,
+        sums={"sips": ("first", "follow_up")},
         shares={
             "digital_share": ("digital", "classified"),
             "narstaende_share": ("narstaende", "sips"),
@@ -797,6 +798,7 @@ def indicators(session: Session, query: StatsQuery, settings: Settings, progress
         labeller,
         settings,
         counts=attendance_counts,
+        sums={"invited": ("on_site", "video", "phone", "absent"), "attended": ("on_site", "video", "phone")},
         shares={"attended_share": ("attended", "invited"), "absent_share": ("absent", "invited")},
     )
     return {
@@ -871,12 +873,9 @@ class _Labeller:
         return str(value)
 
 
-def _table(
-    key, title, dim_names, columns, rows, total, labeller, settings, *, counts, shares, small_sample=None
-):
-    suppress_table(
-        rows, total, threshold=settings.threshold, counts=counts, shares=shares, small_sample=small_sample
-    )
+def _table(key, title, dim_names, columns, rows, total, labeller, settings, **rules):
+    # rules: counts, shares, small_sample, sums, as suppress_table takes them.
+    suppress_table(rows, total, threshold=settings.threshold, **rules)
     header = [{"key": name, "label": str(BREAKDOWN_LABELS[name])} for name in dim_names]
     header += [{"key": name, "label": str(label)} for name, label in columns]
     shown = [name for name, _ in columns]

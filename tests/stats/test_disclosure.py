@@ -1,0 +1,273 @@
+"""No count from 1 to 4 can be recomputed from shown cells: not down a column, along a row or from a share.
+
+The reader here is an attacker: it knows every shown number and every relation of the table (a column adds
+up to its total, a row's parts to its whole, a share times its denominator is its numerator) and solves
+every relation left with one unknown, again and again, until nothing more follows.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from datetime import date
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from webkit import login
+
+from sipflow.cases.models import Participant
+from sipflow.meetings.models import Attendance
+from sipflow.stats.disclosure import Suppressed, suppress_table
+from sipflow.stats.services import indicators
+
+THRESHOLD = 5
+KALMAR, NYBRO = "0880", "0881"
+
+
+def deduce(rows: list[dict], total: dict | None, *, sums, shares) -> set[tuple[int, str]]:
+    """The cells an attacker knows: shown, read from a shown share, or solved from a relation.
+
+    rows/total hold shown numbers, or anything else for a hidden cell; sums: whole -> parts in every row;
+    shares: share -> (numerator, denominator). A share's rest (denominator - numerator) is the cell
+    (row, "rest:" + share).
+    """
+    everything = [*rows, *([total] if total is not None else [])]
+    known: dict[tuple[int, str], float] = {}
+    relations = list(sums.items()) + [(d, (n, f"rest:{share}")) for share, (n, d) in shares.items()]
+    columns = {c for whole, parts in relations for c in (whole, *parts)} | {
+        c for row in everything for c, v in row.items() if _number(v) and c not in shares
+    }
+    for index, row in enumerate(everything):
+        for column, value in row.items():
+            if _number(value) and column not in shares:
+                known[(index, column)] = value
+    equations = []
+    for index in range(len(everything)):
+        equations += [((index, w), tuple((index, p) for p in parts)) for w, parts in relations]
+    if total is not None:
+        last = len(rows)
+        equations += [((last, c), tuple((i, c) for i in range(last))) for c in columns]
+    changed = True
+    while changed:
+        changed = False
+        for index, row in enumerate(everything):
+            for share, (numerator, denominator) in shares.items():
+                if _number(row.get(share)) and (index, denominator) in known:
+                    whole = known[(index, denominator)]
+                    part = round(row[share] * whole / 100)
+                    for cell, value in (((index, numerator), part), ((index, f"rest:{share}"), whole - part)):
+                        if cell not in known:
+                            known[cell], changed = value, True
+        for whole, parts in equations:
+            cells = [whole, *parts]
+            unknown = [cell for cell in cells if cell not in known]
+            if len(unknown) != 1:
+                continue
+            cell = unknown[0]
+            rest = sum(known[p] for p in parts if p != cell)
+            known[cell] = known[whole] - rest if cell != whole else rest
+            changed = True
+    return set(known)
+
+
+def _number(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def small_cells(rows: list[dict], total: dict | None, *, sums, shares) -> set[tuple[int, str]]:
+    """The cells (rests of shares too) whose true value is 1..threshold-1."""
+    everything = [*rows, *([total] if total is not None else [])]
+    out = set()
+    for index, row in enumerate(everything):
+        values = dict(row)
+        for share, (numerator, denominator) in shares.items():
+            values[f"rest:{share}"] = row[denominator] - row[numerator]
+        out |= {(index, c) for c, v in values.items() if _number(v) and 0 < v < THRESHOLD}
+    return out
+
+
+# --- The rule on random tables (hypothesis) ---------------------------------------------------------------
+
+# Like the attendance table: on site + video + phone + absent = invited, attended = all but absent.
+PARTS = ("on_site", "video", "phone", "absent")
+SUMS = {"invited": PARTS, "attended": ("on_site", "video", "phone")}
+SHARES = {"attended_share": ("attended", "invited"), "absent_share": ("absent", "invited")}
+COUNTS = (*PARTS, "invited", "attended", "persons")
+
+counts = st.one_of(st.integers(0, 6), st.integers(0, 40))
+
+
+def _share(numerator: int, denominator: int):
+    return None if denominator == 0 else round(100 * numerator / denominator, 1)
+
+
+def _row(parts: list[int], persons: int) -> dict:
+    row = dict(zip(PARTS, parts, strict=True)) | {"persons": persons}
+    row["invited"] = sum(parts)
+    row["attended"] = row["invited"] - row["absent"]
+    row["attended_share"] = _share(row["attended"], row["invited"])
+    row["absent_share"] = _share(row["absent"], row["invited"])
+    return row
+
+
+tables = st.lists(st.tuples(st.lists(counts, min_size=4, max_size=4), counts), min_size=1, max_size=5).map(
+    lambda drawn: [_row(parts, persons) for parts, persons in drawn]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(rows=tables, with_total=st.booleans())
+def test_no_small_count_or_small_rest_can_be_recomputed_from_a_random_table(rows, with_total):
+    total = None
+    if with_total:
+        total = _row([sum(r[p] for r in rows) for p in PARTS], sum(r["persons"] for r in rows))
+    truth = small_cells(rows, total, sums=SUMS, shares=SHARES)
+    shown = [dict(row) for row in rows]
+    shown_total = dict(total) if total is not None else None
+    suppress_table(shown, shown_total, threshold=THRESHOLD, counts=COUNTS, shares=SHARES, sums=SUMS)
+
+    assert not truth & deduce(shown, shown_total, sums=SUMS, shares=SHARES)
+    for row in [*shown, *([shown_total] if shown_total else [])]:
+        for share, (numerator, denominator) in SHARES.items():
+            if _number(row[share]):
+                # A shown share never rests on a small count or a small complement.
+                assert not 0 < row[numerator] < THRESHOLD
+                assert not 0 < row[denominator] - row[numerator] < THRESHOLD
+        for column in COUNTS:
+            if isinstance(row[column], Suppressed) and not row[column].complementary:
+                assert str(row[column]) == "<5"
+
+
+def test_a_hidden_cell_beside_only_zeros_hides_its_whole():
+    """B's video 10 hides A's video 3 in its column; 0 + 10 + 0 + 0 = 10 in its row: the 10 goes too."""
+    rows = [_row([20, 3, 0, 0], 0), _row([0, 10, 0, 0], 0)]
+    total = _row([20, 13, 0, 0], 0)
+    truth = small_cells(rows, total, sums=SUMS, shares=SHARES)
+    suppress_table(rows, total, threshold=THRESHOLD, counts=COUNTS, shares=SHARES, sums=SUMS)
+    assert str(rows[0]["video"]) == "<5" and str(rows[1]["video"]) == ".."
+    assert str(rows[1]["invited"]) == ".." and rows[1]["phone"] == 0
+    assert (0, "video") in truth and not truth & deduce(rows, total, sums=SUMS, shares=SHARES)
+
+
+# --- The tester's numbers, through the service and the page -------------------------------------------------
+
+
+def _attendance_world(world, make_unit):
+    """One SIP meeting with organisation participants taking part as the tester's demo showed."""
+    municipality = world.municipality
+    school, other = make_unit("school", "Skola"), make_unit("other", "Annan")
+    modes = {
+        municipality.organisation_id: (147, 113, 4, 18),  # Kommun: 282, phone 4
+        school.organisation_id: (89, 15, 0, 3),  # Skola: 107, absent 3
+        other.organisation_id: (101, 52, 5, 17),  # Annan: 175
+        world.region.organisation_id: (60, 40, 7, 25),
+    }
+    case = world.case(world.person())
+    meeting = world.meeting(case, date(2026, 1, 5))
+    for organisation_id, numbers in modes.items():
+        for mode, how_many in zip(PARTS, numbers, strict=True):
+            people = [
+                Participant(
+                    case_id=case.id, kind="organisation", organisation_id=organisation_id, added_at=world.now
+                )
+                for _ in range(how_many)
+            ]
+            world.session.add_all(people)
+            world.session.flush()
+            world.session.add_all(
+                Attendance(meeting_id=meeting.id, participant_id=p.id, mode=mode) for p in people
+            )
+    world.session.flush()
+    return modes
+
+
+def _table(answer, key):
+    return next(t for t in answer["tables"] if t["key"] == key)
+
+
+def test_attendance_modes_do_not_add_up_to_a_hidden_phone_or_absent_count(world, make_unit):
+    """Kommun 147 + 113 + <5 + 18 = 282 gave phone 4; Skola 89 + 15 + 0 + <5 = 107 gave absent 3."""
+    modes = _attendance_world(world, make_unit)
+    answer = indicators(world.session, world.query(by="organisation_kind"), world.settings())
+    table = _table(answer, "attendance")
+    true_rows = [_row(list(numbers), 0) for numbers in modes.values()]
+    true_total = _row([sum(n[i] for n in modes.values()) for i in range(4)], 0)
+    by_kind = {row["organisation_kind"]: row for row in table["rows"]}
+    shown = [by_kind[label] for label in ("Kommun", "Skola", "Annan", "Region")]
+    for row in [*shown, table["total"]]:
+        row.setdefault("attended", None)  # not a column of the page: only readable through its share
+    known = deduce(shown, table["total"], sums=SUMS, shares=SHARES)
+    secret = small_cells(true_rows, true_total, sums=SUMS, shares=SHARES)
+    assert (0, "phone") in secret and (1, "absent") in secret
+    assert not secret & known
+
+
+def _meetings_world(world):
+    """Kalmar: 9 SIPs, 3 first and 6 follow-ups, the person present at 7; Nybro: 17 SIPs, present at 16."""
+    for municipality, first, follow_ups, present in ((KALMAR, 3, 6, 7), (NYBRO, 11, 6, 16)):
+        cases = [world.case(world.person(municipality)) for _ in range(first)]
+        held = 0
+        for index in range(first + follow_ups):
+            day = date(2026, 1, 10) if index < first else date(2026, 3, 10)
+            world.meeting(
+                cases[index % first],
+                day,
+                kind="first" if index < first else "follow_up",
+                municipality=municipality,
+                person_present=held < present,
+            )
+            held += 1
+    world.session.commit()
+
+
+MEETING_SUMS = {"sips": ("first", "follow_up")}
+MEETING_SHARES = {"person_present_share": ("person_present", "sips")}
+PERIOD = {"from": "2026-01-01", "to": "2026-03-31", "county": "08", "by": "municipality"}
+
+
+def _meeting_secrets(shown):
+    """What the attacker may not learn: Kalmar's 3 first meetings, its 2 and Nybro's 1 absent person."""
+    for row in shown:
+        row.setdefault("person_present", None)
+    return {(0, "first"), (0, "rest:person_present_share"), (1, "rest:person_present_share")}
+
+
+def test_first_meetings_are_not_sips_minus_follow_ups_and_shares_hide_small_complements(world):
+    """Kalmar 9, <5, 6 gave 3 first meetings; 77.8 % of 9 and 94.1 % of 17 gave 2 and 1 absent persons."""
+    _meetings_world(world)
+    answer = indicators(world.session, world.query(county="08", by="municipality"), world.settings())
+    table = _table(answer, "meetings")
+    rows = {row["municipality"]: row for row in table["rows"]}
+    shown = [rows["Kalmar"], rows["Nybro"]]
+    secrets = _meeting_secrets(shown)
+    assert rows["Kalmar"]["first"] == "<5"
+    assert not secrets & deduce(shown, table["total"], sums=MEETING_SUMS, shares=MEETING_SHARES)
+    assert rows["Kalmar"]["person_present_share"] == "<5" and rows["Nybro"]["person_present_share"] == "<5"
+
+
+def test_the_page_and_the_quarterly_pdf_do_not_give_the_first_meetings_back(
+    client, make_user, world, tmp_path
+):
+    _meetings_world(world)
+    make_user(None, "coordinator", "kerstin-disclosure")
+    login(client, "kerstin-disclosure")
+    answer = client.get("/statistik/indikatorer.json", query_string=PERIOD).get_json()
+    table = _table(answer, "meetings")
+    keys = [column["key"] for column in table["columns"]]
+    rows = {row["municipality"]: row for row in table["rows"]}
+
+    page = client.get("/statistik/", query_string=PERIOD).get_data(as_text=True)
+    start = page.index("<td>Kalmar</td>")
+    kalmar_cells = [
+        cell.split("</td>")[0] for cell in page[start : page.index("</tr>", start)].split("<td>")[1:]
+    ]
+    assert kalmar_cells == [str(rows["Kalmar"][k]).replace("<", "&lt;") for k in keys]
+
+    path = tmp_path / "report.pdf"
+    path.write_bytes(client.get("/statistik/kvartalsrapport.pdf", query_string=PERIOD).get_data())
+    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True).stdout
+    kalmar_line = next(line for line in text.splitlines() if line.strip().startswith("Kalmar "))
+    assert kalmar_line.split() == [str(rows["Kalmar"][k]) for k in keys]
+
+    shown = [rows["Kalmar"], rows["Nybro"]]
+    secrets = _meeting_secrets(shown)
+    assert not secrets & deduce(shown, table["total"], sums=MEETING_SUMS, shares=MEETING_SHARES)
