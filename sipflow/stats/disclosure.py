@@ -48,12 +48,14 @@ def suppress_table(
     shares: dict[str, tuple[str, str]],
     small_sample: dict[str, str] | None = None,
     sums: dict[str, tuple[str, ...]] | None = None,
+    linked: set[Cell] | None = None,
 ) -> None:
     """Hide in place the small counts of rows and total, the shares built on them and complementary cells.
 
     counts: the count columns, each adding up to the total row; sums: in every row, a count column -> the
     count columns that add up to it; shares: share column -> (numerator, denominator); small_sample: a column
-    (median, max) -> the count it rests on, hidden when that count is below threshold.
+    (median, max) -> the count it rests on, hidden when that count is below threshold; linked: cells
+    (row index, column) another table hides where it shows the same count (see `linked_cells`).
     """
     everything = [*rows, *([total] if total is not None else [])]
     values = _values(everything, counts, shares)
@@ -61,7 +63,9 @@ def suppress_table(
     if total is not None and rows:
         groups += _column_groups(len(rows), values)
     small = {cell for cell, value in values.items() if is_small(value, threshold)}
-    extra = _complementary(values, groups, small)
+    # Shown here, a count another table hides would give that table's hidden cells back.
+    extra = {cell for cell in linked or () if values.get(cell, 0) > 0 and cell not in small}
+    extra |= _complementary(values, groups, small | extra)
     for index, column in small | extra:
         if isinstance(column, str):
             everything[index][column] = Suppressed(threshold, complementary=(index, column) in extra)
@@ -76,6 +80,21 @@ def suppress_table(
             if isinstance(base, Suppressed) or (isinstance(base, int) and base < threshold):
                 if row.get(column) is not None:
                     row[column] = Suppressed(threshold)
+
+
+def linked_cells(rows: list[dict], others: list[dict], keys: list[str], links: dict[str, str]) -> set[Cell]:
+    """The cells of rows to hide because the row of others with the same keys hides the same count.
+
+    links: column of rows -> column of others counting the same (a table already through suppress_table).
+    """
+    by_key = {tuple(other.get(key) for key in keys): other for other in others}
+    cells = set()
+    for index, row in enumerate(rows):
+        other = by_key.get(tuple(row.get(key) for key in keys), {})
+        cells |= {
+            (index, mine) for mine, theirs in links.items() if isinstance(other.get(theirs), Suppressed)
+        }
+    return cells
 
 
 def _any_suppressed(row: dict, *columns: str) -> bool:
@@ -124,13 +143,13 @@ def _column_groups(total_index: int, values) -> list[Group]:
     return groups
 
 
-def _complementary(values, groups: list[Group], small: set[Cell]) -> set[Cell]:
+def _complementary(values, groups: list[Group], already: set[Cell]) -> set[Cell]:
     """The cells to hide as well, until no group has exactly one hidden cell (a fixpoint)."""
     member: dict[Cell, list[int]] = defaultdict(list)
     for number, (whole, parts) in enumerate(groups):
         for cell in (whole, *parts):
             member[cell].append(number)
-    hidden, extra = set(small), set()
+    hidden, extra = set(already), set()
     todo = deque(range(len(groups)))
     while todo:
         whole, parts = groups[todo.popleft()]

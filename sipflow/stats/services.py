@@ -25,7 +25,7 @@ from sipflow.coding.models import CodeDefinition, CodeRecord
 from sipflow.errors import InvalidInput, NotAllowed
 from sipflow.meetings.models import HELD, Attendance, Meeting
 from sipflow.people.models import County, Municipality, Organisation, Person
-from sipflow.stats.disclosure import plain, suppress_table
+from sipflow.stats.disclosure import linked_cells, plain, suppress_table
 from sipflow.stats.sql import days_between, quarter_of, year_of
 from sipflow.workflow.definition import DEADLINE_INDICATORS
 
@@ -755,6 +755,10 @@ def indicators(session: Session, query: StatsQuery, settings: Settings, progress
             for measure in ("request_to_first", "utskrivningsklar_to_kallelse", "plan_to_follow_up")
             for stat in ("median", "max")
         },
+        # The same first and follow-up meetings as the SIP meeting table: hidden where it hides them.
+        linked=linked_cells(
+            lead_rows, rows, dim_names, {"request_to_first_n": "first", "plan_to_follow_up_n": "follow_up"}
+        ),
     )
 
     outcomes = case_outcomes(session, query, settings)

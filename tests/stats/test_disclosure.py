@@ -244,6 +244,26 @@ def test_first_meetings_are_not_sips_minus_follow_ups_and_shares_hide_small_comp
     assert rows["Kalmar"]["person_present_share"] == "<5" and rows["Nybro"]["person_present_share"] == "<5"
 
 
+def test_the_lead_time_table_does_not_show_the_meetings_the_meeting_table_hides(world):
+    """Its first and follow-up meetings are the same counts: Kalmar's 6 follow-ups there gave 9 - 6 = 3."""
+    _meetings_world(world)
+    answer = indicators(world.session, world.query(county="08", by="municipality"), world.settings())
+    table = _table(answer, "meetings")
+    rows = {row["municipality"]: row for row in table["rows"]}
+    lead = {row["municipality"]: row for row in _table(answer, "lead_times")["rows"]}
+    shown = [rows["Kalmar"], rows["Nybro"]]
+    for row in shown:
+        # Read the meeting table together with the lead times: a count hidden in one, shown in the other.
+        for mine, theirs in (("first", "request_to_first_n"), ("follow_up", "plan_to_follow_up_n")):
+            if _number(lead[row["municipality"]][theirs]):
+                row[mine] = lead[row["municipality"]][theirs]
+    assert not _meeting_secrets(shown) & deduce(
+        shown, table["total"], sums=MEETING_SUMS, shares=MEETING_SHARES
+    )
+    # A median or maximum of the meetings hidden goes with them.
+    assert lead["Kalmar"]["plan_to_follow_up_max"] == "<5"
+
+
 def test_the_page_and_the_quarterly_pdf_do_not_give_the_first_meetings_back(
     client, make_user, world, tmp_path
 ):
