@@ -2,18 +2,21 @@
 
 A count of 1 to threshold-1 could point at a person, so it is shown as "<threshold". A table says which
 cells add up: each column to its total row, and in each row the columns of `sums` (whole -> parts); a
-share (numerator, denominator) adds up too, as denominator = numerator + the rest. In every such group a
-hidden cell must never be the only hidden one, else the whole minus the shown parts gives it back:
-complementary suppression hides the next smallest positive cell of the group as well (or the group's
-whole), shown as "..", and re-checks every group the new hide touches until none has a single hidden cell.
-A share is hidden when its numerator, its denominator or its rest is hidden (so neither a small count nor a
-small complement can be read from it); a median or maximum when it rests on fewer than threshold cases.
+share (numerator, denominator) adds up too, as denominator = numerator + the rest. A group must not give a
+hidden cell back: not as the whole minus the shown parts (a lone hidden cell), nor from what the marks say
+("<5" is 1 to 4, ".." at least 5: 8 = <5 + <5 is 4 + 4). Complementary suppression then hides the next
+smallest positive cell of the group as well (or its whole, when only zeros are left), shown as "..", and
+re-checks every group the new hide touches until none gives a cell away. A share is hidden when its
+numerator, denominator or rest is hidden (no small count nor small complement can be read from it); a
+median or maximum when it rests on fewer than threshold cases. A count another table shows too is hidden
+where that table hides it (`linked_cells`).
 """
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict, deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -65,15 +68,15 @@ def suppress_table(
     small = {cell for cell, value in values.items() if is_small(value, threshold)}
     # Shown here, a count another table hides would give that table's hidden cells back.
     extra = {cell for cell in linked or () if values.get(cell, 0) > 0 and cell not in small}
-    extra |= _complementary(values, groups, small | extra)
+    extra |= _complementary(values, groups, small, extra, threshold)
     for index, column in small | extra:
         if isinstance(column, str):
             everything[index][column] = Suppressed(threshold, complementary=(index, column) in extra)
     hidden = small | extra
     for index, row in enumerate(everything):
         for share, (numerator, denominator) in shares.items():
-            parts = ((index, numerator), (index, denominator), (index, ("rest", numerator, denominator)))
-            if any(cell in hidden for cell in parts) or _any_suppressed(row, numerator, denominator):
+            rest = (index, ("rest", numerator, denominator))
+            if rest in hidden or _any_suppressed(row, numerator, denominator):
                 row[share] = Suppressed(threshold)
         for column, basis in (small_sample or {}).items():
             base = row.get(basis)
@@ -98,7 +101,7 @@ def linked_cells(rows: list[dict], others: list[dict], keys: list[str], links: d
 
 
 def _any_suppressed(row: dict, *columns: str) -> bool:
-    """Whether one of the columns was already hidden before this call (a caller's own Suppressed)."""
+    """Whether one of the columns of row is hidden."""
     return any(isinstance(row.get(column), Suppressed) for column in columns)
 
 
@@ -143,26 +146,71 @@ def _column_groups(total_index: int, values) -> list[Group]:
     return groups
 
 
-def _complementary(values, groups: list[Group], already: set[Cell]) -> set[Cell]:
-    """The cells to hide as well, until no group has exactly one hidden cell (a fixpoint)."""
+def _complementary(
+    values, groups: list[Group], small: set[Cell], linked: set[Cell], threshold: int
+) -> set[Cell]:
+    """The cells to hide as well, until no group gives a hidden cell away (a fixpoint)."""
     member: dict[Cell, list[int]] = defaultdict(list)
     for number, (whole, parts) in enumerate(groups):
         for cell in (whole, *parts):
             member[cell].append(number)
-    hidden, extra = set(already), set()
+    reader = _Reader(values, small, small | linked, threshold)
+    extra: set[Cell] = set()
     todo = deque(range(len(groups)))
     while todo:
         whole, parts = groups[todo.popleft()]
-        if sum(cell in hidden for cell in (whole, *parts)) != 1:
+        given = reader.given_away(whole, parts)
+        if not given:
             continue
-        pick = _next_to_hide(values, whole, parts, hidden)
+        pick = _next_to_hide(values, whole, parts, reader.hidden)
         if pick is None:
+            # Nothing is left to hide here (4 = <5 + <5 + <5 + <5 is 1 each): the reader knows these
+            # cells, so the other groups they are in must protect their neighbours without them.
+            reader.known |= given
+            for cell in given:
+                todo.extend(member[cell])
             continue
-        hidden.add(pick)
+        reader.hidden.add(pick)
         extra.add(pick)
-        # A cell hidden for a row may leave a column with one hidden cell, and the other way round.
+        # A cell hidden for a row may leave a column exposed, and the other way round.
         todo.extend(member[pick])
     return extra
+
+
+@dataclass
+class _Reader:
+    """What a reader knows of a cell: a shown one exactly, a "<5" is 1 to 4, a ".." at least threshold."""
+
+    values: dict[Cell, int]
+    small: set[Cell]
+    hidden: set[Cell]
+    threshold: int
+    # Hidden cells a group pins all the same (and nothing is left to hide in it): known exactly.
+    known: set[Cell] = field(default_factory=set)
+
+    def bounds(self, cell: Cell) -> tuple[float, float]:
+        """The least and greatest value the reader can give cell."""
+        if cell not in self.hidden or cell in self.known:
+            return self.values[cell], self.values[cell]
+        return (1, self.threshold - 1) if cell in self.small else (self.threshold, math.inf)
+
+    def given_away(self, whole: Cell, parts: tuple[Cell, ...]) -> set[Cell]:
+        """The hidden cells of the group its sum leaves one value (a lone hidden cell always)."""
+        unknown = [cell for cell in (whole, *parts) if cell in self.hidden and cell not in self.known]
+        return {cell for cell in unknown if self.pinned(cell, whole, parts)}
+
+    def pinned(self, cell: Cell, whole: Cell, parts: tuple[Cell, ...]) -> bool:
+        """Whether the group's sum and the others' bounds leave cell one value."""
+        others = [self.bounds(part) for part in parts if part != cell]
+        if cell == whole:
+            low, high = sum(lo for lo, _ in others), sum(hi for _, hi in others)
+        else:
+            whole_low, whole_high = self.bounds(whole)
+            low, high = whole_low - sum(hi for _, hi in others), whole_high - sum(lo for lo, _ in others)
+        own_low, own_high = self.bounds(cell)
+        # 8 shown = <5 + <5 can only be 4 + 4; 6 shown = <5 + .. only 1 + 5 (a ".." pinned would be
+        # a shown number to the groups it protects a small cell in).
+        return max(low, own_low) >= min(high, own_high)
 
 
 def _next_to_hide(values, whole: Cell, parts: tuple[Cell, ...], hidden: set[Cell]) -> Cell | None:

@@ -1,12 +1,14 @@
 """No count from 1 to 4 can be recomputed from shown cells: not down a column, along a row or from a share.
 
-The reader here is an attacker: it knows every shown number and every relation of the table (a column adds
-up to its total, a row's parts to its whole, a share times its denominator is its numerator) and solves
-every relation left with one unknown, again and again, until nothing more follows.
+The reader here is an attacker: it knows every shown number, that "<5" is 1 to 4 and ".." at least 5, and
+every relation of the table (a column adds up to its total, a row's parts to its whole, a share times its
+denominator is its numerator). A relation that leaves a cell one value tells it; what it tells is used
+in the other relations again, until nothing more follows.
 """
 
 from __future__ import annotations
 
+import math
 import subprocess
 from datetime import date
 
@@ -24,22 +26,31 @@ KALMAR, NYBRO = "0880", "0881"
 
 
 def deduce(rows: list[dict], total: dict | None, *, sums, shares) -> set[tuple[int, str]]:
-    """The cells an attacker knows: shown, read from a shown share, or solved from a relation.
+    """The cells an attacker pins down: shown, read from a shown share, or narrowed to one value by relations.
 
-    rows/total hold shown numbers, or anything else for a hidden cell; sums: whole -> parts in every row;
-    shares: share -> (numerator, denominator). A share's rest (denominator - numerator) is the cell
-    (row, "rest:" + share).
+    rows/total hold shown numbers, "<5" (1..4), ".." (a hidden cell that is not small: at least 5) or
+    anything else for a cell not shown (0 or more); sums: whole -> parts in every row; shares: share ->
+    (numerator, denominator). A share's rest (denominator - numerator) is the cell (row, "rest:" + share).
     """
     everything = [*rows, *([total] if total is not None else [])]
-    known: dict[tuple[int, str], float] = {}
     relations = list(sums.items()) + [(d, (n, f"rest:{share}")) for share, (n, d) in shares.items()]
     columns = {c for whole, parts in relations for c in (whole, *parts)} | {
-        c for row in everything for c, v in row.items() if _number(v) and c not in shares
-    }
+        c for row in everything for c, v in row.items() if _number(v) or v in ("<5", "..")
+    } - set(shares)
+    bounds: dict[tuple[int, str], tuple[float, float]] = {}
     for index, row in enumerate(everything):
-        for column, value in row.items():
-            if _number(value) and column not in shares:
-                known[(index, column)] = value
+        for column in columns:
+            value = row.get(column)
+            if _number(value):
+                bounds[(index, column)] = (value, value)
+            else:
+                bounds[(index, column)] = {"<5": (1, 4), "..": (5, math.inf)}.get(str(value), (0, math.inf))
+        for share, (numerator, denominator) in shares.items():
+            low, high = bounds[(index, denominator)]
+            if _number(row.get(share)) and low == high:
+                part = round(row[share] * low / 100)
+                bounds[(index, numerator)] = (part, part)
+                bounds[(index, f"rest:{share}")] = (low - part, low - part)
     equations = []
     for index in range(len(everything)):
         equations += [((index, w), tuple((index, p) for p in parts)) for w, parts in relations]
@@ -49,24 +60,24 @@ def deduce(rows: list[dict], total: dict | None, *, sums, shares) -> set[tuple[i
     changed = True
     while changed:
         changed = False
-        for index, row in enumerate(everything):
-            for share, (numerator, denominator) in shares.items():
-                if _number(row.get(share)) and (index, denominator) in known:
-                    whole = known[(index, denominator)]
-                    part = round(row[share] * whole / 100)
-                    for cell, value in (((index, numerator), part), ((index, f"rest:{share}"), whole - part)):
-                        if cell not in known:
-                            known[cell], changed = value, True
         for whole, parts in equations:
-            cells = [whole, *parts]
-            unknown = [cell for cell in cells if cell not in known]
-            if len(unknown) != 1:
-                continue
-            cell = unknown[0]
-            rest = sum(known[p] for p in parts if p != cell)
-            known[cell] = known[whole] - rest if cell != whole else rest
-            changed = True
-    return set(known)
+            for cell in (whole, *parts):
+                low, high = _one_group_bounds(bounds, cell, whole, parts)
+                own_low, own_high = bounds[cell]
+                value = max(low, own_low)
+                if own_low < own_high and value >= min(high, own_high):
+                    bounds[cell], changed = (value, value), True
+    return {cell for cell, (low, high) in bounds.items() if low >= high}
+
+
+def _one_group_bounds(bounds, cell, whole, parts) -> tuple[float, float]:
+    """What one relation says of cell, from what is known of the others."""
+    others = [bounds[part] for part in parts if part != cell]
+    if cell == whole:
+        return sum(low for low, _ in others), sum(high for _, high in others)
+    return bounds[whole][0] - sum(high for _, high in others), bounds[whole][1] - sum(
+        low for low, _ in others
+    )
 
 
 def _number(value) -> bool:
@@ -92,6 +103,9 @@ PARTS = ("on_site", "video", "phone", "absent")
 SUMS = {"invited": PARTS, "attended": ("on_site", "video", "phone")}
 SHARES = {"attended_share": ("attended", "invited"), "absent_share": ("absent", "invited")}
 COUNTS = (*PARTS, "invited", "attended", "persons")
+# Like the SIP meeting table: SIPs = first + follow-up meetings.
+MEETING_SUMS = {"sips": ("first", "follow_up")}
+MEETING_SHARES = {"person_present_share": ("person_present", "sips")}
 
 counts = st.one_of(st.integers(0, 6), st.integers(0, 40))
 
@@ -125,7 +139,9 @@ def test_no_small_count_or_small_rest_can_be_recomputed_from_a_random_table(rows
     shown_total = dict(total) if total is not None else None
     suppress_table(shown, shown_total, threshold=THRESHOLD, counts=COUNTS, shares=SHARES, sums=SUMS)
 
-    assert not truth & deduce(shown, shown_total, sums=SUMS, shares=SHARES)
+    # Four parts of "<5" under a whole of "<5" can only be 1 each: "<5" says so whatever else is hidden.
+    inherent = deduce(*_all_hidden(rows, total), sums=SUMS, shares=SHARES)
+    assert not truth & (deduce(shown, shown_total, sums=SUMS, shares=SHARES) - inherent)
     for row in [*shown, *([shown_total] if shown_total else [])]:
         for share, (numerator, denominator) in SHARES.items():
             if _number(row[share]):
@@ -137,6 +153,18 @@ def test_no_small_count_or_small_rest_can_be_recomputed_from_a_random_table(rows
                 assert str(row[column]) == "<5"
 
 
+def _all_hidden(rows, total):
+    """The table with every count but 0 hidden and no share: what no suppression can keep from a reader."""
+
+    def hide(row):
+        return {
+            column: None if column in SHARES else "<5" if 0 < value < THRESHOLD else ".." if value else 0
+            for column, value in row.items()
+        }
+
+    return [hide(row) for row in rows], None if total is None else hide(total)
+
+
 def test_a_hidden_cell_beside_only_zeros_hides_its_whole():
     """B's video 10 hides A's video 3 in its column; 0 + 10 + 0 + 0 = 10 in its row: the 10 goes too."""
     rows = [_row([20, 3, 0, 0], 0), _row([0, 10, 0, 0], 0)]
@@ -146,6 +174,23 @@ def test_a_hidden_cell_beside_only_zeros_hides_its_whole():
     assert str(rows[0]["video"]) == "<5" and str(rows[1]["video"]) == ".."
     assert str(rows[1]["invited"]) == ".." and rows[1]["phone"] == 0
     assert (0, "video") in truth and not truth & deduce(rows, total, sums=SUMS, shares=SHARES)
+
+
+def test_hidden_cells_are_not_pinned_by_what_their_marks_say():
+    """8 = <5 + <5 can only be 4 + 4, and 6 = <5 + .. only 1 + 5 (a ".." is a count of at least 5)."""
+    true_rows = [
+        {"sips": 8, "first": 4, "follow_up": 4},
+        {"sips": 6, "first": 1, "follow_up": 5},
+        {"sips": 20, "first": 10, "follow_up": 10},
+    ]
+    true_total = {"sips": 34, "first": 15, "follow_up": 19}
+    rows, total = [dict(row) for row in true_rows], dict(true_total)
+    suppress_table(
+        rows, total, threshold=THRESHOLD, counts=("sips", "first", "follow_up"), shares={}, sums=MEETING_SUMS
+    )
+    assert str(rows[0]["first"]) == str(rows[0]["follow_up"]) == str(rows[1]["first"]) == "<5"
+    secret = small_cells(true_rows, true_total, sums=MEETING_SUMS, shares={})
+    assert secret and not secret & deduce(rows, total, sums=MEETING_SUMS, shares={})
 
 
 # --- The tester's numbers, through the service and the page -------------------------------------------------
@@ -219,8 +264,6 @@ def _meetings_world(world):
     world.session.commit()
 
 
-MEETING_SUMS = {"sips": ("first", "follow_up")}
-MEETING_SHARES = {"person_present_share": ("person_present", "sips")}
 PERIOD = {"from": "2026-01-01", "to": "2026-03-31", "county": "08", "by": "municipality"}
 
 
