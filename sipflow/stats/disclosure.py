@@ -56,12 +56,13 @@ def suppress_table(
     """Hide in place the small counts of rows and total, the shares built on them and complementary cells.
 
     counts: the count columns, each adding up to the total row; sums: in every row, a count column -> the
-    count columns that add up to it; shares: share column -> (numerator, denominator); small_sample: a column
-    (median, max) -> the count it rests on, hidden when that count is below threshold; linked: cells
-    (row index, column) another table hides where it shows the same count (see `linked_cells`).
+    count columns that add up to it (one may be no column: the rest); shares: share column -> (numerator,
+    denominator); small_sample: a column (median, max) -> the count it rests on, hidden when that count is
+    below threshold; linked: cells (row index, column) another table hides where it shows the same count
+    (see `linked_cells`).
     """
     everything = [*rows, *([total] if total is not None else [])]
-    values = _values(everything, counts, shares)
+    values = _values(everything, counts, shares, sums or {})
     groups = _row_groups(everything, values, sums or {}, shares)
     if total is not None and rows:
         groups += _column_groups(len(rows), values)
@@ -70,7 +71,7 @@ def suppress_table(
     extra = {cell for cell in linked or () if values.get(cell, 0) > 0 and cell not in small}
     extra |= _complementary(values, groups, small, extra, threshold)
     for index, column in small | extra:
-        if isinstance(column, str):
+        if column in counts:
             everything[index][column] = Suppressed(threshold, complementary=(index, column) in extra)
     hidden = small | extra
     for index, row in enumerate(everything):
@@ -105,8 +106,8 @@ def _any_suppressed(row: dict, *columns: str) -> bool:
     return any(isinstance(row.get(column), Suppressed) for column in columns)
 
 
-def _values(everything: list[dict], counts, shares) -> dict[Cell, int]:
-    """Every countable cell: the count columns and, for each share, its rest (denominator - numerator)."""
+def _values(everything: list[dict], counts, shares, sums) -> dict[Cell, int]:
+    """Every countable cell: the count columns, each share's rest and each sum's part that is no column."""
     values: dict[Cell, int] = {}
     for index, row in enumerate(everything):
         for column in counts:
@@ -115,6 +116,13 @@ def _values(everything: list[dict], counts, shares) -> dict[Cell, int]:
         for numerator, denominator in dict.fromkeys(shares.values()):
             if _count(row.get(numerator)) and _count(row.get(denominator)):
                 values[(index, ("rest", numerator, denominator))] = row[denominator] - row[numerator]
+        for whole, parts in sums.items():
+            # A part that is no column (offered SIPs neither accepted nor declined) is readable all the
+            # same, as the whole minus the other parts.
+            missing = [part for part in parts if part not in counts]
+            known = [values.get((index, part)) for part in (whole, *parts) if part in counts]
+            if len(missing) == 1 and None not in known:
+                values[(index, missing[0])] = known[0] - sum(known[1:])
     return values
 
 

@@ -780,6 +780,7 @@ def indicators(session: Session, query: StatsQuery, settings: Settings, progress
         labeller,
         settings,
         counts=tuple(totals),
+        sums={"offered": ("accepted", "declined", "undecided")},
         shares={
             "accepted_share": ("accepted", "offered"),
             "follow_ups_on_time_share": ("follow_ups_on_time", "follow_ups_due"),
@@ -878,7 +879,7 @@ class _Labeller:
 
 
 def _table(key, title, dim_names, columns, rows, total, labeller, settings, **rules):
-    # rules: counts, shares, small_sample, sums, as suppress_table takes them.
+    # rules: counts, shares, small_sample, sums, linked, as suppress_table takes them.
     suppress_table(rows, total, threshold=settings.threshold, **rules)
     header = [{"key": name, "label": str(BREAKDOWN_LABELS[name])} for name in dim_names]
     header += [{"key": name, "label": str(label)} for name, label in columns]

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import math
 import subprocess
-from datetime import date
+from datetime import UTC, date, datetime
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from webkit import login
 
-from sipflow.cases.models import Participant
+from sipflow.cases.models import Participant, TransitionLog
 from sipflow.meetings.models import Attendance
 from sipflow.stats.disclosure import Suppressed, suppress_table
 from sipflow.stats.services import indicators
@@ -131,6 +131,7 @@ tables = st.lists(st.tuples(st.lists(counts, min_size=4, max_size=4), counts), m
 @settings(max_examples=300, deadline=None)
 @given(rows=tables, with_total=st.booleans())
 def test_no_small_count_or_small_rest_can_be_recomputed_from_a_random_table(rows, with_total):
+    """Attendance-like tables with row sums, shares and (or not) a total row give no small count away."""
     total = None
     if with_total:
         total = _row([sum(r[p] for r in rows) for p in PARTS], sum(r["persons"] for r in rows))
@@ -310,6 +311,7 @@ def test_the_lead_time_table_does_not_show_the_meetings_the_meeting_table_hides(
 def test_the_page_and_the_quarterly_pdf_do_not_give_the_first_meetings_back(
     client, make_user, world, tmp_path
 ):
+    """The page and the quarterly PDF show the answer's cells: Kalmar's 3 first meetings do not follow."""
     _meetings_world(world)
     make_user(None, "coordinator", "kerstin-disclosure")
     login(client, "kerstin-disclosure")
@@ -334,3 +336,28 @@ def test_the_page_and_the_quarterly_pdf_do_not_give_the_first_meetings_back(
     shown = [rows["Kalmar"], rows["Nybro"]]
     secrets = _meeting_secrets(shown)
     assert not secrets & deduce(shown, table["total"], sums=MEETING_SUMS, shares=MEETING_SHARES)
+
+
+def test_offered_sips_neither_accepted_nor_declined_are_not_offered_minus_the_others(world):
+    """Kalmar: 20 offered, 10 accepted, 8 declined would give 2 persons who have not answered."""
+    transitions = world.registry.latest("sip").transitions
+    accept = next(t.trigger for t in transitions if t.form == "consent")
+    decline = next(t.trigger for t in transitions if t.form == "consent_declined")
+    for municipality, accepted, declined, undecided in ((KALMAR, 10, 8, 2), (NYBRO, 15, 10, 5)):
+        for index in range(accepted + declined + undecided):
+            case = world.case(world.person(municipality), requested=datetime(2026, 1, 5, 9, tzinfo=UTC))
+            if index < accepted + declined:
+                trigger = accept if index < accepted else decline
+                world.session.add(
+                    TransitionLog(
+                        case_id=case.id, at=world.now, trigger=trigger, from_state="a", to_state="b"
+                    )
+                )
+    world.session.flush()
+    answer = indicators(world.session, world.query(county="08", by="municipality"), world.settings())
+    table = _table(answer, "outcomes")
+    rows = {row["municipality"]: row for row in table["rows"]}
+    sums = {"offered": ("accepted", "declined", "undecided")}
+    shares = {"accepted_share": ("accepted", "offered")}
+    known = deduce([rows["Kalmar"], rows["Nybro"]], table["total"], sums=sums, shares=shares)
+    assert (0, "undecided") not in known
