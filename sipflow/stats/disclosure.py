@@ -1,14 +1,22 @@
 """Disclosure control, the one place: small counts become "<5" before any table, chart, export or answer.
 
-A count of 1 to threshold-1 could point at a person, so it is shown as "<threshold". A share is hidden
-when its numerator or denominator is hidden, a median or maximum when it rests on fewer than threshold
-cases. Where a column has a total, a single hidden cell could be recomputed as the total minus the others:
-complementary suppression hides the next smallest cell of that column as well, shown as "..".
+A count of 1 to threshold-1 could point at a person, so it is shown as "<threshold". A table says which
+cells add up: each column to its total row, and in each row the columns of `sums` (whole -> parts); a
+share (numerator, denominator) adds up too, as denominator = numerator + the rest. A group must not give a
+hidden cell back: not as the whole minus the shown parts (a lone hidden cell), nor from what the marks say
+("<5" is 1 to 4, ".." at least 5: 8 = <5 + <5 is 4 + 4). Complementary suppression then hides the next
+smallest positive cell of the group as well (or its whole, when only zeros are left), shown as "..", and
+re-checks every group the new hide touches until none gives a cell away. A share is hidden when its
+numerator, denominator or rest is hidden (no small count nor small complement can be read from it); a
+median or maximum when it rests on fewer than threshold cases. A count another table shows too is hidden
+where that table hides it (`linked_cells`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -24,7 +32,14 @@ class Suppressed:
 
 def is_small(value, threshold: int) -> bool:
     """A count that must not be shown: 1 to threshold-1 (0 says nothing about anyone)."""
-    return isinstance(value, int) and 0 < value < threshold
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value < threshold
+
+
+# A cell: (row index, column); the total row has index len(rows). A share's rest is the column
+# ("rest", numerator, denominator), never written back: it is readable as denominator minus numerator.
+Cell = tuple[int, object]
+# A group: (whole, parts), whole = sum of parts.
+Group = tuple[Cell, tuple[Cell, ...]]
 
 
 def suppress_table(
@@ -35,48 +50,186 @@ def suppress_table(
     counts: tuple[str, ...],
     shares: dict[str, tuple[str, str]],
     small_sample: dict[str, str] | None = None,
+    sums: dict[str, tuple[str, ...]] | None = None,
+    linked: set[Cell] | None = None,
 ) -> None:
     """Hide in place the small counts of rows and total, the shares built on them and complementary cells.
 
-    counts: the count columns; shares: share column -> (numerator, denominator); small_sample: a column
-    (median, max) -> the count it rests on, hidden when that count is below threshold.
+    counts: the count columns, each adding up to the total row; sums: in every row, a count column -> the
+    count columns that add up to it (one may be no column: the rest); shares: share column -> (numerator,
+    denominator); small_sample: a column (median, max) -> the count it rests on, hidden when that count is
+    below threshold; linked: cells (row index, column) another table hides where it shows the same count
+    (see `linked_cells`).
     """
-    mark = Suppressed(threshold)
     everything = [*rows, *([total] if total is not None else [])]
-    hidden: dict[str, set[int]] = {column: set() for column in counts}
-    extra: dict[str, set[int]] = {column: set() for column in counts}
-    for column in counts:
-        for index, row in enumerate(everything):
-            if is_small(row.get(column), threshold):
-                hidden[column].add(index)
+    values = _values(everything, counts, shares, sums or {})
+    groups = _row_groups(everything, values, sums or {}, shares)
     if total is not None and rows:
-        for column in counts:
-            in_rows = [i for i in hidden[column] if i < len(rows)]
-            if len(in_rows) == 1 and len(rows) not in hidden[column]:
-                # The total minus the shown cells would give the hidden one back: hide one more.
-                candidates = [
-                    i
-                    for i, row in enumerate(rows)
-                    if i not in hidden[column] and isinstance(row.get(column), int) and row[column] > 0
-                ]
-                if candidates:
-                    extra[column].add(min(candidates, key=lambda i: rows[i][column]))
-                else:
-                    extra[column].add(len(rows))  # only the total is left to give it away
-    for column, indexes in hidden.items():
-        for index in indexes:
-            everything[index][column] = mark
-        for index in extra[column]:
-            everything[index][column] = Suppressed(threshold, complementary=True)
-    for row in everything:
+        groups += _column_groups(len(rows), values)
+    small = {cell for cell, value in values.items() if is_small(value, threshold)}
+    # Shown here, a count another table hides would give that table's hidden cells back.
+    extra = {cell for cell in linked or () if values.get(cell, 0) > 0 and cell not in small}
+    extra |= _complementary(values, groups, small, extra, threshold)
+    for index, column in small | extra:
+        if column in counts:
+            everything[index][column] = Suppressed(threshold, complementary=(index, column) in extra)
+    hidden = small | extra
+    for index, row in enumerate(everything):
         for share, (numerator, denominator) in shares.items():
-            if isinstance(row.get(numerator), Suppressed) or isinstance(row.get(denominator), Suppressed):
-                row[share] = mark
+            rest = (index, ("rest", numerator, denominator))
+            if rest in hidden or _any_suppressed(row, numerator, denominator):
+                row[share] = Suppressed(threshold)
         for column, basis in (small_sample or {}).items():
             base = row.get(basis)
             if isinstance(base, Suppressed) or (isinstance(base, int) and base < threshold):
                 if row.get(column) is not None:
-                    row[column] = mark
+                    row[column] = Suppressed(threshold)
+
+
+def linked_cells(rows: list[dict], others: list[dict], keys: list[str], links: dict[str, str]) -> set[Cell]:
+    """The cells of rows to hide because the row of others with the same keys hides the same count.
+
+    links: column of rows -> column of others counting the same (a table already through suppress_table).
+    """
+    by_key = {tuple(other.get(key) for key in keys): other for other in others}
+    cells = set()
+    for index, row in enumerate(rows):
+        other = by_key.get(tuple(row.get(key) for key in keys), {})
+        cells |= {
+            (index, mine) for mine, theirs in links.items() if isinstance(other.get(theirs), Suppressed)
+        }
+    return cells
+
+
+def _any_suppressed(row: dict, *columns: str) -> bool:
+    """Whether one of the columns of row is hidden."""
+    return any(isinstance(row.get(column), Suppressed) for column in columns)
+
+
+def _values(everything: list[dict], counts, shares, sums) -> dict[Cell, int]:
+    """Every countable cell: the count columns, each share's rest and each sum's part that is no column."""
+    values: dict[Cell, int] = {}
+    for index, row in enumerate(everything):
+        for column in counts:
+            if _count(row.get(column)):
+                values[(index, column)] = row[column]
+        for numerator, denominator in dict.fromkeys(shares.values()):
+            if _count(row.get(numerator)) and _count(row.get(denominator)):
+                values[(index, ("rest", numerator, denominator))] = row[denominator] - row[numerator]
+        for whole, parts in sums.items():
+            # A part that is no column (offered SIPs neither accepted nor declined) is readable all the
+            # same, as the whole minus the other parts.
+            missing = [part for part in parts if part not in counts]
+            known = [values.get((index, part)) for part in (whole, *parts) if part in counts]
+            if len(missing) == 1 and None not in known:
+                values[(index, missing[0])] = known[0] - sum(known[1:])
+    return values
+
+
+def _count(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _row_groups(everything, values, sums, shares) -> list[Group]:
+    """Per row: each declared sum, and each share's denominator = numerator + rest."""
+    relations = list(sums.items())
+    relations += [(d, (n, ("rest", n, d))) for n, d in dict.fromkeys(shares.values())]
+    groups = []
+    for index in range(len(everything)):
+        for whole, parts in relations:
+            cells = [(index, whole), *((index, part) for part in parts)]
+            # A relation with a cell that is no count (None) shows nothing to subtract from.
+            if all(cell in values for cell in cells):
+                groups.append((cells[0], tuple(cells[1:])))
+    return groups
+
+
+def _column_groups(total_index: int, values) -> list[Group]:
+    """Per column (rests too): the total row's cell = the sum of the rows' cells."""
+    columns = dict.fromkeys(column for index, column in values if index == total_index)
+    groups = []
+    for column in columns:
+        parts = tuple((index, column) for index in range(total_index) if (index, column) in values)
+        groups.append(((total_index, column), parts))
+    return groups
+
+
+def _complementary(
+    values, groups: list[Group], small: set[Cell], linked: set[Cell], threshold: int
+) -> set[Cell]:
+    """The cells to hide as well, until no group gives a hidden cell away (a fixpoint)."""
+    member: dict[Cell, list[int]] = defaultdict(list)
+    for number, (whole, parts) in enumerate(groups):
+        for cell in (whole, *parts):
+            member[cell].append(number)
+    reader = _Reader(values, small, small | linked, threshold)
+    extra: set[Cell] = set()
+    todo = deque(range(len(groups)))
+    while todo:
+        whole, parts = groups[todo.popleft()]
+        given = reader.given_away(whole, parts)
+        if not given:
+            continue
+        pick = _next_to_hide(values, whole, parts, reader.hidden)
+        if pick is None:
+            # Nothing is left to hide here (4 = <5 + <5 + <5 + <5 is 1 each): the reader knows these
+            # cells, so the other groups they are in must protect their neighbours without them.
+            reader.known |= given
+            for cell in given:
+                todo.extend(member[cell])
+            continue
+        reader.hidden.add(pick)
+        extra.add(pick)
+        # A cell hidden for a row may leave a column exposed, and the other way round.
+        todo.extend(member[pick])
+    return extra
+
+
+@dataclass
+class _Reader:
+    """What a reader knows of a cell: a shown one exactly, a "<5" is 1 to 4, a ".." at least threshold."""
+
+    values: dict[Cell, int]
+    small: set[Cell]
+    hidden: set[Cell]
+    threshold: int
+    # Hidden cells a group pins all the same (and nothing is left to hide in it): known exactly.
+    known: set[Cell] = field(default_factory=set)
+
+    def bounds(self, cell: Cell) -> tuple[float, float]:
+        """The least and greatest value the reader can give cell."""
+        if cell not in self.hidden or cell in self.known:
+            return self.values[cell], self.values[cell]
+        return (1, self.threshold - 1) if cell in self.small else (self.threshold, math.inf)
+
+    def given_away(self, whole: Cell, parts: tuple[Cell, ...]) -> set[Cell]:
+        """The hidden cells of the group its sum leaves one value (a lone hidden cell always)."""
+        unknown = [cell for cell in (whole, *parts) if cell in self.hidden and cell not in self.known]
+        return {cell for cell in unknown if self.pinned(cell, whole, parts)}
+
+    def pinned(self, cell: Cell, whole: Cell, parts: tuple[Cell, ...]) -> bool:
+        """Whether the group's sum and the others' bounds leave cell one value."""
+        others = [self.bounds(part) for part in parts if part != cell]
+        if cell == whole:
+            low, high = sum(lo for lo, _ in others), sum(hi for _, hi in others)
+        else:
+            whole_low, whole_high = self.bounds(whole)
+            low, high = whole_low - sum(hi for _, hi in others), whole_high - sum(lo for lo, _ in others)
+        own_low, own_high = self.bounds(cell)
+        # 8 shown = <5 + <5 can only be 4 + 4; 6 shown = <5 + .. only 1 + 5 (a ".." pinned would be
+        # a shown number to the groups it protects a small cell in).
+        return max(low, own_low) >= min(high, own_high)
+
+
+def _next_to_hide(values, whole: Cell, parts: tuple[Cell, ...], hidden: set[Cell]) -> Cell | None:
+    """The smallest shown positive part (a 0 hides nothing: it is known), else the whole."""
+    shown = [cell for cell in parts if cell not in hidden and values[cell] > 0]
+    if shown:
+        return min(shown, key=lambda cell: values[cell])
+    # Only zeros are left beside the hidden part: the whole would equal it, so the whole must go.
+    if whole not in hidden and values[whole] > 0:
+        return whole
+    return None
 
 
 def plain(value):

@@ -25,7 +25,7 @@ from sipflow.coding.models import CodeDefinition, CodeRecord
 from sipflow.errors import InvalidInput, NotAllowed
 from sipflow.meetings.models import HELD, Attendance, Meeting
 from sipflow.people.models import County, Municipality, Organisation, Person
-from sipflow.stats.disclosure import Suppressed, is_small, plain, suppress_table
+from sipflow.stats.disclosure import Suppressed, is_small, linked_cells, plain, suppress_table
 from sipflow.stats.sql import days_between, quarter_of, year_of
 from sipflow.workflow.definition import DEADLINE_INDICATORS
 
@@ -749,6 +749,7 @@ def indicators(session: Session, query: StatsQuery, settings: Settings, progress
         labeller,
         settings,
         counts=MEETING_COUNTS + EXTRA_COUNTS,
+        sums={"sips": ("first", "follow_up")},
         shares={
             "digital_share": ("digital", "classified"),
             "narstaende_share": ("narstaende", "sips"),
@@ -797,6 +798,10 @@ def indicators(session: Session, query: StatsQuery, settings: Settings, progress
             for measure in ("request_to_first", "utskrivningsklar_to_kallelse", "plan_to_follow_up")
             for stat in ("median", "max")
         },
+        # The same first and follow-up meetings as the SIP meeting table: hidden where it hides them.
+        linked=linked_cells(
+            lead_rows, rows, dim_names, {"request_to_first_n": "first", "plan_to_follow_up_n": "follow_up"}
+        ),
     )
 
     outcome_query = replace(query, by=tuple(name for name in query.by if name not in OUTCOMES_NOT_BY))
@@ -820,6 +825,7 @@ def indicators(session: Session, query: StatsQuery, settings: Settings, progress
         labeller,
         settings,
         counts=tuple(totals),
+        sums={"offered": ("accepted", "declined", "undecided")},
         shares={
             "accepted_share": ("accepted", "offered"),
             "follow_ups_on_time_share": ("follow_ups_on_time", "follow_ups_due"),
@@ -850,6 +856,7 @@ def indicators(session: Session, query: StatsQuery, settings: Settings, progress
         labeller,
         settings,
         counts=attendance_counts,
+        sums={"invited": ("on_site", "video", "phone", "absent"), "attended": ("on_site", "video", "phone")},
         shares={"attended_share": ("attended", "invited"), "absent_share": ("absent", "invited")},
     )
     return {
@@ -974,12 +981,9 @@ class _Labeller:
         return str(value)
 
 
-def _table(
-    key, title, dim_names, columns, rows, total, labeller, settings, *, counts, shares, small_sample=None
-):
-    suppress_table(
-        rows, total, threshold=settings.threshold, counts=counts, shares=shares, small_sample=small_sample
-    )
+def _table(key, title, dim_names, columns, rows, total, labeller, settings, **rules):
+    # rules: counts, shares, small_sample, sums, linked, as suppress_table takes them.
+    suppress_table(rows, total, threshold=settings.threshold, **rules)
     header = [{"key": name, "label": str(BREAKDOWN_LABELS[name])} for name in dim_names]
     header += [{"key": name, "label": str(label)} for name, label in columns]
     shown = [name for name, _ in columns]

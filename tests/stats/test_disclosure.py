@@ -1,0 +1,363 @@
+"""No count from 1 to 4 can be recomputed from shown cells: not down a column, along a row or from a share.
+
+The reader here is an attacker: it knows every shown number, that "<5" is 1 to 4 and ".." at least 5, and
+every relation of the table (a column adds up to its total, a row's parts to its whole, a share times its
+denominator is its numerator). A relation that leaves a cell one value tells it; what it tells is used
+in the other relations again, until nothing more follows.
+"""
+
+from __future__ import annotations
+
+import math
+import subprocess
+from datetime import UTC, date, datetime
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from webkit import login
+
+from sipflow.cases.models import Participant, TransitionLog
+from sipflow.meetings.models import Attendance
+from sipflow.stats.disclosure import Suppressed, suppress_table
+from sipflow.stats.services import indicators
+
+THRESHOLD = 5
+KALMAR, NYBRO = "0880", "0881"
+
+
+def deduce(rows: list[dict], total: dict | None, *, sums, shares) -> set[tuple[int, str]]:
+    """The cells an attacker pins down: shown, read from a shown share, or narrowed to one value by relations.
+
+    rows/total hold shown numbers, "<5" (1..4), ".." (a hidden cell that is not small: at least 5) or
+    anything else for a cell not shown (0 or more); sums: whole -> parts in every row; shares: share ->
+    (numerator, denominator). A share's rest (denominator - numerator) is the cell (row, "rest:" + share).
+    """
+    everything = [*rows, *([total] if total is not None else [])]
+    relations = list(sums.items()) + [(d, (n, f"rest:{share}")) for share, (n, d) in shares.items()]
+    columns = {c for whole, parts in relations for c in (whole, *parts)} | {
+        c for row in everything for c, v in row.items() if _number(v) or v in ("<5", "..")
+    } - set(shares)
+    bounds: dict[tuple[int, str], tuple[float, float]] = {}
+    for index, row in enumerate(everything):
+        for column in columns:
+            value = row.get(column)
+            if _number(value):
+                bounds[(index, column)] = (value, value)
+            else:
+                bounds[(index, column)] = {"<5": (1, 4), "..": (5, math.inf)}.get(str(value), (0, math.inf))
+        for share, (numerator, denominator) in shares.items():
+            low, high = bounds[(index, denominator)]
+            if _number(row.get(share)) and low == high:
+                part = round(row[share] * low / 100)
+                bounds[(index, numerator)] = (part, part)
+                bounds[(index, f"rest:{share}")] = (low - part, low - part)
+    equations = []
+    for index in range(len(everything)):
+        equations += [((index, w), tuple((index, p) for p in parts)) for w, parts in relations]
+    if total is not None:
+        last = len(rows)
+        equations += [((last, c), tuple((i, c) for i in range(last))) for c in columns]
+    changed = True
+    while changed:
+        changed = False
+        for whole, parts in equations:
+            for cell in (whole, *parts):
+                low, high = _one_group_bounds(bounds, cell, whole, parts)
+                own_low, own_high = bounds[cell]
+                value = max(low, own_low)
+                if own_low < own_high and value >= min(high, own_high):
+                    bounds[cell], changed = (value, value), True
+    return {cell for cell, (low, high) in bounds.items() if low >= high}
+
+
+def _one_group_bounds(bounds, cell, whole, parts) -> tuple[float, float]:
+    """What one relation says of cell, from what is known of the others."""
+    others = [bounds[part] for part in parts if part != cell]
+    if cell == whole:
+        return sum(low for low, _ in others), sum(high for _, high in others)
+    return bounds[whole][0] - sum(high for _, high in others), bounds[whole][1] - sum(
+        low for low, _ in others
+    )
+
+
+def _number(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def small_cells(rows: list[dict], total: dict | None, *, sums, shares) -> set[tuple[int, str]]:
+    """The cells (rests of shares too) whose true value is 1..threshold-1."""
+    everything = [*rows, *([total] if total is not None else [])]
+    out = set()
+    for index, row in enumerate(everything):
+        values = dict(row)
+        for share, (numerator, denominator) in shares.items():
+            values[f"rest:{share}"] = row[denominator] - row[numerator]
+        out |= {(index, c) for c, v in values.items() if _number(v) and 0 < v < THRESHOLD}
+    return out
+
+
+# --- The rule on random tables (hypothesis) ---------------------------------------------------------------
+
+# Like the attendance table: on site + video + phone + absent = invited, attended = all but absent.
+PARTS = ("on_site", "video", "phone", "absent")
+SUMS = {"invited": PARTS, "attended": ("on_site", "video", "phone")}
+SHARES = {"attended_share": ("attended", "invited"), "absent_share": ("absent", "invited")}
+COUNTS = (*PARTS, "invited", "attended", "persons")
+# Like the SIP meeting table: SIPs = first + follow-up meetings.
+MEETING_SUMS = {"sips": ("first", "follow_up")}
+MEETING_SHARES = {"person_present_share": ("person_present", "sips")}
+
+counts = st.one_of(st.integers(0, 6), st.integers(0, 40))
+
+
+def _share(numerator: int, denominator: int):
+    return None if denominator == 0 else round(100 * numerator / denominator, 1)
+
+
+def _row(parts: list[int], persons: int) -> dict:
+    row = dict(zip(PARTS, parts, strict=True)) | {"persons": persons}
+    row["invited"] = sum(parts)
+    row["attended"] = row["invited"] - row["absent"]
+    row["attended_share"] = _share(row["attended"], row["invited"])
+    row["absent_share"] = _share(row["absent"], row["invited"])
+    return row
+
+
+tables = st.lists(st.tuples(st.lists(counts, min_size=4, max_size=4), counts), min_size=1, max_size=5).map(
+    lambda drawn: [_row(parts, persons) for parts, persons in drawn]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(rows=tables, with_total=st.booleans())
+def test_no_small_count_or_small_rest_can_be_recomputed_from_a_random_table(rows, with_total):
+    """Attendance-like tables with row sums, shares and (or not) a total row give no small count away."""
+    total = None
+    if with_total:
+        total = _row([sum(r[p] for r in rows) for p in PARTS], sum(r["persons"] for r in rows))
+    truth = small_cells(rows, total, sums=SUMS, shares=SHARES)
+    shown = [dict(row) for row in rows]
+    shown_total = dict(total) if total is not None else None
+    suppress_table(shown, shown_total, threshold=THRESHOLD, counts=COUNTS, shares=SHARES, sums=SUMS)
+
+    # Four parts of "<5" under a whole of "<5" can only be 1 each: "<5" says so whatever else is hidden.
+    inherent = deduce(*_all_hidden(rows, total), sums=SUMS, shares=SHARES)
+    assert not truth & (deduce(shown, shown_total, sums=SUMS, shares=SHARES) - inherent)
+    for row in [*shown, *([shown_total] if shown_total else [])]:
+        for share, (numerator, denominator) in SHARES.items():
+            if _number(row[share]):
+                # A shown share never rests on a small count or a small complement.
+                assert not 0 < row[numerator] < THRESHOLD
+                assert not 0 < row[denominator] - row[numerator] < THRESHOLD
+        for column in COUNTS:
+            if isinstance(row[column], Suppressed) and not row[column].complementary:
+                assert str(row[column]) == "<5"
+
+
+def _all_hidden(rows, total):
+    """The table with every count but 0 hidden and no share: what no suppression can keep from a reader."""
+
+    def hide(row):
+        return {
+            column: None if column in SHARES else "<5" if 0 < value < THRESHOLD else ".." if value else 0
+            for column, value in row.items()
+        }
+
+    return [hide(row) for row in rows], None if total is None else hide(total)
+
+
+def test_a_hidden_cell_beside_only_zeros_hides_its_whole():
+    """B's video 10 hides A's video 3 in its column; 0 + 10 + 0 + 0 = 10 in its row: the 10 goes too."""
+    rows = [_row([20, 3, 0, 0], 0), _row([0, 10, 0, 0], 0)]
+    total = _row([20, 13, 0, 0], 0)
+    truth = small_cells(rows, total, sums=SUMS, shares=SHARES)
+    suppress_table(rows, total, threshold=THRESHOLD, counts=COUNTS, shares=SHARES, sums=SUMS)
+    assert str(rows[0]["video"]) == "<5" and str(rows[1]["video"]) == ".."
+    assert str(rows[1]["invited"]) == ".." and rows[1]["phone"] == 0
+    assert (0, "video") in truth and not truth & deduce(rows, total, sums=SUMS, shares=SHARES)
+
+
+def test_hidden_cells_are_not_pinned_by_what_their_marks_say():
+    """8 = <5 + <5 can only be 4 + 4, and 6 = <5 + .. only 1 + 5 (a ".." is a count of at least 5)."""
+    true_rows = [
+        {"sips": 8, "first": 4, "follow_up": 4},
+        {"sips": 6, "first": 1, "follow_up": 5},
+        {"sips": 20, "first": 10, "follow_up": 10},
+    ]
+    true_total = {"sips": 34, "first": 15, "follow_up": 19}
+    rows, total = [dict(row) for row in true_rows], dict(true_total)
+    suppress_table(
+        rows, total, threshold=THRESHOLD, counts=("sips", "first", "follow_up"), shares={}, sums=MEETING_SUMS
+    )
+    assert str(rows[0]["first"]) == str(rows[0]["follow_up"]) == str(rows[1]["first"]) == "<5"
+    secret = small_cells(true_rows, true_total, sums=MEETING_SUMS, shares={})
+    assert secret and not secret & deduce(rows, total, sums=MEETING_SUMS, shares={})
+
+
+# --- The tester's numbers, through the service and the page -------------------------------------------------
+
+
+def _attendance_world(world, make_unit):
+    """One SIP meeting with organisation participants taking part as the tester's demo showed."""
+    municipality = world.municipality
+    school, other = make_unit("school", "Skola"), make_unit("other", "Annan")
+    modes = {
+        municipality.organisation_id: (147, 113, 4, 18),  # Kommun: 282, phone 4
+        school.organisation_id: (89, 15, 0, 3),  # Skola: 107, absent 3
+        other.organisation_id: (101, 52, 5, 17),  # Annan: 175
+        world.region.organisation_id: (60, 40, 7, 25),
+    }
+    case = world.case(world.person())
+    meeting = world.meeting(case, date(2026, 1, 5))
+    for organisation_id, numbers in modes.items():
+        for mode, how_many in zip(PARTS, numbers, strict=True):
+            people = [
+                Participant(
+                    case_id=case.id, kind="organisation", organisation_id=organisation_id, added_at=world.now
+                )
+                for _ in range(how_many)
+            ]
+            world.session.add_all(people)
+            world.session.flush()
+            world.session.add_all(
+                Attendance(meeting_id=meeting.id, participant_id=p.id, mode=mode) for p in people
+            )
+    world.session.flush()
+    return modes
+
+
+def _table(answer, key):
+    return next(t for t in answer["tables"] if t["key"] == key)
+
+
+def test_attendance_modes_do_not_add_up_to_a_hidden_phone_or_absent_count(world, make_unit):
+    """Kommun 147 + 113 + <5 + 18 = 282 gave phone 4; Skola 89 + 15 + 0 + <5 = 107 gave absent 3."""
+    modes = _attendance_world(world, make_unit)
+    answer = indicators(world.session, world.query(by="organisation_kind"), world.settings())
+    table = _table(answer, "attendance")
+    true_rows = [_row(list(numbers), 0) for numbers in modes.values()]
+    true_total = _row([sum(n[i] for n in modes.values()) for i in range(4)], 0)
+    by_kind = {row["organisation_kind"]: row for row in table["rows"]}
+    shown = [by_kind[label] for label in ("Kommun", "Skola", "Annan", "Region")]
+    for row in [*shown, table["total"]]:
+        row.setdefault("attended", None)  # not a column of the page: only readable through its share
+    known = deduce(shown, table["total"], sums=SUMS, shares=SHARES)
+    secret = small_cells(true_rows, true_total, sums=SUMS, shares=SHARES)
+    assert (0, "phone") in secret and (1, "absent") in secret
+    assert not secret & known
+
+
+def _meetings_world(world):
+    """Kalmar: 9 SIPs, 3 first and 6 follow-ups, the person present at 7; Nybro: 17 SIPs, present at 16."""
+    for municipality, first, follow_ups, present in ((KALMAR, 3, 6, 7), (NYBRO, 11, 6, 16)):
+        cases = [world.case(world.person(municipality)) for _ in range(first)]
+        held = 0
+        for index in range(first + follow_ups):
+            day = date(2026, 1, 10) if index < first else date(2026, 3, 10)
+            world.meeting(
+                cases[index % first],
+                day,
+                kind="first" if index < first else "follow_up",
+                municipality=municipality,
+                person_present=held < present,
+            )
+            held += 1
+    world.session.commit()
+
+
+PERIOD = {"from": "2026-01-01", "to": "2026-03-31", "county": "08", "by": "municipality"}
+
+
+def _meeting_secrets(shown):
+    """What the attacker may not learn: Kalmar's 3 first meetings, its 2 and Nybro's 1 absent person."""
+    for row in shown:
+        row.setdefault("person_present", None)
+    return {(0, "first"), (0, "rest:person_present_share"), (1, "rest:person_present_share")}
+
+
+def test_first_meetings_are_not_sips_minus_follow_ups_and_shares_hide_small_complements(world):
+    """Kalmar 9, <5, 6 gave 3 first meetings; 77.8 % of 9 and 94.1 % of 17 gave 2 and 1 absent persons."""
+    _meetings_world(world)
+    answer = indicators(world.session, world.query(county="08", by="municipality"), world.settings())
+    table = _table(answer, "meetings")
+    rows = {row["municipality"]: row for row in table["rows"]}
+    shown = [rows["Kalmar"], rows["Nybro"]]
+    secrets = _meeting_secrets(shown)
+    assert rows["Kalmar"]["first"] == "<5"
+    assert not secrets & deduce(shown, table["total"], sums=MEETING_SUMS, shares=MEETING_SHARES)
+    assert rows["Kalmar"]["person_present_share"] == "<5" and rows["Nybro"]["person_present_share"] == "<5"
+
+
+def test_the_lead_time_table_does_not_show_the_meetings_the_meeting_table_hides(world):
+    """Its first and follow-up meetings are the same counts: Kalmar's 6 follow-ups there gave 9 - 6 = 3."""
+    _meetings_world(world)
+    answer = indicators(world.session, world.query(county="08", by="municipality"), world.settings())
+    table = _table(answer, "meetings")
+    rows = {row["municipality"]: row for row in table["rows"]}
+    lead = {row["municipality"]: row for row in _table(answer, "lead_times")["rows"]}
+    shown = [rows["Kalmar"], rows["Nybro"]]
+    for row in shown:
+        # Read the meeting table together with the lead times: a count hidden in one, shown in the other.
+        for mine, theirs in (("first", "request_to_first_n"), ("follow_up", "plan_to_follow_up_n")):
+            if _number(lead[row["municipality"]][theirs]):
+                row[mine] = lead[row["municipality"]][theirs]
+    assert not _meeting_secrets(shown) & deduce(
+        shown, table["total"], sums=MEETING_SUMS, shares=MEETING_SHARES
+    )
+    # A median or maximum of the meetings hidden goes with them.
+    assert lead["Kalmar"]["plan_to_follow_up_max"] == "<5"
+
+
+def test_the_page_and_the_quarterly_pdf_do_not_give_the_first_meetings_back(
+    client, make_user, world, tmp_path
+):
+    """The page and the quarterly PDF show the answer's cells: Kalmar's 3 first meetings do not follow."""
+    _meetings_world(world)
+    make_user(None, "coordinator", "kerstin-disclosure")
+    login(client, "kerstin-disclosure")
+    answer = client.get("/statistik/indikatorer.json", query_string=PERIOD).get_json()
+    table = _table(answer, "meetings")
+    keys = [column["key"] for column in table["columns"]]
+    rows = {row["municipality"]: row for row in table["rows"]}
+
+    page = client.get("/statistik/", query_string=PERIOD).get_data(as_text=True)
+    start = page.index("<td>Kalmar</td>")
+    kalmar_cells = [
+        cell.split("</td>")[0] for cell in page[start : page.index("</tr>", start)].split("<td>")[1:]
+    ]
+    assert kalmar_cells == [str(rows["Kalmar"][k]).replace("<", "&lt;") for k in keys]
+
+    path = tmp_path / "report.pdf"
+    path.write_bytes(client.get("/statistik/kvartalsrapport.pdf", query_string=PERIOD).get_data())
+    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True).stdout
+    kalmar_line = next(line for line in text.splitlines() if line.strip().startswith("Kalmar "))
+    assert kalmar_line.split() == [str(rows["Kalmar"][k]) for k in keys]
+
+    shown = [rows["Kalmar"], rows["Nybro"]]
+    secrets = _meeting_secrets(shown)
+    assert not secrets & deduce(shown, table["total"], sums=MEETING_SUMS, shares=MEETING_SHARES)
+
+
+def test_offered_sips_neither_accepted_nor_declined_are_not_offered_minus_the_others(world):
+    """Kalmar: 20 offered, 10 accepted, 8 declined would give 2 persons who have not answered."""
+    transitions = world.registry.latest("sip").transitions
+    accept = next(t.trigger for t in transitions if t.form == "consent")
+    decline = next(t.trigger for t in transitions if t.form == "consent_declined")
+    for municipality, accepted, declined, undecided in ((KALMAR, 10, 8, 2), (NYBRO, 15, 10, 5)):
+        for index in range(accepted + declined + undecided):
+            case = world.case(world.person(municipality), requested=datetime(2026, 1, 5, 9, tzinfo=UTC))
+            if index < accepted + declined:
+                trigger = accept if index < accepted else decline
+                world.session.add(
+                    TransitionLog(
+                        case_id=case.id, at=world.now, trigger=trigger, from_state="a", to_state="b"
+                    )
+                )
+    world.session.flush()
+    answer = indicators(world.session, world.query(county="08", by="municipality"), world.settings())
+    table = _table(answer, "outcomes")
+    rows = {row["municipality"]: row for row in table["rows"]}
+    sums = {"offered": ("accepted", "declined", "undecided")}
+    shares = {"accepted_share": ("accepted", "offered")}
+    known = deduce([rows["Kalmar"], rows["Nybro"]], table["total"], sums=sums, shares=shares)
+    assert (0, "undecided") not in known
