@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict, deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
@@ -158,43 +158,49 @@ def _complementary(
     values, groups: list[Group], small: set[Cell], linked: set[Cell], threshold: int
 ) -> set[Cell]:
     """The cells to hide as well, until no group gives a hidden cell away (a fixpoint)."""
-    member: dict[Cell, list[int]] = defaultdict(list)
-    for number, (whole, parts) in enumerate(groups):
-        for cell in (whole, *parts):
-            member[cell].append(number)
-    reader = _Reader(values, small, small | linked, threshold)
+    reader = _Reader(values, groups, small | linked, small, threshold)
     extra: set[Cell] = set()
     todo = deque(range(len(groups)))
     while todo:
-        whole, parts = groups[todo.popleft()]
-        given = reader.given_away(whole, parts)
+        number = todo.popleft()
+        given = reader.given_away(number)
         if not given:
             continue
+        whole, parts = groups[number]
         pick = _next_to_hide(values, whole, parts, reader.hidden)
         if pick is None:
             # Nothing is left to hide here (4 = <5 + <5 + <5 + <5 is 1 each): the reader knows these
             # cells, so the other groups they are in must protect their neighbours without them.
-            reader.known |= given
             for cell in given:
-                todo.extend(member[cell])
+                todo.extend(reader.learn(cell))
             continue
-        reader.hidden.add(pick)
         extra.add(pick)
         # A cell hidden for a row may leave a column exposed, and the other way round.
-        todo.extend(member[pick])
+        todo.extend(reader.hide(pick))
     return extra
 
 
-@dataclass
 class _Reader:
-    """What a reader knows of a cell: a shown one exactly, a "<5" is 1 to 4, a ".." at least threshold."""
+    """What a reader knows of a cell: a shown one exactly, a "<5" is 1 to 4, a ".." at least threshold.
 
-    values: dict[Cell, int]
-    small: set[Cell]
-    hidden: set[Cell]
-    threshold: int
-    # Hidden cells a group pins all the same (and nothing is left to hide in it): known exactly.
-    known: set[Cell] = field(default_factory=set)
+    Each group keeps the sums of its parts' bounds, brought up to date as cells are hidden or learnt, so
+    that checking a group (a column of a thousand rows, checked again after each hide in it) costs its
+    hidden cells, not its rows.
+    """
+
+    def __init__(self, values, groups: list[Group], hidden: set[Cell], small: set[Cell], threshold: int):
+        self.values, self.groups, self.small, self.threshold = values, groups, small, threshold
+        self.hidden = set(hidden)
+        # Hidden cells a group pins all the same (and nothing is left to hide in it): known exactly.
+        self.known: set[Cell] = set()
+        self.member: dict[Cell, list[int]] = defaultdict(list)
+        self.sums: list[_Sums] = []
+        self.unknown: list[set[Cell]] = []
+        for number, (whole, parts) in enumerate(groups):
+            for cell in (whole, *parts):
+                self.member[cell].append(number)
+            self.sums.append(_Sums.of(self.bounds(part) for part in parts))
+            self.unknown.append({cell for cell in (whole, *parts) if cell in self.hidden})
 
     def bounds(self, cell: Cell) -> tuple[float, float]:
         """The least and greatest value the reader can give cell."""
@@ -202,23 +208,87 @@ class _Reader:
             return self.values[cell], self.values[cell]
         return (1, self.threshold - 1) if cell in self.small else (self.threshold, math.inf)
 
-    def given_away(self, whole: Cell, parts: tuple[Cell, ...]) -> set[Cell]:
-        """The hidden cells of the group its sum leaves one value (a lone hidden cell always)."""
-        unknown = [cell for cell in (whole, *parts) if cell in self.hidden and cell not in self.known]
-        return {cell for cell in unknown if self.pinned(cell, whole, parts)}
+    def hide(self, cell: Cell) -> list[int]:
+        """Hide cell; the groups it is in (to check again)."""
+        return self._change(cell, lambda: self.hidden.add(cell), known=False)
 
-    def pinned(self, cell: Cell, whole: Cell, parts: tuple[Cell, ...]) -> bool:
-        """Whether the group's sum and the others' bounds leave cell one value."""
-        others = [self.bounds(part) for part in parts if part != cell]
-        if cell == whole:
-            low, high = sum(lo for lo, _ in others), sum(hi for _, hi in others)
-        else:
-            whole_low, whole_high = self.bounds(whole)
-            low, high = whole_low - sum(hi for _, hi in others), whole_high - sum(lo for lo, _ in others)
-        own_low, own_high = self.bounds(cell)
-        # 8 shown = <5 + <5 can only be 4 + 4; 6 shown = <5 + .. only 1 + 5 (a ".." pinned would be
-        # a shown number to the groups it protects a small cell in).
-        return max(low, own_low) >= min(high, own_high)
+    def learn(self, cell: Cell) -> list[int]:
+        """The reader can tell cell's value although it is hidden; the groups it is in."""
+        return self._change(cell, lambda: self.known.add(cell), known=True)
+
+    def _change(self, cell: Cell, change, *, known: bool) -> list[int]:
+        before = self.bounds(cell)
+        change()
+        after = self.bounds(cell)
+        for number in self.member[cell]:
+            whole, _ = self.groups[number]
+            if cell != whole:
+                self.sums[number] = self.sums[number].replace(before, after)
+            (self.unknown[number].discard if known else self.unknown[number].add)(cell)
+        return self.member[cell]
+
+    def given_away(self, number: int) -> set[Cell]:
+        """The hidden cells of the group its sum leaves one value (a lone hidden cell always).
+
+        A part c with bounds [a, b] can lie in [whole_low - others_high, whole_high - others_low]; that
+        meets [a, b] in one point only when whole_low >= (every part's high summed: all at their
+        greatest), when whole_high <= (every low summed: all at their least), or when the whole and every
+        other part are exact (c is the lone unknown). So a group is read in constant time, whatever its
+        size: 8 shown = <5 + <5 can only be 4 + 4, 6 shown = <5 + .. only 1 + 5 (a ".." pinned would be
+        a shown number to the groups it protects a small cell in).
+        """
+        whole, _ = self.groups[number]
+        unknown = self.unknown[number]
+        if not unknown:
+            return set()
+        sums = self.sums[number]
+        whole_low, whole_high = self.bounds(whole)
+        parts = [cell for cell in unknown if cell != whole]
+        given: set[Cell] = set()
+        if parts and (whole_low >= sums.high() or whole_high <= sums.low):
+            given.update(parts)
+        elif len(parts) == 1 and whole_low == whole_high:
+            given.update(parts)
+        if whole in unknown:
+            own_low, own_high = self.bounds(whole)
+            if max(sums.low, own_low) >= min(sums.high(), own_high):
+                given.add(whole)
+        return given
+
+
+@dataclass(frozen=True)
+class _Sums:
+    """The sums of a group's parts' bounds; unbounded upper bounds are counted apart (inf - inf is none)."""
+
+    low: float
+    finite_high: float
+    unbounded: int
+
+    @classmethod
+    def of(cls, bounds) -> _Sums:
+        bounds = list(bounds)
+        highs = [high for _, high in bounds]
+        return cls(
+            sum(low for low, _ in bounds),
+            sum(high for high in highs if high != math.inf),
+            sum(high == math.inf for high in highs),
+        )
+
+    def high(self) -> float:
+        return math.inf if self.unbounded else self.finite_high
+
+    def replace(self, before: tuple[float, float], after: tuple[float, float]) -> _Sums:
+        """The sums with one part's bounds changed."""
+        less = _Sums(
+            self.low - before[0],
+            self.finite_high - (0 if before[1] == math.inf else before[1]),
+            self.unbounded - (before[1] == math.inf),
+        )
+        return _Sums(
+            less.low + after[0],
+            less.finite_high + (0 if after[1] == math.inf else after[1]),
+            less.unbounded + (after[1] == math.inf),
+        )
 
 
 def _next_to_hide(values, whole: Cell, parts: tuple[Cell, ...], hidden: set[Cell]) -> Cell | None:
