@@ -750,9 +750,12 @@ class HandWrittenPath:
 
         # hold_meeting
         now += timedelta(seconds=1)
+        # Held before its booked time (a week ahead): the meeting takes the held time and a new SEQUENCE, as
+        # the service's move_to_held_time does (it has no invitee to mail: the kallelse went by other means).
         db.execute(
-            "UPDATE meeting SET status=?, mode=?, held_at=? WHERE meeting.id = ?",
-            ("held", "mixed", db.t(now), meeting_id),
+            "UPDATE meeting SET status=?, mode=?, held_at=?, starts_at=?, ends_at=?, sequence=sequence + 1 "
+            "WHERE meeting.id = ?",
+            ("held", "mixed", db.t(now), db.t(now), db.t(now + timedelta(hours=1)), meeting_id),
         )
         self._meeting_attendance(meeting_id, participants)
         plan["efforts"].append(self._outcome(case_id, meeting_id, "first", plan_id, 0, person, now))
@@ -764,7 +767,11 @@ class HandWrittenPath:
             "hold_meeting",
             "invited",
             "meeting_held",
-            details={"decisions": [d | {"due_on": due} for d in decisions], "meeting_id": meeting_id},
+            details={
+                "decisions": [d | {"due_on": due} for d in decisions],
+                "meeting_id": meeting_id,
+                "booked_starts_at": starts.isoformat(),
+            },
         )
         db.commit()
 
