@@ -323,6 +323,8 @@ def _meeting_reminders(
     for meeting in meetings:
         mine = [i for i in invitations if i.meeting_id == meeting.id]
         for invitation in mine:
+            if invitation.partstat == "DECLINED":
+                continue  # who said no is not told they are invited tomorrow
             slot = f"{MEETING_TOMORROW}:{meeting.id}:{invitation.participant_id}"
             fields = {"meeting_id": meeting.id, "invitation_id": invitation.id}
             due = add_days(meeting.starts_at, -1)
@@ -397,13 +399,20 @@ def reconcile_case(
         rows: list[Reminder] = []
     else:
         rows = list(session.exec(_CASE_ROWS, params={"case_id": case.id}).all())
-    keys = {row.dedupe_key for row in rows}
+    keys = {row.dedupe_key: row for row in rows}
     pending = {row.slot: row for row in rows if row.status == PENDING and row.kind in kinds}
     wanted_slots = set()
+    revived: dict[str, Reminder] = {}
     new_rows: list[dict] = []
     for want in wanted:
         wanted_slots.add(want.slot)
         if want.dedupe_key in keys:
+            existing = keys[want.dedupe_key]
+            if existing is not None and existing.status == CANCELLED and existing.kind in kinds:
+                # Wanted again as it was (a decline taken back): the row never went out, so it may.
+                existing.status = PENDING
+                session.add(existing)
+                revived[want.slot] = existing
             continue
         row = pending.get(want.slot)
         if row is not None:
@@ -412,7 +421,7 @@ def reconcile_case(
                 setattr(row, name, value)
             session.add(row)
             continue
-        keys.add(want.dedupe_key)
+        keys[want.dedupe_key] = None
         new_rows.append(
             _NEW_ROW
             | {
@@ -426,7 +435,7 @@ def reconcile_case(
             | want.fields
         )
     for slot, row in pending.items():
-        if slot not in wanted_slots:
+        if slot not in wanted_slots or revived.get(slot, row) is not row:
             row.status = CANCELLED
             session.add(row)
     if new_rows:

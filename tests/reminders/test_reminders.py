@@ -16,7 +16,8 @@ from sipflow.clock import local_to_utc
 from sipflow.db import unit_of_work
 from sipflow.meetings import services as meeting_services
 from sipflow.meetings.booking import Booking
-from sipflow.meetings.models import Meeting
+from sipflow.meetings.models import Invitation, Meeting
+from sipflow.people.models import User
 from sipflow.reminders.models import Reminder
 from sipflow.reminders.services import dispatch_due
 from sipflow.scheduler import scheduler_command
@@ -67,6 +68,48 @@ def test_an_invitee_without_e_mail_is_recorded_undeliverable_and_shown_on_the_ca
     page = client.get(f"/cases/{ready.case.uid}").get_data(as_text=True)
     assert "Påminnelser" in page
     assert "Kan inte levereras" in page
+
+
+def test_an_invitee_who_declines_is_not_reminded_of_the_meeting_and_one_who_takes_it_back_is(
+    app, engine, db_session, book, ready
+):
+    meeting = book()
+    booker = db_session.get(User, meeting.booked_by_user_id)  # reminded as the booker whatever they answer
+    invitations = sorted(
+        (
+            i
+            for i in db_session.exec(select(Invitation).where(Invitation.meeting_id == meeting.id))
+            if i.email and i.email != booker.email
+        ),
+        key=lambda i: i.id,
+    )
+    declining = invitations[0]
+
+    def answer(partstat: str) -> None:
+        with unit_of_work(db_session):
+            meeting_services.record_answer(
+                db_session,
+                db_session.get(Meeting, meeting.id),
+                db_session.get(Invitation, declining.id),
+                partstat=partstat,
+                answer_mode=None,
+                comment=None,
+                via="web",
+                now=support.FIXED_NOW,
+            )
+
+    def tomorrow_for_the_decliner(status: str) -> list[Reminder]:
+        return reminders(engine, kind="meeting_tomorrow", invitation_id=declining.id, status=status)
+
+    answer("DECLINED")
+    assert tomorrow_for_the_decliner("cancelled") and not tomorrow_for_the_decliner("pending")
+    answer("ACCEPTED")  # taken back: the reminder is wanted again, and it never went out
+    assert tomorrow_for_the_decliner("pending") and not tomorrow_for_the_decliner("cancelled")
+    answer("DECLINED")
+    tick(app, TICK)
+    recipients = [m.recipient for m in reminder_mails(engine)]
+    assert declining.email not in recipients
+    assert len(recipients) == 4  # five without the decline (the booker included)
 
 
 def test_a_moved_meeting_moves_its_pending_reminders(app, engine, db_session, book, ready):
