@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import email.policy
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from email.headerregistry import Address
 from email.message import EmailMessage
 
@@ -24,7 +24,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlmodel import Session, select
 
 from sipflow.cases.models import Participant, SipCase
-from sipflow.clock import to_local
+from sipflow.clock import local_to_utc, to_local
 from sipflow.errors import Conflict, InvalidInput, NotAllowed
 from sipflow.i18n import DEFAULT_LOCALE, known_language
 from sipflow.notifications.outbox import enqueue
@@ -101,6 +101,20 @@ def read_token(session: Session, secret_key: str, token: str, *, now: datetime) 
     return link
 
 
+def expiry(now: datetime, valid_days: int) -> datetime:
+    """When a link sent now stops working: at the end of the Swedish day valid_days ahead.
+
+    The e-mail promises the link "till och med" (up to and including) that day, so it works the whole day.
+    """
+    last_day = to_local(now).date() + timedelta(days=valid_days)
+    return local_to_utc(datetime.combine(last_day + timedelta(days=1), time()))
+
+
+def last_valid_day(link: PersonalLink) -> date:
+    """The last Swedish day link works on (its expiry is the midnight that ends it)."""
+    return (to_local(_aware(link.expires_at)) - timedelta(microseconds=1)).date()
+
+
 def _aware(moment: datetime) -> datetime:
     # Everything is stored as UTC; a naive value read back is UTC.
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
@@ -175,7 +189,7 @@ def send_personal_link(
         participant_id=participant.id,
         created_at=now,
         created_by_user_id=actor.id,
-        expires_at=now + timedelta(days=valid_days),
+        expires_at=expiry(now, valid_days),
     )
     session.add(link)
     session.flush()
@@ -197,7 +211,7 @@ def _message(link: PersonalLink, to: str, locale: str) -> EmailMessage:
     with force_locale(locale):
         context = {
             "url": url,
-            "until": format_date(to_local(_aware(link.expires_at)).date(), "d MMMM y", locale=locale),
+            "until": format_date(last_valid_day(link), "d MMMM y", locale=locale),
         }
         subject = _("Your SIP plan")
         text = current_app.jinja_env.get_template("emails/personal_link.txt").render(**context)

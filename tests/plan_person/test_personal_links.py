@@ -6,7 +6,7 @@ import email
 import email.policy
 import re
 import string
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -15,6 +15,7 @@ from personkit import PERSON_EMAIL, RELATIVE_EMAIL, add_effort, build_world, fre
 from sqlmodel import select
 from webkit import csrf_token, login, text_of
 
+from sipflow.clock import STOCKHOLM, to_local
 from sipflow.notifications.models import OutboxMessage
 from sipflow.people.models import Organisation
 from sipflow.plans.models import PersonalLink, PlanApproval
@@ -64,7 +65,12 @@ def test_the_mail_is_queued_to_the_person_with_no_personal_data_in_subject_or_ad
         assert private not in row.subject and private not in path
     link = db_session.exec(select(PersonalLink)).one()
     assert link.participant_id == world.person_row.id and link.revoked_at is None
-    assert link.expires_at - link.created_at == timedelta(days=30)
+    # It works to the end of the Swedish day thirty days on, the day the mail names ("till och med").
+    last_day = to_local(link.created_at).date() + timedelta(days=30)
+    midnight = datetime.combine(last_day + timedelta(days=1), time(), tzinfo=STOCKHOLM)
+    assert to_local(link.expires_at) == midnight
+    text = email.message_from_string(row.message, policy=email.policy.default).get_body(("plain",))
+    assert f"till och med {last_day.day} " in text.get_content()
 
 
 def test_the_valid_link_shows_the_plan_with_owners_and_huvudansvar_and_never_the_full_personnummer(
@@ -123,9 +129,12 @@ def test_all_the_persons_active_plans_are_on_the_page_and_nobody_elses(
     assert "Någon annans insats" not in page and stranger.case.reference not in page
 
 
-def test_an_expired_link_shows_a_clear_page(client, sent, frozen_clock):
+def test_an_expired_link_shows_a_clear_page(client, db_session, sent, frozen_clock):
     _world, path = sent
-    frozen_clock.advance(timedelta(days=30, seconds=1))
+    link = db_session.exec(select(PersonalLink)).one()
+    frozen_clock.set(link.expires_at - timedelta(seconds=1))  # the last second of the last day it works
+    assert client.get(path).status_code == 200
+    frozen_clock.set(link.expires_at)
     response = client.get(path)
     assert response.status_code == 410
     assert "har gått ut" in text_of(response)
