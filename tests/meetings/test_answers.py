@@ -133,6 +133,16 @@ def test_an_answer_page_opened_before_the_meeting_moved_is_refused_with_the_new_
     assert (saved.partstat, saved.answered_sequence) == ("ACCEPTED", meeting.sequence)
 
 
+def test_the_answer_page_says_the_link_works_until_the_meeting_is_over(app, client, db_session, ready, book):
+    meeting = book()
+    path = link_path(app, meeting, invitation_of(db_session, meeting, ready.relative))
+    page = text_of(answer(client, path, partstat="DECLINED"))
+    assert "Du kan ändra det med samma länk tills mötet är över." in page and "fram till mötet" not in page
+    client.get(f"{path}?lang=en")
+    page = text_of(answer(client, path, partstat="DECLINED"))
+    assert "You can change it with the same link until the meeting is over." in page
+
+
 @pytest.mark.parametrize("damage", ["flip", "truncate", "other-secret", "garbage"])
 def test_a_tampered_link_is_refused_and_changes_nothing(app, client, db_session, ready, book, damage):
     meeting = book()
