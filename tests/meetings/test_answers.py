@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import email
 import re
 from datetime import timedelta
 
 import pytest
 from meetingkit import ITIP_SECRET, invitation_of, reply_ics, reply_mail
+from sqlmodel import select
 from webkit import csrf_token, text_of
 
 from sipflow.clock import now_utc, to_local
@@ -15,6 +17,7 @@ from sipflow.meetings import services
 from sipflow.meetings.messages import answer_url
 from sipflow.meetings.models import Invitation
 from sipflow.meetings.tokens import make_answer_token
+from sipflow.notifications.models import OutboxMessage
 from sipflow.people.models import Person
 
 
@@ -42,6 +45,13 @@ def checked(page: str, name: str) -> str | None:
         if f'name="{name}"' in tag and re.search(r"\schecked[\s>=]", tag):
             return re.search(r'value="([^"]*)"', tag).group(1)
     return None
+
+
+def text_part_of(raw: str) -> str:
+    """The plain-text part of an outbox message."""
+    message = email.message_from_string(raw)
+    (part,) = [p for p in message.walk() if p.get_content_type() == "text/plain"]
+    return part.get_payload(decode=True).decode()
 
 
 def test_the_link_shows_the_meeting_without_the_person_and_takes_a_yes(app, client, db_session, ready, book):
@@ -141,6 +151,29 @@ def test_the_answer_page_says_the_link_works_until_the_meeting_is_over(app, clie
     client.get(f"{path}?lang=en")
     page = text_of(answer(client, path, partstat="DECLINED"))
     assert "You can change it with the same link until the meeting is over." in page
+
+
+def test_invitation_update_and_cancellation_mails_say_where_the_details_are_in_good_swedish(
+    db_session, ready, book
+):
+    meeting = book()
+    later = meeting.starts_at + timedelta(days=1)
+    with unit_of_work(db_session):
+        services.change_meeting(
+            db_session,
+            ready.case,
+            meeting,
+            services.Booking(later, later + timedelta(hours=1), "video", None, None),
+            now=now_utc(),
+        )
+    with unit_of_work(db_session):
+        services.cancel_meeting(db_session, ready.case, meeting, now=now_utc())
+    invitation = invitation_of(db_session, meeting, ready.relative)
+    rows = db_session.exec(select(OutboxMessage).where(OutboxMessage.invitation_id == invitation.id)).all()
+    assert len(rows) == 3
+    for row in rows:
+        text = text_part_of(row.message)
+        assert "inga uppgifter om personen; de finns i sipflow" in text and "dem finns" not in text
 
 
 @pytest.mark.parametrize("damage", ["flip", "truncate", "other-secret", "garbage"])
@@ -271,7 +304,6 @@ def test_a_reply_to_a_cancelled_meeting_changes_nothing(client, db_session, read
 
 def test_every_invitation_of_a_meeting_has_its_own_link(app, db_session, ready, book):
     meeting = book()
-    from sqlmodel import select
 
     invitations = db_session.exec(select(Invitation).where(Invitation.meeting_id == meeting.id)).all()
     links = {link_path(app, meeting, i) for i in invitations}
