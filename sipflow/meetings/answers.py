@@ -16,7 +16,7 @@ from sipflow.clock import now_utc
 from sipflow.db import get_session, unit_of_work
 from sipflow.errors import UserError
 from sipflow.meetings import services
-from sipflow.meetings.forms import AnswerForm
+from sipflow.meetings.forms import AnswerForm, show_current_version
 from sipflow.meetings.forwarding import NoMailbox
 from sipflow.meetings.ical import ReplyError
 from sipflow.meetings.messages import place_text
@@ -67,13 +67,20 @@ def answer(token: str):
     case = session.get(SipCase, meeting.case_id)
     form = AnswerForm(formdata=request.form if request.method == "POST" else None)
     form.set_modes(services.allowed_answer_modes(meeting))
-    if request.method == "GET" and invitation.answered_at is not None:
-        form.partstat.data, form.answer_mode.data = invitation.partstat, invitation.answer_mode
-        form.comment.data = invitation.comment
-    status, saved = 200, False
+    if request.method == "GET":
+        form.version.data = invitation.sequence
+        if invitation.answered_at is not None:
+            form.partstat.data, form.answer_mode.data = invitation.partstat, invitation.answer_mode
+            form.comment.data = invitation.comment
+    status, saved, changed = 200, False, False
     if request.method == "POST" and meeting.status == PLANNED:
         status = 400
-        if form.validate() and _mode_given(form):
+        valid = form.validate()
+        if form.version.errors:
+            # A page without the version it was shown at (from before the field existed): answer again.
+            form.version.errors, changed = [], True
+            show_current_version(form, invitation.sequence)
+        elif valid and _mode_given(form):
             try:
                 with unit_of_work(session):
                     services.record_answer(
@@ -85,7 +92,13 @@ def answer(token: str):
                         comment=form.comment.data,
                         via="link",
                         now=now,
+                        sequence=form.version.data,
                     )
+            except services.OutdatedAnswer as error:
+                # The meeting moved since the page was opened: show it as it is now, with what was typed.
+                session.refresh(invitation)
+                show_current_version(form, invitation.sequence)
+                status, changed = error.status, True
             except UserError as error:
                 session.refresh(invitation)
                 field = form[error.field] if error.field and error.field in form else form.partstat
@@ -102,6 +115,7 @@ def answer(token: str):
             reference=case.reference,
             place=place_text(meeting),
             saved=saved,
+            changed=changed,
         ),
         status,
     )

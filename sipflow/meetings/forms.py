@@ -148,8 +148,12 @@ class MeetingActionForm(FlaskForm):
 
 
 class AnswerForm(FlaskForm):
-    """An invitee's answer: yes, maybe or no, how they take part, and a comment."""
+    """An invitee's answer: yes, maybe or no, how they take part, and a comment.
 
+    version is the SEQUENCE the invitee was last sent when the page was shown: the answer is to that version.
+    """
+
+    version = _version_field()
     partstat = RadioField(
         _l("Your answer"),
         choices=choices(ANSWER_LABELS.items()),

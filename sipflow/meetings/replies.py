@@ -117,16 +117,11 @@ def apply_reply(session: Session, reply: Reply, *, now: datetime) -> Invitation:
     ).first()
     if invitation is None:
         raise ReplyRefused("unknown_attendee", _l("That address is not invited to the meeting."), 404)
-    if reply.sequence < invitation.sequence:
-        raise ReplyRefused(
-            "outdated_sequence",
-            _l("The reply answers an older version of the invitation; the meeting has changed since."),
-            409,
-        )
-    if reply.sequence > meeting.sequence:
-        raise ReplyRefused(
-            "unknown_sequence", _l("The reply names a version of the meeting never sent."), 409
-        )
+    try:
+        # The rule is record_answer's; asked first so that an outdated reply is named as such.
+        services.check_answer_sequence(meeting, invitation, reply.sequence)
+    except UserError as error:
+        raise ReplyRefused(error.code, error.message, error.status) from None
     if _older_than_answer(reply, invitation):
         # Mail can arrive out of order: a reply written before the answer in force does not replace it.
         raise ReplyRefused("older_reply", _l("A later answer of the invitee is already recorded."), 409)

@@ -67,6 +67,20 @@ class StaleMeeting(UserError):
     code = "conflict"
 
 
+class OutdatedAnswer(UserError):
+    """An answer to an older version of the meeting than the invitee was last sent: it changed since."""
+
+    status = 409
+    code = "outdated_sequence"
+
+
+class UnknownVersion(UserError):
+    """An answer to a version of the meeting that was never sent."""
+
+    status = 409
+    code = "unknown_sequence"
+
+
 STALE_MEETING = _l(
     "Someone else changed the meeting while you were working. Check it as it is now: what you entered "
     "is kept below, and sending it again applies it."
@@ -487,12 +501,21 @@ def record_answer(
 ) -> None:
     """Keep an invitee's answer: accept, decline or maybe, how they will take part, and a comment.
 
-    dtstamp and sequence are a calendar REPLY's; an answer given here and now stamps now and the SEQUENCE
-    the invitee was last sent, so a REPLY the invitee's calendar wrote before it cannot overwrite it.
+    sequence is the SEQUENCE the answer was given to (a calendar REPLY's, or the one the answer page was
+    shown at): an answer counts only for that version, so one to an older version than the invitee was last
+    sent is refused (OutdatedAnswer). dtstamp is a calendar REPLY's; an answer given here and now stamps now
+    (and, without a sequence, the SEQUENCE the invitee was last sent), so a REPLY the invitee's calendar wrote
+    before it cannot overwrite it.
     """
+    if sequence is not None:
+        # Read what the invitee was last sent as committed now, and hold the row: a move committing meanwhile
+        # is seen here, and one still to come resets this answer after it, never under it.
+        session.refresh(invitation, with_for_update=True)
     if not invitation.active:
         raise InvalidInput(_l("This invitation has been withdrawn."))
     _require_planned(meeting)
+    if sequence is not None:
+        check_answer_sequence(meeting, invitation, sequence)
     if meeting.ends_at <= now:
         raise MeetingClosed(_l("The meeting is over; it can no longer be answered."))
     if partstat not in ANSWERS:
@@ -511,6 +534,20 @@ def record_answer(
     invitation.answered_sequence = invitation.sequence if sequence is None else sequence
     session.add(invitation)
     logger.info("meeting %s: invitation %s answered %s via %s", meeting.id, invitation.id, partstat, via)
+
+
+def check_answer_sequence(meeting: Meeting, invitation: Invitation, sequence: int) -> None:
+    """Refuse an answer given to another version of the meeting than the invitee's answer may speak for.
+
+    Older than the SEQUENCE the invitee was last sent: the meeting changed since (a move resets every
+    answer), so the answer must be given again. A later one than any version sent was never shown to anyone.
+    """
+    if sequence < invitation.sequence:
+        raise OutdatedAnswer(
+            _l("The reply answers an older version of the invitation; the meeting has changed since.")
+        )
+    if sequence > meeting.sequence:
+        raise UnknownVersion(_l("The reply names a version of the meeting never sent."))
 
 
 def allowed_answer_modes(meeting: Meeting) -> tuple[str, ...]:

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import email
+import re
 from datetime import timedelta
 
 import pytest
 from meetingkit import ITIP_SECRET, invitation_of, reply_ics, reply_mail
+from sqlmodel import select
 from webkit import csrf_token, text_of
 
-from sipflow.clock import now_utc
+from sipflow.clock import now_utc, to_local
 from sipflow.db import unit_of_work
 from sipflow.meetings import services
 from sipflow.meetings.messages import answer_url
 from sipflow.meetings.models import Invitation
 from sipflow.meetings.tokens import make_answer_token
+from sipflow.notifications.models import OutboxMessage
 from sipflow.people.models import Person
 
 
@@ -22,9 +26,32 @@ def link_path(app, meeting, invitation) -> str:
     return answer_url(meeting, invitation).removeprefix(app.config["PUBLIC_URL"])
 
 
+def opened(client, path) -> dict[str, str]:
+    """The answer page's hidden fields as the invitee's browser holds them: CSRF token and version shown."""
+    page = text_of(client.get(path))
+    hidden = {"csrf_token": csrf_token(page)}
+    if version := re.search(r'name="version"[^>]*value="(\d+)"', page):
+        hidden["version"] = version.group(1)
+    return hidden
+
+
 def answer(client, path, **fields):
-    token = csrf_token(text_of(client.get(path)))
-    return client.post(path, data={"csrf_token": token, **fields})
+    return client.post(path, data={**opened(client, path), **fields})
+
+
+def checked(page: str, name: str) -> str | None:
+    """The value of the radio button named name that the page has checked."""
+    for tag in re.findall(r"<input[^>]*>", page):
+        if f'name="{name}"' in tag and re.search(r"\schecked[\s>=]", tag):
+            return re.search(r'value="([^"]*)"', tag).group(1)
+    return None
+
+
+def text_part_of(raw: str) -> str:
+    """The plain-text part of an outbox message."""
+    message = email.message_from_string(raw)
+    (part,) = [p for p in message.walk() if p.get_content_type() == "text/plain"]
+    return part.get_payload(decode=True).decode()
 
 
 def test_the_link_shows_the_meeting_without_the_person_and_takes_a_yes(app, client, db_session, ready, book):
@@ -75,6 +102,78 @@ def test_the_answer_shows_on_the_case_page(app, client, db_session, ready, book,
     page = text_of(staff.get(f"/cases/{ready.case.uid}"))
     assert "Kanske" in page and "Beror på jobbet" in page and "Skickad" in page
     assert "Kallas på annat sätt" in page  # the brother without an address
+
+
+def test_an_answer_page_opened_before_the_meeting_moved_is_refused_with_the_new_time_and_keeps_the_typing(
+    app, client, db_session, ready, book
+):
+    """An answer counts only for the version it was given to: a form shown at the old time is no yes to the
+    new one. The page shows the new time, says the meeting changed and keeps what was typed."""
+    meeting = book()
+    invitation = invitation_of(db_session, meeting, ready.relative)
+    path = link_path(app, meeting, invitation)
+    old_start = to_local(meeting.starts_at).strftime("%Y-%m-%d %H:%M")
+    assert old_start in text_of(client.get(path))
+    form = opened(client, path)
+    later = meeting.starts_at + timedelta(days=1)
+    with unit_of_work(db_session):
+        services.change_meeting(
+            db_session,
+            ready.case,
+            meeting,
+            services.Booking(later, later + timedelta(hours=1), "video", None, None),
+            now=now_utc(),
+        )
+    response = client.post(
+        path, data={**form, "partstat": "ACCEPTED", "answer_mode": "video", "comment": "Ja, den dagen passar"}
+    )
+    assert response.status_code == 409
+    page = text_of(response)
+    assert "Mötet har ändrats sedan du öppnade sidan." in page and "Tack, ditt svar är sparat" not in page
+    new_start = to_local(later).strftime("%Y-%m-%d %H:%M")
+    assert new_start in page and old_start not in page
+    assert "Ja, den dagen passar</textarea>" in page
+    assert checked(page, "partstat") == "ACCEPTED" and checked(page, "answer_mode") == "video"
+    saved = invitation_of(db_session, meeting, ready.relative)
+    assert (saved.partstat, saved.comment, saved.answered_at) == ("NEEDS-ACTION", None, None)
+    # The refused page carries the new version: sending it again is an answer to the new time.
+    again = client.post(path, data={**opened(client, path), "partstat": "ACCEPTED", "answer_mode": "video"})
+    assert again.status_code == 200 and "Tack, ditt svar är sparat: Accepterat." in text_of(again)
+    saved = invitation_of(db_session, meeting, ready.relative)
+    assert (saved.partstat, saved.answered_sequence) == ("ACCEPTED", meeting.sequence)
+
+
+def test_the_answer_page_says_the_link_works_until_the_meeting_is_over(app, client, db_session, ready, book):
+    meeting = book()
+    path = link_path(app, meeting, invitation_of(db_session, meeting, ready.relative))
+    page = text_of(answer(client, path, partstat="DECLINED"))
+    assert "Du kan ändra det med samma länk tills mötet är över." in page and "fram till mötet" not in page
+    client.get(f"{path}?lang=en")
+    page = text_of(answer(client, path, partstat="DECLINED"))
+    assert "You can change it with the same link until the meeting is over." in page
+
+
+def test_invitation_update_and_cancellation_mails_say_where_the_details_are_in_good_swedish(
+    db_session, ready, book
+):
+    meeting = book()
+    later = meeting.starts_at + timedelta(days=1)
+    with unit_of_work(db_session):
+        services.change_meeting(
+            db_session,
+            ready.case,
+            meeting,
+            services.Booking(later, later + timedelta(hours=1), "video", None, None),
+            now=now_utc(),
+        )
+    with unit_of_work(db_session):
+        services.cancel_meeting(db_session, ready.case, meeting, now=now_utc())
+    invitation = invitation_of(db_session, meeting, ready.relative)
+    rows = db_session.exec(select(OutboxMessage).where(OutboxMessage.invitation_id == invitation.id)).all()
+    assert len(rows) == 3
+    for row in rows:
+        text = text_part_of(row.message)
+        assert "inga uppgifter om personen; de finns i sipflow" in text and "dem finns" not in text
 
 
 @pytest.mark.parametrize("damage", ["flip", "truncate", "other-secret", "garbage"])
@@ -205,7 +304,6 @@ def test_a_reply_to_a_cancelled_meeting_changes_nothing(client, db_session, read
 
 def test_every_invitation_of_a_meeting_has_its_own_link(app, db_session, ready, book):
     meeting = book()
-    from sqlmodel import select
 
     invitations = db_session.exec(select(Invitation).where(Invitation.meeting_id == meeting.id)).all()
     links = {link_path(app, meeting, i) for i in invitations}
