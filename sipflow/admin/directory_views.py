@@ -6,7 +6,7 @@ administrators-only check covers them.
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from sqlmodel import select
 from wtforms import SelectChoice
@@ -17,6 +17,7 @@ from sipflow.clock import now_utc
 from sipflow.db import get_session, unit_of_work
 from sipflow.errors import InvalidInput, UserError
 from sipflow.people.models import County, Municipality, Organisation, Unit
+from sipflow.retention.anonymise import RetentionPolicy
 from sipflow.web import attach_error, current_actor, workflow_registry
 
 
@@ -308,6 +309,8 @@ def workflows():
     return render_template(
         "admin/workflows.html",
         summaries=summaries,
+        # As the nightly anonymisation counts them: the newest file's years, SIPFLOW_RETENTION_YEARS_* first.
+        retention_years=RetentionPolicy.from_app(current_app).years,
         date_labels=workflow_overview.DATE_LABELS,
         party_labels=workflow_overview.PARTY_LABELS,
     )

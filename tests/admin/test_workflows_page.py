@@ -41,3 +41,21 @@ def test_a_version_without_cases_counts_zero(client, make_user, registry):
     login(client, admin.username)
     page = text_of(client.get("/admin/workflows"))
     assert page.count('<strong class="case-count">0</strong>') == len(registry.workflows())
+
+
+def test_the_page_says_how_long_each_end_is_kept_with_the_overrides(app, client, make_user, registry):
+    # A county sees what the nightly anonymisation will do without reading the files or the environment.
+    admin = make_user(None, roles="admin")
+    login(client, admin.username)
+    saved = dict(app.config["RETENTION_YEARS"])
+    app.config["RETENTION_YEARS"] = {"cancelled": 2}
+    try:
+        page = html.unescape(text_of(client.get("/admin/workflows")))
+    finally:
+        app.config["RETENTION_YEARS"] = saved
+    sip = registry.latest("sip")
+    section = page.split(f"{sip.name}</span> version {sip.version}", 1)[1].split("</section>", 1)[0]
+    kept = section.split('<ul class="retention">', 1)[1].split("</ul>", 1)[0]
+    assert "Avslutad: 10 år, sedan anonymiseras det" in kept
+    assert "Samtycke nekat: 5 år, sedan anonymiseras det" in kept
+    assert "Makulerad: 2 år, sedan anonymiseras det" in kept  # the override, not the file's 1
