@@ -175,7 +175,17 @@ def render_plan_pdf(content: dict, *, large: bool = False) -> bytes:
         "heading", parent=body, fontName=FONT_BOLD, fontSize=size * 1.3, leading=size * 1.7, spaceBefore=size
     )
     label = ParagraphStyle("label", parent=body, fontName=FONT_BOLD, spaceAfter=0)
-    cell = ParagraphStyle("cell", parent=body, fontSize=size * 0.9, leading=size * 1.2, spaceAfter=0)
+    # Narrow columns break long Swedish compounds at a syllable, with a hyphen (pyphen's Swedish patterns);
+    # a shorter word moves to the next line whole.
+    cell = ParagraphStyle(
+        "cell",
+        parent=body,
+        fontSize=size * 0.9,
+        leading=size * 1.2,
+        spaceAfter=0,
+        hyphenationLang="sv",
+        hyphenationMinWordLength=10,
+    )
     head_cell = ParagraphStyle("head_cell", parent=cell, fontName=FONT_BOLD)
 
     def para(value, style=body) -> Paragraph:

@@ -165,3 +165,19 @@ def test_the_approvals_table_lists_every_party_and_approvals_given_at_freezing(v
     rows = [" ".join(line.split()) for line in text[text.index("Godkännande") :].splitlines()]
     assert "Region Kronoberg" in rows and "Växjö kommun" in rows  # to sign on paper: date and way blank
     assert f"{GIVEN_NAME} {FAMILY_NAME} {content['established_at'][:10]} vid mötet" in rows
+
+
+def test_long_words_in_the_efforts_table_break_at_a_syllable_with_a_hyphen(version, tmp_path):
+    # Swedish compounds outgrow the narrow columns: a break without a hyphen reads as two words. pdftotext
+    # joins a word broken with a hyphen at a line's end, so a word broken right reads whole.
+    content = deepcopy(version.content)
+    long_words = ("Arbetsförmedlingen", "Distriktssköterskemottagningen", "Socialsekreterarteamet")
+    effort = next(e for e in content["efforts"] if e["kind"] == "effort")
+    effort |= {"organisation": long_words[0], "unit": long_words[1], "responsible": long_words[2]}
+    data = render_plan_pdf(content)
+    assert set(long_words) <= set(pdf_text(data, tmp_path).split())
+    source = tmp_path / "words.pdf"
+    source.write_bytes(data)
+    raw = subprocess.run(["pdftotext", "-raw", str(source), "-"], capture_output=True, text=True).stdout
+    assert "Arbetsförmed-\nlingen" in raw  # broken at a syllable, with a hyphen
+    assert "Sö-\nder" not in raw and "veck-\nan" not in raw  # a short word moves to the next line whole
