@@ -7,6 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectChoice, SelectField, StringField
 from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, Optional
 
+from sipflow.admin.users import ROLE_LABELS
 from sipflow.cases.forms import IDENTIFIER_KIND_LABELS, PersonParticularsForm
 from sipflow.i18n import LANGUAGE_LABELS, LOCALES
 from sipflow.people.identifiers import KINDS as IDENTIFIER_KINDS
@@ -78,11 +79,7 @@ def _role_field():
 
     return MultiCheckboxField(
         _l("Roles"),
-        choices=[
-            SelectChoice("staff", _l("Staff")),
-            SelectChoice("coordinator", _l("Coordinator")),
-            SelectChoice("admin", _l("Administrator")),
-        ],
+        choices=[SelectChoice(role, label) for role, label in ROLE_LABELS.items()],
         default=["staff"],
     )
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 
 from sipflow.admin.directory import ORGANISATION_KIND_LABELS, UNIT_KIND_LABELS
+from sipflow.admin.users import ROLE_LABELS
 
 ACTION_LABELS = {
     "user.create": _l("User created"),
@@ -55,7 +56,6 @@ FIELD_LABELS = {
     "changed": _l("Records changed"),
     "unchanged": _l("Records unchanged"),
 }
-ROLE_LABELS = {"staff": _l("Staff"), "coordinator": _l("Coordinator"), "admin": _l("Administrator")}
 
 
 def action_label(action: str):

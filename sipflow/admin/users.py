@@ -45,6 +45,8 @@ from sipflow.security.password_policy import has_control_characters
 ADMIN = "admin"
 # The command line's spelling of the admin role.
 ROLE_ALIASES = {"administrator": ADMIN}
+# How the pages name each of USER_ROLES (the user form's choices, the administration log).
+ROLE_LABELS = {"staff": _l("Staff"), "coordinator": _l("Coordinator"), "admin": _l("Administrator")}
 OUTBOX_KIND = "password"
 USER_FIELDS = ("username", "display_name", "email", "unit_id", "roles", "active", "language")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
