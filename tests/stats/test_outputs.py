@@ -251,7 +251,8 @@ def test_every_breakdown_answers_on_every_output(coordinator, kalmar, by):
         assert coordinator.get(path, query_string=params).status_code == 200, path
     answer = json_answer(coordinator, by=by)
     sips = [row["sips"] for row in answer["tables"][0]["rows"]]
-    assert answer["tables"][0]["total"]["sips"] == 9 and sips
+    # Without a breakdown the one row is the total.
+    assert answer["tables"][0]["total"]["sips"] == 9 and (sips or by == "")
 
 
 @pytest.fixture
@@ -370,3 +371,33 @@ def test_quarters_read_q_in_english_and_k_in_swedish(coordinator, kalmar):
     assert "2026 Q1" in body
     swedish = json_answer(coordinator, by="quarter", lang="sv")
     assert [row["quarter"] for row in swedish["tables"][0]["rows"]] == ["2026 K1"]
+
+
+def test_without_a_breakdown_a_table_is_one_row_labelled_total(app, coordinator, kalmar):
+    result = app.test_cli_runner().invoke(
+        sipflow_cli, ["stats", "--from", "2026-01-01", "--to", "2026-03-31", "--county", "08", "--by", ""]
+    )
+    assert result.exit_code == 0, result.output
+    header, *lines = list(csv.reader(io.StringIO(result.stdout.lstrip("\ufeff")), delimiter=";"))
+    assert [line[:3] for line in lines] == [["Totalt", "8", "9"]]
+    body = coordinator.get("/statistik/indikatorer.csv", query_string=PERIOD | {"by": ""}).get_data()
+    header, *lines = list(csv.reader(io.StringIO(body.decode("utf-8-sig")), delimiter=";"))
+    assert [line[:3] for line in lines] == [["Totalt", "8", "9"]]
+
+
+def test_outcomes_not_broken_down_by_organisation_type_show_one_total_row(coordinator, kalmar, tmp_path):
+    params = PERIOD | {"by": "organisation_kind"}
+    answer = json_answer(coordinator, by="organisation_kind")
+    outcomes = next(t for t in answer["tables"] if t["key"] == "outcomes")
+    assert outcomes["rows"] == [] and outcomes["total"]["breakdown"] == "Totalt"
+    page = coordinator.get("/statistik/", query_string=params).get_data(as_text=True)
+    start = page.index('id="table-outcomes"')
+    table = page[start : page.index("</table>", start)]
+    assert table.count("<tr>") == 2 and "<td>Totalt</td>" in table
+    assert "Inga SIP under perioden" not in table
+    response = coordinator.get("/statistik/kvartalsrapport.pdf", query_string=params)
+    text = pdf_text(response, tmp_path)
+    offered = text[text.index("Erbjudna SIP och uppföljningar") :]
+    offered = offered[: offered.index("Närvaro")]
+    assert len([line for line in offered.splitlines() if line.strip().startswith("Totalt")]) == 1
+
