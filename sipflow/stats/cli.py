@@ -64,8 +64,11 @@ def stats_command(start, end, by, county, municipality, compare_years, code, fmt
         else:
             data = exports.to_xlsx(answer)
     if output:
-        with open(output, "wb") as handle:
-            handle.write(data)
+        try:
+            with open(output, "wb") as handle:
+                handle.write(data)
+        except OSError as error:
+            raise click.ClickException(f"could not write {output}: {error.strerror}") from None
         click.echo(f"written to {output}", err=True)
     else:
         click.get_binary_stream("stdout").write(data)

@@ -401,3 +401,12 @@ def test_outcomes_not_broken_down_by_organisation_type_show_one_total_row(coordi
     offered = offered[: offered.index("Närvaro")]
     assert len([line for line in offered.splitlines() if line.strip().startswith("Totalt")]) == 1
 
+
+def test_an_output_file_that_cannot_be_written_is_a_clean_error(app, kalmar, tmp_path):
+    target = tmp_path / "missing" / "x.csv"
+    result = app.test_cli_runner().invoke(
+        sipflow_cli, ["stats", "--from", "2026-01-01", "--to", "2026-03-31", "--output", str(target)]
+    )
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert f"Error: could not write {target}" in result.output
+
