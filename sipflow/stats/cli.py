@@ -50,7 +50,8 @@ def stats_command(start, end, by, county, municipality, compare_years, code, fmt
                 code=code,
             )
         except InvalidInput as error:
-            raise click.UsageError(f"--{error.field}: {error.message}") from None
+            option = error.field.replace("_", "-")
+            raise click.UsageError(f"--{option}: {error.message}") from None
         settings = settings_from(current_app.config, current_app.extensions["sipflow.workflows"])
         large = (query.end - query.start).days * (query.compare_years + 1) > LARGE_PULL_DAYS
         with click.progressbar(

@@ -200,7 +200,7 @@ def parse_query(
     except (TypeError, ValueError):
         raise InvalidInput(_l("Enter a whole number of years."), field="compare_years") from None
     if not 0 <= years <= MAX_COMPARE_YEARS:
-        raise InvalidInput(_l("Compare with at most 20 earlier years."), field="compare_years")
+        raise InvalidInput(_l("Enter a number of earlier years from 0 to 20."), field="compare_years")
     if start_day.year - years < 1900:
         raise InvalidInput(_l("Compare with at most 20 earlier years."), field="compare_years")
     code = (code or "").strip().upper() or None

@@ -410,3 +410,12 @@ def test_an_output_file_that_cannot_be_written_is_a_clean_error(app, kalmar, tmp
     assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
     assert f"Error: could not write {target}" in result.output
 
+
+@pytest.mark.parametrize("years", ["-1", "21"])
+def test_compare_years_out_of_range_names_the_option_and_the_range(app, years):
+    result = app.test_cli_runner().invoke(
+        sipflow_cli, ["stats", "--from", "2026-01-01", "--to", "2026-03-31", "--compare-years", years]
+    )
+    assert result.exit_code == 2
+    assert "--compare-years:" in result.output and "--compare_years" not in result.output
+    assert "0" in result.output and "20" in result.output
