@@ -857,7 +857,11 @@ def indicators(session: Session, query: StatsQuery, settings: Settings, progress
         settings,
         counts=attendance_counts,
         sums={"invited": ("on_site", "video", "phone", "absent"), "attended": ("on_site", "video", "phone")},
-        shares={"attended_share": ("attended", "invited"), "absent_share": ("absent", "invited")},
+        # Invited minus attended is the absent column: hidden there, neither share may give it back.
+        shares={
+            "attended_share": ("attended", "invited", "absent"),
+            "absent_share": ("absent", "invited", "attended"),
+        },
     )
     return {
         "query": query.as_dict(),
