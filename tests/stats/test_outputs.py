@@ -419,3 +419,18 @@ def test_compare_years_out_of_range_names_the_option_and_the_range(app, years):
     assert result.exit_code == 2
     assert "--compare-years:" in result.output and "--compare_years" not in result.output
     assert "0" in result.output and "20" in result.output
+
+
+def test_every_page_of_the_quarterly_pdf_is_numbered_of_the_whole(coordinator, world, db_session, tmp_path):
+    for month in (1, 4, 7):
+        for age in (10, 20, 30, 50, 70, 90):
+            for sex in ("female", "male"):
+                case = world.case(world.person(KALMAR))
+                world.meeting(case, date(2026, month, 10), municipality=KALMAR, age=age, sex=sex)
+    db_session.commit()
+    params = PERIOD | {"to": "2026-09-30", "by": "quarter,sex,age_band"}
+    response = coordinator.get("/statistik/kvartalsrapport.pdf", query_string=params)
+    pages = pdf_text(response, tmp_path).split("\f")[:-1]
+    assert len(pages) > 1
+    for number, page in enumerate(pages, start=1):
+        assert f"Sida {number} av {len(pages)}" in page
