@@ -50,7 +50,8 @@ def stats_command(start, end, by, county, municipality, compare_years, code, fmt
                 code=code,
             )
         except InvalidInput as error:
-            raise click.UsageError(f"--{error.field}: {error.message}") from None
+            option = error.field.replace("_", "-")
+            raise click.UsageError(f"--{option}: {error.message}") from None
         settings = settings_from(current_app.config, current_app.extensions["sipflow.workflows"])
         large = (query.end - query.start).days * (query.compare_years + 1) > LARGE_PULL_DAYS
         with click.progressbar(
@@ -64,8 +65,11 @@ def stats_command(start, end, by, county, municipality, compare_years, code, fmt
         else:
             data = exports.to_xlsx(answer)
     if output:
-        with open(output, "wb") as handle:
-            handle.write(data)
+        try:
+            with open(output, "wb") as handle:
+                handle.write(data)
+        except OSError as error:
+            raise click.ClickException(f"could not write {output}: {error.strerror}") from None
         click.echo(f"written to {output}", err=True)
     else:
         click.get_binary_stream("stdout").write(data)

@@ -2,14 +2,17 @@
 
 A count of 1 to threshold-1 could point at a person, so it is shown as "<threshold". A table says which
 cells add up: each column to its total row, and in each row the columns of `sums` (whole -> parts); a
-share (numerator, denominator) adds up too, as denominator = numerator + the rest. A group must not give a
+share (numerator, denominator) adds up too, as denominator = numerator + the rest (a count column when
+the share names one: attended + absent = invited; else a cell of its own). A group must not give a
 hidden cell back: not as the whole minus the shown parts (a lone hidden cell), nor from what the marks say
 ("<5" is 1 to 4, ".." at least 5: 8 = <5 + <5 is 4 + 4). Complementary suppression then hides the next
 smallest positive cell of the group as well (or its whole, when only zeros are left), shown as "..", and
-re-checks every group the new hide touches until none gives a cell away. A share is hidden when its
-numerator, denominator or rest is hidden (no small count nor small complement can be read from it); a
-median or maximum when it rests on fewer than threshold cases. A count another table shows too is hidden
-where that table hides it (`linked_cells`).
+re-checks every group the new hide touches until none gives a cell away. A share shown beside its
+denominator gives its numerator and rest back (96.9 % of 510 can only be 494), so every group is checked
+with them known, and a share is hidden when its numerator, denominator or rest is hidden, small or
+complementary: then no shown share pins a hidden cell of a group its numerator or rest is in. A median
+or maximum is hidden when it rests on fewer than threshold cases. A count another table shows too is
+hidden where that table hides it (`linked_cells`).
 """
 
 from __future__ import annotations
@@ -35,8 +38,9 @@ def is_small(value, threshold: int) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 0 < value < threshold
 
 
-# A cell: (row index, column); the total row has index len(rows). A share's rest is the column
-# ("rest", numerator, denominator), never written back: it is readable as denominator minus numerator.
+# A cell: (row index, column); the total row has index len(rows). A share's rest is the count column it
+# names, else the column ("rest", numerator, denominator), never written back: it is readable as
+# denominator minus numerator.
 Cell = tuple[int, object]
 # A group: (whole, parts), whole = sum of parts.
 Group = tuple[Cell, tuple[Cell, ...]]
@@ -48,7 +52,7 @@ def suppress_table(
     *,
     threshold: int,
     counts: tuple[str, ...],
-    shares: dict[str, tuple[str, str]],
+    shares: dict[str, tuple[str, ...]],
     small_sample: dict[str, str] | None = None,
     sums: dict[str, tuple[str, ...]] | None = None,
     linked: set[Cell] | None = None,
@@ -57,11 +61,14 @@ def suppress_table(
 
     counts: the count columns, each adding up to the total row; sums: in every row, a count column -> the
     count columns that add up to it (one may be no column: the rest); shares: share column -> (numerator,
-    denominator); small_sample: a column (median, max) -> the count it rests on, hidden when that count is
-    below threshold; linked: cells (row index, column) another table hides where it shows the same count
+    denominator) or (numerator, denominator, rest), rest the count column that is denominator minus
+    numerator (absent beside attended of invited), so that hiding it hides the share; small_sample: a
+    column (median, max) -> the count it rests on, hidden when that count is below threshold; linked:
+    cells (row index, column) another table hides where it shows the same count
     (see `linked_cells`).
     """
     everything = [*rows, *([total] if total is not None else [])]
+    shares = {share: _relation(*declared) for share, declared in shares.items()}
     values = _values(everything, counts, shares, sums or {})
     groups = _row_groups(everything, values, sums or {}, shares)
     if total is not None and rows:
@@ -75,9 +82,8 @@ def suppress_table(
             everything[index][column] = Suppressed(threshold, complementary=(index, column) in extra)
     hidden = small | extra
     for index, row in enumerate(everything):
-        for share, (numerator, denominator) in shares.items():
-            rest = (index, ("rest", numerator, denominator))
-            if rest in hidden or _any_suppressed(row, numerator, denominator):
+        for share, relation in shares.items():
+            if any((index, cell) in hidden for cell in relation) or _any_suppressed(row, *relation[:2]):
                 row[share] = Suppressed(threshold)
         for column, basis in (small_sample or {}).items():
             base = row.get(basis)
@@ -101,6 +107,11 @@ def linked_cells(rows: list[dict], others: list[dict], keys: list[str], links: d
     return cells
 
 
+def _relation(numerator: str, denominator: str, rest: str | None = None) -> tuple[str, str, object]:
+    """A share's (numerator, denominator, rest): the rest column named, else a cell of its own."""
+    return numerator, denominator, rest if rest is not None else ("rest", numerator, denominator)
+
+
 def _any_suppressed(row: dict, *columns: str) -> bool:
     """Whether one of the columns of row is hidden."""
     return any(isinstance(row.get(column), Suppressed) for column in columns)
@@ -113,9 +124,9 @@ def _values(everything: list[dict], counts, shares, sums) -> dict[Cell, int]:
         for column in counts:
             if _count(row.get(column)):
                 values[(index, column)] = row[column]
-        for numerator, denominator in dict.fromkeys(shares.values()):
-            if _count(row.get(numerator)) and _count(row.get(denominator)):
-                values[(index, ("rest", numerator, denominator))] = row[denominator] - row[numerator]
+        for numerator, denominator, rest in dict.fromkeys(shares.values()):
+            if isinstance(rest, tuple) and _count(row.get(numerator)) and _count(row.get(denominator)):
+                values[(index, rest)] = row[denominator] - row[numerator]
         for whole, parts in sums.items():
             # A part that is no column (offered SIPs neither accepted nor declined) is readable all the
             # same, as the whole minus the other parts.
@@ -133,7 +144,12 @@ def _count(value) -> bool:
 def _row_groups(everything, values, sums, shares) -> list[Group]:
     """Per row: each declared sum, and each share's denominator = numerator + rest."""
     relations = list(sums.items())
-    relations += [(d, (n, ("rest", n, d))) for n, d in dict.fromkeys(shares.values())]
+    # attended + absent = invited and absent + attended = invited are one relation.
+    seen = set()
+    for numerator, denominator, rest in shares.values():
+        if (denominator, frozenset((numerator, rest))) not in seen:
+            seen.add((denominator, frozenset((numerator, rest))))
+            relations.append((denominator, (numerator, rest)))
     groups = []
     for index in range(len(everything)):
         for whole, parts in relations:

@@ -157,7 +157,9 @@ def to_pdf(answer: dict, *, heading: str, subtitle: str, made_at: datetime) -> b
 
     register_fonts(FONT, FONT_BOLD)
     buffer = io.BytesIO()
-    document = SimpleDocTemplate(buffer, pagesize=landscape(A4), leftMargin=12 * mm, rightMargin=12 * mm)
+    document = SimpleDocTemplate(
+        buffer, pagesize=landscape(A4), leftMargin=12 * mm, rightMargin=12 * mm, bottomMargin=15 * mm
+    )
     title = ParagraphStyle("title", fontName=FONT_BOLD, fontSize=15, leading=19)
     heading_style = ParagraphStyle("heading", fontName=FONT_BOLD, fontSize=11, leading=14)
     body = ParagraphStyle("body", fontName=FONT, fontSize=7, leading=9)
@@ -188,5 +190,37 @@ def to_pdf(answer: dict, *, heading: str, subtitle: str, made_at: datetime) -> b
             )
         )
         story += [grid, Spacer(1, 5 * mm)]
-    document.build(story)
+    document.build(story, canvasmaker=_numbered_canvas(FONT, right_margin=12 * mm, bottom=8 * mm))
     return buffer.getvalue()
+
+
+def _numbered_canvas(font: str, *, right_margin: float, bottom: float):
+    """A canvas class that writes "Page x of y" at the foot of every page once the page count is known."""
+    from flask_babel import gettext
+    from reportlab.pdfgen.canvas import Canvas
+
+    class NumberedCanvas(Canvas):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self._pages: list[dict] = []
+
+        def showPage(self):
+            self._pages.append(dict(self.__dict__))
+            self._startPage()
+
+        def save(self):
+            total = len(self._pages)
+            for state in self._pages:
+                self.__dict__.update(state)
+                self.saveState()
+                self.setFont(font, 8)
+                self.drawRightString(
+                    self._pagesize[0] - right_margin,
+                    bottom,
+                    gettext("Page %(number)d of %(total)d", number=self._pageNumber, total=total),
+                )
+                self.restoreState()
+                super().showPage()
+            super().save()
+
+    return NumberedCanvas

@@ -200,7 +200,7 @@ def parse_query(
     except (TypeError, ValueError):
         raise InvalidInput(_l("Enter a whole number of years."), field="compare_years") from None
     if not 0 <= years <= MAX_COMPARE_YEARS:
-        raise InvalidInput(_l("Compare with at most 20 earlier years."), field="compare_years")
+        raise InvalidInput(_l("Enter a number of earlier years from 0 to 20."), field="compare_years")
     if start_day.year - years < 1900:
         raise InvalidInput(_l("Compare with at most 20 earlier years."), field="compare_years")
     code = (code or "").strip().upper() or None
@@ -857,7 +857,11 @@ def indicators(session: Session, query: StatsQuery, settings: Settings, progress
         settings,
         counts=attendance_counts,
         sums={"invited": ("on_site", "video", "phone", "absent"), "attended": ("on_site", "video", "phone")},
-        shares={"attended_share": ("attended", "invited"), "absent_share": ("absent", "invited")},
+        # Invited minus attended is the absent column: hidden there, neither share may give it back.
+        shares={
+            "attended_share": ("attended", "invited", "absent"),
+            "absent_share": ("absent", "invited", "attended"),
+        },
     )
     return {
         "query": query.as_dict(),
@@ -954,6 +958,10 @@ ATTENDANCE_COLUMNS = (
 )
 
 
+# The label column of a table without breakdown: its one row, the total, says "Total" there.
+TOTAL_LABEL_KEY = "breakdown"
+
+
 class _Labeller:
     """Turns breakdown values (codes) into the words a reader sees."""
 
@@ -984,7 +992,14 @@ class _Labeller:
 def _table(key, title, dim_names, columns, rows, total, labeller, settings, **rules):
     # rules: counts, shares, small_sample, sums, linked, as suppress_table takes them.
     suppress_table(rows, total, threshold=settings.threshold, **rules)
+    if not dim_names:
+        # No breakdown: the one row is the total (the same numbers), shown once and labelled as such.
+        if total is None and rows:
+            total = rows[0]
+        rows = []
     header = [{"key": name, "label": str(BREAKDOWN_LABELS[name])} for name in dim_names]
+    if not dim_names:
+        header.insert(0, {"key": TOTAL_LABEL_KEY, "label": str(_l("Breakdown"))})
     header += [{"key": name, "label": str(label)} for name, label in columns]
     shown = [name for name, _ in columns]
     out_rows = []
@@ -995,8 +1010,7 @@ def _table(key, title, dim_names, columns, rows, total, labeller, settings, **ru
     out_total = None
     if total is not None:
         out_total = {name: "" for name in dim_names} | {name: plain(total.get(name)) for name in shown}
-        if dim_names:
-            out_total[dim_names[0]] = str(_l("Total"))
+        out_total[dim_names[0] if dim_names else TOTAL_LABEL_KEY] = str(_l("Total"))
     return {
         "key": key,
         "title": str(title),

@@ -146,7 +146,7 @@ def test_lead_times_median_and_max(world):
     for days in (3, 5, 10):
         case = world.case(world.person(), requested=datetime(2026, 1, 1, 9, tzinfo=UTC))
         world.meeting(case, date(2026, 1, 1 + days))
-    lead = table(answer_for(world), "lead_times")["rows"][0]
+    lead = table(answer_for(world), "lead_times")["total"]
     assert (lead["request_to_first_n"], lead["request_to_first_median"], lead["request_to_first_max"]) == (
         3,
         5,
@@ -236,7 +236,7 @@ def test_utskrivningsklar_to_kallelse_and_plan_to_follow_up(world):
         )
         world.meeting(case, date(2026, 1, 20))
         world.meeting(case, date(2026, 1, 20) + timedelta(days=follow_up_after), kind="follow_up")
-    lead = table(answer_for(world), "lead_times")["rows"][0]
+    lead = table(answer_for(world), "lead_times")["total"]
     assert (lead["utskrivningsklar_to_kallelse_median"], lead["utskrivningsklar_to_kallelse_max"]) == (3.5, 5)
     assert (lead["kallelse_within"], lead["kallelse_within_share"]) == (1, 50.0)
     assert (lead["plan_to_follow_up_median"], lead["plan_to_follow_up_max"]) == (35, 40)

@@ -251,7 +251,8 @@ def test_every_breakdown_answers_on_every_output(coordinator, kalmar, by):
         assert coordinator.get(path, query_string=params).status_code == 200, path
     answer = json_answer(coordinator, by=by)
     sips = [row["sips"] for row in answer["tables"][0]["rows"]]
-    assert answer["tables"][0]["total"]["sips"] == 9 and sips
+    # Without a breakdown the one row is the total.
+    assert answer["tables"][0]["total"]["sips"] == 9 and (sips or by == "")
 
 
 @pytest.fixture
@@ -370,3 +371,66 @@ def test_quarters_read_q_in_english_and_k_in_swedish(coordinator, kalmar):
     assert "2026 Q1" in body
     swedish = json_answer(coordinator, by="quarter", lang="sv")
     assert [row["quarter"] for row in swedish["tables"][0]["rows"]] == ["2026 K1"]
+
+
+def test_without_a_breakdown_a_table_is_one_row_labelled_total(app, coordinator, kalmar):
+    result = app.test_cli_runner().invoke(
+        sipflow_cli, ["stats", "--from", "2026-01-01", "--to", "2026-03-31", "--county", "08", "--by", ""]
+    )
+    assert result.exit_code == 0, result.output
+    header, *lines = list(csv.reader(io.StringIO(result.stdout.lstrip("\ufeff")), delimiter=";"))
+    assert [line[:3] for line in lines] == [["Totalt", "8", "9"]]
+    body = coordinator.get("/statistik/indikatorer.csv", query_string=PERIOD | {"by": ""}).get_data()
+    header, *lines = list(csv.reader(io.StringIO(body.decode("utf-8-sig")), delimiter=";"))
+    assert [line[:3] for line in lines] == [["Totalt", "8", "9"]]
+
+
+def test_outcomes_not_broken_down_by_organisation_type_show_one_total_row(coordinator, kalmar, tmp_path):
+    params = PERIOD | {"by": "organisation_kind"}
+    answer = json_answer(coordinator, by="organisation_kind")
+    outcomes = next(t for t in answer["tables"] if t["key"] == "outcomes")
+    assert outcomes["rows"] == [] and outcomes["total"]["breakdown"] == "Totalt"
+    page = coordinator.get("/statistik/", query_string=params).get_data(as_text=True)
+    start = page.index('id="table-outcomes"')
+    table = page[start : page.index("</table>", start)]
+    assert table.count("<tr>") == 2 and "<td>Totalt</td>" in table
+    assert "Inga SIP under perioden" not in table
+    response = coordinator.get("/statistik/kvartalsrapport.pdf", query_string=params)
+    text = pdf_text(response, tmp_path)
+    offered = text[text.index("Erbjudna SIP och uppföljningar") :]
+    offered = offered[: offered.index("Närvaro")]
+    assert len([line for line in offered.splitlines() if line.strip().startswith("Totalt")]) == 1
+
+
+def test_an_output_file_that_cannot_be_written_is_a_clean_error(app, kalmar, tmp_path):
+    target = tmp_path / "missing" / "x.csv"
+    result = app.test_cli_runner().invoke(
+        sipflow_cli, ["stats", "--from", "2026-01-01", "--to", "2026-03-31", "--output", str(target)]
+    )
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert f"Error: could not write {target}" in result.output
+
+
+@pytest.mark.parametrize("years", ["-1", "21"])
+def test_compare_years_out_of_range_names_the_option_and_the_range(app, years):
+    result = app.test_cli_runner().invoke(
+        sipflow_cli, ["stats", "--from", "2026-01-01", "--to", "2026-03-31", "--compare-years", years]
+    )
+    assert result.exit_code == 2
+    assert "--compare-years:" in result.output and "--compare_years" not in result.output
+    assert "0" in result.output and "20" in result.output
+
+
+def test_every_page_of_the_quarterly_pdf_is_numbered_of_the_whole(coordinator, world, db_session, tmp_path):
+    for month in (1, 4, 7):
+        for age in (10, 20, 30, 50, 70, 90):
+            for sex in ("female", "male"):
+                case = world.case(world.person(KALMAR))
+                world.meeting(case, date(2026, month, 10), municipality=KALMAR, age=age, sex=sex)
+    db_session.commit()
+    params = PERIOD | {"to": "2026-09-30", "by": "quarter,sex,age_band"}
+    response = coordinator.get("/statistik/kvartalsrapport.pdf", query_string=params)
+    pages = pdf_text(response, tmp_path).split("\f")[:-1]
+    assert len(pages) > 1
+    for number, page in enumerate(pages, start=1):
+        assert f"Sida {number} av {len(pages)}" in page
