@@ -72,7 +72,9 @@ def stats_command(start, end, by, county, municipality, compare_years, code, fmt
             raise click.ClickException(f"could not write {output}: {error.strerror}") from None
         click.echo(f"written to {output}", err=True)
     else:
-        click.get_binary_stream("stdout").write(data)
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)  # bytes as they are (click.get_binary_stream goes in Click 9)
+        sys.stdout.buffer.flush()
 
 
 class _Null:
