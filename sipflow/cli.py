@@ -92,7 +92,9 @@ def workflow_diagram(name: str):
 
 
 @workflow_group.command("check")
-@click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
 def workflow_check(files: tuple[Path, ...]):
     """Validate workflow FILES without starting the application."""
     from sipflow.areas import load_areas
