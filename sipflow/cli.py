@@ -92,7 +92,9 @@ def workflow_diagram(name: str):
 
 
 @workflow_group.command("check")
-@click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
 def workflow_check(files: tuple[Path, ...]):
     """Validate workflow FILES without starting the application."""
     from sipflow.areas import load_areas
@@ -143,8 +145,19 @@ def _load_progress(total: int, show: bool | None):
     yield line
 
 
+# The most synthetic cases one demo run adds: ten times the million the statistics are measured at.
+DEMO_CASES_MAX = 10_000_000
+
+
 @sipflow_cli.command("demo")
-@click.option("--cases", "extra_cases", default=0, show_default=True, help="Synthetic cases to add.")
+@click.option(
+    "--cases",
+    "extra_cases",
+    type=click.IntRange(0, DEMO_CASES_MAX),
+    default=0,
+    show_default=True,
+    help=f"Synthetic cases to add (0 to {DEMO_CASES_MAX:,}).",
+)
 @click.option("--seed", default=2026, show_default=True, help="Random seed for the synthetic cases.")
 @click.option(
     "--progress/--no-progress",

@@ -30,7 +30,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
-from sipflow.clock import STOCKHOLM, frozen, now_utc
+from sipflow.clock import STOCKHOLM, date_window, frozen, now_utc, within_date_window
 from sipflow.jobs import JOBS, Job
 
 log = logging.getLogger(__name__)
@@ -43,13 +43,16 @@ LEADER_CHECK_SECONDS = 60
 # --- Jobs ------------------------------------------------------------------------------------------------
 
 
-def run_job(app: Flask, job: Job) -> None:
-    """Run one job in an application context of its own; a failure is logged, the scheduler keeps going."""
+def run_job(app: Flask, job: Job) -> bool:
+    """Run one job in an application context of its own; a failure is logged (False), the scheduler keeps
+    going."""
     with app.app_context():
         try:
             job.func(app)
         except Exception:  # noqa: BLE001 - one failed run must not stop the process; the next run retries
             log.exception("scheduled job %s failed", job.id)
+            return False
+    return True
 
 
 # --- One active scheduler --------------------------------------------------------------------------------
@@ -233,39 +236,47 @@ def parse_now(value: str) -> datetime:
     if at.tzinfo is None or at.utcoffset() is None:
         raise click.BadParameter("needs its offset or Z, such as 2027-01-15T08:00:00Z")
     try:
-        return at.astimezone(UTC)
+        at = at.astimezone(UTC)
     except OverflowError:  # 0001-01-01T00:00+01:00 lies before the first representable instant
-        raise click.BadParameter("is out of range") from None
+        at = None
+    # The dates the application takes anywhere: the jobs count years and days from it (retention, reminders).
+    if at is None or not within_date_window(at):
+        first, last = date_window()
+        raise click.BadParameter(f"must fall between {first.isoformat()} and {last.isoformat()}")
+    return at
 
 
 @click.command("scheduler")
 @click.option("--once", is_flag=True, help="Run every job once as the active scheduler, then exit.")
 @click.option(
     "--now",
-    "now_text",
+    "at",
     default=None,
     metavar="TIME",
-    help="With --once: run the jobs as if it were TIME (ISO 8601 with Z or offset).",
+    callback=lambda _ctx, _param, value: None if value is None else parse_now(value),
+    help="With --once: run the jobs as if it were TIME (ISO 8601 with Z or offset; 1900 to 100 years on).",
 )
 @with_appcontext
-def scheduler_command(once: bool, now_text: str | None):
-    """Run the periodic jobs (reminders each minute, outbox each 30 s, retention nightly); one is active."""
+def scheduler_command(once: bool, at: datetime | None):
+    """Run the periodic jobs (reminders each minute, outbox each 30 s, retention nightly); one is active.
+
+    With --once the exit status is 1 when a job failed (each job runs all the same)."""
     app = current_app._get_current_object()
     stop = threading.Event()
-    if now_text is not None and not once:
+    if at is not None and not once:
         raise click.UsageError("--now only goes with --once")
     if once:
-        at = parse_now(now_text) if now_text is not None else None
         lock = leader_lock(app)
         if not lock.acquire():
             raise click.ClickException("another scheduler is active; it runs the jobs")
         try:
             # Every job reads the clock through now_utc(): frozen, the whole run happens at that moment.
             with frozen(at) if at is not None else nullcontext():
-                for job in JOBS:
-                    run_job(app, job)
+                failed = [job.id for job in JOBS if not run_job(app, job)]
         finally:
             lock.release()
+        if failed:
+            raise click.ClickException(f"failed: {', '.join(failed)} (see the log)")
         return
 
     def request_stop(signum, _frame) -> None:

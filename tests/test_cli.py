@@ -81,6 +81,13 @@ def test_check_refuses_a_broken_file_naming_it(runner, tmp_path):
     )
 
 
+def test_check_without_files_is_a_usage_error(runner):
+    """Checking nothing is no success: the command names the files it needs."""
+    result = runner.invoke(args=["sipflow", "workflow", "check"])
+    assert result.exit_code == 2
+    assert "Missing argument 'FILES...'" in result.output
+
+
 def test_db_upgrade_builds_a_new_database(tmp_path):
     url = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
     app = create_app({"ENV_NAME": "testing", "DATABASE_URL": url, "SECRET_KEY": "test-secret-key-0123456789"})

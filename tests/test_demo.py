@@ -325,6 +325,15 @@ def test_cli_demo_command(app, args):
     assert "added 50 synthetic cases" in result.output
 
 
+@pytest.mark.parametrize("cases", ["-5", "10000001", "99999999999999999999"])
+def test_cli_demo_refuses_a_number_of_cases_out_of_range(app, app_ctx, db_session, cases):
+    result = app.test_cli_runner().invoke(args=["sipflow", "demo", "--cases", cases])
+    assert result.exit_code == 2, result.output
+    assert "Invalid value for '--cases'" in result.output
+    assert "0<=x<=10000000" in result.output
+    assert db_session.exec(select(SipCase)).first() is None
+
+
 def test_demo_books_meetings_and_sends_their_invitations(app_ctx, db_session, app):
     """Mikael's video meeting and Kim's meeting on site are booked ahead, their invitations in the outbox."""
     import email

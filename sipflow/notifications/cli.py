@@ -6,7 +6,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from sipflow.notifications.outbox import deliver_due
+from sipflow.notifications.outbox import JOB_LIMIT, deliver_due
 
 outbox_group = click.Group(
     "outbox", help="The e-mail outbox: rows written with each change, sent after commit."
@@ -14,7 +14,13 @@ outbox_group = click.Group(
 
 
 @outbox_group.command("deliver")
-@click.option("--limit", default=100, show_default=True, help="At most this many messages in this run.")
+@click.option(
+    "--limit",
+    type=click.IntRange(1, JOB_LIMIT),
+    default=100,
+    show_default=True,
+    help=f"At most this many messages in this run (1 to {JOB_LIMIT:,}, as the scheduled job).",
+)
 @with_appcontext
 def deliver(limit: int):
     """Deliver the messages that are due (new, or waiting for a retry), once, and print the counts."""

@@ -17,6 +17,7 @@ from sipflow.clock import now_utc
 from sipflow.db import get_session, unit_of_work
 from sipflow.plans.pdf import pdf_filename
 from sipflow.plans.versions import find_version, version_pdf
+from sipflow.routing import MAX_ROW_ID
 from sipflow.security import audit
 
 plan_group = click.Group("plan", help="The established plans of SIP cases.")
@@ -26,7 +27,13 @@ CLI_PURPOSE = "utskrift från kommandoraden"
 
 @plan_group.command("pdf")
 @click.argument("case_ref")
-@click.option("--version", "number", type=click.IntRange(min=1), help="Version number (default: the newest).")
+# A version number as the pages take it (<id:number>): larger ones exist nowhere and overflow the database.
+@click.option(
+    "--version",
+    "number",
+    type=click.IntRange(1, MAX_ROW_ID),
+    help="Version number (default: the newest).",
+)
 @click.option("--large", is_flag=True, help="The person's copy in large, plain type.")
 @click.option(
     "--output",

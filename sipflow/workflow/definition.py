@@ -50,6 +50,8 @@ _DEADLINE_KEYS = {"label", "from", "days", "working_days", "started_by", "met_by
 _REMINDER_KEYS = {"name", "label", "anchor", "offset_days", "recipients", "template"}
 # How far from its anchor a declared reminder may fall, in days either way.
 REMINDER_OFFSET_MAX_DAYS = 366
+# The most days a deadline may run from its case date (about ten years): beyond it no date can be computed.
+DEADLINE_MAX_DAYS = 3660
 
 
 class WorkflowError(ValueError):
@@ -296,8 +298,12 @@ def parse_workflow(path: Path, data: dict, guards=None, effects=None, inputs=Non
         if raw.get("from") not in DEADLINE_SOURCES:
             raise _fail(path, f"{key}.from", f"must be one of {', '.join(DEADLINE_SOURCES)}")
         days = raw.get("days")
-        if not isinstance(days, int) or days < 0:
-            raise _fail(path, f"{key}.days", "must be a whole number of days, 0 or more")
+        if not isinstance(days, int) or isinstance(days, bool) or not 0 <= days <= DEADLINE_MAX_DAYS:
+            raise _fail(
+                path,
+                f"{key}.days",
+                f"must be a whole number of days from 0 to {DEADLINE_MAX_DAYS}, got {days!r}",
+            )
         indicator = raw.get("indicator")
         if indicator is not None and indicator not in DEADLINE_INDICATORS:
             raise _fail(path, f"{key}.indicator", f"must be one of {', '.join(DEADLINE_INDICATORS)}")

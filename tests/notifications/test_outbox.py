@@ -451,6 +451,15 @@ def test_the_deliver_command_prints_the_counts(app, db_session, file_sink, now):
     assert len(os.listdir(file_sink)) == 2
 
 
+@pytest.mark.parametrize("limit", ["-1", "0", "10001"])
+def test_the_deliver_command_refuses_a_limit_out_of_range(app, db_session, file_sink, now, limit):
+    queue(db_session, 1, now=now)
+    result = app.test_cli_runner().invoke(outbox_group, ["deliver", "--limit", limit])
+    assert result.exit_code == 2, result.output
+    assert "Invalid value for '--limit'" in result.output
+    assert not file_sink.exists() or os.listdir(file_sink) == []
+
+
 # --- The case page's view of it --------------------------------------------------------------------------
 
 

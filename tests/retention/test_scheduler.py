@@ -13,6 +13,7 @@ import pytest
 from apscheduler.triggers.cron import CronTrigger
 from sqlmodel import Session, func, select
 
+from sipflow import create_app
 from sipflow.clock import STOCKHOLM, now_utc
 from sipflow.config import PROJECT_ROOT
 from sipflow.jobs import JOBS
@@ -102,6 +103,33 @@ def test_the_command_with_once_runs_every_job(app, engine, expired_case):
     result = app.test_cli_runner().invoke(scheduler_command, ["--once"])
     assert result.exit_code == 0, result.output
     assert anonymised(engine) == 1
+
+
+def test_the_command_refuses_a_time_outside_the_dates_the_application_takes(app, engine, expired_case):
+    expired_case()
+    for text in ("9999-12-31T23:59:59Z", "0001-01-01T00:00:00Z"):
+        result = app.test_cli_runner().invoke(scheduler_command, ["--once", "--now", text])
+        assert result.exit_code == 2, result.output
+        assert "Invalid value for '--now'" in result.output
+    assert anonymised(engine) == 0
+
+
+def test_the_command_with_once_fails_when_a_job_fails(tmp_path):
+    """A database without the tables: every job that reads one fails, and the exit status says so."""
+    empty = create_app(
+        {
+            "ENV_NAME": "testing",
+            "TESTING": True,
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'no-tables.sqlite3'}",
+            "SECRET_KEY": "test-secret-key-0123456789",
+            "OUTBOX_DIR": str(tmp_path / "outbox"),
+            "INSTANCE_DIR": str(tmp_path),
+        }
+    )
+    result = empty.test_cli_runner().invoke(scheduler_command, ["--once"])
+    assert result.exit_code == 1, result.output
+    assert "failed: " in result.output
+    assert "retention" in result.output
 
 
 def test_the_jobs(app):

@@ -194,6 +194,24 @@ BROKEN = [
         "kallelse, follow_up",
     ),
     (
+        "deadline-days-beyond-ten-years",
+        replace_once("days = 21\n", "days = 3661\n"),
+        "deadlines.kallelse.days",
+        "from 0 to 3660, got 3661",
+    ),
+    (
+        "deadline-days-too-large-for-a-date",
+        replace_once("days = 21\n", "days = 99999999999999999999\n"),
+        "deadlines.kallelse.days",
+        "from 0 to 3660",
+    ),
+    (
+        "deadline-days-negative",
+        replace_once("days = 21\n", "days = -1\n"),
+        "deadlines.kallelse.days",
+        "from 0 to 3660",
+    ),
+    (
         "state-without-swedish-label",
         replace_once('label = { sv = "Förberedelse", en = "Preparing" }', 'label = { en = "Preparing" }'),
         "states.preparing.label",

@@ -69,6 +69,8 @@ def test_the_read_is_logged_as_a_print_by_the_system(runner, db_session, revised
         (["SIP-1999-NOSUCH"], "no SIP case with reference"),
         (["{ref}", "--version", "7"], "has no plan version 7"),
         (["{ref}", "--version", "0"], "--version"),
+        (["{ref}", "--version", "99999999999999999999"], "Invalid value for '--version'"),
+        (["{ref}", "--version", "2147483648"], "Invalid value for '--version'"),
     ],
 )
 def test_unknown_case_or_version_is_a_clear_error_and_writes_nothing(
