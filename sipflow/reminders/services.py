@@ -33,6 +33,7 @@ from sipflow.cases.models import Deadline, Participant, SipCase
 from sipflow.clock import STOCKHOLM, add_days, to_local
 from sipflow.db import column_rows
 from sipflow.i18n import MAIL_MOMENT_PATTERNS, known_language
+from sipflow.meetings.messages import answer_url
 from sipflow.meetings.models import PLANNED, Invitation, Meeting
 from sipflow.notifications.outbox import enqueue
 from sipflow.people.models import User
@@ -780,8 +781,9 @@ def render(
     session: Session, workflow: Workflow, case: SipCase, reminder: Reminder, *, address: str, locale: str
 ):
     """The e-mail of one reminder to one address, subject and body in locale (the recipient's language)."""
-    context: dict = {"reference": case.reference, "case_url": None}
-    if reminder.kind != MEETING_TOMORROW:  # staff only: an invitee may have no login
+    context: dict = {"reference": case.reference, "case_url": None, "answer_url": None}
+    # The case's address for staff only (an invitee may have no login); an invitee gets their answer link.
+    if reminder.kind != MEETING_TOMORROW or reminder.recipient_user_id is not None:
         context["case_url"] = current_app.config["PUBLIC_URL"] + f"/cases/{case.uid}"
     with force_locale(locale):
         from flask_babel import format_datetime
@@ -796,6 +798,9 @@ def render(
             context["meeting_at"] = when(meeting.starts_at)
             context["place"] = ", ".join(p for p in (meeting.location, meeting.room) if p) or None
             context["video_url"] = meeting.video_url
+            invitation = session.get(Invitation, reminder.invitation_id) if reminder.invitation_id else None
+            if invitation is not None and invitation.active and meeting.status == PLANNED:
+                context["answer_url"] = answer_url(meeting, invitation, locale)
         if reminder.deadline_id is not None:
             deadline = session.get(Deadline, reminder.deadline_id)
             rule = next((r for r in workflow.deadlines if r.kind == deadline.kind), None)

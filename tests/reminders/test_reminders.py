@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
+import re
 import threading
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -17,6 +20,7 @@ from sipflow.db import unit_of_work
 from sipflow.meetings import services as meeting_services
 from sipflow.meetings.booking import Booking
 from sipflow.meetings.models import Invitation, Meeting
+from sipflow.notifications.models import OutboxMessage
 from sipflow.people.models import User
 from sipflow.reminders.models import Reminder
 from sipflow.reminders.services import dispatch_due
@@ -55,6 +59,25 @@ def test_the_dispatcher_run_twice_sends_every_reminder_once(app, engine, book, r
     assert sorted(r.outbox_id for r in sent) == sorted(m.id for m in mails)
     assert len(sent) == 5 and all(r.outbox_id for r in sent)
     assert not any(r.late for r in sent if r.kind == "meeting_tomorrow")
+
+
+def test_an_invitees_meeting_tomorrow_carries_their_answer_link(app, engine, client, book, ready):
+    # Whoever has not answered yet can answer from the reminder; the link opens their own answer page.
+    meeting = book()
+    tick(app, TICK)
+    with Session(engine) as session:
+        invitations = {
+            i.id: i for i in session.exec(select(Invitation).where(Invitation.meeting_id == meeting.id))
+        }
+        sent = [r for r in reminders(engine, kind="meeting_tomorrow", status="sent") if r.invitation_id]
+        assert sent
+        for row in sent:
+            mail = session.get(OutboxMessage, row.outbox_id)
+            text = email.message_from_string(mail.message, policy=email.policy.default).get_content()
+            link = re.search(r"https?://\S+(/answer/\S+)", text)
+            assert link, text
+            assert mail.recipient == invitations[row.invitation_id].email
+            assert client.get(link.group(1)).status_code == 200
 
 
 def test_an_invitee_without_e_mail_is_recorded_undeliverable_and_shown_on_the_case(
