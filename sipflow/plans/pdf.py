@@ -21,6 +21,7 @@ from xml.sax.saxutils import escape
 
 from sipflow.clock import to_local
 from sipflow.pdf_fonts import register_fonts
+from sipflow.pdf_pages import page_count_canvas
 
 logger = logging.getLogger(__name__)
 
@@ -122,41 +123,20 @@ def _approval_cells(approval: dict | None) -> tuple[str, str]:
 def _page_canvas(header_left: str, header_right: str, established_at: datetime, size: float):
     """A canvas class that draws the header and "Sida x av y" on every page once the page count is known."""
     from reportlab.lib.units import mm
-    from reportlab.pdfgen.canvas import Canvas
 
-    stamp = established_at.strftime("D:%Y%m%d%H%M%S+00'00'")
+    def decorate(canvas, total: int) -> None:
+        width, height = canvas._pagesize
+        canvas.saveState()
+        canvas.setFont(FONT, size)
+        canvas.drawString(15 * mm, height - 10 * mm, header_left)
+        canvas.drawRightString(width - 15 * mm, height - 10 * mm, header_right)
+        canvas.setLineWidth(0.4)
+        canvas.line(15 * mm, height - 12 * mm, width - 15 * mm, height - 12 * mm)
+        canvas.drawRightString(width - 15 * mm, 9 * mm, f"Sida {canvas._pageNumber} av {total}")
+        canvas.restoreState()
 
-    class PlanCanvas(Canvas):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            self._pages: list[dict] = []
-            # The document's creation date is the version's, so rendering again gives the same bytes.
-            self.setDateFormatter(lambda *_: stamp)
-
-        def showPage(self):
-            self._pages.append(dict(self.__dict__))
-            self._startPage()
-
-        def save(self):
-            total = len(self._pages)
-            for state in self._pages:
-                self.__dict__.update(state)
-                self._decorate(total)
-                super().showPage()
-            super().save()
-
-        def _decorate(self, total: int) -> None:
-            width, height = self._pagesize
-            self.saveState()
-            self.setFont(FONT, size)
-            self.drawString(15 * mm, height - 10 * mm, header_left)
-            self.drawRightString(width - 15 * mm, height - 10 * mm, header_right)
-            self.setLineWidth(0.4)
-            self.line(15 * mm, height - 12 * mm, width - 15 * mm, height - 12 * mm)
-            self.drawRightString(width - 15 * mm, 9 * mm, f"Sida {self._pageNumber} av {total}")
-            self.restoreState()
-
-    return PlanCanvas
+    # The document's creation date is the version's, so rendering again gives the same bytes.
+    return page_count_canvas(decorate, date_stamp=established_at.strftime("D:%Y%m%d%H%M%S+00'00'"))
 
 
 def render_plan_pdf(content: dict, *, large: bool = False) -> bytes:

@@ -7,6 +7,8 @@ import io
 from datetime import datetime
 from xml.sax.saxutils import escape
 
+from sipflow.pdf_pages import page_count_canvas
+
 CSV_DELIMITER = ";"  # what Swedish Excel opens without a wizard
 
 
@@ -197,30 +199,15 @@ def to_pdf(answer: dict, *, heading: str, subtitle: str, made_at: datetime) -> b
 def _numbered_canvas(font: str, *, right_margin: float, bottom: float):
     """A canvas class that writes "Page x of y" at the foot of every page once the page count is known."""
     from flask_babel import gettext
-    from reportlab.pdfgen.canvas import Canvas
 
-    class NumberedCanvas(Canvas):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            self._pages: list[dict] = []
+    def decorate(canvas, total: int) -> None:
+        canvas.saveState()
+        canvas.setFont(font, 8)
+        canvas.drawRightString(
+            canvas._pagesize[0] - right_margin,
+            bottom,
+            gettext("Page %(number)d of %(total)d", number=canvas._pageNumber, total=total),
+        )
+        canvas.restoreState()
 
-        def showPage(self):
-            self._pages.append(dict(self.__dict__))
-            self._startPage()
-
-        def save(self):
-            total = len(self._pages)
-            for state in self._pages:
-                self.__dict__.update(state)
-                self.saveState()
-                self.setFont(font, 8)
-                self.drawRightString(
-                    self._pagesize[0] - right_margin,
-                    bottom,
-                    gettext("Page %(number)d of %(total)d", number=self._pageNumber, total=total),
-                )
-                self.restoreState()
-                super().showPage()
-            super().save()
-
-    return NumberedCanvas
+    return page_count_canvas(decorate)
