@@ -14,7 +14,7 @@ N cases or more, else dropped and built again. Defaults: 1 000 and 1 000 000 cas
    (`/`), Mina SIP (`/cases`) page 1, a deep page (the keyset cursor of the "next" link when the page has
    one, walked --deep-page pages untimed, or the last full page when the list ends sooner; else
    `?page=<deep-page>`), Mina SIP with a filter (`--filter`, default `state=closed`), the case page and the
-   meeting page of the demo persona SIP-DEMO-MIKAEL (the same case at both sizes). The two sizes and the
+   meeting page of the demo persona SIP-DEMO-0002 (the same case at both sizes). The two sizes and the
    pages are interleaved, R rounds after one warm-up round; the median per page, the ratio large/small and
    how many SIPs each list showed are printed. A statement taking longer than --timeout seconds is
    interrupted (SQLite progress handler, PostgreSQL statement_timeout) and the page reported as "> timeout".
@@ -56,7 +56,7 @@ from sipflow import create_app  # noqa: E402
 from sipflow.cli import alembic_config  # noqa: E402
 
 USERNAME, PASSWORD = "anna", "demo-sip-2026"  # staff of Region Kronoberg (sipflow.demo.kronoberg)
-CASE_REFERENCE = "SIP-DEMO-MIKAEL"
+CASE_REFERENCE = "SIP-DEMO-0002"
 BARE_PATH = "/bench/bare/"
 MY_CASES = "/cases"  # Mina SIP; "/" is the staff's Att göra since issue 11
 _CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')

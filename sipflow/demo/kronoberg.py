@@ -135,10 +135,12 @@ DEMO_USERS: tuple[UserSpec, ...] = (
     UserSpec("admin", "Administratör", None, "admin", "admin@sipflow.example.se"),
 )
 
+# A reference is printed in mail subjects and calendar entries, so it never carries a name, not even a
+# demo persona's.
 PERSONA_REFERENCES = {
-    "viktoria": "SIP-DEMO-VIKTORIA",
-    "mikael": "SIP-DEMO-MIKAEL",
-    "kim": "SIP-DEMO-KIM",
+    "viktoria": "SIP-DEMO-0001",
+    "mikael": "SIP-DEMO-0002",
+    "kim": "SIP-DEMO-0003",
 }
 
 # "Det är viktigt för mig…": the personas' own words, exactly as in SIP.md §8 (from seed 002).

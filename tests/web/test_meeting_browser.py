@@ -18,7 +18,7 @@ from sipflow.clock import add_days, now_utc, to_local
 from sipflow.demo import DEMO_PASSWORD
 from sipflow.meetings.forms import ANSWER_MODE_LABELS, PARTSTAT_LABELS
 
-REFERENCE = "SIP-DEMO-VIKTORIA"
+REFERENCE = "SIP-DEMO-0001"
 MOTHER = "annika.sandberg@example.se"
 TIMEOUT = 10_000
 
