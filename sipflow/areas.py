@@ -13,10 +13,12 @@ _HOOK_MODULES = (
     "sipflow.consent.workflow_hooks",
     "sipflow.meetings.effects",
     "sipflow.meetings.inputs",
+    "sipflow.notifications.retention",
     "sipflow.plans.retention",
     "sipflow.plans.from_meetings",
     "sipflow.plans.versions",
     "sipflow.reminders.hooks",
+    "sipflow.reminders.retention",
     "sipflow.plans.guards",
     "sipflow.plans.inputs",
 )

@@ -5,10 +5,11 @@ SIPFLOW_RETENTION_YEARS_<STATE> override), counted from its final transition. Af
 goes: the questions, the child's view, the closing reason, every transition's reason and the free text in
 its details (meeting decisions), the consents' names, scope text and reasons, the närstående's and
 guardians' names and contact details, the meetings' places, links, decision texts and no-change reasons,
-and what other areas' scrubbers clear (the plan's text and its versions' documents). What statistics count
-stays: state, occasion, workflow, dates, meeting modes and attendance, organisations, deadlines, consent
-decisions and the person's sex, birth year and folkbokföringskommun. The access log is never touched (it
-outlives the records it describes).
+the invitations' addresses and the comments invitees answered with, and what other areas' scrubbers clear
+(the plan's text and its versions' documents, the mails sent about the case, the reminders' addresses).
+What statistics count stays: state, occasion, workflow, dates, meeting modes and attendance, organisations,
+deadlines, consent decisions and the person's sex, birth year and folkbokföringskommun. The access log is
+never touched (it outlives the records it describes).
 
 A person is anonymised once every one of their cases has been: the name is replaced, the identifier becomes
 a random reservnummer-like value (with its own lookup hash), and the birth date keeps only its year.
@@ -32,7 +33,7 @@ from sqlmodel import Session, select
 from sipflow.cases.models import Participant, SipCase, TransitionLog
 from sipflow.config import ConfigError, retention_override_variable
 from sipflow.consent.models import Consent
-from sipflow.meetings.models import Meeting, MeetingDecision
+from sipflow.meetings.models import Invitation, Meeting, MeetingDecision
 from sipflow.people.identifiers import RESERVNUMMER
 from sipflow.people.models import Person
 from sipflow.people.services import identifier_hash
@@ -172,11 +173,19 @@ def _scrub_case(session: Session, case: SipCase) -> None:
             for column in columns:
                 setattr(row, column, None)
             session.add(row)
+    meeting_ids = select(Meeting.id).where(Meeting.case_id == case.id)
     # A decision stays a counted fact (owner, date); what it said goes.
     session.execute(
         update(MeetingDecision)
-        .where(MeetingDecision.meeting_id.in_(select(Meeting.id).where(Meeting.case_id == case.id)))
+        .where(MeetingDecision.meeting_id.in_(meeting_ids))
         .values(text="")
+        .execution_options(synchronize_session=False)
+    )
+    # An answer stays (who came, how); the address it went to and the invitee's own words go.
+    session.execute(
+        update(Invitation)
+        .where(Invitation.meeting_id.in_(meeting_ids))
+        .values(email=None, comment=None)
         .execution_options(synchronize_session=False)
     )
     for scrubber in _SCRUBBERS:

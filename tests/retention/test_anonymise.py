@@ -13,7 +13,8 @@ from sipflow.cases.models import Deadline, Participant, SipCase, TransitionLog
 from sipflow.clock import now_utc
 from sipflow.config import PROJECT_ROOT, ConfigError, load_config
 from sipflow.consent.models import Consent, ConsentOrganisation
-from sipflow.meetings.models import Attendance, Meeting, MeetingDecision
+from sipflow.meetings.models import Attendance, Invitation, Meeting, MeetingDecision
+from sipflow.notifications.models import OutboxMessage
 from sipflow.people.identifiers import parse_identifier
 from sipflow.people.models import Person
 from sipflow.people.services import find_person, identifier_hash
@@ -27,6 +28,7 @@ from sipflow.plans.models import (
     PlanVersion,
 )
 from sipflow.plans.versions import version_summaries
+from sipflow.reminders.models import Reminder
 from sipflow.retention.anonymise import (
     ANONYMOUS_GIVEN_NAME,
     RetentionPolicy,
@@ -111,6 +113,45 @@ def ended_case(db_session, create_case, parties, now):
         db_session.add(meeting)
         db_session.flush()
         db_session.add(Attendance(meeting_id=meeting.id, participant_id=relative.id, mode="video"))
+        # What the relative was sent and answered: their address, their own words, the mail as sent.
+        db_session.add(
+            Invitation(
+                meeting_id=meeting.id,
+                participant_id=relative.id,
+                email="birgitta@example.se",
+                partstat="DECLINED",
+                comment="Jag ligger inne på lasarettet den veckan.",
+                invited_at=meeting.starts_at - timedelta(days=14),
+            )
+        )
+        outbox = OutboxMessage(
+            kind="request",
+            case_id=case.id,
+            recipient="birgitta@example.se",
+            subject=f"SIP-möte {case.reference}",
+            message="To: birgitta@example.se\n\nHej Birgitta Svensson, välkommen till Storgatan 1.",
+            message_id="<retention-test@sipflow.example>",
+            status="sent",
+            next_attempt_at=meeting.starts_at - timedelta(days=14),
+            sent_at=meeting.starts_at - timedelta(days=14),
+            last_error="SMTPRecipientsRefused",
+            created_at=meeting.starts_at - timedelta(days=14),
+        )
+        db_session.add(outbox)
+        db_session.flush()
+        db_session.add(
+            Reminder(
+                kind="workflow",
+                dedupe_key=f"retention-test-{case.id}",
+                case_id=case.id,
+                template="meeting_tomorrow",
+                recipient_address="birgitta@example.se",
+                due_at=meeting.starts_at - timedelta(days=1),
+                status="sent",
+                outbox_id=outbox.id,
+                created_at=meeting.starts_at - timedelta(days=14),
+            )
+        )
         db_session.add(
             MeetingDecision(meeting_id=meeting.id, text="Söka bostad åt Kim", due_on=date(2015, 1, 1))
         )
@@ -239,6 +280,11 @@ def case_text(db_session, case_id) -> dict:
     transfers = db_session.exec(
         select(HuvudansvarTransfer).where(HuvudansvarTransfer.case_id == case_id)
     ).all()
+    invitations = db_session.exec(
+        select(Invitation).where(Invitation.meeting_id.in_([m.id for m in meetings]))
+    ).all()
+    mails = db_session.exec(select(OutboxMessage).where(OutboxMessage.case_id == case_id)).all()
+    reminders = db_session.exec(select(Reminder).where(Reminder.case_id == case_id)).all()
     return {
         "case": [case.questions, case.child_view, case.closed_reason],
         "reasons": [log.reason for log in logs],
@@ -270,6 +316,10 @@ def case_text(db_session, case_id) -> dict:
         "versions": [None if v.content.get("scrubbed") else v.content for v in versions]
         + [v.pdf or None for v in versions],
         "transfers": [t.reason for t in transfers],
+        "invitations": [value for i in invitations for value in (i.email, i.comment)],
+        # A mail keeps its subject (never personal) and its status; whom it went to and what it said go.
+        "outbox": [value or None for m in mails for value in (m.recipient, m.message, m.last_error)],
+        "reminders": [r.recipient_address for r in reminders],
     }
 
 
