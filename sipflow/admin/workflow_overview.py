@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from sipflow.cases.forms import PARTY_ROLE_LABELS
 from sipflow.cases.models import SipCase
 from sipflow.workflow.definition import Workflow
 from sipflow.workflow.engine import WorkflowRegistry, mermaid_diagram
@@ -20,12 +21,8 @@ DATE_LABELS = {
     "follow_up_on": _l("the planned follow-up date"),
     "next_meeting": _l("the next planned meeting"),
 }
-# The parties a reminder goes to (workflow.definition.PARTY_ROLES), as the case page names them.
-PARTY_LABELS = {
-    "initiator": _l("initiator"),
-    "huvudansvarig": _l("overall responsibility"),
-    "participant": _l("participant"),
-}
+# The parties a reminder goes to, as the case page names them.
+PARTY_LABELS = PARTY_ROLE_LABELS
 
 # Drawing a diagram builds a state machine: once per workflow version and process is enough.
 _DIAGRAMS: dict[tuple[str, int], str] = {}

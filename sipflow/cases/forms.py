@@ -52,6 +52,12 @@ ATTENDANCE_LABELS = {
     "absent": _l("Absent"),
 }
 PRIVATE_KIND_LABELS = {"narstaende": _l("Närstående"), "guardian": _l("Guardian")}
+# A party's role in a case (workflow.definition.PARTY_ROLES), as the case page and the workflows page name it.
+PARTY_ROLE_LABELS = {
+    "initiator": _l("initiator"),
+    "huvudansvarig": _l("overall responsibility"),
+    "participant": _l("participant"),
+}
 
 REQUIRED = _l("This field is required.")
 TOO_LONG = _l("At most %(max)d characters.")

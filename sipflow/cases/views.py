@@ -38,6 +38,7 @@ from sipflow.cases.forms import (
     CONSENT_FORM_LABELS,
     GIVER_LABELS,
     MEETING_MODE_LABELS,
+    PARTY_ROLE_LABELS,
     PRIVATE_KIND_LABELS,
     AddPrivateForm,
     AddUnitForm,
@@ -78,11 +79,7 @@ from sipflow.workflow.definition import TransitionDef
 
 bp = Blueprint("cases", __name__)
 
-ROLE_LABELS = {
-    "initiator": _l("initiator"),
-    "huvudansvarig": _l("overall responsibility"),
-    "participant": _l("participant"),
-}
+ROLE_LABELS = PARTY_ROLE_LABELS
 PARTICIPANT_KIND_LABELS = {
     "organisation": _l("Organisation"),
     "person": _l("The person"),
