@@ -1,0 +1,197 @@
+"""WCAG 2.2 AA in a real browser: axe-core finds no violation on any page each kind of user reaches.
+
+Swedish public services must meet EN 301 549 (lagen om tillgänglighet till digital offentlig service).
+axe-core (through axe-playwright-python, which bundles it) checks what a machine can: names of fields and
+regions, contrast, landmarks, headings, language, keyboard reach of scrolling regions. Each user's pages
+are found by following the links the pages themselves show, one page per address pattern, so a new page
+is checked as soon as something links to it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Page
+from sqlmodel import select
+from test_browser import live_server  # noqa: F401  (the fixture shared with the other browser tests)
+
+from sipflow.cases.models import Participant, SipCase
+from sipflow.clock import now_utc
+from sipflow.db import get_session, unit_of_work
+from sipflow.demo import DEMO_PASSWORD
+from sipflow.meetings.models import Invitation, Meeting
+from sipflow.meetings.tokens import make_answer_token
+from sipflow.people.models import User
+from sipflow.plans.models import PersonalLink
+from sipflow.plans.personal_links import make_token
+
+WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+AXE_OPTIONS = {"runOnly": {"type": "tag", "values": WCAG_AA}, "resultTypes": ["violations"]}
+# Links that download a file, end the session or only switch the language of the page already checked.
+NOT_PAGES = re.compile(r"\.(pdf|csv|xlsx|json|ics)\b|/(pdf|raw)\b|/logout|/feed/|[?&]lang=")
+# One page per address pattern (the same template with another id adds little); the starts are always seen.
+IDS = re.compile(r"/(?:[0-9a-f]{32}|\d+|[^/]+\.eml)(?=/|$)")
+PAGES_PER_USER = 60
+
+axe = Axe()
+
+
+@pytest.fixture
+def site(app, live_server) -> Iterator[str]:  # noqa: F811
+    """The live server, with links in e-mails and pages pointing at it (app.config is shared: restored)."""
+    saved = app.config["PUBLIC_URL"]
+    app.config["PUBLIC_URL"] = live_server
+    yield live_server
+    app.config["PUBLIC_URL"] = saved
+
+
+def violations(page: Page) -> list[str]:
+    """axe-core's WCAG A/AA violations on the page as shown, one line per rule with where it failed."""
+    found = axe.run(page, options=AXE_OPTIONS).response["violations"]
+    return [
+        f"{page.url}: {rule['id']} ({rule['impact']}): {rule['help']} at "
+        + ", ".join(str(node["target"]) for node in rule["nodes"][:5])
+        for rule in found
+    ]
+
+
+def send_empty(page: Page) -> None:
+    """Send the page's main form as it is, past the browser's own checks: the server's errors shown."""
+    form = page.locator("main form[method=post]").last
+    form.evaluate("form => { form.noValidate = true; }")
+    form.locator("button[type=submit]").first.click()
+    page.wait_for_load_state()
+
+
+def log_in(page: Page, site: str, username: str) -> None:
+    page.context.clear_cookies()
+    page.goto(f"{site}/login")
+    page.get_by_label("Användarnamn").fill(username)
+    page.get_by_label("Lösenord").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Logga in").click()
+    page.wait_for_load_state()
+
+
+def crawl(page: Page, site: str, starts: list[str]) -> tuple[list[str], set[str]]:
+    """Visit the starts and every page they link to (same site, one per pattern); violations, patterns."""
+    queue, seen, patterns, problems = list(starts), set(), set(), []
+    while queue and len(seen) < PAGES_PER_USER:
+        path = queue.pop(0)
+        pattern = IDS.sub("/{id}", urlsplit(path).path)
+        if path in seen or (pattern in patterns and path not in starts) or NOT_PAGES.search(path):
+            continue
+        seen.add(path)
+        patterns.add(pattern)
+        response = page.goto(site + path)
+        assert response is not None and response.status < 500, f"{path}: {response and response.status}"
+        problems += violations(page)
+        for href in page.locator("a[href^='/']").evaluate_all(
+            "links => links.map(a => a.getAttribute('href'))"
+        ):
+            queue.append(href)
+    return problems, patterns
+
+
+@pytest.mark.parametrize(
+    ("username", "starts", "expected"),
+    [
+        (
+            "anna",
+            ["/", "/cases", "/cases/new"],
+            {"/cases/{id}", "/cases/{id}/plan", "/cases/{id}/meetings/{id}"},
+        ),
+        ("kerstin", ["/statistik/", "/statistik/?by=municipality"], {"/statistik/"}),
+        ("admin", ["/admin/users", "/dev/outbox"], {"/admin/users", "/admin/workflows", "/admin/log"}),
+    ],
+)
+def test_every_page_a_user_reaches_passes_axe(app, site, browser, username, starts, expected):
+    if username == "anna":
+        # Each demo case: a case in every state shown links to the pages of that state.
+        with app.app_context():
+            cases = get_session().exec(select(SipCase.uid).where(SipCase.reference.like("SIP-DEMO-%")))
+            starts = [*starts, *(f"/cases/{uid}" for uid in cases)]
+    context = browser.new_context(locale="sv-SE", timezone_id="Europe/Stockholm")
+    page = context.new_page()
+    log_in(page, site, username)
+    problems, patterns = crawl(page, site, starts)
+    assert expected <= patterns, sorted(patterns)
+    assert problems == [], "\n".join(problems)
+    context.close()
+
+
+def test_forms_with_errors_and_the_english_pages_pass_axe(site, browser):
+    context = browser.new_context(locale="en-GB", timezone_id="Europe/Stockholm")
+    page = context.new_page()
+    page.goto(f"{site}/login?lang=en")
+    page.get_by_label("Username").fill("anna")
+    page.get_by_label("Password").fill("not the password")
+    page.get_by_role("button", name="Log in").click()
+    problems = violations(page)  # the refused login, its message shown
+    log_in_english = page.get_by_label("Password")
+    log_in_english.fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.goto(f"{site}/cases/new")
+    send_empty(page)
+    assert page.locator(".field-errors").count() >= 3
+    problems += violations(page)
+    page.goto(f"{site}/cases")
+    problems += violations(page)
+    assert problems == [], "\n".join(problems)
+    context.close()
+
+
+def test_the_pages_participants_open_from_their_mails_pass_axe(app, site, browser):
+    """The answer page of a planned meeting (also with an error shown) and the person's own plan page."""
+    now = now_utc()
+    with app.app_context():
+        session = get_session()
+        case = session.exec(select(SipCase).where(SipCase.reference == "SIP-DEMO-0002")).one()
+        person = session.exec(
+            select(Participant).where(Participant.case_id == case.id, Participant.kind == "person")
+        ).one()
+        staff = session.exec(select(User).where(User.username == "anna")).one()
+        with unit_of_work(session):
+            meeting = Meeting(
+                case_id=case.id,
+                kind="follow_up",
+                mode="on_site",
+                starts_at=now + timedelta(days=7),
+                ends_at=now + timedelta(days=7, hours=1),
+                location="Vårdcentralen Teleborg",
+                booked_by_user_id=staff.id,
+                updated_at=now,
+            )
+            session.add(meeting)
+            session.flush()
+            invitation = Invitation(
+                meeting_id=meeting.id, participant_id=person.id, email=person.email, invited_at=now
+            )
+            link = PersonalLink(
+                person_id=case.person_id,
+                case_id=case.id,
+                participant_id=person.id,
+                created_at=now,
+                created_by_user_id=staff.id,
+                expires_at=now + timedelta(days=30),
+            )
+            session.add_all([invitation, link])
+        secret = app.config["SECRET_KEY"]
+        answer = make_answer_token(secret, invitation.id, invitation.token_nonce, now + timedelta(days=8))
+        personal = make_token(secret, link)
+    context = browser.new_context(locale="sv-SE", timezone_id="Europe/Stockholm")
+    page = context.new_page()
+    page.goto(f"{site}/answer/{answer}")
+    problems = violations(page)
+    send_empty(page)
+    assert page.locator(".field-errors").count() >= 1
+    problems += violations(page)
+    response = page.goto(f"{site}/my-plan/{personal}")
+    assert response is not None and response.status == 200
+    problems += violations(page)
+    assert problems == [], "\n".join(problems)
+    context.close()
