@@ -4,7 +4,8 @@ Swedish public services must meet EN 301 549 (lagen om tillgänglighet till digi
 axe-core (through axe-playwright-python, which bundles it) checks what a machine can: names of fields and
 regions, contrast, landmarks, headings, language, keyboard reach of scrolling regions. Each user's pages
 are found by following the links the pages themselves show, one page per address pattern, so a new page
-is checked as soon as something links to it.
+is checked as soon as something links to it. Every page is shown in a window 320 CSS pixels wide (a phone,
+or 400 % zoom) and may not scroll sideways but inside a table's own frame (WCAG 1.4.10 reflow).
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ NOT_PAGES = re.compile(r"\.(pdf|csv|xlsx|json|ics)\b|/(pdf|raw)\b|/logout|/feed/
 # One page per address pattern (the same template with another id adds little); the starts are always seen.
 IDS = re.compile(r"/(?:[0-9a-f]{32}|\d+|[^/]+\.eml)(?=/|$)")
 PAGES_PER_USER = 60
+# WCAG 1.4.10 reflow: at 320 CSS pixels (1280 at 400 % zoom) nothing but a table's own frame scrolls sideways.
+NARROW = {"width": 320, "height": 800}
 
 axe = Axe()
 
@@ -51,13 +54,17 @@ def site(app, live_server) -> Iterator[str]:  # noqa: F811
 
 
 def violations(page: Page) -> list[str]:
-    """axe-core's WCAG A/AA violations on the page as shown, one line per rule with where it failed."""
+    """axe-core's WCAG A/AA violations on the page as shown, and a page wider than its window."""
     found = axe.run(page, options=AXE_OPTIONS).response["violations"]
-    return [
+    problems = [
         f"{page.url}: {rule['id']} ({rule['impact']}): {rule['help']} at "
         + ", ".join(str(node["target"]) for node in rule["nodes"][:5])
         for rule in found
     ]
+    width, window = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    if width > window:
+        problems.append(f"{page.url}: {width} px wide in a window of {window}: it scrolls sideways")
+    return problems
 
 
 def send_empty(page: Page) -> None:
@@ -115,7 +122,7 @@ def test_every_page_a_user_reaches_passes_axe(app, site, browser, username, star
         with app.app_context():
             cases = get_session().exec(select(SipCase.uid).where(SipCase.reference.like("SIP-DEMO-%")))
             starts = [*starts, *(f"/cases/{uid}" for uid in cases)]
-    context = browser.new_context(locale="sv-SE", timezone_id="Europe/Stockholm")
+    context = browser.new_context(locale="sv-SE", timezone_id="Europe/Stockholm", viewport=NARROW)
     page = context.new_page()
     log_in(page, site, username)
     problems, patterns = crawl(page, site, starts)
@@ -125,7 +132,7 @@ def test_every_page_a_user_reaches_passes_axe(app, site, browser, username, star
 
 
 def test_forms_with_errors_and_the_english_pages_pass_axe(site, browser):
-    context = browser.new_context(locale="en-GB", timezone_id="Europe/Stockholm")
+    context = browser.new_context(locale="en-GB", timezone_id="Europe/Stockholm", viewport=NARROW)
     page = context.new_page()
     page.goto(f"{site}/login?lang=en")
     page.get_by_label("Username").fill("anna")
@@ -183,7 +190,7 @@ def test_the_pages_participants_open_from_their_mails_pass_axe(app, site, browse
         secret = app.config["SECRET_KEY"]
         answer = make_answer_token(secret, invitation.id, invitation.token_nonce, now + timedelta(days=8))
         personal = make_token(secret, link)
-    context = browser.new_context(locale="sv-SE", timezone_id="Europe/Stockholm")
+    context = browser.new_context(locale="sv-SE", timezone_id="Europe/Stockholm", viewport=NARROW)
     page = context.new_page()
     page.goto(f"{site}/answer/{answer}")
     problems = violations(page)
