@@ -195,9 +195,7 @@ def send_personal_link(
     session.flush()
     enqueue(
         session,
-        _message(
-            link, participant.email, known_language(participant.language) or DEFAULT_LOCALE, participant.kind
-        ),
+        _message(link, participant.email, known_language(participant.language) or DEFAULT_LOCALE),
         kind=OUTBOX_KIND,
         case_id=case.id,
         invitation_id=None,
@@ -206,18 +204,13 @@ def send_personal_link(
     return link
 
 
-def _message(link: PersonalLink, to: str, locale: str, kind: str) -> EmailMessage:
-    """The e-mail carrying the link: in the recipient's language, nothing about the person in the subject.
-
-    Its words follow who receives it (kind: the person, a närstående or a guardian): only the person is told
-    the plan is their own.
-    """
+def _message(link: PersonalLink, to: str, locale: str) -> EmailMessage:
+    """The e-mail carrying the link: in the recipient's language, nothing about the person in the subject."""
     # The page opens in the same language (only another language than the default is spelt out).
     url = link_url(link) + (f"?lang={locale}" if locale != DEFAULT_LOCALE else "")
     with force_locale(locale):
         context = {
             "url": url,
-            "kind": kind,
             "until": format_date(last_valid_day(link), "d MMMM y", locale=locale),
         }
         subject = _("Your SIP plan")
