@@ -137,6 +137,7 @@ def _render(
     """
     context = {
         "kind": kind,
+        "lang": locale,  # the HTML part's <html lang>, for screen readers
         "reference": case.reference,
         "when": when_text(meeting.starts_at, locale),
         "ends": format_datetime(meeting.ends_at.astimezone(STOCKHOLM), "HH:mm", locale=locale),
