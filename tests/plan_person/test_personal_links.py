@@ -232,6 +232,18 @@ def test_approving_through_a_page_opened_before_a_new_version_is_refused(client,
     assert db_session.exec(select(PlanApproval)).all() == []
 
 
+def test_the_mail_to_a_narstaende_does_not_call_the_plan_theirs(client, db_session, planned):
+    """A närstående reads someone else's plan: 'your plan' would tell them the plan is about them."""
+    send_link(client, planned, planned.relative)
+    row = queued(db_session)
+    body = email.message_from_string(row.message, policy=email.policy.default).get_body(("plain",))
+    text = body.get_content()
+    assert row.subject == "SIP-plan: din personliga länk"
+    assert "din samordnade individuella plan" not in text and "arbetar med din SIP" not in text
+    assert "den samordnade individuella planen (SIP) för den person du är närstående" in text
+    assert planned.person.given_name not in text and planned.person.family_name not in text
+
+
 def test_a_narstaende_reads_the_plan_but_cannot_approve(client, db_session, planned):
     send_link(client, planned, planned.relative)
     log_out(client)
