@@ -303,6 +303,39 @@ def test_a_calendar_reply_records_the_answer(client, db_session, ready, book, it
     assert (saved.partstat, saved.answered_via, saved.comment) == ("ACCEPTED", "itip", "Kommer gärna")
 
 
+def test_a_calendar_accept_counts_after_the_meeting_changed_from_video_to_on_site(
+    app, client, db_session, ready, book, itip_secret
+):
+    """The relative said yes by video through the link; the meeting then became on site at the same time
+    (answers kept). Their calendar's Accept of the update must be recorded, not dropped because the way of
+    taking part they chose earlier is no longer offered."""
+    meeting = book(mode="video")
+    path = link_path(app, meeting, invitation_of(db_session, meeting, ready.relative))
+    assert answer(client, path, partstat="ACCEPTED", answer_mode="video").status_code == 200
+    with unit_of_work(db_session):
+        services.change_meeting(
+            db_session,
+            ready.case,
+            meeting,
+            services.Booking(meeting.starts_at, meeting.ends_at, "on_site", "Storgatan 1", None),
+            now=now_utc(),
+        )
+    kept = invitation_of(db_session, meeting, ready.relative)
+    assert (kept.partstat, kept.answer_mode) == ("ACCEPTED", None)  # the yes stands; video is gone
+    response = post_reply(
+        client,
+        reply_ics(meeting.uid, "eva.andersson@example.se", partstat="TENTATIVE", sequence=meeting.sequence),
+    )
+    assert response.status_code == 202
+    saved = invitation_of(db_session, meeting, ready.relative)
+    assert (saved.partstat, saved.answered_via, saved.answered_sequence) == (
+        "TENTATIVE",
+        "itip",
+        meeting.sequence,
+    )
+    assert saved.answer_mode in (None, "on_site", "phone")
+
+
 @pytest.mark.parametrize("case", ["unknown-uid", "stranger", "outdated", "future"])
 def test_a_reply_that_does_not_fit_changes_nothing_and_is_answered_like_one_that_does(
     client, db_session, ready, book, itip_secret, case
