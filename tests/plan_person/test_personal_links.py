@@ -244,6 +244,22 @@ def test_the_mail_to_a_narstaende_does_not_call_the_plan_theirs(client, db_sessi
     assert planned.person.given_name not in text and planned.person.family_name not in text
 
 
+def test_the_page_a_narstaende_opens_does_not_call_the_plans_theirs(client, db_session, planned):
+    send_link(client, planned, planned.relative)
+    log_out(client)
+    page = text_of(client.get(link_path(queued(db_session))))
+    assert "Samtalsstöd varannan vecka" in page
+    assert "Mina SIP-planer" not in page and "alla planer du har nu" not in page
+    assert "SIP-planer" in page and "alla planer personen har nu" in page
+
+
+def test_the_page_the_person_opens_calls_the_plans_theirs(client, db_session, planned):
+    send_link(client, planned, planned.person_row)
+    log_out(client)
+    page = text_of(client.get(link_path(queued(db_session))))
+    assert "Mina SIP-planer" in page and "alla planer du har nu" in page
+
+
 def test_a_narstaende_reads_the_plan_but_cannot_approve(client, db_session, planned):
     send_link(client, planned, planned.relative)
     log_out(client)
