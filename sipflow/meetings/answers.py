@@ -43,16 +43,28 @@ def _refuse_link(code: str):
 
 
 def _invitation_for(token: str, now):
-    """The invitation and meeting a link names, or the refusal code."""
+    """The invitation and meeting a link names, or the refusal code.
+
+    A link works until the meeting, as it is now, is over: the expiry signed into it was the meeting's end
+    when it was mailed, so a meeting moved later keeps its first links, and a planned one moved earlier
+    ends them. A held meeting's page still shows when it was held until the link's own expiry.
+    """
+    expired = False
     try:
         link = read_answer_token(current_app.config["SECRET_KEY"], token, now=now)
     except AnswerLinkError as error:
-        return None, None, error.code
+        if error.link is None:
+            return None, None, error.code
+        # Genuine, only past the end the meeting had when the link was mailed.
+        link, expired = error.link, True
     session = get_session()
     invitation = session.get(Invitation, link.invitation_id)
     if invitation is None or invitation.token_nonce != link.nonce or not invitation.active:
         return None, None, "withdrawn"
-    return invitation, session.get(Meeting, invitation.meeting_id), None
+    meeting = session.get(Meeting, invitation.meeting_id)
+    if meeting.ends_at <= now and (expired or meeting.status == PLANNED):
+        return None, None, "expired"
+    return invitation, meeting, None
 
 
 @bp.route("/answer/<token>", methods=["GET", "POST"])

@@ -23,6 +23,7 @@ from flask_babel import gettext as _
 from sqlmodel import Session, col, select
 
 from sipflow.cases.models import SipCase
+from sipflow.i18n import known_language
 from sipflow.meetings.models import Invitation, Meeting
 from sipflow.notifications.models import OutboxMessage
 from sipflow.notifications.outbox import enqueue
@@ -51,6 +52,14 @@ def human_mailbox(session: Session, meeting: Meeting | None) -> str | None:
     user = session.get(User, meeting.booked_by_user_id)
     # A disabled account's mailbox may be gone with its owner.
     return user.email if user is not None and user.active and user.email else None
+
+
+def mailbox_locale(session: Session, meeting: Meeting | None) -> str:
+    """The human mailbox's language: the booker's own; a shared mailbox has none (Swedish)."""
+    if current_app.config["REPLY_TO"] or meeting is None or meeting.booked_by_user_id is None:
+        return MAIL_LOCALE
+    user = session.get(User, meeting.booked_by_user_id)
+    return known_language(user.language if user is not None else None) or MAIL_LOCALE
 
 
 def sender_of(mail: Message) -> str | None:
@@ -103,7 +112,7 @@ def forward_mail(
     sender = sender_of(mail)
     if sender:
         message["Reply-To"] = sender  # answering the forward answers the one who wrote
-    with force_locale(MAIL_LOCALE):
+    with force_locale(mailbox_locale(session, meeting)):
         # Our own subject: the sender's may name the person, and outbox subjects are shown and kept.
         if reference:
             message["Subject"] = _("Forwarded e-mail about SIP %(reference)s", reference=reference)

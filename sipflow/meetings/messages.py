@@ -8,6 +8,7 @@ invitee's calendar object lists the staff invitees and the recipient, never the 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from babel.dates import format_datetime
@@ -105,12 +106,16 @@ def _event(
     organizer_name: str,
     description: str,
     status: str,
+    asks_answer: bool = True,
 ) -> CalendarEvent:
     """The calendar object one invitee gets: the staff invitees and the invitee, nobody else."""
     others = [attendee for invitation_id, attendee in staff.items() if invitation_id != invitation.id]
     own = staff.get(invitation.id) or CalendarAttendee(
         email=invitation.email, role=invitation.role, partstat=invitation.partstat
     )
+    if not asks_answer:
+        # Nothing to answer (the meeting was held): no Accept/Decline buttons whose REPLY would be ignored.
+        others, own = [replace(a, rsvp=False) for a in others], replace(own, rsvp=False)
     return CalendarEvent(
         uid=meeting.uid,
         sequence=meeting.sequence,
@@ -137,6 +142,7 @@ def _render(
     """
     context = {
         "kind": kind,
+        "lang": locale,  # the HTML part's <html lang>, for screen readers
         "reference": case.reference,
         "when": when_text(meeting.starts_at, locale),
         "ends": format_datetime(meeting.ends_at.astimezone(STOCKHOLM), "HH:mm", locale=locale),
@@ -218,6 +224,7 @@ def queue_messages(
                 organizer_name=organizer_name,
                 description=content["description"],
                 status="CANCELLED" if cancel else "CONFIRMED",
+                asks_answer=kind != "held",
             )
             if kind == "withdraw":
                 comment = _("Your invitation to this meeting is withdrawn.")

@@ -131,8 +131,14 @@ def apply_reply(session: Session, reply: Reply, *, now: datetime) -> Invitation:
             meeting,
             invitation,
             partstat=reply.partstat,
-            # A calendar answer says nothing of how; keep what the invitee said through the link, if anything.
-            answer_mode=invitation.answer_mode if reply.partstat != "DECLINED" else None,
+            # A calendar answer says nothing of how; keep what the invitee said through the link, if anything
+            # and if the meeting still offers it (a mode it dropped would refuse the whole answer).
+            answer_mode=(
+                invitation.answer_mode
+                if reply.partstat != "DECLINED"
+                and invitation.answer_mode in services.allowed_answer_modes(meeting)
+                else None
+            ),
             comment=(reply.comment or "")[: services.COMMENT_MAX] or None,
             via="itip",
             now=now,

@@ -353,12 +353,16 @@ def change_meeting(
         meeting.video_url = None
     session.add(meeting)
     invitations = active_invitations(session, meeting)
+    offered = allowed_answer_modes(meeting)
     for invitation in invitations:
         if changed_time:
             # A new time needs a new answer: calendars ask again too (RFC 5546, 2.1.4).
             invitation.partstat = "NEEDS-ACTION"
             invitation.answered_at = invitation.answered_via = invitation.answer_mode = None
             invitation.answered_dtstamp = invitation.answered_sequence = None
+        elif invitation.answer_mode is not None and invitation.answer_mode not in offered:
+            # The answer stands, but not a way of taking part the meeting no longer offers (video gone).
+            invitation.answer_mode = None
         invitation.sequence = meeting.sequence
         session.add(invitation)
     messages.queue_messages(session, case, meeting, invitations, kind="update", now=now)

@@ -2,7 +2,9 @@
 
 The token carries the invitation's id, its nonce and an expiry, signed with the app's secret key
 (itsdangerous, which Flask already uses for its sessions). It holds no personal data. Replacing the
-invitation's nonce (the invitee was removed) makes every link issued before it worthless.
+invitation's nonce (the invitee was removed) makes every link issued before it worthless. The expiry is
+the meeting's end when the link was mailed; a meeting moved later keeps its earlier links working, so an
+expired token still names its invitation (AnswerLinkError.link) for the caller to judge by the meeting.
 """
 
 from __future__ import annotations
@@ -16,11 +18,12 @@ SALT = "sipflow.meetings.answer"
 
 
 class AnswerLinkError(ValueError):
-    """The link cannot be used: code is 'tampered' or 'expired'."""
+    """The link cannot be used: code is 'tampered' or 'expired' (then link is what the genuine token says)."""
 
-    def __init__(self, code: str):
+    def __init__(self, code: str, link: AnswerLink | None = None):
         super().__init__(code)
         self.code = code
+        self.link = link
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,7 @@ def read_answer_token(secret_key: str, token: str, *, now: datetime) -> AnswerLi
         or not isinstance(payload.get("e"), int)
     ):
         raise AnswerLinkError("tampered")
+    link = AnswerLink(payload["i"], payload["n"])
     if datetime.fromtimestamp(payload["e"], UTC) <= now:
-        raise AnswerLinkError("expired")
-    return AnswerLink(payload["i"], payload["n"])
+        raise AnswerLinkError("expired", link)
+    return link

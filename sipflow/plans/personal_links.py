@@ -195,7 +195,12 @@ def send_personal_link(
     session.flush()
     enqueue(
         session,
-        _message(link, participant.email, known_language(participant.language) or DEFAULT_LOCALE),
+        _message(
+            link,
+            participant.email,
+            known_language(participant.language) or DEFAULT_LOCALE,
+            for_person=participant.kind == "person",
+        ),
         kind=OUTBOX_KIND,
         case_id=case.id,
         invitation_id=None,
@@ -204,16 +209,20 @@ def send_personal_link(
     return link
 
 
-def _message(link: PersonalLink, to: str, locale: str) -> EmailMessage:
-    """The e-mail carrying the link: in the recipient's language, nothing about the person in the subject."""
+def _message(link: PersonalLink, to: str, locale: str, *, for_person: bool = True) -> EmailMessage:
+    """The e-mail carrying the link: in the recipient's language, nothing about the person in the subject.
+
+    for_person: written to the person (it is their plan), else to a närstående or guardian (it is not).
+    """
     # The page opens in the same language (only another language than the default is spelt out).
     url = link_url(link) + (f"?lang={locale}" if locale != DEFAULT_LOCALE else "")
     with force_locale(locale):
         context = {
             "url": url,
             "until": format_date(last_valid_day(link), "d MMMM y", locale=locale),
+            "for_person": for_person,
         }
-        subject = _("Your SIP plan")
+        subject = _("Your SIP plan") if for_person else _("SIP plan: your personal link")
         text = current_app.jinja_env.get_template("emails/personal_link.txt").render(**context)
     message = EmailMessage(policy=email.policy.SMTP)
     message["From"] = Address(

@@ -33,6 +33,7 @@ from sipflow.cases.models import Deadline, Participant, SipCase
 from sipflow.clock import STOCKHOLM, add_days, to_local
 from sipflow.db import column_rows
 from sipflow.i18n import MAIL_MOMENT_PATTERNS, known_language
+from sipflow.meetings.forwarding import human_mailbox
 from sipflow.meetings.messages import answer_url
 from sipflow.meetings.models import PLANNED, Invitation, Meeting
 from sipflow.notifications.outbox import enqueue
@@ -815,6 +816,11 @@ def render(
     message = EmailMessage()
     message["From"] = current_app.config["MAIL_FROM"]
     message["To"] = address
+    if reminder.invitation_id is not None and reminder.meeting_id is not None:
+        # An invitee's plain "Reply" should reach a person, as a reply to the invitation does.
+        reply_to = human_mailbox(session, session.get(Meeting, reminder.meeting_id))
+        if reply_to:
+            message["Reply-To"] = reply_to
     message["Subject"] = title
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(body)

@@ -200,13 +200,65 @@ def test_a_tampered_link_is_refused_and_changes_nothing(app, client, db_session,
     assert invitation_of(db_session, meeting, ready.relative).partstat == "NEEDS-ACTION"
 
 
-def test_an_expired_link_is_refused(app, client, db_session, ready, book):
+def test_an_expired_link_is_refused(app, client, db_session, ready, book, frozen_clock):
     meeting = book()
     invitation = invitation_of(db_session, meeting, ready.relative)
     expired = make_answer_token(
-        app.config["SECRET_KEY"], invitation.id, invitation.token_nonce, now_utc() - timedelta(minutes=1)
+        app.config["SECRET_KEY"], invitation.id, invitation.token_nonce, meeting.ends_at
     )
+    frozen_clock.set(meeting.ends_at + timedelta(minutes=1))
     response = client.get(f"/answer/{expired}")
+    assert response.status_code == 410 and "Länken har gått ut" in text_of(response)
+
+
+def test_the_first_link_still_works_after_the_meeting_moved_later(
+    app, client, db_session, ready, book, frozen_clock
+):
+    """The link in the first invitation was signed to expire at the meeting's end as booked; once the
+    meeting moved later, that link must keep working until the meeting (as it is now) is over, as the
+    page promises, instead of saying the meeting is over."""
+    meeting = book()
+    invitation = invitation_of(db_session, meeting, ready.relative)
+    first_link = link_path(app, meeting, invitation)
+    booked_end = meeting.ends_at
+    later = meeting.starts_at + timedelta(days=14)
+    with unit_of_work(db_session):
+        services.change_meeting(
+            db_session,
+            ready.case,
+            meeting,
+            services.Booking(later, later + timedelta(hours=1), "video", None, None),
+            now=now_utc(),
+        )
+    frozen_clock.set(booked_end + timedelta(days=1))  # past the old end, before the new start
+    page = client.get(first_link)
+    assert page.status_code == 200 and "Länken har gått ut" not in text_of(page)
+    response = answer(client, first_link, partstat="ACCEPTED", answer_mode="video")
+    assert response.status_code == 200 and "Tack, ditt svar är sparat: Accepterat." in text_of(response)
+    assert invitation_of(db_session, meeting, ready.relative).partstat == "ACCEPTED"
+    # Once the meeting as it is now is over, every link of it has expired, whatever expiry it carries.
+    frozen_clock.set(later + timedelta(hours=2))
+    response = client.get(first_link)
+    assert response.status_code == 410 and "Länken har gått ut" in text_of(response)
+
+
+def test_a_link_expires_when_the_meeting_moved_earlier_is_over(
+    app, client, db_session, ready, book, frozen_clock
+):
+    meeting = book()
+    invitation = invitation_of(db_session, meeting, ready.relative)
+    first_link = link_path(app, meeting, invitation)
+    earlier = meeting.starts_at - timedelta(days=2)
+    with unit_of_work(db_session):
+        services.change_meeting(
+            db_session,
+            ready.case,
+            meeting,
+            services.Booking(earlier, earlier + timedelta(hours=1), "video", None, None),
+            now=now_utc(),
+        )
+    frozen_clock.set(earlier + timedelta(hours=2))  # the moved meeting is over; the old end is still ahead
+    response = client.get(first_link)
     assert response.status_code == 410 and "Länken har gått ut" in text_of(response)
 
 
@@ -249,6 +301,39 @@ def test_a_calendar_reply_records_the_answer(client, db_session, ready, book, it
     assert response.get_json() == {"status": "received", "uid": meeting.uid, "sequence": 0}
     saved = invitation_of(db_session, meeting, ready.relative)
     assert (saved.partstat, saved.answered_via, saved.comment) == ("ACCEPTED", "itip", "Kommer gärna")
+
+
+def test_a_calendar_accept_counts_after_the_meeting_changed_from_video_to_on_site(
+    app, client, db_session, ready, book, itip_secret
+):
+    """The relative said yes by video through the link; the meeting then became on site at the same time
+    (answers kept). Their calendar's Accept of the update must be recorded, not dropped because the way of
+    taking part they chose earlier is no longer offered."""
+    meeting = book(mode="video")
+    path = link_path(app, meeting, invitation_of(db_session, meeting, ready.relative))
+    assert answer(client, path, partstat="ACCEPTED", answer_mode="video").status_code == 200
+    with unit_of_work(db_session):
+        services.change_meeting(
+            db_session,
+            ready.case,
+            meeting,
+            services.Booking(meeting.starts_at, meeting.ends_at, "on_site", "Storgatan 1", None),
+            now=now_utc(),
+        )
+    kept = invitation_of(db_session, meeting, ready.relative)
+    assert (kept.partstat, kept.answer_mode) == ("ACCEPTED", None)  # the yes stands; video is gone
+    response = post_reply(
+        client,
+        reply_ics(meeting.uid, "eva.andersson@example.se", partstat="TENTATIVE", sequence=meeting.sequence),
+    )
+    assert response.status_code == 202
+    saved = invitation_of(db_session, meeting, ready.relative)
+    assert (saved.partstat, saved.answered_via, saved.answered_sequence) == (
+        "TENTATIVE",
+        "itip",
+        meeting.sequence,
+    )
+    assert saved.answer_mode in (None, "on_site", "phone")
 
 
 @pytest.mark.parametrize("case", ["unknown-uid", "stranger", "outdated", "future"])

@@ -260,6 +260,27 @@ def test_a_reply_to_an_invitation_without_a_shared_mailbox_goes_to_the_one_who_b
     assert ready.case.reference in row.subject
 
 
+def test_a_forward_to_the_one_who_booked_is_in_their_language(
+    app, db_session, parties, ready, book, tmp_path
+):
+    """Without a shared mailbox the forward goes to a person, the booker: in their language, as every other
+    mail to them is (only a shared mailbox, which has no language, gets Swedish)."""
+    from sipflow.people.services import set_user_language
+
+    with unit_of_work(db_session):
+        set_user_language(db_session, db_session.get(User, parties.region_user.id), "en")
+    book()
+    [invitation_row] = [r for r in outbox(db_session, "request") if r.recipient == EVA]
+    path = plain_mail(tmp_path, In_Reply_To=invitation_row.message_id)
+    result = app.test_cli_runner().invoke(args=["sipflow", "itip", "reply", str(path)])
+    assert result.exit_code == 0, result.output
+    [row] = outbox(db_session, "forward")
+    assert row.recipient == parties.region_user.email
+    assert row.subject == f"Forwarded e-mail about SIP {ready.case.reference}"
+    body = parsed(row).get_body(("plain",)).get_content()
+    assert "Vidarebefordrat" not in body and "vidarebefordrat" not in body
+
+
 def test_a_forward_coming_back_is_not_forwarded_again(app, db_session, ready, book, tmp_path, reply_to):
     book()
     path = plain_mail(tmp_path, Auto_Submitted="auto-forwarded", X_Sipflow_Forwarded="1")

@@ -249,6 +249,29 @@ def test_the_feed_lists_my_meetings_without_personal_data_and_can_be_renewed(
     assert anonymous.get("/calendar/" + "0" * 32 + "." + "0" * 32 + ".ics").status_code == 404
 
 
+def test_the_feed_is_written_in_its_owners_language(as_region, client, db_session, ready, book, parties):
+    """The calendar program fetches the feed without a login or a session: the entries are written in the
+    language the staff member chose, as their mails are, not always in Swedish."""
+    from sipflow.db import unit_of_work
+    from sipflow.people.services import set_user_language
+
+    meeting = book()
+    with unit_of_work(db_session):
+        set_user_language(db_session, parties.region_user, "en")
+    path = feed_path(as_region)
+    anonymous = type(client)(client.application, client.application.response_class)
+    calendar = Calendar.from_ical(anonymous.get(path).data)
+    assert str(calendar["X-WR-CALNAME"]) == "SIP meetings"
+    (event,) = [e for e in calendar.walk("VEVENT") if str(e["UID"]) == meeting.uid]
+    assert str(event["SUMMARY"]) == f"SIP meeting {ready.case.reference}"
+    assert str(event["DESCRIPTION"]).startswith("SIP meeting (coordinated individual plan)")
+    # A Swedish colleague's feed stays Swedish.
+    colleague = type(client)(client.application, client.application.response_class)
+    login(colleague, parties.municipality_user.username)
+    swedish = Calendar.from_ical(anonymous.get(feed_path(colleague)).data)
+    assert str(swedish["X-WR-CALNAME"]) == "SIP-möten"
+
+
 def test_the_feed_follows_the_consent(client, db_session, registry, ready, book, parties):
     from meetingkit import fire
 

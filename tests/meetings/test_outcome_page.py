@@ -278,6 +278,25 @@ def test_a_meeting_held_before_its_booked_time_moves_every_calendar_entry_there(
     assert to_local(booked_at).strftime("%Y-%m-%d %H:%M") not in page
 
 
+def test_the_calendar_entry_moved_to_the_held_time_asks_nobody_to_answer(
+    db_session, ready, book, frozen_clock
+):
+    """The mail says there is nothing to answer; the calendar object must not ask for one either (RSVP=TRUE
+    makes Outlook and Gmail show Accept/Decline, whose REPLY a held meeting ignores)."""
+    booked = book()
+    frozen_clock.set(booked.starts_at - timedelta(days=3))
+    held_at = (booked.starts_at - timedelta(days=3, hours=2)).replace(second=0, microsecond=0)
+    before = {m.id for m in db_session.exec(select(OutboxMessage)).all()}
+    with unit_of_work(db_session):
+        assert meeting_services.move_to_held_time(db_session, ready.case, booked, held_at, now=now_utc())
+    sent = [m for m in db_session.exec(select(OutboxMessage)).all() if m.id not in before]
+    assert sent
+    for row in sent:
+        (event,) = Calendar.from_ical(calendar_of(row.message)).walk("VEVENT")
+        attendees = event["ATTENDEE"] if isinstance(event["ATTENDEE"], list) else [event["ATTENDEE"]]
+        assert attendees and all(a.params.get("RSVP", "FALSE") == "FALSE" for a in attendees)
+
+
 def test_a_meeting_that_began_a_little_late_mails_nobody_after_the_fact(
     client, db_session, ready, book, frozen_clock, parties
 ):

@@ -232,6 +232,34 @@ def test_approving_through_a_page_opened_before_a_new_version_is_refused(client,
     assert db_session.exec(select(PlanApproval)).all() == []
 
 
+def test_the_mail_to_a_narstaende_does_not_call_the_plan_theirs(client, db_session, planned):
+    """A närstående reads someone else's plan: 'your plan' would tell them the plan is about them."""
+    send_link(client, planned, planned.relative)
+    row = queued(db_session)
+    body = email.message_from_string(row.message, policy=email.policy.default).get_body(("plain",))
+    text = body.get_content()
+    assert row.subject == "SIP-plan: din personliga länk"
+    assert "din samordnade individuella plan" not in text and "arbetar med din SIP" not in text
+    assert "den samordnade individuella planen (SIP) för den person du är närstående" in text
+    assert planned.person.given_name not in text and planned.person.family_name not in text
+
+
+def test_the_page_a_narstaende_opens_does_not_call_the_plans_theirs(client, db_session, planned):
+    send_link(client, planned, planned.relative)
+    log_out(client)
+    page = text_of(client.get(link_path(queued(db_session))))
+    assert "Samtalsstöd varannan vecka" in page
+    assert "Mina SIP-planer" not in page and "alla planer du har nu" not in page
+    assert "SIP-planer" in page and "alla planer personen har nu" in page
+
+
+def test_the_page_the_person_opens_calls_the_plans_theirs(client, db_session, planned):
+    send_link(client, planned, planned.person_row)
+    log_out(client)
+    page = text_of(client.get(link_path(queued(db_session))))
+    assert "Mina SIP-planer" in page and "alla planer du har nu" in page
+
+
 def test_a_narstaende_reads_the_plan_but_cannot_approve(client, db_session, planned):
     send_link(client, planned, planned.relative)
     log_out(client)

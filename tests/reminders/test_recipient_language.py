@@ -101,6 +101,33 @@ def test_an_invitee_marked_english_gets_the_invitation_and_the_meeting_tomorrow_
     assert "Tid: måndag 9 november 2026 kl. 10:00" in _body(to_person)
 
 
+def _html(row: OutboxMessage) -> str:
+    message = email.message_from_string(row.message, policy=email.policy.default)
+    return message.get_body(preferencelist=("html",)).get_content()
+
+
+def test_the_html_part_of_an_invitation_declares_the_language_it_is_written_in(
+    engine, db_session, registry, book, ready
+):
+    """A screen reader reads the HTML part in the language its <html lang> names: an English invitation
+    read with Swedish pronunciation is hard to follow."""
+    with unit_of_work(db_session):
+        case_services.set_participant_contact(
+            db_session,
+            registry,
+            ready.case,
+            ready.relative.id,
+            email=ready.relative.email,
+            phone=None,
+            language="en",
+        )
+    book()
+    (english,) = _mails_to(engine, ready.relative.email, kind="request")
+    assert '<html lang="en">' in _html(english) and "You are invited to a SIP meeting" in _html(english)
+    (swedish,) = _mails_to(engine, ready.person.email, kind="request")
+    assert '<html lang="sv">' in _html(swedish)
+
+
 def test_a_unit_reached_at_its_contact_persons_address_is_written_to_in_that_persons_language(
     app, engine, db_session, parties, book, ready
 ):

@@ -80,6 +80,20 @@ def test_an_invitees_meeting_tomorrow_carries_their_answer_link(app, engine, cli
             assert client.get(link.group(1)).status_code == 200
 
 
+def test_replying_to_a_meeting_tomorrow_reminder_reaches_a_person(app, engine, parties, book, ready):
+    """An invitee who answers the reminder by plain mail ('I am ill, I cannot come') must reach a person, as a
+    reply to the invitation does: the reminder names the booker as Reply-To, not only sipflow's sender
+    address, which reads calendar answers alone."""
+    book()
+    tick(app, TICK)
+    with Session(engine) as session:
+        sent = [r for r in reminders(engine, kind="meeting_tomorrow", status="sent") if r.invitation_id]
+        assert sent
+        for row in sent:
+            mail = session.get(OutboxMessage, row.outbox_id)
+            assert email.message_from_string(mail.message)["Reply-To"] == parties.region_user.email
+
+
 def test_an_invitee_without_e_mail_is_recorded_undeliverable_and_shown_on_the_case(
     app, engine, client, parties, book, ready
 ):

@@ -437,6 +437,8 @@ def _render_link_page(link: PersonalLink, token: str, *, now, errors=(), status:
         form=LinkApprovalForm(formdata=None, prefix="approve"),
         approvable=approvable,
         on_behalf=participant.kind == approvals.GUARDIAN,
+        # A närstående or guardian reads someone else's plans: the page must not call them theirs.
+        for_person=participant.kind == approvals.PERSON,
         errors=list(errors),
     )
     return _private((html, status))
