@@ -669,10 +669,11 @@ def _dispatch_one(session: Session, registry, reminder: Reminder, *, now: dateti
         session.add(reminder)
         return SKIPPED
     recipients = _recipients(session, reminder)
-    if not recipients:
-        reminder.status = UNDELIVERABLE
+    if recipients is None or not recipients:
+        # None: everyone it would reach has the same reminder by name already; []: no address at all.
+        reminder.status = SKIPPED if recipients is None else UNDELIVERABLE
         session.add(reminder)
-        return UNDELIVERABLE
+        return reminder.status
     reminder.attempts += 1
     outbox_id = None
     for address, language in recipients:
@@ -720,12 +721,13 @@ def _stale(session: Session, workflow: Workflow, case: SipCase, reminder: Remind
     return False
 
 
-def _recipients(session: Session, reminder: Reminder) -> list[tuple[str, str | None]]:
+def _recipients(session: Session, reminder: Reminder) -> list[tuple[str, str | None]] | None:
     """Where the reminder goes now, each address with its recipient's language (None: not known).
 
     The current address and language, not those known when the reminder was written: a staff member's
     own, an invitee's (their participant's, or for a unit reached at its contact person's address that
-    person's), each of a unit's staff their own; a bare address has none.
+    person's), each of a unit's staff their own but those the same reminder reaches by name (None when
+    that leaves no one); a bare address has none.
     """
     if reminder.invitation_id is not None:
         invitation = session.get(Invitation, reminder.invitation_id)
@@ -742,15 +744,24 @@ def _recipients(session: Session, reminder: Reminder) -> list[tuple[str, str | N
         user = session.get(User, reminder.recipient_user_id)
         return [(user.email, user.language)] if user is not None and user.active and user.email else []
     if reminder.recipient_unit_id is not None:
-        return [
-            (address, language)
-            for address, language in session.exec(
-                select(User.email, User.language)
-                .where(User.unit_id == reminder.recipient_unit_id, User.active, User.email.is_not(None))
-                .order_by(User.id)
-                .limit(UNIT_RECIPIENTS_MAX)
-            ).all()
-        ]
+        # A colleague the same reminder reaches by name (the lead organisation's contact, escalated to both
+        # in person and through the unit) gets that one mail, not a second through the unit.
+        named = sa_select(Reminder.recipient_user_id).where(
+            Reminder.case_id == reminder.case_id,
+            Reminder.kind == reminder.kind,
+            Reminder.deadline_id.is_not_distinct_from(reminder.deadline_id),
+            Reminder.meeting_id.is_not_distinct_from(reminder.meeting_id),
+            Reminder.recipient_user_id.is_not(None),
+            Reminder.status != CANCELLED,
+        )
+        staff = session.exec(
+            select(User.email, User.language, User.id.in_(named))
+            .where(User.unit_id == reminder.recipient_unit_id, User.active, User.email.is_not(None))
+            .order_by(User.id)
+            .limit(UNIT_RECIPIENTS_MAX)
+        ).all()
+        rest = [(address, language) for address, language, by_name in staff if not by_name]
+        return None if staff and not rest else rest
     return [(reminder.recipient_address, None)] if reminder.recipient_address else []
 
 
