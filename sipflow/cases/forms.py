@@ -356,6 +356,11 @@ PHONE = Regexp(r"^[0-9+()\- ]{5,40}$", message=_l("Enter a phone number (digits,
 EMAIL = Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", flags=re.UNICODE, message=_l("Enter an e-mail address."))
 
 
+def _strip(value):
+    """A text field's value without the spaces around it (a pasted address often brings one along)."""
+    return value.strip() if isinstance(value, str) else value
+
+
 LANGUAGE_HELP = _l("Invitations, reminders and the personal link are written in this language.")
 LANGUAGE_REFUSED = _l("Choose Swedish or English.")
 
@@ -380,8 +385,8 @@ class AddPrivateForm(FlaskForm):
     kind = RadioField(_l("Taking part as"), choices=_choices(PRIVATE_KIND_LABELS), validators=[_required()])
     name = StringField(_l("Name"), validators=[_required(), _max(120)])
     relation = StringField(_l("Relation to the person"), validators=[Optional(), _max(60)])
-    email = StringField(_l("E-mail"), validators=[Optional(), _max(254), EMAIL])
-    phone = StringField(_l("Phone"), validators=[Optional(), PHONE])
+    email = StringField(_l("E-mail"), validators=[Optional(), _max(254), EMAIL], filters=[_strip])
+    phone = StringField(_l("Phone"), validators=[Optional(), PHONE], filters=[_strip])
     language = _language_field(keep=False)
 
 
@@ -393,11 +398,12 @@ class ContactForm(FlaskForm):
     email = StringField(
         _l("E-mail"),
         validators=[Optional(), _max(254), EMAIL],
+        filters=[_strip],
         description=_l(
             "Invitations go here. For a unit: its shared mailbox or the contact person's address."
         ),
     )
-    phone = StringField(_l("Phone"), validators=[Optional(), PHONE])
+    phone = StringField(_l("Phone"), validators=[Optional(), PHONE], filters=[_strip])
     language = _language_field(keep=True)
 
 
