@@ -743,9 +743,11 @@ def _check_identifier(form: NewCaseForm):
         return None
 
 
-def _open_ack(person_id: int) -> str:
-    """What ties a ticked "start another SIP anyway" to the person and user it was shown for."""
-    message = f"sipflow.open-sip:{person_id}:{current_actor().id}".encode()
+def _open_ack(person_id: int, open_case_ids: list[int]) -> str:
+    """What ties a ticked "start another SIP anyway" to the person, the user and the open SIPs it was shown
+    for: a form sent again after it started one (back, a double click) meets one SIP more and asks again."""
+    cases = ",".join(str(case_id) for case_id in sorted(open_case_ids))
+    message = f"sipflow.open-sip:{person_id}:{current_actor().id}:{cases}".encode()
     return hmac.new(current_app.secret_key.encode(), message, hashlib.sha256).hexdigest()[:32]
 
 
@@ -810,7 +812,7 @@ def new():
             identifier = _check_identifier(form)
             valid = valid and identifier is not None
         if valid:
-            ack = None
+            person_id = None
             try:
                 with unit_of_work(session):
                     now = now_utc()
@@ -823,9 +825,11 @@ def new():
                         home_municipality_code=form.home_municipality_code.data,
                         now=now,
                     )
-                    ack = _open_ack(registration.person.id)
+                    person_id = registration.person.id
+                    # Only a tick given under a warning about the SIPs open now confirms (read only then).
                     confirmed = bool(form.confirm_open.data) and hmac.compare_digest(
-                        form.open_ack.data or "", ack
+                        form.open_ack.data or "",
+                        _open_ack(person_id, services.open_case_ids(session, registry, registration.person)),
                     )
                     utskrivningsklar = form.utskrivningsklar_at.data
                     case = services.create_case(
@@ -843,7 +847,7 @@ def new():
                 warning = _open_case_warning(session, registry, user, error.case_ids)
                 # Asked afresh for this person: the box is never ticked for the user.
                 form.confirm_open.data = False
-                form.open_ack.data = ack
+                form.open_ack.data = _open_ack(person_id, error.case_ids)
                 status = error.status
             except UserError as error:
                 attach_error(form, error, top)

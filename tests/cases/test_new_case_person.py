@@ -304,6 +304,30 @@ def test_a_confirmation_holds_only_for_the_person_it_was_given_for(
     assert count(db_session, SipCase) == 2
 
 
+def test_sending_the_confirmed_form_again_warns_of_the_sip_it_just_started(
+    client, parties, viktoria, viktorias_case, db_session
+):
+    """Back and send again (or a double click) after confirming must not start a third SIP unasked."""
+    as_user(client, parties.region_user)
+    warned = client.post("/cases/new", data=new_case_data(client))
+    assert warned.status_code == 409
+    confirmed_form = fill(forms_of(text_of(warned))["/cases/new"], confirm_open="y")
+    started = client.post("/cases/new", data=confirmed_form)
+    assert started.status_code == 303
+    assert count(db_session, SipCase) == 2
+    again = client.post("/cases/new", data=confirmed_form)
+    # The confirmation covered the one open SIP shown; now there are two, and the user is asked again.
+    assert again.status_code == 409
+    assert count(db_session, SipCase) == 2
+    second = db_session.exec(select(SipCase).where(SipCase.id != viktorias_case.id)).one()
+    html = text_of(again)
+    assert viktorias_case.reference in html and second.reference in html
+    # Ticking the box under that warning starts the third one.
+    third = client.post("/cases/new", data=fill(forms_of(html)["/cases/new"], confirm_open="y"))
+    assert third.status_code == 303
+    assert count(db_session, SipCase) == 3
+
+
 def test_a_closed_sip_gives_no_warning(client, parties, viktoria, viktorias_case, db_session, registry):
     fire_scripted(db_session, registry, parties.region_user, viktorias_case, "decline_consent", now=now_utc())
     db_session.commit()
