@@ -571,3 +571,52 @@ def test_a_valid_new_case_is_started_and_shown(as_region, parties, db_session):
 def test_new_case_in_english(as_region):
     html = text_of(as_region.get("/cases/new?lang=en"))
     assert '<html lang="en">' in html and "New SIP" in html and "Kind of SIP" in html
+
+
+def test_a_childs_step_refused_for_a_missing_guardian_or_view_says_so_beside_that_field(
+    as_region, parties, create_case, db_session
+):
+    case = create_case("sip_child")
+    for name in ("Mamma", "Pappa"):
+        private = forms_of(text_of(as_region.get(case_url(case))))[f"{case_url(case)}/participants/private"]
+        added = as_region.post(
+            f"{case_url(case)}/participants/private",
+            data=fill(private, **{"private-kind": "guardian", "private-name": name}),
+        )
+        assert added.status_code == 303
+    guardians = {
+        p.name: p.id
+        for p in db_session.exec(select(Participant).where(Participant.case_id == case.id)).all()
+        if p.kind == "guardian"
+    }
+    form = forms_of(text_of(as_region.get(case_url(case))))[action_url(case, "give_consent")]
+    only_one = fill(
+        form,
+        **{
+            "give_consent-given_by": "guardian",
+            "give_consent-form": "written",
+            "give_consent-guardian_participant_ids": str(guardians["Mamma"]),
+        },
+    )
+    refused = as_region.post(action_url(case, "give_consent"), data=only_one)
+    assert refused.status_code == 409
+    html = text_of(refused)
+    # Beside the guardians' boxes, where the missing tick is; not only at the top of the page.
+    errors = re.search(
+        r'<ul class="field-errors" id="give_consent-guardian_participant_ids-error">(.*?)</ul>', html, re.S
+    )
+    assert errors and "Alla vårdnadshavare som deltar måste samtycka." in errors.group(1)
+    assert reload(db_session, case).state == "requested"
+    both = MultiDict(only_one)
+    both.add("give_consent-guardian_participant_ids", str(guardians["Pappa"]))
+    assert as_region.post(action_url(case, "give_consent"), data=both).status_code == 303
+    form = forms_of(text_of(as_region.get(case_url(case))))[action_url(case, "start_preparation")]
+    no_view = as_region.post(
+        action_url(case, "start_preparation"), data=fill(form, **{"start_preparation-child_view": " "})
+    )
+    assert no_view.status_code == 409
+    errors = re.search(
+        r'<ul class="field-errors" id="start_preparation-child_view-error">(.*?)</ul>', text_of(no_view), re.S
+    )
+    assert errors and "Skriv först in barnets egen syn." in errors.group(1)
+    assert reload(db_session, case).state == "consent_given"
