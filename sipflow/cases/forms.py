@@ -462,6 +462,9 @@ class NewCaseForm(FlaskForm):
 class PersonParticularsForm(FlaskForm):
     """A person's name and folkbokföringskommun, as registered."""
 
+    # people.services.particulars_digest of what the form was read with: a change since is a conflict.
+    shown = HiddenField()
+
     given_name = StringField(_l("Given name"), validators=[_required(), _max(120)])
     family_name = StringField(_l("Family name"), validators=[_required(), _max(120)])
     # Checked by the service (Unknown municipality.), as on Ny SIP.

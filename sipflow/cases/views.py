@@ -54,7 +54,7 @@ from sipflow.cases.forms import (
 from sipflow.cases.models import SipCase
 from sipflow.clock import local_to_utc, now_utc, to_local
 from sipflow.db import get_session, unit_of_work
-from sipflow.errors import InvalidInput, UserError
+from sipflow.errors import Conflict, InvalidInput, UserError
 from sipflow.i18n import DEFAULT_LOCALE, LANGUAGE_LABELS
 from sipflow.people.models import Person
 from sipflow.people.services import (
@@ -62,6 +62,7 @@ from sipflow.people.services import (
     find_or_register_person,
     find_person,
     parse_person_identifier,
+    particulars_digest,
 )
 from sipflow.security import access, audit
 from sipflow.web import (
@@ -892,6 +893,7 @@ def person(uid: str):
         form.given_name.data = registered.given_name
         form.family_name.data = registered.family_name
         form.home_municipality_code.data = registered.home_municipality_code
+        form.shown.data = particulars_digest(registered)
     top: list = []
     status = 200
     if request.method == "POST":
@@ -909,10 +911,15 @@ def person(uid: str):
                         purpose=audit.PURPOSE_CARE,
                         case=case,
                         now=now_utc(),
+                        shown=form.shown.data,
                     )
             except UserError as error:
                 attach_error(form, error, top)
                 status = error.status
+                if isinstance(error, Conflict):
+                    # What was typed stays; sent again after a look at the particulars, it is a choice.
+                    registered = session.get(Person, case.person_id)
+                    form.shown.data = particulars_digest(registered)
             else:
                 if changed:
                     flash(_("The person's particulars are changed, in every SIP of the person."), "success")

@@ -15,7 +15,7 @@ import pytest
 import support
 from sqlmodel import func, select
 from support import personnummer_in, valid_personnummer
-from webkit import csrf_token, fill, forms_of, login, text_of
+from webkit import FreshContextClient, csrf_token, fill, forms_of, login, text_of
 from werkzeug.datastructures import MultiDict
 
 from sipflow.cases import services
@@ -446,6 +446,28 @@ def test_staff_change_the_particulars_from_the_case_page(
     assert (person.family_name, person.home_municipality_code) == ("Ek-Lund", ALVESTA)
     [row] = log_rows(db_session, audit.PERSON_CHANGE)
     assert row.user_id == parties.municipality_user.id and row.case_id == viktorias_case.id
+
+
+def test_two_staff_changing_the_particulars_at_once_do_not_undo_each_other(
+    client, app, parties, viktoria, viktorias_case, db_session, registry
+):
+    """Both open the page; one corrects the given name, the other then the family name from the old page."""
+    give_consent(db_session, registry, parties, viktorias_case)
+    url = f"/cases/{viktorias_case.uid}/person"
+    other = FreshContextClient(app, app.response_class, use_cookies=True)
+    as_user(client, parties.region_user)
+    as_user(other, parties.municipality_user)
+    first, second = particulars_form(client, url), particulars_form(other, url)
+    assert client.post(url, data=fill(first, given_name="Vicky")).status_code == 303
+    stale = other.post(url, data=fill(second, family_name="Ek-Lund"))
+    # The second save would put back "Viktoria": it is a conflict, what was typed is kept to send again.
+    assert stale.status_code == 409
+    person = reload(db_session, Person, viktoria.id)
+    assert (person.given_name, person.family_name) == ("Vicky", "Ek")
+    again = forms_of(text_of(stale))[url]
+    assert ("family_name", "Ek-Lund") in again
+    assert other.post(url, data=fill(again)).status_code == 303
+    assert reload(db_session, Person, viktoria.id).family_name == "Ek-Lund"
 
 
 def test_the_particulars_page_is_404_for_those_who_do_not_see_the_case(
