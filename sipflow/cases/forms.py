@@ -23,8 +23,8 @@ from wtforms import (
     SelectField,
     SelectMultipleField,
     StringField,
-    TextAreaField,
 )
+from wtforms import TextAreaField as _TextAreaField
 from wtforms.validators import AnyOf, InputRequired, Length, NumberRange, Optional, Regexp, StopValidation
 from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 
@@ -90,6 +90,20 @@ def _text(value: str | None) -> str:
 def _utc(value: datetime | None) -> datetime | None:
     """A naive local wall-clock time from a datetime-local field as aware UTC."""
     return None if value is None else local_to_utc(value)
+
+
+class TextAreaField(_TextAreaField):
+    """A textarea whose line breaks arrive as LF, one character each, as the browser counted them.
+
+    A browser sends every line break of a textarea as CRLF but counts it as one character against the
+    field's maxlength, so a length check of the raw text refused text the browser had let through (ten
+    lines of a 500-character reason came to 509). The text is stored with LF line breaks.
+    """
+
+    def process_formdata(self, valuelist):
+        super().process_formdata(valuelist)
+        if isinstance(self.data, str):
+            self.data = self.data.replace("\r\n", "\n").replace("\r", "\n")
 
 
 class InDateWindow:

@@ -620,3 +620,26 @@ def test_a_childs_step_refused_for_a_missing_guardian_or_view_says_so_beside_tha
     )
     assert errors and "Skriv först in barnets egen syn." in errors.group(1)
     assert reload(db_session, case).state == "consent_given"
+
+
+def test_a_reason_the_browser_let_through_is_not_refused_for_its_line_breaks(
+    as_region, parties, create_case, db_session
+):
+    # A browser counts a textarea's line break as one character against maxlength, and sends it as CRLF.
+    case = create_case()
+    page = text_of(as_region.get(case_url(case)))
+    assert re.search(r'<textarea[^>]*maxlength="500" name="cancel-reason"', page)
+    lines = ["x" * 49] * 10
+    typed = "\n".join(lines)
+    assert len(typed) == 499
+    form = forms_of(page)[action_url(case, "cancel")]
+    response = as_region.post(
+        action_url(case, "cancel"), data=fill(form, **{"cancel-reason": "\r\n".join(lines)})
+    )
+    assert response.status_code == 303
+    assert reload(db_session, case).state == "cancelled"
+    # Stored as typed, one line break per line.
+    step = db_session.exec(
+        select(TransitionLog).where(TransitionLog.case_id == case.id, TransitionLog.trigger == "cancel")
+    ).one()
+    assert step.reason == typed
