@@ -16,7 +16,13 @@ from sipflow.clock import to_local
 from sipflow.db import insert_unless_taken
 from sipflow.errors import Conflict, InvalidInput, NotAllowed
 from sipflow.i18n import checked_language
-from sipflow.people.identifiers import IdentifierError, PersonIdentifier, parse_identifier
+from sipflow.people.identifiers import (
+    PERSONNUMMER,
+    SAMORDNINGSNUMMER,
+    IdentifierError,
+    PersonIdentifier,
+    parse_identifier,
+)
 from sipflow.people.models import Municipality, Person, User
 from sipflow.security import access, audit
 
@@ -46,7 +52,10 @@ def _identifier_message(error: IdentifierError, kind: str | None):
     if error.code == "format" and kind == "reservnummer":
         return _l("Wrong format: a reservnummer has 4 to 20 letters or digits.")
     if error.code == "kind":
-        return _l("The number is not a %(kind)s.", kind=IDENTIFIER_KIND_LABELS.get(kind, kind))
+        # Only a number's day tells the two numeric kinds apart: it is the other one. Named in lower case
+        # (the same words in both languages), as in the middle of a sentence.
+        found = SAMORDNINGSNUMMER if kind == PERSONNUMMER else PERSONNUMMER
+        return _l("The number is a %(found)s, not a %(kind)s.", found=found, kind=kind)
     return IDENTIFIER_MESSAGES.get(error.code, str(error))
 
 

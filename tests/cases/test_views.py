@@ -18,6 +18,7 @@ from sipflow.areas import load_areas
 from sipflow.cases.forms import FORM_CLASSES
 from sipflow.cases.models import Participant, SipCase, TransitionLog
 from sipflow.clock import now_utc, to_local
+from sipflow.people.identifiers import luhn_check_digit
 from sipflow.people.models import Person
 from sipflow.workflow.registry import INPUTS as INPUT_KINDS
 
@@ -643,3 +644,38 @@ def test_a_reason_the_browser_let_through_is_not_refused_for_its_line_breaks(
         select(TransitionLog).where(TransitionLog.case_id == case.id, TransitionLog.trigger == "cancel")
     ).one()
     assert step.reason == typed
+
+
+@pytest.mark.parametrize(
+    ("chosen", "day", "swedish", "english"),
+    [
+        (
+            "personnummer",
+            75,  # the 15th + 60: a samordningsnummer
+            "Numret är ett samordningsnummer, inte ett personnummer.",
+            "The number is a samordningsnummer, not a personnummer.",
+        ),
+        (
+            "samordningsnummer",
+            15,
+            "Numret är ett personnummer, inte ett samordningsnummer.",
+            "The number is a personnummer, not a samordningsnummer.",
+        ),
+    ],
+)
+def test_a_number_of_the_other_kind_is_named_for_what_it_is(
+    as_region, db_session, chosen, day, swedish, english
+):
+    nine = f"8503{day:02d}238"
+    number = f"198503{day:02d}238{luhn_check_digit(nine)}"
+    for lang, message in (("sv", swedish), ("en", english)):
+        as_region.get(f"/cases/new?lang={lang}")
+        response = as_region.post(
+            "/cases/new", data=new_case_data(as_region, identifier=number, id_kind=chosen)
+        )
+        assert response.status_code == 400
+        errors = re.search(
+            r'<ul class="field-errors" id="identifier-error">(.*?)</ul>', text_of(response), re.S
+        )
+        assert errors and message in html_lib.unescape(errors.group(1))
+    assert count(db_session, SipCase) == 0
