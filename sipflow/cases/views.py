@@ -573,6 +573,11 @@ def fire(uid: str, trigger: str):
                 ),
                 "success",
             )
+            if workflow.is_final(case.state) and not access.can_view_case(session, user, case, now=now_utc()):
+                # The step ended what let the user's organisation see the SIP (a withdrawn consent): its
+                # page would answer "not found" right after "saved".
+                flash(_("Your organisation no longer sees the SIP."), "info")
+                return redirect(url_for("cases.my_cases"), code=303)
             return redirect(url_for("cases.detail", uid=case.uid), code=303)
     # Gathered after the attempt, which was rolled back if there was one: the page as the SIP now is.
     info = _detail(case)

@@ -679,3 +679,35 @@ def test_a_number_of_the_other_kind_is_named_for_what_it_is(
         )
         assert errors and message in html_lib.unescape(errors.group(1))
     assert count(db_session, SipCase) == 0
+
+
+def test_a_participant_who_withdraws_the_consent_lands_on_mina_sip_not_on_a_404(
+    client, parties, create_case, db_session, registry
+):
+    case = create_case()
+    fire_by_service(db_session, registry, parties.region_user, case, "give_consent")
+    assert login(client, parties.municipality_user.username).status_code == 302
+    form = forms_of(text_of(client.get(case_url(case))))[action_url(case, "withdraw_consent")]
+    response = client.post(
+        action_url(case, "withdraw_consent"),
+        data=fill(form, **{"withdraw_consent-reason": "Personen vill inte"}),
+    )
+    assert response.status_code == 303
+    assert reload(db_session, case).state == "withdrawn"
+    # The withdrawal took the municipality's access with it: the case page would say "not found".
+    assert urlsplit(response.headers["Location"]).path == "/cases"
+    page = client.get(response.headers["Location"])
+    assert page.status_code == 200
+    assert "Samtycket återkallas: sparat." in text_of(page)
+    assert "Din organisation ser inte längre SIP:en" in text_of(page)
+    # The initiator, who keeps the case, is taken to it as after any step.
+    other = create_case()
+    fire_by_service(db_session, registry, parties.region_user, other, "give_consent")
+    client.post("/logout", data={"csrf_token": csrf_token(text_of(page))})
+    assert login(client, parties.region_user.username).status_code == 302
+    form = forms_of(text_of(client.get(case_url(other))))[action_url(other, "withdraw_consent")]
+    response = client.post(
+        action_url(other, "withdraw_consent"),
+        data=fill(form, **{"withdraw_consent-reason": "Personen vill inte"}),
+    )
+    assert urlsplit(response.headers["Location"]).path == case_url(other)
