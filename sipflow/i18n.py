@@ -56,7 +56,12 @@ def requested_language() -> str | None:
 
 
 def lang_url(code: str, base: str | None = None) -> str:
-    """This page (or base) with ?lang=code; a GET page keeps its other query arguments."""
+    """This page (or base) with ?lang=code; a GET page keeps its other query arguments.
+
+    base is falsy when not given: the page template passes its `page_url`, which most views leave unset
+    (Jinja's Undefined, not None), and such a page keeps its filters and cursors in the other language.
+    """
+    base = base or None
     args = request.args.to_dict() if request.method == "GET" and base is None else {}
     args["lang"] = code
     return (base or request.path) + "?" + urlencode(args)

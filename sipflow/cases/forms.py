@@ -23,8 +23,8 @@ from wtforms import (
     SelectField,
     SelectMultipleField,
     StringField,
-    TextAreaField,
 )
+from wtforms import TextAreaField as _TextAreaField
 from wtforms.validators import AnyOf, InputRequired, Length, NumberRange, Optional, Regexp, StopValidation
 from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 
@@ -96,6 +96,20 @@ def _text(value: str | None) -> str:
 def _utc(value: datetime | None) -> datetime | None:
     """A naive local wall-clock time from a datetime-local field as aware UTC."""
     return None if value is None else local_to_utc(value)
+
+
+class TextAreaField(_TextAreaField):
+    """A textarea whose line breaks arrive as LF, one character each, as the browser counted them.
+
+    A browser sends every line break of a textarea as CRLF but counts it as one character against the
+    field's maxlength, so a length check of the raw text refused text the browser had let through (ten
+    lines of a 500-character reason came to 509). The text is stored with LF line breaks.
+    """
+
+    def process_formdata(self, valuelist):
+        super().process_formdata(valuelist)
+        if isinstance(self.data, str):
+            self.data = self.data.replace("\r\n", "\n").replace("\r", "\n")
 
 
 class InDateWindow:
@@ -362,6 +376,11 @@ PHONE = Regexp(r"^[0-9+()\- ]{5,40}$", message=_l("Enter a phone number (digits,
 EMAIL = Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", flags=re.UNICODE, message=_l("Enter an e-mail address."))
 
 
+def _strip(value):
+    """A text field's value without the spaces around it (a pasted address often brings one along)."""
+    return value.strip() if isinstance(value, str) else value
+
+
 LANGUAGE_HELP = _l("Invitations, reminders and the personal link are written in this language.")
 LANGUAGE_REFUSED = _l("Choose Swedish or English.")
 
@@ -386,8 +405,8 @@ class AddPrivateForm(FlaskForm):
     kind = RadioField(_l("Taking part as"), choices=_choices(PRIVATE_KIND_LABELS), validators=[_required()])
     name = StringField(_l("Name"), validators=[_required(), _max(120)])
     relation = StringField(_l("Relation to the person"), validators=[Optional(), _max(60)])
-    email = StringField(_l("E-mail"), validators=[Optional(), _max(254), EMAIL])
-    phone = StringField(_l("Phone"), validators=[Optional(), PHONE])
+    email = StringField(_l("E-mail"), validators=[Optional(), _max(254), EMAIL], filters=[_strip])
+    phone = StringField(_l("Phone"), validators=[Optional(), PHONE], filters=[_strip])
     language = _language_field(keep=False)
 
 
@@ -399,11 +418,12 @@ class ContactForm(FlaskForm):
     email = StringField(
         _l("E-mail"),
         validators=[Optional(), _max(254), EMAIL],
+        filters=[_strip],
         description=_l(
             "Invitations go here. For a unit: its shared mailbox or the contact person's address."
         ),
     )
-    phone = StringField(_l("Phone"), validators=[Optional(), PHONE])
+    phone = StringField(_l("Phone"), validators=[Optional(), PHONE], filters=[_strip])
     language = _language_field(keep=True)
 
 
@@ -461,6 +481,9 @@ class NewCaseForm(FlaskForm):
 
 class PersonParticularsForm(FlaskForm):
     """A person's name and folkbokföringskommun, as registered."""
+
+    # people.services.particulars_digest of what the form was read with: a change since is a conflict.
+    shown = HiddenField()
 
     given_name = StringField(_l("Given name"), validators=[_required(), _max(120)])
     family_name = StringField(_l("Family name"), validators=[_required(), _max(120)])

@@ -50,7 +50,13 @@ register_guard(
     "two_organisations", two_organisations, _l("At least two organisations must take part in a SIP.")
 )
 register_guard("school_participates", school_participates, _l("The school must take part."))
-register_guard("child_view_recorded", child_view_recorded, _l("Record the child's own view first."))
+register_guard(
+    "child_view_recorded",
+    child_view_recorded,
+    _l("Record the child's own view first."),
+    # The preparation form's field for it (a step whose form has none shows the message at the top).
+    field="child_view",
+)
 register_guard(
     "meeting_outcome_recorded",
     meeting_outcome_recorded,

@@ -55,7 +55,7 @@ from sipflow.cases.forms import (
 from sipflow.cases.models import SipCase
 from sipflow.clock import local_to_utc, now_utc, to_local
 from sipflow.db import get_session, unit_of_work
-from sipflow.errors import InvalidInput, UserError
+from sipflow.errors import Conflict, InvalidInput, UserError
 from sipflow.i18n import DEFAULT_LOCALE, LANGUAGE_LABELS
 from sipflow.people.models import Person
 from sipflow.people.services import (
@@ -63,6 +63,7 @@ from sipflow.people.services import (
     find_or_register_person,
     find_person,
     parse_person_identifier,
+    particulars_digest,
 )
 from sipflow.security import access, audit
 from sipflow.web import (
@@ -569,6 +570,11 @@ def fire(uid: str, trigger: str):
                 ),
                 "success",
             )
+            if workflow.is_final(case.state) and not access.can_view_case(session, user, case, now=now_utc()):
+                # The step ended what let the user's organisation see the SIP (a withdrawn consent): its
+                # page would answer "not found" right after "saved".
+                flash(_("Your organisation no longer sees the SIP."), "info")
+                return redirect(url_for("cases.my_cases"), code=303)
             return redirect(url_for("cases.detail", uid=case.uid), code=303)
     # Gathered after the attempt, which was rolled back if there was one: the page as the SIP now is.
     info = _detail(case)
@@ -740,9 +746,11 @@ def _check_identifier(form: NewCaseForm):
         return None
 
 
-def _open_ack(person_id: int) -> str:
-    """What ties a ticked "start another SIP anyway" to the person and user it was shown for."""
-    message = f"sipflow.open-sip:{person_id}:{current_actor().id}".encode()
+def _open_ack(person_id: int, open_case_ids: list[int]) -> str:
+    """What ties a ticked "start another SIP anyway" to the person, the user and the open SIPs it was shown
+    for: a form sent again after it started one (back, a double click) meets one SIP more and asks again."""
+    cases = ",".join(str(case_id) for case_id in sorted(open_case_ids))
+    message = f"sipflow.open-sip:{person_id}:{current_actor().id}:{cases}".encode()
     return hmac.new(current_app.secret_key.encode(), message, hashlib.sha256).hexdigest()[:32]
 
 
@@ -807,7 +815,7 @@ def new():
             identifier = _check_identifier(form)
             valid = valid and identifier is not None
         if valid:
-            ack = None
+            person_id = None
             try:
                 with unit_of_work(session):
                     now = now_utc()
@@ -820,9 +828,11 @@ def new():
                         home_municipality_code=form.home_municipality_code.data,
                         now=now,
                     )
-                    ack = _open_ack(registration.person.id)
+                    person_id = registration.person.id
+                    # Only a tick given under a warning about the SIPs open now confirms (read only then).
                     confirmed = bool(form.confirm_open.data) and hmac.compare_digest(
-                        form.open_ack.data or "", ack
+                        form.open_ack.data or "",
+                        _open_ack(person_id, services.open_case_ids(session, registry, registration.person)),
                     )
                     utskrivningsklar = form.utskrivningsklar_at.data
                     case = services.create_case(
@@ -840,7 +850,7 @@ def new():
                 warning = _open_case_warning(session, registry, user, error.case_ids)
                 # Asked afresh for this person: the box is never ticked for the user.
                 form.confirm_open.data = False
-                form.open_ack.data = ack
+                form.open_ack.data = _open_ack(person_id, error.case_ids)
                 status = error.status
             except UserError as error:
                 attach_error(form, error, top)
@@ -885,6 +895,7 @@ def person(uid: str):
         form.given_name.data = registered.given_name
         form.family_name.data = registered.family_name
         form.home_municipality_code.data = registered.home_municipality_code
+        form.shown.data = particulars_digest(registered)
     top: list = []
     status = 200
     if request.method == "POST":
@@ -902,10 +913,15 @@ def person(uid: str):
                         purpose=audit.PURPOSE_CARE,
                         case=case,
                         now=now_utc(),
+                        shown=form.shown.data,
                     )
             except UserError as error:
                 attach_error(form, error, top)
                 status = error.status
+                if isinstance(error, Conflict):
+                    # What was typed stays; sent again after a look at the particulars, it is a choice.
+                    registered = session.get(Person, case.person_id)
+                    form.shown.data = particulars_digest(registered)
             else:
                 if changed:
                     flash(_("The person's particulars are changed, in every SIP of the person."), "success")

@@ -82,7 +82,13 @@ def withdraw_consents(ctx: TransitionContext) -> None:
 
 
 register_guard("consent_valid", consent_valid, _l("A valid consent is required."))
-register_guard("guardians_consented", guardians_consented, _l("Every guardian taking part must consent."))
+register_guard(
+    "guardians_consented",
+    guardians_consented,
+    _l("Every guardian taking part must consent."),
+    # The consent form's boxes of the guardians consenting, where the missing tick is.
+    field="guardian_participant_ids",
+)
 register_effect("withdraw_consents", withdraw_consents)
 register_input("consent", apply_consent)
 register_input("consent_declined", apply_consent_declined)

@@ -16,7 +16,6 @@ from wtforms import (
     RadioField,
     SelectField,
     StringField,
-    TextAreaField,
     TimeField,
 )
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
@@ -30,6 +29,7 @@ from sipflow.cases.forms import (
     VERSION_LABEL,
     InDateWindow,
     MultiCheckboxField,
+    TextAreaField,
     choices,
     date_field,
 )

@@ -14,9 +14,15 @@ from sqlmodel import Session, select
 from sipflow.cases.models import SipCase
 from sipflow.clock import to_local
 from sipflow.db import insert_unless_taken
-from sipflow.errors import InvalidInput, NotAllowed
+from sipflow.errors import Conflict, InvalidInput, NotAllowed
 from sipflow.i18n import checked_language
-from sipflow.people.identifiers import IdentifierError, PersonIdentifier, parse_identifier
+from sipflow.people.identifiers import (
+    PERSONNUMMER,
+    SAMORDNINGSNUMMER,
+    IdentifierError,
+    PersonIdentifier,
+    parse_identifier,
+)
 from sipflow.people.models import Municipality, Person, User
 from sipflow.security import access, audit
 
@@ -46,7 +52,10 @@ def _identifier_message(error: IdentifierError, kind: str | None):
     if error.code == "format" and kind == "reservnummer":
         return _l("Wrong format: a reservnummer has 4 to 20 letters or digits.")
     if error.code == "kind":
-        return _l("The number is not a %(kind)s.", kind=IDENTIFIER_KIND_LABELS.get(kind, kind))
+        # Only a number's day tells the two numeric kinds apart: it is the other one. Named in lower case
+        # (the same words in both languages), as in the middle of a sentence.
+        found = SAMORDNINGSNUMMER if kind == PERSONNUMMER else PERSONNUMMER
+        return _l("The number is a %(found)s, not a %(kind)s.", found=found, kind=kind)
     return IDENTIFIER_MESSAGES.get(error.code, str(error))
 
 
@@ -170,6 +179,22 @@ def register_person(
     ).person
 
 
+PARTICULARS_CHANGED_MEANWHILE = _l(
+    "Someone else changed the person's particulars while you were working. What you entered is kept "
+    "below: check the name and folkbokföringskommun as they are now, and save again if it still applies."
+)
+
+
+def particulars_digest(person: Person) -> str:
+    """A fingerprint of the person's name and folkbokföringskommun as a page shows them.
+
+    The particulars form carries it, so a change someone else made since the page was read is a conflict
+    rather than silently undone (the person row has no version of its own).
+    """
+    shown = "\x1f".join((person.given_name, person.family_name, person.home_municipality_code))
+    return hashlib.sha256(shown.encode()).hexdigest()[:32]
+
+
 def change_person_particulars(
     session: Session,
     actor: User,
@@ -181,14 +206,19 @@ def change_person_particulars(
     purpose: str,
     now: datetime,
     case: SipCase | None = None,
+    shown: str | None = None,
 ) -> bool:
     """Change the person's name and folkbokföringskommun, logged with purpose; False when nothing changed.
 
     Refused with NotAllowed unless `access.may_change_person` allows the actor. The access-log row is
     the last write, as `audit.record_access` asks; case names the SIP the change was made from, if any.
+    shown: the `particulars_digest` of the particulars the form was read with; when they have changed since,
+    Conflict (PARTICULARS_CHANGED_MEANWHILE), so one user's correction is not undone by another's old page.
     """
     if not access.may_change_person(session, actor, person, now=now):
         raise NotAllowed(_l("You may not change this person's particulars."))
+    if shown and not hmac.compare_digest(shown, particulars_digest(person)):
+        raise Conflict(PARTICULARS_CHANGED_MEANWHILE)
     _check_particulars(session, given_name, family_name, home_municipality_code)
     new = (given_name.strip(), family_name.strip(), home_municipality_code)
     if new == (person.given_name, person.family_name, person.home_municipality_code):

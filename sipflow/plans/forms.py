@@ -18,12 +18,11 @@ from wtforms import (
     SelectChoice,
     SelectField,
     StringField,
-    TextAreaField,
 )
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import HiddenInput
 
-from sipflow.cases.forms import VERSION_LABEL, choices, date_field
+from sipflow.cases.forms import VERSION_LABEL, TextAreaField, choices, date_field
 from sipflow.plans.editor import MAX_EFFORTS, MAX_GOALS, TEXT_LIMITS
 
 STATUS_LABELS = {

@@ -117,3 +117,16 @@ def test_the_page_links_keep_the_state_and_deadline_filters(as_region, create_ca
     assert "state=requested" in next_page and "deadline" not in next_page
     second = text_of(as_region.get(next_page))
     assert len(shown(first, cases)) == PER_PAGE and len(shown(second, cases)) == 1
+
+
+def test_switching_language_keeps_the_filters_and_the_page(as_region, create_case):
+    create_case()
+    page = text_of(as_region.get("/cases?state=requested&deadline=week"))
+    links = {html_lib.unescape(href) for href in re.findall(r'<a href="([^"]+)" lang="(?:sv|en)"', page)}
+    # The other language shows the same list: the filters (and a page's cursor) ride along.
+    assert links == {
+        "/cases?state=requested&deadline=week&lang=sv",
+        "/cases?state=requested&deadline=week&lang=en",
+    }
+    english = text_of(as_region.get("/cases?state=requested&deadline=week&lang=en"))
+    assert '<option value="requested" selected>Requested</option>' in english

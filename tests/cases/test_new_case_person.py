@@ -15,7 +15,7 @@ import pytest
 import support
 from sqlmodel import func, select
 from support import personnummer_in, valid_personnummer
-from webkit import csrf_token, fill, forms_of, login, text_of
+from webkit import FreshContextClient, csrf_token, fill, forms_of, login, text_of
 from werkzeug.datastructures import MultiDict
 
 from sipflow.cases import services
@@ -304,6 +304,30 @@ def test_a_confirmation_holds_only_for_the_person_it_was_given_for(
     assert count(db_session, SipCase) == 2
 
 
+def test_sending_the_confirmed_form_again_warns_of_the_sip_it_just_started(
+    client, parties, viktoria, viktorias_case, db_session
+):
+    """Back and send again (or a double click) after confirming must not start a third SIP unasked."""
+    as_user(client, parties.region_user)
+    warned = client.post("/cases/new", data=new_case_data(client))
+    assert warned.status_code == 409
+    confirmed_form = fill(forms_of(text_of(warned))["/cases/new"], confirm_open="y")
+    started = client.post("/cases/new", data=confirmed_form)
+    assert started.status_code == 303
+    assert count(db_session, SipCase) == 2
+    again = client.post("/cases/new", data=confirmed_form)
+    # The confirmation covered the one open SIP shown; now there are two, and the user is asked again.
+    assert again.status_code == 409
+    assert count(db_session, SipCase) == 2
+    second = db_session.exec(select(SipCase).where(SipCase.id != viktorias_case.id)).one()
+    html = text_of(again)
+    assert viktorias_case.reference in html and second.reference in html
+    # Ticking the box under that warning starts the third one.
+    third = client.post("/cases/new", data=fill(forms_of(html)["/cases/new"], confirm_open="y"))
+    assert third.status_code == 303
+    assert count(db_session, SipCase) == 3
+
+
 def test_a_closed_sip_gives_no_warning(client, parties, viktoria, viktorias_case, db_session, registry):
     fire_scripted(db_session, registry, parties.region_user, viktorias_case, "decline_consent", now=now_utc())
     db_session.commit()
@@ -422,6 +446,28 @@ def test_staff_change_the_particulars_from_the_case_page(
     assert (person.family_name, person.home_municipality_code) == ("Ek-Lund", ALVESTA)
     [row] = log_rows(db_session, audit.PERSON_CHANGE)
     assert row.user_id == parties.municipality_user.id and row.case_id == viktorias_case.id
+
+
+def test_two_staff_changing_the_particulars_at_once_do_not_undo_each_other(
+    client, app, parties, viktoria, viktorias_case, db_session, registry
+):
+    """Both open the page; one corrects the given name, the other then the family name from the old page."""
+    give_consent(db_session, registry, parties, viktorias_case)
+    url = f"/cases/{viktorias_case.uid}/person"
+    other = FreshContextClient(app, app.response_class, use_cookies=True)
+    as_user(client, parties.region_user)
+    as_user(other, parties.municipality_user)
+    first, second = particulars_form(client, url), particulars_form(other, url)
+    assert client.post(url, data=fill(first, given_name="Vicky")).status_code == 303
+    stale = other.post(url, data=fill(second, family_name="Ek-Lund"))
+    # The second save would put back "Viktoria": it is a conflict, what was typed is kept to send again.
+    assert stale.status_code == 409
+    person = reload(db_session, Person, viktoria.id)
+    assert (person.given_name, person.family_name) == ("Vicky", "Ek")
+    again = forms_of(text_of(stale))[url]
+    assert ("family_name", "Ek-Lund") in again
+    assert other.post(url, data=fill(again)).status_code == 303
+    assert reload(db_session, Person, viktoria.id).family_name == "Ek-Lund"
 
 
 def test_the_particulars_page_is_404_for_those_who_do_not_see_the_case(

@@ -119,3 +119,32 @@ def test_an_unknown_language_is_refused_at_the_field_and_what_was_typed_stays(
     assert 'id="contact-language-error"' in text_of(refused) and 'value="ny@example.se"' in text_of(refused)
     again = _participants(db_session, case)["person"]
     assert (again.email, again.language) == (person.email, "sv")
+
+
+def test_an_e_mail_address_pasted_with_spaces_around_it_is_taken_without_them(
+    as_region, db_session, create_case
+):
+    # The address fields are plain text fields: a copied address often brings a space or a tab along.
+    case = create_case()
+    url = f"/cases/{case.uid}"
+    private = forms_of(text_of(as_region.get(url)))[f"{url}/participants/private"]
+    added = as_region.post(
+        f"{url}/participants/private",
+        data=fill(
+            private,
+            **{"private-kind": "narstaende", "private-name": "Nils", "private-email": " nils@example.se\t"},
+        ),
+    )
+    assert added.status_code == 303
+    assert _participants(db_session, case)["Nils"].email == "nils@example.se"
+    contact = forms_of(text_of(as_region.get(url)))[f"{url}/participants/contact"]
+    person = _participants(db_session, case)["person"]
+    changed = as_region.post(
+        f"{url}/participants/contact",
+        data=fill(
+            contact,
+            **{"contact-participant_id": str(person.id), "contact-email": "  person@example.se  "},
+        ),
+    )
+    assert changed.status_code == 303
+    assert _participants(db_session, case)["person"].email == "person@example.se"

@@ -18,6 +18,7 @@ from sipflow.areas import load_areas
 from sipflow.cases.forms import FORM_CLASSES
 from sipflow.cases.models import Participant, SipCase, TransitionLog
 from sipflow.clock import now_utc, to_local
+from sipflow.people.identifiers import luhn_check_digit
 from sipflow.people.models import Person
 from sipflow.workflow.registry import INPUTS as INPUT_KINDS
 
@@ -571,3 +572,142 @@ def test_a_valid_new_case_is_started_and_shown(as_region, parties, db_session):
 def test_new_case_in_english(as_region):
     html = text_of(as_region.get("/cases/new?lang=en"))
     assert '<html lang="en">' in html and "New SIP" in html and "Kind of SIP" in html
+
+
+def test_a_childs_step_refused_for_a_missing_guardian_or_view_says_so_beside_that_field(
+    as_region, parties, create_case, db_session
+):
+    case = create_case("sip_child")
+    for name in ("Mamma", "Pappa"):
+        private = forms_of(text_of(as_region.get(case_url(case))))[f"{case_url(case)}/participants/private"]
+        added = as_region.post(
+            f"{case_url(case)}/participants/private",
+            data=fill(private, **{"private-kind": "guardian", "private-name": name}),
+        )
+        assert added.status_code == 303
+    guardians = {
+        p.name: p.id
+        for p in db_session.exec(select(Participant).where(Participant.case_id == case.id)).all()
+        if p.kind == "guardian"
+    }
+    form = forms_of(text_of(as_region.get(case_url(case))))[action_url(case, "give_consent")]
+    only_one = fill(
+        form,
+        **{
+            "give_consent-given_by": "guardian",
+            "give_consent-form": "written",
+            "give_consent-guardian_participant_ids": str(guardians["Mamma"]),
+        },
+    )
+    refused = as_region.post(action_url(case, "give_consent"), data=only_one)
+    assert refused.status_code == 409
+    html = text_of(refused)
+    # Beside the guardians' boxes, where the missing tick is; not only at the top of the page.
+    errors = re.search(
+        r'<ul class="field-errors" id="give_consent-guardian_participant_ids-error">(.*?)</ul>', html, re.S
+    )
+    assert errors and "Alla vårdnadshavare som deltar måste samtycka." in errors.group(1)
+    assert reload(db_session, case).state == "requested"
+    both = MultiDict(only_one)
+    both.add("give_consent-guardian_participant_ids", str(guardians["Pappa"]))
+    assert as_region.post(action_url(case, "give_consent"), data=both).status_code == 303
+    form = forms_of(text_of(as_region.get(case_url(case))))[action_url(case, "start_preparation")]
+    no_view = as_region.post(
+        action_url(case, "start_preparation"), data=fill(form, **{"start_preparation-child_view": " "})
+    )
+    assert no_view.status_code == 409
+    errors = re.search(
+        r'<ul class="field-errors" id="start_preparation-child_view-error">(.*?)</ul>', text_of(no_view), re.S
+    )
+    assert errors and "Skriv först in barnets egen syn." in errors.group(1)
+    assert reload(db_session, case).state == "consent_given"
+
+
+def test_a_reason_the_browser_let_through_is_not_refused_for_its_line_breaks(
+    as_region, parties, create_case, db_session
+):
+    # A browser counts a textarea's line break as one character against maxlength, and sends it as CRLF.
+    case = create_case()
+    page = text_of(as_region.get(case_url(case)))
+    assert re.search(r'<textarea[^>]*maxlength="500" name="cancel-reason"', page)
+    lines = ["x" * 49] * 10
+    typed = "\n".join(lines)
+    assert len(typed) == 499
+    form = forms_of(page)[action_url(case, "cancel")]
+    response = as_region.post(
+        action_url(case, "cancel"), data=fill(form, **{"cancel-reason": "\r\n".join(lines)})
+    )
+    assert response.status_code == 303
+    assert reload(db_session, case).state == "cancelled"
+    # Stored as typed, one line break per line.
+    step = db_session.exec(
+        select(TransitionLog).where(TransitionLog.case_id == case.id, TransitionLog.trigger == "cancel")
+    ).one()
+    assert step.reason == typed
+
+
+@pytest.mark.parametrize(
+    ("chosen", "day", "swedish", "english"),
+    [
+        (
+            "personnummer",
+            75,  # the 15th + 60: a samordningsnummer
+            "Numret är ett samordningsnummer, inte ett personnummer.",
+            "The number is a samordningsnummer, not a personnummer.",
+        ),
+        (
+            "samordningsnummer",
+            15,
+            "Numret är ett personnummer, inte ett samordningsnummer.",
+            "The number is a personnummer, not a samordningsnummer.",
+        ),
+    ],
+)
+def test_a_number_of_the_other_kind_is_named_for_what_it_is(
+    as_region, db_session, chosen, day, swedish, english
+):
+    nine = f"8503{day:02d}238"
+    number = f"198503{day:02d}238{luhn_check_digit(nine)}"
+    for lang, message in (("sv", swedish), ("en", english)):
+        as_region.get(f"/cases/new?lang={lang}")
+        response = as_region.post(
+            "/cases/new", data=new_case_data(as_region, identifier=number, id_kind=chosen)
+        )
+        assert response.status_code == 400
+        errors = re.search(
+            r'<ul class="field-errors" id="identifier-error">(.*?)</ul>', text_of(response), re.S
+        )
+        assert errors and message in html_lib.unescape(errors.group(1))
+    assert count(db_session, SipCase) == 0
+
+
+def test_a_participant_who_withdraws_the_consent_lands_on_mina_sip_not_on_a_404(
+    client, parties, create_case, db_session, registry
+):
+    case = create_case()
+    fire_by_service(db_session, registry, parties.region_user, case, "give_consent")
+    assert login(client, parties.municipality_user.username).status_code == 302
+    form = forms_of(text_of(client.get(case_url(case))))[action_url(case, "withdraw_consent")]
+    response = client.post(
+        action_url(case, "withdraw_consent"),
+        data=fill(form, **{"withdraw_consent-reason": "Personen vill inte"}),
+    )
+    assert response.status_code == 303
+    assert reload(db_session, case).state == "withdrawn"
+    # The withdrawal took the municipality's access with it: the case page would say "not found".
+    assert urlsplit(response.headers["Location"]).path == "/cases"
+    page = client.get(response.headers["Location"])
+    assert page.status_code == 200
+    assert "Samtycket återkallas: sparat." in text_of(page)
+    assert "Din organisation ser inte längre SIP:en" in text_of(page)
+    # The initiator, who keeps the case, is taken to it as after any step.
+    other = create_case()
+    fire_by_service(db_session, registry, parties.region_user, other, "give_consent")
+    client.post("/logout", data={"csrf_token": csrf_token(text_of(page))})
+    assert login(client, parties.region_user.username).status_code == 302
+    form = forms_of(text_of(client.get(case_url(other))))[action_url(other, "withdraw_consent")]
+    response = client.post(
+        action_url(other, "withdraw_consent"),
+        data=fill(form, **{"withdraw_consent-reason": "Personen vill inte"}),
+    )
+    assert urlsplit(response.headers["Location"]).path == case_url(other)
