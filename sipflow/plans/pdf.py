@@ -33,6 +33,8 @@ OWN_GOALS = "Det är viktigt för mig…"
 STATUS_LABELS = {"planned": "planerad", "ongoing": "pågår", "done": "klar", "cancelled": "avbruten"}
 METHOD_LABELS = {"meeting": "vid mötet", "digital": "digitalt", "paper": "på papper"}
 NONE = "–"
+# Words up to this long are hyphenated in table cells; longer runs of letters are no words to hyphenate.
+HYPHENATED_WORD_MAX = 40
 
 
 def _register_fonts() -> None:
@@ -167,6 +169,13 @@ def render_plan_pdf(content: dict, *, large: bool = False) -> bytes:
         hyphenationMinWordLength=10,
     )
     head_cell = ParagraphStyle("head_cell", parent=cell, fontName=FONT_BOLD)
+    # reportlab hyphenates a long word again for every line it fills (a 1 000-letter one takes a second per
+    # cell): a cell with a word longer than any Swedish compound (a pasted address, a run of letters) is
+    # broken between letters instead, at once.
+    long_word_cell = ParagraphStyle("long_word_cell", parent=cell, hyphenationLang="")
+
+    def cell_style(text: str):
+        return cell if max(map(len, text.split()), default=0) <= HYPHENATED_WORD_MAX else long_word_cell
 
     def para(value, style=body) -> Paragraph:
         text = escape(str(value)) if value not in (None, "") else NONE
@@ -179,7 +188,7 @@ def render_plan_pdf(content: dict, *, large: bool = False) -> bytes:
     def table(headers: list[str], rows: list[list[str]], widths: list[float], row_height=None) -> LongTable:
         # A cell left empty stays empty (to sign on paper); a missing value is shown as NONE by the caller.
         data = [[para(h, head_cell) for h in headers]]
-        data += [[Paragraph(escape(v), cell) for v in row] for row in rows]
+        data += [[Paragraph(escape(v), cell_style(v)) for v in row] for row in rows]
         heights = [None] + [row_height] * len(rows) if row_height else None
         grid = LongTable(
             data, colWidths=[w * mm for w in widths], rowHeights=heights, repeatRows=1, hAlign="LEFT"

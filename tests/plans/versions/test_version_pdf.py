@@ -181,3 +181,18 @@ def test_long_words_in_the_efforts_table_break_at_a_syllable_with_a_hyphen(versi
     raw = subprocess.run(["pdftotext", "-raw", str(source), "-"], capture_output=True, text=True).stdout
     assert "Arbetsförmed-\nlingen" in raw  # broken at a syllable, with a hyphen
     assert "Sö-\nder" not in raw and "veck-\nan" not in raw  # a short word moves to the next line whole
+
+
+def test_a_run_of_letters_longer_than_any_word_is_not_hyphenated(version, tmp_path):
+    # A run of letters longer than any Swedish compound (words typed without spaces, a pasted code) is no
+    # word to hyphenate: it breaks between letters as it must, without hyphens a reader would copy with it
+    # (reportlab hyphenates such a run again for every line it fills: a second per cell at 1 000 letters).
+    content = deepcopy(version.content)
+    run = "Kontaktarsocialtjänstenföransökanomboendestödochhemtjänst"
+    effort = next(e for e in content["efforts"] if e["kind"] == "effort")
+    effort |= {"what": run, "responsible": "Distriktssköterskemottagningen"}
+    source = tmp_path / "run.pdf"
+    source.write_bytes(render_plan_pdf(content))
+    raw = subprocess.run(["pdftotext", "-raw", str(source), "-"], capture_output=True, text=True).stdout
+    assert run in raw.replace("\n", "")
+    assert re.search(r"Distrikts\w*-\n", raw)  # a compound in another cell of the row is still hyphenated
