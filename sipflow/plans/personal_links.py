@@ -60,6 +60,8 @@ class LinkRow:
     kind: str
     created_by: str | None
     active: bool
+    # The last day it works, as its e-mail names it ("till och med").
+    last_day: date
 
 
 def _serializer(secret_key: str) -> URLSafeSerializer:
@@ -271,6 +273,7 @@ def case_links(session: Session, case: SipCase, *, now: datetime) -> list[LinkRo
             kind=participant.kind,
             created_by=user.display_name if user else None,
             active=link.revoked_at is None and _aware(link.expires_at) > now,
+            last_day=last_valid_day(link),
         )
         for link, participant, user in rows
     ]

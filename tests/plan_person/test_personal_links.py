@@ -73,6 +73,17 @@ def test_the_mail_is_queued_to_the_person_with_no_personal_data_in_subject_or_ad
     assert f"till och med {last_day.day} " in text.get_content()
 
 
+def test_the_links_page_names_the_last_day_the_link_works_as_its_mail_does(client, db_session, sent):
+    world, _path = sent
+    link = db_session.exec(select(PersonalLink)).one()
+    last_day = to_local(link.created_at).date() + timedelta(days=30)
+    login(client, world.region.user.username)
+    page = text_of(client.get(f"/cases/{world.case.uid}/plan/links"))
+    assert "Fungerar till och med" in page and last_day.isoformat() in page
+    # Not the midnight after it, which reads as one day more than the mail promised.
+    assert (last_day + timedelta(days=1)).isoformat() not in page
+
+
 def test_the_valid_link_shows_the_plan_with_owners_and_huvudansvar_and_never_the_full_personnummer(
     client, db_session, sent
 ):
