@@ -117,6 +117,11 @@ def local_to_utc(naive_local: datetime) -> datetime:
     return naive_local.replace(tzinfo=STOCKHOLM, fold=0).astimezone(UTC)
 
 
+def wall_time_exists(naive_local: datetime) -> bool:
+    """False for a wall-clock time skipped when summer time starts (02:00-03:00 on that Sunday)."""
+    return to_local(local_to_utc(naive_local)).replace(tzinfo=None) == naive_local
+
+
 @lru_cache(maxsize=256)
 def _holiday_dates(year: int) -> frozenset[date]:
     # Bounded cache because years come from user-entered dates. A frozenset per

@@ -29,7 +29,7 @@ from wtforms.validators import AnyOf, InputRequired, Length, NumberRange, Option
 from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 
 from sipflow.cases.fields import window_message
-from sipflow.clock import local_to_utc, within_date_window
+from sipflow.clock import local_to_utc, wall_time_exists, within_date_window
 from sipflow.i18n import DEFAULT_LOCALE, LANGUAGE_LABELS, LOCALES
 from sipflow.people.identifiers import KINDS as IDENTIFIER_KINDS
 from sipflow.people.services import IDENTIFIER_KIND_LABELS
@@ -122,6 +122,19 @@ class InDateWindow:
             raise StopValidation(window_message())
 
 
+SKIPPED_TIME = _l("That time does not exist: the clocks go forward an hour that night.")
+
+
+class ExistingWallTime:
+    """Refuse a local date-time the clocks skip when summer time starts, rather than move it an hour."""
+
+    field_flags: dict = {}
+
+    def __call__(self, form, field) -> None:
+        if field.data is not None and within_date_window(field.data) and not wall_time_exists(field.data):
+            raise StopValidation(SKIPPED_TIME)
+
+
 def date_field(label, validators=None, **kwargs) -> DateField:
     """A date field that accepts only dates within clock.date_window()."""
     return DateField(label, validators=[*(validators or [Optional()]), InDateWindow()], **kwargs)
@@ -137,7 +150,7 @@ class MultiCheckboxField(SelectMultipleField):
 def _local_datetime_field(label, validators=None, **kwargs) -> DateTimeLocalField:
     return DateTimeLocalField(
         label,
-        validators=[*(validators or [Optional()]), InDateWindow()],
+        validators=[*(validators or [Optional()]), InDateWindow(), ExistingWallTime()],
         format=DATETIME_LOCAL_FORMATS,
         **kwargs,
     )

@@ -26,6 +26,7 @@ from sipflow.cases.forms import (
     DATETIME_LOCAL_FORMATS,
     DECISION_ROWS,
     MEETING_MODE_LABELS,
+    SKIPPED_TIME,
     VERSION_LABEL,
     InDateWindow,
     MultiCheckboxField,
@@ -33,7 +34,7 @@ from sipflow.cases.forms import (
     choices,
     date_field,
 )
-from sipflow.clock import local_to_utc, to_local, within_date_window
+from sipflow.clock import local_to_utc, to_local, wall_time_exists, within_date_window
 from sipflow.meetings.services import COMMENT_MAX
 
 ANSWER_LABELS = {
@@ -64,11 +65,6 @@ def show_current_version(form, version: int) -> None:
     form.version.raw_data = [str(version)]
 
 
-def _wall_time_exists(naive: datetime) -> bool:
-    """False for a wall-clock time skipped when summer time starts (02:00-03:00 on that Sunday)."""
-    return to_local(local_to_utc(naive)).replace(tzinfo=None) == naive
-
-
 class MeetingTimeForm(FlaskForm):
     """The time, form and place of a meeting; the booking form adds the invitees."""
 
@@ -97,8 +93,8 @@ class MeetingTimeForm(FlaskForm):
 
     def _refuse_skipped_time(self, field) -> None:
         wall = self._wall(field)
-        if wall is not None and not _wall_time_exists(wall):
-            raise ValidationError(_l("That time does not exist: the clocks go forward an hour that night."))
+        if wall is not None and not wall_time_exists(wall):
+            raise ValidationError(SKIPPED_TIME)
 
     validate_starts = validate_ends = _refuse_skipped_time
 

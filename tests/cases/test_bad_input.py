@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from sqlmodel import select
 from webkit import csrf_token, fill, forms_of, login, text_of
 
 from sipflow.cases.models import SipCase
@@ -100,6 +101,19 @@ def test_new_case_refuses_an_utskrivningsklar_time_outside_the_window(as_region,
     assert response.status_code == 400
     assert 'id="utskrivningsklar_at-error"' in text_of(response)
     assert "Ange ett datum mellan 1900-01-01 och" in text_of(response)
+
+
+def test_new_case_refuses_an_utskrivningsklar_time_the_clocks_skip(as_region, db_session):
+    # 02:30 on the night summer time starts does not exist: refused at the field, as a meeting time is,
+    # rather than quietly stored as 03:30.
+    page = text_of(as_region.get("/cases/new"))
+    form = forms_of(page)["/cases/new"]
+    before = len(db_session.exec(select(SipCase)).all())
+    response = as_region.post("/cases/new", data=fill(form, utskrivningsklar_at="2027-03-28T02:30"))
+    assert response.status_code == 400
+    assert 'id="utskrivningsklar_at-error"' in text_of(response)
+    assert "Den tiden finns inte" in text_of(response) and "2027-03-28T02:30" in text_of(response)
+    assert len(db_session.exec(select(SipCase)).all()) == before
 
 
 HUGE = "99999999999999999999"
