@@ -26,6 +26,7 @@ from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup
 from sqlmodel import select
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from sipflow.cases import queries, services
 from sipflow.cases.errors import (
@@ -160,6 +161,11 @@ def _not_found(_error):
 @bp.app_errorhandler(403)
 def _forbidden(_error):
     return render_template("errors/forbidden.html", page_url=url_for("cases.my_cases")), 403
+
+
+@bp.app_errorhandler(RequestEntityTooLarge)
+def _too_large(_error):
+    return render_template("errors/too_large.html", page_url=url_for("cases.my_cases")), 413
 
 
 @bp.app_errorhandler(CSRFError)

@@ -23,7 +23,7 @@ from sipflow.meetings.messages import place_text
 from sipflow.meetings.models import PLANNED, Invitation, Meeting
 from sipflow.meetings.replies import MAIL_MAX_BYTES, receive
 from sipflow.meetings.tokens import AnswerLinkError, read_answer_token
-from sipflow.security import csrf
+from sipflow.security import allow_body, csrf
 from sipflow.security.limits import limiter
 
 bp = Blueprint("answers", __name__)
@@ -130,6 +130,7 @@ def _mode_given(form: AnswerForm) -> bool:
 
 
 @bp.post("/itip/reply")
+@allow_body(MAIL_MAX_BYTES)
 @csrf.exempt
 @limiter.limit(PUBLIC_LIMIT)
 def itip_reply():
