@@ -19,7 +19,6 @@ from flask import (
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
-from sqlmodel import select
 from werkzeug.urls import iri_to_uri
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
@@ -28,7 +27,7 @@ from sipflow.clock import now_utc
 from sipflow.db import get_session, unit_of_work
 from sipflow.i18n import CHOSEN_KEY, DEFAULT_LOCALE, known_language
 from sipflow.people.models import User
-from sipflow.people.services import set_user_language
+from sipflow.people.services import find_user_by_username, set_user_language
 from sipflow.security import clear_session_keeping_language, password_links, renew_session_token, throttle
 from sipflow.security.limits import limiter
 from sipflow.security.password_policy import MAX_LENGTH, new_password_problem
@@ -170,7 +169,7 @@ def login():
         if isinstance(attempt, throttle.Refusal):
             current_app.logger.warning("login throttled: too many failed attempts (%s)", attempt.rule)
             return _throttled_page("auth/login.html", LoginForm, attempt)
-        user = db.exec(select(User).where(User.username == typed)).first()
+        user = find_user_by_username(db, typed)
         password_ok = verify_password(user.password_hash if user else None, form.password.data)
         if user is not None and password_ok and user.active:
             throttle.forgive(db, attempt)
