@@ -13,6 +13,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, url_for
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import or_
@@ -21,6 +22,7 @@ from sqlmodel import Session, select
 from sipflow.cases.models import Participant, SipCase
 from sipflow.clock import now_utc, within_date_window
 from sipflow.db import get_session, unit_of_work
+from sipflow.i18n import DEFAULT_LOCALE, known_language
 from sipflow.meetings.forms import EmptyForm
 from sipflow.meetings.ical import CalendarEvent, feed_ics
 from sipflow.meetings.messages import calendar_location, public_url
@@ -110,14 +112,16 @@ def feed(token: str):
     user = user_for_token(session, token)
     if user is None:
         abort(404)
-    events = [
-        _event(meeting, case)
-        for meeting, case in feed_meetings(session, user, now=now)
-        # A meeting outside the date window (booked before dates were bounded) cannot be written in Swedish
-        # time; leaving it out keeps the feed, and every other meeting in it, readable.
-        if within_date_window(meeting.starts_at, now=now) and within_date_window(meeting.ends_at, now=now)
-    ]
-    body = feed_ics(events, name=_("SIP meetings"), now=now)
+    # The feed is the user's own: in their language, as their mail is (a calendar program sends no cookie).
+    with force_locale(known_language(user.language) or DEFAULT_LOCALE):
+        events = [
+            _event(meeting, case)
+            for meeting, case in feed_meetings(session, user, now=now)
+            # A meeting outside the date window (booked before dates were bounded) cannot be written in
+            # Swedish time; leaving it out keeps the feed, and every other meeting in it, readable.
+            if within_date_window(meeting.starts_at, now=now) and within_date_window(meeting.ends_at, now=now)
+        ]
+        body = feed_ics(events, name=_("SIP meetings"), now=now)
     response = Response(body, mimetype="text/calendar")
     response.headers["Content-Disposition"] = 'inline; filename="sip.ics"'
     response.headers["Cache-Control"] = "private, max-age=300"

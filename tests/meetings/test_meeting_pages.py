@@ -249,6 +249,23 @@ def test_the_feed_lists_my_meetings_without_personal_data_and_can_be_renewed(
     assert anonymous.get("/calendar/" + "0" * 32 + "." + "0" * 32 + ".ics").status_code == 404
 
 
+def test_the_feed_is_in_its_owners_language(client, db_session, ready, book, parties):
+    # A calendar program sends no cookie: the feed speaks the language the user chose, as their mail does.
+    meeting = book()
+    login(client, parties.region_user.username)
+    path = feed_path(client)
+    user = db_session.get(type(parties.region_user), parties.region_user.id)
+    user.language = "en"
+    db_session.add(user)
+    db_session.commit()
+    calendar_program = type(client)(client.application, client.application.response_class)
+    calendar = Calendar.from_ical(calendar_program.get(path).data)
+    assert str(calendar["X-WR-CALNAME"]) == "SIP meetings"
+    event = calendar.walk("VEVENT")[0]
+    assert str(event["UID"]) == meeting.uid
+    assert str(event["SUMMARY"]) == f"SIP meeting {ready.case.reference}"
+
+
 def test_the_feed_follows_the_consent(client, db_session, registry, ready, book, parties):
     from meetingkit import fire
 
