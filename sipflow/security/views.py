@@ -271,8 +271,14 @@ class SetPasswordForm(FlaskForm):
 
 # How a refused set-password link is answered: 404 when it names nothing, 410 when it no longer works.
 LINK_REFUSAL_STATUS = {"tampered": 404, "used": 410, "expired": 410, "disabled": 410}
-# A link is tried by its owner a few times at most; more is someone guessing tokens.
+# Refused links from one address: a link is mistyped by its owner a few times at most; more is someone
+# guessing tokens. Only refusals count: a whole office behind one address setting its passwords through
+# their own links on the day they are invited is never refused (a link works once, so it is no flood).
 SET_PASSWORD_LIMIT = "30 per hour"
+
+
+def _link_refused(response) -> bool:
+    return response.status_code in LINK_REFUSAL_STATUS.values()
 
 
 def _link_page(html, status: int = 200):
@@ -290,7 +296,7 @@ def _refused_link(refusal: password_links.LinkRefused):
 
 
 @bp.route("/set-password/<token>", methods=["GET", "POST"])
-@limiter.limit(SET_PASSWORD_LIMIT)
+@limiter.limit(SET_PASSWORD_LIMIT, deduct_when=_link_refused)
 def set_password(token: str):
     """Choose a password through a one-time set-password link (an invitation or a reset); then logged in."""
     db = get_session()

@@ -163,3 +163,28 @@ def test_a_tampered_link_is_a_clear_refusal_never_an_error(
         assert "Länken är inte giltig." in text_of(response)
     # Nothing was spent: the real link still works.
     assert client.get("/set-password/" + token).status_code == 200
+
+
+def test_an_office_behind_one_address_sets_its_passwords_and_guessing_is_still_refused(
+    app, db_session, admin, parties, now
+):
+    # Forty colleagues invited at once, all behind their office's one address: every link works.
+    office = _fresh(app)
+    for number in range(40):
+        _invite(
+            db_session,
+            admin,
+            parties.municipality,
+            now,
+            username=f"kollega{number}",
+            email=f"kollega{number}@vaxjo.example.se",
+        )
+    links = [link_path(body_of(mail)) for mail in outbox(db_session)]
+    assert len(links) == 40
+    for path in links:
+        assert set_password(office, path).status_code == 302
+        office.post("/logout", data={"csrf_token": csrf_token(text_of(office.get("/")))})
+    # Guessing from one address: the 31st refused link within the hour is refused outright.
+    guesser = _fresh(app)
+    statuses = [guesser.get(f"/set-password/{'a' * 43}").status_code for _ in range(31)]
+    assert statuses[:30] == [404] * 30 and statuses[30] == 429
