@@ -130,15 +130,22 @@ def start_session(user: User) -> None:
     login_user(user)
 
 
+def _login_page_url(next_url: str | None) -> str:
+    """The login page's own address, with where it leads: its language switch keeps that."""
+    return url_for("auth.login", next=next_url)
+
+
 def _throttled_page(template: str, form_class, refusal: throttle.Refusal):
     """The form again with the reason it was refused, as 429 (not a bare error page)."""
+    next_url = local_target(request.args.get("next"))
     response = make_response(
         render_template(
             template,
             form=form_class(),
             throttled=True,
             wait_minutes=refusal.wait_minutes,
-            next_url=local_target(request.args.get("next")),
+            next_url=next_url,
+            page_url=_login_page_url(next_url) if request.endpoint == "auth.login" else None,
         ),
         429,
     )
@@ -190,7 +197,9 @@ def login():
             who = _loggable(user.username) if user is not None else "an unknown username"
             current_app.logger.warning("login failed for %s", who)
             form.password.errors.append(_l("Wrong username or password."))
-    return render_template("auth/login.html", form=form, next_url=local_target(request.args.get("next")))
+    next_url = local_target(request.args.get("next"))
+    page_url = _login_page_url(next_url)
+    return render_template("auth/login.html", form=form, next_url=next_url, page_url=page_url)
 
 
 @bp.post("/logout")
