@@ -438,6 +438,8 @@ def _render_link_page(link: PersonalLink, token: str, *, now, errors=(), status:
         approvable=approvable,
         on_behalf=participant.kind == approvals.GUARDIAN,
         errors=list(errors),
+        # Also when shown by a refused approval (a POST): the language switch leads to the page itself.
+        page_url=url_for("plans.my_plan", token=token),
     )
     return _private((html, status))
 
