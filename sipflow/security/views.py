@@ -253,6 +253,8 @@ def change_password():
             with unit_of_work(db):
                 user.password_hash = hash_password(form.new_password.data)
                 renew_session_token(user)
+                # A reset link sent earlier would set another password behind this one's back.
+                password_links.end_unused_links(db, user, now=now_utc())
                 db.add(user)
             start_session(user)
             current_app.logger.info("password changed for %s", _loggable(user.username))

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlmodel import select
 from userkit import NEW_PASSWORD, body_of, link_path, outbox, set_password
-from webkit import FreshContextClient, csrf_token, login, text_of
+from webkit import TEST_PASSWORD, FreshContextClient, csrf_token, login, text_of
 
 from sipflow.admin import users
 from sipflow.db import unit_of_work
@@ -127,6 +127,27 @@ def test_a_reset_link_sets_a_new_password_and_ends_every_other_session(
     # The session opened before the reset has ended.
     assert client.get("/").status_code == 302
     assert login(_fresh(app), user.username, NEW_PASSWORD).status_code == 302
+
+
+def test_changing_the_password_ends_a_reset_link_sent_before(app, client, db_session, admin, parties, now):
+    # The user remembered the password after asking for a reset: the link must not set another one later.
+    user = parties.municipality_user
+    with unit_of_work(db_session):
+        users.send_reset_link(db_session, admin, db_session.get(User, user.id), now=now)
+    path = link_path(body_of(outbox(db_session)[0]))
+    assert login(client, user.username).status_code == 302
+    page = client.get("/password")
+    changed = client.post(
+        "/password",
+        data={
+            "csrf_token": csrf_token(text_of(page)),
+            "current_password": TEST_PASSWORD,
+            "new_password": NEW_PASSWORD,
+            "new_password_again": NEW_PASSWORD,
+        },
+    )
+    assert changed.status_code == 302
+    assert _fresh(app).get(path).status_code == 410
 
 
 def test_a_link_of_a_disabled_account_sets_nothing(client, db_session, admin, parties, now):
