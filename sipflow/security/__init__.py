@@ -90,11 +90,20 @@ def clear_session_keeping_language() -> None:
 
 
 def _end_session(message):
-    """Log out this session only (the user's other sessions have limits of their own) and say why."""
+    """Log out this session only (the user's other sessions have limits of their own) and say why.
+
+    A page its address opens without a login (an answer link, a personal link, a set-password link: a
+    `<token>` in the route) is shown, logged out; its token never goes into a login address. Any other page
+    asked for (a GET: a link from a mail, a bookmark) is where the login leads on to, as it is for anyone
+    not logged in; the login checks it is local (`views.local_target`).
+    """
     logout_user()
     clear_session_keeping_language()
     flash(message, "info")
-    return redirect(url_for("auth.login"))
+    if "token" in (request.view_args or {}):
+        return None
+    wanted = request.method == "GET" and request.endpoint != "auth.login"
+    return redirect(url_for("auth.login", next=request.full_path.rstrip("?") if wanted else None))
 
 
 def _holds_nul(req) -> bool:
