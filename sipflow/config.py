@@ -158,6 +158,12 @@ def load_config(environ: dict[str, str] | None = None, overrides: dict | None = 
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "WTF_CSRF_TIME_LIMIT": None,
+        # The largest request body a page takes: a directory import file (2 MB) or a KVÅ catalogue (1 MB),
+        # with the form around it; more answers 413 before anything reads it. Werkzeug reads a urlencoded
+        # body whole into memory and spools a multipart file to disk as soon as the form is read (the CSRF
+        # check does, before any login), so unbounded, one anonymous POST of gigabytes is read in full.
+        # A view that takes more raises it for itself (`sipflow.security.allow_body`).
+        "MAX_CONTENT_LENGTH": 4 * 1024 * 1024,
     }
     if overrides:
         cfg.update(overrides)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 from weakref import WeakKeyDictionary
 
 from flask import Flask, has_request_context, request, session
@@ -56,15 +56,15 @@ def requested_language() -> str | None:
 
 
 def lang_url(code: str, base: str | None = None) -> str:
-    """This page (or base) with ?lang=code; a GET page keeps its other query arguments.
-
-    base is falsy when not given: the page template passes its `page_url`, which most views leave unset
-    (Jinja's Undefined, not None), and such a page keeps its filters and cursors in the other language.
-    """
-    base = base or None
-    args = request.args.to_dict() if request.method == "GET" and base is None else {}
+    """This page (or base, with the query it holds) with ?lang=code; a GET page without a base keeps its
+    other query arguments."""
+    if not base:  # no address named (a template's undefined page_url too): this page's
+        path, args = request.path, request.args.to_dict() if request.method == "GET" else {}
+    else:
+        path, _sep, query = base.partition("?")
+        args = dict(parse_qsl(query, keep_blank_values=True))
     args["lang"] = code
-    return (base or request.path) + "?" + urlencode(args)
+    return path + "?" + urlencode(args)
 
 
 class _CatalogueByLocale(Domain):

@@ -26,6 +26,7 @@ from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup
 from sqlmodel import select
+from werkzeug.exceptions import InternalServerError, RequestEntityTooLarge
 
 from sipflow.cases import queries, services
 from sipflow.cases.errors import (
@@ -158,6 +159,29 @@ def _not_found(_error):
 @bp.app_errorhandler(403)
 def _forbidden(_error):
     return render_template("errors/forbidden.html", page_url=url_for("cases.my_cases")), 403
+
+
+@bp.app_errorhandler(RequestEntityTooLarge)
+def _too_large(_error):
+    return render_template("errors/too_large.html", page_url=url_for("cases.my_cases")), 413
+
+
+# When even the error page cannot be shown (the database gone, say): words, in both languages, and no data.
+SERVER_ERROR_TEXT = (
+    "Något gick fel i sipflow. Felet är loggat; gå tillbaka och försök igen.\n"
+    "Something went wrong in sipflow. The error has been logged; go back and try again.\n"
+)
+
+
+@bp.app_errorhandler(InternalServerError)
+def _server_error(_error):
+    # Flask has logged the error (redacted); the page tells nothing of it, in the user's language.
+    try:
+        get_session().rollback()
+        return render_template("errors/500.html", page_url=url_for("cases.my_cases")), 500
+    except Exception:  # the page itself failed: the plain words, not a second traceback to the user
+        current_app.logger.exception("the error page could not be shown")
+        return SERVER_ERROR_TEXT, 500, {"Content-Type": "text/plain; charset=utf-8"}
 
 
 @bp.app_errorhandler(CSRFError)

@@ -82,6 +82,8 @@ def _render_codes(*, status=200, form=None, errors=None, csv_lines=None):
             errors=errors or {},
             csv_lines=csv_lines or [],
             kinds=CODE_KINDS,
+            # Also when shown by a refused upload (a POST): the language switch leads to the catalogue.
+            page_url=url_for("coding.codes", after=after),
         ),
         status,
     )

@@ -10,6 +10,7 @@ import hmac
 from flask import Blueprint, abort, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_limiter.errors import RateLimitExceeded
 
 from sipflow.cases.models import SipCase
 from sipflow.clock import now_utc
@@ -23,8 +24,8 @@ from sipflow.meetings.messages import place_text
 from sipflow.meetings.models import PLANNED, Invitation, Meeting
 from sipflow.meetings.replies import MAIL_MAX_BYTES, receive
 from sipflow.meetings.tokens import AnswerLinkError, read_answer_token
-from sipflow.security import csrf
-from sipflow.security.limits import limiter
+from sipflow.security import allow_body, csrf
+from sipflow.security.limits import limiter, refusal_page, wait_seconds
 
 bp = Blueprint("answers", __name__)
 
@@ -142,6 +143,7 @@ def _mode_given(form: AnswerForm) -> bool:
 
 
 @bp.post("/itip/reply")
+@allow_body(MAIL_MAX_BYTES)
 @csrf.exempt
 @limiter.limit(PUBLIC_LIMIT)
 def itip_reply():
@@ -171,6 +173,17 @@ def itip_reply():
     # Recorded or ignored (unknown meeting or invitee, out of date): one answer, built from the input only,
     # so the answer never tells who is invited to what.
     return jsonify(status="received", uid=outcome.uid, sequence=outcome.sequence), 202
+
+
+@bp.errorhandler(RateLimitExceeded)
+def _too_many_requests(error: RateLimitExceeded):
+    """Over PUBLIC_LIMIT: the mail server gets JSON it can act on, a person the page saying how to wait."""
+    if request.endpoint != "answers.itip_reply":
+        return refusal_page(error)
+    wait = wait_seconds()
+    response, status = _json_error("too_many_requests", _("Too many requests: try again later."), 429)
+    response.headers["Retry-After"] = str(wait)
+    return response, status
 
 
 def _bearer_matches(header: str, secret: str) -> bool:

@@ -12,7 +12,7 @@ import hmac
 import secrets
 from datetime import datetime, timedelta
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -104,15 +104,30 @@ def _event(meeting: Meeting, case: SipCase) -> CalendarEvent:
     )
 
 
+# Calendar programs fetch a feed every hour or so, and a whole office (or a calendar service's servers)
+# fetches its users' feeds from one address: so per address only unknown feeds count (guessing), and each
+# feed has a budget of its own (a program gone wild).
+FEED_LIMIT = "120 per hour"
+
+
+def _feed_refused(response) -> bool:
+    return response.status_code == 404
+
+
+def _feed_key() -> str:
+    return "calendar-feed:" + hashlib.sha256(request.view_args["token"].encode()).hexdigest()
+
+
 @bp.get("/calendar/<token>.ics")
-@limiter.limit("120 per hour")
+@limiter.limit(FEED_LIMIT, deduct_when=_feed_refused)
+@limiter.limit(FEED_LIMIT, key_func=_feed_key)
 def feed(token: str):
     """The feed a calendar program subscribes to; no login, the address itself is the key."""
     session, now = get_session(), now_utc()
     user = user_for_token(session, token)
     if user is None:
         abort(404)
-    # The calendar program sends no session: the entries are in the owner's language, as their mails are.
+    # The feed is the user's own: in their language, as their mail is (a calendar program sends no cookie).
     with force_locale(known_language(user.language) or DEFAULT_LOCALE):
         events = [
             _event(meeting, case)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import func
 from sqlmodel import Session, select
 
 from sipflow.cases.models import SipCase
@@ -232,6 +233,16 @@ def change_person_particulars(
     # Ids only: the log never learns who the person is or what they are called.
     logger.info("particulars of person id %s changed by user id %s", person.id, actor.id)
     return True
+
+
+def find_user_by_username(session: Session, typed: str) -> User | None:
+    """The user a typed username names: as stored, else without regard to case (usernames are unique
+    without regard to case, admin.users; a phone that capitalises the first letter still logs in)."""
+    user = session.exec(select(User).where(User.username == typed)).first()
+    if user is not None or not typed:
+        return user
+    found = session.exec(select(User).where(func.lower(User.username) == typed.lower()).limit(2)).all()
+    return found[0] if len(found) == 1 else None
 
 
 def set_user_language(session: Session, user: User, language: str) -> bool:

@@ -27,6 +27,26 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
+# Every request body is bounded by the config's MAX_CONTENT_LENGTH (sipflow.config); a view that takes more
+# says so with `allow_body`. The attribute `allow_body` sets on a view function.
+_MAX_BODY_ATTRIBUTE = "sipflow_max_body"
+# Form bodies: the only ones the NUL check reads (reading another kind would touch the stream a view reads).
+_FORM_MIMETYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+
+
+def allow_body(max_bytes: int):
+    """Let the decorated view take a body of up to max_bytes (else the config's MAX_CONTENT_LENGTH).
+
+    Put it right under the route decorator; a larger body answers 413 before anything reads it.
+    """
+
+    def mark(view):
+        setattr(view, _MAX_BODY_ATTRIBUTE, max_bytes)
+        return view
+
+    return mark
+
+
 # flask.g key: the signed-in user's unit and organisation, held for the request (sipflow.web.hold_actor_unit).
 ACTOR_UNIT = "sipflow_actor_unit"
 
@@ -70,18 +90,27 @@ def clear_session_keeping_language() -> None:
 
 
 def _end_session(message):
-    """Log out this session only (the user's other sessions have limits of their own) and say why."""
+    """Log out this session only (the user's other sessions have limits of their own) and say why.
+
+    A page its address opens without a login (an answer link, a personal link, a set-password link: a
+    `<token>` in the route) is shown, logged out; its token never goes into a login address. Any other page
+    asked for (a GET: a link from a mail, a bookmark) is where the login leads on to, as it is for anyone
+    not logged in; the login checks it is local (`views.local_target`).
+    """
     logout_user()
     clear_session_keeping_language()
     flash(message, "info")
-    return redirect(url_for("auth.login"))
+    if "token" in (request.view_args or {}):
+        return None
+    wanted = request.method == "GET" and request.endpoint != "auth.login"
+    return redirect(url_for("auth.login", next=request.full_path.rstrip("?") if wanted else None))
 
 
 def _holds_nul(req) -> bool:
     """True when the path, the query or a form field of req holds a NUL character."""
     if "\x00" in req.path:
         return True
-    for values in (req.args, req.form):
+    for values in (req.args, req.form) if req.mimetype in _FORM_MIMETYPES else (req.args,):
         for key, value in values.items(multi=True):
             if "\x00" in key or "\x00" in value:
                 return True
@@ -96,6 +125,16 @@ def init_security(app: Flask) -> None:
     if app.config["ENV_NAME"] == "testing":
         # Only ever switched on: a production process never builds a testing app.
         use_cheap_hashing(True)
+
+    # Registered first: nothing may read the body before its bound is set.
+    @app.before_request
+    def _bound_the_body():
+        """A view that takes a larger body (`allow_body`) raises the bound for its own requests only."""
+        view = app.view_functions.get(request.endpoint)
+        max_bytes = getattr(view, _MAX_BODY_ATTRIBUTE, None)
+        if max_bytes is not None:
+            request.max_content_length = max_bytes
+
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Log in to continue.")

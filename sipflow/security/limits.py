@@ -9,13 +9,38 @@ proxy, configure ProxyFix so ``request.remote_addr`` is the client's address rat
 
 from __future__ import annotations
 
-from flask import Flask
+import math
+import time
+
+from flask import Flask, make_response, render_template
 from flask_limiter import Limiter
+from flask_limiter.errors import RateLimitExceeded
 from flask_limiter.util import get_remote_address
 
 limiter = Limiter(key_func=get_remote_address)
+
+# When the limit hit cannot say when it frees up again.
+DEFAULT_WAIT_SECONDS = 60
 
 
 def init_limits(app: Flask) -> None:
     """Attach the limiter; storage, strategy and headers come from the RATELIMIT_* config."""
     limiter.init_app(app)
+    app.register_error_handler(RateLimitExceeded, refusal_page)
+
+
+def wait_seconds() -> int:
+    """How long until the limit this request hit lets a request through again (at least a second)."""
+    current = limiter.current_limit
+    if current is None:
+        return DEFAULT_WAIT_SECONDS
+    return max(1, math.ceil(current.reset_at - time.time()))
+
+
+def refusal_page(_error: RateLimitExceeded):
+    """A request over a public page's limit: a page in the user's language saying how long to wait (429)."""
+    wait = wait_seconds()
+    html = render_template("errors/too_many.html", wait_minutes=max(1, round(wait / 60)))
+    response = make_response(html, 429)
+    response.headers["Retry-After"] = str(wait)
+    return response

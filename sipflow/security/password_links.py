@@ -83,12 +83,7 @@ def issue_link(
     """A new link for user valid for hours; the user's earlier unused links end. Returns the token."""
     if purpose not in PURPOSES:
         raise ValueError(f"unknown purpose {purpose!r}")
-    session.exec(
-        update(PasswordLink)
-        .where(col(PasswordLink.user_id) == user.id, col(PasswordLink.used_at).is_(None))
-        .values(used_at=now)
-        .execution_options(synchronize_session=False)
-    )
+    end_unused_links(session, user, now=now)
     token = secrets.token_urlsafe(32)
     session.add(
         PasswordLink(
@@ -102,6 +97,16 @@ def issue_link(
     )
     session.flush()
     return token
+
+
+def end_unused_links(session: Session, user: User, *, now: datetime) -> None:
+    """End every link of user not yet used: a new link replaces them, a changed password makes them moot."""
+    session.exec(
+        update(PasswordLink)
+        .where(col(PasswordLink.user_id) == user.id, col(PasswordLink.used_at).is_(None))
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def find_link(session: Session, token: str, *, now: datetime) -> tuple[PasswordLink, User]:

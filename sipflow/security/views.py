@@ -19,7 +19,6 @@ from flask import (
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
-from sqlmodel import select
 from werkzeug.urls import iri_to_uri
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
@@ -28,7 +27,7 @@ from sipflow.clock import now_utc
 from sipflow.db import get_session, unit_of_work
 from sipflow.i18n import CHOSEN_KEY, DEFAULT_LOCALE, known_language
 from sipflow.people.models import User
-from sipflow.people.services import set_user_language
+from sipflow.people.services import find_user_by_username, set_user_language
 from sipflow.security import clear_session_keeping_language, password_links, renew_session_token, throttle
 from sipflow.security.limits import limiter
 from sipflow.security.password_policy import MAX_LENGTH, new_password_problem
@@ -131,15 +130,22 @@ def start_session(user: User) -> None:
     login_user(user)
 
 
+def _login_page_url(next_url: str | None) -> str:
+    """The login page's own address, with where it leads: its language switch keeps that."""
+    return url_for("auth.login", next=next_url)
+
+
 def _throttled_page(template: str, form_class, refusal: throttle.Refusal):
     """The form again with the reason it was refused, as 429 (not a bare error page)."""
+    next_url = local_target(request.args.get("next"))
     response = make_response(
         render_template(
             template,
             form=form_class(),
             throttled=True,
             wait_minutes=refusal.wait_minutes,
-            next_url=local_target(request.args.get("next")),
+            next_url=next_url,
+            page_url=_login_page_url(next_url) if request.endpoint == "auth.login" else None,
         ),
         429,
     )
@@ -170,7 +176,7 @@ def login():
         if isinstance(attempt, throttle.Refusal):
             current_app.logger.warning("login throttled: too many failed attempts (%s)", attempt.rule)
             return _throttled_page("auth/login.html", LoginForm, attempt)
-        user = db.exec(select(User).where(User.username == typed)).first()
+        user = find_user_by_username(db, typed)
         password_ok = verify_password(user.password_hash if user else None, form.password.data)
         if user is not None and password_ok and user.active:
             throttle.forgive(db, attempt)
@@ -191,7 +197,9 @@ def login():
             who = _loggable(user.username) if user is not None else "an unknown username"
             current_app.logger.warning("login failed for %s", who)
             form.password.errors.append(_l("Wrong username or password."))
-    return render_template("auth/login.html", form=form, next_url=local_target(request.args.get("next")))
+    next_url = local_target(request.args.get("next"))
+    page_url = _login_page_url(next_url)
+    return render_template("auth/login.html", form=form, next_url=next_url, page_url=page_url)
 
 
 @bp.post("/logout")
@@ -245,6 +253,8 @@ def change_password():
             with unit_of_work(db):
                 user.password_hash = hash_password(form.new_password.data)
                 renew_session_token(user)
+                # A reset link sent earlier would set another password behind this one's back.
+                password_links.end_unused_links(db, user, now=now_utc())
                 db.add(user)
             start_session(user)
             current_app.logger.info("password changed for %s", _loggable(user.username))
@@ -272,8 +282,14 @@ class SetPasswordForm(FlaskForm):
 
 # How a refused set-password link is answered: 404 when it names nothing, 410 when it no longer works.
 LINK_REFUSAL_STATUS = {"tampered": 404, "used": 410, "expired": 410, "disabled": 410}
-# A link is tried by its owner a few times at most; more is someone guessing tokens.
+# Refused links from one address: a link is mistyped by its owner a few times at most; more is someone
+# guessing tokens. Only refusals count: a whole office behind one address setting its passwords through
+# their own links on the day they are invited is never refused (a link works once, so it is no flood).
 SET_PASSWORD_LIMIT = "30 per hour"
+
+
+def _link_refused(response) -> bool:
+    return response.status_code in LINK_REFUSAL_STATUS.values()
 
 
 def _link_page(html, status: int = 200):
@@ -291,7 +307,7 @@ def _refused_link(refusal: password_links.LinkRefused):
 
 
 @bp.route("/set-password/<token>", methods=["GET", "POST"])
-@limiter.limit(SET_PASSWORD_LIMIT)
+@limiter.limit(SET_PASSWORD_LIMIT, deduct_when=_link_refused)
 def set_password(token: str):
     """Choose a password through a one-time set-password link (an invitation or a reset); then logged in."""
     db = get_session()

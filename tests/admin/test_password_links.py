@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlmodel import select
 from userkit import NEW_PASSWORD, body_of, link_path, outbox, set_password
-from webkit import FreshContextClient, csrf_token, login, text_of
+from webkit import TEST_PASSWORD, FreshContextClient, csrf_token, login, text_of
 
 from sipflow.admin import users
 from sipflow.db import unit_of_work
@@ -129,6 +129,27 @@ def test_a_reset_link_sets_a_new_password_and_ends_every_other_session(
     assert login(_fresh(app), user.username, NEW_PASSWORD).status_code == 302
 
 
+def test_changing_the_password_ends_a_reset_link_sent_before(app, client, db_session, admin, parties, now):
+    # The user remembered the password after asking for a reset: the link must not set another one later.
+    user = parties.municipality_user
+    with unit_of_work(db_session):
+        users.send_reset_link(db_session, admin, db_session.get(User, user.id), now=now)
+    path = link_path(body_of(outbox(db_session)[0]))
+    assert login(client, user.username).status_code == 302
+    page = client.get("/password")
+    changed = client.post(
+        "/password",
+        data={
+            "csrf_token": csrf_token(text_of(page)),
+            "current_password": TEST_PASSWORD,
+            "new_password": NEW_PASSWORD,
+            "new_password_again": NEW_PASSWORD,
+        },
+    )
+    assert changed.status_code == 302
+    assert _fresh(app).get(path).status_code == 410
+
+
 def test_a_link_of_a_disabled_account_sets_nothing(client, db_session, admin, parties, now):
     user = _invite(db_session, admin, parties.municipality, now)
     path = link_path(body_of(outbox(db_session)[0]))
@@ -163,3 +184,28 @@ def test_a_tampered_link_is_a_clear_refusal_never_an_error(
         assert "Länken är inte giltig." in text_of(response)
     # Nothing was spent: the real link still works.
     assert client.get("/set-password/" + token).status_code == 200
+
+
+def test_an_office_behind_one_address_sets_its_passwords_and_guessing_is_still_refused(
+    app, db_session, admin, parties, now
+):
+    # Forty colleagues invited at once, all behind their office's one address: every link works.
+    office = _fresh(app)
+    for number in range(40):
+        _invite(
+            db_session,
+            admin,
+            parties.municipality,
+            now,
+            username=f"kollega{number}",
+            email=f"kollega{number}@vaxjo.example.se",
+        )
+    links = [link_path(body_of(mail)) for mail in outbox(db_session)]
+    assert len(links) == 40
+    for path in links:
+        assert set_password(office, path).status_code == 302
+        office.post("/logout", data={"csrf_token": csrf_token(text_of(office.get("/")))})
+    # Guessing from one address: the 31st refused link within the hour is refused outright.
+    guesser = _fresh(app)
+    statuses = [guesser.get(f"/set-password/{'a' * 43}").status_code for _ in range(31)]
+    assert statuses[:30] == [404] * 30 and statuses[30] == 429

@@ -80,6 +80,16 @@ def _upload(client, text: str):
     )
 
 
+def test_after_a_refused_upload_the_language_switch_leads_to_the_catalogue(as_admin):
+    refused = _upload(as_admin, "not,a,catalogue\n\x01")
+    assert refused.status_code == 400
+    html = text_of(refused)
+    start = html.index('hreflang="en"')
+    href = html.rindex('href="', 0, start) + len('href="')
+    english = as_admin.get(html[href : html.index('"', href)].replace("&amp;", "&"))
+    assert english.status_code == 200 and '<html lang="en">' in text_of(english)
+
+
 def test_a_csv_file_loads_every_code(as_admin, db_session):
     response = _upload(as_admin, "code,label,kind\nAB101,Första,sip\nAB102,Andra,distance\n")
     assert response.status_code == 303

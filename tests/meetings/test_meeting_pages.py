@@ -272,6 +272,23 @@ def test_the_feed_is_written_in_its_owners_language(as_region, client, db_sessio
     assert str(swedish["X-WR-CALNAME"]) == "SIP-möten"
 
 
+def test_an_office_behind_one_address_keeps_its_feeds_and_guessing_is_refused(client, db_session, parties):
+    # Calendar programs of a whole office (or a calendar service) fetch from one address, every hour or so.
+    from sipflow.meetings.feed import feed_token, renew_feed_key
+
+    colleagues = [parties.region_user, parties.municipality_user]
+    for user in colleagues:
+        renew_feed_key(db_session, user)
+    db_session.commit()
+    paths = [f"/calendar/{feed_token(user)}.ics" for user in colleagues]
+    statuses = {client.get(path).status_code for _ in range(70) for path in paths}
+    assert statuses == {200}
+    # One feed asked for without end is refused; guessing from the address is refused after 120 tries.
+    assert [client.get(paths[0]).status_code for _ in range(51)][-1] == 429
+    guesses = [client.get("/calendar/" + "0" * 32 + "." + "0" * 32 + ".ics").status_code for _ in range(121)]
+    assert guesses[:120] == [404] * 120 and guesses[120] == 429
+
+
 def test_the_feed_follows_the_consent(client, db_session, registry, ready, book, parties):
     from meetingkit import fire
 

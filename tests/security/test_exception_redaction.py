@@ -72,3 +72,15 @@ def test_the_filter_redacts_exception_text_and_stack_of_a_record():
     RedactingFilter().filter(record)
     text = logging.Formatter().format(record)
     assert PNR not in text and "KeyError" in text and text.count(REDACTED) == 2
+
+
+def test_an_unhandled_error_shows_the_apps_own_page_in_the_users_language(failing_app):
+    client = failing_app.test_client()
+    response = client.get("/boom")
+    assert response.status_code == 500
+    page = response.get_data(as_text=True)
+    assert "Något gick fel" in page and "Internal Server Error" not in page
+    assert PNR not in page and "ValueError" not in page
+    assert response.headers["Content-Security-Policy"]
+    english = client.get("/boom?lang=en").get_data(as_text=True)
+    assert "Something went wrong" in english and PNR not in english

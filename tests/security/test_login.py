@@ -55,6 +55,22 @@ def test_a_wrong_password_says_so_without_telling_which_part_was_wrong(client, u
     assert client.get("/").status_code == 302
 
 
+def test_the_username_is_not_case_sensitive(client, make_user, parties):
+    # Usernames are unique without regard to case; a phone that capitalises the first letter still logs in.
+    make_user(parties.region, username="Anna.Lind")
+    assert login(client, "anna.lind").status_code == 302
+    client.post("/logout", data={"csrf_token": csrf_token(text_of(client.get("/")))})
+    make_user(parties.region, username="erik")
+    assert login(client, "Erik").status_code == 302
+
+
+def test_another_case_of_the_username_with_a_wrong_password_is_refused(client, make_user, parties):
+    make_user(parties.region, username="anna.lind")
+    response = fail(client, "Anna.Lind")
+    assert response.status_code == 200 and WRONG in text_of(response)
+    assert client.get("/").status_code == 302
+
+
 @pytest.fixture
 def disabled(user, db_session):
     """The user, with the account disabled."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from webkit import FreshContextClient, csrf_token, login, text_of
+from webkit import TEST_PASSWORD, FreshContextClient, csrf_token, login, text_of
 
 from sipflow.errors import InvalidInput
 from sipflow.i18n import LOCALES, checked_language
@@ -85,3 +85,41 @@ def test_only_the_apps_languages_are_accepted(value):
         with pytest.raises(InvalidInput) as refused:
             checked_language(value, field="language")
         assert refused.value.field == "language"
+
+
+def _english_link(html: str) -> str:
+    """The address of the page's switch to English, as a browser follows it."""
+    start = html.index('hreflang="en"')
+    href = html.rindex('href="', 0, start) + len('href="')
+    return html[href : html.index('"', href)].replace("&amp;", "&")
+
+
+def test_switching_to_english_on_the_way_to_a_case_still_leads_to_it(client, parties, create_case):
+    # The link in an invitation leads to the login page first; switching language there keeps the way on.
+    case = create_case()
+    to_login = client.get(f"/cases/{case.uid}")
+    assert to_login.status_code == 302
+    english = client.get(_english_link(text_of(client.get(to_login.headers["Location"]))))
+    assert '<html lang="en">' in text_of(english) and f"next=/cases/{case.uid}" in english.request.url
+    # A mistyped password first, then the switch: the way on is kept too.
+    refused = client.post(
+        english.request.url,
+        data={"csrf_token": csrf_token(text_of(english)), "username": "nobody", "password": "x" * 12},
+    )
+    back_to_swedish = _english_link(text_of(refused)).replace("lang=en", "lang=sv")
+    page = client.get(back_to_swedish)
+    response = client.post(
+        back_to_swedish,
+        data={
+            "csrf_token": csrf_token(text_of(page)),
+            "username": parties.region_user.username,
+            "password": TEST_PASSWORD,
+        },
+    )
+    assert response.status_code == 302 and response.headers["Location"] == f"/cases/{case.uid}"
+
+
+def test_a_page_without_an_address_of_its_own_keeps_its_query_in_the_switch(client, parties):
+    assert login(client, parties.region_user.username).status_code == 302
+    html = text_of(client.get("/cases?state=preparing"))
+    assert "state=preparing" in _english_link(html)

@@ -147,6 +147,44 @@ def test_an_idle_session_ends(app, client, parties):
     assert is_login_redirect(client.get("/"))
 
 
+def test_a_link_followed_after_a_timeout_leads_on_after_the_login(app, client, parties, create_case):
+    # The link to a case in an invitation, opened the morning after: log in again, and there is the case.
+    case = create_case()
+    assert login(client, parties.region_user.username).status_code == 302
+    with client.session_transaction() as session:
+        session["seen"] -= app.config["SESSION_IDLE_MINUTES"] * 60 + 5
+    response = client.get(f"/cases/{case.uid}")
+    assert is_login_redirect(response)
+    again = login_again(client, response.headers["Location"], parties.region_user.username)
+    assert again.headers["Location"] == f"/cases/{case.uid}"
+
+
+LINK_PAGES = ["/answer/not-a-token", "/my-plan/not-a-token", "/set-password/" + "a" * 43]
+
+
+@pytest.mark.parametrize("address", LINK_PAGES)
+def test_an_answer_or_personal_link_opened_after_a_timeout_is_shown_logged_out(app, client, parties, address):
+    # Staff are invited too: their answer link, opened with yesterday's session, opens (no detour to login).
+    assert login(client, parties.region_user.username).status_code == 302
+    with client.session_transaction() as session:
+        session["seen"] -= app.config["SESSION_IDLE_MINUTES"] * 60 + 5
+    response = client.get(address)
+    assert response.status_code in (400, 404)  # the link's own page (these links name nothing)
+    assert is_login_redirect(client.get("/"))
+
+
+def login_again(client, login_address: str, username: str):
+    page = client.get(login_address)
+    return client.post(
+        login_address,
+        data={
+            "csrf_token": csrf_token(text_of(page)),
+            "username": username,
+            "password": TEST_PASSWORD,
+        },
+    )
+
+
 def test_the_idle_limit_runs_on_the_applications_clock(app, client, parties, frozen_clock):
     """The same limit, with time moved by the frozen clock the views read instead of by editing stamps."""
     assert login(client, parties.region_user.username).status_code == 302

@@ -440,6 +440,8 @@ def _render_link_page(link: PersonalLink, token: str, *, now, errors=(), status:
         # A närstående or guardian reads someone else's plans: the page must not call them theirs.
         for_person=participant.kind == approvals.PERSON,
         errors=list(errors),
+        # Also when shown by a refused approval (a POST): the language switch leads to the page itself.
+        page_url=url_for("plans.my_plan", token=token),
     )
     return _private((html, status))
 
