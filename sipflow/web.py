@@ -114,6 +114,26 @@ def case_page_parts(detail, actor, *, allowed: list) -> dict:
     return variables
 
 
+# --- Addresses that answer in JSON, refusals included -----------------------------------------------------
+
+
+def register_json_address(app: Flask, matches: Callable[[], bool], refuse: Callable[..., tuple]) -> None:
+    """Requests for which matches() is true are refused as JSON by refuse(status, error, message).
+
+    Routing refuses a method an address does not take before any view or blueprint runs, so the app's
+    405 page asks these (statistics: {"error", "reason"}; the calendar reply address: {"error", "message"}).
+    """
+    app.extensions.setdefault("sipflow.json_addresses", []).append((matches, refuse))
+
+
+def json_refusal(status: int, error: str, message: str) -> tuple | None:
+    """The JSON refusal of a registered JSON address for this request; None for a page."""
+    for matches, refuse in current_app.extensions.get("sipflow.json_addresses", ()):
+        if matches():
+            return refuse(status, error, message)
+    return None
+
+
 # --- Transition forms with a page of their own --------------------------------------------------------
 
 

@@ -13,6 +13,7 @@ from flask import (
     current_app,
     flash,
     get_template_attribute,
+    make_response,
     redirect,
     render_template,
     request,
@@ -26,7 +27,7 @@ from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup
 from sqlmodel import select
-from werkzeug.exceptions import InternalServerError, RequestEntityTooLarge
+from werkzeug.exceptions import InternalServerError, MethodNotAllowed, RequestEntityTooLarge
 
 from sipflow.cases import queries, services
 from sipflow.cases.errors import (
@@ -73,6 +74,7 @@ from sipflow.web import (
     case_page_parts,
     current_actor,
     current_locale,
+    json_refusal,
     transition_label,
     transition_page_url,
     workflow_registry,
@@ -159,6 +161,19 @@ def _not_found(_error):
 @bp.app_errorhandler(403)
 def _forbidden(_error):
     return render_template("errors/forbidden.html", page_url=url_for("cases.my_cases")), 403
+
+
+@bp.app_errorhandler(MethodNotAllowed)
+def _method_not_allowed(error: MethodNotAllowed):
+    """Another method than the address takes (Enter on a POST-only address): a page, or JSON for an API."""
+    allowed = ", ".join(sorted(error.valid_methods or ()))
+    message = _("This address answers %(methods)s requests only.", methods=allowed)
+    answer = json_refusal(405, "method_not_allowed", message)
+    if answer is None:
+        answer = render_template("errors/method_not_allowed.html", page_url=url_for("cases.my_cases")), 405
+    response = make_response(answer)
+    response.headers["Allow"] = allowed
+    return response
 
 
 @bp.app_errorhandler(RequestEntityTooLarge)

@@ -26,6 +26,7 @@ from sipflow.meetings.replies import MAIL_MAX_BYTES, receive
 from sipflow.meetings.tokens import AnswerLinkError, read_answer_token
 from sipflow.security import allow_body, csrf
 from sipflow.security.limits import limiter, refusal_page, wait_seconds
+from sipflow.web import register_json_address
 
 bp = Blueprint("answers", __name__)
 
@@ -173,6 +174,16 @@ def itip_reply():
     # Recorded or ignored (unknown meeting or invitee, out of date): one answer, built from the input only,
     # so the answer never tells who is invited to what.
     return jsonify(status="received", uid=outcome.uid, sequence=outcome.sequence), 202
+
+
+# A mail server posting another way than POST gets its refusal as JSON from the app's 405 page.
+bp.record_once(
+    lambda state: register_json_address(
+        state.app,
+        lambda: request.path == "/itip/reply",
+        lambda status, error, message: _json_error(error, message, status),
+    )
+)
 
 
 @bp.errorhandler(RateLimitExceeded)

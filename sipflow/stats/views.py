@@ -8,7 +8,6 @@ from flask import Blueprint, Response, current_app, g, jsonify, render_template,
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
-from werkzeug.exceptions import MethodNotAllowed
 
 from sipflow.clock import now_utc
 from sipflow.coding.models import CodeDefinition
@@ -26,7 +25,7 @@ from sipflow.stats.services import (
     scope_of,
     settings_from,
 )
-from sipflow.web import current_locale, workflow_registry
+from sipflow.web import current_locale, register_json_address, workflow_registry
 
 bp = Blueprint("stats", __name__, url_prefix="/statistik")
 COORDINATOR = "coordinator"
@@ -57,17 +56,12 @@ def _coordinators_only():
     return None
 
 
-@bp.app_errorhandler(MethodNotAllowed)
-def _method_not_allowed(error: MethodNotAllowed):
-    """A statistics JSON address asked with another method than GET: 405 as JSON; elsewhere the default.
-
-    Registered on the app: a method the route does not take is refused before any blueprint is chosen.
-    """
-    if not _json_route():
-        return error
-    response, status = _json_error(405, "method_not_allowed", _l("This address answers GET requests only."))
-    response.headers["Allow"] = ", ".join(sorted(error.valid_methods or ()))
-    return response, status
+# Another method than GET on a JSON address is refused as JSON by the app's 405 page (sipflow.web).
+bp.record_once(
+    lambda state: register_json_address(
+        state.app, _json_route, lambda status, error, message: _json_error(status, error, message)
+    )
+)
 
 
 def _this_year() -> tuple[str, str]:

@@ -351,3 +351,11 @@ def test_a_raw_eight_bit_mail_is_forwarded_whole_as_an_attachment(
     [row] = outbox(db_session, "forward")
     [attached] = [p for p in parsed(row).walk() if p.get_filename() == "forwarded.eml"]
     assert attached.get_payload(decode=True) == raw
+
+
+def test_another_method_than_post_is_refused_as_json(client):
+    # A mail server (or a person) fetching the reply address gets the API's JSON refusal, not a web page.
+    response = client.get("/itip/reply")
+    assert response.status_code == 405 and response.is_json
+    assert response.get_json()["error"] == "method_not_allowed" and "POST" in response.get_json()["message"]
+    assert response.headers["Allow"] == "OPTIONS, POST"

@@ -304,3 +304,13 @@ def test_production_adds_hsts_and_a_secure_host_only_cookie(production_client):
     assert cookie.startswith("__Host-sipflow-session=")
     assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
     assert "Domain=" not in cookie and "Path=/" in cookie
+
+
+def test_opening_an_address_that_only_takes_forms_shows_a_page_in_the_users_language(client):
+    # Enter in the address bar on a POST-only address: the app's own page, not Werkzeug's English one.
+    response = client.get("/logout")
+    assert response.status_code == 405 and "POST" in response.headers["Allow"]
+    page = response.get_data(as_text=True)
+    assert "Sidan kan inte skickas på det sättet" in page and "Method Not Allowed" not in page
+    english = client.get("/logout?lang=en")
+    assert "This page cannot be sent that way" in english.get_data(as_text=True)

@@ -335,6 +335,7 @@ def test_the_json_address_answers_json_when_not_logged_in_or_asked_with_post(cli
     assert "GET" in posted.headers["Allow"]
     page = client.post("/statistik/")
     assert page.status_code == 405 and not page.is_json
+    assert "Sidan kan inte skickas på det sättet" in page.get_data(as_text=True)
 
 
 def pdf_text(response, tmp_path) -> str:
