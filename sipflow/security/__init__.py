@@ -188,6 +188,8 @@ def init_security(app: Flask) -> None:
         response.headers.setdefault("Referrer-Policy", "no-referrer")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
+        # Nothing here is for search engines: not the login page, not a link page opened from a mail.
+        response.headers.setdefault("X-Robots-Tag", "noindex, nofollow")
         if request.endpoint != "static":
             response.headers.setdefault("Cache-Control", "no-store")
         if app.config["ENV_NAME"] == "production":

@@ -22,7 +22,7 @@ from sipflow.plans.models import PersonalLink, PlanApproval
 from sipflow.plans.personal_links import LinkRefused, make_token, read_token
 from sipflow.security.audit import PLAN_LINK_VIEW, AccessLogEntry
 
-PRIVATE = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store", "X-Robots-Tag": "noindex"}
+PRIVATE = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store", "X-Robots-Tag": "noindex, nofollow"}
 
 
 def send_link(client, world, participant, *, user=None):

@@ -44,7 +44,11 @@ from sipflow.web import (
 # The personal link needs no login; the limit keeps guessing slow.
 PUBLIC_LIMIT = "30 per minute;300 per hour"
 # A page of the person's plans must leave no trace: not in a Referer, a cache or a search engine.
-PRIVATE_HEADERS = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store", "X-Robots-Tag": "noindex"}
+PRIVATE_HEADERS = {
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+    "X-Robots-Tag": "noindex, nofollow",
+}
 VERSIONS_SHOWN = 20
 METHOD_LABELS = {
     "meeting": _l("At the meeting"),
