@@ -126,7 +126,7 @@ def test_book_a_video_meeting_and_accept_through_the_answer_link(app, site, brow
     invitee.close()
 
     page.goto(meeting_url)
-    row = page.locator("#h-invitees + table tbody tr", has_text=MOTHER)
+    row = page.locator("#h-invitees + .table-wrap table tbody tr", has_text=MOTHER)
     expect(row.locator(".tag")).to_have_text(accepted)
     expect(row).to_contain_text(by_video)
     expect(row).to_contain_text("Jag kopplar upp mig från jobbet.")
