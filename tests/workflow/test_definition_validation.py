@@ -217,6 +217,96 @@ BROKEN = [
         "states.preparing.label",
         "sv",
     ),
+    # A value of the wrong type is refused naming its key, not a traceback of the loader.
+    (
+        "dest-as-a-list",
+        in_transition("send_kallelse", 'dest = "invited"', 'dest = ["invited"]'),
+        "transitions.send_kallelse.dest",
+        "one state name",
+    ),
+    (
+        "form-as-a-list",
+        in_transition("send_kallelse", 'form = "kallelse"', 'form = ["kallelse"]'),
+        "transitions.send_kallelse.form",
+        "one form name",
+    ),
+    (
+        "initial-as-a-list",
+        replace_once('initial = "requested"', 'initial = ["requested"]'),
+        "initial",
+        "one state name",
+    ),
+    (
+        "indicator-as-a-list",
+        replace_once('indicator = "kallelse"', 'indicator = ["kallelse"]'),
+        "deadlines.kallelse.indicator",
+        "kallelse, follow_up",
+    ),
+    (
+        "transitions-as-named-tables",
+        lambda text: re.sub(r'\[\[transitions\]\]\ntrigger = "(\w+)"', r"[transitions.\1]", text),
+        "transitions",
+        "[[transitions]]",
+    ),
+    (
+        "a-state-that-is-no-section",
+        replace_once("[states.preparing]\n", '[states.other]\npreparing = "x"\n[states.preparing]\n'),
+        "states.other",
+        "unknown key 'preparing'",
+    ),
+    # A flag written as text is not taken as true.
+    (
+        "final-as-text",
+        replace_once(
+            '[states.preparing]\nlabel = { sv = "Förberedelse", en = "Preparing" }\n',
+            '[states.preparing]\nlabel = { sv = "Förberedelse", en = "Preparing" }\nfinal = "false"\n',
+        ),
+        "states.preparing.final",
+        "true or false",
+    ),
+    (
+        "working-days-as-text",
+        replace_once("days = 21\n", 'days = 21\nworking_days = "no"\n'),
+        "deadlines.kallelse.working_days",
+        "true or false",
+    ),
+    # The names are kept in columns of 40 characters and in the pages' addresses.
+    (
+        "state-name-longer-than-forty",
+        lambda text: text.replace("plan_established", "plan_established_by_every_organisation_taking_part"),
+        "states.plan_established_by_every_organisation_taking_part",
+        "at most 40",
+    ),
+    (
+        "trigger-name-longer-than-forty",
+        lambda text: text.replace('"revise_plan"', '"revise_the_plan_after_the_follow_up_meeting_was_held"'),
+        "transitions[7].trigger",
+        "at most 40",
+    ),
+    (
+        "trigger-as-a-number",
+        in_transition("cancel", 'trigger = "cancel"', "trigger = 5"),
+        "transitions[10].trigger",
+        "lower-case name",
+    ),
+    (
+        "workflow-name-with-spaces",
+        replace_once('name = "sip"', 'name = "SIP region"'),
+        "name",
+        "lower-case name",
+    ),
+    (
+        "deadline-name-with-spaces",
+        replace_once("[deadlines.kallelse]", '[deadlines."kallelse inom tre veckor"]'),
+        "deadlines.kallelse inom tre veckor",
+        "lower-case name",
+    ),
+    (
+        "english-label-as-a-number",
+        replace_once('en = "Preparing"', "en = 5"),
+        "states.preparing.label.en",
+        "text",
+    ),
 ]
 
 
