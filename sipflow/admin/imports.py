@@ -35,10 +35,17 @@ from sqlmodel import Session, select
 
 from sipflow.admin import directory
 from sipflow.admin.changes import record_change
-from sipflow.admin.users import Region, admin_region, check_user_unit, invite_user, organisation_in_region
+from sipflow.admin.users import (
+    Region,
+    admin_region,
+    check_user_unit,
+    checked_scope,
+    invite_user,
+    organisation_in_region,
+)
 from sipflow.csvfiles import LineError, records, too_long
 from sipflow.errors import InvalidInput
-from sipflow.people.models import USER_ROLES, County, Municipality, Organisation, Unit, User
+from sipflow.people.models import USER_ROLES, Organisation, Unit, User
 
 COLUMNS = (
     "record",
@@ -452,12 +459,11 @@ class _Planner:
 
     def _scope(self, text: str, roles: tuple[str, ...]) -> tuple[str, ...]:
         codes = tuple(dict.fromkeys(c for c in _SPLIT.split(text) if c))
-        if codes and "coordinator" not in roles:
-            raise _LineRefused(_l("Only a coordinator has a scope."), "scope")
-        for code in codes:
-            model = County if len(code) == 2 else Municipality if len(code) == 4 else None
-            if model is None or not code.isdigit() or self.session.get(model, code) is None:
-                raise _LineRefused(_l("Unknown county or municipality code %(code)s.", code=code), "scope")
+        # The user pages' rule (known codes, a coordinator's only, in the administrator's region).
+        try:
+            checked_scope(self.session, self.region, roles, " ".join(codes))
+        except InvalidInput as error:
+            raise _refuse(error, "scope") from None
         return codes
 
     def _compare(self, line: int, record: str, key: str, values: dict, existing) -> Planned:

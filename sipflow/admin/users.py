@@ -235,7 +235,11 @@ def _scope_text(session: Session, user: User) -> str:
     return ", ".join(sorted(counties) + sorted(municipalities))
 
 
-def _set_scope(session: Session, actor: User | None, user: User, roles: tuple[str, ...], scope: str) -> None:
+def checked_scope(
+    session: Session, region: Region, roles: tuple[str, ...], scope: str
+) -> tuple[list[str], list[str]]:
+    """The county and municipality codes of scope, refused (field scope) unless a coordinator's, known and,
+    for a region's administrator, in the region: the user pages' and the import's one rule."""
     counties, municipalities = parse_scope_codes(scope)
     if (counties or municipalities) and "coordinator" not in roles:
         raise InvalidInput(_l("Only a coordinator follows counties or municipalities."), field="scope")
@@ -253,12 +257,17 @@ def _set_scope(session: Session, actor: User | None, user: User, roles: tuple[st
     for code in municipalities:
         if code not in known:
             raise InvalidInput(_l("Unknown municipality code: %(code)s.", code=code), field="scope")
-    region = admin_region(session, actor) if actor is not None else Region(national=True)
     if region.county_code is not None:
         outside = [c for c in counties if c != region.county_code]
         outside += [m for m in municipalities if known[m] != region.county_code]
         if outside:
             raise InvalidInput(_l("%(code)s is outside your region.", code=outside[0]), field="scope")
+    return counties, municipalities
+
+
+def _set_scope(session: Session, actor: User | None, user: User, roles: tuple[str, ...], scope: str) -> None:
+    region = admin_region(session, actor) if actor is not None else Region(national=True)
+    counties, municipalities = checked_scope(session, region, roles, scope)
     session.exec(delete(CoordinatorScope).where(col(CoordinatorScope.user_id) == user.id))
     for code in counties:
         session.add(CoordinatorScope(user_id=user.id, county_code=code))
