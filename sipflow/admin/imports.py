@@ -40,6 +40,9 @@ from sipflow.admin.users import (
     admin_region,
     check_user_unit,
     checked_scope,
+    clean_display_name,
+    clean_user_email,
+    clean_username,
     invite_user,
     organisation_in_region,
 )
@@ -95,6 +98,8 @@ FIELD_COLUMNS = {
     "hsa_id": "hsa_id",
     "organisation_id": "organisation",
     "unit_id": "unit",
+    "username": "key",
+    "display_name": "name",
 }
 ROLE_ALIASES = {"administrator": "admin", "administratör": "admin", "samordnare": "coordinator"}
 YES = {"yes", "ja", "true", "1", "y", "j"}
@@ -388,6 +393,12 @@ class _Planner:
             raise _LineRefused(_l("Fill in the user's name."), "name")
         if len(name) > DISPLAY_NAME_MAX:
             raise _LineRefused(_l("A name is at most 120 characters."), "name")
+        try:
+            # The user pages' rules, which inviting the user applies again.
+            clean_username(username)
+            clean_display_name(name, "display_name")
+        except InvalidInput as error:
+            raise _refuse(error) from None
         roles = self._roles(row["roles"])
         unit_key = row["unit"].lower()
         unit = self.units.get(unit_key) if unit_key else None
@@ -421,6 +432,8 @@ class _Planner:
             return Planned(line, "user", username, name, UNCHANGED)
         try:
             email = directory.clean_email(row["email"])
+            if email is not None:
+                email = clean_user_email(email)
         except InvalidInput as error:
             raise _refuse(error) from None
         if email is None:

@@ -110,6 +110,14 @@ BAD = [
         [ORG, UNIT.replace(";yes;", ";kanske;")], 3, "health_care", id="health care neither yes nor no"
     ),
     pytest.param([ORG, ORG], 3, "key", id="organisation twice"),
+    # The user pages' rules, which inviting the user applies: refused at the line, not a server error after.
+    pytest.param([ORG, UNIT, USER.replace("test.anna", "a")], 4, "key", id="one-letter username"),
+    pytest.param(
+        [ORG, UNIT, USER.replace("anna@", "an\x01na@")], 4, "email", id="control character in e-mail"
+    ),
+    pytest.param(
+        [ORG, UNIT, USER.replace("Anna Test", "Anna\x01Test")], 4, "name", id="control character in name"
+    ),
     pytest.param([ORG.replace("organisation;", "planet;", 1)], 2, "record", id="unknown record"),
 ]
 
