@@ -358,6 +358,15 @@ def parse_workflow(path: Path, data: dict, guards=None, effects=None, inputs=Non
         )
 
     start_dates = _names(path, "start_dates", data.get("start_dates", []), START_DATES, "case date")
+    for deadline in deadlines:
+        if deadline.source_field in START_DATES and deadline.source_field not in start_dates:
+            # The case would never have the date, so the deadline would never start (and nothing would say).
+            raise _fail(
+                path,
+                f"deadlines.{deadline.kind}.from",
+                f"counts from {deadline.source_field}, which a case has only when the file says "
+                f'start_dates = ["{deadline.source_field}"]',
+            )
     workflow = Workflow(
         name=data["name"],
         version=data["version"],
