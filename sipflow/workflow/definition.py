@@ -446,6 +446,36 @@ def _check_structure(path: Path, workflow: Workflow) -> None:
                 f"states.{state.name}",
                 f"consent withdrawal ({withdrawal}) must be possible here, once, and end the case",
             )
+    # Every state is reached from the initial one (a state nothing leads to is a mistake in a dest or source).
+    reached, todo = {workflow.initial}, [workflow.initial]
+    while todo:
+        for transition in workflow.transitions_from(todo.pop()):
+            if transition.dest not in reached:
+                reached.add(transition.dest)
+                todo.append(transition.dest)
+    for state in workflow.states:
+        if state not in reached:
+            raise _fail(path, f"states.{state}", "no transition leads here from the initial state")
+    # From every active state the case can end without the person withdrawing consent: else a case in it
+    # could only wait, or go round in a cycle, until consent is withdrawn.
+    ends = {name for name, state in workflow.states.items() if state.final}
+    grown = True
+    while grown:
+        grown = False
+        for transition in workflow.transitions:
+            if transition.withdraws_consent or transition.dest not in ends:
+                continue
+            for source in transition.sources:
+                if source not in ends:
+                    ends.add(source)
+                    grown = True
+    for state in workflow.states:
+        if state not in ends:
+            raise _fail(
+                path,
+                f"states.{state}",
+                "no step leads on from here to a final state, only consent withdrawal: a case would stay",
+            )
 
 
 def load_workflow_file(path: Path, guards=None, effects=None, inputs=None) -> Workflow:

@@ -48,6 +48,17 @@ def replace_once(old: str, new: str):
     return edit
 
 
+def without_close(text: str) -> str:
+    """The file without its close step and closed state: after the meeting nothing ends the case."""
+    start = text.index('[[transitions]]\ntrigger = "close"')
+    text = text[:start] + text[text.index('[[transitions]]\ntrigger = "withdraw') :]
+    closed = (
+        '[states.closed]\nlabel = { sv = "Avslutad", en = "Closed" }\nfinal = true\nretention_years = 10\n'
+    )
+    assert text.count(closed) == 1
+    return text.replace(closed, "")
+
+
 WITHDRAW_SOURCES = re.search(
     r'^source = \[.*"follow_up"\]$',
     SIP.split('trigger = "withdraw_consent"', 1)[1],
@@ -300,6 +311,19 @@ BROKEN = [
         replace_once("[deadlines.kallelse]", '[deadlines."kallelse inom tre veckor"]'),
         "deadlines.kallelse inom tre veckor",
         "lower-case name",
+    ),
+    # The graph: every state reached, and every active state able to end without consent withdrawal.
+    (
+        "a-state-nothing-leads-to",
+        in_transition("start_preparation", 'dest = "preparing"', 'dest = "invited"'),
+        "states.preparing",
+        "no transition leads here",
+    ),
+    (
+        "a-case-can-only-wait-for-withdrawal",
+        without_close,
+        "states.meeting_held",
+        "only consent withdrawal",
     ),
     (
         "english-label-as-a-number",
