@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import logging
 from dataclasses import dataclass, field
 
 from flask import (
@@ -75,7 +76,9 @@ from sipflow.web import (
     workflow_registry,
 )
 from sipflow.workflow.definition import TransitionDef
+from sipflow.workflow.engine import WorkflowVersionMissing
 
+logger = logging.getLogger(__name__)
 bp = Blueprint("cases", __name__)
 
 ROLE_LABELS = {
@@ -160,6 +163,18 @@ def _not_found(_error):
 @bp.app_errorhandler(403)
 def _forbidden(_error):
     return render_template("errors/forbidden.html", page_url=url_for("cases.my_cases")), 403
+
+
+@bp.app_errorhandler(WorkflowVersionMissing)
+def _workflow_missing(error: WorkflowVersionMissing):
+    # A file of a version in use was removed or its version changed: every case on it stops, so the log
+    # says which (no case, no person) and the page tells the user whom to ask.
+    logger.error(
+        "a case follows workflow %s version %d, which no loaded workflow file defines",
+        error.name,
+        error.version,
+    )
+    return render_template("errors/workflow_missing.html", name=error.name, version=error.version), 503
 
 
 @bp.app_errorhandler(CSRFError)
