@@ -342,6 +342,16 @@ def parse_workflow(path: Path, data: dict, guards=None, effects=None, inputs=Non
         indicator = raw.get("indicator")
         if indicator is not None and (not isinstance(indicator, str) or indicator not in DEADLINE_INDICATORS):
             raise _fail(path, f"{key}.indicator", f"must be one of {', '.join(DEADLINE_INDICATORS)}")
+        measured = next(
+            (d.kind for d in deadlines if indicator is not None and d.indicator == indicator), None
+        )
+        if measured is not None:
+            # The statistics join a case's deadlines of an indicator: two would count each meeting twice.
+            raise _fail(
+                path,
+                f"{key}.indicator",
+                f"deadlines.{measured} is measured as {indicator} already: one deadline per indicator",
+            )
         deadlines.append(
             DeadlineDef(
                 kind=kind,

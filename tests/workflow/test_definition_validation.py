@@ -326,6 +326,22 @@ BROKEN = [
         "only consent withdrawal",
     ),
     (
+        "two-deadlines-measured-as-one-indicator",
+        replace_once(
+            "[deadlines.follow_up]\n",
+            "[deadlines.kallelse_internal]\n"
+            'label = { sv = "Intern kallelse" }\n'
+            'indicator = "kallelse"\n'
+            'from = "requested_at"\n'
+            "days = 7\n"
+            'started_by = ["create"]\n'
+            'met_by = ["send_kallelse"]\n\n'
+            "[deadlines.follow_up]\n",
+        ),
+        "deadlines.kallelse_internal.indicator",
+        "deadlines.kallelse is measured as kallelse already",
+    ),
+    (
         "english-label-as-a-number",
         replace_once('en = "Preparing"', "en = 5"),
         "states.preparing.label.en",
