@@ -490,9 +490,16 @@ def _check_structure(path: Path, workflow: Workflow) -> None:
 
 def load_workflow_file(path: Path, guards=None, effects=None, inputs=None) -> Workflow:
     """Read and validate one workflow file (against the registered blocks unless given)."""
+    raw = path.read_bytes()
+    # Windows editors save UTF-8 with a byte-order mark, which TOML does not allow: it is dropped here.
+    raw = raw.removeprefix(b"\xef\xbb\xbf")
     try:
-        with path.open("rb") as handle:
-            data = tomllib.load(handle)
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = raw.count(b"\n", 0, error.start) + 1
+        raise WorkflowError(f"{path.name}: not UTF-8 text (line {line}): save the file as UTF-8") from None
+    try:
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise WorkflowError(f"{path.name}: not valid TOML: {error}") from None
     return parse_workflow(path, data, guards, effects, inputs)

@@ -376,6 +376,23 @@ def test_invalid_toml_is_refused_naming_the_file(tmp_path):
     assert "line" in str(refused.value)
 
 
+@pytest.mark.parametrize(("encoding", "line"), [("latin-1", 1), ("utf-16", 1)], ids=["latin-1", "utf-16"])
+def test_a_file_not_saved_as_utf8_is_refused_naming_the_file(tmp_path, encoding, line):
+    # Saved by a Windows editor in its own encoding: a traceback before, at the check and at the start.
+    path = tmp_path / "sip.toml"
+    path.write_bytes(SIP.encode(encoding))
+    with pytest.raises(WorkflowError) as refused:
+        load_workflow_file(path)
+    assert str(refused.value) == f"sip.toml: not UTF-8 text (line {line}): save the file as UTF-8"
+
+
+def test_a_byte_order_mark_is_read_past(tmp_path):
+    # Notepad's "UTF-8" puts one first; TOML itself has none, and the message was "Invalid statement".
+    path = tmp_path / "sip.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + SIP.encode("utf-8"))
+    assert load_workflow_file(path).name == "sip"
+
+
 def test_a_folder_with_a_broken_file_is_refused(tmp_path):
     for path in WORKFLOWS_DIR.glob("*.toml"):
         shutil.copy(path, tmp_path / path.name)
