@@ -352,6 +352,15 @@ def parse_workflow(path: Path, data: dict, guards=None, effects=None, inputs=Non
                 f"{key}.indicator",
                 f"deadlines.{measured} is measured as {indicator} already: one deadline per indicator",
             )
+        started_by = _names(
+            path, f"{key}.started_by", raw.get("started_by", []), triggers | {CREATE_EVENT}, "trigger"
+        )
+        if not started_by:
+            raise _fail(path, f"{key}.started_by", 'must name the step that starts it (or "create")')
+        met_by = _names(path, f"{key}.met_by", raw.get("met_by", []), triggers, "trigger")
+        if not met_by:
+            # Nothing could meet it: every case would miss it, and its reminders would go out.
+            raise _fail(path, f"{key}.met_by", "must name at least one step that meets it")
         deadlines.append(
             DeadlineDef(
                 kind=kind,
@@ -359,10 +368,8 @@ def parse_workflow(path: Path, data: dict, guards=None, effects=None, inputs=Non
                 source_field=raw["from"],
                 days=days,
                 working_days=_flag(path, f"{key}.working_days", raw.get("working_days", False)),
-                started_by=_names(
-                    path, f"{key}.started_by", raw.get("started_by", []), triggers | {CREATE_EVENT}, "trigger"
-                ),
-                met_by=_names(path, f"{key}.met_by", raw.get("met_by", []), triggers, "trigger"),
+                started_by=started_by,
+                met_by=met_by,
                 indicator=indicator,
             )
         )

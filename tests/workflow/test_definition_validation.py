@@ -342,6 +342,18 @@ BROKEN = [
         "deadlines.kallelse is measured as kallelse already",
     ),
     (
+        "deadline-met-by-nothing",
+        replace_once('met_by = ["send_kallelse"]\n', ""),
+        "deadlines.kallelse.met_by",
+        "at least one step",
+    ),
+    (
+        "deadline-started-by-nothing",
+        replace_once('started_by = ["establish_plan", "revise_plan"]', "started_by = []"),
+        "deadlines.follow_up.started_by",
+        "starts it",
+    ),
+    (
         "english-label-as-a-number",
         replace_once('en = "Preparing"', "en = 5"),
         "states.preparing.label.en",
