@@ -7,7 +7,14 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sipflow.workflow.registry import EFFECTS, GUARDS, INPUTS, REMINDER_ANCHORS, REMINDER_TEMPLATES
+from sipflow.workflow.registry import (
+    EFFECTS,
+    EFFECTS_AFTER,
+    GUARDS,
+    INPUTS,
+    REMINDER_ANCHORS,
+    REMINDER_TEMPLATES,
+)
 
 # The parties of a case a transition may name: part of the workflow file language.
 PARTY_ROLES = ("initiator", "huvudansvarig", "participant")
@@ -316,6 +323,12 @@ def parse_workflow(path: Path, data: dict, guards=None, effects=None, inputs=Non
                 ),
             )
         )
+        named = transitions[-1].effects
+        for index, effect in enumerate(named):
+            missing = [needed for needed in EFFECTS_AFTER.get(effect, ()) if needed not in named[:index]]
+            if missing:
+                # It reads what that effect writes: alone or before it, it would silently do nothing.
+                raise _fail(path, f"{key}.effects", f"{effect!r} must come after {missing[0]!r}")
         if transitions[-1].closes and not states[raw["dest"]].final:
             raise _fail(path, f"{key}.closes", "a transition that closes the case must lead to a final state")
     seen = set()

@@ -353,6 +353,27 @@ BROKEN = [
         "deadlines.follow_up.started_by",
         "starts it",
     ),
+    # An effect reading what another wrote in the same step: without it before, no KVÅ code was recorded.
+    (
+        "codes-recorded-before-the-meeting-is-marked-held",
+        in_transition(
+            "hold_meeting",
+            'effects = ["mark_meeting_held", "record_codes", "carry_decisions_into_plan"]',
+            'effects = ["record_codes", "mark_meeting_held", "carry_decisions_into_plan"]',
+        ),
+        "transitions.hold_meeting.effects",
+        "'record_codes' must come after 'mark_meeting_held'",
+    ),
+    (
+        "decisions-carried-without-a-meeting-marked-held",
+        in_transition(
+            "follow_up",
+            'effects = ["mark_meeting_held", "record_codes", "carry_decisions_into_plan"]',
+            'effects = ["carry_decisions_into_plan"]',
+        ),
+        "transitions.follow_up.effects",
+        "'carry_decisions_into_plan' must come after 'mark_meeting_held'",
+    ),
     (
         "english-label-as-a-number",
         replace_once('en = "Preparing"', "en = 5"),
