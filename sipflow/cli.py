@@ -103,15 +103,22 @@ def workflow_check(files: tuple[Path, ...]):
     load_areas()
 
     failed = False
+    # As the app's start: one file per name and version (the start refuses a folder with two).
+    seen: dict[tuple[str, int], str] = {}
     for path in files:
         try:
             workflow = load_workflow_file(path)
-            click.echo(
-                f"{path.name}: ok ({workflow.name} v{workflow.version}, {len(workflow.states)} states)"
-            )
         except WorkflowError as error:
             click.echo(str(error), err=True)
             failed = True
+            continue
+        key = (workflow.name, workflow.version)
+        if key in seen and seen[key] != path.name:
+            click.echo(f"{path.name}: name: {key} is also defined in {seen[key]}", err=True)
+            failed = True
+            continue
+        seen[key] = path.name
+        click.echo(f"{path.name}: ok ({workflow.name} v{workflow.version}, {len(workflow.states)} states)")
     if failed:
         raise SystemExit(1)
 

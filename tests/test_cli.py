@@ -81,6 +81,18 @@ def test_check_refuses_a_broken_file_naming_it(runner, tmp_path):
     )
 
 
+def test_check_refuses_two_files_of_one_name_and_version_as_the_start_does(runner, tmp_path):
+    # A county copying sip.toml to change it keeps name and version: the check said ok to both files and
+    # the app then refused to start.
+    shutil.copy(WORKFLOWS_DIR / "sip.toml", tmp_path / "sip.toml")
+    shutil.copy(WORKFLOWS_DIR / "sip.toml", tmp_path / "sip_kronoberg.toml")
+    files = sorted(str(p) for p in tmp_path.glob("*.toml"))
+    result = runner.invoke(args=["sipflow", "workflow", "check", *files])
+    assert result.exit_code == 1
+    assert "sip.toml: ok" in result.output
+    assert "sip_kronoberg.toml: name: ('sip', 1) is also defined in sip.toml" in result.output
+
+
 def test_check_without_files_is_a_usage_error(runner):
     """Checking nothing is no success: the command names the files it needs."""
     result = runner.invoke(args=["sipflow", "workflow", "check"])

@@ -35,10 +35,20 @@ from sqlmodel import Session, select
 
 from sipflow.admin import directory
 from sipflow.admin.changes import record_change
-from sipflow.admin.users import Region, admin_region, check_user_unit, invite_user, organisation_in_region
+from sipflow.admin.users import (
+    Region,
+    admin_region,
+    check_user_unit,
+    checked_scope,
+    clean_display_name,
+    clean_user_email,
+    clean_username,
+    invite_user,
+    organisation_in_region,
+)
 from sipflow.csvfiles import LineError, records, too_long
 from sipflow.errors import InvalidInput
-from sipflow.people.models import USER_ROLES, County, Municipality, Organisation, Unit, User
+from sipflow.people.models import USER_ROLES, Organisation, Unit, User
 
 COLUMNS = (
     "record",
@@ -88,6 +98,8 @@ FIELD_COLUMNS = {
     "hsa_id": "hsa_id",
     "organisation_id": "organisation",
     "unit_id": "unit",
+    "username": "key",
+    "display_name": "name",
 }
 ROLE_ALIASES = {"administrator": "admin", "administratör": "admin", "samordnare": "coordinator"}
 YES = {"yes", "ja", "true", "1", "y", "j"}
@@ -381,6 +393,12 @@ class _Planner:
             raise _LineRefused(_l("Fill in the user's name."), "name")
         if len(name) > DISPLAY_NAME_MAX:
             raise _LineRefused(_l("A name is at most 120 characters."), "name")
+        try:
+            # The user pages' rules, which inviting the user applies again.
+            clean_username(username)
+            clean_display_name(name, "display_name")
+        except InvalidInput as error:
+            raise _refuse(error) from None
         roles = self._roles(row["roles"])
         unit_key = row["unit"].lower()
         unit = self.units.get(unit_key) if unit_key else None
@@ -414,6 +432,8 @@ class _Planner:
             return Planned(line, "user", username, name, UNCHANGED)
         try:
             email = directory.clean_email(row["email"])
+            if email is not None:
+                email = clean_user_email(email)
         except InvalidInput as error:
             raise _refuse(error) from None
         if email is None:
@@ -452,12 +472,11 @@ class _Planner:
 
     def _scope(self, text: str, roles: tuple[str, ...]) -> tuple[str, ...]:
         codes = tuple(dict.fromkeys(c for c in _SPLIT.split(text) if c))
-        if codes and "coordinator" not in roles:
-            raise _LineRefused(_l("Only a coordinator has a scope."), "scope")
-        for code in codes:
-            model = County if len(code) == 2 else Municipality if len(code) == 4 else None
-            if model is None or not code.isdigit() or self.session.get(model, code) is None:
-                raise _LineRefused(_l("Unknown county or municipality code %(code)s.", code=code), "scope")
+        # The user pages' rule (known codes, a coordinator's only, in the administrator's region).
+        try:
+            checked_scope(self.session, self.region, roles, " ".join(codes))
+        except InvalidInput as error:
+            raise _refuse(error, "scope") from None
         return codes
 
     def _compare(self, line: int, record: str, key: str, values: dict, existing) -> Planned:

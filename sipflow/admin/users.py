@@ -235,7 +235,11 @@ def _scope_text(session: Session, user: User) -> str:
     return ", ".join(sorted(counties) + sorted(municipalities))
 
 
-def _set_scope(session: Session, actor: User | None, user: User, roles: tuple[str, ...], scope: str) -> None:
+def checked_scope(
+    session: Session, region: Region, roles: tuple[str, ...], scope: str
+) -> tuple[list[str], list[str]]:
+    """The county and municipality codes of scope, refused (field scope) unless a coordinator's, known and,
+    for a region's administrator, in the region: the user pages' and the import's one rule."""
     counties, municipalities = parse_scope_codes(scope)
     if (counties or municipalities) and "coordinator" not in roles:
         raise InvalidInput(_l("Only a coordinator follows counties or municipalities."), field="scope")
@@ -253,12 +257,17 @@ def _set_scope(session: Session, actor: User | None, user: User, roles: tuple[st
     for code in municipalities:
         if code not in known:
             raise InvalidInput(_l("Unknown municipality code: %(code)s.", code=code), field="scope")
-    region = admin_region(session, actor) if actor is not None else Region(national=True)
     if region.county_code is not None:
         outside = [c for c in counties if c != region.county_code]
         outside += [m for m in municipalities if known[m] != region.county_code]
         if outside:
             raise InvalidInput(_l("%(code)s is outside your region.", code=outside[0]), field="scope")
+    return counties, municipalities
+
+
+def _set_scope(session: Session, actor: User | None, user: User, roles: tuple[str, ...], scope: str) -> None:
+    region = admin_region(session, actor) if actor is not None else Region(national=True)
+    counties, municipalities = checked_scope(session, region, roles, scope)
     session.exec(delete(CoordinatorScope).where(col(CoordinatorScope.user_id) == user.id))
     for code in counties:
         session.add(CoordinatorScope(user_id=user.id, county_code=code))
@@ -266,7 +275,8 @@ def _set_scope(session: Session, actor: User | None, user: User, roles: tuple[st
         session.add(CoordinatorScope(user_id=user.id, municipality_code=code))
 
 
-def _clean_name(value: str, field: str) -> str:
+def clean_display_name(value: str, field: str) -> str:
+    """A user's name as stored: filled in, one line, 120 characters at most (refused at field)."""
     value = (value or "").strip()
     if not value:
         raise InvalidInput(_l("Fill in this field."), field=field)
@@ -275,10 +285,16 @@ def _clean_name(value: str, field: str) -> str:
     return value
 
 
-def _clean_email(session: Session, value: str, *, user_id: int | None) -> str:
+def clean_user_email(value: str) -> str:
+    """A user's e-mail address as stored, refused (field email) unless it reads as one; may be taken."""
     value = (value or "").strip()
     if not _EMAIL.fullmatch(value) or len(value) > 254 or has_control_characters(value):
         raise InvalidInput(_l("Write an e-mail address such as namn@example.se."), field="email")
+    return value
+
+
+def _clean_email(session: Session, value: str, *, user_id: int | None) -> str:
+    value = clean_user_email(value)
     # Case-insensitive: two accounts with one mailbox would receive each other's set-password links.
     taken = session.exec(
         select(User.id).where(func.lower(User.email) == value.lower(), col(User.id) != (user_id or 0))
@@ -288,12 +304,18 @@ def _clean_email(session: Session, value: str, *, user_id: int | None) -> str:
     return value
 
 
-def _clean_username(session: Session, value: str) -> str:
+def clean_username(value: str) -> str:
+    """A username as stored, refused (field username) unless 2 to 64 of its characters; may be taken."""
     value = (value or "").strip()
     if not _USERNAME.fullmatch(value):
         raise InvalidInput(
             _l("A username has 2 to 64 letters a–z, digits, dots, hyphens or underscores."), field="username"
         )
+    return value
+
+
+def _clean_username(session: Session, value: str) -> str:
+    value = clean_username(value)
     taken = session.exec(select(User.id).where(func.lower(User.username) == value.lower())).first()
     if taken is not None:
         raise Conflict(_l("This username is taken."), field="username")
@@ -349,7 +371,7 @@ def _create(
     user = User(
         language=checked_language(language),
         username=_clean_username(session, username),
-        display_name=_clean_name(display_name, "display_name"),
+        display_name=clean_display_name(display_name, "display_name"),
         email=_clean_email(session, email, user_id=None) if email or actor is not None else None,
         unit_id=_check_unit(session, actor, unit_id, roles),
         roles=",".join(roles),
@@ -460,7 +482,7 @@ def update_user(
     roles = parse_roles(roles)
     if ADMIN in user.role_set and ADMIN not in roles:
         _keep_an_administrator(session, user)
-    user.display_name = _clean_name(display_name, "display_name")
+    user.display_name = clean_display_name(display_name, "display_name")
     user.email = _clean_email(session, email, user_id=user.id)
     user.unit_id = _check_unit(session, actor, unit_id, roles, kept_unit_id=user.unit_id)
     user.roles = ",".join(roles)

@@ -69,3 +69,14 @@ def workflow_summaries(session: Session, registry: WorkflowRegistry) -> list[Wor
         )
         for w in workflows
     ]
+
+
+def missing_versions(session: Session, registry: WorkflowRegistry) -> list[tuple[str, int, int]]:
+    """(workflow, version, cases) for each version cases run on that no loaded file defines: their pages
+    cannot be shown until the file is back."""
+    loaded = {(w.name, w.version) for w in registry.workflows()}
+    return sorted(
+        (name, version, count)
+        for (name, version), count in case_counts(session).items()
+        if (name, version) not in loaded
+    )

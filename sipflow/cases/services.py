@@ -443,7 +443,9 @@ def _add_start_rows(
         Participant(case_id=case.id, kind="person", added_at=now),
     ]
     # One row per unit (a new case has none yet): socialtjänst and boendestöd both take part.
-    _refuse_deactivated_units(session, [u for u in dict.fromkeys(unit_ids) if u != actor.unit_id])
+    _refuse_deactivated_units(
+        session, [u for u in dict.fromkeys(unit_ids) if u != actor.unit_id], initiator_unit_id=actor.unit_id
+    )
     for unit_id in dict.fromkeys(unit_ids):
         if unit_id == actor.unit_id:
             continue
@@ -529,16 +531,22 @@ def add_unit_participant(
     return participant
 
 
-def _refuse_deactivated_units(session: Session, unit_ids: list[int]) -> None:
-    """A deactivated unit stays on the SIPs it took part in, but joins no more.
+def _refuse_deactivated_units(
+    session: Session, unit_ids: list[int], initiator_unit_id: int | None = None
+) -> None:
+    """A deactivated unit stays on the SIPs it took part in, but joins no more: neither as a participant
+    (unit_ids) nor as the initiator, the unit of the one who starts a SIP (initiator_unit_id).
 
     Asked of the database, not the per-process cache: another worker may have deactivated it. Deactivating
     an organisation deactivates its units, so the unit's flag is the one to ask.
     """
-    if (
-        unit_ids
-        and session.exec(select(Unit.id).where(Unit.id.in_(unit_ids), Unit.active.is_(False))).first()
-    ):
+    asked = [*unit_ids, *([initiator_unit_id] if initiator_unit_id is not None else [])]
+    if not asked:
+        return
+    inactive = set(session.exec(select(Unit.id).where(Unit.id.in_(asked), Unit.active.is_(False))).all())
+    if initiator_unit_id in inactive:
+        raise InvalidInput(_l("Your unit is deactivated: it starts no new SIP. Ask an administrator."))
+    if inactive:
         raise InvalidInput(_l("The unit is deactivated and cannot take part in a SIP."), field="unit_ids")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import logging
 from dataclasses import dataclass, field
 
 from flask import (
@@ -80,7 +81,9 @@ from sipflow.web import (
     workflow_registry,
 )
 from sipflow.workflow.definition import TransitionDef
+from sipflow.workflow.engine import WorkflowVersionMissing
 
+logger = logging.getLogger(__name__)
 bp = Blueprint("cases", __name__)
 
 ROLE_LABELS = PARTY_ROLE_LABELS
@@ -197,6 +200,18 @@ def _server_error(_error):
     except Exception:  # the page itself failed: the plain words, not a second traceback to the user
         current_app.logger.exception("the error page could not be shown")
         return SERVER_ERROR_TEXT, 500, {"Content-Type": "text/plain; charset=utf-8"}
+
+
+@bp.app_errorhandler(WorkflowVersionMissing)
+def _workflow_missing(error: WorkflowVersionMissing):
+    # A file of a version in use was removed or its version changed: every case on it stops, so the log
+    # says which (no case, no person) and the page tells the user whom to ask.
+    logger.error(
+        "a case follows workflow %s version %d, which no loaded workflow file defines",
+        error.name,
+        error.version,
+    )
+    return render_template("errors/workflow_missing.html", name=error.name, version=error.version), 503
 
 
 @bp.app_errorhandler(CSRFError)

@@ -30,4 +30,4 @@ def record_codes(ctx: TransitionContext) -> None:
         ctx.details["codes"] = sorted({record.code for record in records})
 
 
-register_effect("record_codes", record_codes)
+register_effect("record_codes", record_codes, after=("mark_meeting_held",))

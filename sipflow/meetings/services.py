@@ -98,10 +98,14 @@ def _new_video_url() -> str:
 
 
 def invitee_address(participant: Participant, contact: User | None) -> str | None:
-    """The address to invite a participant at: their own, or their contact person's (contact) for a unit."""
+    """The address to invite a participant at: their own, or their contact person's (contact) for a unit.
+
+    A disabled contact person (who left, say) is no address: the unit is then invited another way, as the
+    reminders skip them too.
+    """
     if participant.email:
         return participant.email
-    if participant.contact_user_id is not None and contact is not None:
+    if participant.contact_user_id is not None and contact is not None and contact.active:
         return contact.email or None
     return None
 

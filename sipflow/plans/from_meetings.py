@@ -142,4 +142,4 @@ def carry_decisions_into_plan(ctx: TransitionContext) -> None:
         ctx.details["efforts_from_decisions"] = len(efforts)
 
 
-register_effect("carry_decisions_into_plan", carry_decisions_into_plan)
+register_effect("carry_decisions_into_plan", carry_decisions_into_plan, after=("mark_meeting_held",))

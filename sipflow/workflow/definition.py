@@ -7,7 +7,14 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sipflow.workflow.registry import EFFECTS, GUARDS, INPUTS, REMINDER_ANCHORS, REMINDER_TEMPLATES
+from sipflow.workflow.registry import (
+    EFFECTS,
+    EFFECTS_AFTER,
+    GUARDS,
+    INPUTS,
+    REMINDER_ANCHORS,
+    REMINDER_TEMPLATES,
+)
 
 # The parties of a case a transition may name: part of the workflow file language.
 PARTY_ROLES = ("initiator", "huvudansvarig", "participant")
@@ -179,7 +186,42 @@ def _fail(path: Path, key: str, message: str) -> WorkflowError:
 def _label(path: Path, key: str, raw) -> dict:
     if not isinstance(raw, dict) or not isinstance(raw.get("sv"), str) or not raw["sv"]:
         raise _fail(path, key, 'needs a label with at least a Swedish text: label = { sv = "..." }')
+    for locale, text in raw.items():
+        if not isinstance(text, str) or not text:
+            raise _fail(path, f"{key}.{locale}", "must be a text in quotes")
     return dict(raw)
+
+
+# The names the file gives (the workflow, its states, triggers and deadlines): stored on the case, its log,
+# its deadlines and reminders in columns of 40 characters, and used in the pages' addresses and diagrams.
+_NAME_RE = re.compile(r"[a-z][a-z0-9_]{0,39}")
+_NAME_RULE = "must be a lower-case name of at most 40 letters a-z, digits or _"
+
+
+def _identifier(path: Path, key: str, raw) -> str:
+    if not isinstance(raw, str) or not _NAME_RE.fullmatch(raw):
+        raise _fail(path, key, f"{_NAME_RULE}, got {raw!r}")
+    return raw
+
+
+def _one_of(path: Path, key: str, raw, allowed, what: str) -> str:
+    """raw as the name of one of allowed (a state, a form ...), refused naming key otherwise."""
+    if not isinstance(raw, str):
+        raise _fail(path, key, f"must be one {what} name in quotes, got {raw!r}")
+    if raw not in allowed:
+        raise _fail(path, key, f"unknown {what} {raw!r}")
+    return raw
+
+
+def _tables(path: Path, key: str, raw, example: str) -> dict:
+    """raw as a table of tables ([key.NAME] sections), refused naming key otherwise."""
+    if not isinstance(raw, dict):
+        raise _fail(path, key, f"must be a table of named sections: {example}")
+    for name, item in raw.items():
+        _identifier(path, f"{key}.{name}", name)
+        if not isinstance(item, dict):
+            raise _fail(path, f"{key}.{name}", f"must be a section of its own: {example}")
+    return raw
 
 
 def _unknown_keys(path: Path, key: str, raw: dict, allowed: set[str]) -> None:
@@ -230,35 +272,35 @@ def parse_workflow(path: Path, data: dict, guards=None, effects=None, inputs=Non
             raise _fail(path, key, "is required")
     if not isinstance(data["occasion"], str) or not re.fullmatch(r"[a-z][a-z0-9_]{0,39}", data["occasion"]):
         raise _fail(path, "occasion", "must be a lower-case name of at most 40 letters, digits or _")
-    if not isinstance(data["version"], int) or data["version"] < 1:
+    if not isinstance(data["version"], int) or isinstance(data["version"], bool) or data["version"] < 1:
         raise _fail(path, "version", "must be a positive whole number")
+    _identifier(path, "name", data["name"])
 
     states = {}
-    for name, raw in data["states"].items():
+    for name, raw in _tables(path, "states", data["states"], "[states.NAME]").items():
         _unknown_keys(path, f"states.{name}", raw, _STATE_KEYS)
-        final = bool(raw.get("final"))
+        final = _flag(path, f"states.{name}.final", raw.get("final", False))
         states[name] = StateDef(
             name,
             _label(path, f"states.{name}.label", raw.get("label")),
             final,
             _retention_years(path, f"states.{name}.retention_years", raw.get("retention_years"), final),
         )
-    if data["initial"] not in states:
-        raise _fail(path, "initial", f"unknown state {data['initial']!r}")
+    _one_of(path, "initial", data["initial"], states, "state")
 
+    if not isinstance(data["transitions"], list) or not all(isinstance(t, dict) for t in data["transitions"]):
+        raise _fail(path, "transitions", "must be a list of sections, each beginning with [[transitions]]")
     transitions = []
     for index, raw in enumerate(data["transitions"]):
         key = f"transitions[{index}]"
         _unknown_keys(path, key, raw, _TRANSITION_KEYS)
         if "trigger" not in raw or "dest" not in raw or "source" not in raw:
             raise _fail(path, key, "needs trigger, source and dest")
+        _identifier(path, f"{key}.trigger", raw["trigger"])
         key = f"transitions.{raw['trigger']}"
         sources = _names(path, f"{key}.source", raw["source"], states, "state")
-        if raw["dest"] not in states:
-            raise _fail(path, f"{key}.dest", f"unknown state {raw['dest']!r}")
-        form = raw.get("form", "none")
-        if form not in inputs:
-            raise _fail(path, f"{key}.form", f"unknown form {form!r}")
+        _one_of(path, f"{key}.dest", raw["dest"], states, "state")
+        form = _one_of(path, f"{key}.form", raw.get("form", "none"), inputs, "form")
         parties = _names(path, f"{key}.parties", raw.get("parties", []), PARTY_ROLES, "party")
         if not parties:
             raise _fail(path, f"{key}.parties", "must name at least one party that may trigger it")
@@ -281,6 +323,12 @@ def parse_workflow(path: Path, data: dict, guards=None, effects=None, inputs=Non
                 ),
             )
         )
+        named = transitions[-1].effects
+        for index, effect in enumerate(named):
+            missing = [needed for needed in EFFECTS_AFTER.get(effect, ()) if needed not in named[:index]]
+            if missing:
+                # It reads what that effect writes: alone or before it, it would silently do nothing.
+                raise _fail(path, f"{key}.effects", f"{effect!r} must come after {missing[0]!r}")
         if transitions[-1].closes and not states[raw["dest"]].final:
             raise _fail(path, f"{key}.closes", "a transition that closes the case must lead to a final state")
     seen = set()
@@ -292,10 +340,10 @@ def parse_workflow(path: Path, data: dict, guards=None, effects=None, inputs=Non
 
     triggers = {t.trigger for t in transitions}
     deadlines = []
-    for kind, raw in data.get("deadlines", {}).items():
+    for kind, raw in _tables(path, "deadlines", data.get("deadlines", {}), "[deadlines.NAME]").items():
         key = f"deadlines.{kind}"
         _unknown_keys(path, key, raw, _DEADLINE_KEYS)
-        if raw.get("from") not in DEADLINE_SOURCES:
+        if not isinstance(raw.get("from"), str) or raw["from"] not in DEADLINE_SOURCES:
             raise _fail(path, f"{key}.from", f"must be one of {', '.join(DEADLINE_SOURCES)}")
         days = raw.get("days")
         if not isinstance(days, int) or isinstance(days, bool) or not 0 <= days <= DEADLINE_MAX_DAYS:
@@ -305,24 +353,50 @@ def parse_workflow(path: Path, data: dict, guards=None, effects=None, inputs=Non
                 f"must be a whole number of days from 0 to {DEADLINE_MAX_DAYS}, got {days!r}",
             )
         indicator = raw.get("indicator")
-        if indicator is not None and indicator not in DEADLINE_INDICATORS:
+        if indicator is not None and (not isinstance(indicator, str) or indicator not in DEADLINE_INDICATORS):
             raise _fail(path, f"{key}.indicator", f"must be one of {', '.join(DEADLINE_INDICATORS)}")
+        measured = next(
+            (d.kind for d in deadlines if indicator is not None and d.indicator == indicator), None
+        )
+        if measured is not None:
+            # The statistics join a case's deadlines of an indicator: two would count each meeting twice.
+            raise _fail(
+                path,
+                f"{key}.indicator",
+                f"deadlines.{measured} is measured as {indicator} already: one deadline per indicator",
+            )
+        started_by = _names(
+            path, f"{key}.started_by", raw.get("started_by", []), triggers | {CREATE_EVENT}, "trigger"
+        )
+        if not started_by:
+            raise _fail(path, f"{key}.started_by", 'must name the step that starts it (or "create")')
+        met_by = _names(path, f"{key}.met_by", raw.get("met_by", []), triggers, "trigger")
+        if not met_by:
+            # Nothing could meet it: every case would miss it, and its reminders would go out.
+            raise _fail(path, f"{key}.met_by", "must name at least one step that meets it")
         deadlines.append(
             DeadlineDef(
                 kind=kind,
                 label=_label(path, f"{key}.label", raw.get("label")),
                 source_field=raw["from"],
                 days=days,
-                working_days=bool(raw.get("working_days", False)),
-                started_by=_names(
-                    path, f"{key}.started_by", raw.get("started_by", []), triggers | {CREATE_EVENT}, "trigger"
-                ),
-                met_by=_names(path, f"{key}.met_by", raw.get("met_by", []), triggers, "trigger"),
+                working_days=_flag(path, f"{key}.working_days", raw.get("working_days", False)),
+                started_by=started_by,
+                met_by=met_by,
                 indicator=indicator,
             )
         )
 
     start_dates = _names(path, "start_dates", data.get("start_dates", []), START_DATES, "case date")
+    for deadline in deadlines:
+        if deadline.source_field in START_DATES and deadline.source_field not in start_dates:
+            # The case would never have the date, so the deadline would never start (and nothing would say).
+            raise _fail(
+                path,
+                f"deadlines.{deadline.kind}.from",
+                f"counts from {deadline.source_field}, which a case has only when the file says "
+                f'start_dates = ["{deadline.source_field}"]',
+            )
     workflow = Workflow(
         name=data["name"],
         version=data["version"],
@@ -355,7 +429,7 @@ def _reminders(path: Path, raw) -> tuple[ReminderDef, ...]:
             raise _fail(path, key, "is declared twice")
         _unknown_keys(path, key, item, _REMINDER_KEYS)
         anchor = item.get("anchor")
-        if anchor not in REMINDER_ANCHORS:
+        if not isinstance(anchor, str) or anchor not in REMINDER_ANCHORS:
             known = ", ".join(sorted(REMINDER_ANCHORS)) or "none registered"
             raise _fail(path, f"{key}.anchor", f"unknown anchor {anchor!r} (known: {known})")
         offset = item.get("offset_days", 0)
@@ -369,7 +443,7 @@ def _reminders(path: Path, raw) -> tuple[ReminderDef, ...]:
         if not recipients:
             raise _fail(path, f"{key}.recipients", "must name at least one party")
         template = item.get("template")
-        if template not in REMINDER_TEMPLATES:
+        if not isinstance(template, str) or template not in REMINDER_TEMPLATES:
             raise _fail(path, f"{key}.template", f"unknown template {template!r}")
         reminders.append(
             ReminderDef(
@@ -402,13 +476,50 @@ def _check_structure(path: Path, workflow: Workflow) -> None:
                 f"states.{state.name}",
                 f"consent withdrawal ({withdrawal}) must be possible here, once, and end the case",
             )
+    # Every state is reached from the initial one (a state nothing leads to is a mistake in a dest or source).
+    reached, todo = {workflow.initial}, [workflow.initial]
+    while todo:
+        for transition in workflow.transitions_from(todo.pop()):
+            if transition.dest not in reached:
+                reached.add(transition.dest)
+                todo.append(transition.dest)
+    for state in workflow.states:
+        if state not in reached:
+            raise _fail(path, f"states.{state}", "no transition leads here from the initial state")
+    # From every active state the case can end without the person withdrawing consent: else a case in it
+    # could only wait, or go round in a cycle, until consent is withdrawn.
+    ends = {name for name, state in workflow.states.items() if state.final}
+    grown = True
+    while grown:
+        grown = False
+        for transition in workflow.transitions:
+            if transition.withdraws_consent or transition.dest not in ends:
+                continue
+            for source in transition.sources:
+                if source not in ends:
+                    ends.add(source)
+                    grown = True
+    for state in workflow.states:
+        if state not in ends:
+            raise _fail(
+                path,
+                f"states.{state}",
+                "no step leads on from here to a final state, only consent withdrawal: a case would stay",
+            )
 
 
 def load_workflow_file(path: Path, guards=None, effects=None, inputs=None) -> Workflow:
     """Read and validate one workflow file (against the registered blocks unless given)."""
+    raw = path.read_bytes()
+    # Windows editors save UTF-8 with a byte-order mark, which TOML does not allow: it is dropped here.
+    raw = raw.removeprefix(b"\xef\xbb\xbf")
     try:
-        with path.open("rb") as handle:
-            data = tomllib.load(handle)
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = raw.count(b"\n", 0, error.start) + 1
+        raise WorkflowError(f"{path.name}: not UTF-8 text (line {line}): save the file as UTF-8") from None
+    try:
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise WorkflowError(f"{path.name}: not valid TOML: {error}") from None
     return parse_workflow(path, data, guards, effects, inputs)

@@ -27,6 +27,15 @@ def loaded_workflow(name: str, version: int) -> Workflow | None:
     return _LOADED.get((name, version))
 
 
+class WorkflowVersionMissing(KeyError):
+    """A case's workflow version that no loaded file defines (its file was removed or its version changed)."""
+
+    def __init__(self, name: str, version: int):
+        super().__init__((name, version))
+        self.name = name
+        self.version = version
+
+
 class WorkflowRegistry:
     """Every workflow version found in a folder, validated once at start."""
 
@@ -53,8 +62,11 @@ class WorkflowRegistry:
         return cls(workflows)
 
     def get(self, name: str, version: int) -> Workflow:
-        """The exact version a case was started on."""
-        return self._by_key[(name, version)]
+        """The exact version a case was started on; WorkflowVersionMissing when no loaded file defines it."""
+        try:
+            return self._by_key[(name, version)]
+        except KeyError:
+            raise WorkflowVersionMissing(name, version) from None
 
     def latest(self, name: str) -> Workflow:
         """The newest version, used for new cases."""

@@ -40,9 +40,20 @@ def register_guard(
     GUARDS[name] = Guard(check, message, field)
 
 
-def register_effect(name: str, fn: Callable[[TransitionContext], None]) -> None:
-    """Let workflow files name fn as an effect of a transition."""
+# Effects that read what another effect of the same transition wrote: {effect: the effects it needs before}.
+EFFECTS_AFTER: dict[str, tuple[str, ...]] = {}
+
+
+def register_effect(
+    name: str, fn: Callable[[TransitionContext], None], *, after: tuple[str, ...] = ()
+) -> None:
+    """Let workflow files name fn as an effect of a transition; after: the effects it must follow there
+    (the loader refuses a transition naming it without them before it, where it would do nothing)."""
     EFFECTS[name] = fn
+    if after:
+        EFFECTS_AFTER[name] = tuple(after)
+    else:
+        EFFECTS_AFTER.pop(name, None)
 
 
 # Form kinds whose input only checks the form and sets attributes (of the case, of the step's participants)

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from directorykit import changes, post
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlmodel import select
-from webkit import login, text_of
+from support import valid_personnummer
+from webkit import fill, forms_of, login, text_of
 
 from sipflow.admin import directory
-from sipflow.cases.models import Participant
+from sipflow.cases.models import Participant, SipCase
 from sipflow.cases.queries import units_by_organisation
 from sipflow.cases.services import add_unit_participant
 from sipflow.db import unit_of_work
@@ -296,6 +299,32 @@ def test_a_deactivated_unit_joins_no_new_sip_but_stays_on_its_own(
             add_unit_participant(db_session, registry, other, parties.municipality.id, now=now)
     offered = [unit_id for units in units_by_organisation(db_session).values() for unit_id, _ in units]
     assert parties.municipality.id not in offered and parties.school.id in offered
+
+
+def test_the_staff_of_a_deactivated_unit_start_no_new_sip_but_keep_their_own(
+    client, db_session, parties, create_case, now
+):
+    # The unit initiated nothing new after deactivation: its own unit was the one unit start did not check.
+    case = create_case(actor=parties.municipality_user, units=[parties.region.id])
+    with unit_of_work(db_session):
+        directory.set_unit_active(db_session, None, parties.municipality, False, now=now)
+    assert login(client, parties.municipality_user.username).status_code == 302
+    form = forms_of(text_of(client.get("/cases/new")))["/cases/new"]
+    data = fill(
+        form,
+        workflow_name="sip",
+        identifier=valid_personnummer(date(1977, 7, 7), serial=123),
+        given_name="Kim",
+        family_name="Ny",
+        home_municipality_code="0780",
+        unit_ids=[str(parties.region.id)],
+    )
+    response = client.post("/cases/new", data=data)
+    assert response.status_code == 400
+    assert "Din enhet är inaktiverad" in text_of(response)
+    db_session.expire_all()
+    assert [c.id for c in db_session.exec(select(SipCase)).all()] == [case.id]
+    assert client.get(f"/cases/{case.uid}").status_code == 200
 
 
 def test_deactivating_an_organisation_deactivates_its_units_and_nothing_is_deleted(

@@ -110,6 +110,14 @@ BAD = [
         [ORG, UNIT.replace(";yes;", ";kanske;")], 3, "health_care", id="health care neither yes nor no"
     ),
     pytest.param([ORG, ORG], 3, "key", id="organisation twice"),
+    # The user pages' rules, which inviting the user applies: refused at the line, not a server error after.
+    pytest.param([ORG, UNIT, USER.replace("test.anna", "a")], 4, "key", id="one-letter username"),
+    pytest.param(
+        [ORG, UNIT, USER.replace("anna@", "an\x01na@")], 4, "email", id="control character in e-mail"
+    ),
+    pytest.param(
+        [ORG, UNIT, USER.replace("Anna Test", "Anna\x01Test")], 4, "name", id="control character in name"
+    ),
     pytest.param([ORG.replace("organisation;", "planet;", 1)], 2, "record", id="unknown record"),
 ]
 
@@ -167,6 +175,32 @@ def test_a_regional_administrators_import_refuses_a_new_unit_of_another_region_a
     report = run(db_session, now, csv_of(ORG, UNIT, USER), apply=True, actor=regional)
     assert (4, "unit", "Okänd enhet.") in [(e.line, e.column, e.message) for e in report.errors]
     assert counts(db_session) == before
+
+
+def test_a_regional_administrators_import_refuses_a_coordinator_scope_outside_the_region(
+    db_session, app_ctx, now, make_user, parties
+):
+    # The user page refuses it; the import's dry run passed it and applying it was a server error.
+    regional = make_user(parties.region, roles="admin")
+    unit_key = parties.region.key
+    before = counts(db_session)
+    line = f"user;u.coord;Coord;;;{unit_key};;;;coord@example.se;;coordinator;0180"
+    for apply in (False, True):
+        report = run(db_session, now, csv_of(line), apply=apply, actor=regional)
+        assert [(e.line, e.column, e.message) for e in report.errors] == [
+            (2, "scope", "0180 ligger utanför din region.")
+        ]
+        assert not report.applied
+    assert counts(db_session) == before
+    inside = line.replace(";0180", ";0780 07")
+    assert run(db_session, now, csv_of(inside), apply=True, actor=regional).applied
+
+
+def test_a_scope_is_refused_in_the_user_pages_words(db_session, app_ctx, now):
+    report = run(db_session, now, csv_of("user;u.c;C;;;;;;;c@example.se;;coordinator;180"), apply=True)
+    assert [(e.line, e.column, e.message) for e in report.errors] == [
+        (2, "scope", "180 är varken en länskod (2 siffror) eller en kommunkod (4 siffror).")
+    ]
 
 
 def test_a_user_of_a_deactivated_unit_is_refused_at_the_unit_column(db_session, app_ctx, now):

@@ -59,3 +59,26 @@ def test_the_page_says_how_long_each_end_is_kept_with_the_overrides(app, client,
     assert "Avslutad: 10 år, sedan anonymiseras det" in kept
     assert "Samtycke nekat: 5 år, sedan anonymiseras det" in kept
     assert "Makulerad: 2 år, sedan anonymiseras det" in kept  # the override, not the file's 1
+
+
+def test_a_case_whose_workflow_version_lost_its_file_is_explained_not_a_server_error(
+    app, client, make_user, create_case, parties, db_session, caplog
+):
+    # A county edits sip.toml in place (version 1 -> 2) instead of adding a file: the cases on version 1
+    # have no workflow any more. Their pages were a server error; the workflows page did not say it.
+    case = create_case("sip")
+    case.workflow_version = 99
+    db_session.add(case)
+    db_session.commit()
+    login(client, parties.region_user.username)
+    for page in (f"/cases/{case.uid}", f"/cases/{case.uid}/plan", f"/cases/{case.uid}/meetings/outcome"):
+        response = client.get(page)
+        assert response.status_code == 503, page
+        assert "arbetsflödet sip, version 99" in html.unescape(text_of(response))
+    assert "workflow sip version 99, which no loaded workflow file defines" in caplog.text
+    admin_client = app.test_client()
+    admin = make_user(None, roles="admin")
+    login(admin_client, admin.username)
+    page = html.unescape(text_of(admin_client.get("/admin/workflows")))
+    missing = page.split('id="missing-workflows"', 1)[1].split("</section>", 1)[0]
+    assert "sip</span> version 99: 1 ärende" in missing

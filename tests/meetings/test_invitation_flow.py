@@ -335,3 +335,22 @@ def test_a_further_meeting_after_the_kallelse_is_booked_without_a_transition(
         services.book_meeting(db_session, ready.case, parties.region_user, booking, now=now_utc())
     assert db_session.get(SipCase, ready.case.id).state == "invited"
     assert len(db_session.exec(select(Meeting)).all()) == 2
+
+
+def test_a_disabled_contact_person_is_not_invited_and_the_unit_is_reached_another_way(
+    smtp_app, smtp_server, db_session, ready, book, make_user
+):
+    # Staff who left (their account disabled by an administrator) got the kallelser of the SIPs their unit
+    # still takes part in, though reminders already skipped them.
+    from sipflow.admin.users import disable_user
+    from sipflow.people.models import User
+
+    contact = db_session.get(User, ready.municipality.contact_user_id)
+    address = contact.email
+    with unit_of_work(db_session):
+        disable_user(db_session, make_user(None, roles="admin"), contact, now=now_utc())
+    meeting = book()
+    invitation = invitation_of(db_session, meeting, ready.municipality)
+    assert (invitation.channel, invitation.email) == ("other", None)
+    assert received_by(smtp_server, address) == []
+    assert received_by(smtp_server, _contact_address(db_session, ready.region))

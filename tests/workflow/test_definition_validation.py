@@ -48,6 +48,17 @@ def replace_once(old: str, new: str):
     return edit
 
 
+def without_close(text: str) -> str:
+    """The file without its close step and closed state: after the meeting nothing ends the case."""
+    start = text.index('[[transitions]]\ntrigger = "close"')
+    text = text[:start] + text[text.index('[[transitions]]\ntrigger = "withdraw') :]
+    closed = (
+        '[states.closed]\nlabel = { sv = "Avslutad", en = "Closed" }\nfinal = true\nretention_years = 10\n'
+    )
+    assert text.count(closed) == 1
+    return text.replace(closed, "")
+
+
 WITHDRAW_SOURCES = re.search(
     r'^source = \[.*"follow_up"\]$',
     SIP.split('trigger = "withdraw_consent"', 1)[1],
@@ -217,6 +228,158 @@ BROKEN = [
         "states.preparing.label",
         "sv",
     ),
+    # A value of the wrong type is refused naming its key, not a traceback of the loader.
+    (
+        "dest-as-a-list",
+        in_transition("send_kallelse", 'dest = "invited"', 'dest = ["invited"]'),
+        "transitions.send_kallelse.dest",
+        "one state name",
+    ),
+    (
+        "form-as-a-list",
+        in_transition("send_kallelse", 'form = "kallelse"', 'form = ["kallelse"]'),
+        "transitions.send_kallelse.form",
+        "one form name",
+    ),
+    (
+        "initial-as-a-list",
+        replace_once('initial = "requested"', 'initial = ["requested"]'),
+        "initial",
+        "one state name",
+    ),
+    (
+        "indicator-as-a-list",
+        replace_once('indicator = "kallelse"', 'indicator = ["kallelse"]'),
+        "deadlines.kallelse.indicator",
+        "kallelse, follow_up",
+    ),
+    (
+        "transitions-as-named-tables",
+        lambda text: re.sub(r'\[\[transitions\]\]\ntrigger = "(\w+)"', r"[transitions.\1]", text),
+        "transitions",
+        "[[transitions]]",
+    ),
+    (
+        "a-state-that-is-no-section",
+        replace_once("[states.preparing]\n", '[states.other]\npreparing = "x"\n[states.preparing]\n'),
+        "states.other",
+        "unknown key 'preparing'",
+    ),
+    # A flag written as text is not taken as true.
+    (
+        "final-as-text",
+        replace_once(
+            '[states.preparing]\nlabel = { sv = "Förberedelse", en = "Preparing" }\n',
+            '[states.preparing]\nlabel = { sv = "Förberedelse", en = "Preparing" }\nfinal = "false"\n',
+        ),
+        "states.preparing.final",
+        "true or false",
+    ),
+    (
+        "working-days-as-text",
+        replace_once("days = 21\n", 'days = 21\nworking_days = "no"\n'),
+        "deadlines.kallelse.working_days",
+        "true or false",
+    ),
+    # The names are kept in columns of 40 characters and in the pages' addresses.
+    (
+        "state-name-longer-than-forty",
+        lambda text: text.replace("plan_established", "plan_established_by_every_organisation_taking_part"),
+        "states.plan_established_by_every_organisation_taking_part",
+        "at most 40",
+    ),
+    (
+        "trigger-name-longer-than-forty",
+        lambda text: text.replace('"revise_plan"', '"revise_the_plan_after_the_follow_up_meeting_was_held"'),
+        "transitions[7].trigger",
+        "at most 40",
+    ),
+    (
+        "trigger-as-a-number",
+        in_transition("cancel", 'trigger = "cancel"', "trigger = 5"),
+        "transitions[10].trigger",
+        "lower-case name",
+    ),
+    (
+        "workflow-name-with-spaces",
+        replace_once('name = "sip"', 'name = "SIP region"'),
+        "name",
+        "lower-case name",
+    ),
+    (
+        "deadline-name-with-spaces",
+        replace_once("[deadlines.kallelse]", '[deadlines."kallelse inom tre veckor"]'),
+        "deadlines.kallelse inom tre veckor",
+        "lower-case name",
+    ),
+    # The graph: every state reached, and every active state able to end without consent withdrawal.
+    (
+        "a-state-nothing-leads-to",
+        in_transition("start_preparation", 'dest = "preparing"', 'dest = "invited"'),
+        "states.preparing",
+        "no transition leads here",
+    ),
+    (
+        "a-case-can-only-wait-for-withdrawal",
+        without_close,
+        "states.meeting_held",
+        "only consent withdrawal",
+    ),
+    (
+        "two-deadlines-measured-as-one-indicator",
+        replace_once(
+            "[deadlines.follow_up]\n",
+            "[deadlines.kallelse_internal]\n"
+            'label = { sv = "Intern kallelse" }\n'
+            'indicator = "kallelse"\n'
+            'from = "requested_at"\n'
+            "days = 7\n"
+            'started_by = ["create"]\n'
+            'met_by = ["send_kallelse"]\n\n'
+            "[deadlines.follow_up]\n",
+        ),
+        "deadlines.kallelse_internal.indicator",
+        "deadlines.kallelse is measured as kallelse already",
+    ),
+    (
+        "deadline-met-by-nothing",
+        replace_once('met_by = ["send_kallelse"]\n', ""),
+        "deadlines.kallelse.met_by",
+        "at least one step",
+    ),
+    (
+        "deadline-started-by-nothing",
+        replace_once('started_by = ["establish_plan", "revise_plan"]', "started_by = []"),
+        "deadlines.follow_up.started_by",
+        "starts it",
+    ),
+    # An effect reading what another wrote in the same step: without it before, no KVÅ code was recorded.
+    (
+        "codes-recorded-before-the-meeting-is-marked-held",
+        in_transition(
+            "hold_meeting",
+            'effects = ["mark_meeting_held", "record_codes", "carry_decisions_into_plan"]',
+            'effects = ["record_codes", "mark_meeting_held", "carry_decisions_into_plan"]',
+        ),
+        "transitions.hold_meeting.effects",
+        "'record_codes' must come after 'mark_meeting_held'",
+    ),
+    (
+        "decisions-carried-without-a-meeting-marked-held",
+        in_transition(
+            "follow_up",
+            'effects = ["mark_meeting_held", "record_codes", "carry_decisions_into_plan"]',
+            'effects = ["carry_decisions_into_plan"]',
+        ),
+        "transitions.follow_up.effects",
+        "'carry_decisions_into_plan' must come after 'mark_meeting_held'",
+    ),
+    (
+        "english-label-as-a-number",
+        replace_once('en = "Preparing"', "en = 5"),
+        "states.preparing.label.en",
+        "text",
+    ),
 ]
 
 
@@ -244,6 +407,23 @@ def test_invalid_toml_is_refused_naming_the_file(tmp_path):
         load_workflow_file(path, GUARDS, EFFECTS)
     assert str(refused.value).startswith("garbled.toml: not valid TOML"), str(refused.value)
     assert "line" in str(refused.value)
+
+
+@pytest.mark.parametrize(("encoding", "line"), [("latin-1", 1), ("utf-16", 1)], ids=["latin-1", "utf-16"])
+def test_a_file_not_saved_as_utf8_is_refused_naming_the_file(tmp_path, encoding, line):
+    # Saved by a Windows editor in its own encoding: a traceback before, at the check and at the start.
+    path = tmp_path / "sip.toml"
+    path.write_bytes(SIP.encode(encoding))
+    with pytest.raises(WorkflowError) as refused:
+        load_workflow_file(path)
+    assert str(refused.value) == f"sip.toml: not UTF-8 text (line {line}): save the file as UTF-8"
+
+
+def test_a_byte_order_mark_is_read_past(tmp_path):
+    # Notepad's "UTF-8" puts one first; TOML itself has none, and the message was "Invalid statement".
+    path = tmp_path / "sip.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + SIP.encode("utf-8"))
+    assert load_workflow_file(path).name == "sip"
 
 
 def test_a_folder_with_a_broken_file_is_refused(tmp_path):

@@ -95,6 +95,16 @@ def test_without_start_dates_the_date_is_neither_asked_nor_kept(
     assert case.utskrivningsklar_at is None
 
 
+def test_a_deadline_counting_from_a_date_the_start_does_not_ask_for_is_refused(tmp_path):
+    # Without the key the case never has the date: the kallelse deadline would silently never start.
+    path = tmp_path / "sip_discharge.toml"
+    path.write_text(DISCHARGE.replace('start_dates = ["utskrivningsklar_at"]\n', ""), encoding="utf-8")
+    with pytest.raises(WorkflowError) as refused:
+        load_workflow_file(path)
+    assert str(refused.value).startswith("sip_discharge.toml: deadlines.kallelse.from: ")
+    assert 'start_dates = ["utskrivningsklar_at"]' in str(refused.value)
+
+
 def test_a_transition_marked_closes_keeps_its_reason_on_the_case(
     tmp_path, db_session, parties, make_person, now
 ):
