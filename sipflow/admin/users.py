@@ -37,6 +37,7 @@ from sipflow.security.password_links import (
     INVITE,
     LIFETIME_KEYS,
     RESET,
+    end_unused_links,
     issue_link,
     unusable_password_hash,
 )
@@ -593,6 +594,8 @@ def enable_user(session: Session, actor: User, user: User, *, now: datetime) -> 
     if user.active:
         return
     user.active = True
+    # A set-password link sent before the account was disabled stays dead: send a new one if needed.
+    end_unused_links(session, user, now=now)
     session.add(user)
     _log(session, actor, "user.enable", user, now=now, before={"active": False}, after={"active": True})
 

@@ -157,6 +157,10 @@ def test_a_link_of_a_disabled_account_sets_nothing(client, db_session, admin, pa
         users.disable_user(db_session, admin, db_session.get(User, user.id), now=now)
     response = client.get(path)
     assert response.status_code == 410 and "avstängt" in text_of(response)
+    # Enabled again, the account does not get the link back: it was sent before someone disabled it.
+    with unit_of_work(db_session):
+        users.enable_user(db_session, admin, db_session.get(User, user.id), now=now)
+    assert client.get(path).status_code == 410
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
