@@ -492,7 +492,7 @@ def _add_start_rows(
 
 def check_participants_open(registry: WorkflowRegistry, case: SipCase) -> None:
     """Refuse with CaseEnded when the case is in a final state of its workflow: no one is added any more."""
-    if registry.get(case.workflow_name, case.workflow_version).is_final(case.state):
+    if registry.has_ended(case):
         raise CaseEnded(_l("The SIP has ended: no one can be added to it."))
 
 

@@ -185,7 +185,7 @@ def approve_version(
         raise InvalidInput(_l("Choose how the plan was approved."), field="method")
     if version.case_id != case.id or participant.case_id != case.id:
         raise NotAllowed(_l("That version or participant belongs to another SIP."), field="participant_id")
-    if registry is not None and registry.get(case.workflow_name, case.workflow_version).is_final(case.state):
+    if registry is not None and registry.has_ended(case):
         raise CaseEnded(_l("The SIP has ended: its plan can no longer be approved."))
     if not participant.active:
         raise NotTakingPart(

@@ -174,7 +174,7 @@ def send_personal_link(
 ) -> PersonalLink:
     """Issue a link to participant (person, närstående or guardian) and queue the e-mail carrying it."""
     _check_sender(session, case, actor)
-    if registry is not None and registry.get(case.workflow_name, case.workflow_version).is_final(case.state):
+    if registry is not None and registry.has_ended(case):
         raise Conflict(_l("The SIP has ended: no personal link is sent any more."))
     participant = session.get(Participant, participant_id)
     if participant is None or participant.case_id != case.id or participant.kind not in LINK_KINDS:

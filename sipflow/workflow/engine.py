@@ -68,6 +68,10 @@ class WorkflowRegistry:
         except KeyError:
             raise WorkflowVersionMissing(name, version) from None
 
+    def has_ended(self, case) -> bool:
+        """Whether case (anything with workflow_name, workflow_version and state) is in a final state."""
+        return self.get(case.workflow_name, case.workflow_version).is_final(case.state)
+
     def latest(self, name: str) -> Workflow:
         """The newest version, used for new cases."""
         return self._latest[name]

@@ -15,7 +15,9 @@ from personkit import PERSON_EMAIL, RELATIVE_EMAIL, add_effort, build_world, fre
 from sqlmodel import select
 from webkit import csrf_token, login, text_of
 
+from sipflow.cases.models import SipCase
 from sipflow.clock import STOCKHOLM, to_local
+from sipflow.db import unit_of_work
 from sipflow.notifications.models import OutboxMessage
 from sipflow.people.models import Organisation
 from sipflow.plans.models import PersonalLink, PlanApproval
@@ -351,3 +353,14 @@ def test_a_guardian_approves_a_childs_plan_through_their_link(client, db_session
     assert response.status_code == 303
     approval = db_session.exec(select(PlanApproval)).one()
     assert approval.participant_id == guardian.id and approval.method == "digital"
+
+
+def test_an_ended_sip_offers_no_link_and_no_approval_to_record(client, db_session, planned):
+    # Both would be refused (the services' rule); the pages say so instead of offering forms in vain.
+    with unit_of_work(db_session):
+        db_session.get(SipCase, planned.case.id).state = "closed"
+    login(client, planned.region.user.username)
+    links = text_of(client.get(f"/cases/{planned.case.uid}/plan/links"))
+    assert "inga personliga länkar skickas längre" in links and "Skicka länken" not in links
+    approvals = text_of(client.get(f"/cases/{planned.case.uid}/plan/approvals"))
+    assert "kan inte längre godkännas" in approvals and "Registrera godkännandet" not in approvals

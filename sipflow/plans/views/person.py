@@ -234,6 +234,8 @@ def _render_approvals(case: SipCase, form: ApprovalForm | None = None, *, errors
     form.participant_id.choices = choices(options)
     statuses = approvals.approval_statuses(session, case, versions)
     rows = [(version, statuses[version.id]) for version in versions]
+    # An ended SIP's plan is approved no more (approvals.approve_version refuses): no form to fill in vain.
+    ended = workflow_registry().has_ended(case)
     return (
         render_template(
             "plans/person_approvals.html",
@@ -242,7 +244,8 @@ def _render_approvals(case: SipCase, form: ApprovalForm | None = None, *, errors
             newest=newest,
             versions=rows,
             errors=list(errors),
-            may_record=bool(options) and newest is not None,
+            may_record=bool(options) and newest is not None and not ended,
+            ended=ended,
         ),
         status,
     )
@@ -309,6 +312,7 @@ def _render_links(case: SipCase, form: LinkForm | None = None, *, errors=(), sta
             links=personal_links.case_links(session, case, now=now_utc()),
             errors=list(errors),
             valid_days=current_app.config["PERSONAL_LINK_DAYS"],
+            ended=workflow_registry().has_ended(case),
         ),
         status,
     )
