@@ -22,6 +22,7 @@ from sipflow.cases.services import actor_organisation_id, party_roles, touch_cas
 from sipflow.errors import InvalidInput, NotAllowed
 from sipflow.people.models import Organisation, User
 from sipflow.plans.models import HuvudansvarTransfer
+from sipflow.security import access
 
 # The party roles (workflow file language, PARTY_ROLES) that may give huvudansvar.
 GIVING_ROLES = frozenset({"initiator", "huvudansvarig"})
@@ -121,6 +122,14 @@ def give_huvudansvar(
     ):
         raise InvalidInput(
             _l("Overall responsibility must go to an organisation taking part."), field="organisation_id"
+        )
+    if organisation_id not in access.organisations_seeing_case(session, case, now=now):
+        raise InvalidInput(
+            _l(
+                "The consent does not cover that organisation, so it cannot see the SIP: it cannot have "
+                "overall responsibility. Record a consent that names it first."
+            ),
+            field="organisation_id",
         )
     current = holder_id(rows)
     if organisation_id == current:

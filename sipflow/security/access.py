@@ -68,13 +68,17 @@ def _takes_part_on(organisation, today) -> ColumnElement[bool]:
         Participant.organisation_id == organisation,
         Participant.active,
     )
-    consent_covers = exists().where(
+    return and_(takes_part, _consent_covers(organisation, today))
+
+
+def _consent_covers(organisation, today) -> ColumnElement[bool]:
+    """Over SipCase: a consent in force on today names the organisation."""
+    return exists().where(
         Consent.case_id == SipCase.id,
         Consent.in_force(today),
         ConsentOrganisation.consent_id == Consent.id,
         ConsentOrganisation.organisation_id == organisation,
     )
-    return and_(takes_part, consent_covers)
 
 
 def visible_cases_clause(user: User | None, *, now: datetime) -> ColumnElement[bool]:
@@ -130,6 +134,30 @@ def may_change_person(session: Session, user: User | None, person: Person, *, no
         return False
     params = {"person_id": person.id, "unit_id": user.unit_id, "today": to_local(now).date()}
     return bool(column_rows(session, _MAY_CHANGE_PERSON, params)[0][0])
+
+
+# The organisations taking part in a case that may see it: the same rule, asked of each participant row.
+_CASE_ID = bindparam("case_id", type_=Integer)
+_SEEING_ORGANISATIONS = (
+    select(Participant.organisation_id)
+    .join(SipCase, SipCase.id == Participant.case_id)
+    .where(
+        Participant.case_id == _CASE_ID,
+        Participant.active,
+        Participant.organisation_id.is_not(None),
+        or_(
+            SipCase.initiating_organisation_id == Participant.organisation_id,
+            _consent_covers(Participant.organisation_id, _TODAY),
+        ),
+    )
+    .distinct()
+)
+
+
+def organisations_seeing_case(session: Session, case: SipCase, *, now: datetime) -> set[int]:
+    """The organisations taking part in case whose staff may see it at now (initiator, or under consent)."""
+    params = {"case_id": case.id, "today": to_local(now).date()}
+    return {row[0] for row in column_rows(session, _SEEING_ORGANISATIONS, params)}
 
 
 def can_view_case(session: Session, user: User | None, case: SipCase, *, now: datetime) -> bool:

@@ -24,7 +24,7 @@ from sipflow.plans.blueprint import bp
 from sipflow.plans.forms import EstablishForm, HandOverForm, PlanEditorForm
 from sipflow.plans.models import Plan
 from sipflow.plans.services import find_plan
-from sipflow.security import audit
+from sipflow.security import access, audit
 from sipflow.web import (
     attach_error,
     case_or_404,
@@ -212,14 +212,15 @@ def _render(
         except UserError:
             pass
     editable = may_edit(session, case, actor, participants)
+    may_hand_over = editable and responsibility.may_give_huvudansvar(session, case, actor, participants)
     establish = EstablishForm(
         formdata=None,
         prefix="establish",
         version=case.version,
         plan_row_version=plan.row_version if plan else 0,
     )
-    if hand_over is None:
-        hand_over = _hand_over_form(case, parts)
+    if hand_over is None and may_hand_over:
+        hand_over = _hand_over_form(session, case, parts)
     return (
         render_template(
             "plans/editor_page.html",
@@ -235,8 +236,7 @@ def _render(
             missing=missing,
             may_establish=may_establish,
             may_edit=editable,
-            may_hand_over=editable
-            and responsibility.may_give_huvudansvar(session, case, actor, participants),
+            may_hand_over=may_hand_over,
             establish_form=establish,
             hand_over_form=hand_over,
             transfers=responsibility.transfers(session, case),
@@ -354,14 +354,16 @@ def establish(uid: str):
     return redirect(url_for("cases.detail", uid=case.uid), code=303)
 
 
-def _hand_over_form(case, parts, *, formdata=None) -> HandOverForm:
+def _hand_over_form(session, case, parts, *, formdata=None) -> HandOverForm:
     # Prefixed: the page holds three forms, and ids must not repeat.
     if formdata is None:
         form = HandOverForm(formdata=None, prefix="handover", version=case.version)
     else:
         form = HandOverForm(formdata=formdata, prefix="handover")
+    # Offered: the organisations that can see the SIP (responsibility.give_huvudansvar refuses the others).
+    seeing = access.organisations_seeing_case(session, case, now=now_utc())
     form.organisation_id.choices = [SelectChoice("", _l("Choose"))] + choices(
-        (p.organisation_id, p.name) for p in parts if not p.huvudansvarig
+        (p.organisation_id, p.name) for p in parts if not p.huvudansvarig and p.organisation_id in seeing
     )
     return form
 
@@ -379,7 +381,7 @@ def hand_over(uid: str):
         and responsibility.may_give_huvudansvar(session, case, actor, participants)
     ):
         abort(403)
-    form = _hand_over_form(case, reads.parts, formdata=request.form)
+    form = _hand_over_form(session, case, reads.parts, formdata=request.form)
     page_form = _build_form(session, case, reads)
     if not form.validate():
         return _render(case, page_form, status=400, hand_over=form, reads=reads)
