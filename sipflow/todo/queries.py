@@ -43,6 +43,8 @@ CURSOR_VERSION = "1"
 MAX_CURSOR_LENGTH = 200
 # The column in which a workflow file's follow-up deadline counts from (a word of the file language).
 FOLLOW_UP_SOURCE = "follow_up_on"
+# The sections sorted by a date (the others by a time): their cursors carry a date.
+DATE_SECTIONS = ("efforts",)
 
 
 @dataclass(frozen=True)
@@ -59,14 +61,19 @@ class Cursor:
         return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
     @classmethod
-    def decode(cls, token: str | None) -> Cursor | None:
-        """The cursor a token carries; None when missing or malformed (the first page is shown)."""
+    def decode(cls, token: str | None, *, dated: bool | None = None) -> Cursor | None:
+        """The cursor a token carries; None when missing or malformed (the first page is shown).
+
+        dated: True when the section sorts by a date, False by a time; a cursor of the other kind (another
+        section's, say) is malformed there. None takes either.
+        """
         if not token or len(token) > MAX_CURSOR_LENGTH:
             return None
+        wanted = ("t", "d") if dated is None else ("d",) if dated else ("t",)
         try:
             raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode("ascii")
             version, kind, value, row_id = raw.split("|")
-            if version != CURSOR_VERSION or kind not in ("t", "d"):
+            if version != CURSOR_VERSION or kind not in wanted:
                 return None
             parsed = datetime.fromisoformat(value) if kind == "t" else date.fromisoformat(value)
             if kind == "t" and parsed.tzinfo is None:
@@ -252,7 +259,7 @@ def section(
     organisation_id = organisation_id_of(session, user)
     if not access.may_see_cases(user) or organisation_id is None:
         return result
-    cursor = Cursor.decode(after)
+    cursor = Cursor.decode(after, dated=name in DATE_SECTIONS)
     today = to_local(now).date()
     # One row more than shown tells whether a further page exists, without counting.
     if name in ("deadlines", "follow_ups"):

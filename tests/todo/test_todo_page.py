@@ -242,6 +242,25 @@ def test_an_unknown_section_is_a_404_and_a_malformed_cursor_the_first_page(as_re
     assert as_region.get("/todo/efforts?after=" + "A" * 500).status_code == 200
 
 
+def test_another_sections_cursor_shows_the_first_page_not_an_error(
+    as_region, db_session, create_case, quiet, now
+):
+    # A "Next" link of the efforts (a date cursor) with another section's name, and the other way round.
+    case = create_case()
+    quiet(now)
+    db_session.add(Deadline(case_id=case.id, kind="kallelse", due_at=now - timedelta(days=1)))
+    db_session.commit()
+    dated = Cursor(to_local(now).date() - timedelta(days=30), 1).encode()
+    for name in ("deadlines", "invitations"):
+        response = as_region.get(f"/todo/{name}?after={dated}")
+        assert response.status_code == 200, name
+    assert case.reference in section_html(
+        text_of(as_region.get(f"/todo/deadlines?after={dated}")), "deadlines"
+    )
+    timed = Cursor(now + timedelta(days=365), 2**40).encode()
+    assert as_region.get(f"/todo/efforts?after={timed}").status_code == 200
+
+
 def test_the_cursor_round_trips_times_and_dates(now):
     for value in (now, date(2027, 1, 15)):
         assert Cursor.decode(Cursor(value, 42).encode()) == Cursor(value, 42)
