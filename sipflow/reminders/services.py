@@ -331,9 +331,16 @@ def _meeting_reminders(
             fields = {"meeting_id": meeting.id, "invitation_id": invitation.id}
             due = add_days(meeting.starts_at, -1)
             wanted.append(Wanted(MEETING_TOMORROW, slot, due, MEETING_TOMORROW, fields))
-        if meeting.booked_by_user_id is not None and any(i.partstat == "NEEDS-ACTION" for i in mine):
+        due = add_days(meeting.starts_at, -setting("REMINDER_UNANSWERED_DAYS"))
+        # Only when the invitees have had until then to answer: a meeting booked, moved or changed after
+        # that moment would otherwise tell its booker at once that nobody has answered what just went out.
+        sent_before = meeting.updated_at is None or meeting.updated_at < due
+        if (
+            meeting.booked_by_user_id is not None
+            and sent_before
+            and any(i.partstat == "NEEDS-ACTION" for i in mine)
+        ):
             slot = f"{INVITATION_UNANSWERED}:{meeting.id}"
-            due = add_days(meeting.starts_at, -setting("REMINDER_UNANSWERED_DAYS"))
             fields = {"meeting_id": meeting.id, "recipient_user_id": meeting.booked_by_user_id}
             wanted.append(Wanted(INVITATION_UNANSWERED, slot, due, INVITATION_UNANSWERED, fields))
     return wanted

@@ -48,6 +48,37 @@ def test_booking_writes_a_meeting_tomorrow_reminder_per_invitee_and_one_for_the_
     assert unanswered.recipient_user_id == meeting.booked_by_user_id
 
 
+def test_a_meeting_booked_at_short_notice_does_not_tell_its_booker_at_once_that_nobody_answered(
+    app, engine, book, ready
+):
+    # Booked two days ahead: the "unanswered" reminder (three days before) would be due before the
+    # invitations went out, and the next tick would mail the booker about invitations sent a minute ago.
+    starts_at = support.FIXED_NOW + timedelta(days=2)
+    book(meeting_starts_at=starts_at, meeting_ends_at=starts_at + timedelta(hours=1))
+    assert reminders(engine, kind="invitation_unanswered") == []
+    assert len(reminders(engine, kind="meeting_tomorrow")) == 5
+    tick(app, support.FIXED_NOW + timedelta(minutes=5))
+    assert not any(r.kind == "invitation_unanswered" for r in reminders(engine, status="sent"))
+
+
+def test_a_meeting_moved_to_short_notice_drops_its_pending_unanswered_reminder(
+    app, engine, db_session, book, ready
+):
+    meeting = book()
+    assert len(reminders(engine, kind="invitation_unanswered", status="pending")) == 1
+    starts_at = support.FIXED_NOW + timedelta(days=1, hours=2)
+    with unit_of_work(db_session):
+        meeting_services.change_meeting(
+            db_session,
+            ready.case,
+            meeting,
+            Booking(starts_at, starts_at + timedelta(hours=1), meeting.mode, None, None),
+            now=support.FIXED_NOW,
+        )
+    # Everyone is asked again just now: no reminder tells the booker at once that nobody answered.
+    assert reminders(engine, kind="invitation_unanswered", status="pending") == []
+
+
 def test_the_dispatcher_run_twice_sends_every_reminder_once(app, engine, book, ready):
     book()
     first = tick(app, TICK)
