@@ -48,10 +48,12 @@ PLAN_SAVE_STATEMENTS = 19
 # The plan editor of an established plan: login, the case and its access log row (5), the participants with
 # their organisations, units, contact persons and the consents in force (1: the organisations' parts and
 # who may edit and hand over), the plan, the person, the plan's goals, efforts and contacts for the form (3),
-# the hand-overs and the efforts from decisions: 13 (18 before, when the participants, the plan and the
-# person were read again and the party's roles three times). While the plan can be established the guards
-# add their plan rows and person (15; 23 before), taking the participants from the same read.
-PLAN_PAGE_STATEMENTS = 13
+# the hand-overs and the efforts from decisions, and for a user who may hand over huvudansvar the
+# organisations that can see the SIP (1: only they are offered it): 14 (18 before, when the participants,
+# the plan and the person were read again and the party's roles three times). While the plan can be
+# established the guards add their plan rows and person (16; 23 before), taking the participants from the
+# same read.
+PLAN_PAGE_STATEMENTS = 14
 # A step posted from the case page (give_consent): login, the case and its access log row (4), the person
 # and the parties for the form's choices with the consents in force (2; the step's own first read too),
 # then the rest of the step (5: tests/cases/test_statement_count counts 6 with that read). The rest of the
