@@ -450,3 +450,10 @@ def test_shares_on_the_page_have_the_decimal_sign_of_the_page_language(coordinat
     english = coordinator.get("/statistik/", query_string=PERIOD | {"lang": "en"}).get_data(as_text=True)
     for share in shares:
         assert f"<td>{share:.1f}</td>" in english
+
+
+def test_the_swedish_dashboard_quotes_the_hidden_count_with_swedish_quotation_marks(coordinator, kalmar):
+    swedish = coordinator.get("/statistik/", query_string=PERIOD | {"lang": "sv"}).get_data(as_text=True)
+    assert "visas som ”<5”." in swedish
+    english = coordinator.get("/statistik/", query_string=PERIOD | {"lang": "en"}).get_data(as_text=True)
+    assert 'are shown as "<5".' in english
