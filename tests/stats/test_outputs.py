@@ -457,3 +457,11 @@ def test_the_swedish_dashboard_quotes_the_hidden_count_with_swedish_quotation_ma
     assert "visas som ”<5”." in swedish
     english = coordinator.get("/statistik/", query_string=PERIOD | {"lang": "en"}).get_data(as_text=True)
     assert 'are shown as "<5".' in english
+
+
+def test_the_swedish_dashboard_calls_the_kallelse_deadline_a_tidsfrist_as_everywhere_else(
+    coordinator, kalmar
+):
+    swedish = coordinator.get("/statistik/", query_string=PERIOD | {"lang": "sv"}).get_data(as_text=True)
+    assert "Kallelse inom tidsfristen" in swedish and "Andel kallelser inom tidsfristen (%)" in swedish
+    assert "tidsgräns" not in swedish
