@@ -6,9 +6,11 @@ from pathlib import Path
 from urllib.parse import parse_qsl, urlencode
 from weakref import WeakKeyDictionary
 
+import flask_wtf.form
 from flask import Flask, has_request_context, request, session
 from flask_babel import Babel, Domain, get_locale, get_translations
 from flask_babel import lazy_gettext as _l
+from flask_wtf.i18n import translations as wtforms_translations
 from jinja2 import pass_context
 from markupsafe import Markup
 
@@ -98,8 +100,35 @@ class _CatalogueByLocale(Domain):
         return found
 
 
+class _FormMessages:
+    """WTForms' own messages ("Not a valid choice.", "Not a valid date value.") in the page's language.
+
+    Flask-WTF translates them with WTForms' catalogue, whose Swedish is uneven ("Inte ett giltigt val"
+    without a full stop, "Felaktigt val; kunde inte ceorce:a"). The project's catalogue has those it words
+    itself (the "could not coerce" ones as plain words, PLAIN); any other falls back to WTForms' catalogue.
+    """
+
+    PLAIN = {
+        "Invalid Choice: could not coerce.": "Not a valid choice.",
+        "Invalid choice(s): one or more data inputs could not be coerced.": (
+            "One or more choices are not valid."
+        ),
+    }
+
+    def gettext(self, string: str) -> str:
+        plain = self.PLAIN.get(string, string)
+        own = get_translations().ugettext(plain)
+        return own if own != string else wtforms_translations.gettext(string)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        own = get_translations().ungettext(singular, plural, n)
+        return own if own not in (singular, plural) else wtforms_translations.ngettext(singular, plural, n)
+
+
 def init_babel(app: Flask) -> None:
     """Attach Flask-Babel with the project's translations folder."""
+    # Every FlaskForm's Meta.get_translations answers with this module global of flask_wtf.form.
+    flask_wtf.form.translations = _FormMessages()
     babel = Babel(
         app,
         locale_selector=select_locale,

@@ -7,6 +7,10 @@ import io
 from datetime import datetime
 from xml.sax.saxutils import escape
 
+from babel.numbers import format_decimal
+from flask_babel import get_locale
+
+from sipflow.i18n import DEFAULT_LOCALE
 from sipflow.pdf_pages import page_count_canvas
 
 CSV_DELIMITER = ";"  # what Swedish Excel opens without a wizard
@@ -17,6 +21,16 @@ def _safe(cell):
     if isinstance(cell, str) and cell[:1] in ("=", "+", "-", "@") and cell != "–":
         return "'" + cell
     return cell
+
+
+def shown(cell) -> str:
+    """A cell as a reader sees it on the page and in the PDF: a share (a float, one decimal) with the
+    language's decimal sign ("28,6" in Swedish, "28.6" in English); anything else as it is."""
+    if cell is None:
+        return ""
+    if isinstance(cell, float):
+        return format_decimal(cell, format="0.0", locale=get_locale() or DEFAULT_LOCALE)
+    return str(cell)
 
 
 def table_lines(table: dict) -> list[list]:
@@ -175,10 +189,7 @@ def to_pdf(answer: dict, *, heading: str, subtitle: str, made_at: datetime) -> b
         story.append(Paragraph(escape(table["title"]), heading_style))
         if table.get("note"):
             story.append(Paragraph(escape(table["note"]), body))
-        lines = [
-            [Paragraph(escape("" if cell is None else str(cell)), body) for cell in line]
-            for line in table_lines(table)
-        ]
+        lines = [[Paragraph(escape(shown(cell)), body) for cell in line] for line in table_lines(table)]
         if len(lines) == 1:
             lines.append([Paragraph("–", body) for _ in lines[0]])
         grid = Table(lines, repeatRows=1)

@@ -56,6 +56,12 @@ def _coordinators_only():
     return None
 
 
+@bp.app_template_filter("stat_cell")
+def stat_cell(value) -> str:
+    """A table cell in the page's language (a share with a decimal comma in Swedish)."""
+    return exports.shown(value)
+
+
 # Another method than GET on a JSON address is refused as JSON by the app's 405 page (sipflow.web).
 bp.record_once(
     lambda state: register_json_address(

@@ -148,3 +148,26 @@ def test_an_e_mail_address_pasted_with_spaces_around_it_is_taken_without_them(
     )
     assert changed.status_code == 303
     assert _participants(db_session, case)["person"].email == "person@example.se"
+
+
+def test_wtforms_own_refusals_are_whole_sentences_in_the_page_language(as_region, create_case):
+    """A choice the form does not offer (a stale or altered page) is refused in plain words, not WTForms'
+    "Felaktigt val; kunde inte ceorce:a"."""
+    case = create_case()
+    url = f"/cases/{case.uid}"
+    for lang, not_valid in (("sv", "Inte ett giltigt val."), ("en", "Not a valid choice.")):
+        html = text_of(as_region.get(f"{url}?lang={lang}"))
+        contact = forms_of(html)[f"{url}/participants/contact"]
+        refused = as_region.post(
+            f"{url}/participants/contact", data=fill(contact, **{"contact-participant_id": "abc"})
+        )
+        assert refused.status_code == 400
+        assert f"<li>{not_valid}</li>" in text_of(refused)
+        assert "coerce" not in text_of(refused)
+        private = forms_of(html)[f"{url}/participants/private"]
+        refused = as_region.post(
+            f"{url}/participants/private",
+            data=fill(private, **{"private-kind": "zz", "private-name": "John Smith"}),
+        )
+        assert refused.status_code == 400
+        assert f"<li>{not_valid}</li>" in text_of(refused)

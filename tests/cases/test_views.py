@@ -132,6 +132,13 @@ def test_my_cases_lists_the_cases_the_organisation_may_see_only(
     assert "Kallelse:" in html
 
 
+def test_mina_sip_says_sip_in_the_plural_as_the_menu_does(as_region):
+    # "Mina SIP", "Inga SIP under perioden": the plural of SIP is SIP, not "SIP:ar".
+    html = text_of(as_region.get("/cases?lang=sv"))
+    assert "De SIP din organisation får se" in html and "Visa personens SIP<" in html
+    assert "SIP:ar" not in html and "SIP:ar" not in text_of(as_region.get("/?lang=sv"))
+
+
 def test_my_cases_shows_newest_activity_first_and_overdue(
     as_region, parties, create_case, db_session, registry, now, frozen_clock
 ):

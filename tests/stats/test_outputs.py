@@ -435,3 +435,33 @@ def test_every_page_of_the_quarterly_pdf_is_numbered_of_the_whole(coordinator, w
     assert len(pages) > 1
     for number, page in enumerate(pages, start=1):
         assert f"Sida {number} av {len(pages)}" in page
+
+
+def test_shares_on_the_page_have_the_decimal_sign_of_the_page_language(coordinator, kalmar):
+    # The shares (percent, one decimal) as the JSON carries them: numbers, e.g. 100.0.
+    meetings = next(t for t in json_answer(coordinator)["tables"] if t["key"] == "meetings")
+    shares = [v for v in meetings["total"].values() if isinstance(v, float)]
+    shares += [v for row in meetings["rows"] for v in row.values() if isinstance(v, float)]
+    assert shares
+    swedish = coordinator.get("/statistik/", query_string=PERIOD | {"lang": "sv"}).get_data(as_text=True)
+    for share in shares:
+        assert f"<td>{share:.1f}</td>".replace(".", ",") in swedish
+        assert f"<td>{share:.1f}</td>" not in swedish
+    english = coordinator.get("/statistik/", query_string=PERIOD | {"lang": "en"}).get_data(as_text=True)
+    for share in shares:
+        assert f"<td>{share:.1f}</td>" in english
+
+
+def test_the_swedish_dashboard_quotes_the_hidden_count_with_swedish_quotation_marks(coordinator, kalmar):
+    swedish = coordinator.get("/statistik/", query_string=PERIOD | {"lang": "sv"}).get_data(as_text=True)
+    assert "visas som ”<5”." in swedish
+    english = coordinator.get("/statistik/", query_string=PERIOD | {"lang": "en"}).get_data(as_text=True)
+    assert 'are shown as "<5".' in english
+
+
+def test_the_swedish_dashboard_calls_the_kallelse_deadline_a_tidsfrist_as_everywhere_else(
+    coordinator, kalmar
+):
+    swedish = coordinator.get("/statistik/", query_string=PERIOD | {"lang": "sv"}).get_data(as_text=True)
+    assert "Kallelse inom tidsfristen" in swedish and "Andel kallelser inom tidsfristen (%)" in swedish
+    assert "tidsgräns" not in swedish

@@ -284,3 +284,9 @@ def test_the_page_costs_the_same_statements_with_many_rows_as_with_few(
     with support.statements(engine) as many:
         as_region.get("/")
     assert len(many) == len(few)
+
+
+def test_the_swedish_invitations_section_speaks_of_kallelser_as_the_reminders_do(as_region, quiet, now):
+    quiet(now)
+    html = section_html(text_of(as_region.get("/?lang=sv")), "invitations")
+    assert "Obesvarade kallelser till möten du bokat" in html and "inbjudningar" not in html
