@@ -18,7 +18,7 @@ from sipflow.errors import InvalidInput, UserError
 from sipflow.meetings.models import Meeting, MeetingDecision
 from sipflow.people.models import Person
 from sipflow.plans.content import plan_content
-from sipflow.plans.editor import plan_data
+from sipflow.plans.editor import PlanConflict, plan_data
 from sipflow.plans.from_meetings import carry_decisions
 from sipflow.plans.models import PlanEffort, PlanGoal
 from sipflow.plans.services import LAST_VERSION_NUMBER, STEP_PERSON, find_plan, read_step_plan
@@ -227,3 +227,23 @@ def test_a_nul_in_a_text_is_refused_as_invalid_input_at_its_field(db_session, pa
     with pytest.raises(InvalidInput) as refused:
         save(db_session, held, parties.region_user, {"own_goals": [{"text": "Att må\x00 bättre"}]}, now_utc())
     assert refused.value.field == "own_goals-0-text"
+
+
+@pytest.mark.parametrize("just_recorded", [True, False])
+def test_an_editor_page_read_before_decisions_were_carried_in_is_refused_not_removing_them(
+    db_session, parties, held, just_recorded
+):
+    # The editor saves the whole plan: a page read before a meeting's decisions became efforts does not hold
+    # them, so saving it must be a conflict (what was typed is kept), never their silent removal.
+    now = now_utc()
+    plan = save(db_session, held, parties.region_user, complete_data(held, parties, now), now)
+    read_at, page = plan.row_version, plan_data(db_session, held, plan)
+    decisions = _new_decisions(db_session, parties, held, ["Boendestöd", "Hemtjänst"])
+    carry_decisions(db_session, held, decisions, just_recorded=just_recorded)
+    db_session.commit()
+    page["needs"] = "Ändrat på sidan."
+    with pytest.raises(PlanConflict):
+        save(db_session, held, parties.region_user, page, now, expected=read_at)
+    db_session.rollback()
+    carried = db_session.exec(select(PlanEffort.what).where(PlanEffort.decision_id.is_not(None))).all()
+    assert sorted(carried) == ["Boendestöd", "Hemtjänst"]
