@@ -3,6 +3,7 @@ child's fields, the access log of the page, and any input is saved or refused as
 
 from __future__ import annotations
 
+from copy import deepcopy
 from datetime import date, timedelta
 
 import pytest
@@ -247,3 +248,21 @@ def test_an_editor_page_read_before_decisions_were_carried_in_is_refused_not_rem
     db_session.rollback()
     carried = db_session.exec(select(PlanEffort.what).where(PlanEffort.decision_id.is_not(None))).all()
     assert sorted(carried) == ["Boendestöd", "Hemtjänst"]
+
+
+def test_sending_the_same_plan_twice_is_saved_once_not_a_conflict(db_session, parties, held):
+    # A double click (or the same page sent again) carries the version read before the first save: what it
+    # holds is saved already, so it is no conflict with "someone else"; different content still is one.
+    now = now_utc()
+    plan = save(db_session, held, parties.region_user, complete_data(held, parties, now), now)
+    read_at = plan.row_version
+    page = complete_data(held, parties, now, needs="Stöd med ekonomin.")
+    page["own_goals"].append({"uid": None, "text": "Att få ett eget boende."})
+    save(db_session, held, parties.region_user, deepcopy(page), now, expected=read_at)
+    saved = plan_content(db_session, held, find_plan(db_session, held))
+    again = save(db_session, held, parties.region_user, deepcopy(page), now, expected=read_at)
+    assert again.row_version == read_at + 1
+    assert plan_content(db_session, held, again) == saved
+    page["needs"] = "Något annat."
+    with pytest.raises(PlanConflict):
+        save(db_session, held, parties.region_user, page, now, expected=read_at)
