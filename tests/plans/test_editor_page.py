@@ -258,3 +258,18 @@ def test_establishing_an_incomplete_plan_is_refused_with_what_is_missing(as_regi
     assert '<a href="#efforts">' in html
     db_session.expire_all()
     assert db_session.get(SipCase, held.id).state == "meeting_held"
+
+
+@pytest.mark.parametrize("field_id", ["efforts-0-starts_on", "own_efforts-0-ends_on", "follow_up_on"])
+def test_a_date_that_is_no_date_is_refused_in_swedish_in_a_row_as_in_the_plan(as_region, held, field_id):
+    # Typed where a browser offers no date picker: the refusal reads as the page does, in a row too.
+    form = forms_of(page(as_region, held))[save_url(held)]
+    values = {field_id: "3/12"}
+    if field_id.startswith("efforts-"):
+        values["efforts-0-what"] = "Samtalsstöd"
+    elif field_id.startswith("own_efforts-"):
+        values |= {"own_efforts-0-what": "Promenader", "own_efforts-0-actor": "Kim"}
+    response = as_region.post(save_url(held), data=fill(form, action="save", **values))
+    assert response.status_code == 400
+    error = re.search(rf'id="{field_id}-error">\s*<li>([^<]+)</li>', text_of(response)).group(1)
+    assert error == "Inte ett giltigt datum"
