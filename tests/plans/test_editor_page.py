@@ -273,3 +273,17 @@ def test_a_date_that_is_no_date_is_refused_in_swedish_in_a_row_as_in_the_plan(as
     assert response.status_code == 400
     error = re.search(rf'id="{field_id}-error">\s*<li>([^<]+)</li>', text_of(response)).group(1)
     assert error == "Inte ett giltigt datum"
+
+
+def test_more_goals_than_a_plan_holds_is_refused_saying_so(as_region, db_session, held):
+    # The refusal is about the whole list, not one row: it is shown, never just "check the fields below"
+    # with no field marked.
+    before = content(db_session, held)
+    form = forms_of(page(as_region, held))[save_url(held)]
+    goals = {f"professional_goals-{i}-text": f"Mål {i}" for i in range(51)}
+    response = as_region.post(save_url(held), data=fill(form, action="save", **goals))
+    assert response.status_code == 400
+    html = text_of(response)
+    assert "Högst 50 mål." in html
+    assert "Mål 50" in html  # what was typed is kept
+    assert content(db_session, held) == before
