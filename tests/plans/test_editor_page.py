@@ -287,3 +287,14 @@ def test_more_goals_than_a_plan_holds_is_refused_saying_so(as_region, db_session
     assert "Högst 50 mål." in html
     assert "Mål 50" in html  # what was typed is kept
     assert content(db_session, held) == before
+
+
+def test_a_reader_of_the_plan_is_offered_no_field_to_type_into(client, parties, held):
+    # An organisation taking part that does not write the plan reads it: its fields are shown disabled, so
+    # nobody types what the page offers no way to save.
+    assert login(client, parties.municipality_user.username).status_code == 302
+    html = page(client, held)
+    assert "Din organisation får läsa planen" in html
+    form = html[html.index('id="plan-form"') :]
+    assert re.search(r"<fieldset[^>]* disabled", form)
+    assert "Spara planen" not in form
