@@ -10,12 +10,15 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.i18n import translations as wtforms_translations
 from wtforms import (
     BooleanField,
     DateField,
     DateTimeLocalField,
+    Form,
     HiddenField,
     IntegerField,
     RadioField,
@@ -96,6 +99,18 @@ def _text(value: str | None) -> str:
 def _utc(value: datetime | None) -> datetime | None:
     """A naive local wall-clock time from a datetime-local field as aware UTC."""
     return None if value is None else local_to_utc(value)
+
+
+class RowForm(Form):
+    """A row of a list inside a page's form (FieldList of FormField): WTForms' own messages (a date that is
+    no date, a choice that is none) in the page's language, as FlaskForm gives them; a row has no CSRF token
+    of its own (the page's form carries it)."""
+
+    class Meta:
+        def get_translations(self, form):
+            if not current_app.config.get("WTF_I18N_ENABLED", True):
+                return super().get_translations(form)
+            return wtforms_translations
 
 
 class TextAreaField(_TextAreaField):

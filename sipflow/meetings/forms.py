@@ -10,7 +10,6 @@ from wtforms import (
     BooleanField,
     DateTimeLocalField,
     FieldList,
-    Form,
     FormField,
     IntegerField,
     RadioField,
@@ -30,6 +29,7 @@ from sipflow.cases.forms import (
     VERSION_LABEL,
     InDateWindow,
     MultiCheckboxField,
+    RowForm,
     TextAreaField,
     choices,
     date_field,
@@ -181,7 +181,7 @@ ATTENDANCE_PREFIX, CARER_PREFIX = "attendance_", "carer_support_"
 NOT_RECORDED = _l("Not recorded")
 
 
-class DecisionRowForm(Form):
+class DecisionRowForm(RowForm):
     """One decision or action of the meeting: what, who carries it out, by when (all three, or none)."""
 
     text = StringField(_l("Decision or action"), validators=[Optional(), Length(max=1000)])

@@ -430,6 +430,55 @@ def _sync_contacts(session: Session, plan: Plan, existing: list[PlanContact], cl
         session.delete(row)
 
 
+# The plan's own values the editor writes.
+_PLAN_VALUES = (
+    "needs",
+    "no_other_measures",
+    "huvudansvar_contact",
+    "fast_vardkontakt",
+    "fast_omsorgskontakt",
+    "follow_up_on",
+)
+# The fields of an effort the editor writes, compared to tell a repeated save from a conflicting one.
+_EFFORT_VALUES = (
+    "kind",
+    "what",
+    "organisation_id",
+    "unit_id",
+    "responsible",
+    "actor",
+    "starts_on",
+    "ends_on",
+)
+
+
+def _holds_already(session: Session, case: SipCase, plan: Plan, clean: dict) -> bool:
+    """Whether the plan as stored holds exactly the checked data (its items' ids aside)."""
+
+    def same(a, b) -> bool:
+        return (a if a != "" else None) == (b if b != "" else None)
+
+    goals, efforts, contacts = plan_items(session, plan)
+    scalars = [(getattr(plan, name), clean[name]) for name in _PLAN_VALUES]
+    for name, stored in (
+        ("child_view", case.child_view),
+        ("child_view_missing_reason", plan.child_view_missing_reason),
+    ):
+        if clean[name] is not ...:
+            scalars.append((stored, clean[name]))
+    if not all(same(a, b) for a, b in scalars):
+        return False
+    for kind in ("own", "professional"):
+        if [g.text for g in goals if g.kind == kind] != [g["text"] for g in clean[f"{kind}_goals"]]:
+            return False
+    stored_efforts = [(*(getattr(e, n) for n in _EFFORT_VALUES), e.status) for e in efforts]
+    if stored_efforts != [(*(e[n] for n in _EFFORT_VALUES), e["status"]) for e in clean["efforts"]]:
+        return False
+    return sorted((c.organisation_id, c.name, c.phone, c.email) for c in contacts) == sorted(
+        (c["organisation_id"], c["name"], c["phone"], c["email"]) for c in clean["contacts"]
+    )
+
+
 def save_plan(
     session: Session,
     case: SipCase,
@@ -442,7 +491,8 @@ def save_plan(
     """Save the whole working plan as the editor holds it, if nobody saved it since expected_row_version.
 
     expected_row_version 0 means the page was read before the plan was started. Refuses with InvalidInput
-    (at its field) or PlanConflict; then nothing is written.
+    (at its field) or PlanConflict; then nothing is written. Data the plan holds already (the same page sent
+    twice) is no conflict: nothing is written and the plan is returned.
     """
     if isinstance(expected_row_version, bool) or not 0 <= expected_row_version < 2**31:
         raise PlanConflict(PLAN_CHANGED)
@@ -464,17 +514,12 @@ def save_plan(
         goals, efforts, contacts = [], [], []
     else:
         if expected_row_version != plan.row_version:
+            if _holds_already(session, case, plan, clean):
+                return plan  # sent twice (a double click): what it holds is saved, nothing is lost
             raise PlanConflict(PLAN_CHANGED)
         _claim(session, plan, expected_row_version, actor, now)
         goals, efforts, contacts = plan_items(session, plan)
-    for name in (
-        "needs",
-        "no_other_measures",
-        "huvudansvar_contact",
-        "fast_vardkontakt",
-        "fast_omsorgskontakt",
-        "follow_up_on",
-    ):
+    for name in _PLAN_VALUES:
         setattr(plan, name, clean[name])
     if clean["child_view_missing_reason"] is not ...:
         plan.child_view_missing_reason = clean["child_view_missing_reason"]

@@ -11,7 +11,6 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     FieldList,
-    Form,
     FormField,
     HiddenField,
     IntegerField,
@@ -22,7 +21,7 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import HiddenInput
 
-from sipflow.cases.forms import VERSION_LABEL, TextAreaField, choices, date_field
+from sipflow.cases.forms import VERSION_LABEL, RowForm, TextAreaField, choices, date_field
 from sipflow.plans.editor import MAX_EFFORTS, MAX_GOALS, TEXT_LIMITS
 
 STATUS_LABELS = {
@@ -65,7 +64,7 @@ def _text(value) -> str:
     return (value or "").strip()
 
 
-class GoalRow(Form):
+class GoalRow(RowForm):
     """One goal."""
 
     uid = HiddenField()
@@ -77,7 +76,7 @@ class GoalRow(Form):
         return not _text(self.text.data)
 
 
-class EffortRow(Form):
+class EffortRow(RowForm):
     """One effort (insats) of an organisation taking part."""
 
     uid = HiddenField()
@@ -97,7 +96,7 @@ class EffortRow(Form):
         )
 
 
-class ActorRow(Form):
+class ActorRow(RowForm):
     """Something the person or a närstående does, or a measure by someone outside the SIP."""
 
     uid = HiddenField()
@@ -115,7 +114,7 @@ class ActorRow(Form):
         )
 
 
-class ContactRow(Form):
+class ContactRow(RowForm):
     """The contact person of one organisation taking part."""
 
     organisation_id = IntegerField(

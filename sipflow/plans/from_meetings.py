@@ -6,7 +6,7 @@ on the transitions whose form is ``meeting_outcome``, after ``mark_meeting_held`
 
 from __future__ import annotations
 
-from sqlalchemy import Integer, bindparam, func, insert
+from sqlalchemy import Integer, bindparam, func, insert, update
 from sqlmodel import Session, select
 
 from sipflow.cases.models import Participant, SipCase
@@ -69,6 +69,8 @@ def carry_decisions(
     (written with one INSERT, so without ids).
 
     just_recorded: the decisions were written in this transaction, so no effort carries them yet.
+    Adding efforts raises the plan's row version, so an editor page read before (which does not hold them)
+    sees a conflict on saving instead of removing them.
     """
     if not decisions:
         return []
@@ -81,6 +83,7 @@ def carry_decisions(
         if session.execute(_INTO_CASE_PLAN, rows[0]).rowcount == 1:
             if rows[1:]:
                 session.execute(_INTO_CASE_PLAN, rows[1:])
+            _plan_changed(session, case)
             return efforts
     # One read gives the plan, which decisions it carries already and its efforts' last position (a plan
     # holds tens of efforts, not thousands); a case without a plan yet gets one.
@@ -100,7 +103,19 @@ def carry_decisions(
         session.execute(
             insert(PlanEffort.__table__), [{c: getattr(e, c) for c in _EFFORT_COLUMNS} for e in efforts]
         )
+        _plan_changed(session, case)
     return efforts
+
+
+def _plan_changed(session: Session, case: SipCase) -> None:
+    """The case's plan got efforts outside the editor: its row version moves on (a plan loaded in the
+    session is updated too)."""
+    session.execute(
+        update(Plan)
+        .where(Plan.case_id == case.id)
+        .values(row_version=Plan.row_version + 1)
+        .execution_options(synchronize_session="evaluate")
+    )
 
 
 _EFFORT_COLUMNS = [c.name for c in PlanEffort.__table__.columns if c.name != "id"]

@@ -153,8 +153,15 @@ def render_plan_pdf(content: dict, *, large: bool = False) -> bytes:
     size = 15 if large else 9.5
     body = ParagraphStyle("body", fontName=FONT, fontSize=size, leading=size * 1.4, spaceAfter=size * 0.4)
     title = ParagraphStyle("title", parent=body, fontName=FONT_BOLD, fontSize=size * 1.9, leading=size * 2.3)
+    # A heading keeps to the first lines of its section: never alone at the foot of a page.
     heading = ParagraphStyle(
-        "heading", parent=body, fontName=FONT_BOLD, fontSize=size * 1.3, leading=size * 1.7, spaceBefore=size
+        "heading",
+        parent=body,
+        fontName=FONT_BOLD,
+        fontSize=size * 1.3,
+        leading=size * 1.7,
+        spaceBefore=size,
+        keepWithNext=1,
     )
     label = ParagraphStyle("label", parent=body, fontName=FONT_BOLD, spaceAfter=0)
     # Narrow columns break long Swedish compounds at a syllable, with a hyphen (pyphen's Swedish patterns);
@@ -235,18 +242,22 @@ def render_plan_pdf(content: dict, *, large: bool = False) -> bytes:
     if not efforts:
         story.append(para("Inga insatser."))
     elif large:
+        # The heading goes with the first effort: keepWithNext does not reach into a KeepTogether.
+        first = [story.pop()]
         for e in efforts:
             owner = ", ".join(v for v in (e["organisation"], e["unit"], e["responsible"]) if v) or NONE
             status = STATUS_LABELS.get(e["status"], e["status"])
             story.append(
                 KeepTogether(
                     [
+                        *first,
                         Paragraph(escape(e["what"]), label),
                         para(f"Vem: {owner}"),
                         para(f"När: {_period(e['starts_on'], e['ends_on'])}. Status: {status}."),
                     ]
                 )
             )
+            first = []
     else:
         story.append(
             table(

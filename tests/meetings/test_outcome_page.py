@@ -553,3 +553,16 @@ def test_two_booked_meetings_are_told_apart_on_every_page(
     assert dict(forms_of(outcome)[outcome_url(ready.case)])["meeting_id"] == str(first.id)
     chosen = forms_of(text_of(client.get(f"{outcome_url(ready.case)}?meeting={second_id}")))
     assert dict(chosen[outcome_url(ready.case)])["meeting_id"] == str(second_id)
+
+
+def test_a_decisions_date_that_is_no_date_is_refused_in_the_pages_language(client, ready, held, parties):
+    # Typed where a browser offers no date picker: the row's refusal reads as the page does (Swedish).
+    row = {
+        "decisions-0-text": "Kontakta boendestödet",
+        "decisions-0-owner": f"organisation:{parties.municipality.organisation_id}",
+        "decisions-0-due_on": "3/12",
+    }
+    response = post(client, ready.case, page_form(client, ready.case), **row)
+    assert response.status_code == 400
+    page = text_of(response)
+    assert re.search(r'id="decisions-0-due_on-error">\s*<li>Inte ett giltigt datum</li>', page), page

@@ -258,3 +258,43 @@ def test_establishing_an_incomplete_plan_is_refused_with_what_is_missing(as_regi
     assert '<a href="#efforts">' in html
     db_session.expire_all()
     assert db_session.get(SipCase, held.id).state == "meeting_held"
+
+
+@pytest.mark.parametrize("field_id", ["efforts-0-starts_on", "own_efforts-0-ends_on", "follow_up_on"])
+def test_a_date_that_is_no_date_is_refused_in_swedish_in_a_row_as_in_the_plan(as_region, held, field_id):
+    # Typed where a browser offers no date picker: the refusal reads as the page does, in a row too.
+    form = forms_of(page(as_region, held))[save_url(held)]
+    values = {field_id: "3/12"}
+    if field_id.startswith("efforts-"):
+        values["efforts-0-what"] = "Samtalsstöd"
+    elif field_id.startswith("own_efforts-"):
+        values |= {"own_efforts-0-what": "Promenader", "own_efforts-0-actor": "Kim"}
+    response = as_region.post(save_url(held), data=fill(form, action="save", **values))
+    assert response.status_code == 400
+    error = re.search(rf'id="{field_id}-error">\s*<li>([^<]+)</li>', text_of(response)).group(1)
+    assert error == "Inte ett giltigt datum"
+
+
+def test_more_goals_than_a_plan_holds_is_refused_saying_so(as_region, db_session, held):
+    # The refusal is about the whole list, not one row: it is shown, never just "check the fields below"
+    # with no field marked.
+    before = content(db_session, held)
+    form = forms_of(page(as_region, held))[save_url(held)]
+    goals = {f"professional_goals-{i}-text": f"Mål {i}" for i in range(51)}
+    response = as_region.post(save_url(held), data=fill(form, action="save", **goals))
+    assert response.status_code == 400
+    html = text_of(response)
+    assert "Högst 50 mål." in html
+    assert "Mål 50" in html  # what was typed is kept
+    assert content(db_session, held) == before
+
+
+def test_a_reader_of_the_plan_is_offered_no_field_to_type_into(client, parties, held):
+    # An organisation taking part that does not write the plan reads it: its fields are shown disabled, so
+    # nobody types what the page offers no way to save.
+    assert login(client, parties.municipality_user.username).status_code == 302
+    html = page(client, held)
+    assert "Din organisation får läsa planen" in html
+    form = html[html.index('id="plan-form"') :]
+    assert re.search(r"<fieldset[^>]* disabled", form)
+    assert "Spara planen" not in form

@@ -3,6 +3,7 @@ child's fields, the access log of the page, and any input is saved or refused as
 
 from __future__ import annotations
 
+from copy import deepcopy
 from datetime import date, timedelta
 
 import pytest
@@ -18,7 +19,7 @@ from sipflow.errors import InvalidInput, UserError
 from sipflow.meetings.models import Meeting, MeetingDecision
 from sipflow.people.models import Person
 from sipflow.plans.content import plan_content
-from sipflow.plans.editor import plan_data
+from sipflow.plans.editor import PlanConflict, plan_data
 from sipflow.plans.from_meetings import carry_decisions
 from sipflow.plans.models import PlanEffort, PlanGoal
 from sipflow.plans.services import LAST_VERSION_NUMBER, STEP_PERSON, find_plan, read_step_plan
@@ -227,3 +228,41 @@ def test_a_nul_in_a_text_is_refused_as_invalid_input_at_its_field(db_session, pa
     with pytest.raises(InvalidInput) as refused:
         save(db_session, held, parties.region_user, {"own_goals": [{"text": "Att må\x00 bättre"}]}, now_utc())
     assert refused.value.field == "own_goals-0-text"
+
+
+@pytest.mark.parametrize("just_recorded", [True, False])
+def test_an_editor_page_read_before_decisions_were_carried_in_is_refused_not_removing_them(
+    db_session, parties, held, just_recorded
+):
+    # The editor saves the whole plan: a page read before a meeting's decisions became efforts does not hold
+    # them, so saving it must be a conflict (what was typed is kept), never their silent removal.
+    now = now_utc()
+    plan = save(db_session, held, parties.region_user, complete_data(held, parties, now), now)
+    read_at, page = plan.row_version, plan_data(db_session, held, plan)
+    decisions = _new_decisions(db_session, parties, held, ["Boendestöd", "Hemtjänst"])
+    carry_decisions(db_session, held, decisions, just_recorded=just_recorded)
+    db_session.commit()
+    page["needs"] = "Ändrat på sidan."
+    with pytest.raises(PlanConflict):
+        save(db_session, held, parties.region_user, page, now, expected=read_at)
+    db_session.rollback()
+    carried = db_session.exec(select(PlanEffort.what).where(PlanEffort.decision_id.is_not(None))).all()
+    assert sorted(carried) == ["Boendestöd", "Hemtjänst"]
+
+
+def test_sending_the_same_plan_twice_is_saved_once_not_a_conflict(db_session, parties, held):
+    # A double click (or the same page sent again) carries the version read before the first save: what it
+    # holds is saved already, so it is no conflict with "someone else"; different content still is one.
+    now = now_utc()
+    plan = save(db_session, held, parties.region_user, complete_data(held, parties, now), now)
+    read_at = plan.row_version
+    page = complete_data(held, parties, now, needs="Stöd med ekonomin.")
+    page["own_goals"].append({"uid": None, "text": "Att få ett eget boende."})
+    save(db_session, held, parties.region_user, deepcopy(page), now, expected=read_at)
+    saved = plan_content(db_session, held, find_plan(db_session, held))
+    again = save(db_session, held, parties.region_user, deepcopy(page), now, expected=read_at)
+    assert again.row_version == read_at + 1
+    assert plan_content(db_session, held, again) == saved
+    page["needs"] = "Något annat."
+    with pytest.raises(PlanConflict):
+        save(db_session, held, parties.region_user, page, now, expected=read_at)

@@ -117,7 +117,8 @@ def _attach(form, error: UserError, top: list, effort_rows: list[str]) -> None:
         if index.isdigit() and int(index) < len(effort_rows):
             name = f"{effort_rows[int(index)]}-{rest}"
     field = _field_by_id(form, name) if name else None
-    if field is not None:
+    # A refusal of a whole list (too many goals or efforts) has no input of its own to stand at.
+    if field is not None and field.type != "FieldList":
         field.errors = [*field.errors, error.message]
     else:
         top.append(error.message)

@@ -196,3 +196,36 @@ def test_a_run_of_letters_longer_than_any_word_is_not_hyphenated(version, tmp_pa
     raw = subprocess.run(["pdftotext", "-raw", str(source), "-"], capture_output=True, text=True).stdout
     assert run in raw.replace("\n", "")
     assert re.search(r"Distrikts\w*-\n", raw)  # a compound in another cell of the row is still hyphenated
+
+
+# The section headings of the document, as pdftotext reads them (a long one may wrap onto two lines).
+HEADINGS = (
+    "Det är viktigt för mig…",
+    "Mål som de yrkesverksamma har satt upp",
+    "Behov",
+    "Insatser: vem gör vad",
+    "Det här gör jag och mina närstående själva",
+    "Insatser av andra (till exempel Försäkringskassan, Arbetsförmedlingen)",
+    "Ansvar och kontakter",
+    "Uppföljning",
+    "Godkännande",
+)
+
+
+@pytest.mark.parametrize("large", [False, True], ids=["standard", "large"])
+def test_no_page_ends_with_a_heading_whose_section_starts_on_the_next(version, tmp_path, large):
+    # However long the needs run, a heading stays on the page of its section's first lines: a page ending
+    # in "Insatser: vem gör vad" with the efforts on the next reads as a plan without efforts.
+    source = tmp_path / "sections.pdf"
+    for lines in range(0, 60, 2):
+        content = deepcopy(version.content)
+        content["needs"] = "\n".join(f"Rad {i} om vad personen behöver stöd med." for i in range(lines))
+        source.write_bytes(render_plan_pdf(content, large=large))
+        text = subprocess.run(
+            ["pdftotext", str(source), "-"], capture_output=True, text=True, check=True
+        ).stdout
+        for number, page in enumerate(text.split("\f")[:-2], start=1):
+            body = [line.strip() for line in page.splitlines() if line.strip()]
+            body = [line for line in body if not re.fullmatch(r"Sida \d+ av \d+", line)]
+            last = body[-1]
+            assert not any(h == last or h.endswith(" " + last) for h in HEADINGS), (lines, number, last)
