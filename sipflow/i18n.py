@@ -125,10 +125,14 @@ class _FormMessages:
         return own if own not in (singular, plural) else wtforms_translations.ngettext(singular, plural, n)
 
 
+# The one translator of WTForms' own messages: every FlaskForm's (below) and every row form's.
+FORM_MESSAGES = _FormMessages()
+
+
 def init_babel(app: Flask) -> None:
     """Attach Flask-Babel with the project's translations folder."""
     # Every FlaskForm's Meta.get_translations answers with this module global of flask_wtf.form.
-    flask_wtf.form.translations = _FormMessages()
+    flask_wtf.form.translations = FORM_MESSAGES
     babel = Babel(
         app,
         locale_selector=select_locale,

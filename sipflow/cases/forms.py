@@ -13,7 +13,6 @@ from datetime import datetime
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from flask_wtf.i18n import translations as wtforms_translations
 from wtforms import (
     BooleanField,
     DateField,
@@ -33,7 +32,7 @@ from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 
 from sipflow.cases.fields import window_message
 from sipflow.clock import local_to_utc, wall_time_exists, within_date_window
-from sipflow.i18n import DEFAULT_LOCALE, LANGUAGE_LABELS, LOCALES
+from sipflow.i18n import DEFAULT_LOCALE, FORM_MESSAGES, LANGUAGE_LABELS, LOCALES
 from sipflow.people.identifiers import KINDS as IDENTIFIER_KINDS
 from sipflow.people.services import IDENTIFIER_KIND_LABELS
 
@@ -110,7 +109,7 @@ class RowForm(Form):
         def get_translations(self, form):
             if not current_app.config.get("WTF_I18N_ENABLED", True):
                 return super().get_translations(form)
-            return wtforms_translations
+            return FORM_MESSAGES
 
 
 class TextAreaField(_TextAreaField):

@@ -565,4 +565,4 @@ def test_a_decisions_date_that_is_no_date_is_refused_in_the_pages_language(clien
     response = post(client, ready.case, page_form(client, ready.case), **row)
     assert response.status_code == 400
     page = text_of(response)
-    assert re.search(r'id="decisions-0-due_on-error">\s*<li>Inte ett giltigt datum</li>', page), page
+    assert re.search(r'id="decisions-0-due_on-error">\s*<li>Inte ett giltigt datum\.</li>', page), page
