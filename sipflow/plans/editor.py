@@ -79,6 +79,23 @@ PLAN_CHANGED = _l(
 )
 
 
+# What an effort lacks to be owned (legal item 2), by the editor field where it is entered.
+EFFORT_GAPS = {
+    "organisation_id": _l("Choose the organisation that carries out the effort."),
+    "responsible": _l("Name the person responsible."),
+}
+
+
+def effort_gaps(organisation_id: int | None, responsible: str | None) -> list[str]:
+    """The fields an effort still lacks to be owned: its organisation, its named person responsible."""
+    gaps = []
+    if organisation_id is None:
+        gaps.append("organisation_id")
+    if not (responsible or "").strip():
+        gaps.append("responsible")
+    return gaps
+
+
 def is_child(person: Person | None, today: date) -> bool:
     """The person is under 18 on today (from the birth date; unknown birth date: not a child)."""
     if person is None or person.birth_date is None:

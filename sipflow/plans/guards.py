@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from sipflow.plans.editor import is_child, local_today
+from sipflow.plans.editor import effort_gaps, is_child, local_today
 from sipflow.plans.services import step_person, step_plan_items
 from sipflow.workflow.context import TransitionContext
 from sipflow.workflow.registry import register_guard
@@ -36,9 +36,7 @@ def plan_efforts_listed(ctx: TransitionContext) -> bool:
 
 def plan_efforts_owned(ctx: TransitionContext) -> bool:
     """Every effort names the organisation and the person responsible for it (legal item 2)."""
-    return all(
-        e.organisation_id is not None and (e.responsible or "").strip() for e in _efforts(ctx, "effort")
-    )
+    return not any(effort_gaps(e.organisation_id, e.responsible) for e in _efforts(ctx, "effort"))
 
 
 def plan_other_measures_stated(ctx: TransitionContext) -> bool:

@@ -272,7 +272,7 @@ def test_a_date_that_is_no_date_is_refused_in_swedish_in_a_row_as_in_the_plan(as
     response = as_region.post(save_url(held), data=fill(form, action="save", **values))
     assert response.status_code == 400
     error = re.search(rf'id="{field_id}-error">\s*<li>([^<]+)</li>', text_of(response)).group(1)
-    assert error == "Inte ett giltigt datum"
+    assert error == "Inte ett giltigt datum."
 
 
 def test_more_goals_than_a_plan_holds_is_refused_saying_so(as_region, db_session, held):
@@ -298,3 +298,22 @@ def test_a_reader_of_the_plan_is_offered_no_field_to_type_into(client, parties, 
     form = html[html.index('id="plan-form"') :]
     assert re.search(r"<fieldset[^>]* disabled", form)
     assert "Spara planen" not in form
+
+
+def test_an_effort_without_a_person_responsible_is_marked_at_its_own_field(
+    as_region, db_session, parties, held
+):
+    now = now_utc()
+    data = complete_data(held, parties, now)
+    unowned = next(e for e in data["efforts"] if e["kind"] == "effort")
+    unowned["responsible"] = None
+    save(db_session, held, parties.region_user, data, now)
+    html = page(as_region, held)
+    # The missing list names the rule; the effort itself says what it lacks, at the field to fill in.
+    assert "Varje insats behöver en organisation och en namngiven ansvarig person." in html
+    index = next(i for i, e in enumerate(content(db_session, held)["efforts"]) if e["kind"] == "effort")
+    error = re.search(
+        rf'<ul class="field-errors" id="efforts-{index}-responsible-error">(.*?)</ul>', html, re.S
+    )
+    assert error and "Skriv vem som är ansvarig." in error.group(1)
+    assert f'id="efforts-{index}-organisation_id-error"' not in html

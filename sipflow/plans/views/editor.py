@@ -258,7 +258,19 @@ def editor_page(uid: str):
     case = case_or_404(uid, audit.PLAN_VIEW)
     session = get_session()
     reads = _page_reads(session, case)
-    return _render(case, _build_form(session, case, reads), reads=reads)
+    form = _build_form(session, case, reads)
+    _mark_effort_gaps(form)
+    return _render(case, form, reads=reads)
+
+
+def _mark_effort_gaps(form: PlanEditorForm) -> None:
+    """On the plan as saved: say at each effort's own fields what it lacks to be owned."""
+    for entry in form.efforts:
+        row = entry.form
+        if not row.uid.data or row.status.data == "cancelled":
+            continue
+        for field in editor.effort_gaps(row.organisation_id.data, row.responsible.data):
+            row[field].errors = [*row[field].errors, editor.EFFORT_GAPS[field]]
 
 
 @bp.post("/cases/<uid>/plan")
