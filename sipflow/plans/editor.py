@@ -415,16 +415,7 @@ def _sync_efforts(session: Session, plan: Plan, existing: list[PlanEffort], clea
         row = by_uid.get(item["uid"])
         if row is None or row.id in kept:
             row = PlanEffort(plan_id=plan.id, what=item["what"])
-        for name in (
-            "kind",
-            "what",
-            "organisation_id",
-            "unit_id",
-            "responsible",
-            "actor",
-            "starts_on",
-            "ends_on",
-        ):
+        for name in _EFFORT_VALUES:
             setattr(row, name, item[name])
         row.status, row.position = item["status"], position
         session.add(row)
@@ -456,7 +447,8 @@ _PLAN_VALUES = (
     "fast_omsorgskontakt",
     "follow_up_on",
 )
-# The fields of an effort the editor writes, compared to tell a repeated save from a conflicting one.
+# The fields of an effort the editor writes (its status and position aside), compared to tell a repeated
+# save from a conflicting one.
 _EFFORT_VALUES = (
     "kind",
     "what",
