@@ -450,6 +450,8 @@ class HandWrittenPath:
                 position,
             ),
         )
+        # The plan got an effort outside the editor: its row version moves on (an older editor page conflicts).
+        db.execute('UPDATE "plan" SET row_version = row_version + 1 WHERE case_id = ?', (case_id,))
         return {
             "uid": effort_uid,
             "kind": "effort",
@@ -759,6 +761,7 @@ class HandWrittenPath:
         )
         self._meeting_attendance(meeting_id, participants)
         plan["efforts"].append(self._outcome(case_id, meeting_id, "first", plan_id, 0, person, now))
+        plan_version += 1
         version = self._step(case_id, version, "meeting_held", now)
         due = (to_local(now).date() + timedelta(days=14)).isoformat()
         self._log(
@@ -815,6 +818,7 @@ class HandWrittenPath:
         )
         self._meeting_attendance(follow_meeting, participants)
         plan["efforts"].append(self._outcome(case_id, follow_meeting, "follow_up", plan_id, 1, person, now))
+        plan_version += 1
         version = self._step(case_id, version, "follow_up", now)
         due = (to_local(now).date() + timedelta(days=14)).isoformat()
         self._log(
