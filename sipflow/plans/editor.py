@@ -33,6 +33,7 @@ from sipflow.plans.models import (
     PlanContact,
     PlanEffort,
     PlanGoal,
+    effort_in_force,
     new_item_uid,
 )
 from sipflow.plans.services import STEP_PLAN, find_plan
@@ -86,8 +87,13 @@ EFFORT_GAPS = {
 }
 
 
-def effort_gaps(organisation_id: int | None, responsible: str | None) -> list[str]:
-    """The fields an effort still lacks to be owned: its organisation, its named person responsible."""
+def effort_gaps(organisation_id: int | None, responsible: str | None, status: str | None = None) -> list[str]:
+    """The fields an effort still lacks to be owned: its organisation, its named person responsible.
+
+    A cancelled effort lacks nothing (it counts for nothing the plan must hold).
+    """
+    if not effort_in_force(status):
+        return []
     gaps = []
     if organisation_id is None:
         gaps.append("organisation_id")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 
 from sipflow.plans.editor import effort_gaps, is_child, local_today
+from sipflow.plans.models import effort_in_force
 from sipflow.plans.services import step_person, step_plan_items
 from sipflow.workflow.context import TransitionContext
 from sipflow.workflow.registry import register_guard
@@ -21,7 +22,7 @@ def _plan(ctx: TransitionContext):
 
 def _efforts(ctx: TransitionContext, kind: str) -> list:
     efforts = step_plan_items(ctx)[1].efforts
-    return [e for e in efforts if e.kind == kind and e.status != "cancelled"]
+    return [e for e in efforts if e.kind == kind and effort_in_force(e.status)]
 
 
 def plan_own_goals_recorded(ctx: TransitionContext) -> bool:

@@ -18,7 +18,7 @@ from sipflow.clock import local_to_utc
 from sipflow.errors import InvalidInput
 from sipflow.people.models import Person
 from sipflow.plans.editor import PlanConflict, add_own_goals, is_child, local_today, plan_data, save_plan
-from sipflow.plans.models import Plan
+from sipflow.plans.models import Plan, effort_in_force
 from sipflow.plans.responsibility import give_first_huvudansvar_unclaimed
 from sipflow.plans.services import STEP_PLAN, find_plan, forget_step_plan_items, read_step_plan
 from sipflow.workflow.context import TransitionContext
@@ -116,7 +116,7 @@ def scripted_plan(session, case, now: datetime) -> dict:
     data = plan_data(session, case, plan)
     if not data["own_goals"]:
         data["own_goals"] = [{"uid": None, "text": "Det är viktigt för mig att få bo kvar hemma."}]
-    if not any(e["kind"] == "effort" and e["status"] != "cancelled" for e in data["efforts"]):
+    if not any(e["kind"] == "effort" and effort_in_force(e["status"]) for e in data["efforts"]):
         data["efforts"].append(
             {
                 "kind": "effort",

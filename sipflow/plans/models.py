@@ -21,6 +21,15 @@ GOAL_KINDS = ("own", "professional")
 # measure by others than region and municipality (Försäkringskassan, Arbetsförmedlingen, ...).
 EFFORT_KINDS = ("effort", "own", "other")
 EFFORT_STATUSES = ("planned", "ongoing", "done", "cancelled")
+# A cancelled effort stays in the plan as history and counts for nothing the plan must hold.
+CANCELLED_EFFORT = "cancelled"
+
+
+def effort_in_force(status: str | None) -> bool:
+    """Whether an effort of this status still counts (every status but cancelled)."""
+    return status != CANCELLED_EFFORT
+
+
 # How an approval was given: at the meeting, digitally through the personal link, or on paper.
 APPROVAL_METHODS = ("meeting", "digital", "paper")
 

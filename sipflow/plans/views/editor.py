@@ -267,9 +267,9 @@ def _mark_effort_gaps(form: PlanEditorForm) -> None:
     """On the plan as saved: say at each effort's own fields what it lacks to be owned."""
     for entry in form.efforts:
         row = entry.form
-        if not row.uid.data or row.status.data == "cancelled":
+        if not row.uid.data:  # a blank row: nothing saved to mark
             continue
-        for field in editor.effort_gaps(row.organisation_id.data, row.responsible.data):
+        for field in editor.effort_gaps(row.organisation_id.data, row.responsible.data, row.status.data):
             row[field].errors = [*row[field].errors, editor.EFFORT_GAPS[field]]
 
 
