@@ -33,6 +33,11 @@ def known_language(value: object) -> str | None:
     return value if isinstance(value, str) and value in LOCALES else None
 
 
+def language_or_default(value: object) -> str:
+    """value when it is one of LOCALES (a stored language), else the default language, Swedish."""
+    return known_language(value) or DEFAULT_LOCALE
+
+
 def checked_language(value: object, *, field: str = "language") -> str:
     """value when it is one of LOCALES; else InvalidInput naming field (services check it, whoever calls)."""
     language = known_language(value)

@@ -29,7 +29,7 @@ from sqlmodel import Session, col, delete, select
 from sipflow.admin.changes import record_change
 from sipflow.admin.models import CoordinatorScope
 from sipflow.errors import Conflict, InvalidInput, NotAllowed
-from sipflow.i18n import DEFAULT_LOCALE, checked_language, known_language
+from sipflow.i18n import DEFAULT_LOCALE, checked_language, language_or_default
 from sipflow.notifications.outbox import enqueue
 from sipflow.people.models import USER_ROLES, County, Municipality, Organisation, Unit, User
 from sipflow.security import renew_session_token
@@ -541,7 +541,7 @@ def set_password_url(token: str) -> str:
 
 def _message(user: User, token: str, *, purpose: str, hours: int) -> EmailMessage:
     """The e-mail carrying the link: in the user's language, and a subject that names no one."""
-    with force_locale(known_language(user.language) or DEFAULT_LOCALE):
+    with force_locale(language_or_default(user.language)):
         subject = _("Your account in SIP") if purpose == INVITE else _("Choose a new password for SIP")
         text = current_app.jinja_env.get_template("emails/set_password.txt").render(
             url=set_password_url(token), hours=hours, invite=purpose == INVITE, username=user.username

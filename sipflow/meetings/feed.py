@@ -22,7 +22,7 @@ from sqlmodel import Session, select
 from sipflow.cases.models import Participant, SipCase
 from sipflow.clock import now_utc, within_date_window
 from sipflow.db import get_session, unit_of_work
-from sipflow.i18n import DEFAULT_LOCALE, known_language
+from sipflow.i18n import language_or_default
 from sipflow.meetings.forms import EmptyForm
 from sipflow.meetings.ical import CalendarEvent, feed_ics
 from sipflow.meetings.messages import calendar_location, public_url
@@ -128,7 +128,7 @@ def feed(token: str):
     if user is None:
         abort(404)
     # The feed is the user's own: in their language, as their mail is (a calendar program sends no cookie).
-    with force_locale(known_language(user.language) or DEFAULT_LOCALE):
+    with force_locale(language_or_default(user.language)):
         events = [
             _event(meeting, case)
             for meeting, case in feed_meetings(session, user, now=now)

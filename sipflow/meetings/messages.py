@@ -19,7 +19,7 @@ from sqlmodel import Session, select
 
 from sipflow.cases.models import Participant, SipCase
 from sipflow.clock import STOCKHOLM
-from sipflow.i18n import DEFAULT_LOCALE, MAIL_MOMENT_PATTERNS, known_language
+from sipflow.i18n import DEFAULT_LOCALE, MAIL_MOMENT_PATTERNS, language_or_default
 from sipflow.meetings.forwarding import human_mailbox
 from sipflow.meetings.ical import CalendarAttendee, CalendarEvent, cancel_ics, request_ics, withdraw_ics
 from sipflow.meetings.mime import calendar_message
@@ -206,7 +206,7 @@ def queue_messages(
     outgoing: list[Outgoing] = []
     for invitation in invitations:
         participant_kind, language = invitees[invitation.participant_id]
-        locale = known_language(language) or DEFAULT_LOCALE
+        locale = language_or_default(language)
         with force_locale(locale):
             content = _render(
                 case,

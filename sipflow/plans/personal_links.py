@@ -26,7 +26,7 @@ from sqlmodel import Session, select
 from sipflow.cases.models import Participant, SipCase
 from sipflow.clock import local_to_utc, to_local
 from sipflow.errors import Conflict, InvalidInput, NotAllowed
-from sipflow.i18n import DEFAULT_LOCALE, known_language
+from sipflow.i18n import DEFAULT_LOCALE, language_or_default
 from sipflow.notifications.outbox import enqueue
 from sipflow.people.models import Unit, User
 from sipflow.plans.models import PersonalLink
@@ -200,7 +200,7 @@ def send_personal_link(
         _message(
             link,
             participant.email,
-            known_language(participant.language) or DEFAULT_LOCALE,
+            language_or_default(participant.language),
             for_person=participant.kind == "person",
         ),
         kind=OUTBOX_KIND,

@@ -25,7 +25,7 @@ from wtforms.validators import DataRequired, EqualTo, Length
 
 from sipflow.clock import now_utc
 from sipflow.db import get_session, unit_of_work
-from sipflow.i18n import CHOSEN_KEY, DEFAULT_LOCALE, known_language
+from sipflow.i18n import CHOSEN_KEY, known_language, language_or_default
 from sipflow.people.models import User
 from sipflow.people.services import find_user_by_username, set_user_language
 from sipflow.security import clear_session_keeping_language, password_links, renew_session_token, throttle
@@ -122,7 +122,7 @@ def start_session(user: User) -> None:
         with unit_of_work(db):
             set_user_language(db, user, chosen)
     clear_session_keeping_language()
-    session["lang"] = known_language(user.language) or DEFAULT_LOCALE
+    session["lang"] = language_or_default(user.language)
     now = now_utc().timestamp()
     # login_at bounds the session's whole life, seen its idle time (both checked in sipflow.security).
     session["login_at"] = now
@@ -293,11 +293,9 @@ def _link_refused(response) -> bool:
 
 
 def _link_page(html, status: int = 200):
-    response = make_response(html, status)
-    # The token is in the address: never sent on as a Referer, never kept by a browser or a proxy.
-    response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    # The token is in the address: the security headers of every response (no Referer, no cache, no
+    # search engine) keep it from going further.
+    return html, status
 
 
 def _refused_link(refusal: password_links.LinkRefused):

@@ -63,11 +63,7 @@ def stat_cell(value) -> str:
 
 
 # Another method than GET on a JSON address is refused as JSON by the app's 405 page (sipflow.web).
-bp.record_once(
-    lambda state: register_json_address(
-        state.app, _json_route, lambda status, error, message: _json_error(status, error, message)
-    )
-)
+bp.record_once(lambda state: register_json_address(state.app, _json_route, _json_error))
 
 
 def _this_year() -> tuple[str, str]:

@@ -4,13 +4,13 @@ Staff pages (login, the case visible to them through `security.access`, every re
 - `/cases/<uid>/plan/person`: the person's active plans the user may see, one page;
 - `/cases/<uid>/plan/approvals`: each version's approvals, and the form recording one (meeting or paper);
 - `/cases/<uid>/plan/links`: the personal links of the case, sending one and revoking one.
-Public (no login, rate-limited, no-referrer, no-store, noindex):
+Public (no login, rate-limited; no-referrer, no-store and noindex, as every response of the app):
 - `/my-plan/<token>`: the person's active plans, read-only; the person approves the newest version there.
 """
 
 from __future__ import annotations
 
-from flask import current_app, flash, make_response, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import login_required
@@ -43,12 +43,6 @@ from sipflow.web import (
 
 # The personal link needs no login; the limit keeps guessing slow.
 PUBLIC_LIMIT = "30 per minute;300 per hour"
-# A page of the person's plans must leave no trace: not in a Referer, a cache or a search engine.
-PRIVATE_HEADERS = {
-    "Referrer-Policy": "no-referrer",
-    "Cache-Control": "no-store",
-    "X-Robots-Tag": "noindex, nofollow",
-}
 VERSIONS_SHOWN = 20
 METHOD_LABELS = {
     "meeting": _l("At the meeting"),
@@ -384,12 +378,6 @@ def revoke_link(uid: str, link_id: int):
 # --- The person, through their personal link --------------------------------------------------------------
 
 
-def _private(response):
-    response = make_response(response)
-    response.headers.update(PRIVATE_HEADERS)
-    return response
-
-
 def _link_or_refusal(token: str, now):
     """The link a token names, or a refusal page (a known link's refusal is logged against its case)."""
     session = get_session()
@@ -409,7 +397,7 @@ def _link_or_refusal(token: str, now):
                 now=now,
             )
     page = render_template("plans/person_link_refused.html", message=LINK_REFUSALS[code])
-    return None, _private((page, personal_links.REFUSAL_STATUS[code]))
+    return None, (page, personal_links.REFUSAL_STATUS[code])
 
 
 def _render_link_page(link: PersonalLink, token: str, *, now, errors=(), status: int = 200):
@@ -451,7 +439,7 @@ def _render_link_page(link: PersonalLink, token: str, *, now, errors=(), status:
         # Also when shown by a refused approval (a POST): the language switch leads to the page itself.
         page_url=url_for("plans.my_plan", token=token),
     )
-    return _private((html, status))
+    return html, status
 
 
 @bp.get("/my-plan/<token>")
@@ -517,4 +505,4 @@ def my_plan_approve(token: str):
     except UserError as error:
         return _render_link_page(link, token, now=now, errors=[error.message], status=error.status)
     flash(_("Thank you: your approval of the plan is recorded."), "success")
-    return _private(redirect(url_for("plans.my_plan", token=token), code=303))
+    return redirect(url_for("plans.my_plan", token=token), code=303)
