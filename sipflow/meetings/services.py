@@ -29,7 +29,7 @@ from sipflow.cases.errors import PartyNotAllowed
 from sipflow.cases.models import Participant, SipCase
 from sipflow.cases.services import StepReads, fire_transition, lock_case, touch_case
 from sipflow.db import compare_and_set
-from sipflow.errors import InvalidInput, UserError
+from sipflow.errors import Conflict, InvalidInput
 from sipflow.meetings import messages
 from sipflow.meetings.booking import Booking, active_participants, read_booking, read_invitees
 from sipflow.meetings.models import (
@@ -53,31 +53,26 @@ ANSWERS = tuple(p for p in PARTSTATS if p != "NEEDS-ACTION")
 COMMENT_MAX = 1000
 
 
-class MeetingClosed(UserError):
+# The meetings' refusals of something that changed or stands in the way: conflicts (409), each its code.
+class MeetingClosed(Conflict):
     """The meeting is cancelled or held: it cannot change any more."""
 
-    status = 409
     code = "meeting_closed"
 
 
-class StaleMeeting(UserError):
+class StaleMeeting(Conflict):
     """Someone else changed the meeting since the form was loaded."""
 
-    status = 409
-    code = "conflict"
 
-
-class OutdatedAnswer(UserError):
+class OutdatedAnswer(Conflict):
     """An answer to an older version of the meeting than the invitee was last sent: it changed since."""
 
-    status = 409
     code = "outdated_sequence"
 
 
-class UnknownVersion(UserError):
+class UnknownVersion(Conflict):
     """An answer to a version of the meeting that was never sent."""
 
-    status = 409
     code = "unknown_sequence"
 
 
