@@ -142,6 +142,8 @@ def apply_kallelse(ctx: TransitionContext) -> None:
     sent_at = fields.moment(ctx.data, "sent_at") or ctx.now
     if sent_at > ctx.now:
         raise InvalidInput(_l("A kallelse cannot be sent in the future."), field="sent_at")
+    if sent_at < ctx.case.requested_at:
+        raise InvalidInput(_l("A kallelse cannot be sent before the SIP was started."), field="sent_at")
     channel = fields.require_text(ctx.data, "channel", _l("State the system the kallelse was sent through."))
     if channel.casefold() == SIPFLOW_CHANNEL:
         raise InvalidInput(

@@ -251,7 +251,8 @@ def test_withdrawn_consent_cancels_the_planned_meeting(
 def test_a_kallelse_through_another_system_counts_and_sends_nothing(
     smtp_app, smtp_server, db_session, registry, parties, ready
 ):
-    sent = now_utc() - timedelta(hours=2)
+    # Sent through the other system between the SIP's start and its recording here.
+    sent = ready.case.requested_at + (now_utc() - ready.case.requested_at) / 2
     log = fire(
         db_session,
         registry,
@@ -305,6 +306,25 @@ def test_the_record_form_refuses_sipflow_as_another_system(db_session, registry,
     with pytest.raises(InvalidInput) as refused:
         fire(db_session, registry, parties.region_user, ready.case, "send_kallelse", channel="sipflow")
     assert refused.value.field == "channel"
+
+
+def test_a_kallelse_from_another_system_cannot_be_dated_before_the_sip_started(
+    db_session, registry, parties, ready
+):
+    before_start = ready.case.requested_at - timedelta(days=1)
+    with pytest.raises(InvalidInput) as refused:
+        fire(
+            db_session,
+            registry,
+            parties.region_user,
+            ready.case,
+            "send_kallelse",
+            channel="LINK",
+            sent_at=before_start,
+        )
+    assert refused.value.field == "sent_at"
+    db_session.rollback()
+    assert db_session.get(SipCase, ready.case.id).state == "preparing"
 
 
 def test_a_further_meeting_after_the_kallelse_is_booked_without_a_transition(
