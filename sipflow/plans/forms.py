@@ -24,7 +24,8 @@ from wtforms.widgets import HiddenInput
 from sipflow.cases.forms import VERSION_LABEL, RowForm, TextAreaField, choices, date_field
 from sipflow.plans.editor import MAX_EFFORTS, MAX_GOALS, TEXT_LIMITS
 
-STATUS_LABELS = {
+# An effort's status as staff and the person read it (EFFORT_STATUSES).
+EFFORT_STATUS_LABELS = {
     "planned": _l("Planned"),
     "ongoing": _l("Ongoing"),
     "done": _l("Done"),
@@ -86,7 +87,7 @@ class EffortRow(RowForm):
     responsible = StringField(_l("Responsible person"), validators=[Optional(), _max("responsible")])
     starts_on = date_field(_l("From"))
     ends_on = date_field(_l("To"))
-    status = SelectField(_l("Status"), choices=choices(STATUS_LABELS.items()), default="planned")
+    status = SelectField(_l("Status"), choices=choices(EFFORT_STATUS_LABELS.items()), default="planned")
     remove = BooleanField(_l("Remove"))
 
     def blank(self) -> bool:
@@ -104,7 +105,7 @@ class ActorRow(RowForm):
     actor = StringField(_l("Who"), validators=[Optional(), _max("actor")])
     starts_on = date_field(_l("From"))
     ends_on = date_field(_l("To"))
-    status = SelectField(_l("Status"), choices=choices(STATUS_LABELS.items()), default="planned")
+    status = SelectField(_l("Status"), choices=choices(EFFORT_STATUS_LABELS.items()), default="planned")
     remove = BooleanField(_l("Remove"))
 
     def blank(self) -> bool:

@@ -28,6 +28,7 @@ from sipflow.errors import UserError
 from sipflow.people.models import Person
 from sipflow.plans import approvals, person_view, personal_links
 from sipflow.plans.blueprint import bp
+from sipflow.plans.forms import EFFORT_STATUS_LABELS
 from sipflow.plans.models import PersonalLink, PlanVersion
 from sipflow.plans.versions import case_page_versions
 from sipflow.security import audit
@@ -53,12 +54,6 @@ EFFORT_KIND_LABELS = {
     "effort": _l("Effort"),
     "own": _l("Done by the person or närstående"),
     "other": _l("Measure by others"),
-}
-EFFORT_STATUS_LABELS = {
-    "planned": _l("Planned"),
-    "ongoing": _l("Ongoing"),
-    "done": _l("Done"),
-    "cancelled": _l("Cancelled"),
 }
 LINK_REFUSALS = {
     "tampered": _l("The link is not valid. Check that you copied the whole link from the e-mail."),
