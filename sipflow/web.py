@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import Flask, abort, current_app, g, url_for
+from flask import Flask, abort, current_app, g, jsonify, url_for
 from flask_babel import get_locale
 from flask_login import current_user
 from sqlalchemy import Integer, bindparam
@@ -121,9 +121,15 @@ def register_json_address(app: Flask, matches: Callable[[], bool], refuse: Calla
     """Requests for which matches() is true are refused as JSON by refuse(status, error, message).
 
     Routing refuses a method an address does not take before any view or blueprint runs, so the app's
-    405 page asks these (statistics: {"error", "reason"}; the calendar reply address: {"error", "message"}).
+    405 page asks these (the statistics' JSON addresses, the calendar reply address): each answers with
+    json_error.
     """
     app.extensions.setdefault("sipflow.json_addresses", []).append((matches, refuse))
+
+
+def json_error(status: int, error: str, reason, **fields) -> tuple:
+    """The app's one shape of a JSON refusal: {"error": a code, "reason": a sentence, ...} with the status."""
+    return jsonify(error=error, **fields, reason=str(reason)), status
 
 
 def json_refusal(status: int, error: str, message: str) -> tuple | None:

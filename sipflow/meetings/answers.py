@@ -26,7 +26,7 @@ from sipflow.meetings.replies import MAIL_MAX_BYTES, receive
 from sipflow.meetings.tokens import AnswerLinkError, read_answer_token
 from sipflow.security import allow_body, csrf
 from sipflow.security.limits import limiter, refusal_page, wait_seconds
-from sipflow.web import register_json_address
+from sipflow.web import json_error, register_json_address
 
 bp = Blueprint("answers", __name__)
 
@@ -153,22 +153,22 @@ def itip_reply():
     if not secret:
         abort(404)  # off unless configured: the mail server may use `sipflow itip reply` instead
     if not _bearer_matches(request.headers.get("Authorization", ""), secret):
-        response = jsonify(error="unauthorised", message=_("The mail server's secret is missing or wrong."))
+        response, status = json_error(401, "unauthorised", _("The mail server's secret is missing or wrong."))
         response.headers["WWW-Authenticate"] = 'Bearer realm="sipflow itip"'
-        return response, 401
+        return response, status
     if (request.content_length or 0) > MAIL_MAX_BYTES:
-        return _json_error("too_large", _("The calendar object is too large."), 413)
+        return json_error(413, "too_large", _("The calendar object is too large."))
     data = request.stream.read(MAIL_MAX_BYTES + 1)
     if len(data) > MAIL_MAX_BYTES:
-        return _json_error("too_large", _("The calendar object is too large."), 413)
+        return json_error(413, "too_large", _("The calendar object is too large."))
     session = get_session()
     try:
         with unit_of_work(session):
             outcome = receive(session, data, now=now_utc())
     except ReplyError as error:
-        return _json_error(error.code, str(error), 400)
+        return json_error(400, error.code, str(error))
     except NoMailbox:
-        return _json_error("no_mailbox", _("No mailbox to forward the mail to: set SIPFLOW_REPLY_TO."), 503)
+        return json_error(503, "no_mailbox", _("No mailbox to forward the mail to: set SIPFLOW_REPLY_TO."))
     if outcome.action == "forwarded":
         return jsonify(status="forwarded"), 202
     # Recorded or ignored (unknown meeting or invitee, out of date): one answer, built from the input only,
@@ -181,7 +181,7 @@ bp.record_once(
     lambda state: register_json_address(
         state.app,
         lambda: request.path == "/itip/reply",
-        lambda status, error, message: _json_error(error, message, status),
+        json_error,
     )
 )
 
@@ -192,7 +192,7 @@ def _too_many_requests(error: RateLimitExceeded):
     if request.endpoint != "answers.itip_reply":
         return refusal_page(error)
     wait = wait_seconds()
-    response, status = _json_error("too_many_requests", _("Too many requests: try again later."), 429)
+    response, status = json_error(429, "too_many_requests", _("Too many requests: try again later."))
     response.headers["Retry-After"] = str(wait)
     return response, status
 
@@ -202,7 +202,3 @@ def _bearer_matches(header: str, secret: str) -> bool:
     scheme, _space, token = header.strip().partition(" ")
     given = token.strip().encode("utf-8", "surrogateescape")
     return scheme.lower() == "bearer" and hmac.compare_digest(given, secret.encode("utf-8"))
-
-
-def _json_error(code: str, message: str, status: int):
-    return jsonify(error=code, message=message), status

@@ -25,7 +25,7 @@ from sipflow.stats.services import (
     scope_of,
     settings_from,
 )
-from sipflow.web import current_locale, register_json_address, workflow_registry
+from sipflow.web import current_locale, json_error, register_json_address, workflow_registry
 
 bp = Blueprint("stats", __name__, url_prefix="/statistik")
 COORDINATOR = "coordinator"
@@ -37,21 +37,16 @@ def _json_route() -> bool:
     return request.path.startswith(bp.url_prefix + "/") and request.path.endswith(".json")
 
 
-def _json_error(status: int, error: str, reason, **fields):
-    """A refusal of a JSON address: {"error", "reason", ...} with the status."""
-    return jsonify(error=error, **fields, reason=str(reason)), status
-
-
 @bp.before_request
 def _coordinators_only():
     """The statistics are for coordinators; anyone else logged in gets 403 (JSON: 401 when not logged in)."""
     if not current_user.is_authenticated:
         if _json_route():
-            return _json_error(401, "unauthorised", login_manager.login_message)
+            return json_error(401, "unauthorised", login_manager.login_message)
         return login_manager.unauthorized()
     if not current_user.has_role(COORDINATOR):
         if _json_route():
-            return _json_error(403, "not_allowed", _l("This page is for coordinators."))
+            return json_error(403, "not_allowed", _l("This page is for coordinators."))
         return render_template("errors/forbidden.html", message=_l("This page is for coordinators.")), 403
     return None
 
@@ -63,7 +58,7 @@ def stat_cell(value) -> str:
 
 
 # Another method than GET on a JSON address is refused as JSON by the app's 405 page (sipflow.web).
-bp.record_once(lambda state: register_json_address(state.app, _json_route, _json_error))
+bp.record_once(lambda state: register_json_address(state.app, _json_route, json_error))
 
 
 def _this_year() -> tuple[str, str]:
@@ -192,7 +187,7 @@ def as_json():
 
 def _refusal(error: UserError):
     """A refused filter as JSON: 400 for a bad one, 403 for an area outside the coordinator's scope."""
-    return _json_error(error.status, error.code, error.message, field=error.field)
+    return json_error(error.status, error.code, error.message, field=error.field)
 
 
 def _download(make, mimetype: str, filename: str, args: dict | None = None):

@@ -374,7 +374,7 @@ def test_a_calendar_object_that_is_no_reply_is_refused_with_a_reason(
     response = post_reply(client, bodies[case])
     assert response.status_code == 400
     body = response.get_json()
-    assert body["error"] == code and body["message"]
+    assert body["error"] == code and body["reason"]
     assert invitation_of(db_session, meeting, ready.relative).partstat == "NEEDS-ACTION"
 
 

@@ -73,6 +73,8 @@ def test_a_reply_without_the_secret_is_refused_and_changes_nothing(
     response = post(client, reply_ics(meeting.uid, staff, partstat="DECLINED"), headers=headers)
     assert response.status_code == 401
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    # The app's one JSON refusal shape, as the statistics answer.
+    assert response.get_json()["error"] == "unauthorised" and response.get_json()["reason"]
     assert invitation_of(db_session, meeting, ready.municipality).partstat == "NEEDS-ACTION"
 
 
@@ -357,5 +359,5 @@ def test_another_method_than_post_is_refused_as_json(client):
     # A mail server (or a person) fetching the reply address gets the API's JSON refusal, not a web page.
     response = client.get("/itip/reply")
     assert response.status_code == 405 and response.is_json
-    assert response.get_json()["error"] == "method_not_allowed" and "POST" in response.get_json()["message"]
+    assert response.get_json()["error"] == "method_not_allowed" and "POST" in response.get_json()["reason"]
     assert response.headers["Allow"] == "OPTIONS, POST"

@@ -45,5 +45,5 @@ def test_the_mail_server_over_the_limit_gets_json_with_a_reason(client, app):
         app.config["ITIP_REPLY_SECRET"] = saved
     assert response.status_code == 429
     assert response.get_json()["error"] == "too_many_requests"
-    assert response.get_json()["message"]
+    assert response.get_json()["reason"]
     assert 1 <= int(response.headers["Retry-After"]) <= 61  # a minute, give or take the clock's rounding
