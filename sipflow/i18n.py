@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode
 from weakref import WeakKeyDictionary
 
 import flask_wtf.form
 from flask import Flask, has_request_context, request, session
-from flask_babel import Babel, Domain, get_locale, get_translations
+from flask_babel import Babel, Domain, force_locale, get_locale, get_translations
 from flask_babel import lazy_gettext as _l
 from flask_wtf.i18n import translations as wtforms_translations
 from jinja2 import pass_context
@@ -22,6 +23,9 @@ DEFAULT_LOCALE = "sv"
 LANGUAGE_LABELS = {"sv": _l("Swedish"), "en": _l("English")}
 # A moment written out in mail ("tisdag 8 december 2026 kl. 10:00", "Tuesday 8 December 2026 at 10:00").
 MAIL_MOMENT_PATTERNS = {"sv": "EEEE d MMMM y 'kl.' HH:mm", "en": "EEEE d MMMM y 'at' HH:mm"}
+# The command line speaks English throughout (its own lines, its help, the README), so a service's message
+# it prints, else in the default locale, comes in English too.
+CLI_LOCALE = "en"
 TRANSLATIONS_DIR = Path(__file__).resolve().parent / "translations"
 # Set with the session's language when it was chosen with ?lang= in this session (not left from a
 # session that ended): a login then keeps it rather than restoring the user's stored language.
@@ -36,6 +40,17 @@ def known_language(value: object) -> str | None:
 def language_or_default(value: object) -> str:
     """value when it is one of LOCALES (a stored language), else the default language, Swedish."""
     return known_language(value) or DEFAULT_LOCALE
+
+
+def in_cli_language(command):
+    """A CLI command whose services' messages come in CLI_LOCALE (put it under @with_appcontext)."""
+
+    @functools.wraps(command)
+    def run(*args, **kwargs):
+        with force_locale(CLI_LOCALE):
+            return command(*args, **kwargs)
+
+    return run
 
 
 def checked_language(value: object, *, field: str = "language") -> str:

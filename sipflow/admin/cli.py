@@ -13,6 +13,7 @@ from sipflow.admin.users import create_user_from_cli, set_password_url
 from sipflow.clock import now_utc
 from sipflow.db import get_engine, unit_of_work
 from sipflow.errors import UserError
+from sipflow.i18n import in_cli_language
 from sipflow.security.password_policy import new_password_problem
 from sipflow.security.passwords import hash_password
 
@@ -42,6 +43,7 @@ ROLE_CHOICES = ("administrator", "admin", "staff", "coordinator")
     help="Read the password from standard input (scripted installs) instead of printing a link.",
 )
 @with_appcontext
+@in_cli_language
 def create(display_name, email, roles, unit_key, password_stdin, username):
     """Create USERNAME and print a one-time link to choose the password (logged with no actor)."""
     password_hash = None

@@ -12,6 +12,7 @@ from sqlmodel import Session
 from sipflow.admin import imports
 from sipflow.clock import now_utc
 from sipflow.db import unit_of_work
+from sipflow.i18n import in_cli_language
 
 
 @click.group("import")
@@ -23,6 +24,7 @@ def import_group():
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--dry-run", is_flag=True, help="Check the file and list what it would do; import nothing.")
 @with_appcontext
+@in_cli_language
 def import_directory_command(file: Path, dry_run: bool):
     """Import the organisations, units and users of FILE (CSV): all of it or, on any error, nothing."""
     data = file.read_bytes()

@@ -12,6 +12,7 @@ from flask_babel import force_locale
 from sqlmodel import Session
 
 from sipflow.errors import InvalidInput
+from sipflow.i18n import in_cli_language
 from sipflow.stats import exports
 from sipflow.stats.services import PROGRESS_STEPS, indicators, parse_query, settings_from
 
@@ -32,12 +33,13 @@ LARGE_PULL_DAYS = 366
     "--output", type=click.Path(dir_okay=False, writable=True), help="File to write (default stdout)."
 )
 @with_appcontext
+@in_cli_language
 def stats_command(start, end, by, county, municipality, compare_years, code, fmt, output):
     """Print or write the SIP indicators; counts of 1-4 persons are shown as "<5", as on the dashboard."""
     if fmt == "xlsx" and not output:
         raise click.UsageError("--format xlsx needs --output FILE", ctx=click.get_current_context())
     engine = current_app.extensions["sipflow.engine"]
-    with force_locale("sv"), Session(engine) as session:
+    with Session(engine) as session:
         try:
             query = parse_query(
                 session,
@@ -52,18 +54,20 @@ def stats_command(start, end, by, county, municipality, compare_years, code, fmt
         except InvalidInput as error:
             option = error.field.replace("_", "-")
             raise click.UsageError(f"--{option}: {error.message}") from None
-        settings = settings_from(current_app.config, current_app.extensions["sipflow.workflows"])
-        large = (query.end - query.start).days * (query.compare_years + 1) > LARGE_PULL_DAYS
-        with click.progressbar(
-            length=PROGRESS_STEPS, label="Counting", file=sys.stderr if large else _Null()
-        ) as bar:
-            answer = indicators(session, query, settings, progress=bar.update)
-        if fmt == "json":
-            data = (json.dumps(answer, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
-        elif fmt == "csv":
-            data = exports.to_csv(answer)
-        else:
-            data = exports.to_xlsx(answer)
+        # The figures' labels and headings in Swedish, as the dashboard's exports give them.
+        with force_locale("sv"):
+            settings = settings_from(current_app.config, current_app.extensions["sipflow.workflows"])
+            large = (query.end - query.start).days * (query.compare_years + 1) > LARGE_PULL_DAYS
+            with click.progressbar(
+                length=PROGRESS_STEPS, label="Counting", file=sys.stderr if large else _Null()
+            ) as bar:
+                answer = indicators(session, query, settings, progress=bar.update)
+            if fmt == "json":
+                data = (json.dumps(answer, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+            elif fmt == "csv":
+                data = exports.to_csv(answer)
+            else:
+                data = exports.to_xlsx(answer)
     if output:
         try:
             with open(output, "wb") as handle:

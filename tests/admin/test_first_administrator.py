@@ -90,10 +90,10 @@ def test_password_stdin_sets_the_password_for_a_scripted_install(empty_app):
 @pytest.mark.parametrize(
     ("args", "stdin", "message"),
     [
-        (["--role", "admin", "--password-stdin"], "kort\n", "minst 12 tecken"),
-        (["--role", "staff", "--email", "s@example.se"], None, "Personal måste höra till en enhet"),
-        (["--role", "staff", "--unit", "no-such-unit", "--email", "s@example.se"], None, "Okänd enhet"),
-        (["--role", "admin", "--email", "not an address"], None, "e-postadress"),
+        (["--role", "admin", "--password-stdin"], "kort\n", "At least 12 characters"),
+        (["--role", "staff", "--email", "s@example.se"], None, "Staff must belong to a unit"),
+        (["--role", "staff", "--unit", "no-such-unit", "--email", "s@example.se"], None, "Unknown unit"),
+        (["--role", "admin", "--email", "not an address"], None, "e-mail address"),
     ],
 )
 def test_bad_input_on_the_command_line_is_said_and_nothing_is_written(empty_app, args, stdin, message):
@@ -110,5 +110,5 @@ def test_a_username_taken_in_another_letter_case_is_refused(empty_app):
     first = ["sipflow", "user", "create", "Anna", "--name", "Anna", "--role", "admin"]
     assert runner.invoke(args=first).exit_code == 0
     result = runner.invoke(args=["sipflow", "user", "create", "anna", "--name", "Anna 2", "--role", "admin"])
-    assert result.exit_code != 0 and "upptaget" in result.output
+    assert result.exit_code != 0 and "This username is taken" in result.output
     assert len(_rows(empty_app, User)) == 1

@@ -419,6 +419,8 @@ def test_compare_years_out_of_range_names_the_option_and_the_range(app, years):
     )
     assert result.exit_code == 2
     assert "--compare-years:" in result.output and "--compare_years" not in result.output
+    # The command line speaks English, as its own lines do; the figures themselves stay Swedish.
+    assert "Enter a number of earlier years" in result.output
     assert "0" in result.output and "20" in result.output
 
 
