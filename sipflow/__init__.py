@@ -17,6 +17,7 @@ def create_app(config: dict | None = None) -> Flask:
     from sipflow.cases.views import bp as cases_bp
     from sipflow.cli import sipflow_cli
     from sipflow.coding.views import bp as coding_bp
+    from sipflow.consent.views import bp as consent_bp
     from sipflow.i18n import init_babel
     from sipflow.meetings.answers import bp as answers_bp
     from sipflow.meetings.feed import bp as calendar_bp
@@ -64,6 +65,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(plans_bp)
     app.register_blueprint(reminders_bp)
     app.register_blueprint(coding_bp)
+    app.register_blueprint(consent_bp)
     app.register_blueprint(todo_bp)
     app.register_blueprint(stats_bp)
     if app.config["ENV_NAME"] != "production":

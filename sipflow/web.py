@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from flask import Flask, abort, current_app, g, jsonify, url_for
 from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import Integer, bindparam
 from sqlmodel import select
@@ -112,6 +113,13 @@ def case_page_parts(detail, actor, *, allowed: list) -> dict:
     for part in current_app.extensions.get("sipflow.case_page_parts", ()):
         variables.update(part(detail, actor, allowed=allowed))
     return variables
+
+
+# A form read before someone else changed the SIP: refused as a conflict, what was typed shown again.
+STALE_FORM = _l(
+    "Someone else changed this SIP while you were working. What you entered is kept below: check the SIP "
+    "as it is now, and send it again if it still applies."
+)
 
 
 # --- Addresses that answer in JSON, refusals included -----------------------------------------------------

@@ -70,6 +70,7 @@ from sipflow.people.services import (
 )
 from sipflow.security import access, audit
 from sipflow.web import (
+    STALE_FORM,
     attach_error,
     case_or_404,
     case_page_parts,
@@ -96,10 +97,6 @@ LEGAL_SEX_LABELS = {"female": _l("Female"), "male": _l("Male"), "unknown": _l("N
 MEETING_KIND_LABELS = {"first": _l("First meeting"), "follow_up": _l("Follow-up meeting")}
 MEETING_STATUS_LABELS = {"planned": _l("Planned"), "held": _l("Held"), "cancelled": _l("Cancelled")}
 DECISION_LABELS = {"given": _l("Given"), "declined": _l("Declined")}
-STALE_STEP = _l(
-    "Someone else changed this SIP while you were working. What you entered is kept below: check the SIP "
-    "as it is now, and send it again if it still applies."
-)
 # --- Helpers ----------------------------------------------------------------------------------------------
 
 
@@ -640,7 +637,7 @@ def fire(uid: str, trigger: str):
     if isinstance(refusal, StaleCase):
         # Keep what was typed and let the form carry the version the page now shows: after a look at the
         # SIP as it is, sending it again is a deliberate choice (the service still checks every rule).
-        refusal = StaleCase(STALE_STEP)
+        refusal = StaleCase(STALE_FORM)
         form.version.data = case.version
         form.version.raw_data = [str(case.version)]
     attach_error(form, refusal, top)
@@ -675,7 +672,7 @@ def _participant_change(uid: str, *, form_name: str, build_form, act, done):
         return _render_case(info, status=error.status, errors=[error.message], **kept)
     form = build_form(info)
     if _stale(form, info.case):
-        return _render_case(info, status=409, errors=[STALE_STEP], **{form_name: form})
+        return _render_case(info, status=409, errors=[STALE_FORM], **{form_name: form})
     if not form.validate():
         return _render_case(info, status=400, **{form_name: form})
     try:
@@ -686,7 +683,7 @@ def _participant_change(uid: str, *, form_name: str, build_form, act, done):
         attach_error(form, error, top)
         info = _detail(info.case)
         if _stale(form, info.case):  # a step taken meanwhile made the form stale
-            top = [STALE_STEP]
+            top = [STALE_FORM]
         return _render_case(info, status=error.status, errors=top, **{form_name: form})
     flash(done(form), "success")
     return redirect(url_for("cases.detail", uid=uid), code=303)

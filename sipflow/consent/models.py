@@ -9,6 +9,8 @@ from sqlmodel import Field, SQLModel
 
 CONSENT_FORMS = ("oral", "written")
 CONSENT_GIVERS = ("person", "guardian", "legal_representative")
+# A consent row's decision: given (with scope and validity) or declined.
+GIVEN = "given"
 
 
 class Consent(SQLModel, table=True):
@@ -34,7 +36,7 @@ class Consent(SQLModel, table=True):
     def in_force(cls, today: date) -> ColumnElement[bool]:
         """Given, not withdrawn and still valid on today: the one spelling of "consent in force"."""
         return and_(
-            cls.decision == "given",
+            cls.decision == GIVEN,
             cls.withdrawn_at.is_(None),
             or_(cls.valid_until.is_(None), cls.valid_until >= today),
         )
@@ -42,7 +44,7 @@ class Consent(SQLModel, table=True):
     def is_in_force(self, today: date) -> bool:
         """`in_force` asked of this row in Python (a consent the step holds); keep the two alike."""
         return (
-            self.decision == "given"
+            self.decision == GIVEN
             and self.withdrawn_at is None
             and (self.valid_until is None or self.valid_until >= today)
         )

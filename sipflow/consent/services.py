@@ -9,12 +9,16 @@ from sqlalchemy import Date, Integer, bindparam, insert
 from sqlmodel import Session, select
 
 from sipflow.cases import fields
+from sipflow.cases.errors import CaseEnded
 from sipflow.cases.models import Participant, SipCase
 from sipflow.cases.participants import active_guardians, participating_organisations
+from sipflow.cases.services import actor_organisation_id, party_roles, touch_case
 from sipflow.clock import to_local
-from sipflow.consent.models import CONSENT_FORMS, CONSENT_GIVERS, Consent, ConsentOrganisation
-from sipflow.errors import InvalidInput
+from sipflow.consent.models import CONSENT_FORMS, CONSENT_GIVERS, GIVEN, Consent, ConsentOrganisation
+from sipflow.errors import Conflict, InvalidInput, NotAllowed, UserError
 from sipflow.people.models import User
+from sipflow.workflow.definition import Workflow
+from sipflow.workflow.engine import WorkflowRegistry
 
 # Built once (most steps ask it): the case and the day are bind parameters.
 _CONSENTS_IN_FORCE = select(Consent).where(
@@ -22,6 +26,9 @@ _CONSENTS_IN_FORCE = select(Consent).where(
 )
 # The organisations a consent covers, written by Core: nothing reads them back as objects in a step.
 _INSERT_SCOPE = insert(ConsentOrganisation.__table__)
+# The form of the workflow steps that record a consent (this area's input, registered in workflow_hooks):
+# their parties are the ones who may also record a further consent outside the steps.
+CONSENT_FORM = "consent"
 
 
 def consents_in_force(session: Session, case_id: int, today: date) -> list[Consent]:
@@ -62,7 +69,7 @@ def give_consent(
     consents = [
         Consent(
             case_id=case.id,
-            decision="given",
+            decision=GIVEN,
             given_by=given_by,
             given_by_name=guardian.name if guardian else fields.text(data, "given_by_name"),
             given_by_participant_id=guardian.id if guardian else None,
@@ -126,3 +133,65 @@ def withdraw_consents(session: Session, case: SipCase, *, now: datetime, reason:
         consent.withdrawn_at = now
         consent.withdrawn_reason = reason
         session.add(consent)
+
+
+# --- A further consent, after the SIP's consent step -------------------------------------------------------
+
+
+def consent_recorders(workflow: Workflow) -> set[str]:
+    """The parties the workflow lets record consent: those of its steps with the consent form."""
+    return {party for t in workflow.transitions if t.form == CONSENT_FORM for party in t.parties}
+
+
+def further_consent_refusal(
+    workflow: Workflow, case: SipCase, roles: set[str], *, consent_given: bool
+) -> UserError | None:
+    """Why a further consent cannot be recorded on case now; None when it can.
+
+    roles: the actor's party roles in the case; consent_given: whether the SIP's consent step recorded a
+    given consent (the first consent is always that step, so its guards and deadlines see it).
+    """
+    if workflow.is_final(case.state):
+        return CaseEnded(_l("The SIP has ended: no consent can be recorded for it."))
+    if not roles & consent_recorders(workflow):
+        return NotAllowed(_l("Only the parties that record the SIP's consent may record a further one."))
+    if not consent_given:
+        return Conflict(
+            _l(
+                "The SIP's first consent is recorded as a step under Next steps; a further one comes "
+                "after it."
+            )
+        )
+    return None
+
+
+def has_given_consent(session: Session, case: SipCase) -> bool:
+    """Whether a given consent was ever recorded for case (withdrawn or run out included)."""
+    found = session.exec(
+        select(Consent.id).where(Consent.case_id == case.id, Consent.decision == GIVEN).limit(1)
+    ).first()
+    return found is not None
+
+
+def record_further_consent(
+    session: Session,
+    registry: WorkflowRegistry,
+    case: SipCase,
+    actor: User,
+    data: dict,
+    *,
+    expected_version: int,
+    now: datetime,
+) -> list[Consent]:
+    """Record a consent after the consent step: for an organisation that joined later, or one running out.
+
+    The same form and checks as the step's (give_consent). Claims the case at expected_version (a stale
+    page is a conflict), so the change shows in Mina SIP and forms read before it are stale.
+    """
+    workflow = registry.get(case.workflow_name, case.workflow_version)
+    roles = party_roles(session, case, actor_organisation_id(session, actor))
+    refusal = further_consent_refusal(workflow, case, roles, consent_given=has_given_consent(session, case))
+    if refusal is not None:
+        raise refusal
+    touch_case(session, case, expected_version=expected_version, now=now)
+    return give_consent(session, case, actor, data, now=now)

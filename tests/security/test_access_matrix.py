@@ -255,6 +255,23 @@ def _coordinator_only(status: int | str, anonymous: int | str = LOGIN):
     return expect
 
 
+def _further_consent(status: int):
+    """A further consent: the initiator records it once the consent step is taken, while the SIP is open."""
+
+    def expect(relation: Relation, world: World):
+        if relation.user is None:
+            return LOGIN
+        if not relation.sees_case:
+            return DENY_404
+        if _final(world):
+            return 409
+        if relation.user != "region_user":
+            return DENY_403
+        return 409 if world.case.state == "requested" else status
+
+    return expect
+
+
 def _final(world: World) -> bool:
     return world.case.state in ("withdrawn", "closed", "cancelled", "declined")
 
@@ -760,6 +777,15 @@ ROUTES |= {
     ("coding.assignments", "GET"): Route(lambda w: "/admin/codes/assignments", _admin_only(200)),
     ("coding.set_assignment", "POST"): Route(
         lambda w: "/admin/codes/assignments", _admin_only(303), data=lambda w: {}
+    ),
+    ("consent.further", "GET"): Route(
+        lambda w: f"/cases/{w.case.uid}/consent/further", _further_consent(200), needs_case=True
+    ),
+    ("consent.further", "POST"): Route(
+        lambda w: f"/cases/{w.case.uid}/consent/further",
+        _further_consent(400),
+        data=lambda w: {},
+        needs_case=True,
     ),
     ("coding.correct", "GET"): Route(
         lambda w: _meeting_url(w, "/codes/correct"), _case_route(lambda w: 200), needs_case=True

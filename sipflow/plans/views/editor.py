@@ -26,6 +26,7 @@ from sipflow.plans.models import Plan
 from sipflow.plans.services import find_plan
 from sipflow.security import access, audit
 from sipflow.web import (
+    STALE_FORM,
     attach_error,
     case_or_404,
     current_actor,
@@ -44,10 +45,6 @@ KEPT_WHEN_NOT_SENT = (
     "follow_up_on",
     "child_view",
     "child_view_missing_reason",
-)
-STALE_CASE = _l(
-    "Someone else changed this SIP while you were working. What you entered is kept below; look at the SIP "
-    "as it is now, and send it again if it still holds."
 )
 
 
@@ -356,7 +353,7 @@ def establish(uid: str):
                 data={"plan_row_version": form.plan_row_version.data},
             )
     except UserError as error:
-        message = STALE_CASE if isinstance(error, StaleCase) else error.message
+        message = STALE_FORM if isinstance(error, StaleCase) else error.message
         return _render(
             case,
             page_form(),
@@ -414,7 +411,7 @@ def hand_over(uid: str):
         if isinstance(error, StaleCase):
             form.version.data = case.version
             form.version.raw_data = [str(case.version)]
-            error = StaleCase(STALE_CASE)
+            error = StaleCase(STALE_FORM)
         attach_error(form, error, top)
         return _render(case, page_form, status=error.status, errors=top, hand_over=form)
     flash(_("Overall responsibility is given."), "success")
