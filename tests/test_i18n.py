@@ -67,6 +67,21 @@ def test_translations_keep_the_placeholders(locale):
             assert set(PLACEHOLDER.findall(entry.id)) == set(PLACEHOLDER.findall(entry.string)), entry.id
 
 
+@pytest.mark.parametrize("locale", LOCALES)
+def test_every_msgstr_belongs_to_a_msgid(locale):
+    """Babel reads a stray msgstr (a merge's leftover) without a word, where GNU msgfmt refuses the file."""
+    path = TRANSLATIONS_DIR / locale / "LC_MESSAGES" / "messages.po"
+    previous = ""
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        assert not line.startswith(("<<<<<<<", "=======", ">>>>>>>")), f"{path.name}:{number}: {line}"
+        if line.startswith("msgstr"):
+            assert previous.startswith(("msgid", '"')), (
+                f"{locale}/messages.po:{number}: msgstr without a msgid"
+            )
+        if line.strip():
+            previous = line
+
+
 def test_english_catalogue_repeats_the_msgids():
     assert all(entry.string == entry.id for entry in catalogue("en") if entry.id)
 

@@ -14,9 +14,11 @@ from sqlalchemy import Integer, bindparam, cast, literal, literal_column, null, 
 from sqlalchemy.engine import Row
 from sqlmodel import Session, select
 
+from sipflow.cases.models import Participant
 from sipflow.coding.models import CodeAssignment, CodeDefinition, CodeRecord
 from sipflow.coding.rules import DISTANCE_KIND, SIP_KIND, Catalogue, UnitFacts
 from sipflow.db import column_rows
+from sipflow.meetings.models import Attendance
 from sipflow.people.models import Organisation, Person, Unit
 
 # Pages of the administration lists.
@@ -171,6 +173,77 @@ def meeting_standing_records(session: Session, meeting_id: int) -> list[CodeReco
             standing_records().where(CodeRecord.meeting_id == meeting_id).order_by(CodeRecord.id)
         ).all()
     )
+
+
+@dataclass(frozen=True)
+class MeetingCodes:
+    """Every record of one meeting (records and reversals) by id, and what they say together."""
+
+    records: list[CodeRecord]
+
+    @property
+    def standing(self) -> list[CodeRecord]:
+        """The records that count: +1 records no reversal names (CodeRecord.standing(), in Python)."""
+        reversed_ids = {r.reverses_id for r in self.records if r.reverses_id is not None}
+        return [r for r in self.records if r.sign == 1 and r.id not in reversed_ids]
+
+    @property
+    def last_id(self) -> int | None:
+        """The newest record's id: a form read before a later record is stale."""
+        return self.records[-1].id if self.records else None
+
+    @property
+    def all_reversed(self) -> bool:
+        """Codes were recorded and every one is reversed: the meeting may be recorded again."""
+        return bool(self.records) and not self.standing
+
+
+def meeting_codes(session: Session, meeting_id: int) -> MeetingCodes:
+    """Every record of one meeting, by id: a handful, found by its index."""
+    return MeetingCodes(
+        list(
+            session.exec(
+                select(CodeRecord).where(CodeRecord.meeting_id == meeting_id).order_by(CodeRecord.id)
+            ).all()
+        )
+    )
+
+
+@dataclass(frozen=True)
+class CareAttendance:
+    """How one health-care unit took part in a held meeting, as its outcome recorded it."""
+
+    participant_id: int
+    unit_id: int
+    unit_name: str
+    mode: str
+
+
+# Built once: the correction page reads them on every GET. Two statements, each a seek by key: joined in
+# one, SQLite's planner may walk every participant and seek each one's attendance instead.
+_MEETING_ATTENDANCE = select(Attendance.participant_id, Attendance.mode).where(
+    Attendance.meeting_id == bindparam("meeting_id", type_=Integer)
+)
+_CARE_PARTICIPANTS = (
+    select(Participant.id, Participant.unit_id, Unit.name)
+    .join(Unit, Unit.id == Participant.unit_id)
+    .where(
+        Participant.id.in_(bindparam("participant_ids", expanding=True)),
+        Participant.kind == "organisation",
+        Unit.is_health_care,
+    )
+    .order_by(Unit.name, Participant.id)
+)
+
+
+def meeting_care_attendance(session: Session, meeting_id: int) -> list[CareAttendance]:
+    """How each health-care unit of a held meeting took part, as the outcome recorded it: the facts its
+    codes follow from, by unit name."""
+    modes = dict(column_rows(session, _MEETING_ATTENDANCE, {"meeting_id": meeting_id}))
+    if not modes:
+        return []
+    rows = column_rows(session, _CARE_PARTICIPANTS, {"participant_ids": list(modes)})
+    return [CareAttendance(pid, unit_id, name, modes[pid]) for pid, unit_id, name in rows]
 
 
 def codes_page(session: Session, after: str | None = None) -> list[CodeDefinition]:

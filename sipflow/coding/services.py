@@ -6,6 +6,7 @@ reverses. Every function runs inside the caller's unit of work.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
@@ -14,14 +15,15 @@ from sqlmodel import Session, select
 
 from sipflow.cases import fields
 from sipflow.cases.models import Participant, SipCase
+from sipflow.cases.services import lock_case
 from sipflow.clock import to_local
 from sipflow.coding import queries
 from sipflow.coding.models import CODE_KINDS, CodeAssignment, CodeDefinition, CodeRecord
-from sipflow.coding.rules import CODE_PATTERN, SIP_KIND, codes_for_meeting, normalise_code
+from sipflow.coding.rules import CODE_PATTERN, SIP_KIND, CodeChoice, codes_for_meeting, normalise_code
 from sipflow.coding.rules import age_on as _age_on
 from sipflow.csvfiles import LineError, records
-from sipflow.errors import Conflict, InvalidInput, NotAllowed
-from sipflow.meetings.models import Meeting
+from sipflow.errors import Conflict, InvalidInput, InvalidInputs, NotAllowed
+from sipflow.meetings.models import ATTENDANCE_MODES, HELD, Meeting
 from sipflow.people.models import Unit, User
 
 LABEL_MAX = 200
@@ -78,22 +80,32 @@ def record_meeting_codes(
     if not choices:
         return []
     held_on = to_local(meeting.held_at or meeting.starts_at).date()
+    particulars = {
+        "case_id": case.id,
+        "meeting_id": meeting.id,
+        "held_on": held_on,
+        "meeting_kind": meeting.kind,
+        "person_id": person.person_id,
+        "municipality_code": person.municipality_code,
+        "legal_sex": person.legal_sex,
+        "age_years": _age_on(person.birth_date, held_on),
+        "occasion": case.occasion,
+    }
+    return _write_records(session, choices, particulars, actor, now)
+
+
+def _write_records(
+    session: Session, choices: list[CodeChoice], particulars: dict, actor: User | None, now: datetime
+) -> list[CodeRecord]:
+    """Write a +1 record per code choice with the meeting's particulars; returned unsaved."""
     records = [
         CodeRecord(
-            case_id=case.id,
-            meeting_id=meeting.id,
+            **particulars,
             unit_id=choice.unit.unit_id,
             organisation_id=choice.unit.organisation_id,
             code=choice.code,
             kind=choice.kind,
             sign=1,
-            held_on=held_on,
-            meeting_kind=meeting.kind,
-            person_id=person.person_id,
-            municipality_code=person.municipality_code,
-            legal_sex=person.legal_sex,
-            age_years=_age_on(person.birth_date, held_on),
-            occasion=case.occasion,
             organisation_kind=choice.unit.organisation_kind,
             recorded_at=now,
             recorded_by_user_id=actor.id if actor is not None else None,
@@ -140,6 +152,68 @@ def reverse_meeting_codes(
     session.add_all(reversals)
     session.flush()
     return reversals
+
+
+# What a re-recorded meeting's records copy from its reversed ones: the meeting and the person as they were
+# on the meeting day (a move since then must not move the meeting in the statistics).
+_PARTICULARS = (
+    "case_id",
+    "meeting_id",
+    "held_on",
+    "meeting_kind",
+    "person_id",
+    "municipality_code",
+    "legal_sex",
+    "age_years",
+    "occasion",
+)
+
+
+def rerecord_meeting_codes(
+    session: Session,
+    case: SipCase,
+    meeting: Meeting,
+    attendance: Mapping[int, str],
+    *,
+    expected_last_id: int | None,
+    actor: User | None,
+    now: datetime,
+) -> list[CodeRecord]:
+    """Record the codes of a held meeting again after their reversal, from the attendance staff corrected.
+
+    attendance: participant id -> mode for each health-care participant of the meeting
+    (queries.meeting_care_attendance); the codes follow from it by the rules that code a held meeting.
+    expected_last_id: the meeting's last record when the form was read; anything written since refuses
+    (a stale form, a double submit). The reversed records stay; the new ones say who recorded them, when.
+    """
+    if meeting.status != HELD:
+        raise Conflict(_l("Only a held meeting has codes."))
+    # Two submits at once: the second waits here for the first's commit, then finds its codes in force.
+    lock_case(session, case)
+    codes = queries.meeting_codes(session, meeting.id)
+    if codes.standing:
+        raise Conflict(_l("The meeting's codes are in force: reverse them before you record them again."))
+    if not codes.all_reversed:
+        raise Conflict(_l("The meeting has no reversed codes to record again."))
+    if expected_last_id != codes.last_id:
+        raise Conflict(_l("The meeting's codes changed since you opened the page: check them and try again."))
+    units = {row.participant_id: row.unit_id for row in queries.meeting_care_attendance(session, meeting.id)}
+    refusals = [
+        InvalidInput(_l("Choose how the unit took part."), field=f"mode-{pid}")
+        for pid in units
+        if attendance.get(pid) not in ATTENDANCE_MODES
+    ]
+    if refusals:
+        raise InvalidInputs(refusals)
+    modes = {pid: attendance[pid] for pid in units}
+    last = next(record for record in reversed(codes.records) if record.sign == 1)
+    facts, _, catalogue = queries.facts_person_and_catalogue(session, set(units.values()), last.person_id)
+    choices = codes_for_meeting(((facts.get(units[pid]), mode) for pid, mode in modes.items()), catalogue)
+    if not choices:
+        raise InvalidInput(
+            _l("No code follows from this attendance: the meeting's codes stay reversed."), field="attendance"
+        )
+    return _write_records(session, choices, {name: getattr(last, name) for name in _PARTICULARS}, actor, now)
 
 
 # --- The catalogue --------------------------------------------------------------------------------------

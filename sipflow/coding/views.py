@@ -1,7 +1,7 @@
 """The coding pages: the code catalogue for administrators, the case page's codes, a correction by staff.
 
-Staff never code by hand: the only thing they do here is say that a meeting was recorded in error, which
-reverses its codes.
+Staff never code by hand: they say that a meeting was recorded in error, which reverses its codes, and may
+then correct how each unit took part, from which the rules record the codes again.
 """
 
 from __future__ import annotations
@@ -13,13 +13,14 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_login import current_user, login_required
 
+from sipflow.cases.forms import ATTENDANCE_LABELS
 from sipflow.cases.services import actor_organisation_id, party_roles
 from sipflow.clock import now_utc
 from sipflow.coding import queries, services
 from sipflow.coding.models import CODE_KINDS
 from sipflow.coding.rules import CODE_PATTERN, UnitFacts, normalise_code
 from sipflow.db import get_session, unit_of_work
-from sipflow.errors import UserError
+from sipflow.errors import Conflict, UserError
 from sipflow.meetings.models import Meeting
 from sipflow.security import audit, login_manager
 from sipflow.web import case_or_404, current_actor, register_case_page_part
@@ -291,36 +292,98 @@ def _meeting_of(case, meeting_id: int) -> Meeting:
     return meeting
 
 
-@bp.route("/cases/<uid>/meetings/<id:meeting_id>/codes/correct", methods=["GET", "POST"])
-@login_required
-def correct(uid: str, meeting_id: int):
-    """A meeting recorded in error: its codes are reversed with a reason (never edited or deleted)."""
-    case = case_or_404(uid, audit.MEETING_VIEW if request.method == "GET" else audit.MEETING_CHANGE)
-    session, user = get_session(), current_actor()
-    if not _may_correct(session, case, user):
-        abort(403)
-    meeting = _meeting_of(case, meeting_id)
-    reason, errors, status = "", {}, 200
-    if request.method == "POST":
-        reason = request.form.get("reason", "")
-        try:
-            with unit_of_work(session):
-                services.reverse_meeting_codes(session, meeting, user, reason, now_utc())
-        except UserError as error:
-            errors, status = {error.field or "reason": error.message}, error.status
-        else:
-            flash(_l("The meeting's codes are reversed."), "success")
-            return redirect(url_for("cases.detail", uid=case.uid), code=303)
-    standing = queries.meeting_standing_records(session, meeting.id)
+def _render_correct(case, meeting, *, reason="", modes=None, after=None, errors=None, status=200):
+    """The correction page: the reversal while codes count, else the form to record them again."""
+    session = get_session()
+    codes = queries.meeting_codes(session, meeting.id)
+    care = queries.meeting_care_attendance(session, meeting.id) if codes.all_reversed else []
     return (
         render_template(
             "coding/correct.html",
             case=case,
             meeting=meeting,
-            standing=standing,
+            standing=codes.standing,
+            care=care,
+            # As typed on a refusal, else as the meeting's outcome recorded them.
+            modes=modes if modes is not None else {row.participant_id: row.mode for row in care},
+            after=after if after is not None else codes.last_id,
+            attendance_labels=ATTENDANCE_LABELS,
             reason=reason,
-            errors=errors,
+            errors=errors or {},
             meeting_kind_labels=MEETING_KIND_LABELS,
         ),
         status,
     )
+
+
+def _correctable(uid: str, meeting_id: int, action: str):
+    """The case (access logged) and its meeting, for a user of an organisation in the SIP; 404/403 else."""
+    case = case_or_404(uid, action)
+    if not _may_correct(get_session(), case, current_actor()):
+        abort(403)
+    return case, _meeting_of(case, meeting_id)
+
+
+@bp.route("/cases/<uid>/meetings/<id:meeting_id>/codes/correct", methods=["GET", "POST"])
+@login_required
+def correct(uid: str, meeting_id: int):
+    """A meeting recorded in error: its codes are reversed with a reason (never edited or deleted)."""
+    action = audit.MEETING_VIEW if request.method == "GET" else audit.MEETING_CHANGE
+    case, meeting = _correctable(uid, meeting_id, action)
+    if request.method == "GET":
+        return _render_correct(case, meeting)
+    session, reason = get_session(), request.form.get("reason", "")
+    try:
+        with unit_of_work(session):
+            services.reverse_meeting_codes(session, meeting, current_actor(), reason, now_utc())
+    except UserError as error:
+        return _render_correct(
+            case, meeting, reason=reason, errors={error.field or "reason": error.message}, status=error.status
+        )
+    flash(_l("The meeting's codes are reversed."), "success")
+    return redirect(url_for("cases.detail", uid=case.uid), code=303)
+
+
+def _form_id(raw: str) -> int | None:
+    """An id as a form sends it (ASCII digits naming a row), else None."""
+    return int(raw) if raw.isascii() and raw.isdigit() and int(raw) < ID_MAX else None
+
+
+@bp.post("/cases/<uid>/meetings/<id:meeting_id>/codes/record")
+@login_required
+def rerecord(uid: str, meeting_id: int):
+    """Record a reversed meeting's codes again, from the attendance as staff corrected it."""
+    case, meeting = _correctable(uid, meeting_id, audit.MEETING_CHANGE)
+    session = get_session()
+    # mode-<participant id> fields; the service asks for each health-care unit of the meeting.
+    modes = {}
+    for name, value in request.form.items():
+        key = name.removeprefix("mode-")
+        participant_id = _form_id(key) if key != name else None
+        if participant_id is not None:
+            modes[participant_id] = value
+    after = request.form.get("after", "")
+    try:
+        with unit_of_work(session):
+            services.rerecord_meeting_codes(
+                session,
+                case,
+                meeting,
+                modes,
+                expected_last_id=_form_id(after),
+                actor=current_actor(),
+                now=now_utc(),
+            )
+    except UserError as error:
+        refusals = getattr(error, "errors", None) or [error]
+        return _render_correct(
+            case,
+            meeting,
+            modes=modes,
+            # A conflict shows the meeting as it is now: a second submit then is a deliberate one.
+            after=None if isinstance(error, Conflict) else after,
+            errors={refusal.field or "attendance": refusal.message for refusal in refusals},
+            status=error.status,
+        )
+    flash(_l("The meeting's codes are recorded again."), "success")
+    return redirect(url_for("cases.detail", uid=case.uid), code=303)

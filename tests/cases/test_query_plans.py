@@ -217,3 +217,19 @@ def test_the_case_pages_and_the_steps_joined_reads_search_by_case(analysed, db_s
     bound = statement.params(case_id=analysed[0].id, today=date(2026, 11, 2))
     plan = plan_of(db_session, bound)
     assert full_scans(plan, *tables) == [], plan
+
+
+def test_the_code_correction_page_reads_one_meetings_records_and_attendance_by_index(analysed, db_session):
+    """The correction page's reads (a meeting's code records, its health-care units' attendance) seek by
+    the meeting, however many meetings and records there are."""
+    from sipflow.coding.models import CodeRecord
+    from sipflow.coding.queries import _CARE_PARTICIPANTS, _MEETING_ATTENDANCE
+
+    records = plan_of(
+        db_session, select(CodeRecord).where(CodeRecord.meeting_id == 1).order_by(CodeRecord.id)
+    )
+    assert full_scans(records, "code_record") == [], records
+    attendance = plan_of(db_session, _MEETING_ATTENDANCE.params(meeting_id=1))
+    assert full_scans(attendance, "attendance") == [], attendance
+    units = plan_of(db_session, _CARE_PARTICIPANTS.params(participant_ids=[1, 2]))
+    assert full_scans(units, "participant", "unit") == [], units

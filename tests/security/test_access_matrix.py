@@ -796,6 +796,13 @@ ROUTES |= {
         data=lambda w: {},
         needs_case=True,
     ),
+    # The world's meeting has no reversed codes: nothing to record again (409), for whoever may try.
+    ("coding.rerecord", "POST"): Route(
+        lambda w: _meeting_url(w, "/codes/record"),
+        _case_route(lambda w: 409),
+        data=lambda w: {},
+        needs_case=True,
+    ),
 }
 
 

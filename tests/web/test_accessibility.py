@@ -202,3 +202,34 @@ def test_the_pages_participants_open_from_their_mails_pass_axe(app, site, browse
     problems += violations(page)
     assert problems == [], "\n".join(problems)
     context.close()
+
+
+def test_the_form_to_record_a_meetings_codes_again_passes_axe(app, site, browser):
+    """After a reversal: the form of the health-care units' attendance, also with a refusal shown."""
+    from sipflow.coding.models import CodeRecord
+    from sipflow.coding.queries import standing_records
+    from sipflow.coding.services import reverse_meeting_codes
+
+    with app.app_context():
+        session = get_session()
+        staff = session.exec(select(User).where(User.username == "anna")).one()
+        ours = select(Participant.case_id).where(Participant.unit_id == staff.unit_id)
+        record = session.exec(standing_records().where(CodeRecord.case_id.in_(ours)).limit(1)).one()
+        case, meeting = session.get(SipCase, record.case_id), session.get(Meeting, record.meeting_id)
+        with unit_of_work(session):
+            reverse_meeting_codes(session, meeting, staff, "Registrerat i fel", now_utc())
+        url = f"{site}/cases/{case.uid}/meetings/{meeting.id}/codes/correct"
+    context = browser.new_context(locale="sv-SE", timezone_id="Europe/Stockholm", viewport=NARROW)
+    page = context.new_page()
+    log_in(page, site, "anna")
+    page.goto(url)
+    problems = violations(page)
+    selects = page.locator("main form[method=post] select")
+    assert selects.count() >= 1
+    for index in range(selects.count()):
+        selects.nth(index).select_option("absent")
+    send_empty(page)
+    assert page.locator(".field-errors").count() >= 1
+    problems += violations(page)
+    assert problems == [], "\n".join(problems)
+    context.close()

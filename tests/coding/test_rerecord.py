@@ -1,0 +1,320 @@
+"""After a reversal, staff record a meeting's codes again from the attendance they correct (append-only)."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from codingkit import hold, organisation_participants, records, to_meeting
+from sqlmodel import Session, select
+from webkit import csrf_token, fill, forms_of, login, text_of
+
+from sipflow.cases.models import SipCase
+from sipflow.coding.models import CodeRecord
+from sipflow.coding.queries import meeting_standing_records
+from sipflow.coding.services import rerecord_meeting_codes, reverse_meeting_codes
+from sipflow.db import unit_of_work
+from sipflow.errors import Conflict
+from sipflow.meetings.models import Meeting
+from sipflow.people.models import User
+
+pytestmark = pytest.mark.usefixtures("catalogue", "frozen_clock")
+
+WAIT_SECONDS = 20
+
+
+@pytest.fixture
+def care_municipality(make_unit):
+    """A municipality unit that is health care (kommunal hälso- och sjukvård)."""
+    return make_unit("municipality", "Växjö kommun, hemsjukvården", health_care=True)
+
+
+def _held(db_session, registry, parties, create_case, now, modes, units=None):
+    case = create_case(units=units)
+    to_meeting(db_session, registry, parties.region_user, case, now)
+    hold(db_session, registry, parties.region_user, case, now, modes)
+    meeting = db_session.exec(select(Meeting).where(Meeting.case_id == case.id)).one()
+    return case, meeting
+
+
+def _reversed(db_session, registry, parties, create_case, now, modes, units=None):
+    case, meeting = _held(db_session, registry, parties, create_case, now, modes, units)
+    with unit_of_work(db_session):
+        reverse_meeting_codes(db_session, meeting, parties.region_user, "Registrerat i fel", now)
+    return case, meeting
+
+
+def _urls(case, meeting):
+    base = f"/cases/{case.uid}/meetings/{meeting.id}/codes"
+    return f"{base}/correct", f"{base}/record"
+
+
+def _form(client, case, meeting, lang=None):
+    """The re-record form's own values (as pre-filled) from the correction page."""
+    page, action = _urls(case, meeting)
+    html = text_of(client.get(page + (f"?lang={lang}" if lang else "")))
+    return forms_of(html)[action]
+
+
+def _standing(db_session, meeting):
+    db_session.expire_all()
+    return meeting_standing_records(db_session, meeting.id)
+
+
+def test_reverse_then_record_again_gives_one_record_in_force_with_the_new_codes(
+    client, db_session, registry, parties, create_case, now
+):
+    # Recorded as video by mistake: the region unit was there on site.
+    case, meeting = _reversed(db_session, registry, parties, create_case, now, {parties.region.id: "video"})
+    login(client, parties.municipality_user.username)
+    pairs = _form(client, case, meeting)
+    mode_field = next(name for name, _ in pairs if name.startswith("mode-"))
+    assert dict(pairs)[mode_field] == "video"  # pre-filled as the outcome recorded it
+    _, action = _urls(case, meeting)
+    response = client.post(action, data=fill(pairs, **{mode_field: "on_site"}))
+    assert response.status_code == 303
+    history = records(db_session, case)
+    # The first records and their reversals stay as they were; one new record follows.
+    assert [(r.code, r.sign) for r in history] == [
+        ("XU045", 1),
+        ("ZV051", 1),
+        ("XU045", -1),
+        ("ZV051", -1),
+        ("XU045", 1),
+    ]
+    (standing,) = _standing(db_session, meeting)
+    assert standing.id == history[-1].id
+    assert (standing.recorded_by_user_id, standing.recorded_at) == (parties.municipality_user.id, now)
+    first = history[0]
+    assert (standing.held_on, standing.municipality_code) == (first.held_on, first.municipality_code)
+    assert history[0].recorded_by_user_id == parties.region_user.id
+    page = text_of(client.get(f"/cases/{case.uid}"))
+    assert "Registrerat i fel: makulera koderna" in page  # the meeting's codes count again: reversible
+
+
+def test_the_case_page_offers_to_record_again_after_a_reversal(
+    client, db_session, registry, parties, create_case, now
+):
+    case, meeting = _reversed(db_session, registry, parties, create_case, now, {parties.region.id: "video"})
+    login(client, parties.region_user.username)
+    page = text_of(client.get(f"/cases/{case.uid}"))
+    assert "Registrera koderna på nytt" in page
+    assert f"/meetings/{meeting.id}/codes/correct" in page
+
+
+def test_a_double_submit_records_once(client, db_session, registry, parties, create_case, now):
+    case, meeting = _reversed(db_session, registry, parties, create_case, now, {parties.region.id: "video"})
+    login(client, parties.region_user.username)
+    pairs = _form(client, case, meeting)
+    _, action = _urls(case, meeting)
+    assert client.post(action, data=fill(pairs)).status_code == 303
+    again = client.post(action, data=fill(pairs))
+    assert again.status_code == 409
+    assert "Mötets koder gäller" in text_of(again)
+    assert sorted(r.code for r in _standing(db_session, meeting)) == ["XU045", "ZV051"]
+    assert len(records(db_session, case)) == 6
+
+
+def test_a_form_read_before_a_later_change_is_refused(db_session, registry, parties, create_case, now):
+    """A stale form: recorded again and reversed again since it was read; its facts are not recorded."""
+    case, meeting = _reversed(db_session, registry, parties, create_case, now, {parties.region.id: "video"})
+    stale = records(db_session, case)[-1].id
+    participant = _region_participant(db_session, case, parties)
+    with unit_of_work(db_session):
+        rerecord_meeting_codes(
+            db_session,
+            case,
+            meeting,
+            {participant: "on_site"},
+            expected_last_id=stale,
+            actor=parties.region_user,
+            now=now,
+        )
+    with unit_of_work(db_session):
+        reverse_meeting_codes(db_session, meeting, parties.region_user, "Fel igen", now)
+    with pytest.raises(Conflict), unit_of_work(db_session):
+        rerecord_meeting_codes(
+            db_session,
+            case,
+            meeting,
+            {participant: "video"},
+            expected_last_id=stale,
+            actor=parties.region_user,
+            now=now,
+        )
+    assert _standing(db_session, meeting) == []
+
+
+def _region_participant(db_session, case, parties) -> int:
+    return organisation_participants(db_session, case)[parties.region.id].id
+
+
+def test_recording_again_while_the_codes_count_is_refused(
+    client, db_session, registry, parties, create_case, now
+):
+    case, meeting = _held(db_session, registry, parties, create_case, now, {parties.region.id: "video"})
+    login(client, parties.region_user.username)
+    _, action = _urls(case, meeting)
+    token = csrf_token(text_of(client.get(f"/cases/{case.uid}")))
+    participant = _region_participant(db_session, case, parties)
+    last = records(db_session, case)[-1].id
+    response = client.post(
+        action, data={"csrf_token": token, f"mode-{participant}": "on_site", "after": str(last)}
+    )
+    assert response.status_code == 409
+    assert "Mötets koder gäller: makulera dem innan du registrerar dem på nytt." in text_of(response)
+    assert len(records(db_session, case)) == 2
+
+
+def test_a_meeting_not_held_is_refused(db_session, registry, parties, create_case, now):
+    case = create_case()
+    to_meeting(db_session, registry, parties.region_user, case, now)
+    meeting = db_session.exec(select(Meeting).where(Meeting.case_id == case.id)).one()
+    with pytest.raises(Conflict), unit_of_work(db_session):
+        rerecord_meeting_codes(
+            db_session, case, meeting, {}, expected_last_id=None, actor=parties.region_user, now=now
+        )
+    assert records(db_session, case) == []
+
+
+def test_an_organisation_outside_the_sip_cannot_record_again(
+    client, db_session, registry, parties, create_case, now
+):
+    case, meeting = _reversed(db_session, registry, parties, create_case, now, {parties.region.id: "video"})
+    participant = _region_participant(db_session, case, parties)
+    last = records(db_session, case)[-1].id
+    login(client, parties.outsider_user.username)
+    token = csrf_token(text_of(client.get("/password")))
+    _, action = _urls(case, meeting)
+    response = client.post(
+        action, data={"csrf_token": token, f"mode-{participant}": "on_site", "after": str(last)}
+    )
+    assert response.status_code == 404
+    assert _standing(db_session, meeting) == []
+    assert len(records(db_session, case)) == 4
+
+
+def test_a_refused_form_keeps_what_was_typed(
+    client, db_session, registry, parties, create_case, now, care_municipality
+):
+    case, meeting = _reversed(
+        db_session,
+        registry,
+        parties,
+        create_case,
+        now,
+        {parties.region.id: "on_site", care_municipality.id: "on_site"},
+        units=[care_municipality.id, parties.municipality.id],
+    )
+    login(client, parties.region_user.username)
+    pairs = _form(client, case, meeting)
+    modes = [name for name, _ in pairs if name.startswith("mode-")]
+    assert len(modes) == 2  # the two health-care units; the social services unit records no code
+    _, action = _urls(case, meeting)
+    # One unit changed to video, the other left without a choice.
+    region = f"mode-{_region_participant(db_session, case, parties)}"
+    (other,) = (name for name in modes if name != region)
+    response = client.post(action, data=fill(pairs, **{region: "video", other: ""}))
+    html = text_of(response)
+    assert response.status_code == 400
+    assert dict(forms_of(html)[action])[region] == "video"
+    assert f'id="f-{other}-error"' in html and "Välj hur enheten deltog." in html
+    # Neither chosen: both are named at once.
+    html = text_of(client.post(action, data=fill(pairs, **{region: "", other: ""})))
+    assert f'id="f-{region}-error"' in html and f'id="f-{other}-error"' in html
+    # Everyone absent: no code follows; the choices stay as typed.
+    response = client.post(action, data=fill(pairs, **{region: "absent", other: "absent"}))
+    html = text_of(response)
+    assert response.status_code == 400
+    assert "Med det här deltagandet registreras ingen kod" in html
+    assert dict(forms_of(html)[action])[region] == "absent"
+    assert _standing(db_session, meeting) == []
+
+
+def test_the_form_and_its_refusals_in_english(client, db_session, registry, parties, create_case, now):
+    case, meeting = _reversed(db_session, registry, parties, create_case, now, {parties.region.id: "video"})
+    login(client, parties.region_user.username)
+    pairs = _form(client, case, meeting, lang="en")
+    page, action = _urls(case, meeting)
+    html = text_of(client.get(page + "?lang=en"))
+    assert "Record the codes again" in html and "The meeting's codes are reversed and it counts" in html
+    assert client.post(action, data=fill(pairs)).status_code == 303
+    again = client.post(action, data=fill(pairs))
+    assert again.status_code == 409
+    assert "The meeting's codes are in force: reverse them before you record them again." in text_of(again)
+
+
+def test_the_new_records_are_in_the_case_history_with_the_reversed_ones(
+    db_session, registry, parties, create_case, now
+):
+    case, meeting = _reversed(db_session, registry, parties, create_case, now, {parties.region.id: "video"})
+    participant = _region_participant(db_session, case, parties)
+    last = records(db_session, case)[-1].id
+    with unit_of_work(db_session):
+        rerecord_meeting_codes(
+            db_session,
+            case,
+            meeting,
+            {participant: "phone"},
+            expected_last_id=last,
+            actor=parties.municipality_user,
+            now=now,
+        )
+    rows = db_session.exec(
+        select(CodeRecord.code, CodeRecord.sign, CodeRecord.reverses_id).where(
+            CodeRecord.meeting_id == meeting.id
+        )
+    ).all()
+    # Phone is taking part without video: the SIP code alone.
+    assert sum(sign for code, sign, _ in rows if code == "XU045") == 1
+    assert sum(sign for code, sign, _ in rows if code == "ZV051") == 0
+
+
+def _rerecord_in_thread(app, case_id, meeting_id, participant, last, actor_id, now, outcome):
+    """Record again in a session of its own, as a second request would; outcome gets the result."""
+    try:
+        with app.app_context(), Session(app.extensions["sipflow.engine"], expire_on_commit=False) as session:
+            case, meeting = session.get(SipCase, case_id), session.get(Meeting, meeting_id)
+            with unit_of_work(session):
+                rerecord_meeting_codes(
+                    session,
+                    case,
+                    meeting,
+                    {participant: "on_site"},
+                    expected_last_id=last,
+                    actor=session.get(User, actor_id),
+                    now=now,
+                )
+        outcome.append("recorded")
+    except Exception as error:  # noqa: BLE001 (the test asserts which)
+        outcome.append(error)
+
+
+def test_two_submits_at_once_record_once(app, engine, db_session, registry, parties, create_case, now):
+    """The second waits for the first's commit (the case's row), then finds the codes in force."""
+    case, meeting = _reversed(db_session, registry, parties, create_case, now, {parties.region.id: "video"})
+    participant = _region_participant(db_session, case, parties)
+    last = records(db_session, case)[-1].id
+    outcome: list = []
+    with Session(engine, expire_on_commit=False) as first:
+        rerecord_meeting_codes(
+            first,
+            first.get(SipCase, case.id),
+            first.get(Meeting, meeting.id),
+            {participant: "video"},
+            expected_last_id=last,
+            actor=first.get(User, parties.region_user.id),
+            now=now,
+        )
+        second = threading.Thread(
+            target=_rerecord_in_thread,
+            args=(app, case.id, meeting.id, participant, last, parties.municipality_user.id, now, outcome),
+        )
+        second.start()
+        second.join(0.5)  # it waits for the first's lock (or, were it not to, it is done by now)
+        first.commit()
+    second.join(WAIT_SECONDS)
+    assert not second.is_alive()
+    [result] = outcome
+    assert isinstance(result, Conflict), result
+    assert sorted(r.code for r in _standing(db_session, meeting)) == ["XU045", "ZV051"]
