@@ -74,10 +74,10 @@ def test_every_msgstr_belongs_to_a_msgid(locale):
     previous = ""
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         assert not line.startswith(("<<<<<<<", "=======", ">>>>>>>")), f"{path.name}:{number}: {line}"
+        # A plural's forms follow each other (msgstr[0], msgstr[1]); any other msgstr follows its msgid.
+        allowed = ("msgid", '"', "msgstr[") if line.startswith("msgstr[") else ("msgid", '"')
         if line.startswith("msgstr"):
-            assert previous.startswith(("msgid", '"')), (
-                f"{locale}/messages.po:{number}: msgstr without a msgid"
-            )
+            assert previous.startswith(allowed), f"{locale}/messages.po:{number}: msgstr without a msgid"
         if line.strip():
             previous = line
 
