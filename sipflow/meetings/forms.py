@@ -11,6 +11,7 @@ from wtforms import (
     DateTimeLocalField,
     FieldList,
     FormField,
+    HiddenField,
     IntegerField,
     RadioField,
     SelectField,
@@ -161,6 +162,28 @@ class AnswerForm(FlaskForm):
     def set_modes(self, modes: tuple[str, ...]) -> None:
         """Offer only the ways of taking part that the meeting has."""
         self.answer_mode.choices = choices((m, ANSWER_MODE_LABELS[m]) for m in modes)
+
+
+class StaffAnswerForm(FlaskForm):
+    """The answer an invitee called some other way gave the staff: yes, maybe or no, and a comment.
+
+    version is the meeting's SEQUENCE the page was read at, shown the answer_digest of the answer it showed.
+    """
+
+    version = _version_field()
+    shown = HiddenField(VERSION_LABEL, validators=[Optional(), Length(max=64)])
+    partstat = RadioField(
+        _l("The invitee's answer"),
+        # In the order the invitee's own answer page offers them: yes, maybe, no.
+        choices=choices((p, PARTSTAT_LABELS[p]) for p in ANSWER_LABELS),
+        validators=[InputRequired(message=_l("Choose an answer."))],
+    )
+    comment = TextAreaField(_l("Comment (optional)"), validators=[Optional(), Length(max=COMMENT_MAX)])
+
+
+def staff_answer_prefix(invitation_id: int) -> str:
+    """Each invitee's answer form on the meeting page has fields (and ids) of its own."""
+    return f"answer-{invitation_id}"
 
 
 # --- The outcome of a held meeting -------------------------------------------------------------------------

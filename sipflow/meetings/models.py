@@ -6,7 +6,7 @@ import secrets
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import Index, UniqueConstraint
+from sqlalchemy import Index, UniqueConstraint, and_
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlmodel import Field, SQLModel
 
@@ -22,7 +22,7 @@ PARTSTATS = ("NEEDS-ACTION", "ACCEPTED", "DECLINED", "TENTATIVE")
 # The ways an invitee says they will take part; "absent" is not one (that is PARTSTAT=DECLINED).
 ANSWER_MODES = ("on_site", "video", "phone")
 # How an invitee is called: by sipflow's e-mail, or by the booking staff some other way (letter, phone).
-INVITATION_CHANNELS = ("email", "other")
+EMAIL, OTHER = INVITATION_CHANNELS = ("email", "other")
 # How digital a held meeting was, from its attendance (SIP.md §5): nobody on site, some remote, all on site.
 CLASSIFICATIONS = ("fully_digital", "partly_digital", "on_site")
 ANSWER_SOURCES = ("link", "itip", "staff")
@@ -94,6 +94,8 @@ class Invitation(SQLModel, table=True):
     comment: str | None = Field(default=None, max_length=1000)
     answered_at: datetime | None = None
     answered_via: str | None = Field(default=None, max_length=8)
+    # The staff member who recorded the answer of an invitee called some other way (answered_via "staff").
+    answered_by_user_id: int | None = Field(default=None, foreign_key="user.id")
     # When the answer in force was given (a REPLY's DTSTAMP, or the moment of a link or staff answer) and
     # the SEQUENCE it answered: an iTIP REPLY that is older by both is ignored, since mail can arrive late.
     answered_dtstamp: datetime | None = None
@@ -113,6 +115,26 @@ class Invitation(SQLModel, table=True):
     @classmethod
     def _active_expression(cls):
         return cls.removed_at.is_(None)
+
+    @hybrid_property
+    def awaiting_answer(self) -> bool:
+        """Still invited and not yet answered: what Att göra and the reminders count as unanswered."""
+        return self.removed_at is None and self.partstat == "NEEDS-ACTION"
+
+    @awaiting_answer.inplace.expression
+    @classmethod
+    def _awaiting_answer_expression(cls):
+        return and_(cls.removed_at.is_(None), cls.partstat == "NEEDS-ACTION")
+
+    @hybrid_property
+    def answers_through_staff(self) -> bool:
+        """Still invited and called some other way (no e-mail): the staff record the answer it gives them."""
+        return self.removed_at is None and self.channel == OTHER
+
+    @answers_through_staff.inplace.expression
+    @classmethod
+    def _answers_through_staff_expression(cls):
+        return and_(cls.removed_at.is_(None), cls.channel == OTHER)
 
 
 class Attendance(SQLModel, table=True):

@@ -117,7 +117,12 @@ def invitee_choices(
 # Columns, not Invitation objects (whether each still stands by the model's own expression): loading them
 # as objects cost more than the statement.
 _INVITATIONS_OF_MEETINGS = (
-    select(*Invitation.__table__.c, Invitation.active.label("active"))
+    select(
+        *Invitation.__table__.c,
+        Invitation.active.label("active"),
+        Invitation.awaiting_answer.label("awaiting_answer"),
+        Invitation.answers_through_staff.label("answers_through_staff"),
+    )
     .where(Invitation.meeting_id.in_(bindparam("meeting_ids", expanding=True)))
     .order_by(Invitation.id)
 )

@@ -12,6 +12,8 @@ the row the same way and makes any form read before the booking stale.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import secrets
 from collections.abc import Sequence
@@ -29,7 +31,7 @@ from sipflow.cases.errors import PartyNotAllowed
 from sipflow.cases.models import Participant, SipCase
 from sipflow.cases.services import StepReads, fire_transition, lock_case, touch_case
 from sipflow.db import compare_and_set
-from sipflow.errors import Conflict, InvalidInput
+from sipflow.errors import Conflict, InvalidInput, NotAllowed
 from sipflow.meetings import messages
 from sipflow.meetings.booking import Booking, active_participants, read_booking, read_invitees
 from sipflow.meetings.models import (
@@ -74,6 +76,18 @@ class UnknownVersion(Conflict):
     """An answer to a version of the meeting that was never sent."""
 
     code = "unknown_sequence"
+
+
+class StaleAnswer(Conflict):
+    """Someone else recorded the invitee's answer since the form was loaded."""
+
+    code = "stale_answer"
+
+
+class AnswersThemselves(NotAllowed):
+    """Staff record answers only for invitees called some other way: one with an e-mail answers by link."""
+
+    code = "answers_themselves"
 
 
 STALE_MEETING = _l(
@@ -309,6 +323,7 @@ def _invite(
     invitation.role = _role(participant)
     invitation.partstat = "NEEDS-ACTION"
     invitation.answer_mode = invitation.comment = invitation.answered_at = invitation.answered_via = None
+    invitation.answered_by_user_id = None
     invitation.answered_dtstamp = invitation.answered_sequence = None
     invitation.sequence = meeting.sequence
     invitation.token_nonce = new_nonce()
@@ -358,6 +373,7 @@ def change_meeting(
             # A new time needs a new answer: calendars ask again too (RFC 5546, 2.1.4).
             invitation.partstat = "NEEDS-ACTION"
             invitation.answered_at = invitation.answered_via = invitation.answer_mode = None
+            invitation.answered_by_user_id = None
             invitation.answered_dtstamp = invitation.answered_sequence = None
         elif invitation.answer_mode is not None and invitation.answer_mode not in offered:
             # The answer stands, but not a way of taking part the meeting no longer offers (video gone).
@@ -501,6 +517,7 @@ def record_answer(
     now: datetime,
     dtstamp: datetime | None = None,
     sequence: int | None = None,
+    by: User | None = None,
 ) -> None:
     """Keep an invitee's answer: accept, decline or maybe, how they will take part, and a comment.
 
@@ -508,7 +525,7 @@ def record_answer(
     shown at): an answer counts only for that version, so one to an older version than the invitee was last
     sent is refused (OutdatedAnswer). dtstamp is a calendar REPLY's; an answer given here and now stamps now
     (and, without a sequence, the SEQUENCE the invitee was last sent), so a REPLY the invitee's calendar wrote
-    before it cannot overwrite it.
+    before it cannot overwrite it. by: the staff member recording an answer given to them (via "staff").
     """
     if sequence is not None:
         # Read what the invitee was last sent as committed now, and hold the row: a move committing meanwhile
@@ -533,10 +550,80 @@ def record_answer(
     invitation.comment = comment
     invitation.answered_at = now
     invitation.answered_via = via
+    invitation.answered_by_user_id = by.id if by is not None else None
     invitation.answered_dtstamp = dtstamp or now
     invitation.answered_sequence = invitation.sequence if sequence is None else sequence
     session.add(invitation)
     logger.info("meeting %s: invitation %s answered %s via %s", meeting.id, invitation.id, partstat, via)
+
+
+def answer_digest(invitation: Invitation) -> str:
+    """A fingerprint of the invitee's answer as the meeting page shows it.
+
+    The staff answer form carries it, so an answer someone else recorded since the page was read is a
+    conflict rather than silently replaced (an answer has no version of its own).
+    """
+    answered = invitation.answered_at.isoformat() if invitation.answered_at is not None else ""
+    shown = "\x1f".join(
+        str(value or "")
+        for value in (invitation.partstat, invitation.answer_mode, invitation.comment, answered)
+    )
+    return hashlib.sha256(shown.encode()).hexdigest()[:32]
+
+
+def record_staff_answer(
+    session: Session,
+    case: SipCase,
+    meeting: Meeting,
+    invitation: Invitation,
+    actor: User,
+    *,
+    partstat: str,
+    comment: str | None,
+    now: datetime,
+    expected_sequence: int,
+    shown: str,
+) -> None:
+    """Record the answer an invitee called some other way (no e-mail: by phone, by letter) gave the staff.
+
+    Only such an invitee: one invited by e-mail answers through their own link or calendar, and staff never
+    overwrite that. expected_sequence is the meeting's SEQUENCE the page was read at, shown the answer_digest
+    it showed: a meeting changed since (StaleMeeting) or an answer recorded since (StaleAnswer) is refused.
+    The answer is kept by record_answer, so counts, Att göra and the reminders see it as any other answer.
+    """
+    # Every other write to the meeting takes this lock first: what is read after it is as they left it.
+    lock_case(session, case)
+    session.refresh(meeting)
+    session.refresh(invitation, with_for_update=True)
+    if not invitation.active:
+        raise InvalidInput(_l("This invitation has been withdrawn."))
+    _require_planned(meeting)
+    if not invitation.answers_through_staff:
+        raise AnswersThemselves(
+            _l(
+                "This invitee was invited by e-mail and answers through their own link; staff record "
+                "answers only for invitees called some other way."
+            )
+        )
+    check_sequence(meeting, expected_sequence)
+    if not hmac.compare_digest(shown or "", answer_digest(invitation)):
+        raise StaleAnswer(
+            _l(
+                "Someone else recorded an answer for this invitee while you were working. Check it as it "
+                "is now: what you entered is kept below, and sending it again records it."
+            )
+        )
+    record_answer(
+        session,
+        meeting,
+        invitation,
+        partstat=partstat,
+        answer_mode=None,
+        comment=comment,
+        via="staff",
+        now=now,
+        by=actor,
+    )
 
 
 def check_answer_sequence(meeting: Meeting, invitation: Invitation, sequence: int) -> None:

@@ -31,7 +31,9 @@ from sipflow.meetings.forms import (
     InviteForm,
     MeetingActionForm,
     OutcomeForm,
+    StaffAnswerForm,
     show_current_version,
+    staff_answer_prefix,
 )
 from sipflow.meetings.models import HELD, PLANNED, Invitation, Meeting
 from sipflow.meetings.outcome import (
@@ -228,7 +230,10 @@ def book(uid: str):
 # --- One meeting ------------------------------------------------------------------------------------------
 
 
-def _render_meeting(case, meeting, *, status=200, errors=None, change_form=None, invite_form=None):
+def _render_meeting(
+    case, meeting, *, status=200, errors=None, change_form=None, invite_form=None, answer_form=None
+):
+    """The meeting page; a form posted and refused (answer_form: (invitation id, form)) shown as typed."""
     session = get_session()
     # The case's participants, read once for the roles, the invitee choices and the invitation labels.
     read = invitees(session, case)
@@ -256,6 +261,7 @@ def _render_meeting(case, meeting, *, status=200, errors=None, change_form=None,
         )
         if transition is not None and _may_record(session, case, transition, active):
             record_url = url_for("meetings.outcome", uid=case.uid, meeting=meeting.id)
+    rows = invitation_rows(session, case, [meeting], labels=read.labels)[meeting.id]
     return (
         render_template(
             "meetings/detail.html",
@@ -264,7 +270,12 @@ def _render_meeting(case, meeting, *, status=200, errors=None, change_form=None,
             meeting_label=meeting_labels(meetings)[meeting.id],
             held=held,
             record_url=record_url,
-            rows=invitation_rows(session, case, [meeting], labels=read.labels)[meeting.id],
+            rows=rows,
+            unanswered=sum(1 for row in rows if row.invitation.awaiting_answer),
+            invited=sum(1 for row in rows if row.invitation.active),
+            answer_forms=_answer_forms(rows, meeting, answer_form) if manage else {},
+            # The form posted and refused stays open, whether its refusal is at a field or at the top.
+            answer_open=answer_form[0] if answer_form is not None else None,
             manage=manage,
             change_form=change_form,
             invite_form=invite_form,
@@ -274,6 +285,28 @@ def _render_meeting(case, meeting, *, status=200, errors=None, change_form=None,
         ),
         status,
     )
+
+
+def _answer_forms(rows, meeting, posted) -> dict[int, StaffAnswerForm]:
+    """A form per invitee called some other way, to record the answer they gave; a refused one as typed."""
+    forms = {}
+    for row in rows:
+        invitation = row.invitation
+        if not invitation.answers_through_staff:
+            continue
+        if posted is not None and posted[0] == invitation.id:
+            forms[invitation.id] = posted[1]
+            continue
+        form = StaffAnswerForm(
+            formdata=None,
+            prefix=staff_answer_prefix(invitation.id),
+            version=meeting.sequence,
+            shown=services.answer_digest(invitation),
+        )
+        if invitation.answered_at is not None:
+            form.partstat.data, form.comment.data = invitation.partstat, invitation.comment
+        forms[invitation.id] = form
+    return forms
 
 
 @bp.get("/cases/<uid>/meetings/<id:meeting_id>")
@@ -343,6 +376,49 @@ def withdraw(uid: str, meeting_id: int, invitation_id: int):
         services.uninvite(session, case, meeting, invitation, now=now, expected_sequence=seen)
 
     return _simple_action(uid, meeting_id, act, _("The invitation is withdrawn and the invitee is told."))
+
+
+@bp.post("/cases/<uid>/meetings/<id:meeting_id>/invitations/<id:invitation_id>/answer")
+@login_required
+def record_answer(uid: str, meeting_id: int, invitation_id: int):
+    """Record the answer an invitee called some other way gave by phone or letter."""
+    session = get_session()
+    case, meeting = _managed_meeting(uid, meeting_id)
+    invitation = session.get(Invitation, invitation_id)
+    if invitation is None or invitation.meeting_id != meeting.id:
+        abort(404)
+    form = StaffAnswerForm(formdata=request.form, prefix=staff_answer_prefix(invitation.id))
+    top: list = []
+    status = 400
+    if form.validate():
+        try:
+            with unit_of_work(session):
+                services.record_staff_answer(
+                    session,
+                    case,
+                    meeting,
+                    invitation,
+                    current_actor(),
+                    partstat=form.partstat.data,
+                    comment=form.comment.data,
+                    now=now_utc(),
+                    expected_sequence=form.version.data,
+                    shown=form.shown.data or "",
+                )
+        except UserError as error:
+            session.refresh(meeting)
+            session.refresh(invitation)
+            if isinstance(error, (services.StaleMeeting, services.StaleAnswer)):
+                # Sent again from the page that shows the conflict, it is a deliberate overwrite.
+                show_current_version(form, meeting.sequence)
+                form.shown.data = services.answer_digest(invitation)
+                form.shown.raw_data = [form.shown.data]
+            _attach(form, error, top)
+            status = error.status
+        else:
+            flash(_("The answer is recorded."), "success")
+            return redirect(url_for("meetings.detail", uid=case.uid, meeting_id=meeting.id), code=303)
+    return _render_meeting(case, meeting, status=status, errors=top, answer_form=(invitation.id, form))
 
 
 def _simple_action(uid: str, meeting_id: int, act, done_message: str):

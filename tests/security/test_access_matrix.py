@@ -616,6 +616,13 @@ ROUTES |= {
         data=lambda w: {"version": "0"},
         needs_case=True,
     ),
+    # Recording an invitee's answer: an empty form is refused at its fields (400), for the managers only.
+    ("meetings.record_answer", "POST"): Route(
+        lambda w: _meeting_url(w, f"/invitations/{_meeting(w)[1]}/answer"),
+        _manager_route(400),
+        data=lambda w: {},
+        needs_case=True,
+    ),
     ("cases.set_contact", "POST"): Route(
         lambda w: f"/cases/{w.case.uid}/participants/contact",
         _case_route(lambda w: 409 if _final(w) else 400),

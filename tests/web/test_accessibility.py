@@ -233,3 +233,48 @@ def test_the_form_to_record_a_meetings_codes_again_passes_axe(app, site, browser
     problems += violations(page)
     assert problems == [], "\n".join(problems)
     context.close()
+
+
+def test_recording_the_answer_of_an_invitee_called_another_way_passes_axe(app, site, browser):
+    """The meeting page's answer form for an invitee without an e-mail address, open, then with its error."""
+    now = now_utc()
+    with app.app_context():
+        session = get_session()
+        case = session.exec(select(SipCase).where(SipCase.reference == "SIP-DEMO-0002")).one()
+        person = session.exec(
+            select(Participant).where(Participant.case_id == case.id, Participant.kind == "person")
+        ).one()
+        staff = session.exec(select(User).where(User.username == "anna")).one()
+        with unit_of_work(session):
+            meeting = Meeting(
+                case_id=case.id,
+                kind="follow_up",
+                mode="on_site",
+                starts_at=now + timedelta(days=8),
+                ends_at=now + timedelta(days=8, hours=1),
+                location="Vårdcentralen Teleborg",
+                booked_by_user_id=staff.id,
+                updated_at=now,
+            )
+            session.add(meeting)
+            session.flush()
+            invitation = Invitation(
+                meeting_id=meeting.id, participant_id=person.id, channel="other", email=None, invited_at=now
+            )
+            session.add(invitation)
+        path = f"/cases/{case.uid}/meetings/{meeting.id}"
+        invitation_id = invitation.id
+    context = browser.new_context(locale="sv-SE", timezone_id="Europe/Stockholm", viewport=NARROW)
+    page = context.new_page()
+    log_in(page, site, "anna")
+    page.goto(site + path)
+    page.get_by_text("Registrera svaret").click()
+    problems = violations(page)
+    form = page.locator(f"form[action$='/invitations/{invitation_id}/answer']")
+    form.evaluate("form => { form.noValidate = true; }")
+    form.locator("button[type=submit]").click()
+    page.wait_for_load_state()
+    assert page.locator(f"#answer-{invitation_id}-partstat-error").count() == 1
+    problems += violations(page)
+    assert problems == [], "\n".join(problems)
+    context.close()
