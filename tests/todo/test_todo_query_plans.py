@@ -154,10 +154,13 @@ def test_the_meetings_section_walks_the_called_cases_and_the_begun_meetings_by_i
     # and time, the planned meetings by start. Only the merged page, twice limit rows at most, may be sorted
     # (SQLite does; PostgreSQL merges the two walks in order).
     assert table_scans(plan) == [], plan
-    assert "ix_case_visibility_organisation_id_state_updated_at_case_id" in plan, plan
     assert "ix_meeting_status_starts_at_case_id" in plan, plan
     if db_session.get_bind().dialect.name == "sqlite":
+        assert "ix_case_visibility_organisation_id_state_updated_at_case_id" in plan, plan
         assert full_scans(plan) == ["USE TEMP B-TREE FOR ORDER BY"], plan
         assert plan.rstrip().endswith("USE TEMP B-TREE FOR ORDER BY"), plan
     else:
+        # By the statistics of so small a table, the organisation's rows by state and time, or all its rows
+        # by time with the state filtered: both in the order kept, as Mina SIP's walks.
+        assert "using ix_case_visibility_organisation_id_" in plan, plan
         assert "Merge Append" in plan, plan
