@@ -13,6 +13,7 @@ from sqlalchemy import insert
 from sipflow.cases.services import step_participants
 from sipflow.meetings.models import HELD, Attendance, Meeting, MeetingDecision
 from sipflow.meetings.outcome import (
+    BOOKING_EFFECT,
     CASE_MEETINGS,
     HELD_MEETING,
     MODE_OF_CLASSIFICATION,
@@ -130,6 +131,6 @@ def mark_meeting_held(ctx: TransitionContext) -> None:
         ctx.details["classification"] = classification
 
 
-register_effect("plan_meeting", plan_meeting)
+register_effect(BOOKING_EFFECT, plan_meeting)
 register_effect("mark_meeting_held", mark_meeting_held)
 register_effect("cancel_meetings", cancel_meetings)

@@ -43,11 +43,17 @@ def new_nonce() -> str:
 class Meeting(SQLModel, table=True):
     """A SIP meeting: first meeting or follow-up, on site, by video or mixed."""
 
-    # Att göra reads the coming meetings one user booked, soonest first.
-    __table_args__ = (Index("ix_meeting_booked_by_user_id_starts_at", "booked_by_user_id", "starts_at"),)
+    # Att göra reads the coming meetings one user booked, soonest first; and the planned meetings already
+    # begun (their outcome not recorded), oldest first by (start, case), from the planned ones' part alone,
+    # asking of each whether its case has a planned meeting before it (a case's planned ones, by start).
+    __table_args__ = (
+        Index("ix_meeting_booked_by_user_id_starts_at", "booked_by_user_id", "starts_at"),
+        Index("ix_meeting_status_starts_at_case_id", "status", "starts_at", "case_id"),
+        Index("ix_meeting_case_id_status_starts_at", "case_id", "status", "starts_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
-    case_id: int = Field(foreign_key="sipcase.id", index=True)
+    case_id: int = Field(foreign_key="sipcase.id")
     # The iTIP UID: the same for the meeting's whole life, so every update replaces the calendar entry.
     uid: str = Field(default_factory=new_ical_uid, max_length=80, unique=True)
     # Raised on every change sent to invitees (move, place, cancel); calendars ignore an older SEQUENCE.

@@ -17,11 +17,14 @@ from sipflow.cases.models import Participant, SipCase
 from sipflow.meetings.models import ANSWER_MODES, CANCELLED, PLANNED, STEP_MEETINGS, Meeting
 from sipflow.workflow.context import TransitionContext
 from sipflow.workflow.definition import TransitionDef, Workflow
+from sipflow.workflow.engine import WorkflowRegistry
 
 # The mode a held meeting gets from its classification (the booked mode said what was planned).
 MODE_OF_CLASSIFICATION = {"fully_digital": "video", "partly_digital": "mixed", "on_site": "on_site"}
 # The form kind of the steps that record a held meeting (a form is code; which steps use it is data).
 OUTCOME_FORM = "meeting_outcome"
+# The effect of the step that sends the kallelse and books the meeting it announces (registered in effects).
+BOOKING_EFFECT = "plan_meeting"
 # The participant kind asked about their own support needs (anhörigstöd).
 CARER_KIND = "narstaende"
 # The key under which mark_meeting_held leaves the decisions it wrote in the step's memo.
@@ -144,3 +147,26 @@ def owners_of(participants: Iterable[Participant]) -> dict[str, Owner]:
 def outcome_transition(workflow: Workflow, state: str) -> TransitionDef | None:
     """The step from state that records a held meeting: whichever has the meeting-outcome form."""
     return next((t for t in workflow.transitions_from(state) if t.form == OUTCOME_FORM), None)
+
+
+def awaiting_outcome_states(workflow: Workflow) -> set[str]:
+    """The states a step recording a held meeting leaves: the case waits there for a meeting's outcome."""
+    return {state for t in workflow.transitions if t.form == OUTCOME_FORM for state in t.sources}
+
+
+def called_states(workflow: Workflow) -> set[str]:
+    """The states awaiting an outcome that the kallelse leads into: a meeting is due there, booked or not.
+
+    A state awaiting a follow-up is not one: its meeting is booked when the follow-up date comes near.
+    """
+    entered = {t.dest for t in workflow.transitions if BOOKING_EFFECT in t.effects}
+    return entered & awaiting_outcome_states(workflow)
+
+
+def meeting_states(registry: WorkflowRegistry) -> tuple[set[str], set[str]]:
+    """Across the loaded workflows: the states awaiting a meeting's outcome, and those of them called."""
+    awaiting, called = set(), set()
+    for workflow in registry.workflows():
+        awaiting |= awaiting_outcome_states(workflow)
+        called |= called_states(workflow)
+    return awaiting, called

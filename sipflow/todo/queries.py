@@ -1,9 +1,12 @@
-"""Att göra: what needs a staff member now, in four bounded sections, each most urgent first.
+"""Att göra: what needs a staff member now, in five bounded sections, each most urgent first.
 
 * deadlines: open deadlines, missed or due within HORIZON, of the cases the user's organisation sees
   (its case_visibility candidates, then the access rule, as Mina SIP does), except the follow-ups;
 * follow-ups: the open deadlines a workflow file counts from the case's `follow_up_on` (which deadline kinds
   those are is read from the files), missed or due within HORIZON;
+* meetings: the cases awaiting a meeting's outcome (the states a step with the meetings area's outcome
+  form leaves, read from the files) whose meeting is missing or unrecorded: called (a step that books the
+  meeting led there) with no planned meeting, all cancelled say, or with a planned meeting already begun;
 * invitations: planned meetings the user booked, not yet begun, with invitees who have not answered;
 * efforts: plan efforts owned by the user's organisation whose end date has passed while they are still
   planned or ongoing.
@@ -18,19 +21,22 @@ import base64
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, exists, func, or_
+from flask_babel import gettext as _
+from sqlalchemy import and_, exists, func, literal, or_, union_all
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
 from sipflow.cases.models import CaseVisibility, Deadline, SipCase
 from sipflow.cases.queries import deadline_label, find_workflow
 from sipflow.clock import to_local
 from sipflow.meetings.models import PARTSTATS, PLANNED, Invitation, Meeting
+from sipflow.meetings.outcome import meeting_states
 from sipflow.people.models import Person, Unit, User
 from sipflow.plans.models import Plan, PlanEffort
 from sipflow.security import access
 from sipflow.workflow.engine import WorkflowRegistry
 
-SECTIONS = ("deadlines", "follow_ups", "invitations", "efforts")
+SECTIONS = ("deadlines", "follow_ups", "meetings", "invitations", "efforts")
 # Rows per section on the overview, and on a section's own page.
 OVERVIEW_ROWS = 10
 PER_PAGE = 50
@@ -212,6 +218,72 @@ def invitations_query(user: User, registry: WorkflowRegistry, *, now: datetime, 
     return query.order_by(Meeting.starts_at, Meeting.id).limit(limit)
 
 
+def meetings_query(
+    user: User, organisation_id: int, registry: WorkflowRegistry, *, now: datetime, limit: int, after=None
+):
+    """Cases awaiting a meeting's outcome with no meeting booked, or whose booked meeting began unrecorded.
+
+    Rows (since, begun, case, person), oldest first. Two walks, each in its index's order and limited, then
+    merged: the organisation's called cases (case_visibility by state and time, since their last change)
+    with no planned meeting at all, and the planned meetings already begun (by status and start), the
+    earliest of each case, in a state awaiting an outcome. A case is in at most one walk, so (since, case
+    id) is the key.
+    """
+    awaiting, called = meeting_states(registry)
+    visible = access.visible_cases_clause(user, now=now)
+    other = aliased(Meeting)
+    unbooked = (
+        select(
+            CaseVisibility.updated_at.label("since"),
+            CaseVisibility.case_id.label("case_id"),
+            literal(False).label("begun"),
+        )
+        .join(SipCase, SipCase.id == CaseVisibility.case_id)
+        .where(
+            CaseVisibility.organisation_id == organisation_id,
+            # The candidates' state picks the index range; the case's own state decides.
+            CaseVisibility.state.in_(called),
+            SipCase.state.in_(called),
+            ~exists().where(other.case_id == CaseVisibility.case_id, other.status == PLANNED),
+            visible,
+        )
+    )
+    earlier = or_(
+        other.starts_at < Meeting.starts_at, and_(other.starts_at == Meeting.starts_at, other.id < Meeting.id)
+    )
+    begun = (
+        select(
+            Meeting.starts_at.label("since"), Meeting.case_id.label("case_id"), literal(True).label("begun")
+        )
+        .join(CaseVisibility, _candidates(organisation_id, Meeting.case_id))
+        .join(SipCase, SipCase.id == Meeting.case_id)
+        .where(
+            Meeting.status == PLANNED,
+            Meeting.starts_at <= now,
+            SipCase.state.in_(awaiting),
+            ~exists().where(other.case_id == Meeting.case_id, other.status == PLANNED, earlier),
+            visible,
+        )
+    )
+    walks = []
+    for walk, key in (
+        (unbooked, (CaseVisibility.updated_at, CaseVisibility.case_id)),
+        (begun, (Meeting.starts_at, Meeting.case_id)),
+    ):
+        position = _after(key, after)
+        if position is not None:
+            walk = walk.where(position)
+        walks.append(select(walk.order_by(*key).limit(limit).subquery()))
+    merged = union_all(*walks).subquery()
+    return (
+        select(merged.c.since, merged.c.begun, SipCase, Person)
+        .join(SipCase, SipCase.id == merged.c.case_id)
+        .join(Person, Person.id == SipCase.person_id)
+        .order_by(merged.c.since, merged.c.case_id)
+        .limit(limit)
+    )
+
+
 def efforts_query(
     user: User, organisation_id: int, registry: WorkflowRegistry, *, now: datetime, limit: int, after=None
 ):
@@ -286,6 +358,22 @@ def section(
                 )
             )
         last = (found[limit - 1][1], found[limit - 1][0]) if len(found) > limit else None
+    elif name == "meetings":
+        query = meetings_query(user, organisation_id, registry, now=now, limit=limit + 1, after=cursor)
+        found = session.exec(query).all()
+        for since, begun, case, person in found[:limit]:
+            result.items.append(
+                TodoItem(
+                    case_uid=case.uid,
+                    reference=case.reference,
+                    person_name=_name(person),
+                    label=_("Outcome not recorded") if begun else _("No meeting booked"),
+                    due=since,
+                    # Recorded the day it was held is in time; a meeting of an earlier day is overdue.
+                    overdue=bool(begun) and to_local(since).date() < today,
+                )
+            )
+        last = (found[limit - 1][0], found[limit - 1][2].id) if len(found) > limit else None
     elif name == "invitations":
         found = session.exec(invitations_query(user, registry, now=now, limit=limit + 1, after=cursor)).all()
         for _meeting_id, starts_at, case, person, count in found[:limit]:

@@ -17,7 +17,7 @@ bp = Blueprint("todo", __name__)
 @bp.get("/")
 @login_required
 def index():
-    """Att göra: missed and coming deadlines, unanswered invitations, follow-ups, overdue efforts."""
+    """Att göra: deadlines, follow-ups, meetings to book or record, invitations unanswered, late efforts."""
     user = current_actor()
     if not access.may_see_cases(user):
         return render_template("cases/no_access.html", page_url=url_for("todo.index"))

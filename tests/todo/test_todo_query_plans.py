@@ -11,9 +11,9 @@ from datetime import timedelta
 import pytest
 
 from sipflow.cases.models import Deadline
-from sipflow.meetings.models import Meeting
+from sipflow.meetings.models import HELD, Meeting
 from sipflow.plans.models import Plan, PlanEffort
-from sipflow.todo.queries import Cursor, deadlines_query, efforts_query, invitations_query
+from sipflow.todo.queries import Cursor, deadlines_query, efforts_query, invitations_query, meetings_query
 
 pytestmark = pytest.mark.usefixtures("frozen_clock")
 TABLES = ("deadline", "sipcase", "case_visibility", "meeting", "invitation", "planeffort", "plan", "person")
@@ -26,15 +26,23 @@ def analysed(create_case, engine, db_session, parties, now):
     As in any database that has run a while, most deadlines are met: the open ones are few.
     """
     cases = [create_case() for _ in range(6)]
-    for case in cases:
+    for number, case in enumerate(cases):
         for days in range(1, 6):
             due = now - timedelta(days=30 * days)
             db_session.add(Deadline(case_id=case.id, kind="kallelse", due_at=due, met_at=due))
+            # Most meetings are held: their outcome was recorded.
+            held = now - timedelta(days=30 * days, hours=number)
+            db_session.add(
+                Meeting(
+                    case_id=case.id, mode="video", status=HELD, starts_at=held, ends_at=held, held_at=held
+                )
+            )
+        starts_at = now + timedelta(days=3, hours=number)
         meeting = Meeting(
             case_id=case.id,
             mode="on_site",
-            starts_at=now + timedelta(days=3),
-            ends_at=now + timedelta(days=3, hours=1),
+            starts_at=starts_at,
+            ends_at=starts_at + timedelta(hours=1),
             booked_by_user_id=parties.region_user.id,
         )
         plan = Plan(case_id=case.id)
@@ -130,3 +138,29 @@ def test_the_efforts_section_reads_the_organisations_efforts_by_index(
     assert full_scans(plan) == [], plan
     if db_session.get_bind().dialect.name == "sqlite":
         assert "ix_planeffort_organisation_id_ends_on" in plan, plan
+
+
+@pytest.mark.parametrize("paged", [False, True])
+def test_the_meetings_section_walks_the_called_cases_and_the_begun_meetings_by_index(
+    analysed, db_session, registry, parties, now, paged
+):
+    # A page of it starts at a time past: a begun meeting's start, or a case's last change.
+    after = Cursor(now - timedelta(days=1), 1) if paged else None
+    query = meetings_query(
+        parties.region_user, parties.region.organisation_id, registry, now=now, limit=11, after=after
+    )
+    plan = plan_of(db_session, query)
+    # Each walk reads its index in order and stops at the page: the organisation's called cases by state
+    # and time, the planned meetings by start. Only the merged page, twice limit rows at most, may be sorted
+    # (SQLite does; PostgreSQL merges the two walks in order).
+    assert table_scans(plan) == [], plan
+    assert "ix_meeting_status_starts_at_case_id" in plan, plan
+    if db_session.get_bind().dialect.name == "sqlite":
+        assert "ix_case_visibility_organisation_id_state_updated_at_case_id" in plan, plan
+        assert full_scans(plan) == ["USE TEMP B-TREE FOR ORDER BY"], plan
+        assert plan.rstrip().endswith("USE TEMP B-TREE FOR ORDER BY"), plan
+    else:
+        # By the statistics of so small a table, the organisation's rows by state and time, or all its rows
+        # by time with the state filtered: both in the order kept, as Mina SIP's walks.
+        assert "using ix_case_visibility_organisation_id_" in plan, plan
+        assert "Merge Append" in plan, plan

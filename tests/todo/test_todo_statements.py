@@ -7,9 +7,10 @@ import support
 from webkit import login
 
 # Login's user with the user's unit and its organisation (held for the request), one statement per section
-# (deadlines, follow-ups, invitations, efforts). Each section read the unit again before (11 in all), and
-# the unit was a statement of its own (6).
-TODO_PAGE_STATEMENTS = 5
+# (deadlines, follow-ups, meetings to book or record, invitations, efforts). Each section read the unit
+# again before (11 in all, with four sections), and the unit was a statement of its own (6, with four).
+# The meetings section added its one statement (5 -> 6).
+TODO_PAGE_STATEMENTS = 6
 
 
 @pytest.fixture
