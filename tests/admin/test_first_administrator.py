@@ -90,7 +90,7 @@ def test_password_stdin_sets_the_password_for_a_scripted_install(empty_app):
 @pytest.mark.parametrize(
     ("args", "stdin", "message"),
     [
-        (["--role", "admin", "--password-stdin"], "kort\n", "At least 12 characters"),
+        (["--role", "admin", "--password-stdin"], "kort\n", "at least 12 characters"),
         (["--role", "staff", "--email", "s@example.se"], None, "Staff must belong to a unit"),
         (["--role", "staff", "--unit", "no-such-unit", "--email", "s@example.se"], None, "Unknown unit"),
         (["--role", "admin", "--email", "not an address"], None, "e-mail address"),
