@@ -29,6 +29,16 @@ class SipCase(SQLModel, table=True):
         # The statistics read the SIPs offered in a period by their request date, with the person and
         # occasion they group by, from the index alone (no fetch of the wide case row per case).
         Index("ix_sipcase_requested_at_cover", "requested_at", "person_id", "occasion", "id"),
+        # Att göra's SIPs without a meeting booked: the few cases flagged, by state (a flag left on a case
+        # that moved on is never read), from their own part of the index.
+        Index(
+            "ix_sipcase_state_unbooked_since_id",
+            "state",
+            "unbooked_since",
+            "id",
+            sqlite_where=text("unbooked_since IS NOT NULL"),
+            postgresql_where=text("unbooked_since IS NOT NULL"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -53,6 +63,9 @@ class SipCase(SQLModel, table=True):
     closed_reason: str | None = Field(default=None, max_length=500)
     created_at: datetime
     updated_at: datetime
+    # Since when the case has had no planned meeting after one was called off or a kallelse was recorded
+    # without one; None while a meeting is booked (the meetings area keeps it: meetings.services).
+    unbooked_since: datetime | None = None
 
 
 class Participant(SQLModel, table=True):

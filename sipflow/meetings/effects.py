@@ -22,7 +22,14 @@ from sipflow.meetings.outcome import (
     owners_of,
     step_meetings,
 )
-from sipflow.meetings.services import book_meeting, cancel_planned_meetings, meeting_kind, move_to_held_time
+from sipflow.meetings.services import (
+    book_meeting,
+    cancel_planned_meetings,
+    clear_unbooked,
+    mark_unbooked,
+    meeting_kind,
+    move_to_held_time,
+)
 from sipflow.workflow.context import TransitionContext
 from sipflow.workflow.registry import register_effect
 
@@ -31,6 +38,8 @@ def plan_meeting(ctx: TransitionContext) -> None:
     """Book the meeting the kallelse announces; sent by sipflow, its invitations are queued too."""
     booking = ctx.data.get("booking")
     if booking is None:
+        # Recorded from another system without a meeting: Att göra lists the SIP until one is booked.
+        mark_unbooked(ctx.session, ctx.case, now=ctx.now)
         return
     meetings = step_meetings(ctx)
     meeting = book_meeting(
@@ -51,6 +60,8 @@ def plan_meeting(ctx: TransitionContext) -> None:
 def cancel_meetings(ctx: TransitionContext) -> None:
     """Cancel the planned meetings of a SIP that ends: every invitee's calendar entry is cancelled."""
     count = cancel_planned_meetings(ctx.session, ctx.case, now=ctx.now)
+    # The SIP ends: it no longer waits for a meeting either.
+    clear_unbooked(ctx.session, ctx.case)
     if count:
         ctx.details["meetings_cancelled"] = count
 
@@ -63,6 +74,7 @@ def mark_meeting_held(ctx: TransitionContext) -> None:
     """
     held_at = ctx.data["held_at"]
     meeting = ctx.data.get("meeting")
+    clear_unbooked(ctx.session, ctx.case)
     if meeting is None:
         meeting = Meeting(
             case_id=ctx.case.id,

@@ -215,6 +215,21 @@ def _new_version(session: Session, meeting: Meeting, now: datetime, expected: in
     session.add(meeting)
 
 
+def mark_unbooked(session: Session, case: SipCase, *, now: datetime) -> None:
+    """The case has no planned meeting now (called off, or a kallelse recorded without one): Att göra lists
+    it while its state awaits a meeting, until one is booked (sipcase.unbooked_since, a partial index)."""
+    if case.unbooked_since is None:
+        case.unbooked_since = now
+        session.add(case)
+
+
+def clear_unbooked(session: Session, case: SipCase) -> None:
+    """A meeting is booked or held: the case no longer waits for one (no write when it did not)."""
+    if case.unbooked_since is not None:
+        case.unbooked_since = None
+        session.add(case)
+
+
 def book_meeting(
     session: Session,
     case: SipCase,
@@ -245,6 +260,7 @@ def book_meeting(
         updated_at=now,
     )
     session.add(meeting)
+    clear_unbooked(session, case)
     session.flush()
     if booking.invitee_ids and participants is None:
         participants = active_participants(session, case)
@@ -422,6 +438,11 @@ def cancel_meeting(
     check_sequence(meeting, expected_sequence)
     lock_case(session, case)
     _cancel(session, case, meeting, now=now, expected_sequence=expected_sequence)
+    still_planned = session.exec(
+        select(Meeting.id).where(Meeting.case_id == case.id, Meeting.status == PLANNED).limit(1)
+    ).first()
+    if still_planned is None:
+        mark_unbooked(session, case, now=now)
 
 
 def _cancel(

@@ -224,27 +224,29 @@ def meetings_query(
     """Cases awaiting a meeting's outcome with no meeting booked, or whose booked meeting began unrecorded.
 
     Rows (since, begun, case, person), oldest first. Two walks, each in its index's order and limited, then
-    merged: the organisation's called cases (case_visibility by state and time, since their last change)
-    with no planned meeting at all, and the planned meetings already begun (by status and start), the
+    merged: the cases in a called state that the meetings area flagged as left without a planned meeting
+    (sipcase.unbooked_since, a partial index: since when), and the planned meetings already begun (by status
+    and start), the
     earliest of each case, in a state awaiting an outcome. A case is in at most one walk, so (since, case
     id) is the key.
     """
     awaiting, called = meeting_states(registry)
     visible = access.visible_cases_clause(user, now=now)
     other = aliased(Meeting)
+    # The cases the meetings area flagged as left without a planned meeting (few, from a partial index),
+    # oldest first; the organisation's candidate row and the case's state decide which are the user's.
     unbooked = (
         select(
-            CaseVisibility.updated_at.label("since"),
-            CaseVisibility.case_id.label("case_id"),
+            SipCase.unbooked_since.label("since"),
+            SipCase.id.label("case_id"),
             literal(False).label("begun"),
         )
-        .join(SipCase, SipCase.id == CaseVisibility.case_id)
         .where(
-            CaseVisibility.organisation_id == organisation_id,
-            # The candidates' state picks the index range; the case's own state decides.
-            CaseVisibility.state.in_(called),
+            SipCase.unbooked_since.is_not(None),
             SipCase.state.in_(called),
-            ~exists().where(other.case_id == CaseVisibility.case_id, other.status == PLANNED),
+            # Asked of each flagged case (not joined): the walk stays on the partial index's few rows.
+            exists().where(_candidates(organisation_id, SipCase.id)),
+            ~exists().where(other.case_id == SipCase.id, other.status == PLANNED),
             visible,
         )
     )
@@ -267,7 +269,7 @@ def meetings_query(
     )
     walks = []
     for walk, key in (
-        (unbooked, (CaseVisibility.updated_at, CaseVisibility.case_id)),
+        (unbooked, (SipCase.unbooked_since, SipCase.id)),
         (begun, (Meeting.starts_at, Meeting.case_id)),
     ):
         position = _after(key, after)

@@ -13,10 +13,11 @@ import support
 from sqlmodel import select
 from webkit import FreshContextClient, login, text_of
 
-from sipflow.cases.models import CaseVisibility, Deadline
+from sipflow.cases.models import Deadline, SipCase
 from sipflow.db import unit_of_work
+from sipflow.meetings.booking import Booking
 from sipflow.meetings.models import PLANNED, Meeting
-from sipflow.meetings.services import cancel_meeting
+from sipflow.meetings.services import book_meeting, cancel_meeting
 from sipflow.people.models import Person
 from sipflow.todo import queries
 
@@ -93,6 +94,43 @@ def test_a_called_sip_whose_only_meeting_is_cancelled_is_listed_as_without_a_mee
     assert f'href="/cases/{case.uid}"' in row  # where a new meeting is booked
     person = db_session.get(Person, case.person_id)
     assert f"{person.given_name} {person.family_name}" in row
+
+
+def test_a_kallelse_recorded_without_a_meeting_is_listed_until_one_is_booked(
+    as_region, db_session, registry, parties, create_case, now
+):
+    case = create_case()
+    for trigger in ("give_consent", "start_preparation"):
+        support.fire(db_session, registry, parties.region_user, case, trigger, now=now)
+    # Sent through another system, which holds the meeting: sipflow knows of none.
+    support.fire(
+        db_session, registry, parties.region_user, case, "send_kallelse", now=now, meeting_starts_at=None
+    )
+    assert "Inget möte bokat" in row_of(section_html(text_of(as_region.get("/"))), case)
+    starts_at = now + timedelta(days=3)
+    with unit_of_work(db_session):
+        book_meeting(
+            db_session,
+            case,
+            parties.region_user,
+            Booking(starts_at, starts_at + timedelta(hours=1), "video", None, None),
+            now=now,
+            send=False,
+        )
+    assert case.reference not in section_html(text_of(as_region.get("/")))
+    db_session.expire_all()
+    assert db_session.get(SipCase, case.id).unbooked_since is None
+
+
+def test_a_sip_whose_meeting_was_called_off_leaves_the_list_when_it_ends(
+    as_region, db_session, registry, parties, called, now
+):
+    case = called()
+    cancel_the_meeting(db_session, case, now)
+    support.fire(db_session, registry, parties.region_user, case, "withdraw_consent", now=now)
+    db_session.expire_all()
+    # Its flag goes with it, so the index of SIPs without a meeting keeps only those still waiting.
+    assert db_session.get(SipCase, case.id).unbooked_since is None
 
 
 def test_a_sip_with_a_meeting_ahead_is_not_listed(as_region, db_session, called, now):
@@ -179,10 +217,7 @@ def test_the_section_pages_both_kinds_by_cursor(as_region, db_session, parties, 
         if number % 2:
             move_the_meeting(db_session, case, since)
             continue
-        cancel_the_meeting(db_session, case, now)
-        row = db_session.get(CaseVisibility, (parties.region.organisation_id, case.id))
-        row.updated_at = since
-        db_session.add(row)
+        cancel_the_meeting(db_session, case, since)
     db_session.commit()
     overview = section_html(text_of(as_region.get("/")))
     assert overview.count("<tr>") == 2 + 1  # the head and the rows
