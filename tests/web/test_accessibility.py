@@ -152,29 +152,35 @@ def test_forms_with_errors_and_the_english_pages_pass_axe(site, browser):
     context.close()
 
 
+def _meeting_for_the_person(session, now, days: int):
+    """A follow-up meeting of SIP-DEMO-0002 booked by anna days ahead: (case, the person, anna, meeting)."""
+    case = session.exec(select(SipCase).where(SipCase.reference == "SIP-DEMO-0002")).one()
+    person = session.exec(
+        select(Participant).where(Participant.case_id == case.id, Participant.kind == "person")
+    ).one()
+    staff = session.exec(select(User).where(User.username == "anna")).one()
+    meeting = Meeting(
+        case_id=case.id,
+        kind="follow_up",
+        mode="on_site",
+        starts_at=now + timedelta(days=days),
+        ends_at=now + timedelta(days=days, hours=1),
+        location="Vårdcentralen Teleborg",
+        booked_by_user_id=staff.id,
+        updated_at=now,
+    )
+    session.add(meeting)
+    session.flush()
+    return case, person, staff, meeting
+
+
 def test_the_pages_participants_open_from_their_mails_pass_axe(app, site, browser):
     """The answer page of a planned meeting (also with an error shown) and the person's own plan page."""
     now = now_utc()
     with app.app_context():
         session = get_session()
-        case = session.exec(select(SipCase).where(SipCase.reference == "SIP-DEMO-0002")).one()
-        person = session.exec(
-            select(Participant).where(Participant.case_id == case.id, Participant.kind == "person")
-        ).one()
-        staff = session.exec(select(User).where(User.username == "anna")).one()
         with unit_of_work(session):
-            meeting = Meeting(
-                case_id=case.id,
-                kind="follow_up",
-                mode="on_site",
-                starts_at=now + timedelta(days=7),
-                ends_at=now + timedelta(days=7, hours=1),
-                location="Vårdcentralen Teleborg",
-                booked_by_user_id=staff.id,
-                updated_at=now,
-            )
-            session.add(meeting)
-            session.flush()
+            case, person, staff, meeting = _meeting_for_the_person(session, now, 7)
             invitation = Invitation(
                 meeting_id=meeting.id, participant_id=person.id, email=person.email, invited_at=now
             )
@@ -240,24 +246,8 @@ def test_recording_the_answer_of_an_invitee_called_another_way_passes_axe(app, s
     now = now_utc()
     with app.app_context():
         session = get_session()
-        case = session.exec(select(SipCase).where(SipCase.reference == "SIP-DEMO-0002")).one()
-        person = session.exec(
-            select(Participant).where(Participant.case_id == case.id, Participant.kind == "person")
-        ).one()
-        staff = session.exec(select(User).where(User.username == "anna")).one()
         with unit_of_work(session):
-            meeting = Meeting(
-                case_id=case.id,
-                kind="follow_up",
-                mode="on_site",
-                starts_at=now + timedelta(days=8),
-                ends_at=now + timedelta(days=8, hours=1),
-                location="Vårdcentralen Teleborg",
-                booked_by_user_id=staff.id,
-                updated_at=now,
-            )
-            session.add(meeting)
-            session.flush()
+            case, person, _staff, meeting = _meeting_for_the_person(session, now, 8)
             invitation = Invitation(
                 meeting_id=meeting.id, participant_id=person.id, channel="other", email=None, invited_at=now
             )
