@@ -7,8 +7,8 @@ withdrawn (a CANCEL to them), and the removal shows only in the SIP's history of
 from __future__ import annotations
 
 import re
-from email import message_from_string
 from datetime import datetime, timedelta
+from email import message_from_string
 
 import pytest
 import support
