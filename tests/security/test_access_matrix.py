@@ -282,8 +282,9 @@ def _municipality_row(world: World) -> int:
     ).one()
 
 
-def _remove_version(world: World) -> dict:
-    return {f"remove-{_municipality_row(world)}-version": str(world.case.version)}
+def _remove_data(world: World) -> dict:
+    prefix = f"remove-{_municipality_row(world)}"
+    return {f"{prefix}-reason": "Fel enhet", f"{prefix}-version": str(world.case.version)}
 
 
 def _remover_route(status: int):
@@ -656,7 +657,7 @@ ROUTES |= {
     ("cases.remove_participant", "POST"): Route(
         lambda w: f"/cases/{w.case.uid}/participants/{_municipality_row(w)}/remove",
         _remover_route(303),
-        data=lambda w: {"remove-{}-reason".format(_municipality_row(w)): "Fel enhet", **_remove_version(w)},
+        data=_remove_data,
         needs_case=True,
     ),
     ("cases.set_contact", "POST"): Route(
