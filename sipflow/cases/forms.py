@@ -437,6 +437,17 @@ class AddPrivateForm(FlaskForm):
     language = _language_field(keep=False)
 
 
+class RemoveParticipantForm(FlaskForm):
+    """Take one participant off the SIP, saying why (the case page has one per removable participant)."""
+
+    version = _case_version_field()
+    reason = StringField(
+        _l("Why is the participant removed?"),
+        validators=[_required(), _max(500)],
+        description=_l("Shown in the SIP's history of removed participants."),
+    )
+
+
 class ContactForm(FlaskForm):
     """The e-mail address and phone number a participant is invited and reached at."""
 

@@ -89,6 +89,9 @@ class Participant(SQLModel, table=True):
     phone: str | None = Field(default=None, max_length=40)
     added_at: datetime
     removed_at: datetime | None = None
+    # Who took the participant off the SIP and why (cases.services.remove_participant): its history.
+    removed_by_user_id: int | None = Field(default=None, foreign_key="user.id")
+    removed_reason: str | None = Field(default=None, max_length=500)
     # The language invitations, reminders and links to this participant are written in (sipflow.i18n.LOCALES):
     # the person, a närstående or external staff have no account whose language could say it.
     language: str = Field(default="sv", max_length=8, sa_column_kwargs={"server_default": "sv"})

@@ -403,6 +403,18 @@ class DeadlineView:
 
 
 @dataclass
+class RemovedParticipantView:
+    """A participant taken off the SIP, as its history shows them: who, when, by whom and why."""
+
+    name: str
+    unit_name: str | None
+    kind: str
+    removed_at: datetime
+    removed_by: str | None
+    reason: str | None
+
+
+@dataclass
 class TimelineEntry:
     """One transition log row, with names and labels resolved."""
 
@@ -440,6 +452,8 @@ class CaseDetail:
     timeline: list[TimelineEntry]
     missing_region: bool
     missing_municipality: bool
+    # The participants taken off the SIP, in the order they were removed: its history, shown nowhere else.
+    removed: list[RemovedParticipantView] = field(default_factory=list)
 
 
 # The case page's own reads, built once with the case (and the day) as bind parameters: building and keying
@@ -555,6 +569,30 @@ def _participant_views(rows, person: Person) -> tuple[list[ParticipantView], lis
     return result, sorted(organisations.values(), key=lambda o: (o.name, o.id))
 
 
+_REMOVERS = select(User.id, User.display_name).where(User.id.in_(bindparam("user_ids", expanding=True)))
+
+
+def _removed(session: Session, rows) -> list[RemovedParticipantView]:
+    """The removed participants among participant_rows; their removers' names read only when there are any."""
+    removed = [row for row in rows if not row[0].active]
+    if not removed:
+        return []
+    user_ids = sorted({p.removed_by_user_id for p, *_ in removed if p.removed_by_user_id is not None})
+    names = dict(session.exec(_REMOVERS, params={"user_ids": user_ids}).all()) if user_ids else {}
+    views = [
+        RemovedParticipantView(
+            name=organisation.name if organisation is not None else (participant.name or ""),
+            unit_name=unit.name if unit is not None else None,
+            kind=participant.kind,
+            removed_at=participant.removed_at,
+            removed_by=names.get(participant.removed_by_user_id),
+            reason=participant.removed_reason,
+        )
+        for participant, organisation, unit, *_ in removed
+    ]
+    return sorted(views, key=lambda v: v.removed_at)
+
+
 def _consents(session: Session, case: SipCase, today: date) -> list[ConsentView]:
     """The case's consents in the order they were recorded, each with its organisations' names."""
     views: dict[int, ConsentView] = {}
@@ -666,6 +704,7 @@ def case_detail(
         timeline=_timeline(session, case, workflow, locale),
         missing_region="region" not in kinds,
         missing_municipality="municipality" not in kinds,
+        removed=_removed(session, parties.participant_rows),
     )
 
 

@@ -88,7 +88,9 @@ def scripted_input(
         }
     if form == "meeting_outcome":
         participant_ids = session.exec(
-            select(Participant.id).where(Participant.case_id == case.id, Participant.active)
+            select(Participant.id)
+            .where(Participant.case_id == case.id, Participant.active)
+            .order_by(Participant.id)
         ).all()
         return {
             "held_at": now,

@@ -38,7 +38,7 @@ from sipflow.cases.models import (
 from sipflow.clock import to_local
 from sipflow.consent.models import Consent
 from sipflow.db import compare_and_set, insert_unless_taken, mark_written
-from sipflow.errors import InvalidInput
+from sipflow.errors import InvalidInput, NotAllowed
 from sipflow.i18n import DEFAULT_LOCALE, checked_language
 from sipflow.people.models import Person, Unit, User
 from sipflow.workflow.context import TransitionContext
@@ -639,6 +639,102 @@ def set_participant_contact(
     participant.email = email
     participant.phone = fields.clean_text(phone, "phone")
     session.add(participant)
+    return participant
+
+
+# What other areas do when a participant leaves a SIP (meetings withdraws its invitations): each is called
+# as hook(session, case, participant, now=now) in the removal's unit of work. The area registers its own,
+# so cases imports none of them.
+_REMOVAL_HOOKS: list[Callable[..., None]] = []
+# The party roles (workflow file language, PARTY_ROLES) that may take a participant off a SIP: the ones
+# that lead it. Anyone seeing the SIP may add one; a removal hides the SIP from an organisation.
+REMOVING_ROLES = frozenset({"initiator", "huvudansvarig"})
+REMOVAL_REASON_LIMIT = 500
+
+
+def register_participant_removal(hook: Callable[..., None]) -> None:
+    """Run hook(session, case, participant, now=now) whenever a participant is removed from a SIP."""
+    if hook not in _REMOVAL_HOOKS:
+        _REMOVAL_HOOKS.append(hook)
+
+
+def may_remove_participants(
+    session: Session, case: SipCase, actor: User, participants: list | None = None
+) -> bool:
+    """The actor's organisation initiated the SIP or holds huvudansvar, so it may remove participants.
+
+    participants: the case's active participants (anything with role and organisation_id) when the caller
+    holds them already (the case page does).
+    """
+    roles = party_roles(session, case, actor_organisation_id(session, actor), participants)
+    return bool(roles & REMOVING_ROLES)
+
+
+def removal_refusal(case: SipCase, participant, active) -> InvalidInput | None:
+    """Why the participant cannot be removed, or None: the one rule, asked by the service and the case page.
+
+    participant, active: the participant and the case's active participants (anything with id, kind, role
+    and organisation_id: the rows, or the page's views). The person is the SIP's own. The organisation that
+    started the SIP, and the one holding huvudansvar, stay while this is their last unit on it.
+    """
+    if participant.kind == "person":
+        return InvalidInput(_l("The person the SIP is for cannot be removed from it."))
+    if participant.organisation_id is None:
+        return None
+    if any(p.organisation_id == participant.organisation_id and p.id != participant.id for p in active):
+        return None
+    if participant.organisation_id == case.initiating_organisation_id:
+        return InvalidInput(_l("The organisation that started the SIP cannot be removed from it."))
+    if participant.role == "huvudansvarig":
+        return InvalidInput(
+            _l("The organisation with overall responsibility cannot be removed: hand it over first.")
+        )
+    return None
+
+
+def remove_participant(
+    session: Session,
+    registry: WorkflowRegistry,
+    case: SipCase,
+    actor: User,
+    participant_id: int,
+    *,
+    reason: str | None,
+    now: datetime,
+    expected_version: int,
+) -> Participant:
+    """Take a participant added in error, or no longer taking part, off an open SIP, with the reason.
+
+    The row stays (removed_at, by whom, why): the history, old invitations and consents still name it. The
+    initiating organisation and the one holding huvudansvar stay while it is their last unit on the SIP.
+    Other areas' hooks follow (meetings withdraws the participant's invitations to planned meetings).
+    """
+    if registry.has_ended(case):
+        raise CaseEnded(_l("The SIP has ended: no one can be removed from it."))
+    active = session.exec(select(Participant).where(Participant.case_id == case.id, Participant.active)).all()
+    if not may_remove_participants(session, case, actor, active):
+        raise NotAllowed(
+            _l(
+                "Only the initiating organisation or the one with overall responsibility may remove "
+                "participants."
+            )
+        )
+    participant = next((p for p in active if p.id == participant_id), None)
+    if participant is None:
+        raise InvalidInput(_l("Choose among the participants of the SIP."), field="participant_id")
+    refusal = removal_refusal(case, participant, active)
+    if refusal is not None:
+        raise refusal
+    reason = fields.clean_text(reason, "reason", limit=REMOVAL_REASON_LIMIT)
+    if reason is None:
+        raise InvalidInput(_l("Say why the participant is removed."), field="reason")
+    touch_case(session, case, expected_version=expected_version, now=now)
+    participant.removed_at = now
+    participant.removed_by_user_id = actor.id
+    participant.removed_reason = reason
+    session.add(participant)
+    for hook in _REMOVAL_HOOKS:
+        hook(session, case, participant, now=now)
     return participant
 
 

@@ -50,6 +50,7 @@ from sipflow.cases.forms import (
     NewCaseForm,
     PersonParticularsForm,
     ReasonForm,
+    RemoveParticipantForm,
     TransitionForm,
     build_transition_form,
     choices,
@@ -338,6 +339,7 @@ def _render_case(
     unit_form: AddUnitForm | None = None,
     private_form: AddPrivateForm | None = None,
     contact_form: ContactForm | None = None,
+    remove_form: RemoveParticipantForm | None = None,
 ):
     """Render the case page, with a refused form (and its errors) in place of the fresh one.
 
@@ -351,7 +353,7 @@ def _render_case(
         [
             (title, form)
             for title, form in zip(
-                _PARTICIPANT_FORM_TITLES, (unit_form, private_form, contact_form), strict=True
+                _PARTICIPANT_FORM_TITLES, (unit_form, private_form, contact_form, remove_form), strict=True
             )
             if form is not None
         ]
@@ -391,6 +393,10 @@ def _render_case(
     if contact_form is None:
         contact_form = _contact_form(detail, formdata=None)
         fixed["contact"] = _fixed_fields(contact_form, locale)
+    remove_forms = _remove_forms(detail, remove_form)
+    if remove_form is not None and not detail.is_final and remove_form.participant_id not in remove_forms:
+        # The participant is gone meanwhile (or may no longer be removed): the reason typed is shown back.
+        unshown_participant_forms.append((_PARTICIPANT_FORM_TITLES[3], remove_form))
     kept = []
     if failed_form is not None and not any(action.form is failed_form for action in actions):
         kept.append((_failed_step_label(detail, failed_trigger, locale), failed_form))
@@ -408,6 +414,7 @@ def _render_case(
             unit_form=unit_form,
             private_form=private_form,
             contact_form=contact_form,
+            remove_forms=remove_forms,
             fixed_fields=fixed,
             unit_optgroups=_unit_optgroups(unit_form),
             **parts,
@@ -428,7 +435,35 @@ _PARTICIPANT_FORM_TITLES = (
     _l("Another unit"),
     _l("A närstående or a guardian"),
     _l("Contact details for invitations"),
+    _l("Remove a participant"),
 )
+
+
+def _remove_forms(
+    detail: queries.CaseDetail, failed: RemoveParticipantForm | None
+) -> dict[int, RemoveParticipantForm]:
+    """A removal form per participant the user's organisation may remove now (the refused one as posted)."""
+    case = detail.case
+    if detail.is_final or not services.may_remove_participants(
+        get_session(), case, current_actor(), detail.participants
+    ):
+        return {}
+    forms = {}
+    for p in detail.participants:
+        if services.removal_refusal(case, p, detail.participants) is not None:
+            continue
+        if failed is not None and failed.participant_id == p.id:
+            forms[p.id] = failed
+            continue
+        forms[p.id] = _remove_form(p.id, formdata=None, version=case.version)
+    return forms
+
+
+def _remove_form(participant_id: int, *, formdata, version: int | None = None) -> RemoveParticipantForm:
+    form = RemoveParticipantForm(formdata=formdata, prefix=f"remove-{participant_id}", version=version)
+    # Which participant the form is for: the page puts a refused form back in that participant's row.
+    form.participant_id = participant_id
+    return form
 
 
 def _failed_step_label(detail: queries.CaseDetail, trigger: str | None, locale: str) -> str:
@@ -768,6 +803,32 @@ def set_contact(uid: str):
         build_form=lambda info: _contact_form(info, formdata=request.form),
         act=act,
         done=lambda form: _("The contact details are saved."),
+    )
+
+
+@bp.post("/cases/<uid>/participants/<int:participant_id>/remove")
+@login_required
+def remove_participant(uid: str, participant_id: int):
+    """Take a participant off the SIP, with the reason (the initiator or the huvudansvarig party)."""
+
+    def act(session, registry, case, form):
+        services.remove_participant(
+            session,
+            registry,
+            case,
+            current_actor(),
+            participant_id,
+            reason=form.reason.data,
+            now=now_utc(),
+            expected_version=form.version.data,
+        )
+
+    return _participant_change(
+        uid,
+        form_name="remove_form",
+        build_form=lambda info: _remove_form(participant_id, formdata=request.form),
+        act=act,
+        done=lambda form: _("The participant is removed from the SIP."),
     )
 
 

@@ -10,7 +10,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import insert
 
-from sipflow.cases.services import step_participants
+from sipflow.cases.services import register_participant_removal, step_participants
 from sipflow.meetings.models import HELD, Attendance, Meeting, MeetingDecision
 from sipflow.meetings.outcome import (
     BOOKING_EFFECT,
@@ -29,6 +29,7 @@ from sipflow.meetings.services import (
     mark_unbooked,
     meeting_kind,
     move_to_held_time,
+    withdraw_invitations_of,
 )
 from sipflow.workflow.context import TransitionContext
 from sipflow.workflow.registry import register_effect
@@ -146,3 +147,6 @@ def mark_meeting_held(ctx: TransitionContext) -> None:
 register_effect(BOOKING_EFFECT, plan_meeting)
 register_effect("mark_meeting_held", mark_meeting_held)
 register_effect("cancel_meetings", cancel_meetings)
+# A participant taken off a SIP is no longer invited to its planned meetings (cases calls this; it never
+# imports meetings).
+register_participant_removal(withdraw_invitations_of)

@@ -494,6 +494,20 @@ def uninvite(
     logger.info("case %s: invitation %s to meeting %s withdrawn", case.reference, invitation.id, meeting.id)
 
 
+def withdraw_invitations_of(
+    session: Session, case: SipCase, participant: Participant, *, now: datetime
+) -> None:
+    """A participant leaves the SIP: each invitation to a planned meeting is withdrawn (a CANCEL to them)."""
+    rows = session.exec(
+        select(Meeting, Invitation)
+        .join(Invitation, Invitation.meeting_id == Meeting.id)
+        .where(Invitation.participant_id == participant.id, Invitation.active, Meeting.status == PLANNED)
+        .order_by(Meeting.id)
+    ).all()
+    for meeting, invitation in rows:
+        uninvite(session, case, meeting, invitation, now=now)
+
+
 def invite(
     session: Session,
     case: SipCase,

@@ -154,7 +154,7 @@ def expired_cases_query(*, now: datetime, policy: RetentionPolicy, limit: int | 
 # Per model with a case_id: the free-text columns retention clears (the transition log is done apart).
 CLEARED_COLUMNS = (
     (Consent, ("given_by_name", "information_scope", "declined_reason", "withdrawn_reason")),
-    (Participant, ("name", "relation", "email", "phone")),
+    (Participant, ("name", "relation", "email", "phone", "removed_reason")),
     (Meeting, ("location", "video_url", "no_change_reason")),
 )
 

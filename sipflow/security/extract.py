@@ -31,7 +31,7 @@ ACTION_LABELS = {
     audit.CASE_PRINT: "Skrev ut SIP-ärendet",
     audit.CASE_EXPORT: "Exporterade SIP-ärendet",
     audit.CASE_TRANSITION: "Förde SIP-ärendet vidare",
-    audit.CASE_PARTICIPANTS: "Lade till deltagare i SIP-ärendet",
+    audit.CASE_PARTICIPANTS: "Lade till, ändrade eller tog bort deltagare i SIP-ärendet",
     audit.CASE_CONSENT: "Registrerade ytterligare samtycke i SIP-ärendet",
     audit.PERSON_EXTRACT: "Tog fram ett loggutdrag om personen",
     audit.PERSON_EXPORT: "Tog fram ett registerutdrag om personen",

@@ -81,6 +81,17 @@ def ended_case(db_session, create_case, parties, now):
             added_at=case.requested_at,
         )
         db_session.add(relative)
+        # A närstående taken off the SIP: the reason given may name people too.
+        db_session.add(
+            Participant(
+                case_id=case.id,
+                kind="narstaende",
+                name="Per Svensson",
+                added_at=case.requested_at,
+                removed_at=case.requested_at + timedelta(days=1),
+                removed_reason="Per och Kim har ingen kontakt längre.",
+            )
+        )
         consent = Consent(
             case_id=case.id,
             decision="given",
@@ -296,7 +307,9 @@ def case_text(db_session, case_id) -> dict:
             for c in consents
             for value in (c.given_by_name, c.information_scope, c.declined_reason, c.withdrawn_reason)
         ],
-        "participants": [value for p in participants for value in (p.name, p.relation, p.email, p.phone)],
+        "participants": [
+            value for p in participants for value in (p.name, p.relation, p.email, p.phone, p.removed_reason)
+        ],
         "meetings": [value for m in meetings for value in (m.location, m.video_url, m.no_change_reason)],
         # Texts that must stay NOT NULL are emptied: "" counts as gone.
         "decisions": [d.text or None for d in decisions],
@@ -443,7 +456,9 @@ def test_what_statistics_count_is_kept(db_session, ended_case, policy, now, part
         a.mode for a in db_session.exec(select(Attendance).where(Attendance.meeting_id == meeting.id))
     ] == ["video"]
     relative = db_session.exec(
-        select(Participant).where(Participant.case_id == case.id, Participant.kind == "narstaende")
+        select(Participant).where(
+            Participant.case_id == case.id, Participant.kind == "narstaende", Participant.active
+        )
     ).one()
     assert relative.added_at is not None
     consent = db_session.exec(select(Consent).where(Consent.case_id == case.id)).one()

@@ -272,6 +272,36 @@ def _further_consent(status: int):
     return expect
 
 
+def _municipality_row(world: World) -> int:
+    """The id of the municipality unit's participant row in the world's case."""
+    return world.session.exec(
+        select(Participant.id).where(
+            Participant.case_id == world.case.id,
+            Participant.organisation_id == world.units["municipality"].organisation_id,
+        )
+    ).one()
+
+
+def _remove_data(world: World) -> dict:
+    prefix = f"remove-{_municipality_row(world)}"
+    return {f"{prefix}-reason": "Fel enhet", f"{prefix}-version": str(world.case.version)}
+
+
+def _remover_route(status: int):
+    """Removing a participant: the initiator (or huvudansvarig) of an open SIP; 409 once it has ended."""
+
+    def expect(relation: Relation, world: World):
+        if relation.user is None:
+            return LOGIN
+        if not relation.sees_case:
+            return DENY_404
+        if _final(world):
+            return 409
+        return status if relation.user == "region_user" else DENY_403
+
+    return expect
+
+
 def _final(world: World) -> bool:
     return world.case.state in ("withdrawn", "closed", "cancelled", "declined")
 
@@ -621,6 +651,13 @@ ROUTES |= {
         lambda w: _meeting_url(w, f"/invitations/{_meeting(w)[1]}/answer"),
         _manager_route(400),
         data=lambda w: {},
+        needs_case=True,
+    ),
+    # Removing a participant (the municipality's unit): only the initiator or the huvudansvarig party.
+    ("cases.remove_participant", "POST"): Route(
+        lambda w: f"/cases/{w.case.uid}/participants/{_municipality_row(w)}/remove",
+        _remover_route(303),
+        data=_remove_data,
         needs_case=True,
     ),
     ("cases.set_contact", "POST"): Route(

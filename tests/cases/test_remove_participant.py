@@ -1,0 +1,273 @@
+"""Taking a participant off a SIP: the initiator or the huvudansvarig party, with a reason, on an open SIP.
+
+A removed organisation no longer sees the SIP, a removed invitee's invitations to planned meetings are
+withdrawn (a CANCEL to them), and the removal shows only in the SIP's history of removed participants.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from email import message_from_string
+
+import pytest
+import support
+from sqlmodel import select
+from webkit import csrf_token, fill, forms_of, login, text_of
+
+from sipflow.cases import services
+from sipflow.cases.errors import CaseEnded
+from sipflow.cases.models import Participant
+from sipflow.clock import local_to_utc, now_utc, to_local
+from sipflow.consent.models import Consent
+from sipflow.db import unit_of_work
+from sipflow.errors import InvalidInput, NotAllowed
+from sipflow.meetings.booking import active_participants
+from sipflow.meetings.models import Invitation
+from sipflow.notifications.models import OutboxMessage
+from sipflow.plans import responsibility
+
+pytestmark = pytest.mark.usefixtures("frozen_clock")
+
+
+def _fire(db_session, registry, actor, case, trigger, **data):
+    return support.fire(db_session, registry, actor, case, trigger, now=now_utc(), **data)
+
+
+@pytest.fixture
+def consented(db_session, registry, parties, create_case):
+    """A SIP the person consented to for the region (initiator) and the municipality."""
+    case = create_case()
+    _fire(db_session, registry, parties.region_user, case, "give_consent")
+    return case
+
+
+def _row(db_session, case, organisation_id=None, *, kind="organisation") -> Participant:
+    db_session.expire_all()
+    rows = db_session.exec(
+        select(Participant).where(Participant.case_id == case.id, Participant.kind == kind)
+    )
+    return next(p for p in rows if organisation_id is None or p.organisation_id == organisation_id)
+
+
+def _add_relative(db_session, registry, case, name="Eva Andersson", kind="narstaende") -> Participant:
+    with unit_of_work(db_session):
+        return services.add_private_participant(
+            db_session,
+            registry,
+            case,
+            kind=kind,
+            name=name,
+            relation="syster",
+            email="eva.andersson@example.se",
+            phone=None,
+            now=now_utc(),
+        )
+
+
+def _remove(db_session, registry, case, actor, participant_id, reason="Tillagd av misstag"):
+    db_session.refresh(case)
+    with unit_of_work(db_session):
+        return services.remove_participant(
+            db_session,
+            registry,
+            case,
+            actor,
+            participant_id,
+            reason=reason,
+            now=now_utc(),
+            expected_version=case.version,
+        )
+
+
+def _participants_table(html: str) -> str:
+    return re.search(r'<section class="card" aria-labelledby="h-participants">.*?</section>', html, re.S)[0]
+
+
+def _post_removal(client, case, participant_id, reason):
+    url = f"/cases/{case.uid}"
+    action = f"{url}/participants/{participant_id}/remove"
+    form = forms_of(text_of(client.get(url)))[action]
+    return client.post(action, data=fill(form, **{f"remove-{participant_id}-reason": reason}))
+
+
+def test_a_removed_unit_s_organisation_no_longer_sees_the_sip(client, db_session, parties, consented):
+    municipality = _row(db_session, consented, parties.municipality.organisation_id)
+    assert login(client, parties.municipality_user.username).status_code == 302
+    assert client.get(f"/cases/{consented.uid}").status_code == 200
+    assert consented.reference in text_of(client.get("/cases"))
+    client.post("/logout", data={"csrf_token": csrf_token(text_of(client.get("/cases")))})
+
+    assert login(client, parties.region_user.username).status_code == 302
+    removed = _post_removal(client, consented, municipality.id, "Fel kommun")
+    assert removed.status_code == 303
+    html = text_of(client.get(f"/cases/{consented.uid}"))
+    # Gone from the participants, kept in the history with who removed it and why; the page warns.
+    assert "Växjö kommun" not in _participants_table(html)
+    history = re.search(r'aria-labelledby="h-removed">.*?</section>', html, re.S)[0]
+    assert "Växjö kommun" in history and "Fel kommun" in history
+    assert parties.region_user.display_name in history
+    assert "Kommunen deltar inte i denna SIP." in html
+    row = _row(db_session, consented, parties.municipality.organisation_id)
+    assert row.removed_at is not None and row.removed_by_user_id == parties.region_user.id
+    client.post("/logout", data={"csrf_token": csrf_token(text_of(client.get("/cases")))})
+
+    # The Mina SIP row may stay; the access rule leaves the case out of the list and the page is 404.
+    assert login(client, parties.municipality_user.username).status_code == 302
+    assert client.get(f"/cases/{consented.uid}").status_code == 404
+    assert consented.reference not in text_of(client.get("/cases"))
+
+
+def test_a_removed_invitee_s_invitations_to_planned_meetings_are_withdrawn(
+    db_session, registry, parties, consented
+):
+    case = consented
+    _fire(db_session, registry, parties.region_user, case, "start_preparation")
+    relative = _add_relative(db_session, registry, case)
+    municipality = _row(db_session, case, parties.municipality.organisation_id)
+    day = to_local(now_utc()).date() + timedelta(days=7)
+    starts_at = local_to_utc(datetime(day.year, day.month, day.day, 10))
+    log = _fire(
+        db_session,
+        registry,
+        parties.region_user,
+        case,
+        "send_kallelse",
+        send_invitations=True,
+        meeting_starts_at=starts_at,
+        meeting_ends_at=starts_at + timedelta(hours=1),
+        mode="video",
+        invitee_ids=[municipality.id, relative.id],
+    )
+    meeting_id = log.details["meeting_id"]
+    invitation = db_session.exec(
+        select(Invitation).where(
+            Invitation.meeting_id == meeting_id, Invitation.participant_id == relative.id
+        )
+    ).one()
+    before = {m.id for m in db_session.exec(select(OutboxMessage)).all()}
+
+    _remove(db_session, registry, case, parties.region_user, relative.id)
+
+    db_session.expire_all()
+    assert db_session.get(Invitation, invitation.id).removed_at is not None
+    sent = [m for m in db_session.exec(select(OutboxMessage)).all() if m.id not in before]
+    assert [m.recipient for m in sent] == ["eva.andersson@example.se"]
+    parts = [
+        part.get_payload(decode=True)
+        for part in message_from_string(sent[0].message).walk()
+        if part.get_content_type() == "text/calendar"
+    ]
+    assert parts and all(b"METHOD:CANCEL" in part for part in parts)
+    # The municipality keeps its invitation; the närstående is offered as invitee no more.
+    other = db_session.exec(
+        select(Invitation).where(
+            Invitation.meeting_id == meeting_id, Invitation.participant_id == municipality.id
+        )
+    ).one()
+    assert other.active
+    assert relative.id not in active_participants(db_session, db_session.get(type(case), case.id))
+
+
+def test_a_removed_narstaende_is_listed_no_more_nor_offered_as_invitee(
+    client, db_session, registry, parties, consented
+):
+    _fire(db_session, registry, parties.region_user, consented, "start_preparation")
+    relative = _add_relative(db_session, registry, consented, name="Nils Närstående")
+    assert login(client, parties.region_user.username).status_code == 302
+    assert _post_removal(client, consented, relative.id, "Deltar inte längre").status_code == 303
+    html = text_of(client.get(f"/cases/{consented.uid}"))
+    assert "Nils Närstående" not in _participants_table(html)
+    # The kallelse form offers the participants as invitees: he is not among them.
+    kallelse = forms_of(html)[f"/cases/{consented.uid}/transitions/send_kallelse"]
+    offered = html[html.index('id="action-send_kallelse"') :]
+    assert str(relative.id) not in [v for k, v in kallelse if k.endswith("invitee_ids")]
+    assert "Nils Närstående" not in offered.split("</details>")[0]
+
+
+def test_the_initiator_is_never_removed_and_huvudansvar_is_handed_over_first(
+    client, db_session, registry, parties, consented
+):
+    region = _row(db_session, consented, parties.region.organisation_id)
+    with pytest.raises(InvalidInput, match="startade SIP:en|started the SIP"):
+        _remove(db_session, registry, consented, parties.region_user, region.id)
+    with unit_of_work(db_session):
+        responsibility.give_huvudansvar(
+            db_session,
+            consented,
+            parties.region_user,
+            organisation_id=parties.municipality.organisation_id,
+            reason=None,
+            expected_version=consented.version,
+            now=now_utc(),
+        )
+    municipality = _row(db_session, consented, parties.municipality.organisation_id)
+    with pytest.raises(InvalidInput, match="huvudansvar|overall responsibility"):
+        _remove(db_session, registry, consented, parties.region_user, municipality.id)
+    # Through the page: the refusal stands at the top, the reason typed is kept, nothing changes.
+    db_session.refresh(consented)
+    assert login(client, parties.region_user.username).status_code == 302
+    page = text_of(client.get(f"/cases/{consented.uid}"))
+    assert f"/participants/{municipality.id}/remove" not in page
+    assert f"/participants/{region.id}/remove" not in page
+    refused = client.post(
+        f"/cases/{consented.uid}/participants/{municipality.id}/remove",
+        data={
+            "csrf_token": csrf_token(page),
+            f"remove-{municipality.id}-version": str(consented.version),
+            f"remove-{municipality.id}-reason": "Lämnar ärendet",
+        },
+    )
+    assert refused.status_code == 400
+    assert "lämna över huvudansvaret först" in text_of(refused) and "Lämnar ärendet" in text_of(refused)
+    assert _row(db_session, consented, parties.municipality.organisation_id).active
+
+
+def test_only_the_initiator_or_huvudansvarig_removes(db_session, registry, parties, consented):
+    relative = _add_relative(db_session, registry, consented)
+    with pytest.raises(NotAllowed):
+        _remove(db_session, registry, consented, parties.municipality_user, relative.id)
+    assert _row(db_session, consented, kind="narstaende").active
+
+
+def test_an_ended_sip_refuses_a_removal(db_session, registry, parties, consented):
+    relative = _add_relative(db_session, registry, consented)
+    _fire(db_session, registry, parties.region_user, consented, "cancel", reason="Fel person")
+    with pytest.raises(CaseEnded):
+        _remove(db_session, registry, consented, parties.region_user, relative.id)
+    assert _row(db_session, consented, kind="narstaende").active
+
+
+def test_a_guardian_who_consented_is_removed_and_the_consent_stays(
+    db_session, registry, parties, create_case
+):
+    case = create_case("sip_child")
+    _fire(db_session, registry, parties.region_user, case, "give_consent")
+    guardian = _add_relative(db_session, registry, case, name="Greta Vårdnadshavare", kind="guardian")
+    consents = len(db_session.exec(select(Consent).where(Consent.case_id == case.id)).all())
+    _remove(db_session, registry, case, parties.region_user, guardian.id)
+    assert not _row(db_session, case, kind="guardian").active
+    assert len(db_session.exec(select(Consent).where(Consent.case_id == case.id)).all()) == consents
+
+
+def test_a_stale_form_is_a_conflict_and_keeps_the_reason(client, db_session, registry, parties, consented):
+    relative = _add_relative(db_session, registry, consented)
+    assert login(client, parties.region_user.username).status_code == 302
+    url = f"/cases/{consented.uid}"
+    action = f"{url}/participants/{relative.id}/remove"
+    form = forms_of(text_of(client.get(url)))[action]
+    _add_relative(db_session, registry, consented, name="Någon Annan")  # someone changes the SIP meanwhile
+    stale = client.post(action, data=fill(form, **{f"remove-{relative.id}-reason": "Flyttat utomlands"}))
+    assert stale.status_code == 409
+    assert "Flyttat utomlands" in text_of(stale)
+    assert _row(db_session, consented, kind="narstaende").active
+
+
+def test_the_removal_speaks_english(client, db_session, registry, parties, consented):
+    relative = _add_relative(db_session, registry, consented)
+    assert login(client, parties.region_user.username).status_code == 302
+    html = text_of(client.get(f"/cases/{consented.uid}?lang=en"))
+    assert "Why is the participant removed?" in html and "Remove from the SIP" in html
+    assert _post_removal(client, consented, relative.id, "Added in error").status_code == 303
+    html = text_of(client.get(f"/cases/{consented.uid}?lang=en"))
+    assert "Removed participants" in html and "Added in error" in html
