@@ -8,6 +8,7 @@ from sipflow.cases.participants import participating_organisations
 from sipflow.cases.services import step_participants
 from sipflow.people.models import Organisation
 from sipflow.workflow.context import TransitionContext
+from sipflow.workflow.definition import HUVUDANSVARIG
 from sipflow.workflow.registry import register_guard
 
 
@@ -43,7 +44,7 @@ def meeting_outcome_recorded(ctx: TransitionContext) -> bool:
 def huvudansvar_assigned(ctx: TransitionContext) -> bool:
     """One organisation has overall responsibility (huvudansvar)."""
     # The step's participants, as the plan input left them (same session objects).
-    return any(p.role == "huvudansvarig" for p in step_participants(ctx))
+    return any(p.role == HUVUDANSVARIG for p in step_participants(ctx))
 
 
 register_guard(

@@ -22,7 +22,7 @@ from sipflow.consent.models import Consent, ConsentOrganisation
 from sipflow.db import column_rows
 from sipflow.people.models import County, Municipality, Organisation, Person, Unit, User
 from sipflow.security import access
-from sipflow.workflow.definition import CREATE_EVENT, Workflow
+from sipflow.workflow.definition import CREATE_EVENT, HUVUDANSVARIG, Workflow
 from sipflow.workflow.engine import WorkflowRegistry
 
 PER_PAGE = 50
@@ -333,7 +333,7 @@ def huvudansvar_case_ids(session: Session, user: User, case_ids: list[int]) -> s
             select(Participant.case_id).where(
                 Participant.case_id.in_(case_ids),
                 Participant.organisation_id == organisation,
-                Participant.role == "huvudansvarig",
+                Participant.role == HUVUDANSVARIG,
                 Participant.active,
             )
         ).all()

@@ -42,7 +42,7 @@ from sipflow.errors import InvalidInput, NotAllowed
 from sipflow.i18n import DEFAULT_LOCALE, checked_language
 from sipflow.people.models import Person, Unit, User
 from sipflow.workflow.context import TransitionContext
-from sipflow.workflow.definition import CREATE_EVENT, TransitionDef, Workflow
+from sipflow.workflow.definition import CREATE_EVENT, HUVUDANSVARIG, INITIATOR, TransitionDef, Workflow
 from sipflow.workflow.engine import WorkflowRegistry, bound_machine
 from sipflow.workflow.registry import ATTRIBUTES_ONLY_INPUTS, GUARDS, INPUTS, INPUTS_BEFORE_CLAIM
 
@@ -216,7 +216,7 @@ def party_roles(
             ).all()
         )
     if case.initiating_organisation_id == organisation_id:
-        roles.add("initiator")
+        roles.add(INITIATOR)
     return roles
 
 
@@ -434,7 +434,7 @@ def _add_start_rows(
         Participant(
             case_id=case.id,
             kind="organisation",
-            role="initiator",
+            role=INITIATOR,
             organisation_id=organisation_id,
             unit_id=actor.unit_id,
             contact_user_id=actor.id,
@@ -648,7 +648,7 @@ def set_participant_contact(
 _REMOVAL_HOOKS: list[Callable[..., None]] = []
 # The party roles (workflow file language, PARTY_ROLES) that may take a participant off a SIP: the ones
 # that lead it. Anyone seeing the SIP may add one; a removal hides the SIP from an organisation.
-REMOVING_ROLES = frozenset({"initiator", "huvudansvarig"})
+REMOVING_ROLES = frozenset({INITIATOR, HUVUDANSVARIG})
 REMOVAL_REASON_LIMIT = 500
 
 
@@ -685,7 +685,7 @@ def removal_refusal(case: SipCase, participant, active) -> InvalidInput | None:
         return None
     if participant.organisation_id == case.initiating_organisation_id:
         return InvalidInput(_l("The organisation that started the SIP cannot be removed from it."))
-    if participant.role == "huvudansvarig":
+    if participant.role == HUVUDANSVARIG:
         return InvalidInput(
             _l("The organisation with overall responsibility cannot be removed: hand it over first.")
         )

@@ -15,6 +15,7 @@ from sipflow.cases.models import Participant, SipCase
 from sipflow.db import column_rows
 from sipflow.people.models import Organisation, Person, Unit
 from sipflow.plans.models import Plan, PlanContact, PlanEffort, PlanGoal
+from sipflow.workflow.definition import HUVUDANSVARIG
 
 # Bumped when the shape below changes, so readers of old versions know which shape they hold.
 CONTENT_FORMAT = 1
@@ -163,7 +164,7 @@ def plan_content(
     organisations, units = rows.organisations, rows.units
     if person is None:
         person = session.get(Person, case.person_id)
-    huvudansvarig = next((p for p in participants if p.role == "huvudansvarig" and p.organisation_id), None)
+    huvudansvarig = next((p for p in participants if p.role == HUVUDANSVARIG and p.organisation_id), None)
     return {
         "format": CONTENT_FORMAT,
         "case_reference": case.reference,

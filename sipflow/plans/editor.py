@@ -38,7 +38,7 @@ from sipflow.plans.models import (
 )
 from sipflow.plans.services import STEP_PLAN, find_plan
 from sipflow.workflow.context import TransitionContext
-from sipflow.workflow.definition import TransitionDef, Workflow
+from sipflow.workflow.definition import HUVUDANSVARIG, TransitionDef, Workflow
 from sipflow.workflow.registry import GUARDS
 
 # The transition form whose step establishes (or revises) the plan: the editor finds its step by this kind,
@@ -698,7 +698,7 @@ def organisation_parts(rows: list) -> list[OrganisationPart]:
         )
         if unit is not None:
             part.units.append((unit.id, unit.name))
-        part.huvudansvarig = part.huvudansvarig or participant.role == "huvudansvarig"
+        part.huvudansvarig = part.huvudansvarig or participant.role == HUVUDANSVARIG
         if part.contact_name is None and user is not None:
             part.contact_name = user.display_name
             part.contact_email = participant.email or user.email

@@ -21,6 +21,7 @@ from sipflow.people.models import Organisation, Person, User
 from sipflow.plans.approvals import PartyApproval, approval_status
 from sipflow.plans.models import Plan, PlanVersion
 from sipflow.security.access import visible_cases_clause
+from sipflow.workflow.definition import HUVUDANSVARIG
 
 # A person has a handful of SIPs; the page shows at most this many, newest first.
 CASES_LIMIT = 50
@@ -107,7 +108,7 @@ def person_page(
         session.exec(
             select(Participant.case_id, Organisation.name)
             .join(Organisation, Organisation.id == Participant.organisation_id)
-            .where(Participant.case_id.in_(ids), Participant.role == "huvudansvarig", Participant.active)
+            .where(Participant.case_id.in_(ids), Participant.role == HUVUDANSVARIG, Participant.active)
         ).all()
     )
     cards = []

@@ -23,9 +23,10 @@ from sipflow.errors import InvalidInput, NotAllowed
 from sipflow.people.models import Organisation, User
 from sipflow.plans.models import HuvudansvarTransfer
 from sipflow.security import access
+from sipflow.workflow.definition import HUVUDANSVARIG, INITIATOR, PARTICIPANT
 
 # The party roles (workflow file language, PARTY_ROLES) that may give huvudansvar.
-GIVING_ROLES = frozenset({"initiator", "huvudansvarig"})
+GIVING_ROLES = frozenset({INITIATOR, HUVUDANSVARIG})
 REASON_LIMIT = 1000
 # Hand-overs shown on one case page: a case changes hands a few times in its life.
 MAX_TRANSFERS_SHOWN = 50
@@ -45,7 +46,7 @@ def _organisation_rows(session: Session, case: SipCase) -> list[Participant]:
 
 def holder_id(rows: list[Participant]) -> int | None:
     """The organisation holding huvudansvar among the case's organisation participants, if any."""
-    return next((p.organisation_id for p in rows if p.role == "huvudansvarig"), None)
+    return next((p.organisation_id for p in rows if p.role == HUVUDANSVARIG), None)
 
 
 def may_give_huvudansvar(
@@ -73,12 +74,10 @@ def _give(
     from_id = holder_id(rows)
     for participant in rows:
         if participant.organisation_id == organisation_id:
-            participant.role = "huvudansvarig"
-        elif participant.role == "huvudansvarig":
+            participant.role = HUVUDANSVARIG
+        elif participant.role == HUVUDANSVARIG:
             participant.role = (
-                "initiator"
-                if participant.organisation_id == case.initiating_organisation_id
-                else "participant"
+                INITIATOR if participant.organisation_id == case.initiating_organisation_id else PARTICIPANT
             )
         session.add(participant)
     transfer = HuvudansvarTransfer(

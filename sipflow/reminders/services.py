@@ -58,7 +58,7 @@ from sipflow.reminders.models import (
     WORKFLOW,
     Reminder,
 )
-from sipflow.workflow.definition import Workflow
+from sipflow.workflow.definition import HUVUDANSVARIG, INITIATOR, PARTICIPANT, Workflow
 from sipflow.workflow.registry import REMINDER_ANCHORS
 
 log = logging.getLogger(__name__)
@@ -201,7 +201,7 @@ def deadline_moment(workflow: Workflow, case: SipCase, deadline: Deadline) -> da
 
 
 def _contacts(participants: list[Participant]) -> dict[str, list[Participant]]:
-    by_role: dict[str, list[Participant]] = {"huvudansvarig": [], "participant": []}
+    by_role: dict[str, list[Participant]] = {HUVUDANSVARIG: [], PARTICIPANT: []}
     for p in participants:
         if p.kind == "organisation" and p.active:
             by_role.setdefault(p.role, []).append(p)
@@ -210,7 +210,7 @@ def _contacts(participants: list[Participant]) -> dict[str, list[Participant]]:
 
 def _responsible_user(case: SipCase, participants: list[Participant]) -> int | None:
     """Who hears of a case's deadlines: the huvudansvarig organisation's contact, else who started it."""
-    for p in _contacts(participants)["huvudansvarig"]:
+    for p in _contacts(participants)[HUVUDANSVARIG]:
         if p.contact_user_id is not None:
             return p.contact_user_id
     return case.created_by_user_id
@@ -219,14 +219,14 @@ def _responsible_user(case: SipCase, participants: list[Participant]) -> int | N
 def _party_users(case: SipCase, participants: list[Participant], role: str) -> list[int]:
     """The staff members that stand for a party role of the case."""
     organisations = [p for p in participants if p.kind == "organisation" and p.active]
-    if role == "initiator":
+    if role == INITIATOR:
         users = [
             p.contact_user_id
             for p in organisations
             if p.organisation_id == case.initiating_organisation_id and p.contact_user_id
         ]
         return users[:1] or ([case.created_by_user_id] if case.created_by_user_id else [])
-    wanted = [p for p in organisations if role == "participant" or p.role == role]
+    wanted = [p for p in organisations if role == PARTICIPANT or p.role == role]
     return [p.contact_user_id for p in wanted if p.contact_user_id is not None]
 
 
@@ -272,7 +272,7 @@ def _deadline_reminders(
 ) -> list[Wanted]:
     wanted: list[Wanted] = []
     responsible = _responsible_user(case, participants)
-    huvudansvarig = _contacts(participants)["huvudansvarig"]
+    huvudansvarig = _contacts(participants)[HUVUDANSVARIG]
     rules = {rule.kind: rule for rule in workflow.deadlines}
     if deadlines is None:
         deadlines = column_rows(session, _OPEN_DEADLINES, {"case_id": case.id})

@@ -17,7 +17,7 @@ from sipflow.workflow.registry import (
 )
 
 # The parties of a case a transition may name: part of the workflow file language.
-PARTY_ROLES = ("initiator", "huvudansvarig", "participant")
+INITIATOR, HUVUDANSVARIG, PARTICIPANT = PARTY_ROLES = ("initiator", "huvudansvarig", "participant")
 DEADLINE_SOURCES = ("requested_at", "utskrivningsklar_at", "follow_up_on")
 # What a deadline stands for in the county's indicators (SIP.md §6): the statistics read deadlines by these.
 DEADLINE_INDICATORS = ("kallelse", "follow_up")

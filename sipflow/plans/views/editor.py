@@ -35,6 +35,7 @@ from sipflow.web import (
     transition_label,
     workflow_registry,
 )
+from sipflow.workflow.definition import HUVUDANSVARIG
 
 # The plan's own fields (not rows, not the checkbox, which a browser leaves out when unticked).
 KEPT_WHEN_NOT_SENT = (
@@ -71,7 +72,7 @@ def _case_page_part(detail, actor, *, allowed: list) -> dict:
     """The case page's plan link and the huvudansvar hand-overs, merged into the timeline by time."""
     session, case = get_session(), detail.case
     # A hand-over always leaves a holder: without one there is nothing to read.
-    held = any(p.role == "huvudansvarig" for p in detail.participants)
+    held = any(p.role == HUVUDANSVARIG for p in detail.participants)
     transfers = responsibility.transfers(session, case) if held else []
     timeline = None
     if transfers:
