@@ -79,7 +79,9 @@ class _Names:
 
 
 def _participant(p: Participant, names: _Names) -> dict:
-    row = _row(p, "id", "kind", "role", "added_at", "removed_at")
+    row = _row(p, "id", "kind", "role", "added_at", "removed_at", "removed_reason")
+    # Who took the participant off the SIP, by name as every other actor here.
+    row["removed_by"] = names.user(p.removed_by_user_id)
     if p.kind == "organisation":
         row |= {
             "organisation": names.organisation(p.organisation_id),

@@ -348,6 +348,18 @@ def test_the_registerutdrag_holds_the_persons_data_and_no_one_elses(
     ).one()
     own.email, own.phone, own.language = "testa@example.se", "070-111 22 33", "en"
     db_session.add(own)
+    # A närstående taken off the SIP: when, by whom and why are the person's case data too.
+    relative = Participant(
+        case_id=case.id,
+        kind="narstaende",
+        name="Eva Andersson",
+        relation="syster",
+        added_at=case.requested_at,
+        removed_at=case.requested_at,
+        removed_by_user_id=parties.region_user.id,
+        removed_reason="Lades till i fel ärende",
+    )
+    db_session.add(relative)
     other_case = create_case()
     other = db_session.get(Person, other_case.person_id)
     other.given_name = "Annan"
@@ -380,6 +392,9 @@ def test_the_registerutdrag_holds_the_persons_data_and_no_one_elses(
         "070-111 22 33",
         "en",
     )
+    removed = next(p for p in exported["participants"] if p.get("name") == "Eva Andersson")
+    assert removed["removed_reason"] == "Lades till i fel ärende"
+    assert removed["removed_by"] == parties.region_user.display_name and removed["removed_at"]
     assert exported["transitions"][0]["to_state"] == "requested"
     assert exported["deadlines"] and "consents" in exported and "meetings" in exported
     assert [row["action"] for row in document["access_log"]][:3] == [
