@@ -18,7 +18,7 @@ from sipflow.meetings.models import Attendance, Invitation, Meeting, MeetingDeci
 from sipflow.meetings.outcome import Owner, meeting_labels, owner_key
 from sipflow.meetings.services import invitee_address
 from sipflow.notifications.outbox import delivery_status
-from sipflow.people.models import Organisation, Person, Unit
+from sipflow.people.models import Organisation, Person, Unit, User
 
 
 @dataclass
@@ -122,7 +122,10 @@ _INVITATIONS_OF_MEETINGS = (
         Invitation.active.label("active"),
         Invitation.awaiting_answer.label("awaiting_answer"),
         Invitation.answers_through_staff.label("answers_through_staff"),
+        # Who on the staff recorded an answer given to them (the page names them), in the same read.
+        User.display_name.label("answered_by_name"),
     )
+    .outerjoin(User, User.id == Invitation.answered_by_user_id)
     .where(Invitation.meeting_id.in_(bindparam("meeting_ids", expanding=True)))
     .order_by(Invitation.id)
 )

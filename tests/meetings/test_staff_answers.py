@@ -63,7 +63,9 @@ def invitations_section(client) -> str:
     return found.group(0)
 
 
-def test_recording_an_answer_counts_on_the_meeting_page_and_in_att_gora(as_region, db_session, ready, book):
+def test_recording_an_answer_counts_on_the_meeting_page_and_in_att_gora(
+    as_region, db_session, parties, ready, book
+):
     meeting = book()
     silent = invitation_of(db_session, meeting, ready.relative_without_email)
     url, html, forms = page_of(as_region, ready.case, meeting)
@@ -78,7 +80,8 @@ def test_recording_an_answer_counts_on_the_meeting_page_and_in_att_gora(as_regio
     assert kept.answered_at == now_utc()
     html = text_of(as_region.get(url))
     assert "Ej svarat: 4 av 5 kallade." in html
-    assert "registrerat av personal" in html and "Sa ja i telefon." in html
+    # Named, so a colleague knows whom to ask about the call.
+    assert f"registrerat av {parties.region_user.display_name}" in html and "Sa ja i telefon." in html
     assert "4 inbjudna" in invitations_section(as_region)
     # Written to the access log as every change of a meeting is.
     logged = db_session.exec(
