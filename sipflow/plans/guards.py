@@ -7,9 +7,13 @@ links to it. They read the working plan as saved; a step reads it once (ctx.memo
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from sqlmodel import select
 
+from sipflow.cases.models import Participant
+from sipflow.cases.services import register_participant_removal
+from sipflow.errors import InvalidInput
 from sipflow.plans.editor import effort_gaps, is_child, local_today
-from sipflow.plans.models import effort_in_force
+from sipflow.plans.models import OPEN_EFFORT_STATUSES, Plan, PlanEffort, effort_in_force
 from sipflow.plans.services import step_person, step_plan_items
 from sipflow.workflow.context import TransitionContext
 from sipflow.workflow.registry import register_guard
@@ -95,3 +99,46 @@ register_guard(
     _l("Record the child's own view, or why it is missing."),
     field="child_view",
 )
+
+
+def keep_an_owner_for_open_efforts(session, case, participant, *, now) -> None:
+    """Refuse taking an organisation's last unit off the SIP while it owns efforts of the plan still to do.
+
+    The plan must say who is responsible for each effort (SoL 2 kap. 7 §): they go to another organisation
+    first, in the plan editor. Run as a participant-removal hook, in the removal's unit of work.
+    """
+    organisation_id = participant.organisation_id
+    if organisation_id is None:
+        return
+    other_unit = session.exec(
+        select(Participant.id)
+        .where(
+            Participant.case_id == case.id,
+            Participant.organisation_id == organisation_id,
+            Participant.active,
+            Participant.id != participant.id,
+        )
+        .limit(1)
+    ).first()
+    if other_unit is not None:
+        return
+    owned = session.exec(
+        select(PlanEffort.id)
+        .join(Plan, Plan.id == PlanEffort.plan_id)
+        .where(
+            Plan.case_id == case.id,
+            PlanEffort.organisation_id == organisation_id,
+            PlanEffort.status.in_(OPEN_EFFORT_STATUSES),
+        )
+        .limit(1)
+    ).first()
+    if owned is not None:
+        raise InvalidInput(
+            _l(
+                "The organisation owns efforts of the plan that are still to do: give them to another "
+                "organisation in the plan first."
+            )
+        )
+
+
+register_participant_removal(keep_an_owner_for_open_efforts)

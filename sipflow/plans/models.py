@@ -23,6 +23,8 @@ EFFORT_KINDS = ("effort", "own", "other")
 EFFORT_STATUSES = ("planned", "ongoing", "done", "cancelled")
 # A cancelled effort stays in the plan as history and counts for nothing the plan must hold.
 CANCELLED_EFFORT = "cancelled"
+# An effort still to do: planned or ongoing (Att göra lists those past their end; an owner must stay).
+OPEN_EFFORT_STATUSES = ("planned", "ongoing")
 
 
 def effort_in_force(status: str | None) -> bool:

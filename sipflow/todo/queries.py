@@ -32,7 +32,7 @@ from sipflow.clock import to_local
 from sipflow.meetings.models import PARTSTATS, PLANNED, Invitation, Meeting
 from sipflow.meetings.outcome import meeting_states
 from sipflow.people.models import Person, Unit, User
-from sipflow.plans.models import Plan, PlanEffort
+from sipflow.plans.models import OPEN_EFFORT_STATUSES, Plan, PlanEffort
 from sipflow.security import access
 from sipflow.workflow.engine import WorkflowRegistry
 
@@ -43,8 +43,6 @@ PER_PAGE = 50
 # A deadline or follow-up "coming" is due within this; a missed one is shown however old.
 HORIZON = timedelta(days=14)
 NEEDS_ACTION = PARTSTATS[0]
-# An effort still to do: planned or ongoing (EFFORT_STATUSES, not workflow states).
-OPEN_EFFORT_STATUSES = ("planned", "ongoing")
 CURSOR_VERSION = "1"
 MAX_CURSOR_LENGTH = 200
 # The column in which a workflow file's follow-up deadline counts from (a word of the file language).

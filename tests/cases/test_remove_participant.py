@@ -271,3 +271,31 @@ def test_the_removal_speaks_english(client, db_session, registry, parties, conse
     assert _post_removal(client, consented, relative.id, "Added in error").status_code == 303
     html = text_of(client.get(f"/cases/{consented.uid}?lang=en"))
     assert "Removed participants" in html and "Added in error" in html
+
+
+def test_an_organisation_owning_efforts_still_to_do_stays_until_they_are_given_to_another(
+    db_session, registry, parties, consented
+):
+    from sipflow.plans.models import Plan, PlanEffort
+
+    municipality = _row(db_session, consented, parties.municipality.organisation_id)
+    plan = Plan(case_id=consented.id)
+    db_session.add(plan)
+    db_session.flush()
+    effort = PlanEffort(
+        plan_id=plan.id, what="Boendestöd", organisation_id=municipality.organisation_id, status="ongoing"
+    )
+    db_session.add(effort)
+    db_session.commit()
+    with pytest.raises(InvalidInput) as refused:
+        _remove(db_session, registry, consented, parties.region_user, municipality.id)
+    assert "give them to another organisation" in str(refused.value.message)
+    assert _row(db_session, consented, parties.municipality.organisation_id).removed_at is None
+    # Once the effort is done (or handed on), the organisation can leave; what it did stays in the plan.
+    effort = db_session.get(PlanEffort, effort.id)
+    effort.status = "done"
+    db_session.add(effort)
+    db_session.commit()
+    _remove(db_session, registry, consented, parties.region_user, municipality.id)
+    db_session.expire_all()
+    assert db_session.get(Participant, municipality.id).removed_at is not None
