@@ -289,7 +289,7 @@ def test_an_organisation_owning_efforts_still_to_do_stays_until_they_are_given_t
     db_session.commit()
     with pytest.raises(InvalidInput) as refused:
         _remove(db_session, registry, consented, parties.region_user, municipality.id)
-    assert "give them to another organisation" in str(refused.value.message)
+    assert "ge dem till en annan organisation" in str(refused.value.message)
     assert _row(db_session, consented, parties.municipality.organisation_id).removed_at is None
     # Once the effort is done (or handed on), the organisation can leave; what it did stays in the plan.
     effort = db_session.get(PlanEffort, effort.id)
