@@ -187,6 +187,15 @@ class FormContext:
 VERSION_LABEL = "Version"
 
 
+def show_current_version(form, version: int) -> None:
+    """After a conflict, the re-rendered form carries the version the page now shows; what was typed stays.
+
+    Sending it again after a look at the page as it is now is then a deliberate choice.
+    """
+    form.version.data = version
+    form.version.raw_data = [str(version)]
+
+
 class TransitionForm(FlaskForm):
     """Base of the transition forms: every one carries the case version it was loaded with."""
 

@@ -55,6 +55,7 @@ from sipflow.cases.forms import (
     build_transition_form,
     choices,
     prefill_times,
+    show_current_version,
 )
 from sipflow.cases.models import SipCase
 from sipflow.clock import local_to_utc, now_utc, to_local
@@ -673,8 +674,7 @@ def fire(uid: str, trigger: str):
         # Keep what was typed and let the form carry the version the page now shows: after a look at the
         # SIP as it is, sending it again is a deliberate choice (the service still checks every rule).
         refusal = StaleCase(STALE_FORM)
-        form.version.data = case.version
-        form.version.raw_data = [str(case.version)]
+        show_current_version(form, case.version)
     attach_error(form, refusal, top)
     return _render_case(info, status=refusal.status, errors=top, failed_trigger=trigger, failed_form=form)
 
@@ -686,8 +686,7 @@ def _stale(form, case) -> bool:
     """
     if not form.version.validate(form) or form.version.data is None or form.version.data == case.version:
         return False
-    form.version.data = case.version
-    form.version.raw_data = [str(case.version)]
+    show_current_version(form, case.version)
     return True
 
 

@@ -165,6 +165,15 @@ def further_consent_refusal(
     return None
 
 
+def refusal_of_further_consent(
+    session: Session, registry: WorkflowRegistry, case: SipCase, actor: User
+) -> UserError | None:
+    """further_consent_refusal for actor on case, from what it reads (the actor's roles, the consents)."""
+    workflow = registry.get(case.workflow_name, case.workflow_version)
+    roles = party_roles(session, case, actor_organisation_id(session, actor))
+    return further_consent_refusal(workflow, case, roles, consent_given=has_given_consent(session, case))
+
+
 def has_given_consent(session: Session, case: SipCase) -> bool:
     """Whether a given consent was ever recorded for case (withdrawn or run out included)."""
     found = session.exec(
@@ -188,9 +197,7 @@ def record_further_consent(
     The same form and checks as the step's (give_consent). Claims the case at expected_version (a stale
     page is a conflict), so the change shows in Mina SIP and forms read before it are stale.
     """
-    workflow = registry.get(case.workflow_name, case.workflow_version)
-    roles = party_roles(session, case, actor_organisation_id(session, actor))
-    refusal = further_consent_refusal(workflow, case, roles, consent_given=has_given_consent(session, case))
+    refusal = refusal_of_further_consent(session, registry, case, actor)
     if refusal is not None:
         raise refusal
     touch_case(session, case, expected_version=expected_version, now=now)

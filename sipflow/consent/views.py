@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 
 from sipflow.cases.errors import StaleCase
-from sipflow.cases.forms import ConsentForm, FormContext
+from sipflow.cases.forms import ConsentForm, FormContext, show_current_version
 from sipflow.cases.participants import active_guardians, participating_organisations
 from sipflow.cases.services import actor_organisation_id, party_roles
 from sipflow.clock import now_utc
@@ -66,16 +66,17 @@ def further(uid: str):
     posted = request.method == "POST"
     case = case_or_404(uid, audit.CASE_CONSENT if posted else audit.CASE_VIEW)
     session, registry, actor = get_session(), workflow_registry(), current_actor()
-    workflow = registry.get(case.workflow_name, case.workflow_version)
-    form = _form(session, case, workflow, formdata=request.form if posted else None)
-    # Refused before the form is read: a SIP that takes no further consent, or a party that may not.
-    roles = party_roles(session, case, actor_organisation_id(session, actor))
-    given = services.has_given_consent(session, case)
-    refusal = services.further_consent_refusal(workflow, case, roles, consent_given=given)
+    # Refused before the form is read: a SIP that takes no further consent, or a party that may not (the
+    # service asks again when it records).
+    refusal = services.refusal_of_further_consent(session, registry, case, actor)
+    # A posted form is shown back as it was typed, refused or not; a refused page offers no fresh one.
+    form = None
+    if posted or refusal is None:
+        workflow = registry.get(case.workflow_name, case.workflow_version)
+        form = _form(session, case, workflow, formdata=request.form if posted else None)
     if refusal is not None:
-        # A posted form is shown back as it was typed; a fresh one is not offered.
         return render_template(
-            "consent/further.html", case=case, form=form if posted else None, errors=[refusal.message]
+            "consent/further.html", case=case, form=form, errors=[refusal.message]
         ), refusal.status
     errors: list = []
     status = 200
@@ -98,8 +99,7 @@ def further(uid: str):
                 # What was typed stays; the form now carries the version the SIP has, so sending it again
                 # after a look at the SIP is a deliberate choice (the service checks every rule again).
                 errors, status = [STALE_FORM], 409
-                form.version.data = case.version
-                form.version.raw_data = [str(case.version)]
+                show_current_version(form, case.version)
             except UserError as error:
                 attach_error(form, error, errors)
                 status = error.status

@@ -12,12 +12,13 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_limiter.errors import RateLimitExceeded
 
+from sipflow.cases.forms import show_current_version
 from sipflow.cases.models import SipCase
 from sipflow.clock import now_utc
 from sipflow.db import get_session, unit_of_work
 from sipflow.errors import UserError
 from sipflow.meetings import services
-from sipflow.meetings.forms import AnswerForm, show_current_version
+from sipflow.meetings.forms import AnswerForm
 from sipflow.meetings.forwarding import NoMailbox
 from sipflow.meetings.ical import ReplyError
 from sipflow.meetings.messages import place_text

@@ -60,12 +60,6 @@ def _version_field() -> IntegerField:
     return IntegerField(VERSION_LABEL, widget=HiddenInput(), validators=[InputRequired()])
 
 
-def show_current_version(form, version: int) -> None:
-    """After a conflict, the re-rendered form carries the version the page now shows; what was typed stays."""
-    form.version.data = version
-    form.version.raw_data = [str(version)]
-
-
 class MeetingTimeForm(FlaskForm):
     """The time, form and place of a meeting; the booking form adds the invitees."""
 

@@ -13,7 +13,7 @@ from sqlmodel import select
 
 from sipflow.cases import services as case_services
 from sipflow.cases.errors import StaleCase
-from sipflow.cases.forms import choices
+from sipflow.cases.forms import choices, show_current_version
 from sipflow.cases.models import SipCase
 from sipflow.clock import now_utc, to_local
 from sipflow.db import get_session, unit_of_work
@@ -32,7 +32,6 @@ from sipflow.meetings.forms import (
     MeetingActionForm,
     OutcomeForm,
     StaffAnswerForm,
-    show_current_version,
     staff_answer_prefix,
 )
 from sipflow.meetings.models import HELD, PLANNED, Invitation, Meeting

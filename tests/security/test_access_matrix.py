@@ -255,8 +255,12 @@ def _coordinator_only(status: int | str, anonymous: int | str = LOGIN):
     return expect
 
 
-def _further_consent(status: int):
-    """A further consent: the initiator records it once the consent step is taken, while the SIP is open."""
+def _leading_party_route(status: int, *, before_consent: int | None = None):
+    """A change only the initiator (or huvudansvarig) may make on an open SIP; 409 once it has ended.
+
+    before_consent: the answer while the consent step is not taken yet, when that differs (a further
+    consent comes after the first).
+    """
 
     def expect(relation: Relation, world: World):
         if relation.user is None:
@@ -267,7 +271,9 @@ def _further_consent(status: int):
             return 409
         if relation.user != "region_user":
             return DENY_403
-        return 409 if world.case.state == "requested" else status
+        if before_consent is not None and world.case.state == "requested":
+            return before_consent
+        return status
 
     return expect
 
@@ -285,21 +291,6 @@ def _municipality_row(world: World) -> int:
 def _remove_data(world: World) -> dict:
     prefix = f"remove-{_municipality_row(world)}"
     return {f"{prefix}-reason": "Fel enhet", f"{prefix}-version": str(world.case.version)}
-
-
-def _remover_route(status: int):
-    """Removing a participant: the initiator (or huvudansvarig) of an open SIP; 409 once it has ended."""
-
-    def expect(relation: Relation, world: World):
-        if relation.user is None:
-            return LOGIN
-        if not relation.sees_case:
-            return DENY_404
-        if _final(world):
-            return 409
-        return status if relation.user == "region_user" else DENY_403
-
-    return expect
 
 
 def _final(world: World) -> bool:
@@ -656,7 +647,7 @@ ROUTES |= {
     # Removing a participant (the municipality's unit): only the initiator or the huvudansvarig party.
     ("cases.remove_participant", "POST"): Route(
         lambda w: f"/cases/{w.case.uid}/participants/{_municipality_row(w)}/remove",
-        _remover_route(303),
+        _leading_party_route(303),
         data=_remove_data,
         needs_case=True,
     ),
@@ -823,11 +814,13 @@ ROUTES |= {
         lambda w: "/admin/codes/assignments", _admin_only(303), data=lambda w: {}
     ),
     ("consent.further", "GET"): Route(
-        lambda w: f"/cases/{w.case.uid}/consent/further", _further_consent(200), needs_case=True
+        lambda w: f"/cases/{w.case.uid}/consent/further",
+        _leading_party_route(200, before_consent=409),
+        needs_case=True,
     ),
     ("consent.further", "POST"): Route(
         lambda w: f"/cases/{w.case.uid}/consent/further",
-        _further_consent(400),
+        _leading_party_route(400, before_consent=409),
         data=lambda w: {},
         needs_case=True,
     ),

@@ -12,7 +12,7 @@ from wtforms import SelectChoice
 
 from sipflow.cases import services as case_services
 from sipflow.cases.errors import StaleCase
-from sipflow.cases.forms import choices
+from sipflow.cases.forms import choices, show_current_version
 from sipflow.cases.queries import participant_rows
 from sipflow.cases.services import StepReads
 from sipflow.clock import now_utc
@@ -410,8 +410,7 @@ def hand_over(uid: str):
     except UserError as error:
         top: list = []
         if isinstance(error, StaleCase):
-            form.version.data = case.version
-            form.version.raw_data = [str(case.version)]
+            show_current_version(form, case.version)
             error = StaleCase(STALE_FORM)
         attach_error(form, error, top)
         return _render(case, page_form, status=error.status, errors=top, hand_over=form)
