@@ -138,7 +138,15 @@ class MeetingActionForm(FlaskForm):
     version = _version_field()
 
 
-class AnswerForm(FlaskForm):
+class _OffersModes:
+    """A form with an answer_mode field: it offers only the ways of taking part that the meeting has."""
+
+    def set_modes(self, modes: tuple[str, ...]) -> None:
+        """Offer only the ways of taking part that the meeting has."""
+        self.answer_mode.choices = choices((m, ANSWER_MODE_LABELS[m]) for m in modes)
+
+
+class AnswerForm(_OffersModes, FlaskForm):
     """An invitee's answer: yes, maybe or no, how they take part, and a comment.
 
     version is the SEQUENCE the invitee was last sent when the page was shown: the answer is to that version.
@@ -153,13 +161,12 @@ class AnswerForm(FlaskForm):
     answer_mode = RadioField(_l("I will take part"), choices=[], validators=[Optional()])
     comment = TextAreaField(_l("Comment (optional)"), validators=[Optional(), Length(max=COMMENT_MAX)])
 
-    def set_modes(self, modes: tuple[str, ...]) -> None:
-        """Offer only the ways of taking part that the meeting has."""
-        self.answer_mode.choices = choices((m, ANSWER_MODE_LABELS[m]) for m in modes)
 
+class StaffAnswerForm(_OffersModes, FlaskForm):
+    """The answer an invitee called some other way gave the staff: yes, maybe or no, how, and a comment.
 
-class StaffAnswerForm(FlaskForm):
-    """The answer an invitee called some other way gave the staff: yes, maybe or no, and a comment.
+    How they take part is optional here (the invitee may not have said); given, it prefills the attendance
+    of the meeting's outcome as the invitee's own answer does.
 
     version is the meeting's SEQUENCE the page was read at, shown the answer_digest of the answer it showed.
     """
@@ -172,6 +179,7 @@ class StaffAnswerForm(FlaskForm):
         choices=choices((p, PARTSTAT_LABELS[p]) for p in ANSWER_LABELS),
         validators=[InputRequired(message=_l("Choose an answer."))],
     )
+    answer_mode = RadioField(_l("Takes part (if they said how)"), choices=[], validators=[Optional()])
     comment = TextAreaField(_l("Comment (optional)"), validators=[Optional(), Length(max=COMMENT_MAX)])
 
 

@@ -614,6 +614,7 @@ def record_staff_answer(
     actor: User,
     *,
     partstat: str,
+    answer_mode: str | None,
     comment: str | None,
     now: datetime,
     expected_sequence: int,
@@ -624,7 +625,8 @@ def record_staff_answer(
     Only such an invitee: one invited by e-mail answers through their own link or calendar, and staff never
     overwrite that. expected_sequence is the meeting's SEQUENCE the page was read at, shown the answer_digest
     it showed: a meeting changed since (StaleMeeting) or an answer recorded since (StaleAnswer) is refused.
-    The answer is kept by record_answer, so counts, Att göra and the reminders see it as any other answer.
+    The answer is kept by record_answer, so counts, Att göra and the reminders see it as any other answer;
+    answer_mode, how they take part when they said, prefills the outcome's attendance as theirs would.
     """
     # Every other write to the meeting takes this lock first: what is read after it is as they left it.
     lock_case(session, case)
@@ -653,7 +655,7 @@ def record_staff_answer(
         meeting,
         invitation,
         partstat=partstat,
-        answer_mode=None,
+        answer_mode=answer_mode,
         comment=comment,
         via="staff",
         now=now,

@@ -289,6 +289,7 @@ def _render_meeting(
 def _answer_forms(rows, meeting, posted) -> dict[int, StaffAnswerForm]:
     """A form per invitee called some other way, to record the answer they gave; a refused one as typed."""
     forms = {}
+    modes = services.allowed_answer_modes(meeting)
     for row in rows:
         invitation = row.invitation
         if not invitation.answers_through_staff:
@@ -302,8 +303,10 @@ def _answer_forms(rows, meeting, posted) -> dict[int, StaffAnswerForm]:
             version=meeting.sequence,
             shown=services.answer_digest(invitation),
         )
+        form.set_modes(modes)
         if invitation.answered_at is not None:
             form.partstat.data, form.comment.data = invitation.partstat, invitation.comment
+            form.answer_mode.data = invitation.answer_mode
         forms[invitation.id] = form
     return forms
 
@@ -387,6 +390,7 @@ def record_answer(uid: str, meeting_id: int, invitation_id: int):
     if invitation is None or invitation.meeting_id != meeting.id:
         abort(404)
     form = StaffAnswerForm(formdata=request.form, prefix=staff_answer_prefix(invitation.id))
+    form.set_modes(services.allowed_answer_modes(meeting))
     top: list = []
     status = 400
     if form.validate():
@@ -399,6 +403,7 @@ def record_answer(uid: str, meeting_id: int, invitation_id: int):
                     invitation,
                     current_actor(),
                     partstat=form.partstat.data,
+                    answer_mode=form.answer_mode.data or None,
                     comment=form.comment.data,
                     now=now_utc(),
                     expected_sequence=form.version.data,

@@ -146,6 +146,7 @@ def test_a_meeting_that_is_over_takes_no_answer(db_session, parties, ready, book
             silent,
             parties.region_user,
             partstat="ACCEPTED",
+            answer_mode=None,
             comment=None,
             now=meeting.ends_at + timedelta(minutes=1),
             expected_sequence=meeting.sequence,
@@ -209,3 +210,40 @@ def test_the_answer_form_in_english(as_region, db_session, ready, book):
     _url, html, _forms = page_of(as_region, ready.case, meeting, "?lang=en")
     assert "Not answered: 5 of 5 invited." in html
     assert "Record the answer" in html and "The invitee's answer" in html and "Save the answer" in html
+
+
+def test_how_the_invitee_takes_part_is_kept_and_prefills_the_outcome(
+    as_region, db_session, frozen_clock, parties, ready, book
+):
+    meeting = book()  # a video meeting: video and phone are the ways of taking part
+    silent = invitation_of(db_session, meeting, ready.relative_without_email)
+    url, _html, forms = page_of(as_region, ready.case, meeting)
+    response = answer(as_region, url, forms, silent, partstat="ACCEPTED", answer_mode="video")
+    assert response.status_code == 303, text_of(response)
+    assert invitation_of(db_session, meeting, ready.relative_without_email).answer_mode == "video"
+    _url, html, forms = page_of(as_region, ready.case, meeting)
+    # Shown as the invitee's own answer would be, and offered again as recorded.
+    assert "Video" in html
+    assert (f"answer-{silent.id}-answer_mode", "video") in forms[answer_url(url, silent)]
+
+    frozen_clock.set(meeting.starts_at + timedelta(hours=1))
+    outcome = f"/cases/{ready.case.uid}/meetings/outcome"
+    as_region.get(outcome)  # a week on, the session has timed out
+    assert login(as_region, parties.region_user.username).status_code == 302
+    form = dict(forms_of(text_of(as_region.get(outcome)))[outcome])
+    assert form[f"attendance_{ready.relative_without_email.id}"] == "video"
+
+
+def test_a_way_of_taking_part_the_meeting_lacks_is_refused_beside_the_field(
+    as_region, db_session, ready, book
+):
+    meeting = book()  # by video: there is no room to come to
+    silent = invitation_of(db_session, meeting, ready.relative_without_email)
+    url, _html, forms = page_of(as_region, ready.case, meeting)
+    response = answer(
+        as_region, url, forms, silent, partstat="ACCEPTED", answer_mode="on_site", comment="Kommer."
+    )
+    assert response.status_code == 400
+    html = text_of(response)
+    assert f'id="answer-{silent.id}-answer_mode-error"' in html and "Kommer." in html
+    assert invitation_of(db_session, meeting, ready.relative_without_email).partstat == "NEEDS-ACTION"
