@@ -757,6 +757,9 @@ def remove_participant(
     Refused as refusal_of_removal says; other areas' hooks follow (meetings withdraws the participant's
     invitations to planned meetings).
     """
+    # The case is claimed first: what the refusal reads (the other areas' checks too) is then read as the
+    # writer before this one left it (SQLite holds its one writer's lock from here to the commit).
+    touch_case(session, case, expected_version=expected_version, now=now)
     active = session.exec(select(Participant).where(Participant.case_id == case.id, Participant.active)).all()
     refusal = refusal_of_removal(session, registry, case, actor, participant_id, active)
     if refusal is not None:
@@ -765,7 +768,6 @@ def remove_participant(
     reason = fields.clean_text(reason, "reason", limit=REMOVAL_REASON_LIMIT)
     if reason is None:
         raise InvalidInput(_l("Say why the participant is removed."), field="reason")
-    touch_case(session, case, expected_version=expected_version, now=now)
     participant.removed_at = now
     participant.removed_by_user_id = actor.id
     participant.removed_reason = reason
