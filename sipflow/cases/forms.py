@@ -447,7 +447,7 @@ class AddPrivateForm(FlaskForm):
 
 
 class RemoveParticipantForm(FlaskForm):
-    """Take one participant off the SIP, saying why (the case page has one per removable participant)."""
+    """Take one participant off the SIP, saying why (on the removal page of that participant)."""
 
     version = _case_version_field()
     reason = StringField(

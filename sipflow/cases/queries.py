@@ -533,40 +533,51 @@ def participant_rows(
     return list({row[0].id: tuple(row[:4]) for row in rows}.values()), reads
 
 
+def _participant_view(row, person: Person) -> ParticipantView:
+    """One participant row (with its organisation, unit and contact user) as the page shows it."""
+    participant, organisation, unit, user = row
+    if participant.kind == "organisation":
+        name = organisation.name if organisation else "?"
+    elif participant.kind == "person":
+        name = f"{person.given_name} {person.family_name}"
+    else:
+        name = participant.name or ""
+    return ParticipantView(
+        id=participant.id,
+        kind=participant.kind,
+        role=participant.role,
+        name=name,
+        unit_name=unit.name if unit else None,
+        organisation_kind=organisation.kind if organisation else None,
+        contact_name=user.display_name if user else None,
+        relation=participant.relation,
+        email=participant.email,
+        phone=participant.phone,
+        organisation_id=participant.organisation_id,
+        language=participant.mail_language(user.language if user else None),
+    )
+
+
 def _participant_views(rows, person: Person) -> tuple[list[ParticipantView], list[Organisation]]:
     """The active parties as the page shows them, and their organisations by name, from participant_rows."""
     kind_order = {"organisation": 0, "person": 1, "guardian": 2, "narstaende": 3}
     result = []
     organisations: dict[int, Organisation] = {}
-    for participant, organisation, unit, user in rows:
+    for row in rows:
+        participant, organisation = row[0], row[1]
         if not participant.active:
             continue
         if organisation is not None:
             organisations[organisation.id] = organisation
-        if participant.kind == "organisation":
-            name = organisation.name if organisation else "?"
-        elif participant.kind == "person":
-            name = f"{person.given_name} {person.family_name}"
-        else:
-            name = participant.name or ""
-        result.append(
-            ParticipantView(
-                id=participant.id,
-                kind=participant.kind,
-                role=participant.role,
-                name=name,
-                unit_name=unit.name if unit else None,
-                organisation_kind=organisation.kind if organisation else None,
-                contact_name=user.display_name if user else None,
-                relation=participant.relation,
-                email=participant.email,
-                phone=participant.phone,
-                organisation_id=participant.organisation_id,
-                language=participant.mail_language(user.language if user else None),
-            )
-        )
+        result.append(_participant_view(row, person))
     result.sort(key=lambda p: (kind_order.get(p.kind, 9), p.id))
     return result, sorted(organisations.values(), key=lambda o: (o.name, o.id))
+
+
+def participant_of(parties: CaseParties, participant_id: int) -> ParticipantView | None:
+    """The case's participant participant_id, removed or not, as the page shows it; None if not the case's."""
+    row = next((r for r in parties.participant_rows if r[0].id == participant_id), None)
+    return None if row is None else _participant_view(row, parties.person)
 
 
 _REMOVERS = select(User.id, User.display_name).where(User.id.in_(bindparam("user_ids", expanding=True)))

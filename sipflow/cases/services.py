@@ -38,7 +38,7 @@ from sipflow.cases.models import (
 from sipflow.clock import to_local
 from sipflow.consent.models import Consent
 from sipflow.db import compare_and_set, insert_unless_taken, mark_written
-from sipflow.errors import InvalidInput, NotAllowed
+from sipflow.errors import InvalidInput, NotAllowed, UserError
 from sipflow.i18n import DEFAULT_LOCALE, checked_language
 from sipflow.people.models import Person, Unit, User
 from sipflow.workflow.context import TransitionContext
@@ -646,6 +646,10 @@ def set_participant_contact(
 # as hook(session, case, participant, now=now) in the removal's unit of work. The area registers its own,
 # so cases imports none of them.
 _REMOVAL_HOOKS: list[Callable[..., None]] = []
+# Why other areas refuse a removal (plans: an organisation owning efforts still to do): each is called as
+# check(session, case, participant) -> InvalidInput | None, reads only, and is asked before anything
+# changes, by the removal and by its page (which then offers no form).
+_REMOVAL_REFUSALS: list[Callable[..., InvalidInput | None]] = []
 # The party roles (workflow file language, PARTY_ROLES) that may take a participant off a SIP: the ones
 # that lead it. Anyone seeing the SIP may add one; a removal hides the SIP from an organisation.
 REMOVING_ROLES = frozenset({INITIATOR, HUVUDANSVARIG})
@@ -656,6 +660,12 @@ def register_participant_removal(hook: Callable[..., None]) -> None:
     """Run hook(session, case, participant, now=now) whenever a participant is removed from a SIP."""
     if hook not in _REMOVAL_HOOKS:
         _REMOVAL_HOOKS.append(hook)
+
+
+def register_removal_refusal(check: Callable[..., InvalidInput | None]) -> None:
+    """Ask check(session, case, participant) -> the refusal or None (read-only) before every removal."""
+    if check not in _REMOVAL_REFUSALS:
+        _REMOVAL_REFUSALS.append(check)
 
 
 def may_remove_participants(
@@ -692,6 +702,44 @@ def removal_refusal(case: SipCase, participant, active) -> InvalidInput | None:
     return None
 
 
+def removal_refusal_now(session: Session, case: SipCase, participant, active) -> InvalidInput | None:
+    """Why the participant cannot be removed now: removal_refusal, then the other areas' registered checks.
+
+    Unlike removal_refusal it reads (the checks ask the database), so the case page does not ask it.
+    """
+    refusal = removal_refusal(case, participant, active)
+    if refusal is not None:
+        return refusal
+    for check in _REMOVAL_REFUSALS:
+        refusal = check(session, case, participant)
+        if refusal is not None:
+            return refusal
+    return None
+
+
+def refusal_of_removal(
+    session: Session, registry: WorkflowRegistry, case: SipCase, actor: User, participant_id: int, active
+) -> UserError | None:
+    """Why actor cannot remove the participant from the SIP now, or None: asked by the removal and its page.
+
+    active: the case's active participants (the rows, or the page's views). An ended SIP, a party that does
+    not lead it, a participant no longer on it, then removal_refusal_now.
+    """
+    if registry.has_ended(case):
+        return CaseEnded(_l("The SIP has ended: no one can be removed from it."))
+    if not may_remove_participants(session, case, actor, active):
+        return NotAllowed(
+            _l(
+                "Only the initiating organisation or the one with overall responsibility may remove "
+                "participants."
+            )
+        )
+    participant = next((p for p in active if p.id == participant_id), None)
+    if participant is None:
+        return InvalidInput(_l("The participant no longer takes part in the SIP."), field="participant_id")
+    return removal_refusal_now(session, case, participant, active)
+
+
 def remove_participant(
     session: Session,
     registry: WorkflowRegistry,
@@ -705,30 +753,21 @@ def remove_participant(
 ) -> Participant:
     """Take a participant added in error, or no longer taking part, off an open SIP, with the reason.
 
-    The row stays (removed_at, by whom, why): the history, old invitations and consents still name it. The
-    initiating organisation and the one holding huvudansvar stay while it is their last unit on the SIP.
-    Other areas' hooks follow (meetings withdraws the participant's invitations to planned meetings).
+    The row stays (removed_at, by whom, why): the history, old invitations and consents still name it.
+    Refused as refusal_of_removal says; other areas' hooks follow (meetings withdraws the participant's
+    invitations to planned meetings).
     """
-    if registry.has_ended(case):
-        raise CaseEnded(_l("The SIP has ended: no one can be removed from it."))
+    # The case is claimed first: what the refusal reads (the other areas' checks too) is then read as the
+    # writer before this one left it (SQLite holds its one writer's lock from here to the commit).
+    touch_case(session, case, expected_version=expected_version, now=now)
     active = session.exec(select(Participant).where(Participant.case_id == case.id, Participant.active)).all()
-    if not may_remove_participants(session, case, actor, active):
-        raise NotAllowed(
-            _l(
-                "Only the initiating organisation or the one with overall responsibility may remove "
-                "participants."
-            )
-        )
-    participant = next((p for p in active if p.id == participant_id), None)
-    if participant is None:
-        raise InvalidInput(_l("Choose among the participants of the SIP."), field="participant_id")
-    refusal = removal_refusal(case, participant, active)
+    refusal = refusal_of_removal(session, registry, case, actor, participant_id, active)
     if refusal is not None:
         raise refusal
+    participant = next(p for p in active if p.id == participant_id)
     reason = fields.clean_text(reason, "reason", limit=REMOVAL_REASON_LIMIT)
     if reason is None:
         raise InvalidInput(_l("Say why the participant is removed."), field="reason")
-    touch_case(session, case, expected_version=expected_version, now=now)
     participant.removed_at = now
     participant.removed_by_user_id = actor.id
     participant.removed_reason = reason

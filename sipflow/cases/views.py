@@ -340,7 +340,6 @@ def _render_case(
     unit_form: AddUnitForm | None = None,
     private_form: AddPrivateForm | None = None,
     contact_form: ContactForm | None = None,
-    remove_form: RemoveParticipantForm | None = None,
 ):
     """Render the case page, with a refused form (and its errors) in place of the fresh one.
 
@@ -354,7 +353,7 @@ def _render_case(
         [
             (title, form)
             for title, form in zip(
-                _PARTICIPANT_FORM_TITLES, (unit_form, private_form, contact_form, remove_form), strict=True
+                _PARTICIPANT_FORM_TITLES, (unit_form, private_form, contact_form), strict=True
             )
             if form is not None
         ]
@@ -394,10 +393,6 @@ def _render_case(
     if contact_form is None:
         contact_form = _contact_form(detail, formdata=None)
         fixed["contact"] = _fixed_fields(contact_form, locale)
-    remove_forms = _remove_forms(detail, remove_form)
-    if remove_form is not None and not detail.is_final and remove_form.participant_id not in remove_forms:
-        # The participant is gone meanwhile (or may no longer be removed): the reason typed is shown back.
-        unshown_participant_forms.append((_PARTICIPANT_FORM_TITLES[3], remove_form))
     kept = []
     if failed_form is not None and not any(action.form is failed_form for action in actions):
         kept.append((_failed_step_label(detail, failed_trigger, locale), failed_form))
@@ -415,7 +410,7 @@ def _render_case(
             unit_form=unit_form,
             private_form=private_form,
             contact_form=contact_form,
-            remove_forms=remove_forms,
+            removable=_removable(detail),
             fixed_fields=fixed,
             unit_optgroups=_unit_optgroups(unit_form),
             **parts,
@@ -436,35 +431,23 @@ _PARTICIPANT_FORM_TITLES = (
     _l("Another unit"),
     _l("A närstående or a guardian"),
     _l("Contact details for invitations"),
-    _l("Remove a participant"),
 )
 
 
-def _remove_forms(
-    detail: queries.CaseDetail, failed: RemoveParticipantForm | None
-) -> dict[int, RemoveParticipantForm]:
-    """A removal form per participant the user's organisation may remove now (the refused one as posted)."""
+def _removable(detail: queries.CaseDetail) -> set[int]:
+    """The participants the user's organisation may remove, each linked to its removal page.
+
+    From what the page read, with no statement: the other areas' refusal checks read, so only the removal
+    page asks them (and shows their refusal instead of the form).
+    """
     case = detail.case
     if detail.is_final or not services.may_remove_participants(
         get_session(), case, current_actor(), detail.participants
     ):
-        return {}
-    forms = {}
-    for p in detail.participants:
-        if services.removal_refusal(case, p, detail.participants) is not None:
-            continue
-        if failed is not None and failed.participant_id == p.id:
-            forms[p.id] = failed
-            continue
-        forms[p.id] = _remove_form(p.id, formdata=None, version=case.version)
-    return forms
-
-
-def _remove_form(participant_id: int, *, formdata, version: int | None = None) -> RemoveParticipantForm:
-    form = RemoveParticipantForm(formdata=formdata, prefix=f"remove-{participant_id}", version=version)
-    # Which participant the form is for: the page puts a refused form back in that participant's row.
-    form.participant_id = participant_id
-    return form
+        return set()
+    return {
+        p.id for p in detail.participants if services.removal_refusal(case, p, detail.participants) is None
+    }
 
 
 def _failed_step_label(detail: queries.CaseDetail, trigger: str | None, locale: str) -> str:
@@ -805,30 +788,88 @@ def set_contact(uid: str):
     )
 
 
-@bp.post("/cases/<uid>/participants/<int:participant_id>/remove")
+@bp.route("/cases/<uid>/participants/<int:participant_id>/remove", methods=["GET", "POST"])
 @login_required
 def remove_participant(uid: str, participant_id: int):
     """Take a participant off the SIP, with the reason (the initiator or the huvudansvarig party)."""
-
-    def act(session, registry, case, form):
-        services.remove_participant(
-            session,
-            registry,
-            case,
-            current_actor(),
-            participant_id,
-            reason=form.reason.data,
-            now=now_utc(),
-            expected_version=form.version.data,
-        )
-
-    return _participant_change(
-        uid,
-        form_name="remove_form",
-        build_form=lambda info: _remove_form(participant_id, formdata=request.form),
-        act=act,
-        done=lambda form: _("The participant is removed from the SIP."),
+    posted = request.method == "POST"
+    case = case_or_404(uid, audit.CASE_PARTICIPANTS if posted else audit.CASE_VIEW)
+    session, registry, actor = get_session(), workflow_registry(), current_actor()
+    parties = queries.case_parties(session, registry, case)
+    participant = queries.participant_of(parties, participant_id)
+    if participant is None:
+        abort(404)
+    # Refused before the form is read: the page offers no form then (the service asks again when it acts).
+    refusal = services.refusal_of_removal(
+        session, registry, case, actor, participant_id, parties.participants
     )
+    form = RemoveParticipantForm(formdata=request.form) if posted else None
+    if refusal is not None:
+        # A posted reason is shown back read-only: the page offers no form to put it in.
+        return _render_removal(
+            case, participant, None, errors=[refusal.message], status=refusal.status, kept=form
+        )
+    if form is None:
+        form = RemoveParticipantForm(formdata=None, version=case.version)
+    errors: list = []
+    status = 200
+    if posted:
+        if _stale(form, case):
+            errors, status = [STALE_FORM], 409
+        elif not form.validate():
+            status = 400
+        else:
+            try:
+                with unit_of_work(session):
+                    services.remove_participant(
+                        session,
+                        registry,
+                        case,
+                        actor,
+                        participant_id,
+                        reason=form.reason.data,
+                        now=now_utc(),
+                        expected_version=form.version.data,
+                    )
+            except StaleCase:
+                errors, status = [STALE_FORM], 409
+                show_current_version(form, case.version)
+            except UserError as error:
+                if error.field != "reason":
+                    # Refused by the SIP as it now is (someone acted meanwhile): no form is offered, what
+                    # was typed is shown back.
+                    return _render_removal(
+                        case, participant, None, errors=[error.message], status=error.status, kept=form
+                    )
+                attach_error(form, error, errors)
+                status = error.status
+            else:
+                flash(_("The participant is removed from the SIP."), "success")
+                return redirect(url_for("cases.detail", uid=case.uid), code=303)
+    return _render_removal(case, participant, form, errors=errors, status=status)
+
+
+def _render_removal(
+    case: SipCase,
+    participant: queries.ParticipantView,
+    form: RemoveParticipantForm | None,
+    *,
+    errors: list,
+    status: int,
+    kept: RemoveParticipantForm | None = None,
+):
+    """The removal page: the participant, what a removal does, and the form, or the refusal and no form.
+
+    kept: a posted form the page no longer offers, shown back read-only so nothing typed is lost.
+    """
+    return render_template(
+        "cases/remove_participant.html",
+        case=case,
+        participant=participant,
+        form=form,
+        errors=errors,
+        kept_input=_typed_values(kept) if kept is not None else [],
+    ), status
 
 
 # --- Ny SIP -----------------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 from sqlmodel import select
 
 from sipflow.cases.models import Participant
-from sipflow.cases.services import register_participant_removal
+from sipflow.cases.services import register_removal_refusal
 from sipflow.errors import InvalidInput
 from sipflow.plans.editor import effort_gaps, is_child, local_today
 from sipflow.plans.models import OPEN_EFFORT_STATUSES, Plan, PlanEffort, effort_in_force
@@ -101,15 +101,15 @@ register_guard(
 )
 
 
-def keep_an_owner_for_open_efforts(session, case, participant, *, now) -> None:
+def keep_an_owner_for_open_efforts(session, case, participant) -> InvalidInput | None:
     """Refuse taking an organisation's last unit off the SIP while it owns efforts of the plan still to do.
 
     The plan must say who is responsible for each effort (SoL 2 kap. 7 §): they go to another organisation
-    first, in the plan editor. Run as a participant-removal hook, in the removal's unit of work.
+    first, in the plan editor. A removal refusal (read-only): the removal and its page ask it.
     """
     organisation_id = participant.organisation_id
     if organisation_id is None:
-        return
+        return None
     other_unit = session.exec(
         select(Participant.id)
         .where(
@@ -121,7 +121,7 @@ def keep_an_owner_for_open_efforts(session, case, participant, *, now) -> None:
         .limit(1)
     ).first()
     if other_unit is not None:
-        return
+        return None
     owned = session.exec(
         select(PlanEffort.id)
         .join(Plan, Plan.id == PlanEffort.plan_id)
@@ -132,13 +132,14 @@ def keep_an_owner_for_open_efforts(session, case, participant, *, now) -> None:
         )
         .limit(1)
     ).first()
-    if owned is not None:
-        raise InvalidInput(
-            _l(
-                "The organisation owns efforts of the plan that are still to do: give them to another "
-                "organisation in the plan first."
-            )
+    if owned is None:
+        return None
+    return InvalidInput(
+        _l(
+            "The organisation owns efforts of the plan that are still to do: give them to another "
+            "organisation in the plan first."
         )
+    )
 
 
-register_participant_removal(keep_an_owner_for_open_efforts)
+register_removal_refusal(keep_an_owner_for_open_efforts)

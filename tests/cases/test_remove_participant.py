@@ -2,6 +2,8 @@
 
 A removed organisation no longer sees the SIP, a removed invitee's invitations to planned meetings are
 withdrawn (a CANCEL to them), and the removal shows only in the SIP's history of removed participants.
+The case page links each removable participant to a removal page of its own, which shows a refusal
+(another area's too) instead of the form.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from sipflow.meetings.booking import active_participants
 from sipflow.meetings.models import Invitation
 from sipflow.notifications.models import OutboxMessage
 from sipflow.plans import responsibility
+from sipflow.security.audit import CASE_VIEW, AccessLogEntry
 
 pytestmark = pytest.mark.usefixtures("frozen_clock")
 
@@ -84,11 +87,14 @@ def _participants_table(html: str) -> str:
     return re.search(r'<section class="card" aria-labelledby="h-participants">.*?</section>', html, re.S)[0]
 
 
+def _removal_url(case, participant_id) -> str:
+    return f"/cases/{case.uid}/participants/{participant_id}/remove"
+
+
 def _post_removal(client, case, participant_id, reason):
-    url = f"/cases/{case.uid}"
-    action = f"{url}/participants/{participant_id}/remove"
-    form = forms_of(text_of(client.get(url)))[action]
-    return client.post(action, data=fill(form, **{f"remove-{participant_id}-reason": reason}))
+    url = _removal_url(case, participant_id)
+    form = forms_of(text_of(client.get(url)))[url]
+    return client.post(url, data=fill(form, reason=reason))
 
 
 def test_a_removed_unit_s_organisation_no_longer_sees_the_sip(client, db_session, parties, consented):
@@ -212,14 +218,14 @@ def test_the_initiator_is_never_removed_and_huvudansvar_is_handed_over_first(
     assert f"/participants/{region.id}/remove" not in page
     refused = client.post(
         f"/cases/{consented.uid}/participants/{municipality.id}/remove",
-        data={
-            "csrf_token": csrf_token(page),
-            f"remove-{municipality.id}-version": str(consented.version),
-            f"remove-{municipality.id}-reason": "Lämnar ärendet",
-        },
+        data={"csrf_token": csrf_token(page), "version": str(consented.version), "reason": "Lämnar ärendet"},
     )
     assert refused.status_code == 400
     assert "lämna över huvudansvaret först" in text_of(refused) and "Lämnar ärendet" in text_of(refused)
+    # The page itself refuses before any form: the same reason, nothing to fill in.
+    shown = client.get(_removal_url(consented, municipality.id))
+    assert shown.status_code == 400 and "lämna över huvudansvaret först" in text_of(shown)
+    assert 'name="reason"' not in text_of(shown)
     assert _row(db_session, consented, parties.municipality.organisation_id).active
 
 
@@ -253,20 +259,24 @@ def test_a_guardian_who_consented_is_removed_and_the_consent_stays(
 def test_a_stale_form_is_a_conflict_and_keeps_the_reason(client, db_session, registry, parties, consented):
     relative = _add_relative(db_session, registry, consented)
     assert login(client, parties.region_user.username).status_code == 302
-    url = f"/cases/{consented.uid}"
-    action = f"{url}/participants/{relative.id}/remove"
-    form = forms_of(text_of(client.get(url)))[action]
+    action = _removal_url(consented, relative.id)
+    form = forms_of(text_of(client.get(action)))[action]
     _add_relative(db_session, registry, consented, name="Någon Annan")  # someone changes the SIP meanwhile
-    stale = client.post(action, data=fill(form, **{f"remove-{relative.id}-reason": "Flyttat utomlands"}))
+    stale = client.post(action, data=fill(form, reason="Flyttat utomlands"))
     assert stale.status_code == 409
-    assert "Flyttat utomlands" in text_of(stale)
+    # Still offered, with the reason typed and the version the SIP has now: sending it again is deliberate.
+    assert "Flyttat utomlands" in text_of(stale) and "Någon annan har ändrat" in text_of(stale)
+    assert ("version", str(db_session.get(type(consented), consented.id).version)) in forms_of(
+        text_of(stale)
+    )[action]
     assert _row(db_session, consented, kind="narstaende").active
 
 
 def test_the_removal_speaks_english(client, db_session, registry, parties, consented):
     relative = _add_relative(db_session, registry, consented)
     assert login(client, parties.region_user.username).status_code == 302
-    html = text_of(client.get(f"/cases/{consented.uid}?lang=en"))
+    html = text_of(client.get(_removal_url(consented, relative.id) + "?lang=en"))
+    assert "Remove a participant" in html and "What a removal does" in html
     assert "Why is the participant removed?" in html and "Remove from the SIP" in html
     assert _post_removal(client, consented, relative.id, "Added in error").status_code == 303
     html = text_of(client.get(f"/cases/{consented.uid}?lang=en"))
@@ -299,3 +309,130 @@ def test_an_organisation_owning_efforts_still_to_do_stays_until_they_are_given_t
     _remove(db_session, registry, consented, parties.region_user, municipality.id)
     db_session.expire_all()
     assert db_session.get(Participant, municipality.id).removed_at is not None
+
+
+def _owning_effort(db_session, case, organisation_id):
+    """An ongoing effort of the case's plan owned by organisation_id."""
+    from sipflow.plans.models import Plan, PlanEffort
+
+    plan = Plan(case_id=case.id)
+    db_session.add(plan)
+    db_session.flush()
+    db_session.add(
+        PlanEffort(plan_id=plan.id, what="Boendestöd", organisation_id=organisation_id, status="ongoing")
+    )
+    db_session.commit()
+
+
+def test_the_case_page_links_to_the_removal_page_and_builds_no_form(
+    client, db_session, registry, parties, consented, monkeypatch
+):
+    from sipflow.cases import views
+
+    relative = _add_relative(db_session, registry, consented, name="Nils Närstående")
+    municipality = _row(db_session, consented, parties.municipality.organisation_id)
+    built = []
+    monkeypatch.setattr(views, "RemoveParticipantForm", lambda *a, **k: built.append(k))
+    assert login(client, parties.region_user.username).status_code == 302
+    html = text_of(client.get(f"/cases/{consented.uid}"))
+    table = _participants_table(html)
+    for participant_id in (relative.id, municipality.id):
+        assert f'href="{_removal_url(consented, participant_id)}"' in table
+    assert 'Ta bort<span class="visually-hidden"> Nils Närstående</span>' in table
+    assert not [action for action in forms_of(html) if action.endswith("/remove")]
+    assert built == []
+
+
+def test_the_case_page_of_a_party_that_may_not_remove_has_no_actions_column(
+    client, db_session, registry, parties, consented
+):
+    _add_relative(db_session, registry, consented)
+    assert login(client, parties.municipality_user.username).status_code == 302
+    table = _participants_table(text_of(client.get(f"/cases/{consented.uid}")))
+    assert "/remove" not in table and "Åtgärder" not in table
+
+
+def test_the_removal_page_names_the_participant_and_logs_the_read(
+    client, db_session, registry, parties, consented
+):
+    relative = _add_relative(db_session, registry, consented, name="Nils Närstående")
+    assert login(client, parties.region_user.username).status_code == 302
+    page = client.get(_removal_url(consented, relative.id))
+    html = text_of(page)
+    assert page.status_code == 200
+    assert "<h1>Ta bort deltagare</h1>" in html
+    assert "Nils Närstående" in html and "syster" in html and "Närstående" in html
+    assert "Deltagarens kallelser till planerade möten dras tillbaka." in html
+    assert 'name="reason"' in html and f'href="/cases/{consented.uid}"' in html
+    db_session.expire_all()
+    logged = db_session.exec(
+        select(AccessLogEntry).where(
+            AccessLogEntry.case_id == consented.id, AccessLogEntry.action == CASE_VIEW
+        )
+    ).all()
+    assert logged and logged[-1].user_id == parties.region_user.id
+
+
+def test_the_removal_page_of_an_effort_owning_organisation_s_last_unit_shows_the_refusal_and_no_form(
+    client, db_session, parties, consented
+):
+    municipality = _row(db_session, consented, parties.municipality.organisation_id)
+    _owning_effort(db_session, consented, municipality.organisation_id)
+    assert login(client, parties.region_user.username).status_code == 302
+    page = client.get(_removal_url(consented, municipality.id))
+    assert page.status_code == 400
+    html = text_of(page)
+    assert "ge dem till en annan organisation" in html
+    assert 'name="reason"' not in html and "Ta bort från SIP:en" not in html
+    assert f'href="/cases/{consented.uid}"' in html
+
+
+def test_a_refused_removal_keeps_the_reason_typed(client, db_session, parties, consented):
+    municipality = _row(db_session, consented, parties.municipality.organisation_id)
+    assert login(client, parties.region_user.username).status_code == 302
+    url = _removal_url(consented, municipality.id)
+    form = forms_of(text_of(client.get(url)))[url]
+    # Meanwhile the municipality takes on an effort of the plan: the removal is refused when sent.
+    _owning_effort(db_session, consented, municipality.organisation_id)
+    refused = client.post(url, data=fill(form, reason="Fel kommun, ska bort"))
+    assert refused.status_code == 400
+    html = text_of(refused)
+    assert "ge dem till en annan organisation" in html
+    assert "Fel kommun, ska bort" in html and 'name="reason"' not in html
+    assert _row(db_session, consented, parties.municipality.organisation_id).active
+
+
+def test_a_removal_without_a_reason_is_refused_at_the_field(client, db_session, registry, parties, consented):
+    relative = _add_relative(db_session, registry, consented)
+    assert login(client, parties.region_user.username).status_code == 302
+    url = _removal_url(consented, relative.id)
+    form = forms_of(text_of(client.get(url)))[url]
+    refused = client.post(url, data=fill(form, reason="  "))
+    assert refused.status_code == 400
+    assert 'name="reason"' in text_of(refused) and 'aria-invalid="true"' in text_of(refused)
+    assert _row(db_session, consented, kind="narstaende").active
+
+
+def test_a_party_that_does_not_lead_the_sip_is_refused_the_page(
+    client, db_session, registry, parties, consented
+):
+    relative = _add_relative(db_session, registry, consented)
+    assert login(client, parties.municipality_user.username).status_code == 302
+    page = client.get(_removal_url(consented, relative.id))
+    assert page.status_code == 403
+    assert "Bara den organisation som startade" in text_of(page) and 'name="reason"' not in text_of(page)
+
+
+def test_a_participant_removed_already_or_of_another_case_or_unknown(
+    client, db_session, registry, parties, consented, create_case
+):
+    relative = _add_relative(db_session, registry, consented)
+    _remove(db_session, registry, consented, parties.region_user, relative.id)
+    other = create_case()
+    other_row = _row(db_session, other, parties.region.organisation_id)
+    assert login(client, parties.region_user.username).status_code == 302
+    gone = client.get(_removal_url(consented, relative.id))
+    assert gone.status_code == 400
+    assert "deltar inte längre" in text_of(gone) and 'name="reason"' not in text_of(gone)
+    assert client.get(_removal_url(consented, other_row.id)).status_code == 404
+    assert client.get(_removal_url(consented, 987654)).status_code == 404

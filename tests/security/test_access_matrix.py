@@ -289,8 +289,7 @@ def _municipality_row(world: World) -> int:
 
 
 def _remove_data(world: World) -> dict:
-    prefix = f"remove-{_municipality_row(world)}"
-    return {f"{prefix}-reason": "Fel enhet", f"{prefix}-version": str(world.case.version)}
+    return {"reason": "Fel enhet", "version": str(world.case.version)}
 
 
 def _final(world: World) -> bool:
@@ -644,7 +643,13 @@ ROUTES |= {
         data=lambda w: {},
         needs_case=True,
     ),
-    # Removing a participant (the municipality's unit): only the initiator or the huvudansvarig party.
+    # Removing a participant (the municipality's unit): only the initiator or the huvudansvarig party; its
+    # page refuses the others the same way, before any form.
+    ("cases.remove_participant", "GET"): Route(
+        lambda w: f"/cases/{w.case.uid}/participants/{_municipality_row(w)}/remove",
+        _leading_party_route(200),
+        needs_case=True,
+    ),
     ("cases.remove_participant", "POST"): Route(
         lambda w: f"/cases/{w.case.uid}/participants/{_municipality_row(w)}/remove",
         _leading_party_route(303),
