@@ -27,6 +27,7 @@ from sipflow.errors import Conflict, InvalidInput
 from sipflow.people.models import Person, Unit, User
 from sipflow.plans.content import plan_items
 from sipflow.plans.models import (
+    BY_OTHERS,
     EFFORT_KINDS,
     EFFORT_STATUSES,
     Plan,
@@ -343,11 +344,20 @@ def check_plan_data(session: Session, case: SipCase, plan: Plan | None, data: di
     no_other_measures = data.get("no_other_measures", False)
     if not isinstance(no_other_measures, bool):
         raise InvalidInput(_l("Choose one of the options."), field="no_other_measures")
+    cleaned_efforts = [_clean_effort(item, index, owners) for index, item in enumerate(efforts)]
+    if no_other_measures and any(
+        e["kind"] == BY_OTHERS and effort_in_force(e["status"]) for e in cleaned_efforts
+    ):
+        # An established plan must not say both: the PDF would list measures it says there are none of.
+        raise InvalidInput(
+            _l("The plan lists measures by others: untick this box, or remove those measures."),
+            field="no_other_measures",
+        )
     return {
         "needs": _text(data.get("needs"), "needs", "needs"),
         "own_goals": _clean_goals(data.get("own_goals") or [], "own_goals"),
         "professional_goals": _clean_goals(data.get("professional_goals") or [], "professional_goals"),
-        "efforts": [_clean_effort(item, index, owners) for index, item in enumerate(efforts)],
+        "efforts": cleaned_efforts,
         "no_other_measures": no_other_measures,
         "huvudansvar_contact": _text(
             data.get("huvudansvar_contact"), "huvudansvar_contact", "huvudansvar_contact"

@@ -13,7 +13,7 @@ from sipflow.cases.models import Participant
 from sipflow.cases.services import register_removal_refusal
 from sipflow.errors import InvalidInput
 from sipflow.plans.editor import effort_gaps, is_child, local_today
-from sipflow.plans.models import OPEN_EFFORT_STATUSES, Plan, PlanEffort, effort_in_force
+from sipflow.plans.models import BY_OTHERS, OPEN_EFFORT_STATUSES, Plan, PlanEffort, effort_in_force
 from sipflow.plans.services import step_person, step_plan_items
 from sipflow.workflow.context import TransitionContext
 from sipflow.workflow.registry import register_guard
@@ -47,7 +47,7 @@ def plan_efforts_owned(ctx: TransitionContext) -> bool:
 def plan_other_measures_stated(ctx: TransitionContext) -> bool:
     """Measures by others than region and municipality are listed, or the plan says there are none."""
     plan = _plan(ctx)
-    return plan is not None and (plan.no_other_measures or bool(_efforts(ctx, "other")))
+    return plan is not None and (plan.no_other_measures or bool(_efforts(ctx, BY_OTHERS)))
 
 
 def plan_follow_up_ahead(ctx: TransitionContext) -> bool:

@@ -20,6 +20,8 @@ GOAL_KINDS = ("own", "professional")
 # An effort (insats) by a participating organisation; what the person and närstående do themselves; a
 # measure by others than region and municipality (Försäkringskassan, Arbetsförmedlingen, ...).
 EFFORT_KINDS = ("effort", "own", "other")
+# The kind of a measure by others (the plan says there is none, or lists them).
+BY_OTHERS = "other"
 EFFORT_STATUSES = ("planned", "ongoing", "done", "cancelled")
 # A cancelled effort stays in the plan as history and counts for nothing the plan must hold.
 CANCELLED_EFFORT = "cancelled"

@@ -12,8 +12,10 @@ from plankit import complete_data, give_huvudansvar, save, today, walk
 from sqlmodel import select
 from webkit import fill, forms_of, login, text_of
 
-from sipflow.cases.models import SipCase
+from sipflow.cases.models import Participant, SipCase
+from sipflow.cases.services import remove_participant
 from sipflow.clock import now_utc, to_local
+from sipflow.db import unit_of_work
 from sipflow.plans.content import plan_content
 from sipflow.plans.models import Plan
 from sipflow.plans.services import find_plan
@@ -317,3 +319,39 @@ def test_an_effort_without_a_person_responsible_is_marked_at_its_own_field(
     )
     assert error and "Skriv vem som är ansvarig." in error.group(1)
     assert f'id="efforts-{index}-organisation_id-error"' not in html
+
+
+def test_a_plan_is_not_established_once_only_one_organisation_takes_part(
+    as_region, db_session, registry, parties, held
+):
+    now = now_utc()
+    data = complete_data(held, parties, now)
+    data["efforts"] = [
+        e for e in data["efforts"] if e.get("organisation_id") != parties.municipality.organisation_id
+    ]
+    save(db_session, held, parties.region_user, data, now)
+    give_huvudansvar(db_session, held, parties.region_user, parties.region.organisation_id, now)
+    # The municipality is taken off the SIP after its meeting: a plan of one organisation is no SIP.
+    municipality = db_session.exec(
+        select(Participant).where(
+            Participant.case_id == held.id,
+            Participant.organisation_id == parties.municipality.organisation_id,
+        )
+    ).one()
+    with unit_of_work(db_session):
+        remove_participant(
+            db_session,
+            registry,
+            held,
+            parties.region_user,
+            municipality.id,
+            reason="Fel enhet",
+            now=now,
+            expected_version=held.version,
+        )
+    form = forms_of(page(as_region, held))[f"/cases/{held.uid}/plan/establish"]
+    response = as_region.post(f"/cases/{held.uid}/plan/establish", data=fill(form))
+    assert response.status_code == 409
+    assert "Minst två organisationer måste delta i en SIP." in text_of(response)
+    db_session.expire_all()
+    assert db_session.get(SipCase, held.id).state == "meeting_held"

@@ -266,3 +266,21 @@ def test_sending_the_same_plan_twice_is_saved_once_not_a_conflict(db_session, pa
     page["needs"] = "Något annat."
     with pytest.raises(PlanConflict):
         save(db_session, held, parties.region_user, page, now, expected=read_at)
+
+
+def test_no_measures_by_others_and_a_measure_by_others_together_are_refused(db_session, parties, held):
+    now = now_utc()
+    # The complete plan lists Arbetsförmedlingen's work training: it cannot also say there is none.
+    with pytest.raises(InvalidInput) as refused:
+        save(
+            db_session,
+            held,
+            parties.region_user,
+            complete_data(held, parties, now, no_other_measures=True),
+            now,
+        )
+    assert refused.value.field == "no_other_measures"
+    # A cancelled measure by others is history, not a measure: the box may then be ticked.
+    data = complete_data(held, parties, now, no_other_measures=True)
+    data["efforts"][-1]["status"] = "cancelled"
+    assert save(db_session, held, parties.region_user, data, now).no_other_measures

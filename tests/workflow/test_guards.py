@@ -437,7 +437,9 @@ PLAN_STEPS = [
     for s in t.sources
 ]
 # Conditions of the plan steps that are not an item of the plan (tested on their own above).
-NOT_PLAN_ITEMS = {"consent_valid"}
+# Conditions about the SIP rather than its plan: the plan editor cannot break them (who takes part is
+# tested on its own: tests/plans/test_editor_page.py).
+NOT_PLAN_ITEMS = {"consent_valid", "two_organisations"}
 
 
 def _without(kind):
