@@ -18,8 +18,8 @@ from sipflow.meetings.booking import Booking, read_booking, read_times
 from sipflow.meetings.models import (
     ATTENDANCE_MODES,
     CARER_SUPPORT_ANSWERS,
+    HELD,
     MEETING_MODES,
-    PLANNED,
     Meeting,
 )
 from sipflow.meetings.outcome import (
@@ -38,8 +38,9 @@ SIPFLOW_CHANNEL = "sipflow"
 DECISION_MAX = NO_CHANGE_MAX = 1000
 
 
-def _decisions(ctx: TransitionContext, owners: dict[str, Owner]) -> list[dict]:
-    """The meeting's decisions, each with text, owner and due date; blank rows are dropped.
+def _decisions(ctx: TransitionContext, owners: dict[str, Owner], held_on: date) -> list[dict]:
+    """The meeting's decisions, each with text, owner and due date (not before held_on, the meeting's day);
+    blank rows are dropped.
 
     A row filled in part is refused at the field that is missing (``decisions-<row>-<field>``), so the
     page shows the refusal at that row; a malformed list is refused as a whole.
@@ -72,6 +73,10 @@ def _decisions(ctx: TransitionContext, owners: dict[str, Owner]) -> list[dict]:
         if due_on is None:
             raise InvalidInput(_l("Enter by when."), field=name + "due_on")
         fields.check_window(due_on, name + "due_on")
+        if due_on < held_on:
+            raise InvalidInput(
+                _l("A decision cannot be due before the meeting that took it."), field=name + "due_on"
+            )
         decisions.append({"text": text, "owner": owner, "due_on": due_on.isoformat()})
     return decisions
 
@@ -98,24 +103,36 @@ def _by_participant(ctx: TransitionContext, name: str, allowed: tuple[str, ...])
 def _held_meeting(ctx: TransitionContext) -> Meeting | None:
     """The booked meeting the outcome is for: the one named, else the case's first still planned."""
     meeting_id = ctx.data.get("meeting_id")
+    # The case's meetings, read once for the step (the outcome's effects and checks share them).
+    planned = planned_meetings(step_meetings(ctx))
     if meeting_id is None:
-        planned = planned_meetings(step_meetings(ctx))
         return planned[0] if planned else None
     if not isinstance(meeting_id, int) or isinstance(meeting_id, bool):
         raise InvalidInput(_l("Choose one of the meetings booked for this SIP."), field="meeting_id")
-    meeting = ctx.session.get(Meeting, meeting_id)
-    if meeting is None or meeting.case_id != ctx.case.id or meeting.status != PLANNED:
+    meeting = next((m for m in planned if m.id == meeting_id), None)
+    if meeting is None:
         raise InvalidInput(_l("Choose one of the meetings booked for this SIP."), field="meeting_id")
     return meeting
 
 
 def _held_at(ctx: TransitionContext, meeting: Meeting | None, moved: bool) -> datetime:
-    """When the meeting was held: not ahead, not before the SIP started, on the booked day unless moved."""
+    """When the meeting was held: not ahead, not before the SIP started nor before its last meeting held,
+    on the booked day unless moved."""
     held_at = fields.moment(ctx.data, "held_at", _l("Enter when the meeting was held."))
     if held_at > ctx.now:
         raise InvalidInput(_l("A meeting cannot be held in the future."), field="held_at")
     if held_at < ctx.case.requested_at:
         raise InvalidInput(_l("A meeting cannot be held before the SIP was started."), field="held_at")
+    last_held = max((m.held_at for m in step_meetings(ctx) if m.status == HELD and m.held_at), default=None)
+    if last_held is not None and held_at < last_held:
+        # A follow-up comes after what it follows up: held earlier, it would take the first meeting's place.
+        raise InvalidInput(
+            _l(
+                "The SIP's last meeting was held %(when)s: a later one cannot have been held before it.",
+                when=to_local(last_held).strftime("%Y-%m-%d %H:%M"),
+            ),
+            field="held_at",
+        )
     if meeting is not None and not moved:
         booked = to_local(meeting.starts_at).date()
         if to_local(held_at).date() != booked:
@@ -182,7 +199,7 @@ def apply_meeting_outcome(ctx: TransitionContext) -> None:
         )
     if not set(carer_support) <= set(attendance):
         raise InvalidInput(_l("Record how the närstående attended too."), field="carer_support")
-    decisions = _decisions(ctx, owners_of(participants))
+    decisions = _decisions(ctx, owners_of(participants), to_local(held_at).date())
     no_change = fields.text(ctx.data, "no_change_reason", limit=NO_CHANGE_MAX)
     if no_change and decisions:
         raise InvalidInput(

@@ -2,10 +2,12 @@
 
 from datetime import timedelta
 
+import pytest
 import support
 from sqlmodel import select
 
 from sipflow.cases.scripted import scripted_input
+from sipflow.errors import InvalidInput
 from sipflow.meetings.models import Meeting
 
 
@@ -45,3 +47,23 @@ def test_an_unbooked_first_meeting_is_first_and_its_follow_up_a_follow_up(
             # The outcome input's read of the case's meetings tells first from follow-up: not read again.
             assert len(_meeting_reads(seen)) == 1, _meeting_reads(seen)
     assert _held_kinds(db_session, case) == ["first", "follow_up"]
+
+
+def test_a_follow_up_cannot_have_been_held_before_the_meeting_it_follows(
+    db_session, registry, parties, create_case, now
+):
+    case = create_case("sip")
+    at = now
+    for trigger in ("give_consent", "start_preparation"):
+        at += timedelta(minutes=1)
+        _fire(db_session, registry, parties, case, trigger, at)
+    at += timedelta(minutes=1)
+    _fire(db_session, registry, parties, case, "send_kallelse", at, meeting_starts_at=None)
+    for trigger in ("hold_meeting", "establish_plan"):
+        at += timedelta(minutes=1)
+        _fire(db_session, registry, parties, case, trigger, at)
+    first_held = db_session.exec(select(Meeting.held_at).where(Meeting.case_id == case.id)).one()
+    with pytest.raises(InvalidInput) as refused:
+        _fire(db_session, registry, parties, case, "follow_up", at, held_at=first_held - timedelta(minutes=2))
+    assert refused.value.field == "held_at"
+    assert _held_kinds(db_session, case) == ["first"]

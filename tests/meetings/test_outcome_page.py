@@ -566,3 +566,18 @@ def test_a_decisions_date_that_is_no_date_is_refused_in_the_pages_language(clien
     assert response.status_code == 400
     page = text_of(response)
     assert re.search(r'id="decisions-0-due_on-error">\s*<li>Inte ett giltigt datum\.</li>', page), page
+
+
+def test_a_decision_due_before_the_meeting_is_refused_at_its_row(client, db_session, ready, held, parties):
+    before = snapshot(db_session, ready.case)
+    row = {
+        "decisions-0-text": "Kontakta boendestödet",
+        "decisions-0-owner": f"organisation:{parties.municipality.organisation_id}",
+        "decisions-0-due_on": (to_local(held.starts_at).date() - timedelta(days=1)).isoformat(),
+    }
+    response = post(client, ready.case, page_form(client, ready.case), **row)
+    page = text_of(response)
+    assert response.status_code == 400
+    assert 'id="decisions-0-due_on-error"' in page and "före mötet" in page
+    assert "Kontakta boendestödet" in page
+    assert snapshot(db_session, ready.case) == before
