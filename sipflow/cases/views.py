@@ -67,6 +67,7 @@ from sipflow.people.services import (
     change_person_particulars,
     find_or_register_person,
     find_person,
+    parse_any_identifier,
     parse_person_identifier,
     particulars_digest,
 )
@@ -249,6 +250,12 @@ def my_cases():
     user = current_actor()
     if not access.may_see_cases(user):
         return render_template("cases/no_access.html", page_url=url_for("cases.my_cases"))
+    return _render_my_cases(user)
+
+
+def _render_my_cases(user, *, status: int = 200, person_error: str | None = None, typed: str = ""):
+    """Mina SIP; person_error and typed: a refused person filter, its message beside the field with the
+    identifier as it was typed (a POST's answer: never in a URL)."""
     filters, arguments = _list_filters()
     page = queries.my_cases(
         get_session(),
@@ -269,7 +276,9 @@ def my_cases():
         states=queries.state_choices(workflow_registry(), current_locale()),
         deadline_choices=[("overdue", _("Overdue")), ("week", _("Due within 7 days"))],
         person_masked=person.get("masked") if person else None,
-    )
+        person_error=person_error,
+        typed_identifier=typed,
+    ), status
 
 
 @bp.post("/person-filter")
@@ -283,11 +292,12 @@ def filter_person():
     if request.form.get("clear") or not (request.form.get("identifier") or "").strip():
         session_store.pop(PERSON_FILTER_KEY, None)
         return redirect(url_for("cases.my_cases", **arguments))
+    typed = request.form["identifier"]
     try:
-        identifier = parse_person_identifier(request.form["identifier"], kind=None, now=now_utc())
+        identifier = parse_any_identifier(typed, now=now_utc())
     except InvalidInput as error:
-        flash(str(error.message), "error")
-        return redirect(url_for("cases.my_cases", **arguments))
+        # The page again, the message beside the field and what was typed kept (bounded as the field is).
+        return _render_my_cases(user, status=400, person_error=str(error.message), typed=typed[:20])
     person = find_person(get_session(), current_app.config["PNR_HASH_KEY"], identifier)
     # An unknown person gives an empty list (id 0 is no row): the page tells nothing more than a known one.
     session_store[PERSON_FILTER_KEY] = {"id": person.id if person else 0, "masked": identifier.masked()}

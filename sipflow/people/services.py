@@ -19,6 +19,7 @@ from sipflow.errors import Conflict, InvalidInput, NotAllowed
 from sipflow.i18n import checked_language
 from sipflow.people.identifiers import (
     PERSONNUMMER,
+    RESERVNUMMER,
     SAMORDNINGSNUMMER,
     IdentifierError,
     PersonIdentifier,
@@ -66,6 +67,20 @@ def parse_person_identifier(text: str, *, kind: str | None, now: datetime) -> Pe
         return parse_identifier(text, today=to_local(now).date(), kind=kind)
     except IdentifierError as error:
         raise InvalidInput(_identifier_message(error, kind), field="identifier") from None
+
+
+def parse_any_identifier(text: str, *, now: datetime) -> PersonIdentifier:
+    """A personnummer or samordningsnummer, or a reservnummer when the text holds a letter (a search field).
+
+    A text of digits only stays a number, so a mistyped personnummer is refused as such rather than read
+    as a reservnummer nobody has.
+    """
+    try:
+        return parse_person_identifier(text, kind=None, now=now)
+    except InvalidInput:
+        if not isinstance(text, str) or not any(c.isalpha() for c in text):
+            raise
+    return parse_person_identifier(text, kind=RESERVNUMMER, now=now)
 
 
 def find_person(session: Session, hash_key: str, identifier: PersonIdentifier) -> Person | None:

@@ -15,6 +15,7 @@ from webkit import csrf_token, login, text_of
 from sipflow.cases.models import Deadline
 from sipflow.cases.queries import PER_PAGE
 from sipflow.people.models import Person
+from sipflow.people.services import identifier_hash
 
 pytestmark = pytest.mark.usefixtures("frozen_clock")
 
@@ -102,10 +103,32 @@ def test_an_unknown_person_gives_an_empty_list_and_a_malformed_number_an_error(a
     response = as_region.post("/person-filter", data={"csrf_token": csrf_token(page), "identifier": unknown})
     html = text_of(as_region.get(response.headers["Location"]))
     assert case.reference not in html and "Ingen SIP matchar filtret." in html
+    # Malformed: the page again, the refusal beside the field and what was typed kept, never a URL.
     response = as_region.post("/person-filter", data={"csrf_token": csrf_token(html), "identifier": "12345"})
-    assert "12345" not in response.headers["Location"]
-    html = text_of(as_region.get(response.headers["Location"]))
-    assert "12345" not in html
+    assert response.status_code == 400 and "Location" not in response.headers
+    html = text_of(response)
+    assert 'id="filter-person-error"' in html and 'aria-describedby="filter-person-error"' in html
+    assert 'value="12345"' in html
+
+
+def test_a_person_with_a_reservnummer_is_found(as_region, db_session, app, create_case):
+    theirs, other = create_case(), create_case()
+    person = db_session.get(Person, theirs.person_id)
+    person.id_kind, person.id_number = "reservnummer", "RES12345"
+    person.id_hash = identifier_hash(app.config["PNR_HASH_KEY"], "RES12345")
+    db_session.add(person)
+    db_session.commit()
+    page = text_of(as_region.get("/cases"))
+    response = as_region.post(
+        "/person-filter", data={"csrf_token": csrf_token(page), "identifier": "res-12345"}
+    )
+    assert response.status_code == 302
+    assert shown(text_of(as_region.get(response.headers["Location"])), [theirs, other]) == {theirs.reference}
+    # Digits only stay a number: a mistyped personnummer is refused as one, not searched as a reservnummer.
+    response = as_region.post(
+        "/person-filter", data={"csrf_token": csrf_token(page), "identifier": "19900517-0000"}
+    )
+    assert response.status_code == 400
 
 
 def test_the_page_links_keep_the_state_and_deadline_filters(as_region, create_case):
