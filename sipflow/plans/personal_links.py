@@ -21,9 +21,11 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy import func
 from sqlmodel import Session, select
 
 from sipflow.cases.models import Participant, SipCase
+from sipflow.cases.services import lock_case
 from sipflow.clock import local_to_utc, to_local
 from sipflow.errors import Conflict, InvalidInput, NotAllowed
 from sipflow.i18n import DEFAULT_LOCALE, language_or_default
@@ -170,12 +172,26 @@ def send_personal_link(
     actor: User,
     now: datetime,
     valid_days: int,
+    seen_last_link_id: int,
     registry=None,
 ) -> PersonalLink:
-    """Issue a link to participant (person, närstående or guardian) and queue the e-mail carrying it."""
+    """Issue a link to participant (person, närstående or guardian) and queue the e-mail carrying it.
+
+    seen_last_link_id: the newest link of the case the sender's page showed (0: none). A link sent since
+    (a double submit, a colleague) is a conflict: two live links and two e-mails for one click otherwise.
+    """
     _check_sender(session, case, actor)
     if registry is not None and registry.has_ended(case):
         raise Conflict(_l("The SIP has ended: no personal link is sent any more."))
+    # Held to the commit: a second submit waits here, then sees the first one's link.
+    lock_case(session, case)
+    if newest_link_id(session, case) != seen_last_link_id:
+        raise Conflict(
+            _l(
+                "A personal link was sent in this SIP while you were working: check the list below, then "
+                "send again if another is needed."
+            )
+        )
     participant = session.get(Participant, participant_id)
     if participant is None or participant.case_id != case.id or participant.kind not in LINK_KINDS:
         raise InvalidInput(_l("Choose the person, a närstående or a guardian."), field="participant_id")
@@ -254,6 +270,11 @@ def touch(session: Session, link: PersonalLink, now: datetime) -> None:
     link.last_used_at = now
     session.add(link)
     session.flush()
+
+
+def newest_link_id(session: Session, case: SipCase) -> int:
+    """The id of the case's newest personal link, 0 if it has none (the index on case_id finds them)."""
+    return session.exec(select(func.max(PersonalLink.id)).where(PersonalLink.case_id == case.id)).one() or 0
 
 
 def case_links(session: Session, case: SipCase, *, now: datetime) -> list[LinkRow]:

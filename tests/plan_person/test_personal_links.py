@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from personkit import PERSON_EMAIL, RELATIVE_EMAIL, add_effort, build_world, freeze, log_out
 from sqlmodel import select
-from webkit import csrf_token, login, text_of
+from webkit import csrf_token, fill, forms_of, login, text_of
 
 from sipflow.cases.models import SipCase
 from sipflow.clock import STOCKHOLM, to_local
@@ -34,9 +34,16 @@ def send_link(client, world, participant, *, user=None):
     assert page.status_code == 200
     response = client.post(
         f"/cases/{world.case.uid}/plan/links",
-        data={"csrf_token": csrf_token(text_of(page)), "link-participant_id": str(participant.id)},
+        data=link_form(text_of(page), world.case, participant),
     )
     assert response.status_code == 303, text_of(response)
+
+
+def link_form(html: str, case, participant) -> dict:
+    """The page's send form, filled in for participant (its hidden fields as the page gave them)."""
+    return fill(
+        forms_of(html)[f"/cases/{case.uid}/plan/links"], **{"link-participant_id": str(participant.id)}
+    )
 
 
 def queued(db_session) -> OutboxMessage:
@@ -296,10 +303,14 @@ def test_a_link_cannot_be_sent_to_someone_without_an_address_or_by_an_outsider(c
     db_session.add(planned.relative)
     db_session.commit()
     login(client, planned.region.user.username)
-    page = client.get(f"/cases/{planned.case.uid}/plan/links")
+    page = text_of(client.get(f"/cases/{planned.case.uid}/plan/links"))
     response = client.post(
         f"/cases/{planned.case.uid}/plan/links",
-        data={"csrf_token": csrf_token(text_of(page)), "link-participant_id": str(planned.relative.id)},
+        data={
+            "csrf_token": csrf_token(page),
+            "link-participant_id": str(planned.relative.id),
+            "link-last_link": "0",
+        },
     )
     assert response.status_code == 400
     assert db_session.exec(select(OutboxMessage)).all() == []
@@ -364,3 +375,20 @@ def test_an_ended_sip_offers_no_link_and_no_approval_to_record(client, db_sessio
     assert "inga personliga länkar skickas längre" in links and "Skicka länken" not in links
     approvals = text_of(client.get(f"/cases/{planned.case.uid}/plan/approvals"))
     assert "kan inte längre godkännas" in approvals and "Registrera godkännandet" not in approvals
+
+
+def test_sending_the_same_link_twice_sends_one_and_keeps_the_choice(client, db_session, planned):
+    login(client, planned.region.user.username)
+    page = text_of(client.get(f"/cases/{planned.case.uid}/plan/links"))
+    form = link_form(page, planned.case, planned.relative)
+    assert client.post(f"/cases/{planned.case.uid}/plan/links", data=form).status_code == 303
+    # The same page sent again (a double click): refused, one link and one e-mail.
+    again = client.post(f"/cases/{planned.case.uid}/plan/links", data=form)
+    assert again.status_code == 409
+    assert "En personlig länk skickades i denna SIP medan du arbetade" in text_of(again)
+    assert len(db_session.exec(select(PersonalLink)).all()) == 1
+    assert len(db_session.exec(select(OutboxMessage).where(OutboxMessage.kind == "plan_link")).all()) == 1
+    # Sent from the page that showed the conflict, it is meant: a second link goes out.
+    resent = link_form(text_of(again), planned.case, planned.relative)
+    assert client.post(f"/cases/{planned.case.uid}/plan/links", data=resent).status_code == 303
+    assert len(db_session.exec(select(PersonalLink)).all()) == 2

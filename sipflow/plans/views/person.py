@@ -24,7 +24,7 @@ from sipflow.cases.forms import choices
 from sipflow.cases.models import Participant, SipCase
 from sipflow.clock import now_utc, to_local
 from sipflow.db import get_session, unit_of_work
-from sipflow.errors import UserError
+from sipflow.errors import Conflict, UserError
 from sipflow.people.models import Person
 from sipflow.plans import approvals, person_view, personal_links
 from sipflow.plans.blueprint import bp
@@ -79,6 +79,8 @@ class LinkForm(FlaskForm):
     """Send a personal link to one participant."""
 
     participant_id = SelectField(_l("Send to"), coerce=int, validators=[InputRequired()])
+    # The newest link the page showed (0: none): one sent since makes the form stale.
+    last_link = IntegerField(widget=HiddenInput(), validators=[InputRequired(), NumberRange(0, 2**31 - 1)])
 
 
 class RevokeForm(FlaskForm):
@@ -290,7 +292,7 @@ def approvals_page(uid: str):
 def _render_links(case: SipCase, form: LinkForm | None = None, *, errors=(), status: int = 200):
     session = get_session()
     if form is None:
-        form = LinkForm(formdata=None, prefix="link")
+        form = LinkForm(formdata=None, prefix="link", last_link=personal_links.newest_link_id(session, case))
     form.participant_id.choices = choices(_recipient_choices(session, case))
     return (
         render_template(
@@ -340,11 +342,16 @@ def links_page(uid: str):
                 actor=current_actor(),
                 now=now_utc(),
                 valid_days=current_app.config["PERSONAL_LINK_DAYS"],
+                seen_last_link_id=form.last_link.data,
                 registry=workflow_registry(),
             )
     except UserError as error:
         top: list = []
         attach_error(form, error, top)
+        if isinstance(error, Conflict):
+            # Sent again from the page that shows the new list, it is meant: the form speaks for that list.
+            newest = personal_links.newest_link_id(session, case)
+            form.last_link.data, form.last_link.raw_data = newest, [str(newest)]
         return _render_links(case, form, errors=top, status=error.status)
     flash(_("The personal link is sent."), "success")
     return redirect(url_for("plans.links_page", uid=uid), code=303)
