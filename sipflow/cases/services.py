@@ -10,7 +10,7 @@ import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Date, Integer, and_, bindparam, event, insert, inspect, update
@@ -320,8 +320,13 @@ _START_DATE_MESSAGES = {
     "utskrivningsklar_at": (
         _l("Enter when the patient was reported ready for discharge."),
         _l("The discharge notice cannot lie in the future."),
+        _l("The discharge notice cannot be more than a year old: check the date."),
+        _l("The discharge notice cannot lie before the person was born."),
     ),
 }
+# How far back a start date may lie: a SIP started for an older event is a typing error (its deadlines
+# would all be long missed, and every list would show it as late).
+START_DATE_MAX_AGE = timedelta(days=365)
 
 
 def create_case(
@@ -351,11 +356,15 @@ def create_case(
     # Only the dates the workflow asks for (its start_dates) are kept, and each of them is required.
     dates = {"utskrivningsklar_at": utskrivningsklar_at}
     for name in workflow.start_dates:
-        missing, future = _START_DATE_MESSAGES[name]
+        missing, future, too_old, before_birth = _START_DATE_MESSAGES[name]
         if dates[name] is None:
             raise InvalidInput(missing, field=name)
         if dates[name] > now:
             raise InvalidInput(future, field=name)
+        if person.birth_date is not None and to_local(dates[name]).date() < person.birth_date:
+            raise InvalidInput(before_birth, field=name)
+        if dates[name] < now - START_DATE_MAX_AGE:
+            raise InvalidInput(too_old, field=name)
     kept = {name: dates[name] if name in workflow.start_dates else None for name in dates}
     if not another_open_confirmed:
         open_ids = open_case_ids(session, registry, person)

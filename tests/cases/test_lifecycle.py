@@ -8,8 +8,9 @@ from sqlmodel import select
 
 from sipflow.cases import services
 from sipflow.cases.errors import GuardFailed, PartyNotAllowed, StaleCase, TransitionNotAllowed
-from sipflow.cases.models import Deadline, TransitionLog
+from sipflow.cases.models import Deadline, SipCase, TransitionLog
 from sipflow.cases.scripted import scripted_input
+from sipflow.errors import InvalidInput
 from sipflow.meetings.models import Meeting
 
 
@@ -87,3 +88,24 @@ def test_guard_failure_rolls_back_everything(db_session, registry, parties, crea
     db_session.rollback()
     db_session.refresh(case)
     assert (case.state, case.version) == ("consent_given", 2)
+
+
+@pytest.mark.parametrize(
+    ("days_ago", "message"),
+    [
+        (400, "Anmälan om utskrivningsklar kan inte vara mer än ett år gammal: kontrollera datumet."),
+        (365 * 60, "Anmälan om utskrivningsklar kan inte ligga före personens födelse."),
+    ],
+)
+def test_an_implausibly_old_discharge_notice_is_refused_at_its_field(
+    db_session, registry, create_case, now, days_ago, message
+):
+    # Accepted, a notice decades back made every list show a kallelse late since 1900.
+    before = len(db_session.exec(select(SipCase)).all())
+    with pytest.raises(InvalidInput) as refused:
+        create_case("sip_discharge", utskrivningsklar_at=now - timedelta(days=days_ago))
+    assert refused.value.field == "utskrivningsklar_at" and str(refused.value.message) == message
+    db_session.rollback()
+    assert len(db_session.exec(select(SipCase)).all()) == before
+    # A notice from last month is a SIP registered late, not a typing error.
+    assert create_case("sip_discharge", utskrivningsklar_at=now - timedelta(days=30)).utskrivningsklar_at
