@@ -24,6 +24,8 @@ DEADLINE_INDICATORS = ("kallelse", "follow_up")
 # The case dates a workflow may ask for when a SIP is started (start_dates).
 START_DATES = ("utskrivningsklar_at",)
 CREATE_EVENT = "create"
+# The largest version a file may carry: the cases store it in a 32-bit integer column.
+MAX_VERSION = 2**31 - 1
 
 _TOP_KEYS = {
     "name",
@@ -274,6 +276,9 @@ def parse_workflow(path: Path, data: dict, guards=None, effects=None, inputs=Non
         raise _fail(path, "occasion", "must be a lower-case name of at most 40 letters, digits or _")
     if not isinstance(data["version"], int) or isinstance(data["version"], bool) or data["version"] < 1:
         raise _fail(path, "version", "must be a positive whole number")
+    if data["version"] > MAX_VERSION:
+        # The cases' workflow_version column is a 32-bit integer: a larger one fails the first new case.
+        raise _fail(path, "version", f"must be at most {MAX_VERSION}")
     _identifier(path, "name", data["name"])
 
     states = {}
@@ -522,4 +527,7 @@ def load_workflow_file(path: Path, guards=None, effects=None, inputs=None) -> Wo
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise WorkflowError(f"{path.name}: not valid TOML: {error}") from None
+    except RecursionError:
+        # tomllib reads nested arrays and tables recursively: thousands deep exhaust the stack.
+        raise WorkflowError(f"{path.name}: not valid TOML: nested too deeply") from None
     return parse_workflow(path, data, guards, effects, inputs)

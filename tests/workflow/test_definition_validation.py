@@ -375,6 +375,12 @@ BROKEN = [
         "'carry_decisions_into_plan' must come after 'mark_meeting_held'",
     ),
     (
+        "version-too-large-for-the-database",
+        replace_once("version = 1", "version = 3000000000"),
+        "version",
+        "at most 2147483647",
+    ),
+    (
         "english-label-as-a-number",
         replace_once('en = "Preparing"', "en = 5"),
         "states.preparing.label.en",
@@ -398,6 +404,15 @@ def test_broken_file_is_refused_naming_file_and_key(tmp_path, edit, key, fragmen
     assert message.startswith("broken_sip.toml: "), message
     assert f": {key}: " in message, message
     assert fragment in message, message
+
+
+def test_toml_nested_too_deeply_is_refused_naming_the_file(tmp_path):
+    # tomllib reads nesting recursively: a RecursionError traceback at the check and at the start before.
+    path = tmp_path / "deep.toml"
+    path.write_text("a = " + "[" * 10_000 + "]" * 10_000 + "\n", encoding="utf-8")
+    with pytest.raises(WorkflowError) as refused:
+        load_workflow_file(path, GUARDS, EFFECTS)
+    assert str(refused.value) == "deep.toml: not valid TOML: nested too deeply"
 
 
 def test_invalid_toml_is_refused_naming_the_file(tmp_path):
