@@ -65,11 +65,16 @@ def select_locale() -> str:
     """The locale the user chose (kept in the session), else Swedish (also outside requests: CLI, jobs)."""
     if not has_request_context():
         return DEFAULT_LOCALE
+    _keep_requested_language()
+    return session.get("lang", DEFAULT_LOCALE)
+
+
+def _keep_requested_language() -> None:
+    """Keep this request's ?lang= in the session, as the page's language from now on."""
     chosen = request.args.get("lang")
     if chosen in LOCALES:
         session["lang"] = chosen
         session[CHOSEN_KEY] = True
-    return session.get("lang", DEFAULT_LOCALE)
 
 
 def requested_language() -> str | None:
@@ -159,6 +164,10 @@ def init_babel(app: Flask) -> None:
         default_translation_directories="translations",
     )
     babel.domain_instance = _CatalogueByLocale(app.extensions["babel"].default_domain)
+    # Kept before the view runs, not when a text is first translated: a page that only redirects renders
+    # nothing, and the page it leads to would come in the old language (while a logged-in user's stored
+    # language had changed already).
+    app.before_request(_keep_requested_language)
 
     @app.context_processor
     def _locale():

@@ -449,3 +449,11 @@ def test_no_page_of_the_task_shows_the_full_identifier(as_admin, accessed):
     assert person.id_number not in found
     birth = date(int(person.id_number[:4]), int(person.id_number[4:6]), int(person.id_number[6:8]))
     assert birth.strftime("%Y%m%d") + "-****" in found
+
+
+def test_a_language_chosen_on_an_address_that_redirects_is_the_next_page_s(as_admin, admin_user, db_session):
+    # The page it led to came in Swedish while the stored language (mail, the next login) turned English.
+    response = as_admin.get("/admin/?lang=en")
+    assert response.status_code == 302
+    assert '<html lang="en">' in text_of(as_admin.get(response.headers["Location"]))
+    assert reload(db_session, User, admin_user.id).language == "en"
