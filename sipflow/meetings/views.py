@@ -649,6 +649,7 @@ def outcome(uid: str):
     _may_record_or_403(session, registry, user, case, transition, _active(page))
     if not form.validate():
         return _render_outcome(page, form, status=400)
+    data = form.to_data()
     try:
         with unit_of_work(session):
             case_services.fire_transition(
@@ -659,7 +660,7 @@ def outcome(uid: str):
                 transition.trigger,
                 expected_version=form.version.data,
                 now=now_utc(),
-                data=form.to_data(),
+                data=data,
                 reads=page.read.step_reads,
             )
     except StaleCase:
@@ -669,13 +670,12 @@ def outcome(uid: str):
     except UserError as error:
         _attach_outcome(form, error, top, groups)
         return _render_outcome(page, form, status=error.status, errors=top, groups=groups)
-    flash(
-        _(
-            "%(step)s: saved. The decisions are in the plan as efforts.",
-            step=transition_label(transition, current_locale()),
-        ),
-        "success",
-    )
+    step = transition_label(transition, current_locale())
+    # "No change" (never beside decisions) carries nothing into the plan: saying its decisions did misleads.
+    if data["no_change_reason"]:
+        flash(_("%(step)s: saved.", step=step), "success")
+    else:
+        flash(_("%(step)s: saved. The decisions are in the plan as efforts.", step=step), "success")
     return redirect(url_for("cases.detail", uid=case.uid), code=303)
 
 

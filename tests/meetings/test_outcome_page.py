@@ -203,6 +203,9 @@ def test_no_change_with_a_reason_is_an_outcome(client, db_session, ready, held):
     meeting = db_session.get(Meeting, held.id)
     assert meeting.no_change_reason == "Planen fungerar"
     assert meeting_decisions(db_session, held.id) == []
+    # The confirmation says nothing went into the plan, for nothing did.
+    page = text_of(client.get(response.headers["Location"]))
+    assert "Registrera hållet möte: sparat." in page and "Besluten finns i planen" not in page
 
 
 def test_a_moved_meeting_is_recorded_on_its_new_day(client, db_session, ready, book, frozen_clock, parties):
