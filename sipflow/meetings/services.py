@@ -386,9 +386,11 @@ def change_meeting(
     offered = allowed_answer_modes(meeting)
     for invitation in invitations:
         if changed_time:
-            # A new time needs a new answer: calendars ask again too (RFC 5546, 2.1.4).
+            # A new time needs a new answer: calendars ask again too (RFC 5546, 2.1.4). The comment went
+            # with the old answer ("I'll be late") and would read as one about the new time.
             invitation.partstat = "NEEDS-ACTION"
             invitation.answered_at = invitation.answered_via = invitation.answer_mode = None
+            invitation.comment = None
             invitation.answered_by_user_id = None
             invitation.answered_dtstamp = invitation.answered_sequence = None
         elif invitation.answer_mode is not None and invitation.answer_mode not in offered:

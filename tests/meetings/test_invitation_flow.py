@@ -151,7 +151,7 @@ def test_moving_the_meeting_sends_an_update_with_a_higher_sequence(
             answered,
             partstat="ACCEPTED",
             answer_mode="video",
-            comment=None,
+            comment="Kommer tio minuter sent.",
             via="link",
             now=now_utc(),
         )
@@ -175,8 +175,9 @@ def test_moving_the_meeting_sends_an_update_with_a_higher_sequence(
         assert other.dtstart.astimezone(UTC) == later and other.dtend.astimezone(UTC) == later + timedelta(
             minutes=90
         )
-    # A new time asks again: the earlier yes is cleared.
+    # A new time asks again: the earlier yes is cleared, and what was said with it (about the old time).
     assert invitation_of(db_session, meeting, ready.relative).partstat == "NEEDS-ACTION"
+    assert invitation_of(db_session, meeting, ready.relative).comment is None
     assert invitation_of(db_session, meeting, ready.relative).sequence == 1
 
 
