@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, SelectChoice, SelectField, StringField
+from wtforms import HiddenField, IntegerField, SelectChoice, SelectField, StringField
 from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, Optional
+from wtforms.widgets import HiddenInput
 
 from sipflow.admin.users import ROLE_LABELS
-from sipflow.cases.forms import IDENTIFIER_KIND_LABELS, PersonParticularsForm
+from sipflow.cases.forms import IDENTIFIER_KIND_LABELS, VERSION_LABEL, PersonParticularsForm
 from sipflow.i18n import LANGUAGE_LABELS, LOCALES
 from sipflow.people.identifiers import KINDS as IDENTIFIER_KINDS
 
@@ -74,6 +75,11 @@ class AdminParticularsForm(PersonParticularsForm):
     purpose = _purpose_field()
 
 
+def row_version_field():
+    """The row_version an edit form was read at, sent back so that a save after another change is refused."""
+    return IntegerField(VERSION_LABEL, widget=HiddenInput(), validators=[InputRequired()])
+
+
 def _role_field():
     from sipflow.cases.forms import MultiCheckboxField
 
@@ -114,6 +120,12 @@ class UserForm(FlaskForm):
         validate_choice=False,
         validators=[Optional(), AnyOf(LOCALES, message=_l("Choose Swedish or English."))],
     )
+
+
+class EditUserForm(UserForm):
+    """A user's page: the fields of UserForm and the version of the user they were read at."""
+
+    version = row_version_field()
 
 
 class InviteUserForm(UserForm):

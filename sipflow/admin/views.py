@@ -28,14 +28,17 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from sipflow.admin import directory_views, log_labels, queries, services
 from sipflow.admin import users as users_service
+from sipflow.admin.changes import StaleForm
 from sipflow.admin.forms import (
     AdminParticularsForm,
+    EditUserForm,
     InviteUserForm,
     LogExtractForm,
     PersonLookupForm,
     RegisterExtractForm,
     UserForm,
 )
+from sipflow.cases.forms import show_current_version
 from sipflow.cases.queries import municipalities_by_county
 from sipflow.clock import now_utc
 from sipflow.db import get_session, unit_of_work
@@ -195,10 +198,11 @@ def edit_user(user_id: int):
     user = _user_or_404(user_id)
     db = get_session()
     if request.method == "POST":
-        form = UserForm()
+        form = EditUserForm()
     else:
-        form = UserForm(
+        form = EditUserForm(
             formdata=None,
+            version=user.row_version,
             display_name=user.display_name,
             email=user.email or "",
             unit_id=str(user.unit_id or ""),
@@ -225,11 +229,15 @@ def edit_user(user_id: int):
                         coordinator_scope=form.scope.data or "",
                         now=now_utc(),
                         language=form.language.data or None,
+                        expected_version=form.version.data,
                     )
             except UserError as error:
                 db.refresh(user)
                 _field_error(form, error, top)
                 status = error.status
+                if isinstance(error, StaleForm):
+                    # What was typed stays; sent again after a look at the user, it deliberately overwrites.
+                    show_current_version(form, user.row_version)
             else:
                 flash(
                     _l("The user is changed.") if changed else _l("Nothing was changed."),
