@@ -18,8 +18,8 @@ SECRET_FIELDS = frozenset(
 
 # An edit form of a user, unit or organisation read before someone else changed the row: nothing is saved.
 STALE_ROW = _l(
-    "Someone else changed this while you were working. What you entered is kept below and nothing was saved: "
-    "open the page in a new tab to see it as it is now, or send this form again to save what you entered."
+    "Someone else changed this while you were working. Nothing was saved: what you entered is kept below, "
+    "and what is saved now is listed here where it differs. Send the form again to save what you entered."
 )
 
 

@@ -20,6 +20,7 @@ from sipflow.admin.directory_forms import (
     OrganisationForm,
     UnitForm,
 )
+from sipflow.admin.forms import saved_now
 from sipflow.cases.forms import show_current_version
 from sipflow.clock import now_utc
 from sipflow.db import get_session, unit_of_work
@@ -37,7 +38,8 @@ def _page_key(name: str) -> int | None:
     return None
 
 
-def _place_choices(form: OrganisationForm) -> None:
+def _place_choices(form: OrganisationForm) -> OrganisationForm:
+    """Form with the counties and municipalities to choose from."""
     db = get_session()
     # 21 counties and 290 municipalities: reference data, bounded by Sweden.
     form.county_code.choices = [SelectChoice("", _l("None"))] + [
@@ -48,6 +50,7 @@ def _place_choices(form: OrganisationForm) -> None:
         SelectChoice(m.code, f"{m.name} ({m.code})")
         for m in db.exec(select(Municipality).order_by(Municipality.name)).all()
     ]
+    return form
 
 
 def _organisation_or_404(organisation_id: int) -> Organisation:
@@ -97,10 +100,11 @@ def _organisation_form_page(form, organisation, errors, status=200):
     )
 
 
-def _submit(form, errors: list, change, row=None) -> tuple[int, object]:
+def _submit(form, errors: list, change, row=None, saved_form=None) -> tuple[int, object]:
     """(200, what change(db, actor, now) gave) when the form validates and the service takes it, in one unit
     of work; (the refusal's status, None) otherwise, the refusal beside its field so the page shows what was
-    typed again. row: the one an edit form was read from; refused as stale, the form takes its version now."""
+    typed again. row: the one an edit form was read from, saved_form() its form as saved now; refused as
+    stale, the page names what is saved now and the form takes the row's version."""
     if not form.validate():
         return 400, None
     db = get_session()
@@ -111,7 +115,8 @@ def _submit(form, errors: list, change, row=None) -> tuple[int, object]:
         for refusal in getattr(error, "errors", None) or [error]:
             attach_error(form, refusal, errors)
         if isinstance(error, StaleForm) and row is not None:
-            # What was typed stays; sent again after a look at the row, it deliberately overwrites.
+            # What was typed stays, what is saved now is named; sent again, it deliberately overwrites.
+            errors.extend(saved_now(form, saved_form()))
             show_current_version(form, row.row_version)
         return error.status, None
 
@@ -136,13 +141,15 @@ def organisation_new():
     return redirect(url_for("admin.organisations"))
 
 
+def _saved_organisation_form(organisation: Organisation) -> EditOrganisationForm:
+    """The organisation's form as it is saved now, with the version it was read at."""
+    return EditOrganisationForm(formdata=None, obj=organisation, version=organisation.row_version)
+
+
 def organisation_edit(organisation_id: int):
     """Change an organisation's name, kind, county and municipality."""
     organisation = _organisation_or_404(organisation_id)
-    if request.method == "GET":
-        form = EditOrganisationForm(obj=organisation, version=organisation.row_version)
-    else:
-        form = EditOrganisationForm()
+    form = _saved_organisation_form(organisation) if request.method == "GET" else EditOrganisationForm()
     _place_choices(form)
     errors: list = []
     if request.method != "POST":
@@ -159,6 +166,7 @@ def organisation_edit(organisation_id: int):
             expected_version=form.version.data,
         ),
         organisation,
+        lambda: _place_choices(_saved_organisation_form(organisation)),
     )
     if status != 200:
         return _organisation_form_page(form, organisation, errors, status)
@@ -266,10 +274,15 @@ def unit_new():
     return redirect(url_for("admin.units", organisation=unit.organisation_id))
 
 
+def _saved_unit_form(unit: Unit) -> EditUnitForm:
+    """The unit's form as it is saved now, with the version it was read at."""
+    return EditUnitForm(formdata=None, obj=unit, version=unit.row_version)
+
+
 def unit_edit(unit_id: int):
     """Change a unit's name, kind, health care, shared mailbox and HSA-id."""
     unit = _unit_or_404(unit_id)
-    form = EditUnitForm(obj=unit, version=unit.row_version) if request.method == "GET" else EditUnitForm()
+    form = _saved_unit_form(unit) if request.method == "GET" else EditUnitForm()
     errors: list = []
     if request.method != "POST":
         return _unit_form_page(form, unit, errors)
@@ -280,6 +293,7 @@ def unit_edit(unit_id: int):
             db, actor, unit, **_values(form, UNIT_FIELDS), now=now, expected_version=form.version.data
         ),
         unit,
+        lambda: _saved_unit_form(unit),
     )
     if status != 200:
         return _unit_form_page(form, unit, errors, status)

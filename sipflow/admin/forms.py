@@ -80,6 +80,34 @@ def row_version_field():
     return IntegerField(VERSION_LABEL, widget=HiddenInput(), validators=[InputRequired()])
 
 
+def _value_and_label(choice) -> tuple[str, str]:
+    """A choice (a SelectChoice or a (value, label) pair) as two strings."""
+    if isinstance(choice, SelectChoice):
+        return str(choice.value), str(choice.label)
+    return str(choice[0]), str(choice[1])
+
+
+def _shown(field) -> str:
+    """A field's value as the page names it: a choice by its label, yes or no, text as it is."""
+    if field.type == "BooleanField":
+        return str(_l("Yes") if field.data else _l("No"))
+    labels = dict(_value_and_label(choice) for choice in getattr(field, "choices", None) or [])
+    values = field.data if isinstance(field.data, list | tuple) else [field.data]
+    return ", ".join(labels.get(str(value), str(value)) for value in values if value not in (None, ""))
+
+
+def saved_now(typed, saved) -> list:
+    """A line per field whose value in saved (the form filled from the row as it is now) differs in typed."""
+    lines = []
+    for field in saved:
+        if field.name in (saved.meta.csrf_field_name, "version") or field.name not in typed:
+            continue
+        if _shown(field) != _shown(typed[field.name]):
+            value = _shown(field) or _l("(empty)")
+            lines.append(_l("Saved now – %(field)s: %(value)s", field=field.label.text, value=value))
+    return lines
+
+
 def _role_field():
     from sipflow.cases.forms import MultiCheckboxField
 

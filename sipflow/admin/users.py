@@ -485,7 +485,7 @@ def update_user(
     """Change user's name, e-mail, unit, roles, coordinator scope, language (None: kept); True if changed.
 
     expected_version: the row_version the edit form was read at; a user changed since raises StaleForm
-    (None, the command line: no check). Everything is checked before the first write, which claims the row.
+    (None: no check). Everything is checked before the first write, which claims the row.
     """
     _require_manageable(session, actor, user)
     check_form_version(user, expected_version)

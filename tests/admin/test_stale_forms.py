@@ -14,11 +14,9 @@ from sipflow.people.services import set_user_language
 
 pytestmark = [pytest.mark.db, pytest.mark.usefixtures("frozen_clock")]
 
-STALE_SV = (
-    "Någon annan har ändrat detta medan du arbetade. Det du fyllde i finns kvar nedan och inget sparades"
-)
+STALE_SV = "Någon annan har ändrat detta medan du arbetade. Inget sparades: det du fyllde i finns kvar nedan"
 STALE_EN = (
-    "Someone else changed this while you were working. What you entered is kept below and nothing was saved"
+    "Someone else changed this while you were working. Nothing was saved: what you entered is kept below"
 )
 
 
@@ -70,6 +68,9 @@ def test_a_user_page_read_before_another_save_is_refused_and_sent_again_overwrit
     assert response.status_code == 409
     html = text_of(response)
     assert STALE_SV in html
+    # What the other tab saved is named; what this one typed differs from the saved name too.
+    assert "Sparat nu – E-post: ny.adress@vaxjo.example.se" in html
+    assert f"Sparat nu – Namn: {user.display_name}" in html
     kept = dict(edit_form(html))
     assert kept["display_name"] == "Bertil Bytt" and kept["email"] == old_email
     again = reload(db_session, User, user.id)
@@ -92,6 +93,7 @@ def test_a_unit_page_read_before_another_save_is_refused_and_sent_again_overwrit
     assert response.status_code == 409
     html = text_of(response)
     assert STALE_SV in html
+    assert "Sparat nu – Funktionsbrevlåda: soc@vaxjo.example.se" in html
     kept = dict(edit_form(html))
     assert kept["name"] == "Socialtjänsten Växjö" and kept["email"] == ""
     again = reload(db_session, Unit, unit.id)
@@ -113,6 +115,8 @@ def test_an_organisation_page_read_before_another_save_is_refused_and_sent_again
     assert response.status_code == 409
     html = text_of(response)
     assert STALE_SV in html
+    assert "Sparat nu – Namn: Försäkringskassan Växjö" in html
+    assert "Sparat nu – Län: Kronobergs län (07)" in html
     kept = dict(edit_form(html))
     assert kept["name"] == "Försäkringskassan" and kept["county_code"] == "08"
     again = reload(db_session, Organisation, organisation_id)
@@ -202,3 +206,12 @@ def test_of_two_saves_from_one_version_only_the_first_gets_past(db_session, app_
             expected_version=read_at,
         )
     assert refused.value.status == 409 and str(refused.value).startswith(STALE_SV)
+
+
+def test_a_form_without_its_version_is_refused_and_says_so(as_admin, db_session, make_unit):
+    unit = make_unit("municipality", "Växjö kommun", unit_name="Socialtjänsten")
+    url = f"/admin/units/{unit.id}/edit"
+    response = as_admin.post(url, data=fill(form_at(as_admin, url), version=None, name="Annat"))
+    assert response.status_code == 400
+    assert "Formuläret är ofullständigt" in text_of(response)
+    assert reload(db_session, Unit, unit.id).name == "Socialtjänsten"
