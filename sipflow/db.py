@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from flask import Flask, current_app, g
-from sqlalchemy import event, inspect, text
+from sqlalchemy import event, inspect, text, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine, make_url
@@ -265,3 +265,37 @@ def compare_and_set(
                 raise
             raise busy from None
     return result.rowcount == 1
+
+
+def bump_row_version(row) -> None:
+    """Count row's row_version up by one in the row's own UPDATE (row_version + 1: whatever was read).
+
+    For a change no form version asks about (an import, a button): edit forms read before it become stale.
+    """
+    row.row_version = type(row).row_version + 1
+
+
+def claim_row_version(session: Session, row, expected: int | None, *, stale: Exception) -> None:
+    """Count row's row_version up by one, as a compare-and-set when expected (the version a form was read at).
+
+    With expected it must be the transaction's first write: a row whose version is no longer expected raises
+    stale, so of two saves of forms read at one version only the first gets past. None: bump_row_version.
+    """
+    if expected is None:
+        bump_row_version(row)
+        return
+
+    def recheck() -> None:
+        if row.row_version != expected:
+            raise stale
+
+    recheck()
+    table = type(row).__table__
+    statement = (
+        update(table)
+        .where(table.c.id == row.id, table.c.row_version == expected)
+        .values(row_version=expected + 1)
+    )
+    if not compare_and_set(session, statement, obj=row, recheck=recheck, busy=stale):
+        raise stale
+    mark_written(row, {"row_version": expected + 1})

@@ -1,17 +1,41 @@
-"""Record administrative changes: the one function every administrative service calls."""
+"""Record administrative changes (the one function every administrative service calls); refuse stale forms."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlmodel import Session
 
 from sipflow.admin.models import AdminChange
+from sipflow.errors import Conflict
 
 # Values that must never reach the log, whatever a caller passes.
 SECRET_FIELDS = frozenset(
     {"password", "password_hash", "session_token", "calendar_feed_key", "token", "nonce"}
 )
+
+
+# An edit form of a user, unit or organisation read before someone else changed the row: nothing is saved.
+STALE_ROW = _l(
+    "Someone else changed this while you were working. Nothing was saved: what you entered is kept below, "
+    "and what is saved now is listed here where it differs. Send the form again to save what you entered."
+)
+
+
+class StaleForm(Conflict):
+    """The row changed since its edit form was read (its row_version moved on); nothing was written."""
+
+
+def stale_form() -> StaleForm:
+    """The refusal of a form read at an older row_version."""
+    return StaleForm(STALE_ROW)
+
+
+def check_form_version(row, expected: int | None) -> None:
+    """Refuse (StaleForm) a form read at another row_version than row's; expected None: no form, no check."""
+    if expected is not None and expected != row.row_version:
+        raise stale_form()
 
 
 def _plain(values: dict | None) -> dict | None:

@@ -16,7 +16,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import tuple_
 from sqlmodel import Session, select
 
-from sipflow.admin.changes import record_change
+from sipflow.admin.changes import check_form_version, record_change, stale_form
+from sipflow.db import bump_row_version, claim_row_version
 from sipflow.errors import InvalidInput, every_refusal
 from sipflow.people.models import (
     ORGANISATION_KINDS,
@@ -237,13 +238,15 @@ def _log(session: Session, actor: User | None, action: str, row, *, now: datetim
     )
 
 
-def _apply(row, values: dict) -> bool:
-    changed = False
-    for name, value in values.items():
-        if getattr(row, name) != value:
-            setattr(row, name, value)
-            changed = True
-    return changed
+def _apply(session: Session, row, values: dict, expected: int | None) -> bool:
+    """Set row's values, claiming its row_version (at a form's expected one); False if none differ."""
+    changed = {name: value for name, value in values.items() if getattr(row, name) != value}
+    if not changed:
+        return False
+    claim_row_version(session, row, expected, stale=stale_form())
+    for name, value in changed.items():
+        setattr(row, name, value)
+    return True
 
 
 # --- Organisations -----------------------------------------------------------------------------------------
@@ -286,13 +289,18 @@ def edit_organisation(
     county_code: str | None = None,
     municipality_code: str | None = None,
     now: datetime,
+    expected_version: int | None = None,
 ) -> bool:
-    """Change an organisation's name, kind, county and municipality (never its key); True if changed."""
+    """Change an organisation's name, kind, county and municipality (never its key); True if changed.
+
+    expected_version: the row_version the edit form was read at; one changed since raises StaleForm.
+    """
+    check_form_version(organisation, expected_version)
     values = clean_organisation(
         session, name=name, kind=kind, county_code=county_code, municipality_code=municipality_code
     )
     before = snapshot(organisation)
-    if not _apply(organisation, values):
+    if not _apply(session, organisation, values, expected_version):
         return False
     session.add(organisation)
     _log(session, actor, "organisation.edit", organisation, before=before, now=now)
@@ -307,6 +315,7 @@ def set_organisation_active(
         return False
     before = snapshot(organisation)
     organisation.active = active
+    bump_row_version(organisation)
     session.add(organisation)
     _log(
         session,
@@ -370,8 +379,13 @@ def edit_unit(
     email: str | None,
     hsa_id: str | None,
     now: datetime,
+    expected_version: int | None = None,
 ) -> bool:
-    """Change a unit's name, kind, health care, mailbox and HSA-id (never its key or organisation)."""
+    """Change a unit's name, kind, health care, mailbox and HSA-id (never its key or organisation).
+
+    expected_version: the row_version the edit form was read at; one changed since raises StaleForm.
+    """
+    check_form_version(unit, expected_version)
     values = clean_unit(
         session,
         name=name,
@@ -382,7 +396,7 @@ def edit_unit(
         unit_id=unit.id,
     )
     before = snapshot(unit)
-    if not _apply(unit, values):
+    if not _apply(session, unit, values, expected_version):
         return False
     session.add(unit)
     _log(session, actor, "unit.edit", unit, before=before, now=now)
@@ -397,6 +411,7 @@ def set_unit_active(session: Session, actor: User | None, unit: Unit, active: bo
         raise InvalidInput(_l("Activate the unit's organisation first."))
     before = snapshot(unit)
     unit.active = active
+    bump_row_version(unit)
     session.add(unit)
     _log(session, actor, "unit.activate" if active else "unit.deactivate", unit, before=before, now=now)
     return True

@@ -9,6 +9,7 @@ from wtforms import BooleanField, SelectChoice, SelectField, StringField, Submit
 from wtforms.validators import Length
 
 from sipflow.admin.directory import ORGANISATION_KIND_LABELS, UNIT_KIND_LABELS
+from sipflow.admin.forms import row_version_field
 
 TOO_LONG = _l("At most %(max)d characters.")
 KEY_HELP = _l(
@@ -43,6 +44,12 @@ class OrganisationForm(FlaskForm):
     )
 
 
+class EditOrganisationForm(OrganisationForm):
+    """An organisation's edit page: its fields and the version of the organisation they were read at."""
+
+    version = row_version_field()
+
+
 class UnitForm(FlaskForm):
     """A unit: organisation and key (on creation only), name, kind, health care, mailbox and HSA-id."""
 
@@ -71,6 +78,12 @@ class UnitForm(FlaskForm):
         filters=[_strip],
         validators=[Length(max=31, message=TOO_LONG)],
     )
+
+
+class EditUnitForm(UnitForm):
+    """A unit's edit page: its fields and the version of the unit they were read at."""
+
+    version = row_version_field()
 
 
 class ImportForm(FlaskForm):

@@ -12,7 +12,16 @@ from sqlmodel import select
 from wtforms import SelectChoice
 
 from sipflow.admin import directory, imports, workflow_overview
-from sipflow.admin.directory_forms import ImportForm, OrganisationForm, UnitForm
+from sipflow.admin.changes import StaleForm
+from sipflow.admin.directory_forms import (
+    EditOrganisationForm,
+    EditUnitForm,
+    ImportForm,
+    OrganisationForm,
+    UnitForm,
+)
+from sipflow.admin.forms import saved_now
+from sipflow.cases.forms import show_current_version
 from sipflow.clock import now_utc
 from sipflow.db import get_session, unit_of_work
 from sipflow.errors import InvalidInput, UserError
@@ -29,7 +38,8 @@ def _page_key(name: str) -> int | None:
     return None
 
 
-def _place_choices(form: OrganisationForm) -> None:
+def _place_choices(form: OrganisationForm) -> OrganisationForm:
+    """Form with the counties and municipalities to choose from."""
     db = get_session()
     # 21 counties and 290 municipalities: reference data, bounded by Sweden.
     form.county_code.choices = [SelectChoice("", _l("None"))] + [
@@ -40,6 +50,7 @@ def _place_choices(form: OrganisationForm) -> None:
         SelectChoice(m.code, f"{m.name} ({m.code})")
         for m in db.exec(select(Municipality).order_by(Municipality.name)).all()
     ]
+    return form
 
 
 def _organisation_or_404(organisation_id: int) -> Organisation:
@@ -89,19 +100,25 @@ def _organisation_form_page(form, organisation, errors, status=200):
     )
 
 
-def _submit(form, errors: list, change) -> tuple[bool, object]:
-    """(True, what change(db, actor, now) gave) when the form validates and the service takes it, in one unit
-    of work; (False, None) otherwise, the refusal beside its field so the page shows what was typed again."""
+def _submit(form, errors: list, change, row=None, saved_form=None) -> tuple[int, object]:
+    """(200, what change(db, actor, now) gave) when the form validates and the service takes it, in one unit
+    of work; (the refusal's status, None) otherwise, the refusal beside its field so the page shows what was
+    typed again. row: the one an edit form was read from, saved_form() its form as saved now; refused as
+    stale, the page names what is saved now and the form takes the row's version."""
     if not form.validate():
-        return False, None
+        return 400, None
     db = get_session()
     try:
         with unit_of_work(db):
-            return True, change(db, current_actor(), now_utc())
+            return 200, change(db, current_actor(), now_utc())
     except UserError as error:
         for refusal in getattr(error, "errors", None) or [error]:
             attach_error(form, refusal, errors)
-        return False, None
+        if isinstance(error, StaleForm) and row is not None:
+            # What was typed stays, what is saved now is named; sent again, it deliberately overwrites.
+            errors.extend(saved_now(form, saved_form()))
+            show_current_version(form, row.row_version)
+        return error.status, None
 
 
 def organisation_new():
@@ -111,36 +128,48 @@ def organisation_new():
     errors: list = []
     if request.method != "POST":
         return _organisation_form_page(form, None, errors)
-    ok, organisation = _submit(
+    status, organisation = _submit(
         form,
         errors,
         lambda db, actor, now: directory.create_organisation(
             db, actor, key=form.key.data, **_values(form, ORGANISATION_FIELDS), now=now
         ),
     )
-    if not ok:
-        return _organisation_form_page(form, None, errors, 400)
+    if status != 200:
+        return _organisation_form_page(form, None, errors, status)
     flash(_l("%(name)s is created.", name=organisation.name), "success")
     return redirect(url_for("admin.organisations"))
+
+
+def _saved_organisation_form(organisation: Organisation) -> EditOrganisationForm:
+    """The organisation's form as it is saved now, with the version it was read at."""
+    return EditOrganisationForm(formdata=None, obj=organisation, version=organisation.row_version)
 
 
 def organisation_edit(organisation_id: int):
     """Change an organisation's name, kind, county and municipality."""
     organisation = _organisation_or_404(organisation_id)
-    form = OrganisationForm(obj=organisation if request.method == "GET" else None)
+    form = _saved_organisation_form(organisation) if request.method == "GET" else EditOrganisationForm()
     _place_choices(form)
     errors: list = []
     if request.method != "POST":
         return _organisation_form_page(form, organisation, errors)
-    ok, changed = _submit(
+    status, changed = _submit(
         form,
         errors,
         lambda db, actor, now: directory.edit_organisation(
-            db, actor, organisation, **_values(form, ORGANISATION_FIELDS), now=now
+            db,
+            actor,
+            organisation,
+            **_values(form, ORGANISATION_FIELDS),
+            now=now,
+            expected_version=form.version.data,
         ),
+        organisation,
+        lambda: _place_choices(_saved_organisation_form(organisation)),
     )
-    if not ok:
-        return _organisation_form_page(form, organisation, errors, 400)
+    if status != 200:
+        return _organisation_form_page(form, organisation, errors, status)
     flash(_l("The changes are saved.") if changed else _l("Nothing was changed."), "success")
     return redirect(url_for("admin.organisations"))
 
@@ -227,7 +256,7 @@ def unit_new():
     errors: list = []
     if request.method != "POST":
         return _unit_form_page(form, None, errors)
-    ok, unit = _submit(
+    status, unit = _submit(
         form,
         errors,
         lambda db, actor, now: directory.create_unit(
@@ -239,26 +268,35 @@ def unit_new():
             now=now,
         ),
     )
-    if not ok:
-        return _unit_form_page(form, None, errors, 400)
+    if status != 200:
+        return _unit_form_page(form, None, errors, status)
     flash(_l("%(name)s is created.", name=unit.name), "success")
     return redirect(url_for("admin.units", organisation=unit.organisation_id))
+
+
+def _saved_unit_form(unit: Unit) -> EditUnitForm:
+    """The unit's form as it is saved now, with the version it was read at."""
+    return EditUnitForm(formdata=None, obj=unit, version=unit.row_version)
 
 
 def unit_edit(unit_id: int):
     """Change a unit's name, kind, health care, shared mailbox and HSA-id."""
     unit = _unit_or_404(unit_id)
-    form = UnitForm(obj=unit if request.method == "GET" else None)
+    form = _saved_unit_form(unit) if request.method == "GET" else EditUnitForm()
     errors: list = []
     if request.method != "POST":
         return _unit_form_page(form, unit, errors)
-    ok, changed = _submit(
+    status, changed = _submit(
         form,
         errors,
-        lambda db, actor, now: directory.edit_unit(db, actor, unit, **_values(form, UNIT_FIELDS), now=now),
+        lambda db, actor, now: directory.edit_unit(
+            db, actor, unit, **_values(form, UNIT_FIELDS), now=now, expected_version=form.version.data
+        ),
+        unit,
+        lambda: _saved_unit_form(unit),
     )
-    if not ok:
-        return _unit_form_page(form, unit, errors, 400)
+    if status != 200:
+        return _unit_form_page(form, unit, errors, status)
     flash(_l("The changes are saved.") if changed else _l("Nothing was changed."), "success")
     return redirect(url_for("admin.units", organisation=unit.organisation_id))
 

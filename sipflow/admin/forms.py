@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, SelectChoice, SelectField, StringField
+from wtforms import HiddenField, IntegerField, SelectChoice, SelectField, StringField
 from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, Optional
+from wtforms.widgets import HiddenInput
 
 from sipflow.admin.users import ROLE_LABELS
-from sipflow.cases.forms import IDENTIFIER_KIND_LABELS, PersonParticularsForm
+from sipflow.cases.forms import IDENTIFIER_KIND_LABELS, VERSION_LABEL, PersonParticularsForm
 from sipflow.i18n import LANGUAGE_LABELS, LOCALES
 from sipflow.people.identifiers import KINDS as IDENTIFIER_KINDS
 
@@ -74,6 +75,39 @@ class AdminParticularsForm(PersonParticularsForm):
     purpose = _purpose_field()
 
 
+def row_version_field():
+    """The row_version an edit form was read at, sent back so that a save after another change is refused."""
+    return IntegerField(VERSION_LABEL, widget=HiddenInput(), validators=[InputRequired()])
+
+
+def _value_and_label(choice) -> tuple[str, str]:
+    """A choice (a SelectChoice or a (value, label) pair) as two strings."""
+    if isinstance(choice, SelectChoice):
+        return str(choice.value), str(choice.label)
+    return str(choice[0]), str(choice[1])
+
+
+def _shown(field) -> str:
+    """A field's value as the page names it: a choice by its label, yes or no, text as it is."""
+    if field.type == "BooleanField":
+        return str(_l("Yes") if field.data else _l("No"))
+    labels = dict(_value_and_label(choice) for choice in getattr(field, "choices", None) or [])
+    values = field.data if isinstance(field.data, list | tuple) else [field.data]
+    return ", ".join(labels.get(str(value), str(value)) for value in values if value not in (None, ""))
+
+
+def saved_now(typed, saved) -> list:
+    """A line per field whose value in saved (the form filled from the row as it is now) differs in typed."""
+    lines = []
+    for field in saved:
+        if field.name in (saved.meta.csrf_field_name, "version") or field.name not in typed:
+            continue
+        if _shown(field) != _shown(typed[field.name]):
+            value = _shown(field) or _l("(empty)")
+            lines.append(_l("Saved now – %(field)s: %(value)s", field=field.label.text, value=value))
+    return lines
+
+
 def _role_field():
     from sipflow.cases.forms import MultiCheckboxField
 
@@ -114,6 +148,12 @@ class UserForm(FlaskForm):
         validate_choice=False,
         validators=[Optional(), AnyOf(LOCALES, message=_l("Choose Swedish or English."))],
     )
+
+
+class EditUserForm(UserForm):
+    """A user's page: the fields of UserForm and the version of the user they were read at."""
+
+    version = row_version_field()
 
 
 class InviteUserForm(UserForm):

@@ -26,8 +26,9 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func
 from sqlmodel import Session, col, delete, select
 
-from sipflow.admin.changes import record_change
+from sipflow.admin.changes import check_form_version, record_change, stale_form
 from sipflow.admin.models import CoordinatorScope
+from sipflow.db import bump_row_version, claim_row_version
 from sipflow.errors import Conflict, InvalidInput, NotAllowed
 from sipflow.i18n import DEFAULT_LOCALE, checked_language, language_or_default
 from sipflow.notifications.outbox import enqueue
@@ -268,7 +269,10 @@ def checked_scope(
 
 def _set_scope(session: Session, actor: User | None, user: User, roles: tuple[str, ...], scope: str) -> None:
     region = admin_region(session, actor) if actor is not None else Region(national=True)
-    counties, municipalities = checked_scope(session, region, roles, scope)
+    _write_scope(session, user, *checked_scope(session, region, roles, scope))
+
+
+def _write_scope(session: Session, user: User, counties: list[str], municipalities: list[str]) -> None:
     session.exec(delete(CoordinatorScope).where(col(CoordinatorScope.user_id) == user.id))
     for code in counties:
         session.add(CoordinatorScope(user_id=user.id, county_code=code))
@@ -476,25 +480,37 @@ def update_user(
     coordinator_scope: str,
     now: datetime,
     language: str | None = None,
+    expected_version: int | None = None,
 ) -> bool:
-    """Change user's name, e-mail, unit, roles, coordinator scope, language (None: kept); True if changed."""
+    """Change user's name, e-mail, unit, roles, coordinator scope, language (None: kept); True if changed.
+
+    expected_version: the row_version the edit form was read at; a user changed since raises StaleForm
+    (None: no check). Everything is checked before the first write, which claims the row.
+    """
     _require_manageable(session, actor, user)
+    check_form_version(user, expected_version)
     before = _snapshot(user) | {"scope": _scope_text(session, user)}
     roles = parse_roles(roles)
     if ADMIN in user.role_set and ADMIN not in roles:
         _keep_an_administrator(session, user)
-    user.display_name = clean_display_name(display_name, "display_name")
-    user.email = _clean_email(session, email, user_id=user.id)
-    user.unit_id = _check_unit(session, actor, unit_id, roles, kept_unit_id=user.unit_id)
-    user.roles = ",".join(roles)
-    if language is not None:
-        user.language = checked_language(language)
-    session.add(user)
-    session.flush()
-    _set_scope(session, actor, user, roles, coordinator_scope)
-    after = _snapshot(user) | {"scope": _scope_text(session, user)}
+    values = {
+        "display_name": clean_display_name(display_name, "display_name"),
+        "email": _clean_email(session, email, user_id=user.id),
+        "unit_id": _check_unit(session, actor, unit_id, roles, kept_unit_id=user.unit_id),
+        "roles": ",".join(roles),
+        "language": checked_language(language) if language is not None else user.language,
+    }
+    region = admin_region(session, actor) if actor is not None else Region(national=True)
+    counties, municipalities = checked_scope(session, region, roles, coordinator_scope)
+    after = before | values | {"scope": ", ".join(sorted(counties) + sorted(municipalities))}
     if after == before:
         return False
+    claim_row_version(session, user, expected_version, stale=stale_form())
+    for name, value in values.items():
+        setattr(user, name, value)
+    session.add(user)
+    session.flush()
+    _write_scope(session, user, counties, municipalities)
     if before["roles"] != after["roles"] or before["unit_id"] != after["unit_id"]:
         # What the user may see changed: sessions made under the old rights end.
         renew_session_token(user)
@@ -584,6 +600,8 @@ def disable_user(session: Session, actor: User, user: User, *, now: datetime) ->
         return
     user.active = False
     renew_session_token(user)
+    # The user's page shows whether the account is active: a form read before is stale.
+    bump_row_version(user)
     session.add(user)
     _log(session, actor, "user.disable", user, now=now, before={"active": True}, after={"active": False})
 
@@ -596,6 +614,7 @@ def enable_user(session: Session, actor: User, user: User, *, now: datetime) -> 
     user.active = True
     # A set-password link sent before the account was disabled stays dead: send a new one if needed.
     end_unused_links(session, user, now=now)
+    bump_row_version(user)
     session.add(user)
     _log(session, actor, "user.enable", user, now=now, before={"active": False}, after={"active": True})
 

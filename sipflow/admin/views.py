@@ -28,14 +28,18 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from sipflow.admin import directory_views, log_labels, queries, services
 from sipflow.admin import users as users_service
+from sipflow.admin.changes import StaleForm
 from sipflow.admin.forms import (
     AdminParticularsForm,
+    EditUserForm,
     InviteUserForm,
     LogExtractForm,
     PersonLookupForm,
     RegisterExtractForm,
     UserForm,
+    saved_now,
 )
+from sipflow.cases.forms import show_current_version
 from sipflow.cases.queries import municipalities_by_county
 from sipflow.clock import now_utc
 from sipflow.db import get_session, unit_of_work
@@ -189,23 +193,26 @@ def invite_user():
     return render_template("admin/user_form.html", form=form, user=None, errors=top), status
 
 
+def _saved_user_form(user: User) -> EditUserForm:
+    """The user's form as the user is saved now, with the version it was read at."""
+    return EditUserForm(
+        formdata=None,
+        version=user.row_version,
+        display_name=user.display_name,
+        email=user.email or "",
+        unit_id=str(user.unit_id or ""),
+        roles=sorted(user.role_set),
+        scope=", ".join(sorted(set().union(*users_service.coordinator_scope(get_session(), user)))),
+        language=user.language,
+    )
+
+
 @bp.route("/users/<id:user_id>", methods=["GET", "POST"])
 def edit_user(user_id: int):
     """Change a user's name, e-mail, unit, roles and the counties and municipalities a coordinator follows."""
     user = _user_or_404(user_id)
     db = get_session()
-    if request.method == "POST":
-        form = UserForm()
-    else:
-        form = UserForm(
-            formdata=None,
-            display_name=user.display_name,
-            email=user.email or "",
-            unit_id=str(user.unit_id or ""),
-            roles=sorted(user.role_set),
-            scope=", ".join(sorted(set().union(*users_service.coordinator_scope(db, user)))),
-            language=user.language,
-        )
+    form = EditUserForm() if request.method == "POST" else _saved_user_form(user)
     _unit_choices(form, user)
     top: list = []
     status = 200
@@ -225,11 +232,18 @@ def edit_user(user_id: int):
                         coordinator_scope=form.scope.data or "",
                         now=now_utc(),
                         language=form.language.data or None,
+                        expected_version=form.version.data,
                     )
             except UserError as error:
                 db.refresh(user)
                 _field_error(form, error, top)
                 status = error.status
+                if isinstance(error, StaleForm):
+                    # Typed values stay and what is saved now is named: sent again, the form overwrites.
+                    saved = _saved_user_form(user)
+                    _unit_choices(saved, user)
+                    top.extend(saved_now(form, saved))
+                    show_current_version(form, user.row_version)
             else:
                 flash(
                     _l("The user is changed.") if changed else _l("Nothing was changed."),

@@ -63,6 +63,8 @@ class Organisation(SQLModel, table=True):
     municipality_code: str | None = Field(default=None, foreign_key="municipality.code", max_length=4)
     # Deactivated, never deleted (cases refer to it): its units are offered to no new SIP.
     active: bool = Field(default=True, sa_column_kwargs={"server_default": sa.true()})
+    # Bumped by every change of what its edit page shows: a form read before it is refused (409), input kept.
+    row_version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
 
 
 class Unit(SQLModel, table=True):
@@ -84,6 +86,8 @@ class Unit(SQLModel, table=True):
     hsa_id: str | None = Field(default=None, max_length=31, unique=True)
     # Deactivated, never deleted (cases refer to it): offered to no new SIP, refused by the case services.
     active: bool = Field(default=True, sa_column_kwargs={"server_default": sa.true()})
+    # Bumped by every change of what its edit page shows: a form read before it is refused (409), input kept.
+    row_version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
 
 
 class User(UserMixin, SQLModel, table=True):
@@ -106,6 +110,8 @@ class User(UserMixin, SQLModel, table=True):
     # The language of the user's pages and mail (one of sipflow.i18n.LOCALES): chosen by switching the page
     # language or by an administrator; a login restores it.
     language: str = Field(default="sv", max_length=8, sa_column_kwargs={"server_default": "sv"})
+    # Bumped by every change of what its edit page shows: a form read before it is refused (409), input kept.
+    row_version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
 
     def get_id(self) -> str:
         """Identify the login session by the rotatable token, never by the row id."""

@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 
 from sipflow.cases.models import SipCase
 from sipflow.clock import to_local
-from sipflow.db import insert_unless_taken
+from sipflow.db import bump_row_version, insert_unless_taken
 from sipflow.errors import Conflict, InvalidInput, NotAllowed
 from sipflow.i18n import checked_language
 from sipflow.people.identifiers import (
@@ -266,5 +266,7 @@ def set_user_language(session: Session, user: User, language: str) -> bool:
     if user.language == language:
         return False
     user.language = language
+    # The language is on the user's edit page: an administrator's form read before is stale.
+    bump_row_version(user)
     session.add(user)
     return True

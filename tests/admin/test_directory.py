@@ -160,6 +160,7 @@ def test_editing_an_organisation_logs_before_and_after(as_admin, db_session, mak
     response = post(
         as_admin,
         f"/admin/organisations/{org.id}/edit",
+        version="1",
         name="Växjö kommun, socialförvaltningen",
         kind="municipality",
         county_code="",
@@ -211,6 +212,7 @@ def test_a_unit_is_created_edited_and_logged(as_admin, db_session, make_unit):
     response = post(
         as_admin,
         f"/admin/units/{unit.id}/edit",
+        version="1",
         name="Vårdcentralen Teleborg",
         kind="vardcentral",
         email="",
