@@ -10,6 +10,7 @@ Every answer passes disclosure control (`disclosure.suppress_table`) before it l
 
 from __future__ import annotations
 
+import re
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
@@ -132,10 +133,18 @@ def _years_back(day: date, years: int) -> date:
         return day.replace(year=day.year - years, day=28)
 
 
+# Only the form the field's hint shows, in ASCII digits (date.fromisoformat takes 20260101, 2026-W01-1 too).
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_WHOLE_NUMBER = re.compile(r"-?[0-9]{1,6}")
+
+
 def parse_date(value: str | None, field_name: str) -> date:
-    """An ISO date (YYYY-MM-DD) or a refusal naming the field."""
+    """An ISO date (YYYY-MM-DD, ASCII digits) or a refusal naming the field."""
+    text = (value or "").strip()
     try:
-        return date.fromisoformat((value or "").strip())
+        if _ISO_DATE.fullmatch(text) is None:
+            raise ValueError(text)
+        return date.fromisoformat(text)
     except ValueError:
         raise InvalidInput(_l("Enter a date as YYYY-MM-DD."), field=field_name) from None
 
@@ -195,14 +204,16 @@ def parse_query(
             raise NotAllowed(_l("You do not follow this county's statistics."), field="county")
         if municipality is not None and not scope.allows(None, municipality, known.county_code):
             raise NotAllowed(_l("You do not follow this municipality's statistics."), field="municipality")
-    try:
-        years = int(compare_years or 0)
-    except (TypeError, ValueError):
-        raise InvalidInput(_l("Enter a whole number of years."), field="compare_years") from None
-    if not 0 <= years <= MAX_COMPARE_YEARS:
-        raise InvalidInput(_l("Enter a number of earlier years from 0 to 20."), field="compare_years")
-    if start_day.year - years < 1900:
-        raise InvalidInput(_l("Compare with at most 20 earlier years."), field="compare_years")
+    years = _parse_years(compare_years)
+    if _years_back(start_day, years) < EARLIEST_DAY:
+        raise InvalidInput(
+            _l(
+                "The earliest period compared would start before %(first)s: compare with fewer earlier "
+                "years.",
+                first=EARLIEST_DAY.isoformat(),
+            ),
+            field="compare_years",
+        )
     code = (code or "").strip().upper() or None
     if code is not None:
         known_code = (
@@ -213,7 +224,29 @@ def parse_query(
         if known_code is None or known_code.kind != "sip":
             raise InvalidInput(_l("Unknown SIP code."), field="code")
     restricted = scope if scope is not None and scope.restricted else None
-    return StatsQuery(start_day, end_day, county, municipality, names, years, code, restricted)
+    query = StatsQuery(start_day, end_day, county, municipality, names, years, code, restricted)
+    periods = query.periods()
+    pairs = zip(periods, periods[1:], strict=False)
+    if any(earlier_end >= later_start for (_, earlier_end), (later_start, _) in pairs):
+        # Overlapping periods would count a shared day in one of them only: a later one would lose those days.
+        raise InvalidInput(
+            _l("Earlier years can be compared only for a period of at most one year."), field="compare_years"
+        )
+    return query
+
+
+def _parse_years(value: str | int | None) -> int:
+    """The number of earlier years to compare (ASCII digits, 0 to 20) or a refusal naming compare_years."""
+    if isinstance(value, int):
+        years = value
+    else:
+        text = (value or "0").strip()
+        if _WHOLE_NUMBER.fullmatch(text) is None:
+            raise InvalidInput(_l("Enter a whole number of years."), field="compare_years")
+        years = int(text)
+    if not 0 <= years <= MAX_COMPARE_YEARS:
+        raise InvalidInput(_l("Enter a number of earlier years from 0 to 20."), field="compare_years")
+    return years
 
 
 def _digits(text: str, length: int) -> bool:
