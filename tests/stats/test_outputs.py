@@ -526,3 +526,20 @@ def test_compare_years_in_the_cli_takes_ascii_digits_only(app, kalmar):
     answered = runner.invoke(sipflow_cli, [*base, "1"])
     assert answered.exit_code == 0, answered.output
     assert json.loads(answered.stdout)["query"]["compare_years"] == 1
+
+
+def test_attendance_compared_year_on_year_has_a_period_column_on_every_output(coordinator, kalmar, tmp_path):
+    params = PERIOD | {"compare_years": "1"}
+    answer = json_answer(coordinator, compare_years="1")
+    attendance = next(t for t in answer["tables"] if t["key"] == "attendance")
+    assert [c["key"] for c in attendance["columns"]][:2] == ["period", "organisation_kind"]
+    page = coordinator.get("/statistik/", query_string=params).get_data(as_text=True)
+    start = page.index('id="table-attendance"')
+    assert '<th scope="col">Period</th>' in page[start : page.index("</tr>", start)]
+    workbook = load_workbook(
+        io.BytesIO(coordinator.get("/statistik/indikatorer.xlsx", query_string=params).get_data())
+    )
+    assert [cell.value for cell in workbook["attendance"][1]][:2] == ["Period", "Organisationstyp"]
+    text = pdf_text(coordinator.get("/statistik/kvartalsrapport.pdf", query_string=params), tmp_path)
+    heading = text[text.index("Närvaro per organisationstyp") :].splitlines()[1]
+    assert heading.split()[:2] == ["Period", "Organisationstyp"]
