@@ -48,6 +48,13 @@ def cell_value(cell):
     return float(cell) if isinstance(cell, int | float) else cell
 
 
+def csv_cell(value) -> str:
+    """A JSON cell as the Swedish CSV writes it: a share with a decimal comma, as the page shows it."""
+    if value is None:
+        return ""
+    return f"{value:.1f}".replace(".", ",") if isinstance(value, float) else str(value)
+
+
 def json_answer(client, **params):
     return client.get("/statistik/indikatorer.json", query_string=PERIOD | params).get_json()
 
@@ -91,8 +98,8 @@ def test_csv_and_xlsx_read_back_equal_to_the_json(coordinator, kalmar):
     meetings = next(t for t in answer["tables"] if t["key"] == "meetings")
     keys = [column["key"] for column in meetings["columns"]]
     expected = [[column["label"] for column in meetings["columns"]]]
-    expected += [["" if row[k] is None else str(row[k]) for k in keys] for row in meetings["rows"]]
-    expected.append(["" if meetings["total"][k] is None else str(meetings["total"][k]) for k in keys])
+    expected += [[csv_cell(row[k]) for k in keys] for row in meetings["rows"]]
+    expected.append([csv_cell(meetings["total"][k]) for k in keys])
 
     body = coordinator.get("/statistik/indikatorer.csv", query_string=PERIOD).get_data()
     lines = list(csv.reader(io.StringIO(body.decode("utf-8-sig")), delimiter=";"))
@@ -526,6 +533,20 @@ def test_compare_years_in_the_cli_takes_ascii_digits_only(app, kalmar):
     answered = runner.invoke(sipflow_cli, [*base, "1"])
     assert answered.exit_code == 0, answered.output
     assert json.loads(answered.stdout)["query"]["compare_years"] == 1
+
+
+def test_the_csv_writes_shares_with_the_decimal_sign_of_its_language(app, coordinator, kalmar):
+    swedish = coordinator.get("/statistik/indikatorer.csv", query_string=PERIOD | {"lang": "sv"})
+    total = list(csv.reader(io.StringIO(swedish.get_data().decode("utf-8-sig")), delimiter=";"))[-1]
+    assert total[-3:] == ["0,0", "0,0", "0,0"]
+    english = coordinator.get("/statistik/indikatorer.csv", query_string=PERIOD | {"lang": "en"})
+    total = list(csv.reader(io.StringIO(english.get_data().decode("utf-8-sig")), delimiter=";"))[-1]
+    assert total[-3:] == ["0.0", "0.0", "0.0"]
+    result = app.test_cli_runner().invoke(
+        sipflow_cli, ["stats", "--from", "2026-01-01", "--to", "2026-03-31", "--county", "08", "--by", ""]
+    )
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[-1].endswith(";0,0;0,0;0,0")
 
 
 def test_attendance_compared_year_on_year_has_a_period_column_on_every_output(coordinator, kalmar, tmp_path):
