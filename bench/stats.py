@@ -171,9 +171,10 @@ GROUP BY pe.home_municipality_code, {due_quarter}
 HAND_ATTENDANCE = """
 SELECT o.kind, a.mode, COUNT(*)
 FROM attendance a
+JOIN meeting m ON m.id = a.meeting_id
 JOIN participant p ON p.id = a.participant_id
 JOIN organisation o ON o.id = p.organisation_id
-WHERE p.kind = 'organisation' AND a.meeting_id IN (
+WHERE p.kind = 'organisation' AND m.status = 'held' AND a.meeting_id IN (
     SELECT meeting_id FROM code_record
     WHERE held_on BETWEEN :start AND :end
       AND municipality_code IN (SELECT code FROM municipality WHERE county_code = :county)

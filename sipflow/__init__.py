@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, jsonify
+from flask import Flask, jsonify, request
 from flask.logging import default_handler
 
 from sipflow import db
@@ -30,6 +30,7 @@ def create_app(config: dict | None = None) -> Flask:
     from sipflow.security.views import bp as auth_bp
     from sipflow.stats.views import bp as stats_bp
     from sipflow.todo.views import bp as todo_bp
+    from sipflow.web import json_error, register_json_address
     from sipflow.widgets import install as install_widget_attributes
     from sipflow.workflow.engine import WorkflowRegistry
 
@@ -81,5 +82,8 @@ def create_app(config: dict | None = None) -> Flask:
         status = db.database_status(db.get_engine())
         code = 200 if status["status"] == "ok" else 503
         return jsonify(status="ok" if code == 200 else "error", database=status), code
+
+    # A probe asking another way (a NUL in the address, a POST) gets its refusal as JSON too.
+    register_json_address(app, lambda: request.path == "/healthz", json_error)
 
     return app

@@ -71,7 +71,7 @@ from sipflow.people.services import (
     parse_person_identifier,
     particulars_digest,
 )
-from sipflow.security import access, audit
+from sipflow.security import NulInRequest, access, audit
 from sipflow.web import (
     STALE_FORM,
     attach_error,
@@ -177,6 +177,15 @@ def _method_not_allowed(error: MethodNotAllowed):
     response = make_response(answer)
     response.headers["Allow"] = allowed
     return response
+
+
+@bp.app_errorhandler(NulInRequest)
+def _nul_in_request(_error):
+    """A NUL in the address or a form (refused by security before any view): a page, or JSON for an API."""
+    answer = json_refusal(
+        400, "nul", _("The request held a NUL character, which cannot be saved. Remove it and try again.")
+    )
+    return answer if answer is not None else (render_template("errors/bad_request.html"), 400)
 
 
 @bp.app_errorhandler(RequestEntityTooLarge)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import functools
 import secrets
 
-from flask import Flask, flash, g, redirect, render_template, request, session, url_for
+from flask import Flask, flash, g, redirect, request, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user, logout_user
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import String, bindparam
 from sqlmodel import select
+from werkzeug.exceptions import BadRequest
 
 from sipflow.clock import now_utc
 from sipflow.db import get_session
@@ -106,6 +107,10 @@ def _end_session(message):
     return redirect(url_for("auth.login", next=request.full_path.rstrip("?") if wanted else None))
 
 
+class NulInRequest(BadRequest):
+    """A NUL in the address or a form; the app's error handler answers it (a page, or JSON for an API)."""
+
+
 def _holds_nul(req) -> bool:
     """True when the path, the query or a form field of req holds a NUL character."""
     if "\x00" in req.path:
@@ -179,7 +184,7 @@ def init_security(app: Flask) -> None:
     def _refuse_nul():
         """Refuse a NUL anywhere in the address or the form: no person types one, PostgreSQL stores none."""
         if _holds_nul(request):
-            return render_template("errors/bad_request.html"), 400
+            raise NulInRequest()
         return None
 
     @app.after_request

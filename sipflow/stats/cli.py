@@ -26,7 +26,8 @@ LARGE_PULL_DAYS = 366
 @click.option("--by", default="municipality,quarter", show_default=True, help="Breakdowns, comma-separated.")
 @click.option("--county", default="", help="County code (e.g. 08).")
 @click.option("--municipality", default="", help="Municipality code (e.g. 0880).")
-@click.option("--compare-years", default=0, type=int, help="Also the same period in this many earlier years.")
+# Read by parse_query, as the dashboard's field is: the same checks and messages.
+@click.option("--compare-years", default="0", help="Also the same period in this many earlier years.")
 @click.option("--code", default="", help="Only SIPs with this SIP code (e.g. XU045).")
 @click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "json"]), default="csv", show_default=True)
 @click.option(

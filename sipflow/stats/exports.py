@@ -43,13 +43,21 @@ def table_lines(table: dict) -> list[list]:
     return lines
 
 
+def _csv_cell(cell):
+    """A CSV cell: a share with the language's decimal sign, text guarded against formulas, None empty."""
+    # Swedish Excel reads "28,6" as a number and "28.6" as text; the labels are in that language too.
+    if cell is None:
+        return ""
+    return shown(cell) if isinstance(cell, float) else _safe(cell)
+
+
 def to_csv(answer: dict, table_key: str = "meetings") -> bytes:
     """One table of the answer as CSV (UTF-8 with BOM, semicolons), header row first, total last."""
     table = next(t for t in answer["tables"] if t["key"] == table_key)
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=CSV_DELIMITER, lineterminator="\r\n")
     for line in table_lines(table):
-        writer.writerow(["" if cell is None else _safe(cell) for cell in line])
+        writer.writerow([_csv_cell(cell) for cell in line])
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 

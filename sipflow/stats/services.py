@@ -10,6 +10,7 @@ Every answer passes disclosure control (`disclosure.suppress_table`) before it l
 
 from __future__ import annotations
 
+import re
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
@@ -132,10 +133,18 @@ def _years_back(day: date, years: int) -> date:
         return day.replace(year=day.year - years, day=28)
 
 
+# Only the form the field's hint shows, in ASCII digits (date.fromisoformat takes 20260101, 2026-W01-1 too).
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_WHOLE_NUMBER = re.compile(r"-?[0-9]{1,6}")
+
+
 def parse_date(value: str | None, field_name: str) -> date:
-    """An ISO date (YYYY-MM-DD) or a refusal naming the field."""
+    """An ISO date (YYYY-MM-DD, ASCII digits) or a refusal naming the field."""
+    text = (value or "").strip()
     try:
-        return date.fromisoformat((value or "").strip())
+        if _ISO_DATE.fullmatch(text) is None:
+            raise ValueError(text)
+        return date.fromisoformat(text)
     except ValueError:
         raise InvalidInput(_l("Enter a date as YYYY-MM-DD."), field=field_name) from None
 
@@ -195,14 +204,16 @@ def parse_query(
             raise NotAllowed(_l("You do not follow this county's statistics."), field="county")
         if municipality is not None and not scope.allows(None, municipality, known.county_code):
             raise NotAllowed(_l("You do not follow this municipality's statistics."), field="municipality")
-    try:
-        years = int(compare_years or 0)
-    except (TypeError, ValueError):
-        raise InvalidInput(_l("Enter a whole number of years."), field="compare_years") from None
-    if not 0 <= years <= MAX_COMPARE_YEARS:
-        raise InvalidInput(_l("Enter a number of earlier years from 0 to 20."), field="compare_years")
-    if start_day.year - years < 1900:
-        raise InvalidInput(_l("Compare with at most 20 earlier years."), field="compare_years")
+    years = _parse_years(compare_years)
+    if _years_back(start_day, years) < EARLIEST_DAY:
+        raise InvalidInput(
+            _l(
+                "The earliest period compared would start before %(first)s: compare with fewer earlier "
+                "years.",
+                first=EARLIEST_DAY.isoformat(),
+            ),
+            field="compare_years",
+        )
     code = (code or "").strip().upper() or None
     if code is not None:
         known_code = (
@@ -213,7 +224,29 @@ def parse_query(
         if known_code is None or known_code.kind != "sip":
             raise InvalidInput(_l("Unknown SIP code."), field="code")
     restricted = scope if scope is not None and scope.restricted else None
-    return StatsQuery(start_day, end_day, county, municipality, names, years, code, restricted)
+    query = StatsQuery(start_day, end_day, county, municipality, names, years, code, restricted)
+    periods = query.periods()
+    pairs = zip(periods, periods[1:], strict=False)
+    if any(earlier_end >= later_start for (_, earlier_end), (later_start, _) in pairs):
+        # Overlapping periods would count a shared day in one of them only: a later one would lose those days.
+        raise InvalidInput(
+            _l("Earlier years can be compared only for a period of at most one year."), field="compare_years"
+        )
+    return query
+
+
+def _parse_years(value: str | int | None) -> int:
+    """The number of earlier years to compare (ASCII digits, 0 to 20) or a refusal naming compare_years."""
+    if isinstance(value, int):
+        years = value
+    else:
+        text = (value or "0").strip()
+        if _WHOLE_NUMBER.fullmatch(text) is None:
+            raise InvalidInput(_l("Enter a whole number of years."), field="compare_years")
+        years = int(text)
+    if not 0 <= years <= MAX_COMPARE_YEARS:
+        raise InvalidInput(_l("Enter a number of earlier years from 0 to 20."), field="compare_years")
+    return years
 
 
 def _digits(text: str, length: int) -> bool:
@@ -666,39 +699,47 @@ def _midnight(day: date) -> datetime:
     return datetime.combine(day, time(0), tzinfo=UTC)
 
 
-def attendance_by_organisation_kind(session: Session, query: StatsQuery, settings: Settings) -> list[dict]:
-    """How each organisation type took part in the period's SIP meetings: on site, video, phone, absent."""
-    cr, a, pt, o = (
-        CodeRecord.__table__.c,
+def attendance_query(query: StatsQuery, settings: Settings):
+    """The statement behind `attendance_by_organisation_kind` and its period columns (for the plan test)."""
+    # The SIP meetings the meeting indicators count (the code filter too), each in its compared period.
+    inner, names = _sip_meetings(replace(query, by=()), settings, per_organisation_kind=False)
+    a, pt, o, m = (
         Attendance.__table__.c,
         Participant.__table__.c,
         Organisation.__table__.c,
+        Meeting.__table__.c,
     )
-    meetings = (
-        select(cr.meeting_id)
-        .where(_period_filter(cr.held_on, query), _area_filter(cr.municipality_code, query))
-        .group_by(cr.meeting_id)
-        .having(func.sum(case((cr.kind == "sip", cr.sign), else_=0)) > 0)
-    )
+    periods = [inner.c[f"d_{name}"] for name in names]
     statement = (
-        select(o.kind, a.mode, func.count().label("n"))
+        select(*periods, o.kind, a.mode, func.count().label("n"))
         .select_from(
-            Attendance.__table__.join(Participant.__table__, pt.id == a.participant_id).join(
-                Organisation.__table__, o.id == pt.organisation_id
-            )
+            inner.join(Meeting.__table__, m.id == inner.c.meeting_id)
+            .join(Attendance.__table__, a.meeting_id == inner.c.meeting_id)
+            .join(Participant.__table__, pt.id == a.participant_id)
+            .join(Organisation.__table__, o.id == pt.organisation_id)
         )
-        .where(a.meeting_id.in_(meetings), pt.kind == "organisation")
-        .group_by(o.kind, a.mode)
-        .order_by(o.kind, a.mode)
+        .where(m.status == HELD, pt.kind == "organisation")
+        .group_by(*periods, o.kind, a.mode)
+        .order_by(*periods, o.kind, a.mode)
     )
-    by_kind: dict[str, dict] = {}
-    for kind, mode, n in session.execute(statement):
-        row = by_kind.setdefault(
-            kind, {"organisation_kind": kind, "on_site": 0, "video": 0, "phone": 0, "absent": 0}
+    return statement, names
+
+
+def attendance_by_organisation_kind(session: Session, query: StatsQuery, settings: Settings) -> list[dict]:
+    """How each organisation type took part in the period's SIP meetings: on site, video, phone, absent."""
+    statement, names = attendance_query(query, settings)
+    by_key: dict[tuple, dict] = {}
+    for record in session.execute(statement):
+        *period, kind, mode, n = record
+        key = (*period, kind)
+        row = by_key.setdefault(
+            key,
+            dict(zip(names, period, strict=True))
+            | {"organisation_kind": kind, "on_site": 0, "video": 0, "phone": 0, "absent": 0},
         )
         row[mode] = int(n)
     rows = []
-    for row in by_kind.values():
+    for row in by_key.values():
         row["invited"] = row["on_site"] + row["video"] + row["phone"] + row["absent"]
         row["attended"] = row["invited"] - row["absent"]
         row["attended_share"] = _share(row["attended"], row["invited"])
@@ -831,25 +872,39 @@ def indicators(session: Session, query: StatsQuery, settings: Settings, progress
             "follow_ups_on_time_share": ("follow_ups_on_time", "follow_ups_due"),
         },
     )
+    notes = []
     not_by = [name for name in query.by if name in OUTCOMES_NOT_BY]
     if not_by:
-        outcome_table["note"] = str(
+        notes.append(
             _l(
                 "Not broken down by %(names)s: a case is shared by several organisations.",
                 names=", ".join(str(BREAKDOWN_LABELS[name]).lower() for name in not_by),
             )
         )
+    if query.code:
+        notes.append(
+            _l(
+                "Not limited to SIP code %(code)s: a SIP is coded when its meeting is held, after it was "
+                "offered, and a follow-up due may not have been held yet.",
+                code=query.code,
+            )
+        )
+    if notes:
+        outcome_table["note"] = " ".join(str(note) for note in notes)
 
     attendance_rows = attendance_by_organisation_kind(session, query, settings)
     tick()
     attendance_counts = ("on_site", "video", "phone", "absent", "invited", "attended")
-    attendance_total = {k: sum(r[k] for r in attendance_rows) for k in attendance_counts}
-    attendance_total["attended_share"] = _share(attendance_total["attended"], attendance_total["invited"])
-    attendance_total["absent_share"] = _share(attendance_total["absent"], attendance_total["invited"])
+    attendance_total = None
+    if not query.compare_years:
+        # Compared, each period is a row group of its own, as in the SIP meeting table: no sum over years.
+        attendance_total = {k: sum(r[k] for r in attendance_rows) for k in attendance_counts}
+        attendance_total["attended_share"] = _share(attendance_total["attended"], attendance_total["invited"])
+        attendance_total["absent_share"] = _share(attendance_total["absent"], attendance_total["invited"])
     attendance_table = _table(
         "attendance",
         _l("Attendance per organisation type"),
-        ["organisation_kind"],
+        (["period"] if query.compare_years else []) + ["organisation_kind"],
         ATTENDANCE_COLUMNS,
         attendance_rows,
         attendance_total,

@@ -196,6 +196,22 @@ def test_the_statistics_read_offered_sips_and_their_accepting_steps_from_indexes
     assert not full_scans(plan, "sipcase", "transitionlog"), plan
 
 
+def test_the_statistics_read_attendance_of_the_sip_meetings_through_indexes(analysed, db_session, app):
+    """The attendance table starts from the period's SIP meetings (the code records' covering index) and
+    finds their attendance, participants and organisations by key, compared years and a SIP code too."""
+    from datetime import date
+
+    from sipflow.stats.services import attendance_query, parse_query, settings_from
+
+    settings = settings_from(app.config, app.extensions["sipflow.workflows"])
+    query = parse_query(
+        db_session, start=date(2026, 1, 1), end=date(2026, 6, 30), county="07", compare_years=2, code="XU045"
+    )
+    statement, _names = attendance_query(query, settings)
+    plan = plan_of(db_session, statement)
+    assert not full_scans(plan, "attendance", "participant", "organisation", "meeting", "code_record"), plan
+
+
 @pytest.mark.parametrize(
     ("name", "tables"),
     [

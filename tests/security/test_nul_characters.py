@@ -66,3 +66,32 @@ def test_a_calendar_reply_with_a_nul_is_refused_with_a_reason():
     with pytest.raises(ReplyError) as refused:
         parse_reply(reply)
     assert refused.value.code == "nul"
+
+
+NUL_REASON = "Anropet innehöll ett NUL-tecken, som inte kan sparas. Ta bort det och försök igen."
+
+
+@pytest.mark.parametrize("field", ["municipality", "from", "to", "by", "code", "county", "compare_years"])
+def test_a_nul_in_a_statistics_json_filter_is_refused_as_json(client, make_user, field):
+    make_user(None, "coordinator", "kerstin-nul")
+    assert login(client, "kerstin-nul").status_code == 302
+    response = client.get("/statistik/indikatorer.json", query_string={field: "\x00"})
+    assert response.status_code == 400 and response.is_json
+    assert response.get_json() == {"error": "nul", "reason": NUL_REASON}
+    page = client.get("/statistik/", query_string={field: "\x00"})
+    assert page.status_code == 400 and not page.is_json and "NUL" in page.get_data(as_text=True)
+
+
+def test_a_nul_in_the_address_of_the_other_json_addresses_is_refused_as_json(client):
+    for response in (
+        client.post("/itip/reply?uid=%00", data=b"BEGIN:VCALENDAR", content_type="text/calendar"),
+        client.get("/healthz?probe=%00"),
+        client.get("/statistik/indikatorer.json?from=%00"),  # not logged in: the NUL is refused first
+    ):
+        assert response.status_code == 400 and response.is_json
+        assert response.get_json() == {"error": "nul", "reason": NUL_REASON}
+    english = client.get("/healthz?probe=%00&lang=en").get_json()
+    assert (
+        english["reason"]
+        == "The request held a NUL character, which cannot be saved. Remove it and try again."
+    )

@@ -258,3 +258,51 @@ def test_offered_sips_say_they_are_not_split_by_organisation_type(world):
     assert [column["key"] for column in outcomes["columns"]][:1] == ["sex"]
     assert all(row["sex"] != "–" for row in outcomes["rows"])
     assert "organisationstyp" in outcomes["note"]  # said instead of a row of "–"
+
+
+def _organisations_attend(world, case, meeting, modes=("on_site", "video")):
+    """The case's organisation participants attend meeting, in modes (one mode per participant)."""
+    from sipflow.cases.models import Participant
+    from sipflow.meetings.models import Attendance
+
+    participants = world.session.exec(
+        select(Participant).where(Participant.case_id == case.id, Participant.kind == "organisation")
+    ).all()
+    assert participants
+    for participant, mode in zip(participants, modes, strict=False):
+        world.session.add(Attendance(meeting_id=meeting.id, participant_id=participant.id, mode=mode))
+    world.session.flush()
+
+
+def test_attendance_counts_only_the_meetings_of_the_sip_code_asked_for(world):
+    """Filtered on AU124, meetings coded XU045 are neither SIPs nor attendance, as on every other table."""
+    case = world.case(world.person())
+    _organisations_attend(world, case, world.meeting(case, date(2026, 1, 5)))
+    assert table(answer_for(world), "attendance")["total"]["invited"] > 0
+    filtered = answer_for(world, code="AU124")
+    assert table(filtered)["total"]["sips"] == 0
+    attendance = table(filtered, "attendance")
+    assert attendance["rows"] == [] and attendance["total"]["invited"] == 0
+
+
+def test_attendance_compared_year_on_year_is_one_row_group_per_period(world):
+    """Compared with earlier years, attendance is split by period like the SIP meetings, never summed."""
+    for year, meetings in ((2025, 1), (2026, 2)):
+        for _ in range(meetings):
+            case = world.case(world.person())
+            _organisations_attend(world, case, world.meeting(case, date(year, 3, 1)), modes=("video",))
+    alone = table(answer_for(world, start="2026-01-01", end="2026-06-30"), "attendance")
+    compared = table(answer_for(world, start="2026-01-01", end="2026-06-30", compare_years=1), "attendance")
+    assert [column["key"] for column in compared["columns"]][:2] == ["period", "organisation_kind"]
+    video = {(row["period"], row["organisation_kind"]): row["video"] for row in compared["rows"]}
+    assert sum(v for (period, _), v in video.items() if period == "2026") == alone["total"]["video"] == 2
+    assert sum(v for (period, _), v in video.items() if period == "2025") == 1
+    assert compared["total"] is None  # as the SIP meeting table: no sum over the years compared
+
+
+def test_offered_sips_say_the_sip_code_filter_does_not_apply_to_them(world):
+    world.case(world.person(), requested=datetime(2026, 1, 5, 9, tzinfo=UTC))
+    assert table(answer_for(world), "outcomes")["note"] is None
+    outcomes = table(answer_for(world, code="AU124"), "outcomes")
+    assert outcomes["total"]["offered"] == 1  # an offered SIP has no code yet
+    assert "AU124" in outcomes["note"] and "SIP-kod" in outcomes["note"]

@@ -48,6 +48,13 @@ def cell_value(cell):
     return float(cell) if isinstance(cell, int | float) else cell
 
 
+def csv_cell(value) -> str:
+    """A JSON cell as the Swedish CSV writes it: a share with a decimal comma, as the page shows it."""
+    if value is None:
+        return ""
+    return f"{value:.1f}".replace(".", ",") if isinstance(value, float) else str(value)
+
+
 def json_answer(client, **params):
     return client.get("/statistik/indikatorer.json", query_string=PERIOD | params).get_json()
 
@@ -91,8 +98,8 @@ def test_csv_and_xlsx_read_back_equal_to_the_json(coordinator, kalmar):
     meetings = next(t for t in answer["tables"] if t["key"] == "meetings")
     keys = [column["key"] for column in meetings["columns"]]
     expected = [[column["label"] for column in meetings["columns"]]]
-    expected += [["" if row[k] is None else str(row[k]) for k in keys] for row in meetings["rows"]]
-    expected.append(["" if meetings["total"][k] is None else str(meetings["total"][k]) for k in keys])
+    expected += [[csv_cell(row[k]) for k in keys] for row in meetings["rows"]]
+    expected.append([csv_cell(meetings["total"][k]) for k in keys])
 
     body = coordinator.get("/statistik/indikatorer.csv", query_string=PERIOD).get_data()
     lines = list(csv.reader(io.StringIO(body.decode("utf-8-sig")), delimiter=";"))
@@ -180,6 +187,11 @@ def test_the_cli_writes_the_same_numbers(app, kalmar, tmp_path):
         ({"county": "99"}, "county"),
         ({"code": "ZV051"}, "code"),
         ({"compare_years": "21"}, "compare_years"),
+        ({"from": "20260101"}, "from"),
+        ({"from": "2026-W01-1"}, "from"),
+        ({"to": "2026-03"}, "to"),
+        ({"compare_years": "\u0663"}, "compare_years"),  # ARABIC-INDIC DIGIT THREE
+        ({"from": "2025-01-01", "to": "2026-06-30", "compare_years": "1"}, "compare_years"),
     ],
 )
 def test_bad_input_is_a_clear_refusal_never_a_500(coordinator, params, field):
@@ -467,3 +479,88 @@ def test_the_swedish_dashboard_calls_the_kallelse_deadline_a_tidsfrist_as_everyw
     swedish = coordinator.get("/statistik/", query_string=PERIOD | {"lang": "sv"}).get_data(as_text=True)
     assert "Kallelse inom tidsfristen" in swedish and "Andel kallelser inom tidsfristen (%)" in swedish
     assert "tidsgräns" not in swedish
+
+
+def test_comparing_a_period_longer_than_a_year_is_refused_on_every_output(coordinator, kalmar):
+    """Compared periods would overlap, and a day counts in one of them only: the numbers would be wrong."""
+    params = PERIOD | {"from": "2025-01-01", "to": "2026-06-30", "by": "", "compare_years": "1"}
+    for path in ("indikatorer.json", "indikatorer.csv", "indikatorer.xlsx", "kvartalsrapport.pdf"):
+        response = coordinator.get(f"/statistik/{path}", query_string=params)
+        assert response.status_code == 400, path
+        assert response.get_json() == {
+            "error": "invalid",
+            "field": "compare_years",
+            "reason": "Jämförelse med tidigare år går bara för en period på högst ett år.",
+        }
+    page = coordinator.get("/statistik/", query_string=params)
+    assert page.status_code == 400
+    assert "Jämförelse med tidigare år går bara för en period på högst ett år." in page.get_data(as_text=True)
+    # A whole year compares with the year before it, each day in its own period.
+    year = PERIOD | {"from": "2025-07-01", "to": "2026-06-30", "by": "", "compare_years": "1"}
+    rows = json_answer(coordinator, **year)["tables"][0]["rows"]
+    assert [(row["period"], row["sips"]) for row in rows] == [("2026", 9)]
+
+
+def test_comparing_a_period_longer_than_a_year_in_the_cli_is_a_usage_error(app):
+    result = app.test_cli_runner().invoke(
+        sipflow_cli,
+        ["stats", "--from", "2025-01-01", "--to", "2026-06-30", "--by", "", "--compare-years", "1"],
+    )
+    assert result.exit_code == 2
+    assert "--compare-years: Earlier years can be compared only for a period of at most one year." in (
+        result.output
+    )
+
+
+def test_a_comparison_reaching_before_1900_says_so(app, coordinator):
+    params = PERIOD | {"from": "1900-06-01", "to": "1900-12-31", "compare_years": "1"}
+    response = coordinator.get("/statistik/indikatorer.json", query_string=params)
+    assert response.status_code == 400 and response.get_json()["field"] == "compare_years"
+    reason = response.get_json()["reason"]
+    assert "1900-01-01" in reason and "20" not in reason.replace("1900-01-01", "")
+    result = app.test_cli_runner().invoke(
+        sipflow_cli, ["stats", "--from", "1900-06-01", "--to", "1900-12-31", "--compare-years", "1"]
+    )
+    assert result.exit_code == 2
+    assert "--compare-years: The earliest period compared would start before 1900-01-01" in result.output
+
+
+def test_compare_years_in_the_cli_takes_ascii_digits_only(app, kalmar):
+    runner = app.test_cli_runner()
+    base = ["stats", "--from", "2026-01-01", "--to", "2026-03-31", "--format", "json", "--compare-years"]
+    refused = runner.invoke(sipflow_cli, [*base, "\u0663"])
+    assert refused.exit_code == 2 and "--compare-years: Enter a whole number of years." in refused.output
+    answered = runner.invoke(sipflow_cli, [*base, "1"])
+    assert answered.exit_code == 0, answered.output
+    assert json.loads(answered.stdout)["query"]["compare_years"] == 1
+
+
+def test_the_csv_writes_shares_with_the_decimal_sign_of_its_language(app, coordinator, kalmar):
+    swedish = coordinator.get("/statistik/indikatorer.csv", query_string=PERIOD | {"lang": "sv"})
+    total = list(csv.reader(io.StringIO(swedish.get_data().decode("utf-8-sig")), delimiter=";"))[-1]
+    assert total[-3:] == ["0,0", "0,0", "0,0"]
+    english = coordinator.get("/statistik/indikatorer.csv", query_string=PERIOD | {"lang": "en"})
+    total = list(csv.reader(io.StringIO(english.get_data().decode("utf-8-sig")), delimiter=";"))[-1]
+    assert total[-3:] == ["0.0", "0.0", "0.0"]
+    result = app.test_cli_runner().invoke(
+        sipflow_cli, ["stats", "--from", "2026-01-01", "--to", "2026-03-31", "--county", "08", "--by", ""]
+    )
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[-1].endswith(";0,0;0,0;0,0")
+
+
+def test_attendance_compared_year_on_year_has_a_period_column_on_every_output(coordinator, kalmar, tmp_path):
+    params = PERIOD | {"compare_years": "1"}
+    answer = json_answer(coordinator, compare_years="1")
+    attendance = next(t for t in answer["tables"] if t["key"] == "attendance")
+    assert [c["key"] for c in attendance["columns"]][:2] == ["period", "organisation_kind"]
+    page = coordinator.get("/statistik/", query_string=params).get_data(as_text=True)
+    start = page.index('id="table-attendance"')
+    assert '<th scope="col">Period</th>' in page[start : page.index("</tr>", start)]
+    workbook = load_workbook(
+        io.BytesIO(coordinator.get("/statistik/indikatorer.xlsx", query_string=params).get_data())
+    )
+    assert [cell.value for cell in workbook["attendance"][1]][:2] == ["Period", "Organisationstyp"]
+    text = pdf_text(coordinator.get("/statistik/kvartalsrapport.pdf", query_string=params), tmp_path)
+    heading = text[text.index("Närvaro per organisationstyp") :].splitlines()[1]
+    assert heading.split()[:2] == ["Period", "Organisationstyp"]

@@ -49,3 +49,6 @@ def test_any_filter_is_a_query_or_a_refusal_naming_its_field(
     assert query.end.replace(year=query.end.year - MAX_YEARS, day=min(query.end.day, 28)) <= query.start
     assert set(query.by) <= set(BREAKDOWNS)
     assert 0 <= query.compare_years <= 20
+    # Each day is in one compared period at most: the periods, oldest first, do not overlap.
+    periods = query.periods()
+    assert all(earlier[1] < later[0] for earlier, later in zip(periods, periods[1:], strict=False))
