@@ -55,7 +55,7 @@ from sipflow.meetings.queries import (
     meeting_outcome,
     owner_choices,
 )
-from sipflow.security import audit
+from sipflow.security import access, audit
 from sipflow.web import (
     attach_error,
     case_or_404,
@@ -145,7 +145,15 @@ def _booking_form(session, case, *, formdata=None, read: Invitees | None = None)
     form = BookingForm(formdata=formdata)
     form.invitee_ids.choices = choices(invitee_choices(session, case, read=read))
     if formdata is None:
-        form.invitee_ids.data = [choice.value for choice in form.invitee_ids.choices]
+        # Ticked from the start: everyone the meeting may be shared with. A unit whose organisation the
+        # consent leaves out stays unticked (sending it is refused, with the way to a further consent).
+        seeing = access.organisations_seeing_case(session, case, now=now_utc())
+        organisation_of = {row[0].id: row[0].organisation_id for row in read.rows} if read else {}
+        form.invitee_ids.data = [
+            choice.value
+            for choice in form.invitee_ids.choices
+            if organisation_of.get(choice.value) is None or organisation_of[choice.value] in seeing
+        ]
         form.version.data = case.version
     return form
 

@@ -61,6 +61,13 @@ def _booking(client, case, invitees, *, lang=None):
     )
 
 
+def test_the_booking_page_leaves_the_organisation_the_consent_leaves_out_unticked(as_region, region_only):
+    case, region, municipality, person = region_only
+    url = f"/cases/{case.uid}/meetings/new"
+    ticked = {value for name, value in forms_of(text_of(as_region.get(url)))[url] if name == "invitee_ids"}
+    assert str(region.id) in ticked and str(person.id) in ticked and str(municipality.id) not in ticked
+
+
 def _nothing_sent(db_session, case):
     db_session.expire_all()
     assert db_session.exec(select(Meeting).where(Meeting.case_id == case.id)).all() == []
