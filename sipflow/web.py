@@ -88,6 +88,16 @@ def attach_error(form, error: UserError, top: list, *, fields: dict[str, str] | 
         top.append(error.message)
 
 
+def further_consent_url(case, error: UserError | None) -> str | None:
+    """The further-consent page of case when error refuses an organisation the consent does not cover.
+
+    The page shows it as a link beside the refused field, so the way out is one click away.
+    """
+    if isinstance(error, access.NotCoveredByConsent):
+        return url_for("consent.further", uid=case.uid)
+    return None
+
+
 def transition_label(transition: TransitionDef, locale: str) -> str:
     """The step's name in locale, as the workflow file gives it."""
     return transition.label.get(locale) or transition.label.get("sv") or transition.trigger

@@ -17,6 +17,7 @@ from sipflow.cases import fields
 from sipflow.cases.models import Participant, SipCase
 from sipflow.errors import InvalidInput
 from sipflow.meetings.models import MEETING_MODES
+from sipflow.security import access
 
 MIN_MINUTES = 15
 MAX_MINUTES = 8 * 60
@@ -86,10 +87,12 @@ def read_invitees(
     case: SipCase,
     data: dict,
     *,
+    now: datetime,
     required: bool = True,
     participants: Collection[Participant] | None = None,
 ) -> tuple[int, ...]:
-    """The participants chosen as invitees; each must take part in the case.
+    """The participants chosen as invitees; each must take part in the case, and a unit (its organisation)
+    must be covered by the consent in force: a kallelse shares the meeting with whoever it goes to.
 
     participants: the case's active participants when the caller read them (a step has).
     """
@@ -97,10 +100,13 @@ def read_invitees(
     if required and not chosen:
         raise InvalidInput(_l("Choose who is invited."), field="invitee_ids")
     active = (
-        {p.id for p in participants} if participants is not None else set(active_participants(session, case))
+        {p.id: p for p in participants} if participants is not None else active_participants(session, case)
     )
-    if not set(chosen) <= active:
+    if not set(chosen) <= set(active):
         raise InvalidInput(_l("Choose among the participants of the SIP."), field="invitee_ids")
+    access.refuse_uncovered(
+        session, case, (("invitee_ids", active[pid].organisation_id) for pid in chosen), now=now
+    )
     return chosen
 
 
@@ -118,5 +124,5 @@ def read_booking(
     """
     starts_at, ends_at = read_times(data, now=now)
     mode, location, room = read_place(data)
-    invitees = read_invitees(session, case, data, participants=participants)
+    invitees = read_invitees(session, case, data, now=now, participants=participants)
     return Booking(starts_at, ends_at, mode, location, room, invitees)

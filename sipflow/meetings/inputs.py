@@ -29,6 +29,7 @@ from sipflow.meetings.outcome import (
     planned_meetings,
     step_meetings,
 )
+from sipflow.security import access
 from sipflow.workflow.context import TransitionContext
 from sipflow.workflow.registry import register_input
 
@@ -43,7 +44,9 @@ def _decisions(ctx: TransitionContext, owners: dict[str, Owner], held_on: date) 
     blank rows are dropped.
 
     A row filled in part is refused at the field that is missing (``decisions-<row>-<field>``), so the
-    page shows the refusal at that row; a malformed list is refused as a whole.
+    page shows the refusal at that row; a malformed list is refused as a whole. An owner whose organisation
+    the consent in force does not cover is refused at its row: it cannot see the SIP, nor the effort the
+    decision becomes in the plan.
     """
     raw = ctx.data.get("decisions") or []
     if not isinstance(raw, list) or not all(isinstance(d, dict) for d in raw):
@@ -54,7 +57,7 @@ def _decisions(ctx: TransitionContext, owners: dict[str, Owner], held_on: date) 
             raise InvalidInput(_l("Decisions could not be read."), field="decisions")
         if due_on is not None and (not isinstance(due_on, date) or isinstance(due_on, datetime)):
             raise InvalidInput(_l("Enter a date."), field="decisions")
-    decisions = []
+    decisions, organisations = [], []
     for number, row in enumerate(raw):
         name = f"decisions-{number}-"
         text = fields.clean_text(row.get("text"), name + "text") or ""
@@ -78,6 +81,8 @@ def _decisions(ctx: TransitionContext, owners: dict[str, Owner], held_on: date) 
                 _l("A decision cannot be due before the meeting that took it."), field=name + "due_on"
             )
         decisions.append({"text": text, "owner": owner, "due_on": due_on.isoformat()})
+        organisations.append((name + "owner", owners[owner].organisation_id))
+    access.refuse_uncovered(ctx.session, ctx.case, organisations, now=ctx.now)
     return decisions
 
 

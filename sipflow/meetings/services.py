@@ -522,7 +522,7 @@ def invite(
     """Invite more participants to a booked meeting; only they get an invitation."""
     _require_planned(meeting)
     check_sequence(meeting, expected_sequence)
-    chosen = read_invitees(session, case, {"invitee_ids": participant_ids})
+    chosen = read_invitees(session, case, {"invitee_ids": participant_ids}, now=now)
     lock_case(session, case)
     if expected_sequence is not None:
         _claim(session, meeting, expected_sequence, now=now, bump=False)

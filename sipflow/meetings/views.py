@@ -55,12 +55,13 @@ from sipflow.meetings.queries import (
     meeting_outcome,
     owner_choices,
 )
-from sipflow.security import audit
+from sipflow.security import access, audit
 from sipflow.web import (
     attach_error,
     case_or_404,
     current_actor,
     current_locale,
+    further_consent_url,
     register_case_page_part,
     register_transition_page,
     transition_label,
@@ -144,7 +145,15 @@ def _booking_form(session, case, *, formdata=None, read: Invitees | None = None)
     form = BookingForm(formdata=formdata)
     form.invitee_ids.choices = choices(invitee_choices(session, case, read=read))
     if formdata is None:
-        form.invitee_ids.data = [choice.value for choice in form.invitee_ids.choices]
+        # Ticked from the start: everyone the meeting may be shared with. A unit whose organisation the
+        # consent leaves out stays unticked (sending it is refused, with the way to a further consent).
+        seeing = access.organisations_seeing_case(session, case, now=now_utc())
+        organisation_of = {row[0].id: row[0].organisation_id for row in read.rows} if read else {}
+        form.invitee_ids.data = [
+            choice.value
+            for choice in form.invitee_ids.choices
+            if organisation_of.get(choice.value) is None or organisation_of[choice.value] in seeing
+        ]
         form.version.data = case.version
     return form
 
@@ -180,6 +189,7 @@ def book(uid: str):
     form = _booking_form(session, case, formdata=request.form if posted else None, read=read)
     top: list = []
     status = 200
+    consent_url = None
     if posted:
         status = 400
         # A form from before someone else's change (the kallelse booked meanwhile) is stale, whatever else.
@@ -202,6 +212,7 @@ def book(uid: str):
             except UserError as error:
                 _attach(form, error, top)
                 status = error.status
+                consent_url = further_consent_url(case, error)
             else:
                 flash(_("The meeting is booked and the invitations are on their way."), "success")
                 return redirect(url_for("meetings.detail", uid=case.uid, meeting_id=meeting_id), code=303)
@@ -221,6 +232,7 @@ def book(uid: str):
             errors=top,
             kallelse_label=transition_label(how.transition, current_locale()) if how.transition else None,
             page_url=url_for("meetings.book", uid=case.uid),
+            further_consent_url=consent_url,
         ),
         status,
     )
@@ -230,7 +242,15 @@ def book(uid: str):
 
 
 def _render_meeting(
-    case, meeting, *, status=200, errors=None, change_form=None, invite_form=None, answer_form=None
+    case,
+    meeting,
+    *,
+    status=200,
+    errors=None,
+    change_form=None,
+    invite_form=None,
+    answer_form=None,
+    consent_url=None,
 ):
     """The meeting page; a form posted and refused (answer_form: (invitation id, form)) shown as typed."""
     session = get_session()
@@ -281,6 +301,7 @@ def _render_meeting(
             button_form=MeetingActionForm(formdata=None, version=meeting.sequence),
             errors=errors or [],
             page_url=url_for("meetings.detail", uid=case.uid, meeting_id=meeting.id),
+            further_consent_url=consent_url,
         ),
         status,
     )
@@ -451,6 +472,7 @@ def invite(uid: str, meeting_id: int):
     form.invitee_ids.choices = choices(invitee_choices(session, case, exclude_meeting=meeting))
     top: list = []
     status = 400
+    consent_url = None
     if form.validate():
         try:
             with unit_of_work(session):
@@ -468,10 +490,13 @@ def invite(uid: str, meeting_id: int):
                 show_current_version(form, meeting.sequence)
             _attach(form, error, top)
             status = error.status
+            consent_url = further_consent_url(case, error)
         else:
             flash(_("The invitations are on their way."), "success")
             return redirect(url_for("meetings.detail", uid=case.uid, meeting_id=meeting.id), code=303)
-    return _render_meeting(case, meeting, status=status, errors=top, invite_form=form)
+    return _render_meeting(
+        case, meeting, status=status, errors=top, invite_form=form, consent_url=consent_url
+    )
 
 
 # --- The outcome of a held meeting ------------------------------------------------------------------------
@@ -570,7 +595,9 @@ def _attach_outcome(form: OutcomeForm, error: UserError, top: list, groups: dict
     attach_error(form, error, top)
 
 
-def _render_outcome(page: OutcomePage, form: OutcomeForm, *, status=200, errors=None, groups=None):
+def _render_outcome(
+    page: OutcomePage, form: OutcomeForm, *, status=200, errors=None, groups=None, consent_url=None
+):
     registry = workflow_registry()
     workflow = registry.get(page.case.workflow_name, page.case.workflow_version)
     transition = outcome_transition(workflow, page.case.state)
@@ -589,6 +616,7 @@ def _render_outcome(page: OutcomePage, form: OutcomeForm, *, status=200, errors=
             errors=errors or [],
             groups=groups or {},
             page_url=url_for("meetings.outcome", uid=page.case.uid),
+            further_consent_url=consent_url,
         ),
         status,
     )
@@ -669,7 +697,14 @@ def outcome(uid: str):
         return _render_outcome(_outcome_page(case, chosen_id=None), form, status=409, errors=[STALE_OUTCOME])
     except UserError as error:
         _attach_outcome(form, error, top, groups)
-        return _render_outcome(page, form, status=error.status, errors=top, groups=groups)
+        return _render_outcome(
+            page,
+            form,
+            status=error.status,
+            errors=top,
+            groups=groups,
+            consent_url=further_consent_url(case, error),
+        )
     step = transition_label(transition, current_locale())
     # "No change" (never beside decisions) carries nothing into the plan: saying its decisions did misleads.
     if data["no_change_reason"]:

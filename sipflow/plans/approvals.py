@@ -11,7 +11,10 @@ Who approves what:
   record the person's approval given at the meeting or on paper;
 - for a child (under 18 on the day), a guardian taking part may approve on the child's behalf: the approval
   is stored on the guardian's participant row (so the record says who gave it) and counts as the person's;
-- a närstående reads the plan but does not approve it: they are no party to it.
+- a närstående reads the plan but does not approve it: they are no party to it;
+- an organisation the consent in force does not cover (it joined later, or the consent ran out for it)
+  cannot see the SIP, so it is not asked to approve (security.access.organisations_seeing_case); an
+  approval it gave while covered is still shown.
 """
 
 from __future__ import annotations
@@ -27,10 +30,11 @@ from sqlalchemy.orm import defer
 from sqlmodel import Session, select
 
 from sipflow.cases.models import Participant, SipCase
-from sipflow.clock import to_local
+from sipflow.clock import now_utc, to_local
 from sipflow.errors import Conflict, InvalidInput, NotAllowed
 from sipflow.people.models import Organisation, Person, Unit, User
 from sipflow.plans.models import APPROVAL_METHODS, PlanApproval, PlanVersion
+from sipflow.security import access
 
 ORGANISATION = "organisation"
 PERSON = "person"
@@ -240,15 +244,20 @@ def approve_version(
     return approval
 
 
-def approval_status(session: Session, case: SipCase, version: PlanVersion) -> list[PartyApproval]:
+def approval_status(
+    session: Session, case: SipCase, version: PlanVersion, *, now: datetime | None = None
+) -> list[PartyApproval]:
     """Each party of the case (its organisations by name, then the person) with their approval of version."""
-    return approval_statuses(session, case, [version])[version.id]
+    return approval_statuses(session, case, [version], now=now)[version.id]
 
 
 def approval_statuses(
-    session: Session, case: SipCase, versions: Sequence[PlanVersion]
+    session: Session, case: SipCase, versions: Sequence[PlanVersion], *, now: datetime | None = None
 ) -> dict[int, list[PartyApproval]]:
-    """approval_status of each of the case's versions by id: the parties read once for all of them."""
+    """approval_status of each of the case's versions by id: the parties read once for all of them.
+
+    now: the moment whose consents in force say which organisations are asked (None: the clock's now).
+    """
     rows = session.exec(
         select(Participant, Organisation)
         .outerjoin(Organisation, Organisation.id == Participant.organisation_id)
@@ -265,11 +274,18 @@ def approval_statuses(
         ).all():
             given[approval.version_id].append((approval, user))
     person = session.get(Person, case.person_id)
-    return {version_id: parties_of(rows, approvals, person) for version_id, approvals in given.items()}
+    seeing = access.organisations_seeing_case(session, case, now=now or now_utc())
+    return {
+        version_id: parties_of(rows, approvals, person, seeing) for version_id, approvals in given.items()
+    }
 
 
-def parties_of(rows, approvals, person: Person) -> list[PartyApproval]:
-    """The parties from the case's (participant, organisation) rows and the (approval, recorder) pairs."""
+def parties_of(rows, approvals, person: Person, seeing: set[int]) -> list[PartyApproval]:
+    """The parties from the case's (participant, organisation) rows and the (approval, recorder) pairs.
+
+    seeing: the organisations that may see the case (access.organisations_seeing_case); one outside it is
+    left out unless it approved already: it cannot see the plan, so its approval can never be asked for.
+    """
     by_participant = {approval.participant_id: (approval, user) for approval, user in approvals}
     parties: dict[tuple, PartyApproval] = {}
     person_party = PartyApproval(
@@ -308,5 +324,6 @@ def parties_of(rows, approvals, person: Person) -> list[PartyApproval]:
                 person_party.approval, user = found
                 person_party.recorded_by = user.display_name if user else None
                 person_party.given_by = participant.name if participant.kind == GUARDIAN else None
-    ordered = sorted(parties.values(), key=lambda p: (p.label, p.organisation_id))
+    asked = (p for p in parties.values() if p.approval is not None or p.organisation_id in seeing)
+    ordered = sorted(asked, key=lambda p: (p.label, p.organisation_id))
     return [*ordered, person_party]

@@ -137,6 +137,17 @@ def plan_items(session: Session, plan: Plan) -> tuple[list[PlanGoal], list[PlanE
     return list(goals), list(efforts), list(contacts)
 
 
+def active_participants(session: Session, case: SipCase) -> list[Participant]:
+    """The case's active participants by id: the parties a plan names."""
+    return list(
+        session.exec(
+            select(Participant)
+            .where(Participant.case_id == case.id, Participant.active)
+            .order_by(Participant.id)
+        ).all()
+    )
+
+
 def plan_content(
     session: Session,
     case: SipCase,
@@ -153,11 +164,7 @@ def plan_content(
     are not read again.
     """
     if participants is None:
-        participants = session.exec(
-            select(Participant)
-            .where(Participant.case_id == case.id, Participant.active)
-            .order_by(Participant.id)
-        ).all()
+        participants = active_participants(session, case)
     if rows is None or not rows.names_cover(participants):
         rows = read_plan_rows(session, plan.id, participants)
     goals, efforts, contacts = rows.goals, rows.efforts, rows.contacts

@@ -38,6 +38,7 @@ from sipflow.plans.models import (
     new_item_uid,
 )
 from sipflow.plans.services import STEP_PLAN, find_plan
+from sipflow.security import access
 from sipflow.workflow.context import TransitionContext
 from sipflow.workflow.definition import HUVUDANSVARIG, TransitionDef, Workflow
 from sipflow.workflow.registry import GUARDS
@@ -328,6 +329,33 @@ def _clean_contacts(items, owners: _Owners) -> list[dict]:
     return list(cleaned.values())
 
 
+def _covered_owners(
+    session: Session, case: SipCase, plan: Plan | None, efforts: list[dict], *, now
+) -> list[dict]:
+    """The checked efforts, refused at the first whose owner the consent in force does not cover.
+
+    An effort keeps the owner it is stored with: a consent that ran out since does not lock the whole plan
+    (the approvals leave that organisation out); a new owner, or a new effort, must be covered.
+    """
+    owned = [(f"efforts-{i}-organisation_id", e) for i, e in enumerate(efforts) if e["organisation_id"]]
+    if not owned:
+        return efforts
+    seeing = access.organisations_seeing_case(session, case, now=now)
+    if all(e["organisation_id"] in seeing for _, e in owned):
+        return efforts
+    stored = {}
+    if plan is not None:
+        rows = session.exec(
+            select(PlanEffort.uid, PlanEffort.organisation_id).where(PlanEffort.plan_id == plan.id)
+        )
+        stored = {uid: organisation_id for uid, organisation_id in rows.all()}
+    named = [
+        (field, e["organisation_id"]) for field, e in owned if stored.get(e["uid"]) != e["organisation_id"]
+    ]
+    access.refuse_uncovered(session, case, named, now=now, seeing=seeing)
+    return efforts
+
+
 def check_plan_data(session: Session, case: SipCase, plan: Plan | None, data: dict, *, now: datetime) -> dict:
     """The editor's data checked and cleaned; the first bad value is refused (InvalidInput at its field)."""
     owners = _owners(session, case)
@@ -357,7 +385,7 @@ def check_plan_data(session: Session, case: SipCase, plan: Plan | None, data: di
         "needs": _text(data.get("needs"), "needs", "needs"),
         "own_goals": _clean_goals(data.get("own_goals") or [], "own_goals"),
         "professional_goals": _clean_goals(data.get("professional_goals") or [], "professional_goals"),
-        "efforts": cleaned_efforts,
+        "efforts": _covered_owners(session, case, plan, cleaned_efforts, now=now),
         "no_other_measures": no_other_measures,
         "huvudansvar_contact": _text(
             data.get("huvudansvar_contact"), "huvudansvar_contact", "huvudansvar_contact"

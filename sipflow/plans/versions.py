@@ -22,7 +22,7 @@ from sipflow.cases.models import SipCase
 from sipflow.cases.services import actor_organisation_id, step_participants
 from sipflow.db import column_rows
 from sipflow.people.models import Person, User
-from sipflow.plans.content import plan_content
+from sipflow.plans.content import active_participants, plan_content
 from sipflow.plans.models import PlanApproval, PlanVersion
 from sipflow.plans.pdf import render_plan_pdf
 from sipflow.plans.services import (
@@ -33,6 +33,7 @@ from sipflow.plans.services import (
     working_plan,
 )
 from sipflow.retention.anonymise import register_case_scrubber
+from sipflow.security import access
 from sipflow.workflow.context import TransitionContext
 from sipflow.workflow.registry import register_effect
 
@@ -97,6 +98,12 @@ def freeze_version(
     """
     if person is None or last_number is None:
         person, last_number = person_and_last_version_number(session, case)
+    if participants is None:
+        participants = active_participants(session, case)
+    # The version's parties (its approvals table, the PDF's signatures) are the organisations the consent in
+    # force covers: one it leaves out cannot see the plan, so its approval could never be given.
+    seeing = access.organisations_seeing_case(session, case, now=now)
+    participants = [p for p in participants if p.organisation_id is None or p.organisation_id in seeing]
     number = last_number + 1
     if step_items is not None and step_items[0] is not None:
         plan, rows = step_items

@@ -15,12 +15,18 @@ registered the person or sees one of their SIPs under a consent in force.
 
 The rule is written once, as SQL (`visible_cases_clause`): lists use it as a WHERE clause, and a single case
 is checked by the same clause, so the list and the case page can never disagree.
+
+What the SIP shares with an organisation taking part goes no further than who may see it: a kallelse or an
+invitation, a decision or an effort it owns, huvudansvar, an approval it is asked for. `refuse_uncovered`
+(and huvudansvar, with its own words) asks `organisations_seeing_case` for it, the same rule per participant.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Date, Integer, String, and_, bindparam, exists, false, or_
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, select
@@ -29,7 +35,8 @@ from sipflow.cases.models import Participant, SipCase
 from sipflow.clock import to_local
 from sipflow.consent.models import Consent, ConsentOrganisation
 from sipflow.db import column_rows
-from sipflow.people.models import Person, Unit, User
+from sipflow.errors import InvalidInput
+from sipflow.people.models import Organisation, Person, Unit, User
 from sipflow.security import audit
 
 STAFF = "staff"
@@ -158,6 +165,46 @@ def organisations_seeing_case(session: Session, case: SipCase, *, now: datetime)
     """The organisations taking part in case whose staff may see it at now (initiator, or under consent)."""
     params = {"case_id": case.id, "today": to_local(now).date()}
     return {row[0] for row in column_rows(session, _SEEING_ORGANISATIONS, params)}
+
+
+class NotCoveredByConsent(InvalidInput):
+    """A party of the SIP the consent in force does not cover is named where only covered ones may be."""
+
+    code = "not_covered_by_consent"
+
+
+def refuse_uncovered(
+    session: Session,
+    case: SipCase,
+    named: Iterable[tuple[str, int | None]],
+    *,
+    now: datetime,
+    seeing: set[int] | None = None,
+) -> None:
+    """Refuse the first organisation named that the consent in force does not let see the SIP.
+
+    named: (form field, organisation id or None) pairs, e.g. each invitee's or each effort owner's; None (a
+    private person, the person's own effort) is no organisation and passes. What the SIP shares with an
+    organisation (a kallelse, a decision or effort it owns, an approval it is asked for) goes only as far as
+    the person's consent: the same rule as organisations_seeing_case, asked once for every pair.
+    seeing: organisations_seeing_case's answer when the caller has it already (then nothing is read).
+    """
+    pairs = [(field, organisation_id) for field, organisation_id in named if organisation_id is not None]
+    if not pairs:
+        return
+    if seeing is None:
+        seeing = organisations_seeing_case(session, case, now=now)
+    for field, organisation_id in pairs:
+        if organisation_id not in seeing:
+            name = session.exec(select(Organisation.name).where(Organisation.id == organisation_id)).first()
+            raise NotCoveredByConsent(
+                _l(
+                    "The consent does not cover %(organisation)s, so it cannot see the SIP. Record a further "
+                    "consent that names it first.",
+                    organisation=name or "?",
+                ),
+                field=field,
+            )
 
 
 def can_view_case(session: Session, user: User | None, case: SipCase, *, now: datetime) -> bool:

@@ -15,7 +15,9 @@ from webkit import fill, forms_of, login, text_of
 
 from sipflow.cases import services
 from sipflow.cases.models import Participant
+from sipflow.cases.participants import participating_organisations
 from sipflow.clock import now_utc, to_local
+from sipflow.consent.services import give_consent
 from sipflow.db import unit_of_work
 from sipflow.meetings import services as meeting_services
 from sipflow.meetings.models import Invitation, Meeting
@@ -29,22 +31,25 @@ from sipflow.meetings.models import Invitation, Meeting
 # and the person comes with their folkbokföringskommun's name in one statement, the consents with the
 # names of the organisations they cover in another. The signed-in user comes with their unit and its
 # organisation in one statement (security._load_user), on every page; the meetings with their attendance;
-# the plan versions with the newest one's approvals (plans.versions.case_page_versions).
-CASE_PAGE_STATEMENTS = 20
+# the plan versions with the newest one's approvals (plans.versions.case_page_versions). Once there is a
+# version, the organisations the consent in force covers (1): only they are listed as missing an approval.
+CASE_PAGE_STATEMENTS = 21
 # The meeting page reads the case's meetings once more for its label (first meeting, follow-up 1 ...).
 MEETING_PAGE_STATEMENTS = 12
 # The booking page's POST (the kallelse), SELECTs only (the writes are a row each on SQLite): login and the
 # case (2), the participants with their organisations, units, contact persons and the consents in force
 # (the invitee choices, who may book, the step's first read), the person, the case's meetings, the
 # organizer, the staff invitees, the invitees' languages, the reminder rows, and the outbox's delivery
-# after the commit (2): 11. 17 before (27 with eight invitees): the party's roles twice and the
-# participants three times more, and each invitee's earlier invitation and contact person one by one.
-BOOKING_POST_READS = 11
+# after the commit (2), and the organisations the consent in force covers (1: a kallelse goes to no other):
+# 12. 17 before (27 with eight invitees): the party's roles twice and the participants three times more,
+# and each invitee's earlier invitation and contact person one by one.
+BOOKING_POST_READS = 12
 # Saving the plan (a changed need; the form's two contact rows stored for the first time): login, the case
 # and its access log row (5), who may edit (1), the page's participants, plan and person (3), the save's
-# plan, the organisations and units efforts may name (3), the plan's claim, its items (3), and the writes
-# (3): 19. The fields a request leaves out were taken from a second read of the items before (22).
-PLAN_SAVE_STATEMENTS = 19
+# plan, the organisations and units efforts may name (3), the organisations the consent in force covers
+# (1: an effort is owned by no other), the plan's claim, its items (3), and the writes (3): 20. The fields
+# a request leaves out were taken from a second read of the items before (23).
+PLAN_SAVE_STATEMENTS = 20
 # The plan editor of an established plan: login, the case and its access log row (5), the participants with
 # their organisations, units, contact persons and the consents in force (1: the organisations' parts and
 # who may edit and hand over), the plan, the person, the plan's goals, efforts and contacts for the form (3),
@@ -126,6 +131,18 @@ def grow(
                 phone=None,
                 now=now_utc(),
             )
+        # The units that joined are covered by a further consent, as they must be to be invited.
+        give_consent(
+            db_session,
+            case,
+            parties.region_user,
+            {
+                "given_by": "person",
+                "form": "written",
+                "organisation_ids": [o.id for o in participating_organisations(db_session, case.id)],
+            },
+            now=now_utc(),
+        )
     for _ in range(rounds):
         fire(db_session, registry, parties.region_user, case, "follow_up")
         fire(db_session, registry, parties.region_user, case, "revise_plan")
@@ -218,8 +235,6 @@ def test_the_outcome_posted_reads_the_participants_once(client, engine, parties,
 def _preparing_case(db_session, registry, parties, create_case, make_unit, make_user, *, contact_units: int):
     """A SIP ready for its kallelse with contact_units more units, each reached at its contact person."""
     case = create_case()
-    fire(db_session, registry, parties.region_user, case, "give_consent")
-    fire(db_session, registry, parties.region_user, case, "start_preparation")
     units = [make_unit("municipality") for _ in range(contact_units)]
     contacts = [make_user(unit) for unit in units]
     with unit_of_work(db_session):
@@ -227,6 +242,9 @@ def _preparing_case(db_session, registry, parties, create_case, make_unit, make_
             participant = services.add_unit_participant(db_session, registry, case, unit.id, now=now_utc())
             participant.contact_user_id = contact.id
             db_session.add(participant)
+    # The consent covers every unit (they joined before it): only then may the kallelse go to them.
+    fire(db_session, registry, parties.region_user, case, "give_consent")
+    fire(db_session, registry, parties.region_user, case, "start_preparation")
     return case, [contact.email for contact in contacts]
 
 

@@ -31,6 +31,7 @@ from sipflow.web import (
     case_or_404,
     current_actor,
     current_locale,
+    further_consent_url,
     register_case_page_part,
     transition_label,
     workflow_registry,
@@ -192,6 +193,7 @@ def _render(
     errors=None,
     hand_over: HandOverForm | None = None,
     reads: PageReads | None = None,
+    consent_url: str | None = None,
 ):
     """The editor page; reads: what the request read already, unless it wrote since (then read afresh)."""
     session, actor, now = get_session(), current_actor(), now_utc()
@@ -240,6 +242,7 @@ def _render(
             hand_over_form=hand_over,
             transfers=responsibility.transfers(session, case),
             decision_uids=editor.decision_effort_uids(session, plan),
+            further_consent_url=consent_url,
         ),
         status,
     )
@@ -306,7 +309,9 @@ def save(uid: str):
             form.row_version.data = plan.row_version if plan else 0
             form.row_version.raw_data = [str(form.row_version.data)]
         _attach(form, error, top, effort_rows)
-        return _render(case, form, status=error.status, errors=top)
+        return _render(
+            case, form, status=error.status, errors=top, consent_url=further_consent_url(case, error)
+        )
     flash(_("The plan is saved."), "success")
     return redirect(url_for("plans.editor", uid=case.uid), code=303)
 

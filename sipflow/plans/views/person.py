@@ -31,7 +31,7 @@ from sipflow.plans.blueprint import bp
 from sipflow.plans.forms import EFFORT_STATUS_LABELS
 from sipflow.plans.models import PersonalLink, PlanVersion
 from sipflow.plans.versions import case_page_versions
-from sipflow.security import audit
+from sipflow.security import access, audit
 from sipflow.security.limits import limiter
 from sipflow.web import (
     attach_error,
@@ -118,7 +118,10 @@ def _case_page_part(detail, actor, *, allowed: list) -> dict:
     status = []
     if version is not None:
         rows = [(row[0], row[1]) for row in detail.participant_rows]
-        status = approvals.parties_of(rows, [(approval, None) for approval in given], detail.person)
+        # Only the organisations the consent in force covers are asked (read only once there is a version).
+        seeing = access.organisations_seeing_case(get_session(), case, now=now_utc())
+        given_pairs = [(approval, None) for approval in given]
+        status = approvals.parties_of(rows, given_pairs, detail.person, seeing)
     return {
         "plan_versions": listed,
         "person_plan": {
@@ -223,7 +226,7 @@ def _render_approvals(case: SipCase, form: ApprovalForm | None = None, *, errors
         if newest is not None:
             form.version_id.data = newest.id
     form.participant_id.choices = choices(options)
-    statuses = approvals.approval_statuses(session, case, versions)
+    statuses = approvals.approval_statuses(session, case, versions, now=now)
     rows = [(version, statuses[version.id]) for version in versions]
     # An ended SIP's plan is approved no more (approvals.approve_version refuses): no form to fill in vain.
     ended = workflow_registry().has_ended(case)

@@ -1,0 +1,186 @@
+"""A consent that leaves out an organisation taking part keeps the SIP from it: no kallelse, no invitation
+and no decision of a meeting goes to an organisation the person did not consent to share with."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from meetingkit import fire, next_week_at
+from sqlmodel import select
+from webkit import fill, forms_of, login, text_of
+
+from sipflow.cases.models import Participant, SipCase
+from sipflow.clock import now_utc, to_local
+from sipflow.db import unit_of_work
+from sipflow.meetings.models import Invitation, Meeting, MeetingDecision
+from sipflow.notifications.models import OutboxMessage
+
+SWEDISH = "Samtycket omfattar inte Växjö kommun, så den kan inte se SIP:en."
+ENGLISH = "The consent does not cover Växjö kommun, so it cannot see the SIP."
+
+
+@pytest.fixture
+def region_only(db_session, registry, parties, create_case):
+    """A SIP in preparation whose consent covers Region Kronoberg only; Växjö kommun takes part, reachable."""
+    case = create_case()
+    fire(
+        db_session,
+        registry,
+        parties.region_user,
+        case,
+        "give_consent",
+        organisation_ids=[parties.region.organisation_id],
+    )
+    fire(db_session, registry, parties.region_user, case, "start_preparation")
+    rows = db_session.exec(select(Participant).where(Participant.case_id == case.id)).all()
+    by_org = {p.organisation_id: p for p in rows if p.kind == "organisation"}
+    with unit_of_work(db_session):
+        municipality = by_org[parties.municipality.organisation_id]
+        municipality.email = "ifo@vaxjo.example.se"
+        db_session.add(municipality)
+    person = next(p for p in rows if p.kind == "person")
+    return case, by_org[parties.region.organisation_id], municipality, person
+
+
+@pytest.fixture
+def as_region(client, parties):
+    assert login(client, parties.region_user.username).status_code == 302
+    return client
+
+
+def _booking(client, case, invitees, *, lang=None):
+    url = f"/cases/{case.uid}/meetings/new"
+    form = forms_of(text_of(client.get(url + (f"?lang={lang}" if lang else ""))))[url]
+    day = to_local(now_utc()).date() + timedelta(days=8)
+    return client.post(
+        url,
+        data=fill(
+            form, date=day.isoformat(), starts="10:00", ends="11:00", mode="video", invitee_ids=invitees
+        ),
+    )
+
+
+def test_the_booking_page_leaves_the_organisation_the_consent_leaves_out_unticked(as_region, region_only):
+    case, region, municipality, person = region_only
+    url = f"/cases/{case.uid}/meetings/new"
+    ticked = {value for name, value in forms_of(text_of(as_region.get(url)))[url] if name == "invitee_ids"}
+    assert str(region.id) in ticked and str(person.id) in ticked and str(municipality.id) not in ticked
+
+
+def _nothing_sent(db_session, case):
+    db_session.expire_all()
+    assert db_session.exec(select(Meeting).where(Meeting.case_id == case.id)).all() == []
+    assert db_session.exec(select(OutboxMessage)).all() == []
+
+
+def test_booking_a_kallelse_for_an_organisation_the_consent_leaves_out_is_refused_at_the_invitees(
+    as_region, db_session, region_only
+):
+    case, region, municipality, person = region_only
+    state = case.state
+    response = _booking(as_region, case, [region.id, municipality.id, person.id])
+    assert response.status_code == 400
+    page = text_of(response)
+    errors = page[page.index('id="invitee_ids"') :]
+    assert SWEDISH in errors[: errors.index("</fieldset>")]
+    assert f'href="/cases/{case.uid}/consent/further"' in page
+    _nothing_sent(db_session, case)
+    assert db_session.get(SipCase, case.id).state == state
+    # The region and the person (no organisation) may still be called.
+    response = _booking(as_region, case, [region.id, person.id])
+    assert response.status_code == 303
+    db_session.expire_all()
+    invited = db_session.exec(select(Invitation.participant_id)).all()
+    assert sorted(invited) == sorted([region.id, person.id])
+
+
+def test_the_refusal_speaks_english_too(as_region, db_session, region_only):
+    case, region, municipality, _person = region_only
+    response = _booking(as_region, case, [municipality.id], lang="en")
+    assert response.status_code == 400
+    assert ENGLISH in text_of(response)
+    _nothing_sent(db_session, case)
+
+
+def test_a_further_meeting_and_inviting_more_refuse_the_organisation_too(
+    as_region, db_session, registry, parties, region_only
+):
+    case, region, municipality, person = region_only
+    starts = next_week_at(10)
+    log = fire(
+        db_session,
+        registry,
+        parties.region_user,
+        case,
+        "send_kallelse",
+        send_invitations=True,
+        meeting_starts_at=starts,
+        meeting_ends_at=starts + timedelta(hours=1),
+        mode="video",
+        invitee_ids=[region.id, person.id],
+    )
+    meeting_id = log.details["meeting_id"]
+    sent = len(db_session.exec(select(OutboxMessage)).all())
+    # Inviting more to the booked meeting.
+    url = f"/cases/{case.uid}/meetings/{meeting_id}"
+    form = forms_of(text_of(as_region.get(url)))[f"{url}/invite"]
+    response = as_region.post(f"{url}/invite", data=fill(form, **{"invite-invitee_ids": [municipality.id]}))
+    assert response.status_code == 400
+    page = text_of(response)
+    assert SWEDISH in page and f'href="/cases/{case.uid}/consent/further"' in page
+    # A further meeting, once the kallelse is out.
+    assert _booking(as_region, case, [region.id, municipality.id]).status_code == 400
+    db_session.expire_all()
+    assert len(db_session.exec(select(OutboxMessage)).all()) == sent
+    assert db_session.exec(select(Invitation).where(Invitation.participant_id == municipality.id)).all() == []
+
+
+@pytest.mark.parametrize("owner_kind", ["organisation", "unit"])
+def test_a_decision_owned_by_an_organisation_the_consent_leaves_out_is_refused_at_its_row(
+    as_region, db_session, registry, parties, region_only, owner_kind
+):
+    case, region, municipality, person = region_only
+    starts = next_week_at(10)
+    fire(
+        db_session,
+        registry,
+        parties.region_user,
+        case,
+        "send_kallelse",
+        send_invitations=True,
+        meeting_starts_at=starts,
+        meeting_ends_at=starts + timedelta(hours=1),
+        mode="video",
+        invitee_ids=[region.id, person.id],
+    )
+    url = f"/cases/{case.uid}/meetings/outcome"
+    form = forms_of(text_of(as_region.get(url)))[url]
+    owner = (
+        f"organisation:{parties.municipality.organisation_id}"
+        if owner_kind == "organisation"
+        else f"unit:{parties.municipality.id}"
+    )
+    due = (to_local(now_utc()).date() + timedelta(days=30)).isoformat()
+    data = fill(
+        form,
+        moved="y",
+        **{
+            "decisions-0-text": "Boendestöd",
+            "decisions-0-owner": owner,
+            "decisions-0-due_on": due,
+            "decisions-1-text": "Samtalsstöd",
+            "decisions-1-owner": f"organisation:{parties.region.organisation_id}",
+            "decisions-1-due_on": due,
+        },
+    )
+    version = db_session.get(SipCase, case.id).version
+    response = as_region.post(url, data=data)
+    page = text_of(response)
+    assert response.status_code == 400
+    row = page[page.index('id="decisions-0-owner"') :]
+    assert SWEDISH in row[: row.index("</fieldset>")]
+    assert f'href="/cases/{case.uid}/consent/further"' in page
+    db_session.expire_all()
+    assert db_session.get(SipCase, case.id).version == version
+    assert db_session.exec(select(MeetingDecision)).all() == []

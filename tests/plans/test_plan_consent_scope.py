@@ -1,0 +1,141 @@
+"""The plan goes only as far as the consent: no effort is given to an organisation the consent leaves out,
+and such an organisation is not asked to approve a plan it can never see."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import support
+from plankit import complete_data, save, walk
+from sqlmodel import select
+from webkit import fill, forms_of, login, text_of
+
+from sipflow.cases.models import SipCase
+from sipflow.clock import now_utc, to_local
+from sipflow.consent.models import Consent
+from sipflow.db import unit_of_work
+from sipflow.errors import InvalidInput
+from sipflow.plans import approvals
+from sipflow.plans.models import PlanEffort
+from sipflow.plans.pdf import approval_parties
+
+pytestmark = pytest.mark.usefixtures("frozen_clock")
+
+SWEDISH = "Samtycket omfattar inte Växjö kommun, så den kan inte se SIP:en."
+
+
+def region_only_walk(db_session, registry, parties, case, steps):
+    """Walk case with a consent that covers Region Kronoberg only (Växjö kommun takes part all the same)."""
+    support.fire(
+        db_session,
+        registry,
+        parties.region_user,
+        case,
+        "give_consent",
+        now=now_utc(),
+        organisation_ids=[parties.region.organisation_id],
+    )
+    return walk(db_session, registry, parties.region_user, case, now_utc(), steps=steps)
+
+
+@pytest.fixture
+def held(db_session, registry, parties, create_case):
+    """A SIP whose meeting is held, under a consent covering the region only."""
+    return region_only_walk(
+        db_session, registry, parties, create_case(), ("start_preparation", "send_kallelse", "hold_meeting")
+    )
+
+
+def test_an_effort_owned_by_an_organisation_the_consent_leaves_out_is_refused_at_its_field(
+    client, db_session, parties, held
+):
+    assert login(client, parties.region_user.username).status_code == 302
+    url = f"/cases/{held.uid}/plan"
+    form = forms_of(text_of(client.get(url)))[url]
+    response = client.post(
+        url,
+        data=fill(
+            form,
+            action="save",
+            **{
+                "efforts-0-what": "Boendestöd",
+                "efforts-0-organisation_id": parties.municipality.organisation_id,
+                "efforts-0-responsible": "Omar Lind",
+            },
+        ),
+    )
+    assert response.status_code == 400
+    page = text_of(response)
+    field = page[page.index('id="efforts-0-organisation_id"') :]
+    assert SWEDISH in field[: field.index("</fieldset>")]
+    assert f'href="/cases/{held.uid}/consent/further"' in page
+    db_session.expire_all()
+    assert db_session.exec(select(PlanEffort).where(PlanEffort.what == "Boendestöd")).all() == []
+
+
+def test_an_effort_keeps_an_owner_the_consent_covered_when_it_was_given(
+    db_session, registry, parties, create_case
+):
+    case = create_case()
+    walk(db_session, registry, parties.region_user, case, now_utc())
+    now = now_utc()
+    data = complete_data(case, parties, now)
+    plan = save(db_session, case, parties.region_user, data, now)
+    # The consent covering both runs out; a further one covers the region only.
+    with unit_of_work(db_session):
+        for consent in db_session.exec(select(Consent).where(Consent.case_id == case.id)):
+            consent.valid_until = to_local(now).date() - timedelta(days=1)
+            db_session.add(consent)
+    with unit_of_work(db_session):
+        from sipflow.consent.services import give_consent
+
+        give_consent(
+            db_session,
+            case,
+            parties.region_user,
+            {"given_by": "person", "form": "oral", "organisation_ids": [parties.region.organisation_id]},
+            now=now,
+        )
+    from sipflow.plans.editor import plan_data
+
+    data = plan_data(db_session, case, plan)
+    data["needs"] = "Stöd i vardagen."
+    # The stored effort of Växjö kommun stays as it is: the rest of the plan can still be saved.
+    save(db_session, case, parties.region_user, data, now)
+    # A new one for Växjö kommun is refused.
+    data = plan_data(db_session, case, plan)
+    data["efforts"].append(
+        {"kind": "effort", "what": "Ny insats", "organisation_id": parties.municipality.organisation_id}
+    )
+    with pytest.raises(InvalidInput) as refused:
+        save(db_session, case, parties.region_user, data, now)
+    assert refused.value.field == f"efforts-{len(data['efforts']) - 1}-organisation_id"
+
+
+def test_only_organisations_the_consent_covers_are_asked_to_approve(
+    client, db_session, registry, parties, create_case
+):
+    case = region_only_walk(
+        db_session,
+        registry,
+        parties,
+        create_case(),
+        ("start_preparation", "send_kallelse", "hold_meeting", "establish_plan"),
+    )
+    db_session.expire_all()
+    case = db_session.get(SipCase, case.id)
+    version = approvals.newest_version(db_session, case)
+    asked = [p.label for p in approvals.approval_status(db_session, case, version)]
+    assert "Växjö kommun" not in asked and "Region Kronoberg" in asked
+    # The version itself (its PDF's table of signatures) names the region only.
+    signing = [p["party"] for p in approval_parties(version.content)]
+    assert "Växjö kommun" not in signing and "Region Kronoberg" in signing
+    assert login(client, parties.region_user.username).status_code == 302
+    page = text_of(client.get(f"/cases/{case.uid}"))
+    missing = page[page.index("godkännande saknas från") :]
+    missing = missing[: missing.index("<")]
+    assert "Region Kronoberg" in missing and "Växjö kommun" not in missing
+    approvals_page = text_of(client.get(f"/cases/{case.uid}/plan/approvals"))
+    table = approvals_page[approvals_page.index('id="h-version-1"') :]
+    assert "Region Kronoberg" in table and "Växjö kommun" not in table
