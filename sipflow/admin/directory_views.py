@@ -89,19 +89,20 @@ def _organisation_form_page(form, organisation, errors, status=200):
     )
 
 
-def _submit(form, errors: list, change) -> tuple[bool, object]:
-    """(True, what change(db, actor, now) gave) when the form validates and the service takes it, in one unit
-    of work; (False, None) otherwise, the refusal beside its field so the page shows what was typed again."""
+def _submit(form, errors: list, change) -> tuple[int | None, object]:
+    """(None, what change(db, actor, now) gave) when the form validates and the service takes it, in one unit
+    of work; (the status to answer, None) otherwise, the refusal beside its field so the page shows what was
+    typed again (403 for a row of another region)."""
     if not form.validate():
-        return False, None
+        return 400, None
     db = get_session()
     try:
         with unit_of_work(db):
-            return True, change(db, current_actor(), now_utc())
+            return None, change(db, current_actor(), now_utc())
     except UserError as error:
         for refusal in getattr(error, "errors", None) or [error]:
             attach_error(form, refusal, errors)
-        return False, None
+        return error.status, None
 
 
 def organisation_new():
@@ -111,15 +112,15 @@ def organisation_new():
     errors: list = []
     if request.method != "POST":
         return _organisation_form_page(form, None, errors)
-    ok, organisation = _submit(
+    refused, organisation = _submit(
         form,
         errors,
         lambda db, actor, now: directory.create_organisation(
             db, actor, key=form.key.data, **_values(form, ORGANISATION_FIELDS), now=now
         ),
     )
-    if not ok:
-        return _organisation_form_page(form, None, errors, 400)
+    if refused:
+        return _organisation_form_page(form, None, errors, refused)
     flash(_l("%(name)s is created.", name=organisation.name), "success")
     return redirect(url_for("admin.organisations"))
 
@@ -132,15 +133,15 @@ def organisation_edit(organisation_id: int):
     errors: list = []
     if request.method != "POST":
         return _organisation_form_page(form, organisation, errors)
-    ok, changed = _submit(
+    refused, changed = _submit(
         form,
         errors,
         lambda db, actor, now: directory.edit_organisation(
             db, actor, organisation, **_values(form, ORGANISATION_FIELDS), now=now
         ),
     )
-    if not ok:
-        return _organisation_form_page(form, organisation, errors, 400)
+    if refused:
+        return _organisation_form_page(form, organisation, errors, refused)
     flash(_l("The changes are saved.") if changed else _l("Nothing was changed."), "success")
     return redirect(url_for("admin.organisations"))
 
@@ -220,14 +221,15 @@ def unit_new():
     db = get_session()
     form = UnitForm()
     form.organisation_id.choices = [SelectChoice("", _l("Choose an organisation"))] + [
-        SelectChoice(str(org_id), name) for org_id, name in directory.organisation_choices(db)
+        SelectChoice(str(org_id), name)
+        for org_id, name in directory.organisation_choices(db, current_actor())
     ]
     if request.method == "GET" and _page_key("organisation") is not None:
         form.organisation_id.data = str(_page_key("organisation"))
     errors: list = []
     if request.method != "POST":
         return _unit_form_page(form, None, errors)
-    ok, unit = _submit(
+    refused, unit = _submit(
         form,
         errors,
         lambda db, actor, now: directory.create_unit(
@@ -239,8 +241,8 @@ def unit_new():
             now=now,
         ),
     )
-    if not ok:
-        return _unit_form_page(form, None, errors, 400)
+    if refused:
+        return _unit_form_page(form, None, errors, refused)
     flash(_l("%(name)s is created.", name=unit.name), "success")
     return redirect(url_for("admin.units", organisation=unit.organisation_id))
 
@@ -252,13 +254,13 @@ def unit_edit(unit_id: int):
     errors: list = []
     if request.method != "POST":
         return _unit_form_page(form, unit, errors)
-    ok, changed = _submit(
+    refused, changed = _submit(
         form,
         errors,
         lambda db, actor, now: directory.edit_unit(db, actor, unit, **_values(form, UNIT_FIELDS), now=now),
     )
-    if not ok:
-        return _unit_form_page(form, unit, errors, 400)
+    if refused:
+        return _unit_form_page(form, unit, errors, refused)
     flash(_l("The changes are saved.") if changed else _l("Nothing was changed."), "success")
     return redirect(url_for("admin.units", organisation=unit.organisation_id))
 

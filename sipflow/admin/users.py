@@ -1,11 +1,9 @@
 """Users: invitation, changes, roles, coordinator scopes, reset links, and the region an administrator has.
 
-**The region boundary.** An administrator whose unit belongs to an organisation of a county (its
-`Organisation.county_code`) is that region's administrator: they see and manage only the users whose unit
-belongs to an organisation of the same county. An administrator without a unit is a national (system)
-administrator and manages every user, users without a unit included; only they do. (An administrator of an
-organisation with no county manages the users of their own organisation.) A user outside the region is
-answered as if they did not exist (404).
+**The region boundary** (`sipflow.admin.regions`): a region's administrator sees and manages only the
+users whose unit belongs to an organisation of the region; a national administrator (no unit) manages every
+user, users without a unit included, and only they do. A user outside the region is answered as if they
+did not exist (404).
 
 Every change is written to the administration log (`record_change`) in the caller's unit of work.
 """
@@ -14,7 +12,6 @@ from __future__ import annotations
 
 import email.policy
 import re
-from dataclasses import dataclass
 from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -28,6 +25,12 @@ from sqlmodel import Session, col, delete, select
 
 from sipflow.admin.changes import record_change
 from sipflow.admin.models import CoordinatorScope
+from sipflow.admin.regions import (
+    Region,
+    admin_region,
+    region_filter,
+    unit_in_region,
+)
 from sipflow.errors import Conflict, InvalidInput, NotAllowed
 from sipflow.i18n import DEFAULT_LOCALE, checked_language, language_or_default
 from sipflow.notifications.outbox import enqueue
@@ -57,59 +60,8 @@ _CODE_SPLIT = re.compile(r"[\s,;]+")
 UNITS_LIMIT = 2000
 
 
-@dataclass(frozen=True)
-class Region:
-    """What an administrator manages: everything (national), one county, or one organisation."""
-
-    national: bool
-    county_code: str | None = None
-    organisation_id: int | None = None
-
-
 def _snapshot(user: User) -> dict:
     return {name: getattr(user, name) for name in USER_FIELDS}
-
-
-def admin_region(session: Session, actor: User) -> Region:
-    """The region actor administers (see the module's docstring)."""
-    if actor.unit_id is None:
-        return Region(national=True)
-    organisation = session.exec(
-        select(Organisation)
-        .join(Unit, col(Unit.organisation_id) == Organisation.id)
-        .where(Unit.id == actor.unit_id)
-    ).one()
-    if organisation.county_code:
-        return Region(national=False, county_code=organisation.county_code)
-    return Region(national=False, organisation_id=organisation.id)
-
-
-def region_filter(region: Region):
-    """A WHERE clause on Organisation (joined through the user's unit) limiting rows to region; None: all."""
-    if region.national:
-        return None
-    if region.county_code is not None:
-        return col(Organisation.county_code) == region.county_code
-    return col(Organisation.id) == region.organisation_id
-
-
-def organisation_in_region(region: Region, *, organisation_id: int | None, county_code: str | None) -> bool:
-    """Whether an organisation (its id, None for one not created yet; its county) lies in region."""
-    if region.national:
-        return True
-    if region.county_code is not None:
-        return county_code == region.county_code
-    return organisation_id is not None and organisation_id == region.organisation_id
-
-
-def unit_in_region(session: Session, region: Region, unit: Unit) -> bool:
-    """Whether unit belongs to an organisation of region."""
-    if region.national:
-        return True
-    organisation = session.get(Organisation, unit.organisation_id)
-    return organisation_in_region(
-        region, organisation_id=organisation.id, county_code=organisation.county_code
-    )
 
 
 def can_manage(session: Session, actor: User, user: User) -> bool:
@@ -267,7 +219,7 @@ def checked_scope(
 
 
 def _set_scope(session: Session, actor: User | None, user: User, roles: tuple[str, ...], scope: str) -> None:
-    region = admin_region(session, actor) if actor is not None else Region(national=True)
+    region = admin_region(session, actor)
     counties, municipalities = checked_scope(session, region, roles, scope)
     session.exec(delete(CoordinatorScope).where(col(CoordinatorScope.user_id) == user.id))
     for code in counties:
@@ -331,7 +283,7 @@ def _check_unit(
     *,
     kept_unit_id: int | None = None,
 ) -> int | None:
-    region = admin_region(session, actor) if actor is not None else Region(national=True)
+    region = admin_region(session, actor)
     unit = None
     if unit_id is not None:
         unit = session.get(Unit, unit_id) if 0 < unit_id < 2**31 else None
