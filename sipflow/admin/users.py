@@ -3,7 +3,7 @@
 **The region boundary** (`sipflow.admin.regions`): a region's administrator sees and manages only the
 users whose unit belongs to an organisation of the region; a national administrator (no unit) manages every
 user, users without a unit included, and only they do. A user outside the region is answered as if they
-did not exist (404).
+did not exist (404). A coordinator a region's administrator makes follows some of the county, never all.
 
 Every change is written to the administration log (`record_change`) in the caller's unit of work.
 """
@@ -26,6 +26,7 @@ from sqlmodel import Session, col, delete, select
 from sipflow.admin.changes import record_change
 from sipflow.admin.models import CoordinatorScope
 from sipflow.admin.regions import (
+    CHOOSE_YOUR_COUNTY,
     Region,
     admin_region,
     region_filter,
@@ -192,7 +193,8 @@ def checked_scope(
     session: Session, region: Region, roles: tuple[str, ...], scope: str
 ) -> tuple[list[str], list[str]]:
     """The county and municipality codes of scope, refused (field scope) unless a coordinator's, known and,
-    for a region's administrator, in the region: the user pages' and the import's one rule."""
+    for a county's administrator, in the county and not empty (none: every county): the user pages' and the
+    import's one rule."""
     counties, municipalities = parse_scope_codes(scope)
     if (counties or municipalities) and "coordinator" not in roles:
         raise InvalidInput(_l("Only a coordinator follows counties or municipalities."), field="scope")
@@ -211,6 +213,9 @@ def checked_scope(
         if code not in known:
             raise InvalidInput(_l("Unknown municipality code: %(code)s.", code=code), field="scope")
     if region.county_code is not None:
+        if "coordinator" in roles and not (counties or municipalities):
+            # No code means every county's numbers: more than the region's administrator may give.
+            raise InvalidInput(CHOOSE_YOUR_COUNTY, field="scope")
         outside = [c for c in counties if c != region.county_code]
         outside += [m for m in municipalities if known[m] != region.county_code]
         if outside:

@@ -1,4 +1,4 @@
-"""A region's administrator changes their own county's directory only.
+"""A region's administrator changes their own county's directory only, and gives no coordinator every county.
 
 Kronoberg's administrator (county 07) against Region Exempelland (county 22, from the example import) and
 Försäkringskassan (a national organisation, no county): both are read-only to them, on the pages and in
@@ -14,7 +14,7 @@ from webkit import FreshContextClient, login, text_of
 
 from sipflow.admin import imports
 from sipflow.db import unit_of_work
-from sipflow.people.models import Organisation, Unit
+from sipflow.people.models import Organisation, Unit, User
 
 pytestmark = pytest.mark.usefixtures("frozen_clock")
 
@@ -211,3 +211,31 @@ def test_a_regions_administrators_import_changes_no_national_organisation(
     ).applied
     assert _import(db_session, now, csv_of(renamed)).applied
     assert _reload(db_session, Organisation, organisation.id).name == "Omdöpt"
+
+
+# --- A coordinator's scope ---------------------------------------------------------------------------------
+
+
+def test_a_regions_administrator_invites_no_coordinator_of_every_county(as_kronoberg, db_session, parties):
+    data = {
+        "username": "ny.samordnare",
+        "display_name": "Ny Samordnare",
+        "email": "ny@vaxjo.example.se",
+        "unit_id": str(parties.region.id),
+        "roles": "coordinator",
+        "language": "sv",
+    }
+    response = post(as_kronoberg, "/admin/users/new", **data, scope="")
+    assert response.status_code == 400 and YOUR_COUNTY in text_of(response)
+    assert db_session.exec(select(User).where(User.username == "ny.samordnare")).first() is None
+    assert post(as_kronoberg, "/admin/users/new", **data, scope="0780").status_code == 302
+
+
+def test_a_regions_administrators_import_gives_no_coordinator_every_county(
+    db_session, app_ctx, now, kronoberg_admin, parties
+):
+    line = f"user;u.coord;Coord;;;{parties.region.key};;;;coord@example.se;;coordinator;"
+    report = _import(db_session, now, csv_of(line), actor=kronoberg_admin)
+    assert [(e.line, e.column, e.message) for e in report.errors] == [(2, "scope", YOUR_COUNTY)]
+    # The command line has no region: its coordinator may follow every county.
+    assert _import(db_session, now, csv_of(line)).applied
