@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from sqlmodel import select
 from wtforms import SelectChoice
 
-from sipflow.admin import directory, imports, workflow_overview
+from sipflow.admin import directory, imports, regions, workflow_overview
 from sipflow.admin.directory_forms import ImportForm, OrganisationForm, UnitForm
 from sipflow.clock import now_utc
 from sipflow.db import get_session, unit_of_work
@@ -40,6 +40,12 @@ def _place_choices(form: OrganisationForm) -> None:
         SelectChoice(m.code, f"{m.name} ({m.code})")
         for m in db.exec(select(Municipality).order_by(Municipality.name)).all()
     ]
+
+
+def _may_change():
+    """For the lists: whether the administrator may change an organisation (and its units), else read only."""
+    region = regions.admin_region(get_session(), current_actor())
+    return lambda organisation: regions.may_change(region, organisation)
 
 
 def _organisation_or_404(organisation_id: int) -> Organisation:
@@ -79,6 +85,7 @@ def organisations():
         rows=rows,
         next_after=rows[-1].id if more else None,
         kind_labels=directory.ORGANISATION_KIND_LABELS,
+        may_change=_may_change(),
     )
 
 
@@ -200,6 +207,7 @@ def units():
         organisation=organisation,
         next_after=rows[-1][0].id if more else None,
         kind_labels=directory.UNIT_KIND_LABELS,
+        may_change=_may_change(),
     )
 
 

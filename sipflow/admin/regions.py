@@ -66,6 +66,13 @@ def organisation_in_region(region: Region, *, organisation_id: int | None, count
     return organisation_id is not None and organisation_id == region.organisation_id
 
 
+def may_change(region: Region, organisation: Organisation) -> bool:
+    """Whether region's administrator may change organisation and its units (else they are read-only)."""
+    return organisation_in_region(
+        region, organisation_id=organisation.id, county_code=organisation.county_code
+    )
+
+
 def unit_in_region(session: Session, region: Region, unit: Unit) -> bool:
     """Whether unit belongs to an organisation of region."""
     if region.national:
@@ -88,9 +95,7 @@ def check_organisation_change(
     none. NotAllowed for the organisation itself, InvalidInput at the county or municipality field."""
     if region.national:
         return
-    if organisation is not None and not organisation_in_region(
-        region, organisation_id=organisation.id, county_code=organisation.county_code
-    ):
+    if organisation is not None and not may_change(region, organisation):
         raise NotAllowed(_l("This organisation is another region's: you may read it, not change it."))
     if region.county_code is None:
         if organisation is None:
@@ -111,9 +116,7 @@ def check_organisation_change(
 def check_unit_change(region: Region, organisation: Organisation) -> None:
     """Refuse (NotAllowed) a region's administrator a unit (to create, change, activate or deactivate) of
     organisation when the organisation lies outside their region."""
-    if not organisation_in_region(
-        region, organisation_id=organisation.id, county_code=organisation.county_code
-    ):
+    if not may_change(region, organisation):
         raise NotAllowed(
             _l("The unit's organisation is another region's: you may read its units, not change them.")
         )

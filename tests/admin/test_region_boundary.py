@@ -85,6 +85,20 @@ def test_another_countys_organisation_is_not_deactivated_by_a_regions_administra
     assert len(changes(db_session)) == before
 
 
+def test_the_lists_offer_a_regions_administrator_no_button_on_another_regions_rows(
+    as_kronoberg, exempelland, national_org, parties
+):
+    region, unit = exempelland
+    read_only = "Hör till en annan region: kan bara läsas"
+    for url in ("/admin/organisations", "/admin/units"):
+        page = text_of(as_kronoberg.get(url))
+        assert read_only in page
+        assert f"/admin/organisations/{region.id}/" not in page and f"/admin/units/{unit.id}/" not in page
+    assert f"/admin/organisations/{parties.region.organisation_id}/edit" in text_of(
+        as_kronoberg.get("/admin/organisations")
+    )
+
+
 def test_a_national_organisation_is_read_only_to_a_regions_administrator(
     as_kronoberg, db_session, national_org
 ):
