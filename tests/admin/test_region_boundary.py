@@ -12,8 +12,9 @@ from directorykit import EXAMPLE_CSV, changes, csv_of, post
 from sqlmodel import select
 from webkit import FreshContextClient, login, text_of
 
-from sipflow.admin import imports
+from sipflow.admin import directory, imports
 from sipflow.db import unit_of_work
+from sipflow.errors import InvalidInput, NotAllowed
 from sipflow.people.models import Organisation, Unit, User
 
 pytestmark = pytest.mark.usefixtures("frozen_clock")
@@ -253,3 +254,28 @@ def test_a_regions_administrators_import_gives_no_coordinator_every_county(
     assert [(e.line, e.column, e.message) for e in report.errors] == [(2, "scope", YOUR_COUNTY)]
     # The command line has no region: its coordinator may follow every county.
     assert _import(db_session, now, csv_of(line)).applied
+
+
+def test_an_administrator_of_an_organisation_without_a_county_changes_only_that_organisation(
+    db_session, app_ctx, now, make_user, national_org, exempelland
+):
+    organisation, unit = national_org
+    fk_admin = make_user(unit, roles="admin", username="fk-admin-{n}")
+    with pytest.raises(NotAllowed), unit_of_work(db_session):
+        directory.create_organisation(db_session, fk_admin, key="ny", name="Ny", kind="other", now=now)
+    with pytest.raises(NotAllowed), unit_of_work(db_session):
+        directory.set_organisation_active(db_session, fk_admin, exempelland[0], False, now=now)
+    # A county would make the organisation's administrators that county's.
+    with pytest.raises(InvalidInput) as caught, unit_of_work(db_session):
+        directory.edit_organisation(
+            db_session, fk_admin, organisation, name="FK", kind="other", county_code="07", now=now
+        )
+    assert caught.value.field == "county_code"
+    with unit_of_work(db_session):
+        assert directory.edit_organisation(
+            db_session, fk_admin, organisation, name="FK", kind="other", now=now
+        )
+        directory.create_unit(
+            db_session, fk_admin, organisation, key="fk-ny", name="FK Ny", kind="other", now=now
+        )
+    assert _reload(db_session, Organisation, organisation.id).name == "FK"
