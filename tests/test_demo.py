@@ -10,6 +10,7 @@ from sqlalchemy import func, text
 from sqlmodel import SQLModel, select
 from support import empty_tables
 
+from sipflow.admin.users import coordinator_scope
 from sipflow.cases.models import Deadline, Participant, SipCase, TransitionLog
 from sipflow.cases.scripted import fire_scripted
 from sipflow.clock import now_utc
@@ -141,6 +142,7 @@ def test_demo_users_can_log_in(app_ctx, db_session):
     region = db_session.get(Organisation, anna_unit.organisation_id)
     assert (region.name, region.kind, region.county_code) == ("Region Kronoberg", "region", "07")
     assert users["kerstin"].has_role("coordinator") and users["kerstin"].unit_id is None
+    assert coordinator_scope(db_session, users["kerstin"]) == (frozenset({"07"}), frozenset())
     assert users["admin"].has_role("admin")
     assert all(users[name].has_role("staff") for name in ("anna", "erik", "sara", "omar", "petra"))
 

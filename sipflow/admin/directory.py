@@ -4,7 +4,9 @@ Nothing here is ever deleted: cases, users and code records refer to organisatio
 that closes is deactivated (it stays on the SIPs it took part in, and joins no new one). Every change is
 written to the administration log with the values before and after, in the caller's unit of work. The
 clean_* functions check and normalise what a form or an import line gives, raising InvalidInput naming
-the field, so the pages and the CSV import refuse the same things with the same words.
+the field, so the pages and the CSV import refuse the same things with the same words. Each change asks
+the actor's region first (`sipflow.admin.regions`): a region's administrator changes their county's
+organisations and units only; the command line (actor None) and a national administrator change any.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from sqlalchemy import tuple_
 from sqlmodel import Session, select
 
 from sipflow.admin.changes import check_form_version, record_change, stale_form
+from sipflow.admin.regions import admin_region, check_organisation_change, check_unit_change, region_filter
 from sipflow.db import bump_row_version, claim_row_version
 from sipflow.errors import InvalidInput, every_refusal
 from sipflow.people.models import (
@@ -263,7 +266,8 @@ def create_organisation(
     municipality_code: str | None = None,
     now: datetime,
 ) -> Organisation:
-    """Create an organisation under a key no other organisation has; logged as organisation.create."""
+    """Create an organisation under a key no other organisation has, in the actor's region; logged as
+    organisation.create."""
     key, values = every_refusal(
         (
             lambda: _free_key(session, Organisation, key, _l("Another organisation has this key.")),
@@ -271,6 +275,12 @@ def create_organisation(
                 session, name=name, kind=kind, county_code=county_code, municipality_code=municipality_code
             ),
         )
+    )
+    check_organisation_change(
+        admin_region(session, actor),
+        None,
+        county_code=values["county_code"],
+        municipality_code=values["municipality_code"],
     )
     organisation = Organisation(key=key, active=True, **values)
     session.add(organisation)
@@ -291,13 +301,22 @@ def edit_organisation(
     now: datetime,
     expected_version: int | None = None,
 ) -> bool:
-    """Change an organisation's name, kind, county and municipality (never its key); True if changed.
+    """Change an organisation's name, kind, county and municipality (never its key), kept in the actor's
+    region; True if changed.
 
     expected_version: the row_version the edit form was read at; one changed since raises StaleForm.
     """
+    region = admin_region(session, actor)
+    check_organisation_change(region, organisation, county_code=organisation.county_code)
     check_form_version(organisation, expected_version)
     values = clean_organisation(
         session, name=name, kind=kind, county_code=county_code, municipality_code=municipality_code
+    )
+    check_organisation_change(
+        region,
+        organisation,
+        county_code=values["county_code"],
+        municipality_code=values["municipality_code"],
     )
     before = snapshot(organisation)
     if not _apply(session, organisation, values, expected_version):
@@ -310,7 +329,11 @@ def edit_organisation(
 def set_organisation_active(
     session: Session, actor: User | None, organisation: Organisation, active: bool, *, now: datetime
 ) -> bool:
-    """Activate or deactivate an organisation; deactivating deactivates its units too. True if changed."""
+    """Activate or deactivate an organisation of the actor's region; deactivating deactivates its units too.
+    True if changed."""
+    check_organisation_change(
+        admin_region(session, actor), organisation, county_code=organisation.county_code
+    )
     if organisation.active == active:
         return False
     before = snapshot(organisation)
@@ -330,7 +353,7 @@ def set_organisation_active(
         for unit in session.exec(
             select(Unit).where(Unit.organisation_id == organisation.id, Unit.active)
         ).all():
-            set_unit_active(session, actor, unit, False, now=now)
+            _set_unit_active(session, actor, unit, False, now=now)
     return True
 
 
@@ -350,7 +373,9 @@ def create_unit(
     hsa_id: str | None = None,
     now: datetime,
 ) -> Unit:
-    """Create a unit of an active organisation under a key no other unit has; logged as unit.create."""
+    """Create a unit of an active organisation of the actor's region under a key no other unit has; logged
+    as unit.create."""
+    check_unit_change(admin_region(session, actor), organisation)
     if not organisation.active:
         raise InvalidInput(_l("The organisation is deactivated."), field="organisation_id")
     key, values = every_refusal(
@@ -381,10 +406,12 @@ def edit_unit(
     now: datetime,
     expected_version: int | None = None,
 ) -> bool:
-    """Change a unit's name, kind, health care, mailbox and HSA-id (never its key or organisation).
+    """Change a unit's name, kind, health care, mailbox and HSA-id (never its key or organisation), a unit of
+    the actor's region.
 
     expected_version: the row_version the edit form was read at; one changed since raises StaleForm.
     """
+    check_unit_change(admin_region(session, actor), session.get(Organisation, unit.organisation_id))
     check_form_version(unit, expected_version)
     values = clean_unit(
         session,
@@ -404,11 +431,20 @@ def edit_unit(
 
 
 def set_unit_active(session: Session, actor: User | None, unit: Unit, active: bool, *, now: datetime) -> bool:
-    """Activate or deactivate a unit (not one of a deactivated organisation). True if changed."""
+    """Activate or deactivate a unit of the actor's region (not one of a deactivated organisation). True if
+    changed."""
+    organisation = session.get(Organisation, unit.organisation_id)
+    check_unit_change(admin_region(session, actor), organisation)
+    if active and not organisation.active:
+        raise InvalidInput(_l("Activate the unit's organisation first."))
+    return _set_unit_active(session, actor, unit, active, now=now)
+
+
+def _set_unit_active(
+    session: Session, actor: User | None, unit: Unit, active: bool, *, now: datetime
+) -> bool:
     if unit.active == active:
         return False
-    if active and not session.get(Organisation, unit.organisation_id).active:
-        raise InvalidInput(_l("Activate the unit's organisation first."))
     before = snapshot(unit)
     unit.active = active
     bump_row_version(unit)
@@ -447,14 +483,10 @@ def units_page(
     return list(session.exec(query).all())
 
 
-def organisation_choices(session: Session) -> list[tuple[int, str]]:
-    """The active organisations a new unit may belong to, by name (CHOICES_MAX at most)."""
-    return [
-        (org_id, name)
-        for org_id, name in session.exec(
-            select(Organisation.id, Organisation.name)
-            .where(Organisation.active)
-            .order_by(Organisation.name, Organisation.id)
-            .limit(CHOICES_MAX)
-        ).all()
-    ]
+def organisation_choices(session: Session, actor: User | None) -> list[tuple[int, str]]:
+    """The active organisations of actor's region a new unit may belong to, by name (CHOICES_MAX at most)."""
+    statement = select(Organisation.id, Organisation.name).where(Organisation.active)
+    where = region_filter(admin_region(session, actor))
+    if where is not None:
+        statement = statement.where(where)
+    return list(session.exec(statement.order_by(Organisation.name, Organisation.id).limit(CHOICES_MAX)).all())

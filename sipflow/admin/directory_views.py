@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from sqlmodel import select
 from wtforms import SelectChoice
 
-from sipflow.admin import directory, imports, workflow_overview
+from sipflow.admin import directory, imports, regions, workflow_overview
 from sipflow.admin.changes import StaleForm
 from sipflow.admin.directory_forms import (
     EditOrganisationForm,
@@ -53,6 +53,12 @@ def _place_choices(form: OrganisationForm) -> OrganisationForm:
     return form
 
 
+def _may_change():
+    """For the lists: whether the administrator may change an organisation (and its units), else read only."""
+    region = regions.admin_region(get_session(), current_actor())
+    return lambda organisation: regions.may_change(region, organisation)
+
+
 def _organisation_or_404(organisation_id: int) -> Organisation:
     organisation = get_session().get(Organisation, organisation_id)
     if organisation is None:
@@ -90,6 +96,7 @@ def organisations():
         rows=rows,
         next_after=rows[-1].id if more else None,
         kind_labels=directory.ORGANISATION_KIND_LABELS,
+        may_change=_may_change(),
     )
 
 
@@ -228,6 +235,7 @@ def units():
         organisation=organisation,
         next_after=rows[-1][0].id if more else None,
         kind_labels=directory.UNIT_KIND_LABELS,
+        may_change=_may_change(),
     )
 
 
@@ -249,7 +257,8 @@ def unit_new():
     db = get_session()
     form = UnitForm()
     form.organisation_id.choices = [SelectChoice("", _l("Choose an organisation"))] + [
-        SelectChoice(str(org_id), name) for org_id, name in directory.organisation_choices(db)
+        SelectChoice(str(org_id), name)
+        for org_id, name in directory.organisation_choices(db, current_actor())
     ]
     if request.method == "GET" and _page_key("organisation") is not None:
         form.organisation_id.data = str(_page_key("organisation"))

@@ -21,6 +21,10 @@ one record per line and these columns, in any order (docs/examples/county-import
 Every line is checked before anything is written; one error anywhere and nothing is imported. Existing
 organisations and units (by key) are changed to what the file says; an existing user (by username) is
 left alone (users are changed on their own page). So the same file twice changes nothing the second time.
+
+An administrator's import changes what their pages may (`sipflow.admin.regions`): a region's administrator
+creates or changes organisations and units of their county only, a line for another's is refused (a line
+that changes nothing may name one, e.g. the organisation of a unit); the command line changes any.
 """
 
 from __future__ import annotations
@@ -35,19 +39,22 @@ from sqlmodel import Session, select
 
 from sipflow.admin import directory
 from sipflow.admin.changes import record_change
-from sipflow.admin.users import (
-    Region,
+from sipflow.admin.regions import (
     admin_region,
+    check_organisation_change,
+    check_unit_change,
+    organisation_in_region,
+)
+from sipflow.admin.users import (
     check_user_unit,
     checked_scope,
     clean_display_name,
     clean_user_email,
     clean_username,
     invite_user,
-    organisation_in_region,
 )
 from sipflow.csvfiles import LineError, records, too_long
-from sipflow.errors import InvalidInput
+from sipflow.errors import InvalidInput, UserError
 from sipflow.people.models import USER_ROLES, Organisation, Unit, User
 
 COLUMNS = (
@@ -157,7 +164,7 @@ class _LineRefused(Exception):
         self.column = column
 
 
-def _refuse(error: InvalidInput, default_column: str | None = None) -> _LineRefused:
+def _refuse(error: UserError, default_column: str | None = None) -> _LineRefused:
     return _LineRefused(error.message, FIELD_COLUMNS.get(error.field or "", default_column))
 
 
@@ -240,8 +247,9 @@ class _Planner:
 
     def __init__(self, session: Session, rows: list[tuple[int, dict]], actor: User | None = None):
         self.session = session
-        # Whose users the import makes: the region of the administrator running it (national without one).
-        self.region = admin_region(session, actor) if actor is not None else Region(national=True)
+        # What the import may change and whose users it makes: the region of the administrator running it
+        # (national from the command line).
+        self.region = admin_region(session, actor)
         self.rows = rows
         self.report = ImportReport()
         by_record = {record: [r for r in rows if r[1]["record"].lower() == record] for record in RECORDS}
@@ -323,7 +331,20 @@ class _Planner:
         except InvalidInput as error:
             raise _refuse(error) from None
         self.file_org_counties[key] = values["county_code"]
-        return self._compare(line, "organisation", key, values, self.orgs.get(key))
+        existing = self.orgs.get(key)
+        planned = self._compare(line, "organisation", key, values, existing)
+        if planned.outcome != UNCHANGED:
+            # The pages' rule; a line that changes nothing may name another region's organisation.
+            try:
+                check_organisation_change(
+                    self.region,
+                    existing,
+                    county_code=values["county_code"],
+                    municipality_code=values["municipality_code"],
+                )
+            except UserError as error:
+                raise _refuse(error, "key") from None
+        return planned
 
     def _unit(self, line: int, row: dict) -> Planned:
         key = self._key(row, self.file_units, _l("Unit"))
@@ -369,6 +390,12 @@ class _Planner:
                 )
             self.file_hsa[values["hsa_id"]] = line
         planned = self._compare(line, "unit", key, values, unit)
+        if planned.outcome != UNCHANGED and organisation is not None:
+            # The pages' rule (an organisation new in this file is checked on its own line).
+            try:
+                check_unit_change(self.region, organisation)
+            except UserError as error:
+                raise _refuse(error, "organisation") from None
         planned.values["organisation_key"] = org_key
         return planned
 

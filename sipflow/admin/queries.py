@@ -44,8 +44,9 @@ def log_page(
 ):
     """A page of administration log rows newest first, with their actor (None: command line).
 
-    where_users limits rows to those whose actor or target user passes it (a clause on Organisation, joined
-    through a user's unit; None: every row). Returns (rows, next_before_id).
+    where_users limits rows to those whose actor, target user, target organisation or target unit passes it
+    (a clause on Organisation, joined through a user's unit or a unit; None: every row), so a region sees the
+    changes to its directory whoever made them. Returns (rows, next_before_id).
     """
     actor = aliased(User)
     statement = (
@@ -72,10 +73,14 @@ def log_page(
             .join(Organisation, Organisation.id == Unit.organisation_id)
             .where(where_users)
         )
+        organisations = select(Organisation.id).where(where_users)
+        units = select(Unit.id).join(Organisation, Organisation.id == Unit.organisation_id).where(where_users)
         statement = statement.where(
             or_(
                 AdminChange.actor_user_id.in_(in_region),
                 and_(AdminChange.target_kind == "user", AdminChange.target_id.in_(in_region)),
+                and_(AdminChange.target_kind == "organisation", AdminChange.target_id.in_(organisations)),
+                and_(AdminChange.target_kind == "unit", AdminChange.target_id.in_(units)),
             )
         )
     rows = list(session.exec(statement).all())

@@ -1,11 +1,9 @@
 """Users: invitation, changes, roles, coordinator scopes, reset links, and the region an administrator has.
 
-**The region boundary.** An administrator whose unit belongs to an organisation of a county (its
-`Organisation.county_code`) is that region's administrator: they see and manage only the users whose unit
-belongs to an organisation of the same county. An administrator without a unit is a national (system)
-administrator and manages every user, users without a unit included; only they do. (An administrator of an
-organisation with no county manages the users of their own organisation.) A user outside the region is
-answered as if they did not exist (404).
+**The region boundary** (`sipflow.admin.regions`): a region's administrator sees and manages only the
+users whose unit belongs to an organisation of the region; a national administrator (no unit) manages every
+user, users without a unit included, and only they do. A user outside the region is answered as if they
+did not exist (404). A coordinator a region's administrator makes follows some of the county, never all.
 
 Every change is written to the administration log (`record_change`) in the caller's unit of work.
 """
@@ -14,7 +12,6 @@ from __future__ import annotations
 
 import email.policy
 import re
-from dataclasses import dataclass
 from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -28,6 +25,13 @@ from sqlmodel import Session, col, delete, select
 
 from sipflow.admin.changes import check_form_version, record_change, stale_form
 from sipflow.admin.models import CoordinatorScope
+from sipflow.admin.regions import (
+    CHOOSE_YOUR_COUNTY,
+    Region,
+    admin_region,
+    region_filter,
+    unit_in_region,
+)
 from sipflow.db import bump_row_version, claim_row_version
 from sipflow.errors import Conflict, InvalidInput, NotAllowed
 from sipflow.i18n import DEFAULT_LOCALE, checked_language, language_or_default
@@ -58,59 +62,8 @@ _CODE_SPLIT = re.compile(r"[\s,;]+")
 UNITS_LIMIT = 2000
 
 
-@dataclass(frozen=True)
-class Region:
-    """What an administrator manages: everything (national), one county, or one organisation."""
-
-    national: bool
-    county_code: str | None = None
-    organisation_id: int | None = None
-
-
 def _snapshot(user: User) -> dict:
     return {name: getattr(user, name) for name in USER_FIELDS}
-
-
-def admin_region(session: Session, actor: User) -> Region:
-    """The region actor administers (see the module's docstring)."""
-    if actor.unit_id is None:
-        return Region(national=True)
-    organisation = session.exec(
-        select(Organisation)
-        .join(Unit, col(Unit.organisation_id) == Organisation.id)
-        .where(Unit.id == actor.unit_id)
-    ).one()
-    if organisation.county_code:
-        return Region(national=False, county_code=organisation.county_code)
-    return Region(national=False, organisation_id=organisation.id)
-
-
-def region_filter(region: Region):
-    """A WHERE clause on Organisation (joined through the user's unit) limiting rows to region; None: all."""
-    if region.national:
-        return None
-    if region.county_code is not None:
-        return col(Organisation.county_code) == region.county_code
-    return col(Organisation.id) == region.organisation_id
-
-
-def organisation_in_region(region: Region, *, organisation_id: int | None, county_code: str | None) -> bool:
-    """Whether an organisation (its id, None for one not created yet; its county) lies in region."""
-    if region.national:
-        return True
-    if region.county_code is not None:
-        return county_code == region.county_code
-    return organisation_id is not None and organisation_id == region.organisation_id
-
-
-def unit_in_region(session: Session, region: Region, unit: Unit) -> bool:
-    """Whether unit belongs to an organisation of region."""
-    if region.national:
-        return True
-    organisation = session.get(Organisation, unit.organisation_id)
-    return organisation_in_region(
-        region, organisation_id=organisation.id, county_code=organisation.county_code
-    )
 
 
 def can_manage(session: Session, actor: User, user: User) -> bool:
@@ -241,7 +194,8 @@ def checked_scope(
     session: Session, region: Region, roles: tuple[str, ...], scope: str
 ) -> tuple[list[str], list[str]]:
     """The county and municipality codes of scope, refused (field scope) unless a coordinator's, known and,
-    for a region's administrator, in the region: the user pages' and the import's one rule."""
+    for a county's administrator, in the county and not empty (none: every county): the user pages' and the
+    import's one rule."""
     counties, municipalities = parse_scope_codes(scope)
     if (counties or municipalities) and "coordinator" not in roles:
         raise InvalidInput(_l("Only a coordinator follows counties or municipalities."), field="scope")
@@ -260,6 +214,9 @@ def checked_scope(
         if code not in known:
             raise InvalidInput(_l("Unknown municipality code: %(code)s.", code=code), field="scope")
     if region.county_code is not None:
+        if "coordinator" in roles and not (counties or municipalities):
+            # No code means every county's numbers: more than the region's administrator may give.
+            raise InvalidInput(CHOOSE_YOUR_COUNTY, field="scope")
         outside = [c for c in counties if c != region.county_code]
         outside += [m for m in municipalities if known[m] != region.county_code]
         if outside:
@@ -268,8 +225,7 @@ def checked_scope(
 
 
 def _set_scope(session: Session, actor: User | None, user: User, roles: tuple[str, ...], scope: str) -> None:
-    region = admin_region(session, actor) if actor is not None else Region(national=True)
-    _write_scope(session, user, *checked_scope(session, region, roles, scope))
+    _write_scope(session, user, *checked_scope(session, admin_region(session, actor), roles, scope))
 
 
 def _write_scope(session: Session, user: User, counties: list[str], municipalities: list[str]) -> None:
@@ -335,7 +291,7 @@ def _check_unit(
     *,
     kept_unit_id: int | None = None,
 ) -> int | None:
-    region = admin_region(session, actor) if actor is not None else Region(national=True)
+    region = admin_region(session, actor)
     unit = None
     if unit_id is not None:
         unit = session.get(Unit, unit_id) if 0 < unit_id < 2**31 else None
@@ -500,7 +456,7 @@ def update_user(
         "roles": ",".join(roles),
         "language": checked_language(language) if language is not None else user.language,
     }
-    region = admin_region(session, actor) if actor is not None else Region(national=True)
+    region = admin_region(session, actor)
     counties, municipalities = checked_scope(session, region, roles, coordinator_scope)
     after = before | values | {"scope": ", ".join(sorted(counties) + sorted(municipalities))}
     if after == before:

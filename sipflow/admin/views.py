@@ -26,7 +26,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from sipflow.admin import directory_views, log_labels, queries, services
+from sipflow.admin import directory_views, log_labels, queries, regions, services
 from sipflow.admin import users as users_service
 from sipflow.admin.changes import StaleForm
 from sipflow.admin.forms import (
@@ -101,7 +101,7 @@ def _after_id(name: str) -> int | None:
 def users():
     """The users of the administrator's region with unit, roles, last login and whether they are active."""
     db = get_session()
-    where = users_service.region_filter(users_service.admin_region(db, _actor()))
+    where = regions.region_filter(regions.admin_region(db, _actor()))
     rows, next_after = queries.users_page(db, where, after_id=_after_id("after"))
     return render_template("admin/users.html", rows=rows, role_labels=ROLE_LABELS, next_after=next_after)
 
@@ -131,7 +131,7 @@ def _unit_choices(form: UserForm, user: User | None = None) -> None:
     """The active units of the administrator's region (and the user's present unit, if deactivated since)."""
     kept = user.unit_id if user is not None else None
     rows = users_service.units_for(get_session(), _actor(), kept_unit_id=kept)
-    choices = [("", _l("No unit"))] if users_service.admin_region(get_session(), _actor()).national else []
+    choices = [("", _l("No unit"))] if regions.admin_region(get_session(), _actor()).national else []
     form.unit_id.choices = choices + [
         (str(unit.id), f"{unit.name}, {organisation.name}") for unit, organisation in rows
     ]
@@ -324,7 +324,7 @@ def log():
     db = get_session()
     kind = request.args.get("kind", "")
     kind = kind if kind in queries.LOG_TARGET_KINDS else ""
-    where = users_service.region_filter(users_service.admin_region(db, _actor()))
+    where = regions.region_filter(regions.admin_region(db, _actor()))
     rows, next_before = queries.log_page(db, where, target_kind=kind or None, before_id=_after_id("before"))
     entries = [
         {

@@ -13,6 +13,7 @@ from datetime import date, datetime, time, timedelta
 from flask import current_app
 from sqlmodel import Session, func, select
 
+from sipflow.admin.models import CoordinatorScope
 from sipflow.cases import services
 from sipflow.cases.models import Participant, SipCase
 from sipflow.cases.participants import participating_organisations
@@ -112,6 +113,8 @@ class UserSpec:
     unit_key: str | None
     roles: str
     email: str
+    # A coordinator's counties (codes) whose statistics they follow; none would be every county.
+    scope: tuple[str, ...] = ()
 
 
 DEMO_USERS: tuple[UserSpec, ...] = (
@@ -129,9 +132,12 @@ DEMO_USERS: tuple[UserSpec, ...] = (
     UserSpec(
         "petra", "Petra Lund", "forsakringskassan-vaxjo", "staff", "petra.lund@forsakringskassan.example.se"
     ),
-    # The länssamordnare belongs to no unit: a coordinator reads statistics and is never a party to a case
-    # (party rights follow the organisation of the user's unit).
-    UserSpec("kerstin", "Kerstin Nord", None, "coordinator", "kerstin.nord@kronoberg.example.se"),
+    # Kronoberg's länssamordnare belongs to no unit: a coordinator reads statistics and is never a party to
+    # a case (party rights follow the organisation of the user's unit). She follows county 07, as a
+    # coordinator Kronoberg's administrator makes would.
+    UserSpec(
+        "kerstin", "Kerstin Nord", None, "coordinator", "kerstin.nord@kronoberg.example.se", scope=("07",)
+    ),
     UserSpec("admin", "Administratör", None, "admin", "admin@sipflow.example.se"),
 )
 
@@ -243,6 +249,10 @@ def ensure_users(session: Session, units: dict[str, Unit]) -> tuple[dict[str, Us
             )
             session.add(user)
             existing[spec.username] = user
+        session.flush()
+        for spec in missing:
+            for code in spec.scope:
+                session.add(CoordinatorScope(user_id=existing[spec.username].id, county_code=code))
         session.flush()
     return existing, len(missing)
 

@@ -164,7 +164,7 @@ def test_editing_a_user_changes_name_email_unit_and_roles_and_logs_before_and_af
     page = as_admin.get(f"/admin/users/{user.id}")
     assert page.status_code == 200
     (pairs,) = [p for p in forms_of(text_of(page)).values() if any(k == "display_name" for k, _v in p)]
-    data = fill(pairs, display_name="Nytt Namn", unit_id=str(parties.school.id), roles="staff")
+    data = fill(pairs, display_name="Nytt Namn", unit_id=str(parties.school.id), roles="staff", scope="07")
     data.add("roles", "coordinator")
     response = as_admin.post(f"/admin/users/{user.id}", data=data)
     assert response.status_code == 302

@@ -10,6 +10,7 @@ once per worker; every cell after gets the same rows back from a copy and the us
 
 from __future__ import annotations
 
+import io
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,10 +24,11 @@ from sqlmodel import Session, select
 from support import valid_personnummer
 from webkit import FreshContextClient, csrf_token, login, text_of, without_tokens
 
+from sipflow.admin.models import AdminChange
 from sipflow.cases.models import Participant, SipCase
 from sipflow.clock import now_utc, to_local
 from sipflow.consent.models import Consent, ConsentOrganisation
-from sipflow.people.models import Person, Unit, User
+from sipflow.people.models import Organisation, Person, Unit, User
 from sipflow.security import access, audit
 from sipflow.security.audit import AccessLogEntry
 
@@ -1126,3 +1128,117 @@ def test_the_sql_rule_matches_its_statement(
         assert (found is not None) == expected
     finally:
         db_session.rollback()
+
+
+# --- The region boundary of the directory ------------------------------------------------------------------
+
+# Every administration request that changes an organisation or a unit, and what it sends: a county's
+# administrator (07) sends each at the rows of another county (08) and changes nothing, a national one (no
+# unit) sends the same and changes something (so the data is fit and the refusal is the boundary's).
+REGION_BOUNDED: dict[tuple[str, str], tuple[Callable, Callable]] = {
+    ("admin.organisation_new", "POST"): (
+        lambda f: "/admin/organisations/new",
+        lambda f: {"key": "ny-08", "name": "Ny", "kind": "region", "county_code": "08"},
+    ),
+    ("admin.organisation_edit", "POST"): (
+        lambda f: f"/admin/organisations/{f['org'].id}/edit",
+        lambda f: {
+            "name": "Omdöpt",
+            "kind": "region",
+            "county_code": "08",
+            "version": str(f["org"].row_version),
+        },
+    ),
+    ("admin.organisation_deactivate", "POST"): (
+        lambda f: f"/admin/organisations/{f['org'].id}/deactivate",
+        lambda f: {},
+    ),
+    ("admin.organisation_activate", "POST"): (
+        lambda f: f"/admin/organisations/{f['inactive_org'].id}/activate",
+        lambda f: {},
+    ),
+    ("admin.unit_new", "POST"): (
+        lambda f: "/admin/units/new",
+        lambda f: {"organisation_id": str(f["org"].id), "key": "ny-enhet-08", "name": "Ny", "kind": "other"},
+    ),
+    ("admin.unit_edit", "POST"): (
+        lambda f: f"/admin/units/{f['unit'].id}/edit",
+        lambda f: {"name": "Omdöpt", "kind": "other", "version": str(f["unit"].row_version)},
+    ),
+    ("admin.unit_deactivate", "POST"): (lambda f: f"/admin/units/{f['unit'].id}/deactivate", lambda f: {}),
+    ("admin.unit_activate", "POST"): (
+        lambda f: f"/admin/units/{f['inactive_unit'].id}/activate",
+        lambda f: {},
+    ),
+    ("admin.directory_import", "POST"): (
+        lambda f: "/admin/import",
+        lambda f: {
+            "apply": "1",
+            "file": (
+                io.BytesIO(
+                    "record;key;name;kind;organisation;unit;county;municipality;health_care;email;hsa_id;roles;"
+                    f"scope\norganisation;{f['org'].key};Omdöpt;region;;;08;;;;;;\n".encode()
+                ),
+                "katalog.csv",
+            ),
+        },
+    ),
+}
+
+
+def test_every_directory_change_is_in_the_region_boundary_list(app):
+    directory = {
+        (rule.endpoint, "POST")
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint.startswith("admin.")
+        and "POST" in rule.methods
+        and (
+            {"organisation_id", "unit_id"} & set(rule.arguments)
+            or "/organisations" in rule.rule
+            or "/units" in rule.rule
+            or "/import" in rule.rule
+        )
+    }
+    assert directory == set(REGION_BOUNDED)
+
+
+def _foreign_directory(session: Session) -> dict:
+    """County 08's organisation with an active and an inactive unit, and an inactive organisation."""
+    org = Organisation(key="region-08", name="Region Kalmar län", kind="region", county_code="08")
+    inactive_org = Organisation(
+        key="kommun-0880",
+        name="Kalmar kommun",
+        kind="municipality",
+        county_code="08",
+        municipality_code="0880",
+        active=False,
+    )
+    session.add_all([org, inactive_org])
+    session.flush()
+    unit = Unit(key="region-08-vc", organisation_id=org.id, name="VC Kalmar")
+    inactive_unit = Unit(key="region-08-bup", organisation_id=org.id, name="BUP Kalmar", active=False)
+    session.add_all([unit, inactive_unit])
+    session.commit()
+    return {"org": org, "inactive_org": inactive_org, "unit": unit, "inactive_unit": inactive_unit}
+
+
+@pytest.mark.parametrize("national", [False, True], ids=["county-07", "national"])
+@pytest.mark.parametrize(("endpoint", "method"), sorted(REGION_BOUNDED), ids=lambda v: v)
+def test_a_countys_administrator_changes_no_other_countys_directory(
+    client, db_session, endpoint, method, national
+):
+    foreign = _foreign_directory(db_session)
+    home = support.new_unit(db_session, "region", "Region Kronoberg")  # county 07
+    admin = _user(db_session, "admin", None if national else home, "admin")
+    db_session.commit()
+    assert login(client, admin.username).status_code == 302
+    url, data = REGION_BOUNDED[(endpoint, method)]
+    token = csrf_token(text_of(client.get("/admin/organisations")))
+    response = client.post(url(foreign), data={"csrf_token": token, **data(foreign)})
+    assert response.status_code not in (401, 404, 405) and not _is_login_redirect(response)
+    db_session.expire_all()
+    logged = db_session.exec(select(AdminChange)).all()
+    if national:
+        assert logged, (response.status_code, text_of(response)[:2000])
+    else:
+        assert logged == [] and response.status_code in (302, 400, 403)

@@ -1,0 +1,122 @@
+"""The region an administrator has: the one rule of what they may change, for users and the directory alike.
+
+An administrator whose unit belongs to an organisation of a county (its `Organisation.county_code`) is that
+region's administrator: they manage the users of the county's organisations, and the county's organisations
+(those with that county code, municipalities of the county among them) and their units; the organisations of
+other counties and the national ones (no county) are read-only to them. An administrator without a unit is a
+national (system) administrator and manages everything, as the command line does (no actor). An
+administrator of an organisation with no county manages their own organisation (its users and units).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask_babel import lazy_gettext as _l
+from sqlmodel import Session, col, select
+
+from sipflow.errors import InvalidInput, NotAllowed
+from sipflow.people.models import Organisation, Unit, User
+
+# A region's administrator places new things in their county: said at the county or scope field.
+CHOOSE_YOUR_COUNTY = _l("Choose your county or one of its municipalities.")
+
+
+@dataclass(frozen=True)
+class Region:
+    """What an administrator manages: everything (national), one county, or one organisation."""
+
+    national: bool
+    county_code: str | None = None
+    organisation_id: int | None = None
+
+
+NATIONAL = Region(national=True)
+
+
+def admin_region(session: Session, actor: User | None) -> Region:
+    """The region actor administers (see the module's docstring); None, the command line, is national."""
+    if actor is None or actor.unit_id is None:
+        return NATIONAL
+    organisation = session.exec(
+        select(Organisation)
+        .join(Unit, col(Unit.organisation_id) == Organisation.id)
+        .where(Unit.id == actor.unit_id)
+    ).one()
+    if organisation.county_code:
+        return Region(national=False, county_code=organisation.county_code)
+    return Region(national=False, organisation_id=organisation.id)
+
+
+def region_filter(region: Region):
+    """A WHERE clause on Organisation limiting rows to region's organisations; None: all."""
+    if region.national:
+        return None
+    if region.county_code is not None:
+        return col(Organisation.county_code) == region.county_code
+    return col(Organisation.id) == region.organisation_id
+
+
+def organisation_in_region(region: Region, *, organisation_id: int | None, county_code: str | None) -> bool:
+    """Whether an organisation (its id, None for one not created yet; its county) lies in region."""
+    if region.national:
+        return True
+    if region.county_code is not None:
+        return county_code == region.county_code
+    return organisation_id is not None and organisation_id == region.organisation_id
+
+
+def may_change(region: Region, organisation: Organisation) -> bool:
+    """Whether region's administrator may change organisation and its units (else they are read-only)."""
+    return organisation_in_region(
+        region, organisation_id=organisation.id, county_code=organisation.county_code
+    )
+
+
+def unit_in_region(session: Session, region: Region, unit: Unit) -> bool:
+    """Whether unit belongs to an organisation of region."""
+    if region.national:
+        return True
+    organisation = session.get(Organisation, unit.organisation_id)
+    return organisation_in_region(
+        region, organisation_id=organisation.id, county_code=organisation.county_code
+    )
+
+
+def check_organisation_change(
+    region: Region,
+    organisation: Organisation | None,
+    *,
+    county_code: str | None,
+    municipality_code: str | None = None,
+) -> None:
+    """Refuse a region's administrator an organisation outside the region: changing one (organisation; None
+    to create one) or placing one (its county and municipality after the change) in another county or in
+    none. NotAllowed for the organisation itself, InvalidInput at the county or municipality field."""
+    if region.national:
+        return
+    if organisation is not None and not may_change(region, organisation):
+        raise NotAllowed(_l("This organisation is another region's: you may read it, not change it."))
+    if region.county_code is None:
+        if organisation is None:
+            raise NotAllowed(_l("Only an administrator of a county or a national one creates organisations."))
+        if county_code is not None:
+            # Giving their organisation a county would make its administrators that county's.
+            raise InvalidInput(
+                _l("Your organisation has no county: a national administrator gives it one."),
+                field="municipality_code" if municipality_code else "county_code",
+            )
+        return
+    if county_code != region.county_code:
+        raise InvalidInput(
+            CHOOSE_YOUR_COUNTY, field="municipality_code" if municipality_code else "county_code"
+        )
+
+
+def check_unit_change(region: Region, organisation: Organisation) -> None:
+    """Refuse (NotAllowed) a region's administrator a unit (to create, change, activate or deactivate) of
+    organisation when the organisation lies outside their region."""
+    if not may_change(region, organisation):
+        raise NotAllowed(
+            _l("The unit's organisation is another region's: you may read its units, not change them.")
+        )
