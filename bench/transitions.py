@@ -450,7 +450,7 @@ class HandWrittenPath:
                 position,
             ),
         )
-        # The plan got an effort outside the editor: its row version moves on (an older editor page conflicts).
+        # An effort came in outside the editor: the plan's row version moves on (older editor pages conflict).
         db.execute('UPDATE "plan" SET row_version = row_version + 1 WHERE case_id = ?', (case_id,))
         return {
             "uid": effort_uid,
