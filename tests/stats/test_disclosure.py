@@ -590,3 +590,20 @@ def test_the_charts_beside_the_meeting_table_give_no_hidden_cell_away(world, com
     rows = {(row["municipality"], row["quarter"]): row["sips"] for row in _table(answer, "meetings")["rows"]}
     assert rows[("Kalmar", "2026 K1")] == rows[("Kalmar", "2026 K2")] == "<5"
     assert not _pinned_in_the_answer(answer)
+
+
+def test_bars_beside_a_table_by_organisation_kind_do_not_give_the_total_away(world):
+    """Kalmar's 3 SIPs (<5) beside Nybro's 10 under a shown total of 13 gave 3 back: Nybro's bar hides too."""
+    for municipality, count, units in (
+        (KALMAR, 3, [world.region]),
+        (NYBRO, 10, [world.region, world.municipality]),
+    ):
+        for _ in range(count):
+            person = world.person(municipality)
+            world.meeting(world.case(person), date(2026, 2, 10), municipality=municipality, units=units)
+    world.session.commit()
+    query = world.query(county="08", by="municipality,organisation_kind")
+    answer = indicators(world.session, query, world.settings())
+    assert _table(answer, "meetings")["total"]["sips"] == 13
+    bars = dict(answer["charts"][0]["points"])
+    assert bars == {"Kalmar": "<5", "Nybro": ".."}
