@@ -7,12 +7,16 @@ the share names one: attended + absent = invited; else a cell of its own). A gro
 hidden cell back: not as the whole minus the shown parts (a lone hidden cell), nor from what the marks say
 ("<5" is 1 to 4, ".." at least 5: 8 = <5 + <5 is 4 + 4). Complementary suppression then hides the next
 smallest positive cell of the group as well (or its whole, when only zeros are left), shown as "..", and
-re-checks every group the new hide touches until none gives a cell away. A share shown beside its
+re-checks every group the new hide touches until none gives a cell away. What one group proves narrows
+the others: bounds are then propagated over all groups together to a fixpoint (Torsås's 16 SIPs = <5 +
+.. and the follow-up column's 17 = .. + .. pin 4, 12 and 5), and a hidden cell left one value hides one
+more cell along the groups that narrowed it, until none is. A share shown beside its
 denominator gives its numerator and rest back (96.9 % of 510 can only be 494), so every group is checked
 with them known, and a share is hidden when its numerator, denominator or rest is hidden, small or
 complementary: then no shown share pins a hidden cell of a group its numerator or rest is in. A median
 or maximum is hidden when it rests on fewer than threshold cases. A count another table shows too is
-hidden where that table hides it (`linked_cells`).
+hidden where that table hides it (`linked_cells`). A chart's bar is a sum of a column's cells (`Bar`):
+checked as one more group, with the total as the sum of the bars, so a bar or more cells are hidden.
 """
 
 from __future__ import annotations
@@ -44,6 +48,17 @@ def is_small(value, threshold: int) -> bool:
 Cell = tuple[int, object]
 # A group: (whole, parts), whole = sum of parts.
 Group = tuple[Cell, tuple[Cell, ...]]
+# The row index of a bar's cell (_BAR, key).
+_BAR = "bar"
+
+
+@dataclass(frozen=True)
+class Bar:
+    """A count shown beside a table (a chart's bar): the sum of column over the rows (indexes) given."""
+
+    value: int
+    column: str
+    rows: tuple[int, ...]
 
 
 def suppress_table(
@@ -56,7 +71,8 @@ def suppress_table(
     small_sample: dict[str, str] | None = None,
     sums: dict[str, tuple[str, ...]] | None = None,
     linked: set[Cell] | None = None,
-) -> None:
+    bars: dict[object, Bar] | None = None,
+) -> dict[object, object]:
     """Hide in place the small counts of rows and total, the shares built on them and complementary cells.
 
     counts: the count columns, each adding up to the total row; sums: in every row, a count column -> the
@@ -65,7 +81,8 @@ def suppress_table(
     numerator (absent beside attended of invited), so that hiding it hides the share; small_sample: a
     column (median, max) -> the count it rests on, hidden when that count is below threshold; linked:
     cells (row index, column) another table hides where it shows the same count
-    (see `linked_cells`).
+    (see `linked_cells`); bars: counts shown beside the table (a chart's bars), each the sum of a column
+    over some rows, checked with the table's own sums. Returns each bar's value, or Suppressed.
     """
     everything = [*rows, *([total] if total is not None else [])]
     shares = {share: _relation(*declared) for share, declared in shares.items()}
@@ -73,12 +90,13 @@ def suppress_table(
     groups = _row_groups(everything, values, sums or {}, shares)
     if total is not None and rows:
         groups += _column_groups(len(rows), values)
+    groups += _bar_groups(bars or {}, values, len(rows) if total is not None else None)
     small = {cell for cell, value in values.items() if is_small(value, threshold)}
     # Shown here, a count another table hides would give that table's hidden cells back.
     extra = {cell for cell in linked or () if values.get(cell, 0) > 0 and cell not in small}
     extra |= _complementary(values, groups, small, extra, threshold)
     for index, column in small | extra:
-        if column in counts:
+        if index != _BAR and column in counts:
             everything[index][column] = Suppressed(threshold, complementary=(index, column) in extra)
     hidden = small | extra
     for index, row in enumerate(everything):
@@ -90,6 +108,10 @@ def suppress_table(
             if isinstance(base, Suppressed) or (isinstance(base, int) and base < threshold):
                 if row.get(column) is not None:
                     row[column] = Suppressed(threshold)
+    return {
+        key: Suppressed(threshold, complementary=(_BAR, key) in extra) if (_BAR, key) in hidden else bar.value
+        for key, bar in (bars or {}).items()
+    }
 
 
 def linked_cells(rows: list[dict], others: list[dict], keys: list[str], links: dict[str, str]) -> set[Cell]:
@@ -170,6 +192,24 @@ def _column_groups(total_index: int, values) -> list[Group]:
     return groups
 
 
+def _bar_groups(bars: dict[object, Bar], values, total_index: int | None) -> list[Group]:
+    """Each bar = the sum of its rows' cells; a column's total = the sum of bars covering every row."""
+    groups = []
+    covered: dict[str, list[int]] = defaultdict(list)
+    mine: dict[str, list[Cell]] = defaultdict(list)
+    for key, bar in bars.items():
+        values[(_BAR, key)] = bar.value
+        parts = tuple((index, bar.column) for index in bar.rows if (index, bar.column) in values)
+        groups.append(((_BAR, key), parts))
+        covered[bar.column] += bar.rows
+        mine[bar.column].append((_BAR, key))
+    for column, indexes in covered.items():
+        whole = (total_index, column)
+        if total_index is not None and whole in values and sorted(indexes) == list(range(total_index)):
+            groups.append((whole, tuple(mine[column])))
+    return groups
+
+
 def _complementary(
     values, groups: list[Group], small: set[Cell], linked: set[Cell], threshold: int
 ) -> set[Cell]:
@@ -177,23 +217,56 @@ def _complementary(
     reader = _Reader(values, groups, small | linked, small, threshold)
     extra: set[Cell] = set()
     todo = deque(range(len(groups)))
-    while todo:
-        number = todo.popleft()
-        given = reader.given_away(number)
-        if not given:
-            continue
-        whole, parts = groups[number]
-        pick = _next_to_hide(values, whole, parts, reader.hidden)
+    while True:
+        while todo:
+            number = todo.popleft()
+            given = reader.given_away(number)
+            if not given:
+                continue
+            whole, parts = groups[number]
+            pick = _next_to_hide(values, whole, parts, reader.hidden)
+            if pick is None:
+                # Nothing is left to hide here (4 = <5 + <5 + <5 + <5 is 1 each): the reader knows these
+                # cells, so the other groups they are in must protect their neighbours without them.
+                for cell in given:
+                    todo.extend(reader.learn(cell))
+                continue
+            extra.add(pick)
+            # A cell hidden for a row may leave a column exposed, and the other way round.
+            todo.extend(reader.hide(pick))
+        # No group gives a cell away alone; what one group proves may still narrow another's cells.
+        pinned, why = reader.pinned()
+        if not pinned:
+            return extra
+        pick = _along_the_chain(values, groups, reader, pinned, why)
         if pick is None:
-            # Nothing is left to hide here (4 = <5 + <5 + <5 + <5 is 1 each): the reader knows these
-            # cells, so the other groups they are in must protect their neighbours without them.
-            for cell in given:
+            # Nothing that narrowed them is left to hide: as above, the reader knows these cells.
+            for cell in pinned:
                 todo.extend(reader.learn(cell))
             continue
         extra.add(pick)
-        # A cell hidden for a row may leave a column exposed, and the other way round.
         todo.extend(reader.hide(pick))
-    return extra
+
+
+def _along_the_chain(values, groups: list[Group], reader: _Reader, pinned, why) -> Cell | None:
+    """The smallest cell to hide among the groups that pinned the cells, else those that narrowed them.
+
+    Torsås's first meetings are pinned by its row, which has nothing left to show; its follow-ups there
+    were narrowed by the follow-up column, where a shown cell can go. One cell at a time: it may free
+    every cell of the chain at once.
+    """
+    seen_cells, seen_groups = set(pinned), set()
+    layer = list(pinned)
+    while layer:
+        numbers = [n for cell in layer for n in why.get(cell, ()) if n not in seen_groups]
+        seen_groups.update(numbers)
+        picks = [_next_to_hide(values, *groups[number], reader.hidden) for number in numbers]
+        picks = [pick for pick in picks if pick is not None]
+        if picks:
+            return min(picks, key=lambda cell: values[cell])
+        layer = [cell for n in numbers for cell in reader.unknown[n] if cell not in seen_cells]
+        seen_cells.update(layer)
+    return None
 
 
 class _Reader:
@@ -271,6 +344,65 @@ class _Reader:
                 given.add(whole)
         return given
 
+    def pinned(self) -> tuple[list[Cell], dict[Cell, list[int]]]:
+        """The hidden cells all groups together leave one value; for every cell, the groups that narrowed it.
+
+        Bounds propagation to a fixpoint: every hidden cell starts at what its mark says, and each group
+        (whole = sum of parts) narrows its whole to the parts' summed bounds and each part to the whole
+        minus the others' bounds, until nothing changes. Torsås's 16 SIPs = <5 + .. keep its follow-ups
+        at 12 to 15, which the follow-up column's 17 = .. + .. for Högsby and Torsås turns into 12 and 5.
+        """
+        low: dict[Cell, float] = {}
+        high: dict[Cell, float] = {}
+        why: dict[Cell, list[int]] = defaultdict(list)
+        fixed: list[float] = []
+        for number, (whole, _) in enumerate(self.groups):
+            parts = [cell for cell in self.unknown[number] if cell != whole]
+            fixed.append(self.sums[number].low - sum(self.bounds(cell)[0] for cell in parts))
+            for cell in self.unknown[number]:
+                low[cell], high[cell] = self.bounds(cell)
+        todo = deque(number for number, unknown in enumerate(self.unknown) if unknown)
+        queued = set(todo)
+        while todo:
+            number = todo.popleft()
+            queued.discard(number)
+            whole, _ = self.groups[number]
+            parts = [cell for cell in self.unknown[number] if cell != whole]
+            parts_low = fixed[number] + sum(low[cell] for cell in parts)
+            finite = [high[cell] for cell in parts if high[cell] != math.inf]
+            unbounded = len(parts) - len(finite)
+            parts_high = math.inf if unbounded else fixed[number] + sum(finite)
+            whole_low, whole_high = (low[whole], high[whole]) if whole in low else self.bounds(whole)
+            changed = []
+            if whole in low:
+                changed += self._narrow(low, high, why, whole, parts_low, parts_high, number)
+                whole_low, whole_high = low[whole], high[whole]
+            for cell in parts:
+                others_low = parts_low - low[cell]
+                if high[cell] == math.inf:
+                    others_high = math.inf if unbounded > 1 else fixed[number] + sum(finite)
+                else:
+                    others_high = parts_high - high[cell]
+                changed += self._narrow(
+                    low, high, why, cell, whole_low - others_high, whole_high - others_low, number
+                )
+            for cell in changed:
+                for other in self.member[cell]:
+                    if other not in queued:
+                        queued.add(other)
+                        todo.append(other)
+        return [cell for cell in low if low[cell] >= high[cell]], why
+
+    @staticmethod
+    def _narrow(low, high, why, cell: Cell, new_low: float, new_high: float, number: int) -> list[Cell]:
+        """Narrow cell's bounds to [new_low, new_high]; [cell] when they changed, else []."""
+        if new_low <= low[cell] and new_high >= high[cell]:
+            return []
+        low[cell], high[cell] = max(low[cell], new_low), min(high[cell], new_high)
+        if number not in why[cell]:
+            why[cell].append(number)
+        return [cell]
+
 
 @dataclass(frozen=True)
 class _Sums:
@@ -308,7 +440,10 @@ class _Sums:
 
 
 def _next_to_hide(values, whole: Cell, parts: tuple[Cell, ...], hidden: set[Cell]) -> Cell | None:
-    """The smallest shown positive part (a 0 hides nothing: it is known), else the whole."""
+    """The smallest shown positive part (a 0 hides nothing: it is known), else the whole; a bar first."""
+    if whole[0] == _BAR and whole not in hidden and values[whole] > 0:
+        # A bar sums up cells the table shows in detail: hiding it costs the reader less.
+        return whole
     shown = [cell for cell in parts if cell not in hidden and values[cell] > 0]
     if shown:
         return min(shown, key=lambda cell: values[cell])

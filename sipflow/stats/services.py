@@ -26,7 +26,7 @@ from sipflow.coding.models import CodeDefinition, CodeRecord
 from sipflow.errors import InvalidInput, NotAllowed
 from sipflow.meetings.models import HELD, Attendance, Meeting
 from sipflow.people.models import County, Municipality, Organisation, Person
-from sipflow.stats.disclosure import Suppressed, is_small, linked_cells, plain, suppress_table
+from sipflow.stats.disclosure import Bar, Suppressed, linked_cells, plain, suppress_table
 from sipflow.stats.sql import days_between, quarter_of, year_of
 from sipflow.workflow.definition import DEADLINE_INDICATORS
 
@@ -780,15 +780,13 @@ def indicators(session: Session, query: StatsQuery, settings: Settings, progress
         # Persons are distinct over the whole period, so the total is counted, not summed.
         total = _with_shares(total_rows[0] if total_rows else dict.fromkeys(MEETING_COUNTS + EXTRA_COUNTS, 0))
     rows = [_with_shares(row) for row in rows]
-    meeting_table = _table(
-        "meetings",
-        _l("SIP meetings"),
-        dim_names,
-        MEETING_COLUMNS,
+    bars = _chart_bars(session, query, settings, rows)
+    # By organisation kind a meeting is in a row per kind taking part: a bar is no sum of the rows' cells.
+    bars_add_up = "organisation_kind" not in query.by
+    shown_bars = suppress_table(
         rows,
         total,
-        labeller,
-        settings,
+        threshold=settings.threshold,
         counts=MEETING_COUNTS + EXTRA_COUNTS,
         sums={"sips": ("first", "follow_up")},
         shares={
@@ -796,9 +794,26 @@ def indicators(session: Session, query: StatsQuery, settings: Settings, progress
             "narstaende_share": ("narstaende", "sips"),
             "person_present_share": ("person_present", "sips"),
         },
+        bars=bars if bars_add_up else None,
     )
-
-    charts = _charts(session, query, settings, rows, total, labeller)
+    meeting_table = _laid_out(
+        "meetings", _l("SIP meetings"), dim_names, MEETING_COLUMNS, rows, total, labeller
+    )
+    if not bars_add_up:
+        shown_bars = _bars_beside_kinds(bars, rows, total, settings)
+    charts = [
+        {
+            "key": name,
+            "title": str(title),
+            "points": [
+                (labeller.label(name, key), plain(value))
+                for (chart, key), value in shown_bars.items()
+                if chart == name
+            ],
+        }
+        for name, title in CHARTS
+        if name in query.by
+    ]
 
     histograms = lead_time_histograms(session, query, settings)
     tick()
@@ -932,46 +947,54 @@ CHARTS = (
 )
 
 
-def _charts(session, query: StatsQuery, settings: Settings, table_rows, total, labeller) -> list[dict]:
+def _chart_bars(session, query: StatsQuery, settings: Settings, table_rows) -> dict[tuple, Bar]:
     """SIPs per municipality and per quarter (those the breakdown has), for the dashboard's charts.
 
     Each is counted by the meeting query with that breakdown alone (every compared period together), in
-    code order (quarters chronologically), never summed from the table's rows. table_rows and total are
-    the SIP meeting table's after disclosure control; a bar is hidden where it, beside that table, would
-    give a hidden count away: a small bar is "<threshold"; a bar whose label has exactly one hidden cell in
-    the table (the bar minus the label's shown cells) is ".."; and while the table's total is shown and one
-    bar only is hidden, the smallest shown bar whose label has hidden cells is hidden as well.
+    code order (quarters chronologically), never summed from the table's rows: a bar is the SIPs of the
+    table's rows with its label, so disclosure control checks it with the table (`disclosure.Bar`).
     """
-    out = []
-    for name, title in CHARTS:
+    bars = {}
+    for name, _ in CHARTS:
         if name not in query.by:
             continue
-        bars, _ = meeting_indicators(session, query, settings, by=(name,), by_period=False)
-        hidden_cells: dict = defaultdict(int)
-        for row in table_rows:
-            if isinstance(row["sips"], Suppressed):
-                hidden_cells[row[name]] += 1
-        values: dict = {}
-        for bar in bars:
-            value = bar["sips"]
-            if is_small(value, settings.threshold):
-                value = Suppressed(settings.threshold)
-            elif hidden_cells[bar[name]] == 1:
-                value = Suppressed(settings.threshold, complementary=True)
-            values[bar[name]] = value
-        hidden = [key for key, value in values.items() if isinstance(value, Suppressed)]
-        if len(hidden) == 1 and total is not None and isinstance(total.get("sips"), int):
-            candidates = [
-                key
-                for key, value in values.items()
-                if isinstance(value, int) and value > 0 and hidden_cells[key] > 0
-            ]
-            if candidates:
-                smallest = min(candidates, key=lambda key: values[key])
-                values[smallest] = Suppressed(settings.threshold, complementary=True)
-        points = [(labeller.label(name, key), plain(value)) for key, value in values.items()]
-        out.append({"key": name, "title": str(title), "points": points})
-    return out
+        counted, _ = meeting_indicators(session, query, settings, by=(name,), by_period=False)
+        for bar in counted:
+            indexes = tuple(index for index, row in enumerate(table_rows) if row[name] == bar[name])
+            bars[(name, bar[name])] = Bar(bar["sips"], "sips", indexes)
+    return bars
+
+
+def _bars_beside_kinds(bars: dict[tuple, Bar], table_rows, total, settings: Settings) -> dict[tuple, object]:
+    """The bars beside a table by organisation kind, where a meeting is in a row per kind taking part.
+
+    A bar is then no sum of the table's cells, but may equal one (a municipality only the region met in):
+    it is hidden where one of its rows' SIPs is, and the bars, adding up to the shown total, are checked
+    as a table of their own.
+    """
+    keys = list(bars)
+    rows = [{"sips": bars[key].value} for key in keys]
+    hidden = {
+        (index, "sips")
+        for index, key in enumerate(keys)
+        if any(isinstance(table_rows[row]["sips"], Suppressed) for row in bars[key].rows)
+    }
+    whole = None
+    if total is not None and isinstance(total.get("sips"), int):
+        whole = {"sips": total["sips"]}
+    for name, _ in CHARTS:
+        mine = [index for index, key in enumerate(keys) if key[0] == name]
+        chart_rows = [rows[index] for index in mine]
+        linked = {(position, "sips") for position, index in enumerate(mine) if (index, "sips") in hidden}
+        suppress_table(
+            chart_rows,
+            dict(whole) if whole else None,
+            threshold=settings.threshold,
+            counts=("sips",),
+            shares={},
+            linked=linked,
+        )
+    return {key: row["sips"] for key, row in zip(keys, rows, strict=True)}
 
 
 def _outcome_shares(row: dict) -> dict:
@@ -1047,6 +1070,11 @@ class _Labeller:
 def _table(key, title, dim_names, columns, rows, total, labeller, settings, **rules):
     # rules: counts, shares, small_sample, sums, linked, as suppress_table takes them.
     suppress_table(rows, total, threshold=settings.threshold, **rules)
+    return _laid_out(key, title, dim_names, columns, rows, total, labeller)
+
+
+def _laid_out(key, title, dim_names, columns, rows, total, labeller) -> dict:
+    """A table already through disclosure control, labelled for pages and exports."""
     if not dim_names:
         # No breakdown: the one row is the total (the same numbers), shown once and labelled as such.
         if total is None and rows:

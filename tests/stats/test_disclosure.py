@@ -12,26 +12,30 @@ import math
 import subprocess
 from datetime import UTC, date, datetime
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from webkit import login
 
 from sipflow.cases.models import Participant, TransitionLog
 from sipflow.meetings.models import Attendance
-from sipflow.stats.disclosure import Suppressed, suppress_table
+from sipflow.stats.disclosure import Bar, Suppressed, suppress_table
 from sipflow.stats.services import indicators
 
 THRESHOLD = 5
 KALMAR, NYBRO = "0880", "0881"
 
 
-def deduce(rows: list[dict], total: dict | None, *, sums, shares) -> set[tuple[int, str]]:
+def deduce(rows: list[dict], total: dict | None, *, sums, shares, bars=None) -> set[tuple]:
     """The cells an attacker pins down: shown, read from a shown share, or narrowed to one value by relations.
 
     rows/total hold shown numbers, "<5" (1..4), ".." (a hidden cell that is not small: at least 5) or
     anything else for a cell not shown (0 or more); sums: whole -> parts in every row; shares: share ->
     (numerator, denominator[, rest]). A share's rest (denominator - numerator) is the column named, else
-    the cell (row, "rest:" + share).
+    the cell (row, "rest:" + share). bars: key -> (shown bar, column, row indexes), a chart's bar beside
+    the table, the cell ("bar", key); the total row's column is the sum of the bars that cover every row.
+    Every relation narrows every cell's bounds from the others' bounds, again and again until nothing
+    changes (what one relation proves is used in all the others).
     """
     everything = [*rows, *([total] if total is not None else [])]
     shares = {share: _relation(share, *declared) for share, declared in shares.items()}
@@ -39,14 +43,10 @@ def deduce(rows: list[dict], total: dict | None, *, sums, shares) -> set[tuple[i
     columns = {c for whole, parts in relations for c in (whole, *parts)} | {
         c for row in everything for c, v in row.items() if _number(v) or v in ("<5", "..")
     } - set(shares)
-    bounds: dict[tuple[int, str], tuple[float, float]] = {}
+    bounds: dict[tuple, tuple[float, float]] = {}
     for index, row in enumerate(everything):
         for column in columns:
-            value = row.get(column)
-            if _number(value):
-                bounds[(index, column)] = (value, value)
-            else:
-                bounds[(index, column)] = {"<5": (1, 4), "..": (5, math.inf)}.get(str(value), (0, math.inf))
+            bounds[(index, column)] = _bounds(row.get(column))
         for share, (numerator, denominator, rest) in shares.items():
             low, high = bounds[(index, denominator)]
             if _number(row.get(share)) and low == high:
@@ -59,6 +59,14 @@ def deduce(rows: list[dict], total: dict | None, *, sums, shares) -> set[tuple[i
     if total is not None:
         last = len(rows)
         equations += [((last, c), tuple((i, c) for i in range(last))) for c in columns]
+    by_column: dict[str, list] = {}
+    for key, (shown, column, indexes) in (bars or {}).items():
+        bounds[("bar", key)] = _bounds(shown)
+        equations.append((("bar", key), tuple((i, column) for i in indexes)))
+        by_column.setdefault(column, []).append((key, indexes))
+    for column, chart in by_column.items():
+        if total is not None and sorted(i for _, indexes in chart for i in indexes) == list(range(len(rows))):
+            equations.append(((len(rows), column), tuple(("bar", key) for key, _ in chart)))
     changed = True
     while changed:
         changed = False
@@ -66,10 +74,24 @@ def deduce(rows: list[dict], total: dict | None, *, sums, shares) -> set[tuple[i
             for cell in (whole, *parts):
                 low, high = _one_group_bounds(bounds, cell, whole, parts)
                 own_low, own_high = bounds[cell]
-                value = max(low, own_low)
-                if own_low < own_high and value >= min(high, own_high):
-                    bounds[cell], changed = (value, value), True
+                narrowed = (max(low, own_low), min(high, own_high))
+                if narrowed != (own_low, own_high):
+                    bounds[cell], changed = narrowed, True
     return {cell for cell, (low, high) in bounds.items() if low >= high}
+
+
+def _bounds(value) -> tuple[float, float]:
+    """What a reader knows of a cell from what it shows."""
+    if _number(value):
+        return value, value
+    return {"<5": (1, 4), "..": (5, math.inf)}.get(str(value), (0, math.inf))
+
+
+def hidden_cells(rows: list[dict], total: dict | None, bars=None) -> set[tuple]:
+    """The cells shown as "<5" or ".." (bars too, as ("bar", key))."""
+    everything = [*rows, *([total] if total is not None else [])]
+    cells = {(i, c) for i, row in enumerate(everything) for c, v in row.items() if str(v) in ("<5", "..")}
+    return cells | {("bar", key) for key, (shown, *_) in (bars or {}).items() if str(shown) in ("<5", "..")}
 
 
 def _relation(share: str, numerator: str, denominator: str, rest: str | None = None):
@@ -203,6 +225,120 @@ def test_hidden_cells_are_not_pinned_by_what_their_marks_say():
     assert str(rows[0]["first"]) == str(rows[0]["follow_up"]) == str(rows[1]["first"]) == "<5"
     secret = small_cells(true_rows, true_total, sums=MEETING_SUMS, shares={})
     assert secret and not secret & deduce(rows, total, sums=MEETING_SUMS, shares={})
+
+
+def _meetings(*numbers: tuple[int, int]) -> list[dict]:
+    """Rows of the SIP meeting table from (first, follow-up) meetings: SIPs are their sum."""
+    return [
+        {"sips": first + follow_up, "first": first, "follow_up": follow_up} for first, follow_up in numbers
+    ]
+
+
+def _meeting_total(rows: list[dict]) -> dict:
+    return {column: sum(row[column] for row in rows) for column in ("sips", "first", "follow_up")}
+
+
+MEETING_COUNTS = ("sips", "first", "follow_up")
+
+
+def test_what_a_column_proves_is_carried_into_a_row_and_back():
+    """Follow-ups 17 = Högsby .. + Torsås .., Torsås 16 SIPs = <5 + ..: 12 to 15 there forces 5 and 12."""
+    # Högsby 5 + 5, Torsås 4 + 12, Kalmar and Norberg as in the tester's demo (July 2025 to June 2026).
+    true_rows = _meetings((5, 5), (4, 12), (82, 144), (6, 7))
+    rows, total = [dict(row) for row in true_rows], _meeting_total(true_rows)
+    suppress_table(rows, total, threshold=THRESHOLD, counts=MEETING_COUNTS, shares={}, sums=MEETING_SUMS)
+    assert str(rows[1]["first"]) == "<5"
+    assert not hidden_cells(rows, total) & deduce(rows, total, sums=MEETING_SUMS, shares={})
+
+
+def test_a_bar_beside_the_table_is_checked_with_the_table():
+    """Markaryd's bar 18 beside its quarters <5, <5 and 10 gave 8 = 4 + 4; the bar per quarter the rest."""
+    # Rows: Markaryd Q2, Q3, Q4; Växjö Q2, Q3, Q4 (first meetings only).
+    true_rows = _meetings((4, 0), (4, 0), (10, 0), (2, 0), (30, 0), (30, 0))
+    rows, total = [dict(row) for row in true_rows], _meeting_total(true_rows)
+    bars = {
+        ("municipality", "Markaryd"): Bar(18, "sips", (0, 1, 2)),
+        ("municipality", "Växjö"): Bar(62, "sips", (3, 4, 5)),
+        ("quarter", "Q2"): Bar(6, "sips", (0, 3)),
+        ("quarter", "Q3"): Bar(34, "sips", (1, 4)),
+        ("quarter", "Q4"): Bar(40, "sips", (2, 5)),
+    }
+    shown = suppress_table(
+        rows, total, threshold=THRESHOLD, counts=MEETING_COUNTS, shares={}, sums=MEETING_SUMS, bars=bars
+    )
+    assert str(rows[0]["sips"]) == str(rows[1]["sips"]) == "<5"
+    seen = {key: (shown[key], bar.column, bar.rows) for key, bar in bars.items()}
+    assert not hidden_cells(rows, total, seen) & deduce(rows, total, sums=MEETING_SUMS, shares={}, bars=seen)
+
+
+def test_bars_over_compared_periods_are_checked_without_a_total():
+    """Alvesta's bar 114 over two years: its four small cells, one of them at least 2 SIPs, were 6 in all."""
+    numbers = [
+        (3, 8),
+        (1, 1),
+        (6, 7),
+        (9, 7),
+        (3, 8),
+        (1, 0),
+        (7, 13),
+        (5, 8),
+        (6, 11),
+        (3, 4),
+        (0, 1),
+        (1, 1),
+    ]
+    rows = _meetings(*numbers)
+    bars = {("municipality", "Alvesta"): Bar(114, "sips", tuple(range(len(rows))))}
+    shown = suppress_table(
+        rows, None, threshold=THRESHOLD, counts=MEETING_COUNTS, shares={}, sums=MEETING_SUMS, bars=bars
+    )
+    seen = {key: (shown[key], bar.column, bar.rows) for key, bar in bars.items()}
+    assert not hidden_cells(rows, None, seen) & deduce(rows, None, sums=MEETING_SUMS, shares={}, bars=seen)
+
+
+small_or_not = st.one_of(st.integers(0, 5), st.integers(0, 30))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    drawn=st.lists(
+        st.lists(st.tuples(small_or_not, small_or_not), min_size=1, max_size=3), min_size=1, max_size=4
+    ),
+    with_total=st.booleans(),
+)
+def test_no_hidden_cell_of_a_random_table_and_its_bars_can_be_pinned(drawn, with_total):
+    """Tables by municipality and quarter with bars per municipality and per quarter pin no hidden cell.
+
+    What no suppression can keep from a reader (a whole of <5 over parts of <5, a bar of <5 over two rows
+    of 1 + 1) is left out: the cells pinned when every count and bar but 0 is hidden.
+    """
+    true_rows, municipality_of, quarter_of = [], [], []
+    for municipality, quarters in enumerate(drawn):
+        for quarter, numbers in enumerate(quarters):
+            true_rows += _meetings(numbers)
+            municipality_of.append(municipality)
+            quarter_of.append(quarter)
+    total = _meeting_total(true_rows) if with_total else None
+    bars = {}
+    for name, labels in (("municipality", municipality_of), ("quarter", quarter_of)):
+        for label in sorted(set(labels)):
+            indexes = tuple(i for i, mine in enumerate(labels) if mine == label)
+            bars[(name, label)] = Bar(sum(true_rows[i]["sips"] for i in indexes), "sips", indexes)
+    rows, shown_total = [dict(row) for row in true_rows], dict(total) if total else None
+    shown = suppress_table(
+        rows, shown_total, threshold=THRESHOLD, counts=MEETING_COUNTS, shares={}, sums=MEETING_SUMS, bars=bars
+    )
+    seen = {key: (shown[key], bar.column, bar.rows) for key, bar in bars.items()}
+    for key, bar in bars.items():
+        assert shown[key] == bar.value or isinstance(shown[key], Suppressed)
+        assert not (_number(shown[key]) and 0 < shown[key] < THRESHOLD)
+    every_bar_hidden = {
+        key: ("<5" if 0 < bar.value < THRESHOLD else ".." if bar.value else 0, bar.column, bar.rows)
+        for key, bar in bars.items()
+    }
+    inherent = deduce(*_all_hidden(true_rows, total), sums=MEETING_SUMS, shares={}, bars=every_bar_hidden)
+    pinned = deduce(rows, shown_total, sums=MEETING_SUMS, shares={}, bars=seen)
+    assert not hidden_cells(rows, shown_total, seen) & (pinned - inherent)
 
 
 # --- The tester's numbers, through the service and the page -------------------------------------------------
@@ -418,3 +554,56 @@ def test_offered_sips_neither_accepted_nor_declined_are_not_offered_minus_the_ot
     shares = {"accepted_share": ("accepted", "offered")}
     known = deduce([rows["Kalmar"], rows["Nybro"]], table["total"], sums=sums, shares=shares)
     assert (0, "undecided") not in known
+
+
+def _pinned_in_the_answer(answer) -> set[tuple]:
+    """The hidden cells of the SIP meeting table and its charts a reader pins from both together."""
+    table = _table(answer, "meetings")
+    rows = [{column: row[column] for column in MEETING_COUNTS} for row in table["rows"]]
+    total = {column: table["total"][column] for column in MEETING_COUNTS} if table["total"] else None
+    bars = {}
+    for chart in answer["charts"]:
+        for label, value in chart["points"]:
+            indexes = tuple(i for i, row in enumerate(table["rows"]) if row[chart["key"]] == label)
+            bars[(chart["key"], label)] = (value, "sips", indexes)
+    return hidden_cells(rows, total, bars) & deduce(rows, total, sums=MEETING_SUMS, shares={}, bars=bars)
+
+
+@pytest.mark.parametrize("compare_years", [0, 1])
+def test_the_charts_beside_the_meeting_table_give_no_hidden_cell_away(world, compare_years):
+    """Kalmar <5, <5 and 10 per quarter beside its bar of 18 gave 4 and 4; the quarters' bars the rest."""
+    for municipality, per_quarter in ((KALMAR, (4, 4, 10)), (NYBRO, (2, 6, 6))):
+        for month, count in zip((2, 5, 8), per_quarter, strict=True):
+            for _ in range(count):
+                world.meeting(
+                    world.case(world.person(municipality)), date(2026, month, 10), municipality=municipality
+                )
+    world.session.commit()
+    query = world.query(
+        start="2026-01-01",
+        end="2026-09-30",
+        county="08",
+        by="municipality,quarter",
+        compare_years=compare_years,
+    )
+    answer = indicators(world.session, query, world.settings())
+    rows = {(row["municipality"], row["quarter"]): row["sips"] for row in _table(answer, "meetings")["rows"]}
+    assert rows[("Kalmar", "2026 K1")] == rows[("Kalmar", "2026 K2")] == "<5"
+    assert not _pinned_in_the_answer(answer)
+
+
+def test_bars_beside_a_table_by_organisation_kind_do_not_give_the_total_away(world):
+    """Kalmar's 3 SIPs (<5) beside Nybro's 10 under a shown total of 13 gave 3 back: Nybro's bar hides too."""
+    for municipality, count, units in (
+        (KALMAR, 3, [world.region]),
+        (NYBRO, 10, [world.region, world.municipality]),
+    ):
+        for _ in range(count):
+            person = world.person(municipality)
+            world.meeting(world.case(person), date(2026, 2, 10), municipality=municipality, units=units)
+    world.session.commit()
+    query = world.query(county="08", by="municipality,organisation_kind")
+    answer = indicators(world.session, query, world.settings())
+    assert _table(answer, "meetings")["total"]["sips"] == 13
+    bars = dict(answer["charts"][0]["points"])
+    assert bars == {"Kalmar": "<5", "Nybro": ".."}
