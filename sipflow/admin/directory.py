@@ -17,6 +17,7 @@ from sqlalchemy import tuple_
 from sqlmodel import Session, select
 
 from sipflow.admin.changes import record_change
+from sipflow.cases.fields import one_line
 from sipflow.errors import InvalidInput, every_refusal
 from sipflow.people.models import (
     ORGANISATION_KINDS,
@@ -91,13 +92,13 @@ def clean_key(value: str | None) -> str:
 
 
 def clean_name(value: str | None) -> str:
-    """A name as stored: trimmed, not empty, 160 characters at most."""
+    """A name as stored: trimmed, not empty, one line, 160 characters at most."""
     name = _text(value)
     if not name:
         raise InvalidInput(_l("Fill in a name."), field="name")
     if len(name) > NAME_MAX:
         raise InvalidInput(_l("A name is at most 160 characters."), field="name")
-    return name
+    return one_line(name, "name")
 
 
 def clean_email(value: str | None) -> str | None:

@@ -28,6 +28,7 @@ from sqlmodel import Session, col, delete, select
 
 from sipflow.admin.changes import record_change
 from sipflow.admin.models import CoordinatorScope
+from sipflow.cases.fields import one_line
 from sipflow.errors import Conflict, InvalidInput, NotAllowed
 from sipflow.i18n import DEFAULT_LOCALE, checked_language, language_or_default
 from sipflow.notifications.outbox import enqueue
@@ -281,9 +282,9 @@ def clean_display_name(value: str, field: str) -> str:
     value = (value or "").strip()
     if not value:
         raise InvalidInput(_l("Fill in this field."), field=field)
-    if has_control_characters(value) or len(value) > 120:
+    if len(value) > 120:
         raise InvalidInput(_l("Write at most 120 characters on one line."), field=field)
-    return value
+    return one_line(value, field)
 
 
 def clean_user_email(value: str) -> str:

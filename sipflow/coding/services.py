@@ -232,7 +232,7 @@ def _check_label(label: str, field: str = "label") -> str:
     label = fields.clean_text(label, field, limit=LABEL_MAX)
     if not label:
         raise InvalidInput(_l("Enter what the code means."), field=field)
-    return label
+    return fields.one_line(label, field)
 
 
 def _check_kind(kind: str, field: str = "kind") -> str:

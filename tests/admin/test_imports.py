@@ -119,6 +119,16 @@ BAD = [
         [ORG, UNIT, USER.replace("Anna Test", "Anna\x01Test")], 4, "name", id="control character in name"
     ),
     pytest.param([ORG.replace("organisation;", "planet;", 1)], 2, "record", id="unknown record"),
+    # A unit's name is the From of its staff's invitations: a line break there broke every booking.
+    pytest.param(
+        [ORG, UNIT.replace("Vårdcentralen Test", '"Vårdcentralen\r\nTest"')],
+        4,  # the line the record ends on
+        "name",
+        id="unit name on two lines",
+    ),
+    pytest.param(
+        [ORG.replace("Region Test", '"Region\nTest"')], 3, "name", id="organisation name on two lines"
+    ),
 ]
 
 

@@ -151,6 +151,14 @@ def test_a_nul_in_a_label_is_refused_at_its_line(as_admin, db_session):
     assert _definition(db_session, "AB101") is None
 
 
+def test_a_label_on_two_lines_is_refused_in_the_form_and_in_the_file(as_admin, db_session):
+    response = _post(as_admin, "/admin/codes", {"code": "AB101", "label": "Första\r\nraden", "kind": "sip"})
+    assert response.status_code == 400 and 'id="f-label-error"' in text_of(response)
+    response = _upload(as_admin, 'code,label,kind\nAB101,"Första\nraden",sip\n')
+    assert response.status_code == 400 and "3 (label):" in text_of(response)  # where the record ends
+    assert _definition(db_session, "AB101") is None
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.text(max_size=200))
 def test_parsing_any_text_gives_codes_or_numbered_refusals(text):
