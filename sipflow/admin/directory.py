@@ -18,6 +18,7 @@ from sqlmodel import Session, select
 
 from sipflow.admin.changes import record_change
 from sipflow.cases.fields import one_line
+from sipflow.db import add_unless_taken
 from sipflow.errors import InvalidInput, every_refusal
 from sipflow.people.models import (
     ORGANISATION_KINDS,
@@ -270,9 +271,9 @@ def create_organisation(
             ),
         )
     )
-    organisation = Organisation(key=key, active=True, **values)
-    session.add(organisation)
-    session.flush()
+    organisation = add_unless_taken(session, Organisation(key=key, active=True, **values))
+    if organisation is None:  # created by a request that committed after the check (a double submit)
+        raise InvalidInput(_l("Another organisation has this key."), field="key")
     _log(session, actor, "organisation.create", organisation, now=now)
     return organisation
 
@@ -353,9 +354,10 @@ def create_unit(
             ),
         )
     )
-    unit = Unit(key=key, organisation_id=organisation.id, active=True, **values)
-    session.add(unit)
-    session.flush()
+    unit = add_unless_taken(session, Unit(key=key, organisation_id=organisation.id, active=True, **values))
+    if unit is None:  # a key or HSA-id taken by a request that committed after the checks (a double submit)
+        _free_hsa_id(session, values["hsa_id"], None)
+        raise InvalidInput(_l("Another unit has this key."), field="key")
     _log(session, actor, "unit.create", unit, now=now)
     return unit
 

@@ -47,7 +47,7 @@ from sipflow.admin.users import (
     organisation_in_region,
 )
 from sipflow.csvfiles import LineError, records, too_long
-from sipflow.errors import InvalidInput
+from sipflow.errors import Conflict, InvalidInput
 from sipflow.people.models import USER_ROLES, Organisation, Unit, User
 
 COLUMNS = (
@@ -500,58 +500,14 @@ def import_directory(
     report.errors = sorted([*errors, *report.errors], key=lambda e: e.line)
     if report.errors or not apply:
         return report
-    organisations: dict[str, Organisation] = {}
-    for planned in report.planned:
-        if planned.record != "organisation":
-            continue
-        values = planned.values
-        if planned.outcome == CREATE:
-            organisations[planned.key] = directory.create_organisation(
-                session, actor, key=planned.key, now=now, **values
-            )
-            continue
-        organisation = session.exec(select(Organisation).where(Organisation.key == planned.key)).one()
-        organisations[planned.key] = organisation
-        if planned.outcome == CHANGE:
-            directory.edit_organisation(session, actor, organisation, now=now, **values)
-    units: dict[str, Unit] = {}
-    for planned in report.planned:
-        if planned.record != "unit":
-            continue
-        values = dict(planned.values)
-        org_key = values.pop("organisation_key")
-        if planned.outcome == CREATE:
-            organisation = (
-                organisations.get(org_key)
-                or session.exec(select(Organisation).where(Organisation.key == org_key)).one()
-            )
-            units[planned.key] = directory.create_unit(
-                session, actor, organisation, key=planned.key, now=now, **values
-            )
-        elif planned.outcome == CHANGE:
-            unit = session.exec(select(Unit).where(Unit.key == planned.key)).one()
-            directory.edit_unit(session, actor, unit, now=now, **values)
-    for planned in report.created:
-        if planned.record != "user":
-            continue
-        values = planned.values
-        unit = None
-        if values["unit_key"] is not None:
-            unit = (
-                units.get(values["unit_key"])
-                or session.exec(select(Unit).where(Unit.key == values["unit_key"])).one()
-            )
-        invite_user(
-            session,
-            actor=actor,
-            username=planned.key,
-            display_name=values["display_name"],
-            email=values["email"],
-            unit_id=unit.id if unit is not None else None,
-            roles=values["roles"],
-            now=now,
-            coordinator_scope=values["coordinator_scope"],
-        )
+    # A record made by another request since the check (a second "Import" of the same file) refuses the
+    # line as the check would have: everything written so far is undone, and the report says so.
+    try:
+        with session.begin_nested():
+            _apply(session, report, actor=actor, now=now)
+    except _ApplyRefused as refused:
+        report.errors = [refused.error]
+        return report
     record_change(
         session,
         actor_user_id=actor.id if actor is not None else None,
@@ -568,3 +524,70 @@ def import_directory(
     session.flush()
     report.applied = True
     return report
+
+
+class _ApplyRefused(Exception):
+    def __init__(self, error: LineError):
+        super().__init__(error.message)
+        self.error = error
+
+
+def _apply(session: Session, report: ImportReport, *, actor: User | None, now: datetime) -> None:
+    """Write what the report plans; _ApplyRefused names the line a service refused (taken since the check)."""
+    planned = None
+    try:
+        organisations: dict[str, Organisation] = {}
+        for planned in report.planned:
+            if planned.record != "organisation":
+                continue
+            values = planned.values
+            if planned.outcome == CREATE:
+                organisations[planned.key] = directory.create_organisation(
+                    session, actor, key=planned.key, now=now, **values
+                )
+                continue
+            organisation = session.exec(select(Organisation).where(Organisation.key == planned.key)).one()
+            organisations[planned.key] = organisation
+            if planned.outcome == CHANGE:
+                directory.edit_organisation(session, actor, organisation, now=now, **values)
+        units: dict[str, Unit] = {}
+        for planned in report.planned:
+            if planned.record != "unit":
+                continue
+            values = dict(planned.values)
+            org_key = values.pop("organisation_key")
+            if planned.outcome == CREATE:
+                organisation = (
+                    organisations.get(org_key)
+                    or session.exec(select(Organisation).where(Organisation.key == org_key)).one()
+                )
+                units[planned.key] = directory.create_unit(
+                    session, actor, organisation, key=planned.key, now=now, **values
+                )
+            elif planned.outcome == CHANGE:
+                unit = session.exec(select(Unit).where(Unit.key == planned.key)).one()
+                directory.edit_unit(session, actor, unit, now=now, **values)
+        for planned in report.created:
+            if planned.record != "user":
+                continue
+            values = planned.values
+            unit = None
+            if values["unit_key"] is not None:
+                unit = (
+                    units.get(values["unit_key"])
+                    or session.exec(select(Unit).where(Unit.key == values["unit_key"])).one()
+                )
+            invite_user(
+                session,
+                actor=actor,
+                username=planned.key,
+                display_name=values["display_name"],
+                email=values["email"],
+                unit_id=unit.id if unit is not None else None,
+                roles=values["roles"],
+                now=now,
+                coordinator_scope=values["coordinator_scope"],
+            )
+    except (InvalidInput, Conflict) as error:
+        column = FIELD_COLUMNS.get(error.field or "")
+        raise _ApplyRefused(LineError(planned.line, str(error.message), column)) from None

@@ -29,6 +29,7 @@ from sqlmodel import Session, col, delete, select
 from sipflow.admin.changes import record_change
 from sipflow.admin.models import CoordinatorScope
 from sipflow.cases.fields import one_line
+from sipflow.db import add_unless_taken
 from sipflow.errors import Conflict, InvalidInput, NotAllowed
 from sipflow.i18n import DEFAULT_LOCALE, checked_language, language_or_default
 from sipflow.notifications.outbox import enqueue
@@ -379,8 +380,9 @@ def _create(
         roles=",".join(roles),
         password_hash=password_hash or unusable_password_hash(),
     )
-    session.add(user)
-    session.flush()
+    user = add_unless_taken(session, user)
+    if user is None:  # created by a request that committed after the check (a double submit)
+        raise Conflict(_l("This username is taken."), field="username")
     scope = coordinator_scope if isinstance(coordinator_scope, str) else " ".join(coordinator_scope)
     _set_scope(session, actor, user, roles, scope)
     after = _snapshot(user) | {"scope": _scope_text(session, user)}
