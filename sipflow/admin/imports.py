@@ -36,6 +36,8 @@ from sqlmodel import Session, select
 from sipflow.admin import directory
 from sipflow.admin.changes import record_change
 from sipflow.admin.users import (
+    BatchRefused,
+    NewUser,
     Region,
     admin_region,
     check_user_unit,
@@ -43,7 +45,7 @@ from sipflow.admin.users import (
     clean_display_name,
     clean_user_email,
     clean_username,
-    invite_user,
+    invite_users,
     organisation_in_region,
 )
 from sipflow.csvfiles import LineError, records, too_long
@@ -271,6 +273,8 @@ class _Planner:
         self.file_users: dict[str, int] = {}
         self.file_emails: dict[str, int] = {}
         self.file_hsa: dict[str, int] = {}
+        # What checked_scope said of each (roles, codes): None when they pass.
+        self.scopes_checked: dict[tuple, InvalidInput | None] = {}
 
     def _existing(self, model, key_column, rows, column: str) -> dict:
         keys = {r[column].lower() for _, r in rows if r[column]}
@@ -472,11 +476,17 @@ class _Planner:
 
     def _scope(self, text: str, roles: tuple[str, ...]) -> tuple[str, ...]:
         codes = tuple(dict.fromkeys(c for c in _SPLIT.split(text) if c))
-        # The user pages' rule (known codes, a coordinator's only, in the administrator's region).
-        try:
-            checked_scope(self.session, self.region, roles, " ".join(codes))
-        except InvalidInput as error:
-            raise _refuse(error, "scope") from None
+        # The user pages' rule (known codes, a coordinator's only, in the administrator's region), asked
+        # once per distinct scope: a file's thousands of users have a handful.
+        if (roles, codes) not in self.scopes_checked:
+            try:
+                checked_scope(self.session, self.region, roles, " ".join(codes))
+            except InvalidInput as error:
+                self.scopes_checked[roles, codes] = error
+            else:
+                self.scopes_checked[roles, codes] = None
+        if self.scopes_checked[roles, codes] is not None:
+            raise _refuse(self.scopes_checked[roles, codes], "scope")
         return codes
 
     def _compare(self, line: int, record: str, key: str, values: dict, existing) -> Planned:
@@ -567,27 +577,32 @@ def _apply(session: Session, report: ImportReport, *, actor: User | None, now: d
             elif planned.outcome == CHANGE:
                 unit = session.exec(select(Unit).where(Unit.key == planned.key)).one()
                 directory.edit_unit(session, actor, unit, now=now, **values)
-        for planned in report.created:
-            if planned.record != "user":
-                continue
+        invited = [p for p in report.created if p.record == "user"]
+        new = []
+        for planned in invited:
             values = planned.values
-            unit = None
-            if values["unit_key"] is not None:
-                unit = (
-                    units.get(values["unit_key"])
-                    or session.exec(select(Unit).where(Unit.key == values["unit_key"])).one()
+            unit, key = None, values["unit_key"]
+            if key is not None:
+                # Read once per unit: a file's users are mostly of a few units.
+                if key not in units:
+                    units[key] = session.exec(select(Unit).where(Unit.key == key)).one()
+                unit = units[key]
+            new.append(
+                NewUser(
+                    username=planned.key,
+                    display_name=values["display_name"],
+                    email=values["email"],
+                    unit_id=unit.id if unit is not None else None,
+                    roles=values["roles"],
+                    coordinator_scope=values["coordinator_scope"],
                 )
-            invite_user(
-                session,
-                actor=actor,
-                username=planned.key,
-                display_name=values["display_name"],
-                email=values["email"],
-                unit_id=unit.id if unit is not None else None,
-                roles=values["roles"],
-                now=now,
-                coordinator_scope=values["coordinator_scope"],
             )
+        try:
+            # In one batch: a file of thousands of users must finish well inside a request's time.
+            invite_users(session, actor=actor, new=new, now=now)
+        except BatchRefused as refused:
+            planned = invited[refused.position]
+            raise refused.error from None
     except (InvalidInput, Conflict) as error:
         column = FIELD_COLUMNS.get(error.field or "")
         raise _ApplyRefused(LineError(planned.line, str(error.message), column)) from None

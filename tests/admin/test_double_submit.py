@@ -36,7 +36,7 @@ def check_sees_nothing(monkeypatch):
     monkeypatch.setattr(
         directory, "_free_key", lambda _session, _model, value, _message: directory.clean_key(value)
     )
-    monkeypatch.setattr(users, "_clean_username", lambda _session, value: users.clean_username(value))
+    monkeypatch.setattr(users, "_taken", lambda _session, _column, _values: set())
 
 
 def _organisation(client, name):
