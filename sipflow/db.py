@@ -54,16 +54,18 @@ _CHECKED_IN_AT = "sipflow.checked_in_at"
 def make_engine(url: str, *, ping_after_idle: float = PING_AFTER_IDLE_SECONDS) -> Engine:
     """Create the engine for url; SQLite gets WAL, foreign keys and a busy timeout on every connection.
 
-    A pooled connection is pinged when taken after resting ping_after_idle seconds or more.
+    A pooled connection is pinged when taken after resting ping_after_idle seconds or more. A database
+    error's text leaves out the statement's parameters: they hold names, e-mail addresses and session
+    tokens, and the error reaches the log.
     """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False})
+        engine = create_engine(url, connect_args={"check_same_thread": False}, hide_parameters=True)
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
-        engine = create_engine(url)
+        engine = create_engine(url, hide_parameters=True)
     _ping_when_idle(engine, ping_after_idle)
     return engine
 
@@ -224,15 +226,35 @@ def mark_written(obj, values: dict) -> None:
         state._commit_all(state.dict, state.session.identity_map if state.session else None)
 
 
-def insert_unless_taken(session: Session, model, key):
+def insert_unless_taken(session: Session, model, key=None):
     """An ORM INSERT of model RETURNING the object, that does nothing when key's unique value is taken.
 
     Run it with the row's values (session.scalars(statement, [values]).first()): the object lands in the
     session as a flush would put it there, or None comes back for a value another transaction holds, so a
     concurrent duplicate is not a server error. Both dialects spell it INSERT ... ON CONFLICT DO NOTHING.
+    key None: any of the table's unique values (primary key included) taken does nothing.
     """
     dialect_insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    return dialect_insert(model).on_conflict_do_nothing(index_elements=[key]).returning(model)
+    statement = dialect_insert(model)
+    if key is not None:
+        return statement.on_conflict_do_nothing(index_elements=[key]).returning(model)
+    return statement.on_conflict_do_nothing().returning(model)
+
+
+def add_unless_taken(session: Session, obj):
+    """INSERT obj (a new object, not added) and return the session's object for its row, or None when one of
+    its unique values is taken, by a row committed since the service checked it was free (a double submit).
+
+    What the service's check would have said is then its answer too; a flush of session.add(obj) would
+    raise IntegrityError instead, a server error with the form lost.
+    """
+    model = type(obj)
+    values = {
+        column.key: getattr(obj, column.key)
+        for column in model.__table__.columns
+        if not (column.primary_key and getattr(obj, column.key) is None)
+    }
+    return session.scalars(insert_unless_taken(session, model), [values]).first()
 
 
 def compare_and_set(

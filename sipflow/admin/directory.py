@@ -20,7 +20,8 @@ from sqlmodel import Session, select
 
 from sipflow.admin.changes import check_form_version, record_change, stale_form
 from sipflow.admin.regions import admin_region, check_organisation_change, check_unit_change, region_filter
-from sipflow.db import bump_row_version, claim_row_version
+from sipflow.cases.fields import one_line
+from sipflow.db import add_unless_taken, bump_row_version, claim_row_version
 from sipflow.errors import InvalidInput, every_refusal
 from sipflow.people.models import (
     ORGANISATION_KINDS,
@@ -95,13 +96,13 @@ def clean_key(value: str | None) -> str:
 
 
 def clean_name(value: str | None) -> str:
-    """A name as stored: trimmed, not empty, 160 characters at most."""
+    """A name as stored: trimmed, not empty, one line, 160 characters at most."""
     name = _text(value)
     if not name:
         raise InvalidInput(_l("Fill in a name."), field="name")
     if len(name) > NAME_MAX:
         raise InvalidInput(_l("A name is at most 160 characters."), field="name")
-    return name
+    return one_line(name, "name")
 
 
 def clean_email(value: str | None) -> str | None:
@@ -282,9 +283,9 @@ def create_organisation(
         county_code=values["county_code"],
         municipality_code=values["municipality_code"],
     )
-    organisation = Organisation(key=key, active=True, **values)
-    session.add(organisation)
-    session.flush()
+    organisation = add_unless_taken(session, Organisation(key=key, active=True, **values))
+    if organisation is None:  # created by a request that committed after the check (a double submit)
+        raise InvalidInput(_l("Another organisation has this key."), field="key")
     _log(session, actor, "organisation.create", organisation, now=now)
     return organisation
 
@@ -386,9 +387,10 @@ def create_unit(
             ),
         )
     )
-    unit = Unit(key=key, organisation_id=organisation.id, active=True, **values)
-    session.add(unit)
-    session.flush()
+    unit = add_unless_taken(session, Unit(key=key, organisation_id=organisation.id, active=True, **values))
+    if unit is None:  # a key or HSA-id taken by a request that committed after the checks (a double submit)
+        _free_hsa_id(session, values["hsa_id"], None)
+        raise InvalidInput(_l("Another unit has this key."), field="key")
     _log(session, actor, "unit.create", unit, now=now)
     return unit
 

@@ -46,15 +46,17 @@ from sipflow.admin.regions import (
     organisation_in_region,
 )
 from sipflow.admin.users import (
+    BatchRefused,
+    NewUser,
     check_user_unit,
     checked_scope,
     clean_display_name,
     clean_user_email,
     clean_username,
-    invite_user,
+    invite_users,
 )
 from sipflow.csvfiles import LineError, records, too_long
-from sipflow.errors import InvalidInput, UserError
+from sipflow.errors import Conflict, InvalidInput, UserError
 from sipflow.people.models import USER_ROLES, Organisation, Unit, User
 
 COLUMNS = (
@@ -279,6 +281,8 @@ class _Planner:
         self.file_users: dict[str, int] = {}
         self.file_emails: dict[str, int] = {}
         self.file_hsa: dict[str, int] = {}
+        # What checked_scope said of each (roles, codes): None when they pass.
+        self.scopes_checked: dict[tuple, InvalidInput | None] = {}
 
     def _existing(self, model, key_column, rows, column: str) -> dict:
         keys = {r[column].lower() for _, r in rows if r[column]}
@@ -499,11 +503,17 @@ class _Planner:
 
     def _scope(self, text: str, roles: tuple[str, ...]) -> tuple[str, ...]:
         codes = tuple(dict.fromkeys(c for c in _SPLIT.split(text) if c))
-        # The user pages' rule (known codes, a coordinator's only, in the administrator's region).
-        try:
-            checked_scope(self.session, self.region, roles, " ".join(codes))
-        except InvalidInput as error:
-            raise _refuse(error, "scope") from None
+        # The user pages' rule (known codes, a coordinator's only, in the administrator's region), asked
+        # once per distinct scope: a file's thousands of users have a handful.
+        if (roles, codes) not in self.scopes_checked:
+            try:
+                checked_scope(self.session, self.region, roles, " ".join(codes))
+            except InvalidInput as error:
+                self.scopes_checked[roles, codes] = error
+            else:
+                self.scopes_checked[roles, codes] = None
+        if self.scopes_checked[roles, codes] is not None:
+            raise _refuse(self.scopes_checked[roles, codes], "scope")
         return codes
 
     def _compare(self, line: int, record: str, key: str, values: dict, existing) -> Planned:
@@ -527,58 +537,14 @@ def import_directory(
     report.errors = sorted([*errors, *report.errors], key=lambda e: e.line)
     if report.errors or not apply:
         return report
-    organisations: dict[str, Organisation] = {}
-    for planned in report.planned:
-        if planned.record != "organisation":
-            continue
-        values = planned.values
-        if planned.outcome == CREATE:
-            organisations[planned.key] = directory.create_organisation(
-                session, actor, key=planned.key, now=now, **values
-            )
-            continue
-        organisation = session.exec(select(Organisation).where(Organisation.key == planned.key)).one()
-        organisations[planned.key] = organisation
-        if planned.outcome == CHANGE:
-            directory.edit_organisation(session, actor, organisation, now=now, **values)
-    units: dict[str, Unit] = {}
-    for planned in report.planned:
-        if planned.record != "unit":
-            continue
-        values = dict(planned.values)
-        org_key = values.pop("organisation_key")
-        if planned.outcome == CREATE:
-            organisation = (
-                organisations.get(org_key)
-                or session.exec(select(Organisation).where(Organisation.key == org_key)).one()
-            )
-            units[planned.key] = directory.create_unit(
-                session, actor, organisation, key=planned.key, now=now, **values
-            )
-        elif planned.outcome == CHANGE:
-            unit = session.exec(select(Unit).where(Unit.key == planned.key)).one()
-            directory.edit_unit(session, actor, unit, now=now, **values)
-    for planned in report.created:
-        if planned.record != "user":
-            continue
-        values = planned.values
-        unit = None
-        if values["unit_key"] is not None:
-            unit = (
-                units.get(values["unit_key"])
-                or session.exec(select(Unit).where(Unit.key == values["unit_key"])).one()
-            )
-        invite_user(
-            session,
-            actor=actor,
-            username=planned.key,
-            display_name=values["display_name"],
-            email=values["email"],
-            unit_id=unit.id if unit is not None else None,
-            roles=values["roles"],
-            now=now,
-            coordinator_scope=values["coordinator_scope"],
-        )
+    # A record made by another request since the check (a second "Import" of the same file) refuses the
+    # line as the check would have: everything written so far is undone, and the report says so.
+    try:
+        with session.begin_nested():
+            _apply(session, report, actor=actor, now=now)
+    except _ApplyRefused as refused:
+        report.errors = [refused.error]
+        return report
     record_change(
         session,
         actor_user_id=actor.id if actor is not None else None,
@@ -595,3 +561,75 @@ def import_directory(
     session.flush()
     report.applied = True
     return report
+
+
+class _ApplyRefused(Exception):
+    def __init__(self, error: LineError):
+        super().__init__(error.message)
+        self.error = error
+
+
+def _apply(session: Session, report: ImportReport, *, actor: User | None, now: datetime) -> None:
+    """Write what the report plans; _ApplyRefused names the line a service refused (taken since the check)."""
+    planned = None
+    try:
+        organisations: dict[str, Organisation] = {}
+        for planned in report.planned:
+            if planned.record != "organisation":
+                continue
+            values = planned.values
+            if planned.outcome == CREATE:
+                organisations[planned.key] = directory.create_organisation(
+                    session, actor, key=planned.key, now=now, **values
+                )
+                continue
+            organisation = session.exec(select(Organisation).where(Organisation.key == planned.key)).one()
+            organisations[planned.key] = organisation
+            if planned.outcome == CHANGE:
+                directory.edit_organisation(session, actor, organisation, now=now, **values)
+        units: dict[str, Unit] = {}
+        for planned in report.planned:
+            if planned.record != "unit":
+                continue
+            values = dict(planned.values)
+            org_key = values.pop("organisation_key")
+            if planned.outcome == CREATE:
+                organisation = (
+                    organisations.get(org_key)
+                    or session.exec(select(Organisation).where(Organisation.key == org_key)).one()
+                )
+                units[planned.key] = directory.create_unit(
+                    session, actor, organisation, key=planned.key, now=now, **values
+                )
+            elif planned.outcome == CHANGE:
+                unit = session.exec(select(Unit).where(Unit.key == planned.key)).one()
+                directory.edit_unit(session, actor, unit, now=now, **values)
+        invited = [p for p in report.created if p.record == "user"]
+        new = []
+        for planned in invited:
+            values = planned.values
+            unit, key = None, values["unit_key"]
+            if key is not None:
+                # Read once per unit: a file's users are mostly of a few units.
+                if key not in units:
+                    units[key] = session.exec(select(Unit).where(Unit.key == key)).one()
+                unit = units[key]
+            new.append(
+                NewUser(
+                    username=planned.key,
+                    display_name=values["display_name"],
+                    email=values["email"],
+                    unit_id=unit.id if unit is not None else None,
+                    roles=values["roles"],
+                    coordinator_scope=values["coordinator_scope"],
+                )
+            )
+        try:
+            # In one batch: a file of thousands of users must finish well inside a request's time.
+            invite_users(session, actor=actor, new=new, now=now)
+        except BatchRefused as refused:
+            planned = invited[refused.position]
+            raise refused.error from None
+    except (InvalidInput, Conflict) as error:
+        column = FIELD_COLUMNS.get(error.field or "")
+        raise _ApplyRefused(LineError(planned.line, str(error.message), column)) from None

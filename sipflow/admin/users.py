@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import email.policy
 import re
+from dataclasses import dataclass
 from datetime import datetime
+from email import quoprimime
 from email.headerregistry import Address
 from email.message import EmailMessage
 
@@ -32,10 +34,11 @@ from sipflow.admin.regions import (
     region_filter,
     unit_in_region,
 )
-from sipflow.db import bump_row_version, claim_row_version
+from sipflow.cases.fields import one_line
+from sipflow.db import bump_row_version, claim_row_version, insert_unless_taken
 from sipflow.errors import Conflict, InvalidInput, NotAllowed
 from sipflow.i18n import DEFAULT_LOCALE, checked_language, language_or_default
-from sipflow.notifications.outbox import enqueue
+from sipflow.notifications.outbox import Outgoing, enqueue_all
 from sipflow.people.models import USER_ROLES, County, Municipality, Organisation, Unit, User
 from sipflow.security import renew_session_token
 from sipflow.security.password_links import (
@@ -44,6 +47,7 @@ from sipflow.security.password_links import (
     RESET,
     end_unused_links,
     issue_link,
+    issue_links,
     unusable_password_hash,
 )
 from sipflow.security.password_policy import has_control_characters
@@ -241,9 +245,9 @@ def clean_display_name(value: str, field: str) -> str:
     value = (value or "").strip()
     if not value:
         raise InvalidInput(_l("Fill in this field."), field=field)
-    if has_control_characters(value) or len(value) > 120:
+    if len(value) > 120:
         raise InvalidInput(_l("Write at most 120 characters on one line."), field=field)
-    return value
+    return one_line(value, field)
 
 
 def clean_user_email(value: str) -> str:
@@ -275,12 +279,11 @@ def clean_username(value: str) -> str:
     return value
 
 
-def _clean_username(session: Session, value: str) -> str:
-    value = clean_username(value)
-    taken = session.exec(select(User.id).where(func.lower(User.username) == value.lower())).first()
-    if taken is not None:
-        raise Conflict(_l("This username is taken."), field="username")
-    return value
+def _taken(session: Session, column, values: set[str]) -> set[str]:
+    """Which of values (lower case) a user holds in column, compared case-insensitively: one read."""
+    if not values:
+        return set()
+    return set(session.exec(select(func.lower(column)).where(func.lower(column).in_(values))).all())
 
 
 def _check_unit(
@@ -314,77 +317,138 @@ def _log(session: Session, actor: User | None, action: str, user: User, *, now: 
     )
 
 
-def _create(
-    session: Session,
-    *,
-    actor: User | None,
-    username: str,
-    display_name: str,
-    email: str | None,
-    unit_id: int | None,
-    roles,
-    now: datetime,
-    coordinator_scope=(),
-    password_hash: str | None = None,
-    language: str = DEFAULT_LOCALE,
-) -> User:
-    roles = parse_roles(roles)
-    user = User(
-        language=checked_language(language),
-        username=_clean_username(session, username),
-        display_name=clean_display_name(display_name, "display_name"),
-        email=_clean_email(session, email, user_id=None) if email or actor is not None else None,
-        unit_id=_check_unit(session, actor, unit_id, roles),
-        roles=",".join(roles),
-        password_hash=password_hash or unusable_password_hash(),
+@dataclass(frozen=True)
+class NewUser:
+    """One account to create: what the user page, the command line or an import line gives."""
+
+    username: str
+    display_name: str
+    email: str | None
+    unit_id: int | None
+    roles: object  # a comma-separated string or a sequence of USER_ROLES
+    coordinator_scope: object = ()  # codes: a sequence, or one string separated by commas or spaces
+    language: str = DEFAULT_LOCALE
+    password_hash: str | None = None
+
+
+class BatchRefused(Exception):
+    """An account of a batch refused: its position in the batch and the refusal (InvalidInput/Conflict)."""
+
+    def __init__(self, position: int, error: InvalidInput):
+        super().__init__(str(error))
+        self.position = position
+        self.error = error
+
+
+def _create_all(session: Session, *, actor: User | None, new: list[NewUser], now: datetime) -> list[User]:
+    """Create the accounts, each checked by the user pages' rules, in a fixed number of statements.
+
+    An import creates thousands: the taken usernames and addresses are read once for all of them, the
+    scope codes once per distinct scope, and the rows written in one INSERT. Raises BatchRefused.
+    """
+    region = admin_region(session, actor)
+    usernames = {(item.username or "").strip().lower() for item in new}
+    taken_usernames = _taken(session, User.username, usernames)
+    taken_emails = _taken(
+        session, User.email, {(item.email or "").strip().lower() for item in new if item.email}
     )
-    session.add(user)
-    session.flush()
-    scope = coordinator_scope if isinstance(coordinator_scope, str) else " ".join(coordinator_scope)
-    _set_scope(session, actor, user, roles, scope)
-    after = _snapshot(user) | {"scope": _scope_text(session, user)}
-    _log(session, actor, "user.create", user, now=now, after=after)
-    return user
+    unit_ids = {item.unit_id for item in new if item.unit_id is not None and 0 < item.unit_id < 2**31}
+    units = {unit.id: unit for unit in session.exec(select(Unit).where(col(Unit.id).in_(unit_ids))).all()}
+    scopes: dict[tuple, tuple[list[str], list[str]]] = {}
+    rows, checked = [], []
+    for position, item in enumerate(new):
+        try:
+            roles = parse_roles(item.roles)
+            username = clean_username(item.username)
+            if username.lower() in taken_usernames:
+                raise Conflict(_l("This username is taken."), field="username")
+            display_name = clean_display_name(item.display_name, "display_name")
+            email = None
+            if item.email or actor is not None:
+                email = clean_user_email(item.email)
+                # Case-insensitive: two accounts with one mailbox would receive each other's links.
+                if email.lower() in taken_emails:
+                    raise Conflict(_l("Another user already has this e-mail address."), field="email")
+            unit = None
+            if item.unit_id is not None:
+                unit = units.get(item.unit_id)
+                if unit is None:
+                    raise InvalidInput(_l("Unknown unit."), field="unit_id")
+            check_user_unit(session, region, unit, roles)
+            scope = item.coordinator_scope
+            scope = scope if isinstance(scope, str) else " ".join(scope)
+            if (roles, scope) not in scopes:
+                scopes[roles, scope] = checked_scope(session, region, roles, scope)
+            language = checked_language(item.language)
+        except (InvalidInput, Conflict) as error:
+            raise BatchRefused(position, error) from None
+        taken_usernames.add(username.lower())
+        if email is not None:
+            taken_emails.add(email.lower())
+        user = User(
+            language=language,
+            username=username,
+            display_name=display_name,
+            email=email,
+            unit_id=unit.id if unit is not None else None,
+            roles=",".join(roles),
+            password_hash=item.password_hash or unusable_password_hash(),
+        )
+        rows.append({column.key: getattr(user, column.key) for column in _USER_COLUMNS})
+        checked.append(scopes[roles, scope])
+    inserted = {
+        user.username: user for user in session.scalars(insert_unless_taken(session, User), rows).all()
+    }
+    created = []
+    for position, (values, (counties, municipalities)) in enumerate(zip(rows, checked, strict=True)):
+        user = inserted.get(values["username"])
+        if user is None:  # created by a request that committed after the check (a double submit)
+            raise BatchRefused(position, Conflict(_l("This username is taken."), field="username"))
+        session.add_all(CoordinatorScope(user_id=user.id, county_code=code) for code in counties)
+        session.add_all(CoordinatorScope(user_id=user.id, municipality_code=code) for code in municipalities)
+        after = _snapshot(user) | {"scope": ", ".join(sorted(counties) + sorted(municipalities))}
+        _log(session, actor, "user.create", user, now=now, after=after)
+        created.append(user)
+    return created
 
 
-def invite_user(
-    session: Session,
-    *,
-    actor: User | None,
-    username: str,
-    display_name: str,
-    email: str,
-    unit_id: int | None,
-    roles,
-    now: datetime,
-    coordinator_scope=(),
-    language: str = DEFAULT_LOCALE,
-) -> User:
-    """Create a user (who has no password yet) and queue the e-mail with their set-password link.
+_USER_COLUMNS = [column for column in User.__table__.columns if column.key != "id"]
+
+
+def _create(session: Session, *, actor: User | None, now: datetime, **values) -> User:
+    try:
+        return _create_all(session, actor=actor, new=[NewUser(**values)], now=now)[0]
+    except BatchRefused as refused:
+        raise refused.error from None
+
+
+def invite_users(session: Session, *, actor: User | None, new: list[NewUser], now: datetime) -> list[User]:
+    """Create users (who have no password yet) and queue the e-mails with their set-password links.
 
     roles: a comma-separated string or a sequence of USER_ROLES (`administrator` means admin);
     coordinator_scope: county and municipality codes (a sequence, or one string separated by commas);
     language: of the user's pages and mail, the set-password mail included.
     actor None is the command line or an import run without a login (no region boundary). Raises
-    InvalidInput/Conflict (with the field) for bad input; nothing is written then if the caller's unit of
-    work rolls back.
+    BatchRefused (the position, and InvalidInput/Conflict with the field) for bad input; nothing is
+    written then if the caller's unit of work rolls back.
     """
-    if not (email or "").strip():
-        raise InvalidInput(_l("An invited user needs an e-mail address."), field="email")
-    user = _create(
-        session,
-        actor=actor,
-        username=username,
-        display_name=display_name,
-        email=email,
-        unit_id=unit_id,
-        roles=roles,
-        now=now,
-        coordinator_scope=coordinator_scope,
-        language=language,
-    )
-    _send_link(session, actor, user, purpose=INVITE, now=now)
-    return user
+    if not new:
+        return []
+    for position, item in enumerate(new):
+        if not (item.email or "").strip():
+            error = InvalidInput(_l("An invited user needs an e-mail address."), field="email")
+            raise BatchRefused(position, error)
+    users = _create_all(session, actor=actor, new=new, now=now)
+    _send_links(session, actor, users, purpose=INVITE, now=now)
+    return users
+
+
+def invite_user(session: Session, *, actor: User | None, now: datetime, **values) -> User:
+    """Create one user and queue their invitation (invite_users); raises InvalidInput/Conflict."""
+    try:
+        return invite_users(session, actor=actor, new=[NewUser(**values)], now=now)[0]
+    except BatchRefused as refused:
+        raise refused.error from None
 
 
 def create_user_from_cli(
@@ -493,17 +557,27 @@ def send_reset_link(session: Session, actor: User, user: User, *, now: datetime)
 
 
 def _send_link(session: Session, actor: User | None, user: User, *, purpose: str, now: datetime) -> None:
+    _send_links(session, actor, [user], purpose=purpose, now=now)
+
+
+def _send_links(
+    session: Session, actor: User | None, users: list[User], *, purpose: str, now: datetime
+) -> None:
     hours = current_app.config[LIFETIME_KEYS[purpose]]
-    token = issue_link(session, user, purpose=purpose, now=now, hours=hours, created_by=actor)
-    enqueue(
+    tokens = issue_links(session, users, purpose=purpose, now=now, hours=hours, created_by=actor)
+    shapes: dict = {}
+    enqueue_all(
         session,
-        _message(user, token, purpose=purpose, hours=hours),
-        kind=OUTBOX_KIND,
-        case_id=None,
-        invitation_id=None,
+        [
+            Outgoing(
+                _message(user, token, purpose=purpose, hours=hours, shapes=shapes), OUTBOX_KIND, None, None
+            )
+            for user, token in zip(users, tokens, strict=True)
+        ],
         now=now,
     )
-    _log(session, actor, f"user.{purpose}_link", user, now=now, after={"email": user.email})
+    for user in users:
+        _log(session, actor, f"user.{purpose}_link", user, now=now, after={"email": user.email})
 
 
 def set_password_url(token: str) -> str:
@@ -511,20 +585,40 @@ def set_password_url(token: str) -> str:
     return f"{current_app.config['PUBLIC_URL']}/set-password/{token}"
 
 
-def _message(user: User, token: str, *, purpose: str, hours: int) -> EmailMessage:
-    """The e-mail carrying the link: in the user's language, and a subject that names no one."""
-    with force_locale(language_or_default(user.language)):
+# The headers of a set-password message as set_content leaves them, in order (Message-ID and Date come later).
+_SHAPE_HEADERS = ("From", "To", "Subject", "Content-Type", "Content-Transfer-Encoding", "MIME-Version")
+
+
+def _message(user: User, token: str, *, purpose: str, hours: int, shapes: dict | None = None) -> EmailMessage:
+    """The e-mail carrying the link: in the user's language, and a subject that names no one.
+
+    shapes: a batch's messages so far, one per language; a message like one of them takes its parsed
+    headers (the email package parses every header set as text, most of an invitation's cost) and only
+    parses its To.
+    """
+    language = language_or_default(user.language)
+    with force_locale(language):
         subject = _("Your account in SIP") if purpose == INVITE else _("Choose a new password for SIP")
         text = current_app.jinja_env.get_template("emails/set_password.txt").render(
             url=set_password_url(token), hours=hours, invite=purpose == INVITE, username=user.username
         )
+    shape = shapes.get(language) if shapes is not None else None
     message = EmailMessage(policy=email.policy.SMTP)
+    if shape is not None:
+        for name in _SHAPE_HEADERS:
+            message[name] = user.email if name == "To" else shape[name]
+        # What set_content(text, cte="quoted-printable") writes (email.contentmanager._encode_text).
+        body = b"\n".join(text.encode("utf-8").splitlines()) + b"\n"
+        message.set_payload(quoprimime.body_encode(body.decode("latin-1"), message.policy.max_line_length))
+        return message
     message["From"] = Address(
         display_name=current_app.config["MAIL_FROM_NAME"], addr_spec=current_app.config["MAIL_FROM"]
     )
     message["To"] = user.email
     message["Subject"] = subject
     message.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable")
+    if shapes is not None:
+        shapes[language] = message
     return message
 
 

@@ -12,6 +12,7 @@ from flask_babel import lazy_gettext as _l
 
 from sipflow.clock import date_window, within_date_window
 from sipflow.errors import InvalidInput
+from sipflow.security.password_policy import has_control_characters
 
 
 def window_message():
@@ -24,6 +25,16 @@ def check_window(value: date | datetime | None, name: str) -> None:
     """Refuse a date or date-time outside clock.date_window(), naming the field."""
     if value is not None and not within_date_window(value):
         raise InvalidInput(window_message(), field=name)
+
+
+def one_line(value: str, name: str) -> str:
+    """value as it is, refused at the field name when it holds a line break, a tab or another control
+    character: the rule of every name that ends up in a header, a list or a select (an e-mail's From)."""
+    if has_control_characters(value):
+        raise InvalidInput(
+            _l("Write this on one line, without tabs or other control characters."), field=name
+        )
+    return value
 
 
 def text(data: dict, name: str, *, limit: int | None = None) -> str | None:

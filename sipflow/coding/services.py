@@ -22,6 +22,7 @@ from sipflow.coding.models import CODE_KINDS, CodeAssignment, CodeDefinition, Co
 from sipflow.coding.rules import CODE_PATTERN, SIP_KIND, CodeChoice, codes_for_meeting, normalise_code
 from sipflow.coding.rules import age_on as _age_on
 from sipflow.csvfiles import LineError, records
+from sipflow.db import add_unless_taken
 from sipflow.errors import Conflict, InvalidInput, InvalidInputs, NotAllowed
 from sipflow.meetings.models import ATTENDANCE_MODES, HELD, Meeting
 from sipflow.people.models import Unit, User
@@ -232,7 +233,7 @@ def _check_label(label: str, field: str = "label") -> str:
     label = fields.clean_text(label, field, limit=LABEL_MAX)
     if not label:
         raise InvalidInput(_l("Enter what the code means."), field=field)
-    return label
+    return fields.one_line(label, field)
 
 
 def _check_kind(kind: str, field: str = "kind") -> str:
@@ -252,9 +253,10 @@ def add_code(
     )
     if session.get(CodeDefinition, definition.code) is not None:
         raise InvalidInput(_l("The code is in the catalogue already."), field="code")
-    session.add(definition)
-    session.flush()
-    return definition
+    added = add_unless_taken(session, definition)
+    if added is None:  # added by a request that committed after the check (a double submit)
+        raise InvalidInput(_l("The code is in the catalogue already."), field="code")
+    return added
 
 
 def _definition(session: Session, code: str) -> CodeDefinition:
@@ -379,9 +381,12 @@ def load_codes_csv(session: Session, actor: User, text: str, *, now: datetime) -
         ]
     if errors:
         raise CsvRefused(sorted(errors, key=lambda e: e.line))
-    definitions = [definition for _, definition in rows]
-    for definition in definitions:
+    added = []
+    for line, definition in rows:
         definition.created_at = now
-        session.add(definition)
-    session.flush()
-    return definitions
+        added.append(add_unless_taken(session, definition))
+        if added[-1] is None:  # added since the check above: nothing of the file is (the caller rolls back)
+            errors.append(LineError(line, str(_l("The code is in the catalogue already.")), "code"))
+    if errors:
+        raise CsvRefused(errors)
+    return added

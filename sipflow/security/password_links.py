@@ -81,11 +81,31 @@ def issue_link(
     created_by: User | None = None,
 ) -> str:
     """A new link for user valid for hours; the user's earlier unused links end. Returns the token."""
+    return issue_links(session, [user], purpose=purpose, now=now, hours=hours, created_by=created_by)[0]
+
+
+def issue_links(
+    session: Session,
+    users: list[User],
+    *,
+    purpose: str,
+    now: datetime,
+    hours: int,
+    created_by: User | None = None,
+) -> list[str]:
+    """issue_link for each of users, in one UPDATE and one INSERT (an import invites thousands)."""
     if purpose not in PURPOSES:
         raise ValueError(f"unknown purpose {purpose!r}")
-    end_unused_links(session, user, now=now)
-    token = secrets.token_urlsafe(32)
-    session.add(
+    session.exec(
+        update(PasswordLink)
+        .where(
+            col(PasswordLink.user_id).in_([user.id for user in users]), col(PasswordLink.used_at).is_(None)
+        )
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    tokens = [secrets.token_urlsafe(32) for _ in users]
+    session.add_all(
         PasswordLink(
             user_id=user.id,
             purpose=purpose,
@@ -94,9 +114,10 @@ def issue_link(
             expires_at=now + timedelta(hours=hours),
             created_by_user_id=created_by.id if created_by is not None else None,
         )
+        for user, token in zip(users, tokens, strict=True)
     )
     session.flush()
-    return token
+    return tokens
 
 
 def end_unused_links(session: Session, user: User, *, now: datetime) -> None:

@@ -397,3 +397,37 @@ def test_an_hsa_id_is_refused_or_well_formed(value):
         assert refused.field == "hsa_id"
     else:
         assert kept is None or (len(kept) <= 31 and directory.HSA_ID_RE.fullmatch(kept))
+
+
+@pytest.mark.parametrize("name", ["Vårdcentralen\r\nTeleborg", "Vårdcentralen\nTeleborg", "Vård\tcentralen"])
+def test_a_unit_or_organisation_name_on_two_lines_is_refused_at_the_field(
+    as_admin, db_session, make_unit, name
+):
+    # The unit's name is the From of its staff's meeting invitations: a line break there broke every booking.
+    unit = make_unit("region")
+    before = unit.name
+    response = post(
+        as_admin,
+        f"/admin/units/{unit.id}/edit",
+        version=str(unit.row_version),
+        name=name,
+        kind=unit.kind,
+        email=unit.email or "",
+        hsa_id=unit.hsa_id or "",
+    )
+    assert response.status_code == 400
+    page = text_of(response)
+    assert 'id="name-error"' in page and "på en rad" in page
+    assert reload(db_session, Unit, unit.id).name == before
+    response = post(
+        as_admin,
+        "/admin/organisations/new",
+        key="ny-org",
+        name=name,
+        kind="other",
+        county_code="",
+        municipality_code="",
+    )
+    assert response.status_code == 400 and 'id="name-error"' in text_of(response)
+    assert db_session.exec(select(Organisation).where(Organisation.key == "ny-org")).first() is None
+    assert changes(db_session) == []

@@ -9,6 +9,7 @@ from directorykit import EXAMPLE_CSV, HEADER, changes, csv_of, token_of
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlmodel import select
+from support import statements
 from webkit import login, text_of
 
 from sipflow.admin import imports
@@ -119,6 +120,16 @@ BAD = [
         [ORG, UNIT, USER.replace("Anna Test", "Anna\x01Test")], 4, "name", id="control character in name"
     ),
     pytest.param([ORG.replace("organisation;", "planet;", 1)], 2, "record", id="unknown record"),
+    # A unit's name is the From of its staff's invitations: a line break there broke every booking.
+    pytest.param(
+        [ORG, UNIT.replace("Vårdcentralen Test", '"Vårdcentralen\r\nTest"')],
+        4,  # the line the record ends on
+        "name",
+        id="unit name on two lines",
+    ),
+    pytest.param(
+        [ORG.replace("Region Test", '"Region\nTest"')], 3, "name", id="organisation name on two lines"
+    ),
 ]
 
 
@@ -339,3 +350,33 @@ def test_the_command_line_reports_errors_with_file_and_line(app, db_session, tmp
     assert "bad.csv:4 (unit)" in result.output and counts(db_session) == (0, 0, 0)
     # In English, as the command's own summary line ("1 errors: nothing imported").
     assert "Staff must belong to a unit" in result.output and "enhet" not in result.output
+
+
+def _users_file(prefix: str, count: int) -> bytes:
+    users = [
+        f"user;{prefix}{i};User {i};;;{prefix}-vc;;;;{prefix}{i}@test.example;;staff;" for i in range(count)
+    ]
+    return csv_of(
+        f"organisation;{prefix};Region {prefix};region;;;22;;;;;;",
+        f"unit;{prefix}-vc;Vårdcentralen {prefix};vardcentral;{prefix};;;;yes;;;;",
+        *users,
+    )
+
+
+def test_an_import_of_many_users_reads_as_often_as_one_of_a_few(db_session, app_ctx, now):
+    # A file of 5000 users must finish inside the worker's 30 s: nothing is read or checked per user.
+    # (Rows are INSERTed in one statement per table on PostgreSQL; SQLite, which cannot say in which order
+    # a multi-row INSERT returned its ids, gets one per row from SQLAlchemy, in one call.)
+    counted = []
+    for prefix, count in (("few", 3), ("many", 60)):
+        data = _users_file(prefix, count)
+        # The import's statements; the outbox delivers the invitations after the commit, one by one.
+        with unit_of_work(db_session), statements(db_session.get_bind(), _not_insert) as seen:
+            report = imports.import_directory(db_session, data, actor=None, now=now, apply=True)
+        assert report.applied and len(report.created) == count + 2
+        counted.append(len(seen))
+    assert counted[1] == counted[0], counted
+
+
+def _not_insert(statement: str) -> bool:
+    return not statement.lstrip().upper().startswith("INSERT")

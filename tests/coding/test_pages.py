@@ -9,6 +9,7 @@ import pytest
 from codingkit import hold, records, to_meeting
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sqlalchemy.orm import Session
 from sqlmodel import select
 from webkit import csrf_token, login, text_of
 
@@ -149,6 +150,34 @@ def test_a_nul_in_a_label_is_refused_at_its_line(as_admin, db_session):
     response = _upload(as_admin, "code,label,kind\nAB101,För\x00sta,sip\n")
     assert response.status_code == 400 and "2 (label):" in text_of(response)
     assert _definition(db_session, "AB101") is None
+
+
+def test_a_label_on_two_lines_is_refused_in_the_form_and_in_the_file(as_admin, db_session):
+    response = _post(as_admin, "/admin/codes", {"code": "AB101", "label": "Första\r\nraden", "kind": "sip"})
+    assert response.status_code == 400 and 'id="f-label-error"' in text_of(response)
+    response = _upload(as_admin, 'code,label,kind\nAB101,"Första\nraden",sip\n')
+    assert response.status_code == 400 and "3 (label):" in text_of(response)  # where the record ends
+    assert _definition(db_session, "AB101") is None
+
+
+def test_a_code_added_twice_at_once_is_refused_at_the_field_the_second_time(
+    as_admin, db_session, monkeypatch
+):
+    form = {"code": "AB101", "label": "Första", "kind": "sip"}
+    assert _post(as_admin, "/admin/codes", form).status_code == 303
+    # The second request's check looked before the first one's code was committed (a double submit).
+    real_get = Session.get
+    monkeypatch.setattr(
+        Session,
+        "get",
+        lambda self, model, key, **kw: None if model is CodeDefinition else real_get(self, model, key, **kw),
+    )
+    raced = _post(as_admin, "/admin/codes", form | {"label": "Första igen"})
+    monkeypatch.undo()
+    assert raced.status_code == 400
+    page = text_of(raced)
+    assert 'id="f-code-error"' in page and "Första igen" in page
+    assert _definition(db_session, "AB101").label == "Första"
 
 
 @settings(max_examples=60, deadline=None)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
 from datetime import timedelta
 
 import pytest
@@ -13,6 +15,8 @@ from sipflow.clock import now_utc
 from sipflow.db import unit_of_work
 from sipflow.meetings import services
 from sipflow.meetings.models import Meeting
+from sipflow.notifications.models import OutboxMessage
+from sipflow.people.models import Unit
 
 
 def _booking(ready, hour: int) -> dict:
@@ -114,3 +118,29 @@ def test_book_refuses_a_stale_version_and_a_party_without_the_kallelse(db_sessio
     db_session.refresh(case)
     assert case.state == "preparing"
     assert db_session.exec(select(Meeting)).all() == []
+
+
+def test_a_booking_by_staff_of_a_unit_whose_stored_name_has_a_line_break_is_sent(
+    db_session, registry, parties, ready
+):
+    """A unit name stored before the directory refused line breaks is the From of its staff's invitations."""
+    unit = db_session.get(Unit, parties.region_user.unit_id)
+    unit.name = "Vårdcentralen\r\nTeleborg"
+    with unit_of_work(db_session):
+        db_session.add(unit)
+    case = ready.case
+    with unit_of_work(db_session):
+        services.book(
+            db_session,
+            registry,
+            parties.region_user,
+            case,
+            _booking(ready, 10),
+            expected_version=case.version,
+            now=now_utc(),
+        )
+    sent = db_session.exec(select(OutboxMessage)).all()
+    assert sent
+    for row in sent:
+        parsed = email.message_from_string(row.message, policy=email.policy.default)
+        assert parsed["From"].addresses[0].display_name.endswith(", Vårdcentralen Teleborg")

@@ -139,3 +139,10 @@ def test_method_must_be_known_and_match_the_calendar():
 def test_header_injection_is_refused():
     with pytest.raises(ValueError):
         make_message(subject="Hej\r\nBcc: someone@example.com")
+
+
+def test_a_sender_name_with_a_line_break_is_sent_on_one_line():
+    # A unit name stored before the directory refused line breaks must not fail every booking of its staff.
+    message = make_message(sender_name="Vårdcentralen\r\nTeleborg\t ")
+    parsed = email.message_from_bytes(message.as_bytes(), policy=email.policy.default)
+    assert parsed["From"].addresses[0].display_name == "Vårdcentralen Teleborg"
