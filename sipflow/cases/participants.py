@@ -25,6 +25,17 @@ def participating_organisations(session: Session, case_id: int) -> list[Organisa
     )
 
 
+def active_participants(session: Session, case_id: int) -> list[Participant]:
+    """The participants taking part in the case, in the order they were added."""
+    return list(
+        session.exec(
+            select(Participant)
+            .where(Participant.case_id == case_id, Participant.active)
+            .order_by(Participant.id)
+        ).all()
+    )
+
+
 def active_guardians(session: Session, case_id: int) -> list[Participant]:
     """The guardians taking part in the case, in the order they were added."""
     return list(

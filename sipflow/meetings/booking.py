@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from sipflow.cases import fields
 from sipflow.cases.models import Participant, SipCase
+from sipflow.cases.participants import active_participants
 from sipflow.errors import InvalidInput
 from sipflow.meetings.models import MEETING_MODES
 from sipflow.security import access
@@ -72,14 +73,9 @@ def read_place(data: dict) -> tuple[str, str | None, str | None]:
     return mode, location, room
 
 
-def active_participants(session: Session, case: SipCase) -> dict[int, Participant]:
+def participants_by_id(session: Session, case: SipCase) -> dict[int, Participant]:
     """The case's current participants by id."""
-    return {
-        p.id: p
-        for p in session.exec(
-            select(Participant).where(Participant.case_id == case.id, Participant.active)
-        ).all()
-    }
+    return {p.id: p for p in active_participants(session, case.id)}
 
 
 def read_invitees(
@@ -100,7 +96,7 @@ def read_invitees(
     if required and not chosen:
         raise InvalidInput(_l("Choose who is invited."), field="invitee_ids")
     active = (
-        {p.id: p for p in participants} if participants is not None else active_participants(session, case)
+        {p.id: p for p in participants} if participants is not None else participants_by_id(session, case)
     )
     if not set(chosen) <= set(active):
         raise InvalidInput(_l("Choose among the participants of the SIP."), field="invitee_ids")

@@ -33,7 +33,7 @@ from sipflow.cases.services import StepReads, fire_transition, lock_case, touch_
 from sipflow.db import compare_and_set
 from sipflow.errors import Conflict, InvalidInput, NotAllowed
 from sipflow.meetings import messages
-from sipflow.meetings.booking import Booking, active_participants, read_booking, read_invitees
+from sipflow.meetings.booking import Booking, participants_by_id, read_booking, read_invitees
 from sipflow.meetings.models import (
     ANSWER_MODES,
     CANCELLED,
@@ -263,7 +263,7 @@ def book_meeting(
     clear_unbooked(session, case)
     session.flush()
     if booking.invitee_ids and participants is None:
-        participants = active_participants(session, case)
+        participants = participants_by_id(session, case)
     invitees = [participants[participant_id] for participant_id in booking.invitee_ids]
     addresses = invitee_addresses(session, invitees)
     # A meeting booked just now has no invitations to bring back.
@@ -530,7 +530,7 @@ def invite(
     earlier = {i.participant_id: i for i in _meeting_invitations(session, meeting)}
     if any(pid in earlier and earlier[pid].active for pid in chosen):
         raise InvalidInput(_l("Someone chosen is already invited."), field="invitee_ids")
-    participants = active_participants(session, case)
+    participants = participants_by_id(session, case)
     invitees = [participants[pid] for pid in chosen]
     addresses = invitee_addresses(session, invitees)
     invitations = [

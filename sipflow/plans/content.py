@@ -12,6 +12,7 @@ from sqlalchemy import Integer, bindparam, cast, literal_column, null, union_all
 from sqlmodel import Session, select
 
 from sipflow.cases.models import Participant, SipCase
+from sipflow.cases.participants import active_participants
 from sipflow.db import column_rows
 from sipflow.people.models import Organisation, Person, Unit
 from sipflow.plans.models import Plan, PlanContact, PlanEffort, PlanGoal
@@ -137,17 +138,6 @@ def plan_items(session: Session, plan: Plan) -> tuple[list[PlanGoal], list[PlanE
     return list(goals), list(efforts), list(contacts)
 
 
-def active_participants(session: Session, case: SipCase) -> list[Participant]:
-    """The case's active participants by id: the parties a plan names."""
-    return list(
-        session.exec(
-            select(Participant)
-            .where(Participant.case_id == case.id, Participant.active)
-            .order_by(Participant.id)
-        ).all()
-    )
-
-
 def plan_content(
     session: Session,
     case: SipCase,
@@ -164,7 +154,7 @@ def plan_content(
     are not read again.
     """
     if participants is None:
-        participants = active_participants(session, case)
+        participants = active_participants(session, case.id)
     if rows is None or not rows.names_cover(participants):
         rows = read_plan_rows(session, plan.id, participants)
     goals, efforts, contacts = rows.goals, rows.efforts, rows.contacts

@@ -19,10 +19,11 @@ from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, select
 
 from sipflow.cases.models import SipCase
+from sipflow.cases.participants import active_participants
 from sipflow.cases.services import actor_organisation_id, step_participants
 from sipflow.db import column_rows
 from sipflow.people.models import Person, User
-from sipflow.plans.content import active_participants, plan_content
+from sipflow.plans.content import plan_content
 from sipflow.plans.models import PlanApproval, PlanVersion
 from sipflow.plans.pdf import render_plan_pdf
 from sipflow.plans.services import (
@@ -99,7 +100,7 @@ def freeze_version(
     if person is None or last_number is None:
         person, last_number = person_and_last_version_number(session, case)
     if participants is None:
-        participants = active_participants(session, case)
+        participants = active_participants(session, case.id)
     # The version's parties (its approvals table, the PDF's signatures) are the organisations the consent in
     # force covers: one it leaves out cannot see the plan, so its approval could never be given.
     seeing = access.organisations_seeing_case(session, case, now=now)

@@ -24,7 +24,7 @@ from sipflow.clock import local_to_utc, now_utc, to_local
 from sipflow.consent.models import Consent
 from sipflow.db import unit_of_work
 from sipflow.errors import InvalidInput, NotAllowed
-from sipflow.meetings.booking import active_participants
+from sipflow.meetings.booking import participants_by_id
 from sipflow.meetings.models import Invitation
 from sipflow.notifications.models import OutboxMessage
 from sipflow.plans import responsibility
@@ -172,7 +172,7 @@ def test_a_removed_invitee_s_invitations_to_planned_meetings_are_withdrawn(
         )
     ).one()
     assert other.active
-    assert relative.id not in active_participants(db_session, db_session.get(type(case), case.id))
+    assert relative.id not in participants_by_id(db_session, db_session.get(type(case), case.id))
 
 
 def test_a_removed_narstaende_is_listed_no_more_nor_offered_as_invitee(
