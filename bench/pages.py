@@ -103,17 +103,21 @@ def _postgres_ready(url: str, cases: int) -> bool:
 
 
 def build(url: str, cases: int) -> None:
-    """The database of `flask sipflow demo --cases N` at url (kept when it is already there)."""
+    """The database of `flask sipflow demo --cases N` at url (kept when it is already there, migrated)."""
     if url.startswith("postgresql"):
-        if _postgres_ready(url, cases):
+        reused = _postgres_ready(url, cases)
+        if reused:
             print(f"reusing {make_url(url).database}", flush=True)
-            return
     else:
         path = Path(make_url(url).database)
-        if path.exists():
+        reused = path.exists()
+        if reused:
             print(f"reusing {path} ({path.stat().st_size / 1e6:,.0f} MB)", flush=True)
-            return
+    # A database kept from an older checkout gets this one's migrations (a reused one too: the pages read
+    # the columns they add).
     command.upgrade(alembic_config(url), "head")
+    if reused:
+        return
     app = create_app({"DATABASE_URL": url})
     start = time.perf_counter()
     with app.app_context():
