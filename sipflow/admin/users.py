@@ -228,11 +228,8 @@ def checked_scope(
     return counties, municipalities
 
 
-def _set_scope(session: Session, actor: User | None, user: User, roles: tuple[str, ...], scope: str) -> None:
-    _write_scope(session, user, *checked_scope(session, admin_region(session, actor), roles, scope))
-
-
 def _write_scope(session: Session, user: User, counties: list[str], municipalities: list[str]) -> None:
+    """Replace the counties and municipalities a coordinator follows (checked by checked_scope)."""
     session.exec(delete(CoordinatorScope).where(col(CoordinatorScope.user_id) == user.id))
     for code in counties:
         session.add(CoordinatorScope(user_id=user.id, county_code=code))

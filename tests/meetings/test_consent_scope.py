@@ -20,6 +20,23 @@ SWEDISH = "Samtycket omfattar inte Växjö kommun, så den kan inte se SIP:en."
 ENGLISH = "The consent does not cover Växjö kommun, so it cannot see the SIP."
 
 
+def _kallelse(db_session, registry, parties, case, invitee_ids):
+    """Send the kallelse with a video meeting next week, inviting only these (covered) participants."""
+    starts = next_week_at(10)
+    return fire(
+        db_session,
+        registry,
+        parties.region_user,
+        case,
+        "send_kallelse",
+        send_invitations=True,
+        meeting_starts_at=starts,
+        meeting_ends_at=starts + timedelta(hours=1),
+        mode="video",
+        invitee_ids=invitee_ids,
+    )
+
+
 @pytest.fixture
 def region_only(db_session, registry, parties, create_case):
     """A SIP in preparation whose consent covers Region Kronoberg only; Växjö kommun takes part, reachable."""
@@ -107,19 +124,7 @@ def test_a_further_meeting_and_inviting_more_refuse_the_organisation_too(
     as_region, db_session, registry, parties, region_only
 ):
     case, region, municipality, person = region_only
-    starts = next_week_at(10)
-    log = fire(
-        db_session,
-        registry,
-        parties.region_user,
-        case,
-        "send_kallelse",
-        send_invitations=True,
-        meeting_starts_at=starts,
-        meeting_ends_at=starts + timedelta(hours=1),
-        mode="video",
-        invitee_ids=[region.id, person.id],
-    )
+    log = _kallelse(db_session, registry, parties, case, [region.id, person.id])
     meeting_id = log.details["meeting_id"]
     sent = len(db_session.exec(select(OutboxMessage)).all())
     # Inviting more to the booked meeting.
@@ -141,19 +146,7 @@ def test_a_decision_owned_by_an_organisation_the_consent_leaves_out_is_refused_a
     as_region, db_session, registry, parties, region_only, owner_kind
 ):
     case, region, municipality, person = region_only
-    starts = next_week_at(10)
-    fire(
-        db_session,
-        registry,
-        parties.region_user,
-        case,
-        "send_kallelse",
-        send_invitations=True,
-        meeting_starts_at=starts,
-        meeting_ends_at=starts + timedelta(hours=1),
-        mode="video",
-        invitee_ids=[region.id, person.id],
-    )
+    _kallelse(db_session, registry, parties, case, [region.id, person.id])
     url = f"/cases/{case.uid}/meetings/outcome"
     form = forms_of(text_of(as_region.get(url)))[url]
     owner = (

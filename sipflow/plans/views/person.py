@@ -294,8 +294,11 @@ def approvals_page(uid: str):
 
 def _render_links(case: SipCase, form: LinkForm | None = None, *, errors=(), status: int = 200):
     session = get_session()
+    links = personal_links.case_links(session, case, now=now_utc())
     if form is None:
-        form = LinkForm(formdata=None, prefix="link", last_link=personal_links.newest_link_id(session, case))
+        # The newest link the page shows (the list holds the newest), with no read of its own.
+        newest = max((row.link.id for row in links), default=0)
+        form = LinkForm(formdata=None, prefix="link", last_link=newest)
     form.participant_id.choices = choices(_recipient_choices(session, case))
     return (
         render_template(
@@ -303,7 +306,7 @@ def _render_links(case: SipCase, form: LinkForm | None = None, *, errors=(), sta
             case=case,
             form=form,
             revoke_form=RevokeForm(formdata=None, prefix="revoke"),
-            links=personal_links.case_links(session, case, now=now_utc()),
+            links=links,
             errors=list(errors),
             valid_days=current_app.config["PERSONAL_LINK_DAYS"],
             ended=workflow_registry().has_ended(case),
