@@ -452,6 +452,9 @@ class CaseDetail:
     timeline: list[TimelineEntry]
     missing_region: bool
     missing_municipality: bool
+    # The organisations taking part that see the case now (access.organisations_seeing_case), from the
+    # participants' read: what the page offers or asks of an organisation goes no further.
+    seeing: frozenset[int]
     # The participants taken off the SIP, in the order they were removed: its history, shown nowhere else.
     removed: list[RemovedParticipantView] = field(default_factory=list)
 
@@ -470,7 +473,9 @@ _PARTICIPANTS = (
 # The same for a step's post: each active participant's rows also carry every consent of the case in force
 # on the day (one row per pair, the consent last; None for none), which is the step's own first read too.
 _PARTICIPANTS_WITH_CONSENTS = (
-    _PARTICIPANTS.add_columns(Consent)
+    _PARTICIPANTS.add_columns(
+        access.consent_covers_participant(bindparam("today", type_=Date)).label(access.COVERED), Consent
+    )
     .outerjoin(
         Consent,
         and_(
@@ -529,7 +534,7 @@ def participant_rows(
     today = to_local(step_now).date()
     params = {"case_id": case.id, "today": today}
     rows = session.exec(_PARTICIPANTS_WITH_CONSENTS, params=params).all()
-    reads = step_reads([row for row in rows if row[0].active], today)
+    reads = step_reads(case, [row for row in rows if row[0].active], today)
     return list({row[0].id: tuple(row[:4]) for row in rows}.values()), reads
 
 
@@ -686,7 +691,8 @@ def case_detail(
     session: Session, registry: WorkflowRegistry, case: SipCase, *, locale: str, now: datetime
 ) -> CaseDetail:
     """Gather the case page: person, parties, consent, deadlines and timeline (areas add their parts)."""
-    parties = case_parties(session, registry, case)
+    # Read as for a step: the participants' read then also says which organisations see the case.
+    parties = case_parties(session, registry, case, step_now=now)
     workflow, person, municipality_name = parties.workflow, parties.person, parties.municipality_name
     participants, organisations = parties.participants, parties.organisations
     kinds = {o.kind for o in organisations}
@@ -715,6 +721,7 @@ def case_detail(
         timeline=_timeline(session, case, workflow, locale),
         missing_region="region" not in kinds,
         missing_municipality="municipality" not in kinds,
+        seeing=parties.step_reads.seeing,
         removed=_removed(session, parties.participant_rows),
     )
 

@@ -41,6 +41,7 @@ from sipflow.db import compare_and_set, insert_unless_taken, mark_written
 from sipflow.errors import InvalidInput, NotAllowed, UserError
 from sipflow.i18n import DEFAULT_LOCALE, checked_language
 from sipflow.people.models import Person, Unit, User
+from sipflow.security import access
 from sipflow.workflow.context import TransitionContext
 from sipflow.workflow.definition import CREATE_EVENT, HUVUDANSVARIG, INITIATOR, TransitionDef, Workflow
 from sipflow.workflow.engine import WorkflowRegistry, bound_machine
@@ -99,6 +100,8 @@ def actor_organisation_id(session: Session, actor: User) -> int | None:
 STEP_PARTICIPANTS = "sipflow.cases.step_participants"
 # ctx.memo key: the consents in force the step's first read found (step_consents_in_force).
 STEP_CONSENTS = "sipflow.cases.step_consents"
+# ctx.memo key of the organisations that see the case as the step's first read found them.
+STEP_SEEING = "sipflow.cases.step_seeing"
 CLAIMED_COLUMNS = "sipflow.cases.claimed_columns"
 # {case id: [(trigger, to_state)]}: the steps whose log row went in by a Core INSERT (no flush shows them).
 LOGGED_STEPS = "sipflow.cases.logged_steps"
@@ -114,7 +117,11 @@ STARTED_CASES = "sipflow.cases.started_cases"
 # The step's first read: the case's active participants, each with every consent of the case in force on
 # the step's day (one row per pair; a participant's rows are next to each other, None when there is none).
 _ACTIVE_PARTICIPANTS = (
-    select(Participant, Consent)
+    select(
+        Participant,
+        access.consent_covers_participant(bindparam("today", type_=Date)).label(access.COVERED),
+        Consent,
+    )
     .outerjoin(
         Consent,
         and_(Consent.case_id == Participant.case_id, Consent.in_force(bindparam("today", type_=Date))),
@@ -137,34 +144,40 @@ def step_participants(ctx: TransitionContext) -> list[Participant]:
     if "participants" not in ctx.memo:
         today = to_local(ctx.now).date()
         rows = ctx.session.exec(_ACTIVE_PARTICIPANTS, params={"case_id": ctx.case.id, "today": today}).all()
-        share_step_reads(ctx, step_reads(rows, today))
+        share_step_reads(ctx, step_reads(ctx.case, rows, today))
     return ctx.memo["participants"]
 
 
 @dataclass(frozen=True, slots=True)
 class StepReads:
-    """A step's first read: the case's active participants and its consents in force on a day, by id.
+    """A step's first read: the case's active participants, its consents in force on a day, by id, and the
+    organisations that see the case that day (access.organisations_seeing_case).
 
-    Both are the session's own objects. A caller that read them for its own use in the step's transaction
-    (the case page's step form) hands them to fire_transition, which then does not read them again.
+    The participants and consents are the session's own objects. A caller that read them for its own use in
+    the step's transaction (the case page's step form) hands them to fire_transition, which then does not
+    read them again.
     """
 
     participants: list[Participant]
     consents: list[Consent]
     on: date
+    seeing: frozenset[int]
 
 
-def step_reads(rows, on: date) -> StepReads:
-    """StepReads from rows whose first item is an active participant and whose last is a consent in force
-    on that day or None, ordered by participant (a participant's rows next to each other)."""
+def step_reads(case: SipCase, rows, on: date) -> StepReads:
+    """StepReads from rows whose first item is an active participant, whose last is a consent in force on
+    that day or None, and which carry access.COVERED; ordered by participant (its rows next to each other)."""
     participants: dict[int, Participant] = {}
     consents: dict[int, Consent] = {}
+    covered = []
     for row in rows:
         participant, consent = row[0], row[-1]
         participants[participant.id] = participant
+        covered.append((participant.organisation_id, getattr(row, access.COVERED)))
         if consent is not None:
             consents[consent.id] = consent
-    return StepReads(list(participants.values()), sorted(consents.values(), key=lambda c: c.id), on)
+    seeing = frozenset(access.seeing_among(case, covered))
+    return StepReads(list(participants.values()), sorted(consents.values(), key=lambda c: c.id), on, seeing)
 
 
 def share_step_reads(ctx: TransitionContext, reads: StepReads) -> None:
@@ -173,6 +186,8 @@ def share_step_reads(ctx: TransitionContext, reads: StepReads) -> None:
     if reads.on != to_local(ctx.now).date():
         return
     ctx.memo["participants"] = reads.participants
+    # Who sees the case is known either way: only a participant can (none, none sees it).
+    ctx.memo[STEP_SEEING] = reads.seeing
     # No service removes a participant, so a case has some; should it have none, its consents are read.
     if reads.participants:
         ctx.memo[STEP_CONSENTS] = reads.consents
@@ -189,6 +204,21 @@ def step_consents_in_force(ctx: TransitionContext) -> list[Consent] | None:
     """
     step_participants(ctx)
     return ctx.memo.get(STEP_CONSENTS)
+
+
+def step_seeing(ctx: TransitionContext) -> frozenset[int] | None:
+    """The organisations that see the case on the step's day as its first read found them, for
+    access.refuse_uncovered's seeing (None: not known, so it reads them).
+
+    A step that records or withdraws consents forgets them (forget_step_seeing): coverage changed.
+    """
+    step_participants(ctx)
+    return ctx.memo.get(STEP_SEEING)
+
+
+def forget_step_seeing(ctx: TransitionContext) -> None:
+    """The step changed the case's consents: who sees the case is read again when asked."""
+    ctx.memo.pop(STEP_SEEING, None)
 
 
 def party_roles(

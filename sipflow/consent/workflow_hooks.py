@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from sipflow.cases.services import step_consents_in_force, step_participants
+from sipflow.cases.services import forget_step_seeing, step_consents_in_force, step_participants
 from sipflow.clock import to_local
 from sipflow.consent import services
 from sipflow.consent.models import Consent
@@ -66,6 +66,7 @@ def apply_consent(ctx: TransitionContext) -> None:
     )
     ctx.details["consent_id"] = consents[-1].id
     ctx.memo[RECORDED_CONSENTS] = consents
+    forget_step_seeing(ctx)
 
 
 def apply_consent_declined(ctx: TransitionContext) -> None:
@@ -79,6 +80,7 @@ def withdraw_consents(ctx: TransitionContext) -> None:
     services.withdraw_consents(
         ctx.session, ctx.case, now=ctx.now, reason=reason if isinstance(reason, str) else None
     )
+    forget_step_seeing(ctx)
 
 
 register_guard("consent_valid", consent_valid, _l("A valid consent is required."))

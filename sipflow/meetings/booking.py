@@ -86,11 +86,12 @@ def read_invitees(
     now: datetime,
     required: bool = True,
     participants: Collection[Participant] | None = None,
+    seeing: frozenset[int] | None = None,
 ) -> tuple[int, ...]:
     """The participants chosen as invitees; each must take part in the case, and a unit (its organisation)
     must be covered by the consent in force: a kallelse shares the meeting with whoever it goes to.
 
-    participants: the case's active participants when the caller read them (a step has).
+    participants and seeing (the organisations that see the case): when the caller read them (a step has).
     """
     chosen = tuple(sorted(fields.ids(data, "invitee_ids")))
     if required and not chosen:
@@ -101,7 +102,11 @@ def read_invitees(
     if not set(chosen) <= set(active):
         raise InvalidInput(_l("Choose among the participants of the SIP."), field="invitee_ids")
     access.refuse_uncovered(
-        session, case, (("invitee_ids", active[pid].organisation_id) for pid in chosen), now=now
+        session,
+        case,
+        (("invitee_ids", active[pid].organisation_id) for pid in chosen),
+        now=now,
+        seeing=seeing,
     )
     return chosen
 
@@ -113,12 +118,13 @@ def read_booking(
     *,
     now: datetime,
     participants: Collection[Participant] | None = None,
+    seeing: frozenset[int] | None = None,
 ) -> Booking:
     """A complete booking from data, every rule checked; InvalidInput names the field at fault.
 
-    participants: the case's active participants when the caller read them (a step has).
+    participants and seeing (the organisations that see the case): when the caller read them (a step has).
     """
     starts_at, ends_at = read_times(data, now=now)
     mode, location, room = read_place(data)
-    invitees = read_invitees(session, case, data, now=now, participants=participants)
+    invitees = read_invitees(session, case, data, now=now, participants=participants, seeing=seeing)
     return Booking(starts_at, ends_at, mode, location, room, invitees)

@@ -11,7 +11,7 @@ from datetime import date, datetime
 from flask_babel import lazy_gettext as _l
 
 from sipflow.cases import fields
-from sipflow.cases.services import step_participants
+from sipflow.cases.services import step_participants, step_seeing
 from sipflow.clock import to_local
 from sipflow.errors import InvalidInput
 from sipflow.meetings.booking import Booking, read_booking, read_times
@@ -82,7 +82,7 @@ def _decisions(ctx: TransitionContext, owners: dict[str, Owner], held_on: date) 
             )
         decisions.append({"text": text, "owner": owner, "due_on": due_on.isoformat()})
         organisations.append((name + "owner", owners[owner].organisation_id))
-    access.refuse_uncovered(ctx.session, ctx.case, organisations, now=ctx.now)
+    access.refuse_uncovered(ctx.session, ctx.case, organisations, now=ctx.now, seeing=step_seeing(ctx))
     return decisions
 
 
@@ -157,7 +157,7 @@ def apply_kallelse(ctx: TransitionContext) -> None:
     if ctx.data.get("send_invitations"):
         participants = step_participants(ctx)
         ctx.data["booking"] = read_booking(
-            ctx.session, ctx.case, ctx.data, now=ctx.now, participants=participants
+            ctx.session, ctx.case, ctx.data, now=ctx.now, participants=participants, seeing=step_seeing(ctx)
         )
         ctx.details.update({"sent_at": ctx.now.isoformat(), "channel": SIPFLOW_CHANNEL})
         return

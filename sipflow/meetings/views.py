@@ -55,7 +55,7 @@ from sipflow.meetings.queries import (
     meeting_outcome,
     owner_choices,
 )
-from sipflow.security import access, audit
+from sipflow.security import audit
 from sipflow.web import (
     attach_error,
     case_or_404,
@@ -141,14 +141,15 @@ def _managed_meeting(uid: str, meeting_id: int):
 # --- Booking ----------------------------------------------------------------------------------------------
 
 
-def _booking_form(session, case, *, formdata=None, read: Invitees | None = None) -> BookingForm:
+def _booking_form(session, case, read: Invitees, *, formdata=None) -> BookingForm:
+    """The booking form; read: the page's participants read with the consents in force (step_now)."""
     form = BookingForm(formdata=formdata)
     form.invitee_ids.choices = choices(invitee_choices(session, case, read=read))
     if formdata is None:
         # Ticked from the start: everyone the meeting may be shared with. A unit whose organisation the
         # consent leaves out stays unticked (sending it is refused, with the way to a further consent).
-        seeing = access.organisations_seeing_case(session, case, now=now_utc())
-        organisation_of = {row[0].id: row[0].organisation_id for row in read.rows} if read else {}
+        seeing = read.step_reads.seeing
+        organisation_of = {row[0].id: row[0].organisation_id for row in read.rows}
         form.invitee_ids.data = [
             choice.value
             for choice in form.invitee_ids.choices
@@ -178,15 +179,15 @@ def book(uid: str):
     session, registry, user = get_session(), workflow_registry(), current_actor()
     posted = request.method == "POST"
     case = case_or_404(uid, audit.MEETING_CHANGE if posted else audit.MEETING_VIEW)
-    # The participants, read once: the invitee choices, who may book, and (posted) the kallelse step's own
-    # first read with the consents in force.
+    # The participants, read once with the consents in force: the invitee choices, who sees the SIP (ticked
+    # first), who may book, and (posted) the kallelse step's own first read.
     now = now_utc()
-    read = invitees(session, case, step_now=now if posted else None)
+    read = invitees(session, case, step_now=now)
     active = [row[0] for row in read.rows if row[0].active]
     how = permissions.booking_permission(session, registry, case, user, participants=active)
     if how is None:
         abort(403)
-    form = _booking_form(session, case, formdata=request.form if posted else None, read=read)
+    form = _booking_form(session, case, read, formdata=request.form if posted else None)
     top: list = []
     status = 200
     consent_url = None

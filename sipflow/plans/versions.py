@@ -20,7 +20,7 @@ from sqlmodel import Session, select
 
 from sipflow.cases.models import SipCase
 from sipflow.cases.participants import active_participants
-from sipflow.cases.services import actor_organisation_id, step_participants
+from sipflow.cases.services import actor_organisation_id, step_participants, step_seeing
 from sipflow.db import column_rows
 from sipflow.people.models import Person, User
 from sipflow.plans.content import plan_content
@@ -89,13 +89,15 @@ def freeze_version(
     participants: list | None = None,
     person: Person | None = None,
     last_number: int | None = None,
+    seeing: frozenset[int] | None = None,
 ) -> PlanVersion:
     """Freeze the case's working plan as its next version: content, PDF and the PDF's SHA-256.
 
     approvals: approvals recorded in the same step (each {participant_id, method, approved_at}), which the
     version's approvals table then shows; normally none, and later approvals never change stored bytes.
     step_items (plan and its rows, as `step_plan_items` gives them), participants, person and last_number
-    (the case's newest version number, 0 before the first): what the step has read already (not again).
+    (the case's newest version number, 0 before the first), seeing (the organisations that see the case):
+    what the step has read already (not again).
     """
     if person is None or last_number is None:
         person, last_number = person_and_last_version_number(session, case)
@@ -103,7 +105,8 @@ def freeze_version(
         participants = active_participants(session, case.id)
     # The version's parties (its approvals table, the PDF's signatures) are the organisations the consent in
     # force covers: one it leaves out cannot see the plan, so its approval could never be given.
-    seeing = access.organisations_seeing_case(session, case, now=now)
+    if seeing is None:
+        seeing = access.organisations_seeing_case(session, case, now=now)
     participants = [p for p in participants if p.organisation_id is None or p.organisation_id in seeing]
     number = last_number + 1
     if step_items is not None and step_items[0] is not None:
@@ -163,6 +166,8 @@ def freeze_plan_version(ctx: TransitionContext) -> None:
         # The person the guards read, and the last number read with it in the same statement.
         person=step_person(ctx),
         last_number=ctx.memo[LAST_VERSION_NUMBER],
+        # Who sees the case, as the step's first read found it.
+        seeing=step_seeing(ctx),
     )
     ctx.details["plan_version"] = version.number
 

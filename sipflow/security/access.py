@@ -18,7 +18,9 @@ is checked by the same clause, so the list and the case page can never disagree.
 
 What the SIP shares with an organisation taking part goes no further than who may see it: a kallelse or an
 invitation, a decision or an effort it owns, huvudansvar, an approval it is asked for. `refuse_uncovered`
-(and huvudansvar, with its own words) asks `organisations_seeing_case` for it, the same rule per participant.
+(and huvudansvar, with its own words) asks `organisations_seeing_case` for it, the same rule per participant;
+a read of the case's participants can carry it instead (`consent_covers_participant`, `seeing_among`), as a
+step's first read and the case page's do.
 """
 
 from __future__ import annotations
@@ -78,14 +80,21 @@ def _takes_part_on(organisation, today) -> ColumnElement[bool]:
     return and_(takes_part, _consent_covers(organisation, today))
 
 
-def _consent_covers(organisation, today) -> ColumnElement[bool]:
-    """Over SipCase: a consent in force on today names the organisation."""
+def _consent_covers(organisation, today, *, case_id=SipCase.id) -> ColumnElement[bool]:
+    """Over SipCase (or the case of case_id): a consent in force on today names the organisation."""
     return exists().where(
-        Consent.case_id == SipCase.id,
+        Consent.case_id == case_id,
         Consent.in_force(today),
         ConsentOrganisation.consent_id == Consent.id,
         ConsentOrganisation.organisation_id == organisation,
     )
+
+
+def consent_covers_participant(today) -> ColumnElement[bool]:
+    """Over Participant: a consent of its case in force on today (a date or a bind parameter) names the
+    participant's organisation. A read of the case's participants that carries it (labelled COVERED) gives
+    the organisations seeing the case without asking again: seeing_among."""
+    return _consent_covers(Participant.organisation_id, today, case_id=Participant.case_id)
 
 
 def visible_cases_clause(user: User | None, *, now: datetime) -> ColumnElement[bool]:
@@ -154,11 +163,25 @@ _SEEING_ORGANISATIONS = (
         Participant.organisation_id.is_not(None),
         or_(
             SipCase.initiating_organisation_id == Participant.organisation_id,
-            _consent_covers(Participant.organisation_id, _TODAY),
+            consent_covers_participant(_TODAY),
         ),
     )
     .distinct()
 )
+
+
+# The label of consent_covers_participant in a read of participants.
+COVERED = "covered"
+
+
+def seeing_among(case: SipCase, covered: Iterable[tuple[int | None, bool]]) -> set[int]:
+    """organisations_seeing_case from the case's active participants' (organisation id, covered) pairs,
+    covered being consent_covers_participant on the day: the initiator, and the organisations covered."""
+    return {
+        organisation_id
+        for organisation_id, is_covered in covered
+        if organisation_id is not None and (is_covered or organisation_id == case.initiating_organisation_id)
+    }
 
 
 def organisations_seeing_case(session: Session, case: SipCase, *, now: datetime) -> set[int]:
@@ -179,7 +202,7 @@ def refuse_uncovered(
     named: Iterable[tuple[str, int | None]],
     *,
     now: datetime,
-    seeing: set[int] | None = None,
+    seeing: set[int] | frozenset[int] | None = None,
 ) -> None:
     """Refuse the first organisation named that the consent in force does not let see the SIP.
 

@@ -8,11 +8,14 @@ from support import fire
 from webkit import FreshContextClient, fill, forms_of, login, text_of
 
 from sipflow.cases.models import SipCase
-from sipflow.cases.services import add_unit_participant
+from sipflow.cases.services import add_unit_participant, step_seeing
 from sipflow.clock import now_utc
 from sipflow.consent.models import Consent, ConsentOrganisation
+from sipflow.consent.workflow_hooks import apply_consent
 from sipflow.db import unit_of_work
+from sipflow.security import access
 from sipflow.security.audit import AccessLogEntry
+from sipflow.workflow.context import TransitionContext
 
 
 @pytest.fixture
@@ -163,3 +166,28 @@ def test_the_page_speaks_english(client, parties, joined_later):
     assert login(client, parties.region_user.username).status_code == 302
     html = text_of(client.get(_page(client, joined_later) + "?lang=en"))
     assert "A further consent" in html and "Record the consent" in html
+
+
+def test_a_consent_recorded_in_a_step_widens_whom_the_same_step_shares_with(
+    db_session, parties, joined_later
+):
+    """Who sees the SIP comes with a step's first read; a consent the step records changes it, so what the
+    step then shares (a kallelse, a decision's owner) follows the consent, not that read."""
+    case, school = joined_later, parties.school.organisation_id
+    ctx = TransitionContext(
+        session=db_session,
+        case=case,
+        actor=parties.region_user,
+        now=now_utc(),
+        data={
+            "given_by": "person",
+            "form": "oral",
+            "organisation_ids": [
+                u.organisation_id for u in (parties.region, parties.municipality, parties.school)
+            ],
+        },
+    )
+    assert school not in step_seeing(ctx)
+    apply_consent(ctx)
+    access.refuse_uncovered(db_session, case, [("owner", school)], now=ctx.now, seeing=step_seeing(ctx))
+    db_session.rollback()

@@ -73,21 +73,24 @@ CEILINGS = {
     # + the plan's row version raised when the decisions become efforts (an editor page read before must
     # conflict, not delete them on saving), 12 -> 13.
     # + the organisations the consent in force covers, asked once for the decisions' owners (a decision
-    # goes to no organisation the consent leaves out), 13 -> 14.
-    "hold_meeting": 14,
+    # goes to no organisation the consent leaves out), 13 -> 14; carried by the step's first read, the
+    # participants', since (security.access.consent_covers_participant): 14 -> 13.
+    "hold_meeting": 13,
     # + the plan: found before the claim (its follow-up day goes into the claim's UPDATE) and held by its
     # compare-and-set, its goals and efforts read once for the guards and the version, the person's age
     # (branch h27: the goals, efforts, contacts and the names the version shows in one UNION ALL: 16 -> 13).
-    # + the organisations the consent in force covers: only they are the version's parties (12 -> 13).
-    "establish_plan": 13,
+    # + the organisations the consent in force covers: only they are the version's parties (12 -> 13);
+    # from the step's first read since, as for hold_meeting (13 -> 12).
+    "establish_plan": 12,
     # Branches h26 (open deadlines not read again) and h27 (decisions into the plan unread): 16 -> 14.
     # + the plan's row version raised with the decisions' efforts, as for hold_meeting: 12 -> 13.
-    # + the organisations the consent covers, for the decisions' owners, as for hold_meeting: 13 -> 14.
-    "follow_up": 14,
+    # + the organisations the consent covers, for the decisions' owners, as for hold_meeting: 13 -> 14,
+    # and from the step's first read since: 14 -> 13.
+    "follow_up": 13,
     # As establish_plan, + the new follow-up deadline's reminders (one INSERT: a deadline's reminders name
     # it, so a revised plan keeping its follow-up day is reminded again). Branch h27: 16 -> 13, as above.
-    # + the organisations the consent in force covers, as for establish_plan (12 -> 13).
-    "revise_plan": 13,
+    # + the organisations the consent in force covers, as for establish_plan (12 -> 13, then 13 -> 12).
+    "revise_plan": 12,
     # + cancelling those reminders (one UPDATE, unread).
     "close": 7,
 }

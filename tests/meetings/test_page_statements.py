@@ -31,19 +31,21 @@ from sipflow.meetings.models import Invitation, Meeting
 # and the person comes with their folkbokföringskommun's name in one statement, the consents with the
 # names of the organisations they cover in another. The signed-in user comes with their unit and its
 # organisation in one statement (security._load_user), on every page; the meetings with their attendance;
-# the plan versions with the newest one's approvals (plans.versions.case_page_versions). Once there is a
-# version, the organisations the consent in force covers (1): only they are listed as missing an approval.
-CASE_PAGE_STATEMENTS = 21
+# the plan versions with the newest one's approvals (plans.versions.case_page_versions). The participants'
+# read also says which organisations the consent in force covers (only they are listed as missing an
+# approval): one statement fewer than when that was asked on its own (21).
+CASE_PAGE_STATEMENTS = 20
 # The meeting page reads the case's meetings once more for its label (first meeting, follow-up 1 ...).
 MEETING_PAGE_STATEMENTS = 12
 # The booking page's POST (the kallelse), SELECTs only (the writes are a row each on SQLite): login and the
 # case (2), the participants with their organisations, units, contact persons and the consents in force
 # (the invitee choices, who may book, the step's first read), the person, the case's meetings, the
 # organizer, the staff invitees, the invitees' languages, the reminder rows, and the outbox's delivery
-# after the commit (2), and the organisations the consent in force covers (1: a kallelse goes to no other):
-# 12. 17 before (27 with eight invitees): the party's roles twice and the participants three times more,
-# and each invitee's earlier invitation and contact person one by one.
-BOOKING_POST_READS = 12
+# after the commit (2): 11. Which organisations the consent in force covers (a kallelse goes to no other)
+# comes with the participants' read (12 when it was asked on its own). 17 before (27 with eight invitees):
+# the party's roles twice and the participants three times more, and each invitee's earlier invitation and
+# contact person one by one.
+BOOKING_POST_READS = 11
 # Saving the plan (a changed need; the form's two contact rows stored for the first time): login, the case
 # and its access log row (5), who may edit (1), the page's participants, plan and person (3), the save's
 # plan, the organisations and units efforts may name (3), the organisations the consent in force covers
@@ -53,12 +55,12 @@ PLAN_SAVE_STATEMENTS = 20
 # The plan editor of an established plan: login, the case and its access log row (5), the participants with
 # their organisations, units, contact persons and the consents in force (1: the organisations' parts and
 # who may edit and hand over), the plan, the person, the plan's goals, efforts and contacts for the form (3),
-# the hand-overs and the efforts from decisions, and for a user who may hand over huvudansvar the
-# organisations that can see the SIP (1: only they are offered it): 14 (18 before, when the participants,
-# the plan and the person were read again and the party's roles three times). While the plan can be
-# established the guards add their plan rows and person (16; 23 before), taking the participants from the
-# same read.
-PLAN_PAGE_STATEMENTS = 14
+# the hand-overs and the efforts from decisions: 13; the organisations that can see the SIP (only they are
+# offered huvudansvar) come with the participants' read (14 when asked on their own; 18 before, when the
+# participants, the plan and the person were read again and the party's roles three times). While the plan
+# can be established the guards add their plan rows and person (16; 23 before), taking the participants
+# from the same read.
+PLAN_PAGE_STATEMENTS = 13
 # A step posted from the case page (give_consent): login, the case and its access log row (4), the person
 # and the parties for the form's choices with the consents in force (2; the step's own first read too),
 # then the rest of the step (5: tests/cases/test_statement_count counts 6 with that read). The rest of the

@@ -204,10 +204,11 @@ def test_establishing_from_the_page_once_the_plan_is_complete(as_region, db_sess
 
 # Establishing from the page: login, the case and its access log row (4), who may edit (1), then the step
 # (its participants with the consents in force, the plan with the person, the claim and Mina SIP's
-# rows, the plan's compare-and-set, goals and efforts, the organisations the consent in force covers (the
-# version's parties), the version, the log, the follow-up deadline and its reminders: 14). The editor's own
+# rows, the plan's compare-and-set, goals and efforts, the version, the log, the follow-up deadline and
+# its reminders: 13). The organisations the consent in force covers (the version's parties) come with the
+# participants' read. The editor's own
 # form is read only when the page is shown again.
-ESTABLISH_POST_STATEMENTS = 19
+ESTABLISH_POST_STATEMENTS = 18
 
 
 def test_establishing_from_the_page_reads_what_the_step_needs_only(

@@ -26,11 +26,14 @@ from webkit import FreshContextClient, csrf_token, login, text_of, without_token
 
 from sipflow.admin.models import AdminChange
 from sipflow.cases.models import Participant, SipCase
+from sipflow.cases.queries import participant_rows
+from sipflow.cases.services import step_seeing
 from sipflow.clock import now_utc, to_local
 from sipflow.consent.models import Consent, ConsentOrganisation
 from sipflow.people.models import Organisation, Person, Unit, User
 from sipflow.security import access, audit
 from sipflow.security.audit import AccessLogEntry
+from sipflow.workflow.context import TransitionContext
 
 # The pages and the test read one clock: sipflow's, frozen at FIXED_NOW.
 pytestmark = pytest.mark.usefixtures("frozen_clock")
@@ -1126,6 +1129,18 @@ def test_the_sql_rule_matches_its_statement(
         assert (case.id in listed) == expected
         found = access.case_for_user(db_session, user, case.uid, now=EDGE_NOW)
         assert (found is not None) == expected
+        # Who sees the case, asked on its own, by a step's first read and by a page's participants' read:
+        # what a kallelse, a decision, an approval or huvudansvar goes to, by the same rule.
+        seeing = {
+            org_id[org]
+            for org in "bc"
+            if expected_visibility("staff", org, "a", participants, consent_rows)
+            and any(o == org for o, _ in participants)
+        }
+        assert access.organisations_seeing_case(db_session, case, now=EDGE_NOW) == seeing
+        ctx = TransitionContext(session=db_session, case=case, actor=None, now=EDGE_NOW)
+        assert step_seeing(ctx) == seeing
+        assert participant_rows(db_session, case, step_now=EDGE_NOW)[1].seeing == seeing
     finally:
         db_session.rollback()
 

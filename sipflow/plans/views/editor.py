@@ -24,7 +24,7 @@ from sipflow.plans.blueprint import bp
 from sipflow.plans.forms import EstablishForm, HandOverForm, PlanEditorForm
 from sipflow.plans.models import Plan
 from sipflow.plans.services import find_plan
-from sipflow.security import access, audit
+from sipflow.security import audit
 from sipflow.web import (
     STALE_FORM,
     attach_error,
@@ -221,7 +221,7 @@ def _render(
         plan_row_version=plan.row_version if plan else 0,
     )
     if hand_over is None and may_hand_over:
-        hand_over = _hand_over_form(session, case, parts)
+        hand_over = _hand_over_form(case, reads)
     return (
         render_template(
             "plans/editor_page.html",
@@ -370,16 +370,18 @@ def establish(uid: str):
     return redirect(url_for("cases.detail", uid=case.uid), code=303)
 
 
-def _hand_over_form(session, case, parts, *, formdata=None) -> HandOverForm:
+def _hand_over_form(case, reads: PageReads, *, formdata=None) -> HandOverForm:
     # Prefixed: the page holds three forms, and ids must not repeat.
     if formdata is None:
         form = HandOverForm(formdata=None, prefix="handover", version=case.version)
     else:
         form = HandOverForm(formdata=formdata, prefix="handover")
     # Offered: the organisations that can see the SIP (responsibility.give_huvudansvar refuses the others).
-    seeing = access.organisations_seeing_case(session, case, now=now_utc())
+    seeing = reads.step_reads.seeing
     form.organisation_id.choices = [SelectChoice("", _l("Choose"))] + choices(
-        (p.organisation_id, p.name) for p in parts if not p.huvudansvarig and p.organisation_id in seeing
+        (p.organisation_id, p.name)
+        for p in reads.parts
+        if not p.huvudansvarig and p.organisation_id in seeing
     )
     return form
 
@@ -397,7 +399,7 @@ def hand_over(uid: str):
         and responsibility.may_give_huvudansvar(session, case, actor, participants)
     ):
         abort(403)
-    form = _hand_over_form(session, case, reads.parts, formdata=request.form)
+    form = _hand_over_form(case, reads, formdata=request.form)
     page_form = _build_form(session, case, reads)
     if not form.validate():
         return _render(case, page_form, status=400, hand_over=form, reads=reads)

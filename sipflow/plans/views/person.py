@@ -31,7 +31,7 @@ from sipflow.plans.blueprint import bp
 from sipflow.plans.forms import EFFORT_STATUS_LABELS
 from sipflow.plans.models import PersonalLink, PlanVersion
 from sipflow.plans.versions import case_page_versions
-from sipflow.security import access, audit
+from sipflow.security import audit
 from sipflow.security.limits import limiter
 from sipflow.web import (
     attach_error,
@@ -118,10 +118,9 @@ def _case_page_part(detail, actor, *, allowed: list) -> dict:
     status = []
     if version is not None:
         rows = [(row[0], row[1]) for row in detail.participant_rows]
-        # Only the organisations the consent in force covers are asked (read only once there is a version).
-        seeing = access.organisations_seeing_case(get_session(), case, now=now_utc())
+        # Only the organisations the consent in force covers are asked.
         given_pairs = [(approval, None) for approval in given]
-        status = approvals.parties_of(rows, given_pairs, detail.person, seeing)
+        status = approvals.parties_of(rows, given_pairs, detail.person, detail.seeing)
     return {
         "plan_versions": listed,
         "person_plan": {
