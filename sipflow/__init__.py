@@ -11,7 +11,7 @@ from sipflow.config import load_config
 
 def create_app(config: dict | None = None) -> Flask:
     """Build the application: config, database, login, translations, blueprints and CLI; starts no threads."""
-    from sipflow import notifications, reminders, retention
+    from sipflow import meetings, notifications, reminders, retention
     from sipflow.admin.views import bp as admin_bp
     from sipflow.areas import load_areas
     from sipflow.cases.views import bp as cases_bp
@@ -51,6 +51,8 @@ def create_app(config: dict | None = None) -> Flask:
     load_areas()
     app.extensions["sipflow.workflows"] = WorkflowRegistry.from_folder(app.config["WORKFLOWS_DIR"])
     retention.init_app(app)
+    # Before the reminders: an invitation the consent no longer covers is withdrawn before its reminder.
+    meetings.init_app(app)
     # Before the outbox: a tick's reminders are in the outbox when the outbox job runs after it.
     reminders.init_app(app)
     notifications.init_app(app)

@@ -455,6 +455,8 @@ class CaseDetail:
     # The organisations taking part that see the case now (access.organisations_seeing_case), from the
     # participants' read: what the page offers or asks of an organisation goes no further.
     seeing: frozenset[int]
+    # Of them, those a consent in force names (StepReads.covered).
+    covered: frozenset[int]
     # The participants taken off the SIP, in the order they were removed: its history, shown nowhere else.
     removed: list[RemovedParticipantView] = field(default_factory=list)
 
@@ -722,6 +724,7 @@ def case_detail(
         missing_region="region" not in kinds,
         missing_municipality="municipality" not in kinds,
         seeing=parties.step_reads.seeing,
+        covered=parties.step_reads.covered,
         removed=_removed(session, parties.participant_rows),
     )
 

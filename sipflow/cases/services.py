@@ -162,6 +162,9 @@ class StepReads:
     consents: list[Consent]
     on: date
     seeing: frozenset[int]
+    # The organisations taking part that a consent in force on the day names (seeing but the initiator's
+    # own right): they see the SIP under consent.
+    covered: frozenset[int]
 
 
 def step_reads(case: SipCase, rows, on: date) -> StepReads:
@@ -177,7 +180,9 @@ def step_reads(case: SipCase, rows, on: date) -> StepReads:
         if consent is not None:
             consents[consent.id] = consent
     seeing = frozenset(access.seeing_among(case, covered))
-    return StepReads(list(participants.values()), sorted(consents.values(), key=lambda c: c.id), on, seeing)
+    under_consent = frozenset(organisation_id for organisation_id, is_covered in covered if is_covered)
+    consents_in_force = sorted(consents.values(), key=lambda c: c.id)
+    return StepReads(list(participants.values()), consents_in_force, on, seeing, under_consent)
 
 
 def share_step_reads(ctx: TransitionContext, reads: StepReads) -> None:

@@ -435,7 +435,9 @@ def _render_case(
             **parts,
             particulars_url=(
                 url_for("cases.person", uid=case.uid)
-                if access.may_change_person(session, current_actor(), detail.person, now=now_utc())
+                if access.may_change_person(
+                    session, current_actor(), detail.person, now=now_utc(), covered_in=detail.covered
+                )
                 else None
             ),
             page_url=url_for("cases.detail", uid=case.uid),

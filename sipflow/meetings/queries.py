@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 from flask_babel import gettext as _
 from sqlalchemy import Integer, bindparam
@@ -17,8 +18,17 @@ from sipflow.db import column_rows
 from sipflow.meetings.models import Attendance, Invitation, Meeting, MeetingDecision
 from sipflow.meetings.outcome import Owner, meeting_labels, owner_key
 from sipflow.meetings.services import invitee_address
-from sipflow.notifications.outbox import delivery_status
+from sipflow.notifications.models import OutboxMessage
+from sipflow.notifications.outbox import newest_mail_id
 from sipflow.people.models import Organisation, Person, Unit, User
+
+
+class Delivery(NamedTuple):
+    """The newest e-mail of an invitation, as the pages show it."""
+
+    id: int
+    status: str
+    sent_at: datetime | None
 
 
 @dataclass
@@ -28,8 +38,8 @@ class InvitationRow:
     # The invitation's columns and `active` by name (a Core row: the pages show it, never change it).
     invitation: Row
     label: str
-    # The newest e-mail's id, status and sent_at (notifications.outbox.delivery_status).
-    delivery: Row | None
+    # The newest e-mail's id, status and sent_at (notifications.outbox.newest_mail_id), None: none.
+    delivery: Delivery | None
 
 
 def _labels(person: Person, rows) -> dict[int, str]:
@@ -124,8 +134,13 @@ _INVITATIONS_OF_MEETINGS = (
         Invitation.answers_through_staff.label("answers_through_staff"),
         # Who on the staff recorded an answer given to them (the page names them), in the same read.
         User.display_name.label("answered_by_name"),
+        # The newest e-mail's delivery (only what the pages show: a message's body is kilobytes).
+        OutboxMessage.id.label("delivery_id"),
+        OutboxMessage.status.label("delivery_status"),
+        OutboxMessage.sent_at.label("delivery_sent_at"),
     )
     .outerjoin(User, User.id == Invitation.answered_by_user_id)
+    .outerjoin(OutboxMessage, OutboxMessage.id == newest_mail_id(Invitation.id))
     .where(Invitation.meeting_id.in_(bindparam("meeting_ids", expanding=True)))
     .order_by(Invitation.id)
 )
@@ -154,12 +169,14 @@ def invitation_rows(
         return rows
     if labels is None:
         labels = participant_labels(session, case)
-    deliveries = delivery_status(session, [i.id for i in invitations])
     for invitation in sorted(invitations, key=lambda i: (not i.active, i.id)):
-        rows[invitation.meeting_id].append(
-            InvitationRow(
-                invitation, labels.get(invitation.participant_id, "?"), deliveries.get(invitation.id)
+        delivery = None
+        if invitation.delivery_id is not None:
+            delivery = Delivery(
+                invitation.delivery_id, invitation.delivery_status, invitation.delivery_sent_at
             )
+        rows[invitation.meeting_id].append(
+            InvitationRow(invitation, labels.get(invitation.participant_id, "?"), delivery)
         )
     return rows
 

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import update
+from sqlalchemy import Date, Integer, bindparam, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
@@ -30,6 +30,7 @@ from sipflow.cases import fields
 from sipflow.cases.errors import PartyNotAllowed
 from sipflow.cases.models import Participant, SipCase
 from sipflow.cases.services import StepReads, fire_transition, lock_case, touch_case
+from sipflow.clock import to_local
 from sipflow.db import compare_and_set
 from sipflow.errors import Conflict, InvalidInput, NotAllowed
 from sipflow.meetings import messages
@@ -46,6 +47,7 @@ from sipflow.meetings.models import (
 )
 from sipflow.meetings.permissions import booking_permission
 from sipflow.people.models import User
+from sipflow.security import access
 
 if TYPE_CHECKING:
     from sipflow.workflow.engine import WorkflowRegistry
@@ -150,6 +152,38 @@ def active_invitations(session: Session, meeting: Meeting) -> list[Invitation]:
             .order_by(Invitation.id)
         ).all()
     )
+
+
+# A meeting's active invitations, each with its invitee's organisation and whether a consent in force on the
+# day covers it: who may still be sent the meeting (security.access.seeing_among), in the same statement.
+_ACTIVE_INVITATIONS_WITH_COVERAGE = (
+    select(
+        Invitation,
+        Participant.organisation_id,
+        access.consent_covers_participant(bindparam("today", type_=Date)).label(access.COVERED),
+    )
+    .join(Participant, Participant.id == Invitation.participant_id)
+    .where(Invitation.meeting_id == bindparam("meeting_id", type_=Integer), Invitation.active)
+    .order_by(Invitation.id)
+)
+
+
+def covered_invitations(
+    session: Session, case: SipCase, meeting: Meeting, *, now: datetime
+) -> tuple[list[Invitation], list[Invitation]]:
+    """The meeting's active invitations, split: those the consent in force lets see the SIP (a private
+    person, the initiator, an organisation it covers), and those it no longer does (its validity ran out).
+
+    The rule is the access rule's (security.access), read with the invitations in one statement.
+    """
+    params = {"meeting_id": meeting.id, "today": to_local(now).date()}
+    rows = session.exec(_ACTIVE_INVITATIONS_WITH_COVERAGE, params=params).all()
+    seeing = access.seeing_among(case, ((organisation_id, covered) for _, organisation_id, covered in rows))
+    kept: list[Invitation] = []
+    uncovered: list[Invitation] = []
+    for invitation, organisation_id, _ in rows:
+        (kept if organisation_id is None or organisation_id in seeing else uncovered).append(invitation)
+    return kept, uncovered
 
 
 def _require_planned(meeting: Meeting) -> None:
@@ -382,7 +416,9 @@ def change_meeting(
     elif not new_video:
         meeting.video_url = None
     session.add(meeting)
-    invitations = active_invitations(session, meeting)
+    # An invitee the consent no longer covers is not sent the change: their invitation is withdrawn.
+    invitations, uncovered = covered_invitations(session, case, meeting, now=now)
+    _withdraw(session, case, meeting, uncovered, now=now)
     offered = allowed_answer_modes(meeting)
     for invitation in invitations:
         if changed_time:
@@ -421,7 +457,9 @@ def move_to_held_time(
     _new_version(session, meeting, now)
     meeting.starts_at, meeting.ends_at = held_at, held_at + duration
     session.add(meeting)
-    invitations = active_invitations(session, meeting)
+    # The meeting is over: an invitee the consent no longer covers is not withdrawn after the fact, only
+    # not mailed the move.
+    invitations, _ = covered_invitations(session, case, meeting, now=now)
     for invitation in invitations:
         invitation.sequence = meeting.sequence
         session.add(invitation)
@@ -488,12 +526,46 @@ def uninvite(
     check_sequence(meeting, expected_sequence)
     lock_case(session, case)
     _new_version(session, meeting, now, expected_sequence)
-    invitation.removed_at = now
-    invitation.token_nonce = new_nonce()
-    invitation.sequence = meeting.sequence
-    session.add(invitation)
-    messages.queue_messages(session, case, meeting, [invitation], kind="withdraw", now=now)
-    logger.info("case %s: invitation %s to meeting %s withdrawn", case.reference, invitation.id, meeting.id)
+    _withdraw(session, case, meeting, [invitation], now=now)
+
+
+def _withdraw(
+    session: Session, case: SipCase, meeting: Meeting, invitations: list[Invitation], *, now: datetime
+) -> None:
+    """Withdraw the invitations at the meeting's new SEQUENCE: each invitee alone is told (a CANCEL naming
+    them) and their answer link dies. The caller holds the case's row and raised the SEQUENCE."""
+    for invitation in invitations:
+        invitation.removed_at = now
+        invitation.token_nonce = new_nonce()
+        invitation.sequence = meeting.sequence
+        session.add(invitation)
+        logger.info(
+            "case %s: invitation %s to meeting %s withdrawn", case.reference, invitation.id, meeting.id
+        )
+    if invitations:
+        messages.queue_messages(session, case, meeting, invitations, kind="withdraw", now=now)
+
+
+def withdraw_uncovered(session: Session, case: SipCase, *, now: datetime) -> int:
+    """Withdraw every invitation to the case's planned meetings ahead whose invitee the consent in force no
+    longer covers (its validity ran out): a CANCEL to each, and no reminder or change after. The number.
+
+    Locks the case's row first, as every write to its meetings outside a step does.
+    """
+    lock_case(session, case)
+    meetings = session.exec(
+        select(Meeting)
+        .where(Meeting.case_id == case.id, Meeting.status == PLANNED, Meeting.starts_at > now)
+        .order_by(Meeting.starts_at, Meeting.id)
+    ).all()
+    count = 0
+    for meeting in meetings:
+        _, uncovered = covered_invitations(session, case, meeting, now=now)
+        if uncovered:
+            _new_version(session, meeting, now)
+            _withdraw(session, case, meeting, uncovered, now=now)
+            count += len(uncovered)
+    return count
 
 
 def withdraw_invitations_of(

@@ -21,8 +21,9 @@ from email.message import EmailMessage
 from email.utils import format_datetime, getaddresses, make_msgid
 
 from flask import Flask, current_app, has_app_context
-from sqlalchemy import bindparam, update
-from sqlalchemy.engine import Row
+from sqlalchemy import update
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql.selectable import ScalarSelect
 from sqlmodel import Session, col, select
 
 from sipflow import db, jobs
@@ -382,29 +383,23 @@ def _record_failure(
     return error.server_down
 
 
-# Built once (the case page reads it on every GET): the ids are an expanding bind parameter. Only what the
-# pages show of a message is read (its body and calendar part are kilobytes each), as columns: the rows are
-# shown, never changed, and loading them as objects cost more than the statement.
-_INVITATIONS_MAIL = (
-    select(OutboxMessage.id, OutboxMessage.invitation_id, OutboxMessage.status, OutboxMessage.sent_at)
-    .where(col(OutboxMessage.invitation_id).in_(bindparam("invitation_ids", expanding=True)))
-    .order_by(col(OutboxMessage.created_at).desc(), col(OutboxMessage.id).desc())
-)
+def newest_mail_id(invitation_id) -> ScalarSelect:
+    """The id of the newest outbox row of the invitation whose id the column or value invitation_id holds
+    (NULL: none), as a correlated subquery: a read of invitations joins each one's delivery with it
+    (ix_outboxmessage_invitation_id; an invitation has a few rows: its request and each update)."""
+    # An alias: the read that joins the row it names has outboxmessage in its FROM already.
+    mail = _NEWEST_MAIL
+    return (
+        select(mail.id)
+        .where(mail.invitation_id == invitation_id)
+        .order_by(mail.created_at.desc(), mail.id.desc())
+        .limit(1)
+        .correlate_except(mail)
+        .scalar_subquery()
+    )
 
 
-def delivery_status(session: Session, invitation_ids) -> dict[int, Row]:
-    """The newest outbox row of each invitation id (id, invitation_id, status and sent_at, by name).
-
-    For the case and meeting pages; ids without a row are left out.
-    """
-    ids = {int(i) for i in invitation_ids if i is not None}
-    if not ids:
-        return {}
-    rows = db.column_rows(session, _INVITATIONS_MAIL, {"invitation_ids": sorted(ids)})
-    newest: dict[int, Row] = {}
-    for row in rows:
-        newest.setdefault(row.invitation_id, row)
-    return newest
+_NEWEST_MAIL = aliased(OutboxMessage, name="newest_mail")
 
 
 def deliver_after_commit(session: Session) -> None:

@@ -135,7 +135,14 @@ _MAY_CHANGE_PERSON = select(
 )
 
 
-def may_change_person(session: Session, user: User | None, person: Person, *, now: datetime) -> bool:
+def may_change_person(
+    session: Session,
+    user: User | None,
+    person: Person,
+    *,
+    now: datetime,
+    covered_in: frozenset[int] = frozenset(),
+) -> bool:
     """Whether the user may change the person's name and folkbokföringskommun.
 
     Administrators may. So may staff of the organisation that registered the person (the one that started
@@ -148,6 +155,11 @@ def may_change_person(session: Session, user: User | None, person: Person, *, no
         return True
     if not may_see_cases(user) or person.id is None:
         return False
+    # covered_in: the organisations a consent in force names in one of the person's SIPs, as the caller's
+    # read of its participants found them; the user's among them may, with nothing more to ask.
+    # (The user's unit is in the session already: the login's read brought it.)
+    if covered_in and session.get(Unit, user.unit_id).organisation_id in covered_in:
+        return True
     params = {"person_id": person.id, "unit_id": user.unit_id, "today": to_local(now).date()}
     return bool(column_rows(session, _MAY_CHANGE_PERSON, params)[0][0])
 

@@ -8,14 +8,16 @@ to use instead.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import text
 from sqlmodel import select
 
-from sipflow.cases.models import SipCase
+from sipflow.cases.models import Participant, SipCase
 from sipflow.cases.queries import CaseFilter, Cursor, visible_page_query
+from sipflow.meetings.jobs import _CASES_WITH_UNCOVERED
+from sipflow.meetings.models import Invitation, Meeting
 from sipflow.security import access
 
 pytestmark = pytest.mark.usefixtures("frozen_clock")
@@ -249,3 +251,30 @@ def test_the_code_correction_page_reads_one_meetings_records_and_attendance_by_i
     assert full_scans(attendance, "attendance") == [], attendance
     units = plan_of(db_session, _CARE_PARTICIPANTS.params(participant_ids=[1, 2]))
     assert full_scans(units, "participant", "unit") == [], units
+
+
+def test_the_consent_coverage_job_starts_from_the_planned_meetings_ahead(analysed, db_session, engine, now):
+    """The nightly job finds the invitations a consent no longer covers among the meetings ahead, not by
+    reading every invitation ever sent: most meetings are held, each with its invitations."""
+    for number, case in enumerate(analysed):
+        status, at = (
+            ("planned", now + timedelta(days=7)) if number == 0 else ("held", now - timedelta(days=7))
+        )
+        meeting = Meeting(
+            case_id=case.id, status=status, mode="video", starts_at=at, ends_at=at + timedelta(hours=1)
+        )
+        db_session.add(meeting)
+        db_session.flush()
+        participants = db_session.exec(select(Participant.id).where(Participant.case_id == case.id)).all()
+        db_session.add_all(
+            Invitation(meeting_id=meeting.id, participant_id=p, invited_at=now) for p in participants
+        )
+    db_session.commit()
+    with engine.connect() as connection:
+        connection.exec_driver_sql("ANALYZE")
+        connection.commit()
+    statement = _CASES_WITH_UNCOVERED.params(now=now, today=now.date())
+    plan = plan_of(db_session, statement)
+    tables = ("meeting", "invitation", "participant", "consent", "consentorganisation", "sipcase")
+    assert full_scans(plan, *tables) == [], plan
+    assert "ix_meeting_status_starts_at_case_id" in plan, plan

@@ -33,10 +33,13 @@ from sipflow.meetings.models import Invitation, Meeting
 # organisation in one statement (security._load_user), on every page; the meetings with their attendance;
 # the plan versions with the newest one's approvals (plans.versions.case_page_versions). The participants'
 # read also says which organisations the consent in force covers (only they are listed as missing an
-# approval): one statement fewer than when that was asked on its own (21).
-CASE_PAGE_STATEMENTS = 20
-# The meeting page reads the case's meetings once more for its label (first meeting, follow-up 1 ...).
-MEETING_PAGE_STATEMENTS = 12
+# approval): one statement fewer than when that was asked on its own (21). Whether the user may change the
+# person's particulars is then known when their organisation is one the consent covers (20 -> 19), and each
+# invitation's newest e-mail comes with the invitations (19 -> 18).
+CASE_PAGE_STATEMENTS = 18
+# The meeting page reads the case's meetings once more for its label (first meeting, follow-up 1 ...); each
+# invitation's newest e-mail comes with the invitations (12 -> 11).
+MEETING_PAGE_STATEMENTS = 11
 # The booking page's POST (the kallelse), SELECTs only (the writes are a row each on SQLite): login and the
 # case (2), the participants with their organisations, units, contact persons and the consents in force
 # (the invitee choices, who may book, the step's first read), the person, the case's meetings, the

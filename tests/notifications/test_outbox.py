@@ -26,6 +26,7 @@ from sipflow.config import PROJECT_ROOT
 from sipflow.db import unit_of_work
 from sipflow.jobs import JOBS
 from sipflow.meetings.models import Invitation, Meeting
+from sipflow.meetings.queries import invitation_rows
 from sipflow.notifications.cli import outbox_group
 from sipflow.notifications.models import OutboxMessage
 from sipflow.notifications.outbox import (
@@ -34,7 +35,6 @@ from sipflow.notifications.outbox import (
     STALE_CLAIM,
     backoff,
     deliver_due,
-    delivery_status,
     enqueue,
     outbox_job,
 )
@@ -463,7 +463,9 @@ def test_the_deliver_command_refuses_a_limit_out_of_range(app, db_session, file_
 # --- The case page's view of it --------------------------------------------------------------------------
 
 
-def test_delivery_status_is_the_newest_row_per_invitation(db_session, create_case, now):
+def test_each_invitation_shows_its_newest_mail(db_session, create_case, now):
+    """The case and meeting pages show each invitee's newest e-mail (an update after the request), and none
+    for an invitee not mailed, in the invitations' own read."""
     case = create_case()
     participants = db_session.exec(select(Participant).where(Participant.case_id == case.id)).all()
     meeting = Meeting(
@@ -476,11 +478,11 @@ def test_delivery_status_is_the_newest_row_per_invitation(db_session, create_cas
     db_session.flush()
     invitations = [
         Invitation(meeting_id=meeting.id, participant_id=p.id, email=RECIPIENT, invited_at=now)
-        for p in participants[:2]
+        for p in participants[:3]
     ]
     db_session.add_all(invitations)
     db_session.flush()
-    first, second = invitations
+    first, second, unmailed = invitations
 
     def row(invitation, kind, at):
         return enqueue(db_session, mail(), kind=kind, case_id=case.id, invitation_id=invitation.id, now=at)
@@ -490,9 +492,12 @@ def test_delivery_status_is_the_newest_row_per_invitation(db_session, create_cas
     other = row(second, "request", now)
     db_session.commit()
     db_session.info.pop(OUTBOX_PENDING, None)
-    found = delivery_status(db_session, [first.id, second.id, 999_999])
-    assert {key: value.id for key, value in found.items()} == {first.id: newest.id, second.id: other.id}
-    assert delivery_status(db_session, []) == {}
+    found = {r.invitation.id: r.delivery for r in invitation_rows(db_session, case, [meeting])[meeting.id]}
+    assert {key: (d.id, d.status) for key, d in found.items() if d} == {
+        first.id: (newest.id, "pending"),
+        second.id: (other.id, "pending"),
+    }
+    assert found[unmailed.id] is None
 
 
 # --- Privacy ---------------------------------------------------------------------------------------------

@@ -133,7 +133,7 @@ def test_the_command_with_once_fails_when_a_job_fails(tmp_path):
 
 
 def test_the_jobs(app):
-    assert [job.id for job in JOBS] == ["statistics", "retention", "reminders", "outbox"]
+    assert [job.id for job in JOBS] == ["statistics", "retention", "consent_coverage", "reminders", "outbox"]
     scheduler = build_scheduler(app, FileLeaderLock(PROJECT_ROOT / "unused.lock"), on_lost=lambda: None)
     retention = scheduler.get_job("retention")
     assert isinstance(retention.trigger, CronTrigger)
@@ -142,6 +142,10 @@ def test_the_jobs(app):
     statistics = scheduler.get_job("statistics")
     assert str(statistics.trigger) == "cron[hour='3', minute='15']"
     assert statistics.trigger.timezone == STOCKHOLM
+    # Just after midnight in Sweden: a consent in force on its last day covers it to the day's end.
+    coverage = scheduler.get_job("consent_coverage")
+    assert str(coverage.trigger) == "cron[hour='0', minute='0', second='30']"
+    assert coverage.trigger.timezone == STOCKHOLM
     assert scheduler.get_job("leader-check") is not None
     assert not scheduler.running
 

@@ -1140,7 +1140,12 @@ def test_the_sql_rule_matches_its_statement(
         assert access.organisations_seeing_case(db_session, case, now=EDGE_NOW) == seeing
         ctx = TransitionContext(session=db_session, case=case, actor=None, now=EDGE_NOW)
         assert step_seeing(ctx) == seeing
-        assert participant_rows(db_session, case, step_now=EDGE_NOW)[1].seeing == seeing
+        reads = participant_rows(db_session, case, step_now=EDGE_NOW)[1]
+        assert reads.seeing == seeing
+        # The case page asks whether the user may change the person with what its read found covered.
+        assert access.may_change_person(
+            db_session, user, person, now=EDGE_NOW, covered_in=reads.covered
+        ) == access.may_change_person(db_session, user, person, now=EDGE_NOW)
     finally:
         db_session.rollback()
 

@@ -1,0 +1,130 @@
+"""A consent that runs out: the organisation it no longer covers hears nothing more of the meetings ahead.
+
+Its invitations are withdrawn (a CANCEL to its address, its answer link dead), by the scheduler's job just
+after midnight and by any change of the meeting before it; the others keep theirs.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from meetingkit import fire, next_week_at
+from sqlmodel import select
+
+from sipflow.cases.models import Participant
+from sipflow.clock import now_utc, to_local
+from sipflow.db import unit_of_work
+from sipflow.meetings import services
+from sipflow.meetings.jobs import consent_coverage_job, withdraw_uncovered_invitations
+from sipflow.meetings.models import Invitation, Meeting
+from sipflow.notifications.models import OutboxMessage
+
+MUNICIPALITY_ADDRESS = "ifo@vaxjo.example.se"
+
+
+@pytest.fixture
+def invited(db_session, registry, parties, create_case):
+    """A SIP whose consent covers the region and Växjö kommun until the day after tomorrow, with a video
+    meeting in a week that invites both and the person."""
+    case = create_case()
+    last_day = to_local(now_utc()).date() + timedelta(days=2)
+    organisations = [parties.region.organisation_id, parties.municipality.organisation_id]
+    fire(
+        db_session, registry, parties.region_user, case, "give_consent",
+        organisation_ids=organisations, valid_until=last_day,
+    )  # fmt: skip
+    fire(db_session, registry, parties.region_user, case, "start_preparation")
+    rows = db_session.exec(select(Participant).where(Participant.case_id == case.id)).all()
+    by_org = {p.organisation_id: p for p in rows if p.kind == "organisation"}
+    municipality = by_org[parties.municipality.organisation_id]
+    with unit_of_work(db_session):
+        municipality.email = MUNICIPALITY_ADDRESS
+        db_session.add(municipality)
+    person = next(p for p in rows if p.kind == "person")
+    starts = next_week_at(10)
+    fire(
+        db_session, registry, parties.region_user, case, "send_kallelse",
+        send_invitations=True, meeting_starts_at=starts, meeting_ends_at=starts + timedelta(hours=1),
+        mode="video", invitee_ids=[by_org[parties.region.organisation_id].id, municipality.id, person.id],
+    )  # fmt: skip
+    meeting = db_session.exec(select(Meeting).where(Meeting.case_id == case.id)).one()
+    return case, meeting, municipality
+
+
+def _active(db_session, meeting) -> set[int]:
+    db_session.expire_all()
+    rows = db_session.exec(
+        select(Invitation.participant_id).where(Invitation.meeting_id == meeting.id, Invitation.active)
+    )
+    return set(rows.all())
+
+
+def _mail_to_municipality(db_session) -> list[str]:
+    rows = db_session.exec(
+        select(OutboxMessage.kind)
+        .where(OutboxMessage.recipient == MUNICIPALITY_ADDRESS)
+        .order_by(OutboxMessage.id)
+    )
+    return list(rows.all())
+
+
+def test_the_job_withdraws_the_invitation_of_an_organisation_whose_consent_ran_out(db_session, invited):
+    case, meeting, municipality = invited
+    invitees = _active(db_session, meeting)
+    assert municipality.id in invitees and len(invitees) == 3
+    assert _mail_to_municipality(db_session) == ["request"]
+    # The consent's last day: it still covers the municipality, nothing changes.
+    last_day = now_utc() + timedelta(days=2)
+    assert withdraw_uncovered_invitations(db_session, now=last_day) == 0
+    assert _active(db_session, meeting) == invitees
+    # The day after: the municipality's invitation goes, with a cancellation to it alone.
+    day_after = now_utc() + timedelta(days=3)
+    assert withdraw_uncovered_invitations(db_session, now=day_after) == 1
+    assert _active(db_session, meeting) == invitees - {municipality.id}
+    assert _mail_to_municipality(db_session) == ["request", "cancel"]
+    withdrawn = db_session.exec(
+        select(Invitation).where(
+            Invitation.meeting_id == meeting.id, Invitation.participant_id == municipality.id
+        )
+    ).one()
+    assert (
+        withdrawn.removed_at == day_after
+        and withdrawn.sequence == db_session.get(Meeting, meeting.id).sequence
+    )
+    # Once withdrawn, it is not withdrawn again.
+    assert withdraw_uncovered_invitations(db_session, now=day_after + timedelta(hours=1)) == 0
+    assert _mail_to_municipality(db_session) == ["request", "cancel"]
+
+
+def test_the_scheduler_runs_it(app, db_session, invited):
+    case, meeting, municipality = invited
+    assert consent_coverage_job(app, now=now_utc() + timedelta(days=3)) == 1
+    assert municipality.id not in _active(db_session, meeting)
+
+
+def test_a_change_of_the_meeting_after_the_consent_ran_out_goes_to_the_covered_only(db_session, invited):
+    case, meeting, municipality = invited
+    day_after = now_utc() + timedelta(days=3)
+    later = meeting.starts_at + timedelta(days=1)
+    with unit_of_work(db_session):
+        services.change_meeting(
+            db_session,
+            case,
+            db_session.get(Meeting, meeting.id),
+            services.Booking(later, later + timedelta(hours=1), "video", None, None),
+            now=day_after,
+        )
+    assert municipality.id not in _active(db_session, meeting)
+    # The municipality is told its invitation is withdrawn, not sent the new time.
+    assert _mail_to_municipality(db_session) == ["request", "cancel"]
+    updates = db_session.exec(select(OutboxMessage.recipient).where(OutboxMessage.kind == "update")).all()
+    assert updates and MUNICIPALITY_ADDRESS not in updates
+
+
+def test_a_meeting_already_held_is_left_alone(db_session, invited):
+    """Only the meetings ahead are withdrawn from: a meeting whose time has passed keeps its invitations."""
+    case, meeting, municipality = invited
+    after_the_meeting = meeting.starts_at + timedelta(days=1)
+    assert withdraw_uncovered_invitations(db_session, now=after_the_meeting) == 0
+    assert municipality.id in _active(db_session, meeting)
