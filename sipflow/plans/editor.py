@@ -298,10 +298,13 @@ def _clean_effort(item: dict, index: int, owners: _Owners) -> dict:
     }
 
 
-def _clean_contacts(items, owners: _Owners) -> list[dict]:
+def _clean_contacts(items, owners: _Owners) -> tuple[list[dict], dict[int, str]]:
+    """The contact rows checked (one per organisation, the last wins), and the field of each one's name (the
+    organisation is a hidden field: a refusal of it is shown at the name)."""
     if not isinstance(items, list):
         raise InvalidInput(_l("Choose one of the options."), field="contacts")
     cleaned: dict[int, dict] = {}
+    fields: dict[int, str] = {}
     for index, item in enumerate(items):
         prefix = f"contacts-{index}-"
         name = _text(item.get("name"), prefix + "name", "contact_name")
@@ -326,34 +329,46 @@ def _clean_contacts(items, owners: _Owners) -> list[dict]:
             "phone": phone,
             "email": email,
         }
-    return list(cleaned.values())
+        fields[organisation_id] = prefix + "name"
+    return list(cleaned.values()), fields
 
 
-def _covered_owners(
-    session: Session, case: SipCase, plan: Plan | None, efforts: list[dict], *, now
-) -> list[dict]:
-    """The checked efforts, refused at the first whose owner the consent in force does not cover.
+def _refuse_uncovered(
+    session: Session, case: SipCase, plan: Plan | None, efforts: list[dict], contacts: dict[int, str], *, now
+) -> None:
+    """Refuse the first effort owner or contact's organisation the consent in force does not cover.
 
-    An effort keeps the owner it is stored with: a consent that ran out since does not lock the whole plan
-    (the approvals leave that organisation out); a new owner, or a new effort, must be covered.
+    contacts: each contact row's organisation and its field. A row keeps the organisation it is stored with:
+    a consent that ran out since does not lock the whole plan (the approvals leave that organisation out);
+    a new owner, a new effort or a new organisation's contact must be covered.
     """
     owned = [(f"efforts-{i}-organisation_id", e) for i, e in enumerate(efforts) if e["organisation_id"]]
-    if not owned:
-        return efforts
+    if not owned and not contacts:
+        return
     seeing = access.organisations_seeing_case(session, case, now=now)
-    if all(e["organisation_id"] in seeing for _, e in owned):
-        return efforts
-    stored = {}
+    if all(e["organisation_id"] in seeing for _, e in owned) and set(contacts) <= seeing:
+        return
+    stored_owners: dict[str, int | None] = {}
+    stored_contacts: set[int] = set()
     if plan is not None:
         rows = session.exec(
             select(PlanEffort.uid, PlanEffort.organisation_id).where(PlanEffort.plan_id == plan.id)
         )
-        stored = {uid: organisation_id for uid, organisation_id in rows.all()}
+        stored_owners = {uid: organisation_id for uid, organisation_id in rows.all()}
+        stored_contacts = set(
+            session.exec(select(PlanContact.organisation_id).where(PlanContact.plan_id == plan.id)).all()
+        )
     named = [
-        (field, e["organisation_id"]) for field, e in owned if stored.get(e["uid"]) != e["organisation_id"]
+        (field, e["organisation_id"])
+        for field, e in owned
+        if stored_owners.get(e["uid"]) != e["organisation_id"]
+    ]
+    named += [
+        (field, organisation_id)
+        for organisation_id, field in contacts.items()
+        if organisation_id not in stored_contacts
     ]
     access.refuse_uncovered(session, case, named, now=now, seeing=seeing)
-    return efforts
 
 
 def check_plan_data(session: Session, case: SipCase, plan: Plan | None, data: dict, *, now: datetime) -> dict:
@@ -381,11 +396,13 @@ def check_plan_data(session: Session, case: SipCase, plan: Plan | None, data: di
             _l("The plan lists measures by others: untick this box, or remove those measures."),
             field="no_other_measures",
         )
+    contacts, contact_fields = _clean_contacts(data.get("contacts") or [], owners)
+    _refuse_uncovered(session, case, plan, cleaned_efforts, contact_fields, now=now)
     return {
         "needs": _text(data.get("needs"), "needs", "needs"),
         "own_goals": _clean_goals(data.get("own_goals") or [], "own_goals"),
         "professional_goals": _clean_goals(data.get("professional_goals") or [], "professional_goals"),
-        "efforts": _covered_owners(session, case, plan, cleaned_efforts, now=now),
+        "efforts": cleaned_efforts,
         "no_other_measures": no_other_measures,
         "huvudansvar_contact": _text(
             data.get("huvudansvar_contact"), "huvudansvar_contact", "huvudansvar_contact"
@@ -394,7 +411,7 @@ def check_plan_data(session: Session, case: SipCase, plan: Plan | None, data: di
         "fast_omsorgskontakt": _text(
             data.get("fast_omsorgskontakt"), "fast_omsorgskontakt", "fast_omsorgskontakt"
         ),
-        "contacts": _clean_contacts(data.get("contacts") or [], owners),
+        "contacts": contacts,
         "follow_up_on": follow_up_on,
         # Only what the page showed is written: a plan saved without the child's fields keeps them.
         "child_view": _text(data["child_view"], "child_view", "child_view") if "child_view" in data else ...,

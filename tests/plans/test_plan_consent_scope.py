@@ -17,7 +17,7 @@ from sipflow.consent.models import Consent
 from sipflow.db import unit_of_work
 from sipflow.errors import InvalidInput
 from sipflow.plans import approvals
-from sipflow.plans.models import PlanEffort
+from sipflow.plans.models import PlanContact, PlanEffort
 from sipflow.plans.pdf import approval_parties
 
 pytestmark = pytest.mark.usefixtures("frozen_clock")
@@ -74,6 +74,48 @@ def test_an_effort_owned_by_an_organisation_the_consent_leaves_out_is_refused_at
     assert db_session.exec(select(PlanEffort).where(PlanEffort.what == "Boendestöd")).all() == []
 
 
+def test_a_contact_of_an_organisation_the_consent_leaves_out_is_refused_at_its_field(
+    client, db_session, parties, held
+):
+    """The plan names no contact person of an organisation the person did not consent to share with."""
+    assert login(client, parties.region_user.username).status_code == 302
+    url = f"/cases/{held.uid}/plan"
+    form = forms_of(text_of(client.get(url)))[url]
+    response = client.post(
+        url,
+        data=fill(
+            form,
+            action="save",
+            **{
+                "contacts-0-organisation_id": parties.municipality.organisation_id,
+                "contacts-0-name": "Omar Lind",
+                "contacts-0-phone": "0470-123 45",
+            },
+        ),
+    )
+    assert response.status_code == 400
+    page = text_of(response)
+    field = page[page.index('id="contacts-0-name"') :]
+    assert SWEDISH in field[: field.index("</fieldset>")]
+    assert 'value="Omar Lind"' in field
+    db_session.expire_all()
+    assert db_session.exec(select(PlanContact).where(PlanContact.name == "Omar Lind")).all() == []
+
+
+def test_the_editor_offers_no_contact_row_for_an_organisation_the_consent_leaves_out(
+    client, db_session, parties, held
+):
+    assert login(client, parties.region_user.username).status_code == 302
+    url = f"/cases/{held.uid}/plan"
+    form = forms_of(text_of(client.get(url)))[url]
+    offered = {
+        value for name, value in form if name.startswith("contacts-") and name.endswith("organisation_id")
+    }
+    assert offered == {str(parties.region.organisation_id)}
+    # The page as it came saves (no row of Växjö kommun to refuse).
+    assert client.post(url, data=fill(form, action="save", needs="Stöd i vardagen.")).status_code == 303
+
+
 def test_an_effort_keeps_an_owner_the_consent_covered_when_it_was_given(
     db_session, registry, parties, create_case
 ):
@@ -81,6 +123,7 @@ def test_an_effort_keeps_an_owner_the_consent_covered_when_it_was_given(
     walk(db_session, registry, parties.region_user, case, now_utc())
     now = now_utc()
     data = complete_data(case, parties, now)
+    data["contacts"].append({"organisation_id": parties.municipality.organisation_id, "name": "Omar Lind"})
     plan = save(db_session, case, parties.region_user, data, now)
     # The consent covering both runs out; a further one covers the region only.
     with unit_of_work(db_session):
@@ -103,7 +146,19 @@ def test_an_effort_keeps_an_owner_the_consent_covered_when_it_was_given(
     data["needs"] = "Stöd i vardagen."
     # The stored effort of Växjö kommun stays as it is: the rest of the plan can still be saved.
     save(db_session, case, parties.region_user, data, now)
-    # A new one for Växjö kommun is refused.
+    # So does its contact person; a contact of Växjö kommun where there was none is refused.
+    assert parties.municipality.organisation_id in {c["organisation_id"] for c in data["contacts"]}
+    data = plan_data(db_session, case, plan)
+    data["contacts"] = [
+        c for c in data["contacts"] if c["organisation_id"] != parties.municipality.organisation_id
+    ]
+    save(db_session, case, parties.region_user, data, now)
+    data = plan_data(db_session, case, plan)
+    data["contacts"].append({"organisation_id": parties.municipality.organisation_id, "name": "Omar Lind"})
+    with pytest.raises(InvalidInput) as refused:
+        save(db_session, case, parties.region_user, data, now)
+    assert refused.value.field == f"contacts-{len(data['contacts']) - 1}-name"
+    # A new effort for Växjö kommun is refused.
     data = plan_data(db_session, case, plan)
     data["efforts"].append(
         {"kind": "effort", "what": "Ny insats", "organisation_id": parties.municipality.organisation_id}

@@ -123,10 +123,16 @@ def _attach(form, error: UserError, top: list, effort_rows: list[str]) -> None:
         top.append(error.message)
 
 
-def _contacts(form: PlanEditorForm, parts, stored: list[dict]) -> None:
-    """One contact row per organisation taking part: as stored, else pre-filled from its participant."""
+def _contacts(form: PlanEditorForm, parts, stored: list[dict], seeing: frozenset[int]) -> None:
+    """One contact row per organisation taking part: as stored, else pre-filled from its participant.
+
+    An organisation the consent in force does not cover (seeing: those it does) gets no new row: the plan
+    names no contact of it (editor.check_plan_data refuses one); a stored one stays.
+    """
     by_organisation = {c["organisation_id"]: c for c in stored}
     for part in parts:
+        if part.organisation_id not in by_organisation and part.organisation_id not in seeing:
+            continue
         item = by_organisation.get(part.organisation_id) or {
             "organisation_id": part.organisation_id,
             "name": part.contact_name or "",
@@ -170,7 +176,7 @@ def _build_form(session, case, reads: PageReads, *, formdata=None) -> PlanEditor
         configure(form, reads.parts, child)
         data = editor.plan_data(session, case, reads.plan)
         form.fill(data)
-        _contacts(form, reads.parts, data["contacts"])
+        _contacts(form, reads.parts, data["contacts"], reads.step_reads.seeing)
         form.add_blank_rows()
         configure(form, reads.parts, child)
         return form
