@@ -37,8 +37,13 @@ def register_fonts(name: str, bold_name: str) -> None:
     if name in _registered:
         return
     from reportlab.lib.fonts import addMapping
-    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase import pdfmetrics, ttfonts
     from reportlab.pdfbase.ttfonts import TTFont
+
+    # reportlab 5.1 writes each character's code point as four hex digits in the text layer's ToUnicode
+    # map, so one outside the Basic Multilingual Plane (an emoji) copied, searched or read aloud as a wrong
+    # one. The PDF reference wants UTF-16BE there, a surrogate pair for those; the BMP's are unchanged.
+    ttfonts.makeToUnicodeCMap = to_unicode_cmap
 
     regular, bold, dejavu = font_files()
     if not dejavu:
@@ -48,3 +53,34 @@ def register_fonts(name: str, bold_name: str) -> None:
     for bold_flag, italic_flag in ((0, 0), (1, 0), (0, 1), (1, 1)):
         addMapping(name, bold_flag, italic_flag, bold_name if bold_flag else name)
     _registered.add(name)
+
+
+def to_unicode_cmap(fontname: str, subset) -> str:
+    """reportlab's ToUnicode CMap of a font subset, each code's character written as UTF-16BE."""
+    return "\n".join(
+        [
+            "/CIDInit /ProcSet findresource begin",
+            "12 dict begin",
+            "begincmap",
+            "/CIDSystemInfo",
+            f"<< /Registry ({fontname})",
+            f"/Ordering ({fontname})",
+            "/Supplement 0",
+            ">> def",
+            f"/CMapName /{fontname} def",
+            "/CMapType 2 def",
+            "1 begincodespacerange",
+            f"<00> <{len(subset) - 1:02X}>",
+            "endcodespacerange",
+            f"{len(subset)} beginbfchar",
+            *(
+                f"<{code:02X}> <{chr(point).encode('utf-16-be').hex().upper()}>"
+                for code, point in enumerate(subset)
+            ),
+            "endbfchar",
+            "endcmap",
+            "CMapName currentdict /CMap defineresource pop",
+            "end",
+            "end",
+        ]
+    )

@@ -20,7 +20,7 @@ from versionkit import (
     pdf_tool,
 )
 
-from sipflow.pdf_fonts import font_files
+from sipflow.pdf_fonts import font_files, to_unicode_cmap
 from sipflow.plans.models import PlanVersion
 from sipflow.plans.pdf import pdf_filename, render_plan_pdf
 
@@ -229,3 +229,23 @@ def test_no_page_ends_with_a_heading_whose_section_starts_on_the_next(version, t
             body = [line for line in body if not re.fullmatch(r"Sida \d+ av \d+", line)]
             last = body[-1]
             assert not any(h == last or h.endswith(" " + last) for h in HEADINGS), (lines, number, last)
+
+
+def test_characters_outside_the_basic_plane_copy_and_search_as_typed(version, tmp_path):
+    """An emoji or a mathematical letter typed into the plan reads back from the PDF's text as typed (copy,
+    search, a screen reader): the text layer maps each to its UTF-16 surrogate pair, not to a wrong one."""
+    content = deepcopy(version.content)
+    content["needs"] = "Trygghet 😀 och 𝔸-lagets träningar, plus ☺"
+    text = pdf_text(render_plan_pdf(content), tmp_path)
+    assert "Trygghet 😀 och 𝔸-lagets träningar, plus ☺" in text
+
+
+def test_the_text_layer_of_the_basic_plane_is_written_as_reportlab_writes_it():
+    """Only characters outside the BMP are written differently: a stored PDF of any other text renders
+    again byte for byte (plans.versions.pdf_matches)."""
+    subset = [32, ord("å"), ord("Ö"), 0x263A, 0xFFFD]
+    lines = to_unicode_cmap("F", subset).splitlines()
+    assert [line for line in lines if line.startswith("<") and "> <" in line][1:] == [
+        "<%02X> <%04X>" % (code, point) for code, point in enumerate(subset)
+    ]
+    assert "<05> <D83DDE00>" in to_unicode_cmap("F", [*subset, 0x1F600])
