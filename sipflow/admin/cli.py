@@ -38,13 +38,19 @@ ROLE_CHOICES = ("administrator", "admin", "staff", "coordinator")
 )
 @click.option("--unit", "unit_key", default=None, help="The key of the user's unit (required for staff).")
 @click.option(
+    "--scope",
+    "scope",
+    default="",
+    help="A coordinator's counties and municipalities (SCB codes, e.g. 07 or 0780,0765); none: every county.",
+)
+@click.option(
     "--password-stdin",
     is_flag=True,
     help="Read the password from standard input (scripted installs) instead of printing a link.",
 )
 @with_appcontext
 @in_cli_language
-def create(display_name, email, roles, unit_key, password_stdin, username):
+def create(display_name, email, roles, unit_key, scope, password_stdin, username):
     """Create USERNAME and print a one-time link to choose the password (logged with no actor)."""
     password_hash = None
     if password_stdin:
@@ -63,6 +69,7 @@ def create(display_name, email, roles, unit_key, password_stdin, username):
                 email=email,
                 unit_key=unit_key,
                 roles=roles,
+                coordinator_scope=scope,
                 now=now,
                 password_hash=password_hash,
             )

@@ -189,18 +189,39 @@ def coordinator_scope(session: Session, user: User) -> tuple[frozenset[str], fro
     )
 
 
+def _kept_scope(session: Session, user: User) -> tuple[list[str], list[str]] | None:
+    """A coordinator's counties and municipalities as they are (None: the user is no coordinator)."""
+    if "coordinator" not in user.role_set:
+        return None
+    counties, municipalities = coordinator_scope(session, user)
+    return list(counties), list(municipalities)
+
+
 def _scope_text(session: Session, user: User) -> str:
     counties, municipalities = coordinator_scope(session, user)
     return ", ".join(sorted(counties) + sorted(municipalities))
 
 
 def checked_scope(
-    session: Session, region: Region, roles: tuple[str, ...], scope: str
+    session: Session,
+    region: Region,
+    roles: tuple[str, ...],
+    scope: str,
+    *,
+    kept: tuple[list[str], list[str]] | None = None,
 ) -> tuple[list[str], list[str]]:
     """The county and municipality codes of scope, refused (field scope) unless a coordinator's, known and,
     for a county's administrator, in the county and not empty (none: every county): the user pages' and the
-    import's one rule."""
+    import's one rule.
+
+    An administrator of an organisation with no county makes no coordinator: a coordinator's numbers reach
+    beyond their organisation. kept: the scope of a user who is a coordinator already, which they may keep
+    unchanged (None: the user is new or no coordinator).
+    """
     counties, municipalities = parse_scope_codes(scope)
+    if not region.national and region.county_code is None and "coordinator" in roles:
+        if kept is None or (sorted(kept[0]), sorted(kept[1])) != (sorted(counties), sorted(municipalities)):
+            raise InvalidInput(NO_COUNTY_NO_COORDINATOR, field="scope" if kept is not None else "roles")
     if (counties or municipalities) and "coordinator" not in roles:
         raise InvalidInput(_l("Only a coordinator follows counties or municipalities."), field="scope")
     known_counties = set(session.exec(select(County.code).where(col(County.code).in_(counties))).all())
@@ -226,6 +247,12 @@ def checked_scope(
         if outside:
             raise InvalidInput(_l("%(code)s is outside your region.", code=outside[0]), field="scope")
     return counties, municipalities
+
+
+NO_COUNTY_NO_COORDINATOR = _l(
+    "Your organisation has no county: only a county's or a national administrator makes a user a "
+    "coordinator or changes what they follow."
+)
 
 
 def _write_scope(session: Session, user: User, counties: list[str], municipalities: list[str]) -> None:
@@ -457,9 +484,12 @@ def create_user_from_cli(
     unit_key: str | None,
     roles,
     now: datetime,
+    coordinator_scope: str = "",
     password_hash: str | None = None,
 ) -> tuple[User, str | None]:
-    """A user made on the command line: (user, set-password token), no token when password_hash is given."""
+    """A user made on the command line: (user, set-password token), no token when password_hash is given.
+
+    coordinator_scope: a coordinator's county and municipality codes (none: every county)."""
     unit_id = None
     if unit_key:
         unit = session.exec(select(Unit).where(Unit.key == unit_key)).first()
@@ -474,6 +504,7 @@ def create_user_from_cli(
         email=email,
         unit_id=unit_id,
         roles=roles,
+        coordinator_scope=coordinator_scope,
         now=now,
         password_hash=password_hash,
     )
@@ -518,7 +549,8 @@ def update_user(
         "language": checked_language(language) if language is not None else user.language,
     }
     region = admin_region(session, actor)
-    counties, municipalities = checked_scope(session, region, roles, coordinator_scope)
+    kept = _kept_scope(session, user)
+    counties, municipalities = checked_scope(session, region, roles, coordinator_scope, kept=kept)
     after = before | values | {"scope": ", ".join(sorted(counties) + sorted(municipalities))}
     if after == before:
         return False

@@ -8,7 +8,7 @@ from userkit import NEW_PASSWORD, link_path, set_password
 from webkit import FreshContextClient, login, text_of
 
 from sipflow import create_app
-from sipflow.admin.models import AdminChange
+from sipflow.admin.models import AdminChange, CoordinatorScope
 from sipflow.people.models import User
 
 
@@ -94,6 +94,12 @@ def test_password_stdin_sets_the_password_for_a_scripted_install(empty_app):
         (["--role", "staff", "--email", "s@example.se"], None, "Staff must belong to a unit"),
         (["--role", "staff", "--unit", "no-such-unit", "--email", "s@example.se"], None, "Unknown unit"),
         (["--role", "admin", "--email", "not an address"], None, "e-mail address"),
+        (
+            ["--role", "coordinator", "--email", "c@example.se", "--scope", "99"],
+            None,
+            "Unknown county code: 99",
+        ),
+        (["--role", "admin", "--scope", "07"], None, "Only a coordinator follows"),
     ],
 )
 def test_bad_input_on_the_command_line_is_said_and_nothing_is_written(empty_app, args, stdin, message):
@@ -112,3 +118,12 @@ def test_a_username_taken_in_another_letter_case_is_refused(empty_app):
     result = runner.invoke(args=["sipflow", "user", "create", "anna", "--name", "Anna 2", "--role", "admin"])
     assert result.exit_code != 0 and "This username is taken" in result.output
     assert len(_rows(empty_app, User)) == 1
+
+
+def test_a_coordinator_made_on_the_command_line_follows_the_counties_it_is_given(empty_app):
+    runner = empty_app.test_cli_runner()
+    command = ["sipflow", "user", "create", "kerstin", "--name", "Kerstin", "--role", "coordinator"]
+    result = runner.invoke(args=[*command, "--email", "k@example.se", "--scope", "07, 0880"])
+    assert result.exit_code == 0, result.output
+    scopes = {(row.county_code, row.municipality_code) for row in _rows(empty_app, CoordinatorScope)}
+    assert scopes == {("07", None), (None, "0880")}

@@ -13,6 +13,8 @@ from sqlmodel import select
 from webkit import FreshContextClient, login, text_of
 
 from sipflow.admin import directory, imports
+from sipflow.admin import users as admin_users
+from sipflow.clock import now_utc
 from sipflow.db import unit_of_work
 from sipflow.errors import InvalidInput, NotAllowed
 from sipflow.people.models import Organisation, Unit, User
@@ -282,3 +284,53 @@ def test_an_administrator_of_an_organisation_without_a_county_changes_only_that_
             db_session, fk_admin, organisation, key="fk-ny", name="FK Ny", kind="other", now=now
         )
     assert _reload(db_session, Organisation, organisation.id).name == "FK"
+
+
+NO_COUNTY_NO_COORDINATOR = (
+    "Din organisation har inget län: bara ett läns eller en nationell administratör gör en användare till "
+    "samordnare eller ändrar vad den följer."
+)
+
+
+def test_an_administrator_of_an_organisation_without_a_county_makes_no_coordinator(
+    client, db_session, make_user, national_org
+):
+    """A coordinator's numbers reach beyond the organisation: only a county's or a national administrator
+    gives them. One made by a national administrator keeps what it follows when edited."""
+    organisation, unit = national_org
+    fk_admin = make_user(unit, roles="admin", username="fk-admin-{n}")
+    assert login(client, fk_admin.username).status_code == 302
+    data = {
+        "username": "fk.samordnare",
+        "display_name": "FK Samordnare",
+        "email": "samordnare@fk.example.se",
+        "unit_id": str(unit.id),
+        "roles": "coordinator",
+        "language": "sv",
+    }
+    for scope in ("", "07", "0780"):
+        response = post(client, "/admin/users/new", **data, scope=scope)
+        assert response.status_code == 400 and NO_COUNTY_NO_COORDINATOR in text_of(response)
+        assert 'value="samordnare@fk.example.se"' in text_of(response)
+    assert db_session.exec(select(User).where(User.username == "fk.samordnare")).first() is None
+    # A coordinator of its organisation made by a national administrator (the command line here).
+    coordinator = make_user(unit, roles="coordinator", username="fk-coordinator-{n}")
+    with unit_of_work(db_session):
+        admin_users.update_user(
+            db_session, None, coordinator, display_name="FK Coord", email="c@fk.example.se", unit_id=unit.id,
+            roles="coordinator", coordinator_scope="07", now=now_utc(),
+        )  # fmt: skip
+    edit = {
+        "display_name": "FK Coord (ny)",
+        "email": "c@fk.example.se",
+        "unit_id": str(unit.id),
+        "roles": "coordinator",
+        "language": "sv",
+    }
+    url = f"/admin/users/{coordinator.id}"
+    version = str(_reload(db_session, User, coordinator.id).row_version)
+    response = post(client, url, **edit, scope="08", version=version)
+    assert response.status_code == 400 and NO_COUNTY_NO_COORDINATOR in text_of(response)
+    assert post(client, url, **edit, scope="07", version=version).status_code == 302
+    assert _reload(db_session, User, coordinator.id).display_name == "FK Coord (ny)"
+    assert admin_users.coordinator_scope(db_session, coordinator) == (frozenset({"07"}), frozenset())
