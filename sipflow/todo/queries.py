@@ -373,8 +373,9 @@ def section(
                     person_name=_name(person),
                     label=_("Outcome not recorded") if begun else _("No meeting booked"),
                     due=since,
-                    # Recorded the day it was held is in time; a meeting of an earlier day is overdue.
-                    overdue=bool(begun) and to_local(since).date() < today,
+                    # Recorded the day it was held is in time; a meeting of an earlier day is overdue. So
+                    # is a SIP left without a meeting since an earlier day: booking again is due that day.
+                    overdue=to_local(since).date() < today,
                 )
             )
         last = (found[limit - 1][0], found[limit - 1][2].id) if len(found) > limit else None

@@ -240,3 +240,16 @@ def test_the_section_speaks_english_for_english_users(as_region, db_session, cal
     assert "Meetings to book or record" in html and "Waiting since" in html
     assert "No meeting booked" in row_of(html, without_meeting)
     assert "Outcome not recorded" in row_of(html, unrecorded)
+
+
+def test_a_sip_left_without_a_meeting_since_an_earlier_day_is_late(as_region, db_session, called, now):
+    """Called off today, a new meeting may still be booked today; left so since yesterday, it is late."""
+    today, yesterday = called(), called()
+    cancel_the_meeting(db_session, today, now)
+    cancel_the_meeting(db_session, yesterday, now)
+    with unit_of_work(db_session):
+        db_session.get(SipCase, yesterday.id).unbooked_since = now - timedelta(days=1)
+    html = section_html(text_of(as_region.get("/")))
+    assert "Inget möte bokat" in row_of(html, today) and "Inget möte bokat" in row_of(html, yesterday)
+    assert '<strong class="overdue">' in row_of(html, yesterday)
+    assert '<strong class="overdue">' not in row_of(html, today)
