@@ -25,6 +25,7 @@ from sipflow.csvfiles import LineError, records
 from sipflow.db import add_unless_taken
 from sipflow.errors import Conflict, InvalidInput, InvalidInputs, NotAllowed
 from sipflow.meetings.models import ATTENDANCE_MODES, HELD, Meeting
+from sipflow.meetings.outcome import correct_attendance
 from sipflow.people.models import Unit, User
 
 LABEL_MAX = 200
@@ -214,6 +215,8 @@ def rerecord_meeting_codes(
         raise InvalidInput(
             _l("No code follows from this attendance: the meeting's codes stay reversed."), field="attendance"
         )
+    # The meeting's attendance says what its codes say (the statistics count both).
+    correct_attendance(session, meeting, modes)
     return _write_records(session, choices, {name: getattr(last, name) for name in _PARTICULARS}, actor, now)
 
 

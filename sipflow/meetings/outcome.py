@@ -6,7 +6,7 @@ outcome page, the stored `Meeting.classification` and the statistics count the s
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
@@ -14,7 +14,7 @@ from sqlalchemy import Integer, bindparam
 from sqlmodel import Session, select
 
 from sipflow.cases.models import Participant, SipCase
-from sipflow.meetings.models import ANSWER_MODES, CANCELLED, PLANNED, STEP_MEETINGS, Meeting
+from sipflow.meetings.models import ANSWER_MODES, CANCELLED, PLANNED, STEP_MEETINGS, Attendance, Meeting
 from sipflow.workflow.context import TransitionContext
 from sipflow.workflow.definition import TransitionDef, Workflow
 from sipflow.workflow.engine import WorkflowRegistry
@@ -50,6 +50,26 @@ def classify(modes: Iterable[str]) -> str | None:
     if on_site == len(present):
         return "on_site"
     return "partly_digital"
+
+
+def correct_attendance(session: Session, meeting: Meeting, modes: Mapping[int, str]) -> None:
+    """Staff corrected how participants took part in a held meeting (the KVÅ correction): their attendance
+    rows take the modes, and the meeting's classification follows from its whole attendance again, so the
+    statistics' attendance and digital meetings say what the codes say."""
+    rows = {
+        row.participant_id: row
+        for row in session.exec(select(Attendance).where(Attendance.meeting_id == meeting.id))
+    }
+    for participant_id, mode in modes.items():
+        row = rows.get(participant_id)
+        if row is None:
+            row = rows[participant_id] = Attendance(
+                meeting_id=meeting.id, participant_id=participant_id, mode=mode
+            )
+        row.mode = mode
+        session.add(row)
+    meeting.classification = classify(row.mode for row in rows.values())
+    session.add(meeting)
 
 
 def attendance_from_answer(partstat: str | None, answer_mode: str | None) -> str | None:

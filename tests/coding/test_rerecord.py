@@ -15,7 +15,7 @@ from sipflow.coding.queries import meeting_standing_records
 from sipflow.coding.services import rerecord_meeting_codes, reverse_meeting_codes
 from sipflow.db import unit_of_work
 from sipflow.errors import Conflict
-from sipflow.meetings.models import Meeting
+from sipflow.meetings.models import Attendance, Meeting
 from sipflow.people.models import User
 
 pytestmark = pytest.mark.usefixtures("catalogue", "frozen_clock")
@@ -90,6 +90,11 @@ def test_reverse_then_record_again_gives_one_record_in_force_with_the_new_codes(
     assert history[0].recorded_by_user_id == parties.region_user.id
     page = text_of(client.get(f"/cases/{case.uid}"))
     assert "Registrerat i fel: makulera koderna" in page  # the meeting's codes count again: reversible
+    # The meeting's attendance says what its codes say: the statistics count it on site, not digital.
+    db_session.expire_all()
+    participant_id = int(mode_field.removeprefix("mode-"))
+    assert db_session.get(Attendance, (meeting.id, participant_id)).mode == "on_site"
+    assert db_session.get(Meeting, meeting.id).classification == "on_site"
 
 
 def test_the_case_page_offers_to_record_again_after_a_reversal(
