@@ -101,13 +101,14 @@ def suppress_table(
     hidden = small | extra
     for index, row in enumerate(everything):
         for share, relation in shares.items():
+            # "..", not "<5": a share or a median is no count of persons ("<5" would read as under 5 %).
             if any((index, cell) in hidden for cell in relation) or _any_suppressed(row, *relation[:2]):
-                row[share] = Suppressed(threshold)
+                row[share] = Suppressed(threshold, complementary=True)
         for column, basis in (small_sample or {}).items():
             base = row.get(basis)
             if isinstance(base, Suppressed) or (isinstance(base, int) and base < threshold):
                 if row.get(column) is not None:
-                    row[column] = Suppressed(threshold)
+                    row[column] = Suppressed(threshold, complementary=True)
     return {
         key: Suppressed(threshold, complementary=(_BAR, key) in extra) if (_BAR, key) in hidden else bar.value
         for key, bar in (bars or {}).items()

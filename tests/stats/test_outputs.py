@@ -471,6 +471,9 @@ def test_the_swedish_dashboard_quotes_the_hidden_count_with_swedish_quotation_ma
     assert "visas som ”<5”." in swedish
     english = coordinator.get("/statistik/", query_string=PERIOD | {"lang": "en"}).get_data(as_text=True)
     assert 'are shown as "<5".' in english
+    # What ".." means is said too: a share hidden is "..", not "<5" (which reads as under 5 %).
+    assert "”..” är dolt: ett antal som skulle låta ett litet räknas ut, eller en andel" in swedish
+    assert '".." is hidden: a count that would let a small one be worked out' in english
 
 
 def test_the_swedish_dashboard_calls_the_kallelse_deadline_a_tidsfrist_as_everywhere_else(
