@@ -47,29 +47,39 @@ def held(db_session, registry, parties, create_case):
     )
 
 
+def _saved_as_region(client, parties, case, **fields):
+    """The region's user saves the plan editor's form as it came, with fields changed."""
+    assert login(client, parties.region_user.username).status_code == 302
+    url = f"/cases/{case.uid}/plan"
+    form = forms_of(text_of(client.get(url)))[url]
+    return client.post(url, data=fill(form, action="save", **fields))
+
+
+def _refused_at(response, field_id: str) -> str:
+    """The refused page's part from field_id to the end of its fieldset, which must name the consent."""
+    assert response.status_code == 400
+    page = text_of(response)
+    field = page[page.index(f'id="{field_id}"') :]
+    field = field[: field.index("</fieldset>")]
+    assert SWEDISH in field
+    return field
+
+
 def test_an_effort_owned_by_an_organisation_the_consent_leaves_out_is_refused_at_its_field(
     client, db_session, parties, held
 ):
-    assert login(client, parties.region_user.username).status_code == 302
-    url = f"/cases/{held.uid}/plan"
-    form = forms_of(text_of(client.get(url)))[url]
-    response = client.post(
-        url,
-        data=fill(
-            form,
-            action="save",
-            **{
-                "efforts-0-what": "Boendestöd",
-                "efforts-0-organisation_id": parties.municipality.organisation_id,
-                "efforts-0-responsible": "Omar Lind",
-            },
-        ),
+    response = _saved_as_region(
+        client,
+        parties,
+        held,
+        **{
+            "efforts-0-what": "Boendestöd",
+            "efforts-0-organisation_id": parties.municipality.organisation_id,
+            "efforts-0-responsible": "Omar Lind",
+        },
     )
-    assert response.status_code == 400
-    page = text_of(response)
-    field = page[page.index('id="efforts-0-organisation_id"') :]
-    assert SWEDISH in field[: field.index("</fieldset>")]
-    assert f'href="/cases/{held.uid}/consent/further"' in page
+    _refused_at(response, "efforts-0-organisation_id")
+    assert f'href="/cases/{held.uid}/consent/further"' in text_of(response)
     db_session.expire_all()
     assert db_session.exec(select(PlanEffort).where(PlanEffort.what == "Boendestöd")).all() == []
 
@@ -78,26 +88,17 @@ def test_a_contact_of_an_organisation_the_consent_leaves_out_is_refused_at_its_f
     client, db_session, parties, held
 ):
     """The plan names no contact person of an organisation the person did not consent to share with."""
-    assert login(client, parties.region_user.username).status_code == 302
-    url = f"/cases/{held.uid}/plan"
-    form = forms_of(text_of(client.get(url)))[url]
-    response = client.post(
-        url,
-        data=fill(
-            form,
-            action="save",
-            **{
-                "contacts-0-organisation_id": parties.municipality.organisation_id,
-                "contacts-0-name": "Omar Lind",
-                "contacts-0-phone": "0470-123 45",
-            },
-        ),
+    response = _saved_as_region(
+        client,
+        parties,
+        held,
+        **{
+            "contacts-0-organisation_id": parties.municipality.organisation_id,
+            "contacts-0-name": "Omar Lind",
+            "contacts-0-phone": "0470-123 45",
+        },
     )
-    assert response.status_code == 400
-    page = text_of(response)
-    field = page[page.index('id="contacts-0-name"') :]
-    assert SWEDISH in field[: field.index("</fieldset>")]
-    assert 'value="Omar Lind"' in field
+    assert 'value="Omar Lind"' in _refused_at(response, "contacts-0-name")
     db_session.expire_all()
     assert db_session.exec(select(PlanContact).where(PlanContact.name == "Omar Lind")).all() == []
 
