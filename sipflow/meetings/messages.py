@@ -65,7 +65,12 @@ def calendar_location(meeting: Meeting) -> str | None:
 
 
 def _staff_attendees(session: Session, meeting: Meeting) -> dict[int, CalendarAttendee]:
-    """The staff invitees by invitation id, named by their unit (a unit's name is no one's personal data)."""
+    """The staff invitees by invitation id, named by their organisation.
+
+    Not by their unit: a calendar entry is copied, shared and shown on phones, and a unit's name can say what
+    the person is treated for ("Psykiatriska kliniken, psykos"); the organisation says no more than that the
+    region or the municipality takes part. The e-mail's own text is the invitee's alone.
+    """
     rows = session.exec(
         select(Invitation, Participant, Unit, Organisation)
         .join(Participant, Participant.id == Invitation.participant_id)
@@ -84,17 +89,20 @@ def _staff_attendees(session: Session, meeting: Meeting) -> dict[int, CalendarAt
             email=invitation.email,
             role=invitation.role,
             partstat=invitation.partstat,
-            cn=(unit.name if unit else organisation.name if organisation else None),
+            cn=(organisation.name if organisation else unit.name if unit else None),
         )
         for invitation, _participant, unit, organisation in rows
     }
 
 
 def _organizer_name(session: Session, meeting: Meeting) -> str:
+    """The sender and ORGANIZER name: sipflow's, with the booking organisation's (not its unit's: see
+    _staff_attendees)."""
     base = current_app.config["MAIL_FROM_NAME"]
     user = session.get(User, meeting.booked_by_user_id) if meeting.booked_by_user_id else None
     unit = session.get(Unit, user.unit_id) if user is not None and user.unit_id else None
-    return f"{base}, {unit.name}" if unit is not None else base
+    organisation = session.get(Organisation, unit.organisation_id) if unit is not None else None
+    return f"{base}, {organisation.name}" if organisation is not None else base
 
 
 def _event(

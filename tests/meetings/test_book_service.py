@@ -16,7 +16,7 @@ from sipflow.db import unit_of_work
 from sipflow.meetings import services
 from sipflow.meetings.models import Meeting
 from sipflow.notifications.models import OutboxMessage
-from sipflow.people.models import Unit
+from sipflow.people.models import Organisation, Unit
 
 
 def _booking(ready, hour: int) -> dict:
@@ -120,14 +120,16 @@ def test_book_refuses_a_stale_version_and_a_party_without_the_kallelse(db_sessio
     assert db_session.exec(select(Meeting)).all() == []
 
 
-def test_a_booking_by_staff_of_a_unit_whose_stored_name_has_a_line_break_is_sent(
+def test_a_booking_by_staff_of_an_organisation_whose_stored_name_has_a_line_break_is_sent(
     db_session, registry, parties, ready
 ):
-    """A unit name stored before the directory refused line breaks is the From of its staff's invitations."""
+    """An organisation name stored before the directory refused line breaks is the From of its staff's
+    invitations."""
     unit = db_session.get(Unit, parties.region_user.unit_id)
-    unit.name = "Vårdcentralen\r\nTeleborg"
+    organisation = db_session.get(Organisation, unit.organisation_id)
+    organisation.name = "Region\r\nKronoberg"
     with unit_of_work(db_session):
-        db_session.add(unit)
+        db_session.add(organisation)
     case = ready.case
     with unit_of_work(db_session):
         services.book(
@@ -143,4 +145,32 @@ def test_a_booking_by_staff_of_a_unit_whose_stored_name_has_a_line_break_is_sent
     assert sent
     for row in sent:
         parsed = email.message_from_string(row.message, policy=email.policy.default)
-        assert parsed["From"].addresses[0].display_name.endswith(", Vårdcentralen Teleborg")
+        assert parsed["From"].addresses[0].display_name.endswith(", Region Kronoberg")
+
+
+def test_calendar_entries_and_senders_name_organisations_not_units(db_session, registry, parties, ready):
+    """A unit's name can say what the person is treated for; a calendar entry is shared and synced, so its
+    organizer and staff attendees, and the sender, are named by their organisation."""
+    for participant_unit in (parties.region, parties.municipality):
+        participant_unit.name = f"{participant_unit.name} (psykos)"
+        db_session.add(participant_unit)
+    db_session.commit()
+    case = ready.case
+    with unit_of_work(db_session):
+        services.book(
+            db_session,
+            registry,
+            parties.region_user,
+            case,
+            _booking(ready, 10),
+            expected_version=case.version,
+            now=now_utc(),
+        )
+    sent = db_session.exec(select(OutboxMessage)).all()
+    assert sent
+    for row in sent:
+        parsed = email.message_from_string(row.message, policy=email.policy.default)
+        calendar = next(part for part in parsed.walk() if part.get_content_type() == "text/calendar")
+        ics = calendar.get_content()
+        assert "psykos" not in ics and "psykos" not in str(parsed["From"])
+        assert "Region Kronoberg" in ics
