@@ -208,12 +208,20 @@ def _contacts(participants: list[Participant]) -> dict[str, list[Participant]]:
     return by_role
 
 
-def _responsible_user(case: SipCase, participants: list[Participant]) -> int | None:
-    """Who hears of a case's deadlines: the huvudansvarig organisation's contact, else who started it."""
-    for p in _contacts(participants)[HUVUDANSVARIG]:
+def _responsible(case: SipCase, participants: list[Participant]) -> tuple[str, str, int] | None:
+    """Who hears of a case's deadlines, as (slot tag, reminder column, id): the huvudansvarig
+    organisation's contact person, else its unit (each of its staff), else, with no huvudansvarig yet, who
+    started the case. Not the starter once another organisation holds huvudansvar: the deadlines are its."""
+    huvudansvarig = _contacts(participants)[HUVUDANSVARIG]
+    for p in huvudansvarig:
         if p.contact_user_id is not None:
-            return p.contact_user_id
-    return case.created_by_user_id
+            return "u", "recipient_user_id", p.contact_user_id
+    for p in huvudansvarig:
+        if p.unit_id is not None:
+            return "e", "recipient_unit_id", p.unit_id
+    if case.created_by_user_id is None:
+        return None
+    return "u", "recipient_user_id", case.created_by_user_id
 
 
 def _party_users(case: SipCase, participants: list[Participant], role: str) -> list[int]:
@@ -271,7 +279,7 @@ def _deadline_reminders(
     deadlines: list[Deadline] | None,
 ) -> list[Wanted]:
     wanted: list[Wanted] = []
-    responsible = _responsible_user(case, participants)
+    responsible = _responsible(case, participants)
     huvudansvarig = _contacts(participants)[HUVUDANSVARIG]
     rules = {rule.kind: rule for rule in workflow.deadlines}
     if deadlines is None:
@@ -284,13 +292,14 @@ def _deadline_reminders(
         moment = deadline_moment(workflow, case, deadline)
         common = {"deadline_id": deadline.id, "topic": deadline.kind}
         if responsible is not None:
+            tag, column, value = responsible
             for kind, due in (
                 (DEADLINE_SOON, add_days(moment, -ahead)),
                 (DEADLINE_DUE, moment),
                 (DEADLINE_MISSED, add_days(moment, 1)),
             ):
-                slot = f"{kind}:{case.id}:{deadline.kind}:u{responsible}"
-                wanted.append(Wanted(kind, slot, due, kind, {**common, "recipient_user_id": responsible}))
+                slot = f"{kind}:{case.id}:{deadline.kind}:{tag}{value}"
+                wanted.append(Wanted(kind, slot, due, kind, {**common, column: value}))
         escalate = add_days(moment, setting("REMINDER_ESCALATE_DAYS"))
         for p in huvudansvarig:
             targets = [("u", "recipient_user_id", p.contact_user_id), ("e", "recipient_unit_id", p.unit_id)]

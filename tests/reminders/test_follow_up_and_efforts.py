@@ -11,10 +11,11 @@ import support
 from remkit import UNTIL_PLAN, established, reminder_mails, reminders, tick, walk
 from sqlmodel import Session, select
 
-from sipflow.cases.models import Deadline, SipCase
+from sipflow.cases.models import Deadline, Participant, SipCase
 from sipflow.clock import add_days
 from sipflow.db import unit_of_work
 from sipflow.plans.models import PlanEffort
+from sipflow.plans.responsibility import give_huvudansvar
 from sipflow.plans.services import working_plan
 from sipflow.reminders.services import wanted_reminders
 from sipflow.workflow.definition import parse_workflow
@@ -150,3 +151,27 @@ def test_a_revised_plan_keeping_its_follow_up_day_gets_follow_up_reminders_again
     }
     assert {r.deadline_id for r in pending} == {open_deadline.id}
     assert {r.due_at for r in pending if r.kind == "deadline_due"} == {day}
+
+
+def test_once_huvudansvar_has_passed_the_deadlines_go_to_the_new_holder_not_to_who_started_the_sip(
+    engine, db_session, registry, parties, create_case
+):
+    """Växjö kommun took over huvudansvar and named no contact person: its unit hears of the follow-up,
+    not the region's user who started the SIP years ago."""
+    case = established(db_session, registry, parties, create_case)
+    participants = db_session.exec(select(Participant).where(Participant.case_id == case.id)).all()
+    assert all(p.contact_user_id is None for p in participants if p.unit_id == parties.municipality.id)
+    with unit_of_work(db_session):
+        give_huvudansvar(
+            db_session,
+            case,
+            parties.region_user,
+            organisation_id=parties.municipality.organisation_id,
+            reason="Kommunen leder planeringen",
+            expected_version=case.version,
+            now=support.FIXED_NOW + timedelta(hours=2),
+        )
+    rows = [r for r in reminders(engine, status="pending") if r.topic == "follow_up"]
+    for kind in ("deadline_soon", "deadline_due", "deadline_missed"):
+        (row,) = [r for r in rows if r.kind == kind]
+        assert (row.recipient_user_id, row.recipient_unit_id) == (None, parties.municipality.id), kind
