@@ -567,7 +567,22 @@ def scan_efforts(
                         PlanContact.organisation_id == effort.organisation_id,
                     )
                 ).first()
-                fields["recipient_address"] = address
+                if address:
+                    fields["recipient_address"] = address
+                else:
+                    # No one named: the staff of the effort's unit, else of the organisation's unit on the
+                    # SIP, hear of it (as escalations reach a unit), rather than nobody.
+                    fields["recipient_unit_id"] = (
+                        effort.unit_id
+                        or session.exec(
+                            select(Participant.unit_id).where(
+                                Participant.case_id == case_id,
+                                Participant.organisation_id == effort.organisation_id,
+                                Participant.active,
+                                Participant.unit_id.is_not(None),
+                            )
+                        ).first()
+                    )
         reminder = Reminder(
             kind=EFFORT_OVERDUE,
             dedupe_key=key,

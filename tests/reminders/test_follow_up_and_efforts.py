@@ -175,3 +175,24 @@ def test_once_huvudansvar_has_passed_the_deadlines_go_to_the_new_holder_not_to_w
     for kind in ("deadline_soon", "deadline_due", "deadline_missed"):
         (row,) = [r for r in rows if r.kind == kind]
         assert (row.recipient_user_id, row.recipient_unit_id) == (None, parties.municipality.id), kind
+
+
+def test_an_overdue_effort_of_an_organisation_that_named_no_one_reminds_its_unit(
+    app, engine, db_session, registry, parties, create_case
+):
+    """Växjö kommun named no contact person on the SIP and none in the plan: the staff of its unit hear of
+    its effort past its end date, rather than nobody (the reminder was undeliverable)."""
+    case = established(db_session, registry, parties, create_case)
+    with unit_of_work(db_session):
+        plan = working_plan(db_session, case)
+        late = PlanEffort(
+            plan_id=plan.id,
+            what="Boendestöd",
+            organisation_id=parties.municipality.organisation_id,
+            ends_on=date(2026, 11, 20),
+        )
+        db_session.add(late)
+    tick(app, datetime.fromisoformat("2026-11-23T08:00:00+00:00"))
+    (reminder,) = reminders(engine, kind="effort_overdue")
+    assert (reminder.recipient_unit_id, reminder.status) == (parties.municipality.id, "sent")
+    assert parties.municipality_user.email in [m.recipient for m in reminder_mails(engine)]
