@@ -37,6 +37,14 @@ def local_datetime(value: datetime | None) -> str:
     return "" if value is None else to_local(value).strftime("%Y-%m-%d %H:%M")
 
 
+def local_span(starts: datetime, ends: datetime) -> str:
+    """A time span in Swedish local time: 'YYYY-MM-DD HH:MM–HH:MM' within a day, else both in full."""
+    start, end = to_local(starts), to_local(ends)
+    if start.date() == end.date():
+        return f"{start:%Y-%m-%d %H:%M}–{end:%H:%M}"
+    return f"{start:%Y-%m-%d %H:%M}–{end:%Y-%m-%d %H:%M}"
+
+
 def local_date(value: datetime | date | None) -> str:
     """A date, or the local calendar date of an aware datetime, as 'YYYY-MM-DD'."""
     if value is None:

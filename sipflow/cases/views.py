@@ -118,6 +118,15 @@ def _localtime_filter(value) -> str:
         return value.strftime("%Y-%m-%d %H:%M UTC")
 
 
+@bp.app_template_filter("localspan")
+def _localspan_filter(starts, ends) -> str:
+    """starts | localspan(ends): a meeting's time, its end without the day when it is the same day."""
+    try:
+        return queries.local_span(starts, ends)
+    except OverflowError:
+        return f"{starts:%Y-%m-%d %H:%M}–{ends:%Y-%m-%d %H:%M} UTC"
+
+
 @bp.app_template_filter("localdate")
 def _localdate_filter(value) -> str:
     try:

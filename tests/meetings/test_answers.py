@@ -280,10 +280,17 @@ def test_a_withdrawn_invitation_kills_its_link(app, client, db_session, ready, b
 def test_a_cancelled_meeting_takes_no_answer(app, client, db_session, ready, book):
     meeting = book()
     path = link_path(app, meeting, invitation_of(db_session, meeting, ready.relative))
+    # The time once, the end without its day again; the video link while the meeting stands.
+    page = text_of(client.get(path))
+    start, end = to_local(meeting.starts_at), to_local(meeting.ends_at)
+    assert f"<dd>{start:%Y-%m-%d %H:%M}–{end:%H:%M}</dd>" in page
+    assert meeting.video_url and meeting.video_url in page
     with unit_of_work(db_session):
         services.cancel_meeting(db_session, ready.case, meeting, now=now_utc())
-    page = client.get(path)
-    assert "Mötet är inställt." in text_of(page) and "answer-form" not in text_of(page)
+    page = text_of(client.get(path))
+    assert "Mötet är inställt." in page and "answer-form" not in page
+    # A cancelled meeting's video link leads nowhere anyone should go.
+    assert meeting.video_url not in page
 
 
 # --- iTIP REPLY --------------------------------------------------------------------------------------------
