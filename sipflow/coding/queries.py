@@ -18,7 +18,7 @@ from sipflow.cases.models import Participant
 from sipflow.coding.models import CodeAssignment, CodeDefinition, CodeRecord
 from sipflow.coding.rules import DISTANCE_KIND, SIP_KIND, Catalogue, UnitFacts
 from sipflow.db import column_rows
-from sipflow.meetings.models import Attendance
+from sipflow.meetings.models import HELD, Attendance, Meeting
 from sipflow.people.models import Organisation, Person, Unit
 
 # Pages of the administration lists.
@@ -59,12 +59,22 @@ def _catalogue_query(unit_clause, *leading):
 _CATALOGUE_OF_EVERY_UNIT = _catalogue_query(CodeAssignment.unit_id.is_not(None))
 _OF_UNITS = CodeAssignment.unit_id.in_(bindparam("unit_ids", expanding=True))
 _CATALOGUE_OF_UNITS = _catalogue_query(_OF_UNITS)
-# The records' columns, not CodeRecord objects: the case page shows them and never changes them.
+# The case's held meetings, each with its records' columns (not CodeRecord objects: the case page shows them
+# and never changes them), one row of None for a meeting without records (its outcome recorded no code).
 _CASE_RECORDS = (
-    select(*CodeRecord.__table__.c, Unit.name.label("unit_name"))
-    .join(Unit, Unit.id == CodeRecord.unit_id)
-    .where(CodeRecord.case_id == bindparam("case_id", type_=Integer))
-    .order_by(CodeRecord.held_on, CodeRecord.meeting_id, CodeRecord.id)
+    select(
+        Meeting.id.label("held_meeting_id"),
+        Meeting.kind.label("held_kind"),
+        Meeting.held_at.label("held_at"),
+        Meeting.starts_at.label("held_starts_at"),
+        *CodeRecord.__table__.c,
+        Unit.name.label("unit_name"),
+    )
+    .select_from(Meeting)
+    .outerjoin(CodeRecord, CodeRecord.meeting_id == Meeting.id)
+    .outerjoin(Unit, Unit.id == CodeRecord.unit_id)
+    .where(Meeting.case_id == bindparam("case_id", type_=Integer), Meeting.status == HELD)
+    .order_by(Meeting.held_at, Meeting.id, CodeRecord.id)
 )
 
 
@@ -158,12 +168,13 @@ def _facts_by_unit(rows) -> dict[int, UnitFacts]:
     return {unit_id: UnitFacts(unit_id, org_id, kind, bool(care)) for unit_id, org_id, kind, care in rows}
 
 
-def case_records(session: Session, case_id: int) -> list[tuple[Row, str]]:
-    """Every code record of one case (records and reversals, their columns by name) with its unit's name.
+def case_records(session: Session, case_id: int) -> list[Row]:
+    """The case's held meetings with every code record of each (records and reversals, their columns by
+    name, and the unit's name); a meeting without records is one row whose record columns are None.
 
-    By meeting and id.
+    By the time held, meeting and id.
     """
-    return [(row, row.unit_name) for row in column_rows(session, _CASE_RECORDS, {"case_id": case_id})]
+    return column_rows(session, _CASE_RECORDS, {"case_id": case_id})
 
 
 def meeting_standing_records(session: Session, meeting_id: int) -> list[CodeRecord]:
@@ -192,11 +203,6 @@ class MeetingCodes:
         """The newest record's id: a form read before a later record is stale."""
         return self.records[-1].id if self.records else None
 
-    @property
-    def all_reversed(self) -> bool:
-        """Codes were recorded and every one is reversed: the meeting may be recorded again."""
-        return bool(self.records) and not self.standing
-
 
 def meeting_codes(session: Session, meeting_id: int) -> MeetingCodes:
     """Every record of one meeting, by id: a handful, found by its index."""
@@ -211,12 +217,12 @@ def meeting_codes(session: Session, meeting_id: int) -> MeetingCodes:
 
 @dataclass(frozen=True)
 class CareAttendance:
-    """How one health-care unit took part in a held meeting, as its outcome recorded it."""
+    """How one health-care unit took part in a held meeting, as its outcome recorded it (None: not)."""
 
     participant_id: int
     unit_id: int
     unit_name: str
-    mode: str
+    mode: str | None
 
 
 # Built once: the correction page reads them on every GET. Two statements, each a seek by key: joined in
@@ -224,26 +230,37 @@ class CareAttendance:
 _MEETING_ATTENDANCE = select(Attendance.participant_id, Attendance.mode).where(
     Attendance.meeting_id == bindparam("meeting_id", type_=Integer)
 )
+# The case's health-care units with an attendance row, or taking part in the SIP when the meeting was held
+# (an outcome may leave a unit's attendance unrecorded: its codes still follow from how it took part).
+_HELD_AT = bindparam("held_at", type_=Participant.added_at.type)
 _CARE_PARTICIPANTS = (
     select(Participant.id, Participant.unit_id, Unit.name)
     .join(Unit, Unit.id == Participant.unit_id)
     .where(
-        Participant.id.in_(bindparam("participant_ids", expanding=True)),
+        Participant.case_id == bindparam("case_id", type_=Integer),
         Participant.kind == "organisation",
         Unit.is_health_care,
+        or_(
+            Participant.id.in_(bindparam("participant_ids", expanding=True)),
+            (Participant.added_at <= _HELD_AT)
+            & or_(Participant.removed_at.is_(None), Participant.removed_at > _HELD_AT),
+        ),
     )
     .order_by(Unit.name, Participant.id)
 )
 
 
-def meeting_care_attendance(session: Session, meeting_id: int) -> list[CareAttendance]:
-    """How each health-care unit of a held meeting took part, as the outcome recorded it: the facts its
-    codes follow from, by unit name."""
-    modes = dict(column_rows(session, _MEETING_ATTENDANCE, {"meeting_id": meeting_id}))
-    if not modes:
-        return []
-    rows = column_rows(session, _CARE_PARTICIPANTS, {"participant_ids": list(modes)})
-    return [CareAttendance(pid, unit_id, name, modes[pid]) for pid, unit_id, name in rows]
+def meeting_care_attendance(session: Session, meeting: Meeting) -> list[CareAttendance]:
+    """How each health-care unit of a held meeting took part, as the outcome recorded it (mode None when
+    it recorded none): the facts its codes follow from, by unit name."""
+    modes = dict(column_rows(session, _MEETING_ATTENDANCE, {"meeting_id": meeting.id}))
+    params = {
+        "case_id": meeting.case_id,
+        "participant_ids": list(modes) or [-1],
+        "held_at": meeting.held_at or meeting.starts_at,
+    }
+    rows = column_rows(session, _CARE_PARTICIPANTS, params)
+    return [CareAttendance(pid, unit_id, name, modes.get(pid)) for pid, unit_id, name in rows]
 
 
 def codes_page(session: Session, after: str | None = None) -> list[CodeDefinition]:

@@ -81,8 +81,14 @@ def record_meeting_codes(
     )
     if not choices:
         return []
+    particulars = _meeting_particulars(case, meeting, person)
+    return _write_records(session, choices, particulars, actor, now)
+
+
+def _meeting_particulars(case: SipCase, meeting: Meeting, person: queries.PersonFacts) -> dict:
+    """What a meeting's records carry of the meeting and of the person as they are now (its coding)."""
     held_on = to_local(meeting.held_at or meeting.starts_at).date()
-    particulars = {
+    return {
         "case_id": case.id,
         "meeting_id": meeting.id,
         "held_on": held_on,
@@ -93,7 +99,6 @@ def record_meeting_codes(
         "age_years": _age_on(person.birth_date, held_on),
         "occasion": case.occasion,
     }
-    return _write_records(session, choices, particulars, actor, now)
 
 
 def _write_records(
@@ -126,16 +131,28 @@ _RECORD_COLUMNS = [c.name for c in CodeRecord.__table__.columns if c.name != "id
 
 
 def reverse_meeting_codes(
-    session: Session, meeting: Meeting, actor: User | None, reason: str | None, now: datetime
+    session: Session,
+    meeting: Meeting,
+    actor: User | None,
+    reason: str | None,
+    now: datetime,
+    *,
+    expected_last_id: int | None,
 ) -> list[CodeRecord]:
     """Write a -1 record for every record of the meeting that still counts; the records stay as they are.
 
-    Refused without a reason, and when nothing of the meeting counts any more (already corrected).
+    Refused without a reason, when nothing of the meeting counts any more (already corrected), and when a
+    record was written since the form was read (expected_last_id: a stale page, a second submit).
     """
     reason = fields.clean_text(reason, "reason", limit=REASON_MAX)
     if not reason:
         raise InvalidInput(_l("Say why the codes are corrected."), field="reason")
-    standing = queries.meeting_standing_records(session, meeting.id)
+    # Two submits at once: the second waits here for the first's commit, then finds the codes changed.
+    lock_case(session, session.get(SipCase, meeting.case_id))
+    codes = queries.meeting_codes(session, meeting.id)
+    if expected_last_id != codes.last_id:
+        raise Conflict(_l("The meeting's codes changed since you opened the page: check them and try again."))
+    standing = codes.standing
     if not standing:
         raise Conflict(_l("The meeting has no codes that count: nothing to correct."))
     reversals = [
@@ -181,12 +198,14 @@ def rerecord_meeting_codes(
     actor: User | None,
     now: datetime,
 ) -> list[CodeRecord]:
-    """Record the codes of a held meeting again after their reversal, from the attendance staff corrected.
+    """Record the codes of a held meeting again after their reversal, or for the first time when it has
+    none (its outcome recorded no health-care unit as taking part), from the attendance staff corrected.
 
     attendance: participant id -> mode for each health-care participant of the meeting
     (queries.meeting_care_attendance); the codes follow from it by the rules that code a held meeting.
-    expected_last_id: the meeting's last record when the form was read; anything written since refuses
-    (a stale form, a double submit). The reversed records stay; the new ones say who recorded them, when.
+    expected_last_id: the meeting's last record when the form was read (None: it had none); anything
+    written since refuses (a stale form, a double submit). Reversed records stay; the new ones say who
+    recorded them, when.
     """
     if meeting.status != HELD:
         raise Conflict(_l("Only a held meeting has codes."))
@@ -195,11 +214,9 @@ def rerecord_meeting_codes(
     codes = queries.meeting_codes(session, meeting.id)
     if codes.standing:
         raise Conflict(_l("The meeting's codes are in force: reverse them before you record them again."))
-    if not codes.all_reversed:
-        raise Conflict(_l("The meeting has no reversed codes to record again."))
     if expected_last_id != codes.last_id:
         raise Conflict(_l("The meeting's codes changed since you opened the page: check them and try again."))
-    units = {row.participant_id: row.unit_id for row in queries.meeting_care_attendance(session, meeting.id)}
+    units = {row.participant_id: row.unit_id for row in queries.meeting_care_attendance(session, meeting)}
     refusals = [
         InvalidInput(_l("Choose how the unit took part."), field=f"mode-{pid}")
         for pid in units
@@ -208,16 +225,28 @@ def rerecord_meeting_codes(
     if refusals:
         raise InvalidInputs(refusals)
     modes = {pid: attendance[pid] for pid in units}
-    last = next(record for record in reversed(codes.records) if record.sign == 1)
-    facts, _, catalogue = queries.facts_person_and_catalogue(session, set(units.values()), last.person_id)
+    last = next((record for record in reversed(codes.records) if record.sign == 1), None)
+    facts, person, catalogue = queries.facts_person_and_catalogue(
+        session, set(units.values()), last.person_id if last is not None else case.person_id
+    )
     choices = codes_for_meeting(((facts.get(units[pid]), mode) for pid, mode in modes.items()), catalogue)
     if not choices:
-        raise InvalidInput(
-            _l("No code follows from this attendance: the meeting's codes stay reversed."), field="attendance"
+        message = (
+            _l("No code follows from this attendance: the meeting's codes stay reversed.")
+            if last is not None
+            else _l("No code follows from this attendance: the meeting still has no codes.")
         )
+        raise InvalidInput(message, field="attendance")
+    # Recorded again: the day and the person as the reversed records had them (a move since then does not
+    # move the meeting); recorded for the first time: as the outcome's coding would have.
+    particulars = (
+        {name: getattr(last, name) for name in _PARTICULARS}
+        if last is not None
+        else _meeting_particulars(case, meeting, person)
+    )
     # The meeting's attendance says what its codes say (the statistics count both).
     correct_attendance(session, meeting, modes)
-    return _write_records(session, choices, {name: getattr(last, name) for name in _PARTICULARS}, actor, now)
+    return _write_records(session, choices, particulars, actor, now)
 
 
 # --- The catalogue --------------------------------------------------------------------------------------

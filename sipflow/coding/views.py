@@ -15,13 +15,13 @@ from flask_login import current_user, login_required
 
 from sipflow.cases.forms import ATTENDANCE_LABELS
 from sipflow.cases.services import actor_organisation_id, party_roles
-from sipflow.clock import now_utc
+from sipflow.clock import now_utc, to_local
 from sipflow.coding import queries, services
 from sipflow.coding.models import CODE_KINDS
 from sipflow.coding.rules import CODE_PATTERN, UnitFacts, normalise_code
 from sipflow.db import get_session, unit_of_work
 from sipflow.errors import Conflict, UserError
-from sipflow.meetings.models import Meeting
+from sipflow.meetings.models import HELD, Meeting
 from sipflow.security import audit, login_manager
 from sipflow.web import case_or_404, current_actor, register_case_page_part
 
@@ -225,21 +225,24 @@ def set_assignment():
 # --- The case page and the correction ----------------------------------------------------------------------
 
 
-def _meeting_groups(records) -> list[dict]:
-    """The case's records grouped by meeting, each with its standing codes, reversals marked."""
-    reversed_ids = {record.reverses_id for record, _ in records if record.reverses_id is not None}
+def _meeting_groups(rows) -> list[dict]:
+    """The case's held meetings with their records, reversals marked, each with whether codes count; a
+    meeting without records has none (its outcome recorded no code)."""
+    reversed_ids = {row.reverses_id for row in rows if row.reverses_id is not None}
     groups: dict[int, dict] = {}
-    for record, unit_name in records:
+    for row in rows:
         group = groups.setdefault(
-            record.meeting_id,
+            row.held_meeting_id,
             {
-                "meeting_id": record.meeting_id,
-                "held_on": record.held_on,
-                "kind": record.meeting_kind,
+                "meeting_id": row.held_meeting_id,
+                "held_on": to_local(row.held_at or row.held_starts_at).date(),
+                "kind": row.held_kind,
                 "rows": [],
             },
         )
-        group["rows"].append({"record": record, "unit": unit_name, "reversed": record.id in reversed_ids})
+        if row.id is not None:
+            group["held_on"] = row.held_on  # the day its records count on
+            group["rows"].append({"record": row, "unit": row.unit_name, "reversed": row.id in reversed_ids})
     for group in groups.values():
         group["standing"] = any(r["record"].sign == 1 and not r["reversed"] for r in group["rows"])
     return list(groups.values())
@@ -256,7 +259,7 @@ def _case_page_part(detail, actor, *, allowed: list) -> dict:
     """
     session = get_session()
     case = detail.case
-    records = queries.case_records(session, case.id)
+    meetings = _meeting_groups(queries.case_records(session, case.id))
     health, active = {}, []
     for participant, organisation, unit, *_ in detail.participant_rows:
         if participant.removed_at is None:
@@ -274,9 +277,11 @@ def _case_page_part(detail, actor, *, allowed: list) -> dict:
         without = [name for facts, name in health.values() if catalogue.sip_code(facts) is None]
     return {
         "case_codes": {
-            "meetings": _meeting_groups(records),
+            "meetings": meetings,
             "without_sip_code": without,
-            "may_correct": bool(records) and _may_correct(session, case, actor, active),
+            "may_correct": bool(meetings) and _may_correct(session, case, actor, active),
+            # A meeting without codes is offered its recording only when a health-care unit takes part.
+            "may_record_uncoded": bool(health),
             "meeting_kind_labels": MEETING_KIND_LABELS,
         }
     }
@@ -293,10 +298,12 @@ def _meeting_of(case, meeting_id: int) -> Meeting:
 
 
 def _render_correct(case, meeting, *, reason="", modes=None, after=None, errors=None, status=200):
-    """The correction page: the reversal while codes count, else the form to record them again."""
+    """The correction page: the reversal while codes count, else the form to record them (again)."""
     session = get_session()
     codes = queries.meeting_codes(session, meeting.id)
-    care = queries.meeting_care_attendance(session, meeting.id) if codes.all_reversed else []
+    # Reversed codes, or none at all for a held meeting: the codes follow from the corrected attendance.
+    recordable = meeting.status == HELD and not codes.standing
+    care = queries.meeting_care_attendance(session, meeting) if recordable else []
     return (
         render_template(
             "coding/correct.html",
@@ -304,6 +311,7 @@ def _render_correct(case, meeting, *, reason="", modes=None, after=None, errors=
             meeting=meeting,
             standing=codes.standing,
             care=care,
+            first_recording=not codes.records,
             # As typed on a refusal, else as the meeting's outcome recorded them.
             modes=modes if modes is not None else {row.participant_id: row.mode for row in care},
             after=after if after is not None else codes.last_id,
@@ -333,12 +341,23 @@ def correct(uid: str, meeting_id: int):
     if request.method == "GET":
         return _render_correct(case, meeting)
     session, reason = get_session(), request.form.get("reason", "")
+    after = request.form.get("after", "")
     try:
         with unit_of_work(session):
-            services.reverse_meeting_codes(session, meeting, current_actor(), reason, now_utc())
+            services.reverse_meeting_codes(
+                session, meeting, current_actor(), reason, now_utc(), expected_last_id=_form_id(after)
+            )
     except UserError as error:
+        # A conflict shows the meeting's codes as they are now, the reason kept: a second submit is then a
+        # deliberate one.
+        conflict = isinstance(error, Conflict)
         return _render_correct(
-            case, meeting, reason=reason, errors={error.field or "reason": error.message}, status=error.status
+            case,
+            meeting,
+            reason=reason,
+            after=None if conflict else after,
+            errors={"form" if conflict else error.field or "reason": error.message},
+            status=error.status,
         )
     flash(_l("The meeting's codes are reversed."), "success")
     return redirect(url_for("cases.detail", uid=case.uid), code=303)
@@ -352,7 +371,8 @@ def _form_id(raw: str) -> int | None:
 @bp.post("/cases/<uid>/meetings/<id:meeting_id>/codes/record")
 @login_required
 def rerecord(uid: str, meeting_id: int):
-    """Record a reversed meeting's codes again, from the attendance as staff corrected it."""
+    """Record a held meeting's codes again after a reversal (or for the first time when it has none), from
+    the attendance as staff corrected it."""
     case, meeting = _correctable(uid, meeting_id, audit.MEETING_CHANGE)
     session = get_session()
     # mode-<participant id> fields; the service asks for each health-care unit of the meeting.
@@ -376,14 +396,18 @@ def rerecord(uid: str, meeting_id: int):
             )
     except UserError as error:
         refusals = getattr(error, "errors", None) or [error]
+        # A refusal that names no unit is the form's: shown at its top (attendance, a conflict).
         return _render_correct(
             case,
             meeting,
             modes=modes,
             # A conflict shows the meeting as it is now: a second submit then is a deliberate one.
             after=None if isinstance(error, Conflict) else after,
-            errors={refusal.field or "attendance": refusal.message for refusal in refusals},
+            errors={refusal.field or "form": refusal.message for refusal in refusals},
             status=error.status,
         )
-    flash(_l("The meeting's codes are recorded again."), "success")
+    flash(
+        _l("The meeting's codes are recorded again.") if after else _l("The meeting's codes are recorded."),
+        "success",
+    )
     return redirect(url_for("cases.detail", uid=case.uid), code=303)

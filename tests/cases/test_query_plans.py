@@ -8,7 +8,7 @@ to use instead.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import text
@@ -241,7 +241,7 @@ def test_the_code_correction_page_reads_one_meetings_records_and_attendance_by_i
     """The correction page's reads (a meeting's code records, its health-care units' attendance) seek by
     the meeting, however many meetings and records there are."""
     from sipflow.coding.models import CodeRecord
-    from sipflow.coding.queries import _CARE_PARTICIPANTS, _MEETING_ATTENDANCE
+    from sipflow.coding.queries import _CARE_PARTICIPANTS, _CASE_RECORDS, _MEETING_ATTENDANCE
 
     records = plan_of(
         db_session, select(CodeRecord).where(CodeRecord.meeting_id == 1).order_by(CodeRecord.id)
@@ -249,8 +249,16 @@ def test_the_code_correction_page_reads_one_meetings_records_and_attendance_by_i
     assert full_scans(records, "code_record") == [], records
     attendance = plan_of(db_session, _MEETING_ATTENDANCE.params(meeting_id=1))
     assert full_scans(attendance, "attendance") == [], attendance
-    units = plan_of(db_session, _CARE_PARTICIPANTS.params(participant_ids=[1, 2]))
+    units = plan_of(
+        db_session,
+        _CARE_PARTICIPANTS.params(
+            case_id=analysed[0].id, participant_ids=[1, 2], held_at=datetime(2026, 11, 2, tzinfo=UTC)
+        ),
+    )
     assert full_scans(units, "participant", "unit") == [], units
+    # The case page's held meetings with their records: by the case, then by each meeting.
+    held = plan_of(db_session, _CASE_RECORDS.params(case_id=analysed[0].id))
+    assert full_scans(held, "meeting", "code_record", "unit") == [], held
 
 
 def test_the_consent_coverage_job_starts_from_the_planned_meetings_ahead(analysed, db_session, engine, now):

@@ -7,6 +7,7 @@ from sqlmodel import select
 
 from sipflow.cases.models import Participant
 from sipflow.coding.models import CodeRecord
+from sipflow.coding.queries import meeting_codes
 
 
 def to_meeting(db_session, registry, actor, case, now):
@@ -41,3 +42,9 @@ def records(db_session, case) -> list[CodeRecord]:
 def codes_by_unit(db_session, case) -> set[tuple[int, str]]:
     """(unit id, code) of every record of case."""
     return {(r.unit_id, r.code) for r in records(db_session, case) if r.sign == 1}
+
+
+def last_id(db_session, meeting) -> int | None:
+    """The meeting's newest record id, as a correction form read now carries it."""
+    db_session.expire_all()
+    return meeting_codes(db_session, meeting.id).last_id

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy.orm import Session
 from sqlmodel import select
-from webkit import csrf_token, login, text_of
+from webkit import csrf_token, fill, forms_of, login, text_of
 
 from sipflow.coding.models import CodeDefinition
 from sipflow.coding.services import parse_codes_csv
@@ -235,10 +235,11 @@ def test_staff_reverse_the_codes_of_a_meeting_recorded_in_error(
     url = f"/cases/{case.uid}/meetings/{meeting.id}/codes/correct"
     shown = text_of(client.get(url))
     assert "XU045" in shown and "ZV051" in shown
-    refused = _post(client, url, {"reason": ""})
+    pairs = forms_of(shown)[url]
+    refused = client.post(url, data=fill(pairs, reason=""))
     assert refused.status_code == 400
     assert len(records(db_session, case)) == 2
-    response = _post(client, url, {"reason": "Fel SIP"})
+    response = client.post(url, data=fill(pairs, reason="Fel SIP"))
     assert response.status_code == 303
     after = records(db_session, case)
     assert [r.sign for r in after] == [1, 1, -1, -1]

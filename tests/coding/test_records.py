@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from codingkit import codes_by_unit, hold, records, to_meeting
+from codingkit import codes_by_unit, hold, last_id, records, to_meeting
 from sqlmodel import func, select
 
 from sipflow.coding.models import CodeAssignment, CodeDefinition, CodeRecord
@@ -160,7 +160,14 @@ def test_a_reversal_removes_the_count_and_edits_nothing(db_session, registry, pa
     )
     assert db_session.exec(standing).one() == 2
     with unit_of_work(db_session):
-        reversals = reverse_meeting_codes(db_session, meeting, parties.region_user, "Registrerat i fel", now)
+        reversals = reverse_meeting_codes(
+            db_session,
+            meeting,
+            parties.region_user,
+            "Registrerat i fel",
+            now,
+            expected_last_id=last_id(db_session, meeting),
+        )
     assert {(r.sign, r.code, r.reason) for r in reversals} == {
         (-1, "XU045", "Registrerat i fel"),
         (-1, "ZV051", "Registrerat i fel"),
@@ -170,7 +177,14 @@ def test_a_reversal_removes_the_count_and_edits_nothing(db_session, registry, pa
     assert db_session.exec(standing).one() == 0
     assert sum(r.sign for r in after) == 0
     with pytest.raises(Conflict), unit_of_work(db_session):
-        reverse_meeting_codes(db_session, meeting, parties.region_user, "Igen", now)
+        reverse_meeting_codes(
+            db_session,
+            meeting,
+            parties.region_user,
+            "Igen",
+            now,
+            expected_last_id=last_id(db_session, meeting),
+        )
 
 
 def test_the_registerutdrag_lists_the_codes_and_their_reversals(
@@ -187,7 +201,14 @@ def test_the_registerutdrag_lists_the_codes_and_their_reversals(
     )
     meeting = db_session.exec(select(Meeting).where(Meeting.case_id == case.id)).one()
     with unit_of_work(db_session):
-        reverse_meeting_codes(db_session, meeting, parties.region_user, "Registrerat i fel", now)
+        reverse_meeting_codes(
+            db_session,
+            meeting,
+            parties.region_user,
+            "Registrerat i fel",
+            now,
+            expected_last_id=last_id(db_session, meeting),
+        )
     exported = person_export(db_session, case.person_id, now=now)["cases"][0]["codes"]
     assert sorted((c["code"], c["sign"], c["reason"]) for c in exported) == [
         ("XU045", -1, "Registrerat i fel"),
@@ -215,7 +236,14 @@ def test_a_reversal_needs_a_reason(db_session, registry, parties, create_case, n
     )
     meeting = db_session.exec(select(Meeting).where(Meeting.case_id == case.id)).one()
     with pytest.raises(InvalidInput) as refused, unit_of_work(db_session):
-        reverse_meeting_codes(db_session, meeting, parties.region_user, "   ", now)
+        reverse_meeting_codes(
+            db_session,
+            meeting,
+            parties.region_user,
+            "   ",
+            now,
+            expected_last_id=last_id(db_session, meeting),
+        )
     assert refused.value.field == "reason"
     assert len(records(db_session, case)) == 1
 

@@ -5,18 +5,19 @@ from __future__ import annotations
 import threading
 
 import pytest
-from codingkit import hold, organisation_participants, records, to_meeting
+import support
+from codingkit import hold, last_id, organisation_participants, records, to_meeting
 from sqlmodel import Session, select
 from webkit import csrf_token, fill, forms_of, login, text_of
 
-from sipflow.cases.models import SipCase
+from sipflow.cases.models import Participant, SipCase
 from sipflow.coding.models import CodeRecord
 from sipflow.coding.queries import meeting_standing_records
 from sipflow.coding.services import rerecord_meeting_codes, reverse_meeting_codes
 from sipflow.db import unit_of_work
 from sipflow.errors import Conflict
 from sipflow.meetings.models import Attendance, Meeting
-from sipflow.people.models import User
+from sipflow.people.models import Person, User
 
 pytestmark = pytest.mark.usefixtures("catalogue", "frozen_clock")
 
@@ -40,7 +41,14 @@ def _held(db_session, registry, parties, create_case, now, modes, units=None):
 def _reversed(db_session, registry, parties, create_case, now, modes, units=None):
     case, meeting = _held(db_session, registry, parties, create_case, now, modes, units)
     with unit_of_work(db_session):
-        reverse_meeting_codes(db_session, meeting, parties.region_user, "Registrerat i fel", now)
+        reverse_meeting_codes(
+            db_session,
+            meeting,
+            parties.region_user,
+            "Registrerat i fel",
+            now,
+            expected_last_id=last_id(db_session, meeting),
+        )
     return case, meeting
 
 
@@ -136,7 +144,14 @@ def test_a_form_read_before_a_later_change_is_refused(db_session, registry, part
             now=now,
         )
     with unit_of_work(db_session):
-        reverse_meeting_codes(db_session, meeting, parties.region_user, "Fel igen", now)
+        reverse_meeting_codes(
+            db_session,
+            meeting,
+            parties.region_user,
+            "Fel igen",
+            now,
+            expected_last_id=last_id(db_session, meeting),
+        )
     with pytest.raises(Conflict), unit_of_work(db_session):
         rerecord_meeting_codes(
             db_session,
@@ -148,6 +163,10 @@ def test_a_form_read_before_a_later_change_is_refused(db_session, registry, part
             now=now,
         )
     assert _standing(db_session, meeting) == []
+
+
+def case_person(db_session, case) -> Person:
+    return db_session.get(Person, case.person_id)
 
 
 def _region_participant(db_session, case, parties) -> int:
@@ -323,3 +342,177 @@ def test_two_submits_at_once_record_once(app, engine, db_session, registry, part
     [result] = outcome
     assert isinstance(result, Conflict), result
     assert sorted(r.code for r in _standing(db_session, meeting)) == ["XU045", "ZV051"]
+
+
+# --- A reversal read before a change, two at once; a held meeting left without codes ------------------------
+
+
+def test_a_reversal_page_read_before_the_codes_were_recorded_again_is_refused(
+    client, db_session, registry, parties, create_case, now
+):
+    """Anna opens the page; Sara reverses and records the codes again; Anna's old page reverses nothing."""
+    case, meeting = _held(db_session, registry, parties, create_case, now, {parties.region.id: "video"})
+    login(client, parties.region_user.username)
+    page, _ = _urls(case, meeting)
+    stale = forms_of(text_of(client.get(page)))[page]
+    with unit_of_work(db_session):
+        reverse_meeting_codes(
+            db_session,
+            meeting,
+            parties.municipality_user,
+            "Fel närvaro registrerad",
+            now,
+            expected_last_id=last_id(db_session, meeting),
+        )
+    with unit_of_work(db_session):
+        rerecord_meeting_codes(
+            db_session,
+            case,
+            meeting,
+            {_region_participant(db_session, case, parties): "on_site"},
+            expected_last_id=last_id(db_session, meeting),
+            actor=parties.municipality_user,
+            now=now,
+        )
+    fresh = [r.id for r in _standing(db_session, meeting)]
+    response = client.post(page, data=fill(stale, reason="Mötet registrerades i fel ärende"))
+    html = text_of(response)
+    assert response.status_code == 409
+    assert "Mötets koder har ändrats sedan du öppnade sidan" in html
+    # What was typed is kept; the form now carries the codes as they are, so sending it again is deliberate.
+    again = dict(forms_of(html)[page])
+    assert again["reason"] == "Mötet registrerades i fel ärende"
+    assert again["after"] == str(last_id(db_session, meeting))
+    assert [r.id for r in _standing(db_session, meeting)] == fresh  # Sara's codes still count
+    assert client.post(page, data=fill(forms_of(html)[page])).status_code == 303
+    assert _standing(db_session, meeting) == []
+
+
+def _reverse_in_thread(app, meeting_id, last, actor_id, now, outcome):
+    """Reverse in a session of its own, as a second request would; outcome gets the result."""
+    try:
+        with app.app_context(), Session(app.extensions["sipflow.engine"], expire_on_commit=False) as session:
+            with unit_of_work(session):
+                reverse_meeting_codes(
+                    session,
+                    session.get(Meeting, meeting_id),
+                    session.get(User, actor_id),
+                    "dubbel B",
+                    now,
+                    expected_last_id=last,
+                )
+        outcome.append("reversed")
+    except Exception as error:  # noqa: BLE001 (the test asserts which)
+        outcome.append(error)
+
+
+def test_two_reversals_at_once_reverse_once(app, engine, db_session, registry, parties, create_case, now):
+    """The second waits for the first's commit (the case's row), then finds the codes changed: a 409."""
+    case, meeting = _held(db_session, registry, parties, create_case, now, {parties.region.id: "video"})
+    last = last_id(db_session, meeting)
+    outcome: list = []
+    with Session(engine, expire_on_commit=False) as first:
+        reverse_meeting_codes(
+            first,
+            first.get(Meeting, meeting.id),
+            first.get(User, parties.region_user.id),
+            "dubbel A",
+            now,
+            expected_last_id=last,
+        )
+        second = threading.Thread(
+            target=_reverse_in_thread,
+            args=(app, meeting.id, last, parties.municipality_user.id, now, outcome),
+        )
+        second.start()
+        second.join(0.5)  # it waits for the first's lock (or, were it not to, it is done by now)
+        first.commit()
+    second.join(WAIT_SECONDS)
+    assert not second.is_alive()
+    [result] = outcome
+    assert isinstance(result, Conflict), result
+    assert [(r.sign, r.reason) for r in records(db_session, case)] == [
+        (1, None),
+        (1, None),
+        (-1, "dubbel A"),
+        (-1, "dubbel A"),
+    ]
+
+
+def test_the_same_reversal_sent_twice_is_a_conflict_with_its_reason(
+    client, db_session, registry, parties, create_case, now
+):
+    case, meeting = _held(db_session, registry, parties, create_case, now, {parties.region.id: "video"})
+    login(client, parties.region_user.username)
+    page, _ = _urls(case, meeting)
+    pairs = fill(forms_of(text_of(client.get(page)))[page], reason="Registrerat i fel")
+    assert client.post(page, data=pairs).status_code == 303
+    again = client.post(page, data=pairs)
+    assert again.status_code == 409
+    assert "Mötets koder har ändrats sedan du öppnade sidan" in text_of(again)
+    assert len(records(db_session, case)) == 4
+
+
+def _held_without_care(db_session, registry, parties, create_case, now):
+    """A meeting held with the region unit's attendance left unrecorded (everyone else on site)."""
+    case = create_case()
+    to_meeting(db_session, registry, parties.region_user, case, now)
+    participants = db_session.exec(select(Participant).where(Participant.case_id == case.id)).all()
+    attendance = {p.id: "on_site" for p in participants if p.unit_id != parties.region.id}
+    support.fire(
+        db_session, registry, parties.region_user, case, "hold_meeting", now=now, attendance=attendance
+    )
+    meeting = db_session.exec(select(Meeting).where(Meeting.case_id == case.id)).one()
+    return case, meeting
+
+
+def test_a_held_meeting_left_without_codes_can_have_them_recorded(
+    client, db_session, registry, parties, create_case, now
+):
+    case, meeting = _held_without_care(db_session, registry, parties, create_case, now)
+    assert records(db_session, case) == []
+    login(client, parties.region_user.username)
+    shown = text_of(client.get(f"/cases/{case.uid}"))
+    assert "Inga koder: ingen hälso- och sjukvårdsenhet registrerades som deltagande." in shown
+    assert "Registrera koderna</a>" in shown and f"/meetings/{meeting.id}/codes/correct" in shown
+    page, action = _urls(case, meeting)
+    assert "Mötet har inga koder" in text_of(client.get(page))
+    pairs = _form(client, case, meeting)
+    region = f"mode-{_region_participant(db_session, case, parties)}"
+    assert dict(pairs)[region] == ""  # not recorded: the unit's attendance is to be chosen
+    refused = client.post(action, data=fill(pairs))
+    assert refused.status_code == 400 and "Välj hur enheten deltog." in text_of(refused)
+    response = client.post(action, data=fill(pairs, **{region: "on_site"}))
+    assert response.status_code == 303
+    [record] = _standing(db_session, meeting)
+    assert (record.code, record.unit_id, record.recorded_by_user_id) == (
+        "XU045",
+        parties.region.id,
+        parties.region_user.id,
+    )
+    assert (record.held_on, record.meeting_kind) == (meeting.held_at.date(), meeting.kind)
+    assert record.municipality_code == case_person(db_session, case).home_municipality_code
+    # The attendance follows the codes: the region unit took part on site.
+    db_session.expire_all()
+    assert db_session.get(Attendance, (meeting.id, int(region.removeprefix("mode-")))).mode == "on_site"
+    assert db_session.get(Meeting, meeting.id).classification == "on_site"
+    # The same form again: the codes count now.
+    again = client.post(action, data=fill(pairs, **{region: "on_site"}))
+    assert again.status_code == 409
+    assert len(records(db_session, case)) == 1
+
+
+def test_recording_a_meeting_without_codes_in_english(
+    client, db_session, registry, parties, create_case, now
+):
+    case, meeting = _held_without_care(db_session, registry, parties, create_case, now)
+    login(client, parties.region_user.username)
+    assert "Record the codes</a>" in text_of(client.get(f"/cases/{case.uid}?lang=en"))
+    page, action = _urls(case, meeting)
+    assert "The meeting has no codes" in text_of(client.get(page + "?lang=en"))
+    pairs = _form(client, case, meeting, lang="en")
+    region = f"mode-{_region_participant(db_session, case, parties)}"
+    refused = client.post(action, data=fill(pairs, **{region: "absent"}))
+    assert refused.status_code == 400
+    assert "No code follows from this attendance: the meeting still has no codes." in text_of(refused)
+    assert records(db_session, case) == []

@@ -238,7 +238,7 @@ def test_the_pages_participants_open_from_their_mails_pass_axe(app, site, browse
 def test_the_form_to_record_a_meetings_codes_again_passes_axe(app, site, browser):
     """After a reversal: the form of the health-care units' attendance, also with a refusal shown."""
     from sipflow.coding.models import CodeRecord
-    from sipflow.coding.queries import standing_records
+    from sipflow.coding.queries import meeting_codes, standing_records
     from sipflow.coding.services import reverse_meeting_codes
 
     with app.app_context():
@@ -248,7 +248,10 @@ def test_the_form_to_record_a_meetings_codes_again_passes_axe(app, site, browser
         record = session.exec(standing_records().where(CodeRecord.case_id.in_(ours)).limit(1)).one()
         case, meeting = session.get(SipCase, record.case_id), session.get(Meeting, record.meeting_id)
         with unit_of_work(session):
-            reverse_meeting_codes(session, meeting, staff, "Registrerat i fel", now_utc())
+            last = meeting_codes(session, meeting.id).last_id
+            reverse_meeting_codes(
+                session, meeting, staff, "Registrerat i fel", now_utc(), expected_last_id=last
+            )
         url = f"{site}/cases/{case.uid}/meetings/{meeting.id}/codes/correct"
     context = browser.new_context(locale="sv-SE", timezone_id="Europe/Stockholm", viewport=NARROW)
     page = context.new_page()
