@@ -285,4 +285,7 @@ def test_the_consent_coverage_job_starts_from_the_planned_meetings_ahead(analyse
     plan = plan_of(db_session, statement)
     tables = ("meeting", "invitation", "participant", "consent", "consentorganisation", "sipcase")
     assert full_scans(plan, *tables) == [], plan
-    assert "ix_meeting_status_starts_at_case_id" in plan, plan
+    if db_session.get_bind().dialect.name == "sqlite":
+        # PostgreSQL may walk either meeting index on a table of a few rows (on the synthetic million it
+        # starts from this one, as bench/README.md records).
+        assert "ix_meeting_status_starts_at_case_id" in plan, plan
