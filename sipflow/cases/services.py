@@ -664,12 +664,14 @@ def set_participant_contact(
     *,
     email: str | None,
     phone: str | None,
+    now: datetime,
     expected_version: int | None = None,
     language: str | None = None,
 ) -> Participant:
     """Set the address, phone and language (None: kept) a participant is invited and reached at.
 
-    An empty address or phone clears it.
+    An empty address or phone clears it. A changed address is told to the other areas' hooks (meetings
+    moves the participant's invitations to meetings ahead to it).
     """
     _change_participants(session, registry, case, expected_version)
     participant = session.get(Participant, participant_id)
@@ -680,10 +682,26 @@ def set_participant_contact(
         raise InvalidInput(_l("Enter an e-mail address."), field="email")
     if language is not None:
         participant.language = checked_language(language)
+    changed_address = participant.email != email
     participant.email = email
     participant.phone = fields.clean_text(phone, "phone")
     session.add(participant)
+    if changed_address:
+        for hook in _ADDRESS_HOOKS:
+            hook(session, case, participant, now=now)
     return participant
+
+
+# What other areas do when a participant's e-mail address is set, corrected or cleared (meetings moves the
+# invitations to meetings ahead to it): each is called as hook(session, case, participant, now=now) in the
+# change's unit of work, the case's version claimed. The area registers its own, so cases imports none.
+_ADDRESS_HOOKS: list[Callable[..., None]] = []
+
+
+def register_address_change(hook: Callable[..., None]) -> None:
+    """Run hook(session, case, participant, now=now) whenever a participant's e-mail address changes."""
+    if hook not in _ADDRESS_HOOKS:
+        _ADDRESS_HOOKS.append(hook)
 
 
 # What other areas do when a participant leaves a SIP (meetings withdraws its invitations): each is called

@@ -805,6 +805,7 @@ def set_contact(uid: str):
             form.participant_id.data,
             email=form.email.data,
             phone=form.phone.data,
+            now=now_utc(),
             expected_version=form.version.data,
             language=form.language.data or None,
         )

@@ -10,7 +10,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import insert
 
-from sipflow.cases.services import register_participant_removal, step_participants
+from sipflow.cases.services import register_address_change, register_participant_removal, step_participants
 from sipflow.meetings.models import HELD, Attendance, Meeting, MeetingDecision
 from sipflow.meetings.outcome import (
     BOOKING_EFFECT,
@@ -26,6 +26,7 @@ from sipflow.meetings.services import (
     book_meeting,
     cancel_planned_meetings,
     clear_unbooked,
+    follow_address,
     mark_unbooked,
     meeting_kind,
     move_to_held_time,
@@ -150,3 +151,5 @@ register_effect("cancel_meetings", cancel_meetings)
 # A participant taken off a SIP is no longer invited to its planned meetings (cases calls this; it never
 # imports meetings).
 register_participant_removal(withdraw_invitations_of)
+# A participant's corrected or cleared address is the one their invitations to meetings ahead go to.
+register_address_change(follow_address)

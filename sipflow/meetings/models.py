@@ -91,8 +91,8 @@ class Invitation(SQLModel, table=True):
     meeting_id: int = Field(foreign_key="meeting.id", index=True)
     participant_id: int = Field(foreign_key="participant.id", index=True)
     channel: str = Field(default="email", max_length=8)
-    # The address the invitation went to, kept as sent: a later change of the participant's address
-    # must not make an answer from the old one unrecognisable.
+    # The address the invitation goes to. A change of the participant's address moves the invitations to
+    # meetings ahead to the new one (services.follow_address); those of meetings begun or over keep theirs.
     email: str | None = Field(default=None, max_length=254)
     role: str = Field(default="REQ-PARTICIPANT", max_length=20)
     partstat: str = Field(default="NEEDS-ACTION", max_length=16)

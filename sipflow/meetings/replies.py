@@ -105,18 +105,22 @@ def apply_reply(session: Session, reply: Reply, *, now: datetime) -> Invitation:
     meeting = session.exec(select(Meeting).where(Meeting.uid == reply.uid)).first()
     if meeting is None:
         raise ReplyRefused("unknown_uid", _l("No meeting has that UID."), 404)
-    invitation = session.exec(
+    matching = session.exec(
         select(Invitation)
         .where(
             Invitation.meeting_id == meeting.id,
             func.lower(Invitation.email) == reply.attendee_email.lower(),
             Invitation.active,
         )
+        .limit(2)
         # Two replies of one invitee at once: the second waits and sees the first one's stamp.
         .with_for_update()
-    ).first()
-    if invitation is None:
+    ).all()
+    if len(matching) != 1:
+        # Two invitees sharing the address (two guardians, one family address): the REPLY does not say whose
+        # answer it is, so it is not recorded on a guess, and is refused as one naming nobody invited.
         raise ReplyRefused("unknown_attendee", _l("That address is not invited to the meeting."), 404)
+    invitation = matching[0]
     try:
         # The rule is record_answer's; asked first so that an outdated reply is named as such.
         services.check_answer_sequence(meeting, invitation, reply.sequence)

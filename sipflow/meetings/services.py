@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Date, Integer, bindparam, update
+from sqlalchemy import Date, Integer, bindparam, func, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
@@ -38,7 +38,9 @@ from sipflow.meetings.booking import Booking, participants_by_id, read_booking, 
 from sipflow.meetings.models import (
     ANSWER_MODES,
     CANCELLED,
+    EMAIL,
     HELD,
+    OTHER,
     PARTSTATS,
     PLANNED,
     Invitation,
@@ -368,7 +370,7 @@ def _invite(
     invitation = withdrawn
     if invitation is None:
         invitation = Invitation(meeting_id=meeting.id, participant_id=participant.id, invited_at=now)
-    invitation.channel = "email" if address else "other"
+    invitation.channel = EMAIL if address else OTHER
     invitation.email = address
     invitation.role = _role(participant)
     invitation.partstat = "NEEDS-ACTION"
@@ -418,7 +420,7 @@ def change_meeting(
     session.add(meeting)
     # An invitee the consent no longer covers is not sent the change: their invitation is withdrawn.
     invitations, uncovered = covered_invitations(session, case, meeting, now=now)
-    _withdraw(session, case, meeting, uncovered, now=now)
+    _withdraw(session, case, meeting, uncovered, now=now, still_invited=invitations)
     offered = allowed_answer_modes(meeting)
     for invitation in invitations:
         if changed_time:
@@ -518,22 +520,37 @@ def uninvite(
     *,
     now: datetime,
     expected_sequence: int | None = None,
-) -> None:
-    """Withdraw one invitation: that invitee alone is told (a CANCEL naming them); their answer link dies."""
+) -> bool:
+    """Withdraw one invitation: that invitee alone is told (a CANCEL naming them); their answer link dies.
+
+    False when no CANCEL is sent since another invitee of the meeting shares the address (see _withdraw).
+    """
     _require_planned(meeting)
     if not invitation.active:
         raise InvalidInput(_l("That invitation is already withdrawn."))
     check_sequence(meeting, expected_sequence)
     lock_case(session, case)
     _new_version(session, meeting, now, expected_sequence)
-    _withdraw(session, case, meeting, [invitation], now=now)
+    return not _withdraw(session, case, meeting, [invitation], now=now)
 
 
 def _withdraw(
-    session: Session, case: SipCase, meeting: Meeting, invitations: list[Invitation], *, now: datetime
-) -> None:
+    session: Session,
+    case: SipCase,
+    meeting: Meeting,
+    invitations: list[Invitation],
+    *,
+    now: datetime,
+    still_invited: list[Invitation] | None = None,
+) -> list[Invitation]:
     """Withdraw the invitations at the meeting's new SEQUENCE: each invitee alone is told (a CANCEL naming
-    them) and their answer link dies. The caller holds the case's row and raised the SEQUENCE."""
+    them) and their answer link dies. The caller holds the case's row and raised the SEQUENCE.
+
+    An invitee whose address another active invitee of the meeting shares (two guardians, one family
+    address) gets no CANCEL: that calendar holds one entry for the meeting, and a CANCEL would take it from
+    the one still invited. still_invited: the meeting's active invitations when the caller holds them (else
+    the shared addresses are read in one statement). Returns the invitations not told for that reason.
+    """
     for invitation in invitations:
         invitation.removed_at = now
         invitation.token_nonce = new_nonce()
@@ -542,8 +559,55 @@ def _withdraw(
         logger.info(
             "case %s: invitation %s to meeting %s withdrawn", case.reference, invitation.id, meeting.id
         )
-    if invitations:
-        messages.queue_messages(session, case, meeting, invitations, kind="withdraw", now=now)
+    shared = _shared_addresses(session, meeting, invitations, still_invited)
+    kept_back = [i for i in invitations if i.channel == EMAIL and i.email.lower() in shared]
+    for invitation in kept_back:
+        logger.info(
+            "case %s: invitation %s to meeting %s withdrawn without a CANCEL: another invitee shares its "
+            "address",
+            case.reference,
+            invitation.id,
+            meeting.id,
+        )
+    told = [i for i in invitations if i not in kept_back]
+    if told:
+        messages.queue_messages(session, case, meeting, told, kind="withdraw", now=now)
+    return kept_back
+
+
+def _shared_addresses(
+    session: Session,
+    meeting: Meeting,
+    withdrawn: list[Invitation],
+    still_invited: list[Invitation] | None,
+) -> set[str]:
+    """The addresses (lower case) of the withdrawn e-mail invitations that an active invitation of the
+    meeting, not among them, is sent to as well. Read only when some withdrawn one was sent by e-mail."""
+    addresses = {i.email.lower() for i in withdrawn if i.channel == EMAIL and i.email}
+    if not addresses:
+        return set()
+    ids = {i.id for i in withdrawn}
+    if still_invited is not None:
+        return {
+            address
+            for i in still_invited
+            if i.id not in ids
+            and i.active
+            and i.channel == EMAIL
+            and (address := (i.email or "").lower()) in addresses
+        }
+    lowered = func.lower(Invitation.email)
+    return set(
+        session.exec(
+            select(lowered).where(
+                Invitation.meeting_id == meeting.id,
+                Invitation.active,
+                Invitation.channel == EMAIL,
+                Invitation.id.not_in(ids),
+                lowered.in_(sorted(addresses)),
+            )
+        ).all()
+    )
 
 
 def withdraw_uncovered(session: Session, case: SipCase, *, now: datetime) -> int:
@@ -560,10 +624,10 @@ def withdraw_uncovered(session: Session, case: SipCase, *, now: datetime) -> int
     ).all()
     count = 0
     for meeting in meetings:
-        _, uncovered = covered_invitations(session, case, meeting, now=now)
+        kept, uncovered = covered_invitations(session, case, meeting, now=now)
         if uncovered:
             _new_version(session, meeting, now)
-            _withdraw(session, case, meeting, uncovered, now=now)
+            _withdraw(session, case, meeting, uncovered, now=now, still_invited=kept)
             count += len(uncovered)
     return count
 
@@ -580,6 +644,56 @@ def withdraw_invitations_of(
     ).all()
     for meeting, invitation in rows:
         uninvite(session, case, meeting, invitation, now=now)
+
+
+def follow_address(session: Session, case: SipCase, participant: Participant, *, now: datetime) -> int:
+    """The participant's e-mail address was set, corrected or cleared: each of their invitations to planned
+    meetings not yet begun follows it. The number of invitations changed.
+
+    A new address gets the invitation (a REQUEST at the meeting's SEQUENCE as it is) with a new answer link,
+    the one mailed before dies; no address left makes the invitation one called some other way, answered
+    through the staff. The answer given stands. The old address gets nothing more: it may be a stranger's.
+    An organisation the consent no longer covers is sent nothing (the coverage job withdraws the invitation).
+    Called in the change's unit of work, whose claim of the case's version holds the case's row.
+    """
+    rows = session.exec(
+        select(Meeting, Invitation)
+        .join(Invitation, Invitation.meeting_id == Meeting.id)
+        .where(
+            Invitation.participant_id == participant.id,
+            Invitation.active,
+            Meeting.status == PLANNED,
+            Meeting.starts_at > now,
+        )
+        .order_by(Meeting.id)
+    ).all()
+    if not rows:
+        return 0
+    address = invitee_addresses(session, [participant])[participant.id]
+    channel = EMAIL if address else OTHER
+    count = 0
+    for meeting, invitation in rows:
+        if invitation.channel == channel and (invitation.email or "").lower() == (address or "").lower():
+            continue  # the same mailbox: nothing to send again
+        invitation.channel, invitation.email = channel, address
+        invitation.token_nonce = new_nonce()
+        invitation.sequence = meeting.sequence
+        session.add(invitation)
+        count += 1
+        logger.info(
+            "case %s: invitation %s to meeting %s follows a new address",
+            case.reference,
+            invitation.id,
+            meeting.id,
+        )
+        if address is None:
+            continue
+        if participant.organisation_id is not None:
+            kept, _ = covered_invitations(session, case, meeting, now=now)
+            if invitation not in kept:
+                continue
+        messages.queue_messages(session, case, meeting, [invitation], kind="request", now=now)
+    return count
 
 
 def invite(

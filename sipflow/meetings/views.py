@@ -397,9 +397,17 @@ def withdraw(uid: str, meeting_id: int, invitation_id: int):
         invitation = session.get(Invitation, invitation_id)
         if invitation is None or invitation.meeting_id != meeting.id:
             abort(404)
-        services.uninvite(session, case, meeting, invitation, now=now, expected_sequence=seen)
+        return services.uninvite(session, case, meeting, invitation, now=now, expected_sequence=seen)
 
-    return _simple_action(uid, meeting_id, act, _("The invitation is withdrawn and the invitee is told."))
+    def done(told: bool) -> str:
+        if told:
+            return _("The invitation is withdrawn and the invitee is told.")
+        return _(
+            "The invitation is withdrawn. No cancellation is e-mailed: another invitee shares the address, "
+            "and the meeting stays in that calendar for them. Tell the invitee some other way."
+        )
+
+    return _simple_action(uid, meeting_id, act, done)
 
 
 @bp.post("/cases/<uid>/meetings/<id:meeting_id>/invitations/<id:invitation_id>/answer")
@@ -447,7 +455,8 @@ def record_answer(uid: str, meeting_id: int, invitation_id: int):
     return _render_meeting(case, meeting, status=status, errors=top, answer_form=(invitation.id, form))
 
 
-def _simple_action(uid: str, meeting_id: int, act, done_message: str):
+def _simple_action(uid: str, meeting_id: int, act, done_message):
+    """done_message: the flash, or a function of what act returned that gives it."""
     session = get_session()
     case, meeting = _managed_meeting(uid, meeting_id)
     form = MeetingActionForm()
@@ -455,11 +464,11 @@ def _simple_action(uid: str, meeting_id: int, act, done_message: str):
         abort(400)
     try:
         with unit_of_work(session):
-            act(session, case, meeting, now_utc(), form.version.data)
+            result = act(session, case, meeting, now_utc(), form.version.data)
     except UserError as error:
         session.refresh(meeting)
         return _render_meeting(case, meeting, status=error.status, errors=[error.message])
-    flash(done_message, "success")
+    flash(done_message(result) if callable(done_message) else done_message, "success")
     return redirect(url_for("meetings.detail", uid=case.uid, meeting_id=meeting.id), code=303)
 
 

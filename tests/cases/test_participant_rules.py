@@ -9,6 +9,7 @@ from sqlmodel import select
 from sipflow.cases import services
 from sipflow.cases.errors import CaseEnded, StaleCase
 from sipflow.cases.models import Participant
+from sipflow.clock import now_utc
 from sipflow.db import unit_of_work
 from sipflow.errors import InvalidInput
 
@@ -55,6 +56,7 @@ def _changes(session, registry, case, parties, now):
                 _municipality_participant(session, case),
                 email="kontakt@example.se",
                 phone=None,
+                now=now_utc(),
                 expected_version=v,
             ),
         ),

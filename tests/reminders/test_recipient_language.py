@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 
 from sipflow.cases import services as case_services
 from sipflow.cases.models import Participant
-from sipflow.clock import add_days
+from sipflow.clock import add_days, now_utc
 from sipflow.db import unit_of_work
 from sipflow.notifications.models import OutboxMessage
 from sipflow.people.models import User
@@ -79,6 +79,7 @@ def test_an_invitee_marked_english_gets_the_invitation_and_the_meeting_tomorrow_
             ready.relative.id,
             email=ready.relative.email,
             phone=None,
+            now=now_utc(),
             language="en",
         )
     book()
@@ -120,6 +121,7 @@ def test_the_html_part_of_an_invitation_declares_the_language_it_is_written_in(
             ready.relative.id,
             email=ready.relative.email,
             phone=None,
+            now=now_utc(),
             language="en",
         )
     book()

@@ -85,7 +85,7 @@ def invited_case(app) -> InvitedCase:
                 select(Participant).where(Participant.case_id == case.id, Participant.kind == "person")
             ).one()
             services.set_participant_contact(
-                session, registry, case, person_row.id, email=PERSON_EMAIL, phone=None
+                session, registry, case, person_row.id, email=PERSON_EMAIL, phone=None, now=start
             )
         anna = users["anna"]
         with unit_of_work(session):
