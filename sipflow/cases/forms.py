@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask import current_app
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -185,6 +186,29 @@ class FormContext:
 # The label of the hidden version field, never shown. Given, so WTForms does not make one up from the field's
 # name through its own catalogue: that loads WTForms' translations from disk once per request.
 VERSION_LABEL = "Version"
+
+
+def typed_values(form) -> list[tuple[str, str]]:
+    """What the user typed or chose in form, as (field label, text) for a read-only copy; empty ones out.
+
+    A form's lists of rows are left out: the caller shows each row (typed_values of its form) under its own
+    heading.
+    """
+    values = []
+    for f in form:
+        if getattr(f.widget, "input_type", None) in ("hidden", "submit") or f.type == "CSRFTokenField":
+            continue
+        if f.type in ("FieldList", "FormField"):
+            continue
+        if f.type == "BooleanField":
+            text = _("Yes") if f.data else ""
+        elif hasattr(f, "iter_choices"):
+            text = ", ".join(str(label) for _value, label, selected, *_rest in f.iter_choices() if selected)
+        else:
+            text = f._value()
+        if text and str(text).strip():
+            values.append((str(f.label.text), str(text)))
+    return values
 
 
 def show_current_version(form, version: int) -> None:

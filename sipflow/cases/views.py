@@ -56,6 +56,7 @@ from sipflow.cases.forms import (
     choices,
     prefill_times,
     show_current_version,
+    typed_values,
 )
 from sipflow.cases.models import SipCase
 from sipflow.clock import local_to_utc, now_utc, to_local
@@ -450,7 +451,7 @@ def _render_case(
                 else None
             ),
             page_url=url_for("cases.detail", uid=case.uid),
-            kept_input=[(title, _typed_values(form)) for title, form in kept],
+            kept_input=[(title, typed_values(form)) for title, form in kept],
         ),
         status,
     )
@@ -484,23 +485,6 @@ def _failed_step_label(detail: queries.CaseDetail, trigger: str | None, locale: 
     """The label of the step a refused form was for (its trigger when the workflow no longer names it)."""
     known = [t for t in detail.workflow.transitions if t.trigger == trigger] if detail.workflow else []
     return transition_label(known[0], locale) if known else str(trigger)
-
-
-def _typed_values(form) -> list[tuple[str, str]]:
-    """What the user typed or chose in form, as (field label, text) for a read-only copy; empty ones out."""
-    values = []
-    for f in form:
-        if getattr(f.widget, "input_type", None) in ("hidden", "submit") or f.type == "CSRFTokenField":
-            continue
-        if f.type == "BooleanField":
-            text = _("Yes") if f.data else ""
-        elif hasattr(f, "iter_choices"):
-            text = ", ".join(str(label) for _value, label, selected, *_rest in f.iter_choices() if selected)
-        else:
-            text = f._value()
-        if text and str(text).strip():
-            values.append((str(f.label.text), str(text)))
-    return values
 
 
 # The fields of a fresh form (formdata=None) whose HTML depends on the page's language only: no choice,
@@ -899,7 +883,7 @@ def _render_removal(
         participant=participant,
         form=form,
         errors=errors,
-        kept_input=_typed_values(kept) if kept is not None else [],
+        kept_input=typed_values(kept) if kept is not None else [],
     ), status
 
 

@@ -9,6 +9,7 @@ Everything is checked before anything is written, so a refusal leaves the plan a
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -469,7 +470,21 @@ def _sync_goals(session: Session, plan: Plan, existing: list[PlanGoal], clean: d
         session.execute(delete(PlanGoal).where(PlanGoal.id.in_(gone)))
 
 
-def _sync_efforts(session: Session, plan: Plan, existing: list[PlanEffort], clean: dict) -> None:
+# What other areas do before efforts are removed from a plan (reminders: cancel those still to send, let
+# the sent ones forget the row): each is called as hook(session, case, effort_ids, now=now) in the save's
+# unit of work. The area registers its own, so plans imports none of them.
+_EFFORT_REMOVAL_HOOKS: list[Callable[..., None]] = []
+
+
+def register_effort_removal(hook: Callable[..., None]) -> None:
+    """Run hook(session, case, effort_ids, now=now) before a plan's efforts are removed (deleted)."""
+    if hook not in _EFFORT_REMOVAL_HOOKS:
+        _EFFORT_REMOVAL_HOOKS.append(hook)
+
+
+def _sync_efforts(
+    session: Session, case: SipCase, plan: Plan, existing: list[PlanEffort], clean: dict, *, now: datetime
+) -> None:
     by_uid = {e.uid: e for e in existing}
     kept: set[int] = set()
     for position, item in enumerate(clean["efforts"]):
@@ -484,6 +499,8 @@ def _sync_efforts(session: Session, plan: Plan, existing: list[PlanEffort], clea
             kept.add(row.id)
     gone = [e.id for e in existing if e.id not in kept]
     if gone:
+        for hook in _EFFORT_REMOVAL_HOOKS:
+            hook(session, case, gone, now=now)
         session.execute(delete(PlanEffort).where(PlanEffort.id.in_(gone)))
 
 
@@ -599,7 +616,7 @@ def save_plan(
         session.add(case)
     session.add(plan)
     _sync_goals(session, plan, goals, clean)
-    _sync_efforts(session, plan, efforts, clean)
+    _sync_efforts(session, case, plan, efforts, clean, now=now)
     _sync_contacts(session, plan, contacts, clean)
     session.flush()
     return plan

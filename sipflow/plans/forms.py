@@ -21,7 +21,7 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import HiddenInput
 
-from sipflow.cases.forms import VERSION_LABEL, RowForm, TextAreaField, choices, date_field
+from sipflow.cases.forms import VERSION_LABEL, RowForm, TextAreaField, choices, date_field, typed_values
 from sipflow.plans.editor import MAX_EFFORTS, MAX_GOALS, TEXT_LIMITS
 
 # An effort's status as staff and the person read it (EFFORT_STATUSES).
@@ -233,6 +233,28 @@ class PlanEditorForm(FlaskForm):
                 rows.append(entry.id)
         data["efforts"] = efforts
         return data, rows
+
+    # Each list of rows with its heading on the page, for a read-only copy of what was typed.
+    ROW_HEADINGS = (
+        ("own_goals", _l("The person's own goals")),
+        ("professional_goals", _l("The professionals' goals")),
+        ("efforts", _l("Efforts (insatser)")),
+        ("own_efforts", _l("What the person and närstående do themselves")),
+        ("other_efforts", _l("Measures by others")),
+        ("contacts", _l("Contacts")),
+    )
+
+    def kept_input(self) -> list[tuple[str | None, list[tuple[str, str]]]]:
+        """What was typed, for the page's "What you entered" card: the plan's own fields, then each row."""
+        groups = [(None, typed_values(self))]
+        for name, heading in self.ROW_HEADINGS:
+            for number, entry in enumerate(self[name], start=1):
+                # A blank row's status select still holds its default: nothing typed.
+                blank = getattr(entry.form, "blank", None)
+                values = [] if blank is not None and blank() else typed_values(entry.form)
+                if values:
+                    groups.append((_l("%(list)s, row %(number)d", list=heading, number=number), values))
+        return [(title, values) for title, values in groups if values]
 
     def fill(self, data: dict) -> None:
         """Fill a fresh form with the stored plan (plans.editor.plan_data)."""

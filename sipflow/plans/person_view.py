@@ -4,7 +4,8 @@ One page per person, so nobody is passed between agencies: every active SIP of t
 state, with a working plan or an established version), showing the newest established version's content
 (`plans.content` shape) or saying that no plan is established yet, and the one organisation with
 huvudansvar. Staff see the cases `security.access` lets them see; the person (through their personal link)
-sees all of their own. The caller logs each case shown in the access log.
+sees all of their own, a närstående or guardian (through theirs) only the SIP the link was sent from. The
+caller logs each case shown in the access log.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from sqlmodel import Session, select
 
 from sipflow.cases.models import Participant, SipCase
 from sipflow.people.models import Organisation, Person, User
-from sipflow.plans.approvals import PartyApproval, approval_status
+from sipflow.plans.approvals import PERSON, PartyApproval, approval_status
 from sipflow.plans.models import Plan, PlanVersion
 from sipflow.security.access import visible_cases_clause
 from sipflow.workflow.definition import HUVUDANSVARIG
@@ -80,6 +81,15 @@ def active_cases(
         query.order_by(SipCase.requested_at.desc(), SipCase.id.desc()).limit(CASES_LIMIT)
     ).all()
     return [case for case in cases if _is_active(registry, case)]
+
+
+def link_cases(session: Session, registry, link, recipient: Participant, *, now: datetime) -> list[SipCase]:
+    """The SIPs a personal link shows: to the person all their active ones; to a närstående or a guardian
+    only the SIP the link was sent from (the one they take part in), while it is active."""
+    if recipient.kind == PERSON:
+        return active_cases(session, registry, link.person_id, now=now)
+    case = session.get(SipCase, link.case_id)
+    return [case] if _is_active(registry, case) else []
 
 
 def person_page(

@@ -1,12 +1,17 @@
-"""What the reminders area lets workflow files name: the anchor dates and templates of [[reminders]]."""
+"""What the reminders area registers with other areas: the anchor dates and templates a workflow file's
+[[reminders]] may name, and what becomes of an effort's reminders when the plan editor removes the effort."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from sqlalchemy import update
 from sqlmodel import Session, select
 
 from sipflow.cases.models import SipCase
 from sipflow.meetings.models import PLANNED, Meeting
-from sipflow.reminders.models import KINDS, WORKFLOW
+from sipflow.plans.editor import register_effort_removal
+from sipflow.reminders.models import CANCELLED, KINDS, PENDING, WORKFLOW, Reminder
 from sipflow.workflow.registry import register_reminder_anchor, register_reminder_template
 
 # The template a declared reminder may name besides the built-in kinds' own.
@@ -36,3 +41,20 @@ for _column in ("requested_at", "utskrivningsklar_at", "follow_up_on"):
 register_reminder_anchor("next_meeting", _next_meeting)
 for _name in (*[k for k in KINDS if k != WORKFLOW], CASE_TEMPLATE):
     register_reminder_template(_name)
+
+
+def release_removed_efforts(session: Session, case: SipCase, effort_ids: list[int], *, now: datetime) -> None:
+    """Before efforts are removed: cancel their reminders still to send; every row forgets the effort.
+
+    A sent (or failed, skipped) reminder stays as the record of what went out, about an effort no longer
+    in the plan. Both statements go through the case's index, as the case's reminders are few.
+    """
+    of_efforts = (Reminder.case_id == case.id, Reminder.effort_id.in_(effort_ids))
+    for statement in (
+        update(Reminder).where(*of_efforts, Reminder.status == PENDING).values(status=CANCELLED),
+        update(Reminder).where(*of_efforts).values(effort_id=None),
+    ):
+        session.execute(statement.execution_options(synchronize_session=False))
+
+
+register_effort_removal(release_removed_efforts)

@@ -49,6 +49,10 @@ ACCESS_DENIED = "access.denied"
 # (no user); staff recording an approval or sending a link read the plan's parties too.
 PLAN_PERSON_VIEW = "plan.person_view"
 PLAN_LINK_VIEW = "plan.link_view"
+# The same read through a link sent to a närstående or a guardian (participant kinds): the extract tells the
+# person someone else read their plan.
+PLAN_LINK_VIEW_NARSTAENDE = "plan.link_view.narstaende"
+PLAN_LINK_VIEW_GUARDIAN = "plan.link_view.guardian"
 PLAN_APPROVALS = "plan.approvals"
 PLAN_LINKS = "plan.links"
 # The plan editor: reading the working plan, and changing it (or its huvudansvar).

@@ -40,6 +40,8 @@ ACTION_LABELS = {
     audit.ACCESS_DENIED: "Nekades åtkomst",
     audit.PLAN_PERSON_VIEW: "Läste personens planer",
     audit.PLAN_LINK_VIEW: "Läste planerna genom den personliga länken",
+    audit.PLAN_LINK_VIEW_NARSTAENDE: "En närstående läste planen genom sin personliga länk",
+    audit.PLAN_LINK_VIEW_GUARDIAN: "En vårdnadshavare läste planen genom sin personliga länk",
     audit.PLAN_APPROVALS: "Läste eller registrerade godkännanden av planen",
     audit.PLAN_LINKS: "Skickade eller återkallade en personlig länk",
     audit.PLAN_VIEW: "Läste planen",

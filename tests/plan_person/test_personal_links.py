@@ -22,7 +22,8 @@ from sipflow.notifications.models import OutboxMessage
 from sipflow.people.models import Organisation
 from sipflow.plans.models import PersonalLink, PlanApproval
 from sipflow.plans.personal_links import LinkRefused, make_token, read_token
-from sipflow.security.audit import PLAN_LINK_VIEW, AccessLogEntry
+from sipflow.security.audit import PLAN_LINK_VIEW, PLAN_LINK_VIEW_NARSTAENDE, AccessLogEntry
+from sipflow.security.extract import extract_rows
 
 PRIVATE = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store", "X-Robots-Tag": "noindex, nofollow"}
 
@@ -270,7 +271,31 @@ def test_the_page_a_narstaende_opens_does_not_call_the_plans_theirs(client, db_s
     page = text_of(client.get(link_path(queued(db_session))))
     assert "Samtalsstöd varannan vecka" in page
     assert "Mina SIP-planer" not in page and "alla planer du har nu" not in page
-    assert "SIP-planer" in page and "alla planer personen har nu" in page
+    assert "SIP-planer" in page and "planen för den SIP du deltar i" in page
+
+
+def test_a_narstaendes_link_shows_only_the_sip_it_was_sent_from_and_the_extract_says_who_read_it(
+    client, db_session, app, registry, now
+):
+    first = build_world(db_session, app, registry, now=now)
+    add_effort(db_session, first, first.region, "Första planens insats")
+    freeze(db_session, first, now=now)
+    # The person's other SIP, which the närstående takes no part in.
+    second = build_world(db_session, app, registry, now=now, person=first.person)
+    add_effort(db_session, second, second.municipality, "Andra planens insats")
+    freeze(db_session, second, now=now)
+    send_link(client, first, first.relative)
+    log_out(client)
+    page = text_of(client.get(link_path(queued(db_session))))
+    assert "Första planens insats" in page
+    assert "Andra planens insats" not in page and second.case.reference not in page
+    rows = db_session.exec(
+        select(AccessLogEntry).where(AccessLogEntry.action == PLAN_LINK_VIEW_NARSTAENDE)
+    ).all()
+    assert [(r.case_id, r.user_id) for r in rows] == [(first.case.id, None)]
+    assert "En närstående läste planen genom sin personliga länk" in {
+        row.action for row in extract_rows(db_session, first.person.id)
+    }
 
 
 def test_the_page_the_person_opens_calls_the_plans_theirs(client, db_session, planned):

@@ -592,6 +592,22 @@ def _manager_route(status: int):
     return expect
 
 
+def _plan_writer_route(status: int):
+    """A change of the plan: only its writers (the initiator here) while the SIP runs; once it has ended a
+    writer is told so (409, with what was typed), anyone else refused."""
+
+    def expect(relation: Relation, world: World):
+        if relation.user is None:
+            return LOGIN
+        if not relation.sees_case:
+            return DENY_404
+        if relation.user != "region_user":
+            return DENY_403
+        return 409 if _final(world) else status
+
+    return expect
+
+
 def _anyone(status: int):
     def expect(_relation: Relation, _world: World):
         return status
@@ -782,23 +798,24 @@ ROUTES |= {
 
 
 # The plan: everyone who sees the case reads it; the parties of the plan step (the initiator here) write it
-# while the SIP runs. An empty form is incomplete (400); none of the matrix's states can establish (409).
+# while the SIP runs (once it ended, 409 to them). An empty form is incomplete (400); none of the matrix's
+# states can establish (409).
 ROUTES |= {
     ("plans.editor", "GET"): Route(
         lambda w: f"/cases/{w.case.uid}/plan", _case_route(lambda w: 200), needs_case=True
     ),
     ("plans.save", "POST"): Route(
-        lambda w: f"/cases/{w.case.uid}/plan", _manager_route(400), data=lambda w: {}, needs_case=True
+        lambda w: f"/cases/{w.case.uid}/plan", _plan_writer_route(400), data=lambda w: {}, needs_case=True
     ),
     ("plans.hand_over", "POST"): Route(
         lambda w: f"/cases/{w.case.uid}/plan/huvudansvar",
-        _manager_route(400),
+        _plan_writer_route(400),
         data=lambda w: {},
         needs_case=True,
     ),
     ("plans.establish", "POST"): Route(
         lambda w: f"/cases/{w.case.uid}/plan/establish",
-        _manager_route(409),
+        _plan_writer_route(409),
         data=lambda w: {},
         needs_case=True,
     ),

@@ -12,7 +12,7 @@ from wtforms import SelectChoice
 
 from sipflow.cases import services as case_services
 from sipflow.cases.errors import StaleCase
-from sipflow.cases.forms import choices, show_current_version
+from sipflow.cases.forms import choices, show_current_version, typed_values
 from sipflow.cases.queries import participant_rows
 from sipflow.cases.services import StepReads
 from sipflow.clock import now_utc
@@ -38,6 +38,10 @@ from sipflow.web import (
 )
 from sipflow.workflow.definition import HUVUDANSVARIG
 
+SIP_ENDED = _l(
+    "The SIP was closed while you were working, so the plan can no longer be changed. Nothing was saved."
+)
+
 # The plan's own fields (not rows, not the checkbox, which a browser leaves out when unticked).
 KEPT_WHEN_NOT_SENT = (
     "needs",
@@ -61,12 +65,20 @@ def may_edit(session, case, actor, participants=None) -> bool:
     is available), as the workflow file says; initiator and huvudansvarig in the shipped files.
     participants: the case's active participants when the caller read them already.
     """
+    return not _workflow(case).is_final(case.state) and _writes_plan(session, case, actor, participants)
+
+
+def _writes_plan(session, case, actor, participants=None) -> bool:
+    """The actor's organisation holds a party role of the plan step, whatever the case's state."""
     workflow = _workflow(case)
-    if workflow.is_final(case.state):
-        return False
     parties = {p for t in workflow.transitions if t.form == editor.PLAN_FORM for p in t.parties}
     organisation_id = case_services.actor_organisation_id(session, actor)
     return bool(case_services.party_roles(session, case, organisation_id, participants) & parties)
+
+
+def _ended_meanwhile(session, case, actor) -> bool:
+    """The actor could write the plan but the SIP has ended since (closed in another tab, by a colleague)."""
+    return _workflow(case).is_final(case.state) and _writes_plan(session, case, actor)
 
 
 def _case_page_part(detail, actor, *, allowed: list) -> dict:
@@ -200,6 +212,7 @@ def _render(
     hand_over: HandOverForm | None = None,
     reads: PageReads | None = None,
     consent_url: str | None = None,
+    kept_input=(),
 ):
     """The editor page; reads: what the request read already, unless it wrote since (then read afresh)."""
     session, actor, now = get_session(), current_actor(), now_utc()
@@ -249,6 +262,7 @@ def _render(
             transfers=responsibility.transfers(session, case),
             decision_uids=editor.decision_effort_uids(session, plan),
             further_consent_url=consent_url,
+            kept_input=list(kept_input),
         ),
         status,
     )
@@ -280,6 +294,28 @@ def _mark_effort_gaps(form: PlanEditorForm) -> None:
             row[field].errors = [*row[field].errors, editor.EFFORT_GAPS[field]]
 
 
+def _refuse_ended(session, case, actor, *, typed=None, hand_over=None):
+    """The refusal of a change to the plan by one who may not make it: 403, but for an organisation that
+    writes the plan of a SIP ended meanwhile, the page as it is now, what was typed shown to copy (409)."""
+    if not _ended_meanwhile(session, case, actor):
+        abort(403)
+    reads = _page_reads(session, case)
+    kept = []
+    if typed is not None:
+        configure(typed, reads.parts, _child(reads))
+        kept = typed.kept_input()
+    if hand_over is not None:
+        kept += [(_("Hand over overall responsibility"), typed_values(hand_over))]
+    return _render(
+        case,
+        _build_form(session, case, reads),
+        status=409,
+        errors=[SIP_ENDED],
+        reads=reads,
+        kept_input=[(title, values) for title, values in kept if values],
+    )
+
+
 @bp.post("/cases/<uid>/plan")
 @login_required
 def save(uid: str):
@@ -287,7 +323,7 @@ def save(uid: str):
     case = case_or_404(uid, audit.PLAN_CHANGE)
     session, actor = get_session(), current_actor()
     if not may_edit(session, case, actor):
-        abort(403)
+        return _refuse_ended(session, case, actor, typed=PlanEditorForm(formdata=request.form))
     reads = _page_reads(session, case)
     form = _build_form(session, case, reads, formdata=request.form)
     if request.form.get("action") == "add_rows":
@@ -329,7 +365,7 @@ def establish(uid: str):
     case = case_or_404(uid, audit.CASE_TRANSITION)
     session, actor = get_session(), current_actor()
     if not may_edit(session, case, actor):
-        abort(403)
+        return _refuse_ended(session, case, actor)
     workflow = _workflow(case)
     transition = editor.establishing_transition(workflow, case.state)
     form = EstablishForm(formdata=request.form, prefix="establish")
@@ -400,10 +436,11 @@ def hand_over(uid: str):
     session, actor = get_session(), current_actor()
     reads = _page_reads(session, case)
     participants = reads.step_reads.participants
-    if not (
-        may_edit(session, case, actor, participants)
-        and responsibility.may_give_huvudansvar(session, case, actor, participants)
-    ):
+    if not may_edit(session, case, actor, participants):
+        typed = HandOverForm(formdata=request.form, prefix="handover")
+        typed.organisation_id.choices = choices((p.organisation_id, p.name) for p in reads.parts)
+        return _refuse_ended(session, case, actor, hand_over=typed)
+    if not responsibility.may_give_huvudansvar(session, case, actor, participants):
         abort(403)
     form = _hand_over_form(case, reads, formdata=request.form)
     page_form = _build_form(session, case, reads)

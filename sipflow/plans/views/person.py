@@ -63,6 +63,14 @@ LINK_REFUSALS = {
 }
 
 
+# A read through a link is logged by its recipient's kind (there is no user): a närstående's shows as theirs.
+LINK_VIEW_ACTIONS = {
+    "person": audit.PLAN_LINK_VIEW,
+    "narstaende": audit.PLAN_LINK_VIEW_NARSTAENDE,
+    "guardian": audit.PLAN_LINK_VIEW_GUARDIAN,
+}
+
+
 class ApprovalForm(FlaskForm):
     """An approval given at the meeting or on paper, recorded by staff for the newest version."""
 
@@ -408,11 +416,12 @@ def _link_or_refusal(token: str, now):
 
 
 def _render_link_page(link: PersonalLink, token: str, *, now, errors=(), status: int = 200):
-    """The person's plans as the link shows them; every case shown is logged (no user), each time."""
+    """The plans the link shows (personal_view.link_cases); every case shown is logged (no user, the action
+    saying whose link it is), each time."""
     session, registry = get_session(), workflow_registry()
     person = session.get(Person, link.person_id)
     participant = session.get(Participant, link.participant_id)
-    cases = person_view.active_cases(session, registry, person.id, now=now)
+    cases = person_view.link_cases(session, registry, link, participant, now=now)
     page = person_view.person_page(session, registry, person, cases, locale=current_locale())
     with unit_of_work(session):
         personal_links.touch(session, link, now)
@@ -420,7 +429,7 @@ def _render_link_page(link: PersonalLink, token: str, *, now, errors=(), status:
             audit.record_access(
                 session,
                 user=None,
-                action=audit.PLAN_LINK_VIEW,
+                action=LINK_VIEW_ACTIONS[participant.kind],
                 purpose=audit.PURPOSE_CARE,
                 case=card.case,
                 person=person,
