@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from personkit import World, add_effort, build_world, freeze
@@ -104,6 +105,29 @@ def test_staff_record_their_organisations_approval_and_the_page_shows_it_per_ver
     assert approval.recorded_by_user_id == planned.municipality.user.id and approval.method == "meeting"
     page = text_of(client.get(f"/cases/{planned.case.uid}/plan/approvals"))
     assert "På mötet" in page and "saknas" in page
+
+
+def test_who_approved_is_chosen_not_taken_from_the_first_option(client, db_session, planned):
+    """Nothing is chosen ahead (a click on Record must not record the person's approval for the
+    organisation's), and the user's own organisation comes first, whatever order the parties joined in."""
+    login(client, planned.municipality.user.username)
+    html, forms = approval_form(client, planned)
+    url = f"/cases/{planned.case.uid}/plan/approvals"
+    options = re.findall(
+        r'<option([^>]*)value="([^"]*)"[^>]*>([^<]*)</option>',
+        html[html.index('name="approval-participant_id"') :].split("</select>")[0],
+    )
+    assert [(value, label) for _attrs, value, label in options][:3] == [
+        ("", "Välj"),
+        (str(planned.municipality.participant.id), "Vår organisation"),
+        (str(planned.person_row.id), "Testa Person"),
+    ]
+    assert [value for attrs, value, _label in options if "selected" in attrs] in ([], [""])
+    fields = dict(forms[url])
+    response = client.post(url, data={**fields, "approval-method": "meeting"})
+    assert response.status_code == 400
+    assert "Välj vem som godkände." in text_of(response)
+    assert db_session.exec(select(PlanApproval)).all() == []
 
 
 def test_another_organisations_approval_is_not_offered_and_a_forged_one_is_refused(

@@ -16,7 +16,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 from flask_wtf import FlaskForm
 from sqlmodel import select
-from wtforms import IntegerField, RadioField, SelectField
+from wtforms import IntegerField, RadioField, SelectChoice, SelectField
 from wtforms.validators import InputRequired, NumberRange
 from wtforms.widgets import HiddenInput
 
@@ -28,7 +28,7 @@ from sipflow.errors import Conflict, UserError
 from sipflow.people.models import Person
 from sipflow.plans import approvals, person_view, personal_links
 from sipflow.plans.blueprint import bp
-from sipflow.plans.forms import EFFORT_STATUS_LABELS
+from sipflow.plans.forms import EFFORT_STATUS_LABELS, optional_int
 from sipflow.plans.models import PersonalLink, PlanVersion
 from sipflow.plans.versions import case_page_versions
 from sipflow.security import audit
@@ -75,7 +75,12 @@ class ApprovalForm(FlaskForm):
     """An approval given at the meeting or on paper, recorded by staff for the newest version."""
 
     version_id = IntegerField(widget=HiddenInput(), validators=[InputRequired(), NumberRange(1, 2**31 - 1)])
-    participant_id = SelectField(_l("Who approved"), coerce=int, validators=[InputRequired()])
+    # No party chosen ahead: one click must not record the person's approval for the organisation's.
+    participant_id = SelectField(
+        _l("Who approved"),
+        coerce=optional_int,
+        validators=[InputRequired(message=_l("Choose who approved."))],
+    )
     method = RadioField(
         _l("How"),
         choices=choices((m, METHOD_LABELS[m]) for m in approvals.STAFF_METHODS),
@@ -187,8 +192,14 @@ def person_staff(uid: str):
 # --- Staff: approvals -------------------------------------------------------------------------------------
 
 
+def _approver_choices(options: list[tuple[int, str]]) -> list:
+    """The "who approved" choices: none chosen ahead, then the recordable parties."""
+    return [SelectChoice("", _l("Choose"))] + choices(options)
+
+
 def _recordable(session, case: SipCase, user, today) -> list[tuple[int, str]]:
-    """The parties user may record an approval for: their organisation's row, the person (guardians)."""
+    """The parties user may record an approval for: their organisation's row first, then the person (or
+    the guardians on the child's behalf)."""
     rows = session.exec(
         select(Participant).where(Participant.case_id == case.id, Participant.active).order_by(Participant.id)
     ).all()
@@ -208,8 +219,8 @@ def _recordable(session, case: SipCase, user, today) -> list[tuple[int, str]]:
                 label = f"{person.given_name} {person.family_name}"
             else:
                 label = _("%(name)s, guardian, on the child's behalf", name=participant.name or "")
-            result.append((participant.id, label))
-    return result
+            result.append((participant.kind != approvals.ORGANISATION, participant.id, label))
+    return [(participant_id, label) for _, participant_id, label in sorted(result, key=lambda r: r[0])]
 
 
 def _versions(session, case: SipCase) -> list[PlanVersion]:
@@ -232,7 +243,7 @@ def _render_approvals(case: SipCase, form: ApprovalForm | None = None, *, errors
         form = ApprovalForm(formdata=None, prefix="approval")
         if newest is not None:
             form.version_id.data = newest.id
-    form.participant_id.choices = choices(options)
+    form.participant_id.choices = _approver_choices(options)
     statuses = approvals.approval_statuses(session, case, versions, now=now)
     rows = [(version, statuses[version.id]) for version in versions]
     # An ended SIP's plan is approved no more (approvals.approve_version refuses): no form to fill in vain.
@@ -261,7 +272,7 @@ def approvals_page(uid: str):
         return _render_approvals(case)
     session, now, user = get_session(), now_utc(), current_actor()
     form = ApprovalForm(prefix="approval")
-    form.participant_id.choices = choices(_recordable(session, case, user, to_local(now).date()))
+    form.participant_id.choices = _approver_choices(_recordable(session, case, user, to_local(now).date()))
     if not form.validate():
         return _render_approvals(case, form, status=400)
     version = session.get(PlanVersion, form.version_id.data)
