@@ -120,6 +120,24 @@ def test_book_refuses_a_stale_version_and_a_party_without_the_kallelse(db_sessio
     assert db_session.exec(select(Meeting)).all() == []
 
 
+def _booked_mails(db_session, registry, parties, ready) -> list:
+    """The region's user books the meeting at 10: each queued e-mail, parsed."""
+    case = ready.case
+    with unit_of_work(db_session):
+        services.book(
+            db_session,
+            registry,
+            parties.region_user,
+            case,
+            _booking(ready, 10),
+            expected_version=case.version,
+            now=now_utc(),
+        )
+    sent = db_session.exec(select(OutboxMessage)).all()
+    assert sent
+    return [email.message_from_string(row.message, policy=email.policy.default) for row in sent]
+
+
 def test_a_booking_by_staff_of_an_organisation_whose_stored_name_has_a_line_break_is_sent(
     db_session, registry, parties, ready
 ):
@@ -130,21 +148,7 @@ def test_a_booking_by_staff_of_an_organisation_whose_stored_name_has_a_line_brea
     organisation.name = "Region\r\nKronoberg"
     with unit_of_work(db_session):
         db_session.add(organisation)
-    case = ready.case
-    with unit_of_work(db_session):
-        services.book(
-            db_session,
-            registry,
-            parties.region_user,
-            case,
-            _booking(ready, 10),
-            expected_version=case.version,
-            now=now_utc(),
-        )
-    sent = db_session.exec(select(OutboxMessage)).all()
-    assert sent
-    for row in sent:
-        parsed = email.message_from_string(row.message, policy=email.policy.default)
+    for parsed in _booked_mails(db_session, registry, parties, ready):
         assert parsed["From"].addresses[0].display_name.endswith(", Region Kronoberg")
 
 
@@ -155,21 +159,7 @@ def test_calendar_entries_and_senders_name_organisations_not_units(db_session, r
         participant_unit.name = f"{participant_unit.name} (psykos)"
         db_session.add(participant_unit)
     db_session.commit()
-    case = ready.case
-    with unit_of_work(db_session):
-        services.book(
-            db_session,
-            registry,
-            parties.region_user,
-            case,
-            _booking(ready, 10),
-            expected_version=case.version,
-            now=now_utc(),
-        )
-    sent = db_session.exec(select(OutboxMessage)).all()
-    assert sent
-    for row in sent:
-        parsed = email.message_from_string(row.message, policy=email.policy.default)
+    for parsed in _booked_mails(db_session, registry, parties, ready):
         calendar = next(part for part in parsed.walk() if part.get_content_type() == "text/calendar")
         ics = calendar.get_content()
         assert "psykos" not in ics and "psykos" not in str(parsed["From"])

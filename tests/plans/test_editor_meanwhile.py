@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 import support
-from plankit import complete_data, save, today, walk
+from plankit import complete_data, save, today
 from sqlalchemy import update
 from sqlmodel import select
 from webkit import fill, forms_of, login, text_of
@@ -20,19 +20,6 @@ from sipflow.reminders.models import CANCELLED, EFFORT_OVERDUE, SENT, Reminder
 from sipflow.reminders.services import scan_efforts
 
 pytestmark = [pytest.mark.usefixtures("frozen_clock"), pytest.mark.db]
-
-
-@pytest.fixture
-def held(db_session, registry, parties, create_case):
-    """A SIP whose meeting is held: the plan can be written and established."""
-    case = create_case()
-    return walk(db_session, registry, parties.region_user, case, now_utc())
-
-
-@pytest.fixture
-def as_region(client, parties):
-    assert login(client, parties.region_user.username).status_code == 302
-    return client
 
 
 def plan_form(client, case) -> tuple[str, list]:

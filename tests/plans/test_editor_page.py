@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 import support
-from plankit import complete_data, give_huvudansvar, save, today, walk
+from plankit import complete_data, give_huvudansvar, save, today
 from sqlmodel import select
 from webkit import fill, forms_of, login, text_of
 
@@ -21,19 +21,6 @@ from sipflow.plans.models import Plan
 from sipflow.plans.services import find_plan
 
 pytestmark = pytest.mark.usefixtures("frozen_clock")
-
-
-@pytest.fixture
-def held(db_session, registry, parties, create_case):
-    """A SIP whose meeting is held: the plan can be written and established."""
-    case = create_case()
-    return walk(db_session, registry, parties.region_user, case, now_utc())
-
-
-@pytest.fixture
-def as_region(client, parties):
-    assert login(client, parties.region_user.username).status_code == 302
-    return client
 
 
 def page(client, case):

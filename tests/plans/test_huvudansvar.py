@@ -7,7 +7,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from plankit import give_huvudansvar, walk
+from plankit import give_huvudansvar
 from sqlmodel import select
 from webkit import FreshContextClient, fill, forms_of, login, text_of
 
@@ -18,11 +18,6 @@ from sipflow.errors import InvalidInput, NotAllowed
 from sipflow.plans.models import HuvudansvarTransfer
 
 pytestmark = pytest.mark.usefixtures("frozen_clock")
-
-
-@pytest.fixture
-def held(db_session, registry, parties, create_case):
-    return walk(db_session, registry, parties.region_user, create_case(), now_utc())
 
 
 def roles(db_session, case):

@@ -30,11 +30,6 @@ from sipflow.workflow.context import TransitionContext
 pytestmark = pytest.mark.usefixtures("frozen_clock")
 
 
-@pytest.fixture
-def held(db_session, registry, parties, create_case):
-    return walk(db_session, registry, parties.region_user, create_case(), now_utc())
-
-
 def test_saving_the_stored_data_again_changes_nothing_but_the_row_version(db_session, parties, held):
     now = now_utc()
     plan = save(db_session, held, parties.region_user, complete_data(held, parties, now), now)
