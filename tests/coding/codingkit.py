@@ -8,6 +8,7 @@ from sqlmodel import select
 from sipflow.cases.models import Participant
 from sipflow.coding.models import CodeRecord
 from sipflow.coding.queries import meeting_codes
+from sipflow.coding.services import reverse_meeting_codes
 
 
 def to_meeting(db_session, registry, actor, case, now):
@@ -48,3 +49,10 @@ def last_id(db_session, meeting) -> int | None:
     """The meeting's newest record id, as a correction form read now carries it."""
     db_session.expire_all()
     return meeting_codes(db_session, meeting.id).last_id
+
+
+def reverse_now(db_session, meeting, actor, reason: str, now):
+    """Reverse the meeting's codes from a correction page read just now (its last record id as it is)."""
+    return reverse_meeting_codes(
+        db_session, meeting, actor, reason, now, expected_last_id=last_id(db_session, meeting)
+    )

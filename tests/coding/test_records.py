@@ -5,13 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from codingkit import codes_by_unit, hold, last_id, records, to_meeting
+from codingkit import codes_by_unit, hold, records, reverse_now, to_meeting
 from sqlmodel import func, select
 
 from sipflow.coding.models import CodeAssignment, CodeDefinition, CodeRecord
 from sipflow.coding.queries import standing_records
 from sipflow.coding.rules import Catalogue, UnitFacts, age_on, codes_for_meeting
-from sipflow.coding.services import reverse_meeting_codes
 from sipflow.db import unit_of_work
 from sipflow.errors import Conflict, InvalidInput
 from sipflow.meetings.models import Meeting
@@ -160,14 +159,7 @@ def test_a_reversal_removes_the_count_and_edits_nothing(db_session, registry, pa
     )
     assert db_session.exec(standing).one() == 2
     with unit_of_work(db_session):
-        reversals = reverse_meeting_codes(
-            db_session,
-            meeting,
-            parties.region_user,
-            "Registrerat i fel",
-            now,
-            expected_last_id=last_id(db_session, meeting),
-        )
+        reversals = reverse_now(db_session, meeting, parties.region_user, "Registrerat i fel", now)
     assert {(r.sign, r.code, r.reason) for r in reversals} == {
         (-1, "XU045", "Registrerat i fel"),
         (-1, "ZV051", "Registrerat i fel"),
@@ -177,14 +169,7 @@ def test_a_reversal_removes_the_count_and_edits_nothing(db_session, registry, pa
     assert db_session.exec(standing).one() == 0
     assert sum(r.sign for r in after) == 0
     with pytest.raises(Conflict), unit_of_work(db_session):
-        reverse_meeting_codes(
-            db_session,
-            meeting,
-            parties.region_user,
-            "Igen",
-            now,
-            expected_last_id=last_id(db_session, meeting),
-        )
+        reverse_now(db_session, meeting, parties.region_user, "Igen", now)
 
 
 def test_the_registerutdrag_lists_the_codes_and_their_reversals(
@@ -201,14 +186,7 @@ def test_the_registerutdrag_lists_the_codes_and_their_reversals(
     )
     meeting = db_session.exec(select(Meeting).where(Meeting.case_id == case.id)).one()
     with unit_of_work(db_session):
-        reverse_meeting_codes(
-            db_session,
-            meeting,
-            parties.region_user,
-            "Registrerat i fel",
-            now,
-            expected_last_id=last_id(db_session, meeting),
-        )
+        reverse_now(db_session, meeting, parties.region_user, "Registrerat i fel", now)
     exported = person_export(db_session, case.person_id, now=now)["cases"][0]["codes"]
     assert sorted((c["code"], c["sign"], c["reason"]) for c in exported) == [
         ("XU045", -1, "Registrerat i fel"),
@@ -236,14 +214,7 @@ def test_a_reversal_needs_a_reason(db_session, registry, parties, create_case, n
     )
     meeting = db_session.exec(select(Meeting).where(Meeting.case_id == case.id)).one()
     with pytest.raises(InvalidInput) as refused, unit_of_work(db_session):
-        reverse_meeting_codes(
-            db_session,
-            meeting,
-            parties.region_user,
-            "   ",
-            now,
-            expected_last_id=last_id(db_session, meeting),
-        )
+        reverse_now(db_session, meeting, parties.region_user, "   ", now)
     assert refused.value.field == "reason"
     assert len(records(db_session, case)) == 1
 

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 import support
-from codingkit import hold, last_id, organisation_participants, records, to_meeting
+from codingkit import hold, last_id, organisation_participants, records, reverse_now, to_meeting
 from sqlmodel import Session, select
 from webkit import csrf_token, fill, forms_of, login, text_of
 
@@ -41,14 +41,7 @@ def _held(db_session, registry, parties, create_case, now, modes, units=None):
 def _reversed(db_session, registry, parties, create_case, now, modes, units=None):
     case, meeting = _held(db_session, registry, parties, create_case, now, modes, units)
     with unit_of_work(db_session):
-        reverse_meeting_codes(
-            db_session,
-            meeting,
-            parties.region_user,
-            "Registrerat i fel",
-            now,
-            expected_last_id=last_id(db_session, meeting),
-        )
+        reverse_now(db_session, meeting, parties.region_user, "Registrerat i fel", now)
     return case, meeting
 
 
@@ -144,14 +137,7 @@ def test_a_form_read_before_a_later_change_is_refused(db_session, registry, part
             now=now,
         )
     with unit_of_work(db_session):
-        reverse_meeting_codes(
-            db_session,
-            meeting,
-            parties.region_user,
-            "Fel igen",
-            now,
-            expected_last_id=last_id(db_session, meeting),
-        )
+        reverse_now(db_session, meeting, parties.region_user, "Fel igen", now)
     with pytest.raises(Conflict), unit_of_work(db_session):
         rerecord_meeting_codes(
             db_session,

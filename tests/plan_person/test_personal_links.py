@@ -132,15 +132,21 @@ def test_requirement_45_five_organisations_and_one_coordinator_on_one_page(
     assert f"<dd><strong>{coordinator}</strong>" in page
 
 
-def test_all_the_persons_active_plans_are_on_the_page_and_nobody_elses(
-    client, db_session, app, registry, now
-):
+def _two_sips_of_one_person(db_session, app, registry, now):
+    """Two SIPs of one person, each with an established plan: the region's effort, the municipality's."""
     first = build_world(db_session, app, registry, now=now)
     add_effort(db_session, first, first.region, "Första planens insats")
     freeze(db_session, first, now=now)
     second = build_world(db_session, app, registry, now=now, person=first.person)
     add_effort(db_session, second, second.municipality, "Andra planens insats")
     freeze(db_session, second, now=now)
+    return first, second
+
+
+def test_all_the_persons_active_plans_are_on_the_page_and_nobody_elses(
+    client, db_session, app, registry, now
+):
+    first, second = _two_sips_of_one_person(db_session, app, registry, now)
     stranger = build_world(db_session, app, registry, now=now)
     add_effort(db_session, stranger, stranger.region, "Någon annans insats")
     freeze(db_session, stranger, now=now)
@@ -277,13 +283,8 @@ def test_the_page_a_narstaende_opens_does_not_call_the_plans_theirs(client, db_s
 def test_a_narstaendes_link_shows_only_the_sip_it_was_sent_from_and_the_extract_says_who_read_it(
     client, db_session, app, registry, now
 ):
-    first = build_world(db_session, app, registry, now=now)
-    add_effort(db_session, first, first.region, "Första planens insats")
-    freeze(db_session, first, now=now)
     # The person's other SIP, which the närstående takes no part in.
-    second = build_world(db_session, app, registry, now=now, person=first.person)
-    add_effort(db_session, second, second.municipality, "Andra planens insats")
-    freeze(db_session, second, now=now)
+    first, second = _two_sips_of_one_person(db_session, app, registry, now)
     send_link(client, first, first.relative)
     log_out(client)
     page = text_of(client.get(link_path(queued(db_session))))
