@@ -16,6 +16,7 @@ _HOOK_MODULES = (
     "sipflow.notifications.retention",
     "sipflow.plans.retention",
     "sipflow.plans.from_meetings",
+    "sipflow.plans.personal_links",
     "sipflow.plans.versions",
     "sipflow.reminders.hooks",
     "sipflow.reminders.retention",

@@ -21,11 +21,11 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import func
+from sqlalchemy import func, update
 from sqlmodel import Session, select
 
 from sipflow.cases.models import Participant, SipCase
-from sipflow.cases.services import lock_case
+from sipflow.cases.services import lock_case, register_address_change
 from sipflow.clock import local_to_utc, to_local
 from sipflow.errors import Conflict, InvalidInput, NotAllowed
 from sipflow.i18n import DEFAULT_LOCALE, language_or_default
@@ -298,3 +298,26 @@ def case_links(session: Session, case: SipCase, *, now: datetime) -> list[LinkRo
         )
         for link, participant, user in rows
     ]
+
+
+def revoke_links_of_changed_address(
+    session: Session, case: SipCase, participant: Participant, *, now
+) -> None:
+    """A participant's e-mail address was corrected or cleared: the links mailed to them end now.
+
+    The old address may be a stranger's (a mistyped one), and a link opens the plan to whoever holds it.
+    Staff send a new link to the address as it is now; the links page shows the old one as revoked.
+    """
+    session.execute(
+        update(PersonalLink)
+        .where(
+            PersonalLink.case_id == case.id,
+            PersonalLink.participant_id == participant.id,
+            PersonalLink.revoked_at.is_(None),
+        )
+        .values(revoked_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+register_address_change(revoke_links_of_changed_address)

@@ -16,6 +16,7 @@ from sqlmodel import select
 from webkit import csrf_token, fill, forms_of, login, text_of
 
 from sipflow.cases.models import SipCase
+from sipflow.cases.services import set_participant_contact
 from sipflow.clock import STOCKHOLM, to_local
 from sipflow.db import unit_of_work
 from sipflow.notifications.models import OutboxMessage
@@ -418,3 +419,29 @@ def test_sending_the_same_link_twice_sends_one_and_keeps_the_choice(client, db_s
     resent = link_form(text_of(again), planned.case, planned.relative)
     assert client.post(f"/cases/{planned.case.uid}/plan/links", data=resent).status_code == 303
     assert len(db_session.exec(select(PersonalLink)).all()) == 2
+
+
+def test_a_link_sent_before_the_address_was_corrected_stops_working(
+    client, db_session, registry, planned, now
+):
+    """A link mailed to a mistyped address opens the plan to whoever holds that mailbox: correcting (or
+    clearing) the address ends it; staff send a new one to the address as it is now."""
+    send_link(client, planned, planned.relative)
+    log_out(client)
+    path = link_path(queued(db_session))
+    assert client.get(path).status_code == 200
+    with unit_of_work(db_session):
+        set_participant_contact(
+            db_session,
+            registry,
+            db_session.get(SipCase, planned.case.id),
+            planned.relative.id,
+            email="ratt.adress@example.se",
+            phone=None,
+            now=now,
+        )
+    refused = client.get(path)
+    assert refused.status_code == 410 and "Samtalsstöd" not in text_of(refused)
+    link = db_session.exec(select(PersonalLink)).one()
+    db_session.refresh(link)
+    assert link.revoked_at is not None
