@@ -20,7 +20,7 @@ from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from pydantic_core import PydanticUndefined
-from sqlalchemy import Integer, bindparam, insert, update
+from sqlalchemy import Integer, bindparam, insert, or_, update
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Row
@@ -58,6 +58,7 @@ from sipflow.reminders.models import (
     WORKFLOW,
     Reminder,
 )
+from sipflow.security import access
 from sipflow.workflow.definition import HUVUDANSVARIG, INITIATOR, PARTICIPANT, Workflow
 from sipflow.workflow.registry import REMINDER_ANCHORS
 
@@ -539,6 +540,13 @@ def scan_efforts(
             PlanEffort.status.in_(EFFORT_OPEN),
             SipCase.state.not_in(list(final_states)),
             ~reminded,
+            # An organisation the consent in force no longer covers cannot see the SIP: it is not mailed
+            # about it (the plan still shows the effort late to the others).
+            or_(
+                PlanEffort.organisation_id.is_(None),
+                PlanEffort.organisation_id == SipCase.initiating_organisation_id,
+                access.consent_covers_organisation(SipCase.id, PlanEffort.organisation_id, today),
+            ),
         )
         .order_by(PlanEffort.id)
         .limit(limit)

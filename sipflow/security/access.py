@@ -90,6 +90,12 @@ def _consent_covers(organisation, today, *, case_id=SipCase.id) -> ColumnElement
     )
 
 
+def consent_covers_organisation(case_id, organisation_id, today) -> ColumnElement[bool]:
+    """A consent of the case (a column or value) in force on today names the organisation (likewise): what
+    lets an organisation taking part see the SIP, for a read that is not of participants (plan efforts)."""
+    return _consent_covers(organisation_id, today, case_id=case_id)
+
+
 def consent_covers_participant(today) -> ColumnElement[bool]:
     """Over Participant: a consent of its case in force on today (a date or a bind parameter) names the
     participant's organisation. A read of the case's participants that carries it (labelled COVERED) gives

@@ -13,6 +13,7 @@ from sqlmodel import Session, select
 
 from sipflow.cases.models import Deadline, Participant, SipCase
 from sipflow.clock import add_days
+from sipflow.consent.models import Consent, ConsentOrganisation
 from sipflow.db import unit_of_work
 from sipflow.plans.models import PlanEffort
 from sipflow.plans.responsibility import give_huvudansvar
@@ -196,3 +197,38 @@ def test_an_overdue_effort_of_an_organisation_that_named_no_one_reminds_its_unit
     (reminder,) = reminders(engine, kind="effort_overdue")
     assert (reminder.recipient_unit_id, reminder.status) == (parties.municipality.id, "sent")
     assert parties.municipality_user.email in [m.recipient for m in reminder_mails(engine)]
+
+
+def test_an_overdue_effort_of_an_organisation_the_consent_no_longer_covers_is_not_mailed(
+    app, engine, db_session, registry, parties, create_case
+):
+    """The consent naming Växjö kommun ran out and the further one names the region only: the kommun cannot
+    see the SIP, so it is not mailed about its effort (the plan still shows it late to the region)."""
+    case = established(db_session, registry, parties, create_case)
+    with unit_of_work(db_session):
+        plan = working_plan(db_session, case)
+        db_session.add(
+            PlanEffort(
+                plan_id=plan.id,
+                what="Boendestöd",
+                organisation_id=parties.municipality.organisation_id,
+                ends_on=date(2026, 11, 20),
+            )
+        )
+        for consent in db_session.exec(select(Consent).where(Consent.case_id == case.id)).all():
+            consent.valid_until = date(2026, 11, 21)
+        further = Consent(
+            case_id=case.id,
+            decision="given",
+            given_by="person",
+            form="oral",
+            recorded_at=support.FIXED_NOW,
+            recorded_by_user_id=parties.region_user.id,
+        )
+        db_session.add(further)
+        db_session.flush()
+        db_session.add(
+            ConsentOrganisation(consent_id=further.id, organisation_id=parties.region.organisation_id)
+        )
+    tick(app, datetime.fromisoformat("2026-11-23T08:00:00+00:00"))
+    assert reminders(engine, kind="effort_overdue") == []
