@@ -58,9 +58,10 @@ def place_text(meeting: Meeting) -> str | None:
     return ", ".join(parts) or None
 
 
-def calendar_location(meeting: Meeting) -> str | None:
-    """LOCATION: the place, the video link, or both for a mixed meeting."""
-    parts = [p for p in (place_text(meeting), meeting.video_url) if p]
+def calendar_location(meeting: Meeting, *, cancelled: bool = False) -> str | None:
+    """LOCATION: the place, the video link, or both for a mixed meeting; a cancelled entry (or a withdrawn
+    invitee's) has no video link: the room must not be handed on to anyone who is not to meet there."""
+    parts = [p for p in (place_text(meeting), None if cancelled else meeting.video_url) if p]
     return " / ".join(parts) or None
 
 
@@ -131,8 +132,8 @@ def _event(
         ends_at=meeting.ends_at,
         summary=_("SIP meeting %(reference)s", reference=case.reference),
         description=description,
-        location=calendar_location(meeting),
-        url=meeting.video_url,
+        location=calendar_location(meeting, cancelled=status == "CANCELLED"),
+        url=None if status == "CANCELLED" else meeting.video_url,
         organizer_email=current_app.config["MAIL_FROM"],
         organizer_name=organizer_name,
         attendees=(*others, own),
@@ -156,7 +157,7 @@ def _render(
         "ends": format_datetime(meeting.ends_at.astimezone(STOCKHOLM), "HH:mm", locale=locale),
         "mode": meeting.mode,
         "place": place_text(meeting),
-        "video_url": meeting.video_url,
+        "video_url": None if kind in ("cancel", "withdraw") else meeting.video_url,
         "answer_url": answer_url(meeting, invitation, locale) if kind in ("request", "update") else None,
         # Only staff can log in; the link means nothing to the person or a närstående.
         "case_url": public_url(f"/cases/{case.uid}") if staff_invitee else None,

@@ -411,6 +411,10 @@ def change_meeting(
     # Claimed before anything is written, so a stale change writes nothing at all.
     lock_case(session, case)
     _new_version(session, meeting, now, expected_sequence)
+    # An invitee the consent no longer covers is not sent the change: their invitation is withdrawn, its
+    # CANCEL rendered before the change is written (it must not tell them the new time or place).
+    invitations, uncovered = covered_invitations(session, case, meeting, now=now)
+    _withdraw(session, case, meeting, uncovered, now=now, still_invited=invitations)
     meeting.starts_at, meeting.ends_at = booking.starts_at, booking.ends_at
     meeting.mode, meeting.location, meeting.room = booking.mode, booking.location, booking.room
     if new_video and meeting.video_url is None:
@@ -418,9 +422,6 @@ def change_meeting(
     elif not new_video:
         meeting.video_url = None
     session.add(meeting)
-    # An invitee the consent no longer covers is not sent the change: their invitation is withdrawn.
-    invitations, uncovered = covered_invitations(session, case, meeting, now=now)
-    _withdraw(session, case, meeting, uncovered, now=now, still_invited=invitations)
     offered = allowed_answer_modes(meeting)
     for invitation in invitations:
         if changed_time:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email
+import email.policy
 import re
 from datetime import timedelta
 
@@ -430,3 +431,27 @@ def test_the_mail_server_can_hand_a_reply_to_the_command(app, db_session, ready,
     unknown.write_bytes(reply_ics("nobody@sipflow", "eva.andersson@example.se"))
     result = runner.invoke(args=["sipflow", "itip", "reply", str(unknown)])
     assert result.exit_code == 0 and "ignored: unknown_uid" in result.output
+
+
+def test_a_cancellation_or_withdrawal_does_not_hand_on_the_video_room(app, client, db_session, ready, book):
+    """The cancelled meeting's room, and the room of a meeting someone is taken off, is not in their mail
+    or calendar entry: it must not reach anyone who is not to meet there."""
+    meeting = book()
+    assert meeting.video_url
+    with unit_of_work(db_session):
+        services.uninvite(
+            db_session, ready.case, meeting, invitation_of(db_session, meeting, ready.relative), now=now_utc()
+        )
+    with unit_of_work(db_session):
+        services.cancel_meeting(db_session, ready.case, meeting, now=now_utc())
+
+    def decoded(row) -> str:
+        parsed = email.message_from_string(row.message, policy=email.policy.default)
+        return "\n".join(str(part.get_content()) for part in parsed.walk() if not part.is_multipart())
+
+    cancels = db_session.exec(select(OutboxMessage).where(OutboxMessage.kind == "cancel")).all()
+    assert len(cancels) > 1  # the withdrawn invitee's, and every other invitee's
+    for row in cancels:
+        assert meeting.video_url not in decoded(row)
+    requests = db_session.exec(select(OutboxMessage).where(OutboxMessage.kind == "request")).all()
+    assert all(meeting.video_url in decoded(row) for row in requests)

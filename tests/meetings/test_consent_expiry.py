@@ -17,6 +17,7 @@ from sipflow.clock import now_utc, to_local
 from sipflow.db import unit_of_work
 from sipflow.meetings import services
 from sipflow.meetings.jobs import consent_coverage_job, withdraw_uncovered_invitations
+from sipflow.meetings.messages import when_text
 from sipflow.meetings.models import Invitation, Meeting
 from sipflow.notifications.models import OutboxMessage
 
@@ -106,7 +107,8 @@ def test_the_scheduler_runs_it(app, db_session, invited):
 def test_a_change_of_the_meeting_after_the_consent_ran_out_goes_to_the_covered_only(db_session, invited):
     case, meeting, municipality = invited
     day_after = now_utc() + timedelta(days=3)
-    later = meeting.starts_at + timedelta(days=1)
+    booked = meeting.starts_at
+    later = booked + timedelta(days=1)
     with unit_of_work(db_session):
         services.change_meeting(
             db_session,
@@ -120,6 +122,13 @@ def test_a_change_of_the_meeting_after_the_consent_ran_out_goes_to_the_covered_o
     assert _mail_to_municipality(db_session) == ["request", "cancel"]
     updates = db_session.exec(select(OutboxMessage.recipient).where(OutboxMessage.kind == "update")).all()
     assert updates and MUNICIPALITY_ADDRESS not in updates
+    # Its cancellation names the meeting as it knew it, not the new time.
+    cancel = db_session.exec(
+        select(OutboxMessage).where(
+            OutboxMessage.recipient == MUNICIPALITY_ADDRESS, OutboxMessage.kind == "cancel"
+        )
+    ).one()
+    assert when_text(booked) in cancel.subject and when_text(later) not in cancel.subject
 
 
 def test_a_meeting_already_held_is_left_alone(db_session, invited):

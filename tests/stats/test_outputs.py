@@ -468,9 +468,10 @@ def test_shares_on_the_page_have_the_decimal_sign_of_the_page_language(coordinat
 
 def test_the_swedish_dashboard_quotes_the_hidden_count_with_swedish_quotation_marks(coordinator, kalmar):
     swedish = coordinator.get("/statistik/", query_string=PERIOD | {"lang": "sv"}).get_data(as_text=True)
-    assert "visas som ”<5”." in swedish
+    # The mark is text, escaped: a bare "<" in HTML is not valid.
+    assert "visas som ”&lt;5”." in swedish and "”<5”" not in swedish
     english = coordinator.get("/statistik/", query_string=PERIOD | {"lang": "en"}).get_data(as_text=True)
-    assert 'are shown as "<5".' in english
+    assert 'are shown as "&lt;5".' in english
     # What ".." means is said too: a share hidden is "..", not "<5" (which reads as under 5 %).
     assert "”..” är dolt: ett antal som skulle låta ett litet räknas ut, eller en andel" in swedish
     assert '".." is hidden: a count that would let a small one be worked out' in english
