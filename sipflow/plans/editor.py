@@ -335,18 +335,27 @@ def _clean_contacts(items, owners: _Owners) -> tuple[list[dict], dict[int, str]]
 
 
 def _refuse_uncovered(
-    session: Session, case: SipCase, plan: Plan | None, efforts: list[dict], contacts: dict[int, str], *, now
+    session: Session,
+    case: SipCase,
+    plan: Plan | None,
+    efforts: list[dict],
+    contacts: dict[int, str],
+    *,
+    now,
+    seeing: frozenset[int] | None,
 ) -> None:
     """Refuse the first effort owner or contact's organisation the consent in force does not cover.
 
     contacts: each contact row's organisation and its field. A row keeps the organisation it is stored with:
     a consent that ran out since does not lock the whole plan (the approvals leave that organisation out);
-    a new owner, a new effort or a new organisation's contact must be covered.
+    a new owner, a new effort or a new organisation's contact must be covered. seeing: the organisations
+    that see the case when the caller read them in this transaction (None: read here).
     """
     owned = [(f"efforts-{i}-organisation_id", e) for i, e in enumerate(efforts) if e["organisation_id"]]
     if not owned and not contacts:
         return
-    seeing = access.organisations_seeing_case(session, case, now=now)
+    if seeing is None:
+        seeing = access.organisations_seeing_case(session, case, now=now)
     if all(e["organisation_id"] in seeing for _, e in owned) and set(contacts) <= seeing:
         return
     stored_owners: dict[str, int | None] = {}
@@ -372,8 +381,18 @@ def _refuse_uncovered(
     access.refuse_uncovered(session, case, named, now=now, seeing=seeing)
 
 
-def check_plan_data(session: Session, case: SipCase, plan: Plan | None, data: dict, *, now: datetime) -> dict:
-    """The editor's data checked and cleaned; the first bad value is refused (InvalidInput at its field)."""
+def check_plan_data(
+    session: Session,
+    case: SipCase,
+    plan: Plan | None,
+    data: dict,
+    *,
+    now: datetime,
+    seeing: frozenset[int] | None = None,
+) -> dict:
+    """The editor's data checked and cleaned; the first bad value is refused (InvalidInput at its field).
+
+    seeing: the organisations that see the case, when the caller read them in this transaction."""
     owners = _owners(session, case)
     efforts = data.get("efforts") or []
     if not isinstance(efforts, list):
@@ -398,7 +417,7 @@ def check_plan_data(session: Session, case: SipCase, plan: Plan | None, data: di
             field="no_other_measures",
         )
     contacts, contact_fields = _clean_contacts(data.get("contacts") or [], owners)
-    _refuse_uncovered(session, case, plan, cleaned_efforts, contact_fields, now=now)
+    _refuse_uncovered(session, case, plan, cleaned_efforts, contact_fields, now=now, seeing=seeing)
     return {
         "needs": _text(data.get("needs"), "needs", "needs"),
         "own_goals": _clean_goals(data.get("own_goals") or [], "own_goals"),
@@ -574,17 +593,19 @@ def save_plan(
     *,
     expected_row_version: int,
     now: datetime,
+    seeing: frozenset[int] | None = None,
 ) -> Plan:
     """Save the whole working plan as the editor holds it, if nobody saved it since expected_row_version.
 
     expected_row_version 0 means the page was read before the plan was started. Refuses with InvalidInput
     (at its field) or PlanConflict; then nothing is written. Data the plan holds already (the same page sent
-    twice) is no conflict: nothing is written and the plan is returned.
+    twice) is no conflict: nothing is written and the plan is returned. seeing: the organisations that see
+    the case, when the caller read them in this transaction (the editor page's participants' read).
     """
     if isinstance(expected_row_version, bool) or not 0 <= expected_row_version < 2**31:
         raise PlanConflict(PLAN_CHANGED)
     plan = find_plan(session, case)
-    clean = check_plan_data(session, case, plan, data, now=now)
+    clean = check_plan_data(session, case, plan, data, now=now, seeing=seeing)
     if plan is None:
         if expected_row_version != 0:
             raise PlanConflict(PLAN_CHANGED)

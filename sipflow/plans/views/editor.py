@@ -341,7 +341,13 @@ def save(uid: str):
     try:
         with unit_of_work(session):
             editor.save_plan(
-                session, case, actor, data, expected_row_version=form.row_version.data, now=now_utc()
+                session,
+                case,
+                actor,
+                data,
+                expected_row_version=form.row_version.data,
+                now=now_utc(),
+                seeing=reads.step_reads.seeing,
             )
     except UserError as error:
         top: list = []
