@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import case as sql_case
 from sqlalchemy import update
 from sqlmodel import Session, select
 
@@ -47,14 +48,17 @@ def release_removed_efforts(session: Session, case: SipCase, effort_ids: list[in
     """Before efforts are removed: cancel their reminders still to send; every row forgets the effort.
 
     A sent (or failed, skipped) reminder stays as the record of what went out, about an effort no longer
-    in the plan. Both statements go through the case's index, as the case's reminders are few.
+    in the plan. One statement, through the case's index, as the case's reminders are few.
     """
-    of_efforts = (Reminder.case_id == case.id, Reminder.effort_id.in_(effort_ids))
-    for statement in (
-        update(Reminder).where(*of_efforts, Reminder.status == PENDING).values(status=CANCELLED),
-        update(Reminder).where(*of_efforts).values(effort_id=None),
-    ):
-        session.execute(statement.execution_options(synchronize_session=False))
+    session.execute(
+        update(Reminder)
+        .where(Reminder.case_id == case.id, Reminder.effort_id.in_(effort_ids))
+        .values(
+            status=sql_case((Reminder.status == PENDING, CANCELLED), else_=Reminder.status),
+            effort_id=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
 
 
 register_effort_removal(release_removed_efforts)
