@@ -553,7 +553,9 @@ def scan_efforts(
     ).all()
     written = 0
     for effort, case_id in rows:
-        key = f"{EFFORT_OVERDUE}:{effort.id}@{effort.ends_on:%Y%m%d}"
+        # By uid, not id: SQLite gives a new row the id of the newest one removed, whose sent reminder keeps
+        # its key, and the new effort would never be reminded of.
+        key = f"{EFFORT_OVERDUE}:{effort.uid}@{effort.ends_on:%Y%m%d}"
         if session.exec(select(Reminder.id).where(Reminder.dedupe_key == key)).first() is not None:
             continue
         fields: dict = {}

@@ -14,6 +14,7 @@ from webkit import fill, forms_of, login, text_of
 
 from sipflow.clock import now_utc
 from sipflow.db import unit_of_work
+from sipflow.plans.editor import plan_data
 from sipflow.plans.models import PlanEffort
 from sipflow.plans.services import find_plan
 from sipflow.reminders.models import CANCELLED, EFFORT_OVERDUE, SENT, Reminder
@@ -138,3 +139,26 @@ def test_one_who_never_wrote_the_plan_is_still_refused_once_the_sip_is_closed(
     form = forms_of(html)[f"/cases/{case.uid}/plan"]
     response = client.post(f"/cases/{case.uid}/plan", data=fill(form, action="save", needs="Något"))
     assert response.status_code == 403
+
+
+def test_an_effort_that_takes_a_removed_efforts_place_is_reminded_of_too(db_session, parties, held):
+    now = now_utc()
+    data = complete_data(held, parties, now)
+    data["efforts"].append(overdue_effort(parties, "Hemtjänst", now))
+    plan = save(db_session, held, parties.region_user, data, now)
+    with unit_of_work(db_session):
+        assert scan_efforts(db_session, now=now, final_states=[]) == 1
+    # The late effort, the newest, is removed; a later save adds another as late. SQLite gives the new row
+    # the removed one's id: the reminder of the removed effort must not count as the new one's.
+    data = plan_data(db_session, held, plan)
+    data["efforts"] = [e for e in data["efforts"] if e["what"] != "Hemtjänst"]
+    plan = save(db_session, held, parties.region_user, data, now)
+    data = plan_data(db_session, held, plan)
+    data["efforts"].append(overdue_effort(parties, "Ledsagning", now))
+    save(db_session, held, parties.region_user, data, now)
+    with unit_of_work(db_session):
+        assert scan_efforts(db_session, now=now, final_states=[]) == 1
+    reminded = db_session.exec(
+        select(PlanEffort.what).join(Reminder, Reminder.effort_id == PlanEffort.id)
+    ).all()
+    assert reminded == ["Ledsagning"]
