@@ -176,6 +176,9 @@ class PersonalLink(SQLModel, table=True):
     # The case whose page sent it, and the participant it was sent to (the person or a närstående).
     case_id: int = Field(foreign_key="sipcase.id", index=True)
     participant_id: int = Field(foreign_key="participant.id")
+    # The address the link was mailed to (NULL: sent before it was kept). The participant's address may be
+    # corrected since; the links page shows where each link went.
+    sent_to: str | None = Field(default=None, max_length=254)
     nonce: str = Field(default_factory=new_link_nonce, max_length=32)
     created_at: datetime
     created_by_user_id: int | None = Field(default=None, foreign_key="user.id")

@@ -205,6 +205,7 @@ def send_personal_link(
         person_id=case.person_id,
         case_id=case.id,
         participant_id=participant.id,
+        sent_to=participant.email,
         created_at=now,
         created_by_user_id=actor.id,
         expires_at=expiry(now, valid_days),
@@ -290,7 +291,7 @@ def case_links(session: Session, case: SipCase, *, now: datetime) -> list[LinkRo
     return [
         LinkRow(
             link=link,
-            recipient=participant.email or "",
+            recipient=link.sent_to or participant.email or "",
             kind=participant.kind,
             created_by=user.display_name if user else None,
             active=link.revoked_at is None and _aware(link.expires_at) > now,

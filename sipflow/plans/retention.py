@@ -7,7 +7,7 @@ version's content and PDF in plans.versions (the approvals, dates and owners' or
 
 from __future__ import annotations
 
-from sqlalchemy import update
+from sqlalchemy import func, update
 from sqlmodel import Session, select
 
 from sipflow.cases.models import SipCase
@@ -70,8 +70,8 @@ def scrub_plan(session: Session, case: SipCase) -> None:
     session.execute(
         _quiet(
             update(PersonalLink)
-            .where(PersonalLink.case_id == case.id, PersonalLink.revoked_at.is_(None))
-            .values(revoked_at=case.updated_at)
+            .where(PersonalLink.case_id == case.id)
+            .values(revoked_at=func.coalesce(PersonalLink.revoked_at, case.updated_at), sent_to=None)
         )
     )
 

@@ -445,3 +445,23 @@ def test_a_link_sent_before_the_address_was_corrected_stops_working(
     link = db_session.exec(select(PersonalLink)).one()
     db_session.refresh(link)
     assert link.revoked_at is not None
+
+
+def test_the_links_page_shows_the_address_a_link_went_to_after_a_correction(
+    client, db_session, registry, planned, now
+):
+    """Staff must see where a revoked link was mailed (the mistyped address), not the corrected one."""
+    send_link(client, planned, planned.relative)
+    with unit_of_work(db_session):
+        set_participant_contact(
+            db_session,
+            registry,
+            db_session.get(SipCase, planned.case.id),
+            planned.relative.id,
+            email="ratt.adress@example.se",
+            phone=None,
+            now=now,
+        )
+    page = client.get(f"/cases/{planned.case.uid}/plan/links")
+    sent = re.search(r"<tbody>(.*?)</tbody>", text_of(page), re.S).group(1)
+    assert RELATIVE_EMAIL in sent and "ratt.adress@example.se" not in sent

@@ -249,6 +249,7 @@ def _plan_with_text(db_session, case, parties, relative, ended_at) -> None:
             person_id=case.person_id,
             case_id=case.id,
             participant_id=relative.id,
+            sent_to="narstaende@example.se",
             created_at=ended_at - timedelta(days=29),
             expires_at=ended_at + 40 * YEAR,
         )
@@ -296,6 +297,7 @@ def case_text(db_session, case_id) -> dict:
     ).all()
     mails = db_session.exec(select(OutboxMessage).where(OutboxMessage.case_id == case_id)).all()
     reminders = db_session.exec(select(Reminder).where(Reminder.case_id == case_id)).all()
+    links = db_session.exec(select(PersonalLink).where(PersonalLink.case_id == case_id)).all()
     return {
         "case": [case.questions, case.child_view, case.closed_reason],
         "reasons": [log.reason for log in logs],
@@ -333,6 +335,7 @@ def case_text(db_session, case_id) -> dict:
         # A mail keeps its subject (never personal) and its status; whom it went to and what it said go.
         "outbox": [value or None for m in mails for value in (m.recipient, m.message, m.last_error)],
         "reminders": [r.recipient_address for r in reminders],
+        "links": [link.sent_to for link in links],
     }
 
 
