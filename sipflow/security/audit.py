@@ -79,6 +79,9 @@ HASHED_FIELDS = (
     "purpose",
     "outcome",
 )
+# Fields added to the log later: hashed only when a row has a value, so the rows written before they
+# existed keep their hashes and the chain verifies across the change.
+OPTIONAL_HASHED_FIELDS = ("link_id",)
 HEAD_ID = 1
 
 
@@ -102,6 +105,8 @@ class AccessLogEntry(SQLModel, table=True):
     action: str = Field(max_length=40)
     purpose: str = Field(max_length=80)
     outcome: str = Field(max_length=10)
+    # The personal link a read without a user went through (no foreign key, as for the case).
+    link_id: int | None = None
     prev_hash: str = Field(max_length=64)
     row_hash: str = Field(max_length=64)
 
@@ -153,6 +158,7 @@ def _utc_text(value: datetime) -> str:
 def canonical_json(values: Mapping) -> str:
     """The hashed fields of a row as canonical JSON (sorted keys, no spaces, UTC time to the microsecond)."""
     document = {name: values[name] for name in HASHED_FIELDS}
+    document.update({name: values[name] for name in OPTIONAL_HASHED_FIELDS if values.get(name) is not None})
     document["at"] = _utc_text(document["at"])
     return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
@@ -225,12 +231,14 @@ def record_access(
     case=None,
     person: Person | None = None,
     outcome: str = ALLOWED,
+    link_id: int | None = None,
     now: datetime,
 ) -> None:
     """Append one row to the access log in the caller's transaction (the caller commits).
 
     The person is taken from the case when not given, except on a refusal: a denied row names the case
-    it was refused (when there is one) and nothing else about it.
+    it was refused (when there is one) and nothing else about it. link_id: the personal link the access
+    went through, if any.
     """
     if outcome not in OUTCOMES:
         raise ValueError(f"outcome must be one of {OUTCOMES}, got {outcome!r}")
@@ -254,6 +262,7 @@ def record_access(
         "action": action,
         "purpose": purpose,
         "outcome": outcome,
+        "link_id": link_id,
     }
     row_hash = compute_row_hash(prev_hash, values)
     # A Core INSERT: every page that shows a case appends a row, and nothing reads it back as an object.

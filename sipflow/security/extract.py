@@ -67,6 +67,11 @@ class ExtractRow:
         return astuple(self)
 
 
+def _link_name(link_id: int | None) -> str:
+    # A read through a personal link has no user: the link's number says which (the links page shows it).
+    return f"Personlig länk nr {link_id}" if link_id is not None else "–"
+
+
 def extract_rows(session: Session, person_id: int) -> list[ExtractRow]:
     """Every access-log row about the person or one of their cases, oldest first."""
     found = session.exec(
@@ -80,7 +85,7 @@ def extract_rows(session: Session, person_id: int) -> list[ExtractRow]:
     return [
         ExtractRow(
             time=to_local(entry.at).strftime("%Y-%m-%d %H:%M:%S"),
-            user=user_name or "–",
+            user=user_name or _link_name(entry.link_id),
             organisation=organisation_name or "–",
             action=ACTION_LABELS.get(entry.action, entry.action),
             purpose=entry.purpose,

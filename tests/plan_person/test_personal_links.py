@@ -294,10 +294,17 @@ def test_a_narstaendes_link_shows_only_the_sip_it_was_sent_from_and_the_extract_
     rows = db_session.exec(
         select(AccessLogEntry).where(AccessLogEntry.action == PLAN_LINK_VIEW_NARSTAENDE)
     ).all()
-    assert [(r.case_id, r.user_id) for r in rows] == [(first.case.id, None)]
-    assert "En närstående läste planen genom sin personliga länk" in {
-        row.action for row in extract_rows(db_session, first.person.id)
+    link = db_session.exec(select(PersonalLink)).one()
+    assert [(r.case_id, r.user_id, r.link_id) for r in rows] == [(first.case.id, None, link.id)]
+    # The person's extract says which link: the number the links page shows staff.
+    assert ("En närstående läste planen genom sin personliga länk", f"Personlig länk nr {link.id}") in {
+        (row.action, row.user) for row in extract_rows(db_session, first.person.id)
     }
+    login(client, first.region.user.username)
+    sent = re.search(
+        r"<tbody>(.*?)</tbody>", text_of(client.get(f"/cases/{first.case.uid}/plan/links")), re.S
+    )
+    assert f"<td>{link.id}</td>" in sent.group(1)
 
 
 def test_the_page_the_person_opens_calls_the_plans_theirs(client, db_session, planned):

@@ -243,7 +243,9 @@ def test_a_missing_head_is_found_and_a_new_one_continues_the_chain(
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     seq=st.integers(min_value=1, max_value=4),
-    column=st.sampled_from(["at", "user_id", "organisation_id", "case_id", "person_id", "action", "purpose"]),
+    column=st.sampled_from(
+        ["at", "user_id", "organisation_id", "case_id", "person_id", "action", "purpose", "link_id"]
+    ),
 )
 def test_any_single_edit_is_found(engine, db_session, parties, create_case, now, seq, column):
     with engine.begin() as connection:
@@ -259,12 +261,37 @@ def test_any_single_edit_is_found(engine, db_session, parties, create_case, now,
         "person_id": case.person_id + 1000,
         "action": "case.export",
         "purpose": "annat ändamål",
+        # Set where the row had none: a field hashed only when present is still covered.
+        "link_id": 999,
     }[column]
     table = AccessLogEntry.__table__
     # A Core statement on a bare connection: outside the application's sessions, like a tamperer's.
     with engine.begin() as connection:
         connection.execute(update(table).where(table.c.seq == seq).values({column: value}))
     assert f"entry {seq} does not match its hash (changed)" in verify_chain(db_session)
+
+
+def test_a_row_through_a_personal_link_is_chained_and_older_rows_keep_their_hashes(
+    app, db_session, parties, create_case, now
+):
+    case = create_case()
+    append(db_session, parties.region_user, case, 1, now)
+    with unit_of_work(db_session):
+        record_access(
+            db_session,
+            user=None,
+            action=audit.PLAN_LINK_VIEW,
+            purpose=audit.PURPOSE_CARE,
+            case=case,
+            link_id=7,
+            now=now,
+        )
+    first, second = entries(db_session)
+    assert (first.link_id, second.link_id) == (None, 7)
+    # A row without a link hashes as every row did before the column existed.
+    before = {name: getattr(first, name) for name in audit.HASHED_FIELDS}
+    assert audit.compute_row_hash(first.prev_hash, before) == first.row_hash
+    assert verify_chain(db_session) == []
 
 
 # --- Append-only -------------------------------------------------------------------------------------------

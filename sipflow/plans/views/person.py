@@ -420,6 +420,7 @@ def _link_or_refusal(token: str, now):
                 purpose=audit.PURPOSE_CARE,
                 case=session.get(SipCase, link.case_id),
                 outcome=audit.DENIED,
+                link_id=link.id,
                 now=now,
             )
     page = render_template("plans/person_link_refused.html", message=LINK_REFUSALS[code])
@@ -444,6 +445,7 @@ def _render_link_page(link: PersonalLink, token: str, *, now, errors=(), status:
                 purpose=audit.PURPOSE_CARE,
                 case=card.case,
                 person=person,
+                link_id=link.id,
                 now=now,
             )
     # The person approves each of their plans; a guardian (of a child) the plan of the SIP they take part in.
