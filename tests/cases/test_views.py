@@ -630,6 +630,52 @@ def test_a_childs_step_refused_for_a_missing_guardian_or_view_says_so_beside_tha
     assert reload(db_session, case).state == "consent_given"
 
 
+def test_a_childs_sip_does_not_go_on_until_a_guardian_who_joined_later_has_consented(
+    as_region, parties, create_case, db_session
+):
+    case = create_case("sip_child")
+
+    def add_guardian(name):
+        private = forms_of(text_of(as_region.get(case_url(case))))[f"{case_url(case)}/participants/private"]
+        added = as_region.post(
+            f"{case_url(case)}/participants/private",
+            data=fill(private, **{"private-kind": "guardian", "private-name": name}),
+        )
+        assert added.status_code == 303
+
+    add_guardian("Mamma")
+    form = forms_of(text_of(as_region.get(case_url(case))))[action_url(case, "give_consent")]
+    mamma = next(
+        p.id
+        for p in db_session.exec(select(Participant).where(Participant.case_id == case.id))
+        if p.name == "Mamma"
+    )
+    consented = as_region.post(
+        action_url(case, "give_consent"),
+        data=fill(
+            form,
+            **{
+                "give_consent-given_by": "guardian",
+                "give_consent-form": "written",
+                "give_consent-guardian_participant_ids": str(mamma),
+            },
+        ),
+    )
+    assert consented.status_code == 303
+    add_guardian("Pappa")
+    form = forms_of(text_of(as_region.get(case_url(case))))[action_url(case, "start_preparation")]
+    refused = as_region.post(
+        action_url(case, "start_preparation"),
+        data=fill(form, **{"start_preparation-child_view": "Jag vill gå kvar i min klass."}),
+    )
+    assert refused.status_code == 409
+    html = text_of(refused)
+    assert "Alla vårdnadshavare som deltar måste samtycka." in html
+    # What was typed is kept for when the guardian has consented.
+    assert "Jag vill gå kvar i min klass." in html
+    assert reload(db_session, case).state == "consent_given"
+
+
 def test_a_reason_the_browser_let_through_is_not_refused_for_its_line_breaks(
     as_region, parties, create_case, db_session
 ):

@@ -29,6 +29,7 @@ from sipflow.cases.errors import GuardFailed
 from sipflow.cases.models import Participant, SipCase
 from sipflow.clock import to_local
 from sipflow.consent.models import Consent
+from sipflow.consent.services import give_consent
 from sipflow.consent.workflow_hooks import consent_valid
 from sipflow.db import unit_of_work
 from sipflow.errors import InvalidInput
@@ -157,9 +158,17 @@ def test_a_consent_valid_through_today_still_counts(db_session, cast):
 
 # guardians_consented -----------------------------------------------------------------------------------
 
+# The consent step, whose form names the guardians consenting.
 GUARDIANS = [
     pytest.param(w, s, t, id=f"{w.name}:{s}:{t.trigger}")
     for w, s, t in transitions_with("guardians_consented")
+    if t.form == "consent"
+]
+# The steps after it that share the SIP: a guardian who joined later must have consented first.
+GUARDIANS_LATER = [
+    pytest.param(w, s, t, id=f"{w.name}:{s}:{t.trigger}")
+    for w, s, t in transitions_with("guardians_consented")
+    if t.form != "consent"
 ]
 
 
@@ -210,6 +219,52 @@ def test_guardians_consented_needs_every_guardian(db_session, registry, cast, wo
     fire(db_session, case, transition.trigger, "initiator", cast, now=NOW, data=data)
     consents = db_session.exec(select(Consent).where(Consent.case_id == case.id)).all()
     assert {c.given_by_participant_id for c in consents} == {first, second}
+
+
+@pytest.mark.parametrize(("workflow", "state", "transition"), GUARDIANS_LATER)
+def test_refuses_guardians_consented_for_a_guardian_who_joined_after_the_consent(
+    db_session, registry, cast, workflow, state, transition
+):
+    case = walk_to(db_session, cast, workflow, state)
+    # Past the walk's steps, so the step's own dates (a meeting held, a follow-up) come after them.
+    at = NOW + timedelta(hours=2)
+    later = services.add_private_participant(
+        db_session,
+        registry,
+        case,
+        kind="guardian",
+        name="Vårdnadshavare Två",
+        relation="förälder",
+        email=None,
+        phone=None,
+        now=at,
+    )
+    db_session.commit()
+    data = valid_input(db_session, case, transition, cast, at)
+    assert_refused(db_session, case, transition.trigger, cast, guard="guardians_consented", now=at, data=data)
+    # Their consent recorded as a further consent, the step goes on.
+    organisations = {
+        p.organisation_id
+        for p in db_session.exec(select(Participant).where(Participant.case_id == case.id)).all()
+        if p.organisation_id is not None and p.active
+    }
+    with unit_of_work(db_session):
+        give_consent(
+            db_session,
+            case,
+            cast.user(db_session, "initiator"),
+            {
+                "given_by": "guardian",
+                "form": "written",
+                "organisation_ids": sorted(organisations),
+                "guardian_participant_ids": [later.id],
+            },
+            now=at,
+        )
+    # The step's form as a page would give it now (a plan step's form carries the plan's row version).
+    data = valid_input(db_session, case, transition, cast, at)
+    fire(db_session, case, transition.trigger, "initiator", cast, now=at, data=data)
+    assert case.state == transition.dest
 
 
 def _consent_reads(statements: list[str]) -> list[str]:
@@ -439,7 +494,7 @@ PLAN_STEPS = [
 # Conditions of the plan steps that are not an item of the plan (tested on their own above).
 # Conditions about the SIP rather than its plan: the plan editor cannot break them (who takes part is
 # tested on its own: tests/plans/test_editor_page.py).
-NOT_PLAN_ITEMS = {"consent_valid", "two_organisations"}
+NOT_PLAN_ITEMS = {"consent_valid", "guardians_consented", "two_organisations"}
 
 
 def _without(kind):
