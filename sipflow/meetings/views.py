@@ -255,8 +255,9 @@ def _render_meeting(
 ):
     """The meeting page; a form posted and refused (answer_form: (invitation id, form)) shown as typed."""
     session = get_session()
-    # The case's participants, read once for the roles, the invitee choices and the invitation labels.
-    read = invitees(session, case)
+    # The case's participants, read once for the roles, the invitee choices and the invitation labels, with
+    # the consents in force: who sees the SIP (only they are offered an invitation).
+    read = invitees(session, case, step_now=now_utc())
     active = [row[0] for row in read.rows if row[0].active]
     manage = (
         permissions.may_manage_meetings(session, workflow_registry(), case, current_actor(), active)
@@ -270,7 +271,7 @@ def _render_meeting(
     if invite_form is None:
         invite_form = InviteForm(formdata=None, prefix="invite", version=meeting.sequence)
         invite_form.invitee_ids.choices = choices(
-            invitee_choices(session, case, exclude_meeting=meeting, read=read)
+            invitee_choices(session, case, exclude_meeting=meeting, read=read, seeing=read.step_reads.seeing)
         )
     meetings = case_meetings_in_order(session, case)
     held = meeting_outcome(session, meeting, read.labels) if meeting.status == HELD else None
@@ -479,7 +480,19 @@ def invite(uid: str, meeting_id: int):
     session = get_session()
     case, meeting = _managed_meeting(uid, meeting_id)
     form = InviteForm(formdata=request.form, prefix="invite")
-    form.invitee_ids.choices = choices(invitee_choices(session, case, exclude_meeting=meeting))
+    # Offered again as the page offered them; an organisation chosen that the consent leaves out stays
+    # chosen, so the service refuses it beside the field, with the way to a further consent.
+    read = invitees(session, case, step_now=now_utc())
+    form.invitee_ids.choices = choices(
+        invitee_choices(
+            session,
+            case,
+            exclude_meeting=meeting,
+            read=read,
+            seeing=read.step_reads.seeing,
+            chosen=form.invitee_ids.data or (),
+        )
+    )
     top: list = []
     status = 400
     consent_url = None

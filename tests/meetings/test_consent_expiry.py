@@ -9,8 +9,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from meetingkit import fire, next_week_at
+from meetingkit import fire, next_week_at, offered_invitees
 from sqlmodel import select
+from webkit import login, text_of
 
 from sipflow.cases.models import Participant
 from sipflow.clock import now_utc, to_local
@@ -137,3 +138,17 @@ def test_a_meeting_already_held_is_left_alone(db_session, invited):
     after_the_meeting = meeting.starts_at + timedelta(days=1)
     assert withdraw_uncovered_invitations(db_session, now=after_the_meeting) == 0
     assert municipality.id in _active(db_session, meeting)
+
+
+def test_inviting_more_does_not_offer_the_organisation_again(
+    client, parties, db_session, invited, frozen_clock
+):
+    """Its withdrawn invitation does not make it one more to invite: the consent no longer covers it."""
+    case, meeting, municipality = invited
+    day_after = now_utc() + timedelta(days=3)
+    assert withdraw_uncovered_invitations(db_session, now=day_after) == 1
+    frozen_clock.set(day_after)
+    assert login(client, parties.region_user.username).status_code == 302
+    response = client.get(f"/cases/{case.uid}/meetings/{meeting.id}")
+    assert response.status_code == 200
+    assert str(municipality.id) not in offered_invitees(text_of(response))
