@@ -122,9 +122,9 @@ def invitee_choices(
         if not participant.active or participant.id in invited:
             continue
         organisation_id = participant.organisation_id
-        if seeing is not None and organisation_id is not None and organisation_id not in seeing:
-            if participant.id not in kept:
-                continue
+        left_out = seeing is not None and organisation_id is not None and organisation_id not in seeing
+        if left_out and participant.id not in kept:
+            continue
         label = read.labels[participant.id]
         if invitee_address(participant, contact) is None:
             label = _("%(name)s: no e-mail address, called some other way", name=label)
