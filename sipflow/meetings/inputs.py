@@ -27,6 +27,7 @@ from sipflow.meetings.outcome import (
     Owner,
     owners_of,
     planned_meetings,
+    refuse_withdrawn_attendance,
     step_meetings,
 )
 from sipflow.security import access
@@ -197,6 +198,7 @@ def apply_meeting_outcome(ctx: TransitionContext) -> None:
     attendance = _by_participant(ctx, "attendance", ATTENDANCE_MODES)
     if not set(attendance) <= {p.id for p in participants}:
         raise InvalidInput(_l("Attendance names someone who is not a participant."), field="attendance")
+    refuse_withdrawn_attendance(ctx.session, meeting, attendance)
     carer_support = _by_participant(ctx, "carer_support", CARER_SUPPORT_ANSWERS)
     if not set(carer_support) <= {p.id for p in participants if p.kind == CARER_KIND}:
         raise InvalidInput(

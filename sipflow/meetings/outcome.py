@@ -10,11 +10,21 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Integer, bindparam
 from sqlmodel import Session, select
 
 from sipflow.cases.models import Participant, SipCase
-from sipflow.meetings.models import ANSWER_MODES, CANCELLED, PLANNED, STEP_MEETINGS, Attendance, Meeting
+from sipflow.errors import InvalidInput
+from sipflow.meetings.models import (
+    ANSWER_MODES,
+    CANCELLED,
+    PLANNED,
+    STEP_MEETINGS,
+    Attendance,
+    Invitation,
+    Meeting,
+)
 from sipflow.workflow.context import TransitionContext
 from sipflow.workflow.definition import TransitionDef, Workflow
 from sipflow.workflow.engine import WorkflowRegistry
@@ -31,6 +41,8 @@ CARER_KIND = "narstaende"
 RECORDED_DECISIONS = "meeting_decisions"
 # The memo key under which mark_meeting_held leaves the meeting it recorded, for the effects after it.
 HELD_MEETING = "held_meeting"
+# The field a refusal of one participant's attendance names: this and the participant's id.
+ATTENDANCE_FIELD = "attendance-"
 # The memo key under which the outcome input leaves every meeting of the case when it read them (no meeting
 # named), so mark_meeting_held tells a first meeting from a follow-up without reading them again.
 CASE_MEETINGS = "case_meetings"
@@ -70,6 +82,50 @@ def correct_attendance(session: Session, meeting: Meeting, modes: Mapping[int, s
         session.add(row)
     meeting.classification = classify(row.mode for row in rows.values())
     session.add(meeting)
+
+
+# A meeting's invitations, withdrawn ones too, built once with a bind parameter.
+_INVITATIONS_OF_MEETING = (
+    select(Invitation)
+    .where(Invitation.meeting_id == bindparam("meeting_id", type_=Integer))
+    .order_by(Invitation.id)
+)
+
+
+def meeting_invitations(session: Session, meeting: Meeting | None) -> list[Invitation]:
+    """Every invitation of meeting (a handful: the index on meeting_id finds them), withdrawn ones too;
+    none for no meeting. The outcome's prefilled answers and who may not attend (withdrawn_from)."""
+    if meeting is None or meeting.id is None:
+        return []
+    return list(session.exec(_INVITATIONS_OF_MEETING, params={"meeting_id": meeting.id}).all())
+
+
+def withdrawn_from(invitations: Iterable[Invitation]) -> set[int]:
+    """The participants whose invitation (among a meeting's) was withdrawn: by the staff, on leaving the
+    SIP, or when the consent stopped covering them. They were told the meeting is not theirs, so its
+    outcome neither offers nor records their attendance (refuse_withdrawn_attendance)."""
+    return {invitation.participant_id for invitation in invitations if not invitation.active}
+
+
+def refuse_withdrawn_attendance(
+    session: Session, meeting: Meeting | None, attendance: Mapping[int, str]
+) -> None:
+    """Refuse attendance of a participant withdrawn from the booked meeting (withdrawn_from), at that
+    participant's field (ATTENDANCE_FIELD and the id): an organisation withdrawn may be one the consent no
+    longer covers, and a meeting it attended is one where it heard what the SIP holds."""
+    # Every withdrawal raises the meeting's SEQUENCE (services._withdraw): a meeting still at its first
+    # has none withdrawn, and its invitations are not read.
+    if not attendance or meeting is None or meeting.sequence == 0:
+        return
+    refused = sorted(set(attendance) & withdrawn_from(meeting_invitations(session, meeting)))
+    if refused:
+        raise InvalidInput(
+            _l(
+                "This participant's invitation to the meeting was withdrawn, so their attendance cannot "
+                "be recorded. Choose “Not recorded”."
+            ),
+            field=f"{ATTENDANCE_FIELD}{refused[0]}",
+        )
 
 
 def attendance_from_answer(partstat: str | None, answer_mode: str | None) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import NamedTuple
@@ -95,10 +96,14 @@ def invitee_choices(
     *,
     exclude_meeting: Meeting | None = None,
     read: Invitees | None = None,
+    seeing: frozenset[int] | None = None,
+    chosen: Iterable[int] = (),
 ) -> list[tuple[int, str]]:
     """The participants one may invite; those without an e-mail address are called some other way.
 
-    read: the case's participants when the page has read them already (invitees()).
+    read: the case's participants when the page has read them already (invitees()). seeing: the
+    organisations the consent in force lets see the SIP (StepReads.seeing); given, an organisation outside
+    it is not offered (inviting it is refused), unless chosen already (a posted form, refused beside it).
     """
     if read is None:
         read = invitees(session, case)
@@ -111,9 +116,14 @@ def invitee_choices(
                 )
             ).all()
         )
+    kept = set(chosen)
     choices = []
     for participant, _organisation, _unit, contact in read.rows:
         if not participant.active or participant.id in invited:
+            continue
+        organisation_id = participant.organisation_id
+        left_out = seeing is not None and organisation_id is not None and organisation_id not in seeing
+        if left_out and participant.id not in kept:
             continue
         label = read.labels[participant.id]
         if invitee_address(participant, contact) is None:

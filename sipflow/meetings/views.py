@@ -9,7 +9,6 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import login_required
-from sqlmodel import select
 
 from sipflow.cases import services as case_services
 from sipflow.cases.errors import StaleCase
@@ -36,14 +35,17 @@ from sipflow.meetings.forms import (
 )
 from sipflow.meetings.models import HELD, PLANNED, Invitation, Meeting
 from sipflow.meetings.outcome import (
+    ATTENDANCE_FIELD,
     CARER_KIND,
     OUTCOME_FORM,
     attendance_from_answer,
     case_meetings_in_order,
     classify,
+    meeting_invitations,
     meeting_labels,
     outcome_transition,
     planned_meetings,
+    withdrawn_from,
 )
 from sipflow.meetings.queries import (
     Invitees,
@@ -255,8 +257,9 @@ def _render_meeting(
 ):
     """The meeting page; a form posted and refused (answer_form: (invitation id, form)) shown as typed."""
     session = get_session()
-    # The case's participants, read once for the roles, the invitee choices and the invitation labels.
-    read = invitees(session, case)
+    # The case's participants, read once for the roles, the invitee choices and the invitation labels, with
+    # the consents in force: who sees the SIP (only they are offered an invitation).
+    read = invitees(session, case, step_now=now_utc())
     active = [row[0] for row in read.rows if row[0].active]
     manage = (
         permissions.may_manage_meetings(session, workflow_registry(), case, current_actor(), active)
@@ -270,7 +273,7 @@ def _render_meeting(
     if invite_form is None:
         invite_form = InviteForm(formdata=None, prefix="invite", version=meeting.sequence)
         invite_form.invitee_ids.choices = choices(
-            invitee_choices(session, case, exclude_meeting=meeting, read=read)
+            invitee_choices(session, case, exclude_meeting=meeting, read=read, seeing=read.step_reads.seeing)
         )
     meetings = case_meetings_in_order(session, case)
     held = meeting_outcome(session, meeting, read.labels) if meeting.status == HELD else None
@@ -479,7 +482,19 @@ def invite(uid: str, meeting_id: int):
     session = get_session()
     case, meeting = _managed_meeting(uid, meeting_id)
     form = InviteForm(formdata=request.form, prefix="invite")
-    form.invitee_ids.choices = choices(invitee_choices(session, case, exclude_meeting=meeting))
+    # Offered again as the page offered them; an organisation chosen that the consent leaves out stays
+    # chosen, so the service refuses it beside the field, with the way to a further consent.
+    read = invitees(session, case, step_now=now_utc())
+    form.invitee_ids.choices = choices(
+        invitee_choices(
+            session,
+            case,
+            exclude_meeting=meeting,
+            read=read,
+            seeing=read.step_reads.seeing,
+            chosen=form.invitee_ids.data or (),
+        )
+    )
     top: list = []
     status = 400
     consent_url = None
@@ -542,11 +557,18 @@ def _outcome_page(case, *, chosen_id: int | None, step_now: datetime | None = No
 
 
 def _outcome_form(page: OutcomePage, *, formdata=None) -> OutcomeForm:
-    active = _active(page)
+    attendees = _active(page)
+    invitations = []
+    if formdata is None:
+        # Read once: the answers that prefill the attendance, and who was withdrawn (whose attendance is
+        # not offered). A posted form keeps every field it may carry, so a refusal stands beside its own.
+        invitations = meeting_invitations(get_session(), page.chosen)
+        withdrawn = withdrawn_from(invitations)
+        attendees = [p for p in attendees if p.id not in withdrawn]
     labels = page.read.labels
     form_class = OutcomeForm.for_case(
-        [(p.id, labels[p.id]) for p in active],
-        [(p.id, labels[p.id]) for p in active if p.kind == CARER_KIND],
+        [(p.id, labels[p.id]) for p in attendees],
+        [(p.id, labels[p.id]) for p in attendees if p.kind == CARER_KIND],
     )
     if formdata is None:
         form = form_class(formdata=None, version=page.case.version)
@@ -560,7 +582,7 @@ def _outcome_form(page: OutcomePage, *, formdata=None) -> OutcomeForm:
         form.meeting_id.choices = choices([(0, _("A meeting not booked in sipflow"))])
     form.set_owners(owner_choices(page.read))
     if formdata is None:
-        _prefill(form, page)
+        _prefill(form, page, invitations)
     return form
 
 
@@ -568,21 +590,17 @@ def _local(moment) -> str:
     return to_local(moment).strftime("%Y-%m-%d %H:%M")
 
 
-def _prefill(form: OutcomeForm, page: OutcomePage) -> None:
-    """The booked meeting chosen, its start as the held time, attendance from the invitation answers."""
+def _prefill(form: OutcomeForm, page: OutcomePage, invitations: list[Invitation]) -> None:
+    """The booked meeting chosen, its start as the held time, attendance from the invitation answers
+    (invitations: the chosen meeting's)."""
     now = now_utc()
     meeting = page.chosen
     form.meeting_id.data = meeting.id if meeting is not None else 0
     held = meeting.starts_at if meeting is not None and meeting.starts_at <= now else now
     form.held_at.data = to_local(held).replace(second=0, microsecond=0, tzinfo=None)
-    if meeting is None:
-        return
-    invitations = (
-        get_session()
-        .exec(select(Invitation).where(Invitation.meeting_id == meeting.id, Invitation.active))
-        .all()
-    )
     for invitation in invitations:
+        if not invitation.active:
+            continue
         mode = attendance_from_answer(invitation.partstat, invitation.answer_mode)
         name = f"{ATTENDANCE_PREFIX}{invitation.participant_id}"
         if mode is not None and name in form:
@@ -602,6 +620,12 @@ def _attach_outcome(form: OutcomeForm, error: UserError, top: list, groups: dict
     if name in OUTCOME_GROUPS:
         groups.setdefault(name, []).append(error.message)
         return
+    if name.startswith(ATTENDANCE_FIELD):
+        # One participant's attendance: its own choice on the page.
+        name = ATTENDANCE_PREFIX + name.removeprefix(ATTENDANCE_FIELD)
+        if name in form:
+            form[name].errors = [*form[name].errors, error.message]
+            return
     attach_error(form, error, top)
 
 

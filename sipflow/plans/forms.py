@@ -6,6 +6,8 @@ a button that shows more of them, keeping what was typed; a row is removed by ti
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -156,13 +158,35 @@ class PlanEditorForm(FlaskForm):
     EFFORT_LISTS = (("efforts", "effort"), ("own_efforts", "own"), ("other_efforts", "other"))
 
     def configure(
-        self, organisations: list[tuple[int, str]], units: list[tuple[int, str]], *, child: bool
+        self,
+        organisations: list[tuple[int, str]],
+        units: list[tuple[int, str, int]],
+        *,
+        child: bool,
+        offered: Collection[int],
     ) -> None:
-        """The organisation and unit choices of the case; the child's fields only for a person under 18."""
+        """The organisation and unit choices of the case (units with their organisation's id); the child's
+        fields only for a person under 18.
+
+        offered: the organisations an effort may be given to; another (one the consent in force no longer
+        covers) and its units stay choices only of the row that names it, so that row keeps its owner when
+        saved (the save refuses it as a new owner only).
+        """
         empty = [SelectChoice("", _l("Choose"))]
         for entry in self.efforts:
-            entry.form.organisation_id.choices = empty + choices(organisations)
-            entry.form.unit_id.choices = [SelectChoice("", _l("Any unit"))] + choices(units)
+            row = entry.form
+            row.organisation_id.choices = empty + choices(
+                (organisation_id, name)
+                for organisation_id, name in organisations
+                if organisation_id in offered or organisation_id == row.organisation_id.data
+            )
+            row.unit_id.choices = [SelectChoice("", _l("Any unit"))] + choices(
+                (unit_id, name)
+                for unit_id, name, organisation_id in units
+                if organisation_id in offered
+                or organisation_id == row.organisation_id.data
+                or unit_id == row.unit_id.data
+            )
         if not child and "child_view" in self:
             del self.child_view
             del self.child_view_missing_reason

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -106,3 +107,9 @@ def reply_mail(ics: bytes | None, *, sender: str = "eva.andersson@example.se", *
     if ics:
         message.add_alternative(ics, maintype="text", subtype="calendar", params={"method": "REPLY"})
     return message.as_bytes()
+
+
+def offered_invitees(page: str) -> set[str]:
+    """The participant ids the meeting page's "Invite more" offers (its checkboxes, ticked or not)."""
+    boxes = re.findall(r'<input[^>]*name="invite-invitee_ids"[^>]*>', page)
+    return {re.search(r'value="(\d+)"', box).group(1) for box in boxes}

@@ -9,16 +9,19 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from meetingkit import fire, next_week_at
+from meetingkit import fire, next_week_at, offered_invitees
 from sqlmodel import select
+from webkit import login, text_of
 
 from sipflow.cases.models import Participant
 from sipflow.clock import now_utc, to_local
+from sipflow.consent.services import give_consent
 from sipflow.db import unit_of_work
+from sipflow.errors import InvalidInput
 from sipflow.meetings import services
 from sipflow.meetings.jobs import consent_coverage_job, withdraw_uncovered_invitations
 from sipflow.meetings.messages import when_text
-from sipflow.meetings.models import Invitation, Meeting
+from sipflow.meetings.models import HELD, Invitation, Meeting
 from sipflow.notifications.models import OutboxMessage
 
 MUNICIPALITY_ADDRESS = "ifo@vaxjo.example.se"
@@ -137,3 +140,53 @@ def test_a_meeting_already_held_is_left_alone(db_session, invited):
     after_the_meeting = meeting.starts_at + timedelta(days=1)
     assert withdraw_uncovered_invitations(db_session, now=after_the_meeting) == 0
     assert municipality.id in _active(db_session, meeting)
+
+
+def test_inviting_more_does_not_offer_the_organisation_again(
+    client, parties, db_session, invited, frozen_clock
+):
+    """Its withdrawn invitation does not make it one more to invite: the consent no longer covers it."""
+    case, meeting, municipality = invited
+    day_after = now_utc() + timedelta(days=3)
+    assert withdraw_uncovered_invitations(db_session, now=day_after) == 1
+    frozen_clock.set(day_after)
+    assert login(client, parties.region_user.username).status_code == 302
+    response = client.get(f"/cases/{case.uid}/meetings/{meeting.id}")
+    assert response.status_code == 200
+    assert str(municipality.id) not in offered_invitees(text_of(response))
+
+
+def test_the_outcome_records_no_attendance_of_the_organisation_withdrawn(
+    db_session, registry, parties, invited, frozen_clock
+):
+    case, meeting, municipality = invited
+    assert withdraw_uncovered_invitations(db_session, now=now_utc() + timedelta(days=3)) == 1
+    frozen_clock.set(meeting.starts_at + timedelta(hours=1))
+    # A further consent covers the region only: the meeting is held, the municipality no longer there.
+    with unit_of_work(db_session):
+        give_consent(
+            db_session,
+            case,
+            parties.region_user,
+            {"given_by": "person", "form": "oral", "organisation_ids": [parties.region.organisation_id]},
+            now=now_utc(),
+        )
+    region = db_session.exec(
+        select(Participant).where(
+            Participant.case_id == case.id, Participant.organisation_id == parties.region.organisation_id
+        )
+    ).one()
+    outcome = {
+        "meeting_id": meeting.id,
+        "held_at": meeting.starts_at,
+        "attendance": {region.id: "video", municipality.id: "video"},
+        "decisions": [],
+        "no_change_reason": "Inget ändras",
+    }
+    with pytest.raises(InvalidInput) as refused:
+        fire(db_session, registry, parties.region_user, case, "hold_meeting", **outcome)
+    assert refused.value.field == f"attendance-{municipality.id}"
+    del outcome["attendance"][municipality.id]
+    fire(db_session, registry, parties.region_user, case, "hold_meeting", **outcome)
+    db_session.expire_all()
+    assert db_session.get(Meeting, meeting.id).status == HELD

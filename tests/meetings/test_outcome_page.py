@@ -415,6 +415,82 @@ def test_attendance_naming_a_non_participant_is_refused(db_session, registry, pa
     assert snapshot(db_session, ready.case) == before
 
 
+def withdraw(db_session, ready, meeting, participant) -> None:
+    """Withdraw participant's invitation to meeting, as the meeting page's button does."""
+    with unit_of_work(db_session):
+        invitation = db_session.exec(
+            select(Invitation).where(
+                Invitation.meeting_id == meeting.id, Invitation.participant_id == participant.id
+            )
+        ).one()
+        meeting_services.uninvite(
+            db_session, ready.case, db_session.get(Meeting, meeting.id), invitation, now=now_utc()
+        )
+
+
+WITHDRAWN = "Deltagarens inbjudan till mötet är återkallad, så närvaron kan inte registreras."
+
+
+def test_attendance_is_not_offered_for_a_participant_whose_invitation_was_withdrawn(
+    client, db_session, ready, held
+):
+    withdraw(db_session, ready, held, ready.municipality)
+    form = dict(page_form(client, ready.case))
+    assert f"attendance_{ready.municipality.id}" not in form
+    assert f"attendance_{ready.region.id}" in form and f"attendance_{ready.person.id}" in form
+
+
+def test_attendance_of_a_participant_whose_invitation_was_withdrawn_is_refused_at_its_field(
+    client, db_session, ready, held
+):
+    """A page read before the withdrawal (the consent ran out meanwhile, say) keeps what was chosen."""
+    before = snapshot(db_session, ready.case)
+    pairs = page_form(client, ready.case)
+    withdraw(db_session, ready, held, ready.municipality)
+    field = f"attendance_{ready.municipality.id}"
+    response = post(
+        client,
+        ready.case,
+        pairs,
+        **{field: "on_site", f"attendance_{ready.region.id}": "video", "no_change_reason": "Inget ändras"},
+    )
+    page = text_of(response)
+    assert response.status_code == 400
+    error = page[page.index(f'id="{field}-error"') :]
+    assert WITHDRAWN in error[: error.index("</ul>")]
+    chosen = dict(forms_of(page)[outcome_url(ready.case)])
+    assert chosen[field] == "on_site" and chosen[f"attendance_{ready.region.id}"] == "video"
+    assert "Inget ändras" in page
+    assert snapshot(db_session, ready.case) == before
+    # Not recorded, the rest of the outcome is.
+    response = post(client, ready.case, forms_of(page)[outcome_url(ready.case)], **{field: ""})
+    assert response.status_code == 303
+    db_session.expire_all()
+    attended = db_session.exec(select(Attendance.participant_id).where(Attendance.meeting_id == held.id))
+    assert ready.municipality.id not in set(attended.all())
+
+
+def test_the_step_refuses_attendance_of_a_withdrawn_invitee(db_session, registry, parties, ready, held):
+    withdraw(db_session, ready, held, ready.relative)
+    before = snapshot(db_session, ready.case)
+    with pytest.raises(InvalidInput) as refused:
+        fire(
+            db_session,
+            registry,
+            parties.region_user,
+            ready.case,
+            "hold_meeting",
+            data={
+                "meeting_id": held.id,
+                "held_at": held.starts_at,
+                "attendance": {ready.region.id: "on_site", ready.relative.id: "absent"},
+                "no_change_reason": "Inget ändras",
+            },
+        )
+    assert refused.value.field == f"attendance-{ready.relative.id}"
+    assert snapshot(db_session, ready.case) == before
+
+
 def test_a_stale_page_gets_the_conflict_message_and_keeps_what_was_typed(
     client, db_session, registry, ready, held
 ):

@@ -3,6 +3,7 @@ and such an organisation is not asked to approve a plan it can never see."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -14,6 +15,7 @@ from webkit import fill, forms_of, login, text_of
 from sipflow.cases.models import SipCase
 from sipflow.clock import now_utc, to_local
 from sipflow.consent.models import Consent
+from sipflow.consent.services import give_consent
 from sipflow.db import unit_of_work
 from sipflow.errors import InvalidInput
 from sipflow.plans import approvals
@@ -131,16 +133,7 @@ def test_an_effort_keeps_an_owner_the_consent_covered_when_it_was_given(
         for consent in db_session.exec(select(Consent).where(Consent.case_id == case.id)):
             consent.valid_until = to_local(now).date() - timedelta(days=1)
             db_session.add(consent)
-    with unit_of_work(db_session):
-        from sipflow.consent.services import give_consent
-
-        give_consent(
-            db_session,
-            case,
-            parties.region_user,
-            {"given_by": "person", "form": "oral", "organisation_ids": [parties.region.organisation_id]},
-            now=now,
-        )
+    _further_consent_for_the_region(db_session, case, parties, now)
     from sipflow.plans.editor import plan_data
 
     data = plan_data(db_session, case, plan)
@@ -167,6 +160,81 @@ def test_an_effort_keeps_an_owner_the_consent_covered_when_it_was_given(
     with pytest.raises(InvalidInput) as refused:
         save(db_session, case, parties.region_user, data, now)
     assert refused.value.field == f"efforts-{len(data['efforts']) - 1}-organisation_id"
+
+
+def _effort_choices(page: str, field: str) -> dict[str, tuple[set[str], str | None]]:
+    """Each effort row's field (organisation_id, unit_id) on the editor page: its options, and the chosen."""
+    found = {}
+    for row, options in re.findall(
+        rf'<select[^>]*name="efforts-(\d+)-{field}"[^>]*>(.*?)</select>', page, re.S
+    ):
+        values = re.findall(r'<option[^>]*value="(\d*)"', options)
+        chosen = re.findall(
+            r'<option[^>]*selected[^>]*value="(\d+)"|<option[^>]*value="(\d+)"[^>]*selected', options
+        )
+        found[row] = ({v for v in values if v}, next(("".join(c) for c in chosen), None))
+    return found
+
+
+def test_the_editor_offers_no_effort_owner_the_consent_leaves_out(client, parties, held):
+    assert login(client, parties.region_user.username).status_code == 302
+    page = text_of(client.get(f"/cases/{held.uid}/plan"))
+    organisations = _effort_choices(page, "organisation_id")
+    units = _effort_choices(page, "unit_id")
+    assert organisations and units
+    assert {v for offered, _ in organisations.values() for v in offered} == {
+        str(parties.region.organisation_id)
+    }
+    assert {v for offered, _ in units.values() for v in offered} == {str(parties.region.id)}
+
+
+def test_an_effort_whose_owner_the_consent_no_longer_covers_is_shown_and_saved_as_it_is(
+    client, db_session, registry, parties, create_case
+):
+    """Its row keeps the organisation (and unit) as a choice of its own; no other row is offered it."""
+    case = create_case()
+    walk(db_session, registry, parties.region_user, case, now_utc())
+    now = now_utc()
+    municipality = parties.municipality.organisation_id
+    data = complete_data(case, parties, now)
+    data["efforts"][1]["unit_id"] = parties.municipality.id
+    save(db_session, case, parties.region_user, data, now)
+    # The consent covering both runs out; a further one covers the region only.
+    with unit_of_work(db_session):
+        for consent in db_session.exec(select(Consent).where(Consent.case_id == case.id)):
+            consent.valid_until = to_local(now).date() - timedelta(days=1)
+            db_session.add(consent)
+    _further_consent_for_the_region(db_session, case, parties, now)
+    assert login(client, parties.region_user.username).status_code == 302
+    url = f"/cases/{case.uid}/plan"
+    page = text_of(client.get(url))
+    organisations = _effort_choices(page, "organisation_id")
+    units = _effort_choices(page, "unit_id")
+    own = [row for row, (_, chosen) in organisations.items() if chosen == str(municipality)]
+    assert len(own) == 1, organisations
+    assert str(municipality) in organisations[own[0]][0] and units[own[0]][1] == str(parties.municipality.id)
+    others = [offered for row, (offered, _) in organisations.items() if row != own[0]]
+    assert others and all(str(municipality) not in offered for offered in others)
+    # The page as it came saves, and the effort keeps its owner.
+    form = forms_of(page)[url]
+    response = client.post(url, data=fill(form, action="save", needs="Stöd i vardagen."))
+    assert response.status_code == 303, text_of(response)
+    db_session.expire_all()
+    effort = db_session.exec(
+        select(PlanEffort).where(PlanEffort.what == "Boendestöd två gånger i veckan")
+    ).one()
+    assert (effort.organisation_id, effort.unit_id) == (municipality, parties.municipality.id)
+
+
+def _further_consent_for_the_region(db_session, case, parties, now) -> None:
+    with unit_of_work(db_session):
+        give_consent(
+            db_session,
+            case,
+            parties.region_user,
+            {"given_by": "person", "form": "oral", "organisation_ids": [parties.region.organisation_id]},
+            now=now,
+        )
 
 
 def test_only_organisations_the_consent_covers_are_asked_to_approve(

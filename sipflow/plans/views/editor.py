@@ -180,27 +180,28 @@ def _page_reads(session, case) -> PageReads:
 
 
 def _build_form(session, case, reads: PageReads, *, formdata=None) -> PlanEditorForm:
-    child = _child(reads)
     if formdata is not None:
         form = PlanEditorForm(formdata=formdata)
     else:
         form = PlanEditorForm(formdata=None, row_version=reads.plan.row_version if reads.plan else 0)
-        configure(form, reads.parts, child)
+        configure(form, reads)
         data = editor.plan_data(session, case, reads.plan)
         form.fill(data)
         _contacts(form, reads.parts, data["contacts"], reads.step_reads.seeing)
         form.add_blank_rows()
-        configure(form, reads.parts, child)
+        configure(form, reads)
         return form
-    configure(form, reads.parts, child)
+    configure(form, reads)
     return form
 
 
-def configure(form: PlanEditorForm, parts, child: bool) -> None:
-    """The organisation and unit choices of the case."""
+def configure(form: PlanEditorForm, reads: PageReads) -> None:
+    """The organisation and unit choices of the case: an effort is offered the organisations the consent
+    in force covers (editor.check_plan_data refuses another as a new owner); one it names already stays."""
+    parts = reads.parts
     organisations = [(p.organisation_id, p.name) for p in parts]
-    units = [(unit_id, f"{p.name}, {name}") for p in parts for unit_id, name in p.units]
-    form.configure(organisations, units, child=child)
+    units = [(unit_id, f"{p.name}, {name}", p.organisation_id) for p in parts for unit_id, name in p.units]
+    form.configure(organisations, units, child=_child(reads), offered=reads.step_reads.seeing)
 
 
 def _render(
@@ -302,7 +303,7 @@ def _refuse_ended(session, case, actor, *, typed=None, hand_over=None):
     reads = _page_reads(session, case)
     kept = []
     if typed is not None:
-        configure(typed, reads.parts, _child(reads))
+        configure(typed, reads)
         kept = typed.kept_input()
     if hand_over is not None:
         kept += [(_("Hand over overall responsibility"), typed_values(hand_over))]
@@ -328,7 +329,7 @@ def save(uid: str):
     form = _build_form(session, case, reads, formdata=request.form)
     if request.form.get("action") == "add_rows":
         form.add_blank_rows()
-        configure(form, reads.parts, _child(reads))
+        configure(form, reads)
         return _render(case, form, reads=reads)
     if not form.validate():
         return _render(case, form, status=400, reads=reads)
