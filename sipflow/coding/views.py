@@ -303,13 +303,15 @@ def _render_correct(case, meeting, *, reason="", modes=None, after=None, errors=
     codes = queries.meeting_codes(session, meeting.id)
     # Reversed codes, or none at all for a held meeting: the codes follow from the corrected attendance.
     recordable = meeting.status == HELD and not codes.standing
-    care = queries.meeting_care_attendance(session, meeting) if recordable else []
+    # A record form refused after the codes were recorded meanwhile still shows the choices it sent.
+    care = queries.meeting_care_attendance(session, meeting) if recordable or modes is not None else []
     return (
         render_template(
             "coding/correct.html",
             case=case,
             meeting=meeting,
             standing=codes.standing,
+            recordable=recordable,
             care=care,
             first_recording=not codes.records,
             # As typed on a refusal, else as the meeting's outcome recorded them.
@@ -385,7 +387,7 @@ def rerecord(uid: str, meeting_id: int):
     after = request.form.get("after", "")
     try:
         with unit_of_work(session):
-            services.rerecord_meeting_codes(
+            recorded = services.rerecord_meeting_codes(
                 session,
                 case,
                 meeting,
@@ -406,8 +408,14 @@ def rerecord(uid: str, meeting_id: int):
             errors={refusal.field or "form": refusal.message for refusal in refusals},
             status=error.status,
         )
-    flash(
-        _l("The meeting's codes are recorded again.") if after else _l("The meeting's codes are recorded."),
-        "success",
-    )
+    if not recorded:
+        message = _l(
+            "The attendance is saved. No health-care unit took part in the meeting, so the region records no "
+            "KVÅ code for it."
+        )
+    elif after:
+        message = _l("The meeting's codes are recorded again.")
+    else:
+        message = _l("The meeting's codes are recorded.")
+    flash(message, "success")
     return redirect(url_for("cases.detail", uid=case.uid), code=303)
