@@ -23,7 +23,7 @@ from sipflow.db import get_session, unit_of_work
 from sipflow.errors import Conflict, UserError
 from sipflow.meetings.models import HELD, Meeting
 from sipflow.security import audit, login_manager
-from sipflow.web import case_or_404, current_actor, register_case_page_part
+from sipflow.web import case_or_404, current_actor, nul_refusals, register_case_page_part
 
 bp = Blueprint("coding", __name__)
 
@@ -103,6 +103,9 @@ def add_code():
     """Add one code; a refusal is shown at its field with what was typed."""
     session = get_session()
     form = {name: request.form.get(name, "") for name in ("code", "label", "kind")}
+    refused = nul_refusals(form.__contains__)
+    if refused:
+        return _render_codes(status=400, form=form, errors=refused)
     try:
         with unit_of_work(session):
             definition = services.add_code(session, current_actor(), now=now_utc(), **form)
@@ -344,6 +347,9 @@ def correct(uid: str, meeting_id: int):
         return _render_correct(case, meeting)
     session, reason = get_session(), request.form.get("reason", "")
     after = request.form.get("after", "")
+    refused = nul_refusals(lambda name: name == "reason")
+    if refused:
+        return _render_correct(case, meeting, reason=reason, after=after, errors=refused, status=400)
     try:
         with unit_of_work(session):
             services.reverse_meeting_codes(
@@ -385,6 +391,9 @@ def rerecord(uid: str, meeting_id: int):
         if participant_id is not None:
             modes[participant_id] = value
     after = request.form.get("after", "")
+    refused = nul_refusals(lambda name: name.startswith("mode-"))
+    if refused:
+        return _render_correct(case, meeting, modes=modes, after=after, errors=refused, status=400)
     try:
         with unit_of_work(session):
             recorded = services.rerecord_meeting_codes(

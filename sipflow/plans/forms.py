@@ -7,7 +7,6 @@ a button that shows more of them, keeping what was typed; a row is removed by ti
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     FieldList,
@@ -22,6 +21,7 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import HiddenInput
 
 from sipflow.cases.forms import VERSION_LABEL, RowForm, TextAreaField, choices, date_field, typed_values
+from sipflow.forms import PageForm
 from sipflow.plans.editor import MAX_EFFORTS, MAX_GOALS, TEXT_LIMITS
 
 # An effort's status as staff and the person read it (EFFORT_STATUSES).
@@ -126,7 +126,7 @@ class ContactRow(RowForm):
     email = StringField(_l("E-mail"), validators=[Optional(), _max("email")])
 
 
-class PlanEditorForm(FlaskForm):
+class PlanEditorForm(PageForm):
     """The working plan."""
 
     row_version = _counter()
@@ -275,7 +275,7 @@ class PlanEditorForm(FlaskForm):
             self.child_view_missing_reason.data = data["child_view_missing_reason"]
 
 
-class HandOverForm(FlaskForm):
+class HandOverForm(PageForm):
     """Give overall responsibility (huvudansvar) to an organisation taking part."""
 
     version = _counter()
@@ -287,7 +287,7 @@ class HandOverForm(FlaskForm):
     )
 
 
-class EstablishForm(FlaskForm):
+class EstablishForm(PageForm):
     """Establish (or revise) the plan as the page shows it."""
 
     version = _counter()

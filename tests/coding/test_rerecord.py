@@ -604,3 +604,34 @@ def test_a_unit_taking_part_without_a_sip_code_is_refused_at_the_form(
     assert dict(forms_of(html)[action])[region] == "on_site"
     db_session.expire_all()
     assert db_session.get(Attendance, (meeting.id, int(region.removeprefix("mode-")))).mode == "video"
+
+
+def test_a_nul_in_the_reason_is_refused_at_the_field_with_the_reason_kept(
+    client, db_session, registry, parties, create_case, now
+):
+    case, meeting = _held(db_session, registry, parties, create_case, now, {parties.region.id: "video"})
+    login(client, parties.region_user.username)
+    page, _ = _urls(case, meeting)
+    pairs = forms_of(text_of(client.get(page)))[page]
+    response = client.post(page, data=fill(pairs, reason="Registrerat\x00 i fel ärende"))
+    html = text_of(response)
+    assert response.status_code == 400
+    assert '<ul class="field-errors" id="f-reason-error"><li>Texten innehåller ett tecken' in html
+    assert dict(forms_of(html)[page])["reason"] == "Registrerat i fel ärende"
+    assert len(records(db_session, case)) == 2  # nothing reversed
+
+
+def test_a_nul_in_a_chosen_mode_is_refused_at_its_field(
+    client, db_session, registry, parties, create_case, now
+):
+    case, meeting = _reversed(db_session, registry, parties, create_case, now, {parties.region.id: "video"})
+    login(client, parties.region_user.username)
+    pairs = _form(client, case, meeting)
+    _, action = _urls(case, meeting)
+    region = f"mode-{_region_participant(db_session, case, parties)}"
+    response = client.post(action, data=fill(pairs, **{region: "on_site\x00"}))
+    html = text_of(response)
+    assert response.status_code == 400
+    assert f'<ul class="field-errors" id="f-{region}-error"><li>Texten innehåller ett tecken' in html
+    assert dict(forms_of(html)[action])[region] == "on_site"
+    assert _standing(db_session, meeting) == []
