@@ -116,3 +116,16 @@ def test_a_nul_in_the_address_of_the_other_json_addresses_is_refused_as_json(cli
         english["reason"]
         == "The request held a NUL character, which cannot be saved. Remove it and try again."
     )
+
+
+def test_a_nul_in_the_person_filter_is_refused_beside_the_field(client, parties):
+    """The Mina SIP person filter reads its field without a form class: the same refusal, beside it."""
+    assert login(client, parties.region_user.username).status_code == 302
+    page = client.get("/cases").get_data(as_text=True)
+    response = client.post(
+        "/person-filter", data={"csrf_token": csrf_token(page), "identifier": "19121212-\x001212"}
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400 and "Location" not in response.headers
+    assert 'id="filter-person-error"' in html and "Texten innehåller ett tecken som inte kan sparas." in html
+    assert 'value="19121212-1212"' in html
