@@ -19,7 +19,7 @@ from sipflow.clock import now_utc
 from sipflow.db import get_session, unit_of_work
 from sipflow.errors import UserError
 from sipflow.people.models import Organisation, Unit
-from sipflow.security import ACTOR_UNIT, access, audit
+from sipflow.security import ACTOR_UNIT, NUL_MESSAGE, access, audit, nul_fields
 from sipflow.workflow.definition import TransitionDef
 
 
@@ -148,6 +148,22 @@ def register_json_address(app: Flask, matches: Callable[[], bool], refuse: Calla
 def json_error(status: int, error: str, reason, **fields) -> tuple:
     """The app's one shape of a JSON refusal: {"error": a code, "reason": a sentence, ...} with the status."""
     return jsonify(error=error, **fields, reason=str(reason)), status
+
+
+def nul_refusals(shown: Callable[[str], bool]) -> dict:
+    """For a page whose form is no PageForm: the refusal of each field of this request that held a NUL
+    (taken out before the view ran, security.nul_fields) by field name, for the fields shown(name) names;
+    held by others only (hidden fields), one for the form ("form"). Empty when none held one."""
+    held = nul_fields()
+    refusals = {name: NUL_MESSAGE for name in held if shown(name)}
+    if held and not refusals:
+        refusals["form"] = NUL_MESSAGE
+    return refusals
+
+
+def is_json_address() -> bool:
+    """True when this request is for a registered JSON address (its refusals are JSON, not pages)."""
+    return any(matches() for matches, _ in current_app.extensions.get("sipflow.json_addresses", ()))
 
 
 def json_refusal(status: int, error: str, message: str) -> tuple | None:

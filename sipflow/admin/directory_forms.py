@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, SelectChoice, SelectField, StringField, SubmitField
 from wtforms.validators import Length
 
 from sipflow.admin.directory import ORGANISATION_KIND_LABELS, UNIT_KIND_LABELS
 from sipflow.admin.forms import row_version_field
+from sipflow.forms import PageForm
 
 TOO_LONG = _l("At most %(max)d characters.")
 KEY_HELP = _l(
@@ -21,7 +21,7 @@ def _strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
-class OrganisationForm(FlaskForm):
+class OrganisationForm(PageForm):
     """An organisation: key (on creation only), name, kind, county and municipality."""
 
     key = StringField(
@@ -50,7 +50,7 @@ class EditOrganisationForm(OrganisationForm):
     version = row_version_field()
 
 
-class UnitForm(FlaskForm):
+class UnitForm(PageForm):
     """A unit: organisation and key (on creation only), name, kind, health care, mailbox and HSA-id."""
 
     organisation_id = SelectField(_l("Organisation"), choices=[], validate_choice=False)
@@ -86,7 +86,7 @@ class EditUnitForm(UnitForm):
     version = row_version_field()
 
 
-class ImportForm(FlaskForm):
+class ImportForm(PageForm):
     """A CSV file of organisations, units and users, checked (dry run) or imported."""
 
     file = FileField(_l("CSV file"), validators=[FileRequired(message=_l("Choose a file."))])

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, IntegerField, SelectChoice, SelectField, StringField
 from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, Optional
 from wtforms.widgets import HiddenInput
 
 from sipflow.admin.users import ROLE_LABELS
 from sipflow.cases.forms import IDENTIFIER_KIND_LABELS, VERSION_LABEL, PersonParticularsForm
+from sipflow.forms import PageForm
 from sipflow.i18n import LANGUAGE_LABELS, LOCALES
 from sipflow.people.identifiers import KINDS as IDENTIFIER_KINDS
 
@@ -35,7 +35,7 @@ def _purpose_field():
     )
 
 
-class PersonLookupForm(FlaskForm):
+class PersonLookupForm(PageForm):
     """Find a person by identifier; the identifier travels in the POST body only."""
 
     id_kind = SelectField(
@@ -51,7 +51,7 @@ class PersonLookupForm(FlaskForm):
     purpose = _purpose_field()
 
 
-class LogExtractForm(FlaskForm):
+class LogExtractForm(PageForm):
     """A loggutdrag of the person found, as PDF or CSV."""
 
     person_ref = HiddenField(validators=[InputRequired()])
@@ -61,7 +61,7 @@ class LogExtractForm(FlaskForm):
     )
 
 
-class RegisterExtractForm(FlaskForm):
+class RegisterExtractForm(PageForm):
     """Everything held about the person found (GDPR art. 15), as JSON."""
 
     person_ref = HiddenField(validators=[InputRequired()])
@@ -118,7 +118,7 @@ def _role_field():
     )
 
 
-class UserForm(FlaskForm):
+class UserForm(PageForm):
     """A user's name, e-mail, unit, roles and (for a coordinator) the counties and municipalities followed."""
 
     display_name = StringField(

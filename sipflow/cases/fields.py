@@ -12,6 +12,7 @@ from flask_babel import lazy_gettext as _l
 
 from sipflow.clock import date_window, within_date_window
 from sipflow.errors import InvalidInput
+from sipflow.security import NUL_MESSAGE
 from sipflow.security.password_policy import has_control_characters
 
 
@@ -50,8 +51,8 @@ def clean_text(value, name: str, *, limit: int | None = None) -> str | None:
     if not isinstance(value, str):
         raise InvalidInput(_l("Enter text."), field=name)
     if "\x00" in value:
-        # Nobody types one, and PostgreSQL stores none; the web refuses it in any form before a view runs.
-        raise InvalidInput(_l("The text holds a character that cannot be stored."), field=name)
+        # Nobody types one, and PostgreSQL stores none; the web takes it out of a form before a view runs.
+        raise InvalidInput(NUL_MESSAGE, field=name)
     value = value.strip()
     if limit is not None and len(value) > limit:
         raise InvalidInput(_l("At most %(max)d characters.", max=limit), field=name)

@@ -13,7 +13,6 @@ from datetime import datetime
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -33,6 +32,7 @@ from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 
 from sipflow.cases.fields import window_message
 from sipflow.clock import local_to_utc, wall_time_exists, within_date_window
+from sipflow.forms import PageForm
 from sipflow.i18n import DEFAULT_LOCALE, FORM_MESSAGES, LANGUAGE_LABELS, LOCALES
 from sipflow.people.identifiers import KINDS as IDENTIFIER_KINDS
 from sipflow.people.services import IDENTIFIER_KIND_LABELS
@@ -220,7 +220,7 @@ def show_current_version(form, version: int) -> None:
     form.version.raw_data = [str(version)]
 
 
-class TransitionForm(FlaskForm):
+class TransitionForm(PageForm):
     """Base of the transition forms: every one carries the case version it was loaded with."""
 
     version = IntegerField(VERSION_LABEL, widget=HiddenInput(), validators=[InputRequired()])
@@ -413,7 +413,7 @@ def _case_version_field() -> IntegerField:
     return IntegerField(VERSION_LABEL, widget=HiddenInput(), validators=[InputRequired()])
 
 
-class AddUnitForm(FlaskForm):
+class AddUnitForm(PageForm):
     """Let one more unit (and its organisation) take part."""
 
     version = _case_version_field()
@@ -458,7 +458,7 @@ def _language_field(*, keep: bool) -> RadioField:
     )
 
 
-class AddPrivateForm(FlaskForm):
+class AddPrivateForm(PageForm):
     """Add a närstående or a guardian."""
 
     version = _case_version_field()
@@ -470,7 +470,7 @@ class AddPrivateForm(FlaskForm):
     language = _language_field(keep=False)
 
 
-class RemoveParticipantForm(FlaskForm):
+class RemoveParticipantForm(PageForm):
     """Take one participant off the SIP, saying why (on the removal page of that participant)."""
 
     version = _case_version_field()
@@ -481,7 +481,7 @@ class RemoveParticipantForm(FlaskForm):
     )
 
 
-class ContactForm(FlaskForm):
+class ContactForm(PageForm):
     """The e-mail address and phone number a participant is invited and reached at."""
 
     version = _case_version_field()
@@ -501,7 +501,7 @@ class ContactForm(FlaskForm):
 # --- Ny SIP -----------------------------------------------------------------------------------------------
 
 
-class NewCaseForm(FlaskForm):
+class NewCaseForm(PageForm):
     """Start a SIP: its kind, the person, and the other units taking part."""
 
     workflow_name = SelectField(_l("Kind of SIP"), validators=[_required()])
@@ -550,7 +550,7 @@ class NewCaseForm(FlaskForm):
         ]
 
 
-class PersonParticularsForm(FlaskForm):
+class PersonParticularsForm(PageForm):
     """A person's name and folkbokföringskommun, as registered."""
 
     # people.services.particulars_digest of what the form was read with: a change since is a conflict.

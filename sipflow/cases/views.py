@@ -81,6 +81,7 @@ from sipflow.web import (
     current_actor,
     current_locale,
     json_refusal,
+    nul_refusals,
     transition_label,
     transition_page_url,
     workflow_registry,
@@ -312,6 +313,10 @@ def filter_person():
         session_store.pop(PERSON_FILTER_KEY, None)
         return redirect(url_for("cases.my_cases", **arguments))
     typed = request.form["identifier"]
+    refused = nul_refusals(lambda name: name == "identifier")
+    if refused:
+        message = next(iter(refused.values()))
+        return _render_my_cases(user, status=400, person_error=str(message), typed=typed[:20])
     try:
         identifier = parse_any_identifier(typed, now=now_utc())
     except InvalidInput as error:

@@ -19,7 +19,7 @@ from sipflow.cases.services import lock_case
 from sipflow.clock import to_local
 from sipflow.coding import queries
 from sipflow.coding.models import CODE_KINDS, CodeAssignment, CodeDefinition, CodeRecord
-from sipflow.coding.rules import CODE_PATTERN, SIP_KIND, CodeChoice, codes_for_meeting, normalise_code
+from sipflow.coding.rules import ABSENT, CODE_PATTERN, SIP_KIND, CodeChoice, codes_for_meeting, normalise_code
 from sipflow.coding.rules import age_on as _age_on
 from sipflow.csvfiles import LineError, records
 from sipflow.db import add_unless_taken
@@ -150,11 +150,16 @@ def reverse_meeting_codes(
     # Two submits at once: the second waits here for the first's commit, then finds the codes changed.
     lock_case(session, session.get(SipCase, meeting.case_id))
     codes = queries.meeting_codes(session, meeting.id)
-    if expected_last_id != codes.last_id:
-        raise Conflict(_l("The meeting's codes changed since you opened the page: check them and try again."))
     standing = codes.standing
     if not standing:
-        raise Conflict(_l("The meeting has no codes that count: nothing to correct."))
+        # Reversed since the page was read (another tab, another user): say so, not just "changed".
+        raise Conflict(
+            _l("The meeting's codes were reversed after you opened the page: nothing is left to reverse.")
+            if expected_last_id != codes.last_id
+            else _l("The meeting has no codes that count: nothing to correct.")
+        )
+    if expected_last_id != codes.last_id:
+        raise Conflict(_l("The meeting's codes changed since you opened the page: check them and try again."))
     reversals = [
         CodeRecord(
             **record.model_dump(
@@ -206,6 +211,10 @@ def rerecord_meeting_codes(
     expected_last_id: the meeting's last record when the form was read (None: it had none); anything
     written since refuses (a stale form, a double submit). Reversed records stay; the new ones say who
     recorded them, when.
+
+    Every health-care unit absent is a held meeting the region records no code for (the municipality and
+    the person met): the attendance is corrected and nothing is recorded (an empty list). A unit taking
+    part whose organisation has no SIP code set is refused: its codes would be missing, not absent.
     """
     if meeting.status != HELD:
         raise Conflict(_l("Only a held meeting has codes."))
@@ -217,6 +226,9 @@ def rerecord_meeting_codes(
     if expected_last_id != codes.last_id:
         raise Conflict(_l("The meeting's codes changed since you opened the page: check them and try again."))
     units = {row.participant_id: row.unit_id for row in queries.meeting_care_attendance(session, meeting)}
+    if not units:
+        message = _l("No health-care unit takes part in the meeting: it has no codes.")
+        raise InvalidInput(message, field="attendance")
     refusals = [
         InvalidInput(_l("Choose how the unit took part."), field=f"mode-{pid}")
         for pid in units
@@ -230,11 +242,17 @@ def rerecord_meeting_codes(
         session, set(units.values()), last.person_id if last is not None else case.person_id
     )
     choices = codes_for_meeting(((facts.get(units[pid]), mode) for pid, mode in modes.items()), catalogue)
-    if not choices:
+    if not choices and any(mode != ABSENT for mode in modes.values()):
         message = (
-            _l("No code follows from this attendance: the meeting's codes stay reversed.")
+            _l(
+                "No code follows from this attendance: no SIP code is set for the units that took part (an "
+                "administrator sets it), so the meeting's codes stay reversed."
+            )
             if last is not None
-            else _l("No code follows from this attendance: the meeting still has no codes.")
+            else _l(
+                "No code follows from this attendance: no SIP code is set for the units that took part (an "
+                "administrator sets it), so the meeting still has no codes."
+            )
         )
         raise InvalidInput(message, field="attendance")
     # Recorded again: the day and the person as the reversed records had them (a move since then does not
@@ -246,6 +264,8 @@ def rerecord_meeting_codes(
     )
     # The meeting's attendance says what its codes say (the statistics count both).
     correct_attendance(session, meeting, modes)
+    if not choices:
+        return []
     return _write_records(session, choices, particulars, actor, now)
 
 

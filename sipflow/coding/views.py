@@ -23,7 +23,7 @@ from sipflow.db import get_session, unit_of_work
 from sipflow.errors import Conflict, UserError
 from sipflow.meetings.models import HELD, Meeting
 from sipflow.security import audit, login_manager
-from sipflow.web import case_or_404, current_actor, register_case_page_part
+from sipflow.web import case_or_404, current_actor, nul_refusals, register_case_page_part
 
 bp = Blueprint("coding", __name__)
 
@@ -103,6 +103,9 @@ def add_code():
     """Add one code; a refusal is shown at its field with what was typed."""
     session = get_session()
     form = {name: request.form.get(name, "") for name in ("code", "label", "kind")}
+    refused = nul_refusals(form.__contains__)
+    if refused:
+        return _render_codes(status=400, form=form, errors=refused)
     try:
         with unit_of_work(session):
             definition = services.add_code(session, current_actor(), now=now_utc(), **form)
@@ -303,13 +306,15 @@ def _render_correct(case, meeting, *, reason="", modes=None, after=None, errors=
     codes = queries.meeting_codes(session, meeting.id)
     # Reversed codes, or none at all for a held meeting: the codes follow from the corrected attendance.
     recordable = meeting.status == HELD and not codes.standing
-    care = queries.meeting_care_attendance(session, meeting) if recordable else []
+    # A record form refused after the codes were recorded meanwhile still shows the choices it sent.
+    care = queries.meeting_care_attendance(session, meeting) if recordable or modes is not None else []
     return (
         render_template(
             "coding/correct.html",
             case=case,
             meeting=meeting,
             standing=codes.standing,
+            recordable=recordable,
             care=care,
             first_recording=not codes.records,
             # As typed on a refusal, else as the meeting's outcome recorded them.
@@ -342,6 +347,9 @@ def correct(uid: str, meeting_id: int):
         return _render_correct(case, meeting)
     session, reason = get_session(), request.form.get("reason", "")
     after = request.form.get("after", "")
+    refused = nul_refusals(lambda name: name == "reason")
+    if refused:
+        return _render_correct(case, meeting, reason=reason, after=after, errors=refused, status=400)
     try:
         with unit_of_work(session):
             services.reverse_meeting_codes(
@@ -383,9 +391,12 @@ def rerecord(uid: str, meeting_id: int):
         if participant_id is not None:
             modes[participant_id] = value
     after = request.form.get("after", "")
+    refused = nul_refusals(lambda name: name.startswith("mode-"))
+    if refused:
+        return _render_correct(case, meeting, modes=modes, after=after, errors=refused, status=400)
     try:
         with unit_of_work(session):
-            services.rerecord_meeting_codes(
+            recorded = services.rerecord_meeting_codes(
                 session,
                 case,
                 meeting,
@@ -406,8 +417,14 @@ def rerecord(uid: str, meeting_id: int):
             errors={refusal.field or "form": refusal.message for refusal in refusals},
             status=error.status,
         )
-    flash(
-        _l("The meeting's codes are recorded again.") if after else _l("The meeting's codes are recorded."),
-        "success",
-    )
+    if not recorded:
+        message = _l(
+            "The attendance is saved. No health-care unit took part in the meeting, so the region records no "
+            "KVÅ code for it."
+        )
+    elif after:
+        message = _l("The meeting's codes are recorded again.")
+    else:
+        message = _l("The meeting's codes are recorded.")
+    flash(message, "success")
     return redirect(url_for("cases.detail", uid=case.uid), code=303)

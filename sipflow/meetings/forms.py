@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateTimeLocalField,
@@ -36,6 +35,7 @@ from sipflow.cases.forms import (
     date_field,
 )
 from sipflow.clock import local_to_utc, to_local, wall_time_exists, within_date_window
+from sipflow.forms import PageForm
 from sipflow.meetings.services import COMMENT_MAX
 
 ANSWER_LABELS = {
@@ -60,7 +60,7 @@ def _version_field() -> IntegerField:
     return IntegerField(VERSION_LABEL, widget=HiddenInput(), validators=[InputRequired()])
 
 
-class MeetingTimeForm(FlaskForm):
+class MeetingTimeForm(PageForm):
     """The time, form and place of a meeting; the booking form adds the invitees."""
 
     version = _version_field()
@@ -121,18 +121,18 @@ class BookingForm(MeetingTimeForm):
         return {**super().to_data(), "invitee_ids": list(self.invitee_ids.data or [])}
 
 
-class InviteForm(FlaskForm):
+class InviteForm(PageForm):
     """Invite more participants to a booked meeting."""
 
     version = _version_field()
     invitee_ids = MultiCheckboxField(_l("Invite"), coerce=int)
 
 
-class EmptyForm(FlaskForm):
+class EmptyForm(PageForm):
     """A button that only needs its CSRF token (cancel, withdraw an invitation, renew the feed)."""
 
 
-class MeetingActionForm(FlaskForm):
+class MeetingActionForm(PageForm):
     """A button on the meeting page (cancel, withdraw an invitation): its CSRF token and the SEQUENCE seen."""
 
     version = _version_field()
@@ -146,7 +146,7 @@ class _OffersModes:
         self.answer_mode.choices = choices((m, ANSWER_MODE_LABELS[m]) for m in modes)
 
 
-class AnswerForm(_OffersModes, FlaskForm):
+class AnswerForm(_OffersModes, PageForm):
     """An invitee's answer: yes, maybe or no, how they take part, and a comment.
 
     version is the SEQUENCE the invitee was last sent when the page was shown: the answer is to that version.
@@ -162,7 +162,7 @@ class AnswerForm(_OffersModes, FlaskForm):
     comment = TextAreaField(_l("Comment (optional)"), validators=[Optional(), Length(max=COMMENT_MAX)])
 
 
-class StaffAnswerForm(_OffersModes, FlaskForm):
+class StaffAnswerForm(_OffersModes, PageForm):
     """The answer an invitee called some other way gave the staff: yes, maybe or no, how, and a comment.
 
     How they take part is optional here (the invitee may not have said); given, it prefills the attendance
@@ -215,7 +215,7 @@ class DecisionRowForm(RowForm):
     due_on = date_field(_l("By when"))
 
 
-class OutcomeForm(FlaskForm):
+class OutcomeForm(PageForm):
     """The outcome of a held meeting; one attendance (and carer support) choice per participant is added."""
 
     version = _version_field()

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     FieldList,
@@ -24,6 +23,7 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import HiddenInput
 
 from sipflow.cases.forms import VERSION_LABEL, RowForm, TextAreaField, choices, date_field, typed_values
+from sipflow.forms import PageForm
 from sipflow.plans.editor import MAX_EFFORTS, MAX_GOALS, TEXT_LIMITS
 
 # An effort's status as staff and the person read it (EFFORT_STATUSES).
@@ -128,7 +128,7 @@ class ContactRow(RowForm):
     email = StringField(_l("E-mail"), validators=[Optional(), _max("email")])
 
 
-class PlanEditorForm(FlaskForm):
+class PlanEditorForm(PageForm):
     """The working plan."""
 
     row_version = _counter()
@@ -299,7 +299,7 @@ class PlanEditorForm(FlaskForm):
             self.child_view_missing_reason.data = data["child_view_missing_reason"]
 
 
-class HandOverForm(FlaskForm):
+class HandOverForm(PageForm):
     """Give overall responsibility (huvudansvar) to an organisation taking part."""
 
     version = _counter()
@@ -311,7 +311,7 @@ class HandOverForm(FlaskForm):
     )
 
 
-class EstablishForm(FlaskForm):
+class EstablishForm(PageForm):
     """Establish (or revise) the plan as the page shows it."""
 
     version = _counter()

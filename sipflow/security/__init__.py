@@ -11,6 +11,7 @@ from flask_login import LoginManager, current_user, logout_user
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import String, bindparam
 from sqlmodel import select
+from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import BadRequest
 
 from sipflow.clock import now_utc
@@ -108,18 +109,47 @@ def _end_session(message):
 
 
 class NulInRequest(BadRequest):
-    """A NUL in the address or a form; the app's error handler answers it (a page, or JSON for an API)."""
+    """A NUL in the address, a field name or a JSON address's form; the app's error handler answers it (a
+    page, or JSON for an API)."""
 
 
-def _holds_nul(req) -> bool:
-    """True when the path, the query or a form field of req holds a NUL character."""
-    if "\x00" in req.path:
-        return True
-    for values in (req.args, req.form) if req.mimetype in _FORM_MIMETYPES else (req.args,):
-        for key, value in values.items(multi=True):
-            if "\x00" in key or "\x00" in value:
-                return True
-    return False
+# flask.g key: the names of the form fields whose NUL characters were taken out before any view ran.
+_NUL_FIELDS = "sipflow_nul_fields"
+# The refusal at a field that held one: every page form's (sipflow.forms) and every text reader's.
+NUL_MESSAGE = _l("The text holds a character that cannot be stored.")
+
+
+def nul_fields() -> frozenset[str]:
+    """The form fields of this request that held a NUL character (taken out of request.form): a form
+    refuses each at its field, showing the rest of what was typed."""
+    return g.get(_NUL_FIELDS, frozenset())
+
+
+def _nul_in_address(req) -> bool:
+    """True when the path or the query of req holds a NUL character."""
+    return "\x00" in req.path or any(
+        "\x00" in key or "\x00" in value for key, value in req.args.items(multi=True)
+    )
+
+
+def _take_nul_out_of_the_form(req) -> None:
+    """A form whose values hold a NUL (pasted text, mostly) reaches its view without them, the fields
+    named in nul_fields(); a NUL in a field's name, or in a JSON address's form, is refused (NulInRequest)."""
+    if req.mimetype not in _FORM_MIMETYPES:
+        return
+    pairs = list(req.form.items(multi=True))
+    held = frozenset(key for key, value in pairs if "\x00" in value)
+    if any("\x00" in key for key, _ in pairs):
+        raise NulInRequest()
+    if not held:
+        return
+    from sipflow.web import is_json_address
+
+    if is_json_address():
+        raise NulInRequest()
+    req.form = ImmutableMultiDict([(key, value.replace("\x00", "")) for key, value in pairs])
+    req.__dict__.pop("values", None)  # request.values joins the form as read: read it again if asked
+    g.setdefault(_NUL_FIELDS, held)
 
 
 def init_security(app: Flask) -> None:
@@ -182,9 +212,11 @@ def init_security(app: Flask) -> None:
 
     @app.before_request
     def _refuse_nul():
-        """Refuse a NUL anywhere in the address or the form: no person types one, PostgreSQL stores none."""
-        if _holds_nul(request):
+        """Refuse a NUL in the address; take it out of a form's values, which the form then refuses at their
+        fields (sipflow.forms.PageForm) with the rest of the text kept: PostgreSQL stores no NUL."""
+        if _nul_in_address(request):
             raise NulInRequest()
+        _take_nul_out_of_the_form(request)
         return None
 
     @app.after_request

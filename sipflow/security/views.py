@@ -18,13 +18,13 @@ from flask import (
 )
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
-from flask_wtf import FlaskForm
 from werkzeug.urls import iri_to_uri
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from sipflow.clock import now_utc
 from sipflow.db import get_session, unit_of_work
+from sipflow.forms import PageForm
 from sipflow.i18n import CHOSEN_KEY, known_language, language_or_default
 from sipflow.people.models import User
 from sipflow.people.services import find_user_by_username, set_user_language
@@ -41,14 +41,14 @@ bp = Blueprint("auth", __name__)
 _REFUSED_CATEGORIES = ("C", "Z")
 
 
-class LoginForm(FlaskForm):
+class LoginForm(PageForm):
     """Username and password."""
 
     username = StringField(_l("Username"), validators=[DataRequired(), Length(max=64)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=MAX_LENGTH)])
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(PageForm):
     """The current password, and the new one twice."""
 
     current_password = PasswordField(
@@ -263,7 +263,7 @@ def change_password():
     return render_template("auth/change_password.html", form=form)
 
 
-class SetPasswordForm(FlaskForm):
+class SetPasswordForm(PageForm):
     """The new password, twice (through a set-password link)."""
 
     new_password = PasswordField(

@@ -7,11 +7,12 @@ import threading
 import pytest
 import support
 from codingkit import hold, last_id, organisation_participants, records, reverse_now, to_meeting
+from sqlalchemy import delete
 from sqlmodel import Session, select
 from webkit import csrf_token, fill, forms_of, login, text_of
 
 from sipflow.cases.models import Participant, SipCase
-from sipflow.coding.models import CodeRecord
+from sipflow.coding.models import CodeAssignment, CodeRecord
 from sipflow.coding.queries import meeting_standing_records
 from sipflow.coding.services import rerecord_meeting_codes, reverse_meeting_codes
 from sipflow.db import unit_of_work
@@ -232,12 +233,6 @@ def test_a_refused_form_keeps_what_was_typed(
     # Neither chosen: both are named at once.
     html = text_of(client.post(action, data=fill(pairs, **{region: "", other: ""})))
     assert f'id="f-{region}-error"' in html and f'id="f-{other}-error"' in html
-    # Everyone absent: no code follows; the choices stay as typed.
-    response = client.post(action, data=fill(pairs, **{region: "absent", other: "absent"}))
-    html = text_of(response)
-    assert response.status_code == 400
-    assert "Med det här deltagandet registreras ingen kod" in html
-    assert dict(forms_of(html)[action])[region] == "absent"
     assert _standing(db_session, meeting) == []
 
 
@@ -434,8 +429,10 @@ def test_the_same_reversal_sent_twice_is_a_conflict_with_its_reason(
     pairs = fill(forms_of(text_of(client.get(page)))[page], reason="Registrerat i fel")
     assert client.post(page, data=pairs).status_code == 303
     again = client.post(page, data=pairs)
+    html = text_of(again)
     assert again.status_code == 409
-    assert "Mötets koder har ändrats sedan du öppnade sidan" in text_of(again)
+    assert "Mötets koder makulerades efter att du öppnade sidan: det finns inget kvar att makulera." in html
+    assert 'value="Registrerat i fel" readonly' in html  # the reason typed is still on the page
     assert len(records(db_session, case)) == 4
 
 
@@ -498,7 +495,143 @@ def test_recording_a_meeting_without_codes_in_english(
     assert "The meeting has no codes" in text_of(client.get(page + "?lang=en"))
     pairs = _form(client, case, meeting, lang="en")
     region = f"mode-{_region_participant(db_session, case, parties)}"
-    refused = client.post(action, data=fill(pairs, **{region: "absent"}))
-    assert refused.status_code == 400
-    assert "No code follows from this attendance: the meeting still has no codes." in text_of(refused)
+    refused = client.post(action, data=fill(pairs))
+    assert refused.status_code == 400 and "Choose how the unit took part." in text_of(refused)
+    saved = client.post(action, data=fill(pairs, **{region: "absent"}), follow_redirects=True)
+    assert "No health-care unit took part in the meeting, so the region records no KVÅ code" in text_of(saved)
     assert records(db_session, case) == []
+
+
+# --- 409s keep what was typed; the only health-care unit absent ---------------------------------------------
+
+
+def test_a_reversal_after_another_tab_reversed_the_codes_keeps_the_reason(
+    client, db_session, registry, parties, create_case, now
+):
+    """Anna opens the page in two tabs, or Sara reverses first: Anna's reason is not lost on the 409."""
+    case, meeting = _held(db_session, registry, parties, create_case, now, {parties.region.id: "video"})
+    login(client, parties.region_user.username)
+    page, action = _urls(case, meeting)
+    stale = forms_of(text_of(client.get(page)))[page]
+    with unit_of_work(db_session):
+        reverse_now(db_session, meeting, parties.municipality_user, "Fel närvaro registrerad", now)
+    response = client.post(page, data=fill(stale, reason="Mötet registrerades i fel ärende"))
+    html = text_of(response)
+    assert response.status_code == 409
+    assert 'id="f-form-error" role="alert">Mötets koder makulerades efter att du öppnade sidan' in html
+    assert 'value="Mötet registrerades i fel ärende" readonly' in html
+    assert "Ditt skäl (sparades inte)" in html
+    assert [r.reason for r in records(db_session, case) if r.sign == -1] == ["Fel närvaro registrerad"] * 2
+    # The page goes on to what can be done now: record the codes again.
+    assert action in forms_of(html)
+    english = text_of(client.post(page + "?lang=en", data=fill(stale, reason="Wrong case")))
+    assert "The meeting's codes were reversed after you opened the page" in english
+    assert "Your reason (not saved)" in english and 'value="Wrong case" readonly' in english
+
+
+def test_a_stale_record_form_keeps_the_choices_it_sent(
+    client, db_session, registry, parties, create_case, now
+):
+    """Two tabs on the record form: the first records; the second's choices are shown on its 409."""
+    case, meeting = _reversed(db_session, registry, parties, create_case, now, {parties.region.id: "video"})
+    login(client, parties.region_user.username)
+    pairs = _form(client, case, meeting)
+    page, action = _urls(case, meeting)
+    region = f"mode-{_region_participant(db_session, case, parties)}"
+    assert client.post(action, data=fill(pairs, **{region: "on_site"})).status_code == 303
+    response = client.post(action, data=fill(pairs, **{region: "phone"}))
+    html = text_of(response)
+    assert response.status_code == 409
+    assert 'id="f-form-error" role="alert">Mötets koder gäller' in html
+    assert "Dina val (registrerades inte)" in html
+    assert f"<li>{parties.region.name}: Telefon</li>" in html
+    assert page in forms_of(html)  # the codes in force can be reversed from here
+    assert [r.code for r in _standing(db_session, meeting)] == ["XU045"]  # the first tab's: on site
+    english = text_of(client.post(action + "?lang=en", data=fill(pairs, **{region: "video"})))
+    assert "Your choices (not recorded)" in english and f"<li>{parties.region.name}: Video</li>" in english
+
+
+def test_the_only_health_care_unit_absent_is_saved_without_codes(
+    client, db_session, registry, parties, create_case, now
+):
+    """Recorded as video by mistake: the region unit never came. The municipality and the person met, so
+    the meeting was held; the region records no KVÅ code for it."""
+    case, meeting = _reversed(db_session, registry, parties, create_case, now, {parties.region.id: "video"})
+    login(client, parties.region_user.username)
+    pairs = _form(client, case, meeting)
+    _, action = _urls(case, meeting)
+    region = f"mode-{_region_participant(db_session, case, parties)}"
+    response = client.post(action, data=fill(pairs, **{region: "absent"}))
+    assert response.status_code == 303
+    shown = text_of(client.get(response.headers["Location"]))
+    assert "Närvaron är sparad. Ingen hälso- och sjukvårdsenhet deltog i mötet" in shown
+    assert _standing(db_session, meeting) == []
+    assert len(records(db_session, case)) == 4  # the reversed codes and their reversals, nothing new
+    db_session.expire_all()
+    assert db_session.get(Attendance, (meeting.id, int(region.removeprefix("mode-")))).mode == "absent"
+    assert db_session.get(Meeting, meeting.id).status == "held"
+
+
+def test_the_only_health_care_unit_absent_at_a_meeting_without_codes(
+    client, db_session, registry, parties, create_case, now
+):
+    case, meeting = _held_without_care(db_session, registry, parties, create_case, now)
+    login(client, parties.region_user.username)
+    pairs = _form(client, case, meeting)
+    _, action = _urls(case, meeting)
+    region = f"mode-{_region_participant(db_session, case, parties)}"
+    assert client.post(action, data=fill(pairs, **{region: "absent"})).status_code == 303
+    assert records(db_session, case) == []
+    db_session.expire_all()
+    assert db_session.get(Attendance, (meeting.id, int(region.removeprefix("mode-")))).mode == "absent"
+
+
+def test_a_unit_taking_part_without_a_sip_code_is_refused_at_the_form(
+    client, db_session, registry, parties, create_case, now
+):
+    """Taking part but no SIP code set for its organisation: its codes would be missing, not absent."""
+    case, meeting = _reversed(db_session, registry, parties, create_case, now, {parties.region.id: "video"})
+    db_session.exec(delete(CodeAssignment).where(CodeAssignment.organisation_kind == "region"))
+    db_session.commit()
+    login(client, parties.region_user.username)
+    pairs = _form(client, case, meeting)
+    _, action = _urls(case, meeting)
+    region = f"mode-{_region_participant(db_session, case, parties)}"
+    response = client.post(action, data=fill(pairs, **{region: "on_site"}))
+    html = text_of(response)
+    assert response.status_code == 400
+    assert "ingen SIP-kod är angiven för enheterna som deltog" in html
+    assert dict(forms_of(html)[action])[region] == "on_site"
+    db_session.expire_all()
+    assert db_session.get(Attendance, (meeting.id, int(region.removeprefix("mode-")))).mode == "video"
+
+
+def test_a_nul_in_the_reason_is_refused_at_the_field_with_the_reason_kept(
+    client, db_session, registry, parties, create_case, now
+):
+    case, meeting = _held(db_session, registry, parties, create_case, now, {parties.region.id: "video"})
+    login(client, parties.region_user.username)
+    page, _ = _urls(case, meeting)
+    pairs = forms_of(text_of(client.get(page)))[page]
+    response = client.post(page, data=fill(pairs, reason="Registrerat\x00 i fel ärende"))
+    html = text_of(response)
+    assert response.status_code == 400
+    assert '<ul class="field-errors" id="f-reason-error"><li>Texten innehåller ett tecken' in html
+    assert dict(forms_of(html)[page])["reason"] == "Registrerat i fel ärende"
+    assert len(records(db_session, case)) == 2  # nothing reversed
+
+
+def test_a_nul_in_a_chosen_mode_is_refused_at_its_field(
+    client, db_session, registry, parties, create_case, now
+):
+    case, meeting = _reversed(db_session, registry, parties, create_case, now, {parties.region.id: "video"})
+    login(client, parties.region_user.username)
+    pairs = _form(client, case, meeting)
+    _, action = _urls(case, meeting)
+    region = f"mode-{_region_participant(db_session, case, parties)}"
+    response = client.post(action, data=fill(pairs, **{region: "on_site\x00"}))
+    html = text_of(response)
+    assert response.status_code == 400
+    assert f'<ul class="field-errors" id="f-{region}-error"><li>Texten innehåller ett tecken' in html
+    assert dict(forms_of(html)[action])[region] == "on_site"
+    assert _standing(db_session, meeting) == []

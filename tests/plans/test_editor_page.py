@@ -344,3 +344,23 @@ def test_a_plan_is_not_established_once_only_one_organisation_takes_part(
     assert "Minst två organisationer måste delta i en SIP." in text_of(response)
     db_session.expire_all()
     assert db_session.get(SipCase, held.id).state == "meeting_held"
+
+
+def test_a_nul_in_the_plan_is_refused_at_its_field_and_the_text_is_kept(as_region, db_session, parties, held):
+    """Pasted text with a NUL: the page comes back with the error at that field, nothing typed lost."""
+    before = content(db_session, held)
+    form = forms_of(page(as_region, held))[save_url(held)]
+    typed = {"own_goals-0-text": "Att få sova\x00 ordentligt", "needs": "Behov som\nskrevs in"}
+    response = as_region.post(save_url(held), data=fill(form, action="save", **typed))
+    html = text_of(response)
+    assert response.status_code == 400
+    error = re.search(r'<ul class="field-errors" id="([^"]+)-error">\s*<li>([^<]+)</li>', html)
+    assert error.groups() == ("own_goals-0-text", "Texten innehåller ett tecken som inte kan sparas.")
+    again = dict(forms_of(html)[save_url(held)])
+    # The NUL taken out, the rest kept (a textarea's first line break is the element's, not the text's).
+    assert again["own_goals-0-text"].lstrip() == "Att få sova ordentligt"
+    assert again["needs"].lstrip() == "Behov som\nskrevs in"
+    assert content(db_session, held) == before
+    english = as_region.post(save_url(held) + "?lang=en", data=fill(form, action="save", **typed))
+    assert english.status_code == 400
+    assert "The text holds a character that cannot be stored." in text_of(english)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlmodel import func, select
 from webkit import csrf_token, login
@@ -10,7 +12,8 @@ from sipflow.cases.models import SipCase
 from sipflow.meetings.ical import ReplyError, parse_reply
 
 
-def test_a_nul_in_a_form_is_refused_and_nothing_is_saved(client, parties, db_session):
+def test_a_nul_in_a_form_is_refused_at_its_field_with_the_rest_kept(client, parties, db_session):
+    """Pasted text with a NUL: the form again, the error next to the field, what was typed kept."""
     assert login(client, parties.region_user.username).status_code == 302
     page = client.get("/cases/new")
     response = client.post(
@@ -19,16 +22,34 @@ def test_a_nul_in_a_form_is_refused_and_nothing_is_saved(client, parties, db_ses
             "csrf_token": csrf_token(page.get_data(as_text=True)),
             "workflow_name": "sip",
             "id_kind": "personnummer",
-            "identifier": "19840309-5129",
+            "identifier": "19121212-1212",
             "given_name": "Nul\x00Person",
-            "family_name": "Person",
+            "family_name": "Persson",
             "home_municipality_code": "0780",
             "unit_ids": str(parties.municipality.id),
         },
     )
+    html = response.get_data(as_text=True)
     assert response.status_code == 400
-    assert "NUL" in response.get_data(as_text=True)
+    errors = re.findall(r'<ul class="field-errors" id="([^"]+)-error">\s*<li>([^<]+)</li>', html)
+    assert errors == [("given_name", "Texten innehåller ett tecken som inte kan sparas.")]
+    assert 'name="given_name" required type="text" value="NulPerson"' in html  # the NUL taken out
+    assert 'value="Persson"' in html and 'value="19121212-1212"' in html
     assert db_session.exec(select(func.count()).select_from(SipCase)).one() == 0
+
+
+def test_a_nul_in_a_form_of_a_json_address_is_refused_as_json(client):
+    response = client.post("/healthz", data={"probe": "a\x00b"})
+    assert response.status_code == 400 and response.is_json
+    assert response.get_json() == {"error": "nul", "reason": NUL_REASON}
+
+
+def test_a_nul_in_a_field_name_is_refused(client, parties):
+    assert login(client, parties.region_user.username).status_code == 302
+    page = client.get("/cases/new")
+    data = {"csrf_token": csrf_token(page.get_data(as_text=True)), "given\x00name": "Kim"}
+    response = client.post("/cases/new", data=data)
+    assert response.status_code == 400 and "NUL" in response.get_data(as_text=True)
 
 
 def test_a_nul_in_the_address_or_query_is_refused(client, parties):
@@ -39,7 +60,7 @@ def test_a_nul_in_the_address_or_query_is_refused(client, parties):
 
 
 @pytest.mark.parametrize("field", ["id_kind", "given_name"])
-def test_a_nul_in_any_field_of_a_form_is_refused_before_the_form_reads_it(client, parties, db_session, field):
+def test_a_nul_in_any_field_of_a_form_is_refused(client, parties, db_session, field):
     assert login(client, parties.region_user.username).status_code == 302
     page = client.get("/cases/new")
     data = {
@@ -95,3 +116,16 @@ def test_a_nul_in_the_address_of_the_other_json_addresses_is_refused_as_json(cli
         english["reason"]
         == "The request held a NUL character, which cannot be saved. Remove it and try again."
     )
+
+
+def test_a_nul_in_the_person_filter_is_refused_beside_the_field(client, parties):
+    """The Mina SIP person filter reads its field without a form class: the same refusal, beside it."""
+    assert login(client, parties.region_user.username).status_code == 302
+    page = client.get("/cases").get_data(as_text=True)
+    response = client.post(
+        "/person-filter", data={"csrf_token": csrf_token(page), "identifier": "19121212-\x001212"}
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400 and "Location" not in response.headers
+    assert 'id="filter-person-error"' in html and "Texten innehåller ett tecken som inte kan sparas." in html
+    assert 'value="19121212-1212"' in html

@@ -236,10 +236,12 @@ def test_the_pages_participants_open_from_their_mails_pass_axe(app, site, browse
 
 
 def test_the_form_to_record_a_meetings_codes_again_passes_axe(app, site, browser):
-    """After a reversal: the form of the health-care units' attendance, also with a refusal shown."""
+    """After a reversal: the form of the health-care units' attendance, also refused because another tab
+    recorded the codes meanwhile (its choices kept), and a reversal refused because another tab reversed
+    them meanwhile (its reason kept)."""
     from sipflow.coding.models import CodeRecord
-    from sipflow.coding.queries import meeting_codes, standing_records
-    from sipflow.coding.services import reverse_meeting_codes
+    from sipflow.coding.queries import meeting_care_attendance, meeting_codes, standing_records
+    from sipflow.coding.services import rerecord_meeting_codes, reverse_meeting_codes
 
     with app.app_context():
         session = get_session()
@@ -261,9 +263,42 @@ def test_the_form_to_record_a_meetings_codes_again_passes_axe(app, site, browser
     selects = page.locator("main form[method=post] select")
     assert selects.count() >= 1
     for index in range(selects.count()):
-        selects.nth(index).select_option("absent")
+        selects.nth(index).select_option("phone")
+
+    def meanwhile(change):
+        with app.app_context():
+            session = get_session()
+            staff = session.exec(select(User).where(User.username == "anna")).one()
+            with unit_of_work(session):
+                change(session, staff, session.get(Meeting, meeting.id))
+
+    def record(session, staff, held):
+        # By video: a distance code follows for every unit, with a SIP code set or not.
+        modes = {row.participant_id: "video" for row in meeting_care_attendance(session, held)}
+        last = meeting_codes(session, held.id).last_id
+        rerecord_meeting_codes(
+            session,
+            session.get(SipCase, case.id),
+            held,
+            modes,
+            expected_last_id=last,
+            actor=staff,
+            now=now_utc(),
+        )
+
+    def reverse(session, staff, held):
+        last = meeting_codes(session, held.id).last_id
+        reverse_meeting_codes(session, held, staff, "Fel igen", now_utc(), expected_last_id=last)
+
+    meanwhile(record)
     send_empty(page)
-    assert page.locator(".field-errors").count() >= 1
+    assert page.locator(".field-errors").count() >= 1 and page.locator(".kept-choices li").count() >= 1
+    problems += violations(page)
+    page.get_by_label("Varför").fill("Registrerat i fel ärende")
+    meanwhile(reverse)
+    page.locator("main form[method=post] button[type=submit]").first.click()
+    page.wait_for_load_state()
+    assert page.locator("#f-reason-kept").input_value() == "Registrerat i fel ärende"
     problems += violations(page)
     assert problems == [], "\n".join(problems)
     context.close()

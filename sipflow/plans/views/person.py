@@ -14,7 +14,6 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import login_required
-from flask_wtf import FlaskForm
 from sqlmodel import select
 from wtforms import IntegerField, RadioField, SelectChoice, SelectField
 from wtforms.validators import InputRequired, NumberRange
@@ -25,6 +24,7 @@ from sipflow.cases.models import Participant, SipCase
 from sipflow.clock import now_utc, to_local
 from sipflow.db import get_session, unit_of_work
 from sipflow.errors import Conflict, UserError
+from sipflow.forms import PageForm
 from sipflow.people.models import Person
 from sipflow.plans import approvals, person_view, personal_links
 from sipflow.plans.blueprint import bp
@@ -71,7 +71,7 @@ LINK_VIEW_ACTIONS = {
 }
 
 
-class ApprovalForm(FlaskForm):
+class ApprovalForm(PageForm):
     """An approval given at the meeting or on paper, recorded by staff for the newest version."""
 
     version_id = IntegerField(widget=HiddenInput(), validators=[InputRequired(), NumberRange(1, 2**31 - 1)])
@@ -88,7 +88,7 @@ class ApprovalForm(FlaskForm):
     )
 
 
-class LinkForm(FlaskForm):
+class LinkForm(PageForm):
     """Send a personal link to one participant."""
 
     participant_id = SelectField(_l("Send to"), coerce=int, validators=[InputRequired()])
@@ -96,11 +96,11 @@ class LinkForm(FlaskForm):
     last_link = IntegerField(widget=HiddenInput(), validators=[InputRequired(), NumberRange(0, 2**31 - 1)])
 
 
-class RevokeForm(FlaskForm):
+class RevokeForm(PageForm):
     """Revoke one link (the link is in the address)."""
 
 
-class LinkApprovalForm(FlaskForm):
+class LinkApprovalForm(PageForm):
     """The person approves the version they read."""
 
     version_id = IntegerField(widget=HiddenInput(), validators=[InputRequired(), NumberRange(1, 2**31 - 1)])
