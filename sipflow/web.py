@@ -161,11 +161,6 @@ def nul_refusals(shown: Callable[[str], bool]) -> dict:
     return refusals
 
 
-def is_json_address() -> bool:
-    """True when this request is for a registered JSON address (its refusals are JSON, not pages)."""
-    return any(matches() for matches, _ in current_app.extensions.get("sipflow.json_addresses", ()))
-
-
 def json_refusal(status: int, error: str, message: str) -> tuple | None:
     """The JSON refusal of a registered JSON address for this request; None for a page."""
     for matches, refuse in current_app.extensions.get("sipflow.json_addresses", ()):

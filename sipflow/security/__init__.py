@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import secrets
 
-from flask import Flask, flash, g, redirect, request, session, url_for
+from flask import Flask, current_app, flash, g, redirect, request, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user, logout_user
 from flask_wtf.csrf import CSRFProtect
@@ -132,6 +132,12 @@ def _nul_in_address(req) -> bool:
     )
 
 
+def _is_json_address() -> bool:
+    """True when this request is for a registered JSON address (web.register_json_address): its refusals
+    are JSON, not pages."""
+    return any(matches() for matches, _ in current_app.extensions.get("sipflow.json_addresses", ()))
+
+
 def _take_nul_out_of_the_form(req) -> None:
     """A form whose values hold a NUL (pasted text, mostly) reaches its view without them, the fields
     named in nul_fields(); a NUL in a field's name, or in a JSON address's form, is refused (NulInRequest)."""
@@ -143,9 +149,7 @@ def _take_nul_out_of_the_form(req) -> None:
         raise NulInRequest()
     if not held:
         return
-    from sipflow.web import is_json_address
-
-    if is_json_address():
+    if _is_json_address():
         raise NulInRequest()
     req.form = ImmutableMultiDict([(key, value.replace("\x00", "")) for key, value in pairs])
     req.__dict__.pop("values", None)  # request.values joins the form as read: read it again if asked
