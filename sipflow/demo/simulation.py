@@ -618,6 +618,8 @@ class CaseSimulator:
                 "decision": "given",
                 "given_by": "guardian" if guardian else "person",
                 "given_by_name": guardian["name"] if guardian else None,
+                # The guardian participant who consented: sip_child v2 asks it of every guardian taking part.
+                "given_by_participant_id": guardian["id"] if guardian else None,
                 "form": "written" if rng.random() < 0.6 else "oral",
                 "information_scope": INFORMATION_SCOPE,
                 # Long enough for every follow-up the simulation generates, so consent_valid always holds.
@@ -642,6 +644,7 @@ class CaseSimulator:
                 "decision": "declined",
                 "given_by": "guardian" if sim.guardians else "person",
                 "given_by_name": None,
+                "given_by_participant_id": None,
                 "form": "oral",
                 "information_scope": None,
                 "valid_until": None,
