@@ -168,6 +168,8 @@ def plan_content(
         "person": {
             "name": f"{person.given_name} {person.family_name}",
             "id_number": person.id_number,
+            # personnummer, samordningsnummer or reservnummer: what the document calls the identifier.
+            "id_kind": person.id_kind,
             "birth_date": _iso(person.birth_date),
         },
         "needs": plan.needs or "",

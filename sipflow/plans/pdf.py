@@ -22,6 +22,7 @@ from xml.sax.saxutils import escape
 from sipflow.clock import to_local
 from sipflow.pdf_fonts import register_fonts
 from sipflow.pdf_pages import page_count_canvas
+from sipflow.people.identifiers import PERSONNUMMER, RESERVNUMMER, SAMORDNINGSNUMMER
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +34,11 @@ OWN_GOALS = "Det är viktigt för mig…"
 STATUS_LABELS = {"planned": "planerad", "ongoing": "pågår", "done": "klar", "cancelled": "avbruten"}
 METHOD_LABELS = {"meeting": "vid mötet", "digital": "digitalt", "paper": "på papper"}
 NONE = "–"
+IDENTIFIER_LABELS = {
+    PERSONNUMMER: "Personnummer",
+    SAMORDNINGSNUMMER: "Samordningsnummer",
+    RESERVNUMMER: "Reservnummer",
+}
 # Words up to this long are hyphenated in table cells; longer runs of letters are no words to hyphenate.
 HYPHENATED_WORD_MAX = 40
 
@@ -84,6 +90,15 @@ def masked_identifier(id_number: str | None) -> str:
     if len(id_number) >= 12 and id_number[:8].isdigit():
         return f"{id_number[:8]}-****"
     return id_number[: max(0, min(4, len(id_number) - 4))] + "****"
+
+
+def identifier_kind(person: dict) -> str:
+    """The kind of the version's identifier (people.identifiers.KINDS), as the content keeps it.
+
+    Content frozen before it kept the kind is taken for a personnummer, as its stored PDF said then: so
+    rendering it again still gives the stored bytes (versions.pdf_matches).
+    """
+    return person.get("id_kind") or PERSONNUMMER
 
 
 def approval_parties(content: dict) -> list[dict]:
@@ -230,7 +245,7 @@ def render_plan_pdf(content: dict, *, large: bool = False) -> bytes:
         fact("Ärende", content["case_reference"]),
         fact("Version", f"{number}, fastställd {established}" + (f" av {by_text}" if by_text else "")),
         fact("Namn", person["name"]),
-        fact("Personnummer", masked_identifier(person.get("id_number"))),
+        fact(IDENTIFIER_LABELS[identifier_kind(person)], masked_identifier(person.get("id_number"))),
         Paragraph(escape(OWN_GOALS), heading),
     ]
     story += [para(f"• {g['text']}") for g in content["own_goals"]] or [para(None)]

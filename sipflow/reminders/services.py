@@ -729,12 +729,15 @@ def _dispatch_one(session: Session, registry, reminder: Reminder, *, now: dateti
 
 
 def _stale(session: Session, workflow: Workflow, case: SipCase, reminder: Reminder, now: datetime) -> bool:
-    """Whether a reminder no longer makes sense: its case ended, its meeting began, its deadline was met."""
+    """Whether a reminder no longer makes sense: its case ended, its meeting began or is not tomorrow (for
+    "meeting tomorrow"), its deadline was met."""
     if workflow.is_final(case.state):
         return True
     if reminder.meeting_id is not None:
         meeting = session.get(Meeting, reminder.meeting_id)
         if meeting.status != PLANNED or meeting.starts_at <= now:
+            return True
+        if reminder.kind == MEETING_TOMORROW and not _still_the_day_before(reminder, meeting, now):
             return True
         if reminder.kind == INVITATION_UNANSWERED:
             unanswered = session.exec(
@@ -760,6 +763,16 @@ def _stale(session: Session, workflow: Workflow, case: SipCase, reminder: Remind
         if effort is None or effort.status not in EFFORT_OPEN:
             return True
     return False
+
+
+def _still_the_day_before(reminder: Reminder, meeting: Meeting, now: datetime) -> bool:
+    """Whether a "meeting tomorrow" reminder still is one: written before its moment, the meeting tomorrow.
+
+    Written after its moment (booked, or an invitee added, within the day before), the invitation just
+    sent says it all; sent on the meeting's own day (moved to today, the scheduler down), "tomorrow" is false.
+    """
+    tomorrow = to_local(now).date() + timedelta(days=1)
+    return reminder.created_at < reminder.due_at and to_local(meeting.starts_at).date() == tomorrow
 
 
 def _recipients(session: Session, reminder: Reminder) -> list[tuple[str, str | None]] | None:

@@ -54,10 +54,38 @@ PLAN_LINK_VIEW = "plan.link_view"
 PLAN_LINK_VIEW_NARSTAENDE = "plan.link_view.narstaende"
 PLAN_LINK_VIEW_GUARDIAN = "plan.link_view.guardian"
 PLAN_APPROVALS = "plan.approvals"
+# Sending or revoking a personal link; only reading the links page is a read of its own.
 PLAN_LINKS = "plan.links"
+PLAN_LINKS_VIEW = "plan.links_view"
 # The plan editor: reading the working plan, and changing it (or its huvudansvar).
 PLAN_VIEW = "plan.view"
 PLAN_CHANGE = "plan.change"
+# Every action the log takes: record_access refuses any other, so a new code is added here, and the
+# loggutdrag's labels (security/extract.py) are tested to name each.
+ACTIONS = (
+    CASE_VIEW,
+    CASE_PRINT,
+    CASE_EXPORT,
+    CASE_TRANSITION,
+    CASE_PARTICIPANTS,
+    CASE_CONSENT,
+    MEETING_VIEW,
+    MEETING_CHANGE,
+    PERSON_EXTRACT,
+    PERSON_EXPORT,
+    PERSON_LOOKUP,
+    PERSON_CHANGE,
+    ACCESS_DENIED,
+    PLAN_PERSON_VIEW,
+    PLAN_LINK_VIEW,
+    PLAN_LINK_VIEW_NARSTAENDE,
+    PLAN_LINK_VIEW_GUARDIAN,
+    PLAN_APPROVALS,
+    PLAN_LINKS,
+    PLAN_LINKS_VIEW,
+    PLAN_VIEW,
+    PLAN_CHANGE,
+)
 
 # Purposes: why the access happened, in the words the law and the person use.
 PURPOSE_CARE = "vård och behandling / samordning"
@@ -240,6 +268,8 @@ def record_access(
     it was refused (when there is one) and nothing else about it. link_id: the personal link the access
     went through, if any.
     """
+    if action not in ACTIONS:
+        raise ValueError(f"unknown access-log action {action!r}: add it to audit.ACTIONS")
     if outcome not in OUTCOMES:
         raise ValueError(f"outcome must be one of {OUTCOMES}, got {outcome!r}")
     if now.tzinfo is None or now.utcoffset() is None:

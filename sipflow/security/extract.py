@@ -26,6 +26,7 @@ from sipflow.security.audit import AccessLogEntry
 HEADERS = ("Tid", "Användare", "Organisation", "Åtgärd", "Ändamål", "Ärende", "Utfall")
 # Swedish Excel splits on the list separator of its locale, which is the semicolon.
 CSV_DELIMITER = ";"
+# One for every code in audit.ACTIONS (tests/security/test_extract.py): the person never reads a code.
 ACTION_LABELS = {
     audit.CASE_VIEW: "Läste SIP-ärendet",
     audit.CASE_PRINT: "Skrev ut SIP-ärendet",
@@ -33,6 +34,8 @@ ACTION_LABELS = {
     audit.CASE_TRANSITION: "Förde SIP-ärendet vidare",
     audit.CASE_PARTICIPANTS: "Lade till, ändrade eller tog bort deltagare i SIP-ärendet",
     audit.CASE_CONSENT: "Registrerade ytterligare samtycke i SIP-ärendet",
+    audit.MEETING_VIEW: "Läste ett SIP-möte",
+    audit.MEETING_CHANGE: "Bokade eller ändrade ett SIP-möte",
     audit.PERSON_EXTRACT: "Tog fram ett loggutdrag om personen",
     audit.PERSON_EXPORT: "Tog fram ett registerutdrag om personen",
     audit.PERSON_LOOKUP: "Sökte fram personen",
@@ -44,6 +47,7 @@ ACTION_LABELS = {
     audit.PLAN_LINK_VIEW_GUARDIAN: "En vårdnadshavare läste planen genom sin personliga länk",
     audit.PLAN_APPROVALS: "Läste eller registrerade godkännanden av planen",
     audit.PLAN_LINKS: "Skickade eller återkallade en personlig länk",
+    audit.PLAN_LINKS_VIEW: "Läste de personliga länkarna",
     audit.PLAN_VIEW: "Läste planen",
     audit.PLAN_CHANGE: "Ändrade planen",
 }

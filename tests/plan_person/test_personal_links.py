@@ -23,7 +23,13 @@ from sipflow.notifications.models import OutboxMessage
 from sipflow.people.models import Organisation
 from sipflow.plans.models import PersonalLink, PlanApproval
 from sipflow.plans.personal_links import LinkRefused, make_token, read_token
-from sipflow.security.audit import PLAN_LINK_VIEW, PLAN_LINK_VIEW_NARSTAENDE, AccessLogEntry
+from sipflow.security.audit import (
+    PLAN_LINK_VIEW,
+    PLAN_LINK_VIEW_NARSTAENDE,
+    PLAN_LINKS,
+    PLAN_LINKS_VIEW,
+    AccessLogEntry,
+)
 from sipflow.security.extract import extract_rows
 
 PRIVATE = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store", "X-Robots-Tag": "noindex, nofollow"}
@@ -182,6 +188,32 @@ def test_a_revoked_link_shows_a_clear_page(client, db_session, sent):
     refused = client.get(path)
     assert refused.status_code == 410 and "fungerar inte längre" in text_of(refused)
     assert "Samtalsstöd" not in text_of(refused)
+
+
+def test_the_extract_tells_a_read_of_the_links_page_from_sending_and_revoking(client, db_session, planned):
+    """Only opening the links page is a read: the person's loggutdrag must not say a link was sent then."""
+
+    def actions() -> list[str]:
+        return [e.action for e in db_session.exec(select(AccessLogEntry).order_by(AccessLogEntry.seq)).all()]
+
+    before = len(actions())
+    links = f"/cases/{planned.case.uid}/plan/links"
+    login(client, planned.region.user.username)
+    page = client.get(links)
+    assert page.status_code == 200
+    assert actions()[before:] == [PLAN_LINKS_VIEW]
+    client.post(links, data=link_form(text_of(page), planned.case, planned.relative))
+    link = db_session.exec(select(PersonalLink)).one()
+    page = client.get(links)
+    client.post(f"{links}/{link.id}/revoke", data={"csrf_token": csrf_token(text_of(page))})
+    assert actions()[before:] == [PLAN_LINKS_VIEW, PLAN_LINKS, PLAN_LINKS_VIEW, PLAN_LINKS]
+    worded = [row.action for row in extract_rows(db_session, planned.person.id)][-4:]
+    assert worded == [
+        "Läste de personliga länkarna",
+        "Skickade eller återkallade en personlig länk",
+        "Läste de personliga länkarna",
+        "Skickade eller återkallade en personlig länk",
+    ]
 
 
 def test_a_tampered_link_is_a_404_not_a_500(client, sent):

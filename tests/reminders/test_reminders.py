@@ -61,6 +61,54 @@ def test_a_meeting_booked_at_short_notice_does_not_tell_its_booker_at_once_that_
     assert not any(r.kind == "invitation_unanswered" for r in reminders(engine, status="sent"))
 
 
+def test_a_meeting_booked_for_later_the_same_day_gets_no_meeting_tomorrow_reminder(app, engine, book, ready):
+    # Booked at 10:00 Swedish time for 10:40 the same day: the day-before moment passed before the booking,
+    # and the next tick must not tell every invitee the meeting is "tomorrow".
+    starts_at = support.FIXED_NOW + timedelta(minutes=40)
+    book(meeting_starts_at=starts_at, meeting_ends_at=starts_at + timedelta(minutes=30))
+    report = tick(app, support.FIXED_NOW + timedelta(minutes=1))
+    assert report.sent == 0
+    assert {r.status for r in reminders(engine, kind="meeting_tomorrow")} == {"skipped"}
+    assert reminder_mails(engine) == []
+
+
+def test_a_meeting_booked_the_day_before_gets_no_reminder_on_top_of_its_invitation(app, engine, book, ready):
+    # Booked on Monday at 10:00 for Tuesday at 08:00: the invitation just went out; a "tomorrow" reminder a
+    # minute later (its moment, Monday 08:00, passed before the booking) would only repeat it.
+    starts_at = local_to_utc(datetime(2026, 11, 3, 8, 0))
+    book(meeting_starts_at=starts_at, meeting_ends_at=starts_at + timedelta(hours=1))
+    tick(app, support.FIXED_NOW + timedelta(minutes=1))
+    assert {r.status for r in reminders(engine, kind="meeting_tomorrow")} == {"skipped"}
+    assert reminder_mails(engine) == []
+
+
+def test_a_meeting_moved_to_today_gets_no_meeting_tomorrow_reminder(app, engine, db_session, book, ready):
+    # Booked a week ahead (its reminders written then), moved on the day to start in two hours: the pending
+    # reminders take a moment in the past and would say "tomorrow" about a meeting today.
+    meeting = book()
+    starts_at = support.FIXED_NOW + timedelta(hours=2)
+    with unit_of_work(db_session):
+        meeting_services.change_meeting(
+            db_session,
+            ready.case,
+            meeting,
+            Booking(starts_at, starts_at + timedelta(hours=1), meeting.mode, None, None),
+            now=support.FIXED_NOW,
+        )
+    tick(app, support.FIXED_NOW + timedelta(minutes=1))
+    assert {r.status for r in reminders(engine, kind="meeting_tomorrow")} == {"skipped"}
+    assert reminder_mails(engine) == []
+
+
+def test_a_meeting_tomorrow_reminder_the_scheduler_missed_until_the_meeting_day_is_skipped(
+    app, engine, book, ready
+):
+    # The scheduler was down from before the reminders' moment until the morning of the meeting.
+    book()
+    tick(app, MEETING - timedelta(hours=2))
+    assert {r.status for r in reminders(engine, kind="meeting_tomorrow")} == {"skipped"}
+
+
 def test_a_meeting_moved_to_short_notice_drops_its_pending_unanswered_reminder(
     app, engine, db_session, book, ready
 ):

@@ -192,3 +192,49 @@ def test_pdf_of_an_unknown_person_is_refused(db_session):
     unknown = (db_session.exec(select(Person.id).order_by(Person.id.desc())).first() or 0) + 1
     with pytest.raises(LookupError):
         access_extract_pdf(db_session, unknown, now=NOW)
+
+
+def test_every_action_the_log_takes_is_worded_in_swedish():
+    """A code the extract cannot word reaches the person as 'meeting.view': every code needs a label."""
+    from sipflow.security.extract import ACTION_LABELS
+
+    assert [code for code in audit.ACTIONS if code not in ACTION_LABELS] == []
+    # Every code constant of the log is one it takes (record_access refuses the others).
+    codes = {
+        value
+        for name, value in vars(audit).items()
+        if name.isupper() and isinstance(value, str) and re.fullmatch(r"[a-z_]+(\.[a-z_]+)+", value)
+    }
+    assert codes - set(audit.ACTIONS) == set()
+
+
+def test_the_log_refuses_an_action_it_has_no_code_for(db_session, parties, create_case):
+    with pytest.raises(ValueError, match="audit.ACTIONS"), unit_of_work(db_session):
+        record_access(
+            db_session,
+            user=parties.region_user,
+            action="meeting.peek",
+            purpose=audit.PURPOSE_CARE,
+            case=create_case(),
+            now=AT,
+        )
+
+
+def test_meeting_reads_and_changes_are_worded_in_swedish(db_session, parties, create_case):
+    case = create_case()
+    with unit_of_work(db_session):
+        for minute, action in enumerate((audit.MEETING_VIEW, audit.MEETING_CHANGE)):
+            record_access(
+                db_session,
+                user=parties.region_user,
+                action=action,
+                purpose=audit.PURPOSE_CARE,
+                case=case,
+                now=AT + timedelta(minutes=minute),
+            )
+    rows = read_csv(access_extract_csv(db_session, case.person_id))
+    assert [row[3] for row in rows[1:]] == ["Läste ett SIP-möte", "Bokade eller ändrade ett SIP-möte"]
+    text = pdf_text(access_extract_pdf(db_session, case.person_id, now=NOW))
+    # The table wraps a long label within its cell: the change's label ends on the next line.
+    assert "Läste ett SIP-möte" in text and "Bokade eller ändrade ett" in text
+    assert "meeting." not in text

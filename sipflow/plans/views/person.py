@@ -349,7 +349,7 @@ def _recipient_choices(session, case: SipCase) -> list[tuple[int, str]]:
 @login_required
 def links_page(uid: str):
     """The case's personal links; sending one by e-mail to the person, a närstående or a guardian."""
-    case = case_or_404(uid, audit.PLAN_LINKS)
+    case = case_or_404(uid, audit.PLAN_LINKS_VIEW if request.method == "GET" else audit.PLAN_LINKS)
     if request.method == "GET":
         return _render_links(case)
     session = get_session()

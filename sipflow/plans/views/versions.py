@@ -13,9 +13,10 @@ from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 
 from sipflow.db import get_session
+from sipflow.people.services import IDENTIFIER_KIND_LABELS
 from sipflow.plans.blueprint import bp
 from sipflow.plans.compare import compare_versions
-from sipflow.plans.pdf import approval_parties, masked_identifier, pdf_filename
+from sipflow.plans.pdf import approval_parties, identifier_kind, masked_identifier, pdf_filename
 from sipflow.plans.versions import (
     find_version,
     is_scrubbed,
@@ -113,6 +114,7 @@ def version(uid: str, number: int):
         version=found,
         content=content,
         identifier=masked_identifier(content["person"].get("id_number")),
+        identifier_label=IDENTIFIER_KIND_LABELS[identifier_kind(content["person"])],
         efforts=[e for e in content["efforts"] if e["kind"] == "effort"],
         own_efforts=[e for e in content["efforts"] if e["kind"] == "own"],
         other_efforts=[e for e in content["efforts"] if e["kind"] == "other"],

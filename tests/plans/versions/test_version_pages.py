@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+import support
 from sqlmodel import select
 from versionkit import ADDED_EFFORT, REWORDED_GOAL, TEXTS
 from webkit import login, text_of
 
+from sipflow.people.models import Person
 from sipflow.plans.models import PlanVersion
 from sipflow.security import audit
 from sipflow.security.audit import AccessLogEntry
@@ -134,3 +138,21 @@ def test_an_unknown_version_is_404(client, parties, revised, path):
 def test_the_pages_need_a_login(client, revised):
     for url in urls(revised.case):
         assert client.get(url).status_code in (302, 401)
+
+
+def test_a_version_names_a_reservnummer_a_reservnummer(client, db_session, registry, parties, planned, now):
+    person = db_session.get(Person, planned.person.id)
+    person.id_kind, person.id_number = "reservnummer", "RK07KIM0001"
+    db_session.commit()
+    support.fire(
+        db_session,
+        registry,
+        parties.region_user,
+        planned.case,
+        "establish_plan",
+        now=now + timedelta(hours=1),
+    )
+    login(client, parties.region_user.username)
+    page = text_of(client.get(f"/cases/{planned.case.uid}/plan/versions/1"))
+    assert "<dt>Reservnummer</dt><dd>RK07****</dd>" in page
+    assert "Personnummer" not in page

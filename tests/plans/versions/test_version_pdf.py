@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 import subprocess
 from copy import deepcopy
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import support
 from sqlmodel import select
 from versionkit import (
     FAMILY_NAME,
@@ -21,6 +23,7 @@ from versionkit import (
 )
 
 from sipflow.pdf_fonts import font_files, to_unicode_cmap
+from sipflow.people.models import Person
 from sipflow.plans.models import PlanVersion
 from sipflow.plans.pdf import pdf_filename, render_plan_pdf
 
@@ -250,3 +253,42 @@ def test_the_text_layer_of_the_basic_plane_is_written_as_reportlab_writes_it():
         for code, point in enumerate(subset)
     ]
     assert "<05> <D83DDE00>" in to_unicode_cmap("F", [*subset, 0x1F600])
+
+
+@pytest.mark.parametrize(
+    ("kind", "id_number", "shown"),
+    [
+        ("personnummer", None, "Personnummer: 19900517-****"),
+        ("samordningsnummer", "199005770008", "Samordningsnummer: 19900577-****"),
+        ("reservnummer", "RK07KIM0001", "Reservnummer: RK07****"),
+    ],
+)
+def test_the_identifier_is_named_by_its_kind_in_both_copies(
+    db_session, registry, parties, planned, now, tmp_path, kind, id_number, shown
+):
+    """A reservnummer is no personnummer: the document names the kind the person's identifier is."""
+    person = db_session.get(Person, planned.person.id)
+    if id_number is not None:
+        person.id_kind, person.id_number = kind, id_number
+        db_session.commit()
+    support.fire(
+        db_session,
+        registry,
+        parties.region_user,
+        planned.case,
+        "establish_plan",
+        now=now + timedelta(hours=1),
+    )
+    version = db_session.exec(select(PlanVersion).where(PlanVersion.case_id == planned.case.id)).one()
+    for data in (version.pdf, render_plan_pdf(version.content, large=True)):
+        text = pdf_text(data, tmp_path)
+        assert shown in text
+        if kind != "personnummer":
+            assert "Personnummer" not in text
+
+
+def test_a_version_frozen_before_the_kind_was_kept_renders_as_it_was_stored(version):
+    """Content without the identifier's kind (frozen earlier) renders as its stored PDF: the same bytes."""
+    content = deepcopy(version.content)
+    content["person"].pop("id_kind", None)
+    assert render_plan_pdf(content) == version.pdf
