@@ -17,7 +17,7 @@ from sqlmodel import Session, select
 
 from sipflow.cases.models import CaseVisibility, Deadline, Participant, SipCase, TransitionLog
 from sipflow.cases.services import StepReads, step_reads
-from sipflow.clock import to_local
+from sipflow.clock import parse_instant, to_local
 from sipflow.consent.models import Consent, ConsentOrganisation
 from sipflow.db import column_rows
 from sipflow.people.models import County, Municipality, Organisation, Person, Unit, User
@@ -157,7 +157,7 @@ class Cursor:
             version, page, updated_at, case_id = raw.split("|")
             if version != CURSOR_VERSION:
                 return None
-            cursor = cls(int(page), datetime.fromisoformat(updated_at), int(case_id))
+            cursor = cls(int(page), parse_instant(updated_at), int(case_id))
         except (ValueError, UnicodeDecodeError):
             return None
         if not (1 <= cursor.page <= MAX_PAGE and 0 <= cursor.case_id < 2**63):
