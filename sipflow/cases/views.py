@@ -246,20 +246,22 @@ def _csrf_failed(_error):
 PERSON_FILTER_KEY = "mina_sip_person"
 
 
-def _list_filters() -> tuple[queries.CaseFilter, dict[str, str]]:
-    """The filters of the request (state and deadline from the URL, person from the session), and the URL
-    arguments that carry the first two on to the neighbouring pages."""
-    registry = workflow_registry()
-    state = request.args.get("state") or None
-    if state not in {value for value, _label in queries.state_choices(registry, current_locale())}:
-        state = None
-    deadline = request.args.get("deadline") or None
-    if deadline not in queries.DEADLINE_FILTERS:
-        deadline = None
+def _list_filters() -> tuple[queries.CaseFilter, dict[str, str], dict[str, str]]:
+    """The filters of the request (state and deadline from the URL, or from the form's hidden fields on the
+    person filter's POST; person from the session), the URL arguments that carry the first two on to the
+    neighbouring pages, and by field the values refused."""
+    source = request.form if request.method == "POST" else request.args
     person = session_store.get(PERSON_FILTER_KEY) or {}
-    person_id = person.get("id") if isinstance(person.get("id"), int) else None
-    arguments = {key: value for key, value in (("state", state), ("deadline", deadline)) if value}
-    return queries.CaseFilter(state=state, deadline=deadline, person_id=person_id), arguments
+    filters, errors = queries.case_filter(
+        workflow_registry(),
+        state=source.get("state"),
+        deadline=source.get("deadline"),
+        person_id=person.get("id") if isinstance(person.get("id"), int) else None,
+    )
+    arguments = {
+        key: value for key, value in (("state", filters.state), ("deadline", filters.deadline)) if value
+    }
+    return filters, arguments, errors
 
 
 @bp.get("/cases")
@@ -274,8 +276,9 @@ def my_cases():
 
 def _render_my_cases(user, *, status: int = 200, person_error: str | None = None, typed: str = ""):
     """Mina SIP; person_error and typed: a refused person filter, its message beside the field with the
-    identifier as it was typed (a POST's answer: never in a URL)."""
-    filters, arguments = _list_filters()
+    identifier as it was typed (a POST's answer: never in a URL). A refused state or deadline filter is a
+    400 with its message beside its field; the list is shown under the filters that were not refused."""
+    filters, arguments, filter_errors = _list_filters()
     page = queries.my_cases(
         get_session(),
         workflow_registry(),
@@ -292,12 +295,13 @@ def _render_my_cases(user, *, status: int = 200, person_error: str | None = None
         page=page,
         filters=filters,
         arguments=arguments,
+        filter_errors=filter_errors,
         states=queries.state_choices(workflow_registry(), current_locale()),
         deadline_choices=[("overdue", _("Overdue")), ("week", _("Due within 7 days"))],
         person_masked=person.get("masked") if person else None,
         person_error=person_error,
         typed_identifier=typed,
-    ), status
+    ), 400 if filter_errors else status
 
 
 @bp.post("/person-filter")
