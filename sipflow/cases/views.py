@@ -67,7 +67,7 @@ from sipflow.people.models import Person
 from sipflow.people.services import (
     change_person_particulars,
     find_or_register_person,
-    find_person,
+    look_up_person,
     parse_any_identifier,
     parse_person_identifier,
     particulars_digest,
@@ -321,7 +321,18 @@ def filter_person():
     except InvalidInput as error:
         # The page again, the message beside the field and what was typed kept (bounded as the field is).
         return _render_my_cases(user, status=400, person_error=str(error.message), typed=typed[:20])
-    person = find_person(get_session(), current_app.config["PNR_HASH_KEY"], identifier)
+    session = get_session()
+    # The look-up is logged once, here (the person's list pages that follow are not): the row names the
+    # person, whether or not the user sees any of their SIPs.
+    with unit_of_work(session):
+        person = look_up_person(
+            session,
+            user,
+            current_app.config["PNR_HASH_KEY"],
+            identifier,
+            purpose=audit.PURPOSE_CARE,
+            now=now_utc(),
+        )
     # An unknown person gives an empty list (id 0 is no row): the page tells nothing more than a known one.
     session_store[PERSON_FILTER_KEY] = {"id": person.id if person else 0, "masked": identifier.masked()}
     return redirect(url_for("cases.my_cases", **arguments))

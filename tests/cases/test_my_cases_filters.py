@@ -16,6 +16,8 @@ from sipflow.cases.models import Deadline
 from sipflow.cases.queries import PER_PAGE
 from sipflow.people.models import Person
 from sipflow.people.services import identifier_hash
+from sipflow.security import audit
+from sipflow.security.audit import AccessLogEntry
 
 pytestmark = pytest.mark.usefixtures("frozen_clock")
 
@@ -193,3 +195,35 @@ def test_an_unknown_filter_value_is_a_400_beside_its_field_and_the_other_filter_
     # Left empty, a filter is simply off.
     assert as_region.get("/cases?state=&deadline=").status_code == 200
 
+
+def lookups(db_session) -> list[tuple]:
+    db_session.expire_all()
+    return db_session.exec(
+        select(
+            AccessLogEntry.user_id, AccessLogEntry.person_id, AccessLogEntry.action, AccessLogEntry.case_id
+        )
+    ).all()
+
+
+def test_narrowing_the_list_to_a_person_is_logged_once_as_a_look_up_of_that_person(
+    as_region, db_session, parties, create_case
+):
+    theirs = create_case()
+    [create_case() for _ in range(PER_PAGE + 1)]
+    person = db_session.get(Person, theirs.person_id)
+    before = lookups(db_session)
+    page = text_of(as_region.get("/cases"))
+    response = as_region.post(
+        "/person-filter", data={"csrf_token": csrf_token(page), "identifier": person.id_number}
+    )
+    assert response.status_code == 302
+    added = lookups(db_session)[len(before) :]
+    assert added == [(parties.region_user.id, person.id, audit.PERSON_LOOKUP, None)]
+    # Reading the narrowed list (and paging it) is not a second look-up.
+    assert theirs.reference in text_of(as_region.get(response.headers["Location"]))
+    as_region.get("/cases?state=requested")
+    assert len(lookups(db_session)) == len(before) + 1
+    # Nobody registered under a number: nobody to name, no row.
+    unknown = support.valid_personnummer(support.date(1950, 1, 1), serial=999)
+    as_region.post("/person-filter", data={"csrf_token": csrf_token(page), "identifier": unknown})
+    assert len(lookups(db_session)) == len(before) + 1
