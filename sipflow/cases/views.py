@@ -27,7 +27,6 @@ from flask_babel.speaklater import LazyString
 from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup
-from sqlmodel import select
 from werkzeug.exceptions import InternalServerError, MethodNotAllowed, RequestEntityTooLarge
 
 from sipflow.cases import queries, services
@@ -944,14 +943,12 @@ class OpenCaseWarning:
     hidden: bool
 
 
-def _open_case_warning(session, registry, user, case_ids: list[int]) -> OpenCaseWarning:
-    """Only the SIPs security.access lets the user see are named; of the others, only that they exist."""
+def _open_case_warning(session, registry, user, person_id: int, case_ids: list[int]) -> OpenCaseWarning:
+    """Only the SIPs security.access lets the user see are named; of the others, only that they exist.
+    The warning is a logged look-up of the person, committed with it."""
     locale = current_locale()
-    visible = session.exec(
-        select(SipCase)
-        .where(SipCase.id.in_(case_ids), access.visible_cases_clause(user, now=now_utc()))
-        .order_by(SipCase.created_at, SipCase.id)
-    ).all()
+    with unit_of_work(session):
+        visible = services.disclose_open_cases(session, user, person_id, case_ids, now=now_utc())
     rows = []
     for case in visible:
         workflow = queries.find_workflow(registry, case.workflow_name, case.workflow_version)
@@ -1029,7 +1026,7 @@ def new():
                         another_open_confirmed=confirmed,
                     )
             except OpenCaseExists as error:
-                warning = _open_case_warning(session, registry, user, error.case_ids)
+                warning = _open_case_warning(session, registry, user, person_id, error.case_ids)
                 # Asked afresh for this person: the box is never ticked for the user.
                 form.confirm_open.data = False
                 form.open_ack.data = _open_ack(person_id, error.case_ids)
