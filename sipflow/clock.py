@@ -81,6 +81,17 @@ def to_local(dt: datetime) -> datetime:
     return dt.astimezone(STOCKHOLM)
 
 
+def parse_instant(value: str) -> datetime:
+    """An ISO 8601 time with its UTC offset as aware UTC; ValueError for one without (or none at all)."""
+    parsed = datetime.fromisoformat(value)
+    if parsed.tzinfo is None or parsed.utcoffset() is None:
+        raise ValueError("an instant needs its UTC offset")
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+01:00 lies before the first representable instant
+        raise ValueError("the instant lies outside the representable range") from None
+
+
 def date_window(now: datetime | None = None) -> tuple[date, date]:
     """The first and last date a form accepts: EARLIEST_DATE to YEARS_AHEAD years after today (local)."""
     today = to_local(now or now_utc()).date()

@@ -12,25 +12,12 @@ from datetime import datetime
 from sqlmodel import Session
 
 from sipflow.admin.users import disable_user, enable_user, end_user_sessions  # noqa: F401 - callers find them here
-from sipflow.people.identifiers import PersonIdentifier
 from sipflow.people.models import Person, User
-from sipflow.people.services import find_person
+from sipflow.people.services import look_up_person  # noqa: F401 - callers find it here
 from sipflow.retention.export import person_export_json
-from sipflow.security.audit import PERSON_EXPORT, PERSON_EXTRACT, PERSON_LOOKUP, record_access
+from sipflow.security.audit import PERSON_EXPORT, PERSON_EXTRACT, record_access
 
 logger = logging.getLogger(__name__)
-
-
-def look_up_person(
-    session: Session, actor: User, hash_key: str, identifier: PersonIdentifier, *, purpose: str, now: datetime
-) -> Person | None:
-    """The person registered under identifier, the look-up logged with its purpose; None when nobody is."""
-    person = find_person(session, hash_key, identifier)
-    if person is None:
-        logger.info("person lookup by user id %s found nobody", actor.id)
-        return None
-    record_access(session, user=actor, action=PERSON_LOOKUP, purpose=purpose, person=person, now=now)
-    return person
 
 
 def person_log_extract(

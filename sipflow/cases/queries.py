@@ -10,6 +10,7 @@ import base64
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Date, Integer, and_, bindparam, exists, or_
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import aliased
@@ -17,7 +18,7 @@ from sqlmodel import Session, select
 
 from sipflow.cases.models import CaseVisibility, Deadline, Participant, SipCase, TransitionLog
 from sipflow.cases.services import StepReads, step_reads
-from sipflow.clock import to_local
+from sipflow.clock import parse_instant, to_local
 from sipflow.consent.models import Consent, ConsentOrganisation
 from sipflow.db import column_rows
 from sipflow.people.models import County, Municipality, Organisation, Person, Unit, User
@@ -157,7 +158,7 @@ class Cursor:
             version, page, updated_at, case_id = raw.split("|")
             if version != CURSOR_VERSION:
                 return None
-            cursor = cls(int(page), datetime.fromisoformat(updated_at), int(case_id))
+            cursor = cls(int(page), parse_instant(updated_at), int(case_id))
         except (ValueError, UnicodeDecodeError):
             return None
         if not (1 <= cursor.page <= MAX_PAGE and 0 <= cursor.case_id < 2**63):
@@ -184,6 +185,23 @@ class CaseFilter:
 
     def __bool__(self) -> bool:
         return bool(self.state or self.deadline or self.person_id is not None)
+
+
+# Why a filter value the lists do not offer is refused (a bookmark of a state a workflow file dropped, say).
+UNKNOWN_STATE = _l("No loaded kind of SIP has this state. Choose a state from the list.")
+UNKNOWN_DEADLINE = _l("Unknown deadline filter. Choose one from the list.")
+
+
+def case_filter(
+    registry: WorkflowRegistry, *, state: str | None, deadline: str | None, person_id: int | None
+) -> tuple[CaseFilter, dict[str, str]]:
+    """The filter asked for, and by field the values refused (a refused one narrows nothing)."""
+    errors: dict[str, str] = {}
+    if state and state not in {known for name in registry.names() for known in registry.latest(name).states}:
+        errors["state"], state = str(UNKNOWN_STATE), None
+    if deadline and deadline not in DEADLINE_FILTERS:
+        errors["deadline"], deadline = str(UNKNOWN_DEADLINE), None
+    return CaseFilter(state=state or None, deadline=deadline or None, person_id=person_id), errors
 
 
 def state_choices(registry: WorkflowRegistry, locale: str) -> list[tuple[str, str]]:

@@ -41,7 +41,7 @@ from sipflow.db import compare_and_set, insert_unless_taken, mark_written
 from sipflow.errors import InvalidInput, NotAllowed, UserError
 from sipflow.i18n import DEFAULT_LOCALE, checked_language
 from sipflow.people.models import Person, Unit, User
-from sipflow.security import access
+from sipflow.security import access, audit
 from sipflow.workflow.context import TransitionContext
 from sipflow.workflow.definition import CREATE_EVENT, HUVUDANSVARIG, INITIATOR, TransitionDef, Workflow
 from sipflow.workflow.engine import WorkflowRegistry, bound_machine
@@ -348,6 +348,26 @@ def open_case_ids(session: Session, registry: WorkflowRegistry, person: Person) 
         if workflow is None or state not in workflow.states or not workflow.is_final(state):
             found.append(case_id)
     return found
+
+
+def disclose_open_cases(
+    session: Session, actor: User, person_id: int, case_ids: list[int], *, now: datetime
+) -> list[SipCase]:
+    """Of the person's open SIPs (case_ids), those the actor may see, oldest first.
+
+    Telling the actor the person has an open SIP at all (even one hidden from them) discloses a fact of the
+    person's care: it is a look-up of the person, logged in the caller's transaction as its last write.
+    """
+    visible = session.exec(
+        select(SipCase)
+        .where(SipCase.id.in_(case_ids), access.visible_cases_clause(actor, now=now))
+        .order_by(SipCase.created_at, SipCase.id)
+    ).all()
+    person = session.get(Person, person_id)
+    audit.record_access(
+        session, user=actor, action=audit.PERSON_LOOKUP, purpose=audit.PURPOSE_CARE, person=person, now=now
+    )
+    return list(visible)
 
 
 # What the start form says about each case date a workflow may require (start_dates in its file).

@@ -27,7 +27,6 @@ from flask_babel.speaklater import LazyString
 from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup
-from sqlmodel import select
 from werkzeug.exceptions import InternalServerError, MethodNotAllowed, RequestEntityTooLarge
 
 from sipflow.cases import queries, services
@@ -67,7 +66,7 @@ from sipflow.people.models import Person
 from sipflow.people.services import (
     change_person_particulars,
     find_or_register_person,
-    find_person,
+    look_up_person,
     parse_any_identifier,
     parse_person_identifier,
     particulars_digest,
@@ -247,20 +246,22 @@ def _csrf_failed(_error):
 PERSON_FILTER_KEY = "mina_sip_person"
 
 
-def _list_filters() -> tuple[queries.CaseFilter, dict[str, str]]:
-    """The filters of the request (state and deadline from the URL, person from the session), and the URL
-    arguments that carry the first two on to the neighbouring pages."""
-    registry = workflow_registry()
-    state = request.args.get("state") or None
-    if state not in {value for value, _label in queries.state_choices(registry, current_locale())}:
-        state = None
-    deadline = request.args.get("deadline") or None
-    if deadline not in queries.DEADLINE_FILTERS:
-        deadline = None
+def _list_filters() -> tuple[queries.CaseFilter, dict[str, str], dict[str, str]]:
+    """The filters of the request (state and deadline from the URL, or from the form's hidden fields on the
+    person filter's POST; person from the session), the URL arguments that carry the first two on to the
+    neighbouring pages, and by field the values refused."""
+    source = request.form if request.method == "POST" else request.args
     person = session_store.get(PERSON_FILTER_KEY) or {}
-    person_id = person.get("id") if isinstance(person.get("id"), int) else None
-    arguments = {key: value for key, value in (("state", state), ("deadline", deadline)) if value}
-    return queries.CaseFilter(state=state, deadline=deadline, person_id=person_id), arguments
+    filters, errors = queries.case_filter(
+        workflow_registry(),
+        state=source.get("state"),
+        deadline=source.get("deadline"),
+        person_id=person.get("id") if isinstance(person.get("id"), int) else None,
+    )
+    arguments = {
+        key: value for key, value in (("state", filters.state), ("deadline", filters.deadline)) if value
+    }
+    return filters, arguments, errors
 
 
 @bp.get("/cases")
@@ -275,8 +276,9 @@ def my_cases():
 
 def _render_my_cases(user, *, status: int = 200, person_error: str | None = None, typed: str = ""):
     """Mina SIP; person_error and typed: a refused person filter, its message beside the field with the
-    identifier as it was typed (a POST's answer: never in a URL)."""
-    filters, arguments = _list_filters()
+    identifier as it was typed (a POST's answer: never in a URL). A refused state or deadline filter is a
+    400 with its message beside its field; the list is shown under the filters that were not refused."""
+    filters, arguments, filter_errors = _list_filters()
     page = queries.my_cases(
         get_session(),
         workflow_registry(),
@@ -293,12 +295,13 @@ def _render_my_cases(user, *, status: int = 200, person_error: str | None = None
         page=page,
         filters=filters,
         arguments=arguments,
+        filter_errors=filter_errors,
         states=queries.state_choices(workflow_registry(), current_locale()),
         deadline_choices=[("overdue", _("Overdue")), ("week", _("Due within 7 days"))],
         person_masked=person.get("masked") if person else None,
         person_error=person_error,
         typed_identifier=typed,
-    ), status
+    ), 400 if filter_errors else status
 
 
 @bp.post("/person-filter")
@@ -322,7 +325,18 @@ def filter_person():
     except InvalidInput as error:
         # The page again, the message beside the field and what was typed kept (bounded as the field is).
         return _render_my_cases(user, status=400, person_error=str(error.message), typed=typed[:20])
-    person = find_person(get_session(), current_app.config["PNR_HASH_KEY"], identifier)
+    session = get_session()
+    # The look-up is logged once, here (the person's list pages that follow are not): the row names the
+    # person, whether or not the user sees any of their SIPs.
+    with unit_of_work(session):
+        person = look_up_person(
+            session,
+            user,
+            current_app.config["PNR_HASH_KEY"],
+            identifier,
+            purpose=audit.PURPOSE_CARE,
+            now=now_utc(),
+        )
     # An unknown person gives an empty list (id 0 is no row): the page tells nothing more than a known one.
     session_store[PERSON_FILTER_KEY] = {"id": person.id if person else 0, "masked": identifier.masked()}
     return redirect(url_for("cases.my_cases", **arguments))
@@ -934,14 +948,12 @@ class OpenCaseWarning:
     hidden: bool
 
 
-def _open_case_warning(session, registry, user, case_ids: list[int]) -> OpenCaseWarning:
-    """Only the SIPs security.access lets the user see are named; of the others, only that they exist."""
+def _open_case_warning(session, registry, user, person_id: int, case_ids: list[int]) -> OpenCaseWarning:
+    """Only the SIPs security.access lets the user see are named; of the others, only that they exist.
+    The warning is a logged look-up of the person, committed with it."""
     locale = current_locale()
-    visible = session.exec(
-        select(SipCase)
-        .where(SipCase.id.in_(case_ids), access.visible_cases_clause(user, now=now_utc()))
-        .order_by(SipCase.created_at, SipCase.id)
-    ).all()
+    with unit_of_work(session):
+        visible = services.disclose_open_cases(session, user, person_id, case_ids, now=now_utc())
     rows = []
     for case in visible:
         workflow = queries.find_workflow(registry, case.workflow_name, case.workflow_version)
@@ -1019,7 +1031,7 @@ def new():
                         another_open_confirmed=confirmed,
                     )
             except OpenCaseExists as error:
-                warning = _open_case_warning(session, registry, user, error.case_ids)
+                warning = _open_case_warning(session, registry, user, person_id, error.case_ids)
                 # Asked afresh for this person: the box is never ticked for the user.
                 form.confirm_open.data = False
                 form.open_ack.data = _open_ack(person_id, error.case_ids)

@@ -89,6 +89,21 @@ def find_person(session: Session, hash_key: str, identifier: PersonIdentifier) -
     return session.exec(select(Person).where(Person.id_hash == digest)).first()
 
 
+def look_up_person(
+    session: Session, actor: User, hash_key: str, identifier: PersonIdentifier, *, purpose: str, now: datetime
+) -> Person | None:
+    """The person registered under identifier, the look-up logged with its purpose in the caller's
+    transaction; None (and no row: there is nobody to name) when nobody is."""
+    person = find_person(session, hash_key, identifier)
+    if person is None:
+        logger.info("person lookup by user id %s found nobody", actor.id)
+        return None
+    audit.record_access(
+        session, user=actor, action=audit.PERSON_LOOKUP, purpose=purpose, person=person, now=now
+    )
+    return person
+
+
 @dataclass(frozen=True)
 class PersonRegistration:
     """The person for an identifier, whether they were registered just now, and whether what was typed

@@ -28,7 +28,7 @@ from sqlmodel import Session, select
 
 from sipflow.cases.models import CaseVisibility, Deadline, SipCase
 from sipflow.cases.queries import deadline_label, find_workflow
-from sipflow.clock import to_local
+from sipflow.clock import parse_instant, to_local
 from sipflow.meetings.models import PARTSTATS, PLANNED, Invitation, Meeting
 from sipflow.meetings.outcome import meeting_states
 from sipflow.people.models import Person, Unit, User
@@ -79,9 +79,7 @@ class Cursor:
             version, kind, value, row_id = raw.split("|")
             if version != CURSOR_VERSION or kind not in wanted:
                 return None
-            parsed = datetime.fromisoformat(value) if kind == "t" else date.fromisoformat(value)
-            if kind == "t" and parsed.tzinfo is None:
-                return None
+            parsed = parse_instant(value) if kind == "t" else date.fromisoformat(value)
             cursor = cls(parsed, int(row_id))
         except (ValueError, UnicodeDecodeError):
             return None

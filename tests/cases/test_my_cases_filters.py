@@ -16,6 +16,8 @@ from sipflow.cases.models import Deadline
 from sipflow.cases.queries import PER_PAGE
 from sipflow.people.models import Person
 from sipflow.people.services import identifier_hash
+from sipflow.security import audit
+from sipflow.security.audit import AccessLogEntry
 
 pytestmark = pytest.mark.usefixtures("frozen_clock")
 
@@ -40,11 +42,7 @@ def test_the_state_filter_lists_the_states_of_the_workflow_files_and_keeps_only_
     assert '<option value="consent_given">Samtycke givet</option>' in page
     assert shown(text_of(as_region.get("/cases?state=consent_given")), [moved, waiting]) == {moved.reference}
     assert shown(text_of(as_region.get("/cases?state=requested")), [moved, waiting]) == {waiting.reference}
-    # An unknown state is no filter at all.
-    assert shown(text_of(as_region.get("/cases?state=nonsense")), [moved, waiting]) == {
-        moved.reference,
-        waiting.reference,
-    }
+    # An unknown state is refused beside its field (test_an_unknown_filter_value_is_a_400_beside_its_field).
 
 
 def test_the_deadline_filter_keeps_overdue_or_soon_due_open_deadlines(
@@ -133,7 +131,7 @@ def test_a_person_with_a_reservnummer_is_found(as_region, db_session, app, creat
 
 def test_the_page_links_keep_the_state_and_deadline_filters(as_region, create_case):
     cases = [create_case() for _ in range(PER_PAGE + 1)]
-    first = text_of(as_region.get("/cases?state=requested&deadline=nonsense"))
+    first = text_of(as_region.get("/cases?state=requested"))
     found = re.search(r'<a rel="next" href="([^"]+)"', first)
     assert found is not None
     next_page = html_lib.unescape(found.group(1))
@@ -153,3 +151,79 @@ def test_switching_language_keeps_the_filters_and_the_page(as_region, create_cas
     }
     english = text_of(as_region.get("/cases?state=requested&deadline=week&lang=en"))
     assert '<option value="requested" selected>Requested</option>' in english
+
+
+def test_a_refused_identifier_keeps_the_state_filter_on_the_page_and_in_the_form(
+    as_region, db_session, registry, parties, create_case, now
+):
+    moved, waiting = create_case(), create_case()
+    support.fire(db_session, registry, parties.region_user, moved, "give_consent", now=now)
+    page = text_of(as_region.get("/cases?state=consent_given&deadline=week"))
+    valid = support.valid_personnummer(support.date(1986, 3, 4), serial=123)
+    bad = valid[:-1] + str((int(valid[-1]) + 1) % 10)  # the check digit wrong
+    posted = {"csrf_token": csrf_token(page), "identifier": bad, "state": "consent_given", "deadline": ""}
+    response = as_region.post("/person-filter", data=posted)
+    assert response.status_code == 400
+    html = text_of(response)
+    assert 'id="filter-person-error"' in html and f'value="{bad}"' in html
+    # The list is still the one asked for, the select shows it, and the next submit carries it on.
+    assert '<option value="consent_given" selected>' in html
+    assert shown(html, [moved, waiting]) == {moved.reference}
+    assert '<input type="hidden" name="state" value="consent_given">' in html
+
+
+def test_an_unknown_filter_value_is_a_400_beside_its_field_and_the_other_filter_is_kept(
+    as_region, db_session, registry, parties, create_case, now
+):
+    moved, waiting = create_case(), create_case()
+    support.fire(db_session, registry, parties.region_user, moved, "give_consent", now=now)
+    response = as_region.get("/cases?state=avslutad&deadline=week")
+    assert response.status_code == 400
+    html = text_of(response)
+    assert 'id="filter-state-error"' in html and 'aria-describedby="filter-state-error"' in html
+    assert "Ingen av de inlästa typerna av SIP har det här läget." in html
+    assert '<option value="week" selected>' in html
+    assert '<input type="hidden" name="deadline" value="week">' in html
+    response = as_region.get("/cases?state=consent_given&deadline=overdue2")
+    assert response.status_code == 400
+    html = text_of(response)
+    assert 'id="filter-deadline-error"' in html and "Okänt val av tidsfrist." in html
+    assert '<option value="consent_given" selected>' in html
+    assert shown(html, [moved, waiting]) == {moved.reference}
+    english = text_of(as_region.get("/cases?deadline=overdue2&lang=en"))
+    assert "Unknown deadline filter. Choose one from the list." in english
+    # Left empty, a filter is simply off.
+    assert as_region.get("/cases?state=&deadline=").status_code == 200
+
+
+def lookups(db_session) -> list[tuple]:
+    db_session.expire_all()
+    return db_session.exec(
+        select(
+            AccessLogEntry.user_id, AccessLogEntry.person_id, AccessLogEntry.action, AccessLogEntry.case_id
+        )
+    ).all()
+
+
+def test_narrowing_the_list_to_a_person_is_logged_once_as_a_look_up_of_that_person(
+    as_region, db_session, parties, create_case
+):
+    theirs = create_case()
+    [create_case() for _ in range(PER_PAGE + 1)]
+    person = db_session.get(Person, theirs.person_id)
+    before = lookups(db_session)
+    page = text_of(as_region.get("/cases"))
+    response = as_region.post(
+        "/person-filter", data={"csrf_token": csrf_token(page), "identifier": person.id_number}
+    )
+    assert response.status_code == 302
+    added = lookups(db_session)[len(before) :]
+    assert added == [(parties.region_user.id, person.id, audit.PERSON_LOOKUP, None)]
+    # Reading the narrowed list (and paging it) is not a second look-up.
+    assert theirs.reference in text_of(as_region.get(response.headers["Location"]))
+    as_region.get("/cases?state=requested")
+    assert len(lookups(db_session)) == len(before) + 1
+    # Nobody registered under a number: nobody to name, no row.
+    unknown = support.valid_personnummer(support.date(1950, 1, 1), serial=999)
+    as_region.post("/person-filter", data={"csrf_token": csrf_token(page), "identifier": unknown})
+    assert len(lookups(db_session)) == len(before) + 1

@@ -7,6 +7,8 @@ import html as html_lib
 import re
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from webkit import login, text_of
 
 from sipflow.cases.queries import PER_PAGE, Cursor
@@ -92,3 +94,47 @@ def test_a_cursor_round_trips_and_refuses_what_it_did_not_write(create_case):
     assert Cursor.decode(cursor.encode()) == cursor
     assert Cursor.decode(cursor.encode()[:-2] + "!!") is None
     assert Cursor.decode(None) is None and Cursor.decode("") is None
+
+
+def _token(raw: str) -> str:
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize("key", ["after", "before"])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "1|2|2026-12-04T04:19:00|3",  # the app's own cursor with its UTC offset cut off
+        "1|2|2026-12-04|3",
+        "1|2|0001-01-01T00:00:00+01:00|3",  # before the first instant UTC can hold
+        "1|2|9999-12-31T23:59:59-01:00|3",  # after the last
+    ],
+)
+def test_a_cursor_time_without_its_offset_or_out_of_range_gives_the_first_page(
+    as_region, create_case, key, raw
+):
+    cases = [create_case() for _ in range(PER_PAGE + 1)]
+    first = text_of(as_region.get("/cases"))
+    response = as_region.get(f"/cases?{key}={_token(raw)}")
+    assert response.status_code == 200
+    assert shown(text_of(response), cases) == shown(first, cases)
+    assert Cursor.decode(_token(raw)) is None
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    key=st.sampled_from(["after", "before"]),
+    token=st.text(max_size=80)
+    | st.builds(
+        _token,
+        st.builds(
+            "|".join,
+            st.lists(st.text(alphabet="0123456789-:+TZ.|x ", max_size=30), min_size=4, max_size=4),
+        ),
+    )
+    | st.datetimes(timezones=st.none() | st.timezones()).map(lambda at: _token(f"1|2|{at.isoformat()}|3")),
+)
+def test_any_string_as_a_cursor_never_gives_a_server_error(as_region, key, token):
+    response = as_region.get("/cases", query_string={key: token})
+    # A NUL is refused before any view (400); anything else is a page of the list.
+    assert response.status_code == (400 if "\x00" in token else 200)

@@ -360,6 +360,40 @@ def test_an_open_sip_the_user_may_see_and_one_they_may_not(
     assert schools.uid not in html and schools.reference not in html
 
 
+def person_lookups(db_session) -> list[tuple]:
+    db_session.expire_all()
+    return db_session.exec(
+        select(AccessLogEntry.user_id, AccessLogEntry.person_id, AccessLogEntry.case_id)
+        .where(AccessLogEntry.action == audit.PERSON_LOOKUP)
+        .order_by(AccessLogEntry.seq)
+    ).all()
+
+
+def test_the_warning_of_an_open_sip_elsewhere_is_a_logged_look_up_of_the_person(
+    client, parties, viktoria, viktorias_case, db_session
+):
+    """The school sees nothing of the region's SIP, yet learns Viktoria is in one: the loggutdrag says so."""
+    as_user(client, parties.school_user)
+    response = client.post("/cases/new", data=new_case_data(client))
+    assert response.status_code == 409 and HIDDEN_OPEN_SIP in text_of(response)
+    assert person_lookups(db_session) == [(parties.school_user.id, viktoria.id, None)]
+    # Each warning is a look-up of its own.
+    client.post("/cases/new", data=new_case_data(client))
+    assert len(person_lookups(db_session)) == 2
+
+
+def test_starting_a_sip_for_someone_unknown_or_without_an_open_sip_logs_no_look_up(
+    client, parties, viktoria, viktorias_case, db_session, registry
+):
+    as_user(client, parties.region_user)
+    unknown = valid_personnummer(date(1950, 1, 1), serial=999)
+    assert client.post("/cases/new", data=new_case_data(client, identifier=unknown)).status_code == 303
+    fire_scripted(db_session, registry, parties.region_user, viktorias_case, "decline_consent", now=now_utc())
+    db_session.commit()
+    assert client.post("/cases/new", data=new_case_data(client)).status_code == 303
+    assert person_lookups(db_session) == []
+
+
 # --- Changing a person's particulars ------------------------------------------------------------------------
 
 

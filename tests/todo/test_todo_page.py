@@ -267,6 +267,16 @@ def test_the_cursor_round_trips_times_and_dates(now):
     assert Cursor.decode("bm9wZQ") is None
 
 
+@pytest.mark.parametrize(
+    "value", ["2026-12-04T04:19:00", "0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"]
+)
+def test_a_cursor_time_without_its_offset_or_beyond_utc_is_malformed(as_region, value):
+    """The same parser as Mina SIP's cursor: no offset, or an instant UTC cannot hold, is the first page."""
+    token = base64.urlsafe_b64encode(f"1|t|{value}|3".encode()).decode().rstrip("=")
+    assert Cursor.decode(token) is None
+    assert as_region.get(f"/todo/deadlines?after={token}").status_code == 200
+
+
 def test_the_page_costs_the_same_statements_with_many_rows_as_with_few(
     as_region, app, db_session, create_case, quiet, now
 ):
