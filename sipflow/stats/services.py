@@ -22,12 +22,13 @@ from sqlmodel import Session
 
 from sipflow.admin.users import coordinator_scope
 from sipflow.cases.models import Deadline, Participant, SipCase, TransitionLog
+from sipflow.clock import STOCKHOLM
 from sipflow.coding.models import CodeDefinition, CodeRecord
 from sipflow.errors import InvalidInput, NotAllowed
 from sipflow.meetings.models import HELD, Attendance, Meeting
 from sipflow.people.models import County, Municipality, Organisation, Person
 from sipflow.stats.disclosure import Bar, Suppressed, linked_cells, plain, suppress_table
-from sipflow.stats.sql import days_between, quarter_of, year_of
+from sipflow.stats.sql import days_between, quarter_of, swedish_day, year_of
 from sipflow.workflow.definition import DEADLINE_INDICATORS
 
 BREAKDOWNS = ("municipality", "county", "quarter", "year", "sex", "age_band", "occasion", "organisation_kind")
@@ -627,7 +628,7 @@ def case_outcome_queries(query: StatsQuery, settings: Settings):
     people = SipCase.__table__.join(Person.__table__, p.id == sc.person_id)
     if "county" in query.by:
         people = people.join(Municipality.__table__, mu.code == p.home_municipality_code)
-    dims = dims_for(func.date(sc.requested_at))
+    dims = dims_for(swedish_day(sc.requested_at))
     keys = [f"d_{name}" for name, _ in dims]
     base = (
         select(
@@ -647,7 +648,7 @@ def case_outcome_queries(query: StatsQuery, settings: Settings):
             func.sum(sub.c.declined).label("declined"),
         ],
     )
-    dims = dims_for(func.date(dl.due_at))
+    dims = dims_for(swedish_day(dl.due_at))
     base = (
         select(
             *(expression.label(f"d_{name}") for name, expression in dims),
@@ -696,7 +697,8 @@ def case_outcomes(session: Session, query: StatsQuery, settings: Settings) -> di
 
 
 def _midnight(day: date) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=UTC)
+    """The instant a Swedish calendar day begins (a period's days are Swedish ones), in UTC."""
+    return datetime.combine(day, time(0), tzinfo=STOCKHOLM).astimezone(UTC)
 
 
 def attendance_query(query: StatsQuery, settings: Settings):
