@@ -4,7 +4,8 @@ Counting rules: a code record stands when the sum of its signs is positive (a re
 back). A SIP meeting is a held meeting with a standing SIP code; a video SIP one with a standing distance
 code too. Persons are distinct per group; the municipality, sex, age and occasion are those the code record
 copied on the meeting day, so a person who moved counts where they lived at each meeting. Indicators about
-cases without a meeting (offered, accepted, follow-ups due) group by the person's current municipality.
+cases without a meeting (offered, accepted, follow-ups due) group by the municipality the case kept when
+the SIP was requested (`SipCase.municipality_code`), so a later move changes no published period.
 Every answer passes disclosure control (`disclosure.suppress_table`) before it leaves this module.
 """
 
@@ -617,7 +618,7 @@ def case_outcome_queries(query: StatsQuery, settings: Settings):
             query,
             settings,
             day=day,
-            municipality=p.home_municipality_code,
+            municipality=sc.municipality_code,
             county=mu.county_code,
             sex=p.legal_sex,
             age=_age_on(p.birth_date, day),
@@ -627,7 +628,7 @@ def case_outcome_queries(query: StatsQuery, settings: Settings):
 
     people = SipCase.__table__.join(Person.__table__, p.id == sc.person_id)
     if "county" in query.by:
-        people = people.join(Municipality.__table__, mu.code == p.home_municipality_code)
+        people = people.join(Municipality.__table__, mu.code == sc.municipality_code)
     dims = dims_for(swedish_day(sc.requested_at))
     keys = [f"d_{name}" for name, _ in dims]
     base = (
@@ -637,7 +638,7 @@ def case_outcome_queries(query: StatsQuery, settings: Settings):
             case((stepped(settings.decline_triggers), 1), else_=0).label("declined"),
         )
         .select_from(people)
-        .where(in_period(sc.requested_at), _area_filter(p.home_municipality_code, query))
+        .where(in_period(sc.requested_at), _area_filter(sc.municipality_code, query))
     )
     offered = _grouped(
         base,
@@ -659,7 +660,7 @@ def case_outcome_queries(query: StatsQuery, settings: Settings):
             dl.kind.in_(settings.follow_up_deadlines),
             dl.cancelled_at.is_(None),
             in_period(dl.due_at),
-            _area_filter(p.home_municipality_code, query),
+            _area_filter(sc.municipality_code, query),
         )
     )
     due = _grouped(
