@@ -766,7 +766,7 @@ PROGRESS_STEPS = 5
 
 def indicators(session: Session, query: StatsQuery, settings: Settings, progress=None) -> dict:
     """Every indicator table, labelled and through disclosure control: what every page and export shows."""
-    labeller = _Labeller(session, settings)
+    labeller = _Labeller(session, settings, query)
 
     def tick() -> None:
         if progress is not None:
@@ -936,10 +936,12 @@ def indicators(session: Session, query: StatsQuery, settings: Settings, progress
             "absent_share": ("absent", "invited", "attended"),
         },
     )
+    tables = [meeting_table, lead_table, outcome_table, attendance_table]
+    _note_partial_counties(tables, labeller)
     return {
         "query": query.as_dict(),
         "suppression_threshold": settings.threshold,
-        "tables": [meeting_table, lead_table, outcome_table, attendance_table],
+        "tables": tables,
         "charts": charts,
     }
 
@@ -1046,10 +1048,12 @@ TOTAL_LABEL_KEY = "breakdown"
 class _Labeller:
     """Turns breakdown values (codes) into the words a reader sees."""
 
-    def __init__(self, session: Session, settings: Settings):
-        self.municipalities = dict(session.execute(select(Municipality.code, Municipality.name)).all())
+    def __init__(self, session: Session, settings: Settings, query: StatsQuery | None = None):
+        rows = session.execute(select(Municipality.code, Municipality.name, Municipality.county_code)).all()
+        self.municipalities = {code: name for code, name, _ in rows}
         self.counties = dict(session.execute(select(County.code, County.name)).all())
         self.settings = settings
+        self.partial = _partial_counties(rows, query) if query is not None and "county" in query.by else {}
 
     def label(self, name: str, value) -> str:
         if value is None or value == NOT_APPLICABLE:
@@ -1057,7 +1061,11 @@ class _Labeller:
         if name == "municipality":
             return self.municipalities.get(value, value)
         if name == "county":
-            return self.counties.get(value, value)
+            county = self.counties.get(value, value)
+            if value in self.partial:
+                # Counted over some of its municipalities only: the CSV's row says so too, without the note.
+                return str(_l("%(county)s (part)", county=county))
+            return county
         if name == "quarter":
             # "2026 Q1"; Swedish "2026 K1" (kvartal).
             return str(_l("%(year)s Q%(quarter)s", year=int(value) // 10, quarter=int(value) % 10))
@@ -1068,6 +1076,55 @@ class _Labeller:
         if name == "organisation_kind":
             return str(ORGANISATION_KIND_LABELS.get(value, value))
         return str(value)
+
+
+def _partial_counties(municipalities, query: StatsQuery) -> dict[str, list[str]]:
+    """The counties the area asked for covers only in part, each with the names of its municipalities counted.
+
+    A municipality chosen, or a coordinator's scope of single municipalities (without their whole county),
+    makes a county row the sum of those municipalities alone, not the county's figure.
+    """
+    if query.municipality:
+        chosen = {query.municipality}
+    elif query.county or query.scope is None:
+        return {}
+    else:
+        chosen = set(query.scope.municipalities)
+    whole = set() if query.municipality else set(query.scope.counties)
+    counted: dict[str, list[str]] = defaultdict(list)
+    sizes: dict[str, int] = defaultdict(int)
+    for code, name, county in municipalities:
+        sizes[county] += 1
+        if county not in whole and code in chosen:
+            counted[county].append(name)
+    # Gotland is one municipality: chosen alone, it is the whole county still.
+    return {county: sorted(names) for county, names in counted.items() if len(names) < sizes[county]}
+
+
+def _note_partial_counties(tables: list[dict], labeller: _Labeller) -> None:
+    """Each table by county says which municipalities a county row marked "(part)" counts."""
+    if not labeller.partial:
+        return
+    counted = "; ".join(
+        str(
+            _l(
+                "%(county)s: %(municipalities)s",
+                county=labeller.counties.get(code, code),
+                municipalities=", ".join(names),
+            )
+        )
+        for code, names in sorted(labeller.partial.items())
+    )
+    note = str(
+        _l(
+            "A county marked (part) counts only the municipalities chosen or followed in it, not the whole "
+            "county: %(counted)s.",
+            counted=counted,
+        )
+    )
+    for table in tables:
+        if any(column["key"] == "county" for column in table["columns"]):
+            table["note"] = f"{table['note']} {note}" if table["note"] else note
 
 
 def _table(key, title, dim_names, columns, rows, total, labeller, settings, **rules):
