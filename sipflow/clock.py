@@ -92,6 +92,16 @@ def parse_instant(value: str) -> datetime:
         raise ValueError("the instant lies outside the representable range") from None
 
 
+def swedish_day_of_stored(stored: str | None) -> str | None:
+    """The Swedish calendar day (YYYY-MM-DD) of an instant SQLite stores as UTC text (SQL: swedish_day)."""
+    if stored is None:
+        return None
+    moment = datetime.fromisoformat(stored)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(STOCKHOLM).date().isoformat()
+
+
 def date_window(now: datetime | None = None) -> tuple[date, date]:
     """The first and last date a form accepts: EARLIEST_DATE to YEARS_AHEAD years after today (local)."""
     today = to_local(now or now_utc()).date()

@@ -18,7 +18,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, SQLModel, create_engine
 
 from sipflow import jobs
-from sipflow.clock import STOCKHOLM
+from sipflow.clock import STOCKHOLM, swedish_day_of_stored
 
 log = logging.getLogger(__name__)
 # What an area runs when a unit of work ends: after its commit, or after its rollback; each gets the session.
@@ -36,6 +36,10 @@ SQLModel.metadata.naming_convention = {
 }
 
 
+# The SQL function every SQLite connection has for the Swedish calendar day of a stored instant.
+SQLITE_SWEDISH_DAY = "sipflow_swedish_day"
+
+
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
@@ -43,6 +47,8 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.close()
+    # SQLite knows no time zones: the statistics' Swedish calendar days (stats.sql.swedish_day) ask Python.
+    dbapi_connection.create_function(SQLITE_SWEDISH_DAY, 1, swedish_day_of_stored, deterministic=True)
 
 
 # How long a connection may rest in the pool and still be taken as alive without a ping (HikariCP's

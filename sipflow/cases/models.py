@@ -26,9 +26,16 @@ class SipCase(SQLModel, table=True):
     __table_args__ = (
         Index("ix_sipcase_updated_at_id", "updated_at", "id"),
         Index("ix_sipcase_workflow_name_version", "workflow_name", "workflow_version"),
-        # The statistics read the SIPs offered in a period by their request date, with the person and
-        # occasion they group by, from the index alone (no fetch of the wide case row per case).
-        Index("ix_sipcase_requested_at_cover", "requested_at", "person_id", "occasion", "id"),
+        # The statistics read the SIPs offered in a period by their request date, with the municipality,
+        # person and occasion they filter and group by, from the index alone (no fetch of the wide case row).
+        Index(
+            "ix_sipcase_requested_at_cover",
+            "requested_at",
+            "municipality_code",
+            "person_id",
+            "occasion",
+            "id",
+        ),
         # Att göra's SIPs without a meeting booked: the few cases flagged, by state (a flag left on a case
         # that moved on is never read), from their own part of the index.
         Index(
@@ -66,6 +73,9 @@ class SipCase(SQLModel, table=True):
     # Since when the case has had no planned meeting after one was called off or a kallelse was recorded
     # without one; None while a meeting is booked (the meetings area keeps it: meetings.services).
     unbooked_since: datetime | None = None
+    # The person's folkbokföringskommun when the SIP was requested: the statistics count the SIP offered
+    # (and its follow-ups due) there, so a later move does not change a quarter already published.
+    municipality_code: str = Field(foreign_key="municipality.code", max_length=4)
 
 
 class Participant(SQLModel, table=True):

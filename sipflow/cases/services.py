@@ -438,6 +438,7 @@ def create_case(
             created_by_user_id=actor.id,
             requested_at=now,
             utskrivningsklar_at=kept["utskrivningsklar_at"],
+            municipality_code=person.home_municipality_code,
             created_at=now,
             updated_at=now,
         ),

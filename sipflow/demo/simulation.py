@@ -310,6 +310,7 @@ class CaseSimulator:
             "closed_reason": None,
             "created_at": requested,
             "updated_at": requested,
+            "municipality_code": mun,
         }
         # A date the first deadline counts from, other than the request itself, came shortly before it
         # (the notice that a patient is utskrivningsklar, say).

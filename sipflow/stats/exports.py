@@ -61,15 +61,47 @@ def to_csv(answer: dict, table_key: str = "meetings") -> bytes:
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
+# What Excel allows a sheet's name (its tab): at most 31 characters, none of these, no apostrophe first
+# or last, not "History" (reserved), and no two alike but for case.
+SHEET_NAME_LENGTH = 31
+_SHEET_NAME_FORBIDDEN = str.maketrans(dict.fromkeys("[]:*?/\\", "-"))
+
+
+def sheet_name(title: str, taken: list[str]) -> str:
+    """A table's title as a name Excel accepts for its sheet, unlike every name taken."""
+    name = " ".join(title.translate(_SHEET_NAME_FORBIDDEN).split()).strip("'") or "-"
+    if name.casefold() == "history":
+        name += " -"
+    name = _shortened(name, SHEET_NAME_LENGTH)
+    used = {other.casefold() for other in taken}
+    number = 1
+    candidate = name
+    while candidate.casefold() in used:
+        number += 1
+        suffix = f" ({number})"
+        candidate = _shortened(name, SHEET_NAME_LENGTH - len(suffix)) + suffix
+    return candidate
+
+
+def _shortened(name: str, length: int) -> str:
+    """name cut to length at a word's end with an ellipsis, when longer ("Attendance per organisation…")."""
+    if len(name) <= length:
+        return name
+    cut = name[: length - 1]
+    if " " in cut:
+        cut = cut[: cut.rindex(" ")]
+    return cut.rstrip(" '") + "…"
+
+
 def to_xlsx(answer: dict) -> bytes:
-    """Every table of the answer as a sheet of an XLSX workbook (openpyxl)."""
+    """Every table of the answer as a sheet of an XLSX workbook (openpyxl), each named by its title."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
     workbook = Workbook()
     workbook.remove(workbook.active)
     for table in answer["tables"]:
-        sheet = workbook.create_sheet(table["key"][:31])
+        sheet = workbook.create_sheet(sheet_name(table["title"], workbook.sheetnames))
         for index, line in enumerate(table_lines(table)):
             sheet.append([_safe(cell) for cell in line])
             if index == 0:

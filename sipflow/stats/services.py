@@ -4,7 +4,8 @@ Counting rules: a code record stands when the sum of its signs is positive (a re
 back). A SIP meeting is a held meeting with a standing SIP code; a video SIP one with a standing distance
 code too. Persons are distinct per group; the municipality, sex, age and occasion are those the code record
 copied on the meeting day, so a person who moved counts where they lived at each meeting. Indicators about
-cases without a meeting (offered, accepted, follow-ups due) group by the person's current municipality.
+cases without a meeting (offered, accepted, follow-ups due) group by the municipality the case kept when
+the SIP was requested (`SipCase.municipality_code`), so a later move changes no published period.
 Every answer passes disclosure control (`disclosure.suppress_table`) before it leaves this module.
 """
 
@@ -22,12 +23,13 @@ from sqlmodel import Session
 
 from sipflow.admin.users import coordinator_scope
 from sipflow.cases.models import Deadline, Participant, SipCase, TransitionLog
+from sipflow.clock import STOCKHOLM
 from sipflow.coding.models import CodeDefinition, CodeRecord
 from sipflow.errors import InvalidInput, NotAllowed
 from sipflow.meetings.models import HELD, Attendance, Meeting
 from sipflow.people.models import County, Municipality, Organisation, Person
 from sipflow.stats.disclosure import Bar, Suppressed, linked_cells, plain, suppress_table
-from sipflow.stats.sql import days_between, quarter_of, year_of
+from sipflow.stats.sql import days_between, quarter_of, swedish_day, year_of
 from sipflow.workflow.definition import DEADLINE_INDICATORS
 
 BREAKDOWNS = ("municipality", "county", "quarter", "year", "sex", "age_band", "occasion", "organisation_kind")
@@ -616,7 +618,7 @@ def case_outcome_queries(query: StatsQuery, settings: Settings):
             query,
             settings,
             day=day,
-            municipality=p.home_municipality_code,
+            municipality=sc.municipality_code,
             county=mu.county_code,
             sex=p.legal_sex,
             age=_age_on(p.birth_date, day),
@@ -626,8 +628,8 @@ def case_outcome_queries(query: StatsQuery, settings: Settings):
 
     people = SipCase.__table__.join(Person.__table__, p.id == sc.person_id)
     if "county" in query.by:
-        people = people.join(Municipality.__table__, mu.code == p.home_municipality_code)
-    dims = dims_for(func.date(sc.requested_at))
+        people = people.join(Municipality.__table__, mu.code == sc.municipality_code)
+    dims = dims_for(swedish_day(sc.requested_at))
     keys = [f"d_{name}" for name, _ in dims]
     base = (
         select(
@@ -636,7 +638,7 @@ def case_outcome_queries(query: StatsQuery, settings: Settings):
             case((stepped(settings.decline_triggers), 1), else_=0).label("declined"),
         )
         .select_from(people)
-        .where(in_period(sc.requested_at), _area_filter(p.home_municipality_code, query))
+        .where(in_period(sc.requested_at), _area_filter(sc.municipality_code, query))
     )
     offered = _grouped(
         base,
@@ -647,7 +649,7 @@ def case_outcome_queries(query: StatsQuery, settings: Settings):
             func.sum(sub.c.declined).label("declined"),
         ],
     )
-    dims = dims_for(func.date(dl.due_at))
+    dims = dims_for(swedish_day(dl.due_at))
     base = (
         select(
             *(expression.label(f"d_{name}") for name, expression in dims),
@@ -658,7 +660,7 @@ def case_outcome_queries(query: StatsQuery, settings: Settings):
             dl.kind.in_(settings.follow_up_deadlines),
             dl.cancelled_at.is_(None),
             in_period(dl.due_at),
-            _area_filter(p.home_municipality_code, query),
+            _area_filter(sc.municipality_code, query),
         )
     )
     due = _grouped(
@@ -696,7 +698,8 @@ def case_outcomes(session: Session, query: StatsQuery, settings: Settings) -> di
 
 
 def _midnight(day: date) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=UTC)
+    """The instant a Swedish calendar day begins (a period's days are Swedish ones), in UTC."""
+    return datetime.combine(day, time(0), tzinfo=STOCKHOLM).astimezone(UTC)
 
 
 def attendance_query(query: StatsQuery, settings: Settings):
@@ -763,7 +766,7 @@ PROGRESS_STEPS = 5
 
 def indicators(session: Session, query: StatsQuery, settings: Settings, progress=None) -> dict:
     """Every indicator table, labelled and through disclosure control: what every page and export shows."""
-    labeller = _Labeller(session, settings)
+    labeller = _Labeller(session, settings, query)
 
     def tick() -> None:
         if progress is not None:
@@ -933,10 +936,12 @@ def indicators(session: Session, query: StatsQuery, settings: Settings, progress
             "absent_share": ("absent", "invited", "attended"),
         },
     )
+    tables = [meeting_table, lead_table, outcome_table, attendance_table]
+    _note_partial_counties(tables, labeller)
     return {
         "query": query.as_dict(),
         "suppression_threshold": settings.threshold,
-        "tables": [meeting_table, lead_table, outcome_table, attendance_table],
+        "tables": tables,
         "charts": charts,
     }
 
@@ -1043,10 +1048,12 @@ TOTAL_LABEL_KEY = "breakdown"
 class _Labeller:
     """Turns breakdown values (codes) into the words a reader sees."""
 
-    def __init__(self, session: Session, settings: Settings):
-        self.municipalities = dict(session.execute(select(Municipality.code, Municipality.name)).all())
+    def __init__(self, session: Session, settings: Settings, query: StatsQuery | None = None):
+        rows = session.execute(select(Municipality.code, Municipality.name, Municipality.county_code)).all()
+        self.municipalities = {code: name for code, name, _ in rows}
         self.counties = dict(session.execute(select(County.code, County.name)).all())
         self.settings = settings
+        self.partial = _partial_counties(rows, query) if query is not None and "county" in query.by else {}
 
     def label(self, name: str, value) -> str:
         if value is None or value == NOT_APPLICABLE:
@@ -1054,7 +1061,11 @@ class _Labeller:
         if name == "municipality":
             return self.municipalities.get(value, value)
         if name == "county":
-            return self.counties.get(value, value)
+            county = self.counties.get(value, value)
+            if value in self.partial:
+                # Counted over some of its municipalities only: the CSV's row says so too, without the note.
+                return str(_l("%(county)s (part)", county=county))
+            return county
         if name == "quarter":
             # "2026 Q1"; Swedish "2026 K1" (kvartal).
             return str(_l("%(year)s Q%(quarter)s", year=int(value) // 10, quarter=int(value) % 10))
@@ -1065,6 +1076,55 @@ class _Labeller:
         if name == "organisation_kind":
             return str(ORGANISATION_KIND_LABELS.get(value, value))
         return str(value)
+
+
+def _partial_counties(municipalities, query: StatsQuery) -> dict[str, list[str]]:
+    """The counties the area asked for covers only in part, each with the names of its municipalities counted.
+
+    A municipality chosen, or a coordinator's scope of single municipalities (without their whole county),
+    makes a county row the sum of those municipalities alone, not the county's figure.
+    """
+    if query.municipality:
+        chosen = {query.municipality}
+    elif query.county or query.scope is None:
+        return {}
+    else:
+        chosen = set(query.scope.municipalities)
+    whole = set() if query.municipality else set(query.scope.counties)
+    counted: dict[str, list[str]] = defaultdict(list)
+    sizes: dict[str, int] = defaultdict(int)
+    for code, name, county in municipalities:
+        sizes[county] += 1
+        if county not in whole and code in chosen:
+            counted[county].append(name)
+    # Gotland is one municipality: chosen alone, it is the whole county still.
+    return {county: sorted(names) for county, names in counted.items() if len(names) < sizes[county]}
+
+
+def _note_partial_counties(tables: list[dict], labeller: _Labeller) -> None:
+    """Each table by county says which municipalities a county row marked "(part)" counts."""
+    if not labeller.partial:
+        return
+    counted = "; ".join(
+        str(
+            _l(
+                "%(county)s: %(municipalities)s",
+                county=labeller.counties.get(code, code),
+                municipalities=", ".join(names),
+            )
+        )
+        for code, names in sorted(labeller.partial.items())
+    )
+    note = str(
+        _l(
+            "A county marked (part) counts only the municipalities chosen or followed in it, not the whole "
+            "county: %(counted)s.",
+            counted=counted,
+        )
+    )
+    for table in tables:
+        if any(column["key"] == "county" for column in table["columns"]):
+            table["note"] = f"{table['note']} {note}" if table["note"] else note
 
 
 def _table(key, title, dim_names, columns, rows, total, labeller, settings, **rules):

@@ -2,26 +2,67 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Integer, case, extract
+from sqlalchemy import Date, DateTime, Integer, case, extract
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
+from sipflow.db import SQLITE_SWEDISH_DAY
 
-class days_between(FunctionElement):  # noqa: N801  (an SQL function, named as one)
-    """Whole calendar days from the first date or datetime to the second (SQL)."""
+# Every day the statistics count in is a Swedish calendar day: an instant is stored in UTC, and 00:30 in
+# Sweden is the day before in UTC.
+SWEDISH_TIME_ZONE = "Europe/Stockholm"
 
+
+class swedish_day(FunctionElement):  # noqa: N801  (an SQL function, named as one)
+    """The Swedish (Europe/Stockholm) calendar day of a stored instant (SQL)."""
+
+    type = Date()
+    inherit_cache = True
+    name = "swedish_day"
+
+
+@compiles(swedish_day, "sqlite")
+def _swedish_day_sqlite(element, compiler, **kw) -> str:
+    # A Python function every connection registers (sipflow.db): the same tz database as sipflow.clock.
+    (moment,) = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"{SQLITE_SWEDISH_DAY}({moment})"
+
+
+@compiles(swedish_day)
+def _swedish_day_default(element, compiler, **kw) -> str:
+    # PostgreSQL: a timestamptz AT TIME ZONE is the wall-clock time there.
+    (moment,) = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"CAST(({moment}) AT TIME ZONE '{SWEDISH_TIME_ZONE}' AS DATE)"
+
+
+def day_of(expression):
+    """The Swedish calendar day of a date or instant expression (a date is one already)."""
+    # The stored instants' type decorates DateTime (sqlmodel's UTCDateTime): its affinity says so.
+    affinity = expression.type._type_affinity
+    return swedish_day(expression) if affinity is not None and issubclass(affinity, DateTime) else expression
+
+
+class _days_between(FunctionElement):  # noqa: N801  (an SQL function, named as one)
     type = Integer()
     inherit_cache = True
     name = "days_between"
 
 
-@compiles(days_between, "sqlite")
+def days_between(start, end):
+    """Whole Swedish calendar days from the first date or instant to the second (SQL).
+
+    The one place lead times are counted: an instant counts on its day in Sweden, not in UTC.
+    """
+    return _days_between(day_of(start), day_of(end))
+
+
+@compiles(_days_between, "sqlite")
 def _days_between_sqlite(element, compiler, **kw) -> str:
     start, end = (compiler.process(clause, **kw) for clause in element.clauses)
     return f"CAST(julianday(date({end})) - julianday(date({start})) AS INTEGER)"
 
 
-@compiles(days_between)
+@compiles(_days_between)
 def _days_between_default(element, compiler, **kw) -> str:
     # PostgreSQL: subtracting two dates gives whole days.
     start, end = (compiler.process(clause, **kw) for clause in element.clauses)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 from directorykit import EXAMPLE_CSV, HEADER, changes, csv_of, token_of
@@ -380,3 +381,31 @@ def test_an_import_of_many_users_reads_as_often_as_one_of_a_few(db_session, app_
 
 def _not_insert(statement: str) -> bool:
     return not statement.lstrip().upper().startswith("INSERT")
+
+
+@pytest.mark.parametrize(
+    ("lang", "bad_lines", "heading"),
+    [
+        ("en", 1, "Nothing was imported: 1 error"),
+        ("en", 2, "Nothing was imported: 2 errors"),
+        ("sv", 1, "Ingenting importerades: 1 fel"),
+        ("sv", 2, "Ingenting importerades: 2 fel"),
+    ],
+)
+def test_the_page_counts_its_errors_in_singular_or_plural(client, make_user, lang, bad_lines, heading):
+    admin = make_user(None, roles="admin")
+    login(client, admin.username)
+    response = client.post(
+        f"/admin/import?lang={lang}",
+        data={
+            "csrf_token": token_of(client, "/admin/import"),
+            "file": (
+                io.BytesIO(csv_of(*[UNIT.replace("reg-vc", f"reg-vc{n}") for n in range(bad_lines)])),
+                "bad.csv",
+            ),
+            "dry_run": "1",
+        },
+        content_type="multipart/form-data",
+    )
+    # "1 error" is no match in "1 errors": the heading must end where the word does.
+    assert re.search(re.escape(heading) + r"\b", text_of(response)), text_of(response)[:300]

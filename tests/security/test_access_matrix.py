@@ -1108,6 +1108,7 @@ def test_the_sql_rule_matches_its_statement(
         requested_at=EDGE_NOW,
         created_at=EDGE_NOW,
         updated_at=EDGE_NOW,
+        municipality_code=person.home_municipality_code,
     )
     db_session.add(case)
     db_session.flush()

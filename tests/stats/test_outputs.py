@@ -108,10 +108,9 @@ def test_csv_and_xlsx_read_back_equal_to_the_json(coordinator, kalmar):
     workbook = load_workbook(
         io.BytesIO(coordinator.get("/statistik/indikatorer.xlsx", query_string=PERIOD).get_data())
     )
-    for table in answer["tables"]:
-        sheet = [
-            [cell_value(cell) for cell in line] for line in workbook[table["key"]].iter_rows(values_only=True)
-        ]
+    assert len(workbook.worksheets) == len(answer["tables"])
+    for table, worksheet in zip(answer["tables"], workbook.worksheets, strict=True):
+        sheet = [[cell_value(cell) for cell in line] for line in worksheet.iter_rows(values_only=True)]
         table_keys = [column["key"] for column in table["columns"]]
         want = [[column["label"] for column in table["columns"]]]
         want += [[cell_value(row[k]) for k in table_keys] for row in table["rows"]]
@@ -173,7 +172,7 @@ def test_the_cli_writes_the_same_numbers(app, kalmar, tmp_path):
             str(xlsx),
         ],
     )
-    assert result.exit_code == 0 and load_workbook(xlsx)["meetings"].max_row > 1
+    assert result.exit_code == 0 and load_workbook(xlsx)["SIP-möten"].max_row > 1
 
 
 @pytest.mark.parametrize(
@@ -564,7 +563,65 @@ def test_attendance_compared_year_on_year_has_a_period_column_on_every_output(co
     workbook = load_workbook(
         io.BytesIO(coordinator.get("/statistik/indikatorer.xlsx", query_string=params).get_data())
     )
-    assert [cell.value for cell in workbook["attendance"][1]][:2] == ["Period", "Organisationstyp"]
+    assert [cell.value for cell in workbook["Närvaro per organisationstyp"][1]][:2] == [
+        "Period",
+        "Organisationstyp",
+    ]
     text = pdf_text(coordinator.get("/statistik/kvartalsrapport.pdf", query_string=params), tmp_path)
     heading = text[text.index("Närvaro per organisationstyp") :].splitlines()[1]
     assert heading.split()[:2] == ["Period", "Organisationstyp"]
+
+
+@pytest.mark.parametrize(
+    ("lang", "names"),
+    [
+        (
+            "sv",
+            [
+                "SIP-möten",
+                "Ledtider (dagar)",
+                "Erbjudna SIP och uppföljningar",
+                "Närvaro per organisationstyp",
+            ],
+        ),
+        (
+            "en",
+            [
+                "SIP meetings",
+                "Lead times (days)",
+                "Offered SIPs and follow-ups",
+                "Attendance per organisation…",
+            ],
+        ),
+    ],
+)
+def test_the_workbooks_sheets_are_named_by_the_tables_titles(coordinator, kalmar, lang, names):
+    """Not by internal keys ("lead_times"); a title longer than Excel's 31 characters is cut at a word."""
+    params = PERIOD | {"lang": lang}
+    titles = [
+        t["title"]
+        for t in coordinator.get("/statistik/indikatorer.json", query_string=params).get_json()["tables"]
+    ]
+    workbook = load_workbook(
+        io.BytesIO(coordinator.get("/statistik/indikatorer.xlsx", query_string=params).get_data())
+    )
+    assert workbook.sheetnames == names
+    assert all(title.startswith(name.rstrip("…")) for name, title in zip(names, titles, strict=True))
+
+
+def test_a_sheet_name_is_one_excel_accepts_and_unlike_the_others():
+    from openpyxl import Workbook
+
+    from sipflow.stats.exports import SHEET_NAME_LENGTH, sheet_name
+
+    taken: list[str] = []
+    titles = ["Kvot [%]: a/b \\ c*d?", "'Citerad'", "History", "x" * 40, "SIP meetings", "sip MEETINGS", ""]
+    workbook = Workbook()
+    for title in titles:
+        name = sheet_name(title, taken)
+        workbook.create_sheet(name)  # openpyxl refuses the characters Excel does
+        taken.append(name)
+    assert taken[:3] == ["Kvot -%-- a-b - c-d-", "Citerad", "History -"]
+    assert all(len(name) <= SHEET_NAME_LENGTH for name in taken)
+    assert taken[4:6] == ["SIP meetings", "sip MEETINGS (2)"]
+    assert len({name.casefold() for name in taken}) == len(taken)

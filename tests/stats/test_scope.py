@@ -71,7 +71,8 @@ def test_the_default_view_counts_everything_followed(client, make_user, db_sessi
     assert municipalities_of(answer) == {"Kalmar", "Växjö"}
     assert answer["tables"][0]["total"]["persons"] == 12
     by_county = scoped.get("/statistik/indikatorer.json", query_string=PERIOD | {"by": "county"}).get_json()
-    assert {row["county"] for row in by_county["tables"][0]["rows"]} == {"Kalmar län", "Kronobergs län"}
+    # Kalmar county only through its municipality Kalmar: the row says it is a part.
+    assert {row["county"] for row in by_county["tables"][0]["rows"]} == {"Kalmar län (del)", "Kronobergs län"}
 
 
 def test_a_county_outside_the_scope_is_refused_on_the_page_and_in_every_output(
@@ -127,3 +128,56 @@ def test_a_coordinator_without_a_scope_sees_every_county(client, make_user, db_s
     assert municipalities_of(answer) == {"Kalmar", "Växjö"}
     vaxjo_county = everyone.get("/statistik/indikatorer.json", query_string=PERIOD | {"county": "07"})
     assert vaxjo_county.status_code == 200
+
+
+def test_a_county_row_of_a_coordinator_following_one_municipality_says_it_is_only_that_municipality(
+    client, make_user, db_session, two_counties
+):
+    """Following Växjö only, "by county" gives Kronoberg the numbers of Växjö: marked "(del)", with a note."""
+    import io
+
+    from openpyxl import load_workbook
+
+    scoped = coordinator(client, make_user, db_session, "kerstin-vaxjo", municipalities=[VAXJO])
+    params = PERIOD | {"by": "county"}
+    answer = scoped.get("/statistik/indikatorer.json", query_string=params).get_json()
+    note = (
+        "Ett län markerat (del) räknar bara de kommuner i länet som har valts eller som du följer, inte hela "
+        "länet: Kronobergs län: Växjö."
+    )
+    for key in ("meetings", "lead_times", "outcomes"):
+        table = next(t for t in answer["tables"] if t["key"] == key)
+        assert [row["county"] for row in table["rows"]] in ([], ["Kronobergs län (del)"]), key
+        assert table["note"] == note or table["note"].endswith(" " + note), key
+    assert answer["tables"][0]["rows"][0]["sips"] == 6
+    csv_text = scoped.get("/statistik/indikatorer.csv", query_string=params).get_data().decode("utf-8-sig")
+    assert csv_text.splitlines()[1].startswith("Kronobergs län (del);")
+    page = scoped.get("/statistik/", query_string=params).get_data(as_text=True)
+    assert note in page and "Kronobergs län (del)" in page
+    workbook = load_workbook(
+        io.BytesIO(scoped.get("/statistik/indikatorer.xlsx", query_string=params).get_data())
+    )
+    assert note in [row[0] for row in workbook.worksheets[0].iter_rows(values_only=True)]
+    english = scoped.get("/statistik/indikatorer.json", query_string=params | {"lang": "en"}).get_json()
+    assert english["tables"][0]["rows"][0]["county"] == "Kronobergs län (part)"
+    assert english["tables"][0]["note"].startswith("A county marked (part) counts only the municipalities")
+
+
+def test_a_county_followed_whole_or_a_municipality_that_is_its_county_is_no_part(
+    client, make_user, db_session, two_counties
+):
+    scoped = coordinator(
+        client, make_user, db_session, "kerstin-07-0881", counties=["07"], municipalities=[NYBRO]
+    )
+    answer = scoped.get("/statistik/indikatorer.json", query_string=PERIOD | {"by": "county"}).get_json()
+    # Kronoberg is followed whole; Kalmar county only through Nybro (no meetings there in the world).
+    assert {row["county"] for row in answer["tables"][0]["rows"]} == {"Kronobergs län"}
+    assert answer["tables"][0]["note"].endswith("Kalmar län: Nybro.")
+
+
+def test_a_municipality_that_is_its_whole_county_makes_no_county_row_a_part(client, make_user, db_session):
+    national = coordinator(client, make_user, db_session, "kerstin-gotland")
+    gotland = national.get(
+        "/statistik/indikatorer.json", query_string=PERIOD | {"by": "county", "municipality": "0980"}
+    ).get_json()
+    assert gotland["tables"][0]["note"] is None
