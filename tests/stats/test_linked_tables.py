@@ -9,7 +9,7 @@ alone shows, and compared with earlier years they show the period chosen, not th
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from itertools import product
 
 from hypothesis import given, settings
@@ -226,3 +226,22 @@ def test_compared_with_earlier_years_the_chart_shows_the_period_chosen(world):
     for period, alone in (("2025", earlier), ("2026", plain)):
         shown = {row["municipality"]: row["sips"] for row in rows if row["period"] == period}
         assert shown == {row["municipality"]: row["sips"] for row in _table(alone, "meetings")["rows"]}
+
+
+def test_offered_sips_by_sex_and_age_band_give_no_cell_back_against_the_age_band_table(world):
+    """Offered SIPs are protected as the meetings are: a band shown has two sex cells hidden under it."""
+    requested = datetime(2026, 1, 5, 9, tzinfo=UTC)
+    for birth, sex, count in (
+        (date(2004, 1, 1), "female", 5),
+        (date(2004, 1, 1), "male", 6),
+        (date(1955, 1, 1), "female", 6),
+        (date(1955, 1, 1), "male", 4),
+    ):
+        for _ in range(count):
+            world.case(world.person(birth=birth, sex=sex), requested=requested)
+    world.session.commit()
+    fine = _table(indicators(world.session, world.query(by="sex,age_band"), world.settings()), "outcomes")
+    bands = _table(indicators(world.session, world.query(by="age_band"), world.settings()), "outcomes")
+    assert {(row["sex"], row["age_band"]): row["offered"] for row in fine["rows"]}[("Man", "65–79")] == "<5"
+    assert {row["age_band"]: row["offered"] for row in bands["rows"]} == {"18–24": 11, "65–79": 10}
+    assert not _lone_hidden_parts(fine["rows"], bands["rows"], ("age_band",), "offered")
