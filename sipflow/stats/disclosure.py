@@ -51,6 +51,12 @@ def is_small(value, threshold: int) -> bool:
 Cell = tuple[int, object]
 # A group: (whole, parts), whole = sum of parts.
 Group = tuple[Cell, tuple[Cell, ...]]
+# Above this many groups, in a table beside published coarser sums (a hundred rows or so by three or four
+# breakdowns), only each group on its own is checked, not the chains through several: propagation around
+# the fixed sums grows too slow for a page (minutes for 720 rows by four breakdowns).
+CHAIN_GROUPS = 2000
+# How many times, on average, bounds propagation may visit each group with a hidden cell (`_Reader.pinned`).
+PROPAGATION_PASSES = 8
 # The row index of a bar's cell (_BAR, key).
 _BAR = "bar"
 
@@ -194,7 +200,10 @@ def suppress_breakdown(
         real[names] = [dict(row) for row in table]
         coarser = [tuple(n for n in names if n != name) for name in names if name not in overlapping]
         bars = {}
-        for coarse in dict.fromkeys([*coarser, ()]):
+        # The total directly only when no coarser table stands between (by organisation kind alone: as a
+        # sum, the stricter reading); else it is the sum of each coarser table, protected with it, and a
+        # group over every row would cost each pass over the groups its thousands of cells.
+        for coarse in coarser or [()]:
             protect(coarse)
             below = defaultdict(list)
             for index, row in enumerate(table):
@@ -350,17 +359,23 @@ def _complementary(
             # A cell hidden for a row may leave a column exposed, and the other way round.
             todo.extend(reader.hide(pick))
         # No group gives a cell away alone; what one group proves may still narrow another's cells.
+        if fixed and len(groups) > CHAIN_GROUPS:
+            return extra
         pinned, why = reader.pinned()
         if not pinned:
             return extra
-        pick = _along_the_chain(values, groups, reader, pinned, why, fixed)
-        if pick is None:
+        # A cell to hide for each pinned cell at once (each pass over every group costs): a table beside
+        # published coarser sums may have many.
+        picks = {cell: _along_the_chain(values, groups, reader, [cell], why, fixed) for cell in pinned}
+        if all(pick is None for pick in picks.values()):
             # Nothing that narrowed them is left to hide: as above, the reader knows these cells.
             for cell in pinned:
                 todo.extend(reader.learn(cell))
             continue
-        extra.add(pick)
-        todo.extend(reader.hide(pick))
+        for pick in dict.fromkeys(pick for pick in picks.values() if pick is not None):
+            if pick not in reader.hidden:
+                extra.add(pick)
+                todo.extend(reader.hide(pick))
 
 
 def _along_the_chain(values, groups: list[Group], reader: _Reader, pinned, why, fixed) -> Cell | None:
@@ -478,7 +493,11 @@ class _Reader:
                 low[cell], high[cell] = self.bounds(cell)
         todo = deque(number for number, unknown in enumerate(self.unknown) if unknown)
         queued = set(todo)
-        while todo:
+        # Narrowing around cycles of groups (a table beside its published coarser sums) can creep by one a
+        # pass: the passes are bounded, so what is found is sound but a long chain may go unnoticed.
+        budget = PROPAGATION_PASSES * len(todo)
+        while todo and budget > 0:
+            budget -= 1
             number = todo.popleft()
             queued.discard(number)
             whole, _ = self.groups[number]
