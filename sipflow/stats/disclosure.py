@@ -17,6 +17,9 @@ complementary: then no shown share pins a hidden cell of a group its numerator o
 or maximum is hidden when it rests on fewer than threshold cases. A count another table shows too is
 hidden where that table hides it (`linked_cells`). A chart's bar is a sum of a column's cells (`Bar`):
 checked as one more group, with the total as the sum of the bars, so a bar or more cells are hidden.
+A bar another table publishes (`Bar.shown`) is fixed: `suppress_breakdown` protects the tables by fewer
+of a breakdown's dimensions first and gives their cells to the finer table that way, so tables of one
+period by different breakdowns (and the charts, which are such tables) hide alike.
 """
 
 from __future__ import annotations
@@ -48,17 +51,29 @@ def is_small(value, threshold: int) -> bool:
 Cell = tuple[int, object]
 # A group: (whole, parts), whole = sum of parts.
 Group = tuple[Cell, tuple[Cell, ...]]
+# Above this many groups, in a table beside published coarser sums (a hundred rows or so by three or four
+# breakdowns), only each group on its own is checked, not the chains through several: propagation around
+# the fixed sums grows too slow for a page (minutes for 720 rows by four breakdowns).
+CHAIN_GROUPS = 2000
+# How many times, on average, bounds propagation may visit each group with a hidden cell (`_Reader.pinned`).
+PROPAGATION_PASSES = 8
 # The row index of a bar's cell (_BAR, key).
 _BAR = "bar"
 
 
 @dataclass(frozen=True)
 class Bar:
-    """A count shown beside a table (a chart's bar): the sum of column over the rows (indexes) given."""
+    """A count shown beside a table (a chart's bar): the sum of column over the rows (indexes) given.
+
+    shown: None, the bar is shown with the table and may be hidden to protect it; else what another table
+    publishes for it (a coarser breakdown's cell, already through disclosure control): fixed, never hidden
+    here, and a hidden one is known only as its mark says.
+    """
 
     value: int
-    column: str
+    column: object
     rows: tuple[int, ...]
+    shown: object = None
 
 
 def suppress_table(
@@ -91,10 +106,13 @@ def suppress_table(
     if total is not None and rows:
         groups += _column_groups(len(rows), values)
     groups += _bar_groups(bars or {}, values, len(rows) if total is not None else None)
-    small = {cell for cell, value in values.items() if is_small(value, threshold)}
+    published = {(_BAR, key): bar.shown for key, bar in (bars or {}).items() if bar.shown is not None}
+    small = {cell for cell, value in values.items() if is_small(value, threshold) and cell not in published}
+    small |= {cell for cell, shown in published.items() if _is_mark(shown, complementary=False)}
     # Shown here, a count another table hides would give that table's hidden cells back.
     extra = {cell for cell in linked or () if values.get(cell, 0) > 0 and cell not in small}
-    extra |= _complementary(values, groups, small, extra, threshold)
+    extra |= {cell for cell, shown in published.items() if _is_mark(shown, complementary=True)}
+    extra |= _complementary(values, groups, small, extra, threshold, set(published))
     for index, column in small | extra:
         if index != _BAR and column in counts:
             everything[index][column] = Suppressed(threshold, complementary=(index, column) in extra)
@@ -110,9 +128,17 @@ def suppress_table(
                 if row.get(column) is not None:
                     row[column] = Suppressed(threshold, complementary=True)
     return {
-        key: Suppressed(threshold, complementary=(_BAR, key) in extra) if (_BAR, key) in hidden else bar.value
+        key: bar.shown
+        if bar.shown is not None
+        else Suppressed(threshold, complementary=(_BAR, key) in extra)
+        if (_BAR, key) in hidden
+        else bar.value
         for key, bar in (bars or {}).items()
     }
+
+
+def _is_mark(shown, *, complementary: bool) -> bool:
+    return isinstance(shown, Suppressed) and shown.complementary == complementary
 
 
 def linked_cells(rows: list[dict], others: list[dict], keys: list[str], links: dict[str, str]) -> set[Cell]:
@@ -128,6 +154,103 @@ def linked_cells(rows: list[dict], others: list[dict], keys: list[str], links: d
             (index, mine) for mine, theirs in links.items() if isinstance(other.get(theirs), Suppressed)
         }
     return cells
+
+
+def suppress_breakdown(
+    rows: list[dict],
+    total: dict,
+    dims: tuple[str, ...],
+    *,
+    threshold: int,
+    counts: tuple[str, ...],
+    additive: tuple[str, ...],
+    shares: dict[str, tuple[str, ...]],
+    sums: dict[str, tuple[str, ...]] | None = None,
+    overlapping: tuple[str, ...] = (),
+) -> dict[tuple[str, ...], list[dict]]:
+    """Hide in place rows (broken down by dims) and total so that no coarser breakdown gives a cell back.
+
+    The same numbers broken down by fewer of dims (by age band beside by sex and age band, by municipality
+    beside by municipality and quarter, the total beside them all) are other tables a reader may ask for:
+    each of their cells is a sum of cells here. So the coarsest table is protected first (the total alone),
+    then each finer one with the cells of the tables one dimension coarser as published sums (`Bar` with
+    shown: never hidden here, a hidden one known only by its mark), so a shown coarser cell over hidden
+    cells here has at least two of them hidden. additive: the count columns a coarser cell is the sum of
+    (persons are distinct per row: no sum); overlapping: dims by which a record is in several rows
+    (organisation kind), never summed over (only the total stays, as the stricter sum). A table protected
+    here hides as it does asked for alone. Returns every table protected on the way by its dims, rows in
+    the order of their keys (() -> [total]): a chart takes its bars from there.
+    """
+    rules = {"threshold": threshold, "counts": counts, "shares": shares, "sums": sums or {}}
+    relations = {share: _relation(*declared) for share, declared in shares.items()}
+    real: dict[tuple[str, ...], list[dict]] = {}
+    shown: dict[tuple[str, ...], list[dict]] = {}
+
+    def protect(names: tuple[str, ...]) -> None:
+        if names in shown:
+            return
+        if not names:
+            real[names] = [dict(total)]
+            suppress_table([], total, **rules)
+            shown[names] = [total]
+            return
+        table = rows if names == dims else _summed(rows, names, additive)
+        # In the order of the keys: a table protected here and the same table asked for alone hide alike.
+        table = sorted(table, key=lambda row: tuple(str(row.get(name)) for name in names))
+        real[names] = [dict(row) for row in table]
+        coarser = [tuple(n for n in names if n != name) for name in names if name not in overlapping]
+        bars = {}
+        # The total directly only when no coarser table stands between (by organisation kind alone: as a
+        # sum, the stricter reading); else it is the sum of each coarser table, protected with it, and a
+        # group over every row would cost each pass over the groups its thousands of cells.
+        for coarse in coarser or [()]:
+            protect(coarse)
+            below = defaultdict(list)
+            for index, row in enumerate(table):
+                below[tuple(row.get(name) for name in coarse)].append(index)
+            for whole, seen in zip(real[coarse], shown[coarse], strict=True):
+                key = tuple(whole.get(name) for name in coarse)
+                bars |= _published(whole, seen, (coarse, key), tuple(below[key]), counts, relations, rules)
+        suppress_table(table, None, bars=bars, **rules)
+        shown[names] = table
+
+    protect(tuple(dims))
+    if not dims:
+        # Without a breakdown each row (a compared period's) is the total again: hidden as the total is.
+        for row in rows:
+            suppress_table([], row, **rules)
+    return shown
+
+
+def _summed(rows: list[dict], names: tuple[str, ...], additive: tuple[str, ...]) -> list[dict]:
+    """The rows added up by names: the additive columns summed, the rest left out."""
+    out: dict[tuple, dict] = {}
+    for row in rows:
+        key = tuple(row.get(name) for name in names)
+        whole = out.setdefault(key, dict(zip(names, key, strict=True)) | dict.fromkeys(additive, 0))
+        for column in additive:
+            whole[column] += row[column]
+    return list(out.values())
+
+
+def _published(whole, seen, label, indexes, counts, relations, rules) -> dict[object, Bar]:
+    """A coarser table's row as fixed bars over the rows below it: each additive count and derived cell."""
+    threshold = rules["threshold"]
+    values = _values([whole], counts, relations, rules["sums"])
+    readable = _values([seen], counts, relations, rules["sums"])
+    bars = {}
+    # A count that is no sum (persons, distinct per row) is only in the total: taken as the sum there all
+    # the same, the stricter reading (a person is mostly in one row).
+    for (_, column), value in values.items():
+        mark = seen.get(column) if column in counts else None
+        known = readable.get((0, column))
+        if known is None:
+            # A derived cell (a rest) of hidden counts: a 0 is taken as known, the stricter reading.
+            known = mark if isinstance(mark, Suppressed) else value if value == 0 else None
+        if known is None:
+            known = Suppressed(threshold, complementary=not is_small(value, threshold))
+        bars[(*label, column)] = Bar(value, column, indexes, known)
+    return bars
 
 
 def _relation(numerator: str, denominator: str, rest: str | None = None) -> tuple[str, str, object]:
@@ -212,7 +335,7 @@ def _bar_groups(bars: dict[object, Bar], values, total_index: int | None) -> lis
 
 
 def _complementary(
-    values, groups: list[Group], small: set[Cell], linked: set[Cell], threshold: int
+    values, groups: list[Group], small: set[Cell], linked: set[Cell], threshold: int, fixed: set[Cell]
 ) -> set[Cell]:
     """The cells to hide as well, until no group gives a hidden cell away (a fixpoint)."""
     reader = _Reader(values, groups, small | linked, small, threshold)
@@ -225,7 +348,7 @@ def _complementary(
             if not given:
                 continue
             whole, parts = groups[number]
-            pick = _next_to_hide(values, whole, parts, reader.hidden)
+            pick = _next_to_hide(values, whole, parts, reader.hidden, fixed)
             if pick is None:
                 # Nothing is left to hide here (4 = <5 + <5 + <5 + <5 is 1 each): the reader knows these
                 # cells, so the other groups they are in must protect their neighbours without them.
@@ -236,20 +359,26 @@ def _complementary(
             # A cell hidden for a row may leave a column exposed, and the other way round.
             todo.extend(reader.hide(pick))
         # No group gives a cell away alone; what one group proves may still narrow another's cells.
+        if fixed and len(groups) > CHAIN_GROUPS:
+            return extra
         pinned, why = reader.pinned()
         if not pinned:
             return extra
-        pick = _along_the_chain(values, groups, reader, pinned, why)
-        if pick is None:
+        # A cell to hide for each pinned cell at once (each pass over every group costs): a table beside
+        # published coarser sums may have many.
+        picks = {cell: _along_the_chain(values, groups, reader, [cell], why, fixed) for cell in pinned}
+        if all(pick is None for pick in picks.values()):
             # Nothing that narrowed them is left to hide: as above, the reader knows these cells.
             for cell in pinned:
                 todo.extend(reader.learn(cell))
             continue
-        extra.add(pick)
-        todo.extend(reader.hide(pick))
+        for pick in dict.fromkeys(pick for pick in picks.values() if pick is not None):
+            if pick not in reader.hidden:
+                extra.add(pick)
+                todo.extend(reader.hide(pick))
 
 
-def _along_the_chain(values, groups: list[Group], reader: _Reader, pinned, why) -> Cell | None:
+def _along_the_chain(values, groups: list[Group], reader: _Reader, pinned, why, fixed) -> Cell | None:
     """The smallest cell to hide among the groups that pinned the cells, else those that narrowed them.
 
     Torsås's first meetings are pinned by its row, which has nothing left to show; its follow-ups there
@@ -261,7 +390,7 @@ def _along_the_chain(values, groups: list[Group], reader: _Reader, pinned, why) 
     while layer:
         numbers = [n for cell in layer for n in why.get(cell, ()) if n not in seen_groups]
         seen_groups.update(numbers)
-        picks = [_next_to_hide(values, *groups[number], reader.hidden) for number in numbers]
+        picks = [_next_to_hide(values, *groups[number], reader.hidden, fixed) for number in numbers]
         picks = [pick for pick in picks if pick is not None]
         if picks:
             return min(picks, key=lambda cell: values[cell])
@@ -364,7 +493,11 @@ class _Reader:
                 low[cell], high[cell] = self.bounds(cell)
         todo = deque(number for number, unknown in enumerate(self.unknown) if unknown)
         queued = set(todo)
-        while todo:
+        # Narrowing around cycles of groups (a table beside its published coarser sums) can creep by one a
+        # pass: the passes are bounded, so what is found is sound but a long chain may go unnoticed.
+        budget = PROPAGATION_PASSES * len(todo)
+        while todo and budget > 0:
+            budget -= 1
             number = todo.popleft()
             queued.discard(number)
             whole, _ = self.groups[number]
@@ -440,16 +573,21 @@ class _Sums:
         )
 
 
-def _next_to_hide(values, whole: Cell, parts: tuple[Cell, ...], hidden: set[Cell]) -> Cell | None:
-    """The smallest shown positive part (a 0 hides nothing: it is known), else the whole; a bar first."""
-    if whole[0] == _BAR and whole not in hidden and values[whole] > 0:
+def _next_to_hide(
+    values, whole: Cell, parts: tuple[Cell, ...], hidden: set[Cell], fixed: set[Cell]
+) -> Cell | None:
+    """The smallest shown positive part (a 0 hides nothing: it is known), else the whole; a bar first.
+
+    A cell another table publishes (fixed) is never picked: hiding it here would not unpublish it.
+    """
+    if whole[0] == _BAR and whole not in hidden and whole not in fixed and values[whole] > 0:
         # A bar sums up cells the table shows in detail: hiding it costs the reader less.
         return whole
-    shown = [cell for cell in parts if cell not in hidden and values[cell] > 0]
+    shown = [cell for cell in parts if cell not in hidden and cell not in fixed and values[cell] > 0]
     if shown:
         return min(shown, key=lambda cell: values[cell])
     # Only zeros are left beside the hidden part: the whole would equal it, so the whole must go.
-    if whole not in hidden and values[whole] > 0:
+    if whole not in hidden and whole not in fixed and values[whole] > 0:
         return whole
     return None
 

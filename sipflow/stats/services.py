@@ -28,7 +28,7 @@ from sipflow.coding.models import CodeDefinition, CodeRecord
 from sipflow.errors import InvalidInput, NotAllowed
 from sipflow.meetings.models import HELD, Attendance, Meeting
 from sipflow.people.models import County, Municipality, Organisation, Person
-from sipflow.stats.disclosure import Bar, Suppressed, linked_cells, plain, suppress_table
+from sipflow.stats.disclosure import Suppressed, linked_cells, plain, suppress_breakdown, suppress_table
 from sipflow.stats.sql import days_between, quarter_of, swedish_day, year_of
 from sipflow.workflow.definition import DEADLINE_INDICATORS
 
@@ -778,42 +778,27 @@ def indicators(session: Session, query: StatsQuery, settings: Settings, progress
     tick()
     total_rows, _ = meeting_indicators(session, query, settings, by=())
     tick()
-    total = None
-    if not query.compare_years:
-        # Persons are distinct over the whole period, so the total is counted, not summed.
-        total = _with_shares(total_rows[0] if total_rows else dict.fromkeys(MEETING_COUNTS + EXTRA_COUNTS, 0))
     rows = [_with_shares(row) for row in rows]
-    bars = _chart_bars(session, query, settings, rows)
-    # By organisation kind a meeting is in a row per kind taking part: a bar is no sum of the rows' cells.
-    bars_add_up = "organisation_kind" not in query.by
-    shown_bars = suppress_table(
-        rows,
-        total,
-        threshold=settings.threshold,
-        counts=MEETING_COUNTS + EXTRA_COUNTS,
-        sums={"sips": ("first", "follow_up")},
-        shares={
-            "digital_share": ("digital", "classified"),
-            "narstaende_share": ("narstaende", "sips"),
-            "person_present_share": ("person_present", "sips"),
-        },
-        bars=bars if bars_add_up else None,
-    )
+    # Persons are distinct over the whole period, so a total is counted, not summed: one per period compared.
+    totals = {row.get("period"): _with_shares(row) for row in total_rows}
+    chosen = query.end.year if query.compare_years else None
+    coarser = {}
+    for period in [start_end[1].year for start_end in query.periods()] if query.compare_years else [None]:
+        # Compared, each period's rows are protected as that period asked for alone (its total published
+        # there), so the compared table hides what the period's own table hides.
+        period_total = totals.get(period) or _with_shares(dict.fromkeys(MEETING_COUNTS + EXTRA_COUNTS, 0))
+        protected = _protect_meetings(
+            [row for row in rows if row.get("period") == period], period_total, query.by, settings
+        )
+        if period == chosen:
+            coarser, total = protected, period_total
+    if query.compare_years:
+        total = None
     meeting_table = _laid_out(
         "meetings", _l("SIP meetings"), dim_names, MEETING_COLUMNS, rows, total, labeller
     )
-    if not bars_add_up:
-        shown_bars = _bars_beside_kinds(bars, rows, total, settings)
     charts = [
-        {
-            "key": name,
-            "title": str(title),
-            "points": [
-                (labeller.label(name, key), plain(value))
-                for (chart, key), value in shown_bars.items()
-                if chart == name
-            ],
-        }
+        _chart(session, query, settings, name, title, coarser, totals.get(chosen), labeller)
         for name, title in CHARTS
         if name in query.by
     ]
@@ -868,27 +853,17 @@ def indicators(session: Session, query: StatsQuery, settings: Settings, progress
     outcomes = case_outcomes(session, outcome_query, settings)
     tick()
     outcome_rows = []
-    totals = {"offered": 0, "accepted": 0, "declined": 0, "follow_ups_due": 0, "follow_ups_on_time": 0}
     for key in sorted(outcomes, key=lambda k: tuple(str(v) for v in k)):
-        row = dict(zip(outcome_dims, key, strict=True)) | outcomes[key]
-        for name in totals:
-            totals[name] += row[name]
-        outcome_rows.append(_outcome_shares(row))
-    outcome_table = _table(
+        outcome_rows.append(_outcome_shares(dict(zip(outcome_dims, key, strict=True)) | outcomes[key]))
+    outcome_total = _protect_outcomes(outcome_rows, outcome_query, settings)
+    outcome_table = _laid_out(
         "outcomes",
         _l("Offered SIPs and follow-ups"),
         outcome_dims,
         OUTCOME_COLUMNS,
         outcome_rows,
-        _outcome_shares(dict(totals)),
+        outcome_total,
         labeller,
-        settings,
-        counts=tuple(totals),
-        sums={"offered": ("accepted", "declined", "undecided")},
-        shares={
-            "accepted_share": ("accepted", "offered"),
-            "follow_ups_on_time_share": ("follow_ups_on_time", "follow_ups_due"),
-        },
     )
     notes = []
     not_by = [name for name in query.by if name in OUTCOMES_NOT_BY]
@@ -952,54 +927,94 @@ CHARTS = (
 )
 
 
-def _chart_bars(session, query: StatsQuery, settings: Settings, table_rows) -> dict[tuple, Bar]:
-    """SIPs per municipality and per quarter (those the breakdown has), for the dashboard's charts.
+MEETING_RULES = {
+    "counts": MEETING_COUNTS + EXTRA_COUNTS,
+    # Persons are distinct per row: a coarser row's persons are no sum of the finer rows'.
+    "additive": tuple(column for column in MEETING_COUNTS + EXTRA_COUNTS if column != "persons"),
+    "sums": {"sips": ("first", "follow_up")},
+    "shares": {
+        "digital_share": ("digital", "classified"),
+        "narstaende_share": ("narstaende", "sips"),
+        "person_present_share": ("person_present", "sips"),
+    },
+    # By organisation kind a meeting is in a row per kind taking part: no sum over kinds.
+    "overlapping": ("organisation_kind",),
+}
 
-    Each is counted by the meeting query with that breakdown alone (every compared period together), in
-    code order (quarters chronologically), never summed from the table's rows: a bar is the SIPs of the
-    table's rows with its label, so disclosure control checks it with the table (`disclosure.Bar`).
+
+def _protect_meetings(rows, total, by, settings: Settings) -> dict[tuple[str, ...], list[dict]]:
+    """One period's SIP meeting rows and total through disclosure control, with every coarser breakdown."""
+    return suppress_breakdown(rows, total, tuple(by), threshold=settings.threshold, **MEETING_RULES)
+
+
+OUTCOME_COUNTS = ("offered", "accepted", "declined", "follow_ups_due", "follow_ups_on_time")
+OUTCOME_RULES = {
+    "counts": OUTCOME_COUNTS,
+    "additive": OUTCOME_COUNTS,
+    "sums": {"offered": ("accepted", "declined", "undecided")},
+    "shares": {
+        "accepted_share": ("accepted", "offered"),
+        "follow_ups_on_time_share": ("follow_ups_on_time", "follow_ups_due"),
+    },
+}
+
+
+def _protect_outcomes(rows: list[dict], query: StatsQuery, settings: Settings) -> dict:
+    """The outcome rows through disclosure control, each period as asked for alone; their total.
+
+    A case is in one row, so a period's total is the sum of its rows. Compared, the total adds the
+    periods up: it is hidden wherever a period's own total hides a count, which it would give back.
     """
-    bars = {}
-    for name, _ in CHARTS:
-        if name not in query.by:
-            continue
-        counted, _ = meeting_indicators(session, query, settings, by=(name,), by_period=False)
-        for bar in counted:
-            indexes = tuple(index for index, row in enumerate(table_rows) if row[name] == bar[name])
-            bars[(name, bar[name])] = Bar(bar["sips"], "sips", indexes)
-    return bars
-
-
-def _bars_beside_kinds(bars: dict[tuple, Bar], table_rows, total, settings: Settings) -> dict[tuple, object]:
-    """The bars beside a table by organisation kind, where a meeting is in a row per kind taking part.
-
-    A bar is then no sum of the table's cells, but may equal one (a municipality only the region met in):
-    it is hidden where one of its rows' SIPs is, and the bars, adding up to the shown total, are checked
-    as a table of their own.
-    """
-    keys = list(bars)
-    rows = [{"sips": bars[key].value} for key in keys]
+    periods = [end.year for _, end in query.periods()] if query.compare_years else [None]
+    period_totals = []
+    for period in periods:
+        block = [row for row in rows if row.get("period") == period]
+        whole = _outcome_shares({name: sum(row[name] for row in block) for name in OUTCOME_COUNTS})
+        real = dict(whole)
+        suppress_breakdown(block, whole, tuple(query.by), threshold=settings.threshold, **OUTCOME_RULES)
+        period_totals.append((real, whole))
+    if not query.compare_years:
+        return period_totals[0][1]
+    total = _outcome_shares({name: sum(real[name] for real, _ in period_totals) for name in OUTCOME_COUNTS})
     hidden = {
-        (index, "sips")
-        for index, key in enumerate(keys)
-        if any(isinstance(table_rows[row]["sips"], Suppressed) for row in bars[key].rows)
+        (0, name)
+        for _, whole in period_totals
+        for name in OUTCOME_COUNTS
+        if isinstance(whole[name], Suppressed)
     }
-    whole = None
-    if total is not None and isinstance(total.get("sips"), int):
-        whole = {"sips": total["sips"]}
-    for name, _ in CHARTS:
-        mine = [index for index, key in enumerate(keys) if key[0] == name]
-        chart_rows = [rows[index] for index in mine]
-        linked = {(position, "sips") for position, index in enumerate(mine) if (index, "sips") in hidden}
-        suppress_table(
-            chart_rows,
-            dict(whole) if whole else None,
-            threshold=settings.threshold,
-            counts=("sips",),
-            shares={},
-            linked=linked,
+    rules = {key: value for key, value in OUTCOME_RULES.items() if key != "additive"}
+    suppress_table([], total, threshold=settings.threshold, linked=hidden, **rules)
+    return total
+
+
+def _chart(session, query: StatsQuery, settings: Settings, name, title, coarser, total, labeller) -> dict:
+    """SIPs per municipality or quarter in the period chosen: the SIP meeting table by that alone shows.
+
+    Its bars are that table's protected cells (hidden where it hides them), never counted again: taken
+    from the coarser tables protected with this one, or, by organisation kind (a meeting in a row per
+    kind: no sum), counted by that breakdown alone and protected as that table asked for alone. Compared
+    with earlier years, the chart is of the period chosen and its title says so.
+    """
+    if (name,) in coarser:
+        bars = coarser[(name,)]
+    else:
+        chosen = replace(query, compare_years=0)
+        bars, _ = meeting_indicators(session, chosen, settings, by=(name,))
+        bars = [_with_shares(row) for row in bars]
+        whole = dict(total) if total else _with_shares(dict.fromkeys(MEETING_COUNTS + EXTRA_COUNTS, 0))
+        bars = _protect_meetings(bars, whole, (name,), settings)[(name,)]
+    if query.compare_years:
+        title = _l(
+            "%(title)s, %(start)s to %(end)s",
+            title=title,
+            start=query.start.isoformat(),
+            end=query.end.isoformat(),
         )
-    return {key: row["sips"] for key, row in zip(keys, rows, strict=True)}
+    return {
+        "key": name,
+        "title": str(title),
+        "points": [(labeller.label(name, bar[name]), plain(bar["sips"])) for bar in bars],
+    }
 
 
 def _outcome_shares(row: dict) -> dict:
