@@ -21,7 +21,7 @@ from sipflow.admin.directory_forms import (
     UnitForm,
 )
 from sipflow.admin.forms import saved_now
-from sipflow.cases.forms import show_current_version
+from sipflow.cases.forms import show_current_version, typed_values
 from sipflow.clock import now_utc
 from sipflow.db import get_session, unit_of_work
 from sipflow.errors import InvalidInput, UserError
@@ -100,11 +100,25 @@ def organisations():
     )
 
 
-def _organisation_form_page(form, organisation, errors, status=200):
+def _organisation_form_page(form, organisation, errors, status=200, refusal=None):
+    """The organisation's form; with refusal (another region's organisation), its saved values read-only."""
     return (
-        render_template("admin/organisation_form.html", form=form, organisation=organisation, errors=errors),
+        render_template(
+            "admin/organisation_form.html",
+            form=form,
+            organisation=organisation,
+            errors=errors,
+            refusal=refusal,
+            saved=typed_values(form) if refusal is not None else [],
+        ),
         status,
     )
+
+
+def _refusal(rule, organisation: Organisation):
+    """What the save of a change to organisation (or its unit) would refuse the administrator, by the
+    service's own rule (regions.*_change_refusal); None if they may change it."""
+    return rule(regions.admin_region(get_session(), current_actor()), organisation)
 
 
 def _submit(form, errors: list, change, row=None, saved_form=None) -> tuple[int, object]:
@@ -160,7 +174,8 @@ def organisation_edit(organisation_id: int):
     _place_choices(form)
     errors: list = []
     if request.method != "POST":
-        return _organisation_form_page(form, organisation, errors)
+        refusal = _refusal(regions.organisation_change_refusal, organisation)
+        return _organisation_form_page(form, organisation, errors, refusal=refusal)
     status, changed = _submit(
         form,
         errors,
@@ -239,8 +254,16 @@ def units():
     )
 
 
-def _unit_form_page(form, unit, errors, status=200):
-    return render_template("admin/unit_form.html", form=form, unit=unit, errors=errors), status
+def _unit_form_page(form, unit, errors, status=200, refusal=None):
+    """The unit's form; with refusal (a unit of another region's organisation), its saved values read-only."""
+    return render_template(
+        "admin/unit_form.html",
+        form=form,
+        unit=unit,
+        errors=errors,
+        refusal=refusal,
+        saved=typed_values(form) if refusal is not None else [],
+    ), status
 
 
 def _chosen_organisation(db, value: str | None) -> Organisation:
@@ -294,7 +317,8 @@ def unit_edit(unit_id: int):
     form = _saved_unit_form(unit) if request.method == "GET" else EditUnitForm()
     errors: list = []
     if request.method != "POST":
-        return _unit_form_page(form, unit, errors)
+        refusal = _refusal(regions.unit_change_refusal, get_session().get(Organisation, unit.organisation_id))
+        return _unit_form_page(form, unit, errors, refusal=refusal)
     status, changed = _submit(
         form,
         errors,

@@ -73,6 +73,24 @@ def may_change(region: Region, organisation: Organisation) -> bool:
     )
 
 
+def organisation_change_refusal(region: Region, organisation: Organisation) -> NotAllowed | None:
+    """The refusal region's administrator meets changing organisation itself, None if they may: what the
+    save refuses and the edit page shows instead of its form."""
+    if may_change(region, organisation):
+        return None
+    return NotAllowed(_l("This organisation is another region's: you may read it, not change it."))
+
+
+def unit_change_refusal(region: Region, organisation: Organisation) -> NotAllowed | None:
+    """The refusal region's administrator meets changing a unit of organisation (creating, editing,
+    activating or deactivating it), None if they may: what the save refuses and the edit page shows."""
+    if may_change(region, organisation):
+        return None
+    return NotAllowed(
+        _l("The unit's organisation is another region's: you may read its units, not change them.")
+    )
+
+
 def unit_in_region(session: Session, region: Region, unit: Unit) -> bool:
     """Whether unit belongs to an organisation of region."""
     if region.national:
@@ -95,8 +113,9 @@ def check_organisation_change(
     none. NotAllowed for the organisation itself, InvalidInput at the county or municipality field."""
     if region.national:
         return
-    if organisation is not None and not may_change(region, organisation):
-        raise NotAllowed(_l("This organisation is another region's: you may read it, not change it."))
+    refusal = organisation_change_refusal(region, organisation) if organisation is not None else None
+    if refusal is not None:
+        raise refusal
     if region.county_code is None:
         if organisation is None:
             raise NotAllowed(_l("Only an administrator of a county or a national one creates organisations."))
@@ -116,7 +135,6 @@ def check_organisation_change(
 def check_unit_change(region: Region, organisation: Organisation) -> None:
     """Refuse (NotAllowed) a region's administrator a unit (to create, change, activate or deactivate) of
     organisation when the organisation lies outside their region."""
-    if not may_change(region, organisation):
-        raise NotAllowed(
-            _l("The unit's organisation is another region's: you may read its units, not change them.")
-        )
+    refusal = unit_change_refusal(region, organisation)
+    if refusal is not None:
+        raise refusal

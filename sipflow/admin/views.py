@@ -46,6 +46,7 @@ from sipflow.db import get_session, unit_of_work
 from sipflow.errors import InvalidInput, UserError
 from sipflow.i18n import DEFAULT_LOCALE
 from sipflow.people.identifiers import RESERVNUMMER
+from sipflow.people.labels import unit_label
 from sipflow.people.models import Person, User
 from sipflow.people.services import (
     IDENTIFIER_KIND_LABELS,
@@ -133,7 +134,7 @@ def _unit_choices(form: UserForm, user: User | None = None) -> None:
     rows = users_service.units_for(get_session(), _actor(), kept_unit_id=kept)
     choices = [("", _l("No unit"))] if regions.admin_region(get_session(), _actor()).national else []
     form.unit_id.choices = choices + [
-        (str(unit.id), f"{unit.name}, {organisation.name}") for unit, organisation in rows
+        (str(unit.id), unit_label(organisation.name, unit.name)) for unit, organisation in rows
     ]
 
 

@@ -35,6 +35,7 @@ from sipflow.clock import local_to_utc, wall_time_exists, within_date_window
 from sipflow.forms import PageForm
 from sipflow.i18n import DEFAULT_LOCALE, FORM_MESSAGES, LANGUAGE_LABELS, LOCALES
 from sipflow.people.identifiers import KINDS as IDENTIFIER_KINDS
+from sipflow.people.labels import unit_label
 from sipflow.people.services import IDENTIFIER_KIND_LABELS
 
 DATETIME_LOCAL_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
@@ -427,6 +428,11 @@ class AddUnitForm(PageForm):
         The page writes the picker from unit_groups; the field's choices only serve validating a post, so
         a fresh form (never validated) may go without them (for_validation=False).
         """
+        # Each option names its organisation too: a chosen option shows its own label alone.
+        groups = {
+            group: [(unit_id, unit_label(group, name)) for unit_id, name in units]
+            for group, units in groups.items()
+        }
         self.unit_groups = groups
         if for_validation:
             self.unit_id.choices = grouped_choices(groups)

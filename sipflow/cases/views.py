@@ -62,6 +62,7 @@ from sipflow.clock import local_to_utc, now_utc, to_local
 from sipflow.db import get_session, unit_of_work
 from sipflow.errors import Conflict, InvalidInput, UserError
 from sipflow.i18n import DEFAULT_LOCALE, LANGUAGE_LABELS
+from sipflow.people.labels import unit_label
 from sipflow.people.models import Person
 from sipflow.people.services import (
     change_person_particulars,
@@ -152,14 +153,14 @@ _PAGE_LABELS = {
 
 @bp.app_context_processor
 def _page_context() -> dict:
-    unit_label = None
+    user_unit = None
     if current_user.is_authenticated:
         found = queries.unit_with_organisation(get_session(), current_user.unit_id)
         if found is not None:
             unit, organisation = found
-            unit_label = f"{unit.name}, {organisation.name}"
+            user_unit = f"{unit.name}, {organisation.name}"
     return {
-        "user_unit_label": unit_label,
+        "user_unit_label": user_unit,
         "can_start_case": current_user.is_authenticated and access.may_start_case(current_user),
         **_PAGE_LABELS,
     }
@@ -363,10 +364,9 @@ class Action:
 def _form_context(detail: queries.CaseDetail) -> FormContext:
     participants = []
     for p in detail.participants:
-        label = p.name
-        if p.kind == "organisation" and p.unit_name:
-            label = f"{p.name}, {p.unit_name}"
-        elif p.kind != "organisation":
+        if p.kind == "organisation":
+            label = unit_label(p.name, p.unit_name)
+        else:
             label = f"{p.name} ({PARTICIPANT_KIND_LABELS.get(p.kind, p.kind)})"
         participants.append((p.id, label))
     return FormContext(
@@ -592,7 +592,7 @@ def _unit_form(detail: queries.CaseDetail, *, formdata) -> AddUnitForm:
 def _contact_form(detail: queries.CaseDetail, *, formdata) -> ContactForm:
     form = ContactForm(formdata=formdata, prefix="contact", version=detail.case.version)
     form.participant_id.choices = choices(
-        (p.id, f"{p.name}, {p.unit_name}" if p.unit_name else p.name) for p in detail.participants
+        (p.id, unit_label(p.name, p.unit_name)) for p in detail.participants
     )
     return form
 

@@ -21,6 +21,7 @@ from sipflow.meetings.outcome import Owner, meeting_labels, owner_key
 from sipflow.meetings.services import invitee_address
 from sipflow.notifications.models import OutboxMessage
 from sipflow.notifications.outbox import newest_mail_id
+from sipflow.people.labels import unit_label
 from sipflow.people.models import Organisation, Person, Unit, User
 
 
@@ -48,7 +49,7 @@ def _labels(person: Person, rows) -> dict[int, str]:
     for participant, organisation, unit, _contact in rows:
         if participant.kind == "organisation":
             name = organisation.name if organisation else "?"
-            labels[participant.id] = f"{name}, {unit.name}" if unit else name
+            labels[participant.id] = unit_label(name, unit.name if unit else None)
         elif participant.kind == "person":
             labels[participant.id] = _(
                 "%(name)s (the person)", name=f"{person.given_name} {person.family_name}"
@@ -250,7 +251,7 @@ def owner_choices(read: Invitees, *, removed: bool = False) -> list[tuple[str, s
             key = owner_key(Owner(organisation_id=organisation.id, unit_id=unit.id))
             if key not in seen:
                 seen.add(key)
-                units.append((key, f"{organisation.name}, {unit.name}"))
+                units.append((key, unit_label(organisation.name, unit.name)))
     return [*organisations, *units, *persons]
 
 
@@ -287,7 +288,7 @@ def meeting_outcome(session: Session, meeting: Meeting, labels: dict[int, str]) 
         if decision.participant_id is not None:
             owner = labels.get(decision.participant_id, "?")
         elif unit is not None:
-            owner = f"{organisation.name}, {unit.name}" if organisation else unit.name
+            owner = unit_label(organisation.name, unit.name) if organisation else unit.name
         else:
             owner = organisation.name if organisation else "?"
         rows.append(DecisionRow(decision, owner))

@@ -30,7 +30,7 @@ from sipflow.clock import local_to_utc, to_local
 from sipflow.errors import Conflict, InvalidInput, NotAllowed
 from sipflow.i18n import DEFAULT_LOCALE, language_or_default
 from sipflow.notifications.outbox import enqueue
-from sipflow.people.models import Unit, User
+from sipflow.people.models import Person, Unit, User
 from sipflow.plans.models import PersonalLink
 
 SALT = "sipflow.plans.personal_link"
@@ -41,6 +41,8 @@ OUTBOX_KIND = "plan_link"
 LIST_LIMIT = 50
 # How a refused link is answered: 404 when it names nothing, 410 when it did but no longer works.
 REFUSAL_STATUS = {"tampered": 404, "unknown": 404, "expired": 410, "revoked": 410}
+# How the links page names each kind of recipient.
+KIND_LABELS = {"person": _l("the person"), "narstaende": _l("närstående"), "guardian": _l("guardian")}
 
 
 class LinkRefused(Exception):
@@ -60,6 +62,8 @@ class LinkRow:
     link: PersonalLink
     recipient: str
     kind: str
+    # Whom it went to (recipient_labels): the address alone may be a family's, shared by several.
+    name: str
     created_by: str | None
     active: bool
     # The last day it works, as its e-mail names it ("till och med").
@@ -144,6 +148,36 @@ def recipients(session: Session, case: SipCase) -> list[Participant]:
             .order_by(Participant.id)
         ).all()
     )
+
+
+def recipient_labels(session: Session, case: SipCase) -> dict[int, str]:
+    """The name of each of the case's people a link goes to (removed ones too), by participant id, so that
+    no two are alike: name, part and relation; one added more than once also says which time it was."""
+    person = session.get(Person, case.person_id)
+    rows = session.exec(
+        select(Participant)
+        .where(Participant.case_id == case.id, Participant.kind.in_(LINK_KINDS))
+        .order_by(Participant.id)
+    ).all()
+    labels: dict[int, str] = {}
+    for participant in rows:
+        if participant.kind == "person":
+            name = f"{person.given_name} {person.family_name}"
+        else:
+            name = participant.name or ""
+        part = KIND_LABELS[participant.kind]
+        labels[participant.id] = (
+            f"{name} ({part}, {participant.relation})" if participant.relation else f"{name} ({part})"
+        )
+    counts: dict[str, int] = {}
+    for label in labels.values():
+        counts[label] = counts.get(label, 0) + 1
+    seen: dict[str, int] = {}
+    for participant_id, label in labels.items():
+        if counts[label] > 1:
+            seen[label] = seen.get(label, 0) + 1
+            labels[participant_id] = _("%(name)s, added as no. %(number)d", name=label, number=seen[label])
+    return labels
 
 
 def _check_sender(session: Session, case: SipCase, actor: User) -> None:
@@ -288,11 +322,13 @@ def case_links(session: Session, case: SipCase, *, now: datetime) -> list[LinkRo
         .order_by(PersonalLink.created_at.desc(), PersonalLink.id.desc())
         .limit(LIST_LIMIT)
     ).all()
+    labels = recipient_labels(session, case) if rows else {}
     return [
         LinkRow(
             link=link,
             recipient=link.sent_to or participant.email or "",
             kind=participant.kind,
+            name=labels.get(participant.id, ""),
             created_by=user.display_name if user else None,
             active=link.revoked_at is None and _aware(link.expires_at) > now,
             last_day=last_valid_day(link),

@@ -334,3 +334,24 @@ def test_an_administrator_of_an_organisation_without_a_county_makes_no_coordinat
     assert post(client, url, **edit, scope="07", version=version).status_code == 302
     assert _reload(db_session, User, coordinator.id).display_name == "FK Coord (ny)"
     assert admin_users.coordinator_scope(db_session, coordinator) == (frozenset({"07"}), frozenset())
+
+
+def test_another_regions_organisation_and_unit_pages_are_read_only_to_a_regions_administrator(
+    as_kronoberg, exempelland, national_org, parties
+):
+    region, unit = exempelland
+    organisation, national_unit = national_org
+    for url, reason, shown in (
+        (f"/admin/organisations/{region.id}/edit", OTHER_REGION, region.name),
+        (f"/admin/organisations/{organisation.id}/edit", OTHER_REGION, organisation.name),
+        (f"/admin/units/{unit.id}/edit", OTHER_REGIONS_UNIT, unit.name),
+        (f"/admin/units/{national_unit.id}/edit", OTHER_REGIONS_UNIT, national_unit.name),
+    ):
+        response = as_kronoberg.get(url)
+        page = text_of(response)
+        assert response.status_code == 200
+        # What is saved is shown with the reason, and nothing invites typing what the save would refuse.
+        assert reason in page and shown in page
+        assert "<form" not in page.split("<main", 1)[-1] and ">Spara<" not in page
+    own = text_of(as_kronoberg.get(f"/admin/organisations/{parties.region.organisation_id}/edit"))
+    assert ">Spara<" in own and OTHER_REGION not in own

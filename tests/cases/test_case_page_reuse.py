@@ -29,15 +29,29 @@ def test_a_unit_renamed_or_added_shows_on_the_next_case_page(as_region, create_c
     case = create_case()
     url = f"/cases/{case.uid}"
     added = make_unit("municipality", "Ljungby kommun", unit_name="Hemtjänst Ljungby")
-    assert ">Hemtjänst Ljungby</option>" in _unit_picker(text_of(as_region.get(url)))
+    assert ">Ljungby kommun, Hemtjänst Ljungby</option>" in _unit_picker(text_of(as_region.get(url)))
     db_session.get(Unit, added.id).name = "Hemtjänst Ljungby norra"
     db_session.commit()
     picker = _unit_picker(text_of(as_region.get(url)))
-    assert ">Hemtjänst Ljungby norra</option>" in picker
-    assert ">Hemtjänst Ljungby</option>" not in picker
+    assert ">Ljungby kommun, Hemtjänst Ljungby norra</option>" in picker
+    assert ">Ljungby kommun, Hemtjänst Ljungby</option>" not in picker
     other = make_unit("municipality", "Markaryds kommun", unit_name="Hemtjänst Markaryd")
     picker = _unit_picker(text_of(as_region.get(url)))
-    assert f'<option value="{other.id}">Hemtjänst Markaryd</option>' in picker
+    assert f'<option value="{other.id}">Markaryds kommun, Hemtjänst Markaryd</option>' in picker
+
+
+def test_units_of_the_same_name_in_two_organisations_are_told_apart_in_the_picker(
+    as_region, create_case, make_unit
+):
+    case = create_case()
+    ljungby = make_unit("municipality", "Ljungby kommun", unit_name="Hemtjänst")
+    markaryd = make_unit("municipality", "Markaryds kommun", unit_name="Hemtjänst")
+    picker = _unit_picker(text_of(as_region.get(f"/cases/{case.uid}")))
+    labels = dict(re.findall(r'<option value="(\d+)"[^>]*>([^<]*)</option>', picker))
+    # A chosen option shows its own label alone: each names its organisation, so no two are alike.
+    assert labels[str(ljungby.id)] == "Ljungby kommun, Hemtjänst"
+    assert labels[str(markaryd.id)] == "Markaryds kommun, Hemtjänst"
+    assert len(set(labels.values())) == len(labels)
 
 
 def test_a_refused_unit_form_keeps_the_unit_chosen(as_region, create_case, make_unit):
@@ -50,7 +64,7 @@ def test_a_refused_unit_form_keeps_the_unit_chosen(as_region, create_case, make_
     )
     assert refused.status_code in (400, 409)
     picker = _unit_picker(text_of(refused))
-    assert f'<option value="{chosen.id}" selected>Hemtjänst Älmhult</option>' in picker
+    assert f'<option value="{chosen.id}" selected>Älmhults kommun, Hemtjänst Älmhult</option>' in picker
     # The next fresh page chooses nothing.
     assert " selected>" not in _unit_picker(text_of(as_region.get(url)))
 

@@ -16,7 +16,7 @@ from sqlmodel import select
 from webkit import csrf_token, fill, forms_of, login, text_of
 
 from sipflow.cases.models import SipCase
-from sipflow.cases.services import set_participant_contact
+from sipflow.cases.services import add_private_participant, set_participant_contact
 from sipflow.clock import STOCKHOLM, to_local
 from sipflow.db import unit_of_work
 from sipflow.notifications.models import OutboxMessage
@@ -504,3 +504,46 @@ def test_the_links_page_shows_the_address_a_link_went_to_after_a_correction(
     page = client.get(f"/cases/{planned.case.uid}/plan/links")
     sent = re.search(r"<tbody>(.*?)</tbody>", text_of(page), re.S).group(1)
     assert RELATIVE_EMAIL in sent and "ratt.adress@example.se" not in sent
+
+
+def test_a_narstaende_added_twice_and_two_sharing_an_address_are_told_apart_on_the_links_page(
+    client, db_session, planned, registry, now
+):
+    world = planned
+    with unit_of_work(db_session):
+        twice, sister = (
+            add_private_participant(
+                db_session,
+                registry,
+                world.case,
+                kind="narstaende",
+                name=name,
+                relation="syster",
+                email=RELATIVE_EMAIL,
+                phone=None,
+                now=now,
+            )
+            for name in ("Eva Andersson", "Karin Andersson")
+        )
+    db_session.commit()
+    login(client, world.region.user.username)
+    page = text_of(client.get(f"/cases/{world.case.uid}/plan/links"))
+    select_html = re.search(r'<select[^>]*name="link-participant_id".*?</select>', page, re.S).group(0)
+    labels = dict(re.findall(r'<option value="(\d+)"[^>]*>([^<]*)</option>', select_html))
+    assert {str(p.id) for p in (world.relative, twice, sister)} <= set(labels)
+    assert len(set(labels.values())) == len(labels)
+    log_out(client)
+    for participant in (world.relative, twice, sister):
+        send_link(client, world, participant)
+        log_out(client)
+    login(client, world.region.user.username)
+    rows = re.findall(
+        r"<tr>(.*?)</tr>",
+        re.search(
+            r"<tbody>(.*?)</tbody>", text_of(client.get(f"/cases/{world.case.uid}/plan/links")), re.S
+        ).group(1),
+        re.S,
+    )
+    # Each link sent names whom it went to, not only the family address all three share.
+    named = [re.sub(r"<td>\d+</td>", "", row, count=1).split("</td>")[0] for row in rows]
+    assert len(set(named)) == 3 and all("Andersson" in name for name in named), named

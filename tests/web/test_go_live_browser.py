@@ -167,7 +167,7 @@ def test_go_live_from_the_readme_and_start_the_first_sip(gone_live, browser):
     page.locator("#username").fill("lisa.lindqvist")
     page.locator("#display_name").fill("Lisa Lindqvist")
     page.locator("#email").fill(STAFF_EMAIL)
-    page.locator("#unit_id").select_option(label="Psykiatriska mottagningen, Region Exempelland")
+    page.locator("#unit_id").select_option(label="Region Exempelland, Psykiatriska mottagningen")
     expect(page.get_by_label("Personal")).to_be_checked()
     page.locator("form.stacked").get_by_role("button").click()
     expect(page.locator(".flash")).to_contain_text("Lisa Lindqvist är inbjuden")

@@ -18,6 +18,7 @@ from sipflow.cases.services import StepReads
 from sipflow.clock import now_utc
 from sipflow.db import get_session, unit_of_work
 from sipflow.errors import UserError
+from sipflow.people.labels import unit_label
 from sipflow.people.models import Person
 from sipflow.plans import editor, responsibility
 from sipflow.plans.blueprint import bp
@@ -200,7 +201,9 @@ def configure(form: PlanEditorForm, reads: PageReads) -> None:
     in force covers (editor.check_plan_data refuses another as a new owner); one it names already stays."""
     parts = reads.parts
     organisations = [(p.organisation_id, p.name) for p in parts]
-    units = [(unit_id, f"{p.name}, {name}", p.organisation_id) for p in parts for unit_id, name in p.units]
+    units = [
+        (unit_id, unit_label(p.name, name), p.organisation_id) for p in parts for unit_id, name in p.units
+    ]
     form.configure(organisations, units, child=_child(reads), offered=reads.step_reads.seeing)
 
 

@@ -334,15 +334,12 @@ def _render_links(case: SipCase, form: LinkForm | None = None, *, errors=(), sta
 
 
 def _recipient_choices(session, case: SipCase) -> list[tuple[int, str]]:
-    person = session.get(Person, case.person_id)
-    kinds = {"person": _("the person"), "narstaende": _("närstående"), "guardian": _("guardian")}
-    result = []
-    for participant in personal_links.recipients(session, case):
-        name = (
-            f"{person.given_name} {person.family_name}" if participant.kind == "person" else participant.name
-        )
-        result.append((participant.id, f"{name or ''} ({kinds[participant.kind]}), {participant.email}"))
-    return result
+    """Who a link may be sent to, each named as the list of links sent names them, with the address."""
+    labels = personal_links.recipient_labels(session, case)
+    return [
+        (participant.id, f"{labels[participant.id]}, {participant.email}")
+        for participant in personal_links.recipients(session, case)
+    ]
 
 
 @bp.route("/cases/<uid>/plan/links", methods=["GET", "POST"])
