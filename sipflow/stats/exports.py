@@ -29,7 +29,10 @@ def shown(cell) -> str:
     if cell is None:
         return ""
     if isinstance(cell, float):
-        return format_decimal(cell, format="0.0", locale=get_locale() or DEFAULT_LOCALE)
+        # Never rounded again here (Babel would round a half to even): services.percent rounded it.
+        return format_decimal(
+            cell, format="0.0", locale=get_locale() or DEFAULT_LOCALE, decimal_quantization=False
+        )
     return str(cell)
 
 

@@ -16,6 +16,7 @@ import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Integer, and_, case, exists, extract, func, literal, or_, select
@@ -452,10 +453,18 @@ def _attended(meeting_id, kind: str):
     )
 
 
-def _share(numerator, denominator):
+# A share is a percentage with one decimal, a half rounded up as official Swedish statistics round
+# (SCB), not to the even digit as round() does: 5 of 16 is 31.3 %, not 31.2 %.
+_TENTH = Decimal("0.1")
+
+
+def percent(numerator, denominator) -> float | None:
+    """numerator of denominator in percent, one decimal, a half rounded up; None without a denominator."""
     if not isinstance(numerator, int) or not isinstance(denominator, int) or denominator == 0:
         return None
-    return round(100 * numerator / denominator, 1)
+    # Exact decimal arithmetic: a float quotient may lie just below the half (0.35 is 0.34999...).
+    exact = Decimal(100 * numerator) / Decimal(denominator)
+    return float(exact.quantize(_TENTH, rounding=ROUND_HALF_UP))
 
 
 # --- The indicator groups --------------------------------------------------------------------------------
@@ -517,9 +526,9 @@ def meeting_indicators(
 
 
 def _with_shares(row: dict) -> dict:
-    row["digital_share"] = _share(row["digital"], row["classified"])
-    row["narstaende_share"] = _share(row["narstaende"], row["sips"])
-    row["person_present_share"] = _share(row["person_present"], row["sips"])
+    row["digital_share"] = percent(row["digital"], row["classified"])
+    row["narstaende_share"] = percent(row["narstaende"], row["sips"])
+    row["person_present_share"] = percent(row["person_present"], row["sips"])
     return row
 
 
@@ -745,8 +754,8 @@ def attendance_by_organisation_kind(session: Session, query: StatsQuery, setting
     for row in by_key.values():
         row["invited"] = row["on_site"] + row["video"] + row["phone"] + row["absent"]
         row["attended"] = row["invited"] - row["absent"]
-        row["attended_share"] = _share(row["attended"], row["invited"])
-        row["absent_share"] = _share(row["absent"], row["invited"])
+        row["attended_share"] = percent(row["attended"], row["invited"])
+        row["absent_share"] = percent(row["absent"], row["invited"])
         rows.append(row)
     return rows
 
@@ -819,7 +828,7 @@ def indicators(session: Session, query: StatsQuery, settings: Settings, progress
             row[f"{measure}_max"] = stats["max"]
             if measure == "utskrivningsklar_to_kallelse":
                 row["kallelse_within"] = group["within"]
-                row["kallelse_within_share"] = _share(group["within"], stats["n"])
+                row["kallelse_within_share"] = percent(group["within"], stats["n"])
         lead_rows.append(row)
     lead_table = _table(
         "lead_times",
@@ -892,8 +901,9 @@ def indicators(session: Session, query: StatsQuery, settings: Settings, progress
     if not query.compare_years:
         # Compared, each period is a row group of its own, as in the SIP meeting table: no sum over years.
         attendance_total = {k: sum(r[k] for r in attendance_rows) for k in attendance_counts}
-        attendance_total["attended_share"] = _share(attendance_total["attended"], attendance_total["invited"])
-        attendance_total["absent_share"] = _share(attendance_total["absent"], attendance_total["invited"])
+        invited = attendance_total["invited"]
+        attendance_total["attended_share"] = percent(attendance_total["attended"], invited)
+        attendance_total["absent_share"] = percent(attendance_total["absent"], invited)
     attendance_table = _table(
         "attendance",
         _l("Attendance per organisation type"),
@@ -1018,8 +1028,8 @@ def _chart(session, query: StatsQuery, settings: Settings, name, title, coarser,
 
 
 def _outcome_shares(row: dict) -> dict:
-    row["accepted_share"] = _share(row["accepted"], row["offered"])
-    row["follow_ups_on_time_share"] = _share(row["follow_ups_on_time"], row["follow_ups_due"])
+    row["accepted_share"] = percent(row["accepted"], row["offered"])
+    row["follow_ups_on_time_share"] = percent(row["follow_ups_on_time"], row["follow_ups_due"])
     return row
 
 

@@ -626,3 +626,39 @@ def test_a_sheet_name_is_one_excel_accepts_and_unlike_the_others():
     assert all(len(name) <= SHEET_NAME_LENGTH for name in taken)
     assert taken[4:6] == ["SIP meetings", "sip MEETINGS (2)"]
     assert len({name.casefold() for name in taken}) == len(taken)
+
+
+def test_a_share_at_a_half_is_rounded_up_as_official_statistics_are():
+    """5 of 16 is 31.25 %: shown as 31.3, not 31.2 (Python's round() goes to the even digit)."""
+    from sipflow.stats.services import percent
+
+    assert percent(5, 16) == 31.3
+    assert percent(1, 16) == 6.3
+    assert percent(1, 8) == 12.5
+    assert percent(2, 3) == 66.7 and percent(1, 3) == 33.3
+    assert percent(0, 7) == 0.0 and percent(3, 0) is None
+
+
+@pytest.fixture
+def quarter_of_sixteen(world, db_session):
+    """Kalmar: 16 SIPs, one person each, a närstående present at 5 of them (31.25 %)."""
+    for index in range(16):
+        world.meeting(
+            world.case(world.person(KALMAR)), date(2026, 1, 10), municipality=KALMAR, narstaende=index < 5
+        )
+    db_session.commit()
+    return world
+
+
+def test_a_share_at_a_half_reads_rounded_up_on_every_output(coordinator, quarter_of_sixteen, tmp_path):
+    params = PERIOD | {"by": "", "lang": "sv"}
+    meetings = next(t for t in json_answer(coordinator, **params)["tables"] if t["key"] == "meetings")
+    assert meetings["total"]["narstaende_share"] == 31.3
+    assert "<td>31,3</td>" in coordinator.get("/statistik/", query_string=params).get_data(as_text=True)
+    body = coordinator.get("/statistik/indikatorer.csv", query_string=params).get_data().decode("utf-8-sig")
+    assert "31,3" in body and "31,2" not in body
+    xlsx = coordinator.get("/statistik/indikatorer.xlsx", query_string=params).get_data()
+    workbook = load_workbook(io.BytesIO(xlsx))
+    assert 31.3 in [cell for line in workbook.worksheets[0].iter_rows(values_only=True) for cell in line]
+    text = pdf_text(coordinator.get("/statistik/kvartalsrapport.pdf", query_string=params), tmp_path)
+    assert "31,3" in text and "31,2" not in text
