@@ -471,8 +471,15 @@ def percent(numerator, denominator) -> float | None:
 
 MEETING_COUNTS = ("persons", "sips", "first", "follow_up", "video", "digital", "classified")
 EXTRA_COUNTS = ("narstaende", "person_present")
+# Persons are distinct per row, so their column says which period a row counts them over: the finest
+# period breakdown chosen, else the whole period (by year a row's persons are that year's, not a quarter's).
+PERSONS_LABELS = {
+    "quarter": _l("Number of persons who received a SIP per quarter"),
+    "year": _l("Number of persons who received a SIP per year"),
+    None: _l("Number of persons who received a SIP in the period"),
+}
 MEETING_COLUMNS = (
-    ("persons", _l("Number of persons who received a SIP per quarter")),
+    ("persons", PERSONS_LABELS["quarter"]),
     ("sips", _l("Number of SIPs")),
     ("first", _l("First SIP meetings")),
     ("follow_up", _l("Follow-up SIP meetings")),
@@ -481,6 +488,12 @@ MEETING_COLUMNS = (
     ("narstaende_share", _l("Share of SIPs with a närstående present (%)")),
     ("person_present_share", _l("Share of SIPs where the person took part (%)")),
 )
+
+
+def meeting_columns(by: tuple[str, ...]) -> tuple:
+    """The SIP meeting table's columns, the persons column named by the period its rows count over."""
+    period = next((name for name in ("quarter", "year") if name in by), None)
+    return (("persons", PERSONS_LABELS[period]), *MEETING_COLUMNS[1:])
 
 
 def meeting_indicators(
@@ -804,7 +817,7 @@ def indicators(session: Session, query: StatsQuery, settings: Settings, progress
     if query.compare_years:
         total = None
     meeting_table = _laid_out(
-        "meetings", _l("SIP meetings"), dim_names, MEETING_COLUMNS, rows, total, labeller
+        "meetings", _l("SIP meetings"), dim_names, meeting_columns(query.by), rows, total, labeller
     )
     charts = [
         _chart(session, query, settings, name, title, coarser, totals.get(chosen), labeller)

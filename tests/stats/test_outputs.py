@@ -64,7 +64,7 @@ def test_the_coordinator_lands_on_the_dashboard_and_sees_tables_and_charts(clien
     response = login(client, "kerstin-lands")
     assert response.status_code == 302 and response.location.endswith("/statistik/")
     page = client.get("/statistik/", query_string=PERIOD).get_data(as_text=True)
-    assert "Antal personer som erhållit SIP per kvartal" in page
+    assert "Antal personer som erhållit SIP under perioden" in page
     assert "Antal SIP genomförda via video" in page
     assert "<svg" in page and "<title" in page and "<desc" in page
     assert 'id="download-xlsx"' in page
@@ -662,3 +662,24 @@ def test_a_share_at_a_half_reads_rounded_up_on_every_output(coordinator, quarter
     assert 31.3 in [cell for line in workbook.worksheets[0].iter_rows(values_only=True) for cell in line]
     text = pdf_text(coordinator.get("/statistik/kvartalsrapport.pdf", query_string=params), tmp_path)
     assert "31,3" in text and "31,2" not in text
+
+
+@pytest.mark.parametrize(
+    ("by", "swedish", "english"),
+    [
+        ("quarter,municipality", "per kvartal", "per quarter"),
+        ("year", "per år", "per year"),
+        ("municipality", "under perioden", "in the period"),
+        ("", "under perioden", "in the period"),
+    ],
+)
+def test_the_persons_column_names_the_period_the_rows_are_counted_by(
+    coordinator, kalmar, by, swedish, english
+):
+    """Persons are distinct per row: by year a row is a year's persons, so the column says per year."""
+    for lang, words, wrong in (("sv", swedish, "per kvartal"), ("en", english, "per quarter")):
+        answer = json_answer(coordinator, by=by, lang=lang)
+        meetings = next(t for t in answer["tables"] if t["key"] == "meetings")
+        label = next(c["label"] for c in meetings["columns"] if c["key"] == "persons")
+        assert label.endswith(words), label
+        assert words == wrong or wrong not in label
