@@ -683,3 +683,36 @@ def test_the_persons_column_names_the_period_the_rows_are_counted_by(
         label = next(c["label"] for c in meetings["columns"] if c["key"] == "persons")
         assert label.endswith(words), label
         assert words == wrong or wrong not in label
+
+
+@pytest.mark.parametrize(
+    ("period", "filename"),
+    [
+        ({"from": "2026-07-01", "to": "2026-09-30"}, "sip-statistik-2026-K3.pdf"),
+        ({"from": "2026-01-01", "to": "2026-03-31"}, "sip-statistik-2026-K1.pdf"),
+        ({"from": "2025-01-01", "to": "2025-12-31"}, "sip-statistik-2025.pdf"),
+        ({"from": "2026-01-01", "to": "2026-02-15"}, "sip-statistik-2026-01-01-till-2026-02-15.pdf"),
+        ({"from": "2026-04-01", "to": "2026-09-30"}, "sip-statistik-2026-04-01-till-2026-09-30.pdf"),
+    ],
+)
+def test_the_quarterly_pdf_is_named_by_its_period_in_swedish(coordinator, kalmar, period, filename):
+    """The download says which period it holds (2026 K3, as Swedish quarters are written), nothing else."""
+    response = coordinator.get("/statistik/kvartalsrapport.pdf", query_string=PERIOD | period)
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    assert response.headers["Content-Disposition"] == f'attachment; filename="{filename}"'
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"from": "2007-01-01", "to": "2026-12-31", "by": "year"},
+        {"from": "2026-01-01", "to": "2026-03-31", "by": "quarter", "compare_years": "20"},
+        {"by": "municipality,county,quarter,year,sex,age_band,occasion,organisation_kind"},
+        {"county": "", "municipality": "", "by": "county,quarter"},
+    ],
+)
+def test_the_quarterly_pdf_answers_any_period_the_page_allows(coordinator, kalmar, params):
+    """The PDF takes the page's filter and bounds: whatever the page shows, the report holds."""
+    assert coordinator.get("/statistik/", query_string=PERIOD | params).status_code == 200
+    response = coordinator.get("/statistik/kvartalsrapport.pdf", query_string=PERIOD | params)
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
