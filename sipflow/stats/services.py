@@ -11,6 +11,7 @@ Every answer passes disclosure control (`disclosure.suppress_table`) before it l
 
 from __future__ import annotations
 
+import calendar
 import re
 import statistics
 from collections import defaultdict
@@ -142,14 +143,33 @@ _WHOLE_NUMBER = re.compile(r"-?[0-9]{1,6}")
 
 
 def parse_date(value: str | None, field_name: str) -> date:
-    """An ISO date (YYYY-MM-DD, ASCII digits) or a refusal naming the field."""
+    """An ISO date (YYYY-MM-DD, ASCII digits) or a refusal naming the field.
+
+    A date in that form that is no day of the calendar (2026-02-30) is refused as one that does not exist,
+    saying why, not as one in another form.
+    """
     text = (value or "").strip()
+    if _ISO_DATE.fullmatch(text) is None:
+        raise InvalidInput(_l("Enter a date as YYYY-MM-DD."), field=field_name)
     try:
-        if _ISO_DATE.fullmatch(text) is None:
-            raise ValueError(text)
         return date.fromisoformat(text)
     except ValueError:
-        raise InvalidInput(_l("Enter a date as YYYY-MM-DD."), field=field_name) from None
+        pass
+    year, month = int(text[:4]), int(text[5:7])
+    if year == 0:  # no year 0 in the calendar Python (and the period's bounds) use
+        raise InvalidInput(_range_message(), field=field_name)
+    if not 1 <= month <= 12:
+        message = _l("The date %(date)s does not exist: the months are 01 to 12.", date=text)
+    else:
+        days = calendar.monthrange(year, month)[1]
+        message = _l("The date %(date)s does not exist: that month has %(days)d days.", date=text, days=days)
+    raise InvalidInput(message, field=field_name)
+
+
+def _range_message():
+    """The refusal of a day outside the days a period may start and end on."""
+    first, last = EARLIEST_DAY.isoformat(), LATEST_DAY.isoformat()
+    return _l("Enter a date from %(first)s to %(last)s.", first=first, last=last)
 
 
 def parse_query(
@@ -173,14 +193,7 @@ def parse_query(
     end_day = end if isinstance(end, date) else parse_date(end, "to")
     for day, field_name in ((start_day, "from"), (end_day, "to")):
         if not EARLIEST_DAY <= day <= LATEST_DAY:
-            raise InvalidInput(
-                _l(
-                    "Enter a date from %(first)s to %(last)s.",
-                    first=EARLIEST_DAY.isoformat(),
-                    last=LATEST_DAY.isoformat(),
-                ),
-                field=field_name,
-            )
+            raise InvalidInput(_range_message(), field=field_name)
     if end_day < start_day:
         raise InvalidInput(_l("The end of the period is before its start."), field="to")
     if _years_back(end_day, MAX_YEARS) >= start_day:

@@ -716,3 +716,36 @@ def test_the_quarterly_pdf_answers_any_period_the_page_allows(coordinator, kalma
     assert coordinator.get("/statistik/", query_string=PERIOD | params).status_code == 200
     response = coordinator.get("/statistik/kvartalsrapport.pdf", query_string=PERIOD | params)
     assert response.status_code == 200 and response.mimetype == "application/pdf"
+
+
+@pytest.mark.parametrize(
+    ("typed", "swedish"),
+    [
+        ("2026-02-30", "Datumet 2026-02-30 finns inte: den månaden har 28 dagar."),
+        ("2028-02-30", "Datumet 2028-02-30 finns inte: den månaden har 29 dagar."),
+        ("2026-04-31", "Datumet 2026-04-31 finns inte: den månaden har 30 dagar."),
+        ("2026-13-01", "Datumet 2026-13-01 finns inte: månaderna är 01 till 12."),
+        ("2026-01-00", "Datumet 2026-01-00 finns inte: den månaden har 31 dagar."),
+    ],
+)
+def test_a_date_that_does_not_exist_says_so_beside_the_field_with_what_was_typed(
+    coordinator, kalmar, typed, swedish
+):
+    response = coordinator.get("/statistik/", query_string=PERIOD | {"from": typed, "lang": "sv"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    error = page[page.index('id="from-error"') : page.index("</p>", page.index('id="from-error"'))]
+    assert swedish in error
+    # Kept as typed and shown: a date input would show a day that does not exist as empty.
+    field = re.search(r'<input [^>]*id="from"[^>]*>', page).group(0)
+    assert f'value="{typed}"' in field and 'type="text"' in field
+    refused = coordinator.get("/statistik/kvartalsrapport.pdf", query_string=PERIOD | {"to": typed})
+    assert refused.status_code == 400 and refused.get_json()["field"] == "to"
+    assert typed in refused.get_json()["reason"]
+
+
+def test_a_date_that_does_not_exist_in_the_cli_says_so(app):
+    result = app.test_cli_runner().invoke(
+        sipflow_cli, ["stats", "--from", "2026-02-30", "--to", "2026-03-31", "--format", "json"]
+    )
+    assert result.exit_code == 2 and "2026-02-30" in result.output and "28" in result.output
