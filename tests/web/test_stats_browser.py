@@ -101,7 +101,7 @@ def test_the_coordinator_filters_kalmar_first_quarter_and_downloads_the_xlsx(
     assert download.suggested_filename.endswith(".xlsx")
     saved = tmp_path / download.suggested_filename
     download.save_as(saved)
-    sheet = load_workbook(saved, read_only=True)["meetings"]
+    sheet = load_workbook(saved, read_only=True)["SIP-möten"]  # named by its title
     lines = [list(line) for line in sheet.iter_rows(values_only=True)]
     assert [str(label) for label in lines[0]] == headers
     kalmar_line = next(line for line in lines[1:] if line[0] == "Kalmar")
