@@ -288,10 +288,17 @@ def _check_label(label: str, field: str = "label") -> str:
     return fields.one_line(label, field)
 
 
-def _check_kind(kind: str, field: str = "kind") -> str:
+def _check_kind(kind: str, field: str = "kind", *, in_file: bool = False) -> str:
+    """One of CODE_KINDS; refused in the words the user sees: the form's choices, or the file's values."""
     kind = (kind or "").strip().lower()
     if kind not in CODE_KINDS:
-        raise InvalidInput(_l("Choose what the code counts as: sip or distance."), field=field)
+        # The form offers the kinds by their names; a catalogue file spells them as its column documents.
+        message = (
+            _l("Write sip (a SIP meeting) or distance (care at a distance, by video) in the column kind.")
+            if in_file
+            else _l("Choose what the code counts as: a SIP meeting or care at a distance (video).")
+        )
+        raise InvalidInput(message, field=field)
     return kind
 
 
@@ -401,7 +408,10 @@ def parse_codes_csv(text: str) -> tuple[list[tuple[int, CodeDefinition]], list[L
         try:
             code = _check_code(row[0])
             definition = CodeDefinition(
-                code=code, label=_check_label(row[1]), kind=_check_kind(row[2]), created_at=None
+                code=code,
+                label=_check_label(row[1]),
+                kind=_check_kind(row[2], in_file=True),
+                created_at=None,
             )
         except InvalidInput as error:
             errors.append(LineError(line, str(error.message), error.field))

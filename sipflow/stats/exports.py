@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from xml.sax.saxutils import escape
 
 from babel.numbers import format_decimal
@@ -29,7 +29,10 @@ def shown(cell) -> str:
     if cell is None:
         return ""
     if isinstance(cell, float):
-        return format_decimal(cell, format="0.0", locale=get_locale() or DEFAULT_LOCALE)
+        # Never rounded again here (Babel would round a half to even): services.percent rounded it.
+        return format_decimal(
+            cell, format="0.0", locale=get_locale() or DEFAULT_LOCALE, decimal_quantization=False
+        )
     return str(cell)
 
 
@@ -198,6 +201,24 @@ def line_chart_svg(
 
 
 # --- PDF -------------------------------------------------------------------------------------------------
+
+
+def report_filename(start: date, end: date) -> str:
+    """The quarterly report's file name, by its period alone, as Swedish readers write it (no personal data):
+    "sip-statistik-2026-K3.pdf" for a quarter, "sip-statistik-2026.pdf" for a year, else both days."""
+    if start.day == 1 and start.month % 3 == 1 and start.year == end.year:
+        quarter = (start.month - 1) // 3 + 1
+        if end == _quarter_end(start.year, quarter):
+            return f"sip-statistik-{start.year}-K{quarter}.pdf"
+        if start.month == 1 and (end.month, end.day) == (12, 31):
+            return f"sip-statistik-{start.year}.pdf"
+    return f"sip-statistik-{start.isoformat()}-till-{end.isoformat()}.pdf"
+
+
+def _quarter_end(year: int, quarter: int) -> date:
+    """The last day of a quarter."""
+    following = date(year + 1, 1, 1) if quarter == 4 else date(year, quarter * 3 + 1, 1)
+    return following - timedelta(days=1)
 
 
 def to_pdf(answer: dict, *, heading: str, subtitle: str, made_at: datetime) -> bytes:

@@ -11,11 +11,13 @@ Every answer passes disclosure control (`disclosure.suppress_table`) before it l
 
 from __future__ import annotations
 
+import calendar
 import re
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Integer, and_, case, exists, extract, func, literal, or_, select
@@ -141,14 +143,33 @@ _WHOLE_NUMBER = re.compile(r"-?[0-9]{1,6}")
 
 
 def parse_date(value: str | None, field_name: str) -> date:
-    """An ISO date (YYYY-MM-DD, ASCII digits) or a refusal naming the field."""
+    """An ISO date (YYYY-MM-DD, ASCII digits) or a refusal naming the field.
+
+    A date in that form that is no day of the calendar (2026-02-30) is refused as one that does not exist,
+    saying why, not as one in another form.
+    """
     text = (value or "").strip()
+    if _ISO_DATE.fullmatch(text) is None:
+        raise InvalidInput(_l("Enter a date as YYYY-MM-DD."), field=field_name)
     try:
-        if _ISO_DATE.fullmatch(text) is None:
-            raise ValueError(text)
         return date.fromisoformat(text)
     except ValueError:
-        raise InvalidInput(_l("Enter a date as YYYY-MM-DD."), field=field_name) from None
+        pass
+    year, month = int(text[:4]), int(text[5:7])
+    if year == 0:  # no year 0 in the calendar Python (and the period's bounds) use
+        raise InvalidInput(_range_message(), field=field_name)
+    if not 1 <= month <= 12:
+        message = _l("The date %(date)s does not exist: the months are 01 to 12.", date=text)
+    else:
+        days = calendar.monthrange(year, month)[1]
+        message = _l("The date %(date)s does not exist: that month has %(days)d days.", date=text, days=days)
+    raise InvalidInput(message, field=field_name)
+
+
+def _range_message():
+    """The refusal of a day outside the days a period may start and end on."""
+    first, last = EARLIEST_DAY.isoformat(), LATEST_DAY.isoformat()
+    return _l("Enter a date from %(first)s to %(last)s.", first=first, last=last)
 
 
 def parse_query(
@@ -172,14 +193,7 @@ def parse_query(
     end_day = end if isinstance(end, date) else parse_date(end, "to")
     for day, field_name in ((start_day, "from"), (end_day, "to")):
         if not EARLIEST_DAY <= day <= LATEST_DAY:
-            raise InvalidInput(
-                _l(
-                    "Enter a date from %(first)s to %(last)s.",
-                    first=EARLIEST_DAY.isoformat(),
-                    last=LATEST_DAY.isoformat(),
-                ),
-                field=field_name,
-            )
+            raise InvalidInput(_range_message(), field=field_name)
     if end_day < start_day:
         raise InvalidInput(_l("The end of the period is before its start."), field="to")
     if _years_back(end_day, MAX_YEARS) >= start_day:
@@ -452,18 +466,33 @@ def _attended(meeting_id, kind: str):
     )
 
 
-def _share(numerator, denominator):
+# A share is a percentage with one decimal, a half rounded up as official Swedish statistics round
+# (SCB), not to the even digit as round() does: 5 of 16 is 31.3 %, not 31.2 %.
+_TENTH = Decimal("0.1")
+
+
+def percent(numerator, denominator) -> float | None:
+    """numerator of denominator in percent, one decimal, a half rounded up; None without a denominator."""
     if not isinstance(numerator, int) or not isinstance(denominator, int) or denominator == 0:
         return None
-    return round(100 * numerator / denominator, 1)
+    # Exact decimal arithmetic: a float quotient may lie just below the half (0.35 is 0.34999...).
+    exact = Decimal(100 * numerator) / Decimal(denominator)
+    return float(exact.quantize(_TENTH, rounding=ROUND_HALF_UP))
 
 
 # --- The indicator groups --------------------------------------------------------------------------------
 
 MEETING_COUNTS = ("persons", "sips", "first", "follow_up", "video", "digital", "classified")
 EXTRA_COUNTS = ("narstaende", "person_present")
+# Persons are distinct per row, so their column says which period a row counts them over: the finest
+# period breakdown chosen, else the whole period (by year a row's persons are that year's, not a quarter's).
+PERSONS_LABELS = {
+    "quarter": _l("Number of persons who received a SIP per quarter"),
+    "year": _l("Number of persons who received a SIP per year"),
+    None: _l("Number of persons who received a SIP in the period"),
+}
 MEETING_COLUMNS = (
-    ("persons", _l("Number of persons who received a SIP per quarter")),
+    ("persons", PERSONS_LABELS["quarter"]),
     ("sips", _l("Number of SIPs")),
     ("first", _l("First SIP meetings")),
     ("follow_up", _l("Follow-up SIP meetings")),
@@ -472,6 +501,12 @@ MEETING_COLUMNS = (
     ("narstaende_share", _l("Share of SIPs with a närstående present (%)")),
     ("person_present_share", _l("Share of SIPs where the person took part (%)")),
 )
+
+
+def meeting_columns(by: tuple[str, ...]) -> tuple:
+    """The SIP meeting table's columns, the persons column named by the period its rows count over."""
+    period = next((name for name in ("quarter", "year") if name in by), None)
+    return (("persons", PERSONS_LABELS[period]), *MEETING_COLUMNS[1:])
 
 
 def meeting_indicators(
@@ -517,9 +552,9 @@ def meeting_indicators(
 
 
 def _with_shares(row: dict) -> dict:
-    row["digital_share"] = _share(row["digital"], row["classified"])
-    row["narstaende_share"] = _share(row["narstaende"], row["sips"])
-    row["person_present_share"] = _share(row["person_present"], row["sips"])
+    row["digital_share"] = percent(row["digital"], row["classified"])
+    row["narstaende_share"] = percent(row["narstaende"], row["sips"])
+    row["person_present_share"] = percent(row["person_present"], row["sips"])
     return row
 
 
@@ -745,8 +780,8 @@ def attendance_by_organisation_kind(session: Session, query: StatsQuery, setting
     for row in by_key.values():
         row["invited"] = row["on_site"] + row["video"] + row["phone"] + row["absent"]
         row["attended"] = row["invited"] - row["absent"]
-        row["attended_share"] = _share(row["attended"], row["invited"])
-        row["absent_share"] = _share(row["absent"], row["invited"])
+        row["attended_share"] = percent(row["attended"], row["invited"])
+        row["absent_share"] = percent(row["absent"], row["invited"])
         rows.append(row)
     return rows
 
@@ -795,7 +830,7 @@ def indicators(session: Session, query: StatsQuery, settings: Settings, progress
     if query.compare_years:
         total = None
     meeting_table = _laid_out(
-        "meetings", _l("SIP meetings"), dim_names, MEETING_COLUMNS, rows, total, labeller
+        "meetings", _l("SIP meetings"), dim_names, meeting_columns(query.by), rows, total, labeller
     )
     charts = [
         _chart(session, query, settings, name, title, coarser, totals.get(chosen), labeller)
@@ -819,7 +854,7 @@ def indicators(session: Session, query: StatsQuery, settings: Settings, progress
             row[f"{measure}_max"] = stats["max"]
             if measure == "utskrivningsklar_to_kallelse":
                 row["kallelse_within"] = group["within"]
-                row["kallelse_within_share"] = _share(group["within"], stats["n"])
+                row["kallelse_within_share"] = percent(group["within"], stats["n"])
         lead_rows.append(row)
     lead_table = _table(
         "lead_times",
@@ -892,8 +927,9 @@ def indicators(session: Session, query: StatsQuery, settings: Settings, progress
     if not query.compare_years:
         # Compared, each period is a row group of its own, as in the SIP meeting table: no sum over years.
         attendance_total = {k: sum(r[k] for r in attendance_rows) for k in attendance_counts}
-        attendance_total["attended_share"] = _share(attendance_total["attended"], attendance_total["invited"])
-        attendance_total["absent_share"] = _share(attendance_total["absent"], attendance_total["invited"])
+        invited = attendance_total["invited"]
+        attendance_total["attended_share"] = percent(attendance_total["attended"], invited)
+        attendance_total["absent_share"] = percent(attendance_total["absent"], invited)
     attendance_table = _table(
         "attendance",
         _l("Attendance per organisation type"),
@@ -1018,8 +1054,8 @@ def _chart(session, query: StatsQuery, settings: Settings, name, title, coarser,
 
 
 def _outcome_shares(row: dict) -> dict:
-    row["accepted_share"] = _share(row["accepted"], row["offered"])
-    row["follow_ups_on_time_share"] = _share(row["follow_ups_on_time"], row["follow_ups_due"])
+    row["accepted_share"] = percent(row["accepted"], row["offered"])
+    row["follow_ups_on_time_share"] = percent(row["follow_ups_on_time"], row["follow_ups_due"])
     return row
 
 

@@ -190,11 +190,14 @@ def _refusal(error: UserError):
     return json_error(error.status, error.code, error.message, field=error.field)
 
 
-def _download(make, mimetype: str, filename: str, args: dict | None = None):
+def _download(make, mimetype: str, filename, args: dict | None = None):
+    """An export of the answer; filename is a name, or a function of the answer that gives one."""
     try:
         answer = _answer(args or _args())
     except UserError as error:
         return _refusal(error)
+    if callable(filename):
+        filename = filename(answer)
     return Response(
         make(answer),
         mimetype=mimetype,
@@ -231,4 +234,8 @@ def quarterly_pdf():
         subtitle = f"{answer['query']['from']} – {answer['query']['to']}"
         return exports.to_pdf(answer, heading=heading, subtitle=subtitle, made_at=now_utc())
 
-    return _download(report, "application/pdf", "sip-kvartalsrapport.pdf", args)
+    def named(answer: dict) -> str:
+        query = answer["query"]
+        return exports.report_filename(date.fromisoformat(query["from"]), date.fromisoformat(query["to"]))
+
+    return _download(report, "application/pdf", named, args)

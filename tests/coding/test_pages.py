@@ -72,6 +72,24 @@ def test_a_badly_formed_code_is_refused_at_the_field_with_what_was_typed(as_admi
     assert _definition(db_session, "12ABC") is None
 
 
+@pytest.mark.parametrize(
+    ("lang", "words", "internal"),
+    [
+        ("sv", "SIP-möte eller vård på distans", "sip eller distance"),
+        ("en", "a SIP meeting or care", "sip or"),
+    ],
+)
+def test_an_unknown_kind_is_refused_in_the_words_of_the_form_not_its_values(as_admin, lang, words, internal):
+    """The form offers "SIP meeting" and "Care at a distance": its refusal names those, not sip/distance."""
+    as_admin.get(f"/admin/codes?lang={lang}")
+    typed = {"code": "AB123", "label": "Min etikett", "kind": "kva_action"}
+    response = _post(as_admin, "/admin/codes", typed)
+    page = text_of(response)
+    assert response.status_code == 400 and "Min etikett" in page
+    error = page[page.index('id="f-kind-error"') : page.index("</ul>", page.index('id="f-kind-error"'))]
+    assert words in error and internal not in error and "kva_action" not in error
+
+
 def _upload(client, text: str):
     return _post(
         client,

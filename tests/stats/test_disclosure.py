@@ -20,7 +20,7 @@ from webkit import login
 from sipflow.cases.models import Participant, TransitionLog
 from sipflow.meetings.models import Attendance
 from sipflow.stats.disclosure import Bar, Suppressed, suppress_table
-from sipflow.stats.services import indicators
+from sipflow.stats.services import indicators, percent
 
 THRESHOLD = 5
 KALMAR, NYBRO = "0880", "0881"
@@ -144,7 +144,7 @@ counts = st.one_of(st.integers(0, 6), st.integers(0, 40))
 
 
 def _share(numerator: int, denominator: int):
-    return None if denominator == 0 else round(100 * numerator / denominator, 1)
+    return percent(numerator, denominator)
 
 
 def _row(parts: list[int], persons: int) -> dict:

@@ -64,7 +64,7 @@ def test_the_coordinator_lands_on_the_dashboard_and_sees_tables_and_charts(clien
     response = login(client, "kerstin-lands")
     assert response.status_code == 302 and response.location.endswith("/statistik/")
     page = client.get("/statistik/", query_string=PERIOD).get_data(as_text=True)
-    assert "Antal personer som erhållit SIP per kvartal" in page
+    assert "Antal personer som erhållit SIP under perioden" in page
     assert "Antal SIP genomförda via video" in page
     assert "<svg" in page and "<title" in page and "<desc" in page
     assert 'id="download-xlsx"' in page
@@ -626,3 +626,126 @@ def test_a_sheet_name_is_one_excel_accepts_and_unlike_the_others():
     assert all(len(name) <= SHEET_NAME_LENGTH for name in taken)
     assert taken[4:6] == ["SIP meetings", "sip MEETINGS (2)"]
     assert len({name.casefold() for name in taken}) == len(taken)
+
+
+def test_a_share_at_a_half_is_rounded_up_as_official_statistics_are():
+    """5 of 16 is 31.25 %: shown as 31.3, not 31.2 (Python's round() goes to the even digit)."""
+    from sipflow.stats.services import percent
+
+    assert percent(5, 16) == 31.3
+    assert percent(1, 16) == 6.3
+    assert percent(1, 8) == 12.5
+    assert percent(2, 3) == 66.7 and percent(1, 3) == 33.3
+    assert percent(0, 7) == 0.0 and percent(3, 0) is None
+
+
+@pytest.fixture
+def quarter_of_sixteen(world, db_session):
+    """Kalmar: 16 SIPs, one person each, a närstående present at 5 of them (31.25 %)."""
+    for index in range(16):
+        world.meeting(
+            world.case(world.person(KALMAR)), date(2026, 1, 10), municipality=KALMAR, narstaende=index < 5
+        )
+    db_session.commit()
+    return world
+
+
+def test_a_share_at_a_half_reads_rounded_up_on_every_output(coordinator, quarter_of_sixteen, tmp_path):
+    params = PERIOD | {"by": "", "lang": "sv"}
+    meetings = next(t for t in json_answer(coordinator, **params)["tables"] if t["key"] == "meetings")
+    assert meetings["total"]["narstaende_share"] == 31.3
+    assert "<td>31,3</td>" in coordinator.get("/statistik/", query_string=params).get_data(as_text=True)
+    body = coordinator.get("/statistik/indikatorer.csv", query_string=params).get_data().decode("utf-8-sig")
+    assert "31,3" in body and "31,2" not in body
+    xlsx = coordinator.get("/statistik/indikatorer.xlsx", query_string=params).get_data()
+    workbook = load_workbook(io.BytesIO(xlsx))
+    assert 31.3 in [cell for line in workbook.worksheets[0].iter_rows(values_only=True) for cell in line]
+    text = pdf_text(coordinator.get("/statistik/kvartalsrapport.pdf", query_string=params), tmp_path)
+    assert "31,3" in text and "31,2" not in text
+
+
+@pytest.mark.parametrize(
+    ("by", "swedish", "english"),
+    [
+        ("quarter,municipality", "per kvartal", "per quarter"),
+        ("year", "per år", "per year"),
+        ("municipality", "under perioden", "in the period"),
+        ("", "under perioden", "in the period"),
+    ],
+)
+def test_the_persons_column_names_the_period_the_rows_are_counted_by(
+    coordinator, kalmar, by, swedish, english
+):
+    """Persons are distinct per row: by year a row is a year's persons, so the column says per year."""
+    for lang, words, wrong in (("sv", swedish, "per kvartal"), ("en", english, "per quarter")):
+        answer = json_answer(coordinator, by=by, lang=lang)
+        meetings = next(t for t in answer["tables"] if t["key"] == "meetings")
+        label = next(c["label"] for c in meetings["columns"] if c["key"] == "persons")
+        assert label.endswith(words), label
+        assert words == wrong or wrong not in label
+
+
+@pytest.mark.parametrize(
+    ("period", "filename"),
+    [
+        ({"from": "2026-07-01", "to": "2026-09-30"}, "sip-statistik-2026-K3.pdf"),
+        ({"from": "2026-01-01", "to": "2026-03-31"}, "sip-statistik-2026-K1.pdf"),
+        ({"from": "2025-01-01", "to": "2025-12-31"}, "sip-statistik-2025.pdf"),
+        ({"from": "2026-01-01", "to": "2026-02-15"}, "sip-statistik-2026-01-01-till-2026-02-15.pdf"),
+        ({"from": "2026-04-01", "to": "2026-09-30"}, "sip-statistik-2026-04-01-till-2026-09-30.pdf"),
+    ],
+)
+def test_the_quarterly_pdf_is_named_by_its_period_in_swedish(coordinator, kalmar, period, filename):
+    """The download says which period it holds (2026 K3, as Swedish quarters are written), nothing else."""
+    response = coordinator.get("/statistik/kvartalsrapport.pdf", query_string=PERIOD | period)
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    assert response.headers["Content-Disposition"] == f'attachment; filename="{filename}"'
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"from": "2007-01-01", "to": "2026-12-31", "by": "year"},
+        {"from": "2026-01-01", "to": "2026-03-31", "by": "quarter", "compare_years": "20"},
+        {"by": "municipality,county,quarter,year,sex,age_band,occasion,organisation_kind"},
+        {"county": "", "municipality": "", "by": "county,quarter"},
+    ],
+)
+def test_the_quarterly_pdf_answers_any_period_the_page_allows(coordinator, kalmar, params):
+    """The PDF takes the page's filter and bounds: whatever the page shows, the report holds."""
+    assert coordinator.get("/statistik/", query_string=PERIOD | params).status_code == 200
+    response = coordinator.get("/statistik/kvartalsrapport.pdf", query_string=PERIOD | params)
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+
+
+@pytest.mark.parametrize(
+    ("typed", "swedish"),
+    [
+        ("2026-02-30", "Datumet 2026-02-30 finns inte: den månaden har 28 dagar."),
+        ("2028-02-30", "Datumet 2028-02-30 finns inte: den månaden har 29 dagar."),
+        ("2026-04-31", "Datumet 2026-04-31 finns inte: den månaden har 30 dagar."),
+        ("2026-13-01", "Datumet 2026-13-01 finns inte: månaderna är 01 till 12."),
+        ("2026-01-00", "Datumet 2026-01-00 finns inte: den månaden har 31 dagar."),
+    ],
+)
+def test_a_date_that_does_not_exist_says_so_beside_the_field_with_what_was_typed(
+    coordinator, kalmar, typed, swedish
+):
+    response = coordinator.get("/statistik/", query_string=PERIOD | {"from": typed, "lang": "sv"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    error = page[page.index('id="from-error"') : page.index("</p>", page.index('id="from-error"'))]
+    assert swedish in error
+    # Kept as typed and shown: a date input would show a day that does not exist as empty.
+    field = re.search(r'<input [^>]*id="from"[^>]*>', page).group(0)
+    assert f'value="{typed}"' in field and 'type="text"' in field
+    refused = coordinator.get("/statistik/kvartalsrapport.pdf", query_string=PERIOD | {"to": typed})
+    assert refused.status_code == 400 and refused.get_json()["field"] == "to"
+    assert typed in refused.get_json()["reason"]
+
+
+def test_a_date_that_does_not_exist_in_the_cli_says_so(app):
+    result = app.test_cli_runner().invoke(
+        sipflow_cli, ["stats", "--from", "2026-02-30", "--to", "2026-03-31", "--format", "json"]
+    )
+    assert result.exit_code == 2 and "2026-02-30" in result.output and "28" in result.output
