@@ -49,7 +49,7 @@ INSERT INTO code_record (case_id, meeting_id, unit_id, organisation_id, code, ki
     meeting_kind, person_id, municipality_code, legal_sex, age_years, occasion, organisation_kind,
     recorded_at)
 SELECT m.case_id, m.id, p.unit_id, p.organisation_id, c.code, c.kind, 1, {held_on}, m.kind, s.person_id,
-    pe.home_municipality_code, pe.legal_sex, 40, s.occasion, o.kind, m.held_at
+    sc.municipality_code, pe.legal_sex, 40, s.occasion, o.kind, m.held_at
 FROM meeting m
 JOIN sipcase s ON s.id = m.case_id
 JOIN person pe ON pe.id = s.person_id
@@ -91,9 +91,14 @@ def _dialect_sql(dialect: str) -> tuple[str, str, str]:
     """The held day of a meeting, the year and year * 10 + quarter of a code record, in the dialect."""
     if dialect == "sqlite":
         year = "CAST(strftime('%Y', held_on) AS INTEGER)"
-        return "date(m.held_at)", year, f"{year} * 10 + (CAST(strftime('%m', held_on) AS INTEGER) + 2) / 3"
+        held = _swedish_day(dialect, "m.held_at")
+        return held, year, f"{year} * 10 + (CAST(strftime('%m', held_on) AS INTEGER) + 2) / 3"
     year = "CAST(EXTRACT(YEAR FROM held_on) AS INTEGER)"
-    return "CAST(m.held_at AS DATE)", year, f"{year} * 10 + CAST(EXTRACT(QUARTER FROM held_on) AS INTEGER)"
+    return (
+        _swedish_day(dialect, "m.held_at"),
+        year,
+        f"{year} * 10 + CAST(EXTRACT(QUARTER FROM held_on) AS INTEGER)",
+    )
 
 
 # --- The whole dashboard by hand: the same seven tables' numbers, one statement each ---------------------
@@ -148,24 +153,24 @@ GROUP BY municipality_code, q, days
 """
 
 HAND_OFFERED = """
-SELECT pe.home_municipality_code, {requested_quarter}, COUNT(*),
+SELECT sc.municipality_code, {requested_quarter}, COUNT(*),
     SUM(CASE WHEN EXISTS (SELECT 1 FROM transitionlog t WHERE t.case_id = sc.id AND t."trigger" IN :accept)
         THEN 1 ELSE 0 END),
     SUM(CASE WHEN EXISTS (SELECT 1 FROM transitionlog t WHERE t.case_id = sc.id AND t."trigger" IN :decline)
         THEN 1 ELSE 0 END)
-FROM sipcase sc JOIN person pe ON pe.id = sc.person_id
+FROM sipcase sc
 WHERE sc.requested_at >= :start_at AND sc.requested_at < :end_at
-  AND pe.home_municipality_code IN (SELECT code FROM municipality WHERE county_code = :county)
-GROUP BY pe.home_municipality_code, {requested_quarter}
+  AND sc.municipality_code IN (SELECT code FROM municipality WHERE county_code = :county)
+GROUP BY sc.municipality_code, {requested_quarter}
 """
 
 HAND_FOLLOW_UPS_DUE = """
-SELECT pe.home_municipality_code, {due_quarter}, COUNT(*),
+SELECT sc.municipality_code, {due_quarter}, COUNT(*),
     SUM(CASE WHEN dl.met_at IS NOT NULL AND dl.met_at <= dl.due_at THEN 1 ELSE 0 END)
-FROM deadline dl JOIN sipcase sc ON sc.id = dl.case_id JOIN person pe ON pe.id = sc.person_id
+FROM deadline dl JOIN sipcase sc ON sc.id = dl.case_id
 WHERE dl.kind IN :follow_up AND dl.cancelled_at IS NULL AND dl.due_at >= :start_at AND dl.due_at < :end_at
-  AND pe.home_municipality_code IN (SELECT code FROM municipality WHERE county_code = :county)
-GROUP BY pe.home_municipality_code, {due_quarter}
+  AND sc.municipality_code IN (SELECT code FROM municipality WHERE county_code = :county)
+GROUP BY sc.municipality_code, {due_quarter}
 """
 
 HAND_ATTENDANCE = """
@@ -183,7 +188,16 @@ GROUP BY o.kind, a.mode
 """
 
 
+def _swedish_day(dialect: str, instant: str) -> str:
+    """The Swedish calendar day of a stored instant, as sipflow counts days (SQLite: the function sipflow.db
+    registers on every connection)."""
+    if dialect == "sqlite":
+        return f"sipflow_swedish_day({instant})"
+    return f"CAST(({instant}) AT TIME ZONE 'Europe/Stockholm' AS DATE)"
+
+
 def _days(dialect: str, start: str, end: str) -> str:
+    """Whole days from start to end, each a date expression."""
     if dialect == "sqlite":
         return f"CAST(julianday(date({end})) - julianday(date({start})) AS INTEGER)"
     return f"(CAST({end} AS DATE) - CAST({start} AS DATE))"
@@ -216,24 +230,33 @@ def hand_dashboard_statements(dialect: str) -> dict:
         "total": text(HAND_TOTAL.format(sip_meetings=every)),
         "request_to_first": text(
             HAND_REQUEST_TO_FIRST.format(
-                sip_meetings=first, days_request=_days(dialect, "sc.requested_at", "s.held_on")
+                sip_meetings=first,
+                days_request=_days(dialect, _swedish_day(dialect, "sc.requested_at"), "s.held_on"),
             )
         ),
         "utskrivningsklar_to_kallelse": text(
             HAND_UTSKRIVNINGSKLAR_TO_KALLELSE.format(
-                sip_meetings=first, days_kallelse=_days(dialect, "sc.utskrivningsklar_at", "dl.met_at")
+                sip_meetings=first,
+                days_kallelse=_days(
+                    dialect,
+                    _swedish_day(dialect, "sc.utskrivningsklar_at"),
+                    _swedish_day(dialect, "dl.met_at"),
+                ),
             )
         ).bindparams(kinds[0]),
         "plan_to_follow_up": text(
             HAND_PLAN_TO_FOLLOW_UP.format(
-                sip_meetings=follow_up, days_follow_up=_days(dialect, previous, "s.held_on")
+                sip_meetings=follow_up,
+                days_follow_up=_days(dialect, _swedish_day(dialect, previous), "s.held_on"),
             )
         ),
         "offered": text(
-            HAND_OFFERED.format(requested_quarter=_quarter_of(dialect, "sc.requested_at"))
+            HAND_OFFERED.format(
+                requested_quarter=_quarter_of(dialect, _swedish_day(dialect, "sc.requested_at"))
+            )
         ).bindparams(*expanding, *moments),
         "follow_ups_due": text(
-            HAND_FOLLOW_UPS_DUE.format(due_quarter=_quarter_of(dialect, "dl.due_at"))
+            HAND_FOLLOW_UPS_DUE.format(due_quarter=_quarter_of(dialect, _swedish_day(dialect, "dl.due_at")))
         ).bindparams(kinds[1], *moments),
         "attendance": text(HAND_ATTENDANCE),
     }
