@@ -257,8 +257,8 @@ INSERT_PERSON = (
 INSERT_CASE = (
     "INSERT INTO sipcase (uid, reference, workflow_name, workflow_version, state, occasion, version, "
     "person_id, initiating_organisation_id, created_by_user_id, requested_at, utskrivningsklar_at, "
-    "child_view, questions, follow_up_on, closed_reason, created_at, updated_at) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "child_view, questions, follow_up_on, closed_reason, created_at, updated_at, municipality_code) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 INSERT_MEETING = (
     "INSERT INTO meeting (case_id, kind, status, mode, starts_at, ends_at, location, video_url, held_at, "
@@ -613,6 +613,7 @@ class HandWrittenPath:
                 None,
                 db.t(at),
                 db.t(at),
+                "0780",  # the person's municipality when the SIP was requested, as the person row has it
             ),
         )
         insert_participant = (
