@@ -16,7 +16,13 @@ from sipflow.db import get_session
 from sipflow.people.services import IDENTIFIER_KIND_LABELS
 from sipflow.plans.blueprint import bp
 from sipflow.plans.compare import compare_versions
-from sipflow.plans.pdf import approval_parties, identifier_kind, masked_identifier, pdf_filename
+from sipflow.plans.pdf import (
+    approval_parties,
+    identifier_kind,
+    masked_identifier,
+    measures_by_others,
+    pdf_filename,
+)
 from sipflow.plans.versions import (
     find_version,
     is_scrubbed,
@@ -117,7 +123,7 @@ def version(uid: str, number: int):
         identifier_label=IDENTIFIER_KIND_LABELS[identifier_kind(content["person"])],
         efforts=[e for e in content["efforts"] if e["kind"] == "effort"],
         own_efforts=[e for e in content["efforts"] if e["kind"] == "own"],
-        other_efforts=[e for e in content["efforts"] if e["kind"] == "other"],
+        other_efforts=measures_by_others(content),
         parties=approval_parties({**content, "approvals": recorded}),
         is_newest=newest is not None and newest.id == found.id,
     )
