@@ -26,7 +26,7 @@ from sipflow.plans.pdf import (
 from sipflow.plans.versions import (
     find_version,
     is_scrubbed,
-    version_approvals,
+    recorded_approvals,
     version_pdf,
     version_summaries,
 )
@@ -109,10 +109,7 @@ def version(uid: str, number: int):
     if is_scrubbed(found):
         return render_template("plans/version_scrubbed.html", case=case, version=found)
     content = found.content
-    recorded = [
-        {"participant_id": a.participant_id, "method": a.method, "approved_at": a.approved_at.isoformat()}
-        for a in version_approvals(get_session(), found)
-    ]
+    recorded = recorded_approvals(get_session(), found)
     newest = find_version(get_session(), case)
     return render_template(
         "plans/version_detail.html",
@@ -130,7 +127,7 @@ def version(uid: str, number: int):
 
 
 def _send_pdf(case, number: int, *, large: bool):
-    data = version_pdf(_version_or_404(case, number), large=large)
+    data = version_pdf(get_session(), _version_or_404(case, number), large=large)
     if data is None:
         abort(404)  # retention removed it
     response = send_file(
@@ -147,7 +144,7 @@ def _send_pdf(case, number: int, *, large: bool):
 @bp.get("/cases/<uid>/plan/versions/<id:number>/pdf")
 @login_required
 def version_pdf_download(uid: str, number: int):
-    """The version's PDF exactly as it was established (the stored bytes)."""
+    """The version's PDF as established, with the approvals recorded for it when printed."""
     return _send_pdf(case_or_404(uid, audit.CASE_PRINT), number, large=False)
 
 
