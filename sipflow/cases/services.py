@@ -997,6 +997,41 @@ def touch_case(session: Session, case: SipCase, *, expected_version: int, now: d
     set_committed_value(case, "updated_at", now)
 
 
+# A change to the SIP that leaves its version alone: the case's time and its Mina SIP rows' (built once per
+# dialect; on PostgreSQL the rows' UPDATE rides in the case's as a WITH, run after it, one round trip).
+_MOVES: dict[bool, tuple] = {}
+
+
+def _move_statements(*, postgresql: bool) -> tuple:
+    """UPDATE sipcase SET updated_at WHERE id, and the same time on the case's Mina SIP rows."""
+    statements = _MOVES.get(postgresql)
+    if statements is None:
+        table = SipCase.__table__
+        case_id = bindparam("move_id", type_=table.c.id.type)
+        at = bindparam("move_at", type_=table.c.updated_at.type)
+        move_case = table.update().where(table.c.id == case_id).values(updated_at=at)
+        move_rows = _VISIBILITY.update().where(_VISIBILITY.c.case_id == case_id).values(updated_at=at)
+        statements = (
+            (move_case.add_cte(move_rows.cte("moved_visibility")),) if postgresql else (move_case, move_rows)
+        )
+        _MOVES[postgresql] = statements
+    return statements
+
+
+def note_case_changed(session: Session, case: SipCase, *, now: datetime) -> None:
+    """Make now the case's last change, in Mina SIP too, keeping its version (the working plan's text saved).
+
+    For a change that has a version of its own (the plan's row_version): forms read at the case's version stay
+    valid, while lists show the SIP as just changed. Mina SIP orders by the rows' time and pages by the
+    case's, so both move together. On PostgreSQL this locks the case's row: take it before rows a step
+    locks after its claim (the plan), so the two wait for each other instead of deadlocking.
+    """
+    params = {"move_id": case.id, "move_at": now}
+    for statement in _move_statements(postgresql=session.get_bind().dialect.name == "postgresql"):
+        session.connection().execute(statement, params)
+    set_committed_value(case, "updated_at", now)
+
+
 def check_may_fire(
     session: Session,
     registry: WorkflowRegistry,

@@ -53,7 +53,7 @@ def pdf(case_ref: str, number: int | None, large: bool, output: Path):
         if number is None:
             raise click.ClickException(f"{case.reference} has no established plan yet")
         raise click.ClickException(f"{case.reference} has no plan version {number}")
-    data = version_pdf(version, large=large)
+    data = version_pdf(session, version, large=large)
     if data is None:
         raise click.ClickException(f"{case.reference} version {version.number} was removed by retention")
     target = output / pdf_filename(case.reference, version.number, large=large) if output.is_dir() else output

@@ -37,6 +37,7 @@ _PLAN_ID = bindparam("plan_id", type_=Integer)
 _ROW_COLUMNS = {
     **{c.name: c for c in [*_GOALS.columns, *_EFFORTS.columns, *_CONTACTS.columns] if c.name != "plan_id"},
     "organisation": _ORGANISATIONS.c.name,
+    "organisation_kind": _ORGANISATIONS.c.kind,
     "unit": _UNITS.c.name,
 }
 
@@ -54,7 +55,15 @@ def _rows_of(source: str, columns: dict):
 
 _PLAN_ROWS = union_all(
     _rows_of("g", dict(_GOALS.c)).where(_GOALS.c.plan_id == _PLAN_ID),
-    _rows_of("e", {**_EFFORTS.c, "organisation": _EFFORT_ORGANISATION.c.name, "unit": _EFFORT_UNIT.c.name})
+    _rows_of(
+        "e",
+        {
+            **_EFFORTS.c,
+            "organisation": _EFFORT_ORGANISATION.c.name,
+            "organisation_kind": _EFFORT_ORGANISATION.c.kind,
+            "unit": _EFFORT_UNIT.c.name,
+        },
+    )
     .select_from(
         _EFFORTS.outerjoin(
             _EFFORT_ORGANISATION, _EFFORT_ORGANISATION.c.id == _EFFORTS.c.organisation_id
@@ -182,6 +191,8 @@ def plan_content(
                 "what": e.what,
                 "organisation_id": e.organisation_id,
                 "organisation": e.organisation,
+                # What models.by_others asks; content frozen before it was kept lacks it (None).
+                "organisation_kind": e.organisation_kind,
                 "unit": e.unit,
                 "responsible": e.responsible,
                 "actor": e.actor,

@@ -21,7 +21,7 @@ from sqlmodel import Session, select
 
 from sipflow.cases import fields
 from sipflow.cases.models import Participant, SipCase
-from sipflow.cases.services import StepReads, share_step_reads
+from sipflow.cases.services import StepReads, note_case_changed, share_step_reads
 from sipflow.clock import to_local, within_date_window
 from sipflow.db import compare_and_set
 from sipflow.errors import Conflict, InvalidInput
@@ -606,9 +606,15 @@ def save_plan(
         raise PlanConflict(PLAN_CHANGED)
     plan = find_plan(session, case)
     clean = check_plan_data(session, case, plan, data, now=now, seeing=seeing)
+    # A plan edit is a change to the SIP: Mina SIP lists the case as just changed. PostgreSQL locks the case's
+    # row before the plan's, the order a plan step takes them (its claim, then apply_plan's hold); SQLite, one
+    # writer at a time, moves it after the plan's compare-and-set, which must be the first write.
+    case_first = session.get_bind().dialect.name == "postgresql"
     if plan is None:
         if expected_row_version != 0:
             raise PlanConflict(PLAN_CHANGED)
+        if case_first:
+            note_case_changed(session, case, now=now)
         plan = Plan(
             case_id=case.id, row_version=1, updated_at=now, updated_by_user_id=actor.id if actor else None
         )
@@ -625,8 +631,12 @@ def save_plan(
             if _holds_already(session, case, plan, clean):
                 return plan  # sent twice (a double click): what it holds is saved, nothing is lost
             raise PlanConflict(PLAN_CHANGED)
+        if case_first:
+            note_case_changed(session, case, now=now)
         _claim(session, plan, expected_row_version, actor, now)
         goals, efforts, contacts = plan_items(session, plan)
+    if not case_first:
+        note_case_changed(session, case, now=now)
     for name in _PLAN_VALUES:
         setattr(plan, name, clean[name])
     if clean["child_view_missing_reason"] is not ...:

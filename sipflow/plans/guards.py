@@ -13,7 +13,7 @@ from sipflow.cases.models import Participant
 from sipflow.cases.services import register_removal_refusal
 from sipflow.errors import InvalidInput
 from sipflow.plans.editor import effort_gaps, is_child, local_today
-from sipflow.plans.models import BY_OTHERS, OPEN_EFFORT_STATUSES, Plan, PlanEffort, effort_in_force
+from sipflow.plans.models import OPEN_EFFORT_STATUSES, Plan, PlanEffort, by_others, effort_in_force
 from sipflow.plans.services import step_person, step_plan_items
 from sipflow.workflow.context import TransitionContext
 from sipflow.workflow.registry import register_guard
@@ -27,6 +27,11 @@ def _plan(ctx: TransitionContext):
 def _efforts(ctx: TransitionContext, kind: str) -> list:
     efforts = step_plan_items(ctx)[1].efforts
     return [e for e in efforts if e.kind == kind and effort_in_force(e.status)]
+
+
+def _measures_by_others(ctx: TransitionContext) -> list:
+    efforts = step_plan_items(ctx)[1].efforts
+    return [e for e in efforts if by_others(e.kind, e.organisation_kind) and effort_in_force(e.status)]
 
 
 def plan_own_goals_recorded(ctx: TransitionContext) -> bool:
@@ -47,7 +52,7 @@ def plan_efforts_owned(ctx: TransitionContext) -> bool:
 def plan_other_measures_stated(ctx: TransitionContext) -> bool:
     """Measures by others than region and municipality are listed, or the plan says there are none."""
     plan = _plan(ctx)
-    return plan is not None and (plan.no_other_measures or bool(_efforts(ctx, BY_OTHERS)))
+    return plan is not None and (plan.no_other_measures or bool(_measures_by_others(ctx)))
 
 
 def plan_follow_up_ahead(ctx: TransitionContext) -> bool:

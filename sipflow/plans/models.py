@@ -22,11 +22,21 @@ GOAL_KINDS = ("own", "professional")
 EFFORT_KINDS = ("effort", "own", "other")
 # The kind of a measure by others (the plan says there is none, or lists them).
 BY_OTHERS = "other"
+# The organisation kinds whose efforts are measures by others too: agencies such as Försäkringskassan and
+# Arbetsförmedlingen taking part. Region and municipality are the SIP's own parties; a school is most often
+# the municipality's.
+AGENCY_KINDS = ("other",)
 EFFORT_STATUSES = ("planned", "ongoing", "done", "cancelled")
 # A cancelled effort stays in the plan as history and counts for nothing the plan must hold.
 CANCELLED_EFFORT = "cancelled"
 # An effort still to do: planned or ongoing (Att göra lists those past their end; an owner must stay).
 OPEN_EFFORT_STATUSES = ("planned", "ongoing")
+
+
+def by_others(kind: str, organisation_kind: str | None) -> bool:
+    """Whether an effort is a measure by others than region and municipality (legal item 3): one written as
+    such, or an effort an agency taking part owns."""
+    return kind == BY_OTHERS or (kind == "effort" and organisation_kind in AGENCY_KINDS)
 
 
 def effort_in_force(status: str | None) -> bool:

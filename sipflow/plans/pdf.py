@@ -23,6 +23,7 @@ from sipflow.clock import to_local
 from sipflow.pdf_fonts import register_fonts
 from sipflow.pdf_pages import page_count_canvas
 from sipflow.people.identifiers import PERSONNUMMER, RESERVNUMMER, SAMORDNINGSNUMMER
+from sipflow.plans.models import by_others
 
 logger = logging.getLogger(__name__)
 
@@ -126,6 +127,14 @@ def approval_parties(content: dict) -> list[dict]:
                 {"party": content["person"]["name"], "approval": approvals.get(p["participant_id"])}
             )
     return parties
+
+
+def measures_by_others(content: dict) -> list[dict]:
+    """The version's measures by others than region and municipality (models.by_others), in plan order.
+
+    Content frozen before it kept the owner's kind lists those written as such, as its stored PDF did.
+    """
+    return [e for e in content["efforts"] if by_others(e["kind"], e.get("organisation_kind"))]
 
 
 def _approval_cells(approval: dict | None) -> tuple[str, str]:
@@ -234,7 +243,7 @@ def render_plan_pdf(content: dict, *, large: bool = False) -> bytes:
     person = content["person"]
     efforts = [e for e in content["efforts"] if e["kind"] == "effort"]
     own = [e for e in content["efforts"] if e["kind"] == "own"]
-    others = [e for e in content["efforts"] if e["kind"] == "other"]
+    others = measures_by_others(content)
     number = content["version"]
     established = _local_day(content["established_at"])
     by = content.get("established_by") or {}
@@ -297,7 +306,9 @@ def render_plan_pdf(content: dict, *, large: bool = False) -> bytes:
         for e in items:
             when = _period(e["starts_on"], e["ends_on"])
             extra = "" if when == NONE else f" ({when})"
-            lines.append(para(f"• {e['actor'] or NONE}: {e['what']}{extra}"))
+            # An agency's own effort names the agency (it has no actor).
+            who = e["actor"] or e["organisation"] or NONE
+            lines.append(para(f"• {who}: {e['what']}{extra}"))
         return lines
 
     story.append(Paragraph("Det här gör jag och mina närstående själva", heading))

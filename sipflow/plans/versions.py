@@ -268,11 +268,31 @@ def version_approvals(session: Session, version: PlanVersion) -> list[PlanApprov
     )
 
 
-def version_pdf(version: PlanVersion, *, large: bool = False) -> bytes | None:
-    """The version's PDF: the stored bytes, or the large-type copy from the same content (None: scrubbed)."""
+def recorded_approvals(session: Session, version: PlanVersion) -> list[dict]:
+    """The version's approvals as recorded now, in the shape its content keeps them (approval_parties')."""
+    return [
+        {"participant_id": a.participant_id, "method": a.method, "approved_at": _utc_text(a.approved_at)}
+        for a in version_approvals(session, version)
+    ]
+
+
+def version_pdf(session: Session, version: PlanVersion, *, large: bool = False) -> bytes | None:
+    """The version's PDF as printed now (None: scrubbed): its frozen content with the approvals recorded for
+    it so far, so the approvals table is never out of date; the large-type copy from the same.
+
+    The stored bytes (and their checksum) stay the version as frozen; they are what is served while no
+    approval was recorded since, as rendering the same content gives the same bytes.
+    """
     if is_scrubbed(version):
         return None
-    return render_plan_pdf(version.content, large=True) if large else version.pdf
+    approvals = recorded_approvals(session, version)
+    if approvals == version.content.get("approvals", []):
+        content = version.content
+        if not large:
+            return version.pdf
+    else:
+        content = {**version.content, "approvals": approvals}
+    return render_plan_pdf(content, large=large)
 
 
 def pdf_matches(version: PlanVersion) -> bool:

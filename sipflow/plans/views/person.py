@@ -303,7 +303,11 @@ def approvals_page(uid: str):
             if newest is not None:
                 form.version_id.data, form.version_id.raw_data = newest.id, [str(newest.id)]
         return _render_approvals(case, form, errors=top, status=error.status)
-    flash(_("The approval was already recorded.") if already else _("The approval is recorded."), "success")
+    # Named by its version: approving a revised plan again reads as that, not as the first approval standing.
+    if already:
+        flash(_("The approval of version %(number)d was already recorded.", number=version.number), "success")
+    else:
+        flash(_("The approval of version %(number)d is recorded.", number=version.number), "success")
     return redirect(url_for("plans.approvals_page", uid=uid), code=303)
 
 
@@ -530,5 +534,8 @@ def my_plan_approve(token: str):
             )
     except UserError as error:
         return _render_link_page(link, token, now=now, errors=[error.message], status=error.status)
-    flash(_("Thank you: your approval of the plan is recorded."), "success")
+    flash(
+        _("Thank you: your approval of version %(number)d of the plan is recorded.", number=version.number),
+        "success",
+    )
     return redirect(url_for("plans.my_plan", token=token), code=303)

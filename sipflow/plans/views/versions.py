@@ -16,11 +16,17 @@ from sipflow.db import get_session
 from sipflow.people.services import IDENTIFIER_KIND_LABELS
 from sipflow.plans.blueprint import bp
 from sipflow.plans.compare import compare_versions
-from sipflow.plans.pdf import approval_parties, identifier_kind, masked_identifier, pdf_filename
+from sipflow.plans.pdf import (
+    approval_parties,
+    identifier_kind,
+    masked_identifier,
+    measures_by_others,
+    pdf_filename,
+)
 from sipflow.plans.versions import (
     find_version,
     is_scrubbed,
-    version_approvals,
+    recorded_approvals,
     version_pdf,
     version_summaries,
 )
@@ -103,10 +109,7 @@ def version(uid: str, number: int):
     if is_scrubbed(found):
         return render_template("plans/version_scrubbed.html", case=case, version=found)
     content = found.content
-    recorded = [
-        {"participant_id": a.participant_id, "method": a.method, "approved_at": a.approved_at.isoformat()}
-        for a in version_approvals(get_session(), found)
-    ]
+    recorded = recorded_approvals(get_session(), found)
     newest = find_version(get_session(), case)
     return render_template(
         "plans/version_detail.html",
@@ -117,14 +120,14 @@ def version(uid: str, number: int):
         identifier_label=IDENTIFIER_KIND_LABELS[identifier_kind(content["person"])],
         efforts=[e for e in content["efforts"] if e["kind"] == "effort"],
         own_efforts=[e for e in content["efforts"] if e["kind"] == "own"],
-        other_efforts=[e for e in content["efforts"] if e["kind"] == "other"],
+        other_efforts=measures_by_others(content),
         parties=approval_parties({**content, "approvals": recorded}),
         is_newest=newest is not None and newest.id == found.id,
     )
 
 
 def _send_pdf(case, number: int, *, large: bool):
-    data = version_pdf(_version_or_404(case, number), large=large)
+    data = version_pdf(get_session(), _version_or_404(case, number), large=large)
     if data is None:
         abort(404)  # retention removed it
     response = send_file(
@@ -141,7 +144,7 @@ def _send_pdf(case, number: int, *, large: bool):
 @bp.get("/cases/<uid>/plan/versions/<id:number>/pdf")
 @login_required
 def version_pdf_download(uid: str, number: int):
-    """The version's PDF exactly as it was established (the stored bytes)."""
+    """The version's PDF as established, with the approvals recorded for it when printed."""
     return _send_pdf(case_or_404(uid, audit.CASE_PRINT), number, large=False)
 
 

@@ -7,11 +7,16 @@ from datetime import timedelta
 import pytest
 import support
 from sqlmodel import select
-from versionkit import ADDED_EFFORT, REWORDED_GOAL, TEXTS
+from versionkit import ADDED_EFFORT, REWORDED_GOAL, TEXTS, pdf_text
 from webkit import login, text_of
 
+from sipflow.cases.models import Participant
+from sipflow.clock import now_utc, to_local
+from sipflow.db import unit_of_work
 from sipflow.people.models import Person
+from sipflow.plans.approvals import approve_version
 from sipflow.plans.models import PlanVersion
+from sipflow.plans.versions import pdf_matches
 from sipflow.security import audit
 from sipflow.security.audit import AccessLogEntry
 
@@ -156,3 +161,41 @@ def test_a_version_names_a_reservnummer_a_reservnummer(client, db_session, regis
     page = text_of(client.get(f"/cases/{planned.case.uid}/plan/versions/1"))
     assert "<dt>Reservnummer</dt><dd>RK07****</dd>" in page
     assert "Personnummer" not in page
+
+
+def test_the_pdf_shows_the_approvals_recorded_for_its_version_when_printed(
+    client, db_session, parties, established, frozen_clock, tmp_path
+):
+    # The stored PDF is the version as frozen (no approvals yet); a print after the region's approval at
+    # the meeting shows it, as the version page does, and the stored bytes stay as they were.
+    case = established.case
+    version = db_session.exec(select(PlanVersion).where(PlanVersion.case_id == case.id)).one()
+    stored = version.pdf
+    region = db_session.exec(
+        select(Participant).where(
+            Participant.case_id == case.id, Participant.organisation_id == parties.region.organisation_id
+        )
+    ).first()
+    frozen_clock.advance(timedelta(days=2))
+    with unit_of_work(db_session):
+        approve_version(
+            db_session,
+            case=case,
+            version=version,
+            participant=region,
+            method="meeting",
+            now=now_utc(),
+            recorded_by=parties.region_user,
+        )
+    login(client, parties.region_user.username)
+    day = to_local(now_utc()).date().isoformat()
+    for path, row in (
+        ("pdf", f"Region Kronoberg {day} vid mötet"),
+        ("pdf/large", f"godkänt {day}, vid mötet"),
+    ):
+        response = client.get(f"/cases/{case.uid}/plan/versions/1/{path}")
+        assert response.status_code == 200
+        assert row in pdf_text(response.data, tmp_path), path
+    db_session.expire_all()
+    kept = db_session.get(PlanVersion, version.id)
+    assert kept.pdf == stored and pdf_matches(kept)
