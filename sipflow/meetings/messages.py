@@ -25,7 +25,7 @@ from sipflow.meetings.ical import CalendarAttendee, CalendarEvent, cancel_ics, r
 from sipflow.meetings.mime import calendar_message
 from sipflow.meetings.models import Invitation, Meeting
 from sipflow.meetings.tokens import make_answer_token
-from sipflow.notifications.outbox import Outgoing, enqueue_all
+from sipflow.notifications.outbox import Outgoing, enqueue_all, sender, sender_name
 from sipflow.people.models import Organisation, Unit, User
 
 # The language of a text with no recipient of its own (bench/outbox.py's one-off texts).
@@ -96,14 +96,13 @@ def _staff_attendees(session: Session, meeting: Meeting) -> dict[int, CalendarAt
     }
 
 
-def _organizer_name(session: Session, meeting: Meeting) -> str:
-    """The sender and ORGANIZER name: sipflow's, with the booking organisation's (not its unit's: see
-    _staff_attendees)."""
-    base = current_app.config["MAIL_FROM_NAME"]
+def booking_organisation(session: Session, meeting: Meeting) -> str | None:
+    """The name of the organisation that booked meeting (not its unit's: see _staff_attendees), which its
+    mail speaks for (notifications.outbox.sender)."""
     user = session.get(User, meeting.booked_by_user_id) if meeting.booked_by_user_id else None
     unit = session.get(Unit, user.unit_id) if user is not None and user.unit_id else None
     organisation = session.get(Organisation, unit.organisation_id) if unit is not None else None
-    return f"{base}, {organisation.name}" if organisation is not None else base
+    return organisation.name if organisation is not None else None
 
 
 def _event(
@@ -199,7 +198,8 @@ def queue_messages(
     session.flush()  # the staff list below must see this change's invitations
     # What every message of this change shares, read once.
     staff = _staff_attendees(session, meeting)
-    organizer_name = _organizer_name(session, meeting)
+    organisation = booking_organisation(session, meeting)
+    organizer_name = sender_name(organisation)
     # A person's plain "Reply" should reach a person; calendar answers still go to the ORGANIZER.
     reply_to = human_mailbox(session, meeting)
     # Each invitee's kind and language (a unit reached at its contact person's address: theirs), one read.
@@ -241,8 +241,7 @@ def queue_messages(
             else:
                 ics = (cancel_ics if cancel else request_ics)(event, now=now)
         message = calendar_message(
-            sender_email=current_app.config["MAIL_FROM"],
-            sender_name=organizer_name,
+            sender=sender(organisation),
             to=invitation.email,
             subject=content["subject"],
             text=content["text"],

@@ -34,9 +34,9 @@ from sipflow.clock import STOCKHOLM, add_days, to_local
 from sipflow.db import column_rows
 from sipflow.i18n import MAIL_MOMENT_PATTERNS, known_language
 from sipflow.meetings.forwarding import human_mailbox
-from sipflow.meetings.messages import answer_url
+from sipflow.meetings.messages import answer_url, booking_organisation
 from sipflow.meetings.models import PLANNED, Invitation, Meeting
-from sipflow.notifications.outbox import enqueue
+from sipflow.notifications.outbox import enqueue, sender
 from sipflow.people.models import User
 from sipflow.plans.models import Plan, PlanContact, PlanEffort
 from sipflow.reminders.hooks import MEETING_ANCHORS
@@ -878,8 +878,10 @@ def render(
         context["kind"] = reminder.kind
         body = current_app.jinja_env.get_template(f"reminders/{reminder.template}.txt").render(**context)
         title = subject(workflow, case, reminder, locale)
+    meeting = session.get(Meeting, reminder.meeting_id) if reminder.meeting_id is not None else None
     message = EmailMessage()
-    message["From"] = current_app.config["MAIL_FROM"]
+    # A meeting's reminder comes from whom its invitation came (the booking organisation).
+    message["From"] = sender(booking_organisation(session, meeting) if meeting is not None else None)
     message["To"] = address
     if reminder.invitation_id is not None and reminder.meeting_id is not None:
         # An invitee's plain "Reply" should reach a person, as a reply to the invitation does.
