@@ -27,6 +27,7 @@ from sipflow.meetings.models import Invitation, Meeting
 from sipflow.meetings.tokens import make_answer_token
 from sipflow.notifications.outbox import Outgoing, enqueue_all, sender, sender_name
 from sipflow.people.models import Organisation, Unit, User
+from sipflow.security import access
 
 # The language of a text with no recipient of its own (bench/outbox.py's one-off texts).
 MAIL_LOCALE = DEFAULT_LOCALE
@@ -142,7 +143,7 @@ def _event(
 
 
 def _render(
-    case: SipCase, meeting: Meeting, invitation: Invitation, *, kind: str, staff_invitee: bool, locale: str
+    case: SipCase, meeting: Meeting, invitation: Invitation, *, kind: str, links_case: bool, locale: str
 ) -> dict:
     """Subject, plain text, HTML and the calendar DESCRIPTION of one message, in the invitee's language.
 
@@ -158,8 +159,8 @@ def _render(
         "place": place_text(meeting),
         "video_url": None if kind in ("cancel", "withdraw") else meeting.video_url,
         "answer_url": answer_url(meeting, invitation, locale) if kind in ("request", "update") else None,
-        # Only staff can log in; the link means nothing to the person or a närstående.
-        "case_url": public_url(f"/cases/{case.uid}") if staff_invitee else None,
+        # Only for a recipient who can open the page (security.access.addresses_seeing_case).
+        "case_url": public_url(f"/cases/{case.uid}") if links_case else None,
     }
     subjects = {
         "request": _("SIP meeting %(reference)s, %(when)s"),
@@ -202,6 +203,9 @@ def queue_messages(
     organizer_name = sender_name(organisation)
     # A person's plain "Reply" should reach a person; calendar answers still go to the ORGANIZER.
     reply_to = human_mailbox(session, meeting)
+    # Who can open the case page: staff whose organisation sees the SIP now (not one the consent no longer
+    # covers, a withdrawn one's, an external contact, the person): nobody else gets a link that 404s.
+    linkable = access.addresses_seeing_case(session, case, [i.email for i in invitations], now=now)
     # Each invitee's kind and language (a unit reached at its contact person's address: theirs), one read.
     invitees = {
         participant.id: (participant.kind, participant.mail_language(contact_language))
@@ -222,7 +226,7 @@ def queue_messages(
                 meeting,
                 invitation,
                 kind=kind,
-                staff_invitee=participant_kind == "organisation",
+                links_case=participant_kind == "organisation" and invitation.email.lower() in linkable,
                 locale=locale,
             )
             event = _event(

@@ -717,9 +717,13 @@ def _dispatch_one(session: Session, registry, reminder: Reminder, *, now: dateti
         return reminder.status
     reminder.attempts += 1
     outbox_id = None
+    linkable = access.addresses_seeing_case(session, case, [address for address, _ in recipients], now=now)
     for address, language in recipients:
         locale = recipient_locale(language)
-        message = render(session, workflow, case, reminder, address=address, locale=locale)
+        links_case = address.lower() in linkable
+        message = render(
+            session, workflow, case, reminder, address=address, locale=locale, links_case=links_case
+        )
         row = enqueue(session, message, kind="reminder", case_id=case.id, invitation_id=None, now=now)
         outbox_id = outbox_id or row.id
     reminder.status, reminder.sent_at, reminder.late, reminder.outbox_id = SENT, now, late, outbox_id
@@ -844,12 +848,22 @@ def subject(workflow: Workflow, case: SipCase, reminder: Reminder, locale: str) 
 
 
 def render(
-    session: Session, workflow: Workflow, case: SipCase, reminder: Reminder, *, address: str, locale: str
+    session: Session,
+    workflow: Workflow,
+    case: SipCase,
+    reminder: Reminder,
+    *,
+    address: str,
+    locale: str,
+    links_case: bool,
 ):
-    """The e-mail of one reminder to one address, subject and body in locale (the recipient's language)."""
+    """The e-mail of one reminder to one address, subject and body in locale (the recipient's language).
+
+    links_case: the address can open the case page (security.access.addresses_seeing_case); an invitee gets
+    their answer link either way.
+    """
     context: dict = {"reference": case.reference, "case_url": None, "answer_url": None}
-    # The case's address for staff only (an invitee may have no login); an invitee gets their answer link.
-    if reminder.kind != MEETING_TOMORROW or reminder.recipient_user_id is not None:
+    if links_case:
         context["case_url"] = current_app.config["PUBLIC_URL"] + f"/cases/{case.uid}"
     with force_locale(locale):
         from flask_babel import format_datetime
