@@ -20,12 +20,14 @@ from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from pydantic_core import PydanticUndefined
-from sqlalchemy import Integer, bindparam, insert, or_, update
+from sqlalchemy import Integer, and_, bindparam, exists, insert, or_, update
+from sqlalchemy import case as sql_case
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, select
 
 from sipflow.cases.deadlines import due_at
@@ -931,11 +933,52 @@ def dispatch_tick(app, *, now: datetime) -> DispatchReport:
 # --- Administration ------------------------------------------------------------------------------------
 
 
+def _reachable() -> ColumnElement[bool]:
+    """Over Reminder: a mail can now be sent to its recipient (the SQL spelling of _recipients giving an
+    address): an invitation still active and sent by e-mail, a user or a unit's staff with an address, or an
+    address of its own. An invitee called some other way (phone, letter) is never reachable."""
+    return sql_case(
+        (
+            Reminder.invitation_id.is_not(None),
+            exists().where(
+                Invitation.id == Reminder.invitation_id,
+                Invitation.removed_at.is_(None),
+                Invitation.channel == "email",
+                Invitation.email.is_not(None),
+            ),
+        ),
+        (
+            Reminder.recipient_user_id.is_not(None),
+            exists().where(User.id == Reminder.recipient_user_id, User.active, User.email.is_not(None)),
+        ),
+        (
+            Reminder.recipient_unit_id.is_not(None),
+            exists().where(User.unit_id == Reminder.recipient_unit_id, User.active, User.email.is_not(None)),
+        ),
+        else_=Reminder.recipient_address.is_not(None),
+    )
+
+
+def _may_send_again() -> ColumnElement[bool]:
+    """Over Reminder: the one rule of "send again": a failed one, or an undeliverable one that now has an
+    address to go to (else it would only be undeliverable again)."""
+    return or_(Reminder.status == FAILED, and_(Reminder.status == UNDELIVERABLE, _reachable()))
+
+
+def sendable_again(session: Session, reminders: Iterable[Reminder]) -> set[int]:
+    """The ids of reminders (a page of the list) that may be sent again, in one statement."""
+    ids = [r.id for r in reminders if r.status in (FAILED, UNDELIVERABLE)]
+    if not ids:
+        return set()
+    return set(session.exec(select(Reminder.id).where(Reminder.id.in_(ids), _may_send_again())).all())
+
+
 def retry_reminder(session: Session, reminder_id: int, *, now: datetime) -> bool:
-    """Put a failed or undeliverable reminder back to pending, due now; False in any other state."""
+    """Put a failed reminder, or an undeliverable one that now has an address, back to pending, due now;
+    False otherwise."""
     result = session.execute(
         update(Reminder)
-        .where(Reminder.id == reminder_id, Reminder.status.in_((FAILED, UNDELIVERABLE)))
+        .where(Reminder.id == reminder_id, _may_send_again())
         .values(status=PENDING, due_at=now, claimed_at=None, claimed_by=None)
         .execution_options(synchronize_session=False)
     )

@@ -39,7 +39,6 @@ STATUS_LABELS = {
     models.CANCELLED: _l("Cancelled"),
     models.UNDELIVERABLE: _l("Undeliverable"),
 }
-RETRYABLE = (models.FAILED, models.UNDELIVERABLE)
 
 
 @bp.before_request
@@ -115,7 +114,7 @@ def admin_list():
         next_after=rows[-1].id if more and rows else None,
         kind_labels=KIND_LABELS,
         status_labels=STATUS_LABELS,
-        retryable=RETRYABLE,
+        sendable_again=services.sendable_again(session, rows),
     )
 
 
@@ -128,7 +127,13 @@ def retry(reminder_id: int):
     if done:
         flash(_l("The reminder is sent again at the scheduler's next run."), "success")
     else:
-        flash(_l("Only a failed or undeliverable reminder can be sent again."), "error")
+        flash(
+            _l(
+                "Only a failed reminder, or an undeliverable one whose recipient now has an e-mail address, "
+                "can be sent again."
+            ),
+            "error",
+        )
     status = request.form.get("status", models.FAILED)
     return redirect(url_for("reminders.admin_list", status=status if status in models.STATUSES else None))
 

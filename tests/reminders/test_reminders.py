@@ -416,6 +416,26 @@ def test_the_administration_lists_reminders_and_sends_a_failed_one_again(
     assert row.status == "pending"
 
 
+def test_an_undeliverable_reminder_of_an_invitee_called_another_way_is_not_offered_again(
+    app, engine, client, make_user, parties, book, ready
+):
+    # Olle has no e-mail address and is invited by phone or letter: sending his reminder again could only
+    # make it undeliverable again, so neither the list nor the retry offers it.
+    book()
+    tick(app, TICK)
+    (row,) = reminders(engine, status="undeliverable")
+    admin = make_user(parties.region, roles="admin")
+    login(client, admin.username)
+    page = client.get("/admin/reminders/?status=undeliverable").get_data(as_text=True)
+    assert f"/admin/reminders/{row.id}/retry" not in page
+    answer = client.post(
+        f"/admin/reminders/{row.id}/retry", data={"csrf_token": csrf_token(page), "status": "undeliverable"}
+    )
+    assert answer.status_code == 302
+    (row,) = reminders(engine, id=row.id)
+    assert row.status == "undeliverable"
+
+
 def test_staff_are_refused_the_reminder_administration(client, parties):
     login(client, parties.region_user.username)
     assert client.get("/admin/reminders/").status_code == 403
