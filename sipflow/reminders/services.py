@@ -996,30 +996,37 @@ def case_ids_of(session: Session, meeting_ids: Iterable[int]) -> set[int]:
 PAGE_SIZE = 50
 
 
-def reminders_page(
-    session: Session, *, status: str, after: int | None, size: int = PAGE_SIZE
-) -> list[Reminder]:
-    """One page of the reminders of status: pending ones soonest first, the others latest first (keyset)."""
+def reminders_page_query(*, status: str, last: Reminder | None, size: int = PAGE_SIZE):
+    """The statement of one page of the reminders of status after last (keyset on ix_reminder_due), each with
+    its case's reference: the list names a SIP by the reference staff know, never its internal id."""
     ascending = status in (PENDING, CLAIMED)
-    query = select(Reminder).where(Reminder.status == status)
-    if after is not None:
-        last = session.get(Reminder, after)
-        if last is not None:
-            if ascending:
-                query = query.where(
-                    (Reminder.due_at > last.due_at)
-                    | ((Reminder.due_at == last.due_at) & (Reminder.id > last.id))
-                )
-            else:
-                query = query.where(
-                    (Reminder.due_at < last.due_at)
-                    | ((Reminder.due_at == last.due_at) & (Reminder.id < last.id))
-                )
+    # A subquery by the case's primary key per row of the page: a join let SQLite scan the cases instead.
+    reference = select(SipCase.reference).where(SipCase.id == Reminder.case_id).scalar_subquery()
+    query = select(Reminder, reference).where(Reminder.status == status)
+    if last is not None:
+        if ascending:
+            query = query.where(
+                (Reminder.due_at > last.due_at) | ((Reminder.due_at == last.due_at) & (Reminder.id > last.id))
+            )
+        else:
+            query = query.where(
+                (Reminder.due_at < last.due_at) | ((Reminder.due_at == last.due_at) & (Reminder.id < last.id))
+            )
     if ascending:
         query = query.order_by(Reminder.status, Reminder.due_at, Reminder.id)
     else:
         query = query.order_by(Reminder.status.desc(), Reminder.due_at.desc(), Reminder.id.desc())
-    return list(session.exec(query.limit(size + 1)).all())
+    return query.limit(size + 1)
+
+
+def reminders_page(
+    session: Session, *, status: str, after: int | None, size: int = PAGE_SIZE
+) -> list[tuple[Reminder, str]]:
+    """One page (and one more row) of the reminders of status with their case's reference: pending ones
+    soonest first, the others latest first (keyset)."""
+    last = session.get(Reminder, after) if after is not None else None
+    rows = session.exec(reminders_page_query(status=status, last=last, size=size)).all()
+    return [(reminder, reference) for reminder, reference in rows]
 
 
 # What the case page shows: the reminders still to come and those that could not be delivered.

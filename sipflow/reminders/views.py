@@ -96,9 +96,11 @@ def admin_list():
     if after_id is not None and after_id > 2**31 - 1:
         after_id = None
     session = get_session()
-    rows = services.reminders_page(session, status=status, after=after_id)
-    more = len(rows) > services.PAGE_SIZE
-    rows = rows[: services.PAGE_SIZE]
+    page = services.reminders_page(session, status=status, after=after_id)
+    more = len(page) > services.PAGE_SIZE
+    page = page[: services.PAGE_SIZE]
+    rows = [reminder for reminder, _reference in page]
+    references = {reminder.id: reference for reminder, reference in page}
     user_ids = {r.recipient_user_id for r in rows if r.recipient_user_id is not None}
     names = (
         dict(session.exec(select(User.id, User.display_name).where(User.id.in_(user_ids))).all())
@@ -110,6 +112,7 @@ def admin_list():
         rows=rows,
         status=status,
         names=names,
+        references=references,
         topics=_topic_labels(session, rows),
         next_after=rows[-1].id if more and rows else None,
         kind_labels=KIND_LABELS,
