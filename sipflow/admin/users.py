@@ -15,7 +15,6 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from email import quoprimime
-from email.headerregistry import Address
 from email.message import EmailMessage
 
 from flask import current_app
@@ -38,7 +37,7 @@ from sipflow.cases.fields import one_line
 from sipflow.db import bump_row_version, claim_row_version, insert_unless_taken
 from sipflow.errors import Conflict, InvalidInput, NotAllowed
 from sipflow.i18n import DEFAULT_LOCALE, checked_language, language_or_default
-from sipflow.notifications.outbox import Outgoing, enqueue_all
+from sipflow.notifications.outbox import Outgoing, enqueue_all, sender
 from sipflow.people.models import USER_ROLES, County, Municipality, Organisation, Unit, User
 from sipflow.security import renew_session_token
 from sipflow.security.password_links import (
@@ -640,9 +639,7 @@ def _message(user: User, token: str, *, purpose: str, hours: int, shapes: dict |
         body = b"\n".join(text.encode("utf-8").splitlines()) + b"\n"
         message.set_payload(quoprimime.body_encode(body.decode("latin-1"), message.policy.max_line_length))
         return message
-    message["From"] = Address(
-        display_name=current_app.config["MAIL_FROM_NAME"], addr_spec=current_app.config["MAIL_FROM"]
-    )
+    message["From"] = sender()
     message["To"] = user.email
     message["Subject"] = subject
     message.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable")

@@ -319,6 +319,14 @@ class PreparationForm(TransitionForm):
         return data
 
 
+# A meeting's place goes into the invitation e-mails and the calendar entries (LOCATION, DESCRIPTION), which
+# are copied, shared and synced to phones: staff are told so beside the fields where they type it.
+PLACE_IN_CALENDAR = _l(
+    "Sent in the invitation e-mail and the calendar entry: write where to meet, never a name or what the "
+    "meeting is about."
+)
+
+
 class KallelseForm(TransitionForm):
     """A kallelse sent through another system (LINK, a letter): when, through what, and the meeting."""
 
@@ -335,7 +343,7 @@ class KallelseForm(TransitionForm):
         validators=[Optional(), NumberRange(min=15, max=480, message=_l("Between 15 and 480 minutes."))],
     )
     mode = SelectField(_l("Meeting form"), choices=_choices(MEETING_MODE_LABELS), default="on_site")
-    location = StringField(_l("Place"), validators=[Optional(), _max(200)])
+    location = StringField(_l("Place"), validators=[Optional(), _max(200)], description=PLACE_IN_CALENDAR)
 
     def to_data(self) -> dict:
         return {

@@ -76,7 +76,11 @@ class MeetingTimeForm(PageForm):
     location = StringField(
         _l("Address"),
         validators=[Optional(), Length(max=200)],
-        description=_l("For a meeting on site or mixed."),
+        # The place goes into the invitations and calendar entries (cases.forms.PLACE_IN_CALENDAR).
+        description=_l(
+            "For a meeting on site or mixed. Sent with the room in the invitation e-mail and the calendar "
+            "entry: write where to meet, never a name or what the meeting is about."
+        ),
     )
     room = StringField(_l("Room"), validators=[Optional(), Length(max=120)])
 

@@ -26,7 +26,7 @@ from sipflow.cases.models import SipCase
 from sipflow.i18n import known_language
 from sipflow.meetings.models import Invitation, Meeting
 from sipflow.notifications.models import OutboxMessage
-from sipflow.notifications.outbox import enqueue
+from sipflow.notifications.outbox import enqueue, sender
 from sipflow.people.models import User
 
 log = logging.getLogger(__name__)
@@ -107,11 +107,11 @@ def forward_mail(
     reference = case.reference if case is not None else None
     config = current_app.config
     message = EmailMessage(policy=email.policy.SMTP)
-    message["From"] = f"{config['MAIL_FROM_NAME']} <{config['MAIL_FROM']}>"
+    message["From"] = sender()
     message["To"] = mailbox
-    sender = sender_of(mail)
-    if sender:
-        message["Reply-To"] = sender  # answering the forward answers the one who wrote
+    writer = sender_of(mail)
+    if writer:
+        message["Reply-To"] = writer  # answering the forward answers the one who wrote
     with force_locale(mailbox_locale(session, meeting)):
         # Our own subject: the sender's may name the person, and outbox subjects are shown and kept.
         if reference:

@@ -25,8 +25,9 @@ from sipflow.meetings.ical import CalendarAttendee, CalendarEvent, cancel_ics, r
 from sipflow.meetings.mime import calendar_message
 from sipflow.meetings.models import Invitation, Meeting
 from sipflow.meetings.tokens import make_answer_token
-from sipflow.notifications.outbox import Outgoing, enqueue_all
+from sipflow.notifications.outbox import Outgoing, enqueue_all, sender, sender_name
 from sipflow.people.models import Organisation, Unit, User
+from sipflow.security import access
 
 # The language of a text with no recipient of its own (bench/outbox.py's one-off texts).
 MAIL_LOCALE = DEFAULT_LOCALE
@@ -96,14 +97,13 @@ def _staff_attendees(session: Session, meeting: Meeting) -> dict[int, CalendarAt
     }
 
 
-def _organizer_name(session: Session, meeting: Meeting) -> str:
-    """The sender and ORGANIZER name: sipflow's, with the booking organisation's (not its unit's: see
-    _staff_attendees)."""
-    base = current_app.config["MAIL_FROM_NAME"]
+def booking_organisation(session: Session, meeting: Meeting) -> str | None:
+    """The name of the organisation that booked meeting (not its unit's: see _staff_attendees), which its
+    mail speaks for (notifications.outbox.sender)."""
     user = session.get(User, meeting.booked_by_user_id) if meeting.booked_by_user_id else None
     unit = session.get(Unit, user.unit_id) if user is not None and user.unit_id else None
     organisation = session.get(Organisation, unit.organisation_id) if unit is not None else None
-    return f"{base}, {organisation.name}" if organisation is not None else base
+    return organisation.name if organisation is not None else None
 
 
 def _event(
@@ -143,7 +143,7 @@ def _event(
 
 
 def _render(
-    case: SipCase, meeting: Meeting, invitation: Invitation, *, kind: str, staff_invitee: bool, locale: str
+    case: SipCase, meeting: Meeting, invitation: Invitation, *, kind: str, links_case: bool, locale: str
 ) -> dict:
     """Subject, plain text, HTML and the calendar DESCRIPTION of one message, in the invitee's language.
 
@@ -159,8 +159,8 @@ def _render(
         "place": place_text(meeting),
         "video_url": None if kind in ("cancel", "withdraw") else meeting.video_url,
         "answer_url": answer_url(meeting, invitation, locale) if kind in ("request", "update") else None,
-        # Only staff can log in; the link means nothing to the person or a närstående.
-        "case_url": public_url(f"/cases/{case.uid}") if staff_invitee else None,
+        # Only for a recipient who can open the page (security.access.addresses_seeing_case).
+        "case_url": public_url(f"/cases/{case.uid}") if links_case else None,
     }
     subjects = {
         "request": _("SIP meeting %(reference)s, %(when)s"),
@@ -199,9 +199,13 @@ def queue_messages(
     session.flush()  # the staff list below must see this change's invitations
     # What every message of this change shares, read once.
     staff = _staff_attendees(session, meeting)
-    organizer_name = _organizer_name(session, meeting)
+    organisation = booking_organisation(session, meeting)
+    organizer_name = sender_name(organisation)
     # A person's plain "Reply" should reach a person; calendar answers still go to the ORGANIZER.
     reply_to = human_mailbox(session, meeting)
+    # Who can open the case page: staff whose organisation sees the SIP now (not one the consent no longer
+    # covers, a withdrawn one's, an external contact, the person): nobody else gets a link that 404s.
+    linkable = access.addresses_seeing_case(session, case, [i.email for i in invitations], now=now)
     # Each invitee's kind and language (a unit reached at its contact person's address: theirs), one read.
     invitees = {
         participant.id: (participant.kind, participant.mail_language(contact_language))
@@ -222,7 +226,7 @@ def queue_messages(
                 meeting,
                 invitation,
                 kind=kind,
-                staff_invitee=participant_kind == "organisation",
+                links_case=participant_kind == "organisation" and invitation.email.lower() in linkable,
                 locale=locale,
             )
             event = _event(
@@ -241,8 +245,7 @@ def queue_messages(
             else:
                 ics = (cancel_ics if cancel else request_ics)(event, now=now)
         message = calendar_message(
-            sender_email=current_app.config["MAIL_FROM"],
-            sender_name=organizer_name,
+            sender=sender(organisation),
             to=invitation.email,
             subject=content["subject"],
             text=content["text"],

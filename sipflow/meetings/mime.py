@@ -3,28 +3,15 @@
 from __future__ import annotations
 
 import email.policy
-import re
 from email.headerregistry import Address
 from email.message import EmailMessage
 
 METHODS = ("REQUEST", "CANCEL")
-# Line breaks, tabs and other control characters (category C*), which no header may carry.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-
-
-def header_name(name: str) -> str:
-    """name as one header line: every run of white space or control characters one space.
-
-    The directory refuses a name with a line break; a row stored before it did must still not make
-    Address() raise (every booking by that unit's staff would fail).
-    """
-    return " ".join(_CONTROL.sub(" ", name).split())
 
 
 def calendar_message(
     *,
-    sender_email: str,
-    sender_name: str,
+    sender: Address,
     to: str,
     subject: str,
     text: str,
@@ -43,7 +30,7 @@ def calendar_message(
         raise ValueError(f"The calendar data is not a METHOD:{method}")
 
     message = EmailMessage(policy=email.policy.SMTP)
-    message["From"] = Address(display_name=header_name(sender_name), addr_spec=sender_email)
+    message["From"] = sender  # notifications.outbox.sender: one From for every mail
     message["To"] = to
     if reply_to:
         message["Reply-To"] = reply_to

@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import email.policy
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, getaddresses, make_msgid
 
@@ -45,6 +47,8 @@ CLAIM_BATCH = 50
 JOB_LIMIT = 10_000
 # Set in session.info when a transaction writes mail; the after-commit hook delivers, a rollback forgets it.
 OUTBOX_PENDING = "sipflow.outbox_pending"
+# Line breaks, tabs and other control characters (category C*), which no header may carry.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 @dataclass
@@ -111,6 +115,27 @@ def _seven_bit(message: EmailMessage) -> None:
             part[name] = value
         if not had_version:
             del part["MIME-Version"]
+
+
+def header_name(name: str) -> str:
+    """name as one header line: every run of white space or control characters one space.
+
+    The directory refuses a name with a line break; a row stored before it did must still not make
+    Address() raise (every booking by that unit's staff would fail).
+    """
+    return " ".join(_CONTROL.sub(" ", name).split())
+
+
+def sender_name(organisation: str | None = None) -> str:
+    """The name sipflow's mail comes from (and its calendar ORGANIZER's): MAIL_FROM_NAME, with the
+    organisation a mail speaks for (a meeting's booking organisation) when there is one."""
+    base = current_app.config["MAIL_FROM_NAME"]
+    return header_name(f"{base}, {organisation}" if organisation else base)
+
+
+def sender(organisation: str | None = None) -> Address:
+    """The From of every mail sipflow sends: sender_name(organisation) <MAIL_FROM>."""
+    return Address(display_name=sender_name(organisation), addr_spec=current_app.config["MAIL_FROM"])
 
 
 @dataclass(frozen=True)

@@ -4,17 +4,21 @@ Even in development the messages hold answer links and the addresses of private 
 shown only the messages about cases their organisation may see (the rule of `security.access`), the
 messages sent to their own address and the invitations of meetings they booked; administrators see all.
 A personal link or a password link is shown to its recipient alone (and administrators): it opens more
-than the case it was sent from.
+than the case it was sent from. In the messages staff may read, the links are masked unless the mail was
+sent to them (`mask_links`): an answer link is the invitee's credential, and whoever holds it answers in
+their name. The files on disk stay as the sink wrote them.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
+from email.utils import getaddresses
 from pathlib import Path
 
 from flask import Blueprint, abort, current_app, render_template, send_file
@@ -109,6 +113,41 @@ def _listed(name: str) -> Path:
     return _outbox_dir() / name
 
 
+# A link in a message's text; the case page's (which staff open with their login) is left as it is.
+_LINK = re.compile(r"https?://[^\s<>\"']+")
+MASK = "…"
+
+
+def mask_links(text: str, public_url: str) -> str:
+    """text with each link's path cut after its first part (https://host/answer/…), except the case page's.
+
+    Every other link in a mail (answer link, personal link, password link, video room) is its recipient's.
+    """
+    case_pages = public_url.rstrip("/") + "/cases/"
+
+    def masked(match: re.Match) -> str:
+        link = match.group(0)
+        if link.startswith(case_pages):
+            return link
+        scheme, _, rest = link.partition("://")
+        host, _, path = rest.partition("/")
+        first = path.split("/", 1)[0].split("?", 1)[0]
+        return f"{scheme}://{host}/{first}/{MASK}" if first and first != path else f"{scheme}://{host}/{MASK}"
+
+    return _LINK.sub(masked, text)
+
+
+def _reveals_links(message: EmailMessage) -> bool:
+    """Whether the current user may read the message's links: administrators, and the mail's recipient."""
+    if current_user.has_role(ADMIN):
+        return True
+    own = (current_user.email or "").strip().lower()
+    recipients = [
+        address.lower() for _name, address in getaddresses([str(v) for v in message.get_all("To", [])])
+    ]
+    return bool(own) and recipients == [own]
+
+
 STATUS_LABELS = {
     "pending": _l("Waiting to be sent"),
     "sending": _l("Being sent"),
@@ -161,7 +200,11 @@ def message(name: str):
     except FileNotFoundError:
         abort(404)  # removed since it was listed
     parsed = BytesParser(policy=policy.default).parsebytes(raw)
+    reveal = _reveals_links(parsed)
     body = parsed.get_body(preferencelist=("plain",))
+    text = body.get_content() if body is not None else None
+    if text is not None and not reveal:
+        text = mask_links(text, current_app.config["PUBLIC_URL"])
     parts = [
         {
             "content_type": part.get_content_type(),
@@ -177,14 +220,22 @@ def message(name: str):
         name=name,
         date=_date(parsed),
         headers=[(key, str(value)) for key, value in parsed.items()],
-        text=body.get_content() if body is not None else None,
+        text=text,
         parts=parts,
-        raw=raw.decode("ascii", "replace"),
+        # The raw text (quoted-printable, base64) would show the links the text masks: its recipient's only.
+        raw=raw.decode("ascii", "replace") if reveal else None,
     )
 
 
 @bp.get("/outbox/<name>/raw")
 @login_required
 def raw(name: str):
-    """The .eml file as it is, for a mail program."""
-    return send_file(_listed(name), mimetype="message/rfc822", as_attachment=True, download_name=name)
+    """The .eml file as it is, for a mail program: to administrators and its recipient (it holds links)."""
+    path = _listed(name)
+    try:
+        reveal = _reveals_links(_parse(path, headers_only=True))
+    except FileNotFoundError:
+        abort(404)
+    if not reveal:
+        abort(403)
+    return send_file(path, mimetype="message/rfc822", as_attachment=True, download_name=name)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import email.policy
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from email.headerregistry import Address
 from email.message import EmailMessage
 
 from babel.dates import format_date
@@ -29,7 +28,7 @@ from sipflow.cases.services import lock_case, register_address_change
 from sipflow.clock import local_to_utc, to_local
 from sipflow.errors import Conflict, InvalidInput, NotAllowed
 from sipflow.i18n import DEFAULT_LOCALE, language_or_default
-from sipflow.notifications.outbox import enqueue
+from sipflow.notifications.outbox import enqueue, sender
 from sipflow.people.models import Person, Unit, User
 from sipflow.plans.models import PersonalLink
 
@@ -278,9 +277,7 @@ def _message(link: PersonalLink, to: str, locale: str, *, for_person: bool = Tru
         subject = _("Your SIP plan") if for_person else _("SIP plan: your personal link")
         text = current_app.jinja_env.get_template("emails/personal_link.txt").render(**context)
     message = EmailMessage(policy=email.policy.SMTP)
-    message["From"] = Address(
-        display_name=current_app.config["MAIL_FROM_NAME"], addr_spec=current_app.config["MAIL_FROM"]
-    )
+    message["From"] = sender()
     message["To"] = to
     message["Subject"] = subject
     message.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable")

@@ -20,12 +20,14 @@ from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from pydantic_core import PydanticUndefined
-from sqlalchemy import Integer, bindparam, insert, or_, update
+from sqlalchemy import Integer, and_, bindparam, exists, insert, or_, update
+from sqlalchemy import case as sql_case
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, select
 
 from sipflow.cases.deadlines import due_at
@@ -34,9 +36,9 @@ from sipflow.clock import STOCKHOLM, add_days, to_local
 from sipflow.db import column_rows
 from sipflow.i18n import MAIL_MOMENT_PATTERNS, known_language
 from sipflow.meetings.forwarding import human_mailbox
-from sipflow.meetings.messages import answer_url
+from sipflow.meetings.messages import answer_url, booking_organisation
 from sipflow.meetings.models import PLANNED, Invitation, Meeting
-from sipflow.notifications.outbox import enqueue
+from sipflow.notifications.outbox import enqueue, sender
 from sipflow.people.models import User
 from sipflow.plans.models import Plan, PlanContact, PlanEffort
 from sipflow.reminders.hooks import MEETING_ANCHORS
@@ -717,9 +719,13 @@ def _dispatch_one(session: Session, registry, reminder: Reminder, *, now: dateti
         return reminder.status
     reminder.attempts += 1
     outbox_id = None
+    linkable = access.addresses_seeing_case(session, case, [address for address, _ in recipients], now=now)
     for address, language in recipients:
         locale = recipient_locale(language)
-        message = render(session, workflow, case, reminder, address=address, locale=locale)
+        links_case = address.lower() in linkable
+        message = render(
+            session, workflow, case, reminder, address=address, locale=locale, links_case=links_case
+        )
         row = enqueue(session, message, kind="reminder", case_id=case.id, invitation_id=None, now=now)
         outbox_id = outbox_id or row.id
     reminder.status, reminder.sent_at, reminder.late, reminder.outbox_id = SENT, now, late, outbox_id
@@ -844,12 +850,22 @@ def subject(workflow: Workflow, case: SipCase, reminder: Reminder, locale: str) 
 
 
 def render(
-    session: Session, workflow: Workflow, case: SipCase, reminder: Reminder, *, address: str, locale: str
+    session: Session,
+    workflow: Workflow,
+    case: SipCase,
+    reminder: Reminder,
+    *,
+    address: str,
+    locale: str,
+    links_case: bool,
 ):
-    """The e-mail of one reminder to one address, subject and body in locale (the recipient's language)."""
+    """The e-mail of one reminder to one address, subject and body in locale (the recipient's language).
+
+    links_case: the address can open the case page (security.access.addresses_seeing_case); an invitee gets
+    their answer link either way.
+    """
     context: dict = {"reference": case.reference, "case_url": None, "answer_url": None}
-    # The case's address for staff only (an invitee may have no login); an invitee gets their answer link.
-    if reminder.kind != MEETING_TOMORROW or reminder.recipient_user_id is not None:
+    if links_case:
         context["case_url"] = current_app.config["PUBLIC_URL"] + f"/cases/{case.uid}"
     with force_locale(locale):
         from flask_babel import format_datetime
@@ -878,8 +894,10 @@ def render(
         context["kind"] = reminder.kind
         body = current_app.jinja_env.get_template(f"reminders/{reminder.template}.txt").render(**context)
         title = subject(workflow, case, reminder, locale)
+    meeting = session.get(Meeting, reminder.meeting_id) if reminder.meeting_id is not None else None
     message = EmailMessage()
-    message["From"] = current_app.config["MAIL_FROM"]
+    # A meeting's reminder comes from whom its invitation came (the booking organisation).
+    message["From"] = sender(booking_organisation(session, meeting) if meeting is not None else None)
     message["To"] = address
     if reminder.invitation_id is not None and reminder.meeting_id is not None:
         # An invitee's plain "Reply" should reach a person, as a reply to the invitation does.
@@ -915,11 +933,52 @@ def dispatch_tick(app, *, now: datetime) -> DispatchReport:
 # --- Administration ------------------------------------------------------------------------------------
 
 
+def _reachable() -> ColumnElement[bool]:
+    """Over Reminder: a mail can now be sent to its recipient (the SQL spelling of _recipients giving an
+    address): an invitation still active and sent by e-mail, a user or a unit's staff with an address, or an
+    address of its own. An invitee called some other way (phone, letter) is never reachable."""
+    return sql_case(
+        (
+            Reminder.invitation_id.is_not(None),
+            exists().where(
+                Invitation.id == Reminder.invitation_id,
+                Invitation.removed_at.is_(None),
+                Invitation.channel == "email",
+                Invitation.email.is_not(None),
+            ),
+        ),
+        (
+            Reminder.recipient_user_id.is_not(None),
+            exists().where(User.id == Reminder.recipient_user_id, User.active, User.email.is_not(None)),
+        ),
+        (
+            Reminder.recipient_unit_id.is_not(None),
+            exists().where(User.unit_id == Reminder.recipient_unit_id, User.active, User.email.is_not(None)),
+        ),
+        else_=Reminder.recipient_address.is_not(None),
+    )
+
+
+def _may_send_again() -> ColumnElement[bool]:
+    """Over Reminder: the one rule of "send again": a failed one, or an undeliverable one that now has an
+    address to go to (else it would only be undeliverable again)."""
+    return or_(Reminder.status == FAILED, and_(Reminder.status == UNDELIVERABLE, _reachable()))
+
+
+def sendable_again(session: Session, reminders: Iterable[Reminder]) -> set[int]:
+    """The ids of reminders (a page of the list) that may be sent again, in one statement."""
+    ids = [r.id for r in reminders if r.status in (FAILED, UNDELIVERABLE)]
+    if not ids:
+        return set()
+    return set(session.exec(select(Reminder.id).where(Reminder.id.in_(ids), _may_send_again())).all())
+
+
 def retry_reminder(session: Session, reminder_id: int, *, now: datetime) -> bool:
-    """Put a failed or undeliverable reminder back to pending, due now; False in any other state."""
+    """Put a failed reminder, or an undeliverable one that now has an address, back to pending, due now;
+    False otherwise."""
     result = session.execute(
         update(Reminder)
-        .where(Reminder.id == reminder_id, Reminder.status.in_((FAILED, UNDELIVERABLE)))
+        .where(Reminder.id == reminder_id, _may_send_again())
         .values(status=PENDING, due_at=now, claimed_at=None, claimed_by=None)
         .execution_options(synchronize_session=False)
     )
@@ -937,30 +996,37 @@ def case_ids_of(session: Session, meeting_ids: Iterable[int]) -> set[int]:
 PAGE_SIZE = 50
 
 
-def reminders_page(
-    session: Session, *, status: str, after: int | None, size: int = PAGE_SIZE
-) -> list[Reminder]:
-    """One page of the reminders of status: pending ones soonest first, the others latest first (keyset)."""
+def reminders_page_query(*, status: str, last: Reminder | None, size: int = PAGE_SIZE):
+    """The statement of one page of the reminders of status after last (keyset on ix_reminder_due), each with
+    its case's reference: the list names a SIP by the reference staff know, never its internal id."""
     ascending = status in (PENDING, CLAIMED)
-    query = select(Reminder).where(Reminder.status == status)
-    if after is not None:
-        last = session.get(Reminder, after)
-        if last is not None:
-            if ascending:
-                query = query.where(
-                    (Reminder.due_at > last.due_at)
-                    | ((Reminder.due_at == last.due_at) & (Reminder.id > last.id))
-                )
-            else:
-                query = query.where(
-                    (Reminder.due_at < last.due_at)
-                    | ((Reminder.due_at == last.due_at) & (Reminder.id < last.id))
-                )
+    # A subquery by the case's primary key per row of the page: a join let SQLite scan the cases instead.
+    reference = select(SipCase.reference).where(SipCase.id == Reminder.case_id).scalar_subquery()
+    query = select(Reminder, reference).where(Reminder.status == status)
+    if last is not None:
+        if ascending:
+            query = query.where(
+                (Reminder.due_at > last.due_at) | ((Reminder.due_at == last.due_at) & (Reminder.id > last.id))
+            )
+        else:
+            query = query.where(
+                (Reminder.due_at < last.due_at) | ((Reminder.due_at == last.due_at) & (Reminder.id < last.id))
+            )
     if ascending:
         query = query.order_by(Reminder.status, Reminder.due_at, Reminder.id)
     else:
         query = query.order_by(Reminder.status.desc(), Reminder.due_at.desc(), Reminder.id.desc())
-    return list(session.exec(query.limit(size + 1)).all())
+    return query.limit(size + 1)
+
+
+def reminders_page(
+    session: Session, *, status: str, after: int | None, size: int = PAGE_SIZE
+) -> list[tuple[Reminder, str]]:
+    """One page (and one more row) of the reminders of status with their case's reference: pending ones
+    soonest first, the others latest first (keyset)."""
+    last = session.get(Reminder, after) if after is not None else None
+    rows = session.exec(reminders_page_query(status=status, last=last, size=size)).all()
+    return [(reminder, reference) for reminder, reference in rows]
 
 
 # What the case page shows: the reminders still to come and those that could not be delivered.

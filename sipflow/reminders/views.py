@@ -39,7 +39,6 @@ STATUS_LABELS = {
     models.CANCELLED: _l("Cancelled"),
     models.UNDELIVERABLE: _l("Undeliverable"),
 }
-RETRYABLE = (models.FAILED, models.UNDELIVERABLE)
 
 
 @bp.before_request
@@ -97,9 +96,11 @@ def admin_list():
     if after_id is not None and after_id > 2**31 - 1:
         after_id = None
     session = get_session()
-    rows = services.reminders_page(session, status=status, after=after_id)
-    more = len(rows) > services.PAGE_SIZE
-    rows = rows[: services.PAGE_SIZE]
+    page = services.reminders_page(session, status=status, after=after_id)
+    more = len(page) > services.PAGE_SIZE
+    page = page[: services.PAGE_SIZE]
+    rows = [reminder for reminder, _reference in page]
+    references = {reminder.id: reference for reminder, reference in page}
     user_ids = {r.recipient_user_id for r in rows if r.recipient_user_id is not None}
     names = (
         dict(session.exec(select(User.id, User.display_name).where(User.id.in_(user_ids))).all())
@@ -111,11 +112,12 @@ def admin_list():
         rows=rows,
         status=status,
         names=names,
+        references=references,
         topics=_topic_labels(session, rows),
         next_after=rows[-1].id if more and rows else None,
         kind_labels=KIND_LABELS,
         status_labels=STATUS_LABELS,
-        retryable=RETRYABLE,
+        sendable_again=services.sendable_again(session, rows),
     )
 
 
@@ -128,7 +130,13 @@ def retry(reminder_id: int):
     if done:
         flash(_l("The reminder is sent again at the scheduler's next run."), "success")
     else:
-        flash(_l("Only a failed or undeliverable reminder can be sent again."), "error")
+        flash(
+            _l(
+                "Only a failed reminder, or an undeliverable one whose recipient now has an e-mail address, "
+                "can be sent again."
+            ),
+            "error",
+        )
     status = request.form.get("status", models.FAILED)
     return redirect(url_for("reminders.admin_list", status=status if status in models.STATUSES else None))
 

@@ -29,7 +29,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Date, Integer, String, and_, bindparam, exists, false, or_
+from sqlalchemy import Date, Integer, String, and_, bindparam, exists, false, func, or_
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, select
 
@@ -256,6 +256,34 @@ def can_view_case(session: Session, user: User | None, case: SipCase, *, now: da
         select(SipCase.id).where(SipCase.id == case.id, visible_cases_clause(user, now=now))
     ).first()
     return found is not None
+
+
+# Over User joined to Unit: the user's organisation may see the case (the rule of _CASE_FOR_USER).
+_UNIT_SEES_CASE = exists().where(
+    SipCase.id == bindparam("case_id", type_=Integer),
+    or_(
+        SipCase.initiating_organisation_id == Unit.organisation_id,
+        _takes_part_on(Unit.organisation_id, _TODAY),
+    ),
+)
+
+
+def addresses_seeing_case(
+    session: Session, case: SipCase, addresses: Iterable[str], *, now: datetime
+) -> set[str]:
+    """Of addresses, those (lower case) of an active staff user who may see case at now: the only recipients
+    a mail may give the case page's address (anyone else, a person, an external contact, an organisation the
+    consent no longer covers, would get a login they lack or a 404)."""
+    wanted = {address.lower() for address in addresses if address}
+    if not wanted or case.id is None:
+        return set()
+    rows = session.exec(
+        select(User.email, User.roles)
+        .join(Unit, Unit.id == User.unit_id)
+        .where(func.lower(User.email).in_(wanted), User.active, _UNIT_SEES_CASE),
+        params={"case_id": case.id, "today": to_local(now).date()},
+    ).all()
+    return {email.lower() for email, roles in rows if STAFF in roles.split(",")}
 
 
 def _plausible_uid(uid: str | None) -> bool:

@@ -6,12 +6,14 @@ import email
 import email.policy
 from datetime import UTC, datetime
 from email.header import decode_header, make_header
+from email.headerregistry import Address
 
 import pytest
 from icalendar import Calendar
 
 from sipflow.meetings.ical import CalendarAttendee, CalendarEvent, cancel_ics, request_ics
 from sipflow.meetings.mime import calendar_message
+from sipflow.notifications.outbox import sender
 
 NOW = datetime(2027, 1, 15, 12, 0, tzinfo=UTC)
 SENDER_NAME = "SIP Malmö stad, Socialtjänsten"
@@ -39,8 +41,7 @@ def make_ics(method: str = "REQUEST") -> bytes:
 
 def make_message(method: str = "REQUEST", **changes):
     values = {
-        "sender_email": "sip@malmo.se",
-        "sender_name": SENDER_NAME,
+        "sender": Address(display_name=SENDER_NAME, addr_spec="sip@malmo.se"),
         "to": "anna@region.se",
         "subject": SUBJECT,
         "text": TEXT,
@@ -141,8 +142,10 @@ def test_header_injection_is_refused():
         make_message(subject="Hej\r\nBcc: someone@example.com")
 
 
-def test_a_sender_name_with_a_line_break_is_sent_on_one_line():
+def test_a_sender_name_with_a_line_break_is_sent_on_one_line(app):
     # A unit name stored before the directory refused line breaks must not fail every booking of its staff.
-    message = make_message(sender_name="Vårdcentralen\r\nTeleborg\t ")
+    with app.app_context():
+        message = make_message(sender=sender("Vårdcentralen\r\nTeleborg\t "))
     parsed = email.message_from_bytes(message.as_bytes(), policy=email.policy.default)
-    assert parsed["From"].addresses[0].display_name == "Vårdcentralen Teleborg"
+    expected = f"{app.config['MAIL_FROM_NAME']}, Vårdcentralen Teleborg"
+    assert parsed["From"].addresses[0].display_name == expected

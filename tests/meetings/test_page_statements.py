@@ -47,8 +47,9 @@ MEETING_PAGE_STATEMENTS = 11
 # after the commit (2): 11. Which organisations the consent in force covers (a kallelse goes to no other)
 # comes with the participants' read (12 when it was asked on its own). 17 before (27 with eight invitees):
 # the party's roles twice and the participants three times more, and each invitee's earlier invitation and
-# contact person one by one.
-BOOKING_POST_READS = 11
+# contact person one by one. Which invitees' addresses may be given the case page's link (staff who see the
+# SIP: security.access.addresses_seeing_case) is one statement more for all of them: 12.
+BOOKING_POST_READS = 12
 # Saving the plan (a changed need; the form's two contact rows stored for the first time): login, the case
 # and its access log row (5), who may edit (1), the page's participants, plan and person (3), the save's
 # plan, the organisations and units efforts may name (3), the plan's claim, its items (3), and the writes

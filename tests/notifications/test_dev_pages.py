@@ -210,7 +210,8 @@ def _sees(client, names: dict[str, str]) -> set[str]:
         pages = [client.get(f"/dev/outbox/{name}"), client.get(f"/dev/outbox/{name}/raw")]
         listed = name in listing or f"Kallelse {key}" in listing
         if listed:
-            assert all(page.status_code == 200 for page in pages), key
+            # The raw file holds the recipient's links: theirs and the administrators' only (403 to others).
+            assert pages[0].status_code == 200 and pages[1].status_code in (200, 403), key
             seen.add(key)
         else:
             assert all(page.status_code == 404 for page in pages), key
@@ -221,7 +222,27 @@ def _sees(client, names: dict[str, str]) -> set[str]:
 def test_staff_see_the_mails_of_cases_their_organisation_sees(client, parties, case_mails):
     login(client, parties.region_user.username)
     assert _sees(client, case_mails) == {"case"}
-    assert ANSWER_LINK + "case" in text_of(client.get(f"/dev/outbox/{case_mails['case']}"))
+
+
+def test_staff_see_a_mail_to_someone_else_with_its_links_masked(client, parties, case_mails):
+    # The närstående's answer link answers in their name: staff reading the outbox must not get it.
+    login(client, parties.region_user.username)
+    page = text_of(client.get(f"/dev/outbox/{case_mails['case']}"))
+    assert "anhorig@example.se" in page and "Svara här: https://sipflow.localhost/svar/…" in page
+    assert "hemlig-svarsnyckel" not in page
+    assert client.get(f"/dev/outbox/{case_mails['case']}/raw").status_code == 403
+
+
+def test_administrators_see_the_links(logged_in, case_mails):
+    page = text_of(logged_in.get(f"/dev/outbox/{case_mails['case']}"))
+    assert ANSWER_LINK + "case" in page
+    assert logged_in.get(f"/dev/outbox/{case_mails['case']}/raw").status_code == 200
+
+
+def test_the_recipient_sees_the_links_of_a_mail_to_them(client, parties, case_mails):
+    login(client, parties.school_user.username)
+    assert ANSWER_LINK + "school" in text_of(client.get(f"/dev/outbox/{case_mails['school']}"))
+    assert client.get(f"/dev/outbox/{case_mails['school']}/raw").status_code == 200
 
 
 def test_staff_see_the_mails_sent_to_themselves(client, parties, case_mails):

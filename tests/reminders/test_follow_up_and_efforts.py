@@ -15,7 +15,7 @@ from sipflow.cases.models import Deadline, Participant, SipCase
 from sipflow.clock import add_days
 from sipflow.consent.models import Consent, ConsentOrganisation
 from sipflow.db import unit_of_work
-from sipflow.plans.models import PlanEffort
+from sipflow.plans.models import PlanContact, PlanEffort
 from sipflow.plans.responsibility import give_huvudansvar
 from sipflow.plans.services import working_plan
 from sipflow.reminders.services import wanted_reminders
@@ -232,3 +232,37 @@ def test_an_overdue_effort_of_an_organisation_the_consent_no_longer_covers_is_no
         )
     tick(app, datetime.fromisoformat("2026-11-23T08:00:00+00:00"))
     assert reminders(engine, kind="effort_overdue") == []
+
+
+def test_an_effort_reminder_to_the_plans_contact_address_links_no_case_page(
+    smtp_app, smtp_server, engine, db_session, registry, parties, create_case
+):
+    """The plan names the region's contact by address only (someone without a sipflow login): their reminder
+    must not send them to the case page, which would only ask for a login they do not have."""
+    case = established(db_session, registry, parties, create_case)
+    with unit_of_work(db_session):
+        plan = working_plan(db_session, case)
+        for participant in db_session.exec(select(Participant).where(Participant.case_id == case.id)).all():
+            participant.contact_user_id = None
+            db_session.add(participant)
+        db_session.add(
+            PlanContact(
+                plan_id=plan.id,
+                organisation_id=parties.region.organisation_id,
+                name="Kontaktperson",
+                email="kontakt@extern.example.se",
+            )
+        )
+        db_session.add(
+            PlanEffort(
+                plan_id=plan.id,
+                what="Hemtjänst",
+                organisation_id=parties.region.organisation_id,
+                ends_on=date(2026, 11, 20),
+            )
+        )
+    smtp_server.clear()
+    tick(smtp_app, datetime.fromisoformat("2026-11-23T08:00:00+00:00"))
+    (mail,) = [m for m in smtp_server.received if m.rcpt_tos == ("kontakt@extern.example.se",)]
+    assert case.reference in mail.message["Subject"]
+    assert f"/cases/{case.uid}" not in mail.message.get_content()

@@ -380,6 +380,19 @@ def test_a_real_smtp_server_receives_the_reminders_without_the_persons_name(
         assert "Andersson" not in text and "Eva" not in mail.message["Subject"]
 
 
+def test_a_reminder_comes_from_the_same_named_sender_as_the_invitation(smtp_app, smtp_server, book, ready):
+    # A reminder from a bare address beside an invitation from "SIP, <organisation>" looks like a stranger.
+    book()
+    invitation_senders = {str(mail.message["From"]) for mail in smtp_server.received}
+    smtp_server.clear()
+    tick(smtp_app, TICK)
+    reminder_senders = {str(mail.message["From"]) for mail in smtp_server.received}
+    assert len(invitation_senders) == 1
+    assert reminder_senders == invitation_senders
+    (name,) = {mail.message["From"].addresses[0].display_name for mail in smtp_server.received}
+    assert name.startswith(smtp_app.config["MAIL_FROM_NAME"] + ", ")
+
+
 def test_the_administration_lists_reminders_and_sends_a_failed_one_again(
     app, engine, client, make_user, parties, book, ready
 ):
@@ -401,6 +414,26 @@ def test_the_administration_lists_reminders_and_sends_a_failed_one_again(
     assert answer.status_code == 302
     (row,) = reminders(engine, id=row_id)
     assert row.status == "pending"
+
+
+def test_an_undeliverable_reminder_of_an_invitee_called_another_way_is_not_offered_again(
+    app, engine, client, make_user, parties, book, ready
+):
+    # Olle has no e-mail address and is invited by phone or letter: sending his reminder again could only
+    # make it undeliverable again, so neither the list nor the retry offers it.
+    book()
+    tick(app, TICK)
+    (row,) = reminders(engine, status="undeliverable")
+    admin = make_user(parties.region, roles="admin")
+    login(client, admin.username)
+    page = client.get("/admin/reminders/?status=undeliverable").get_data(as_text=True)
+    assert f"/admin/reminders/{row.id}/retry" not in page
+    answer = client.post(
+        f"/admin/reminders/{row.id}/retry", data={"csrf_token": csrf_token(page), "status": "undeliverable"}
+    )
+    assert answer.status_code == 302
+    (row,) = reminders(engine, id=row.id)
+    assert row.status == "undeliverable"
 
 
 def test_staff_are_refused_the_reminder_administration(client, parties):

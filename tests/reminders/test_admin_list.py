@@ -1,0 +1,50 @@
+"""The administration's reminders list: a SIP named by its reference, one keyset page read by its index."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import select
+from webkit import login
+
+from sipflow.reminders.models import Reminder
+from sipflow.reminders.services import reminders_page_query
+
+
+def _plan_of(db_session, statement) -> str:
+    connection = db_session.connection()
+    sql = str(statement.compile(connection, compile_kwargs={"literal_binds": True}))
+    if connection.dialect.name == "sqlite":
+        return "\n".join(row[-1] for row in connection.exec_driver_sql("EXPLAIN QUERY PLAN " + sql).all())
+    connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
+    connection.exec_driver_sql("SET LOCAL enable_sort = off")
+    return "\n".join(row[0] for row in connection.exec_driver_sql("EXPLAIN " + sql).all())
+
+
+def test_the_list_names_each_sip_by_its_reference_not_its_internal_id(
+    client, db_session, make_user, parties, book, ready
+):
+    book()
+    admin = make_user(parties.region, roles="admin")
+    login(client, admin.username)
+    page = client.get("/admin/reminders/").get_data(as_text=True)
+    assert f'<td class="mono">{ready.case.reference}</td>' in page
+    assert f'<td class="mono">{ready.case.id}</td>' not in page
+    for private in (ready.relative.name, "Andersson"):
+        assert private not in page
+
+
+@pytest.mark.parametrize("status", ["pending", "sent"])
+@pytest.mark.parametrize("paged", [False, True])
+def test_a_page_walks_the_status_due_index_without_a_sort(db_session, engine, book, ready, status, paged):
+    book()
+    with engine.connect() as connection:
+        connection.exec_driver_sql("ANALYZE")
+        connection.commit()
+    last = db_session.exec(select(Reminder).order_by(Reminder.id)).first() if paged else None
+    plan = _plan_of(db_session, reminders_page_query(status=status, last=last))
+    assert "TEMP B-TREE" not in plan and "Sort" not in plan.replace("Sort Key", ""), plan
+    steps = [line.strip() for line in plan.splitlines()]
+    scans = [step for step in steps if step.startswith("SCAN") or "Seq Scan" in step]
+    assert scans == [], plan
+    if db_session.get_bind().dialect.name == "sqlite":
+        assert "ix_reminder_due" in plan, plan
