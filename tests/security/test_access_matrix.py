@@ -517,12 +517,23 @@ def _case_mail(status: int):
     return expect
 
 
+def _raw_mail(relation: Relation, _world: World):
+    """A message's raw text (its links unmasked): administrators; staff who see its case but are not its
+    recipient (matris@example.se, no user's address) are refused; 404 for everyone else."""
+    if relation.user is None:
+        return LOGIN
+    if relation.admin:
+        return 200
+    return 403 if relation.sees_case else DENY_404
+
+
 # The development pages (absent in production): the list for any logged-in user (it shows only their own
-# messages, tests/notifications/test_dev_pages.py), one message for those who see its case.
+# messages, tests/notifications/test_dev_pages.py), one message for those who see its case, its raw text
+# (every link in it unmasked) for administrators and the mail's own recipient.
 ROUTES |= {
     ("dev.outbox", "GET"): Route(lambda w: "/dev/outbox", _logged_in(200)),
     ("dev.message", "GET"): Route(_dev_message, _case_mail(200), needs_case=True),
-    ("dev.raw", "GET"): Route(lambda w: _dev_message(w) + "/raw", _case_mail(200), needs_case=True),
+    ("dev.raw", "GET"): Route(lambda w: _dev_message(w) + "/raw", _raw_mail, needs_case=True),
 }
 
 
