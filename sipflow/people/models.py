@@ -93,6 +93,10 @@ class Unit(SQLModel, table=True):
 class User(UserMixin, SQLModel, table=True):
     """A staff member of one unit, with one or more roles."""
 
+    # Addresses are compared without regard to case (a mail's recipients, the directory import, the user
+    # form's uniqueness check): lower(email) is what those look up.
+    __table_args__ = (Index("ix_user_email_lower", sa.text("lower(email)")),)
+
     id: int | None = Field(default=None, primary_key=True)
     username: str = Field(max_length=64, unique=True)
     display_name: str = Field(max_length=120)

@@ -277,13 +277,19 @@ def addresses_seeing_case(
     wanted = {address.lower() for address in addresses if address}
     if not wanted or case.id is None:
         return set()
-    rows = session.exec(
+    rows = session.exec(addresses_seeing_case_query(case, wanted, now=now)).all()
+    return {email.lower() for email, roles in rows if STAFF in roles.split(",")}
+
+
+def addresses_seeing_case_query(case: SipCase, wanted: set[str], *, now: datetime):
+    """The active users at the lower-case addresses wanted whose organisation sees case: email and roles."""
+    # lower(email) as ix_user_email_lower indexes it: the users are found by address, never all read.
+    return (
         select(User.email, User.roles)
         .join(Unit, Unit.id == User.unit_id)
-        .where(func.lower(User.email).in_(wanted), User.active, _UNIT_SEES_CASE),
-        params={"case_id": case.id, "today": to_local(now).date()},
-    ).all()
-    return {email.lower() for email, roles in rows if STAFF in roles.split(",")}
+        .where(func.lower(User.email).in_(wanted), User.active, _UNIT_SEES_CASE)
+        .params(case_id=case.id, today=to_local(now).date())
+    )
 
 
 def _plausible_uid(uid: str | None) -> bool:

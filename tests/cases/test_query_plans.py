@@ -11,13 +11,14 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import insert, text
 from sqlmodel import select
 
 from sipflow.cases.models import Participant, SipCase
 from sipflow.cases.queries import CaseFilter, Cursor, visible_page_query
 from sipflow.meetings.jobs import _CASES_WITH_UNCOVERED
 from sipflow.meetings.models import Invitation, Meeting
+from sipflow.people.models import User
 from sipflow.security import access
 
 pytestmark = pytest.mark.usefixtures("frozen_clock")
@@ -298,3 +299,32 @@ def test_the_consent_coverage_job_starts_from_the_planned_meetings_ahead(analyse
         # PostgreSQL may walk either meeting index on a table of a few rows (on the synthetic million it
         # starts from this one, as bench/README.md records).
         assert "ix_meeting_status_starts_at_case_id" in plan, plan
+
+
+def test_a_mails_recipients_seeing_the_case_are_found_by_address(analysed, db_session, engine, parties, now):
+    # Every booking, change and reminder asks which recipients may get the case page's address. With a
+    # handful of users any plan reads them all cheaply: a county's directory has thousands.
+    db_session.execute(
+        insert(User),
+        [
+            {
+                "username": f"katalog{n}",
+                "display_name": f"Katalog {n}",
+                "email": f"Katalog{n}@example.se",
+                "password_hash": "!",
+                "unit_id": parties.region.id,
+                "session_token": f"katalog-token-{n}",
+            }
+            for n in range(2000)
+        ],
+    )
+    db_session.commit()
+    with engine.connect() as connection:
+        connection.exec_driver_sql("ANALYZE")
+        connection.commit()
+    engine.dispose()
+    case = analysed[0]
+    wanted = {parties.region_user.email.lower(), "extern@example.se"}
+    plan = plan_of(db_session, access.addresses_seeing_case_query(case, wanted, now=now))
+    assert full_scans(plan, "user") == [], plan
+    assert "ix_user_email_lower" in plan, plan
