@@ -54,6 +54,7 @@ from sqlalchemy.engine import make_url  # noqa: E402
 
 from sipflow import create_app  # noqa: E402
 from sipflow.cli import alembic_config  # noqa: E402
+from sipflow.db import refresh_statistics  # noqa: E402
 
 USERNAME, PASSWORD = "anna", "demo-sip-2026"  # staff of Region Kronoberg (sipflow.demo.kronoberg)
 CASE_REFERENCE = "SIP-DEMO-0002"
@@ -117,6 +118,11 @@ def build(url: str, cases: int) -> None:
     # the columns they add).
     command.upgrade(alembic_config(url), "head")
     if reused:
+        # As `flask sipflow db upgrade` does: a migration that rebuilt a table left it without statistics.
+        engine = create_engine(url)
+        with engine.connect() as connection:
+            refresh_statistics(connection)
+        engine.dispose()
         return
     app = create_app({"DATABASE_URL": url})
     start = time.perf_counter()

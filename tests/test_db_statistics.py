@@ -47,3 +47,24 @@ def test_db_upgrade_leaves_the_database_analysed(app, engine):
     result = app.test_cli_runner().invoke(db_upgrade)
     assert result.exit_code == 0, result.output
     assert has_statistics(engine)
+
+
+def test_db_upgrade_analyses_a_table_a_migration_rebuilt(app, engine, create_case):
+    """Alembic's batch mode rebuilds a table on SQLite and drops its statistics; the rest keep theirs."""
+    create_case()
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.connect() as connection:
+        connection.exec_driver_sql("ANALYZE")
+        if sqlite:  # as a rebuild leaves it (PostgreSQL keeps a table's statistics through ALTER TABLE)
+            connection.exec_driver_sql("DELETE FROM sqlite_stat1 WHERE tbl = 'sipcase'")
+        connection.commit()
+    engine.dispose()
+    result = app.test_cli_runner().invoke(db_upgrade)
+    assert result.exit_code == 0, result.output
+    if sqlite:
+        with engine.connect() as connection:
+            indexes = connection.exec_driver_sql(
+                "SELECT idx FROM sqlite_stat1 WHERE tbl = 'sipcase'"
+            ).scalars()
+            assert "ix_sipcase_updated_at_id" in set(indexes)
+    assert has_statistics(engine)
