@@ -258,16 +258,6 @@ def can_view_case(session: Session, user: User | None, case: SipCase, *, now: da
     return found is not None
 
 
-# Over User joined to Unit: the user's organisation may see the case (the rule of _CASE_FOR_USER).
-_UNIT_SEES_CASE = exists().where(
-    SipCase.id == bindparam("case_id", type_=Integer),
-    or_(
-        SipCase.initiating_organisation_id == Unit.organisation_id,
-        _takes_part_on(Unit.organisation_id, _TODAY),
-    ),
-)
-
-
 def addresses_seeing_case(
     session: Session, case: SipCase, addresses: Iterable[str], *, now: datetime
 ) -> set[str]:
@@ -283,11 +273,21 @@ def addresses_seeing_case(
 
 def addresses_seeing_case_query(case: SipCase, wanted: set[str], *, now: datetime):
     """The active users at the lower-case addresses wanted whose organisation sees case: email and roles."""
-    # lower(email) as ix_user_email_lower indexes it: the users are found by address, never all read.
+    # lower(email) as ix_user_email_lower indexes it: the users are found by address, never all read. The
+    # case and the unit are in this SELECT's FROM so the access rule's subqueries correlate to them (nested
+    # in an EXISTS of its own, the unit was not: any unit's organisation then passed).
     return (
         select(User.email, User.roles)
         .join(Unit, Unit.id == User.unit_id)
-        .where(func.lower(User.email).in_(wanted), User.active, _UNIT_SEES_CASE)
+        .join(SipCase, SipCase.id == bindparam("case_id", type_=Integer))
+        .where(
+            func.lower(User.email).in_(wanted),
+            User.active,
+            or_(
+                SipCase.initiating_organisation_id == Unit.organisation_id,
+                _takes_part_on(Unit.organisation_id, _TODAY),
+            ),
+        )
         .params(case_id=case.id, today=to_local(now).date())
     )
 

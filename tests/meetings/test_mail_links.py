@@ -7,6 +7,7 @@ from meetingkit import fire
 from sipflow.clock import now_utc
 from sipflow.db import unit_of_work
 from sipflow.meetings import services
+from sipflow.security import access
 
 
 def _texts(smtp_server, method: str) -> dict[str, str]:
@@ -51,3 +52,10 @@ def test_a_cancellation_links_the_case_page_for_staff_who_still_see_the_sip(
     case_path = f"/cases/{ready.case.uid}"
     assert case_path in cancellations[parties.municipality_user.email]
     assert case_path not in cancellations["eva.andersson@example.se"]
+
+
+def test_only_staff_whose_organisation_sees_the_sip_get_the_case_page_in_a_mail(db_session, parties, ready):
+    # With a consent in force, staff of an organisation outside the SIP still cannot open its page.
+    addresses = [u.email for u in (parties.region_user, parties.municipality_user, parties.outsider_user)]
+    seeing = access.addresses_seeing_case(db_session, ready.case, addresses, now=now_utc())
+    assert seeing == {parties.region_user.email.lower(), parties.municipality_user.email.lower()}

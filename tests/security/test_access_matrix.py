@@ -1175,6 +1175,11 @@ def test_the_sql_rule_matches_its_statement(
         assert access.may_change_person(
             db_session, user, person, now=EDGE_NOW, covered_in=reads.covered
         ) == access.may_change_person(db_session, user, person, now=EDGE_NOW)
+        # A mail gives the case page's address to the user's address by the same rule.
+        user.email = f"{user.username}@Matris.example.se"
+        db_session.flush()
+        mailed = access.addresses_seeing_case(db_session, case, [user.email], now=EDGE_NOW)
+        assert mailed == ({user.email.lower()} if expected else set())
     finally:
         db_session.rollback()
 
