@@ -10,6 +10,7 @@ from xml.sax.saxutils import escape
 from babel.numbers import format_decimal
 from flask_babel import get_locale
 
+from sipflow.clock import to_local
 from sipflow.i18n import DEFAULT_LOCALE
 from sipflow.pdf_pages import page_count_canvas
 
@@ -243,7 +244,8 @@ def to_pdf(answer: dict, *, heading: str, subtitle: str, made_at: datetime) -> b
     story = [
         Paragraph(escape(heading), title),
         Paragraph(escape(subtitle), body),
-        Paragraph(made_at.strftime("%Y-%m-%d %H:%M UTC"), body),
+        # When made, in Swedish time as every date in the report (a report made 00:30 belongs to that day).
+        Paragraph(to_local(made_at).strftime("%Y-%m-%d %H:%M"), body),
         Spacer(1, 4 * mm),
     ]
     for table in answer["tables"]:

@@ -7,13 +7,14 @@ import io
 import json
 import re
 import subprocess
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from openpyxl import load_workbook
 from webkit import login
 
 from sipflow.cli import sipflow_cli
+from sipflow.stats import exports
 
 KALMAR, NYBRO = "0880", "0881"
 PERIOD = {"from": "2026-01-01", "to": "2026-03-31", "county": "08", "by": "municipality"}
@@ -749,3 +750,13 @@ def test_a_date_that_does_not_exist_in_the_cli_says_so(app):
         sipflow_cli, ["stats", "--from", "2026-02-30", "--to", "2026-03-31", "--format", "json"]
     )
     assert result.exit_code == 2 and "2026-02-30" in result.output and "28" in result.output
+
+
+def test_the_quarterly_pdf_says_when_it_was_made_in_swedish_time(tmp_path):
+    made = exports.to_pdf(
+        {"tables": []}, heading="SIP", subtitle="Kronoberg", made_at=datetime(2026, 6, 30, 22, 30, tzinfo=UTC)
+    )
+    path = tmp_path / "report.pdf"
+    path.write_bytes(made)
+    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True).stdout
+    assert "2026-07-01 00:30" in text and "UTC" not in text
