@@ -327,6 +327,32 @@ def test_a_date_at_the_edge_of_the_calendar_is_refused_on_every_output(coordinat
     assert page.status_code == 400 and f'id="{field}-error"' in page.get_data(as_text=True)
 
 
+WITHIN_A_YEAR = "Ett kvartal ligger inom ett år: välj kvartal eller år som uppdelning, inte båda."
+
+
+@pytest.mark.parametrize(
+    ("by", "swedish"),
+    [
+        ("municipality,municipality", "Uppdelningen per kommun är vald två gånger."),
+        ("quarter,quarter", "Uppdelningen per kvartal är vald två gånger."),
+        ("quarter,year", WITHIN_A_YEAR),
+        ("year,sex,quarter", WITHIN_A_YEAR),
+    ],
+)
+def test_a_breakdown_asked_for_twice_or_within_another_is_refused_on_every_output(coordinator, by, swedish):
+    """A breakdown named twice, or a quarter beside its year, is no table anyone meant: said, not guessed."""
+    params = PERIOD | {"by": by, "lang": "sv"}
+    for path in ("indikatorer.json", "indikatorer.csv", "indikatorer.xlsx", "kvartalsrapport.pdf"):
+        response = coordinator.get(f"/statistik/{path}", query_string=params)
+        assert response.status_code == 400, path
+        assert response.get_json()["field"] == "by" and response.get_json()["reason"] == swedish
+    page = coordinator.get("/statistik/", query_string=params)
+    html = page.get_data(as_text=True)
+    assert page.status_code == 400 and 'id="by-error"' in html
+    error = html[html.index('id="by-error"') :]
+    assert swedish in error[: error.index("</")]
+
+
 def test_a_date_at_the_edge_of_the_calendar_in_the_cli_is_a_usage_error(app):
     result = app.test_cli_runner().invoke(
         sipflow_cli, ["stats", "--from", "0001-01-01", "--to", "0001-12-31", "--format", "json"]
@@ -707,7 +733,8 @@ def test_the_quarterly_pdf_is_named_by_its_period_in_swedish(coordinator, kalmar
     [
         {"from": "2007-01-01", "to": "2026-12-31", "by": "year"},
         {"from": "2026-01-01", "to": "2026-03-31", "by": "quarter", "compare_years": "20"},
-        {"by": "municipality,county,quarter,year,sex,age_band,occasion,organisation_kind"},
+        {"by": "municipality,county,quarter,sex,age_band,occasion,organisation_kind"},
+        {"by": "municipality,county,year,sex,age_band,occasion,organisation_kind"},
         {"county": "", "municipality": "", "by": "county,quarter"},
     ],
 )
