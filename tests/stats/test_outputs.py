@@ -8,6 +8,7 @@ import json
 import re
 import subprocess
 from datetime import date
+from html.parser import HTMLParser
 
 import pytest
 from openpyxl import load_workbook
@@ -199,6 +200,41 @@ def test_bad_input_is_a_clear_refusal_never_a_500(coordinator, params, field):
     assert response.get_json()["field"] == field and response.get_json()["reason"]
     page = coordinator.get("/statistik/", query_string=PERIOD | params)
     assert page.status_code == 400 and f'id="{field}-error"' in page.get_data(as_text=True)
+
+
+class _BlockInParagraph(HTMLParser):
+    """The block elements a page opens inside a <p> (a browser closes the <p> there: invalid markup)."""
+
+    BLOCKS = {"p", "div", "ul", "ol", "table", "section", "form", "fieldset", "h1", "h2", "h3"}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.open_p = 0
+        self.found: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self.BLOCKS and self.open_p:
+            self.found.append(f"<{tag} {dict(attrs)}>")
+        if tag == "p":
+            self.open_p += 1
+
+    def handle_endtag(self, tag):
+        if tag == "p" and self.open_p:
+            self.open_p -= 1
+
+
+@pytest.mark.parametrize("field", ["from", "to", "county", "municipality", "by", "compare_years", "code"])
+def test_a_refused_filter_says_so_beside_its_field_in_valid_html(coordinator, field):
+    """The error stands inside the field's paragraph as phrasing content, the field described by it."""
+    bad = {"from": "yesterday", "to": "2026-13-01", "county": "99", "municipality": "9999"}
+    bad |= {"by": "shoe_size", "compare_years": "21", "code": "ZV051"}
+    page = coordinator.get("/statistik/", query_string=PERIOD | {field: bad[field]})
+    html = page.get_data(as_text=True)
+    assert page.status_code == 400 and f'aria-describedby="{field}-error"' in html
+    assert f'id="{field}-error"' in html
+    parser = _BlockInParagraph()
+    parser.feed(html)
+    assert parser.found == []
 
 
 def test_bad_input_in_the_cli_is_a_usage_error(app):
