@@ -87,7 +87,11 @@ register_guard("consent_valid", consent_valid, _l("A valid consent is required."
 register_guard(
     "guardians_consented",
     guardians_consented,
-    _l("Every guardian taking part must consent."),
+    # Where the way out is: a guardian who joined after the consent consents on the further-consent page.
+    _l(
+        "Every guardian taking part must consent. The consent of a guardian who joined later is recorded "
+        "with “Record a further consent” under Consent."
+    ),
     # The consent form's boxes of the guardians consenting, where the missing tick is.
     field="guardian_participant_ids",
 )

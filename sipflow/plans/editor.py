@@ -313,11 +313,10 @@ def _clean_contacts(items, owners: _Owners) -> tuple[list[dict], dict[int, str]]
         email = _text(item.get("email"), prefix + "email", "email")
         if not (name or phone or email):
             continue
-        organisation_id = _id(item.get("organisation_id"), prefix + "organisation_id")
+        # The organisation is a hidden field, shown nowhere: its refusal stands at the row's name.
+        organisation_id = _id(item.get("organisation_id"), prefix + "name")
         if organisation_id not in owners.organisation_ids:
-            raise InvalidInput(
-                _l("Choose an organisation taking part in the SIP."), field=prefix + "organisation_id"
-            )
+            raise InvalidInput(_l("Choose an organisation taking part in the SIP."), field=prefix + "name")
         if name is None:
             raise InvalidInput(_l("Enter the contact person's name."), field=prefix + "name")
         if phone is not None and not _PHONE.match(phone):

@@ -127,6 +127,13 @@ class ContactRow(RowForm):
     phone = StringField(_l("Phone"), validators=[Optional(), _max("phone")])
     email = StringField(_l("E-mail"), validators=[Optional(), _max("email")])
 
+    def validate(self, extra_validators=None) -> bool:
+        """The organisation is a hidden field, shown nowhere: a refusal of it stands at the row's name."""
+        valid = super().validate(extra_validators)
+        if self.organisation_id.errors:
+            self.name.errors = [*self.name.errors, _l("Choose an organisation taking part in the SIP.")]
+        return valid
+
 
 class PlanEditorForm(PageForm):
     """The working plan."""

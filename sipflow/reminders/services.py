@@ -19,6 +19,7 @@ from email.message import EmailMessage
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from pydantic_core import PydanticUndefined
 from sqlalchemy import Integer, and_, bindparam, exists, insert, or_, update
 from sqlalchemy import case as sql_case
@@ -56,6 +57,7 @@ from sipflow.reminders.models import (
     PENDING,
     SENT,
     SKIPPED,
+    STATUSES,
     UNDELIVERABLE,
     WORKFLOW,
     Reminder,
@@ -1017,6 +1019,18 @@ def reminders_page_query(*, status: str, last: Reminder | None, size: int = PAGE
     else:
         query = query.order_by(Reminder.status.desc(), Reminder.due_at.desc(), Reminder.id.desc())
     return query.limit(size + 1)
+
+
+UNKNOWN_STATUS = _l("Unknown status. Choose one from the list.")
+
+
+def status_filter(value: str | None) -> tuple[str | None, str | None]:
+    """The status the list asked for (upcoming when none), or None and the refusal of one no reminder has."""
+    if not value:
+        return PENDING, None
+    if value not in STATUSES:
+        return None, str(UNKNOWN_STATUS)
+    return value, None
 
 
 def reminders_page(

@@ -87,9 +87,16 @@ def _topic_labels(session, rows) -> dict[int, str]:
 @bp.get("/")
 def admin_list():
     """The reminders of one status (upcoming by default), a page at a time."""
-    status = request.args.get("status", models.PENDING)
-    if status not in models.STATUSES:
-        status = models.PENDING
+    status, status_error = services.status_filter(request.args.get("status"))
+    if status is None:
+        # Said beside the status links; no list is shown under a status nobody chose.
+        return render_template(
+            "reminders/admin.html",
+            rows=[],
+            status=None,
+            status_error=status_error,
+            status_labels=STATUS_LABELS,
+        ), 400
     after = request.args.get("after", "")
     # An id as the <id:...> converter takes it: at most 10 digits, up to 2**31-1 (32-bit id columns).
     after_id = int(after) if after.isascii() and after.isdigit() and len(after) <= 10 else None

@@ -200,10 +200,19 @@ def parse_query(
         raise InvalidInput(_l("A period may be at most 20 years long."), field="to")
     if isinstance(by, str):
         by = [part for part in by.replace(" ", "").split(",") if part]
-    names = tuple(dict.fromkeys(by or ()))
+    names = tuple(by or ())
     unknown = [name for name in names if name not in BREAKDOWNS]
     if unknown:
         raise InvalidInput(_l("Unknown breakdown: %(name)s.", name=unknown[0][:40]), field="by")
+    # A breakdown twice, or a quarter beside the year it lies in, is no table anyone meant: refused.
+    twice = next((name for index, name in enumerate(names) if name in names[:index]), None)
+    if twice is not None:
+        label = str(BREAKDOWN_LABELS[twice]).lower()
+        raise InvalidInput(_l("The breakdown by %(name)s is chosen twice.", name=label), field="by")
+    if "quarter" in names and "year" in names:
+        raise InvalidInput(
+            _l("A quarter lies within a year: choose quarter or year as the breakdown, not both."), field="by"
+        )
     county = (county or "").strip() or None
     municipality = (municipality or "").strip() or None
     # Codes are digits (SCB): anything else is refused before the database sees it (a NUL would fail there).

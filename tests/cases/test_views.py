@@ -671,6 +671,9 @@ def test_a_childs_sip_does_not_go_on_until_a_guardian_who_joined_later_has_conse
     assert refused.status_code == 409
     html = text_of(refused)
     assert "Alla vårdnadshavare som deltar måste samtycka." in html
+    # The refusal says where the later guardian's consent is recorded, and the page links there.
+    assert "Registrera ytterligare samtycke" in html[: html.index('id="h-consent"')]
+    assert f'href="/cases/{case.uid}/consent/further"' in html
     # What was typed is kept for when the guardian has consented.
     assert "Jag vill gå kvar i min klass." in html
     assert reload(db_session, case).state == "consent_given"

@@ -364,3 +364,24 @@ def test_a_nul_in_the_plan_is_refused_at_its_field_and_the_text_is_kept(as_regio
     english = as_region.post(save_url(held) + "?lang=en", data=fill(form, action="save", **typed))
     assert english.status_code == 400
     assert "The text holds a character that cannot be stored." in text_of(english)
+
+
+@pytest.mark.parametrize("organisation", ["school", "999999", "", "abc", "99999999999999"])
+def test_a_contact_of_an_organisation_not_taking_part_is_refused_beside_its_row_keeping_the_text(
+    as_region, db_session, parties, held, organisation
+):
+    """The row's organisation is a hidden field: the refusal stands at the row's name, saying why."""
+    before = content(db_session, held)
+    form = forms_of(page(as_region, held))[save_url(held)]
+    value = str(parties.school.organisation_id) if organisation == "school" else organisation
+    typed = {"contacts-0-organisation_id": value, "contacts-0-name": "Omar Lind", "needs": "Stöd i vardagen."}
+    response = as_region.post(save_url(held), data=fill(form, action="save", **typed))
+    assert response.status_code == 400
+    html = text_of(response)
+    field = html[html.index('id="contacts-0-name"') :]
+    field = field[: field.index("</fieldset>")]
+    assert 'id="contacts-0-name-error"' in field
+    assert "Välj en organisation som deltar i SIP:en." in field
+    assert 'value="Omar Lind"' in field
+    assert "Stöd i vardagen." in html
+    assert content(db_session, held) == before

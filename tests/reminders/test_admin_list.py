@@ -48,3 +48,21 @@ def test_a_page_walks_the_status_due_index_without_a_sort(db_session, engine, bo
     assert scans == [], plan
     if db_session.get_bind().dialect.name == "sqlite":
         assert "ix_reminder_due" in plan, plan
+
+
+@pytest.mark.parametrize("status", ["bogus", "PENDING", "pending "])
+def test_an_unknown_status_is_refused_beside_the_status_filter_not_shown_as_upcoming(
+    client, make_user, parties, status
+):
+    admin = make_user(parties.region, roles="admin")
+    login(client, admin.username)
+    response = client.get("/admin/reminders/", query_string={"status": status, "lang": "sv"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    nav = page[page.index('<nav aria-label="Status">') :]
+    nav = nav[: nav.index("</nav>")]
+    assert 'id="status-error"' in nav
+    assert "Okänd status. Välj en i listan." in nav
+    assert 'aria-current="page"' not in nav  # no status is claimed to be the one shown
+    for known in ("sent", ""):  # none chosen: the upcoming ones
+        assert client.get("/admin/reminders/", query_string={"status": known}).status_code == 200

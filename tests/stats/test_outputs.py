@@ -8,6 +8,7 @@ import json
 import re
 import subprocess
 from datetime import UTC, date, datetime
+from html.parser import HTMLParser
 
 import pytest
 from openpyxl import load_workbook
@@ -202,6 +203,41 @@ def test_bad_input_is_a_clear_refusal_never_a_500(coordinator, params, field):
     assert page.status_code == 400 and f'id="{field}-error"' in page.get_data(as_text=True)
 
 
+class _BlockInParagraph(HTMLParser):
+    """The block elements a page opens inside a <p> (a browser closes the <p> there: invalid markup)."""
+
+    BLOCKS = {"p", "div", "ul", "ol", "table", "section", "form", "fieldset", "h1", "h2", "h3"}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.open_p = 0
+        self.found: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self.BLOCKS and self.open_p:
+            self.found.append(f"<{tag} {dict(attrs)}>")
+        if tag == "p":
+            self.open_p += 1
+
+    def handle_endtag(self, tag):
+        if tag == "p" and self.open_p:
+            self.open_p -= 1
+
+
+@pytest.mark.parametrize("field", ["from", "to", "county", "municipality", "by", "compare_years", "code"])
+def test_a_refused_filter_says_so_beside_its_field_in_valid_html(coordinator, field):
+    """The error stands inside the field's paragraph as phrasing content, the field described by it."""
+    bad = {"from": "yesterday", "to": "2026-13-01", "county": "99", "municipality": "9999"}
+    bad |= {"by": "shoe_size", "compare_years": "21", "code": "ZV051"}
+    page = coordinator.get("/statistik/", query_string=PERIOD | {field: bad[field]})
+    html = page.get_data(as_text=True)
+    assert page.status_code == 400 and f'aria-describedby="{field}-error"' in html
+    assert f'id="{field}-error"' in html
+    parser = _BlockInParagraph()
+    parser.feed(html)
+    assert parser.found == []
+
+
 def test_bad_input_in_the_cli_is_a_usage_error(app):
     result = app.test_cli_runner().invoke(
         sipflow_cli, ["stats", "--from", "2026-03-31", "--to", "2026-01-01", "--format", "json"]
@@ -326,6 +362,32 @@ def test_a_date_at_the_edge_of_the_calendar_is_refused_on_every_output(coordinat
         assert response.get_json()["field"] == field and "1900-01-01" in response.get_json()["reason"]
     page = coordinator.get("/statistik/", query_string=PERIOD | params)
     assert page.status_code == 400 and f'id="{field}-error"' in page.get_data(as_text=True)
+
+
+WITHIN_A_YEAR = "Ett kvartal ligger inom ett år: välj kvartal eller år som uppdelning, inte båda."
+
+
+@pytest.mark.parametrize(
+    ("by", "swedish"),
+    [
+        ("municipality,municipality", "Uppdelningen per kommun är vald två gånger."),
+        ("quarter,quarter", "Uppdelningen per kvartal är vald två gånger."),
+        ("quarter,year", WITHIN_A_YEAR),
+        ("year,sex,quarter", WITHIN_A_YEAR),
+    ],
+)
+def test_a_breakdown_asked_for_twice_or_within_another_is_refused_on_every_output(coordinator, by, swedish):
+    """A breakdown named twice, or a quarter beside its year, is no table anyone meant: said, not guessed."""
+    params = PERIOD | {"by": by, "lang": "sv"}
+    for path in ("indikatorer.json", "indikatorer.csv", "indikatorer.xlsx", "kvartalsrapport.pdf"):
+        response = coordinator.get(f"/statistik/{path}", query_string=params)
+        assert response.status_code == 400, path
+        assert response.get_json()["field"] == "by" and response.get_json()["reason"] == swedish
+    page = coordinator.get("/statistik/", query_string=params)
+    html = page.get_data(as_text=True)
+    assert page.status_code == 400 and 'id="by-error"' in html
+    error = html[html.index('id="by-error"') :]
+    assert swedish in error[: error.index("</")]
 
 
 def test_a_date_at_the_edge_of_the_calendar_in_the_cli_is_a_usage_error(app):
@@ -708,7 +770,8 @@ def test_the_quarterly_pdf_is_named_by_its_period_in_swedish(coordinator, kalmar
     [
         {"from": "2007-01-01", "to": "2026-12-31", "by": "year"},
         {"from": "2026-01-01", "to": "2026-03-31", "by": "quarter", "compare_years": "20"},
-        {"by": "municipality,county,quarter,year,sex,age_band,occasion,organisation_kind"},
+        {"by": "municipality,county,quarter,sex,age_band,occasion,organisation_kind"},
+        {"by": "municipality,county,year,sex,age_band,occasion,organisation_kind"},
         {"county": "", "municipality": "", "by": "county,quarter"},
     ],
 )
