@@ -6,6 +6,11 @@ region's administrator: they manage the users of the county's organisations, and
 other counties and the national ones (no county) are read-only to them. An administrator without a unit is a
 national (system) administrator and manages everything, as the command line does (no actor). An
 administrator of an organisation with no county manages their own organisation (its users and units).
+
+The persons an administrator may look up, hand extracts of and correct (`may_administer_person`) are their
+region's too: a county's administrator has those folkbokförda in the county or with a SIP one of the
+county's organisations initiated or takes part in; an organisation's, those with a SIP it initiated or takes
+part in; a national administrator, everyone.
 """
 
 from __future__ import annotations
@@ -13,10 +18,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import exists, or_
 from sqlmodel import Session, col, select
 
+from sipflow.cases.models import Participant, SipCase
 from sipflow.errors import InvalidInput, NotAllowed
-from sipflow.people.models import Organisation, Unit, User
+from sipflow.people.models import Municipality, Organisation, Person, Unit, User
 
 # A region's administrator places new things in their county: said at the county or scope field.
 CHOOSE_YOUR_COUNTY = _l("Choose your county or one of its municipalities.")
@@ -138,3 +145,43 @@ def check_unit_change(region: Region, organisation: Organisation) -> None:
     refusal = unit_change_refusal(region, organisation)
     if refusal is not None:
         raise refusal
+
+
+def person_in_region_query(region: Region, person_id: int):
+    """A SELECT of one boolean: whether the person lies in a region that is not national (see
+    `may_administer_person`); each branch reads the person's few SIPs through indexes."""
+    initiated = select(SipCase.id).where(col(SipCase.person_id) == person_id)
+    taking_part = (
+        select(Participant.id)
+        .join(SipCase, col(SipCase.id) == Participant.case_id)
+        .where(col(SipCase.person_id) == person_id, Participant.active)
+    )
+    if region.county_code is None:
+        initiated = initiated.where(col(SipCase.initiating_organisation_id) == region.organisation_id)
+        taking_part = taking_part.where(col(Participant.organisation_id) == region.organisation_id)
+        return select(or_(exists(initiated), exists(taking_part)))
+
+    def county_of(organisation_id):
+        # Asked of each of the person's few organisations by primary key: a join let the planner walk all
+        # the county's organisations first, each searched for among the person's cases.
+        found = select(Organisation.county_code).where(col(Organisation.id) == organisation_id)
+        return found.scalar_subquery()
+
+    initiated = initiated.where(county_of(SipCase.initiating_organisation_id) == region.county_code)
+    taking_part = taking_part.where(county_of(Participant.organisation_id) == region.county_code)
+    folkbokford = (
+        select(Municipality.code)
+        .join(Person, col(Person.home_municipality_code) == Municipality.code)
+        .where(col(Person.id) == person_id, col(Municipality.county_code) == region.county_code)
+    )
+    return select(or_(exists(folkbokford), exists(initiated), exists(taking_part)))
+
+
+def may_administer_person(session: Session, region: Region, person: Person) -> bool:
+    """Whether region's administrator may look up person, hand out their extracts and correct their
+    particulars (see the module's docstring); a person they may not is to them as one never registered."""
+    if region.national:
+        return True
+    if person.id is None:
+        return False
+    return bool(session.exec(person_in_region_query(region, person.id)).one())

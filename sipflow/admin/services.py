@@ -1,7 +1,9 @@
 """Administration operations: find a person and hand out their extracts (users: `sipflow.admin.users`).
 
 Each runs inside the caller's unit of work. What an administrator does about a person is written to the
-access log with its purpose, in the same transaction as the rest of the operation.
+access log with its purpose, in the same transaction as the rest of the operation. A person outside the
+administrator's region (`regions.may_administer_person`) is to them as one never registered: not found,
+no extract, no change.
 """
 
 from __future__ import annotations
@@ -9,15 +11,65 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlmodel import Session
 
+from sipflow.admin.regions import admin_region, may_administer_person
 from sipflow.admin.users import disable_user, enable_user, end_user_sessions  # noqa: F401 - callers find them here
+from sipflow.errors import UserError
+from sipflow.people import services as people
+from sipflow.people.identifiers import PersonIdentifier
 from sipflow.people.models import Person, User
-from sipflow.people.services import look_up_person  # noqa: F401 - callers find it here
 from sipflow.retention.export import person_export_json
 from sipflow.security.audit import PERSON_EXPORT, PERSON_EXTRACT, record_access
 
 logger = logging.getLogger(__name__)
+
+# Said of a person outside the administrator's region just as of one never registered.
+NO_SUCH_PERSON = _l("No person with this identifier is registered in sipflow.")
+
+
+class UnknownPerson(UserError):
+    """The person is outside the administrator's region: refused as if they were not registered."""
+
+    status = 404
+    code = "not_found"
+
+
+def _may_administer(session: Session, actor: User):
+    region = admin_region(session, actor)
+    return lambda person: may_administer_person(session, region, person)
+
+
+def _check_administers(session: Session, actor: User, person: Person) -> None:
+    # The pages never offer such a person (administered_person): this guards other callers.
+    if not _may_administer(session, actor)(person):
+        raise UnknownPerson(NO_SUCH_PERSON)
+
+
+def look_up_person(
+    session: Session, actor: User, hash_key: str, identifier: PersonIdentifier, *, purpose: str, now: datetime
+) -> Person | None:
+    """The person registered under identifier if actor may administer them, the look-up logged with its
+    purpose; None when nobody is or the person is outside actor's region (that refusal logged as denied)."""
+    may_see = _may_administer(session, actor)
+    return people.look_up_person(
+        session, actor, hash_key, identifier, purpose=purpose, now=now, may_see=may_see
+    )
+
+
+def administered_person(session: Session, actor: User, person_id: int | None) -> Person | None:
+    """The person with person_id if actor may administer them; None when there is none or they may not."""
+    person = session.get(Person, person_id) if isinstance(person_id, int) else None
+    if person is None or not _may_administer(session, actor)(person):
+        return None
+    return person
+
+
+def change_person_particulars(session: Session, actor: User, person: Person, **changes) -> bool:
+    """`people.services.change_person_particulars` for a person actor may administer; UnknownPerson else."""
+    _check_administers(session, actor, person)
+    return people.change_person_particulars(session, actor, person, **changes)
 
 
 def person_log_extract(
@@ -27,6 +79,7 @@ def person_log_extract(
     # reportlab is loaded when the first extract is asked for, not at every start.
     from sipflow.security.extract import access_extract_csv, access_extract_pdf
 
+    _check_administers(session, actor, person)
     # Built before the log row: the extract shows the accesses up to this one.
     if file_format == "csv":
         # Flask adds the charset to a text type: naming it here too sent it twice.
@@ -41,6 +94,7 @@ def person_register_extract(
     session: Session, actor: User, person: Person, *, purpose: str, now: datetime
 ) -> bytes:
     """Everything sipflow holds about the person (GDPR art. 15) as JSON; logged itself."""
+    _check_administers(session, actor, person)
     data = person_export_json(session, person.id, now=now)
     _record(session, actor, person, action=PERSON_EXPORT, purpose=purpose, now=now)
     return data

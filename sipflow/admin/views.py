@@ -50,7 +50,6 @@ from sipflow.people.labels import unit_label
 from sipflow.people.models import Person, User
 from sipflow.people.services import (
     IDENTIFIER_KIND_LABELS,
-    change_person_particulars,
     parse_person_identifier,
 )
 from sipflow.security import login_manager
@@ -369,7 +368,8 @@ def _person_from_ref(ref: str | None) -> Person | None:
         return None
     if not isinstance(data, dict) or data.get("u") != current_user.id:
         return None
-    return get_session().get(Person, data.get("p"))
+    # A person who has left the administrator's region since (moved, or their SIPs) is lost like any.
+    return services.administered_person(get_session(), current_user._get_current_object(), data.get("p"))
 
 
 def _render_person(
@@ -433,7 +433,7 @@ def persons():
             )
         if person is not None:
             return _render_person(person, form.purpose.data)
-        form.identifier.errors.append(_l("No person with this identifier is registered in sipflow."))
+        form.identifier.errors.append(services.NO_SUCH_PERSON)
         status = 404
     elif request.method == "POST":
         status = 400
@@ -508,7 +508,7 @@ def person_particulars():
     top: list = []
     try:
         with unit_of_work(db):
-            changed = change_person_particulars(
+            changed = services.change_person_particulars(
                 db,
                 current_user._get_current_object(),
                 person,

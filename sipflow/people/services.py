@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -90,17 +91,38 @@ def find_person(session: Session, hash_key: str, identifier: PersonIdentifier) -
 
 
 def look_up_person(
-    session: Session, actor: User, hash_key: str, identifier: PersonIdentifier, *, purpose: str, now: datetime
+    session: Session,
+    actor: User,
+    hash_key: str,
+    identifier: PersonIdentifier,
+    *,
+    purpose: str,
+    now: datetime,
+    may_see: Callable[[Person], bool] | None = None,
 ) -> Person | None:
     """The person registered under identifier, the look-up logged with its purpose in the caller's
-    transaction; None (and no row: there is nobody to name) when nobody is."""
+    transaction; None (and no row: there is nobody to name) when nobody is.
+
+    may_see: whether the actor may find the person found; a person it refuses is None too, as if never
+    registered, the refusal logged as a denied look-up naming them (their loggutdrag shows who tried).
+    """
     person = find_person(session, hash_key, identifier)
     if person is None:
         logger.info("person lookup by user id %s found nobody", actor.id)
         return None
+    allowed = may_see is None or may_see(person)
     audit.record_access(
-        session, user=actor, action=audit.PERSON_LOOKUP, purpose=purpose, person=person, now=now
+        session,
+        user=actor,
+        action=audit.PERSON_LOOKUP,
+        purpose=purpose,
+        person=person,
+        outcome=audit.ALLOWED if allowed else audit.DENIED,
+        now=now,
     )
+    if not allowed:
+        logger.info("person lookup by user id %s refused: the person is outside their scope", actor.id)
+        return None
     return person
 
 

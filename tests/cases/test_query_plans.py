@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import insert, text
 from sqlmodel import select
 
+from sipflow.admin.regions import Region, person_in_region_query
 from sipflow.cases.models import Participant, SipCase
 from sipflow.cases.queries import CaseFilter, Cursor, visible_page_query
 from sipflow.meetings.jobs import _CASES_WITH_UNCOVERED
@@ -328,3 +329,19 @@ def test_a_mails_recipients_seeing_the_case_are_found_by_address(analysed, db_se
     plan = plan_of(db_session, access.addresses_seeing_case_query(case, wanted, now=now))
     assert full_scans(plan, "user") == [], plan
     assert "ix_user_email_lower" in plan, plan
+
+
+@pytest.mark.parametrize("scope", ["county", "organisation"])
+def test_whether_an_administrator_holds_a_person_reads_the_persons_sips_through_indexes(
+    analysed, db_session, parties, scope
+):
+    region = (
+        Region(national=False, county_code="07")
+        if scope == "county"
+        else Region(national=False, organisation_id=parties.outsider.organisation_id)
+    )
+    plan = plan_of(db_session, person_in_region_query(region, analysed[0].person_id))
+    tables = ("sipcase", "participant", "organisation", "municipality", "person")
+    assert full_scans(plan, *tables) == [], plan
+    if db_session.get_bind().dialect.name == "sqlite":
+        assert "ix_sipcase_person_id" in plan, plan
