@@ -230,6 +230,21 @@ def _is_write_lock_error(error: OperationalError) -> bool:
     return "locked" in message or "busy" in message
 
 
+@contextmanager
+def refused_when_locked(busy: Exception) -> Iterator[None]:
+    """Raise busy for SQLite's write-lock refusal within: another request is writing right now.
+
+    For a write that cannot simply be retried (a compare-and-set can: compare_and_set): the unit of work is
+    rolled back as for any refusal, and the user sends it again.
+    """
+    try:
+        yield
+    except OperationalError as error:
+        if not _is_write_lock_error(error):
+            raise
+        raise busy from None
+
+
 def mark_written(obj, values: dict) -> None:
     """Take values as obj's committed columns after a Core statement wrote them: no flush visits obj for them.
 

@@ -362,8 +362,14 @@ def directory_import():
         data = form.file.data.read(imports.MAX_BYTES + 1)
         apply = bool(form.apply.data)
         db = get_session()
-        with unit_of_work(db):
-            report = imports.import_directory(db, data, actor=current_actor(), now=now_utc(), apply=apply)
+        try:
+            with unit_of_work(db):
+                report = imports.import_directory(db, data, actor=current_actor(), now=now_utc(), apply=apply)
+        except UserError as error:
+            # A browser never keeps a chosen file: the page asks for it again (it is on the user's disk).
+            return render_template("admin/import.html", form=form, report=None, refusal=error.message), (
+                error.status
+            )
         if report.errors:
             status = 400
         elif report.applied:

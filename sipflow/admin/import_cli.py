@@ -29,8 +29,12 @@ def import_directory_command(file: Path, dry_run: bool):
     """Import the organisations, units and users of FILE (CSV): all of it or, on any error, nothing."""
     data = file.read_bytes()
     with Session(current_app.extensions["sipflow.engine"]) as session:
-        with unit_of_work(session):
-            report = imports.import_directory(session, data, actor=None, now=now_utc(), apply=not dry_run)
+        try:
+            with unit_of_work(session):
+                report = imports.import_directory(session, data, actor=None, now=now_utc(), apply=not dry_run)
+        except imports.ImportBusy as error:
+            click.echo(str(error.message), err=True)
+            raise SystemExit(1) from None
     for error in report.errors:
         column = f" ({error.column})" if error.column else ""
         click.echo(f"{file.name}:{error.line}{column}: {error.message}", err=True)

@@ -56,6 +56,7 @@ from sipflow.admin.users import (
     invite_users,
 )
 from sipflow.csvfiles import LineError, records, too_long
+from sipflow.db import refused_when_locked
 from sipflow.errors import Conflict, InvalidInput, UserError
 from sipflow.people.models import USER_ROLES, Organisation, Unit, User
 
@@ -538,29 +539,44 @@ def import_directory(
     if report.errors or not apply:
         return report
     # A record made by another request since the check (a second "Import" of the same file) refuses the
-    # line as the check would have: everything written so far is undone, and the report says so.
-    try:
-        with session.begin_nested():
-            _apply(session, report, actor=actor, now=now)
-    except _ApplyRefused as refused:
-        report.errors = [refused.error]
-        return report
-    record_change(
-        session,
-        actor_user_id=actor.id if actor is not None else None,
-        action="import.apply",
-        target_kind="import",
-        target_id=None,
-        now=now,
-        after={
-            "created": len(report.created),
-            "changed": len(report.changed),
-            "unchanged": len(report.unchanged),
-        },
-    )
-    session.flush()
+    # line as the check would have: everything written so far is undone, and the report says so. Another
+    # request writing at the same moment (SQLite refuses a write from a snapshot its commit outdated) is a
+    # conflict: nothing is imported, and the file is sent again.
+    with refused_when_locked(ImportBusy(IMPORT_BUSY)):
+        try:
+            with session.begin_nested():
+                _apply(session, report, actor=actor, now=now)
+        except _ApplyRefused as refused:
+            report.errors = [refused.error]
+            return report
+        record_change(
+            session,
+            actor_user_id=actor.id if actor is not None else None,
+            action="import.apply",
+            target_kind="import",
+            target_id=None,
+            now=now,
+            after={
+                "created": len(report.created),
+                "changed": len(report.changed),
+                "unchanged": len(report.unchanged),
+            },
+        )
+        session.flush()
     report.applied = True
     return report
+
+
+IMPORT_BUSY = _l(
+    "Another import or change of the directory was being saved at the same moment: nothing was imported."
+    " Choose the file again and import it."
+)
+
+
+class ImportBusy(Conflict):
+    """Another request wrote at the same moment as the import: nothing is imported; the file is sent again."""
+
+    code = "import_busy"
 
 
 class _ApplyRefused(Exception):

@@ -506,9 +506,14 @@ class ContactForm(PageForm):
         filters=[_strip],
         description=_l(
             "Invitations go here. For a unit: its shared mailbox or the contact person's address."
+            " Left empty, the stored address is kept."
         ),
     )
+    # The form is the same blank one for every participant: an empty field keeps what is stored, and
+    # removing a stored value is this explicit choice (an erased address revokes personal links).
+    remove_email = BooleanField(_l("Remove the e-mail address"))
     phone = StringField(_l("Phone"), validators=[Optional(), PHONE], filters=[_strip])
+    remove_phone = BooleanField(_l("Remove the phone number"))
     language = _language_field(keep=True)
 
 

@@ -677,6 +677,34 @@ def add_private_participant(
     return participant
 
 
+@dataclass(frozen=True, slots=True)
+class ContactChange:
+    """What saving a participant's contact details changed: "set" (a new value), "removed" or None (kept)."""
+
+    participant: Participant
+    email: str | None = None
+    phone: str | None = None
+    language: bool = False
+
+    @property
+    def changed(self) -> bool:
+        """Anything stored changed."""
+        return bool(self.email or self.phone or self.language)
+
+
+def _contact_value(
+    current: str | None, typed: str | None, remove: bool, field: str
+) -> tuple[str | None, str | None]:
+    """The value to store and what happened to it ("set", "removed" or None): typed, or the removal asked."""
+    if typed is not None and remove:
+        raise InvalidInput(_l("Enter a new value or remove the stored one, not both."), field=field)
+    if remove:
+        return None, ("removed" if current is not None else None)
+    if typed is None or typed == current:
+        return current, None  # left empty: the stored value is kept (the form does not show it)
+    return typed, "set"
+
+
 def set_participant_contact(
     session: Session,
     registry: WorkflowRegistry,
@@ -688,11 +716,15 @@ def set_participant_contact(
     now: datetime,
     expected_version: int | None = None,
     language: str | None = None,
-) -> Participant:
-    """Set the address, phone and language (None: kept) a participant is invited and reached at.
+    remove_email: bool = False,
+    remove_phone: bool = False,
+) -> ContactChange:
+    """Set the address, phone and language a participant is invited and reached at; what changed.
 
-    An empty address or phone clears it. A changed address is told to the other areas' hooks (meetings
-    moves the participant's invitations to meetings ahead to it).
+    An empty (None) address, phone or language keeps the stored one: removing an address or a phone is asked
+    for explicitly (remove_email, remove_phone), as it revokes the participant's personal links and takes them
+    off e-mail invitations. A changed or removed address is told to the other areas' hooks (meetings moves
+    the participant's invitations to meetings ahead to it).
     """
     _change_participants(session, registry, case, expected_version)
     participant = session.get(Participant, participant_id)
@@ -701,16 +733,22 @@ def set_participant_contact(
     email = fields.clean_text(email, "email")
     if email is not None and (len(email) > 254 or email.count("@") != 1 or any(c.isspace() for c in email)):
         raise InvalidInput(_l("Enter an e-mail address."), field="email")
+    new_email, email_change = _contact_value(participant.email, email, remove_email, "email")
+    new_phone, phone_change = _contact_value(
+        participant.phone, fields.clean_text(phone, "phone"), remove_phone, "phone"
+    )
+    language_changed = False
     if language is not None:
-        participant.language = checked_language(language)
-    changed_address = participant.email != email
-    participant.email = email
-    participant.phone = fields.clean_text(phone, "phone")
+        language = checked_language(language)
+        language_changed = participant.language != language
+        participant.language = language
+    participant.email = new_email
+    participant.phone = new_phone
     session.add(participant)
-    if changed_address:
+    if email_change is not None:
         for hook in _ADDRESS_HOOKS:
             hook(session, case, participant, now=now)
-    return participant
+    return ContactChange(participant, email=email_change, phone=phone_change, language=language_changed)
 
 
 # What other areas do when a participant's e-mail address is set, corrected or cleared (meetings moves the

@@ -800,17 +800,23 @@ def add_private(uid: str):
 def set_contact(uid: str):
     """Set the e-mail address (for invitations) and phone of a participant."""
 
+    saved = []
+
     def act(session, registry, case, form):
-        services.set_participant_contact(
-            session,
-            registry,
-            case,
-            form.participant_id.data,
-            email=form.email.data,
-            phone=form.phone.data,
-            now=now_utc(),
-            expected_version=form.version.data,
-            language=form.language.data or None,
+        saved.append(
+            services.set_participant_contact(
+                session,
+                registry,
+                case,
+                form.participant_id.data,
+                email=form.email.data or None,
+                phone=form.phone.data or None,
+                now=now_utc(),
+                expected_version=form.version.data,
+                language=form.language.data or None,
+                remove_email=form.remove_email.data,
+                remove_phone=form.remove_phone.data,
+            )
         )
 
     return _participant_change(
@@ -818,8 +824,26 @@ def set_contact(uid: str):
         form_name="contact_form",
         build_form=lambda info: _contact_form(info, formdata=request.form),
         act=act,
-        done=lambda form: _("The contact details are saved."),
+        done=lambda form: _contact_saved(saved[0]),
     )
+
+
+def _contact_saved(change: services.ContactChange) -> str:
+    """The message saying what a save of contact details changed (an empty field keeps the stored value)."""
+    if not change.changed:
+        return _("Nothing was changed: the contact details are as before.")
+    said = [_("The contact details are saved.")]
+    if change.email == "set":
+        said.append(_("The e-mail address is now %(email)s.", email=change.participant.email))
+    elif change.email == "removed":
+        said.append(_("The e-mail address is removed."))
+    if change.phone == "set":
+        said.append(_("The phone number is now %(phone)s.", phone=change.participant.phone))
+    elif change.phone == "removed":
+        said.append(_("The phone number is removed."))
+    if change.language:
+        said.append(_("The language is changed."))
+    return " ".join(said)
 
 
 @bp.route("/cases/<uid>/participants/<int:participant_id>/remove", methods=["GET", "POST"])

@@ -95,7 +95,18 @@ def answer(token: str):
             # A page without the version it was shown at (from before the field existed): answer again.
             form.version.errors, changed = [], True
             show_current_version(form, invitation.sequence)
-        elif valid and _mode_given(form):
+        elif not (valid and _mode_given(form)):
+            # A page opened before the meeting changed may post a way of taking part no longer offered (video
+            # after a move on site): the change is what to say, as for a post the form takes.
+            try:
+                services.check_answer_sequence(meeting, invitation, form.version.data)
+            except services.OutdatedAnswer as error:
+                form.answer_mode.errors = []  # the choices are the changed meeting's now
+                show_current_version(form, invitation.sequence)
+                status, changed = error.status, True
+            except UserError:
+                pass  # a version never sent: the field errors stand
+        else:
             try:
                 with unit_of_work(session):
                     services.record_answer(

@@ -14,7 +14,7 @@ import logging
 import pytest
 import sqlalchemy.exc
 from directorykit import changes, csv_of, post
-from sqlmodel import select
+from sqlmodel import Session, select
 from webkit import csrf_token, fill, forms_of, login, text_of
 
 from sipflow.admin import directory, imports, users
@@ -177,3 +177,41 @@ def test_a_database_error_logs_no_parameter_values(db_session, app_ctx, make_use
         assert duplicate.session_token not in text and taken.session_token not in text
     assert "hidden due to hide_parameters" in str(error.value)
     assert get_engine().hide_parameters
+
+
+def test_an_import_that_meets_another_writer_at_the_same_moment_is_a_conflict_and_imports_nothing(
+    as_admin, db_session, now, monkeypatch
+):
+    """Two Importera at once on SQLite: the import whose snapshot another request's commit outdated cannot
+    write ("database is locked"); it is refused as a conflict to send again, never a server error."""
+    create = directory.create_organisation
+
+    def after_another_commit(session, *args, **kwargs):
+        # The import's transaction has read (its snapshot is taken) when another request commits a write.
+        session.exec(select(Organisation)).first()
+        with Session(get_engine()) as other:
+            create(other, None, key="annan", name="Annan organisation", kind="other", now=now)
+            other.commit()
+        return create(session, *args, **kwargs)
+
+    monkeypatch.setattr(directory, "create_organisation", after_another_commit)
+    data = csv_of("organisation;ny;Ny organisation;other;;;;;;;;;")
+    response = as_admin.post(
+        "/admin/import",
+        data={"csrf_token": _token(as_admin), "file": (io.BytesIO(data), "k.csv"), "apply": "Importera"},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 409, text_of(response)
+    page = text_of(response)
+    assert "inget importerades" in page and "Välj filen igen och importera den." in page
+    db_session.expire_all()
+    assert db_session.exec(select(Organisation).where(Organisation.key == "ny")).first() is None
+    assert changes(db_session, "import.apply") == []
+    # Sent again, the file is imported.
+    monkeypatch.setattr(directory, "create_organisation", create)
+    again = as_admin.post(
+        "/admin/import",
+        data={"csrf_token": _token(as_admin), "file": (io.BytesIO(data), "k.csv"), "apply": "Importera"},
+        content_type="multipart/form-data",
+    )
+    assert again.status_code == 200 and "Filen är importerad" in text_of(again)

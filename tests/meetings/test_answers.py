@@ -144,6 +144,46 @@ def test_an_answer_page_opened_before_the_meeting_moved_is_refused_with_the_new_
     assert (saved.partstat, saved.answered_sequence) == ("ACCEPTED", meeting.sequence)
 
 
+def test_a_page_opened_before_the_meeting_moved_on_site_posting_video_is_told_the_meeting_changed(
+    app, client, db_session, ready, book
+):
+    """The way of taking part the old page offered (video) is gone after the move on site: the invitee is told
+    the meeting changed (409, as for any stale answer), not that the choice is invalid; the comment stays."""
+    meeting = book()
+    invitation = invitation_of(db_session, meeting, ready.relative)
+    path = link_path(app, meeting, invitation)
+    form = opened(client, path)
+    with unit_of_work(db_session):
+        services.change_meeting(
+            db_session,
+            ready.case,
+            meeting,
+            services.Booking(meeting.starts_at, meeting.ends_at, "on_site", "Storgatan 1", None),
+            now=now_utc(),
+        )
+    response = client.post(
+        path, data={**form, "partstat": "ACCEPTED", "answer_mode": "video", "comment": "Jag kommer gärna"}
+    )
+    assert response.status_code == 409
+    page = text_of(response)
+    assert "Mötet har ändrats sedan du öppnade sidan." in page and "Inte ett giltigt val" not in page
+    assert "Jag kommer gärna</textarea>" in page and checked(page, "partstat") == "ACCEPTED"
+    saved = invitation_of(db_session, meeting, ready.relative)
+    assert (saved.partstat, saved.answered_at) == ("NEEDS-ACTION", None)
+    # The refused page carries the new version: choosing a way offered now is an answer to the new meeting.
+    again = client.post(path, data={**opened(client, path), "partstat": "ACCEPTED", "answer_mode": "on_site"})
+    assert again.status_code == 200 and "Tack, ditt svar är sparat" in text_of(again)
+
+
+def test_a_way_of_taking_part_the_meeting_never_offered_is_refused_beside_the_field(
+    app, client, db_session, ready, book
+):
+    meeting = book()  # by video
+    path = link_path(app, meeting, invitation_of(db_session, meeting, ready.relative))
+    response = answer(client, path, partstat="ACCEPTED", answer_mode="on_site")
+    assert response.status_code == 400 and "Mötet har ändrats" not in text_of(response)
+
+
 def test_the_answer_page_says_the_link_works_until_the_meeting_is_over(app, client, db_session, ready, book):
     meeting = book()
     path = link_path(app, meeting, invitation_of(db_session, meeting, ready.relative))

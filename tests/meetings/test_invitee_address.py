@@ -52,8 +52,9 @@ def set_address(db_session, registry, ready, participant, address: str | None) -
     """Staff set the participant's address on the case page (Kontaktuppgifter), as the view does."""
     with unit_of_work(db_session):
         case_services.set_participant_contact(
-            db_session, registry, ready.case, participant.id, email=address, phone=None, now=now_utc()
-        )
+            db_session, registry, ready.case, participant.id, email=address, phone=None, now=now_utc(),
+            remove_email=address is None,
+        )  # fmt: skip
 
 
 def answer_yes(db_session, meeting, invitation) -> None:

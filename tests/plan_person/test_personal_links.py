@@ -486,6 +486,30 @@ def test_a_link_sent_before_the_address_was_corrected_stops_working(
     assert link.revoked_at is not None
 
 
+def test_saving_only_a_phone_number_keeps_the_address_and_the_link_sent_to_it(
+    client, db_session, registry, planned, now
+):
+    """The contact form is blank for every participant: its empty address field keeps the stored address, so
+    a phone number saved alone neither clears it nor ends the link mailed to it."""
+    send_link(client, planned, planned.relative)
+    log_out(client)
+    path = link_path(queued(db_session))
+    with unit_of_work(db_session):
+        set_participant_contact(
+            db_session,
+            registry,
+            db_session.get(SipCase, planned.case.id),
+            planned.relative.id,
+            email=None,
+            phone="070-765 43 21",
+            now=now,
+        )
+    assert client.get(path).status_code == 200
+    link = db_session.exec(select(PersonalLink)).one()
+    db_session.refresh(link)
+    assert link.revoked_at is None
+
+
 def test_the_links_page_shows_the_address_a_link_went_to_after_a_correction(
     client, db_session, registry, planned, now
 ):
