@@ -98,6 +98,20 @@ def unit_change_refusal(region: Region, organisation: Organisation) -> NotAllowe
     )
 
 
+def catalogue_change_refusal(region: Region) -> NotAllowed | None:
+    """The refusal region's administrator meets changing the national KVÅ code catalogue or the SIP code per
+    organisation type (which every region's units record), None if they may: national administrators only;
+    what the save refuses and the code pages show instead of their forms."""
+    if region.national:
+        return None
+    return NotAllowed(
+        _l(
+            "The KVÅ code catalogue and the SIP code per organisation type are national: you may read them, "
+            "a national administrator changes them."
+        )
+    )
+
+
 def unit_in_region(session: Session, region: Region, unit: Unit) -> bool:
     """Whether unit belongs to an organisation of region."""
     if region.national:

@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import insert
 from sqlmodel import Session, select
 
+from sipflow.admin import regions
 from sipflow.cases import fields
 from sipflow.cases.models import Participant, SipCase
 from sipflow.cases.services import lock_case
@@ -26,7 +27,7 @@ from sipflow.db import add_unless_taken
 from sipflow.errors import Conflict, InvalidInput, InvalidInputs, NotAllowed
 from sipflow.meetings.models import ATTENDANCE_MODES, HELD, Meeting
 from sipflow.meetings.outcome import correct_attendance
-from sipflow.people.models import Unit, User
+from sipflow.people.models import Organisation, Unit, User
 
 LABEL_MAX = 200
 REASON_MAX = 500
@@ -47,6 +48,31 @@ class CsvRefused(InvalidInput):
 def _require_admin(actor: User) -> None:
     if actor is None or not actor.has_role(ADMIN):
         raise NotAllowed(_l("Only administrators change the code catalogue."))
+
+
+def admin_region(session: Session, actor: User | None) -> regions.Region:
+    """The region actor administers (regions.admin_region): what of the codes they may change."""
+    return regions.admin_region(session, actor)
+
+
+def catalogue_refusal(region: regions.Region) -> NotAllowed | None:
+    """Why region's administrator may not change the catalogue or the SIP code per organisation type, None
+    if they may (regions.catalogue_change_refusal): asked by the pages and by every save here."""
+    return regions.catalogue_change_refusal(region)
+
+
+def unit_assignment_refusal(region: regions.Region, organisation: Organisation) -> NotAllowed | None:
+    """Why region's administrator may not set the SIP code of a unit of organisation, None if they may: the
+    rule of changing the unit itself (regions.unit_change_refusal)."""
+    return regions.unit_change_refusal(region, organisation)
+
+
+def _require_catalogue(session: Session, actor: User) -> None:
+    """Refuse anyone but a national administrator a change of the catalogue (NotAllowed)."""
+    _require_admin(actor)
+    refusal = catalogue_refusal(admin_region(session, actor))
+    if refusal is not None:
+        raise refusal
 
 
 # --- Code records ---------------------------------------------------------------------------------------
@@ -306,7 +332,7 @@ def add_code(
     session: Session, actor: User, *, code: str, label: str, kind: str, now: datetime
 ) -> CodeDefinition:
     """Add a code to the catalogue; refused when the code is there already (retired or not)."""
-    _require_admin(actor)
+    _require_catalogue(session, actor)
     definition = CodeDefinition(
         code=_check_code(code), label=_check_label(label), kind=_check_kind(kind), created_at=now
     )
@@ -327,7 +353,7 @@ def _definition(session: Session, code: str) -> CodeDefinition:
 
 def retire_code(session: Session, actor: User, code: str, *, now: datetime) -> CodeDefinition:
     """Retire a code: no meeting records it from now on; the records that carry it stay."""
-    _require_admin(actor)
+    _require_catalogue(session, actor)
     definition = _definition(session, code)
     if definition.retired_at is None:
         definition.retired_at = now
@@ -337,7 +363,7 @@ def retire_code(session: Session, actor: User, code: str, *, now: datetime) -> C
 
 def unretire_code(session: Session, actor: User, code: str, *, now: datetime) -> CodeDefinition:
     """Bring a retired code back into use."""
-    _require_admin(actor)
+    _require_catalogue(session, actor)
     definition = _definition(session, code)
     definition.retired_at = None
     session.add(definition)
@@ -352,12 +378,21 @@ def set_assignment(
     unit_id: int | None = None,
     organisation_kind: str | None = None,
 ) -> CodeAssignment | None:
-    """Set (or, with code None or empty, remove) the SIP code a unit or an organisation kind records."""
+    """Set (or, with code None or empty, remove) the SIP code a unit or an organisation kind records: a
+    unit's by whoever may change the unit, an organisation kind's by a national administrator only."""
     _require_admin(actor)
     if (unit_id is None) == (organisation_kind is None):
         raise InvalidInput(_l("Choose a unit or an organisation type."), field="target")
-    if unit_id is not None and session.get(Unit, unit_id) is None:
-        raise InvalidInput(_l("No such unit."), field="target")
+    region = admin_region(session, actor)
+    if unit_id is not None:
+        unit = session.get(Unit, unit_id)
+        if unit is None:
+            raise InvalidInput(_l("No such unit."), field="target")
+        refusal = unit_assignment_refusal(region, session.get(Organisation, unit.organisation_id))
+    else:
+        refusal = catalogue_refusal(region)
+    if refusal is not None:
+        raise refusal
     if organisation_kind is not None and organisation_kind not in queries.organisation_kinds(session):
         raise InvalidInput(_l("No such organisation type."), field="target")
     where = (
@@ -428,7 +463,7 @@ def parse_codes_csv(text: str) -> tuple[list[tuple[int, CodeDefinition]], list[L
 
 def load_codes_csv(session: Session, actor: User, text: str, *, now: datetime) -> list[CodeDefinition]:
     """Add every code of a catalogue file, or none: any bad line refuses the whole file (CsvRefused)."""
-    _require_admin(actor)
+    _require_catalogue(session, actor)
     rows, errors = parse_codes_csv(text)
     if rows:
         existing = set(

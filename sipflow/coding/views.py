@@ -20,7 +20,7 @@ from sipflow.coding import queries, services
 from sipflow.coding.models import CODE_KINDS
 from sipflow.coding.rules import CODE_PATTERN, UnitFacts, normalise_code
 from sipflow.db import get_session, unit_of_work
-from sipflow.errors import Conflict, UserError
+from sipflow.errors import Conflict, NotAllowed, UserError
 from sipflow.meetings.models import HELD, Meeting
 from sipflow.security import audit, login_manager
 from sipflow.web import case_or_404, current_actor, nul_refusals, register_case_page_part
@@ -68,6 +68,8 @@ def _administrators_only(view):
 
 def _render_codes(*, status=200, form=None, errors=None, csv_lines=None):
     session = get_session()
+    # Not a national administrator: the catalogue read-only, with the reason the save would give.
+    refusal = services.catalogue_refusal(services.admin_region(session, current_actor()))
     after = request.args.get("after") or None
     if after is not None and not CODE_PATTERN.fullmatch(after):
         after = None
@@ -83,6 +85,7 @@ def _render_codes(*, status=200, form=None, errors=None, csv_lines=None):
             errors=errors or {},
             csv_lines=csv_lines or [],
             kinds=CODE_KINDS,
+            refusal=refusal,
             # Also when shown by a refused upload (a POST): the language switch leads to the catalogue.
             page_url=url_for("coding.codes", after=after),
         ),
@@ -109,6 +112,9 @@ def add_code():
     try:
         with unit_of_work(session):
             definition = services.add_code(session, current_actor(), now=now_utc(), **form)
+    except NotAllowed as error:
+        # Said at the top of the page (the refusal), the form shown again with what was typed.
+        return _render_codes(status=error.status, form=form)
     except UserError as error:
         return _render_codes(status=error.status, form=form, errors={error.field or "code": error.message})
     flash(_l("%(code)s is added to the catalogue.", code=definition.code), "success")
@@ -135,6 +141,8 @@ def upload_codes():
             loaded = services.load_codes_csv(session, current_actor(), text, now=now_utc())
     except services.CsvRefused as error:
         return _render_codes(status=400, errors={"file": error.message}, csv_lines=error.lines)
+    except NotAllowed as error:
+        return _render_codes(status=error.status)
     except UserError as error:
         return _render_codes(status=error.status, errors={"file": error.message})
     flash(
@@ -155,6 +163,8 @@ def _change_code(change, code: str, message):
     try:
         with unit_of_work(session):
             change(session, current_actor(), code, now=now_utc())
+    except NotAllowed as error:
+        return _render_codes(status=error.status)
     except UserError as error:
         flash(error.message, "error")
     else:
@@ -179,10 +189,8 @@ def unretire_code(code: str):
 # --- Which SIP code a unit records -------------------------------------------------------------------------
 
 
-@bp.get("/admin/codes/assignments")
-@_administrators_only
-def assignments():
-    """The SIP code of each organisation type, and each unit's own (units a page at a time)."""
+def _render_assignments(*, status=200, refused=None):
+    """The assignments page: forms where the administrator may change, read-only values elsewhere."""
     session = get_session()
     after = request.args.get("after", type=int)
     if after is not None and not 0 <= after < ID_MAX:
@@ -190,14 +198,30 @@ def assignments():
     units = queries.units_page(session, after)
     more = len(units) > queries.PAGE_SIZE
     units = units[: queries.PAGE_SIZE]
-    return render_template(
-        "coding/assignments.html",
-        kinds=queries.organisation_kinds(session),
-        by_kind=queries.organisation_kind_assignments(session),
-        sip_codes=queries.sip_codes_in_force(session),
-        units=units,
-        next_after=units[-1][0].id if more else None,
+    region = services.admin_region(session, current_actor())
+    return (
+        render_template(
+            "coding/assignments.html",
+            kinds=queries.organisation_kinds(session),
+            by_kind=queries.organisation_kind_assignments(session),
+            sip_codes=queries.sip_codes_in_force(session),
+            units=[
+                (unit, organisation, code, services.unit_assignment_refusal(region, organisation) is None)
+                for unit, organisation, code in units
+            ],
+            next_after=units[-1][0].id if more else None,
+            kind_refusal=services.catalogue_refusal(region),
+            refused=refused,
+        ),
+        status,
     )
+
+
+@bp.get("/admin/codes/assignments")
+@_administrators_only
+def assignments():
+    """The SIP code of each organisation type, and each unit's own (units a page at a time)."""
+    return _render_assignments()
 
 
 @bp.post("/admin/codes/assignments")
@@ -218,6 +242,8 @@ def set_assignment():
                 unit_id=unit_id,
                 organisation_kind=kind,
             )
+    except NotAllowed as error:
+        return _render_assignments(status=error.status, refused=error)
     except UserError as error:
         flash(error.message, "error")
     else:

@@ -31,6 +31,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, select
 
+from sipflow.admin import regions
 from sipflow.cases.deadlines import due_at
 from sipflow.cases.models import Deadline, Participant, SipCase
 from sipflow.clock import STOCKHOLM, add_days, to_local
@@ -40,7 +41,7 @@ from sipflow.meetings.forwarding import human_mailbox
 from sipflow.meetings.messages import answer_url, booking_organisation
 from sipflow.meetings.models import PLANNED, Invitation, Meeting
 from sipflow.notifications.outbox import enqueue, sender
-from sipflow.people.models import User
+from sipflow.people.models import Organisation, User
 from sipflow.plans.models import Plan, PlanContact, PlanEffort
 from sipflow.reminders.hooks import MEETING_ANCHORS
 from sipflow.reminders.models import (
@@ -975,16 +976,40 @@ def sendable_again(session: Session, reminders: Iterable[Reminder]) -> set[int]:
     return set(session.exec(select(Reminder.id).where(Reminder.id.in_(ids), _may_send_again())).all())
 
 
-def retry_reminder(session: Session, reminder_id: int, *, now: datetime) -> bool:
+def in_region(region: regions.Region) -> ColumnElement[bool] | None:
+    """A WHERE clause on Reminder limiting rows to those an administrator of region sees: those of SIPs
+    whose initiating organisation is in region (regions.region_filter); None for a national one (all).
+
+    Asked by the list and by the retry, so an administrator reads and resends their region's reminders
+    only. Primary-key lookups per row: the list still walks ix_reminder_due in order."""
+    organisations = regions.region_filter(region)
+    if organisations is None:
+        return None
+    # The case's initiating organisation by primary keys: joined, SQLite scanned the organisations instead.
+    initiating = (
+        select(SipCase.initiating_organisation_id).where(SipCase.id == Reminder.case_id).correlate(Reminder)
+    )
+    return exists().where(Organisation.id == initiating.scalar_subquery(), organisations)
+
+
+def retry_reminder(
+    session: Session, reminder_id: int, *, now: datetime, region: regions.Region = regions.NATIONAL
+) -> bool:
     """Put a failed reminder, or an undeliverable one that now has an address, back to pending, due now;
-    False otherwise."""
+    False otherwise (also for a reminder outside region)."""
+    scope = in_region(region)
     result = session.execute(
         update(Reminder)
-        .where(Reminder.id == reminder_id, _may_send_again())
+        .where(Reminder.id == reminder_id, _may_send_again(), *([scope] if scope is not None else []))
         .values(status=PENDING, due_at=now, claimed_at=None, claimed_by=None)
         .execution_options(synchronize_session=False)
     )
     return result.rowcount == 1
+
+
+def admin_region(session: Session, actor: User | None) -> regions.Region:
+    """The region actor administers (regions.admin_region): whose reminders they see and resend."""
+    return regions.admin_region(session, actor)
 
 
 def case_ids_of(session: Session, meeting_ids: Iterable[int]) -> set[int]:
@@ -998,13 +1023,23 @@ def case_ids_of(session: Session, meeting_ids: Iterable[int]) -> set[int]:
 PAGE_SIZE = 50
 
 
-def reminders_page_query(*, status: str, last: Reminder | None, size: int = PAGE_SIZE):
+def reminders_page_query(
+    *,
+    status: str,
+    last: Reminder | None,
+    size: int = PAGE_SIZE,
+    region: regions.Region = regions.NATIONAL,
+):
     """The statement of one page of the reminders of status after last (keyset on ix_reminder_due), each with
-    its case's reference: the list names a SIP by the reference staff know, never its internal id."""
+    its case's reference: the list names a SIP by the reference staff know, never its internal id; only
+    region's reminders (in_region)."""
     ascending = status in (PENDING, CLAIMED)
     # A subquery by the case's primary key per row of the page: a join let SQLite scan the cases instead.
     reference = select(SipCase.reference).where(SipCase.id == Reminder.case_id).scalar_subquery()
     query = select(Reminder, reference).where(Reminder.status == status)
+    scope = in_region(region)
+    if scope is not None:
+        query = query.where(scope)
     if last is not None:
         if ascending:
             query = query.where(
@@ -1034,12 +1069,17 @@ def status_filter(value: str | None) -> tuple[str | None, str | None]:
 
 
 def reminders_page(
-    session: Session, *, status: str, after: int | None, size: int = PAGE_SIZE
+    session: Session,
+    *,
+    status: str,
+    after: int | None,
+    size: int = PAGE_SIZE,
+    region: regions.Region = regions.NATIONAL,
 ) -> list[tuple[Reminder, str]]:
-    """One page (and one more row) of the reminders of status with their case's reference: pending ones
+    """One page (and one more row) of region's reminders of status with their case's reference: pending ones
     soonest first, the others latest first (keyset)."""
     last = session.get(Reminder, after) if after is not None else None
-    rows = session.exec(reminders_page_query(status=status, last=last, size=size)).all()
+    rows = session.exec(reminders_page_query(status=status, last=last, size=size, region=region)).all()
     return [(reminder, reference) for reminder, reference in rows]
 
 

@@ -14,7 +14,7 @@ from sipflow.db import get_session, unit_of_work
 from sipflow.people.models import User
 from sipflow.reminders import models, services
 from sipflow.security import login_manager
-from sipflow.web import current_locale, register_case_page_part, workflow_registry
+from sipflow.web import current_actor, current_locale, register_case_page_part, workflow_registry
 
 bp = Blueprint("reminders", __name__, url_prefix="/admin/reminders")
 
@@ -103,7 +103,9 @@ def admin_list():
     if after_id is not None and after_id > 2**31 - 1:
         after_id = None
     session = get_session()
-    page = services.reminders_page(session, status=status, after=after_id)
+    # An administrator of a county or an organisation sees the reminders of their region's SIPs only.
+    region = services.admin_region(session, current_actor())
+    page = services.reminders_page(session, status=status, after=after_id, region=region)
     more = len(page) > services.PAGE_SIZE
     page = page[: services.PAGE_SIZE]
     rows = [reminder for reminder, _reference in page]
@@ -133,7 +135,9 @@ def retry(reminder_id: int):
     """Send a failed or undeliverable reminder again at the next tick."""
     session = get_session()
     with unit_of_work(session):
-        done = services.retry_reminder(session, reminder_id, now=now_utc())
+        done = services.retry_reminder(
+            session, reminder_id, now=now_utc(), region=services.admin_region(session, current_actor())
+        )
     if done:
         flash(_l("The reminder is sent again at the scheduler's next run."), "success")
     else:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 from sqlmodel import select
-from webkit import login
+from webkit import csrf_token, login
 
-from sipflow.reminders.models import Reminder
+from sipflow.admin.regions import Region
+from sipflow.people.models import Organisation, Unit
+from sipflow.reminders.models import FAILED, PENDING, Reminder
 from sipflow.reminders.services import reminders_page_query
 
 
@@ -33,15 +35,65 @@ def test_the_list_names_each_sip_by_its_reference_not_its_internal_id(
         assert private not in page
 
 
+def _other_admin(db_session, make_user, county_code):
+    """The administrator of an organisation of county_code (None: a national organisation, no county)."""
+    key = f"other-{county_code or 'none'}"
+    organisation = Organisation(key=key, name="Annan", kind="other", county_code=county_code)
+    db_session.add(organisation)
+    db_session.flush()
+    unit = Unit(key=key + "-unit", organisation_id=organisation.id, name="Annan enhet")
+    db_session.add(unit)
+    db_session.commit()
+    return make_user(unit, roles="admin")
+
+
+@pytest.mark.parametrize("county_code", ["22", None])
+def test_another_regions_administrator_sees_and_resends_none_of_the_regions_reminders(
+    client, db_session, make_user, parties, book, ready, county_code
+):
+    book()
+    reminder = db_session.exec(select(Reminder).where(Reminder.case_id == ready.case.id)).first()
+    reminder.status = FAILED
+    db_session.add(reminder)
+    db_session.commit()
+    login(client, _other_admin(db_session, make_user, county_code).username)
+    for status in ("pending", "failed"):
+        page = client.get("/admin/reminders/", query_string={"status": status}).get_data(as_text=True)
+        assert ready.case.reference not in page
+    token = csrf_token(client.get("/password").get_data(as_text=True))
+    client.post(f"/admin/reminders/{reminder.id}/retry", data={"csrf_token": token})
+    db_session.expire_all()
+    assert db_session.get(Reminder, reminder.id).status == FAILED
+    # The region's own administrator sees it and sends it again.
+    client.post("/logout", data={"csrf_token": token})
+    login(client, make_user(parties.region, roles="admin").username)
+    page = client.get("/admin/reminders/", query_string={"status": "failed"}).get_data(as_text=True)
+    assert ready.case.reference in page
+    token = csrf_token(client.get("/password").get_data(as_text=True))
+    client.post(f"/admin/reminders/{reminder.id}/retry", data={"csrf_token": token})
+    db_session.expire_all()
+    assert db_session.get(Reminder, reminder.id).status == PENDING
+
+
+REGIONS = {
+    "national": Region(national=True),
+    "county": Region(national=False, county_code="07"),
+    "organisation": Region(national=False, organisation_id=1),
+}
+
+
+@pytest.mark.parametrize("region", list(REGIONS))
 @pytest.mark.parametrize("status", ["pending", "sent"])
 @pytest.mark.parametrize("paged", [False, True])
-def test_a_page_walks_the_status_due_index_without_a_sort(db_session, engine, book, ready, status, paged):
+def test_a_page_walks_the_status_due_index_without_a_sort(
+    db_session, engine, book, ready, status, paged, region
+):
     book()
     with engine.connect() as connection:
         connection.exec_driver_sql("ANALYZE")
         connection.commit()
     last = db_session.exec(select(Reminder).order_by(Reminder.id)).first() if paged else None
-    plan = _plan_of(db_session, reminders_page_query(status=status, last=last))
+    plan = _plan_of(db_session, reminders_page_query(status=status, last=last, region=REGIONS[region]))
     assert "TEMP B-TREE" not in plan and "Sort" not in plan.replace("Sort Key", ""), plan
     steps = [line.strip() for line in plan.splitlines()]
     scans = [step for step in steps if step.startswith("SCAN") or "Seq Scan" in step]

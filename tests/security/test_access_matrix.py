@@ -834,18 +834,20 @@ ROUTES |= {
 
 
 # KVÅ coding (issue 12): the catalogue for administrators; the correction for the organisations in the SIP
-# (a post without a reason is refused at the field). QQ999 is in no catalogue: retiring it is refused (303).
+# (a post without a reason is refused at the field). The matrix's administrator is a region's (their unit is
+# the region's): the catalogue is a national administrator's, so its changes are refused (403); a file not
+# sent is refused first (400); an assignment naming no unit nor type is refused at the form (303).
 ROUTES |= {
     ("coding.codes", "GET"): Route(lambda w: "/admin/codes", _admin_only(200)),
-    ("coding.add_code", "POST"): Route(lambda w: "/admin/codes", _admin_only(400), data=lambda w: {}),
+    ("coding.add_code", "POST"): Route(lambda w: "/admin/codes", _admin_only(403), data=lambda w: {}),
     ("coding.upload_codes", "POST"): Route(
         lambda w: "/admin/codes/upload", _admin_only(400), data=lambda w: {}
     ),
     ("coding.retire_code", "POST"): Route(
-        lambda w: "/admin/codes/QQ999/retire", _admin_only(303), data=lambda w: {}
+        lambda w: "/admin/codes/QQ999/retire", _admin_only(403), data=lambda w: {}
     ),
     ("coding.unretire_code", "POST"): Route(
-        lambda w: "/admin/codes/QQ999/unretire", _admin_only(303), data=lambda w: {}
+        lambda w: "/admin/codes/QQ999/unretire", _admin_only(403), data=lambda w: {}
     ),
     ("coding.assignments", "GET"): Route(lambda w: "/admin/codes/assignments", _admin_only(200)),
     ("coding.set_assignment", "POST"): Route(
