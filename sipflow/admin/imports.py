@@ -19,8 +19,9 @@ one record per line and these columns, in any order (docs/examples/county-import
     scope         a coordinator's counties or municipalities (their codes, separated by spaces or '|')
 
 Every line is checked before anything is written; one error anywhere and nothing is imported. Existing
-organisations and units (by key) are changed to what the file says; an existing user (by username) is
-left alone (users are changed on their own page). So the same file twice changes nothing the second time.
+organisations and units (by key) are changed to what the file says; an existing user (by username) of the
+administrator's region is left alone (users are changed on their own page), one of another region is a
+line refused as taken, as the user form refuses it. So the same file twice changes nothing the second time.
 
 An administrator's import changes what their pages may (`sipflow.admin.regions`): a region's administrator
 creates or changes organisations and units of their county only, a line for another's is refused (a line
@@ -44,6 +45,7 @@ from sipflow.admin.regions import (
     check_organisation_change,
     check_unit_change,
     organisation_in_region,
+    unit_in_region,
 )
 from sipflow.admin.users import (
     BatchRefused,
@@ -262,10 +264,12 @@ class _Planner:
         self.units = self._existing(Unit, Unit.key, by_record["unit"], "key")
         self.units.update(self._existing(Unit, Unit.key, by_record["user"], "unit"))
         usernames = {r["key"].lower() for _, r in by_record["user"] if r["key"]}
+        # The existing users of the file's usernames and their units: one of the region is left alone, one
+        # outside it refused as taken (a regional administrator places every user of theirs in a unit).
         self.users = (
-            set(session.exec(select(User.username).where(User.username.in_(usernames))).all())
+            dict(session.exec(select(User.username, User.unit_id).where(User.username.in_(usernames))).all())
             if usernames
-            else set()
+            else {}
         )
         emails = {r["email"].lower() for _, r in by_record["user"] if r["email"]}
         # One read for every address of the file; sipflow's users number in the thousands at most.
@@ -460,6 +464,9 @@ class _Planner:
             if not in_region:
                 raise _LineRefused(_l("Unknown unit."), "unit")
         if username in self.users:
+            if not self._user_in_region(self.users[username]):
+                # Someone else's: refused as the user form refuses it, not reported as left alone.
+                raise _LineRefused(_l("This username is taken."), "key")
             # An existing user is never changed by an import: their page is where that is done.
             return Planned(line, "user", username, name, UNCHANGED)
         try:
@@ -487,6 +494,13 @@ class _Planner:
             "coordinator_scope": scope,
         }
         return Planned(line, "user", username, name, CREATE, values=values)
+
+    def _user_in_region(self, unit_id: int | None) -> bool:
+        """Whether an existing user of that unit is of the importing administrator's region."""
+        if self.region.national:
+            return True
+        unit = self.session.get(Unit, unit_id) if unit_id is not None else None
+        return unit is not None and unit_in_region(self.session, self.region, unit)
 
     def _roles(self, text: str) -> tuple[str, ...]:
         roles = []

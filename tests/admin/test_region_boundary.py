@@ -355,3 +355,24 @@ def test_another_regions_organisation_and_unit_pages_are_read_only_to_a_regions_
         assert "<form" not in page.split("<main", 1)[-1] and ">Spara<" not in page
     own = text_of(as_kronoberg.get(f"/admin/organisations/{parties.region.organisation_id}/edit"))
     assert ">Spara<" in own and OTHER_REGION not in own
+
+
+def test_a_regions_administrators_import_refuses_a_username_of_another_region_as_taken(
+    db_session, app_ctx, now, kronoberg_admin, make_user, national_org, parties
+):
+    # Not reported as "left alone" (with the file's name for them): the line's colleague would never be
+    # invited, and the report would say the username exists outside the region.
+    _organisation, unit = national_org
+    elsewhere = make_user(unit, username="omar-{n}")
+    own = make_user(parties.region, username="eget-{n}")
+    lines = [
+        f"user;{elsewhere.username};Omar Nyberg;;;{parties.region.key};;;;omar.nyberg@example.se;;staff;",
+        f"user;{own.username};Eget Namn;;;{parties.region.key};;;;eget@example.se;;staff;",
+    ]
+    report = _import(db_session, now, csv_of(*lines), actor=kronoberg_admin)
+    assert [(e.line, e.column, e.message) for e in report.errors] == [
+        (2, "key", "Användarnamnet är upptaget.")
+    ]
+    # The region's own user alone is left alone, and a national import leaves both alone.
+    assert _import(db_session, now, csv_of(lines[1]), actor=kronoberg_admin).applied
+    assert _import(db_session, now, csv_of(*lines)).applied
