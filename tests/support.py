@@ -85,11 +85,13 @@ def new_unit(
     health_care: bool | None = None,
     unit_name: str = "Enhet {n}",
     key: str | None = None,
+    county_code: str | None = "07",
 ) -> Unit:
-    """An organisation of kind (named name, else "<kind> <n>") with one unit; flushed; returns the unit."""
+    """An organisation of kind (named name, else "<kind> <n>") of county_code (None: no county, a national
+    one) with one unit; flushed; returns the unit."""
     n = next_number()
     tag = f"{key}-{n}" if key else str(n)
-    org = Organisation(key=f"org-{tag}", name=name or f"{kind} {n}", kind=kind, county_code="07")
+    org = Organisation(key=f"org-{tag}", name=name or f"{kind} {n}", kind=kind, county_code=county_code)
     session.add(org)
     session.flush()
     unit = Unit(

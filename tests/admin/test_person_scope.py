@@ -17,7 +17,7 @@ from sipflow.admin import services
 from sipflow.admin.regions import admin_region, may_administer_person
 from sipflow.cases.models import Participant
 from sipflow.db import unit_of_work
-from sipflow.people.models import Organisation, Person, Unit
+from sipflow.people.models import Person, Unit
 from sipflow.security import audit
 from sipflow.security.audit import AccessLogEntry
 
@@ -28,24 +28,14 @@ STOCKHOLM_MUNICIPALITY = "0180"
 EXTRACTS = ["/admin/persons/loggutdrag", "/admin/persons/registerutdrag"]
 
 
-def _organisation_unit(db_session, key: str, name: str, county_code: str | None) -> Unit:
-    organisation = Organisation(key=key, name=name, kind="other", county_code=county_code)
-    db_session.add(organisation)
-    db_session.flush()
-    unit = Unit(key=f"{key}-unit", organisation_id=organisation.id, name=f"{name}, enhet")
-    db_session.add(unit)
-    db_session.commit()
-    return unit
+@pytest.fixture
+def stockholm(make_unit) -> Unit:
+    return make_unit("other", "Region Stockholm", county_code="01")
 
 
 @pytest.fixture
-def stockholm(db_session) -> Unit:
-    return _organisation_unit(db_session, "sthlm", "Region Stockholm", "01")
-
-
-@pytest.fixture
-def fk(db_session) -> Unit:
-    return _organisation_unit(db_session, "fk", "Försäkringskassan", None)
+def fk(make_unit) -> Unit:
+    return make_unit("other", "Försäkringskassan", county_code=None)
 
 
 @pytest.fixture

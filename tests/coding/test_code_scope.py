@@ -11,7 +11,6 @@ from sqlmodel import select
 from webkit import csrf_token, login, text_of
 
 from sipflow.coding.models import CodeAssignment, CodeDefinition
-from sipflow.people.models import Organisation, Unit
 
 pytestmark = pytest.mark.usefixtures("catalogue", "frozen_clock")
 
@@ -20,31 +19,15 @@ OTHER_REGIONS_UNIT = "Enhetens organisation hör till en annan region"
 
 
 @pytest.fixture
-def fk_unit(db_session):
+def fk_unit(make_unit):
     """Försäkringskassan's unit: an organisation of no county."""
-    organisation = Organisation(key="fk-codes", name="Försäkringskassan", kind="other", county_code=None)
-    db_session.add(organisation)
-    db_session.flush()
-    unit = Unit(key="fk-codes-vaxjo", organisation_id=organisation.id, name="FK Växjö")
-    db_session.add(unit)
-    db_session.commit()
-    return unit
+    return make_unit("other", "Försäkringskassan", county_code=None)
 
 
 @pytest.fixture
-def other_county_unit(db_session):
+def other_county_unit(make_unit):
     """A health-care unit of another county's region (22)."""
-    organisation = Organisation(
-        key="exempel-codes", name="Region Exempelland", kind="region", county_code="22"
-    )
-    db_session.add(organisation)
-    db_session.flush()
-    unit = Unit(
-        key="exempel-codes-vc", organisation_id=organisation.id, name="VC Exempel", is_health_care=True
-    )
-    db_session.add(unit)
-    db_session.commit()
-    return unit
+    return make_unit("region", "Region Exempelland", unit_name="VC Exempel", county_code="22")
 
 
 def _as(client, user):

@@ -7,7 +7,6 @@ from sqlmodel import select
 from webkit import csrf_token, login
 
 from sipflow.admin.regions import Region
-from sipflow.people.models import Organisation, Unit
 from sipflow.reminders.models import FAILED, PENDING, Reminder
 from sipflow.reminders.services import reminders_page_query
 
@@ -35,28 +34,21 @@ def test_the_list_names_each_sip_by_its_reference_not_its_internal_id(
         assert private not in page
 
 
-def _other_admin(db_session, make_user, county_code):
+def _other_admin(make_unit, make_user, county_code):
     """The administrator of an organisation of county_code (None: a national organisation, no county)."""
-    key = f"other-{county_code or 'none'}"
-    organisation = Organisation(key=key, name="Annan", kind="other", county_code=county_code)
-    db_session.add(organisation)
-    db_session.flush()
-    unit = Unit(key=key + "-unit", organisation_id=organisation.id, name="Annan enhet")
-    db_session.add(unit)
-    db_session.commit()
-    return make_user(unit, roles="admin")
+    return make_user(make_unit("other", "Annan", county_code=county_code), roles="admin")
 
 
 @pytest.mark.parametrize("county_code", ["22", None])
 def test_another_regions_administrator_sees_and_resends_none_of_the_regions_reminders(
-    client, db_session, make_user, parties, book, ready, county_code
+    client, db_session, make_unit, make_user, parties, book, ready, county_code
 ):
     book()
     reminder = db_session.exec(select(Reminder).where(Reminder.case_id == ready.case.id)).first()
     reminder.status = FAILED
     db_session.add(reminder)
     db_session.commit()
-    login(client, _other_admin(db_session, make_user, county_code).username)
+    login(client, _other_admin(make_unit, make_user, county_code).username)
     for status in ("pending", "failed"):
         page = client.get("/admin/reminders/", query_string={"status": status}).get_data(as_text=True)
         assert ready.case.reference not in page
