@@ -194,4 +194,6 @@ class PersonalLink(SQLModel, table=True):
     created_by_user_id: int | None = Field(default=None, foreign_key="user.id")
     expires_at: datetime
     revoked_at: datetime | None = None
+    # The newer link to the same participant that ended this one when it was sent (the links page says so).
+    replaced_by_id: int | None = Field(default=None, foreign_key="personallink.id")
     last_used_at: datetime | None = None

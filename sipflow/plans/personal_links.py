@@ -208,7 +208,8 @@ def send_personal_link(
     seen_last_link_id: int,
     registry=None,
 ) -> PersonalLink:
-    """Issue a link to participant (person, närstående or guardian) and queue the e-mail carrying it.
+    """Issue a link to participant (person, närstående or guardian) and queue the e-mail carrying it; the
+    links sent to them before from this SIP that still work end now, replaced by it.
 
     seen_last_link_id: the newest link of the case the sender's page showed (0: none). A link sent since
     (a double submit, a colleague) is a conflict: two live links and two e-mails for one click otherwise.
@@ -245,6 +246,7 @@ def send_personal_link(
     )
     session.add(link)
     session.flush()
+    _replace_older_links(session, link, now=now)
     enqueue(
         session,
         _message(
@@ -259,6 +261,23 @@ def send_personal_link(
         now=now,
     )
     return link
+
+
+def _replace_older_links(session: Session, link: PersonalLink, *, now: datetime) -> None:
+    """End the participant's links of the case that still work: one live link per recipient, so an old
+    mail (a mailbox since shared, a forwarded message) no longer opens the plan. Each names its successor."""
+    session.execute(
+        update(PersonalLink)
+        .where(
+            PersonalLink.case_id == link.case_id,
+            PersonalLink.participant_id == link.participant_id,
+            PersonalLink.id != link.id,
+            PersonalLink.revoked_at.is_(None),
+            PersonalLink.expires_at > now,
+        )
+        .values(revoked_at=now, replaced_by_id=link.id)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _message(link: PersonalLink, to: str, locale: str, *, for_person: bool = True) -> EmailMessage:

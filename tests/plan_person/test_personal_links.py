@@ -571,3 +571,42 @@ def test_a_narstaende_added_twice_and_two_sharing_an_address_are_told_apart_on_t
     # Each link sent names whom it went to, not only the family address all three share.
     named = [re.sub(r"<td>\d+</td>", "", row, count=1).split("</td>")[0] for row in rows]
     assert len(set(named)) == 3 and all("Andersson" in name for name in named), named
+
+
+def test_a_new_link_to_the_same_recipient_ends_the_older_one_and_the_links_page_says_so(
+    client, db_session, planned
+):
+    """Old mails must not keep opening the plan: one live link per recipient of a SIP, the newest."""
+    world = planned
+
+    def paths() -> list[str]:
+        rows = db_session.exec(
+            select(OutboxMessage).where(OutboxMessage.kind == "plan_link").order_by(OutboxMessage.id)
+        ).all()
+        return [link_path(row) for row in rows]
+
+    send_link(client, world, world.relative)
+    log_out(client)
+    send_link(client, world, world.person_row)
+    log_out(client)
+    old_relative, person = paths()
+    assert client.get(old_relative).status_code == 200
+    send_link(client, world, world.relative)
+    new_relative = paths()[-1]
+    links = {link.id: link for link in db_session.exec(select(PersonalLink).order_by(PersonalLink.id)).all()}
+    for link in links.values():
+        db_session.refresh(link)
+    first, to_person, second = links.values()
+    assert first.revoked_at is not None and first.replaced_by_id == second.id
+    # Only the same recipient's link ends: the person's and the new one work.
+    assert to_person.revoked_at is None and second.revoked_at is None
+    page = text_of(client.get(f"/cases/{world.case.uid}/plan/links"))
+    assert f"ersatt av länk nr {second.id}" in page
+    log_out(client)
+    refused = client.get(old_relative)
+    assert refused.status_code == 410 and "fungerar inte längre" in text_of(refused)
+    assert "Samtalsstöd" not in text_of(refused)
+    denied = db_session.exec(select(AccessLogEntry).where(AccessLogEntry.link_id == first.id)).all()
+    assert [row.action for row in denied][-1] == "access.denied"
+    assert client.get(new_relative).status_code == 200
+    assert client.get(person).status_code == 200
