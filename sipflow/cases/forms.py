@@ -84,13 +84,9 @@ def choices(pairs) -> list[SelectChoice]:
     return [SelectChoice(value, label) for value, label in pairs]
 
 
-def grouped_choices(groups: dict) -> list[SelectChoice]:
-    """Choices from {group label: [(value, label), ...]}, each in its <optgroup>."""
-    return [
-        SelectChoice(value, label, optgroup=group)
-        for group, items in groups.items()
-        for value, label in items
-    ]
+def grouped_choices(groups) -> list[SelectChoice]:
+    """Choices from (group label, [(value, label), ...]) pairs, each in its <optgroup>."""
+    return [SelectChoice(value, label, optgroup=group) for group, items in groups for value, label in items]
 
 
 def _text(value: str | None) -> str:
@@ -428,19 +424,17 @@ class AddUnitForm(PageForm):
     version = _case_version_field()
     unit_id = SelectField(_l("Unit"), coerce=int, validators=[_required()])
 
-    def set_unit_groups(
-        self, groups: dict[str, list[tuple[int, str]]], *, for_validation: bool = True
-    ) -> None:
-        """Offer these units, grouped by organisation.
+    def set_unit_groups(self, groups, *, for_validation: bool = True) -> None:
+        """Offer these units (queries.UnitGroup: one group per organisation, each labelled apart).
 
         The page writes the picker from unit_groups; the field's choices only serve validating a post, so
         a fresh form (never validated) may go without them (for_validation=False).
         """
         # Each option names its organisation too: a chosen option shows its own label alone.
-        groups = {
-            group: [(unit_id, unit_label(group, name)) for unit_id, name in units]
-            for group, units in groups.items()
-        }
+        groups = [
+            (group.label, tuple((unit_id, unit_label(group.label, name)) for unit_id, name in group.units))
+            for group in groups
+        ]
         self.unit_groups = groups
         if for_validation:
             self.unit_id.choices = grouped_choices(groups)
@@ -555,17 +549,17 @@ class NewCaseForm(PageForm):
     confirm_open = BooleanField(_l("Start another SIP for the person anyway"))
     open_ack = HiddenField()
 
-    def set_unit_groups(self, groups: dict[str, list[tuple[int, str]]]) -> None:
-        """Offer these units, grouped by organisation."""
-        self._unit_groups = groups
-        self.unit_ids.choices = grouped_choices(groups)
+    def set_unit_groups(self, groups) -> None:
+        """Offer these units (queries.UnitGroup: one group per organisation, each labelled apart)."""
+        self._unit_groups = [(group.label, group.units) for group in groups]
+        self.unit_ids.choices = grouped_choices(self._unit_groups)
 
     def unit_groups(self) -> list[tuple[str, list[tuple[int, str, bool]]]]:
         """The unit choices grouped by organisation, each with whether it is ticked."""
         chosen = set(self.unit_ids.data or [])
         return [
             (group, [(unit_id, name, unit_id in chosen) for unit_id, name in units])
-            for group, units in getattr(self, "_unit_groups", {}).items()
+            for group, units in getattr(self, "_unit_groups", [])
         ]
 
 

@@ -565,9 +565,7 @@ def _translated_labels(variables: dict, locale: str) -> dict:
 def _unit_optgroups(form: AddUnitForm) -> Markup:
     """The unit picker's <optgroup>s, each organisation's from _unit_optgroup."""
     selected = form.unit_id.data
-    return Markup("").join(
-        _unit_optgroup(group, tuple(units), selected) for group, units in form.unit_groups.items()
-    )
+    return Markup("").join(_unit_optgroup(group, units, selected) for group, units in form.unit_groups)
 
 
 # The picker lists every unit of the directory (65 options in the demo county) on every case page; Jinja's

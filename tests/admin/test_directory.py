@@ -299,7 +299,7 @@ def test_a_deactivated_unit_joins_no_new_sip_but_stays_on_its_own(
     with pytest.raises(InvalidInput):
         with unit_of_work(db_session):
             add_unit_participant(db_session, registry, other, parties.municipality.id, now=now)
-    offered = [unit_id for units in units_by_organisation(db_session).values() for unit_id, _ in units]
+    offered = [unit_id for group in units_by_organisation(db_session) for unit_id, _ in group.units]
     assert parties.municipality.id not in offered and parties.school.id in offered
 
 

@@ -4,10 +4,12 @@ reason field) follows the directory and the form, and column reads see the trans
 from __future__ import annotations
 
 import re
+from datetime import date
 
 import pytest
 from flask import render_template_string
 from sqlmodel import select
+from support import valid_personnummer
 from webkit import fill, forms_of, login, text_of, without_tokens
 
 from sipflow.cases import views
@@ -52,6 +54,74 @@ def test_units_of_the_same_name_in_two_organisations_are_told_apart_in_the_picke
     assert labels[str(ljungby.id)] == "Ljungby kommun, Hemtjänst"
     assert labels[str(markaryd.id)] == "Markaryds kommun, Hemtjänst"
     assert len(set(labels.values())) == len(labels)
+
+
+def _groups(html: str) -> dict[str, set[str]]:
+    """The unit ids offered under each group label (an <optgroup> or a Ny SIP <fieldset>)."""
+    found: dict[str, set[str]] = {}
+    pattern = (
+        r'<optgroup label="([^"]*)">(.*?)</optgroup>'
+        r'|<legend>([^<]*)</legend>\s*<ul class="options">(.*?)</ul>'
+    )
+    for label, options, legend, boxes in re.findall(pattern, html, re.S):
+        ids = re.findall(r'<option value="(\d+)"', options)
+        ids += re.findall(r'type="checkbox"[^>]*value="(\d+)"', boxes)
+        found.setdefault((label or legend).strip(), set()).update(ids)
+    return found
+
+
+@pytest.fixture
+def namesakes(make_unit):
+    """Three organisations named alike: two in Kronoberg (told apart by key), one in Skåne."""
+    return (
+        make_unit("other", "Vårdcentralen AB", unit_name="Vårdcentral Norr", county_code="07", key="vc-a"),
+        make_unit("other", "Vårdcentralen AB", unit_name="Vårdcentral Norr", county_code="12", key="vc-b"),
+        make_unit("other", "Vårdcentralen AB", unit_name="Vårdcentral Norr", county_code="07", key="vc-c"),
+    )
+
+
+def test_organisations_of_the_same_name_are_groups_of_their_own_in_the_case_pages_picker(
+    as_region, create_case, db_session, namesakes
+):
+    case = create_case()
+    url = f"/cases/{case.uid}"
+    html = text_of(as_region.get(url))
+    groups = _groups(_unit_picker(html))
+    kronoberg_a, skane, kronoberg_c = (db_session.get(Unit, unit.id) for unit in namesakes)
+    named = {label: ids for label, ids in groups.items() if label.startswith("Vårdcentralen AB")}
+    # One group per organisation, each holding its own unit only, under a label no other group has.
+    assert sorted(named.values(), key=sorted) == sorted(({str(u.id)} for u in namesakes), key=sorted)
+    assert named["Vårdcentralen AB (Skåne län)"] == {str(skane.id)}
+    kronoberg = [label for label in named if "Kronobergs län" in label]
+    assert len(kronoberg) == 2 and all("[org-vc-" in label for label in kronoberg)
+    labels = dict(re.findall(r'<option value="(\d+)"[^>]*>([^<]*)</option>', _unit_picker(html)))
+    assert len({labels[str(u.id)] for u in namesakes}) == 3
+    # The unit chosen is taken as offered, and one of the others afterwards too.
+    for unit in (skane, kronoberg_c):
+        page = text_of(as_region.get(url))
+        form = forms_of(page)[f"{url}/participants/unit"]
+        added = as_region.post(f"{url}/participants/unit", data=fill(form, **{"unit-unit_id": str(unit.id)}))
+        assert added.status_code == 303, text_of(added)
+    assert str(kronoberg_a.id) in _unit_picker(text_of(as_region.get(url)))
+
+
+def test_organisations_of_the_same_name_are_groups_of_their_own_in_ny_sip(as_region, namesakes):
+    groups = _groups(text_of(as_region.get("/cases/new")))
+    named = {label: ids for label, ids in groups.items() if label.startswith("Vårdcentralen AB")}
+    assert len(named) == 3 and all(len(ids) == 1 for ids in named.values())
+    assert set().union(*named.values()) == {str(unit.id) for unit in namesakes}
+    # A SIP started with one of them takes it as offered.
+    form = forms_of(text_of(as_region.get("/cases/new")))["/cases/new"]
+    data = fill(
+        form,
+        workflow_name="sip",
+        identifier=valid_personnummer(date(1980, 5, 1)),
+        given_name="Kim",
+        family_name="Berg",
+        home_municipality_code="0780",
+        unit_ids=[namesakes[1].id],
+    )
+    assert as_region.post("/cases/new", data=data).status_code == 303
 
 
 def test_a_refused_unit_form_keeps_the_unit_chosen(as_region, create_case, make_unit):
