@@ -101,7 +101,8 @@ def look_up_person(
     may_see: Callable[[Person], bool] | None = None,
 ) -> Person | None:
     """The person registered under identifier, the look-up logged with its purpose in the caller's
-    transaction; None (and no row: there is nobody to name) when nobody is.
+    transaction; None when nobody is, the search logged all the same (outcome not found, naming no person:
+    the identifier's keyed hash only, never the number).
 
     may_see: whether the actor may find the person found; a person it refuses is None too, as if never
     registered, the refusal logged as a denied look-up naming them (their loggutdrag shows who tried).
@@ -109,6 +110,15 @@ def look_up_person(
     person = find_person(session, hash_key, identifier)
     if person is None:
         logger.info("person lookup by user id %s found nobody", actor.id)
+        audit.record_access(
+            session,
+            user=actor,
+            action=audit.PERSON_LOOKUP,
+            purpose=purpose,
+            outcome=audit.NOT_FOUND,
+            id_hash=identifier_hash(hash_key, identifier.value),
+            now=now,
+        )
         return None
     allowed = may_see is None or may_see(person)
     audit.record_access(

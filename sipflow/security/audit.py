@@ -92,7 +92,9 @@ PURPOSE_CARE = "vård och behandling / samordning"
 
 ALLOWED = "allowed"
 DENIED = "denied"
-OUTCOMES = (ALLOWED, DENIED)
+# A look-up of an identifier nobody is registered under: the search itself is logged, naming no person.
+NOT_FOUND = "not_found"
+OUTCOMES = (ALLOWED, DENIED, NOT_FOUND)
 
 GENESIS_HASH = "0" * 64
 # The fields a row's hash covers, besides the previous row's hash.
@@ -109,7 +111,7 @@ HASHED_FIELDS = (
 )
 # Fields added to the log later: hashed only when a row has a value, so the rows written before they
 # existed keep their hashes and the chain verifies across the change.
-OPTIONAL_HASHED_FIELDS = ("link_id",)
+OPTIONAL_HASHED_FIELDS = ("link_id", "id_hash")
 HEAD_ID = 1
 
 
@@ -135,6 +137,9 @@ class AccessLogEntry(SQLModel, table=True):
     outcome: str = Field(max_length=10)
     # The personal link a read without a user went through (no foreign key, as for the case).
     link_id: int | None = None
+    # The keyed hash (Person.id_hash) of the identifier a look-up found nobody under: never the number itself,
+    # yet whoever holds the number and the key can tell which search it was.
+    id_hash: str | None = Field(default=None, max_length=64)
     prev_hash: str = Field(max_length=64)
     row_hash: str = Field(max_length=64)
 
@@ -260,13 +265,14 @@ def record_access(
     person: Person | None = None,
     outcome: str = ALLOWED,
     link_id: int | None = None,
+    id_hash: str | None = None,
     now: datetime,
 ) -> None:
     """Append one row to the access log in the caller's transaction (the caller commits).
 
     The person is taken from the case when not given, except on a refusal: a denied row names the case
     it was refused (when there is one) and nothing else about it. link_id: the personal link the access
-    went through, if any.
+    went through, if any; id_hash: the keyed hash of an identifier a look-up found nobody under.
     """
     if action not in ACTIONS:
         raise ValueError(f"unknown access-log action {action!r}: add it to audit.ACTIONS")
@@ -293,6 +299,7 @@ def record_access(
         "purpose": purpose,
         "outcome": outcome,
         "link_id": link_id,
+        "id_hash": id_hash,
     }
     row_hash = compute_row_hash(prev_hash, values)
     # A Core INSERT: every page that shows a case appends a row, and nothing reads it back as an object.

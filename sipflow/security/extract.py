@@ -51,7 +51,7 @@ ACTION_LABELS = {
     audit.PLAN_VIEW: "Läste planen",
     audit.PLAN_CHANGE: "Ändrade planen",
 }
-OUTCOME_LABELS = {audit.ALLOWED: "tillåten", audit.DENIED: "nekad"}
+OUTCOME_LABELS = {audit.ALLOWED: "tillåten", audit.DENIED: "nekad", audit.NOT_FOUND: "ingen träff"}
 TITLE = "Loggutdrag"
 
 

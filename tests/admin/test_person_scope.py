@@ -95,11 +95,18 @@ def test_another_regions_administrator_finds_nobody_and_the_refusal_is_logged(
         ),
     )
     assert unknown.status_code == 404 and forms_of(text_of(unknown)).keys() == forms_of(html).keys()
-    row = log_rows(db_session)[-1]
-    assert (row.action, row.outcome, row.person_id, row.user_id) == (
+    refusal, search = log_rows(db_session)[-2:]
+    assert (refusal.action, refusal.outcome, refusal.person_id, refusal.user_id) == (
         audit.PERSON_LOOKUP,
         audit.DENIED,
         kronoberg_person.id,
+        admins[who].id,
+    )
+    # The search for a number nobody has is logged too, naming nobody.
+    assert (search.action, search.outcome, search.person_id, search.user_id) == (
+        audit.PERSON_LOOKUP,
+        audit.NOT_FOUND,
+        None,
         admins[who].id,
     )
 

@@ -223,7 +223,34 @@ def test_narrowing_the_list_to_a_person_is_logged_once_as_a_look_up_of_that_pers
     assert theirs.reference in text_of(as_region.get(response.headers["Location"]))
     as_region.get("/cases?state=requested")
     assert len(lookups(db_session)) == len(before) + 1
-    # Nobody registered under a number: nobody to name, no row.
+    # Nobody registered under a number: the search is logged all the same, naming nobody.
     unknown = support.valid_personnummer(support.date(1950, 1, 1), serial=999)
     as_region.post("/person-filter", data={"csrf_token": csrf_token(page), "identifier": unknown})
-    assert len(lookups(db_session)) == len(before) + 1
+    searched = lookups(db_session)[len(before) + 1 :]
+    assert searched == [(parties.region_user.id, None, audit.PERSON_LOOKUP, None)]
+
+
+def test_a_look_up_of_a_number_nobody_has_is_logged_with_its_keyed_hash_not_the_number(
+    app, as_region, db_session, parties, caplog
+):
+    """Searching for a personnummer is itself an act on a person's data: the log keeps who searched for
+    which number (as the person table's keyed hash, never the number), even when nobody has it."""
+    unknown = support.valid_personnummer(support.date(1950, 1, 1), serial=998)
+    page = text_of(as_region.get("/cases"))
+    with caplog.at_level(logging.DEBUG):
+        response = as_region.post(
+            "/person-filter", data={"csrf_token": csrf_token(page), "identifier": unknown}
+        )
+    assert response.status_code == 302
+    row = db_session.exec(select(AccessLogEntry).order_by(AccessLogEntry.seq.desc())).first()
+    assert (row.user_id, row.action, row.outcome, row.person_id, row.case_id) == (
+        parties.region_user.id,
+        audit.PERSON_LOOKUP,
+        audit.NOT_FOUND,
+        None,
+        None,
+    )
+    assert row.id_hash == identifier_hash(app.config["PNR_HASH_KEY"], unknown)
+    assert unknown not in repr(row.model_dump())
+    assert support.personnummer_in([record.getMessage() for record in caplog.records]) == []
+    assert audit.verify_chain(db_session) == []
