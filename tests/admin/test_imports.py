@@ -121,6 +121,20 @@ BAD = [
         [ORG, UNIT, USER.replace("Anna Test", "Anna\x01Test")], 4, "name", id="control character in name"
     ),
     pytest.param([ORG.replace("organisation;", "planet;", 1)], 2, "record", id="unknown record"),
+    # A right-to-left override makes a name read as something else in every list and e-mail.
+    pytest.param(
+        [ORG, UNIT, USER.replace("Anna Test", "Anna \u202etseT")], 4, "name", id="direction override in name"
+    ),
+    pytest.param(
+        [ORG, UNIT.replace("Vårdcentralen Test", "Vårdcentralen\u200f Test")],
+        3,
+        "name",
+        id="direction mark in unit name",
+    ),
+    pytest.param(
+        [ORG.replace("Region Test", "Region \u2066Test\u2069")], 2, "name", id="isolate in organisation name"
+    ),
+    pytest.param([ORG, UNIT, USER.replace("Anna Test", "Anna\x85Test")], 4, "name", id="C1 control in name"),
     # A unit's name is the From of its staff's invitations: a line break there broke every booking.
     pytest.param(
         [ORG, UNIT.replace("Vårdcentralen Test", '"Vårdcentralen\r\nTest"')],
