@@ -18,6 +18,9 @@ one record per line and these columns, in any order (docs/examples/county-import
     roles         a user's roles: staff, coordinator, admin (separated by spaces or '|'; staff if empty)
     scope         a coordinator's counties or municipalities (their codes, separated by spaces or '|')
 
+A county, municipality or scope code one digit short whose leading zero Excel dropped (7, 780) is refused
+with the likely code named (07, 0780), never padded: a wrong code taken would be worse than a refusal.
+
 Every line is checked before anything is written; one error anywhere and nothing is imported. Existing
 organisations and units (by key) are changed to what the file says; an existing user (by username) of the
 administrator's region is left alone (users are changed on their own page), one of another region is a
@@ -60,7 +63,7 @@ from sipflow.admin.users import (
 from sipflow.csvfiles import LineError, records, too_long
 from sipflow.db import refused_when_locked
 from sipflow.errors import Conflict, InvalidInput, UserError
-from sipflow.people.models import USER_ROLES, Organisation, Unit, User
+from sipflow.people.models import USER_ROLES, County, Municipality, Organisation, Unit, User
 
 COLUMNS = (
     "record",
@@ -119,6 +122,37 @@ NO = {"no", "nej", "false", "0", "n", ""}
 _SPLIT = re.compile(r"[\s|,;]+")
 
 CREATE, CHANGE, UNCHANGED = "create", "change", "unchanged"
+
+# Excel reads a code column as a number and drops its leading zero (07 becomes 7, 0780 becomes 780). Such a
+# code is refused naming the likely one, never padded: a wrong code taken is worse than a line refused.
+_DIGITS = re.compile(r"[0-9]+")
+_SHORT_CODES = {
+    # kind: (its digits, its table, the refusal naming the likely code, the refusal when none is likely)
+    "county": (
+        2,
+        County,
+        _l(
+            "The county code %(code)s is too short: a county code has two digits. Did you mean %(likely)s?"
+            " Excel removes leading zeros – format the column as text."
+        ),
+        _l(
+            "The county code %(code)s is too short: a county code has two digits, such as 07."
+            " Excel removes leading zeros – format the column as text."
+        ),
+    ),
+    "municipality": (
+        4,
+        Municipality,
+        _l(
+            "The municipality code %(code)s is too short: a municipality code has four digits."
+            " Did you mean %(likely)s? Excel removes leading zeros – format the column as text."
+        ),
+        _l(
+            "The municipality code %(code)s is too short: a municipality code has four digits, such as 0780."
+            " Excel removes leading zeros – format the column as text."
+        ),
+    ),
+}
 
 
 @dataclass
@@ -326,9 +360,21 @@ class _Planner:
             )
         return key
 
+    def _short_code(self, code: str, kind: str, column: str) -> None:
+        """Refuse code at column when it is a kind's code with its leading zeros dropped (by Excel)."""
+        digits, table, likely_message, message = _SHORT_CODES[kind]
+        if not _DIGITS.fullmatch(code) or len(code) >= digits:
+            return
+        likely = code.rjust(digits, "0")
+        if len(code) == digits - 1 and self.session.get(table, likely) is not None:
+            raise _LineRefused(likely_message % {"code": code, "likely": likely}, column)
+        raise _LineRefused(message % {"code": code}, column)
+
     def _organisation(self, line: int, row: dict) -> Planned:
         key = self._key(row, self.file_orgs, _l("Organisation"))
         self.file_orgs[key] = line
+        self._short_code(row["county"], "county", "county")
+        self._short_code(row["municipality"], "municipality", "municipality")
         try:
             values = directory.clean_organisation(
                 self.session,
@@ -518,6 +564,10 @@ class _Planner:
 
     def _scope(self, text: str, roles: tuple[str, ...]) -> tuple[str, ...]:
         codes = tuple(dict.fromkeys(c for c in _SPLIT.split(text) if c))
+        for code in codes:
+            # One digit short of a county's code (2) or a municipality's (4): a code Excel took a zero from.
+            if len(code) in (1, 3):
+                self._short_code(code, "county" if len(code) == 1 else "municipality", "scope")
         # The user pages' rule (known codes, a coordinator's only, in the administrator's region), asked
         # once per distinct scope: a file's thousands of users have a handful.
         if (roles, codes) not in self.scopes_checked:

@@ -223,10 +223,74 @@ def test_a_regional_administrators_import_refuses_a_coordinator_scope_outside_th
 
 
 def test_a_scope_is_refused_in_the_user_pages_words(db_session, app_ctx, now):
-    report = run(db_session, now, csv_of("user;u.c;C;;;;;;;c@example.se;;coordinator;180"), apply=True)
+    report = run(db_session, now, csv_of("user;u.c;C;;;;;;;c@example.se;;coordinator;01800"), apply=True)
     assert [(e.line, e.column, e.message) for e in report.errors] == [
-        (2, "scope", "180 är varken en länskod (2 siffror) eller en kommunkod (4 siffror).")
+        (2, "scope", "01800 är varken en länskod (2 siffror) eller en kommunkod (4 siffror).")
     ]
+
+
+EXCEL = "Excel tar bort inledande nollor – formatera kolumnen som text."
+
+
+@pytest.mark.parametrize(
+    ("line", "column", "message"),
+    [
+        (
+            "organisation;k;Kronoberg;region;;;7;;;;;;",
+            "county",
+            f"Länskoden 7 är för kort: en länskod har två siffror. Menade du 07? {EXCEL}",
+        ),
+        (
+            "organisation;k;Växjö;municipality;;;;780;;;;;",
+            "municipality",
+            f"Kommunkoden 780 är för kort: en kommunkod har fyra siffror. Menade du 0780? {EXCEL}",
+        ),
+        (
+            "organisation;k;Växjö;municipality;;;07;780;;;;;",
+            "municipality",
+            f"Kommunkoden 780 är för kort: en kommunkod har fyra siffror. Menade du 0780? {EXCEL}",
+        ),
+        (
+            "organisation;k;Växjö;municipality;;;7;0780;;;;;",
+            "county",
+            f"Länskoden 7 är för kort: en länskod har två siffror. Menade du 07? {EXCEL}",
+        ),
+        # No county 02 and no municipality 0999 or 0078: nothing likely to suggest, the rule and the cause.
+        (
+            "organisation;k;K;region;;;2;;;;;;",
+            "county",
+            f"Länskoden 2 är för kort: en länskod har två siffror, till exempel 07. {EXCEL}",
+        ),
+        (
+            "organisation;k;K;municipality;;;;999;;;;;",
+            "municipality",
+            f"Kommunkoden 999 är för kort: en kommunkod har fyra siffror, till exempel 0780. {EXCEL}",
+        ),
+        (
+            "organisation;k;K;municipality;;;;78;;;;;",
+            "municipality",
+            f"Kommunkoden 78 är för kort: en kommunkod har fyra siffror, till exempel 0780. {EXCEL}",
+        ),
+        (
+            "user;u.c;C;;;;;;;c@example.se;;coordinator;07 180",
+            "scope",
+            f"Kommunkoden 180 är för kort: en kommunkod har fyra siffror. Menade du 0180? {EXCEL}",
+        ),
+        (
+            "user;u.c;C;;;;;;;c@example.se;;coordinator;1|0180",
+            "scope",
+            f"Länskoden 1 är för kort: en länskod har två siffror. Menade du 01? {EXCEL}",
+        ),
+    ],
+)
+def test_a_code_excel_took_its_leading_zero_from_is_refused_naming_the_likely_one(
+    db_session, app_ctx, now, line, column, message
+):
+    # Never padded: a line taken with a wrong code is worse than one refused.
+    for apply in (False, True):
+        report = run(db_session, now, csv_of(line), apply=apply)
+        assert [(e.line, e.column, e.message) for e in report.errors] == [(2, column, message)]
+    assert counts(db_session) == (0, 0, 0)
 
 
 def test_a_user_of_a_deactivated_unit_is_refused_at_the_unit_column(db_session, app_ctx, now):
