@@ -102,20 +102,44 @@ COLUMN_MAX = {
     "scope": 2000,
 }
 assert set(COLUMN_MAX) == set(COLUMNS)
-# Which column an InvalidInput's field is read from.
+# Which column an InvalidInput's field, or a changed field of a record, is read from: the report names a
+# column by its header and label, never by a field's name in sipflow.
 FIELD_COLUMNS = {
     "key": "key",
     "name": "name",
     "kind": "kind",
     "county_code": "county",
     "municipality_code": "municipality",
+    "is_health_care": "health_care",
     "email": "email",
     "hsa_id": "hsa_id",
     "organisation_id": "organisation",
     "unit_id": "unit",
     "username": "key",
     "display_name": "name",
+    "roles": "roles",
+    "scope": "scope",
 }
+assert set(FIELD_COLUMNS.values()) <= set(COLUMNS)
+# What the report calls each column beside its header (the pages' labels of the same values).
+COLUMN_LABELS = {
+    "record": _l("Kind of record"),
+    "key": _l("Key or username"),
+    "name": _l("Name"),
+    "kind": _l("Kind"),
+    "organisation": _l("Organisation"),
+    "unit": _l("Unit"),
+    "county": _l("County"),
+    "municipality": _l("Municipality"),
+    "health_care": _l("Health-care unit"),
+    "email": _l("E-mail"),
+    "hsa_id": _l("HSA-id"),
+    "roles": _l("Roles"),
+    "scope": _l("Counties and municipalities followed"),
+}
+assert set(COLUMN_LABELS) == set(COLUMNS)
+RECORD_LABELS = {"organisation": _l("Organisation"), "unit": _l("Unit"), "user": _l("User")}
+assert set(RECORD_LABELS) == set(RECORDS)
 ROLE_ALIASES = {"administrator": "admin", "administratör": "admin", "samordnare": "coordinator"}
 YES = {"yes", "ja", "true", "1", "y", "j"}
 NO = {"no", "nej", "false", "0", "n", ""}
@@ -157,15 +181,25 @@ _SHORT_CODES = {
 
 @dataclass
 class Planned:
-    """One line's record and what importing it does: create, change (which fields) or nothing."""
+    """One line's record and what importing it does: create, change (which columns) or nothing."""
 
     line: int
     record: str
     key: str
     name: str
     outcome: str
-    changed_fields: tuple[str, ...] = ()
+    changed_fields: tuple[str, ...] = ()  # the file's columns whose values differ from sipflow's
     values: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def record_label(self):
+        """The record's kind as the page names it (Organisation, Unit, User)."""
+        return RECORD_LABELS[self.record]
+
+    @property
+    def changed_labels(self) -> list:
+        """The changed columns as the page names them."""
+        return [COLUMN_LABELS[column] for column in self.changed_fields]
 
 
 @dataclass
@@ -194,6 +228,11 @@ class ImportReport:
     def unchanged(self) -> list[Planned]:
         """Lines whose record exists as the file says (or a user, who is never changed)."""
         return self.of(UNCHANGED)
+
+    @staticmethod
+    def column_label(column: str):
+        """A column (an error's) as the page names it beside its header."""
+        return COLUMN_LABELS.get(column, column)
 
 
 class _LineRefused(Exception):
@@ -584,7 +623,9 @@ class _Planner:
     def _compare(self, line: int, record: str, key: str, values: dict, existing) -> Planned:
         if existing is None:
             return Planned(line, record, key, values["name"], CREATE, values=values)
-        changed = tuple(name for name, value in values.items() if getattr(existing, name) != value)
+        changed = tuple(
+            FIELD_COLUMNS[name] for name, value in values.items() if getattr(existing, name) != value
+        )
         return Planned(line, record, key, values["name"], CHANGE if changed else UNCHANGED, changed, values)
 
 

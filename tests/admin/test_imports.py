@@ -78,7 +78,8 @@ def test_a_changed_line_changes_that_record_only(db_session, app_ctx, now):
     run(db_session, now, csv_of(ORG, UNIT, USER), apply=True)
     renamed = UNIT.replace("Vårdcentralen Test", "Vårdcentralen Prov").replace(";yes;", ";no;")
     report = run(db_session, now, csv_of(ORG, renamed, USER), apply=False)
-    assert [(p.key, p.changed_fields) for p in report.changed] == [("reg-vc", ("name", "is_health_care"))]
+    # The file's columns, not sipflow's field names.
+    assert [(p.key, p.changed_fields) for p in report.changed] == [("reg-vc", ("name", "health_care"))]
     assert [p.key for p in report.unchanged] == ["reg", "test.anna"]
     run(db_session, now, csv_of(ORG, renamed, USER), apply=True)
     db_session.expire_all()
@@ -408,6 +409,64 @@ def test_the_page_shows_each_error_with_its_line(client, db_session, make_user):
     page = text_of(response)
     assert "Rad 2" in page and "reg" in page
     assert counts(db_session) == (0, 0, 1)
+
+
+# Names of sipflow's fields a report must never show: the administrator knows the file's columns.
+FIELD_NAMES = ("is_health_care", "county_code", "municipality_code", "display_name", "unit_id", "unit_key")
+
+
+def _upload(client, data: bytes, lang: str, button: str = "dry_run") -> str:
+    """The page's text (tags dropped, spaces collapsed) after uploading data."""
+    response = client.post(
+        f"/admin/import?lang={lang}",
+        data={
+            "csrf_token": token_of(client, "/admin/import"),
+            "file": (io.BytesIO(data), "county.csv"),
+            button: "1",
+        },
+        content_type="multipart/form-data",
+    )
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", text_of(response)))
+
+
+@pytest.mark.parametrize(
+    ("lang", "changed", "refused"),
+    [
+        (
+            "sv",
+            "Rad 2: Organisation reg Region Prov (Namn, Kommun)",
+            ["Rad 2 (Län, county): Okänd länskod.", "Rad 3 (Hälso- och sjukvårdsenhet, health_care): "],
+        ),
+        (
+            "en",
+            "Line 2: Organisation reg Region Prov (Name, Municipality)",
+            ["Line 2 (County): Unknown county code.", "Line 3 (Health-care unit, health_care): "],
+        ),
+    ],
+)
+def test_the_report_names_records_and_columns_as_the_pages_do(
+    client, db_session, make_user, lang, changed, refused
+):
+    admin = make_user(None, roles="admin")
+    login(client, admin.username)
+    _upload(client, csv_of(ORG, UNIT), lang, "apply")
+    moved = ORG.replace("Region Test", "Region Prov").replace(";22;", ";;2281")
+    renamed = UNIT.replace("Vårdcentralen Test", "Vårdcentralen Prov").replace(";yes;", ";no;")
+    page = _upload(client, csv_of(moved, renamed, USER), lang)
+    assert changed in page, page
+    unit = {"sv": "Enhet", "en": "Unit"}[lang]
+    health_care = {"sv": "Hälso- och sjukvårdsenhet", "en": "Health-care unit"}[lang]
+    line = {"sv": "Rad", "en": "Line"}[lang]
+    name = {"sv": "Namn", "en": "Name"}[lang]
+    assert f"{line} 3: {unit} reg-vc Vårdcentralen Prov ({name}, {health_care})" in page
+    user = {"sv": "Användare", "en": "User"}[lang]
+    assert f": {user} test.anna Anna Test" in page
+    errors = _upload(client, csv_of(ORG.replace(";22;", ";99;"), UNIT.replace(";yes;", ";kanske;")), lang)
+    for text in refused:
+        assert text in errors, errors
+    for name in FIELD_NAMES:
+        assert name not in page and name not in errors
+    assert ": unit " not in page and ": user " not in page
 
 
 def test_the_command_line_dry_run_and_import(app, db_session):
