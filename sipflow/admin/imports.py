@@ -18,6 +18,9 @@ one record per line and these columns, in any order (docs/examples/county-import
     roles         a user's roles: staff, coordinator, admin (separated by spaces or '|'; staff if empty)
     scope         a coordinator's counties or municipalities (their codes, separated by spaces or '|')
 
+A county, municipality or scope code one digit short whose leading zero Excel dropped (7, 780) is refused
+with the likely code named (07, 0780), never padded: a wrong code taken would be worse than a refusal.
+
 Every line is checked before anything is written; one error anywhere and nothing is imported. Existing
 organisations and units (by key) are changed to what the file says; an existing user (by username) of the
 administrator's region is left alone (users are changed on their own page), one of another region is a
@@ -60,7 +63,7 @@ from sipflow.admin.users import (
 from sipflow.csvfiles import LineError, records, too_long
 from sipflow.db import refused_when_locked
 from sipflow.errors import Conflict, InvalidInput, UserError
-from sipflow.people.models import USER_ROLES, Organisation, Unit, User
+from sipflow.people.models import USER_ROLES, County, Municipality, Organisation, Unit, User
 
 COLUMNS = (
     "record",
@@ -99,20 +102,44 @@ COLUMN_MAX = {
     "scope": 2000,
 }
 assert set(COLUMN_MAX) == set(COLUMNS)
-# Which column an InvalidInput's field is read from.
+# Which column an InvalidInput's field, or a changed field of a record, is read from: the report names a
+# column by its header and label, never by a field's name in sipflow.
 FIELD_COLUMNS = {
     "key": "key",
     "name": "name",
     "kind": "kind",
     "county_code": "county",
     "municipality_code": "municipality",
+    "is_health_care": "health_care",
     "email": "email",
     "hsa_id": "hsa_id",
     "organisation_id": "organisation",
     "unit_id": "unit",
     "username": "key",
     "display_name": "name",
+    "roles": "roles",
+    "scope": "scope",
 }
+assert set(FIELD_COLUMNS.values()) <= set(COLUMNS)
+# What the report calls each column beside its header (the pages' labels of the same values).
+COLUMN_LABELS = {
+    "record": _l("Kind of record"),
+    "key": _l("Key or username"),
+    "name": _l("Name"),
+    "kind": _l("Kind"),
+    "organisation": _l("Organisation"),
+    "unit": _l("Unit"),
+    "county": _l("County"),
+    "municipality": _l("Municipality"),
+    "health_care": _l("Health-care unit"),
+    "email": _l("E-mail"),
+    "hsa_id": _l("HSA-id"),
+    "roles": _l("Roles"),
+    "scope": _l("Counties and municipalities followed"),
+}
+assert set(COLUMN_LABELS) == set(COLUMNS)
+RECORD_LABELS = {"organisation": _l("Organisation"), "unit": _l("Unit"), "user": _l("User")}
+assert set(RECORD_LABELS) == set(RECORDS)
 ROLE_ALIASES = {"administrator": "admin", "administratör": "admin", "samordnare": "coordinator"}
 YES = {"yes", "ja", "true", "1", "y", "j"}
 NO = {"no", "nej", "false", "0", "n", ""}
@@ -120,18 +147,59 @@ _SPLIT = re.compile(r"[\s|,;]+")
 
 CREATE, CHANGE, UNCHANGED = "create", "change", "unchanged"
 
+# Excel reads a code column as a number and drops its leading zero (07 becomes 7, 0780 becomes 780). Such a
+# code is refused naming the likely one, never padded: a wrong code taken is worse than a line refused.
+_DIGITS = re.compile(r"[0-9]+")
+_SHORT_CODES = {
+    # kind: (its digits, its table, the refusal naming the likely code, the refusal when none is likely)
+    "county": (
+        2,
+        County,
+        _l(
+            "The county code %(code)s is too short: a county code has two digits. Did you mean %(likely)s?"
+            " Excel removes leading zeros – format the column as text."
+        ),
+        _l(
+            "The county code %(code)s is too short: a county code has two digits, such as 07."
+            " Excel removes leading zeros – format the column as text."
+        ),
+    ),
+    "municipality": (
+        4,
+        Municipality,
+        _l(
+            "The municipality code %(code)s is too short: a municipality code has four digits."
+            " Did you mean %(likely)s? Excel removes leading zeros – format the column as text."
+        ),
+        _l(
+            "The municipality code %(code)s is too short: a municipality code has four digits, such as 0780."
+            " Excel removes leading zeros – format the column as text."
+        ),
+    ),
+}
+
 
 @dataclass
 class Planned:
-    """One line's record and what importing it does: create, change (which fields) or nothing."""
+    """One line's record and what importing it does: create, change (which columns) or nothing."""
 
     line: int
     record: str
     key: str
     name: str
     outcome: str
-    changed_fields: tuple[str, ...] = ()
+    changed_fields: tuple[str, ...] = ()  # the file's columns whose values differ from sipflow's
     values: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def record_label(self):
+        """The record's kind as the page names it (Organisation, Unit, User)."""
+        return RECORD_LABELS[self.record]
+
+    @property
+    def changed_labels(self) -> list:
+        """The changed columns as the page names them."""
+        return [COLUMN_LABELS[column] for column in self.changed_fields]
 
 
 @dataclass
@@ -160,6 +228,11 @@ class ImportReport:
     def unchanged(self) -> list[Planned]:
         """Lines whose record exists as the file says (or a user, who is never changed)."""
         return self.of(UNCHANGED)
+
+    @staticmethod
+    def column_label(column: str):
+        """A column (an error's) as the page names it beside its header."""
+        return COLUMN_LABELS.get(column, column)
 
 
 class _LineRefused(Exception):
@@ -326,9 +399,21 @@ class _Planner:
             )
         return key
 
+    def _short_code(self, code: str, kind: str, column: str) -> None:
+        """Refuse code at column when it is a kind's code with its leading zeros dropped (by Excel)."""
+        digits, table, likely_message, message = _SHORT_CODES[kind]
+        if not _DIGITS.fullmatch(code) or len(code) >= digits:
+            return
+        likely = code.rjust(digits, "0")
+        if len(code) == digits - 1 and self.session.get(table, likely) is not None:
+            raise _LineRefused(likely_message % {"code": code, "likely": likely}, column)
+        raise _LineRefused(message % {"code": code}, column)
+
     def _organisation(self, line: int, row: dict) -> Planned:
         key = self._key(row, self.file_orgs, _l("Organisation"))
         self.file_orgs[key] = line
+        self._short_code(row["county"], "county", "county")
+        self._short_code(row["municipality"], "municipality", "municipality")
         try:
             values = directory.clean_organisation(
                 self.session,
@@ -518,6 +603,10 @@ class _Planner:
 
     def _scope(self, text: str, roles: tuple[str, ...]) -> tuple[str, ...]:
         codes = tuple(dict.fromkeys(c for c in _SPLIT.split(text) if c))
+        for code in codes:
+            # One digit short of a county's code (2) or a municipality's (4): a code Excel took a zero from.
+            if len(code) in (1, 3):
+                self._short_code(code, "county" if len(code) == 1 else "municipality", "scope")
         # The user pages' rule (known codes, a coordinator's only, in the administrator's region), asked
         # once per distinct scope: a file's thousands of users have a handful.
         if (roles, codes) not in self.scopes_checked:
@@ -534,7 +623,9 @@ class _Planner:
     def _compare(self, line: int, record: str, key: str, values: dict, existing) -> Planned:
         if existing is None:
             return Planned(line, record, key, values["name"], CREATE, values=values)
-        changed = tuple(name for name, value in values.items() if getattr(existing, name) != value)
+        changed = tuple(
+            FIELD_COLUMNS[name] for name, value in values.items() if getattr(existing, name) != value
+        )
         return Planned(line, record, key, values["name"], CHANGE if changed else UNCHANGED, changed, values)
 
 

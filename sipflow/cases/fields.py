@@ -28,12 +28,28 @@ def check_window(value: date | datetime | None, name: str) -> None:
         raise InvalidInput(window_message(), field=name)
 
 
+# Unicode's Bidi_Control characters: invisible, they reorder the text around them, so a name holding one
+# (a right-to-left override) reads differently from what it is in lists, selects and an e-mail's From.
+BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
 def one_line(value: str, name: str) -> str:
-    """value as it is, refused at the field name when it holds a line break, a tab or another control
-    character: the rule of every name that ends up in a header, a list or a select (an e-mail's From)."""
+    """value as it is, refused at the field name when it holds a line break, a tab, another control
+    character or an invisible direction character: the rule of every name that ends up in a header, a
+    list or a select (an e-mail's From), whether typed in a form or read from an import."""
     if has_control_characters(value):
         raise InvalidInput(
             _l("Write this on one line, without tabs or other control characters."), field=name
+        )
+    hidden = next((character for character in value if character in BIDI_CONTROLS), None)
+    if hidden is not None:
+        raise InvalidInput(
+            _l(
+                "The text holds an invisible character that changes the writing direction (%(code)s):"
+                " remove it.",
+                code=f"U+{ord(hidden):04X}",
+            ),
+            field=name,
         )
     return value
 

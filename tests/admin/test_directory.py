@@ -431,3 +431,62 @@ def test_a_unit_or_organisation_name_on_two_lines_is_refused_at_the_field(
     assert response.status_code == 400 and 'id="name-error"' in text_of(response)
     assert db_session.exec(select(Organisation).where(Organisation.key == "ny-org")).first() is None
     assert changes(db_session) == []
+
+
+# A right-to-left override shows "Anna \u202eevil" as "Anna live": a name must read as what it is.
+BIDI_NAMES = ["Vårdcentralen \u202eNorr", "Vård\u200fcentralen", "Vård\u2066centralen\u2069", "Enhet\u061c"]
+
+
+@pytest.mark.parametrize("name", [*BIDI_NAMES, "Vård\x85centralen", "Vård\x1bcentralen"])
+def test_a_unit_or_organisation_name_with_an_invisible_control_character_is_refused_at_the_field(
+    as_admin, db_session, make_unit, name
+):
+    unit = make_unit("region")
+    before = unit.name
+    response = post(
+        as_admin,
+        f"/admin/units/{unit.id}/edit",
+        version=str(unit.row_version),
+        name=name,
+        kind=unit.kind,
+        email=unit.email or "",
+        hsa_id=unit.hsa_id or "",
+    )
+    assert response.status_code == 400
+    page = text_of(response)
+    assert 'id="name-error"' in page
+    assert reload(db_session, Unit, unit.id).name == before
+    response = post(
+        as_admin,
+        "/admin/organisations/new",
+        key="ny-org",
+        name=name,
+        kind="other",
+        county_code="",
+        municipality_code="",
+    )
+    assert response.status_code == 400 and 'id="name-error"' in text_of(response)
+    assert db_session.exec(select(Organisation).where(Organisation.key == "ny-org")).first() is None
+    assert changes(db_session) == []
+
+
+@pytest.mark.parametrize("name", BIDI_NAMES)
+def test_a_direction_character_is_named_in_the_refusal(app_ctx, name):
+    with pytest.raises(InvalidInput) as refused:
+        directory.clean_name(name)
+    assert refused.value.field == "name"
+    assert "skrivriktningen (U+" in str(refused.value.message)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Vårdcentralen Åre–Östersund",
+        "Čohkkiras Sámi searvi",
+        "Ŋuorra Áile",
+        "مركز الرعاية الصحية",
+        "José Müller",
+    ],
+)
+def test_names_in_swedish_sami_or_arabic_letters_are_kept(app_ctx, name):
+    assert directory.clean_name(name) == name

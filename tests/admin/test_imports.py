@@ -78,7 +78,8 @@ def test_a_changed_line_changes_that_record_only(db_session, app_ctx, now):
     run(db_session, now, csv_of(ORG, UNIT, USER), apply=True)
     renamed = UNIT.replace("Vårdcentralen Test", "Vårdcentralen Prov").replace(";yes;", ";no;")
     report = run(db_session, now, csv_of(ORG, renamed, USER), apply=False)
-    assert [(p.key, p.changed_fields) for p in report.changed] == [("reg-vc", ("name", "is_health_care"))]
+    # The file's columns, not sipflow's field names.
+    assert [(p.key, p.changed_fields) for p in report.changed] == [("reg-vc", ("name", "health_care"))]
     assert [p.key for p in report.unchanged] == ["reg", "test.anna"]
     run(db_session, now, csv_of(ORG, renamed, USER), apply=True)
     db_session.expire_all()
@@ -121,6 +122,20 @@ BAD = [
         [ORG, UNIT, USER.replace("Anna Test", "Anna\x01Test")], 4, "name", id="control character in name"
     ),
     pytest.param([ORG.replace("organisation;", "planet;", 1)], 2, "record", id="unknown record"),
+    # A right-to-left override makes a name read as something else in every list and e-mail.
+    pytest.param(
+        [ORG, UNIT, USER.replace("Anna Test", "Anna \u202etseT")], 4, "name", id="direction override in name"
+    ),
+    pytest.param(
+        [ORG, UNIT.replace("Vårdcentralen Test", "Vårdcentralen\u200f Test")],
+        3,
+        "name",
+        id="direction mark in unit name",
+    ),
+    pytest.param(
+        [ORG.replace("Region Test", "Region \u2066Test\u2069")], 2, "name", id="isolate in organisation name"
+    ),
+    pytest.param([ORG, UNIT, USER.replace("Anna Test", "Anna\x85Test")], 4, "name", id="C1 control in name"),
     # A unit's name is the From of its staff's invitations: a line break there broke every booking.
     pytest.param(
         [ORG, UNIT.replace("Vårdcentralen Test", '"Vårdcentralen\r\nTest"')],
@@ -209,10 +224,74 @@ def test_a_regional_administrators_import_refuses_a_coordinator_scope_outside_th
 
 
 def test_a_scope_is_refused_in_the_user_pages_words(db_session, app_ctx, now):
-    report = run(db_session, now, csv_of("user;u.c;C;;;;;;;c@example.se;;coordinator;180"), apply=True)
+    report = run(db_session, now, csv_of("user;u.c;C;;;;;;;c@example.se;;coordinator;01800"), apply=True)
     assert [(e.line, e.column, e.message) for e in report.errors] == [
-        (2, "scope", "180 är varken en länskod (2 siffror) eller en kommunkod (4 siffror).")
+        (2, "scope", "01800 är varken en länskod (2 siffror) eller en kommunkod (4 siffror).")
     ]
+
+
+EXCEL = "Excel tar bort inledande nollor – formatera kolumnen som text."
+
+
+@pytest.mark.parametrize(
+    ("line", "column", "message"),
+    [
+        (
+            "organisation;k;Kronoberg;region;;;7;;;;;;",
+            "county",
+            f"Länskoden 7 är för kort: en länskod har två siffror. Menade du 07? {EXCEL}",
+        ),
+        (
+            "organisation;k;Växjö;municipality;;;;780;;;;;",
+            "municipality",
+            f"Kommunkoden 780 är för kort: en kommunkod har fyra siffror. Menade du 0780? {EXCEL}",
+        ),
+        (
+            "organisation;k;Växjö;municipality;;;07;780;;;;;",
+            "municipality",
+            f"Kommunkoden 780 är för kort: en kommunkod har fyra siffror. Menade du 0780? {EXCEL}",
+        ),
+        (
+            "organisation;k;Växjö;municipality;;;7;0780;;;;;",
+            "county",
+            f"Länskoden 7 är för kort: en länskod har två siffror. Menade du 07? {EXCEL}",
+        ),
+        # No county 02 and no municipality 0999 or 0078: nothing likely to suggest, the rule and the cause.
+        (
+            "organisation;k;K;region;;;2;;;;;;",
+            "county",
+            f"Länskoden 2 är för kort: en länskod har två siffror, till exempel 07. {EXCEL}",
+        ),
+        (
+            "organisation;k;K;municipality;;;;999;;;;;",
+            "municipality",
+            f"Kommunkoden 999 är för kort: en kommunkod har fyra siffror, till exempel 0780. {EXCEL}",
+        ),
+        (
+            "organisation;k;K;municipality;;;;78;;;;;",
+            "municipality",
+            f"Kommunkoden 78 är för kort: en kommunkod har fyra siffror, till exempel 0780. {EXCEL}",
+        ),
+        (
+            "user;u.c;C;;;;;;;c@example.se;;coordinator;07 180",
+            "scope",
+            f"Kommunkoden 180 är för kort: en kommunkod har fyra siffror. Menade du 0180? {EXCEL}",
+        ),
+        (
+            "user;u.c;C;;;;;;;c@example.se;;coordinator;1|0180",
+            "scope",
+            f"Länskoden 1 är för kort: en länskod har två siffror. Menade du 01? {EXCEL}",
+        ),
+    ],
+)
+def test_a_code_excel_took_its_leading_zero_from_is_refused_naming_the_likely_one(
+    db_session, app_ctx, now, line, column, message
+):
+    # Never padded: a line taken with a wrong code is worse than one refused.
+    for apply in (False, True):
+        report = run(db_session, now, csv_of(line), apply=apply)
+        assert [(e.line, e.column, e.message) for e in report.errors] == [(2, column, message)]
+    assert counts(db_session) == (0, 0, 0)
 
 
 def test_a_user_of_a_deactivated_unit_is_refused_at_the_unit_column(db_session, app_ctx, now):
@@ -330,6 +409,64 @@ def test_the_page_shows_each_error_with_its_line(client, db_session, make_user):
     page = text_of(response)
     assert "Rad 2" in page and "reg" in page
     assert counts(db_session) == (0, 0, 1)
+
+
+# Names of sipflow's fields a report must never show: the administrator knows the file's columns.
+FIELD_NAMES = ("is_health_care", "county_code", "municipality_code", "display_name", "unit_id", "unit_key")
+
+
+def _upload(client, data: bytes, lang: str, button: str = "dry_run") -> str:
+    """The page's text (tags dropped, spaces collapsed) after uploading data."""
+    response = client.post(
+        f"/admin/import?lang={lang}",
+        data={
+            "csrf_token": token_of(client, "/admin/import"),
+            "file": (io.BytesIO(data), "county.csv"),
+            button: "1",
+        },
+        content_type="multipart/form-data",
+    )
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", text_of(response)))
+
+
+@pytest.mark.parametrize(
+    ("lang", "changed", "refused"),
+    [
+        (
+            "sv",
+            "Rad 2: Organisation reg Region Prov (Namn, Kommun)",
+            ["Rad 2 (Län, county): Okänd länskod.", "Rad 3 (Hälso- och sjukvårdsenhet, health_care): "],
+        ),
+        (
+            "en",
+            "Line 2: Organisation reg Region Prov (Name, Municipality)",
+            ["Line 2 (County): Unknown county code.", "Line 3 (Health-care unit, health_care): "],
+        ),
+    ],
+)
+def test_the_report_names_records_and_columns_as_the_pages_do(
+    client, db_session, make_user, lang, changed, refused
+):
+    admin = make_user(None, roles="admin")
+    login(client, admin.username)
+    _upload(client, csv_of(ORG, UNIT), lang, "apply")
+    moved = ORG.replace("Region Test", "Region Prov").replace(";22;", ";;2281")
+    renamed = UNIT.replace("Vårdcentralen Test", "Vårdcentralen Prov").replace(";yes;", ";no;")
+    page = _upload(client, csv_of(moved, renamed, USER), lang)
+    assert changed in page, page
+    unit = {"sv": "Enhet", "en": "Unit"}[lang]
+    health_care = {"sv": "Hälso- och sjukvårdsenhet", "en": "Health-care unit"}[lang]
+    line = {"sv": "Rad", "en": "Line"}[lang]
+    name = {"sv": "Namn", "en": "Name"}[lang]
+    assert f"{line} 3: {unit} reg-vc Vårdcentralen Prov ({name}, {health_care})" in page
+    user = {"sv": "Användare", "en": "User"}[lang]
+    assert f": {user} test.anna Anna Test" in page
+    errors = _upload(client, csv_of(ORG.replace(";22;", ";99;"), UNIT.replace(";yes;", ";kanske;")), lang)
+    for text in refused:
+        assert text in errors, errors
+    for name in FIELD_NAMES:
+        assert name not in page and name not in errors
+    assert ": unit " not in page and ": user " not in page
 
 
 def test_the_command_line_dry_run_and_import(app, db_session):

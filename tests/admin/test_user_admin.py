@@ -496,3 +496,37 @@ def test_coordinator_scopes_are_stored_one_row_per_code(db_session, make_user, p
         )
     rows = db_session.exec(select(CoordinatorScope)).all()
     assert {(r.county_code, r.municipality_code) for r in rows} == {("07", None), (None, "0780")}
+
+
+@pytest.mark.parametrize(
+    "name", ["Anna \u202eevil", "Anna\u200e Berg", "Anna\u2067Berg", "Anna\nBcc: x@x.example"]
+)
+def test_a_users_name_with_an_invisible_or_control_character_is_refused_at_the_field(
+    as_admin, db_session, parties, name
+):
+    response = _invite_form(
+        as_admin,
+        username="ny.person",
+        display_name=name,
+        email="ny@vaxjo.example.se",
+        unit_id=str(parties.municipality.id),
+        roles="staff",
+        scope="",
+    )
+    assert response.status_code == 400
+    assert 'id="display_name-error"' in text_of(response)
+    assert _user_named(db_session, "ny.person") is None
+
+
+def test_a_users_name_in_sami_or_arabic_letters_is_kept(as_admin, db_session, parties):
+    response = _invite_form(
+        as_admin,
+        username="ny.person",
+        display_name="Áile Ŋuorra-محمد",
+        email="ny@vaxjo.example.se",
+        unit_id=str(parties.municipality.id),
+        roles="staff",
+        scope="",
+    )
+    assert response.status_code == 302
+    assert _user_named(db_session, "ny.person").display_name == "Áile Ŋuorra-محمد"
