@@ -499,7 +499,9 @@ def _personas() -> tuple[Persona, ...]:
                             time(10, 0),
                             60,
                             "on_site",
-                            "Psykiatriska kliniken, Strandvägen 8, Växjö",
+                            # An address, not the clinic: the place goes into every invitee's calendar, and a
+                            # clinic's name says what the person is treated for (the form's own advice).
+                            "Strandvägen 8, Växjö",
                             "Samtalsrum 2",
                         )
                     },
