@@ -1202,7 +1202,7 @@ def fire_transition(
             name = flow.failed_guard or "unknown"
             guard = GUARDS.get(name)
             raise GuardFailed(
-                guard.message if guard else name, guard=name, field=guard.field if guard else None
+                guard.message_for(ctx) if guard else name, guard=name, field=guard.field if guard else None
             )
     set_committed_value(case, "updated_at", now)
     row = _log_row(ctx, organisation_id, from_state)
