@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -164,6 +165,41 @@ def is_working_day(d: date) -> bool:
     if d.weekday() >= 5:
         return False
     return d not in _holiday_dates(d.year)
+
+
+# The languages the holidays library names Swedish holidays in, by the UI's language.
+_HOLIDAY_LANGUAGES = {"sv": "sv", "en": "en_US"}
+
+
+@dataclass(frozen=True)
+class DayOff:
+    """Why a date is no working day: a holiday (its name; public: a statutory helgdag) or else the weekend."""
+
+    weekday: int  # 5 Saturday, 6 Sunday
+    holiday: str | None = None
+    public: bool = False
+
+
+@lru_cache(maxsize=256)
+def _holiday_names(year: int, language: str) -> dict[date, tuple[str, bool]]:
+    # Each holiday's name and whether it is a public holiday (a holiday eve is not), per year and language.
+    names: dict[date, tuple[str, bool]] = {}
+    for category, public in ((holidays.DE_FACTO, False), (holidays.PUBLIC, True)):
+        calendar = holidays.country_holidays(
+            "SE", years=year, categories=(category,), include_sundays=False, language=language
+        )
+        names.update({day: (name, public) for day, name in calendar.items()})
+    return names
+
+
+def day_off(d: date, *, language: str = "sv") -> DayOff | None:
+    """Why d is no working day (is_working_day's rule), its holiday named in language (sv, en), or None."""
+    if is_working_day(d):
+        return None
+    holiday = _holiday_names(d.year, _HOLIDAY_LANGUAGES.get(language, "sv")).get(d)
+    if holiday is None:
+        return DayOff(d.weekday())
+    return DayOff(d.weekday(), holiday[0], holiday[1])
 
 
 def add_days(start: datetime, days: int, *, working_days: bool = False) -> datetime:

@@ -673,8 +673,44 @@ def add_private_participant(
         added_at=now,
         language=language,
     )
+    refuse_duplicate_private_participant(session, case, participant)
     session.add(participant)
     return participant
+
+
+ALREADY_TAKING_PART = {
+    "narstaende": _l("This närstående already takes part in the SIP: same name and relation."),
+    "guardian": _l("This guardian already takes part in the SIP: same name and relation."),
+}
+SAME_ADDRESS_AND_NAME = _l("Someone with this name and e-mail address already takes part in the SIP.")
+
+
+def _same_words(value: str | None) -> str:
+    """value compared as a person reads it: case and runs of spaces do not count."""
+    return " ".join((value or "").split()).casefold()
+
+
+def refuse_duplicate_private_participant(session: Session, case: SipCase, new: Participant) -> None:
+    """Refuse new when it is someone already taking part in the SIP as the same kind of participant.
+
+    The same is an active participant of new's kind with the same name and either the same relation (no
+    relation matching no relation) or the same e-mail address; names, relations and addresses compared
+    without case or spacing. Different names at one address are family members sharing it (guardians,
+    siblings), whom meetings and plan links tell apart; a removed participant may be added again.
+    """
+    name, relation = _same_words(new.name), _same_words(new.relation)
+    address = _same_words(new.email)
+    for other in session.exec(
+        select(Participant).where(
+            Participant.case_id == case.id, Participant.kind == new.kind, Participant.active
+        )
+    ).all():
+        if _same_words(other.name) != name:
+            continue
+        if _same_words(other.relation) == relation:
+            raise InvalidInput(ALREADY_TAKING_PART[new.kind], field="name")
+        if address and _same_words(other.email) == address:
+            raise InvalidInput(SAME_ADDRESS_AND_NAME, field="email")
 
 
 @dataclass(frozen=True, slots=True)
@@ -1166,7 +1202,7 @@ def fire_transition(
             name = flow.failed_guard or "unknown"
             guard = GUARDS.get(name)
             raise GuardFailed(
-                guard.message if guard else name, guard=name, field=guard.field if guard else None
+                guard.message_for(ctx) if guard else name, guard=name, field=guard.field if guard else None
             )
     set_committed_value(case, "updated_at", now)
     row = _log_row(ctx, organisation_id, from_state)

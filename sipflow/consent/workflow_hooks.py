@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
+from sipflow.cases.models import Participant
 from sipflow.cases.services import forget_step_seeing, step_consents_in_force, step_participants
 from sipflow.clock import to_local
 from sipflow.consent import services
@@ -42,20 +43,44 @@ def consent_valid(ctx: TransitionContext) -> bool:
     return bool(_recorded_in_force(ctx)) or bool(_consents_in_force(ctx))
 
 
-def _guardians_satisfied(consents: list[Consent], guardian_ids: set[int]) -> bool:
-    guardian_consents = [c for c in consents if c.given_by == "guardian"]
-    if not guardian_ids:
-        return bool(guardian_consents)
-    return guardian_ids <= {c.given_by_participant_id for c in guardian_consents}
+def _guardians(ctx: TransitionContext) -> list[Participant]:
+    """The guardians taking part in the step's case, in the order they were added."""
+    return [p for p in step_participants(ctx) if p.kind == "guardian"]
+
+
+def _without_consent(consents: list[Consent], guardians: list[Participant]) -> list[Participant]:
+    """The guardians none of consents was given by."""
+    consented = {c.given_by_participant_id for c in consents if c.given_by == "guardian"}
+    return [g for g in guardians if g.id not in consented]
+
+
+def _guardians_satisfied(consents: list[Consent], guardians: list[Participant]) -> bool:
+    if not guardians:
+        return any(c.given_by == "guardian" for c in consents)
+    return not _without_consent(consents, guardians)
 
 
 def guardians_consented(ctx: TransitionContext) -> bool:
     """Every guardian taking part has consented (or, with none registered, at least one guardian has)."""
-    guardian_ids = {p.id for p in step_participants(ctx) if p.kind == "guardian"}
+    guardians = _guardians(ctx)
     # What this step recorded may cover every guardian on its own (more consents cannot undo that); only
     # when it does not are the case's consents in force read.
-    return _guardians_satisfied(_recorded_in_force(ctx), guardian_ids) or _guardians_satisfied(
-        _consents_in_force(ctx), guardian_ids
+    return _guardians_satisfied(_recorded_in_force(ctx), guardians) or _guardians_satisfied(
+        _consents_in_force(ctx), guardians
+    )
+
+
+def guardians_not_consented(ctx: TransitionContext):
+    """The refusal of guardians_consented naming the guardians taking part without a consent in force, by
+    their names on the case page (a message for the page only: never logged); None when none is registered.
+    """
+    missing = _without_consent(_consents_in_force(ctx), _guardians(ctx))
+    if not missing:
+        return None
+    return _l(
+        "Every guardian taking part must consent. Not consented: %(names)s. The consent of a guardian who "
+        "joined later is recorded with “Record a further consent” under Consent.",
+        names=", ".join(g.name or "" for g in missing),
     )
 
 
@@ -94,6 +119,7 @@ register_guard(
     ),
     # The consent form's boxes of the guardians consenting, where the missing tick is.
     field="guardian_participant_ids",
+    explain=guardians_not_consented,
 )
 register_effect("withdraw_consents", withdraw_consents)
 register_input("consent", apply_consent)

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from sqlmodel import Session
 
 from sipflow.cases import fields
 from sipflow.cases.models import Participant, SipCase
 from sipflow.cases.participants import active_participants
+from sipflow.clock import day_off, to_local
 from sipflow.errors import InvalidInput
 from sipflow.meetings.models import MEETING_MODES
 from sipflow.security import access
@@ -24,6 +26,9 @@ MIN_MINUTES = 15
 MAX_MINUTES = 8 * 60
 LOCATION_MAX = 200
 ROOM_MAX = 120
+# The data names of a meeting's day and of the day the user confirmed booking despite the day-off warning.
+DAY_FIELD = "meeting_day"
+CONFIRMED_DAY = "confirmed_day"
 
 
 @dataclass(frozen=True)
@@ -59,6 +64,60 @@ def read_times(data: dict, *, now: datetime) -> tuple[datetime, datetime]:
     if not timedelta(minutes=MIN_MINUTES) <= ends_at - starts_at <= timedelta(minutes=MAX_MINUTES):
         raise InvalidInput(_l("A meeting lasts between 15 minutes and 8 hours."), field=field)
     return starts_at, ends_at
+
+
+class _HolidayName:
+    """A holiday's name in the language of the page that shows it (read then, as lazy_gettext's text is)."""
+
+    def __init__(self, day: date):
+        self.day = day
+
+    def __str__(self) -> str:
+        locale = get_locale()
+        language = locale.language if locale is not None else "sv"
+        name = day_off(self.day, language=language).holiday
+        # Swedish writes a holiday's name in lower case inside a sentence ("på juldagen"), Kristi excepted.
+        if language == "sv" and not name.startswith("Kristi"):
+            return name[:1].lower() + name[1:]
+        return name
+
+
+class DayOffUnconfirmed(InvalidInput):
+    """The meeting falls on a weekend day or a holiday, and the user has not confirmed that day."""
+
+    code = "day_off"
+
+    def __init__(self, message, day: date):
+        super().__init__(message, field=DAY_FIELD)
+        self.day = day
+
+
+def day_off_warning(day: date):
+    """The warning that day is no working day, naming it (its holiday, else the weekday), or None."""
+    off = day_off(day)
+    if off is None:
+        return None
+    if off.holiday is not None and off.public:
+        return _l("The meeting is on %(holiday)s, a public holiday.", holiday=_HolidayName(day))
+    if off.holiday is not None:
+        return _l("The meeting is on %(holiday)s, a day most people have off.", holiday=_HolidayName(day))
+    if off.weekday == 5:
+        return _l("The meeting is on a Saturday.")
+    return _l("The meeting is on a Sunday.")
+
+
+def refuse_unconfirmed_day_off(starts_at: datetime, confirmed_day: date | None) -> None:
+    """Refuse a meeting on a weekend day or a Swedish holiday (clock.day_off) unless confirmed_day is that
+    day: some SIP meetings are held then, so the user is warned and may go on, never refused outright."""
+    day = to_local(starts_at).date()
+    warning = day_off_warning(day)
+    if warning is not None and confirmed_day != day:
+        raise DayOffUnconfirmed(warning, day)
+
+
+def read_confirmed_day(data: dict) -> date | None:
+    """The day the user confirmed booking on despite the day-off warning (data's confirmed_day), or None."""
+    return fields.calendar_date(data, CONFIRMED_DAY)
 
 
 def read_place(data: dict) -> tuple[str, str | None, str | None]:
@@ -122,9 +181,13 @@ def read_booking(
 ) -> Booking:
     """A complete booking from data, every rule checked; InvalidInput names the field at fault.
 
+    A meeting on a weekend day or a holiday is refused (DayOffUnconfirmed) unless data's confirmed_day is
+    its day: the user's confirmation, which scripted callers pass too when they book on such a day.
     participants and seeing (the organisations that see the case): when the caller read them (a step has).
     """
     starts_at, ends_at = read_times(data, now=now)
     mode, location, room = read_place(data)
     invitees = read_invitees(session, case, data, now=now, participants=participants, seeing=seeing)
+    # Last, so the warning comes with an otherwise complete booking, ready to be confirmed.
+    refuse_unconfirmed_day_off(starts_at, read_confirmed_day(data))
     return Booking(starts_at, ends_at, mode, location, room, invitees)

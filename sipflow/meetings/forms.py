@@ -83,6 +83,10 @@ class MeetingTimeForm(PageForm):
         ),
     )
     room = StringField(_l("Room"), validators=[Optional(), Length(max=120)])
+    # Shown with the warning that the meeting falls on a weekend day or a holiday: the tick confirms the day
+    # warned about (warned_day), so a tick left on confirms no other day the user picks afterwards.
+    confirm_day = BooleanField(_l("Book anyway"))
+    warned_day = HiddenField()
 
     def _wall(self, field) -> datetime | None:
         # A date the date field refused (outside the window) would overflow on conversion to UTC.
@@ -106,7 +110,27 @@ class MeetingTimeForm(PageForm):
             "mode": self.mode.data,
             "location": self.location.data,
             "room": self.room.data,
+            "confirmed_day": self._confirmed_day(),
         }
+
+    def _confirmed_day(self):
+        """The day the user confirmed booking on despite the warning, or None."""
+        if not self.confirm_day.data:
+            return None
+        try:
+            return datetime.strptime(self.warned_day.data or "", "%Y-%m-%d").date()
+        except ValueError:
+            return None
+
+    def asks_to_confirm_day(self) -> bool:
+        """True while the date shown is the day warned about: the page shows the tick to confirm it."""
+        shown = self.date.data
+        return bool(self.warned_day.data) and shown is not None and shown.isoformat() == self.warned_day.data
+
+    def warn_day_off(self, day) -> None:
+        """Show the confirmation with the warning about day, unticked: it confirms that day alone."""
+        self.warned_day.data = day.isoformat()
+        self.confirm_day.data = False
 
     def fill_from(self, starts_at: datetime, ends_at: datetime, mode: str, location, room) -> None:
         """Show a booked meeting's values (local time); a time outside the date window is left empty."""

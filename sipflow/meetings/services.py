@@ -17,7 +17,7 @@ import hmac
 import logging
 import secrets
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from flask import current_app
@@ -34,7 +34,13 @@ from sipflow.clock import to_local
 from sipflow.db import compare_and_set
 from sipflow.errors import Conflict, InvalidInput, NotAllowed
 from sipflow.meetings import messages
-from sipflow.meetings.booking import Booking, participants_by_id, read_booking, read_invitees
+from sipflow.meetings.booking import (
+    Booking,
+    participants_by_id,
+    read_booking,
+    read_invitees,
+    refuse_unconfirmed_day_off,
+)
 from sipflow.meetings.models import (
     ANSWER_MODES,
     CANCELLED,
@@ -329,7 +335,8 @@ def book(
     The kallelse is the transition from the case's state whose form is `kallelse` (the workflow file says
     which); once it is sent, the parties that may send it book further meetings under a consent in force.
     reads: the case's active participants and consents in force, read by the caller in this transaction
-    (the booking page's), so neither the permission nor the step reads them again.
+    (the booking page's), so neither the permission nor the step reads them again. data's confirmed_day
+    is the user's confirmation of a meeting on a weekend day or a holiday (booking.read_booking).
     """
     participants = reads.participants if reads is not None else None
     how = booking_permission(session, registry, case, actor, participants=participants)
@@ -392,13 +399,18 @@ def change_meeting(
     *,
     now: datetime,
     expected_sequence: int | None = None,
+    confirmed_day: date | None = None,
 ) -> bool:
     """Move the meeting or change its form or place; every invitee gets an update. False: nothing changed.
 
     expected_sequence is the SEQUENCE the form was read at; a stale one is refused with StaleMeeting.
+    Moved to another day that is a weekend day or a holiday, it is refused (DayOffUnconfirmed) unless
+    confirmed_day is that day (the user confirmed it after the warning).
     """
     _require_planned(meeting)
     check_sequence(meeting, expected_sequence)
+    if to_local(booking.starts_at).date() != to_local(meeting.starts_at).date():
+        refuse_unconfirmed_day_off(booking.starts_at, confirmed_day)
     new_video = booking.mode in ("video", "mixed")
     changed_time = (booking.starts_at, booking.ends_at) != (meeting.starts_at, meeting.ends_at)
     changed = changed_time or (booking.mode, booking.location, booking.room) != (

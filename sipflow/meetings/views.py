@@ -18,7 +18,7 @@ from sipflow.clock import now_utc, to_local
 from sipflow.db import get_session, unit_of_work
 from sipflow.errors import UserError
 from sipflow.meetings import permissions, services
-from sipflow.meetings.booking import read_place, read_times
+from sipflow.meetings.booking import DAY_FIELD, DayOffUnconfirmed, read_place, read_times
 from sipflow.meetings.forms import (
     ANSWER_MODE_LABELS,
     ATTENDANCE_PREFIX,
@@ -118,11 +118,18 @@ def _labels() -> dict:
 
 
 # The service names the data it refused; the page shows the refusal beside the field that gave it.
-FORM_FIELDS = {"meeting_starts_at": "starts", "meeting_ends_at": "ends", "meeting_minutes": "ends"}
+FORM_FIELDS = {
+    "meeting_starts_at": "starts",
+    "meeting_ends_at": "ends",
+    "meeting_minutes": "ends",
+    DAY_FIELD: "date",
+}
 
 
 def _attach(form, error: UserError, top: list) -> None:
     attach_error(form, error, top, fields=FORM_FIELDS)
+    if isinstance(error, DayOffUnconfirmed):
+        form.warn_day_off(error.day)
 
 
 def _meeting_or_404(case, meeting_id: int) -> Meeting:
@@ -362,7 +369,13 @@ def change(uid: str, meeting_id: int):
             mode, location, room = read_place(data)
             booking = services.Booking(starts_at, ends_at, mode, location, room)
             changed = services.change_meeting(
-                session, case, meeting, booking, now=now, expected_sequence=form.version.data
+                session,
+                case,
+                meeting,
+                booking,
+                now=now,
+                expected_sequence=form.version.data,
+                confirmed_day=data["confirmed_day"],
             )
     except UserError as error:
         session.refresh(meeting)

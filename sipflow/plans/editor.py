@@ -763,7 +763,8 @@ def missing_items(
     for name in transition.conditions:
         guard = GUARDS.get(name)
         if guard is None or not guard.check(ctx):
-            missing.append(Missing(name, guard.message if guard else name, guard.field if guard else None))
+            message = guard.message_for(ctx) if guard else name
+            missing.append(Missing(name, message, guard.field if guard else None))
     return transition, missing
 
 

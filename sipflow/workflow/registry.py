@@ -22,6 +22,13 @@ class Guard:
     message: object
     # The id of the form field (on the page where the missing thing is entered) the message links to.
     field: str | None = None
+    # The message naming what is missing, read from the step that failed (None: the fixed message).
+    explain: Callable[[TransitionContext], object | None] | None = None
+
+    def message_for(self, ctx: TransitionContext) -> object:
+        """The message for the step ctx that failed this guard: its explanation, else the fixed message."""
+        explained = self.explain(ctx) if self.explain is not None else None
+        return explained if explained is not None else self.message
 
 
 GUARDS: dict[str, Guard] = {}
@@ -34,10 +41,18 @@ REMINDER_TEMPLATES: set[str] = set()
 
 
 def register_guard(
-    name: str, check: Callable[[TransitionContext], bool], message: object, *, field: str | None = None
+    name: str,
+    check: Callable[[TransitionContext], bool],
+    message: object,
+    *,
+    field: str | None = None,
+    explain: Callable[[TransitionContext], object | None] | None = None,
 ) -> None:
-    """Let workflow files name check as a guard; message is shown when it does not hold (at field, if any)."""
-    GUARDS[name] = Guard(check, message, field)
+    """Let workflow files name check as a guard; message is shown when it does not hold (at field, if any).
+
+    explain(ctx), if given, is the message for a step that failed it, naming what is missing (None: message).
+    """
+    GUARDS[name] = Guard(check, message, field, explain)
 
 
 # Effects that read what another effect of the same transition wrote: {effect: the effects it needs before}.

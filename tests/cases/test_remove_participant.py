@@ -53,7 +53,9 @@ def _row(db_session, case, organisation_id=None, *, kind="organisation") -> Part
     return next(p for p in rows if organisation_id is None or p.organisation_id == organisation_id)
 
 
-def _add_relative(db_session, registry, case, name="Eva Andersson", kind="narstaende") -> Participant:
+def _add_relative(
+    db_session, registry, case, name="Eva Andersson", kind="narstaende", email="eva.andersson@example.se"
+) -> Participant:
     with unit_of_work(db_session):
         return services.add_private_participant(
             db_session,
@@ -62,7 +64,7 @@ def _add_relative(db_session, registry, case, name="Eva Andersson", kind="narsta
             kind=kind,
             name=name,
             relation="syster",
-            email="eva.andersson@example.se",
+            email=email,
             phone=None,
             now=now_utc(),
         )
@@ -261,7 +263,8 @@ def test_a_stale_form_is_a_conflict_and_keeps_the_reason(client, db_session, reg
     assert login(client, parties.region_user.username).status_code == 302
     action = _removal_url(consented, relative.id)
     form = forms_of(text_of(client.get(action)))[action]
-    _add_relative(db_session, registry, consented, name="Någon Annan")  # someone changes the SIP meanwhile
+    # Someone changes the SIP meanwhile.
+    _add_relative(db_session, registry, consented, name="Någon Annan", email="nagon.annan@example.se")
     stale = client.post(action, data=fill(form, reason="Flyttat utomlands"))
     assert stale.status_code == 409
     # Still offered, with the reason typed and the version the SIP has now: sending it again is deliberate.

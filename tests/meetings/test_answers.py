@@ -302,6 +302,7 @@ def test_a_link_expires_when_the_meeting_moved_earlier_is_over(
             meeting,
             services.Booking(earlier, earlier + timedelta(hours=1), "video", None, None),
             now=now_utc(),
+            confirmed_day=to_local(earlier).date(),  # a Saturday
         )
     frozen_clock.set(earlier + timedelta(hours=2))  # the moved meeting is over; the old end is still ahead
     response = client.get(first_link)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from sipflow.clock import now_utc
+from sipflow.clock import is_working_day, now_utc, to_local
 from sipflow.errors import InvalidInput
 from sipflow.meetings.booking import MAX_MINUTES, MIN_MINUTES, Booking, read_booking
 
@@ -19,6 +19,8 @@ FIELDS = {
     "location",
     "room",
     "invitee_ids",
+    "meeting_day",
+    "confirmed_day",
 }
 _moments = st.one_of(
     st.none(),
@@ -36,6 +38,7 @@ _values = {
     "invitee_ids": st.one_of(
         st.none(), st.lists(st.sampled_from(["mine", "stranger", True, "x"]), max_size=4), st.text(max_size=3)
     ),
+    "confirmed_day": st.one_of(st.none(), st.dates(), st.datetimes(), st.text(max_size=10)),
 }
 
 
@@ -86,5 +89,8 @@ def test_a_booking_is_read_whole_or_refused_with_a_field(db_session, ready, base
     assert booking.invitee_ids and set(booking.invitee_ids) <= {ready.person.id}
     assert (booking.location is None) == (booking.mode == "video")
     assert booking.starts_at.astimezone(UTC) == resolved["meeting_starts_at"].astimezone(UTC)
+    # A weekend day or a holiday only when the user confirmed that very day.
+    day = to_local(booking.starts_at).date()
+    assert is_working_day(day) or resolved.get("confirmed_day") == day
     if not spoiled:
         assert booking.mode == base["mode"]

@@ -78,8 +78,16 @@ def test_booking_through_the_page_sends_the_kallelse(as_region, db_session, read
 def test_meetings_on_summer_time_days_land_at_the_right_local_time(
     as_region, db_session, ready, smtp_app, smtp_server, local_day, utc_hour
 ):
+    # Each is a weekend day: booked as the user does after the warning, the day confirmed.
     response = submit_booking(
-        as_region, ready.case, date=local_day.isoformat(), starts="10:00", ends="11:00", mode="video"
+        as_region,
+        ready.case,
+        date=local_day.isoformat(),
+        starts="10:00",
+        ends="11:00",
+        mode="video",
+        confirm_day="y",
+        warned_day=local_day.isoformat(),
     )
     assert response.status_code == 303, text_of(response)
     meeting = db_session.exec(select(Meeting).where(Meeting.case_id == ready.case.id)).one()

@@ -271,8 +271,13 @@ def test_the_meeting_tomorrow_reminder_keeps_the_wall_clock_across_summer_time(e
         )
     ):
         starts = local_to_utc(local)
+        # Both Sundays: booked and moved with the day confirmed, as after the day-off warning.
         if first == 0:
-            book(meeting_starts_at=starts, meeting_ends_at=starts + timedelta(hours=1))
+            book(
+                meeting_starts_at=starts,
+                meeting_ends_at=starts + timedelta(hours=1),
+                confirmed_day=local.date(),
+            )
         else:
             with Session(engine) as session, unit_of_work(session):
                 meeting_services.change_meeting(
@@ -281,6 +286,7 @@ def test_the_meeting_tomorrow_reminder_keeps_the_wall_clock_across_summer_time(e
                     session.exec(select(Meeting)).one(),
                     Booking(starts, starts + timedelta(hours=1), "video", None, None),
                     now=support.FIXED_NOW,
+                    confirmed_day=local.date(),
                 )
         due = {r.due_at for r in reminders(engine, status="pending", kind="meeting_tomorrow")}
         assert due == {reminded_utc}, local

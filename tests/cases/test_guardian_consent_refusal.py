@@ -1,0 +1,95 @@
+"""A child's SIP refused for a missing guardian's consent names the guardians who have not consented."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import pytest
+from sqlmodel import select
+from webkit import fill, forms_of, login, text_of
+
+from sipflow.cases.models import Participant, SipCase
+
+pytestmark = pytest.mark.usefixtures("frozen_clock")
+
+
+@pytest.fixture
+def as_region(client, parties):
+    assert login(client, parties.region_user.username).status_code == 302
+    return client
+
+
+def _add_guardian(client, case, name):
+    url = f"/cases/{case.uid}/participants/private"
+    form = forms_of(text_of(client.get(f"/cases/{case.uid}")))[url]
+    added = client.post(url, data=fill(form, **{"private-kind": "guardian", "private-name": name}))
+    assert added.status_code == 303
+
+
+def _guardian_ids(db_session, case) -> dict[str, int]:
+    rows = db_session.exec(select(Participant).where(Participant.case_id == case.id)).all()
+    return {p.name: p.id for p in rows if p.kind == "guardian"}
+
+
+def _step(client, case, trigger, **values):
+    url = f"/cases/{case.uid}/transitions/{trigger}"
+    form = forms_of(text_of(client.get(f"/cases/{case.uid}")))[url]
+    return client.post(url, data=fill(form, **{f"{trigger}-{k}": v for k, v in values.items()}))
+
+
+def _field_errors(html: str, field: str) -> str:
+    found = re.search(rf'<ul class="field-errors" id="{field}-error">(.*?)</ul>', html, re.S)
+    assert found, html
+    return found.group(1)
+
+
+def test_the_consent_step_names_the_guardians_who_have_not_consented_and_logs_no_name(
+    as_region, create_case, db_session, caplog
+):
+    case = create_case("sip_child")
+    for name in ("Maria Lindqvist", "Jonas Lindqvist", "Sara Berg"):
+        _add_guardian(as_region, case, name)
+    ids = _guardian_ids(db_session, case)
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG):
+        refused = _step(
+            as_region,
+            case,
+            "give_consent",
+            given_by="guardian",
+            form="written",
+            guardian_participant_ids=str(ids["Maria Lindqvist"]),
+        )
+    assert refused.status_code == 409
+    errors = _field_errors(text_of(refused), "give_consent-guardian_participant_ids")
+    assert "Alla vårdnadshavare som deltar måste samtycka." in errors
+    assert "Har inte samtyckt: Jonas Lindqvist, Sara Berg." in errors
+    assert "Maria Lindqvist" not in errors
+    # Names belong on the page only: not in any log line of the refused step.
+    assert not [r for r in caplog.records if "Lindqvist" in r.getMessage() or "Sara Berg" in r.getMessage()]
+    db_session.expire_all()
+    assert db_session.get(SipCase, case.id).state == "requested"
+
+
+def test_a_guardian_who_joined_after_the_consent_is_named_when_the_sip_cannot_go_on(
+    as_region, create_case, db_session
+):
+    case = create_case("sip_child")
+    _add_guardian(as_region, case, "Maria Lindqvist")
+    ids = _guardian_ids(db_session, case)
+    consented = _step(
+        as_region,
+        case,
+        "give_consent",
+        given_by="guardian",
+        form="written",
+        guardian_participant_ids=str(ids["Maria Lindqvist"]),
+    )
+    assert consented.status_code == 303
+    _add_guardian(as_region, case, "Jonas Lindqvist")
+    refused = _step(as_region, case, "start_preparation", child_view="Jag vill gå kvar i min klass.")
+    assert refused.status_code == 409
+    html = text_of(refused)
+    assert "Har inte samtyckt: Jonas Lindqvist." in html
+    assert "Jag vill gå kvar i min klass." in html
