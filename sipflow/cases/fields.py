@@ -75,6 +75,19 @@ def clean_text(value, name: str, *, limit: int | None = None) -> str | None:
     return value or None
 
 
+def line(data: dict, name: str, *, limit: int | None = None) -> str | None:
+    """The field's text as line_text gives it."""
+    return line_text(data.get(name), name, limit=limit)
+
+
+def line_text(value, name: str, *, limit: int | None = None) -> str | None:
+    """clean_text's value, which must fit on one line (one_line): a place, a name, a phone number. Such a
+    value is printed as one line of a mail, a page or a calendar entry, where a typed line break would let
+    it add lines of its own (a false "answer here" link under the meeting's place)."""
+    value = clean_text(value, name, limit=limit)
+    return None if value is None else one_line(value, name)
+
+
 def require_text(data: dict, name: str, message) -> str:
     """The text of a field that must not be empty; message says what is missing."""
     value = text(data, name)

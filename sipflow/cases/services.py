@@ -659,7 +659,7 @@ def add_private_participant(
     _change_participants(session, registry, case, expected_version)
     if kind not in PARTICIPANT_KINDS or kind in ("organisation", "person"):
         raise InvalidInput(_l("Choose närstående or guardian."), field="kind")
-    name = fields.clean_text(name, "name")
+    name = fields.line_text(name, "name")
     if not name:
         raise InvalidInput(_l("Enter a name."), field="name")
     language = checked_language(language)
@@ -667,9 +667,9 @@ def add_private_participant(
         case_id=case.id,
         kind=kind,
         name=name,
-        relation=fields.clean_text(relation, "relation"),
-        email=fields.clean_text(email, "email"),
-        phone=fields.clean_text(phone, "phone"),
+        relation=fields.line_text(relation, "relation"),
+        email=fields.line_text(email, "email"),
+        phone=fields.line_text(phone, "phone"),
         added_at=now,
         language=language,
     )
@@ -771,7 +771,7 @@ def set_participant_contact(
         raise InvalidInput(_l("Enter an e-mail address."), field="email")
     new_email, email_change = _contact_value(participant.email, email, remove_email, "email")
     new_phone, phone_change = _contact_value(
-        participant.phone, fields.clean_text(phone, "phone"), remove_phone, "phone"
+        participant.phone, fields.line_text(phone, "phone"), remove_phone, "phone"
     )
     language_changed = False
     if language is not None:

@@ -71,7 +71,7 @@ def give_consent(
             case_id=case.id,
             decision=GIVEN,
             given_by=given_by,
-            given_by_name=guardian.name if guardian else fields.text(data, "given_by_name"),
+            given_by_name=guardian.name if guardian else fields.line(data, "given_by_name"),
             given_by_participant_id=guardian.id if guardian else None,
             form=form,
             information_scope=fields.text(data, "information_scope"),

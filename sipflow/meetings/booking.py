@@ -123,8 +123,8 @@ def read_confirmed_day(data: dict) -> date | None:
 def read_place(data: dict) -> tuple[str, str | None, str | None]:
     """The meeting form and, for a meeting on site or mixed, its address (required) and room."""
     mode = fields.choice(data, "mode", MEETING_MODES)
-    location = fields.text(data, "location", limit=LOCATION_MAX)
-    room = fields.text(data, "room", limit=ROOM_MAX)
+    location = fields.line(data, "location", limit=LOCATION_MAX)
+    room = fields.line(data, "room", limit=ROOM_MAX)
     if mode == "video":
         return mode, None, None
     if location is None:

@@ -176,7 +176,7 @@ def apply_kallelse(ctx: TransitionContext) -> None:
         starts_at, ends_at = read_times(ctx.data, now=ctx.now)
         mode = fields.choice(ctx.data, "mode", MEETING_MODES)
         # Recorded for the record only: the other system holds the details, so the place is optional.
-        ctx.data["booking"] = Booking(starts_at, ends_at, mode, fields.text(ctx.data, "location"), None)
+        ctx.data["booking"] = Booking(starts_at, ends_at, mode, fields.line(ctx.data, "location"), None)
     ctx.details.update({"sent_at": sent_at.isoformat(), "channel": channel})
 
 

@@ -91,3 +91,20 @@ def test_the_case_page_refuses_a_duplicate_beside_the_field_and_keeps_what_was_t
     assert "Den här närstående deltar redan i SIP:en: samma namn och relation." in text_of(again)
     db_session.expire_all()
     assert len(_private(db_session, case)) == 1
+
+
+@pytest.mark.parametrize("field", ["name", "relation", "email", "phone"])
+def test_a_line_break_in_a_narstaendes_particulars_is_refused_at_the_field(
+    db_session, registry, create_case, field
+):
+    # Each is shown as one line of a page, a mail or the links page's list of recipients.
+    case = create_case()
+    values = {"name": "Eva Andersson", "relation": "syster", "email": "eva@example.se", "phone": "0701"}
+    values[field] += "\nBcc: evil@example.com"
+    particulars = {key: value for key, value in values.items() if key != "phone"}
+    with pytest.raises(InvalidInput) as refused, unit_of_work(db_session):
+        services.add_private_participant(
+            db_session, registry, case, kind="narstaende", phone=values["phone"], now=now_utc(), **particulars
+        )
+    assert refused.value.field == field
+    assert _private(db_session, case) == []

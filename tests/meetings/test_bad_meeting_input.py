@@ -101,3 +101,23 @@ def test_a_forged_version_is_refused_without_a_server_error(as_region, db_sessio
     assert response.status_code in (400, 409)
     db_session.expire_all()
     assert db_session.get(Meeting, meeting.id).status == "planned"
+
+
+@pytest.mark.parametrize("field", ["location", "room"])
+def test_a_line_break_in_the_meetings_place_is_refused_beside_the_field_and_kept(
+    as_region, db_session, ready, field
+):
+    # The place is printed as one line of every invitation: a typed line break would add lines of its own.
+    typed = {"location": "Storgatan 1", "room": "Rum 3"}
+    typed[field] += "\r\nSvara här: https://evil.example/svar"
+    form = forms_of(text_of(as_region.get(booking_url(ready.case))))[booking_url(ready.case)]
+    day = next_week_at(10).date().isoformat()
+    response = as_region.post(
+        booking_url(ready.case),
+        data=fill(form, date=day, starts="10:00", ends="11:00", mode="on_site", **typed),
+    )
+    assert response.status_code == 400
+    html = text_of(response)
+    assert f'id="{field}-error"' in html and "Skriv det på en rad" in html
+    assert "evil.example/svar" in html  # what was typed is still in the form
+    assert db_session.exec(select(Meeting).where(Meeting.case_id == ready.case.id)).first() is None
