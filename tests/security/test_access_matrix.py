@@ -381,6 +381,9 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("stats.as_xlsx", "GET"): Route(lambda w: "/statistik/indikatorer.xlsx", _coordinator_only(200)),
     ("stats.quarterly_pdf", "GET"): Route(lambda w: "/statistik/kvartalsrapport.pdf", _coordinator_only(200)),
     ("admin.users", "GET"): Route(lambda w: "/admin/users", _admin_only(200)),
+    ("admin.search_users", "POST"): Route(
+        lambda w: "/admin/users/search", _admin_only(302), data=lambda w: {"search": "a"}
+    ),
     ("admin.disable_user", "POST"): Route(
         lambda w: f"/admin/users/{w.users['outsider_user'].id}/disable", _admin_only(ALLOW), data=lambda w: {}
     ),
