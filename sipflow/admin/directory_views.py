@@ -27,7 +27,7 @@ from sipflow.db import get_session, unit_of_work
 from sipflow.errors import InvalidInput, UserError
 from sipflow.people.models import County, Municipality, Organisation, Unit
 from sipflow.retention.anonymise import RetentionPolicy
-from sipflow.web import attach_error, current_actor, workflow_registry
+from sipflow.web import attach_error, current_actor, current_locale, workflow_registry
 
 
 def _page_key(name: str) -> int | None:
@@ -381,8 +381,8 @@ def directory_import():
 
 
 def workflows():
-    """The loaded workflow files: versions, diagrams, deadlines, reminders and how many cases run on each."""
-    summaries = workflow_overview.workflow_summaries(get_session(), workflow_registry())
+    """The loaded workflow files: versions, steps, deadlines, reminders and how many cases run on each."""
+    summaries = workflow_overview.workflow_summaries(get_session(), workflow_registry(), current_locale())
     return render_template(
         "admin/workflows.html",
         summaries=summaries,

@@ -7,6 +7,7 @@ from wtforms import HiddenField, IntegerField, SelectChoice, SelectField, String
 from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, Optional
 from wtforms.widgets import HiddenInput
 
+from sipflow.admin.queries import USER_SEARCH_MAX
 from sipflow.admin.users import ROLE_LABELS
 from sipflow.cases.forms import IDENTIFIER_KIND_LABELS, VERSION_LABEL, PersonParticularsForm
 from sipflow.forms import PageForm
@@ -32,6 +33,17 @@ def _purpose_field():
             DataRequired(message=REQUIRED),
             Length(max=PURPOSE_MAX, message=_l("At most %(max)d characters.")),
         ],
+    )
+
+
+class UserSearchForm(PageForm):
+    """The users page's search; posted, so what was typed (a name, an address) stays out of URLs."""
+
+    search = StringField(
+        _l("Find a user"),
+        description=_l("The beginning of their name, username or e-mail address."),
+        filters=[_strip],
+        validators=[Length(max=USER_SEARCH_MAX, message=_l("At most %(max)d characters."))],
     )
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import and_, or_
+from sqlalchemy import and_, func, or_, union
 from sqlalchemy.orm import aliased
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from sipflow.admin.models import AdminChange
 from sipflow.people.models import Organisation, Unit, User
@@ -15,13 +15,72 @@ USERS_PAGE = 100
 LOG_PAGE = 50
 # The target kinds the log page filters by (others may appear; they are shown, not offered as filters).
 LOG_TARGET_KINDS = ("user", "organisation", "unit", "import")
+# The longest user search: the longest value it can match, an e-mail address (User.email).
+USER_SEARCH_MAX = 254
+# Above every character a name holds: lower(column) < prefix + this is "starts with prefix" (code points).
+_LAST_CHARACTER = "\U0010ffff"
 
 
-def users_page(session: Session, where, *, after_id: int | None, limit: int = USERS_PAGE):
-    """A page of users (with unit and organisation) by id after after_id, limited by where (None: all).
+def _case_variants(lowered: str) -> list[str]:
+    """lowered, and as a name is written: each word's first letter capital, or all capitals, for the letters
+    outside ASCII only: SQLite's lower() folds only A-Z (to it, lower("ÅSA") is "Åsa")."""
+
+    def upper(character: str) -> str:
+        return character.upper() if len(character.upper()) == 1 else character
+
+    words = "".join(
+        upper(c) if not c.isascii() and (i == 0 or not lowered[i - 1].isalnum()) else c
+        for i, c in enumerate(lowered)
+    )
+    capitals = "".join(upper(c) if not c.isascii() else c for c in lowered)
+    return list(dict.fromkeys((lowered, words, capitals)))
+
+
+def _escape_like(text: str) -> str:
+    """text for a LIKE pattern with \\ as the escape: its %, _ and \\ match themselves."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def user_search_clause(term: str, *, dialect: str):
+    """A WHERE clause on User: its name, username or e-mail address starts with term, whatever the case.
+
+    Each reads an index on lower(column) (people.models.USER_SEARCH_INDEXES): on PostgreSQL a LIKE with the
+    term's %, _ and \\ escaped (text_pattern_ops), on SQLite a range in its code point order.
+    """
+    prefixes = _case_variants(term.lower())
+    found = []
+    for column in (User.display_name, User.username, User.email):
+        lowered = func.lower(column)
+        for prefix in prefixes:
+            if dialect == "postgresql":
+                condition = lowered.like(_escape_like(prefix) + "%", escape="\\")
+            else:
+                condition = and_(lowered >= prefix, lowered < prefix + _LAST_CHARACTER)
+            found.append(select(User.id).where(condition))
+    # Each look-up on its own, so each reads its index: a planner given them ORed would rather walk the
+    # users in the page's id order, hoping to fill the page early, and read them all for a rare name.
+    return col(User.id).in_(union(*found))
+
+
+def users_page(
+    session: Session, where, *, after_id: int | None, search: str | None = None, limit: int | None = None
+):
+    """A page of users (with unit and organisation) by id after after_id, limited by where (None: all) and
+    to those search finds (user_search_clause; None or empty: all).
 
     Returns (rows, next_after_id); next_after_id is None on the last page.
     """
+    limit = USERS_PAGE if limit is None else limit
+    dialect = session.get_bind().dialect.name
+    statement = users_page_query(where, after_id=after_id, search=search, dialect=dialect, limit=limit)
+    rows = list(session.exec(statement).all())
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (rows[-1][0].id if more and rows else None)
+
+
+def users_page_query(where, *, after_id: int | None, search: str | None, dialect: str, limit: int):
+    """The statement of users_page: one row more than limit, so the page knows whether another follows."""
     statement = (
         select(User, Unit, Organisation)
         .outerjoin(Unit, Unit.id == User.unit_id)
@@ -33,10 +92,9 @@ def users_page(session: Session, where, *, after_id: int | None, limit: int = US
         statement = statement.where(where)
     if after_id is not None:
         statement = statement.where(User.id > after_id)
-    rows = list(session.exec(statement).all())
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return rows, (rows[-1][0].id if more and rows else None)
+    if search:
+        statement = statement.where(user_search_clause(search, dialect=dialect))
+    return statement
 
 
 def log_page(

@@ -55,6 +55,11 @@ def admin_region(session: Session, actor: User | None) -> Region:
     return Region(national=False, organisation_id=organisation.id)
 
 
+def is_national_administrator(session: Session, user: User) -> bool:
+    """Whether user is an administrator of everything (an administrator without a unit, see admin_region)."""
+    return user.has_role("admin") and admin_region(session, user).national
+
+
 def region_filter(region: Region):
     """A WHERE clause on Organisation limiting rows to region's organisations; None: all."""
     if region.national:

@@ -22,6 +22,7 @@ from flask import (
     send_file,
     url_for,
 )
+from flask import session as session_store
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -37,6 +38,7 @@ from sipflow.admin.forms import (
     PersonLookupForm,
     RegisterExtractForm,
     UserForm,
+    UserSearchForm,
     saved_now,
 )
 from sipflow.cases.forms import show_current_version
@@ -97,13 +99,53 @@ def _after_id(name: str) -> int | None:
     return int(value) if value.isdigit() and 0 < int(value) < 2**31 else None
 
 
+# The users page's search lives in the (signed) session, never in a URL: it may be a name or an address.
+USER_SEARCH_KEY = "admin_user_search"
+
+
 @bp.get("/users")
 def users():
     """The users of the administrator's region with unit, roles, last login and whether they are active."""
+    return _render_users(UserSearchForm(data={"search": _user_search()}))
+
+
+def _user_search() -> str:
+    """The search the administrator last gave the users page ("" for none)."""
+    search = session_store.get(USER_SEARCH_KEY)
+    return search if isinstance(search, str) else ""
+
+
+def _render_users(form: UserSearchForm, *, status: int = 200):
+    """The users page, a page at a time from ?after=, narrowed by the search kept in the session."""
     db = get_session()
     where = regions.region_filter(regions.admin_region(db, _actor()))
-    rows, next_after = queries.users_page(db, where, after_id=_after_id("after"))
-    return render_template("admin/users.html", rows=rows, role_labels=ROLE_LABELS, next_after=next_after)
+    search = _user_search()
+    rows, next_after = queries.users_page(db, where, after_id=_after_id("after"), search=search)
+    return render_template(
+        "admin/users.html",
+        rows=rows,
+        role_labels=ROLE_LABELS,
+        next_after=next_after,
+        form=form,
+        search=search,
+    ), status
+
+
+@bp.post("/users/search")
+def search_users():
+    """Narrow the users page to those a search finds, or show every user again (clear)."""
+    if request.form.get("clear"):
+        session_store.pop(USER_SEARCH_KEY, None)
+        return redirect(url_for("admin.users"))
+    form = UserSearchForm()
+    if not form.validate():
+        # The page again with the refusal beside the field and what was typed in it; the list as it was.
+        return _render_users(form, status=400)
+    if form.search.data:
+        session_store[USER_SEARCH_KEY] = form.search.data
+    else:
+        session_store.pop(USER_SEARCH_KEY, None)
+    return redirect(url_for("admin.users"))
 
 
 def _user_or_404(user_id: int) -> User:

@@ -1,4 +1,8 @@
-"""What the workflows page shows: each loaded workflow file, its diagram, deadlines, reminders and cases."""
+"""What the workflows page shows: each loaded workflow file, its steps, deadlines, reminders and cases.
+
+The steps are a table in the words of the file (its state and step labels) and of the code that checks them
+(a guard's message); the Mermaid diagram source stays on the page, folded, for documentation.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +14,10 @@ from sqlmodel import Session, select
 
 from sipflow.cases.forms import PARTY_ROLE_LABELS
 from sipflow.cases.models import SipCase
-from sipflow.workflow.definition import Workflow
+from sipflow.web import transition_label
+from sipflow.workflow.definition import CREATE_EVENT, Workflow
 from sipflow.workflow.engine import WorkflowRegistry, mermaid_diagram
+from sipflow.workflow.registry import GUARDS
 
 # The case dates a deadline or reminder counts from (DEADLINE_SOURCES and the reminders' anchors), as the page
 # names them; one the file names without a label here shows as written.
@@ -28,14 +34,78 @@ PARTY_LABELS = PARTY_ROLE_LABELS
 _DIAGRAMS: dict[tuple[str, int], str] = {}
 
 
+# The first row of every table: a SIP is started (Ny SIP) by staff whose organisation becomes its initiator.
+START_LABEL = _l("Start the SIP (Ny SIP)")
+START_PARTIES = ("initiator",)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One row of a workflow's table of steps, named in the page's language."""
+
+    # The states it may be taken from (none for the start of a SIP) and the state it leads to.
+    sources: tuple[str, ...]
+    dest: str
+    label: str
+    # The parties whose organisation may take it, as the case page names them.
+    parties: tuple[object, ...]
+    # What must hold before it is taken: each guard's message (its name when no area registered it).
+    requirements: tuple[object, ...]
+    # The deadlines it starts and those it meets, by their labels.
+    starts: tuple[str, ...]
+    meets: tuple[str, ...]
+    closes: bool = False
+    withdraws_consent: bool = False
+
+
 @dataclass(frozen=True)
 class WorkflowSummary:
-    """One loaded workflow version, its diagram and how many cases run on it."""
+    """One loaded workflow version, its steps, its diagram and how many cases run on it."""
 
     workflow: Workflow
     file_name: str
+    steps: list[Step]
     diagram: str
     case_count: int
+
+
+def steps(workflow: Workflow, locale: str) -> list[Step]:
+    """The start of a SIP, then each transition in file order, with the labels of locale."""
+
+    def deadlines(trigger: str, key: str) -> tuple[str, ...]:
+        return tuple(
+            d.label.get(locale) or d.label.get("sv") or d.kind
+            for d in workflow.deadlines
+            if trigger in getattr(d, key)
+        )
+
+    def requirement(name: str):
+        guard = GUARDS.get(name)
+        return guard.message if guard is not None else name
+
+    start = Step(
+        sources=(),
+        dest=workflow.state_label(workflow.initial, locale),
+        label=str(START_LABEL),
+        parties=tuple(PARTY_LABELS.get(p, p) for p in START_PARTIES),
+        requirements=(),
+        starts=deadlines(CREATE_EVENT, "started_by"),
+        meets=deadlines(CREATE_EVENT, "met_by"),
+    )
+    return [start] + [
+        Step(
+            sources=tuple(workflow.state_label(source, locale) for source in t.sources),
+            dest=workflow.state_label(t.dest, locale),
+            label=transition_label(t, locale),
+            parties=tuple(PARTY_LABELS.get(p, p) for p in t.parties),
+            requirements=tuple(requirement(name) for name in t.conditions),
+            starts=deadlines(t.trigger, "started_by"),
+            meets=deadlines(t.trigger, "met_by"),
+            closes=t.closes,
+            withdraws_consent=t.withdraws_consent,
+        )
+        for t in workflow.transitions
+    ]
 
 
 def case_counts(session: Session) -> dict[tuple[str, int], int]:
@@ -56,7 +126,7 @@ def diagram(workflow: Workflow) -> str:
     return _DIAGRAMS[key]
 
 
-def workflow_summaries(session: Session, registry: WorkflowRegistry) -> list[WorkflowSummary]:
+def workflow_summaries(session: Session, registry: WorkflowRegistry, locale: str) -> list[WorkflowSummary]:
     """Every loaded workflow version by name and version, newest version first within a name."""
     counts = case_counts(session)
     workflows = sorted(registry.workflows(), key=lambda w: (w.name, -w.version))
@@ -64,6 +134,7 @@ def workflow_summaries(session: Session, registry: WorkflowRegistry) -> list[Wor
         WorkflowSummary(
             workflow=w,
             file_name=w.path.rsplit("/", 1)[-1] if w.path else "",
+            steps=steps(w, locale),
             diagram=diagram(w),
             case_count=counts.get((w.name, w.version), 0),
         )

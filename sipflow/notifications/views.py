@@ -2,9 +2,11 @@
 
 Even in development the messages hold answer links and the addresses of private persons, so a user is
 shown only the messages about cases their organisation may see (the rule of `security.access`), the
-messages sent to their own address and the invitations of meetings they booked; administrators see all.
-A personal link or a password link is shown to its recipient alone (and administrators): it opens more
-than the case it was sent from. In the messages staff may read, the links are masked unless the mail was
+messages sent to their own address and the invitations of meetings they booked; national administrators
+see all (`admin.regions.is_national_administrator`), a region's administrator no more than other staff: the
+outbox holds every region's mail, and no mail row names a region of its own.
+A personal link or a password link is shown to its recipient alone (and national administrators): it opens
+more than the case it was sent from. In the messages staff may read, the links are masked unless the mail was
 sent to them (`mask_links`): an answer link is the invitee's credential, and whoever holds it answers in
 their name. The files on disk stay as the sink wrote them.
 """
@@ -28,6 +30,7 @@ from sqlalchemy import and_, or_, true
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import func, select
 
+from sipflow.admin.regions import is_national_administrator
 from sipflow.cases.models import SipCase
 from sipflow.clock import now_utc
 from sipflow.db import get_session
@@ -35,8 +38,6 @@ from sipflow.meetings.models import Invitation, Meeting
 from sipflow.notifications.models import OUTBOX_STATUSES, PERSONAL_KINDS, OutboxMessage
 from sipflow.notifications.transports import EML_NAME
 from sipflow.security.access import visible_cases_clause
-
-ADMIN = "admin"
 
 bp = Blueprint("dev", __name__, url_prefix="/dev")
 
@@ -57,7 +58,7 @@ def _outbox_dir() -> Path:
 
 def visible_messages_clause(user) -> ColumnElement[bool]:
     """A WHERE clause over OutboxMessage for the messages user may read on these pages."""
-    if user.has_role(ADMIN):
+    if is_national_administrator(get_session(), user):
         return true()
     # visible_cases_clause is false for anyone who sees no case (a coordinator, staff without a unit).
     visible_cases = select(SipCase.id).where(visible_cases_clause(user, now=now_utc()))
@@ -76,8 +77,8 @@ def visible_messages_clause(user) -> ColumnElement[bool]:
 
 
 def _visible_ids() -> set[int] | None:
-    """The outbox row ids the current user may read; None for every row (administrators)."""
-    if current_user.has_role(ADMIN):
+    """The outbox row ids the current user may read; None for every row (national administrators)."""
+    if is_national_administrator(get_session(), current_user):
         return None
     clause = visible_messages_clause(current_user)
     return set(get_session().exec(select(OutboxMessage.id).where(clause)).all())
@@ -138,8 +139,8 @@ def mask_links(text: str, public_url: str) -> str:
 
 
 def _reveals_links(message: EmailMessage) -> bool:
-    """Whether the current user may read the message's links: administrators, and the mail's recipient."""
-    if current_user.has_role(ADMIN):
+    """Whether the current user may read the message's links: national administrators, and the recipient."""
+    if is_national_administrator(get_session(), current_user):
         return True
     own = (current_user.email or "").strip().lower()
     recipients = [
@@ -188,6 +189,7 @@ def outbox():
         statuses=statuses,
         status_labels=STATUS_LABELS,
         outbox_dir=str(_outbox_dir()),
+        sees_all=is_national_administrator(get_session(), current_user),
     )
 
 

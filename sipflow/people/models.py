@@ -93,10 +93,6 @@ class Unit(SQLModel, table=True):
 class User(UserMixin, SQLModel, table=True):
     """A staff member of one unit, with one or more roles."""
 
-    # Addresses are compared without regard to case (a mail's recipients, the directory import, the user
-    # form's uniqueness check): lower(email) is what those look up.
-    __table_args__ = (Index("ix_user_email_lower", sa.text("lower(email)")),)
-
     id: int | None = Field(default=None, primary_key=True)
     username: str = Field(max_length=64, unique=True)
     display_name: str = Field(max_length=120)
@@ -134,6 +130,30 @@ class User(UserMixin, SQLModel, table=True):
     def has_role(self, role: str) -> bool:
         """True when the user holds role."""
         return role in self.role_set
+
+
+def _lowered_index(name: str, column: str) -> Index:
+    """An index on lower(column) for equality and prefix searches (the administration's user search).
+
+    On PostgreSQL its operator class is text_pattern_ops, so a LIKE 'prefix%' reads it whatever the
+    database's collation; equality reads it too.
+    """
+    label = f"{column}_lower"
+    return Index(
+        name,
+        sa.func.lower(User.__table__.c[column]).label(label),
+        postgresql_ops={label: "text_pattern_ops"},
+    )
+
+
+# Addresses are compared without regard to case (a mail's recipients, the directory import, the user form's
+# uniqueness check): lower(email) is what those look up. The administration's user search looks up a prefix
+# of lower(display_name), lower(username) or lower(email) (admin.queries.user_search_clause).
+USER_SEARCH_INDEXES = (
+    _lowered_index("ix_user_email_lower", "email"),
+    _lowered_index("ix_user_display_name_lower", "display_name"),
+    _lowered_index("ix_user_username_lower", "username"),
+)
 
 
 class Person(SQLModel, table=True):

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import html
+import re
 
 import pytest
+from flask_babel import force_locale
 from webkit import login, text_of
 
 from sipflow.admin.workflow_overview import case_counts
+from sipflow.cases.forms import PARTY_ROLE_LABELS
+from sipflow.workflow.registry import GUARDS
 
 pytestmark = pytest.mark.usefixtures("frozen_clock")
 
@@ -82,3 +86,64 @@ def test_a_case_whose_workflow_version_lost_its_file_is_explained_not_a_server_e
     page = html.unescape(text_of(admin_client.get("/admin/workflows")))
     missing = page.split('id="missing-workflows"', 1)[1].split("</section>", 1)[0]
     assert "sip</span> version 99: 1 ärende" in missing
+
+
+def _rows(section: str) -> dict[str, str]:
+    """The rows of a section's table of steps, by the step's name (the row's header)."""
+    table = section.split('class="cases workflow-steps"', 1)[1].split("</table>", 1)[0]
+    rows = {}
+    for row in re.findall(r"<tr>(.*?)</tr>", table, re.S):
+        header = re.search(r'<th scope="row">(.*?)(?:<br>|</th>)', row, re.S)
+        if header:
+            rows[header.group(1).strip()] = row
+    return rows
+
+
+def test_each_version_shows_its_steps_as_a_table_in_the_words_of_the_file(app, client, make_user, registry):
+    # A county administrator reads which step leads where, who takes it and what it needs: not Mermaid.
+    login(client, make_user(None, roles="admin").username)
+    page = html.unescape(text_of(client.get("/admin/workflows")))
+    with app.test_request_context(), force_locale("sv"):
+        for workflow in registry.workflows():
+            section = page.split(f"{workflow.name}</span> version {workflow.version}", 1)[1]
+            section = section.split("</section>", 1)[0]
+            readable, source = section.split("<details>", 1)
+            assert "stateDiagram" not in readable and "-->" not in readable
+            assert "Diagramkällkod (Mermaid)" in source and "stateDiagram" in source
+            rows = _rows(readable)
+            start = rows["Starta SIP (Ny SIP)"]
+            assert workflow.states[workflow.initial].label["sv"] in start and "initiativtagare" in start
+            for transition in workflow.transitions:
+                row = rows[transition.label["sv"]]
+                cells = re.findall(r"<td>(.*?)</td>", row, re.S)
+                assert all(workflow.states[s].label["sv"] in cells[0] for s in transition.sources)
+                assert workflow.states[transition.dest].label["sv"] in cells[1]
+                for party in transition.parties:
+                    assert str(PARTY_ROLE_LABELS[party]) in cells[2]
+                for guard in transition.conditions:
+                    assert str(GUARDS[guard].message) in cells[3]
+                for deadline in workflow.deadlines:
+                    if transition.trigger in deadline.started_by:
+                        assert f"Startar tidsfristen: {deadline.label['sv']}" in cells[4]
+                    if transition.trigger in deadline.met_by:
+                        assert f"Uppfyller tidsfristen: {deadline.label['sv']}" in cells[4]
+
+
+def test_the_steps_are_named_in_english_for_an_english_reader(client, make_user, registry, db_session):
+    admin = make_user(None, roles="admin")
+    admin.language = "en"
+    db_session.commit()
+    login(client, admin.username)
+    page = html.unescape(text_of(client.get("/admin/workflows")))
+    sip = registry.latest("sip")
+    section = page.split(f"{sip.name}</span> version {sip.version}", 1)[1].split("</section>", 1)[0]
+    rows = _rows(section)
+    assert "Start the SIP (Ny SIP)" in rows
+    for transition in sip.transitions:
+        assert workflow_state_labels(sip, transition, "en") in rows[transition.label["en"]]
+    assert "Diagram source (Mermaid)" in section
+
+
+def workflow_state_labels(workflow, transition, locale: str) -> str:
+    """The cell of the state a transition leads to, in locale."""
+    return f"<td>{workflow.state_label(transition.dest, locale)}</td>"

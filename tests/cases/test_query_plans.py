@@ -14,7 +14,8 @@ import pytest
 from sqlalchemy import insert, text
 from sqlmodel import select
 
-from sipflow.admin.regions import Region, person_in_region_query
+from sipflow.admin.queries import users_page_query
+from sipflow.admin.regions import Region, person_in_region_query, region_filter
 from sipflow.cases.models import Participant, SipCase
 from sipflow.cases.queries import CaseFilter, Cursor, visible_page_query
 from sipflow.meetings.jobs import _CASES_WITH_UNCOVERED
@@ -345,3 +346,39 @@ def test_whether_an_administrator_holds_a_person_reads_the_persons_sips_through_
     assert full_scans(plan, *tables) == [], plan
     if db_session.get_bind().dialect.name == "sqlite":
         assert "ix_sipcase_person_id" in plan, plan
+
+
+@pytest.mark.parametrize("search", ["katalog1", "Åsa", "ab_c%"])
+@pytest.mark.parametrize("region", ["national", "county"])
+def test_the_users_page_search_reads_names_usernames_and_addresses_through_indexes(
+    analysed, db_session, engine, parties, search, region
+):
+    # A county's directory has thousands of users: the search must not read them all, in any scope.
+    db_session.execute(
+        insert(User),
+        [
+            {
+                "username": f"katalog{n}",
+                "display_name": f"Katalog {n}",
+                "email": f"Katalog{n}@example.se",
+                "password_hash": "!",
+                "unit_id": parties.region.id,
+                "session_token": f"katalog-token-{n}",
+            }
+            for n in range(2000)
+        ],
+    )
+    db_session.commit()
+    with engine.connect() as connection:
+        connection.exec_driver_sql("ANALYZE")
+        connection.commit()
+    engine.dispose()
+    scope = Region(national=True) if region == "national" else Region(national=False, county_code="07")
+    dialect = db_session.get_bind().dialect.name
+    statement = users_page_query(
+        region_filter(scope), after_id=None, search=search, dialect=dialect, limit=100
+    )
+    plan = plan_of(db_session, statement)
+    assert full_scans(plan, "user") == [], plan
+    for index in ("ix_user_display_name_lower", "ix_user_username_lower", "ix_user_email_lower"):
+        assert index in plan, plan

@@ -57,7 +57,7 @@ def outbox_files(app, db_session, tmp_path, now):
 
 @pytest.fixture
 def logged_in(client, make_user):
-    """An administrator: the one role that sees every message of the outbox."""
+    """A national administrator (no unit): the one user who sees every message of the outbox."""
     login(client, make_user(None, roles="admin").username)
     return client
 
@@ -248,7 +248,7 @@ def test_the_recipient_sees_the_links_of_a_mail_to_them(client, parties, case_ma
 def test_staff_see_the_mails_sent_to_themselves(client, parties, case_mails):
     login(client, parties.school_user.username)
     assert _sees(client, case_mails) == {"school"}
-    assert "Administratörer ser alla" in text_of(client.get("/dev/outbox"))
+    assert "Nationella administratörer ser alla" in text_of(client.get("/dev/outbox"))
 
 
 @pytest.mark.parametrize("who", ["municipality_user", "outsider_user"])
@@ -281,3 +281,34 @@ def test_a_personal_link_is_not_shown_to_the_staff_of_its_case(client, parties, 
     # The link opens every plan of the person, also of SIPs the staff member's organisation is not in.
     login(client, parties.region_user.username)
     assert "link" not in _sees(client, case_mails)
+
+
+@pytest.mark.parametrize("unit", ["outsider", "region"])
+def test_a_region_administrator_sees_no_more_than_other_staff_of_the_region(
+    client, parties, make_user, case_mails, unit
+):
+    # The outbox holds every region's mail: a county's administrator is not the national one.
+    administrator = make_user(getattr(parties, unit), roles="admin")
+    login(client, administrator.username)
+    assert _sees(client, case_mails) == set()
+    listing = text_of(client.get("/dev/outbox"))
+    assert ANSWER_LINK not in listing and "personen@example.se" not in listing
+    assert "Nationella administratörer ser alla" in listing
+
+
+def test_a_region_administrator_who_is_staff_sees_their_cases_mails_with_the_links_masked(
+    client, parties, make_user, case_mails
+):
+    administrator = make_user(parties.region, roles="staff,admin")
+    login(client, administrator.username)
+    assert _sees(client, case_mails) == {"case"}
+    page = text_of(client.get(f"/dev/outbox/{case_mails['case']}"))
+    assert "hemlig-svarsnyckel" not in page and "Svara här: https://sipflow.localhost/svar/…" in page
+    assert client.get(f"/dev/outbox/{case_mails['case']}/raw").status_code == 403
+
+
+def test_a_region_administrator_sees_the_links_of_a_mail_to_them(client, parties, make_user, case_mails):
+    administrator = make_user(parties.region, roles="admin", email=parties.school_user.email.upper())
+    login(client, administrator.username)
+    assert _sees(client, case_mails) == {"school"}
+    assert ANSWER_LINK + "school" in text_of(client.get(f"/dev/outbox/{case_mails['school']}"))

@@ -381,6 +381,9 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("stats.as_xlsx", "GET"): Route(lambda w: "/statistik/indikatorer.xlsx", _coordinator_only(200)),
     ("stats.quarterly_pdf", "GET"): Route(lambda w: "/statistik/kvartalsrapport.pdf", _coordinator_only(200)),
     ("admin.users", "GET"): Route(lambda w: "/admin/users", _admin_only(200)),
+    ("admin.search_users", "POST"): Route(
+        lambda w: "/admin/users/search", _admin_only(302), data=lambda w: {"search": "a"}
+    ),
     ("admin.disable_user", "POST"): Route(
         lambda w: f"/admin/users/{w.users['outsider_user'].id}/disable", _admin_only(ALLOW), data=lambda w: {}
     ),
@@ -507,29 +510,29 @@ def _dev_message(world: World) -> str:
 
 
 def _case_mail(status: int):
-    """A message about a case: for whoever sees the case, and for administrators; 404 for everyone else."""
+    """A message about a case: for whoever sees the case (and national administrators; the matrix's
+    administrator is a region's, who sees no more than other staff); 404 for everyone else."""
 
     def expect(relation: Relation, _world: World):
         if relation.user is None:
             return LOGIN
-        return status if relation.sees_case or relation.admin else DENY_404
+        return status if relation.sees_case else DENY_404
 
     return expect
 
 
 def _raw_mail(relation: Relation, _world: World):
-    """A message's raw text (its links unmasked): administrators; staff who see its case but are not its
-    recipient (matris@example.se, no user's address) are refused; 404 for everyone else."""
+    """A message's raw text (its links unmasked): national administrators (not the matrix's region one);
+    staff who see its case but are not its recipient (matris@example.se, no user's address) are refused;
+    404 for everyone else."""
     if relation.user is None:
         return LOGIN
-    if relation.admin:
-        return 200
     return 403 if relation.sees_case else DENY_404
 
 
 # The development pages (absent in production): the list for any logged-in user (it shows only their own
 # messages, tests/notifications/test_dev_pages.py), one message for those who see its case, its raw text
-# (every link in it unmasked) for administrators and the mail's own recipient.
+# (every link in it unmasked) for national administrators and the mail's own recipient.
 ROUTES |= {
     ("dev.outbox", "GET"): Route(lambda w: "/dev/outbox", _logged_in(200)),
     ("dev.message", "GET"): Route(_dev_message, _case_mail(200), needs_case=True),
