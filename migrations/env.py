@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 from alembic import context
 from sqlmodel import SQLModel
 from sqlmodel.sql.sqltypes import AutoString
@@ -56,7 +58,13 @@ def _run(connection) -> None:
         render_as_batch=True,
         compare_type=compare_type,
     )
-    with context.begin_transaction():
+    with context.begin_transaction(), warnings.catch_warnings():
+        if sqlite:
+            # A batch rebuild reflects the tables the rebuilt one refers to, "user" among them, whose
+            # expression indexes (ix_user_email_lower, ...) SQLite cannot reflect: a warning about a table
+            # the rebuild reads and leaves alone. A rebuild of "user" itself would lose them; the query-plan
+            # tests, run on a migrated database, would then fail.
+            warnings.filterwarnings("ignore", message="Skipped unsupported reflection of expression-based")
         context.run_migrations()
     if sqlite:
         broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()

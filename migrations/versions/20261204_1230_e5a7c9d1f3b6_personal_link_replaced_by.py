@@ -5,7 +5,6 @@ Revises: d4f6a8b0c2e5
 Create Date: 2026-12-04 12:30:00
 """
 
-import warnings
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -19,25 +18,15 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     """Apply the change."""
-    # On SQLite the batch rebuild of personallink reflects the tables it refers to, among them "user", whose
-    # expression index (ix_user_email_lower) SQLite cannot reflect. Only personallink is rebuilt, so that
-    # index stays as it is; the warning is about a table this migration does not touch.
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*expression-based index ix_user_email_lower")
-        with op.batch_alter_table("personallink", schema=None) as batch_op:
-            batch_op.add_column(sa.Column("replaced_by_id", sa.Integer(), nullable=True))
-            batch_op.create_foreign_key(
-                batch_op.f("fk_personallink_replaced_by_id_personallink"),
-                "personallink",
-                ["replaced_by_id"],
-                ["id"],
-            )
+    with op.batch_alter_table("personallink", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("replaced_by_id", sa.Integer(), nullable=True))
+        batch_op.create_foreign_key(
+            batch_op.f("fk_personallink_replaced_by_id_personallink"), "personallink", ["replaced_by_id"], ["id"]
+        )
 
 
 def downgrade() -> None:
     """Undo the change."""
     with op.batch_alter_table("personallink", schema=None) as batch_op:
-        batch_op.drop_constraint(
-            batch_op.f("fk_personallink_replaced_by_id_personallink"), type_="foreignkey"
-        )
+        batch_op.drop_constraint(batch_op.f("fk_personallink_replaced_by_id_personallink"), type_="foreignkey")
         batch_op.drop_column("replaced_by_id")
