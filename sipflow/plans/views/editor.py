@@ -458,7 +458,7 @@ def hand_over(uid: str):
         return _render(case, page_form, status=400, hand_over=form, reads=reads)
     try:
         with unit_of_work(session):
-            responsibility.give_huvudansvar(
+            transfer = responsibility.give_huvudansvar(
                 session,
                 case,
                 actor,
@@ -475,4 +475,13 @@ def hand_over(uid: str):
         attach_error(form, error, top)
         return _render(case, page_form, status=error.status, errors=top, hand_over=form)
     flash(_("Overall responsibility is given."), "success")
+    if transfer.cleared_contact:
+        # No name in the message: it travels in the session cookie.
+        flash(
+            _(
+                "The plan's contact for overall responsibility was a person at the organisation that gave it "
+                "up, so it is cleared (the hand-over keeps it): name the new contact in the plan."
+            ),
+            "warning",
+        )
     return redirect(url_for("plans.editor", uid=case.uid) + "#huvudansvar", code=303)
