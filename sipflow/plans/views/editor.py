@@ -204,7 +204,18 @@ def configure(form: PlanEditorForm, reads: PageReads) -> None:
     units = [
         (unit_id, unit_label(p.name, name), p.organisation_id) for p in parts for unit_id, name in p.units
     ]
-    form.configure(organisations, units, child=_child(reads), offered=reads.step_reads.seeing)
+    # A unit an effort names that no longer takes part (read only when one does): kept as that row's choice.
+    taking_part = {unit_id for p in parts for unit_id, _ in p.units}
+    named = {entry.form.unit_id.data for entry in form.efforts} - taking_part - {None}
+    kept = [
+        (unit_id, _("%(unit)s (no longer taking part)", unit=unit_label(organisation, name)), organisation_id)
+        for unit_id, name, organisation, organisation_id in editor.stored_units_left(
+            get_session(), reads.plan, {u for u in named if isinstance(u, int)}
+        )
+    ]
+    form.configure(
+        organisations, units, child=_child(reads), offered=reads.step_reads.seeing, kept_units=kept
+    )
 
 
 def _render(
