@@ -132,6 +132,11 @@ def _attach(form, error: UserError, top: list, effort_rows: list[str]) -> None:
     # A refusal of a whole list (too many goals or efforts) has no input of its own to stand at.
     if field is not None and field.type != "FieldList":
         field.errors = [*field.errors, error.message]
+        # A row's list keeps the errors validate() saw: add this one, so the page's "check the fields" banner
+        # (form.errors) shows for a row's field as for a plan field.
+        for entries in form:
+            if entries.type == "FieldList" and name.startswith(entries.id + "-"):
+                entries.errors = [entry.errors for entry in entries]
     else:
         top.append(error.message)
 
