@@ -277,6 +277,8 @@ def _render(
             may_establish=may_establish,
             may_edit=editable,
             may_hand_over=may_hand_over,
+            # An ended SIP's plan is read-only for everyone: the page says so instead of who writes it.
+            ended=workflow.is_final(case.state),
             establish_form=establish,
             hand_over_form=hand_over,
             transfers=responsibility.transfers(session, case),
