@@ -21,7 +21,7 @@ from sqlmodel import Session, select
 
 from sipflow.cases import fields
 from sipflow.cases.models import Participant, SipCase
-from sipflow.cases.services import StepReads, note_case_changed, share_step_reads
+from sipflow.cases.services import StepReads, note_case_changed, own_step_just_taken, share_step_reads
 from sipflow.clock import to_local, within_date_window
 from sipflow.db import compare_and_set
 from sipflow.errors import Conflict, InvalidInput
@@ -777,6 +777,16 @@ class Missing:
 def establishing_transition(workflow: Workflow, state: str) -> TransitionDef | None:
     """The step from state whose form is the plan's (establish or revise), if the workflow has one there."""
     return next((t for t in workflow.transitions_from(state) if t.form == PLAN_FORM), None)
+
+
+def plan_step_just_taken(
+    session: Session, workflow: Workflow, case: SipCase, actor: User, *, now: datetime
+) -> TransitionDef | None:
+    """The plan step (establish or revise, found by its form) actor took on case a moment ago, when that is
+    what made their establishing form stale: a second click on the same button."""
+    triggers = {t.trigger for t in workflow.transitions if t.form == PLAN_FORM}
+    step = own_step_just_taken(session, case, actor, triggers, now=now)
+    return workflow.transition(step.from_state, step.trigger) if step is not None else None
 
 
 def missing_items(

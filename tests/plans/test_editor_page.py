@@ -432,3 +432,21 @@ def test_a_unit_that_left_the_sip_stays_its_efforts_choice_and_a_save_keeps_it(
     assert response.status_code == 303
     db_session.expire_all()
     assert db_session.get(PlanEffort, effort.id).unit_id == left.id
+
+
+def test_establishing_twice_from_the_same_page_is_told_done_not_blamed_on_someone_else(
+    as_region, db_session, parties, held, frozen_clock
+):
+    now = now_utc()
+    save(db_session, held, parties.region_user, complete_data(held, parties, now), now)
+    give_huvudansvar(db_session, held, parties.region_user, parties.region.organisation_id, now)
+    establish = fill(forms_of(page(as_region, held))[f"/cases/{held.uid}/plan/establish"])
+    assert as_region.post(f"/cases/{held.uid}/plan/establish", data=establish).status_code == 303
+    again = as_region.post(f"/cases/{held.uid}/plan/establish", data=establish)
+    assert again.status_code == 303 and again.headers["Location"].endswith(f"/cases/{held.uid}")
+    case_page = text_of(as_region.get(f"/cases/{held.uid}"))
+    assert "Fastställ plan: redan gjort för en stund sedan, troligen ett dubbelklick." in case_page
+    # Sent again much later, the stale page is a conflict as any other.
+    frozen_clock.advance(timedelta(minutes=5))
+    late = as_region.post(f"/cases/{held.uid}/plan/establish", data=establish)
+    assert late.status_code == 409

@@ -28,6 +28,7 @@ from sipflow.plans.services import find_plan
 from sipflow.security import audit
 from sipflow.web import (
     STALE_FORM,
+    already_done,
     attach_error,
     case_or_404,
     current_actor,
@@ -403,6 +404,12 @@ def establish(uid: str):
         return _build_form(session, case, _page_reads(session, case))
 
     if transition is None:
+        # The page offered the step, so it was sent from before a step taken since: the user's own a moment
+        # ago (a double click) is done, not refused.
+        done = editor.plan_step_just_taken(session, workflow, case, actor, now=now_utc())
+        if done is not None:
+            flash(already_done(done), "success")
+            return redirect(url_for("cases.detail", uid=case.uid), code=303)
         return _render(
             case,
             page_form(),
@@ -429,6 +436,15 @@ def establish(uid: str):
                 data={"plan_row_version": form.plan_row_version.data},
             )
     except UserError as error:
+        done = (
+            editor.plan_step_just_taken(session, workflow, case, actor, now=now_utc())
+            if isinstance(error, StaleCase)
+            else None
+        )
+        if done is not None:
+            # The user's own second click: the step is done, not refused.
+            flash(already_done(done), "success")
+            return redirect(url_for("cases.detail", uid=case.uid), code=303)
         message = STALE_FORM if isinstance(error, StaleCase) else error.message
         return _render(
             case,
