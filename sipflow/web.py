@@ -103,6 +103,14 @@ def transition_label(transition: TransitionDef, locale: str) -> str:
     return transition.label.get(locale) or transition.label.get("sv") or transition.trigger
 
 
+def already_done(transition: TransitionDef):
+    """What a second click on a step just taken is told (the form it sent is stale by its own step)."""
+    return _l(
+        "%(step)s: already done a moment ago, probably a double click.",
+        step=transition_label(transition, current_locale()),
+    )
+
+
 # --- Parts of the case page other areas add ------------------------------------------------------------
 
 

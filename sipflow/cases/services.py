@@ -10,7 +10,7 @@ import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Date, Integer, and_, bindparam, event, insert, inspect, update
@@ -940,6 +940,45 @@ def check_version(case: SipCase, expected_version: int) -> None:
         raise StaleCase(
             _l("Someone else changed this SIP while you were working. Reload the page and try again.")
         )
+
+
+# A stale form sent this soon after its sender's own step of the same kind is taken for a second click.
+DOUBLE_SUBMIT_WINDOW = timedelta(minutes=1)
+
+
+def _typed_as_recorded(step: TransitionLog, case: SipCase, data: dict) -> bool:
+    """Every text data carries is what step recorded (its reason, its details, the case's field of that name):
+    a form that typed something else is another attempt, whose text must not be lost."""
+    recorded = {step.reason, *(v for v in step.details.values() if isinstance(v, str))}
+    for name, value in data.items():
+        if isinstance(value, str):
+            stored = getattr(case, name, None)
+            if value.strip() and value.strip() not in recorded and value.strip() != stored:
+                return False
+        elif isinstance(value, list | dict | set | tuple) and value:
+            return False
+    return True
+
+
+def own_step_just_taken(
+    session: Session, case: SipCase, actor: User, triggers, *, now: datetime, data: dict | None = None
+) -> TransitionLog | None:
+    """The case's newest step when actor took it, with one of triggers, within DOUBLE_SUBMIT_WINDOW, having
+    recorded the text data carries: what made actor's form stale is then their own step (a double click),
+    not someone else's change."""
+    newest = session.exec(
+        select(TransitionLog)
+        .where(TransitionLog.case_id == case.id)
+        .order_by(TransitionLog.id.desc())
+        .limit(1)
+    ).first()
+    if newest is None or newest.user_id != actor.id or newest.trigger not in set(triggers):
+        return None
+    if not _typed_as_recorded(newest, case, data or {}):
+        return None
+    # SQLite hands back the UTC time without its offset.
+    at = newest.at if newest.at.tzinfo is not None else newest.at.replace(tzinfo=UTC)
+    return newest if at >= now - DOUBLE_SUBMIT_WINDOW else None
 
 
 def lock_case(session: Session, case: SipCase) -> SipCase:

@@ -75,6 +75,7 @@ from sipflow.people.services import (
 from sipflow.security import NulInRequest, access, audit
 from sipflow.web import (
     STALE_FORM,
+    already_done,
     attach_error,
     case_or_404,
     case_page_parts,
@@ -677,6 +678,12 @@ def fire(uid: str, trigger: str):
                 flash(_("Your organisation no longer sees the SIP."), "info")
                 return redirect(url_for("cases.my_cases"), code=303)
             return redirect(url_for("cases.detail", uid=case.uid), code=303)
+    if isinstance(refusal, StaleCase) and services.own_step_just_taken(
+        session, case, user, [trigger], now=now_utc(), data=form.to_data()
+    ):
+        # The user's own second click on the step just taken: it is done, not refused.
+        flash(already_done(transition), "success")
+        return redirect(url_for("cases.detail", uid=case.uid), code=303)
     # Gathered after the attempt, which was rolled back if there was one: the page as the SIP now is.
     info = _detail(case)
     if isinstance(refusal, TransitionNotAllowed):

@@ -21,11 +21,11 @@ from sqlmodel import Session, select
 
 from sipflow.cases import fields
 from sipflow.cases.models import Participant, SipCase
-from sipflow.cases.services import StepReads, note_case_changed, share_step_reads
+from sipflow.cases.services import StepReads, note_case_changed, own_step_just_taken, share_step_reads
 from sipflow.clock import to_local, within_date_window
 from sipflow.db import compare_and_set
 from sipflow.errors import Conflict, InvalidInput
-from sipflow.people.models import Person, Unit, User
+from sipflow.people.models import Organisation, Person, Unit, User
 from sipflow.plans.content import plan_items
 from sipflow.plans.models import (
     BY_OTHERS,
@@ -212,28 +212,66 @@ def _id(value, field: str) -> int | None:
 
 @dataclass
 class _Owners:
-    """Who may own an effort or have a contact: the organisations taking part and their units."""
+    """Who may own an effort or have a contact: the organisations taking part and their units taking part.
+
+    A unit that left the SIP stays the unit of an effort stored with it (the editor offers it that row, so a
+    save does not drop it); stored_units reads the plan's efforts' units only when such a unit is sent.
+    """
 
     organisation_ids: set[int]
     unit_organisation: dict[int, int]
+    session: Session | None = None
+    plan: Plan | None = None
+    _stored: dict[str, tuple[int | None, int | None]] | None = None
+
+    def stored_unit(self, uid) -> tuple[int | None, int | None]:
+        """The (organisation, unit) the plan's effort uid is stored with, (None, None) for a new one."""
+        if self._stored is None:
+            self._stored = {}
+            if self.plan is not None and self.session is not None:
+                rows = self.session.exec(
+                    select(PlanEffort.uid, PlanEffort.organisation_id, PlanEffort.unit_id).where(
+                        PlanEffort.plan_id == self.plan.id
+                    )
+                ).all()
+                self._stored = {uid: (organisation_id, unit_id) for uid, organisation_id, unit_id in rows}
+        return self._stored.get(uid, (None, None)) if isinstance(uid, str) else (None, None)
 
 
-def _owners(session: Session, case: SipCase) -> _Owners:
-    organisation_ids = set(
-        session.exec(
-            select(Participant.organisation_id).where(
-                Participant.case_id == case.id, Participant.active, Participant.organisation_id.is_not(None)
-            )
-        ).all()
+def _owners(session: Session, case: SipCase, plan: Plan | None = None) -> _Owners:
+    # The active organisation participants: their organisations and the units taking part, one query.
+    rows = session.exec(
+        select(Participant.organisation_id, Participant.unit_id).where(
+            Participant.case_id == case.id, Participant.active, Participant.organisation_id.is_not(None)
+        )
+    ).all()
+    return _Owners(
+        {organisation_id for organisation_id, _ in rows},
+        {unit_id: organisation_id for organisation_id, unit_id in rows if unit_id is not None},
+        session,
+        plan,
     )
-    units = (
-        session.exec(
-            select(Unit.id, Unit.organisation_id).where(Unit.organisation_id.in_(organisation_ids))
-        ).all()
-        if organisation_ids
-        else []
-    )
-    return _Owners(organisation_ids, {unit_id: org_id for unit_id, org_id in units})
+
+
+def stored_units_left(
+    session: Session, plan: Plan | None, unit_ids: set[int]
+) -> list[tuple[int, str, str, int]]:
+    """Of unit_ids, those an effort of the plan is stored with (units that left the SIP since).
+
+    Each as (unit id, unit name, organisation name, organisation id): the editor keeps it as its row's choice.
+    """
+    if plan is None or not unit_ids:
+        return []
+    rows = session.exec(
+        select(Unit.id, Unit.name, Organisation.name, Unit.organisation_id)
+        .join(Organisation, Organisation.id == Unit.organisation_id)
+        .where(
+            Unit.id.in_(unit_ids),
+            exists().where(PlanEffort.plan_id == plan.id, PlanEffort.unit_id == Unit.id),
+        )
+        .order_by(Organisation.name, Unit.name)
+    ).all()
+    return [tuple(row) for row in rows]
 
 
 def _clean_goals(items, field: str) -> list[dict]:
@@ -275,7 +313,11 @@ def _clean_effort(item: dict, index: int, owners: _Owners) -> dict:
             raise InvalidInput(
                 _l("Choose an organisation taking part in the SIP."), field=prefix + "organisation_id"
             )
-        if unit_id is not None and owners.unit_organisation.get(unit_id) != organisation_id:
+        if unit_id is not None and unit_id not in owners.unit_organisation:
+            # Not a unit taking part: only the one the effort is stored with (it left the SIP since) stays.
+            if owners.stored_unit(item.get("uid")) != (organisation_id, unit_id):
+                raise InvalidInput(_l("Not a valid choice."), field=prefix + "unit_id")
+        elif unit_id is not None and owners.unit_organisation[unit_id] != organisation_id:
             raise InvalidInput(
                 _l("Choose a unit of the organisation that owns the effort."), field=prefix + "unit_id"
             )
@@ -392,7 +434,7 @@ def check_plan_data(
     """The editor's data checked and cleaned; the first bad value is refused (InvalidInput at its field).
 
     seeing: the organisations that see the case, when the caller read them in this transaction."""
-    owners = _owners(session, case)
+    owners = _owners(session, case, plan)
     efforts = data.get("efforts") or []
     if not isinstance(efforts, list):
         raise InvalidInput(_l("Choose one of the options."), field="efforts")
@@ -735,6 +777,16 @@ class Missing:
 def establishing_transition(workflow: Workflow, state: str) -> TransitionDef | None:
     """The step from state whose form is the plan's (establish or revise), if the workflow has one there."""
     return next((t for t in workflow.transitions_from(state) if t.form == PLAN_FORM), None)
+
+
+def plan_step_just_taken(
+    session: Session, workflow: Workflow, case: SipCase, actor: User, *, now: datetime
+) -> TransitionDef | None:
+    """The plan step (establish or revise, found by its form) actor took on case a moment ago, when that is
+    what made their establishing form stale: a second click on the same button."""
+    triggers = {t.trigger for t in workflow.transitions if t.form == PLAN_FORM}
+    step = own_step_just_taken(session, case, actor, triggers, now=now)
+    return workflow.transition(step.from_state, step.trigger) if step is not None else None
 
 
 def missing_items(

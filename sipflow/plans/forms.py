@@ -6,7 +6,7 @@ a button that shows more of them, keeping what was typed; a row is removed by ti
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 
 from flask_babel import lazy_gettext as _l
 from wtforms import (
@@ -171,13 +171,15 @@ class PlanEditorForm(PageForm):
         *,
         child: bool,
         offered: Collection[int],
+        kept_units: Sequence[tuple[int, str, int]] = (),
     ) -> None:
         """The organisation and unit choices of the case (units with their organisation's id); the child's
         fields only for a person under 18.
 
         offered: the organisations an effort may be given to; another (one the consent in force no longer
         covers) and its units stay choices only of the row that names it, so that row keeps its owner when
-        saved (the save refuses it as a new owner only).
+        saved (the save refuses it as a new owner only). kept_units: units an effort is stored with that no
+        longer take part (labelled so), a choice only of the row that names it, so a save does not drop it.
         """
         empty = [SelectChoice("", _l("Choose"))]
         for entry in self.efforts:
@@ -187,12 +189,16 @@ class PlanEditorForm(PageForm):
                 for organisation_id, name in organisations
                 if organisation_id in offered or organisation_id == row.organisation_id.data
             )
-            row.unit_id.choices = [SelectChoice("", _l("Any unit"))] + choices(
-                (unit_id, name)
-                for unit_id, name, organisation_id in units
-                if organisation_id in offered
-                or organisation_id == row.organisation_id.data
-                or unit_id == row.unit_id.data
+            row.unit_id.choices = (
+                [SelectChoice("", _l("Any unit"))]
+                + choices(
+                    (unit_id, name)
+                    for unit_id, name, organisation_id in units
+                    if organisation_id in offered
+                    or organisation_id == row.organisation_id.data
+                    or unit_id == row.unit_id.data
+                )
+                + choices((unit_id, name) for unit_id, name, _ in kept_units if unit_id == row.unit_id.data)
             )
         if not child and "child_view" in self:
             del self.child_view

@@ -176,6 +176,9 @@ class HuvudansvarTransfer(SQLModel, table=True):
     from_organisation_id: int | None = Field(default=None, foreign_key="organisation.id")
     to_organisation_id: int = Field(foreign_key="organisation.id")
     reason: str | None = Field(default=None, max_length=1000)
+    # The plan's huvudansvar contact the hand-over cleared (a person of the organisation giving it up), kept
+    # here so nothing typed is lost.
+    cleared_contact: str | None = Field(default=None, max_length=160)
 
 
 class PersonalLink(SQLModel, table=True):

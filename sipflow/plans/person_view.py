@@ -2,10 +2,10 @@
 
 One page per person, so nobody is passed between agencies: every active SIP of the person (not in a final
 state, with a working plan or an established version), showing the newest established version's content
-(`plans.content` shape) or saying that no plan is established yet, and the one organisation with
-huvudansvar. Staff see the cases `security.access` lets them see; the person (through their personal link)
-sees all of their own, a närstående or guardian (through theirs) only the SIP the link was sent from. The
-caller logs each case shown in the access log.
+(`plans.content` shape, its huvudansvar too) or saying that no plan is established yet, and the one
+organisation with huvudansvar now where it differs. Staff see the cases `security.access` lets them see;
+the person (through their personal link) sees all of their own, a närstående or guardian (through theirs)
+only the SIP the link was sent from. The caller logs each case shown in the access log.
 """
 
 from __future__ import annotations
@@ -36,8 +36,11 @@ class PlanCard:
     workflow_label: str
     version: PlanVersion | None
     content: dict | None
-    # The organisation with huvudansvar now (the participant role), also before a plan is established.
+    # The organisation with huvudansvar: the shown version's (its content), before a plan is established
+    # the one holding it now (the participant role).
     huvudansvar: str | None
+    # The organisation holding it now when that is another than the version's (handed over since).
+    huvudansvar_now: str | None = None
     approvals: list[PartyApproval] = field(default_factory=list)
 
     @property
@@ -126,15 +129,19 @@ def person_page(
         version = versions.get(case.id)
         if version is None and case.id not in with_plan:
             continue
+        # An established version shows its own huvudansvar (as its PDF does), beside its own contact.
+        current = huvudansvar.get(case.id)
+        holder = (
+            (version.content.get("huvudansvar") or {}).get("organisation") if version is not None else current
+        )
         cards.append(
             PlanCard(
                 case=case,
                 workflow_label=_label(registry, case, locale),
                 version=version,
                 content=version.content if version is not None else None,
-                huvudansvar=(version.content.get("huvudansvar") or {}).get("organisation")
-                if version is not None and huvudansvar.get(case.id) is None
-                else huvudansvar.get(case.id),
+                huvudansvar=holder,
+                huvudansvar_now=current if current != holder else None,
                 approvals=approval_status(session, case, version) if version is not None else [],
             )
         )

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Integer, bindparam
+from sqlalchemy import Integer, bindparam, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
@@ -21,7 +21,7 @@ from sipflow.cases.models import Participant, SipCase
 from sipflow.cases.services import actor_organisation_id, party_roles, touch_case
 from sipflow.errors import InvalidInput, NotAllowed
 from sipflow.people.models import Organisation, User
-from sipflow.plans.models import HuvudansvarTransfer
+from sipflow.plans.models import HuvudansvarTransfer, Plan
 from sipflow.security import access
 from sipflow.workflow.definition import HUVUDANSVARIG, INITIATOR, PARTICIPANT
 
@@ -70,8 +70,13 @@ def _give(
     reason: str | None,
     now: datetime,
 ) -> HuvudansvarTransfer:
-    """Move the role and log the change (the caller claimed the case, or is about to fire a step on it)."""
+    """Move the role and log the change (the caller claimed the case, or is about to fire a step on it).
+
+    A hand-over clears the plan's huvudansvar contact (a person of the organisation giving it up) and keeps
+    it in the transfer row.
+    """
     from_id = holder_id(rows)
+    cleared = _clear_contact(session, case) if from_id is not None else None
     for participant in rows:
         if participant.organisation_id == organisation_id:
             participant.role = HUVUDANSVARIG
@@ -87,10 +92,25 @@ def _give(
         from_organisation_id=from_id,
         to_organisation_id=organisation_id,
         reason=reason,
+        cleared_contact=cleared,
     )
     session.add(transfer)
     session.flush()
     return transfer
+
+
+def _clear_contact(session: Session, case: SipCase) -> str | None:
+    """Clear the working plan's huvudansvar contact, moving its row version (an editor still showing it gets
+    a conflict, not the old contact saved back); the contact cleared, if there was one."""
+    contact = session.exec(select(Plan.huvudansvar_contact).where(Plan.case_id == case.id)).first()
+    if contact is None:
+        return None
+    session.execute(
+        update(Plan)
+        .where(Plan.case_id == case.id)
+        .values(huvudansvar_contact=None, row_version=Plan.row_version + 1)
+    )
+    return contact
 
 
 def give_huvudansvar(

@@ -65,7 +65,11 @@ def scrub_plan(session: Session, case: SipCase) -> None:
         )
     )
     session.execute(
-        _quiet(update(HuvudansvarTransfer).where(HuvudansvarTransfer.case_id == case.id).values(reason=None))
+        _quiet(
+            update(HuvudansvarTransfer)
+            .where(HuvudansvarTransfer.case_id == case.id)
+            .values(reason=None, cleared_contact=None)
+        )
     )
     session.execute(
         _quiet(
@@ -112,6 +116,7 @@ def plan_section(session: Session, case: SipCase) -> dict:
                 "from_organisation_id": t.from_organisation_id,
                 "to_organisation_id": t.to_organisation_id,
                 "reason": t.reason,
+                "cleared_contact": t.cleared_contact,
             }
             for t in transfers
         ],

@@ -128,3 +128,20 @@ def test_a_participant_form_posted_to_an_ended_sip_shows_back_what_was_typed(
             assert "Eva Andersson" in html and "ea@example.se" in html
         else:
             assert "Boendestöd Norra" in html
+
+
+def test_the_same_step_sent_twice_by_its_user_is_told_done_not_a_conflict(
+    as_region, db_session, registry, parties, create_case
+):
+    case = create_case()
+    page, action = f"/cases/{case.uid}", f"/cases/{case.uid}/transitions/cancel"
+    data = fill(forms_of(text_of(as_region.get(page)))[action], **{"cancel-reason": "Felregistrerad"})
+    assert as_region.post(action, data=data).status_code == 303
+    # A double click: the same form again, stale only by the user's own step.
+    again = as_region.post(action, data=data)
+    assert again.status_code == 303 and again.headers["Location"].endswith(page)
+    assert "troligen ett dubbelklick" in text_of(as_region.get(page))
+    logs = db_session.exec(
+        select(TransitionLog).where(TransitionLog.case_id == case.id, TransitionLog.trigger == "cancel")
+    ).all()
+    assert len(logs) == 1

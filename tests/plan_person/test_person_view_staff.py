@@ -10,6 +10,9 @@ from sqlmodel import select
 from support import fire, new_case
 from webkit import csrf_token, forms_of, login, text_of
 
+from sipflow.db import unit_of_work
+from sipflow.people.models import Organisation
+from sipflow.plans import responsibility
 from sipflow.plans.models import PlanApproval
 from sipflow.plans.services import working_plan
 from sipflow.security.audit import ACCESS_DENIED, PLAN_PERSON_VIEW, AccessLogEntry
@@ -193,3 +196,26 @@ def test_the_case_page_says_when_every_party_approved(client, db_session, planne
     login(client, planned.region.user.username)
     page = text_of(client.get(f"/cases/{planned.case.uid}"))
     assert "godkänd av alla parter" in page and "godkännande saknas" not in page
+
+
+def test_an_established_version_shows_its_own_huvudansvar_after_a_hand_over(client, db_session, planned, now):
+    # Version 1 was established with the region holding huvudansvar; the region hands it over afterwards.
+    region, municipality = (
+        db_session.get(Organisation, org.unit.organisation_id).name
+        for org in (planned.region, planned.municipality)
+    )
+    with unit_of_work(db_session):
+        responsibility.give_huvudansvar(
+            db_session,
+            planned.case,
+            planned.region.user,
+            organisation_id=planned.municipality.unit.organisation_id,
+            reason="Kommunen samordnar",
+            expected_version=planned.case.version,
+            now=now,
+        )
+    login(client, planned.region.user.username)
+    page = text_of(client.get(f"/cases/{planned.case.uid}/plan/person"))
+    held = re.search(r"<dd><strong>([^<]*)</strong>", page).group(1)
+    assert held == region
+    assert f"Sedan denna version har {municipality} huvudansvaret." in page

@@ -162,3 +162,12 @@ def test_an_effort_that_takes_a_removed_efforts_place_is_reminded_of_too(db_sess
         select(PlanEffort.what).join(Reminder, Reminder.effort_id == PlanEffort.id)
     ).all()
     assert reminded == ["Ledsagning"]
+
+
+def test_an_ended_sips_plan_page_says_it_is_read_only_not_who_writes_it(
+    as_region, db_session, registry, parties, established
+):
+    support.fire(db_session, registry, parties.region_user, established, "close", now=now_utc())
+    html, _form = plan_form(as_region, established)
+    assert "SIP:en är avslutad: planen kan läsas men inte längre ändras." in html
+    assert "skriver den" not in html

@@ -16,8 +16,9 @@ from sipflow.cases.models import Participant, SipCase
 from sipflow.cases.services import remove_participant
 from sipflow.clock import now_utc, to_local
 from sipflow.db import unit_of_work
+from sipflow.people.models import Unit
 from sipflow.plans.content import plan_content
-from sipflow.plans.models import Plan
+from sipflow.plans.models import Plan, PlanEffort
 from sipflow.plans.services import find_plan
 
 pytestmark = pytest.mark.usefixtures("frozen_clock")
@@ -159,6 +160,7 @@ def test_bad_input_is_refused_at_its_field_keeping_the_text(
     assert response.status_code == 400
     html = text_of(response)
     assert f'id="{field_id}-error"' in html
+    assert "Kontrollera de markerade fälten nedan." in html
     for key, value in resolved.items():
         if not key.endswith("_id") and len(value) < 100:  # a select shows only its own options
             assert value in html
@@ -385,3 +387,66 @@ def test_a_contact_of_an_organisation_not_taking_part_is_refused_beside_its_row_
     assert 'value="Omar Lind"' in field
     assert "Stöd i vardagen." in html
     assert content(db_session, held) == before
+
+
+def test_a_unit_not_taking_part_is_refused_beside_its_field_keeping_the_text(
+    as_region, db_session, parties, held
+):
+    other = Unit(
+        key="unit-muni-2", organisation_id=parties.municipality.organisation_id, name="Hemtjänst Norr"
+    )
+    db_session.add(other)
+    db_session.commit()
+    before = content(db_session, held)
+    form = forms_of(page(as_region, held))[save_url(held)]
+    typed = {
+        "efforts-0-what": "Boendestöd",
+        "efforts-0-organisation_id": str(parties.municipality.organisation_id),
+        "efforts-0-unit_id": str(other.id),
+    }
+    response = as_region.post(save_url(held), data=fill(form, action="save", **typed))
+    assert response.status_code == 400
+    html = text_of(response)
+    field = html[html.index('id="efforts-0-unit_id"') :][:2000]
+    assert 'id="efforts-0-unit_id-error"' in field and "Inte ett giltigt val." in field
+    assert "Boendestöd" in html
+    assert content(db_session, held) == before
+
+
+def test_a_unit_that_left_the_sip_stays_its_efforts_choice_and_a_save_keeps_it(
+    as_region, db_session, parties, held
+):
+    now = now_utc()
+    save(db_session, held, parties.region_user, complete_data(held, parties, now), now)
+    left = Unit(key="unit-region-2", organisation_id=parties.region.organisation_id, name="Psykiatri Syd")
+    db_session.add(left)
+    db_session.flush()
+    # The effort was saved with a unit that took part then and has left the SIP since.
+    effort = db_session.exec(select(PlanEffort).where(PlanEffort.unit_id == parties.region.id)).one()
+    effort.unit_id = left.id
+    db_session.add(effort)
+    db_session.commit()
+    html = page(as_region, held)
+    assert re.search(rf'<option selected value="{left.id}">[^<]*Psykiatri Syd \(deltar inte längre\)', html)
+    response = as_region.post(save_url(held), data=fill(forms_of(html)[save_url(held)], action="save"))
+    assert response.status_code == 303
+    db_session.expire_all()
+    assert db_session.get(PlanEffort, effort.id).unit_id == left.id
+
+
+def test_establishing_twice_from_the_same_page_is_told_done_not_blamed_on_someone_else(
+    as_region, db_session, parties, held, frozen_clock
+):
+    now = now_utc()
+    save(db_session, held, parties.region_user, complete_data(held, parties, now), now)
+    give_huvudansvar(db_session, held, parties.region_user, parties.region.organisation_id, now)
+    establish = fill(forms_of(page(as_region, held))[f"/cases/{held.uid}/plan/establish"])
+    assert as_region.post(f"/cases/{held.uid}/plan/establish", data=establish).status_code == 303
+    again = as_region.post(f"/cases/{held.uid}/plan/establish", data=establish)
+    assert again.status_code == 303 and again.headers["Location"].endswith(f"/cases/{held.uid}")
+    case_page = text_of(as_region.get(f"/cases/{held.uid}"))
+    assert "Fastställ plan: redan gjort för en stund sedan, troligen ett dubbelklick." in case_page
+    # Sent again much later, the stale page is a conflict as any other.
+    frozen_clock.advance(timedelta(minutes=5))
+    late = as_region.post(f"/cases/{held.uid}/plan/establish", data=establish)
+    assert late.status_code == 409

@@ -7,7 +7,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from plankit import give_huvudansvar
+from plankit import complete_data, give_huvudansvar, save
 from sqlmodel import select
 from webkit import FreshContextClient, fill, forms_of, login, text_of
 
@@ -15,7 +15,9 @@ from sipflow.cases.errors import StaleCase
 from sipflow.cases.models import CaseVisibility, Participant, SipCase
 from sipflow.clock import now_utc
 from sipflow.errors import InvalidInput, NotAllowed
+from sipflow.plans.editor import PlanConflict
 from sipflow.plans.models import HuvudansvarTransfer
+from sipflow.plans.services import find_plan
 
 pytestmark = pytest.mark.usefixtures("frozen_clock")
 
@@ -164,3 +166,46 @@ def test_a_hand_over_without_a_reason_is_refused_at_the_field_on_the_page(client
     assert response.status_code == 400
     assert 'id="handover-reason-error"' in text_of(response)
     assert roles(db_session, held)[parties.region.organisation_id] == "huvudansvarig"
+
+
+def test_a_hand_over_clears_the_old_organisations_contact_and_keeps_it_in_its_record(
+    client, db_session, parties, held
+):
+    now = now_utc()
+    give_huvudansvar(db_session, held, parties.region_user, parties.region.organisation_id, now)
+    save(db_session, held, parties.region_user, complete_data(held, parties, now), now)
+    stale = find_plan(db_session, held).row_version
+    assert login(client, parties.region_user.username).status_code == 302
+    plan_url = f"/cases/{held.uid}/plan"
+    form = forms_of(text_of(client.get(plan_url)))[f"{plan_url}/huvudansvar"]
+    response = client.post(
+        f"{plan_url}/huvudansvar",
+        data=fill(
+            form,
+            **{
+                "handover-organisation_id": parties.municipality.organisation_id,
+                "handover-reason": "Boendet",
+            },
+        ),
+        follow_redirects=True,
+    )
+    page = text_of(response)
+    assert "Kontakt: Anna Ek" not in page and "Contact: Anna Ek" not in page
+    assert "kontakten är borttagen" in page
+    assert "Kontakten togs bort: Anna Ek, 0470-123 45." in page
+    db_session.expire_all()
+    plan = find_plan(db_session, held)
+    assert plan.huvudansvar_contact is None and plan.row_version == stale + 1
+    transfer = db_session.exec(select(HuvudansvarTransfer).order_by(HuvudansvarTransfer.id.desc())).first()
+    assert transfer.cleared_contact == "Anna Ek, 0470-123 45"
+    # An editor still showing the old contact gets a conflict instead of saving it back.
+    with pytest.raises(PlanConflict):
+        save(db_session, held, parties.region_user, complete_data(held, parties, now), now, expected=stale)
+
+
+def test_the_first_assignment_keeps_the_contact(db_session, parties, held):
+    now = now_utc()
+    save(db_session, held, parties.region_user, complete_data(held, parties, now), now)
+    give_huvudansvar(db_session, held, parties.region_user, parties.region.organisation_id, now)
+    db_session.expire_all()
+    assert find_plan(db_session, held).huvudansvar_contact == "Anna Ek, 0470-123 45"

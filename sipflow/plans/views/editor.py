@@ -28,6 +28,7 @@ from sipflow.plans.services import find_plan
 from sipflow.security import audit
 from sipflow.web import (
     STALE_FORM,
+    already_done,
     attach_error,
     case_or_404,
     current_actor,
@@ -132,6 +133,11 @@ def _attach(form, error: UserError, top: list, effort_rows: list[str]) -> None:
     # A refusal of a whole list (too many goals or efforts) has no input of its own to stand at.
     if field is not None and field.type != "FieldList":
         field.errors = [*field.errors, error.message]
+        # A row's list keeps the errors validate() saw: add this one, so the page's "check the fields" banner
+        # (form.errors) shows for a row's field as for a plan field.
+        for entries in form:
+            if entries.type == "FieldList" and name.startswith(entries.id + "-"):
+                entries.errors = [entry.errors for entry in entries]
     else:
         top.append(error.message)
 
@@ -204,7 +210,18 @@ def configure(form: PlanEditorForm, reads: PageReads) -> None:
     units = [
         (unit_id, unit_label(p.name, name), p.organisation_id) for p in parts for unit_id, name in p.units
     ]
-    form.configure(organisations, units, child=_child(reads), offered=reads.step_reads.seeing)
+    # A unit an effort names that no longer takes part (read only when one does): kept as that row's choice.
+    taking_part = {unit_id for p in parts for unit_id, _ in p.units}
+    named = {entry.form.unit_id.data for entry in form.efforts} - taking_part - {None}
+    kept = [
+        (unit_id, _("%(unit)s (no longer taking part)", unit=unit_label(organisation, name)), organisation_id)
+        for unit_id, name, organisation, organisation_id in editor.stored_units_left(
+            get_session(), reads.plan, {u for u in named if isinstance(u, int)}
+        )
+    ]
+    form.configure(
+        organisations, units, child=_child(reads), offered=reads.step_reads.seeing, kept_units=kept
+    )
 
 
 def _render(
@@ -261,6 +278,8 @@ def _render(
             may_establish=may_establish,
             may_edit=editable,
             may_hand_over=may_hand_over,
+            # An ended SIP's plan is read-only for everyone: the page says so instead of who writes it.
+            ended=workflow.is_final(case.state),
             establish_form=establish,
             hand_over_form=hand_over,
             transfers=responsibility.transfers(session, case),
@@ -385,6 +404,12 @@ def establish(uid: str):
         return _build_form(session, case, _page_reads(session, case))
 
     if transition is None:
+        # The page offered the step, so it was sent from before a step taken since: the user's own a moment
+        # ago (a double click) is done, not refused.
+        done = editor.plan_step_just_taken(session, workflow, case, actor, now=now_utc())
+        if done is not None:
+            flash(already_done(done), "success")
+            return redirect(url_for("cases.detail", uid=case.uid), code=303)
         return _render(
             case,
             page_form(),
@@ -411,6 +436,15 @@ def establish(uid: str):
                 data={"plan_row_version": form.plan_row_version.data},
             )
     except UserError as error:
+        done = (
+            editor.plan_step_just_taken(session, workflow, case, actor, now=now_utc())
+            if isinstance(error, StaleCase)
+            else None
+        )
+        if done is not None:
+            # The user's own second click: the step is done, not refused.
+            flash(already_done(done), "success")
+            return redirect(url_for("cases.detail", uid=case.uid), code=303)
         message = STALE_FORM if isinstance(error, StaleCase) else error.message
         return _render(
             case,
@@ -458,7 +492,7 @@ def hand_over(uid: str):
         return _render(case, page_form, status=400, hand_over=form, reads=reads)
     try:
         with unit_of_work(session):
-            responsibility.give_huvudansvar(
+            transfer = responsibility.give_huvudansvar(
                 session,
                 case,
                 actor,
@@ -475,4 +509,13 @@ def hand_over(uid: str):
         attach_error(form, error, top)
         return _render(case, page_form, status=error.status, errors=top, hand_over=form)
     flash(_("Overall responsibility is given."), "success")
+    if transfer.cleared_contact:
+        # No name in the message: it travels in the session cookie.
+        flash(
+            _(
+                "The plan's contact for overall responsibility was a person at the organisation that gave it "
+                "up, so it is cleared (the hand-over keeps it): name the new contact in the plan."
+            ),
+            "warning",
+        )
     return redirect(url_for("plans.editor", uid=case.uid) + "#huvudansvar", code=303)
