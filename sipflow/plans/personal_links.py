@@ -41,7 +41,7 @@ LIST_LIMIT = 50
 # How a refused link is answered: 404 when it names nothing, 410 when it did but no longer works.
 REFUSAL_STATUS = {"tampered": 404, "unknown": 404, "expired": 410, "revoked": 410}
 # How the links page names each kind of recipient.
-KIND_LABELS = {"person": _l("the person"), "narstaende": _l("närstående"), "guardian": _l("guardian")}
+KIND_LABELS = {"person": _l("the person"), "narstaende": _l("relative"), "guardian": _l("guardian")}
 
 
 class LinkRefused(Exception):
