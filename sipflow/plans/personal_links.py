@@ -108,6 +108,11 @@ def read_token(session: Session, secret_key: str, token: str, *, now: datetime) 
     return link
 
 
+def recipient_language(participant: Participant | None) -> str:
+    """The language a link's mail and pages speak: its recipient's (the person never logs in to choose)."""
+    return language_or_default(participant.language if participant is not None else None)
+
+
 def expiry(now: datetime, valid_days: int) -> datetime:
     """When a link sent now stops working: at the end of the Swedish day valid_days ahead.
 
@@ -252,7 +257,7 @@ def send_personal_link(
         _message(
             link,
             participant.email,
-            language_or_default(participant.language),
+            recipient_language(participant),
             for_person=participant.kind == "person",
         ),
         kind=OUTBOX_KIND,
