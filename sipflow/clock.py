@@ -32,6 +32,9 @@ _HOLIDAY_CATEGORIES = (holidays.PUBLIC, holidays.DE_FACTO)
 # between time zones or when a meeting's end is computed, and would break every page that shows them.
 EARLIEST_DATE = date(1900, 1, 1)
 YEARS_AHEAD = 100
+# How far ahead a meeting may be booked (meetings.booking.read_times): a SIP meets within weeks and follows
+# up within months, so a date further on is a typo in the year, which the invitees' calendars would keep.
+BOOKING_YEARS_AHEAD = 2
 
 
 # Set by tests only (see freeze()): then every now_utc(), in views, services and jobs alike, reads it.
@@ -103,14 +106,22 @@ def swedish_day_of_stored(stored: str | None) -> str | None:
     return moment.astimezone(STOCKHOLM).date().isoformat()
 
 
+def years_after(day: date, years: int) -> date:
+    """The same date years on; 29 February becomes the 28th in a year that is no leap year."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
+
+
 def date_window(now: datetime | None = None) -> tuple[date, date]:
     """The first and last date a form accepts: EARLIEST_DATE to YEARS_AHEAD years after today (local)."""
-    today = to_local(now or now_utc()).date()
-    try:
-        last = today.replace(year=today.year + YEARS_AHEAD)
-    except ValueError:  # 29 February, and the year a hundred years on is no leap year
-        last = today.replace(year=today.year + YEARS_AHEAD, day=28)
-    return EARLIEST_DATE, last
+    return EARLIEST_DATE, years_after(to_local(now or now_utc()).date(), YEARS_AHEAD)
+
+
+def last_booking_day(now: datetime) -> date:
+    """The last (local) day a meeting booked now may be on: BOOKING_YEARS_AHEAD years after today."""
+    return years_after(to_local(now).date(), BOOKING_YEARS_AHEAD)
 
 
 def within_date_window(value: date | datetime, *, now: datetime | None = None) -> bool:

@@ -77,6 +77,13 @@ def _keep_requested_language() -> None:
         session[CHOSEN_KEY] = True
 
 
+def chosen_language() -> str | None:
+    """The language chosen with ?lang= in this session (this request's included), else None."""
+    if not has_request_context() or not session.get(CHOSEN_KEY):
+        return None
+    return known_language(session.get("lang"))
+
+
 def requested_language() -> str | None:
     """The language this request's ?lang= asks for, when it is one of LOCALES."""
     return known_language(request.args.get("lang")) if has_request_context() else None

@@ -55,7 +55,7 @@ ATTENDANCE_LABELS = {
     "phone": _l("Phone"),
     "absent": _l("Absent"),
 }
-PRIVATE_KIND_LABELS = {"narstaende": _l("Närstående"), "guardian": _l("Guardian")}
+PRIVATE_KIND_LABELS = {"narstaende": _l("Relative (närstående)"), "guardian": _l("Guardian")}
 # A party's role in a case (workflow.definition.PARTY_ROLES), as the case page and the workflows page name it.
 PARTY_ROLE_LABELS = {
     "initiator": _l("initiator"),
@@ -538,10 +538,12 @@ class NewCaseForm(PageForm):
     family_name = StringField(_l("Family name"), validators=[_required(), _max(120)])
     # Checked by the service (Unknown municipality.), so the message is the same whoever calls it.
     home_municipality_code = SelectField(
-        _l("Folkbokföringskommun"), validators=[_required()], validate_choice=False
+        _l("Municipality of registration (folkbokföringskommun)"),
+        validators=[_required()],
+        validate_choice=False,
     )
     utskrivningsklar_at = _local_datetime_field(
-        _l("Utskrivningsklar (reported ready for discharge)"),
+        _l("Reported ready for discharge (utskrivningsklar)"),
         description=_l("Required for a SIP at discharge."),
     )
     unit_ids = SelectMultipleField(_l("Other units taking part"), coerce=int)
@@ -573,5 +575,7 @@ class PersonParticularsForm(PageForm):
     family_name = StringField(_l("Family name"), validators=[_required(), _max(120)])
     # Checked by the service (Unknown municipality.), as on Ny SIP.
     home_municipality_code = SelectField(
-        _l("Folkbokföringskommun"), validators=[_required()], validate_choice=False
+        _l("Municipality of registration (folkbokföringskommun)"),
+        validators=[_required()],
+        validate_choice=False,
     )

@@ -868,10 +868,12 @@ def remove_participant(uid: str, participant_id: int):
     )
     form = RemoveParticipantForm(formdata=request.form) if posted else None
     if refusal is not None:
+        # A GET sent no input to be invalid: what the SIP's state refuses (a 400 to a POST: an effort owner,
+        # a participant removed already) is a conflict there, 409, as an ended SIP's is here and on the other
+        # pages that explain a refusal instead of a form (further consent); who may not remove gets 403.
+        status = Conflict.status if not posted and refusal.status == InvalidInput.status else refusal.status
         # A posted reason is shown back read-only: the page offers no form to put it in.
-        return _render_removal(
-            case, participant, None, errors=[refusal.message], status=refusal.status, kept=form
-        )
+        return _render_removal(case, participant, None, errors=[refusal.message], status=status, kept=form)
     if form is None:
         form = RemoveParticipantForm(formdata=None, version=case.version)
     errors: list = []

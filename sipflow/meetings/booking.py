@@ -17,7 +17,7 @@ from sqlmodel import Session
 from sipflow.cases import fields
 from sipflow.cases.models import Participant, SipCase
 from sipflow.cases.participants import active_participants
-from sipflow.clock import day_off, to_local
+from sipflow.clock import BOOKING_YEARS_AHEAD, day_off, last_booking_day, to_local
 from sipflow.errors import InvalidInput
 from sipflow.meetings.models import MEETING_MODES
 from sipflow.security import access
@@ -50,6 +50,16 @@ def read_times(data: dict, *, now: datetime) -> tuple[datetime, datetime]:
         raise InvalidInput(_l("Enter when the meeting starts."), field="meeting_starts_at")
     if starts_at <= now:
         raise InvalidInput(_l("The meeting must be in the future."), field="meeting_starts_at")
+    last_day = last_booking_day(now)
+    if to_local(starts_at).date() > last_day:
+        raise InvalidInput(
+            _l(
+                "A meeting is booked at most %(years)d years ahead: choose a day up to %(last)s.",
+                years=BOOKING_YEARS_AHEAD,
+                last=last_day.isoformat(),
+            ),
+            field="meeting_starts_at",
+        )
     ends_at = fields.moment(data, "meeting_ends_at")
     if ends_at is None:
         minutes = data.get("meeting_minutes") or 60

@@ -57,7 +57,7 @@ def _labels(person: Person, rows) -> dict[int, str]:
         elif participant.kind == "guardian":
             labels[participant.id] = _("%(name)s (guardian)", name=participant.name)
         else:
-            labels[participant.id] = _("%(name)s (närstående)", name=participant.name)
+            labels[participant.id] = _("%(name)s (relative)", name=participant.name)
     return labels
 
 

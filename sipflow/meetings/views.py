@@ -93,9 +93,10 @@ def _case_page_part(detail, actor, *, allowed: list) -> dict:
         consent_in_force=any(c.in_force for c in detail.consents),
         logged_triggers={entry.log.trigger for entry in detail.timeline},
     )
+    # Every participant's label, removed ones too: a held meeting names its attendees as its page does.
     labels = labels_of(detail.person, detail.participant_rows)
     return {
-        "meetings": case_meetings(session, case, {p.id: p.name for p in detail.participants}, labels=labels),
+        "meetings": case_meetings(session, case, labels, labels=labels),
         # The timeline names a decision's owner, stored as an id key, as the outcome page offered it.
         "owner_labels": dict(owner_choices(Invitees(labels, detail.participant_rows), removed=True)),
         "booking_url": url_for("meetings.book", uid=case.uid) if booking is not None else None,

@@ -41,7 +41,7 @@ LIST_LIMIT = 50
 # How a refused link is answered: 404 when it names nothing, 410 when it did but no longer works.
 REFUSAL_STATUS = {"tampered": 404, "unknown": 404, "expired": 410, "revoked": 410}
 # How the links page names each kind of recipient.
-KIND_LABELS = {"person": _l("the person"), "narstaende": _l("närstående"), "guardian": _l("guardian")}
+KIND_LABELS = {"person": _l("the person"), "narstaende": _l("relative"), "guardian": _l("guardian")}
 
 
 class LinkRefused(Exception):
@@ -106,6 +106,11 @@ def read_token(session: Session, secret_key: str, token: str, *, now: datetime) 
     if participant is None or not participant.active:
         raise LinkRefused("revoked", link)  # the recipient no longer takes part
     return link
+
+
+def recipient_language(participant: Participant | None) -> str:
+    """The language a link's mail and pages speak: its recipient's (the person never logs in to choose)."""
+    return language_or_default(participant.language if participant is not None else None)
 
 
 def expiry(now: datetime, valid_days: int) -> datetime:
@@ -252,7 +257,7 @@ def send_personal_link(
         _message(
             link,
             participant.email,
-            language_or_default(participant.language),
+            recipient_language(participant),
             for_person=participant.kind == "person",
         ),
         kind=OUTBOX_KIND,

@@ -25,7 +25,7 @@ from wtforms.validators import DataRequired, EqualTo, Length
 from sipflow.clock import now_utc
 from sipflow.db import get_session, unit_of_work
 from sipflow.forms import PageForm
-from sipflow.i18n import CHOSEN_KEY, known_language, language_or_default
+from sipflow.i18n import chosen_language, language_or_default
 from sipflow.people.models import User
 from sipflow.people.services import find_user_by_username, set_user_language
 from sipflow.security import clear_session_keeping_language, password_links, renew_session_token, throttle
@@ -116,7 +116,7 @@ def start_session(user: User) -> None:
     session: a language left from a session that timed out may have been someone else's); that choice is
     stored, as a switch while logged in would be.
     """
-    chosen = known_language(session.get("lang")) if session.get(CHOSEN_KEY) else None
+    chosen = chosen_language()
     if chosen is not None and chosen != user.language:
         db = get_session()
         with unit_of_work(db):

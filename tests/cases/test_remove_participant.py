@@ -224,9 +224,9 @@ def test_the_initiator_is_never_removed_and_huvudansvar_is_handed_over_first(
     )
     assert refused.status_code == 400
     assert "lämna över huvudansvaret först" in text_of(refused) and "Lämnar ärendet" in text_of(refused)
-    # The page itself refuses before any form: the same reason, nothing to fill in.
+    # The page itself explains before any form: the same reason, nothing to fill in.
     shown = client.get(_removal_url(consented, municipality.id))
-    assert shown.status_code == 400 and "lämna över huvudansvaret först" in text_of(shown)
+    assert shown.status_code == 409 and "lämna över huvudansvaret först" in text_of(shown)
     assert 'name="reason"' not in text_of(shown)
     assert _row(db_session, consented, parties.municipality.organisation_id).active
 
@@ -383,11 +383,18 @@ def test_the_removal_page_of_an_effort_owning_organisation_s_last_unit_shows_the
     _owning_effort(db_session, consented, municipality.organisation_id)
     assert login(client, parties.region_user.username).status_code == 302
     page = client.get(_removal_url(consented, municipality.id))
-    assert page.status_code == 400
+    # The page explains the SIP's state (a conflict, as an ended SIP's); a removal posted anyway is refused.
+    assert page.status_code == 409
     html = text_of(page)
     assert "ge dem till en annan organisation" in html
     assert 'name="reason"' not in html and "Ta bort från SIP:en" not in html
     assert f'href="/cases/{consented.uid}"' in html
+    posted = client.post(
+        _removal_url(consented, municipality.id),
+        data={"csrf_token": csrf_token(html), "reason": "Behövs inte", "version": str(consented.version)},
+    )
+    assert posted.status_code == 400 and "ge dem till en annan organisation" in text_of(posted)
+    assert _row(db_session, consented, parties.municipality.organisation_id).active
 
 
 def test_a_refused_removal_keeps_the_reason_typed(client, db_session, parties, consented):
@@ -435,7 +442,7 @@ def test_a_participant_removed_already_or_of_another_case_or_unknown(
     other_row = _row(db_session, other, parties.region.organisation_id)
     assert login(client, parties.region_user.username).status_code == 302
     gone = client.get(_removal_url(consented, relative.id))
-    assert gone.status_code == 400
+    assert gone.status_code == 409
     assert "deltar inte längre" in text_of(gone) and 'name="reason"' not in text_of(gone)
     assert client.get(_removal_url(consented, other_row.id)).status_code == 404
     assert client.get(_removal_url(consented, 987654)).status_code == 404

@@ -9,8 +9,9 @@ from meetingkit import next_week_at
 from sqlmodel import select
 from webkit import fill, forms_of, login, text_of
 
-from sipflow.clock import now_utc
+from sipflow.clock import BOOKING_YEARS_AHEAD, now_utc, to_local, years_after
 from sipflow.db import unit_of_work
+from sipflow.errors import InvalidInput
 from sipflow.meetings import services
 from sipflow.meetings.booking import Booking
 from sipflow.meetings.models import Meeting
@@ -121,3 +122,64 @@ def test_a_line_break_in_the_meetings_place_is_refused_beside_the_field_and_kept
     assert f'id="{field}-error"' in html and "Skriv det på en rad" in html
     assert "evil.example/svar" in html  # what was typed is still in the form
     assert db_session.exec(select(Meeting).where(Meeting.case_id == ready.case.id)).first() is None
+
+
+HORIZON_REFUSAL = f"Ett möte bokas högst {BOOKING_YEARS_AHEAD} år framåt"
+
+
+def _last_booking_day():
+    return years_after(to_local(now_utc()).date(), BOOKING_YEARS_AHEAD)
+
+
+def test_the_booking_page_refuses_a_day_beyond_the_booking_horizon_and_keeps_the_input(
+    as_region, db_session, ready
+):
+    beyond = (_last_booking_day() + timedelta(days=1)).isoformat()
+    form = forms_of(text_of(as_region.get(booking_url(ready.case))))[booking_url(ready.case)]
+    response = as_region.post(
+        booking_url(ready.case),
+        data=fill(form, date=beyond, starts="10:00", ends="11:00", mode="on_site", location="Storgatan 1"),
+    )
+    assert response.status_code == 400
+    html = text_of(response)
+    assert 'id="starts-error"' in html and HORIZON_REFUSAL in html
+    assert _last_booking_day().isoformat() in html
+    assert f'value="{beyond}"' in html and 'value="Storgatan 1"' in html
+    assert db_session.exec(select(Meeting).where(Meeting.case_id == ready.case.id)).first() is None
+    # The last day itself may be booked.
+    form = forms_of(html)[booking_url(ready.case)]
+    booked = as_region.post(booking_url(ready.case), data=fill(form, date=_last_booking_day().isoformat()))
+    assert booked.status_code == 303, text_of(booked)
+
+
+def test_moving_a_meeting_beyond_the_booking_horizon_is_refused(as_region, db_session, ready, book):
+    meeting = book()
+    url = f"/cases/{ready.case.uid}/meetings/{meeting.id}"
+    form = forms_of(text_of(as_region.get(url)))[f"{url}/change"]
+    beyond = f"{to_local(now_utc()).year + 100}-01-07"
+    response = as_region.post(f"{url}/change", data=fill(form, **{"change-date": beyond}))
+    assert response.status_code == 400
+    assert 'id="change-starts-error"' in text_of(response) and HORIZON_REFUSAL in text_of(response)
+    db_session.expire_all()
+    assert db_session.get(Meeting, meeting.id).sequence == meeting.sequence
+
+
+def test_the_service_refuses_a_booking_beyond_the_horizon_whoever_asks(db_session, registry, parties, ready):
+    starts_at = now_utc() + timedelta(days=366 * BOOKING_YEARS_AHEAD + 1)
+    booking = {
+        "meeting_starts_at": starts_at,
+        "meeting_ends_at": starts_at + timedelta(hours=1),
+        "mode": "video",
+        "invitee_ids": [ready.municipality.id],
+    }
+    with pytest.raises(InvalidInput) as refused, unit_of_work(db_session):
+        services.book(
+            db_session,
+            registry,
+            parties.region_user,
+            ready.case,
+            booking,
+            expected_version=ready.case.version,
+            now=now_utc(),
+        )
+    assert refused.value.field == "meeting_starts_at"

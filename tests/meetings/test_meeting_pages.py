@@ -47,6 +47,18 @@ def test_the_booking_page_lists_every_participant_and_who_is_called_another_way(
     assert "tidsfristen för kallelse" in page  # the first booking is the kallelse
 
 
+@pytest.mark.parametrize(("lang", "kind"), [("en", "relative"), ("sv", "närstående")])
+def test_invitations_name_a_relative_in_the_page_s_language(as_region, ready, book, lang, kind):
+    meeting = book()
+    booking = text_of(as_region.get(f"{booking_url(ready.case)}?lang={lang}"))
+    meeting_page = text_of(as_region.get(f"/cases/{ready.case.uid}/meetings/{meeting.id}?lang={lang}"))
+    case_page = text_of(as_region.get(f"/cases/{ready.case.uid}?lang={lang}"))
+    for page in (booking, meeting_page, case_page):
+        assert f"Eva Andersson ({kind})" in page
+    if lang == "en":
+        assert "Andersson (närstående)" not in booking + meeting_page + case_page
+
+
 def test_booking_through_the_page_sends_the_kallelse(as_region, db_session, ready):
     day = a_weekday_ahead()
     response = submit_booking(

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from personkit import log_out
+from sqlmodel import select
 from test_personal_links import link_path, queued, send_link
-from webkit import csrf_token, text_of
+from webkit import FreshContextClient, csrf_token, text_of
 
 from sipflow.cases.models import Participant
+from sipflow.clock import now_utc
 from sipflow.db import unit_of_work
+from sipflow.plans.models import PersonalLink
+from sipflow.plans.personal_links import revoke_link
 
 
 def test_a_person_marked_english_gets_the_link_and_its_page_in_english(client, db_session, planned):
@@ -41,3 +45,51 @@ def test_after_a_refused_approval_the_language_switch_leads_back_to_the_plans(cl
     href = html.rindex('href="', 0, start) + len('href="')
     english = client.get(html[href : html.index('"', href)].replace("&amp;", "&"))
     assert english.status_code == 200 and '<html lang="en">' in text_of(english)
+
+
+def _recipients_browser(client) -> FreshContextClient:
+    """The recipient's own browser: no session, so no language chosen in it."""
+    return FreshContextClient(client.application, client.application.response_class, use_cookies=True)
+
+
+def _set_language(db_session, participant, language: str) -> None:
+    with unit_of_work(db_session):
+        db_session.get(Participant, participant.id).language = language
+
+
+def _revoke(db_session, world) -> None:
+    link = db_session.exec(select(PersonalLink)).one()
+    with unit_of_work(db_session):
+        revoke_link(db_session, case=world.case, link_id=link.id, actor=world.region.user, now=now_utc())
+
+
+def test_a_revoked_link_of_an_english_recipient_is_refused_in_english_unless_the_request_asks(
+    client, db_session, planned
+):
+    _set_language(db_session, planned.person_row, "en")
+    send_link(client, planned, planned.person_row)
+    bare = link_path(queued(db_session)).partition("?")[0]
+    _revoke(db_session, planned)
+
+    refused = _recipients_browser(client).get(bare)
+    assert refused.status_code == 410
+    assert '<html lang="en">' in text_of(refused) and "The link no longer works" in text_of(refused)
+    asked = _recipients_browser(client).get(bare + "?lang=sv")
+    assert asked.status_code == 410 and "Länken fungerar inte längre" in text_of(asked)
+
+
+def test_a_link_sent_before_the_recipient_turned_english_opens_and_expires_in_english(
+    client, db_session, planned, frozen_clock
+):
+    send_link(client, planned, planned.person_row)
+    path = link_path(queued(db_session))
+    assert "lang=" not in path
+    _set_language(db_session, planned.person_row, "en")
+    browser = _recipients_browser(client)
+
+    page = browser.get(path)
+    assert page.status_code == 200 and '<html lang="en">' in text_of(page)
+    frozen_clock.set(db_session.exec(select(PersonalLink)).one().expires_at)
+    expired = browser.get(path)
+    assert expired.status_code == 410
+    assert '<html lang="en">' in text_of(expired) and "The link has expired" in text_of(expired)

@@ -823,3 +823,16 @@ def test_the_quarterly_pdf_says_when_it_was_made_in_swedish_time(tmp_path):
     path.write_bytes(made)
     text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True).stdout
     assert "2026-07-01 00:30" in text and "UTC" not in text
+
+
+@pytest.mark.parametrize(
+    ("lang", "heading", "swedish"),
+    [
+        ("en", "Ready for discharge to kallelse, median", "Utskrivningsklar"),
+        ("sv", "Utskrivningsklar till kallelse, median", "Ready for discharge"),
+    ],
+)
+def test_the_discharge_lead_time_is_named_in_the_page_s_language(coordinator, kalmar, lang, heading, swedish):
+    page = coordinator.get("/statistik/", query_string=PERIOD | {"lang": lang}).get_data(as_text=True)
+    assert f">{heading}</th>" in page
+    assert swedish not in page

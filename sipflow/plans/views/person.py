@@ -10,7 +10,10 @@ Public (no login, rate-limited; no-referrer, no-store and noindex, as every resp
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
+
 from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import login_required
@@ -25,6 +28,7 @@ from sipflow.clock import now_utc, to_local
 from sipflow.db import get_session, unit_of_work
 from sipflow.errors import Conflict, UserError
 from sipflow.forms import PageForm
+from sipflow.i18n import chosen_language
 from sipflow.people.models import Person
 from sipflow.plans import approvals, person_view, personal_links
 from sipflow.plans.blueprint import bp
@@ -405,6 +409,15 @@ def revoke_link(uid: str, link_id: int):
 # --- The person, through their personal link --------------------------------------------------------------
 
 
+def _in_recipient_language(link: PersonalLink | None) -> AbstractContextManager:
+    """A link's pages speak the language chosen in this session, else the link's recipient's: the person
+    never logs in, and a link sent before their language was set (or copied without ?lang=) names none."""
+    if link is None or chosen_language() is not None:
+        return nullcontext()
+    participant = get_session().get(Participant, link.participant_id)
+    return force_locale(personal_links.recipient_language(participant))
+
+
 def _link_or_refusal(token: str, now):
     """The link a token names, or a refusal page (a known link's refusal is logged against its case)."""
     session = get_session()
@@ -424,7 +437,8 @@ def _link_or_refusal(token: str, now):
                 link_id=link.id,
                 now=now,
             )
-    page = render_template("plans/person_link_refused.html", message=LINK_REFUSALS[code])
+    with _in_recipient_language(link):
+        page = render_template("plans/person_link_refused.html", message=LINK_REFUSALS[code])
     return None, (page, personal_links.REFUSAL_STATUS[code])
 
 
@@ -480,7 +494,8 @@ def my_plan(token: str):
     link, refusal = _link_or_refusal(token, now)
     if refusal is not None:
         return refusal
-    return _render_link_page(link, token, now=now)
+    with _in_recipient_language(link):
+        return _render_link_page(link, token, now=now)
 
 
 @bp.post("/my-plan/<token>/approve")
@@ -491,6 +506,12 @@ def my_plan_approve(token: str):
     link, refusal = _link_or_refusal(token, now)
     if refusal is not None:
         return refusal
+    with _in_recipient_language(link):
+        return _approve_through_link(link, token, now)
+
+
+def _approve_through_link(link: PersonalLink, token: str, now):
+    """my_plan_approve's work once the link is known to work: record the approval, or show why not."""
     session = get_session()
     form = LinkApprovalForm(prefix="approve")
     if not form.validate():
