@@ -14,7 +14,7 @@ import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from flask_babel import lazy_gettext as _l
+from sipflow.translated import lazy_gettext as _l
 
 # Above every upload's size cap, so a field never trips the csv module's limit (see the module docstring).
 FIELD_LIMIT = 4 * 1024 * 1024

@@ -10,12 +10,12 @@ from weakref import WeakKeyDictionary
 import flask_wtf.form
 from flask import Flask, has_request_context, request, session
 from flask_babel import Babel, Domain, force_locale, get_locale, get_translations
-from flask_babel import lazy_gettext as _l
 from flask_wtf.i18n import translations as wtforms_translations
 from jinja2 import pass_context
 from markupsafe import Markup
 
 from sipflow.errors import InvalidInput
+from sipflow.translated import lazy_gettext as _l
 
 LOCALES = ("sv", "en")
 DEFAULT_LOCALE = "sv"

@@ -10,7 +10,6 @@ from collections.abc import Callable
 
 from flask import Flask, abort, current_app, g, jsonify, url_for
 from flask_babel import get_locale
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import Integer, bindparam
 from sqlmodel import select
@@ -20,6 +19,7 @@ from sipflow.db import get_session, unit_of_work
 from sipflow.errors import UserError
 from sipflow.people.models import Organisation, Unit
 from sipflow.security import ACTOR_UNIT, NUL_MESSAGE, access, audit, nul_fields
+from sipflow.translated import lazy_gettext as _l
 from sipflow.workflow.definition import TransitionDef
 
 

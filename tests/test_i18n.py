@@ -121,3 +121,23 @@ def test_swedish_by_default_and_english_on_request(app, parties):
     # The choice stays for the session.
     assert "New SIP" in client.get("/cases/new").get_data(as_text=True)
     assert "Mina SIP" in client.get("/?lang=sv").get_data(as_text=True)
+
+
+def test_a_page_escapes_the_values_of_a_translated_message_but_not_its_text(app):
+    from flask import render_template_string
+    from markupsafe import Markup
+
+    from sipflow.translated import lazy_gettext
+
+    typed = '<meta http-equiv="refresh" content="0;url=https://evil.example/">'
+    with app.test_request_context("/?lang=sv"):
+        refusal = lazy_gettext("The consent does not cover %(organisation)s.", organisation=typed)
+        html = render_template_string("{{ m }}", m=refusal)
+        assert "<meta" not in html and "&lt;meta http-equiv=&#34;refresh&#34;" in html
+        # Outside a page the message is the plain text, translated.
+        assert str(refusal).endswith(typed + ".") and "<meta" in str(refusal)
+        # A value that is markup itself, or a number, is put in as it is.
+        linked = lazy_gettext("At most %(max)d characters.", max=12)
+        assert render_template_string("{{ m }}", m=linked) == str(linked) and "12" in str(linked)
+        bold = lazy_gettext("The consent does not cover %(organisation)s.", organisation=Markup("<b>K</b>"))
+        assert "<b>K</b>" in render_template_string("{{ m }}", m=bold)

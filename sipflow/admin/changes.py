@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from flask_babel import lazy_gettext as _l
 from sqlmodel import Session
 
 from sipflow.admin.models import AdminChange
 from sipflow.errors import Conflict
+from sipflow.translated import lazy_gettext as _l
 
 # Values that must never reach the log, whatever a caller passes.
 SECRET_FIELDS = frozenset(

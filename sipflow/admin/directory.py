@@ -14,7 +14,6 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import tuple_
 from sqlmodel import Session, select
 
@@ -32,6 +31,7 @@ from sipflow.people.models import (
     Unit,
     User,
 )
+from sipflow.translated import lazy_gettext as _l
 
 PAGE_SIZE = 50
 # A select offers at most this many organisations (a county's directory holds a few hundred).

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, SelectChoice, SelectField, StringField, SubmitField
 from wtforms.validators import Length
@@ -10,6 +9,7 @@ from wtforms.validators import Length
 from sipflow.admin.directory import ORGANISATION_KIND_LABELS, UNIT_KIND_LABELS
 from sipflow.admin.forms import row_version_field
 from sipflow.forms import PageForm
+from sipflow.translated import lazy_gettext as _l
 
 TOO_LONG = _l("At most %(max)d characters.")
 KEY_HELP = _l(

@@ -7,7 +7,6 @@ administrators-only check covers them.
 from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import lazy_gettext as _l
 from sqlmodel import select
 from wtforms import SelectChoice
 
@@ -27,6 +26,7 @@ from sipflow.db import get_session, unit_of_work
 from sipflow.errors import InvalidInput, UserError
 from sipflow.people.models import County, Municipality, Organisation, Unit
 from sipflow.retention.anonymise import RetentionPolicy
+from sipflow.translated import lazy_gettext as _l
 from sipflow.web import attach_error, current_actor, current_locale, workflow_registry
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from wtforms import HiddenField, IntegerField, SelectChoice, SelectField, StringField
 from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, Optional
 from wtforms.widgets import HiddenInput
@@ -13,6 +12,7 @@ from sipflow.cases.forms import IDENTIFIER_KIND_LABELS, VERSION_LABEL, PersonPar
 from sipflow.forms import PageForm
 from sipflow.i18n import LANGUAGE_LABELS, LOCALES
 from sipflow.people.identifiers import KINDS as IDENTIFIER_KINDS
+from sipflow.translated import lazy_gettext as _l
 
 # The access log keeps at most 80 characters of purpose.
 PURPOSE_MAX = 80

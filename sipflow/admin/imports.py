@@ -37,7 +37,6 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import func
 from sqlmodel import Session, select
 
@@ -64,6 +63,7 @@ from sipflow.csvfiles import LineError, records, too_long
 from sipflow.db import refused_when_locked
 from sipflow.errors import Conflict, InvalidInput, UserError
 from sipflow.people.models import USER_ROLES, County, Municipality, Organisation, Unit, User
+from sipflow.translated import lazy_gettext as _l
 
 COLUMNS = (
     "record",

@@ -6,10 +6,9 @@ without a label (an action added later, say) as it is stored.
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
-
 from sipflow.admin.directory import ORGANISATION_KIND_LABELS, UNIT_KIND_LABELS
 from sipflow.admin.users import ROLE_LABELS
+from sipflow.translated import lazy_gettext as _l
 
 ACTION_LABELS = {
     "user.create": _l("User created"),

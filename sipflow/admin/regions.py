@@ -17,13 +17,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, or_
 from sqlmodel import Session, col, select
 
 from sipflow.cases.models import Participant, SipCase
 from sipflow.errors import InvalidInput, NotAllowed
 from sipflow.people.models import Municipality, Organisation, Person, Unit, User
+from sipflow.translated import lazy_gettext as _l
 
 # A region's administrator places new things in their county: said at the county or scope field.
 CHOOSE_YOUR_COUNTY = _l("Choose your county or one of its municipalities.")

@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from flask_babel import lazy_gettext as _l
 from sqlmodel import Session
 
 from sipflow.admin.regions import admin_region, may_administer_person
@@ -22,6 +21,7 @@ from sipflow.people.identifiers import PersonIdentifier
 from sipflow.people.models import Person, User
 from sipflow.retention.export import person_export_json
 from sipflow.security.audit import PERSON_EXPORT, PERSON_EXTRACT, record_access
+from sipflow.translated import lazy_gettext as _l
 
 logger = logging.getLogger(__name__)
 

@@ -20,7 +20,6 @@ from email.message import EmailMessage
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import func
 from sqlmodel import Session, col, delete, select
 
@@ -50,6 +49,7 @@ from sipflow.security.password_links import (
     unusable_password_hash,
 )
 from sipflow.security.password_policy import has_control_characters
+from sipflow.translated import lazy_gettext as _l
 
 ADMIN = "admin"
 # The command line's spelling of the admin role.

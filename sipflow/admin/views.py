@@ -23,7 +23,6 @@ from flask import (
     url_for,
 )
 from flask import session as session_store
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
@@ -55,6 +54,7 @@ from sipflow.people.services import (
     parse_person_identifier,
 )
 from sipflow.security import login_manager
+from sipflow.translated import lazy_gettext as _l
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 

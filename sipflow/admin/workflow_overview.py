@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import func
 from sqlmodel import Session, select
 
 from sipflow.cases.forms import PARTY_ROLE_LABELS
 from sipflow.cases.models import SipCase
+from sipflow.translated import lazy_gettext as _l
 from sipflow.web import transition_label
 from sipflow.workflow.definition import CREATE_EVENT, Workflow
 from sipflow.workflow.engine import WorkflowRegistry, mermaid_diagram

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from flask_babel import lazy_gettext as _l
-
 from sipflow.clock import date_window, within_date_window
 from sipflow.errors import InvalidInput
 from sipflow.security import NUL_MESSAGE
 from sipflow.security.password_policy import has_control_characters
+from sipflow.translated import lazy_gettext as _l
 
 
 def window_message():

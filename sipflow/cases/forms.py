@@ -12,7 +12,6 @@ from datetime import datetime
 
 from flask import current_app
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
     DateField,
@@ -37,6 +36,7 @@ from sipflow.i18n import DEFAULT_LOCALE, FORM_MESSAGES, LANGUAGE_LABELS, LOCALES
 from sipflow.people.identifiers import KINDS as IDENTIFIER_KINDS
 from sipflow.people.labels import unit_label
 from sipflow.people.services import IDENTIFIER_KIND_LABELS
+from sipflow.translated import lazy_gettext as _l
 
 DATETIME_LOCAL_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
 DECISION_ROWS = 3

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
-
 from sipflow.cases.participants import participating_organisations
 from sipflow.cases.services import step_participants
 from sipflow.people.models import Organisation
+from sipflow.translated import lazy_gettext as _l
 from sipflow.workflow.context import TransitionContext
 from sipflow.workflow.definition import HUVUDANSVARIG
 from sipflow.workflow.registry import register_guard

@@ -6,9 +6,8 @@ service layer refuses bad input whoever calls it (view, API, CLI or benchmark).
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
-
 from sipflow.cases import fields
+from sipflow.translated import lazy_gettext as _l
 from sipflow.workflow.context import TransitionContext
 from sipflow.workflow.registry import register_input
 

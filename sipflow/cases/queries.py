@@ -10,7 +10,6 @@ import base64
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import Date, Integer, and_, bindparam, exists, or_
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import aliased
@@ -23,6 +22,7 @@ from sipflow.consent.models import Consent, ConsentOrganisation
 from sipflow.db import column_rows
 from sipflow.people.models import County, Municipality, Organisation, Person, Unit, User
 from sipflow.security import access
+from sipflow.translated import lazy_gettext as _l
 from sipflow.workflow.definition import CREATE_EVENT, HUVUDANSVARIG, Workflow
 from sipflow.workflow.engine import WorkflowRegistry
 

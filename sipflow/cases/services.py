@@ -12,7 +12,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import Date, Integer, and_, bindparam, event, insert, inspect, update
 from sqlalchemy import case as sql_case
 from sqlalchemy.orm.attributes import set_committed_value
@@ -42,6 +41,7 @@ from sipflow.errors import InvalidInput, NotAllowed, UserError
 from sipflow.i18n import DEFAULT_LOCALE, checked_language
 from sipflow.people.models import Person, Unit, User
 from sipflow.security import access, audit
+from sipflow.translated import lazy_gettext as _l
 from sipflow.workflow.context import TransitionContext
 from sipflow.workflow.definition import CREATE_EVENT, HUVUDANSVARIG, INITIATOR, TransitionDef, Workflow
 from sipflow.workflow.engine import WorkflowRegistry, bound_machine

@@ -22,7 +22,6 @@ from flask import (
 )
 from flask import session as session_store
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError
@@ -73,6 +72,7 @@ from sipflow.people.services import (
     particulars_digest,
 )
 from sipflow.security import NulInRequest, access, audit
+from sipflow.translated import lazy_gettext as _l
 from sipflow.web import (
     STALE_FORM,
     already_done,

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import insert
 from sqlmodel import Session, select
 
@@ -28,6 +27,7 @@ from sipflow.errors import Conflict, InvalidInput, InvalidInputs, NotAllowed
 from sipflow.meetings.models import ATTENDANCE_MODES, HELD, Meeting
 from sipflow.meetings.outcome import correct_attendance
 from sipflow.people.models import Organisation, Unit, User
+from sipflow.translated import lazy_gettext as _l
 
 LABEL_MAX = 200
 REASON_MAX = 500

@@ -9,7 +9,6 @@ from __future__ import annotations
 from functools import wraps
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_login import current_user, login_required
 
@@ -23,6 +22,7 @@ from sipflow.db import get_session, unit_of_work
 from sipflow.errors import Conflict, NotAllowed, UserError
 from sipflow.meetings.models import HELD, Meeting
 from sipflow.security import audit, login_manager
+from sipflow.translated import lazy_gettext as _l
 from sipflow.web import case_or_404, current_actor, nul_refusals, register_case_page_part
 
 bp = Blueprint("coding", __name__)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import Date, Integer, bindparam, insert
 from sqlmodel import Session, select
 
@@ -17,6 +16,7 @@ from sipflow.clock import to_local
 from sipflow.consent.models import CONSENT_FORMS, CONSENT_GIVERS, GIVEN, Consent, ConsentOrganisation
 from sipflow.errors import Conflict, InvalidInput, NotAllowed, UserError
 from sipflow.people.models import User
+from sipflow.translated import lazy_gettext as _l
 from sipflow.workflow.definition import Workflow
 from sipflow.workflow.engine import WorkflowRegistry
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 
 from sipflow.cases.errors import StaleCase
@@ -16,6 +15,7 @@ from sipflow.consent.models import GIVEN
 from sipflow.db import get_session, unit_of_work
 from sipflow.errors import UserError
 from sipflow.security import audit
+from sipflow.translated import lazy_gettext as _l
 from sipflow.web import (
     STALE_FORM,
     attach_error,

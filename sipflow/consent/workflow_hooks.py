@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
-
 from sipflow.cases.models import Participant
 from sipflow.cases.services import forget_step_seeing, step_consents_in_force, step_participants
 from sipflow.clock import to_local
 from sipflow.consent import services
 from sipflow.consent.models import Consent
+from sipflow.translated import lazy_gettext as _l
 from sipflow.workflow.context import TransitionContext
 from sipflow.workflow.registry import register_effect, register_guard, register_input
 

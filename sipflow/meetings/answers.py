@@ -9,7 +9,6 @@ import hmac
 
 from flask import Blueprint, abort, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_limiter.errors import RateLimitExceeded
 
 from sipflow.cases.forms import show_current_version
@@ -27,6 +26,7 @@ from sipflow.meetings.replies import MAIL_MAX_BYTES, receive
 from sipflow.meetings.tokens import AnswerLinkError, read_answer_token
 from sipflow.security import allow_body, csrf
 from sipflow.security.limits import limiter, refusal_page, wait_seconds
+from sipflow.translated import lazy_gettext as _l
 from sipflow.web import json_error, register_json_address
 
 bp = Blueprint("answers", __name__)

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from flask_babel import get_locale
-from flask_babel import lazy_gettext as _l
 from sqlmodel import Session
 
 from sipflow.cases import fields
@@ -21,6 +20,7 @@ from sipflow.clock import BOOKING_YEARS_AHEAD, day_off, last_booking_day, to_loc
 from sipflow.errors import InvalidInput
 from sipflow.meetings.models import MEETING_MODES
 from sipflow.security import access
+from sipflow.translated import lazy_gettext as _l
 
 MIN_MINUTES = 15
 MAX_MINUTES = 8 * 60

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
     DateTimeLocalField,
@@ -37,6 +36,7 @@ from sipflow.cases.forms import (
 from sipflow.clock import local_to_utc, to_local, wall_time_exists, within_date_window
 from sipflow.forms import PageForm
 from sipflow.meetings.services import COMMENT_MAX
+from sipflow.translated import lazy_gettext as _l
 
 ANSWER_LABELS = {
     "ACCEPTED": _l("Yes, I will come"),

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from flask_babel import lazy_gettext as _l
-
 from sipflow.cases import fields
 from sipflow.cases.services import step_participants, step_seeing
 from sipflow.clock import to_local
@@ -31,6 +29,7 @@ from sipflow.meetings.outcome import (
     step_meetings,
 )
 from sipflow.security import access
+from sipflow.translated import lazy_gettext as _l
 from sipflow.workflow.context import TransitionContext
 from sipflow.workflow.registry import register_input
 

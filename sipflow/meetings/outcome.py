@@ -10,7 +10,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import Integer, bindparam
 from sqlmodel import Session, select
 
@@ -25,6 +24,7 @@ from sipflow.meetings.models import (
     Invitation,
     Meeting,
 )
+from sipflow.translated import lazy_gettext as _l
 from sipflow.workflow.context import TransitionContext
 from sipflow.workflow.definition import TransitionDef, Workflow
 from sipflow.workflow.engine import WorkflowRegistry

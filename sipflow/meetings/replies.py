@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import Message
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import func
 from sqlmodel import Session, select
 
@@ -24,6 +23,7 @@ from sipflow.meetings import services
 from sipflow.meetings.forwarding import forward_mail, is_our_own, sender_of
 from sipflow.meetings.ical import Reply, ReplyError, parse_reply
 from sipflow.meetings.models import Invitation, Meeting
+from sipflow.translated import lazy_gettext as _l
 
 log = logging.getLogger(__name__)
 CALENDAR_TYPES = ("text/calendar", "application/ics")

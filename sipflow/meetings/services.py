@@ -21,7 +21,6 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import Date, Integer, bindparam, func, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
@@ -56,6 +55,7 @@ from sipflow.meetings.models import (
 from sipflow.meetings.permissions import booking_permission
 from sipflow.people.models import User
 from sipflow.security import access
+from sipflow.translated import lazy_gettext as _l
 
 if TYPE_CHECKING:
     from sipflow.workflow.engine import WorkflowRegistry

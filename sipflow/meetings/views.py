@@ -7,7 +7,6 @@ from datetime import datetime
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 
 from sipflow.cases import services as case_services
@@ -58,6 +57,7 @@ from sipflow.meetings.queries import (
     owner_choices,
 )
 from sipflow.security import audit
+from sipflow.translated import lazy_gettext as _l
 from sipflow.web import (
     attach_error,
     case_or_404,

@@ -24,7 +24,6 @@ from email.utils import getaddresses
 from pathlib import Path
 
 from flask import Blueprint, abort, current_app, render_template, send_file
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import and_, or_, true
 from sqlalchemy.sql.elements import ColumnElement
@@ -38,6 +37,7 @@ from sipflow.meetings.models import Invitation, Meeting
 from sipflow.notifications.models import OUTBOX_STATUSES, PERSONAL_KINDS, OutboxMessage
 from sipflow.notifications.transports import EML_NAME
 from sipflow.security.access import visible_cases_clause
+from sipflow.translated import lazy_gettext as _l
 
 bp = Blueprint("dev", __name__, url_prefix="/dev")
 

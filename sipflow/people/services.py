@@ -9,7 +9,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import func
 from sqlmodel import Session, select
 
@@ -28,6 +27,7 @@ from sipflow.people.identifiers import (
 )
 from sipflow.people.models import Municipality, Person, User
 from sipflow.security import access, audit
+from sipflow.translated import lazy_gettext as _l
 
 logger = logging.getLogger(__name__)
 

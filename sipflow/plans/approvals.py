@@ -23,7 +23,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer
@@ -35,6 +34,7 @@ from sipflow.errors import Conflict, InvalidInput, NotAllowed
 from sipflow.people.models import Organisation, Person, Unit, User
 from sipflow.plans.models import APPROVAL_METHODS, PlanApproval, PlanVersion
 from sipflow.security import access
+from sipflow.translated import lazy_gettext as _l
 
 ORGANISATION = "organisation"
 PERSON = "person"

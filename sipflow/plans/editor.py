@@ -13,7 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import Integer, bindparam, delete, exists, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
@@ -40,6 +39,7 @@ from sipflow.plans.models import (
 )
 from sipflow.plans.services import STEP_PLAN, find_plan
 from sipflow.security import access
+from sipflow.translated import lazy_gettext as _l
 from sipflow.workflow.context import TransitionContext
 from sipflow.workflow.definition import HUVUDANSVARIG, TransitionDef, Workflow
 from sipflow.workflow.registry import GUARDS

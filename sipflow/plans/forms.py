@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 
-from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
     FieldList,
@@ -25,6 +24,7 @@ from wtforms.widgets import HiddenInput
 from sipflow.cases.forms import VERSION_LABEL, RowForm, TextAreaField, choices, date_field, typed_values
 from sipflow.forms import PageForm
 from sipflow.plans.editor import MAX_EFFORTS, MAX_GOALS, TEXT_LIMITS
+from sipflow.translated import lazy_gettext as _l
 
 # An effort's status as staff and the person read it (EFFORT_STATUSES).
 EFFORT_STATUS_LABELS = {

@@ -6,7 +6,6 @@ links to it. They read the working plan as saved; a step reads it once (ctx.memo
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from sqlmodel import select
 
 from sipflow.cases.models import Participant
@@ -15,6 +14,7 @@ from sipflow.errors import InvalidInput
 from sipflow.plans.editor import effort_gaps, is_child, local_today
 from sipflow.plans.models import OPEN_EFFORT_STATUSES, Plan, PlanEffort, by_others, effort_in_force
 from sipflow.plans.services import step_person, step_plan_items
+from sipflow.translated import lazy_gettext as _l
 from sipflow.workflow.context import TransitionContext
 from sipflow.workflow.registry import register_guard
 

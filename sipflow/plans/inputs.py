@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam
 
 from sipflow.cases.scripted import register_scripted_input
@@ -21,6 +20,7 @@ from sipflow.plans.editor import PlanConflict, add_own_goals, is_child, local_to
 from sipflow.plans.models import Plan, effort_in_force
 from sipflow.plans.responsibility import give_first_huvudansvar_unclaimed
 from sipflow.plans.services import STEP_PLAN, find_plan, forget_step_plan_items, read_step_plan
+from sipflow.translated import lazy_gettext as _l
 from sipflow.workflow.context import TransitionContext
 from sipflow.workflow.registry import register_effect, register_input
 

@@ -18,7 +18,6 @@ from babel.dates import format_date
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import func, update
 from sqlmodel import Session, select
@@ -31,6 +30,7 @@ from sipflow.i18n import DEFAULT_LOCALE, language_or_default
 from sipflow.notifications.outbox import enqueue, sender
 from sipflow.people.models import Person, Unit, User
 from sipflow.plans.models import PersonalLink
+from sipflow.translated import lazy_gettext as _l
 
 SALT = "sipflow.plans.personal_link"
 # Who may get a link: the person, a närstående, a guardian (the organisations have their logins).

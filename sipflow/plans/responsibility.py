@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import Integer, bindparam, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
@@ -23,6 +22,7 @@ from sipflow.errors import InvalidInput, NotAllowed
 from sipflow.people.models import Organisation, User
 from sipflow.plans.models import HuvudansvarTransfer, Plan
 from sipflow.security import access
+from sipflow.translated import lazy_gettext as _l
 from sipflow.workflow.definition import HUVUDANSVARIG, INITIATOR, PARTICIPANT
 
 # The party roles (workflow file language, PARTY_ROLES) that may give huvudansvar.

@@ -19,7 +19,6 @@ from email.message import EmailMessage
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from pydantic_core import PydanticUndefined
 from sqlalchemy import Integer, and_, bindparam, exists, insert, or_, update
 from sqlalchemy import case as sql_case
@@ -64,6 +63,7 @@ from sipflow.reminders.models import (
     Reminder,
 )
 from sipflow.security import access
+from sipflow.translated import lazy_gettext as _l
 from sipflow.workflow.definition import HUVUDANSVARIG, INITIATOR, PARTICIPANT, Workflow
 from sipflow.workflow.registry import REMINDER_ANCHORS
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlmodel import select
 
@@ -14,6 +13,7 @@ from sipflow.db import get_session, unit_of_work
 from sipflow.people.models import User
 from sipflow.reminders import models, services
 from sipflow.security import login_manager
+from sipflow.translated import lazy_gettext as _l
 from sipflow.web import current_actor, current_locale, register_case_page_part, workflow_registry
 
 bp = Blueprint("reminders", __name__, url_prefix="/admin/reminders")

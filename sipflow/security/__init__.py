@@ -6,7 +6,6 @@ import functools
 import secrets
 
 from flask import Flask, current_app, flash, g, redirect, request, session, url_for
-from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user, logout_user
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import String, bindparam
@@ -16,6 +15,7 @@ from werkzeug.exceptions import BadRequest
 
 from sipflow.clock import now_utc
 from sipflow.db import get_session
+from sipflow.translated import lazy_gettext as _l
 
 CLOCK_SKEW_SECONDS = 300
 

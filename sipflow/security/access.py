@@ -28,7 +28,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import Date, Integer, String, and_, bindparam, exists, false, func, or_
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, select
@@ -40,6 +39,7 @@ from sipflow.db import column_rows
 from sipflow.errors import InvalidInput
 from sipflow.people.models import Organisation, Person, Unit, User
 from sipflow.security import audit
+from sipflow.translated import lazy_gettext as _l
 
 STAFF = "staff"
 ADMIN = "admin"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from flask_babel import lazy_gettext as _l
+from sipflow.translated import lazy_gettext as _l
 
 MIN_LENGTH = 12
 MAX_LENGTH = 256

@@ -16,7 +16,6 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.urls import iri_to_uri
 from wtforms import PasswordField, StringField
@@ -33,6 +32,7 @@ from sipflow.security.limits import limiter
 from sipflow.security.password_policy import MAX_LENGTH, new_password_problem
 from sipflow.security.passwords import hash_password, needs_rehash, verify_password
 from sipflow.security.redaction import redact
+from sipflow.translated import lazy_gettext as _l
 
 bp = Blueprint("auth", __name__)
 

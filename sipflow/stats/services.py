@@ -19,7 +19,6 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import Integer, and_, case, exists, extract, func, literal, or_, select
 from sqlmodel import Session
 
@@ -32,6 +31,7 @@ from sipflow.meetings.models import HELD, Attendance, Meeting
 from sipflow.people.models import County, Municipality, Organisation, Person
 from sipflow.stats.disclosure import Suppressed, linked_cells, plain, suppress_breakdown, suppress_table
 from sipflow.stats.sql import days_between, quarter_of, swedish_day, year_of
+from sipflow.translated import lazy_gettext as _l
 from sipflow.workflow.definition import DEADLINE_INDICATORS
 
 BREAKDOWNS = ("municipality", "county", "quarter", "year", "sex", "age_band", "occasion", "organisation_kind")

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date
 
 from flask import Blueprint, Response, current_app, g, jsonify, render_template, request
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -25,6 +24,7 @@ from sipflow.stats.services import (
     scope_of,
     settings_from,
 )
+from sipflow.translated import lazy_gettext as _l
 from sipflow.web import current_locale, json_error, register_json_address, workflow_registry
 
 bp = Blueprint("stats", __name__, url_prefix="/statistik")

@@ -93,3 +93,26 @@ def test_a_guardian_who_joined_after_the_consent_is_named_when_the_sip_cannot_go
     html = text_of(refused)
     assert "Har inte samtyckt: Jonas Lindqvist." in html
     assert "Jag vill gå kvar i min klass." in html
+
+
+def test_a_guardians_name_in_the_refusal_is_text_never_markup(as_region, create_case, db_session):
+    # Whoever may add a guardian types the name: in the refusal it is shown as typed, not obeyed as HTML
+    # (a meta refresh would send the colleague who reads the page to another site).
+    case = create_case("sip_child")
+    trap = '<meta http-equiv="refresh" content="5;url=https://evil.example/">'
+    for name in ("Maria Lindqvist", trap):
+        _add_guardian(as_region, case, name)
+    ids = _guardian_ids(db_session, case)
+    refused = _step(
+        as_region,
+        case,
+        "give_consent",
+        given_by="guardian",
+        form="written",
+        guardian_participant_ids=str(ids["Maria Lindqvist"]),
+    )
+    assert refused.status_code == 409
+    html = text_of(refused)
+    assert "<meta http-equiv" not in html
+    errors = _field_errors(html, "give_consent-guardian_participant_ids")
+    assert "Har inte samtyckt: &lt;meta http-equiv=" in errors

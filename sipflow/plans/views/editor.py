@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 from wtforms import SelectChoice
 
@@ -26,6 +25,7 @@ from sipflow.plans.forms import EstablishForm, HandOverForm, PlanEditorForm
 from sipflow.plans.models import Plan
 from sipflow.plans.services import find_plan
 from sipflow.security import audit
+from sipflow.translated import lazy_gettext as _l
 from sipflow.web import (
     STALE_FORM,
     already_done,

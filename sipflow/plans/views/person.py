@@ -15,7 +15,6 @@ from contextlib import AbstractContextManager, nullcontext
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 from sqlmodel import select
 from wtforms import IntegerField, RadioField, SelectChoice, SelectField
@@ -37,6 +36,7 @@ from sipflow.plans.models import PersonalLink, PlanVersion
 from sipflow.plans.versions import case_page_versions
 from sipflow.security import audit
 from sipflow.security.limits import limiter
+from sipflow.translated import lazy_gettext as _l
 from sipflow.web import (
     attach_error,
     case_or_404,

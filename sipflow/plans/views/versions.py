@@ -9,7 +9,6 @@ from __future__ import annotations
 from io import BytesIO
 
 from flask import abort, render_template, send_file, url_for
-from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 
 from sipflow.db import get_session
@@ -31,6 +30,7 @@ from sipflow.plans.versions import (
     version_summaries,
 )
 from sipflow.security import audit
+from sipflow.translated import lazy_gettext as _l
 from sipflow.web import case_or_404
 
 STATUS_LABELS = {
