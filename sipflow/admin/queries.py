@@ -7,6 +7,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from sipflow.admin.models import AdminChange
+from sipflow.cases.fields import normalised
 from sipflow.people.models import Organisation, Unit, User
 
 # --- Users of one region, and the administration log -------------------------------------------------------
@@ -47,7 +48,8 @@ def user_search_clause(term: str, *, dialect: str):
     Each reads an index on lower(column) (people.models.USER_SEARCH_INDEXES): on PostgreSQL a LIKE with the
     term's %, _ and \\ escaped (text_pattern_ops), on SQLite a range in its code point order.
     """
-    prefixes = _case_variants(term.lower())
+    # Names are stored normalised (fields.normalised): a term typed decomposed finds them too.
+    prefixes = _case_variants(normalised(term).lower())
     found = []
     for column in (User.display_name, User.username, User.email):
         lowered = func.lower(column)

@@ -6,6 +6,7 @@ meetings/booking.py), so a bad value is refused the same way whoever sends it.
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import date, datetime
 
 from sipflow.clock import date_window, within_date_window
@@ -31,11 +32,23 @@ def check_window(value: date | datetime | None, name: str) -> None:
 # (a right-to-left override) reads differently from what it is in lists, selects and an e-mail's From.
 BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
+# The invisible format characters (category Cf) a name needs: the zero-width non-joiner and joiner shape
+# Persian, Arabic and Indic script and join emoji sequences. Every other one (a zero-width space, a byte
+# order mark, a soft hyphen, a tag character) is invisible and makes one name two different strings.
+SCRIPT_FORMAT_CHARACTERS = frozenset("\u200c\u200d")
+
+
+def normalised(value: str) -> str:
+    """value in Unicode NFC: "Å" typed as one character or as "A" and a combining ring is the same text, so
+    names compare, sort and search alike whichever keyboard or system typed them."""
+    return unicodedata.normalize("NFC", value)
+
 
 def one_line(value: str, name: str) -> str:
-    """value as it is, refused at the field name when it holds a line break, a tab, another control
-    character or an invisible direction character: the rule of every name that ends up in a header, a
-    list or a select (an e-mail's From), whether typed in a form or read from an import."""
+    """value (normalised), refused at the field name when it holds a line break, a tab, another control
+    character, an invisible direction character or another invisible format character but the joiners
+    (SCRIPT_FORMAT_CHARACTERS): the rule of every name that ends up in a header, a list or a select (an
+    e-mail's From), whether typed in a form or read from an import."""
     if has_control_characters(value):
         raise InvalidInput(
             _l("Write this on one line, without tabs or other control characters."), field=name
@@ -50,7 +63,23 @@ def one_line(value: str, name: str) -> str:
             ),
             field=name,
         )
-    return value
+    invisible = next(
+        (
+            character
+            for character in value
+            if unicodedata.category(character) == "Cf" and character not in SCRIPT_FORMAT_CHARACTERS
+        ),
+        None,
+    )
+    if invisible is not None:
+        raise InvalidInput(
+            _l(
+                "The text holds an invisible character (%(code)s): remove it.",
+                code=f"U+{ord(invisible):04X}",
+            ),
+            field=name,
+        )
+    return normalised(value)
 
 
 def text(data: dict, name: str, *, limit: int | None = None) -> str | None:
@@ -59,8 +88,8 @@ def text(data: dict, name: str, *, limit: int | None = None) -> str | None:
 
 
 def clean_text(value, name: str, *, limit: int | None = None) -> str | None:
-    """value stripped, or None when empty; anything but text, text over limit, or text with a NUL is refused
-    at the field name. What every service that stores typed text reads it through."""
+    """value stripped and normalised, or None when empty; anything but text, text over limit, or text with a
+    NUL is refused at the field name. What every service that stores typed text reads it through."""
     if value is None:
         return None
     if not isinstance(value, str):
@@ -68,7 +97,7 @@ def clean_text(value, name: str, *, limit: int | None = None) -> str | None:
     if "\x00" in value:
         # Nobody types one, and PostgreSQL stores none; the web takes it out of a form before a view runs.
         raise InvalidInput(NUL_MESSAGE, field=name)
-    value = value.strip()
+    value = normalised(value.strip())
     if limit is not None and len(value) > limit:
         raise InvalidInput(_l("At most %(max)d characters.", max=limit), field=name)
     return value or None

@@ -683,23 +683,45 @@ ALREADY_TAKING_PART = {
     "guardian": _l("This guardian already takes part in the SIP: same name and relation."),
 }
 SAME_ADDRESS_AND_NAME = _l("Someone with this name and e-mail address already takes part in the SIP.")
+SAME_PHONE_AND_NAME = _l("Someone with this name and phone number already takes part in the SIP.")
+THE_PERSON_THEMSELVES = _l(
+    "The person themselves already takes part in the SIP. If a närstående has the same name as the person,"
+    " write the name so that the two can be told apart (for example with Sr. or Jr.)."
+)
 
 
 def _same_words(value: str | None) -> str:
-    """value compared as a person reads it: case and runs of spaces do not count."""
-    return " ".join((value or "").split()).casefold()
+    """value compared as a person reads it: case, runs of spaces and how a letter is encoded do not count."""
+    return fields.normalised(" ".join((value or "").split()).casefold())
+
+
+def _same_number(value: str | None) -> str:
+    """A phone number as dialled: its digits only, the Swedish country code read as the leading 0."""
+    typed = (value or "").strip()
+    digits = "".join(character for character in typed if character.isdecimal() and character.isascii())
+    if typed.startswith("+46"):
+        return "0" + digits[2:]
+    if digits.startswith("0046"):
+        return "0" + digits[4:]
+    return digits
 
 
 def refuse_duplicate_private_participant(session: Session, case: SipCase, new: Participant) -> None:
-    """Refuse new when it is someone already taking part in the SIP as the same kind of participant.
+    """Refuse new when it is the person themselves or someone already taking part in the SIP as the same
+    kind of participant.
 
-    The same is an active participant of new's kind with the same name and either the same relation (no
-    relation matching no relation) or the same e-mail address; names, relations and addresses compared
-    without case or spacing. Different names at one address are family members sharing it (guardians,
-    siblings), whom meetings and plan links tell apart; a removed participant may be added again.
+    The person themselves: new's name is the person's registered given and family name. The same: an active
+    participant of new's kind with the same name and either the same relation (no relation matching no
+    relation), the same e-mail address or the same phone number; names, relations and addresses compared
+    without case or spacing, phone numbers by their digits. Different names at one address are family
+    members sharing it (guardians, siblings), whom meetings and plan links tell apart; a removed participant
+    may be added again.
     """
     name, relation = _same_words(new.name), _same_words(new.relation)
-    address = _same_words(new.email)
+    address, number = _same_words(new.email), _same_number(new.phone)
+    person = session.get(Person, case.person_id)
+    if person is not None and _same_words(f"{person.given_name} {person.family_name}") == name:
+        raise InvalidInput(THE_PERSON_THEMSELVES, field="name")
     for other in session.exec(
         select(Participant).where(
             Participant.case_id == case.id, Participant.kind == new.kind, Participant.active
@@ -711,6 +733,8 @@ def refuse_duplicate_private_participant(session: Session, case: SipCase, new: P
             raise InvalidInput(ALREADY_TAKING_PART[new.kind], field="name")
         if address and _same_words(other.email) == address:
             raise InvalidInput(SAME_ADDRESS_AND_NAME, field="email")
+        if number and _same_number(other.phone) == number:
+            raise InvalidInput(SAME_PHONE_AND_NAME, field="phone")
 
 
 @dataclass(frozen=True, slots=True)

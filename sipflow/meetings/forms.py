@@ -35,6 +35,7 @@ from sipflow.cases.forms import (
 )
 from sipflow.clock import local_to_utc, to_local, wall_time_exists, within_date_window
 from sipflow.forms import PageForm
+from sipflow.meetings.booking import day_off_warning
 from sipflow.meetings.services import COMMENT_MAX
 from sipflow.translated import lazy_gettext as _l
 
@@ -123,9 +124,26 @@ class MeetingTimeForm(PageForm):
             return None
 
     def asks_to_confirm_day(self) -> bool:
-        """True while the date shown is the day warned about: the page shows the tick to confirm it."""
+        """True while the date shown is the day warned about and still no working day: the page shows the
+        tick to confirm it, with the warning (day_warning_by_tick or the date's own error)."""
         shown = self.date.data
-        return bool(self.warned_day.data) and shown is not None and shown.isoformat() == self.warned_day.data
+        return (
+            bool(self.warned_day.data)
+            and shown is not None
+            and shown.isoformat() == self.warned_day.data
+            and day_off_warning(shown) is not None
+        )
+
+    def day_warning_by_tick(self):
+        """The day-off warning to show with the tick, or None while the date field shows it as its error.
+
+        A tick refused for another field's error (an end before the start) comes back without the date's
+        error, and a tick alone does not say what it confirms.
+        """
+        if not self.asks_to_confirm_day():
+            return None
+        warning = day_off_warning(self.date.data)
+        return None if str(warning) in {str(error) for error in self.date.errors} else warning
 
     def warn_day_off(self, day) -> None:
         """Show the confirmation with the warning about day, unticked: it confirms that day alone."""

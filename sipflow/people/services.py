@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from sipflow.cases.fields import normalised
 from sipflow.cases.models import SipCase
 from sipflow.clock import to_local
 from sipflow.db import bump_row_version, insert_unless_taken
@@ -183,7 +184,7 @@ def find_or_register_person(
 ) -> PersonRegistration:
     """The registered person for identifier, registered now with these particulars if new; never changed."""
     _check_particulars(session, given_name, family_name, home_municipality_code)
-    typed = (given_name.strip(), family_name.strip(), home_municipality_code)
+    typed = (normalised(given_name.strip()), normalised(family_name.strip()), home_municipality_code)
     person = find_person(session, hash_key, identifier)
     if person is None:
         person = _insert_unless_registered(
@@ -283,7 +284,7 @@ def change_person_particulars(
     if shown and not hmac.compare_digest(shown, particulars_digest(person)):
         raise Conflict(PARTICULARS_CHANGED_MEANWHILE)
     _check_particulars(session, given_name, family_name, home_municipality_code)
-    new = (given_name.strip(), family_name.strip(), home_municipality_code)
+    new = (normalised(given_name.strip()), normalised(family_name.strip()), home_municipality_code)
     if new == (person.given_name, person.family_name, person.home_municipality_code):
         return False
     person.given_name, person.family_name, person.home_municipality_code = new

@@ -437,7 +437,9 @@ def test_a_unit_or_organisation_name_on_two_lines_is_refused_at_the_field(
 BIDI_NAMES = ["Vårdcentralen \u202eNorr", "Vård\u200fcentralen", "Vård\u2066centralen\u2069", "Enhet\u061c"]
 
 
-@pytest.mark.parametrize("name", [*BIDI_NAMES, "Vård\x85centralen", "Vård\x1bcentralen"])
+@pytest.mark.parametrize(
+    "name", [*BIDI_NAMES, "Vård\x85centralen", "Vård\x1bcentralen", "Vård\u200bcentralen", "\ufeffEnhet"]
+)
 def test_a_unit_or_organisation_name_with_an_invisible_control_character_is_refused_at_the_field(
     as_admin, db_session, make_unit, name
 ):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -168,3 +169,61 @@ def test_scripted_and_api_callers_pass_the_confirmation(db_session, registry, pa
         confirmed_day=SUNDAY,
     )
     assert log.details["meeting_id"]
+
+
+def _described_but_missing(html: str) -> list[str]:
+    """The ids aria-describedby names that no element of the page has."""
+    ids = set(re.findall(r'\bid="([^"]+)"', html))
+    named = [name for value in re.findall(r'aria-describedby="([^"]+)"', html) for name in value.split()]
+    return [name for name in named if name not in ids]
+
+
+def _tick_input(html: str, name: str) -> str:
+    return re.search(rf'<input[^>]*name="{name}"[^>]*>', html).group(0)
+
+
+def test_a_tick_kept_through_another_error_comes_back_with_its_warning(as_region, db_session, ready):
+    # The user ticks "Boka ändå" and then types an end before the start: the tick alone would not say
+    # what it confirms, and a screen reader would be sent to a warning no longer on the page.
+    warned = _post_booking(
+        as_region, ready.case, date=SUNDAY.isoformat(), starts="10:00", ends="11:00", mode="video"
+    )
+    form = forms_of(text_of(warned))[_booking_url(ready.case)]
+    refused = _post_booking(as_region, ready.case, form, confirm_day="y", ends="09:00")
+    assert refused.status_code == 400
+    html = text_of(refused)
+    assert "Mötet måste sluta efter att det börjat." in html
+    assert 'id="date-error"' not in html
+    assert "Mötet är på en söndag." in html and "Boka ändå" in html
+    tick = _tick_input(html, "confirm_day")
+    assert "checked" in tick and 'aria-describedby="confirm_day-help"' in tick
+    assert _described_but_missing(html) == []
+    # Still ticked and the end put right, the Sunday is booked.
+    booked = _post_booking(as_region, ready.case, forms_of(html)[_booking_url(ready.case)], ends="11:00")
+    assert booked.status_code == 303, text_of(booked)
+    assert to_local(db_session.exec(select(Meeting)).one().starts_at).date() == SUNDAY
+
+
+def test_the_first_warning_is_what_the_tick_is_described_by(as_region, ready):
+    warned = text_of(
+        _post_booking(
+            as_region, ready.case, date=SUNDAY.isoformat(), starts="10:00", ends="11:00", mode="video"
+        )
+    )
+    assert 'aria-describedby="date-error"' in _tick_input(warned, "confirm_day")
+    assert warned.count("Mötet är på en söndag.") == 1
+    assert _described_but_missing(warned) == []
+
+
+def test_moving_with_a_tick_kept_through_another_error_shows_its_warning(as_region, ready, book):
+    meeting = book(meeting_starts_at=next_week_at(10), meeting_ends_at=None)
+    url = f"/cases/{ready.case.uid}/meetings/{meeting.id}"
+    form = forms_of(text_of(as_region.get(url)))[f"{url}/change"]
+    warned = as_region.post(f"{url}/change", data=fill(form, **{"change-date": CHRISTMAS.isoformat()}))
+    typed = {"change-confirm_day": "y", "change-ends": "09:00"}
+    refused = as_region.post(f"{url}/change", data=fill(forms_of(text_of(warned))[f"{url}/change"], **typed))
+    assert refused.status_code == 400
+    html = text_of(refused)
+    assert "Mötet är på juldagen, en helgdag." in html
+    assert 'aria-describedby="change-confirm_day-help"' in _tick_input(html, "change-confirm_day")
+    assert _described_but_missing(html) == []
