@@ -21,6 +21,7 @@ from datetime import date
 
 import pytest
 import sqlalchemy.exc
+from hypothesis import settings
 from smtpkit import SmtpServer
 from sqlalchemy import create_engine, delete, event, text
 from sqlalchemy.engine import make_url
@@ -46,6 +47,11 @@ from sipflow.i18n import compile_catalogues
 from sipflow.people.models import Unit, User
 from sipflow.people.reference import load_municipalities
 from sipflow.security.limits import limiter
+
+# Speed is measured in bench/, never asserted: Hypothesis's per-example deadline (200 ms) would fail a
+# property test whenever the shared 2-core machine stalls a worker, whatever the property.
+settings.register_profile("sipflow", deadline=None)
+settings.load_profile("sipflow")
 
 PARTY_UNITS = ("region", "municipality", "school", "outsider")
 

@@ -64,7 +64,8 @@ assert set(UNIT_KIND_LABELS) == set(UNIT_KINDS)
 KEY_RE = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 # HSA-id: "SE", the 10-digit organisation number of the care provider, "-", then its own serial of
 # letters and digits; the catalogue allows 31 characters in all (e.g. SE2321000016-15CQ).
-HSA_ID_RE = re.compile(r"SE\d{10}-[A-Z0-9]{1,18}")
+# ASCII: \d would take the digits of every script, and the national catalogue's ids are ASCII.
+HSA_ID_RE = re.compile(r"SE[0-9]{10}-[A-Z0-9]{1,18}")
 EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 NAME_MAX = 160
 EMAIL_MAX = 254

@@ -383,10 +383,22 @@ def test_staff_get_403_on_the_directory_pages(client, make_user, make_unit, url)
 
 @given(
     serial=st.from_regex(r"[A-Za-z0-9]{1,18}", fullmatch=True),
-    number=st.from_regex(r"\d{10}", fullmatch=True),
+    number=st.from_regex(r"[0-9]{10}", fullmatch=True),
 )
 def test_every_well_formed_hsa_id_is_kept_upper_case(serial, number):
     assert directory.clean_hsa_id(f" se{number}-{serial} ") == f"SE{number}-{serial.upper()}"
+
+
+ARABIC_INDIC = "\u0662\u0663\u0662\u0661\u0660\u0660\u0660\u0660\u0661\u0666"
+FULLWIDTH = "２３２１００００１６"
+
+
+@pytest.mark.parametrize("digits", [ARABIC_INDIC, FULLWIDTH])
+def test_an_hsa_id_with_digits_of_another_script_is_refused(digits):
+    # The national catalogue's HSA-ids are ASCII: a look-alike would never match the one sent from it.
+    with pytest.raises(InvalidInput) as refused:
+        directory.clean_hsa_id(f"SE{digits}-15CQ")
+    assert refused.value.field == "hsa_id"
 
 
 @given(value=st.text(max_size=40))
