@@ -23,6 +23,7 @@ from sipflow.admin.regions import admin_region, check_organisation_change, check
 from sipflow.cases.fields import one_line
 from sipflow.db import add_unless_taken, bump_row_version, claim_row_version
 from sipflow.errors import InvalidInput, every_refusal
+from sipflow.people.labels import organisation_labels
 from sipflow.people.models import (
     ORGANISATION_KINDS,
     UNIT_KINDS,
@@ -486,9 +487,19 @@ def units_page(
 
 
 def organisation_choices(session: Session, actor: User | None) -> list[tuple[int, str]]:
-    """The active organisations of actor's region a new unit may belong to, by name (CHOICES_MAX at most)."""
-    statement = select(Organisation.id, Organisation.name).where(Organisation.active)
+    """The active organisations of actor's region a new unit may belong to, by name (CHOICES_MAX at most),
+    each labelled apart from another of the same name as the unit pickers label them."""
+    statement = select(
+        Organisation.id,
+        Organisation.name,
+        Organisation.key,
+        Organisation.kind,
+        Organisation.municipality_code,
+        Organisation.county_code,
+    ).where(Organisation.active)
     where = region_filter(admin_region(session, actor))
     if where is not None:
         statement = statement.where(where)
-    return list(session.exec(statement.order_by(Organisation.name, Organisation.id).limit(CHOICES_MAX)).all())
+    rows = session.exec(statement.order_by(Organisation.name, Organisation.id).limit(CHOICES_MAX)).all()
+    labels = organisation_labels(session, {row[0]: tuple(row[1:]) for row in rows})
+    return [(row[0], labels[row[0]]) for row in rows]

@@ -48,7 +48,6 @@ from sipflow.db import get_session, unit_of_work
 from sipflow.errors import InvalidInput, UserError
 from sipflow.i18n import DEFAULT_LOCALE
 from sipflow.people.identifiers import RESERVNUMMER
-from sipflow.people.labels import unit_label
 from sipflow.people.models import Person, User
 from sipflow.people.services import (
     IDENTIFIER_KIND_LABELS,
@@ -172,11 +171,9 @@ def _change_user(user: User, change, message) -> bool:
 def _unit_choices(form: UserForm, user: User | None = None) -> None:
     """The active units of the administrator's region (and the user's present unit, if deactivated since)."""
     kept = user.unit_id if user is not None else None
-    rows = users_service.units_for(get_session(), _actor(), kept_unit_id=kept)
+    rows = users_service.unit_choices(get_session(), _actor(), kept_unit_id=kept)
     choices = [("", _l("No unit"))] if regions.admin_region(get_session(), _actor()).national else []
-    form.unit_id.choices = choices + [
-        (str(unit.id), unit_label(organisation.name, unit.name)) for unit, organisation in rows
-    ]
+    form.unit_id.choices = choices + [(str(unit_id), label) for unit_id, label in rows]
 
 
 def _unit_id(form: UserForm) -> int | None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
+from html import unescape as html_unescape
 
 import pytest
 from directorykit import changes, post
@@ -490,3 +492,27 @@ def test_a_direction_character_is_named_in_the_refusal(app_ctx, name):
 )
 def test_names_in_swedish_sami_or_arabic_letters_are_kept(app_ctx, name):
     assert directory.clean_name(name) == name
+
+
+def _options(html: str, select_name: str) -> dict[str, str]:
+    """The options of the select named select_name: value -> label."""
+    block = re.search(rf'<select[^>]*name="{select_name}"[^>]*>(.*?)</select>', html, re.S)
+    assert block is not None
+    options = re.findall(r'<option[^>]*value="(\d+)"[^>]*>([^<]*)', block[1])
+    return {value: html_unescape(label).strip() for value, label in options}
+
+
+def test_the_unit_forms_organisation_picker_labels_organisations_of_the_same_name_apart(as_admin, make_unit):
+    national = make_unit("other", "Försäkringskassan", county_code=None, key="fk").organisation_id
+    kronoberg = make_unit("other", "Försäkringskassan", county_code="07", key="fk-07").organisation_id
+    options = _options(text_of(as_admin.get("/admin/units/new")), "organisation_id")
+    assert options[str(national)] == "Försäkringskassan (hela landet)"
+    assert options[str(kronoberg)] == "Försäkringskassan (Kronobergs län)"
+
+
+def test_the_user_forms_unit_picker_labels_organisations_of_the_same_name_apart(as_admin, make_unit):
+    national = make_unit("other", "Försäkringskassan", unit_name="Kontoret", county_code=None, key="fk")
+    kronoberg = make_unit("other", "Försäkringskassan", unit_name="Kontoret", county_code="07", key="fk-07")
+    options = _options(text_of(as_admin.get("/admin/users/new")), "unit_id")
+    assert options[str(national.id)] == "Försäkringskassan (hela landet), Kontoret"
+    assert options[str(kronoberg.id)] == "Försäkringskassan (Kronobergs län), Kontoret"
