@@ -359,6 +359,7 @@ class _Planner:
         self.file_users: dict[str, int] = {}
         self.file_emails: dict[str, int] = {}
         self.file_hsa: dict[str, int] = {}
+        self.file_unit_names: dict[tuple[str, str], int] = {}
         # What checked_scope said of each (roles, codes): None when they pass.
         self.scopes_checked: dict[tuple, InvalidInput | None] = {}
 
@@ -473,9 +474,21 @@ class _Planner:
                 email=row["email"],
                 hsa_id=row["hsa_id"],
                 unit_id=unit.id if unit is not None else None,
+                organisation_id=organisation.id if organisation is not None else None,
             )
         except InvalidInput as error:
             raise _refuse(error) from None
+        # Two lines naming one organisation's units alike: the directory refuses the second, so does this.
+        same = (org_key, directory.unit_name_key(values["name"]))
+        if same in self.file_unit_names:
+            raise _LineRefused(
+                _l(
+                    "A unit of this name and organisation is also on line %(line)d.",
+                    line=self.file_unit_names[same],
+                ),
+                "name",
+            )
+        self.file_unit_names[same] = line
         if values["hsa_id"] is not None:
             if values["hsa_id"] in self.file_hsa:
                 raise _LineRefused(

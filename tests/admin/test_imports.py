@@ -113,6 +113,12 @@ BAD = [
         [ORG, UNIT.replace(";yes;", ";kanske;")], 3, "health_care", id="health care neither yes nor no"
     ),
     pytest.param([ORG, ORG], 3, "key", id="organisation twice"),
+    pytest.param(
+        [ORG, UNIT, UNIT.replace("reg-vc;Vårdcentralen Test", "reg-vc2; vårdcentralen  TEST")],
+        4,
+        "name",
+        id="two units of one organisation named alike",
+    ),
     # The user pages' rules, which inviting the user applies: refused at the line, not a server error after.
     pytest.param([ORG, UNIT, USER.replace("test.anna", "a")], 4, "key", id="one-letter username"),
     pytest.param(
@@ -546,3 +552,12 @@ def test_the_page_counts_its_errors_in_singular_or_plural(client, make_user, lan
     )
     # "1 error" is no match in "1 errors": the heading must end where the word does.
     assert re.search(re.escape(heading) + r"\b", text_of(response)), text_of(response)[:300]
+
+
+def test_a_unit_named_as_an_active_unit_of_its_organisation_is_refused_at_the_name(db_session, app_ctx, now):
+    run(db_session, now, csv_of(ORG, UNIT), apply=True)
+    report = run(
+        db_session, now, csv_of(UNIT.replace("reg-vc;Vårdcentralen", "reg-vc2;VÅRDCENTRALEN")), apply=True
+    )
+    assert [(e.line, e.column) for e in report.errors] == [(2, "name")]
+    assert counts(db_session) == (1, 1, 0)
