@@ -365,14 +365,16 @@ def log():
     kind = kind if kind in queries.LOG_TARGET_KINDS else ""
     where = regions.region_filter(regions.admin_region(db, _actor()))
     rows, next_before = queries.log_page(db, where, target_kind=kind or None, before_id=_after_id("before"))
+    names = queries.log_names(db, [change for change, _actor in rows])
     entries = [
         {
             "change": change,
             "actor": actor,
             "action": log_labels.action_label(change.action),
             "target": log_labels.target_label(change.target_kind),
+            "target_name": names.get((change.target_kind, change.target_id)),
             "diff": log_labels.readable_diff(
-                change.target_kind, queries.readable_diff(change.before, change.after)
+                change.target_kind, queries.readable_diff(change.before, change.after), names
             ),
             "target_url": _target_url(change.target_kind, change.target_id),
         }
