@@ -237,6 +237,7 @@ def test_a_scope_is_refused_in_the_user_pages_words(db_session, app_ctx, now):
 
 
 EXCEL = "Excel tar bort inledande nollor – formatera kolumnen som text."
+EXCEL_NUMBER = "Excel gör om koder till tal – formatera kolumnen som text."
 
 
 @pytest.mark.parametrize(
@@ -287,6 +288,37 @@ EXCEL = "Excel tar bort inledande nollor – formatera kolumnen som text."
             "user;u.c;C;;;;;;;c@example.se;;coordinator;1|0180",
             "scope",
             f"Länskoden 1 är för kort: en länskod har två siffror. Menade du 01? {EXCEL}",
+        ),
+        # A code Excel kept as a number and wrote with decimals: the same help, never converted.
+        (
+            "organisation;k;Växjö;municipality;;;07;780.0;;;;;",
+            "municipality",
+            f"Kommunkoden 780.0 är ett tal med decimaler: en kommunkod är fyra siffror."
+            f" Menade du 0780? {EXCEL_NUMBER}",
+        ),
+        (
+            "organisation;k;Karlstad;municipality;;;;1780,0;;;;;",
+            "municipality",
+            f"Kommunkoden 1780,0 är ett tal med decimaler: en kommunkod är fyra siffror."
+            f" Menade du 1780? {EXCEL_NUMBER}",
+        ),
+        (
+            "organisation;k;Växjö;municipality;;;7.0;0780;;;;;",
+            "county",
+            f"Länskoden 7.0 är ett tal med decimaler: en länskod är två siffror."
+            f" Menade du 07? {EXCEL_NUMBER}",
+        ),
+        (
+            "organisation;k;K;municipality;;;;999.0;;;;;",
+            "municipality",
+            "Kommunkoden 999.0 är ett tal med decimaler: en kommunkod är fyra siffror, till exempel 0780."
+            f" {EXCEL_NUMBER}",
+        ),
+        (
+            "user;u.c;C;;;;;;;c@example.se;;coordinator;07 180.0",
+            "scope",
+            f"Kommunkoden 180.0 är ett tal med decimaler: en kommunkod är fyra siffror."
+            f" Menade du 0180? {EXCEL_NUMBER}",
         ),
     ],
 )
