@@ -22,6 +22,7 @@ from sipflow.admin.regions import admin_region, check_organisation_change, check
 from sipflow.cases.fields import one_line
 from sipflow.db import add_unless_taken, bump_row_version, claim_row_version
 from sipflow.errors import InvalidInput, every_refusal
+from sipflow.people.labels import organisation_labels
 from sipflow.people.models import (
     ORGANISATION_KINDS,
     UNIT_KINDS,
@@ -186,11 +187,13 @@ def clean_unit(
     email: str | None,
     hsa_id: str | None,
     unit_id: int | None = None,
+    organisation_id: int | None = None,
 ) -> dict:
-    """Check a unit's fields (every refusal at once); an HSA-id another unit holds is refused."""
+    """Check a unit's fields (every refusal at once); an HSA-id another unit holds is refused, and so is
+    a name another active unit of organisation_id has (pickers could not tell the two apart)."""
     name, kind, email, hsa_id = every_refusal(
         (
-            lambda: clean_name(name),
+            lambda: _free_unit_name(session, name, organisation_id, unit_id),
             lambda: _unit_kind(kind),
             lambda: clean_email(email),
             lambda: _free_hsa_id(session, hsa_id, unit_id),
@@ -219,6 +222,29 @@ def _free_hsa_id(session: Session, value: str | None, unit_id: int | None) -> st
         if holder is not None and holder != unit_id:
             raise InvalidInput(_l("Another unit has this HSA-id."), field="hsa_id")
     return hsa_id
+
+
+def unit_name_key(name: str) -> str:
+    """What two unit names are compared by: a name differing only in case or spacing is the same name."""
+    return " ".join(name.split()).casefold()
+
+
+def _free_unit_name(
+    session: Session, value: str | None, organisation_id: int | None, unit_id: int | None
+) -> str:
+    """A clean unit name no other active unit of the organisation has (None: an organisation not yet made)."""
+    name = clean_name(value)
+    if organisation_id is None:
+        return name
+    # Compared here, not in SQL: SQLite folds ASCII case only ("Ö", "ö"); an organisation has few units.
+    others = session.exec(
+        select(Unit.name).where(
+            Unit.organisation_id == organisation_id, Unit.active, Unit.id != (unit_id or 0)
+        )
+    ).all()
+    if unit_name_key(name) in {unit_name_key(other) for other in others}:
+        raise InvalidInput(_l("Another unit of this organisation has this name."), field="name")
+    return name
 
 
 def _free_key(session: Session, model, value: str | None, taken_message) -> str:
@@ -384,7 +410,13 @@ def create_unit(
         (
             lambda: _free_key(session, Unit, key, _l("Another unit has this key.")),
             lambda: clean_unit(
-                session, name=name, kind=kind, is_health_care=is_health_care, email=email, hsa_id=hsa_id
+                session,
+                name=name,
+                kind=kind,
+                is_health_care=is_health_care,
+                email=email,
+                hsa_id=hsa_id,
+                organisation_id=organisation.id,
             ),
         )
     )
@@ -424,6 +456,7 @@ def edit_unit(
         email=email,
         hsa_id=hsa_id,
         unit_id=unit.id,
+        organisation_id=unit.organisation_id,
     )
     before = snapshot(unit)
     if not _apply(session, unit, values, expected_version):
@@ -440,6 +473,8 @@ def set_unit_active(session: Session, actor: User | None, unit: Unit, active: bo
     check_unit_change(admin_region(session, actor), organisation)
     if active and not organisation.active:
         raise InvalidInput(_l("Activate the unit's organisation first."))
+    if active and not unit.active:
+        _free_unit_name(session, unit.name, unit.organisation_id, unit.id)
     return _set_unit_active(session, actor, unit, active, now=now)
 
 
@@ -487,9 +522,19 @@ def units_page(
 
 
 def organisation_choices(session: Session, actor: User | None) -> list[tuple[int, str]]:
-    """The active organisations of actor's region a new unit may belong to, by name (CHOICES_MAX at most)."""
-    statement = select(Organisation.id, Organisation.name).where(Organisation.active)
+    """The active organisations of actor's region a new unit may belong to, by name (CHOICES_MAX at most),
+    each labelled apart from another of the same name as the unit pickers label them."""
+    statement = select(
+        Organisation.id,
+        Organisation.name,
+        Organisation.key,
+        Organisation.kind,
+        Organisation.municipality_code,
+        Organisation.county_code,
+    ).where(Organisation.active)
     where = region_filter(admin_region(session, actor))
     if where is not None:
         statement = statement.where(where)
-    return list(session.exec(statement.order_by(Organisation.name, Organisation.id).limit(CHOICES_MAX)).all())
+    rows = session.exec(statement.order_by(Organisation.name, Organisation.id).limit(CHOICES_MAX)).all()
+    labels = organisation_labels(session, {row[0]: tuple(row[1:]) for row in rows})
+    return [(row[0], labels[row[0]]) for row in rows]

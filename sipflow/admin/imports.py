@@ -177,6 +177,31 @@ _SHORT_CODES = {
         ),
     ),
 }
+# A code Excel kept as a number and wrote with decimals ("780.0", or "780,0" in a Swedish Excel).
+_EXCEL_DECIMAL = re.compile(r"([0-9]+)[.,]0+")
+_DECIMAL_CODES = {
+    # kind: (the refusal naming the likely code, the refusal when none is likely)
+    "county": (
+        _l(
+            "The county code %(code)s is a number with decimals: a county code is two digits."
+            " Did you mean %(likely)s? Excel turns codes into numbers – format the column as text."
+        ),
+        _l(
+            "The county code %(code)s is a number with decimals: a county code is two digits, such as 07."
+            " Excel turns codes into numbers – format the column as text."
+        ),
+    ),
+    "municipality": (
+        _l(
+            "The municipality code %(code)s is a number with decimals: a municipality code is four digits."
+            " Did you mean %(likely)s? Excel turns codes into numbers – format the column as text."
+        ),
+        _l(
+            "The municipality code %(code)s is a number with decimals: a municipality code is four digits,"
+            " such as 0780. Excel turns codes into numbers – format the column as text."
+        ),
+    ),
+}
 
 
 @dataclass
@@ -359,6 +384,7 @@ class _Planner:
         self.file_users: dict[str, int] = {}
         self.file_emails: dict[str, int] = {}
         self.file_hsa: dict[str, int] = {}
+        self.file_unit_names: dict[tuple[str, str], int] = {}
         # What checked_scope said of each (roles, codes): None when they pass.
         self.scopes_checked: dict[tuple, InvalidInput | None] = {}
 
@@ -400,8 +426,16 @@ class _Planner:
         return key
 
     def _short_code(self, code: str, kind: str, column: str) -> None:
-        """Refuse code at column when it is a kind's code with its leading zeros dropped (by Excel)."""
+        """Refuse code at column when it is a kind's code with its leading zeros dropped, or written with
+        decimals (by Excel); never converted, the likely code named when there is one."""
         digits, table, likely_message, message = _SHORT_CODES[kind]
+        decimal = _EXCEL_DECIMAL.fullmatch(code)
+        if decimal is not None:
+            likely = decimal.group(1).rjust(digits, "0")
+            likely_message, message = _DECIMAL_CODES[kind]
+            if len(likely) == digits and self.session.get(table, likely) is not None:
+                raise _LineRefused(likely_message % {"code": code, "likely": likely}, column)
+            raise _LineRefused(message % {"code": code}, column)
         if not _DIGITS.fullmatch(code) or len(code) >= digits:
             return
         likely = code.rjust(digits, "0")
@@ -473,9 +507,21 @@ class _Planner:
                 email=row["email"],
                 hsa_id=row["hsa_id"],
                 unit_id=unit.id if unit is not None else None,
+                organisation_id=organisation.id if organisation is not None else None,
             )
         except InvalidInput as error:
             raise _refuse(error) from None
+        # Two lines naming one organisation's units alike: the directory refuses the second, so does this.
+        same = (org_key, directory.unit_name_key(values["name"]))
+        if same in self.file_unit_names:
+            raise _LineRefused(
+                _l(
+                    "A unit of this name and organisation is also on line %(line)d.",
+                    line=self.file_unit_names[same],
+                ),
+                "name",
+            )
+        self.file_unit_names[same] = line
         if values["hsa_id"] is not None:
             if values["hsa_id"] in self.file_hsa:
                 raise _LineRefused(
@@ -607,6 +653,9 @@ class _Planner:
             # One digit short of a county's code (2) or a municipality's (4): a code Excel took a zero from.
             if len(code) in (1, 3):
                 self._short_code(code, "county" if len(code) == 1 else "municipality", "scope")
+            decimal = _EXCEL_DECIMAL.fullmatch(code)
+            if decimal is not None:
+                self._short_code(code, "county" if len(decimal.group(1)) <= 2 else "municipality", "scope")
         # The user pages' rule (known codes, a coordinator's only, in the administrator's region), asked
         # once per distinct scope: a file's thousands of users have a handful.
         if (roles, codes) not in self.scopes_checked:

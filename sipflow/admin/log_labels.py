@@ -6,7 +6,10 @@ without a label (an action added later, say) as it is stored.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from sipflow.admin.directory import ORGANISATION_KIND_LABELS, UNIT_KIND_LABELS
+from sipflow.admin.queries import ID_FIELDS
 from sipflow.admin.users import ROLE_LABELS
 from sipflow.translated import lazy_gettext as _l
 
@@ -67,10 +70,13 @@ def target_label(kind: str):
     return TARGET_LABELS.get(kind, kind)
 
 
-def value_label(target_kind: str, field: str, value):
-    """A logged value as the page shows it: yes/no, role names, kind names; anything else as stored."""
+def value_label(target_kind: str, field: str, value, names: Mapping[tuple[str, int], str] | None = None):
+    """A logged value as the page shows it: yes/no, role names, kind names, the name of a unit or
+    organisation an id field holds (names: queries.log_names); anything else as stored."""
     if isinstance(value, bool):
         return _l("Yes") if value else _l("No")
+    if field in ID_FIELDS and isinstance(value, int):
+        return (names or {}).get((ID_FIELDS[field], value), value)
     if field == "roles" and isinstance(value, str):
         return ", ".join(str(ROLE_LABELS.get(role, role)) for role in value.split(",") if role)
     if field == "kind" and isinstance(value, str):
@@ -80,14 +86,16 @@ def value_label(target_kind: str, field: str, value):
 
 
 def readable_diff(
-    target_kind: str, diff: list[tuple[str, object, object]]
+    target_kind: str,
+    diff: list[tuple[str, object, object]],
+    names: Mapping[tuple[str, int], str] | None = None,
 ) -> list[tuple[object, object, object]]:
     """(field label, before, after) with the values labelled; None stays None (shown as a dash)."""
     return [
         (
             FIELD_LABELS.get(name, name),
-            None if old is None else value_label(target_kind, name, old),
-            None if new is None else value_label(target_kind, name, new),
+            None if old is None else value_label(target_kind, name, old, names),
+            None if new is None else value_label(target_kind, name, new, names),
         )
         for name, old, new in diff
     ]

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import and_, func, or_, union
+from sqlalchemy import String, and_, cast, func, literal_column, null, or_, union, union_all
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from sipflow.admin.models import AdminChange
 from sipflow.cases.fields import normalised
+from sipflow.people.labels import unit_label
 from sipflow.people.models import Organisation, Unit, User
 
 # --- Users of one region, and the administration log -------------------------------------------------------
@@ -154,3 +155,47 @@ def readable_diff(before: dict | None, after: dict | None) -> list[tuple[str, ob
     before, after = before or {}, after or {}
     keys = list(dict.fromkeys([*before, *after]))
     return [(key, before.get(key), after.get(key)) for key in keys if before.get(key) != after.get(key)]
+
+
+# The logged fields holding the id of another row, and that row's kind.
+ID_FIELDS = {"unit_id": "unit", "organisation_id": "organisation"}
+
+
+def log_names(session: Session, changes: list[AdminChange]) -> dict[tuple[str, int], str]:
+    """The names of the users, organisations and units the log rows name, as targets or as the values of
+    unit_id and organisation_id: {(kind, id): name}, read in one statement for the page."""
+    wanted: dict[str, set[int]] = {"user": set(), "organisation": set(), "unit": set()}
+    for change in changes:
+        if change.target_kind in wanted and change.target_id is not None:
+            wanted[change.target_kind].add(change.target_id)
+        for values in (change.before or {}, change.after or {}):
+            for field, kind in ID_FIELDS.items():
+                value = values.get(field)
+                if isinstance(value, int) and not isinstance(value, bool):
+                    wanted[kind].add(value)
+    parts = []
+    if wanted["user"]:
+        parts.append(
+            select(literal_column("'user'"), User.id, User.display_name, cast(null(), String)).where(
+                col(User.id).in_(wanted["user"])
+            )
+        )
+    if wanted["organisation"]:
+        parts.append(
+            select(
+                literal_column("'organisation'"), Organisation.id, Organisation.name, cast(null(), String)
+            ).where(col(Organisation.id).in_(wanted["organisation"]))
+        )
+    if wanted["unit"]:
+        parts.append(
+            select(literal_column("'unit'"), Unit.id, Unit.name, Organisation.name)
+            .join(Organisation, Organisation.id == Unit.organisation_id)
+            .where(col(Unit.id).in_(wanted["unit"]))
+        )
+    if not parts:
+        return {}
+    rows = session.execute(union_all(*parts)).all()
+    return {
+        (kind, row_id): unit_label(organisation, name) if organisation is not None else name
+        for kind, row_id, name, organisation in rows
+    }

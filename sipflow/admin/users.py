@@ -37,6 +37,7 @@ from sipflow.db import bump_row_version, claim_row_version, insert_unless_taken
 from sipflow.errors import Conflict, InvalidInput, NotAllowed
 from sipflow.i18n import DEFAULT_LOCALE, checked_language, language_or_default
 from sipflow.notifications.outbox import Outgoing, enqueue_all, sender
+from sipflow.people.labels import organisation_labels, unit_label
 from sipflow.people.models import USER_ROLES, County, Municipality, Organisation, Unit, User
 from sipflow.security import renew_session_token
 from sipflow.security.password_links import (
@@ -87,10 +88,11 @@ def manageable_user(session: Session, actor: User, user_id: int) -> User | None:
     return user
 
 
-def units_for(
+def unit_choices(
     session: Session, actor: User | None, *, kept_unit_id: int | None = None
-) -> list[tuple[Unit, Organisation]]:
-    """The active units a user of actor's region can belong to (every region's for None, the command line).
+) -> list[tuple[int, str]]:
+    """The active units a user of actor's region can belong to (every region's for None, the command line),
+    as (id, "Organisation, Unit"), organisations of the same name labelled apart as every picker does.
 
     kept_unit_id: the user's present unit, offered even when it has been deactivated since (see
     check_user_unit). By organisation and unit name.
@@ -104,7 +106,16 @@ def units_for(
         where = region_filter(admin_region(session, actor))
         if where is not None:
             statement = statement.where(where)
-    return list(session.exec(statement.order_by(Organisation.name, Unit.name).limit(UNITS_LIMIT)).all())
+    rows = session.exec(statement.order_by(Organisation.name, Unit.name).limit(UNITS_LIMIT)).all()
+    labels = organisation_labels(
+        session,
+        {
+            o.id: (o.name, o.key, o.kind, o.municipality_code, o.county_code)
+            for _unit, o in rows
+            if o.id is not None
+        },
+    )
+    return [(unit.id, unit_label(labels[o.id], unit.name)) for unit, o in rows if unit.id is not None]
 
 
 def check_user_unit(

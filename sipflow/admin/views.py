@@ -47,7 +47,6 @@ from sipflow.db import get_session, unit_of_work
 from sipflow.errors import InvalidInput, UserError
 from sipflow.i18n import DEFAULT_LOCALE
 from sipflow.people.identifiers import RESERVNUMMER
-from sipflow.people.labels import unit_label
 from sipflow.people.models import Person, User
 from sipflow.people.services import (
     IDENTIFIER_KIND_LABELS,
@@ -172,11 +171,9 @@ def _change_user(user: User, change, message) -> bool:
 def _unit_choices(form: UserForm, user: User | None = None) -> None:
     """The active units of the administrator's region (and the user's present unit, if deactivated since)."""
     kept = user.unit_id if user is not None else None
-    rows = users_service.units_for(get_session(), _actor(), kept_unit_id=kept)
+    rows = users_service.unit_choices(get_session(), _actor(), kept_unit_id=kept)
     choices = [("", _l("No unit"))] if regions.admin_region(get_session(), _actor()).national else []
-    form.unit_id.choices = choices + [
-        (str(unit.id), unit_label(organisation.name, unit.name)) for unit, organisation in rows
-    ]
+    form.unit_id.choices = choices + [(str(unit_id), label) for unit_id, label in rows]
 
 
 def _unit_id(form: UserForm) -> int | None:
@@ -368,14 +365,16 @@ def log():
     kind = kind if kind in queries.LOG_TARGET_KINDS else ""
     where = regions.region_filter(regions.admin_region(db, _actor()))
     rows, next_before = queries.log_page(db, where, target_kind=kind or None, before_id=_after_id("before"))
+    names = queries.log_names(db, [change for change, _actor in rows])
     entries = [
         {
             "change": change,
             "actor": actor,
             "action": log_labels.action_label(change.action),
             "target": log_labels.target_label(change.target_kind),
+            "target_name": names.get((change.target_kind, change.target_id)),
             "diff": log_labels.readable_diff(
-                change.target_kind, queries.readable_diff(change.before, change.after)
+                change.target_kind, queries.readable_diff(change.before, change.after), names
             ),
             "target_url": _target_url(change.target_kind, change.target_id),
         }

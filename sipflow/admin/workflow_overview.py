@@ -34,8 +34,9 @@ PARTY_LABELS = PARTY_ROLE_LABELS
 _DIAGRAMS: dict[tuple[str, int], str] = {}
 
 
-# The first row of every table: a SIP is started (Ny SIP) by staff whose organisation becomes its initiator.
-START_LABEL = _l("Start the SIP (Ny SIP)")
+# The first row of every table: a SIP is started (on the menu's New SIP page, named in the menu's words) by
+# staff whose organisation becomes its initiator.
+START_LABEL = _l("Start the SIP (%(page)s)", page=_l("New SIP"))
 START_PARTIES = ("initiator",)
 
 
@@ -81,7 +82,9 @@ def steps(workflow: Workflow, locale: str) -> list[Step]:
 
     def requirement(name: str):
         guard = GUARDS.get(name)
-        return guard.message if guard is not None else name
+        if guard is None:
+            return name
+        return guard.requirement if guard.requirement is not None else guard.message
 
     start = Step(
         sources=(),

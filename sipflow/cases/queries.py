@@ -20,6 +20,7 @@ from sipflow.cases.services import StepReads, step_reads
 from sipflow.clock import parse_instant, to_local
 from sipflow.consent.models import Consent, ConsentOrganisation
 from sipflow.db import column_rows
+from sipflow.people.labels import organisation_labels
 from sipflow.people.models import County, Municipality, Organisation, Person, Unit, User
 from sipflow.security import access
 from sipflow.translated import lazy_gettext as _l
@@ -766,6 +767,7 @@ _ACTIVE_UNITS = (
         Organisation.id,
         Organisation.name,
         Organisation.key,
+        Organisation.kind,
         Organisation.municipality_code,
         Organisation.county_code,
     )
@@ -790,43 +792,19 @@ def units_by_organisation(
     """Every active unit, grouped by its organisation (by name), leaving out the given organisations.
 
     Organisations may share a name (two companies in different counties, a municipality and a company): each
-    is a group of its own, and a name two share says where each is (municipality, else county, else key).
+    is a group of its own, labelled apart as every organisation picker labels them (people.labels).
     """
     groups: dict[int, list[tuple[int, str]]] = {}
-    about: dict[int, tuple[str, str, str | None, str | None]] = {}
-    for unit_id, unit_name, organisation_id, name, key, municipality, county in column_rows(
+    about: dict[int, tuple[str, str, str, str | None, str | None]] = {}
+    for unit_id, unit_name, organisation_id, name, key, kind, municipality, county in column_rows(
         session, _ACTIVE_UNITS
     ):
         if organisation_id in exclude_organisation_ids:
             continue
         groups.setdefault(organisation_id, []).append((unit_id, unit_name))
-        about[organisation_id] = (name, key, municipality, county)
-    labels = _distinct_labels(session, about)
+        about[organisation_id] = (name, key, kind, municipality, county)
+    labels = organisation_labels(session, about)
     return [UnitGroup(org_id, labels[org_id], tuple(units)) for org_id, units in groups.items()]
-
-
-def _distinct_labels(session: Session, about: dict[int, tuple[str, str, str | None, str | None]]) -> dict:
-    """Each organisation's name, with where it is added to a name another one has too (read only then)."""
-    labels = {org_id: name for org_id, (name, _key, _m, _c) in about.items()}
-    shared = _repeated(labels)
-    for org_id, (name, _key, municipality_code, county_code) in about.items():
-        if name in shared:
-            place = session.get(Municipality, municipality_code) if municipality_code else None
-            place = place or (session.get(County, county_code) if county_code else None)
-            labels[org_id] = f"{name} ({place.name})" if place is not None else name
-    shared = _repeated(labels)
-    for org_id, (_name, key, _m, _c) in about.items():
-        if labels[org_id] in shared:
-            labels[org_id] = f"{labels[org_id]} [{key}]"
-    return labels
-
-
-def _repeated(labels: dict[int, str]) -> set[str]:
-    """The labels more than one organisation has."""
-    counts: dict[str, int] = {}
-    for label in labels.values():
-        counts[label] = counts.get(label, 0) + 1
-    return {label for label, count in counts.items() if count > 1}
 
 
 def municipalities_by_county(session: Session) -> dict[str, list[tuple[str, str]]]:

@@ -103,6 +103,8 @@ register_guard(
     plan_child_view_or_reason,
     _l("Record the child's own view, or why it is missing."),
     field="child_view",
+    # Named by the adult workflows too, for a person of 16 or 17 on them: it asks nothing of an adult.
+    requirement=_l("For a person under 18: record the child's own view, or why it is missing."),
 )
 
 

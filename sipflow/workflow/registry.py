@@ -24,6 +24,9 @@ class Guard:
     field: str | None = None
     # The message naming what is missing, read from the step that failed (None: the fixed message).
     explain: Callable[[TransitionContext], object | None] | None = None
+    # What the workflows page lists a step as requiring, for a guard that holds for some persons only (its
+    # message speaks to one who is refused; None: the message).
+    requirement: object | None = None
 
     def message_for(self, ctx: TransitionContext) -> object:
         """The message for the step ctx that failed this guard: its explanation, else the fixed message."""
@@ -47,12 +50,14 @@ def register_guard(
     *,
     field: str | None = None,
     explain: Callable[[TransitionContext], object | None] | None = None,
+    requirement: object | None = None,
 ) -> None:
     """Let workflow files name check as a guard; message is shown when it does not hold (at field, if any).
 
     explain(ctx), if given, is the message for a step that failed it, naming what is missing (None: message).
+    requirement, if given, is how the workflows page lists it: for a guard that asks only of some persons.
     """
-    GUARDS[name] = Guard(check, message, field, explain)
+    GUARDS[name] = Guard(check, message, field, explain, requirement)
 
 
 # Effects that read what another effect of the same transition wrote: {effect: the effects it needs before}.

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
+from html import unescape as html_unescape
 
 import pytest
 from directorykit import changes, post
@@ -504,3 +506,76 @@ def test_a_direction_character_is_named_in_the_refusal(app_ctx, name):
 )
 def test_names_in_swedish_sami_or_arabic_letters_are_kept(app_ctx, name):
     assert directory.clean_name(name) == name
+
+
+def _options(html: str, select_name: str) -> dict[str, str]:
+    """The options of the select named select_name: value -> label."""
+    block = re.search(rf'<select[^>]*name="{select_name}"[^>]*>(.*?)</select>', html, re.S)
+    assert block is not None
+    options = re.findall(r'<option[^>]*value="(\d+)"[^>]*>([^<]*)', block[1])
+    return {value: html_unescape(label).strip() for value, label in options}
+
+
+def test_the_unit_forms_organisation_picker_labels_organisations_of_the_same_name_apart(as_admin, make_unit):
+    national = make_unit("other", "Försäkringskassan", county_code=None, key="fk").organisation_id
+    kronoberg = make_unit("other", "Försäkringskassan", county_code="07", key="fk-07").organisation_id
+    options = _options(text_of(as_admin.get("/admin/units/new")), "organisation_id")
+    assert options[str(national)] == "Försäkringskassan (hela landet)"
+    assert options[str(kronoberg)] == "Försäkringskassan (Kronobergs län)"
+
+
+def test_the_user_forms_unit_picker_labels_organisations_of_the_same_name_apart(as_admin, make_unit):
+    national = make_unit("other", "Försäkringskassan", unit_name="Kontoret", county_code=None, key="fk")
+    kronoberg = make_unit("other", "Försäkringskassan", unit_name="Kontoret", county_code="07", key="fk-07")
+    options = _options(text_of(as_admin.get("/admin/users/new")), "unit_id")
+    assert options[str(national.id)] == "Försäkringskassan (hela landet), Kontoret"
+    assert options[str(kronoberg.id)] == "Försäkringskassan (Kronobergs län), Kontoret"
+
+
+def test_a_unit_name_another_active_unit_of_the_organisation_has_is_refused_beside_the_field(
+    as_admin, db_session, make_unit
+):
+    existing = make_unit("region", unit_name="Vårdcentralen Öster")
+    response = post(
+        as_admin,
+        "/admin/units/new",
+        organisation_id=str(existing.organisation_id),
+        key="vc-oster-2",
+        name="  vårdcentralen ÖSTER ",
+        kind="vardcentral",
+        email="",
+        hsa_id="",
+    )
+    assert response.status_code == 400
+    page = text_of(response)
+    assert 'id="name-error"' in page and "En annan enhet i organisationen har det här namnet." in page
+    assert 'value="vc-oster-2"' in page  # what was typed is kept
+    assert (
+        len(db_session.exec(select(Unit).where(Unit.organisation_id == existing.organisation_id)).all()) == 1
+    )
+
+
+def test_a_unit_name_is_free_in_another_organisation_and_beside_a_deactivated_unit(
+    db_session, app_ctx, make_unit, now
+):
+    holder = make_unit("region", unit_name="Hemtjänst")
+    organisation = db_session.get(Organisation, holder.organisation_id)
+    elsewhere = db_session.get(Organisation, make_unit("municipality").organisation_id)
+    with unit_of_work(db_session):
+        directory.create_unit(
+            db_session, None, elsewhere, key="ht-2", name="Hemtjänst", kind="other", now=now
+        )
+    with pytest.raises(InvalidInput) as refused:
+        directory.create_unit(
+            db_session, None, organisation, key="ht-3", name="HEMTJÄNST", kind="other", now=now
+        )
+    assert refused.value.field == "name"
+    db_session.rollback()
+    with unit_of_work(db_session):
+        directory.set_unit_active(db_session, None, db_session.get(Unit, holder.id), False, now=now)
+        directory.create_unit(
+            db_session, None, organisation, key="ht-3", name="Hemtjänst", kind="other", now=now
+        )
+    # Active again beside the new one, the two would read alike in every picker.
+    with pytest.raises(InvalidInput):
+        directory.set_unit_active(db_session, None, db_session.get(Unit, holder.id), True, now=now)

@@ -90,7 +90,7 @@ def test_a_unit_whose_hsa_id_was_taken_meanwhile_is_refused_at_the_hsa_id(
     db_session.commit()
     organisation = db_session.get(Organisation, first.organisation_id)
     # The HSA-id check, too, looked before the other unit had it.
-    monkeypatch.setattr(directory, "clean_unit", lambda _session, **values: values)
+    monkeypatch.setattr(directory, "clean_unit", lambda _session, organisation_id=None, **values: values)
     with pytest.raises(directory.InvalidInput) as refused:
         directory.create_unit(
             db_session,

@@ -113,6 +113,12 @@ BAD = [
         [ORG, UNIT.replace(";yes;", ";kanske;")], 3, "health_care", id="health care neither yes nor no"
     ),
     pytest.param([ORG, ORG], 3, "key", id="organisation twice"),
+    pytest.param(
+        [ORG, UNIT, UNIT.replace("reg-vc;Vårdcentralen Test", "reg-vc2; vårdcentralen  TEST")],
+        4,
+        "name",
+        id="two units of one organisation named alike",
+    ),
     # The user pages' rules, which inviting the user applies: refused at the line, not a server error after.
     pytest.param([ORG, UNIT, USER.replace("test.anna", "a")], 4, "key", id="one-letter username"),
     pytest.param(
@@ -231,6 +237,7 @@ def test_a_scope_is_refused_in_the_user_pages_words(db_session, app_ctx, now):
 
 
 EXCEL = "Excel tar bort inledande nollor – formatera kolumnen som text."
+EXCEL_NUMBER = "Excel gör om koder till tal – formatera kolumnen som text."
 
 
 @pytest.mark.parametrize(
@@ -281,6 +288,37 @@ EXCEL = "Excel tar bort inledande nollor – formatera kolumnen som text."
             "user;u.c;C;;;;;;;c@example.se;;coordinator;1|0180",
             "scope",
             f"Länskoden 1 är för kort: en länskod har två siffror. Menade du 01? {EXCEL}",
+        ),
+        # A code Excel kept as a number and wrote with decimals: the same help, never converted.
+        (
+            "organisation;k;Växjö;municipality;;;07;780.0;;;;;",
+            "municipality",
+            f"Kommunkoden 780.0 är ett tal med decimaler: en kommunkod är fyra siffror."
+            f" Menade du 0780? {EXCEL_NUMBER}",
+        ),
+        (
+            "organisation;k;Karlstad;municipality;;;;1780,0;;;;;",
+            "municipality",
+            f"Kommunkoden 1780,0 är ett tal med decimaler: en kommunkod är fyra siffror."
+            f" Menade du 1780? {EXCEL_NUMBER}",
+        ),
+        (
+            "organisation;k;Växjö;municipality;;;7.0;0780;;;;;",
+            "county",
+            f"Länskoden 7.0 är ett tal med decimaler: en länskod är två siffror."
+            f" Menade du 07? {EXCEL_NUMBER}",
+        ),
+        (
+            "organisation;k;K;municipality;;;;999.0;;;;;",
+            "municipality",
+            "Kommunkoden 999.0 är ett tal med decimaler: en kommunkod är fyra siffror, till exempel 0780."
+            f" {EXCEL_NUMBER}",
+        ),
+        (
+            "user;u.c;C;;;;;;;c@example.se;;coordinator;07 180.0",
+            "scope",
+            f"Kommunkoden 180.0 är ett tal med decimaler: en kommunkod är fyra siffror."
+            f" Menade du 0180? {EXCEL_NUMBER}",
         ),
     ],
 )
@@ -546,3 +584,12 @@ def test_the_page_counts_its_errors_in_singular_or_plural(client, make_user, lan
     )
     # "1 error" is no match in "1 errors": the heading must end where the word does.
     assert re.search(re.escape(heading) + r"\b", text_of(response)), text_of(response)[:300]
+
+
+def test_a_unit_named_as_an_active_unit_of_its_organisation_is_refused_at_the_name(db_session, app_ctx, now):
+    run(db_session, now, csv_of(ORG, UNIT), apply=True)
+    report = run(
+        db_session, now, csv_of(UNIT.replace("reg-vc;Vårdcentralen", "reg-vc2;VÅRDCENTRALEN")), apply=True
+    )
+    assert [(e.line, e.column) for e in report.errors] == [(2, "name")]
+    assert counts(db_session) == (1, 1, 0)

@@ -368,7 +368,7 @@ def test_every_user_action_is_logged_and_shown_on_the_log_page(as_admin, db_sess
     for action in actions:
         assert action not in html
     assert "Ada Admin" in html
-    assert f'/admin/users/{user.id}">Användare {user.id}</a>' in html  # a link to the target
+    assert f'/admin/users/{user.id}">Användare: {user.display_name}</a>' in html  # a link to the target
     assert "Aktivt: <del>Ja</del> → <ins>Nej</ins>" in html  # the readable diff of disable
     assert "True" not in html and "False" not in html
     # Newest first.
@@ -389,8 +389,9 @@ def test_the_log_page_names_actions_targets_and_fields_in_swedish(as_admin, db_s
         (
             "user.update",
             "user",
-            {"display_name": "A", "unit_id": 1, "roles": "staff"},
-            {"display_name": "B", "unit_id": 2, "roles": "staff,admin"},
+            # Units no longer known (a restored log, say): their ids, as stored.
+            {"display_name": "A", "unit_id": 999991, "roles": "staff"},
+            {"display_name": "B", "unit_id": 999992, "roles": "staff,admin"},
         ),
         ("import.apply", "import", None, {"created": 3, "changed": 0, "unchanged": 1}),
     ]
@@ -427,12 +428,60 @@ def test_the_log_page_names_actions_targets_and_fields_in_swedish(as_admin, db_s
         "Hälso- och sjukvård (registrerar KVÅ-koder): <del>Nej</del> → <ins>Ja</ins>",
         "Slag: <del>Annan enhet</del>",
         "Namn: <del>A</del> → <ins>B</ins>",
-        "Enhet: <del>1</del> → <ins>2</ins>",
+        "Enhet: <del>999991</del> → <ins>999992</ins>",
         "Roller: <del>Personal</del> → <ins>Personal, Administratör</ins>",
         "Poster skapade: – → <ins>3</ins>",
         "Katalogimport",
     ):
         assert words in html, words
+
+
+def test_the_log_page_names_the_users_units_and_organisations_it_shows_in_one_read(
+    as_admin, db_session, admin, parties, now
+):
+    from support import statements
+
+    from sipflow.admin.changes import record_change
+
+    school = db_session.get(Unit, parties.school.id)
+    region = db_session.get(Unit, parties.region.id)
+    school_org = db_session.get(Organisation, school.organisation_id)
+    user = db_session.get(User, parties.school_user.id)
+
+    def log(action, kind, target_id, before=None, after=None):
+        record_change(
+            db_session,
+            actor_user_id=admin.id,
+            action=action,
+            target_kind=kind,
+            target_id=target_id,
+            now=now,
+            before=before,
+            after=after,
+        )
+
+    log("unit.create", "unit", school.id, after={"organisation_id": school_org.id, "name": school.name})
+    log("organisation.edit", "organisation", school_org.id, {"name": "Gamla"}, {"name": school_org.name})
+    log("user.update", "user", user.id, {"unit_id": region.id}, {"unit_id": school.id})
+    db_session.commit()
+    with statements(db_session.get_bind()) as few:
+        html = text_of(as_admin.get("/admin/log"))
+    for words in (
+        f"Organisation: – → <ins>{school_org.name}</ins>",
+        f"Enhet: <del>Region Kronoberg, {region.name}</del> → <ins>Katedralskolan, {school.name}</ins>",
+        f"Användare: {user.display_name}</a>",
+        f"<td>Enhet: Katedralskolan, {school.name}</td>",
+        f"<td>Organisation: {school_org.name}</td>",
+    ):
+        assert words in html, words
+    # More rows naming more rows: the same number of statements (the names are read once for the page).
+    for n in range(5):
+        log("user.update", "user", parties.region_user.id, {"unit_id": region.id}, {"unit_id": school.id})
+        log("unit.edit", "unit", parties.municipality.id, {"name": f"A{n}"}, {"name": f"B{n}"})
+    db_session.commit()
+    with statements(db_session.get_bind()) as more:
+        as_admin.get("/admin/log")
+    assert len(more) == len(few)
 
 
 def test_the_log_page_filters_by_kind_and_pages_newest_first(as_admin, db_session, admin, now):

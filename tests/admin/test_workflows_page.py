@@ -121,7 +121,7 @@ def test_each_version_shows_its_steps_as_a_table_in_the_words_of_the_file(app, c
                 for party in transition.parties:
                     assert str(PARTY_ROLE_LABELS[party]) in cells[2]
                 for guard in transition.conditions:
-                    assert str(GUARDS[guard].message) in cells[3]
+                    assert str(GUARDS[guard].requirement or GUARDS[guard].message) in cells[3]
                 for deadline in workflow.deadlines:
                     if transition.trigger in deadline.started_by:
                         assert f"Startar tidsfristen: {deadline.label['sv']}" in cells[4]
@@ -138,7 +138,8 @@ def test_the_steps_are_named_in_english_for_an_english_reader(client, make_user,
     sip = registry.latest("sip")
     section = page.split(f"{sip.name}</span> version {sip.version}", 1)[1].split("</section>", 1)[0]
     rows = _rows(section)
-    assert "Start the SIP (Ny SIP)" in rows
+    # In the menu's words: the menu says New SIP to an English reader.
+    assert "Start the SIP (New SIP)" in rows and "Start the SIP (Ny SIP)" not in rows
     for transition in sip.transitions:
         assert workflow_state_labels(sip, transition, "en") in rows[transition.label["en"]]
     assert "Diagram source (Mermaid)" in section
@@ -147,3 +148,23 @@ def test_the_steps_are_named_in_english_for_an_english_reader(client, make_user,
 def workflow_state_labels(workflow, transition, locale: str) -> str:
     """The cell of the state a transition leads to, in locale."""
     return f"<td>{workflow.state_label(transition.dest, locale)}</td>"
+
+
+def test_an_adult_workflow_lists_the_childs_view_as_asked_of_a_person_under_18_only(
+    client, make_user, registry
+):
+    # The adult files name the guard for a person of 16 or 17 on them; listed bare, it read as asked of all.
+    login(client, make_user(None, roles="admin").username)
+    page = html.unescape(text_of(client.get("/admin/workflows")))
+    for name in ("sip", "sip_discharge"):
+        workflow = registry.latest(name)
+        section = page.split(f"{workflow.name}</span> version {workflow.version}", 1)[1].split(
+            "</section>", 1
+        )[0]
+        readable = section.split("<details>", 1)[0]
+        assert "Skriv barnets egen syn, eller varför den saknas." not in readable, name
+        named = [t for t in workflow.transitions if "plan_child_view_or_reason" in t.conditions]
+        assert named, name
+        for transition in named:
+            row = _rows(readable)[transition.label["sv"]]
+            assert "För en person under 18 år: skriv barnets egen syn, eller varför den saknas." in row

@@ -617,3 +617,29 @@ def test_a_new_link_to_the_same_recipient_ends_the_older_one_and_the_links_page_
     assert [row.action for row in denied][-1] == "access.denied"
     assert client.get(new_relative).status_code == 200
     assert client.get(person).status_code == 200
+
+
+def test_the_links_page_gives_a_last_day_only_to_the_links_that_still_work(client, db_session, planned):
+    world = planned
+    send_link(client, world, world.relative)
+    log_out(client)
+    send_link(client, world, world.relative)  # replaces the first
+    replaced, live = db_session.exec(select(PersonalLink).order_by(PersonalLink.id)).all()
+    page = text_of(client.get(f"/cases/{world.case.uid}/plan/links"))
+    csrf = csrf_token(page)
+    last_day = (to_local(live.created_at).date() + timedelta(days=30)).isoformat()
+
+    def works_through(link_id: int) -> str:
+        row = re.search(rf"<tr>\s*<td>{link_id}</td>(.*?)</tr>", page, re.S).group(1)
+        return re.findall(r"<td>(.*?)</td>", row, re.S)[2].strip()
+
+    assert works_through(live.id) == last_day
+    assert works_through(replaced.id) == "–"
+    assert (
+        client.post(
+            f"/cases/{world.case.uid}/plan/links/{live.id}/revoke", data={"csrf_token": csrf}
+        ).status_code
+        == 303
+    )
+    page = text_of(client.get(f"/cases/{world.case.uid}/plan/links"))
+    assert works_through(live.id) == "–"
