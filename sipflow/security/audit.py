@@ -22,7 +22,7 @@ import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
-from sqlalchemy import CheckConstraint, bindparam, event, insert, or_, select, update
+from sqlalchemy import CheckConstraint, bindparam, event, insert, select, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import ORMExecuteState
 from sqlalchemy.orm import Session as OrmSession
@@ -139,7 +139,8 @@ class AccessLogEntry(SQLModel, table=True):
     link_id: int | None = None
     # The keyed hash (Person.id_hash) of the identifier a look-up found nobody under: never the number itself,
     # yet whoever holds the number and the key can tell which search it was.
-    id_hash: str | None = Field(default=None, max_length=64)
+    # Indexed: a person's loggutdrag finds the searches for their number by it (concerns_person).
+    id_hash: str | None = Field(default=None, max_length=64, index=True)
     prev_hash: str = Field(max_length=64)
     row_hash: str = Field(max_length=64)
 
@@ -308,12 +309,21 @@ def record_access(
 
 
 def concerns_person(person_id: int):
-    """A WHERE clause over AccessLogEntry: the rows that name the person or one of their cases.
+    """A WHERE clause over AccessLogEntry: the rows that name the person, one of their cases, or their number.
 
-    Refusals name the case only, so the case is what ties them to the person.
+    Refusals name the case only, so the case is what ties them to the person; a search that found nobody
+    (made before they were registered) carries only the keyed hash of the number, so that hash ties it.
     """
     their_cases = select(SipCase.id).where(SipCase.person_id == person_id)
-    return or_(AccessLogEntry.person_id == person_id, AccessLogEntry.case_id.in_(their_cases))
+    their_hash = select(Person.id_hash).where(Person.id == person_id).scalar_subquery()
+    # One branch per index (person, case, hash): PostgreSQL reads an OR of them, with a subquery in it,
+    # as a walk of the whole log.
+    rows = union_all(
+        select(_LOG.c.seq).where(_LOG.c.person_id == person_id),
+        select(_LOG.c.seq).where(_LOG.c.case_id.in_(their_cases)),
+        select(_LOG.c.seq).where(_LOG.c.id_hash == their_hash),
+    )
+    return AccessLogEntry.seq.in_(rows)
 
 
 # --- Verifying -------------------------------------------------------------------------------------------

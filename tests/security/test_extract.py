@@ -10,10 +10,13 @@ from datetime import UTC, date, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
+import support
 from sqlmodel import select
 
 from sipflow.db import unit_of_work
+from sipflow.people.identifiers import parse_identifier
 from sipflow.people.models import Person
+from sipflow.people.services import look_up_person
 from sipflow.security import audit
 from sipflow.security.audit import record_access
 from sipflow.security.extract import HEADERS, access_extract_csv, access_extract_pdf
@@ -114,6 +117,39 @@ def test_csv_has_the_columns_and_the_persons_rows_only(db_session, parties, log)
     text = access_extract_csv(db_session, log.person.id).decode("utf-8-sig")
     assert log.other_case.reference not in text
     assert log.person.id_number not in text and log.person.id_number[2:] not in text
+
+
+def test_a_search_for_the_number_before_the_person_was_registered_is_in_their_extract(
+    app, db_session, parties, make_person
+):
+    """The person learns who searched for their number while nobody had it (logged as not found, naming
+    no person); a search for another number is not theirs."""
+    birth = date(1961, 3, 14)
+    serial = support.next_number() % 500
+    theirs, another = (support.valid_personnummer(birth, s) for s in (serial, serial + 500))
+    with unit_of_work(db_session):
+        for minute, number in enumerate((theirs, another)):
+            found = look_up_person(
+                db_session,
+                parties.region_user,
+                app.config["PNR_HASH_KEY"],
+                parse_identifier(number, today=AT.date()),
+                purpose="sökning i Mina SIP",
+                now=AT + timedelta(minutes=minute),
+            )
+            assert found is None
+    person = make_person(birth=birth, serial=serial)
+    assert read_csv(access_extract_csv(db_session, person.id))[1:] == [
+        [
+            "2026-07-02 00:30:00",
+            parties.region_user.display_name,
+            "Region Kronoberg",
+            "Sökte fram personen",
+            "sökning i Mina SIP",
+            "–",
+            "ingen träff",
+        ]
+    ]
 
 
 def test_csv_cells_cannot_become_formulas(db_session, parties, log):
