@@ -33,6 +33,8 @@ from sipflow.people.models import Person, Unit, User
 
 # Actions: namespaced codes, never translated (the extract shows them with Swedish labels).
 CASE_VIEW = "case.view"
+# Starting a SIP (and registering its person, when new): the person's first row is who did it.
+CASE_CREATE = "case.create"
 CASE_PRINT = "case.print"
 CASE_EXPORT = "case.export"
 CASE_TRANSITION = "case.transition"
@@ -64,6 +66,7 @@ PLAN_CHANGE = "plan.change"
 # loggutdrag's labels (security/extract.py) are tested to name each.
 ACTIONS = (
     CASE_VIEW,
+    CASE_CREATE,
     CASE_PRINT,
     CASE_EXPORT,
     CASE_TRANSITION,
@@ -225,7 +228,9 @@ def _create_head(session: Session) -> None:
     """Create the head row (new database, or emptied tables), continuing from the log's last row."""
     last = session.execute(select(_LOG.c.seq, _LOG.c.row_hash).order_by(_LOG.c.seq.desc()).limit(1)).first()
     try:
-        with session.begin_nested():
+        # A savepoint of the connection, not the session's: a session savepoint's release runs the
+        # session's before_commit hooks (the reminders' reconciliation) in the middle of the caller's work.
+        with session.connection().begin_nested():
             session.execute(
                 insert(_HEAD).values(
                     id=HEAD_ID,

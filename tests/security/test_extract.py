@@ -78,6 +78,15 @@ def test_csv_has_the_columns_and_the_persons_rows_only(db_session, parties, log)
     )
     assert rows[1:] == [
         [
+            "2026-11-02 10:00:00",  # the start of the SIP, first in the log (create_case's clock)
+            parties.region_user.display_name,
+            "Region Kronoberg",
+            "Startade SIP-ärendet",
+            "vård och behandling / samordning",
+            log.case.reference,
+            "tillåten",
+        ],
+        [
             "2026-07-02 00:30:00",
             parties.region_user.display_name,
             "Region Kronoberg",
@@ -218,7 +227,7 @@ def test_a_long_pdf_repeats_the_header_and_an_empty_one_says_so(
     pages = text.split("\f")
     assert len([p for p in pages if p.strip()]) >= 3
     assert all("Användare" in page for page in pages if page.strip())
-    assert "Antal poster: 120" in text and "Sida 3" in text
+    assert "Antal poster: 121" in text and "Sida 3" in text  # and the start of the SIP
     lonely = make_person(birth=date(1950, 1, 2))
     empty = pdf_text(access_extract_pdf(db_session, lonely.id, now=NOW))
     assert "Inga loggade åtkomster." in empty and "Antal poster: 0" in empty
@@ -269,7 +278,11 @@ def test_meeting_reads_and_changes_are_worded_in_swedish(db_session, parties, cr
                 now=AT + timedelta(minutes=minute),
             )
     rows = read_csv(access_extract_csv(db_session, case.person_id))
-    assert [row[3] for row in rows[1:]] == ["Läste ett SIP-möte", "Bokade eller ändrade ett SIP-möte"]
+    assert [row[3] for row in rows[1:]] == [
+        "Startade SIP-ärendet",
+        "Läste ett SIP-möte",
+        "Bokade eller ändrade ett SIP-möte",
+    ]
     text = pdf_text(access_extract_pdf(db_session, case.person_id, now=NOW))
     # The table wraps a long label within its cell: the change's label ends on the next line.
     assert "Läste ett SIP-möte" in text and "Bokade eller ändrade ett" in text
