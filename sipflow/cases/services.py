@@ -457,6 +457,7 @@ def create_case(
         purpose=audit.PURPOSE_CARE,
         case=case,
         person=person,
+        organisation_id=organisation_id,
         now=now,
     )
     # Case reference and ids only: the log never learns who the person is.

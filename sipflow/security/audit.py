@@ -272,13 +272,15 @@ def record_access(
     outcome: str = ALLOWED,
     link_id: int | None = None,
     id_hash: str | None = None,
+    organisation_id: int | None = None,
     now: datetime,
 ) -> None:
     """Append one row to the access log in the caller's transaction (the caller commits).
 
     The person is taken from the case when not given, except on a refusal: a denied row names the case
     it was refused (when there is one) and nothing else about it. link_id: the personal link the access
-    went through, if any; id_hash: the keyed hash of an identifier a look-up found nobody under.
+    went through, if any; id_hash: the keyed hash of an identifier a look-up found nobody under;
+    organisation_id: the user's organisation when the caller holds it already (else read from their unit).
     """
     if action not in ACTIONS:
         raise ValueError(f"unknown access-log action {action!r}: add it to audit.ACTIONS")
@@ -292,7 +294,8 @@ def record_access(
         person_id = case.person_id
     else:
         person_id = None
-    organisation_id = _organisation_id(session, user)
+    if organisation_id is None:
+        organisation_id = _organisation_id(session, user)
     seq, prev_hash = _claim_next(session)
     values = {
         "seq": seq,
