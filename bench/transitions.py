@@ -12,21 +12,23 @@ counted after the warm-up lifecycles, with the per-process cache of units' organ
 service path's line says how many of them are the requests' loads of actor and case, which the
 hand-written path does not need (it holds both).
 
-  create (person + case + participants + log + deadline), give_consent, start_preparation, send_kallelse,
-  hold_meeting, establish_plan, follow_up, revise_plan, close
+  create (person + case + participants + log + deadline + access-log row), give_consent, start_preparation,
+  send_kallelse, hold_meeting, establish_plan, follow_up, revise_plan, close
 
 * service: each step opens its own Session (as a request does), loads the actor and the case, (clock
   stopped) builds the form data with sipflow.cases.scripted.scripted_input, (clock running) calls
   services.create_case / services.fire_transition (through scripted.fire_scripted), then commits.
 * hand-written: the sqlite3 module (psycopg on PostgreSQL) directly, the same rows the service path writes,
   like for like: person, case, participants, Mina SIP's case_visibility rows (and their time at each step),
-  transition log, consent and its organisations, deadlines, meetings, attendance, the compare-and-set UPDATE
-  of the version together with the new state and columns, the plan draft and its own goal, each held
-  meeting's decision, KVÅ code record and the plan effort it becomes, the plan's compare-and-set and its
-  frozen versions (content JSON and the PDF, rendered by the same sipflow.plans.pdf.render_plan_pdf), and
-  the deadline reminders (written, then cancelled when the deadline is met). Several rows of one table go
-  in one executemany; it knows its own ids, so it reads nothing back. (The plan's own edits and huvudansvar
-  are made before establishing, in the editor: untimed on both sides.)
+  the start's access-log row (chained as sipflow.security.audit.record_access chains it), transition log,
+  consent and its organisations, deadlines, meetings, attendance, the compare-and-set UPDATE of the version
+  together with the new state and columns, the plan draft and its own goal, each held meeting's decision,
+  KVÅ code record and the plan effort it becomes, the plan's compare-and-set and its frozen versions
+  (content JSON and the PDF, rendered by the same sipflow.plans.pdf.render_plan_pdf), and the deadline
+  reminders (written, then cancelled when the deadline is met). Several rows of one table go in one
+  executemany; it knows its own ids, so it reads nothing back but the access log's head (the seq and the
+  hash to chain to, returned by the UPDATE that locks it). (The plan's own edits and huvudansvar are made
+  before establishing, in the editor: untimed on both sides.)
 
 The ratio service / hand-written is the price of the ORM, the guards' queries and the engine.
 """
@@ -74,6 +76,7 @@ from sipflow.people.models import Organisation, Unit, User  # noqa: E402
 from sipflow.people.reference import load_municipalities  # noqa: E402
 from sipflow.people.services import identifier_hash, register_person  # noqa: E402
 from sipflow.plans.pdf import render_plan_pdf  # noqa: E402
+from sipflow.security import audit  # noqa: E402
 
 STEPS = (
     "give_consent",
@@ -324,6 +327,11 @@ class Connection:
         """A date as the driver stores it."""
         return value if self.postgres else value.isoformat()
 
+    def fetchone(self, sql: str, params=()):
+        """Run one statement and return its first row."""
+        self.statements += 1
+        return self.db.execute(self._sql(sql), params).fetchone()
+
     def execute(self, sql: str, params=()) -> int:
         self.statements += 1
         return self.db.execute(self._sql(sql), params).rowcount
@@ -398,6 +406,44 @@ class HandWrittenPath:
                 )
             )
         self.db.executemany(INSERT_REMINDER, rows)
+
+    def _access(self, case_id: int, person_id: int, action: str, at: datetime) -> None:
+        """An access-log row as audit.record_access appends it: the head's length raised (its lock), the
+        row chained to the last one's hash, and the head's new hash."""
+        db, ids = self.db, self.ids
+        claimed = db.fetchone(
+            "UPDATE access_log_head SET length = length + 1 WHERE access_log_head.id = 1 "
+            "RETURNING length, last_hash"
+        )
+        if claimed is None:  # a new database whose log this path begins
+            db.execute(
+                "INSERT INTO access_log_head (id, length, last_hash) VALUES (1, 0, ?)", (audit.GENESIS_HASH,)
+            )
+            claimed = db.fetchone(
+                "UPDATE access_log_head SET length = length + 1 WHERE access_log_head.id = 1 "
+                "RETURNING length, last_hash"
+            )
+        seq, prev_hash = claimed
+        values = {
+            "seq": seq,
+            "at": at.astimezone(UTC),
+            "user_id": ids["user"],
+            "organisation_id": ids["region"],
+            "case_id": case_id,
+            "person_id": person_id,
+            "action": action,
+            "purpose": audit.PURPOSE_CARE,
+            "outcome": audit.ALLOWED,
+        }
+        row_hash = audit.compute_row_hash(prev_hash, values)
+        db.execute(
+            "INSERT INTO access_log (seq, at, user_id, organisation_id, case_id, person_id, action, purpose, "
+            "outcome, link_id, id_hash, prev_hash, row_hash) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, ?, ?)",
+            (seq, db.t(at), ids["user"], ids["region"], case_id, person_id, action, audit.PURPOSE_CARE)
+            + (audit.ALLOWED, prev_hash, row_hash),
+        )
+        db.execute("UPDATE access_log_head SET last_hash=? WHERE access_log_head.id = 1", (row_hash,))
 
     def _cancel_reminders(self, case_id: int, deadline_id: int) -> None:
         self.db.execute(
@@ -651,6 +697,7 @@ class HandWrittenPath:
         kallelse_due = add_days(at, self.kallelse_days)
         kallelse = db.insert(insert_deadline, (case_id, "kallelse", db.t(kallelse_due), None, None))
         self._deadline_reminders(case_id, kallelse, "kallelse", kallelse_due, self.kallelse_days // 3, at)
+        self._access(case_id, person_id, audit.CASE_CREATE, at)
         db.commit()
         person = SimpleNamespace(
             id=person_id, value=value.value, birth_date=value.birth_date, legal_sex=value.legal_sex

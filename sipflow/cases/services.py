@@ -448,6 +448,18 @@ def create_case(
     with session.no_autoflush:
         _add_start_rows(session, workflow, case, actor, organisation_id, unit_ids, now=now)
     session.flush()
+    # Who started the SIP (and so registered a new person) is the person's to know: the loggutdrag shows
+    # it. The append is the start's last write, as record_access asks.
+    audit.record_access(
+        session,
+        user=actor,
+        action=audit.CASE_CREATE,
+        purpose=audit.PURPOSE_CARE,
+        case=case,
+        person=person,
+        organisation_id=organisation_id,
+        now=now,
+    )
     # Case reference and ids only: the log never learns who the person is.
     logger.info(
         "case %s started (%s v%d) by user %s", case.reference, workflow.name, workflow.version, actor.id

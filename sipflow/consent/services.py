@@ -66,12 +66,23 @@ def give_consent(
             _l("The consent can only cover organisations taking part."), field="organisation_ids"
         )
     guardians = _consenting_guardians(session, case, data, participants) if given_by == "guardian" else []
+    typed_name = fields.line(data, "given_by_name")
+    if guardians and typed_name:
+        # Each ticked guardian's row carries their name in the case: a typed name has no row of its own to
+        # go in (a third guardian? one of them spelt otherwise?), and would be dropped; the user chooses.
+        raise InvalidInput(
+            _l(
+                "Tick the guardians who consent or type the name of the one who consents, not both: "
+                "a ticked guardian's consent is recorded under their name in the SIP."
+            ),
+            field="given_by_name",
+        )
     consents = [
         Consent(
             case_id=case.id,
             decision=GIVEN,
             given_by=given_by,
-            given_by_name=guardian.name if guardian else fields.line(data, "given_by_name"),
+            given_by_name=guardian.name if guardian else typed_name,
             given_by_participant_id=guardian.id if guardian else None,
             form=form,
             information_scope=fields.text(data, "information_scope"),

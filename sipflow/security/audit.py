@@ -22,7 +22,7 @@ import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
-from sqlalchemy import CheckConstraint, bindparam, event, insert, or_, select, update
+from sqlalchemy import CheckConstraint, bindparam, event, insert, select, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import ORMExecuteState
 from sqlalchemy.orm import Session as OrmSession
@@ -33,6 +33,8 @@ from sipflow.people.models import Person, Unit, User
 
 # Actions: namespaced codes, never translated (the extract shows them with Swedish labels).
 CASE_VIEW = "case.view"
+# Starting a SIP (and registering its person, when new): the person's first row is who did it.
+CASE_CREATE = "case.create"
 CASE_PRINT = "case.print"
 CASE_EXPORT = "case.export"
 CASE_TRANSITION = "case.transition"
@@ -64,6 +66,7 @@ PLAN_CHANGE = "plan.change"
 # loggutdrag's labels (security/extract.py) are tested to name each.
 ACTIONS = (
     CASE_VIEW,
+    CASE_CREATE,
     CASE_PRINT,
     CASE_EXPORT,
     CASE_TRANSITION,
@@ -139,7 +142,8 @@ class AccessLogEntry(SQLModel, table=True):
     link_id: int | None = None
     # The keyed hash (Person.id_hash) of the identifier a look-up found nobody under: never the number itself,
     # yet whoever holds the number and the key can tell which search it was.
-    id_hash: str | None = Field(default=None, max_length=64)
+    # Indexed: a person's loggutdrag finds the searches for their number by it (concerns_person).
+    id_hash: str | None = Field(default=None, max_length=64, index=True)
     prev_hash: str = Field(max_length=64)
     row_hash: str = Field(max_length=64)
 
@@ -224,7 +228,9 @@ def _create_head(session: Session) -> None:
     """Create the head row (new database, or emptied tables), continuing from the log's last row."""
     last = session.execute(select(_LOG.c.seq, _LOG.c.row_hash).order_by(_LOG.c.seq.desc()).limit(1)).first()
     try:
-        with session.begin_nested():
+        # A savepoint of the connection, not the session's: a session savepoint's release runs the
+        # session's before_commit hooks (the reminders' reconciliation) in the middle of the caller's work.
+        with session.connection().begin_nested():
             session.execute(
                 insert(_HEAD).values(
                     id=HEAD_ID,
@@ -266,13 +272,15 @@ def record_access(
     outcome: str = ALLOWED,
     link_id: int | None = None,
     id_hash: str | None = None,
+    organisation_id: int | None = None,
     now: datetime,
 ) -> None:
     """Append one row to the access log in the caller's transaction (the caller commits).
 
     The person is taken from the case when not given, except on a refusal: a denied row names the case
     it was refused (when there is one) and nothing else about it. link_id: the personal link the access
-    went through, if any; id_hash: the keyed hash of an identifier a look-up found nobody under.
+    went through, if any; id_hash: the keyed hash of an identifier a look-up found nobody under;
+    organisation_id: the user's organisation when the caller holds it already (else read from their unit).
     """
     if action not in ACTIONS:
         raise ValueError(f"unknown access-log action {action!r}: add it to audit.ACTIONS")
@@ -286,7 +294,8 @@ def record_access(
         person_id = case.person_id
     else:
         person_id = None
-    organisation_id = _organisation_id(session, user)
+    if organisation_id is None:
+        organisation_id = _organisation_id(session, user)
     seq, prev_hash = _claim_next(session)
     values = {
         "seq": seq,
@@ -308,12 +317,21 @@ def record_access(
 
 
 def concerns_person(person_id: int):
-    """A WHERE clause over AccessLogEntry: the rows that name the person or one of their cases.
+    """A WHERE clause over AccessLogEntry: the rows that name the person, one of their cases, or their number.
 
-    Refusals name the case only, so the case is what ties them to the person.
+    Refusals name the case only, so the case is what ties them to the person; a search that found nobody
+    (made before they were registered) carries only the keyed hash of the number, so that hash ties it.
     """
     their_cases = select(SipCase.id).where(SipCase.person_id == person_id)
-    return or_(AccessLogEntry.person_id == person_id, AccessLogEntry.case_id.in_(their_cases))
+    their_hash = select(Person.id_hash).where(Person.id == person_id).scalar_subquery()
+    # One branch per index (person, case, hash): PostgreSQL reads an OR of them, with a subquery in it,
+    # as a walk of the whole log.
+    rows = union_all(
+        select(_LOG.c.seq).where(_LOG.c.person_id == person_id),
+        select(_LOG.c.seq).where(_LOG.c.case_id.in_(their_cases)),
+        select(_LOG.c.seq).where(_LOG.c.id_hash == their_hash),
+    )
+    return AccessLogEntry.seq.in_(rows)
 
 
 # --- Verifying -------------------------------------------------------------------------------------------

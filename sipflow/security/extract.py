@@ -29,6 +29,7 @@ CSV_DELIMITER = ";"
 # One for every code in audit.ACTIONS (tests/security/test_extract.py): the person never reads a code.
 ACTION_LABELS = {
     audit.CASE_VIEW: "Läste SIP-ärendet",
+    audit.CASE_CREATE: "Startade SIP-ärendet",
     audit.CASE_PRINT: "Skrev ut SIP-ärendet",
     audit.CASE_EXPORT: "Exporterade SIP-ärendet",
     audit.CASE_TRANSITION: "Förde SIP-ärendet vidare",

@@ -8,8 +8,10 @@ import re
 import pytest
 from sqlmodel import select
 from webkit import fill, forms_of, login, text_of
+from werkzeug.datastructures import MultiDict
 
 from sipflow.cases.models import Participant, SipCase
+from sipflow.consent.models import Consent
 
 pytestmark = pytest.mark.usefixtures("frozen_clock")
 
@@ -93,6 +95,36 @@ def test_a_guardian_who_joined_after_the_consent_is_named_when_the_sip_cannot_go
     html = text_of(refused)
     assert "Har inte samtyckt: Jonas Lindqvist." in html
     assert "Jag vill gå kvar i min klass." in html
+
+
+def test_a_typed_name_with_ticked_guardians_is_refused_beside_the_field_and_the_input_kept(
+    as_region, create_case, db_session
+):
+    """The ticked guardians' rows carry their own names: a name typed as well would be dropped unseen."""
+    case = create_case("sip_child")
+    for name in ("Maria Lindqvist", "Jonas Lindqvist"):
+        _add_guardian(as_region, case, name)
+    ids = _guardian_ids(db_session, case)
+    refused = _step(
+        as_region,
+        case,
+        "give_consent",
+        given_by="guardian",
+        form="written",
+        given_by_name="Lisa Barnsson",
+        guardian_participant_ids=[str(i) for i in ids.values()],
+    )
+    assert refused.status_code == 400
+    html = text_of(refused)
+    errors = _field_errors(html, "give_consent-given_by_name")
+    assert "Ange antingen vårdnadshavarna som samtycker eller namnet på den som samtycker" in errors
+    form = MultiDict(forms_of(html)[f"/cases/{case.uid}/transitions/give_consent"])
+    assert form["give_consent-given_by_name"] == "Lisa Barnsson"
+    ticked = form.getlist("give_consent-guardian_participant_ids")
+    assert sorted(ticked) == sorted(str(i) for i in ids.values())
+    db_session.expire_all()
+    assert db_session.exec(select(Consent).where(Consent.case_id == case.id)).all() == []
+    assert db_session.get(SipCase, case.id).state == "requested"
 
 
 def test_a_guardians_name_in_the_refusal_is_text_never_markup(as_region, create_case, db_session):

@@ -29,6 +29,7 @@ from sipflow.people.models import Person
 from sipflow.people.services import change_person_particulars, find_or_register_person, register_person
 from sipflow.security import audit
 from sipflow.security.audit import AccessLogEntry
+from sipflow.security.extract import extract_rows
 
 VIKTORIA_PNR = valid_personnummer(date(1961, 3, 14), serial=274)
 ALREADY_REGISTERED = "Personen är redan registrerad i sipflow."
@@ -255,6 +256,27 @@ def test_a_new_person_is_registered_with_what_was_typed(client, parties, db_sess
         "Namnsson",
         ALVESTA,
     )
+
+
+def test_the_persons_loggutdrag_says_who_registered_them_and_started_their_sip(client, parties, db_session):
+    as_user(client, parties.region_user)
+    pnr = valid_personnummer(date(1977, 7, 8), serial=124)
+    assert client.post("/cases/new", data=new_case_data(client, identifier=pnr)).status_code == 303
+    person = db_session.exec(select(Person)).one()
+    case = db_session.exec(select(SipCase)).one()
+    rows = extract_rows(db_session, person.id)
+    assert [(r.user, r.organisation, r.action, r.case_reference, r.outcome) for r in rows] == [
+        (
+            parties.region_user.display_name,
+            "Region Kronoberg",
+            "Startade SIP-ärendet",
+            case.reference,
+            "tillåten",
+        )
+    ]
+    (row,) = log_rows(db_session, audit.CASE_CREATE)
+    assert (row.user_id, row.person_id, row.case_id) == (parties.region_user.id, person.id, case.id)
+    assert audit.verify_chain(db_session) == []
 
 
 # --- Defect 1: a second open SIP warns, links and needs a confirmation -----------------------------------

@@ -22,6 +22,7 @@ from sipflow.meetings.jobs import _CASES_WITH_UNCOVERED
 from sipflow.meetings.models import Invitation, Meeting
 from sipflow.people.models import User
 from sipflow.security import access
+from sipflow.security.audit import AccessLogEntry, concerns_person
 
 pytestmark = pytest.mark.usefixtures("frozen_clock")
 
@@ -382,3 +383,37 @@ def test_the_users_page_search_reads_names_usernames_and_addresses_through_index
     assert full_scans(plan, "user") == [], plan
     for index in ("ix_user_display_name_lower", "ix_user_username_lower", "ix_user_email_lower"):
         assert index in plan, plan
+
+
+def test_the_loggutdrag_finds_the_persons_rows_and_the_searches_for_their_number_by_index(
+    analysed, db_session, engine, now
+):
+    # A million cases log many millions of reads: the rows of one person are found by the indexes on the
+    # person, their cases and their number's keyed hash (a search made before they were registered), never
+    # by reading the log. The rows are inserted as they are, outside the chain: only the plan is read.
+    db_session.execute(
+        insert(AccessLogEntry),
+        [
+            {
+                "seq": 100_000 + n,
+                "at": now,
+                "case_id": 100_000 + n if n % 3 else None,
+                "person_id": 100_000 + n if n % 3 == 1 else None,
+                "id_hash": f"{n:064x}" if n % 3 == 0 else None,
+                "action": "person.lookup",
+                "purpose": "test",
+                "outcome": "allowed",
+                "prev_hash": "0" * 64,
+                "row_hash": "0" * 64,
+            }
+            for n in range(3000)
+        ],
+    )
+    db_session.commit()
+    with engine.connect() as connection:
+        connection.exec_driver_sql("ANALYZE")
+        connection.commit()
+    engine.dispose()
+    plan = plan_of(db_session, select(AccessLogEntry.seq).where(concerns_person(analysed[0].person_id)))
+    assert full_scans(plan, "access_log", "sipcase", "person") == [], plan
+    assert "ix_access_log_id_hash" in plan, plan

@@ -45,6 +45,13 @@ def append(session: Session, user, case, n: int, now) -> None:
             )
 
 
+def empty_log(engine) -> None:
+    """Remove every row and the head (as on a new database): the chain's tests count from seq 1."""
+    with engine.begin() as connection:
+        connection.execute(delete(AccessLogEntry.__table__))
+        connection.execute(delete(AccessLogHead.__table__))
+
+
 def run_verify(app):
     return app.test_cli_runner().invoke(access_log_group, ["verify"])
 
@@ -61,12 +68,14 @@ def raw(engine, sql: str, **params) -> None:
 def test_viewing_a_case_writes_one_row_with_who_what_when_and_why(client, parties, create_case, db_session):
     case = create_case()
     assert login(client, parties.region_user.username).status_code == 302
-    assert entries(db_session) == []
+    (started,) = entries(db_session)
+    assert (started.action, started.case_id, started.person_id) == ("case.create", case.id, case.person_id)
+    assert (started.seq, started.prev_hash) == (1, GENESIS_HASH)
     before = now_utc()
     assert client.get(f"/cases/{case.uid}").status_code == 200
     after = now_utc()
-    (row,) = entries(db_session)
-    assert (row.seq, row.prev_hash) == (1, GENESIS_HASH)
+    (row,) = entries(db_session)[1:]
+    assert (row.seq, row.prev_hash) == (2, started.row_hash)
     assert row.user_id == parties.region_user.id
     assert row.organisation_id == parties.region.organisation_id
     assert (row.case_id, row.person_id) == (case.id, case.person_id)
@@ -76,7 +85,7 @@ def test_viewing_a_case_writes_one_row_with_who_what_when_and_why(client, partie
     assert verify_chain(db_session) == []
     # The list of cases is not a view of any one case.
     client.get("/")
-    assert len(entries(db_session)) == 1
+    assert len(entries(db_session)) == 2
 
 
 def test_steps_and_participants_are_logged_as_what_they_are(client, parties, create_case, db_session):
@@ -90,6 +99,7 @@ def test_steps_and_participants_are_logged_as_what_they_are(client, parties, cre
     client.post(f"/cases/{case.uid}/transitions/cancel", data={"csrf_token": token, "cancel-version": "1"})
     actions = [(r.action, r.outcome) for r in entries(db_session)]
     assert actions == [
+        ("case.create", "allowed"),
         ("case.view", "allowed"),
         ("case.participants", "allowed"),
         ("case.transition", "allowed"),
@@ -101,7 +111,7 @@ def test_a_refused_case_is_logged_with_the_case_only(client, parties, create_cas
     assert login(client, parties.outsider_user.username).status_code == 302
     assert client.get(f"/cases/{case.uid}").status_code == 404
     assert client.get("/cases/" + "f" * 32).status_code == 404
-    refused, guessed = entries(db_session)
+    refused, guessed = entries(db_session)[1:]  # after the start of the SIP
     assert (refused.action, refused.outcome, refused.case_id, refused.person_id) == (
         "access.denied",
         "denied",
@@ -132,8 +142,9 @@ def test_record_access_refuses_nonsense(db_session, parties, now):
 # --- The chain ---------------------------------------------------------------------------------------------
 
 
-def test_an_intact_chain_verifies_and_the_cli_says_so(app, db_session, parties, create_case, now):
+def test_an_intact_chain_verifies_and_the_cli_says_so(app, engine, db_session, parties, create_case, now):
     case = create_case()
+    empty_log(engine)
     append(db_session, parties.region_user, case, 5, now)
     rows = entries(db_session)
     assert [r.seq for r in rows] == [1, 2, 3, 4, 5]
@@ -153,6 +164,7 @@ def test_an_empty_log_is_intact(app, db_session):
 
 def test_an_edited_row_is_found(app, engine, db_session, parties, create_case, now):
     case = create_case()
+    empty_log(engine)
     append(db_session, parties.region_user, case, 4, now)
     raw(engine, "UPDATE access_log SET user_id = :other WHERE seq = 2", other=parties.outsider_user.id)
     assert verify_chain(db_session) == ["entry 2 does not match its hash (changed)"]
@@ -165,6 +177,7 @@ def test_an_edited_row_with_a_recomputed_hash_breaks_the_next_link(
     app, engine, db_session, parties, create_case, now
 ):
     case = create_case()
+    empty_log(engine)
     append(db_session, parties.region_user, case, 3, now)
     row = entries(db_session)[1]
     values = {name: getattr(row, name) for name in audit.HASHED_FIELDS} | {"purpose": "något annat"}
@@ -176,6 +189,7 @@ def test_an_edited_row_with_a_recomputed_hash_breaks_the_next_link(
 
 def test_a_deleted_row_is_found(app, engine, db_session, parties, create_case, now):
     case = create_case()
+    empty_log(engine)
     append(db_session, parties.region_user, case, 5, now)
     raw(engine, "DELETE FROM access_log WHERE seq = 3")
     assert verify_chain(db_session) == [
@@ -188,6 +202,7 @@ def test_a_deleted_row_is_found(app, engine, db_session, parties, create_case, n
 
 def test_a_deleted_last_row_is_found(app, engine, db_session, parties, create_case, now):
     case = create_case()
+    empty_log(engine)
     append(db_session, parties.region_user, case, 3, now)
     raw(engine, "DELETE FROM access_log WHERE seq = 3")
     assert verify_chain(db_session) == ["entries 3 to 3 are missing from the end (removed)"]
@@ -205,6 +220,7 @@ def test_the_last_row_removed_with_the_head_wound_back_is_found(
     app, engine, db_session, parties, create_case, now
 ):
     case = create_case()
+    empty_log(engine)
     append(db_session, parties.region_user, case, 3, now)
     raw(engine, "DELETE FROM access_log WHERE seq = 3")
     raw(engine, "UPDATE access_log_head SET length = 2")
@@ -214,6 +230,7 @@ def test_the_last_row_removed_with_the_head_wound_back_is_found(
 
 def test_a_row_added_by_hand_is_found(app, engine, db_session, parties, create_case, now):
     case = create_case()
+    empty_log(engine)
     append(db_session, parties.region_user, case, 2, now)
     last = entries(db_session)[-1]
     values = {name: getattr(last, name) for name in audit.HASHED_FIELDS} | {"seq": 3}
@@ -232,6 +249,7 @@ def test_a_missing_head_is_found_and_a_new_one_continues_the_chain(
     engine, db_session, parties, create_case, now
 ):
     case = create_case()
+    empty_log(engine)
     append(db_session, parties.region_user, case, 2, now)
     raw(engine, "DELETE FROM access_log_head")
     assert verify_chain(db_session) == ["the head row is missing"]
@@ -248,10 +266,8 @@ def test_a_missing_head_is_found_and_a_new_one_continues_the_chain(
     ),
 )
 def test_any_single_edit_is_found(engine, db_session, parties, create_case, now, seq, column):
-    with engine.begin() as connection:
-        connection.execute(delete(AccessLogEntry.__table__))
-        connection.execute(delete(AccessLogHead.__table__))
     case = create_case()
+    empty_log(engine)
     append(db_session, parties.region_user, case, 4, now)
     value = {
         "at": now + timedelta(days=1),
@@ -272,9 +288,10 @@ def test_any_single_edit_is_found(engine, db_session, parties, create_case, now,
 
 
 def test_a_row_through_a_personal_link_is_chained_and_older_rows_keep_their_hashes(
-    app, db_session, parties, create_case, now
+    app, engine, db_session, parties, create_case, now
 ):
     case = create_case()
+    empty_log(engine)
     append(db_session, parties.region_user, case, 1, now)
     with unit_of_work(db_session):
         record_access(
@@ -297,8 +314,9 @@ def test_a_row_through_a_personal_link_is_chained_and_older_rows_keep_their_hash
 # --- Append-only -------------------------------------------------------------------------------------------
 
 
-def test_the_orm_refuses_to_change_or_remove_a_row(db_session, parties, create_case, now):
+def test_the_orm_refuses_to_change_or_remove_a_row(engine, db_session, parties, create_case, now):
     case = create_case()
+    empty_log(engine)
     append(db_session, parties.region_user, case, 2, now)
     row = entries(db_session)[0]
     row.purpose = "något annat"
@@ -330,6 +348,7 @@ def test_the_orm_refuses_to_change_or_remove_a_row(db_session, parties, create_c
 def test_concurrent_appends_keep_one_chain(app, engine, parties, create_case, now, attempt):
     """Writers start together on an empty log (no head row yet): the chain stays one line, no seq twice."""
     case = create_case()
+    empty_log(engine)
     writers, appends = 6, 8
     barrier = threading.Barrier(writers, timeout=20)
     errors: list[BaseException] = []

@@ -10,10 +10,13 @@ from datetime import UTC, date, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
+import support
 from sqlmodel import select
 
 from sipflow.db import unit_of_work
+from sipflow.people.identifiers import parse_identifier
 from sipflow.people.models import Person
+from sipflow.people.services import look_up_person
 from sipflow.security import audit
 from sipflow.security.audit import record_access
 from sipflow.security.extract import HEADERS, access_extract_csv, access_extract_pdf
@@ -75,6 +78,15 @@ def test_csv_has_the_columns_and_the_persons_rows_only(db_session, parties, log)
     )
     assert rows[1:] == [
         [
+            "2026-11-02 10:00:00",  # the start of the SIP, first in the log (create_case's clock)
+            parties.region_user.display_name,
+            "Region Kronoberg",
+            "Startade SIP-ärendet",
+            "vård och behandling / samordning",
+            log.case.reference,
+            "tillåten",
+        ],
+        [
             "2026-07-02 00:30:00",
             parties.region_user.display_name,
             "Region Kronoberg",
@@ -114,6 +126,39 @@ def test_csv_has_the_columns_and_the_persons_rows_only(db_session, parties, log)
     text = access_extract_csv(db_session, log.person.id).decode("utf-8-sig")
     assert log.other_case.reference not in text
     assert log.person.id_number not in text and log.person.id_number[2:] not in text
+
+
+def test_a_search_for_the_number_before_the_person_was_registered_is_in_their_extract(
+    app, db_session, parties, make_person
+):
+    """The person learns who searched for their number while nobody had it (logged as not found, naming
+    no person); a search for another number is not theirs."""
+    birth = date(1961, 3, 14)
+    serial = support.next_number() % 500
+    theirs, another = (support.valid_personnummer(birth, s) for s in (serial, serial + 500))
+    with unit_of_work(db_session):
+        for minute, number in enumerate((theirs, another)):
+            found = look_up_person(
+                db_session,
+                parties.region_user,
+                app.config["PNR_HASH_KEY"],
+                parse_identifier(number, today=AT.date()),
+                purpose="sökning i Mina SIP",
+                now=AT + timedelta(minutes=minute),
+            )
+            assert found is None
+    person = make_person(birth=birth, serial=serial)
+    assert read_csv(access_extract_csv(db_session, person.id))[1:] == [
+        [
+            "2026-07-02 00:30:00",
+            parties.region_user.display_name,
+            "Region Kronoberg",
+            "Sökte fram personen",
+            "sökning i Mina SIP",
+            "–",
+            "ingen träff",
+        ]
+    ]
 
 
 def test_csv_cells_cannot_become_formulas(db_session, parties, log):
@@ -182,7 +227,7 @@ def test_a_long_pdf_repeats_the_header_and_an_empty_one_says_so(
     pages = text.split("\f")
     assert len([p for p in pages if p.strip()]) >= 3
     assert all("Användare" in page for page in pages if page.strip())
-    assert "Antal poster: 120" in text and "Sida 3" in text
+    assert "Antal poster: 121" in text and "Sida 3" in text  # and the start of the SIP
     lonely = make_person(birth=date(1950, 1, 2))
     empty = pdf_text(access_extract_pdf(db_session, lonely.id, now=NOW))
     assert "Inga loggade åtkomster." in empty and "Antal poster: 0" in empty
@@ -233,7 +278,11 @@ def test_meeting_reads_and_changes_are_worded_in_swedish(db_session, parties, cr
                 now=AT + timedelta(minutes=minute),
             )
     rows = read_csv(access_extract_csv(db_session, case.person_id))
-    assert [row[3] for row in rows[1:]] == ["Läste ett SIP-möte", "Bokade eller ändrade ett SIP-möte"]
+    assert [row[3] for row in rows[1:]] == [
+        "Startade SIP-ärendet",
+        "Läste ett SIP-möte",
+        "Bokade eller ändrade ett SIP-möte",
+    ]
     text = pdf_text(access_extract_pdf(db_session, case.person_id, now=NOW))
     # The table wraps a long label within its cell: the change's label ends on the next line.
     assert "Läste ett SIP-möte" in text and "Bokade eller ändrade ett" in text
