@@ -22,7 +22,7 @@ from sipflow.admin.regions import admin_region, check_organisation_change, check
 from sipflow.cases.fields import one_line
 from sipflow.db import add_unless_taken, bump_row_version, claim_row_version
 from sipflow.errors import InvalidInput, every_refusal
-from sipflow.people.labels import organisation_labels
+from sipflow.people.labels import LABEL_COLUMNS, organisation_labels
 from sipflow.people.models import (
     ORGANISATION_KINDS,
     UNIT_KINDS,
@@ -524,14 +524,7 @@ def units_page(
 def organisation_choices(session: Session, actor: User | None) -> list[tuple[int, str]]:
     """The active organisations of actor's region a new unit may belong to, by name (CHOICES_MAX at most),
     each labelled apart from another of the same name as the unit pickers label them."""
-    statement = select(
-        Organisation.id,
-        Organisation.name,
-        Organisation.key,
-        Organisation.kind,
-        Organisation.municipality_code,
-        Organisation.county_code,
-    ).where(Organisation.active)
+    statement = select(Organisation.id, *LABEL_COLUMNS).where(Organisation.active)
     where = region_filter(admin_region(session, actor))
     if where is not None:
         statement = statement.where(where)

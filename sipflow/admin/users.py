@@ -37,7 +37,7 @@ from sipflow.db import bump_row_version, claim_row_version, insert_unless_taken
 from sipflow.errors import Conflict, InvalidInput, NotAllowed
 from sipflow.i18n import DEFAULT_LOCALE, checked_language, language_or_default
 from sipflow.notifications.outbox import Outgoing, enqueue_all, sender
-from sipflow.people.labels import organisation_labels, unit_label
+from sipflow.people.labels import label_facts, organisation_labels, unit_label
 from sipflow.people.models import USER_ROLES, County, Municipality, Organisation, Unit, User
 from sipflow.security import renew_session_token
 from sipflow.security.password_links import (
@@ -107,14 +107,7 @@ def unit_choices(
         if where is not None:
             statement = statement.where(where)
     rows = session.exec(statement.order_by(Organisation.name, Unit.name).limit(UNITS_LIMIT)).all()
-    labels = organisation_labels(
-        session,
-        {
-            o.id: (o.name, o.key, o.kind, o.municipality_code, o.county_code)
-            for _unit, o in rows
-            if o.id is not None
-        },
-    )
+    labels = organisation_labels(session, {o.id: label_facts(o) for _unit, o in rows if o.id is not None})
     return [(unit.id, unit_label(labels[o.id], unit.name)) for unit, o in rows if unit.id is not None]
 
 

@@ -20,7 +20,7 @@ from sipflow.cases.services import StepReads, step_reads
 from sipflow.clock import parse_instant, to_local
 from sipflow.consent.models import Consent, ConsentOrganisation
 from sipflow.db import column_rows
-from sipflow.people.labels import organisation_labels
+from sipflow.people.labels import LABEL_COLUMNS, organisation_labels
 from sipflow.people.models import County, Municipality, Organisation, Person, Unit, User
 from sipflow.security import access
 from sipflow.translated import lazy_gettext as _l
@@ -761,16 +761,7 @@ def case_detail(
 
 # Plain columns, not the two rows as objects: every case page lists every unit of the directory. Built once.
 _ACTIVE_UNITS = (
-    select(
-        Unit.id,
-        Unit.name,
-        Organisation.id,
-        Organisation.name,
-        Organisation.key,
-        Organisation.kind,
-        Organisation.municipality_code,
-        Organisation.county_code,
-    )
+    select(Unit.id, Unit.name, Organisation.id, *LABEL_COLUMNS)
     .join(Organisation, Organisation.id == Unit.organisation_id)
     .where(Unit.active, Organisation.active)
     .order_by(Organisation.name, Organisation.id, Unit.name)
@@ -796,13 +787,11 @@ def units_by_organisation(
     """
     groups: dict[int, list[tuple[int, str]]] = {}
     about: dict[int, tuple[str, str, str, str | None, str | None]] = {}
-    for unit_id, unit_name, organisation_id, name, key, kind, municipality, county in column_rows(
-        session, _ACTIVE_UNITS
-    ):
+    for unit_id, unit_name, organisation_id, *facts in column_rows(session, _ACTIVE_UNITS):
         if organisation_id in exclude_organisation_ids:
             continue
         groups.setdefault(organisation_id, []).append((unit_id, unit_name))
-        about[organisation_id] = (name, key, kind, municipality, county)
+        about[organisation_id] = tuple(facts)
     labels = organisation_labels(session, about)
     return [UnitGroup(org_id, labels[org_id], tuple(units)) for org_id, units in groups.items()]
 

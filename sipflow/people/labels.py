@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from flask_babel import gettext as _
 from sqlmodel import Session
 
-from sipflow.people.models import ORGANISATION_KINDS, County, Municipality
+from sipflow.people.models import ORGANISATION_KINDS, County, Municipality, Organisation
 from sipflow.translated import lazy_gettext as _l
 
 # Short, as a label's suffix: the administration's form says more ("Other agency (e.g. Försäkringskassan)").
@@ -28,10 +28,25 @@ def unit_label(organisation_name: str, unit_name: str | None) -> str:
     return f"{organisation_name}, {unit_name}" if unit_name else organisation_name
 
 
+# What organisation_labels reads of each organisation, in its order: a picker's query selects these columns.
+LABEL_COLUMNS = (
+    Organisation.name,
+    Organisation.key,
+    Organisation.kind,
+    Organisation.municipality_code,
+    Organisation.county_code,
+)
+
+
+def label_facts(organisation: Organisation) -> tuple[str, str, str, str | None, str | None]:
+    """What organisation_labels reads of an organisation loaded whole (LABEL_COLUMNS' values)."""
+    return tuple(getattr(organisation, column.key) for column in LABEL_COLUMNS)
+
+
 def organisation_labels(
     session: Session, about: Mapping[int, tuple[str, str, str, str | None, str | None]]
 ) -> dict[int, str]:
-    """Each organisation's name (about: id -> (name, key, kind, municipality code, county code)), a name
+    """Each organisation's name (about: id -> its LABEL_COLUMNS' values), a name
     another one has too followed by where it is (municipality, else county, else nationwide); if that
     still does not tell them apart its kind, and its key only as the last resort (staff do not know keys).
     Places are read only for shared names."""
