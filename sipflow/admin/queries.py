@@ -38,16 +38,11 @@ def _case_variants(lowered: str) -> list[str]:
     return list(dict.fromkeys((lowered, words, capitals)))
 
 
-def _escape_like(text: str) -> str:
-    """text for a LIKE pattern with \\ as the escape: its %, _ and \\ match themselves."""
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def user_search_clause(term: str, *, dialect: str):
     """A WHERE clause on User: its name, username or e-mail address starts with term, whatever the case.
 
     Each reads an index on lower(column) (people.models.USER_SEARCH_INDEXES): on PostgreSQL a LIKE with the
-    term's %, _ and \\ escaped (text_pattern_ops), on SQLite a range in its code point order.
+    term's % and _ escaped (startswith's autoescape; text_pattern_ops), on SQLite a range in code point order.
     """
     # Names are stored normalised (fields.normalised): a term typed decomposed finds them too.
     prefixes = _case_variants(normalised(term).lower())
@@ -56,7 +51,7 @@ def user_search_clause(term: str, *, dialect: str):
         lowered = func.lower(column)
         for prefix in prefixes:
             if dialect == "postgresql":
-                condition = lowered.like(_escape_like(prefix) + "%", escape="\\")
+                condition = lowered.startswith(prefix, autoescape=True)
             else:
                 condition = and_(lowered >= prefix, lowered < prefix + _LAST_CHARACTER)
             found.append(select(User.id).where(condition))
