@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import Flask, abort, current_app, g, jsonify, url_for
+from flask import Flask, abort, current_app, flash, g, jsonify, redirect, url_for
 from flask_babel import get_locale
 from flask_login import current_user
 from sqlalchemy import Integer, bindparam
@@ -103,12 +103,17 @@ def transition_label(transition: TransitionDef, locale: str) -> str:
     return transition.label.get(locale) or transition.label.get("sv") or transition.trigger
 
 
-def already_done(transition: TransitionDef):
-    """What a second click on a step just taken is told (the form it sent is stale by its own step)."""
-    return _l(
-        "%(step)s: already done a moment ago, probably a double click.",
-        step=transition_label(transition, current_locale()),
+def already_done(transition: TransitionDef, case_uid: str):
+    """A second click on a step just taken (the form it sent is stale by its own step): the case page, told
+    the step is done."""
+    flash(
+        _l(
+            "%(step)s: already done a moment ago, probably a double click.",
+            step=transition_label(transition, current_locale()),
+        ),
+        "success",
     )
+    return redirect(url_for("cases.detail", uid=case_uid), code=303)
 
 
 # --- Parts of the case page other areas add ------------------------------------------------------------

@@ -682,8 +682,7 @@ def fire(uid: str, trigger: str):
         session, case, user, [trigger], now=now_utc(), data=form.to_data()
     ):
         # The user's own second click on the step just taken: it is done, not refused.
-        flash(already_done(transition), "success")
-        return redirect(url_for("cases.detail", uid=case.uid), code=303)
+        return already_done(transition, case.uid)
     # Gathered after the attempt, which was rolled back if there was one: the page as the SIP now is.
     info = _detail(case)
     if isinstance(refusal, TransitionNotAllowed):

@@ -408,8 +408,7 @@ def establish(uid: str):
         # ago (a double click) is done, not refused.
         done = editor.plan_step_just_taken(session, workflow, case, actor, now=now_utc())
         if done is not None:
-            flash(already_done(done), "success")
-            return redirect(url_for("cases.detail", uid=case.uid), code=303)
+            return already_done(done, case.uid)
         return _render(
             case,
             page_form(),
@@ -443,8 +442,7 @@ def establish(uid: str):
         )
         if done is not None:
             # The user's own second click: the step is done, not refused.
-            flash(already_done(done), "success")
-            return redirect(url_for("cases.detail", uid=case.uid), code=303)
+            return already_done(done, case.uid)
         message = STALE_FORM if isinstance(error, StaleCase) else error.message
         return _render(
             case,
