@@ -96,14 +96,17 @@ def parse_instant(value: str) -> datetime:
         raise ValueError("the instant lies outside the representable range") from None
 
 
+def stored_utc(moment: datetime) -> datetime:
+    """A moment read back from the database, aware: everything is stored in UTC, and SQLite hands it back
+    without its offset."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
 def swedish_day_of_stored(stored: str | None) -> str | None:
     """The Swedish calendar day (YYYY-MM-DD) of an instant SQLite stores as UTC text (SQL: swedish_day)."""
     if stored is None:
         return None
-    moment = datetime.fromisoformat(stored)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(STOCKHOLM).date().isoformat()
+    return stored_utc(datetime.fromisoformat(stored)).astimezone(STOCKHOLM).date().isoformat()
 
 
 def years_after(day: date, years: int) -> date:

@@ -10,7 +10,7 @@ import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import Date, Integer, and_, bindparam, event, insert, inspect, update
 from sqlalchemy import case as sql_case
@@ -34,7 +34,7 @@ from sipflow.cases.models import (
     SipCase,
     TransitionLog,
 )
-from sipflow.clock import to_local
+from sipflow.clock import stored_utc, to_local
 from sipflow.consent.models import Consent
 from sipflow.db import compare_and_set, insert_unless_taken, mark_written
 from sipflow.errors import InvalidInput, NotAllowed, UserError
@@ -1012,9 +1012,7 @@ def own_step_just_taken(
         return None
     if not _typed_as_recorded(newest, case, data or {}):
         return None
-    # SQLite hands back the UTC time without its offset.
-    at = newest.at if newest.at.tzinfo is not None else newest.at.replace(tzinfo=UTC)
-    return newest if at >= now - DOUBLE_SUBMIT_WINDOW else None
+    return newest if stored_utc(newest.at) >= now - DOUBLE_SUBMIT_WINDOW else None
 
 
 def lock_case(session: Session, case: SipCase) -> SipCase:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import email.policy
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from email.message import EmailMessage
 
 from babel.dates import format_date
@@ -24,7 +24,7 @@ from sqlmodel import Session, select
 
 from sipflow.cases.models import Participant, SipCase
 from sipflow.cases.services import lock_case, register_address_change
-from sipflow.clock import local_to_utc, to_local
+from sipflow.clock import local_to_utc, stored_utc, to_local
 from sipflow.errors import Conflict, InvalidInput, NotAllowed
 from sipflow.i18n import DEFAULT_LOCALE, language_or_default
 from sipflow.notifications.outbox import enqueue, sender
@@ -100,7 +100,7 @@ def read_token(session: Session, secret_key: str, token: str, *, now: datetime) 
         raise LinkRefused("tampered")  # signed, but not spelt as issued
     if link.revoked_at is not None:
         raise LinkRefused("revoked", link)
-    if _aware(link.expires_at) <= now:
+    if stored_utc(link.expires_at) <= now:
         raise LinkRefused("expired", link)
     participant = session.get(Participant, link.participant_id)
     if participant is None or not participant.active:
@@ -124,12 +124,7 @@ def expiry(now: datetime, valid_days: int) -> datetime:
 
 def last_valid_day(link: PersonalLink) -> date:
     """The last Swedish day link works on (its expiry is the midnight that ends it)."""
-    return (to_local(_aware(link.expires_at)) - timedelta(microseconds=1)).date()
-
-
-def _aware(moment: datetime) -> datetime:
-    # Everything is stored as UTC; a naive value read back is UTC.
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    return (to_local(stored_utc(link.expires_at)) - timedelta(microseconds=1)).date()
 
 
 def link_url(link: PersonalLink) -> str:
@@ -351,7 +346,7 @@ def case_links(session: Session, case: SipCase, *, now: datetime) -> list[LinkRo
             kind=participant.kind,
             name=labels.get(participant.id, ""),
             created_by=user.display_name if user else None,
-            active=link.revoked_at is None and _aware(link.expires_at) > now,
+            active=link.revoked_at is None and stored_utc(link.expires_at) > now,
             last_day=last_valid_day(link),
         )
         for link, participant, user in rows

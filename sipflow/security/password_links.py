@@ -10,11 +10,12 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import Index, update
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from sipflow.clock import stored_utc
 from sipflow.people.models import User
 from sipflow.security import renew_session_token
 from sipflow.security.passwords import hash_password
@@ -64,11 +65,6 @@ def unusable_password_hash() -> str:
 
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode("ascii")).hexdigest()
-
-
-def _aware(moment: datetime) -> datetime:
-    # Everything is stored as UTC; a naive value read back (SQLite) is UTC.
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def issue_link(
@@ -144,7 +140,7 @@ def find_link(session: Session, token: str, *, now: datetime) -> tuple[PasswordL
     link, user = row
     if link.used_at is not None:
         raise LinkRefused("used")
-    if _aware(link.expires_at) <= now:
+    if stored_utc(link.expires_at) <= now:
         raise LinkRefused("expired")
     if not user.active:
         raise LinkRefused("disabled")
