@@ -608,6 +608,12 @@ def add_unit_participant(
     return participant
 
 
+def check_may_start_cases(session: Session, actor: User) -> None:
+    """Refuse (InvalidInput) a user whose unit is deactivated: the Ny SIP page says so when it opens, before
+    anything is typed, by the rule create_case applies."""
+    _refuse_deactivated_units(session, [], initiator_unit_id=actor.unit_id)
+
+
 def _refuse_deactivated_units(
     session: Session, unit_ids: list[int], initiator_unit_id: int | None = None
 ) -> None:

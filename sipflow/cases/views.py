@@ -1021,6 +1021,11 @@ def new():
     status = 200
     identifier = None
     warning = None
+    if request.method == "GET":
+        try:
+            services.check_may_start_cases(session, user)
+        except UserError as error:
+            attach_error(form, error, top)
     if request.method == "POST":
         status = 400
         valid = form.validate()

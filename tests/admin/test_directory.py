@@ -313,7 +313,10 @@ def test_the_staff_of_a_deactivated_unit_start_no_new_sip_but_keep_their_own(
     with unit_of_work(db_session):
         directory.set_unit_active(db_session, None, parties.municipality, False, now=now)
     assert login(client, parties.municipality_user.username).status_code == 302
-    form = forms_of(text_of(client.get("/cases/new")))["/cases/new"]
+    opened = text_of(client.get("/cases/new"))
+    # Said when the page opens, before anything is typed, not only after the whole form is filled in.
+    assert "Din enhet är inaktiverad" in opened
+    form = forms_of(opened)["/cases/new"]
     data = fill(
         form,
         workflow_name="sip",
