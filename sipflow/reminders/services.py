@@ -13,7 +13,7 @@ import logging
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from email.message import EmailMessage
 
 from flask import current_app
@@ -33,14 +33,14 @@ from sqlmodel import Session, select
 from sipflow.admin import regions
 from sipflow.cases.deadlines import due_at
 from sipflow.cases.models import Deadline, Participant, SipCase
-from sipflow.clock import STOCKHOLM, add_days, to_local
+from sipflow.clock import STOCKHOLM, add_days, local_to_utc, to_local
 from sipflow.db import column_rows
 from sipflow.i18n import MAIL_MOMENT_PATTERNS, known_language
 from sipflow.meetings.forwarding import human_mailbox
 from sipflow.meetings.messages import answer_url, booking_organisation
 from sipflow.meetings.models import PLANNED, Invitation, Meeting
 from sipflow.notifications.outbox import enqueue, sender
-from sipflow.people.models import Organisation, User
+from sipflow.people.models import Organisation, Unit, User
 from sipflow.plans.models import Plan, PlanContact, PlanEffort
 from sipflow.reminders.hooks import MEETING_ANCHORS
 from sipflow.reminders.models import (
@@ -72,7 +72,8 @@ log = logging.getLogger(__name__)
 # Defaults of the settings (app.config REMINDER_* overrides each): days before a meeting the booker hears
 # of unanswered invitations; the most days before a deadline its "soon" reminder comes; days after a
 # deadline an open one is escalated; how long a claim may stay before it is taken to be a crashed run's;
-# how late a reminder may be sent before it counts as late; rows one tick dispatches at most.
+# how late a reminder may be sent before it counts as late; rows one tick dispatches at most; the hour
+# (Swedish time) a reminder about a day is sent on that day.
 DEFAULTS = {
     "REMINDER_UNANSWERED_DAYS": 3,
     "REMINDER_SOON_MAX_DAYS": 7,
@@ -80,6 +81,7 @@ DEFAULTS = {
     "REMINDER_CLAIM_TIMEOUT_SECONDS": 600,
     "REMINDER_LATE_AFTER_SECONDS": 900,
     "REMINDER_BATCH": 200,
+    "REMINDER_MORNING_HOUR": 7,
 }
 # A unit's reminder goes to at most this many of its staff.
 UNIT_RECIPIENTS_MAX = 20
@@ -198,6 +200,17 @@ def soon_days(rule_days: int) -> int:
     return max(1, min(most, rule_days // 3))
 
 
+def on_the_morning(moment: datetime) -> datetime:
+    """When a reminder about moment's day is sent: that day's morning (REMINDER_MORNING_HOUR, Swedish time),
+    or moment itself when it comes earlier.
+
+    A follow-up falls due at 23:59 of its day: its "today" and "in a week" mails must come when the day's
+    work begins, not a minute before midnight.
+    """
+    morning = local_to_utc(datetime.combine(to_local(moment).date(), time(setting("REMINDER_MORNING_HOUR"))))
+    return min(morning, moment)
+
+
 def deadline_moment(workflow: Workflow, case: SipCase, deadline: Deadline) -> datetime:
     """When an open deadline falls: counted afresh from the case's date, so a new follow-up date moves it."""
     rule = next((r for r in workflow.deadlines if r.kind == deadline.kind), None)
@@ -300,13 +313,13 @@ def _deadline_reminders(
         if responsible is not None:
             tag, column, value = responsible
             for kind, due in (
-                (DEADLINE_SOON, add_days(moment, -ahead)),
-                (DEADLINE_DUE, moment),
-                (DEADLINE_MISSED, add_days(moment, 1)),
+                (DEADLINE_SOON, on_the_morning(add_days(moment, -ahead))),
+                (DEADLINE_DUE, on_the_morning(moment)),
+                (DEADLINE_MISSED, on_the_morning(add_days(moment, 1))),
             ):
                 slot = f"{kind}:{case.id}:{deadline.kind}:{tag}{value}"
                 wanted.append(Wanted(kind, slot, due, kind, {**common, column: value}))
-        escalate = add_days(moment, setting("REMINDER_ESCALATE_DAYS"))
+        escalate = on_the_morning(add_days(moment, setting("REMINDER_ESCALATE_DAYS")))
         for p in huvudansvarig:
             targets = [("u", "recipient_user_id", p.contact_user_id), ("e", "recipient_unit_id", p.unit_id)]
             for tag, column, value in targets:
@@ -369,7 +382,7 @@ def _declared_reminders(
         anchor = REMINDER_ANCHORS[declared.anchor](session, case)
         if anchor is None:
             continue
-        due = add_days(anchor, declared.offset_days)
+        due = on_the_morning(add_days(anchor, declared.offset_days))
         users = {u for role in declared.recipients for u in _party_users(case, participants, role)}
         for user_id in sorted(users):
             slot = f"{WORKFLOW}:{case.id}:{declared.name}:u{user_id}"
@@ -1091,16 +1104,40 @@ CASE_PAGE_MAX = 50
 # Built once (every case page reads it): building and keying it per request cost more than running it.
 # The columns the page shows, not the rows as objects (it never changes them).
 _CASE_REMINDERS = (
-    select(Reminder.id, Reminder.kind, Reminder.due_at, Reminder.status)
+    select(
+        Reminder.id,
+        Reminder.kind,
+        Reminder.due_at,
+        Reminder.status,
+        Reminder.topic,
+        Reminder.invitation_id,
+        Reminder.recipient_user_id,
+        Reminder.recipient_unit_id,
+        User.display_name.label("recipient_name"),
+        Unit.name.label("recipient_unit_name"),
+    )
+    # Who hears of it, named in the same statement: two rows of one kind and day differ by their recipient.
+    .outerjoin(User, User.id == Reminder.recipient_user_id)
+    .outerjoin(Unit, Unit.id == Reminder.recipient_unit_id)
     .where(Reminder.case_id == bindparam("case_id", type_=Integer), Reminder.status.in_(CASE_PAGE_STATUSES))
     .order_by(Reminder.due_at, Reminder.id)
     .limit(CASE_PAGE_MAX)
 )
 
 
+def recipient_names(session: Session, rows) -> tuple[dict[int, str], dict[int, str]]:
+    """The names of the users and of the units rows of reminders go to: ({user id: name}, {unit id: name})."""
+    user_ids = {r.recipient_user_id for r in rows if r.recipient_user_id is not None}
+    unit_ids = {r.recipient_unit_id for r in rows if r.recipient_unit_id is not None}
+    users = session.exec(select(User.id, User.display_name).where(User.id.in_(user_ids))) if user_ids else ()
+    units = session.exec(select(Unit.id, Unit.name).where(Unit.id.in_(unit_ids))) if unit_ids else ()
+    return dict(tuple(row) for row in users), dict(tuple(row) for row in units)
+
+
 def case_reminders(session: Session, case_id: int) -> list[Row]:
     """The case's pending and undeliverable reminders, soonest first (at most CASE_PAGE_MAX).
 
-    Rows of id, kind, due_at and status, by name.
+    Rows of id, kind, due_at, status, topic, invitation_id, the recipient's ids and names (recipient_name,
+    recipient_unit_name), by name.
     """
     return column_rows(session, _CASE_REMINDERS, {"case_id": case_id})

@@ -10,7 +10,6 @@ from sipflow.cases.models import SipCase
 from sipflow.cases.queries import deadline_label, find_workflow
 from sipflow.clock import now_utc
 from sipflow.db import get_session, unit_of_work
-from sipflow.people.models import User
 from sipflow.reminders import models, services
 from sipflow.security import login_manager
 from sipflow.translated import lazy_gettext as _l
@@ -52,12 +51,23 @@ def _administrators_only():
     return None
 
 
-def _topic_labels(session, rows) -> dict[int, str]:
-    """{reminder id: what it is about, as its case's workflow file names it} for the rows with a topic.
+def topic_label(workflow, row, locale: str) -> str | None:
+    """What a reminder is about, as its case's workflow file names it (None: it has no topic).
 
     A deadline's reminder names the deadline kind (the file's label, as on the case page), a workflow
     reminder its declared name (the file's label of it); a topic the file does not know shows as stored.
     """
+    if not row.topic:
+        return None
+    if row.kind == models.WORKFLOW:
+        declared = {d.name: d for d in workflow.reminders} if workflow else {}
+        label = declared[row.topic].label if row.topic in declared else {}
+        return label.get(locale) or label.get("sv") or row.topic
+    return deadline_label(workflow, row.topic, locale)
+
+
+def _topic_labels(session, rows) -> dict[int, str]:
+    """{reminder id: topic_label} for the rows with a topic, each by its own case's workflow."""
     case_ids = {r.case_id for r in rows if r.topic and r.case_id is not None}
     if not case_ids:
         return {}
@@ -70,18 +80,11 @@ def _topic_labels(session, rows) -> dict[int, str]:
         ).all()
     }
     registry, locale = workflow_registry(), current_locale()
-    labels = {}
-    for r in rows:
-        if not r.topic or r.case_id not in versions:
-            continue
-        workflow = find_workflow(registry, *versions[r.case_id])
-        if r.kind == models.WORKFLOW:
-            declared = {d.name: d for d in workflow.reminders} if workflow else {}
-            label = declared[r.topic].label if r.topic in declared else {}
-            labels[r.id] = label.get(locale) or label.get("sv") or r.topic
-        else:
-            labels[r.id] = deadline_label(workflow, r.topic, locale)
-    return labels
+    return {
+        r.id: topic_label(find_workflow(registry, *versions[r.case_id]), r, locale)
+        for r in rows
+        if r.topic and r.case_id in versions
+    }
 
 
 @bp.get("/")
@@ -110,17 +113,13 @@ def admin_list():
     page = page[: services.PAGE_SIZE]
     rows = [reminder for reminder, _reference in page]
     references = {reminder.id: reference for reminder, reference in page}
-    user_ids = {r.recipient_user_id for r in rows if r.recipient_user_id is not None}
-    names = (
-        dict(session.exec(select(User.id, User.display_name).where(User.id.in_(user_ids))).all())
-        if user_ids
-        else {}
-    )
+    names, unit_names = services.recipient_names(session, rows)
     return render_template(
         "reminders/admin.html",
         rows=rows,
         status=status,
         names=names,
+        unit_names=unit_names,
         references=references,
         topics=_topic_labels(session, rows),
         next_after=rows[-1].id if more and rows else None,
@@ -153,9 +152,13 @@ def retry(reminder_id: int):
 
 
 def _case_page_part(detail, _actor, *, allowed: list) -> dict:
-    """The case page's reminders: those still to come and those that could not be delivered."""
+    """The case page's reminders: those still to come and those that could not be delivered, each with what
+    it is about and who hears of it."""
+    rows = services.case_reminders(get_session(), detail.case.id)
+    locale = current_locale()
     return {
-        "reminders": services.case_reminders(get_session(), detail.case.id),
+        "reminders": rows,
+        "reminder_topics": {r.id: topic_label(detail.workflow, r, locale) for r in rows if r.topic},
         "reminder_kind_labels": KIND_LABELS,
         "reminder_status_labels": STATUS_LABELS,
     }

@@ -4,17 +4,19 @@ past their end date, and the reminders a workflow file declares."""
 from __future__ import annotations
 
 import tomllib
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 import support
 from remkit import UNTIL_PLAN, established, reminder_mails, reminders, tick, walk
 from sqlmodel import Session, select
+from webkit import login
 
 from sipflow.cases.models import Deadline, Participant, SipCase
-from sipflow.clock import add_days
+from sipflow.clock import add_days, local_to_utc, to_local
 from sipflow.consent.models import Consent, ConsentOrganisation
 from sipflow.db import unit_of_work
+from sipflow.people.models import Unit
 from sipflow.plans.models import PlanContact, PlanEffort
 from sipflow.plans.responsibility import give_huvudansvar
 from sipflow.plans.services import working_plan
@@ -24,6 +26,12 @@ from sipflow.workflow.definition import parse_workflow
 WORKFLOWS = Path(__file__).resolve().parents[2] / "workflows"
 
 
+def seven_in_the_morning(moment: datetime, days: int = 0) -> datetime:
+    """07:00 Swedish time on the day days after moment's Swedish day: when a reminder about that day goes."""
+    day = to_local(moment).date() + timedelta(days=days)
+    return local_to_utc(datetime.combine(day, time(7)))
+
+
 def test_an_established_plan_gets_follow_up_reminders_and_an_escalation_to_huvudansvar(
     engine, db_session, registry, parties, create_case
 ):
@@ -31,12 +39,15 @@ def test_an_established_plan_gets_follow_up_reminders_and_an_escalation_to_huvud
     follow_up = case.follow_up_on
     rows = [r for r in reminders(engine, status="pending") if r.topic == "follow_up"]
     by_kind = {(r.kind, r.recipient_unit_id is not None): r for r in rows}
-    assert by_kind[("deadline_soon", False)].due_at == add_days(follow_up, -7)
-    assert by_kind[("deadline_due", False)].due_at == follow_up
-    assert by_kind[("deadline_missed", False)].due_at == add_days(follow_up, 1)
+    # The follow-up falls due at 23:59 of its day; every mail about it comes at 07:00 of its own day.
+    assert to_local(follow_up).time() == time(23, 59)
+    assert by_kind[("deadline_soon", False)].due_at == seven_in_the_morning(follow_up, -7)
+    assert by_kind[("deadline_due", False)].due_at == seven_in_the_morning(follow_up)
+    assert by_kind[("deadline_missed", False)].due_at == seven_in_the_morning(follow_up, 1)
     escalated_user = by_kind[("deadline_escalated", False)]
     escalated_unit = by_kind[("deadline_escalated", True)]
-    assert escalated_user.due_at == escalated_unit.due_at == add_days(follow_up, 7)
+    assert escalated_user.due_at == escalated_unit.due_at == seven_in_the_morning(follow_up, 7)
+    assert {to_local(r.due_at).time() for r in rows} == {time(7)}
     assert escalated_user.recipient_user_id == parties.region_user.id
     assert escalated_unit.recipient_unit_id == parties.region.id
 
@@ -51,7 +62,7 @@ def test_a_new_follow_up_date_moves_the_follow_up_reminders(
         db_session.get(SipCase, case.id).follow_up_on = new_date
     after = [r for r in reminders(engine, status="pending") if r.topic == "follow_up"]
     assert {r.id for r in after} == before
-    assert {r.due_at for r in after if r.kind == "deadline_due"} == {new_date}
+    assert {r.due_at for r in after if r.kind == "deadline_due"} == {seven_in_the_morning(new_date)}
 
 
 def test_an_overdue_follow_up_is_escalated_once_after_the_scheduler_was_down(
@@ -124,7 +135,7 @@ def test_a_reminder_the_workflow_file_declares_goes_to_the_parties_it_names(
     workflow = parse_workflow(WORKFLOWS / "sip.toml", data)
     declared = [w for w in wanted_reminders(db_session, workflow, case) if w.kind == "workflow"]
     assert {w.fields["recipient_user_id"] for w in declared} == {parties.region_user.id}
-    assert {w.due_at for w in declared} == {add_days(case.follow_up_on, -14)}
+    assert {w.due_at for w in declared} == {seven_in_the_morning(case.follow_up_on, -14)}
 
 
 def test_a_revised_plan_keeping_its_follow_up_day_gets_follow_up_reminders_again(
@@ -151,7 +162,7 @@ def test_a_revised_plan_keeping_its_follow_up_day_gets_follow_up_reminders_again
         "deadline_escalated",
     }
     assert {r.deadline_id for r in pending} == {open_deadline.id}
-    assert {r.due_at for r in pending if r.kind == "deadline_due"} == {day}
+    assert {r.due_at for r in pending if r.kind == "deadline_due"} == {seven_in_the_morning(day)}
 
 
 def test_once_huvudansvar_has_passed_the_deadlines_go_to_the_new_holder_not_to_who_started_the_sip(
@@ -266,3 +277,38 @@ def test_an_effort_reminder_to_the_plans_contact_address_links_no_case_page(
     (mail,) = [m for m in smtp_server.received if m.rcpt_tos == ("kontakt@extern.example.se",)]
     assert case.reference in mail.message["Subject"]
     assert f"/cases/{case.uid}" not in mail.message.get_content()
+
+
+def test_a_reminder_about_a_day_goes_at_seven_that_morning_or_at_its_moment_when_earlier(app, monkeypatch):
+    from sipflow.reminders.services import on_the_morning
+
+    with app.app_context():
+        # A kallelse deadline counted from a request made at 14:37: its "today" mail at 07:00 that day.
+        afternoon = local_to_utc(datetime(2027, 3, 8, 14, 37))
+        assert on_the_morning(afternoon) == local_to_utc(datetime(2027, 3, 8, 7, 0))
+        # Summer time: still 07:00 Swedish time (05:00 UTC).
+        summer = local_to_utc(datetime(2027, 7, 8, 23, 59))
+        assert on_the_morning(summer).hour == 5
+        # A moment before the morning (a request at 06:15): the mail goes at the moment, never after it.
+        early = local_to_utc(datetime(2027, 3, 8, 6, 15))
+        assert on_the_morning(early) == early
+        monkeypatch.setitem(app.config, "REMINDER_MORNING_HOUR", 8)  # the setting moves it
+        assert on_the_morning(afternoon) == local_to_utc(datetime(2027, 3, 8, 8, 0))
+
+
+def test_the_case_page_names_what_each_reminder_is_about_and_who_hears_of_it(
+    client, db_session, registry, parties, create_case
+):
+    # The escalation goes to huvudansvar's contact and to the staff of their unit: two rows of one kind and
+    # day, told apart by their recipient, each naming the deadline as the workflow file labels it.
+    case = established(db_session, registry, parties, create_case)
+    unit = db_session.get(Unit, parties.region.id)
+    login(client, parties.region_user.username)
+    page = client.get(f"/cases/{case.uid}").get_data(as_text=True)
+    section = page[page.index('id="h-reminders"') :]
+    section = section[: section.index("</section>")]
+    assert f"till {parties.region_user.display_name}" in section
+    assert f"till Personalen på {unit.name}" in section
+    items = [item.split() for item in section.split("<li>")[1:]]
+    assert items and all("(Uppföljning)," in words for words in items)
+    assert all("07:00," in words for words in items)
