@@ -97,6 +97,10 @@ def _shortened(name: str, length: int) -> str:
     return cut.rstrip(" '") + "…"
 
 
+# A share (a float, one decimal) as the page shows it: 30.0 reads "30,0" in Swedish Excel, not "30".
+SHARE_FORMAT = "0.0"
+
+
 def to_xlsx(answer: dict) -> bytes:
     """Every table of the answer as a sheet of an XLSX workbook (openpyxl), each named by its title."""
     from openpyxl import Workbook
@@ -111,6 +115,9 @@ def to_xlsx(answer: dict) -> bytes:
             if index == 0:
                 for cell in sheet[1]:
                     cell.font = Font(bold=True)
+            for cell in sheet[index + 1]:
+                if isinstance(cell.value, float):
+                    cell.number_format = SHARE_FORMAT
         if table.get("note"):
             sheet.append([])
             sheet.append([table["note"]])

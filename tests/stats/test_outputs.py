@@ -836,3 +836,17 @@ def test_the_discharge_lead_time_is_named_in_the_page_s_language(coordinator, ka
     page = coordinator.get("/statistik/", query_string=PERIOD | {"lang": lang}).get_data(as_text=True)
     assert f">{heading}</th>" in page
     assert swedish not in page
+
+
+def test_the_workbook_shows_a_share_with_its_decimal(coordinator, kalmar):
+    """A share of 0.0 or 100.0 reads "0,0" and "100,0" as on the page, not "0" and "100"; counts stay."""
+    body = coordinator.get("/statistik/indikatorer.xlsx", query_string=PERIOD)
+    sheet = load_workbook(io.BytesIO(body.get_data())).worksheets[0]
+    header = [cell.value for cell in sheet[1]]
+    shares = [index for index, label in enumerate(header) if label.endswith("(%)")]
+    counts = [index for index, label in enumerate(header) if label.startswith("Antal")]
+    rows = list(sheet.iter_rows(min_row=2))
+    shown = [row[i] for row in rows for i in shares if not isinstance(row[i].value, str)]
+    assert shown and all(cell.number_format == "0.0" for cell in shown)  # a hidden share ("..") is text
+    whole = [row[i] for row in rows for i in counts]
+    assert whole and all(cell.number_format == "General" for cell in whole)
