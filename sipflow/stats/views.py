@@ -9,7 +9,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from sipflow.clock import now_utc
-from sipflow.coding.models import CodeDefinition
+from sipflow.coding.models import CodeDefinition, code_label
 from sipflow.db import get_session
 from sipflow.errors import UserError
 from sipflow.people.models import County, Municipality
@@ -121,11 +121,14 @@ def _choices() -> dict:
         ]
     return {
         "scoped": scope.restricted,
-        "codes": session.execute(
-            select(CodeDefinition.code, CodeDefinition.label)
-            .where(CodeDefinition.kind == "sip")
-            .order_by(CodeDefinition.code)
-        ).all(),
+        "codes": [
+            (code, code_label(label))
+            for code, label in session.execute(
+                select(CodeDefinition.code, CodeDefinition.label)
+                .where(CodeDefinition.kind == "sip")
+                .order_by(CodeDefinition.code)
+            )
+        ],
         "counties": counties,
         "municipalities": municipalities,
         "breakdowns": [("", _l("No breakdown"))]

@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime
 from html.parser import HTMLParser
 
 import pytest
+from flask_babel import force_locale
 from openpyxl import load_workbook
 from webkit import login
 
@@ -850,3 +851,19 @@ def test_the_workbook_shows_a_share_with_its_decimal(coordinator, kalmar):
     assert shown and all(cell.number_format == "0.0" for cell in shown)  # a hidden share ("..") is text
     whole = [row[i] for row in rows for i in counts]
     assert whole and all(cell.number_format == "General" for cell in whole)
+
+
+def test_the_sip_code_labels_are_in_the_page_s_language(coordinator):
+    english = coordinator.get("/statistik/", query_string={"lang": "en"}).get_data(as_text=True)
+    assert ">XU045 SIP meeting (counts as a SIP)</option>" in english and "räknas" not in english
+    swedish = coordinator.get("/statistik/", query_string={"lang": "sv"}).get_data(as_text=True)
+    assert ">XU045 SIP-möte (räknas som SIP)</option>" in swedish
+
+
+def test_a_label_an_administrator_typed_is_shown_as_typed(app):
+    from sipflow.coding.models import code_label
+
+    with app.test_request_context(), force_locale("en"):
+        assert code_label("SIP-möte (räknas som SIP)") == "SIP meeting (counts as a SIP)"
+        assert code_label("Vård på distans (video)") == "Care at a distance (video)"
+        assert code_label("Samordnad plan, egen") == "Samordnad plan, egen"
