@@ -867,3 +867,14 @@ def test_a_label_an_administrator_typed_is_shown_as_typed(app):
         assert code_label("SIP-möte (räknas som SIP)") == "SIP meeting (counts as a SIP)"
         assert code_label("Vård på distans (video)") == "Care at a distance (video)"
         assert code_label("Samordnad plan, egen") == "Samordnad plan, egen"
+
+
+def test_a_chart_with_nothing_to_draw_says_so_in_its_place(coordinator, kalmar):
+    params = PERIOD | {"code": "AU124", "by": "municipality,quarter", "lang": "sv"}
+    response = coordinator.get("/statistik/", query_string=params)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "<svg" not in page and "<desc" not in page and 'class="chart-data"' not in page
+    assert page.count("Inga SIP under perioden, så det finns inget diagram att visa.") == 2
+    drawn = coordinator.get("/statistik/", query_string=params | {"code": "XU045"}).get_data(as_text=True)
+    assert drawn.count("<svg") == 2 and "inget diagram" not in drawn
