@@ -19,7 +19,9 @@ from sipflow.stats.services import (
     BREAKDOWN_LABELS,
     BREAKDOWNS,
     Scope,
+    StatsQuery,
     indicators,
+    parse_date,
     parse_query,
     scope_of,
     settings_from,
@@ -87,10 +89,10 @@ def _args() -> dict:
     }
 
 
-def _answer(args: dict) -> dict:
-    session = get_session()
-    query = parse_query(
-        session,
+def _query(args: dict) -> StatsQuery:
+    """The filter as typed, checked (a UserError naming the first field refused)."""
+    return parse_query(
+        get_session(),
         start=args["from"],
         end=args["to"],
         county=args["county"],
@@ -100,8 +102,51 @@ def _answer(args: dict) -> dict:
         code=args["code"],
         scope=_scope(),
     )
+
+
+def _answer(args: dict, query: StatsQuery | None = None) -> dict:
+    """The indicators of the filter (query: args already checked)."""
     settings = settings_from(current_app.config, workflow_registry(), current_locale())
-    return indicators(session, query, settings)
+    return indicators(get_session(), query or _query(args), settings)
+
+
+# What stands in for a refused field while the others are checked: nothing chosen, no earlier years.
+_NEUTRAL = {"county": "", "municipality": "", "by": "", "compare_years": "0", "code": ""}
+_DATES = ("from", "to")
+
+
+def _checked(args: dict) -> tuple[StatsQuery | None, dict[str, UserError]]:
+    """The query of a good filter, or every field's refusal by field, to show each beside its field.
+
+    parse_query stops at the first refusal: each refused field is put aside for a neutral value and the
+    filter checked again. A refused date leaves the period unknown, so the other date (if good) stands for
+    both and nothing is said about the period's order or length.
+    """
+    refusals: dict[str, UserError] = {}
+    trial = dict(args)
+    for name in _DATES:
+        try:
+            parse_date(args[name], name)
+        except UserError as error:
+            refusals[name] = error
+    if refusals:
+        good = [args[name] for name in _DATES if name not in refusals]
+        trial["from"] = trial["to"] = good[0] if good else _this_year()[1]
+    for _attempt in range(len(args) + 1):
+        try:
+            query = _query(trial)
+        except UserError as error:
+            field = error.field or "from"
+            if field in refusals:
+                break
+            refusals[field] = error
+            if field in _DATES:
+                trial["from"] = trial["to"] = _this_year()[1]
+            else:
+                trial[field] = _NEUTRAL.get(field, "")
+        else:
+            return (None if refusals else query), refusals
+    return None, refusals
 
 
 def _choices() -> dict:
@@ -158,27 +203,22 @@ def _charts(answer: dict) -> list[dict]:
 
 @bp.get("/")
 def dashboard():
-    """The coordinator's start page: filters, indicator tables, charts and download links."""
+    """The coordinator's start page: filters, indicator tables, charts and download links; a refused
+    filter shows every field's refusal beside it, each field as typed."""
     args = _args()
-    errors: dict[str, str] = {}
-    answer = None
-    status = 200
-    try:
-        answer = _answer(args)
-    except UserError as error:
-        errors[error.field or "from"] = str(error.message)
-        status = error.status
+    query, refusals = _checked(args)
+    answer = _answer(args, query) if query else None
     return (
         render_template(
             "stats/dashboard.html",
             args=args,
-            errors=errors,
+            errors={field: str(error.message) for field, error in refusals.items()},
             answer=answer,
             charts=_charts(answer) if answer else [],
             query_string=request.query_string.decode("ascii", "replace"),
             **_choices(),
         ),
-        status,
+        max((error.status for error in refusals.values()), default=200),
     )
 
 

@@ -878,3 +878,42 @@ def test_a_chart_with_nothing_to_draw_says_so_in_its_place(coordinator, kalmar):
     assert page.count("Inga SIP under perioden, så det finns inget diagram att visa.") == 2
     drawn = coordinator.get("/statistik/", query_string=params | {"code": "XU045"}).get_data(as_text=True)
     assert drawn.count("<svg") == 2 and "inget diagram" not in drawn
+
+
+def input_of(page: str, name: str) -> str:
+    """The <input> of the field name on page."""
+    return re.search(rf'<input [^>]*id="{name}"[^>]*>', page).group(0)
+
+
+def test_every_refused_field_says_so_beside_it_with_what_was_typed(coordinator):
+    response = coordinator.get("/statistik/", query_string={"from": "abc", "to": "2026-13-01", "lang": "sv"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert 'id="from-error"' in page and 'id="to-error"' in page
+    assert "Datumet 2026-13-01 finns inte: månaderna är 01 till 12." in page
+    for name, typed in (("from", "abc"), ("to", "2026-13-01")):
+        # A date input would show neither: kept as typed, in a text field.
+        assert f'value="{typed}"' in input_of(page, name) and 'type="text"' in input_of(page, name)
+        assert f'aria-describedby="{name}-error"' in input_of(page, name)
+
+
+def test_a_refused_date_beside_other_refused_fields_each_says_so(coordinator):
+    params = {
+        "from": "2026-01-01",
+        "to": "yesterday",
+        "county": "99",
+        "by": "shoe_size",
+        "compare_years": "x",
+    }
+    page = coordinator.get("/statistik/", query_string=params).get_data(as_text=True)
+    for name in ("to", "county", "by", "compare_years"):
+        assert f'id="{name}-error"' in page, name
+    assert 'id="from-error"' not in page and 'type="date" id="from"' in page
+
+
+def test_a_refused_date_is_no_reason_to_refuse_the_period_s_order(coordinator):
+    """With the start refused, the end (before this year) is no "end before start"."""
+    page = coordinator.get("/statistik/", query_string={"from": "abc", "to": "2020-01-01"}).get_data(
+        as_text=True
+    )
+    assert 'id="from-error"' in page and 'id="to-error"' not in page
