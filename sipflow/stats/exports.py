@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from xml.sax.saxutils import escape
 
@@ -211,16 +212,32 @@ def line_chart_svg(
 # --- PDF -------------------------------------------------------------------------------------------------
 
 
-def report_filename(start: date, end: date) -> str:
-    """The quarterly report's file name, by its period alone, as Swedish readers write it (no personal data):
-    "sip-statistik-2026-K3.pdf" for a quarter, "sip-statistik-2026.pdf" for a year, else both days."""
+# At most this many area codes in a file name (a coordinator may follow many); more are said as "m-fl".
+FILENAME_AREAS = 6
+
+
+def report_filename(start: date, end: date, areas: Sequence[str] = (), code: str | None = None) -> str:
+    """The quarterly report's file name in the reader's language: its period, its area's codes (none: every
+    county) and the SIP code asked for, never anything about a person. "sip-statistik-2026-K3-0780-XU045.pdf"
+    for a quarter, "sip-statistik-2026-07.pdf" for a year, else both days ("...-2026-01-01-till-2026-02-15"),
+    "...-alla-lan" for every county; in English "sip-statistics-2026-Q3-...", "-to-", "-all-counties"."""
+    from flask_babel import gettext
+
+    name = None
     if start.day == 1 and start.month % 3 == 1 and start.year == end.year:
         quarter = (start.month - 1) // 3 + 1
         if end == _quarter_end(start.year, quarter):
-            return f"sip-statistik-{start.year}-K{quarter}.pdf"
-        if start.month == 1 and (end.month, end.day) == (12, 31):
-            return f"sip-statistik-{start.year}.pdf"
-    return f"sip-statistik-{start.isoformat()}-till-{end.isoformat()}.pdf"
+            name = gettext("sip-statistics-%(year)d-Q%(quarter)d", year=start.year, quarter=quarter)
+        elif start.month == 1 and (end.month, end.day) == (12, 31):
+            name = gettext("sip-statistics-%(year)d", year=start.year)
+    if name is None:
+        name = gettext("sip-statistics-%(start)s-to-%(end)s", start=start.isoformat(), end=end.isoformat())
+    parts = [name, *areas[:FILENAME_AREAS]] if areas else [name, gettext("all-counties")]
+    if len(areas) > FILENAME_AREAS:
+        parts.append(gettext("and-more"))
+    if code:
+        parts.append(code)
+    return "-".join(parts) + ".pdf"
 
 
 def _quarter_end(year: int, quarter: int) -> date:
@@ -229,8 +246,12 @@ def _quarter_end(year: int, quarter: int) -> date:
     return following - timedelta(days=1)
 
 
-def to_pdf(answer: dict, *, heading: str, subtitle: str, made_at: datetime) -> bytes:
-    """The quarterly report: a heading, when made, and every table (A4 landscape, embedded DejaVu font)."""
+def to_pdf(
+    answer: dict, *, heading: str, subtitle: str, made_at: datetime, details: Sequence[str] = ()
+) -> bytes:
+    """The quarterly report: a heading, the lines that say what it covers (details: area, SIP code), the
+    period (subtitle), when made, and every table (A4 landscape, embedded DejaVu font). The document's
+    title is the heading, its subject the details and period, its language the reader's."""
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4, landscape
     from reportlab.lib.styles import ParagraphStyle
@@ -243,13 +264,24 @@ def to_pdf(answer: dict, *, heading: str, subtitle: str, made_at: datetime) -> b
     register_fonts(FONT, FONT_BOLD)
     buffer = io.BytesIO()
     document = SimpleDocTemplate(
-        buffer, pagesize=landscape(A4), leftMargin=12 * mm, rightMargin=12 * mm, bottomMargin=15 * mm
+        buffer,
+        pagesize=landscape(A4),
+        leftMargin=12 * mm,
+        rightMargin=12 * mm,
+        bottomMargin=15 * mm,
+        title=heading,
+        author="sipflow",
+        subject=" · ".join([*details, subtitle]),
+        creator="sipflow",
+        lang=str(get_locale() or DEFAULT_LOCALE),
     )
     title = ParagraphStyle("title", fontName=FONT_BOLD, fontSize=15, leading=19)
     heading_style = ParagraphStyle("heading", fontName=FONT_BOLD, fontSize=11, leading=14)
+    about = ParagraphStyle("about", fontName=FONT, fontSize=9, leading=12)
     body = ParagraphStyle("body", fontName=FONT, fontSize=7, leading=9)
     story = [
         Paragraph(escape(heading), title),
+        *(Paragraph(escape(line), about) for line in details),
         Paragraph(escape(subtitle), body),
         # When made, in Swedish time as every date in the report (a report made 00:30 belongs to that day).
         Paragraph(to_local(made_at).strftime("%Y-%m-%d %H:%M"), body),

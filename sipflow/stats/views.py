@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from flask import Blueprint, Response, current_app, g, jsonify, render_template, request
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -270,18 +271,56 @@ def as_xlsx():
 @bp.get("/kvartalsrapport.pdf")
 def quarterly_pdf():
     """The quarterly report as PDF: every table, by the breakdown asked for (as the page: by municipality
-    and quarter unless told), with the same checks of the filter as every other export."""
+    and quarter unless told), with the same checks of the filter as every other export. Its heading, the
+    lines under it and its file name say which area and SIP code it covers."""
     args = _args()
 
     def report(answer: dict) -> bytes:
-        code = answer["query"]["county"]  # checked by parse_query
-        county = get_session().get(County, code) if code else None
-        heading = str(_l("SIP statistics")) + (f": {county.name}" if county else "")
-        subtitle = f"{answer['query']['from']} – {answer['query']['to']}"
-        return exports.to_pdf(answer, heading=heading, subtitle=subtitle, made_at=now_utc())
+        query = answer["query"]
+        codes, names = _area(query)
+        area = ", ".join(names)
+        if query["code"]:
+            heading = _("SIP statistics: %(area)s, SIP code %(code)s", area=area, code=query["code"])
+            label = code_label(get_session().get(CodeDefinition, query["code"]).label)
+            code_line = _("SIP code: %(code)s %(label)s", code=query["code"], label=label)
+        else:
+            heading = _("SIP statistics: %(area)s", area=area)
+            code_line = _("SIP codes: all")
+        places = (
+            ", ".join(f"{name} ({code})" for code, name in zip(codes, names, strict=True)) if codes else area
+        )
+        subtitle = f"{query['from']} – {query['to']}"
+        details = [_("Area: %(area)s", area=places), code_line]
+        return exports.to_pdf(answer, heading=heading, subtitle=subtitle, details=details, made_at=now_utc())
 
     def named(answer: dict) -> str:
         query = answer["query"]
-        return exports.report_filename(date.fromisoformat(query["from"]), date.fromisoformat(query["to"]))
+        start, end = date.fromisoformat(query["from"]), date.fromisoformat(query["to"])
+        return exports.report_filename(start, end, _area(query)[0], query["code"])
 
     return _download(report, "application/pdf", named, args)
+
+
+def _area(query: dict) -> tuple[list[str], list[str]]:
+    """The codes and names of the area a checked filter covers: the municipality or county chosen, else the
+    counties and the municipalities (outside them) the coordinator follows, else every county (no code)."""
+    session = get_session()
+    if query["municipality"]:
+        place = session.get(Municipality, query["municipality"])
+        return [place.code], [place.name]
+    if query["county"]:
+        place = session.get(County, query["county"])
+        return [place.code], [place.name]
+    scope = _scope()
+    if not scope.restricted:
+        return [], [_("all counties")]
+    counties = session.execute(
+        select(County.code, County.name).where(County.code.in_(scope.counties)).order_by(County.code)
+    ).all()
+    municipalities = session.execute(
+        select(Municipality.code, Municipality.name)
+        .where(Municipality.code.in_(scope.municipalities), Municipality.county_code.not_in(scope.counties))
+        .order_by(Municipality.code)
+    ).all()
+    rows = [*counties, *municipalities]
+    return [row.code for row in rows], [row.name for row in rows]

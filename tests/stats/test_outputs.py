@@ -752,15 +752,17 @@ def test_the_persons_column_names_the_period_the_rows_are_counted_by(
 @pytest.mark.parametrize(
     ("period", "filename"),
     [
-        ({"from": "2026-07-01", "to": "2026-09-30"}, "sip-statistik-2026-K3.pdf"),
-        ({"from": "2026-01-01", "to": "2026-03-31"}, "sip-statistik-2026-K1.pdf"),
-        ({"from": "2025-01-01", "to": "2025-12-31"}, "sip-statistik-2025.pdf"),
-        ({"from": "2026-01-01", "to": "2026-02-15"}, "sip-statistik-2026-01-01-till-2026-02-15.pdf"),
-        ({"from": "2026-04-01", "to": "2026-09-30"}, "sip-statistik-2026-04-01-till-2026-09-30.pdf"),
+        ({"from": "2026-07-01", "to": "2026-09-30"}, "sip-statistik-2026-K3-08.pdf"),
+        ({"from": "2026-01-01", "to": "2026-03-31"}, "sip-statistik-2026-K1-08.pdf"),
+        ({"from": "2025-01-01", "to": "2025-12-31"}, "sip-statistik-2025-08.pdf"),
+        ({"from": "2026-01-01", "to": "2026-02-15"}, "sip-statistik-2026-01-01-till-2026-02-15-08.pdf"),
+        ({"from": "2026-04-01", "to": "2026-09-30"}, "sip-statistik-2026-04-01-till-2026-09-30-08.pdf"),
+        ({"county": "", "municipality": NYBRO, "code": "XU045"}, "sip-statistik-2026-K1-0881-XU045.pdf"),
     ],
 )
-def test_the_quarterly_pdf_is_named_by_its_period_in_swedish(coordinator, kalmar, period, filename):
-    """The download says which period it holds (2026 K3, as Swedish quarters are written), nothing else."""
+def test_the_quarterly_pdf_is_named_by_its_period_and_area_in_swedish(coordinator, kalmar, period, filename):
+    """The download says which period (2026 K3, as Swedish quarters are written), area and SIP code it
+    holds, nothing about a person."""
     response = coordinator.get("/statistik/kvartalsrapport.pdf", query_string=PERIOD | period)
     assert response.status_code == 200 and response.mimetype == "application/pdf"
     assert response.headers["Content-Disposition"] == f'attachment; filename="{filename}"'
