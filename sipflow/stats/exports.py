@@ -246,6 +246,11 @@ def _quarter_end(year: int, quarter: int) -> date:
     return following - timedelta(days=1)
 
 
+# A table's heading (and note) stays on the page of its header row and this many rows; its total stays
+# with the row before it, so no page holds a heading, or a total, alone.
+PDF_ROWS_WITH_HEADING = 2
+
+
 def to_pdf(
     answer: dict, *, heading: str, subtitle: str, made_at: datetime, details: Sequence[str] = ()
 ) -> bytes:
@@ -256,7 +261,7 @@ def to_pdf(
     from reportlab.lib.pagesizes import A4, landscape
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.lib.units import mm
-    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+    from reportlab.platypus import CondPageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
     from sipflow.pdf_fonts import register_fonts
     from sipflow.security.extract import FONT, FONT_BOLD
@@ -287,24 +292,33 @@ def to_pdf(
         Paragraph(to_local(made_at).strftime("%Y-%m-%d %H:%M"), body),
         Spacer(1, 4 * mm),
     ]
+    style = [
+        ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
+        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8eef4")),
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+    ]
     for table in answer["tables"]:
-        story.append(Paragraph(escape(table["title"]), heading_style))
+        opening = [Paragraph(escape(table["title"]), heading_style)]
         if table.get("note"):
-            story.append(Paragraph(escape(table["note"]), body))
-        lines = [[Paragraph(escape(shown(cell)), body) for cell in line] for line in table_lines(table)]
-        if len(lines) == 1:
-            lines.append([Paragraph("–", body) for _ in lines[0]])
+            opening.append(Paragraph(escape(table["note"]), body))
+        texts = [[shown(cell) for cell in line] for line in table_lines(table)]
+        if len(texts) == 1:
+            texts.append(["–" for _ in texts[0]])
+        lines = [[Paragraph(escape(text), body) for text in line] for line in texts]
         grid = Table(lines, repeatRows=1)
-        grid.setStyle(
-            TableStyle(
-                [
-                    ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
-                    ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8eef4")),
-                    ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                ]
-            )
+        kept = list(style)
+        if table["total"] is not None and len(lines) > 2:
+            kept.append(("NOSPLIT", (0, len(lines) - 2), (0, len(lines) - 1)))  # the total and the row before
+        grid.setStyle(TableStyle(kept))
+        # A new page unless the heading, the note, the header row and the first rows fit on this one
+        # (measured on a copy: a flowable is wrapped for the table it is drawn in).
+        first = Table(
+            [[Paragraph(escape(text), body) for text in line] for line in texts[: 1 + PDF_ROWS_WITH_HEADING]],
+            style=style,
         )
-        story += [grid, Spacer(1, 5 * mm)]
+        width, height = document.width - 12, document.height - 12  # the frame's padding: 6 pt a side
+        needed = sum(part.wrap(width, height)[1] for part in [*opening, first])
+        story += [CondPageBreak(needed), *opening, grid, Spacer(1, 5 * mm)]
     document.build(story, canvasmaker=_numbered_canvas(FONT, right_margin=12 * mm, bottom=8 * mm))
     return buffer.getvalue()
 

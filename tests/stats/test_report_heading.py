@@ -1,11 +1,12 @@
 """The quarterly report says what it covers: its heading, the lines under it, its metadata (title,
-author, subject, language) and its file name name the area and SIP code, in the reader's language."""
+author, subject, language) and its file name name the area and SIP code, in the reader's language; its
+pages keep a table's heading with its first rows and its total with the row before it."""
 
 from __future__ import annotations
 
 import re
 import subprocess
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from flask_babel import force_locale
@@ -121,3 +122,37 @@ def test_a_file_name_names_at_most_a_few_areas(app):
         codes = [f"07{n:02d}" for n in range(10)]
         name = exports.report_filename(date(2025, 1, 1), date(2025, 12, 31), codes)
     assert name == "sip-statistik-2025-" + "-".join(codes[: exports.FILENAME_AREAS]) + "-m-fl.pdf"
+
+
+# --- The report's pages: wherever a page ends ----------------------------------------------------------
+
+
+def _table(key: str, title: str, rows: int) -> dict:
+    columns = [{"key": "place", "label": "Kommun"}, {"key": "sips", "label": "SIP"}]
+    return {
+        "key": key,
+        "title": title,
+        "columns": columns,
+        "rows": [{"place": f"Rad-{key}-{n}", "sips": n} for n in range(rows)],
+        "total": {"place": "Totalt", "sips": rows},
+    }
+
+
+@pytest.mark.parametrize("rows", range(10, 40))
+def test_no_page_holds_a_table_s_heading_or_its_total_alone(rows, tmp_path):
+    """Wherever a page ends (a first table of 10 to 39 rows moves it across the second table too)."""
+    answer = {"tables": [_table("a", "Tabell A", rows), _table("b", "Tabell B", 5)]}
+    made = exports.to_pdf(
+        answer, heading="SIP", subtitle="Kronoberg", made_at=datetime(2026, 4, 1, tzinfo=UTC)
+    )
+    path = tmp_path / "report.pdf"
+    path.write_bytes(made)
+    pages = pdf_text(path).split("\f")[:-1]
+    for page in pages:
+        if "Totalt" in page:
+            assert "Rad-" in page, page  # the total with a row before it
+        for key in ("a", "b"):
+            if f"Tabell {key.upper()}" in page:
+                assert f"Rad-{key}-0" in page and f"Rad-{key}-1" in page, (
+                    page
+                )  # the heading with its first rows
