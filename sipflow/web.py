@@ -151,9 +151,9 @@ STALE_FORM = _l(
 def register_json_address(app: Flask, matches: Callable[[], bool], refuse: Callable[..., tuple]) -> None:
     """Requests for which matches() is true are refused as JSON by refuse(status, error, message).
 
-    Routing refuses a method an address does not take before any view or blueprint runs, so the app's
-    405 page asks these (the statistics' JSON addresses, the calendar reply address): each answers with
-    json_error.
+    Routing refuses an unknown address, or a method an address does not take, before any view or blueprint
+    runs, so the app's 404 and 405 pages ask these (the statistics' JSON addresses, the calendar reply
+    address): each answers with json_error.
     """
     app.extensions.setdefault("sipflow.json_addresses", []).append((matches, refuse))
 

@@ -170,7 +170,11 @@ def _page_context() -> dict:
 @bp.app_errorhandler(404)
 def _not_found(_error):
     # No trace of the address asked for: an unknown case and another organisation's look the same.
-    return render_template("errors/404.html", page_url=url_for("cases.my_cases")), 404
+    # A registered JSON address (an unknown /statistik/*.json) is answered in JSON, as its other refusals.
+    answer = json_refusal(404, "not_found", _("There is no such address."))
+    if answer is None:
+        answer = render_template("errors/404.html", page_url=url_for("cases.my_cases")), 404
+    return answer
 
 
 @bp.app_errorhandler(403)

@@ -8,8 +8,22 @@ from sqlalchemy import Index, exists, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Field, SQLModel
 
+from sipflow.translated import lazy_gettext as _l
+
 # What a code counts as: a SIP meeting (XU045, AU124), or the add-on for care at a distance (ZV051).
 CODE_KINDS = ("sip", "distance")
+
+# The labels the catalogue was seeded with (migration a7b9c1d3e5f7), as stored (Swedish), and their words in
+# the reader's language. A label an administrator typed is the administrator's own text, shown as typed.
+SEEDED_LABELS = {
+    "SIP-möte (räknas som SIP)": _l("SIP meeting (counts as a SIP)"),
+    "Vård på distans (video)": _l("Care at a distance (video)"),
+}
+
+
+def code_label(label: str) -> str:
+    """A code's label in the reader's language when sipflow seeded it, else as the catalogue holds it."""
+    return str(SEEDED_LABELS.get(label, label))
 
 
 class CodeDefinition(SQLModel, table=True):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from xml.sax.saxutils import escape
 
@@ -97,6 +98,10 @@ def _shortened(name: str, length: int) -> str:
     return cut.rstrip(" '") + "…"
 
 
+# A share (a float, one decimal) as the page shows it: 30.0 reads "30,0" in Swedish Excel, not "30".
+SHARE_FORMAT = "0.0"
+
+
 def to_xlsx(answer: dict) -> bytes:
     """Every table of the answer as a sheet of an XLSX workbook (openpyxl), each named by its title."""
     from openpyxl import Workbook
@@ -111,6 +116,9 @@ def to_xlsx(answer: dict) -> bytes:
             if index == 0:
                 for cell in sheet[1]:
                     cell.font = Font(bold=True)
+            for cell in sheet[index + 1]:
+                if isinstance(cell.value, float):
+                    cell.number_format = SHARE_FORMAT
         if table.get("note"):
             sheet.append([])
             sheet.append([table["note"]])
@@ -204,16 +212,32 @@ def line_chart_svg(
 # --- PDF -------------------------------------------------------------------------------------------------
 
 
-def report_filename(start: date, end: date) -> str:
-    """The quarterly report's file name, by its period alone, as Swedish readers write it (no personal data):
-    "sip-statistik-2026-K3.pdf" for a quarter, "sip-statistik-2026.pdf" for a year, else both days."""
+# At most this many area codes in a file name (a coordinator may follow many); more are said as "m-fl".
+FILENAME_AREAS = 6
+
+
+def report_filename(start: date, end: date, areas: Sequence[str] = (), code: str | None = None) -> str:
+    """The quarterly report's file name in the reader's language: its period, its area's codes (none: every
+    county) and the SIP code asked for, never anything about a person. "sip-statistik-2026-K3-0780-XU045.pdf"
+    for a quarter, "sip-statistik-2026-07.pdf" for a year, else both days ("...-2026-01-01-till-2026-02-15"),
+    "...-alla-lan" for every county; in English "sip-statistics-2026-Q3-...", "-to-", "-all-counties"."""
+    from flask_babel import gettext
+
+    name = None
     if start.day == 1 and start.month % 3 == 1 and start.year == end.year:
         quarter = (start.month - 1) // 3 + 1
         if end == _quarter_end(start.year, quarter):
-            return f"sip-statistik-{start.year}-K{quarter}.pdf"
-        if start.month == 1 and (end.month, end.day) == (12, 31):
-            return f"sip-statistik-{start.year}.pdf"
-    return f"sip-statistik-{start.isoformat()}-till-{end.isoformat()}.pdf"
+            name = gettext("sip-statistics-%(year)d-Q%(quarter)d", year=start.year, quarter=quarter)
+        elif start.month == 1 and (end.month, end.day) == (12, 31):
+            name = gettext("sip-statistics-%(year)d", year=start.year)
+    if name is None:
+        name = gettext("sip-statistics-%(start)s-to-%(end)s", start=start.isoformat(), end=end.isoformat())
+    parts = [name, *areas[:FILENAME_AREAS]] if areas else [name, gettext("all-counties")]
+    if len(areas) > FILENAME_AREAS:
+        parts.append(gettext("and-more"))
+    if code:
+        parts.append(code)
+    return "-".join(parts) + ".pdf"
 
 
 def _quarter_end(year: int, quarter: int) -> date:
@@ -222,13 +246,22 @@ def _quarter_end(year: int, quarter: int) -> date:
     return following - timedelta(days=1)
 
 
-def to_pdf(answer: dict, *, heading: str, subtitle: str, made_at: datetime) -> bytes:
-    """The quarterly report: a heading, when made, and every table (A4 landscape, embedded DejaVu font)."""
+# A table's heading (and note) stays on the page of its header row and this many rows; its total stays
+# with the row before it, so no page holds a heading, or a total, alone.
+PDF_ROWS_WITH_HEADING = 2
+
+
+def to_pdf(
+    answer: dict, *, heading: str, subtitle: str, made_at: datetime, details: Sequence[str] = ()
+) -> bytes:
+    """The quarterly report: a heading, the lines that say what it covers (details: area, SIP code), the
+    period (subtitle), when made, and every table (A4 landscape, embedded DejaVu font). The document's
+    title is the heading, its subject the details and period, its language the reader's."""
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4, landscape
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.lib.units import mm
-    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+    from reportlab.platypus import CondPageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
     from sipflow.pdf_fonts import register_fonts
     from sipflow.security.extract import FONT, FONT_BOLD
@@ -236,36 +269,56 @@ def to_pdf(answer: dict, *, heading: str, subtitle: str, made_at: datetime) -> b
     register_fonts(FONT, FONT_BOLD)
     buffer = io.BytesIO()
     document = SimpleDocTemplate(
-        buffer, pagesize=landscape(A4), leftMargin=12 * mm, rightMargin=12 * mm, bottomMargin=15 * mm
+        buffer,
+        pagesize=landscape(A4),
+        leftMargin=12 * mm,
+        rightMargin=12 * mm,
+        bottomMargin=15 * mm,
+        title=heading,
+        author="sipflow",
+        subject=" · ".join([*details, subtitle]),
+        creator="sipflow",
+        lang=str(get_locale() or DEFAULT_LOCALE),
     )
     title = ParagraphStyle("title", fontName=FONT_BOLD, fontSize=15, leading=19)
     heading_style = ParagraphStyle("heading", fontName=FONT_BOLD, fontSize=11, leading=14)
+    about = ParagraphStyle("about", fontName=FONT, fontSize=9, leading=12)
     body = ParagraphStyle("body", fontName=FONT, fontSize=7, leading=9)
     story = [
         Paragraph(escape(heading), title),
+        *(Paragraph(escape(line), about) for line in details),
         Paragraph(escape(subtitle), body),
         # When made, in Swedish time as every date in the report (a report made 00:30 belongs to that day).
         Paragraph(to_local(made_at).strftime("%Y-%m-%d %H:%M"), body),
         Spacer(1, 4 * mm),
     ]
+    style = [
+        ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
+        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8eef4")),
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+    ]
     for table in answer["tables"]:
-        story.append(Paragraph(escape(table["title"]), heading_style))
+        opening = [Paragraph(escape(table["title"]), heading_style)]
         if table.get("note"):
-            story.append(Paragraph(escape(table["note"]), body))
-        lines = [[Paragraph(escape(shown(cell)), body) for cell in line] for line in table_lines(table)]
-        if len(lines) == 1:
-            lines.append([Paragraph("–", body) for _ in lines[0]])
+            opening.append(Paragraph(escape(table["note"]), body))
+        texts = [[shown(cell) for cell in line] for line in table_lines(table)]
+        if len(texts) == 1:
+            texts.append(["–" for _ in texts[0]])
+        lines = [[Paragraph(escape(text), body) for text in line] for line in texts]
         grid = Table(lines, repeatRows=1)
-        grid.setStyle(
-            TableStyle(
-                [
-                    ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
-                    ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8eef4")),
-                    ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                ]
-            )
+        kept = list(style)
+        if table["total"] is not None and len(lines) > 2:
+            kept.append(("NOSPLIT", (0, len(lines) - 2), (0, len(lines) - 1)))  # the total and the row before
+        grid.setStyle(TableStyle(kept))
+        # A new page unless the heading, the note, the header row and the first rows fit on this one
+        # (measured on a copy: a flowable is wrapped for the table it is drawn in).
+        first = Table(
+            [[Paragraph(escape(text), body) for text in line] for line in texts[: 1 + PDF_ROWS_WITH_HEADING]],
+            style=style,
         )
-        story += [grid, Spacer(1, 5 * mm)]
+        width, height = document.width - 12, document.height - 12  # the frame's padding: 6 pt a side
+        needed = sum(part.wrap(width, height)[1] for part in [*opening, first])
+        story += [CondPageBreak(needed), *opening, grid, Spacer(1, 5 * mm)]
     document.build(story, canvasmaker=_numbered_canvas(FONT, right_margin=12 * mm, bottom=8 * mm))
     return buffer.getvalue()
 

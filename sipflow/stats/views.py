@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import date
 
 from flask import Blueprint, Response, current_app, g, jsonify, render_template, request
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
 from sipflow.clock import now_utc
-from sipflow.coding.models import CodeDefinition
+from sipflow.coding.models import CodeDefinition, code_label
 from sipflow.db import get_session
 from sipflow.errors import UserError
 from sipflow.people.models import County, Municipality
@@ -19,7 +20,9 @@ from sipflow.stats.services import (
     BREAKDOWN_LABELS,
     BREAKDOWNS,
     Scope,
+    StatsQuery,
     indicators,
+    parse_date,
     parse_query,
     scope_of,
     settings_from,
@@ -87,10 +90,10 @@ def _args() -> dict:
     }
 
 
-def _answer(args: dict) -> dict:
-    session = get_session()
-    query = parse_query(
-        session,
+def _query(args: dict) -> StatsQuery:
+    """The filter as typed, checked (a UserError naming the first field refused)."""
+    return parse_query(
+        get_session(),
         start=args["from"],
         end=args["to"],
         county=args["county"],
@@ -100,8 +103,51 @@ def _answer(args: dict) -> dict:
         code=args["code"],
         scope=_scope(),
     )
+
+
+def _answer(args: dict, query: StatsQuery | None = None) -> dict:
+    """The indicators of the filter (query: args already checked)."""
     settings = settings_from(current_app.config, workflow_registry(), current_locale())
-    return indicators(session, query, settings)
+    return indicators(get_session(), query or _query(args), settings)
+
+
+# What stands in for a refused field while the others are checked: nothing chosen, no earlier years.
+_NEUTRAL = {"county": "", "municipality": "", "by": "", "compare_years": "0", "code": ""}
+_DATES = ("from", "to")
+
+
+def _checked(args: dict) -> tuple[StatsQuery | None, dict[str, UserError]]:
+    """The query of a good filter, or every field's refusal by field, to show each beside its field.
+
+    parse_query stops at the first refusal: each refused field is put aside for a neutral value and the
+    filter checked again. A refused date leaves the period unknown, so the other date (if good) stands for
+    both and nothing is said about the period's order or length.
+    """
+    refusals: dict[str, UserError] = {}
+    trial = dict(args)
+    for name in _DATES:
+        try:
+            parse_date(args[name], name)
+        except UserError as error:
+            refusals[name] = error
+    if refusals:
+        good = [args[name] for name in _DATES if name not in refusals]
+        trial["from"] = trial["to"] = good[0] if good else _this_year()[1]
+    for _attempt in range(len(args) + 1):
+        try:
+            query = _query(trial)
+        except UserError as error:
+            field = error.field or "from"
+            if field in refusals:
+                break
+            refusals[field] = error
+            if field in _DATES:
+                trial["from"] = trial["to"] = _this_year()[1]
+            else:
+                trial[field] = _NEUTRAL.get(field, "")
+        else:
+            return (None if refusals else query), refusals
+    return None, refusals
 
 
 def _choices() -> dict:
@@ -121,11 +167,14 @@ def _choices() -> dict:
         ]
     return {
         "scoped": scope.restricted,
-        "codes": session.execute(
-            select(CodeDefinition.code, CodeDefinition.label)
-            .where(CodeDefinition.kind == "sip")
-            .order_by(CodeDefinition.code)
-        ).all(),
+        "codes": [
+            (code, code_label(label))
+            for code, label in session.execute(
+                select(CodeDefinition.code, CodeDefinition.label)
+                .where(CodeDefinition.kind == "sip")
+                .order_by(CodeDefinition.code)
+            )
+        ],
         "counties": counties,
         "municipalities": municipalities,
         "breakdowns": [("", _l("No breakdown"))]
@@ -139,40 +188,38 @@ def _choices() -> dict:
 
 
 def _charts(answer: dict) -> list[dict]:
-    """The answer's charts (bars per municipality, the trend per quarter) drawn as SVG."""
+    """The answer's charts (bars per municipality, the trend per quarter) drawn as SVG; a chart with nothing
+    to draw (no SIP in the period) is not drawn (svg None): the page says so in its place."""
     drawers = {"municipality": exports.bar_chart_svg, "quarter": exports.line_chart_svg}
     charts = []
     for chart in answer.get("charts", []):
         points = [tuple(point) for point in chart["points"]]
-        description = "; ".join(f"{label}: {value}" for label, value in points)
-        svg = drawers[chart["key"]](chart["title"], description, points)
+        svg = None
+        if points:
+            description = "; ".join(f"{label}: {value}" for label, value in points)
+            svg = drawers[chart["key"]](chart["title"], description, points)
         charts.append({"svg": svg, "title": chart["title"], "points": points})
     return charts
 
 
 @bp.get("/")
 def dashboard():
-    """The coordinator's start page: filters, indicator tables, charts and download links."""
+    """The coordinator's start page: filters, indicator tables, charts and download links; a refused
+    filter shows every field's refusal beside it, each field as typed."""
     args = _args()
-    errors: dict[str, str] = {}
-    answer = None
-    status = 200
-    try:
-        answer = _answer(args)
-    except UserError as error:
-        errors[error.field or "from"] = str(error.message)
-        status = error.status
+    query, refusals = _checked(args)
+    answer = _answer(args, query) if query else None
     return (
         render_template(
             "stats/dashboard.html",
             args=args,
-            errors=errors,
+            errors={field: str(error.message) for field, error in refusals.items()},
             answer=answer,
             charts=_charts(answer) if answer else [],
             query_string=request.query_string.decode("ascii", "replace"),
             **_choices(),
         ),
-        status,
+        max((error.status for error in refusals.values()), default=200),
     )
 
 
@@ -224,18 +271,56 @@ def as_xlsx():
 @bp.get("/kvartalsrapport.pdf")
 def quarterly_pdf():
     """The quarterly report as PDF: every table, by the breakdown asked for (as the page: by municipality
-    and quarter unless told), with the same checks of the filter as every other export."""
+    and quarter unless told), with the same checks of the filter as every other export. Its heading, the
+    lines under it and its file name say which area and SIP code it covers."""
     args = _args()
 
     def report(answer: dict) -> bytes:
-        code = answer["query"]["county"]  # checked by parse_query
-        county = get_session().get(County, code) if code else None
-        heading = str(_l("SIP statistics")) + (f": {county.name}" if county else "")
-        subtitle = f"{answer['query']['from']} – {answer['query']['to']}"
-        return exports.to_pdf(answer, heading=heading, subtitle=subtitle, made_at=now_utc())
+        query = answer["query"]
+        codes, names = _area(query)
+        area = ", ".join(names)
+        if query["code"]:
+            heading = _("SIP statistics: %(area)s, SIP code %(code)s", area=area, code=query["code"])
+            label = code_label(get_session().get(CodeDefinition, query["code"]).label)
+            code_line = _("SIP code: %(code)s %(label)s", code=query["code"], label=label)
+        else:
+            heading = _("SIP statistics: %(area)s", area=area)
+            code_line = _("SIP codes: all")
+        places = (
+            ", ".join(f"{name} ({code})" for code, name in zip(codes, names, strict=True)) if codes else area
+        )
+        subtitle = f"{query['from']} – {query['to']}"
+        details = [_("Area: %(area)s", area=places), code_line]
+        return exports.to_pdf(answer, heading=heading, subtitle=subtitle, details=details, made_at=now_utc())
 
     def named(answer: dict) -> str:
         query = answer["query"]
-        return exports.report_filename(date.fromisoformat(query["from"]), date.fromisoformat(query["to"]))
+        start, end = date.fromisoformat(query["from"]), date.fromisoformat(query["to"])
+        return exports.report_filename(start, end, _area(query)[0], query["code"])
 
     return _download(report, "application/pdf", named, args)
+
+
+def _area(query: dict) -> tuple[list[str], list[str]]:
+    """The codes and names of the area a checked filter covers: the municipality or county chosen, else the
+    counties and the municipalities (outside them) the coordinator follows, else every county (no code)."""
+    session = get_session()
+    if query["municipality"]:
+        place = session.get(Municipality, query["municipality"])
+        return [place.code], [place.name]
+    if query["county"]:
+        place = session.get(County, query["county"])
+        return [place.code], [place.name]
+    scope = _scope()
+    if not scope.restricted:
+        return [], [_("all counties")]
+    counties = session.execute(
+        select(County.code, County.name).where(County.code.in_(scope.counties)).order_by(County.code)
+    ).all()
+    municipalities = session.execute(
+        select(Municipality.code, Municipality.name)
+        .where(Municipality.code.in_(scope.municipalities), Municipality.county_code.not_in(scope.counties))
+        .order_by(Municipality.code)
+    ).all()
+    rows = [*counties, *municipalities]
+    return [row.code for row in rows], [row.name for row in rows]

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time
 
 from support import new_case, new_person
+from webkit import login
 
+from sipflow.admin.models import CoordinatorScope
 from sipflow.cases.models import Participant
 from sipflow.coding.models import CodeRecord
 from sipflow.meetings.models import Attendance, Meeting
@@ -159,3 +161,15 @@ class World:
 
     def query(self, start="2026-01-01", end="2026-03-31", **options):
         return parse_query(self.session, start=start, end=end, **options)
+
+
+def coordinator_client(client, make_user, db_session, username, counties=(), municipalities=()):
+    """client logged in as a coordinator (no unit) following these counties and municipalities (none: all)."""
+    user = make_user(None, "coordinator", username)
+    for code in counties:
+        db_session.add(CoordinatorScope(user_id=user.id, county_code=code))
+    for code in municipalities:
+        db_session.add(CoordinatorScope(user_id=user.id, municipality_code=code))
+    db_session.commit()
+    login(client, username)
+    return client

@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime
 from html.parser import HTMLParser
 
 import pytest
+from flask_babel import force_locale
 from openpyxl import load_workbook
 from webkit import login
 
@@ -751,15 +752,17 @@ def test_the_persons_column_names_the_period_the_rows_are_counted_by(
 @pytest.mark.parametrize(
     ("period", "filename"),
     [
-        ({"from": "2026-07-01", "to": "2026-09-30"}, "sip-statistik-2026-K3.pdf"),
-        ({"from": "2026-01-01", "to": "2026-03-31"}, "sip-statistik-2026-K1.pdf"),
-        ({"from": "2025-01-01", "to": "2025-12-31"}, "sip-statistik-2025.pdf"),
-        ({"from": "2026-01-01", "to": "2026-02-15"}, "sip-statistik-2026-01-01-till-2026-02-15.pdf"),
-        ({"from": "2026-04-01", "to": "2026-09-30"}, "sip-statistik-2026-04-01-till-2026-09-30.pdf"),
+        ({"from": "2026-07-01", "to": "2026-09-30"}, "sip-statistik-2026-K3-08.pdf"),
+        ({"from": "2026-01-01", "to": "2026-03-31"}, "sip-statistik-2026-K1-08.pdf"),
+        ({"from": "2025-01-01", "to": "2025-12-31"}, "sip-statistik-2025-08.pdf"),
+        ({"from": "2026-01-01", "to": "2026-02-15"}, "sip-statistik-2026-01-01-till-2026-02-15-08.pdf"),
+        ({"from": "2026-04-01", "to": "2026-09-30"}, "sip-statistik-2026-04-01-till-2026-09-30-08.pdf"),
+        ({"county": "", "municipality": NYBRO, "code": "XU045"}, "sip-statistik-2026-K1-0881-XU045.pdf"),
     ],
 )
-def test_the_quarterly_pdf_is_named_by_its_period_in_swedish(coordinator, kalmar, period, filename):
-    """The download says which period it holds (2026 K3, as Swedish quarters are written), nothing else."""
+def test_the_quarterly_pdf_is_named_by_its_period_and_area_in_swedish(coordinator, kalmar, period, filename):
+    """The download says which period (2026 K3, as Swedish quarters are written), area and SIP code it
+    holds, nothing about a person."""
     response = coordinator.get("/statistik/kvartalsrapport.pdf", query_string=PERIOD | period)
     assert response.status_code == 200 and response.mimetype == "application/pdf"
     assert response.headers["Content-Disposition"] == f'attachment; filename="{filename}"'
@@ -836,3 +839,83 @@ def test_the_discharge_lead_time_is_named_in_the_page_s_language(coordinator, ka
     page = coordinator.get("/statistik/", query_string=PERIOD | {"lang": lang}).get_data(as_text=True)
     assert f">{heading}</th>" in page
     assert swedish not in page
+
+
+def test_the_workbook_shows_a_share_with_its_decimal(coordinator, kalmar):
+    """A share of 0.0 or 100.0 reads "0,0" and "100,0" as on the page, not "0" and "100"; counts stay."""
+    body = coordinator.get("/statistik/indikatorer.xlsx", query_string=PERIOD)
+    sheet = load_workbook(io.BytesIO(body.get_data())).worksheets[0]
+    header = [cell.value for cell in sheet[1]]
+    shares = [index for index, label in enumerate(header) if label.endswith("(%)")]
+    counts = [index for index, label in enumerate(header) if label.startswith("Antal")]
+    rows = list(sheet.iter_rows(min_row=2))
+    shown = [row[i] for row in rows for i in shares if not isinstance(row[i].value, str)]
+    assert shown and all(cell.number_format == "0.0" for cell in shown)  # a hidden share ("..") is text
+    whole = [row[i] for row in rows for i in counts]
+    assert whole and all(cell.number_format == "General" for cell in whole)
+
+
+def test_the_sip_code_labels_are_in_the_page_s_language(coordinator):
+    english = coordinator.get("/statistik/", query_string={"lang": "en"}).get_data(as_text=True)
+    assert ">XU045 SIP meeting (counts as a SIP)</option>" in english and "räknas" not in english
+    swedish = coordinator.get("/statistik/", query_string={"lang": "sv"}).get_data(as_text=True)
+    assert ">XU045 SIP-möte (räknas som SIP)</option>" in swedish
+
+
+def test_a_label_an_administrator_typed_is_shown_as_typed(app):
+    from sipflow.coding.models import code_label
+
+    with app.test_request_context(), force_locale("en"):
+        assert code_label("SIP-möte (räknas som SIP)") == "SIP meeting (counts as a SIP)"
+        assert code_label("Vård på distans (video)") == "Care at a distance (video)"
+        assert code_label("Samordnad plan, egen") == "Samordnad plan, egen"
+
+
+def test_a_chart_with_nothing_to_draw_says_so_in_its_place(coordinator, kalmar):
+    params = PERIOD | {"code": "AU124", "by": "municipality,quarter", "lang": "sv"}
+    response = coordinator.get("/statistik/", query_string=params)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "<svg" not in page and "<desc" not in page and 'class="chart-data"' not in page
+    assert page.count("Inga SIP under perioden, så det finns inget diagram att visa.") == 2
+    drawn = coordinator.get("/statistik/", query_string=params | {"code": "XU045"}).get_data(as_text=True)
+    assert drawn.count("<svg") == 2 and "inget diagram" not in drawn
+
+
+def input_of(page: str, name: str) -> str:
+    """The <input> of the field name on page."""
+    return re.search(rf'<input [^>]*id="{name}"[^>]*>', page).group(0)
+
+
+def test_every_refused_field_says_so_beside_it_with_what_was_typed(coordinator):
+    response = coordinator.get("/statistik/", query_string={"from": "abc", "to": "2026-13-01", "lang": "sv"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert 'id="from-error"' in page and 'id="to-error"' in page
+    assert "Datumet 2026-13-01 finns inte: månaderna är 01 till 12." in page
+    for name, typed in (("from", "abc"), ("to", "2026-13-01")):
+        # A date input would show neither: kept as typed, in a text field.
+        assert f'value="{typed}"' in input_of(page, name) and 'type="text"' in input_of(page, name)
+        assert f'aria-describedby="{name}-error"' in input_of(page, name)
+
+
+def test_a_refused_date_beside_other_refused_fields_each_says_so(coordinator):
+    params = {
+        "from": "2026-01-01",
+        "to": "yesterday",
+        "county": "99",
+        "by": "shoe_size",
+        "compare_years": "x",
+    }
+    page = coordinator.get("/statistik/", query_string=params).get_data(as_text=True)
+    for name in ("to", "county", "by", "compare_years"):
+        assert f'id="{name}-error"' in page, name
+    assert 'id="from-error"' not in page and 'type="date" id="from"' in page
+
+
+def test_a_refused_date_is_no_reason_to_refuse_the_period_s_order(coordinator):
+    """With the start refused, the end (before this year) is no "end before start"."""
+    page = coordinator.get("/statistik/", query_string={"from": "abc", "to": "2020-01-01"}).get_data(
+        as_text=True
+    )
+    assert 'id="from-error"' in page and 'id="to-error"' not in page
