@@ -24,7 +24,7 @@ from sqlmodel import Session
 
 from sipflow.admin.users import coordinator_scope
 from sipflow.cases.models import Deadline, Participant, SipCase, TransitionLog
-from sipflow.clock import STOCKHOLM
+from sipflow.clock import STOCKHOLM, now_utc, to_local
 from sipflow.coding.models import CodeDefinition, CodeRecord
 from sipflow.errors import InvalidInput, NotAllowed
 from sipflow.meetings.models import HELD, Attendance, Meeting
@@ -109,6 +109,8 @@ class StatsQuery:
     code: str | None = None
     # The coordinator's scope, applied when no county or municipality is chosen (parse_query checked those).
     scope: Scope | None = None
+    # The Swedish day the answer is counted on: a deadline falling due after it is not due yet.
+    today: date = field(default_factory=lambda: _local_today(None))
 
     def periods(self) -> list[tuple[date, date]]:
         """The period and the same period in each earlier year compared, oldest first."""
@@ -128,6 +130,11 @@ class StatsQuery:
             "compare_years": self.compare_years,
             "code": self.code,
         }
+
+
+def _local_today(now: datetime | None) -> date:
+    """The Swedish calendar day of now (None: the clock's now)."""
+    return to_local(now or now_utc()).date()
 
 
 def _years_back(day: date, years: int) -> date:
@@ -183,11 +190,13 @@ def parse_query(
     compare_years: str | int | None = 0,
     code: str | None = None,
     scope: Scope | None = None,
+    now: datetime | None = None,
 ) -> StatsQuery:
     """Check what was asked for; an InvalidInput naming the field (from, to, county, municipality, by).
 
     With a coordinator's scope, a county or municipality outside it is NotAllowed (naming the field), and
-    no county or municipality chosen means every one inside it. No scope (the CLI): every county.
+    no county or municipality chosen means every one inside it. No scope (the CLI): every county. now (the
+    clock's, when None) is when the answer is counted: what falls due later is not due yet.
     """
     start_day = start if isinstance(start, date) else parse_date(start, "from")
     end_day = end if isinstance(end, date) else parse_date(end, "to")
@@ -249,7 +258,9 @@ def parse_query(
         if known_code is None or known_code.kind != "sip":
             raise InvalidInput(_l("Unknown SIP code."), field="code")
     restricted = scope if scope is not None and scope.restricted else None
-    query = StatsQuery(start_day, end_day, county, municipality, names, years, code, restricted)
+    query = StatsQuery(
+        start_day, end_day, county, municipality, names, years, code, restricted, _local_today(now)
+    )
     periods = query.periods()
     pairs = zip(periods, periods[1:], strict=False)
     if any(earlier_end >= later_start for (_, earlier_end), (later_start, _) in pairs):
@@ -704,6 +715,9 @@ def case_outcome_queries(query: StatsQuery, settings: Settings):
             dl.kind.in_(settings.follow_up_deadlines),
             dl.cancelled_at.is_(None),
             in_period(dl.due_at),
+            # Only a follow-up whose day has come is due (counted, and held by its date or not): one later
+            # in the period would count as missed before anyone could hold it.
+            dl.due_at < _midnight(query.today + timedelta(days=1)),
             _area_filter(sc.municipality_code, query),
         )
     )
@@ -711,6 +725,15 @@ def case_outcome_queries(query: StatsQuery, settings: Settings):
         base, keys, lambda sub: [func.count().label("due"), func.sum(sub.c.on_time).label("on_time")]
     )
     return offered, due, keys
+
+
+def follow_ups_due_through(query: StatsQuery) -> date | None:
+    """The day follow-ups due are counted to, when the period reaches past it (today); else None.
+
+    A follow-up counts once its day has come (`case_outcome_queries`): a period ending after today is
+    counted up to today only, and the answer says so.
+    """
+    return query.today if query.end > query.today else None
 
 
 def _age_on(birth, day):
@@ -926,6 +949,15 @@ def indicators(session: Session, query: StatsQuery, settings: Settings, progress
                 code=query.code,
             )
         )
+    due_through = follow_ups_due_through(query)
+    if due_through is not None:
+        notes.append(
+            _l(
+                "Follow-ups due are counted up to and including today, %(today)s: a follow-up falling due "
+                "later in the period is not due yet.",
+                today=due_through.isoformat(),
+            )
+        )
     if notes:
         outcome_table["note"] = " ".join(str(note) for note in notes)
 
@@ -961,6 +993,8 @@ def indicators(session: Session, query: StatsQuery, settings: Settings, progress
     return {
         "query": query.as_dict(),
         "suppression_threshold": settings.threshold,
+        # The last day follow-ups due are counted to when the period reaches past today (ISO), else None.
+        "follow_ups_due_through": due_through.isoformat() if due_through is not None else None,
         "tables": tables,
         "charts": charts,
     }
