@@ -500,6 +500,90 @@ def percent(numerator, denominator) -> float | None:
     return float(exact.quantize(_TENTH, rounding=ROUND_HALF_UP))
 
 
+# --- The rows every table shows, counted or not ---------------------------------------------------------
+
+# The breakdowns whose every value a table shows, with 0 where nothing was counted: each compared period,
+# each quarter (year) of a period and each municipality (county) of the area asked for. A trend by quarter
+# would otherwise join the quarters around an empty one, and a municipality followed without a SIP would
+# be missing as if it were not followed. The other breakdowns show the values seen.
+FRAMED = ("period", "quarter", "year", "municipality", "county")
+
+
+@dataclass(frozen=True)
+class Frame:
+    """The periods (their key in the rows, start, end) and the area's (municipality, county) codes."""
+
+    periods: tuple[tuple[int | None, date, date], ...]
+    area: tuple[tuple[str, str], ...]
+
+    def keys(self, names, seen) -> list[tuple]:
+        """Every row key (values of names) a table must show, beside the other breakdowns' values seen."""
+        names = list(names)
+        if not any(name in FRAMED for name in names):
+            return []
+        others = [index for index, name in enumerate(names) if name not in FRAMED]
+        combinations = list(dict.fromkeys(tuple(key[index] for index in others) for key in seen))
+        places = list(
+            dict.fromkeys(
+                tuple(municipality if name == "municipality" else county for name in names if name in AREA)
+                for municipality, county in self.area
+            )
+        )
+        out = []
+        for period, start, end in self.periods:
+            for when in _times(start, end, names):
+                for place in places:
+                    for other in combinations if others else [()]:
+                        values = {"period": period} | when
+                        values |= dict(zip([name for name in names if name in AREA], place, strict=True))
+                        values |= dict(zip([names[index] for index in others], other, strict=True))
+                        out.append(tuple(values[name] for name in names))
+        return out
+
+
+AREA = ("municipality", "county")
+
+
+def _times(start: date, end: date, names: list[str]) -> list[dict]:
+    """Each quarter (20261: 2026 Q1) or year from start to end as names asks, as row values; else one."""
+    if "quarter" in names:
+        first, last = start.year * 4 + (start.month - 1) // 3, end.year * 4 + (end.month - 1) // 3
+        return [{"quarter": (n // 4) * 10 + n % 4 + 1} for n in range(first, last + 1)]
+    if "year" in names:
+        return [{"year": year} for year in range(start.year, end.year + 1)]
+    return [{}]
+
+
+def frame_of(session: Session, query: StatsQuery) -> Frame:
+    """The periods compared (keyed as the rows' period column) and every municipality of the area asked for.
+
+    The area is what the queries count (`_area_filter`): the municipality chosen, the county's, the
+    coordinator's scope, else every one.
+    """
+    periods = tuple((end.year if query.compare_years else None, start, end) for start, end in query.periods())
+    area = session.execute(
+        select(Municipality.code, Municipality.county_code)
+        .where(_area_filter(Municipality.code, query))
+        .order_by(Municipality.code)
+    ).all()
+    return Frame(periods, tuple((code, county) for code, county in area))
+
+
+def _fill(rows: list[dict], names, frame: Frame, zero) -> list[dict]:
+    """rows and, for every key the frame asks for that none of them has, a row of zero() (in key order).
+
+    Only after disclosure control: a row of zeros says what its absence said (nothing was counted), so it
+    neither hides nor gives back any cell, and the table's groups stay those disclosure control checked.
+    """
+    names = list(names)
+    seen = {tuple(row.get(name) for name in names) for row in rows}
+    missing = [key for key in frame.keys(names, seen) if key not in seen]
+    if not missing:
+        return rows
+    filled = rows + [dict(zip(names, key, strict=True)) | zero() for key in missing]
+    return sorted(filled, key=lambda row: tuple(str(row.get(name)) for name in names))
+
+
 # --- The indicator groups --------------------------------------------------------------------------------
 
 MEETING_COUNTS = ("persons", "sips", "first", "follow_up", "video", "digital", "classified")
@@ -861,11 +945,18 @@ def indicators(session: Session, query: StatsQuery, settings: Settings, progress
             coarser, total = protected, period_total
     if query.compare_years:
         total = None
+    frame = frame_of(session, query)
     meeting_table = _laid_out(
-        "meetings", _l("SIP meetings"), dim_names, meeting_columns(query.by), rows, total, labeller
+        "meetings",
+        _l("SIP meetings"),
+        dim_names,
+        meeting_columns(query.by),
+        _fill(rows, dim_names, frame, _no_meetings),
+        total,
+        labeller,
     )
     charts = [
-        _chart(session, query, settings, name, title, coarser, totals.get(chosen), labeller)
+        _chart(session, query, settings, name, title, coarser, totals.get(chosen), labeller, frame)
         for name, title in CHARTS
         if name in query.by
     ]
@@ -897,6 +988,7 @@ def indicators(session: Session, query: StatsQuery, settings: Settings, progress
         None,
         labeller,
         settings,
+        filled=lambda protected: _fill(protected, dim_names, frame, _no_lead_times),
         counts=(
             "request_to_first_n",
             "utskrivningsklar_to_kallelse_n",
@@ -928,7 +1020,7 @@ def indicators(session: Session, query: StatsQuery, settings: Settings, progress
         _l("Offered SIPs and follow-ups"),
         outcome_dims,
         OUTCOME_COLUMNS,
-        outcome_rows,
+        _fill(outcome_rows, outcome_dims, frame, _no_outcomes),
         outcome_total,
         labeller,
     )
@@ -971,15 +1063,17 @@ def indicators(session: Session, query: StatsQuery, settings: Settings, progress
         invited = attendance_total["invited"]
         attendance_total["attended_share"] = percent(attendance_total["attended"], invited)
         attendance_total["absent_share"] = percent(attendance_total["absent"], invited)
+    attendance_dims = (["period"] if query.compare_years else []) + ["organisation_kind"]
     attendance_table = _table(
         "attendance",
         _l("Attendance per organisation type"),
-        (["period"] if query.compare_years else []) + ["organisation_kind"],
+        attendance_dims,
         ATTENDANCE_COLUMNS,
         attendance_rows,
         attendance_total,
         labeller,
         settings,
+        filled=lambda protected: _fill(protected, attendance_dims, frame, _no_attendance),
         counts=attendance_counts,
         sums={"invited": ("on_site", "video", "phone", "absent"), "attended": ("on_site", "video", "phone")},
         # Invited minus attended is the absent column: hidden there, neither share may give it back.
@@ -1066,7 +1160,9 @@ def _protect_outcomes(rows: list[dict], query: StatsQuery, settings: Settings) -
     return total
 
 
-def _chart(session, query: StatsQuery, settings: Settings, name, title, coarser, total, labeller) -> dict:
+def _chart(
+    session, query: StatsQuery, settings: Settings, name, title, coarser, total, labeller, frame: Frame
+) -> dict:
     """SIPs per municipality or quarter in the period chosen: the SIP meeting table by that alone shows.
 
     Its bars are that table's protected cells (hidden where it hides them), never counted again: taken
@@ -1082,6 +1178,9 @@ def _chart(session, query: StatsQuery, settings: Settings, name, title, coarser,
         bars = [_with_shares(row) for row in bars]
         whole = dict(total) if total else _with_shares(dict.fromkeys(MEETING_COUNTS + EXTRA_COUNTS, 0))
         bars = _protect_meetings(bars, whole, (name,), settings)[(name,)]
+    # Every quarter (municipality) of the period chosen, 0 where none was held: a trend joins no gap.
+    chosen_frame = replace(frame, periods=((None, query.start, query.end),))
+    bars = _fill(list(bars), (name,), chosen_frame, _no_meetings)
     if query.compare_years:
         title = _l(
             "%(title)s, %(start)s to %(end)s",
@@ -1094,6 +1193,26 @@ def _chart(session, query: StatsQuery, settings: Settings, name, title, coarser,
         "title": str(title),
         "points": [(labeller.label(name, bar[name]), plain(bar["sips"])) for bar in bars],
     }
+
+
+def _no_meetings() -> dict:
+    return _with_shares(dict.fromkeys(MEETING_COUNTS + EXTRA_COUNTS, 0))
+
+
+def _no_outcomes() -> dict:
+    return _outcome_shares(dict.fromkeys(OUTCOME_COUNTS, 0))
+
+
+def _no_lead_times() -> dict:
+    row = {"kallelse_within": 0, "kallelse_within_share": None}
+    for measure in ("request_to_first", "utskrivningsklar_to_kallelse", "plan_to_follow_up"):
+        row |= {f"{measure}_n": 0, f"{measure}_median": None, f"{measure}_max": None}
+    return row
+
+
+def _no_attendance() -> dict:
+    row = dict.fromkeys(("on_site", "video", "phone", "absent", "invited", "attended"), 0)
+    return row | {"attended_share": None, "absent_share": None}
 
 
 def _outcome_shares(row: dict) -> dict:
@@ -1221,9 +1340,12 @@ def _note_partial_counties(tables: list[dict], labeller: _Labeller) -> None:
             table["note"] = f"{table['note']} {note}" if table["note"] else note
 
 
-def _table(key, title, dim_names, columns, rows, total, labeller, settings, **rules):
-    # rules: counts, shares, small_sample, sums, linked, as suppress_table takes them.
+def _table(key, title, dim_names, columns, rows, total, labeller, settings, *, filled=None, **rules):
+    # rules: counts, shares, small_sample, sums, linked, as suppress_table takes them; filled: the rows as
+    # shown, given the protected rows (`_fill`).
     suppress_table(rows, total, threshold=settings.threshold, **rules)
+    if filled is not None:
+        rows = filled(rows)
     return _laid_out(key, title, dim_names, columns, rows, total, labeller)
 
 

@@ -91,6 +91,7 @@ def test_a_person_who_moves_counts_where_they_lived_at_each_meeting(world):
     rows = {
         (row["quarter"], row["municipality"]): row["persons"]
         for row in table(answer_for(world, end="2026-06-30", by="quarter,municipality"))["rows"]
+        if row["persons"]
     }
     assert rows == {("2026 K1", "Emmaboda"): 1, ("2026 K2", "Nybro"): 1}
 
@@ -128,7 +129,10 @@ def test_per_county_and_organisation_type(world):
     world.meeting(case, date(2026, 1, 5), municipality=KALMAR, units=[world.region, world.municipality])
     world.meeting(world.case(world.person("0780")), date(2026, 1, 5), municipality="0780")
     counties = rows_by(answer_for(world, by="county"), "county")
-    assert {name: row["sips"] for name, row in counties.items()} == {"Kalmar län": 1, "Kronobergs län": 1}
+    assert {name: row["sips"] for name, row in counties.items() if row["sips"]} == {
+        "Kalmar län": 1,
+        "Kronobergs län": 1,
+    }
     kinds = rows_by(answer_for(world, by="organisation_kind", county="08"), "organisation_kind")
     assert {name: row["sips"] for name, row in kinds.items()} == {"Region": 1, "Kommun": 1}
 

@@ -195,7 +195,8 @@ def test_the_municipality_chart_shows_what_the_table_by_municipality_shows(world
         indicators(world.session, world.query(**period, by="municipality"), world.settings()), "meetings"
     )
     by_municipality = {row["municipality"]: row["sips"] for row in alone["rows"]}
-    assert by_municipality == {"Kalmar": 5, "Nybro": 9}
+    # Every municipality of the county is a row, with 0 where none was held.
+    assert {name: sips for name, sips in by_municipality.items() if sips} == {"Kalmar": 5, "Nybro": 9}
     for by in ("municipality,quarter", "quarter,municipality", "municipality"):
         answer = indicators(world.session, world.query(**period, by=by), world.settings())
         assert _chart(answer, "municipality") == by_municipality
