@@ -137,6 +137,14 @@ def _local_today(now: datetime | None) -> date:
     return to_local(now or now_utc()).date()
 
 
+def period_label(start: date, end: date) -> str:
+    """A compared period as the tables name it: its year when it is one calendar year ("2025"), else its
+    first and last day ("2024-07-01 – 2025-06-30"), since the year it ends in would not say which days."""
+    if (start.month, start.day, end.month, end.day) == (1, 1, 12, 31) and start.year == end.year:
+        return str(start.year)
+    return f"{start.isoformat()} – {end.isoformat()}"
+
+
 def _years_back(day: date, years: int) -> date:
     try:
         return day.replace(year=day.year - years)
@@ -360,7 +368,7 @@ def _period_filter(day_column, query: StatsQuery):
 
 
 def _period_label(day_column, query: StatsQuery):
-    """Which compared period a day falls in, labelled by the year its period ends in."""
+    """Which compared period a day falls in, keyed by the year it ends in (`period_label` names it)."""
     return case(*((day_column.between(s, e), literal(e.year)) for s, e in query.periods()), else_=literal(0))
 
 
@@ -1267,6 +1275,9 @@ class _Labeller:
         self.counties = dict(session.execute(select(County.code, County.name)).all())
         self.settings = settings
         self.partial = _partial_counties(rows, query) if query is not None and "county" in query.by else {}
+        # A compared period's rows carry the year it ends in (a key: the periods never share one).
+        periods = query.periods() if query is not None else []
+        self.periods = {end.year: period_label(start, end) for start, end in periods}
 
     def label(self, name: str, value) -> str:
         if value is None or value == NOT_APPLICABLE:
@@ -1279,6 +1290,8 @@ class _Labeller:
                 # Counted over some of its municipalities only: the CSV's row says so too, without the note.
                 return str(_l("%(county)s (part)", county=county))
             return county
+        if name == "period":
+            return self.periods.get(value, str(value))
         if name == "quarter":
             # "2026 Q1"; Swedish "2026 K1" (kvartal).
             return str(_l("%(year)s Q%(quarter)s", year=int(value) // 10, quarter=int(value) % 10))

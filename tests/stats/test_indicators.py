@@ -109,7 +109,25 @@ def test_same_period_compared_year_on_year(world):
         for _ in range(count):
             world.meeting(world.case(world.person()), date(year, 3, 1))
     rows = rows_by(answer_for(world, start="2026-01-01", end="2026-06-30", compare_years=2), "period")
-    assert {period: row["sips"] for period, row in rows.items()} == {"2024": 1, "2025": 2, "2026": 3}
+    # January to June is no calendar year: each period is named by its days.
+    assert {period: row["sips"] for period, row in rows.items()} == {
+        "2024-01-01 – 2024-06-30": 1,
+        "2025-01-01 – 2025-06-30": 2,
+        "2026-01-01 – 2026-06-30": 3,
+    }
+
+
+def test_a_compared_period_is_named_by_its_year_only_when_it_is_one_calendar_year(world):
+    """July to June compared with the year before covers 2024-07-01 to 2025-06-30: "2025" said otherwise."""
+    world.meeting(world.case(world.person()), date(2024, 9, 1))
+    world.meeting(world.case(world.person()), date(2025, 9, 1))
+    split = rows_by(answer_for(world, start="2025-07-01", end="2026-06-30", compare_years=1), "period")
+    assert {period: row["sips"] for period, row in split.items()} == {
+        "2024-07-01 – 2025-06-30": 1,
+        "2025-07-01 – 2026-06-30": 1,
+    }
+    whole = rows_by(answer_for(world, start="2025-01-01", end="2025-12-31", compare_years=1), "period")
+    assert {period: row["sips"] for period, row in whole.items()} == {"2024": 1, "2025": 1}
 
 
 def test_split_by_sex_and_age_band_sums_to_the_total_and_kim_is_ej_angivet(world):
@@ -299,8 +317,9 @@ def test_attendance_compared_year_on_year_is_one_row_group_per_period(world):
     compared = table(answer_for(world, start="2026-01-01", end="2026-06-30", compare_years=1), "attendance")
     assert [column["key"] for column in compared["columns"]][:2] == ["period", "organisation_kind"]
     video = {(row["period"], row["organisation_kind"]): row["video"] for row in compared["rows"]}
-    assert sum(v for (period, _), v in video.items() if period == "2026") == alone["total"]["video"] == 2
-    assert sum(v for (period, _), v in video.items() if period == "2025") == 1
+    this_year, last_year = "2026-01-01 – 2026-06-30", "2025-01-01 – 2025-06-30"
+    assert sum(v for (period, _), v in video.items() if period == this_year) == alone["total"]["video"] == 2
+    assert sum(v for (period, _), v in video.items() if period == last_year) == 1
     assert compared["total"] is None  # as the SIP meeting table: no sum over the years compared
 
 

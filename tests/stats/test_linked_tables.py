@@ -224,7 +224,7 @@ def test_compared_with_earlier_years_the_chart_shows_the_period_chosen(world):
         world.settings(),
     )
     rows = _table(answer, "meetings")["rows"]
-    for period, alone in (("2025", earlier), ("2026", plain)):
+    for period, alone in (("2025-01-01 – 2025-06-30", earlier), ("2026-01-01 – 2026-06-30", plain)):
         shown = {row["municipality"]: row["sips"] for row in rows if row["period"] == period}
         assert shown == {row["municipality"]: row["sips"] for row in _table(alone, "meetings")["rows"]}
 
