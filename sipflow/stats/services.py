@@ -916,7 +916,16 @@ def attendance_by_organisation_kind(session: Session, query: StatsQuery, setting
 def _lead_row(days: list[int]) -> dict:
     if not days:
         return {"n": 0, "median": None, "max": None}
-    return {"n": len(days), "median": statistics.median(days), "max": max(days)}
+    return {"n": len(days), "median": _median(days), "max": max(days)}
+
+
+def _median(days: list[int]) -> int | float:
+    """The median of whole days: a whole number as an int (26, not 26.0), else a half as a float (22.5).
+
+    The outputs show an int as it is and a float with one decimal, so a column reads "26" and "22,5".
+    """
+    middle = statistics.median(days)
+    return int(middle) if middle == int(middle) else float(middle)
 
 
 # How many steps `indicators` reports to its progress callback (one per indicator group): a bar's length.

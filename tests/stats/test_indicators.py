@@ -329,3 +329,23 @@ def test_offered_sips_say_the_sip_code_filter_does_not_apply_to_them(world):
     outcomes = table(answer_for(world, code="AU124"), "outcomes")
     assert outcomes["total"]["offered"] == 1  # an offered SIP has no code yet
     assert "AU124" in outcomes["note"] and "SIP-kod" in outcomes["note"]
+
+
+def test_medians_read_whole_without_a_decimal_and_a_half_with_one_in_both_languages(world):
+    """A median column read "26,0", "22,5", "21": a whole median was a float when the count was even."""
+    from flask_babel import force_locale
+
+    from sipflow.stats.exports import shown
+
+    requested = datetime(2026, 1, 1, 9, tzinfo=UTC)
+    for municipality, lead_days in ((EMMABODA, (25, 27)), (NYBRO, (21, 24)), (KALMAR, (21,))):
+        for days in lead_days:
+            case = world.case(world.person(municipality), requested=requested)
+            world.meeting(case, date(2026, 1, 1 + days), municipality=municipality)
+    rows = rows_by(answer_for(world, by="municipality"), "municipality", "lead_times")
+    medians = {name: rows[name]["request_to_first_median"] for name in ("Emmaboda", "Nybro", "Kalmar")}
+    assert medians == {"Emmaboda": 26, "Nybro": 22.5, "Kalmar": 21}
+    assert type(medians["Emmaboda"]) is int
+    for locale, half in (("sv", "22,5"), ("en", "22.5")):
+        with world.app.test_request_context(), force_locale(locale):
+            assert [shown(medians[name]) for name in ("Emmaboda", "Nybro", "Kalmar")] == ["26", half, "21"]
