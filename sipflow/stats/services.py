@@ -64,6 +64,8 @@ MAX_COMPARE_YEARS = 20
 ACCEPT_FORM, DECLINE_FORM = "consent", "consent_declined"
 DIGITAL = ("fully_digital", "partly_digital")
 NOT_APPLICABLE = "–"
+# The age band of a person whose age is not known (no birth date): said so, not "–" (no such breakdown).
+AGE_UNKNOWN = "unknown"
 
 
 @dataclass(frozen=True)
@@ -311,7 +313,7 @@ def _age_band(column, bands):
     for (low, high), label in zip(bands, labels, strict=True):
         condition = column >= low if high is None else and_(column >= low, column <= high)
         whens.append((condition, label))
-    return case(*whens, else_=literal(NOT_APPLICABLE))
+    return case(*whens, else_=literal(AGE_UNKNOWN))
 
 
 # --- The shared pieces of the meeting indicators --------------------------------------------------------
@@ -1265,7 +1267,8 @@ ATTENDANCE_COLUMNS = (
     ("video", _l("Video")),
     ("phone", _l("Phone")),
     ("absent", _l("Absent")),
-    ("invited", _l("Taking part in the SIP")),
+    # Every organisation whose attendance the meeting recorded, absent ones too: called to the meeting.
+    ("invited", _l("Invited to the SIP meeting")),
     ("attended_share", _l("Share attended (%)")),
     ("absent_share", _l("Share absent (%)")),
 )
@@ -1306,6 +1309,8 @@ class _Labeller:
             return str(_l("%(year)s Q%(quarter)s", year=int(value) // 10, quarter=int(value) % 10))
         if name == "sex":
             return str(SEX_LABELS.get(value, SEX_LABELS["unknown"]))
+        if name == "age_band" and value == AGE_UNKNOWN:
+            return str(_l("Age unknown"))
         if name == "occasion":
             return str(self.settings.occasion_labels.get(value, value))
         if name == "organisation_kind":

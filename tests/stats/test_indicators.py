@@ -349,3 +349,39 @@ def test_medians_read_whole_without_a_decimal_and_a_half_with_one_in_both_langua
     for locale, half in (("sv", "22,5"), ("en", "22.5")):
         with world.app.test_request_context(), force_locale(locale):
             assert [shown(medians[name]) for name in ("Emmaboda", "Nybro", "Kalmar")] == ["26", half, "21"]
+
+
+def test_an_unknown_age_is_named_so_and_not_a_dash(world):
+    """The age band of a person without a known age read "–" beside the sex breakdown's "Ej angivet"."""
+    from flask_babel import force_locale
+
+    world.meeting(world.case(world.person()), date(2026, 1, 5), age=None)
+    world.meeting(world.case(world.person()), date(2026, 1, 5), age=30)
+    person = world.person()
+    person.birth_date = None
+    world.case(person, requested=datetime(2026, 1, 5, 9, tzinfo=UTC))
+    answer = answer_for(world, by="age_band")
+    assert {row["age_band"]: row["sips"] for row in table(answer)["rows"]} == {"25–44": 1, "Okänd ålder": 1}
+    # Offered: only the SIP requested in the period, by a person without a birth date.
+    offered = {row["age_band"]: row["offered"] for row in table(answer, "outcomes")["rows"]}
+    assert offered == {"Okänd ålder": 1}
+    with world.app.test_request_context(), force_locale("en"):
+        english = answer_for(world, by="age_band")
+    assert [row["age_band"] for row in table(english)["rows"]] == ["25–44", "Age unknown"]
+
+
+def test_the_attendance_column_of_everyone_recorded_absent_too_says_they_were_invited(world):
+    """ "Taking part in the SIP" counted the absent too: it is everyone called to the meeting."""
+    from flask_babel import force_locale
+
+    case = world.case(world.person())
+    _organisations_attend(world, case, world.meeting(case, date(2026, 1, 5)), modes=("video", "absent"))
+    attendance = table(answer_for(world), "attendance")
+    labels = {column["key"]: column["label"] for column in attendance["columns"]}
+    assert labels["invited"] == "Kallade till SIP-mötet" and labels["absent"] == "Frånvarande"
+    assert (attendance["total"]["invited"], attendance["total"]["absent"]) == (2, 1)
+    with world.app.test_request_context(), force_locale("en"):
+        english = table(answer_for(world), "attendance")
+    assert {column["key"]: column["label"] for column in english["columns"]}["invited"] == (
+        "Invited to the SIP meeting"
+    )
