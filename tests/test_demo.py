@@ -474,3 +474,35 @@ def test_kims_first_meeting_is_held_with_decisions(app_ctx, db_session):
     attended = db_session.exec(select(Attendance).where(Attendance.meeting_id == meeting.id)).all()
     assert {a.mode for a in attended} >= {"on_site", "phone"}
     assert persona_cases(db_session)["viktoria"].state == "consent_given"
+
+
+def test_synthetic_follow_ups_fall_due_at_the_end_of_their_day_as_the_plan_step_stores_them(
+    app_ctx, db_session, registry
+):
+    """A follow-up planned on a day is due by its end (plans.inputs.follow_up_due_at), so the synthetic
+    history counts a follow-up held on its day as held by its date, as the real path would."""
+    from sipflow.clock import stored_utc, to_local
+    from sipflow.plans.inputs import follow_up_due_at
+
+    load_synthetic_cases(300, seed=7)
+    kinds = {
+        deadline.kind
+        for workflow in registry.workflows()
+        for deadline in workflow.deadlines
+        if deadline.indicator == "follow_up"
+    }
+    due = db_session.exec(
+        select(Deadline.due_at, Deadline.met_at, SipCase.follow_up_on)
+        .join(SipCase, SipCase.id == Deadline.case_id)
+        .where(Deadline.kind.in_(kinds))
+    ).all()
+    assert due
+    met_on_the_day = 0
+    for due_at, met_at, follow_up_on in due:
+        due_at = stored_utc(due_at)
+        assert due_at == follow_up_due_at(to_local(due_at).date())
+        assert stored_utc(follow_up_on) == follow_up_due_at(to_local(stored_utc(follow_up_on)).date())
+        if met_at is not None and to_local(stored_utc(met_at)).date() == to_local(due_at).date():
+            met_on_the_day += 1
+            assert stored_utc(met_at) <= due_at
+    assert met_on_the_day > 0

@@ -23,6 +23,7 @@ from sipflow.demo.population import FEMALE_NAMES, MALE_NAMES, Parties, Party, Po
 from sipflow.i18n import DEFAULT_LOCALE
 from sipflow.meetings.models import CANCELLED, HELD, PLANNED
 from sipflow.meetings.outcome import classify
+from sipflow.plans.inputs import follow_up_due_at
 from sipflow.workflow.definition import CREATE_EVENT, TransitionDef, Workflow
 
 # Fixed width, so that the highest number of a seed is also its highest reference string (an index seek).
@@ -677,7 +678,9 @@ class CaseSimulator:
                 row["role"] = "participant"
         sim.huvudansvarig = lead
         sim.has_lead = True
-        sim.case["follow_up_on"] = at + timedelta(days=rng.choice((30, 60, 90, 90, 120, 180)))
+        # A day in the plan, due by its end as the plan editor's step stores it (not at the clock time now).
+        day = to_local(at).date() + timedelta(days=rng.choice((30, 60, 90, 90, 120, 180)))
+        sim.case["follow_up_on"] = follow_up_due_at(day)
         return lead.organisation_id
 
     def _plan_meeting(self, rows, sim, at) -> int:

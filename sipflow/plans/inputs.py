@@ -8,7 +8,7 @@ copies its follow-up day to the case, where the follow-up deadline counts from.
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import bindparam
 
@@ -43,6 +43,11 @@ _HOLD_PLAN = (
 )
 
 
+def follow_up_due_at(day: date) -> datetime:
+    """When a follow-up planned on day is due (the case's follow_up_on): by the end of that day in Sweden."""
+    return local_to_utc(datetime.combine(day, time(23, 59)))
+
+
 def plan_follow_up_into_case(ctx: TransitionContext) -> None:
     """Before the case's claim: read the plan and copy its follow-up day to the case (the claim writes it).
 
@@ -52,8 +57,7 @@ def plan_follow_up_into_case(ctx: TransitionContext) -> None:
     # With the person and the last version number: the guards and the freeze need them (no read again).
     plan = read_step_plan(ctx)
     if plan is not None and plan.follow_up_on is not None:
-        # A follow-up "on" a day is due by the end of that day, Swedish time.
-        ctx.case.follow_up_on = local_to_utc(datetime.combine(plan.follow_up_on, time(23, 59)))
+        ctx.case.follow_up_on = follow_up_due_at(plan.follow_up_on)
 
 
 def apply_plan(ctx: TransitionContext) -> None:

@@ -24,7 +24,7 @@ from sqlmodel import Session
 
 from sipflow.admin.users import coordinator_scope
 from sipflow.cases.models import Deadline, Participant, SipCase, TransitionLog
-from sipflow.clock import STOCKHOLM
+from sipflow.clock import STOCKHOLM, now_utc, to_local
 from sipflow.coding.models import CodeDefinition, CodeRecord
 from sipflow.errors import InvalidInput, NotAllowed
 from sipflow.meetings.models import HELD, Attendance, Meeting
@@ -64,6 +64,8 @@ MAX_COMPARE_YEARS = 20
 ACCEPT_FORM, DECLINE_FORM = "consent", "consent_declined"
 DIGITAL = ("fully_digital", "partly_digital")
 NOT_APPLICABLE = "–"
+# The age band of a person whose age is not known (no birth date): said so, not "–" (no such breakdown).
+AGE_UNKNOWN = "unknown"
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,8 @@ class StatsQuery:
     code: str | None = None
     # The coordinator's scope, applied when no county or municipality is chosen (parse_query checked those).
     scope: Scope | None = None
+    # The Swedish day the answer is counted on: a deadline falling due after it is not due yet.
+    today: date = field(default_factory=lambda: _local_today(None))
 
     def periods(self) -> list[tuple[date, date]]:
         """The period and the same period in each earlier year compared, oldest first."""
@@ -128,6 +132,19 @@ class StatsQuery:
             "compare_years": self.compare_years,
             "code": self.code,
         }
+
+
+def _local_today(now: datetime | None) -> date:
+    """The Swedish calendar day of now (None: the clock's now)."""
+    return to_local(now or now_utc()).date()
+
+
+def period_label(start: date, end: date) -> str:
+    """A compared period as the tables name it: its year when it is one calendar year ("2025"), else its
+    first and last day ("2024-07-01 – 2025-06-30"), since the year it ends in would not say which days."""
+    if (start.month, start.day, end.month, end.day) == (1, 1, 12, 31) and start.year == end.year:
+        return str(start.year)
+    return f"{start.isoformat()} – {end.isoformat()}"
 
 
 def _years_back(day: date, years: int) -> date:
@@ -183,11 +200,13 @@ def parse_query(
     compare_years: str | int | None = 0,
     code: str | None = None,
     scope: Scope | None = None,
+    now: datetime | None = None,
 ) -> StatsQuery:
     """Check what was asked for; an InvalidInput naming the field (from, to, county, municipality, by).
 
     With a coordinator's scope, a county or municipality outside it is NotAllowed (naming the field), and
-    no county or municipality chosen means every one inside it. No scope (the CLI): every county.
+    no county or municipality chosen means every one inside it. No scope (the CLI): every county. now (the
+    clock's, when None) is when the answer is counted: what falls due later is not due yet.
     """
     start_day = start if isinstance(start, date) else parse_date(start, "from")
     end_day = end if isinstance(end, date) else parse_date(end, "to")
@@ -249,7 +268,9 @@ def parse_query(
         if known_code is None or known_code.kind != "sip":
             raise InvalidInput(_l("Unknown SIP code."), field="code")
     restricted = scope if scope is not None and scope.restricted else None
-    query = StatsQuery(start_day, end_day, county, municipality, names, years, code, restricted)
+    query = StatsQuery(
+        start_day, end_day, county, municipality, names, years, code, restricted, _local_today(now)
+    )
     periods = query.periods()
     pairs = zip(periods, periods[1:], strict=False)
     if any(earlier_end >= later_start for (_, earlier_end), (later_start, _) in pairs):
@@ -292,7 +313,7 @@ def _age_band(column, bands):
     for (low, high), label in zip(bands, labels, strict=True):
         condition = column >= low if high is None else and_(column >= low, column <= high)
         whens.append((condition, label))
-    return case(*whens, else_=literal(NOT_APPLICABLE))
+    return case(*whens, else_=literal(AGE_UNKNOWN))
 
 
 # --- The shared pieces of the meeting indicators --------------------------------------------------------
@@ -349,7 +370,7 @@ def _period_filter(day_column, query: StatsQuery):
 
 
 def _period_label(day_column, query: StatsQuery):
-    """Which compared period a day falls in, labelled by the year its period ends in."""
+    """Which compared period a day falls in, keyed by the year it ends in (`period_label` names it)."""
     return case(*((day_column.between(s, e), literal(e.year)) for s, e in query.periods()), else_=literal(0))
 
 
@@ -487,6 +508,90 @@ def percent(numerator, denominator) -> float | None:
     # Exact decimal arithmetic: a float quotient may lie just below the half (0.35 is 0.34999...).
     exact = Decimal(100 * numerator) / Decimal(denominator)
     return float(exact.quantize(_TENTH, rounding=ROUND_HALF_UP))
+
+
+# --- The rows every table shows, counted or not ---------------------------------------------------------
+
+# The breakdowns whose every value a table shows, with 0 where nothing was counted: each compared period,
+# each quarter (year) of a period and each municipality (county) of the area asked for. A trend by quarter
+# would otherwise join the quarters around an empty one, and a municipality followed without a SIP would
+# be missing as if it were not followed. The other breakdowns show the values seen.
+FRAMED = ("period", "quarter", "year", "municipality", "county")
+
+
+@dataclass(frozen=True)
+class Frame:
+    """The periods (their key in the rows, start, end) and the area's (municipality, county) codes."""
+
+    periods: tuple[tuple[int | None, date, date], ...]
+    area: tuple[tuple[str, str], ...]
+
+    def keys(self, names, seen) -> list[tuple]:
+        """Every row key (values of names) a table must show, beside the other breakdowns' values seen."""
+        names = list(names)
+        if not any(name in FRAMED for name in names):
+            return []
+        others = [index for index, name in enumerate(names) if name not in FRAMED]
+        combinations = list(dict.fromkeys(tuple(key[index] for index in others) for key in seen))
+        places = list(
+            dict.fromkeys(
+                tuple(municipality if name == "municipality" else county for name in names if name in AREA)
+                for municipality, county in self.area
+            )
+        )
+        out = []
+        for period, start, end in self.periods:
+            for when in _times(start, end, names):
+                for place in places:
+                    for other in combinations if others else [()]:
+                        values = {"period": period} | when
+                        values |= dict(zip([name for name in names if name in AREA], place, strict=True))
+                        values |= dict(zip([names[index] for index in others], other, strict=True))
+                        out.append(tuple(values[name] for name in names))
+        return out
+
+
+AREA = ("municipality", "county")
+
+
+def _times(start: date, end: date, names: list[str]) -> list[dict]:
+    """Each quarter (20261: 2026 Q1) or year from start to end as names asks, as row values; else one."""
+    if "quarter" in names:
+        first, last = start.year * 4 + (start.month - 1) // 3, end.year * 4 + (end.month - 1) // 3
+        return [{"quarter": (n // 4) * 10 + n % 4 + 1} for n in range(first, last + 1)]
+    if "year" in names:
+        return [{"year": year} for year in range(start.year, end.year + 1)]
+    return [{}]
+
+
+def frame_of(session: Session, query: StatsQuery) -> Frame:
+    """The periods compared (keyed as the rows' period column) and every municipality of the area asked for.
+
+    The area is what the queries count (`_area_filter`): the municipality chosen, the county's, the
+    coordinator's scope, else every one.
+    """
+    periods = tuple((end.year if query.compare_years else None, start, end) for start, end in query.periods())
+    area = session.execute(
+        select(Municipality.code, Municipality.county_code)
+        .where(_area_filter(Municipality.code, query))
+        .order_by(Municipality.code)
+    ).all()
+    return Frame(periods, tuple((code, county) for code, county in area))
+
+
+def _fill(rows: list[dict], names, frame: Frame, zero) -> list[dict]:
+    """rows and, for every key the frame asks for that none of them has, a row of zero() (in key order).
+
+    Only after disclosure control: a row of zeros says what its absence said (nothing was counted), so it
+    neither hides nor gives back any cell, and the table's groups stay those disclosure control checked.
+    """
+    names = list(names)
+    seen = {tuple(row.get(name) for name in names) for row in rows}
+    missing = [key for key in frame.keys(names, seen) if key not in seen]
+    if not missing:
+        return rows
+    filled = rows + [dict(zip(names, key, strict=True)) | zero() for key in missing]
+    return sorted(filled, key=lambda row: tuple(str(row.get(name)) for name in names))
 
 
 # --- The indicator groups --------------------------------------------------------------------------------
@@ -704,6 +809,9 @@ def case_outcome_queries(query: StatsQuery, settings: Settings):
             dl.kind.in_(settings.follow_up_deadlines),
             dl.cancelled_at.is_(None),
             in_period(dl.due_at),
+            # Only a follow-up whose day has come is due (counted, and held by its date or not): one later
+            # in the period would count as missed before anyone could hold it.
+            dl.due_at < _midnight(query.today + timedelta(days=1)),
             _area_filter(sc.municipality_code, query),
         )
     )
@@ -711,6 +819,15 @@ def case_outcome_queries(query: StatsQuery, settings: Settings):
         base, keys, lambda sub: [func.count().label("due"), func.sum(sub.c.on_time).label("on_time")]
     )
     return offered, due, keys
+
+
+def follow_ups_due_through(query: StatsQuery) -> date | None:
+    """The day follow-ups due are counted to, when the period reaches past it (today); else None.
+
+    A follow-up counts once its day has come (`case_outcome_queries`): a period ending after today is
+    counted up to today only, and the answer says so.
+    """
+    return query.today if query.end > query.today else None
 
 
 def _age_on(birth, day):
@@ -801,7 +918,16 @@ def attendance_by_organisation_kind(session: Session, query: StatsQuery, setting
 def _lead_row(days: list[int]) -> dict:
     if not days:
         return {"n": 0, "median": None, "max": None}
-    return {"n": len(days), "median": statistics.median(days), "max": max(days)}
+    return {"n": len(days), "median": _median(days), "max": max(days)}
+
+
+def _median(days: list[int]) -> int | float:
+    """The median of whole days: a whole number as an int (26, not 26.0), else a half as a float (22.5).
+
+    The outputs show an int as it is and a float with one decimal, so a column reads "26" and "22,5".
+    """
+    middle = statistics.median(days)
+    return int(middle) if middle == int(middle) else float(middle)
 
 
 # How many steps `indicators` reports to its progress callback (one per indicator group): a bar's length.
@@ -838,11 +964,18 @@ def indicators(session: Session, query: StatsQuery, settings: Settings, progress
             coarser, total = protected, period_total
     if query.compare_years:
         total = None
+    frame = frame_of(session, query)
     meeting_table = _laid_out(
-        "meetings", _l("SIP meetings"), dim_names, meeting_columns(query.by), rows, total, labeller
+        "meetings",
+        _l("SIP meetings"),
+        dim_names,
+        meeting_columns(query.by),
+        _fill(rows, dim_names, frame, _no_meetings),
+        total,
+        labeller,
     )
     charts = [
-        _chart(session, query, settings, name, title, coarser, totals.get(chosen), labeller)
+        _chart(session, query, settings, name, title, coarser, totals.get(chosen), labeller, frame)
         for name, title in CHARTS
         if name in query.by
     ]
@@ -874,6 +1007,7 @@ def indicators(session: Session, query: StatsQuery, settings: Settings, progress
         None,
         labeller,
         settings,
+        filled=lambda protected: _fill(protected, dim_names, frame, _no_lead_times),
         counts=(
             "request_to_first_n",
             "utskrivningsklar_to_kallelse_n",
@@ -905,7 +1039,7 @@ def indicators(session: Session, query: StatsQuery, settings: Settings, progress
         _l("Offered SIPs and follow-ups"),
         outcome_dims,
         OUTCOME_COLUMNS,
-        outcome_rows,
+        _fill(outcome_rows, outcome_dims, frame, _no_outcomes),
         outcome_total,
         labeller,
     )
@@ -926,6 +1060,15 @@ def indicators(session: Session, query: StatsQuery, settings: Settings, progress
                 code=query.code,
             )
         )
+    due_through = follow_ups_due_through(query)
+    if due_through is not None:
+        notes.append(
+            _l(
+                "Follow-ups due are counted up to and including today, %(today)s: a follow-up falling due "
+                "later in the period is not due yet.",
+                today=due_through.isoformat(),
+            )
+        )
     if notes:
         outcome_table["note"] = " ".join(str(note) for note in notes)
 
@@ -939,15 +1082,17 @@ def indicators(session: Session, query: StatsQuery, settings: Settings, progress
         invited = attendance_total["invited"]
         attendance_total["attended_share"] = percent(attendance_total["attended"], invited)
         attendance_total["absent_share"] = percent(attendance_total["absent"], invited)
+    attendance_dims = (["period"] if query.compare_years else []) + ["organisation_kind"]
     attendance_table = _table(
         "attendance",
         _l("Attendance per organisation type"),
-        (["period"] if query.compare_years else []) + ["organisation_kind"],
+        attendance_dims,
         ATTENDANCE_COLUMNS,
         attendance_rows,
         attendance_total,
         labeller,
         settings,
+        filled=lambda protected: _fill(protected, attendance_dims, frame, _no_attendance),
         counts=attendance_counts,
         sums={"invited": ("on_site", "video", "phone", "absent"), "attended": ("on_site", "video", "phone")},
         # Invited minus attended is the absent column: hidden there, neither share may give it back.
@@ -961,6 +1106,8 @@ def indicators(session: Session, query: StatsQuery, settings: Settings, progress
     return {
         "query": query.as_dict(),
         "suppression_threshold": settings.threshold,
+        # The last day follow-ups due are counted to when the period reaches past today (ISO), else None.
+        "follow_ups_due_through": due_through.isoformat() if due_through is not None else None,
         "tables": tables,
         "charts": charts,
     }
@@ -1032,7 +1179,9 @@ def _protect_outcomes(rows: list[dict], query: StatsQuery, settings: Settings) -
     return total
 
 
-def _chart(session, query: StatsQuery, settings: Settings, name, title, coarser, total, labeller) -> dict:
+def _chart(
+    session, query: StatsQuery, settings: Settings, name, title, coarser, total, labeller, frame: Frame
+) -> dict:
     """SIPs per municipality or quarter in the period chosen: the SIP meeting table by that alone shows.
 
     Its bars are that table's protected cells (hidden where it hides them), never counted again: taken
@@ -1048,6 +1197,9 @@ def _chart(session, query: StatsQuery, settings: Settings, name, title, coarser,
         bars = [_with_shares(row) for row in bars]
         whole = dict(total) if total else _with_shares(dict.fromkeys(MEETING_COUNTS + EXTRA_COUNTS, 0))
         bars = _protect_meetings(bars, whole, (name,), settings)[(name,)]
+    # Every quarter (municipality) of the period chosen, 0 where none was held: a trend joins no gap.
+    chosen_frame = replace(frame, periods=((None, query.start, query.end),))
+    bars = _fill(list(bars), (name,), chosen_frame, _no_meetings)
     if query.compare_years:
         title = _l(
             "%(title)s, %(start)s to %(end)s",
@@ -1060,6 +1212,26 @@ def _chart(session, query: StatsQuery, settings: Settings, name, title, coarser,
         "title": str(title),
         "points": [(labeller.label(name, bar[name]), plain(bar["sips"])) for bar in bars],
     }
+
+
+def _no_meetings() -> dict:
+    return _with_shares(dict.fromkeys(MEETING_COUNTS + EXTRA_COUNTS, 0))
+
+
+def _no_outcomes() -> dict:
+    return _outcome_shares(dict.fromkeys(OUTCOME_COUNTS, 0))
+
+
+def _no_lead_times() -> dict:
+    row = {"kallelse_within": 0, "kallelse_within_share": None}
+    for measure in ("request_to_first", "utskrivningsklar_to_kallelse", "plan_to_follow_up"):
+        row |= {f"{measure}_n": 0, f"{measure}_median": None, f"{measure}_max": None}
+    return row
+
+
+def _no_attendance() -> dict:
+    row = dict.fromkeys(("on_site", "video", "phone", "absent", "invited", "attended"), 0)
+    return row | {"attended_share": None, "absent_share": None}
 
 
 def _outcome_shares(row: dict) -> dict:
@@ -1095,7 +1267,8 @@ ATTENDANCE_COLUMNS = (
     ("video", _l("Video")),
     ("phone", _l("Phone")),
     ("absent", _l("Absent")),
-    ("invited", _l("Taking part in the SIP")),
+    # Every organisation whose attendance the meeting recorded, absent ones too: called to the meeting.
+    ("invited", _l("Invited to the SIP meeting")),
     ("attended_share", _l("Share attended (%)")),
     ("absent_share", _l("Share absent (%)")),
 )
@@ -1114,6 +1287,9 @@ class _Labeller:
         self.counties = dict(session.execute(select(County.code, County.name)).all())
         self.settings = settings
         self.partial = _partial_counties(rows, query) if query is not None and "county" in query.by else {}
+        # A compared period's rows carry the year it ends in (a key: the periods never share one).
+        periods = query.periods() if query is not None else []
+        self.periods = {end.year: period_label(start, end) for start, end in periods}
 
     def label(self, name: str, value) -> str:
         if value is None or value == NOT_APPLICABLE:
@@ -1126,11 +1302,15 @@ class _Labeller:
                 # Counted over some of its municipalities only: the CSV's row says so too, without the note.
                 return str(_l("%(county)s (part)", county=county))
             return county
+        if name == "period":
+            return self.periods.get(value, str(value))
         if name == "quarter":
             # "2026 Q1"; Swedish "2026 K1" (kvartal).
             return str(_l("%(year)s Q%(quarter)s", year=int(value) // 10, quarter=int(value) % 10))
         if name == "sex":
             return str(SEX_LABELS.get(value, SEX_LABELS["unknown"]))
+        if name == "age_band" and value == AGE_UNKNOWN:
+            return str(_l("Age unknown"))
         if name == "occasion":
             return str(self.settings.occasion_labels.get(value, value))
         if name == "organisation_kind":
@@ -1187,9 +1367,12 @@ def _note_partial_counties(tables: list[dict], labeller: _Labeller) -> None:
             table["note"] = f"{table['note']} {note}" if table["note"] else note
 
 
-def _table(key, title, dim_names, columns, rows, total, labeller, settings, **rules):
-    # rules: counts, shares, small_sample, sums, linked, as suppress_table takes them.
+def _table(key, title, dim_names, columns, rows, total, labeller, settings, *, filled=None, **rules):
+    # rules: counts, shares, small_sample, sums, linked, as suppress_table takes them; filled: the rows as
+    # shown, given the protected rows (`_fill`).
     suppress_table(rows, total, threshold=settings.threshold, **rules)
+    if filled is not None:
+        rows = filled(rows)
     return _laid_out(key, title, dim_names, columns, rows, total, labeller)
 
 

@@ -160,6 +160,8 @@ class World:
         return settings_from(self.app.config, self.registry)
 
     def query(self, start="2026-01-01", end="2026-03-31", **options):
+        """The query, counted on the fixed now of the tests (2026-11-02) unless told otherwise."""
+        options.setdefault("now", self.now)
         return parse_query(self.session, start=start, end=end, **options)
 
 

@@ -606,5 +606,5 @@ def test_bars_beside_a_table_by_organisation_kind_do_not_give_the_total_away(wor
     query = world.query(county="08", by="municipality,organisation_kind")
     answer = indicators(world.session, query, world.settings())
     assert _table(answer, "meetings")["total"]["sips"] == 13
-    bars = dict(answer["charts"][0]["points"])
+    bars = {name: sips for name, sips in answer["charts"][0]["points"] if sips != 0}
     assert bars == {"Kalmar": "<5", "Nybro": ".."}

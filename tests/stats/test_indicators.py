@@ -91,6 +91,7 @@ def test_a_person_who_moves_counts_where_they_lived_at_each_meeting(world):
     rows = {
         (row["quarter"], row["municipality"]): row["persons"]
         for row in table(answer_for(world, end="2026-06-30", by="quarter,municipality"))["rows"]
+        if row["persons"]
     }
     assert rows == {("2026 K1", "Emmaboda"): 1, ("2026 K2", "Nybro"): 1}
 
@@ -108,7 +109,25 @@ def test_same_period_compared_year_on_year(world):
         for _ in range(count):
             world.meeting(world.case(world.person()), date(year, 3, 1))
     rows = rows_by(answer_for(world, start="2026-01-01", end="2026-06-30", compare_years=2), "period")
-    assert {period: row["sips"] for period, row in rows.items()} == {"2024": 1, "2025": 2, "2026": 3}
+    # January to June is no calendar year: each period is named by its days.
+    assert {period: row["sips"] for period, row in rows.items()} == {
+        "2024-01-01 – 2024-06-30": 1,
+        "2025-01-01 – 2025-06-30": 2,
+        "2026-01-01 – 2026-06-30": 3,
+    }
+
+
+def test_a_compared_period_is_named_by_its_year_only_when_it_is_one_calendar_year(world):
+    """July to June compared with the year before covers 2024-07-01 to 2025-06-30: "2025" said otherwise."""
+    world.meeting(world.case(world.person()), date(2024, 9, 1))
+    world.meeting(world.case(world.person()), date(2025, 9, 1))
+    split = rows_by(answer_for(world, start="2025-07-01", end="2026-06-30", compare_years=1), "period")
+    assert {period: row["sips"] for period, row in split.items()} == {
+        "2024-07-01 – 2025-06-30": 1,
+        "2025-07-01 – 2026-06-30": 1,
+    }
+    whole = rows_by(answer_for(world, start="2025-01-01", end="2025-12-31", compare_years=1), "period")
+    assert {period: row["sips"] for period, row in whole.items()} == {"2024": 1, "2025": 1}
 
 
 def test_split_by_sex_and_age_band_sums_to_the_total_and_kim_is_ej_angivet(world):
@@ -128,7 +147,10 @@ def test_per_county_and_organisation_type(world):
     world.meeting(case, date(2026, 1, 5), municipality=KALMAR, units=[world.region, world.municipality])
     world.meeting(world.case(world.person("0780")), date(2026, 1, 5), municipality="0780")
     counties = rows_by(answer_for(world, by="county"), "county")
-    assert {name: row["sips"] for name, row in counties.items()} == {"Kalmar län": 1, "Kronobergs län": 1}
+    assert {name: row["sips"] for name, row in counties.items() if row["sips"]} == {
+        "Kalmar län": 1,
+        "Kronobergs län": 1,
+    }
     kinds = rows_by(answer_for(world, by="organisation_kind", county="08"), "organisation_kind")
     assert {name: row["sips"] for name, row in kinds.items()} == {"Region": 1, "Kommun": 1}
 
@@ -295,8 +317,9 @@ def test_attendance_compared_year_on_year_is_one_row_group_per_period(world):
     compared = table(answer_for(world, start="2026-01-01", end="2026-06-30", compare_years=1), "attendance")
     assert [column["key"] for column in compared["columns"]][:2] == ["period", "organisation_kind"]
     video = {(row["period"], row["organisation_kind"]): row["video"] for row in compared["rows"]}
-    assert sum(v for (period, _), v in video.items() if period == "2026") == alone["total"]["video"] == 2
-    assert sum(v for (period, _), v in video.items() if period == "2025") == 1
+    this_year, last_year = "2026-01-01 – 2026-06-30", "2025-01-01 – 2025-06-30"
+    assert sum(v for (period, _), v in video.items() if period == this_year) == alone["total"]["video"] == 2
+    assert sum(v for (period, _), v in video.items() if period == last_year) == 1
     assert compared["total"] is None  # as the SIP meeting table: no sum over the years compared
 
 
@@ -306,3 +329,59 @@ def test_offered_sips_say_the_sip_code_filter_does_not_apply_to_them(world):
     outcomes = table(answer_for(world, code="AU124"), "outcomes")
     assert outcomes["total"]["offered"] == 1  # an offered SIP has no code yet
     assert "AU124" in outcomes["note"] and "SIP-kod" in outcomes["note"]
+
+
+def test_medians_read_whole_without_a_decimal_and_a_half_with_one_in_both_languages(world):
+    """A median column read "26,0", "22,5", "21": a whole median was a float when the count was even."""
+    from flask_babel import force_locale
+
+    from sipflow.stats.exports import shown
+
+    requested = datetime(2026, 1, 1, 9, tzinfo=UTC)
+    for municipality, lead_days in ((EMMABODA, (25, 27)), (NYBRO, (21, 24)), (KALMAR, (21,))):
+        for days in lead_days:
+            case = world.case(world.person(municipality), requested=requested)
+            world.meeting(case, date(2026, 1, 1 + days), municipality=municipality)
+    rows = rows_by(answer_for(world, by="municipality"), "municipality", "lead_times")
+    medians = {name: rows[name]["request_to_first_median"] for name in ("Emmaboda", "Nybro", "Kalmar")}
+    assert medians == {"Emmaboda": 26, "Nybro": 22.5, "Kalmar": 21}
+    assert type(medians["Emmaboda"]) is int
+    for locale, half in (("sv", "22,5"), ("en", "22.5")):
+        with world.app.test_request_context(), force_locale(locale):
+            assert [shown(medians[name]) for name in ("Emmaboda", "Nybro", "Kalmar")] == ["26", half, "21"]
+
+
+def test_an_unknown_age_is_named_so_and_not_a_dash(world):
+    """The age band of a person without a known age read "–" beside the sex breakdown's "Ej angivet"."""
+    from flask_babel import force_locale
+
+    world.meeting(world.case(world.person()), date(2026, 1, 5), age=None)
+    world.meeting(world.case(world.person()), date(2026, 1, 5), age=30)
+    person = world.person()
+    person.birth_date = None
+    world.case(person, requested=datetime(2026, 1, 5, 9, tzinfo=UTC))
+    answer = answer_for(world, by="age_band")
+    assert {row["age_band"]: row["sips"] for row in table(answer)["rows"]} == {"25–44": 1, "Okänd ålder": 1}
+    # Offered: only the SIP requested in the period, by a person without a birth date.
+    offered = {row["age_band"]: row["offered"] for row in table(answer, "outcomes")["rows"]}
+    assert offered == {"Okänd ålder": 1}
+    with world.app.test_request_context(), force_locale("en"):
+        english = answer_for(world, by="age_band")
+    assert [row["age_band"] for row in table(english)["rows"]] == ["25–44", "Age unknown"]
+
+
+def test_the_attendance_column_of_everyone_recorded_absent_too_says_they_were_invited(world):
+    """ "Taking part in the SIP" counted the absent too: it is everyone called to the meeting."""
+    from flask_babel import force_locale
+
+    case = world.case(world.person())
+    _organisations_attend(world, case, world.meeting(case, date(2026, 1, 5)), modes=("video", "absent"))
+    attendance = table(answer_for(world), "attendance")
+    labels = {column["key"]: column["label"] for column in attendance["columns"]}
+    assert labels["invited"] == "Kallade till SIP-mötet" and labels["absent"] == "Frånvarande"
+    assert (attendance["total"]["invited"], attendance["total"]["absent"]) == (2, 1)
+    with world.app.test_request_context(), force_locale("en"):
+        english = table(answer_for(world), "attendance")
+    assert {column["key"]: column["label"] for column in english["columns"]}["invited"] == (
+        "Invited to the SIP meeting"
+    )

@@ -47,6 +47,14 @@ def municipalities_of(answer: dict) -> set[str]:
     return {row["municipality"] for row in answer["tables"][0]["rows"]}
 
 
+def counted_in(answer: dict) -> set[str]:
+    """The municipalities with a SIP: every other one in the scope is a row of zeros."""
+    return {row["municipality"] for row in answer["tables"][0]["rows"] if row["sips"] != 0}
+
+
+KRONOBERG = {"Alvesta", "Lessebo", "Ljungby", "Markaryd", "Tingsryd", "Uppvidinge", "Växjö", "Älmhult"}
+
+
 def test_the_filter_offers_only_the_counties_and_municipalities_followed(client, make_user, db_session):
     scoped = coordinator(client, make_user, db_session, "kerstin-08", counties=["08"], municipalities=[VAXJO])
     page = scoped.get("/statistik/", query_string=PERIOD).get_data(as_text=True)
@@ -68,7 +76,9 @@ def test_the_default_view_counts_everything_followed(client, make_user, db_sessi
     assert "Kalmar" in totals and "Växjö" in totals
     answer = scoped.get("/statistik/indikatorer.json", query_string=PERIOD).get_json()
     assert answer["query"]["county"] is None
-    assert municipalities_of(answer) == {"Kalmar", "Växjö"}
+    # Every municipality followed is a row, with 0 where no SIP was held.
+    assert municipalities_of(answer) == KRONOBERG | {"Kalmar"}
+    assert counted_in(answer) == {"Kalmar", "Växjö"}
     assert answer["tables"][0]["total"]["persons"] == 12
     by_county = scoped.get("/statistik/indikatorer.json", query_string=PERIOD | {"by": "county"}).get_json()
     # Kalmar county only through its municipality Kalmar: the row says it is a part.
@@ -115,7 +125,8 @@ def test_all_that_you_follow_counts_only_the_scope(client, make_user, db_session
     scoped = coordinator(client, make_user, db_session, "kerstin-all", counties=["08"])
     answer = scoped.get("/statistik/indikatorer.json", query_string=PERIOD | {"county": ""}).get_json()
     assert answer["query"]["county"] is None
-    assert municipalities_of(answer) == {"Kalmar"}
+    assert counted_in(answer) == {"Kalmar"}
+    assert len(municipalities_of(answer)) == 12 and "Växjö" not in municipalities_of(answer)  # Kalmar län
     assert answer["tables"][0]["total"]["persons"] == 6
 
 
@@ -125,7 +136,7 @@ def test_a_coordinator_without_a_scope_sees_every_county(client, make_user, db_s
     assert len(options(page, "county")) == 22  # "All counties" and the 21 counties
     answer = everyone.get("/statistik/indikatorer.json", query_string=PERIOD).get_json()
     assert answer["query"]["county"] is None
-    assert municipalities_of(answer) == {"Kalmar", "Växjö"}
+    assert counted_in(answer) == {"Kalmar", "Växjö"} and len(municipalities_of(answer)) == 290
     vaxjo_county = everyone.get("/statistik/indikatorer.json", query_string=PERIOD | {"county": "07"})
     assert vaxjo_county.status_code == 200
 
@@ -170,8 +181,9 @@ def test_a_county_followed_whole_or_a_municipality_that_is_its_county_is_no_part
         client, make_user, db_session, "kerstin-07-0881", counties=["07"], municipalities=[NYBRO]
     )
     answer = scoped.get("/statistik/indikatorer.json", query_string=PERIOD | {"by": "county"}).get_json()
-    # Kronoberg is followed whole; Kalmar county only through Nybro (no meetings there in the world).
-    assert {row["county"] for row in answer["tables"][0]["rows"]} == {"Kronobergs län"}
+    # Kronoberg is followed whole; Kalmar county only through Nybro (no meetings there in the world: 0).
+    rows = {row["county"]: row["sips"] for row in answer["tables"][0]["rows"]}
+    assert rows == {"Kronobergs län": 6, "Kalmar län (del)": 0}
     assert answer["tables"][0]["note"].endswith("Kalmar län: Nybro.")
 
 
