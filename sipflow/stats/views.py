@@ -189,13 +189,14 @@ def _choices() -> dict:
 
 def _charts(answer: dict) -> list[dict]:
     """The answer's charts (bars per municipality, the trend per quarter) drawn as SVG; a chart with nothing
-    to draw (no SIP in the period) is not drawn (svg None): the page says so in its place."""
+    to draw (no SIP in the period: no point, or every point 0) is not drawn (svg None): the page says so in
+    its place. A hidden small number ("<5") is something to draw."""
     drawers = {"municipality": exports.bar_chart_svg, "quarter": exports.line_chart_svg}
     charts = []
     for chart in answer.get("charts", []):
         points = [tuple(point) for point in chart["points"]]
         svg = None
-        if points:
+        if any(value not in (0, None) for _label, value in points):
             description = "; ".join(f"{label}: {value}" for label, value in points)
             svg = drawers[chart["key"]](chart["title"], description, points)
         charts.append({"svg": svg, "title": chart["title"], "points": points})

@@ -856,8 +856,9 @@ def test_the_workbook_shows_a_share_with_its_decimal(coordinator, kalmar):
     shares = [index for index, label in enumerate(header) if label.endswith("(%)")]
     counts = [index for index, label in enumerate(header) if label.startswith("Antal")]
     rows = list(sheet.iter_rows(min_row=2))
-    shown = [row[i] for row in rows for i in shares if not isinstance(row[i].value, str)]
-    assert shown and all(cell.number_format == "0.0" for cell in shown)  # a hidden share ("..") is text
+    # A hidden share ("..") is text, one that does not apply (a quarter with no SIP) an empty cell.
+    shown = [row[i] for row in rows for i in shares if isinstance(row[i].value, int | float)]
+    assert shown and all(cell.number_format == "0.0" for cell in shown)
     whole = [row[i] for row in rows for i in counts]
     assert whole and all(cell.number_format == "General" for cell in whole)
 
