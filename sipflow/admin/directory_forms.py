@@ -38,7 +38,10 @@ class OrganisationForm(PageForm):
     )
     municipality_code = SelectField(
         _l("Municipality"),
-        description=_l("Required for a municipality; its county follows from it."),
+        description=_l(
+            "Required for a municipality, possible for a school; its county follows from it."
+            " Empty for a region or another agency."
+        ),
         choices=[],
         validate_choice=False,
     )

@@ -11,7 +11,7 @@ one record per line and these columns, in any order (docs/examples/county-import
     unit          a user's unit (its key, in this file or already in sipflow; a coordinator or administrator
                   only may have none, as on the user page)
     county        an organisation's county code (SCB, 2 digits); a municipality's own code gives it
-    municipality  an organisation's municipality code (SCB, 4 digits)
+    municipality  an organisation's municipality code (SCB, 4 digits): a municipality's or a school's only
     health_care   a unit: yes or no (health-care units record KVÅ codes)
     email         a unit's shared mailbox; a user's address (the invitation goes there)
     hsa_id        a unit's HSA-id (optional)
@@ -24,7 +24,10 @@ with the likely code named (07, 0780), never padded: a wrong code taken would be
 Every line is checked before anything is written; one error anywhere and nothing is imported. Existing
 organisations and units (by key) are changed to what the file says; an existing user (by username) of the
 administrator's region is left alone (users are changed on their own page), one of another region is a
-line refused as taken, as the user form refuses it. So the same file twice changes nothing the second time.
+line refused as taken, as the user form refuses it. So the same file twice changes nothing the second time,
+whatever was deactivated between: a line that changes nothing passes; one that would create or change
+something under a deactivated organisation or unit (a unit, a user) is refused as the pages refuse it
+(`directory.check_active`).
 
 An administrator's import changes what their pages may (`sipflow.admin.regions`): a region's administrator
 creates or changes organisations and units of their county only, a line for another's is refused (a line
@@ -486,8 +489,6 @@ class _Planner:
                 _l("Unknown organisation %(key)s: not in sipflow and not in this file.", key=org_key),
                 "organisation",
             )
-        if organisation is not None and not organisation.active:
-            raise _LineRefused(_l("The organisation %(key)s is deactivated.", key=org_key), "organisation")
         self.file_unit_orgs[key] = org_key
         unit = self.units.get(key)
         if unit is not None and (organisation is None or unit.organisation_id != organisation.id):
@@ -531,9 +532,11 @@ class _Planner:
             self.file_hsa[values["hsa_id"]] = line
         planned = self._compare(line, "unit", key, values, unit)
         if planned.outcome != UNCHANGED and organisation is not None:
-            # The pages' rule (an organisation new in this file is checked on its own line).
+            # The pages' rules (an organisation new in this file is checked on its own line, and is active):
+            # a line that changes nothing may name another region's or a deactivated organisation.
             try:
                 check_unit_change(self.region, organisation)
+                directory.check_active(organisation, "organisation_id")
             except UserError as error:
                 raise _refuse(error, "organisation") from None
         planned.values["organisation_key"] = org_key
@@ -573,10 +576,13 @@ class _Planner:
             raise _LineRefused(
                 _l("Unknown unit %(key)s: not in sipflow and not in this file.", key=unit_key), "unit"
             )
+        existing = username in self.users
         if unit is not None or not unit_key:
-            # The user pages' rule (a unit of this file is new, so active).
+            # The user pages' rule (a unit of this file is new, so active). An existing user's line changes
+            # nothing (users are changed on their page), so it places no one and may name a deactivated unit.
             try:
-                check_user_unit(self.session, self.region, unit, roles)
+                kept = unit.id if existing and unit is not None else None
+                check_user_unit(self.session, self.region, unit, roles, kept_unit_id=kept)
             except InvalidInput as error:
                 raise _refuse(error) from None
         elif unit_key in self.file_unit_orgs:
@@ -594,7 +600,7 @@ class _Planner:
             )
             if not in_region:
                 raise _LineRefused(_l("Unknown unit."), "unit")
-        if username in self.users:
+        if existing:
             if not self._user_in_region(self.users[username]):
                 # Someone else's: refused as the user form refuses it, not reported as left alone.
                 raise _LineRefused(_l("This username is taken."), "key")

@@ -24,6 +24,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, delete, select
 
 from sipflow.admin.changes import check_form_version, record_change, stale_form
+from sipflow.admin.directory import check_active
 from sipflow.admin.models import CoordinatorScope
 from sipflow.admin.regions import (
     CHOOSE_YOUR_COUNTY,
@@ -134,8 +135,8 @@ def check_user_unit(
         return
     if not unit_in_region(session, region, unit):
         raise InvalidInput(_l("Unknown unit."), field="unit_id")
-    if not unit.active and unit.id != kept_unit_id:
-        raise InvalidInput(_l("The unit %(key)s is deactivated.", key=unit.key), field="unit_id")
+    if unit.id != kept_unit_id:
+        check_active(unit, "unit_id")
 
 
 def parse_roles(roles) -> tuple[str, ...]:
