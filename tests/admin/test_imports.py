@@ -526,7 +526,7 @@ def test_the_command_line_reports_errors_with_file_and_line(app, db_session, tmp
     result = app.test_cli_runner().invoke(sipflow_cli, ["import", "directory", str(bad)])
     assert result.exit_code == 1
     assert "bad.csv:4 (unit)" in result.output and counts(db_session) == (0, 0, 0)
-    # In English, as the command's own summary line ("1 errors: nothing imported").
+    # In English, as the command's own summary line ("1 error: nothing imported").
     assert "Staff must belong to a unit" in result.output and "enhet" not in result.output
 
 
