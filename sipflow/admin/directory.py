@@ -33,6 +33,7 @@ from sipflow.people.models import (
     Unit,
     User,
 )
+from sipflow.security.password_policy import has_control_characters
 from sipflow.translated import lazy_gettext as _l
 
 PAGE_SIZE = 50
@@ -71,6 +72,7 @@ HSA_ID_RE = re.compile(r"SE[0-9]{10}-[A-Z0-9]{1,18}")
 EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 NAME_MAX = 160
 EMAIL_MAX = 254
+EMAIL_EXAMPLE = _l("Enter an e-mail address such as name@example.se.")
 
 ORGANISATION_FIELDS = ("key", "name", "kind", "county_code", "municipality_code", "active")
 UNIT_FIELDS = ("key", "organisation_id", "name", "kind", "is_health_care", "email", "hsa_id", "active")
@@ -109,12 +111,13 @@ def clean_name(value: str | None) -> str:
 
 
 def clean_email(value: str | None) -> str | None:
-    """An e-mail address as stored (None when empty)."""
+    """An e-mail address as stored (None when empty): a unit's mailbox, a user's address (users.py asks it
+    too), refused in one wording wherever it is typed."""
     email = _text(value)
     if not email:
         return None
-    if len(email) > EMAIL_MAX or not EMAIL_RE.fullmatch(email):
-        raise InvalidInput(_l("Enter an e-mail address such as name@example.se."), field="email")
+    if len(email) > EMAIL_MAX or not EMAIL_RE.fullmatch(email) or has_control_characters(email):
+        raise InvalidInput(EMAIL_EXAMPLE, field="email")
     return email
 
 

@@ -63,7 +63,6 @@ from sipflow.admin.users import (
     check_user_unit,
     checked_scope,
     clean_display_name,
-    clean_user_email,
     clean_username,
     invite_users,
 )
@@ -712,9 +711,8 @@ class _Planner:
             # An existing user is never changed by an import: their page is where that is done.
             return Planned(line, "user", username, name, UNCHANGED)
         try:
+            # The pages' one rule of an address, a unit's mailbox's and a user's.
             email = directory.clean_email(row["email"])
-            if email is not None:
-                email = clean_user_email(email)
         except InvalidInput as error:
             raise _refuse(error) from None
         if email is None:
