@@ -54,6 +54,7 @@ from sipflow.people.services import (
 )
 from sipflow.security import login_manager
 from sipflow.translated import lazy_gettext as _l
+from sipflow.web import attach_error
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -185,11 +186,9 @@ def _unit_id(form: UserForm) -> int | None:
 
 
 def _field_error(form, error: UserError, top: list) -> None:
-    name = error.field if error.field in form else None
-    if name:
-        form[name].errors = [*form[name].errors, error.message]
-    else:
-        top.append(error.message)
+    """Each refusal error holds (a form's several at once) beside its field, or at the top."""
+    for refusal in getattr(error, "errors", None) or [error]:
+        attach_error(form, refusal, top)
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
