@@ -155,7 +155,8 @@ class UserForm(PageForm):
     scope = StringField(
         _l("Counties and municipalities followed"),
         description=_l(
-            "For a coordinator: county codes (07) and municipality codes (0780), separated by commas."
+            "For a coordinator: county codes (07) and municipality codes (0780), separated by commas. Left"
+            " empty, the coordinator follows every county (the whole country's statistics)."
         ),
         filters=[_strip],
         validators=[Length(max=400)],

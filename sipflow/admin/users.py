@@ -57,6 +57,8 @@ ADMIN = "admin"
 ROLE_ALIASES = {"administrator": ADMIN}
 # How the pages name each of USER_ROLES (the user form's choices, the administration log).
 ROLE_LABELS = {"staff": _l("Staff"), "coordinator": _l("Coordinator"), "admin": _l("Administrator")}
+# What a coordinator who follows no county or municipality in particular follows (checked_scope).
+EVERY_COUNTY = _l("every county")
 OUTBOX_KIND = "password"
 USER_FIELDS = ("username", "display_name", "email", "unit_id", "roles", "active", "language")
 _USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{1,63}")

@@ -124,6 +124,8 @@ def _render_users(form: UserSearchForm, *, status: int = 200):
     return render_template(
         "admin/users.html",
         rows=rows,
+        every_county=queries.coordinators_of_every_county(db, [user for user, _unit, _org in rows]),
+        every_county_label=users_service.EVERY_COUNTY,
         role_labels=ROLE_LABELS,
         next_after=next_after,
         form=form,
@@ -288,7 +290,10 @@ def edit_user(user_id: int):
                     "success" if changed else "info",
                 )
                 return redirect(url_for("admin.edit_user", user_id=user.id))
-    return render_template("admin/user_form.html", form=form, user=user, errors=top), status
+    every_county = bool(queries.coordinators_of_every_county(db, [user]))
+    return render_template(
+        "admin/user_form.html", form=form, user=user, errors=top, every_county=every_county
+    ), status
 
 
 @bp.post("/users/<id:user_id>/reset-password")

@@ -8,6 +8,8 @@ import re
 import pytest
 from webkit import fill, forms_of, login, text_of
 
+from sipflow.admin.models import CoordinatorScope
+
 pytestmark = pytest.mark.usefixtures("frozen_clock")
 
 
@@ -75,3 +77,25 @@ def test_a_taken_username_is_refused_beside_the_other_refusals(as_admin, parties
         "username": "Användarnamnet är upptaget.",
         "email": "En inbjuden användare behöver en e-postadress.",
     }
+
+
+def test_a_coordinator_with_no_county_follows_every_county_and_the_pages_say_so(
+    client, db_session, make_user, parties
+):
+    national = make_user(None, roles="admin")
+    login(client, national.username)
+    help_text = "Lämnas fältet tomt följer samordnaren alla län (hela landets statistik)."
+    assert help_text in text_of(client.get("/admin/users/new"))
+    everywhere = make_user(None, roles="coordinator", username="overall-{n}", display_name="Överallt")
+    kronoberg = make_user(None, roles="coordinator", username="k-{n}", display_name="Kronoberg")
+    db_session.add(CoordinatorScope(user_id=kronoberg.id, county_code="07"))
+    db_session.commit()
+    rows = {
+        name: cells
+        for name, cells in re.findall(
+            r"<tr>\s*<td><a [^>]*>([^<]*)</a></td>(.*?)</tr>", text_of(client.get("/admin/users")), re.S
+        )
+    }
+    assert "Samordnare (alla län)" in rows["Överallt"] and "alla län" not in rows["Kronoberg"]
+    assert "Följer som samordnare alla län" in text_of(client.get(f"/admin/users/{everywhere.id}"))
+    assert "alla län" not in text_of(client.get(f"/admin/users/{kronoberg.id}")).replace(help_text, "")
