@@ -377,9 +377,7 @@ def log():
             "action": log_labels.action_label(change.action),
             "target": log_labels.target_label(change.target_kind),
             "target_name": names.get((change.target_kind, change.target_id)),
-            "diff": log_labels.readable_diff(
-                change.target_kind, queries.readable_diff(change.before, change.after), names
-            ),
+            **log_labels.describe(change, names),
             "target_url": _target_url(change.target_kind, change.target_id),
         }
         for change, actor in rows
