@@ -24,6 +24,7 @@ from sipflow.db import add_unless_taken, bump_row_version, claim_row_version
 from sipflow.errors import InvalidInput, every_refusal
 from sipflow.people.labels import LABEL_COLUMNS, organisation_labels
 from sipflow.people.models import (
+    MUNICIPALITY_KINDS,
     ORGANISATION_KINDS,
     UNIT_KINDS,
     County,
@@ -32,6 +33,7 @@ from sipflow.people.models import (
     Unit,
     User,
 )
+from sipflow.security.password_policy import has_control_characters
 from sipflow.translated import lazy_gettext as _l
 
 PAGE_SIZE = 50
@@ -70,6 +72,7 @@ HSA_ID_RE = re.compile(r"SE[0-9]{10}-[A-Z0-9]{1,18}")
 EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 NAME_MAX = 160
 EMAIL_MAX = 254
+EMAIL_EXAMPLE = _l("Enter an e-mail address such as name@example.se.")
 
 ORGANISATION_FIELDS = ("key", "name", "kind", "county_code", "municipality_code", "active")
 UNIT_FIELDS = ("key", "organisation_id", "name", "kind", "is_health_care", "email", "hsa_id", "active")
@@ -108,12 +111,13 @@ def clean_name(value: str | None) -> str:
 
 
 def clean_email(value: str | None) -> str | None:
-    """An e-mail address as stored (None when empty)."""
+    """An e-mail address as stored (None when empty): a unit's mailbox, a user's address (users.py asks it
+    too), refused in one wording wherever it is typed."""
     email = _text(value)
     if not email:
         return None
-    if len(email) > EMAIL_MAX or not EMAIL_RE.fullmatch(email):
-        raise InvalidInput(_l("Enter an e-mail address such as name@example.se."), field="email")
+    if len(email) > EMAIL_MAX or not EMAIL_RE.fullmatch(email) or has_control_characters(email):
+        raise InvalidInput(EMAIL_EXAMPLE, field="email")
     return email
 
 
@@ -160,7 +164,8 @@ def _organisation_kind(kind: str | None) -> str:
 
 
 def _place(session: Session, kind: str, county_code: str | None, municipality_code: str | None) -> dict:
-    """An organisation's county and municipality codes, checked against each other and its kind."""
+    """An organisation's county and municipality codes, checked against each other and its kind (only the
+    kinds of MUNICIPALITY_KINDS have a municipality)."""
     county, code = _text(county_code) or None, _text(municipality_code) or None
     if code is not None:
         municipality = session.get(Municipality, code)
@@ -171,6 +176,11 @@ def _place(session: Session, kind: str, county_code: str | None, municipality_co
         county = municipality.county_code
     if county is not None and session.get(County, county) is None:
         raise InvalidInput(_l("Unknown county code."), field="county_code")
+    if code is not None and kind in ORGANISATION_KINDS and kind not in MUNICIPALITY_KINDS:
+        raise InvalidInput(
+            _l("A region or another agency belongs to no municipality: leave Municipality empty."),
+            field="municipality_code",
+        )
     if kind == "region" and county is None:
         raise InvalidInput(_l("A region needs its county."), field="county_code")
     if kind == "municipality" and code is None:
@@ -253,6 +263,20 @@ def _free_key(session: Session, model, value: str | None, taken_message) -> str:
     if session.exec(select(model.id).where(model.key == key)).first() is not None:
         raise InvalidInput(taken_message, field="key")
     return key
+
+
+def check_active(row: Organisation | Unit, field: str) -> None:
+    """Refuse (InvalidInput at field) placing something new under a deactivated organisation or unit: a unit
+    of the organisation, a user of the unit. The one rule of the pages, the command line and the import;
+    what is already there stays (a user keeps a unit deactivated since, an import line that changes nothing
+    passes)."""
+    if row.active:
+        return
+    if isinstance(row, Organisation):
+        message = _l("The organisation %(key)s is deactivated: activate it first.", key=row.key)
+    else:
+        message = _l("The unit %(key)s is deactivated: activate it first.", key=row.key)
+    raise InvalidInput(message, field=field)
 
 
 def _log(session: Session, actor: User | None, action: str, row, *, now: datetime, before=None) -> None:
@@ -404,8 +428,7 @@ def create_unit(
     """Create a unit of an active organisation of the actor's region under a key no other unit has; logged
     as unit.create."""
     check_unit_change(admin_region(session, actor), organisation)
-    if not organisation.active:
-        raise InvalidInput(_l("The organisation is deactivated."), field="organisation_id")
+    check_active(organisation, "organisation_id")
     key, values = every_refusal(
         (
             lambda: _free_key(session, Unit, key, _l("Another unit has this key.")),

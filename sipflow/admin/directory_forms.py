@@ -38,15 +38,20 @@ class OrganisationForm(PageForm):
     )
     municipality_code = SelectField(
         _l("Municipality"),
-        description=_l("Required for a municipality; its county follows from it."),
+        description=_l(
+            "Required for a municipality, possible for a school; its county follows from it."
+            " Empty for a region or another agency."
+        ),
         choices=[],
         validate_choice=False,
     )
 
 
 class EditOrganisationForm(OrganisationForm):
-    """An organisation's edit page: its fields and the version of the organisation they were read at."""
+    """An organisation's edit page: the fields it may change (never the key) and the version of the
+    organisation they were read at."""
 
+    key = None  # set once, at creation: a stale form's notice names only what the form can change
     version = row_version_field()
 
 
@@ -81,8 +86,11 @@ class UnitForm(PageForm):
 
 
 class EditUnitForm(UnitForm):
-    """A unit's edit page: its fields and the version of the unit they were read at."""
+    """A unit's edit page: the fields it may change (never the key nor the organisation) and the version of
+    the unit they were read at."""
 
+    key = None  # set once, at creation, as the organisation: a stale form's notice names only these fields
+    organisation_id = None
     version = row_version_field()
 
 

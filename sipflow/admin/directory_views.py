@@ -358,7 +358,7 @@ def directory_import():
     status = 200
     if request.method == "POST":
         if not form.validate():
-            return render_template("admin/import.html", form=form, report=None), 400
+            return _import_page(form, None, 400)
         data = form.file.data.read(imports.MAX_BYTES + 1)
         apply = bool(form.apply.data)
         db = get_session()
@@ -367,14 +367,23 @@ def directory_import():
                 report = imports.import_directory(db, data, actor=current_actor(), now=now_utc(), apply=apply)
         except UserError as error:
             # A browser never keeps a chosen file: the page asks for it again (it is on the user's disk).
-            return render_template("admin/import.html", form=form, report=None, refusal=error.message), (
-                error.status
-            )
+            return _import_page(form, None, error.status, refusal=error.message)
         if report.errors:
             status = 400
         elif report.applied:
             flash(_l("The file is imported."), "success")
-    return render_template("admin/import.html", form=form, report=report), status
+    return _import_page(form, report, status)
+
+
+def _import_page(form, report, status: int, refusal=None):
+    """The import page: the form, the report of the file sent (if any) and what each coded column takes."""
+    return render_template(
+        "admin/import.html",
+        form=form,
+        report=report,
+        refusal=refusal,
+        column_values=imports.COLUMN_VALUES,
+    ), status
 
 
 # --- Workflows ---------------------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from wtforms import HiddenField, IntegerField, SelectChoice, SelectField, StringField
-from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Length
 from wtforms.widgets import HiddenInput
 
 from sipflow.admin.queries import USER_SEARCH_MAX
@@ -130,15 +130,24 @@ def _role_field():
     )
 
 
-class UserForm(PageForm):
-    """A user's name, e-mail, unit, roles and (for a coordinator) the counties and municipalities followed."""
+class FilledInByTheService:
+    """Marks a field the users service refuses empty (the label's asterisk). The service checks the field,
+    with every other, so the page shows each refusal at once: a check here would stop the form before it."""
 
-    display_name = StringField(
-        _l("Name"), filters=[_strip], validators=[DataRequired(message=REQUIRED), Length(max=120)]
-    )
-    email = StringField(
-        _l("E-mail"), filters=[_strip], validators=[DataRequired(message=REQUIRED), Length(max=254)]
-    )
+    field_flags = {"required": True}
+
+    def __call__(self, form, field) -> None:
+        return None
+
+
+class UserForm(PageForm):
+    """A user's name, e-mail, unit, roles and (for a coordinator) the counties and municipalities followed.
+
+    The users service checks the name, address and username (users.clean_*): the form only reads them.
+    """
+
+    display_name = StringField(_l("Name"), filters=[_strip], validators=[FilledInByTheService()])
+    email = StringField(_l("E-mail"), filters=[_strip], validators=[FilledInByTheService()])
     # The choices are the active units of the administrator's region; the users service checks what is posted
     # (an unknown, another region's or a deactivated unit) and says why at the field.
     unit_id = SelectField(_l("Unit"), coerce=str, choices=[], validate_choice=False)
@@ -146,7 +155,8 @@ class UserForm(PageForm):
     scope = StringField(
         _l("Counties and municipalities followed"),
         description=_l(
-            "For a coordinator: county codes (07) and municipality codes (0780), separated by commas."
+            "For a coordinator: county codes (07) and municipality codes (0780), separated by commas. Left"
+            " empty, the coordinator follows every county (the whole country's statistics)."
         ),
         filters=[_strip],
         validators=[Length(max=400)],
@@ -155,10 +165,9 @@ class UserForm(PageForm):
         _l("Language"),
         description=_l("Of the user's pages and e-mail: reminders, invitations and password links."),
         choices=[SelectChoice(code, LANGUAGE_LABELS[code]) for code in LOCALES],
-        # AnyOf rather than the choice check, for a message of our own (the service's). Left out of a post,
-        # the invitation takes Swedish and a change keeps the user's language.
+        # Checked by the service (checked_language), with the other fields. Left out of a post, the invitation
+        # takes Swedish and a change keeps the user's language.
         validate_choice=False,
-        validators=[Optional(), AnyOf(LOCALES, message=_l("Choose Swedish or English."))],
     )
 
 
@@ -171,6 +180,4 @@ class EditUserForm(UserForm):
 class InviteUserForm(UserForm):
     """A new user: the username too; the set-password link goes to the e-mail address."""
 
-    username = StringField(
-        _l("Username"), filters=[_strip], validators=[DataRequired(message=REQUIRED), Length(max=64)]
-    )
+    username = StringField(_l("Username"), filters=[_strip], validators=[FilledInByTheService()])

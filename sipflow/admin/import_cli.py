@@ -39,7 +39,8 @@ def import_directory_command(file: Path, dry_run: bool):
         column = f" ({error.column})" if error.column else ""
         click.echo(f"{file.name}:{error.line}{column}: {error.message}", err=True)
     if report.errors:
-        click.echo(f"{len(report.errors)} errors: nothing imported", err=True)
+        count = len(report.errors)
+        click.echo(f"{count} error{'' if count == 1 else 's'}: nothing imported", err=True)
         raise SystemExit(1)
     for outcome, items in (
         ("create", report.created),

@@ -6,12 +6,14 @@ one record per line and these columns, in any order (docs/examples/county-import
     record        organisation, unit or user
     key           the organisation's or unit's key, the user's username (what a second import matches on)
     name          the organisation's or unit's name, the user's full name
-    kind          organisation: region, municipality, school, other; unit: vardcentral, psykiatri, ...
+    kind          organisation: region, municipality, school, other; unit: vardcentral, psykiatri, ... (codes,
+                  any case; the import page lists them with their names, and a name is refused naming its
+                  code: CodedValues)
     organisation  a unit's organisation (its key, in this file or already in sipflow)
     unit          a user's unit (its key, in this file or already in sipflow; a coordinator or administrator
                   only may have none, as on the user page)
     county        an organisation's county code (SCB, 2 digits); a municipality's own code gives it
-    municipality  an organisation's municipality code (SCB, 4 digits)
+    municipality  an organisation's municipality code (SCB, 4 digits): a municipality's or a school's only
     health_care   a unit: yes or no (health-care units record KVÅ codes)
     email         a unit's shared mailbox; a user's address (the invitation goes there)
     hsa_id        a unit's HSA-id (optional)
@@ -21,10 +23,14 @@ one record per line and these columns, in any order (docs/examples/county-import
 A county, municipality or scope code one digit short whose leading zero Excel dropped (7, 780) is refused
 with the likely code named (07, 0780), never padded: a wrong code taken would be worse than a refusal.
 
-Every line is checked before anything is written; one error anywhere and nothing is imported. Existing
+Every line is checked before anything is written; one error anywhere and nothing is imported. A file of
+more than MAX_LINES records is refused for that alone, before any line is checked. Existing
 organisations and units (by key) are changed to what the file says; an existing user (by username) of the
 administrator's region is left alone (users are changed on their own page), one of another region is a
-line refused as taken, as the user form refuses it. So the same file twice changes nothing the second time.
+line refused as taken, as the user form refuses it. So the same file twice changes nothing the second time,
+whatever was deactivated between: a line that changes nothing passes; one that would create or change
+something under a deactivated organisation or unit (a unit, a user) is refused as the pages refuse it
+(`directory.check_active`).
 
 An administrator's import changes what their pages may (`sipflow.admin.regions`): a region's administrator
 creates or changes organisations and units of their county only, a line for another's is refused (a line
@@ -37,6 +43,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from flask_babel import force_locale
 from sqlalchemy import func
 from sqlmodel import Session, select
 
@@ -50,19 +57,21 @@ from sipflow.admin.regions import (
     unit_in_region,
 )
 from sipflow.admin.users import (
+    ROLE_LABELS,
     BatchRefused,
     NewUser,
     check_user_unit,
     checked_scope,
     clean_display_name,
-    clean_user_email,
     clean_username,
     invite_users,
 )
 from sipflow.csvfiles import LineError, records, too_long
 from sipflow.db import refused_when_locked
 from sipflow.errors import Conflict, InvalidInput, UserError
-from sipflow.people.models import USER_ROLES, County, Municipality, Organisation, Unit, User
+from sipflow.i18n import LOCALES
+from sipflow.people.labels import ORGANISATION_KIND_SHORT
+from sipflow.people.models import County, Municipality, Organisation, Unit, User
 from sipflow.translated import lazy_gettext as _l
 
 COLUMNS = (
@@ -143,6 +152,75 @@ assert set(RECORD_LABELS) == set(RECORDS)
 ROLE_ALIASES = {"administrator": "admin", "administratör": "admin", "samordnare": "coordinator"}
 YES = {"yes", "ja", "true", "1", "y", "j"}
 NO = {"no", "nej", "false", "0", "n", ""}
+
+
+@dataclass(frozen=True, eq=False)
+class CodedValues:
+    """A column whose values are codes (a kind, a role): what each code is called, and how a value that is
+    none of them is refused.
+
+    A value that is a code's name on the pages (in Swedish or English, in any case: "Vårdcentral") is
+    refused naming the code, never taken for it: the codes are what a file says in every language and
+    release, where a page's wording may change, and the refusal costs one edit (as a code Excel cut short).
+    """
+
+    column: str
+    what: object  # what the column holds for this record, above its codes on the import page
+    labels: dict  # code: its label on the pages (also matched: more labels of the same codes)
+    unknown: object  # the refusal of a value that is no code, naming the codes (%(value)s, %(codes)s)
+    named: object  # the refusal of a value that is a code's label (%(value)s, %(likely)s)
+    more_labels: tuple[dict, ...] = ()
+
+    @property
+    def codes(self) -> str:
+        """The codes, as the refusals list them."""
+        return ", ".join(self.labels)
+
+    def likely(self) -> dict[str, str]:
+        """{a label in any language, case folded: its code}."""
+        found: dict[str, str] = {}
+        for locale in LOCALES:
+            with force_locale(locale):
+                for labels in (self.labels, *self.more_labels):
+                    for code, label in labels.items():
+                        found.setdefault(str(label).casefold(), code)
+        return found
+
+
+ORGANISATION_KIND_VALUES = CodedValues(
+    "kind",
+    _l("The kind of an organisation"),
+    directory.ORGANISATION_KIND_LABELS,
+    _l("Unknown kind of organisation %(value)s: write one of the codes %(codes)s."),
+    _l("%(value)s is the name of a kind of organisation, not its code. Did you mean %(likely)s?"),
+    (ORGANISATION_KIND_SHORT,),
+)
+UNIT_KIND_VALUES = CodedValues(
+    "kind",
+    _l("The kind of a unit (other when empty)"),
+    directory.UNIT_KIND_LABELS,
+    _l("Unknown kind of unit %(value)s: write one of the codes %(codes)s."),
+    _l("%(value)s is the name of a kind of unit, not its code. Did you mean %(likely)s?"),
+)
+ROLE_VALUES = CodedValues(
+    "roles",
+    _l("A user's roles, separated by spaces or | (staff when empty)"),
+    ROLE_LABELS,
+    _l("Unknown role %(value)s: write one of the codes %(codes)s."),
+    _l("%(value)s is the name of a role, not its code. Did you mean %(likely)s?"),
+)
+# The columns of fixed values, with what each value means: the import page lists them.
+COLUMN_VALUES = (
+    ("record", _l("The kind of record"), RECORD_LABELS),
+    (ORGANISATION_KIND_VALUES.column, ORGANISATION_KIND_VALUES.what, ORGANISATION_KIND_VALUES.labels),
+    (UNIT_KIND_VALUES.column, UNIT_KIND_VALUES.what, UNIT_KIND_VALUES.labels),
+    (
+        "health_care",
+        _l("Whether a unit is a health-care unit (no when empty)"),
+        {"yes": _l("Yes"), "no": _l("No")},
+    ),
+    (ROLE_VALUES.column, ROLE_VALUES.what, ROLE_VALUES.labels),
+)
 _SPLIT = re.compile(r"[\s|,;]+")
 
 CREATE, CHANGE, UNCHANGED = "create", "change", "unchanged"
@@ -316,9 +394,14 @@ def read_rows(data: bytes) -> tuple[list[tuple[int, dict]], list[LineError]]:
             break
         if not any(v.strip() for v in values):
             continue
-        if len(rows) >= MAX_LINES:
-            errors.append(LineError(line, str(_l("A file holds at most 5000 records."))))
-            break
+        if len(rows) + len(errors) >= MAX_LINES:
+            # Alone: the errors of the lines before it would bury it, and the file is to be split anyway.
+            message = _l(
+                "A file holds at most %(max)d records, and this one holds more: split it into several files"
+                " and import each.",
+                max=MAX_LINES,
+            )
+            return [], [LineError(1, str(message))]
         if len(values) != len(names):
             errors.append(
                 LineError(
@@ -387,6 +470,8 @@ class _Planner:
         self.file_unit_names: dict[tuple[str, str], int] = {}
         # What checked_scope said of each (roles, codes): None when they pass.
         self.scopes_checked: dict[tuple, InvalidInput | None] = {}
+        # Each coded column's labels in every language ({label: code}), read when a value is no code.
+        self.likely_codes: dict[CodedValues, dict[str, str]] = {}
 
     def _existing(self, model, key_column, rows, column: str) -> dict:
         keys = {r[column].lower() for _, r in rows if r[column]}
@@ -425,6 +510,19 @@ class _Planner:
             )
         return key
 
+    def _code(self, value: str, values: CodedValues) -> str:
+        """value as one of values' codes (any case), else refused: naming the code when value is the name of
+        one, else listing them."""
+        code = value.lower()
+        if code in values.labels:
+            return code
+        if values not in self.likely_codes:
+            self.likely_codes[values] = values.likely()
+        likely = self.likely_codes[values].get(value.casefold())
+        if likely is not None:
+            raise _LineRefused(values.named % {"value": value, "likely": likely}, values.column)
+        raise _LineRefused(values.unknown % {"value": value, "codes": values.codes}, values.column)
+
     def _short_code(self, code: str, kind: str, column: str) -> None:
         """Refuse code at column when it is a kind's code with its leading zeros dropped, or written with
         decimals (by Excel); never converted, the likely code named when there is one."""
@@ -448,11 +546,20 @@ class _Planner:
         self.file_orgs[key] = line
         self._short_code(row["county"], "county", "county")
         self._short_code(row["municipality"], "municipality", "municipality")
+        if not row["kind"]:
+            raise _LineRefused(
+                _l(
+                    "Fill in the kind of organisation: one of the codes %(codes)s.",
+                    codes=ORGANISATION_KIND_VALUES.codes,
+                ),
+                "kind",
+            )
+        kind = self._code(row["kind"], ORGANISATION_KIND_VALUES)
         try:
             values = directory.clean_organisation(
                 self.session,
                 name=row["name"],
-                kind=row["kind"].lower(),
+                kind=kind,
                 county_code=row["county"],
                 municipality_code=row["municipality"],
             )
@@ -486,8 +593,6 @@ class _Planner:
                 _l("Unknown organisation %(key)s: not in sipflow and not in this file.", key=org_key),
                 "organisation",
             )
-        if organisation is not None and not organisation.active:
-            raise _LineRefused(_l("The organisation %(key)s is deactivated.", key=org_key), "organisation")
         self.file_unit_orgs[key] = org_key
         unit = self.units.get(key)
         if unit is not None and (organisation is None or unit.organisation_id != organisation.id):
@@ -502,7 +607,7 @@ class _Planner:
             values = directory.clean_unit(
                 self.session,
                 name=row["name"],
-                kind=row["kind"].lower() or "other",
+                kind=self._code(row["kind"], UNIT_KIND_VALUES) if row["kind"] else "other",
                 is_health_care=health_care in YES,
                 email=row["email"],
                 hsa_id=row["hsa_id"],
@@ -531,9 +636,11 @@ class _Planner:
             self.file_hsa[values["hsa_id"]] = line
         planned = self._compare(line, "unit", key, values, unit)
         if planned.outcome != UNCHANGED and organisation is not None:
-            # The pages' rule (an organisation new in this file is checked on its own line).
+            # The pages' rules (an organisation new in this file is checked on its own line, and is active):
+            # a line that changes nothing may name another region's or a deactivated organisation.
             try:
                 check_unit_change(self.region, organisation)
+                directory.check_active(organisation, "organisation_id")
             except UserError as error:
                 raise _refuse(error, "organisation") from None
         planned.values["organisation_key"] = org_key
@@ -573,10 +680,13 @@ class _Planner:
             raise _LineRefused(
                 _l("Unknown unit %(key)s: not in sipflow and not in this file.", key=unit_key), "unit"
             )
+        existing = username in self.users
         if unit is not None or not unit_key:
-            # The user pages' rule (a unit of this file is new, so active).
+            # The user pages' rule (a unit of this file is new, so active). An existing user's line changes
+            # nothing (users are changed on their page), so it places no one and may name a deactivated unit.
             try:
-                check_user_unit(self.session, self.region, unit, roles)
+                kept = unit.id if existing and unit is not None else None
+                check_user_unit(self.session, self.region, unit, roles, kept_unit_id=kept)
             except InvalidInput as error:
                 raise _refuse(error) from None
         elif unit_key in self.file_unit_orgs:
@@ -594,16 +704,15 @@ class _Planner:
             )
             if not in_region:
                 raise _LineRefused(_l("Unknown unit."), "unit")
-        if username in self.users:
+        if existing:
             if not self._user_in_region(self.users[username]):
                 # Someone else's: refused as the user form refuses it, not reported as left alone.
                 raise _LineRefused(_l("This username is taken."), "key")
             # An existing user is never changed by an import: their page is where that is done.
             return Planned(line, "user", username, name, UNCHANGED)
         try:
+            # The pages' one rule of an address, a unit's mailbox's and a user's.
             email = directory.clean_email(row["email"])
-            if email is not None:
-                email = clean_user_email(email)
         except InvalidInput as error:
             raise _refuse(error) from None
         if email is None:
@@ -635,14 +744,10 @@ class _Planner:
 
     def _roles(self, text: str) -> tuple[str, ...]:
         roles = []
-        for word in _SPLIT.split(text.lower()):
+        for word in _SPLIT.split(text):
             if not word:
                 continue
-            role = ROLE_ALIASES.get(word, word)
-            if role not in USER_ROLES:
-                raise _LineRefused(
-                    _l("Unknown role %(role)s: use staff, coordinator or admin.", role=word), "roles"
-                )
+            role = self._code(ROLE_ALIASES.get(word.lower(), word), ROLE_VALUES)
             if role not in roles:
                 roles.append(role)
         return tuple(roles) or ("staff",)

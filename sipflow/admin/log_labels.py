@@ -8,9 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from flask_babel import ngettext
+
+from sipflow.admin import queries
 from sipflow.admin.directory import ORGANISATION_KIND_LABELS, UNIT_KIND_LABELS
+from sipflow.admin.models import AdminChange
 from sipflow.admin.queries import ID_FIELDS
-from sipflow.admin.users import ROLE_LABELS
+from sipflow.admin.users import EVERY_COUNTY, ROLE_LABELS
+from sipflow.i18n import LANGUAGE_LABELS
 from sipflow.translated import lazy_gettext as _l
 
 ACTION_LABELS = {
@@ -54,10 +59,9 @@ FIELD_LABELS = {
     "municipality_code": _l("Municipality code"),
     "is_health_care": _l("Health care (records KVÅ codes)"),
     "hsa_id": _l("HSA-id"),
-    "created": _l("Records created"),
-    "changed": _l("Records changed"),
-    "unchanged": _l("Records unchanged"),
 }
+# The target kinds whose rows hold counts, not values before and after: an import's records by outcome.
+COUNTED_KINDS = frozenset({"import"})
 
 
 def action_label(action: str):
@@ -82,7 +86,46 @@ def value_label(target_kind: str, field: str, value, names: Mapping[tuple[str, i
     if field == "kind" and isinstance(value, str):
         labels = ORGANISATION_KIND_LABELS if target_kind == "organisation" else UNIT_KIND_LABELS
         return labels.get(value, value)
+    if field == "language" and isinstance(value, str):
+        return LANGUAGE_LABELS.get(value, value)
     return value
+
+
+def _scope_label(value, roles) -> object:
+    """A coordinator scope as the page shows it: its codes; none, every county for a coordinator (roles: the
+    user's then, None when the row does not say, as when only the scope changed: a coordinator's) and
+    nothing (a dash) for anyone else."""
+    if value:
+        return value
+    coordinator = roles is None or "coordinator" in str(roles).split(",")
+    return EVERY_COUNTY if coordinator and value is not None else None
+
+
+def describe(change: AdminChange, names: Mapping[tuple[str, int], str] | None = None) -> dict:
+    """What the log page shows of a row: diff, (field label, before, after) of each changed field with its
+    values labelled (None: a dash); counts, the texts of an import's counts ("6 records created")."""
+    if change.target_kind in COUNTED_KINDS:
+        return {"diff": [], "counts": import_counts(change.after or {})}
+    before, after = change.before or {}, change.after or {}
+    diff = []
+    for name, old, new in queries.readable_diff(change.before, change.after):
+        if name == "scope":
+            old = _scope_label(old, before.get("roles", after.get("roles")))
+            new = _scope_label(new, after.get("roles", before.get("roles")))
+            if old is None and new is None:  # none followed, before and after: nothing to show
+                continue
+        diff.extend(readable_diff(change.target_kind, [(name, old, new)], names))
+    return {"diff": diff, "counts": []}
+
+
+def import_counts(counts: dict) -> list[str]:
+    """An import's counts of records created, changed and left alone, as sentences."""
+    texts = {
+        "created": lambda n: ngettext("%(num)d record created", "%(num)d records created", n),
+        "changed": lambda n: ngettext("%(num)d record changed", "%(num)d records changed", n),
+        "unchanged": lambda n: ngettext("%(num)d record left alone", "%(num)d records left alone", n),
+    }
+    return [texts[key](value) for key, value in counts.items() if key in texts and isinstance(value, int)]
 
 
 def readable_diff(

@@ -6,7 +6,7 @@ from sqlalchemy import String, and_, cast, func, literal_column, null, or_, unio
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from sipflow.admin.models import AdminChange
+from sipflow.admin.models import AdminChange, CoordinatorScope
 from sipflow.cases.fields import normalised
 from sipflow.people.labels import unit_label
 from sipflow.people.models import Organisation, Unit, User
@@ -93,6 +93,18 @@ def users_page_query(where, *, after_id: int | None, search: str | None, dialect
     if search:
         statement = statement.where(user_search_clause(search, dialect=dialect))
     return statement
+
+
+def coordinators_of_every_county(session: Session, users: list[User]) -> set[int]:
+    """The ids of the coordinators among users who follow no county or municipality in particular: every
+    county (users.checked_scope). One read for a page of users."""
+    coordinators = {user.id for user in users if "coordinator" in user.role_set}
+    if not coordinators:
+        return set()
+    scoped = session.exec(
+        select(CoordinatorScope.user_id).where(col(CoordinatorScope.user_id).in_(coordinators)).distinct()
+    ).all()
+    return coordinators - set(scoped)
 
 
 def log_page(

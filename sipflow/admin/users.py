@@ -24,6 +24,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, delete, select
 
 from sipflow.admin.changes import check_form_version, record_change, stale_form
+from sipflow.admin.directory import EMAIL_EXAMPLE, check_active, clean_email
 from sipflow.admin.models import CoordinatorScope
 from sipflow.admin.regions import (
     CHOOSE_YOUR_COUNTY,
@@ -34,7 +35,7 @@ from sipflow.admin.regions import (
 )
 from sipflow.cases.fields import one_line
 from sipflow.db import bump_row_version, claim_row_version, insert_unless_taken
-from sipflow.errors import Conflict, InvalidInput, NotAllowed
+from sipflow.errors import Conflict, InvalidInput, InvalidInputs, NotAllowed, UserError
 from sipflow.i18n import DEFAULT_LOCALE, checked_language, language_or_default
 from sipflow.notifications.outbox import Outgoing, enqueue_all, sender
 from sipflow.people.labels import label_facts, organisation_labels, unit_label
@@ -49,7 +50,6 @@ from sipflow.security.password_links import (
     issue_links,
     unusable_password_hash,
 )
-from sipflow.security.password_policy import has_control_characters
 from sipflow.translated import lazy_gettext as _l
 
 ADMIN = "admin"
@@ -57,9 +57,10 @@ ADMIN = "admin"
 ROLE_ALIASES = {"administrator": ADMIN}
 # How the pages name each of USER_ROLES (the user form's choices, the administration log).
 ROLE_LABELS = {"staff": _l("Staff"), "coordinator": _l("Coordinator"), "admin": _l("Administrator")}
+# What a coordinator who follows no county or municipality in particular follows (checked_scope).
+EVERY_COUNTY = _l("every county")
 OUTBOX_KIND = "password"
 USER_FIELDS = ("username", "display_name", "email", "unit_id", "roles", "active", "language")
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{1,63}")
 _CODE_SPLIT = re.compile(r"[\s,;]+")
 # The unit choice lists at most this many units (a region has a few hundred).
@@ -134,8 +135,8 @@ def check_user_unit(
         return
     if not unit_in_region(session, region, unit):
         raise InvalidInput(_l("Unknown unit."), field="unit_id")
-    if not unit.active and unit.id != kept_unit_id:
-        raise InvalidInput(_l("The unit %(key)s is deactivated.", key=unit.key), field="unit_id")
+    if unit.id != kept_unit_id:
+        check_active(unit, "unit_id")
 
 
 def parse_roles(roles) -> tuple[str, ...]:
@@ -278,11 +279,12 @@ def clean_display_name(value: str, field: str) -> str:
 
 
 def clean_user_email(value: str) -> str:
-    """A user's e-mail address as stored, refused (field email) unless it reads as one; may be taken."""
-    value = (value or "").strip()
-    if not _EMAIL.fullmatch(value) or len(value) > 254 or has_control_characters(value):
-        raise InvalidInput(_l("Write an e-mail address such as namn@example.se."), field="email")
-    return value
+    """A user's e-mail address as stored, refused (field email) unless it reads as one (the directory's rule
+    and words, a unit's mailbox's too); may be taken."""
+    email = clean_email(value)
+    if email is None:
+        raise InvalidInput(EMAIL_EXAMPLE, field="email")
+    return email
 
 
 def _clean_email(session: Session, value: str, *, user_id: int | None) -> str:
@@ -367,7 +369,39 @@ class BatchRefused(Exception):
         self.error = error
 
 
-def _create_all(session: Session, *, actor: User | None, new: list[NewUser], now: datetime) -> list[User]:
+class _Refusals:
+    """Each check's value, its refusal kept (InvalidInput, or Conflict for a value taken): a form's fields are
+    refused all at once, as errors.every_refusal does for InvalidInput alone."""
+
+    def __init__(self) -> None:
+        self.errors: list[UserError] = []
+
+    def check(self, run):
+        """What run() gives, or None with its refusal kept."""
+        try:
+            return run()
+        except InvalidInputs as error:
+            self.errors.extend(error.errors)
+        except (InvalidInput, Conflict) as error:
+            self.errors.append(error)
+        return None
+
+    def raise_any(self) -> None:
+        """Raise the one refusal kept as it is, several as InvalidInputs; nothing when there is none."""
+        if len(self.errors) == 1:
+            raise self.errors[0]
+        if self.errors:
+            raise InvalidInputs(self.errors)
+
+
+def _create_all(
+    session: Session,
+    *,
+    actor: User | None,
+    new: list[NewUser],
+    now: datetime,
+    email_required: bool = False,
+) -> list[User]:
     """Create the accounts, each checked by the user pages' rules, in a fixed number of statements.
 
     An import creates thousands: the taken usernames and addresses are read once for all of them, the
@@ -383,30 +417,54 @@ def _create_all(session: Session, *, actor: User | None, new: list[NewUser], now
     units = {unit.id: unit for unit in session.exec(select(Unit).where(col(Unit.id).in_(unit_ids))).all()}
     scopes: dict[tuple, tuple[list[str], list[str]]] = {}
     rows, checked = [], []
+
+    def free_username(value: str) -> str:
+        username = clean_username(value)
+        if username.lower() in taken_usernames:
+            raise Conflict(_l("This username is taken."), field="username")
+        return username
+
+    def free_email(value: str | None) -> str | None:
+        if not (value or "").strip():
+            if email_required:
+                raise InvalidInput(_l("An invited user needs an e-mail address."), field="email")
+            if actor is None:
+                return None
+        email = clean_user_email(value)
+        # Case-insensitive: two accounts with one mailbox would receive each other's links.
+        if email.lower() in taken_emails:
+            raise Conflict(_l("Another user already has this e-mail address."), field="email")
+        return email
+
+    def placed(unit_id: int | None, roles: tuple[str, ...]) -> Unit | None:
+        unit = None
+        if unit_id is not None:
+            unit = units.get(unit_id)
+            if unit is None:
+                raise InvalidInput(_l("Unknown unit."), field="unit_id")
+        check_user_unit(session, region, unit, roles)
+        return unit
+
+    def scope_of(value, roles: tuple[str, ...]) -> str:
+        scope = value if isinstance(value, str) else " ".join(value)
+        if (roles, scope) not in scopes:
+            scopes[roles, scope] = checked_scope(session, region, roles, scope)
+        return scope
+
     for position, item in enumerate(new):
+        # Every field checked, so that a page shows each refusal at once (a unit and a scope depend on roles).
+        refusals = _Refusals()
+        roles = refusals.check(lambda item=item: parse_roles(item.roles))
+        username = refusals.check(lambda item=item: free_username(item.username))
+        display_name = refusals.check(lambda item=item: clean_display_name(item.display_name, "display_name"))
+        email = refusals.check(lambda item=item: free_email(item.email))
+        unit = scope = None
+        if roles is not None:
+            unit = refusals.check(lambda item=item, roles=roles: placed(item.unit_id, roles))
+            scope = refusals.check(lambda item=item, roles=roles: scope_of(item.coordinator_scope, roles))
+        language = refusals.check(lambda item=item: checked_language(item.language))
         try:
-            roles = parse_roles(item.roles)
-            username = clean_username(item.username)
-            if username.lower() in taken_usernames:
-                raise Conflict(_l("This username is taken."), field="username")
-            display_name = clean_display_name(item.display_name, "display_name")
-            email = None
-            if item.email or actor is not None:
-                email = clean_user_email(item.email)
-                # Case-insensitive: two accounts with one mailbox would receive each other's links.
-                if email.lower() in taken_emails:
-                    raise Conflict(_l("Another user already has this e-mail address."), field="email")
-            unit = None
-            if item.unit_id is not None:
-                unit = units.get(item.unit_id)
-                if unit is None:
-                    raise InvalidInput(_l("Unknown unit."), field="unit_id")
-            check_user_unit(session, region, unit, roles)
-            scope = item.coordinator_scope
-            scope = scope if isinstance(scope, str) else " ".join(scope)
-            if (roles, scope) not in scopes:
-                scopes[roles, scope] = checked_scope(session, region, roles, scope)
-            language = checked_language(item.language)
+            refusals.raise_any()
         except (InvalidInput, Conflict) as error:
             raise BatchRefused(position, error) from None
         taken_usernames.add(username.lower())
@@ -461,11 +519,7 @@ def invite_users(session: Session, *, actor: User | None, new: list[NewUser], no
     """
     if not new:
         return []
-    for position, item in enumerate(new):
-        if not (item.email or "").strip():
-            error = InvalidInput(_l("An invited user needs an e-mail address."), field="email")
-            raise BatchRefused(position, error)
-    users = _create_all(session, actor=actor, new=new, now=now)
+    users = _create_all(session, actor=actor, new=new, now=now, email_required=True)
     _send_links(session, actor, users, purpose=INVITE, now=now)
     return users
 
@@ -541,19 +595,29 @@ def update_user(
     _require_manageable(session, actor, user)
     check_form_version(user, expected_version)
     before = _snapshot(user) | {"scope": _scope_text(session, user)}
-    roles = parse_roles(roles)
-    if ADMIN in user.role_set and ADMIN not in roles:
+    # Every field checked, so that the page shows each refusal at once (a unit and a scope depend on roles).
+    refusals = _Refusals()
+    chosen = refusals.check(lambda: parse_roles(roles))
+    if chosen is not None and ADMIN in user.role_set and ADMIN not in chosen:
         _keep_an_administrator(session, user)
     values = {
-        "display_name": clean_display_name(display_name, "display_name"),
-        "email": _clean_email(session, email, user_id=user.id),
-        "unit_id": _check_unit(session, actor, unit_id, roles, kept_unit_id=user.unit_id),
-        "roles": ",".join(roles),
-        "language": checked_language(language) if language is not None else user.language,
+        "display_name": refusals.check(lambda: clean_display_name(display_name, "display_name")),
+        "email": refusals.check(lambda: _clean_email(session, email, user_id=user.id)),
+        "language": (
+            refusals.check(lambda: checked_language(language)) if language is not None else user.language
+        ),
     }
-    region = admin_region(session, actor)
-    kept = _kept_scope(session, user)
-    counties, municipalities = checked_scope(session, region, roles, coordinator_scope, kept=kept)
+    scope = None
+    if chosen is not None:
+        values["unit_id"] = refusals.check(
+            lambda: _check_unit(session, actor, unit_id, chosen, kept_unit_id=user.unit_id)
+        )
+        values["roles"] = ",".join(chosen)
+        region = admin_region(session, actor)
+        kept = _kept_scope(session, user)
+        scope = refusals.check(lambda: checked_scope(session, region, chosen, coordinator_scope, kept=kept))
+    refusals.raise_any()
+    counties, municipalities = scope
     after = before | values | {"scope": ", ".join(sorted(counties) + sorted(municipalities))}
     if after == before:
         return False

@@ -54,6 +54,7 @@ from sipflow.people.services import (
 )
 from sipflow.security import login_manager
 from sipflow.translated import lazy_gettext as _l
+from sipflow.web import attach_error
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -123,6 +124,8 @@ def _render_users(form: UserSearchForm, *, status: int = 200):
     return render_template(
         "admin/users.html",
         rows=rows,
+        every_county=queries.coordinators_of_every_county(db, [user for user, _unit, _org in rows]),
+        every_county_label=users_service.EVERY_COUNTY,
         role_labels=ROLE_LABELS,
         next_after=next_after,
         form=form,
@@ -185,11 +188,9 @@ def _unit_id(form: UserForm) -> int | None:
 
 
 def _field_error(form, error: UserError, top: list) -> None:
-    name = error.field if error.field in form else None
-    if name:
-        form[name].errors = [*form[name].errors, error.message]
-    else:
-        top.append(error.message)
+    """Each refusal error holds (a form's several at once) beside its field, or at the top."""
+    for refusal in getattr(error, "errors", None) or [error]:
+        attach_error(form, refusal, top)
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
@@ -289,7 +290,10 @@ def edit_user(user_id: int):
                     "success" if changed else "info",
                 )
                 return redirect(url_for("admin.edit_user", user_id=user.id))
-    return render_template("admin/user_form.html", form=form, user=user, errors=top), status
+    every_county = bool(queries.coordinators_of_every_county(db, [user]))
+    return render_template(
+        "admin/user_form.html", form=form, user=user, errors=top, every_county=every_county
+    ), status
 
 
 @bp.post("/users/<id:user_id>/reset-password")
@@ -373,9 +377,7 @@ def log():
             "action": log_labels.action_label(change.action),
             "target": log_labels.target_label(change.target_kind),
             "target_name": names.get((change.target_kind, change.target_id)),
-            "diff": log_labels.readable_diff(
-                change.target_kind, queries.readable_diff(change.before, change.after), names
-            ),
+            **log_labels.describe(change, names),
             "target_url": _target_url(change.target_kind, change.target_id),
         }
         for change, actor in rows

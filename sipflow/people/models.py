@@ -13,6 +13,10 @@ from sqlmodel import Field, SQLModel
 from sipflow.people.identifiers import PersonIdentifier
 
 ORGANISATION_KINDS = ("region", "municipality", "school", "other")
+# The kinds placed in a municipality (Organisation.municipality_code): a municipality (it needs its code) and
+# a school (a municipality's, or one in it). A region spans its county, another agency (Försäkringskassan)
+# the country or a county: neither has one.
+MUNICIPALITY_KINDS = ("municipality", "school")
 # A unit's kind: a fixed list of codes (labels in admin/directory.py), so lists and imports agree.
 UNIT_KINDS = (
     "vardcentral",

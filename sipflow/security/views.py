@@ -16,6 +16,7 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import force_locale
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.urls import iri_to_uri
 from wtforms import PasswordField, StringField
@@ -313,6 +314,13 @@ def set_password(token: str):
         link, user = password_links.find_link(db, token, now=now_utc())
     except password_links.LinkRefused as refusal:
         return _refused_link(refusal)
+    # The link's page speaks the user's language (their mail did), unless this browser chose one (?lang=).
+    with force_locale(chosen_language() or language_or_default(user.language)):
+        return _set_password_page(db, token, link, user)
+
+
+def _set_password_page(db, token: str, link, user: User):
+    """The set-password form of a link that works (and its post): the password set, or the form again."""
     form = SetPasswordForm()
     if form.validate_on_submit():
         problem = new_password_problem(form.new_password.data, username=user.username)

@@ -341,7 +341,7 @@ def test_a_user_of_a_deactivated_unit_is_refused_at_the_unit_column(db_session, 
         directory.set_unit_active(db_session, None, unit, False, now=now)
     report = run(db_session, now, csv_of(USER), apply=True)
     assert [(e.line, e.column, e.message) for e in report.errors] == [
-        (2, "unit", "Enheten reg-vc är inaktiverad.")
+        (2, "unit", "Enheten reg-vc är inaktiverad: aktivera den först.")
     ]
 
 
@@ -487,8 +487,10 @@ def test_the_report_names_records_and_columns_as_the_pages_do(
 ):
     admin = make_user(None, roles="admin")
     login(client, admin.username)
-    _upload(client, csv_of(ORG, UNIT), lang, "apply")
-    moved = ORG.replace("Region Test", "Region Prov").replace(";22;", ";;2281")
+    # A school: a region has no municipality to move to.
+    school = ORG.replace(";region;", ";school;")
+    _upload(client, csv_of(school, UNIT), lang, "apply")
+    moved = school.replace("Region Test", "Region Prov").replace(";22;", ";;2281")
     renamed = UNIT.replace("Vårdcentralen Test", "Vårdcentralen Prov").replace(";yes;", ";no;")
     page = _upload(client, csv_of(moved, renamed, USER), lang)
     assert changed in page, page
@@ -524,7 +526,7 @@ def test_the_command_line_reports_errors_with_file_and_line(app, db_session, tmp
     result = app.test_cli_runner().invoke(sipflow_cli, ["import", "directory", str(bad)])
     assert result.exit_code == 1
     assert "bad.csv:4 (unit)" in result.output and counts(db_session) == (0, 0, 0)
-    # In English, as the command's own summary line ("1 errors: nothing imported").
+    # In English, as the command's own summary line ("1 error: nothing imported").
     assert "Staff must belong to a unit" in result.output and "enhet" not in result.output
 
 

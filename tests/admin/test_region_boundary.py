@@ -135,7 +135,8 @@ def test_a_regions_administrator_creates_organisations_of_their_county_only(as_k
             "/admin/organisations/new",
             key="ny-org",
             name="Ny organisation",
-            kind="other",
+            # A school: a region or another agency has no municipality at all.
+            kind="school",
             county_code=county_code,
             municipality_code=municipality_code,
         )

@@ -244,7 +244,7 @@ def test_a_deactivated_unit_is_not_offered_and_a_new_user_is_refused_there(
         roles="staff",
     )
     assert response.status_code == 400
-    assert f"Enheten {parties.school.key} är inaktiverad." in text_of(response)
+    assert f"Enheten {parties.school.key} är inaktiverad: aktivera den först." in text_of(response)
     assert _user_named(db_session, "t.inactive") is None
     assert len(_changes(db_session)) == before and outbox(db_session) == []
 
@@ -256,7 +256,7 @@ def test_a_user_cannot_be_moved_to_a_deactivated_unit_but_may_stay_in_one(as_adm
     (pairs,) = [p for p in forms_of(text_of(page)).values() if any(k == "display_name" for k, _v in p)]
     response = as_admin.post(f"/admin/users/{user.id}", data=fill(pairs, unit_id=str(parties.school.id)))
     assert response.status_code == 400
-    assert f"Enheten {parties.school.key} är inaktiverad." in text_of(response)
+    assert f"Enheten {parties.school.key} är inaktiverad: aktivera den först." in text_of(response)
     db_session.expire_all()
     assert db_session.get(User, user.id).unit_id == parties.region.id
     assert _changes(db_session, "user.update") == []
@@ -430,7 +430,9 @@ def test_the_log_page_names_actions_targets_and_fields_in_swedish(as_admin, db_s
         "Namn: <del>A</del> → <ins>B</ins>",
         "Enhet: <del>999991</del> → <ins>999992</ins>",
         "Roller: <del>Personal</del> → <ins>Personal, Administratör</ins>",
-        "Poster skapade: – → <ins>3</ins>",
+        "<li>3 poster skapade</li>",
+        "<li>0 poster ändrade</li>",
+        "<li>1 post lämnad orörd</li>",
         "Katalogimport",
     ):
         assert words in html, words
