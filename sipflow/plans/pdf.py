@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 from datetime import UTC, date, datetime
 from xml.sax.saxutils import escape
 
@@ -42,6 +43,10 @@ IDENTIFIER_LABELS = {
 }
 # Words up to this long are hyphenated in table cells; longer runs of letters are no words to hyphenate.
 HYPHENATED_WORD_MAX = 40
+# The contacts table's columns (mm): organisation, contact person, phone, e-mail.
+CONTACT_WIDTHS = (48, 45, 32, 55)
+# A table cell's text runs this far inside its column on either side (reportlab's default padding, points).
+CELL_PADDING = 6
 
 
 def _register_fonts() -> None:
@@ -137,6 +142,24 @@ def measures_by_others(content: dict) -> list[dict]:
     return [e for e in content["efforts"] if by_others(e["kind"], e.get("organisation_kind"))]
 
 
+def address_lines(address: str, fits) -> list[str]:
+    """An e-mail address as the lines it is printed on: whole when it fits (fits(text) says), else broken
+    only after its "@" or before one of its dots, never inside a name, where a reader would take a split
+    for part of the address. A part too long for a line of its own stays whole (the cell breaks it).
+    """
+    if fits(address):
+        return [address]
+    # The pieces no break may fall inside: "omar", ".said@", "arbetsformedlingen", ".example", ".se".
+    pieces = [piece for piece in re.split(r"(?<=@)|(?=\.)", address) if piece]
+    lines: list[str] = []
+    for piece in pieces:
+        if lines and fits(lines[-1] + piece):
+            lines[-1] += piece
+        else:
+            lines.append(piece)
+    return lines
+
+
 def _approval_cells(approval: dict | None) -> tuple[str, str]:
     if approval is None:
         return "", ""
@@ -171,6 +194,7 @@ def render_plan_pdf(content: dict, *, large: bool = False) -> bytes:
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.lib.units import mm
+    from reportlab.pdfbase.pdfmetrics import stringWidth
     from reportlab.platypus import KeepTogether, LongTable, Paragraph, SimpleDocTemplate, Spacer, TableStyle
 
     _register_fonts()
@@ -208,6 +232,18 @@ def render_plan_pdf(content: dict, *, large: bool = False) -> bytes:
     def cell_style(text: str):
         return cell if max(map(len, text.split()), default=0) <= HYPHENATED_WORD_MAX else long_word_cell
 
+    def address_cell(address: str | None, width_mm: float) -> Paragraph | str:
+        """An e-mail address in a table cell, broken only at its "@" or a dot (address_lines)."""
+        if not address:
+            return NONE
+        room = width_mm * mm - 2 * CELL_PADDING
+        lines = address_lines(address, lambda text: stringWidth(text, FONT, cell.fontSize) <= room)
+        if len(lines) == 1:
+            return address  # as every other cell: one that fits is set as before, to the same bytes
+        # No hyphen is added inside an address (a hyphen may be part of one); a part too long for the
+        # column is broken between letters, as any long word is.
+        return Paragraph("<br/>".join(escape(line) for line in lines), long_word_cell)
+
     def para(value, style=body) -> Paragraph:
         text = escape(str(value)) if value not in (None, "") else NONE
         return Paragraph(text.replace("\n", "<br/>"), style)
@@ -216,10 +252,14 @@ def render_plan_pdf(content: dict, *, large: bool = False) -> bytes:
         shown = escape(str(value)) if value not in (None, "") else NONE
         return Paragraph(f"<b>{escape(name)}:</b> {shown.replace(chr(10), '<br/>')}", body)
 
-    def table(headers: list[str], rows: list[list[str]], widths: list[float], row_height=None) -> LongTable:
+    def table(headers: list[str], rows: list[list], widths: list[float], row_height=None) -> LongTable:
         # A cell left empty stays empty (to sign on paper); a missing value is shown as NONE by the caller.
+        # A cell is text, or a Paragraph set already (an address broken at its own places).
         data = [[para(h, head_cell) for h in headers]]
-        data += [[Paragraph(escape(v), cell_style(v)) for v in row] for row in rows]
+        data += [
+            [v if isinstance(v, Paragraph) else Paragraph(escape(v), cell_style(v)) for v in row]
+            for row in rows
+        ]
         heights = [None] + [row_height] * len(rows) if row_height else None
         grid = LongTable(
             data, colWidths=[w * mm for w in widths], rowHeights=heights, repeatRows=1, hAlign="LEFT"
@@ -331,10 +371,15 @@ def render_plan_pdf(content: dict, *, large: bool = False) -> bytes:
             table(
                 ["Organisation", "Kontaktperson", "Telefon", "E-post"],
                 [
-                    [c["organisation"] or NONE, c["name"], c["phone"] or NONE, c["email"] or NONE]
+                    [
+                        c["organisation"] or NONE,
+                        c["name"],
+                        c["phone"] or NONE,
+                        address_cell(c["email"], CONTACT_WIDTHS[3]),
+                    ]
                     for c in contacts
                 ],
-                [48, 45, 32, 55],
+                list(CONTACT_WIDTHS),
             )
         )
     else:
