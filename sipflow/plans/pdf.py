@@ -17,6 +17,7 @@ from __future__ import annotations
 import io
 import logging
 import re
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from xml.sax.saxutils import escape
 
@@ -160,6 +161,52 @@ def address_lines(address: str, fits) -> list[str]:
     return lines
 
 
+@dataclass(frozen=True)
+class ShownVersion:
+    """What a version shows, every part of it: the PDF prints this, and the pages that show a version (the
+    version page, the person's and a guardian's link page) read it, so no page leaves out a part the
+    document has (the child's own view, say). A part added to the content is shown by adding it here."""
+
+    own_goals: list[dict]
+    professional_goals: list[dict]
+    needs: str
+    # Every effort in plan order (the pages' one table); the document's three lists split them.
+    all_efforts: list[dict]
+    # The efforts the organisations own, what the person and närstående do, and the measures by others.
+    efforts: list[dict]
+    own_efforts: list[dict]
+    other_efforts: list[dict]
+    huvudansvar: dict
+    fast_vardkontakt: str | None
+    fast_omsorgskontakt: str | None
+    contacts: list[dict]
+    follow_up_on: str | None
+    # A child's SIP: the child's own view, else why it is missing (neither: no such part).
+    child_view: str | None
+    child_view_missing_reason: str | None
+
+
+def shown_version(content: dict) -> ShownVersion:
+    """What the version of content shows (a version not removed by retention)."""
+    child_view = content.get("child_view") or None
+    return ShownVersion(
+        own_goals=content["own_goals"],
+        professional_goals=content["professional_goals"],
+        needs=content["needs"],
+        all_efforts=content["efforts"],
+        efforts=[e for e in content["efforts"] if e["kind"] == "effort"],
+        own_efforts=[e for e in content["efforts"] if e["kind"] == "own"],
+        other_efforts=measures_by_others(content),
+        huvudansvar=content["huvudansvar"],
+        fast_vardkontakt=content["fast_vardkontakt"],
+        fast_omsorgskontakt=content["fast_omsorgskontakt"],
+        contacts=content["contacts"],
+        follow_up_on=content["follow_up_on"],
+        child_view=child_view,
+        child_view_missing_reason=None if child_view else content.get("child_view_missing_reason") or None,
+    )
+
+
 def _approval_cells(approval: dict | None) -> tuple[str, str]:
     if approval is None:
         return "", ""
@@ -281,9 +328,8 @@ def render_plan_pdf(content: dict, *, large: bool = False) -> bytes:
         return grid
 
     person = content["person"]
-    efforts = [e for e in content["efforts"] if e["kind"] == "effort"]
-    own = [e for e in content["efforts"] if e["kind"] == "own"]
-    others = measures_by_others(content)
+    shown = shown_version(content)
+    efforts, own, others = shown.efforts, shown.own_efforts, shown.other_efforts
     number = content["version"]
     established = _local_day(content["established_at"])
     by = content.get("established_by") or {}
@@ -297,10 +343,10 @@ def render_plan_pdf(content: dict, *, large: bool = False) -> bytes:
         fact(IDENTIFIER_LABELS[identifier_kind(person)], masked_identifier(person.get("id_number"))),
         Paragraph(escape(OWN_GOALS), heading),
     ]
-    story += [para(f"• {g['text']}") for g in content["own_goals"]] or [para(None)]
+    story += [para(f"• {g['text']}") for g in shown.own_goals] or [para(None)]
     story.append(Paragraph("Mål som de yrkesverksamma har satt upp", heading))
-    story += [para(f"• {g['text']}") for g in content["professional_goals"]] or [para(None)]
-    story += [Paragraph("Behov", heading), para(content["needs"])]
+    story += [para(f"• {g['text']}") for g in shown.professional_goals] or [para(None)]
+    story += [Paragraph("Behov", heading), para(shown.needs)]
 
     story.append(Paragraph("Insatser: vem gör vad", heading))
     if not efforts:
@@ -357,14 +403,14 @@ def render_plan_pdf(content: dict, *, large: bool = False) -> bytes:
     story += actor_lines(others) or [para("Inga.")]
 
     story.append(Paragraph("Ansvar och kontakter", heading))
-    huvudansvar = content["huvudansvar"]
+    huvudansvar = shown.huvudansvar
     story += [
         fact("Huvudansvar", huvudansvar["organisation"]),
         fact("Kontaktperson för huvudansvaret", huvudansvar["contact"]),
-        fact("Fast vårdkontakt", content["fast_vardkontakt"]),
-        fact("Fast omsorgskontakt", content["fast_omsorgskontakt"]),
+        fact("Fast vårdkontakt", shown.fast_vardkontakt),
+        fact("Fast omsorgskontakt", shown.fast_omsorgskontakt),
     ]
-    contacts = content["contacts"]
+    contacts = shown.contacts
     if contacts and not large:
         story.append(Spacer(1, 2 * mm))
         story.append(
@@ -387,13 +433,13 @@ def render_plan_pdf(content: dict, *, large: bool = False) -> bytes:
             reach = ", ".join(v for v in (c["phone"], c["email"]) if v)
             story.append(fact(c["organisation"] or NONE, c["name"] + (f", {reach}" if reach else "")))
 
-    story += [Paragraph("Uppföljning", heading), fact("Planen följs upp", _day(content["follow_up_on"]))]
-    if content.get("child_view") or content.get("child_view_missing_reason"):
+    story += [Paragraph("Uppföljning", heading), fact("Planen följs upp", _day(shown.follow_up_on))]
+    if shown.child_view or shown.child_view_missing_reason:
         story.append(Paragraph("Barnets egen syn", heading))
-        if content.get("child_view"):
-            story.append(para(content["child_view"]))
+        if shown.child_view:
+            story.append(para(shown.child_view))
         else:
-            story.append(fact("Därför saknas barnets syn", content["child_view_missing_reason"]))
+            story.append(fact("Därför saknas barnets syn", shown.child_view_missing_reason))
 
     # The approvals stay on one page with their heading: the page that is signed shows every party.
     signatures: list = [Paragraph("Godkännande", heading)]
