@@ -470,6 +470,8 @@ def _render_link_page(link: PersonalLink, token: str, *, now, errors=(), status:
         approvable = {link.case_id}
     else:
         approvable = set()
+    # A closed SIP's plan is approved no more (approvals.approve_version refuses): no form for it.
+    approvable -= {card.case.id for card in page.plans if card.closed_at is not None}
     html = render_template(
         "plans/person_link.html",
         page=page,
