@@ -28,8 +28,8 @@ from sipflow.clock import stored_utc
 from sipflow.people.models import Organisation, Person, User
 from sipflow.plans.approvals import PERSON, PartyApproval, approval_status
 from sipflow.plans.models import PersonalLink, Plan, PlanVersion
-from sipflow.plans.pdf import ShownVersion, shown_version
-from sipflow.plans.versions import is_scrubbed
+from sipflow.plans.pdf import ShownVersion, pdf_filename, shown_version
+from sipflow.plans.versions import is_scrubbed, version_pdf
 from sipflow.security.access import visible_cases_clause
 from sipflow.workflow.definition import HUVUDANSVARIG
 
@@ -141,6 +141,43 @@ def link_cases(
     if own is not None and own not in cases and (_is_active(registry, own) or is_closed(registry, own)):
         cases.append(own)
     return cases
+
+
+@dataclass(frozen=True)
+class LinkPdf:
+    """A version's PDF as a link's page offers it: the file, its name, and the case it was read from."""
+
+    case: SipCase
+    filename: str
+    data: bytes
+
+
+def link_pdf(
+    session: Session,
+    registry,
+    link: PersonalLink,
+    recipient: Participant,
+    version_id: int,
+    *,
+    large: bool,
+    now: datetime,
+) -> LinkPdf | None:
+    """The PDF of version version_id (large: the person's large-type copy) when the link's page shows that
+    version now: the newest of a SIP the link shows, not removed by retention. None for any other (an
+    older one, another person's, an unknown one). Named by case reference and version, never the person."""
+    version = session.get(PlanVersion, version_id)
+    if version is None:
+        return None
+    case = next(
+        (c for c in link_cases(session, registry, link, recipient, now=now) if c.id == version.case_id), None
+    )
+    if case is None:
+        return None
+    newest = session.exec(select(func.max(PlanVersion.number)).where(PlanVersion.case_id == case.id)).one()
+    data = version_pdf(session, version, large=large) if version.number == newest else None
+    if data is None:
+        return None
+    return LinkPdf(case=case, filename=pdf_filename(case.reference, version.number, large=large), data=data)
 
 
 def person_page(
