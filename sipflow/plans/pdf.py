@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import io
 import logging
+import re
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from xml.sax.saxutils import escape
 
@@ -42,6 +44,10 @@ IDENTIFIER_LABELS = {
 }
 # Words up to this long are hyphenated in table cells; longer runs of letters are no words to hyphenate.
 HYPHENATED_WORD_MAX = 40
+# The contacts table's columns (mm): organisation, contact person, phone, e-mail.
+CONTACT_WIDTHS = (48, 45, 32, 55)
+# A table cell's text runs this far inside its column on either side (reportlab's default padding, points).
+CELL_PADDING = 6
 
 
 def _register_fonts() -> None:
@@ -137,6 +143,70 @@ def measures_by_others(content: dict) -> list[dict]:
     return [e for e in content["efforts"] if by_others(e["kind"], e.get("organisation_kind"))]
 
 
+def address_lines(address: str, fits) -> list[str]:
+    """An e-mail address as the lines it is printed on: whole when it fits (fits(text) says), else broken
+    only after its "@" or before one of its dots, never inside a name, where a reader would take a split
+    for part of the address. A part too long for a line of its own stays whole (the cell breaks it).
+    """
+    if fits(address):
+        return [address]
+    # The pieces no break may fall inside: "omar", ".said@", "arbetsformedlingen", ".example", ".se".
+    pieces = [piece for piece in re.split(r"(?<=@)|(?=\.)", address) if piece]
+    lines: list[str] = []
+    for piece in pieces:
+        if lines and fits(lines[-1] + piece):
+            lines[-1] += piece
+        else:
+            lines.append(piece)
+    return lines
+
+
+@dataclass(frozen=True)
+class ShownVersion:
+    """What a version shows, every part of it: the PDF prints this, and the pages that show a version (the
+    version page, the person's and a guardian's link page) read it, so no page leaves out a part the
+    document has (the child's own view, say). A part added to the content is shown by adding it here."""
+
+    own_goals: list[dict]
+    professional_goals: list[dict]
+    needs: str
+    # Every effort in plan order (the pages' one table); the document's three lists split them.
+    all_efforts: list[dict]
+    # The efforts the organisations own, what the person and närstående do, and the measures by others.
+    efforts: list[dict]
+    own_efforts: list[dict]
+    other_efforts: list[dict]
+    huvudansvar: dict
+    fast_vardkontakt: str | None
+    fast_omsorgskontakt: str | None
+    contacts: list[dict]
+    follow_up_on: str | None
+    # A child's SIP: the child's own view, else why it is missing (neither: no such part).
+    child_view: str | None
+    child_view_missing_reason: str | None
+
+
+def shown_version(content: dict) -> ShownVersion:
+    """What the version of content shows (a version not removed by retention)."""
+    child_view = content.get("child_view") or None
+    return ShownVersion(
+        own_goals=content["own_goals"],
+        professional_goals=content["professional_goals"],
+        needs=content["needs"],
+        all_efforts=content["efforts"],
+        efforts=[e for e in content["efforts"] if e["kind"] == "effort"],
+        own_efforts=[e for e in content["efforts"] if e["kind"] == "own"],
+        other_efforts=measures_by_others(content),
+        huvudansvar=content["huvudansvar"],
+        fast_vardkontakt=content["fast_vardkontakt"],
+        fast_omsorgskontakt=content["fast_omsorgskontakt"],
+        contacts=content["contacts"],
+        follow_up_on=content["follow_up_on"],
+        child_view=child_view,
+        child_view_missing_reason=None if child_view else content.get("child_view_missing_reason") or None,
+    )
+
+
 def _approval_cells(approval: dict | None) -> tuple[str, str]:
     if approval is None:
         return "", ""
@@ -171,6 +241,7 @@ def render_plan_pdf(content: dict, *, large: bool = False) -> bytes:
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.lib.units import mm
+    from reportlab.pdfbase.pdfmetrics import stringWidth
     from reportlab.platypus import KeepTogether, LongTable, Paragraph, SimpleDocTemplate, Spacer, TableStyle
 
     _register_fonts()
@@ -208,6 +279,18 @@ def render_plan_pdf(content: dict, *, large: bool = False) -> bytes:
     def cell_style(text: str):
         return cell if max(map(len, text.split()), default=0) <= HYPHENATED_WORD_MAX else long_word_cell
 
+    def address_cell(address: str | None, width_mm: float) -> Paragraph | str:
+        """An e-mail address in a table cell, broken only at its "@" or a dot (address_lines)."""
+        if not address:
+            return NONE
+        room = width_mm * mm - 2 * CELL_PADDING
+        lines = address_lines(address, lambda text: stringWidth(text, FONT, cell.fontSize) <= room)
+        if len(lines) == 1:
+            return address  # as every other cell: one that fits is set as before, to the same bytes
+        # No hyphen is added inside an address (a hyphen may be part of one); a part too long for the
+        # column is broken between letters, as any long word is.
+        return Paragraph("<br/>".join(escape(line) for line in lines), long_word_cell)
+
     def para(value, style=body) -> Paragraph:
         text = escape(str(value)) if value not in (None, "") else NONE
         return Paragraph(text.replace("\n", "<br/>"), style)
@@ -216,10 +299,14 @@ def render_plan_pdf(content: dict, *, large: bool = False) -> bytes:
         shown = escape(str(value)) if value not in (None, "") else NONE
         return Paragraph(f"<b>{escape(name)}:</b> {shown.replace(chr(10), '<br/>')}", body)
 
-    def table(headers: list[str], rows: list[list[str]], widths: list[float], row_height=None) -> LongTable:
+    def table(headers: list[str], rows: list[list], widths: list[float], row_height=None) -> LongTable:
         # A cell left empty stays empty (to sign on paper); a missing value is shown as NONE by the caller.
+        # A cell is text, or a Paragraph set already (an address broken at its own places).
         data = [[para(h, head_cell) for h in headers]]
-        data += [[Paragraph(escape(v), cell_style(v)) for v in row] for row in rows]
+        data += [
+            [v if isinstance(v, Paragraph) else Paragraph(escape(v), cell_style(v)) for v in row]
+            for row in rows
+        ]
         heights = [None] + [row_height] * len(rows) if row_height else None
         grid = LongTable(
             data, colWidths=[w * mm for w in widths], rowHeights=heights, repeatRows=1, hAlign="LEFT"
@@ -241,9 +328,8 @@ def render_plan_pdf(content: dict, *, large: bool = False) -> bytes:
         return grid
 
     person = content["person"]
-    efforts = [e for e in content["efforts"] if e["kind"] == "effort"]
-    own = [e for e in content["efforts"] if e["kind"] == "own"]
-    others = measures_by_others(content)
+    shown = shown_version(content)
+    efforts, own, others = shown.efforts, shown.own_efforts, shown.other_efforts
     number = content["version"]
     established = _local_day(content["established_at"])
     by = content.get("established_by") or {}
@@ -257,10 +343,10 @@ def render_plan_pdf(content: dict, *, large: bool = False) -> bytes:
         fact(IDENTIFIER_LABELS[identifier_kind(person)], masked_identifier(person.get("id_number"))),
         Paragraph(escape(OWN_GOALS), heading),
     ]
-    story += [para(f"• {g['text']}") for g in content["own_goals"]] or [para(None)]
+    story += [para(f"• {g['text']}") for g in shown.own_goals] or [para(None)]
     story.append(Paragraph("Mål som de yrkesverksamma har satt upp", heading))
-    story += [para(f"• {g['text']}") for g in content["professional_goals"]] or [para(None)]
-    story += [Paragraph("Behov", heading), para(content["needs"])]
+    story += [para(f"• {g['text']}") for g in shown.professional_goals] or [para(None)]
+    story += [Paragraph("Behov", heading), para(shown.needs)]
 
     story.append(Paragraph("Insatser: vem gör vad", heading))
     if not efforts:
@@ -317,24 +403,29 @@ def render_plan_pdf(content: dict, *, large: bool = False) -> bytes:
     story += actor_lines(others) or [para("Inga.")]
 
     story.append(Paragraph("Ansvar och kontakter", heading))
-    huvudansvar = content["huvudansvar"]
+    huvudansvar = shown.huvudansvar
     story += [
         fact("Huvudansvar", huvudansvar["organisation"]),
         fact("Kontaktperson för huvudansvaret", huvudansvar["contact"]),
-        fact("Fast vårdkontakt", content["fast_vardkontakt"]),
-        fact("Fast omsorgskontakt", content["fast_omsorgskontakt"]),
+        fact("Fast vårdkontakt", shown.fast_vardkontakt),
+        fact("Fast omsorgskontakt", shown.fast_omsorgskontakt),
     ]
-    contacts = content["contacts"]
+    contacts = shown.contacts
     if contacts and not large:
         story.append(Spacer(1, 2 * mm))
         story.append(
             table(
                 ["Organisation", "Kontaktperson", "Telefon", "E-post"],
                 [
-                    [c["organisation"] or NONE, c["name"], c["phone"] or NONE, c["email"] or NONE]
+                    [
+                        c["organisation"] or NONE,
+                        c["name"],
+                        c["phone"] or NONE,
+                        address_cell(c["email"], CONTACT_WIDTHS[3]),
+                    ]
                     for c in contacts
                 ],
-                [48, 45, 32, 55],
+                list(CONTACT_WIDTHS),
             )
         )
     else:
@@ -342,13 +433,13 @@ def render_plan_pdf(content: dict, *, large: bool = False) -> bytes:
             reach = ", ".join(v for v in (c["phone"], c["email"]) if v)
             story.append(fact(c["organisation"] or NONE, c["name"] + (f", {reach}" if reach else "")))
 
-    story += [Paragraph("Uppföljning", heading), fact("Planen följs upp", _day(content["follow_up_on"]))]
-    if content.get("child_view") or content.get("child_view_missing_reason"):
+    story += [Paragraph("Uppföljning", heading), fact("Planen följs upp", _day(shown.follow_up_on))]
+    if shown.child_view or shown.child_view_missing_reason:
         story.append(Paragraph("Barnets egen syn", heading))
-        if content.get("child_view"):
-            story.append(para(content["child_view"]))
+        if shown.child_view:
+            story.append(para(shown.child_view))
         else:
-            story.append(fact("Därför saknas barnets syn", content["child_view_missing_reason"]))
+            story.append(fact("Därför saknas barnets syn", shown.child_view_missing_reason))
 
     # The approvals stay on one page with their heading: the page that is signed shows every party.
     signatures: list = [Paragraph("Godkännande", heading)]

@@ -1,11 +1,17 @@
 """The person's own view: all their active plans on one page, each with every effort, owner and contact.
 
 One page per person, so nobody is passed between agencies: every active SIP of the person (not in a final
-state, with a working plan or an established version), showing the newest established version's content
-(`plans.content` shape, its huvudansvar too) or saying that no plan is established yet, and the one
-organisation with huvudansvar now where it differs. Staff see the cases `security.access` lets them see;
-the person (through their personal link) sees all of their own, a närstående or guardian (through theirs)
-only the SIP the link was sent from. The caller logs each case shown in the access log.
+state, with a working plan or an established version), showing the newest established version as its PDF
+does (`pdf.shown_version`: its huvudansvar, a child's own view) or saying that no plan is established yet,
+and the one organisation with huvudansvar now where it differs. Staff see the cases `security.access` lets
+them see; the person (through their personal link) sees all of their own, a närstående or guardian (through
+theirs) only the SIP the link was sent from. The caller logs each case shown in the access log.
+
+A link's page also shows the SIP it was sent from once that SIP is closed (ended by a transition that
+`closes` it, not withdrawn or cancelled): the day it was closed and its last established version, the
+plan document the person keeps. Never the reason it was closed: staff wrote it for the case, and it may
+name health or family matters the person's page, and the närstående or guardian reading it, are not
+meant to be told that way.
 """
 
 from __future__ import annotations
@@ -17,10 +23,13 @@ from sqlalchemy import and_, func
 from sqlalchemy.orm import defer
 from sqlmodel import Session, select
 
-from sipflow.cases.models import Participant, SipCase
+from sipflow.cases.models import Participant, SipCase, TransitionLog
+from sipflow.clock import stored_utc
 from sipflow.people.models import Organisation, Person, User
 from sipflow.plans.approvals import PERSON, PartyApproval, approval_status
-from sipflow.plans.models import Plan, PlanVersion
+from sipflow.plans.models import PersonalLink, Plan, PlanVersion
+from sipflow.plans.pdf import ShownVersion, pdf_filename, shown_version
+from sipflow.plans.versions import is_scrubbed, version_pdf
 from sipflow.security.access import visible_cases_clause
 from sipflow.workflow.definition import HUVUDANSVARIG
 
@@ -42,6 +51,10 @@ class PlanCard:
     # The organisation holding it now when that is another than the version's (handed over since).
     huvudansvar_now: str | None = None
     approvals: list[PartyApproval] = field(default_factory=list)
+    # What the version shows, as its PDF (None: no version, or retention removed it).
+    shown: ShownVersion | None = None
+    # When the SIP was closed (a link's page shows the one it was sent from after it closed); None: active.
+    closed_at: datetime | None = None
 
     @property
     def person_party(self) -> PartyApproval | None:
@@ -65,6 +78,34 @@ def _is_active(registry, case: SipCase) -> bool:
         return False
 
 
+def is_closed(registry, case: SipCase) -> bool:
+    """Whether case has ended by being closed: its state is where a transition that `closes` leads (not
+    one the SIP ends in when consent is withdrawn or it was entered in error)."""
+    try:
+        workflow = registry.get(case.workflow_name, case.workflow_version)
+    except KeyError:
+        return False
+    return workflow.is_final(case.state) and any(
+        t.closes and t.dest == case.state for t in workflow.transitions
+    )
+
+
+def _closed_at(session: Session, cases: list[SipCase]) -> dict[int, datetime]:
+    """When each case entered the state it is in: its last transition there (else its last change), as
+    retention counts it."""
+    if not cases:
+        return {}
+    entered = dict(
+        session.exec(
+            select(TransitionLog.case_id, func.max(TransitionLog.at))
+            .join(SipCase, SipCase.id == TransitionLog.case_id)
+            .where(TransitionLog.case_id.in_([c.id for c in cases]), TransitionLog.to_state == SipCase.state)
+            .group_by(TransitionLog.case_id)
+        ).all()
+    )
+    return {c.id: stored_utc(entered.get(c.id) or c.updated_at) for c in cases}
+
+
 def _label(registry, case: SipCase, locale: str) -> str:
     try:
         workflow = registry.get(case.workflow_name, case.workflow_version)
@@ -86,13 +127,57 @@ def active_cases(
     return [case for case in cases if _is_active(registry, case)]
 
 
-def link_cases(session: Session, registry, link, recipient: Participant, *, now: datetime) -> list[SipCase]:
+def link_cases(
+    session: Session, registry, link: PersonalLink, recipient: Participant, *, now: datetime
+) -> list[SipCase]:
     """The SIPs a personal link shows: to the person all their active ones; to a närstående or a guardian
-    only the SIP the link was sent from (the one they take part in), while it is active."""
+    only the SIP the link was sent from (the one they take part in), while it is active. The SIP the link
+    was sent from is shown once it is closed too (last), for as long as the link works: its last version."""
     if recipient.kind == PERSON:
-        return active_cases(session, registry, link.person_id, now=now)
-    case = session.get(SipCase, link.case_id)
-    return [case] if _is_active(registry, case) else []
+        cases = active_cases(session, registry, link.person_id, now=now)
+    else:
+        cases = []
+    own = session.get(SipCase, link.case_id)
+    if own is not None and own not in cases and (_is_active(registry, own) or is_closed(registry, own)):
+        cases.append(own)
+    return cases
+
+
+@dataclass(frozen=True)
+class LinkPdf:
+    """A version's PDF as a link's page offers it: the file, its name, and the case it was read from."""
+
+    case: SipCase
+    filename: str
+    data: bytes
+
+
+def link_pdf(
+    session: Session,
+    registry,
+    link: PersonalLink,
+    recipient: Participant,
+    version_id: int,
+    *,
+    large: bool,
+    now: datetime,
+) -> LinkPdf | None:
+    """The PDF of version version_id (large: the person's large-type copy) when the link's page shows that
+    version now: the newest of a SIP the link shows, not removed by retention. None for any other (an
+    older one, another person's, an unknown one). Named by case reference and version, never the person."""
+    version = session.get(PlanVersion, version_id)
+    if version is None:
+        return None
+    case = next(
+        (c for c in link_cases(session, registry, link, recipient, now=now) if c.id == version.case_id), None
+    )
+    if case is None:
+        return None
+    newest = session.exec(select(func.max(PlanVersion.number)).where(PlanVersion.case_id == case.id)).one()
+    data = version_pdf(session, version, large=large) if version.number == newest else None
+    if data is None:
+        return None
+    return LinkPdf(case=case, filename=pdf_filename(case.reference, version.number, large=large), data=data)
 
 
 def person_page(
@@ -124,10 +209,14 @@ def person_page(
             .where(Participant.case_id.in_(ids), Participant.role == HUVUDANSVARIG, Participant.active)
         ).all()
     )
+    closed = _closed_at(session, [case for case in cases if not _is_active(registry, case)])
     cards = []
     for case in cases:
         version = versions.get(case.id)
-        if version is None and case.id not in with_plan:
+        if version is not None and is_scrubbed(version):
+            version = None  # retention removed the plan: only its number and date are left
+        closed_at = closed.get(case.id)
+        if version is None and case.id not in with_plan and closed_at is None:
             continue
         # An established version shows its own huvudansvar (as its PDF does), beside its own contact.
         current = huvudansvar.get(case.id)
@@ -141,8 +230,11 @@ def person_page(
                 version=version,
                 content=version.content if version is not None else None,
                 huvudansvar=holder,
-                huvudansvar_now=current if current != holder else None,
+                # A closed SIP has no one coordinating it now: its version says who had huvudansvar.
+                huvudansvar_now=current if current != holder and closed_at is None else None,
                 approvals=approval_status(session, case, version) if version is not None else [],
+                shown=shown_version(version.content) if version is not None else None,
+                closed_at=closed_at,
             )
         )
     return PersonPage(person=person, masked_identifier=person.masked_identifier(), plans=cards)

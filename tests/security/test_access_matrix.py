@@ -778,6 +778,34 @@ ROUTES |= {
 }
 
 
+def _link_pdf_url(world: World, tail: str) -> str:
+    """The newest version's PDF through the person's link (the two versions frozen on first use)."""
+    from sipflow.plans.models import PlanVersion
+
+    _plan_version_url(world)
+    newest = world.session.exec(
+        select(PlanVersion.id).where(PlanVersion.case_id == world.case.id).order_by(PlanVersion.number.desc())
+    ).first()
+    return f"/my-plan/{_personal_link(world)}/versions/{newest}/{tail}"
+
+
+def _link_pdf_expect(_relation: Relation, world: World) -> int:
+    # The link decides, not a login: its page shows the SIP while it runs, not once consent is withdrawn
+    # (back to the page, 303).
+    return 303 if world.case.state == "withdrawn" else 200
+
+
+# The PDFs of the version a personal link's page shows.
+ROUTES |= {
+    ("plans.my_plan_pdf", "GET"): Route(
+        lambda w: _link_pdf_url(w, "pdf"), _link_pdf_expect, needs_case=True, versions=True
+    ),
+    ("plans.my_plan_pdf_large", "GET"): Route(
+        lambda w: _link_pdf_url(w, "pdf/large"), _link_pdf_expect, needs_case=True, versions=True
+    ),
+}
+
+
 def _plan_version_url(world: World, tail: str = "") -> str:
     """The case's plan versions (two frozen on first use, whatever its state), with tail after the list."""
     from sipflow.plans.models import PlanVersion

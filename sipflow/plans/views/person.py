@@ -5,14 +5,17 @@ Staff pages (login, the case visible to them through `security.access`, every re
 - `/cases/<uid>/plan/approvals`: each version's approvals, and the form recording one (meeting or paper);
 - `/cases/<uid>/plan/links`: the personal links of the case, sending one and revoking one.
 Public (no login, rate-limited; no-referrer, no-store and noindex, as every response of the app):
-- `/my-plan/<token>`: the person's active plans, read-only; the person approves the newest version there.
+- `/my-plan/<token>`: the person's active plans, read-only; the person approves the newest version there;
+- `/my-plan/<token>/versions/<id>/pdf` and `.../pdf/large`: the PDF of a version the page shows, and the
+  person's copy in large type (logged as a read through the link, as the page is).
 """
 
 from __future__ import annotations
 
 from contextlib import AbstractContextManager, nullcontext
+from io import BytesIO
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import login_required
@@ -442,6 +445,27 @@ def _link_or_refusal(token: str, now):
     return None, (page, personal_links.REFUSAL_STATUS[code])
 
 
+def _log_link_reads(
+    link: PersonalLink, participant: Participant, cases: list[SipCase], *, person, now
+) -> None:
+    """A read through the link: each case read in the access log (no user, the action saying whose link
+    it is), and the link's last use; in a short transaction of its own."""
+    session = get_session()
+    with unit_of_work(session):
+        personal_links.touch(session, link, now)
+        for case in cases:
+            audit.record_access(
+                session,
+                user=None,
+                action=LINK_VIEW_ACTIONS[participant.kind],
+                purpose=audit.PURPOSE_CARE,
+                case=case,
+                person=person,
+                link_id=link.id,
+                now=now,
+            )
+
+
 def _render_link_page(link: PersonalLink, token: str, *, now, errors=(), status: int = 200):
     """The plans the link shows (personal_view.link_cases); every case shown is logged (no user, the action
     saying whose link it is), each time."""
@@ -450,26 +474,16 @@ def _render_link_page(link: PersonalLink, token: str, *, now, errors=(), status:
     participant = session.get(Participant, link.participant_id)
     cases = person_view.link_cases(session, registry, link, participant, now=now)
     page = person_view.person_page(session, registry, person, cases, locale=current_locale())
-    with unit_of_work(session):
-        personal_links.touch(session, link, now)
-        for card in page.plans:
-            audit.record_access(
-                session,
-                user=None,
-                action=LINK_VIEW_ACTIONS[participant.kind],
-                purpose=audit.PURPOSE_CARE,
-                case=card.case,
-                person=person,
-                link_id=link.id,
-                now=now,
-            )
+    _log_link_reads(link, participant, [card.case for card in page.plans], person=person, now=now)
     # The person approves each of their plans; a guardian (of a child) the plan of the SIP they take part in.
+    # A closed SIP's plan is approved no more (approvals.approve_version refuses): no form for it.
     if participant.kind == approvals.PERSON:
         approvable = {card.case.id for card in page.plans}
     elif participant.kind == approvals.GUARDIAN and approvals.is_child(person, to_local(now).date()):
         approvable = {link.case_id}
     else:
         approvable = set()
+    approvable -= {card.case.id for card in page.plans if card.closed_at is not None}
     html = render_template(
         "plans/person_link.html",
         page=page,
@@ -496,6 +510,55 @@ def my_plan(token: str):
         return refusal
     with _in_recipient_language(link):
         return _render_link_page(link, token, now=now)
+
+
+@bp.get("/my-plan/<token>/versions/<id:version_id>/pdf")
+@limiter.limit(PUBLIC_LIMIT)
+def my_plan_pdf(token: str, version_id: int):
+    """The PDF of a version the link's page shows, as staff print it (the approvals recorded so far)."""
+    return _link_pdf(token, version_id, large=False)
+
+
+@bp.get("/my-plan/<token>/versions/<id:version_id>/pdf/large")
+@limiter.limit(PUBLIC_LIMIT)
+def my_plan_pdf_large(token: str, version_id: int):
+    """The person's copy of a version the link's page shows, in large, plain type."""
+    return _link_pdf(token, version_id, large=True)
+
+
+def _link_pdf(token: str, version_id: int, *, large: bool):
+    """A version's PDF through the link, authorised by it as the page is: only a version the page shows now.
+
+    The file is named by the case reference and version, never the person (person_view.link_pdf); the
+    read is logged as the page's reads are. A version the page no longer shows (a newer one was
+    established since the page was opened) leads back to the page, which shows the one there is now.
+    """
+    now = now_utc()
+    link, refusal = _link_or_refusal(token, now)
+    if refusal is not None:
+        return refusal
+    session = get_session()
+    participant = session.get(Participant, link.participant_id)
+    found = person_view.link_pdf(
+        session, workflow_registry(), link, participant, version_id, large=large, now=now
+    )
+    if found is None:
+        with _in_recipient_language(link):
+            flash(
+                _("That version of the plan is no longer the one shown: here is the plan as it is now."),
+                "info",
+            )
+        return redirect(url_for("plans.my_plan", token=token), code=303)
+    _log_link_reads(link, participant, [found.case], person=session.get(Person, link.person_id), now=now)
+    response = send_file(
+        BytesIO(found.data),
+        mimetype="application/pdf",
+        as_attachment=True,
+        download_name=found.filename,
+        etag=False,
+    )
+    response.headers["Cache-Control"] = "no-store"  # personal data: never kept by a browser or proxy
+    return response
 
 
 @bp.post("/my-plan/<token>/approve")

@@ -19,8 +19,8 @@ from sipflow.plans.pdf import (
     approval_parties,
     identifier_kind,
     masked_identifier,
-    measures_by_others,
     pdf_filename,
+    shown_version,
 )
 from sipflow.plans.versions import (
     find_version,
@@ -111,6 +111,7 @@ def version(uid: str, number: int):
     content = found.content
     recorded = recorded_approvals(get_session(), found)
     newest = find_version(get_session(), case)
+    shown = shown_version(content)
     return render_template(
         "plans/version_detail.html",
         case=case,
@@ -118,9 +119,10 @@ def version(uid: str, number: int):
         content=content,
         identifier=masked_identifier(content["person"].get("id_number")),
         identifier_label=IDENTIFIER_KIND_LABELS[identifier_kind(content["person"])],
-        efforts=[e for e in content["efforts"] if e["kind"] == "effort"],
-        own_efforts=[e for e in content["efforts"] if e["kind"] == "own"],
-        other_efforts=measures_by_others(content),
+        # The parts as the PDF prints them (pdf.shown_version).
+        efforts=shown.efforts,
+        own_efforts=shown.own_efforts,
+        other_efforts=shown.other_efforts,
         parties=approval_parties({**content, "approvals": recorded}),
         is_newest=newest is not None and newest.id == found.id,
     )
