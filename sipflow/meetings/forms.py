@@ -6,6 +6,7 @@ from datetime import datetime
 
 from wtforms import (
     BooleanField,
+    DateField,
     DateTimeLocalField,
     FieldList,
     FormField,
@@ -16,7 +17,7 @@ from wtforms import (
     StringField,
     TimeField,
 )
-from wtforms.validators import InputRequired, Length, Optional, ValidationError
+from wtforms.validators import InputRequired, Length, Optional, StopValidation, ValidationError
 from wtforms.widgets import HiddenInput
 
 from sipflow.cases.forms import (
@@ -33,9 +34,15 @@ from sipflow.cases.forms import (
     choices,
     date_field,
 )
-from sipflow.clock import local_to_utc, to_local, wall_time_exists, within_date_window
+from sipflow.clock import (
+    local_to_utc,
+    now_utc,
+    to_local,
+    wall_time_exists,
+    within_date_window,
+)
 from sipflow.forms import PageForm
-from sipflow.meetings.booking import day_off_warning
+from sipflow.meetings.booking import booking_day_refusal, day_off_warning
 from sipflow.meetings.services import COMMENT_MAX
 from sipflow.translated import lazy_gettext as _l
 
@@ -61,11 +68,24 @@ def _version_field() -> IntegerField:
     return IntegerField(VERSION_LABEL, widget=HiddenInput(), validators=[InputRequired()])
 
 
+class InBookingWindow:
+    """Refuse a meeting's date outside the days a meeting may be booked on (booking.booking_day_refusal),
+    at the date field, naming them: a date far out (year 9999) is refused so too, before any conversion."""
+
+    field_flags: dict = {}
+
+    def __call__(self, form, field) -> None:
+        if field.data is not None:
+            refusal = booking_day_refusal(field.data, now=now_utc())
+            if refusal is not None:
+                raise StopValidation(refusal)
+
+
 class MeetingTimeForm(PageForm):
     """The time, form and place of a meeting; the booking form adds the invitees."""
 
     version = _version_field()
-    date = date_field(_l("Date"), validators=[InputRequired(message=REQUIRED)])
+    date = DateField(_l("Date"), validators=[InputRequired(message=REQUIRED), InBookingWindow()])
     starts = TimeField(_l("Starts"), validators=[InputRequired(message=REQUIRED)])
     ends = TimeField(_l("Ends"), validators=[InputRequired(message=REQUIRED)])
     mode = RadioField(
