@@ -39,6 +39,7 @@ from sipflow.clock import (
     now_utc,
     to_local,
     wall_time_exists,
+    wall_time_repeated,
     within_date_window,
 )
 from sipflow.forms import PageForm
@@ -81,6 +82,15 @@ class InBookingWindow:
                 raise StopValidation(refusal)
 
 
+def repeated_time_message(wall: datetime):
+    """The refusal of a wall-clock time the night summer time ends shows twice (clock.wall_time_repeated)."""
+    return _l(
+        "%(time)s occurs twice that night: the clocks go back from 03:00 to 02:00. Choose a time before "
+        "02:00 or from 03:00.",
+        time=wall.strftime("%H:%M"),
+    )
+
+
 class MeetingTimeForm(PageForm):
     """The time, form and place of a meeting; the booking form adds the invitees."""
 
@@ -115,12 +125,15 @@ class MeetingTimeForm(PageForm):
             return None
         return datetime.combine(self.date.data, field.data)
 
-    def _refuse_skipped_time(self, field) -> None:
+    def _refuse_unclear_time(self, field) -> None:
+        # A time the clocks skip names no moment and one they repeat names two: neither can be booked.
         wall = self._wall(field)
         if wall is not None and not wall_time_exists(wall):
             raise ValidationError(SKIPPED_TIME)
+        if wall is not None and wall_time_repeated(wall):
+            raise ValidationError(repeated_time_message(wall))
 
-    validate_starts = validate_ends = _refuse_skipped_time
+    validate_starts = validate_ends = _refuse_unclear_time
 
     def to_data(self) -> dict:
         """Times as aware UTC, as sipflow.meetings.booking reads them."""

@@ -147,6 +147,60 @@ def test_a_bad_booking_is_shown_beside_its_field_and_nothing_is_booked(
     assert db_session.get(SipCase, ready.case.id).state == "preparing"
 
 
+def next_autumn_change() -> date:
+    """The next Sunday summer time ends (the last of October), from tomorrow on."""
+    today = to_local(now_utc()).date()
+    for year in (today.year, today.year + 1):
+        day = date(year, 10, 31)
+        day -= timedelta(days=(day.weekday() + 1) % 7)
+        if day > today:
+            return day
+    raise AssertionError("unreachable")
+
+
+@pytest.mark.parametrize(
+    ("starts", "ends", "field", "shown"),
+    [("02:30", "03:30", "starts", "02:30"), ("01:00", "02:15", "ends", "02:15")],
+    ids=["start", "end"],
+)
+def test_a_time_the_clocks_show_twice_is_refused_at_its_field(
+    as_region, db_session, ready, starts, ends, field, shown
+):
+    # 02:30 that night is first 00:30 UTC and an hour later 01:30 UTC: 02:30-03:30 would last two hours.
+    day = next_autumn_change().isoformat()
+    response = submit_booking(
+        as_region,
+        ready.case,
+        date=day,
+        starts=starts,
+        ends=ends,
+        mode="video",
+        confirm_day="y",
+        warned_day=day,
+    )
+    assert response.status_code == 400
+    html = text_of(response)
+    error = re.search(rf'id="{field}-error".*?</ul>', html, re.S).group(0)
+    assert f"{shown} finns två gånger den natten: klockan ställs tillbaka från 03:00 till 02:00." in error
+    assert not db_session.exec(select(Meeting)).all() and not db_session.exec(select(OutboxMessage)).all()
+
+
+def test_a_meeting_cannot_be_moved_to_a_time_the_clocks_show_twice(as_region, db_session, ready, book):
+    meeting = book()
+    url = f"/cases/{ready.case.uid}/meetings/{meeting.id}"
+    day = next_autumn_change().isoformat()
+    form = forms_of(text_of(as_region.get(url)))[f"{url}/change"]
+    values = {"change-date": day, "change-starts": "02:00", "change-ends": "03:00", "change-confirm_day": "y"}
+    response = as_region.post(f"{url}/change", data=fill(form, **values, **{"change-warned_day": day}))
+    assert response.status_code == 400
+    assert "02:00 finns två gånger den natten" in text_of(response)
+    assert 'id="change-starts-error"' in text_of(response) and 'id="change-ends-error"' not in text_of(
+        response
+    )
+    db_session.expire_all()
+    assert db_session.get(Meeting, meeting.id).sequence == meeting.sequence
+
+
 def test_only_the_kallelse_parties_may_book(client, parties, ready):
     login(client, parties.municipality_user.username)
     assert client.get(booking_url(ready.case)).status_code == 403
