@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 from wtforms import (
@@ -198,6 +199,84 @@ class BookingForm(MeetingTimeForm):
 
     def to_data(self) -> dict:
         return {**super().to_data(), "invitee_ids": list(self.invitee_ids.data or [])}
+
+
+# The fields of a booked meeting the change form shows and, after a conflict, merges.
+CHANGE_FIELDS = ("date", "starts", "ends", "mode", "location", "room")
+# The longest record of them: a date, two times, a mode, an address and a room, quoted as JSON.
+SHOWN_MAX = 2000
+EMPTY = _l("(empty)")
+
+
+def _text(field) -> str:
+    """A field's value as text to compare: a date ISO, a time HH:MM, a choice its value, text stripped."""
+    value = field.data
+    if value is None:
+        return ""
+    if hasattr(value, "isoformat"):
+        return value.strftime("%H:%M") if field.type == "TimeField" else value.isoformat()
+    return str(value).strip()
+
+
+def _label(field, text: str) -> str:
+    """text, a value of field, as the page names it: a choice by its label."""
+    labels = {str(choice.value): str(choice.label) for choice in getattr(field, "choices", None) or ()}
+    return labels.get(text, text) or str(EMPTY)
+
+
+class ChangeForm(MeetingTimeForm):
+    """Move a booked meeting or change its form or place.
+
+    shown carries the values the page showed (CHANGE_FIELDS), so that after someone else's change the
+    form can tell what this user changed from what they left as it was (merge_current).
+    """
+
+    shown = HiddenField(validators=[Optional(), Length(max=SHOWN_MAX)])
+
+    def fill_from(self, starts_at: datetime, ends_at: datetime, mode: str, location, room) -> None:
+        super().fill_from(starts_at, ends_at, mode, location, room)
+        self.shown.data = json.dumps(self.values(), ensure_ascii=False)
+
+    def values(self) -> dict[str, str]:
+        """The values of CHANGE_FIELDS as text."""
+        return {name: _text(self[name]) for name in CHANGE_FIELDS}
+
+    def _shown_values(self) -> dict[str, str] | None:
+        """What the page showed, or None when the form does not say (a page from before it did, forged)."""
+        try:
+            shown = json.loads(self.shown.data or "")
+        except ValueError:
+            return None
+        if not isinstance(shown, dict) or not all(isinstance(shown.get(n), str) for n in CHANGE_FIELDS):
+            return None
+        return shown
+
+    def merge_current(self, current: ChangeForm) -> bool:
+        """After someone else's change: current (the form filled from the meeting as it is now) wherever
+        this user left the value the page showed, what they typed wherever they changed it. A value both
+        changed, differently, keeps what this user typed and says at the field what it is now. Sent again,
+        the form then applies this user's changes alone. False: the form does not say what it showed, and
+        what was typed stays as it is.
+        """
+        shown, typed, now = self._shown_values(), self.values(), current.values()
+        self.shown.data = current.shown.data
+        self.shown.raw_data = [self.shown.data]
+        if shown is None:
+            return False
+        for name in CHANGE_FIELDS:
+            field = self[name]
+            if typed[name] == shown[name]:
+                field.data, field.raw_data = current[name].data, None
+            elif typed[name] != now[name] and shown[name] != now[name]:
+                field.errors = [
+                    *field.errors,
+                    _l(
+                        "Changed by someone else to %(theirs)s; you wrote %(yours)s.",
+                        theirs=_label(field, now[name]),
+                        yours=_label(field, typed[name]),
+                    ),
+                ]
+        return True
 
 
 class InviteForm(PageForm):
