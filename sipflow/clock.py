@@ -158,6 +158,18 @@ def wall_time_exists(naive_local: datetime) -> bool:
     return to_local(local_to_utc(naive_local)).replace(tzinfo=None) == naive_local
 
 
+def wall_time_repeated(naive_local: datetime) -> bool:
+    """True for a wall-clock time that occurs twice: 02:00-03:00 on the Sunday summer time ends, when the
+    clocks go back from 03:00 to 02:00. Such a time names two moments an hour apart; local_to_utc reads
+    the first, so a meeting from 02:30 to 03:30 would last two hours."""
+    if naive_local.tzinfo is not None:
+        raise ValueError("wall_time_repeated() needs a naive wall-clock datetime")
+    first = naive_local.replace(tzinfo=STOCKHOLM, fold=0)
+    second = naive_local.replace(tzinfo=STOCKHOLM, fold=1)
+    # In the spring gap the two readings differ too (PEP 495); only a time that exists is repeated.
+    return first.utcoffset() != second.utcoffset() and wall_time_exists(naive_local)
+
+
 @lru_cache(maxsize=256)
 def _holiday_dates(year: int) -> frozenset[date]:
     # Bounded cache because years come from user-entered dates. A frozenset per

@@ -17,6 +17,8 @@ from sipflow.clock import (
     local_to_utc,
     now_utc,
     to_local,
+    wall_time_exists,
+    wall_time_repeated,
 )
 
 
@@ -67,6 +69,24 @@ def test_local_to_utc_dst_edge_cases_use_fold_zero():
     # 02:30 happens twice on 2026-10-25; fold=0 picks the first (CEST, +02:00).
     assert local_to_utc(datetime(2026, 10, 25, 2, 30)) == datetime(2026, 10, 25, 0, 30, tzinfo=UTC)
     assert local_to_utc(datetime(2026, 10, 25, 2, 30, fold=1)) == datetime(2026, 10, 25, 0, 30, tzinfo=UTC)
+
+
+def test_the_repeated_autumn_hour_is_told_apart_from_the_skipped_spring_hour():
+    # 2027-10-31: the clocks go back from 03:00 to 02:00, so 02:00-02:59 happens twice.
+    assert wall_time_repeated(datetime(2027, 10, 31, 2, 30))
+    assert wall_time_repeated(datetime(2027, 10, 31, 2, 0))
+    assert wall_time_repeated(datetime(2027, 10, 31, 2, 59))
+    for unique in (
+        datetime(2027, 10, 31, 1, 59),
+        datetime(2027, 10, 31, 3, 0),
+        datetime(2027, 10, 30, 2, 30),
+    ):
+        assert not wall_time_repeated(unique)
+    # 2027-03-28's 02:30 is skipped, not repeated.
+    assert not wall_time_repeated(datetime(2027, 3, 28, 2, 30))
+    assert not wall_time_exists(datetime(2027, 3, 28, 2, 30))
+    with pytest.raises(ValueError):
+        wall_time_repeated(datetime(2027, 10, 31, 2, 30, tzinfo=UTC))
 
 
 def test_local_to_utc_refuses_aware():
@@ -221,3 +241,15 @@ def test_add_days_keeps_local_wall_time(day, at, days, working):
         assert to_local(result).date() == day + timedelta(days=days)
     elif days != 0:
         assert is_working_day(to_local(result).date())
+
+
+@given(moment=st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2090, 12, 31)))
+def test_a_wall_time_is_repeated_exactly_when_two_instants_show_it(moment):
+    # Every instant an hour either side of the first reading that shows the same wall time is its double.
+    first = local_to_utc(moment)
+    doubles = [
+        other
+        for other in (first - timedelta(hours=1), first + timedelta(hours=1))
+        if to_local(other).replace(tzinfo=None) == moment
+    ]
+    assert wall_time_repeated(moment) == bool(doubles)

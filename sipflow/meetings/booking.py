@@ -43,23 +43,35 @@ class Booking:
     invitee_ids: tuple[int, ...] = ()
 
 
+PAST_MEETING = _l("The meeting must be in the future.")
+
+
+def booking_day_refusal(day: date, *, now: datetime):
+    """Why no meeting may be booked on day (a local date), or None: a meeting is booked from today (local)
+    up to clock.last_booking_day. The booking and change forms refuse the date at the date field with it;
+    read_times refuses the start with it, whoever books."""
+    if day < to_local(now).date():
+        return PAST_MEETING
+    last_day = last_booking_day(now)
+    if day > last_day:
+        return _l(
+            "A meeting is booked at most %(years)d years ahead: choose a day up to %(last)s.",
+            years=BOOKING_YEARS_AHEAD,
+            last=last_day.isoformat(),
+        )
+    return None
+
+
 def read_times(data: dict, *, now: datetime) -> tuple[datetime, datetime]:
     """Start and end from meeting_starts_at plus meeting_ends_at (or meeting_minutes); refused when wrong."""
     starts_at = fields.moment(data, "meeting_starts_at")
     if starts_at is None:
         raise InvalidInput(_l("Enter when the meeting starts."), field="meeting_starts_at")
     if starts_at <= now:
-        raise InvalidInput(_l("The meeting must be in the future."), field="meeting_starts_at")
-    last_day = last_booking_day(now)
-    if to_local(starts_at).date() > last_day:
-        raise InvalidInput(
-            _l(
-                "A meeting is booked at most %(years)d years ahead: choose a day up to %(last)s.",
-                years=BOOKING_YEARS_AHEAD,
-                last=last_day.isoformat(),
-            ),
-            field="meeting_starts_at",
-        )
+        raise InvalidInput(PAST_MEETING, field="meeting_starts_at")
+    refusal = booking_day_refusal(to_local(starts_at).date(), now=now)
+    if refusal is not None:
+        raise InvalidInput(refusal, field="meeting_starts_at")
     ends_at = fields.moment(data, "meeting_ends_at")
     if ends_at is None:
         minutes = data.get("meeting_minutes") or 60

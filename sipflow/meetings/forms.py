@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 from wtforms import (
     BooleanField,
+    DateField,
     DateTimeLocalField,
     FieldList,
     FormField,
@@ -16,7 +18,7 @@ from wtforms import (
     StringField,
     TimeField,
 )
-from wtforms.validators import InputRequired, Length, Optional, ValidationError
+from wtforms.validators import InputRequired, Length, Optional, StopValidation, ValidationError
 from wtforms.widgets import HiddenInput
 
 from sipflow.cases.forms import (
@@ -33,9 +35,16 @@ from sipflow.cases.forms import (
     choices,
     date_field,
 )
-from sipflow.clock import local_to_utc, to_local, wall_time_exists, within_date_window
+from sipflow.clock import (
+    local_to_utc,
+    now_utc,
+    to_local,
+    wall_time_exists,
+    wall_time_repeated,
+    within_date_window,
+)
 from sipflow.forms import PageForm
-from sipflow.meetings.booking import day_off_warning
+from sipflow.meetings.booking import booking_day_refusal, day_off_warning
 from sipflow.meetings.services import COMMENT_MAX
 from sipflow.translated import lazy_gettext as _l
 
@@ -61,11 +70,33 @@ def _version_field() -> IntegerField:
     return IntegerField(VERSION_LABEL, widget=HiddenInput(), validators=[InputRequired()])
 
 
+class InBookingWindow:
+    """Refuse a meeting's date outside the days a meeting may be booked on (booking.booking_day_refusal),
+    at the date field, naming them: a date far out (year 9999) is refused so too, before any conversion."""
+
+    field_flags: dict = {}
+
+    def __call__(self, form, field) -> None:
+        if field.data is not None:
+            refusal = booking_day_refusal(field.data, now=now_utc())
+            if refusal is not None:
+                raise StopValidation(refusal)
+
+
+def repeated_time_message(wall: datetime):
+    """The refusal of a wall-clock time the night summer time ends shows twice (clock.wall_time_repeated)."""
+    return _l(
+        "%(time)s occurs twice that night: the clocks go back from 03:00 to 02:00. Choose a time before "
+        "02:00 or from 03:00.",
+        time=wall.strftime("%H:%M"),
+    )
+
+
 class MeetingTimeForm(PageForm):
     """The time, form and place of a meeting; the booking form adds the invitees."""
 
     version = _version_field()
-    date = date_field(_l("Date"), validators=[InputRequired(message=REQUIRED)])
+    date = DateField(_l("Date"), validators=[InputRequired(message=REQUIRED), InBookingWindow()])
     starts = TimeField(_l("Starts"), validators=[InputRequired(message=REQUIRED)])
     ends = TimeField(_l("Ends"), validators=[InputRequired(message=REQUIRED)])
     mode = RadioField(
@@ -95,12 +126,15 @@ class MeetingTimeForm(PageForm):
             return None
         return datetime.combine(self.date.data, field.data)
 
-    def _refuse_skipped_time(self, field) -> None:
+    def _refuse_unclear_time(self, field) -> None:
+        # A time the clocks skip names no moment and one they repeat names two: neither can be booked.
         wall = self._wall(field)
         if wall is not None and not wall_time_exists(wall):
             raise ValidationError(SKIPPED_TIME)
+        if wall is not None and wall_time_repeated(wall):
+            raise ValidationError(repeated_time_message(wall))
 
-    validate_starts = validate_ends = _refuse_skipped_time
+    validate_starts = validate_ends = _refuse_unclear_time
 
     def to_data(self) -> dict:
         """Times as aware UTC, as sipflow.meetings.booking reads them."""
@@ -165,6 +199,84 @@ class BookingForm(MeetingTimeForm):
 
     def to_data(self) -> dict:
         return {**super().to_data(), "invitee_ids": list(self.invitee_ids.data or [])}
+
+
+# The fields of a booked meeting the change form shows and, after a conflict, merges.
+CHANGE_FIELDS = ("date", "starts", "ends", "mode", "location", "room")
+# The longest record of them: a date, two times, a mode, an address and a room, quoted as JSON.
+SHOWN_MAX = 2000
+EMPTY = _l("(empty)")
+
+
+def _text(field) -> str:
+    """A field's value as text to compare: a date ISO, a time HH:MM, a choice its value, text stripped."""
+    value = field.data
+    if value is None:
+        return ""
+    if hasattr(value, "isoformat"):
+        return value.strftime("%H:%M") if field.type == "TimeField" else value.isoformat()
+    return str(value).strip()
+
+
+def _label(field, text: str) -> str:
+    """text, a value of field, as the page names it: a choice by its label."""
+    labels = {str(choice.value): str(choice.label) for choice in getattr(field, "choices", None) or ()}
+    return labels.get(text, text) or str(EMPTY)
+
+
+class ChangeForm(MeetingTimeForm):
+    """Move a booked meeting or change its form or place.
+
+    shown carries the values the page showed (CHANGE_FIELDS), so that after someone else's change the
+    form can tell what this user changed from what they left as it was (merge_current).
+    """
+
+    shown = HiddenField(validators=[Optional(), Length(max=SHOWN_MAX)])
+
+    def fill_from(self, starts_at: datetime, ends_at: datetime, mode: str, location, room) -> None:
+        super().fill_from(starts_at, ends_at, mode, location, room)
+        self.shown.data = json.dumps(self.values(), ensure_ascii=False)
+
+    def values(self) -> dict[str, str]:
+        """The values of CHANGE_FIELDS as text."""
+        return {name: _text(self[name]) for name in CHANGE_FIELDS}
+
+    def _shown_values(self) -> dict[str, str] | None:
+        """What the page showed, or None when the form does not say (a page from before it did, forged)."""
+        try:
+            shown = json.loads(self.shown.data or "")
+        except ValueError:
+            return None
+        if not isinstance(shown, dict) or not all(isinstance(shown.get(n), str) for n in CHANGE_FIELDS):
+            return None
+        return shown
+
+    def merge_current(self, current: ChangeForm) -> bool:
+        """After someone else's change: current (the form filled from the meeting as it is now) wherever
+        this user left the value the page showed, what they typed wherever they changed it. A value both
+        changed, differently, keeps what this user typed and says at the field what it is now. Sent again,
+        the form then applies this user's changes alone. False: the form does not say what it showed, and
+        what was typed stays as it is.
+        """
+        shown, typed, now = self._shown_values(), self.values(), current.values()
+        self.shown.data = current.shown.data
+        self.shown.raw_data = [self.shown.data]
+        if shown is None:
+            return False
+        for name in CHANGE_FIELDS:
+            field = self[name]
+            if typed[name] == shown[name]:
+                field.data, field.raw_data = current[name].data, None
+            elif typed[name] != now[name] and shown[name] != now[name]:
+                field.errors = [
+                    *field.errors,
+                    _l(
+                        "Changed by someone else to %(theirs)s; you wrote %(yours)s.",
+                        theirs=_label(field, now[name]),
+                        yours=_label(field, typed[name]),
+                    ),
+                ]
+        return True
 
 
 class InviteForm(PageForm):

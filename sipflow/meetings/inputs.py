@@ -169,7 +169,8 @@ def apply_kallelse(ctx: TransitionContext) -> None:
     channel = fields.require_text(ctx.data, "channel", _l("State the system the kallelse was sent through."))
     if channel.casefold() == SIPFLOW_CHANNEL:
         raise InvalidInput(
-            _l("To send the kallelse from sipflow, use “Book meeting and send kallelse”."), field="channel"
+            _l("To send the kallelse from sipflow, use “Book the meeting and send the kallelse”."),
+            field="channel",
         )
     if ctx.data.get("meeting_starts_at") is not None:
         starts_at, ends_at = read_times(ctx.data, now=ctx.now)

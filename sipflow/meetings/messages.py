@@ -143,14 +143,25 @@ def _event(
 
 
 def _render(
-    case: SipCase, meeting: Meeting, invitation: Invitation, *, kind: str, links_case: bool, locale: str
+    case: SipCase,
+    meeting: Meeting,
+    invitation: Invitation,
+    *,
+    kind: str,
+    links_case: bool,
+    locale: str,
+    answers_kept: bool = False,
 ) -> dict:
     """Subject, plain text, HTML and the calendar DESCRIPTION of one message, in the invitee's language.
 
-    The caller renders it under force_locale(locale); the dates need the locale spelt out.
+    The caller renders it under force_locale(locale); the dates need the locale spelt out. answers_kept: an
+    update that kept the answers (the time stands), so it asks nobody to answer again.
     """
     context = {
         "kind": kind,
+        # An update whose time stands asks nobody to answer again; one who has answered is told it stands.
+        "answers_kept": answers_kept,
+        "answered": invitation.partstat != "NEEDS-ACTION",
         "lang": locale,  # the HTML part's <html lang>, for screen readers
         "reference": case.reference,
         "when": when_text(meeting.starts_at, locale),
@@ -190,9 +201,14 @@ def queue_messages(
     *,
     kind: str,
     now: datetime,
+    answers_kept: bool = False,
 ) -> None:
     """Queue one e-mail of kind (request, update, cancel, withdraw, or held: the calendar entry moved to
-    when the meeting was held) to each invitation with an address."""
+    when the meeting was held) to each invitation with an address.
+
+    answers_kept: an update that kept every answer (the form or place changed, not the time): its e-mail
+    says an answer given stands, rather than asking to answer again.
+    """
     invitations = [i for i in invitations if i.channel == "email"]
     if not invitations:
         return
@@ -228,6 +244,7 @@ def queue_messages(
                 kind=kind,
                 links_case=participant_kind == "organisation" and invitation.email.lower() in linkable,
                 locale=locale,
+                answers_kept=answers_kept,
             )
             event = _event(
                 case,

@@ -449,7 +449,9 @@ def change_meeting(
             invitation.answer_mode = None
         invitation.sequence = meeting.sequence
         session.add(invitation)
-    messages.queue_messages(session, case, meeting, invitations, kind="update", now=now)
+    messages.queue_messages(
+        session, case, meeting, invitations, kind="update", now=now, answers_kept=not changed_time
+    )
     logger.info("case %s: meeting %s changed (sequence %d)", case.reference, meeting.id, meeting.sequence)
     return True
 

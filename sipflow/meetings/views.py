@@ -26,6 +26,7 @@ from sipflow.meetings.forms import (
     CLASSIFICATION_LABELS,
     PARTSTAT_LABELS,
     BookingForm,
+    ChangeForm,
     InviteForm,
     MeetingActionForm,
     OutcomeForm,
@@ -273,11 +274,10 @@ def _render_meeting(
         permissions.may_manage_meetings(session, workflow_registry(), case, current_actor(), active)
         and meeting.status == PLANNED
     )
+    # A change form posted and refused stays open, whether its refusal is at a field or at the top.
+    change_open = change_form is not None
     if change_form is None:
-        change_form = BookingForm(formdata=None, prefix="change", version=meeting.sequence)
-        change_form.fill_from(
-            meeting.starts_at, meeting.ends_at, meeting.mode, meeting.location, meeting.room
-        )
+        change_form = _change_form(meeting)
     if invite_form is None:
         invite_form = InviteForm(formdata=None, prefix="invite", version=meeting.sequence)
         invite_form.invitee_ids.choices = choices(
@@ -309,6 +309,7 @@ def _render_meeting(
             answer_open=answer_form[0] if answer_form is not None else None,
             manage=manage,
             change_form=change_form,
+            change_open=change_open,
             invite_form=invite_form,
             button_form=MeetingActionForm(formdata=None, version=meeting.sequence),
             errors=errors or [],
@@ -317,6 +318,13 @@ def _render_meeting(
         ),
         status,
     )
+
+
+def _change_form(meeting: Meeting) -> ChangeForm:
+    """The change form as the meeting page shows it: the meeting's time, form and place as they are."""
+    form = ChangeForm(formdata=None, prefix="change", version=meeting.sequence)
+    form.fill_from(meeting.starts_at, meeting.ends_at, meeting.mode, meeting.location, meeting.room)
+    return form
 
 
 def _answer_forms(rows, meeting, posted) -> dict[int, StaffAnswerForm]:
@@ -352,14 +360,20 @@ def detail(uid: str, meeting_id: int):
     return _render_meeting(case, _meeting_or_404(case, meeting_id))
 
 
+STALE_CHANGE = _l(
+    "Someone else changed the meeting while you were working. The form below shows it as it is now, with "
+    "your own changes kept; where you both changed the same thing, both are named at the field. Sending "
+    "the form again applies your changes."
+)
+
+
 @bp.post("/cases/<uid>/meetings/<id:meeting_id>/change")
 @login_required
 def change(uid: str, meeting_id: int):
     """Move the meeting or change its form or place; every invitee gets an update."""
     session = get_session()
     case, meeting = _managed_meeting(uid, meeting_id)
-    form = BookingForm(formdata=request.form, prefix="change")
-    form.invitee_ids.choices = []
+    form = ChangeForm(formdata=request.form, prefix="change")
     if not form.validate():
         return _render_meeting(case, meeting, status=400, change_form=form)
     top: list = []
@@ -382,6 +396,10 @@ def change(uid: str, meeting_id: int):
         session.refresh(meeting)
         if isinstance(error, services.StaleMeeting):
             show_current_version(form, meeting.sequence)
+            # What this user left as it was becomes the meeting as it is now: sent again, the form
+            # applies their own changes, not the time or place they were shown before.
+            if form.merge_current(_change_form(meeting)):
+                error = services.StaleMeeting(STALE_CHANGE)
         _attach(form, error, top)
         return _render_meeting(case, meeting, status=error.status, errors=top, change_form=form)
     if changed:

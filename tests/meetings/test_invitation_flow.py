@@ -375,3 +375,75 @@ def test_a_disabled_contact_person_is_not_invited_and_the_unit_is_reached_anothe
     assert (invitation.channel, invitation.email) == ("other", None)
     assert received_by(smtp_server, address) == []
     assert received_by(smtp_server, _contact_address(db_session, ready.region))
+
+
+def mail_texts(message) -> str:
+    """The plain text and HTML parts of an e-mail, decoded."""
+    parts = [p for p in message.walk() if p.get_content_type() in ("text/plain", "text/html")]
+    assert len(parts) == 2
+    return "\n".join(p.get_payload(decode=True).decode() for p in parts)
+
+
+ANSWER_AGAIN = {
+    "sv": "Öppna kallelsen i din kalender, eller använd svarslänken, och svara igen.",
+    "en": "Open the invitation in your calendar, or use the answer link, to answer again.",
+}
+ANSWER_STANDS = {
+    "sv": "SIP-mötet nedan har ändrats, men inte tiden: ditt svar gäller och du behöver inte svara igen.",
+    "en": "The SIP meeting below has changed, but not its time: your answer stands, and you need not answer",
+}
+NOT_ANSWERED = {
+    "sv": "SIP-mötet nedan har ändrats, men inte tiden. Öppna kallelsen i din kalender, eller använd "
+    "svarslänken, och svara.",
+    "en": "The SIP meeting below has changed, but not its time. Open the invitation in your calendar, or "
+    "use the answer link, to answer.",
+}
+
+
+@pytest.mark.parametrize("lang", ["sv", "en"])
+def test_a_change_of_form_or_place_alone_says_the_answer_stands_and_a_new_time_asks_again(
+    smtp_app, smtp_server, db_session, ready, book, lang
+):
+    from sipflow.cases.models import Participant
+
+    with unit_of_work(db_session):
+        for participant in (ready.relative, ready.person):
+            stored = db_session.get(Participant, participant.id)
+            stored.language = lang
+            db_session.add(stored)
+    meeting = book(mode="on_site", location="Storgatan 1")
+    with unit_of_work(db_session):
+        services.record_answer(
+            db_session,
+            meeting,
+            invitation_of(db_session, meeting, ready.relative),
+            partstat="ACCEPTED",
+            answer_mode="on_site",
+            comment=None,
+            via="link",
+            now=now_utc(),
+        )
+    smtp_server.clear()
+    with unit_of_work(db_session):
+        mixed = services.Booking(meeting.starts_at, meeting.ends_at, "mixed", "Storgatan 1", "Rum 3")
+        assert services.change_meeting(db_session, ready.case, meeting, mixed, now=now_utc())
+    # The answers are kept, so the mail asks nobody to answer again.
+    assert invitation_of(db_session, meeting, ready.relative).partstat == "ACCEPTED"
+    (answered,) = received_by(smtp_server, ready.relative.email)
+    text = mail_texts(answered)
+    assert text.count(ANSWER_STANDS[lang]) == 2 and ANSWER_AGAIN[lang] not in text
+    (unanswered,) = received_by(smtp_server, ready.person.email)
+    text = mail_texts(unanswered)
+    assert text.count(NOT_ANSWERED[lang]) == 2 and ANSWER_AGAIN[lang] not in text
+
+    # A new time clears every answer: then, and only then, the mail asks to answer again.
+    smtp_server.clear()
+    later = meeting.starts_at + timedelta(hours=3)
+    with unit_of_work(db_session):
+        moved = services.Booking(later, later + timedelta(hours=1), "mixed", "Storgatan 1", "Rum 3")
+        assert services.change_meeting(db_session, ready.case, meeting, moved, now=now_utc())
+    assert invitation_of(db_session, meeting, ready.relative).partstat == "NEEDS-ACTION"
+    for address in (ready.relative.email, ready.person.email):
+        (mail,) = received_by(smtp_server, address)
+        text = mail_texts(mail)
+        assert text.count(ANSWER_AGAIN[lang]) == 2 and ANSWER_STANDS[lang] not in text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -119,8 +120,9 @@ def test_meetings_on_summer_time_days_land_at_the_right_local_time(
     ("values", "field", "message"),
     [
         (
+            # A day gone by is the date's fault, not the time's: refused beside the date.
             {"date": "2020-01-07", "starts": "10:00", "ends": "11:00"},
-            "starts",
+            "date",
             "Mötet måste ligga i framtiden.",
         ),
         ({"starts": "11:00", "ends": "10:00"}, "ends", "Mötet måste sluta efter att det börjat."),
@@ -143,6 +145,60 @@ def test_a_bad_booking_is_shown_beside_its_field_and_nothing_is_booked(
     assert not db_session.exec(select(Meeting)).all() and not db_session.exec(select(OutboxMessage)).all()
     db_session.expire_all()
     assert db_session.get(SipCase, ready.case.id).state == "preparing"
+
+
+def next_autumn_change() -> date:
+    """The next Sunday summer time ends (the last of October), from tomorrow on."""
+    today = to_local(now_utc()).date()
+    for year in (today.year, today.year + 1):
+        day = date(year, 10, 31)
+        day -= timedelta(days=(day.weekday() + 1) % 7)
+        if day > today:
+            return day
+    raise AssertionError("unreachable")
+
+
+@pytest.mark.parametrize(
+    ("starts", "ends", "field", "shown"),
+    [("02:30", "03:30", "starts", "02:30"), ("01:00", "02:15", "ends", "02:15")],
+    ids=["start", "end"],
+)
+def test_a_time_the_clocks_show_twice_is_refused_at_its_field(
+    as_region, db_session, ready, starts, ends, field, shown
+):
+    # 02:30 that night is first 00:30 UTC and an hour later 01:30 UTC: 02:30-03:30 would last two hours.
+    day = next_autumn_change().isoformat()
+    response = submit_booking(
+        as_region,
+        ready.case,
+        date=day,
+        starts=starts,
+        ends=ends,
+        mode="video",
+        confirm_day="y",
+        warned_day=day,
+    )
+    assert response.status_code == 400
+    html = text_of(response)
+    error = re.search(rf'id="{field}-error".*?</ul>', html, re.S).group(0)
+    assert f"{shown} finns två gånger den natten: klockan ställs tillbaka från 03:00 till 02:00." in error
+    assert not db_session.exec(select(Meeting)).all() and not db_session.exec(select(OutboxMessage)).all()
+
+
+def test_a_meeting_cannot_be_moved_to_a_time_the_clocks_show_twice(as_region, db_session, ready, book):
+    meeting = book()
+    url = f"/cases/{ready.case.uid}/meetings/{meeting.id}"
+    day = next_autumn_change().isoformat()
+    form = forms_of(text_of(as_region.get(url)))[f"{url}/change"]
+    values = {"change-date": day, "change-starts": "02:00", "change-ends": "03:00", "change-confirm_day": "y"}
+    response = as_region.post(f"{url}/change", data=fill(form, **values, **{"change-warned_day": day}))
+    assert response.status_code == 400
+    assert "02:00 finns två gånger den natten" in text_of(response)
+    assert 'id="change-starts-error"' in text_of(response) and 'id="change-ends-error"' not in text_of(
+        response
+    )
+    db_session.expire_all()
+    assert db_session.get(Meeting, meeting.id).sequence == meeting.sequence
 
 
 def test_only_the_kallelse_parties_may_book(client, parties, ready):
@@ -193,7 +249,10 @@ def test_a_change_into_the_past_is_refused_beside_the_field(as_region, db_sessio
         f"{url}/change", data=fill(forms[f"{url}/change"], **{"change-date": "2020-01-07"})
     )
     assert response.status_code == 400
-    assert 'id="change-starts-error"' in text_of(response)
+    # A day gone by is refused beside the date, not the time.
+    error = re.search(r'id="change-date-error".*?</ul>', text_of(response), re.S).group(0)
+    assert "Mötet måste ligga i framtiden." in error
+    assert 'id="change-starts-error"' not in text_of(response)
     db_session.expire_all()
     assert db_session.get(Meeting, meeting.id).sequence == 0
 

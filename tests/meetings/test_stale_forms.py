@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -152,6 +153,92 @@ def test_a_stale_move_does_not_overwrite_another_users_move(as_region, db_sessio
     assert move(as_region, url, forms_of(html)).status_code == 303
     db_session.expire_all()
     assert db_session.get(Meeting, meeting.id).location == "Torget 1"
+
+
+def _values(html: str, action: str) -> dict[str, str]:
+    return dict(forms_of(html)[action])
+
+
+def test_a_stale_change_takes_someone_elses_move_and_keeps_only_the_users_own_changes(
+    as_region, db_session, ready, book
+):
+    """Tab A moves the meeting; tab B, opened before, changes only its form and place. After the conflict
+    B's form shows A's new time, with B's own changes kept: sent again, it does not move the meeting back."""
+    meeting = book()
+    url, tab_b = meeting_forms(as_region, ready.case, meeting)
+    _, tab_a = meeting_forms(as_region, ready.case, meeting)
+    day = a_weekday_ahead(12)
+    moved_to = {"change-date": day, "change-starts": "14:00", "change-ends": "15:00"}
+    assert move(as_region, url, tab_a, **moved_to).status_code == 303
+    db_session.expire_all()
+    moved = db_session.get(Meeting, meeting.id)
+    moved_at = (moved.starts_at, moved.ends_at)
+
+    mine = {"change-mode": "mixed", "change-location": "Storgatan 5", "change-room": "Rum 3"}
+    response = move(as_region, url, tab_b, **mine)
+    assert response.status_code == 409
+    html = text_of(response)
+    assert (
+        "Någon annan har ändrat mötet medan du arbetade. Formuläret nedan visar mötet som det är nu" in html
+    )
+    shown = _values(html, f"{url}/change")
+    # What B left as it was is the meeting as it is now; what B changed is as B typed it.
+    assert {name: shown[name] for name in moved_to} == moved_to
+    assert {name: shown[name] for name in mine} == mine
+    assert "Ändrat av någon annan" not in html  # nothing both changed
+
+    again = as_region.post(f"{url}/change", data=fill(forms_of(html)[f"{url}/change"]))
+    assert again.status_code == 303
+    db_session.expire_all()
+    kept = db_session.get(Meeting, meeting.id)
+    assert (kept.starts_at, kept.ends_at) == moved_at
+    assert (kept.mode, kept.location, kept.room) == ("mixed", "Storgatan 5", "Rum 3")
+
+
+def test_a_value_both_users_changed_keeps_what_was_typed_and_says_what_it_is_now(
+    as_region, db_session, ready, book
+):
+    meeting = book()
+    url, mine = meeting_forms(as_region, ready.case, meeting)
+    _, theirs = meeting_forms(as_region, ready.case, meeting)
+    theirs_typed = {"change-starts": "14:00", "change-ends": "15:00", "change-mode": "on_site"}
+    assert move(as_region, url, theirs, **theirs_typed, **{"change-location": "Torget 1"}).status_code == 303
+
+    typed = {"change-starts": "08:30", "change-mode": "mixed", "change-location": "Storgatan 5"}
+    response = move(as_region, url, mine, **typed, **{"change-room": "Rum 3"})
+    assert response.status_code == 409
+    html = text_of(response)
+    shown = _values(html, f"{url}/change")
+    assert {name: shown[name] for name in typed} == typed and shown["change-room"] == "Rum 3"
+    # Left as it was: the meeting's day and end as they are now.
+    assert shown["change-ends"] == "15:00"
+    for name, theirs, yours in (
+        ("starts", "14:00", "08:30"),
+        ("mode", "På plats", "Blandat"),
+        ("location", "Torget 1", "Storgatan 5"),
+    ):
+        error = re.search(rf'id="change-{name}-error".*?</ul>', html, re.S).group(0)
+        assert f"Ändrat av någon annan till {theirs}; du skrev {yours}." in error
+    # Changed by this user alone (the room), or by nobody: nothing to say.
+    for name in ("date", "ends", "room"):
+        assert f'id="change-{name}-error"' not in html
+    # The form is shown open, the conflict at the top and beside the fields.
+    assert re.search(r'<details class="action" open>\s*<summary>Flytta eller ändra mötet', html)
+
+
+def test_a_stale_change_without_the_values_shown_keeps_everything_typed(as_region, db_session, ready, book):
+    """A form that does not say what it showed (a page from before it did) is kept as typed, as before."""
+    meeting = book()
+    url, mine = meeting_forms(as_region, ready.case, meeting)
+    _, theirs = meeting_forms(as_region, ready.case, meeting)
+    assert (
+        move(as_region, url, theirs, **{"change-starts": "14:00", "change-ends": "15:00"}).status_code == 303
+    )
+    for shown in (None, "not json", '{"date": 1}'):
+        response = move(as_region, url, mine, **{"change-room": "Rum 9", "change-shown": shown})
+        assert response.status_code == 409
+        values = _values(text_of(response), f"{url}/change")
+        assert values["change-starts"] == "10:00" and values["change-room"] == "Rum 9"
 
 
 @pytest.mark.parametrize("action", ["cancel", "withdraw", "invite"])
