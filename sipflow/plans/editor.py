@@ -834,6 +834,8 @@ class OrganisationPart:
     contact_email: str | None
     contact_phone: str | None
     huvudansvarig: bool
+    # Organisation.kind: whether it may have overall responsibility (responsibility.is_huvudman).
+    kind: str | None = None
 
 
 def organisation_parts(rows: list) -> list[OrganisationPart]:
@@ -849,7 +851,9 @@ def organisation_parts(rows: list) -> list[OrganisationPart]:
     for participant, organisation, unit, user in taking_part:
         part = parts.setdefault(
             organisation.id,
-            OrganisationPart(organisation.id, organisation.name, [], None, None, None, False),
+            OrganisationPart(
+                organisation.id, organisation.name, [], None, None, None, False, organisation.kind
+            ),
         )
         if unit is not None:
             part.units.append((unit.id, unit.name))

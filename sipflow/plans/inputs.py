@@ -107,11 +107,10 @@ def scripted_plan(session, case, now: datetime) -> dict:
     """For demo, tests and benchmark: complete the working plan as a user would, then establish that one.
 
     Whatever the plan holds is kept; what a complete plan needs and it lacks is added. Huvudansvar goes to
-    the initiating organisation when nobody has it yet.
+    the initiating organisation when nobody has it yet, if it is a huvudman (else to the first huvudman
+    taking part: responsibility.give_first_huvudansvar_unclaimed).
     """
-    give_first_huvudansvar_unclaimed(
-        session, case, None, organisation_id=case.initiating_organisation_id, now=now
-    )
+    give_first_huvudansvar_unclaimed(session, case, None, now=now)
     plan = find_plan(session, case)
     data = plan_data(session, case, plan)
     if not data["own_goals"]:

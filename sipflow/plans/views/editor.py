@@ -460,12 +460,12 @@ def _hand_over_form(case, reads: PageReads, *, formdata=None) -> HandOverForm:
         form = HandOverForm(formdata=None, prefix="handover", version=case.version)
     else:
         form = HandOverForm(formdata=formdata, prefix="handover")
-    # Offered: the organisations that can see the SIP (responsibility.give_huvudansvar refuses the others).
+    # Offered: the huvudmän that can see the SIP (responsibility.give_huvudansvar refuses the others).
     seeing = reads.step_reads.seeing
     form.organisation_id.choices = [SelectChoice("", _l("Choose"))] + choices(
         (p.organisation_id, p.name)
         for p in reads.parts
-        if not p.huvudansvarig and p.organisation_id in seeing
+        if not p.huvudansvarig and p.organisation_id in seeing and responsibility.is_huvudman(p.kind)
     )
     return form
 
