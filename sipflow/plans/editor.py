@@ -66,6 +66,21 @@ TEXT_LIMITS = {
     "phone": 40,
     "email": 254,
 }
+# The texts that are one line (a name, a contact, a phone number): printed as one line of the PDF and the
+# pages, where a typed line break would add a line of its own (fields.line_text). The others are written at
+# length, over several lines (fields.free_text). Neither holds another control or invisible character.
+ONE_LINE = frozenset(
+    {
+        "responsible",
+        "actor",
+        "huvudansvar_contact",
+        "fast_vardkontakt",
+        "fast_omsorgskontakt",
+        "contact_name",
+        "phone",
+        "email",
+    }
+)
 _PHONE = re.compile(r"^[0-9+()\- ]{5,40}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 ADULT_AGE = 18
@@ -188,7 +203,8 @@ def decision_effort_uids(session: Session, plan: Plan | None) -> set[str]:
 
 
 def _text(value, field: str, limit_key: str, *, required=None) -> str | None:
-    value = fields.clean_text(value, field, limit=TEXT_LIMITS[limit_key])
+    clean = fields.line_text if limit_key in ONE_LINE else fields.free_text
+    value = clean(value, field, limit=TEXT_LIMITS[limit_key])
     if value is None and required is not None:
         raise InvalidInput(required, field=field)
     return value

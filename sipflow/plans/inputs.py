@@ -12,6 +12,7 @@ from datetime import datetime, time, timedelta
 
 from sqlalchemy import bindparam
 
+from sipflow.cases import fields
 from sipflow.cases.scripted import register_scripted_input
 from sipflow.clock import local_to_utc
 from sipflow.errors import InvalidInput
@@ -92,7 +93,8 @@ def _goal_lines(value) -> list[str]:
     goals = [line.strip() for line in lines if line.strip()]
     if any(len(goal) > 1000 for goal in goals):
         raise InvalidInput(_l("At most %(max)d characters.", max=1000), field="own_goals")
-    return goals
+    # The plan's own goals, as the editor's: no control or invisible character.
+    return [fields.several_lines(goal, "own_goals") for goal in goals]
 
 
 def preparation_into_plan(ctx: TransitionContext) -> None:

@@ -190,7 +190,7 @@ def give_huvudansvar(
         raise InvalidInput(
             _l("That organisation already has overall responsibility."), field="organisation_id"
         )
-    reason = fields.clean_text(reason, "reason", limit=REASON_LIMIT)
+    reason = fields.free_text(reason, "reason", limit=REASON_LIMIT)
     if current is not None and reason is None:
         raise InvalidInput(_l("Say why overall responsibility is handed over."), field="reason")
     touch_case(session, case, expected_version=expected_version, now=now)
