@@ -21,7 +21,13 @@ from sqlmodel import Session, select
 from sipflow.cases import fields
 from sipflow.cases.models import Participant, SipCase
 from sipflow.cases.services import StepReads, note_case_changed, own_step_just_taken, share_step_reads
-from sipflow.clock import to_local, within_date_window
+from sipflow.clock import (
+    BOOKING_YEARS_AHEAD,
+    last_booking_day,
+    stored_utc,
+    to_local,
+    years_after,
+)
 from sipflow.db import compare_and_set
 from sipflow.errors import Conflict, InvalidInput
 from sipflow.people.models import Organisation, Person, Unit, User
@@ -81,6 +87,9 @@ ONE_LINE = frozenset(
         "email",
     }
 )
+# How far an effort's dates may lie from the SIP: it may have begun years before the SIP started (support
+# since childhood) and run years on, but a date further out is a typo in the year (1900, 2126).
+EFFORT_YEARS = 10
 _PHONE = re.compile(r"^[0-9+()\- ]{5,40}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 ADULT_AGE = 18
@@ -135,6 +144,18 @@ def is_child(person: Person | None, today: date) -> bool:
 def local_today(now: datetime) -> date:
     """Today's date in Swedish local time."""
     return to_local(now).date()
+
+
+def effort_window(case: SipCase, now: datetime) -> tuple[date, date]:
+    """The first and last date an effort of case may start or end on: EFFORT_YEARS years before the SIP was
+    requested to EFFORT_YEARS years after today (local days)."""
+    requested = to_local(stored_utc(case.requested_at)).date()
+    return years_after(requested, -EFFORT_YEARS), years_after(local_today(now), EFFORT_YEARS)
+
+
+def last_follow_up_day(now: datetime) -> date:
+    """The last day a follow-up set now may be on: as far ahead as a meeting may be booked (it is one)."""
+    return last_booking_day(now)
 
 
 # --- Reading: the editor's data -------------------------------------------------------------------------
@@ -211,10 +232,25 @@ def _text(value, field: str, limit_key: str, *, required=None) -> str | None:
 
 
 def _date(value, field: str) -> date | None:
+    """A calendar date or None (the caller bounds it: the window of effort_window, or the follow-up's)."""
     if value is None:
         return None
-    if not isinstance(value, date) or isinstance(value, datetime) or not within_date_window(value):
+    if not isinstance(value, date) or isinstance(value, datetime):
         raise InvalidInput(_l("Enter a date."), field=field)
+    return value
+
+
+def _within(value: date | None, field: str, window: tuple[date, date]) -> date | None:
+    """value, refused at field unless it lies within window (first, last), which the refusal names."""
+    if value is not None and not window[0] <= value <= window[1]:
+        raise InvalidInput(
+            _l(
+                "Enter a date between %(first)s and %(last)s.",
+                first=window[0].isoformat(),
+                last=window[1].isoformat(),
+            ),
+            field=field,
+        )
     return value
 
 
@@ -238,23 +274,44 @@ class _Owners:
     unit_organisation: dict[int, int]
     session: Session | None = None
     plan: Plan | None = None
-    _stored: dict[str, tuple[int | None, int | None]] | None = None
+    # The dates an effort may start and end on (effort_window).
+    window: tuple[date, date] | None = None
+    _stored: dict[str, tuple] | None = None
 
-    def stored_unit(self, uid) -> tuple[int | None, int | None]:
-        """The (organisation, unit) the plan's effort uid is stored with, (None, None) for a new one."""
+    def _stored_effort(self, uid) -> tuple:
+        """(organisation, unit, starts_on, ends_on) of the plan's effort uid as stored, Nones for a new one;
+        the plan's efforts are read once, when first asked."""
         if self._stored is None:
             self._stored = {}
             if self.plan is not None and self.session is not None:
                 rows = self.session.exec(
-                    select(PlanEffort.uid, PlanEffort.organisation_id, PlanEffort.unit_id).where(
-                        PlanEffort.plan_id == self.plan.id
-                    )
+                    select(
+                        PlanEffort.uid,
+                        PlanEffort.organisation_id,
+                        PlanEffort.unit_id,
+                        PlanEffort.starts_on,
+                        PlanEffort.ends_on,
+                    ).where(PlanEffort.plan_id == self.plan.id)
                 ).all()
-                self._stored = {uid: (organisation_id, unit_id) for uid, organisation_id, unit_id in rows}
-        return self._stored.get(uid, (None, None)) if isinstance(uid, str) else (None, None)
+                self._stored = {row[0]: tuple(row[1:]) for row in rows}
+        return self._stored.get(uid, (None,) * 4) if isinstance(uid, str) else (None,) * 4
+
+    def stored_unit(self, uid) -> tuple[int | None, int | None]:
+        """The (organisation, unit) the plan's effort uid is stored with, (None, None) for a new one."""
+        return self._stored_effort(uid)[:2]
+
+    def effort_date(self, value, field: str, uid, which: int) -> date | None:
+        """An effort's date (which: 0 its start, 1 its end) within the window, or as the effort stores it
+        (a plan saved before the window keeps it)."""
+        value = _date(value, field)
+        if value is None or self.window is None or self.window[0] <= value <= self.window[1]:
+            return value
+        if value == self._stored_effort(uid)[2 + which]:
+            return value
+        return _within(value, field, self.window)
 
 
-def _owners(session: Session, case: SipCase, plan: Plan | None = None) -> _Owners:
+def _owners(session: Session, case: SipCase, plan: Plan | None = None, *, now: datetime) -> _Owners:
     # The active organisation participants: their organisations and the units taking part, one query.
     rows = session.exec(
         select(Participant.organisation_id, Participant.unit_id).where(
@@ -266,6 +323,7 @@ def _owners(session: Session, case: SipCase, plan: Plan | None = None) -> _Owner
         {unit_id: organisation_id for organisation_id, unit_id in rows if unit_id is not None},
         session,
         plan,
+        effort_window(case, now),
     )
 
 
@@ -312,8 +370,8 @@ def _clean_effort(item: dict, index: int, owners: _Owners) -> dict:
     if status not in EFFORT_STATUSES:
         raise InvalidInput(_l("Choose one of the options."), field=prefix + "status")
     what = _text(item.get("what"), prefix + "what", "what", required=_l("Say what is done."))
-    starts_on = _date(item.get("starts_on"), prefix + "starts_on")
-    ends_on = _date(item.get("ends_on"), prefix + "ends_on")
+    starts_on = owners.effort_date(item.get("starts_on"), prefix + "starts_on", item.get("uid"), 0)
+    ends_on = owners.effort_date(item.get("ends_on"), prefix + "ends_on", item.get("uid"), 1)
     if starts_on and ends_on and starts_on > ends_on:
         raise InvalidInput(_l("The end date comes before the start date."), field=prefix + "ends_on")
     organisation_id = _id(item.get("organisation_id"), prefix + "organisation_id")
@@ -450,7 +508,7 @@ def check_plan_data(
     """The editor's data checked and cleaned; the first bad value is refused (InvalidInput at its field).
 
     seeing: the organisations that see the case, when the caller read them in this transaction."""
-    owners = _owners(session, case, plan)
+    owners = _owners(session, case, plan, now=now)
     efforts = data.get("efforts") or []
     if not isinstance(efforts, list):
         raise InvalidInput(_l("Choose one of the options."), field="efforts")
@@ -461,6 +519,17 @@ def check_plan_data(
     # A stored date stays savable after it passed (the missing list says it must move); a new one lies ahead.
     if follow_up_on is not None and follow_up_on != stored_follow_up and follow_up_on <= local_today(now):
         raise InvalidInput(_l("Set a follow-up date in the future."), field="follow_up_on")
+    # Its reminders must come: a year typed wrong (2126) would put them out of reach.
+    last = last_follow_up_day(now)
+    if follow_up_on is not None and follow_up_on != stored_follow_up and follow_up_on > last:
+        raise InvalidInput(
+            _l(
+                "The follow-up is at most %(years)d years ahead: set it on %(last)s at the latest.",
+                years=BOOKING_YEARS_AHEAD,
+                last=last.isoformat(),
+            ),
+            field="follow_up_on",
+        )
     no_other_measures = data.get("no_other_measures", False)
     if not isinstance(no_other_measures, bool):
         raise InvalidInput(_l("Choose one of the options."), field="no_other_measures")
@@ -475,6 +544,23 @@ def check_plan_data(
         )
     contacts, contact_fields = _clean_contacts(data.get("contacts") or [], owners)
     _refuse_uncovered(session, case, plan, cleaned_efforts, contact_fields, now=now, seeing=seeing)
+    # Only what the page showed is written: a plan saved without the child's fields keeps them.
+    child_view = _text(data["child_view"], "child_view", "child_view") if "child_view" in data else ...
+    missing_reason = (
+        _text(data["child_view_missing_reason"], "child_view_missing_reason", "child_view_missing_reason")
+        if "child_view_missing_reason" in data
+        else ...
+    )
+    if child_view is not ... or missing_reason is not ...:
+        # The child's own view, or why it is missing: one or the other (the plan would otherwise say both).
+        stored_reason = plan.child_view_missing_reason if plan else None
+        view = case.child_view if child_view is ... else child_view
+        reason = stored_reason if missing_reason is ... else missing_reason
+        if view and reason:
+            raise InvalidInput(
+                _l("The child's own view is recorded, so it is not missing: clear one of the two fields."),
+                field="child_view_missing_reason" if missing_reason is not ... else "child_view",
+            )
     return {
         "needs": _text(data.get("needs"), "needs", "needs"),
         "own_goals": _clean_goals(data.get("own_goals") or [], "own_goals"),
@@ -490,13 +576,8 @@ def check_plan_data(
         ),
         "contacts": contacts,
         "follow_up_on": follow_up_on,
-        # Only what the page showed is written: a plan saved without the child's fields keeps them.
-        "child_view": _text(data["child_view"], "child_view", "child_view") if "child_view" in data else ...,
-        "child_view_missing_reason": (
-            _text(data["child_view_missing_reason"], "child_view_missing_reason", "child_view_missing_reason")
-            if "child_view_missing_reason" in data
-            else ...
-        ),
+        "child_view": child_view,
+        "child_view_missing_reason": missing_reason,
     }
 
 
