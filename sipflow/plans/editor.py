@@ -876,6 +876,24 @@ def establishing_transition(workflow: Workflow, state: str) -> TransitionDef | N
     return next((t for t in workflow.transitions_from(state) if t.form == PLAN_FORM), None)
 
 
+def next_plan_step(workflow: Workflow, state: str) -> tuple[TransitionDef, list[TransitionDef]] | None:
+    """The nearest step whose form is the plan's (the one that makes what is saved the next version) and the
+    steps that lead from state to where it can be taken (none: it can be taken now), read from the workflow
+    file; None when no such step can come (no path to one that does not end the SIP first)."""
+    paths: dict[str, list[TransitionDef]] = {state: []}
+    queue = [state]
+    while queue:
+        here = queue.pop(0)
+        step = establishing_transition(workflow, here)
+        if step is not None:
+            return step, paths[here]
+        for transition in workflow.transitions_from(here):
+            if transition.dest not in paths and not workflow.is_final(transition.dest):
+                paths[transition.dest] = [*paths[here], transition]
+                queue.append(transition.dest)
+    return None
+
+
 def plan_step_just_taken(
     session: Session, workflow: Workflow, case: SipCase, actor: User, *, now: datetime
 ) -> TransitionDef | None:

@@ -23,7 +23,7 @@ from sipflow.plans import editor, responsibility
 from sipflow.plans.blueprint import bp
 from sipflow.plans.forms import EstablishForm, HandOverForm, PlanEditorForm
 from sipflow.plans.models import Plan
-from sipflow.plans.services import find_plan
+from sipflow.plans.services import find_plan, person_and_last_version_number
 from sipflow.security import audit
 from sipflow.translated import lazy_gettext as _l
 from sipflow.web import (
@@ -174,15 +174,52 @@ class PageReads:
     step_reads: StepReads
     plan: Plan | None
     person: Person
+    # The number of the plan's version in force (0: none established yet).
+    last_version: int
 
 
 def _page_reads(session, case) -> PageReads:
     rows, step_reads = participant_rows(session, case, step_now=now_utc())
+    # The person with the newest version's number: one statement.
+    person, last_version = person_and_last_version_number(session, case)
     return PageReads(
         editor.organisation_parts(rows),
         step_reads,
         find_plan(session, case),
-        session.get(Person, case.person_id),
+        person,
+        last_version,
+    )
+
+
+def _version_note(workflow, case, last_version: int) -> str | None:
+    """While a version is in force: that what the editor saves becomes the next version only when the plan
+    is established again, by the step the workflow file names for it (and the step before it, if any)."""
+    if not last_version:
+        return None
+    found = editor.next_plan_step(workflow, case.state)
+    if found is None:
+        return _(
+            "Version %(number)d is in force. The workflow has no step that establishes the plan again, so "
+            "what you save here becomes no new version.",
+            number=last_version,
+        )
+    step, before = found
+    locale = current_locale()
+    if not before:
+        return _(
+            "Version %(number)d is in force. What you save here becomes version %(next)d when the plan is "
+            "established again with “%(step)s”.",
+            number=last_version,
+            next=last_version + 1,
+            step=transition_label(step, locale),
+        )
+    return _(
+        "Version %(number)d is in force. What you save here becomes version %(next)d when the plan is "
+        "established again with “%(step)s” (after “%(before)s”).",
+        number=last_version,
+        next=last_version + 1,
+        step=transition_label(step, locale),
+        before=transition_label(before[-1], locale),
     )
 
 
@@ -277,6 +314,7 @@ def _render(
             missing=missing,
             may_establish=may_establish,
             may_edit=editable,
+            version_note=_version_note(workflow, case, reads.last_version) if editable else None,
             may_hand_over=may_hand_over,
             # An ended SIP's plan is read-only for everyone: the page says so instead of who writes it.
             ended=workflow.is_final(case.state),
