@@ -16,7 +16,7 @@ from sipflow.cases.queries import participant_rows
 from sipflow.cases.services import StepReads
 from sipflow.clock import now_utc
 from sipflow.db import get_session, unit_of_work
-from sipflow.errors import UserError
+from sipflow.errors import InvalidInputs, UserError
 from sipflow.people.labels import unit_label
 from sipflow.people.models import Person
 from sipflow.plans import editor, responsibility
@@ -122,7 +122,23 @@ def _field_by_id(form, field_id: str):
     return None
 
 
-def _attach(form, error: UserError, top: list, effort_rows: list[str]) -> None:
+def _refusals(error: UserError) -> list[UserError]:
+    """Each refusal error holds (InvalidInputs: several, each at its field)."""
+    return list(error.errors) if isinstance(error, InvalidInputs) else [error]
+
+
+def _attach_all(form, error: UserError, top: list, effort_rows: list[str], *, unmarked_only=False) -> None:
+    """Show each refusal error holds at its field (unmarked_only: only at a field not marked already)."""
+    for refusal in _refusals(error):
+        _attach(form, refusal, top, effort_rows, unmarked_only=unmarked_only)
+
+
+def _consent_url(case, error: UserError) -> str | None:
+    """The further-consent page's link when one of error's refusals is of an organisation not covered."""
+    return next(filter(None, (further_consent_url(case, refusal) for refusal in _refusals(error))), None)
+
+
+def _attach(form, error: UserError, top: list, effort_rows: list[str], *, unmarked_only=False) -> None:
     """Show a refusal of the service at the form's field: the service's efforts-N-x is a row of one list."""
     name = error.field or ""
     if name.startswith("efforts-"):
@@ -132,6 +148,8 @@ def _attach(form, error: UserError, top: list, effort_rows: list[str]) -> None:
     field = _field_by_id(form, name) if name else None
     # A refusal of a whole list (too many goals or efforts) has no input of its own to stand at.
     if field is not None and field.type != "FieldList":
+        if field.errors and unmarked_only:
+            return  # the form's own check marked it already (a date that is none, a text too long)
         field.errors = [*field.errors, error.message]
         # A row's list keeps the errors validate() saw: add this one, so the page's "check the fields" banner
         # (form.errors) shows for a row's field as for a plan field.
@@ -391,14 +409,24 @@ def save(uid: str):
         form.add_blank_rows()
         configure(form, reads)
         return _render(case, form, reads=reads)
-    if not form.validate():
-        return _render(case, form, status=400, reads=reads)
+    valid = form.validate()
     # A field the request did not carry at all keeps what is stored (an empty one is a wish to clear it).
     stored = editor.plan_fields(case, reads.plan)
     for name in KEPT_WHEN_NOT_SENT:
         if name in form and name not in request.form:
             form[name].data = stored[name]
     data, effort_rows = form.to_data()
+    if not valid:
+        # What the service refuses besides, marked too (each field once): every field's refusal on the first
+        # send, not one round at a time. It writes nothing.
+        top: list = []
+        refused = editor.plan_refusals(
+            session, case, reads.plan, data, now=now_utc(), seeing=reads.step_reads.seeing
+        )
+        if refused is not None:
+            _attach_all(form, refused, top, effort_rows, unmarked_only=True)
+        consent_url = _consent_url(case, refused) if refused is not None else None
+        return _render(case, form, status=400, errors=top, reads=reads, consent_url=consent_url)
     try:
         with unit_of_work(session):
             editor.save_plan(
@@ -417,10 +445,8 @@ def save(uid: str):
             plan = find_plan(session, case)
             form.row_version.data = plan.row_version if plan else 0
             form.row_version.raw_data = [str(form.row_version.data)]
-        _attach(form, error, top, effort_rows)
-        return _render(
-            case, form, status=error.status, errors=top, consent_url=further_consent_url(case, error)
-        )
+        _attach_all(form, error, top, effort_rows)
+        return _render(case, form, status=error.status, errors=top, consent_url=_consent_url(case, error))
     flash(_("The plan is saved."), "success")
     return redirect(url_for("plans.editor", uid=case.uid), code=303)
 
