@@ -16,7 +16,7 @@ from sipflow.cases.models import Participant, SipCase
 from sipflow.cases.scripted import fire_scripted
 from sipflow.clock import now_utc
 from sipflow.db import unit_of_work
-from sipflow.demo import load_synthetic_cases
+from sipflow.demo import load_demo, load_synthetic_cases
 from sipflow.errors import InvalidInput
 from sipflow.people.models import Organisation
 from sipflow.plans import responsibility
@@ -133,8 +133,10 @@ def test_a_script_gives_it_to_a_huvudman_when_the_school_started_the_sip(
         )
 
 
-def test_the_synthetic_demo_gives_it_to_huvudmen_only(app_ctx, db_session):
-    # Child SIPs are mostly started by the school: it used to keep huvudansvar in most of them.
+def test_the_demo_gives_it_to_huvudmen_only(app_ctx, db_session):
+    # The personas' plans, and the synthetic child SIPs, mostly started by the school: it used to keep
+    # huvudansvar in most of them.
+    load_demo()
     load_synthetic_cases(150, seed=3)
     kinds = db_session.exec(
         select(Organisation.kind, SipCase.occasion)
