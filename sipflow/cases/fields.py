@@ -44,6 +44,11 @@ def normalised(value: str) -> str:
     return unicodedata.normalize("NFC", value)
 
 
+# The control characters a text of several lines keeps: its line breaks (a browser sends a text area's as
+# CR LF) and tabs.
+LINE_BREAKS_AND_TABS = frozenset("\r\n\t")
+
+
 def one_line(value: str, name: str) -> str:
     """value (normalised), refused at the field name when it holds a line break, a tab, another control
     character, an invisible direction character or another invisible format character but the joiners
@@ -53,6 +58,34 @@ def one_line(value: str, name: str) -> str:
         raise InvalidInput(
             _l("Write this on one line, without tabs or other control characters."), field=name
         )
+    _refuse_invisible(value, name)
+    return normalised(value)
+
+
+def several_lines(value: str, name: str) -> str:
+    """value (normalised), refused at the field name as one_line refuses it, but for its line breaks and
+    tabs: the rule of a text written at length (a plan's needs, a reason), shown on pages and printed in a
+    PDF, where a control character (a bell, an escape) garbles it and an invisible one hides or reorders
+    the text around it."""
+    control = next(
+        (c for c in value if c not in LINE_BREAKS_AND_TABS and has_control_characters(c)),
+        None,
+    )
+    if control is not None:
+        raise InvalidInput(
+            _l(
+                "The text holds a control character (%(code)s): remove it. Line breaks and tabs may stay.",
+                code=f"U+{ord(control):04X}",
+            ),
+            field=name,
+        )
+    _refuse_invisible(value, name)
+    return normalised(value)
+
+
+def _refuse_invisible(value: str, name: str) -> None:
+    """Refuse value at the field name when it holds an invisible direction character or another invisible
+    format character but the joiners (SCRIPT_FORMAT_CHARACTERS)."""
     hidden = next((character for character in value if character in BIDI_CONTROLS), None)
     if hidden is not None:
         raise InvalidInput(
@@ -79,7 +112,6 @@ def one_line(value: str, name: str) -> str:
             ),
             field=name,
         )
-    return normalised(value)
 
 
 def text(data: dict, name: str, *, limit: int | None = None) -> str | None:
@@ -114,6 +146,18 @@ def line_text(value, name: str, *, limit: int | None = None) -> str | None:
     it add lines of its own (a false "answer here" link under the meeting's place)."""
     value = clean_text(value, name, limit=limit)
     return None if value is None else one_line(value, name)
+
+
+def free(data: dict, name: str, *, limit: int | None = None) -> str | None:
+    """The field's text as free_text gives it."""
+    return free_text(data.get(name), name, limit=limit)
+
+
+def free_text(value, name: str, *, limit: int | None = None) -> str | None:
+    """clean_text's value, of one line or several, holding no control character but line breaks and tabs
+    and no invisible one (several_lines): what is written at length, a plan's text, a reason."""
+    value = clean_text(value, name, limit=limit)
+    return None if value is None else several_lines(value, name)
 
 
 def require_text(data: dict, name: str, message) -> str:

@@ -1,4 +1,7 @@
-"""The case area's guards: who takes part, the child's view, huvudansvar and meeting outcome."""
+"""The case area's guards: who takes part, the child's view and the meeting's outcome.
+
+(Huvudansvar's guard is the plan's: plans/guards.py, by the rule in plans/responsibility.py.)
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,6 @@ from sipflow.cases.services import step_participants
 from sipflow.people.models import Organisation
 from sipflow.translated import lazy_gettext as _l
 from sipflow.workflow.context import TransitionContext
-from sipflow.workflow.definition import HUVUDANSVARIG
 from sipflow.workflow.registry import register_guard
 
 
@@ -40,12 +42,6 @@ def meeting_outcome_recorded(ctx: TransitionContext) -> bool:
     return bool(ctx.details.get("decisions")) or bool(ctx.details.get("no_change_reason"))
 
 
-def huvudansvar_assigned(ctx: TransitionContext) -> bool:
-    """One organisation has overall responsibility (huvudansvar)."""
-    # The step's participants, as the plan input left them (same session objects).
-    return any(p.role == HUVUDANSVARIG for p in step_participants(ctx))
-
-
 register_guard(
     "two_organisations", two_organisations, _l("At least two organisations must take part in a SIP.")
 )
@@ -61,11 +57,4 @@ register_guard(
     "meeting_outcome_recorded",
     meeting_outcome_recorded,
     _l("Record at least one decision with owner and date, or 'no change' with a reason."),
-)
-register_guard(
-    "huvudansvar_assigned",
-    huvudansvar_assigned,
-    _l("One organisation must have overall responsibility."),
-    # The plan editor's huvudansvar section, where the hand-over action is.
-    field="huvudansvar",
 )

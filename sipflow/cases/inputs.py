@@ -7,6 +7,7 @@ service layer refuses bad input whoever calls it (view, API, CLI or benchmark).
 from __future__ import annotations
 
 from sipflow.cases import fields
+from sipflow.errors import InvalidInput
 from sipflow.translated import lazy_gettext as _l
 from sipflow.workflow.context import TransitionContext
 from sipflow.workflow.registry import register_input
@@ -18,7 +19,10 @@ def apply_none(ctx: TransitionContext) -> None:
 
 def apply_reason(ctx: TransitionContext) -> None:
     """A reason is required; it goes to the transition log (and the case when closing)."""
-    reason = fields.require_text(ctx.data, "reason", _l("State a reason."))
+    # Kept on the case (its close reason) and shown in its history: no control or invisible character.
+    reason = fields.free(ctx.data, "reason")
+    if reason is None:
+        raise InvalidInput(_l("State a reason."), field="reason")
     ctx.data["reason"] = reason
     if ctx.data.get("closing"):
         ctx.case.closed_reason = reason
@@ -32,7 +36,7 @@ def apply_preparation(ctx: TransitionContext) -> None:
     carries go to the plan draft: the plan area's effect reads them from the data.)
     """
     for name in ("questions", "child_view"):
-        value = fields.text(ctx.data, name)
+        value = fields.free(ctx.data, name)
         if value:
             setattr(ctx.case, name, value)
 

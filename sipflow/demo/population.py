@@ -64,6 +64,8 @@ class Party:
     unit_id: int
     user_id: int
     name: str
+    # The organisation's kind (Organisation.kind): whether it may have huvudansvar.
+    kind: str
 
 
 @dataclass
@@ -179,9 +181,11 @@ def ensure_parties(session: Session) -> tuple[Parties, list[Municipality]]:
             users[user.username] = user
     session.flush()
 
+    kinds = {unit.key: spec.kind for spec in specs for unit in spec.units}
+
     def party(unit_key: str, name: str) -> Party:
         unit: Unit = units[unit_key]
-        return Party(unit.organisation_id, unit.id, users[f"syn-{unit_key}"].id, name)
+        return Party(unit.organisation_id, unit.id, users[f"syn-{unit_key}"].id, name, kinds[unit_key])
 
     mun_names = {m.code: m.name for m in municipalities}
     return (

@@ -24,6 +24,7 @@ from sipflow.i18n import DEFAULT_LOCALE
 from sipflow.meetings.models import CANCELLED, HELD, PLANNED
 from sipflow.meetings.outcome import classify
 from sipflow.plans.inputs import follow_up_due_at
+from sipflow.plans.responsibility import is_huvudman
 from sipflow.workflow.definition import CREATE_EVENT, TransitionDef, Workflow
 
 # Fixed width, so that the highest number of a seed is also its highest reference string (an index seek).
@@ -671,6 +672,9 @@ class CaseSimulator:
             lead = sim.org_rows[1][0]
         else:
             lead = sim.initiator
+        if not is_huvudman(lead.kind):
+            # Only a huvudman holds it: the first taking part (the region and the municipality always do).
+            lead = next(party for party, _ in sim.org_rows if is_huvudman(party.kind))
         for party, row in sim.org_rows:
             if party is lead:
                 row["role"] = "huvudansvarig"

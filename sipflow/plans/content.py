@@ -6,7 +6,7 @@ so a field added here reaches all of them. Dates are ISO strings, so the dict is
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import Integer, bindparam, cast, literal_column, null, union_all
 from sqlmodel import Session, select
@@ -73,9 +73,14 @@ _PLAN_ROWS = union_all(
     _rows_of("c", {**_CONTACTS.c, "organisation": _ORGANISATIONS.c.name})
     .select_from(_CONTACTS.join(_ORGANISATIONS, _ORGANISATIONS.c.id == _CONTACTS.c.organisation_id))
     .where(_CONTACTS.c.plan_id == _PLAN_ID),
-    _rows_of("o", {"id": _ORGANISATIONS.c.id, "organisation": _ORGANISATIONS.c.name}).where(
-        _ORGANISATIONS.c.id.in_(bindparam("organisation_ids", expanding=True))
-    ),
+    _rows_of(
+        "o",
+        {
+            "id": _ORGANISATIONS.c.id,
+            "organisation": _ORGANISATIONS.c.name,
+            "organisation_kind": _ORGANISATIONS.c.kind,
+        },
+    ).where(_ORGANISATIONS.c.id.in_(bindparam("organisation_ids", expanding=True))),
     _rows_of("u", {"id": _UNITS.c.id, "unit": _UNITS.c.name}).where(
         _UNITS.c.id.in_(bindparam("unit_ids", expanding=True))
     ),
@@ -88,7 +93,7 @@ _PLAN_ROWS = _PLAN_ROWS.order_by(
 @dataclass(frozen=True)
 class PlanRows:
     """A plan's goals and efforts (each in their order) and contacts as read-only rows, and the names of
-    the organisations and units of the participants they were read for."""
+    the organisations (and their kinds) and units of the participants they were read for."""
 
     goals: list
     efforts: list
@@ -97,6 +102,8 @@ class PlanRows:
     units: dict[int, str]
     # The ids the names were asked for: participants changed since then need the names read again.
     asked: tuple[frozenset, frozenset]
+    # Each organisation's kind (Organisation.kind), by id: whether it is a huvudman (plans.responsibility).
+    organisation_kinds: dict[int, str] = field(default_factory=dict)
 
     def names_cover(self, participants: list) -> bool:
         """Whether the names were read for these participants' organisations and units."""
@@ -132,6 +139,7 @@ def read_plan_rows(session: Session, plan_id: int, participants: list) -> PlanRo
         organisations={row.id: row.organisation for row in by_source["o"]},
         units={row.id: row.unit for row in by_source["u"]},
         asked=(organisation_ids, unit_ids),
+        organisation_kinds={row.id: row.organisation_kind for row in by_source["o"]},
     )
 
 

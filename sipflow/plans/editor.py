@@ -21,9 +21,15 @@ from sqlmodel import Session, select
 from sipflow.cases import fields
 from sipflow.cases.models import Participant, SipCase
 from sipflow.cases.services import StepReads, note_case_changed, own_step_just_taken, share_step_reads
-from sipflow.clock import to_local, within_date_window
+from sipflow.clock import (
+    BOOKING_YEARS_AHEAD,
+    last_booking_day,
+    stored_utc,
+    to_local,
+    years_after,
+)
 from sipflow.db import compare_and_set
-from sipflow.errors import Conflict, InvalidInput
+from sipflow.errors import Conflict, InvalidInput, InvalidInputs
 from sipflow.people.models import Organisation, Person, Unit, User
 from sipflow.plans.content import plan_items
 from sipflow.plans.models import (
@@ -66,6 +72,24 @@ TEXT_LIMITS = {
     "phone": 40,
     "email": 254,
 }
+# The texts that are one line (a name, a contact, a phone number): printed as one line of the PDF and the
+# pages, where a typed line break would add a line of its own (fields.line_text). The others are written at
+# length, over several lines (fields.free_text). Neither holds another control or invisible character.
+ONE_LINE = frozenset(
+    {
+        "responsible",
+        "actor",
+        "huvudansvar_contact",
+        "fast_vardkontakt",
+        "fast_omsorgskontakt",
+        "contact_name",
+        "phone",
+        "email",
+    }
+)
+# How far an effort's dates may lie from the SIP: it may have begun years before the SIP started (support
+# since childhood) and run years on, but a date further out is a typo in the year (1900, 2126).
+EFFORT_YEARS = 10
 _PHONE = re.compile(r"^[0-9+()\- ]{5,40}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 ADULT_AGE = 18
@@ -120,6 +144,18 @@ def is_child(person: Person | None, today: date) -> bool:
 def local_today(now: datetime) -> date:
     """Today's date in Swedish local time."""
     return to_local(now).date()
+
+
+def effort_window(case: SipCase, now: datetime) -> tuple[date, date]:
+    """The first and last date an effort of case may start or end on: EFFORT_YEARS years before the SIP was
+    requested to EFFORT_YEARS years after today (local days)."""
+    requested = to_local(stored_utc(case.requested_at)).date()
+    return years_after(requested, -EFFORT_YEARS), years_after(local_today(now), EFFORT_YEARS)
+
+
+def last_follow_up_day(now: datetime) -> date:
+    """The last day a follow-up set now may be on: as far ahead as a meeting may be booked (it is one)."""
+    return last_booking_day(now)
 
 
 # --- Reading: the editor's data -------------------------------------------------------------------------
@@ -188,17 +224,33 @@ def decision_effort_uids(session: Session, plan: Plan | None) -> set[str]:
 
 
 def _text(value, field: str, limit_key: str, *, required=None) -> str | None:
-    value = fields.clean_text(value, field, limit=TEXT_LIMITS[limit_key])
+    clean = fields.line_text if limit_key in ONE_LINE else fields.free_text
+    value = clean(value, field, limit=TEXT_LIMITS[limit_key])
     if value is None and required is not None:
         raise InvalidInput(required, field=field)
     return value
 
 
 def _date(value, field: str) -> date | None:
+    """A calendar date or None (the caller bounds it: the window of effort_window, or the follow-up's)."""
     if value is None:
         return None
-    if not isinstance(value, date) or isinstance(value, datetime) or not within_date_window(value):
+    if not isinstance(value, date) or isinstance(value, datetime):
         raise InvalidInput(_l("Enter a date."), field=field)
+    return value
+
+
+def _within(value: date | None, field: str, window: tuple[date, date]) -> date | None:
+    """value, refused at field unless it lies within window (first, last), which the refusal names."""
+    if value is not None and not window[0] <= value <= window[1]:
+        raise InvalidInput(
+            _l(
+                "Enter a date between %(first)s and %(last)s.",
+                first=window[0].isoformat(),
+                last=window[1].isoformat(),
+            ),
+            field=field,
+        )
     return value
 
 
@@ -222,23 +274,44 @@ class _Owners:
     unit_organisation: dict[int, int]
     session: Session | None = None
     plan: Plan | None = None
-    _stored: dict[str, tuple[int | None, int | None]] | None = None
+    # The dates an effort may start and end on (effort_window).
+    window: tuple[date, date] | None = None
+    _stored: dict[str, tuple] | None = None
 
-    def stored_unit(self, uid) -> tuple[int | None, int | None]:
-        """The (organisation, unit) the plan's effort uid is stored with, (None, None) for a new one."""
+    def _stored_effort(self, uid) -> tuple:
+        """(organisation, unit, starts_on, ends_on) of the plan's effort uid as stored, Nones for a new one;
+        the plan's efforts are read once, when first asked."""
         if self._stored is None:
             self._stored = {}
             if self.plan is not None and self.session is not None:
                 rows = self.session.exec(
-                    select(PlanEffort.uid, PlanEffort.organisation_id, PlanEffort.unit_id).where(
-                        PlanEffort.plan_id == self.plan.id
-                    )
+                    select(
+                        PlanEffort.uid,
+                        PlanEffort.organisation_id,
+                        PlanEffort.unit_id,
+                        PlanEffort.starts_on,
+                        PlanEffort.ends_on,
+                    ).where(PlanEffort.plan_id == self.plan.id)
                 ).all()
-                self._stored = {uid: (organisation_id, unit_id) for uid, organisation_id, unit_id in rows}
-        return self._stored.get(uid, (None, None)) if isinstance(uid, str) else (None, None)
+                self._stored = {row[0]: tuple(row[1:]) for row in rows}
+        return self._stored.get(uid, (None,) * 4) if isinstance(uid, str) else (None,) * 4
+
+    def stored_unit(self, uid) -> tuple[int | None, int | None]:
+        """The (organisation, unit) the plan's effort uid is stored with, (None, None) for a new one."""
+        return self._stored_effort(uid)[:2]
+
+    def effort_date(self, value, field: str, uid, which: int) -> date | None:
+        """An effort's date (which: 0 its start, 1 its end) within the window, or as the effort stores it
+        (a plan saved before the window keeps it)."""
+        value = _date(value, field)
+        if value is None or self.window is None or self.window[0] <= value <= self.window[1]:
+            return value
+        if value == self._stored_effort(uid)[2 + which]:
+            return value
+        return _within(value, field, self.window)
 
 
-def _owners(session: Session, case: SipCase, plan: Plan | None = None) -> _Owners:
+def _owners(session: Session, case: SipCase, plan: Plan | None = None, *, now: datetime) -> _Owners:
     # The active organisation participants: their organisations and the units taking part, one query.
     rows = session.exec(
         select(Participant.organisation_id, Participant.unit_id).where(
@@ -250,6 +323,7 @@ def _owners(session: Session, case: SipCase, plan: Plan | None = None) -> _Owner
         {unit_id: organisation_id for organisation_id, unit_id in rows if unit_id is not None},
         session,
         plan,
+        effort_window(case, now),
     )
 
 
@@ -274,61 +348,103 @@ def stored_units_left(
     return [tuple(row) for row in rows]
 
 
-def _clean_goals(items, field: str) -> list[dict]:
+class _Refusals:
+    """The refusals of one check of the editor's data, gathered so that every field's is shown at once."""
+
+    def __init__(self) -> None:
+        self.errors: list[InvalidInput] = []
+
+    def take(self, check, *args, default=None, **kwargs):
+        """check(*args, **kwargs), or default when it refuses (its refusals kept)."""
+        try:
+            return check(*args, **kwargs)
+        except InvalidInputs as error:
+            self.errors.extend(error.errors)
+        except InvalidInput as error:
+            self.errors.append(error)
+        return default
+
+    def raise_any(self) -> None:
+        """Raise what was refused: the one refusal, or InvalidInputs holding each."""
+        if len(self.errors) == 1:
+            raise self.errors[0]
+        if self.errors:
+            raise InvalidInputs(self.errors)
+
+
+def _clean_goals(items, field: str, refusals: _Refusals) -> list[dict]:
     if not isinstance(items, list):
-        raise InvalidInput(_l("Enter text."), field=field)
+        refusals.take(_refuse, _l("Enter text."), field)
+        return []
     if len(items) > MAX_GOALS:
-        raise InvalidInput(_l("At most %(max)d goals.", max=MAX_GOALS), field=field)
+        refusals.take(_refuse, _l("At most %(max)d goals.", max=MAX_GOALS), field)
+        return []
     cleaned = []
     for index, item in enumerate(items):
-        text = _text(item.get("text"), f"{field}-{index}-text", "goal")
+        text = refusals.take(_text, item.get("text"), f"{field}-{index}-text", "goal")
         if text:
             cleaned.append({"uid": item.get("uid"), "text": text})
     return cleaned
 
 
+def _refuse(message, field: str):
+    raise InvalidInput(message, field=field)
+
+
+def _effort_owner(kind: str, organisation_id, unit_id, uid, owners: _Owners, prefix: str) -> None:
+    """Refuse an effort's organisation (none, one not taking part) or unit (not one of its organisation's)."""
+    if kind != "effort":
+        return
+    if organisation_id is None:
+        raise InvalidInput(
+            _l("Choose the organisation that owns the effort."), field=prefix + "organisation_id"
+        )
+    if organisation_id not in owners.organisation_ids:
+        raise InvalidInput(
+            _l("Choose an organisation taking part in the SIP."), field=prefix + "organisation_id"
+        )
+    if unit_id is not None and unit_id not in owners.unit_organisation:
+        # Not a unit taking part: only the one the effort is stored with (it left the SIP since) stays.
+        if owners.stored_unit(uid) != (organisation_id, unit_id):
+            raise InvalidInput(_l("Not a valid choice."), field=prefix + "unit_id")
+    elif unit_id is not None and owners.unit_organisation[unit_id] != organisation_id:
+        raise InvalidInput(
+            _l("Choose a unit of the organisation that owns the effort."), field=prefix + "unit_id"
+        )
+
+
 def _clean_effort(item: dict, index: int, owners: _Owners) -> dict:
+    """One effort checked, each of its fields' refusals at once (InvalidInputs)."""
     prefix = f"efforts-{index}-"
+    refusals = _Refusals()
     kind = item.get("kind") or "effort"
     if kind not in EFFORT_KINDS:
         raise InvalidInput(_l("Choose one of the options."), field=prefix + "kind")
     status = item.get("status") or "planned"
     if status not in EFFORT_STATUSES:
-        raise InvalidInput(_l("Choose one of the options."), field=prefix + "status")
-    what = _text(item.get("what"), prefix + "what", "what", required=_l("Say what is done."))
-    starts_on = _date(item.get("starts_on"), prefix + "starts_on")
-    ends_on = _date(item.get("ends_on"), prefix + "ends_on")
+        refusals.take(_refuse, _l("Choose one of the options."), prefix + "status")
+    what = refusals.take(_text, item.get("what"), prefix + "what", "what", required=_l("Say what is done."))
+    uid = item.get("uid")
+    starts_on = refusals.take(owners.effort_date, item.get("starts_on"), prefix + "starts_on", uid, 0)
+    ends_on = refusals.take(owners.effort_date, item.get("ends_on"), prefix + "ends_on", uid, 1)
     if starts_on and ends_on and starts_on > ends_on:
-        raise InvalidInput(_l("The end date comes before the start date."), field=prefix + "ends_on")
-    organisation_id = _id(item.get("organisation_id"), prefix + "organisation_id")
-    unit_id = _id(item.get("unit_id"), prefix + "unit_id")
-    responsible = _text(item.get("responsible"), prefix + "responsible", "responsible")
-    actor = _text(item.get("actor"), prefix + "actor", "actor")
+        refusals.take(_refuse, _l("The end date comes before the start date."), prefix + "ends_on")
+    organisation_id = refusals.take(_id, item.get("organisation_id"), prefix + "organisation_id", default=...)
+    unit_id = refusals.take(_id, item.get("unit_id"), prefix + "unit_id", default=...)
+    responsible = refusals.take(_text, item.get("responsible"), prefix + "responsible", "responsible")
+    actor = refusals.take(_text, item.get("actor"), prefix + "actor", "actor", default=...)
     if kind == "effort":
-        if organisation_id is None:
-            raise InvalidInput(
-                _l("Choose the organisation that owns the effort."), field=prefix + "organisation_id"
-            )
-        if organisation_id not in owners.organisation_ids:
-            raise InvalidInput(
-                _l("Choose an organisation taking part in the SIP."), field=prefix + "organisation_id"
-            )
-        if unit_id is not None and unit_id not in owners.unit_organisation:
-            # Not a unit taking part: only the one the effort is stored with (it left the SIP since) stays.
-            if owners.stored_unit(item.get("uid")) != (organisation_id, unit_id):
-                raise InvalidInput(_l("Not a valid choice."), field=prefix + "unit_id")
-        elif unit_id is not None and owners.unit_organisation[unit_id] != organisation_id:
-            raise InvalidInput(
-                _l("Choose a unit of the organisation that owns the effort."), field=prefix + "unit_id"
-            )
+        if organisation_id is not ... and unit_id is not ...:
+            refusals.take(_effort_owner, kind, organisation_id, unit_id, uid, owners, prefix)
         actor = None
     else:
         # What the person, a närstående or someone outside the SIP does: named by who does it.
         if actor is None:
-            raise InvalidInput(_l("Say who does it."), field=prefix + "actor")
+            refusals.take(_refuse, _l("Say who does it."), prefix + "actor")
         organisation_id = unit_id = responsible = None
+    refusals.raise_any()
     return {
-        "uid": item.get("uid"),
+        "uid": uid,
         "kind": kind,
         "what": what,
         "organisation_id": organisation_id,
@@ -341,37 +457,42 @@ def _clean_effort(item: dict, index: int, owners: _Owners) -> dict:
     }
 
 
-def _clean_contacts(items, owners: _Owners) -> tuple[list[dict], dict[int, str]]:
+def _clean_contact(item: dict, index: int, owners: _Owners) -> dict | None:
+    """One contact row checked (None: an empty row), each of its fields' refusals at once (InvalidInputs)."""
+    prefix = f"contacts-{index}-"
+    refusals = _Refusals()
+    name = refusals.take(_text, item.get("name"), prefix + "name", "contact_name", default=...)
+    phone = refusals.take(_text, item.get("phone"), prefix + "phone", "phone", default=...)
+    email = refusals.take(_text, item.get("email"), prefix + "email", "email", default=...)
+    if not (name or phone or email):
+        return None
+    # The organisation is a hidden field, shown nowhere: its refusal stands at the row's name.
+    organisation_id = refusals.take(_id, item.get("organisation_id"), prefix + "name")
+    if organisation_id not in owners.organisation_ids:
+        refusals.take(_refuse, _l("Choose an organisation taking part in the SIP."), prefix + "name")
+    elif name is None:
+        refusals.take(_refuse, _l("Enter the contact person's name."), prefix + "name")
+    if phone not in (None, ...) and not _PHONE.match(phone):
+        refusals.take(_refuse, _l("Enter a phone number (digits, +, -, spaces)."), prefix + "phone")
+    if email not in (None, ...) and not _EMAIL.match(email):
+        refusals.take(_refuse, _l("Enter an e-mail address."), prefix + "email")
+    refusals.raise_any()
+    return {"organisation_id": organisation_id, "name": name, "phone": phone, "email": email}
+
+
+def _clean_contacts(items, owners: _Owners, refusals: _Refusals) -> tuple[list[dict], dict[int, str]]:
     """The contact rows checked (one per organisation, the last wins), and the field of each one's name (the
-    organisation is a hidden field: a refusal of it is shown at the name)."""
+    organisation is a hidden field: a refusal of it is shown at the name); a refused row is left out."""
     if not isinstance(items, list):
-        raise InvalidInput(_l("Choose one of the options."), field="contacts")
+        refusals.take(_refuse, _l("Choose one of the options."), "contacts")
+        return [], {}
     cleaned: dict[int, dict] = {}
     fields: dict[int, str] = {}
     for index, item in enumerate(items):
-        prefix = f"contacts-{index}-"
-        name = _text(item.get("name"), prefix + "name", "contact_name")
-        phone = _text(item.get("phone"), prefix + "phone", "phone")
-        email = _text(item.get("email"), prefix + "email", "email")
-        if not (name or phone or email):
-            continue
-        # The organisation is a hidden field, shown nowhere: its refusal stands at the row's name.
-        organisation_id = _id(item.get("organisation_id"), prefix + "name")
-        if organisation_id not in owners.organisation_ids:
-            raise InvalidInput(_l("Choose an organisation taking part in the SIP."), field=prefix + "name")
-        if name is None:
-            raise InvalidInput(_l("Enter the contact person's name."), field=prefix + "name")
-        if phone is not None and not _PHONE.match(phone):
-            raise InvalidInput(_l("Enter a phone number (digits, +, -, spaces)."), field=prefix + "phone")
-        if email is not None and not _EMAIL.match(email):
-            raise InvalidInput(_l("Enter an e-mail address."), field=prefix + "email")
-        cleaned[organisation_id] = {
-            "organisation_id": organisation_id,
-            "name": name,
-            "phone": phone,
-            "email": email,
-        }
-        fields[organisation_id] = prefix + "name"
+        contact = refusals.take(_clean_contact, item, index, owners)
+        if contact is not None:
+            cleaned[contact["organisation_id"]] = contact
+            fields[contact["organisation_id"]] = f"contacts-{index}-name"
     return list(cleaned.values()), fields
 
 
@@ -384,15 +505,24 @@ def _refuse_uncovered(
     *,
     now,
     seeing: frozenset[int] | None,
+    indexes: list[int] | None = None,
 ) -> None:
     """Refuse the first effort owner or contact's organisation the consent in force does not cover.
+
+    indexes: each effort's index among those sent (its field's), when some were left out (None: in order).
 
     contacts: each contact row's organisation and its field. A row keeps the organisation it is stored with:
     a consent that ran out since does not lock the whole plan (the approvals leave that organisation out);
     a new owner, a new effort or a new organisation's contact must be covered. seeing: the organisations
     that see the case when the caller read them in this transaction (None: read here).
     """
-    owned = [(f"efforts-{i}-organisation_id", e) for i, e in enumerate(efforts) if e["organisation_id"]]
+    if indexes is None:
+        indexes = list(range(len(efforts)))
+    owned = [
+        (f"efforts-{i}-organisation_id", e)
+        for i, e in zip(indexes, efforts, strict=True)
+        if e["organisation_id"]
+    ]
     if not owned and not contacts:
         return
     if seeing is None:
@@ -422,6 +552,56 @@ def _refuse_uncovered(
     access.refuse_uncovered(session, case, named, now=now, seeing=seeing)
 
 
+def _follow_up(value, plan: Plan | None, now: datetime) -> date | None:
+    """The follow-up day: ahead (a stored one stays savable after it passed: the missing list says it must
+    move), and no further ahead than a meeting may be booked (its reminders must come: a year typed wrong,
+    2126, would put them out of reach)."""
+    follow_up_on = _date(value, "follow_up_on")
+    if follow_up_on is None or follow_up_on == (plan.follow_up_on if plan else None):
+        return follow_up_on
+    if follow_up_on <= local_today(now):
+        raise InvalidInput(_l("Set a follow-up date in the future."), field="follow_up_on")
+    last = last_follow_up_day(now)
+    if follow_up_on > last:
+        raise InvalidInput(
+            _l(
+                "The follow-up is at most %(years)d years ahead: set it on %(last)s at the latest.",
+                years=BOOKING_YEARS_AHEAD,
+                last=last.isoformat(),
+            ),
+            field="follow_up_on",
+        )
+    return follow_up_on
+
+
+def _child_fields(case: SipCase, plan: Plan | None, data: dict, refusals: _Refusals) -> tuple:
+    """The child's own view and why it is missing, each ... when the data has no such field (a plan saved
+    without the child's fields keeps them): one or the other, as the plan would otherwise say both."""
+    child_view = missing_reason = ...
+    if "child_view" in data:
+        child_view = refusals.take(_text, data["child_view"], "child_view", "child_view", default=None)
+    if "child_view_missing_reason" in data:
+        missing_reason = refusals.take(
+            _text,
+            data["child_view_missing_reason"],
+            "child_view_missing_reason",
+            "child_view_missing_reason",
+            default=None,
+        )
+    if child_view is not ... or missing_reason is not ...:
+        view = case.child_view if child_view is ... else child_view
+        reason = (
+            (plan.child_view_missing_reason if plan else None) if missing_reason is ... else missing_reason
+        )
+        if view and reason:
+            refusals.take(
+                _refuse,
+                _l("The child's own view is recorded, so it is not missing: clear one of the two fields."),
+                "child_view_missing_reason" if missing_reason is not ... else "child_view",
+            )
+    return child_view, missing_reason
+
+
 def check_plan_data(
     session: Session,
     case: SipCase,
@@ -431,57 +611,81 @@ def check_plan_data(
     now: datetime,
     seeing: frozenset[int] | None = None,
 ) -> dict:
-    """The editor's data checked and cleaned; the first bad value is refused (InvalidInput at its field).
+    """The editor's data checked and cleaned; what is refused is refused at once, each at its field (one:
+    InvalidInput, several: InvalidInputs holding each), so the page marks every field on the first send.
 
     seeing: the organisations that see the case, when the caller read them in this transaction."""
-    owners = _owners(session, case, plan)
+    owners = _owners(session, case, plan, now=now)
     efforts = data.get("efforts") or []
     if not isinstance(efforts, list):
         raise InvalidInput(_l("Choose one of the options."), field="efforts")
     if len(efforts) > MAX_EFFORTS:
         raise InvalidInput(_l("At most %(max)d efforts.", max=MAX_EFFORTS), field="efforts")
-    follow_up_on = _date(data.get("follow_up_on"), "follow_up_on")
-    stored_follow_up = plan.follow_up_on if plan else None
-    # A stored date stays savable after it passed (the missing list says it must move); a new one lies ahead.
-    if follow_up_on is not None and follow_up_on != stored_follow_up and follow_up_on <= local_today(now):
-        raise InvalidInput(_l("Set a follow-up date in the future."), field="follow_up_on")
+    refusals = _Refusals()
+    follow_up_on = refusals.take(_follow_up, data.get("follow_up_on"), plan, now)
     no_other_measures = data.get("no_other_measures", False)
     if not isinstance(no_other_measures, bool):
-        raise InvalidInput(_l("Choose one of the options."), field="no_other_measures")
-    cleaned_efforts = [_clean_effort(item, index, owners) for index, item in enumerate(efforts)]
+        no_other_measures = refusals.take(_refuse, _l("Choose one of the options."), "no_other_measures")
+    checked = [refusals.take(_clean_effort, item, index, owners) for index, item in enumerate(efforts)]
+    cleaned_efforts = [effort for effort in checked if effort is not None]
     if no_other_measures and any(
         e["kind"] == BY_OTHERS and effort_in_force(e["status"]) for e in cleaned_efforts
     ):
         # An established plan must not say both: the PDF would list measures it says there are none of.
-        raise InvalidInput(
+        refusals.take(
+            _refuse,
             _l("The plan lists measures by others: untick this box, or remove those measures."),
-            field="no_other_measures",
+            "no_other_measures",
         )
-    contacts, contact_fields = _clean_contacts(data.get("contacts") or [], owners)
-    _refuse_uncovered(session, case, plan, cleaned_efforts, contact_fields, now=now, seeing=seeing)
-    return {
-        "needs": _text(data.get("needs"), "needs", "needs"),
-        "own_goals": _clean_goals(data.get("own_goals") or [], "own_goals"),
-        "professional_goals": _clean_goals(data.get("professional_goals") or [], "professional_goals"),
+    contacts, contact_fields = _clean_contacts(data.get("contacts") or [], owners, refusals)
+    # Each effort's field is its index among all the efforts sent, refused ones too.
+    refusals.take(
+        _refuse_uncovered,
+        session,
+        case,
+        plan,
+        cleaned_efforts,
+        contact_fields,
+        now=now,
+        seeing=seeing,
+        indexes=[index for index, effort in enumerate(checked) if effort is not None],
+    )
+    child_view, missing_reason = _child_fields(case, plan, data, refusals)
+    clean = {
+        "needs": refusals.take(_text, data.get("needs"), "needs", "needs"),
+        "own_goals": _clean_goals(data.get("own_goals") or [], "own_goals", refusals),
+        "professional_goals": _clean_goals(
+            data.get("professional_goals") or [], "professional_goals", refusals
+        ),
         "efforts": cleaned_efforts,
         "no_other_measures": no_other_measures,
-        "huvudansvar_contact": _text(
-            data.get("huvudansvar_contact"), "huvudansvar_contact", "huvudansvar_contact"
-        ),
-        "fast_vardkontakt": _text(data.get("fast_vardkontakt"), "fast_vardkontakt", "fast_vardkontakt"),
-        "fast_omsorgskontakt": _text(
-            data.get("fast_omsorgskontakt"), "fast_omsorgskontakt", "fast_omsorgskontakt"
-        ),
         "contacts": contacts,
         "follow_up_on": follow_up_on,
-        # Only what the page showed is written: a plan saved without the child's fields keeps them.
-        "child_view": _text(data["child_view"], "child_view", "child_view") if "child_view" in data else ...,
-        "child_view_missing_reason": (
-            _text(data["child_view_missing_reason"], "child_view_missing_reason", "child_view_missing_reason")
-            if "child_view_missing_reason" in data
-            else ...
-        ),
+        "child_view": child_view,
+        "child_view_missing_reason": missing_reason,
     }
+    for name in ("huvudansvar_contact", "fast_vardkontakt", "fast_omsorgskontakt"):
+        clean[name] = refusals.take(_text, data.get(name), name, name)
+    refusals.raise_any()
+    return clean
+
+
+def plan_refusals(
+    session: Session,
+    case: SipCase,
+    plan: Plan | None,
+    data: dict,
+    *,
+    now: datetime,
+    seeing: frozenset[int] | None = None,
+) -> InvalidInput | None:
+    """What check_plan_data refuses in data (InvalidInputs: several), or None; writes nothing. For a page
+    that refuses the form already, so it marks every field at once."""
+    try:
+        check_plan_data(session, case, plan, data, now=now, seeing=seeing)
+    except InvalidInput as refused:
+        return refused
+    return None
 
 
 # --- Writing ----------------------------------------------------------------------------------------------
@@ -779,6 +983,24 @@ def establishing_transition(workflow: Workflow, state: str) -> TransitionDef | N
     return next((t for t in workflow.transitions_from(state) if t.form == PLAN_FORM), None)
 
 
+def next_plan_step(workflow: Workflow, state: str) -> tuple[TransitionDef, list[TransitionDef]] | None:
+    """The nearest step whose form is the plan's (the one that makes what is saved the next version) and the
+    steps that lead from state to where it can be taken (none: it can be taken now), read from the workflow
+    file; None when no such step can come (no path to one that does not end the SIP first)."""
+    paths: dict[str, list[TransitionDef]] = {state: []}
+    queue = [state]
+    while queue:
+        here = queue.pop(0)
+        step = establishing_transition(workflow, here)
+        if step is not None:
+            return step, paths[here]
+        for transition in workflow.transitions_from(here):
+            if transition.dest not in paths and not workflow.is_final(transition.dest):
+                paths[transition.dest] = [*paths[here], transition]
+                queue.append(transition.dest)
+    return None
+
+
 def plan_step_just_taken(
     session: Session, workflow: Workflow, case: SipCase, actor: User, *, now: datetime
 ) -> TransitionDef | None:
@@ -834,6 +1056,8 @@ class OrganisationPart:
     contact_email: str | None
     contact_phone: str | None
     huvudansvarig: bool
+    # Organisation.kind: whether it may have overall responsibility (responsibility.is_huvudman).
+    kind: str | None = None
 
 
 def organisation_parts(rows: list) -> list[OrganisationPart]:
@@ -849,7 +1073,9 @@ def organisation_parts(rows: list) -> list[OrganisationPart]:
     for participant, organisation, unit, user in taking_part:
         part = parts.setdefault(
             organisation.id,
-            OrganisationPart(organisation.id, organisation.name, [], None, None, None, False),
+            OrganisationPart(
+                organisation.id, organisation.name, [], None, None, None, False, organisation.kind
+            ),
         )
         if unit is not None:
             part.units.append((unit.id, unit.name))

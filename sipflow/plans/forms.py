@@ -317,7 +317,10 @@ class HandOverForm(PageForm):
 
     version = _counter()
     organisation_id = SelectField(
-        _l("Organisation to have overall responsibility"), coerce=optional_int, validate_choice=False
+        _l("Organisation to have overall responsibility"),
+        coerce=optional_int,
+        validate_choice=False,
+        description=_l("A huvudman: the region or the municipality taking part."),
     )
     reason = TextAreaField(
         _l("Why (required when handing over)"), validators=[Optional(), Length(max=1000, message=TOO_LONG)]

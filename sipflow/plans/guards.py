@@ -9,10 +9,11 @@ from __future__ import annotations
 from sqlmodel import select
 
 from sipflow.cases.models import Participant
-from sipflow.cases.services import register_removal_refusal
+from sipflow.cases.services import register_removal_refusal, step_participants
 from sipflow.errors import InvalidInput
 from sipflow.plans.editor import effort_gaps, is_child, local_today
 from sipflow.plans.models import OPEN_EFFORT_STATUSES, Plan, PlanEffort, by_others, effort_in_force
+from sipflow.plans.responsibility import NOT_A_HUVUDMAN, holder_id, is_huvudman, organisation_kind
 from sipflow.plans.services import step_person, step_plan_items
 from sipflow.translated import lazy_gettext as _l
 from sipflow.workflow.context import TransitionContext
@@ -55,6 +56,39 @@ def plan_other_measures_stated(ctx: TransitionContext) -> bool:
     return plan is not None and (plan.no_other_measures or bool(_measures_by_others(ctx)))
 
 
+def _holder(ctx: TransitionContext) -> tuple[int | None, str | None]:
+    """The organisation holding huvudansvar and its kind, (None, None) when none does."""
+    # The step's participants, as the plan input left them (same session objects).
+    holder = holder_id(step_participants(ctx))
+    if holder is None:
+        return None, None
+    # Its kind comes with the participants' names the step reads with the plan (read here before a plan).
+    kinds = step_plan_items(ctx)[1].organisation_kinds
+    return holder, kinds[holder] if holder in kinds else organisation_kind(ctx.session, holder)
+
+
+def huvudansvar_assigned(ctx: TransitionContext) -> bool:
+    """One organisation has overall responsibility (huvudansvar), and it is a huvudman (legal item 4)."""
+    holder, kind = _holder(ctx)
+    return holder is not None and is_huvudman(kind)
+
+
+def _huvudansvar_missing(ctx: TransitionContext):
+    """The refusal of an organisation holding huvudansvar that is no huvudman, naming it (None: none holds
+    it, the fixed message)."""
+    holder, _kind = _holder(ctx)
+    if holder is None:
+        return None
+    name = step_plan_items(ctx)[1].organisations.get(holder)
+    if name is None:
+        return NOT_A_HUVUDMAN
+    return _l(
+        "%(organisation)s has overall responsibility but is no huvudman: hand it over to the region or the "
+        "municipality.",
+        organisation=name,
+    )
+
+
 def plan_follow_up_ahead(ctx: TransitionContext) -> bool:
     """The plan says when it is followed up, and that day is still ahead."""
     plan = _plan(ctx)
@@ -91,6 +125,14 @@ register_guard(
     plan_other_measures_stated,
     _l("List the measures taken by others, or state that there are none."),
     field="other_measures",
+)
+register_guard(
+    "huvudansvar_assigned",
+    huvudansvar_assigned,
+    _l("One organisation must have overall responsibility."),
+    # The plan editor's huvudansvar section, where the hand-over action is.
+    field="huvudansvar",
+    explain=_huvudansvar_missing,
 )
 register_guard(
     "plan_follow_up_ahead",

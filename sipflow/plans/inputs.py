@@ -12,6 +12,7 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import bindparam
 
+from sipflow.cases import fields
 from sipflow.cases.scripted import register_scripted_input
 from sipflow.clock import local_to_utc
 from sipflow.errors import InvalidInput
@@ -96,7 +97,8 @@ def _goal_lines(value) -> list[str]:
     goals = [line.strip() for line in lines if line.strip()]
     if any(len(goal) > 1000 for goal in goals):
         raise InvalidInput(_l("At most %(max)d characters.", max=1000), field="own_goals")
-    return goals
+    # The plan's own goals, as the editor's: no control or invisible character.
+    return [fields.several_lines(goal, "own_goals") for goal in goals]
 
 
 def preparation_into_plan(ctx: TransitionContext) -> None:
@@ -111,11 +113,10 @@ def scripted_plan(session, case, now: datetime) -> dict:
     """For demo, tests and benchmark: complete the working plan as a user would, then establish that one.
 
     Whatever the plan holds is kept; what a complete plan needs and it lacks is added. Huvudansvar goes to
-    the initiating organisation when nobody has it yet.
+    the initiating organisation when nobody has it yet, if it is a huvudman (else to the first huvudman
+    taking part: responsibility.give_first_huvudansvar_unclaimed).
     """
-    give_first_huvudansvar_unclaimed(
-        session, case, None, organisation_id=case.initiating_organisation_id, now=now
-    )
+    give_first_huvudansvar_unclaimed(session, case, None, now=now)
     plan = find_plan(session, case)
     data = plan_data(session, case, plan)
     if not data["own_goals"]:

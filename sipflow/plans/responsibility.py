@@ -4,6 +4,9 @@ The organisation with huvudansvar stays where it always was, the participant rol
 is the one way it changes. Who may give it: the initiating organisation and the organisation holding it
 now (the two parties the workflow files let establish a plan). The first assignment needs no reason; a
 hand-over from one organisation to another does. Each change is a `HuvudansvarTransfer` row.
+
+Only a huvudman may hold it (HUVUDMAN_KINDS): every way it is given asks is_huvudman here, and so does the
+plan step's guard `huvudansvar_assigned` (plans/guards.py).
 """
 
 from __future__ import annotations
@@ -25,6 +28,15 @@ from sipflow.security import access
 from sipflow.translated import lazy_gettext as _l
 from sipflow.workflow.definition import HUVUDANSVARIG, INITIATOR, PARTICIPANT
 
+# The kinds of organisation (people.models.ORGANISATION_KINDS) that are a huvudman of a SIP, the only ones
+# that may have overall responsibility: the region (health care) and the municipality (social services,
+# municipal health care), whom SoL 2 kap. 7 § and HSL 16 kap. 4 § oblige to make the plan together. Not a
+# school, not even a municipal one: the kind does not tell a municipal school from an independent one (whose
+# owner is no huvudman of the SIP law), and a municipal school is the municipality's, which holds it as its
+# own organisation (kind municipality). Not an agency (kind other): Arbetsförmedlingen's and
+# Försäkringskassan's part is the plan's "measures by others".
+HUVUDMAN_KINDS = frozenset({"region", "municipality"})
+NOT_A_HUVUDMAN = _l("Overall responsibility goes to a huvudman: the region or the municipality.")
 # The party roles (workflow file language, PARTY_ROLES) that may give huvudansvar.
 GIVING_ROLES = frozenset({INITIATOR, HUVUDANSVARIG})
 REASON_LIMIT = 1000
@@ -42,6 +54,27 @@ def _organisation_rows(session: Session, case: SipCase) -> list[Participant]:
             .order_by(Participant.id)
         ).all()
     )
+
+
+def is_huvudman(kind: str | None) -> bool:
+    """An organisation of kind (Organisation.kind) is a huvudman: it may have overall responsibility."""
+    return kind in HUVUDMAN_KINDS
+
+
+def organisation_kind(session: Session, organisation_id: int) -> str | None:
+    """The kind of the organisation organisation_id (None: no such organisation)."""
+    return session.exec(select(Organisation.kind).where(Organisation.id == organisation_id)).first()
+
+
+def _huvudmen(session: Session, rows: list[Participant]) -> list[int]:
+    """The organisations among rows that are a huvudman, in the rows' order."""
+    ids = [p.organisation_id for p in rows if p.organisation_id is not None]
+    if not ids:
+        return []
+    kinds = dict(
+        session.exec(select(Organisation.id, Organisation.kind).where(Organisation.id.in_(ids))).all()
+    )
+    return [organisation for organisation in dict.fromkeys(ids) if is_huvudman(kinds.get(organisation))]
 
 
 def holder_id(rows: list[Participant]) -> int | None:
@@ -142,6 +175,8 @@ def give_huvudansvar(
         raise InvalidInput(
             _l("Overall responsibility must go to an organisation taking part."), field="organisation_id"
         )
+    if not is_huvudman(organisation_kind(session, organisation_id)):
+        raise InvalidInput(NOT_A_HUVUDMAN, field="organisation_id")
     if organisation_id not in access.organisations_seeing_case(session, case, now=now):
         raise InvalidInput(
             _l(
@@ -155,7 +190,7 @@ def give_huvudansvar(
         raise InvalidInput(
             _l("That organisation already has overall responsibility."), field="organisation_id"
         )
-    reason = fields.clean_text(reason, "reason", limit=REASON_LIMIT)
+    reason = fields.free_text(reason, "reason", limit=REASON_LIMIT)
     if current is not None and reason is None:
         raise InvalidInput(_l("Say why overall responsibility is handed over."), field="reason")
     touch_case(session, case, expected_version=expected_version, now=now)
@@ -163,15 +198,35 @@ def give_huvudansvar(
 
 
 def give_first_huvudansvar_unclaimed(
-    session: Session, case: SipCase, actor: User | None, *, organisation_id: int, now: datetime
+    session: Session,
+    case: SipCase,
+    actor: User | None,
+    *,
+    organisation_id: int | None = None,
+    now: datetime,
 ) -> HuvudansvarTransfer | None:
     """For scripts (demo, tests): give huvudansvar to organisation_id when nobody has it, logged.
 
-    Does not claim the case: the scripted plan step that calls it right before claims it anyway.
+    organisation_id None: the initiating organisation if it is a huvudman, else the first huvudman taking
+    part (none: nothing is given). One that is no huvudman is refused (InvalidInput). Does not claim the
+    case: the scripted plan step that calls it right before claims it anyway.
     """
     rows = _organisation_rows(session, case)
     if holder_id(rows) is not None:
         return None
+    huvudmen = _huvudmen(session, rows)
+    if organisation_id is None:
+        if not huvudmen:
+            return None
+        organisation_id = (
+            case.initiating_organisation_id if case.initiating_organisation_id in huvudmen else huvudmen[0]
+        )
+    elif organisation_id not in {p.organisation_id for p in rows}:
+        raise InvalidInput(
+            _l("Overall responsibility must go to an organisation taking part."), field="organisation_id"
+        )
+    elif organisation_id not in huvudmen:
+        raise InvalidInput(NOT_A_HUVUDMAN, field="organisation_id")
     return _give(session, case, actor, rows, organisation_id=organisation_id, reason=None, now=now)
 
 

@@ -450,3 +450,24 @@ def test_establishing_twice_from_the_same_page_is_told_done_not_blamed_on_someon
     frozen_clock.advance(timedelta(minutes=5))
     late = as_region.post(f"/cases/{held.uid}/plan/establish", data=establish)
     assert late.status_code == 409
+
+
+@pytest.mark.parametrize("who", ["region_user", "municipality_user"])
+def test_on_an_ended_sip_everyone_gets_the_plans_fields_disabled(
+    client, db_session, registry, parties, held, who
+):
+    # The writing organisations too: the SIP ended, so nothing typed could be saved.
+    now = now_utc()
+    support.fire(db_session, registry, parties.region_user, held, "establish_plan", now=now)
+    support.fire(db_session, registry, parties.region_user, held, "close", now=now, data={"reason": "Klar"})
+    assert login(client, getattr(parties, who).username).status_code == 302
+    html = page(client, held)
+    assert "SIP:en är avslutad" in html
+    form = html[html.index('id="plan-form"') :]
+    disabled = re.search(r"<fieldset[^>]* disabled>", form)
+    assert disabled is not None
+    # Every field of the plan lies inside the disabled fieldset, and nothing saves it.
+    first_field = re.search(r"<(input|textarea|select)(?![^>]*type=\"hidden\")", form)
+    assert first_field.start() > disabled.start()
+    assert form.count("<fieldset disabled>") == 1 and form.count("</fieldset>") == form.count("<fieldset")
+    assert "Spara planen" not in form

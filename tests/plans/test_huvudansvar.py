@@ -83,22 +83,26 @@ def test_only_an_organisation_taking_part_can_get_it(db_session, parties, held, 
 def test_an_organisation_the_consent_does_not_cover_cannot_get_it(
     client, db_session, registry, parties, held
 ):
-    # The school joins after the consent was recorded: it takes part but cannot see the SIP.
+    # Another municipality joins after the consent was recorded: it takes part but cannot see the SIP.
+    import support
+
     from sipflow.cases.services import add_unit_participant
     from sipflow.db import unit_of_work
 
     with unit_of_work(db_session):
-        add_unit_participant(db_session, registry, held, parties.school.id, now=now_utc())
-    school = parties.school.organisation_id
+        joining = support.new_unit(db_session, "municipality", "Alvesta kommun")
+        add_unit_participant(db_session, registry, held, joining.id, now=now_utc())
+    joining = joining.organisation_id
     with pytest.raises(InvalidInput) as refused:
-        give_huvudansvar(db_session, held, parties.region_user, school, now_utc())
+        give_huvudansvar(db_session, held, parties.region_user, joining, now_utc())
     assert refused.value.field == "organisation_id" and "samtycke" in str(refused.value.message).lower()
     assert db_session.exec(select(HuvudansvarTransfer)).all() == []
     # The page offers only the organisations that can see the SIP.
     login(client, parties.region_user.username)
     page = text_of(client.get(f"/cases/{held.uid}/plan"))
     offered = re.search(r'<select[^>]*name="handover-organisation_id".*?</select>', page, re.S).group(0)
-    assert f'value="{parties.municipality.organisation_id}"' in offered and f'value="{school}"' not in offered
+    assert f'value="{parties.municipality.organisation_id}"' in offered
+    assert f'value="{joining}"' not in offered
 
 
 def test_a_participant_without_the_role_may_not_hand_it_over(db_session, parties, held):

@@ -156,7 +156,14 @@ GUARD_HELD = {
     "meeting_outcome_recorded": lambda s, c, log, now: bool(
         log.details.get("decisions") or (log.details.get("no_change_reason") or "").strip()
     ),
-    "huvudansvar_assigned": lambda s, c, log, now: len(_huvudansvariga(s, c)) == 1,
+    # One organisation holds it, and it is a huvudman: the region or the municipality.
+    "huvudansvar_assigned": lambda s, c, log, now: (
+        [
+            s.get(Organisation, p.organisation_id).kind in ("region", "municipality")
+            for p in _huvudansvariga(s, c)
+        ]
+        == [True]
+    ),
     # The plan's items, read from its rows; the follow-up day is the one the step copied to the case.
     "plan_own_goals_recorded": lambda s, c, log, now: any(
         g.kind == "own" for g in _plan_rows(s, c, PlanGoal)

@@ -16,14 +16,14 @@ from sipflow.cases.queries import participant_rows
 from sipflow.cases.services import StepReads
 from sipflow.clock import now_utc
 from sipflow.db import get_session, unit_of_work
-from sipflow.errors import UserError
+from sipflow.errors import InvalidInputs, UserError
 from sipflow.people.labels import unit_label
 from sipflow.people.models import Person
 from sipflow.plans import editor, responsibility
 from sipflow.plans.blueprint import bp
 from sipflow.plans.forms import EstablishForm, HandOverForm, PlanEditorForm
 from sipflow.plans.models import Plan
-from sipflow.plans.services import find_plan
+from sipflow.plans.services import find_plan, person_and_last_version_number
 from sipflow.security import audit
 from sipflow.translated import lazy_gettext as _l
 from sipflow.web import (
@@ -122,7 +122,23 @@ def _field_by_id(form, field_id: str):
     return None
 
 
-def _attach(form, error: UserError, top: list, effort_rows: list[str]) -> None:
+def _refusals(error: UserError) -> list[UserError]:
+    """Each refusal error holds (InvalidInputs: several, each at its field)."""
+    return list(error.errors) if isinstance(error, InvalidInputs) else [error]
+
+
+def _attach_all(form, error: UserError, top: list, effort_rows: list[str], *, unmarked_only=False) -> None:
+    """Show each refusal error holds at its field (unmarked_only: only at a field not marked already)."""
+    for refusal in _refusals(error):
+        _attach(form, refusal, top, effort_rows, unmarked_only=unmarked_only)
+
+
+def _consent_url(case, error: UserError) -> str | None:
+    """The further-consent page's link when one of error's refusals is of an organisation not covered."""
+    return next(filter(None, (further_consent_url(case, refusal) for refusal in _refusals(error))), None)
+
+
+def _attach(form, error: UserError, top: list, effort_rows: list[str], *, unmarked_only=False) -> None:
     """Show a refusal of the service at the form's field: the service's efforts-N-x is a row of one list."""
     name = error.field or ""
     if name.startswith("efforts-"):
@@ -132,6 +148,8 @@ def _attach(form, error: UserError, top: list, effort_rows: list[str]) -> None:
     field = _field_by_id(form, name) if name else None
     # A refusal of a whole list (too many goals or efforts) has no input of its own to stand at.
     if field is not None and field.type != "FieldList":
+        if field.errors and unmarked_only:
+            return  # the form's own check marked it already (a date that is none, a text too long)
         field.errors = [*field.errors, error.message]
         # A row's list keeps the errors validate() saw: add this one, so the page's "check the fields" banner
         # (form.errors) shows for a row's field as for a plan field.
@@ -174,15 +192,52 @@ class PageReads:
     step_reads: StepReads
     plan: Plan | None
     person: Person
+    # The number of the plan's version in force (0: none established yet).
+    last_version: int
 
 
 def _page_reads(session, case) -> PageReads:
     rows, step_reads = participant_rows(session, case, step_now=now_utc())
+    # The person with the newest version's number: one statement.
+    person, last_version = person_and_last_version_number(session, case)
     return PageReads(
         editor.organisation_parts(rows),
         step_reads,
         find_plan(session, case),
-        session.get(Person, case.person_id),
+        person,
+        last_version,
+    )
+
+
+def _version_note(workflow, case, last_version: int) -> str | None:
+    """While a version is in force: that what the editor saves becomes the next version only when the plan
+    is established again, by the step the workflow file names for it (and the step before it, if any)."""
+    if not last_version:
+        return None
+    found = editor.next_plan_step(workflow, case.state)
+    if found is None:
+        return _(
+            "Version %(number)d is in force. The workflow has no step that establishes the plan again, so "
+            "what you save here becomes no new version.",
+            number=last_version,
+        )
+    step, before = found
+    locale = current_locale()
+    if not before:
+        return _(
+            "Version %(number)d is in force. What you save here becomes version %(next)d when the plan is "
+            "established again with “%(step)s”.",
+            number=last_version,
+            next=last_version + 1,
+            step=transition_label(step, locale),
+        )
+    return _(
+        "Version %(number)d is in force. What you save here becomes version %(next)d when the plan is "
+        "established again with “%(step)s” (after “%(before)s”).",
+        number=last_version,
+        next=last_version + 1,
+        step=transition_label(step, locale),
+        before=transition_label(before[-1], locale),
     )
 
 
@@ -277,6 +332,7 @@ def _render(
             missing=missing,
             may_establish=may_establish,
             may_edit=editable,
+            version_note=_version_note(workflow, case, reads.last_version) if editable else None,
             may_hand_over=may_hand_over,
             # An ended SIP's plan is read-only for everyone: the page says so instead of who writes it.
             ended=workflow.is_final(case.state),
@@ -353,14 +409,24 @@ def save(uid: str):
         form.add_blank_rows()
         configure(form, reads)
         return _render(case, form, reads=reads)
-    if not form.validate():
-        return _render(case, form, status=400, reads=reads)
+    valid = form.validate()
     # A field the request did not carry at all keeps what is stored (an empty one is a wish to clear it).
     stored = editor.plan_fields(case, reads.plan)
     for name in KEPT_WHEN_NOT_SENT:
         if name in form and name not in request.form:
             form[name].data = stored[name]
     data, effort_rows = form.to_data()
+    if not valid:
+        # What the service refuses besides, marked too (each field once): every field's refusal on the first
+        # send, not one round at a time. It writes nothing.
+        top: list = []
+        refused = editor.plan_refusals(
+            session, case, reads.plan, data, now=now_utc(), seeing=reads.step_reads.seeing
+        )
+        if refused is not None:
+            _attach_all(form, refused, top, effort_rows, unmarked_only=True)
+        consent_url = _consent_url(case, refused) if refused is not None else None
+        return _render(case, form, status=400, errors=top, reads=reads, consent_url=consent_url)
     try:
         with unit_of_work(session):
             editor.save_plan(
@@ -379,10 +445,8 @@ def save(uid: str):
             plan = find_plan(session, case)
             form.row_version.data = plan.row_version if plan else 0
             form.row_version.raw_data = [str(form.row_version.data)]
-        _attach(form, error, top, effort_rows)
-        return _render(
-            case, form, status=error.status, errors=top, consent_url=further_consent_url(case, error)
-        )
+        _attach_all(form, error, top, effort_rows)
+        return _render(case, form, status=error.status, errors=top, consent_url=_consent_url(case, error))
     flash(_("The plan is saved."), "success")
     return redirect(url_for("plans.editor", uid=case.uid), code=303)
 
@@ -460,12 +524,12 @@ def _hand_over_form(case, reads: PageReads, *, formdata=None) -> HandOverForm:
         form = HandOverForm(formdata=None, prefix="handover", version=case.version)
     else:
         form = HandOverForm(formdata=formdata, prefix="handover")
-    # Offered: the organisations that can see the SIP (responsibility.give_huvudansvar refuses the others).
+    # Offered: the huvudmän that can see the SIP (responsibility.give_huvudansvar refuses the others).
     seeing = reads.step_reads.seeing
     form.organisation_id.choices = [SelectChoice("", _l("Choose"))] + choices(
         (p.organisation_id, p.name)
         for p in reads.parts
-        if not p.huvudansvarig and p.organisation_id in seeing
+        if not p.huvudansvarig and p.organisation_id in seeing and responsibility.is_huvudman(p.kind)
     )
     return form
 
