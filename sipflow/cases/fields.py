@@ -115,13 +115,14 @@ def _refuse_invisible(value: str, name: str) -> None:
 
 
 def text(data: dict, name: str, *, limit: int | None = None) -> str | None:
-    """The field's text as clean_text gives it."""
-    return clean_text(data.get(name), name, limit=limit)
+    """The field's text as free_text gives it (no control character but line breaks and tabs)."""
+    return free_text(data.get(name), name, limit=limit)
 
 
 def clean_text(value, name: str, *, limit: int | None = None) -> str | None:
     """value stripped and normalised, or None when empty; anything but text, text over limit, or text with a
-    NUL is refused at the field name. What every service that stores typed text reads it through."""
+    NUL is refused at the field name. The base of line_text and free_text, which every service that stores
+    typed text reads it through."""
     if value is None:
         return None
     if not isinstance(value, str):
@@ -146,6 +147,18 @@ def line_text(value, name: str, *, limit: int | None = None) -> str | None:
     it add lines of its own (a false "answer here" link under the meeting's place)."""
     value = clean_text(value, name, limit=limit)
     return None if value is None else one_line(value, name)
+
+
+def without_hidden_characters(value: str) -> str:
+    """value without what several_lines refuses (control characters but line breaks and tabs, invisible
+    format characters but the joiners): for text no person typed here, a calendar's comment, which is kept
+    rather than its whole answer refused."""
+    return "".join(
+        c
+        for c in value
+        if (c in LINE_BREAKS_AND_TABS or not has_control_characters(c))
+        and (unicodedata.category(c) != "Cf" or c in SCRIPT_FORMAT_CHARACTERS)
+    )
 
 
 def free(data: dict, name: str, *, limit: int | None = None) -> str | None:

@@ -808,7 +808,7 @@ def set_participant_contact(
     participant = session.get(Participant, participant_id)
     if participant is None or participant.case_id != case.id or not participant.active:
         raise InvalidInput(_l("Choose among the participants of the SIP."), field="participant_id")
-    email = fields.clean_text(email, "email")
+    email = fields.line_text(email, "email")
     if email is not None and (len(email) > 254 or email.count("@") != 1 or any(c.isspace() for c in email)):
         raise InvalidInput(_l("Enter an e-mail address."), field="email")
     new_email, email_change = _contact_value(participant.email, email, remove_email, "email")
@@ -964,7 +964,7 @@ def remove_participant(
     if refusal is not None:
         raise refusal
     participant = next(p for p in active if p.id == participant_id)
-    reason = fields.clean_text(reason, "reason", limit=REMOVAL_REASON_LIMIT)
+    reason = fields.free_text(reason, "reason", limit=REMOVAL_REASON_LIMIT)
     if reason is None:
         raise InvalidInput(_l("Say why the participant is removed."), field="reason")
     participant.removed_at = now

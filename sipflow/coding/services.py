@@ -170,7 +170,7 @@ def reverse_meeting_codes(
     Refused without a reason, when nothing of the meeting counts any more (already corrected), and when a
     record was written since the form was read (expected_last_id: a stale page, a second submit).
     """
-    reason = fields.clean_text(reason, "reason", limit=REASON_MAX)
+    reason = fields.free_text(reason, "reason", limit=REASON_MAX)
     if not reason:
         raise InvalidInput(_l("Say why the codes are corrected."), field="reason")
     # Two submits at once: the second waits here for the first's commit, then finds the codes changed.
@@ -308,7 +308,7 @@ def _check_code(code: str, field: str = "code") -> str:
 
 
 def _check_label(label: str, field: str = "label") -> str:
-    label = fields.clean_text(label, field, limit=LABEL_MAX)
+    label = fields.line_text(label, field, limit=LABEL_MAX)
     if not label:
         raise InvalidInput(_l("Enter what the code means."), field=field)
     return fields.one_line(label, field)

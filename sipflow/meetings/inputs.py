@@ -60,7 +60,7 @@ def _decisions(ctx: TransitionContext, owners: dict[str, Owner], held_on: date) 
     decisions, organisations = [], []
     for number, row in enumerate(raw):
         name = f"decisions-{number}-"
-        text = fields.clean_text(row.get("text"), name + "text") or ""
+        text = fields.free_text(row.get("text"), name + "text") or ""
         owner = (row.get("owner") or "").strip()
         due_on = row.get("due_on")
         if not (text or owner or due_on):

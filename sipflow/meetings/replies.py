@@ -18,6 +18,7 @@ from email.message import Message
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from sipflow.cases import fields
 from sipflow.errors import UserError
 from sipflow.meetings import services
 from sipflow.meetings.forwarding import forward_mail, is_our_own, sender_of
@@ -143,7 +144,9 @@ def apply_reply(session: Session, reply: Reply, *, now: datetime) -> Invitation:
                 and invitation.answer_mode in services.allowed_answer_modes(meeting)
                 else None
             ),
-            comment=(reply.comment or "")[: services.COMMENT_MAX] or None,
+            # A calendar's comment loses what the answer page would refuse (a control or invisible character)
+            # rather than the whole answer being refused for it.
+            comment=fields.without_hidden_characters(reply.comment or "")[: services.COMMENT_MAX] or None,
             via="itip",
             now=now,
             # A stamp from a calendar whose clock runs ahead counts as now, or it would outrank later answers.

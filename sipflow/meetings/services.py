@@ -782,7 +782,7 @@ def record_answer(
         answer_mode = None
     elif answer_mode is not None and answer_mode not in allowed_answer_modes(meeting):
         raise InvalidInput(_l("Choose one of the options."), field="answer_mode")
-    comment = fields.clean_text(comment, "comment", limit=COMMENT_MAX)
+    comment = fields.free_text(comment, "comment", limit=COMMENT_MAX)
     invitation.partstat = partstat
     invitation.answer_mode = answer_mode
     invitation.comment = comment

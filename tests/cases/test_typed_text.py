@@ -5,6 +5,8 @@ from __future__ import annotations
 import unicodedata
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from support import new_person
 
 from sipflow.admin import directory, users
@@ -92,3 +94,16 @@ NAMES = {
 def test_names_of_every_script_are_accepted_as_typed(name):
     assert fields.line_text(name, "name") == unicodedata.normalize("NFC", name)
     assert directory.clean_name(name) == unicodedata.normalize("NFC", name)
+
+
+@given(st.text(max_size=40))
+def test_what_is_left_of_any_text_without_its_hidden_characters_is_taken_as_it_is(value):
+    left = fields.without_hidden_characters(value)
+    assert fields.several_lines(left, "comment") == unicodedata.normalize("NFC", left)
+    # Only what several_lines refuses is left out: text it takes loses nothing.
+    try:
+        fields.several_lines(value, "comment")
+    except InvalidInput:
+        assert len(left) < len(value)
+    else:
+        assert left == value

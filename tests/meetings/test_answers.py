@@ -496,3 +496,30 @@ def test_a_cancellation_or_withdrawal_does_not_hand_on_the_video_room(app, clien
         assert meeting.video_url not in decoded(row)
     requests = db_session.exec(select(OutboxMessage).where(OutboxMessage.kind == "request")).all()
     assert all(meeting.video_url in decoded(row) for row in requests)
+
+
+def test_an_answer_comment_with_a_direction_override_is_refused_beside_it_and_kept(
+    app, client, db_session, ready, book
+):
+    # Shown to staff on the meeting page: U+202E would show "Kommer ej" reversed into something else.
+    meeting = book()
+    invitation = invitation_of(db_session, meeting, ready.relative)
+    path = link_path(app, meeting, invitation)
+    typed = "Kommer \u202eej"
+    response = answer(client, path, partstat="ACCEPTED", answer_mode="video", comment=typed)
+    page = text_of(response)
+    assert response.status_code == 400
+    assert "U+202E" in page and typed in page
+    assert invitation_of(db_session, meeting, ready.relative).answered_at is None
+
+
+def test_a_calendar_reply_keeps_its_answer_without_the_comment_s_hidden_characters(
+    client, db_session, ready, book, itip_secret
+):
+    # No person typed it here to be told: the answer counts, the bell and the override are left out.
+    meeting = book()
+    comment = "Kommer\x07 g\u202earna\u200b"
+    response = post_reply(client, reply_ics(meeting.uid, "eva.andersson@example.se", comment=comment))
+    assert response.status_code == 202
+    saved = invitation_of(db_session, meeting, ready.relative)
+    assert (saved.partstat, saved.comment) == ("ACCEPTED", "Kommer garna")
