@@ -20,6 +20,7 @@ from sipflow.db import refresh_statistics
 from sipflow.meetings.cli import itip_group
 from sipflow.notifications.cli import outbox_group
 from sipflow.plans.cli import plan_group
+from sipflow.reminders.cli import reminders_group
 from sipflow.retention.cli import retention_group
 from sipflow.scheduler import scheduler_command
 from sipflow.security.cli import access_log_group
@@ -31,6 +32,7 @@ sipflow_cli.add_command(retention_group)
 sipflow_cli.add_command(outbox_group)
 sipflow_cli.add_command(itip_group)
 sipflow_cli.add_command(plan_group)
+sipflow_cli.add_command(reminders_group)
 sipflow_cli.add_command(scheduler_command)
 sipflow_cli.add_command(user_group)
 sipflow_cli.add_command(import_group)

@@ -33,8 +33,10 @@ from sqlmodel import Session, select
 from sipflow.admin import regions
 from sipflow.cases.deadlines import due_at
 from sipflow.cases.models import Deadline, Participant, SipCase
+from sipflow.cases.queries import find_workflow
+from sipflow.cases.services import lock_case
 from sipflow.clock import STOCKHOLM, add_days, local_to_utc, to_local
-from sipflow.db import column_rows
+from sipflow.db import column_rows, unit_of_work
 from sipflow.i18n import MAIL_MOMENT_PATTERNS, known_language
 from sipflow.meetings.forwarding import human_mailbox
 from sipflow.meetings.messages import answer_url, booking_organisation
@@ -1123,6 +1125,36 @@ _CASE_REMINDERS = (
     .order_by(Reminder.due_at, Reminder.id)
     .limit(CASE_PAGE_MAX)
 )
+
+
+# Cases a reconciliation of every case brings in line per transaction (reconcile_pending).
+RECONCILE_BATCH = 200
+
+
+def reconcile_pending(session: Session, registry, *, now: datetime, batch: int = RECONCILE_BATCH) -> int:
+    """Bring the reminders of every case with one still to send in line with the rules as they are now (a
+    rule of when they go changed), a batch of cases per transaction, each case held as a write to it holds
+    it; returns how many cases were reconciled. Cases of a workflow the app has not loaded are left."""
+    done, after = 0, 0
+    while True:
+        case_ids = session.exec(
+            select(Reminder.case_id)
+            .where(Reminder.status == PENDING, Reminder.case_id > after)
+            .group_by(Reminder.case_id)
+            .order_by(Reminder.case_id)
+            .limit(batch)
+        ).all()
+        if not case_ids:
+            return done
+        with unit_of_work(session):
+            for case_id in case_ids:
+                case = lock_case(session, session.get(SipCase, case_id))
+                workflow = find_workflow(registry, case.workflow_name, case.workflow_version)
+                if workflow is not None and case.state in workflow.states:
+                    reconcile_case(session, workflow, case, now=now)
+                    done += 1
+        after = case_ids[-1]
+        session.expunge_all()
 
 
 def recipient_names(session: Session, rows) -> tuple[dict[int, str], dict[int, str]]:

@@ -20,6 +20,7 @@ from sipflow.people.models import Unit
 from sipflow.plans.models import PlanContact, PlanEffort
 from sipflow.plans.responsibility import give_huvudansvar
 from sipflow.plans.services import working_plan
+from sipflow.reminders.models import Reminder
 from sipflow.reminders.services import wanted_reminders
 from sipflow.workflow.definition import parse_workflow
 
@@ -312,3 +313,31 @@ def test_the_case_page_names_what_each_reminder_is_about_and_who_hears_of_it(
     items = [item.split() for item in section.split("<li>")[1:]]
     assert items and all("(Uppföljning)," in words for words in items)
     assert all("07:00," in words for words in items)
+
+
+def test_reminders_reconcile_moves_what_an_older_release_wrote_to_the_morning(
+    app, engine, db_session, registry, parties, create_case
+):
+    # Rows written before the morning rule: the follow-up's reminders at 23:59 of their day. The command
+    # moves them to 07:00 (the same rows, nothing sent twice) and a second run changes nothing.
+    from sipflow.reminders.cli import reminders_group
+
+    established(db_session, registry, parties, create_case)
+    with Session(engine) as session:
+        written = session.exec(select(Reminder).where(Reminder.topic == "follow_up")).all()
+        for row in written:
+            row.due_at = row.due_at.replace(hour=22, minute=59)
+            row.dedupe_key = row.dedupe_key.replace("T0700", "T2359")
+            session.add(row)
+        session.commit()
+        ids = sorted(row.id for row in written)
+    assert {to_local(r.due_at).time() for r in reminders(engine, status="pending")} == {time(23, 59)}
+    runner = app.test_cli_runner()
+    result = runner.invoke(reminders_group, ["reconcile"])
+    assert result.exit_code == 0 and result.output.strip() == "reconciled the reminders of 1 cases"
+    pending = [r for r in reminders(engine, status="pending") if r.topic == "follow_up"]
+    assert sorted(r.id for r in pending) == ids
+    assert {to_local(r.due_at).time() for r in pending} == {time(7)}
+    assert runner.invoke(reminders_group, ["reconcile"]).exit_code == 0
+    again = reminders(engine, status="pending")
+    assert [(r.id, r.due_at) for r in again if r.topic == "follow_up"] == [(r.id, r.due_at) for r in pending]
