@@ -30,7 +30,7 @@ from wtforms.validators import AnyOf, InputRequired, Length, NumberRange, Option
 from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 
 from sipflow.cases.fields import window_message
-from sipflow.clock import local_to_utc, wall_time_exists, within_date_window
+from sipflow.clock import local_to_utc, wall_time_exists, wall_time_repeated, within_date_window
 from sipflow.forms import PageForm
 from sipflow.i18n import DEFAULT_LOCALE, FORM_MESSAGES, LANGUAGE_LABELS, LOCALES
 from sipflow.people.identifiers import KINDS as IDENTIFIER_KINDS
@@ -145,6 +145,25 @@ class ExistingWallTime:
     def __call__(self, form, field) -> None:
         if field.data is not None and within_date_window(field.data) and not wall_time_exists(field.data):
             raise StopValidation(SKIPPED_TIME)
+
+
+def repeated_time_message(wall: datetime):
+    """The refusal of a wall-clock time the night summer time ends shows twice (clock.wall_time_repeated)."""
+    return _l(
+        "%(time)s occurs twice that night: the clocks go back from 03:00 to 02:00. Choose a time before "
+        "02:00 or from 03:00.",
+        time=wall.strftime("%H:%M"),
+    )
+
+
+class UnambiguousWallTime:
+    """Refuse a local date-time that occurs twice the night summer time ends (its moment is unknown)."""
+
+    field_flags: dict = {}
+
+    def __call__(self, form, field) -> None:
+        if field.data is not None and within_date_window(field.data) and wall_time_repeated(field.data):
+            raise StopValidation(repeated_time_message(field.data))
 
 
 def date_field(label, validators=None, **kwargs) -> DateField:
@@ -332,7 +351,8 @@ class KallelseForm(TransitionForm):
         validators=[_required(), _max(40)],
         description=_l("For example LINK, Lifecare or letter."),
     )
-    meeting_starts_at = _local_datetime_field(_l("Meeting starts at"))
+    # A meeting at a time shown twice would be booked at a guess; a sending time may be either (it passed).
+    meeting_starts_at = _local_datetime_field(_l("Meeting starts at"), [Optional(), UnambiguousWallTime()])
     meeting_minutes = IntegerField(
         _l("Length in minutes"),
         default=60,

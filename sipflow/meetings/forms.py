@@ -34,6 +34,7 @@ from sipflow.cases.forms import (
     TextAreaField,
     choices,
     date_field,
+    repeated_time_message,
 )
 from sipflow.clock import (
     local_to_utc,
@@ -81,15 +82,6 @@ class InBookingWindow:
             refusal = booking_day_refusal(field.data, now=now_utc())
             if refusal is not None:
                 raise StopValidation(refusal)
-
-
-def repeated_time_message(wall: datetime):
-    """The refusal of a wall-clock time the night summer time ends shows twice (clock.wall_time_repeated)."""
-    return _l(
-        "%(time)s occurs twice that night: the clocks go back from 03:00 to 02:00. Choose a time before "
-        "02:00 or from 03:00.",
-        time=wall.strftime("%H:%M"),
-    )
 
 
 class MeetingTimeForm(PageForm):

@@ -116,6 +116,26 @@ def test_new_case_refuses_an_utskrivningsklar_time_the_clocks_skip(as_region, db
     assert len(db_session.exec(select(SipCase)).all()) == before
 
 
+def test_a_kallelse_sent_elsewhere_refuses_a_meeting_time_shown_twice_the_night_summer_time_ends(
+    as_region, db_session, registry, parties, create_case
+):
+    # 02:30 on 31 October 2027 happens twice: booked at a guess, the meeting would be an hour off.
+    case = create_case()
+    reach(db_session, registry, parties.region_user, case, *PREPARING)
+    version = version_of(db_session, case)
+    response = post_step(
+        as_region,
+        case,
+        "send_kallelse",
+        **{"send_kallelse-channel": "LINK", "send_kallelse-meeting_starts_at": "2027-10-31T02:30"},
+    )
+    html = text_of(response)
+    assert response.status_code == 400
+    assert 'id="send_kallelse-meeting_starts_at-error"' in html
+    assert "02:30 finns två gånger" in html and "2027-10-31T02:30" in html
+    assert version_of(db_session, case) == version
+
+
 HUGE = "99999999999999999999"
 
 
