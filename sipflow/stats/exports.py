@@ -216,9 +216,12 @@ def line_chart_svg(
 FILENAME_AREAS = 6
 
 
-def report_filename(start: date, end: date, areas: Sequence[str] = (), code: str | None = None) -> str:
-    """The quarterly report's file name in the reader's language: its period, its area's codes (none: every
-    county) and the SIP code asked for, never anything about a person. "sip-statistik-2026-K3-0780-XU045.pdf"
+def report_filename(
+    start: date, end: date, areas: Sequence[str] = (), code: str | None = None, extension: str = "pdf"
+) -> str:
+    """An export's file name (the quarterly report's, the CSV's, the workbook's: extension) in the reader's
+    language: its period, its area's codes (none: every county) and the SIP code asked for, never anything
+    about a person. "sip-statistik-2026-K3-0780-XU045.pdf"
     for a quarter, "sip-statistik-2026-07.pdf" for a year, else both days ("...-2026-01-01-till-2026-02-15"),
     "...-alla-lan" for every county; in English "sip-statistics-2026-Q3-...", "-to-", "-all-counties"."""
     from flask_babel import gettext
@@ -237,7 +240,7 @@ def report_filename(start: date, end: date, areas: Sequence[str] = (), code: str
         parts.append(gettext("and-more"))
     if code:
         parts.append(code)
-    return "-".join(parts) + ".pdf"
+    return "-".join(parts) + "." + extension
 
 
 def _quarter_end(year: int, quarter: int) -> date:

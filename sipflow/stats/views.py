@@ -256,7 +256,7 @@ def _download(make, mimetype: str, filename, args: dict | None = None):
 @bp.get("/indikatorer.csv")
 def as_csv():
     """The SIP meeting table as CSV."""
-    return _download(exports.to_csv, "text/csv", "sip-indikatorer.csv")  # Flask adds the charset
+    return _download(exports.to_csv, "text/csv", _export_name("csv"))  # Flask adds the charset
 
 
 @bp.get("/indikatorer.xlsx")
@@ -265,8 +265,19 @@ def as_xlsx():
     return _download(
         exports.to_xlsx,
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        "sip-indikatorer.xlsx",
+        _export_name("xlsx"),
     )
+
+
+def _export_name(extension: str):
+    """The file name of an export of an answer: its period, area and SIP code, as the report's."""
+
+    def named(answer: dict) -> str:
+        query = answer["query"]
+        start, end = date.fromisoformat(query["from"]), date.fromisoformat(query["to"])
+        return exports.report_filename(start, end, _area(query)[0], query["code"], extension)
+
+    return named
 
 
 @bp.get("/kvartalsrapport.pdf")
@@ -294,12 +305,7 @@ def quarterly_pdf():
         details = [_("Area: %(area)s", area=places), code_line]
         return exports.to_pdf(answer, heading=heading, subtitle=subtitle, details=details, made_at=now_utc())
 
-    def named(answer: dict) -> str:
-        query = answer["query"]
-        start, end = date.fromisoformat(query["from"]), date.fromisoformat(query["to"])
-        return exports.report_filename(start, end, _area(query)[0], query["code"])
-
-    return _download(report, "application/pdf", named, args)
+    return _download(report, "application/pdf", _export_name("pdf"), args)
 
 
 def _area(query: dict) -> tuple[list[str], list[str]]:

@@ -73,6 +73,10 @@ def test_the_report_names_the_municipality_and_the_sip_code_it_covers(
     lessebo = kerstin.get("/statistik/kvartalsrapport.pdf", query_string=params | {"municipality": LESSEBO})
     assert "SIP-statistik: Lessebo, SIP-kod XU045" in pdf_text(pdf_file(lessebo, tmp_path))
     assert filename(lessebo) == "sip-statistik-2026-K1-0761-XU045.pdf"
+    # The table and the workbook of the same filter are named alike: Växjö's and Lessebo's are two files.
+    for extension in ("csv", "xlsx"):
+        download = kerstin.get(f"/statistik/indikatorer.{extension}", query_string=params)
+        assert filename(download) == f"sip-statistik-2026-K1-0780-XU045.{extension}"
 
 
 def test_without_a_filter_the_report_names_what_the_coordinator_follows(
