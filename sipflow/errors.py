@@ -48,21 +48,39 @@ class InvalidInputs(InvalidInput):
         self.errors = list(errors)
 
 
+class Refusals:
+    """The refusals of independent checks, gathered so that a form's fields are refused all at once.
+
+    kinds: the refusals gathered (InvalidInput; a form may add Conflict, a value someone else holds); any
+    other error passes through at once.
+    """
+
+    def __init__(self, kinds: tuple[type[UserError], ...] = ()) -> None:
+        self.kinds = (InvalidInput, *kinds)
+        self.errors: list[UserError] = []
+
+    def take(self, check, *args, default=None, **kwargs):
+        """check(*args, **kwargs), or default when it refuses (each of its refusals kept)."""
+        try:
+            return check(*args, **kwargs)
+        except InvalidInputs as error:
+            self.errors.extend(error.errors)
+        except self.kinds as error:
+            self.errors.append(error)
+        return default
+
+    def raise_any(self) -> None:
+        """Raise what was refused: the one refusal as it is, several as InvalidInputs; nothing if none."""
+        if len(self.errors) == 1:
+            raise self.errors[0]
+        if self.errors:
+            raise InvalidInputs(self.errors)
+
+
 def every_refusal(checks) -> list:
     """The value of each check (a callable taking nothing), or InvalidInputs holding every refusal among
     them (InvalidInput itself when there is one): a form's independent fields are refused all at once."""
-    values, refusals = [], []
-    for check in checks:
-        try:
-            values.append(check())
-        except InvalidInputs as error:
-            refusals.extend(error.errors)
-            values.append(None)
-        except InvalidInput as error:
-            refusals.append(error)
-            values.append(None)
-    if len(refusals) == 1:
-        raise refusals[0]
-    if refusals:
-        raise InvalidInputs(refusals)
+    refusals = Refusals()
+    values = [refusals.take(check) for check in checks]
+    refusals.raise_any()
     return values

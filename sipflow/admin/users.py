@@ -35,7 +35,7 @@ from sipflow.admin.regions import (
 )
 from sipflow.cases.fields import one_line
 from sipflow.db import bump_row_version, claim_row_version, insert_unless_taken
-from sipflow.errors import Conflict, InvalidInput, InvalidInputs, NotAllowed, UserError
+from sipflow.errors import Conflict, InvalidInput, NotAllowed, Refusals
 from sipflow.i18n import DEFAULT_LOCALE, checked_language, language_or_default
 from sipflow.notifications.outbox import Outgoing, enqueue_all, sender
 from sipflow.people.labels import label_facts, organisation_labels, unit_label
@@ -369,31 +369,6 @@ class BatchRefused(Exception):
         self.error = error
 
 
-class _Refusals:
-    """Each check's value, its refusal kept (InvalidInput, or Conflict for a value taken): a form's fields are
-    refused all at once, as errors.every_refusal does for InvalidInput alone."""
-
-    def __init__(self) -> None:
-        self.errors: list[UserError] = []
-
-    def check(self, run):
-        """What run() gives, or None with its refusal kept."""
-        try:
-            return run()
-        except InvalidInputs as error:
-            self.errors.extend(error.errors)
-        except (InvalidInput, Conflict) as error:
-            self.errors.append(error)
-        return None
-
-    def raise_any(self) -> None:
-        """Raise the one refusal kept as it is, several as InvalidInputs; nothing when there is none."""
-        if len(self.errors) == 1:
-            raise self.errors[0]
-        if self.errors:
-            raise InvalidInputs(self.errors)
-
-
 def _create_all(
     session: Session,
     *,
@@ -453,16 +428,16 @@ def _create_all(
 
     for position, item in enumerate(new):
         # Every field checked, so that a page shows each refusal at once (a unit and a scope depend on roles).
-        refusals = _Refusals()
-        roles = refusals.check(lambda item=item: parse_roles(item.roles))
-        username = refusals.check(lambda item=item: free_username(item.username))
-        display_name = refusals.check(lambda item=item: clean_display_name(item.display_name, "display_name"))
-        email = refusals.check(lambda item=item: free_email(item.email))
+        refusals = Refusals(kinds=(Conflict,))
+        roles = refusals.take(lambda item=item: parse_roles(item.roles))
+        username = refusals.take(lambda item=item: free_username(item.username))
+        display_name = refusals.take(lambda item=item: clean_display_name(item.display_name, "display_name"))
+        email = refusals.take(lambda item=item: free_email(item.email))
         unit = scope = None
         if roles is not None:
-            unit = refusals.check(lambda item=item, roles=roles: placed(item.unit_id, roles))
-            scope = refusals.check(lambda item=item, roles=roles: scope_of(item.coordinator_scope, roles))
-        language = refusals.check(lambda item=item: checked_language(item.language))
+            unit = refusals.take(lambda item=item, roles=roles: placed(item.unit_id, roles))
+            scope = refusals.take(lambda item=item, roles=roles: scope_of(item.coordinator_scope, roles))
+        language = refusals.take(lambda item=item: checked_language(item.language))
         try:
             refusals.raise_any()
         except (InvalidInput, Conflict) as error:
@@ -596,26 +571,26 @@ def update_user(
     check_form_version(user, expected_version)
     before = _snapshot(user) | {"scope": _scope_text(session, user)}
     # Every field checked, so that the page shows each refusal at once (a unit and a scope depend on roles).
-    refusals = _Refusals()
-    chosen = refusals.check(lambda: parse_roles(roles))
+    refusals = Refusals(kinds=(Conflict,))
+    chosen = refusals.take(lambda: parse_roles(roles))
     if chosen is not None and ADMIN in user.role_set and ADMIN not in chosen:
         _keep_an_administrator(session, user)
     values = {
-        "display_name": refusals.check(lambda: clean_display_name(display_name, "display_name")),
-        "email": refusals.check(lambda: _clean_email(session, email, user_id=user.id)),
+        "display_name": refusals.take(lambda: clean_display_name(display_name, "display_name")),
+        "email": refusals.take(lambda: _clean_email(session, email, user_id=user.id)),
         "language": (
-            refusals.check(lambda: checked_language(language)) if language is not None else user.language
+            refusals.take(lambda: checked_language(language)) if language is not None else user.language
         ),
     }
     scope = None
     if chosen is not None:
-        values["unit_id"] = refusals.check(
+        values["unit_id"] = refusals.take(
             lambda: _check_unit(session, actor, unit_id, chosen, kept_unit_id=user.unit_id)
         )
         values["roles"] = ",".join(chosen)
         region = admin_region(session, actor)
         kept = _kept_scope(session, user)
-        scope = refusals.check(lambda: checked_scope(session, region, chosen, coordinator_scope, kept=kept))
+        scope = refusals.take(lambda: checked_scope(session, region, chosen, coordinator_scope, kept=kept))
     refusals.raise_any()
     counties, municipalities = scope
     after = before | values | {"scope": ", ".join(sorted(counties) + sorted(municipalities))}

@@ -29,7 +29,7 @@ from sipflow.clock import (
     years_after,
 )
 from sipflow.db import compare_and_set
-from sipflow.errors import Conflict, InvalidInput, InvalidInputs
+from sipflow.errors import Conflict, InvalidInput, Refusals
 from sipflow.people.models import Organisation, Person, Unit, User
 from sipflow.plans.content import plan_items
 from sipflow.plans.models import (
@@ -348,31 +348,7 @@ def stored_units_left(
     return [tuple(row) for row in rows]
 
 
-class _Refusals:
-    """The refusals of one check of the editor's data, gathered so that every field's is shown at once."""
-
-    def __init__(self) -> None:
-        self.errors: list[InvalidInput] = []
-
-    def take(self, check, *args, default=None, **kwargs):
-        """check(*args, **kwargs), or default when it refuses (its refusals kept)."""
-        try:
-            return check(*args, **kwargs)
-        except InvalidInputs as error:
-            self.errors.extend(error.errors)
-        except InvalidInput as error:
-            self.errors.append(error)
-        return default
-
-    def raise_any(self) -> None:
-        """Raise what was refused: the one refusal, or InvalidInputs holding each."""
-        if len(self.errors) == 1:
-            raise self.errors[0]
-        if self.errors:
-            raise InvalidInputs(self.errors)
-
-
-def _clean_goals(items, field: str, refusals: _Refusals) -> list[dict]:
+def _clean_goals(items, field: str, refusals: Refusals) -> list[dict]:
     if not isinstance(items, list):
         refusals.take(_refuse, _l("Enter text."), field)
         return []
@@ -416,7 +392,7 @@ def _effort_owner(kind: str, organisation_id, unit_id, uid, owners: _Owners, pre
 def _clean_effort(item: dict, index: int, owners: _Owners) -> dict:
     """One effort checked, each of its fields' refusals at once (InvalidInputs)."""
     prefix = f"efforts-{index}-"
-    refusals = _Refusals()
+    refusals = Refusals()
     kind = item.get("kind") or "effort"
     if kind not in EFFORT_KINDS:
         raise InvalidInput(_l("Choose one of the options."), field=prefix + "kind")
@@ -460,7 +436,7 @@ def _clean_effort(item: dict, index: int, owners: _Owners) -> dict:
 def _clean_contact(item: dict, index: int, owners: _Owners) -> dict | None:
     """One contact row checked (None: an empty row), each of its fields' refusals at once (InvalidInputs)."""
     prefix = f"contacts-{index}-"
-    refusals = _Refusals()
+    refusals = Refusals()
     name = refusals.take(_text, item.get("name"), prefix + "name", "contact_name", default=...)
     phone = refusals.take(_text, item.get("phone"), prefix + "phone", "phone", default=...)
     email = refusals.take(_text, item.get("email"), prefix + "email", "email", default=...)
@@ -480,7 +456,7 @@ def _clean_contact(item: dict, index: int, owners: _Owners) -> dict | None:
     return {"organisation_id": organisation_id, "name": name, "phone": phone, "email": email}
 
 
-def _clean_contacts(items, owners: _Owners, refusals: _Refusals) -> tuple[list[dict], dict[int, str]]:
+def _clean_contacts(items, owners: _Owners, refusals: Refusals) -> tuple[list[dict], dict[int, str]]:
     """The contact rows checked (one per organisation, the last wins), and the field of each one's name (the
     organisation is a hidden field: a refusal of it is shown at the name); a refused row is left out."""
     if not isinstance(items, list):
@@ -574,7 +550,7 @@ def _follow_up(value, plan: Plan | None, now: datetime) -> date | None:
     return follow_up_on
 
 
-def _child_fields(case: SipCase, plan: Plan | None, data: dict, refusals: _Refusals) -> tuple:
+def _child_fields(case: SipCase, plan: Plan | None, data: dict, refusals: Refusals) -> tuple:
     """The child's own view and why it is missing, each ... when the data has no such field (a plan saved
     without the child's fields keeps them): one or the other, as the plan would otherwise say both."""
     child_view = missing_reason = ...
@@ -621,7 +597,7 @@ def check_plan_data(
         raise InvalidInput(_l("Choose one of the options."), field="efforts")
     if len(efforts) > MAX_EFFORTS:
         raise InvalidInput(_l("At most %(max)d efforts.", max=MAX_EFFORTS), field="efforts")
-    refusals = _Refusals()
+    refusals = Refusals()
     follow_up_on = refusals.take(_follow_up, data.get("follow_up_on"), plan, now)
     no_other_measures = data.get("no_other_measures", False)
     if not isinstance(no_other_measures, bool):
