@@ -16,7 +16,7 @@ from sqlmodel import select
 
 from sipflow.clock import now_utc
 from sipflow.db import get_session, unit_of_work
-from sipflow.errors import UserError
+from sipflow.errors import InvalidInputs, UserError
 from sipflow.people.models import Organisation, Unit
 from sipflow.security import ACTOR_UNIT, NUL_MESSAGE, access, audit, nul_fields
 from sipflow.translated import lazy_gettext as _l
@@ -79,13 +79,19 @@ def hold_actor_unit(session, user) -> None:
     g.setdefault(ACTOR_UNIT, session.exec(_UNIT_WITH_ORGANISATION, params={"unit_id": user.unit_id}).first())
 
 
+def each_refusal(error: UserError) -> list[UserError]:
+    """Each refusal error holds (InvalidInputs: several, each at its field)."""
+    return list(error.errors) if isinstance(error, InvalidInputs) else [error]
+
+
 def attach_error(form, error: UserError, top: list, *, fields: dict[str, str] | None = None) -> None:
-    """Show a refusal beside the field it names (fields maps a data name to a form field), or at the top."""
-    name = (fields or {}).get(error.field, error.field)
-    if form is not None and name and name in form:
-        form[name].errors = [*form[name].errors, error.message]
-    else:
-        top.append(error.message)
+    """Show each refusal beside the field it names (fields maps a data name to a form field) or at the top."""
+    for refusal in each_refusal(error):
+        name = (fields or {}).get(refusal.field, refusal.field)
+        if form is not None and name and name in form:
+            form[name].errors = [*form[name].errors, refusal.message]
+        else:
+            top.append(refusal.message)
 
 
 def further_consent_url(case, error: UserError | None) -> str | None:
@@ -93,7 +99,7 @@ def further_consent_url(case, error: UserError | None) -> str | None:
 
     The page shows it as a link beside the refused field, so the way out is one click away.
     """
-    if isinstance(error, access.NotCoveredByConsent):
+    if any(isinstance(refusal, access.NotCoveredByConsent) for refusal in each_refusal(error)):
         return url_for("consent.further", uid=case.uid)
     return None
 

@@ -64,6 +64,7 @@ from sipflow.web import (
     case_or_404,
     current_actor,
     current_locale,
+    each_refusal,
     further_consent_url,
     register_case_page_part,
     register_transition_page,
@@ -640,7 +641,12 @@ def _prefill(form: OutcomeForm, page: OutcomePage, invitations: list[Invitation]
 
 
 def _attach_outcome(form: OutcomeForm, error: UserError, top: list, groups: dict) -> None:
-    """A refusal beside its field: a decision row's field, a group (attendance ...), a field, or the top."""
+    """Each refusal beside its field: a decision row's field, a group (attendance ...), a field or the top."""
+    for refusal in each_refusal(error):
+        _attach_one_outcome(form, refusal, top, groups)
+
+
+def _attach_one_outcome(form: OutcomeForm, error: UserError, top: list, groups: dict) -> None:
     name = error.field or ""
     if name.startswith("decisions-"):
         number, _, sub = name.removeprefix("decisions-").partition("-")

@@ -592,12 +592,15 @@ def check_plan_data(
 
     seeing: the organisations that see the case, when the caller read them in this transaction."""
     owners = _owners(session, case, plan, now=now)
+    refusals = Refusals()
     efforts = data.get("efforts") or []
     if not isinstance(efforts, list):
-        raise InvalidInput(_l("Choose one of the options."), field="efforts")
+        refusals.take(_refuse, _l("Choose one of the options."), "efforts")
+        efforts = []
     if len(efforts) > MAX_EFFORTS:
-        raise InvalidInput(_l("At most %(max)d efforts.", max=MAX_EFFORTS), field="efforts")
-    refusals = Refusals()
+        # Refused with the rest of the form; the efforts themselves are not read (their number is unbounded).
+        refusals.take(_refuse, _l("At most %(max)d efforts.", max=MAX_EFFORTS), "efforts")
+        efforts = []
     follow_up_on = refusals.take(_follow_up, data.get("follow_up_on"), plan, now)
     no_other_measures = data.get("no_other_measures", False)
     if not isinstance(no_other_measures, bool):

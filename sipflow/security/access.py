@@ -36,7 +36,7 @@ from sipflow.cases.models import Participant, SipCase
 from sipflow.clock import to_local
 from sipflow.consent.models import Consent, ConsentOrganisation
 from sipflow.db import column_rows
-from sipflow.errors import InvalidInput
+from sipflow.errors import InvalidInput, InvalidInputs
 from sipflow.people.models import Organisation, Person, Unit, User
 from sipflow.security import audit
 from sipflow.translated import lazy_gettext as _l
@@ -222,12 +222,13 @@ def refuse_uncovered(
     now: datetime,
     seeing: set[int] | frozenset[int] | None = None,
 ) -> None:
-    """Refuse the first organisation named that the consent in force does not let see the SIP.
+    """Refuse every organisation named that the consent in force does not let see the SIP, all at once.
 
     named: (form field, organisation id or None) pairs, e.g. each invitee's or each effort owner's; None (a
     private person, the person's own effort) is no organisation and passes. What the SIP shares with an
     organisation (a kallelse, a decision or effort it owns, an approval it is asked for) goes only as far as
-    the person's consent: the same rule as organisations_seeing_case, asked once for every pair.
+    the person's consent: the same rule as organisations_seeing_case, asked once for every pair. Each field
+    gets one refusal naming its uncovered organisations (several fields: InvalidInputs holding each).
     seeing: organisations_seeing_case's answer when the caller has it already (then nothing is read).
     """
     pairs = [(field, organisation_id) for field, organisation_id in named if organisation_id is not None]
@@ -235,17 +236,38 @@ def refuse_uncovered(
         return
     if seeing is None:
         seeing = organisations_seeing_case(session, case, now=now)
+    uncovered: dict[str, list[int]] = {}
     for field, organisation_id in pairs:
-        if organisation_id not in seeing:
-            name = session.exec(select(Organisation.name).where(Organisation.id == organisation_id)).first()
-            raise NotCoveredByConsent(
-                _l(
-                    "The consent does not cover %(organisation)s, so it cannot see the SIP. Record a further "
-                    "consent that names it first.",
-                    organisation=name or "?",
-                ),
-                field=field,
-            )
+        if organisation_id not in seeing and organisation_id not in uncovered.get(field, ()):
+            uncovered.setdefault(field, []).append(organisation_id)
+    if not uncovered:
+        return
+    wanted = {organisation_id for ids in uncovered.values() for organisation_id in ids}
+    names = dict(
+        session.exec(select(Organisation.id, Organisation.name).where(Organisation.id.in_(wanted))).all()
+    )
+    refusals = [
+        NotCoveredByConsent(_uncovered_message([names.get(i, "?") for i in ids]), field=field)
+        for field, ids in uncovered.items()
+    ]
+    if len(refusals) == 1:
+        raise refusals[0]
+    raise InvalidInputs(refusals)
+
+
+def _uncovered_message(names: list[str]):
+    """The refusal of organisations the consent does not cover, named in the order the form gave them."""
+    if len(names) == 1:
+        return _l(
+            "The consent does not cover %(organisation)s, so it cannot see the SIP. Record a further "
+            "consent that names it first.",
+            organisation=names[0],
+        )
+    return _l(
+        "The consent does not cover %(organisations)s, so they cannot see the SIP. Record a further "
+        "consent that names them first.",
+        organisations=", ".join(names),
+    )
 
 
 def can_view_case(session: Session, user: User | None, case: SipCase, *, now: datetime) -> bool:

@@ -196,3 +196,33 @@ def test_a_decision_owned_by_an_organisation_the_consent_leaves_out_is_refused_a
     db_session.expire_all()
     assert db_session.get(SipCase, case.id).version == version
     assert db_session.exec(select(MeetingDecision)).all() == []
+
+
+def test_every_decision_owned_by_an_organisation_the_consent_leaves_out_is_marked_at_once(
+    as_region, db_session, registry, parties, region_only
+):
+    case, region, municipality, person = region_only
+    _kallelse(db_session, registry, parties, case, [region.id, person.id])
+    url = f"/cases/{case.uid}/meetings/outcome"
+    form = forms_of(text_of(as_region.get(url)))[url]
+    due = (to_local(now_utc()).date() + timedelta(days=30)).isoformat()
+    rows = {
+        0: ("Boendestöd", f"organisation:{parties.municipality.organisation_id}"),
+        1: ("Samtalsstöd", f"organisation:{parties.region.organisation_id}"),
+        2: ("Hemtjänst", f"unit:{parties.municipality.id}"),
+    }
+    typed = {}
+    for n, (text, owner) in rows.items():
+        typed |= {f"decisions-{n}-text": text, f"decisions-{n}-owner": owner, f"decisions-{n}-due_on": due}
+    response = as_region.post(url, data=fill(form, moved="y", **typed))
+    page = text_of(response)
+    assert response.status_code == 400
+
+    def row(n: int) -> str:
+        part = page[page.index(f'id="decisions-{n}-owner"') :]
+        return part[: part.index("</fieldset>")]
+
+    assert SWEDISH in row(0) and SWEDISH in row(2)
+    assert SWEDISH not in row(1)
+    db_session.expire_all()
+    assert db_session.exec(select(MeetingDecision)).all() == []

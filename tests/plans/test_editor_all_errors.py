@@ -14,6 +14,7 @@ from webkit import fill, forms_of, login, text_of
 from sipflow.clock import now_utc
 from sipflow.errors import InvalidInputs
 from sipflow.plans.content import plan_content
+from sipflow.plans.editor import MAX_EFFORTS
 from sipflow.plans.services import find_plan
 
 pytestmark = pytest.mark.usefixtures("frozen_clock")
@@ -44,6 +45,15 @@ def test_the_service_refuses_every_field_at_once(db_session, parties, held):
         "contacts-0-phone",
     }
     assert content(db_session, held) == before
+
+
+def test_too_many_efforts_are_refused_with_the_other_fields(db_session, parties, held):
+    now = now_utc()
+    data = complete_data(held, parties, now, follow_up_on=today(now) - timedelta(days=1))
+    data["efforts"] = [dict(data["efforts"][0], what=f"Insats {n}") for n in range(MAX_EFFORTS + 1)]
+    with pytest.raises(InvalidInputs) as refused:
+        save(db_session, held, parties.region_user, data, now)
+    assert {error.field for error in refused.value.errors} == {"efforts", "follow_up_on"}
 
 
 def test_the_page_marks_every_field_on_the_first_send_keeping_the_text(client, db_session, parties, held):

@@ -17,14 +17,16 @@ from sipflow.clock import now_utc, to_local
 from sipflow.consent.models import Consent
 from sipflow.consent.services import give_consent
 from sipflow.db import unit_of_work
-from sipflow.errors import InvalidInput
+from sipflow.errors import InvalidInput, InvalidInputs
 from sipflow.plans import approvals
 from sipflow.plans.models import PlanContact, PlanEffort
 from sipflow.plans.pdf import approval_parties
+from sipflow.security import access
 
 pytestmark = pytest.mark.usefixtures("frozen_clock")
 
 SWEDISH = "Samtycket omfattar inte Växjö kommun, så den kan inte se SIP:en."
+REFUSAL = SWEDISH + " Registrera först ett ytterligare samtycke som tar med den."
 
 
 def region_only_walk(db_session, registry, parties, case, steps):
@@ -263,3 +265,35 @@ def test_only_organisations_the_consent_covers_are_asked_to_approve(
     approvals_page = text_of(client.get(f"/cases/{case.uid}/plan/approvals"))
     table = approvals_page[approvals_page.index('id="h-version-1"') :]
     assert "Region Kronoberg" in table and "Växjö kommun" not in table
+
+
+def test_every_organisation_the_consent_leaves_out_is_refused_at_once(db_session, parties, held):
+    """An effort and a contact of an organisation not covered: both fields marked on the first send."""
+    now = now_utc()
+    data = complete_data(held, parties, now)
+    data["contacts"].append({"organisation_id": parties.municipality.organisation_id, "name": "Omar Lind"})
+    with pytest.raises(InvalidInputs) as refused:
+        save(db_session, held, parties.region_user, data, now)
+    assert {(e.field, str(e.message)) for e in refused.value.errors} == {
+        ("efforts-1-organisation_id", REFUSAL),
+        ("contacts-1-name", REFUSAL),
+    }
+    assert all(isinstance(e, access.NotCoveredByConsent) for e in refused.value.errors)
+
+
+def test_one_field_naming_several_organisations_not_covered_names_them_all(db_session, parties, held):
+    """A kallelse to two organisations the consent leaves out: one refusal at the field naming both."""
+    pairs = [
+        ("invitee_ids", parties.region.organisation_id),
+        ("invitee_ids", parties.municipality.organisation_id),
+        ("invitee_ids", parties.school.organisation_id),
+        ("invitee_ids", parties.municipality.organisation_id),
+    ]
+    seeing = frozenset({parties.region.organisation_id})
+    with pytest.raises(access.NotCoveredByConsent) as refused:
+        access.refuse_uncovered(db_session, held, pairs, now=now_utc(), seeing=seeing)
+    assert refused.value.field == "invitee_ids"
+    assert str(refused.value.message) == (
+        "Samtycket omfattar inte Växjö kommun, Katedralskolan, så de kan inte se SIP:en. Registrera först "
+        "ett ytterligare samtycke som tar med dem."
+    )

@@ -16,7 +16,7 @@ from sipflow.cases.queries import participant_rows
 from sipflow.cases.services import StepReads
 from sipflow.clock import now_utc
 from sipflow.db import get_session, unit_of_work
-from sipflow.errors import InvalidInputs, UserError
+from sipflow.errors import UserError
 from sipflow.people.labels import unit_label
 from sipflow.people.models import Person
 from sipflow.plans import editor, responsibility
@@ -33,6 +33,7 @@ from sipflow.web import (
     case_or_404,
     current_actor,
     current_locale,
+    each_refusal,
     further_consent_url,
     register_case_page_part,
     transition_label,
@@ -122,20 +123,10 @@ def _field_by_id(form, field_id: str):
     return None
 
 
-def _refusals(error: UserError) -> list[UserError]:
-    """Each refusal error holds (InvalidInputs: several, each at its field)."""
-    return list(error.errors) if isinstance(error, InvalidInputs) else [error]
-
-
 def _attach_all(form, error: UserError, top: list, effort_rows: list[str], *, unmarked_only=False) -> None:
     """Show each refusal error holds at its field (unmarked_only: only at a field not marked already)."""
-    for refusal in _refusals(error):
+    for refusal in each_refusal(error):
         _attach(form, refusal, top, effort_rows, unmarked_only=unmarked_only)
-
-
-def _consent_url(case, error: UserError) -> str | None:
-    """The further-consent page's link when one of error's refusals is of an organisation not covered."""
-    return next(filter(None, (further_consent_url(case, refusal) for refusal in _refusals(error))), None)
 
 
 def _attach(form, error: UserError, top: list, effort_rows: list[str], *, unmarked_only=False) -> None:
@@ -425,7 +416,7 @@ def save(uid: str):
         )
         if refused is not None:
             _attach_all(form, refused, top, effort_rows, unmarked_only=True)
-        consent_url = _consent_url(case, refused) if refused is not None else None
+        consent_url = further_consent_url(case, refused) if refused is not None else None
         return _render(case, form, status=400, errors=top, reads=reads, consent_url=consent_url)
     try:
         with unit_of_work(session):
@@ -446,7 +437,8 @@ def save(uid: str):
             form.row_version.data = plan.row_version if plan else 0
             form.row_version.raw_data = [str(form.row_version.data)]
         _attach_all(form, error, top, effort_rows)
-        return _render(case, form, status=error.status, errors=top, consent_url=_consent_url(case, error))
+        consent_url = further_consent_url(case, error)
+        return _render(case, form, status=error.status, errors=top, consent_url=consent_url)
     flash(_("The plan is saved."), "success")
     return redirect(url_for("plans.editor", uid=case.uid), code=303)
 
