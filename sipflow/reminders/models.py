@@ -16,6 +16,28 @@ CANCELLED = "cancelled"
 UNDELIVERABLE = "undeliverable"
 STATUSES = (PENDING, CLAIMED, SENT, SKIPPED, FAILED, CANCELLED, UNDELIVERABLE)
 
+# Why the dispatcher skipped a reminder (Reminder.skip_reason, shown on the administration's list).
+SKIP_CASE_ENDED = "case_ended"  # the SIP reached a final state
+SKIP_MEETING_OFF = "meeting_off"  # the meeting was cancelled or held
+# What it tells of ahead ("today", "in N days", "tomorrow") had come by the time it was sent.
+SKIP_PASSED = "passed"
+# A "meeting tomorrow" written within the day before: the invitation just sent says it.
+SKIP_WRITTEN_LATE = "written_late"
+SKIP_ANSWERED = "answered"  # every invitation of the meeting is answered
+SKIP_DEADLINE_SETTLED = "deadline_settled"  # the deadline was met or cancelled
+SKIP_EFFORT_SETTLED = "effort_settled"  # the effort is no longer planned or ongoing
+SKIP_BY_NAME = "by_name"  # everyone a unit's reminder would reach has the same one by name
+SKIP_REASONS = (
+    SKIP_CASE_ENDED,
+    SKIP_MEETING_OFF,
+    SKIP_PASSED,
+    SKIP_WRITTEN_LATE,
+    SKIP_ANSWERED,
+    SKIP_DEADLINE_SETTLED,
+    SKIP_EFFORT_SETTLED,
+    SKIP_BY_NAME,
+)
+
 # The kinds every case gets; a reminder a workflow file declares is of kind WORKFLOW.
 INVITATION_UNANSWERED = "invitation_unanswered"
 MEETING_TOMORROW = "meeting_tomorrow"
@@ -72,6 +94,8 @@ class Reminder(SQLModel, table=True):
     # Sent after its moment had passed by more than the scheduler's tick (the scheduler was down).
     late: bool = False
     attempts: int = 0
+    # Why it was skipped (one of SKIP_REASONS), for a skipped one.
+    skip_reason: str | None = Field(default=None, max_length=24)
     # The error's class name only: never an address, a name or a message text.
     last_error: str | None = Field(default=None, max_length=200)
     outbox_id: int | None = Field(default=None, foreign_key="outboxmessage.id")

@@ -58,6 +58,14 @@ from sipflow.reminders.models import (
     MEETING_TOMORROW,
     PENDING,
     SENT,
+    SKIP_ANSWERED,
+    SKIP_BY_NAME,
+    SKIP_CASE_ENDED,
+    SKIP_DEADLINE_SETTLED,
+    SKIP_EFFORT_SETTLED,
+    SKIP_MEETING_OFF,
+    SKIP_PASSED,
+    SKIP_WRITTEN_LATE,
     SKIPPED,
     STATUSES,
     UNDELIVERABLE,
@@ -725,16 +733,18 @@ def dispatch_due(
 def _dispatch_one(session: Session, registry, reminder: Reminder, *, now: datetime, late: bool) -> str:
     case = session.get(SipCase, reminder.case_id)
     workflow = registry.get(case.workflow_name, case.workflow_version)
-    if _stale(session, workflow, case, reminder, now):
-        reminder.status = SKIPPED
+    reason = skip_reason(session, workflow, case, reminder, now)
+    recipients = _recipients(session, reminder) if reason is None else []
+    if recipients is None:
+        reason = SKIP_BY_NAME  # everyone it would reach has the same reminder by name already
+    if reason is not None:
+        reminder.status, reminder.skip_reason = SKIPPED, reason
         session.add(reminder)
         return SKIPPED
-    recipients = _recipients(session, reminder)
-    if recipients is None or not recipients:
-        # None: everyone it would reach has the same reminder by name already; []: no address at all.
-        reminder.status = SKIPPED if recipients is None else UNDELIVERABLE
+    if not recipients:
+        reminder.status = UNDELIVERABLE  # no address at all
         session.add(reminder)
-        return reminder.status
+        return UNDELIVERABLE
     reminder.attempts += 1
     outbox_id = None
     linkable = access.addresses_seeing_case(session, case, [address for address, _ in recipients], now=now)
@@ -752,17 +762,30 @@ def _dispatch_one(session: Session, registry, reminder: Reminder, *, now: dateti
     return SENT
 
 
-def _stale(session: Session, workflow: Workflow, case: SipCase, reminder: Reminder, now: datetime) -> bool:
-    """Whether a reminder no longer makes sense: its case ended, its meeting began or is not tomorrow (for
-    "meeting tomorrow"), its deadline was met."""
+def skip_reason(
+    session: Session, workflow: Workflow, case: SipCase, reminder: Reminder, now: datetime
+) -> str | None:
+    """Why a due reminder no longer makes sense, or None when it does: the one place dispatch decides.
+
+    Its case ended, its meeting is over or no longer planned, its deadline met, its effort settled; and a
+    reminder telling of something ahead (a deadline "soon" or "today", a meeting "tomorrow", a declared
+    reminder before its anchor) whose moment had come by the time it is sent (the scheduler was down): a
+    "today" about yesterday would mislead. Those after the moment ("passed", escalated, an effort past its
+    end) still go, late.
+    """
     if workflow.is_final(case.state):
-        return True
+        return SKIP_CASE_ENDED
     if reminder.meeting_id is not None:
         meeting = session.get(Meeting, reminder.meeting_id)
-        if meeting.status != PLANNED or meeting.starts_at <= now:
-            return True
-        if reminder.kind == MEETING_TOMORROW and not _still_the_day_before(reminder, meeting, now):
-            return True
+        if meeting.status != PLANNED:
+            return SKIP_MEETING_OFF
+        if meeting.starts_at <= now:
+            return SKIP_PASSED
+        if reminder.kind == MEETING_TOMORROW:
+            if reminder.created_at >= reminder.due_at:
+                return SKIP_WRITTEN_LATE
+            if not _still_the_day_before(meeting, now):
+                return SKIP_PASSED
         if reminder.kind == INVITATION_UNANSWERED:
             unanswered = session.exec(
                 select(Invitation.id).where(
@@ -771,32 +794,43 @@ def _stale(session: Session, workflow: Workflow, case: SipCase, reminder: Remind
                     Invitation.partstat == "NEEDS-ACTION",
                 )
             ).first()
-            return unanswered is None
+            if unanswered is None:
+                return SKIP_ANSWERED
     if reminder.deadline_id is not None:
         deadline = session.get(Deadline, reminder.deadline_id)
         if deadline.met_at is not None or deadline.cancelled_at is not None:
-            return True
-        moment = deadline_moment(workflow, case, deadline)
-        # "Soon" after the moment itself, or "due today" a day late, would mislead: the next one says it.
-        if reminder.kind == DEADLINE_SOON and moment <= now:
-            return True
-        if reminder.kind == DEADLINE_DUE and add_days(moment, 1) <= now:
-            return True
+            return SKIP_DEADLINE_SETTLED
+        # "Soon" or "due today" once the moment itself has passed would mislead: "passed" says it.
+        ahead = reminder.kind in (DEADLINE_SOON, DEADLINE_DUE)
+        if ahead and deadline_moment(workflow, case, deadline) <= now:
+            return SKIP_PASSED
     if reminder.effort_id is not None:
         effort = session.get(PlanEffort, reminder.effort_id)
         if effort is None or effort.status not in EFFORT_OPEN:
-            return True
-    return False
+            return SKIP_EFFORT_SETTLED
+    if reminder.kind == WORKFLOW and _declared_anchor_passed(session, workflow, case, reminder, now):
+        return SKIP_PASSED
+    return None
 
 
-def _still_the_day_before(reminder: Reminder, meeting: Meeting, now: datetime) -> bool:
-    """Whether a "meeting tomorrow" reminder still is one: written before its moment, the meeting tomorrow.
+def _declared_anchor_passed(
+    session: Session, workflow: Workflow, case: SipCase, reminder: Reminder, now: datetime
+) -> bool:
+    """Whether a declared reminder ahead of its anchor (a negative offset: "prepare the follow-up") comes
+    after the anchor itself; one after its anchor (offset 0 or more) is never late for it."""
+    declared = {d.name: d for d in workflow.reminders}.get(reminder.topic)
+    if declared is None or declared.offset_days >= 0:
+        return False
+    anchor = REMINDER_ANCHORS[declared.anchor](session, case)
+    return anchor is not None and anchor <= now
 
-    Written after its moment (booked, or an invitee added, within the day before), the invitation just
-    sent says it all; sent on the meeting's own day (moved to today, the scheduler down), "tomorrow" is false.
-    """
+
+def _still_the_day_before(meeting: Meeting, now: datetime) -> bool:
+    """Whether the meeting is tomorrow: sent on the meeting's own day (moved to today, the scheduler down),
+    "tomorrow" is false. (Written after its moment, booked or an invitee added within the day before, the
+    reminder is skipped before this is asked: the invitation just sent says it all.)"""
     tomorrow = to_local(now).date() + timedelta(days=1)
-    return reminder.created_at < reminder.due_at and to_local(meeting.starts_at).date() == tomorrow
+    return to_local(meeting.starts_at).date() == tomorrow
 
 
 def _recipients(session: Session, reminder: Reminder) -> list[tuple[str, str | None]] | None:

@@ -38,6 +38,18 @@ STATUS_LABELS = {
     models.CANCELLED: _l("Cancelled"),
     models.UNDELIVERABLE: _l("Undeliverable"),
 }
+# Why a skipped reminder did not go out (Reminder.skip_reason), beside its status on the list.
+SKIP_REASON_LABELS = {
+    models.SKIP_CASE_ENDED: _l("the SIP has ended"),
+    models.SKIP_MEETING_OFF: _l("the meeting is no longer planned"),
+    models.SKIP_PASSED: _l("out of date: what it tells of had already come when it was to be sent"),
+    models.SKIP_WRITTEN_LATE: _l("written within the day before the meeting: the invitation says it"),
+    models.SKIP_ANSWERED: _l("every invitation is answered"),
+    models.SKIP_DEADLINE_SETTLED: _l("the deadline is met or no longer applies"),
+    models.SKIP_EFFORT_SETTLED: _l("the effort is no longer planned or ongoing"),
+    models.SKIP_BY_NAME: _l("everyone it would go to gets the same reminder by name"),
+}
+assert set(SKIP_REASON_LABELS) == set(models.SKIP_REASONS)
 
 
 @bp.before_request
@@ -125,6 +137,7 @@ def admin_list():
         next_after=rows[-1].id if more and rows else None,
         kind_labels=KIND_LABELS,
         status_labels=STATUS_LABELS,
+        skip_reason_labels=SKIP_REASON_LABELS,
         sendable_again=services.sendable_again(session, rows),
     )
 
