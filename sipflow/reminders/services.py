@@ -26,6 +26,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, select
@@ -1137,24 +1138,61 @@ CASE_PAGE_STATUSES = (PENDING, UNDELIVERABLE)
 CASE_PAGE_MAX = 50
 
 
+# An invitee as the reminder lists name them: the participant's kind and relation, an organisation's
+# name and unit (never the person's or a närstående's name, never an address: see Invitee).
+_INVITEE = aliased(Participant, name="invitee")
+_INVITEE_UNIT = aliased(Unit, name="invitee_unit")
+_INVITEE_COLUMNS = (
+    _INVITEE.kind.label("invitee_kind"),
+    _INVITEE.relation.label("invitee_relation"),
+    Organisation.name.label("invitee_organisation"),
+    _INVITEE_UNIT.name.label("invitee_unit"),
+)
+
+
+def _with_invitees(query):
+    """query (over Reminder) with each invitee's naming columns, by primary keys, outer-joined."""
+    return (
+        query.outerjoin(Invitation, Invitation.id == Reminder.invitation_id)
+        .outerjoin(_INVITEE, _INVITEE.id == Invitation.participant_id)
+        .outerjoin(Organisation, Organisation.id == _INVITEE.organisation_id)
+        .outerjoin(_INVITEE_UNIT, _INVITEE_UNIT.id == _INVITEE.unit_id)
+    )
+
+
+@dataclass(frozen=True)
+class Invitee:
+    """How a meeting's invitee is named beside a reminder to them: an organisation by its name and unit, the
+    person as the person, a närstående or guardian by kind and relation."""
+
+    kind: str | None
+    relation: str | None = None
+    organisation: str | None = None
+    unit: str | None = None
+
+
 # Built once (every case page reads it): building and keying it per request cost more than running it.
 # The columns the page shows, not the rows as objects (it never changes them).
 _CASE_REMINDERS = (
-    select(
-        Reminder.id,
-        Reminder.kind,
-        Reminder.due_at,
-        Reminder.status,
-        Reminder.topic,
-        Reminder.invitation_id,
-        Reminder.recipient_user_id,
-        Reminder.recipient_unit_id,
-        User.display_name.label("recipient_name"),
-        Unit.name.label("recipient_unit_name"),
+    _with_invitees(
+        select(
+            Reminder.id,
+            Reminder.kind,
+            Reminder.due_at,
+            Reminder.status,
+            Reminder.topic,
+            Reminder.invitation_id,
+            Reminder.recipient_user_id,
+            Reminder.recipient_unit_id,
+            User.display_name.label("recipient_name"),
+            Unit.name.label("recipient_unit_name"),
+            *_INVITEE_COLUMNS,
+        )
+        # Who hears of it, named in the same statement: two rows of one kind and day differ by their
+        # recipient (three invitees of one meeting too).
+        .outerjoin(User, User.id == Reminder.recipient_user_id)
+        .outerjoin(Unit, Unit.id == Reminder.recipient_unit_id)
     )
-    # Who hears of it, named in the same statement: two rows of one kind and day differ by their recipient.
-    .outerjoin(User, User.id == Reminder.recipient_user_id)
-    .outerjoin(Unit, Unit.id == Reminder.recipient_unit_id)
     .where(Reminder.case_id == bindparam("case_id", type_=Integer), Reminder.status.in_(CASE_PAGE_STATUSES))
     .order_by(Reminder.due_at, Reminder.id)
     .limit(CASE_PAGE_MAX)
@@ -1191,19 +1229,45 @@ def reconcile_pending(session: Session, registry, *, now: datetime, batch: int =
         session.expunge_all()
 
 
-def recipient_names(session: Session, rows) -> tuple[dict[int, str], dict[int, str]]:
-    """The names of the users and of the units rows of reminders go to: ({user id: name}, {unit id: name})."""
+def recipient_names(session: Session, rows) -> tuple[dict[int, str], dict[int, str], dict[int, Invitee]]:
+    """Who rows of reminders go to: ({user id: name}, {unit id: name}, {invitation id: Invitee})."""
     user_ids = {r.recipient_user_id for r in rows if r.recipient_user_id is not None}
     unit_ids = {r.recipient_unit_id for r in rows if r.recipient_unit_id is not None}
+    invitation_ids = {r.invitation_id for r in rows if r.invitation_id is not None}
     users = session.exec(select(User.id, User.display_name).where(User.id.in_(user_ids))) if user_ids else ()
     units = session.exec(select(Unit.id, Unit.name).where(Unit.id.in_(unit_ids))) if unit_ids else ()
-    return dict(tuple(row) for row in users), dict(tuple(row) for row in units)
+    invitees = (
+        session.exec(
+            select(Invitation.id, *_INVITEE_COLUMNS)
+            .select_from(Invitation)
+            .join(_INVITEE, _INVITEE.id == Invitation.participant_id)
+            .outerjoin(Organisation, Organisation.id == _INVITEE.organisation_id)
+            .outerjoin(_INVITEE_UNIT, _INVITEE_UNIT.id == _INVITEE.unit_id)
+            .where(Invitation.id.in_(invitation_ids))
+        )
+        if invitation_ids
+        else ()
+    )
+    return (
+        dict(tuple(row) for row in users),
+        dict(tuple(row) for row in units),
+        {row[0]: Invitee(*row[1:]) for row in invitees},
+    )
+
+
+def invitee_of(row) -> Invitee | None:
+    """The invitee a row of case_reminders goes to (None: it goes to no invitee)."""
+    return (
+        Invitee(row.invitee_kind, row.invitee_relation, row.invitee_organisation, row.invitee_unit)
+        if (row.invitation_id is not None and row.invitee_kind is not None)
+        else None
+    )
 
 
 def case_reminders(session: Session, case_id: int) -> list[Row]:
     """The case's pending and undeliverable reminders, soonest first (at most CASE_PAGE_MAX).
 
     Rows of id, kind, due_at, status, topic, invitation_id, the recipient's ids and names (recipient_name,
-    recipient_unit_name), by name.
+    recipient_unit_name) and an invitee's naming columns (invitee_of), by name.
     """
     return column_rows(session, _CASE_REMINDERS, {"case_id": case_id})

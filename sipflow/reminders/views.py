@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlmodel import select
 
@@ -10,6 +11,7 @@ from sipflow.cases.models import SipCase
 from sipflow.cases.queries import deadline_label, find_workflow
 from sipflow.clock import now_utc
 from sipflow.db import get_session, unit_of_work
+from sipflow.people.labels import unit_label
 from sipflow.reminders import models, services
 from sipflow.security import login_manager
 from sipflow.translated import lazy_gettext as _l
@@ -50,6 +52,24 @@ SKIP_REASON_LABELS = {
     models.SKIP_BY_NAME: _l("everyone it would go to gets the same reminder by name"),
 }
 assert set(SKIP_REASON_LABELS) == set(models.SKIP_REASONS)
+
+
+def invitee_label(invitee: services.Invitee | None) -> str | None:
+    """A meeting's invitee as the reminder lists name them (None: not an invitee, or unknown).
+
+    No more than the case page says of its participants to anyone who sees it, and less: an organisation by
+    its name and unit (as the meeting's invitations name their sender's), the person as "the person", a
+    närstående or guardian by that and their relation, never a private person's name or an address (the
+    administration's list names the SIPs of many people).
+    """
+    if invitee is None or invitee.kind is None:
+        return None
+    if invitee.kind == "organisation":
+        return unit_label(invitee.organisation or "?", invitee.unit)
+    if invitee.kind == "person":
+        return _("the person")
+    kind = _("guardian") if invitee.kind == "guardian" else _("relative")
+    return _("%(kind)s (%(relation)s)", kind=kind, relation=invitee.relation) if invitee.relation else kind
 
 
 @bp.before_request
@@ -125,13 +145,14 @@ def admin_list():
     page = page[: services.PAGE_SIZE]
     rows = [reminder for reminder, _reference in page]
     references = {reminder.id: reference for reminder, reference in page}
-    names, unit_names = services.recipient_names(session, rows)
+    names, unit_names, invitees = services.recipient_names(session, rows)
     return render_template(
         "reminders/admin.html",
         rows=rows,
         status=status,
         names=names,
         unit_names=unit_names,
+        invitee_names={invitation_id: invitee_label(i) for invitation_id, i in invitees.items()},
         references=references,
         topics=_topic_labels(session, rows),
         next_after=rows[-1].id if more and rows else None,
@@ -172,6 +193,7 @@ def _case_page_part(detail, _actor, *, allowed: list) -> dict:
     return {
         "reminders": rows,
         "reminder_topics": {r.id: topic_label(detail.workflow, r, locale) for r in rows if r.topic},
+        "reminder_invitees": {r.id: invitee_label(services.invitee_of(r)) for r in rows if r.invitation_id},
         "reminder_kind_labels": KIND_LABELS,
         "reminder_status_labels": STATUS_LABELS,
     }

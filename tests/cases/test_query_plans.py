@@ -232,18 +232,24 @@ def test_the_statistics_read_attendance_of_the_sip_meetings_through_indexes(anal
         ("consents", ("consent", "consentorganisation", "organisation")),
         ("meetings", ("meeting", "attendance")),
         ("participants", ("participant", "consent")),
+        ("reminders", ("reminder", "user", "unit", "invitation", "invitee", "organisation", "invitee_unit")),
     ],
 )
 def test_the_case_pages_and_the_steps_joined_reads_search_by_case(analysed, db_session, name, tables):
     """The reads that join a second table to the case's rows (the consents' organisations, the meetings'
-    attendance, the step's participants with the consents in force) find both through indexes."""
+    attendance, the step's participants with the consents in force, the reminders with their recipients and
+    invitees) find both through indexes."""
     from sipflow.cases.queries import _CONSENTS
     from sipflow.cases.services import _ACTIVE_PARTICIPANTS
     from sipflow.meetings.queries import _MEETINGS_OF_CASE
+    from sipflow.reminders.services import _CASE_REMINDERS
 
-    statement = {"consents": _CONSENTS, "meetings": _MEETINGS_OF_CASE, "participants": _ACTIVE_PARTICIPANTS}[
-        name
-    ]
+    statement = {
+        "consents": _CONSENTS,
+        "meetings": _MEETINGS_OF_CASE,
+        "participants": _ACTIVE_PARTICIPANTS,
+        "reminders": _CASE_REMINDERS,
+    }[name]
     bound = statement.params(case_id=analysed[0].id, today=date(2026, 11, 2))
     plan = plan_of(db_session, bound)
     assert full_scans(plan, *tables) == [], plan
