@@ -44,12 +44,18 @@ class NoMailbox(Exception):
 
 def human_mailbox(session: Session, meeting: Meeting | None) -> str | None:
     """Where a person's plain reply about meeting should go: SIPFLOW_REPLY_TO, else the booker's address."""
+    return staff_mailbox(session, meeting.booked_by_user_id if meeting is not None else None)
+
+
+def staff_mailbox(session: Session, user_id: int | None) -> str | None:
+    """Where a plain reply to mail a staff member sent (a booking, a personal link) should go, the mail's
+    Reply-To: SIPFLOW_REPLY_TO (a shared, staffed mailbox), else that staff member's own address."""
     configured = current_app.config["REPLY_TO"]
     if configured:
         return configured
-    if meeting is None or meeting.booked_by_user_id is None:
+    if user_id is None:
         return None
-    user = session.get(User, meeting.booked_by_user_id)
+    user = session.get(User, user_id)
     # A disabled account's mailbox may be gone with its owner.
     return user.email if user is not None and user.active and user.email else None
 

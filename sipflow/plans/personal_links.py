@@ -27,8 +27,9 @@ from sipflow.cases.services import lock_case, register_address_change
 from sipflow.clock import local_to_utc, stored_utc, to_local
 from sipflow.errors import Conflict, InvalidInput, NotAllowed
 from sipflow.i18n import DEFAULT_LOCALE, language_or_default
+from sipflow.meetings.forwarding import staff_mailbox
 from sipflow.notifications.outbox import enqueue, sender
-from sipflow.people.models import Person, Unit, User
+from sipflow.people.models import Organisation, Person, Unit, User
 from sipflow.plans.models import PersonalLink
 from sipflow.translated import lazy_gettext as _l
 
@@ -247,6 +248,9 @@ def send_personal_link(
     session.add(link)
     session.flush()
     _replace_older_links(session, link, now=now)
+    # Who the mail speaks for and where a reply goes, as a meeting's invitation: the organisation (never
+    # its unit, which may say what care the person gets) and a person's mailbox.
+    organisation = session.get(Organisation, case.initiating_organisation_id).name
     enqueue(
         session,
         _message(
@@ -254,6 +258,8 @@ def send_personal_link(
             participant.email,
             recipient_language(participant),
             for_person=participant.kind == "person",
+            organisation=organisation,
+            reply_to=staff_mailbox(session, actor.id),
         ),
         kind=OUTBOX_KIND,
         case_id=case.id,
@@ -280,10 +286,20 @@ def _replace_older_links(session: Session, link: PersonalLink, *, now: datetime)
     )
 
 
-def _message(link: PersonalLink, to: str, locale: str, *, for_person: bool = True) -> EmailMessage:
+def _message(
+    link: PersonalLink,
+    to: str,
+    locale: str,
+    *,
+    organisation: str,
+    for_person: bool = True,
+    reply_to: str | None = None,
+) -> EmailMessage:
     """The e-mail carrying the link: in the recipient's language, nothing about the person in the subject.
 
     for_person: written to the person (it is their plan), else to a närstående or guardian (it is not).
+    organisation: the SIP's initiating organisation, named as the one to contact and in From (as an
+    invitation names its booking organisation); reply_to: the mailbox a plain reply reaches, if any.
     """
     # The page opens in the same language (only another language than the default is spelt out).
     url = link_url(link) + (f"?lang={locale}" if locale != DEFAULT_LOCALE else "")
@@ -292,12 +308,15 @@ def _message(link: PersonalLink, to: str, locale: str, *, for_person: bool = Tru
             "url": url,
             "until": format_date(last_valid_day(link), "d MMMM y", locale=locale),
             "for_person": for_person,
+            "organisation": organisation,
         }
         subject = _("Your SIP plan") if for_person else _("SIP plan: your personal link")
         text = current_app.jinja_env.get_template("emails/personal_link.txt").render(**context)
     message = EmailMessage(policy=email.policy.SMTP)
-    message["From"] = sender()
+    message["From"] = sender(organisation)
     message["To"] = to
+    if reply_to:
+        message["Reply-To"] = reply_to
     message["Subject"] = subject
     message.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable")
     return message

@@ -68,6 +68,13 @@ LINK_REFUSALS = {
     "expired": _l("The link has expired. Ask the one who works with your SIP for a new one."),
     "revoked": _l("The link no longer works. Ask the one who works with your SIP for a new one."),
 }
+# A närstående's or guardian's link: the SIP is the person's, not theirs.
+LINK_REFUSALS_NOT_THEIRS = LINK_REFUSALS | {
+    "expired": _l("The link has expired. Ask the one who works with the SIP you take part in for a new one."),
+    "revoked": _l(
+        "The link no longer works. Ask the one who works with the SIP you take part in for a new one."
+    ),
+}
 
 
 # A read through a link is logged by its recipient's kind (there is no user): a närstående's shows as theirs.
@@ -440,8 +447,14 @@ def _link_or_refusal(token: str, now):
                 link_id=link.id,
                 now=now,
             )
+    # Worded for whom the link was sent to, where it is known: a närstående's SIP is not "your SIP".
+    participant = session.get(Participant, link.participant_id) if link is not None else None
+    for_person = participant is None or participant.kind == approvals.PERSON
+    messages = LINK_REFUSALS if for_person else LINK_REFUSALS_NOT_THEIRS
     with _in_recipient_language(link):
-        page = render_template("plans/person_link_refused.html", message=LINK_REFUSALS[code])
+        page = render_template(
+            "plans/person_link_refused.html", message=messages[code], for_person=for_person
+        )
     return None, (page, personal_links.REFUSAL_STATUS[code])
 
 

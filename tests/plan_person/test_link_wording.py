@@ -1,0 +1,104 @@
+"""What a närstående's link says is worded for them (the SIP is the person's), and the link's mail names who
+to contact and where a reply goes, as a meeting's invitation does."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+
+import pytest
+from personkit import log_out
+from sqlmodel import select
+from test_personal_links import link_path, queued, send_link
+from webkit import text_of
+
+from sipflow.clock import now_utc
+from sipflow.db import unit_of_work
+from sipflow.people.models import Organisation
+from sipflow.plans.models import PersonalLink
+from sipflow.plans.personal_links import revoke_link
+
+
+def _revoke(db_session, world) -> None:
+    link = db_session.exec(select(PersonalLink)).one()
+    with unit_of_work(db_session):
+        revoke_link(db_session, case=world.case, link_id=link.id, actor=world.region.user, now=now_utc())
+
+
+def test_a_revoked_link_of_a_narstaende_does_not_call_the_sip_theirs(client, db_session, planned):
+    send_link(client, planned, planned.relative)
+    log_out(client)
+    path = link_path(queued(db_session))
+    _revoke(db_session, planned)
+    refused = client.get(path)
+    assert refused.status_code == 410
+    page = text_of(refused)
+    assert "Be den som arbetar med SIP:en som du deltar i om en ny länk." in page
+    assert "din SIP" not in page and "Mina SIP-planer" not in page
+
+
+def test_a_revoked_link_of_the_person_still_says_their_sip(client, db_session, planned):
+    send_link(client, planned, planned.person_row)
+    log_out(client)
+    path = link_path(queued(db_session))
+    _revoke(db_session, planned)
+    page = text_of(client.get(path))
+    assert "Be den som arbetar med din SIP om en ny." in page and "Mina SIP-planer" in page
+
+
+def test_a_narstaende_reads_the_persons_own_goals_under_a_heading_about_the_person(
+    client, db_session, planned
+):
+    send_link(client, planned, planned.relative)
+    log_out(client)
+    page = text_of(client.get(link_path(queued(db_session))))
+    assert "Det är viktigt för mig att ha ett arbete" in page
+    assert "Det här är viktigt för personen" in page and "Det här är viktigt för mig" not in page
+
+
+def test_the_person_reads_their_own_goals_in_the_first_person(client, db_session, planned):
+    send_link(client, planned, planned.person_row)
+    log_out(client)
+    page = text_of(client.get(link_path(queued(db_session))))
+    assert "Det här är viktigt för mig" in page and "viktigt för personen" not in page
+
+
+def _mail(db_session):
+    row = queued(db_session)
+    return email.message_from_string(row.message, policy=email.policy.default)
+
+
+def _initiating(db_session, world) -> str:
+    return db_session.get(Organisation, world.case.initiating_organisation_id).name
+
+
+@pytest.mark.parametrize(
+    ("recipient", "ending"),
+    [
+        ("person_row", "kontakta {organisation}, som arbetar med din SIP."),
+        ("relative", "kontakta {organisation}, som arbetar med SIP:en."),
+    ],
+)
+def test_the_links_mail_names_the_initiating_organisation_and_replies_reach_who_sent_it(
+    client, db_session, planned, recipient, ending
+):
+    send_link(client, planned, getattr(planned, recipient))
+    mail = _mail(db_session)
+    organisation = _initiating(db_session, planned)
+    text = mail.get_body(("plain",)).get_content()
+    assert ending.format(organisation=organisation) in " ".join(text.split())
+    assert "kontakta den som arbetar med" not in text
+    assert organisation in mail["From"] and planned.region.unit.name not in mail["From"]
+    # No shared mailbox is configured: a reply reaches the staff member who sent the link, as a reply to
+    # an invitation reaches its booker.
+    assert mail["Reply-To"] == planned.region.user.email
+
+
+def test_with_a_shared_reply_mailbox_the_links_mail_is_answered_there(client, app, db_session, planned):
+    saved = app.config["REPLY_TO"]
+    app.config["REPLY_TO"] = "sip-samordning@example.se"
+    try:
+        send_link(client, planned, planned.person_row)
+    finally:
+        app.config["REPLY_TO"] = saved
+    assert _mail(db_session)["Reply-To"] == "sip-samordning@example.se"
