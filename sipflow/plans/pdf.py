@@ -28,6 +28,8 @@ from sipflow.people.identifiers import PERSONNUMMER, RESERVNUMMER, SAMORDNINGSNU
 from sipflow.plans.models import by_others
 
 logger = logging.getLogger(__name__)
+# The document's language, whatever the reader's page language (see above): a page in another one says so.
+LANGUAGE = "sv"
 
 FONT = "SipPlanSans"
 FONT_BOLD = "SipPlanSans-Bold"

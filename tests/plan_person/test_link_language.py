@@ -93,3 +93,17 @@ def test_a_link_sent_before_the_recipient_turned_english_opens_and_expires_in_en
     expired = browser.get(path)
     assert expired.status_code == 410
     assert '<html lang="en">' in text_of(expired) and "The link has expired" in text_of(expired)
+
+
+def test_the_english_page_says_its_pdfs_are_in_swedish_and_the_swedish_page_is_unchanged(
+    client, db_session, planned
+):
+    send_link(client, planned, planned.person_row)
+    log_out(client)
+    path = link_path(queued(db_session))
+    english = text_of(client.get(path + "?lang=en"))
+    links = english.index("The plan as PDF in large type")
+    assert "The document is in Swedish." in english[links : english.index("</p>", links)]
+    swedish = text_of(client.get(path + "?lang=sv"))
+    assert "Planen som PDF" in swedish
+    assert "Dokumentet är på svenska" not in swedish and "The document is in Swedish" not in swedish

@@ -32,7 +32,7 @@ from sipflow.errors import Conflict, UserError
 from sipflow.forms import PageForm
 from sipflow.i18n import chosen_language
 from sipflow.people.models import Person
-from sipflow.plans import approvals, person_view, personal_links
+from sipflow.plans import approvals, pdf, person_view, personal_links
 from sipflow.plans.blueprint import bp
 from sipflow.plans.forms import EFFORT_STATUS_LABELS, optional_int
 from sipflow.plans.models import PersonalLink, PlanVersion
@@ -507,6 +507,8 @@ def _render_link_page(link: PersonalLink, token: str, *, now, errors=(), status:
         # A närstående or guardian reads someone else's plans: the page must not call them theirs.
         for_person=participant.kind == approvals.PERSON,
         errors=list(errors),
+        # The PDFs are in this language only: a page in another says so beside their links.
+        pdf_language=pdf.LANGUAGE,
         # Also when shown by a refused approval (a POST): the language switch leads to the page itself.
         page_url=url_for("plans.my_plan", token=token),
     )
