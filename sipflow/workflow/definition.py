@@ -7,6 +7,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sipflow.i18n import LOCALES
 from sipflow.workflow.registry import (
     EFFECTS,
     EFFECTS_AFTER,
@@ -185,12 +186,24 @@ def _fail(path: Path, key: str, message: str) -> WorkflowError:
     return WorkflowError(f"{path.name}: {key}: {message}")
 
 
+# What a label of the file must look like: a text in each language of the user interface.
+_LABEL_EXAMPLE = "label = { " + ", ".join(f'{locale} = "..."' for locale in LOCALES) + " }"
+
+
 def _label(path: Path, key: str, raw) -> dict:
-    if not isinstance(raw, dict) or not isinstance(raw.get("sv"), str) or not raw["sv"]:
-        raise _fail(path, key, 'needs a label with at least a Swedish text: label = { sv = "..." }')
+    """raw as a label with a text in each language of the user interface (LOCALES) and no other."""
+    if not isinstance(raw, dict):
+        raise _fail(path, key, f"needs a label with a text in each language: {_LABEL_EXAMPLE}")
     for locale, text in raw.items():
-        if not isinstance(text, str) or not text:
+        if locale not in LOCALES:
+            # A typo (eng, se) would leave that language's pages showing another language's text.
+            raise _fail(path, f"{key}.{locale}", f"unknown language {locale!r} (known: {', '.join(LOCALES)})")
+        if not isinstance(text, str) or not text.strip():
             raise _fail(path, f"{key}.{locale}", "must be a text in quotes")
+    missing = [locale for locale in LOCALES if locale not in raw]
+    if missing:
+        # The pages in that language would show another language's text instead, and nothing would say.
+        raise _fail(path, key, f"has no text in {', '.join(missing)}: {_LABEL_EXAMPLE}")
     return dict(raw)
 
 

@@ -52,6 +52,13 @@ def test_a_declared_reminder_is_loaded():
         ({"template": "shouting"}, "reminders.remind_follow_up.template", "unknown template 'shouting'"),
         ({"offset_days": "soon"}, "reminders.remind_follow_up.offset_days", "whole days"),
         ({"colour": "red"}, "reminders.remind_follow_up", "unknown key 'colour'"),
+        # Its subject in English would have been the Swedish one.
+        ({"label": {"sv": "Påminn"}}, "reminders.remind_follow_up.label", "has no text in en"),
+        (
+            {"label": {"sv": "Påminn", "en": "Remind", "se": "Påminn"}},
+            "reminders.remind_follow_up.label.se",
+            "unknown language 'se'",
+        ),
     ],
 )
 def test_a_reminder_on_an_unknown_anchor_party_or_template_is_refused_naming_file_and_key(change, key, words):

@@ -330,7 +330,7 @@ BROKEN = [
         replace_once(
             "[deadlines.follow_up]\n",
             "[deadlines.kallelse_internal]\n"
-            'label = { sv = "Intern kallelse" }\n'
+            'label = { sv = "Intern kallelse", en = "Internal notice" }\n'
             'indicator = "kallelse"\n'
             'from = "requested_at"\n'
             "days = 7\n"
@@ -385,6 +385,52 @@ BROKEN = [
         replace_once('en = "Preparing"', "en = 5"),
         "states.preparing.label.en",
         "text",
+    ),
+    # A label without its English text showed the Swedish one on the English pages, and nothing said so.
+    (
+        "state-without-english-label",
+        replace_once('label = { sv = "Förberedelse", en = "Preparing" }', 'label = { sv = "Förberedelse" }'),
+        "states.preparing.label",
+        "has no text in en",
+    ),
+    (
+        "transition-without-english-label",
+        in_transition(
+            "send_kallelse",
+            'label = { sv = "Registrera kallelse", en = "Record notice of meeting" }',
+            'label = { sv = "Registrera kallelse" }',
+        ),
+        "transitions.send_kallelse.label",
+        "has no text in en",
+    ),
+    (
+        "deadline-without-english-label",
+        replace_once('label = { sv = "Kallelse", en = "Notice of meeting" }', 'label = { sv = "Kallelse" }'),
+        "deadlines.kallelse.label",
+        "has no text in en",
+    ),
+    (
+        "workflow-without-english-label",
+        replace_once('label = { sv = "SIP", en = "SIP" }', 'label = { sv = "SIP" }'),
+        "label",
+        "has no text in en",
+    ),
+    (
+        "english-label-blank",
+        replace_once('en = "Preparing"', 'en = "  "'),
+        "states.preparing.label.en",
+        "text",
+    ),
+    # A typo in a language's key (eng for en) left the English pages without the text too.
+    (
+        "label-with-an-unknown-language",
+        in_transition(
+            "send_kallelse",
+            'en = "Record notice of meeting"',
+            'eng = "Record notice of meeting"',
+        ),
+        "transitions.send_kallelse.label.eng",
+        "unknown language 'eng' (known: sv, en)",
     ),
 ]
 
