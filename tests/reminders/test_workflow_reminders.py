@@ -70,6 +70,20 @@ def test_a_reminder_on_an_unknown_anchor_party_or_template_is_refused_naming_fil
     assert words in message
 
 
+def test_a_reminder_counting_from_a_date_the_file_does_not_ask_for_is_refused():
+    # sip.toml asks for no utskrivningsklar_at: no case of it has the date, so the reminder could never go out.
+    data = _data("sip.toml") | {"reminders": [GOOD | {"anchor": "utskrivningsklar_at"}]}
+    with pytest.raises(WorkflowError) as refused:
+        parse_workflow(WORKFLOWS / "sip.toml", data)
+    assert str(refused.value) == (
+        "sip.toml: reminders.remind_follow_up.anchor: counts from utskrivningsklar_at, which a case has only "
+        'when the file says start_dates = ["utskrivningsklar_at"]'
+    )
+    discharge = _data("sip_discharge.toml") | {"reminders": [GOOD | {"anchor": "utskrivningsklar_at"}]}
+    (reminder,) = parse_workflow(WORKFLOWS / "sip_discharge.toml", discharge).reminders
+    assert reminder.anchor == "utskrivningsklar_at"
+
+
 def _kallelse(working_days: bool | None):
     data = _data("sip_discharge.toml")
     if working_days is not None:
