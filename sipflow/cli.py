@@ -98,28 +98,25 @@ def workflow_diagram(name: str):
     "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
 )
 def workflow_check(files: tuple[Path, ...]):
-    """Validate workflow FILES without starting the application."""
+    """Validate workflow FILES, each and together, as the start validates the workflow folder."""
     from sipflow.areas import load_areas
     from sipflow.workflow.definition import WorkflowError, load_workflow_file
+    from sipflow.workflow.engine import refuse_clash
 
     load_areas()
 
     failed = False
-    # As the app's start: one file per name and version (the start refuses a folder with two).
-    seen: dict[tuple[str, int], str] = {}
+    # As the app's start: one file per name and version, one workflow per occasion.
+    checked = []
     for path in files:
         try:
             workflow = load_workflow_file(path)
+            refuse_clash(workflow, checked)
         except WorkflowError as error:
             click.echo(str(error), err=True)
             failed = True
             continue
-        key = (workflow.name, workflow.version)
-        if key in seen and seen[key] != path.name:
-            click.echo(f"{path.name}: name: {key} is also defined in {seen[key]}", err=True)
-            failed = True
-            continue
-        seen[key] = path.name
+        checked.append(workflow)
         click.echo(f"{path.name}: ok ({workflow.name} v{workflow.version}, {len(workflow.states)} states)")
     if failed:
         raise SystemExit(1)

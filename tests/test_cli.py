@@ -93,6 +93,23 @@ def test_check_refuses_two_files_of_one_name_and_version_as_the_start_does(runne
     assert "sip_kronoberg.toml: name: ('sip', 1) is also defined in sip.toml" in result.output
 
 
+def test_check_refuses_a_second_workflow_of_an_occasion_as_the_start_does(runner, tmp_path):
+    # A county's own workflow keeping the national sip's occasion: the check and the start said ok, and
+    # statistics by occasion then named the national cases by the county's label.
+    county = tmp_path / "a_skane.toml"
+    county.write_text(
+        (WORKFLOWS_DIR / "sip.toml").read_text(encoding="utf-8").replace('name = "sip"', 'name = "a_skane"'),
+        encoding="utf-8",
+    )
+    result = runner.invoke(args=["sipflow", "workflow", "check", str(county), str(WORKFLOWS_DIR / "sip.toml")])
+    assert result.exit_code == 1
+    assert "a_skane.toml: ok" in result.output
+    assert "sip.toml: occasion: 'other_need' is already the occasion of workflow 'a_skane' (a_skane.toml)" in (
+        result.output
+    )
+    assert "sip.toml: ok" not in result.output
+
+
 def test_check_without_files_is_a_usage_error(runner):
     """Checking nothing is no success: the command names the files it needs."""
     result = runner.invoke(args=["sipflow", "workflow", "check"])

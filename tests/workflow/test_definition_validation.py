@@ -15,7 +15,7 @@ from sipflow.areas import load_areas
 from sipflow.config import PROJECT_ROOT
 from sipflow.stats.services import settings_from
 from sipflow.workflow.definition import WorkflowError, load_workflow_file
-from sipflow.workflow.engine import WorkflowRegistry
+from sipflow.workflow.engine import WorkflowRegistry, refuse_clash
 from sipflow.workflow.registry import EFFECTS, GUARDS
 
 # The workflow files name guards, effects and inputs the areas register.
@@ -502,6 +502,38 @@ def test_the_same_name_and_version_twice_is_refused(tmp_path):
     shutil.copy(WORKFLOWS_DIR / "sip.toml", tmp_path / "b.toml")
     with pytest.raises(WorkflowError, match=r"^b\.toml: name: .*a\.toml"):
         WorkflowRegistry.from_folder(tmp_path)
+
+
+def _skane_sip(name: str = "a_skane") -> str:
+    """sip.toml as a county's own workflow that keeps the national one's occasion (other_need)."""
+    return SIP.replace('name = "sip"', f'name = "{name}"').replace(
+        'label = { sv = "SIP", en = "SIP" }',
+        'label = { sv = "SIP Region Skåne (psykisk ohälsa)", en = "SIP Region Skåne (mental illness)" }',
+    )
+
+
+def test_a_second_workflow_declaring_another_workflows_occasion_is_refused(tmp_path):
+    # The cases keep only the occasion: statistics by occasion counted the national sip cases and the
+    # county's in one row, and named it by whichever file sorted first (here the county's label).
+    for path in WORKFLOWS_DIR.glob("*.toml"):
+        shutil.copy(path, tmp_path / path.name)
+    (tmp_path / "a_skane.toml").write_text(_skane_sip(), encoding="utf-8")
+    with pytest.raises(WorkflowError) as refused:
+        WorkflowRegistry.from_folder(tmp_path)
+    assert str(refused.value) == (
+        "sip.toml: occasion: 'other_need' is already the occasion of workflow 'a_skane' (a_skane.toml): "
+        "each workflow needs an occasion of its own (statistics by occasion would count both in one row)"
+    )
+
+
+def test_the_versions_of_one_workflow_share_its_occasion(tmp_path):
+    newer = tmp_path / "sip_v2.toml"
+    newer.write_text(SIP.replace("version = 1", "version = 2", 1), encoding="utf-8")
+    # Checked as a folder is, without a registry (which would publish the copy to the whole process).
+    refuse_clash(load_workflow_file(newer), [load_workflow_file(WORKFLOWS_DIR / "sip.toml")])
+    with pytest.raises(WorkflowError, match=r"^a_skane\.toml: occasion: 'other_need' .* \(sip_v2\.toml\)"):
+        (tmp_path / "a_skane.toml").write_text(_skane_sip(), encoding="utf-8")
+        refuse_clash(load_workflow_file(tmp_path / "a_skane.toml"), [load_workflow_file(newer)])
 
 
 @pytest.mark.parametrize("path", sorted(WORKFLOWS_DIR.glob("*.toml")), ids=lambda p: p.name)
