@@ -71,7 +71,7 @@ def test_a_reminder_on_an_unknown_anchor_party_or_template_is_refused_naming_fil
 
 
 def test_a_reminder_counting_from_a_date_the_file_does_not_ask_for_is_refused():
-    # sip.toml asks for no utskrivningsklar_at: no case of it has the date, so the reminder could never go out.
+    # sip.toml asks for no utskrivningsklar_at: no case of it has the date, so the reminder never went out.
     data = _data("sip.toml") | {"reminders": [GOOD | {"anchor": "utskrivningsklar_at"}]}
     with pytest.raises(WorkflowError) as refused:
         parse_workflow(WORKFLOWS / "sip.toml", data)

@@ -22,7 +22,10 @@ def test_an_occasion_is_named_by_the_newest_version_of_its_workflow(app, tmp_pat
     newer.write_text(
         SIP.read_text(encoding="utf-8")
         .replace("version = 1", "version = 2", 1)
-        .replace('label = { sv = "SIP", en = "SIP" }', 'label = { sv = "SIP, annat behov", en = "SIP, other need" }'),
+        .replace(
+            'label = { sv = "SIP", en = "SIP" }',
+            'label = { sv = "SIP, annat behov", en = "SIP, other need" }',
+        ),
         encoding="utf-8",
     )
     # Loaded without a registry, which would publish the copy to the whole process.
