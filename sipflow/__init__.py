@@ -13,6 +13,7 @@ def create_app(config: dict | None = None) -> Flask:
     """Build the application: config, database, login, translations, blueprints and CLI; starts no threads."""
     from sipflow import meetings, notifications, reminders, retention
     from sipflow.admin.views import bp as admin_bp
+    from sipflow.admin.workflow_overview import warn_of_missing_versions
     from sipflow.areas import load_areas
     from sipflow.cases.views import bp as cases_bp
     from sipflow.cli import sipflow_cli
@@ -50,6 +51,10 @@ def create_app(config: dict | None = None) -> Flask:
     # reads its years from the loaded workflows).
     load_areas()
     app.extensions["sipflow.workflows"] = WorkflowRegistry.from_folder(app.config["WORKFLOWS_DIR"])
+    # Cases on a version whose file was removed are said at start, not first by their pages' 503.
+    warn_of_missing_versions(
+        app.extensions["sipflow.engine"], app.extensions["sipflow.workflows"], app.logger
+    )
     retention.init_app(app)
     # Before the reminders: an invitation the consent no longer covers is withdrawn before its reminder.
     meetings.init_app(app)

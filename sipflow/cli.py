@@ -97,32 +97,63 @@ def workflow_diagram(name: str):
 @click.argument(
     "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
 )
-def workflow_check(files: tuple[Path, ...]):
-    """Validate workflow FILES without starting the application."""
+@click.option(
+    "--cases",
+    "with_cases",
+    is_flag=True,
+    help="Also warn of each workflow version cases in the database run on that none of FILES defines "
+    "(give every file of the folder).",
+)
+@with_appcontext
+def workflow_check(files: tuple[Path, ...], with_cases: bool):
+    """Validate workflow FILES, each and together, as the start validates the workflow folder."""
     from sipflow.areas import load_areas
     from sipflow.workflow.definition import WorkflowError, load_workflow_file
+    from sipflow.workflow.engine import refuse_clash
 
     load_areas()
 
     failed = False
-    # As the app's start: one file per name and version (the start refuses a folder with two).
-    seen: dict[tuple[str, int], str] = {}
+    # As the app's start: one file per name and version, one workflow per occasion.
+    checked = []
     for path in files:
         try:
             workflow = load_workflow_file(path)
+            refuse_clash(workflow, checked)
         except WorkflowError as error:
             click.echo(str(error), err=True)
             failed = True
             continue
-        key = (workflow.name, workflow.version)
-        if key in seen and seen[key] != path.name:
-            click.echo(f"{path.name}: name: {key} is also defined in {seen[key]}", err=True)
-            failed = True
-            continue
-        seen[key] = path.name
+        checked.append(workflow)
         click.echo(f"{path.name}: ok ({workflow.name} v{workflow.version}, {len(workflow.states)} states)")
+    if with_cases and not _warn_of_cases_without_file(checked):
+        failed = True
     if failed:
         raise SystemExit(1)
+
+
+def _warn_of_cases_without_file(workflows: list) -> bool:
+    """Warn on stderr of each version cases run on that none of workflows defines; False when the database
+    cannot say (its error named)."""
+    from sqlalchemy.exc import SQLAlchemyError
+    from sqlmodel import Session
+
+    from sipflow.admin.workflow_overview import missing_versions
+
+    try:
+        with Session(current_app.extensions["sipflow.engine"]) as session:
+            missing = missing_versions(session, workflows)
+    except SQLAlchemyError as error:
+        click.echo(f"cases not counted: the database did not answer ({type(error).__name__})", err=True)
+        return False
+    for name, version, count in missing:
+        cases = "1 case runs" if count == 1 else f"{count} cases run"
+        click.echo(
+            f"warning: workflow {name} version {version}: {cases} on it and none of the files defines it; "
+            "their pages cannot be shown without its file",
+            err=True,
+        )
+    return True
 
 
 @contextmanager

@@ -93,6 +93,54 @@ def test_check_refuses_two_files_of_one_name_and_version_as_the_start_does(runne
     assert "sip_kronoberg.toml: name: ('sip', 1) is also defined in sip.toml" in result.output
 
 
+def test_check_refuses_a_second_workflow_of_an_occasion_as_the_start_does(runner, tmp_path):
+    # A county's own workflow keeping the national sip's occasion: the check and the start said ok, and
+    # statistics by occasion then named the national cases by the county's label.
+    county = tmp_path / "a_skane.toml"
+    county.write_text(
+        (WORKFLOWS_DIR / "sip.toml").read_text(encoding="utf-8").replace('name = "sip"', 'name = "a_skane"'),
+        encoding="utf-8",
+    )
+    result = runner.invoke(
+        args=["sipflow", "workflow", "check", str(county), str(WORKFLOWS_DIR / "sip.toml")]
+    )
+    assert result.exit_code == 1
+    assert "a_skane.toml: ok" in result.output
+    assert (
+        "sip.toml: occasion: 'other_need' is already the occasion of workflow 'a_skane' (a_skane.toml)"
+        in result.output
+    )
+    assert "sip.toml: ok" not in result.output
+
+
+def test_check_with_cases_warns_of_each_version_cases_run_on_that_no_file_defines(
+    app, create_case, db_session
+):
+    # A file removed (or edited in place to a new version) left its cases without rules: only opening one
+    # (a 503 page) said so. The check of the files to deploy now says it before.
+    on_a_lost_version = create_case("sip")
+    on_a_lost_version.workflow_version = 99
+    db_session.add(on_a_lost_version)
+    create_case("sip")
+    db_session.commit()
+    files = [str(p) for p in sorted(WORKFLOWS_DIR.glob("*.toml"))]
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["sipflow", "workflow", "check", "--cases", *files])
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.output.splitlines() if line.startswith("warning: ")]
+    assert warnings == [
+        "warning: workflow sip version 99: 1 case runs on it and none of the files defines it; "
+        "their pages cannot be shown without its file"
+    ]
+    without_sip = [f for f in files if not f.endswith("/sip.toml")]
+    result = runner.invoke(args=["sipflow", "workflow", "check", "--cases", *without_sip])
+    assert (
+        "warning: workflow sip version 1: 1 case runs on it and none of the files defines it" in result.output
+    )
+    # Without --cases the check reads no database.
+    assert "warning" not in runner.invoke(args=["sipflow", "workflow", "check", *without_sip]).output
+
+
 def test_check_without_files_is_a_usage_error(runner):
     """Checking nothing is no success: the command names the files it needs."""
     result = runner.invoke(args=["sipflow", "workflow", "check"])

@@ -395,7 +395,7 @@ def workflows():
     return render_template(
         "admin/workflows.html",
         summaries=summaries,
-        missing=workflow_overview.missing_versions(get_session(), workflow_registry()),
+        missing=workflow_overview.missing_versions(get_session(), workflow_registry().workflows()),
         # As the nightly anonymisation counts them: the newest file's years, SIPFLOW_RETENTION_YEARS_* first.
         retention_years=RetentionPolicy.from_app(current_app).years,
         date_labels=workflow_overview.DATE_LABELS,

@@ -6,9 +6,13 @@ The steps are a table in the words of the file (its state and step labels) and o
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import func
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, select
 
 from sipflow.cases.forms import PARTY_ROLE_LABELS
@@ -145,12 +149,38 @@ def workflow_summaries(session: Session, registry: WorkflowRegistry, locale: str
     ]
 
 
-def missing_versions(session: Session, registry: WorkflowRegistry) -> list[tuple[str, int, int]]:
-    """(workflow, version, cases) for each version cases run on that no loaded file defines: their pages
-    cannot be shown until the file is back."""
-    loaded = {(w.name, w.version) for w in registry.workflows()}
+def missing_versions(session: Session, workflows: Iterable[Workflow]) -> list[tuple[str, int, int]]:
+    """(workflow, version, cases) for each version cases run on that none of workflows (the loaded files,
+    the files checked) defines: their pages cannot be shown until the file is back."""
+    loaded = {(w.name, w.version) for w in workflows}
     return sorted(
         (name, version, count)
         for (name, version), count in case_counts(session).items()
         if (name, version) not in loaded
     )
+
+
+def warn_of_missing_versions(engine: Engine, registry: WorkflowRegistry, log: logging.Logger) -> None:
+    """Log a warning for each version cases run on that no loaded file defines (missing_versions), at start.
+
+    Else a removed file is first noticed when someone opens such a case. A database that cannot answer yet
+    (not migrated, not reachable) is no reason to stop the start: the check is then left out.
+    """
+    try:
+        with Session(engine) as session:
+            missing = missing_versions(session, registry.workflows())
+    except SQLAlchemyError as error:
+        log.debug("cases per workflow version not counted at start: %s", type(error).__name__)
+        return
+    finally:
+        # No connection of the start is left in the pool for a forked worker to share.
+        engine.dispose()
+    for name, version, count in missing:
+        log.warning(
+            "workflow %s version %d: %d %s on it and no workflow file defines it; their pages cannot be "
+            "shown until its file is back in the workflow folder",
+            name,
+            version,
+            count,
+            "case runs" if count == 1 else "cases run",
+        )

@@ -344,8 +344,10 @@ def settings_from(config: dict, registry, locale: str = "sv") -> Settings:
     """The indicator settings from the config and the workflow files (what accepts, declines, is measured)."""
     accept, decline, occasions = set(), set(), {}
     measured: dict[str, set] = {indicator: set() for indicator in DEADLINE_INDICATORS}
-    for workflow in registry.workflows():
-        occasions.setdefault(workflow.occasion, workflow.label.get(locale) or workflow.occasion)
+    # An occasion is one workflow's (the loader refuses a second workflow declaring it), named by the label
+    # of its newest version: versions read oldest first, each a later one overwrites.
+    for workflow in sorted(registry.workflows(), key=lambda w: w.version):
+        occasions[workflow.occasion] = workflow.label.get(locale) or workflow.occasion
         for deadline in workflow.deadlines:
             if deadline.indicator is not None:
                 measured[deadline.indicator].add(deadline.kind)

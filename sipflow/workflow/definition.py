@@ -7,6 +7,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sipflow.i18n import LOCALES
 from sipflow.workflow.registry import (
     EFFECTS,
     EFFECTS_AFTER,
@@ -185,12 +186,24 @@ def _fail(path: Path, key: str, message: str) -> WorkflowError:
     return WorkflowError(f"{path.name}: {key}: {message}")
 
 
+# What a label of the file must look like: a text in each language of the user interface.
+_LABEL_EXAMPLE = "label = { " + ", ".join(f'{locale} = "..."' for locale in LOCALES) + " }"
+
+
 def _label(path: Path, key: str, raw) -> dict:
-    if not isinstance(raw, dict) or not isinstance(raw.get("sv"), str) or not raw["sv"]:
-        raise _fail(path, key, 'needs a label with at least a Swedish text: label = { sv = "..." }')
+    """raw as a label with a text in each language of the user interface (LOCALES) and no other."""
+    if not isinstance(raw, dict):
+        raise _fail(path, key, f"needs a label with a text in each language: {_LABEL_EXAMPLE}")
     for locale, text in raw.items():
-        if not isinstance(text, str) or not text:
+        if locale not in LOCALES:
+            # A typo (eng, se) would leave that language's pages showing another language's text.
+            raise _fail(path, f"{key}.{locale}", f"unknown language {locale!r} (known: {', '.join(LOCALES)})")
+        if not isinstance(text, str) or not text.strip():
             raise _fail(path, f"{key}.{locale}", "must be a text in quotes")
+    missing = [locale for locale in LOCALES if locale not in raw]
+    if missing:
+        # The pages in that language would show another language's text instead, and nothing would say.
+        raise _fail(path, key, f"has no text in {', '.join(missing)}: {_LABEL_EXAMPLE}")
     return dict(raw)
 
 
@@ -393,15 +406,13 @@ def parse_workflow(path: Path, data: dict, guards=None, effects=None, inputs=Non
         )
 
     start_dates = _names(path, "start_dates", data.get("start_dates", []), START_DATES, "case date")
+    reminders = _reminders(path, data.get("reminders", []))
+    # The case would never have such a date, so the deadline would never start, the reminder never go out
+    # (and nothing would say).
     for deadline in deadlines:
-        if deadline.source_field in START_DATES and deadline.source_field not in start_dates:
-            # The case would never have the date, so the deadline would never start (and nothing would say).
-            raise _fail(
-                path,
-                f"deadlines.{deadline.kind}.from",
-                f"counts from {deadline.source_field}, which a case has only when the file says "
-                f'start_dates = ["{deadline.source_field}"]',
-            )
+        _needs_start_date(path, f"deadlines.{deadline.kind}.from", deadline.source_field, start_dates)
+    for reminder in reminders:
+        _needs_start_date(path, f"reminders.{reminder.name}.anchor", reminder.anchor, start_dates)
     workflow = Workflow(
         name=data["name"],
         version=data["version"],
@@ -413,11 +424,21 @@ def parse_workflow(path: Path, data: dict, guards=None, effects=None, inputs=Non
         deadlines=tuple(deadlines),
         start_dates=start_dates,
         childs_view=_flag(path, "childs_view", data.get("childs_view", False)),
-        reminders=_reminders(path, data.get("reminders", [])),
+        reminders=reminders,
         path=str(path),
     )
     _check_structure(path, workflow)
     return workflow
+
+
+def _needs_start_date(path: Path, key: str, date: str, start_dates: tuple[str, ...]) -> None:
+    """Refuse counting from a case date the start form asks for (START_DATES) when the file asks for none."""
+    if date in START_DATES and date not in start_dates:
+        raise _fail(
+            path,
+            key,
+            f'counts from {date}, which a case has only when the file says start_dates = ["{date}"]',
+        )
 
 
 def _reminders(path: Path, raw) -> tuple[ReminderDef, ...]:

@@ -36,6 +36,30 @@ class WorkflowVersionMissing(KeyError):
         self.version = version
 
 
+def refuse_clash(workflow: Workflow, others: list[Workflow]) -> None:
+    """Refuse workflow beside the others loaded with it, naming both files and the key: a name and version
+    another file defines too, or an occasion another workflow (another name) declares.
+
+    The versions of one workflow share its occasion. Two workflows may not: the cases store only the
+    occasion, so statistics by occasion would count both workflows' cases in one row, named by whichever
+    workflow's label came first.
+    """
+    file = Path(workflow.path).name
+    for other in others:
+        if Path(other.path).resolve() == Path(workflow.path).resolve():
+            continue  # the same file named twice (the check's command line)
+        other_file = Path(other.path).name
+        if (other.name, other.version) == (workflow.name, workflow.version):
+            key = (workflow.name, workflow.version)
+            raise WorkflowError(f"{file}: name: {key} is also defined in {other_file}")
+        if other.occasion == workflow.occasion and other.name != workflow.name:
+            raise WorkflowError(
+                f"{file}: occasion: {workflow.occasion!r} is already the occasion of workflow {other.name!r} "
+                f"({other_file}): each workflow needs an occasion of its own (statistics by occasion "
+                "would count both in one row)"
+            )
+
+
 class WorkflowRegistry:
     """Every workflow version found in a folder, validated once at start."""
 
@@ -48,14 +72,12 @@ class WorkflowRegistry:
 
     @classmethod
     def from_folder(cls, folder: str | Path) -> WorkflowRegistry:
-        """Load and validate every *.toml file in folder against the registered blocks; refuse duplicates."""
-        workflows, seen = [], {}
+        """Load and validate every *.toml file in folder against the registered blocks; refuse a file that
+        clashes with another (refuse_clash)."""
+        workflows: list[Workflow] = []
         for path in sorted(Path(folder).glob("*.toml")):
             workflow = load_workflow_file(path)
-            key = (workflow.name, workflow.version)
-            if key in seen:
-                raise WorkflowError(f"{path.name}: name: {key} is also defined in {seen[key]}")
-            seen[key] = path.name
+            refuse_clash(workflow, workflows)
             workflows.append(workflow)
         if not workflows:
             raise WorkflowError(f"{folder}: no workflow files found")

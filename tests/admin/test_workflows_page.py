@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import html
+import logging
 import re
 
 import pytest
 from flask_babel import force_locale
 from webkit import login, text_of
 
+from sipflow import create_app
 from sipflow.admin.workflow_overview import case_counts
 from sipflow.cases.forms import PARTY_ROLE_LABELS
 from sipflow.workflow.registry import GUARDS
@@ -86,6 +88,38 @@ def test_a_case_whose_workflow_version_lost_its_file_is_explained_not_a_server_e
     page = html.unescape(text_of(admin_client.get("/admin/workflows")))
     missing = page.split('id="missing-workflows"', 1)[1].split("</section>", 1)[0]
     assert "sip</span> version 99: 1 ärende" in missing
+
+
+def test_the_start_warns_of_each_version_cases_run_on_that_no_file_defines(
+    app, create_case, db_session, caplog
+):
+    # The page above and the case pages said it; the start said nothing, so a removed file was noticed
+    # when someone opened such a case. The start counts them with the page's query.
+    for _ in range(2):
+        case = create_case("sip")
+        case.workflow_version = 99
+        db_session.add(case)
+    db_session.commit()
+    keys = ("ENV_NAME", "TESTING", "DATABASE_URL", "SECRET_KEY", "OUTBOX_DIR")
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        started = create_app({key: app.config[key] for key in keys})
+    started.extensions["sipflow.engine"].dispose()
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings == [
+        "workflow sip version 99: 2 cases run on it and no workflow file defines it; their pages cannot be "
+        "shown until its file is back in the workflow folder"
+    ]
+
+
+def test_the_start_does_not_stop_when_the_database_cannot_count_the_cases(tmp_path, caplog):
+    # Before db upgrade there is no case table: the start goes on, saying nothing of cases.
+    config = {"ENV_NAME": "testing", "SECRET_KEY": "test-secret-key-0123456789"}
+    with caplog.at_level(logging.DEBUG, logger="sipflow"):
+        started = create_app(config | {"DATABASE_URL": f"sqlite:///{tmp_path / 'new.sqlite3'}"})
+    started.extensions["sipflow.engine"].dispose()
+    assert "cases per workflow version not counted at start: OperationalError" in caplog.text
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
 
 
 def _rows(section: str) -> dict[str, str]:

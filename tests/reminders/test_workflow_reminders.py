@@ -52,6 +52,13 @@ def test_a_declared_reminder_is_loaded():
         ({"template": "shouting"}, "reminders.remind_follow_up.template", "unknown template 'shouting'"),
         ({"offset_days": "soon"}, "reminders.remind_follow_up.offset_days", "whole days"),
         ({"colour": "red"}, "reminders.remind_follow_up", "unknown key 'colour'"),
+        # Its subject in English would have been the Swedish one.
+        ({"label": {"sv": "Påminn"}}, "reminders.remind_follow_up.label", "has no text in en"),
+        (
+            {"label": {"sv": "Påminn", "en": "Remind", "se": "Påminn"}},
+            "reminders.remind_follow_up.label.se",
+            "unknown language 'se'",
+        ),
     ],
 )
 def test_a_reminder_on_an_unknown_anchor_party_or_template_is_refused_naming_file_and_key(change, key, words):
@@ -61,6 +68,20 @@ def test_a_reminder_on_an_unknown_anchor_party_or_template_is_refused_naming_fil
     message = str(refused.value)
     assert message.startswith(f"sip_discharge.toml: {key}: ")
     assert words in message
+
+
+def test_a_reminder_counting_from_a_date_the_file_does_not_ask_for_is_refused():
+    # sip.toml asks for no utskrivningsklar_at: no case of it has the date, so the reminder never went out.
+    data = _data("sip.toml") | {"reminders": [GOOD | {"anchor": "utskrivningsklar_at"}]}
+    with pytest.raises(WorkflowError) as refused:
+        parse_workflow(WORKFLOWS / "sip.toml", data)
+    assert str(refused.value) == (
+        "sip.toml: reminders.remind_follow_up.anchor: counts from utskrivningsklar_at, which a case has only "
+        'when the file says start_dates = ["utskrivningsklar_at"]'
+    )
+    discharge = _data("sip_discharge.toml") | {"reminders": [GOOD | {"anchor": "utskrivningsklar_at"}]}
+    (reminder,) = parse_workflow(WORKFLOWS / "sip_discharge.toml", discharge).reminders
+    assert reminder.anchor == "utskrivningsklar_at"
 
 
 def _kallelse(working_days: bool | None):

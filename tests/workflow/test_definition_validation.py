@@ -15,7 +15,7 @@ from sipflow.areas import load_areas
 from sipflow.config import PROJECT_ROOT
 from sipflow.stats.services import settings_from
 from sipflow.workflow.definition import WorkflowError, load_workflow_file
-from sipflow.workflow.engine import WorkflowRegistry
+from sipflow.workflow.engine import WorkflowRegistry, refuse_clash
 from sipflow.workflow.registry import EFFECTS, GUARDS
 
 # The workflow files name guards, effects and inputs the areas register.
@@ -330,7 +330,7 @@ BROKEN = [
         replace_once(
             "[deadlines.follow_up]\n",
             "[deadlines.kallelse_internal]\n"
-            'label = { sv = "Intern kallelse" }\n'
+            'label = { sv = "Intern kallelse", en = "Internal notice" }\n'
             'indicator = "kallelse"\n'
             'from = "requested_at"\n'
             "days = 7\n"
@@ -385,6 +385,52 @@ BROKEN = [
         replace_once('en = "Preparing"', "en = 5"),
         "states.preparing.label.en",
         "text",
+    ),
+    # A label without its English text showed the Swedish one on the English pages, and nothing said so.
+    (
+        "state-without-english-label",
+        replace_once('label = { sv = "Förberedelse", en = "Preparing" }', 'label = { sv = "Förberedelse" }'),
+        "states.preparing.label",
+        "has no text in en",
+    ),
+    (
+        "transition-without-english-label",
+        in_transition(
+            "send_kallelse",
+            'label = { sv = "Registrera kallelse", en = "Record notice of meeting" }',
+            'label = { sv = "Registrera kallelse" }',
+        ),
+        "transitions.send_kallelse.label",
+        "has no text in en",
+    ),
+    (
+        "deadline-without-english-label",
+        replace_once('label = { sv = "Kallelse", en = "Notice of meeting" }', 'label = { sv = "Kallelse" }'),
+        "deadlines.kallelse.label",
+        "has no text in en",
+    ),
+    (
+        "workflow-without-english-label",
+        replace_once('label = { sv = "SIP", en = "SIP" }', 'label = { sv = "SIP" }'),
+        "label",
+        "has no text in en",
+    ),
+    (
+        "english-label-blank",
+        replace_once('en = "Preparing"', 'en = "  "'),
+        "states.preparing.label.en",
+        "text",
+    ),
+    # A typo in a language's key (eng for en) left the English pages without the text too.
+    (
+        "label-with-an-unknown-language",
+        in_transition(
+            "send_kallelse",
+            'en = "Record notice of meeting"',
+            'eng = "Record notice of meeting"',
+        ),
+        "transitions.send_kallelse.label.eng",
+        "unknown language 'eng' (known: sv, en)",
     ),
 ]
 
@@ -456,6 +502,38 @@ def test_the_same_name_and_version_twice_is_refused(tmp_path):
     shutil.copy(WORKFLOWS_DIR / "sip.toml", tmp_path / "b.toml")
     with pytest.raises(WorkflowError, match=r"^b\.toml: name: .*a\.toml"):
         WorkflowRegistry.from_folder(tmp_path)
+
+
+def _skane_sip(name: str = "a_skane") -> str:
+    """sip.toml as a county's own workflow that keeps the national one's occasion (other_need)."""
+    return SIP.replace('name = "sip"', f'name = "{name}"').replace(
+        'label = { sv = "SIP", en = "SIP" }',
+        'label = { sv = "SIP Region Skåne (psykisk ohälsa)", en = "SIP Region Skåne (mental illness)" }',
+    )
+
+
+def test_a_second_workflow_declaring_another_workflows_occasion_is_refused(tmp_path):
+    # The cases keep only the occasion: statistics by occasion counted the national sip cases and the
+    # county's in one row, and named it by whichever file sorted first (here the county's label).
+    for path in WORKFLOWS_DIR.glob("*.toml"):
+        shutil.copy(path, tmp_path / path.name)
+    (tmp_path / "a_skane.toml").write_text(_skane_sip(), encoding="utf-8")
+    with pytest.raises(WorkflowError) as refused:
+        WorkflowRegistry.from_folder(tmp_path)
+    assert str(refused.value) == (
+        "sip.toml: occasion: 'other_need' is already the occasion of workflow 'a_skane' (a_skane.toml): "
+        "each workflow needs an occasion of its own (statistics by occasion would count both in one row)"
+    )
+
+
+def test_the_versions_of_one_workflow_share_its_occasion(tmp_path):
+    newer = tmp_path / "sip_v2.toml"
+    newer.write_text(SIP.replace("version = 1", "version = 2", 1), encoding="utf-8")
+    # Checked as a folder is, without a registry (which would publish the copy to the whole process).
+    refuse_clash(load_workflow_file(newer), [load_workflow_file(WORKFLOWS_DIR / "sip.toml")])
+    with pytest.raises(WorkflowError, match=r"^a_skane\.toml: occasion: 'other_need' .* \(sip_v2\.toml\)"):
+        (tmp_path / "a_skane.toml").write_text(_skane_sip(), encoding="utf-8")
+        refuse_clash(load_workflow_file(tmp_path / "a_skane.toml"), [load_workflow_file(newer)])
 
 
 @pytest.mark.parametrize("path", sorted(WORKFLOWS_DIR.glob("*.toml")), ids=lambda p: p.name)
