@@ -4,7 +4,7 @@ Min kalender holds the meetings a staff member is invited to as a unit's contact
 address, whatever its case (`meetings.feed`); neither was indexed, so each feed read every participant or
 every invitation.
 
-Revision ID: c9e1a3b5d7f0
+Revision ID: d4f6a8c0e2b1
 Revises: b8d0f2a4c6e9
 Create Date: 2026-12-05 09:00:00
 """
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "c9e1a3b5d7f0"
+revision: str = "d4f6a8c0e2b1"
 down_revision: str | None = "b8d0f2a4c6e9"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
