@@ -5,7 +5,7 @@ address, whatever its case (`meetings.feed`); neither was indexed, so each feed 
 every invitation.
 
 Revision ID: d4f6a8c0e2b1
-Revises: b8d0f2a4c6e9
+Revises: c9e1a3b5d7f0
 Create Date: 2026-12-05 09:00:00
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "d4f6a8c0e2b1"
-down_revision: str | None = "b8d0f2a4c6e9"
+down_revision: str | None = "c9e1a3b5d7f0"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
