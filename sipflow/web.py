@@ -100,8 +100,13 @@ def further_consent_url(case, error: UserError | None) -> str | None:
     The page shows it as a link beside the refused field, so the way out is one click away.
     """
     if any(isinstance(refusal, access.NotCoveredByConsent) for refusal in each_refusal(error)):
-        return url_for("consent.further", uid=case.uid)
+        return further_consent_page(case)
     return None
+
+
+def further_consent_page(case) -> str:
+    """The page where a further consent of case is recorded (one that covers an organisation left out)."""
+    return url_for("consent.further", uid=case.uid)
 
 
 def transition_label(transition: TransitionDef, locale: str) -> str:

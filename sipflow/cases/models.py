@@ -83,8 +83,12 @@ class Participant(SQLModel, table=True):
 
     # Hybrid properties are SQLAlchemy descriptors, not pydantic fields.
     model_config = {"ignored_types": (hybrid_property,)}
-    # The access rule asks "does this organisation take part in this case" for every case it reads.
-    __table_args__ = (Index("ix_participant_case_id_organisation_id", "case_id", "organisation_id"),)
+    # The access rule asks "does this organisation take part in this case" for every case it reads; a staff
+    # member's calendar feed finds the units they are the contact person of (meetings.feed).
+    __table_args__ = (
+        Index("ix_participant_case_id_organisation_id", "case_id", "organisation_id"),
+        Index("ix_participant_contact_user_id", "contact_user_id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="sipcase.id", index=True)

@@ -19,6 +19,7 @@ from sipflow.cases.participants import active_participants
 from sipflow.clock import BOOKING_YEARS_AHEAD, day_off, last_booking_day, to_local
 from sipflow.errors import InvalidInput
 from sipflow.meetings.models import MEETING_MODES
+from sipflow.meetings.place import refuse_identifying_place
 from sipflow.security import access
 from sipflow.translated import lazy_gettext as _l
 
@@ -143,7 +144,10 @@ def read_confirmed_day(data: dict) -> date | None:
 
 
 def read_place(data: dict) -> tuple[str, str | None, str | None]:
-    """The meeting form and, for a meeting on site or mixed, its address (required) and room."""
+    """The meeting form and, for a meeting on site or mixed, its address (required) and room.
+
+    Whether they identify the person is asked by the writers, who know the case (place.py).
+    """
     mode = fields.choice(data, "mode", MEETING_MODES)
     location = fields.line(data, "location", limit=LOCATION_MAX)
     room = fields.line(data, "room", limit=ROOM_MAX)
@@ -209,6 +213,7 @@ def read_booking(
     """
     starts_at, ends_at = read_times(data, now=now)
     mode, location, room = read_place(data)
+    refuse_identifying_place(session, case, (("location", location), ("room", room)), now=now)
     invitees = read_invitees(session, case, data, now=now, participants=participants, seeing=seeing)
     # Last, so the warning comes with an otherwise complete booking, ready to be confirmed.
     refuse_unconfirmed_day_off(starts_at, read_confirmed_day(data))

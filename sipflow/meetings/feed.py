@@ -16,7 +16,7 @@ from flask import Blueprint, Response, abort, current_app, flash, redirect, rend
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import or_
+from sqlalchemy import String, bindparam, func, union
 from sqlmodel import Session, select
 
 from sipflow.cases.models import Participant, SipCase
@@ -34,6 +34,9 @@ from sipflow.security.limits import limiter
 bp = Blueprint("calendar", __name__)
 # Meetings further back than this are left out: a feed is for what is coming.
 FEED_PAST_DAYS = 90
+# A bound on the feed's length, far above what one staff member books or is invited to in FEED_PAST_DAYS
+# and the two years ahead a meeting may be booked (clock.BOOKING_YEARS_AHEAD): the oldest come first.
+FEED_MAX_MEETINGS = 1000
 
 
 def _mac(key: str) -> str:
@@ -61,25 +64,57 @@ def user_for_token(session: Session, token: str) -> User | None:
     return user if user is not None and user.active else None
 
 
-def feed_meetings(session: Session, user: User, *, now: datetime) -> list[tuple[Meeting, SipCase]]:
-    """The meetings the user is invited to or booked, on cases the user may still see."""
-    invited = (
+def _invited_or_booked(user: User):
+    """The ids of the meetings the user booked or is invited to (an active invitation): one index each.
+
+    Invited is either as the contact person of a unit taking part (ix_participant_contact_user_id), or at
+    the user's own address, whatever its case (ix_invitation_email_lower, as a mail's recipients who see the
+    case are found by address: security.access.addresses_seeing_case): a unit invited at an address typed
+    on the case page (Kontaktuppgifter) that is a staff member's.
+    """
+    parts = [
+        select(Meeting.id).where(Meeting.booked_by_user_id == user.id),
         select(Invitation.meeting_id)
         .join(Participant, Participant.id == Invitation.participant_id)
-        .where(Invitation.active, Participant.contact_user_id == user.id)
-    )
-    return list(
-        session.exec(
-            select(Meeting, SipCase)
-            .join(SipCase, SipCase.id == Meeting.case_id)
-            .where(
-                or_(Meeting.booked_by_user_id == user.id, Meeting.id.in_(invited)),
-                Meeting.ends_at >= now - timedelta(days=FEED_PAST_DAYS),
-                access.visible_cases_clause(user, now=now),
+        .where(Participant.contact_user_id == user.id, Invitation.active),
+    ]
+    if user.email:
+        address = bindparam("feed_address", user.email, type_=String)
+        parts.append(
+            select(Invitation.meeting_id).where(
+                func.lower(Invitation.email) == func.lower(address), Invitation.active
             )
-            .order_by(Meeting.starts_at)
-        ).all()
+        )
+    return union(*parts)
+
+
+def feed_meetings_query(user: User, *, now: datetime):
+    """feed_meetings' statement: at most FEED_MAX_MEETINGS, from FEED_PAST_DAYS back, soonest first.
+
+    The user's meetings are found first and each read by its id (a planner that walked every meeting in
+    start order instead, to spare the sort of a few, would read them all).
+    """
+    mine = _invited_or_booked(user).subquery("mine")
+    return (
+        select(Meeting, SipCase)
+        .select_from(mine)
+        .join(Meeting, Meeting.id == mine.c.id)
+        .join(SipCase, SipCase.id == Meeting.case_id)
+        .where(
+            Meeting.ends_at >= now - timedelta(days=FEED_PAST_DAYS),
+            access.visible_cases_clause(user, now=now),
+        )
+        .order_by(Meeting.starts_at, Meeting.id)
+        .limit(FEED_MAX_MEETINGS)
     )
+
+
+def feed_meetings(session: Session, user: User, *, now: datetime) -> list[tuple[Meeting, SipCase]]:
+    """The meetings the user is invited to or booked, on cases the user may see at now.
+
+    Cancelled meetings stay (marked cancelled, so the calendar drops them); a withdrawn invitation does not.
+    """
+    return list(session.exec(feed_meetings_query(user, now=now)).all())
 
 
 def _event(meeting: Meeting, case: SipCase) -> CalendarEvent:

@@ -28,6 +28,7 @@ from sipflow.meetings.outcome import (
     refuse_withdrawn_attendance,
     step_meetings,
 )
+from sipflow.meetings.place import refuse_identifying_place
 from sipflow.security import access
 from sipflow.translated import lazy_gettext as _l
 from sipflow.workflow.context import TransitionContext
@@ -175,8 +176,11 @@ def apply_kallelse(ctx: TransitionContext) -> None:
     if ctx.data.get("meeting_starts_at") is not None:
         starts_at, ends_at = read_times(ctx.data, now=ctx.now)
         mode = fields.choice(ctx.data, "mode", MEETING_MODES)
-        # Recorded for the record only: the other system holds the details, so the place is optional.
-        ctx.data["booking"] = Booking(starts_at, ends_at, mode, fields.line(ctx.data, "location"), None)
+        # Recorded for the record only: the other system holds the details, so the place is optional. It
+        # still goes into the booker's calendar feed: it may not identify the person either.
+        location = fields.line(ctx.data, "location")
+        refuse_identifying_place(ctx.session, ctx.case, (("location", location),), now=ctx.now)
+        ctx.data["booking"] = Booking(starts_at, ends_at, mode, location, None)
     ctx.details.update({"sent_at": sent_at.isoformat(), "channel": channel})
 
 

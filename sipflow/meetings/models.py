@@ -6,7 +6,7 @@ import secrets
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import Index, UniqueConstraint, and_
+from sqlalchemy import Index, UniqueConstraint, and_, func
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlmodel import Field, SQLModel
 
@@ -141,6 +141,11 @@ class Invitation(SQLModel, table=True):
     @classmethod
     def _answers_through_staff_expression(cls):
         return and_(cls.removed_at.is_(None), cls.channel == OTHER)
+
+
+# A staff member's calendar feed finds the invitations sent to their address, whatever its case, as a mail's
+# recipients are found among the users by lower(email) (meetings.feed).
+Index("ix_invitation_email_lower", func.lower(Invitation.__table__.c.email))
 
 
 class Attendance(SQLModel, table=True):

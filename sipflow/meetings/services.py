@@ -53,6 +53,7 @@ from sipflow.meetings.models import (
     new_nonce,
 )
 from sipflow.meetings.permissions import booking_permission
+from sipflow.meetings.place import refuse_identifying_place
 from sipflow.people.models import User
 from sipflow.security import access
 from sipflow.translated import lazy_gettext as _l
@@ -409,6 +410,7 @@ def change_meeting(
     """
     _require_planned(meeting)
     check_sequence(meeting, expected_sequence)
+    refuse_identifying_place(session, case, (("location", booking.location), ("room", booking.room)), now=now)
     if to_local(booking.starts_at).date() != to_local(meeting.starts_at).date():
         refuse_unconfirmed_day_off(booking.starts_at, confirmed_day)
     new_video = booking.mode in ("video", "mixed")

@@ -57,7 +57,7 @@ from sipflow.meetings.queries import (
     meeting_outcome,
     owner_choices,
 )
-from sipflow.security import audit
+from sipflow.security import access, audit
 from sipflow.translated import lazy_gettext as _l
 from sipflow.web import (
     attach_error,
@@ -65,6 +65,7 @@ from sipflow.web import (
     current_actor,
     current_locale,
     each_refusal,
+    further_consent_page,
     further_consent_url,
     register_case_page_part,
     register_transition_page,
@@ -171,6 +172,18 @@ def _booking_form(session, case, read: Invitees, *, formdata=None) -> BookingFor
     return form
 
 
+def _left_out_notes(case, read: Invitees) -> dict[int, tuple]:
+    """Beside each unit the booking form leaves unticked since the consent does not cover its organisation:
+    why, in the words of the refusal that ticking it gets (security.access.uncovered_message), and the
+    further-consent page, so the way to invite it is there before anyone tries."""
+    seeing = read.step_reads.seeing
+    return {
+        participant.id: (access.uncovered_message([organisation.name]), further_consent_page(case))
+        for participant, organisation, _unit, _contact in read.rows
+        if participant.active and organisation is not None and organisation.id not in seeing
+    }
+
+
 STALE_BOOKING = _l(
     "Someone else changed this SIP while you were working: a meeting may already be booked. What you "
     "entered is kept below; check the SIP, and send it again if this meeting is still needed."
@@ -246,6 +259,8 @@ def book(uid: str):
             kallelse_label=transition_label(how.transition, current_locale()) if how.transition else None,
             page_url=url_for("meetings.book", uid=case.uid),
             further_consent_url=consent_url,
+            # Once refused for it, the field's own error says it (with the link): not twice.
+            left_out=_left_out_notes(case, read) if consent_url is None else {},
         ),
         status,
     )

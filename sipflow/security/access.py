@@ -247,7 +247,7 @@ def refuse_uncovered(
         session.exec(select(Organisation.id, Organisation.name).where(Organisation.id.in_(wanted))).all()
     )
     refusals = [
-        NotCoveredByConsent(_uncovered_message([names.get(i, "?") for i in ids]), field=field)
+        NotCoveredByConsent(uncovered_message([names.get(i, "?") for i in ids]), field=field)
         for field, ids in uncovered.items()
     ]
     if len(refusals) == 1:
@@ -255,8 +255,9 @@ def refuse_uncovered(
     raise InvalidInputs(refusals)
 
 
-def _uncovered_message(names: list[str]):
-    """The refusal of organisations the consent does not cover, named in the order the form gave them."""
+def uncovered_message(names: list[str]):
+    """The refusal of organisations the consent does not cover, named in the order the form gave them; a
+    page that offers such an organisation unticked says it beside it in the same words (meetings' booking)."""
     if len(names) == 1:
         return _l(
             "The consent does not cover %(organisation)s, so it cannot see the SIP. Record a further "

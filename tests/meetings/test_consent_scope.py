@@ -3,6 +3,7 @@ and no decision of a meeting goes to an organisation the person did not consent 
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -83,6 +84,36 @@ def test_the_booking_page_leaves_the_organisation_the_consent_leaves_out_unticke
     url = f"/cases/{case.uid}/meetings/new"
     ticked = {value for name, value in forms_of(text_of(as_region.get(url)))[url] if name == "invitee_ids"}
     assert str(region.id) in ticked and str(person.id) in ticked and str(municipality.id) not in ticked
+
+
+def _option_of(page: str, participant) -> str:
+    """The booking page's invitee checkbox of participant, with its label and what is said beside it."""
+    start = re.search(f'<input[^>]*name="invitee_ids"[^>]*value="{participant.id}"', page).start()
+    return page[page.rindex("<li>", 0, start) : page.index("</li>", start)]
+
+
+@pytest.mark.parametrize(("lang", "said"), [("sv", SWEDISH), ("en", ENGLISH)])
+def test_the_booking_page_says_beside_the_unticked_organisation_why_and_links_the_further_consent(
+    as_region, region_only, lang, said
+):
+    """From the start, not only after ticking it and being refused: the refusal's own words and its link."""
+    case, region, municipality, person = region_only
+    page = text_of(as_region.get(f"/cases/{case.uid}/meetings/new?lang={lang}"))
+    option = _option_of(page, municipality)
+    assert said in option and f'href="/cases/{case.uid}/consent/further"' in option
+    # The checkbox is described by it, for a screen reader too.
+    note_id = option[option.index('<p class="help" id="') :].split('"')[3]
+    assert f'aria-describedby="{note_id}"' in option
+    # Said once on the page, and of no one the consent covers.
+    assert page.count(said) == 1
+    assert "consent/further" not in _option_of(page, region) + _option_of(page, person)
+
+
+def test_after_the_refusal_the_reason_stands_once_at_the_field(as_region, region_only):
+    case, region, municipality, person = region_only
+    page = text_of(_booking(as_region, case, [region.id, municipality.id, person.id]))
+    assert page.count(SWEDISH) == 1
+    assert page.count(f'href="/cases/{case.uid}/consent/further"') == 1
 
 
 def _nothing_sent(db_session, case):
