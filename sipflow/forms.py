@@ -14,6 +14,17 @@ from wtforms.fields import FieldList, FormField
 from sipflow.security import NUL_MESSAGE, nul_fields
 
 
+class FilledInByTheService:
+    """Marks a field the service behind the form refuses empty (the label's asterisk). The service checks
+    the field, with every other, so the page shows each refusal at once: a check here would stop the form
+    before it."""
+
+    field_flags = {"required": True}
+
+    def __call__(self, form, field) -> None:
+        return None
+
+
 class PageForm(FlaskForm):
     """A page's form (rows inside it, FieldList of FormField, are checked with it)."""
 

@@ -84,12 +84,22 @@ def each_refusal(error: UserError) -> list[UserError]:
     return list(error.errors) if isinstance(error, InvalidInputs) else [error]
 
 
-def attach_error(form, error: UserError, top: list, *, fields: dict[str, str] | None = None) -> None:
-    """Show each refusal beside the field it names (fields maps a data name to a form field) or at the top."""
+def attach_error(
+    form, error: UserError, top: list, *, fields: dict[str, str] | None = None, unmarked_only: bool = False
+) -> None:
+    """Show each refusal beside the field it names (fields maps a data name to a form field) or at the top.
+
+    unmarked_only: the service's refusals of a form its own checks refused already; a field those marked
+    keeps its own error alone (the service read the field as empty), and none goes to the top.
+    """
     for refusal in each_refusal(error):
         name = (fields or {}).get(refusal.field, refusal.field)
         if form is not None and name and name in form:
+            if unmarked_only and form[name].errors:
+                continue
             form[name].errors = [*form[name].errors, refusal.message]
+        elif unmarked_only:
+            continue
         else:
             top.append(refusal.message)
 

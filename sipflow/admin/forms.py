@@ -9,7 +9,7 @@ from wtforms.widgets import HiddenInput
 from sipflow.admin.queries import USER_SEARCH_MAX
 from sipflow.admin.users import ROLE_LABELS
 from sipflow.cases.forms import IDENTIFIER_KIND_LABELS, VERSION_LABEL, PersonParticularsForm
-from sipflow.forms import PageForm
+from sipflow.forms import FilledInByTheService, PageForm
 from sipflow.i18n import LANGUAGE_LABELS, LOCALES
 from sipflow.people.identifiers import KINDS as IDENTIFIER_KINDS
 from sipflow.translated import lazy_gettext as _l
@@ -128,16 +128,6 @@ def _role_field():
         choices=[SelectChoice(role, label) for role, label in ROLE_LABELS.items()],
         default=["staff"],
     )
-
-
-class FilledInByTheService:
-    """Marks a field the users service refuses empty (the label's asterisk). The service checks the field,
-    with every other, so the page shows each refusal at once: a check here would stop the form before it."""
-
-    field_flags = {"required": True}
-
-    def __call__(self, form, field) -> None:
-        return None
 
 
 class UserForm(PageForm):

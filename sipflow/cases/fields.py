@@ -213,6 +213,13 @@ def moment(data: dict, name: str, required_message=None) -> datetime | None:
     return value
 
 
+def before_minute_of(value: datetime, moment: datetime) -> bool:
+    """Whether value lies before the minute moment falls in: a time a form gives to the minute (it has no
+    seconds) in that same minute is not before moment, so a form prefilled with "now" never refuses itself.
+    """
+    return value < moment.replace(second=0, microsecond=0)
+
+
 def ids(data: dict, name: str) -> set[int]:
     """A set of row ids chosen from a list (ints, never bools)."""
     value = data.get(name) or []

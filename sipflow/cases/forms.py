@@ -31,7 +31,7 @@ from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 
 from sipflow.cases.fields import window_message
 from sipflow.clock import local_to_utc, wall_time_exists, wall_time_repeated, within_date_window
-from sipflow.forms import PageForm
+from sipflow.forms import FilledInByTheService, PageForm
 from sipflow.i18n import DEFAULT_LOCALE, FORM_MESSAGES, LANGUAGE_LABELS, LOCALES
 from sipflow.people.identifiers import KINDS as IDENTIFIER_KINDS
 from sipflow.people.labels import unit_label
@@ -258,7 +258,13 @@ class ConsentForm(TransitionForm):
 
     given_by = SelectField(_l("Given by"), choices=_choices(GIVER_LABELS), validators=[_required()])
     given_by_name = StringField(_l("Name of the one giving consent"), validators=[Optional(), _max(120)])
-    form = RadioField(_l("Form"), choices=_choices(CONSENT_FORM_LABELS), validators=[_required()])
+    # Refused empty by the consent service, with its other fields (consent.services.give_consent).
+    form = RadioField(
+        _l("Form"),
+        choices=_choices(CONSENT_FORM_LABELS),
+        validate_choice=False,
+        validators=[FilledInByTheService()],
+    )
     valid_until = date_field(_l("Valid until"))
     guardian_participant_ids = MultiCheckboxField(_l("Guardians consenting"), coerce=int)
     organisation_ids = MultiCheckboxField(_l("Organisations covered"), coerce=int)

@@ -45,7 +45,13 @@ from sipflow.translated import lazy_gettext as _l
 from sipflow.workflow.context import TransitionContext
 from sipflow.workflow.definition import CREATE_EVENT, HUVUDANSVARIG, INITIATOR, TransitionDef, Workflow
 from sipflow.workflow.engine import WorkflowRegistry, bound_machine
-from sipflow.workflow.registry import ATTRIBUTES_ONLY_INPUTS, GUARDS, INPUTS, INPUTS_BEFORE_CLAIM
+from sipflow.workflow.registry import (
+    ATTRIBUTES_ONLY_INPUTS,
+    GUARDS,
+    INPUT_CHECKS,
+    INPUTS,
+    INPUTS_BEFORE_CLAIM,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -1210,6 +1216,39 @@ def check_may_fire(
     if not party_roles(session, case, organisation_id, participants) & set(transition.parties):
         raise PartyNotAllowed(_l("Your organisation's part in this SIP does not allow that step."))
     return transition
+
+
+def step_input_refusal(
+    session: Session,
+    registry: WorkflowRegistry,
+    actor: User,
+    case: SipCase,
+    trigger: str,
+    read_data: Callable[[], dict],
+    *,
+    now: datetime,
+    reads: StepReads | None = None,
+) -> InvalidInput | None:
+    """What the step's form input refuses in the data read_data gives (InvalidInputs: several), or None;
+    writes nothing. For a page whose own form checks refuse the form already, so it marks every field at
+    once; None too when the step is not one of the case's state or its input has no checks of its own
+    (registry.INPUT_CHECKS). read_data is called only then: a form its checks refused may hold a value
+    that only such an input reads safely."""
+    transition = registry.get(case.workflow_name, case.workflow_version).transition(case.state, trigger)
+    check = INPUT_CHECKS.get(transition.form) if transition is not None else None
+    if check is None:
+        return None
+    ctx = TransitionContext(
+        session=session, case=case, actor=actor, now=now, data=dict(read_data()), trigger=trigger
+    )
+    if reads is not None:
+        share_step_reads(ctx, reads)
+    try:
+        with session.no_autoflush:
+            check(ctx)
+    except InvalidInput as refused:
+        return refused
+    return None
 
 
 def fire_transition(

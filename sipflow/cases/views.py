@@ -651,6 +651,13 @@ def fire(uid: str, trigger: str):
     top: list = []
     if refusal is None:
         if not form.validate():
+            # What the step's input refuses besides, marked too (each field once): every field's refusal on
+            # the first send, not one round at a time. It writes nothing.
+            refused = services.step_input_refusal(
+                session, registry, user, case, trigger, form.to_data, now=now_utc(), reads=reads
+            )
+            if refused is not None:
+                attach_error(form, refused, top, unmarked_only=True)
             return _render_case(_detail(case), status=400, failed_trigger=trigger, failed_form=form)
         try:
             with unit_of_work(session):

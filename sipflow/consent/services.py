@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import Date, Integer, bindparam, insert
@@ -14,7 +15,7 @@ from sipflow.cases.participants import active_guardians, participating_organisat
 from sipflow.cases.services import actor_organisation_id, party_roles, touch_case
 from sipflow.clock import to_local
 from sipflow.consent.models import CONSENT_FORMS, CONSENT_GIVERS, GIVEN, Consent, ConsentOrganisation
-from sipflow.errors import Conflict, InvalidInput, NotAllowed, UserError
+from sipflow.errors import Conflict, InvalidInput, NotAllowed, Refusals, UserError
 from sipflow.people.models import User
 from sipflow.translated import lazy_gettext as _l
 from sipflow.workflow.definition import Workflow
@@ -36,6 +37,80 @@ def consents_in_force(session: Session, case_id: int, today: date) -> list[Conse
     return list(session.exec(_CONSENTS_IN_FORCE, params={"case_id": case_id, "today": today}).all())
 
 
+@dataclass(frozen=True)
+class GivenConsent:
+    """A given consent's fields as check_consent read them."""
+
+    given_by: str
+    form: str
+    valid_until: date | None
+    scope: set[int]
+    guardians: list[Participant]
+    typed_name: str | None
+    information_scope: str | None
+
+
+def check_consent(
+    session: Session,
+    case: SipCase,
+    data: dict,
+    *,
+    now: datetime,
+    participants: list[Participant] | None = None,
+) -> GivenConsent:
+    """A given consent's fields read from data, every field at fault refused at once (InvalidInputs), each
+    at its field; writes nothing.
+
+    participants: the case's active participants when the caller holds them already (a step does).
+    """
+    refusals = Refusals()
+    given_by = refusals.take(fields.choice, data, "given_by", CONSENT_GIVERS)
+    form = refusals.take(fields.choice, data, "form", CONSENT_FORMS)
+    valid_until = refusals.take(_valid_until, data, now=now)
+    if participants is not None:
+        participating = {p.organisation_id for p in participants if p.organisation_id is not None}
+    else:
+        participating = {o.id for o in participating_organisations(session, case.id)}
+    scope = refusals.take(_scope, data, participating, default=set())
+    guardians = (
+        refusals.take(_consenting_guardians, session, case, data, participants, default=[])
+        if given_by == "guardian"
+        else []
+    )
+    typed_name = refusals.take(fields.line, data, "given_by_name")
+    if guardians and typed_name:
+        # Each ticked guardian's row carries their name in the case: a typed name has no row of its own to
+        # go in (a third guardian? one of them spelt otherwise?), and would be dropped; the user chooses.
+        refusals.take(
+            _refuse,
+            _l(
+                "Tick the guardians who consent or type the name of the one who consents, not both: "
+                "a ticked guardian's consent is recorded under their name in the SIP."
+            ),
+            "given_by_name",
+        )
+    information_scope = refusals.take(fields.text, data, "information_scope")
+    refusals.raise_any()
+    return GivenConsent(given_by, form, valid_until, scope, guardians, typed_name, information_scope)
+
+
+def consent_refusal(
+    session: Session,
+    case: SipCase,
+    data: dict,
+    *,
+    now: datetime,
+    participants: list[Participant] | None = None,
+) -> InvalidInput | None:
+    """What check_consent refuses in data (InvalidInputs: several), or None; writes nothing. For a page
+    whose own form checks refuse the form already, so it marks every field at once."""
+    try:
+        check_consent(session, case, data, now=now, participants=participants)
+    except InvalidInput as refused:
+        return refused
+    return None
+
+
 def give_consent(
     session: Session,
     case: SipCase,
@@ -45,52 +120,26 @@ def give_consent(
     now: datetime,
     participants: list[Participant] | None = None,
 ) -> list[Consent]:
-    """Record a given consent with its scope of organisations and validity (one row per guardian).
+    """Record a given consent with its scope of organisations and validity (one row per guardian); every
+    field at fault is refused at once (check_consent).
 
     participants: the case's active participants when the caller holds them already (a step does).
     """
-    given_by = fields.choice(data, "given_by", CONSENT_GIVERS)
-    form = fields.choice(data, "form", CONSENT_FORMS)
-    valid_until = fields.calendar_date(data, "valid_until")
-    if valid_until is not None and valid_until < to_local(now).date():
-        raise InvalidInput(_l("The consent cannot end before today."), field="valid_until")
-    if participants is not None:
-        participating = {p.organisation_id for p in participants if p.organisation_id is not None}
-    else:
-        participating = {o.id for o in participating_organisations(session, case.id)}
-    scope = fields.ids(data, "organisation_ids")
-    if not scope:
-        raise InvalidInput(_l("Choose the organisations the consent covers."), field="organisation_ids")
-    if not scope <= participating:
-        raise InvalidInput(
-            _l("The consent can only cover organisations taking part."), field="organisation_ids"
-        )
-    guardians = _consenting_guardians(session, case, data, participants) if given_by == "guardian" else []
-    typed_name = fields.line(data, "given_by_name")
-    if guardians and typed_name:
-        # Each ticked guardian's row carries their name in the case: a typed name has no row of its own to
-        # go in (a third guardian? one of them spelt otherwise?), and would be dropped; the user chooses.
-        raise InvalidInput(
-            _l(
-                "Tick the guardians who consent or type the name of the one who consents, not both: "
-                "a ticked guardian's consent is recorded under their name in the SIP."
-            ),
-            field="given_by_name",
-        )
+    given = check_consent(session, case, data, now=now, participants=participants)
     consents = [
         Consent(
             case_id=case.id,
             decision=GIVEN,
-            given_by=given_by,
-            given_by_name=guardian.name if guardian else typed_name,
+            given_by=given.given_by,
+            given_by_name=guardian.name if guardian else given.typed_name,
             given_by_participant_id=guardian.id if guardian else None,
-            form=form,
-            information_scope=fields.text(data, "information_scope"),
-            valid_until=valid_until,
+            form=given.form,
+            information_scope=given.information_scope,
+            valid_until=given.valid_until,
             recorded_at=now,
             recorded_by_user_id=actor.id,
         )
-        for guardian in guardians or [None]
+        for guardian in given.guardians or [None]
     ]
     session.add_all(consents)
     session.flush()  # their ids, for the organisations they cover
@@ -100,10 +149,34 @@ def give_consent(
         [
             {"consent_id": consent.id, "organisation_id": organisation_id}
             for consent in consents
-            for organisation_id in sorted(scope)
+            for organisation_id in sorted(given.scope)
         ],
     )
     return consents
+
+
+def _refuse(message, field: str):
+    raise InvalidInput(message, field=field)
+
+
+def _valid_until(data: dict, *, now: datetime) -> date | None:
+    """The last day the consent is valid (None: until withdrawn); not a day gone by."""
+    valid_until = fields.calendar_date(data, "valid_until")
+    if valid_until is not None and valid_until < to_local(now).date():
+        raise InvalidInput(_l("The consent cannot end before today."), field="valid_until")
+    return valid_until
+
+
+def _scope(data: dict, participating: set[int]) -> set[int]:
+    """The organisations the consent covers: at least one, each taking part (participating)."""
+    scope = fields.ids(data, "organisation_ids")
+    if not scope:
+        raise InvalidInput(_l("Choose the organisations the consent covers."), field="organisation_ids")
+    if not scope <= participating:
+        raise InvalidInput(
+            _l("The consent can only cover organisations taking part."), field="organisation_ids"
+        )
+    return scope
 
 
 def _consenting_guardians(

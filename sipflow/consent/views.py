@@ -83,6 +83,11 @@ def further(uid: str):
     if posted:
         if not form.validate():
             status = 400
+            # What the service refuses besides, marked too (each field once): every field's refusal on the
+            # first send, not one round at a time. It writes nothing.
+            refused = services.consent_refusal(session, case, form.to_data(), now=now_utc())
+            if refused is not None:
+                attach_error(form, refused, errors, unmarked_only=True)
         else:
             try:
                 with unit_of_work(session):

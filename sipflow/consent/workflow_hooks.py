@@ -93,6 +93,11 @@ def apply_consent(ctx: TransitionContext) -> None:
     forget_step_seeing(ctx)
 
 
+def check_consent_input(ctx: TransitionContext) -> None:
+    """The consent form's checks alone (apply_consent's), writing nothing."""
+    services.check_consent(ctx.session, ctx.case, ctx.data, now=ctx.now, participants=step_participants(ctx))
+
+
 def apply_consent_declined(ctx: TransitionContext) -> None:
     """The declined-consent form: record the refusal."""
     services.decline_consent(ctx.session, ctx.case, ctx.actor, ctx.data, now=ctx.now)
@@ -121,5 +126,5 @@ register_guard(
     explain=guardians_not_consented,
 )
 register_effect("withdraw_consents", withdraw_consents)
-register_input("consent", apply_consent)
+register_input("consent", apply_consent, check=check_consent_input)
 register_input("consent_declined", apply_consent_declined)

@@ -17,7 +17,7 @@ from sipflow.cases import fields
 from sipflow.cases.models import Participant, SipCase
 from sipflow.cases.participants import active_participants
 from sipflow.clock import BOOKING_YEARS_AHEAD, day_off, last_booking_day, to_local
-from sipflow.errors import InvalidInput
+from sipflow.errors import InvalidInput, Refusals
 from sipflow.meetings.models import MEETING_MODES
 from sipflow.meetings.place import refuse_identifying_place
 from sipflow.security import access
@@ -63,8 +63,8 @@ def booking_day_refusal(day: date, *, now: datetime):
     return None
 
 
-def read_times(data: dict, *, now: datetime) -> tuple[datetime, datetime]:
-    """Start and end from meeting_starts_at plus meeting_ends_at (or meeting_minutes); refused when wrong."""
+def read_start(data: dict, *, now: datetime) -> datetime:
+    """The meeting's start from meeting_starts_at: given, ahead of now, on a day a meeting may be booked."""
     starts_at = fields.moment(data, "meeting_starts_at")
     if starts_at is None:
         raise InvalidInput(_l("Enter when the meeting starts."), field="meeting_starts_at")
@@ -73,19 +73,34 @@ def read_times(data: dict, *, now: datetime) -> tuple[datetime, datetime]:
     refusal = booking_day_refusal(to_local(starts_at).date(), now=now)
     if refusal is not None:
         raise InvalidInput(refusal, field="meeting_starts_at")
-    ends_at = fields.moment(data, "meeting_ends_at")
+    return starts_at
+
+
+def read_end(data: dict, starts_at: datetime | None) -> datetime | None:
+    """The meeting's end from meeting_ends_at (or meeting_minutes after starts_at): after the start, a
+    meeting's length apart. Without a start (refused) only what can be told without it is checked."""
+    ends_at, field = fields.moment(data, "meeting_ends_at"), "meeting_ends_at"
     if ends_at is None:
-        minutes = data.get("meeting_minutes") or 60
+        minutes, field = data.get("meeting_minutes") or 60, "meeting_minutes"
         if not isinstance(minutes, int) or isinstance(minutes, bool):
-            raise InvalidInput(_l("A meeting lasts between 15 minutes and 8 hours."), field="meeting_minutes")
-        ends_at = starts_at + timedelta(minutes=minutes)
-        field = "meeting_minutes"
-    else:
-        field = "meeting_ends_at"
+            raise InvalidInput(_l("A meeting lasts between 15 minutes and 8 hours."), field=field)
+        ends_at = starts_at + timedelta(minutes=minutes) if starts_at is not None else None
+    if starts_at is None:
+        return None
     if ends_at <= starts_at:
         raise InvalidInput(_l("The meeting must end after it starts."), field=field)
     if not timedelta(minutes=MIN_MINUTES) <= ends_at - starts_at <= timedelta(minutes=MAX_MINUTES):
         raise InvalidInput(_l("A meeting lasts between 15 minutes and 8 hours."), field=field)
+    return ends_at
+
+
+def read_times(data: dict, *, now: datetime) -> tuple[datetime, datetime]:
+    """Start and end from meeting_starts_at plus meeting_ends_at (or meeting_minutes); refused when wrong,
+    the start's and the end's refusals at once."""
+    refusals = Refusals()
+    starts_at = refusals.take(read_start, data, now=now)
+    ends_at = refusals.take(read_end, data, starts_at)
+    refusals.raise_any()
     return starts_at, ends_at
 
 
@@ -205,16 +220,25 @@ def read_booking(
     participants: Collection[Participant] | None = None,
     seeing: frozenset[int] | None = None,
 ) -> Booking:
-    """A complete booking from data, every rule checked; InvalidInput names the field at fault.
+    """A complete booking from data, every rule checked; InvalidInput names the field at fault, and every
+    field at fault is refused at once (InvalidInputs).
 
     A meeting on a weekend day or a holiday is refused (DayOffUnconfirmed) unless data's confirmed_day is
-    its day: the user's confirmation, which scripted callers pass too when they book on such a day.
+    its day: the user's confirmation, which scripted callers pass too when they book on such a day. It comes
+    with the other refusals, so one further send both fixes them and confirms the day.
     participants and seeing (the organisations that see the case): when the caller read them (a step has).
     """
-    starts_at, ends_at = read_times(data, now=now)
-    mode, location, room = read_place(data)
-    refuse_identifying_place(session, case, (("location", location), ("room", room)), now=now)
-    invitees = read_invitees(session, case, data, now=now, participants=participants, seeing=seeing)
-    # Last, so the warning comes with an otherwise complete booking, ready to be confirmed.
-    refuse_unconfirmed_day_off(starts_at, read_confirmed_day(data))
+    refusals = Refusals()
+    starts_at = refusals.take(read_start, data, now=now)
+    ends_at = refusals.take(read_end, data, starts_at)
+    mode, location, room = refusals.take(read_place, data, default=(None, None, None))
+    refusals.take(refuse_identifying_place, session, case, (("location", location), ("room", room)), now=now)
+    invitees = refusals.take(
+        read_invitees, session, case, data, now=now, participants=participants, seeing=seeing
+    )
+    if starts_at is not None:
+        # Asked with the refusals, not after them: the user fixes every field and confirms the day in one
+        # further send.
+        refusals.take(refuse_unconfirmed_day_off, starts_at, read_confirmed_day(data))
+    refusals.raise_any()
     return Booking(starts_at, ends_at, mode, location, room, invitees)

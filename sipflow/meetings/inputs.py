@@ -11,7 +11,7 @@ from datetime import date, datetime
 from sipflow.cases import fields
 from sipflow.cases.services import step_participants, step_seeing
 from sipflow.clock import to_local
-from sipflow.errors import InvalidInput
+from sipflow.errors import InvalidInput, Refusals
 from sipflow.meetings.booking import Booking, read_booking, read_times
 from sipflow.meetings.models import (
     ATTENDANCE_MODES,
@@ -40,14 +40,18 @@ SIPFLOW_CHANNEL = "sipflow"
 DECISION_MAX = NO_CHANGE_MAX = 1000
 
 
-def _decisions(ctx: TransitionContext, owners: dict[str, Owner], held_on: date) -> list[dict]:
-    """The meeting's decisions, each with text, owner and due date (not before held_on, the meeting's day);
-    blank rows are dropped.
+def _refuse(message, field: str):
+    raise InvalidInput(message, field=field)
 
-    A row filled in part is refused at the field that is missing (``decisions-<row>-<field>``), so the
-    page shows the refusal at that row; a malformed list is refused as a whole. An owner whose organisation
-    the consent in force does not cover is refused at its row: it cannot see the SIP, nor the effort the
-    decision becomes in the plan.
+
+def _decisions(ctx: TransitionContext, owners: dict[str, Owner], held_on: date | None) -> list[dict]:
+    """The meeting's decisions, each with text, owner and due date (not before held_on, the meeting's day,
+    when it is known); blank rows are dropped.
+
+    A row filled in part is refused at each field that is missing or wrong (``decisions-<row>-<field>``),
+    every row's at once, so the page shows each refusal at its row; a malformed list is refused as a whole.
+    An owner whose organisation the consent in force does not cover is refused at its row: it cannot see
+    the SIP, nor the effort the decision becomes in the plan.
     """
     raw = ctx.data.get("decisions") or []
     if not isinstance(raw, list) or not all(isinstance(d, dict) for d in raw):
@@ -58,33 +62,46 @@ def _decisions(ctx: TransitionContext, owners: dict[str, Owner], held_on: date) 
             raise InvalidInput(_l("Decisions could not be read."), field="decisions")
         if due_on is not None and (not isinstance(due_on, date) or isinstance(due_on, datetime)):
             raise InvalidInput(_l("Enter a date."), field="decisions")
+    refusals = Refusals()
     decisions, organisations = [], []
     for number, row in enumerate(raw):
-        name = f"decisions-{number}-"
-        text = fields.free_text(row.get("text"), name + "text") or ""
-        owner = (row.get("owner") or "").strip()
-        due_on = row.get("due_on")
-        if not (text or owner or due_on):
-            continue
-        if not text:
-            raise InvalidInput(_l("Write the decision or action."), field=name + "text")
-        if len(text) > DECISION_MAX:
-            raise InvalidInput(_l("At most %(max)d characters.", max=DECISION_MAX), field=name + "text")
-        if not owner:
-            raise InvalidInput(_l("Choose who carries it out."), field=name + "owner")
-        if owner not in owners:
-            raise InvalidInput(_l("Choose one of the SIP's participants."), field=name + "owner")
-        if due_on is None:
-            raise InvalidInput(_l("Enter by when."), field=name + "due_on")
-        fields.check_window(due_on, name + "due_on")
-        if due_on < held_on:
-            raise InvalidInput(
-                _l("A decision cannot be due before the meeting that took it."), field=name + "due_on"
-            )
-        decisions.append({"text": text, "owner": owner, "due_on": due_on.isoformat()})
-        organisations.append((name + "owner", owners[owner].organisation_id))
-    access.refuse_uncovered(ctx.session, ctx.case, organisations, now=ctx.now, seeing=step_seeing(ctx))
+        decision = refusals.take(_decision, row, f"decisions-{number}-", owners, held_on)
+        if decision is not None:
+            decisions.append(decision)
+            organisations.append((f"decisions-{number}-owner", owners[decision["owner"]].organisation_id))
+    refusals.take(
+        access.refuse_uncovered, ctx.session, ctx.case, organisations, now=ctx.now, seeing=step_seeing(ctx)
+    )
+    refusals.raise_any()
     return decisions
+
+
+def _decision(row: dict, name: str, owners: dict[str, Owner], held_on: date | None) -> dict | None:
+    """One decision row checked (None: a blank row), each of its fields' refusals at once (InvalidInputs)."""
+    refusals = Refusals()
+    text = refusals.take(fields.free_text, row.get("text"), name + "text") or ""
+    owner = (row.get("owner") or "").strip()
+    due_on = row.get("due_on")
+    if not (text or owner or due_on or refusals.errors):
+        return None
+    if not text and not refusals.errors:
+        refusals.take(_refuse, _l("Write the decision or action."), name + "text")
+    if len(text) > DECISION_MAX:
+        refusals.take(_refuse, _l("At most %(max)d characters.", max=DECISION_MAX), name + "text")
+    if not owner:
+        refusals.take(_refuse, _l("Choose who carries it out."), name + "owner")
+    elif owner not in owners:
+        refusals.take(_refuse, _l("Choose one of the SIP's participants."), name + "owner")
+    if due_on is None:
+        refusals.take(_refuse, _l("Enter by when."), name + "due_on")
+    else:
+        in_window = refusals.take(fields.check_window, due_on, name + "due_on", default=False) is None
+        if in_window and held_on is not None and due_on < held_on:
+            refusals.take(
+                _refuse, _l("A decision cannot be due before the meeting that took it."), name + "due_on"
+            )
+    refusals.raise_any()
+    return {"text": text, "owner": owner, "due_on": due_on.isoformat()}
 
 
 def _by_participant(ctx: TransitionContext, name: str, allowed: tuple[str, ...]) -> dict[int, str]:
@@ -127,7 +144,7 @@ def _held_at(ctx: TransitionContext, meeting: Meeting | None, moved: bool) -> da
     held_at = fields.moment(ctx.data, "held_at", _l("Enter when the meeting was held."))
     if held_at > ctx.now:
         raise InvalidInput(_l("A meeting cannot be held in the future."), field="held_at")
-    if held_at < ctx.case.requested_at:
+    if fields.before_minute_of(held_at, ctx.case.requested_at):
         raise InvalidInput(_l("A meeting cannot be held before the SIP was started."), field="held_at")
     last_held = max((m.held_at for m in step_meetings(ctx) if m.status == HELD and m.held_at), default=None)
     if last_held is not None and held_at < last_held:
@@ -162,60 +179,91 @@ def apply_kallelse(ctx: TransitionContext) -> None:
         )
         ctx.details.update({"sent_at": ctx.now.isoformat(), "channel": SIPFLOW_CHANNEL})
         return
-    sent_at = fields.moment(ctx.data, "sent_at") or ctx.now
-    if sent_at > ctx.now:
-        raise InvalidInput(_l("A kallelse cannot be sent in the future."), field="sent_at")
-    if sent_at < ctx.case.requested_at:
-        raise InvalidInput(_l("A kallelse cannot be sent before the SIP was started."), field="sent_at")
-    channel = fields.require_text(ctx.data, "channel", _l("State the system the kallelse was sent through."))
-    if channel.casefold() == SIPFLOW_CHANNEL:
-        raise InvalidInput(
+    refusals = Refusals()
+    sent_at = refusals.take(_sent_at, ctx)
+    channel = refusals.take(
+        fields.require_text, ctx.data, "channel", _l("State the system the kallelse was sent through.")
+    )
+    if channel is not None and channel.casefold() == SIPFLOW_CHANNEL:
+        refusals.take(
+            _refuse,
             _l("To send the kallelse from sipflow, use “Book the meeting and send the kallelse”."),
-            field="channel",
+            "channel",
         )
     if ctx.data.get("meeting_starts_at") is not None:
-        starts_at, ends_at = read_times(ctx.data, now=ctx.now)
-        mode = fields.choice(ctx.data, "mode", MEETING_MODES)
+        times = refusals.take(read_times, ctx.data, now=ctx.now)
+        mode = refusals.take(fields.choice, ctx.data, "mode", MEETING_MODES)
         # Recorded for the record only: the other system holds the details, so the place is optional. It
         # still goes into the booker's calendar feed: it may not identify the person either.
-        location = fields.line(ctx.data, "location")
-        refuse_identifying_place(ctx.session, ctx.case, (("location", location),), now=ctx.now)
-        ctx.data["booking"] = Booking(starts_at, ends_at, mode, location, None)
+        location = refusals.take(fields.line, ctx.data, "location")
+        refusals.take(refuse_identifying_place, ctx.session, ctx.case, (("location", location),), now=ctx.now)
+        if times is not None and mode is not None:
+            ctx.data["booking"] = Booking(*times, mode, location, None)
+    refusals.raise_any()
     ctx.details.update({"sent_at": sent_at.isoformat(), "channel": channel})
 
 
-def apply_meeting_outcome(ctx: TransitionContext) -> None:
-    """Check a held meeting's outcome and leave it, typed, for the effects that record it.
+def _sent_at(ctx: TransitionContext) -> datetime:
+    """When a kallelse recorded from another system was sent (now, if not said): not ahead, and not before
+    the minute the SIP was started in (the form gives the time to the minute)."""
+    sent_at = fields.moment(ctx.data, "sent_at") or ctx.now
+    if sent_at > ctx.now:
+        raise InvalidInput(_l("A kallelse cannot be sent in the future."), field="sent_at")
+    if fields.before_minute_of(sent_at, ctx.case.requested_at):
+        raise InvalidInput(_l("A kallelse cannot be sent before the SIP was started."), field="sent_at")
+    return sent_at
 
-    data: meeting_id (None: the first planned meeting), held_at, moved, mode (optional), attendance
-    {participant id: mode}, carer_support {närstående participant id: answer}, decisions [{text, owner
-    (``organisation:ID``, ``unit:ID`` or ``participant:ID``), due_on}], no_change_reason.
-    """
-    meeting = _held_meeting(ctx)
-    moved = ctx.data.get("moved") or False
-    if not isinstance(moved, bool):
-        raise InvalidInput(_l("Choose one of the options."), field="moved")
-    held_at = _held_at(ctx, meeting, moved)
-    if ctx.data.get("mode") is not None:
-        fields.choice(ctx.data, "mode", MEETING_MODES)
-    participants = step_participants(ctx)
+
+def _attendance(ctx: TransitionContext, participants, meeting: Meeting | None) -> dict[int, str]:
+    """Who attended how, each a participant, none withdrawn from the meeting."""
     attendance = _by_participant(ctx, "attendance", ATTENDANCE_MODES)
     if not set(attendance) <= {p.id for p in participants}:
         raise InvalidInput(_l("Attendance names someone who is not a participant."), field="attendance")
     refuse_withdrawn_attendance(ctx.session, meeting, attendance)
+    return attendance
+
+
+def _carer_support(ctx: TransitionContext, participants, attendance: dict[int, str] | None) -> dict[int, str]:
+    """The närstående's answers about their own support: each taking part, and attending (when attendance
+    was read; None: refused)."""
     carer_support = _by_participant(ctx, "carer_support", CARER_SUPPORT_ANSWERS)
     if not set(carer_support) <= {p.id for p in participants if p.kind == CARER_KIND}:
         raise InvalidInput(
             _l("Only a närstående taking part is asked about their own support."), field="carer_support"
         )
-    if not set(carer_support) <= set(attendance):
+    if attendance is not None and not set(carer_support) <= set(attendance):
         raise InvalidInput(_l("Record how the närstående attended too."), field="carer_support")
-    decisions = _decisions(ctx, owners_of(participants), to_local(held_at).date())
-    no_change = fields.text(ctx.data, "no_change_reason", limit=NO_CHANGE_MAX)
+    return carer_support
+
+
+def apply_meeting_outcome(ctx: TransitionContext) -> None:
+    """Check a held meeting's outcome and leave it, typed, for the effects that record it; every field at
+    fault is refused at once (InvalidInputs), each at its field. Writes nothing itself (its effects do).
+
+    data: meeting_id (None: the first planned meeting), held_at, moved, mode (optional), attendance
+    {participant id: mode}, carer_support {närstående participant id: answer}, decisions [{text, owner
+    (``organisation:ID``, ``unit:ID`` or ``participant:ID``), due_on}], no_change_reason.
+    """
+    refusals = Refusals()
+    meeting = refusals.take(_held_meeting, ctx)
+    moved = ctx.data.get("moved") or False
+    if not isinstance(moved, bool):
+        refusals.take(_refuse, _l("Choose one of the options."), "moved")
+        moved = False
+    held_at = refusals.take(_held_at, ctx, meeting, moved)
+    if ctx.data.get("mode") is not None:
+        refusals.take(fields.choice, ctx.data, "mode", MEETING_MODES)
+    participants = step_participants(ctx)
+    attendance = refusals.take(_attendance, ctx, participants, meeting)
+    carer_support = refusals.take(_carer_support, ctx, participants, attendance)
+    held_on = to_local(held_at).date() if held_at is not None else None
+    decisions = refusals.take(_decisions, ctx, owners_of(participants), held_on, default=[])
+    no_change = refusals.take(fields.text, ctx.data, "no_change_reason", limit=NO_CHANGE_MAX)
     if no_change and decisions:
-        raise InvalidInput(
-            _l("Either decisions or “no change” with a reason, not both."), field="no_change_reason"
+        refusals.take(
+            _refuse, _l("Either decisions or “no change” with a reason, not both."), "no_change_reason"
         )
+    refusals.raise_any()
     ctx.data.update(
         {
             "meeting": meeting,

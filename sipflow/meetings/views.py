@@ -132,8 +132,10 @@ FORM_FIELDS = {
 
 def _attach(form, error: UserError, top: list) -> None:
     attach_error(form, error, top, fields=FORM_FIELDS)
-    if isinstance(error, DayOffUnconfirmed):
-        form.warn_day_off(error.day)
+    # The day-off warning may come with other refusals: its tick is shown with them.
+    for refusal in each_refusal(error):
+        if isinstance(refusal, DayOffUnconfirmed):
+            form.warn_day_off(refusal.day)
 
 
 def _meeting_or_404(case, meeting_id: int) -> Meeting:

@@ -84,6 +84,9 @@ ATTRIBUTES_ONLY_INPUTS: set[str] = set()
 # Form kinds whose input writes rows (so runs after the claim) but has a part that only reads and sets
 # columns of the case: that part runs before the claim, whose UPDATE then writes those columns too.
 INPUTS_BEFORE_CLAIM: dict[str, Callable[[TransitionContext], None]] = {}
+# Form kinds whose input's checks also run alone, writing nothing: a page whose own form checks refused the
+# input asks them too, so it marks every field at once (cases.services.step_input_refusal).
+INPUT_CHECKS: dict[str, Callable[[TransitionContext], None]] = {}
 
 
 def register_input(
@@ -92,12 +95,14 @@ def register_input(
     *,
     attributes_only: bool = False,
     before_claim: Callable[[TransitionContext], None] | None = None,
+    check: Callable[[TransitionContext], None] | None = None,
 ) -> None:
     """Let workflow files name kind as a transition's form; fn writes what the form collected.
 
     attributes_only: fn sends no statement (no query, no flush, no new row) and may run more than once.
     before_claim: the part of fn that sets columns of the case; it may read (SELECT) but writes nothing,
     may run more than once, and runs before the case's claim (fn after it).
+    check: fn's checks alone; it refuses what fn would refuse, writes nothing and may run more than once.
     """
     INPUTS[kind] = fn
     if attributes_only:
@@ -108,6 +113,10 @@ def register_input(
         INPUTS_BEFORE_CLAIM[kind] = before_claim
     else:
         INPUTS_BEFORE_CLAIM.pop(kind, None)
+    if check is not None:
+        INPUT_CHECKS[kind] = check
+    else:
+        INPUT_CHECKS.pop(kind, None)
 
 
 def register_reminder_anchor(name: str, fn: Callable) -> None:

@@ -1,0 +1,52 @@
+"""The meeting outcome refuses every field at fault at once: a wrong "Held at" no longer hides a decision's
+missing "Who carries it out"."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlmodel import select
+from webkit import fill, forms_of, login, text_of
+
+from sipflow.clock import to_local
+from sipflow.meetings.models import MeetingDecision
+
+OTHER_DAY = "Mötet var bokat till"
+NO_OWNER = "Välj vem som gör det."
+
+
+@pytest.fixture
+def held(frozen_clock, book, client, parties):
+    """A booked meeting, the clock a day after it started, the region's user logged in."""
+    meeting = book()
+    frozen_clock.set(meeting.starts_at + timedelta(days=1))
+    assert login(client, parties.region_user.username).status_code == 302
+    return meeting
+
+
+def _error_of(html: str, field_id: str) -> str:
+    """The text of the error shown beside the field field_id."""
+    start = html.index(f'id="{field_id}-error"')
+    return html[start : html.index("</", start)]
+
+
+def test_a_wrong_held_at_and_a_decision_without_owner_are_refused_together(client, db_session, ready, held):
+    url = f"/cases/{ready.case.uid}/meetings/outcome"
+    form = forms_of(text_of(client.get(url)))[url]
+    # Held the day after it was booked for, without "The meeting was moved"; a decision with no owner.
+    next_day = to_local(held.starts_at + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
+    due = (to_local(held.starts_at).date() + timedelta(days=30)).isoformat()
+    response = client.post(
+        url,
+        data=fill(
+            form,
+            held_at=next_day,
+            **{"decisions-0-text": "Hemtjänst utreds", "decisions-0-owner": "", "decisions-0-due_on": due},
+        ),
+    )
+    assert response.status_code == 400
+    html = text_of(response)
+    assert OTHER_DAY in _error_of(html, "held_at")
+    assert NO_OWNER in _error_of(html, "decisions-0-owner")
+    assert not db_session.exec(select(MeetingDecision)).all()
