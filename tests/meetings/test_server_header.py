@@ -35,7 +35,8 @@ def wait_for(url: str, server: subprocess.Popen):
     while True:
         try:
             return fetch(url)
-        except (urllib.error.URLError, ConnectionError):
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            # A busy machine's worker may still be starting when the socket takes the connection: ask again.
             if server.poll() is not None or time.monotonic() > deadline:
                 raise
             time.sleep(0.1)
