@@ -9,11 +9,13 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sipflow.cases import fields
+from sipflow.cases.models import Participant
 from sipflow.cases.services import step_participants, step_seeing
 from sipflow.clock import to_local
 from sipflow.errors import InvalidInput
 from sipflow.meetings.booking import Booking, read_booking, read_times
 from sipflow.meetings.models import (
+    ABSENT,
     ATTENDANCE_MODES,
     CARER_SUPPORT_ANSWERS,
     HELD,
@@ -21,6 +23,7 @@ from sipflow.meetings.models import (
     Meeting,
 )
 from sipflow.meetings.outcome import (
+    ATTENDANCE_FIELD,
     CARER_KIND,
     Owner,
     owners_of,
@@ -39,14 +42,17 @@ SIPFLOW_CHANNEL = "sipflow"
 DECISION_MAX = NO_CHANGE_MAX = 1000
 
 
-def _decisions(ctx: TransitionContext, owners: dict[str, Owner], held_on: date) -> list[dict]:
+def _decisions(
+    ctx: TransitionContext, owners: dict[str, Owner], held_on: date, attended: list[tuple[str, int | None]]
+) -> list[dict]:
     """The meeting's decisions, each with text, owner and due date (not before held_on, the meeting's day);
     blank rows are dropped.
 
     A row filled in part is refused at the field that is missing (``decisions-<row>-<field>``), so the
     page shows the refusal at that row; a malformed list is refused as a whole. An owner whose organisation
     the consent in force does not cover is refused at its row: it cannot see the SIP, nor the effort the
-    decision becomes in the plan.
+    decision becomes in the plan. attended: (attendance field, organisation id) of each participant recorded
+    as taking part, refused with the owners, all at once, when the consent does not cover the organisation.
     """
     raw = ctx.data.get("decisions") or []
     if not isinstance(raw, list) or not all(isinstance(d, dict) for d in raw):
@@ -82,8 +88,21 @@ def _decisions(ctx: TransitionContext, owners: dict[str, Owner], held_on: date) 
             )
         decisions.append({"text": text, "owner": owner, "due_on": due_on.isoformat()})
         organisations.append((name + "owner", owners[owner].organisation_id))
-    access.refuse_uncovered(ctx.session, ctx.case, organisations, now=ctx.now, seeing=step_seeing(ctx))
+    access.refuse_uncovered(
+        ctx.session, ctx.case, [*attended, *organisations], now=ctx.now, seeing=step_seeing(ctx)
+    )
     return decisions
+
+
+def _attended(participants: list[Participant], attendance: dict[int, str]) -> list[tuple[str, int | None]]:
+    """(attendance field, organisation id) of each participant recorded as taking part in the meeting (not
+    absent): an organisation the consent does not cover heard nothing of the SIP, so it did not attend."""
+    by_id = {p.id: p for p in participants}
+    return [
+        (f"{ATTENDANCE_FIELD}{participant_id}", by_id[participant_id].organisation_id)
+        for participant_id, mode in attendance.items()
+        if mode != ABSENT
+    ]
 
 
 def _by_participant(ctx: TransitionContext, name: str, allowed: tuple[str, ...]) -> dict[int, str]:
@@ -206,7 +225,9 @@ def apply_meeting_outcome(ctx: TransitionContext) -> None:
         )
     if not set(carer_support) <= set(attendance):
         raise InvalidInput(_l("Record how the närstående attended too."), field="carer_support")
-    decisions = _decisions(ctx, owners_of(participants), to_local(held_at).date())
+    decisions = _decisions(
+        ctx, owners_of(participants), to_local(held_at).date(), _attended(participants, attendance)
+    )
     no_change = fields.text(ctx.data, "no_change_reason", limit=NO_CHANGE_MAX)
     if no_change and decisions:
         raise InvalidInput(
