@@ -121,5 +121,5 @@ register_guard(
     explain=guardians_not_consented,
 )
 register_effect("withdraw_consents", withdraw_consents)
-register_input("consent", apply_consent)
+register_input("consent", apply_consent, records_consent=True)
 register_input("consent_declined", apply_consent_declined)

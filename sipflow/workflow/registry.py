@@ -84,6 +84,9 @@ ATTRIBUTES_ONLY_INPUTS: set[str] = set()
 # Form kinds whose input writes rows (so runs after the claim) but has a part that only reads and sets
 # columns of the case: that part runs before the claim, whose UPDATE then writes those columns too.
 INPUTS_BEFORE_CLAIM: dict[str, Callable[[TransitionContext], None]] = {}
+# Form kinds whose step records the person's consent: before a step with one no consent can be in force, so
+# none can be withdrawn (the loader asks for a withdrawal from every active state after one, and none before).
+CONSENT_INPUTS: set[str] = set()
 
 
 def register_input(
@@ -92,14 +95,20 @@ def register_input(
     *,
     attributes_only: bool = False,
     before_claim: Callable[[TransitionContext], None] | None = None,
+    records_consent: bool = False,
 ) -> None:
     """Let workflow files name kind as a transition's form; fn writes what the form collected.
 
     attributes_only: fn sends no statement (no query, no flush, no new row) and may run more than once.
     before_claim: the part of fn that sets columns of the case; it may read (SELECT) but writes nothing,
     may run more than once, and runs before the case's claim (fn after it).
+    records_consent: fn records the person's consent (CONSENT_INPUTS).
     """
     INPUTS[kind] = fn
+    if records_consent:
+        CONSENT_INPUTS.add(kind)
+    else:
+        CONSENT_INPUTS.discard(kind)
     if attributes_only:
         ATTRIBUTES_ONLY_INPUTS.add(kind)
     else:

@@ -756,7 +756,7 @@ def test_a_participant_who_withdraws_the_consent_lands_on_mina_sip_not_on_a_404(
     assert urlsplit(response.headers["Location"]).path == "/cases"
     page = client.get(response.headers["Location"])
     assert page.status_code == 200
-    assert "Samtycket återkallas: sparat." in text_of(page)
+    assert "Återkalla samtycket: sparat." in text_of(page)
     assert "Din organisation ser inte längre SIP:en" in text_of(page)
     # The initiator, who keeps the case, is taken to it as after any step.
     other = create_case()
