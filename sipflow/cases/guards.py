@@ -6,8 +6,9 @@
 from __future__ import annotations
 
 from sipflow.cases.participants import participating_organisations
-from sipflow.cases.services import step_participants
+from sipflow.cases.services import step_participants, step_seeing
 from sipflow.people.models import Organisation
+from sipflow.security import access
 from sipflow.translated import lazy_gettext as _l
 from sipflow.workflow.context import TransitionContext
 from sipflow.workflow.registry import register_guard
@@ -19,11 +20,33 @@ def _organisations(ctx: TransitionContext) -> list[Organisation]:
     return ctx.memo["organisations"]
 
 
+def _seeing(ctx: TransitionContext) -> frozenset[int] | set[int]:
+    """The organisations taking part that may see the SIP on the step's day: the initiator, and those a
+    consent in force covers (as the step's first read found them, else read: a consent step changed them)."""
+    seeing = step_seeing(ctx)
+    if seeing is None:
+        seeing = access.organisations_seeing_case(ctx.session, ctx.case, now=ctx.now)
+    return seeing
+
+
 def two_organisations(ctx: TransitionContext) -> bool:
-    """At least two organisations take part: a SIP is planning across huvudmän."""
+    """At least two organisations take part and may see the SIP: a SIP is planning across huvudmän, and an
+    organisation the consent leaves out can neither see it nor plan in it."""
+    return len(_seeing(ctx)) >= 2
+
+
+def two_organisations_missing(ctx: TransitionContext):
+    """The refusal of two_organisations when two organisations take part but the consent leaves one out
+    (None: fewer than two take part, the fixed message says what to do)."""
     # The step's participants name their organisations: counting them needs no organisation rows.
-    organisation_ids = {p.organisation_id for p in step_participants(ctx) if p.organisation_id is not None}
-    return len(organisation_ids) >= 2
+    taking_part = {p.organisation_id for p in step_participants(ctx) if p.organisation_id is not None}
+    if len(taking_part) < 2:
+        return None
+    return _l(
+        "Only one of the organisations taking part can see the SIP: the consent in force leaves the others "
+        "out, and a SIP needs at least two that can see it. A consent that covers a second organisation is "
+        "recorded with “Record a further consent” under Consent."
+    )
 
 
 def school_participates(ctx: TransitionContext) -> bool:
@@ -43,7 +66,10 @@ def meeting_outcome_recorded(ctx: TransitionContext) -> bool:
 
 
 register_guard(
-    "two_organisations", two_organisations, _l("At least two organisations must take part in a SIP.")
+    "two_organisations",
+    two_organisations,
+    _l("At least two organisations must take part in a SIP and be able to see it under the consent."),
+    explain=two_organisations_missing,
 )
 register_guard("school_participates", school_participates, _l("The school must take part."))
 register_guard(

@@ -13,6 +13,7 @@ from sipflow.cases.models import Participant, SipCase
 from sipflow.cases.participants import participating_organisations
 from sipflow.clock import to_local
 from sipflow.people.models import User
+from sipflow.security import access
 from sipflow.workflow.definition import Workflow
 from sipflow.workflow.engine import WorkflowRegistry, loaded_workflow
 
@@ -87,17 +88,23 @@ def scripted_input(
             "mode": "video",
         }
     if form == "meeting_outcome":
-        participant_ids = session.exec(
-            select(Participant.id)
+        taking_part = session.exec(
+            select(Participant.id, Participant.organisation_id)
             .where(Participant.case_id == case.id, Participant.active)
             .order_by(Participant.id)
         ).all()
+        # An organisation the consent in force leaves out cannot see the SIP, so it did not attend.
+        # (A private person's organisation is None: they attend.)
+        attending = {None, *access.organisations_seeing_case(session, case, now=now)}
         return {
             "held_at": now,
             # Scripted steps run at any moment, not on the booked day: say the meeting was moved.
             "moved": True,
             "mode": "mixed",
-            "attendance": {pid: ("video" if i % 2 else "on_site") for i, pid in enumerate(participant_ids)},
+            "attendance": {
+                pid: "absent" if organisation_id not in attending else "video" if i % 2 else "on_site"
+                for i, (pid, organisation_id) in enumerate(taking_part)
+            },
             "decisions": [
                 {
                     "text": "Kontakta boendestödet",

@@ -126,5 +126,5 @@ register_guard(
     explain=guardians_not_consented,
 )
 register_effect("withdraw_consents", withdraw_consents)
-register_input("consent", apply_consent, check=check_consent_input)
+register_input("consent", apply_consent, check=check_consent_input, records_consent=True)
 register_input("consent_declined", apply_consent_declined)

@@ -9,11 +9,13 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sipflow.cases import fields
+from sipflow.cases.models import Participant
 from sipflow.cases.services import step_participants, step_seeing
 from sipflow.clock import to_local
 from sipflow.errors import InvalidInput, Refusals
 from sipflow.meetings.booking import Booking, read_booking, read_times
 from sipflow.meetings.models import (
+    ABSENT,
     ATTENDANCE_MODES,
     CARER_SUPPORT_ANSWERS,
     HELD,
@@ -21,6 +23,7 @@ from sipflow.meetings.models import (
     Meeting,
 )
 from sipflow.meetings.outcome import (
+    ATTENDANCE_FIELD,
     CARER_KIND,
     Owner,
     owners_of,
@@ -44,14 +47,21 @@ def _refuse(message, field: str):
     raise InvalidInput(message, field=field)
 
 
-def _decisions(ctx: TransitionContext, owners: dict[str, Owner], held_on: date | None) -> list[dict]:
+def _decisions(
+    ctx: TransitionContext,
+    owners: dict[str, Owner],
+    held_on: date | None,
+    attended: list[tuple[str, int | None]] = (),
+) -> list[dict]:
     """The meeting's decisions, each with text, owner and due date (not before held_on, the meeting's day,
     when it is known); blank rows are dropped.
 
     A row filled in part is refused at each field that is missing or wrong (``decisions-<row>-<field>``),
     every row's at once, so the page shows each refusal at its row; a malformed list is refused as a whole.
     An owner whose organisation the consent in force does not cover is refused at its row: it cannot see
-    the SIP, nor the effort the decision becomes in the plan.
+    the SIP, nor the effort the decision becomes in the plan. attended: (attendance field, organisation id)
+    of each participant recorded as taking part, refused with the owners, all at once, when the consent does
+    not cover the organisation.
     """
     raw = ctx.data.get("decisions") or []
     if not isinstance(raw, list) or not all(isinstance(d, dict) for d in raw):
@@ -70,7 +80,12 @@ def _decisions(ctx: TransitionContext, owners: dict[str, Owner], held_on: date |
             decisions.append(decision)
             organisations.append((f"decisions-{number}-owner", owners[decision["owner"]].organisation_id))
     refusals.take(
-        access.refuse_uncovered, ctx.session, ctx.case, organisations, now=ctx.now, seeing=step_seeing(ctx)
+        access.refuse_uncovered,
+        ctx.session,
+        ctx.case,
+        [*attended, *organisations],
+        now=ctx.now,
+        seeing=step_seeing(ctx),
     )
     refusals.raise_any()
     return decisions
@@ -102,6 +117,17 @@ def _decision(row: dict, name: str, owners: dict[str, Owner], held_on: date | No
             )
     refusals.raise_any()
     return {"text": text, "owner": owner, "due_on": due_on.isoformat()}
+
+
+def _attended(participants: list[Participant], attendance: dict[int, str]) -> list[tuple[str, int | None]]:
+    """(attendance field, organisation id) of each participant recorded as taking part in the meeting (not
+    absent): an organisation the consent does not cover heard nothing of the SIP, so it did not attend."""
+    by_id = {p.id: p for p in participants}
+    return [
+        (f"{ATTENDANCE_FIELD}{participant_id}", by_id[participant_id].organisation_id)
+        for participant_id, mode in attendance.items()
+        if mode != ABSENT
+    ]
 
 
 def _by_participant(ctx: TransitionContext, name: str, allowed: tuple[str, ...]) -> dict[int, str]:
@@ -257,7 +283,8 @@ def apply_meeting_outcome(ctx: TransitionContext) -> None:
     attendance = refusals.take(_attendance, ctx, participants, meeting)
     carer_support = refusals.take(_carer_support, ctx, participants, attendance)
     held_on = to_local(held_at).date() if held_at is not None else None
-    decisions = refusals.take(_decisions, ctx, owners_of(participants), held_on, default=[])
+    attended = _attended(participants, attendance) if attendance is not None else []
+    decisions = refusals.take(_decisions, ctx, owners_of(participants), held_on, attended, default=[])
     no_change = refusals.take(fields.text, ctx.data, "no_change_reason", limit=NO_CHANGE_MAX)
     if no_change and decisions:
         refusals.take(

@@ -12,6 +12,8 @@ from sqlmodel import Field, SQLModel
 
 MEETING_MODES = ("on_site", "video", "mixed")
 ATTENDANCE_MODES = ("on_site", "video", "phone", "absent")
+# The attendance of a participant who did not take part.
+ABSENT = ATTENDANCE_MODES[-1]
 # A meeting's own status (not a workflow state): booked, held, or called off.
 PLANNED, HELD, CANCELLED = MEETING_STATUSES = ("planned", "held", "cancelled")
 # session.info key, for the rest of the transaction: {case id: every meeting of the case, the session's own

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from sipflow.i18n import LOCALES
 from sipflow.workflow.registry import (
+    CONSENT_INPUTS,
     EFFECTS,
     EFFECTS_AFTER,
     GUARDS,
@@ -490,11 +491,14 @@ def _check_structure(path: Path, workflow: Workflow) -> None:
         raise _fail(path, "initial", "the initial state cannot be final")
     named = sorted({t.trigger for t in workflow.transitions if t.withdraws_consent})
     withdrawal = ", ".join(named) or "a transition with withdraws_consent = true"
+    consenting = _after_consent(workflow)
     for state in workflow.states.values():
         if state.final:
             continue
         if not workflow.transitions_from(state.name):
             raise _fail(path, f"states.{state.name}", "an active state needs a way out")
+        if state.name not in consenting:
+            continue  # before any consent: see below
         withdraws = [t for t in workflow.transitions_from(state.name) if t.withdraws_consent]
         if len(withdraws) != 1 or not workflow.is_final(withdraws[0].dest):
             raise _fail(
@@ -512,6 +516,18 @@ def _check_structure(path: Path, workflow: Workflow) -> None:
     for state in workflow.states:
         if state not in reached:
             raise _fail(path, f"states.{state}", "no transition leads here from the initial state")
+    # Withdrawing consent in a state before any step that records it would end a SIP as withdrawn while it
+    # has no consent to withdraw (declining it, or cancelling, is the way out there).
+    for state in workflow.states:
+        withdraws = [t for t in workflow.transitions_from(state) if t.withdraws_consent]
+        if state not in consenting and withdraws:
+            steps = ", ".join(sorted({t.trigger for t in workflow.transitions if t.form in CONSENT_INPUTS}))
+            raise _fail(
+                path,
+                f"transitions.{withdraws[0].trigger}.source",
+                f"no consent can be in force in {state!r} (it comes before the step that records it: "
+                f"{steps or 'none'}), so consent withdrawal cannot be offered there",
+            )
     # From every active state the case can end without the person withdrawing consent: else a case in it
     # could only wait, or go round in a cycle, until consent is withdrawn.
     ends = {name for name, state in workflow.states.items() if state.final}
@@ -532,6 +548,19 @@ def _check_structure(path: Path, workflow: Workflow) -> None:
                 f"states.{state}",
                 "no step leads on from here to a final state, only consent withdrawal: a case would stay",
             )
+
+
+def _after_consent(workflow: Workflow) -> set[str]:
+    """The states a case can be in after a step that records consent (a form in CONSENT_INPUTS): the only
+    ones in which a consent may be in force, so from which it may be withdrawn."""
+    reached = {t.dest for t in workflow.transitions if t.form in CONSENT_INPUTS}
+    todo = list(reached)
+    while todo:
+        for transition in workflow.transitions_from(todo.pop()):
+            if transition.dest not in reached:
+                reached.add(transition.dest)
+                todo.append(transition.dest)
+    return reached
 
 
 def load_workflow_file(path: Path, guards=None, effects=None, inputs=None) -> Workflow:

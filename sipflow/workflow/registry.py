@@ -87,6 +87,9 @@ INPUTS_BEFORE_CLAIM: dict[str, Callable[[TransitionContext], None]] = {}
 # Form kinds whose input's checks also run alone, writing nothing: a page whose own form checks refused the
 # input asks them too, so it marks every field at once (cases.services.step_input_refusal).
 INPUT_CHECKS: dict[str, Callable[[TransitionContext], None]] = {}
+# Form kinds whose step records the person's consent: before a step with one no consent can be in force, so
+# none can be withdrawn (the loader asks for a withdrawal from every active state after one, and none before).
+CONSENT_INPUTS: set[str] = set()
 
 
 def register_input(
@@ -96,6 +99,7 @@ def register_input(
     attributes_only: bool = False,
     before_claim: Callable[[TransitionContext], None] | None = None,
     check: Callable[[TransitionContext], None] | None = None,
+    records_consent: bool = False,
 ) -> None:
     """Let workflow files name kind as a transition's form; fn writes what the form collected.
 
@@ -103,8 +107,13 @@ def register_input(
     before_claim: the part of fn that sets columns of the case; it may read (SELECT) but writes nothing,
     may run more than once, and runs before the case's claim (fn after it).
     check: fn's checks alone; it refuses what fn would refuse, writes nothing and may run more than once.
+    records_consent: fn records the person's consent (CONSENT_INPUTS).
     """
     INPUTS[kind] = fn
+    if records_consent:
+        CONSENT_INPUTS.add(kind)
+    else:
+        CONSENT_INPUTS.discard(kind)
     if attributes_only:
         ATTRIBUTES_ONLY_INPUTS.add(kind)
     else:

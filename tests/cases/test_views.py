@@ -22,6 +22,8 @@ from sipflow.people.identifiers import luhn_check_digit
 from sipflow.people.models import Person
 from sipflow.workflow.registry import INPUTS as INPUT_KINDS
 
+FEWER_THAN_TWO = "Minst två organisationer måste delta i en SIP och kunna se den enligt samtycket."
+
 # The workflow files name guards, effects and inputs the areas register.
 load_areas()
 
@@ -343,7 +345,7 @@ def test_a_failed_guard_is_shown_at_the_top(as_region, parties, create_case, db_
     form = forms_of(text_of(as_region.get(case_url(case))))[action_url(case, "start_preparation")]
     response = as_region.post(action_url(case, "start_preparation"), data=MultiDict(form))
     assert response.status_code == 409
-    assert "Minst två organisationer måste delta i en SIP." in text_of(response)
+    assert FEWER_THAN_TWO in text_of(response)
     assert reload(db_session, case).state == "consent_given"
 
 
@@ -754,7 +756,7 @@ def test_a_participant_who_withdraws_the_consent_lands_on_mina_sip_not_on_a_404(
     assert urlsplit(response.headers["Location"]).path == "/cases"
     page = client.get(response.headers["Location"])
     assert page.status_code == 200
-    assert "Samtycket återkallas: sparat." in text_of(page)
+    assert "Återkalla samtycket: sparat." in text_of(page)
     assert "Din organisation ser inte längre SIP:en" in text_of(page)
     # The initiator, who keeps the case, is taken to it as after any step.
     other = create_case()

@@ -40,15 +40,18 @@ def _kallelse(db_session, registry, parties, case, invitee_ids):
 
 @pytest.fixture
 def region_only(db_session, registry, parties, create_case):
-    """A SIP in preparation whose consent covers Region Kronoberg only; Växjö kommun takes part, reachable."""
-    case = create_case()
+    """A SIP in preparation whose consent leaves Växjö kommun out; it takes part all the same, reachable.
+
+    The consent covers Region Kronoberg and the school (a SIP needs two organisations that can see it).
+    """
+    case = create_case(units=[parties.municipality.id, parties.school.id])
     fire(
         db_session,
         registry,
         parties.region_user,
         case,
         "give_consent",
-        organisation_ids=[parties.region.organisation_id],
+        organisation_ids=[parties.region.organisation_id, parties.school.organisation_id],
     )
     fire(db_session, registry, parties.region_user, case, "start_preparation")
     rows = db_session.exec(select(Participant).where(Participant.case_id == case.id)).all()
@@ -155,7 +158,8 @@ def test_a_further_meeting_and_inviting_more_refuse_the_organisation_too(
     as_region, db_session, registry, parties, region_only
 ):
     case, region, municipality, person = region_only
-    log = _kallelse(db_session, registry, parties, case, [region.id, person.id])
+    school = _participant_of(db_session, case, parties.school.organisation_id)
+    log = _kallelse(db_session, registry, parties, case, [region.id, school.id, person.id])
     meeting_id = log.details["meeting_id"]
     sent = len(db_session.exec(select(OutboxMessage)).all())
     # Inviting more to the booked meeting: the page offers it no more, but a form posted anyway (read in
@@ -183,12 +187,21 @@ def test_inviting_more_offers_no_organisation_the_consent_leaves_out(
     as_region, db_session, registry, parties, region_only
 ):
     case, region, municipality, person = region_only
-    log = _kallelse(db_session, registry, parties, case, [region.id])
+    school = _participant_of(db_session, case, parties.school.organisation_id)
+    log = _kallelse(db_session, registry, parties, case, [region.id, school.id])
     url = f"/cases/{case.uid}/meetings/{log.details['meeting_id']}"
     response = as_region.get(url)
     assert response.status_code == 200
     # The person (no organisation) may be invited; Växjö kommun may not, so it is not offered.
     assert offered_invitees(text_of(response)) == {str(person.id)}
+
+
+def _participant_of(db_session, case, organisation_id) -> Participant:
+    return db_session.exec(
+        select(Participant).where(
+            Participant.case_id == case.id, Participant.organisation_id == organisation_id
+        )
+    ).one()
 
 
 @pytest.mark.parametrize("owner_kind", ["organisation", "unit"])
@@ -257,3 +270,40 @@ def test_every_decision_owned_by_an_organisation_the_consent_leaves_out_is_marke
     assert SWEDISH not in row(1)
     db_session.expire_all()
     assert db_session.exec(select(MeetingDecision)).all() == []
+
+
+@pytest.mark.parametrize("mode", ["on_site", "video"])
+def test_attendance_of_an_organisation_the_consent_leaves_out_is_refused_at_its_field(
+    as_region, db_session, registry, parties, region_only, mode
+):
+    """It could not see the SIP, so it did not attend: the meeting's record would say it heard the SIP."""
+    case, region, municipality, person = region_only
+    _kallelse(db_session, registry, parties, case, [region.id, person.id])
+    url = f"/cases/{case.uid}/meetings/outcome"
+    form = forms_of(text_of(as_region.get(url)))[url]
+    due = (to_local(now_utc()).date() + timedelta(days=30)).isoformat()
+    typed = {
+        f"attendance_{region.id}": "on_site",
+        f"attendance_{municipality.id}": mode,
+        "decisions-0-text": "Samtalsstöd",
+        "decisions-0-owner": f"organisation:{parties.region.organisation_id}",
+        "decisions-0-due_on": due,
+    }
+    version = db_session.get(SipCase, case.id).version
+    response = as_region.post(url, data=fill(form, moved="y", **typed))
+    page = text_of(response)
+    assert response.status_code == 400
+    field = page[page.index(f'id="attendance_{municipality.id}-error"') :]
+    assert SWEDISH in field[: field.index("</ul>")]
+    assert f'id="attendance_{region.id}-error"' not in page
+    assert f'href="/cases/{case.uid}/consent/further"' in page
+    db_session.expire_all()
+    assert db_session.get(SipCase, case.id).version == version
+    assert db_session.exec(select(MeetingDecision)).all() == []
+    # Recorded as absent, the meeting is recorded.
+    typed[f"attendance_{municipality.id}"] = "absent"
+    response = as_region.post(url, data=fill(form, moved="y", **typed))
+    assert response.status_code == 303, text_of(response)
+    db_session.expire_all()
+    assert db_session.get(SipCase, case.id).version == version + 1
+    assert len(db_session.exec(select(MeetingDecision)).all()) == 1

@@ -21,6 +21,8 @@ from sipflow.plans.content import plan_content
 from sipflow.plans.models import Plan, PlanEffort
 from sipflow.plans.services import find_plan
 
+FEWER_THAN_TWO = "Minst två organisationer måste delta i en SIP och kunna se den enligt samtycket."
+
 pytestmark = pytest.mark.usefixtures("frozen_clock")
 
 
@@ -343,7 +345,7 @@ def test_a_plan_is_not_established_once_only_one_organisation_takes_part(
     form = forms_of(page(as_region, held))[f"/cases/{held.uid}/plan/establish"]
     response = as_region.post(f"/cases/{held.uid}/plan/establish", data=fill(form))
     assert response.status_code == 409
-    assert "Minst två organisationer måste delta i en SIP." in text_of(response)
+    assert FEWER_THAN_TWO in text_of(response)
     db_session.expire_all()
     assert db_session.get(SipCase, held.id).state == "meeting_held"
 

@@ -29,8 +29,11 @@ SWEDISH = "Samtycket omfattar inte Växjö kommun, så den kan inte se SIP:en."
 REFUSAL = SWEDISH + " Registrera först ett ytterligare samtycke som tar med den."
 
 
-def region_only_walk(db_session, registry, parties, case, steps):
-    """Walk case with a consent that covers Region Kronoberg only (Växjö kommun takes part all the same)."""
+def walk_leaving_out_the_municipality(db_session, registry, parties, create_case, steps):
+    """A SIP of the region with Växjö kommun and the school taking part, walked with a consent that covers
+    Region Kronoberg and the school but leaves Växjö kommun out (it takes part all the same). A SIP needs
+    two organisations that can see it: the school is the second."""
+    case = create_case(units=[parties.municipality.id, parties.school.id])
     support.fire(
         db_session,
         registry,
@@ -38,16 +41,16 @@ def region_only_walk(db_session, registry, parties, case, steps):
         case,
         "give_consent",
         now=now_utc(),
-        organisation_ids=[parties.region.organisation_id],
+        organisation_ids=[parties.region.organisation_id, parties.school.organisation_id],
     )
     return walk(db_session, registry, parties.region_user, case, now_utc(), steps=steps)
 
 
 @pytest.fixture
 def held(db_session, registry, parties, create_case):
-    """A SIP whose meeting is held, under a consent covering the region only."""
-    return region_only_walk(
-        db_session, registry, parties, create_case(), ("start_preparation", "send_kallelse", "hold_meeting")
+    """A SIP whose meeting is held, under a consent that leaves Växjö kommun out."""
+    return walk_leaving_out_the_municipality(
+        db_session, registry, parties, create_case, ("start_preparation", "send_kallelse", "hold_meeting")
     )
 
 
@@ -116,7 +119,7 @@ def test_the_editor_offers_no_contact_row_for_an_organisation_the_consent_leaves
     offered = {
         value for name, value in form if name.startswith("contacts-") and name.endswith("organisation_id")
     }
-    assert offered == {str(parties.region.organisation_id)}
+    assert offered == {str(parties.region.organisation_id), str(parties.school.organisation_id)}
     # The page as it came saves (no row of Växjö kommun to refuse).
     assert client.post(url, data=fill(form, action="save", needs="Stöd i vardagen.")).status_code == 303
 
@@ -185,9 +188,13 @@ def test_the_editor_offers_no_effort_owner_the_consent_leaves_out(client, partie
     units = _effort_choices(page, "unit_id")
     assert organisations and units
     assert {v for offered, _ in organisations.values() for v in offered} == {
-        str(parties.region.organisation_id)
+        str(parties.region.organisation_id),
+        str(parties.school.organisation_id),
     }
-    assert {v for offered, _ in units.values() for v in offered} == {str(parties.region.id)}
+    assert {v for offered, _ in units.values() for v in offered} == {
+        str(parties.region.id),
+        str(parties.school.id),
+    }
 
 
 def test_an_effort_whose_owner_the_consent_no_longer_covers_is_shown_and_saved_as_it_is(
@@ -242,11 +249,11 @@ def _further_consent_for_the_region(db_session, case, parties, now) -> None:
 def test_only_organisations_the_consent_covers_are_asked_to_approve(
     client, db_session, registry, parties, create_case
 ):
-    case = region_only_walk(
+    case = walk_leaving_out_the_municipality(
         db_session,
         registry,
         parties,
-        create_case(),
+        create_case,
         ("start_preparation", "send_kallelse", "hold_meeting", "establish_plan"),
     )
     db_session.expire_all()

@@ -120,6 +120,13 @@ BROKEN = [
         "withdraw_consent",
     ),
     (
+        # Before the consent step no consent is in force: withdrawing it would end a SIP that has none.
+        "withdrawal-before-the-consent",
+        replace_once(WITHDRAW_SOURCES, WITHDRAW_SOURCES.replace("source = [", 'source = ["requested", ')),
+        "transitions.withdraw_consent.source",
+        "no consent can be in force in 'requested'",
+    ),
+    (
         "deadline-met-by-unknown-trigger",
         replace_once('met_by = ["send_kallelse"]', 'met_by = ["send_kalelse"]'),
         "deadlines.kallelse.met_by",

@@ -53,7 +53,7 @@ from sipflow.cases import services
 from sipflow.cases.errors import PartyNotAllowed, TransitionNotAllowed
 from sipflow.cases.models import Participant, SipCase, TransitionLog
 from sipflow.cases.scripted import scripted_input
-from sipflow.consent.models import Consent
+from sipflow.consent.models import Consent, ConsentOrganisation
 from sipflow.db import unit_of_work
 from sipflow.errors import UserError
 from sipflow.people.models import Organisation, Person
@@ -129,6 +129,19 @@ def _organisations(session, case_id):
     ).all()
 
 
+def _seeing(session, case_id, now):
+    """The organisations taking part that see the SIP: the initiator, and those a consent in force names."""
+    covered = set(
+        session.exec(
+            select(ConsentOrganisation.organisation_id).where(
+                ConsentOrganisation.consent_id.in_([c.id for c in _active_consents(session, case_id, now)])
+            )
+        ).all()
+    )
+    initiator = session.get(SipCase, case_id).initiating_organisation_id
+    return {o.id for o in _organisations(session, case_id) if o.id == initiator or o.id in covered}
+
+
 def _guardians(session, case_id):
     return session.exec(
         select(Participant).where(Participant.case_id == case_id, Participant.kind == "guardian")
@@ -149,7 +162,8 @@ GUARD_HELD = {
         len([x for x in _active_consents(s, c, now) if x.given_by == "guardian"])
         >= max(1, len(_guardians(s, c)))
     ),
-    "two_organisations": lambda s, c, log, now: len({o.id for o in _organisations(s, c)}) >= 2,
+    # Two organisations taking part can see the SIP: the initiator, and those the consent in force covers.
+    "two_organisations": lambda s, c, log, now: len(_seeing(s, c, now)) >= 2,
     "school_participates": lambda s, c, log, now: any(o.kind == "school" for o in _organisations(s, c)),
     "child_view_recorded": lambda s, c, log, now: bool((s.get(SipCase, c).child_view or "").strip()),
     # A meeting's outcome is what was recorded: a decision in the log, or a reason for no change.

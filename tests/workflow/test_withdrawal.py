@@ -1,4 +1,5 @@
-"""Consent withdrawal is possible from every active state of every workflow and ends the case at once.
+"""Consent withdrawal is possible from every active state a consent may be in force in (every one after the
+consent step) of every workflow and ends the case at once; before the consent step it is not offered.
 
 Withdrawing marks every consent of the case withdrawn, cancels the deadlines still open, and leaves the case
 in a final state from which no trigger moves it. The cases are the module's walked cases; every session is
@@ -18,6 +19,7 @@ from flowkit import (
     WORKFLOWS,
     Cast,
     allowed_personas,
+    consent_states,
     huvudansvar_after,
     shortest_paths,
 )
@@ -35,20 +37,48 @@ ACTIVE_STATES = [
     pytest.param(w, state, persona, id=f"{w.name}:{state}:by-{persona}")
     for w in WORKFLOWS
     for state in w.states
-    if not w.is_final(state)
+    if not w.is_final(state) and state in consent_states(w)
     for persona in allowed_personas(w.withdrawal(state), huvudansvar_after(shortest_paths(w)[state]))
 ]
 
 
-def test_every_active_state_can_be_withdrawn_by_every_party_taking_part():
+def test_every_active_state_after_the_consent_can_be_withdrawn_by_every_party_taking_part():
     for workflow in WORKFLOWS:
         for state in workflow.states:
-            if workflow.is_final(state):
+            if workflow.is_final(state) or state not in consent_states(workflow):
                 continue
             transition = workflow.withdrawal(state)
             assert transition is not None and workflow.is_final(transition.dest), (workflow.name, state)
             holder = huvudansvar_after(shortest_paths(workflow)[state])
             assert allowed_personas(transition, holder) == [p for p in PERSONAS if p != "outsider"]
+
+
+def test_no_state_before_the_consent_offers_its_withdrawal():
+    """A SIP without a consent yet is declined or cancelled, never ended as "consent withdrawn"."""
+    for workflow in WORKFLOWS:
+        after = consent_states(workflow)
+        before = [s for s in workflow.states if not workflow.is_final(s) and s not in after]
+        assert workflow.initial in before, workflow.name
+        for state in before:
+            assert workflow.withdrawal(state) is None, (workflow.name, state)
+
+
+def test_withdrawing_consent_before_the_consent_step_is_refused(walked, request_ctx):
+    for workflow in WORKFLOWS:
+        with walked.session() as session:
+            case = session.get(SipCase, walked.case_ids[(workflow.name, workflow.initial)])
+            with pytest.raises(TransitionNotAllowed):
+                services.fire_transition(
+                    session,
+                    REGISTRY,
+                    walked.cast.user(session, "initiator"),
+                    case,
+                    next(t.trigger for t in workflow.transitions if t.withdraws_consent),
+                    expected_version=case.version,
+                    now=AT,
+                    data={"reason": REASON},
+                )
+            assert case.state == workflow.initial
 
 
 def withdraw(session, cast: Cast, case: SipCase, persona: str):

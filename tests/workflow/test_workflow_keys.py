@@ -174,14 +174,15 @@ BAD_VALUES = [
         "no-transition-withdraws-consent",
         'dest = "withdrawn"\nwithdraws_consent = true\n',
         'dest = "withdrawn"\n',
-        "states.requested",
+        # The first state after the consent step: before it there is no consent to withdraw.
+        "states.consent_given",
         "withdraws_consent = true",
     ),
     (
         "two-ways-to-withdraw-consent-from-a-state",
         'trigger = "cancel"\n',
         'trigger = "cancel"\nwithdraws_consent = true\n',
-        "states.requested",
+        "states.consent_given",
         "once",
     ),
     (
