@@ -21,15 +21,16 @@ DAY_OFF = "Mötet är på midsommarafton, en dag då de flesta är lediga."
 
 @pytest.fixture
 def region_only(db_session, registry, parties, create_case):
-    """A SIP in preparation whose consent covers Region Kronoberg only; Växjö kommun takes part."""
-    case = create_case()
+    """A SIP in preparation whose consent leaves Växjö kommun out (it takes part all the same); it covers
+    Region Kronoberg and the school, as a SIP needs two organisations that can see it."""
+    case = create_case(units=[parties.municipality.id, parties.school.id])
     fire(
         db_session,
         registry,
         parties.region_user,
         case,
         "give_consent",
-        organisation_ids=[parties.region.organisation_id],
+        organisation_ids=[parties.region.organisation_id, parties.school.organisation_id],
     )
     fire(db_session, registry, parties.region_user, case, "start_preparation")
     rows = db_session.exec(select(Participant).where(Participant.case_id == case.id)).all()
