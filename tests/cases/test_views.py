@@ -17,7 +17,7 @@ from werkzeug.datastructures import MultiDict
 from sipflow.areas import load_areas
 from sipflow.cases.forms import FORM_CLASSES
 from sipflow.cases.models import Participant, SipCase, TransitionLog
-from sipflow.clock import now_utc, to_local
+from sipflow.clock import first_working_day, now_utc, to_local
 from sipflow.people.identifiers import luhn_check_digit
 from sipflow.people.models import Person
 from sipflow.workflow.registry import INPUTS as INPUT_KINDS
@@ -415,7 +415,7 @@ def write_and_establish_the_plan(client, case, parties, today):
         "efforts-0-organisation_id": parties.municipality.organisation_id,
         "efforts-0-responsible": "Omar Lind",
         "no_other_measures": "y",
-        "follow_up_on": (today + timedelta(days=90)).isoformat(),
+        "follow_up_on": first_working_day(today + timedelta(days=90)).isoformat(),
     }
     assert client.post(plan_url, data=fill(form, **values)).status_code == 303
     form = forms_of(text_of(client.get(plan_url)))[f"{plan_url}/huvudansvar"]

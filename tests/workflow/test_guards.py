@@ -560,6 +560,8 @@ def plan_case(session, cast, workflow, state, at, *, lacking: str | None = None,
     session.commit()
     data = complete_plan(cast, at)
     data["follow_up_on"] = today(at) + timedelta(days=follow_up_days)
+    # Confirmed as a scripted caller may: a weekend day or a holiday is otherwise refused until confirmed.
+    data["confirmed_follow_up_day"] = data["follow_up_on"]
     if lacking is not None and BREAKERS[lacking] is not None:
         BREAKERS[lacking](data)
     plan = find_plan(session, case)

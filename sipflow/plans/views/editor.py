@@ -10,6 +10,7 @@ from flask_login import login_required
 from wtforms import SelectChoice
 
 from sipflow.cases import services as case_services
+from sipflow.cases.days_off import DayOffUnconfirmed
 from sipflow.cases.errors import StaleCase
 from sipflow.cases.forms import choices, show_current_version, typed_values
 from sipflow.cases.queries import participant_rows
@@ -127,6 +128,9 @@ def _attach_all(form, error: UserError, top: list, effort_rows: list[str], *, un
     """Show each refusal error holds at its field (unmarked_only: only at a field not marked already)."""
     for refusal in each_refusal(error):
         _attach(form, refusal, top, effort_rows, unmarked_only=unmarked_only)
+        if isinstance(refusal, DayOffUnconfirmed):
+            # The tick that confirms the day comes with the warning; what was typed stays on the page.
+            form.warn_day_off(refusal.day)
 
 
 def _attach(form, error: UserError, top: list, effort_rows: list[str], *, unmarked_only=False) -> None:
