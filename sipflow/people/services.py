@@ -52,6 +52,12 @@ IDENTIFIER_MESSAGES = {
 }
 
 
+NO_IDENTIFIER = _l(
+    "Enter a personnummer or samordningsnummer (YYYYMMDD-NNNN), or a reservnummer (4 to 20 letters or "
+    "digits)."
+)
+
+
 def _identifier_message(error: IdentifierError, kind: str | None):
     if error.code == "format" and kind == "reservnummer":
         return _l("Wrong format: a reservnummer has 4 to 20 letters or digits.")
@@ -82,7 +88,12 @@ def parse_any_identifier(text: str, *, now: datetime) -> PersonIdentifier:
     except InvalidInput:
         if not isinstance(text, str) or not any(c.isalpha() for c in text):
             raise
-    return parse_person_identifier(text, kind=RESERVNUMMER, now=now)
+    try:
+        return parse_person_identifier(text, kind=RESERVNUMMER, now=now)
+    except InvalidInput:
+        # A text that fits none ("hej"): say what may be typed, not how a reservnummer is made alone, which
+        # someone looking up a personnummer would not follow.
+        raise InvalidInput(NO_IDENTIFIER, field="identifier") from None
 
 
 def find_person(session: Session, hash_key: str, identifier: PersonIdentifier) -> Person | None:
