@@ -18,6 +18,7 @@ from sipflow.clock import to_local
 from sipflow.db import bump_row_version, insert_unless_taken
 from sipflow.errors import Conflict, InvalidInput, NotAllowed
 from sipflow.i18n import checked_language
+from sipflow.people import identifiers
 from sipflow.people.identifiers import (
     PERSONNUMMER,
     RESERVNUMMER,
@@ -49,6 +50,9 @@ IDENTIFIER_MESSAGES = {
     "date": _l("The date in the identifier does not exist."),
     "checksum": _l("The check digit is wrong."),
     "future": _l("The birth date lies in the future."),
+    "age": _l(
+        "The birth date gives an age over %(years)d years: check the number.", years=identifiers.MAX_AGE
+    ),
 }
 
 

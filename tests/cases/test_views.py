@@ -523,6 +523,16 @@ def test_new_case_with_a_wrong_check_digit_writes_nothing(as_region, db_session)
     assert count(db_session, Person) == 0 and count(db_session, SipCase) == 0
 
 
+def test_new_case_for_someone_born_1850_is_refused_at_the_field(as_region, db_session):
+    # The tester's 18500101-1237: 176 years old, a typo in the year.
+    response = as_region.post("/cases/new", data=new_case_data(as_region, identifier="18500101-1237"))
+    assert response.status_code == 400
+    html = text_of(response)
+    assert "Födelsedatumet ger en ålder över 130 år: kontrollera numret." in html
+    assert 'id="identifier-error"' in html
+    assert count(db_session, Person) == 0 and count(db_session, SipCase) == 0
+
+
 def test_new_case_with_an_unknown_municipality_is_refused(as_region, db_session):
     data = new_case_data(
         as_region,
