@@ -193,6 +193,13 @@ def is_working_day(d: date) -> bool:
     return d not in _holiday_dates(d.year)
 
 
+def first_working_day(d: date) -> date:
+    """d if it is a working day (is_working_day), else the first working day after it."""
+    while not is_working_day(d):
+        d += timedelta(days=1)
+    return d
+
+
 # The languages the holidays library names Swedish holidays in, by the UI's language.
 _HOLIDAY_LANGUAGES = {"sv": "sv", "en": "en_US"}
 

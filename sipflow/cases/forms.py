@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -29,6 +29,7 @@ from wtforms import TextAreaField as _TextAreaField
 from wtforms.validators import AnyOf, InputRequired, Length, NumberRange, Optional, Regexp, StopValidation
 from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 
+from sipflow.cases.days_off import DayOffWording, day_off_warning
 from sipflow.cases.fields import window_message
 from sipflow.clock import local_to_utc, wall_time_exists, wall_time_repeated, within_date_window
 from sipflow.forms import FilledInByTheService, PageForm
@@ -169,6 +170,58 @@ class UnambiguousWallTime:
 def date_field(label, validators=None, **kwargs) -> DateField:
     """A date field that accepts only dates within clock.date_window()."""
     return DateField(label, validators=[*(validators or [Optional()]), InDateWindow()], **kwargs)
+
+
+class DayOffConfirmation:
+    """The tick that confirms a date on a weekend day or a holiday after the warning (cases.days_off).
+
+    A form mixes it in with a BooleanField confirm_day (its label says what going on does) and a HiddenField
+    warned_day, and names its date field (day_field) and its wording (day_off_wording). The tick confirms the
+    day warned about (warned_day) alone, so a tick left on confirms no other day the user picks afterwards.
+    """
+
+    day_field = "date"
+    day_off_wording: DayOffWording
+
+    def _day_shown(self):
+        return self[self.day_field].data
+
+    def confirmed_day(self):
+        """The day the user confirmed despite the warning, or None."""
+        if not self.confirm_day.data:
+            return None
+        try:
+            return datetime.strptime(self.warned_day.data or "", "%Y-%m-%d").date()
+        except ValueError:
+            return None
+
+    def asks_to_confirm_day(self) -> bool:
+        """True while the date shown is the day warned about and still no working day: the page shows the
+        tick to confirm it, with the warning (day_warning_by_tick or the date's own error)."""
+        shown = self._day_shown()
+        return (
+            bool(self.warned_day.data)
+            and isinstance(shown, date)
+            and shown.isoformat() == self.warned_day.data
+            and day_off_warning(shown, self.day_off_wording) is not None
+        )
+
+    def day_warning_by_tick(self):
+        """The day-off warning to show with the tick, or None while the date field shows it as its error.
+
+        A tick refused for another field's error comes back without the date's error, and a tick alone does
+        not say what it confirms.
+        """
+        if not self.asks_to_confirm_day():
+            return None
+        warning = day_off_warning(self._day_shown(), self.day_off_wording)
+        errors = {str(error) for error in self[self.day_field].errors}
+        return None if str(warning) in errors else warning
+
+    def warn_day_off(self, day) -> None:
+        """Show the confirmation with the warning about day, unticked: it confirms that day alone."""
+        self.warned_day.data = day.isoformat()
+        self.confirm_day.data = False
 
 
 class MultiCheckboxField(SelectMultipleField):

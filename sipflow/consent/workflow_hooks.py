@@ -69,17 +69,40 @@ def guardians_consented(ctx: TransitionContext) -> bool:
     )
 
 
+def _first_consent(ctx: TransitionContext, in_force: list[Consent]) -> bool:
+    """No consent was in force before the step: the step records the SIP's first (the consent form), so no
+    further consent can be recorded yet."""
+    if RECORDED_CONSENTS not in ctx.memo:
+        return False  # not the consent form's step
+    recorded = ctx.memo[RECORDED_CONSENTS]
+    return all(any(c is r for r in recorded) for c in in_force)
+
+
 def guardians_not_consented(ctx: TransitionContext):
     """The refusal of guardians_consented naming the guardians taking part without a consent in force, by
-    their names on the case page (a message for the page only: never logged); None when none is registered.
+    their names on the case page (a message for the page only: never logged), and the way on: before a
+    first consent, the consent form itself; after it, a further consent. None: the registered message.
     """
-    missing = _without_consent(_consents_in_force(ctx), _guardians(ctx))
+    in_force = _consents_in_force(ctx)
+    guardians = _guardians(ctx)
+    missing = _without_consent(in_force, guardians)
+    first = _first_consent(ctx, in_force)
     if not missing:
+        if first and not guardians:
+            return _l("A child's consent is given by a guardian: choose “Guardian” under “Given by”.")
         return None
+    names = ", ".join(g.name or "" for g in missing)
+    if first:
+        return _l(
+            "Every guardian taking part must consent. Not consented: %(names)s. Tick each guardian who has "
+            "consented under “Guardians consenting”; if a guardian does not consent, record that the consent "
+            "was declined instead.",
+            names=names,
+        )
     return _l(
         "Every guardian taking part must consent. Not consented: %(names)s. The consent of a guardian who "
         "joined later is recorded with “Record a further consent” under Consent.",
-        names=", ".join(g.name or "" for g in missing),
+        names=names,
     )
 
 

@@ -17,7 +17,7 @@ from sipflow.admin.models import CoordinatorScope
 from sipflow.cases import services
 from sipflow.cases.models import Participant, SipCase
 from sipflow.cases.participants import participating_organisations
-from sipflow.clock import add_days, local_to_utc, now_utc, to_local
+from sipflow.clock import add_days, first_working_day, local_to_utc, now_utc, to_local
 from sipflow.db import get_session, unit_of_work
 from sipflow.meetings.models import ATTENDANCE_MODES, Meeting
 from sipflow.people.identifiers import RESERVNUMMER, luhn_check_digit, parse_identifier
@@ -624,7 +624,7 @@ def _write_plan(session, registry, case: SipCase, spec: DemoPlan, actor: User, u
             data["efforts"].append({"kind": "own", "what": what, "actor": who, "starts_on": meeting_day})
     data["no_other_measures"] = True
     data["huvudansvar_contact"] = spec.huvudansvar_contact
-    data["follow_up_on"] = meeting_day + timedelta(days=spec.follow_up_in_days)
+    data["follow_up_on"] = first_working_day(meeting_day + timedelta(days=spec.follow_up_in_days))
     plan = save_plan(
         session, case, actor, data, expected_row_version=plan.row_version if plan else 0, now=now
     )

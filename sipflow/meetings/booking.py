@@ -10,13 +10,13 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from flask_babel import get_locale
 from sqlmodel import Session
 
-from sipflow.cases import fields
+from sipflow.cases import days_off, fields
+from sipflow.cases.days_off import DayOffWording
 from sipflow.cases.models import Participant, SipCase
 from sipflow.cases.participants import active_participants
-from sipflow.clock import BOOKING_YEARS_AHEAD, day_off, last_booking_day, to_local
+from sipflow.clock import BOOKING_YEARS_AHEAD, last_booking_day, to_local
 from sipflow.errors import InvalidInput, Refusals
 from sipflow.meetings.models import MEETING_MODES
 from sipflow.meetings.place import refuse_identifying_place
@@ -104,53 +104,27 @@ def read_times(data: dict, *, now: datetime) -> tuple[datetime, datetime]:
     return starts_at, ends_at
 
 
-class _HolidayName:
-    """A holiday's name in the language of the page that shows it (read then, as lazy_gettext's text is)."""
-
-    def __init__(self, day: date):
-        self.day = day
-
-    def __str__(self) -> str:
-        locale = get_locale()
-        language = locale.language if locale is not None else "sv"
-        name = day_off(self.day, language=language).holiday
-        # Swedish writes a holiday's name in lower case inside a sentence ("på juldagen"), Kristi excepted.
-        if language == "sv" and not name.startswith("Kristi"):
-            return name[:1].lower() + name[1:]
-        return name
-
-
-class DayOffUnconfirmed(InvalidInput):
-    """The meeting falls on a weekend day or a holiday, and the user has not confirmed that day."""
-
-    code = "day_off"
-
-    def __init__(self, message, day: date):
-        super().__init__(message, field=DAY_FIELD)
-        self.day = day
+# The meeting's own words for the warning that its day is no working day (cases.days_off).
+MEETING_DAY_OFF = DayOffWording(
+    public_holiday=lambda holiday: _l("The meeting is on %(holiday)s, a public holiday.", holiday=holiday),
+    holiday=lambda holiday: _l("The meeting is on %(holiday)s, a day most people have off.", holiday=holiday),
+    saturday=_l("The meeting is on a Saturday."),
+    sunday=_l("The meeting is on a Sunday."),
+)
 
 
 def day_off_warning(day: date):
-    """The warning that day is no working day, naming it (its holiday, else the weekday), or None."""
-    off = day_off(day)
-    if off is None:
-        return None
-    if off.holiday is not None and off.public:
-        return _l("The meeting is on %(holiday)s, a public holiday.", holiday=_HolidayName(day))
-    if off.holiday is not None:
-        return _l("The meeting is on %(holiday)s, a day most people have off.", holiday=_HolidayName(day))
-    if off.weekday == 5:
-        return _l("The meeting is on a Saturday.")
-    return _l("The meeting is on a Sunday.")
+    """The warning that the meeting's day is no working day, naming it (its holiday, else the weekday), or
+    None."""
+    return days_off.day_off_warning(day, MEETING_DAY_OFF)
 
 
 def refuse_unconfirmed_day_off(starts_at: datetime, confirmed_day: date | None) -> None:
     """Refuse a meeting on a weekend day or a Swedish holiday (clock.day_off) unless confirmed_day is that
     day: some SIP meetings are held then, so the user is warned and may go on, never refused outright."""
-    day = to_local(starts_at).date()
-    warning = day_off_warning(day)
-    if warning is not None and confirmed_day != day:
-        raise DayOffUnconfirmed(warning, day)
+    days_off.refuse_unconfirmed_day_off(
+        to_local(starts_at).date(), confirmed_day, field=DAY_FIELD, wording=MEETING_DAY_OFF
+    )
 
 
 def read_confirmed_day(data: dict) -> date | None:

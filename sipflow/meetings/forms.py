@@ -28,6 +28,7 @@ from sipflow.cases.forms import (
     MEETING_MODE_LABELS,
     SKIPPED_TIME,
     VERSION_LABEL,
+    DayOffConfirmation,
     InDateWindow,
     MultiCheckboxField,
     RowForm,
@@ -45,7 +46,7 @@ from sipflow.clock import (
     within_date_window,
 )
 from sipflow.forms import PageForm
-from sipflow.meetings.booking import booking_day_refusal, day_off_warning
+from sipflow.meetings.booking import MEETING_DAY_OFF, booking_day_refusal
 from sipflow.meetings.services import COMMENT_MAX
 from sipflow.translated import lazy_gettext as _l
 
@@ -84,8 +85,10 @@ class InBookingWindow:
                 raise StopValidation(refusal)
 
 
-class MeetingTimeForm(PageForm):
+class MeetingTimeForm(DayOffConfirmation, PageForm):
     """The time, form and place of a meeting; the booking form adds the invitees."""
+
+    day_off_wording = MEETING_DAY_OFF
 
     version = _version_field()
     date = DateField(_l("Date"), validators=[InputRequired(message=REQUIRED), InBookingWindow()])
@@ -137,44 +140,8 @@ class MeetingTimeForm(PageForm):
             "mode": self.mode.data,
             "location": self.location.data,
             "room": self.room.data,
-            "confirmed_day": self._confirmed_day(),
+            "confirmed_day": self.confirmed_day(),
         }
-
-    def _confirmed_day(self):
-        """The day the user confirmed booking on despite the warning, or None."""
-        if not self.confirm_day.data:
-            return None
-        try:
-            return datetime.strptime(self.warned_day.data or "", "%Y-%m-%d").date()
-        except ValueError:
-            return None
-
-    def asks_to_confirm_day(self) -> bool:
-        """True while the date shown is the day warned about and still no working day: the page shows the
-        tick to confirm it, with the warning (day_warning_by_tick or the date's own error)."""
-        shown = self.date.data
-        return (
-            bool(self.warned_day.data)
-            and shown is not None
-            and shown.isoformat() == self.warned_day.data
-            and day_off_warning(shown) is not None
-        )
-
-    def day_warning_by_tick(self):
-        """The day-off warning to show with the tick, or None while the date field shows it as its error.
-
-        A tick refused for another field's error (an end before the start) comes back without the date's
-        error, and a tick alone does not say what it confirms.
-        """
-        if not self.asks_to_confirm_day():
-            return None
-        warning = day_off_warning(self.date.data)
-        return None if str(warning) in {str(error) for error in self.date.errors} else warning
-
-    def warn_day_off(self, day) -> None:
-        """Show the confirmation with the warning about day, unticked: it confirms that day alone."""
-        self.warned_day.data = day.isoformat()
-        self.confirm_day.data = False
 
     def fill_from(self, starts_at: datetime, ends_at: datetime, mode: str, location, room) -> None:
         """Show a booked meeting's values (local time); a time outside the date window is left empty."""

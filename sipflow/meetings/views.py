@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from flask_login import login_required
 
 from sipflow.cases import services as case_services
+from sipflow.cases.days_off import DayOffUnconfirmed
 from sipflow.cases.errors import StaleCase
 from sipflow.cases.forms import choices, show_current_version
 from sipflow.cases.models import SipCase
@@ -17,7 +18,7 @@ from sipflow.clock import now_utc, to_local
 from sipflow.db import get_session, unit_of_work
 from sipflow.errors import UserError
 from sipflow.meetings import permissions, services
-from sipflow.meetings.booking import DAY_FIELD, DayOffUnconfirmed, read_place, read_times
+from sipflow.meetings.booking import DAY_FIELD, read_place, read_times
 from sipflow.meetings.forms import (
     ANSWER_MODE_LABELS,
     ATTENDANCE_PREFIX,

@@ -26,12 +26,16 @@ _RESERV_RE = re.compile(r"[0-9A-Za-zÅÄÖåäö]{4,20}")
 
 # Samordningsnummer store the birth day plus 60.
 _COORDINATION_OFFSET = 60
+# The oldest age a living person's number is taken for: an older birth date is a typo in the year (1850 for
+# 1950), or a '+' that does not belong there.
+MAX_AGE = 130
 
 _MESSAGES = {
     "format": "Fel format: ange ÅÅÅÅMMDD-NNNN.",
     "date": "Ogiltigt datum i personnumret.",
     "checksum": "Kontrollsiffran stämmer inte.",
     "future": "Födelsedatumet ligger i framtiden.",
+    "age": f"Födelsedatumet ger en ålder över {MAX_AGE} år.",
 }
 
 
@@ -160,6 +164,8 @@ def _parse_number(stripped: str, today: date) -> PersonIdentifier:
         raise _error("checksum")
     if birth_date > today:
         raise _error("future")
+    if age_on(birth_date, today) > MAX_AGE:
+        raise _error("age")
 
     return PersonIdentifier(
         kind=kind,
@@ -167,6 +173,11 @@ def _parse_number(stripped: str, today: date) -> PersonIdentifier:
         birth_date=birth_date,
         legal_sex="male" if int(tail[2]) % 2 else "female",
     )
+
+
+def age_on(birth_date: date, today: date) -> int:
+    """Whole years from birth_date to today (one born on 29 February turns a year older on 1 March)."""
+    return today.year - birth_date.year - ((today.month, today.day) < (birth_date.month, birth_date.day))
 
 
 def _infer_year(yy: int, month: int, day: int, today: date, *, centenarian: bool) -> int:

@@ -18,6 +18,7 @@ from sipflow.clock import to_local
 from sipflow.db import bump_row_version, insert_unless_taken
 from sipflow.errors import Conflict, InvalidInput, NotAllowed
 from sipflow.i18n import checked_language
+from sipflow.people import identifiers
 from sipflow.people.identifiers import (
     PERSONNUMMER,
     RESERVNUMMER,
@@ -49,7 +50,16 @@ IDENTIFIER_MESSAGES = {
     "date": _l("The date in the identifier does not exist."),
     "checksum": _l("The check digit is wrong."),
     "future": _l("The birth date lies in the future."),
+    "age": _l(
+        "The birth date gives an age over %(years)d years: check the number.", years=identifiers.MAX_AGE
+    ),
 }
+
+
+NO_IDENTIFIER = _l(
+    "Enter a personnummer or samordningsnummer (YYYYMMDD-NNNN), or a reservnummer (4 to 20 letters or "
+    "digits)."
+)
 
 
 def _identifier_message(error: IdentifierError, kind: str | None):
@@ -82,7 +92,12 @@ def parse_any_identifier(text: str, *, now: datetime) -> PersonIdentifier:
     except InvalidInput:
         if not isinstance(text, str) or not any(c.isalpha() for c in text):
             raise
-    return parse_person_identifier(text, kind=RESERVNUMMER, now=now)
+    try:
+        return parse_person_identifier(text, kind=RESERVNUMMER, now=now)
+    except InvalidInput:
+        # A text that fits none ("hej"): say what may be typed, not how a reservnummer is made alone, which
+        # someone looking up a personnummer would not follow.
+        raise InvalidInput(NO_IDENTIFIER, field="identifier") from None
 
 
 def find_person(session: Session, hash_key: str, identifier: PersonIdentifier) -> Person | None:

@@ -19,6 +19,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
 from sipflow.cases import fields
+from sipflow.cases.days_off import DayOffWording, refuse_unconfirmed_day_off
 from sipflow.cases.models import Participant, SipCase
 from sipflow.cases.services import StepReads, note_case_changed, own_step_just_taken, share_step_reads
 from sipflow.clock import (
@@ -151,6 +152,19 @@ def effort_window(case: SipCase, now: datetime) -> tuple[date, date]:
     requested to EFFORT_YEARS years after today (local days)."""
     requested = to_local(stored_utc(case.requested_at)).date()
     return years_after(requested, -EFFORT_YEARS), years_after(local_today(now), EFFORT_YEARS)
+
+
+# The follow-up's own words for the warning that its day is no working day (cases.days_off), and the data
+# name of the day the user confirmed despite it.
+FOLLOW_UP_DAY_OFF = DayOffWording(
+    public_holiday=lambda holiday: _l("The follow-up is on %(holiday)s, a public holiday.", holiday=holiday),
+    holiday=lambda holiday: _l(
+        "The follow-up is on %(holiday)s, a day most people have off.", holiday=holiday
+    ),
+    saturday=_l("The follow-up is on a Saturday."),
+    sunday=_l("The follow-up is on a Sunday."),
+)
+CONFIRMED_FOLLOW_UP_DAY = "confirmed_follow_up_day"
 
 
 def last_follow_up_day(now: datetime) -> date:
@@ -528,10 +542,12 @@ def _refuse_uncovered(
     access.refuse_uncovered(session, case, named, now=now, seeing=seeing)
 
 
-def _follow_up(value, plan: Plan | None, now: datetime) -> date | None:
+def _follow_up(value, plan: Plan | None, now: datetime, data: dict) -> date | None:
     """The follow-up day: ahead (a stored one stays savable after it passed: the missing list says it must
     move), and no further ahead than a meeting may be booked (its reminders must come: a year typed wrong,
-    2126, would put them out of reach)."""
+    2126, would put them out of reach). A new one on a weekend day or a holiday is refused
+    (DayOffUnconfirmed: its reminders would go that day) unless data's confirmed_follow_up_day is that day,
+    as a meeting's day is."""
     follow_up_on = _date(value, "follow_up_on")
     if follow_up_on is None or follow_up_on == (plan.follow_up_on if plan else None):
         return follow_up_on
@@ -547,6 +563,12 @@ def _follow_up(value, plan: Plan | None, now: datetime) -> date | None:
             ),
             field="follow_up_on",
         )
+    refuse_unconfirmed_day_off(
+        follow_up_on,
+        fields.calendar_date(data, CONFIRMED_FOLLOW_UP_DAY),
+        field="follow_up_on",
+        wording=FOLLOW_UP_DAY_OFF,
+    )
     return follow_up_on
 
 
@@ -601,7 +623,7 @@ def check_plan_data(
         # Refused with the rest of the form; the efforts themselves are not read (their number is unbounded).
         refusals.take(_refuse, _l("At most %(max)d efforts.", max=MAX_EFFORTS), "efforts")
         efforts = []
-    follow_up_on = refusals.take(_follow_up, data.get("follow_up_on"), plan, now)
+    follow_up_on = refusals.take(_follow_up, data.get("follow_up_on"), plan, now, data)
     no_other_measures = data.get("no_other_measures", False)
     if not isinstance(no_other_measures, bool):
         no_other_measures = refusals.take(_refuse, _l("Choose one of the options."), "no_other_measures")

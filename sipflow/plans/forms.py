@@ -21,9 +21,23 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import HiddenInput
 
-from sipflow.cases.forms import VERSION_LABEL, RowForm, TextAreaField, choices, date_field, typed_values
+from sipflow.cases.forms import (
+    VERSION_LABEL,
+    DayOffConfirmation,
+    RowForm,
+    TextAreaField,
+    choices,
+    date_field,
+    typed_values,
+)
 from sipflow.forms import PageForm
-from sipflow.plans.editor import MAX_EFFORTS, MAX_GOALS, TEXT_LIMITS
+from sipflow.plans.editor import (
+    CONFIRMED_FOLLOW_UP_DAY,
+    FOLLOW_UP_DAY_OFF,
+    MAX_EFFORTS,
+    MAX_GOALS,
+    TEXT_LIMITS,
+)
 from sipflow.translated import lazy_gettext as _l
 
 # An effort's status as staff and the person read it (EFFORT_STATUSES).
@@ -135,8 +149,11 @@ class ContactRow(RowForm):
         return valid
 
 
-class PlanEditorForm(PageForm):
+class PlanEditorForm(DayOffConfirmation, PageForm):
     """The working plan."""
+
+    day_field = "follow_up_on"
+    day_off_wording = FOLLOW_UP_DAY_OFF
 
     row_version = _counter()
     needs = TextAreaField(_l("Needs"), validators=[Optional(), _max("needs")], render_kw={"rows": 4})
@@ -156,6 +173,9 @@ class PlanEditorForm(PageForm):
     )
     contacts = FieldList(FormField(ContactRow), max_entries=200)
     follow_up_on = date_field(_l("Follow-up on"))
+    # Shown with the warning that the follow-up falls on a weekend day or a holiday (DayOffConfirmation).
+    confirm_day = BooleanField(_l("Keep the date anyway"))
+    warned_day = HiddenField()
     child_view = TextAreaField(_l("The child's own view"), validators=[Optional(), _max("child_view")])
     child_view_missing_reason = TextAreaField(
         _l("Why the child's own view is missing"), validators=[Optional(), _max("child_view_missing_reason")]
@@ -240,6 +260,7 @@ class PlanEditorForm(PageForm):
                 for e in self.contacts
             ],
             "follow_up_on": self.follow_up_on.data,
+            CONFIRMED_FOLLOW_UP_DAY: self.confirmed_day(),
         }
         if "child_view" in self:
             data["child_view"] = self.child_view.data

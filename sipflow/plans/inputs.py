@@ -14,7 +14,7 @@ from sqlalchemy import bindparam
 
 from sipflow.cases import fields
 from sipflow.cases.scripted import register_scripted_input
-from sipflow.clock import local_to_utc
+from sipflow.clock import first_working_day, local_to_utc
 from sipflow.errors import InvalidInput
 from sipflow.people.models import Person
 from sipflow.plans.editor import PlanConflict, add_own_goals, is_child, local_today, plan_data, save_plan
@@ -137,7 +137,8 @@ def scripted_plan(session, case, now: datetime) -> dict:
         data["no_other_measures"] = True
     today = local_today(now)
     if data["follow_up_on"] is None or data["follow_up_on"] <= today:
-        data["follow_up_on"] = today + timedelta(days=90)
+        # As a user would after the warning: a working day, so its reminders do not come on a day off.
+        data["follow_up_on"] = first_working_day(today + timedelta(days=90))
     person = session.get(Person, case.person_id)
     if is_child(person, today) and not (data["child_view"] or data["child_view_missing_reason"]):
         data["child_view_missing_reason"] = "Barnet vill inte uttrycka sin syn just nu."

@@ -22,7 +22,7 @@ from sipflow.cases import fields
 from sipflow.cases.models import Participant, SipCase
 from sipflow.cases.services import actor_organisation_id, party_roles, touch_case
 from sipflow.errors import InvalidInput, NotAllowed
-from sipflow.people.models import Organisation, User
+from sipflow.people.models import Organisation, Unit, User
 from sipflow.plans.models import HuvudansvarTransfer, Plan
 from sipflow.security import access
 from sipflow.translated import lazy_gettext as _l
@@ -44,6 +44,7 @@ REASON_LIMIT = 1000
 MAX_TRANSFERS_SHOWN = 50
 # Built once: an alias made per call costs more to build and key than the query it is in.
 _TO_ORGANISATION, _FROM_ORGANISATION = aliased(Organisation), aliased(Organisation)
+_USER_ORGANISATION = aliased(Organisation)
 
 
 def _organisation_rows(session: Session, case: SipCase) -> list[Participant]:
@@ -238,14 +239,24 @@ class TransferView:
     from_name: str | None
     to_name: str
     user_name: str | None
+    # The organisation of the user who gave it (their unit's), named beside them as every timeline entry is.
+    user_organisation_name: str | None = None
 
 
 # Built once (every case page reads it): building and keying it per request cost more than running it.
 _TRANSFERS = (
-    select(HuvudansvarTransfer, _TO_ORGANISATION.name, _FROM_ORGANISATION.name, User.display_name)
+    select(
+        HuvudansvarTransfer,
+        _TO_ORGANISATION.name,
+        _FROM_ORGANISATION.name,
+        User.display_name,
+        _USER_ORGANISATION.name,
+    )
     .join(_TO_ORGANISATION, _TO_ORGANISATION.id == HuvudansvarTransfer.to_organisation_id)
     .outerjoin(_FROM_ORGANISATION, _FROM_ORGANISATION.id == HuvudansvarTransfer.from_organisation_id)
     .outerjoin(User, User.id == HuvudansvarTransfer.user_id)
+    .outerjoin(Unit, Unit.id == User.unit_id)
+    .outerjoin(_USER_ORGANISATION, _USER_ORGANISATION.id == Unit.organisation_id)
     .where(HuvudansvarTransfer.case_id == bindparam("case_id", type_=Integer))
     .order_by(HuvudansvarTransfer.at, HuvudansvarTransfer.id)
     .limit(MAX_TRANSFERS_SHOWN)
@@ -256,6 +267,12 @@ def transfers(session: Session, case: SipCase) -> list[TransferView]:
     """The case's huvudansvar changes, oldest first (bounded), with organisation and user names: one query."""
     rows = session.exec(_TRANSFERS, params={"case_id": case.id}).all()
     return [
-        TransferView(transfer=t, from_name=from_name, to_name=to_name, user_name=user_name)
-        for t, to_name, from_name, user_name in rows
+        TransferView(
+            transfer=t,
+            from_name=from_name,
+            to_name=to_name,
+            user_name=user_name,
+            user_organisation_name=user_organisation_name,
+        )
+        for t, to_name, from_name, user_name, user_organisation_name in rows
     ]

@@ -129,6 +129,8 @@ def test_a_form_without_organisations_is_refused_at_the_field_and_keeps_what_was
     html = text_of(response)
     assert "Välj de organisationer som samtycket omfattar." in html
     assert "Journaluppgifter om skolgången" in html
+    # The banner the other forms show, so a refusal far down the form is not missed.
+    assert "Kontrollera de markerade fälten nedan." in html
     db_session.expire_all()
     assert len(db_session.exec(select(Consent).where(Consent.case_id == case.id)).all()) == 1
 

@@ -109,6 +109,18 @@ def test_an_unknown_person_gives_an_empty_list_and_a_malformed_number_an_error(a
     assert 'value="12345"' in html
 
 
+def test_a_text_that_is_no_identifier_says_what_may_be_typed(as_region):
+    page = text_of(as_region.get("/cases"))
+    response = as_region.post("/person-filter", data={"csrf_token": csrf_token(page), "identifier": "hej"})
+    assert response.status_code == 400
+    html = html_lib.unescape(text_of(response))
+    assert (
+        "Skriv ett personnummer eller samordningsnummer (ÅÅÅÅMMDD-NNNN) eller ett reservnummer "
+        "(4–20 bokstäver eller siffror)." in html
+    )
+    assert "Fel format: ett reservnummer" not in html and 'value="hej"' in html
+
+
 def test_a_person_with_a_reservnummer_is_found(as_region, db_session, app, create_case):
     theirs, other = create_case(), create_case()
     person = db_session.get(Person, theirs.person_id)

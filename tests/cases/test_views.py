@@ -17,7 +17,7 @@ from werkzeug.datastructures import MultiDict
 from sipflow.areas import load_areas
 from sipflow.cases.forms import FORM_CLASSES
 from sipflow.cases.models import Participant, SipCase, TransitionLog
-from sipflow.clock import now_utc, to_local
+from sipflow.clock import first_working_day, now_utc, to_local
 from sipflow.people.identifiers import luhn_check_digit
 from sipflow.people.models import Person
 from sipflow.workflow.registry import INPUTS as INPUT_KINDS
@@ -417,7 +417,7 @@ def write_and_establish_the_plan(client, case, parties, today):
         "efforts-0-organisation_id": parties.municipality.organisation_id,
         "efforts-0-responsible": "Omar Lind",
         "no_other_measures": "y",
-        "follow_up_on": (today + timedelta(days=90)).isoformat(),
+        "follow_up_on": first_working_day(today + timedelta(days=90)).isoformat(),
     }
     assert client.post(plan_url, data=fill(form, **values)).status_code == 303
     form = forms_of(text_of(client.get(plan_url)))[f"{plan_url}/huvudansvar"]
@@ -522,6 +522,16 @@ def test_new_case_with_a_wrong_check_digit_writes_nothing(as_region, db_session)
     html = text_of(response)
     assert "Kontrollsiffran stämmer inte." in html
     assert 'id="identifier-error"' in html and 'aria-describedby="identifier-help identifier-error"' in html
+    assert count(db_session, Person) == 0 and count(db_session, SipCase) == 0
+
+
+def test_new_case_for_someone_born_1850_is_refused_at_the_field(as_region, db_session):
+    # The tester's 18500101-1237: 176 years old, a typo in the year.
+    response = as_region.post("/cases/new", data=new_case_data(as_region, identifier="18500101-1237"))
+    assert response.status_code == 400
+    html = text_of(response)
+    assert "Födelsedatumet ger en ålder över 130 år: kontrollera numret." in html
+    assert 'id="identifier-error"' in html
     assert count(db_session, Person) == 0 and count(db_session, SipCase) == 0
 
 

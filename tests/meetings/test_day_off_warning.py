@@ -10,10 +10,10 @@ from meetingkit import everyone, fire, next_week_at
 from sqlmodel import select
 from webkit import fill, forms_of, login, text_of
 
+from sipflow.cases.days_off import DayOffUnconfirmed
 from sipflow.clock import local_to_utc, now_utc, to_local
 from sipflow.db import unit_of_work
 from sipflow.meetings import services
-from sipflow.meetings.booking import DayOffUnconfirmed
 from sipflow.meetings.models import Meeting
 
 # The frozen clock is Monday 2 November 2026: a week on is Monday the 9th, the 8th a Sunday.

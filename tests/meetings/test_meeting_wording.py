@@ -9,6 +9,10 @@ from datetime import timedelta
 import pytest
 from webkit import fill, forms_of, login, text_of
 
+from sipflow.clock import now_utc
+from sipflow.db import unit_of_work
+from sipflow.meetings import services
+
 
 @pytest.fixture
 def as_region(client, parties):
@@ -35,14 +39,33 @@ def test_the_booking_button_and_page_name_the_kallelse_as_the_glossary_does(as_r
     assert "send kallelse" not in case_page + booking
 
 
-@pytest.mark.parametrize(("lang", "label"), [("en", "Version sent"), ("sv", "Skickad version")])
-def test_the_meeting_page_names_the_version_sent_without_icalendar_jargon(
-    as_region, ready, book, lang, label
+@pytest.mark.parametrize(
+    ("lang", "once", "twice"),
+    [
+        ("en", "<dt>Updated</dt><dd>once</dd>", "<dt>Updated</dt><dd>2 times</dd>"),
+        ("sv", "<dt>Ändrad</dt><dd>en gång</dd>", "<dt>Ändrad</dt><dd>2 gånger</dd>"),
+    ],
+)
+def test_the_meeting_page_says_how_often_it_was_updated_in_words_from_the_first_update(
+    as_region, db_session, ready, book, lang, once, twice
 ):
+    # The SEQUENCE is the invitations' internal counter: a meeting never changed says nothing of it.
     meeting = book()
-    html = page(as_region, f"/cases/{ready.case.uid}/meetings/{meeting.id}", lang)
-    assert f"<dt>{label}</dt><dd>{meeting.sequence}</dd>" in html
-    assert "SEQUENCE" not in html
+    url = f"/cases/{ready.case.uid}/meetings/{meeting.id}"
+    html = page(as_region, url, lang)
+    assert "SEQUENCE" not in html and "Version sent" not in html and "Skickad version" not in html
+    assert "<dt>Updated</dt>" not in html and "<dt>Ändrad</dt>" not in html
+    for hours, shown in ((2, once), (3, twice)):
+        moved = services.Booking(
+            meeting.starts_at + timedelta(hours=hours),
+            meeting.ends_at + timedelta(hours=hours),
+            "video",
+            None,
+            None,
+        )
+        with unit_of_work(db_session):
+            services.change_meeting(db_session, ready.case, meeting, moved, now=now_utc())
+        assert shown in page(as_region, url, lang)
 
 
 @pytest.mark.parametrize(

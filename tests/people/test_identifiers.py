@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sipflow.people.identifiers import (
+    MAX_AGE,
     IdentifierError,
     PersonIdentifier,
     luhn_check_digit,
@@ -18,6 +19,8 @@ from sipflow.people.identifiers import (
 
 TODAY = date(2026, 6, 15)
 HUNDRED_YEARS_AGO = TODAY.replace(year=TODAY.year - 100)
+# The earliest birth date taken: MAX_AGE years old, a year older tomorrow.
+OLDEST = TODAY.replace(year=TODAY.year - MAX_AGE - 1) + timedelta(days=1)
 
 
 def build(birth: date, serial: int, *, coordination: bool = False) -> str:
@@ -105,8 +108,25 @@ def test_two_digit_year_uses_most_recent_century():
 
 def test_plus_means_hundred_years_or_older():
     assert parse_identifier("121212+1212", today=TODAY).birth_date == date(1912, 12, 12)
+    twelve = build(date(1996, 12, 1), 123)
+    assert parse_identifier(f"{twelve[2:8]}+{twelve[8:]}", today=TODAY).birth_date == date(1896, 12, 1)
+
+
+def test_a_birth_date_older_than_the_oldest_age_is_refused():
+    # The tester's 18500101-1237: 176 years old, a typo in the year.
+    with pytest.raises(IdentifierError) as exc:
+        parse_identifier("18500101-1237", today=TODAY)
+    assert exc.value.code == "age" and "130 år" in str(exc.value)
+    # A '+' taking the number back two centuries (1826) is refused so too.
     twelve = build(date(1926, 12, 1), 123)
-    assert parse_identifier(f"{twelve[2:8]}+{twelve[8:]}", today=TODAY).birth_date == date(1826, 12, 1)
+    with pytest.raises(IdentifierError) as exc:
+        parse_identifier(f"{twelve[2:8]}+{twelve[8:]}", today=TODAY)
+    assert exc.value.code == "age"
+    # 130 years old (131 tomorrow) is taken; 131 today is not.
+    assert parse_identifier(build(OLDEST, 1), today=TODAY).birth_date == OLDEST
+    with pytest.raises(IdentifierError) as exc:
+        parse_identifier(build(OLDEST - timedelta(days=1), 1), today=TODAY)
+    assert exc.value.code == "age"
 
 
 def test_plus_with_four_digit_year_is_refused():
@@ -283,8 +303,9 @@ def test_reservnummer_not_accepted_without_kind():
 
 # --- Properties --------------------------------------------------------------
 
-# '+' covers people aged 100-199, so that is how far back the round trip works.
-birth_dates = st.dates(min_value=date(1827, 1, 1), max_value=TODAY)
+# '+' covers people aged 100-199, but nobody older than MAX_AGE is taken: that is how far back the round trip
+# works.
+birth_dates = st.dates(min_value=OLDEST, max_value=TODAY)
 serials = st.integers(min_value=0, max_value=999)
 
 
@@ -314,6 +335,23 @@ def test_any_wrong_check_digit_is_refused(birth, serial, coordination, data):
 
 
 @given(
+    birth=st.dates(min_value=date(1000, 1, 1), max_value=OLDEST - timedelta(days=1)),
+    serial=serials,
+    coordination=st.booleans(),
+)
+def test_a_birth_date_over_the_oldest_age_is_refused_in_every_format(birth, serial, coordination):
+    twelve = build(birth, serial, coordination=coordination)
+    spellings = [twelve, f"{twelve[:8]}-{twelve[8:]}"]
+    if birth.year > TODAY.year - 200:
+        spellings.append(f"{twelve[2:8]}+{twelve[8:]}")  # a '+' reads it as 100-199 years back
+    for text in spellings:
+        with pytest.raises(IdentifierError) as exc:
+            parse_identifier(text, today=TODAY)
+        assert exc.value.code == "age"
+        assert str(exc.value) == f"Födelsedatumet ger en ålder över {MAX_AGE} år."
+
+
+@given(
     text=st.one_of(
         st.text(),
         st.text(alphabet="0123456789+- \n"),
@@ -325,7 +363,7 @@ def test_arbitrary_text_only_raises_identifier_error(text, kind):
     try:
         result = parse_identifier(text, today=TODAY, kind=kind)
     except IdentifierError as error:
-        assert error.code in {"format", "date", "checksum", "future", "kind"}
+        assert error.code in {"format", "date", "checksum", "future", "kind", "age"}
         assert str(error)
     else:
         assert isinstance(result, PersonIdentifier)

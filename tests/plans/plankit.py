@@ -72,6 +72,9 @@ def complete_data(case, parties, now, **changes) -> dict:
         "child_view_missing_reason": "",
     }
     data.update(changes)
+    # The kit confirms the follow-up day it sets, as a scripted caller may (a weekend day or a holiday is
+    # otherwise refused until confirmed: test_follow_up_day_off).
+    data.setdefault(editor.CONFIRMED_FOLLOW_UP_DAY, data["follow_up_on"])
     return data
 
 

@@ -14,7 +14,7 @@ from webkit import fill, forms_of, login, text_of
 
 from sipflow.cases.models import Participant, SipCase
 from sipflow.cases.services import remove_participant
-from sipflow.clock import now_utc, to_local
+from sipflow.clock import first_working_day, now_utc, to_local
 from sipflow.db import unit_of_work
 from sipflow.people.models import Unit
 from sipflow.plans.content import plan_content
@@ -68,7 +68,7 @@ def test_typing_into_empty_rows_adds_goals_and_efforts(as_region, db_session, pa
             "efforts-0-responsible": "Sara Sjö",
             "other_efforts-0-what": "Sjukpenning",
             "other_efforts-0-actor": "Försäkringskassan",
-            "follow_up_on": (today(now_utc()) + timedelta(days=60)).isoformat(),
+            "follow_up_on": first_working_day(today(now_utc()) + timedelta(days=60)).isoformat(),
         },
     )
     assert as_region.post(save_url(held), data=data).status_code == 303

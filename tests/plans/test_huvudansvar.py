@@ -15,6 +15,7 @@ from sipflow.cases.errors import StaleCase
 from sipflow.cases.models import CaseVisibility, Participant, SipCase
 from sipflow.clock import now_utc
 from sipflow.errors import InvalidInput, NotAllowed
+from sipflow.people.models import Organisation
 from sipflow.plans.editor import PlanConflict
 from sipflow.plans.models import HuvudansvarTransfer
 from sipflow.plans.services import find_plan
@@ -149,6 +150,12 @@ def test_the_receiving_organisation_sees_the_mark_in_its_list_and_the_timeline_s
     assert response.status_code == 303
     case_page = text_of(client.get(f"/cases/{held.uid}"))
     assert "Växjö kommun" in case_page and ("given to" in case_page or "gavs till" in case_page)
+    # The one who gave it is named with their organisation, as every other timeline entry names its actor.
+    region = db_session.get(Organisation, parties.region.organisation_id).name
+    event = case_page.index("<strong>Huvudansvar</strong>:")
+    entry = case_page[case_page.rindex("timeline-head", 0, event) : event]
+    head = re.search(r'<span class="muted">([^<]*)</span>', entry).group(1)
+    assert head == f"{parties.region_user.display_name}, {region}"
     other = FreshContextClient(client.application, client.application.response_class, use_cookies=True)
     assert login(other, parties.municipality_user.username).status_code == 302
     listing = text_of(other.get("/cases"))

@@ -83,7 +83,7 @@ from werkzeug.exceptions import HTTPException
 from sipflow.cases import services
 from sipflow.cases.models import Participant, SipCase
 from sipflow.cases.scripted import scripted_input
-from sipflow.clock import local_to_utc, now_utc, to_local
+from sipflow.clock import first_working_day, local_to_utc, now_utc, to_local
 from sipflow.coding.models import CodeAssignment
 from sipflow.db import unit_of_work
 from sipflow.meetings.models import Invitation, Meeting
@@ -484,7 +484,7 @@ class Fuzzer:
             "date": week.isoformat(),
             "starts": "10:00",
             "ends": "11:00",
-            "follow_up_on": (week + timedelta(days=90)).isoformat(),
+            "follow_up_on": first_working_day(week + timedelta(days=90)).isoformat(),
             "email": "eva.fuzz@example.se",
             "username": self.world.users["initiator"],
             "password": TEST_PASSWORD,

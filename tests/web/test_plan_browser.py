@@ -20,7 +20,7 @@ from test_browser import live_server, personnummer  # noqa: F401  (the shared br
 from sipflow.cases import services
 from sipflow.cases.models import Participant
 from sipflow.cases.scripted import fire_scripted
-from sipflow.clock import add_days, local_to_utc, now_utc, to_local
+from sipflow.clock import add_days, first_working_day, local_to_utc, now_utc, to_local
 from sipflow.db import get_session, unit_of_work
 from sipflow.demo import DEMO_PASSWORD
 from sipflow.people.identifiers import parse_identifier
@@ -203,7 +203,7 @@ def test_record_the_meeting_write_and_establish_the_plan_and_the_person_approves
     page.locator("[name='efforts-1-starts_on']").fill(today.isoformat())
     page.locator("[name='efforts-1-ends_on']").fill((today + timedelta(days=120)).isoformat())
     page.locator("[name=no_other_measures]").check()
-    page.locator("[name=follow_up_on]").fill((today + timedelta(days=90)).isoformat())
+    page.locator("[name=follow_up_on]").fill(first_working_day(today + timedelta(days=90)).isoformat())
     page.locator("#plan-form button[name=action][value=save]").click()
     expect(page.locator("[name='own_goals-1-text']")).to_have_value(WRITTEN_GOAL)
     expect(page.locator("[name='efforts-1-responsible']")).to_have_value("Sara Ek")

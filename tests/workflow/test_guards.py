@@ -179,9 +179,12 @@ GUARDIANS_LATER = [
 def test_refuses_guardians_consented_when_the_person_consents(db_session, cast, workflow, state, transition):
     case = walk_to(db_session, cast, workflow, state)
     data = valid_input(db_session, case, transition, cast, NOW) | {"given_by": "person"}
-    assert_refused(
+    refused = assert_refused(
         db_session, case, transition.trigger, cast, guard="guardians_consented", now=NOW, data=data
     )
+    # The first consent: the way on is a guardian's consent in this form, not a further consent.
+    assert "ytterligare samtycke" not in str(refused.message)
+    assert "”Vårdnadshavare” under ”Givet av”" in str(refused.message)
 
 
 def _at_guardians_consent(db_session, registry, cast, workflow, state, transition):
@@ -220,6 +223,9 @@ def test_guardians_consented_needs_every_guardian(db_session, registry, cast, wo
     )
     names = {p.id: p.name for p in db_session.exec(select(Participant).where(Participant.case_id == case.id))}
     assert names[second] in str(refused.message) and names[first] not in str(refused.message)
+    # Before a first consent there is no further consent to record: the refusal points to the form's boxes.
+    assert "ytterligare samtycke" not in str(refused.message)
+    assert "”Vårdnadshavare som samtycker”" in str(refused.message)
     # Both guardians consenting in one step records a consent for each and moves the case.
     fire(db_session, case, transition.trigger, "initiator", cast, now=NOW, data=data)
     consents = db_session.exec(select(Consent).where(Consent.case_id == case.id)).all()
@@ -560,6 +566,8 @@ def plan_case(session, cast, workflow, state, at, *, lacking: str | None = None,
     session.commit()
     data = complete_plan(cast, at)
     data["follow_up_on"] = today(at) + timedelta(days=follow_up_days)
+    # Confirmed as a scripted caller may: a weekend day or a holiday is otherwise refused until confirmed.
+    data["confirmed_follow_up_day"] = data["follow_up_on"]
     if lacking is not None and BREAKERS[lacking] is not None:
         BREAKERS[lacking](data)
     plan = find_plan(session, case)

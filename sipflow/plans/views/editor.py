@@ -10,6 +10,7 @@ from flask_login import login_required
 from wtforms import SelectChoice
 
 from sipflow.cases import services as case_services
+from sipflow.cases.days_off import DayOffUnconfirmed
 from sipflow.cases.errors import StaleCase
 from sipflow.cases.forms import choices, show_current_version, typed_values
 from sipflow.cases.queries import participant_rows
@@ -127,6 +128,9 @@ def _attach_all(form, error: UserError, top: list, effort_rows: list[str], *, un
     """Show each refusal error holds at its field (unmarked_only: only at a field not marked already)."""
     for refusal in each_refusal(error):
         _attach(form, refusal, top, effort_rows, unmarked_only=unmarked_only)
+        if isinstance(refusal, DayOffUnconfirmed):
+            # The tick that confirms the day comes with the warning; what was typed stays on the page.
+            form.warn_day_off(refusal.day)
 
 
 def _attach(form, error: UserError, top: list, effort_rows: list[str], *, unmarked_only=False) -> None:
@@ -280,8 +284,10 @@ def _render(
     reads: PageReads | None = None,
     consent_url: str | None = None,
     kept_input=(),
+    editable: bool | None = None,
 ):
-    """The editor page; reads: what the request read already, unless it wrote since (then read afresh)."""
+    """The editor page; reads: what the request read already, unless it wrote since (then read afresh);
+    editable: whether the user may edit the plan, when the request asked already."""
     session, actor, now = get_session(), current_actor(), now_utc()
     workflow = _workflow(case)
     reads = reads or _page_reads(session, case)
@@ -298,7 +304,8 @@ def _render(
             may_establish = True
         except UserError:
             pass
-    editable = may_edit(session, case, actor, participants)
+    if editable is None:
+        editable = may_edit(session, case, actor, participants)
     may_hand_over = editable and responsibility.may_give_huvudansvar(session, case, actor, participants)
     establish = EstablishForm(
         formdata=None,
@@ -350,8 +357,11 @@ def editor_page(uid: str):
     session = get_session()
     reads = _page_reads(session, case)
     form = _build_form(session, case, reads)
-    _mark_effort_gaps(form)
-    return _render(case, form, reads=reads)
+    editable = may_edit(session, case, current_actor(), reads.step_reads.participants)
+    if editable:
+        # What an effort lacks is for whoever can fill it in: a reader sees the plan, not the editor's hints.
+        _mark_effort_gaps(form)
+    return _render(case, form, reads=reads, editable=editable)
 
 
 def _mark_effort_gaps(form: PlanEditorForm) -> None:
