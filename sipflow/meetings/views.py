@@ -57,6 +57,7 @@ from sipflow.meetings.queries import (
     meeting_outcome,
     owner_choices,
 )
+from sipflow.routing import row_id
 from sipflow.security import audit
 from sipflow.translated import lazy_gettext as _l
 from sipflow.web import (
@@ -706,8 +707,8 @@ def _marked(form: OutcomeForm) -> bool:
 
 
 def _chosen_id() -> int | None:
-    raw = request.args.get("meeting", "")
-    return int(raw) if raw.isdigit() and len(raw) <= 10 else None
+    """The meeting the query string names; a bad id chooses none (the first still planned is shown)."""
+    return row_id(request.args.get("meeting"))
 
 
 @bp.route("/cases/<uid>/meetings/outcome", methods=["GET", "POST"])
