@@ -8,9 +8,12 @@ the error next to the field and nothing typed lost.
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import Field, Form
+from wtforms import Field, Form, IntegerField
 from wtforms.fields import FieldList, FormField
+from wtforms.validators import StopValidation
+from wtforms.widgets import HiddenInput
 
+from sipflow.routing import row_id
 from sipflow.security import NUL_MESSAGE, nul_fields
 
 
@@ -47,3 +50,23 @@ def _refuse_field(field: Field, names: frozenset[str]) -> bool:
         return False
     field.errors = [*field.errors, NUL_MESSAGE]
     return True
+
+
+class RowIdField(IntegerField):
+    """A hidden row id the page sends back (the version approved, say), read by `routing.row_id`: anything
+    that names no row (missing, "abc", "²", a number beyond the id column) is refused at the field with
+    `message`, as an id of no row is, never as an expired form."""
+
+    widget = HiddenInput()
+
+    def __init__(self, label=None, validators=None, *, message, **kwargs) -> None:
+        super().__init__(label, validators, **kwargs)
+        self.message = message
+
+    def process_formdata(self, valuelist) -> None:
+        if valuelist:
+            self.data = row_id(valuelist[0])
+
+    def pre_validate(self, form) -> None:
+        if self.data is None:
+            raise StopValidation(self.message)
