@@ -10,7 +10,6 @@ from collections.abc import Collection, Sequence
 
 from wtforms import (
     BooleanField,
-    FieldList,
     FormField,
     HiddenField,
     IntegerField,
@@ -22,7 +21,7 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import HiddenInput
 
 from sipflow.cases.forms import VERSION_LABEL, RowForm, TextAreaField, choices, date_field, typed_values
-from sipflow.forms import PageForm
+from sipflow.forms import PageForm, RowList
 from sipflow.plans.editor import MAX_EFFORTS, MAX_GOALS, TEXT_LIMITS
 from sipflow.translated import lazy_gettext as _l
 
@@ -140,11 +139,11 @@ class PlanEditorForm(PageForm):
 
     row_version = _counter()
     needs = TextAreaField(_l("Needs"), validators=[Optional(), _max("needs")], render_kw={"rows": 4})
-    own_goals = FieldList(FormField(GoalRow), max_entries=MAX_GOALS + BLANK_ROWS * 10)
-    professional_goals = FieldList(FormField(GoalRow), max_entries=MAX_GOALS + BLANK_ROWS * 10)
-    efforts = FieldList(FormField(EffortRow), max_entries=MAX_EFFORTS + BLANK_ROWS * 10)
-    own_efforts = FieldList(FormField(ActorRow), max_entries=MAX_EFFORTS + BLANK_ROWS * 10)
-    other_efforts = FieldList(FormField(ActorRow), max_entries=MAX_EFFORTS + BLANK_ROWS * 10)
+    own_goals = RowList(FormField(GoalRow), max_entries=MAX_GOALS + BLANK_ROWS * 10)
+    professional_goals = RowList(FormField(GoalRow), max_entries=MAX_GOALS + BLANK_ROWS * 10)
+    efforts = RowList(FormField(EffortRow), max_entries=MAX_EFFORTS + BLANK_ROWS * 10)
+    own_efforts = RowList(FormField(ActorRow), max_entries=MAX_EFFORTS + BLANK_ROWS * 10)
+    other_efforts = RowList(FormField(ActorRow), max_entries=MAX_EFFORTS + BLANK_ROWS * 10)
     no_other_measures = BooleanField(_l("No measures by others than the organisations taking part"))
     huvudansvar_contact = StringField(
         _l("Named contact at the organisation with overall responsibility"),
@@ -154,7 +153,7 @@ class PlanEditorForm(PageForm):
     fast_omsorgskontakt = StringField(
         _l("Fast omsorgskontakt"), validators=[Optional(), _max("fast_omsorgskontakt")]
     )
-    contacts = FieldList(FormField(ContactRow), max_entries=200)
+    contacts = RowList(FormField(ContactRow), max_entries=200)
     follow_up_on = date_field(_l("Follow-up on"))
     child_view = TextAreaField(_l("The child's own view"), validators=[Optional(), _max("child_view")])
     child_view_missing_reason = TextAreaField(

@@ -206,3 +206,15 @@ def test_an_outcome_page_naming_no_meeting_shows_the_first_planned(as_region, re
     response = as_region.get(f"{url}?meeting={bad}")
     assert response.status_code == 200
     assert dict(forms_of(text_of(response))[url])["meeting_id"] == str(meeting.id)
+
+
+@pytest.mark.parametrize("bad", ["²", "①", "4" * 4400])
+def test_an_outcome_row_numbered_with_no_number_is_no_500(client, parties, ready, book, frozen_clock, bad):
+    meeting = book()
+    frozen_clock.set(meeting.starts_at + timedelta(hours=1))
+    login(client, parties.region_user.username)
+    url = f"/cases/{ready.case.uid}/meetings/outcome"
+    pairs = forms_of(text_of(client.get(url)))[url]
+    response = client.post(url, data=fill(pairs, **{f"decisions-{bad}-text": "Kontakta boendestödet"}))
+    # The key names no row: left out as a key of no field is, so the outcome holds no decision (refused).
+    assert response.status_code == 409
