@@ -17,6 +17,7 @@ from sipflow.admin.cli import user_group
 from sipflow.admin.import_cli import import_group
 from sipflow.config import PROJECT_ROOT
 from sipflow.db import refresh_statistics
+from sipflow.i18n import cli_count
 from sipflow.meetings.cli import itip_group
 from sipflow.notifications.cli import outbox_group
 from sipflow.plans.cli import plan_group
@@ -125,7 +126,8 @@ def workflow_check(files: tuple[Path, ...], with_cases: bool):
             failed = True
             continue
         checked.append(workflow)
-        click.echo(f"{path.name}: ok ({workflow.name} v{workflow.version}, {len(workflow.states)} states)")
+        states = cli_count(len(workflow.states), "state")
+        click.echo(f"{path.name}: ok ({workflow.name} v{workflow.version}, {states})")
     if with_cases and not _warn_of_cases_without_file(checked):
         failed = True
     if failed:
@@ -216,6 +218,5 @@ def demo(extra_cases: int, seed: int, progress: bool | None):
         with _load_progress(extra_cases, progress) as update:
             added = load_synthetic_cases(extra_cases, seed=seed, progress=update)
         elapsed = time.monotonic() - started
-        click.echo(
-            f"added {added} synthetic cases in {elapsed:.1f} s ({added / max(elapsed, 1e-9):,.0f} cases/s)"
-        )
+        rate = added / max(elapsed, 1e-9)
+        click.echo(f"added {cli_count(added, 'synthetic case')} in {elapsed:.1f} s ({rate:,.0f} cases/s)")

@@ -7,10 +7,15 @@ the error next to the field and nothing typed lost.
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
-from wtforms import Field, Form
-from wtforms.fields import FieldList, FormField
+import re
 
+from flask_wtf import FlaskForm
+from wtforms import Field, Form, IntegerField
+from wtforms.fields import FieldList, FormField
+from wtforms.validators import StopValidation
+from wtforms.widgets import HiddenInput
+
+from sipflow.routing import ROW_ID_DIGITS, row_id
 from sipflow.security import NUL_MESSAGE, nul_fields
 
 
@@ -58,3 +63,48 @@ def _refuse_field(field: Field, names: frozenset[str]) -> bool:
         return False
     field.errors = [*field.errors, NUL_MESSAGE]
     return True
+
+
+class RowIdField(IntegerField):
+    """A hidden row id the page sends back (the version approved, say), read by `routing.row_id`: anything
+    that names no row (missing, "abc", "²", a number beyond the id column) is refused at the field with
+    `message`, as an id of no row is, never as an expired form."""
+
+    widget = HiddenInput()
+
+    def __init__(self, label=None, validators=None, *, message, **kwargs) -> None:
+        super().__init__(label, validators, **kwargs)
+        self.message = message
+
+    def process_formdata(self, valuelist) -> None:
+        if valuelist:
+            self.data = row_id(valuelist[0])
+
+    def pre_validate(self, form) -> None:
+        if self.data is None:
+            raise StopValidation(self.message)
+
+
+# A row's number in a list's field names (efforts-3-text): the digits an id has, ASCII only.
+_ROW_NUMBER = re.compile(ROW_ID_DIGITS)
+
+
+class RowList(FieldList):
+    """A form's list of rows (FieldList) that reads the rows' numbers in the field names as ASCII digits.
+
+    WTForms' own takes any key whose number passes str.isdigit() to int(): "efforts-²-text" or a number of
+    thousands of digits raised ValueError (a 500). Such a key names no row here and is left out, as a key of
+    no field is.
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.type = "FieldList"  # it is one: the pages and typed_values ask a field's type by this name
+
+    def _extract_indices(self, prefix, formdata):
+        offset = len(prefix) + 1
+        for key in formdata:
+            if key.startswith(prefix):
+                number = key[offset:].split(self._field_separator, 1)[0]
+                if _ROW_NUMBER.fullmatch(number):
+                    yield int(number)

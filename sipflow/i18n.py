@@ -32,6 +32,12 @@ TRANSLATIONS_DIR = Path(__file__).resolve().parent / "translations"
 CHOSEN_KEY = "lang_chosen"
 
 
+def cli_count(number: int, noun: str, plural: str | None = None) -> str:
+    """A count as the command line's English writes it: "1 case", "2 cases", "0 cases" (plural: when it is
+    not noun + "s"). The command line is English only (CLI_LOCALE), so its lines are not in the catalogues."""
+    return f"{number} {noun if number == 1 else plural or noun + 's'}"
+
+
 def known_language(value: object) -> str | None:
     """value when it is one of LOCALES, else None."""
     return value if isinstance(value, str) and value in LOCALES else None

@@ -11,6 +11,7 @@ from sqlalchemy import inspect
 from sipflow import create_app
 from sipflow.areas import load_areas
 from sipflow.config import PROJECT_ROOT
+from sipflow.i18n import cli_count
 from sipflow.workflow.engine import WorkflowRegistry
 
 # The workflow files name guards, effects and inputs the areas register.
@@ -164,3 +165,34 @@ def test_db_upgrade_builds_a_new_database(tmp_path):
         assert again.exit_code == 0 and "database is up to date" in again.output
     finally:
         app.extensions["sipflow.engine"].dispose()
+
+
+@pytest.mark.parametrize(
+    ("number", "noun", "plural", "written"),
+    [
+        (1, "case", None, "1 case"),
+        (0, "case", None, "0 cases"),
+        (2, "case", None, "2 cases"),
+        (1, "entry", "entries", "1 entry"),
+        (5, "entry", "entries", "5 entries"),
+    ],
+)
+def test_the_command_lines_counts_are_singular_for_one(number, noun, plural, written):
+    assert cli_count(number, noun, plural) == written
+
+
+def test_no_command_line_writes_a_count_with_a_plural_of_its_own():
+    """Every count a command prints goes through cli_count ("1 case", never "1 cases" or "problem(s)")."""
+    modules = [PROJECT_ROOT / "sipflow" / "cli.py", *(PROJECT_ROOT / "sipflow").glob("*/*cli.py")]
+    # A placeholder, perhaps a word, then a word ending in s (not a verb: "{key} is also defined").
+    own_plural = re.compile(
+        r"\{[^{}]*\} (?:[a-z]+ )?(?!(?:is|was|has|does)\b)[a-z]+s\b(?!/)|\(s\)|else 's'|else \"s\""
+    )
+    found = [
+        f"{path.name}:{number}: {line.strip()}"
+        for path in modules
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if "click.echo" in line or line.lstrip().startswith('f"')
+        if own_plural.search(line)
+    ]
+    assert not found, "\n".join(found)

@@ -13,7 +13,7 @@ from sipflow.admin.users import create_user_from_cli, set_password_url
 from sipflow.clock import now_utc
 from sipflow.db import get_engine, unit_of_work
 from sipflow.errors import UserError
-from sipflow.i18n import in_cli_language
+from sipflow.i18n import cli_count, in_cli_language
 from sipflow.security.password_policy import new_password_problem
 from sipflow.security.passwords import hash_password
 
@@ -79,8 +79,6 @@ def create(display_name, email, roles, unit_key, scope, password_stdin, username
     if token is None:
         click.echo(f"user {user.username} created with the password from standard input")
         return
-    hours = current_app.config["PASSWORD_INVITE_HOURS"]
-    click.echo(
-        f"user {user.username} created; the link to choose the password works once, for {hours} hours:"
-    )
+    hours = cli_count(current_app.config["PASSWORD_INVITE_HOURS"], "hour")
+    click.echo(f"user {user.username} created; the link to choose the password works once, for {hours}:")
     click.echo(set_password_url(token))

@@ -26,16 +26,14 @@ from sipflow.db import get_session, unit_of_work
 from sipflow.errors import InvalidInput, UserError
 from sipflow.people.models import County, Municipality, Organisation, Unit
 from sipflow.retention.anonymise import RetentionPolicy
+from sipflow.routing import row_id
 from sipflow.translated import lazy_gettext as _l
 from sipflow.web import attach_error, current_actor, current_locale, workflow_registry
 
 
 def _page_key(name: str) -> int | None:
     """An id from the query string as the <id:...> converter takes it, else None (the first page)."""
-    value = request.args.get(name, "")
-    if value.isascii() and value.isdigit() and len(value) <= 10 and int(value) <= 2**31 - 1:
-        return int(value)
-    return None
+    return row_id(request.args.get(name))
 
 
 def _place_choices(form: OrganisationForm) -> OrganisationForm:
@@ -268,8 +266,8 @@ def _unit_form_page(form, unit, errors, status=200, refusal=None):
 
 def _chosen_organisation(db, value: str | None) -> Organisation:
     """The organisation the unit form names, or a refusal at its field."""
-    value = value or ""
-    organisation = db.get(Organisation, int(value)) if value.isdigit() and len(value) <= 9 else None
+    organisation_id = row_id(value)
+    organisation = db.get(Organisation, organisation_id) if organisation_id is not None else None
     if organisation is None:
         raise InvalidInput(_l("Choose an organisation."), field="organisation_id")
     return organisation

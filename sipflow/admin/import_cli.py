@@ -12,7 +12,7 @@ from sqlmodel import Session
 from sipflow.admin import imports
 from sipflow.clock import now_utc
 from sipflow.db import unit_of_work
-from sipflow.i18n import in_cli_language
+from sipflow.i18n import cli_count, in_cli_language
 
 
 @click.group("import")
@@ -40,7 +40,7 @@ def import_directory_command(file: Path, dry_run: bool):
         click.echo(f"{file.name}:{error.line}{column}: {error.message}", err=True)
     if report.errors:
         count = len(report.errors)
-        click.echo(f"{count} error{'' if count == 1 else 's'}: nothing imported", err=True)
+        click.echo(f"{cli_count(count, 'error')}: nothing imported", err=True)
         raise SystemExit(1)
     for outcome, items in (
         ("create", report.created),
@@ -50,8 +50,9 @@ def import_directory_command(file: Path, dry_run: bool):
         for planned in items:
             fields = f" ({', '.join(planned.changed_fields)})" if planned.changed_fields else ""
             click.echo(f"line {planned.line}: {outcome} {planned.record} {planned.key}{fields}")
-    verb = "would be" if dry_run else "were"
+    created = len(report.created)
+    verb = "would be" if dry_run else "was" if created == 1 else "were"
     click.echo(
-        f"{len(report.created)} {verb} created, {len(report.changed)} changed, "
+        f"{created} {verb} created, {len(report.changed)} changed, "
         f"{len(report.unchanged)} left alone" + (" (dry run: nothing imported)" if dry_run else "")
     )

@@ -52,6 +52,7 @@ from sipflow.people.services import (
     IDENTIFIER_KIND_LABELS,
     parse_person_identifier,
 )
+from sipflow.routing import row_id
 from sipflow.security import login_manager
 from sipflow.translated import lazy_gettext as _l
 from sipflow.web import attach_error
@@ -95,8 +96,8 @@ def _actor() -> User:
 
 
 def _after_id(name: str) -> int | None:
-    value = request.args.get(name, "")
-    return int(value) if value.isdigit() and 0 < int(value) < 2**31 else None
+    """A page's cursor (a row id) from the query string; a bad one shows the first page."""
+    return row_id(request.args.get(name))
 
 
 # The users page's search lives in the (signed) session, never in a URL: it may be a name or an address.
@@ -184,7 +185,7 @@ def _unit_id(form: UserForm) -> int | None:
     value = (form.unit_id.data or "").strip()
     if not value:
         return None
-    return int(value) if value.isdigit() and len(value) <= 10 else 0
+    return row_id(value) or 0
 
 
 def _field_error(form, error: UserError, top: list) -> None:

@@ -21,6 +21,7 @@ from sipflow.coding.rules import CODE_PATTERN, UnitFacts, normalise_code
 from sipflow.db import get_session, unit_of_work
 from sipflow.errors import Conflict, NotAllowed, UserError
 from sipflow.meetings.models import HELD, Meeting
+from sipflow.routing import row_id
 from sipflow.security import audit, login_manager
 from sipflow.translated import lazy_gettext as _l
 from sipflow.web import case_or_404, current_actor, nul_refusals, register_case_page_part
@@ -35,8 +36,6 @@ ORGANISATION_KIND_LABELS = {
     "other": _l("Other"),
 }
 MEETING_KIND_LABELS = {"first": _l("First meeting"), "follow_up": _l("Follow-up")}
-# Ids are 32-bit on PostgreSQL: anything larger names no row.
-ID_MAX = 2**31
 # A catalogue file is a few hundred kilobytes at most.
 CSV_MAX_BYTES = 1024 * 1024
 
@@ -192,9 +191,7 @@ def unretire_code(code: str):
 def _render_assignments(*, status=200, refused=None):
     """The assignments page: forms where the administrator may change, read-only values elsewhere."""
     session = get_session()
-    after = request.args.get("after", type=int)
-    if after is not None and not 0 <= after < ID_MAX:
-        after = None
+    after = row_id(request.args.get("after"))
     units = queries.units_page(session, after)
     more = len(units) > queries.PAGE_SIZE
     units = units[: queries.PAGE_SIZE]
@@ -229,9 +226,9 @@ def assignments():
 def set_assignment():
     """Set or remove the SIP code of one organisation type or one unit."""
     session = get_session()
-    unit_id = request.form.get("unit_id", type=int)
-    if unit_id is not None and not 0 < unit_id < ID_MAX:
-        unit_id = -1  # refused by the service as no such unit
+    raw_unit = request.form.get("unit_id")
+    # No unit_id: an organisation type's code; one naming no row is refused by the service (no such unit).
+    unit_id = (row_id(raw_unit) or -1) if raw_unit else None
     kind = request.form.get("organisation_kind") or None
     try:
         with unit_of_work(session):
@@ -379,7 +376,7 @@ def correct(uid: str, meeting_id: int):
     try:
         with unit_of_work(session):
             services.reverse_meeting_codes(
-                session, meeting, current_actor(), reason, now_utc(), expected_last_id=_form_id(after)
+                session, meeting, current_actor(), reason, now_utc(), expected_last_id=row_id(after)
             )
     except UserError as error:
         # A conflict shows the meeting's codes as they are now, the reason kept: a second submit is then a
@@ -397,11 +394,6 @@ def correct(uid: str, meeting_id: int):
     return redirect(url_for("cases.detail", uid=case.uid), code=303)
 
 
-def _form_id(raw: str) -> int | None:
-    """An id as a form sends it (ASCII digits naming a row), else None."""
-    return int(raw) if raw.isascii() and raw.isdigit() and int(raw) < ID_MAX else None
-
-
 @bp.post("/cases/<uid>/meetings/<id:meeting_id>/codes/record")
 @login_required
 def rerecord(uid: str, meeting_id: int):
@@ -413,7 +405,7 @@ def rerecord(uid: str, meeting_id: int):
     modes = {}
     for name, value in request.form.items():
         key = name.removeprefix("mode-")
-        participant_id = _form_id(key) if key != name else None
+        participant_id = row_id(key) if key != name else None
         if participant_id is not None:
             modes[participant_id] = value
     after = request.form.get("after", "")
@@ -427,7 +419,7 @@ def rerecord(uid: str, meeting_id: int):
                 case,
                 meeting,
                 modes,
-                expected_last_id=_form_id(after),
+                expected_last_id=row_id(after),
                 actor=current_actor(),
                 now=now_utc(),
             )

@@ -9,7 +9,6 @@ from wtforms import (
     BooleanField,
     DateField,
     DateTimeLocalField,
-    FieldList,
     FormField,
     HiddenField,
     IntegerField,
@@ -45,7 +44,7 @@ from sipflow.clock import (
     wall_time_repeated,
     within_date_window,
 )
-from sipflow.forms import PageForm
+from sipflow.forms import PageForm, RowList
 from sipflow.meetings.booking import MEETING_DAY_OFF, booking_day_refusal
 from sipflow.meetings.services import COMMENT_MAX
 from sipflow.translated import lazy_gettext as _l
@@ -345,9 +344,7 @@ class OutcomeForm(PageForm):
     moved = BooleanField(
         _l("The meeting was moved"), description=_l("Held on another day than it was booked for.")
     )
-    decisions = FieldList(
-        FormField(DecisionRowForm), min_entries=DECISION_ROWS, max_entries=MAX_DECISION_ROWS
-    )
+    decisions = RowList(FormField(DecisionRowForm), min_entries=DECISION_ROWS, max_entries=MAX_DECISION_ROWS)
     no_change_reason = TextAreaField(
         _l("No change: the reason (instead of decisions)"), validators=[Optional(), Length(max=1000)]
     )

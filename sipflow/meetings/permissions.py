@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 
 from sqlmodel import Session, select
@@ -43,6 +44,12 @@ def may_manage_meetings(
     return bool(party_roles(session, case, actor_organisation_id(session, actor), participants) & allowed)
 
 
+def _kallelse_sent(session: Session, registry: WorkflowRegistry, case: SipCase) -> bool:
+    triggers = [t.trigger for t in _kallelse_transitions(registry, case)]
+    logged = TransitionLog.case_id == case.id, TransitionLog.trigger.in_(triggers)
+    return session.exec(select(TransitionLog.id).where(*logged)).first() is not None
+
+
 def booking_permission(
     session: Session,
     registry: WorkflowRegistry,
@@ -67,18 +74,10 @@ def booking_permission(
             return BookingPermission(transition)
     if not may_manage_meetings(session, registry, case, actor, participants):
         return None
-    triggers = [t.trigger for t in _kallelse_transitions(registry, case)]
     if logged_triggers is not None:
-        sent = not logged_triggers.isdisjoint(triggers)
+        sent = not logged_triggers.isdisjoint(t.trigger for t in _kallelse_transitions(registry, case))
     else:
-        sent = (
-            session.exec(
-                select(TransitionLog.id).where(
-                    TransitionLog.case_id == case.id, TransitionLog.trigger.in_(triggers)
-                )
-            ).first()
-            is not None
-        )
+        sent = _kallelse_sent(session, registry, case)
     if not sent:
         return None
     # Invitations share the time and place with other organisations: only under a consent in force.
@@ -87,3 +86,30 @@ def booking_permission(
     if not consent_in_force:
         return None
     return BookingPermission(None)
+
+
+def step_before_booking(
+    session: Session, registry: WorkflowRegistry, case: SipCase, actor: User, *, participants=None
+) -> TransitionDef | None:
+    """Why the actor may not book yet, when it is the SIP's state and not the actor's part in it: the step
+    that leads into a state the kallelse leaves from (the last on the shortest way there from the case's
+    state), which has to be taken first. None when the actor's organisation may not book at all, the SIP
+    has ended, its kallelse is sent, or no way leads there.
+
+    Only booking_permission's refusal is explained: call it when that is None.
+    """
+    if not may_manage_meetings(session, registry, case, actor, participants):
+        return None
+    workflow = registry.get(case.workflow_name, case.workflow_version)
+    kallelse_states = {state for t in _kallelse_transitions(registry, case) for state in t.sources}
+    if case.state in kallelse_states or _kallelse_sent(session, registry, case):
+        return None
+    seen, ahead = {case.state}, deque([case.state])
+    while ahead:
+        for transition in workflow.transitions_from(ahead.popleft()):
+            if transition.dest in kallelse_states:
+                return transition
+            if transition.dest not in seen:
+                seen.add(transition.dest)
+                ahead.append(transition.dest)
+    return None

@@ -58,6 +58,7 @@ from sipflow.meetings.queries import (
     meeting_outcome,
     owner_choices,
 )
+from sipflow.routing import row_id
 from sipflow.security import access, audit
 from sipflow.translated import lazy_gettext as _l
 from sipflow.web import (
@@ -200,6 +201,20 @@ def _stale_booking(form: BookingForm, case) -> StaleCase | None:
     return None
 
 
+def _booking_refused(session, registry, case, user, *, participants=None):
+    """The booking page refused: 409 naming the step to take first when it is the SIP's state (the kallelse
+    is still steps ahead), else 403 (the user's part in the SIP, or a SIP that has ended)."""
+    step = permissions.step_before_booking(session, registry, case, user, participants=participants)
+    if step is None:
+        abort(403)
+    message = _(
+        "The meeting can be booked once the step “%(step)s” is done.",
+        step=transition_label(step, current_locale()),
+    )
+    page = url_for("cases.detail", uid=case.uid)
+    return render_template("errors/not_yet.html", message=message, case_url=page), 409
+
+
 @bp.route("/cases/<uid>/meetings/new", methods=["GET", "POST"])
 @login_required
 def book(uid: str):
@@ -214,7 +229,7 @@ def book(uid: str):
     active = [row[0] for row in read.rows if row[0].active]
     how = permissions.booking_permission(session, registry, case, user, participants=active)
     if how is None:
-        abort(403)
+        return _booking_refused(session, registry, case, user, participants=active)
     form = _booking_form(session, case, read, formdata=request.form if posted else None)
     top: list = []
     status = 200
@@ -251,7 +266,7 @@ def book(uid: str):
             session.refresh(case)
             how = permissions.booking_permission(session, registry, case, user)
             if how is None:
-                abort(403)
+                return _booking_refused(session, registry, case, user)
             show_current_version(form, case.version)
     return (
         render_template(
@@ -724,8 +739,8 @@ def _marked(form: OutcomeForm) -> bool:
 
 
 def _chosen_id() -> int | None:
-    raw = request.args.get("meeting", "")
-    return int(raw) if raw.isdigit() and len(raw) <= 10 else None
+    """The meeting the query string names; a bad id chooses none (the first still planned is shown)."""
+    return row_id(request.args.get("meeting"))
 
 
 @bp.route("/cases/<uid>/meetings/outcome", methods=["GET", "POST"])

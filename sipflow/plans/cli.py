@@ -15,6 +15,7 @@ from sqlmodel import select
 from sipflow.cases.models import SipCase
 from sipflow.clock import now_utc
 from sipflow.db import get_session, unit_of_work
+from sipflow.i18n import cli_count
 from sipflow.plans.pdf import pdf_filename
 from sipflow.plans.versions import find_version, version_pdf
 from sipflow.routing import MAX_ROW_ID
@@ -65,4 +66,4 @@ def pdf(case_ref: str, number: int | None, large: bool, output: Path):
         target.write_bytes(data)
     except OSError as error:
         raise click.ClickException(f"could not write {target}: {error.strerror}") from None
-    click.echo(f"wrote {target} ({case.reference}, version {version.number}, {len(data)} bytes)")
+    click.echo(f"wrote {target} ({case.reference}, version {version.number}, {cli_count(len(data), 'byte')})")

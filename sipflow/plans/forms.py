@@ -10,7 +10,6 @@ from collections.abc import Collection, Sequence
 
 from wtforms import (
     BooleanField,
-    FieldList,
     FormField,
     HiddenField,
     IntegerField,
@@ -30,7 +29,7 @@ from sipflow.cases.forms import (
     date_field,
     typed_values,
 )
-from sipflow.forms import PageForm
+from sipflow.forms import PageForm, RowList
 from sipflow.plans.editor import (
     CONFIRMED_FOLLOW_UP_DAY,
     FOLLOW_UP_DAY_OFF,
@@ -157,11 +156,11 @@ class PlanEditorForm(DayOffConfirmation, PageForm):
 
     row_version = _counter()
     needs = TextAreaField(_l("Needs"), validators=[Optional(), _max("needs")], render_kw={"rows": 4})
-    own_goals = FieldList(FormField(GoalRow), max_entries=MAX_GOALS + BLANK_ROWS * 10)
-    professional_goals = FieldList(FormField(GoalRow), max_entries=MAX_GOALS + BLANK_ROWS * 10)
-    efforts = FieldList(FormField(EffortRow), max_entries=MAX_EFFORTS + BLANK_ROWS * 10)
-    own_efforts = FieldList(FormField(ActorRow), max_entries=MAX_EFFORTS + BLANK_ROWS * 10)
-    other_efforts = FieldList(FormField(ActorRow), max_entries=MAX_EFFORTS + BLANK_ROWS * 10)
+    own_goals = RowList(FormField(GoalRow), max_entries=MAX_GOALS + BLANK_ROWS * 10)
+    professional_goals = RowList(FormField(GoalRow), max_entries=MAX_GOALS + BLANK_ROWS * 10)
+    efforts = RowList(FormField(EffortRow), max_entries=MAX_EFFORTS + BLANK_ROWS * 10)
+    own_efforts = RowList(FormField(ActorRow), max_entries=MAX_EFFORTS + BLANK_ROWS * 10)
+    other_efforts = RowList(FormField(ActorRow), max_entries=MAX_EFFORTS + BLANK_ROWS * 10)
     no_other_measures = BooleanField(_l("No measures by others than the organisations taking part"))
     huvudansvar_contact = StringField(
         _l("Named contact at the organisation with overall responsibility"),
@@ -171,7 +170,7 @@ class PlanEditorForm(DayOffConfirmation, PageForm):
     fast_omsorgskontakt = StringField(
         _l("Fast omsorgskontakt"), validators=[Optional(), _max("fast_omsorgskontakt")]
     )
-    contacts = FieldList(FormField(ContactRow), max_entries=200)
+    contacts = RowList(FormField(ContactRow), max_entries=200)
     follow_up_on = date_field(_l("Follow-up on"))
     # Shown with the warning that the follow-up falls on a weekend day or a holiday (DayOffConfirmation).
     confirm_day = BooleanField(_l("Keep the date anyway"))

@@ -143,6 +143,10 @@ def link_cases(
     return cases
 
 
+class VersionNotShown(Exception):
+    """A version of the link's SIPs that its page no longer shows (a newer one established since)."""
+
+
 @dataclass(frozen=True)
 class LinkPdf:
     """A version's PDF as a link's page offers it: the file, its name, and the case it was read from."""
@@ -163,8 +167,13 @@ def link_pdf(
     now: datetime,
 ) -> LinkPdf | None:
     """The PDF of version version_id (large: the person's large-type copy) when the link's page shows that
-    version now: the newest of a SIP the link shows, not removed by retention. None for any other (an
-    older one, another person's, an unknown one). Named by case reference and version, never the person."""
+    version now: the newest of a SIP the link shows, not removed by retention. Named by case reference and
+    version, never the person.
+
+    Raises VersionNotShown for a version of a SIP the link shows or was sent from that its page does not
+    show now (an older one, a SIP it shows no more); None for any other id (none such, another person's,
+    a SIP the link is not for): one answer, so that no id is told apart from one that names nothing.
+    """
     version = session.get(PlanVersion, version_id)
     if version is None:
         return None
@@ -172,11 +181,13 @@ def link_pdf(
         (c for c in link_cases(session, registry, link, recipient, now=now) if c.id == version.case_id), None
     )
     if case is None:
+        if version.case_id == link.case_id:
+            raise VersionNotShown
         return None
     newest = session.exec(select(func.max(PlanVersion.number)).where(PlanVersion.case_id == case.id)).one()
     data = version_pdf(session, version, large=large) if version.number == newest else None
     if data is None:
-        return None
+        raise VersionNotShown
     return LinkPdf(case=case, filename=pdf_filename(case.reference, version.number, large=large), data=data)
 
 

@@ -8,6 +8,7 @@ from flask.cli import with_appcontext
 from sqlmodel import Session
 
 from sipflow.clock import now_utc
+from sipflow.i18n import cli_count
 from sipflow.reminders.services import reconcile_pending
 
 reminders_group = click.Group("reminders", help="Reminders: those still to send, by the rules as they are.")
@@ -20,4 +21,4 @@ def reconcile():
     app = current_app._get_current_object()
     with Session(app.extensions["sipflow.engine"]) as session:
         count = reconcile_pending(session, app.extensions["sipflow.workflows"], now=now_utc())
-    click.echo(f"reconciled the reminders of {count} cases")
+    click.echo(f"reconciled the reminders of {cli_count(count, 'case')}")

@@ -13,6 +13,7 @@ from sipflow.clock import now_utc
 from sipflow.db import get_session, unit_of_work
 from sipflow.people.labels import unit_label
 from sipflow.reminders import models, services
+from sipflow.routing import row_id
 from sipflow.security import login_manager
 from sipflow.translated import lazy_gettext as _l
 from sipflow.web import current_actor, current_locale, register_case_page_part, workflow_registry
@@ -132,11 +133,7 @@ def admin_list():
             status_error=status_error,
             status_labels=STATUS_LABELS,
         ), 400
-    after = request.args.get("after", "")
-    # An id as the <id:...> converter takes it: at most 10 digits, up to 2**31-1 (32-bit id columns).
-    after_id = int(after) if after.isascii() and after.isdigit() and len(after) <= 10 else None
-    if after_id is not None and after_id > 2**31 - 1:
-        after_id = None
+    after_id = row_id(request.args.get("after"))
     session = get_session()
     # An administrator of a county or an organisation sees the reminders of their region's SIPs only.
     region = services.admin_region(session, current_actor())

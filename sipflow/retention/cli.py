@@ -6,6 +6,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from sipflow.i18n import cli_count
 from sipflow.retention.jobs import retention_job
 
 retention_group = click.Group("retention", help="Retention: anonymise cases whose retention has run out.")
@@ -16,4 +17,4 @@ retention_group = click.Group("retention", help="Retention: anonymise cases whos
 def run():
     """Anonymise every case whose retention has run out (and their persons when due), once."""
     count = retention_job(current_app._get_current_object())
-    click.echo(f"anonymised {count} cases")
+    click.echo(f"anonymised {cli_count(count, 'case')}")

@@ -7,6 +7,7 @@ from flask.cli import with_appcontext
 from sqlmodel import Session, func, select
 
 from sipflow.db import get_engine
+from sipflow.i18n import cli_count
 from sipflow.security.audit import AccessLogEntry, verify_chain
 
 access_log_group = click.Group("access-log", help="The access log (who saw which SIP, when and why).")
@@ -22,6 +23,7 @@ def verify():
     if problems:
         for problem in problems:
             click.echo(problem, err=True)
-        click.echo(f"access log NOT intact: {len(problems)} problem(s) in {entries} entries", err=True)
+        found = f"{cli_count(len(problems), 'problem')} in {cli_count(entries, 'entry', 'entries')}"
+        click.echo(f"access log NOT intact: {found}", err=True)
         raise SystemExit(1)
-    click.echo(f"access log intact: {entries} entries")
+    click.echo(f"access log intact: {cli_count(entries, 'entry', 'entries')}")

@@ -520,6 +520,14 @@ def test_the_command_line_dry_run_and_import(app, db_session):
     assert "0 were created, 0 changed, 11 left alone" in again.output
 
 
+def test_the_command_line_counts_one_record_in_the_singular(app, db_session, tmp_path):
+    one = tmp_path / "one.csv"
+    one.write_bytes(csv_of(ORG))
+    result = app.test_cli_runner().invoke(sipflow_cli, ["import", "directory", str(one)])
+    assert result.exit_code == 0, result.output
+    assert "1 was created, 0 changed, 0 left alone" in result.output
+
+
 def test_the_command_line_reports_errors_with_file_and_line(app, db_session, tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_bytes(csv_of(ORG, UNIT, USER.replace(";reg-vc;", ";;")))

@@ -635,3 +635,17 @@ def test_a_nul_in_a_chosen_mode_is_refused_at_its_field(
     assert f'<ul class="field-errors" id="f-{region}-error"><li>Texten innehåller ett tecken' in html
     assert dict(forms_of(html)[action])[region] == "on_site"
     assert _standing(db_session, meeting) == []
+
+
+@pytest.mark.parametrize("bad", ["²", "①", "4" * 4400])
+def test_ids_in_the_form_that_name_no_row_are_no_500(
+    client, db_session, registry, parties, create_case, now, bad
+):
+    case, meeting = _reversed(db_session, registry, parties, create_case, now, {parties.region.id: "video"})
+    login(client, parties.region_user.username)
+    pairs = _form(client, case, meeting)
+    _, action = _urls(case, meeting)
+    # A stale-form marker that names no record is a conflict, as a stale page is.
+    assert client.post(action, data=fill(pairs, after=bad)).status_code == 409
+    # A mode of a participant that names none is no participant of the meeting: not read.
+    assert client.post(action, data=fill(pairs, **{f"mode-{bad}": "on_site"})).status_code == 303

@@ -197,3 +197,24 @@ def test_the_service_refuses_a_booking_beyond_the_horizon_whoever_asks(db_sessio
             now=now_utc(),
         )
     assert refused.value.field == "meeting_starts_at"
+
+
+@pytest.mark.parametrize("bad", ["²", "¹", "①", "٣", "4" * 4400, "99999999999", "0", "abc"])
+def test_an_outcome_page_naming_no_meeting_shows_the_first_planned(as_region, ready, book, bad):
+    meeting = book()
+    url = f"/cases/{ready.case.uid}/meetings/outcome"
+    response = as_region.get(f"{url}?meeting={bad}")
+    assert response.status_code == 200
+    assert dict(forms_of(text_of(response))[url])["meeting_id"] == str(meeting.id)
+
+
+@pytest.mark.parametrize("bad", ["²", "①", "4" * 4400])
+def test_an_outcome_row_numbered_with_no_number_is_no_500(client, parties, ready, book, frozen_clock, bad):
+    meeting = book()
+    frozen_clock.set(meeting.starts_at + timedelta(hours=1))
+    login(client, parties.region_user.username)
+    url = f"/cases/{ready.case.uid}/meetings/outcome"
+    pairs = forms_of(text_of(client.get(url)))[url]
+    response = client.post(url, data=fill(pairs, **{f"decisions-{bad}-text": "Kontakta boendestödet"}))
+    # The key names no row: left out as a key of no field is, so the outcome holds no decision (refused).
+    assert response.status_code == 409

@@ -121,17 +121,29 @@ def test_the_person_downloads_both_pdfs_of_the_version_shown_through_the_link(
     ] * 2
 
 
-def test_a_version_the_page_does_not_show_is_not_served(client, db_session, app, registry, sent_twice, now):
-    """An older version (a newer was established since the page was opened), another person's version, an
-    unknown one: back to the page, which shows what there is now; nothing served, nothing logged as read."""
-    world, path, older, other = sent_twice
-    for version_id in (older.id, other.id, 2**31 - 1):
-        response = client.get(f"{path}/versions/{version_id}/pdf")
+def test_a_version_the_page_no_longer_shows_leads_back_to_the_page(client, db_session, sent_twice):
+    """An older version (a newer was established since the page was opened): back to the page, which shows
+    what there is now; nothing served, nothing logged as read."""
+    world, path, older, _other = sent_twice
+    for suffix in ("pdf", "pdf/large"):
+        response = client.get(f"{path}/versions/{older.id}/{suffix}")
         assert response.status_code == 303 and response.headers["Location"].endswith(path)
     page = text_of(client.get(path))
     assert "Den versionen av planen visas inte längre" in page
     reads = db_session.exec(select(AccessLogEntry).where(AccessLogEntry.action == PLAN_LINK_VIEW)).all()
     assert {r.case_id for r in reads} == {world.case.id} and len(reads) == 1  # the page's own read
+
+
+@pytest.mark.parametrize("suffix", ["pdf", "pdf/large"])
+def test_an_id_of_no_version_of_the_link_is_one_answer(client, db_session, sent_twice, suffix):
+    """Another person's version, an id no version has, one the address cannot hold: one answer (404), so no
+    id is told apart from another; the page says nothing of a version shown no longer."""
+    _world, path, _older, other = sent_twice
+    for version_id in (other.id, other.id + 1000, 2**31 - 1, 0, "99999999999999999999", "²"):
+        response = client.get(f"{path}/versions/{version_id}/{suffix}")
+        assert response.status_code == 404, version_id
+    assert "Den versionen av planen visas inte längre" not in text_of(client.get(path))
+    assert db_session.exec(select(AccessLogEntry).where(AccessLogEntry.action == PLAN_LINK_VIEW)).all() != []
 
 
 @pytest.fixture

@@ -292,6 +292,28 @@ def test_approving_through_a_page_opened_before_a_new_version_is_refused(client,
     assert db_session.exec(select(PlanApproval)).all() == []
 
 
+@pytest.mark.parametrize("version_id", ["abc", "²", "99999999999999999999", "4" * 4400, "0", "", None])
+def test_a_version_id_that_names_no_version_is_refused_as_unknown(client, db_session, sent, version_id):
+    """At the field, as an id of no version of theirs is: not as an expired form (the form is not)."""
+    _world, path = sent
+    data = {"csrf_token": csrf_token(text_of(client.get(path)))}
+    if version_id is not None:
+        data["approve-version_id"] = version_id
+    response = client.post(path + "/approve", data=data)
+    assert response.status_code == 400
+    html = text_of(response)
+    assert "Okänd version." in html and "Formuläret har gått ut" not in html
+    assert db_session.exec(select(PlanApproval)).all() == []
+
+
+def test_an_expired_form_is_still_said_to_be_one(client, db_session, sent):
+    world, path = sent
+    response = client.post(path + "/approve", data={"approve-version_id": str(world.extra["v1"].id)})
+    assert response.status_code == 400
+    assert "Formuläret har gått ut" in text_of(response) and "Okänd version" not in text_of(response)
+    assert db_session.exec(select(PlanApproval)).all() == []
+
+
 def test_the_mail_to_a_narstaende_does_not_call_the_plan_theirs(client, db_session, planned):
     """A närstående reads someone else's plan: 'your plan' would tell them the plan is about them."""
     send_link(client, planned, planned.relative)

@@ -168,3 +168,15 @@ def test_the_page_refuses_both_at_the_field_keeping_the_text(client, parties, ch
     html = text_of(response)
     assert 'id="child_view_missing_reason-error"' in html
     assert "Vill spela fotboll" in html and "Sov" in html
+
+
+@pytest.mark.parametrize("bad", ["²", "①", "4" * 4400])
+def test_a_plan_row_numbered_with_no_number_is_left_out(client, db_session, parties, held, bad):
+    """A row's number that str.isdigit() takes and int() refuses: no row (WTForms' own list answered 500)."""
+    assert login(client, parties.region_user.username).status_code == 302
+    url = f"/cases/{held.uid}/plan"
+    form = forms_of(text_of(client.get(url)))[url]
+    response = client.post(url, data=fill(form, action="save", **{f"efforts-{bad}-what": "Samtalsstöd"}))
+    assert response.status_code == 303
+    db_session.expire_all()
+    assert db_session.exec(select(PlanEffort).where(PlanEffort.what == "Samtalsstöd")).first() is None

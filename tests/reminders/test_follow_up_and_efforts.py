@@ -334,7 +334,7 @@ def test_reminders_reconcile_moves_what_an_older_release_wrote_to_the_morning(
     assert {to_local(r.due_at).time() for r in reminders(engine, status="pending")} == {time(23, 59)}
     runner = app.test_cli_runner()
     result = runner.invoke(reminders_group, ["reconcile"])
-    assert result.exit_code == 0 and result.output.strip() == "reconciled the reminders of 1 cases"
+    assert result.exit_code == 0 and result.output.strip() == "reconciled the reminders of 1 case"
     pending = [r for r in reminders(engine, status="pending") if r.topic == "follow_up"]
     assert sorted(r.id for r in pending) == ids
     assert {to_local(r.due_at).time() for r in pending} == {time(7)}

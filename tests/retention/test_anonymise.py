@@ -576,7 +576,7 @@ def test_the_command_runs_it_once_and_prints_the_count(app, engine, ended_case):
     runner = app.test_cli_runner()
     result = runner.invoke(retention_group, ["run"])
     assert result.exit_code == 0, result.output
-    assert result.output.strip() == "anonymised 1 cases"
+    assert result.output.strip() == "anonymised 1 case"
     assert runner.invoke(retention_group, ["run"]).output.strip() == "anonymised 0 cases"
     with Session(engine) as session:
         assert session.exec(select(func.count()).select_from(AnonymisedCase)).one() == 1

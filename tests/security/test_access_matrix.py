@@ -629,14 +629,21 @@ def _anyone(status: int):
     return expect
 
 
-# Meetings: booking needs the kallelse step (none of the matrix's states has it), changes need the initiator.
+def _booking_expect(world: World) -> int:
+    """Booking needs the kallelse step, which none of the matrix's states has: before consent the initiator
+    (the only one who sees a requested SIP) may book once steps are taken (409, naming the step); in a
+    consented SIP a participant's part may not book, and a withdrawn SIP has ended (403)."""
+    return 409 if world.case.state == "requested" else 403
+
+
+# Meetings: booking needs the kallelse step (_booking_expect), changes need the initiator.
 ROUTES |= {
     ("meetings.book", "GET"): Route(
-        lambda w: f"/cases/{w.case.uid}/meetings/new", _case_route(lambda w: 403), needs_case=True
+        lambda w: f"/cases/{w.case.uid}/meetings/new", _case_route(_booking_expect), needs_case=True
     ),
     ("meetings.book", "POST"): Route(
         lambda w: f"/cases/{w.case.uid}/meetings/new",
-        _case_route(lambda w: 403),
+        _case_route(_booking_expect),
         data=lambda w: {},
         needs_case=True,
     ),

@@ -15,7 +15,7 @@ from __future__ import annotations
 from contextlib import AbstractContextManager, nullcontext
 from io import BytesIO
 
-from flask import current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import login_required
@@ -29,7 +29,7 @@ from sipflow.cases.models import Participant, SipCase
 from sipflow.clock import now_utc, to_local
 from sipflow.db import get_session, unit_of_work
 from sipflow.errors import Conflict, UserError
-from sipflow.forms import PageForm
+from sipflow.forms import PageForm, RowIdField
 from sipflow.i18n import chosen_language
 from sipflow.people.models import Person
 from sipflow.plans import approvals, pdf, person_view, personal_links
@@ -62,6 +62,7 @@ EFFORT_KIND_LABELS = {
     "own": _l("Done by the person or närstående"),
     "other": _l("Measure by others"),
 }
+UNKNOWN_VERSION = _l("Unknown version.")
 LINK_REFUSALS = {
     "tampered": _l("The link is not valid. Check that you copied the whole link from the e-mail."),
     "unknown": _l("The link is not valid. Check that you copied the whole link from the e-mail."),
@@ -88,7 +89,7 @@ LINK_VIEW_ACTIONS = {
 class ApprovalForm(PageForm):
     """An approval given at the meeting or on paper, recorded by staff for the newest version."""
 
-    version_id = IntegerField(widget=HiddenInput(), validators=[InputRequired(), NumberRange(1, 2**31 - 1)])
+    version_id = RowIdField(message=UNKNOWN_VERSION)
     # No party chosen ahead: one click must not record the person's approval for the organisation's.
     participant_id = SelectField(
         _l("Who approved"),
@@ -117,7 +118,7 @@ class RevokeForm(PageForm):
 class LinkApprovalForm(PageForm):
     """The person approves the version they read."""
 
-    version_id = IntegerField(widget=HiddenInput(), validators=[InputRequired(), NumberRange(1, 2**31 - 1)])
+    version_id = RowIdField(message=UNKNOWN_VERSION)
 
 
 @bp.app_context_processor
@@ -292,8 +293,8 @@ def approvals_page(uid: str):
     version = session.get(PlanVersion, form.version_id.data)
     participant = session.get(Participant, form.participant_id.data)
     if version is None or version.case_id != case.id:
-        form.version_id.errors = [_("Unknown version.")]
-        return _render_approvals(case, form, errors=[_("Unknown version.")], status=400)
+        form.version_id.errors = [UNKNOWN_VERSION]
+        return _render_approvals(case, form, errors=[UNKNOWN_VERSION], status=400)
     already = approvals.party_approval(session, version, participant)
     try:
         with unit_of_work(session):
@@ -546,7 +547,8 @@ def _link_pdf(token: str, version_id: int, *, large: bool):
 
     The file is named by the case reference and version, never the person (person_view.link_pdf); the
     read is logged as the page's reads are. A version the page no longer shows (a newer one was
-    established since the page was opened) leads back to the page, which shows the one there is now.
+    established since the page was opened) leads back to the page, which shows the one there is now; an
+    id of no version of the link's SIPs is not found (404), as an id the address cannot hold is.
     """
     now = now_utc()
     link, refusal = _link_or_refusal(token, now)
@@ -554,16 +556,19 @@ def _link_pdf(token: str, version_id: int, *, large: bool):
         return refusal
     session = get_session()
     participant = session.get(Participant, link.participant_id)
-    found = person_view.link_pdf(
-        session, workflow_registry(), link, participant, version_id, large=large, now=now
-    )
-    if found is None:
+    try:
+        found = person_view.link_pdf(
+            session, workflow_registry(), link, participant, version_id, large=large, now=now
+        )
+    except person_view.VersionNotShown:
         with _in_recipient_language(link):
             flash(
                 _("That version of the plan is no longer the one shown: here is the plan as it is now."),
                 "info",
             )
         return redirect(url_for("plans.my_plan", token=token), code=303)
+    if found is None:
+        abort(404)  # as an id the address cannot hold (0, twenty digits) is
     _log_link_reads(link, participant, [found.case], person=session.get(Person, link.person_id), now=now)
     response = send_file(
         BytesIO(found.data),
@@ -593,13 +598,15 @@ def _approve_through_link(link: PersonalLink, token: str, now):
     session = get_session()
     form = LinkApprovalForm(prefix="approve")
     if not form.validate():
-        return _render_link_page(
-            link, token, now=now, errors=[_("The form has expired. Try again.")], status=400
-        )
+        # A version id that names no row is refused as the one of no version of theirs is; else the form
+        # itself is the refusal (its CSRF token expired).
+        only_version = not set(form.errors) - {form.version_id.short_name}
+        errors = form.version_id.errors if only_version else [_("The form has expired. Try again.")]
+        return _render_link_page(link, token, now=now, errors=list(errors), status=400)
     version = session.get(PlanVersion, form.version_id.data)
     case = session.get(SipCase, version.case_id) if version is not None else None
     if case is None or case.person_id != link.person_id:
-        return _render_link_page(link, token, now=now, errors=[_("Unknown version.")], status=400)
+        return _render_link_page(link, token, now=now, errors=[UNKNOWN_VERSION], status=400)
     participant = session.get(Participant, link.participant_id)
     if participant.case_id != case.id:
         # A link is sent from one case; on the person's other SIPs they approve as that case's person.
