@@ -13,7 +13,6 @@ from webkit import csrf_token, fill, forms_of, login, text_of
 
 from sipflow.cases.models import Participant, SipCase
 from sipflow.clock import now_utc, to_local
-from sipflow.db import unit_of_work
 from sipflow.meetings.models import Invitation, Meeting, MeetingDecision
 from sipflow.notifications.models import OutboxMessage
 
@@ -36,32 +35,6 @@ def _kallelse(db_session, registry, parties, case, invitee_ids):
         mode="video",
         invitee_ids=invitee_ids,
     )
-
-
-@pytest.fixture
-def region_only(db_session, registry, parties, create_case):
-    """A SIP in preparation whose consent leaves Växjö kommun out; it takes part all the same, reachable.
-
-    The consent covers Region Kronoberg and the school (a SIP needs two organisations that can see it).
-    """
-    case = create_case(units=[parties.municipality.id, parties.school.id])
-    fire(
-        db_session,
-        registry,
-        parties.region_user,
-        case,
-        "give_consent",
-        organisation_ids=[parties.region.organisation_id, parties.school.organisation_id],
-    )
-    fire(db_session, registry, parties.region_user, case, "start_preparation")
-    rows = db_session.exec(select(Participant).where(Participant.case_id == case.id)).all()
-    by_org = {p.organisation_id: p for p in rows if p.kind == "organisation"}
-    with unit_of_work(db_session):
-        municipality = by_org[parties.municipality.organisation_id]
-        municipality.email = "ifo@vaxjo.example.se"
-        db_session.add(municipality)
-    person = next(p for p in rows if p.kind == "person")
-    return case, by_org[parties.region.organisation_id], municipality, person
 
 
 @pytest.fixture

@@ -5,37 +5,15 @@ from __future__ import annotations
 
 from datetime import date
 
-import pytest
-from meetingkit import fire
 from sqlmodel import select
 from webkit import fill, forms_of, login, text_of
 
-from sipflow.cases.models import Participant
 from sipflow.meetings.models import Invitation, Meeting
 
 MIDSOMMARAFTON = date(2027, 6, 25)
 END_BEFORE_START = "Mötet måste sluta efter att det börjat."
 NOT_COVERED = "Samtycket omfattar inte Växjö kommun, så den kan inte se SIP:en."
 DAY_OFF = "Mötet är på midsommarafton, en dag då de flesta är lediga."
-
-
-@pytest.fixture
-def region_only(db_session, registry, parties, create_case):
-    """A SIP in preparation whose consent leaves Växjö kommun out (it takes part all the same); it covers
-    Region Kronoberg and the school, as a SIP needs two organisations that can see it."""
-    case = create_case(units=[parties.municipality.id, parties.school.id])
-    fire(
-        db_session,
-        registry,
-        parties.region_user,
-        case,
-        "give_consent",
-        organisation_ids=[parties.region.organisation_id, parties.school.organisation_id],
-    )
-    fire(db_session, registry, parties.region_user, case, "start_preparation")
-    rows = db_session.exec(select(Participant).where(Participant.case_id == case.id)).all()
-    by_org = {p.organisation_id: p for p in rows if p.kind == "organisation"}
-    return case, by_org[parties.region.organisation_id], by_org[parties.municipality.organisation_id]
 
 
 def _error_of(html: str, field_id: str) -> str:
@@ -45,7 +23,7 @@ def _error_of(html: str, field_id: str) -> str:
 
 
 def test_the_end_the_consent_and_the_day_off_come_in_one_round(client, parties, db_session, region_only):
-    case, region, municipality = region_only
+    case, region, municipality, _person = region_only
     login(client, parties.region_user.username)
     url = f"/cases/{case.uid}/meetings/new"
     form = forms_of(text_of(client.get(url)))[url]
