@@ -206,13 +206,59 @@ def read_booking(
     starts_at = refusals.take(read_start, data, now=now)
     ends_at = refusals.take(read_end, data, starts_at)
     mode, location, room = refusals.take(read_place, data, default=(None, None, None))
-    refusals.take(refuse_identifying_place, session, case, (("location", location), ("room", room)), now=now)
     invitees = refusals.take(
         read_invitees, session, case, data, now=now, participants=participants, seeing=seeing
     )
-    if starts_at is not None:
-        # Asked with the refusals, not after them: the user fixes every field and confirms the day in one
-        # further send.
-        refusals.take(refuse_unconfirmed_day_off, starts_at, read_confirmed_day(data))
+    booking = Booking(starts_at, ends_at, mode, location, room, invitees)
+    take_place_and_day(refusals, session, case, booking, read_confirmed_day(data), now=now)
     refusals.raise_any()
-    return Booking(starts_at, ends_at, mode, location, room, invitees)
+    return booking
+
+
+def take_place_and_day(
+    refusals: Refusals,
+    session: Session,
+    case: SipCase,
+    booking: Booking,
+    confirmed_day: date | None,
+    *,
+    now: datetime,
+    booked_start: datetime | None = None,
+) -> None:
+    """Gather into refusals what the case says of a booking read: a place that identifies the person
+    (place.py), and a day off not confirmed (confirmed_day). booked_start: a booked meeting's start, when
+    the booking moves it; its own day is not asked again (confirmed when booked). A start refused already
+    (None) has no day to ask about.
+
+    Asked with the other refusals, not after them: the user fixes every field and confirms the day in one
+    further send.
+    """
+    place = (("location", booking.location), ("room", booking.room))
+    refusals.take(refuse_identifying_place, session, case, place, now=now)
+    starts_at = booking.starts_at
+    if starts_at is None:
+        return
+    if booked_start is not None and to_local(starts_at).date() == to_local(booked_start).date():
+        return
+    refusals.take(refuse_unconfirmed_day_off, starts_at, confirmed_day)
+
+
+def read_change(
+    session: Session, case: SipCase, data: dict, *, now: datetime, booked_start: datetime
+) -> Booking:
+    """The new time, form and place of a booked meeting (booked_start: its start as booked) from data,
+    every rule checked and every field at fault refused at once (InvalidInputs), as read_booking does.
+
+    Moved to another day that is a weekend day or a holiday, it is refused (DayOffUnconfirmed) with the
+    rest unless data's confirmed_day is that day.
+    """
+    refusals = Refusals()
+    starts_at = refusals.take(read_start, data, now=now)
+    ends_at = refusals.take(read_end, data, starts_at)
+    mode, location, room = refusals.take(read_place, data, default=(None, None, None))
+    booking = Booking(starts_at, ends_at, mode, location, room)
+    take_place_and_day(
+        refusals, session, case, booking, read_confirmed_day(data), now=now, booked_start=booked_start
+    )
+    refusals.raise_any()
+    return booking

@@ -31,14 +31,15 @@ from sipflow.cases.models import Participant, SipCase
 from sipflow.cases.services import StepReads, fire_transition, lock_case, touch_case
 from sipflow.clock import to_local
 from sipflow.db import compare_and_set
-from sipflow.errors import Conflict, InvalidInput, NotAllowed
+from sipflow.errors import Conflict, InvalidInput, NotAllowed, Refusals
 from sipflow.meetings import messages
 from sipflow.meetings.booking import (
     Booking,
     participants_by_id,
     read_booking,
+    read_change,
     read_invitees,
-    refuse_unconfirmed_day_off,
+    take_place_and_day,
 )
 from sipflow.meetings.models import (
     ANSWER_MODES,
@@ -53,7 +54,6 @@ from sipflow.meetings.models import (
     new_nonce,
 )
 from sipflow.meetings.permissions import booking_permission
-from sipflow.meetings.place import refuse_identifying_place
 from sipflow.people.models import User
 from sipflow.security import access
 from sipflow.translated import lazy_gettext as _l
@@ -405,14 +405,51 @@ def change_meeting(
     """Move the meeting or change its form or place; every invitee gets an update. False: nothing changed.
 
     expected_sequence is the SEQUENCE the form was read at; a stale one is refused with StaleMeeting.
-    Moved to another day that is a weekend day or a holiday, it is refused (DayOffUnconfirmed) unless
-    confirmed_day is that day (the user confirmed it after the warning).
+    A place that identifies the person is refused, and so, moved to another day that is a weekend day or a
+    holiday, is the change (DayOffUnconfirmed) unless confirmed_day is that day (the user confirmed it after
+    the warning): both at once (booking.take_place_and_day). A form's change is read by `change`.
     """
     _require_planned(meeting)
     check_sequence(meeting, expected_sequence)
-    refuse_identifying_place(session, case, (("location", booking.location), ("room", booking.room)), now=now)
-    if to_local(booking.starts_at).date() != to_local(meeting.starts_at).date():
-        refuse_unconfirmed_day_off(booking.starts_at, confirmed_day)
+    refusals = Refusals()
+    take_place_and_day(
+        refusals, session, case, booking, confirmed_day, now=now, booked_start=meeting.starts_at
+    )
+    refusals.raise_any()
+    return _apply_change(session, case, meeting, booking, now=now, expected_sequence=expected_sequence)
+
+
+def change(
+    session: Session,
+    case: SipCase,
+    meeting: Meeting,
+    data: dict,
+    *,
+    now: datetime,
+    expected_sequence: int | None = None,
+) -> bool:
+    """The meeting page's change: the meeting's new time, form and place read from data and every field at
+    fault refused at once (booking.read_change; an unconfirmed day off with the rest, so one further send
+    fixes them and confirms the day), then changed as change_meeting does. False: nothing changed.
+
+    A form read at another SEQUENCE than the meeting has now is refused first (StaleMeeting), whatever else.
+    """
+    _require_planned(meeting)
+    check_sequence(meeting, expected_sequence)
+    booking = read_change(session, case, data, now=now, booked_start=meeting.starts_at)
+    return _apply_change(session, case, meeting, booking, now=now, expected_sequence=expected_sequence)
+
+
+def _apply_change(
+    session: Session,
+    case: SipCase,
+    meeting: Meeting,
+    booking: Booking,
+    *,
+    now: datetime,
+    expected_sequence: int | None,
+) -> bool:
+    """Write a change checked already; every invitee gets an update. False: nothing changed."""
     new_video = booking.mode in ("video", "mixed")
     changed_time = (booking.starts_at, booking.ends_at) != (meeting.starts_at, meeting.ends_at)
     changed = changed_time or (booking.mode, booking.location, booking.room) != (

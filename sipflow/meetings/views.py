@@ -18,7 +18,7 @@ from sipflow.clock import now_utc, to_local
 from sipflow.db import get_session, unit_of_work
 from sipflow.errors import UserError
 from sipflow.meetings import permissions, services
-from sipflow.meetings.booking import DAY_FIELD, read_place, read_times
+from sipflow.meetings.booking import DAY_FIELD
 from sipflow.meetings.forms import (
     ANSWER_MODE_LABELS,
     ATTENDANCE_PREFIX,
@@ -413,18 +413,13 @@ def change(uid: str, meeting_id: int):
     top: list = []
     try:
         with unit_of_work(session):
-            data, now = form.to_data(), now_utc()
-            starts_at, ends_at = read_times(data, now=now)
-            mode, location, room = read_place(data)
-            booking = services.Booking(starts_at, ends_at, mode, location, room)
-            changed = services.change_meeting(
+            changed = services.change(
                 session,
                 case,
                 meeting,
-                booking,
-                now=now,
+                form.to_data(),
+                now=now_utc(),
                 expected_sequence=form.version.data,
-                confirmed_day=data["confirmed_day"],
             )
     except UserError as error:
         session.refresh(meeting)
