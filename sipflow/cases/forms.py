@@ -630,18 +630,42 @@ class NewCaseForm(PageForm):
     confirm_open = BooleanField(_l("Start another SIP for the person anyway"))
     open_ack = HiddenField()
 
-    def set_unit_groups(self, groups) -> None:
-        """Offer these units (queries.UnitGroup: one group per organisation, each labelled apart)."""
-        self._unit_groups = [(group.label, group.units) for group in groups]
-        self.unit_ids.choices = grouped_choices(self._unit_groups)
+    def set_units(self, units) -> None:
+        """Offer these units (queries.StartUnits: groups of one organisation each, labelled apart, the own
+        county's first and every other county's apart)."""
+        self._units = units
+        self.unit_ids.choices = grouped_choices((group.label, group.units) for group in units.groups())
 
-    def unit_groups(self) -> list[tuple[str, list[tuple[int, str, bool]]]]:
-        """The unit choices grouped by organisation, each with whether it is ticked."""
+    def unit_sections(self) -> list[UnitSection]:
+        """The unit choices as the page shows them: the near ones (county None), then one section per other
+        county, open when one of its units is ticked (a form sent back keeps what was chosen in sight)."""
+        units = getattr(self, "_units", None)
+        if units is None:
+            return []
         chosen = set(self.unit_ids.data or [])
-        return [
-            (group, [(unit_id, name, unit_id in chosen) for unit_id, name in units])
-            for group, units in getattr(self, "_unit_groups", [])
-        ]
+
+        def ticked(groups) -> list[tuple[str, list[tuple[int, str, bool]]]]:
+            return [
+                (group.label, [(unit_id, name, unit_id in chosen) for unit_id, name in group.units])
+                for group in groups
+            ]
+
+        sections = [UnitSection(None, True, ticked(units.near))] if units.near else []
+        for county in units.elsewhere:
+            groups = ticked(county.groups)
+            is_open = any(checked for _label, choices in groups for _id, _name, checked in choices)
+            sections.append(UnitSection(county.name, is_open, groups))
+        return sections
+
+
+@dataclass(frozen=True)
+class UnitSection:
+    """Part of Ny SIP's unit picker: county None for the near units, shown as they are; another county's
+    units behind a disclosure, open when it holds a ticked unit."""
+
+    county: str | None
+    open: bool
+    groups: list[tuple[str, list[tuple[int, str, bool]]]]
 
 
 class PersonParticularsForm(PageForm):

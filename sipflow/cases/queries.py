@@ -10,7 +10,7 @@ import base64
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Date, Integer, and_, bindparam, exists, or_
+from sqlalchemy import Date, Integer, and_, bindparam, exists, func, or_
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
@@ -759,10 +759,16 @@ def case_detail(
 # --- Choices for the forms --------------------------------------------------------------------------------
 
 
+# An organisation's county: its own, else its municipality's (None: a national one, such as an agency).
+_ORGANISATION_COUNTY = func.coalesce(Organisation.county_code, Municipality.county_code)
+
 # Plain columns, not the two rows as objects: every case page lists every unit of the directory. Built once.
+# The county (code and name) comes with each row, by key, so Ny SIP's grouping by county costs no statement.
 _ACTIVE_UNITS = (
-    select(Unit.id, Unit.name, Organisation.id, *LABEL_COLUMNS)
+    select(Unit.id, Unit.name, Organisation.id, _ORGANISATION_COUNTY, County.name, *LABEL_COLUMNS)
     .join(Organisation, Organisation.id == Unit.organisation_id)
+    .outerjoin(Municipality, Municipality.code == Organisation.municipality_code)
+    .outerjoin(County, County.code == _ORGANISATION_COUNTY)
     .where(Unit.active, Organisation.active)
     .order_by(Organisation.name, Organisation.id, Unit.name)
 )
@@ -775,6 +781,9 @@ class UnitGroup:
     organisation_id: int
     label: str
     units: tuple[tuple[int, str], ...]
+    # The organisation's county (its own, else its municipality's); None for a national organisation.
+    county_code: str | None = None
+    county_name: str | None = None
 
 
 def units_by_organisation(
@@ -785,15 +794,79 @@ def units_by_organisation(
     Organisations may share a name (two companies in different counties, a municipality and a company): each
     is a group of its own, labelled apart as every organisation picker labels them (people.labels).
     """
+    return _units_by_organisation(session, exclude_organisation_ids)[0]
+
+
+def _units_by_organisation(
+    session: Session, exclude_organisation_ids: set[int] | frozenset[int]
+) -> tuple[list[UnitGroup], dict[int, str | None]]:
+    """units_by_organisation, and the county code of every organisation with an active unit (left out or
+    not), from one statement."""
     groups: dict[int, list[tuple[int, str]]] = {}
     about: dict[int, tuple[str, str, str, str | None, str | None]] = {}
-    for unit_id, unit_name, organisation_id, *facts in column_rows(session, _ACTIVE_UNITS):
+    counties: dict[int, str | None] = {}
+    county_names: dict[int, str | None] = {}
+    for unit_id, unit_name, organisation_id, county_code, county_name, *facts in column_rows(
+        session, _ACTIVE_UNITS
+    ):
+        counties[organisation_id] = county_code
         if organisation_id in exclude_organisation_ids:
             continue
         groups.setdefault(organisation_id, []).append((unit_id, unit_name))
         about[organisation_id] = tuple(facts)
+        county_names[organisation_id] = county_name
     labels = organisation_labels(session, about)
-    return [UnitGroup(org_id, labels[org_id], tuple(units)) for org_id, units in groups.items()]
+    return [
+        UnitGroup(org_id, labels[org_id], tuple(units), counties[org_id], county_names[org_id])
+        for org_id, units in groups.items()
+    ], counties
+
+
+@dataclass(frozen=True)
+class CountyUnits:
+    """The groups of one county's organisations, as Ny SIP offers another county's units: apart."""
+
+    county_code: str
+    name: str
+    groups: tuple[UnitGroup, ...]
+
+
+@dataclass(frozen=True)
+class StartUnits:
+    """The units Ny SIP offers, in the order the page shows them: those of the user's own county and of
+    national organisations first (the common case), then each other county's, by county name.
+
+    A SIP may involve another county's units, so they stay choosable; the page closes them away until wanted,
+    so a keyboard user does not pass every unit of three counties to reach the send button.
+    """
+
+    near: tuple[UnitGroup, ...]
+    elsewhere: tuple[CountyUnits, ...]
+
+    def groups(self) -> list[UnitGroup]:
+        """Every group, near ones first: the choices a post is checked against."""
+        return [*self.near, *(group for county in self.elsewhere for group in county.groups)]
+
+
+def units_for_new_case(session: Session, own_organisation_id: int | None) -> StartUnits:
+    """The units Ny SIP offers a user of own_organisation_id (None: of no organisation): every active unit
+    but the organisation's own (it takes part already), the own county's first (units_by_organisation's
+    one statement, which carries each organisation's county).
+
+    A user whose organisation has no county (a national agency) or none at all has only the national
+    organisations near, and every county apart.
+    """
+    exclude = {own_organisation_id} if own_organisation_id is not None else set()
+    groups, counties = _units_by_organisation(session, exclude)
+    own_county = counties.get(own_organisation_id) if own_organisation_id is not None else None
+    near = [group for group in groups if group.county_code is None or group.county_code == own_county]
+    elsewhere: dict[str, list[UnitGroup]] = {}
+    for group in groups:
+        if group.county_code is not None and group.county_code != own_county:
+            elsewhere.setdefault(group.county_code, []).append(group)
+    apart = [CountyUnits(code, got[0].county_name or code, tuple(got)) for code, got in elsewhere.items()]
+    apart.sort(key=lambda county: (county.name, county.county_code))
+    return StartUnits(tuple(near), tuple(apart))
 
 
 def municipalities_by_county(session: Session) -> dict[str, list[tuple[str, str]]]:

@@ -957,10 +957,9 @@ def _new_case_form() -> NewCaseForm:
         (name, queries.workflow_label(registry.latest(name), name, locale)) for name in registry.names()
     )
     own = services.actor_organisation_id(session, user)
-    # Units of the user's own organisation add nothing: the organisation already takes part.
-    form.set_unit_groups(
-        queries.units_by_organisation(session, exclude_organisation_ids={own} if own is not None else set())
-    )
+    # Units of the user's own organisation add nothing: the organisation already takes part; the own
+    # county's come first, other counties' apart (queries.units_for_new_case).
+    form.set_units(queries.units_for_new_case(session, own))
     return form
 
 
