@@ -250,7 +250,17 @@ def meetings_query(
         select(
             Meeting.starts_at.label("since"), Meeting.case_id.label("case_id"), literal(True).label("begun")
         )
-        .join(CaseVisibility, _candidates(organisation_id, Meeting.case_id))
+        # The organisation's candidate row found by the meeting's case (the walk goes by the few planned
+        # meetings already begun). "+ 0" keeps SQLite from driving the walk by the organisation's candidate
+        # rows instead: its statistics average the three meeting statuses, so "planned" looks a third of all
+        # meetings, and it walked the region's 280 000 rows at a million cases (300 ms).
+        .join(
+            CaseVisibility,
+            and_(
+                CaseVisibility.organisation_id + 0 == organisation_id,
+                CaseVisibility.case_id == Meeting.case_id,
+            ),
+        )
         .join(SipCase, SipCase.id == Meeting.case_id)
         .where(
             Meeting.status == PLANNED,
