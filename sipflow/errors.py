@@ -69,12 +69,26 @@ class Refusals:
             self.errors.append(error)
         return default
 
+    def refuse(self, message, field: str) -> None:
+        """Keep a refusal of field with message (a check written in place rather than as a function)."""
+        self.errors.append(InvalidInput(message, field=field))
+
     def raise_any(self) -> None:
         """Raise what was refused: the one refusal as it is, several as InvalidInputs; nothing if none."""
         if len(self.errors) == 1:
             raise self.errors[0]
         if self.errors:
             raise InvalidInputs(self.errors)
+
+
+def refusal_of(check, *args, **kwargs) -> InvalidInput | None:
+    """What check(*args, **kwargs) refuses (InvalidInputs: several), or None: for a page whose own form checks
+    refused the form already, so it marks every field the service would refuse too, at once."""
+    try:
+        check(*args, **kwargs)
+    except InvalidInput as refused:
+        return refused
+    return None
 
 
 def every_refusal(checks) -> list:

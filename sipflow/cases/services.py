@@ -37,7 +37,7 @@ from sipflow.cases.models import (
 from sipflow.clock import stored_utc, to_local
 from sipflow.consent.models import Consent
 from sipflow.db import compare_and_set, insert_unless_taken, mark_written
-from sipflow.errors import InvalidInput, NotAllowed, UserError
+from sipflow.errors import InvalidInput, NotAllowed, UserError, refusal_of
 from sipflow.i18n import DEFAULT_LOCALE, checked_language
 from sipflow.people.models import Person, Unit, User
 from sipflow.security import access, audit
@@ -1243,12 +1243,8 @@ def step_input_refusal(
     )
     if reads is not None:
         share_step_reads(ctx, reads)
-    try:
-        with session.no_autoflush:
-            check(ctx)
-    except InvalidInput as refused:
-        return refused
-    return None
+    with session.no_autoflush:
+        return refusal_of(check, ctx)
 
 
 def fire_transition(

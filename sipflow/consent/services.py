@@ -15,7 +15,7 @@ from sipflow.cases.participants import active_guardians, participating_organisat
 from sipflow.cases.services import actor_organisation_id, party_roles, touch_case
 from sipflow.clock import to_local
 from sipflow.consent.models import CONSENT_FORMS, CONSENT_GIVERS, GIVEN, Consent, ConsentOrganisation
-from sipflow.errors import Conflict, InvalidInput, NotAllowed, Refusals, UserError
+from sipflow.errors import Conflict, InvalidInput, NotAllowed, Refusals, UserError, refusal_of
 from sipflow.people.models import User
 from sipflow.translated import lazy_gettext as _l
 from sipflow.workflow.definition import Workflow
@@ -81,8 +81,7 @@ def check_consent(
     if guardians and typed_name:
         # Each ticked guardian's row carries their name in the case: a typed name has no row of its own to
         # go in (a third guardian? one of them spelt otherwise?), and would be dropped; the user chooses.
-        refusals.take(
-            _refuse,
+        refusals.refuse(
             _l(
                 "Tick the guardians who consent or type the name of the one who consents, not both: "
                 "a ticked guardian's consent is recorded under their name in the SIP."
@@ -104,11 +103,7 @@ def consent_refusal(
 ) -> InvalidInput | None:
     """What check_consent refuses in data (InvalidInputs: several), or None; writes nothing. For a page
     whose own form checks refuse the form already, so it marks every field at once."""
-    try:
-        check_consent(session, case, data, now=now, participants=participants)
-    except InvalidInput as refused:
-        return refused
-    return None
+    return refusal_of(check_consent, session, case, data, now=now, participants=participants)
 
 
 def give_consent(
@@ -153,10 +148,6 @@ def give_consent(
         ],
     )
     return consents
-
-
-def _refuse(message, field: str):
-    raise InvalidInput(message, field=field)
 
 
 def _valid_until(data: dict, *, now: datetime) -> date | None:

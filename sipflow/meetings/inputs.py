@@ -43,10 +43,6 @@ SIPFLOW_CHANNEL = "sipflow"
 DECISION_MAX = NO_CHANGE_MAX = 1000
 
 
-def _refuse(message, field: str):
-    raise InvalidInput(message, field=field)
-
-
 def _decisions(
     ctx: TransitionContext,
     owners: dict[str, Owner],
@@ -100,21 +96,19 @@ def _decision(row: dict, name: str, owners: dict[str, Owner], held_on: date | No
     if not (text or owner or due_on or refusals.errors):
         return None
     if not text and not refusals.errors:
-        refusals.take(_refuse, _l("Write the decision or action."), name + "text")
+        refusals.refuse(_l("Write the decision or action."), name + "text")
     if len(text) > DECISION_MAX:
-        refusals.take(_refuse, _l("At most %(max)d characters.", max=DECISION_MAX), name + "text")
+        refusals.refuse(_l("At most %(max)d characters.", max=DECISION_MAX), name + "text")
     if not owner:
-        refusals.take(_refuse, _l("Choose who carries it out."), name + "owner")
+        refusals.refuse(_l("Choose who carries it out."), name + "owner")
     elif owner not in owners:
-        refusals.take(_refuse, _l("Choose one of the SIP's participants."), name + "owner")
+        refusals.refuse(_l("Choose one of the SIP's participants."), name + "owner")
     if due_on is None:
-        refusals.take(_refuse, _l("Enter by when."), name + "due_on")
+        refusals.refuse(_l("Enter by when."), name + "due_on")
     else:
         in_window = refusals.take(fields.check_window, due_on, name + "due_on", default=False) is None
         if in_window and held_on is not None and due_on < held_on:
-            refusals.take(
-                _refuse, _l("A decision cannot be due before the meeting that took it."), name + "due_on"
-            )
+            refusals.refuse(_l("A decision cannot be due before the meeting that took it."), name + "due_on")
     refusals.raise_any()
     return {"text": text, "owner": owner, "due_on": due_on.isoformat()}
 
@@ -211,8 +205,7 @@ def apply_kallelse(ctx: TransitionContext) -> None:
         fields.require_text, ctx.data, "channel", _l("State the system the kallelse was sent through.")
     )
     if channel is not None and channel.casefold() == SIPFLOW_CHANNEL:
-        refusals.take(
-            _refuse,
+        refusals.refuse(
             _l("To send the kallelse from sipflow, use “Book the meeting and send the kallelse”."),
             "channel",
         )
@@ -274,7 +267,7 @@ def apply_meeting_outcome(ctx: TransitionContext) -> None:
     meeting = refusals.take(_held_meeting, ctx)
     moved = ctx.data.get("moved") or False
     if not isinstance(moved, bool):
-        refusals.take(_refuse, _l("Choose one of the options."), "moved")
+        refusals.refuse(_l("Choose one of the options."), "moved")
         moved = False
     held_at = refusals.take(_held_at, ctx, meeting, moved)
     if ctx.data.get("mode") is not None:
@@ -287,9 +280,7 @@ def apply_meeting_outcome(ctx: TransitionContext) -> None:
     decisions = refusals.take(_decisions, ctx, owners_of(participants), held_on, attended, default=[])
     no_change = refusals.take(fields.text, ctx.data, "no_change_reason", limit=NO_CHANGE_MAX)
     if no_change and decisions:
-        refusals.take(
-            _refuse, _l("Either decisions or “no change” with a reason, not both."), "no_change_reason"
-        )
+        refusals.refuse(_l("Either decisions or “no change” with a reason, not both."), "no_change_reason")
     refusals.raise_any()
     ctx.data.update(
         {

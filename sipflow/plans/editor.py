@@ -30,7 +30,7 @@ from sipflow.clock import (
     years_after,
 )
 from sipflow.db import compare_and_set
-from sipflow.errors import Conflict, InvalidInput, Refusals
+from sipflow.errors import Conflict, InvalidInput, Refusals, refusal_of
 from sipflow.people.models import Organisation, Person, Unit, User
 from sipflow.plans.content import plan_items
 from sipflow.plans.models import (
@@ -364,10 +364,10 @@ def stored_units_left(
 
 def _clean_goals(items, field: str, refusals: Refusals) -> list[dict]:
     if not isinstance(items, list):
-        refusals.take(_refuse, _l("Enter text."), field)
+        refusals.refuse(_l("Enter text."), field)
         return []
     if len(items) > MAX_GOALS:
-        refusals.take(_refuse, _l("At most %(max)d goals.", max=MAX_GOALS), field)
+        refusals.refuse(_l("At most %(max)d goals.", max=MAX_GOALS), field)
         return []
     cleaned = []
     for index, item in enumerate(items):
@@ -375,10 +375,6 @@ def _clean_goals(items, field: str, refusals: Refusals) -> list[dict]:
         if text:
             cleaned.append({"uid": item.get("uid"), "text": text})
     return cleaned
-
-
-def _refuse(message, field: str):
-    raise InvalidInput(message, field=field)
 
 
 def _effort_owner(kind: str, organisation_id, unit_id, uid, owners: _Owners, prefix: str) -> None:
@@ -412,13 +408,13 @@ def _clean_effort(item: dict, index: int, owners: _Owners) -> dict:
         raise InvalidInput(_l("Choose one of the options."), field=prefix + "kind")
     status = item.get("status") or "planned"
     if status not in EFFORT_STATUSES:
-        refusals.take(_refuse, _l("Choose one of the options."), prefix + "status")
+        refusals.refuse(_l("Choose one of the options."), prefix + "status")
     what = refusals.take(_text, item.get("what"), prefix + "what", "what", required=_l("Say what is done."))
     uid = item.get("uid")
     starts_on = refusals.take(owners.effort_date, item.get("starts_on"), prefix + "starts_on", uid, 0)
     ends_on = refusals.take(owners.effort_date, item.get("ends_on"), prefix + "ends_on", uid, 1)
     if starts_on and ends_on and starts_on > ends_on:
-        refusals.take(_refuse, _l("The end date comes before the start date."), prefix + "ends_on")
+        refusals.refuse(_l("The end date comes before the start date."), prefix + "ends_on")
     organisation_id = refusals.take(_id, item.get("organisation_id"), prefix + "organisation_id", default=...)
     unit_id = refusals.take(_id, item.get("unit_id"), prefix + "unit_id", default=...)
     responsible = refusals.take(_text, item.get("responsible"), prefix + "responsible", "responsible")
@@ -430,7 +426,7 @@ def _clean_effort(item: dict, index: int, owners: _Owners) -> dict:
     else:
         # What the person, a närstående or someone outside the SIP does: named by who does it.
         if actor is None:
-            refusals.take(_refuse, _l("Say who does it."), prefix + "actor")
+            refusals.refuse(_l("Say who does it."), prefix + "actor")
         organisation_id = unit_id = responsible = None
     refusals.raise_any()
     return {
@@ -459,13 +455,13 @@ def _clean_contact(item: dict, index: int, owners: _Owners) -> dict | None:
     # The organisation is a hidden field, shown nowhere: its refusal stands at the row's name.
     organisation_id = refusals.take(_id, item.get("organisation_id"), prefix + "name")
     if organisation_id not in owners.organisation_ids:
-        refusals.take(_refuse, _l("Choose an organisation taking part in the SIP."), prefix + "name")
+        refusals.refuse(_l("Choose an organisation taking part in the SIP."), prefix + "name")
     elif name is None:
-        refusals.take(_refuse, _l("Enter the contact person's name."), prefix + "name")
+        refusals.refuse(_l("Enter the contact person's name."), prefix + "name")
     if phone not in (None, ...) and not _PHONE.match(phone):
-        refusals.take(_refuse, _l("Enter a phone number (digits, +, -, spaces)."), prefix + "phone")
+        refusals.refuse(_l("Enter a phone number (digits, +, -, spaces)."), prefix + "phone")
     if email not in (None, ...) and not _EMAIL.match(email):
-        refusals.take(_refuse, _l("Enter an e-mail address."), prefix + "email")
+        refusals.refuse(_l("Enter an e-mail address."), prefix + "email")
     refusals.raise_any()
     return {"organisation_id": organisation_id, "name": name, "phone": phone, "email": email}
 
@@ -474,7 +470,7 @@ def _clean_contacts(items, owners: _Owners, refusals: Refusals) -> tuple[list[di
     """The contact rows checked (one per organisation, the last wins), and the field of each one's name (the
     organisation is a hidden field: a refusal of it is shown at the name); a refused row is left out."""
     if not isinstance(items, list):
-        refusals.take(_refuse, _l("Choose one of the options."), "contacts")
+        refusals.refuse(_l("Choose one of the options."), "contacts")
         return [], {}
     cleaned: dict[int, dict] = {}
     fields: dict[int, str] = {}
@@ -592,8 +588,7 @@ def _child_fields(case: SipCase, plan: Plan | None, data: dict, refusals: Refusa
             (plan.child_view_missing_reason if plan else None) if missing_reason is ... else missing_reason
         )
         if view and reason:
-            refusals.take(
-                _refuse,
+            refusals.refuse(
                 _l("The child's own view is recorded, so it is not missing: clear one of the two fields."),
                 "child_view_missing_reason" if missing_reason is not ... else "child_view",
             )
@@ -617,24 +612,24 @@ def check_plan_data(
     refusals = Refusals()
     efforts = data.get("efforts") or []
     if not isinstance(efforts, list):
-        refusals.take(_refuse, _l("Choose one of the options."), "efforts")
+        refusals.refuse(_l("Choose one of the options."), "efforts")
         efforts = []
     if len(efforts) > MAX_EFFORTS:
         # Refused with the rest of the form; the efforts themselves are not read (their number is unbounded).
-        refusals.take(_refuse, _l("At most %(max)d efforts.", max=MAX_EFFORTS), "efforts")
+        refusals.refuse(_l("At most %(max)d efforts.", max=MAX_EFFORTS), "efforts")
         efforts = []
     follow_up_on = refusals.take(_follow_up, data.get("follow_up_on"), plan, now, data)
     no_other_measures = data.get("no_other_measures", False)
     if not isinstance(no_other_measures, bool):
-        no_other_measures = refusals.take(_refuse, _l("Choose one of the options."), "no_other_measures")
+        refusals.refuse(_l("Choose one of the options."), "no_other_measures")
+        no_other_measures = None
     checked = [refusals.take(_clean_effort, item, index, owners) for index, item in enumerate(efforts)]
     cleaned_efforts = [effort for effort in checked if effort is not None]
     if no_other_measures and any(
         e["kind"] == BY_OTHERS and effort_in_force(e["status"]) for e in cleaned_efforts
     ):
         # An established plan must not say both: the PDF would list measures it says there are none of.
-        refusals.take(
-            _refuse,
+        refusals.refuse(
             _l("The plan lists measures by others: untick this box, or remove those measures."),
             "no_other_measures",
         )
@@ -682,11 +677,7 @@ def plan_refusals(
 ) -> InvalidInput | None:
     """What check_plan_data refuses in data (InvalidInputs: several), or None; writes nothing. For a page
     that refuses the form already, so it marks every field at once."""
-    try:
-        check_plan_data(session, case, plan, data, now=now, seeing=seeing)
-    except InvalidInput as refused:
-        return refused
-    return None
+    return refusal_of(check_plan_data, session, case, plan, data, now=now, seeing=seeing)
 
 
 # --- Writing ----------------------------------------------------------------------------------------------
