@@ -5,13 +5,9 @@ from __future__ import annotations
 
 import pytest
 from sqlmodel import func, select
-from support import fire
 from webkit import fill, forms_of, login, text_of
 
-from sipflow.cases.services import add_unit_participant
-from sipflow.clock import now_utc
 from sipflow.consent.models import Consent
-from sipflow.db import unit_of_work
 
 pytestmark = pytest.mark.usefixtures("frozen_clock")
 
@@ -64,20 +60,9 @@ def test_a_field_the_form_refuses_keeps_its_own_error_beside_the_services_others
 
 
 def test_the_further_consent_marks_the_form_and_the_date_in_one_send(
-    client, db_session, registry, parties, create_case
+    client, db_session, parties, joined_later
 ):
-    case = create_case()
-    fire(
-        db_session,
-        registry,
-        parties.region_user,
-        case,
-        "give_consent",
-        now=now_utc(),
-        organisation_ids=[parties.region.organisation_id, parties.municipality.organisation_id],
-    )
-    with unit_of_work(db_session):
-        add_unit_participant(db_session, registry, case, parties.school.id, now=now_utc())
+    case = joined_later
     before = _consents(db_session)
     login(client, parties.region_user.username)
     url = f"/cases/{case.uid}/consent/further"

@@ -2,38 +2,18 @@
 
 from __future__ import annotations
 
-import pytest
 from sqlmodel import select
 from support import fire
 from webkit import FreshContextClient, fill, forms_of, login, text_of
 
 from sipflow.cases.models import SipCase
-from sipflow.cases.services import add_unit_participant, step_seeing
+from sipflow.cases.services import step_seeing
 from sipflow.clock import now_utc
 from sipflow.consent.models import Consent, ConsentOrganisation
 from sipflow.consent.workflow_hooks import apply_consent
-from sipflow.db import unit_of_work
 from sipflow.security import access
 from sipflow.security.audit import AccessLogEntry
 from sipflow.workflow.context import TransitionContext
-
-
-@pytest.fixture
-def joined_later(db_session, registry, parties, create_case):
-    """A SIP whose consent covers region and municipality; the school joined after it was recorded."""
-    case = create_case()
-    fire(
-        db_session,
-        registry,
-        parties.region_user,
-        case,
-        "give_consent",
-        now=now_utc(),
-        organisation_ids=[parties.region.organisation_id, parties.municipality.organisation_id],
-    )
-    with unit_of_work(db_session):
-        add_unit_participant(db_session, registry, case, parties.school.id, now=now_utc())
-    return case
 
 
 def _page(client, case) -> str:
