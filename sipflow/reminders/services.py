@@ -819,7 +819,7 @@ def _declared_anchor_passed(
 ) -> bool:
     """Whether a declared reminder ahead of its anchor (a negative offset: "prepare the follow-up") comes
     after the anchor itself; one after its anchor (offset 0 or more) is never late for it."""
-    declared = {d.name: d for d in workflow.reminders}.get(reminder.topic)
+    declared = workflow.declared_reminder(reminder.topic)
     if declared is None or declared.offset_days >= 0:
         return False
     anchor = REMINDER_ANCHORS[declared.anchor](session, case)
@@ -895,7 +895,7 @@ def subject(workflow: Workflow, case: SipCase, reminder: Reminder, locale: str) 
         EFFORT_OVERDUE: _("A SIP effort is past its end date"),
     }
     if reminder.kind == WORKFLOW:
-        declared = {r.name: r for r in workflow.reminders}.get(reminder.topic)
+        declared = workflow.declared_reminder(reminder.topic)
         text = declared.label.get(locale) or declared.label["sv"] if declared else _("SIP reminder")
     else:
         text = texts[reminder.kind]

@@ -93,8 +93,8 @@ def topic_label(workflow, row, locale: str) -> str | None:
     if not row.topic:
         return None
     if row.kind == models.WORKFLOW:
-        declared = {d.name: d for d in workflow.reminders} if workflow else {}
-        label = declared[row.topic].label if row.topic in declared else {}
+        declared = workflow.declared_reminder(row.topic) if workflow else None
+        label = declared.label if declared is not None else {}
         return label.get(locale) or label.get("sv") or row.topic
     return deadline_label(workflow, row.topic, locale)
 

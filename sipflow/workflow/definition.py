@@ -155,6 +155,10 @@ class Workflow:
         """The transitions leaving state, in file order."""
         return list(self._by_state.get(state, {}).values())
 
+    def declared_reminder(self, name: str | None) -> ReminderDef | None:
+        """The reminder the file declares under name (a reminder row's topic), or None."""
+        return next((reminder for reminder in self.reminders if reminder.name == name), None)
+
     def transition(self, state: str, trigger: str) -> TransitionDef | None:
         """The transition fired by trigger in state, or None when it is not allowed there."""
         return self._by_state.get(state, {}).get(trigger)
