@@ -72,8 +72,42 @@ def make_engine(url: str, *, ping_after_idle: float = PING_AFTER_IDLE_SECONDS) -
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
         engine = create_engine(url, hide_parameters=True)
+        if engine.dialect.driver == "psycopg":
+            _end_reads_in_commit(engine)
     _ping_when_idle(engine, ping_after_idle)
     return engine
+
+
+# Whether the transaction wrote anything: an id is only assigned by a write (or a row lock) (PostgreSQL 13+).
+_WROTE_NOTHING = "SELECT pg_current_xact_id_if_assigned() IS NULL"
+
+
+def _end_reads_in_commit(engine: Engine) -> None:
+    """End a PostgreSQL transaction that wrote nothing in COMMIT where SQLAlchemy would roll it back.
+
+    psycopg forgets the statements it prepared at every ROLLBACK (the rollback may have dropped what
+    they name), and a session ends each request's reads in one: so no statement was ever prepared and
+    every one was planned afresh (planning took about 40 % of the case page's time in the database).
+    For a transaction that wrote nothing COMMIT is the same to the database. The server is asked rather
+    than trusting what went through SQLAlchemy: the bulk loader writes through the driver's COPY.
+    """
+    import psycopg  # the PostgreSQL driver: not loaded on SQLite
+
+    @event.listens_for(engine, "rollback")
+    def _commit_if_wrote_nothing(connection: Connection) -> None:
+        if connection.invalidated or connection.closed:  # the pool replaces it: nothing to keep
+            return
+        driver = connection.connection.driver_connection
+        if (
+            driver.info.transaction_status != psycopg.pq.TransactionStatus.INTRANS
+        ):  # idle, or failed: roll back as asked
+            return
+        try:
+            wrote_nothing = driver.execute(_WROTE_NOTHING).fetchone()[0]
+            if wrote_nothing:
+                driver.commit()  # the rollback that follows finds the connection idle: sends nothing
+        except psycopg.Error:
+            return  # the rollback that follows meets the same trouble and reports it as usual
 
 
 def _ping_when_idle(engine: Engine, after_seconds: float) -> None:
