@@ -94,6 +94,13 @@ def _text(value: str | None) -> str:
     return (value or "").strip()
 
 
+def parsed(field):
+    """The field's value, or None when the form's own checks refused it: a page whose form they refused asks
+    the service with the fields that parsed, as its step would read them (a refused value may not even
+    convert: a time in year 1 has no UTC time)."""
+    return None if field.errors else field.data
+
+
 def _utc(value: datetime | None) -> datetime | None:
     """A naive local wall-clock time from a datetime-local field as aware UTC."""
     return None if value is None else local_to_utc(value)
@@ -421,13 +428,14 @@ class KallelseForm(TransitionForm):
     location = StringField(_l("Place"), validators=[Optional(), _max(200)], description=PLACE_IN_CALENDAR)
 
     def to_data(self) -> dict:
+        # A field the form refused is left out (parsed): the service is asked about the others too.
         return {
-            "sent_at": _utc(self.sent_at.data),
-            "channel": _text(self.channel.data),
-            "meeting_starts_at": _utc(self.meeting_starts_at.data),
-            "meeting_minutes": self.meeting_minutes.data or 60,
-            "mode": self.mode.data,
-            "location": _text(self.location.data) or None,
+            "sent_at": _utc(parsed(self.sent_at)),
+            "channel": _text(parsed(self.channel)),
+            "meeting_starts_at": _utc(parsed(self.meeting_starts_at)),
+            "meeting_minutes": parsed(self.meeting_minutes) or 60,
+            "mode": parsed(self.mode),
+            "location": _text(parsed(self.location)) or None,
         }
 
 

@@ -689,8 +689,12 @@ def fire(uid: str, trigger: str):
                 flash(_("Your organisation no longer sees the SIP."), "info")
                 return redirect(url_for("cases.my_cases"), code=303)
             return redirect(url_for("cases.detail", uid=case.uid), code=303)
-    if isinstance(refusal, StaleCase) and services.own_step_just_taken(
-        session, case, user, [trigger], now=now_utc(), data=form.to_data()
+    # A form its own checks refuse is no second send of a step just taken (and a value they refuse may not
+    # even convert: a time in year 1 has no UTC time); it keeps its refusals beside the conflict.
+    if (
+        isinstance(refusal, StaleCase)
+        and form.validate()
+        and services.own_step_just_taken(session, case, user, [trigger], now=now_utc(), data=form.to_data())
     ):
         # The user's own second click on the step just taken: it is done, not refused.
         return already_done(transition, case.uid)

@@ -34,6 +34,7 @@ from sipflow.cases.forms import (
     TextAreaField,
     choices,
     date_field,
+    parsed,
     repeated_time_message,
 )
 from sipflow.clock import (
@@ -378,14 +379,16 @@ class OutcomeForm(PageForm):
         return [f for name, f in self._fields.items() if name.startswith(prefix)]
 
     def to_data(self) -> dict:
-        """What the meeting_outcome input reads: ids, aware UTC time, rows as typed (blank ones too)."""
+        """What the meeting_outcome input reads: ids, aware UTC time, rows as typed (blank ones too); a field
+        the form's own checks refused is left out (cases.forms.parsed), so the service is asked about the
+        others."""
 
         def answers(prefix: str) -> dict[int, str]:
-            return {int(f.name.removeprefix(prefix)): f.data for f in self.by_prefix(prefix) if f.data}
+            return {int(f.name.removeprefix(prefix)): parsed(f) for f in self.by_prefix(prefix) if parsed(f)}
 
-        held_at = self.held_at.data
+        held_at = parsed(self.held_at)
         return {
-            "meeting_id": self.meeting_id.data or None,
+            "meeting_id": parsed(self.meeting_id) or None,
             "held_at": local_to_utc(held_at) if held_at else None,
             "moved": bool(self.moved.data),
             "attendance": answers(ATTENDANCE_PREFIX),
@@ -393,11 +396,11 @@ class OutcomeForm(PageForm):
             # Every row, blank ones too, so a refusal's row number is the row on the page.
             "decisions": [
                 {
-                    "text": entry.form.text.data or "",
-                    "owner": entry.form.owner.data or "",
-                    "due_on": entry.form.due_on.data,
+                    "text": parsed(entry.form.text) or "",
+                    "owner": parsed(entry.form.owner) or "",
+                    "due_on": parsed(entry.form.due_on),
                 }
                 for entry in self.decisions
             ],
-            "no_change_reason": self.no_change_reason.data or None,
+            "no_change_reason": parsed(self.no_change_reason) or None,
         }

@@ -297,5 +297,8 @@ def apply_meeting_outcome(ctx: TransitionContext) -> None:
         ctx.details["no_change_reason"] = no_change
 
 
-register_input("kallelse", apply_kallelse)
-register_input("meeting_outcome", apply_meeting_outcome)
+# Each only checks and leaves what it read in the step's context for the effects that record it: on a
+# context of its own it writes nothing, so it is its own check too (a page whose own form checks refused
+# the form asks it as well, cases.services.step_input_refusal, and marks every field at once).
+register_input("kallelse", apply_kallelse, check=apply_kallelse)
+register_input("meeting_outcome", apply_meeting_outcome, check=apply_meeting_outcome)

@@ -668,31 +668,50 @@ def _prefill(form: OutcomeForm, page: OutcomePage, invitations: list[Invitation]
             form[name].data = mode
 
 
-def _attach_outcome(form: OutcomeForm, error: UserError, top: list, groups: dict) -> None:
-    """Each refusal beside its field: a decision row's field, a group (attendance ...), a field or the top."""
+def _attach_outcome(
+    form: OutcomeForm, error: UserError, top: list, groups: dict, *, unmarked_only: bool = False
+) -> None:
+    """Each refusal beside its field: a decision row's field, a group (attendance ...), a field or the top.
+
+    unmarked_only: the service's refusals of a form its own checks refused already (web.attach_error's): a
+    field, or a group with a field, those marked keeps its own error alone, and none goes to the top.
+    """
     for refusal in each_refusal(error):
-        _attach_one_outcome(form, refusal, top, groups)
+        _attach_one_outcome(form, refusal, top, groups, unmarked_only=unmarked_only)
 
 
-def _attach_one_outcome(form: OutcomeForm, error: UserError, top: list, groups: dict) -> None:
+def _group_marked(form: OutcomeForm, group: str) -> bool:
+    """A field of the group (attendance, carer_support, decisions) shows a refusal of the form's own."""
+    if group == "decisions":
+        return any(sub.errors for entry in form.decisions for sub in entry.form)
+    prefix = ATTENDANCE_PREFIX if group == "attendance" else CARER_PREFIX
+    return any(f.errors for f in form.by_prefix(prefix))
+
+
+def _attach_one_outcome(
+    form: OutcomeForm, error: UserError, top: list, groups: dict, *, unmarked_only: bool = False
+) -> None:
     name = error.field or ""
     if name.startswith("decisions-"):
         number, _, sub = name.removeprefix("decisions-").partition("-")
         entries = form.decisions.entries
         if number.isdigit() and int(number) < len(entries) and sub in entries[int(number)].form:
             subfield = entries[int(number)].form[sub]
-            subfield.errors = [*subfield.errors, error.message]
+            if not (unmarked_only and subfield.errors):
+                subfield.errors = [*subfield.errors, error.message]
             return
     if name in OUTCOME_GROUPS:
-        groups.setdefault(name, []).append(error.message)
+        if not (unmarked_only and _group_marked(form, name)):
+            groups.setdefault(name, []).append(error.message)
         return
     if name.startswith(ATTENDANCE_FIELD):
         # One participant's attendance: its own choice on the page.
         name = ATTENDANCE_PREFIX + name.removeprefix(ATTENDANCE_FIELD)
         if name in form:
-            form[name].errors = [*form[name].errors, error.message]
+            if not (unmarked_only and form[name].errors):
+                form[name].errors = [*form[name].errors, error.message]
             return
-    attach_error(form, error, top)
+    attach_error(form, error, top, unmarked_only=unmarked_only)
 
 
 def _render_outcome(
@@ -776,7 +795,27 @@ def outcome(uid: str):
         )
     _may_record_or_403(session, registry, user, case, transition, _active(page))
     if not form.validate():
-        return _render_outcome(page, form, status=400)
+        # What the step's input refuses besides, marked too (each field once): every field's refusal on the
+        # first send, not one round at a time. It is asked with the fields that parsed and writes nothing.
+        refused = case_services.step_input_refusal(
+            session,
+            registry,
+            user,
+            case,
+            transition.trigger,
+            form.to_data,
+            now=now_utc(),
+            reads=page.read.step_reads,
+        )
+        if refused is not None:
+            _attach_outcome(form, refused, top, groups, unmarked_only=True)
+        return _render_outcome(
+            page,
+            form,
+            status=400,
+            groups=groups,
+            consent_url=further_consent_url(case, refused),
+        )
     data = form.to_data()
     try:
         with unit_of_work(session):

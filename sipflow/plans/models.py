@@ -173,6 +173,9 @@ class HuvudansvarTransfer(SQLModel, table=True):
     case_id: int = Field(foreign_key="sipcase.id", index=True)
     at: datetime
     user_id: int | None = Field(default=None, foreign_key="user.id")
+    # The organisation the user acted for then (their unit's), as TransitionLog.organisation_id: the user may
+    # move to another organisation later, and the timeline must not say they acted for that one.
+    organisation_id: int | None = Field(default=None, foreign_key="organisation.id")
     from_organisation_id: int | None = Field(default=None, foreign_key="organisation.id")
     to_organisation_id: int = Field(foreign_key="organisation.id")
     reason: str | None = Field(default=None, max_length=1000)

@@ -22,7 +22,7 @@ from sipflow.cases import fields
 from sipflow.cases.models import Participant, SipCase
 from sipflow.cases.services import actor_organisation_id, party_roles, touch_case
 from sipflow.errors import InvalidInput, NotAllowed
-from sipflow.people.models import Organisation, Unit, User
+from sipflow.people.models import Organisation, User
 from sipflow.plans.models import HuvudansvarTransfer, Plan
 from sipflow.security import access
 from sipflow.translated import lazy_gettext as _l
@@ -123,6 +123,7 @@ def _give(
         case_id=case.id,
         at=now,
         user_id=actor.id if actor else None,
+        organisation_id=actor_organisation_id(session, actor),
         from_organisation_id=from_id,
         to_organisation_id=organisation_id,
         reason=reason,
@@ -239,7 +240,7 @@ class TransferView:
     from_name: str | None
     to_name: str
     user_name: str | None
-    # The organisation of the user who gave it (their unit's), named beside them as every timeline entry is.
+    # The organisation the user gave it for (their unit's then), named beside them as every timeline entry is.
     user_organisation_name: str | None = None
 
 
@@ -255,8 +256,7 @@ _TRANSFERS = (
     .join(_TO_ORGANISATION, _TO_ORGANISATION.id == HuvudansvarTransfer.to_organisation_id)
     .outerjoin(_FROM_ORGANISATION, _FROM_ORGANISATION.id == HuvudansvarTransfer.from_organisation_id)
     .outerjoin(User, User.id == HuvudansvarTransfer.user_id)
-    .outerjoin(Unit, Unit.id == User.unit_id)
-    .outerjoin(_USER_ORGANISATION, _USER_ORGANISATION.id == Unit.organisation_id)
+    .outerjoin(_USER_ORGANISATION, _USER_ORGANISATION.id == HuvudansvarTransfer.organisation_id)
     .where(HuvudansvarTransfer.case_id == bindparam("case_id", type_=Integer))
     .order_by(HuvudansvarTransfer.at, HuvudansvarTransfer.id)
     .limit(MAX_TRANSFERS_SHOWN)

@@ -65,6 +65,7 @@ from sipflow.reminders.models import (
     SKIP_DEADLINE_SETTLED,
     SKIP_EFFORT_SETTLED,
     SKIP_MEETING_OFF,
+    SKIP_NO_CONTACT,
     SKIP_PASSED,
     SKIP_WRITTEN_LATE,
     SKIPPED,
@@ -268,6 +269,23 @@ def _party_users(case: SipCase, participants: list[Participant], role: str) -> l
     return [p.contact_user_id for p in wanted if p.contact_user_id is not None]
 
 
+def _party_units_without_contact(participants: list[Participant], role: str) -> list[int]:
+    """The units standing for a party role of the case (huvudansvarig, participant) that name no contact
+    person: a reminder to the party has no one there to go to (the initiator's falls back to who started
+    the case)."""
+    if role == INITIATOR:
+        return []
+    return [
+        p.unit_id
+        for p in participants
+        if p.kind == "organisation"
+        and p.active
+        and (role == PARTICIPANT or p.role == role)
+        and p.contact_user_id is None
+        and p.unit_id is not None
+    ]
+
+
 def wanted_reminders(
     session: Session,
     workflow: Workflow,
@@ -398,6 +416,14 @@ def _declared_reminders(
         for user_id in sorted(users):
             slot = f"{WORKFLOW}:{case.id}:{declared.name}:u{user_id}"
             fields = {"topic": declared.name, "recipient_user_id": user_id}
+            wanted.append(Wanted(WORKFLOW, slot, due, declared.template, fields))
+        # A unit without a contact person gets a row too, addressed to the unit, which dispatch skips with
+        # its reason (SKIP_NO_CONTACT): the case page and the administration's list show it, not nothing.
+        # A contact person named later gets it instead (a change of participants reconciles).
+        units = {u for role in declared.recipients for u in _party_units_without_contact(participants, role)}
+        for unit_id in sorted(units):
+            slot = f"{WORKFLOW}:{case.id}:{declared.name}:e{unit_id}"
+            fields = {"topic": declared.name, "recipient_unit_id": unit_id}
             wanted.append(Wanted(WORKFLOW, slot, due, declared.template, fields))
     return wanted
 
@@ -772,7 +798,7 @@ def skip_reason(
     reminder telling of something ahead (a deadline "soon" or "today", a meeting "tomorrow", a declared
     reminder before its anchor) whose moment had come by the time it is sent (the scheduler was down): a
     "today" about yesterday would mislead. Those after the moment ("passed", escalated, an effort past its
-    end) still go, late.
+    end) still go, late. A workflow file's reminder to a unit that names no contact person goes to no one.
     """
     if workflow.is_final(case.state):
         return SKIP_CASE_ENDED
@@ -811,7 +837,15 @@ def skip_reason(
             return SKIP_EFFORT_SETTLED
     if reminder.kind == WORKFLOW and _declared_anchor_passed(session, workflow, case, reminder, now):
         return SKIP_PASSED
+    if no_contact_person(reminder):
+        return SKIP_NO_CONTACT
     return None
+
+
+def no_contact_person(reminder) -> bool:
+    """A workflow file's reminder (a Reminder, or a row of its columns) written for a unit taking part that
+    names no contact person: it goes to no one, and is skipped."""
+    return reminder.kind == WORKFLOW and reminder.recipient_unit_id is not None
 
 
 def _declared_anchor_passed(
@@ -1135,6 +1169,8 @@ def reminders_page(
 
 # What the case page shows: the reminders still to come and those that could not be delivered.
 CASE_PAGE_STATUSES = (PENDING, UNDELIVERABLE)
+# Skipped ones the case page shows too: a unit without a contact person on the case can be given one.
+CASE_PAGE_SKIP_REASONS = (SKIP_NO_CONTACT,)
 CASE_PAGE_MAX = 50
 
 
@@ -1142,6 +1178,8 @@ CASE_PAGE_MAX = 50
 # name and unit (never the person's or a närstående's name, never an address: see Invitee).
 _INVITEE = aliased(Participant, name="invitee")
 _INVITEE_UNIT = aliased(Unit, name="invitee_unit")
+# The organisation of the unit a reminder is addressed to (a unit without a contact person is named by it).
+_RECIPIENT_ORGANISATION = aliased(Organisation, name="recipient_organisation")
 _INVITEE_COLUMNS = (
     _INVITEE.kind.label("invitee_kind"),
     _INVITEE.relation.label("invitee_relation"),
@@ -1180,20 +1218,29 @@ _CASE_REMINDERS = (
             Reminder.kind,
             Reminder.due_at,
             Reminder.status,
+            Reminder.skip_reason,
             Reminder.topic,
             Reminder.invitation_id,
             Reminder.recipient_user_id,
             Reminder.recipient_unit_id,
             User.display_name.label("recipient_name"),
             Unit.name.label("recipient_unit_name"),
+            _RECIPIENT_ORGANISATION.name.label("recipient_organisation_name"),
             *_INVITEE_COLUMNS,
         )
         # Who hears of it, named in the same statement: two rows of one kind and day differ by their
         # recipient (three invitees of one meeting too).
         .outerjoin(User, User.id == Reminder.recipient_user_id)
         .outerjoin(Unit, Unit.id == Reminder.recipient_unit_id)
+        .outerjoin(_RECIPIENT_ORGANISATION, _RECIPIENT_ORGANISATION.id == Unit.organisation_id)
     )
-    .where(Reminder.case_id == bindparam("case_id", type_=Integer), Reminder.status.in_(CASE_PAGE_STATUSES))
+    .where(
+        Reminder.case_id == bindparam("case_id", type_=Integer),
+        or_(
+            Reminder.status.in_(CASE_PAGE_STATUSES),
+            and_(Reminder.status == SKIPPED, Reminder.skip_reason.in_(CASE_PAGE_SKIP_REASONS)),
+        ),
+    )
     .order_by(Reminder.due_at, Reminder.id)
     .limit(CASE_PAGE_MAX)
 )
@@ -1229,13 +1276,24 @@ def reconcile_pending(session: Session, registry, *, now: datetime, batch: int =
         session.expunge_all()
 
 
-def recipient_names(session: Session, rows) -> tuple[dict[int, str], dict[int, str], dict[int, Invitee]]:
-    """Who rows of reminders go to: ({user id: name}, {unit id: name}, {invitation id: Invitee})."""
+def recipient_names(
+    session: Session, rows
+) -> tuple[dict[int, str], dict[int, tuple[str, str]], dict[int, Invitee]]:
+    """Who rows of reminders go to: ({user id: name}, {unit id: (name, its organisation's name)},
+    {invitation id: Invitee})."""
     user_ids = {r.recipient_user_id for r in rows if r.recipient_user_id is not None}
     unit_ids = {r.recipient_unit_id for r in rows if r.recipient_unit_id is not None}
     invitation_ids = {r.invitation_id for r in rows if r.invitation_id is not None}
     users = session.exec(select(User.id, User.display_name).where(User.id.in_(user_ids))) if user_ids else ()
-    units = session.exec(select(Unit.id, Unit.name).where(Unit.id.in_(unit_ids))) if unit_ids else ()
+    units = (
+        session.exec(
+            select(Unit.id, Unit.name, Organisation.name)
+            .join(Organisation, Organisation.id == Unit.organisation_id)
+            .where(Unit.id.in_(unit_ids))
+        )
+        if unit_ids
+        else ()
+    )
     invitees = (
         session.exec(
             select(Invitation.id, *_INVITEE_COLUMNS)
@@ -1250,7 +1308,7 @@ def recipient_names(session: Session, rows) -> tuple[dict[int, str], dict[int, s
     )
     return (
         dict(tuple(row) for row in users),
-        dict(tuple(row) for row in units),
+        {unit_id: (name, organisation) for unit_id, name, organisation in units},
         {row[0]: Invitee(*row[1:]) for row in invitees},
     )
 
@@ -1265,9 +1323,11 @@ def invitee_of(row) -> Invitee | None:
 
 
 def case_reminders(session: Session, case_id: int) -> list[Row]:
-    """The case's pending and undeliverable reminders, soonest first (at most CASE_PAGE_MAX).
+    """The case's pending and undeliverable reminders, and those skipped for a unit without a contact person,
+    soonest first (at most CASE_PAGE_MAX).
 
-    Rows of id, kind, due_at, status, topic, invitation_id, the recipient's ids and names (recipient_name,
-    recipient_unit_name) and an invitee's naming columns (invitee_of), by name.
+    Rows of id, kind, due_at, status, skip_reason, topic, invitation_id, the recipient's ids and names
+    (recipient_name, recipient_unit_name, recipient_organisation_name) and an invitee's naming columns
+    (invitee_of), by name.
     """
     return column_rows(session, _CASE_REMINDERS, {"case_id": case_id})

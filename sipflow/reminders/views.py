@@ -51,6 +51,7 @@ SKIP_REASON_LABELS = {
     models.SKIP_DEADLINE_SETTLED: _l("the deadline is met or no longer applies"),
     models.SKIP_EFFORT_SETTLED: _l("the effort is no longer planned or ongoing"),
     models.SKIP_BY_NAME: _l("everyone it would go to gets the same reminder by name"),
+    models.SKIP_NO_CONTACT: _l("no contact person on the case"),
 }
 assert set(SKIP_REASON_LABELS) == set(models.SKIP_REASONS)
 
@@ -71,6 +72,18 @@ def invitee_label(invitee: services.Invitee | None) -> str | None:
         return _("the person")
     kind = _("guardian") if invitee.kind == "guardian" else _("relative")
     return _("%(kind)s (%(relation)s)", kind=kind, relation=invitee.relation) if invitee.relation else kind
+
+
+def no_contact_units(rows, unit_names: dict[int, tuple[str | None, str | None]]) -> dict[int, str]:
+    """{reminder id: its unit named with its organisation} for the rows of a workflow file's reminder to a
+    unit that names no contact person (services.no_contact_person); unit_names: {unit id: (name,
+    organisation's name)}."""
+    labels = {}
+    for r in rows:
+        if services.no_contact_person(r) and r.recipient_unit_id in unit_names:
+            unit, organisation = unit_names[r.recipient_unit_id]
+            labels[r.id] = unit_label(organisation or "?", unit)
+    return labels
 
 
 @bp.before_request
@@ -142,13 +155,21 @@ def admin_list():
     page = page[: services.PAGE_SIZE]
     rows = [reminder for reminder, _reference in page]
     references = {reminder.id: reference for reminder, reference in page}
-    names, unit_names, invitees = services.recipient_names(session, rows)
+    names, units, invitees = services.recipient_names(session, rows)
+    no_contact = no_contact_units(rows, units)
     return render_template(
         "reminders/admin.html",
         rows=rows,
         status=status,
         names=names,
-        unit_names=unit_names,
+        unit_names={unit_id: name for unit_id, (name, _organisation) in units.items()},
+        no_contact=no_contact,
+        # Which unit has no contact person, beside the reason a reminder to it was skipped.
+        skip_labels={
+            r.id: _("no contact person for %(organisation)s on the case", organisation=no_contact[r.id])
+            for r in rows
+            if r.skip_reason == models.SKIP_NO_CONTACT and r.id in no_contact
+        },
         invitee_names={invitation_id: invitee_label(i) for invitation_id, i in invitees.items()},
         references=references,
         topics=_topic_labels(session, rows),
@@ -183,11 +204,13 @@ def retry(reminder_id: int):
 
 
 def _case_page_part(detail, _actor, *, allowed: list) -> dict:
-    """The case page's reminders: those still to come and those that could not be delivered, each with what
-    it is about and who hears of it."""
+    """The case page's reminders: those still to come and those that could not be delivered or went to no
+    one, each with what it is about and who hears of it."""
     rows = services.case_reminders(get_session(), detail.case.id)
     locale = current_locale()
+    units = {r.recipient_unit_id: (r.recipient_unit_name, r.recipient_organisation_name) for r in rows}
     return {
+        "reminder_no_contact": no_contact_units(rows, units),
         "reminders": rows,
         "reminder_topics": {r.id: topic_label(detail.workflow, r, locale) for r in rows if r.topic},
         "reminder_invitees": {r.id: invitee_label(services.invitee_of(r)) for r in rows if r.invitation_id},

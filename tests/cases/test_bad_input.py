@@ -93,6 +93,31 @@ def test_a_date_outside_the_sane_window_is_refused_beside_its_field(
     assert version_of(db_session, case) == version
 
 
+def test_a_stale_step_form_with_a_date_outside_the_window_is_a_conflict_with_the_date_refused(
+    as_region, db_session, registry, parties, create_case
+):
+    # Stale, the form was asked whether it was its sender's own second click, with a time in year 1 read as
+    # UTC: a server error instead of the conflict.
+    case = create_case()
+    reach(db_session, registry, parties.region_user, case, *PREPARING)
+    version = version_of(db_session, case)
+    response = post_step(
+        as_region,
+        case,
+        "send_kallelse",
+        **{
+            "send_kallelse-version": str(version - 1),
+            "send_kallelse-channel": "LINK",
+            "send_kallelse-sent_at": FAR_PAST,
+        },
+    )
+    assert response.status_code == 409
+    html = text_of(response)
+    assert "Någon annan har ändrat denna SIP" in html
+    assert 'id="send_kallelse-sent_at-error"' in html and FAR_PAST in html
+    assert version_of(db_session, case) == version
+
+
 @pytest.mark.parametrize("value", [FAR_PAST, FAR_FUTURE])
 def test_new_case_refuses_an_utskrivningsklar_time_outside_the_window(as_region, value):
     page = text_of(as_region.get("/cases/new"))

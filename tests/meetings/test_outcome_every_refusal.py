@@ -14,6 +14,7 @@ from sipflow.meetings.models import MeetingDecision
 
 OTHER_DAY = "Mötet var bokat till"
 NO_OWNER = "Välj vem som gör det."
+NOT_A_DATE = "Inte ett giltigt datum."
 
 
 @pytest.fixture
@@ -49,4 +50,39 @@ def test_a_wrong_held_at_and_a_decision_without_owner_are_refused_together(clien
     html = text_of(response)
     assert OTHER_DAY in _error_of(html, "held_at")
     assert NO_OWNER in _error_of(html, "decisions-0-owner")
+    assert not db_session.exec(select(MeetingDecision)).all()
+
+
+def test_the_forms_own_refusal_and_the_services_come_in_one_send_with_what_was_typed(
+    client, db_session, parties, ready, held
+):
+    url = f"/cases/{ready.case.uid}/meetings/outcome"
+    form = forms_of(text_of(client.get(url)))[url]
+    next_day = to_local(held.starts_at + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
+    response = client.post(
+        url,
+        data=fill(
+            form,
+            held_at=next_day,
+            **{
+                # The form's own refusal: a date that is none.
+                "decisions-0-text": "Hemtjänst utreds",
+                "decisions-0-owner": f"organisation:{parties.municipality.organisation_id}",
+                "decisions-0-due_on": "2027-13-45",
+                # The service's: a decision with no owner, and a day other than the booked one.
+                "decisions-1-text": "Kontakt med skolan",
+                "decisions-1-owner": "",
+                "decisions-1-due_on": "2027-02-01",
+            },
+        ),
+    )
+    assert response.status_code == 400
+    html = text_of(response)
+    assert NOT_A_DATE in _error_of(html, "decisions-0-due_on")
+    assert OTHER_DAY in _error_of(html, "held_at")
+    assert NO_OWNER in _error_of(html, "decisions-1-owner")
+    # The date the form refused has its own error alone (the service read it as missing), and nothing
+    # typed is lost.
+    assert "Ange senast när." not in _error_of(html, "decisions-0-due_on")
+    assert "Hemtjänst utreds" in html and "Kontakt med skolan" in html and "2027-13-45" in html
     assert not db_session.exec(select(MeetingDecision)).all()

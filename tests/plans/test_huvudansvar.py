@@ -15,7 +15,7 @@ from sipflow.cases.errors import StaleCase
 from sipflow.cases.models import CaseVisibility, Participant, SipCase
 from sipflow.clock import now_utc
 from sipflow.errors import InvalidInput, NotAllowed
-from sipflow.people.models import Organisation
+from sipflow.people.models import Organisation, User
 from sipflow.plans.editor import PlanConflict
 from sipflow.plans.models import HuvudansvarTransfer
 from sipflow.plans.services import find_plan
@@ -163,6 +163,28 @@ def test_the_receiving_organisation_sees_the_mark_in_its_list_and_the_timeline_s
     assert "huvudansvar</span>" in row
     mine = text_of(client.get("/cases"))
     assert "huvudansvar</span>" not in mine[mine.index(held.reference) :][:400]
+
+
+def test_the_timeline_names_the_organisation_the_hand_over_was_made_for_though_its_user_moved_since(
+    client, db_session, parties, held, make_unit
+):
+    region = db_session.get(Organisation, parties.region.organisation_id).name
+    give_huvudansvar(db_session, held, parties.region_user, parties.municipality.organisation_id, now_utc())
+    transfer = db_session.exec(
+        select(HuvudansvarTransfer).where(HuvudansvarTransfer.case_id == held.id)
+    ).one()
+    assert transfer.organisation_id == parties.region.organisation_id
+    # The user moves to another organisation: the hand-over was still made for the region.
+    moved = db_session.get(User, parties.region_user.id)
+    moved.unit_id = make_unit("municipality", "Alvesta kommun").id
+    db_session.add(moved)
+    db_session.commit()
+    assert login(client, parties.municipality_user.username).status_code == 302
+    case_page = text_of(client.get(f"/cases/{held.uid}"))
+    event = case_page.index("<strong>Huvudansvar</strong>:")
+    entry = case_page[case_page.rindex("timeline-head", 0, event) : event]
+    head = re.search(r'<span class="muted">([^<]*)</span>', entry).group(1)
+    assert head == f"{parties.region_user.display_name}, {region}"
 
 
 def test_a_hand_over_without_a_reason_is_refused_at_the_field_on_the_page(client, db_session, parties, held):

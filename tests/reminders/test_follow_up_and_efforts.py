@@ -135,7 +135,11 @@ def test_a_reminder_the_workflow_file_declares_goes_to_the_parties_it_names(
     ]
     workflow = parse_workflow(WORKFLOWS / "sip.toml", data)
     declared = [w for w in wanted_reminders(db_session, workflow, case) if w.kind == "workflow"]
-    assert {w.fields["recipient_user_id"] for w in declared} == {parties.region_user.id}
+    # The municipality's unit names no contact person: its row goes to the unit, which dispatch skips.
+    assert {(w.fields.get("recipient_user_id"), w.fields.get("recipient_unit_id")) for w in declared} == {
+        (parties.region_user.id, None),
+        (None, parties.municipality.id),
+    }
     assert {w.due_at for w in declared} == {seven_in_the_morning(case.follow_up_on, -14)}
 
 
