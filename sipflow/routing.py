@@ -1,9 +1,11 @@
 """Row ids from requests: the URL converter and the one parser of an id typed as text (a page cursor in the
 query string, an id a form sends). Either names a row the database can look up, or nothing (a 404, the first
-page, a refusal at the field), never an overflow or a 500."""
+page, a refusal at the field), never an overflow or a 500. And the lists' opaque page cursors
+(`cursor_token`, `cursor_text`): what one did not write reads as nothing (the first page)."""
 
 from __future__ import annotations
 
+import base64
 import re
 
 from werkzeug.routing import IntegerConverter
@@ -42,3 +44,25 @@ class RowIdConverter(IntegerConverter):
 def init_converters(app) -> None:
     """Register `id` on the app's URL map; call it before any blueprint is registered."""
     app.url_map.converters["id"] = RowIdConverter
+
+
+_CURSOR_TOKEN = re.compile(r"[A-Za-z0-9_-]*")
+
+
+def cursor_token(raw: str) -> str:
+    """raw (ASCII) as an opaque, URL-safe token without padding: a list's page cursor in a link."""
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def cursor_text(token: str, max_length: int) -> str | None:
+    """The text cursor_token made token from, else None: too long, or not a token it could have made.
+
+    Only the URL-safe alphabet: the decoder skips other characters (and b64decode's altchars lets "+" and
+    "/" through), so an edited token could still read as a cursor.
+    """
+    if len(token) > max_length or _CURSOR_TOKEN.fullmatch(token) is None:
+        return None
+    try:
+        return base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode("ascii")
+    except ValueError:  # a length no encoding gives (binascii.Error), or bytes beyond ASCII
+        return None

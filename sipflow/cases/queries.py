@@ -6,7 +6,6 @@ per kind of row, never one query per case.
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -22,6 +21,7 @@ from sipflow.consent.models import Consent, ConsentOrganisation
 from sipflow.db import column_rows
 from sipflow.people.labels import LABEL_COLUMNS, organisation_labels
 from sipflow.people.models import County, Municipality, Organisation, Person, Unit, User
+from sipflow.routing import cursor_text, cursor_token
 from sipflow.security import access
 from sipflow.translated import lazy_gettext as _l
 from sipflow.workflow.definition import CREATE_EVENT, HUVUDANSVARIG, Workflow
@@ -147,20 +147,20 @@ class Cursor:
     def encode(self) -> str:
         """The cursor as an opaque, URL-safe token (no personal data: a time and a row id)."""
         raw = f"{CURSOR_VERSION}|{self.page}|{self.updated_at.isoformat()}|{self.case_id}"
-        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+        return cursor_token(raw)
 
     @classmethod
     def decode(cls, token: str | None) -> Cursor | None:
         """The cursor a token carries; None when it is missing or malformed (the caller shows page one)."""
-        if not token or len(token) > MAX_CURSOR_LENGTH:
+        raw = cursor_text(token, MAX_CURSOR_LENGTH) if token else None
+        if raw is None:
             return None
         try:
-            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode("ascii")
             version, page, updated_at, case_id = raw.split("|")
             if version != CURSOR_VERSION:
                 return None
             cursor = cls(int(page), parse_instant(updated_at), int(case_id))
-        except (ValueError, UnicodeDecodeError):
+        except ValueError:
             return None
         if not (1 <= cursor.page <= MAX_PAGE and 0 <= cursor.case_id < 2**63):
             return None

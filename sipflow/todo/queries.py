@@ -17,7 +17,6 @@ state are left out (their final states come from the workflow files).
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -33,6 +32,7 @@ from sipflow.meetings.models import PARTSTATS, PLANNED, Invitation, Meeting
 from sipflow.meetings.outcome import meeting_states
 from sipflow.people.models import Person, Unit, User
 from sipflow.plans.models import OPEN_EFFORT_STATUSES, Plan, PlanEffort
+from sipflow.routing import cursor_text, cursor_token
 from sipflow.security import access
 from sipflow.workflow.engine import WorkflowRegistry
 
@@ -62,7 +62,7 @@ class Cursor:
         """An opaque, URL-safe token: a time or date and a row id, no personal data."""
         kind = "t" if isinstance(self.value, datetime) else "d"
         raw = f"{CURSOR_VERSION}|{kind}|{self.value.isoformat()}|{self.row_id}"
-        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+        return cursor_token(raw)
 
     @classmethod
     def decode(cls, token: str | None, *, dated: bool | None = None) -> Cursor | None:
@@ -71,17 +71,17 @@ class Cursor:
         dated: True when the section sorts by a date, False by a time; a cursor of the other kind (another
         section's, say) is malformed there. None takes either.
         """
-        if not token or len(token) > MAX_CURSOR_LENGTH:
+        raw = cursor_text(token, MAX_CURSOR_LENGTH) if token else None
+        if raw is None:
             return None
         wanted = ("t", "d") if dated is None else ("d",) if dated else ("t",)
         try:
-            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode("ascii")
             version, kind, value, row_id = raw.split("|")
             if version != CURSOR_VERSION or kind not in wanted:
                 return None
             parsed = parse_instant(value) if kind == "t" else date.fromisoformat(value)
             cursor = cls(parsed, int(row_id))
-        except (ValueError, UnicodeDecodeError):
+        except ValueError:
             return None
         return cursor if 0 <= cursor.row_id < 2**63 else None
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import html as html_lib
 import re
+from datetime import UTC, datetime
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -94,6 +95,16 @@ def test_a_cursor_round_trips_and_refuses_what_it_did_not_write(create_case):
     assert Cursor.decode(cursor.encode()) == cursor
     assert Cursor.decode(cursor.encode()[:-2] + "!!") is None
     assert Cursor.decode(None) is None and Cursor.decode("") is None
+
+
+def test_a_cursor_edited_outside_the_alphabet_is_refused_whatever_its_length():
+    # The token's length follows the case id's digits; a non-validating decoder skipped the foreign
+    # characters and read some of these as a cursor (the test above failed on PostgreSQL's ids).
+    at = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+    for case_id in range(1, 2000, 7):
+        token = Cursor(3, at, case_id).encode()
+        for edited in (token[:-2] + "!!", token[:-1] + "*", token[:5] + "." + token[6:]):
+            assert Cursor.decode(edited) is None, (case_id, edited)
 
 
 def _token(raw: str) -> str:
