@@ -406,6 +406,9 @@ class ParticipantView:
     organisation_id: int | None = None
     # The language mail to the party is written in (Participant.mail_language).
     language: str = "sv"
+    # A unit's own id and its contact person's (the page offers its organisation's staff to name one).
+    unit_id: int | None = None
+    contact_user_id: int | None = None
 
 
 @dataclass
@@ -589,6 +592,8 @@ def _participant_view(row, person: Person) -> ParticipantView:
         phone=participant.phone,
         organisation_id=participant.organisation_id,
         language=participant.mail_language(user.language if user else None),
+        unit_id=participant.unit_id,
+        contact_user_id=participant.contact_user_id,
     )
 
 

@@ -835,6 +835,98 @@ def set_participant_contact(
     return ContactChange(participant, email=email_change, phone=phone_change, language=language_changed)
 
 
+@dataclass(frozen=True, slots=True)
+class ContactPersonChange:
+    """What naming a unit's contact person did: the participant, and whether its contact person changed."""
+
+    participant: Participant
+    changed: bool
+
+
+def contact_person_candidates(session: Session, unit_id: int | None) -> list[tuple[int, str]]:
+    """Who may be a unit's contact person on a SIP: the unit's active staff, as (id, name), by name."""
+    if unit_id is None:
+        return []
+    return [
+        (user_id, name)
+        for user_id, name in session.exec(
+            select(User.id, User.display_name)
+            .where(User.unit_id == unit_id, User.active)
+            .order_by(User.display_name, User.id)
+        ).all()
+    ]
+
+
+def contact_person_refusal(
+    registry: WorkflowRegistry, case: SipCase, actor_organisation_id: int | None, participant
+) -> UserError | None:
+    """Why a user of actor_organisation_id cannot name the participant's contact person now, or None.
+
+    participant: the row or the page's view (kind, organisation_id, unit_id; None: not on the SIP). Only a
+    unit taking part in an open SIP has one, named by the staff of its own organisation.
+    """
+    if registry.has_ended(case):
+        return CaseEnded(_l("The SIP has ended: its contact persons stay as they are."))
+    if participant is None or getattr(participant, "removed_at", None) is not None:
+        return InvalidInput(_l("The unit no longer takes part in the SIP."))
+    if participant.kind != "organisation" or participant.unit_id is None:
+        return InvalidInput(_l("Only a unit taking part in the SIP has a contact person."))
+    if actor_organisation_id is None or participant.organisation_id != actor_organisation_id:
+        return NotAllowed(_l("Only staff of the unit's own organisation may name its contact person."))
+    return None
+
+
+def set_contact_person(
+    session: Session,
+    registry: WorkflowRegistry,
+    case: SipCase,
+    actor: User,
+    participant_id: int,
+    contact_user_id: int | None,
+    *,
+    now: datetime,
+    expected_version: int | None = None,
+) -> ContactPersonChange:
+    """Name (or with None, clear) the contact person of a unit taking part in the SIP.
+
+    The one rule: the staff of the unit's organisation name one of the unit's active staff members
+    (contact_person_refusal, contact_person_candidates); a page read at another version of the case is a
+    conflict, as for every change of participants. A unit without an address of its own is invited at its
+    contact person's: the areas told of a changed address follow (meetings moves the invitations to meetings
+    not yet begun). Reminders follow through their reconciliation of the participant row written.
+    """
+    _change_participants(session, registry, case, expected_version)
+    participant = session.get(Participant, participant_id)
+    if participant is not None and participant.case_id != case.id:
+        participant = None
+    refusal = contact_person_refusal(registry, case, actor_organisation_id(session, actor), participant)
+    if refusal is not None:
+        raise refusal
+    if contact_user_id is not None:
+        user = session.get(User, contact_user_id)
+        if user is None or not user.active or user.unit_id != participant.unit_id:
+            raise InvalidInput(
+                _l("Choose an active staff member of the unit, or no contact person."),
+                field="contact_user_id",
+            )
+    if participant.contact_user_id == contact_user_id:
+        return ContactPersonChange(participant, changed=False)
+    participant.contact_user_id = contact_user_id
+    session.add(participant)
+    # Ids only: the log names no one.
+    logger.info(
+        "case %s: participant %s has a new contact person (user %s)",
+        case.reference,
+        participant.id,
+        contact_user_id,
+    )
+    if not participant.email:
+        # Its invitations went to the contact person's address: that address changed.
+        for hook in _ADDRESS_HOOKS:
+            hook(session, case, participant, now=now)
+    return ContactPersonChange(participant, changed=True)
+
+
 # What other areas do when a participant's e-mail address is set, corrected or cleared (meetings moves the
 # invitations to meetings ahead to it): each is called as hook(session, case, participant, now=now) in the
 # change's unit of work, the case's version claimed. The area registers its own, so cases imports none.

@@ -44,6 +44,7 @@ from sipflow.cases.forms import (
     AddPrivateForm,
     AddUnitForm,
     ContactForm,
+    ContactPersonForm,
     FormContext,
     NewCaseForm,
     PersonParticularsForm,
@@ -464,6 +465,7 @@ def _render_case(
             private_form=private_form,
             contact_form=contact_form,
             removable=_removable(detail),
+            namable=_namable(detail),
             fixed_fields=fixed,
             unit_optgroups=_unit_optgroups(unit_form),
             **parts,
@@ -502,6 +504,20 @@ def _removable(detail: queries.CaseDetail) -> set[int]:
         return set()
     return {
         p.id for p in detail.participants if services.removal_refusal(case, p, detail.participants) is None
+    }
+
+
+def _namable(detail: queries.CaseDetail) -> set[int]:
+    """The units whose contact person the user may name (their organisation's staff), from what the page
+    read: each links to its page, and the unit's own staff get a "Bli kontaktperson" button."""
+    if detail.is_final:
+        return set()
+    own = services.actor_organisation_id(get_session(), current_actor())
+    registry = workflow_registry()
+    return {
+        p.id
+        for p in detail.participants
+        if services.contact_person_refusal(registry, detail.case, own, p) is None
     }
 
 
@@ -926,6 +942,108 @@ def remove_participant(uid: str, participant_id: int):
                 flash(_("The participant is removed from the SIP."), "success")
                 return redirect(url_for("cases.detail", uid=case.uid), code=303)
     return _render_removal(case, participant, form, errors=errors, status=status)
+
+
+@bp.route("/cases/<uid>/participants/<int:participant_id>/contact-person", methods=["GET", "POST"])
+@login_required
+def contact_person(uid: str, participant_id: int):
+    """Name the contact person of a unit taking part (its organisation's staff): one of its active staff, the
+    user themselves (the case page's "Bli kontaktperson" posts here), or none."""
+    posted = request.method == "POST"
+    case = case_or_404(uid, audit.CASE_PARTICIPANTS if posted else audit.CASE_VIEW)
+    session, registry, actor = get_session(), workflow_registry(), current_actor()
+    parties = queries.case_parties(session, registry, case)
+    shown = queries.participant_of(parties, participant_id)
+    if shown is None:
+        abort(404)
+    participant = next((p for p in parties.participants if p.id == participant_id), None)
+    form = ContactPersonForm(formdata=request.form) if posted else None
+    # Refused before the form is read: the page offers no form then (the service asks again when it acts).
+    refusal = services.contact_person_refusal(
+        registry, case, services.actor_organisation_id(session, actor), participant
+    )
+    if refusal is not None:
+        status = Conflict.status if not posted and refusal.status == InvalidInput.status else refusal.status
+        return _render_contact_person(case, shown, None, errors=[refusal.message], status=status, kept=form)
+    if form is None:
+        form = ContactPersonForm(formdata=None, version=case.version, contact_user_id=shown.contact_user_id)
+    errors: list = []
+    status = 200
+    if posted:
+        if _stale(form, case):
+            errors, status = [STALE_FORM], 409
+        elif form.validate():
+            try:
+                with unit_of_work(session):
+                    change = services.set_contact_person(
+                        session,
+                        registry,
+                        case,
+                        actor,
+                        participant_id,
+                        form.contact_user_id.data,
+                        now=now_utc(),
+                        expected_version=form.version.data,
+                    )
+            except StaleCase:
+                errors, status = [STALE_FORM], 409
+                show_current_version(form, case.version)
+            except UserError as error:
+                if error.field != "contact_user_id":
+                    # Refused by the SIP as it now is (someone acted meanwhile): the choice is shown back.
+                    return _render_contact_person(
+                        case, shown, None, errors=[error.message], status=error.status, kept=form
+                    )
+                attach_error(form, error, errors)
+                status = error.status
+            else:
+                flash(_contact_person_saved(change, actor), "success")
+                return redirect(url_for("cases.detail", uid=case.uid), code=303)
+        else:
+            status = 400
+    return _render_contact_person(case, shown, form, errors=errors, status=status)
+
+
+def _contact_person_saved(change: services.ContactPersonChange, actor) -> str:
+    """The message saying who the unit's contact person now is."""
+    contact = change.participant.contact_user_id
+    if not change.changed:
+        return _("Nothing was changed: the unit's contact person is as before.")
+    if contact is None:
+        return _("The unit has no contact person on the SIP now.")
+    if contact == actor.id:
+        return _("You are now the unit's contact person on the SIP.")
+    return _("The unit's contact person on the SIP is changed.")
+
+
+def _render_contact_person(
+    case: SipCase,
+    participant: queries.ParticipantView,
+    form: ContactPersonForm | None,
+    *,
+    errors: list,
+    status: int,
+    kept: ContactPersonForm | None = None,
+):
+    """The contact person page: the unit, what its contact person does, and the form (the unit's active staff
+    to choose from), or the refusal and no form.
+
+    kept: a posted form the page no longer offers, shown back read-only so nothing chosen is lost.
+    """
+    session = get_session()
+    candidates = services.contact_person_candidates(session, participant.unit_id)
+    labels = [("", _("No contact person")), *candidates]
+    for shown in (form, kept):
+        if shown is not None:
+            shown.contact_user_id.choices = choices(labels)
+    return render_template(
+        "cases/contact_person.html",
+        case=case,
+        participant=participant,
+        form=form,
+        errors=errors,
+        kept_input=typed_values(kept) if kept is not None else [],
+    ), status
 
 
 def _render_removal(

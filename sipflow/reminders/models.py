@@ -27,7 +27,8 @@ SKIP_ANSWERED = "answered"  # every invitation of the meeting is answered
 SKIP_DEADLINE_SETTLED = "deadline_settled"  # the deadline was met or cancelled
 SKIP_EFFORT_SETTLED = "effort_settled"  # the effort is no longer planned or ongoing
 SKIP_BY_NAME = "by_name"  # everyone a unit's reminder would reach has the same one by name
-# A workflow file's reminder to a party whose unit has no contact person on the case: it has no one to go to.
+# A workflow file's reminder to a party whose unit has neither a contact person nor an address on the case:
+# it has no one to go to.
 SKIP_NO_CONTACT = "no_contact"
 SKIP_REASONS = (
     SKIP_CASE_ENDED,

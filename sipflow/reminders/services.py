@@ -269,14 +269,14 @@ def _party_users(case: SipCase, participants: list[Participant], role: str) -> l
     return [p.contact_user_id for p in wanted if p.contact_user_id is not None]
 
 
-def _party_units_without_contact(participants: list[Participant], role: str) -> list[int]:
+def _party_units_without_contact(participants: list[Participant], role: str) -> list[Participant]:
     """The units standing for a party role of the case (huvudansvarig, participant) that name no contact
-    person: a reminder to the party has no one there to go to (the initiator's falls back to who started
-    the case)."""
+    person: a reminder to the party goes to the unit's address on the case, if it has one, else to no one
+    there (the initiator's falls back to who started the case)."""
     if role == INITIATOR:
         return []
     return [
-        p.unit_id
+        p
         for p in participants
         if p.kind == "organisation"
         and p.active
@@ -417,13 +417,22 @@ def _declared_reminders(
             slot = f"{WORKFLOW}:{case.id}:{declared.name}:u{user_id}"
             fields = {"topic": declared.name, "recipient_user_id": user_id}
             wanted.append(Wanted(WORKFLOW, slot, due, declared.template, fields))
-        # A unit without a contact person gets a row too, addressed to the unit, which dispatch skips with
-        # its reason (SKIP_NO_CONTACT): the case page and the administration's list show it, not nothing.
-        # A contact person named later gets it instead (a change of participants reconciles).
-        units = {u for role in declared.recipients for u in _party_units_without_contact(participants, role)}
+        # A unit without a contact person gets a row too, addressed to the unit: it goes to the unit's
+        # address on the case (recipient_address, as its invitations do), and without one dispatch skips it
+        # with its reason (SKIP_NO_CONTACT): the case page and the administration's list show it, not
+        # nothing. A contact person named later gets it instead (a change of participants reconciles).
+        units = {
+            p.unit_id: p.email or None
+            for role in declared.recipients
+            for p in _party_units_without_contact(participants, role)
+        }
         for unit_id in sorted(units):
             slot = f"{WORKFLOW}:{case.id}:{declared.name}:e{unit_id}"
-            fields = {"topic": declared.name, "recipient_unit_id": unit_id}
+            fields = {
+                "topic": declared.name,
+                "recipient_unit_id": unit_id,
+                "recipient_address": units[unit_id],
+            }
             wanted.append(Wanted(WORKFLOW, slot, due, declared.template, fields))
     return wanted
 
@@ -487,6 +496,19 @@ def reconcile_case(
                 existing.status = PENDING
                 session.add(existing)
                 revived[want.slot] = existing
+            elif (
+                existing is not None
+                and existing.status == SKIPPED
+                and existing.skip_reason == SKIP_NO_CONTACT
+                and want.fields.get("recipient_address")
+            ):
+                # Skipped for want of anyone to go to, and the unit has an address on the case now: it
+                # goes there (late), as it would to a contact person named now.
+                existing.status, existing.skip_reason = PENDING, None
+                session.add(existing)
+                revived[want.slot] = existing
+            if existing is not None and existing.status == PENDING:
+                _follow(session, existing, want.fields)
             continue
         row = pending.get(want.slot)
         if row is not None:
@@ -516,6 +538,16 @@ def reconcile_case(
         # One INSERT for all of them (the ORM sends one per row on SQLite to read each id back; nothing in
         # the transaction needs their ids).
         session.connection().execute(_INSERT_REMINDERS, new_rows)
+
+
+def _follow(session: Session, row: Reminder, fields: dict) -> None:
+    """A pending row takes what is wanted of it now (a unit's address on the case set, corrected or
+    cleared); a row already as wanted is left unwritten."""
+    changed = {name: value for name, value in fields.items() if getattr(row, name) != value}
+    if changed:
+        for name, value in changed.items():
+            setattr(row, name, value)
+        session.add(row)
 
 
 # Core on the session's connection, built once: the ORM's execute adds nothing to a statement of a table.
@@ -844,7 +876,13 @@ def skip_reason(
 
 def no_contact_person(reminder) -> bool:
     """A workflow file's reminder (a Reminder, or a row of its columns) written for a unit taking part that
-    names no contact person: it goes to no one, and is skipped."""
+    names neither a contact person nor an address on the case: it goes to no one, and is skipped."""
+    return for_unit_address(reminder) and not reminder.recipient_address
+
+
+def for_unit_address(reminder) -> bool:
+    """A workflow file's reminder (a Reminder, or a row of its columns) written for a unit taking part that
+    names no contact person: it goes to the unit's address on the case (recipient_address), if any."""
     return reminder.kind == WORKFLOW and reminder.recipient_unit_id is not None
 
 
@@ -887,6 +925,18 @@ def _recipients(session: Session, reminder: Reminder) -> list[tuple[str, str | N
             .where(Participant.id == invitation.participant_id)
         ).first()
         return [(invitation.email, row[0].mail_language(row[1]) if row else None)]
+    if for_unit_address(reminder):
+        # A unit without a contact person: its address on the case, in the unit's language there.
+        if not reminder.recipient_address:
+            return []
+        language = session.exec(
+            select(Participant.language).where(
+                Participant.case_id == reminder.case_id,
+                Participant.unit_id == reminder.recipient_unit_id,
+                Participant.active,
+            )
+        ).first()
+        return [(reminder.recipient_address, language)]
     if reminder.recipient_user_id is not None:
         user = session.get(User, reminder.recipient_user_id)
         return [(user.email, user.language)] if user is not None and user.active and user.email else []
@@ -1037,6 +1087,11 @@ def _reachable() -> ColumnElement[bool]:
         (
             Reminder.recipient_user_id.is_not(None),
             exists().where(User.id == Reminder.recipient_user_id, User.active, User.email.is_not(None)),
+        ),
+        (
+            # A workflow file's reminder to a unit naming no contact person: its address on the case.
+            and_(Reminder.kind == WORKFLOW, Reminder.recipient_unit_id.is_not(None)),
+            Reminder.recipient_address.is_not(None),
         ),
         (
             Reminder.recipient_unit_id.is_not(None),
@@ -1223,6 +1278,7 @@ _CASE_REMINDERS = (
             Reminder.invitation_id,
             Reminder.recipient_user_id,
             Reminder.recipient_unit_id,
+            Reminder.recipient_address,
             User.display_name.label("recipient_name"),
             Unit.name.label("recipient_unit_name"),
             _RECIPIENT_ORGANISATION.name.label("recipient_organisation_name"),

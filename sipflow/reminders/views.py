@@ -51,7 +51,7 @@ SKIP_REASON_LABELS = {
     models.SKIP_DEADLINE_SETTLED: _l("the deadline is met or no longer applies"),
     models.SKIP_EFFORT_SETTLED: _l("the effort is no longer planned or ongoing"),
     models.SKIP_BY_NAME: _l("everyone it would go to gets the same reminder by name"),
-    models.SKIP_NO_CONTACT: _l("no contact person on the case"),
+    models.SKIP_NO_CONTACT: _l("the unit has neither a contact person nor an e-mail address on the SIP"),
 }
 assert set(SKIP_REASON_LABELS) == set(models.SKIP_REASONS)
 
@@ -74,16 +74,29 @@ def invitee_label(invitee: services.Invitee | None) -> str | None:
     return _("%(kind)s (%(relation)s)", kind=kind, relation=invitee.relation) if invitee.relation else kind
 
 
-def no_contact_units(rows, unit_names: dict[int, tuple[str | None, str | None]]) -> dict[int, str]:
+def unit_address_units(rows, unit_names: dict[int, tuple[str | None, str | None]]) -> dict[int, str]:
     """{reminder id: its unit named with its organisation} for the rows of a workflow file's reminder to a
-    unit that names no contact person (services.no_contact_person); unit_names: {unit id: (name,
+    unit that names no contact person (services.for_unit_address); unit_names: {unit id: (name,
     organisation's name)}."""
     labels = {}
     for r in rows:
-        if services.no_contact_person(r) and r.recipient_unit_id in unit_names:
+        if services.for_unit_address(r) and r.recipient_unit_id in unit_names:
             unit, organisation = unit_names[r.recipient_unit_id]
             labels[r.id] = unit_label(organisation or "?", unit)
     return labels
+
+
+def no_contact_units(rows, unit_names: dict[int, tuple[str | None, str | None]]) -> dict[int, str]:
+    """unit_address_units of the rows whose unit has no address on the case either
+    (services.no_contact_person): they go to no one."""
+    named = unit_address_units(rows, unit_names)
+    return {r.id: named[r.id] for r in rows if r.id in named and services.no_contact_person(r)}
+
+
+def at_unit_address(rows, unit_names: dict[int, tuple[str | None, str | None]]) -> dict[int, str]:
+    """unit_address_units of the rows that go to the unit's address on the case."""
+    named = unit_address_units(rows, unit_names)
+    return {r.id: named[r.id] for r in rows if r.id in named and not services.no_contact_person(r)}
 
 
 @bp.before_request
@@ -164,9 +177,14 @@ def admin_list():
         names=names,
         unit_names={unit_id: name for unit_id, (name, _organisation) in units.items()},
         no_contact=no_contact,
-        # Which unit has no contact person, beside the reason a reminder to it was skipped.
+        unit_address=at_unit_address(rows, units),
+        # Which unit has neither, beside the reason a reminder to it was skipped, and what makes it go.
         skip_labels={
-            r.id: _("no contact person for %(organisation)s on the case", organisation=no_contact[r.id])
+            r.id: _(
+                "%(organisation)s has neither a contact person nor an e-mail address on the SIP: its staff"
+                " can name a contact person for the unit on the SIP's page",
+                organisation=no_contact[r.id],
+            )
             for r in rows
             if r.skip_reason == models.SKIP_NO_CONTACT and r.id in no_contact
         },
@@ -211,6 +229,7 @@ def _case_page_part(detail, _actor, *, allowed: list) -> dict:
     units = {r.recipient_unit_id: (r.recipient_unit_name, r.recipient_organisation_name) for r in rows}
     return {
         "reminder_no_contact": no_contact_units(rows, units),
+        "reminder_unit_address": at_unit_address(rows, units),
         "reminders": rows,
         "reminder_topics": {r.id: topic_label(detail.workflow, r, locale) for r in rows if r.topic},
         "reminder_invitees": {r.id: invitee_label(services.invitee_of(r)) for r in rows if r.invitation_id},

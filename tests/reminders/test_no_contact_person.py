@@ -73,7 +73,8 @@ def test_a_reminder_to_a_unit_without_a_contact_person_is_skipped_saying_so_on_b
     login(client, parties.region_user.username)
     ahead = _reminders_section(client, case)
     assert f"till Kontaktpersonen för {named}" in ahead
-    assert f"Ingen kontaktperson för {named} i SIP:en: ingen får påminnelsen." in ahead
+    assert f"{named} har varken kontaktperson eller e-postadress i SIP:en, så ingen får påminnelsen." in ahead
+    assert "Utse en kontaktperson för enheten under Deltagare" in ahead
 
     at = add_days(case.follow_up_on, -14) + timedelta(hours=1)
     with caplog.at_level(logging.DEBUG), app.app_context(), frozen(at), Session(engine) as session:
@@ -87,9 +88,12 @@ def test_a_reminder_to_a_unit_without_a_contact_person_is_skipped_saying_so_on_b
 
     after = _reminders_section(client, case)
     assert "Hoppades över" in after
-    assert f"Ingen kontaktperson för {named} i SIP:en: ingen får påminnelsen." in after
+    assert f"{named} har varken kontaktperson eller e-postadress i SIP:en, så ingen får påminnelsen." in after
     admin, other = make_user(parties.region, roles="admin"), app.test_client()
     login(other, admin.username)
     listing = other.get("/admin/reminders/?status=skipped").get_data(as_text=True)
-    assert f"Hoppades över: ingen kontaktperson för {named} i SIP:en" in listing
+    assert (
+        f"Hoppades över: {named} har varken kontaktperson eller e-postadress i SIP:en: enhetens personal kan"
+        " utse en kontaktperson på SIP:ens sida"
+    ) in listing
     assert f"Kontaktpersonen för {named}" in listing

@@ -283,6 +283,21 @@ def _leading_party_route(status: int, *, before_consent: int | None = None):
     return expect
 
 
+def _own_organisation_route(status: int):
+    """A change of the municipality unit only its own organisation's staff may make on an open SIP."""
+
+    def expect(relation: Relation, world: World):
+        if relation.user is None:
+            return LOGIN
+        if not relation.sees_case:
+            return DENY_404
+        if _final(world):
+            return 409
+        return status if relation.user == "municipality_user" else DENY_403
+
+    return expect
+
+
 def _municipality_row(world: World) -> int:
     """The id of the municipality unit's participant row in the world's case."""
     return world.session.exec(
@@ -696,6 +711,22 @@ ROUTES |= {
         lambda w: f"/cases/{w.case.uid}/participants/{_municipality_row(w)}/remove",
         _leading_party_route(303),
         data=_remove_data,
+        needs_case=True,
+    ),
+    # Naming the municipality unit's contact person: only staff of the municipality, on an open SIP; its page
+    # refuses the others the same way, before any form.
+    ("cases.contact_person", "GET"): Route(
+        lambda w: f"/cases/{w.case.uid}/participants/{_municipality_row(w)}/contact-person",
+        _own_organisation_route(200),
+        needs_case=True,
+    ),
+    ("cases.contact_person", "POST"): Route(
+        lambda w: f"/cases/{w.case.uid}/participants/{_municipality_row(w)}/contact-person",
+        _own_organisation_route(303),
+        data=lambda w: {
+            "version": str(w.case.version),
+            "contact_user_id": str(w.users["municipality_user"].id),
+        },
         needs_case=True,
     ),
     ("cases.set_contact", "POST"): Route(
