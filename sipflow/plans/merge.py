@@ -208,7 +208,7 @@ def _merge_rows(
         shown = seen.get(uid) if uid else None
         if uid:
             handled.add(uid)
-        if shown is None or list(names(row)) != list(names(now_by_uid.get(uid, row))):
+        if shown is None or not len(shown) == len(names(row)) == len(names(now_by_uid.get(uid, row))):
             out.append(row)  # a row the user added (or one the page did not show): theirs
             continue
         now = now_by_uid.get(uid)
@@ -225,7 +225,7 @@ def _merge_rows(
         if uid in handled:
             continue
         shown = seen.get(uid)
-        if shown is None:
+        if shown is None or len(shown) != len(names(now)):
             merge.rows[(where, uid)] = ADDED
             out.append(now)
         elif any(_hash(now.get(n)) != h for n, h in zip(names(now), shown, strict=True)):

@@ -126,3 +126,14 @@ def test_a_digest_reads_back_and_a_forged_one_is_none():
         parse_digest('{"f":{},"g":{"own_goals":{},"professional_goals":{}},"e":{"x":["own"]},"c":{}}') is None
     )
     assert parse_digest("[]") is None
+
+
+def test_a_digest_naming_a_row_of_another_kind_takes_the_stored_row_in():
+    # A forged digest (the effort shown as one of the person's own) is no row the page showed: no error.
+    read = plan()
+    forged = digest_of(read)
+    forged["e"]["e1"] = ["own", *forged["e"]["e1"][1:6]]
+    typed = plan(efforts=[])
+    result = merge(typed, forged, plan())
+    assert result.rows == {("efforts", "e1"): ADDED}
+    assert [e["uid"] for e in result.data["efforts"]] == ["e1"]
