@@ -33,6 +33,7 @@ from sipflow.db import compare_and_set
 from sipflow.errors import Conflict, InvalidInput, Refusals, refusal_of
 from sipflow.people.models import Organisation, Person, Unit, User
 from sipflow.plans.content import plan_items
+from sipflow.plans.merge import PlanMerge, merge, parse_digest, read_digest
 from sipflow.plans.models import (
     BY_OTHERS,
     EFFORT_KINDS,
@@ -106,6 +107,25 @@ PLAN_CHANGED = _l(
     "Someone else saved the plan while you were working. Your text is kept below: look at the plan as it is "
     "now (open it in another tab), then save again to replace it with what you see here."
 )
+PLAN_MERGED = _l(
+    "Someone else saved the plan while you were working. Their changes are taken into the form below and "
+    "yours are kept: check the plan, then save again."
+)
+PLAN_CLASHES = _l(
+    "Someone else saved the plan while you were working. Their changes are taken into the form below and "
+    "yours are kept. Where you both changed the same thing, it says so at the field: choose what it should "
+    "say, then save again."
+)
+
+
+class PlanMerged(PlanConflict):
+    """The plan changed since the page was read, and the page said what it showed: nothing was saved, and
+    merge holds the form to show again, the others' changes taken in and the user's kept (plans.merge);
+    row_version and as_read are what the form then carries, so saving it again is the user's choice."""
+
+    def __init__(self, merged: PlanMerge, *, row_version: int, as_read: str):
+        super().__init__(PLAN_CLASHES if merged.clashing else PLAN_MERGED)
+        self.merge, self.row_version, self.as_read = merged, row_version, as_read
 
 
 # What an effort lacks to be owned (legal item 2), by the editor field where it is entered.
@@ -822,6 +842,22 @@ def _holds_already(session: Session, case: SipCase, plan: Plan, clean: dict) -> 
     )
 
 
+def page_digest(data: dict) -> str:
+    """What the editor page shows of the plan (plan_data), as its form carries it for a later merge."""
+    return read_digest(data)
+
+
+def _stale(session: Session, case: SipCase, plan: Plan, data: dict, as_read: str | None) -> PlanConflict:
+    """The refusal of data sent from a page read before the plan's last save: merged when the page said
+    what it showed, else the plain conflict (a page from before the editor carried it)."""
+    digest = parse_digest(as_read)
+    if digest is None:
+        return PlanConflict(PLAN_CHANGED)
+    current = plan_data(session, case, plan)
+    merged = merge(data, digest, current)
+    return PlanMerged(merged, row_version=plan.row_version, as_read=read_digest(current))
+
+
 def save_plan(
     session: Session,
     case: SipCase,
@@ -831,6 +867,7 @@ def save_plan(
     expected_row_version: int,
     now: datetime,
     seeing: frozenset[int] | None = None,
+    as_read: str | None = None,
 ) -> Plan:
     """Save the whole working plan as the editor holds it, if nobody saved it since expected_row_version.
 
@@ -838,6 +875,9 @@ def save_plan(
     (at its field) or PlanConflict; then nothing is written. Data the plan holds already (the same page sent
     twice) is no conflict: nothing is written and the plan is returned. seeing: the organisations that see
     the case, when the caller read them in this transaction (the editor page's participants' read).
+
+    as_read: what the page showed (page_digest, carried by the form). With it, a plan saved since is merged
+    with data (plans.merge) and refused as PlanMerged, holding the form to show: never saved over unseen.
     """
     if isinstance(expected_row_version, bool) or not 0 <= expected_row_version < 2**31:
         raise PlanConflict(PLAN_CHANGED)
@@ -867,7 +907,7 @@ def save_plan(
         if expected_row_version != plan.row_version:
             if _holds_already(session, case, plan, clean):
                 return plan  # sent twice (a double click): what it holds is saved, nothing is lost
-            raise PlanConflict(PLAN_CHANGED)
+            raise _stale(session, case, plan, data, as_read)
         if case_first:
             note_case_changed(session, case, now=now)
         _claim(session, plan, expected_row_version, actor, now)

@@ -37,6 +37,15 @@ from sipflow.plans.editor import (
     MAX_GOALS,
     TEXT_LIMITS,
 )
+from sipflow.plans.merge import (
+    ADDED,
+    CHANGED_REMOVED,
+    DIGEST_MAX,
+    REMOVED,
+    REMOVED_CHANGED,
+    PlanMerge,
+    normalised,
+)
 from sipflow.translated import lazy_gettext as _l
 
 # An effort's status as staff and the person read it (EFFORT_STATUSES).
@@ -49,6 +58,29 @@ EFFORT_STATUS_LABELS = {
 # Empty rows shown under each list, and added by "more rows".
 BLANK_ROWS = 2
 TOO_LONG = _l("At most %(max)d characters.")
+
+# After someone else saved the plan meanwhile (plans.merge), at each value and row it concerns; a value both
+# changed says so in the meeting change form's words.
+EMPTY = _l("(empty)")
+TAKEN_IN = _l("Changed by someone else meanwhile.")
+ROW_NOTES = {
+    ADDED: _l("Someone else added this row meanwhile."),
+    REMOVED: _l(
+        "Someone else removed this row meanwhile: it is removed when you save, unless you untick “Remove”."
+    ),
+    REMOVED_CHANGED: _l(
+        "Someone else removed this row meanwhile, and you changed it: it is kept when you save, unless you "
+        "tick “Remove”."
+    ),
+    CHANGED_REMOVED: _l(
+        "Someone else changed this row meanwhile, and you removed it: it is kept as they wrote it when you "
+        "save, unless you tick “Remove” again."
+    ),
+}
+# The row notes that ask the user to choose: shown as the row's error.
+ROW_CLASHES = frozenset({REMOVED_CHANGED, CHANGED_REMOVED})
+# The field of a row a note about the whole row stands at.
+ROW_NOTE_FIELD = {"own_goals": "text", "professional_goals": "text", "efforts": "what", "contacts": "name"}
 
 
 def _max(key: str):
@@ -155,6 +187,9 @@ class PlanEditorForm(DayOffConfirmation, PageForm):
     day_off_wording = FOLLOW_UP_DAY_OFF
 
     row_version = _counter()
+    # What the plan held when the page was read (plans.editor.page_digest), for a merge should someone else
+    # save the plan meanwhile.
+    as_read = HiddenField(validators=[Optional(), Length(max=DIGEST_MAX)])
     needs = TextAreaField(_l("Needs"), validators=[Optional(), _max("needs")], render_kw={"rows": 4})
     own_goals = RowList(FormField(GoalRow), max_entries=MAX_GOALS + BLANK_ROWS * 10)
     professional_goals = RowList(FormField(GoalRow), max_entries=MAX_GOALS + BLANK_ROWS * 10)
@@ -330,6 +365,65 @@ class PlanEditorForm(DayOffConfirmation, PageForm):
         if "child_view" in self:
             self.child_view.data = data["child_view"]
             self.child_view_missing_reason.data = data["child_view_missing_reason"]
+
+    def show_merge(self, merge: PlanMerge) -> None:
+        """Mark what someone else changed meanwhile on this form, filled with merge.data: a value both
+        changed (the user's kept) as its error, with what it is now; a value or row taken in as a note."""
+        for where, key, name in merge.taken:
+            field = self._merged_field(where, key, name)
+            if field is not None:
+                _note(field, TAKEN_IN)
+        for (where, key), what in merge.rows.items():
+            field = self._merged_field(where, key, ROW_NOTE_FIELD[where])
+            if field is None:
+                continue
+            if what in ROW_CLASHES:
+                field.errors = [*field.errors, ROW_NOTES[what]]
+            else:
+                _note(field, ROW_NOTES[what])
+        for clash in merge.clashes:
+            field = self._merged_field(clash.where, clash.key, clash.name)
+            if field is not None:
+                field.errors = [
+                    *field.errors,
+                    _l(
+                        "Changed by someone else to %(theirs)s; you wrote %(yours)s.",
+                        theirs=_shown(field, clash.theirs),
+                        yours=_shown(field, clash.yours),
+                    ),
+                ]
+        for entries in self:
+            if entries.type == "FieldList":
+                # The list keeps its rows' errors: the "check the fields" banner shows for a row too.
+                entries.errors = [entry.errors for entry in entries]
+
+    def _merged_field(self, where: str | None, key, name: str):
+        """The field a merge's note concerns: a plan field, or the field of the row with key (uid or
+        organisation), whichever effort list holds it."""
+        if where is None:
+            return self[name] if name in self else None
+        lists = [name for name, _kind in self.EFFORT_LISTS] if where == "efforts" else [where]
+        for list_name in lists:
+            for entry in self[list_name]:
+                row = entry.form
+                row_key = row.organisation_id.data if where == "contacts" else row.uid.data
+                if row_key == key and name in row:
+                    return row[name]
+        return None
+
+
+def _note(field, note) -> None:
+    """A note under the field's label, after any description of its own."""
+    field.description = f"{field.description} {note}" if field.description else note
+
+
+def _shown(field, value) -> str:
+    """value, a value of field, as the page names it: a choice by its label, a tick as yes or no."""
+    if field.type == "BooleanField":
+        return str(_l("Yes") if value else _l("No"))
+    text = normalised(value)
+    labels = {str(choice.value): str(choice.label) for choice in getattr(field, "choices", None) or ()}
+    return labels.get(text, text) or str(EMPTY)
 
 
 class HandOverForm(PageForm):

@@ -240,9 +240,13 @@ def _build_form(session, case, reads: PageReads, *, formdata=None) -> PlanEditor
     if formdata is not None:
         form = PlanEditorForm(formdata=formdata)
     else:
-        form = PlanEditorForm(formdata=None, row_version=reads.plan.row_version if reads.plan else 0)
-        configure(form, reads)
         data = editor.plan_data(session, case, reads.plan)
+        form = PlanEditorForm(
+            formdata=None,
+            row_version=reads.plan.row_version if reads.plan else 0,
+            as_read=editor.page_digest(data),
+        )
+        configure(form, reads)
         form.fill(data)
         _contacts(form, reads.parts, data["contacts"], reads.step_reads.seeing)
         form.add_blank_rows()
@@ -438,7 +442,11 @@ def save(uid: str):
                 expected_row_version=form.row_version.data,
                 now=now_utc(),
                 seeing=reads.step_reads.seeing,
+                as_read=form.as_read.data,
             )
+    except editor.PlanMerged as merged:
+        # Someone else saved meanwhile: their changes taken in, this user's kept, each clash at its field.
+        return _render(case, _merged_form(reads, form, merged), status=merged.status, errors=[merged.message])
     except UserError as error:
         top: list = []
         if isinstance(error, editor.PlanConflict):
@@ -451,6 +459,21 @@ def save(uid: str):
         return _render(case, form, status=error.status, errors=top, consent_url=consent_url)
     flash(_("The plan is saved."), "success")
     return redirect(url_for("plans.editor", uid=case.uid), code=303)
+
+
+def _merged_form(reads: PageReads, sent: PlanEditorForm, merged: editor.PlanMerged) -> PlanEditorForm:
+    """The editor's form filled with the merge of what was sent and what someone else saved meanwhile,
+    carrying the version and digest saved since, so saving it again is the user's choice."""
+    form = PlanEditorForm(formdata=None, row_version=merged.row_version, as_read=merged.as_read)
+    configure(form, reads)
+    form.fill(merged.merge.data)
+    _contacts(form, reads.parts, merged.merge.data["contacts"], reads.step_reads.seeing)
+    form.add_blank_rows()
+    configure(form, reads)
+    # A follow-up day off the user confirmed stays confirmed (the tick says for which day).
+    form.confirm_day.data, form.warned_day.data = sent.confirm_day.data, sent.warned_day.data
+    form.show_merge(merged.merge)
+    return form
 
 
 @bp.post("/cases/<uid>/plan/establish")
