@@ -667,9 +667,20 @@ def _outcome_form(page: OutcomePage, *, formdata=None) -> OutcomeForm:
     )
     if not page.planned:
         form.meeting_id.choices = choices([(0, _("A meeting not booked in sipflow"))])
-    form.set_owners(owner_choices(page.read))
+    owners = owner_choices(page.read)
+    form.set_owners(owners)
     if formdata is None:
         _prefill(form, page, invitations)
+    else:
+        # Taken off the SIP since the page was read: what was chosen for them is named, not dropped silently.
+        removed = {row[0].id: labels[row[0].id] for row in page.read.rows if not row[0].active}
+        if removed:
+            form.forget_removed(
+                formdata,
+                removed,
+                {key for key, _label in owners},
+                dict(owner_choices(page.read, removed=True)),
+            )
     return form
 
 
@@ -747,6 +758,7 @@ def _render_outcome(
     workflow = registry.get(page.case.workflow_name, page.case.workflow_version)
     transition = outcome_transition(workflow, page.case.state)
     modes = [f.data for f in form.by_prefix(ATTENDANCE_PREFIX) if f.data]
+    form.mark_removed_owners()
     return (
         render_template(
             "meetings/outcome.html",
