@@ -37,6 +37,7 @@ from sipflow.i18n import DEFAULT_LOCALE, FORM_MESSAGES, LANGUAGE_LABELS, LOCALES
 from sipflow.people.identifiers import KINDS as IDENTIFIER_KINDS
 from sipflow.people.labels import unit_label
 from sipflow.people.services import IDENTIFIER_KIND_LABELS
+from sipflow.routing import row_id
 from sipflow.translated import lazy_gettext as _l
 
 DATETIME_LOCAL_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
@@ -576,11 +577,61 @@ class RemoveParticipantForm(PageForm):
     )
 
 
+# The first option of a participant select: nobody is chosen until the user chooses (a select without it
+# shows its first participant chosen, so a choice that is gone would silently become that participant).
+CHOOSE_PARTICIPANT = _l("Choose a participant")
+
+
+def _chosen_id(value) -> int | None:
+    """A choice's id: an option's own (an int) as it is, a posted one through routing.row_id, the empty
+    first choice None; anything else is no choice the form offers (WTForms' refusal, as int's)."""
+    if type(value) is int or value is None:
+        return value
+    if value == "":
+        return None
+    number = row_id(value)
+    if number is None:
+        raise ValueError(value)
+    return number
+
+
+def participant_removed(name: str):
+    """Beside a participant chosen in a form the page read before someone took them off the SIP."""
+    return _l("%(name)s has been removed from the SIP. Choose the participant again.", name=name)
+
+
 class ContactForm(PageForm):
-    """The e-mail address and phone number a participant is invited and reached at."""
+    """The e-mail address and phone number a participant is invited and reached at.
+
+    The participant is a required choice from an empty start: one posted who has left the SIP meanwhile is
+    not chosen again (what was typed is never moved to another participant), and the field names them.
+    """
 
     version = _case_version_field()
-    participant_id = SelectField(_l("Participant"), coerce=int, validators=[_required()])
+    participant_id = SelectField(_l("Participant"), coerce=_chosen_id, validators=[_required()])
+    # The name of the participant the form chose who has left the SIP since (forget_removed_participant).
+    removed_participant: str | None = None
+
+    def set_participants(self, participants) -> None:
+        """Offer participants ((id, label) pairs), after an empty first choice."""
+        self.participant_id.choices = [SelectChoice("", CHOOSE_PARTICIPANT), *choices(participants)]
+
+    def forget_removed_participant(self, name: str) -> None:
+        """The participant chosen left the SIP: choose nobody, and say so at the field, whatever else it says.
+
+        What was typed stays in the other fields, to be sent for the participant the user chooses again.
+        """
+        self.removed_participant = name
+        self.participant_id.data, self.participant_id.raw_data = None, [""]
+        self.participant_id.errors = [participant_removed(name)]
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        if self.removed_participant is None:
+            return valid
+        self.participant_id.errors = [participant_removed(self.removed_participant)]
+        return False
+
     email = StringField(
         _l("E-mail"),
         validators=[Optional(), _max(254), EMAIL],

@@ -613,7 +613,7 @@ def _participant_views(rows, person: Person) -> tuple[list[ParticipantView], lis
     return result, sorted(organisations.values(), key=lambda o: (o.name, o.id))
 
 
-def participant_of(parties: CaseParties, participant_id: int) -> ParticipantView | None:
+def participant_of(parties: CaseParties | CaseDetail, participant_id: int) -> ParticipantView | None:
     """The case's participant participant_id, removed or not, as the page shows it; None if not the case's."""
     row = next((r for r in parties.participant_rows if r[0].id == participant_id), None)
     return None if row is None else _participant_view(row, parties.person)

@@ -610,9 +610,14 @@ def _unit_form(detail: queries.CaseDetail, *, formdata) -> AddUnitForm:
 
 def _contact_form(detail: queries.CaseDetail, *, formdata) -> ContactForm:
     form = ContactForm(formdata=formdata, prefix="contact", version=detail.case.version)
-    form.participant_id.choices = choices(
-        (p.id, unit_label(p.name, p.unit_name)) for p in detail.participants
-    )
+    form.set_participants((p.id, unit_label(p.name, p.unit_name)) for p in detail.participants)
+    chosen = form.participant_id.data if formdata is not None else None
+    if chosen is not None and all(p.id != chosen for p in detail.participants):
+        # Taken off the SIP since the page was read: named as the page named them, and nobody chosen in
+        # their place (the typed address must not go to the first participant the select would show).
+        gone = queries.participant_of(detail, chosen)
+        if gone is not None:
+            form.forget_removed_participant(unit_label(gone.name, gone.unit_name))
     return form
 
 

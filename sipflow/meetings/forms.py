@@ -362,6 +362,49 @@ class OutcomeForm(PageForm):
             setattr(subclass, f"{CARER_PREFIX}{participant_id}", SelectField(label, choices=answers))
         return subclass
 
+    # What the posted form chose for participants taken off the SIP since the page was read
+    # (forget_removed): (name, attendance label) pairs, (name, carer-support label) pairs.
+    removed_attendance: tuple[tuple[str, str], ...] = ()
+    removed_carer_support: tuple[tuple[str, str], ...] = ()
+
+    def forget_removed(
+        self, formdata, removed: dict[int, str], owners_now: set[str], owners_then: dict
+    ) -> None:
+        """After a participant was taken off the SIP: their attendance and carer support, which the form no
+        longer offers, are kept to be named beside the groups; a decision row owned by them keeps its text
+        and loses its owner, named at the row (removed_owner), to be chosen again.
+
+        removed: the removed participants' labels by id; owners_now: the owners offered now; owners_then:
+        every owner's label, removed ones too.
+        """
+
+        def posted(prefix: str, labels: dict) -> tuple[tuple[str, str], ...]:
+            return tuple(
+                (name, str(labels[formdata.get(f"{prefix}{participant_id}")]))
+                for participant_id, name in removed.items()
+                if formdata.get(f"{prefix}{participant_id}") in labels
+            )
+
+        self.removed_attendance = posted(ATTENDANCE_PREFIX, ATTENDANCE_LABELS)
+        self.removed_carer_support = posted(CARER_PREFIX, CARER_SUPPORT_LABELS)
+        for entry in self.decisions:
+            owner = entry.form.owner
+            if owner.data and owner.data not in owners_now and owner.data in owners_then:
+                entry.form.removed_owner = owners_then[owner.data]
+                owner.data, owner.raw_data = "", [""]
+
+    def mark_removed_owners(self) -> None:
+        """Name, at each decision row whose owner left the SIP, who it was (after any validation)."""
+        for entry in self.decisions:
+            name = getattr(entry.form, "removed_owner", None)
+            if name is None:
+                continue
+            message = _l(
+                "%(name)s has been removed from the SIP. Choose who carries it out again.", name=name
+            )
+            if all(str(error) != str(message) for error in entry.form.owner.errors):
+                entry.form.owner.errors = [message, *entry.form.owner.errors]
+
     def set_owners(self, owners: list[tuple[str, str]]) -> None:
         """Offer the case's organisations, units and persons as owners on every decision row."""
         self.owners = owners

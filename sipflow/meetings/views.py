@@ -12,7 +12,7 @@ from flask_login import login_required
 from sipflow.cases import services as case_services
 from sipflow.cases.days_off import DayOffUnconfirmed
 from sipflow.cases.errors import StaleCase
-from sipflow.cases.forms import choices, show_current_version
+from sipflow.cases.forms import choices, show_current_version, typed_values
 from sipflow.cases.models import SipCase
 from sipflow.clock import now_utc, to_local
 from sipflow.db import get_session, unit_of_work
@@ -312,6 +312,7 @@ def _render_meeting(
     change_open = change_form is not None
     if change_form is None:
         change_form = _change_form(meeting)
+    invite_posted = invite_form is not None
     if invite_form is None:
         invite_form = InviteForm(formdata=None, prefix="invite", version=meeting.sequence)
         invite_form.invitee_ids.choices = choices(
@@ -327,6 +328,7 @@ def _render_meeting(
         if transition is not None and _may_record(session, case, transition, active):
             record_url = url_for("meetings.outcome", uid=case.uid, meeting=meeting.id)
     rows = invitation_rows(session, case, [meeting], labels=read.labels)[meeting.id]
+    answer_forms = _answer_forms(rows, meeting, answer_form) if manage else {}
     return (
         render_template(
             "meetings/detail.html",
@@ -338,7 +340,7 @@ def _render_meeting(
             rows=rows,
             unanswered=sum(1 for row in rows if row.invitation.awaiting_answer),
             invited=sum(1 for row in rows if row.invitation.active),
-            answer_forms=_answer_forms(rows, meeting, answer_form) if manage else {},
+            answer_forms=answer_forms,
             # The form posted and refused stays open, whether its refusal is at a field or at the top.
             answer_open=answer_form[0] if answer_form is not None else None,
             manage=manage,
@@ -349,9 +351,33 @@ def _render_meeting(
             errors=errors or [],
             page_url=url_for("meetings.detail", uid=case.uid, meeting_id=meeting.id),
             further_consent_url=consent_url,
+            kept_input=_kept_input(
+                rows,
+                change_form=change_form if change_open and not manage else None,
+                invite_form=invite_form if invite_posted and not manage else None,
+                answer_form=answer_form
+                if answer_form is not None and answer_form[0] not in answer_forms
+                else None,
+            ),
         ),
         status,
     )
+
+
+def _kept_input(rows, *, change_form, invite_form, answer_form) -> list[tuple[str | None, list]]:
+    """The posted forms the page no longer offers (the meeting was cancelled or held meanwhile, the invitee
+    now answers for themselves), as the "What you entered" card shows them: nothing typed is lost."""
+    kept = []
+    if change_form is not None:
+        kept.append((_("Move or change the meeting"), typed_values(change_form)))
+    if invite_form is not None:
+        kept.append((_("Invite more"), typed_values(invite_form)))
+    if answer_form is not None:
+        invitation_id, form = answer_form
+        label = next((row.label for row in rows if row.invitation.id == invitation_id), None)
+        title = _("The answer of %(name)s", name=label) if label else _("Record the answer")
+        kept.append((title, typed_values(form)))
+    return [(title, values) for title, values in kept if values]
 
 
 def _change_form(meeting: Meeting) -> ChangeForm:
@@ -641,9 +667,20 @@ def _outcome_form(page: OutcomePage, *, formdata=None) -> OutcomeForm:
     )
     if not page.planned:
         form.meeting_id.choices = choices([(0, _("A meeting not booked in sipflow"))])
-    form.set_owners(owner_choices(page.read))
+    owners = owner_choices(page.read)
+    form.set_owners(owners)
     if formdata is None:
         _prefill(form, page, invitations)
+    else:
+        # Taken off the SIP since the page was read: what was chosen for them is named, not dropped silently.
+        removed = {row[0].id: labels[row[0].id] for row in page.read.rows if not row[0].active}
+        if removed:
+            form.forget_removed(
+                formdata,
+                removed,
+                {key for key, _label in owners},
+                dict(owner_choices(page.read, removed=True)),
+            )
     return form
 
 
@@ -721,6 +758,7 @@ def _render_outcome(
     workflow = registry.get(page.case.workflow_name, page.case.workflow_version)
     transition = outcome_transition(workflow, page.case.state)
     modes = [f.data for f in form.by_prefix(ATTENDANCE_PREFIX) if f.data]
+    form.mark_removed_owners()
     return (
         render_template(
             "meetings/outcome.html",

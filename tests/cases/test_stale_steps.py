@@ -6,7 +6,7 @@ import pytest
 from sqlmodel import select
 from webkit import fill, forms_of, login, text_of
 
-from sipflow.cases.models import SipCase, TransitionLog
+from sipflow.cases.models import Participant, SipCase, TransitionLog
 from sipflow.cases.scripted import fire_scripted
 from sipflow.clock import now_utc
 
@@ -66,8 +66,17 @@ def test_a_stale_participant_form_keeps_the_typed_input(
     mine = forms_of(text_of(as_region.get(page)))[action]
     fire_scripted(db_session, registry, parties.region_user, case, "give_consent", now=now_utc())
     db_session.commit()
+    chosen = {}
+    if form_name == "contact":
+        # The participant is a choice of its own (none is chosen at first): the region's.
+        region = db_session.exec(
+            select(Participant).where(
+                Participant.case_id == case.id, Participant.organisation_id == parties.region.organisation_id
+            )
+        ).first()
+        chosen = {"contact-participant_id": str(region.id)}
 
-    response = as_region.post(action, data=fill(mine, **values))
+    response = as_region.post(action, data=fill(mine, **values, **chosen))
     assert response.status_code == 409
     html = text_of(response)
     assert "Det du fyllde i finns kvar" in html
