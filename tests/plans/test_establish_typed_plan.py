@@ -88,7 +88,7 @@ def test_a_typed_plan_on_a_plan_saved_meanwhile_is_a_conflict_that_keeps_the_typ
 
 
 def test_the_establish_button_is_the_editor_forms_and_not_its_default(as_region, db_session, parties, held):
-    """Enter in a field of the plan saves it: the first submit button of the editor form is "Save the plan"."""
+    """Enter in a field of the plan saves it: the editor form's first submit button is "Save the plan"."""
     complete(db_session, parties, held)
     html = text_of(as_region.get(f"/cases/{held.uid}/plan"))
     editor = html[html.index('id="plan-form"') :]
