@@ -21,6 +21,8 @@ class _Forms(HTMLParser):
         self._select: dict | None = None
         self._textarea: str | None = None
         self._text: list[str] = []
+        # A submit button of a form sending it elsewhere (formaction): (its form's action, where, its pair).
+        self.formactions: list[tuple[str, str, tuple[str, str] | None]] = []
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
@@ -31,6 +33,10 @@ class _Forms(HTMLParser):
         if self._action is None:
             return
         fields = self.forms[self._action]
+        if tag == "button" and "formaction" in a and a.get("type", "submit") == "submit":
+            pair = (a["name"], a.get("value", "")) if "name" in a else None
+            self.formactions.append((self._action, a["formaction"], pair))
+            return
         if tag == "input" and "name" in a:
             kind = a.get("type", "text")
             if kind in ("checkbox", "radio"):
@@ -71,7 +77,11 @@ def forms_of(html: str) -> dict[str, list[tuple[str, str]]]:
     """The forms of html by action."""
     parser = _Forms()
     parser.feed(html)
-    return parser.forms
+    forms = parser.forms
+    # A button with formaction sends its own form's fields, and its own name and value, to that address.
+    for action, elsewhere, pair in parser.formactions:
+        forms[elsewhere] = [*forms[action], *([pair] if pair else [])]
+    return forms
 
 
 def fill(pairs: list[tuple[str, str]], **values) -> MultiDict:

@@ -10,7 +10,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from sipflow.cases import days_off, fields
 from sipflow.cases.days_off import DayOffWording
@@ -18,7 +18,7 @@ from sipflow.cases.models import Participant, SipCase
 from sipflow.cases.participants import active_participants
 from sipflow.clock import BOOKING_YEARS_AHEAD, last_booking_day, to_local
 from sipflow.errors import InvalidInput, Refusals
-from sipflow.meetings.models import MEETING_MODES
+from sipflow.meetings.models import MEETING_MODES, PLANNED, Meeting
 from sipflow.meetings.place import refuse_identifying_place
 from sipflow.security import access
 from sipflow.translated import lazy_gettext as _l
@@ -30,6 +30,10 @@ ROOM_MAX = 120
 # The data names of a meeting's day and of the day the user confirmed booking despite the day-off warning.
 DAY_FIELD = "meeting_day"
 CONFIRMED_DAY = "confirmed_day"
+# The data names of a meeting's start and of the start the user confirmed booking at despite the warning that
+# another planned meeting of the SIP starts then.
+START_FIELD = "meeting_starts_at"
+CONFIRMED_START = "confirmed_start"
 
 
 @dataclass(frozen=True)
@@ -127,6 +131,56 @@ def refuse_unconfirmed_day_off(starts_at: datetime, confirmed_day: date | None) 
     )
 
 
+class SameStartUnconfirmed(InvalidInput):
+    """Another planned meeting of the SIP starts at the same moment, and the user has not confirmed that
+    start: most often the same booking sent twice (Back and send again, two tabs)."""
+
+    code = "same_start"
+
+    def __init__(self, message, starts_at: datetime, *, field: str = START_FIELD):
+        super().__init__(message, field=field)
+        self.starts_at = starts_at
+
+
+def same_start_warning(starts_at: datetime):
+    """The warning that another planned meeting of the SIP starts at starts_at (named in Swedish time)."""
+    local = to_local(starts_at)
+    return _l(
+        "Another planned meeting of this SIP starts at the same time, %(day)s at %(time)s. Was it booked "
+        "already?",
+        day=local.date().isoformat(),
+        time=local.strftime("%H:%M"),
+    )
+
+
+def refuse_unconfirmed_same_start(
+    session: Session,
+    case: SipCase,
+    starts_at: datetime,
+    confirmed_start: datetime | None,
+    *,
+    meeting_id: int | None = None,
+) -> None:
+    """Refuse a meeting starting when another planned (not cancelled, not held) meeting of the case starts,
+    unless confirmed_start is that start: two meetings at one time are most often one booking sent twice,
+    which would send every invitee a second kallelse; the user is warned and may go on, never refused
+    outright. meeting_id: the meeting being moved, which is not asked about itself."""
+    if confirmed_start is not None and confirmed_start == starts_at:
+        return
+    statement = select(Meeting.id).where(
+        Meeting.case_id == case.id, Meeting.status == PLANNED, Meeting.starts_at == starts_at
+    )
+    if meeting_id is not None:
+        statement = statement.where(Meeting.id != meeting_id)
+    if session.exec(statement.limit(1)).first() is not None:
+        raise SameStartUnconfirmed(same_start_warning(starts_at), starts_at)
+
+
+def read_confirmed_start(data: dict) -> datetime | None:
+    """The start the user confirmed booking at despite the warning of another meeting then, or None."""
+    return fields.moment(data, CONFIRMED_START)
+
+
 def read_confirmed_day(data: dict) -> date | None:
     """The day the user confirmed booking on despite the day-off warning (data's confirmed_day), or None."""
     return fields.calendar_date(data, CONFIRMED_DAY)
@@ -199,7 +253,9 @@ def read_booking(
 
     A meeting on a weekend day or a holiday is refused (DayOffUnconfirmed) unless data's confirmed_day is
     its day: the user's confirmation, which scripted callers pass too when they book on such a day. It comes
-    with the other refusals, so one further send both fixes them and confirms the day.
+    with the other refusals, so one further send both fixes them and confirms the day. A meeting starting
+    when another planned meeting of the case starts is refused likewise (SameStartUnconfirmed) unless data's
+    confirmed_start is its start.
     participants and seeing (the organisations that see the case): when the caller read them (a step has).
     """
     refusals = Refusals()
@@ -210,7 +266,15 @@ def read_booking(
         read_invitees, session, case, data, now=now, participants=participants, seeing=seeing
     )
     booking = Booking(starts_at, ends_at, mode, location, room, invitees)
-    take_place_and_day(refusals, session, case, booking, read_confirmed_day(data), now=now)
+    take_place_and_day(
+        refusals,
+        session,
+        case,
+        booking,
+        read_confirmed_day(data),
+        now=now,
+        confirmed_start=refusals.take(read_confirmed_start, data),
+    )
     refusals.raise_any()
     return booking
 
@@ -224,33 +288,47 @@ def take_place_and_day(
     *,
     now: datetime,
     booked_start: datetime | None = None,
+    confirmed_start: datetime | None = None,
+    meeting_id: int | None = None,
 ) -> None:
     """Gather into refusals what the case says of a booking read: a place that identifies the person
-    (place.py), and a day off not confirmed (confirmed_day). booked_start: a booked meeting's start, when
-    the booking moves it; its own day is not asked again (confirmed when booked). A start refused already
-    (None) has no day to ask about.
+    (place.py), a day off not confirmed (confirmed_day) and a start another planned meeting of the case has
+    too, not confirmed (confirmed_start). booked_start and meeting_id: a booked meeting's start and id, when
+    the booking moves it; its own day is not asked again (confirmed when booked), nor its own start, nor is
+    it another meeting. A start refused already (None) has no day to ask about.
 
-    Asked with the other refusals, not after them: the user fixes every field and confirms the day in one
-    further send.
+    Asked with the other refusals, not after them: the user fixes every field and confirms the day and the
+    start in one further send.
     """
     place = (("location", booking.location), ("room", booking.room))
     refusals.take(refuse_identifying_place, session, case, place, now=now)
     starts_at = booking.starts_at
     if starts_at is None:
         return
+    if starts_at != booked_start:
+        refusals.take(
+            refuse_unconfirmed_same_start, session, case, starts_at, confirmed_start, meeting_id=meeting_id
+        )
     if booked_start is not None and to_local(starts_at).date() == to_local(booked_start).date():
         return
     refusals.take(refuse_unconfirmed_day_off, starts_at, confirmed_day)
 
 
 def read_change(
-    session: Session, case: SipCase, data: dict, *, now: datetime, booked_start: datetime
+    session: Session,
+    case: SipCase,
+    data: dict,
+    *,
+    now: datetime,
+    booked_start: datetime,
+    meeting_id: int | None = None,
 ) -> Booking:
     """The new time, form and place of a booked meeting (booked_start: its start as booked) from data,
     every rule checked and every field at fault refused at once (InvalidInputs), as read_booking does.
 
     Moved to another day that is a weekend day or a holiday, it is refused (DayOffUnconfirmed) with the
-    rest unless data's confirmed_day is that day.
+    rest unless data's confirmed_day is that day; moved onto the start of another planned meeting of the
+    case (not meeting_id's own), likewise (SameStartUnconfirmed) unless data's confirmed_start is that start.
     """
     refusals = Refusals()
     starts_at = refusals.take(read_start, data, now=now)
@@ -258,7 +336,15 @@ def read_change(
     mode, location, room = refusals.take(read_place, data, default=(None, None, None))
     booking = Booking(starts_at, ends_at, mode, location, room)
     take_place_and_day(
-        refusals, session, case, booking, read_confirmed_day(data), now=now, booked_start=booked_start
+        refusals,
+        session,
+        case,
+        booking,
+        read_confirmed_day(data),
+        now=now,
+        booked_start=booked_start,
+        confirmed_start=refusals.take(read_confirmed_start, data),
+        meeting_id=meeting_id,
     )
     refusals.raise_any()
     return booking

@@ -46,7 +46,7 @@ from sipflow.clock import (
     within_date_window,
 )
 from sipflow.forms import PageForm, RowList
-from sipflow.meetings.booking import MEETING_DAY_OFF, booking_day_refusal
+from sipflow.meetings.booking import MEETING_DAY_OFF, booking_day_refusal, same_start_warning
 from sipflow.meetings.services import COMMENT_MAX
 from sipflow.translated import lazy_gettext as _l
 
@@ -114,6 +114,10 @@ class MeetingTimeForm(DayOffConfirmation, PageForm):
     # warned about (warned_day), so a tick left on confirms no other day the user picks afterwards.
     confirm_day = BooleanField(_l("Book anyway"))
     warned_day = HiddenField()
+    # Shown with the warning that another planned meeting of the SIP starts at the same time: the tick
+    # confirms the start warned about (warned_start, local "YYYY-MM-DDTHH:MM") alone.
+    confirm_start = BooleanField(_l("Book anyway"))
+    warned_start = HiddenField()
 
     def _wall(self, field) -> datetime | None:
         # A date the date field refused (outside the window) would overflow on conversion to UTC.
@@ -131,6 +135,44 @@ class MeetingTimeForm(DayOffConfirmation, PageForm):
 
     validate_starts = validate_ends = _refuse_unclear_time
 
+    def _start_shown(self) -> datetime | None:
+        return self._wall(self.starts)
+
+    def _warned_start(self) -> datetime | None:
+        """The start (local wall time) the page warned about, or None."""
+        try:
+            return datetime.strptime(self.warned_start.data or "", "%Y-%m-%dT%H:%M")
+        except ValueError:
+            return None
+
+    def confirmed_start(self) -> datetime | None:
+        """The start (aware UTC) the user confirmed despite the warning of another meeting then, or None."""
+        warned = self._warned_start() if self.confirm_start.data else None
+        if warned is None or not wall_time_exists(warned) or wall_time_repeated(warned):
+            return None
+        return local_to_utc(warned)
+
+    def asks_to_confirm_start(self) -> bool:
+        """True while the start shown is the start warned about: the page shows the tick to confirm it, with
+        the warning (start_warning_by_tick or the start's own error)."""
+        warned = self._warned_start()
+        return warned is not None and warned == self._start_shown()
+
+    def start_warning_by_tick(self):
+        """The warning to show with the start's tick, or None while the start field shows it as its error
+        (a tick refused for another field's error comes back without it, and alone says not what it
+        confirms)."""
+        if not self.asks_to_confirm_start() or not wall_time_exists(self._warned_start()):
+            return None
+        warning = same_start_warning(local_to_utc(self._warned_start()))
+        errors = {str(error) for error in self.starts.errors}
+        return None if str(warning) in errors else warning
+
+    def warn_same_start(self, starts_at: datetime) -> None:
+        """Show the tick with the warning about starts_at (aware), unticked: it confirms that start alone."""
+        self.warned_start.data = to_local(starts_at).strftime("%Y-%m-%dT%H:%M")
+        self.confirm_start.data = False
+
     def to_data(self) -> dict:
         """Times as aware UTC, as sipflow.meetings.booking reads them."""
         starts, ends = self._wall(self.starts), self._wall(self.ends)
@@ -141,6 +183,7 @@ class MeetingTimeForm(DayOffConfirmation, PageForm):
             "location": self.location.data,
             "room": self.room.data,
             "confirmed_day": self.confirmed_day(),
+            "confirmed_start": self.confirmed_start(),
         }
 
     def fill_from(self, starts_at: datetime, ends_at: datetime, mode: str, location, room) -> None:

@@ -401,19 +401,30 @@ def change_meeting(
     now: datetime,
     expected_sequence: int | None = None,
     confirmed_day: date | None = None,
+    confirmed_start: datetime | None = None,
 ) -> bool:
     """Move the meeting or change its form or place; every invitee gets an update. False: nothing changed.
 
     expected_sequence is the SEQUENCE the form was read at; a stale one is refused with StaleMeeting.
     A place that identifies the person is refused, and so, moved to another day that is a weekend day or a
     holiday, is the change (DayOffUnconfirmed) unless confirmed_day is that day (the user confirmed it after
-    the warning): both at once (booking.take_place_and_day). A form's change is read by `change`.
+    the warning), and so, moved onto another planned meeting's start, is it (SameStartUnconfirmed) unless
+    confirmed_start is that start: all at once (booking.take_place_and_day). A form's change is read by
+    `change`.
     """
     _require_planned(meeting)
     check_sequence(meeting, expected_sequence)
     refusals = Refusals()
     take_place_and_day(
-        refusals, session, case, booking, confirmed_day, now=now, booked_start=meeting.starts_at
+        refusals,
+        session,
+        case,
+        booking,
+        confirmed_day,
+        now=now,
+        booked_start=meeting.starts_at,
+        confirmed_start=confirmed_start,
+        meeting_id=meeting.id,
     )
     refusals.raise_any()
     return _apply_change(session, case, meeting, booking, now=now, expected_sequence=expected_sequence)
@@ -436,7 +447,7 @@ def change(
     """
     _require_planned(meeting)
     check_sequence(meeting, expected_sequence)
-    booking = read_change(session, case, data, now=now, booked_start=meeting.starts_at)
+    booking = read_change(session, case, data, now=now, booked_start=meeting.starts_at, meeting_id=meeting.id)
     return _apply_change(session, case, meeting, booking, now=now, expected_sequence=expected_sequence)
 
 

@@ -18,7 +18,7 @@ from sipflow.clock import now_utc, to_local
 from sipflow.db import get_session, unit_of_work
 from sipflow.errors import UserError
 from sipflow.meetings import permissions, services
-from sipflow.meetings.booking import DAY_FIELD
+from sipflow.meetings.booking import DAY_FIELD, SameStartUnconfirmed
 from sipflow.meetings.forms import (
     ANSWER_MODE_LABELS,
     ATTENDANCE_PREFIX,
@@ -138,6 +138,8 @@ def _attach(form, error: UserError, top: list) -> None:
     for refusal in each_refusal(error):
         if isinstance(refusal, DayOffUnconfirmed):
             form.warn_day_off(refusal.day)
+        if isinstance(refusal, SameStartUnconfirmed):
+            form.warn_same_start(refusal.starts_at)
 
 
 def _meeting_or_404(case, meeting_id: int) -> Meeting:

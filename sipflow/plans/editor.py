@@ -21,7 +21,13 @@ from sqlmodel import Session, select
 from sipflow.cases import fields
 from sipflow.cases.days_off import DayOffWording, refuse_unconfirmed_day_off
 from sipflow.cases.models import Participant, SipCase
-from sipflow.cases.services import StepReads, note_case_changed, own_step_just_taken, share_step_reads
+from sipflow.cases.services import (
+    StepReads,
+    fire_transition,
+    note_case_changed,
+    own_step_just_taken,
+    share_step_reads,
+)
 from sipflow.clock import (
     BOOKING_YEARS_AHEAD,
     last_booking_day,
@@ -50,6 +56,7 @@ from sipflow.security import access
 from sipflow.translated import lazy_gettext as _l
 from sipflow.workflow.context import TransitionContext
 from sipflow.workflow.definition import HUVUDANSVARIG, TransitionDef, Workflow
+from sipflow.workflow.engine import WorkflowRegistry
 from sipflow.workflow.registry import GUARDS
 
 # The transition form whose step establishes (or revises) the plan: the editor finds its step by this kind,
@@ -883,6 +890,22 @@ def save_plan(
         raise PlanConflict(PLAN_CHANGED)
     plan = find_plan(session, case)
     clean = check_plan_data(session, case, plan, data, now=now, seeing=seeing)
+    return _write_plan(session, case, actor, plan, clean, expected_row_version=expected_row_version, now=now)
+
+
+def _write_plan(
+    session: Session,
+    case: SipCase,
+    actor: User | None,
+    plan: Plan | None,
+    clean: dict,
+    *,
+    expected_row_version: int,
+    now: datetime,
+) -> Plan:
+    """save_plan's writing, of data checked already (clean) into plan as read (None: not started)."""
+    if isinstance(expected_row_version, bool) or not 0 <= expected_row_version < 2**31:
+        raise PlanConflict(PLAN_CHANGED)
     # A plan edit is a change to the SIP: Mina SIP lists the case as just changed. PostgreSQL locks the case's
     # row before the plan's, the order a plan step takes them (its claim, then apply_plan's hold); SQLite, one
     # writer at a time, moves it after the plan's compare-and-set, which must be the first write.
@@ -927,6 +950,57 @@ def save_plan(
     _sync_efforts(session, case, plan, efforts, clean, now=now)
     _sync_contacts(session, plan, contacts, clean)
     session.flush()
+    return plan
+
+
+def save_and_establish(
+    session: Session,
+    registry: WorkflowRegistry,
+    case: SipCase,
+    actor: User,
+    trigger: str,
+    data: dict,
+    *,
+    expected_row_version: int,
+    expected_version: int,
+    now: datetime,
+    reads: StepReads | None = None,
+    plan: Plan | None = ...,
+) -> Plan:
+    """Establish (or revise, by trigger) the plan as the editor holds it: what it holds that the stored plan
+    does not is saved first (save_plan: its refusals at their fields, its row-version conflict), then the
+    step establishes that plan. All in the caller's one unit of work: a refusal of either writes nothing, so
+    the version established is what the user saw and nothing typed is left out of it unsaid.
+
+    expected_row_version: the plan's row version the editor was read at; expected_version: the case's.
+    reads: the step's first read (participants, consents in force) when the caller made it; plan: the working
+    plan (None: not started) when the caller read it in this transaction.
+    """
+    seeing = reads.seeing if reads is not None else None
+    if plan is ...:
+        plan = find_plan(session, case)
+    clean = check_plan_data(session, case, plan, data, now=now, seeing=seeing)
+    same = (
+        plan is not None
+        and plan.row_version == expected_row_version
+        and _holds_already(session, case, plan, clean)
+    )
+    if not same:
+        plan = _write_plan(
+            session, case, actor, plan, clean, expected_row_version=expected_row_version, now=now
+        )
+    # Saved or not, the plan now holds what the editor showed: the step holds it at its row version.
+    fire_transition(
+        session,
+        registry,
+        actor,
+        case,
+        trigger,
+        expected_version=expected_version,
+        now=now,
+        data={"plan_row_version": plan.row_version},
+        reads=reads,
+    )
     return plan
 
 

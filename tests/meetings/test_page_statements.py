@@ -48,8 +48,10 @@ MEETING_PAGE_STATEMENTS = 11
 # comes with the participants' read (12 when it was asked on its own). 17 before (27 with eight invitees):
 # the party's roles twice and the participants three times more, and each invitee's earlier invitation and
 # contact person one by one. Which invitees' addresses may be given the case page's link (staff who see the
-# SIP: security.access.addresses_seeing_case) is one statement more for all of them: 12.
-BOOKING_POST_READS = 12
+# SIP: security.access.addresses_seeing_case) is one statement more for all of them: 12. Whether another
+# planned meeting of the SIP starts at the same time (booking.refuse_unconfirmed_same_start: a booking sent
+# twice) is one more, on its index: 13.
+BOOKING_POST_READS = 13
 # Saving the plan (a changed need; the form's two contact rows stored for the first time): login, the case
 # and its access log row (5), who may edit (1), the page's participants, plan and person (3), the save's
 # plan, the organisations and units efforts may name (3), the plan's claim, its items (3), and the writes

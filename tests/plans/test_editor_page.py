@@ -193,13 +193,20 @@ def test_establishing_from_the_page_once_the_plan_is_complete(as_region, db_sess
     assert to_local(case.follow_up_on).date() == today(now) + timedelta(days=90)
 
 
-# Establishing from the page: login, the case and its access log row (4), who may edit (1), then the step
-# (its participants with the consents in force, the plan with the person, the claim and Mina SIP's
-# rows, the plan's compare-and-set, goals and efforts, the version, the log, the follow-up deadline and
-# its reminders: 13). The organisations the consent in force covers (the version's parties) come with the
-# participants' read. The editor's own
-# form is read only when the page is shown again.
+# Establishing without the editor's content (only the step's own fields): login, the case and its access log
+# row (4), who may edit (1), then the step (its participants with the consents in force, the plan with the
+# person, the claim and Mina SIP's rows, the plan's compare-and-set, goals and efforts, the version, the log,
+# the follow-up deadline and its reminders: 13). The organisations the consent in force covers (the version's
+# parties) come with the participants' read. The editor's own form is read only when the page is shown again.
 ESTABLISH_POST_STATEMENTS = 18
+# The page's button sends the editor's content too: the page's reads (the participants with the consents in
+# force, shared with the step; the person; the plan) and the plan's checks and comparison with what is stored
+# (the organisations' units, goals, efforts, contacts) come before the step: 6 more.
+ESTABLISH_WITH_CONTENT_STATEMENTS = ESTABLISH_POST_STATEMENTS + 6
+
+
+def _establish_fields(form):
+    return [(name, value) for name, value in form if name.startswith("establish-")]
 
 
 def test_establishing_from_the_page_reads_what_the_step_needs_only(
@@ -210,11 +217,25 @@ def test_establishing_from_the_page_reads_what_the_step_needs_only(
     give_huvudansvar(db_session, held, parties.region_user, parties.region.organisation_id, now)
     form = forms_of(page(as_region, held))[f"/cases/{held.uid}/plan/establish"]
     with support.statements(engine) as seen:
-        response = as_region.post(f"/cases/{held.uid}/plan/establish", data=fill(form))
+        response = as_region.post(f"/cases/{held.uid}/plan/establish", data=fill(_establish_fields(form)))
     assert response.status_code == 303
     assert len(seen) <= ESTABLISH_POST_STATEMENTS, seen
     assert len(support.row_reads(seen, "participant")) == 1, seen
     assert not support.row_reads(seen, "plancontact"), seen
+
+
+def test_establishing_with_the_editors_content_reads_the_participants_once(
+    as_region, db_session, parties, held, engine
+):
+    now = now_utc()
+    save(db_session, held, parties.region_user, complete_data(held, parties, now), now)
+    give_huvudansvar(db_session, held, parties.region_user, parties.region.organisation_id, now)
+    form = forms_of(page(as_region, held))[f"/cases/{held.uid}/plan/establish"]
+    with support.statements(engine) as seen:
+        response = as_region.post(f"/cases/{held.uid}/plan/establish", data=fill(form))
+    assert response.status_code == 303
+    assert len(seen) <= ESTABLISH_WITH_CONTENT_STATEMENTS, seen
+    assert len(support.row_reads(seen, "participant")) == 1, seen
 
 
 def test_establishing_a_plan_changed_since_the_page_was_read_is_refused(as_region, db_session, parties, held):

@@ -213,7 +213,7 @@ def test_record_the_meeting_write_and_establish_the_plan_and_the_person_approves
     page.locator("form[action$='/plan/huvudansvar'] select").select_option(str(case.municipality_id))
     page.locator("form[action$='/plan/huvudansvar'] button[type=submit]").click()
     expect(page.locator("#huvudansvar")).to_contain_text("Växjö kommun")
-    page.locator("form[action$='/plan/establish'] button[type=submit]").click()
+    page.locator("button[formaction$='/plan/establish']").click()
     expect(page.locator(".state-badge")).to_have_text("Plan upprättad")
 
     # The established version's PDF, downloaded from the version page.

@@ -400,6 +400,50 @@ def _refuse_ended(session, case, actor, *, typed=None, hand_over=None):
     )
 
 
+def _typed_plan(session, case, reads: PageReads) -> tuple[PlanEditorForm, bool, dict, list[str]]:
+    """The editor's form as the request sent it: the form, whether its own checks pass, the service's data
+    and each effort's form row. A field the request did not carry at all keeps what is stored (an empty one
+    is a wish to clear it)."""
+    form = _build_form(session, case, reads, formdata=request.form)
+    valid = form.validate()
+    stored = editor.plan_fields(case, reads.plan)
+    for name in KEPT_WHEN_NOT_SENT:
+        if name in form and name not in request.form:
+            form[name].data = stored[name]
+    data, effort_rows = form.to_data()
+    return form, valid, data, effort_rows
+
+
+def _refuse_typed(session, case, form: PlanEditorForm, reads: PageReads, data: dict, effort_rows: list[str]):
+    """The page again for a plan its form's own checks refuse (400), with what the service refuses besides
+    marked too (each field once): every field's refusal on the first send, not one round at a time. It writes
+    nothing."""
+    top: list = []
+    refused = editor.plan_refusals(
+        session, case, reads.plan, data, now=now_utc(), seeing=reads.step_reads.seeing
+    )
+    if refused is not None:
+        _attach_all(form, refused, top, effort_rows, unmarked_only=True)
+    consent_url = further_consent_url(case, refused) if refused is not None else None
+    return _render(case, form, status=400, errors=top, reads=reads, consent_url=consent_url)
+
+
+def _refuse_written(
+    session, case, form: PlanEditorForm, error: UserError, effort_rows: list[str], *, top=None
+):
+    """The page again for a save (or a save and establish) the service refused, the typed text kept and each
+    refusal at its field; a conflict's form carries the plan's row version saved meanwhile, so sending it
+    again is a deliberate choice."""
+    top = list(top or [])
+    if isinstance(error, editor.PlanConflict):
+        plan = find_plan(session, case)
+        form.row_version.data = plan.row_version if plan else 0
+        form.row_version.raw_data = [str(form.row_version.data)]
+    _attach_all(form, error, top, effort_rows)
+    consent_url = further_consent_url(case, error)
+    return _render(case, form, status=error.status, errors=top, consent_url=consent_url)
+
+
 @bp.post("/cases/<uid>/plan")
 @login_required
 def save(uid: str):
@@ -409,29 +453,14 @@ def save(uid: str):
     if not may_edit(session, case, actor):
         return _refuse_ended(session, case, actor, typed=PlanEditorForm(formdata=request.form))
     reads = _page_reads(session, case)
-    form = _build_form(session, case, reads, formdata=request.form)
     if request.form.get("action") == "add_rows":
+        form = _build_form(session, case, reads, formdata=request.form)
         form.add_blank_rows()
         configure(form, reads)
         return _render(case, form, reads=reads)
-    valid = form.validate()
-    # A field the request did not carry at all keeps what is stored (an empty one is a wish to clear it).
-    stored = editor.plan_fields(case, reads.plan)
-    for name in KEPT_WHEN_NOT_SENT:
-        if name in form and name not in request.form:
-            form[name].data = stored[name]
-    data, effort_rows = form.to_data()
+    form, valid, data, effort_rows = _typed_plan(session, case, reads)
     if not valid:
-        # What the service refuses besides, marked too (each field once): every field's refusal on the first
-        # send, not one round at a time. It writes nothing.
-        top: list = []
-        refused = editor.plan_refusals(
-            session, case, reads.plan, data, now=now_utc(), seeing=reads.step_reads.seeing
-        )
-        if refused is not None:
-            _attach_all(form, refused, top, effort_rows, unmarked_only=True)
-        consent_url = further_consent_url(case, refused) if refused is not None else None
-        return _render(case, form, status=400, errors=top, reads=reads, consent_url=consent_url)
+        return _refuse_typed(session, case, form, reads, data, effort_rows)
     try:
         with unit_of_work(session):
             editor.save_plan(
@@ -448,15 +477,7 @@ def save(uid: str):
         # Someone else saved meanwhile: their changes taken in, this user's kept, each clash at its field.
         return _render(case, _merged_form(reads, form, merged), status=merged.status, errors=[merged.message])
     except UserError as error:
-        top: list = []
-        if isinstance(error, editor.PlanConflict):
-            # The form now carries the version saved meanwhile: saving again is a deliberate choice.
-            plan = find_plan(session, case)
-            form.row_version.data = plan.row_version if plan else 0
-            form.row_version.raw_data = [str(form.row_version.data)]
-        _attach_all(form, error, top, effort_rows)
-        consent_url = further_consent_url(case, error)
-        return _render(case, form, status=error.status, errors=top, consent_url=consent_url)
+        return _refuse_written(session, case, form, error, effort_rows)
     flash(_("The plan is saved."), "success")
     return redirect(url_for("plans.editor", uid=case.uid), code=303)
 
@@ -476,21 +497,39 @@ def _merged_form(reads: PageReads, sent: PlanEditorForm, merged: editor.PlanMerg
     return form
 
 
+# The editor's own field that tells an establishing request sent with the editor's content (its button is
+# the editor form's) from one sent without it (nothing typed to save first).
+EDITOR_SENT = "row_version"
+
+
 @bp.post("/cases/<uid>/plan/establish")
 @login_required
 def establish(uid: str):
-    """Establish (or revise) the plan as the page showed it: the workflow's step whose form is the plan's."""
+    """Establish (or revise) the plan as the page showed it: the workflow's step whose form is the plan's.
+
+    The page's button sends the editor's content with it: what it holds that is not stored is saved first,
+    in the same unit of work (editor.save_and_establish), so the version established is what the user saw;
+    a refusal of the save establishes nothing and shows each refusal at its field, the typed text kept.
+    """
     case = case_or_404(uid, audit.CASE_TRANSITION)
     session, actor = get_session(), current_actor()
+    with_content = EDITOR_SENT in request.form
     if not may_edit(session, case, actor):
-        return _refuse_ended(session, case, actor)
+        typed = PlanEditorForm(formdata=request.form) if with_content else None
+        return _refuse_ended(session, case, actor, typed=typed)
     workflow = _workflow(case)
     transition = editor.establishing_transition(workflow, case.state)
     form = EstablishForm(formdata=request.form, prefix="establish")
 
     def page_form() -> PlanEditorForm:
-        # The editor's own form is read only when the page is shown again (a refusal), not for a step taken.
-        return _build_form(session, case, _page_reads(session, case))
+        # The editor's own form is read only when the page is shown again (a refusal), not for a step taken;
+        # sent with the request, it comes back as typed.
+        reads = _page_reads(session, case)
+        if with_content:
+            typed = _build_form(session, case, reads, formdata=request.form)
+            typed.validate()
+            return typed
+        return _build_form(session, case, reads)
 
     if transition is None:
         # The page offered the step, so it was sent from before a step taken since: the user's own a moment
@@ -511,6 +550,8 @@ def establish(uid: str):
             status=400,
             errors=[_l("The form is incomplete. Reload the page and try again.")],
         )
+    if with_content:
+        return _save_and_establish(session, case, actor, workflow, transition, form)
     try:
         with unit_of_work(session):
             case_services.fire_transition(
@@ -539,6 +580,42 @@ def establish(uid: str):
             status=error.status,
             errors=[message],
         )
+    return _established(case, transition)
+
+
+def _save_and_establish(session, case, actor, workflow, transition, establish: EstablishForm):
+    """Save what the editor sent unless the plan holds it already, then establish it: one unit of work."""
+    reads = _page_reads(session, case)
+    form, valid, data, effort_rows = _typed_plan(session, case, reads)
+    if not valid:
+        return _refuse_typed(session, case, form, reads, data, effort_rows)
+    try:
+        with unit_of_work(session):
+            editor.save_and_establish(
+                session,
+                workflow_registry(),
+                case,
+                actor,
+                transition.trigger,
+                data,
+                expected_row_version=form.row_version.data,
+                expected_version=establish.version.data,
+                now=now_utc(),
+                reads=reads.step_reads,
+                plan=reads.plan,
+            )
+    except UserError as error:
+        if isinstance(error, StaleCase):
+            done = editor.plan_step_just_taken(session, workflow, case, actor, now=now_utc())
+            if done is not None:
+                # The user's own second click: the step is done, not refused.
+                return already_done(done, case.uid)
+            return _refuse_written(session, case, form, StaleCase(STALE_FORM), effort_rows)
+        return _refuse_written(session, case, form, error, effort_rows)
+    return _established(case, transition)
+
+
+def _established(case, transition):
     flash(_("%(step)s: done.", step=transition_label(transition, current_locale())), "success")
     return redirect(url_for("cases.detail", uid=case.uid), code=303)
 
