@@ -890,7 +890,9 @@ def save_plan(
         raise PlanConflict(PLAN_CHANGED)
     plan = find_plan(session, case)
     clean = check_plan_data(session, case, plan, data, now=now, seeing=seeing)
-    return _write_plan(session, case, actor, plan, clean, expected_row_version=expected_row_version, now=now)
+    return _write_plan(
+        session, case, actor, plan, clean, data, as_read, expected_row_version=expected_row_version, now=now
+    )
 
 
 def _write_plan(
@@ -899,11 +901,14 @@ def _write_plan(
     actor: User | None,
     plan: Plan | None,
     clean: dict,
+    data: dict,
+    as_read: str | None,
     *,
     expected_row_version: int,
     now: datetime,
 ) -> Plan:
-    """save_plan's writing, of data checked already (clean) into plan as read (None: not started)."""
+    """save_plan's writing, of data checked already (clean) into plan as read (None: not started); data and
+    as_read as sent, for the merge a plan saved since gets (see _stale)."""
     if isinstance(expected_row_version, bool) or not 0 <= expected_row_version < 2**31:
         raise PlanConflict(PLAN_CHANGED)
     # A plan edit is a change to the SIP: Mina SIP lists the case as just changed. PostgreSQL locks the case's
@@ -986,8 +991,9 @@ def save_and_establish(
         and _holds_already(session, case, plan, clean)
     )
     if not same:
+        # No merge here (as_read None): a plan saved since is the plain conflict, the typed text kept.
         plan = _write_plan(
-            session, case, actor, plan, clean, expected_row_version=expected_row_version, now=now
+            session, case, actor, plan, clean, data, None, expected_row_version=expected_row_version, now=now
         )
     # Saved or not, the plan now holds what the editor showed: the step holds it at its row version.
     fire_transition(
