@@ -16,7 +16,11 @@ from sipflow.translated import lazy_gettext as _l
 
 # The access log keeps at most 80 characters of purpose.
 PURPOSE_MAX = 80
-PURPOSE_HELP = _l("Why you do this, for the access log, e.g. the person's request of 2 November.")
+# Said from the start: a personnummer or a name in the purpose is refused (services.check_purpose).
+PURPOSE_HELP = _l(
+    "Why you do this, for the access log, e.g. the person's request of 2 November. No personnummer or "
+    "names: the purpose shows in other people's extracts."
+)
 REQUIRED = _l("Fill in this field.")
 
 

@@ -3,7 +3,9 @@
 Each runs inside the caller's unit of work. What an administrator does about a person is written to the
 access log with its purpose, in the same transaction as the rest of the operation. A person outside the
 administrator's region (`regions.may_administer_person`) is to them as one never registered: not found,
-no extract, no change.
+no extract, no change. The purpose may not identify anyone (`check_purpose`, the rule of
+`people.identifying`): it is kept in the access log and printed in the extract of everyone the row
+concerns.
 """
 
 from __future__ import annotations
@@ -15,9 +17,10 @@ from sqlmodel import Session
 
 from sipflow.admin.regions import admin_region, may_administer_person
 from sipflow.admin.users import disable_user, enable_user, end_user_sessions  # noqa: F401 - callers find them here
-from sipflow.errors import UserError
+from sipflow.clock import to_local
+from sipflow.errors import Refusals, UserError
 from sipflow.people import services as people
-from sipflow.people.identifiers import PersonIdentifier
+from sipflow.people.identifying import name_words, refuse_identifying_purpose
 from sipflow.people.models import Person, User
 from sipflow.retention.export import person_export_json
 from sipflow.security.audit import PERSON_EXPORT, PERSON_EXTRACT, record_access
@@ -47,11 +50,28 @@ def _check_administers(session: Session, actor: User, person: Person) -> None:
         raise UnknownPerson(NO_SUCH_PERSON)
 
 
+def check_purpose(purpose: str | None, *, person: Person | None = None, now: datetime, also=()) -> None:
+    """Refuse, at the purpose field, a purpose holding a personnummer or samordningsnummer, or (when the
+    person is known) a word of their given or family name, or of the names in also (a new name typed)."""
+    names = name_words(person.given_name, person.family_name, *also) if person is not None else frozenset()
+    refuse_identifying_purpose(purpose, names=names, today=to_local(now).date())
+
+
 def look_up_person(
-    session: Session, actor: User, hash_key: str, identifier: PersonIdentifier, *, purpose: str, now: datetime
+    session: Session, actor: User, hash_key: str, typed: str, *, kind: str | None, purpose: str, now: datetime
 ) -> Person | None:
-    """The person registered under identifier if actor may administer them, the look-up logged with its
-    purpose; None when nobody is or the person is outside actor's region (that refusal logged as denied)."""
+    """The person registered under the identifier typed (of kind, or a personnummer or samordningsnummer)
+    if actor may administer them, the look-up logged with its purpose; None when nobody is or the person is
+    outside actor's region (that refusal logged as denied).
+
+    An identifier that does not parse and a purpose holding a number are refused together, at their fields.
+    The person's name is not asked of the purpose here: they are known only once found, and a refusal then
+    would tell the administrator whose number it is with no row in the log (their page's forms ask it).
+    """
+    refusals = Refusals()
+    identifier = refusals.take(people.parse_person_identifier, typed, kind=kind, now=now)
+    refusals.take(check_purpose, purpose, now=now)
+    refusals.raise_any()
     may_see = _may_administer(session, actor)
     return people.look_up_person(
         session, actor, hash_key, identifier, purpose=purpose, now=now, may_see=may_see
@@ -66,10 +86,38 @@ def administered_person(session: Session, actor: User, person_id: int | None) ->
     return person
 
 
-def change_person_particulars(session: Session, actor: User, person: Person, **changes) -> bool:
-    """`people.services.change_person_particulars` for a person actor may administer; UnknownPerson else."""
+def change_person_particulars(
+    session: Session,
+    actor: User,
+    person: Person,
+    *,
+    given_name: str,
+    family_name: str,
+    home_municipality_code: str,
+    purpose: str,
+    now: datetime,
+) -> bool:
+    """`people.services.change_person_particulars` for a person actor may administer; UnknownPerson else.
+
+    A purpose naming the person (by the name they have or the one typed) is refused with the particulars'
+    own refusals, all at once.
+    """
     _check_administers(session, actor, person)
-    return people.change_person_particulars(session, actor, person, **changes)
+    refusals = Refusals()
+    refusals.take(check_purpose, purpose, person=person, also=(given_name, family_name), now=now)
+    if refusals.errors:
+        refusals.take(people.check_particulars, session, given_name, family_name, home_municipality_code)
+        refusals.raise_any()
+    return people.change_person_particulars(
+        session,
+        actor,
+        person,
+        given_name=given_name,
+        family_name=family_name,
+        home_municipality_code=home_municipality_code,
+        purpose=purpose,
+        now=now,
+    )
 
 
 def person_log_extract(
@@ -80,6 +128,7 @@ def person_log_extract(
     from sipflow.security.extract import access_extract_csv, access_extract_pdf
 
     _check_administers(session, actor, person)
+    check_purpose(purpose, person=person, now=now)
     # Built before the log row: the extract shows the accesses up to this one.
     if file_format == "csv":
         # Flask adds the charset to a text type: naming it here too sent it twice.
@@ -95,6 +144,7 @@ def person_register_extract(
 ) -> bytes:
     """Everything sipflow holds about the person (GDPR art. 15) as JSON; logged itself."""
     _check_administers(session, actor, person)
+    check_purpose(purpose, person=person, now=now)
     data = person_export_json(session, person.id, now=now)
     _record(session, actor, person, action=PERSON_EXPORT, purpose=purpose, now=now)
     return data

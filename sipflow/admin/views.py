@@ -44,14 +44,11 @@ from sipflow.cases.forms import show_current_version
 from sipflow.cases.queries import municipalities_by_county
 from sipflow.clock import now_utc
 from sipflow.db import get_session, unit_of_work
-from sipflow.errors import InvalidInput, UserError
+from sipflow.errors import InvalidInput, UserError, refusal_of
 from sipflow.i18n import DEFAULT_LOCALE
 from sipflow.people.identifiers import RESERVNUMMER
 from sipflow.people.models import Person, User
-from sipflow.people.services import (
-    IDENTIFIER_KIND_LABELS,
-    parse_person_identifier,
-)
+from sipflow.people.services import IDENTIFIER_KIND_LABELS
 from sipflow.routing import row_id
 from sipflow.security import login_manager
 from sipflow.translated import lazy_gettext as _l
@@ -462,26 +459,34 @@ def persons():
         db = get_session()
         kind = RESERVNUMMER if form.id_kind.data == RESERVNUMMER else None
         try:
-            identifier = parse_person_identifier(form.identifier.data, kind=kind, now=now_utc())
+            with unit_of_work(db):
+                person = services.look_up_person(
+                    db,
+                    current_user._get_current_object(),
+                    current_app.config["PNR_HASH_KEY"],
+                    form.identifier.data,
+                    kind=kind,
+                    purpose=form.purpose.data,
+                    now=now_utc(),
+                )
         except InvalidInput as error:
-            form.identifier.errors.append(error.message)
+            attach_error(form, error, [])
             return render_template("admin/persons.html", form=form), 400
-        with unit_of_work(db):
-            person = services.look_up_person(
-                db,
-                current_user._get_current_object(),
-                current_app.config["PNR_HASH_KEY"],
-                identifier,
-                purpose=form.purpose.data,
-                now=now_utc(),
-            )
         if person is not None:
             return _render_person(person, form.purpose.data)
         form.identifier.errors.append(services.NO_SUCH_PERSON)
         status = 404
     elif request.method == "POST":
+        _purpose_refusal(form)
         status = 400
     return render_template("admin/persons.html", form=form), status
+
+
+def _purpose_refusal(form, person: Person | None = None, also=()) -> None:
+    """Mark the purpose of a form its own checks refused when the service would refuse it too (at once)."""
+    refused = refusal_of(services.check_purpose, form.purpose.data, person=person, also=also, now=now_utc())
+    if refused is not None:
+        attach_error(form, refused, [], unmarked_only=True)
 
 
 def _lost_person():
@@ -508,17 +513,22 @@ def person_extract():
     if person is None:
         return _lost_person()
     if not form.validate():
+        _purpose_refusal(form, person)
         return _render_person(person, form.purpose.data or "", extract_form=form, status=400)
     db = get_session()
-    with unit_of_work(db):
-        data, mimetype, extension = services.person_log_extract(
-            db,
-            current_user._get_current_object(),
-            person,
-            file_format=form.file_format.data,
-            purpose=form.purpose.data,
-            now=now_utc(),
-        )
+    try:
+        with unit_of_work(db):
+            data, mimetype, extension = services.person_log_extract(
+                db,
+                current_user._get_current_object(),
+                person,
+                file_format=form.file_format.data,
+                purpose=form.purpose.data,
+                now=now_utc(),
+            )
+    except InvalidInput as error:
+        attach_error(form, error, [])
+        return _render_person(person, form.purpose.data or "", extract_form=form, status=400)
     return _send(data, mimetype=mimetype, name=_download_name("loggutdrag", extension))
 
 
@@ -530,12 +540,17 @@ def person_export():
     if person is None:
         return _lost_person()
     if not form.validate():
+        _purpose_refusal(form, person)
         return _render_person(person, form.purpose.data or "", register_form=form, status=400)
     db = get_session()
-    with unit_of_work(db):
-        data = services.person_register_extract(
-            db, current_user._get_current_object(), person, purpose=form.purpose.data, now=now_utc()
-        )
+    try:
+        with unit_of_work(db):
+            data = services.person_register_extract(
+                db, current_user._get_current_object(), person, purpose=form.purpose.data, now=now_utc()
+            )
+    except InvalidInput as error:
+        attach_error(form, error, [])
+        return _render_person(person, form.purpose.data or "", register_form=form, status=400)
     return _send(data, mimetype="application/json", name=_download_name("registerutdrag", "json"))
 
 
@@ -547,6 +562,7 @@ def person_particulars():
     if person is None:
         return _lost_person()
     if not form.validate():
+        _purpose_refusal(form, person, also=(form.given_name.data, form.family_name.data))
         return _render_person(person, "", particulars_form=form, status=400)
     db = get_session()
     top: list = []
@@ -563,11 +579,7 @@ def person_particulars():
                 now=now_utc(),
             )
     except UserError as error:
-        name = error.field if error.field in form else None
-        if name:
-            form[name].errors = [*form[name].errors, error.message]
-        else:
-            top.append(error.message)
+        attach_error(form, error, top)
         return _render_person(person, "", particulars_form=form, errors=top, status=error.status)
     if changed:
         flash(_l("The person's particulars are changed, in every SIP of the person."), "success")

@@ -180,7 +180,8 @@ def _municipality_exists(session: Session, code: str) -> bool:
     return True
 
 
-def _check_particulars(session: Session, given_name: str, family_name: str, home_municipality_code: str):
+def check_particulars(session: Session, given_name: str, family_name: str, home_municipality_code: str):
+    """Refuse an unknown municipality and an empty name (each at its field)."""
     if not _municipality_exists(session, home_municipality_code):
         raise InvalidInput(_l("Unknown municipality."), field="home_municipality_code")
     if not given_name.strip() or not family_name.strip():
@@ -198,7 +199,7 @@ def find_or_register_person(
     now: datetime,
 ) -> PersonRegistration:
     """The registered person for identifier, registered now with these particulars if new; never changed."""
-    _check_particulars(session, given_name, family_name, home_municipality_code)
+    check_particulars(session, given_name, family_name, home_municipality_code)
     typed = (normalised(given_name.strip()), normalised(family_name.strip()), home_municipality_code)
     person = find_person(session, hash_key, identifier)
     if person is None:
@@ -298,7 +299,7 @@ def change_person_particulars(
         raise NotAllowed(_l("You may not change this person's particulars."))
     if shown and not hmac.compare_digest(shown, particulars_digest(person)):
         raise Conflict(PARTICULARS_CHANGED_MEANWHILE)
-    _check_particulars(session, given_name, family_name, home_municipality_code)
+    check_particulars(session, given_name, family_name, home_municipality_code)
     new = (normalised(given_name.strip()), normalised(family_name.strip()), home_municipality_code)
     if new == (person.given_name, person.family_name, person.home_municipality_code):
         return False

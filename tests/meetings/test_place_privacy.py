@@ -62,7 +62,11 @@ def test_a_valid_identifier_anywhere_in_a_place_is_found(
 
 
 @given(
-    area=st.integers(min_value=10, max_value=999),
+    # A four-digit area code whose last two digits are a month (0411) followed by six digits in pairs reads
+    # as YYMMDD-NNNN written apart, and one in ten such has the check digit right (people.identifying).
+    area=st.integers(min_value=10, max_value=999).filter(
+        lambda area: area < 100 or not 1 <= area % 100 <= 12
+    ),
     number=st.integers(min_value=10000, max_value=99999999),
     postcode=st.integers(min_value=10000, max_value=99999),
 )
