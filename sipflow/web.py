@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import Flask, abort, current_app, flash, g, jsonify, redirect, url_for
+from flask import Flask, abort, after_this_request, current_app, flash, g, jsonify, redirect, url_for
 from flask_babel import get_locale
 from flask_login import current_user
 from sqlalchemy import Integer, bindparam
@@ -39,24 +39,58 @@ def current_locale() -> str:
 
 
 def case_or_404(uid: str, action: str):
-    """The case if the user may see it (security.access), its access logged; 404 otherwise.
+    """The case if the user may see it (security.access), its access logged once the page is answered; 404
+    otherwise.
 
-    An unknown uid and a case the user may not see get the same 404; both refusals are logged. The log row
-    is committed before anything else happens, so no access goes unlogged.
+    An unknown uid and a case the user may not see get the same 404; both refusals are logged at once. The
+    allowed access is logged after the view (`_log_case_reads`), by what it answered: a page that goes on
+    to refuse, a 404 (a version, meeting or participant not of this case) or a 403 (a step or page the
+    user's part in the SIP does not allow), showed nothing, so no "allowed" row says it did; a 403 is a
+    refused attempt, logged as one naming the case. The row is committed before the response leaves, so
+    no access goes unlogged.
     """
     session, user, now = get_session(), current_actor(), now_utc()
     hold_actor_unit(session, user)
     case = access.case_for_user(session, user, uid, now=now)
-    with unit_of_work(session):
-        if case is None:
-            access.record_refusal(session, user, uid, purpose=audit.PURPOSE_CARE, now=now)
-        else:
-            audit.record_access(
-                session, user=user, action=action, purpose=audit.PURPOSE_CARE, case=case, now=now
-            )
     if case is None:
+        with unit_of_work(session):
+            access.record_refusal(session, user, uid, purpose=audit.PURPOSE_CARE, now=now)
         abort(404)
+    reads = g.get(_CASE_READS)
+    if reads is None:
+        reads = g.setdefault(_CASE_READS, [])
+        after_this_request(_log_case_reads)
+    reads.append((case, action, user, now))
     return case
+
+
+# The accesses case_or_404 allowed in this request, logged by _log_case_reads once the view has answered.
+_CASE_READS = "sipflow.case_reads"
+
+
+def _log_case_reads(response):
+    """Log the request's allowed case accesses by the view's answer: allowed, a refusal (403) or nothing
+    (404, or a failure: nothing was shown); in a short transaction of its own."""
+    reads = g.pop(_CASE_READS, ())
+    status = response.status_code
+    if not reads or status == 404 or status >= 500:
+        return response
+    session = get_session()
+    if session.new or session.dirty or session.deleted:
+        session.rollback()  # what a view changed outside a unit of work is never written (as at teardown)
+    refused = status == 403
+    with unit_of_work(session):
+        for case, action, user, now in reads:
+            audit.record_access(
+                session,
+                user=user,
+                action=audit.ACCESS_DENIED if refused else action,
+                purpose=audit.PURPOSE_CARE,
+                case=case,
+                outcome=audit.DENIED if refused else audit.ALLOWED,
+                now=now,
+            )
+    return response
 
 
 # Built once: every case page reads it.

@@ -308,6 +308,8 @@ def _render_my_cases(user, *, status: int = 200, person_error: str | None = None
         person_masked=person.get("masked") if person else None,
         person_error=person_error,
         typed_identifier=typed,
+        # The refused person filter's page answers a POST: its language switch leads to Mina SIP (GET).
+        page_url=url_for("cases.my_cases", **arguments) if request.method == "POST" else None,
     ), 400 if filter_errors else status
 
 

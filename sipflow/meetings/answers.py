@@ -1,6 +1,8 @@
 """Answers without an account: the personal answer link, and iTIP REPLY objects the mail server posts.
 
 Neither page shows anything about the person: the case reference, the time and the place or link only.
+Still the answer page is a read of the SIP: each showing is in the access log (`meeting.link_view`, no user,
+the invitation as `link_id`), so the person's loggutdrag lists it.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from sipflow.meetings.messages import place_text
 from sipflow.meetings.models import PLANNED, Invitation, Meeting
 from sipflow.meetings.replies import MAIL_MAX_BYTES, receive
 from sipflow.meetings.tokens import AnswerLinkError, read_answer_token
-from sipflow.security import allow_body, csrf
+from sipflow.security import allow_body, audit, csrf
 from sipflow.security.limits import limiter, refusal_page, wait_seconds
 from sipflow.translated import lazy_gettext as _l
 from sipflow.web import json_error, register_json_address
@@ -132,6 +134,18 @@ def answer(token: str):
                 status = error.status
             else:
                 status, saved = 200, True
+    # The page shows the SIP's reference, time and place: a read of the SIP through the invitation's link,
+    # logged each time it is shown (no user; the invitation is the link), in a short transaction of its own.
+    with unit_of_work(session):
+        audit.record_access(
+            session,
+            user=None,
+            action=audit.MEETING_LINK_VIEW,
+            purpose=audit.PURPOSE_CARE,
+            case=case,
+            link_id=invitation.id,
+            now=now,
+        )
     return (
         render_template(
             "meetings/answer.html",

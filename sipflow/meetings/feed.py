@@ -1,5 +1,8 @@
 """Each staff member's private calendar feed (webcal): their SIP meetings, without personal data.
 
+Every SIP the feed shows is a read of it, in the access log as `meeting.feed` once per user, SIP and Swedish
+calendar day (calendar programs fetch it every few minutes): `audit.record_feed`.
+
 The feed address is `/calendar/<key>.<mac>.ics`: the key is stored on the user (renewing replaces it, and
 the old address stops working at once); the mac is an HMAC of the key with the app's secret, so a copy of
 the database alone is not enough to read anyone's feed.
@@ -28,7 +31,7 @@ from sipflow.meetings.ical import CalendarEvent, feed_ics
 from sipflow.meetings.messages import calendar_location, public_url
 from sipflow.meetings.models import CANCELLED, Invitation, Meeting
 from sipflow.people.models import User
-from sipflow.security import access
+from sipflow.security import access, audit
 from sipflow.security.limits import limiter
 
 bp = Blueprint("calendar", __name__)
@@ -162,15 +165,21 @@ def feed(token: str):
     user = user_for_token(session, token)
     if user is None:
         abort(404)
+    shown = [
+        (meeting, case)
+        for meeting, case in feed_meetings(session, user, now=now)
+        # A meeting outside the date window (booked before dates were bounded) cannot be written in
+        # Swedish time; leaving it out keeps the feed, and every other meeting in it, readable.
+        if within_date_window(meeting.starts_at, now=now) and within_date_window(meeting.ends_at, now=now)
+    ]
+    # Each SIP the feed shows is a read of it: logged once a day per SIP (audit.record_feed), in a short
+    # transaction before anything is answered.
+    cases = {case.id: case for _meeting, case in shown}
+    with unit_of_work(session):
+        audit.record_feed(session, user=user, cases=list(cases.values()), now=now)
     # The feed is the user's own: in their language, as their mail is (a calendar program sends no cookie).
     with force_locale(language_or_default(user.language)):
-        events = [
-            _event(meeting, case)
-            for meeting, case in feed_meetings(session, user, now=now)
-            # A meeting outside the date window (booked before dates were bounded) cannot be written in
-            # Swedish time; leaving it out keeps the feed, and every other meeting in it, readable.
-            if within_date_window(meeting.starts_at, now=now) and within_date_window(meeting.ends_at, now=now)
-        ]
+        events = [_event(meeting, case) for meeting, case in shown]
         body = feed_ics(events, name=_("SIP meetings"), now=now)
     response = Response(body, mimetype="text/calendar")
     response.headers["Content-Disposition"] = 'inline; filename="sip.ics"'

@@ -20,15 +20,16 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time, timedelta
 
-from sqlalchemy import CheckConstraint, bindparam, event, insert, select, union_all, update
+from sqlalchemy import CheckConstraint, Index, bindparam, event, insert, select, text, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import ORMExecuteState
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Field, Session, SQLModel
 
 from sipflow.cases.models import SipCase
+from sipflow.clock import local_to_utc, to_local
 from sipflow.people.models import Person, Unit, User
 
 # Actions: namespaced codes, never translated (the extract shows them with Swedish labels).
@@ -42,6 +43,12 @@ CASE_PARTICIPANTS = "case.participants"
 CASE_CONSENT = "case.consent"
 MEETING_VIEW = "meeting.view"
 MEETING_CHANGE = "meeting.change"
+# A staff member's calendar feed fetched with the SIP's meeting in it: logged once per user, case and Swedish
+# calendar day (calendar programs fetch every few minutes; record_daily).
+MEETING_FEED = "meeting.feed"
+# The answer page an invitee reached through the answer link in their invitation (no user; link_id: the
+# invitation).
+MEETING_LINK_VIEW = "meeting.link_view"
 PERSON_EXTRACT = "person.extract"
 PERSON_EXPORT = "person.export"
 PERSON_LOOKUP = "person.lookup"
@@ -55,6 +62,10 @@ PLAN_LINK_VIEW = "plan.link_view"
 # person someone else read their plan.
 PLAN_LINK_VIEW_NARSTAENDE = "plan.link_view.narstaende"
 PLAN_LINK_VIEW_GUARDIAN = "plan.link_view.guardian"
+# A plan version's PDF downloaded through a personal link (a print, not a read), by the link's recipient kind.
+PLAN_LINK_PRINT = "plan.link_print"
+PLAN_LINK_PRINT_NARSTAENDE = "plan.link_print.narstaende"
+PLAN_LINK_PRINT_GUARDIAN = "plan.link_print.guardian"
 PLAN_APPROVALS = "plan.approvals"
 # Sending or revoking a personal link; only reading the links page is a read of its own.
 PLAN_LINKS = "plan.links"
@@ -74,6 +85,8 @@ ACTIONS = (
     CASE_CONSENT,
     MEETING_VIEW,
     MEETING_CHANGE,
+    MEETING_FEED,
+    MEETING_LINK_VIEW,
     PERSON_EXTRACT,
     PERSON_EXPORT,
     PERSON_LOOKUP,
@@ -83,6 +96,9 @@ ACTIONS = (
     PLAN_LINK_VIEW,
     PLAN_LINK_VIEW_NARSTAENDE,
     PLAN_LINK_VIEW_GUARDIAN,
+    PLAN_LINK_PRINT,
+    PLAN_LINK_PRINT_NARSTAENDE,
+    PLAN_LINK_PRINT_GUARDIAN,
     PLAN_APPROVALS,
     PLAN_LINKS,
     PLAN_LINKS_VIEW,
@@ -116,6 +132,8 @@ HASHED_FIELDS = (
 # existed keep their hashes and the chain verifies across the change.
 OPTIONAL_HASHED_FIELDS = ("link_id", "id_hash")
 HEAD_ID = 1
+# The rows record_feed looks for: their own part of an index (a literal, so SQLite's planner can match it).
+_FEED_ROWS = f"action = '{MEETING_FEED}'"
 
 
 class AccessLogImmutable(RuntimeError):
@@ -126,6 +144,17 @@ class AccessLogEntry(SQLModel, table=True):
     """One access to a person's data, or one refused attempt; never changed once written."""
 
     __tablename__ = "access_log"
+    # A feed fetch finds the user's feed rows of the day (record_feed): only those rows are in this index,
+    # so no other append pays for it.
+    __table_args__ = (
+        Index(
+            "ix_access_log_feed_user_id_at",
+            "user_id",
+            "at",
+            sqlite_where=text(_FEED_ROWS),
+            postgresql_where=text(_FEED_ROWS),
+        ),
+    )
 
     # Contiguous from 1: a gap is a removed row.
     seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
@@ -314,6 +343,48 @@ def record_access(
     # A Core INSERT: every page that shows a case appends a row, and nothing reads it back as an object.
     session.execute(_APPEND_ROW, {**values, "prev_hash": prev_hash, "row_hash": row_hash})
     session.execute(_SET_HEAD_HASH, {"new_hash": row_hash})
+
+
+def _swedish_day(now: datetime) -> tuple[datetime, datetime]:
+    """The UTC instants the Swedish calendar day of now starts and ends at (a DST day is 23 or 25 hours)."""
+    day = to_local(now).date()
+    start = local_to_utc(datetime.combine(day, time()))
+    return start, local_to_utc(datetime.combine(day + timedelta(days=1), time()))
+
+
+def feed_cases_logged_today(user_id: int, *, now: datetime):
+    """The statement: the ids of the cases with a MEETING_FEED row of the user on now's Swedish day."""
+    start, end = _swedish_day(now)
+    return (
+        select(_LOG.c.case_id)
+        .where(
+            _LOG.c.user_id == user_id,
+            text(_FEED_ROWS),
+            _LOG.c.at >= start,
+            _LOG.c.at < end,
+        )
+        .distinct()
+    )
+
+
+def record_feed(session: Session, *, user: User, cases, now: datetime) -> int:
+    """Log the user's calendar feed: one MEETING_FEED row per case, user and Swedish day; return how many.
+
+    A calendar program fetches a feed every few minutes, so a row per case and fetch would fill the log
+    and queue every fetch on the head's lock. One statement finds the cases already logged today
+    (ix_access_log_feed_user_id_at); only the others are appended, in the caller's transaction (make it
+    short: the caller commits). Two fetches at the same instant may both append a case: a row too many,
+    never one missing.
+    """
+    logged = set(session.execute(feed_cases_logged_today(user.id, now=now)).scalars())
+    appended = 0
+    for case in cases:
+        if case.id in logged:
+            continue
+        logged.add(case.id)
+        record_access(session, user=user, action=MEETING_FEED, purpose=PURPOSE_CARE, case=case, now=now)
+        appended += 1
+    return appended
 
 
 def concerns_person(person_id: int):

@@ -37,6 +37,8 @@ ACTION_LABELS = {
     audit.CASE_CONSENT: "Registrerade ytterligare samtycke i SIP-ärendet",
     audit.MEETING_VIEW: "Läste ett SIP-möte",
     audit.MEETING_CHANGE: "Bokade eller ändrade ett SIP-möte",
+    audit.MEETING_FEED: "Såg SIP-mötet i sin kalender",
+    audit.MEETING_LINK_VIEW: "En inbjuden läste SIP-mötet genom svarslänken i sin kallelse",
     audit.PERSON_EXTRACT: "Tog fram ett loggutdrag om personen",
     audit.PERSON_EXPORT: "Tog fram ett registerutdrag om personen",
     audit.PERSON_LOOKUP: "Sökte fram personen",
@@ -46,6 +48,9 @@ ACTION_LABELS = {
     audit.PLAN_LINK_VIEW: "Läste planerna genom den personliga länken",
     audit.PLAN_LINK_VIEW_NARSTAENDE: "En närstående läste planen genom sin personliga länk",
     audit.PLAN_LINK_VIEW_GUARDIAN: "En vårdnadshavare läste planen genom sin personliga länk",
+    audit.PLAN_LINK_PRINT: "Hämtade planen som PDF genom den personliga länken",
+    audit.PLAN_LINK_PRINT_NARSTAENDE: "En närstående hämtade planen som PDF genom sin personliga länk",
+    audit.PLAN_LINK_PRINT_GUARDIAN: "En vårdnadshavare hämtade planen som PDF genom sin personliga länk",
     audit.PLAN_APPROVALS: "Läste eller registrerade godkännanden av planen",
     audit.PLAN_LINKS: "Skickade eller återkallade en personlig länk",
     audit.PLAN_LINKS_VIEW: "Läste de personliga länkarna",
@@ -72,9 +77,14 @@ class ExtractRow:
         return astuple(self)
 
 
-def _link_name(link_id: int | None) -> str:
-    # A read through a personal link has no user: the link's number says which (the links page shows it).
-    return f"Personlig länk nr {link_id}" if link_id is not None else "–"
+def _link_name(action: str, link_id: int | None) -> str:
+    # A read through a link has no user: the link's number says which (the links page shows a personal
+    # link's; an answer link is named by its invitation's).
+    if link_id is None:
+        return "–"
+    if action == audit.MEETING_LINK_VIEW:
+        return f"Svarslänk i inbjudan nr {link_id}"
+    return f"Personlig länk nr {link_id}"
 
 
 def extract_rows(session: Session, person_id: int) -> list[ExtractRow]:
@@ -90,7 +100,7 @@ def extract_rows(session: Session, person_id: int) -> list[ExtractRow]:
     return [
         ExtractRow(
             time=to_local(entry.at).strftime("%Y-%m-%d %H:%M:%S"),
-            user=user_name or _link_name(entry.link_id),
+            user=user_name or _link_name(entry.action, entry.link_id),
             organisation=organisation_name or "–",
             action=ACTION_LABELS.get(entry.action, entry.action),
             purpose=entry.purpose,

@@ -184,6 +184,24 @@ def test_a_refused_identifier_keeps_the_state_filter_on_the_page_and_in_the_form
     assert '<input type="hidden" name="state" value="consent_given">' in html
 
 
+def test_the_refused_person_filters_language_switch_leads_to_mina_sip(as_region, create_case):
+    """The refusal answers a POST to /person-filter, which takes no GET: the switch leads to the list, with
+    the filters the form carried (never the identifier typed)."""
+    create_case()
+    page = text_of(as_region.get("/cases?state=requested"))
+    valid = support.valid_personnummer(support.date(1982, 4, 9), serial=981)
+    bad = valid[:-1] + str((int(valid[-1]) + 1) % 10)  # the check digit wrong
+    posted = {"csrf_token": csrf_token(page), "identifier": bad, "state": "requested"}
+    response = as_region.post("/person-filter", data=posted)
+    assert response.status_code == 400
+    html = text_of(response)
+    links = {html_lib.unescape(href) for href in re.findall(r'<a href="([^"]+)" lang="(?:sv|en)"', html)}
+    assert links == {"/cases?state=requested&lang=sv", "/cases?state=requested&lang=en"}
+    for link in links:
+        assert as_region.get(link).status_code == 200
+    assert not any(bad in link or bad[2:] in link for link in links)
+
+
 def test_an_unknown_filter_value_is_a_400_beside_its_field_and_the_other_filter_is_kept(
     as_region, db_session, registry, parties, create_case, now
 ):

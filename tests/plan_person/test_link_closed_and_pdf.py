@@ -19,7 +19,7 @@ from sipflow.plans.models import PlanVersion
 from sipflow.plans.pdf import pdf_filename
 from sipflow.plans.services import working_plan
 from sipflow.plans.versions import freeze_version
-from sipflow.security.audit import PLAN_LINK_VIEW, PLAN_LINK_VIEW_GUARDIAN, AccessLogEntry
+from sipflow.security.audit import PLAN_LINK_PRINT, PLAN_LINK_VIEW, PLAN_LINK_VIEW_GUARDIAN, AccessLogEntry
 
 CLOSED_REASON = "Personen har flyttat till ett boende med heldygnsomsorg efter sin stroke"
 CHILD_VIEW = "Jag vill gå i skolan som förut och spela fotboll på tisdagar"
@@ -113,12 +113,14 @@ def test_the_person_downloads_both_pdfs_of_the_version_shown_through_the_link(
             assert private not in disposition
         text = pdf_text(response.data, tmp_path)
         assert "Samtalsstöd varannan vecka" in text and world.case.reference in text
-    rows = db_session.exec(select(AccessLogEntry).where(AccessLogEntry.action == PLAN_LINK_VIEW)).all()
+    # Each download is logged as a print through the link (the person's loggutdrag says so), not a read.
+    rows = db_session.exec(select(AccessLogEntry).where(AccessLogEntry.action == PLAN_LINK_PRINT)).all()
     link_id = rows[0].link_id
     assert link_id is not None
     assert [(r.case_id, r.user_id, r.person_id, r.link_id) for r in rows] == [
         (world.case.id, None, world.person.id, link_id)
     ] * 2
+    assert db_session.exec(select(AccessLogEntry).where(AccessLogEntry.action == PLAN_LINK_VIEW)).all() == []
 
 
 def test_a_version_the_page_no_longer_shows_leads_back_to_the_page(client, db_session, sent_twice):

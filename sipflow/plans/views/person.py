@@ -84,6 +84,12 @@ LINK_VIEW_ACTIONS = {
     "narstaende": audit.PLAN_LINK_VIEW_NARSTAENDE,
     "guardian": audit.PLAN_LINK_VIEW_GUARDIAN,
 }
+# A version's PDF downloaded through a link is a print, logged as one, by the recipient's kind as a read is.
+LINK_PRINT_ACTIONS = {
+    "person": audit.PLAN_LINK_PRINT,
+    "narstaende": audit.PLAN_LINK_PRINT_NARSTAENDE,
+    "guardian": audit.PLAN_LINK_PRINT_GUARDIAN,
+}
 
 
 class ApprovalForm(PageForm):
@@ -460,10 +466,11 @@ def _link_or_refusal(token: str, now):
 
 
 def _log_link_reads(
-    link: PersonalLink, participant: Participant, cases: list[SipCase], *, person, now
+    link: PersonalLink, participant: Participant, cases: list[SipCase], *, person, now, printed: bool = False
 ) -> None:
-    """A read through the link: each case read in the access log (no user, the action saying whose link
-    it is), and the link's last use; in a short transaction of its own."""
+    """A read (printed: a PDF downloaded) through the link: each case in the access log (no user, the action
+    saying whose link it is), and the link's last use; in a short transaction of its own."""
+    actions = LINK_PRINT_ACTIONS if printed else LINK_VIEW_ACTIONS
     session = get_session()
     with unit_of_work(session):
         personal_links.touch(session, link, now)
@@ -471,7 +478,7 @@ def _log_link_reads(
             audit.record_access(
                 session,
                 user=None,
-                action=LINK_VIEW_ACTIONS[participant.kind],
+                action=actions[participant.kind],
                 purpose=audit.PURPOSE_CARE,
                 case=case,
                 person=person,
@@ -546,9 +553,10 @@ def _link_pdf(token: str, version_id: int, *, large: bool):
     """A version's PDF through the link, authorised by it as the page is: only a version the page shows now.
 
     The file is named by the case reference and version, never the person (person_view.link_pdf); the
-    read is logged as the page's reads are. A version the page no longer shows (a newer one was
-    established since the page was opened) leads back to the page, which shows the one there is now; an
-    id of no version of the link's SIPs is not found (404), as an id the address cannot hold is.
+    download is logged as a print (LINK_PRINT_ACTIONS), as the page's showings are logged as reads. A
+    version the page no longer shows (a newer one was established since the page was opened) leads back to
+    the page, which shows the one there is now; an id of no version of the link's SIPs is not found (404),
+    as an id the address cannot hold is.
     """
     now = now_utc()
     link, refusal = _link_or_refusal(token, now)
@@ -569,7 +577,8 @@ def _link_pdf(token: str, version_id: int, *, large: bool):
         return redirect(url_for("plans.my_plan", token=token), code=303)
     if found is None:
         abort(404)  # as an id the address cannot hold (0, twenty digits) is
-    _log_link_reads(link, participant, [found.case], person=session.get(Person, link.person_id), now=now)
+    person = session.get(Person, link.person_id)
+    _log_link_reads(link, participant, [found.case], person=person, now=now, printed=True)
     response = send_file(
         BytesIO(found.data),
         mimetype="application/pdf",
