@@ -653,7 +653,12 @@ def _user_id_or_none(value):
     """A posted user id, or None for "no contact person" (the empty choice)."""
     if value is None or value == "":
         return None
-    return int(value)
+    if isinstance(value, int):  # the stored choice the page starts from
+        return value
+    number = row_id(value)  # a number no user id can be (beyond the column) is no choice, not a 500
+    if number is None:
+        raise ValueError("not a user id")
+    return number
 
 
 class ContactPersonForm(PageForm):

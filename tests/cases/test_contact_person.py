@@ -205,3 +205,17 @@ def test_another_organisation_gets_the_refusal_and_no_form(client, db_session, p
     )
     assert posted.status_code == 403
     assert _unit(db_session, consented, parties.municipality.id).contact_user_id is None
+
+
+@pytest.mark.parametrize("posted", ["197707073214", "99999999999999999999", "²", "-3"])
+def test_a_choice_no_user_id_can_be_is_refused_at_the_field(client, db_session, parties, consented, posted):
+    # Beyond the column (PostgreSQL: integer out of range; SQLite: past 64 bits) it was a 500.
+    login(client, parties.municipality_user.username)
+    municipality = _unit(db_session, consented, parties.municipality.id)
+    url = _page(client, consented, municipality.id)
+    form = forms_of(text_of(client.get(url)))[url]
+    refused = client.post(url, data=fill(form, contact_user_id=posted))
+    assert refused.status_code == 400
+    field = re.search(r'<div class="field\s*has-error">.*?</div>', text_of(refused), re.S).group(0)
+    assert 'name="contact_user_id"' in field
+    assert _unit(db_session, consented, parties.municipality.id).contact_user_id is None
