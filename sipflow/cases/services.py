@@ -37,9 +37,10 @@ from sipflow.cases.models import (
 from sipflow.clock import stored_utc, to_local
 from sipflow.consent.models import Consent
 from sipflow.db import compare_and_set, insert_unless_taken, mark_written
-from sipflow.errors import InvalidInput, NotAllowed, UserError, refusal_of
+from sipflow.errors import InvalidInput, NotAllowed, Refusals, UserError, refusal_of
 from sipflow.i18n import DEFAULT_LOCALE, checked_language
 from sipflow.people.models import Person, Unit, User
+from sipflow.people.services import check_particulars
 from sipflow.security import access, audit
 from sipflow.translated import lazy_gettext as _l
 from sipflow.workflow.context import TransitionContext
@@ -377,6 +378,7 @@ def disclose_open_cases(
 
 
 # What the start form says about each case date a workflow may require (start_dates in its file).
+UNKNOWN_KIND = _l("Unknown kind of SIP.")
 _START_DATE_MESSAGES = {
     "utskrivningsklar_at": (
         _l("Enter when the patient was reported ready for discharge."),
@@ -409,23 +411,14 @@ def create_case(
     (naming those SIPs), so the page can warn and ask; scripts and tests start what they are told to.
     """
     if workflow_name not in registry.names():
-        raise InvalidInput(_l("Unknown kind of SIP."), field="workflow_name")
+        raise InvalidInput(UNKNOWN_KIND, field="workflow_name")
     workflow = registry.latest(workflow_name)
     organisation_id = actor_organisation_id(session, actor)
     if organisation_id is None:
         raise PartyNotAllowed(_l("Only staff of a unit can start a SIP."))
     # Only the dates the workflow asks for (its start_dates) are kept, and each of them is required.
     dates = {"utskrivningsklar_at": utskrivningsklar_at}
-    for name in workflow.start_dates:
-        missing, future, too_old, before_birth = _START_DATE_MESSAGES[name]
-        if dates[name] is None:
-            raise InvalidInput(missing, field=name)
-        if dates[name] > now:
-            raise InvalidInput(future, field=name)
-        if person.birth_date is not None and to_local(dates[name]).date() < person.birth_date:
-            raise InvalidInput(before_birth, field=name)
-        if dates[name] < now - START_DATE_MAX_AGE:
-            raise InvalidInput(too_old, field=name)
+    _check_start_dates(workflow, dates, person.birth_date, now=now)
     kept = {name: dates[name] if name in workflow.start_dates else None for name in dates}
     if not another_open_confirmed:
         open_ids = open_case_ids(session, registry, person)
@@ -471,6 +464,61 @@ def create_case(
         "case %s started (%s v%d) by user %s", case.reference, workflow.name, workflow.version, actor.id
     )
     return case
+
+
+def _check_start_dates(workflow: Workflow, dates: dict, birth_date: date | None, *, now: datetime) -> None:
+    """Refuse each date the workflow asks for at the start (its start_dates) that is missing, in the future,
+    before the person's birth (birth_date, when known) or too old; every date's refusal at once."""
+    refusals = Refusals()
+    for name in workflow.start_dates:
+        refusals.take(_check_start_date, name, dates.get(name), birth_date, now=now)
+    refusals.raise_any()
+
+
+def _check_start_date(name: str, value: datetime | None, birth_date: date | None, *, now: datetime) -> None:
+    missing, future, too_old, before_birth = _START_DATE_MESSAGES[name]
+    if value is None:
+        raise InvalidInput(missing, field=name)
+    if value > now:
+        raise InvalidInput(future, field=name)
+    if birth_date is not None and to_local(value).date() < birth_date:
+        raise InvalidInput(before_birth, field=name)
+    if value < now - START_DATE_MAX_AGE:
+        raise InvalidInput(too_old, field=name)
+
+
+def start_refusal(
+    session: Session,
+    registry: WorkflowRegistry,
+    *,
+    workflow_name: str | None,
+    given_name: str | None,
+    family_name: str | None,
+    home_municipality_code: str | None,
+    utskrivningsklar_at: datetime | None,
+    birth_date: date | None,
+    now: datetime,
+) -> InvalidInput | None:
+    """What starting a SIP refuses in what was typed (InvalidInputs: several), or None; writes nothing.
+
+    Ny SIP asks it before it registers the person and starts the SIP, with the fields its own form checks
+    let through (None: refused there, or not known: birth_date of an identifier that did not parse), so
+    every field is refused in one send: the person's particulars (people.services.check_particulars) and
+    the workflow's start dates (create_case's rule), each at its field.
+    """
+
+    def check() -> None:
+        refusals = Refusals()
+        refusals.take(check_particulars, session, given_name, family_name, home_municipality_code)
+        if workflow_name is not None:
+            if workflow_name not in registry.names():
+                refusals.refuse(UNKNOWN_KIND, "workflow_name")
+            else:
+                dates = {"utskrivningsklar_at": utskrivningsklar_at}
+                refusals.take(_check_start_dates, registry.latest(workflow_name), dates, birth_date, now=now)
+        refusals.raise_any()
+
+    return refusal_of(check)
 
 
 # Draws of a new reference before giving up: with 32**6 references a year, a second collision in a row is

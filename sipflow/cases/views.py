@@ -53,6 +53,7 @@ from sipflow.cases.forms import (
     TransitionForm,
     build_transition_form,
     choices,
+    parsed,
     prefill_times,
     show_current_version,
     typed_values,
@@ -1101,6 +1102,23 @@ def _check_identifier(form: NewCaseForm):
         return None
 
 
+def _start_refusal(form: NewCaseForm, identifier):
+    """services.start_refusal asked with what the form let through (cases.forms.parsed: None for a field
+    it refused); identifier: the parsed one, or None."""
+    utskrivningsklar = parsed(form.utskrivningsklar_at)
+    return services.start_refusal(
+        get_session(),
+        workflow_registry(),
+        workflow_name=parsed(form.workflow_name),
+        given_name=parsed(form.given_name),
+        family_name=parsed(form.family_name),
+        home_municipality_code=parsed(form.home_municipality_code),
+        utskrivningsklar_at=local_to_utc(utskrivningsklar) if utskrivningsklar else None,
+        birth_date=identifier.birth_date if identifier is not None else None,
+        now=now_utc(),
+    )
+
+
 def _open_ack(person_id: int, open_case_ids: list[int]) -> str:
     """What ties a ticked "start another SIP anyway" to the person, the user and the open SIPs it was shown
     for: a form sent again after it started one (back, a double click) meets one SIP more and asks again."""
@@ -1172,6 +1190,12 @@ def new():
         if not form.identifier.errors and not form.id_kind.errors and form.identifier.data:
             identifier = _check_identifier(form)
             valid = valid and identifier is not None
+        # What starting the SIP refuses besides (the particulars, the start dates), asked with the fields the
+        # form let through and marked too: every field's refusal on the first send. Writes nothing.
+        refused = _start_refusal(form, identifier)
+        if refused is not None:
+            attach_error(form, refused, top, unmarked_only=not valid)
+            valid = False
         if valid:
             person_id = None
             try:

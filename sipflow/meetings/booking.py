@@ -69,9 +69,19 @@ def booking_day_refusal(day: date, *, now: datetime):
 
 def read_start(data: dict, *, now: datetime) -> datetime:
     """The meeting's start from meeting_starts_at: given, ahead of now, on a day a meeting may be booked."""
+    return check_start(typed_start(data), now=now)
+
+
+def typed_start(data: dict) -> datetime:
+    """The meeting's start as given in meeting_starts_at (aware), refused when missing."""
     starts_at = fields.moment(data, "meeting_starts_at")
     if starts_at is None:
         raise InvalidInput(_l("Enter when the meeting starts."), field="meeting_starts_at")
+    return starts_at
+
+
+def check_start(starts_at: datetime, *, now: datetime) -> datetime:
+    """starts_at, refused unless ahead of now and on a day a meeting may be booked."""
     if starts_at <= now:
         raise InvalidInput(PAST_MEETING, field="meeting_starts_at")
     refusal = booking_day_refusal(to_local(starts_at).date(), now=now)
@@ -102,10 +112,18 @@ def read_times(data: dict, *, now: datetime) -> tuple[datetime, datetime]:
     """Start and end from meeting_starts_at plus meeting_ends_at (or meeting_minutes); refused when wrong,
     the start's and the end's refusals at once."""
     refusals = Refusals()
-    starts_at = refusals.take(read_start, data, now=now)
-    ends_at = refusals.take(read_end, data, starts_at)
+    times = take_times(refusals, data, now=now)
     refusals.raise_any()
-    return starts_at, ends_at
+    return times
+
+
+def take_times(refusals: Refusals, data: dict, *, now: datetime) -> tuple[datetime | None, datetime | None]:
+    """Start and end as read_times reads them, their refusals gathered into refusals (None: refused). A start
+    refused for its day (past, too far ahead) still has the end checked against it: an end before the start
+    is wrong on any day, and shown with the day's refusal, not after it."""
+    typed = refusals.take(typed_start, data)
+    starts_at = refusals.take(check_start, typed, now=now) if typed is not None else None
+    return starts_at, refusals.take(read_end, data, typed)
 
 
 # The meeting's own words for the warning that its day is no working day (cases.days_off).
@@ -259,8 +277,7 @@ def read_booking(
     participants and seeing (the organisations that see the case): when the caller read them (a step has).
     """
     refusals = Refusals()
-    starts_at = refusals.take(read_start, data, now=now)
-    ends_at = refusals.take(read_end, data, starts_at)
+    starts_at, ends_at = take_times(refusals, data, now=now)
     mode, location, room = refusals.take(read_place, data, default=(None, None, None))
     invitees = refusals.take(
         read_invitees, session, case, data, now=now, participants=participants, seeing=seeing
@@ -331,8 +348,7 @@ def read_change(
     case (not meeting_id's own), likewise (SameStartUnconfirmed) unless data's confirmed_start is that start.
     """
     refusals = Refusals()
-    starts_at = refusals.take(read_start, data, now=now)
-    ends_at = refusals.take(read_end, data, starts_at)
+    starts_at, ends_at = take_times(refusals, data, now=now)
     mode, location, room = refusals.take(read_place, data, default=(None, None, None))
     booking = Booking(starts_at, ends_at, mode, location, room)
     take_place_and_day(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import date, datetime
 
 from wtforms import (
     BooleanField,
@@ -63,6 +63,9 @@ PARTSTAT_LABELS = {
 }
 ANSWER_MODE_LABELS = {"on_site": _l("On site"), "video": _l("By video"), "phone": _l("By phone")}
 REQUIRED = _l("This field is required.")
+# The day the times of a booking are placed on to ask the service about them when the form refused a date
+# too far out to convert (MeetingTimeForm._wall_to_ask): a weekday far from any change of the clocks.
+STAND_IN_DAY = date(2000, 1, 4)
 
 
 def _version_field() -> IntegerField:
@@ -125,6 +128,17 @@ class MeetingTimeForm(DayOffConfirmation, PageForm):
             return None
         return datetime.combine(self.date.data, field.data)
 
+    def _wall_to_ask(self, field) -> datetime | None:
+        """The time field's wall time to ask the service about, or None when the form refused it. A date the
+        form refused still places the times, so the service checks the end against the start and the
+        meeting's length too: on the date itself when it converts (the date window), else on STAND_IN_DAY.
+        The service's refusals of that start are the date's, which the page shows its own error at."""
+        if parsed(field) is None or self.date.data is None:
+            return None
+        if self.date.errors and not within_date_window(self.date.data):
+            return datetime.combine(STAND_IN_DAY, field.data)
+        return self._wall(field)
+
     def _refuse_unclear_time(self, field) -> None:
         # A time the clocks skip names no moment and one they repeat names two: neither can be booked.
         wall = self._wall(field)
@@ -174,14 +188,15 @@ class MeetingTimeForm(DayOffConfirmation, PageForm):
         self.confirm_start.data = False
 
     def to_data(self) -> dict:
-        """Times as aware UTC, as sipflow.meetings.booking reads them."""
-        starts, ends = self._wall(self.starts), self._wall(self.ends)
+        """Times as aware UTC, as sipflow.meetings.booking reads them; a field the form's own checks refused
+        is left out (cases.forms.parsed), so the service is asked about the others (_wall_to_ask)."""
+        starts, ends = self._wall_to_ask(self.starts), self._wall_to_ask(self.ends)
         return {
             "meeting_starts_at": local_to_utc(starts) if starts else None,
             "meeting_ends_at": local_to_utc(ends) if ends else None,
-            "mode": self.mode.data,
-            "location": self.location.data,
-            "room": self.room.data,
+            "mode": parsed(self.mode),
+            "location": parsed(self.location),
+            "room": parsed(self.room),
             "confirmed_day": self.confirmed_day(),
             "confirmed_start": self.confirmed_start(),
         }

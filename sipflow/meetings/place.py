@@ -5,6 +5,8 @@ staff calendar feed carry, and those are copied, shared and synced to phones. So
 field, when `people.identifying` finds in it
 - a valid personnummer or samordningsnummer, however its digits are written apart ("2005 08 23 - 9829");
   a phone number or a postcode is not one (see people.identifying for what may happen to be);
+- the person's birth date written as the date of a personnummer followed by four digits, whatever the check
+  digit ("19660606-1011" for someone born 1966-06-06 whose number ends 1015): it still tells the birth date;
 - a word of the registered given or family name of the person, or of the name of a närstående or guardian
   taking part in the SIP (an active participant of that kind): as a whole word, without case and accents,
   with a genitive -s ("Sandbergs hem") and with punctuation inside the word taken out ("Vi-ktoria").
@@ -27,7 +29,7 @@ from sqlmodel import Session, select
 from sipflow.cases.models import Participant, SipCase
 from sipflow.clock import to_local
 from sipflow.errors import InvalidInput, Refusals
-from sipflow.people.identifying import holds_identifier, name_words, names_in
+from sipflow.people.identifying import holds_birth_date, holds_identifier, name_words, names_in
 from sipflow.people.models import Person
 from sipflow.translated import lazy_gettext as _l
 
@@ -49,13 +51,19 @@ RELATIVE_NAME_IN_PLACE = _l(
 
 
 def place_refusal(
-    text: str | None, names: frozenset[str], *, today: date, relatives: frozenset[str] = frozenset()
+    text: str | None,
+    names: frozenset[str],
+    *,
+    today: date,
+    relatives: frozenset[str] = frozenset(),
+    birth_date: date | None = None,
 ):
     """Why text may not be a meeting's place (the message), or None; names: name_words of the person,
-    relatives: those of the närstående and guardians taking part."""
+    relatives: those of the närstående and guardians taking part; birth_date: the person's, refused as the
+    date of a personnummer whatever its check digit (people.identifying.holds_birth_date)."""
     if not text:
         return None
-    if holds_identifier(text, today=today):
+    if holds_identifier(text, today=today) or holds_birth_date(text, birth_date):
         return IDENTIFIER_IN_PLACE
     if names_in(text, names):
         return NAME_IN_PLACE
@@ -84,14 +92,22 @@ def refuse_identifying_place(
             )
         ).all()
     )
+    birth_date = person.birth_date if person is not None else None
     today = to_local(now).date()
     refusals = Refusals()
     for field, text in typed:
-        refusals.take(_refuse, field, text, names, relatives, today)
+        refusals.take(_refuse, field, text, names, relatives, today, birth_date)
     refusals.raise_any()
 
 
-def _refuse(field: str, text: str, names: frozenset[str], relatives: frozenset[str], today: date) -> None:
-    message = place_refusal(text, names, today=today, relatives=relatives)
+def _refuse(
+    field: str,
+    text: str,
+    names: frozenset[str],
+    relatives: frozenset[str],
+    today: date,
+    birth_date: date | None,
+) -> None:
+    message = place_refusal(text, names, today=today, relatives=relatives, birth_date=birth_date)
     if message is not None:
         raise InvalidInput(message, field=field)

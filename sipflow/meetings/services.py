@@ -31,7 +31,7 @@ from sipflow.cases.models import Participant, SipCase
 from sipflow.cases.services import StepReads, fire_transition, lock_case, touch_case
 from sipflow.clock import to_local
 from sipflow.db import compare_and_set
-from sipflow.errors import Conflict, InvalidInput, NotAllowed, Refusals
+from sipflow.errors import Conflict, InvalidInput, NotAllowed, Refusals, refusal_of
 from sipflow.meetings import messages
 from sipflow.meetings.booking import (
     Booking,
@@ -363,6 +363,24 @@ def book(
     touch_case(session, case, expected_version=expected_version, now=now)
     booking = read_booking(session, case, data, now=now)
     return book_meeting(session, case, actor, booking, now=now).id
+
+
+def booking_refusal(
+    session: Session, case: SipCase, data: dict, *, now: datetime, reads: StepReads | None = None
+) -> InvalidInput | None:
+    """What the booking rules (booking.read_booking, the kallelse's and a later meeting's alike) refuse in
+    data (InvalidInputs: several), or None; writes nothing. For the booking page whose own form checks
+    refused the form already, asked with the fields that parsed, so every field is refused in one send."""
+    with session.no_autoflush:
+        return refusal_of(
+            read_booking,
+            session,
+            case,
+            data,
+            now=now,
+            participants=reads.participants if reads is not None else None,
+            seeing=reads.seeing if reads is not None else None,
+        )
 
 
 def _invite(

@@ -142,6 +142,22 @@ def _attach(form, error: UserError, top: list) -> None:
             form.warn_same_start(refusal.starts_at)
 
 
+def _attach_unmarked(form, error: UserError, top: list) -> None:
+    """The service's refusals of a booking or change form its own checks refused already: each field the form
+    marked keeps its own error alone (web.attach_error's unmarked_only). A start refused while the date is
+    refused is the date's (the form named the day already): not shown again at the start."""
+    fields = {**FORM_FIELDS, "meeting_starts_at": "date" if form.date.errors else "starts"}
+    for refusal in each_refusal(error):
+        name = fields.get(refusal.field, refusal.field)
+        if name in form and form[name].errors:
+            continue
+        attach_error(form, refusal, top, fields=fields, unmarked_only=True)
+        if isinstance(refusal, DayOffUnconfirmed):
+            form.warn_day_off(refusal.day)
+        if isinstance(refusal, SameStartUnconfirmed):
+            form.warn_same_start(refusal.starts_at)
+
+
 def _meeting_or_404(case, meeting_id: int) -> Meeting:
     meeting = get_session().get(Meeting, meeting_id)
     if meeting is None or meeting.case_id != case.id:
@@ -240,7 +256,14 @@ def book(uid: str):
         status = 400
         # A form from before someone else's change (the kallelse booked meanwhile) is stale, whatever else.
         refusal = _stale_booking(form, case)
-        if refusal is None and form.validate():
+        if refusal is None and not form.validate():
+            # What the booking rules refuse besides, marked too (each field once): every field's refusal on
+            # the first send. Asked with the fields that parsed; writes nothing.
+            refused = services.booking_refusal(session, case, form.to_data(), now=now, reads=read.step_reads)
+            if refused is not None:
+                _attach_unmarked(form, refused, top)
+                consent_url = further_consent_url(case, refused)
+        elif refusal is None:
             try:
                 with unit_of_work(session):
                     meeting_id = services.book(

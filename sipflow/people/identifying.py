@@ -16,6 +16,9 @@ access log and printed in the extracts of everyone the row concerns). A text ide
   is not one; a ten-digit number written without a break, or split only between pairs ("0411-12 34 56"),
   may happen to be one (its check digit right: one in ten of those with a real date), as may a date and
   time written without "kl" or ":" ("2024-11-02 10.15"): the price of finding a number written apart;
+- for a text about a known person, their birth date written as the date of a personnummer followed by four
+  digits, whatever the check digit (`holds_birth_date`: "19660606-1011" for someone born 1966-06-06), read
+  as a number written apart is; a date alone, or another day's, is not one;
 - a word of a name (`name_words`; `names_in`): as a whole word, without case and accents ("OBERG" names
   Öberg), also with a Swedish genitive -s ("Sandbergs"; a name of three or more letters, so the name Hu
   does not refuse "hus"), and also once punctuation inside a word is taken out ("Vi-ktoria", "Sand.berg");
@@ -111,6 +114,24 @@ def holds_identifier(text: str | None, *, today: date) -> bool:
         except IdentifierError:
             continue
         return True
+    return False
+
+
+def holds_birth_date(text: str | None, birth_date: date | None) -> bool:
+    """Whether text holds birth_date as the date of a personnummer (YYMMDD or YYYYMMDD, or of a
+    samordningsnummer: 60 added to the day) followed by four digits, whatever its check digit: a number
+    with a mistyped check digit is no identifier, yet still tells the person's birth date. Read as
+    holds_identifier reads a number written apart; a date alone ("2026-06-06") is no such number, nor is
+    another day's."""
+    if birth_date is None:
+        return False
+    days = (birth_date.day, birth_date.day + 60)
+    long_dates = {f"{birth_date.year:04d}{birth_date.month:02d}{day:02d}" for day in days}
+    short_dates = {long[2:] for long in long_dates}
+    for candidate in _candidates(text or ""):
+        written = candidate[:8] if len(candidate) == 12 else candidate[:6]
+        if written in (long_dates if len(candidate) == 12 else short_dates):
+            return True
     return False
 
 

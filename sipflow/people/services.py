@@ -16,7 +16,7 @@ from sipflow.cases.fields import normalised
 from sipflow.cases.models import SipCase
 from sipflow.clock import to_local
 from sipflow.db import bump_row_version, insert_unless_taken
-from sipflow.errors import Conflict, InvalidInput, NotAllowed
+from sipflow.errors import Conflict, InvalidInput, NotAllowed, Refusals
 from sipflow.i18n import checked_language
 from sipflow.people import identifiers
 from sipflow.people.identifiers import (
@@ -180,12 +180,21 @@ def _municipality_exists(session: Session, code: str) -> bool:
     return True
 
 
-def check_particulars(session: Session, given_name: str, family_name: str, home_municipality_code: str):
-    """Refuse an unknown municipality and an empty name (each at its field)."""
-    if not _municipality_exists(session, home_municipality_code):
-        raise InvalidInput(_l("Unknown municipality."), field="home_municipality_code")
-    if not given_name.strip() or not family_name.strip():
-        raise InvalidInput(_l("Enter the person's given and family name."), field="given_name")
+def check_particulars(
+    session: Session, given_name: str | None, family_name: str | None, home_municipality_code: str | None
+):
+    """Refuse an unknown municipality and an empty name (each at its field, both at once). None: a value a
+    page's own form check refused already, not asked about (Ny SIP asks about the rest, every one at once)."""
+    refusals = Refusals()
+    if home_municipality_code is not None and not _municipality_exists(session, home_municipality_code):
+        refusals.refuse(_l("Unknown municipality."), "home_municipality_code")
+    if (
+        given_name is not None
+        and family_name is not None
+        and not (given_name.strip() and family_name.strip())
+    ):
+        refusals.refuse(_l("Enter the person's given and family name."), "given_name")
+    refusals.raise_any()
 
 
 def find_or_register_person(
