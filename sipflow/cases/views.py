@@ -717,7 +717,9 @@ def fire(uid: str, trigger: str):
     if (
         isinstance(refusal, StaleCase)
         and form.validate()
-        and services.own_step_just_taken(session, case, user, [trigger], now=now_utc(), data=form.to_data())
+        and services.own_step_just_taken(
+            session, case, user, [trigger], now=now_utc(), data=form.to_data(), form=transition.form
+        )
     ):
         # The user's own second click on the step just taken: it is done, not refused.
         return already_done(transition, case.uid)
