@@ -179,6 +179,12 @@ def _booking_form(session, case, read: Invitees, *, formdata=None) -> BookingFor
     return form
 
 
+def _removed_invitees(read: Invitees) -> dict[str, dict[int, str]]:
+    """The participants an invitee group may have ticked who were taken off the SIP since, by their label
+    (ForgetsRemovedTicks)."""
+    return {"invitee_ids": {row[0].id: read.labels[row[0].id] for row in read.rows if not row[0].active}}
+
+
 def _left_out_notes(case, read: Invitees) -> dict[int, tuple]:
     """Beside each unit the booking form leaves unticked since the consent does not cover its organisation:
     why, in the words of the refusal that ticking it gets (security.access.uncovered_message), and the
@@ -234,6 +240,8 @@ def book(uid: str):
     if how is None:
         return _booking_refused(session, registry, case, user, participants=active)
     form = _booking_form(session, case, read, formdata=request.form if posted else None)
+    if posted:
+        form.forget_removed_ticks(_removed_invitees(read))
     top: list = []
     status = 200
     consent_url = None
@@ -594,6 +602,7 @@ def invite(uid: str, meeting_id: int):
             chosen=form.invitee_ids.data or (),
         )
     )
+    form.forget_removed_ticks(_removed_invitees(read))
     top: list = []
     status = 400
     consent_url = None
