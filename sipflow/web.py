@@ -158,9 +158,9 @@ def transition_label(transition: TransitionDef, locale: str) -> str:
     return transition.label.get(locale) or transition.label.get("sv") or transition.trigger
 
 
-def already_done(transition: TransitionDef, case_uid: str):
-    """A second click on a step just taken (the form it sent is stale by its own step): the case page, told
-    the step is done."""
+def already_done(transition: TransitionDef, case_uid: str, *, to: str | None = None):
+    """A second click on a step just taken (the form it sent is stale by its own step): the case page (or
+    to, the page of what the step made), told the step is done."""
     flash(
         _l(
             "%(step)s: already done a moment ago, probably a double click.",
@@ -168,7 +168,7 @@ def already_done(transition: TransitionDef, case_uid: str):
         ),
         "success",
     )
-    return redirect(url_for("cases.detail", uid=case_uid), code=303)
+    return redirect(to or url_for("cases.detail", uid=case_uid), code=303)
 
 
 # --- Parts of the case page other areas add ------------------------------------------------------------

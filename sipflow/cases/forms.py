@@ -297,7 +297,48 @@ def show_current_version(form, version: int) -> None:
     form.version.raw_data = [str(version)]
 
 
-class TransitionForm(PageForm):
+def tick_removed(name: str):
+    """Beside a checkbox group whose box for name was ticked on a page read before name left the SIP."""
+    return _l("%(name)s has been removed from the SIP and is no longer included.", name=name)
+
+
+class ForgetsRemovedTicks:
+    """A form with checkbox groups of the SIP's participants or organisations: a box ticked on a page read
+    before its participant or organisation was taken off the SIP is unticked (the form no longer offers it)
+    and named beside its group, never dropped silently; the form is then refused until sent again."""
+
+    # The names of those unticked, by field (forget_removed_ticks).
+    removed_ticks: dict[str, list[str]] | None = None
+
+    def forget_removed_ticks(self, gone: dict[str, dict[int, str]]) -> None:
+        """gone: by field name, the labels of those that may be ticked but are no longer offered."""
+        self.removed_ticks = {}
+        for name, labels in gone.items():
+            field = self._fields.get(name)
+            if field is None or not field.data:
+                continue
+            offered = {choice.value for choice in field.choices or ()}
+            names = [labels[value] for value in field.data if value not in offered and value in labels]
+            if names:
+                self.removed_ticks[name] = names
+                field.data = [value for value in field.data if value in offered]
+        self._mark_removed_ticks()
+
+    def _mark_removed_ticks(self) -> None:
+        for name, names in (self.removed_ticks or {}).items():
+            field = self._fields[name]
+            marks = [tick_removed(n) for n in names]
+            field.errors = [*marks, *(e for e in field.errors if all(str(e) != str(m) for m in marks))]
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        if not self.removed_ticks:
+            return valid
+        self._mark_removed_ticks()
+        return False
+
+
+class TransitionForm(ForgetsRemovedTicks, PageForm):
     """Base of the transition forms: every one carries the case version it was loaded with."""
 
     version = IntegerField(VERSION_LABEL, widget=HiddenInput(), validators=[InputRequired()])

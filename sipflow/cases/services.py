@@ -50,6 +50,7 @@ from sipflow.workflow.registry import (
     ATTRIBUTES_ONLY_INPUTS,
     GUARDS,
     INPUT_CHECKS,
+    INPUT_REPEATS,
     INPUTS,
     INPUTS_BEFORE_CLAIM,
 )
@@ -1134,9 +1135,17 @@ def check_version(case: SipCase, expected_version: int) -> None:
 DOUBLE_SUBMIT_WINDOW = timedelta(minutes=1)
 
 
+def same_text(typed, stored) -> bool:
+    """A typed text (None or blank: nothing) is the one stored, as the service stores it (stripped)."""
+    typed = typed.strip() if isinstance(typed, str) else typed
+    stored = stored.strip() if isinstance(stored, str) else stored
+    return (typed or None) == (stored or None)
+
+
 def _typed_as_recorded(step: TransitionLog, case: SipCase, data: dict) -> bool:
     """Every text data carries is what step recorded (its reason, its details, the case's field of that name):
-    a form that typed something else is another attempt, whose text must not be lost."""
+    a form that typed something else is another attempt, whose text must not be lost. A form of a kind with
+    lists (which rows to record) says itself what its step recorded (register_input's repeats)."""
     recorded = {step.reason, *(v for v in step.details.values() if isinstance(v, str))}
     for name, value in data.items():
         if isinstance(value, str):
@@ -1149,11 +1158,19 @@ def _typed_as_recorded(step: TransitionLog, case: SipCase, data: dict) -> bool:
 
 
 def own_step_just_taken(
-    session: Session, case: SipCase, actor: User, triggers, *, now: datetime, data: dict | None = None
+    session: Session,
+    case: SipCase,
+    actor: User,
+    triggers,
+    *,
+    now: datetime,
+    data: dict | None = None,
+    form: str | None = None,
 ) -> TransitionLog | None:
     """The case's newest step when actor took it, with one of triggers, within DOUBLE_SUBMIT_WINDOW, having
-    recorded the text data carries: what made actor's form stale is then their own step (a double click),
-    not someone else's change."""
+    recorded what data carries: what made actor's form stale is then their own step (a double click),
+    not someone else's change. form: the step's form kind; one that registered `repeats` compares data with
+    the rows its step wrote (lists too, as they hold them), any other its texts (_typed_as_recorded)."""
     newest = session.exec(
         select(TransitionLog)
         .where(TransitionLog.case_id == case.id)
@@ -1162,9 +1179,12 @@ def own_step_just_taken(
     ).first()
     if newest is None or newest.user_id != actor.id or newest.trigger not in set(triggers):
         return None
-    if not _typed_as_recorded(newest, case, data or {}):
+    if stored_utc(newest.at) < now - DOUBLE_SUBMIT_WINDOW:
         return None
-    return newest if stored_utc(newest.at) >= now - DOUBLE_SUBMIT_WINDOW else None
+    repeats = INPUT_REPEATS.get(form) if form is not None else None
+    data = data or {}
+    same = repeats(session, case, newest, data) if repeats else _typed_as_recorded(newest, case, data)
+    return newest if same else None
 
 
 def lock_case(session: Session, case: SipCase) -> SipCase:

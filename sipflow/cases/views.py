@@ -370,6 +370,19 @@ class Action:
     fixed: dict[str, Markup] = field(default_factory=dict)
 
 
+def _removed_choices(parties: queries.CaseParties) -> dict[str, dict[int, str]]:
+    """What a step's checkbox groups may have ticked of those taken off the SIP since: guardians, by their
+    participant, and organisations no longer taking part, by name (ForgetsRemovedTicks)."""
+    taking_part = {o.id for o in parties.organisations}
+    removed = [row for row in parties.participant_rows if not row[0].active]
+    return {
+        "guardian_participant_ids": {p.id: p.name or "" for p, *_ in removed if p.kind == "guardian"},
+        "organisation_ids": {
+            o.id: o.name for _p, o, *_ in removed if o is not None and o.id not in taking_part
+        },
+    }
+
+
 def _form_context(detail: queries.CaseDetail) -> FormContext:
     participants = []
     for p in detail.participants:
@@ -659,6 +672,7 @@ def fire(uid: str, trigger: str):
     form = build_transition_form(
         transition.form, _form_context(parties), prefix=trigger, version=case.version, formdata=request.form
     )
+    form.forget_removed_ticks(_removed_choices(parties))
     refusal: UserError | None = None
     # A form from before someone else's change is stale, whatever else is wrong with it.
     if form.version.validate(form) and form.version.data is not None:
@@ -718,7 +732,9 @@ def fire(uid: str, trigger: str):
     if (
         isinstance(refusal, StaleCase)
         and form.validate()
-        and services.own_step_just_taken(session, case, user, [trigger], now=now_utc(), data=form.to_data())
+        and services.own_step_just_taken(
+            session, case, user, [trigger], now=now_utc(), data=form.to_data(), form=transition.form
+        )
     ):
         # The user's own second click on the step just taken: it is done, not refused.
         return already_done(transition, case.uid)

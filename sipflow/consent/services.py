@@ -12,7 +12,7 @@ from sipflow.cases import fields
 from sipflow.cases.errors import CaseEnded
 from sipflow.cases.models import Participant, SipCase
 from sipflow.cases.participants import active_guardians, participating_organisations
-from sipflow.cases.services import actor_organisation_id, party_roles, touch_case
+from sipflow.cases.services import actor_organisation_id, party_roles, same_text, touch_case
 from sipflow.clock import to_local
 from sipflow.consent.models import CONSENT_FORMS, CONSENT_GIVERS, GIVEN, Consent, ConsentOrganisation
 from sipflow.errors import Conflict, InvalidInput, NotAllowed, Refusals, UserError, refusal_of
@@ -148,6 +148,43 @@ def give_consent(
         ],
     )
     return consents
+
+
+def repeats_consent(session: Session, consent_id: int | None, data: dict) -> bool:
+    """The consent form's data is what was recorded with the consent consent_id and the rows recorded with
+    it (one per guardian): who gave it and how, its end, its text, and which guardians and organisations,
+    compared as sets (the form's order says nothing)."""
+    last = session.get(Consent, consent_id) if isinstance(consent_id, int) else None
+    if last is None:
+        return False
+    rows = session.exec(
+        select(Consent).where(
+            Consent.case_id == last.case_id,
+            Consent.recorded_at == last.recorded_at,
+            Consent.recorded_by_user_id == last.recorded_by_user_id,
+            Consent.decision == GIVEN,
+        )
+    ).all()
+    covered = session.exec(
+        select(ConsentOrganisation.organisation_id).where(ConsentOrganisation.consent_id == last.id)
+    ).all()
+    guardians = {row.given_by_participant_id for row in rows} - {None}
+    try:
+        same_lists = (
+            fields.ids(data, "organisation_ids") == set(covered)
+            and fields.ids(data, "guardian_participant_ids") == guardians
+        )
+    except InvalidInput:
+        return False
+    return (
+        same_lists
+        and data.get("given_by") == last.given_by
+        and data.get("form") == last.form
+        and data.get("valid_until") == last.valid_until
+        and same_text(data.get("information_scope"), last.information_scope)
+        # A guardian's consent carries the guardian's name, not the one typed.
+        and (bool(guardians) or same_text(data.get("given_by_name"), last.given_by_name))
+    )
 
 
 def _valid_until(data: dict, *, now: datetime) -> date | None:

@@ -121,6 +121,11 @@ def check_consent_input(ctx: TransitionContext) -> None:
     services.check_consent(ctx.session, ctx.case, ctx.data, now=ctx.now, participants=step_participants(ctx))
 
 
+def consent_repeated(session, case, step, data: dict) -> bool:
+    """The consent form sent again is what step (a consent form's step) recorded."""
+    return services.repeats_consent(session, step.details.get("consent_id"), data)
+
+
 def apply_consent_declined(ctx: TransitionContext) -> None:
     """The declined-consent form: record the refusal."""
     services.decline_consent(ctx.session, ctx.case, ctx.actor, ctx.data, now=ctx.now)
@@ -149,5 +154,7 @@ register_guard(
     explain=guardians_not_consented,
 )
 register_effect("withdraw_consents", withdraw_consents)
-register_input("consent", apply_consent, check=check_consent_input, records_consent=True)
+register_input(
+    "consent", apply_consent, check=check_consent_input, records_consent=True, repeats=consent_repeated
+)
 register_input("consent_declined", apply_consent_declined)

@@ -28,6 +28,7 @@ from sipflow.cases.forms import (
     SKIPPED_TIME,
     VERSION_LABEL,
     DayOffConfirmation,
+    ForgetsRemovedTicks,
     InDateWindow,
     MultiCheckboxField,
     RowForm,
@@ -209,7 +210,7 @@ class MeetingTimeForm(DayOffConfirmation, PageForm):
         self.mode.data, self.location.data, self.room.data = mode, location, room
 
 
-class BookingForm(MeetingTimeForm):
+class BookingForm(ForgetsRemovedTicks, MeetingTimeForm):
     """Book a meeting and choose who is invited."""
 
     invitee_ids = MultiCheckboxField(_l("Invite"), coerce=int)
@@ -296,7 +297,7 @@ class ChangeForm(MeetingTimeForm):
         return True
 
 
-class InviteForm(PageForm):
+class InviteForm(ForgetsRemovedTicks, PageForm):
     """Invite more participants to a booked meeting."""
 
     version = _version_field()

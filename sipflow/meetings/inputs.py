@@ -6,12 +6,14 @@ service layer refuses bad input whoever calls it (view, API, CLI or benchmark).
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+
+from sqlmodel import Session, select
 
 from sipflow.cases import fields
 from sipflow.cases.models import Participant
-from sipflow.cases.services import step_participants, step_seeing
-from sipflow.clock import to_local
+from sipflow.cases.services import same_text, step_participants, step_seeing
+from sipflow.clock import stored_utc, to_local
 from sipflow.errors import InvalidInput, Refusals
 from sipflow.meetings.booking import Booking, read_booking, read_times
 from sipflow.meetings.models import (
@@ -20,6 +22,8 @@ from sipflow.meetings.models import (
     CARER_SUPPORT_ANSWERS,
     HELD,
     MEETING_MODES,
+    Attendance,
+    Invitation,
     Meeting,
 )
 from sipflow.meetings.outcome import (
@@ -222,6 +226,46 @@ def apply_kallelse(ctx: TransitionContext) -> None:
     ctx.details.update({"sent_at": sent_at.isoformat(), "channel": channel})
 
 
+def _same_moment(typed, stored) -> bool:
+    return typed is None or (stored is not None and typed == stored_utc(stored))
+
+
+def kallelse_repeated(session: Session, case, step, data: dict) -> bool:
+    """The kallelse form (the case page's, or the booking page's with its invitees) sent again is what step
+    recorded: its channel and time sent, the meeting it booked as the meeting holds it, and whom it invited
+    (as a set: the order of the ticks says nothing). A form that books no meeting matches a step that
+    booked none."""
+    details = step.details
+    if data.get("channel") is not None and not same_text(data["channel"], details.get("channel")):
+        return False
+    if data.get("sent_at") is not None and data["sent_at"].isoformat() != details.get("sent_at"):
+        return False
+    meeting_id = details.get("meeting_id")
+    meeting = session.get(Meeting, meeting_id) if isinstance(meeting_id, int) else None
+    if meeting is None or meeting.case_id != case.id:
+        return data.get("meeting_starts_at") is None
+    starts_at, ends_at = stored_utc(meeting.starts_at), stored_utc(meeting.ends_at)
+    minutes = data.get("meeting_minutes")
+    invited = session.exec(
+        select(Invitation.participant_id).where(
+            Invitation.meeting_id == meeting.id, Invitation.removed_at.is_(None)
+        )
+    ).all()
+    try:
+        invitees = fields.ids(data, "invitee_ids")
+    except InvalidInput:
+        return False
+    return (
+        data.get("meeting_starts_at") == starts_at
+        and _same_moment(data.get("meeting_ends_at"), ends_at)
+        and (minutes is None or starts_at + timedelta(minutes=minutes) == ends_at)
+        and data.get("mode") in (None, meeting.mode)
+        and same_text(data.get("location"), meeting.location)
+        and ("room" not in data or same_text(data["room"], meeting.room))
+        and ("invitee_ids" not in data or invitees == set(invited))
+    )
+
+
 def _sent_at(ctx: TransitionContext) -> datetime:
     """When a kallelse recorded from another system was sent (now, if not said): not ahead, and not before
     the minute the SIP was started in (the form gives the time to the minute)."""
@@ -297,8 +341,48 @@ def apply_meeting_outcome(ctx: TransitionContext) -> None:
         ctx.details["no_change_reason"] = no_change
 
 
+def outcome_repeated(session: Session, case, step, data: dict) -> bool:
+    """The outcome form sent again is what step recorded: the meeting held, when and whether moved, the
+    attendance and carer support as its rows hold them (by participant: the order says nothing), the
+    decisions in their order (blank rows, which the step dropped, left out) and why nothing changes."""
+    meeting_id = step.details.get("meeting_id")
+    meeting = session.get(Meeting, meeting_id) if isinstance(meeting_id, int) else None
+    if meeting is None or meeting.case_id != case.id or meeting.held_at is None:
+        return False
+    rows = session.exec(select(Attendance).where(Attendance.meeting_id == meeting.id)).all()
+    typed = [
+        row
+        for row in data.get("decisions") or []
+        if isinstance(row, dict) and (_stripped(row.get("text")) or row.get("owner") or row.get("due_on"))
+    ]
+    recorded = step.details.get("decisions") or []
+    return (
+        data.get("meeting_id") in (None, meeting.id)
+        and data.get("held_at") == stored_utc(meeting.held_at)
+        and (data.get("meeting_id") is None or bool(data.get("moved")) == meeting.moved)
+        and (data.get("attendance") or {}) == {row.participant_id: row.mode for row in rows}
+        and (data.get("carer_support") or {})
+        == {row.participant_id: row.carer_support for row in rows if row.carer_support}
+        and len(typed) == len(recorded)
+        and all(
+            same_text(row.get("text"), decision["text"])
+            and row.get("owner") == decision["owner"]
+            and isinstance(row.get("due_on"), date)
+            and row["due_on"].isoformat() == decision["due_on"]
+            for row, decision in zip(typed, recorded, strict=True)
+        )
+        and same_text(data.get("no_change_reason"), meeting.no_change_reason)
+    )
+
+
+def _stripped(text) -> str:
+    return text.strip() if isinstance(text, str) else ""
+
+
 # Each only checks and leaves what it read in the step's context for the effects that record it: on a
 # context of its own it writes nothing, so it is its own check too (a page whose own form checks refused
 # the form asks it as well, cases.services.step_input_refusal, and marks every field at once).
-register_input("kallelse", apply_kallelse, check=apply_kallelse)
-register_input("meeting_outcome", apply_meeting_outcome, check=apply_meeting_outcome)
+register_input("kallelse", apply_kallelse, check=apply_kallelse, repeats=kallelse_repeated)
+register_input(
+    "meeting_outcome", apply_meeting_outcome, check=apply_meeting_outcome, repeats=outcome_repeated
+)

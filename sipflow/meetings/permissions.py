@@ -25,7 +25,7 @@ class BookingPermission:
     transition: TransitionDef | None
 
 
-def _kallelse_transitions(registry: WorkflowRegistry, case: SipCase) -> list[TransitionDef]:
+def kallelse_transitions(registry: WorkflowRegistry, case: SipCase) -> list[TransitionDef]:
     workflow = registry.get(case.workflow_name, case.workflow_version)
     return [t for t in workflow.transitions if t.form == KALLELSE_FORM]
 
@@ -40,12 +40,12 @@ def may_manage_meetings(
     workflow = registry.get(case.workflow_name, case.workflow_version)
     if workflow.is_final(case.state):
         return False
-    allowed = {party for t in _kallelse_transitions(registry, case) for party in t.parties}
+    allowed = {party for t in kallelse_transitions(registry, case) for party in t.parties}
     return bool(party_roles(session, case, actor_organisation_id(session, actor), participants) & allowed)
 
 
 def _kallelse_sent(session: Session, registry: WorkflowRegistry, case: SipCase) -> bool:
-    triggers = [t.trigger for t in _kallelse_transitions(registry, case)]
+    triggers = [t.trigger for t in kallelse_transitions(registry, case)]
     logged = TransitionLog.case_id == case.id, TransitionLog.trigger.in_(triggers)
     return session.exec(select(TransitionLog.id).where(*logged)).first() is not None
 
@@ -75,7 +75,7 @@ def booking_permission(
     if not may_manage_meetings(session, registry, case, actor, participants):
         return None
     if logged_triggers is not None:
-        sent = not logged_triggers.isdisjoint(t.trigger for t in _kallelse_transitions(registry, case))
+        sent = not logged_triggers.isdisjoint(t.trigger for t in kallelse_transitions(registry, case))
     else:
         sent = _kallelse_sent(session, registry, case)
     if not sent:
@@ -101,7 +101,7 @@ def step_before_booking(
     if not may_manage_meetings(session, registry, case, actor, participants):
         return None
     workflow = registry.get(case.workflow_name, case.workflow_version)
-    kallelse_states = {state for t in _kallelse_transitions(registry, case) for state in t.sources}
+    kallelse_states = {state for t in kallelse_transitions(registry, case) for state in t.sources}
     if case.state in kallelse_states or _kallelse_sent(session, registry, case):
         return None
     seen, ahead = {case.state}, deque([case.state])

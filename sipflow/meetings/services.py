@@ -28,7 +28,7 @@ from sqlmodel import Session, select
 from sipflow.cases import fields
 from sipflow.cases.errors import PartyNotAllowed
 from sipflow.cases.models import Participant, SipCase
-from sipflow.cases.services import StepReads, fire_transition, lock_case, touch_case
+from sipflow.cases.services import StepReads, fire_transition, lock_case, own_step_just_taken, touch_case
 from sipflow.clock import to_local
 from sipflow.db import compare_and_set
 from sipflow.errors import Conflict, InvalidInput, NotAllowed, Refusals, refusal_of
@@ -53,12 +53,14 @@ from sipflow.meetings.models import (
     Meeting,
     new_nonce,
 )
-from sipflow.meetings.permissions import booking_permission
+from sipflow.meetings.outcome import OUTCOME_FORM
+from sipflow.meetings.permissions import KALLELSE_FORM, booking_permission, kallelse_transitions
 from sipflow.people.models import User
 from sipflow.security import access
 from sipflow.translated import lazy_gettext as _l
 
 if TYPE_CHECKING:
+    from sipflow.workflow.definition import TransitionDef
     from sipflow.workflow.engine import WorkflowRegistry
 
 logger = logging.getLogger(__name__)
@@ -381,6 +383,33 @@ def booking_refusal(
             participants=reads.participants if reads is not None else None,
             seeing=reads.seeing if reads is not None else None,
         )
+
+
+def kallelse_just_taken(
+    session: Session, registry: WorkflowRegistry, case: SipCase, actor: User, data: dict, *, now: datetime
+):
+    """(the kallelse transition, the meeting it booked) when actor's own kallelse step, taken a moment ago,
+    booked what data (a booking form sent again, a double click) asks for, invitees and all; else None."""
+    transitions = kallelse_transitions(registry, case)
+    step = own_step_just_taken(
+        session, case, actor, [t.trigger for t in transitions], now=now, data=data, form=KALLELSE_FORM
+    )
+    if step is None:
+        return None
+    return next(t for t in transitions if t.trigger == step.trigger), step.details.get("meeting_id")
+
+
+def outcome_just_taken(
+    session: Session, registry: WorkflowRegistry, case: SipCase, actor: User, data: dict, *, now: datetime
+) -> TransitionDef | None:
+    """The step that recorded a held meeting when actor took it a moment ago with what data (the outcome
+    form sent again, a double click) holds, decisions and attendance too; else None."""
+    workflow = registry.get(case.workflow_name, case.workflow_version)
+    transitions = [t for t in workflow.transitions if t.form == OUTCOME_FORM]
+    step = own_step_just_taken(
+        session, case, actor, [t.trigger for t in transitions], now=now, data=data, form=OUTCOME_FORM
+    )
+    return None if step is None else next(t for t in transitions if t.trigger == step.trigger)
 
 
 def _invite(

@@ -62,6 +62,7 @@ from sipflow.routing import row_id
 from sipflow.security import access, audit
 from sipflow.translated import lazy_gettext as _l
 from sipflow.web import (
+    already_done,
     attach_error,
     case_or_404,
     current_actor,
@@ -194,6 +195,12 @@ def _booking_form(session, case, read: Invitees, *, formdata=None) -> BookingFor
     return form
 
 
+def _removed_invitees(read: Invitees) -> dict[str, dict[int, str]]:
+    """The participants an invitee group may have ticked who were taken off the SIP since, by their label
+    (ForgetsRemovedTicks)."""
+    return {"invitee_ids": {row[0].id: read.labels[row[0].id] for row in read.rows if not row[0].active}}
+
+
 def _left_out_notes(case, read: Invitees) -> dict[int, tuple]:
     """Beside each unit the booking form leaves unticked since the consent does not cover its organisation:
     why, in the words of the refusal that ticking it gets (security.access.uncovered_message), and the
@@ -249,6 +256,8 @@ def book(uid: str):
     if how is None:
         return _booking_refused(session, registry, case, user, participants=active)
     form = _booking_form(session, case, read, formdata=request.form if posted else None)
+    if posted:
+        form.forget_removed_ticks(_removed_invitees(read))
     top: list = []
     status = 200
     consent_url = None
@@ -286,9 +295,18 @@ def book(uid: str):
                 flash(_("The meeting is booked and the invitations are on their way."), "success")
                 return redirect(url_for("meetings.detail", uid=case.uid, meeting_id=meeting_id), code=303)
         if refusal is not None:
+            session.refresh(case)
+            # The user's own kallelse booked a moment ago from this same form (a double click): it is done,
+            # and sending it again would book the meeting twice.
+            done = form.validate() and services.kallelse_just_taken(
+                session, registry, case, user, form.to_data(), now=now
+            )
+            if done:
+                transition, meeting_id = done
+                page = url_for("meetings.detail", uid=case.uid, meeting_id=meeting_id) if meeting_id else None
+                return already_done(transition, case.uid, to=page)
             _attach(form, refusal, top)
             status = refusal.status
-            session.refresh(case)
             how = permissions.booking_permission(session, registry, case, user)
             if how is None:
                 return _booking_refused(session, registry, case, user)
@@ -607,6 +625,7 @@ def invite(uid: str, meeting_id: int):
             chosen=form.invitee_ids.data or (),
         )
     )
+    form.forget_removed_ticks(_removed_invitees(read))
     top: list = []
     status = 400
     consent_url = None
@@ -829,7 +848,7 @@ def outcome(uid: str):
     transition = outcome_transition(registry.get(case.workflow_name, case.workflow_version), case.state)
     if request.method == "GET":
         if transition is None:
-            abort(404)
+            return _outcome_not_now(case)
         page = _outcome_page(case, chosen_id=_chosen_id())
         _may_record_or_403(session, registry, user, case, transition, _active(page))
         return _render_outcome(page, _outcome_form(page))
@@ -843,6 +862,10 @@ def outcome(uid: str):
     groups: dict = {}
     # A form from before someone else's change is stale whatever else it holds; what was typed stays.
     if form.version.validate(form) and form.version.data is not None and form.version.data != case.version:
+        done = _outcome_just_taken(page, user)
+        if done is not None:
+            # The user's own second click on the outcome just recorded: it is done, not refused.
+            return already_done(done, case.uid)
         show_current_version(form, case.version)
         return _render_outcome(page, form, status=409, errors=[STALE_OUTCOME])
     if transition is None:
@@ -914,6 +937,32 @@ def outcome(uid: str):
     else:
         flash(_("%(step)s: saved. The decisions are in the plan as efforts.", step=step), "success")
     return redirect(url_for("cases.detail", uid=case.uid), code=303)
+
+
+def _outcome_not_now(case):
+    """The outcome page when no held meeting can be recorded: once one is (the SIP went on from it), the
+    last meeting held, told so; before any, not found."""
+    held = [m for m in case_meetings_in_order(get_session(), case) if m.status == HELD]
+    if not held:
+        abort(404)
+    flash(_("The meeting's outcome is already recorded."), "info")
+    return redirect(url_for("meetings.detail", uid=case.uid, meeting_id=held[-1].id), code=303)
+
+
+def _outcome_just_taken(page: OutcomePage, user):
+    """The outcome step the user took a moment ago, when the form posted (stale by it) is what it recorded.
+
+    Read from a form of its own, its meeting chosen among the held ones too (the one it recorded is no
+    longer planned); one its checks refuse is no second send.
+    """
+    form = _outcome_form(page, formdata=request.form)
+    held = [(m.id, page.labels[m.id]) for m in page.meetings if m.status == HELD]
+    form.meeting_id.choices = [*form.meeting_id.choices, *choices(held)]
+    if not form.validate():
+        return None
+    return services.outcome_just_taken(
+        get_session(), workflow_registry(), page.case, user, form.to_data(), now=now_utc()
+    )
 
 
 def _may_record(session, case, transition, participants) -> bool:

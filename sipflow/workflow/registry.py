@@ -90,6 +90,10 @@ INPUT_CHECKS: dict[str, Callable[[TransitionContext], None]] = {}
 # Form kinds whose step records the person's consent: before a step with one no consent can be in force, so
 # none can be withdrawn (the loader asks for a withdrawal from every active state after one, and none before).
 CONSENT_INPUTS: set[str] = set()
+# Form kinds that say whether a form sent again is what a step of theirs recorded: repeats(session, case,
+# step, data) -> bool, comparing every typed value (lists too) with the rows the step wrote, as they hold
+# them (cases.services.own_step_just_taken: a double click is told done, not refused as someone else's).
+INPUT_REPEATS: dict[str, Callable] = {}
 
 
 def register_input(
@@ -100,6 +104,7 @@ def register_input(
     before_claim: Callable[[TransitionContext], None] | None = None,
     check: Callable[[TransitionContext], None] | None = None,
     records_consent: bool = False,
+    repeats: Callable | None = None,
 ) -> None:
     """Let workflow files name kind as a transition's form; fn writes what the form collected.
 
@@ -108,6 +113,7 @@ def register_input(
     may run more than once, and runs before the case's claim (fn after it).
     check: fn's checks alone; it refuses what fn would refuse, writes nothing and may run more than once.
     records_consent: fn records the person's consent (CONSENT_INPUTS).
+    repeats: whether a form's data is what a step of this kind recorded (INPUT_REPEATS).
     """
     INPUTS[kind] = fn
     if records_consent:
@@ -126,6 +132,10 @@ def register_input(
         INPUT_CHECKS[kind] = check
     else:
         INPUT_CHECKS.pop(kind, None)
+    if repeats is not None:
+        INPUT_REPEATS[kind] = repeats
+    else:
+        INPUT_REPEATS.pop(kind, None)
 
 
 def register_reminder_anchor(name: str, fn: Callable) -> None:
