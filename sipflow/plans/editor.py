@@ -39,7 +39,7 @@ from sipflow.db import compare_and_set
 from sipflow.errors import Conflict, InvalidInput, Refusals, refusal_of
 from sipflow.people.models import Organisation, Person, Unit, User
 from sipflow.plans.content import plan_items
-from sipflow.plans.merge import PlanMerge, merge, parse_digest, read_digest
+from sipflow.plans.merge import PLAN_VALUES, PlanMerge, merge, parse_digest, read_digest
 from sipflow.plans.models import (
     BY_OTHERS,
     EFFORT_KINDS,
@@ -799,15 +799,6 @@ def _sync_contacts(session: Session, plan: Plan, existing: list[PlanContact], cl
         session.delete(row)
 
 
-# The plan's own values the editor writes.
-_PLAN_VALUES = (
-    "needs",
-    "no_other_measures",
-    "huvudansvar_contact",
-    "fast_vardkontakt",
-    "fast_omsorgskontakt",
-    "follow_up_on",
-)
 # The fields of an effort the editor writes (its status and position aside), compared to tell a repeated
 # save from a conflicting one.
 _EFFORT_VALUES = (
@@ -829,7 +820,7 @@ def _holds_already(session: Session, case: SipCase, plan: Plan, clean: dict) -> 
         return (a if a != "" else None) == (b if b != "" else None)
 
     goals, efforts, contacts = plan_items(session, plan)
-    scalars = [(getattr(plan, name), clean[name]) for name in _PLAN_VALUES]
+    scalars = [(getattr(plan, name), clean[name]) for name in PLAN_VALUES]
     for name, stored in (
         ("child_view", case.child_view),
         ("child_view_missing_reason", plan.child_view_missing_reason),
@@ -942,7 +933,7 @@ def _write_plan(
         goals, efforts, contacts = plan_items(session, plan)
     if not case_first:
         note_case_changed(session, case, now=now)
-    for name in _PLAN_VALUES:
+    for name in PLAN_VALUES:
         setattr(plan, name, clean[name])
     if clean["child_view_missing_reason"] is not ...:
         plan.child_view_missing_reason = clean["child_view_missing_reason"]

@@ -23,17 +23,18 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 
-# The plan's own fields the editor shows, compared one by one.
-PLAN_FIELDS = (
+# The plan row's own values the editor writes (editor.save_plan).
+PLAN_VALUES = (
     "needs",
     "no_other_measures",
     "huvudansvar_contact",
     "fast_vardkontakt",
     "fast_omsorgskontakt",
     "follow_up_on",
-    "child_view",
-    "child_view_missing_reason",
 )
+# The plan's own fields the editor shows, compared one by one: its values and the child's view (kept on the
+# case) with the reason it is missing.
+PLAN_FIELDS = (*PLAN_VALUES, "child_view", "child_view_missing_reason")
 GOAL_LISTS = ("own_goals", "professional_goals")
 # The fields of an effort row the editor shows, by the effort's kind.
 EFFORT_FIELDS = {

@@ -23,6 +23,7 @@ from sipflow.people.models import Person
 from sipflow.plans import editor, responsibility
 from sipflow.plans.blueprint import bp
 from sipflow.plans.forms import EstablishForm, HandOverForm, PlanEditorForm
+from sipflow.plans.merge import PLAN_FIELDS
 from sipflow.plans.models import Plan
 from sipflow.plans.services import find_plan, person_and_last_version_number
 from sipflow.security import audit
@@ -47,15 +48,7 @@ SIP_ENDED = _l(
 )
 
 # The plan's own fields (not rows, not the checkbox, which a browser leaves out when unticked).
-KEPT_WHEN_NOT_SENT = (
-    "needs",
-    "huvudansvar_contact",
-    "fast_vardkontakt",
-    "fast_omsorgskontakt",
-    "follow_up_on",
-    "child_view",
-    "child_view_missing_reason",
-)
+KEPT_WHEN_NOT_SENT = tuple(name for name in PLAN_FIELDS if name != "no_other_measures")
 
 
 def _workflow(case):
