@@ -118,7 +118,8 @@ class StatsQuery:
         """The period and the same period in each earlier year compared, oldest first."""
         out = []
         for back in range(self.compare_years, -1, -1):
-            out.append((_years_back(self.start, back), _years_back(self.end, back)))
+            # Whole months as the period: February ends on the 29th in a leap year compared.
+            out.append((_years_back(self.start, back), _month_end(_years_back(self.end, back))))
         return out
 
     def as_dict(self) -> dict:
@@ -213,6 +214,7 @@ def parse_query(
     for day, field_name in ((start_day, "from"), (end_day, "to")):
         if not EARLIEST_DAY <= day <= LATEST_DAY:
             raise InvalidInput(_range_message(), field=field_name)
+    _whole_months(start_day, end_day)
     if end_day < start_day:
         raise InvalidInput(_l("The end of the period is before its start."), field="to")
     if _years_back(end_day, MAX_YEARS) >= start_day:
@@ -279,6 +281,47 @@ def parse_query(
             _l("Earlier years can be compared only for a period of at most one year."), field="compare_years"
         )
     return query
+
+
+def _month_end(day: date) -> date:
+    """The last day of day's month."""
+    return day.replace(day=calendar.monthrange(day.year, day.month)[1])
+
+
+def month_of(day: date) -> tuple[date, date]:
+    """The first and last day of day's month: the shortest period the statistics count."""
+    return day.replace(day=1), _month_end(day)
+
+
+def _whole_months(start: date, end: date) -> None:
+    """Refuse a period that is not whole calendar months, naming the field and the day meant.
+
+    Two periods a day apart would give that day's SIPs back as their difference (one woman aged 25-44
+    had a first SIP on 13 July), whatever each table hides; a month's are many more. The CLI and every
+    export go through here, as the page does.
+    """
+    check_period_day(start, "from")
+    check_period_day(end, "to")
+
+
+def check_period_day(day: date, field_name: str) -> None:
+    """A period's first day (field from) must begin a month, its last (to) end one; else a refusal."""
+    if field_name == "from" and day.day != 1:
+        raise InvalidInput(
+            _l(
+                "Statistics are counted in whole months: enter the first day of a month, such as %(day)s.",
+                day=day.replace(day=1).isoformat(),
+            ),
+            field="from",
+        )
+    if field_name == "to" and day != _month_end(day):
+        raise InvalidInput(
+            _l(
+                "Statistics are counted in whole months: enter the last day of a month, such as %(day)s.",
+                day=_month_end(day).isoformat(),
+            ),
+            field="to",
+        )
 
 
 def _parse_years(value: str | int | None) -> int:

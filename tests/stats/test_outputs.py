@@ -181,10 +181,10 @@ def test_the_cli_writes_the_same_numbers(app, kalmar, tmp_path):
 @pytest.mark.parametrize(
     ("params", "field"),
     [
-        ({"from": "2026-03-31", "to": "2026-01-01"}, "to"),
+        ({"from": "2026-03-01", "to": "2026-01-31"}, "to"),
         ({"municipality": "9999"}, "municipality"),
         ({"by": "shoe_size"}, "by"),
-        ({"from": "2000-01-01", "to": "2026-01-01"}, "to"),
+        ({"from": "2000-01-01", "to": "2026-01-31"}, "to"),
         ({"from": "yesterday"}, "from"),
         ({"county": "99"}, "county"),
         ({"code": "ZV051"}, "code"),
@@ -241,7 +241,7 @@ def test_a_refused_filter_says_so_beside_its_field_in_valid_html(coordinator, fi
 
 def test_bad_input_in_the_cli_is_a_usage_error(app):
     result = app.test_cli_runner().invoke(
-        sipflow_cli, ["stats", "--from", "2026-03-31", "--to", "2026-01-01", "--format", "json"]
+        sipflow_cli, ["stats", "--from", "2026-03-01", "--to", "2026-01-31", "--format", "json"]
     )
     assert result.exit_code == 2 and "--to:" in result.output
 
@@ -762,7 +762,7 @@ def test_the_persons_column_names_the_period_the_rows_are_counted_by(
         ({"from": "2026-07-01", "to": "2026-09-30"}, "sip-statistik-2026-K3-08.pdf"),
         ({"from": "2026-01-01", "to": "2026-03-31"}, "sip-statistik-2026-K1-08.pdf"),
         ({"from": "2025-01-01", "to": "2025-12-31"}, "sip-statistik-2025-08.pdf"),
-        ({"from": "2026-01-01", "to": "2026-02-15"}, "sip-statistik-2026-01-01-till-2026-02-15-08.pdf"),
+        ({"from": "2026-01-01", "to": "2026-02-28"}, "sip-statistik-2026-01-01-till-2026-02-28-08.pdf"),
         ({"from": "2026-04-01", "to": "2026-09-30"}, "sip-statistik-2026-04-01-till-2026-09-30-08.pdf"),
         ({"county": "", "municipality": NYBRO, "code": "XU045"}, "sip-statistik-2026-K1-0881-XU045.pdf"),
     ],
@@ -923,7 +923,7 @@ def test_a_refused_date_beside_other_refused_fields_each_says_so(coordinator):
 
 def test_a_refused_date_is_no_reason_to_refuse_the_period_s_order(coordinator):
     """With the start refused, the end (before this year) is no "end before start"."""
-    page = coordinator.get("/statistik/", query_string={"from": "abc", "to": "2020-01-01"}).get_data(
+    page = coordinator.get("/statistik/", query_string={"from": "abc", "to": "2020-01-31"}).get_data(
         as_text=True
     )
     assert 'id="from-error"' in page and 'id="to-error"' not in page

@@ -11,13 +11,14 @@ from sqlalchemy import literal, select
 
 from sipflow.cases.models import Deadline, SipCase
 from sipflow.clock import STOCKHOLM, to_local
-from sipflow.stats.services import indicators
+from sipflow.stats.services import indicators, month_of
 from sipflow.stats.sql import days_between, swedish_day
 
-# 00:30 in Sweden, the day before in UTC: in winter (CET, +1) and in summer (CEST, +2).
+# 00:30 in Sweden, the day before in UTC: in winter (CET, +1) and in summer (CEST, +2). The first of a
+# month, as a period is whole months: in UTC it is still the month before.
 JUST_AFTER_MIDNIGHT = [
-    pytest.param(datetime(2026, 12, 4, 0, 30, tzinfo=STOCKHOLM), id="winter"),
-    pytest.param(datetime(2026, 6, 15, 0, 30, tzinfo=STOCKHOLM), id="summer"),
+    pytest.param(datetime(2026, 12, 1, 0, 30, tzinfo=STOCKHOLM), id="winter"),
+    pytest.param(datetime(2026, 6, 1, 0, 30, tzinfo=STOCKHOLM), id="summer"),
 ]
 
 
@@ -28,7 +29,8 @@ def table(answer, key):
 def answer_for(world, day: date, **options):
     settings = world.settings()
     settings.threshold = 1
-    query = world.query(start=day.isoformat(), end=day.isoformat(), **options)
+    first, last = month_of(day)
+    query = world.query(start=first.isoformat(), end=last.isoformat(), **options)
     return indicators(world.session, query, settings)
 
 
