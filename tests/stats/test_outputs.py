@@ -81,14 +81,16 @@ def test_small_counts_are_hidden_in_the_table_and_the_chart(coordinator, kalmar)
     assert "&lt;5" in nybro_row and "<td>2</td>" not in nybro_row
     chart = page[page.index("<svg") : page.index("</svg>")]
     # Kalmar's 7 would be the total minus Nybro's: hidden as well (complementary suppression).
-    assert "Nybro: &lt;5" in chart and "Kalmar: .." in chart and ">7<" not in chart
+    # Nybro's 2 SIPs are 2 persons': withheld as ".." (a row of "<5" persons shows nothing else).
+    assert "Nybro: .." in chart and "Kalmar: .." in chart and ">7<" not in chart
 
 
 def test_json_hides_small_counts_and_the_total_that_would_give_them_away(coordinator, kalmar):
     answer = json_answer(coordinator)
     meetings = next(t for t in answer["tables"] if t["key"] == "meetings")
     rows = {row["municipality"]: row for row in meetings["rows"]}
-    assert rows["Nybro"]["persons"] == "<5" and rows["Nybro"]["sips"] == "<5"
+    # A row of "<5" persons shows nothing else: its SIPs are withheld as "..".
+    assert rows["Nybro"]["persons"] == "<5" and rows["Nybro"]["sips"] == ".."
     # Total 8 persons minus Kalmar's 6 would give Nybro's 2: complementary suppression hides Kalmar's too.
     assert (rows["Kalmar"]["persons"], rows["Kalmar"]["sips"]) == ("..", "..")
     assert (meetings["total"]["persons"], meetings["total"]["sips"]) == (8, 9)
@@ -343,7 +345,8 @@ def test_a_bar_that_would_give_a_single_hidden_cell_away_is_hidden(coordinator, 
     answer = coordinator.get("/statistik/indikatorer.json", query_string=params).get_json()
     rows = answer["tables"][0]["rows"]
     cells = {(row["quarter"], row["municipality"]): row["sips"] for row in rows if row["sips"] != 0}
-    assert cells == {("2026 K2", "Nybro"): "<5", ("2026 K3", "Kalmar"): 5, ("2026 K3", "Nybro"): ".."}
+    # Nybro's Q2 is 3 persons': withheld as ".." (a row of "<5" persons shows nothing else).
+    assert cells == {("2026 K2", "Nybro"): "..", ("2026 K3", "Kalmar"): 5, ("2026 K3", "Nybro"): ".."}
     page = coordinator.get("/statistik/", query_string=params).get_data(as_text=True)
     charts = chart_descriptions(page)
     assert charts["trend"] == "2026 K2: &lt;5; 2026 K3: .."
@@ -540,8 +543,8 @@ def test_the_swedish_dashboard_quotes_the_hidden_count_with_swedish_quotation_ma
     english = coordinator.get("/statistik/", query_string=PERIOD | {"lang": "en"}).get_data(as_text=True)
     assert 'are shown as "&lt;5".' in english
     # What ".." means is said too: a share hidden is "..", not "<5" (which reads as under 5 %).
-    assert "”..” är dolt: ett antal som skulle låta ett litet räknas ut, eller en andel" in swedish
-    assert '".." is hidden: a count that would let a small one be worked out' in english
+    assert "”..” är dolt: allt annat om en grupp på färre än 5 personer (även en nolla)" in swedish
+    assert '".." is hidden: anything else about a group of fewer than 5 persons' in english
 
 
 def test_the_swedish_dashboard_calls_the_kallelse_deadline_a_tidsfrist_as_everywhere_else(
