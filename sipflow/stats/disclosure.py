@@ -14,9 +14,12 @@ more cell along the groups that narrowed it, until none is. A share shown beside
 denominator gives its numerator and rest back (96.9 % of 510 can only be 494), so every group is checked
 with them known, and a share is hidden when its numerator, denominator or rest is hidden, small or
 complementary: then no shown share pins a hidden cell of a group its numerator or rest is in. A median
-or maximum is hidden when it rests on fewer than threshold cases. A count another table shows too is
-hidden where that table hides it (`linked_cells`). A chart's bar is a sum of a column's cells (`Bar`):
-checked as one more group, with the total as the sum of the bars, so a bar or more cells are hidden.
+is hidden when it rests on fewer than threshold cases. A small group shows nothing else about its
+members (`populations`, `withheld_rows`): every other value of a row of "<5" persons is withheld as
+"..", 0 too, and protected as any hidden cell (the reader takes it as 0 or more). A count another
+table shows too is hidden where that table hides it (`linked_cells`). A chart's bar is a sum of a
+column's cells (`Bar`): checked as one more group, with the total as the sum of the bars, so a bar or
+more cells are hidden.
 A bar another table publishes (`Bar.shown`) is fixed: `suppress_breakdown` protects the tables by fewer
 of a breakdown's dimensions first and gives their cells to the finer table that way, so tables of one
 period by different breakdowns (and the charts, which are such tables) hide alike.
@@ -31,13 +34,18 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Suppressed:
-    """A hidden value: "<threshold" for a small one, ".." for one hidden only so a small one stays hidden."""
+    """A hidden value: "<threshold" for a small one, ".." for one hidden only so a small one stays hidden.
+
+    withheld: a value about the members of a small group (the SIPs of a row of "<5" persons), hidden
+    whatever it is, 0 too, also shown as "..": a reader knows only that it is 0 or more.
+    """
 
     threshold: int
     complementary: bool = False
+    withheld: bool = False
 
     def __str__(self) -> str:
-        return ".." if self.complementary else f"<{self.threshold}"
+        return ".." if self.complementary or self.withheld else f"<{self.threshold}"
 
 
 def is_small(value, threshold: int) -> bool:
@@ -87,6 +95,8 @@ def suppress_table(
     sums: dict[str, tuple[str, ...]] | None = None,
     linked: set[Cell] | None = None,
     bars: dict[object, Bar] | None = None,
+    populations: dict[str, tuple[str, ...]] | None = None,
+    withheld_rows: set[int] | None = None,
 ) -> dict[object, object]:
     """Hide in place the small counts of rows and total, the shares built on them and complementary cells.
 
@@ -97,7 +107,12 @@ def suppress_table(
     column (median, max) -> the count it rests on, hidden when that count is below threshold; linked:
     cells (row index, column) another table hides where it shows the same count
     (see `linked_cells`); bars: counts shown beside the table (a chart's bars), each the sum of a column
-    over some rows, checked with the table's own sums. Returns each bar's value, or Suppressed.
+    over some rows, checked with the table's own sums; populations: a count column of persons (cases)
+    -> the columns (counts, shares, medians) that describe them: in a row where it is small, every one of
+    them is withheld, 0 and empty ones too, so a small group shows nothing all its members share ("0
+    declined" of "<5" offered); withheld_rows: rows (indexes) whose persons another table hides as small,
+    every value of them withheld. A withheld count is a hidden cell as any other: no group may give it
+    back (the reader takes it as 0 or more). Returns each bar's value, or Suppressed.
     """
     everything = [*rows, *([total] if total is not None else [])]
     shares = {share: _relation(*declared) for share, declared in shares.items()}
@@ -107,16 +122,36 @@ def suppress_table(
         groups += _column_groups(len(rows), values)
     groups += _bar_groups(bars or {}, values, len(rows) if total is not None else None)
     published = {(_BAR, key): bar.shown for key, bar in (bars or {}).items() if bar.shown is not None}
+    rows_withheld = _small_groups(everything, populations or {}, withheld_rows or set(), threshold)
+    withheld = {
+        cell
+        for cell in values
+        if cell[0] in rows_withheld
+        and _describes(cell[1], rows_withheld[cell[0]], sums or {})
+        # The small count itself stays "<5".
+        and not (cell[1] in (populations or {}) and is_small(values[cell], threshold))
+    }
+    withheld |= {cell for cell, shown in published.items() if _is_mark(shown, "withheld")}
     small = {cell for cell, value in values.items() if is_small(value, threshold) and cell not in published}
-    small |= {cell for cell, shown in published.items() if _is_mark(shown, complementary=False)}
+    small |= {cell for cell, shown in published.items() if _is_mark(shown, "small")}
+    small -= withheld
     # Shown here, a count another table hides would give that table's hidden cells back.
-    extra = {cell for cell in linked or () if values.get(cell, 0) > 0 and cell not in small}
-    extra |= {cell for cell, shown in published.items() if _is_mark(shown, complementary=True)}
-    extra |= _complementary(values, groups, small, extra, threshold, set(published))
-    for index, column in small | extra:
+    extra = {cell for cell in linked or () if values.get(cell, 0) > 0 and cell not in small | withheld}
+    extra |= {cell for cell, shown in published.items() if _is_mark(shown, "complementary")}
+    extra |= _complementary(values, groups, small, extra, threshold, set(published), withheld)
+    for index, column in small | extra | withheld:
         if index != _BAR and column in counts:
-            everything[index][column] = Suppressed(threshold, complementary=(index, column) in extra)
-    hidden = small | extra
+            everything[index][column] = Suppressed(
+                threshold, complementary=(index, column) in extra, withheld=(index, column) in withheld
+            )
+    hidden = small | extra | withheld
+    for index, members in rows_withheld.items():
+        # A share or median of the group says something of every member too, an empty one (no
+        # denominator, no case) as much as any: hidden alike.
+        derived = [*shares, *(small_sample or {})]
+        for column in derived if ALL in members else members:
+            if column not in counts and column in derived:
+                everything[index][column] = Suppressed(threshold, withheld=True)
     for index, row in enumerate(everything):
         for share, relation in shares.items():
             # "..", not "<5": a share or a median is no count of persons ("<5" would read as under 5 %).
@@ -130,15 +165,59 @@ def suppress_table(
     return {
         key: bar.shown
         if bar.shown is not None
-        else Suppressed(threshold, complementary=(_BAR, key) in extra)
+        else Suppressed(threshold, complementary=(_BAR, key) in extra, withheld=(_BAR, key) in withheld)
         if (_BAR, key) in hidden
         else bar.value
         for key, bar in (bars or {}).items()
     }
 
 
-def _is_mark(shown, *, complementary: bool) -> bool:
-    return isinstance(shown, Suppressed) and shown.complementary == complementary
+def _is_mark(shown, kind: str) -> bool:
+    """Whether shown is a mark of that kind: "small" ("<5"), "complementary" or "withheld" ("..")."""
+    if not isinstance(shown, Suppressed):
+        return False
+    found = "withheld" if shown.withheld else "complementary" if shown.complementary else "small"
+    return found == kind
+
+
+def _small_groups(everything, populations, withheld_rows, threshold) -> dict[int, set]:
+    """Each row (index) that describes a small group: the columns of it to withhold (every one: ALL)."""
+    out: dict[int, set] = {index: {ALL} for index in withheld_rows if index < len(everything)}
+    for index, row in enumerate(everything):
+        for population, members in populations.items():
+            value = row.get(population)
+            if is_small(value, threshold) or _is_mark(value, "small"):
+                out.setdefault(index, set()).update(members)
+    return out
+
+
+# Every value of a row (`withheld_rows`).
+ALL = "*"
+
+
+def _describes(column, members: set, sums) -> bool:
+    """Whether a cell of a withheld row is withheld: a member, or a rest or part read from members."""
+    if ALL in members or column in members:
+        return True
+    if isinstance(column, tuple):  # a share's rest: ("rest", numerator, denominator)
+        return bool(members & set(column[1:]))
+    return any(column in parts and members & {whole, *parts} for whole, parts in sums.items())
+
+
+def withheld_where_small(
+    rows: list[dict], others: list[dict], keys: list[str], column: str, threshold: int
+) -> set[int]:
+    """The rows (indexes) whose row of others with the same keys counts a small group of persons in column.
+
+    The lead times of a row of "<5" persons in the SIP meeting table tell about those few persons.
+    """
+    by_key = {tuple(other.get(key) for key in keys): other for other in others}
+    out = set()
+    for index, row in enumerate(rows):
+        value = by_key.get(tuple(row.get(key) for key in keys), {}).get(column)
+        if is_small(value, threshold) or _is_mark(value, "small"):
+            out.add(index)
+    return out
 
 
 def linked_cells(rows: list[dict], others: list[dict], keys: list[str], links: dict[str, str]) -> set[Cell]:
@@ -167,6 +246,7 @@ def suppress_breakdown(
     shares: dict[str, tuple[str, ...]],
     sums: dict[str, tuple[str, ...]] | None = None,
     overlapping: tuple[str, ...] = (),
+    populations: dict[str, tuple[str, ...]] | None = None,
 ) -> dict[tuple[str, ...], list[dict]]:
     """Hide in place rows (broken down by dims) and total so that no coarser breakdown gives a cell back.
 
@@ -181,7 +261,13 @@ def suppress_breakdown(
     here hides as it does asked for alone. Returns every table protected on the way by its dims, rows in
     the order of their keys (() -> [total]): a chart takes its bars from there.
     """
-    rules = {"threshold": threshold, "counts": counts, "shares": shares, "sums": sums or {}}
+    rules = {
+        "threshold": threshold,
+        "counts": counts,
+        "shares": shares,
+        "sums": sums or {},
+        "populations": populations or {},
+    }
     relations = {share: _relation(*declared) for share, declared in shares.items()}
     real: dict[tuple[str, ...], list[dict]] = {}
     shown: dict[tuple[str, ...], list[dict]] = {}
@@ -335,10 +421,16 @@ def _bar_groups(bars: dict[object, Bar], values, total_index: int | None) -> lis
 
 
 def _complementary(
-    values, groups: list[Group], small: set[Cell], linked: set[Cell], threshold: int, fixed: set[Cell]
+    values,
+    groups: list[Group],
+    small: set[Cell],
+    linked: set[Cell],
+    threshold: int,
+    fixed: set[Cell],
+    withheld: set[Cell] = frozenset(),
 ) -> set[Cell]:
     """The cells to hide as well, until no group gives a hidden cell away (a fixpoint)."""
-    reader = _Reader(values, groups, small | linked, small, threshold)
+    reader = _Reader(values, groups, small | linked | withheld, small, threshold, withheld)
     extra: set[Cell] = set()
     todo = deque(range(len(groups)))
     while True:
@@ -407,8 +499,17 @@ class _Reader:
     hidden cells, not its rows.
     """
 
-    def __init__(self, values, groups: list[Group], hidden: set[Cell], small: set[Cell], threshold: int):
+    def __init__(
+        self,
+        values,
+        groups: list[Group],
+        hidden: set[Cell],
+        small: set[Cell],
+        threshold: int,
+        withheld: set[Cell] = frozenset(),
+    ):
         self.values, self.groups, self.small, self.threshold = values, groups, small, threshold
+        self.withheld = withheld
         self.hidden = set(hidden)
         # Hidden cells a group pins all the same (and nothing is left to hide in it): known exactly.
         self.known: set[Cell] = set()
@@ -425,6 +526,8 @@ class _Reader:
         """The least and greatest value the reader can give cell."""
         if cell not in self.hidden or cell in self.known:
             return self.values[cell], self.values[cell]
+        if cell in self.withheld:
+            return 0, math.inf
         return (1, self.threshold - 1) if cell in self.small else (self.threshold, math.inf)
 
     def hide(self, cell: Cell) -> list[int]:

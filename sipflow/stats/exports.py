@@ -222,7 +222,7 @@ def report_filename(
     """An export's file name (the quarterly report's, the CSV's, the workbook's: extension) in the reader's
     language: its period, its area's codes (none: every county) and the SIP code asked for, never anything
     about a person. "sip-statistik-2026-K3-0780-XU045.pdf"
-    for a quarter, "sip-statistik-2026-07.pdf" for a year, else both days ("...-2026-01-01-till-2026-02-15"),
+    for a quarter, "sip-statistik-2026-07.pdf" for a year, else both days ("...-2026-01-01-till-2026-02-28"),
     "...-alla-lan" for every county; in English "sip-statistics-2026-Q3-...", "-to-", "-all-counties"."""
     from flask_babel import gettext
 

@@ -29,7 +29,15 @@ from sipflow.coding.models import CodeDefinition, CodeRecord
 from sipflow.errors import InvalidInput, NotAllowed
 from sipflow.meetings.models import HELD, Attendance, Meeting
 from sipflow.people.models import County, Municipality, Organisation, Person
-from sipflow.stats.disclosure import Suppressed, linked_cells, plain, suppress_breakdown, suppress_table
+from sipflow.stats.disclosure import (
+    ALL,
+    Suppressed,
+    linked_cells,
+    plain,
+    suppress_breakdown,
+    suppress_table,
+    withheld_where_small,
+)
 from sipflow.stats.sql import days_between, quarter_of, swedish_day, year_of
 from sipflow.translated import lazy_gettext as _l
 from sipflow.workflow.definition import DEADLINE_INDICATORS
@@ -118,7 +126,8 @@ class StatsQuery:
         """The period and the same period in each earlier year compared, oldest first."""
         out = []
         for back in range(self.compare_years, -1, -1):
-            out.append((_years_back(self.start, back), _years_back(self.end, back)))
+            # Whole months as the period: February ends on the 29th in a leap year compared.
+            out.append((_years_back(self.start, back), _month_end(_years_back(self.end, back))))
         return out
 
     def as_dict(self) -> dict:
@@ -213,6 +222,7 @@ def parse_query(
     for day, field_name in ((start_day, "from"), (end_day, "to")):
         if not EARLIEST_DAY <= day <= LATEST_DAY:
             raise InvalidInput(_range_message(), field=field_name)
+    _whole_months(start_day, end_day)
     if end_day < start_day:
         raise InvalidInput(_l("The end of the period is before its start."), field="to")
     if _years_back(end_day, MAX_YEARS) >= start_day:
@@ -279,6 +289,47 @@ def parse_query(
             _l("Earlier years can be compared only for a period of at most one year."), field="compare_years"
         )
     return query
+
+
+def _month_end(day: date) -> date:
+    """The last day of day's month."""
+    return day.replace(day=calendar.monthrange(day.year, day.month)[1])
+
+
+def month_of(day: date) -> tuple[date, date]:
+    """The first and last day of day's month: the shortest period the statistics count."""
+    return day.replace(day=1), _month_end(day)
+
+
+def _whole_months(start: date, end: date) -> None:
+    """Refuse a period that is not whole calendar months, naming the field and the day meant.
+
+    Two periods a day apart would give that day's SIPs back as their difference (one woman aged 25-44
+    had a first SIP on 13 July), whatever each table hides; a month's are many more. The CLI and every
+    export go through here, as the page does.
+    """
+    check_period_day(start, "from")
+    check_period_day(end, "to")
+
+
+def check_period_day(day: date, field_name: str) -> None:
+    """A period's first day (field from) must begin a month, its last (to) end one; else a refusal."""
+    if field_name == "from" and day.day != 1:
+        raise InvalidInput(
+            _l(
+                "Statistics are counted in whole months: enter the first day of a month, such as %(day)s.",
+                day=day.replace(day=1).isoformat(),
+            ),
+            field="from",
+        )
+    if field_name == "to" and day != _month_end(day):
+        raise InvalidInput(
+            _l(
+                "Statistics are counted in whole months: enter the last day of a month, such as %(day)s.",
+                day=_month_end(day).isoformat(),
+            ),
+            field="to",
+        )
 
 
 def _parse_years(value: str | int | None) -> int:
@@ -677,7 +728,8 @@ def _with_shares(row: dict) -> dict:
 def lead_time_histograms(session: Session, query: StatsQuery, settings: Settings) -> dict[str, dict]:
     """Days from request to first meeting, utskrivningsklar to kallelse, plan to follow-up, per group.
 
-    Each is one GROUP BY (group, days) count; the median and maximum are read from that bounded histogram.
+    Each is one GROUP BY (group, days) count; the median is read from that bounded histogram (no maximum:
+    it is one person's value).
     """
     inner, names = _sip_meetings(query, settings, per_organisation_kind=False, with_case=True)
     dims = [inner.c[f"d_{name}"] for name in names]
@@ -917,10 +969,14 @@ def attendance_by_organisation_kind(session: Session, query: StatsQuery, setting
 # --- The answer ------------------------------------------------------------------------------------------
 
 
+# The lead times measured. No maximum (or minimum) is shown: it is one person's value, whatever the group.
+LEAD_MEASURES = ("request_to_first", "utskrivningsklar_to_kallelse", "plan_to_follow_up")
+
+
 def _lead_row(days: list[int]) -> dict:
     if not days:
-        return {"n": 0, "median": None, "max": None}
-    return {"n": len(days), "median": _median(days), "max": max(days)}
+        return {"n": 0, "median": None}
+    return {"n": len(days), "median": _median(days)}
 
 
 def _median(days: list[int]) -> int | float:
@@ -995,7 +1051,6 @@ def indicators(session: Session, query: StatsQuery, settings: Settings, progress
             stats = _lead_row(group["days"])
             row[f"{measure}_n"] = stats["n"]
             row[f"{measure}_median"] = stats["median"]
-            row[f"{measure}_max"] = stats["max"]
             if measure == "utskrivningsklar_to_kallelse":
                 row["kallelse_within"] = group["within"]
                 row["kallelse_within_share"] = percent(group["within"], stats["n"])
@@ -1017,15 +1072,14 @@ def indicators(session: Session, query: StatsQuery, settings: Settings, progress
             "kallelse_within",
         ),
         shares={"kallelse_within_share": ("kallelse_within", "utskrivningsklar_to_kallelse_n")},
-        small_sample={
-            f"{measure}_{stat}": f"{measure}_n"
-            for measure in ("request_to_first", "utskrivningsklar_to_kallelse", "plan_to_follow_up")
-            for stat in ("median", "max")
-        },
+        small_sample={f"{measure}_median": f"{measure}_n" for measure in LEAD_MEASURES},
         # The same first and follow-up meetings as the SIP meeting table: hidden where it hides them.
         linked=linked_cells(
             lead_rows, rows, dim_names, {"request_to_first_n": "first", "plan_to_follow_up_n": "follow_up"}
         ),
+        # The lead times of a row of "<5" persons are theirs: nothing of the row is shown.
+        withheld_rows=withheld_where_small(lead_rows, rows, dim_names, "persons", settings.threshold),
+        populations={"utskrivningsklar_to_kallelse_n": ("kallelse_within", "kallelse_within_share")},
     )
 
     outcome_query = replace(query, by=tuple(name for name in query.by if name not in OUTCOMES_NOT_BY))
@@ -1096,6 +1150,15 @@ def indicators(session: Session, query: StatsQuery, settings: Settings, progress
         settings,
         filled=lambda protected: _fill(protected, attendance_dims, frame, _no_attendance),
         counts=attendance_counts,
+        # The attendance at the SIPs of a period of "<5" persons is theirs: nothing of it is shown.
+        withheld_rows=withheld_where_small(
+            [*attendance_rows, *([attendance_total] if attendance_total is not None else [])],
+            list(totals.values()),
+            ["period"] if query.compare_years else [],
+            "persons",
+            settings.threshold,
+        ),
+        populations={"invited": (ALL,)},
         sums={"invited": ("on_site", "video", "phone", "absent"), "attended": ("on_site", "video", "phone")},
         # Invited minus attended is the absent column: hidden there, neither share may give it back.
         shares={
@@ -1133,6 +1196,8 @@ MEETING_RULES = {
     },
     # By organisation kind a meeting is in a row per kind taking part: no sum over kinds.
     "overlapping": ("organisation_kind",),
+    # A row of "<5" persons shows nothing else about them: not their SIPs, not that none was by video.
+    "populations": {"persons": (ALL,)},
 }
 
 
@@ -1149,6 +1214,11 @@ OUTCOME_RULES = {
     "shares": {
         "accepted_share": ("accepted", "offered"),
         "follow_ups_on_time_share": ("follow_ups_on_time", "follow_ups_due"),
+    },
+    # "<5" offered, "0 declined" would say none of them declined: hidden; likewise follow-ups held.
+    "populations": {
+        "offered": ("accepted", "declined", "accepted_share"),
+        "follow_ups_due": ("follow_ups_on_time", "follow_ups_on_time_share"),
     },
 }
 
@@ -1226,8 +1296,8 @@ def _no_outcomes() -> dict:
 
 def _no_lead_times() -> dict:
     row = {"kallelse_within": 0, "kallelse_within_share": None}
-    for measure in ("request_to_first", "utskrivningsklar_to_kallelse", "plan_to_follow_up"):
-        row |= {f"{measure}_n": 0, f"{measure}_median": None, f"{measure}_max": None}
+    for measure in LEAD_MEASURES:
+        row |= {f"{measure}_n": 0, f"{measure}_median": None}
     return row
 
 
@@ -1245,15 +1315,12 @@ def _outcome_shares(row: dict) -> dict:
 LEAD_COLUMNS = (
     ("request_to_first_n", _l("First meetings")),
     ("request_to_first_median", _l("Request to first meeting, median")),
-    ("request_to_first_max", _l("Request to first meeting, max")),
     ("utskrivningsklar_to_kallelse_n", _l("Discharge SIPs with a kallelse")),
     ("utskrivningsklar_to_kallelse_median", _l("Ready for discharge to kallelse, median")),
-    ("utskrivningsklar_to_kallelse_max", _l("Ready for discharge to kallelse, max")),
     ("kallelse_within", _l("Kallelse within the deadline")),
     ("kallelse_within_share", _l("Share of kallelser within the deadline (%)")),
     ("plan_to_follow_up_n", _l("Follow-up meetings")),
     ("plan_to_follow_up_median", _l("Plan to follow-up, median")),
-    ("plan_to_follow_up_max", _l("Plan to follow-up, max")),
 )
 OUTCOME_COLUMNS = (
     ("offered", _l("SIPs offered")),

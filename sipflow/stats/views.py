@@ -21,7 +21,9 @@ from sipflow.stats.services import (
     BREAKDOWNS,
     Scope,
     StatsQuery,
+    check_period_day,
     indicators,
+    month_of,
     parse_date,
     parse_query,
     scope_of,
@@ -65,8 +67,15 @@ bp.record_once(lambda state: register_json_address(state.app, _json_route, json_
 
 
 def _this_year() -> tuple[str, str]:
+    """This year's whole months up to and including this one (a period is whole months)."""
     today = now_utc().date()
-    return date(today.year, 1, 1).isoformat(), today.isoformat()
+    return date(today.year, 1, 1).isoformat(), month_of(today)[1].isoformat()
+
+
+def _month_around(text: str) -> tuple[str, str]:
+    """The whole month of a date typed (checked), standing in for a period a refused date left unknown."""
+    first, last = month_of(date.fromisoformat(text))
+    return first.isoformat(), last.isoformat()
 
 
 def _scope() -> Scope:
@@ -120,19 +129,23 @@ def _checked(args: dict) -> tuple[StatsQuery | None, dict[str, UserError]]:
     """The query of a good filter, or every field's refusal by field, to show each beside its field.
 
     parse_query stops at the first refusal: each refused field is put aside for a neutral value and the
-    filter checked again. A refused date leaves the period unknown, so the other date (if good) stands for
-    both and nothing is said about the period's order or length.
+    filter checked again. A refused date (its form, or a day that begins or ends no month) leaves the
+    period unknown, so the other date's month (if good) stands for it and nothing is said about the
+    period's order or length.
     """
     refusals: dict[str, UserError] = {}
     trial = dict(args)
+    good = []
     for name in _DATES:
         try:
-            parse_date(args[name], name)
+            day = parse_date(args[name], name)
+            check_period_day(day, name)
         except UserError as error:
             refusals[name] = error
+        else:
+            good.append(day.isoformat())
     if refusals:
-        good = [args[name] for name in _DATES if name not in refusals]
-        trial["from"] = trial["to"] = good[0] if good else _this_year()[1]
+        trial["from"], trial["to"] = _month_around(good[0] if good else _this_year()[1])
     for _attempt in range(len(args) + 1):
         try:
             query = _query(trial)
@@ -142,7 +155,7 @@ def _checked(args: dict) -> tuple[StatsQuery | None, dict[str, UserError]]:
                 break
             refusals[field] = error
             if field in _DATES:
-                trial["from"] = trial["to"] = _this_year()[1]
+                trial["from"], trial["to"] = _month_around(_this_year()[1])
             else:
                 trial[field] = _NEUTRAL.get(field, "")
         else:

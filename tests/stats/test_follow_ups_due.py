@@ -42,7 +42,7 @@ def test_a_follow_up_counts_as_due_only_once_its_swedish_day_has_come(world):
     answer, table = outcomes(world, start="2026-01-01", end="2027-12-31")
     assert due(table["total"]) == (2, 1, 50.0)
     # A later end of the period adds nothing that is not due yet: the share does not fall.
-    _, to_today = outcomes(world, start="2026-01-01", end="2026-11-02")
+    _, to_today = outcomes(world, start="2026-01-01", end="2026-11-30")
     assert due(to_today["total"]) == (2, 1, 50.0)
 
 
@@ -59,7 +59,8 @@ def test_a_period_reaching_past_today_says_so_and_one_ending_by_today_does_not(w
     answer, table = outcomes(world, start="2026-01-01", end="2026-12-31")
     assert answer["follow_ups_due_through"] == "2026-11-02"
     assert "2026-11-02" in table["note"] and "i dag" in table["note"]
-    answer, table = outcomes(world, start="2026-01-01", end="2026-11-02")
+    # A period is whole months: the last one ending by today ended in October.
+    answer, table = outcomes(world, start="2026-01-01", end="2026-10-31")
     assert answer["follow_ups_due_through"] is None and table["note"] is None
 
 

@@ -160,7 +160,8 @@ def test_an_age_band_minus_its_shown_sex_cells_gives_no_hidden_cell(world):
     fine = _table(indicators(world.session, world.query(by="sex,age_band"), world.settings()), "meetings")
     bands = _table(indicators(world.session, world.query(by="age_band"), world.settings()), "meetings")
     sexes = _table(indicators(world.session, world.query(by="sex"), world.settings()), "meetings")
-    assert {(row["sex"], row["age_band"]): row["sips"] for row in fine["rows"]}[("Man", "65–79")] == "<5"
+    # Four men: a row of "<5" persons, its SIPs withheld as "..".
+    assert {(row["sex"], row["age_band"]): row["sips"] for row in fine["rows"]}[("Man", "65–79")] == ".."
     for coarse, keys in ((bands, ("age_band",)), (sexes, ("sex",))):
         for column in ("sips", "first"):
             assert not _lone_hidden_parts(fine["rows"], coarse["rows"], keys, column)

@@ -81,14 +81,16 @@ def test_small_counts_are_hidden_in_the_table_and_the_chart(coordinator, kalmar)
     assert "&lt;5" in nybro_row and "<td>2</td>" not in nybro_row
     chart = page[page.index("<svg") : page.index("</svg>")]
     # Kalmar's 7 would be the total minus Nybro's: hidden as well (complementary suppression).
-    assert "Nybro: &lt;5" in chart and "Kalmar: .." in chart and ">7<" not in chart
+    # Nybro's 2 SIPs are 2 persons': withheld as ".." (a row of "<5" persons shows nothing else).
+    assert "Nybro: .." in chart and "Kalmar: .." in chart and ">7<" not in chart
 
 
 def test_json_hides_small_counts_and_the_total_that_would_give_them_away(coordinator, kalmar):
     answer = json_answer(coordinator)
     meetings = next(t for t in answer["tables"] if t["key"] == "meetings")
     rows = {row["municipality"]: row for row in meetings["rows"]}
-    assert rows["Nybro"]["persons"] == "<5" and rows["Nybro"]["sips"] == "<5"
+    # A row of "<5" persons shows nothing else: its SIPs are withheld as "..".
+    assert rows["Nybro"]["persons"] == "<5" and rows["Nybro"]["sips"] == ".."
     # Total 8 persons minus Kalmar's 6 would give Nybro's 2: complementary suppression hides Kalmar's too.
     assert (rows["Kalmar"]["persons"], rows["Kalmar"]["sips"]) == ("..", "..")
     assert (meetings["total"]["persons"], meetings["total"]["sips"]) == (8, 9)
@@ -181,10 +183,10 @@ def test_the_cli_writes_the_same_numbers(app, kalmar, tmp_path):
 @pytest.mark.parametrize(
     ("params", "field"),
     [
-        ({"from": "2026-03-31", "to": "2026-01-01"}, "to"),
+        ({"from": "2026-03-01", "to": "2026-01-31"}, "to"),
         ({"municipality": "9999"}, "municipality"),
         ({"by": "shoe_size"}, "by"),
-        ({"from": "2000-01-01", "to": "2026-01-01"}, "to"),
+        ({"from": "2000-01-01", "to": "2026-01-31"}, "to"),
         ({"from": "yesterday"}, "from"),
         ({"county": "99"}, "county"),
         ({"code": "ZV051"}, "code"),
@@ -241,7 +243,7 @@ def test_a_refused_filter_says_so_beside_its_field_in_valid_html(coordinator, fi
 
 def test_bad_input_in_the_cli_is_a_usage_error(app):
     result = app.test_cli_runner().invoke(
-        sipflow_cli, ["stats", "--from", "2026-03-31", "--to", "2026-01-01", "--format", "json"]
+        sipflow_cli, ["stats", "--from", "2026-03-01", "--to", "2026-01-31", "--format", "json"]
     )
     assert result.exit_code == 2 and "--to:" in result.output
 
@@ -343,7 +345,8 @@ def test_a_bar_that_would_give_a_single_hidden_cell_away_is_hidden(coordinator, 
     answer = coordinator.get("/statistik/indikatorer.json", query_string=params).get_json()
     rows = answer["tables"][0]["rows"]
     cells = {(row["quarter"], row["municipality"]): row["sips"] for row in rows if row["sips"] != 0}
-    assert cells == {("2026 K2", "Nybro"): "<5", ("2026 K3", "Kalmar"): 5, ("2026 K3", "Nybro"): ".."}
+    # Nybro's Q2 is 3 persons': withheld as ".." (a row of "<5" persons shows nothing else).
+    assert cells == {("2026 K2", "Nybro"): "..", ("2026 K3", "Kalmar"): 5, ("2026 K3", "Nybro"): ".."}
     page = coordinator.get("/statistik/", query_string=params).get_data(as_text=True)
     charts = chart_descriptions(page)
     assert charts["trend"] == "2026 K2: &lt;5; 2026 K3: .."
@@ -540,8 +543,8 @@ def test_the_swedish_dashboard_quotes_the_hidden_count_with_swedish_quotation_ma
     english = coordinator.get("/statistik/", query_string=PERIOD | {"lang": "en"}).get_data(as_text=True)
     assert 'are shown as "&lt;5".' in english
     # What ".." means is said too: a share hidden is "..", not "<5" (which reads as under 5 %).
-    assert "”..” är dolt: ett antal som skulle låta ett litet räknas ut, eller en andel" in swedish
-    assert '".." is hidden: a count that would let a small one be worked out' in english
+    assert "”..” är dolt: allt annat om en grupp på färre än 5 personer (även en nolla)" in swedish
+    assert '".." is hidden: anything else about a group of fewer than 5 persons' in english
 
 
 def test_the_swedish_dashboard_calls_the_kallelse_deadline_a_tidsfrist_as_everywhere_else(
@@ -762,7 +765,7 @@ def test_the_persons_column_names_the_period_the_rows_are_counted_by(
         ({"from": "2026-07-01", "to": "2026-09-30"}, "sip-statistik-2026-K3-08.pdf"),
         ({"from": "2026-01-01", "to": "2026-03-31"}, "sip-statistik-2026-K1-08.pdf"),
         ({"from": "2025-01-01", "to": "2025-12-31"}, "sip-statistik-2025-08.pdf"),
-        ({"from": "2026-01-01", "to": "2026-02-15"}, "sip-statistik-2026-01-01-till-2026-02-15-08.pdf"),
+        ({"from": "2026-01-01", "to": "2026-02-28"}, "sip-statistik-2026-01-01-till-2026-02-28-08.pdf"),
         ({"from": "2026-04-01", "to": "2026-09-30"}, "sip-statistik-2026-04-01-till-2026-09-30-08.pdf"),
         ({"county": "", "municipality": NYBRO, "code": "XU045"}, "sip-statistik-2026-K1-0881-XU045.pdf"),
     ],
@@ -923,7 +926,7 @@ def test_a_refused_date_beside_other_refused_fields_each_says_so(coordinator):
 
 def test_a_refused_date_is_no_reason_to_refuse_the_period_s_order(coordinator):
     """With the start refused, the end (before this year) is no "end before start"."""
-    page = coordinator.get("/statistik/", query_string={"from": "abc", "to": "2020-01-01"}).get_data(
+    page = coordinator.get("/statistik/", query_string={"from": "abc", "to": "2020-01-31"}).get_data(
         as_text=True
     )
     assert 'id="from-error"' in page and 'id="to-error"' not in page

@@ -108,11 +108,11 @@ def test_a_coordinator_following_every_county_gets_a_report_of_every_county(
 
 def test_the_english_report_is_named_in_english(client, make_user, db_session, kronoberg, tmp_path):
     national = coordinator_client(client, make_user, db_session, "kerstin-english")
-    params = {"from": "2026-01-01", "to": "2026-02-15", "lang": "en"}
+    params = {"from": "2026-01-01", "to": "2026-02-28", "lang": "en"}
     response = national.get("/statistik/kvartalsrapport.pdf", query_string=params)
     text = pdf_text(pdf_file(response, tmp_path))
     assert "SIP statistics: all counties" in text and "Area: all counties" in text
-    assert filename(response) == "sip-statistics-2026-01-01-to-2026-02-15-all-counties.pdf"
+    assert filename(response) == "sip-statistics-2026-01-01-to-2026-02-28-all-counties.pdf"
     quarter = national.get(
         "/statistik/kvartalsrapport.pdf", query_string=QUARTER | {"municipality": VAXJO, "code": "XU045"}
     )
