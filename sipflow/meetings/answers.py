@@ -2,7 +2,8 @@
 
 Neither page shows anything about the person: the case reference, the time and the place or link only.
 Still the answer page is a read of the SIP: each showing is in the access log (`meeting.link_view`, no user,
-the invitation as `link_id`), so the person's loggutdrag lists it.
+the invitation as `link_id`), so the person's loggutdrag lists it; a refused link that still names an
+invitation (withdrawn, or the meeting over) is logged as `meeting.link_denied` against its case.
 """
 
 from __future__ import annotations
@@ -48,7 +49,10 @@ def _refuse_link(code: str):
 
 
 def _invitation_for(token: str, now):
-    """The invitation and meeting a link names, or the refusal code.
+    """The invitation and meeting a link names, and the refusal code (None: the link works).
+
+    A refused link still returns the invitation it names, if any, so the refusal is logged against its case;
+    a token that fails its signature, or names no invitation, names nothing.
 
     A link works until the meeting, as it is now, is over: the expiry signed into it was the meeting's end
     when it was mailed, so a meeting moved later keeps its first links, and a planned one moved earlier
@@ -64,12 +68,33 @@ def _invitation_for(token: str, now):
         link, expired = error.link, True
     session = get_session()
     invitation = session.get(Invitation, link.invitation_id)
-    if invitation is None or invitation.token_nonce != link.nonce or not invitation.active:
+    if invitation is None:
         return None, None, "withdrawn"
     meeting = session.get(Meeting, invitation.meeting_id)
+    if invitation.token_nonce != link.nonce or not invitation.active:
+        return invitation, meeting, "withdrawn"
     if meeting.ends_at <= now and (expired or meeting.status == PLANNED):
-        return None, None, "expired"
+        return invitation, meeting, "expired"
     return invitation, meeting, None
+
+
+def _log_refusal(invitation: Invitation | None, meeting: Meeting | None, now) -> None:
+    """A refused link that names an invitation: logged against its case (no user; the invitation as the
+    link), in a short transaction of its own, as a refused personal link is."""
+    if invitation is None:
+        return
+    session = get_session()
+    with unit_of_work(session):
+        audit.record_access(
+            session,
+            user=None,
+            action=audit.MEETING_LINK_DENIED,
+            purpose=audit.PURPOSE_CARE,
+            case=session.get(SipCase, meeting.case_id),
+            outcome=audit.DENIED,
+            link_id=invitation.id,
+            now=now,
+        )
 
 
 @bp.route("/answer/<token>", methods=["GET", "POST"])
@@ -79,6 +104,7 @@ def answer(token: str):
     now = now_utc()
     invitation, meeting, refusal = _invitation_for(token, now)
     if refusal:
+        _log_refusal(invitation, meeting, now)
         return _refuse_link(refusal)
     session = get_session()
     case = session.get(SipCase, meeting.case_id)

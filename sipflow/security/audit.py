@@ -49,6 +49,10 @@ MEETING_FEED = "meeting.feed"
 # The answer page an invitee reached through the answer link in their invitation (no user; link_id: the
 # invitation).
 MEETING_LINK_VIEW = "meeting.link_view"
+# That link refused (the invitation withdrawn, or the meeting over): outcome DENIED, naming the case and the
+# invitation as `link_id`, as a refused personal link's `access.denied` row does; an action of its own so the
+# loggutdrag can say the number is an invitation's, not a personal link's.
+MEETING_LINK_DENIED = "meeting.link_denied"
 PERSON_EXTRACT = "person.extract"
 PERSON_EXPORT = "person.export"
 PERSON_LOOKUP = "person.lookup"
@@ -87,6 +91,7 @@ ACTIONS = (
     MEETING_CHANGE,
     MEETING_FEED,
     MEETING_LINK_VIEW,
+    MEETING_LINK_DENIED,
     PERSON_EXTRACT,
     PERSON_EXPORT,
     PERSON_LOOKUP,

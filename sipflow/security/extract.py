@@ -39,6 +39,7 @@ ACTION_LABELS = {
     audit.MEETING_CHANGE: "Bokade eller ändrade ett SIP-möte",
     audit.MEETING_FEED: "Såg SIP-mötet i sin kalender",
     audit.MEETING_LINK_VIEW: "En inbjuden läste SIP-mötet genom svarslänken i sin kallelse",
+    audit.MEETING_LINK_DENIED: "Nekades åtkomst genom svarslänken i en kallelse som inte längre gäller",
     audit.PERSON_EXTRACT: "Tog fram ett loggutdrag om personen",
     audit.PERSON_EXPORT: "Tog fram ett registerutdrag om personen",
     audit.PERSON_LOOKUP: "Sökte fram personen",
@@ -57,6 +58,8 @@ ACTION_LABELS = {
     audit.PLAN_VIEW: "Läste planen",
     audit.PLAN_CHANGE: "Ändrade planen",
 }
+# The actions whose link_id is an invitation (its answer link), not a personal link.
+ANSWER_LINK_ACTIONS = frozenset({audit.MEETING_LINK_VIEW, audit.MEETING_LINK_DENIED})
 OUTCOME_LABELS = {audit.ALLOWED: "tillåten", audit.DENIED: "nekad", audit.NOT_FOUND: "ingen träff"}
 TITLE = "Loggutdrag"
 
@@ -82,7 +85,7 @@ def _link_name(action: str, link_id: int | None) -> str:
     # link's; an answer link is named by its invitation's).
     if link_id is None:
         return "–"
-    if action == audit.MEETING_LINK_VIEW:
+    if action in ANSWER_LINK_ACTIONS:
         return f"Svarslänk i inbjudan nr {link_id}"
     return f"Personlig länk nr {link_id}"
 

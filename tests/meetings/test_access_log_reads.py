@@ -12,8 +12,11 @@ from test_answers import link_path
 from test_meeting_pages import feed_path
 from webkit import login
 
-from sipflow.clock import to_local
+from sipflow.clock import now_utc, to_local
+from sipflow.db import unit_of_work
+from sipflow.meetings import services
 from sipflow.meetings.models import Meeting
+from sipflow.meetings.tokens import make_answer_token
 from sipflow.security import audit
 from sipflow.security.audit import AccessLogEntry, verify_chain
 from sipflow.security.extract import extract_rows
@@ -139,6 +142,62 @@ def test_a_refused_answer_link_logs_no_read(app, client, db_session, ready, book
     path = link_path(app, meeting, invitation_of(db_session, meeting, ready.relative))
     start = last_seq(db_session)
     assert anonymous(client).get(path[:-3] + "xyz").status_code == 400
+    assert rows_after(db_session, start) == []
+
+
+def refusal_rows(db_session, seq: int) -> list[tuple]:
+    return [
+        (r.action, r.user_id, r.case_id, r.person_id, r.link_id, r.outcome)
+        for r in rows_after(db_session, seq)
+    ]
+
+
+def test_a_withdrawn_invitations_link_is_logged_as_refused_against_its_case(
+    app, client, db_session, ready, book
+):
+    meeting = book()
+    invitation = invitation_of(db_session, meeting, ready.relative)
+    path = link_path(app, meeting, invitation)
+    with unit_of_work(db_session):
+        services.uninvite(db_session, ready.case, meeting, invitation, now=now_utc())
+    start = last_seq(db_session)
+    assert anonymous(client).get(path).status_code == 410
+    # As a refused personal link: the case, no person, no user, the invitation as the link.
+    assert refusal_rows(db_session, start) == [
+        ("meeting.link_denied", None, ready.case.id, None, invitation.id, "denied")
+    ]
+    assert verify_chain(db_session) == []
+    shown = [row for row in extract_rows(db_session, ready.case.person_id) if row.outcome == "nekad"]
+    assert [(row.user, row.action, row.case_reference) for row in shown] == [
+        (
+            f"Svarslänk i inbjudan nr {invitation.id}",
+            "Nekades åtkomst genom svarslänken i en kallelse som inte längre gäller",
+            ready.case.reference,
+        )
+    ]
+
+
+def test_an_expired_answer_link_is_logged_as_refused(app, client, db_session, ready, book, frozen_clock):
+    meeting = book()
+    invitation = invitation_of(db_session, meeting, ready.relative)
+    expired = make_answer_token(
+        app.config["SECRET_KEY"], invitation.id, invitation.token_nonce, meeting.ends_at
+    )
+    frozen_clock.set(meeting.ends_at + timedelta(minutes=1))
+    start = last_seq(db_session)
+    assert anonymous(client).get(f"/answer/{expired}").status_code == 410
+    assert refusal_rows(db_session, start) == [
+        ("meeting.link_denied", None, ready.case.id, None, invitation.id, "denied")
+    ]
+
+
+def test_a_forged_answer_link_naming_an_invitation_logs_nothing(app, client, db_session, ready, book):
+    """Signed with another key, the token names nothing: a guess must not write rows against a SIP."""
+    meeting = book()
+    invitation = invitation_of(db_session, meeting, ready.relative)
+    forged = make_answer_token("not the secret key", invitation.id, invitation.token_nonce, meeting.ends_at)
+    start = last_seq(db_session)
+    assert anonymous(client).get(f"/answer/{forged}").status_code == 400
     assert rows_after(db_session, start) == []
 
 
