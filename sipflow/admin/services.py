@@ -96,6 +96,7 @@ def change_person_particulars(
     home_municipality_code: str,
     purpose: str,
     now: datetime,
+    shown: str | None = None,
 ) -> bool:
     """`people.services.change_person_particulars` for a person actor may administer; UnknownPerson else.
 
@@ -117,6 +118,7 @@ def change_person_particulars(
         home_municipality_code=home_municipality_code,
         purpose=purpose,
         now=now,
+        shown=shown,
     )
 
 

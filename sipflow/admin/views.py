@@ -44,11 +44,11 @@ from sipflow.cases.forms import show_current_version
 from sipflow.cases.queries import municipalities_by_county
 from sipflow.clock import now_utc
 from sipflow.db import get_session, unit_of_work
-from sipflow.errors import InvalidInput, UserError, refusal_of
+from sipflow.errors import Conflict, InvalidInput, UserError, refusal_of
 from sipflow.i18n import DEFAULT_LOCALE
 from sipflow.people.identifiers import RESERVNUMMER
 from sipflow.people.models import Person, User
-from sipflow.people.services import IDENTIFIER_KIND_LABELS
+from sipflow.people.services import IDENTIFIER_KIND_LABELS, ParticularsChanged, particulars_digest
 from sipflow.routing import row_id
 from sipflow.security import login_manager
 from sipflow.translated import lazy_gettext as _l
@@ -432,6 +432,7 @@ def _render_person(
         given_name=person.given_name,
         family_name=person.family_name,
         home_municipality_code=person.home_municipality_code,
+        shown=particulars_digest(person),
     )
     extract_form.person_ref.data = register_form.person_ref.data = particulars_form.person_ref.data = ref
     return (
@@ -577,9 +578,16 @@ def person_particulars():
                 home_municipality_code=form.home_municipality_code.data,
                 purpose=form.purpose.data,
                 now=now_utc(),
+                shown=form.shown.data,
             )
     except UserError as error:
         attach_error(form, error, top)
+        if isinstance(error, Conflict):
+            # Merged with the change made meanwhile, or as typed: sent again, it is a choice.
+            person = get_session().get(Person, person.id)
+            form.shown.data = particulars_digest(person)
+        if isinstance(error, ParticularsChanged):
+            form.show_merge(error, particulars_digest(person))
         return _render_person(person, "", particulars_form=form, errors=top, status=error.status)
     if changed:
         flash(_l("The person's particulars are changed, in every SIP of the person."), "success")

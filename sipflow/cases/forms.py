@@ -36,7 +36,7 @@ from sipflow.forms import FilledInByTheService, PageForm
 from sipflow.i18n import DEFAULT_LOCALE, FORM_MESSAGES, LANGUAGE_LABELS, LOCALES
 from sipflow.people.identifiers import KINDS as IDENTIFIER_KINDS
 from sipflow.people.labels import unit_label
-from sipflow.people.services import IDENTIFIER_KIND_LABELS
+from sipflow.people.services import IDENTIFIER_KIND_LABELS, ParticularsChanged
 from sipflow.routing import row_id
 from sipflow.translated import lazy_gettext as _l
 
@@ -800,7 +800,7 @@ class UnitSection:
 class PersonParticularsForm(PageForm):
     """A person's name and folkbokföringskommun, as registered."""
 
-    # people.services.particulars_digest of what the form was read with: a change since is a conflict.
+    # people.services.particulars_digest of what the form was read with: a change since is merged.
     shown = HiddenField()
 
     given_name = StringField(_l("Given name"), validators=[_required(), _max(120)])
@@ -811,3 +811,15 @@ class PersonParticularsForm(PageForm):
         validators=[_required()],
         validate_choice=False,
     )
+
+    def show_merge(self, merged: ParticularsChanged, shown: str) -> None:
+        """Fill the form with the particulars merged after someone else changed them meanwhile: a field taken
+        in noted under its label, one both changed with what it is now as its error; shown the digest now."""
+        for name, value in merged.values.items():
+            self[name].data = value
+            self[name].raw_data = [value]
+        for name, note in merged.notes.items():
+            self[name].description = note
+        for name, clash in merged.clashes.items():
+            self[name].errors = [*self[name].errors, clash]
+        self.shown.data = shown

@@ -66,6 +66,7 @@ from sipflow.i18n import DEFAULT_LOCALE, LANGUAGE_LABELS
 from sipflow.people.labels import unit_label
 from sipflow.people.models import Person
 from sipflow.people.services import (
+    ParticularsChanged,
     change_person_particulars,
     find_or_register_person,
     look_up_person,
@@ -1317,9 +1318,12 @@ def person(uid: str):
                 attach_error(form, error, top)
                 status = error.status
                 if isinstance(error, Conflict):
-                    # What was typed stays; sent again after a look at the particulars, it is a choice.
+                    # Merged with the change made meanwhile (or, from an unknown digest, as typed): sent
+                    # again after a look at the particulars, it is a choice.
                     registered = session.get(Person, case.person_id)
                     form.shown.data = particulars_digest(registered)
+                if isinstance(error, ParticularsChanged):
+                    form.show_merge(error, particulars_digest(registered))
             else:
                 if changed:
                     flash(_("The person's particulars are changed, in every SIP of the person."), "success")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -272,16 +273,92 @@ PARTICULARS_CHANGED_MEANWHILE = _l(
     "Someone else changed the person's particulars while you were working. What you entered is kept "
     "below: check the name and folkbokföringskommun as they are now, and save again if it still applies."
 )
+PARTICULARS_MERGED = _l(
+    "Someone else changed the person's particulars while you were working. A field you left as it was "
+    "now shows their change; a field you changed keeps what you entered. Check the fields and save again."
+)
+# The notes of the plan editor's merge (plans.forms), in the same words.
+TAKEN_IN = _l("Changed by someone else meanwhile.")
+EMPTY = _l("(empty)")
+
+# The particulars the form shows, each compared on its own when a page read before a change is sent.
+PARTICULARS_FIELDS = ("given_name", "family_name", "home_municipality_code")
+# Hex digits of one field's hash: enough to tell a change from none.
+HASH_LENGTH = 12
+
+
+def _field_hash(value: str | None) -> str:
+    text = normalised((value or "").strip())
+    return hashlib.sha256(text.encode()).hexdigest()[:HASH_LENGTH]
 
 
 def particulars_digest(person: Person) -> str:
-    """A fingerprint of the person's name and folkbokföringskommun as a page shows them.
+    """A fingerprint of each of the person's particulars as a page shows them: hashes, one per field.
 
-    The particulars form carries it, so a change someone else made since the page was read is a conflict
-    rather than silently undone (the person row has no version of its own).
+    The particulars form carries it, so a change someone else made since the page was read is merged
+    field by field rather than silently undone (the person row has no version of its own).
     """
-    shown = "\x1f".join((person.given_name, person.family_name, person.home_municipality_code))
-    return hashlib.sha256(shown.encode()).hexdigest()[:32]
+    return ".".join(_field_hash(getattr(person, name)) for name in PARTICULARS_FIELDS)
+
+
+def _parse_digest(shown: str) -> tuple[str, ...] | None:
+    hashes = tuple(shown.split("."))
+    if len(hashes) != len(PARTICULARS_FIELDS) or not all(
+        re.fullmatch(f"[0-9a-f]{{{HASH_LENGTH}}}", h) for h in hashes
+    ):
+        return None
+    return hashes
+
+
+class ParticularsChanged(Conflict):
+    """The particulars changed since the page was read: the form to show again, merged field by field.
+
+    values: each field's value to show (what the user typed, or what is stored now where the user left the
+    field as it was); notes: the fields taken in, with TAKEN_IN; clashes: the fields both changed,
+    differently, with what they are now and what the user wrote. Nothing was written.
+    """
+
+    def __init__(self, values: dict[str, str], notes: dict[str, object], clashes: dict[str, object]):
+        super().__init__(PARTICULARS_MERGED)
+        self.values = values
+        self.notes = notes
+        self.clashes = clashes
+
+
+def _municipality_name(session: Session, code: str | None) -> str:
+    municipality = session.get(Municipality, code) if code else None
+    return municipality.name if municipality is not None else (code or "")
+
+
+def _merge_particulars(session: Session, person: Person, typed: dict[str, str], seen: tuple[str, ...]):
+    """Raise ParticularsChanged: typed merged with the person's particulars now, seen being what was shown.
+
+    A field the user left as it was takes the value now; one only they changed keeps theirs; one both
+    changed, differently, keeps theirs with what it is now beside it, for them to choose.
+    """
+    values: dict[str, str] = {}
+    notes: dict[str, object] = {}
+    clashes: dict[str, object] = {}
+    for name, hashed in zip(PARTICULARS_FIELDS, seen, strict=True):
+        yours, now = typed[name], getattr(person, name)
+        if _field_hash(yours) == _field_hash(now) or _field_hash(now) == hashed:
+            values[name] = yours
+        elif _field_hash(yours) == hashed:
+            values[name] = now
+            notes[name] = TAKEN_IN
+        else:
+            values[name] = yours
+            if name == "home_municipality_code":
+                theirs_shown = _municipality_name(session, now)
+                yours_shown = _municipality_name(session, yours)
+            else:
+                theirs_shown, yours_shown = now, yours
+            clashes[name] = _l(
+                "Changed by someone else to %(theirs)s; you wrote %(yours)s.",
+                theirs=theirs_shown or str(EMPTY),
+                yours=yours_shown or str(EMPTY),
+            )
+    raise ParticularsChanged(values, notes, clashes)
 
 
 def change_person_particulars(
@@ -302,12 +379,22 @@ def change_person_particulars(
     Refused with NotAllowed unless `access.may_change_person` allows the actor. The access-log row is
     the last write, as `audit.record_access` asks; case names the SIP the change was made from, if any.
     shown: the `particulars_digest` of the particulars the form was read with; when they have changed since,
-    Conflict (PARTICULARS_CHANGED_MEANWHILE), so one user's correction is not undone by another's old page.
+    ParticularsChanged with the form merged field by field (a field the user left takes the change made
+    meanwhile, so one user's correction is not undone by another's old page); Conflict
+    (PARTICULARS_CHANGED_MEANWHILE) when shown is no digest this gives.
     """
     if not access.may_change_person(session, actor, person, now=now):
         raise NotAllowed(_l("You may not change this person's particulars."))
-    if shown and not hmac.compare_digest(shown, particulars_digest(person)):
-        raise Conflict(PARTICULARS_CHANGED_MEANWHILE)
+    if shown and shown != particulars_digest(person):
+        seen = _parse_digest(shown)
+        if seen is None:
+            raise Conflict(PARTICULARS_CHANGED_MEANWHILE)
+        typed = {
+            "given_name": given_name or "",
+            "family_name": family_name or "",
+            "home_municipality_code": home_municipality_code or "",
+        }
+        _merge_particulars(session, person, typed, seen)
     check_particulars(session, given_name, family_name, home_municipality_code)
     new = (normalised(given_name.strip()), normalised(family_name.strip()), home_municipality_code)
     if new == (person.given_name, person.family_name, person.home_municipality_code):
