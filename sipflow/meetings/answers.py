@@ -85,11 +85,9 @@ def _log_refusal(invitation: Invitation | None, meeting: Meeting | None, now) ->
         return
     session = get_session()
     with unit_of_work(session):
-        audit.record_access(
+        audit.record_link_access(
             session,
-            user=None,
             action=audit.MEETING_LINK_DENIED,
-            purpose=audit.PURPOSE_CARE,
             case=session.get(SipCase, meeting.case_id),
             outcome=audit.DENIED,
             link_id=invitation.id,
@@ -163,14 +161,8 @@ def answer(token: str):
     # The page shows the SIP's reference, time and place: a read of the SIP through the invitation's link,
     # logged each time it is shown (no user; the invitation is the link), in a short transaction of its own.
     with unit_of_work(session):
-        audit.record_access(
-            session,
-            user=None,
-            action=audit.MEETING_LINK_VIEW,
-            purpose=audit.PURPOSE_CARE,
-            case=case,
-            link_id=invitation.id,
-            now=now,
+        audit.record_link_access(
+            session, action=audit.MEETING_LINK_VIEW, case=case, link_id=invitation.id, now=now
         )
     return (
         render_template(

@@ -392,6 +392,23 @@ def record_feed(session: Session, *, user: User, cases, now: datetime) -> int:
     return appended
 
 
+def record_link_access(
+    session: Session, *, action: str, case, link_id: int, now: datetime, outcome: str = ALLOWED
+) -> None:
+    """record_access for an access through a link sent by e-mail (a personal link, an invitation's answer
+    link): no user, the link as link_id, for care; the caller commits."""
+    record_access(
+        session,
+        user=None,
+        action=action,
+        purpose=PURPOSE_CARE,
+        case=case,
+        outcome=outcome,
+        link_id=link_id,
+        now=now,
+    )
+
+
 def concerns_person(person_id: int):
     """A WHERE clause over AccessLogEntry: the rows that name the person, one of their cases, or their number.
 

@@ -444,11 +444,9 @@ def _link_or_refusal(token: str, now):
         code, link = refused.code, refused.link
     if link is not None:
         with unit_of_work(session):
-            audit.record_access(
+            audit.record_link_access(
                 session,
-                user=None,
                 action=audit.ACCESS_DENIED,
-                purpose=audit.PURPOSE_CARE,
                 case=session.get(SipCase, link.case_id),
                 outcome=audit.DENIED,
                 link_id=link.id,
