@@ -931,42 +931,66 @@ def remove_participant(uid: str, participant_id: int):
         return _render_removal(case, participant, None, errors=[refusal.message], status=status, kept=form)
     if form is None:
         form = RemoveParticipantForm(formdata=None, version=case.version)
-    errors: list = []
-    status = 200
-    if posted:
-        if _stale(form, case):
-            errors, status = [STALE_FORM], 409
-        elif not form.validate():
-            status = 400
-        else:
-            try:
-                with unit_of_work(session):
-                    services.remove_participant(
-                        session,
-                        registry,
-                        case,
-                        actor,
-                        participant_id,
-                        reason=form.reason.data,
-                        now=now_utc(),
-                        expected_version=form.version.data,
-                    )
-            except StaleCase:
-                errors, status = [STALE_FORM], 409
-                show_current_version(form, case.version)
-            except UserError as error:
-                if error.field != "reason":
-                    # Refused by the SIP as it now is (someone acted meanwhile): no form is offered, what
-                    # was typed is shown back.
-                    return _render_removal(
-                        case, participant, None, errors=[error.message], status=error.status, kept=form
-                    )
-                attach_error(form, error, errors)
-                status = error.status
-            else:
-                flash(_("The participant is removed from the SIP."), "success")
-                return redirect(url_for("cases.detail", uid=case.uid), code=303)
-    return _render_removal(case, participant, form, errors=errors, status=status)
+    if not posted:
+        return _render_removal(case, participant, form, errors=[], status=200)
+    sent = _send_participant_form(
+        case,
+        form,
+        "reason",
+        lambda: services.remove_participant(
+            session,
+            registry,
+            case,
+            actor,
+            participant_id,
+            reason=form.reason.data,
+            now=now_utc(),
+            expected_version=form.version.data,
+        ),
+    )
+    if sent.refused is not None:
+        return _render_removal(
+            case, participant, None, errors=[sent.refused.message], status=sent.refused.status, kept=form
+        )
+    if sent.done:
+        flash(_("The participant is removed from the SIP."), "success")
+        return redirect(url_for("cases.detail", uid=case.uid), code=303)
+    return _render_removal(case, participant, form, errors=sent.errors, status=sent.status)
+
+
+@dataclass
+class _Sent:
+    """What a participant page's form came to: done (result: the service's answer), refused by the SIP as it
+    now is (no form offered then), or errors to show with the form at status."""
+
+    done: bool = False
+    result: object = None
+    refused: UserError | None = None
+    errors: list = field(default_factory=list)
+    status: int = 200
+
+
+def _send_participant_form(case: SipCase, form, own_field: str, act) -> _Sent:
+    """A participant page's POST (removal, contact person): the stale and the form's own checks, then act()
+    in a unit of work. A refusal at own_field goes beside it; any other is the SIP as it now is (someone
+    acted meanwhile), shown without a form, what was typed read-only."""
+    if _stale(form, case):
+        return _Sent(errors=[STALE_FORM], status=409)
+    if not form.validate():
+        return _Sent(status=400)
+    try:
+        with unit_of_work(get_session()):
+            result = act()
+    except StaleCase:
+        show_current_version(form, case.version)
+        return _Sent(errors=[STALE_FORM], status=409)
+    except UserError as error:
+        if error.field != own_field:
+            return _Sent(refused=error)
+        errors: list = []
+        attach_error(form, error, errors)
+        return _Sent(errors=errors, status=error.status)
+    return _Sent(done=True, result=result)
 
 
 @bp.route("/cases/<uid>/participants/<int:participant_id>/contact-person", methods=["GET", "POST"])
@@ -992,41 +1016,32 @@ def contact_person(uid: str, participant_id: int):
         return _render_contact_person(case, shown, None, errors=[refusal.message], status=status, kept=form)
     if form is None:
         form = ContactPersonForm(formdata=None, version=case.version, contact_user_id=shown.contact_user_id)
-    errors: list = []
-    status = 200
-    if posted:
-        if _stale(form, case):
-            errors, status = [STALE_FORM], 409
-        elif form.validate():
-            try:
-                with unit_of_work(session):
-                    change = services.set_contact_person(
-                        session,
-                        registry,
-                        case,
-                        actor,
-                        participant_id,
-                        form.contact_user_id.data,
-                        now=now_utc(),
-                        expected_version=form.version.data,
-                    )
-            except StaleCase:
-                errors, status = [STALE_FORM], 409
-                show_current_version(form, case.version)
-            except UserError as error:
-                if error.field != "contact_user_id":
-                    # Refused by the SIP as it now is (someone acted meanwhile): the choice is shown back.
-                    return _render_contact_person(
-                        case, shown, None, errors=[error.message], status=error.status, kept=form
-                    )
-                attach_error(form, error, errors)
-                status = error.status
-            else:
-                flash(_contact_person_saved(change, actor), "success")
-                return redirect(url_for("cases.detail", uid=case.uid), code=303)
-        else:
-            status = 400
-    return _render_contact_person(case, shown, form, errors=errors, status=status)
+    if not posted:
+        return _render_contact_person(case, shown, form, errors=[], status=200)
+    sent = _send_participant_form(
+        case,
+        form,
+        "contact_user_id",
+        lambda: services.set_contact_person(
+            session,
+            registry,
+            case,
+            actor,
+            participant_id,
+            form.contact_user_id.data,
+            now=now_utc(),
+            expected_version=form.version.data,
+        ),
+    )
+    if sent.refused is not None:
+        # Refused by the SIP as it now is (someone acted meanwhile): the choice is shown back.
+        return _render_contact_person(
+            case, shown, None, errors=[sent.refused.message], status=sent.refused.status, kept=form
+        )
+    if sent.done:
+        flash(_contact_person_saved(sent.result, actor), "success")
+        return redirect(url_for("cases.detail", uid=case.uid), code=303)
+    return _render_contact_person(case, shown, form, errors=sent.errors, status=sent.status)
 
 
 def _contact_person_saved(change: services.ContactPersonChange, actor) -> str:
