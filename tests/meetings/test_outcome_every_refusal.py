@@ -15,6 +15,8 @@ from sipflow.meetings.models import MeetingDecision
 OTHER_DAY = "Mötet var bokat till"
 NO_OWNER = "Välj vem som gör det."
 NOT_A_DATE = "Inte ett giltigt datum."
+REQUIRED = "Fältet måste fyllas i."
+NO_DUE = "Ange senast när."
 
 
 @pytest.fixture
@@ -85,4 +87,27 @@ def test_the_forms_own_refusal_and_the_services_come_in_one_send_with_what_was_t
     # typed is lost.
     assert "Ange senast när." not in _error_of(html, "decisions-0-due_on")
     assert "Hemtjänst utreds" in html and "Kontakt med skolan" in html and "2027-13-45" in html
+    assert not db_session.exec(select(MeetingDecision)).all()
+
+
+def test_an_empty_held_at_and_a_row_without_owner_or_due_date_are_refused_together(
+    client, db_session, ready, held
+):
+    # The form's own refusal (nothing in "Held at") does not hide the service's at the decision row.
+    url = f"/cases/{ready.case.uid}/meetings/outcome"
+    form = forms_of(text_of(client.get(url)))[url]
+    response = client.post(
+        url,
+        data=fill(
+            form,
+            held_at="",
+            **{"decisions-0-text": "Hemtjänst utreds", "decisions-0-owner": "", "decisions-0-due_on": ""},
+        ),
+    )
+    assert response.status_code == 400
+    html = text_of(response)
+    assert REQUIRED in _error_of(html, "held_at")
+    assert NO_OWNER in _error_of(html, "decisions-0-owner")
+    assert NO_DUE in _error_of(html, "decisions-0-due_on")
+    assert "Hemtjänst utreds" in html
     assert not db_session.exec(select(MeetingDecision)).all()
