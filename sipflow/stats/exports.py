@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from xml.sax.saxutils import escape
 
 from babel.numbers import format_decimal
@@ -220,33 +220,22 @@ def report_filename(
     start: date, end: date, areas: Sequence[str] = (), code: str | None = None, extension: str = "pdf"
 ) -> str:
     """An export's file name (the quarterly report's, the CSV's, the workbook's: extension) in the reader's
-    language: its period, its area's codes (none: every county) and the SIP code asked for, never anything
-    about a person. "sip-statistik-2026-K3-0780-XU045.pdf"
-    for a quarter, "sip-statistik-2026-07.pdf" for a year, else both days ("...-2026-01-01-till-2026-02-28"),
-    "...-alla-lan" for every county; in English "sip-statistics-2026-Q3-...", "-to-", "-all-counties"."""
+    language: its area's codes (none: every county), the first and last month of its period (statistics
+    count whole months) and the SIP code asked for, never anything about a person.
+    "sip-statistik-0780-2026-01_2026-03-XU045.pdf"; "sip-statistik-alla-lan-2026-01_2026-12.pdf" for every
+    county; in English "sip-statistics-...", "-all-counties-". The areas come before the period so that a
+    county code is never read as a month."""
     from flask_babel import gettext
 
-    name = None
-    if start.day == 1 and start.month % 3 == 1 and start.year == end.year:
-        quarter = (start.month - 1) // 3 + 1
-        if end == _quarter_end(start.year, quarter):
-            name = gettext("sip-statistics-%(year)d-Q%(quarter)d", year=start.year, quarter=quarter)
-        elif start.month == 1 and (end.month, end.day) == (12, 31):
-            name = gettext("sip-statistics-%(year)d", year=start.year)
-    if name is None:
-        name = gettext("sip-statistics-%(start)s-to-%(end)s", start=start.isoformat(), end=end.isoformat())
-    parts = [name, *areas[:FILENAME_AREAS]] if areas else [name, gettext("all-counties")]
+    parts = [gettext("sip-statistics"), *areas[:FILENAME_AREAS]] if areas else [gettext("sip-statistics")]
     if len(areas) > FILENAME_AREAS:
         parts.append(gettext("and-more"))
+    elif not areas:
+        parts.append(gettext("all-counties"))
+    parts.append(f"{start:%Y-%m}_{end:%Y-%m}")
     if code:
         parts.append(code)
     return "-".join(parts) + "." + extension
-
-
-def _quarter_end(year: int, quarter: int) -> date:
-    """The last day of a quarter."""
-    following = date(year + 1, 1, 1) if quarter == 4 else date(year, quarter * 3 + 1, 1)
-    return following - timedelta(days=1)
 
 
 # A table's heading (and note) stays on the page of its header row and this many rows; its total stays

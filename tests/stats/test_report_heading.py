@@ -63,7 +63,7 @@ def test_the_report_names_the_municipality_and_the_sip_code_it_covers(
     assert "Område: Växjö (0780)" in text
     assert "SIP-kod: XU045 SIP-möte (räknas som SIP)" in text
     assert "2026-01-01 – 2026-03-31" in text
-    assert filename(response) == "sip-statistik-2026-K1-0780-XU045.pdf"
+    assert filename(response) == "sip-statistik-0780-2026-01_2026-03-XU045.pdf"
     info = pdf_info(path)
     assert info["Title"] == "SIP-statistik: Växjö, SIP-kod XU045"
     assert info["Author"] == "sipflow"
@@ -72,11 +72,11 @@ def test_the_report_names_the_municipality_and_the_sip_code_it_covers(
 
     lessebo = kerstin.get("/statistik/kvartalsrapport.pdf", query_string=params | {"municipality": LESSEBO})
     assert "SIP-statistik: Lessebo, SIP-kod XU045" in pdf_text(pdf_file(lessebo, tmp_path))
-    assert filename(lessebo) == "sip-statistik-2026-K1-0761-XU045.pdf"
+    assert filename(lessebo) == "sip-statistik-0761-2026-01_2026-03-XU045.pdf"
     # The table and the workbook of the same filter are named alike: Växjö's and Lessebo's are two files.
     for extension in ("csv", "xlsx"):
         download = kerstin.get(f"/statistik/indikatorer.{extension}", query_string=params)
-        assert filename(download) == f"sip-statistik-2026-K1-0780-XU045.{extension}"
+        assert filename(download) == f"sip-statistik-0780-2026-01_2026-03-XU045.{extension}"
 
 
 def test_without_a_filter_the_report_names_what_the_coordinator_follows(
@@ -90,7 +90,7 @@ def test_without_a_filter_the_report_names_what_the_coordinator_follows(
     # Växjö lies in Kronoberg, followed as a whole: named once, by its county.
     assert "SIP-statistik: Kronobergs län, Kalmar" in text
     assert "Område: Kronobergs län (07), Kalmar (0880)" in text and "SIP-koder: alla" in text
-    assert filename(response) == "sip-statistik-2026-K1-07-0880.pdf"
+    assert filename(response) == "sip-statistik-07-0880-2026-01_2026-03.pdf"
 
 
 def test_a_coordinator_following_every_county_gets_a_report_of_every_county(
@@ -100,10 +100,10 @@ def test_a_coordinator_following_every_county_gets_a_report_of_every_county(
     response = national.get("/statistik/kvartalsrapport.pdf", query_string=QUARTER)
     text = pdf_text(pdf_file(response, tmp_path))
     assert "SIP-statistik: alla län" in text and "Område: alla län" in text
-    assert filename(response) == "sip-statistik-2026-K1-alla-lan.pdf"
+    assert filename(response) == "sip-statistik-alla-lan-2026-01_2026-03.pdf"
     county = national.get("/statistik/kvartalsrapport.pdf", query_string=QUARTER | {"county": "08"})
     assert "SIP-statistik: Kalmar län" in pdf_text(pdf_file(county, tmp_path))
-    assert filename(county) == "sip-statistik-2026-K1-08.pdf"
+    assert filename(county) == "sip-statistik-08-2026-01_2026-03.pdf"
 
 
 def test_the_english_report_is_named_in_english(client, make_user, db_session, kronoberg, tmp_path):
@@ -112,20 +112,33 @@ def test_the_english_report_is_named_in_english(client, make_user, db_session, k
     response = national.get("/statistik/kvartalsrapport.pdf", query_string=params)
     text = pdf_text(pdf_file(response, tmp_path))
     assert "SIP statistics: all counties" in text and "Area: all counties" in text
-    assert filename(response) == "sip-statistics-2026-01-01-to-2026-02-28-all-counties.pdf"
+    assert filename(response) == "sip-statistics-all-counties-2026-01_2026-02.pdf"
     quarter = national.get(
         "/statistik/kvartalsrapport.pdf", query_string=QUARTER | {"municipality": VAXJO, "code": "XU045"}
     )
     assert "SIP code: XU045 SIP meeting (counts as a SIP)" in pdf_text(pdf_file(quarter, tmp_path))
-    assert filename(quarter) == "sip-statistics-2026-Q1-0780-XU045.pdf"
+    assert filename(quarter) == "sip-statistics-0780-2026-01_2026-03-XU045.pdf"
     assert b"/Lang (en)" in quarter.get_data()
+
+
+def test_a_years_file_names_its_county_apart_from_its_months(
+    client, make_user, db_session, kronoberg
+):
+    """A year's export was "sip-statistics-2026-07.csv": 07, Kronoberg's code, read as July. Every format
+    names the county, then the first and last month of the period."""
+    kerstin = coordinator_client(client, make_user, db_session, "kerstin-07-year", counties=["07"])
+    year = {"from": "2026-01-01", "to": "2026-12-31", "county": "07", "lang": "en"}
+    for path, extension in (("indikatorer.csv", "csv"), ("indikatorer.xlsx", "xlsx"), ("kvartalsrapport.pdf", "pdf")):
+        download = kerstin.get(f"/statistik/{path}", query_string=year)
+        assert download.status_code == 200
+        assert filename(download) == f"sip-statistics-07-2026-01_2026-12.{extension}"
 
 
 def test_a_file_name_names_at_most_a_few_areas(app):
     with app.test_request_context(), force_locale("sv"):
         codes = [f"07{n:02d}" for n in range(10)]
         name = exports.report_filename(date(2025, 1, 1), date(2025, 12, 31), codes)
-    assert name == "sip-statistik-2025-" + "-".join(codes[: exports.FILENAME_AREAS]) + "-m-fl.pdf"
+    assert name == "sip-statistik-" + "-".join(codes[: exports.FILENAME_AREAS]) + "-m-fl-2025-01_2025-12.pdf"
 
 
 # --- The report's pages: wherever a page ends ----------------------------------------------------------
