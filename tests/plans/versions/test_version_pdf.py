@@ -113,6 +113,8 @@ def test_title_and_language_are_set_and_name_nobody(version, established, tmp_pa
     assert established.case.reference in title and "version 1" in title
     assert GIVEN_NAME not in info and established.person.id_number[8:] not in info
     assert b"/Lang (sv-SE)" in version.pdf
+    # The large-print rendering declares the same language (the document is Swedish whatever the page's).
+    assert b"/Lang (sv-SE)" in render_plan_pdf(version.content, large=True)
 
 
 def word_height(data: bytes, tmp_path: Path, word: str) -> float:
