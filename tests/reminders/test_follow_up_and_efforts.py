@@ -3,6 +3,8 @@ past their end date, and the reminders a workflow file declares."""
 
 from __future__ import annotations
 
+import re
+
 import tomllib
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -312,11 +314,18 @@ def test_the_case_page_names_what_each_reminder_is_about_and_who_hears_of_it(
     page = client.get(f"/cases/{case.uid}").get_data(as_text=True)
     section = page[page.index('id="h-reminders"') :]
     section = section[: section.index("</section>")]
-    assert f"till {parties.region_user.display_name}" in section
-    assert f"till Personalen på {unit.name}" in section
+    assert f"Mottagare: {parties.region_user.display_name}." in section
+    assert f"Mottagare: Personalen på {unit.name}." in section
     items = [item.split() for item in section.split("<li>")[1:]]
     assert items and all("(Uppföljning)," in words for words in items)
-    assert all("07:00," in words for words in items)
+    assert all("07:00." in words for words in items)
+    # In English too the recipient follows its label ("to The staff of ..." read as one sentence), and the
+    # status its own.
+    english = client.get(f"/cases/{case.uid}?lang=en").get_data(as_text=True)
+    english = english[english.index('id="h-reminders"') :]
+    english = " ".join(english[: english.index("</section>")].split())
+    assert f"Recipient: The staff of {unit.name}." in english and "to The staff" not in english
+    assert re.search(r'Status: <span class="tag[^"]*">Upcoming</span>', english)
 
 
 def test_reminders_reconcile_moves_what_an_older_release_wrote_to_the_morning(

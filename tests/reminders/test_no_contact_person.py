@@ -72,7 +72,7 @@ def test_a_reminder_to_a_unit_without_a_contact_person_is_skipped_saying_so_on_b
     named = unit_label(db_session.get(Organisation, unit.organisation_id).name, unit.name)
     login(client, parties.region_user.username)
     ahead = _reminders_section(client, case)
-    assert f"till Kontaktpersonen för {named}" in ahead
+    assert f"Mottagare: Kontaktpersonen för {named}." in ahead
     assert f"{named} har varken kontaktperson eller e-postadress i SIP:en, så ingen får påminnelsen." in ahead
     assert "Utse en kontaktperson för enheten under Deltagare" in ahead
 
