@@ -8,7 +8,7 @@ catalogues), stays markup, and each value is escaped unless it is markup itself.
 
 from __future__ import annotations
 
-from flask_babel import gettext
+from flask_babel import gettext, pgettext
 from flask_babel.speaklater import LazyString
 from markupsafe import Markup
 
@@ -27,3 +27,17 @@ class LazyMessage(LazyString):
 def lazy_gettext(string: str, **variables) -> LazyMessage:
     """Like Flask-Babel's lazy_gettext, but a page escapes the values put into the message."""
     return LazyMessage(gettext, string, **variables)
+
+
+class LazyContextMessage(LazyString):
+    """A lazily translated message with a context (msgctxt): one English word, two Swedish ones."""
+
+    def __html__(self) -> Markup:
+        context, string = self._args
+        return Markup(pgettext(context, string))
+
+
+def lazy_pgettext(context: str, string: str) -> LazyContextMessage:
+    """Like lazy_gettext, for a msgid whose Swedish depends on what it is said of (context): an effort is
+    "Planerad", a meeting "Planerat"."""
+    return LazyContextMessage(pgettext, context, string)

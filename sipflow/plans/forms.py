@@ -47,13 +47,21 @@ from sipflow.plans.merge import (
     normalised,
 )
 from sipflow.translated import lazy_gettext as _l
+from sipflow.translated import lazy_pgettext as _lp
 
-# An effort's status as staff and the person read it (EFFORT_STATUSES).
+# An effort's status as staff and the person read it (EFFORT_STATUSES), in the editor, on the person's
+# page and in a stored version alike. In Swedish an effort (insats) is "Planerad", a meeting "Planerat".
 EFFORT_STATUS_LABELS = {
-    "planned": _l("Planned"),
-    "ongoing": _l("Ongoing"),
-    "done": _l("Done"),
-    "cancelled": _l("Cancelled"),
+    "planned": _lp("effort status", "Planned"),
+    "ongoing": _lp("effort status", "Ongoing"),
+    "done": _lp("effort status", "Done"),
+    "cancelled": _lp("effort status", "Cancelled"),
+}
+# How an approval of the plan was given (plans.models.APPROVAL_METHODS), wherever an approval is shown.
+APPROVAL_METHOD_LABELS = {
+    "meeting": _l("At the meeting"),
+    "digital": _l("Digitally, through the personal link"),
+    "paper": _l("On paper"),
 }
 # Empty rows shown under each list, and added by "more rows".
 BLANK_ROWS = 2

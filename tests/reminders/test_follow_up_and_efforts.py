@@ -4,7 +4,6 @@ past their end date, and the reminders a workflow file declares."""
 from __future__ import annotations
 
 import re
-
 import tomllib
 from datetime import date, datetime, time, timedelta
 from pathlib import Path

@@ -121,14 +121,16 @@ def test_the_english_report_is_named_in_english(client, make_user, db_session, k
     assert b"/Lang (en)" in quarter.get_data()
 
 
-def test_a_years_file_names_its_county_apart_from_its_months(
-    client, make_user, db_session, kronoberg
-):
+def test_a_years_file_names_its_county_apart_from_its_months(client, make_user, db_session, kronoberg):
     """A year's export was "sip-statistics-2026-07.csv": 07, Kronoberg's code, read as July. Every format
     names the county, then the first and last month of the period."""
     kerstin = coordinator_client(client, make_user, db_session, "kerstin-07-year", counties=["07"])
     year = {"from": "2026-01-01", "to": "2026-12-31", "county": "07", "lang": "en"}
-    for path, extension in (("indikatorer.csv", "csv"), ("indikatorer.xlsx", "xlsx"), ("kvartalsrapport.pdf", "pdf")):
+    for path, extension in (
+        ("indikatorer.csv", "csv"),
+        ("indikatorer.xlsx", "xlsx"),
+        ("kvartalsrapport.pdf", "pdf"),
+    ):
         download = kerstin.get(f"/statistik/{path}", query_string=year)
         assert download.status_code == 200
         assert filename(download) == f"sip-statistics-07-2026-01_2026-12.{extension}"

@@ -34,7 +34,7 @@ from sipflow.i18n import chosen_language
 from sipflow.people.models import Person
 from sipflow.plans import approvals, pdf, person_view, personal_links
 from sipflow.plans.blueprint import bp
-from sipflow.plans.forms import EFFORT_STATUS_LABELS, optional_int
+from sipflow.plans.forms import APPROVAL_METHOD_LABELS, EFFORT_STATUS_LABELS, optional_int
 from sipflow.plans.models import PersonalLink, PlanVersion
 from sipflow.plans.versions import case_page_versions
 from sipflow.security import audit
@@ -52,11 +52,6 @@ from sipflow.web import (
 # The personal link needs no login; the limit keeps guessing slow.
 PUBLIC_LIMIT = "30 per minute;300 per hour"
 VERSIONS_SHOWN = 20
-METHOD_LABELS = {
-    "meeting": _l("At the meeting"),
-    "digital": _l("Digitally, through the personal link"),
-    "paper": _l("On paper"),
-}
 EFFORT_KIND_LABELS = {
     "effort": _l("Effort"),
     "own": _l("Done by the person or närstående"),
@@ -104,7 +99,7 @@ class ApprovalForm(PageForm):
     )
     method = RadioField(
         _l("How"),
-        choices=choices((m, METHOD_LABELS[m]) for m in approvals.STAFF_METHODS),
+        choices=choices((m, APPROVAL_METHOD_LABELS[m]) for m in approvals.STAFF_METHODS),
         validators=[InputRequired(message=_l("Choose how the plan was approved."))],
     )
 
@@ -130,7 +125,7 @@ class LinkApprovalForm(PageForm):
 @bp.app_context_processor
 def _labels() -> dict:
     return {
-        "approval_method_labels": METHOD_LABELS,
+        "approval_method_labels": APPROVAL_METHOD_LABELS,
         "effort_kind_labels": EFFORT_KIND_LABELS,
         "effort_status_labels": EFFORT_STATUS_LABELS,
     }

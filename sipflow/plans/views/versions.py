@@ -15,6 +15,7 @@ from sipflow.db import get_session
 from sipflow.people.services import IDENTIFIER_KIND_LABELS
 from sipflow.plans.blueprint import bp
 from sipflow.plans.compare import compare_versions
+from sipflow.plans.forms import APPROVAL_METHOD_LABELS, EFFORT_STATUS_LABELS
 from sipflow.plans.pdf import (
     approval_parties,
     identifier_kind,
@@ -33,17 +34,6 @@ from sipflow.security import audit
 from sipflow.translated import lazy_gettext as _l
 from sipflow.web import case_or_404
 
-STATUS_LABELS = {
-    "planned": _l("planned"),
-    "ongoing": _l("ongoing"),
-    "done": _l("done"),
-    "cancelled": _l("cancelled"),
-}
-METHOD_LABELS = {
-    "meeting": _l("at the meeting"),
-    "digital": _l("digitally"),
-    "paper": _l("on paper"),
-}
 FIELD_LABELS = {
     "needs": _l("Needs"),
     "huvudansvar": _l("Overall responsibility (huvudansvar)"),
@@ -76,8 +66,8 @@ KIND_LABELS = {
 @bp.app_context_processor
 def _labels() -> dict:
     return {
-        "plan_status_labels": STATUS_LABELS,
-        "plan_method_labels": METHOD_LABELS,
+        "plan_status_labels": EFFORT_STATUS_LABELS,
+        "plan_method_labels": APPROVAL_METHOD_LABELS,
         "plan_field_labels": FIELD_LABELS,
         "plan_kind_labels": KIND_LABELS,
     }
