@@ -41,3 +41,8 @@ def lazy_pgettext(context: str, string: str) -> LazyContextMessage:
     """Like lazy_gettext, for a msgid whose Swedish depends on what it is said of (context): an effort is
     "Planerad", a meeting "Planerat"."""
     return LazyContextMessage(pgettext, context, string)
+
+
+# The one message for a required field left empty, on every form and in every service that checks one (the
+# same words as WTForms' own default, so a bare DataRequired() says it too).
+REQUIRED = lazy_gettext("This field is required.")

@@ -12,6 +12,7 @@ from sipflow.cases.forms import IDENTIFIER_KIND_LABELS, VERSION_LABEL, PersonPar
 from sipflow.forms import FilledInByTheService, PageForm
 from sipflow.i18n import LANGUAGE_LABELS, LOCALES
 from sipflow.people.identifiers import KINDS as IDENTIFIER_KINDS
+from sipflow.translated import REQUIRED
 from sipflow.translated import lazy_gettext as _l
 
 # The access log keeps at most 80 characters of purpose.
@@ -21,7 +22,6 @@ PURPOSE_HELP = _l(
     "Why you do this, for the access log, e.g. the person's request of 2 November. No personnummer or "
     "names: the purpose shows in other people's extracts."
 )
-REQUIRED = _l("Fill in this field.")
 
 
 def _strip(value):

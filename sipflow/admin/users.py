@@ -50,6 +50,7 @@ from sipflow.security.password_links import (
     issue_links,
     unusable_password_hash,
 )
+from sipflow.translated import REQUIRED
 from sipflow.translated import lazy_gettext as _l
 
 ADMIN = "admin"
@@ -272,7 +273,7 @@ def clean_display_name(value: str, field: str) -> str:
     """A user's name as stored: filled in, one line, 120 characters at most (refused at field)."""
     value = (value or "").strip()
     if not value:
-        raise InvalidInput(_l("Fill in this field."), field=field)
+        raise InvalidInput(REQUIRED, field=field)
     if len(value) > 120:
         raise InvalidInput(_l("Write at most 120 characters on one line."), field=field)
     return one_line(value, field)

@@ -38,6 +38,7 @@ from sipflow.people.identifiers import KINDS as IDENTIFIER_KINDS
 from sipflow.people.labels import unit_label
 from sipflow.people.services import IDENTIFIER_KIND_LABELS, ParticularsChanged
 from sipflow.routing import row_id
+from sipflow.translated import REQUIRED
 from sipflow.translated import lazy_gettext as _l
 
 DATETIME_LOCAL_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
@@ -65,7 +66,6 @@ PARTY_ROLE_LABELS = {
     "participant": _l("participant"),
 }
 
-REQUIRED = _l("This field is required.")
 TOO_LONG = _l("At most %(max)d characters.")
 
 

@@ -49,6 +49,7 @@ from sipflow.clock import (
 from sipflow.forms import PageForm, RowList
 from sipflow.meetings.booking import MEETING_DAY_OFF, booking_day_refusal, same_start_warning
 from sipflow.meetings.services import COMMENT_MAX
+from sipflow.translated import REQUIRED
 from sipflow.translated import lazy_gettext as _l
 
 ANSWER_LABELS = {
@@ -63,7 +64,6 @@ PARTSTAT_LABELS = {
     "DECLINED": _l("Declined"),
 }
 ANSWER_MODE_LABELS = {"on_site": _l("On site"), "video": _l("By video"), "phone": _l("By phone")}
-REQUIRED = _l("This field is required.")
 # The day the times of a booking are placed on to ask the service about them when the form refused a date
 # too far out to convert (MeetingTimeForm._wall_to_ask): a weekday far from any change of the clocks.
 STAND_IN_DAY = date(2000, 1, 4)

@@ -47,7 +47,7 @@ def test_the_invite_form_refuses_every_bad_field_at_once_and_keeps_what_was_type
     html = text_of(response)
     errors = field_errors(html)
     assert set(errors) == {"username", "display_name", "email", "scope"}, errors
-    assert errors["display_name"] == "Fyll i fältet."
+    assert errors["display_name"] == "Fältet måste fyllas i."
     assert errors["email"] == "Skriv en e-postadress, till exempel namn@example.se."
     assert 'value="Bad Name"' in html and 'value="x@"' in html and 'value="7"' in html
 
@@ -99,3 +99,17 @@ def test_a_coordinator_with_no_county_follows_every_county_and_the_pages_say_so(
     assert "Samordnare (alla län)" in rows["Överallt"] and "alla län" not in rows["Kronoberg"]
     assert "Följer som samordnare alla län" in text_of(client.get(f"/admin/users/{everywhere.id}"))
     assert "alla län" not in text_of(client.get(f"/admin/users/{kronoberg.id}")).replace(help_text, "")
+
+
+def test_an_empty_required_field_is_refused_in_the_same_words_as_on_the_case_forms(as_admin, parties):
+    # The admin forms said "Fill in this field.", the case and meeting forms "This field is required.".
+    from sipflow.admin import forms as admin_forms
+    from sipflow.cases import forms as case_forms
+    from sipflow.meetings import forms as meeting_forms
+    from sipflow.translated import REQUIRED
+
+    assert admin_forms.REQUIRED is case_forms.REQUIRED is meeting_forms.REQUIRED is REQUIRED
+    pairs = _form(as_admin, "/admin/users/new?lang=en", "username")
+    typed = fill(pairs, username="anna", display_name="", email="anna@example.se", roles="coordinator")
+    errors = field_errors(text_of(as_admin.post("/admin/users/new", data=typed)))
+    assert errors["display_name"] == "This field is required."
