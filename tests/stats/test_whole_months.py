@@ -86,9 +86,9 @@ def test_the_page_starts_at_whole_months(coordinator):
 @pytest.mark.parametrize(
     ("period", "name"),
     [
-        ({"from": "2026-07-01", "to": "2026-09-30"}, "sip-statistik-2026-K3-0780.pdf"),
-        ({"from": "2026-01-01", "to": "2026-12-31"}, "sip-statistik-2026-0780.pdf"),
-        ({"from": "2026-07-01", "to": "2026-07-31"}, "sip-statistik-2026-07-01-till-2026-07-31-0780.pdf"),
+        ({"from": "2026-07-01", "to": "2026-09-30"}, "sip-statistik-0780-2026-07_2026-09.pdf"),
+        ({"from": "2026-01-01", "to": "2026-12-31"}, "sip-statistik-0780-2026-01_2026-12.pdf"),
+        ({"from": "2026-07-01", "to": "2026-07-31"}, "sip-statistik-0780-2026-07_2026-07.pdf"),
     ],
 )
 def test_a_quarter_a_year_and_a_month_are_still_periods(coordinator, period, name):
