@@ -58,7 +58,7 @@ ATTENDANCE_LABELS = {
     "phone": _l("Phone"),
     "absent": _l("Absent"),
 }
-PRIVATE_KIND_LABELS = {"narstaende": _l("Relative (närstående)"), "guardian": _l("Guardian")}
+PRIVATE_KIND_LABELS = {"narstaende": _l("Relative"), "guardian": _l("Guardian")}
 # A party's role in a case (workflow.definition.PARTY_ROLES), as the case page and the workflows page name it.
 PARTY_ROLE_LABELS = {
     "initiator": _l("initiator"),

@@ -731,7 +731,7 @@ def add_private_participant(
     """Add a närstående or a guardian to the case; language: what their invitations are written in."""
     _change_participants(session, registry, case, expected_version)
     if kind not in PARTICIPANT_KINDS or kind in ("organisation", "person"):
-        raise InvalidInput(_l("Choose närstående or guardian."), field="kind")
+        raise InvalidInput(_l("Choose relative or guardian."), field="kind")
     name = fields.line_text(name, "name")
     if not name:
         raise InvalidInput(_l("Enter a name."), field="name")
@@ -752,13 +752,13 @@ def add_private_participant(
 
 
 ALREADY_TAKING_PART = {
-    "narstaende": _l("This närstående already takes part in the SIP: same name and relation."),
+    "narstaende": _l("This relative already takes part in the SIP: same name and relation."),
     "guardian": _l("This guardian already takes part in the SIP: same name and relation."),
 }
 SAME_ADDRESS_AND_NAME = _l("Someone with this name and e-mail address already takes part in the SIP.")
 SAME_PHONE_AND_NAME = _l("Someone with this name and phone number already takes part in the SIP.")
 THE_PERSON_THEMSELVES = _l(
-    "The person themselves already takes part in the SIP. If a närstående has the same name as the person,"
+    "The person themselves already takes part in the SIP. If a relative has the same name as the person,"
     " write the name so that the two can be told apart (for example with Sr. or Jr.)."
 )
 

@@ -503,7 +503,7 @@ def _render_case(
 # The headings of the participant forms (as the page's own summaries name them).
 _PARTICIPANT_FORM_TITLES = (
     _l("Another unit"),
-    _l("A närstående or a guardian"),
+    _l("A relative or a guardian"),
     _l("Contact details for invitations"),
 )
 

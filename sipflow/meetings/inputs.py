@@ -206,11 +206,17 @@ def apply_kallelse(ctx: TransitionContext) -> None:
     refusals = Refusals()
     sent_at = refusals.take(_sent_at, ctx)
     channel = refusals.take(
-        fields.require_text, ctx.data, "channel", _l("State the system the kallelse was sent through.")
+        fields.require_text,
+        ctx.data,
+        "channel",
+        _l("State the system the notice of meeting was sent through."),
     )
     if channel is not None and channel.casefold() == SIPFLOW_CHANNEL:
         refusals.refuse(
-            _l("To send the kallelse from sipflow, use “Book the meeting and send the kallelse”."),
+            _l(
+                "To send the notice of meeting from sipflow, use “Book the meeting and send the notice of "
+                "meeting”."
+            ),
             "channel",
         )
     if ctx.data.get("meeting_starts_at") is not None:
@@ -271,9 +277,11 @@ def _sent_at(ctx: TransitionContext) -> datetime:
     the minute the SIP was started in (the form gives the time to the minute)."""
     sent_at = fields.moment(ctx.data, "sent_at") or ctx.now
     if sent_at > ctx.now:
-        raise InvalidInput(_l("A kallelse cannot be sent in the future."), field="sent_at")
+        raise InvalidInput(_l("A notice of meeting cannot be sent in the future."), field="sent_at")
     if fields.before_minute_of(sent_at, ctx.case.requested_at):
-        raise InvalidInput(_l("A kallelse cannot be sent before the SIP was started."), field="sent_at")
+        raise InvalidInput(
+            _l("A notice of meeting cannot be sent before the SIP was started."), field="sent_at"
+        )
     return sent_at
 
 
@@ -292,10 +300,10 @@ def _carer_support(ctx: TransitionContext, participants, attendance: dict[int, s
     carer_support = _by_participant(ctx, "carer_support", CARER_SUPPORT_ANSWERS)
     if not set(carer_support) <= {p.id for p in participants if p.kind == CARER_KIND}:
         raise InvalidInput(
-            _l("Only a närstående taking part is asked about their own support."), field="carer_support"
+            _l("Only a relative taking part is asked about their own support."), field="carer_support"
         )
     if attendance is not None and not set(carer_support) <= set(attendance):
-        raise InvalidInput(_l("Record how the närstående attended too."), field="carer_support")
+        raise InvalidInput(_l("Record how the relative attended too."), field="carer_support")
     return carer_support
 
 

@@ -45,7 +45,7 @@ NAME_IN_PLACE = _l(
     "calendar and must not identify the person: write only where to meet."
 )
 RELATIVE_NAME_IN_PLACE = _l(
-    "This holds the name of a närstående or guardian taking part in the SIP. The place goes into every "
+    "This holds the name of a relative or guardian taking part in the SIP. The place goes into every "
     "invitee's e-mail and calendar and must not identify the person: write only where to meet."
 )
 

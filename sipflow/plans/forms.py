@@ -339,7 +339,7 @@ class PlanEditorForm(DayOffConfirmation, PageForm):
         ("own_goals", _l("The person's own goals")),
         ("professional_goals", _l("The professionals' goals")),
         ("efforts", _l("Efforts (insatser)")),
-        ("own_efforts", _l("What the person and närstående do themselves")),
+        ("own_efforts", _l("What the person and their relatives do themselves")),
         ("other_efforts", _l("Measures by others")),
         ("contacts", _l("Contacts")),
     )

@@ -229,7 +229,7 @@ def send_personal_link(
         )
     participant = session.get(Participant, participant_id)
     if participant is None or participant.case_id != case.id or participant.kind not in LINK_KINDS:
-        raise InvalidInput(_l("Choose the person, a närstående or a guardian."), field="participant_id")
+        raise InvalidInput(_l("Choose the person, a relative or a guardian."), field="participant_id")
     if not participant.active:
         raise InvalidInput(_l("They no longer take part in this SIP."), field="participant_id")
     if not participant.email:

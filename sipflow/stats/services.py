@@ -665,7 +665,7 @@ MEETING_COLUMNS = (
     ("follow_up", _l("Follow-up SIP meetings")),
     ("video", _l("Number of SIPs held by video")),
     ("digital_share", _l("Share of care planning meetings held fully or partly digitally (%)")),
-    ("narstaende_share", _l("Share of SIPs with a närstående present (%)")),
+    ("narstaende_share", _l("Share of SIPs with a relative present (%)")),
     ("person_present_share", _l("Share of SIPs where the person took part (%)")),
 )
 
@@ -1315,10 +1315,10 @@ def _outcome_shares(row: dict) -> dict:
 LEAD_COLUMNS = (
     ("request_to_first_n", _l("First meetings")),
     ("request_to_first_median", _l("Request to first meeting, median")),
-    ("utskrivningsklar_to_kallelse_n", _l("Discharge SIPs with a kallelse")),
-    ("utskrivningsklar_to_kallelse_median", _l("Ready for discharge to kallelse, median")),
-    ("kallelse_within", _l("Kallelse within the deadline")),
-    ("kallelse_within_share", _l("Share of kallelser within the deadline (%)")),
+    ("utskrivningsklar_to_kallelse_n", _l("Discharge SIPs with a notice of meeting")),
+    ("utskrivningsklar_to_kallelse_median", _l("Ready for discharge to notice of meeting, median")),
+    ("kallelse_within", _l("Notice of meeting within the deadline")),
+    ("kallelse_within_share", _l("Share of notices of meeting within the deadline (%)")),
     ("plan_to_follow_up_n", _l("Follow-up meetings")),
     ("plan_to_follow_up_median", _l("Plan to follow-up, median")),
 )

@@ -54,7 +54,7 @@ def discharge(db_session, registry, parties, create_case):
     [
         (
             "en",
-            ["Relative (närstående)", "Municipality of registration", "Ready for discharge"],
+            ["Relative", "Municipality of registration", "Ready for discharge"],
             ["<td>Närstående</td>", "Folkbokföringskommun<", "Utskrivningsklar<"],
         ),
         (

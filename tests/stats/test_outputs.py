@@ -768,7 +768,10 @@ def test_the_persons_column_names_the_period_the_rows_are_counted_by(
         ({"from": "2025-01-01", "to": "2025-12-31"}, "sip-statistik-08-2025-01_2025-12.pdf"),
         ({"from": "2026-01-01", "to": "2026-02-28"}, "sip-statistik-08-2026-01_2026-02.pdf"),
         ({"from": "2026-04-01", "to": "2026-09-30"}, "sip-statistik-08-2026-04_2026-09.pdf"),
-        ({"county": "", "municipality": NYBRO, "code": "XU045"}, "sip-statistik-0881-2026-01_2026-03-XU045.pdf"),
+        (
+            {"county": "", "municipality": NYBRO, "code": "XU045"},
+            "sip-statistik-0881-2026-01_2026-03-XU045.pdf",
+        ),
     ],
 )
 def test_the_quarterly_pdf_is_named_by_its_period_and_area_in_swedish(coordinator, kalmar, period, filename):
@@ -842,7 +845,7 @@ def test_the_quarterly_pdf_says_when_it_was_made_in_swedish_time(tmp_path):
 @pytest.mark.parametrize(
     ("lang", "heading", "swedish"),
     [
-        ("en", "Ready for discharge to kallelse, median", "Utskrivningsklar"),
+        ("en", "Ready for discharge to notice of meeting, median", "Utskrivningsklar"),
         ("sv", "Utskrivningsklar till kallelse, median", "Ready for discharge"),
     ],
 )

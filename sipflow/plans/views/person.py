@@ -54,7 +54,7 @@ PUBLIC_LIMIT = "30 per minute;300 per hour"
 VERSIONS_SHOWN = 20
 EFFORT_KIND_LABELS = {
     "effort": _l("Effort"),
-    "own": _l("Done by the person or närstående"),
+    "own": _l("Done by the person or a relative"),
     "other": _l("Measure by others"),
 }
 UNKNOWN_VERSION = _l("Unknown version.")
