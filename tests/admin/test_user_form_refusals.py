@@ -93,7 +93,9 @@ def test_a_coordinator_with_no_county_follows_every_county_and_the_pages_say_so(
     rows = {
         name: cells
         for name, cells in re.findall(
-            r"<tr>\s*<td><a [^>]*>([^<]*)</a></td>(.*?)</tr>", text_of(client.get("/admin/users")), re.S
+            r'<tr>\s*<th scope="row"><a [^>]*>([^<]*)</a></th>(.*?)</tr>',
+            text_of(client.get("/admin/users")),
+            re.S,
         )
     }
     assert "Samordnare (alla län)" in rows["Överallt"] and "alla län" not in rows["Kronoberg"]

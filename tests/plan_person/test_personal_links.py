@@ -358,7 +358,7 @@ def test_a_narstaendes_link_shows_only_the_sip_it_was_sent_from_and_the_extract_
     sent = re.search(
         r"<tbody>(.*?)</tbody>", text_of(client.get(f"/cases/{first.case.uid}/plan/links")), re.S
     )
-    assert f"<td>{link.id}</td>" in sent.group(1)
+    assert f'<th scope="row">{link.id}</th>' in sent.group(1)
 
 
 def test_the_page_the_person_opens_calls_the_plans_theirs(client, db_session, planned):
@@ -598,7 +598,7 @@ def test_a_narstaende_added_twice_and_two_sharing_an_address_are_told_apart_on_t
         re.S,
     )
     # Each link sent names whom it went to, not only the family address all three share.
-    named = [re.sub(r"<td>\d+</td>", "", row, count=1).split("</td>")[0] for row in rows]
+    named = [re.sub(r'<th scope="row">\d+</th>', "", row, count=1).split("</td>")[0] for row in rows]
     assert len(set(named)) == 3 and all("Andersson" in name for name in named), named
 
 
@@ -652,7 +652,7 @@ def test_the_links_page_gives_a_last_day_only_to_the_links_that_still_work(clien
     last_day = (to_local(live.created_at).date() + timedelta(days=30)).isoformat()
 
     def works_through(link_id: int) -> str:
-        row = re.search(rf"<tr>\s*<td>{link_id}</td>(.*?)</tr>", page, re.S).group(1)
+        row = re.search(rf'<tr>\s*<th scope="row">{link_id}</th>(.*?)</tr>', page, re.S).group(1)
         return re.findall(r"<td>(.*?)</td>", row, re.S)[2].strip()
 
     assert works_through(live.id) == last_day
