@@ -815,7 +815,15 @@ def _dispatch_one(session: Session, registry, reminder: Reminder, *, now: dateti
         message = render(
             session, workflow, case, reminder, address=address, locale=locale, links_case=links_case
         )
-        row = enqueue(session, message, kind="reminder", case_id=case.id, invitation_id=None, now=now)
+        row = enqueue(
+            session,
+            message,
+            kind="reminder",
+            case_id=case.id,
+            invitation_id=None,
+            now=now,
+            reminder_id=reminder.id,
+        )
         outbox_id = outbox_id or row.id
     reminder.status, reminder.sent_at, reminder.late, reminder.outbox_id = SENT, now, late, outbox_id
     reminder.last_error = None
@@ -931,26 +939,16 @@ def _mailed_before(reminder: Reminder):
     """The addresses (lower case) an earlier sending of the same reminder (_same_reminder) wrote to, as a
     SELECT of one column.
 
-    A sent row keeps the first of its outbox rows (outbox_id) and the moment it was sent (sent_at); its
-    other rows (a unit's staff) follow it, written by the same dispatch at that moment for the same case,
-    up to the first row of the next reminder of the case that dispatch sent. So the outbox says who a
-    unit's row reached, as its staff were then (not as they are now), with no record of its own.
+    Each outbox row a sending writes records its reminder (OutboxMessage.reminder_id, _dispatch_one), so
+    the rows of the same reminder's sent rows say whom it reached: a unit's staff as they were then, not as
+    they are now. Rows written before that record (the migration adding it) keep only each sent row's
+    first one (its outbox_id).
     """
     sent = aliased(Reminder, name="sent_before")
-    next_sent = aliased(Reminder, name="sent_next")
-    return sa_select(func.lower(OutboxMessage.recipient)).where(
-        OutboxMessage.case_id == reminder.case_id,
-        OutboxMessage.kind == "reminder",
-        sent.status == SENT,
-        *_same_reminder(sent, reminder),
-        OutboxMessage.created_at == sent.sent_at,
-        OutboxMessage.id >= sent.outbox_id,
-        ~exists().where(
-            next_sent.case_id == reminder.case_id,
-            next_sent.sent_at == sent.sent_at,
-            next_sent.outbox_id > sent.outbox_id,
-            next_sent.outbox_id <= OutboxMessage.id,
-        ),
+    return (
+        sa_select(func.lower(OutboxMessage.recipient))
+        .join(sent, sent.id == OutboxMessage.reminder_id)
+        .where(sent.status == SENT, *_same_reminder(sent, reminder))
     )
 
 
