@@ -160,3 +160,40 @@ def postgres_schema_round_trip():
         with engine.begin() as connection:
             connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         engine.dispose()
+
+
+OLD_REMINDER_ROWS = [
+    "INSERT INTO organisation (id, key, name, kind) VALUES (1, 'org', 'Region', 'region')",
+    "INSERT INTO person (id, id_kind, id_number, id_hash, given_name, family_name, legal_sex,"
+    " home_municipality_code, created_at) VALUES (1, 'pnr', 'x', 'h', 'A', 'B', 'x', '0114', :at)",
+    "INSERT INTO sipcase (id, uid, reference, workflow_name, workflow_version, state, occasion, version,"
+    " person_id, initiating_organisation_id, requested_at, created_at, updated_at, municipality_code)"
+    " VALUES (1, 'u', 'SIP-1', 'sip', 1, 'plan_established', 'x', 1, 1, 1, :at, :at, :at, '0114')",
+    *(
+        "INSERT INTO outboxmessage (id, kind, case_id, recipient, subject, message, message_id, status,"
+        f" attempts, next_attempt_at, created_at) VALUES ({n}, 'reminder', 1, 'staff{n}@example.org', 's',"
+        f" 'm', '<{n}@x>', 'sent', 1, :at, :at)"
+        for n in (1, 2)
+    ),
+    "INSERT INTO reminder (id, kind, dedupe_key, case_id, template, due_at, status, sent_at, late, attempts,"
+    " outbox_id, created_at) VALUES (7, 'deadline_missed', 'k', 1, 't', :at, 'sent', :at, 0, 1, 1, :at)",
+]
+
+
+def test_the_outbox_reminder_record_is_backfilled_with_each_reminders_own_row_only(tmp_path: Path):
+    """A sent reminder's outbox_id row is known to be its own; its other rows (the rest of a unit's staff,
+    written before the record) cannot be told for sure and stay unrecorded."""
+    url = f"sqlite:///{tmp_path / 'backfill.sqlite3'}"
+    cfg = alembic_config(url)
+    command.upgrade(cfg, "f1a3c5e7b9d2")
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            for statement in OLD_REMINDER_ROWS:
+                connection.execute(text(statement), {"at": "2026-11-02 09:00:00.000000"})
+        command.upgrade(cfg, "a2b4c6d8e0f3")
+        with engine.connect() as connection:
+            rows = connection.execute(text("SELECT id, reminder_id FROM outboxmessage ORDER BY id")).all()
+    finally:
+        engine.dispose()
+    assert [tuple(row) for row in rows] == [(1, 7), (2, None)]

@@ -157,6 +157,20 @@ class Deadline(SQLModel, table=True):
     cancelled_at: datetime | None = None
 
 
+def met_in_time(met_at, due_at):
+    """The one rule of a deadline met in time: met at or before the moment it fell (a later one was met late).
+
+    Over a met deadline's values (the case page's "met late") or over its columns, a SQL expression (the
+    statistics' kallelser and follow-ups within their deadline): the same comparison either way.
+    """
+    return met_at <= due_at
+
+
+def met_late(met_at, due_at) -> bool:
+    """A deadline's values say it was met, after the moment it fell (not met_in_time)."""
+    return met_at is not None and not met_in_time(met_at, due_at)
+
+
 class TransitionLog(SQLModel, table=True):
     """Who moved a case from which state to which, for which party, when and why."""
 

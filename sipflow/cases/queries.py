@@ -14,7 +14,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
-from sipflow.cases.models import CaseVisibility, Deadline, Participant, SipCase, TransitionLog
+from sipflow.cases.models import CaseVisibility, Deadline, Participant, SipCase, TransitionLog, met_late
 from sipflow.cases.services import StepReads, step_reads
 from sipflow.clock import parse_instant, to_local
 from sipflow.consent.models import Consent, ConsentOrganisation
@@ -430,6 +430,8 @@ class DeadlineView:
     deadline: Row
     label: str
     overdue: bool
+    # Met after it fell (models.met_late): the page says so, not a plain "met".
+    met_late: bool = False
 
 
 @dataclass
@@ -735,6 +737,7 @@ def case_detail(
             deadline=d,
             label=deadline_label(workflow, d.kind, locale),
             overdue=d.met_at is None and d.cancelled_at is None and d.due_at < now,
+            met_late=met_late(d.met_at, d.due_at),
         )
         for d in column_rows(session, _DEADLINES, {"case_id": case.id})
     ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, Index, Text
+from sqlalchemy import Column, ForeignKey, Index, Integer, Text
 from sqlmodel import Field, SQLModel
 
 # pending -> sending -> sent; a failed attempt goes back to pending (later) until attempts run out: failed.
@@ -31,6 +31,20 @@ class OutboxMessage(SQLModel, table=True):
     kind: str = Field(max_length=12)
     case_id: int | None = Field(default=None, foreign_key="sipcase.id", index=True)
     invitation_id: int | None = Field(default=None, foreign_key="invitation.id", index=True)
+    # The reminder whose sending wrote it (kind "reminder"): whom a reminder reached, each of a unit's staff
+    # as they were then (reminders/services.py _mailed_before reads it by this index). Named by table, not
+    # imported: notifications sits below reminders. Reminder.outbox_id points the other way, so this key is
+    # left out of the tables' order (use_alter) and checked at commit (deferred): a transaction writing or
+    # deleting both tables' rows, in either order, never trips it halfway.
+    reminder_id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            Integer,
+            ForeignKey("reminder.id", use_alter=True, deferrable=True, initially="DEFERRED"),
+            nullable=True,
+            index=True,
+        ),
+    )
     recipient: str = Field(max_length=254)
     subject: str = Field(max_length=300)
     # The whole message as RFC 5322 text (7-bit: every part is base64 or quoted-printable encoded).

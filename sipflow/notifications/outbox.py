@@ -146,6 +146,8 @@ class Outgoing:
     kind: str
     case_id: int | None
     invitation_id: int | None
+    # The reminder it tells (kind "reminder"): its sending's record of whom it reached.
+    reminder_id: int | None = None
 
 
 def enqueue(
@@ -156,9 +158,14 @@ def enqueue(
     case_id: int | None,
     invitation_id: int | None,
     now: datetime,
+    reminder_id: int | None = None,
 ) -> OutboxMessage:
-    """Write message (From, To and Subject set by the caller) as a pending outbox row; no delivery here."""
-    return enqueue_all(session, [Outgoing(message, kind, case_id, invitation_id)], now=now)[0]
+    """Write message (From, To and Subject set by the caller) as a pending outbox row; no delivery here.
+
+    reminder_id: the reminder the message tells, recorded on the row (reminders/services.py).
+    """
+    outgoing = Outgoing(message, kind, case_id, invitation_id, reminder_id)
+    return enqueue_all(session, [outgoing], now=now)[0]
 
 
 def enqueue_all(session: Session, outgoing: Sequence[Outgoing], *, now: datetime) -> list[OutboxMessage]:
@@ -193,6 +200,7 @@ def _outbox_row(item: Outgoing, *, now: datetime) -> OutboxMessage:
         kind=kind,
         case_id=item.case_id,
         invitation_id=item.invitation_id,
+        reminder_id=item.reminder_id,
         recipient=addresses[0],
         subject=str(message.get("Subject", ""))[:SUBJECT_MAX],
         message=text,

@@ -27,6 +27,9 @@ SKIP_ANSWERED = "answered"  # every invitation of the meeting is answered
 SKIP_DEADLINE_SETTLED = "deadline_settled"  # the deadline was met or cancelled
 SKIP_EFFORT_SETTLED = "effort_settled"  # the effort is no longer planned or ongoing
 SKIP_BY_NAME = "by_name"  # everyone a unit's reminder would reach has the same one by name
+# Everyone it would reach already had the same reminder (by name, through their unit or at the unit's address
+# on the case): a contact person named after their unit was told does not hear of it again.
+SKIP_ALREADY_SENT = "already_sent"
 # A workflow file's reminder to a party whose unit has neither a contact person nor an address on the case:
 # it has no one to go to.
 SKIP_NO_CONTACT = "no_contact"
@@ -39,6 +42,7 @@ SKIP_REASONS = (
     SKIP_DEADLINE_SETTLED,
     SKIP_EFFORT_SETTLED,
     SKIP_BY_NAME,
+    SKIP_ALREADY_SENT,
     SKIP_NO_CONTACT,
 )
 

@@ -20,7 +20,7 @@ from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from pydantic_core import PydanticUndefined
-from sqlalchemy import Integer, and_, bindparam, exists, insert, or_, update
+from sqlalchemy import Integer, and_, bindparam, exists, func, insert, or_, update
 from sqlalchemy import case as sql_case
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select as sa_select
@@ -42,6 +42,7 @@ from sipflow.i18n import MAIL_MOMENT_PATTERNS, known_language
 from sipflow.meetings.forwarding import human_mailbox
 from sipflow.meetings.messages import answer_url, booking_organisation
 from sipflow.meetings.models import PLANNED, Invitation, Meeting
+from sipflow.notifications.models import OutboxMessage
 from sipflow.notifications.outbox import enqueue, sender
 from sipflow.people.models import Organisation, Unit, User
 from sipflow.plans.models import Plan, PlanContact, PlanEffort
@@ -59,6 +60,7 @@ from sipflow.reminders.models import (
     MEETING_TOMORROW,
     PENDING,
     SENT,
+    SKIP_ALREADY_SENT,
     SKIP_ANSWERED,
     SKIP_BY_NAME,
     SKIP_CASE_ENDED,
@@ -794,8 +796,8 @@ def _dispatch_one(session: Session, registry, reminder: Reminder, *, now: dateti
     workflow = registry.get(case.workflow_name, case.workflow_version)
     reason = skip_reason(session, workflow, case, reminder, now)
     recipients = _recipients(session, reminder) if reason is None else []
-    if recipients is None:
-        reason = SKIP_BY_NAME  # everyone it would reach has the same reminder by name already
+    if isinstance(recipients, str):
+        reason = recipients  # everyone it would reach has the same reminder already (or by name)
     if reason is not None:
         reminder.status, reminder.skip_reason = SKIPPED, reason
         session.add(reminder)
@@ -813,7 +815,15 @@ def _dispatch_one(session: Session, registry, reminder: Reminder, *, now: dateti
         message = render(
             session, workflow, case, reminder, address=address, locale=locale, links_case=links_case
         )
-        row = enqueue(session, message, kind="reminder", case_id=case.id, invitation_id=None, now=now)
+        row = enqueue(
+            session,
+            message,
+            kind="reminder",
+            case_id=case.id,
+            invitation_id=None,
+            now=now,
+            reminder_id=reminder.id,
+        )
         outbox_id = outbox_id or row.id
     reminder.status, reminder.sent_at, reminder.late, reminder.outbox_id = SENT, now, late, outbox_id
     reminder.last_error = None
@@ -906,13 +916,54 @@ def _still_the_day_before(meeting: Meeting, now: datetime) -> bool:
     return to_local(meeting.starts_at).date() == tomorrow
 
 
-def _recipients(session: Session, reminder: Reminder) -> list[tuple[str, str | None]] | None:
-    """Where the reminder goes now, each address with its recipient's language (None: not known).
+def _same_reminder(other, reminder: Reminder) -> list[ColumnElement[bool]]:
+    """Over other (Reminder or an alias of it): another row of the same reminder as reminder, whoever it is
+    addressed to: the same kind, case, topic, deadline, meeting and effort, at the same moment.
+
+    The one rule of "the same reminder" for not sending it to one person twice: a deadline's "passed" to
+    the unit and to a contact person named later, its escalation to the contact and to their unit, a declared
+    reminder to the unit's address and to a contact person named later."""
+    return [
+        other.case_id == reminder.case_id,
+        other.kind == reminder.kind,
+        other.topic.is_not_distinct_from(reminder.topic),
+        other.deadline_id.is_not_distinct_from(reminder.deadline_id),
+        other.meeting_id.is_not_distinct_from(reminder.meeting_id),
+        other.effort_id.is_not_distinct_from(reminder.effort_id),
+        other.due_at == reminder.due_at,
+        other.id != reminder.id,
+    ]
+
+
+def _mailed_before(reminder: Reminder):
+    """The addresses (lower case) an earlier sending of the same reminder (_same_reminder) wrote to, as a
+    SELECT of one column.
+
+    Each outbox row a sending writes records its reminder (OutboxMessage.reminder_id, _dispatch_one), so
+    the rows of the same reminder's sent rows say whom it reached: a unit's staff as they were then, not as
+    they are now. Rows written before that record (the migration adding it) keep only each sent row's
+    first one (its outbox_id).
+    """
+    sent = aliased(Reminder, name="sent_before")
+    return (
+        sa_select(func.lower(OutboxMessage.recipient))
+        .join(sent, sent.id == OutboxMessage.reminder_id)
+        .where(sent.status == SENT, *_same_reminder(sent, reminder))
+    )
+
+
+def _recipients(session: Session, reminder: Reminder) -> list[tuple[str, str | None]] | str:
+    """Where the reminder goes now, each address with its recipient's language (None: not known), or the
+    reason to skip it when everyone it would reach has the same reminder already.
 
     The current address and language, not those known when the reminder was written: a staff member's
     own, an invitee's (their participant's, or for a unit reached at its contact person's address that
-    person's), each of a unit's staff their own but those the same reminder reaches by name (None when
-    that leaves no one); a bare address has none.
+    person's), each of a unit's staff their own, a unit's address on the case, a bare address. Each reminder
+    reaches a person once: an address an earlier sending of the same reminder wrote to (_mailed_before: a
+    unit's "passed" to a colleague named its contact person after) is left out, and a unit's staff member
+    the same reminder reaches by name (the lead organisation's contact, escalated to both in person and
+    through the unit) too. None left: SKIP_BY_NAME when the names took them all, else SKIP_ALREADY_SENT.
+    A meeting's invitee is not asked: each invitation's reminder carries its own answer link.
     """
     if reminder.invitation_id is not None:
         invitation = session.get(Invitation, reminder.invitation_id)
@@ -925,41 +976,50 @@ def _recipients(session: Session, reminder: Reminder) -> list[tuple[str, str | N
             .where(Participant.id == invitation.participant_id)
         ).first()
         return [(invitation.email, row[0].mail_language(row[1]) if row else None)]
-    if for_unit_address(reminder):
-        # A unit without a contact person: its address on the case, in the unit's language there.
+    mailed = _mailed_before(reminder)
+    by_address = reminder.recipient_user_id is None and reminder.recipient_unit_id is None
+    if for_unit_address(reminder) or by_address:
+        # A unit without a contact person: its address on the case, in the unit's language there; or a
+        # bare address (an effort's plan contact), in the default.
         if not reminder.recipient_address:
             return []
-        language = session.exec(
-            select(Participant.language).where(
-                Participant.case_id == reminder.case_id,
-                Participant.unit_id == reminder.recipient_unit_id,
-                Participant.active,
-            )
-        ).first()
+        language = None
+        if reminder.recipient_unit_id is not None:
+            language = session.exec(
+                select(Participant.language).where(
+                    Participant.case_id == reminder.case_id,
+                    Participant.unit_id == reminder.recipient_unit_id,
+                    Participant.active,
+                )
+            ).first()
+        if session.exec(sa_select(func.lower(reminder.recipient_address).in_(mailed))).scalar():
+            return SKIP_ALREADY_SENT
         return [(reminder.recipient_address, language)]
     if reminder.recipient_user_id is not None:
-        user = session.get(User, reminder.recipient_user_id)
-        return [(user.email, user.language)] if user is not None and user.active and user.email else []
-    if reminder.recipient_unit_id is not None:
-        # A colleague the same reminder reaches by name (the lead organisation's contact, escalated to both
-        # in person and through the unit) gets that one mail, not a second through the unit.
-        named = sa_select(Reminder.recipient_user_id).where(
-            Reminder.case_id == reminder.case_id,
-            Reminder.kind == reminder.kind,
-            Reminder.deadline_id.is_not_distinct_from(reminder.deadline_id),
-            Reminder.meeting_id.is_not_distinct_from(reminder.meeting_id),
-            Reminder.recipient_user_id.is_not(None),
-            Reminder.status != CANCELLED,
-        )
-        staff = session.exec(
-            select(User.email, User.language, User.id.in_(named))
-            .where(User.unit_id == reminder.recipient_unit_id, User.active, User.email.is_not(None))
-            .order_by(User.id)
-            .limit(UNIT_RECIPIENTS_MAX)
-        ).all()
-        rest = [(address, language) for address, language, by_name in staff if not by_name]
-        return None if staff and not rest else rest
-    return [(reminder.recipient_address, None)] if reminder.recipient_address else []
+        row = session.exec(
+            select(User.email, User.language, func.lower(User.email).in_(mailed)).where(
+                User.id == reminder.recipient_user_id, User.active, User.email.is_not(None)
+            )
+        ).first()
+        if row is None:
+            return []
+        address, language, reached = row
+        return SKIP_ALREADY_SENT if reached else [(address, language)]
+    named = sa_select(Reminder.recipient_user_id).where(
+        *_same_reminder(Reminder, reminder),
+        Reminder.recipient_user_id.is_not(None),
+        Reminder.status != CANCELLED,
+    )
+    staff = session.exec(
+        select(User.email, User.language, User.id.in_(named), func.lower(User.email).in_(mailed))
+        .where(User.unit_id == reminder.recipient_unit_id, User.active, User.email.is_not(None))
+        .order_by(User.id)
+        .limit(UNIT_RECIPIENTS_MAX)
+    ).all()
+    rest = [(address, language) for address, language, by_name, reached in staff if not (by_name or reached)]
+    if staff and not rest:
+        return SKIP_BY_NAME if all(by_name for _, _, by_name, _ in staff) else SKIP_ALREADY_SENT
+    return rest
 
 
 def recipient_locale(language: str | None) -> str:

@@ -51,6 +51,9 @@ SKIP_REASON_LABELS = {
     models.SKIP_DEADLINE_SETTLED: _l("the deadline is met or no longer applies"),
     models.SKIP_EFFORT_SETTLED: _l("the effort is no longer planned or ongoing"),
     models.SKIP_BY_NAME: _l("everyone it would go to gets the same reminder by name"),
+    models.SKIP_ALREADY_SENT: _l(
+        "everyone it would go to has already had the same reminder, by name or through their unit"
+    ),
     models.SKIP_NO_CONTACT: _l("the unit has neither a contact person nor an e-mail address on the SIP"),
 }
 assert set(SKIP_REASON_LABELS) == set(models.SKIP_REASONS)

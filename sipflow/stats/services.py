@@ -23,7 +23,7 @@ from sqlalchemy import Integer, and_, case, exists, extract, func, literal, or_,
 from sqlmodel import Session
 
 from sipflow.admin.users import coordinator_scope
-from sipflow.cases.models import Deadline, Participant, SipCase, TransitionLog
+from sipflow.cases.models import Deadline, Participant, SipCase, TransitionLog, met_in_time
 from sipflow.clock import STOCKHOLM, now_utc, to_local
 from sipflow.coding.models import CodeDefinition, CodeRecord
 from sipflow.errors import InvalidInput, NotAllowed
@@ -756,7 +756,7 @@ def lead_time_histograms(session: Session, query: StatsQuery, settings: Settings
         session,
         histogram(
             days_between(sc.utskrivningsklar_at, dl.met_at).label("days"),
-            case((dl.met_at <= dl.due_at, 1), else_=0).label("within"),
+            case((met_in_time(dl.met_at, dl.due_at), 1), else_=0).label("within"),
             where=[inner.c.meeting_kind == "first", sc.utskrivningsklar_at.is_not(None)],
             joined=inner.join(SipCase.__table__, sc.id == inner.c.case_id).join(
                 Deadline.__table__,
@@ -856,7 +856,9 @@ def case_outcome_queries(query: StatsQuery, settings: Settings):
     base = (
         select(
             *(expression.label(f"d_{name}") for name, expression in dims),
-            case((and_(dl.met_at.is_not(None), dl.met_at <= dl.due_at), 1), else_=0).label("on_time"),
+            case((and_(dl.met_at.is_not(None), met_in_time(dl.met_at, dl.due_at)), 1), else_=0).label(
+                "on_time"
+            ),
         )
         .select_from(Deadline.__table__.join(people, sc.id == dl.case_id))
         .where(
