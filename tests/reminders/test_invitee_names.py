@@ -18,8 +18,8 @@ def _section(page: str, heading_id: str) -> str:
 
 
 def _recipients(section: str, label: str) -> list[str]:
-    """The recipients of the section's rows of one kind, as shown after "till"."""
-    rows = re.findall(rf"{label}, [^<]*?,\s*till (.+?)\s*<span", section)
+    """The recipients of the section's rows of one kind, as shown after "Mottagare:"."""
+    rows = re.findall(rf"{label}, [^<]*?\.\s*Mottagare: (.+?)\.\s*Status:", section)
     return [re.sub(r"\s+", " ", row) for row in rows]
 
 

@@ -129,7 +129,7 @@ def test_a_unit_without_a_contact_person_gets_the_reminder_at_its_address_on_the
     named = unit_label(db_session.get(Organisation, unit.organisation_id).name, unit.name)
     login(client, parties.region_user.username)
     page = client.get(f"/cases/{case.uid}").get_data(as_text=True)
-    assert f"till {named} (enhetens e-postadress i SIP:en)" in page
+    assert f"Mottagare: {named} (enhetens e-postadress i SIP:en)." in page
     assert "varken kontaktperson eller e-postadress" not in page
 
     _dispatch(app, engine, registry, at)
