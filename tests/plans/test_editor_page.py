@@ -162,7 +162,7 @@ def test_bad_input_is_refused_at_its_field_keeping_the_text(
     assert response.status_code == 400
     html = text_of(response)
     assert f'id="{field_id}-error"' in html
-    assert "Kontrollera de markerade fälten nedan." in html
+    assert "Det finns ett problem" in html and f'href="#{field_id}"' in html  # the error summary's link
     for key, value in resolved.items():
         if not key.endswith("_id") and len(value) < 100:  # a select shows only its own options
             assert value in html
