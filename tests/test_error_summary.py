@@ -84,7 +84,7 @@ def test_an_empty_booking_opens_with_a_summary_and_its_help_is_tied_to_the_field
         ("/admin/units/new", {"key": "", "name": "", "email": "not-an-email"}, "organisation_id"),
     ],
 )
-def test_a_refused_administration_form_opens_with_a_summary(client, make_user, parties, url, values, expected):
+def test_a_refused_administration_form_opens_with_a_summary(client, make_user, url, values, expected):
     admin = make_user(None, roles="admin")  # a national administrator, who may create organisations
     assert login(client, admin.username).status_code == 302
     token = csrf_token(text_of(client.get(url)))
@@ -96,7 +96,8 @@ def test_a_refused_administration_form_opens_with_a_summary(client, make_user, p
 def test_a_refused_password_change_opens_with_a_summary(client, parties):
     assert login(client, parties.region_user.username).status_code == 302
     pairs = _form(client, "/password", "current_password")
-    response = client.post("/password", data=fill(pairs, current_password="", new_password="", new_password_again=""))
+    empty = fill(pairs, current_password="", new_password="", new_password_again="")
+    response = client.post("/password", data=empty)
     assert "current_password" in _summary_targets(text_of(response))
 
 

@@ -1,5 +1,6 @@
-"""The focus indicator stands out at 3:1 or more (WCAG 1.4.11) on every background it is drawn on: the near-black
-outline on the pages and cards, the yellow ring on the blue header. The colours are read from the stylesheet."""
+"""The focus indicator stands out at 3:1 or more (WCAG 1.4.11) on every background it is drawn on: the
+near-black outline on the pages and cards, the yellow ring on the blue header. The colours are read from the
+stylesheet."""
 
 from __future__ import annotations
 
