@@ -19,6 +19,7 @@ def create_app(config: dict | None = None) -> Flask:
     from sipflow.cli import sipflow_cli
     from sipflow.coding.views import bp as coding_bp
     from sipflow.consent.views import bp as consent_bp
+    from sipflow.forms import error_summary_items
     from sipflow.i18n import init_babel
     from sipflow.meetings.answers import bp as answers_bp
     from sipflow.meetings.feed import bp as calendar_bp
@@ -63,6 +64,7 @@ def create_app(config: dict | None = None) -> Flask:
     notifications.init_app(app)
     init_babel(app)
     install_widget_attributes()
+    app.jinja_env.globals["error_summary_items"] = error_summary_items
     init_security(app)
     app.register_blueprint(auth_bp)
     app.register_blueprint(cases_bp)

@@ -8,10 +8,12 @@ the error next to the field and nothing typed lost.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from flask_wtf import FlaskForm
 from wtforms import Field, Form, IntegerField
 from wtforms.fields import FieldList, FormField
+from wtforms.form import BaseForm
 from wtforms.validators import StopValidation
 from wtforms.widgets import HiddenInput
 
@@ -108,3 +110,57 @@ class RowList(FieldList):
                 number = key[offset:].split(self._field_separator, 1)[0]
                 if _ROW_NUMBER.fullmatch(number):
                     yield int(number)
+
+
+# The error summary at the top of a page whose form was refused (macros.html `error_summary`, shown by
+# base.html, which prefixes the page title with "Error:"): each refusal once, a field's as a link to it.
+_CHOICE_GROUPS = frozenset({"RadioField", "MultiCheckboxField"})
+
+
+@dataclass(frozen=True)
+class SummaryItem:
+    """One line of the error summary: the message, and the id of the element it leads to (None: no link)."""
+
+    message: object
+    target: str | None = None
+
+
+def error_summary_items(forms, errors=None, groups=None) -> list[SummaryItem]:
+    """The page's refusals (errors, then each form's own) and each visible field's errors, in page order.
+
+    A field's line leads to the field's id; a group of radios or tick boxes (a fieldset) to its first
+    choice, the element a keyboard user lands on. Hidden fields are left out: `hidden_errors` says those.
+    groups: a page's refusals of a group of fields, {the group's element id: [messages]}.
+    """
+    items = [SummaryItem(message) for message in errors or ()]
+    for target, messages in (groups or {}).items():
+        items.extend(SummaryItem(message, target) for message in messages)
+    for form in forms or ():
+        if not isinstance(form, BaseForm):  # a page without that form (None, or not given to the template)
+            continue
+        items.extend(SummaryItem(message) for message in getattr(form, "form_errors", ()))
+        for field in form:
+            items.extend(_field_items(field))
+    return items
+
+
+def _field_items(field: Field):
+    if isinstance(field, FormField):
+        for subfield in field.form:
+            yield from _field_items(subfield)
+        return
+    if isinstance(field, FieldList):
+        for entry in field.entries:
+            yield from _field_items(entry)
+        # the list's own refusals (its validators'), beside its rows' error lists
+        yield from (SummaryItem(m) for m in field.errors if not isinstance(m, list | dict))
+        return
+    if isinstance(field.widget, HiddenInput) or not field.errors:
+        return
+    target = field.id
+    if field.type in _CHOICE_GROUPS:
+        first = next(iter(field), None)
+        if first is not None:
+            target = first.id
+    for message in field.errors:
+        yield SummaryItem(message, target)

@@ -132,3 +132,17 @@ class FreshContextClient(FlaskClient):
     def open(self, *args, **kwargs):
         with self.application.app_context():
             return super().open(*args, **kwargs)
+
+
+_ERROR_SUMMARY = re.compile(r'<div class="alert alert-error error-summary".*?</div>', re.S)
+
+
+def error_summary_of(html: str) -> str:
+    """The page's error summary (macros.html error_summary), or "" when it has none."""
+    found = _ERROR_SUMMARY.search(html)
+    return found.group(0) if found else ""
+
+
+def beside_fields(html: str) -> str:
+    """The page without its error summary, which repeats each field's error as a link to the field."""
+    return _ERROR_SUMMARY.sub("", html)

@@ -380,7 +380,7 @@ class PlanEditorForm(DayOffConfirmation, PageForm):
         for where, key, name in merge.taken:
             field = self._merged_field(where, key, name)
             if field is not None:
-                _note(field, TAKEN_IN)
+                note_field(field, TAKEN_IN)
         for (where, key), what in merge.rows.items():
             field = self._merged_field(where, key, ROW_NOTE_FIELD[where])
             if field is None:
@@ -388,7 +388,7 @@ class PlanEditorForm(DayOffConfirmation, PageForm):
             if what in ROW_CLASHES:
                 field.errors = [*field.errors, ROW_NOTES[what]]
             else:
-                _note(field, ROW_NOTES[what])
+                note_field(field, ROW_NOTES[what])
         for clash in merge.clashes:
             field = self._merged_field(clash.where, clash.key, clash.name)
             if field is not None:
@@ -420,7 +420,7 @@ class PlanEditorForm(DayOffConfirmation, PageForm):
         return None
 
 
-def _note(field, note) -> None:
+def note_field(field, note) -> None:
     """A note under the field's label, after any description of its own."""
     field.description = f"{field.description} {note}" if field.description else note
 

@@ -109,8 +109,9 @@ def test_a_form_without_organisations_is_refused_at_the_field_and_keeps_what_was
     html = text_of(response)
     assert "Välj de organisationer som samtycket omfattar." in html
     assert "Journaluppgifter om skolgången" in html
-    # The banner the other forms show, so a refusal far down the form is not missed.
-    assert "Kontrollera de markerade fälten nedan." in html
+    # The error summary the other forms show, so a refusal far down the form is not missed: its link leads to
+    # the group's first tick box.
+    assert '<a href="#consent-organisation_ids-0">' in html and 'id="consent-organisation_ids-0"' in html
     db_session.expire_all()
     assert len(db_session.exec(select(Consent).where(Consent.case_id == case.id)).all()) == 1
 

@@ -439,7 +439,7 @@ def test_a_half_filled_decision_is_an_error_beside_it(as_region, parties, create
     response = as_region.post(url, data=fill(form, moved="y", **{"decisions-0-text": "Något"}))
     assert response.status_code == 400
     assert 'id="decisions-0-owner-error"' in text_of(response)
-    assert "Kontrollera de markerade fälten nedan." in text_of(response)
+    assert '<a href="#decisions-0-owner">' in text_of(response)  # the error summary leads to it
     assert 'value="Något"' in text_of(response)
     missing = as_region.post(url, data=fill(form, moved="y"))
     assert missing.status_code == 409

@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 import pytest
 from meetingkit import everyone, fire, next_week_at
 from sqlmodel import select
-from webkit import fill, forms_of, login, text_of
+from webkit import beside_fields, fill, forms_of, login, text_of
 
 from sipflow.cases.days_off import DayOffUnconfirmed
 from sipflow.clock import local_to_utc, now_utc, to_local
@@ -211,7 +211,7 @@ def test_the_first_warning_is_what_the_tick_is_described_by(as_region, ready):
         )
     )
     assert 'aria-describedby="date-error"' in _tick_input(warned, "confirm_day")
-    assert warned.count("Mötet är på en söndag.") == 1
+    assert beside_fields(warned).count("Mötet är på en söndag.") == 1
     assert _described_but_missing(warned) == []
 
 

@@ -162,7 +162,7 @@ def test_bad_input_is_refused_at_its_field_keeping_the_text(
     assert response.status_code == 400
     html = text_of(response)
     assert f'id="{field_id}-error"' in html
-    assert "Kontrollera de markerade fälten nedan." in html
+    assert "Det finns ett problem" in html and f'href="#{field_id}"' in html  # the error summary's link
     for key, value in resolved.items():
         if not key.endswith("_id") and len(value) < 100:  # a select shows only its own options
             assert value in html
@@ -325,14 +325,17 @@ def test_an_effort_without_a_person_responsible_is_marked_at_its_own_field(
     unowned["responsible"] = None
     save(db_session, held, parties.region_user, data, now)
     html = page(as_region, held)
-    # The missing list names the rule; the effort itself says what it lacks, at the field to fill in.
+    # The missing list names the rule; the effort itself says what it lacks, at the field to fill in: as a
+    # hint the field is described by, not an error, since nothing was sent (no aria-invalid, no summary).
     assert "Varje insats behöver en organisation och en namngiven ansvarig person." in html
     index = next(i for i, e in enumerate(content(db_session, held)["efforts"]) if e["kind"] == "effort")
-    error = re.search(
-        rf'<ul class="field-errors" id="efforts-{index}-responsible-error">(.*?)</ul>', html, re.S
-    )
-    assert error and "Skriv vem som är ansvarig." in error.group(1)
-    assert f'id="efforts-{index}-organisation_id-error"' not in html
+    hint = re.search(rf'<p class="help" id="efforts-{index}-responsible-help">(.*?)</p>', html, re.S)
+    assert hint and "Skriv vem som är ansvarig." in hint.group(1)
+    field = re.search(rf'<input[^>]*id="efforts-{index}-responsible"[^>]*>', html).group(0)
+    assert f'aria-describedby="efforts-{index}-responsible-help"' in field
+    assert 'aria-invalid="true"' not in html and 'class="field-errors"' not in html
+    assert "error-summary" not in html and "<title>Fel:" not in html
+    assert f'id="efforts-{index}-organisation_id-help"' not in html
 
 
 def test_a_plan_is_not_established_once_only_one_organisation_takes_part(

@@ -16,7 +16,7 @@ EDITOR_HINTS = (
     "Det här saknas innan planen kan fastställas",
     "Spara planen först",
     "Skriv vem som är ansvarig.",
-    "Kontrollera de markerade fälten nedan.",
+    "Det finns ett problem",
     "field-errors",
 )
 

@@ -22,7 +22,7 @@ from sipflow.people.labels import unit_label
 from sipflow.people.models import Person
 from sipflow.plans import editor, responsibility
 from sipflow.plans.blueprint import bp
-from sipflow.plans.forms import EstablishForm, HandOverForm, PlanEditorForm
+from sipflow.plans.forms import EstablishForm, HandOverForm, PlanEditorForm, note_field
 from sipflow.plans.merge import PLAN_FIELDS
 from sipflow.plans.models import Plan
 from sipflow.plans.services import find_plan, person_and_last_version_number
@@ -357,18 +357,22 @@ def editor_page(uid: str):
     editable = may_edit(session, case, current_actor(), reads.step_reads.participants)
     if editable:
         # What an effort lacks is for whoever can fill it in: a reader sees the plan, not the editor's hints.
-        _mark_effort_gaps(form)
+        _note_effort_gaps(form)
     return _render(case, form, reads=reads, editable=editable)
 
 
-def _mark_effort_gaps(form: PlanEditorForm) -> None:
-    """On the plan as saved: say at each effort's own fields what it lacks to be owned."""
+def _note_effort_gaps(form: PlanEditorForm) -> None:
+    """On the plan as saved: say at each effort's own fields what it lacks to be owned.
+
+    A hint under the field's label (its description, which the field's aria-describedby names), not an
+    error: nobody has sent anything yet, so no field is marked invalid and the page has no error summary.
+    The missing list above the plan says the same rule for the whole plan."""
     for entry in form.efforts:
         row = entry.form
         if not row.uid.data:  # a blank row: nothing saved to mark
             continue
         for field in editor.effort_gaps(row.organisation_id.data, row.responsible.data, row.status.data):
-            row[field].errors = [*row[field].errors, editor.EFFORT_GAPS[field]]
+            note_field(row[field], editor.EFFORT_GAPS[field])
 
 
 def _refuse_ended(session, case, actor, *, typed=None, hand_over=None):
