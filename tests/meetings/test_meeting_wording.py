@@ -28,10 +28,11 @@ def page(client, path: str, lang: str) -> str:
 
 @pytest.mark.parametrize(
     ("lang", "button"),
-    [("en", "Book the meeting and send the kallelse"), ("sv", "Boka möte och skicka kallelse")],
+    [("en", "Book the meeting and send the notice of meeting"), ("sv", "Boka möte och skicka kallelse")],
 )
 def test_the_booking_button_and_page_name_the_kallelse_as_the_glossary_does(as_region, ready, lang, button):
-    # English keeps the Swedish domain term, as every other English text does ("the kallelse").
+    # English says "notice of meeting" for kallelse, as the workflow files' labels and every other English
+    # text do (docs/architecture.md, Glossary).
     case_page = page(as_region, f"/cases/{ready.case.uid}", lang)
     booking = page(as_region, f"/cases/{ready.case.uid}/meetings/new", lang)
     assert button in case_page

@@ -174,7 +174,7 @@ def _ready_for_kallelse(session, registry, parties, case):
 
 
 def _book(session, registry, parties, case):
-    day = to_local(now_utc()).date() + timedelta(days=7)
+    day = first_working_day(to_local(now_utc()).date() + timedelta(days=7))
     starts_at = local_to_utc(datetime(day.year, day.month, day.day, 10, 0))
     invitees = session.exec(select(Participant.id).where(Participant.case_id == case.id)).all()
     _fire(
@@ -467,7 +467,7 @@ class Fuzzer:
 
     def baseline(self, target: Target, data: MultiDict) -> None:
         """Fill the empty fields a refusal would otherwise stop at with values that pass."""
-        week = to_local(now_utc()).date() + timedelta(days=7)
+        week = first_working_day(to_local(now_utc()).date() + timedelta(days=7))
         admin = target.action.startswith("/admin/")
         values = {
             "identifier": self.world.known_personnummer if admin else NEW_PERSONNUMMER,
