@@ -16,8 +16,9 @@ PYBABEL := $(VENV)/bin/pybabel
 PG_TEST_URL := postgresql+psycopg://sipflow:sipflow@127.0.0.1:5432/sipflow_test
 # The Debian packages the tests use, by the command each one provides.
 SYSTEM_COMMANDS := chromium:chromium pdftotext:poppler-utils pg_ctlcluster:postgresql
-# ... and by a file, for packages without a command (the plan PDF embeds DejaVu Sans).
-SYSTEM_FILES := /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:fonts-dejavu-core
+# ... and by a file, for packages without a command (the PDFs embed DejaVu Sans, and Symbola for emoji).
+SYSTEM_FILES := /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:fonts-dejavu-core \
+	/usr/share/fonts/truetype/ancient-scripts/Symbola_hint.ttf:fonts-symbola
 
 .PHONY: help run test test-sqlite test-postgres lint system-packages translations
 

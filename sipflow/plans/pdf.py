@@ -22,7 +22,7 @@ from datetime import UTC, date, datetime
 from xml.sax.saxutils import escape
 
 from sipflow.clock import to_local
-from sipflow.pdf_fonts import register_fonts
+from sipflow.pdf_fonts import markup, register_fonts
 from sipflow.pdf_pages import page_count_canvas
 from sipflow.people.identifiers import PERSONNUMMER, RESERVNUMMER, SAMORDNINGSNUMMER
 from sipflow.plans.models import by_others
@@ -291,22 +291,27 @@ def render_plan_pdf(content: dict, *, large: bool = False) -> bytes:
             return address  # as every other cell: one that fits is set as before, to the same bytes
         # No hyphen is added inside an address (a hyphen may be part of one); a part too long for the
         # column is broken between letters, as any long word is.
-        return Paragraph("<br/>".join(escape(line) for line in lines), long_word_cell)
+        return Paragraph(
+            "<br/>".join(markup(line, long_word_cell.fontName) for line in lines), long_word_cell
+        )
 
     def para(value, style=body) -> Paragraph:
-        text = escape(str(value)) if value not in (None, "") else NONE
+        text = markup(str(value), style.fontName) if value not in (None, "") else NONE
         return Paragraph(text.replace("\n", "<br/>"), style)
 
     def fact(name: str, value) -> Paragraph:
-        shown = escape(str(value)) if value not in (None, "") else NONE
-        return Paragraph(f"<b>{escape(name)}:</b> {shown.replace(chr(10), '<br/>')}", body)
+        shown = markup(str(value), body.fontName) if value not in (None, "") else NONE
+        return Paragraph(f"<b>{markup(name, FONT_BOLD)}:</b> {shown.replace(chr(10), '<br/>')}", body)
 
     def table(headers: list[str], rows: list[list], widths: list[float], row_height=None) -> LongTable:
         # A cell left empty stays empty (to sign on paper); a missing value is shown as NONE by the caller.
         # A cell is text, or a Paragraph set already (an address broken at its own places).
         data = [[para(h, head_cell) for h in headers]]
         data += [
-            [v if isinstance(v, Paragraph) else Paragraph(escape(v), cell_style(v)) for v in row]
+            [
+                v if isinstance(v, Paragraph) else Paragraph(markup(v, cell.fontName), cell_style(v))
+                for v in row
+            ]
             for row in rows
         ]
         heights = [None] + [row_height] * len(rows) if row_height else None
@@ -363,7 +368,7 @@ def render_plan_pdf(content: dict, *, large: bool = False) -> bytes:
                 KeepTogether(
                     [
                         *first,
-                        Paragraph(escape(e["what"]), label),
+                        Paragraph(markup(e["what"], label.fontName), label),
                         para(f"Vem: {owner}"),
                         para(f"När: {_period(e['starts_on'], e['ends_on'])}. Status: {status}."),
                     ]

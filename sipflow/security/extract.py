@@ -12,13 +12,12 @@ import csv
 import io
 from dataclasses import astuple, dataclass
 from datetime import datetime
-from xml.sax.saxutils import escape
 
 from sqlmodel import Session, select
 
 from sipflow.cases.models import SipCase
 from sipflow.clock import to_local
-from sipflow.pdf_fonts import register_fonts
+from sipflow.pdf_fonts import markup, register_fonts
 from sipflow.people.models import Organisation, Person, User
 from sipflow.security import audit
 from sipflow.security.audit import AccessLogEntry
@@ -163,7 +162,7 @@ def access_extract_pdf(session: Session, person_id: int, *, now: datetime) -> by
     generated = to_local(now).strftime("%Y-%m-%d %H:%M")
 
     def text(value: str, style) -> Paragraph:
-        return Paragraph(escape(value), style)
+        return Paragraph(markup(value, style.fontName), style)
 
     story = [
         text(TITLE, title),

@@ -255,7 +255,7 @@ def to_pdf(
     from reportlab.lib.units import mm
     from reportlab.platypus import CondPageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-    from sipflow.pdf_fonts import register_fonts
+    from sipflow.pdf_fonts import markup, register_fonts
     from sipflow.security.extract import FONT, FONT_BOLD
 
     register_fonts(FONT, FONT_BOLD)
@@ -277,9 +277,9 @@ def to_pdf(
     about = ParagraphStyle("about", fontName=FONT, fontSize=9, leading=12)
     body = ParagraphStyle("body", fontName=FONT, fontSize=7, leading=9)
     story = [
-        Paragraph(escape(heading), title),
-        *(Paragraph(escape(line), about) for line in details),
-        Paragraph(escape(subtitle), body),
+        Paragraph(markup(heading, FONT_BOLD), title),
+        *(Paragraph(markup(line, FONT), about) for line in details),
+        Paragraph(markup(subtitle, FONT), body),
         # When made, in Swedish time as every date in the report (a report made 00:30 belongs to that day).
         Paragraph(to_local(made_at).strftime("%Y-%m-%d %H:%M"), body),
         Spacer(1, 4 * mm),
@@ -290,13 +290,13 @@ def to_pdf(
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
     ]
     for table in answer["tables"]:
-        opening = [Paragraph(escape(table["title"]), heading_style)]
+        opening = [Paragraph(markup(table["title"], FONT_BOLD), heading_style)]
         if table.get("note"):
-            opening.append(Paragraph(escape(table["note"]), body))
+            opening.append(Paragraph(markup(table["note"], FONT), body))
         texts = [[shown(cell) for cell in line] for line in table_lines(table)]
         if len(texts) == 1:
             texts.append(["–" for _ in texts[0]])
-        lines = [[Paragraph(escape(text), body) for text in line] for line in texts]
+        lines = [[Paragraph(markup(text, FONT), body) for text in line] for line in texts]
         grid = Table(lines, repeatRows=1)
         kept = list(style)
         if table["total"] is not None and len(lines) > 2:
@@ -305,7 +305,10 @@ def to_pdf(
         # A new page unless the heading, the note, the header row and the first rows fit on this one
         # (measured on a copy: a flowable is wrapped for the table it is drawn in).
         first = Table(
-            [[Paragraph(escape(text), body) for text in line] for line in texts[: 1 + PDF_ROWS_WITH_HEADING]],
+            [
+                [Paragraph(markup(text, FONT), body) for text in line]
+                for line in texts[: 1 + PDF_ROWS_WITH_HEADING]
+            ],
             style=style,
         )
         width, height = document.width - 12, document.height - 12  # the frame's padding: 6 pt a side

@@ -209,6 +209,17 @@ def test_pdf_embeds_its_fonts(db_session, log):
     assert all(line.split()[-5] == "yes" for line in fonts), listing
 
 
+def test_an_emoji_in_a_name_prints_in_the_fallback_font(db_session, log):
+    """A name typed with an emoji family (sipflow takes it) prints every emoji DejaVu Sans lacks in Symbola,
+    the zero-width joiners left out of the drawn text (sipflow.pdf_fonts.markup), not as empty boxes."""
+    log.person.given_name = "Familjen \U0001f468\u200d\U0001f469\u200d\U0001f467"
+    db_session.commit()
+    pdf = access_extract_pdf(db_session, log.person.id, now=NOW)
+    assert "Person: Familjen \U0001f468\U0001f469\U0001f467" in pdf_text(pdf)
+    listing = subprocess.run(["pdffonts", "-"], input=pdf, capture_output=True, check=True).stdout.decode()
+    assert "Symbola" in listing
+
+
 def test_a_long_pdf_repeats_the_header_and_an_empty_one_says_so(
     db_session, parties, create_case, make_person
 ):

@@ -175,3 +175,19 @@ def test_no_page_holds_a_table_s_heading_or_its_total_alone(rows, tmp_path):
                 assert f"Rad-{key}-0" in page and f"Rad-{key}-1" in page, (
                     page
                 )  # the heading with its first rows
+
+
+def test_an_emoji_in_a_table_prints_in_the_fallback_font(tmp_path):
+    """A name in a table (an organisation's, typed by an administrator) prints every character it has:
+    an emoji DejaVu Sans lacks in Symbola (sipflow.pdf_fonts.markup), not as an empty box."""
+    table = _table("a", "Tabell \U0001f389", 2)
+    table["rows"][0]["place"] = "Glad \U0001f389 kommun \U0001f1f8\U0001f1ea"
+    made = exports.to_pdf(
+        {"tables": [table]}, heading="SIP", subtitle="Kronoberg", made_at=datetime(2026, 4, 1, tzinfo=UTC)
+    )
+    path = tmp_path / "report.pdf"
+    path.write_bytes(made)
+    text = pdf_text(path)
+    assert "Tabell \U0001f389" in text and "Glad \U0001f389 kommun \U0001f1f8\U0001f1ea" in text
+    fonts = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True).stdout
+    assert "Symbola" in fonts
