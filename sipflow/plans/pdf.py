@@ -10,6 +10,8 @@ The document is Swedish whatever the reader's page language: its labels are plai
 (as the loggutdrag's are), not translations, so a version's PDF never depends on who downloads it. Text is
 set in DejaVu Sans (Debian `fonts-dejavu-core`), embedded; when that package is missing the PDF falls back,
 with a warning in the log, to reportlab's own Bitstream Vera, which is embedded too and covers å ä ö.
+Every typed text goes in through `pdf_fonts.markup`: what the font has no glyph for (an emoji, a flag) is
+set in Symbola (Debian `fonts-symbola`) when installed, else printed as U+FFFD; never an empty box.
 """
 
 from __future__ import annotations
