@@ -641,6 +641,24 @@ def participant_removed(name: str):
     return _l("%(name)s has been removed from the SIP. Choose the participant again.", name=name)
 
 
+class OrganisationWithdrawalForm(PageForm):
+    """The person withdraws their consent for one organisation and keeps it for the others."""
+
+    version = _case_version_field()
+    # Refused empty, or naming an organisation the consent does not cover now, by the consent service
+    # (consent.services.check_organisation_withdrawal), beside this field.
+    organisation_id = RadioField(
+        _l("Organisation the consent is withdrawn for"),
+        coerce=_chosen_id,
+        validate_choice=False,
+        validators=[FilledInByTheService()],
+    )
+    reason = TextAreaField(_l("Reason given, if any"), validators=[Optional(), _max(500)])
+
+    def to_data(self) -> dict:
+        return {"organisation_id": self.organisation_id.data, "reason": _text(self.reason.data) or None}
+
+
 class ContactForm(PageForm):
     """The e-mail address and phone number a participant is invited and reached at.
 

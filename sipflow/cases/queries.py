@@ -420,6 +420,18 @@ class ConsentView:
     organisations: list[str] = field(default_factory=list)
     # In force on the page's day (Consent.in_force, read with the row), so no part of the page asks again.
     in_force: bool = False
+    # The organisations the consent was withdrawn for alone (ConsentOrganisation.withdrawn_at): it no longer
+    # covers them.
+    withdrawn_for: list[WithdrawnFor] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class WithdrawnFor:
+    """An organisation a consent was withdrawn for, when and why."""
+
+    name: str
+    at: datetime
+    reason: str | None
 
 
 @dataclass
@@ -524,7 +536,14 @@ _PARTICIPANTS_WITH_CONSENTS = (
 # The consents with the names of the organisations each covers, one row per (consent, organisation): a
 # consent's rows are next to each other and a consent covering none has one row with no name.
 _CONSENTS = (
-    select(Consent, User.display_name, Consent.in_force(bindparam("today", type_=Date)), Organisation.name)
+    select(
+        Consent,
+        User.display_name,
+        Consent.in_force(bindparam("today", type_=Date)),
+        Organisation.name,
+        ConsentOrganisation.withdrawn_at,
+        ConsentOrganisation.withdrawn_reason,
+    )
     .outerjoin(User, User.id == Consent.recorded_by_user_id)
     .outerjoin(ConsentOrganisation, ConsentOrganisation.consent_id == Consent.id)
     .outerjoin(Organisation, Organisation.id == ConsentOrganisation.organisation_id)
@@ -648,14 +667,18 @@ def _removed(session: Session, rows) -> list[RemovedParticipantView]:
 def _consents(session: Session, case: SipCase, today: date) -> list[ConsentView]:
     """The case's consents in the order they were recorded, each with its organisations' names."""
     views: dict[int, ConsentView] = {}
-    for consent, recorded_by, in_force, organisation_name in session.exec(
+    for consent, recorded_by, in_force, organisation_name, withdrawn_at, withdrawn_reason in session.exec(
         _CONSENTS, params={"case_id": case.id, "today": today}
     ).all():
         view = views.get(consent.id)
         if view is None:
             view = views[consent.id] = ConsentView(consent, recorded_by, in_force=bool(in_force))
-        if organisation_name is not None:
+        if organisation_name is None:
+            continue
+        if withdrawn_at is None:
             view.organisations.append(organisation_name)
+        else:
+            view.withdrawn_for.append(WithdrawnFor(organisation_name, withdrawn_at, withdrawn_reason))
     return list(views.values())
 
 

@@ -60,3 +60,13 @@ class ConsentOrganisation(SQLModel, table=True):
 
     consent_id: int = Field(foreign_key="consent.id", primary_key=True)
     organisation_id: int = Field(foreign_key="organisation.id", primary_key=True)
+    # The person withdrew this consent for this organisation alone (services.withdraw_for_organisation):
+    # the row no longer covers it (security.access), the consent goes on covering the others.
+    withdrawn_at: datetime | None = None
+    withdrawn_by_user_id: int | None = Field(default=None, foreign_key="user.id")
+    withdrawn_reason: str | None = Field(default=None, max_length=500)
+
+    @classmethod
+    def covering(cls) -> ColumnElement[bool]:
+        """The row still names its organisation: not withdrawn for it (the one spelling, as in_force)."""
+        return cls.withdrawn_at.is_(None)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import Date, Integer, bindparam, insert
+from sqlalchemy import Date, Integer, bindparam, insert, update
 from sqlmodel import Session, select
 
 from sipflow.cases import fields
@@ -16,10 +18,12 @@ from sipflow.cases.services import actor_organisation_id, party_roles, same_text
 from sipflow.clock import to_local
 from sipflow.consent.models import CONSENT_FORMS, CONSENT_GIVERS, GIVEN, Consent, ConsentOrganisation
 from sipflow.errors import Conflict, InvalidInput, NotAllowed, Refusals, UserError, refusal_of
-from sipflow.people.models import User
+from sipflow.people.models import Organisation, User
 from sipflow.translated import lazy_gettext as _l
 from sipflow.workflow.definition import Workflow
 from sipflow.workflow.engine import WorkflowRegistry
+
+log = logging.getLogger(__name__)
 
 # Built once (most steps ask it): the case and the day are bind parameters.
 _CONSENTS_IN_FORCE = select(Consent).where(
@@ -286,6 +290,39 @@ def refusal_of_further_consent(
     return further_consent_refusal(workflow, case, roles, consent_given=has_given_consent(session, case))
 
 
+def organisation_withdrawal_refusal(
+    workflow: Workflow, case: SipCase, roles: set[str], *, consent_given: bool
+) -> UserError | None:
+    """Why a withdrawal for one organisation cannot be recorded on case now; None when it can.
+
+    The parties that record the SIP's consent record its withdrawal for one organisation too, on an open
+    SIP with a given consent: further_consent_refusal's rule, in its own words.
+    """
+    if workflow.is_final(case.state):
+        return CaseEnded(_l("The SIP has ended: its consent can no longer be changed."))
+    if not roles & consent_recorders(workflow):
+        return NotAllowed(
+            _l(
+                "Only the parties that record the SIP's consent may record that it is withdrawn for an "
+                "organisation."
+            )
+        )
+    if not consent_given:
+        return Conflict(_l("No consent has been given for this SIP yet, so there is nothing to withdraw."))
+    return None
+
+
+def refusal_of_organisation_withdrawal(
+    session: Session, registry: WorkflowRegistry, case: SipCase, actor: User
+) -> UserError | None:
+    """organisation_withdrawal_refusal for actor on case, from what it reads."""
+    workflow = registry.get(case.workflow_name, case.workflow_version)
+    roles = party_roles(session, case, actor_organisation_id(session, actor))
+    return organisation_withdrawal_refusal(
+        workflow, case, roles, consent_given=has_given_consent(session, case)
+    )
+
+
 def has_given_consent(session: Session, case: SipCase) -> bool:
     """Whether a given consent was ever recorded for case (withdrawn or run out included)."""
     found = session.exec(
@@ -303,14 +340,190 @@ def record_further_consent(
     *,
     expected_version: int,
     now: datetime,
-) -> list[Consent]:
+) -> FurtherConsent:
     """Record a consent after the consent step: for an organisation that joined later, or one running out.
 
     The same form and checks as the step's (give_consent). Claims the case at expected_version (a stale
-    page is a conflict), so the change shows in Mina SIP and forms read before it are stale.
+    page is a conflict), so the change shows in Mina SIP and forms read before it are stale. A consent adds
+    coverage and takes none away: the result names the organisations it leaves out that an earlier consent
+    in force still covers (the page says so, and how a withdrawal for one of them is recorded).
     """
     refusal = refusal_of_further_consent(session, registry, case, actor)
     if refusal is not None:
         raise refusal
     touch_case(session, case, expected_version=expected_version, now=now)
-    return give_consent(session, case, actor, data, now=now)
+    earlier = covered_organisations(session, case, today=to_local(now).date())
+    consents = give_consent(session, case, actor, data, now=now)
+    scope = set(fields.ids(data, "organisation_ids"))
+    left_out = [
+        c
+        for c in earlier
+        if c.organisation_id not in scope and c.organisation_id != case.initiating_organisation_id
+    ]
+    return FurtherConsent(consents, left_out)
+
+
+@dataclass(frozen=True)
+class FurtherConsent:
+    """A further consent recorded: its rows, and the organisations it leaves out that an earlier consent in
+    force still covers (they keep seeing the SIP), the initiator aside (it leads the SIP either way)."""
+
+    consents: list[Consent]
+    still_covered: list[CoveredOrganisation]
+
+
+@dataclass(frozen=True)
+class CoveredOrganisation:
+    """An organisation taking part that a consent in force covers, and the last day one does (None: until
+    withdrawn)."""
+
+    organisation_id: int
+    name: str
+    until: date | None
+
+
+def covered_organisations(session: Session, case: SipCase, *, today: date) -> list[CoveredOrganisation]:
+    """The organisations taking part in case that the consents in force on today cover, each with the last
+    day one of them does, by name. What the access rule counts as covering (Consent.in_force,
+    ConsentOrganisation.covering), listed for the consent pages."""
+    rows = session.exec(
+        select(ConsentOrganisation.organisation_id, Organisation.name, Consent.valid_until)
+        .join(Consent, Consent.id == ConsentOrganisation.consent_id)
+        .join(Organisation, Organisation.id == ConsentOrganisation.organisation_id)
+        .where(Consent.case_id == case.id, Consent.in_force(today), ConsentOrganisation.covering())
+    ).all()
+    taking_part = {o.id for o in participating_organisations(session, case.id)}
+    until: dict[int, date | None] = {}
+    names: dict[int, str] = {}
+    for organisation_id, name, valid_until in rows:
+        if organisation_id not in taking_part:
+            continue
+        names[organisation_id] = name
+        if organisation_id not in until:
+            until[organisation_id] = valid_until
+        elif until[organisation_id] is not None and (
+            valid_until is None or valid_until > until[organisation_id]
+        ):
+            until[organisation_id] = valid_until
+    return sorted(
+        (CoveredOrganisation(i, names[i], until[i]) for i in names),
+        key=lambda c: (c.name.casefold(), c.organisation_id),
+    )
+
+
+# --- A consent withdrawn for one organisation ---------------------------------------------------------------
+
+# What other areas do when the consent stops covering an organisation of a case (meetings withdraws its
+# invitations to meetings ahead, as its nightly coverage job does when a consent runs out): each is called
+# as hook(session, case, now=now) in the withdrawal's unit of work. The area registers its own.
+_COVERAGE_HOOKS: list[Callable[..., object]] = []
+
+
+def register_coverage_withdrawal(hook: Callable[..., object]) -> None:
+    """Run hook(session, case, now=now) whenever consent is withdrawn for an organisation of a case."""
+    if hook not in _COVERAGE_HOOKS:
+        _COVERAGE_HOOKS.append(hook)
+
+
+def withdrawable_organisations(
+    case: SipCase, covered: list[CoveredOrganisation]
+) -> list[CoveredOrganisation]:
+    """Of covered (covered_organisations), those a withdrawal for one organisation may name: all but the
+    initiator (it leads the SIP and keeps it whatever the consent: withdrawing its consent is withdrawing
+    the SIP's, the workflow's step)."""
+    return [c for c in covered if c.organisation_id != case.initiating_organisation_id]
+
+
+@dataclass(frozen=True)
+class OrganisationWithdrawal:
+    """A withdrawal for one organisation recorded: the organisation and the consents it ended it in."""
+
+    organisation: CoveredOrganisation
+    consent_ids: list[int]
+
+
+def check_organisation_withdrawal(
+    session: Session, case: SipCase, data: dict, *, now: datetime
+) -> tuple[CoveredOrganisation, str | None]:
+    """The organisation chosen and the reason, every field at fault refused at once; writes nothing."""
+    today = to_local(now).date()
+    refusals = Refusals()
+    reason = refusals.take(fields.text, data, "reason")
+    chosen = data.get("organisation_id")
+    covered = covered_organisations(session, case, today=today)
+    offered = {c.organisation_id: c for c in withdrawable_organisations(case, covered)}
+    organisation = offered.get(chosen) if isinstance(chosen, int) else None
+    if chosen is None:
+        refusals.refuse(_l("Choose the organisation the consent is withdrawn for."), "organisation_id")
+    elif organisation is None:
+        refusals.refuse(
+            _l("The consent does not cover that organisation now. Choose one of those listed."),
+            "organisation_id",
+        )
+    elif all(c.organisation_id == organisation.organisation_id for c in covered):
+        refusals.refuse(
+            _l(
+                "The consent would then cover no organisation. When the person withdraws all of it, "
+                "record that with “Withdraw consent” under Next steps."
+            ),
+            "organisation_id",
+        )
+    refusals.raise_any()
+    return organisation, reason
+
+
+def organisation_withdrawal_refusal_in(
+    session: Session, case: SipCase, data: dict, *, now: datetime
+) -> InvalidInput | None:
+    """What check_organisation_withdrawal refuses in data, or None: for a page whose own form checks refused
+    the form already, so every field is marked at once."""
+    return refusal_of(check_organisation_withdrawal, session, case, data, now=now)
+
+
+def withdraw_for_organisation(
+    session: Session,
+    registry: WorkflowRegistry,
+    case: SipCase,
+    actor: User,
+    data: dict,
+    *,
+    expected_version: int,
+    now: datetime,
+) -> OrganisationWithdrawal:
+    """Record that the person withdrew their consent for one organisation, keeping it for the others.
+
+    Each consent in force's row for that organisation is ended (when, by whom, why), so the access rule,
+    and with it Mina SIP, Att göra and every read of who sees the SIP, no longer counts the organisation
+    as covered; its participants stay on the SIP, as when a consent runs out, and the areas registered
+    with register_coverage_withdrawal act on it in this unit of work (meetings withdraws its invitations to
+    meetings ahead). Claims the case at expected_version, as a further consent does.
+    """
+    refusal = refusal_of_organisation_withdrawal(session, registry, case, actor)
+    if refusal is not None:
+        raise refusal
+    organisation, reason = check_organisation_withdrawal(session, case, data, now=now)
+    touch_case(session, case, expected_version=expected_version, now=now)
+    in_force = select(Consent.id).where(Consent.case_id == case.id, Consent.in_force(to_local(now).date()))
+    ended = session.execute(
+        update(ConsentOrganisation)
+        .where(
+            ConsentOrganisation.organisation_id == organisation.organisation_id,
+            ConsentOrganisation.covering(),
+            ConsentOrganisation.consent_id.in_(in_force.scalar_subquery()),
+        )
+        .values(withdrawn_at=now, withdrawn_by_user_id=actor.id, withdrawn_reason=reason)
+        .returning(ConsentOrganisation.consent_id)
+        .execution_options(synchronize_session=False)
+    ).all()
+    consent_ids = sorted(row[0] for row in ended)
+    for hook in _COVERAGE_HOOKS:
+        hook(session, case, now=now)
+    # Ids only: an organisation's name can say what the person is treated for.
+    log.info(
+        "consent withdrawn for organisation %s on case %s by user %s (consents %s)",
+        organisation.organisation_id,
+        case.id,
+        actor.id,
+        consent_ids,
+    )
+    return OrganisationWithdrawal(organisation, consent_ids)

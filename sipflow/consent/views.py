@@ -6,10 +6,16 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
 from sipflow.cases.errors import StaleCase
-from sipflow.cases.forms import ConsentForm, FormContext, show_current_version
+from sipflow.cases.forms import (
+    ConsentForm,
+    FormContext,
+    OrganisationWithdrawalForm,
+    choices,
+    show_current_version,
+)
 from sipflow.cases.participants import active_guardians, participating_organisations
 from sipflow.cases.services import actor_organisation_id, party_roles
-from sipflow.clock import now_utc
+from sipflow.clock import now_utc, to_local
 from sipflow.consent import services
 from sipflow.consent.models import GIVEN
 from sipflow.db import get_session, unit_of_work
@@ -35,10 +41,15 @@ def _case_page_part(detail, actor, *, allowed: list) -> dict:
     session = get_session()
     roles = party_roles(session, detail.case, actor_organisation_id(session, actor), detail.participants)
     given = any(view.consent.decision == GIVEN for view in detail.consents)
-    refusal = services.further_consent_refusal(detail.workflow, detail.case, roles, consent_given=given)
-    if refusal is not None:
-        return {}
-    return {"further_consent_url": url_for("consent.further", uid=detail.case.uid)}
+    part = {}
+    if services.further_consent_refusal(detail.workflow, detail.case, roles, consent_given=given) is None:
+        part["further_consent_url"] = url_for("consent.further", uid=detail.case.uid)
+    if (
+        services.organisation_withdrawal_refusal(detail.workflow, detail.case, roles, consent_given=given)
+        is None
+    ):
+        part["withdraw_organisation_url"] = url_for("consent.withdraw_organisation", uid=detail.case.uid)
+    return part
 
 
 bp.record_once(lambda state: register_case_page_part(state.app, _case_page_part))
@@ -80,6 +91,8 @@ def further(uid: str):
         ), refusal.status
     errors: list = []
     status = 200
+    # What earlier consents in force cover, and until when: a new consent adds to it and takes nothing away.
+    covered = services.covered_organisations(session, case, today=to_local(now_utc()).date())
     if posted:
         if not form.validate():
             status = 400
@@ -91,7 +104,7 @@ def further(uid: str):
         else:
             try:
                 with unit_of_work(session):
-                    services.record_further_consent(
+                    recorded = services.record_further_consent(
                         session,
                         registry,
                         case,
@@ -110,5 +123,96 @@ def further(uid: str):
                 status = error.status
             else:
                 flash(_l("The consent is recorded."), "success")
+                if recorded.still_covered:
+                    flash(_still_covered_message(recorded.still_covered), "warning")
                 return redirect(url_for("cases.detail", uid=case.uid), code=303)
-    return render_template("consent/further.html", case=case, form=form, errors=errors), status
+    # The same parties record a withdrawal for one organisation, on the same SIPs (its rule in its words).
+    withdraw_url = url_for("consent.withdraw_organisation", uid=case.uid)
+    return render_template(
+        "consent/further.html",
+        case=case,
+        form=form,
+        errors=errors,
+        covered=covered,
+        withdraw_organisation_url=withdraw_url,
+    ), status
+
+
+def _covered_label(covered: services.CoveredOrganisation) -> str:
+    """An organisation covered and until when, as the pages name it."""
+    if covered.until is None:
+        return str(_l("%(organisation)s (until withdrawn)", organisation=covered.name))
+    return str(
+        _l("%(organisation)s (until %(day)s)", organisation=covered.name, day=covered.until.isoformat())
+    )
+
+
+def _still_covered_message(still_covered: list[services.CoveredOrganisation]):
+    """After a further consent that leaves out organisations an earlier consent still covers."""
+    return _l(
+        "The new consent leaves out %(organisations)s, but an earlier consent still covers them, so they "
+        "keep seeing the SIP. If the person has withdrawn their consent for one of them, record that with "
+        "“Withdraw consent for one organisation” under Consent on the SIP's page.",
+        organisations=", ".join(_covered_label(c) for c in still_covered),
+    )
+
+
+@bp.route("/cases/<uid>/consent/withdraw-organisation", methods=["GET", "POST"])
+@login_required
+def withdraw_organisation(uid: str):
+    """Record that the person withdrew their consent for one organisation, keeping it for the others."""
+    posted = request.method == "POST"
+    case = case_or_404(uid, audit.CASE_CONSENT if posted else audit.CASE_VIEW)
+    session, registry, actor = get_session(), workflow_registry(), current_actor()
+    refusal = services.refusal_of_organisation_withdrawal(session, registry, case, actor)
+    covered = services.covered_organisations(session, case, today=to_local(now_utc()).date())
+    withdrawable = services.withdrawable_organisations(case, covered)
+    if posted:
+        form = OrganisationWithdrawalForm(formdata=request.form)
+    else:
+        form = OrganisationWithdrawalForm(formdata=None, version=case.version)
+    form.organisation_id.choices = choices((c.organisation_id, _covered_label(c)) for c in withdrawable)
+    page = {"case": case, "form": form, "withdrawable": withdrawable}
+    if refusal is not None:
+        return render_template(
+            "consent/withdraw_organisation.html", **page, shown=False, errors=[refusal.message]
+        ), refusal.status
+    errors: list = []
+    status = 200
+    if posted:
+        if not form.validate():
+            status = 400
+            refused = services.organisation_withdrawal_refusal_in(
+                session, case, form.to_data(), now=now_utc()
+            )
+            if refused is not None:
+                attach_error(form, refused, errors, unmarked_only=True)
+        else:
+            try:
+                with unit_of_work(session):
+                    withdrawn = services.withdraw_for_organisation(
+                        session,
+                        registry,
+                        case,
+                        actor,
+                        form.to_data(),
+                        expected_version=form.version.data,
+                        now=now_utc(),
+                    )
+            except StaleCase:
+                errors, status = [STALE_FORM], 409
+                show_current_version(form, case.version)
+            except UserError as error:
+                attach_error(form, error, errors)
+                status = error.status
+            else:
+                flash(
+                    _l(
+                        "The consent is withdrawn for %(organisation)s: it no longer sees the SIP, and its "
+                        "invitations to meetings ahead are withdrawn.",
+                        organisation=withdrawn.organisation.name,
+                    ),
+                    "success",
+                )
+                return redirect(url_for("cases.detail", uid=case.uid), code=303)
+    return render_template("consent/withdraw_organisation.html", **page, shown=True, errors=errors), status

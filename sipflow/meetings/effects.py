@@ -11,6 +11,7 @@ from datetime import date, timedelta
 from sqlalchemy import insert
 
 from sipflow.cases.services import register_address_change, register_participant_removal, step_participants
+from sipflow.consent.services import register_coverage_withdrawal
 from sipflow.meetings.models import HELD, Attendance, Meeting, MeetingDecision
 from sipflow.meetings.outcome import (
     BOOKING_EFFECT,
@@ -31,6 +32,7 @@ from sipflow.meetings.services import (
     meeting_kind,
     move_to_held_time,
     withdraw_invitations_of,
+    withdraw_uncovered,
 )
 from sipflow.workflow.context import TransitionContext
 from sipflow.workflow.registry import register_effect
@@ -153,3 +155,6 @@ register_effect("cancel_meetings", cancel_meetings)
 register_participant_removal(withdraw_invitations_of)
 # A participant's corrected or cleared address is the one their invitations to meetings ahead go to.
 register_address_change(follow_address)
+# Consent withdrawn for one organisation: its invitations to meetings ahead are withdrawn at once, as the
+# nightly coverage job withdraws them when a consent runs out (consent calls this; it never imports meetings).
+register_coverage_withdrawal(withdraw_uncovered)

@@ -4,7 +4,8 @@
   - their organisation started it (the initiating organisation keeps it before consent, and for the record
     after it ends or the consent is withdrawn), or
   - their organisation takes part in it (an active participant row) **and** a consent in force covers it:
-    given, not withdrawn, valid until today or later (Europe/Stockholm), naming the organisation.
+    given, not withdrawn, valid until today or later (Europe/Stockholm), naming the organisation (and not
+    withdrawn for that organisation alone).
   Withdrawing or outliving the consent takes the other organisations' access away at once.
 - A **coordinator** sees numbers only, never a case or a person; an **administrator** sees no case content.
   Neither role adds anything for a user who is also staff: only the staff role opens cases.
@@ -81,12 +82,14 @@ def _takes_part_on(organisation, today) -> ColumnElement[bool]:
 
 
 def _consent_covers(organisation, today, *, case_id=SipCase.id) -> ColumnElement[bool]:
-    """Over SipCase (or the case of case_id): a consent in force on today names the organisation."""
+    """Over SipCase (or the case of case_id): a consent in force on today names the organisation, and was
+    not withdrawn for it alone (ConsentOrganisation.covering)."""
     return exists().where(
         Consent.case_id == case_id,
         Consent.in_force(today),
         ConsentOrganisation.consent_id == Consent.id,
         ConsentOrganisation.organisation_id == organisation,
+        ConsentOrganisation.covering(),
     )
 
 

@@ -15,7 +15,7 @@ from webkit import login, text_of
 
 from sipflow.cases.models import Participant
 from sipflow.clock import now_utc, to_local
-from sipflow.consent.services import give_consent
+from sipflow.consent.services import give_consent, withdraw_for_organisation
 from sipflow.db import unit_of_work
 from sipflow.errors import InvalidInput
 from sipflow.meetings import services
@@ -190,3 +190,23 @@ def test_the_outcome_records_no_attendance_of_the_organisation_withdrawn(
     fire(db_session, registry, parties.region_user, case, "hold_meeting", **outcome)
     db_session.expire_all()
     assert db_session.get(Meeting, meeting.id).status == HELD
+
+
+def test_a_consent_withdrawn_for_the_organisation_withdraws_its_invitations_at_once(
+    db_session, registry, parties, invited
+):
+    case, meeting, municipality = invited
+    with unit_of_work(db_session):
+        withdraw_for_organisation(
+            db_session,
+            registry,
+            case,
+            parties.region_user,
+            {"organisation_id": parties.municipality.organisation_id, "reason": None},
+            expected_version=case.version,
+            now=now_utc(),
+        )
+    # In the withdrawal's own unit of work, not at the next midnight: a CANCEL, the others keep theirs.
+    invitees = _active(db_session, meeting)
+    assert municipality.id not in invitees and len(invitees) == 2
+    assert _mail_to_municipality(db_session) == ["request", "cancel"]

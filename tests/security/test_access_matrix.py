@@ -933,6 +933,18 @@ ROUTES |= {
         data=lambda w: {},
         needs_case=True,
     ),
+    # A consent withdrawn for one organisation: the same parties and SIPs as a further consent.
+    ("consent.withdraw_organisation", "GET"): Route(
+        lambda w: f"/cases/{w.case.uid}/consent/withdraw-organisation",
+        _leading_party_route(200, before_consent=409),
+        needs_case=True,
+    ),
+    ("consent.withdraw_organisation", "POST"): Route(
+        lambda w: f"/cases/{w.case.uid}/consent/withdraw-organisation",
+        _leading_party_route(400, before_consent=409),
+        data=lambda w: {},
+        needs_case=True,
+    ),
     ("coding.correct", "GET"): Route(
         lambda w: _meeting_url(w, "/codes/correct"), _case_route(lambda w: 200), needs_case=True
     ),
