@@ -91,21 +91,57 @@ def clear_session_keeping_language() -> None:
         session["lang"] = lang
 
 
+# Said on the login page when a form (any request but a GET) came in without a session: it was not sent,
+# and nothing of it is kept (what it held may be health facts; it is not stored for a later login).
+FORM_NOT_SENT = _l("Your session had ended, so the form was not sent. Log in and fill it in again.")
+# The methods that only read: a request of one of them may be asked again after the login.
+_READING_METHODS = frozenset({"GET", "HEAD"})
+
+
+def send_to_login(message=None):
+    """The one way a request that arrives without a session is sent to the login page.
+
+    A GET (or HEAD: a link from a mail, a bookmark) is where the login leads on to (`next`; the login
+    checks it is local and opens with a GET, `views.login_target`), with message, else "Log in to
+    continue.". Any other method (a form sent after its session ended) is not asked again: the login page
+    leads to the start page and says the form was not sent, after message when there is one. A logout
+    whose session had ended is done: the login page says so.
+    """
+    if request.endpoint == "auth.logout":
+        # Logging out of a session that had ended already: what was asked for is done, nothing was lost.
+        flash(message or _l("You are logged out."), "info")
+        return redirect(url_for("auth.login"))
+    if request.method in _READING_METHODS:
+        flash(message or login_manager.login_message, "info")
+        wanted = request.endpoint != "auth.login"
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?") if wanted else None))
+    if message is not None:
+        flash(message, "info")
+    flash(FORM_NOT_SENT, "warning")
+    return redirect(url_for("auth.login"))
+
+
+@login_manager.unauthorized_handler
+def _unauthorized():
+    """flask-login's answer to a request for a page that needs a login (`login_required`,
+    `login_manager.unauthorized()`): a session that ended elsewhere (a logout, a password change, an
+    administrator) arrives here too, its user no longer found."""
+    return send_to_login()
+
+
 def _end_session(message):
     """Log out this session only (the user's other sessions have limits of their own) and say why.
 
     A page its address opens without a login (an answer link, a personal link, a set-password link: a
-    `<token>` in the route) is shown, logged out; its token never goes into a login address. Any other page
-    asked for (a GET: a link from a mail, a bookmark) is where the login leads on to, as it is for anyone
-    not logged in; the login checks it is local (`views.local_target`).
+    `<token>` in the route) is shown, logged out; its token never goes into a login address. Anything else
+    goes to the login page as any request without a session does (`send_to_login`).
     """
     logout_user()
     clear_session_keeping_language()
-    flash(message, "info")
     if "token" in (request.view_args or {}):
+        flash(message, "info")
         return None
-    wanted = request.method == "GET" and request.endpoint != "auth.login"
-    return redirect(url_for("auth.login", next=request.full_path.rstrip("?") if wanted else None))
+    return send_to_login(message)
 
 
 class NulInRequest(BadRequest):
