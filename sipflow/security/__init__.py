@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import secrets
 
-from flask import Flask, current_app, flash, g, redirect, request, session, url_for
+from flask import Flask, after_this_request, current_app, flash, g, redirect, request, session, url_for
 from flask_login import LoginManager, current_user, logout_user
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import String, bindparam
@@ -192,6 +192,21 @@ def _take_nul_out_of_the_form(req) -> None:
     g.setdefault(_NUL_FIELDS, held)
 
 
+def _store_language(user, chosen: str, response):
+    """Store chosen as user's language when response is a page of the application (HTML, not an error)."""
+    from sipflow.db import unit_of_work
+    from sipflow.people.services import set_user_language
+
+    if response.status_code >= 400 or response.mimetype != "text/html":
+        return response
+    db = get_session()
+    if db.new or db.dirty or db.deleted:
+        db.rollback()  # what a view changed outside a unit of work is never written (as at teardown)
+    with unit_of_work(db):
+        set_user_language(db, user, chosen)
+    return response
+
+
 def init_security(app: Flask) -> None:
     """Attach flask-login, CSRF protection, login throttling, the session limits and the security headers."""
     from sipflow.security.limits import init_limits
@@ -237,17 +252,24 @@ def init_security(app: Flask) -> None:
 
     @app.before_request
     def _remember_language():
-        """A logged-in user who switches the page language (?lang=) keeps it: pages and mail from now on."""
-        from sipflow.db import unit_of_work
+        """A logged-in user who switches the page language (?lang=) keeps it: pages and mail from now on.
+
+        Stored only once a page of the application is shown with it (`_store_language`): a static file, the
+        health check, a download or feed, a 404 or any other error asked with ?lang= change nothing stored
+        (the session's language still follows it, `i18n._keep_requested_language`).
+        """
         from sipflow.i18n import requested_language
-        from sipflow.people.services import set_user_language
 
         chosen = requested_language()
-        if chosen is None or not current_user.is_authenticated or current_user.language == chosen:
+        if (
+            chosen is None
+            or request.method != "GET"
+            or request.endpoint in (None, "static")
+            or not current_user.is_authenticated
+            or current_user.language == chosen
+        ):
             return None
-        db = get_session()
-        with unit_of_work(db):
-            set_user_language(db, current_user._get_current_object(), chosen)
+        after_this_request(functools.partial(_store_language, current_user._get_current_object(), chosen))
         return None
 
     @app.before_request
