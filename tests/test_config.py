@@ -104,7 +104,9 @@ def test_healthz_reports_an_unreachable_database():
 PRODUCTION = {"SIPFLOW_ENV": "production", "SIPFLOW_SECRET_KEY": SECRET, "SIPFLOW_PNR_HASH_KEY": "k" * 32}
 
 
-@pytest.mark.parametrize("url", ["http://sip.example.se", "http://sip.example.se:8080/sip", "HTTP://10.0.0.5"])
+@pytest.mark.parametrize(
+    "url", ["http://sip.example.se", "http://sip.example.se:8080/sip", "HTTP://10.0.0.5"]
+)
 def test_production_refuses_a_public_url_without_https(url):
     with pytest.raises(ConfigError, match="SIPFLOW_PUBLIC_URL must be an https:// address in production"):
         load_config(environ={**PRODUCTION, "SIPFLOW_PUBLIC_URL": url})

@@ -103,7 +103,9 @@ def test_logging_out_of_a_session_that_ended_elsewhere_says_logged_out(parties, 
     assert "Du är utloggad." in text and FORM_NOT_SENT not in text
 
 
-def test_a_form_sent_after_a_timeout_says_why_and_that_it_was_not_sent(app, db_session, parties, two_sessions):
+def test_a_form_sent_after_a_timeout_says_why_and_that_it_was_not_sent(
+    app, db_session, parties, two_sessions
+):
     _a, b, case, action, form = two_sessions
     with b.session_transaction() as session:
         session["seen"] -= app.config["SESSION_IDLE_MINUTES"] * 60 + 5

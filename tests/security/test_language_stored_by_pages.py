@@ -38,9 +38,7 @@ def logged_in(client, parties):
         ("/logout", 405),
     ],
 )
-def test_lang_on_anything_but_a_page_changes_nothing_stored(
-    logged_in, db_session, parties, address, status
-):
+def test_lang_on_anything_but_a_page_changes_nothing_stored(logged_in, db_session, parties, address, status):
     response = logged_in.get(address, query_string={"lang": "en"})
     assert response.status_code == status
     assert _language(db_session, parties.region_user) == "sv"
