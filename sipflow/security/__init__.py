@@ -91,8 +91,8 @@ def clear_session_keeping_language() -> None:
         session["lang"] = lang
 
 
-# Said on the login page when a form (any request but a GET) came in without a session: it was not sent,
-# and nothing of it is kept (what it held may be health facts; it is not stored for a later login).
+# Said on the login page when a form (any request but a GET or HEAD) came in without a session: it was not
+# sent, and nothing of it is kept (what it held may be health facts; it is not stored for a later login).
 FORM_NOT_SENT = _l("Your session had ended, so the form was not sent. Log in and fill it in again.")
 # The methods that only read: a request of one of them may be asked again after the login.
 _READING_METHODS = frozenset({"GET", "HEAD"})
