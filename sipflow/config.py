@@ -258,6 +258,9 @@ def _validate_retention(cfg: dict) -> None:
 
 
 SMTP_SECURITY_MODES = ("none", "starttls", "ssl")
+# The hosts a production SIPFLOW_PUBLIC_URL may name over plain http: the machine itself (a browser treats
+# it as secure, so the Secure cookie works; the default address, and the go-live test, use it).
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 OUTBOX_DELIVERY_MODES = ("after_commit", "scheduler")
 # A bearer secret short enough to guess would reopen the forgery it closes.
 ITIP_SECRET_MIN = 24
@@ -298,6 +301,12 @@ def _validate_mail(cfg: dict) -> None:
     public = urlsplit(cfg["PUBLIC_URL"])
     if public.scheme not in ("http", "https") or not public.netloc or public.query or public.fragment:
         raise ConfigError(f"SIPFLOW_PUBLIC_URL must be an http(s) address, got {cfg['PUBLIC_URL']!r}")
+    if cfg["ENV_NAME"] == "production" and public.scheme != "https" and public.hostname not in LOOPBACK_HOSTS:
+        # The session cookie is Secure (__Host-): over plain HTTP no login would work, and every link mailed
+        # (answer, personal, set-password links) and every feed key would travel unencrypted.
+        raise ConfigError(
+            f"SIPFLOW_PUBLIC_URL must be an https:// address in production, got {cfg['PUBLIC_URL']!r}"
+        )
     template = cfg["VIDEO_URL_TEMPLATE"]
     if not template.startswith("https://") or template.count("{room}") != 1:
         raise ConfigError(

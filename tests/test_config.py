@@ -99,3 +99,26 @@ def test_healthz_reports_an_unreachable_database():
     assert body["status"] == "error"
     assert body["database"]["status"] == "error"
     assert "secret" not in response.get_data(as_text=True)
+
+
+PRODUCTION = {"SIPFLOW_ENV": "production", "SIPFLOW_SECRET_KEY": SECRET, "SIPFLOW_PNR_HASH_KEY": "k" * 32}
+
+
+@pytest.mark.parametrize(
+    "url", ["http://sip.example.se", "http://sip.example.se:8080/sip", "HTTP://10.0.0.5"]
+)
+def test_production_refuses_a_public_url_without_https(url):
+    with pytest.raises(ConfigError, match="SIPFLOW_PUBLIC_URL must be an https:// address in production"):
+        load_config(environ={**PRODUCTION, "SIPFLOW_PUBLIC_URL": url})
+
+
+@pytest.mark.parametrize(
+    "url", ["https://sip.example.se", "http://127.0.0.1:5000", "http://localhost:8000", "http://[::1]:5000"]
+)
+def test_production_takes_https_or_this_machine_over_http(url):
+    assert load_config(environ={**PRODUCTION, "SIPFLOW_PUBLIC_URL": url})["PUBLIC_URL"] == url
+
+
+def test_development_takes_a_public_url_over_http():
+    url = "http://sip.example.se"
+    assert load_config(environ={"SIPFLOW_PUBLIC_URL": url})["PUBLIC_URL"] == url

@@ -183,6 +183,8 @@ def feed(token: str):
         body = feed_ics(events, name=_("SIP meetings"), now=now)
     response = Response(body, mimetype="text/calendar")
     response.headers["Content-Disposition"] = 'inline; filename="sip.ics"'
+    # The one response but static files that is not no-store (docs/architecture.md, security/): calendar
+    # programs poll every few minutes; a private five-minute copy, the subscriber's own, spares the reads.
     response.headers["Cache-Control"] = "private, max-age=300"
     return response
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import secrets
 
-from flask import Flask, current_app, flash, g, redirect, request, session, url_for
+from flask import Flask, after_this_request, current_app, flash, g, redirect, request, session, url_for
 from flask_login import LoginManager, current_user, logout_user
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import String, bindparam
@@ -91,21 +91,57 @@ def clear_session_keeping_language() -> None:
         session["lang"] = lang
 
 
+# Said on the login page when a form (any request but a GET or HEAD) came in without a session: it was not
+# sent, and nothing of it is kept (what it held may be health facts; it is not stored for a later login).
+FORM_NOT_SENT = _l("Your session had ended, so the form was not sent. Log in and fill it in again.")
+# The methods that only read: a request of one of them may be asked again after the login.
+_READING_METHODS = frozenset({"GET", "HEAD"})
+
+
+def send_to_login(message=None):
+    """The one way a request that arrives without a session is sent to the login page.
+
+    A GET (or HEAD: a link from a mail, a bookmark) is where the login leads on to (`next`; the login
+    checks it is local and opens with a GET, `views.login_target`), with message, else "Log in to
+    continue.". Any other method (a form sent after its session ended) is not asked again: the login page
+    leads to the start page and says the form was not sent, after message when there is one. A logout
+    whose session had ended is done: the login page says so.
+    """
+    if request.endpoint == "auth.logout":
+        # Logging out of a session that had ended already: what was asked for is done, nothing was lost.
+        flash(message or _l("You are logged out."), "info")
+        return redirect(url_for("auth.login"))
+    if request.method in _READING_METHODS:
+        flash(message or login_manager.login_message, "info")
+        wanted = request.endpoint != "auth.login"
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?") if wanted else None))
+    if message is not None:
+        flash(message, "info")
+    flash(FORM_NOT_SENT, "warning")
+    return redirect(url_for("auth.login"))
+
+
+@login_manager.unauthorized_handler
+def _unauthorized():
+    """flask-login's answer to a request for a page that needs a login (`login_required`,
+    `login_manager.unauthorized()`): a session that ended elsewhere (a logout, a password change, an
+    administrator) arrives here too, its user no longer found."""
+    return send_to_login()
+
+
 def _end_session(message):
     """Log out this session only (the user's other sessions have limits of their own) and say why.
 
     A page its address opens without a login (an answer link, a personal link, a set-password link: a
-    `<token>` in the route) is shown, logged out; its token never goes into a login address. Any other page
-    asked for (a GET: a link from a mail, a bookmark) is where the login leads on to, as it is for anyone
-    not logged in; the login checks it is local (`views.local_target`).
+    `<token>` in the route) is shown, logged out; its token never goes into a login address. Anything else
+    goes to the login page as any request without a session does (`send_to_login`).
     """
     logout_user()
     clear_session_keeping_language()
-    flash(message, "info")
     if "token" in (request.view_args or {}):
+        flash(message, "info")
         return None
-    wanted = request.method == "GET" and request.endpoint != "auth.login"
-    return redirect(url_for("auth.login", next=request.full_path.rstrip("?") if wanted else None))
+    return send_to_login(message)
 
 
 class NulInRequest(BadRequest):
@@ -156,6 +192,21 @@ def _take_nul_out_of_the_form(req) -> None:
     g.setdefault(_NUL_FIELDS, held)
 
 
+def _store_language(user, chosen: str, response):
+    """Store chosen as user's language when response is a page of the application (HTML, not an error)."""
+    from sipflow.db import unit_of_work
+    from sipflow.people.services import set_user_language
+
+    if response.status_code >= 400 or response.mimetype != "text/html":
+        return response
+    db = get_session()
+    if db.new or db.dirty or db.deleted:
+        db.rollback()  # what a view changed outside a unit of work is never written (as at teardown)
+    with unit_of_work(db):
+        set_user_language(db, user, chosen)
+    return response
+
+
 def init_security(app: Flask) -> None:
     """Attach flask-login, CSRF protection, login throttling, the session limits and the security headers."""
     from sipflow.security.limits import init_limits
@@ -201,17 +252,24 @@ def init_security(app: Flask) -> None:
 
     @app.before_request
     def _remember_language():
-        """A logged-in user who switches the page language (?lang=) keeps it: pages and mail from now on."""
-        from sipflow.db import unit_of_work
+        """A logged-in user who switches the page language (?lang=) keeps it: pages and mail from now on.
+
+        Stored only once a page of the application is shown with it (`_store_language`): a static file, the
+        health check, a download or feed, a 404 or any other error asked with ?lang= change nothing stored
+        (the session's language still follows it, `i18n._keep_requested_language`).
+        """
         from sipflow.i18n import requested_language
-        from sipflow.people.services import set_user_language
 
         chosen = requested_language()
-        if chosen is None or not current_user.is_authenticated or current_user.language == chosen:
+        if (
+            chosen is None
+            or request.method != "GET"
+            or request.endpoint in (None, "static")
+            or not current_user.is_authenticated
+            or current_user.language == chosen
+        ):
             return None
-        db = get_session()
-        with unit_of_work(db):
-            set_user_language(db, current_user._get_current_object(), chosen)
+        after_this_request(functools.partial(_store_language, current_user._get_current_object(), chosen))
         return None
 
     @app.before_request

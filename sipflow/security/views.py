@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from flask import (
     Blueprint,
@@ -18,6 +18,8 @@ from flask import (
 )
 from flask_babel import force_locale
 from flask_login import current_user, login_required, login_user, logout_user
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from werkzeug.routing import RoutingException
 from werkzeug.urls import iri_to_uri
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
@@ -106,8 +108,27 @@ def _one_slash(path: str) -> bool:
     return path.startswith("/") and not path.startswith("//")
 
 
+def login_target(target: str | None) -> str | None:
+    """target when the login may lead on to it: a local address (`local_target`) that a GET opens.
+
+    An address only a form is sent to (a POST-only route: an old bookmark, a `next` made by hand) would
+    answer the browser's GET with 405, so the login leads to the start page instead.
+    """
+    target = local_target(target)
+    if target is None:
+        return None
+    adapter = current_app.create_url_adapter(request)
+    try:
+        adapter.match(unquote(urlsplit(iri_to_uri(target)).path), method="GET")
+    except MethodNotAllowed:
+        return None
+    except (HTTPException, RoutingException):  # not found (its 404 says so), a slash added: a GET's answer
+        return target
+    return target
+
+
 def _safe_next(target: str | None, user) -> str:
-    return local_target(target) or home_url(user)
+    return login_target(target) or home_url(user)
 
 
 def start_session(user: User) -> None:
@@ -138,7 +159,7 @@ def _login_page_url(next_url: str | None) -> str:
 
 def _throttled_page(template: str, form_class, refusal: throttle.Refusal):
     """The form again with the reason it was refused, as 429 (not a bare error page)."""
-    next_url = local_target(request.args.get("next"))
+    next_url = login_target(request.args.get("next"))
     response = make_response(
         render_template(
             template,
@@ -198,7 +219,7 @@ def login():
             who = _loggable(user.username) if user is not None else "an unknown username"
             current_app.logger.warning("login failed for %s", who)
             form.password.errors.append(_l("Wrong username or password."))
-    next_url = local_target(request.args.get("next"))
+    next_url = login_target(request.args.get("next"))
     page_url = _login_page_url(next_url)
     return render_template("auth/login.html", form=form, next_url=next_url, page_url=page_url)
 
