@@ -1243,10 +1243,15 @@ def new():
                         now=now,
                     )
                     person_id = registration.person.id
-                    # Only a tick given under a warning about the SIPs open now confirms (read only then).
+                    # Only a tick given under a warning of the SIPs warned of now confirms (read only then).
                     confirmed = bool(form.confirm_open.data) and hmac.compare_digest(
                         form.open_ack.data or "",
-                        _open_ack(person_id, services.open_case_ids(session, registry, registration.person)),
+                        _open_ack(
+                            person_id,
+                            services.open_case_ids_warned_of(
+                                session, registry, user, registration.person, now=now
+                            ),
+                        ),
                     )
                     utskrivningsklar = form.utskrivningsklar_at.data
                     case = services.create_case(
