@@ -363,11 +363,12 @@ def open_cases_to_warn_of(
 ) -> list[int]:
     """Of the person's open SIPs (case_ids, open_case_ids), those Ny SIP warns the actor of, oldest first.
 
-    Each SIP the actor may see (security.access), and a hidden one only in the actor's county: an
-    organisation taking part in it lies in the county of the actor's organisation, or a national one takes
-    part and the person is folkbokförd in that county. There a parallel SIP is a real risk; elsewhere the
-    warning would tell a stranger that the person has a SIP (care needs), so Ny SIP goes on as for a person
-    without one. An actor of a national organisation (no county) is warned of the SIPs it sees alone.
+    Each SIP the actor may see (security.access), and a hidden one only where the actor is: the actor's
+    own organisation takes part in it (without a consent covering it yet), or an organisation taking part
+    lies in the county of the actor's organisation, or a national one takes part and the person is
+    folkbokförd in that county. There a parallel SIP is a real risk; elsewhere the warning would tell a
+    stranger that the person has a SIP (care needs), so Ny SIP goes on as for a person without one. An
+    actor of a national organisation (no county) is warned of the SIPs it sees or takes part in alone.
     """
     if not case_ids:
         return []
@@ -377,22 +378,25 @@ def open_cases_to_warn_of(
         ).all()
     )
     hidden = [case_id for case_id in case_ids if case_id not in visible]
-    county = organisation_county(session, actor_organisation_id(session, actor)) if hidden else None
-    near: set[int] = set()
-    if county is not None:
-        home = session.get(Municipality, person.home_municipality_code)
-        rows = session.exec(
-            select(Participant.case_id, ORGANISATION_COUNTY)
-            .join(Organisation, Organisation.id == Participant.organisation_id)
-            .outerjoin(Municipality, Municipality.code == Organisation.municipality_code)
-            .where(Participant.case_id.in_(hidden), Participant.active)
-        ).all()
-        person_county = home.county_code if home is not None else None
-        near = {
-            case_id
-            for case_id, taking_part in rows
-            if taking_part == county or (taking_part is None and person_county == county)
-        }
+    if not hidden:
+        return case_ids
+    own = actor_organisation_id(session, actor)
+    county = organisation_county(session, own)
+    home = session.get(Municipality, person.home_municipality_code) if county is not None else None
+    person_county = home.county_code if home is not None else None
+    rows = session.exec(
+        select(Participant.case_id, Participant.organisation_id, ORGANISATION_COUNTY)
+        .join(Organisation, Organisation.id == Participant.organisation_id)
+        .outerjoin(Municipality, Municipality.code == Organisation.municipality_code)
+        .where(Participant.case_id.in_(hidden), Participant.active)
+    ).all()
+    near = {
+        case_id
+        for case_id, organisation_id, taking_part in rows
+        if organisation_id == own
+        or (county is not None and taking_part == county)
+        or (county is not None and taking_part is None and person_county == county)
+    }
     return [case_id for case_id in case_ids if case_id in visible or case_id in near]
 
 

@@ -1200,8 +1200,8 @@ def new():
     """Start a SIP. The identifier travels in the POST body only, never in a URL.
 
     A person already registered is never changed from here (only told when what was typed differs); a
-    person with an open SIP the user sees or of the user's county (services.open_cases_to_warn_of) gets a
-    warning naming what the user may see, and the user must confirm to start another one.
+    person with an open SIP the user sees, of their organisation or county (services.open_cases_to_warn_of),
+    gets a warning naming what the user may see, and the user must confirm to start another one.
     """
     _require_staff()
     session, registry, user = get_session(), workflow_registry(), current_actor()

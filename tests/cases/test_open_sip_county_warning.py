@@ -182,3 +182,19 @@ def test_the_confirmation_holds_for_the_sips_warned_of(client, db_session, regis
     confirmed = client.post("/cases/new", data=fill(forms_of(html)["/cases/new"], confirm_open="y"))
     assert confirmed.status_code == 303
     assert case_count(db_session) == 3
+
+
+def test_a_national_agency_is_warned_of_a_sip_it_takes_part_in_alone(
+    app, db_session, registry, parties, person
+):
+    """Försäkringskassan (no county, as the demo's Petra): told of a SIP it is invited to, not of others."""
+    taking_part = staff_of(db_session, "other", "Försäkringskassan")
+    elsewhere = staff_of(db_session, "other", "Arbetsförmedlingen")
+    # Region Kronoberg's SIP with the agency taking part, no consent yet: hidden from the agency's staff.
+    start(db_session, registry, parties.region_user, person, [taking_part.unit_id])
+    invited = client_of(app, taking_part)
+    response = invited.post("/cases/new", data=new_case_data(invited))
+    assert response.status_code == 409 and HIDDEN_OPEN_SIP in text_of(response)
+    stranger = client_of(app, elsewhere)
+    assert stranger.post("/cases/new", data=new_case_data(stranger)).status_code == 303
+    assert [user_id for user_id, _ in person_lookups(db_session)] == [taking_part.id, elsewhere.id]
