@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Date, Integer, and_, bindparam, exists, func, or_
+from sqlalchemy import Date, Integer, and_, bindparam, exists, or_
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
@@ -21,6 +21,7 @@ from sipflow.consent.models import Consent, ConsentOrganisation
 from sipflow.db import column_rows
 from sipflow.people.labels import LABEL_COLUMNS, organisation_labels
 from sipflow.people.models import County, Municipality, Organisation, Person, Unit, User
+from sipflow.people.services import ORGANISATION_COUNTY
 from sipflow.routing import cursor_text, cursor_token
 from sipflow.security import access
 from sipflow.translated import lazy_gettext as _l
@@ -790,16 +791,13 @@ def case_detail(
 # --- Choices for the forms --------------------------------------------------------------------------------
 
 
-# An organisation's county: its own, else its municipality's (None: a national one, such as an agency).
-_ORGANISATION_COUNTY = func.coalesce(Organisation.county_code, Municipality.county_code)
-
 # Plain columns, not the two rows as objects: every case page lists every unit of the directory. Built once.
 # The county (code and name) comes with each row, by key, so Ny SIP's grouping by county costs no statement.
 _ACTIVE_UNITS = (
-    select(Unit.id, Unit.name, Organisation.id, _ORGANISATION_COUNTY, County.name, *LABEL_COLUMNS)
+    select(Unit.id, Unit.name, Organisation.id, ORGANISATION_COUNTY, County.name, *LABEL_COLUMNS)
     .join(Organisation, Organisation.id == Unit.organisation_id)
     .outerjoin(Municipality, Municipality.code == Organisation.municipality_code)
-    .outerjoin(County, County.code == _ORGANISATION_COUNTY)
+    .outerjoin(County, County.code == ORGANISATION_COUNTY)
     .where(Unit.active, Organisation.active)
     .order_by(Organisation.name, Organisation.id, Unit.name)
 )

@@ -39,8 +39,8 @@ from sipflow.consent.models import Consent
 from sipflow.db import compare_and_set, insert_unless_taken, mark_written
 from sipflow.errors import InvalidInput, NotAllowed, Refusals, UserError, refusal_of
 from sipflow.i18n import DEFAULT_LOCALE, checked_language
-from sipflow.people.models import Person, Unit, User
-from sipflow.people.services import check_particulars
+from sipflow.people.models import Municipality, Organisation, Person, Unit, User
+from sipflow.people.services import ORGANISATION_COUNTY, check_particulars, organisation_county
 from sipflow.security import access, audit
 from sipflow.translated import lazy_gettext as _l
 from sipflow.workflow.context import TransitionContext
@@ -358,6 +358,56 @@ def open_case_ids(session: Session, registry: WorkflowRegistry, person: Person) 
     return found
 
 
+def open_cases_to_warn_of(
+    session: Session, actor: User, person: Person, case_ids: list[int], *, now: datetime
+) -> list[int]:
+    """Of the person's open SIPs (case_ids, open_case_ids), those Ny SIP warns the actor of, oldest first.
+
+    Each SIP the actor may see (security.access), and a hidden one only where the actor is: the actor's
+    own organisation takes part in it (without a consent covering it yet), or an organisation taking part
+    lies in the county of the actor's organisation, or a national one takes part and the person is
+    folkbokförd in that county. There a parallel SIP is a real risk; elsewhere the warning would tell a
+    stranger that the person has a SIP (care needs), so Ny SIP goes on as for a person without one. An
+    actor of a national organisation (no county) is warned of the SIPs it sees or takes part in alone.
+    """
+    if not case_ids:
+        return []
+    visible = set(
+        session.exec(
+            select(SipCase.id).where(SipCase.id.in_(case_ids), access.visible_cases_clause(actor, now=now))
+        ).all()
+    )
+    hidden = [case_id for case_id in case_ids if case_id not in visible]
+    if not hidden:
+        return case_ids
+    own = actor_organisation_id(session, actor)
+    county = organisation_county(session, own)
+    home = session.get(Municipality, person.home_municipality_code) if county is not None else None
+    person_county = home.county_code if home is not None else None
+    rows = session.exec(
+        select(Participant.case_id, Participant.organisation_id, ORGANISATION_COUNTY)
+        .join(Organisation, Organisation.id == Participant.organisation_id)
+        .outerjoin(Municipality, Municipality.code == Organisation.municipality_code)
+        .where(Participant.case_id.in_(hidden), Participant.active)
+    ).all()
+    near = {
+        case_id
+        for case_id, organisation_id, taking_part in rows
+        if organisation_id == own
+        or (county is not None and taking_part == county)
+        or (county is not None and taking_part is None and person_county == county)
+    }
+    return [case_id for case_id in case_ids if case_id in visible or case_id in near]
+
+
+def open_case_ids_warned_of(
+    session: Session, registry: WorkflowRegistry, actor: User, person: Person, *, now: datetime
+) -> list[int]:
+    """The person's open SIPs create_case warns the actor of now (what a confirmation is given for)."""
+    open_ids = open_case_ids(session, registry, person)
+    return open_cases_to_warn_of(session, actor, person, open_ids, now=now)
+
+
 def disclose_open_cases(
     session: Session, actor: User, person_id: int, case_ids: list[int], *, now: datetime
 ) -> list[SipCase]:
@@ -408,8 +458,10 @@ def create_case(
 ) -> SipCase:
     """Start a SIP in the actor's organisation, with the other units taking part.
 
-    With another_open_confirmed False, a person who already has an open SIP is refused with OpenCaseExists
-    (naming those SIPs), so the page can warn and ask; scripts and tests start what they are told to.
+    With another_open_confirmed False, a person who already has an open SIP the actor is to be warned of
+    (open_cases_to_warn_of) is refused with OpenCaseExists (naming those SIPs), so the page can warn and ask;
+    open SIPs not warned of are a look-up of the person all the same (person.lookup, logged with the start).
+    Scripts and tests start what they are told to.
     """
     if workflow_name not in registry.names():
         raise InvalidInput(UNKNOWN_KIND, field="workflow_name")
@@ -421,10 +473,14 @@ def create_case(
     dates = {"utskrivningsklar_at": utskrivningsklar_at}
     _check_start_dates(workflow, dates, person.birth_date, now=now)
     kept = {name: dates[name] if name in workflow.start_dates else None for name in dates}
+    # The person's open SIPs were looked up for the actor, even those Ny SIP does not warn of: logged.
+    looked_up = False
     if not another_open_confirmed:
         open_ids = open_case_ids(session, registry, person)
-        if open_ids:
-            raise OpenCaseExists(_l("The person already has an open SIP."), case_ids=open_ids)
+        warned = open_cases_to_warn_of(session, actor, person, open_ids, now=now)
+        if warned:
+            raise OpenCaseExists(_l("The person already has an open SIP."), case_ids=warned)
+        looked_up = bool(open_ids)
     case = _insert_case(
         session,
         SipCase(
@@ -449,7 +505,17 @@ def create_case(
         _add_start_rows(session, workflow, case, actor, organisation_id, unit_ids, now=now)
     session.flush()
     # Who started the SIP (and so registered a new person) is the person's to know: the loggutdrag shows
-    # it. The append is the start's last write, as record_access asks.
+    # it. The append is the start's last write, as record_access asks (after the look-up's, when made).
+    if looked_up:
+        audit.record_access(
+            session,
+            user=actor,
+            action=audit.PERSON_LOOKUP,
+            purpose=audit.PURPOSE_CARE,
+            person=person,
+            organisation_id=organisation_id,
+            now=now,
+        )
     audit.record_access(
         session,
         user=actor,

@@ -1200,7 +1200,8 @@ def new():
     """Start a SIP. The identifier travels in the POST body only, never in a URL.
 
     A person already registered is never changed from here (only told when what was typed differs); a
-    person with an open SIP gets a warning naming it, and the user must confirm to start another one.
+    person with an open SIP the user sees, of their organisation or county (services.open_cases_to_warn_of),
+    gets a warning naming what the user may see, and the user must confirm to start another one.
     """
     _require_staff()
     session, registry, user = get_session(), workflow_registry(), current_actor()
@@ -1243,10 +1244,15 @@ def new():
                         now=now,
                     )
                     person_id = registration.person.id
-                    # Only a tick given under a warning about the SIPs open now confirms (read only then).
+                    # Only a tick given under a warning of the SIPs warned of now confirms (read only then).
                     confirmed = bool(form.confirm_open.data) and hmac.compare_digest(
                         form.open_ack.data or "",
-                        _open_ack(person_id, services.open_case_ids(session, registry, registration.person)),
+                        _open_ack(
+                            person_id,
+                            services.open_case_ids_warned_of(
+                                session, registry, user, registration.person, now=now
+                            ),
+                        ),
                     )
                     utskrivningsklar = form.utskrivningsklar_at.data
                     case = services.create_case(

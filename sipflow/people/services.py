@@ -28,11 +28,28 @@ from sipflow.people.identifiers import (
     PersonIdentifier,
     parse_identifier,
 )
-from sipflow.people.models import Municipality, Person, User
+from sipflow.people.models import Municipality, Organisation, Person, User
 from sipflow.security import access, audit
 from sipflow.translated import lazy_gettext as _l
 
 logger = logging.getLogger(__name__)
+
+
+# An organisation's county: its own, else its municipality's (None: a national one, such as an agency). A
+# column of a statement that outer-joins Municipality on Organisation.municipality_code.
+ORGANISATION_COUNTY = func.coalesce(Organisation.county_code, Municipality.county_code)
+
+
+def organisation_county(session: Session, organisation_id: int | None) -> str | None:
+    """The county of the organisation (ORGANISATION_COUNTY); None for a national one or for None."""
+    if organisation_id is None:
+        return None
+    return session.exec(
+        select(ORGANISATION_COUNTY)
+        .select_from(Organisation)
+        .outerjoin(Municipality, Municipality.code == Organisation.municipality_code)
+        .where(Organisation.id == organisation_id)
+    ).first()
 
 
 def identifier_hash(key: str, normalised: str) -> str:
