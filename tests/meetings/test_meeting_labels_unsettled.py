@@ -93,4 +93,5 @@ def test_held_meetings_are_first_and_follow_ups_and_booked_ones_follow_on(app_ct
     assert labels[second.id] == "Uppföljning 1"
     assert labels[cancelled.id] == "Inställt möte"
     # once a meeting is held every other is a follow-up: numbered on from the held ones, by start time
-    assert [labels[m.id] for m in (never_recorded, *booked)] == ["Uppföljning 2", "Uppföljning 3", "Uppföljning 4"]
+    follow_ups = ["Uppföljning 2", "Uppföljning 3", "Uppföljning 4"]
+    assert [labels[m.id] for m in (never_recorded, *booked)] == follow_ups
