@@ -85,6 +85,12 @@ def to_local(dt: datetime) -> datetime:
     return dt.astimezone(STOCKHOLM)
 
 
+def local_today(now: datetime | None = None) -> date:
+    """The Swedish date at now (default: now_utc()): the date a page, an extract or a file name says, never
+    UTC's (at 00:15 Swedish time UTC's is still yesterday)."""
+    return to_local(now_utc() if now is None else now).date()
+
+
 def parse_instant(value: str) -> datetime:
     """An ISO 8601 time with its UTC offset as aware UTC; ValueError for one without (or none at all)."""
     parsed = datetime.fromisoformat(value)

@@ -14,7 +14,8 @@ import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from sipflow.translated import lazy_gettext as _l
+from sipflow.lengths import fits
+from sipflow.lengths import too_long as too_long_message
 
 # Above every upload's size cap, so a field never trips the csv module's limit (see the module docstring).
 FIELD_LIMIT = 4 * 1024 * 1024
@@ -57,6 +58,6 @@ def records(text: str) -> Iterator[tuple[int, list[str] | None]]:
 def too_long(line: int, cells: dict[str, str], limits: dict[str, int]) -> LineError | None:
     """The first column of cells (in limits' order) longer than its limit, as an error of line; else None."""
     for column, limit in limits.items():
-        if len(cells.get(column) or "") > limit:
-            return LineError(line, str(_l("At most %(max)d characters.", max=limit)), column)
+        if not fits(cells.get(column), limit):
+            return LineError(line, str(too_long_message(limit)), column)
     return None

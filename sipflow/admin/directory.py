@@ -22,6 +22,7 @@ from sipflow.admin.regions import admin_region, check_organisation_change, check
 from sipflow.cases.fields import one_line
 from sipflow.db import add_unless_taken, bump_row_version, claim_row_version
 from sipflow.errors import InvalidInput, every_refusal
+from sipflow.lengths import fits, too_long
 from sipflow.people.labels import LABEL_COLUMNS, organisation_labels
 from sipflow.people.models import (
     MUNICIPALITY_KINDS,
@@ -105,8 +106,8 @@ def clean_name(value: str | None) -> str:
     name = _text(value)
     if not name:
         raise InvalidInput(_l("Fill in a name."), field="name")
-    if len(name) > NAME_MAX:
-        raise InvalidInput(_l("A name is at most 160 characters."), field="name")
+    if not fits(name, NAME_MAX):
+        raise InvalidInput(too_long(NAME_MAX), field="name")
     return one_line(name, "name")
 
 

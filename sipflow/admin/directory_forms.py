@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, SelectChoice, SelectField, StringField, SubmitField
-from wtforms.validators import Length
 
 from sipflow.admin.directory import ORGANISATION_KIND_LABELS, UNIT_KIND_LABELS
 from sipflow.admin.forms import row_version_field
 from sipflow.forms import PageForm
+from sipflow.lengths import MaxLength
 from sipflow.translated import lazy_gettext as _l
 
-TOO_LONG = _l("At most %(max)d characters.")
 KEY_HELP = _l(
     "Lower-case letters, digits, '.', '_' or '-'; what an import names it by. It cannot be changed later."
 )
@@ -24,10 +23,8 @@ def _strip(value):
 class OrganisationForm(PageForm):
     """An organisation: key (on creation only), name, kind, county and municipality."""
 
-    key = StringField(
-        _l("Key"), description=KEY_HELP, filters=[_strip], validators=[Length(max=64, message=TOO_LONG)]
-    )
-    name = StringField(_l("Name"), filters=[_strip], validators=[Length(max=160, message=TOO_LONG)])
+    key = StringField(_l("Key"), description=KEY_HELP, filters=[_strip], validators=[MaxLength(64)])
+    name = StringField(_l("Name"), filters=[_strip], validators=[MaxLength(160)])
     kind = SelectField(
         _l("Kind"),
         choices=[SelectChoice(k, v) for k, v in ORGANISATION_KIND_LABELS.items()],
@@ -59,10 +56,8 @@ class UnitForm(PageForm):
     """A unit: organisation and key (on creation only), name, kind, health care, mailbox and HSA-id."""
 
     organisation_id = SelectField(_l("Organisation"), choices=[], validate_choice=False)
-    key = StringField(
-        _l("Key"), description=KEY_HELP, filters=[_strip], validators=[Length(max=64, message=TOO_LONG)]
-    )
-    name = StringField(_l("Name"), filters=[_strip], validators=[Length(max=160, message=TOO_LONG)])
+    key = StringField(_l("Key"), description=KEY_HELP, filters=[_strip], validators=[MaxLength(64)])
+    name = StringField(_l("Name"), filters=[_strip], validators=[MaxLength(160)])
     kind = SelectField(
         _l("Kind of unit"),
         choices=[SelectChoice(k, v) for k, v in UNIT_KIND_LABELS.items()],
@@ -75,13 +70,13 @@ class UnitForm(PageForm):
         _l("Shared mailbox"),
         description=_l("The unit's shared e-mail address, for invitations to the unit."),
         filters=[_strip],
-        validators=[Length(max=254, message=TOO_LONG)],
+        validators=[MaxLength(254)],
     )
     hsa_id = StringField(
         _l("HSA-id"),
         description=_l("Optional, e.g. SE2321000016-15CQ."),
         filters=[_strip],
-        validators=[Length(max=31, message=TOO_LONG)],
+        validators=[MaxLength(31)],
     )
 
 

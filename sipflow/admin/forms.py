@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from wtforms import HiddenField, IntegerField, SelectChoice, SelectField, StringField
-from wtforms.validators import DataRequired, InputRequired, Length
+from wtforms.validators import DataRequired, InputRequired
 from wtforms.widgets import HiddenInput
 
 from sipflow.admin.queries import USER_SEARCH_MAX
@@ -11,6 +11,7 @@ from sipflow.admin.users import ROLE_LABELS
 from sipflow.cases.forms import IDENTIFIER_KIND_LABELS, VERSION_LABEL, PersonParticularsForm
 from sipflow.forms import FilledInByTheService, PageForm
 from sipflow.i18n import LANGUAGE_LABELS, LOCALES
+from sipflow.lengths import MaxLength
 from sipflow.people.identifiers import KINDS as IDENTIFIER_KINDS
 from sipflow.translated import REQUIRED
 from sipflow.translated import lazy_gettext as _l
@@ -35,7 +36,7 @@ def _purpose_field():
         filters=[_strip],
         validators=[
             DataRequired(message=REQUIRED),
-            Length(max=PURPOSE_MAX, message=_l("At most %(max)d characters.")),
+            MaxLength(PURPOSE_MAX),
         ],
     )
 
@@ -47,7 +48,7 @@ class UserSearchForm(PageForm):
         _l("Find a user"),
         description=_l("The beginning of their name, username or e-mail address."),
         filters=[_strip],
-        validators=[Length(max=USER_SEARCH_MAX, message=_l("At most %(max)d characters."))],
+        validators=[MaxLength(USER_SEARCH_MAX)],
     )
 
 
@@ -62,7 +63,7 @@ class PersonLookupForm(PageForm):
     identifier = StringField(
         _l("Identifier"),
         description=_l("YYYYMMDD-NNNN for personnummer and samordningsnummer."),
-        validators=[InputRequired(message=REQUIRED), Length(max=40)],
+        validators=[InputRequired(message=REQUIRED), MaxLength(40)],
     )
     purpose = _purpose_field()
 
@@ -153,7 +154,7 @@ class UserForm(PageForm):
             " empty, the coordinator follows every county (the whole country's statistics)."
         ),
         filters=[_strip],
-        validators=[Length(max=400)],
+        validators=[MaxLength(400)],
     )
     language = SelectField(
         _l("Language"),

@@ -57,6 +57,7 @@ from sipflow.admin.regions import (
     unit_in_region,
 )
 from sipflow.admin.users import (
+    DISPLAY_NAME_MAX,
     ROLE_LABELS,
     BatchRefused,
     NewUser,
@@ -70,6 +71,8 @@ from sipflow.csvfiles import LineError, records, too_long
 from sipflow.db import refused_when_locked
 from sipflow.errors import Conflict, InvalidInput, UserError
 from sipflow.i18n import LOCALES
+from sipflow.lengths import fits
+from sipflow.lengths import too_long as too_long_message
 from sipflow.people.labels import ORGANISATION_KIND_SHORT
 from sipflow.people.models import County, Municipality, Organisation, Unit, User
 from sipflow.translated import lazy_gettext as _l
@@ -92,7 +95,6 @@ COLUMNS = (
 RECORDS = ("organisation", "unit", "user")
 MAX_BYTES = 2_000_000
 MAX_LINES = 5000
-DISPLAY_NAME_MAX = 120
 # The longest value each column may hold, checked before anything else reads the line (a name: the longer of
 # an organisation's or unit's, directory.NAME_MAX; a user's is checked against DISPLAY_NAME_MAX after).
 COLUMN_MAX = {
@@ -665,8 +667,8 @@ class _Planner:
         name = row["name"]
         if not name:
             raise _LineRefused(_l("Fill in the user's name."), "name")
-        if len(name) > DISPLAY_NAME_MAX:
-            raise _LineRefused(_l("A name is at most 120 characters."), "name")
+        if not fits(name, DISPLAY_NAME_MAX):
+            raise _LineRefused(too_long_message(DISPLAY_NAME_MAX), "name")
         try:
             # The user pages' rules, which inviting the user applies again.
             clean_username(username)

@@ -37,6 +37,7 @@ from sipflow.cases.fields import one_line
 from sipflow.db import bump_row_version, claim_row_version, insert_unless_taken
 from sipflow.errors import Conflict, InvalidInput, NotAllowed, Refusals
 from sipflow.i18n import DEFAULT_LOCALE, checked_language, language_or_default
+from sipflow.lengths import fits, too_long
 from sipflow.notifications.outbox import Outgoing, enqueue_all, sender
 from sipflow.people.labels import label_facts, organisation_labels, unit_label
 from sipflow.people.models import USER_ROLES, County, Municipality, Organisation, Unit, User
@@ -66,6 +67,7 @@ _USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{1,63}")
 _CODE_SPLIT = re.compile(r"[\s,;]+")
 # The unit choice lists at most this many units (a region has a few hundred).
 UNITS_LIMIT = 2000
+DISPLAY_NAME_MAX = 120
 
 
 def _snapshot(user: User) -> dict:
@@ -274,8 +276,8 @@ def clean_display_name(value: str, field: str) -> str:
     value = (value or "").strip()
     if not value:
         raise InvalidInput(REQUIRED, field=field)
-    if len(value) > 120:
-        raise InvalidInput(_l("Write at most 120 characters on one line."), field=field)
+    if not fits(value, DISPLAY_NAME_MAX):
+        raise InvalidInput(too_long(DISPLAY_NAME_MAX), field=field)
     return one_line(value, field)
 
 

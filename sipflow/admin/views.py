@@ -42,7 +42,7 @@ from sipflow.admin.forms import (
 )
 from sipflow.cases.forms import show_current_version
 from sipflow.cases.queries import municipalities_by_county
-from sipflow.clock import now_utc
+from sipflow.clock import local_today, now_utc
 from sipflow.db import get_session, unit_of_work
 from sipflow.errors import Conflict, InvalidInput, UserError, refusal_of
 from sipflow.i18n import DEFAULT_LOCALE
@@ -496,8 +496,9 @@ def _lost_person():
 
 
 def _download_name(prefix: str, extension: str) -> str:
-    # Random, never the person's name or identifier: file names end up in download folders and mail.
-    return f"{prefix}-{now_utc():%Y%m%d}-{secrets.token_hex(4)}.{extension}"
+    # Random, never the person's name or identifier: file names end up in download folders and mail. The
+    # date is the Swedish one, as the rows inside say it.
+    return f"{prefix}-{local_today():%Y%m%d}-{secrets.token_hex(4)}.{extension}"
 
 
 def _send(data: bytes, *, mimetype: str, name: str):

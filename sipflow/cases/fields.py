@@ -11,6 +11,7 @@ from datetime import date, datetime
 
 from sipflow.clock import date_window, within_date_window
 from sipflow.errors import InvalidInput
+from sipflow.lengths import fits, too_long
 from sipflow.security import NUL_MESSAGE
 from sipflow.security.password_policy import has_control_characters
 from sipflow.translated import lazy_gettext as _l
@@ -131,8 +132,8 @@ def clean_text(value, name: str, *, limit: int | None = None) -> str | None:
         # Nobody types one, and PostgreSQL stores none; the web takes it out of a form before a view runs.
         raise InvalidInput(NUL_MESSAGE, field=name)
     value = normalised(value.strip())
-    if limit is not None and len(value) > limit:
-        raise InvalidInput(_l("At most %(max)d characters.", max=limit), field=name)
+    if limit is not None and not fits(value, limit):
+        raise InvalidInput(too_long(limit), field=name)
     return value or None
 
 

@@ -26,7 +26,7 @@ from wtforms import (
     StringField,
 )
 from wtforms import TextAreaField as _TextAreaField
-from wtforms.validators import AnyOf, InputRequired, Length, NumberRange, Optional, Regexp, StopValidation
+from wtforms.validators import AnyOf, InputRequired, NumberRange, Optional, Regexp, StopValidation
 from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 
 from sipflow.cases.days_off import DayOffWording, day_off_warning
@@ -34,6 +34,7 @@ from sipflow.cases.fields import window_message
 from sipflow.clock import local_to_utc, wall_time_exists, wall_time_repeated, within_date_window
 from sipflow.forms import FilledInByTheService, PageForm
 from sipflow.i18n import DEFAULT_LOCALE, FORM_MESSAGES, LANGUAGE_LABELS, LOCALES
+from sipflow.lengths import MaxLength
 from sipflow.people.identifiers import KINDS as IDENTIFIER_KINDS
 from sipflow.people.labels import unit_label
 from sipflow.people.services import IDENTIFIER_KIND_LABELS, ParticularsChanged
@@ -66,15 +67,13 @@ PARTY_ROLE_LABELS = {
     "participant": _l("participant"),
 }
 
-TOO_LONG = _l("At most %(max)d characters.")
-
 
 def _required():
     return InputRequired(message=REQUIRED)
 
 
 def _max(n: int):
-    return Length(max=n, message=TOO_LONG)
+    return MaxLength(n)
 
 
 def _choices(labels: dict) -> list[SelectChoice]:

@@ -17,7 +17,7 @@ from wtforms import (
     StringField,
     TimeField,
 )
-from wtforms.validators import InputRequired, Length, Optional, StopValidation, ValidationError
+from wtforms.validators import InputRequired, Optional, StopValidation, ValidationError
 from wtforms.widgets import HiddenInput
 
 from sipflow.cases.forms import (
@@ -47,6 +47,7 @@ from sipflow.clock import (
     within_date_window,
 )
 from sipflow.forms import PageForm, RowList
+from sipflow.lengths import MaxLength
 from sipflow.meetings.booking import MEETING_DAY_OFF, booking_day_refusal, same_start_warning
 from sipflow.meetings.services import COMMENT_MAX
 from sipflow.translated import REQUIRED
@@ -106,14 +107,14 @@ class MeetingTimeForm(DayOffConfirmation, PageForm):
     )
     location = StringField(
         _l("Address"),
-        validators=[Optional(), Length(max=200)],
+        validators=[Optional(), MaxLength(200)],
         # The place goes into the invitations and calendar entries (cases.forms.PLACE_IN_CALENDAR).
         description=_l(
             "For a meeting on site or mixed. Sent with the room in the invitation e-mail and the calendar "
             "entry: write where to meet, never a name or what the meeting is about."
         ),
     )
-    room = StringField(_l("Room"), validators=[Optional(), Length(max=120)])
+    room = StringField(_l("Room"), validators=[Optional(), MaxLength(120)])
     # Shown with the warning that the meeting falls on a weekend day or a holiday: the tick confirms the day
     # warned about (warned_day), so a tick left on confirms no other day the user picks afterwards.
     confirm_day = BooleanField(_l("Book anyway"))
@@ -249,7 +250,7 @@ class ChangeForm(MeetingTimeForm):
     form can tell what this user changed from what they left as it was (merge_current).
     """
 
-    shown = HiddenField(validators=[Optional(), Length(max=SHOWN_MAX)])
+    shown = HiddenField(validators=[Optional(), MaxLength(SHOWN_MAX)])
 
     def fill_from(self, starts_at: datetime, ends_at: datetime, mode: str, location, room) -> None:
         super().fill_from(starts_at, ends_at, mode, location, room)
@@ -335,7 +336,7 @@ class AnswerForm(_OffersModes, PageForm):
         validators=[InputRequired(message=_l("Choose an answer."))],
     )
     answer_mode = RadioField(_l("I will take part"), choices=[], validators=[Optional()])
-    comment = TextAreaField(_l("Comment (optional)"), validators=[Optional(), Length(max=COMMENT_MAX)])
+    comment = TextAreaField(_l("Comment (optional)"), validators=[Optional(), MaxLength(COMMENT_MAX)])
 
 
 class StaffAnswerForm(_OffersModes, PageForm):
@@ -348,7 +349,7 @@ class StaffAnswerForm(_OffersModes, PageForm):
     """
 
     version = _version_field()
-    shown = HiddenField(VERSION_LABEL, validators=[Optional(), Length(max=64)])
+    shown = HiddenField(VERSION_LABEL, validators=[Optional(), MaxLength(64)])
     partstat = RadioField(
         _l("The invitee's answer"),
         # In the order the invitee's own answer page offers them: yes, maybe, no.
@@ -356,7 +357,7 @@ class StaffAnswerForm(_OffersModes, PageForm):
         validators=[InputRequired(message=_l("Choose an answer."))],
     )
     answer_mode = RadioField(_l("Takes part (if they said how)"), choices=[], validators=[Optional()])
-    comment = TextAreaField(_l("Comment (optional)"), validators=[Optional(), Length(max=COMMENT_MAX)])
+    comment = TextAreaField(_l("Comment (optional)"), validators=[Optional(), MaxLength(COMMENT_MAX)])
 
 
 def staff_answer_prefix(invitation_id: int) -> str:
@@ -385,7 +386,7 @@ NOT_RECORDED = _l("Not recorded")
 class DecisionRowForm(RowForm):
     """One decision or action of the meeting: what, who carries it out, by when (all three, or none)."""
 
-    text = StringField(_l("Decision or action"), validators=[Optional(), Length(max=1000)])
+    text = StringField(_l("Decision or action"), validators=[Optional(), MaxLength(1000)])
     # The service refuses an owner who is not taking part, at this row; the form only carries the value.
     owner = SelectField(_l("Who carries it out"), choices=[], validate_choice=False)
     due_on = date_field(_l("By when"))
@@ -406,7 +407,7 @@ class OutcomeForm(PageForm):
     )
     decisions = RowList(FormField(DecisionRowForm), min_entries=DECISION_ROWS, max_entries=MAX_DECISION_ROWS)
     no_change_reason = TextAreaField(
-        _l("No change: the reason (instead of decisions)"), validators=[Optional(), Length(max=1000)]
+        _l("No change: the reason (instead of decisions)"), validators=[Optional(), MaxLength(1000)]
     )
 
     @classmethod

@@ -15,6 +15,7 @@ from sipflow.cases.models import Participant
 from sipflow.cases.services import same_text, step_participants, step_seeing
 from sipflow.clock import stored_utc, to_local
 from sipflow.errors import InvalidInput, Refusals
+from sipflow.lengths import fits, too_long
 from sipflow.meetings.booking import Booking, read_booking, read_times
 from sipflow.meetings.models import (
     ABSENT,
@@ -101,8 +102,8 @@ def _decision(row: dict, name: str, owners: dict[str, Owner], held_on: date | No
         return None
     if not text and not refusals.errors:
         refusals.refuse(_l("Write the decision or action."), name + "text")
-    if len(text) > DECISION_MAX:
-        refusals.refuse(_l("At most %(max)d characters.", max=DECISION_MAX), name + "text")
+    if not fits(text, DECISION_MAX):
+        refusals.refuse(too_long(DECISION_MAX), name + "text")
     if not owner:
         refusals.refuse(_l("Choose who carries it out."), name + "owner")
     elif owner not in owners:

@@ -18,6 +18,7 @@ from sipflow.errors import InvalidInput
 from sipflow.meetings.models import (
     ANSWER_MODES,
     CANCELLED,
+    HELD,
     PLANNED,
     STEP_MEETINGS,
     Attendance,
@@ -138,14 +139,23 @@ def attendance_from_answer(partstat: str | None, answer_mode: str | None) -> str
 
 
 def meeting_labels(meetings: Sequence[Meeting]) -> dict[int, str]:
-    """A distinct label per meeting of one case: the first meeting, follow-up 1, 2 ... by start time.
+    """Each meeting of one case labelled by what it is, as far as that is settled (the pages show its date
+    beside it).
 
-    Cancelled meetings are not counted; they are labelled as cancelled.
+    The held meetings, by the time they were held: the first meeting, then follow-up 1, 2 ... A booked
+    meeting is a follow-up once a meeting has been held (numbered on from the held ones, by start time);
+    before that, which booked meeting turns out to be the first is not known (the last one booked may be
+    held first), so each is just "Meeting". Cancelled meetings are labelled as cancelled. Only the label
+    shown: the kind a meeting is recorded with (Meeting.kind, read by the coding) is told apart elsewhere.
     """
     labels: dict[int, str] = {}
-    counted = sorted((m for m in meetings if m.status != CANCELLED), key=lambda m: (m.starts_at, m.id))
-    for number, meeting in enumerate(counted):
+    in_order = sorted(meetings, key=lambda m: (m.starts_at, m.id))
+    held = [m for m in in_order if m.status == HELD]
+    booked = [m for m in in_order if m.status not in (HELD, CANCELLED)]
+    for number, meeting in enumerate(held):
         labels[meeting.id] = _("First meeting") if number == 0 else _("Follow-up %(number)d", number=number)
+    for number, meeting in enumerate(booked, start=len(held)):
+        labels[meeting.id] = _("Follow-up %(number)d", number=number) if held else _("Meeting")
     for meeting in meetings:
         labels.setdefault(meeting.id, _("Cancelled meeting"))
     return labels

@@ -31,6 +31,7 @@ from sipflow.cases.services import (
 from sipflow.clock import (
     BOOKING_YEARS_AHEAD,
     last_booking_day,
+    local_today,
     stored_utc,
     to_local,
     years_after,
@@ -167,11 +168,6 @@ def is_child(person: Person | None, today: date) -> bool:
     except ValueError:  # born on 29 February: of age on 1 March
         adult_on = date(born.year + ADULT_AGE, 3, 1)
     return today < adult_on
-
-
-def local_today(now: datetime) -> date:
-    """Today's date in Swedish local time."""
-    return to_local(now).date()
 
 
 def effort_window(case: SipCase, now: datetime) -> tuple[date, date]:

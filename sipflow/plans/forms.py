@@ -17,7 +17,7 @@ from wtforms import (
     SelectField,
     StringField,
 )
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms.validators import InputRequired, NumberRange, Optional
 from wtforms.widgets import HiddenInput
 
 from sipflow.cases.forms import (
@@ -30,6 +30,7 @@ from sipflow.cases.forms import (
     typed_values,
 )
 from sipflow.forms import PageForm, RowList
+from sipflow.lengths import MaxLength
 from sipflow.plans.editor import (
     CONFIRMED_FOLLOW_UP_DAY,
     FOLLOW_UP_DAY_OFF,
@@ -65,8 +66,6 @@ APPROVAL_METHOD_LABELS = {
 }
 # Empty rows shown under each list, and added by "more rows".
 BLANK_ROWS = 2
-TOO_LONG = _l("At most %(max)d characters.")
-
 # After someone else saved the plan meanwhile (plans.merge), at each value and row it concerns; a value both
 # changed says so in the meeting change form's words.
 EMPTY = _l("(empty)")
@@ -92,7 +91,7 @@ ROW_NOTE_FIELD = {"own_goals": "text", "professional_goals": "text", "efforts": 
 
 
 def _max(key: str):
-    return Length(max=TEXT_LIMITS[key], message=TOO_LONG)
+    return MaxLength(TEXT_LIMITS[key])
 
 
 # Ids and versions are 32-bit columns: anything larger is refused at the field, never sent to the database.
@@ -197,7 +196,7 @@ class PlanEditorForm(DayOffConfirmation, PageForm):
     row_version = _counter()
     # What the plan held when the page was read (plans.editor.page_digest), for a merge should someone else
     # save the plan meanwhile.
-    as_read = HiddenField(validators=[Optional(), Length(max=DIGEST_MAX)])
+    as_read = HiddenField(validators=[Optional(), MaxLength(DIGEST_MAX)])
     needs = TextAreaField(_l("Needs"), validators=[Optional(), _max("needs")], render_kw={"rows": 4})
     own_goals = RowList(FormField(GoalRow), max_entries=MAX_GOALS + BLANK_ROWS * 10)
     professional_goals = RowList(FormField(GoalRow), max_entries=MAX_GOALS + BLANK_ROWS * 10)
@@ -444,9 +443,7 @@ class HandOverForm(PageForm):
         validate_choice=False,
         description=_l("A huvudman: the region or the municipality taking part."),
     )
-    reason = TextAreaField(
-        _l("Why (required when handing over)"), validators=[Optional(), Length(max=1000, message=TOO_LONG)]
-    )
+    reason = TextAreaField(_l("Why (required when handing over)"), validators=[Optional(), MaxLength(1000)])
 
 
 class EstablishForm(PageForm):

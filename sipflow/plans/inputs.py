@@ -16,6 +16,7 @@ from sipflow.cases import fields
 from sipflow.cases.scripted import register_scripted_input
 from sipflow.clock import first_working_day, local_to_utc
 from sipflow.errors import InvalidInput
+from sipflow.lengths import fits, too_long
 from sipflow.people.models import Person
 from sipflow.plans.editor import PlanConflict, add_own_goals, is_child, local_today, plan_data, save_plan
 from sipflow.plans.models import Plan, effort_in_force
@@ -87,16 +88,16 @@ def _goal_lines(value) -> list[str]:
     if value is None:
         return []
     if isinstance(value, str):
-        if len(value) > OWN_GOALS_LIMIT:
-            raise InvalidInput(_l("At most %(max)d characters.", max=OWN_GOALS_LIMIT), field="own_goals")
+        if not fits(value, OWN_GOALS_LIMIT):
+            raise InvalidInput(too_long(OWN_GOALS_LIMIT), field="own_goals")
         lines = value.splitlines()
     elif isinstance(value, list) and all(isinstance(line, str) for line in value):
         lines = value
     else:
         raise InvalidInput(_l("Enter text."), field="own_goals")
     goals = [line.strip() for line in lines if line.strip()]
-    if any(len(goal) > 1000 for goal in goals):
-        raise InvalidInput(_l("At most %(max)d characters.", max=1000), field="own_goals")
+    if not all(fits(goal, 1000) for goal in goals):
+        raise InvalidInput(too_long(1000), field="own_goals")
     # The plan's own goals, as the editor's: no control or invisible character.
     return [fields.several_lines(goal, "own_goals") for goal in goals]
 

@@ -22,12 +22,13 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.routing import RoutingException
 from werkzeug.urls import iri_to_uri
 from wtforms import PasswordField, StringField
-from wtforms.validators import DataRequired, EqualTo, Length
+from wtforms.validators import DataRequired, EqualTo
 
 from sipflow.clock import now_utc
 from sipflow.db import get_session, unit_of_work
 from sipflow.forms import PageForm
 from sipflow.i18n import chosen_language, language_or_default
+from sipflow.lengths import MaxLength
 from sipflow.people.models import User
 from sipflow.people.services import find_user_by_username, set_user_language
 from sipflow.security import clear_session_keeping_language, password_links, renew_session_token, throttle
@@ -47,20 +48,20 @@ _REFUSED_CATEGORIES = ("C", "Z")
 class LoginForm(PageForm):
     """Username and password."""
 
-    username = StringField(_l("Username"), validators=[DataRequired(), Length(max=64)])
-    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=MAX_LENGTH)])
+    username = StringField(_l("Username"), validators=[DataRequired(), MaxLength(64)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), MaxLength(MAX_LENGTH)])
 
 
 class ChangePasswordForm(PageForm):
     """The current password, and the new one twice."""
 
     current_password = PasswordField(
-        _l("Current password"), validators=[DataRequired(), Length(max=MAX_LENGTH)]
+        _l("Current password"), validators=[DataRequired(), MaxLength(MAX_LENGTH)]
     )
     new_password = PasswordField(
         _l("New password"),
         description=_l("At least 12 characters. A few words in a row make a good password."),
-        validators=[DataRequired(), Length(max=MAX_LENGTH)],
+        validators=[DataRequired(), MaxLength(MAX_LENGTH)],
     )
     new_password_again = PasswordField(
         _l("New password again"),
@@ -291,7 +292,7 @@ class SetPasswordForm(PageForm):
     new_password = PasswordField(
         _l("New password"),
         description=_l("At least 12 characters. A few words in a row make a good password."),
-        validators=[DataRequired(), Length(max=MAX_LENGTH)],
+        validators=[DataRequired(), MaxLength(MAX_LENGTH)],
     )
     new_password_again = PasswordField(
         _l("New password again"),

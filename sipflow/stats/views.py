@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from sipflow.clock import now_utc
+from sipflow.clock import local_today, now_utc
 from sipflow.coding.models import CodeDefinition, code_label
 from sipflow.db import get_session
 from sipflow.errors import UserError
@@ -68,7 +68,7 @@ bp.record_once(lambda state: register_json_address(state.app, _json_route, json_
 
 def _this_year() -> tuple[str, str]:
     """This year's whole months up to and including this one (a period is whole months)."""
-    today = now_utc().date()
+    today = local_today()
     return date(today.year, 1, 1).isoformat(), month_of(today)[1].isoformat()
 
 

@@ -6,7 +6,7 @@ import json
 import re
 import shutil
 import subprocess
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlmodel import select
@@ -345,6 +345,28 @@ def test_the_loggutdrag_as_pdf_holds_the_rows_and_is_logged(
         assert parties.region_user.display_name in text and person.id_number not in text
     last = log_rows(db_session)[-1]
     assert (last.action, last.purpose, last.person_id) == ("person.extract", PURPOSE, person.id)
+
+
+@pytest.mark.parametrize(
+    ("action", "values", "extension"),
+    [
+        ("/admin/persons/loggutdrag", {"file_format": "csv"}, "csv"),
+        ("/admin/persons/loggutdrag", {"file_format": "pdf"}, "pdf"),
+        ("/admin/persons/registerutdrag", {}, "json"),
+    ],
+)
+def test_an_extract_s_file_name_has_the_swedish_date(
+    client, admin_user, accessed, frozen_clock, action, values, extension
+):
+    """At 00:30 Swedish time UTC's date is still yesterday's: the file is named by the Swedish one."""
+    person, _case = accessed
+    frozen_clock.set(datetime(2026, 12, 4, 23, 30, tzinfo=UTC))
+    assert login(client, admin_user.username).status_code == 302
+    forms = task_forms(client, person)
+    response = submit(client, forms, action, **values)
+    prefix = action.rsplit("/", 1)[1]
+    assert_download(response, prefix, extension, person)
+    assert f"filename={prefix}-20261205-" in response.headers["Content-Disposition"]
 
 
 def test_the_registerutdrag_holds_the_persons_data_and_no_one_elses(

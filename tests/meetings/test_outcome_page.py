@@ -593,6 +593,7 @@ def test_two_meetings_of_a_case_get_distinct_labels(app_ctx):
     second = Meeting(id=2, case_id=1, mode="video", starts_at=at + timedelta(days=90), ends_at=at)
     cancelled = Meeting(id=3, case_id=1, mode="video", starts_at=at - timedelta(days=1), ends_at=at)
     cancelled.status = "cancelled"
+    first.status = "held"  # before a meeting is held, booked ones are each "Meeting" (with their dates)
     labels = meeting_labels([second, cancelled, first])
     assert len(set(labels.values())) == 3
     assert labels[1] != labels[2]
@@ -621,14 +622,17 @@ def test_two_booked_meetings_are_told_apart_on_every_page(
         )
     frozen_clock.set(first.starts_at + timedelta(hours=1))
     assert login(client, parties.region_user.username).status_code == 302
-    labels = meeting_labels([first, db_session.get(Meeting, second_id)])
-    assert labels[first.id] != labels[second_id]
+    second = db_session.get(Meeting, second_id)
+    labels = meeting_labels([first, second])
+    # Neither is held, so neither is known to be the first: each is told apart by its label and date.
+    shown = {m.id: f"{labels[m.id]}, {to_local(m.starts_at):%Y-%m-%d %H:%M}" for m in (first, second)}
+    assert shown[first.id] != shown[second_id]
     case_page = text_of(client.get(f"/cases/{ready.case.uid}"))
-    assert labels[first.id] in case_page and labels[second_id] in case_page
-    assert labels[second_id] in text_of(client.get(f"/cases/{ready.case.uid}/meetings/{second_id}"))
+    assert shown[first.id] in case_page and shown[second_id] in case_page
+    assert shown[second_id] in text_of(client.get(f"/cases/{ready.case.uid}/meetings/{second_id}"))
     # The outcome page offers both, the first booked chosen; its attendance follows the chosen one's answers.
     outcome = text_of(client.get(outcome_url(ready.case)))
-    assert labels[first.id] in outcome and labels[second_id] in outcome
+    assert shown[first.id] in outcome and shown[second_id] in outcome
     assert dict(forms_of(outcome)[outcome_url(ready.case)])["meeting_id"] == str(first.id)
     chosen = forms_of(text_of(client.get(f"{outcome_url(ready.case)}?meeting={second_id}")))
     assert dict(chosen[outcome_url(ready.case)])["meeting_id"] == str(second_id)

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import literal, select
+from webkit import login
 
 from sipflow.cases.models import Deadline, SipCase
 from sipflow.clock import STOCKHOLM, to_local
@@ -101,3 +102,15 @@ def test_days_between_two_instants_are_the_swedish_calendar_days_between_them(db
     day, days = db_session.execute(select(swedish_day(first), days_between(first, second))).one()
     assert date.fromisoformat(str(day)) == to_local(start).date()
     assert days == (to_local(end).date() - to_local(start).date()).days
+
+
+def test_the_default_period_and_its_file_name_are_the_swedish_year(client, make_user, frozen_clock):
+    """00:30 on New Year's Day in Sweden, still New Year's Eve in UTC: "this year" is the Swedish one, in the
+    answer and in the export's file name."""
+    frozen_clock.set(datetime(2026, 12, 31, 23, 30, tzinfo=UTC))
+    make_user(None, "coordinator", "nyar-test")
+    login(client, "nyar-test")
+    query = client.get("/statistik/indikatorer.json").get_json()["query"]
+    assert (query["from"], query["to"]) == ("2027-01-01", "2027-01-31")
+    disposition = client.get("/statistik/indikatorer.csv").headers["Content-Disposition"]
+    assert "2027-01_2027-01" in disposition
