@@ -652,14 +652,10 @@ def add_unit_participant(
 
     Any active unit not taking part may join (units_taking_part): another unit of an organisation already
     on the SIP too, each with its own contact person, reminders and KVÅ codes, and a unit taken off the SIP
-    comes back as a new row (the removed one stays, with its reason, in the SIP's history). A unit already
-    taking part is returned as it is, nothing written and no version claimed: a second send of the same
-    add (a double click, or another user's add meanwhile) changes nothing, so it is not a conflict.
+    comes back as a new row (the removed one stays, with its reason, in the SIP's history). The version is
+    claimed first, as for every change of participants: a second add from the same version is a conflict
+    (the case page answers a double click as done, cases.views._unit_already_taking_part).
     """
-    check_participants_open(registry, case)
-    existing = _taking_part(session, case, unit_id)
-    if existing is not None:
-        return existing
     _change_participants(session, registry, case, expected_version)
     participant = _add_unit(session, case, unit_id, now=now)
     # The organisation becomes a candidate for Mina SIP (once, however many of its units take part).
@@ -729,7 +725,6 @@ def _add_unit(session: Session, case: SipCase, unit_id: int, *, now: datetime) -
         raise InvalidInput(_l("Unknown unit."), field="unit_ids")
     _refuse_deactivated_units(session, [unit_id])
     # One row per unit: socialtjänst and boendestöd of one municipality both take part in their own right.
-    # Read again after the claim: another add of the unit may have come first.
     existing = _taking_part(session, case, unit_id)
     if existing is not None:
         return existing

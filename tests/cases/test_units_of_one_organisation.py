@@ -146,17 +146,20 @@ def test_a_double_post_of_the_same_add_is_answered_as_done(client, db_session, p
     assert _version(db_session, case) == version
 
 
-def test_the_service_keeps_a_unit_taking_part_even_from_a_stale_form(
-    db_session, registry, parties, create_case
+def test_an_add_of_a_unit_someone_added_meanwhile_is_answered_as_done(
+    client, db_session, registry, parties, create_case
 ):
+    bup = _second_unit(db_session, parties.region, "BUP Växjö")
     case = create_case()
-    before = case.version
+    login(client, parties.region_user.username)
+    form = forms_of(text_of(client.get(f"/cases/{case.uid}")))[_unit_url(case)]
     with unit_of_work(db_session):
-        kept = services.add_unit_participant(
-            db_session, registry, case, parties.municipality.id, now=now_utc(), expected_version=before - 1
-        )
-    assert kept.unit_id == parties.municipality.id
-    assert len(_active_rows(db_session, case, parties.municipality.id)) == 1
+        services.add_unit_participant(db_session, registry, case, bup.id, now=now_utc())
+    # A stale form, but what it asks is so: done, not a conflict, no second row.
+    answer = client.post(_unit_url(case), data=fill(form, **{"unit-unit_id": str(bup.id)}))
+    assert answer.status_code == 303
+    assert "Inget ändrades: enheten deltar redan i SIP:en." in text_of(client.get(f"/cases/{case.uid}"))
+    assert len(_active_rows(db_session, case, bup.id)) == 1
 
 
 def test_a_removed_unit_can_be_added_again(client, db_session, parties, create_case, registry):
