@@ -816,18 +816,19 @@ class UnitGroup:
 
 
 def units_by_organisation(
-    session: Session, *, exclude_organisation_ids: set[int] | frozenset[int] = frozenset()
+    session: Session, *, exclude_unit_ids: set[int] | frozenset[int] = frozenset()
 ) -> list[UnitGroup]:
-    """Every active unit, grouped by its organisation (by name), leaving out the given organisations.
+    """Every active unit, grouped by its organisation (by name), leaving out the given units (the case page:
+    those taking part, services.units_taking_part; an organisation's other units stay offered).
 
     Organisations may share a name (two companies in different counties, a municipality and a company): each
     is a group of its own, labelled apart as every organisation picker labels them (people.labels).
     """
-    return _units_by_organisation(session, exclude_organisation_ids)[0]
+    return _units_by_organisation(session, exclude_unit_ids)[0]
 
 
 def _units_by_organisation(
-    session: Session, exclude_organisation_ids: set[int] | frozenset[int]
+    session: Session, exclude_unit_ids: set[int] | frozenset[int]
 ) -> tuple[list[UnitGroup], dict[int, str | None]]:
     """units_by_organisation, and the county code of every organisation with an active unit (left out or
     not), from one statement."""
@@ -839,7 +840,7 @@ def _units_by_organisation(
         session, _ACTIVE_UNITS
     ):
         counties[organisation_id] = county_code
-        if organisation_id in exclude_organisation_ids:
+        if unit_id in exclude_unit_ids:
             continue
         groups.setdefault(organisation_id, []).append((unit_id, unit_name))
         about[organisation_id] = tuple(facts)
@@ -877,16 +878,18 @@ class StartUnits:
         return [*self.near, *(group for county in self.elsewhere for group in county.groups)]
 
 
-def units_for_new_case(session: Session, own_organisation_id: int | None) -> StartUnits:
+def units_for_new_case(
+    session: Session, own_organisation_id: int | None, *, exclude_unit_ids: set[int] | frozenset[int]
+) -> StartUnits:
     """The units Ny SIP offers a user of own_organisation_id (None: of no organisation): every active unit
-    but the organisation's own (it takes part already), the own county's first (units_by_organisation's
-    one statement, which carries each organisation's county).
+    but exclude_unit_ids (the user's own, which takes part anyway: services.units_taking_part), the own
+    organisation's other units too, the own county's first (units_by_organisation's one statement, which
+    carries each organisation's county).
 
     A user whose organisation has no county (a national agency) or none at all has only the national
     organisations near, and every county apart.
     """
-    exclude = {own_organisation_id} if own_organisation_id is not None else set()
-    groups, counties = _units_by_organisation(session, exclude)
+    groups, counties = _units_by_organisation(session, exclude_unit_ids)
     own_county = counties.get(own_organisation_id) if own_organisation_id is not None else None
     near = [group for group in groups if group.county_code is None or group.county_code == own_county]
     elsewhere: dict[str, list[UnitGroup]] = {}

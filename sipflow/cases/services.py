@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -34,6 +34,7 @@ from sipflow.cases.models import (
     SipCase,
     TransitionLog,
 )
+from sipflow.cases.participants import active_participants
 from sipflow.clock import stored_utc, to_local
 from sipflow.consent.models import Consent
 from sipflow.db import compare_and_set, insert_unless_taken, mark_written
@@ -640,13 +641,13 @@ def _add_start_rows(
         ),
         Participant(case_id=case.id, kind="person", added_at=now),
     ]
-    # One row per unit (a new case has none yet): socialtjänst and boendestöd both take part.
-    _refuse_deactivated_units(
-        session, [u for u in dict.fromkeys(unit_ids) if u != actor.unit_id], initiator_unit_id=actor.unit_id
-    )
-    for unit_id in dict.fromkeys(unit_ids):
-        if unit_id == actor.unit_id:
-            continue
+    # One row per unit (a new case has none yet): socialtjänst and boendestöd both take part, and so may
+    # another unit of the initiator's own organisation (BUP beside the vårdcentral); the initiator's unit
+    # is in already (units_taking_part).
+    taking_part = units_taking_part(initiator_unit_id=actor.unit_id)
+    joining = [u for u in dict.fromkeys(unit_ids) if u not in taking_part]
+    _refuse_deactivated_units(session, joining, initiator_unit_id=actor.unit_id)
+    for unit_id in joining:
         unit_organisation = unit_organisation_id(session, unit_id)
         if unit_organisation is None:
             raise InvalidInput(_l("Unknown unit."), field="unit_ids")
@@ -713,7 +714,14 @@ def add_unit_participant(
     now: datetime,
     expected_version: int | None = None,
 ) -> Participant:
-    """Let a unit (and so its organisation) take part in the case; a unit already taking part is kept."""
+    """Let a unit (and so its organisation) take part in the case; a unit already taking part is kept.
+
+    Any active unit not taking part may join (units_taking_part): another unit of an organisation already
+    on the SIP too, each with its own contact person, reminders and KVÅ codes, and a unit taken off the SIP
+    comes back as a new row (the removed one stays, with its reason, in the SIP's history). The version is
+    claimed first, as for every change of participants: a second add from the same version is a conflict
+    (the case page answers a double click as done, cases.views._unit_already_taking_part).
+    """
     _change_participants(session, registry, case, expected_version)
     participant = _add_unit(session, case, unit_id, now=now)
     # The organisation becomes a candidate for Mina SIP (once, however many of its units take part).
@@ -727,6 +735,29 @@ def add_unit_participant(
             )
         )
     return participant
+
+
+def units_taking_part(participants: Iterable = (), *, initiator_unit_id: int | None = None) -> frozenset[int]:
+    """The units taking part in a SIP: the one rule of which units may be added to it is every active unit
+    but these (the pickers offer those, the adds keep a unit already in).
+
+    participants: the SIP's active participants (anything with unit_id: the rows, or the page's views);
+    initiator_unit_id: the unit of the one starting a SIP (Ny SIP), which takes part from the start. A unit
+    is left out, never its organisation: another unit of an organisation taking part joins in its own
+    right (BUP beside the vårdcentral, boendestöd beside socialtjänsten), and a removed unit may come back.
+    """
+    units = {p.unit_id for p in participants if p.unit_id is not None}
+    if initiator_unit_id is not None:
+        units.add(initiator_unit_id)
+    return frozenset(units)
+
+
+def _taking_part(session: Session, case: SipCase, unit_id: int) -> Participant | None:
+    """The unit's active row on the case, or None (units_taking_part over the case's active rows)."""
+    active = active_participants(session, case.id)
+    if unit_id not in units_taking_part(active):
+        return None
+    return next(p for p in active if p.unit_id == unit_id)
 
 
 def check_may_start_cases(session: Session, actor: User) -> None:
@@ -760,13 +791,7 @@ def _add_unit(session: Session, case: SipCase, unit_id: int, *, now: datetime) -
         raise InvalidInput(_l("Unknown unit."), field="unit_ids")
     _refuse_deactivated_units(session, [unit_id])
     # One row per unit: socialtjänst and boendestöd of one municipality both take part in their own right.
-    existing = session.exec(
-        select(Participant).where(
-            Participant.case_id == case.id,
-            Participant.unit_id == unit_id,
-            Participant.active,
-        )
-    ).first()
+    existing = _taking_part(session, case, unit_id)
     if existing is not None:
         return existing
     participant = Participant(

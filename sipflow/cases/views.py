@@ -617,8 +617,9 @@ def _unit_optgroup(group: str, units: tuple[tuple[int, str], ...], selected: int
 
 
 def _unit_form(detail: queries.CaseDetail, *, formdata) -> AddUnitForm:
+    # Every active unit not taking part: another unit of an organisation on the SIP too, and one removed.
     groups = queries.units_by_organisation(
-        get_session(), exclude_organisation_ids={o.id for o in detail.organisations}
+        get_session(), exclude_unit_ids=services.units_taking_part(detail.participants)
     )
     form = AddUnitForm(formdata=formdata, prefix="unit", version=detail.case.version)
     form.set_unit_groups(groups, for_validation=formdata is not None)
@@ -766,10 +767,12 @@ def _stale(form, case) -> bool:
     return True
 
 
-def _participant_change(uid: str, *, form_name: str, build_form, act, done):
+def _participant_change(uid: str, *, form_name: str, build_form, act, done, already=None):
     """One participant form posted: refuse on an ended SIP, validate, act in one unit of work, redirect.
 
     A refusal is shown beside its field, or at the top of the case page, with the form as the user filled it.
+    already(info, form): the message when what the form asks is so already (a second send of an add, or
+    someone else's add meanwhile), or None; then nothing is done and the case page says so, stale or not.
     """
     session, registry = get_session(), workflow_registry()
     info = _detail(case_or_404(uid, audit.CASE_PARTICIPANTS))
@@ -781,6 +784,9 @@ def _participant_change(uid: str, *, form_name: str, build_form, act, done):
         kept = {form_name: build_form(info)}
         return _render_case(info, status=error.status, errors=[error.message], **kept)
     form = build_form(info)
+    if already is not None and (message := already(info, form)) is not None:
+        flash(message, "info")
+        return redirect(url_for("cases.detail", uid=uid), code=303)
     if _stale(form, info.case):
         return _render_case(info, status=409, errors=[STALE_FORM], **{form_name: form})
     if not form.validate():
@@ -790,8 +796,12 @@ def _participant_change(uid: str, *, form_name: str, build_form, act, done):
             act(session, registry, info.case, form)
     except UserError as error:
         top: list = []
-        attach_error(form, error, top)
         info = _detail(info.case)
+        if already is not None and (message := already(info, form)) is not None:
+            # Someone's add of the same unit came first (the claim refused this one): it is done.
+            flash(message, "info")
+            return redirect(url_for("cases.detail", uid=uid), code=303)
+        attach_error(form, error, top)
         if _stale(form, info.case):  # a step taken meanwhile made the form stale
             top = [STALE_FORM]
         return _render_case(info, status=error.status, errors=top, **{form_name: form})
@@ -823,7 +833,16 @@ def add_unit(uid: str):
         build_form=lambda info: _unit_form(info, formdata=request.form),
         act=act,
         done=lambda form: _("The unit takes part in the SIP."),
+        already=_unit_already_taking_part,
     )
+
+
+def _unit_already_taking_part(info: queries.CaseDetail, form: AddUnitForm) -> str | None:
+    """The message when the unit the form names takes part in the SIP already (services.units_taking_part),
+    else None: a double click on "Lägg till" is answered as done, not refused as a unit no longer offered."""
+    if form.unit_id.data not in services.units_taking_part(info.participants):
+        return None
+    return _("Nothing was changed: the unit already takes part in the SIP.")
 
 
 @bp.post("/cases/<uid>/participants/private")
@@ -1119,9 +1138,11 @@ def _new_case_form() -> NewCaseForm:
         (name, queries.workflow_label(registry.latest(name), name, locale)) for name in registry.names()
     )
     own = services.actor_organisation_id(session, user)
-    # Units of the user's own organisation add nothing: the organisation already takes part; the own
-    # county's come first, other counties' apart (queries.units_for_new_case).
-    form.set_units(queries.units_for_new_case(session, own))
+    # Every active unit but the user's own, which takes part anyway: the own organisation's other units
+    # too (BUP beside the vårdcentral); the own county's come first, other counties' apart
+    # (queries.units_for_new_case).
+    taking_part = services.units_taking_part(initiator_unit_id=user.unit_id)
+    form.set_units(queries.units_for_new_case(session, own, exclude_unit_ids=taking_part))
     return form
 
 

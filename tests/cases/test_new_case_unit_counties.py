@@ -79,10 +79,14 @@ def test_units_for_new_case_put_national_organisations_near(db_session, parties,
     outsider = db_session.get(Organisation, parties.outsider.organisation_id)
     outsider.county_code = None
     db_session.commit()
-    units = queries.units_for_new_case(db_session, parties.outsider.organisation_id)
+    units = queries.units_for_new_case(
+        db_session, parties.outsider.organisation_id, exclude_unit_ids={parties.outsider.id}
+    )
     assert units.near == ()
     assert [county.name for county in units.elsewhere] == ["Kalmar län", "Kronobergs län"]
-    kronoberg = queries.units_for_new_case(db_session, parties.region.organisation_id)
+    kronoberg = queries.units_for_new_case(
+        db_session, parties.region.organisation_id, exclude_unit_ids={parties.region.id}
+    )
     near = ["Försäkringskassan", "Katedralskolan", "Växjö kommun"]
     assert [group.label for group in kronoberg.near] == near
     assert [county.name for county in kronoberg.elsewhere] == ["Kalmar län"]
@@ -90,9 +94,9 @@ def test_units_for_new_case_put_national_organisations_near(db_session, parties,
 
 def test_the_grouping_by_county_costs_no_statement_more(db_session, engine, parties, kalmar):
     """The counties come with the units' one statement (no place is shared, so no label reads one)."""
-    own = parties.region.organisation_id
+    own, own_unit = parties.region.organisation_id, parties.region.id
     db_session.expire_all()
     with support.statements(engine) as seen:
-        units = queries.units_for_new_case(db_session, own)
+        units = queries.units_for_new_case(db_session, own, exclude_unit_ids={own_unit})
     assert len(seen) == 1, seen
     assert units.elsewhere[0].name == "Kalmar län"
