@@ -94,38 +94,25 @@ def further(uid: str):
     # What earlier consents in force cover, and until when: a new consent adds to it and takes nothing away.
     covered = services.covered_organisations(session, case, today=to_local(now_utc()).date())
     if posted:
-        if not form.validate():
-            status = 400
-            # What the service refuses besides, marked too (each field once): every field's refusal on the
-            # first send, not one round at a time. It writes nothing.
-            refused = services.consent_refusal(session, case, form.to_data(), now=now_utc())
-            if refused is not None:
-                attach_error(form, refused, errors, unmarked_only=True)
-        else:
-            try:
-                with unit_of_work(session):
-                    recorded = services.record_further_consent(
-                        session,
-                        registry,
-                        case,
-                        actor,
-                        form.to_data(),
-                        expected_version=form.version.data,
-                        now=now_utc(),
-                    )
-            except StaleCase:
-                # What was typed stays; the form now carries the version the SIP has, so sending it again
-                # after a look at the SIP is a deliberate choice (the service checks every rule again).
-                errors, status = [STALE_FORM], 409
-                show_current_version(form, case.version)
-            except UserError as error:
-                attach_error(form, error, errors)
-                status = error.status
-            else:
-                flash(_l("The consent is recorded."), "success")
-                if recorded.still_covered:
-                    flash(_still_covered_message(recorded.still_covered), "warning")
-                return redirect(url_for("cases.detail", uid=case.uid), code=303)
+        recorded, errors, status = _send(
+            form,
+            case,
+            lambda: services.consent_refusal(session, case, form.to_data(), now=now_utc()),
+            lambda: services.record_further_consent(
+                session,
+                registry,
+                case,
+                actor,
+                form.to_data(),
+                expected_version=form.version.data,
+                now=now_utc(),
+            ),
+        )
+        if recorded is not None:
+            flash(_l("The consent is recorded."), "success")
+            if recorded.still_covered:
+                flash(_still_covered_message(recorded.still_covered), "warning")
+            return redirect(url_for("cases.detail", uid=case.uid), code=303)
     # The same parties record a withdrawal for one organisation, on the same SIPs (its rule in its words).
     withdraw_url = url_for("consent.withdraw_organisation", uid=case.uid)
     return render_template(
@@ -136,6 +123,31 @@ def further(uid: str):
         covered=covered,
         withdraw_organisation_url=withdraw_url,
     ), status
+
+
+def _send(form, case, refusal_in, act) -> tuple[object | None, list, int]:
+    """A consent page's POST: (what act() returned, or None; the page's errors; its status).
+
+    A form its own checks refuse also shows what the service would refuse besides (refusal_in(), writing
+    nothing), each field once: every refusal on the first send, not one round at a time. A valid one acts in
+    a unit of work; a stale one keeps what was typed and now carries the SIP's version, so sending it again
+    after a look at the SIP is a deliberate choice (the service checks every rule again).
+    """
+    errors: list = []
+    if not form.validate():
+        refused = refusal_in()
+        if refused is not None:
+            attach_error(form, refused, errors, unmarked_only=True)
+        return None, errors, 400
+    try:
+        with unit_of_work(get_session()):
+            return act(), errors, 200
+    except StaleCase:
+        show_current_version(form, case.version)
+        return None, [STALE_FORM], 409
+    except UserError as error:
+        attach_error(form, error, errors)
+        return None, errors, error.status
 
 
 def _covered_label(covered: services.CoveredOrganisation) -> str:
@@ -180,39 +192,28 @@ def withdraw_organisation(uid: str):
     errors: list = []
     status = 200
     if posted:
-        if not form.validate():
-            status = 400
-            refused = services.organisation_withdrawal_refusal_in(
-                session, case, form.to_data(), now=now_utc()
+        withdrawn, errors, status = _send(
+            form,
+            case,
+            lambda: services.organisation_withdrawal_refusal_in(session, case, form.to_data(), now=now_utc()),
+            lambda: services.withdraw_for_organisation(
+                session,
+                registry,
+                case,
+                actor,
+                form.to_data(),
+                expected_version=form.version.data,
+                now=now_utc(),
+            ),
+        )
+        if withdrawn is not None:
+            flash(
+                _l(
+                    "The consent is withdrawn for %(organisation)s: it no longer sees the SIP, and its "
+                    "invitations to meetings ahead are withdrawn.",
+                    organisation=withdrawn.organisation.name,
+                ),
+                "success",
             )
-            if refused is not None:
-                attach_error(form, refused, errors, unmarked_only=True)
-        else:
-            try:
-                with unit_of_work(session):
-                    withdrawn = services.withdraw_for_organisation(
-                        session,
-                        registry,
-                        case,
-                        actor,
-                        form.to_data(),
-                        expected_version=form.version.data,
-                        now=now_utc(),
-                    )
-            except StaleCase:
-                errors, status = [STALE_FORM], 409
-                show_current_version(form, case.version)
-            except UserError as error:
-                attach_error(form, error, errors)
-                status = error.status
-            else:
-                flash(
-                    _l(
-                        "The consent is withdrawn for %(organisation)s: it no longer sees the SIP, and its "
-                        "invitations to meetings ahead are withdrawn.",
-                        organisation=withdrawn.organisation.name,
-                    ),
-                    "success",
-                )
-                return redirect(url_for("cases.detail", uid=case.uid), code=303)
+            return redirect(url_for("cases.detail", uid=case.uid), code=303)
     return render_template("consent/withdraw_organisation.html", **page, shown=True, errors=errors), status
