@@ -752,12 +752,24 @@ def units_taking_part(participants: Iterable = (), *, initiator_unit_id: int | N
     return frozenset(units)
 
 
-def _taking_part(session: Session, case: SipCase, unit_id: int) -> Participant | None:
-    """The unit's active row on the case, or None (units_taking_part over the case's active rows)."""
-    active = active_participants(session, case.id)
+def _taking_part(active: list[Participant], unit_id: int) -> Participant | None:
+    """The unit's row among the case's active rows, or None (units_taking_part over them)."""
     if unit_id not in units_taking_part(active):
         return None
     return next(p for p in active if p.unit_id == unit_id)
+
+
+def holds_huvudansvar(active: Iterable, organisation_id: int | None) -> bool:
+    """The organisation holds huvudansvar on the SIP: one of its units taking part carries the role.
+
+    active: the case's active participants (anything with role and organisation_id). Huvudansvar is the
+    organisation's, stored on each of its rows: every unit it has on the SIP carries the role (a unit added
+    later gets it, _add_unit; a unit removed leaves it with the others, remove_participant), so any row says
+    it, and a row that does not (written before that rule) does not take it away.
+    """
+    return organisation_id is not None and any(
+        p.organisation_id == organisation_id and p.role == HUVUDANSVARIG for p in active
+    )
 
 
 def check_may_start_cases(session: Session, actor: User) -> None:
@@ -791,7 +803,8 @@ def _add_unit(session: Session, case: SipCase, unit_id: int, *, now: datetime) -
         raise InvalidInput(_l("Unknown unit."), field="unit_ids")
     _refuse_deactivated_units(session, [unit_id])
     # One row per unit: socialtjänst and boendestöd of one municipality both take part in their own right.
-    existing = _taking_part(session, case, unit_id)
+    active = active_participants(session, case.id)
+    existing = _taking_part(active, unit_id)
     if existing is not None:
         return existing
     participant = Participant(
@@ -801,6 +814,9 @@ def _add_unit(session: Session, case: SipCase, unit_id: int, *, now: datetime) -
         unit_id=unit_id,
         added_at=now,
     )
+    # Huvudansvar is the organisation's: a unit joining (or coming back to) the one holding it carries it too.
+    if holds_huvudansvar(active, organisation_id):
+        participant.role = HUVUDANSVARIG
     session.add(participant)
     return participant
 
@@ -1132,7 +1148,7 @@ def removal_refusal(case: SipCase, participant, active) -> InvalidInput | None:
         return None
     if participant.organisation_id == case.initiating_organisation_id:
         return InvalidInput(_l("The organisation that started the SIP cannot be removed from it."))
-    if participant.role == HUVUDANSVARIG:
+    if holds_huvudansvar([participant], participant.organisation_id):
         return InvalidInput(
             _l("The organisation with overall responsibility cannot be removed: hand it over first.")
         )
@@ -1209,9 +1225,21 @@ def remove_participant(
     participant.removed_by_user_id = actor.id
     participant.removed_reason = reason
     session.add(participant)
+    _keep_huvudansvar(session, participant, active)
     for hook in _REMOVAL_HOOKS:
         hook(session, case, participant, now=now)
     return participant
+
+
+def _keep_huvudansvar(session: Session, removed: Participant, active) -> None:
+    """A unit of the organisation holding huvudansvar was removed: the role stays with the organisation's
+    units still on the SIP (removal_refusal refuses its last one), each carrying it (holds_huvudansvar)."""
+    if removed.role != HUVUDANSVARIG:
+        return
+    for p in active:
+        if p.id != removed.id and p.organisation_id == removed.organisation_id and p.role != HUVUDANSVARIG:
+            p.role = HUVUDANSVARIG
+            session.add(p)
 
 
 def check_version(case: SipCase, expected_version: int) -> None:
