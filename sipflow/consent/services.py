@@ -13,8 +13,14 @@ from sqlmodel import Session, select
 from sipflow.cases import fields
 from sipflow.cases.errors import CaseEnded
 from sipflow.cases.models import Participant, SipCase
-from sipflow.cases.participants import active_guardians, participating_organisations
-from sipflow.cases.services import actor_organisation_id, party_roles, same_text, touch_case
+from sipflow.cases.participants import active_guardians, active_participants, participating_organisations
+from sipflow.cases.services import (
+    actor_organisation_id,
+    holds_huvudansvar,
+    party_roles,
+    same_text,
+    touch_case,
+)
 from sipflow.clock import to_local
 from sipflow.consent.models import CONSENT_FORMS, CONSENT_GIVERS, GIVEN, Consent, ConsentOrganisation
 from sipflow.errors import Conflict, InvalidInput, NotAllowed, Refusals, UserError, refusal_of
@@ -465,6 +471,15 @@ def check_organisation_withdrawal(
             _l(
                 "The consent would then cover no organisation. When the person withdraws all of it, "
                 "record that with “Withdraw consent” under Next steps."
+            ),
+            "organisation_id",
+        )
+    elif holds_huvudansvar(active_participants(session, case.id), organisation.organisation_id):
+        # It leads the SIP (its deadlines, its reminders, who is removed): it must see it. Moved first.
+        refusals.refuse(
+            _l(
+                "That organisation has overall responsibility for the SIP. Hand overall responsibility over "
+                "to another organisation on the plan page first, then record the withdrawal."
             ),
             "organisation_id",
         )

@@ -33,6 +33,9 @@ SKIP_ALREADY_SENT = "already_sent"
 # A workflow file's reminder to a party whose unit has neither a contact person nor an address on the case:
 # it has no one to go to.
 SKIP_NO_CONTACT = "no_contact"
+# Its recipient (a user, a unit, a unit's address on the case) is of an organisation that no longer sees the
+# SIP (security.access: the consent ran out, was withdrawn for it, or it left the SIP).
+SKIP_NOT_COVERED = "not_covered"
 SKIP_REASONS = (
     SKIP_CASE_ENDED,
     SKIP_MEETING_OFF,
@@ -44,6 +47,7 @@ SKIP_REASONS = (
     SKIP_BY_NAME,
     SKIP_ALREADY_SENT,
     SKIP_NO_CONTACT,
+    SKIP_NOT_COVERED,
 )
 
 # The kinds every case gets; a reminder a workflow file declares is of kind WORKFLOW.

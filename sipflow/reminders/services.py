@@ -68,6 +68,7 @@ from sipflow.reminders.models import (
     SKIP_EFFORT_SETTLED,
     SKIP_MEETING_OFF,
     SKIP_NO_CONTACT,
+    SKIP_NOT_COVERED,
     SKIP_PASSED,
     SKIP_WRITTEN_LATE,
     SKIPPED,
@@ -840,7 +841,8 @@ def skip_reason(
     reminder telling of something ahead (a deadline "soon" or "today", a meeting "tomorrow", a declared
     reminder before its anchor) whose moment had come by the time it is sent (the scheduler was down): a
     "today" about yesterday would mislead. Those after the moment ("passed", escalated, an effort past its
-    end) still go, late. A workflow file's reminder to a unit that names no contact person goes to no one.
+    end) still go, late. A workflow file's reminder to a unit that names no contact person goes to no one,
+    and one to a recipient whose organisation no longer sees the SIP (the consent ran out) to no one either.
     """
     if workflow.is_final(case.state):
         return SKIP_CASE_ENDED
@@ -881,7 +883,31 @@ def skip_reason(
         return SKIP_PASSED
     if no_contact_person(reminder):
         return SKIP_NO_CONTACT
+    if not _recipient_sees_case(session, case, reminder, now):
+        return SKIP_NOT_COVERED
     return None
+
+
+def _recipient_sees_case(session: Session, case: SipCase, reminder: Reminder, now: datetime) -> bool:
+    """The organisation of the reminder's recipient (a user's unit's, a unit's: its staff or its address on
+    the case) sees the SIP at now, by the access rule (security.access.organisations_seeing_case): an
+    organisation the consent no longer covers is not told of the SIP, as scan_efforts writes no overdue
+    effort's reminder to one. A recipient of no organisation (an invitee, a bare address) is not asked here:
+    a withdrawal takes back the invitations (meetings), and an overdue effort's is filtered when written."""
+    if reminder.recipient_unit_id is not None:
+        organisation = select(Unit.organisation_id).where(Unit.id == reminder.recipient_unit_id)
+    elif reminder.recipient_user_id is not None:
+        organisation = (
+            select(Unit.organisation_id)
+            .join(User, User.unit_id == Unit.id)
+            .where(User.id == reminder.recipient_user_id)
+        )
+    else:
+        return True
+    organisation_id = session.exec(organisation).first()
+    return organisation_id is None or organisation_id in access.organisations_seeing_case(
+        session, case, now=now
+    )
 
 
 def no_contact_person(reminder) -> bool:

@@ -55,6 +55,9 @@ SKIP_REASON_LABELS = {
         "everyone it would go to has already had the same reminder, by name or through their unit"
     ),
     models.SKIP_NO_CONTACT: _l("the unit has neither a contact person nor an e-mail address on the SIP"),
+    models.SKIP_NOT_COVERED: _l(
+        "the recipient's organisation no longer sees the SIP: the consent does not cover it (any more)"
+    ),
 }
 assert set(SKIP_REASON_LABELS) == set(models.SKIP_REASONS)
 
