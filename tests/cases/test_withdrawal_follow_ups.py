@@ -1,0 +1,64 @@
+"""After a consent withdrawn for one organisation (tester): the further consent's ticks, the withdrawal
+page's words for who gave the consent, the initiator's refusal, and the removed participants' labels."""
+
+from __future__ import annotations
+
+import html as htmllib
+import re
+
+import pytest
+from sqlmodel import select
+from support import fire
+from webkit import FreshContextClient, fill, forms_of, login, text_of
+
+from sipflow.cases import services as case_services
+from sipflow.cases.models import Participant
+from sipflow.clock import now_utc
+from sipflow.db import unit_of_work
+from sipflow.people.models import Organisation, Unit
+
+pytestmark = pytest.mark.usefixtures("frozen_clock")
+
+
+def _client(app, user) -> FreshContextClient:
+    client = FreshContextClient(app, app.response_class, use_cookies=True)
+    assert login(client, user.username).status_code == 302
+    return client
+
+
+def _page(client, url) -> str:
+    return htmllib.unescape(text_of(client.get(url)))
+
+
+def _removed_section(html: str) -> str:
+    found = re.search(r'<section class="card" aria-labelledby="h-removed">.*?</section>', html, re.S)
+    assert found, html
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", found[0]))
+
+
+def test_a_removed_unit_is_labelled_as_the_participants_are_without_a_kind(
+    app, db_session, registry, parties, joined_later
+):
+    case = joined_later
+    school = next(
+        p
+        for p in db_session.exec(select(Participant).where(Participant.case_id == case.id)).all()
+        if p.unit_id == parties.school.id
+    )
+    db_session.refresh(case)
+    with unit_of_work(db_session):
+        case_services.remove_participant(
+            db_session,
+            registry,
+            case,
+            parties.region_user,
+            school.id,
+            reason="Tillagd av misstag",
+            now=now_utc(),
+            expected_version=case.version,
+        )
+    organisation = db_session.get(Organisation, parties.school.organisation_id).name
+    unit = db_session.get(Unit, parties.school.id).name
+    removed = _removed_section(_page(_client(app, parties.region_user), f"/cases/{case.uid}"))
+    assert f"{organisation}, {unit}: borttagen" in removed
+    assert "(Organisation)" not in removed
