@@ -455,6 +455,15 @@ def check_organisation_withdrawal(
     organisation = offered.get(chosen) if isinstance(chosen, int) else None
     if chosen is None:
         refusals.refuse(_l("Choose the organisation the consent is withdrawn for."), "organisation_id")
+    elif chosen == case.initiating_organisation_id:
+        # Not "not covered": it may well be; it sees the SIP whatever the consent says.
+        refusals.refuse(
+            _l(
+                "The organisation that started the SIP sees it whatever the consent says. To withdraw the "
+                "consent altogether, record that with “Withdraw consent” under Next steps."
+            ),
+            "organisation_id",
+        )
     elif organisation is None:
         refusals.refuse(
             _l("The consent does not cover that organisation now. Choose one of those listed."),

@@ -166,7 +166,7 @@ def test_a_refused_withdrawal_keeps_what_was_typed_and_says_it_at_the_field(
     assert "Sade det i telefon" in page
     # Only the municipality (not the initiator) can be chosen, and choosing another is refused too.
     response = region.post(
-        _withdrawal(case), data=fill(form, organisation_id=str(parties.region.organisation_id))
+        _withdrawal(case), data=fill(form, organisation_id=str(parties.school.organisation_id))
     )
     assert response.status_code == 400
     assert "Samtycket omfattar inte den organisationen nu." in htmllib.unescape(text_of(response))

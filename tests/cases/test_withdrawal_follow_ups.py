@@ -62,3 +62,26 @@ def test_a_removed_unit_is_labelled_as_the_participants_are_without_a_kind(
     removed = _removed_section(_page(_client(app, parties.region_user), f"/cases/{case.uid}"))
     assert f"{organisation}, {unit}: borttagen" in removed
     assert "(Organisation)" not in removed
+
+
+def _withdrawal(case) -> str:
+    return f"/cases/{case.uid}/consent/withdraw-organisation"
+
+
+def test_the_initiator_posted_to_the_withdrawal_is_told_it_sees_the_sip_whatever_the_consent(
+    app, db_session, parties, joined_later
+):
+    case = joined_later
+    region = _client(app, parties.region_user)
+    form = forms_of(text_of(region.get(_withdrawal(case))))[_withdrawal(case)]
+    response = region.post(
+        _withdrawal(case), data=fill(form, organisation_id=str(parties.region.organisation_id))
+    )
+    assert response.status_code == 400
+    page = htmllib.unescape(text_of(response))
+    # The consent covers the region: the page does not say it does not.
+    assert "Samtycket omfattar inte den organisationen nu." not in page
+    assert (
+        "Den organisation som startade SIP:en ser den oavsett vad samtycket säger. Om samtycket ska "
+        "återkallas helt registrerar du det med ”Återkalla samtycket” under Nästa steg." in page
+    )
