@@ -174,7 +174,7 @@ def _still_covered_message(still_covered: list[services.CoveredOrganisation]):
 def withdraw_organisation(uid: str):
     """Record that the person withdrew their consent for one organisation, keeping it for the others."""
     posted = request.method == "POST"
-    case = case_or_404(uid, audit.CASE_CONSENT if posted else audit.CASE_VIEW)
+    case = case_or_404(uid, audit.CASE_CONSENT_WITHDRAW_ORGANISATION if posted else audit.CASE_VIEW)
     session, registry, actor = get_session(), workflow_registry(), current_actor()
     refusal = services.refusal_of_organisation_withdrawal(session, registry, case, actor)
     covered = services.covered_organisations(session, case, today=to_local(now_utc()).date())

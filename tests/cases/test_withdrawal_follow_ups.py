@@ -8,7 +8,6 @@ import re
 
 import pytest
 from sqlmodel import select
-from support import fire
 from webkit import FreshContextClient, fill, forms_of, login, text_of
 
 from sipflow.cases import services as case_services
