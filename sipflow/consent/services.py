@@ -411,6 +411,31 @@ def covered_organisations(session: Session, case: SipCase, *, today: date) -> li
     )
 
 
+def withdrawn_organisations(session: Session, case: SipCase) -> dict[int, date]:
+    """The organisations taking part in case that the consent was withdrawn for (a consent's row withdrawn,
+    withdraw_for_organisation) and that no consent recorded since names: id -> the Swedish day of the latest
+    withdrawal. A further consent starts them unticked and says so (ticking one again gives it back the
+    SIP: a new consent may name it again)."""
+    rows = session.exec(
+        select(ConsentOrganisation.organisation_id, ConsentOrganisation.withdrawn_at, Consent.recorded_at)
+        .join(Consent, Consent.id == ConsentOrganisation.consent_id)
+        .where(Consent.case_id == case.id, Consent.decision == GIVEN)
+    ).all()
+    withdrawn: dict[int, datetime] = {}
+    named: dict[int, datetime] = {}
+    for organisation_id, withdrawn_at, recorded_at in rows:
+        latest = withdrawn if withdrawn_at is not None else named
+        at = withdrawn_at if withdrawn_at is not None else recorded_at
+        if organisation_id not in latest or at > latest[organisation_id]:
+            latest[organisation_id] = at
+    taking_part = {o.id for o in participating_organisations(session, case.id)}
+    return {
+        organisation_id: to_local(at).date()
+        for organisation_id, at in withdrawn.items()
+        if organisation_id in taking_part and not (organisation_id in named and named[organisation_id] >= at)
+    }
+
+
 # --- A consent withdrawn for one organisation ---------------------------------------------------------------
 
 # What other areas do when the consent stops covering an organisation of a case (meetings withdraws its

@@ -55,12 +55,14 @@ def _case_page_part(detail, actor, *, allowed: list) -> dict:
 bp.record_once(lambda state: register_case_page_part(state.app, _case_page_part))
 
 
-def _form(session, case, workflow, *, formdata) -> ConsentForm:
-    """The consent form of the step, offering the organisations and guardians taking part now."""
+def _form(session, case, workflow, *, formdata, withdrawn=frozenset()) -> ConsentForm:
+    """The consent form of the step, offering the organisations and guardians taking part now; those the
+    consent was withdrawn for (withdrawn) start unticked."""
     ctx = FormContext(
         organisations=[(o.id, o.name) for o in participating_organisations(session, case.id)],
         guardians=[(p.id, p.name) for p in active_guardians(session, case.id)],
         child=workflow.childs_view,
+        withdrawn=frozenset(withdrawn),
     )
     if formdata is None:
         form = ConsentForm(formdata=None, prefix="consent", version=case.version)
@@ -82,12 +84,18 @@ def further(uid: str):
     refusal = services.refusal_of_further_consent(session, registry, case, actor)
     # A posted form is shown back as it was typed, refused or not; a refused page offers no fresh one.
     form = None
+    # The organisations the consent was withdrawn for start unticked, marked so beside their boxes.
+    withdrawn = services.withdrawn_organisations(session, case)
     if posted or refusal is None:
         workflow = registry.get(case.workflow_name, case.workflow_version)
-        form = _form(session, case, workflow, formdata=request.form if posted else None)
+        form = _form(session, case, workflow, formdata=request.form if posted else None, withdrawn=withdrawn)
+    option_notes = {
+        organisation_id: (_l("Consent withdrawn %(day)s", day=day.isoformat()), None)
+        for organisation_id, day in withdrawn.items()
+    }
     if refusal is not None:
         return render_template(
-            "consent/further.html", case=case, form=form, errors=[refusal.message]
+            "consent/further.html", case=case, form=form, errors=[refusal.message], option_notes=option_notes
         ), refusal.status
     errors: list = []
     status = 200
@@ -122,6 +130,7 @@ def further(uid: str):
         errors=errors,
         covered=covered,
         withdraw_organisation_url=withdraw_url,
+        option_notes=option_notes,
     ), status
 
 

@@ -84,3 +84,47 @@ def test_the_initiator_posted_to_the_withdrawal_is_told_it_sees_the_sip_whatever
         "Den organisation som startade SIP:en ser den oavsett vad samtycket säger. Om samtycket ska "
         "återkallas helt registrerar du det med ”Återkalla samtycket” under Nästa steg." in page
     )
+
+
+def _further(case) -> str:
+    return f"/cases/{case.uid}/consent/further"
+
+
+def _withdraw(client, case, organisation_id):
+    form = forms_of(text_of(client.get(_withdrawal(case))))[_withdrawal(case)]
+    response = client.post(_withdrawal(case), data=fill(form, organisation_id=str(organisation_id)))
+    assert response.status_code == 303
+
+
+def _ticked(html: str) -> set[str]:
+    boxes = re.findall(r'<input[^>]*name="consent-organisation_ids"[^>]*>', html)
+    return {re.search(r'value="(\d+)"', box)[1] for box in boxes if "checked" in box}
+
+
+def test_an_organisation_withdrawn_for_starts_unticked_on_a_further_consent_and_is_marked(
+    app, db_session, parties, joined_later
+):
+    case = joined_later
+    region = _client(app, parties.region_user)
+    _withdraw(region, case, parties.municipality.organisation_id)
+    html = text_of(region.get(_further(case)))
+    municipality = str(parties.municipality.organisation_id)
+    # Keeping the defaults gives the municipality nothing back; the others start ticked as before.
+    assert _ticked(html) == {str(parties.region.organisation_id), str(parties.school.organisation_id)}
+    note = re.search(
+        rf'<li><input[^>]*value="{municipality}"[^>]*>.*?<p class="help"[^>]*>(.*?)</p>', html, re.S
+    )
+    assert note, html
+    assert htmllib.unescape(note[1]).strip() == f"Samtycket återkallat {now_utc().date().isoformat()}"
+
+    # Ticking it again stays possible: a new consent naming it gives it the SIP back, and the mark goes.
+    form = forms_of(html)[_further(case)]
+    values = {
+        "consent-given_by": "person",
+        "consent-form": "oral",
+        "consent-organisation_ids": [str(parties.region.organisation_id), municipality],
+    }
+    assert region.post(_further(case), data=fill(form, **values)).status_code == 303
+    assert _client(app, parties.municipality_user).get(f"/cases/{case.uid}").status_code == 200
+    html = text_of(region.get(_further(case)))
+    assert municipality in _ticked(html) and "Samtycket återkallat" not in htmllib.unescape(html)
