@@ -411,6 +411,17 @@ def covered_organisations(session: Session, case: SipCase, *, today: date) -> li
     )
 
 
+def consent_giver(session: Session, case: SipCase) -> str | None:
+    """Who gave case's consent (CONSENT_GIVERS: the person, the guardians, a legal representative), as its
+    latest given consent records it; None before one. The consent pages word a withdrawal by it."""
+    return session.exec(
+        select(Consent.given_by)
+        .where(Consent.case_id == case.id, Consent.decision == GIVEN)
+        .order_by(Consent.recorded_at.desc(), Consent.id.desc())
+        .limit(1)
+    ).first()
+
+
 def withdrawn_organisations(session: Session, case: SipCase) -> dict[int, date]:
     """The organisations taking part in case that the consent was withdrawn for (a consent's row withdrawn,
     withdraw_for_organisation) and that no consent recorded since names: id -> the Swedish day of the latest

@@ -178,6 +178,54 @@ def _still_covered_message(still_covered: list[services.CoveredOrganisation]):
     )
 
 
+# The withdrawal page's words for who gave the consent (services.consent_giver): its lead, the reason's
+# label and the note on the initiator. A child's SIP is consented to by the guardians, not the person.
+_WITHDRAWAL_WORDS = {
+    "person": {
+        "lead": _l(
+            "When the person withdraws their consent for one organisation and keeps it for the others, "
+            "record it here. The organisation no longer sees the SIP, its invitations to meetings ahead are "
+            "withdrawn, and its units stay in the list of participants. The consents keep covering the other "
+            "organisations."
+        ),
+        "reason": _l("Reason given, if any"),
+        "initiator": _l(
+            "The organisation that started the SIP leads it and is not listed: if the person withdraws their "
+            "consent for it, or all of their consent, record that with “Withdraw consent” under Next steps, "
+            "which ends the SIP."
+        ),
+    },
+    "guardian": {
+        "lead": _l(
+            "When the guardians withdraw their consent for one organisation and keep it for the others, "
+            "record it here. The organisation no longer sees the SIP, its invitations to meetings ahead are "
+            "withdrawn, and its units stay in the list of participants. The consents keep covering the other "
+            "organisations."
+        ),
+        "reason": _l("Reason the guardians gave, if any"),
+        "initiator": _l(
+            "The organisation that started the SIP leads it and is not listed: if the guardians withdraw "
+            "their consent for it, or all of their consent, record that with “Withdraw consent” under Next "
+            "steps, which ends the SIP."
+        ),
+    },
+    "legal_representative": {
+        "lead": _l(
+            "When the legal representative withdraws the consent for one organisation and keeps it for the "
+            "others, record it here. The organisation no longer sees the SIP, its invitations to meetings "
+            "ahead are withdrawn, and its units stay in the list of participants. The consents keep covering "
+            "the other organisations."
+        ),
+        "reason": _l("Reason the legal representative gave, if any"),
+        "initiator": _l(
+            "The organisation that started the SIP leads it and is not listed: if the legal representative "
+            "withdraws the consent for it, or all of it, record that with “Withdraw consent” under Next "
+            "steps, which ends the SIP."
+        ),
+    },
+}
+
+
 @bp.route("/cases/<uid>/consent/withdraw-organisation", methods=["GET", "POST"])
 @login_required
 def withdraw_organisation(uid: str):
@@ -193,7 +241,11 @@ def withdraw_organisation(uid: str):
     else:
         form = OrganisationWithdrawalForm(formdata=None, version=case.version)
     form.organisation_id.choices = choices((c.organisation_id, _covered_label(c)) for c in withdrawable)
-    page = {"case": case, "form": form, "withdrawable": withdrawable}
+    words = _WITHDRAWAL_WORDS.get(
+        services.consent_giver(session, case) or "person", _WITHDRAWAL_WORDS["person"]
+    )
+    form.reason.label.text = words["reason"]
+    page = {"case": case, "form": form, "withdrawable": withdrawable, "words": words}
     if refusal is not None:
         return render_template(
             "consent/withdraw_organisation.html", **page, shown=False, errors=[refusal.message]

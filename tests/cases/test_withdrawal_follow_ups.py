@@ -8,11 +8,13 @@ import re
 
 import pytest
 from sqlmodel import select
+from support import fire
 from webkit import FreshContextClient, fill, forms_of, login, text_of
 
 from sipflow.cases import services as case_services
 from sipflow.cases.models import Participant
 from sipflow.clock import now_utc
+from sipflow.consent.models import Consent
 from sipflow.db import unit_of_work
 from sipflow.people.models import Organisation, Unit
 
@@ -128,3 +130,24 @@ def test_an_organisation_withdrawn_for_starts_unticked_on_a_further_consent_and_
     assert _client(app, parties.municipality_user).get(f"/cases/{case.uid}").status_code == 200
     html = text_of(region.get(_further(case)))
     assert municipality in _ticked(html) and "Samtycket återkallat" not in htmllib.unescape(html)
+
+
+def test_the_withdrawal_page_of_a_childs_sip_speaks_of_the_guardians(
+    app, db_session, registry, parties, create_case
+):
+    case = create_case("sip_child")
+    fire(db_session, registry, parties.region_user, case, "give_consent", now=now_utc())
+    assert {c.given_by for c in db_session.exec(select(Consent).where(Consent.case_id == case.id))} == {
+        "guardian"
+    }
+    page = _page(_client(app, parties.region_user), _withdrawal(case))
+    assert "När vårdnadshavarna återkallar samtycket för en organisation" in page
+    assert "Skäl som vårdnadshavarna angav (om något)" in page
+    assert "om vårdnadshavarna återkallar samtycket för den" in page
+    assert "personen" not in page
+
+
+def test_the_withdrawal_page_of_a_persons_own_consent_speaks_of_the_person(app, parties, joined_later):
+    page = _page(_client(app, parties.region_user), _withdrawal(joined_later))
+    assert "När personen återkallar samtycket för en organisation" in page
+    assert "Skäl som personen angav (om något)" in page
