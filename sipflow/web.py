@@ -8,7 +8,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import Flask, abort, after_this_request, current_app, flash, g, jsonify, redirect, url_for
+from flask import (
+    Flask,
+    abort,
+    after_this_request,
+    current_app,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    request,
+    url_for,
+)
 from flask_babel import get_locale
 from flask_login import current_user
 from sqlalchemy import Integer, bindparam
@@ -46,8 +57,9 @@ def case_or_404(uid: str, action: str):
     allowed access is logged after the view (`_log_case_reads`), by what it answered: a page that goes on
     to refuse, a 404 (a version, meeting or participant not of this case) or a 403 (a step or page the
     user's part in the SIP does not allow), showed nothing, so no "allowed" row says it did; a 403 is a
-    refused attempt, logged as one naming the case. The row is committed before the response leaves, so
-    no access goes unlogged.
+    refused attempt, logged as one naming the case; a form the view refused otherwise (400, 409 ...) is
+    logged with the outcome NOT_SAVED: the SIP was shown, nothing was saved. The row is committed before the
+    response leaves, so no access goes unlogged.
     """
     session, user, now = get_session(), current_actor(), now_utc()
     hold_actor_unit(session, user)
@@ -79,6 +91,13 @@ def _log_case_reads(response):
     if session.new or session.dirty or session.deleted:
         session.rollback()  # what a view changed outside a unit of work is never written (as at teardown)
     refused = status == 403
+    # A form the page then refused (400, 409, 422 ...) showed the SIP back and saved nothing: its row says
+    # so, and the loggutdrag calls it an attempt rather than what the form would have done.
+    outcome = audit.ALLOWED
+    if refused:
+        outcome = audit.DENIED
+    elif status >= 400 and request.method not in ("GET", "HEAD"):
+        outcome = audit.NOT_SAVED
     with unit_of_work(session):
         for case, action, user, now in reads:
             audit.record_access(
@@ -87,7 +106,7 @@ def _log_case_reads(response):
                 action=audit.ACCESS_DENIED if refused else action,
                 purpose=audit.PURPOSE_CARE,
                 case=case,
-                outcome=audit.DENIED if refused else audit.ALLOWED,
+                outcome=outcome,
                 now=now,
             )
     return response

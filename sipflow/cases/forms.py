@@ -255,6 +255,9 @@ class FormContext:
     participants: list[tuple[int, str]] = field(default_factory=list)
     guardians: list[tuple[int, str]] = field(default_factory=list)
     child: bool = False
+    # The organisations the consent was withdrawn for (consent.services.withdrawn_organisations): a fresh
+    # consent form leaves them unticked, so keeping its defaults gives none of them the SIP back.
+    withdrawn: frozenset[int] = frozenset()
     # What a fresh form shows, by form kind and field: what is stored, so saving the form loses nothing.
     prefill: dict[str, dict] = field(default_factory=dict)
 
@@ -380,7 +383,9 @@ class ConsentForm(TransitionForm):
         self.organisation_ids.choices = choices(ctx.organisations)
         if not self.is_submitted():
             if self.organisation_ids.data is None:
-                self.organisation_ids.data = [org_id for org_id, _ in ctx.organisations]
+                self.organisation_ids.data = [
+                    org_id for org_id, _ in ctx.organisations if org_id not in ctx.withdrawn
+                ]
             if self.given_by.data in (None, "person") and ctx.child:
                 self.given_by.data = "guardian"
 

@@ -19,7 +19,7 @@ from sipflow.cases.services import StepReads, step_reads
 from sipflow.clock import parse_instant, to_local
 from sipflow.consent.models import Consent, ConsentOrganisation
 from sipflow.db import column_rows
-from sipflow.people.labels import LABEL_COLUMNS, organisation_labels
+from sipflow.people.labels import LABEL_COLUMNS, organisation_labels, unit_label
 from sipflow.people.models import County, Municipality, Organisation, Person, Unit, User
 from sipflow.people.services import ORGANISATION_COUNTY
 from sipflow.routing import cursor_text, cursor_token
@@ -449,10 +449,12 @@ class DeadlineView:
 
 @dataclass
 class RemovedParticipantView:
-    """A participant taken off the SIP, as its history shows them: who, when, by whom and why."""
+    """A participant taken off the SIP, as its history shows them: who, when, by whom and why.
+
+    name: a unit as the lists label one ("Organisation, Unit", people.labels.unit_label), else the name.
+    """
 
     name: str
-    unit_name: str | None
     kind: str
     removed_at: datetime
     removed_by: str | None
@@ -653,8 +655,11 @@ def _removed(session: Session, rows) -> list[RemovedParticipantView]:
     names = dict(session.exec(_REMOVERS, params={"user_ids": user_ids}).all()) if user_ids else {}
     views = [
         RemovedParticipantView(
-            name=organisation.name if organisation is not None else (participant.name or ""),
-            unit_name=unit.name if unit is not None else None,
+            name=(
+                unit_label(organisation.name, unit.name if unit is not None else None)
+                if organisation is not None
+                else (participant.name or "")
+            ),
             kind=participant.kind,
             removed_at=participant.removed_at,
             removed_by=names.get(participant.removed_by_user_id),

@@ -417,6 +417,42 @@ def covered_organisations(session: Session, case: SipCase, *, today: date) -> li
     )
 
 
+def consent_giver(session: Session, case: SipCase) -> str | None:
+    """Who gave case's consent (CONSENT_GIVERS: the person, the guardians, a legal representative), as its
+    latest given consent records it; None before one. The consent pages word a withdrawal by it."""
+    return session.exec(
+        select(Consent.given_by)
+        .where(Consent.case_id == case.id, Consent.decision == GIVEN)
+        .order_by(Consent.recorded_at.desc(), Consent.id.desc())
+        .limit(1)
+    ).first()
+
+
+def withdrawn_organisations(session: Session, case: SipCase) -> dict[int, date]:
+    """The organisations taking part in case that the consent was withdrawn for (a consent's row withdrawn,
+    withdraw_for_organisation) and that no consent recorded since names: id -> the Swedish day of the latest
+    withdrawal. A further consent starts them unticked and says so (ticking one again gives it back the
+    SIP: a new consent may name it again)."""
+    rows = session.exec(
+        select(ConsentOrganisation.organisation_id, ConsentOrganisation.withdrawn_at, Consent.recorded_at)
+        .join(Consent, Consent.id == ConsentOrganisation.consent_id)
+        .where(Consent.case_id == case.id, Consent.decision == GIVEN)
+    ).all()
+    withdrawn: dict[int, datetime] = {}
+    named: dict[int, datetime] = {}
+    for organisation_id, withdrawn_at, recorded_at in rows:
+        latest = withdrawn if withdrawn_at is not None else named
+        at = withdrawn_at if withdrawn_at is not None else recorded_at
+        if organisation_id not in latest or at > latest[organisation_id]:
+            latest[organisation_id] = at
+    taking_part = {o.id for o in participating_organisations(session, case.id)}
+    return {
+        organisation_id: to_local(at).date()
+        for organisation_id, at in withdrawn.items()
+        if organisation_id in taking_part and not (organisation_id in named and named[organisation_id] >= at)
+    }
+
+
 # --- A consent withdrawn for one organisation ---------------------------------------------------------------
 
 # What other areas do when the consent stops covering an organisation of a case (meetings withdraws its
@@ -461,6 +497,15 @@ def check_organisation_withdrawal(
     organisation = offered.get(chosen) if isinstance(chosen, int) else None
     if chosen is None:
         refusals.refuse(_l("Choose the organisation the consent is withdrawn for."), "organisation_id")
+    elif chosen == case.initiating_organisation_id:
+        # Not "not covered": it may well be; it sees the SIP whatever the consent says.
+        refusals.refuse(
+            _l(
+                "The organisation that started the SIP sees it whatever the consent says. To withdraw the "
+                "consent altogether, record that with “Withdraw consent” under Next steps."
+            ),
+            "organisation_id",
+        )
     elif organisation is None:
         refusals.refuse(
             _l("The consent does not cover that organisation now. Choose one of those listed."),

@@ -55,12 +55,14 @@ def _case_page_part(detail, actor, *, allowed: list) -> dict:
 bp.record_once(lambda state: register_case_page_part(state.app, _case_page_part))
 
 
-def _form(session, case, workflow, *, formdata) -> ConsentForm:
-    """The consent form of the step, offering the organisations and guardians taking part now."""
+def _form(session, case, workflow, *, formdata, withdrawn=frozenset()) -> ConsentForm:
+    """The consent form of the step, offering the organisations and guardians taking part now; those the
+    consent was withdrawn for (withdrawn) start unticked."""
     ctx = FormContext(
         organisations=[(o.id, o.name) for o in participating_organisations(session, case.id)],
         guardians=[(p.id, p.name) for p in active_guardians(session, case.id)],
         child=workflow.childs_view,
+        withdrawn=frozenset(withdrawn),
     )
     if formdata is None:
         form = ConsentForm(formdata=None, prefix="consent", version=case.version)
@@ -82,12 +84,18 @@ def further(uid: str):
     refusal = services.refusal_of_further_consent(session, registry, case, actor)
     # A posted form is shown back as it was typed, refused or not; a refused page offers no fresh one.
     form = None
+    # The organisations the consent was withdrawn for start unticked, marked so beside their boxes.
+    withdrawn = services.withdrawn_organisations(session, case)
     if posted or refusal is None:
         workflow = registry.get(case.workflow_name, case.workflow_version)
-        form = _form(session, case, workflow, formdata=request.form if posted else None)
+        form = _form(session, case, workflow, formdata=request.form if posted else None, withdrawn=withdrawn)
+    option_notes = {
+        organisation_id: (_l("Consent withdrawn %(day)s", day=day.isoformat()), None)
+        for organisation_id, day in withdrawn.items()
+    }
     if refusal is not None:
         return render_template(
-            "consent/further.html", case=case, form=form, errors=[refusal.message]
+            "consent/further.html", case=case, form=form, errors=[refusal.message], option_notes=option_notes
         ), refusal.status
     errors: list = []
     status = 200
@@ -122,6 +130,7 @@ def further(uid: str):
         errors=errors,
         covered=covered,
         withdraw_organisation_url=withdraw_url,
+        option_notes=option_notes,
     ), status
 
 
@@ -169,12 +178,60 @@ def _still_covered_message(still_covered: list[services.CoveredOrganisation]):
     )
 
 
+# The withdrawal page's words for who gave the consent (services.consent_giver): its lead, the reason's
+# label and the note on the initiator. A child's SIP is consented to by the guardians, not the person.
+_WITHDRAWAL_WORDS = {
+    "person": {
+        "lead": _l(
+            "When the person withdraws their consent for one organisation and keeps it for the others, "
+            "record it here. The organisation no longer sees the SIP, its invitations to meetings ahead are "
+            "withdrawn, and its units stay in the list of participants. The consents keep covering the other "
+            "organisations."
+        ),
+        "reason": _l("Reason given, if any"),
+        "initiator": _l(
+            "The organisation that started the SIP leads it and is not listed: if the person withdraws their "
+            "consent for it, or all of their consent, record that with “Withdraw consent” under Next steps, "
+            "which ends the SIP."
+        ),
+    },
+    "guardian": {
+        "lead": _l(
+            "When the guardians withdraw their consent for one organisation and keep it for the others, "
+            "record it here. The organisation no longer sees the SIP, its invitations to meetings ahead are "
+            "withdrawn, and its units stay in the list of participants. The consents keep covering the other "
+            "organisations."
+        ),
+        "reason": _l("Reason the guardians gave, if any"),
+        "initiator": _l(
+            "The organisation that started the SIP leads it and is not listed: if the guardians withdraw "
+            "their consent for it, or all of their consent, record that with “Withdraw consent” under Next "
+            "steps, which ends the SIP."
+        ),
+    },
+    "legal_representative": {
+        "lead": _l(
+            "When the legal representative withdraws the consent for one organisation and keeps it for the "
+            "others, record it here. The organisation no longer sees the SIP, its invitations to meetings "
+            "ahead are withdrawn, and its units stay in the list of participants. The consents keep covering "
+            "the other organisations."
+        ),
+        "reason": _l("Reason the legal representative gave, if any"),
+        "initiator": _l(
+            "The organisation that started the SIP leads it and is not listed: if the legal representative "
+            "withdraws the consent for it, or all of it, record that with “Withdraw consent” under Next "
+            "steps, which ends the SIP."
+        ),
+    },
+}
+
+
 @bp.route("/cases/<uid>/consent/withdraw-organisation", methods=["GET", "POST"])
 @login_required
 def withdraw_organisation(uid: str):
     """Record that the person withdrew their consent for one organisation, keeping it for the others."""
     posted = request.method == "POST"
-    case = case_or_404(uid, audit.CASE_CONSENT if posted else audit.CASE_VIEW)
+    case = case_or_404(uid, audit.CASE_CONSENT_WITHDRAW_ORGANISATION if posted else audit.CASE_VIEW)
     session, registry, actor = get_session(), workflow_registry(), current_actor()
     refusal = services.refusal_of_organisation_withdrawal(session, registry, case, actor)
     covered = services.covered_organisations(session, case, today=to_local(now_utc()).date())
@@ -184,7 +241,11 @@ def withdraw_organisation(uid: str):
     else:
         form = OrganisationWithdrawalForm(formdata=None, version=case.version)
     form.organisation_id.choices = choices((c.organisation_id, _covered_label(c)) for c in withdrawable)
-    page = {"case": case, "form": form, "withdrawable": withdrawable}
+    words = _WITHDRAWAL_WORDS.get(
+        services.consent_giver(session, case) or "person", _WITHDRAWAL_WORDS["person"]
+    )
+    form.reason.label.text = words["reason"]
+    page = {"case": case, "form": form, "withdrawable": withdrawable, "words": words}
     if refusal is not None:
         return render_template(
             "consent/withdraw_organisation.html", **page, shown=False, errors=[refusal.message]

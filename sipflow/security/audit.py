@@ -41,6 +41,8 @@ CASE_EXPORT = "case.export"
 CASE_TRANSITION = "case.transition"
 CASE_PARTICIPANTS = "case.participants"
 CASE_CONSENT = "case.consent"
+# Recording that the person withdrew their consent for one organisation (consent.views): not a consent given.
+CASE_CONSENT_WITHDRAW_ORGANISATION = "case.consent.withdraw_organisation"
 MEETING_VIEW = "meeting.view"
 MEETING_CHANGE = "meeting.change"
 # A staff member's calendar feed fetched with the SIP's meeting in it: logged once per user, case and Swedish
@@ -87,6 +89,7 @@ ACTIONS = (
     CASE_TRANSITION,
     CASE_PARTICIPANTS,
     CASE_CONSENT,
+    CASE_CONSENT_WITHDRAW_ORGANISATION,
     MEETING_VIEW,
     MEETING_CHANGE,
     MEETING_FEED,
@@ -118,7 +121,10 @@ ALLOWED = "allowed"
 DENIED = "denied"
 # A look-up of an identifier nobody is registered under: the search itself is logged, naming no person.
 NOT_FOUND = "not_found"
-OUTCOMES = (ALLOWED, DENIED, NOT_FOUND)
+# A form sent to a page the user may see, that the page then refused (invalid, stale, against a rule): the
+# SIP was shown to them, and nothing was saved (web._log_case_reads, by the response's status).
+NOT_SAVED = "not_saved"
+OUTCOMES = (ALLOWED, DENIED, NOT_FOUND, NOT_SAVED)
 
 GENESIS_HASH = "0" * 64
 # The fields a row's hash covers, besides the previous row's hash.

@@ -34,6 +34,7 @@ ACTION_LABELS = {
     audit.CASE_TRANSITION: "Förde SIP-ärendet vidare",
     audit.CASE_PARTICIPANTS: "Lade till, ändrade eller tog bort deltagare i SIP-ärendet",
     audit.CASE_CONSENT: "Registrerade ytterligare samtycke i SIP-ärendet",
+    audit.CASE_CONSENT_WITHDRAW_ORGANISATION: "Registrerade att samtycket återkallades för en organisation",
     audit.MEETING_VIEW: "Läste ett SIP-möte",
     audit.MEETING_CHANGE: "Bokade eller ändrade ett SIP-möte",
     audit.MEETING_FEED: "Såg SIP-mötet i sin kalender",
@@ -57,9 +58,31 @@ ACTION_LABELS = {
     audit.PLAN_VIEW: "Läste planen",
     audit.PLAN_CHANGE: "Ändrade planen",
 }
+# A form the page refused (outcome NOT_SAVED): what the user tried, not what the action label says was done.
+# One for each action a page logs for a form it receives; any other such row gets ATTEMPT_FALLBACK.
+ATTEMPT_LABELS = {
+    audit.CASE_TRANSITION: "Försökte föra SIP-ärendet vidare",
+    audit.CASE_PARTICIPANTS: "Försökte lägga till, ändra eller ta bort deltagare i SIP-ärendet",
+    audit.CASE_CONSENT: "Försökte registrera ytterligare samtycke i SIP-ärendet",
+    audit.CASE_CONSENT_WITHDRAW_ORGANISATION: (
+        "Försökte registrera att samtycket återkallades för en organisation"
+    ),
+    audit.MEETING_CHANGE: "Försökte boka eller ändra ett SIP-möte",
+    audit.PLAN_APPROVALS: "Försökte registrera godkännanden av planen",
+    audit.PLAN_LINKS: "Försökte skicka eller återkalla en personlig länk",
+    audit.PLAN_CHANGE: "Försökte ändra planen",
+}
+ATTEMPT_FALLBACK = "Skickade ett formulär i SIP-ärendet"
+NOT_SAVED_SUFFIX = " (inget sparades)"
 # The actions whose link_id is an invitation (its answer link), not a personal link.
 ANSWER_LINK_ACTIONS = frozenset({audit.MEETING_LINK_VIEW, audit.MEETING_LINK_DENIED})
-OUTCOME_LABELS = {audit.ALLOWED: "tillåten", audit.DENIED: "nekad", audit.NOT_FOUND: "ingen träff"}
+OUTCOME_LABELS = {
+    audit.ALLOWED: "tillåten",
+    audit.DENIED: "nekad",
+    audit.NOT_FOUND: "ingen träff",
+    # The SIP was shown (access allowed); the form sent was refused.
+    audit.NOT_SAVED: "tillåten, inget sparades",
+}
 TITLE = "Loggutdrag"
 
 
@@ -89,6 +112,13 @@ def _link_name(action: str, link_id: int | None) -> str:
     return f"Personlig länk nr {link_id}"
 
 
+def action_label(action: str, outcome: str) -> str:
+    """What the row says was done: the action's label, or for a form refused (NOT_SAVED) the attempt."""
+    if outcome == audit.NOT_SAVED:
+        return ATTEMPT_LABELS.get(action, ATTEMPT_FALLBACK) + NOT_SAVED_SUFFIX
+    return ACTION_LABELS.get(action, action)
+
+
 def extract_rows(session: Session, person_id: int) -> list[ExtractRow]:
     """Every access-log row about the person or one of their cases, oldest first."""
     found = session.exec(
@@ -104,7 +134,7 @@ def extract_rows(session: Session, person_id: int) -> list[ExtractRow]:
             time=to_local(entry.at).strftime("%Y-%m-%d %H:%M:%S"),
             user=user_name or _link_name(entry.action, entry.link_id),
             organisation=organisation_name or "–",
-            action=ACTION_LABELS.get(entry.action, entry.action),
+            action=action_label(entry.action, entry.outcome),
             purpose=entry.purpose,
             case_reference=reference or "–",
             outcome=OUTCOME_LABELS.get(entry.outcome, entry.outcome),

@@ -148,7 +148,8 @@ def test_a_consent_withdrawn_for_one_organisation_ends_its_access_alone_and_is_l
             AccessLogEntry.case_id == case.id, AccessLogEntry.user_id == parties.region_user.id
         )
     ).all()
-    assert logged.count("case.consent") == 2  # the further consent and the withdrawal
+    assert logged.count("case.consent") == 1  # the further consent
+    assert logged.count("case.consent.withdraw_organisation") == 1  # the withdrawal, an action of its own
     # It is no longer offered, and sending it again is refused at the field.
     assert f'value="{parties.municipality.organisation_id}"' not in text_of(region.get(_withdrawal(case)))
 
@@ -166,7 +167,7 @@ def test_a_refused_withdrawal_keeps_what_was_typed_and_says_it_at_the_field(
     assert "Sade det i telefon" in page
     # Only the municipality (not the initiator) can be chosen, and choosing another is refused too.
     response = region.post(
-        _withdrawal(case), data=fill(form, organisation_id=str(parties.region.organisation_id))
+        _withdrawal(case), data=fill(form, organisation_id=str(parties.school.organisation_id))
     )
     assert response.status_code == 400
     assert "Samtycket omfattar inte den organisationen nu." in htmllib.unescape(text_of(response))
