@@ -102,8 +102,8 @@ def workflow_diagram(name: str):
     "--cases",
     "with_cases",
     is_flag=True,
-    help="Also warn of each workflow version cases in the database run on that none of FILES defines "
-    "(give every file of the folder).",
+    help="Also warn of each workflow version cases in the database run on that none of FILES defines, and of "
+    "each state cases are in that their version's file does not define (give every file of the folder).",
 )
 @with_appcontext
 def workflow_check(files: tuple[Path, ...], with_cases: bool):
@@ -135,16 +135,18 @@ def workflow_check(files: tuple[Path, ...], with_cases: bool):
 
 
 def _warn_of_cases_without_file(workflows: list) -> bool:
-    """Warn on stderr of each version cases run on that none of workflows defines; False when the database
-    cannot say (its error named)."""
+    """Warn on stderr of each version cases run on that none of workflows defines, and of each state cases
+    are in that their version's file among workflows does not define; False when the database cannot say
+    (its error named)."""
     from sqlalchemy.exc import SQLAlchemyError
     from sqlmodel import Session
 
-    from sipflow.admin.workflow_overview import missing_versions
+    from sipflow.admin.workflow_overview import missing_states, missing_versions
 
     try:
         with Session(current_app.extensions["sipflow.engine"]) as session:
             missing = missing_versions(session, workflows)
+            states_gone = missing_states(session, workflows)
     except SQLAlchemyError as error:
         click.echo(f"cases not counted: the database did not answer ({type(error).__name__})", err=True)
         return False
@@ -153,6 +155,13 @@ def _warn_of_cases_without_file(workflows: list) -> bool:
         click.echo(
             f"warning: workflow {name} version {version}: {cases} on it and none of the files defines it; "
             "their pages cannot be shown without its file",
+            err=True,
+        )
+    for name, version, state, count in states_gone:
+        cases = "1 case is" if count == 1 else f"{count} cases are"
+        click.echo(
+            f"warning: workflow {name} version {version}: {cases} in state {state}, which none of the files "
+            "defines for that version; their pages cannot be shown without it",
             err=True,
         )
     return True
