@@ -110,16 +110,22 @@ def workflow_check(files: tuple[Path, ...], with_cases: bool):
     """Validate workflow FILES, each and together, as the start validates the workflow folder."""
     from sipflow.areas import load_areas
     from sipflow.workflow.definition import WorkflowError, load_workflow_file
-    from sipflow.workflow.engine import refuse_clash
+    from sipflow.workflow.engine import refuse_clash, refuse_misnamed
 
     load_areas()
 
     failed = False
-    # As the app's start: one file per name and version, one workflow per occasion.
+    # As the app's start: each file named by its workflow and version, one file per name and version, one
+    # workflow per occasion and one occasion per workflow.
     checked = []
     for path in files:
+        if path.suffix != ".toml":
+            click.echo(
+                f"warning: {path.name}: only *.toml files are loaded; the start ignores this one", err=True
+            )
         try:
             workflow = load_workflow_file(path)
+            refuse_misnamed(workflow)
             refuse_clash(workflow, checked)
         except WorkflowError as error:
             click.echo(str(error), err=True)
