@@ -61,3 +61,19 @@ def test_the_start_and_the_check_warn_of_cases_in_a_state_the_file_no_longer_def
         "warning: workflow sip version 1: 1 case is in state awaiting_board, which none of the files "
         "defines for that version; their pages cannot be shown without it"
     ]
+
+
+def test_mina_sip_names_a_case_whose_version_lost_its_file_by_the_newest_version_of_its_workflow(
+    client, create_case, parties, db_session
+):
+    # Its version's file removed, the case was listed as "sip_child requested" in raw keys, though the
+    # other version of the same workflow has the words.
+    case = create_case("sip_child")
+    case.workflow_version = 99
+    db_session.add(case)
+    db_session.commit()
+    login(client, parties.region_user.username)
+    page = html.unescape(text_of(client.get("/cases")))
+    assert "SIP för barn och unga" in page
+    assert "Initierad" in page
+    assert "sip_child" not in page
