@@ -33,6 +33,9 @@ SKIP_ALREADY_SENT = "already_sent"
 # A workflow file's reminder to a party whose unit has neither a contact person nor an address on the case:
 # it has no one to go to.
 SKIP_NO_CONTACT = "no_contact"
+# Its SIP's workflow version has no loaded file, or the file no longer defines the SIP's state: it waits for
+# the file to be put back (and the app restarted), then for an administrator's "send again".
+SKIP_WORKFLOW_MISSING = "workflow_missing"
 SKIP_REASONS = (
     SKIP_CASE_ENDED,
     SKIP_MEETING_OFF,
@@ -44,6 +47,7 @@ SKIP_REASONS = (
     SKIP_BY_NAME,
     SKIP_ALREADY_SENT,
     SKIP_NO_CONTACT,
+    SKIP_WORKFLOW_MISSING,
 )
 
 # The kinds every case gets; a reminder a workflow file declares is of kind WORKFLOW.

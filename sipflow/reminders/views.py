@@ -55,6 +55,10 @@ SKIP_REASON_LABELS = {
         "everyone it would go to has already had the same reminder, by name or through their unit"
     ),
     models.SKIP_NO_CONTACT: _l("the unit has neither a contact person nor an e-mail address on the SIP"),
+    models.SKIP_WORKFLOW_MISSING: _l(
+        "the SIP's workflow file is missing or no longer defines its state: put it back in the workflow "
+        "folder, restart sipflow, then send the reminder again"
+    ),
 }
 assert set(SKIP_REASON_LABELS) == set(models.SKIP_REASONS)
 
