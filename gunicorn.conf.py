@@ -1,5 +1,10 @@
 """gunicorn settings for sipflow, read by `gunicorn wsgi:app` started in this folder (or with -c).
 
+The app is built once, in the master, before the workers are forked (preload_app): the workflow files and
+settings are read at start only. A worker started later (after a crash, a timeout, max_requests) is a fork
+of the running app and reads nothing again, so a file changed or broken in the folder since the start
+cannot stop it from booting and take the service down; a changed file takes effect at the next restart.
+
 gunicorn sends `Server: gunicorn` with every response and offers no setting to leave it out; naming the
 server software only helps someone looking for a known flaw in it. Responses go out without a Server header.
 """
@@ -15,6 +20,19 @@ def _without_server_header(response) -> list[str]:
 
 
 _wsgi.Response.default_headers = _without_server_header
+
+
+preload_app = True
+
+
+def post_fork(server, worker) -> None:
+    """Give the new worker a connection pool of its own: the master's connections (the start's look at the
+    cases per workflow version) are not shared with it. create_app starts no thread, the scheduler is a
+    process of its own, the loggers write to inherited streams, the request limits' memory:// store starts
+    empty in each worker and a redis:// client opens its own connections after a fork."""
+    from sipflow.db import forget_inherited_connections
+
+    forget_inherited_connections(server.app.wsgi())
 
 
 def post_worker_init(worker) -> None:

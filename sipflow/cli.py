@@ -102,24 +102,30 @@ def workflow_diagram(name: str):
     "--cases",
     "with_cases",
     is_flag=True,
-    help="Also warn of each workflow version cases in the database run on that none of FILES defines "
-    "(give every file of the folder).",
+    help="Also warn of each workflow version cases in the database run on that none of FILES defines, and of "
+    "each state cases are in that their version's file does not define (give every file of the folder).",
 )
 @with_appcontext
 def workflow_check(files: tuple[Path, ...], with_cases: bool):
     """Validate workflow FILES, each and together, as the start validates the workflow folder."""
     from sipflow.areas import load_areas
     from sipflow.workflow.definition import WorkflowError, load_workflow_file
-    from sipflow.workflow.engine import refuse_clash
+    from sipflow.workflow.engine import refuse_clash, refuse_misnamed
 
     load_areas()
 
     failed = False
-    # As the app's start: one file per name and version, one workflow per occasion.
+    # As the app's start: each file named by its workflow and version, one file per name and version, one
+    # workflow per occasion and one occasion per workflow.
     checked = []
     for path in files:
+        if path.suffix != ".toml":
+            click.echo(
+                f"warning: {path.name}: only *.toml files are loaded; the start ignores this one", err=True
+            )
         try:
             workflow = load_workflow_file(path)
+            refuse_misnamed(workflow)
             refuse_clash(workflow, checked)
         except WorkflowError as error:
             click.echo(str(error), err=True)
@@ -135,16 +141,18 @@ def workflow_check(files: tuple[Path, ...], with_cases: bool):
 
 
 def _warn_of_cases_without_file(workflows: list) -> bool:
-    """Warn on stderr of each version cases run on that none of workflows defines; False when the database
-    cannot say (its error named)."""
+    """Warn on stderr of each version cases run on that none of workflows defines, and of each state cases
+    are in that their version's file among workflows does not define; False when the database cannot say
+    (its error named)."""
     from sqlalchemy.exc import SQLAlchemyError
     from sqlmodel import Session
 
-    from sipflow.admin.workflow_overview import missing_versions
+    from sipflow.admin.workflow_overview import missing_states, missing_versions
 
     try:
         with Session(current_app.extensions["sipflow.engine"]) as session:
             missing = missing_versions(session, workflows)
+            states_gone = missing_states(session, workflows)
     except SQLAlchemyError as error:
         click.echo(f"cases not counted: the database did not answer ({type(error).__name__})", err=True)
         return False
@@ -153,6 +161,13 @@ def _warn_of_cases_without_file(workflows: list) -> bool:
         click.echo(
             f"warning: workflow {name} version {version}: {cases} on it and none of the files defines it; "
             "their pages cannot be shown without its file",
+            err=True,
+        )
+    for name, version, state, count in states_gone:
+        cases = "1 case is" if count == 1 else f"{count} cases are"
+        click.echo(
+            f"warning: workflow {name} version {version}: {cases} in state {state}, which none of the files "
+            "defines for that version; their pages cannot be shown without it",
             err=True,
         )
     return True

@@ -152,6 +152,13 @@ def init_app(app: Flask) -> None:
             session.close()
 
 
+def forget_inherited_connections(app: Flask) -> None:
+    """In a process forked from the one that built app (a gunicorn worker of a preloaded app): drop the
+    pooled connections it inherited without closing them, which would close them for the parent too; this
+    process opens its own (SQLAlchemy's "Using Connection Pools with Multiprocessing or os.fork()")."""
+    app.extensions["sipflow.engine"].dispose(close=False)
+
+
 def get_engine() -> Engine:
     """Return the current app's engine."""
     return current_app.extensions["sipflow.engine"]

@@ -86,12 +86,20 @@ def test_check_refuses_two_files_of_one_name_and_version_as_the_start_does(runne
     # A county copying sip.toml to change it keeps name and version: the check said ok to both files and
     # the app then refused to start.
     shutil.copy(WORKFLOWS_DIR / "sip.toml", tmp_path / "sip.toml")
-    shutil.copy(WORKFLOWS_DIR / "sip.toml", tmp_path / "sip_kronoberg.toml")
+    shutil.copy(WORKFLOWS_DIR / "sip.toml", tmp_path / "sip_v1.toml")
     files = sorted(str(p) for p in tmp_path.glob("*.toml"))
     result = runner.invoke(args=["sipflow", "workflow", "check", *files])
     assert result.exit_code == 1
     assert "sip.toml: ok" in result.output
-    assert "sip_kronoberg.toml: name: ('sip', 1) is also defined in sip.toml" in result.output
+    assert "sip_v1.toml: name: ('sip', 1) is also defined in sip.toml" in result.output
+    # Named after the county, the copy is refused for its name first: it is still workflow sip version 1.
+    shutil.copy(WORKFLOWS_DIR / "sip.toml", tmp_path / "sip_kronoberg.toml")
+    result = runner.invoke(args=["sipflow", "workflow", "check", str(tmp_path / "sip_kronoberg.toml")])
+    assert result.exit_code == 1
+    assert (
+        "sip_kronoberg.toml: name: workflow 'sip' version 1 must be in a file named sip.toml or sip_v1.toml"
+        in result.output
+    )
 
 
 def test_check_refuses_a_second_workflow_of_an_occasion_as_the_start_does(runner, tmp_path):

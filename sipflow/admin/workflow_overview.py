@@ -160,8 +160,32 @@ def missing_versions(session: Session, workflows: Iterable[Workflow]) -> list[tu
     )
 
 
+def missing_states(session: Session, workflows: Iterable[Workflow]) -> list[tuple[str, int, str, int]]:
+    """(workflow, version, state, cases) for each state cases are in that their version's file (among
+    workflows) no longer defines (it was edited in place): their pages cannot be shown until it is back.
+
+    The states cases are in come from ix_sipcase_state; only those some version lacks are counted.
+    """
+    loaded = {(w.name, w.version): w for w in workflows}
+    stored = session.exec(select(SipCase.state).distinct()).all()
+    lacking = [state for state in stored if any(state not in w.states for w in loaded.values())]
+    if not lacking:
+        return []
+    rows = session.exec(
+        select(SipCase.workflow_name, SipCase.workflow_version, SipCase.state, func.count())
+        .where(SipCase.state.in_(lacking))
+        .group_by(SipCase.workflow_name, SipCase.workflow_version, SipCase.state)
+    ).all()
+    return sorted(
+        (name, version, state, count)
+        for name, version, state, count in rows
+        if (name, version) in loaded and state not in loaded[(name, version)].states
+    )
+
+
 def warn_of_missing_versions(engine: Engine, registry: WorkflowRegistry, log: logging.Logger) -> None:
-    """Log a warning for each version cases run on that no loaded file defines (missing_versions), at start.
+    """Log a warning for each version cases run on that no loaded file defines (missing_versions), and for
+    each state cases are in that their version's file no longer defines (missing_states), at start.
 
     Else a removed file is first noticed when someone opens such a case. A database that cannot answer yet
     (not migrated, not reachable) is no reason to stop the start: the check is then left out.
@@ -169,6 +193,7 @@ def warn_of_missing_versions(engine: Engine, registry: WorkflowRegistry, log: lo
     try:
         with Session(engine) as session:
             missing = missing_versions(session, registry.workflows())
+            states_gone = missing_states(session, registry.workflows())
     except SQLAlchemyError as error:
         log.debug("cases per workflow version not counted at start: %s", type(error).__name__)
         return
@@ -183,4 +208,14 @@ def warn_of_missing_versions(engine: Engine, registry: WorkflowRegistry, log: lo
             version,
             count,
             "case runs" if count == 1 else "cases run",
+        )
+    for name, version, state, count in states_gone:
+        log.warning(
+            "workflow %s version %d: %d %s in state %s, which its workflow file no longer defines; their "
+            "pages cannot be shown until the state is back in the file",
+            name,
+            version,
+            count,
+            "case is" if count == 1 else "cases are",
+            state,
         )

@@ -65,6 +65,16 @@ def find_workflow(registry: WorkflowRegistry, name: str, version: int) -> Workfl
         return None
 
 
+def workflow_for_labels(registry: WorkflowRegistry, name: str, version: int) -> Workflow | None:
+    """The workflow whose labels name a case's workflow, state and deadlines in a list: its own version,
+    else (that version's file removed) the newest loaded version of the same workflow, whose labels are
+    the workflow's words for the same names; None when no version of it is loaded."""
+    workflow = find_workflow(registry, name, version)
+    if workflow is None and name in registry.names():
+        return registry.latest(name)
+    return workflow
+
+
 def workflow_label(workflow: Workflow | None, name: str, locale: str) -> str:
     """The workflow's name in locale (the technical name when unknown)."""
     if workflow is None:
@@ -325,7 +335,7 @@ def my_cases(
     held = huvudansvar_case_ids(session, user, [case.id for case, _ in found])
     rows = []
     for case, person in found:
-        workflow = find_workflow(registry, case.workflow_name, case.workflow_version)
+        workflow = workflow_for_labels(registry, case.workflow_name, case.workflow_version)
         row = CaseRow(
             uid=case.uid,
             reference=case.reference,

@@ -90,7 +90,7 @@ from sipflow.web import (
     transition_page_url,
     workflow_registry,
 )
-from sipflow.workflow.definition import TransitionDef
+from sipflow.workflow.definition import TransitionDef, WorkflowStateMissing
 from sipflow.workflow.engine import WorkflowVersionMissing
 
 logger = logging.getLogger(__name__)
@@ -240,6 +240,22 @@ def _workflow_missing(error: WorkflowVersionMissing):
         error.version,
     )
     return render_template("errors/workflow_missing.html", name=error.name, version=error.version), 503
+
+
+@bp.app_errorhandler(WorkflowStateMissing)
+def _workflow_state_missing(error: WorkflowStateMissing):
+    # The version's file was edited in place to take away a state cases are in: as for a missing version,
+    # the log says which (no case, no person) and the page tells the user whom to ask.
+    logger.error(
+        "a case is in state %s, which workflow %s version %d defines no more",
+        error.state,
+        error.name,
+        error.version,
+    )
+    page = render_template(
+        "errors/workflow_state_missing.html", name=error.name, version=error.version, state=error.state
+    )
+    return page, 503
 
 
 @bp.app_errorhandler(CSRFError)

@@ -36,6 +36,9 @@ SKIP_NO_CONTACT = "no_contact"
 # Its recipient (a user, a unit, a unit's address on the case) is of an organisation that no longer sees the
 # SIP (security.access: the consent ran out, was withdrawn for it, or it left the SIP).
 SKIP_NOT_COVERED = "not_covered"
+# Its SIP's workflow version has no loaded file, or the file no longer defines the SIP's state: it waits for
+# the file to be put back (and the app restarted), then for an administrator's "send again".
+SKIP_WORKFLOW_MISSING = "workflow_missing"
 SKIP_REASONS = (
     SKIP_CASE_ENDED,
     SKIP_MEETING_OFF,
@@ -48,6 +51,7 @@ SKIP_REASONS = (
     SKIP_ALREADY_SENT,
     SKIP_NO_CONTACT,
     SKIP_NOT_COVERED,
+    SKIP_WORKFLOW_MISSING,
 )
 
 # The kinds every case gets; a reminder a workflow file declares is of kind WORKFLOW.

@@ -70,6 +70,7 @@ from sipflow.reminders.models import (
     SKIP_NO_CONTACT,
     SKIP_NOT_COVERED,
     SKIP_PASSED,
+    SKIP_WORKFLOW_MISSING,
     SKIP_WRITTEN_LATE,
     SKIPPED,
     STATUSES,
@@ -79,7 +80,8 @@ from sipflow.reminders.models import (
 )
 from sipflow.security import access
 from sipflow.translated import lazy_gettext as _l
-from sipflow.workflow.definition import HUVUDANSVARIG, INITIATOR, PARTICIPANT, Workflow
+from sipflow.workflow.definition import HUVUDANSVARIG, INITIATOR, PARTICIPANT, Workflow, WorkflowStateMissing
+from sipflow.workflow.engine import WorkflowVersionMissing
 from sipflow.workflow.registry import REMINDER_ANCHORS
 
 log = logging.getLogger(__name__)
@@ -777,6 +779,13 @@ def dispatch_due(
                 outcome = _dispatch_one(
                     session, registry, reminder, now=now, late=now - reminder.due_at > late_after
                 )
+        except (WorkflowVersionMissing, WorkflowStateMissing) as error:
+            # Not a fault of the reminder: its SIP's workflow file is gone (or lost the SIP's state). One line
+            # says which; the row says what to do and may be sent again once the file is back.
+            log.warning("reminder %s not sent: %s", reminder.id, _workflow_missing(error))
+            reminder.status, reminder.skip_reason = SKIPPED, SKIP_WORKFLOW_MISSING
+            session.add(reminder)
+            outcome = SKIPPED
         except Exception as error:  # noqa: BLE001 - one bad row must not hold back the others
             log.exception("reminder %s could not be dispatched", reminder.id)
             reminder.status, reminder.last_error = FAILED, type(error).__name__
@@ -790,6 +799,13 @@ def dispatch_due(
     if report.total():
         log.info("reminders dispatched: %s", report)
     return report
+
+
+def _workflow_missing(error: WorkflowVersionMissing | WorkflowStateMissing) -> str:
+    """What is missing, in the log's words (names of the workflow file's, no case or person)."""
+    if isinstance(error, WorkflowStateMissing):
+        return f"workflow {error.name} version {error.version} defines no state {error.state} any more"
+    return f"no loaded workflow file defines workflow {error.name} version {error.version}"
 
 
 def _dispatch_one(session: Session, registry, reminder: Reminder, *, now: datetime, late: bool) -> str:
@@ -1188,14 +1204,19 @@ def _reachable() -> ColumnElement[bool]:
 
 
 def _may_send_again() -> ColumnElement[bool]:
-    """Over Reminder: the one rule of "send again": a failed one, or an undeliverable one that now has an
-    address to go to (else it would only be undeliverable again)."""
-    return or_(Reminder.status == FAILED, and_(Reminder.status == UNDELIVERABLE, _reachable()))
+    """Over Reminder: the one rule of "send again": a failed one, one skipped while its workflow file was
+    missing (sent again, it is skipped again until the file is back), or an undeliverable one that now has
+    an address to go to (else it would only be undeliverable again)."""
+    return or_(
+        Reminder.status == FAILED,
+        and_(Reminder.status == SKIPPED, Reminder.skip_reason == SKIP_WORKFLOW_MISSING),
+        and_(Reminder.status == UNDELIVERABLE, _reachable()),
+    )
 
 
 def sendable_again(session: Session, reminders: Iterable[Reminder]) -> set[int]:
     """The ids of reminders (a page of the list) that may be sent again, in one statement."""
-    ids = [r.id for r in reminders if r.status in (FAILED, UNDELIVERABLE)]
+    ids = [r.id for r in reminders if r.status in (FAILED, SKIPPED, UNDELIVERABLE)]
     if not ids:
         return set()
     return set(session.exec(select(Reminder.id).where(Reminder.id.in_(ids), _may_send_again())).all())

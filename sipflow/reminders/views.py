@@ -58,6 +58,10 @@ SKIP_REASON_LABELS = {
     models.SKIP_NOT_COVERED: _l(
         "the recipient's organisation no longer sees the SIP: the consent does not cover it (any more)"
     ),
+    models.SKIP_WORKFLOW_MISSING: _l(
+        "the SIP's workflow file is missing or no longer defines its state: put it back in the workflow "
+        "folder, restart sipflow, then send the reminder again"
+    ),
 }
 assert set(SKIP_REASON_LABELS) == set(models.SKIP_REASONS)
 

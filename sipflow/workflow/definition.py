@@ -69,6 +69,17 @@ class WorkflowError(ValueError):
     """A workflow file that cannot be used; the message names the file and the key."""
 
 
+class WorkflowStateMissing(KeyError):
+    """A case's state that its workflow version no longer defines (the file was edited in place to take
+    the state away): its pages answer as for a missing version (WorkflowVersionMissing), never a 500."""
+
+    def __init__(self, name: str, version: int, state: str):
+        super().__init__((name, version, state))
+        self.name = name
+        self.version = version
+        self.state = state
+
+
 @dataclass(frozen=True)
 class StateDef:
     """One state of a workflow."""
@@ -167,9 +178,16 @@ class Workflow:
         """The transition by which consent is withdrawn in state, or None when the file has none there."""
         return next((t for t in self.transitions_from(state) if t.withdraws_consent), None)
 
+    def state(self, state: str) -> StateDef:
+        """The definition of state; WorkflowStateMissing when the file defines no such state."""
+        try:
+            return self.states[state]
+        except KeyError:
+            raise WorkflowStateMissing(self.name, self.version, state) from None
+
     def is_final(self, state: str) -> bool:
-        """True for states that end the case."""
-        return self.states[state].final
+        """True for states that end the case (WorkflowStateMissing for a state the file does not define)."""
+        return self.state(state).final
 
     @property
     def retention_years(self) -> dict[str, int]:
@@ -183,7 +201,7 @@ class Workflow:
 
     def state_label(self, state: str, locale: str) -> str:
         """The state's name in locale (Swedish when the locale is missing)."""
-        label = self.states[state].label
+        label = self.state(state).label
         return label.get(locale) or label.get("sv") or state
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -17,6 +18,8 @@ from sipflow.workflow.registry import EFFECTS, GUARDS
 if TYPE_CHECKING:
     from sipflow.workflow.context import TransitionContext
 
+
+log = logging.getLogger(__name__)
 
 # Every workflow loaded in this process, by name and version (the last one loaded wins).
 _LOADED: dict[tuple[str, int], Workflow] = {}
@@ -38,11 +41,13 @@ class WorkflowVersionMissing(KeyError):
 
 def refuse_clash(workflow: Workflow, others: list[Workflow]) -> None:
     """Refuse workflow beside the others loaded with it, naming both files and the key: a name and version
-    another file defines too, or an occasion another workflow (another name) declares.
+    another file defines too, an occasion another workflow (another name) declares, or an occasion other
+    than another version's of the same workflow.
 
     The versions of one workflow share its occasion. Two workflows may not: the cases store only the
     occasion, so statistics by occasion would count both workflows' cases in one row, named by whichever
-    workflow's label came first.
+    workflow's label came first; and one workflow's versions with two occasions would be two rows of the
+    statistics under one label.
     """
     file = Path(workflow.path).name
     for other in others:
@@ -58,6 +63,41 @@ def refuse_clash(workflow: Workflow, others: list[Workflow]) -> None:
                 f"({other_file}): each workflow needs an occasion of its own (statistics by occasion "
                 "would count both in one row)"
             )
+        if other.name == workflow.name and other.occasion != workflow.occasion:
+            raise WorkflowError(
+                f"{file}: occasion: {workflow.occasion!r} differs from {other.occasion!r}, the occasion of "
+                f"{workflow.name} version {other.version} ({other_file}): the versions of a workflow share "
+                "its occasion (statistics by occasion would show two rows with its label)"
+            )
+
+
+def file_names(workflow: Workflow) -> tuple[str, ...]:
+    """The names workflow's file may have: <name>_v<version>.toml, and <name>.toml for version 1 (the
+    first one listed is the one to give)."""
+    numbered = f"{workflow.name}_v{workflow.version}.toml"
+    return (f"{workflow.name}.toml", numbered) if workflow.version == 1 else (numbered,)
+
+
+def refuse_misnamed(workflow: Workflow) -> None:
+    """Refuse a file whose name is not its workflow's and version's (file_names), saying the name to give:
+    the folder then shows which file holds which version, and a new version cannot overwrite another."""
+    file = Path(workflow.path).name
+    names = file_names(workflow)
+    if file not in names:
+        raise WorkflowError(
+            f"{file}: name: workflow {workflow.name!r} version {workflow.version} must be in a file named "
+            + " or ".join(names)
+        )
+
+
+def ignored_files(folder: str | Path) -> list[str]:
+    """The names of the files in folder that are not loaded, since only *.toml files are (hidden ones
+    such as .gitkeep left out)."""
+    return sorted(
+        path.name
+        for path in Path(folder).iterdir()
+        if path.is_file() and path.suffix != ".toml" and not path.name.startswith(".")
+    )
 
 
 class WorkflowRegistry:
@@ -72,13 +112,18 @@ class WorkflowRegistry:
 
     @classmethod
     def from_folder(cls, folder: str | Path) -> WorkflowRegistry:
-        """Load and validate every *.toml file in folder against the registered blocks; refuse a file that
-        clashes with another (refuse_clash)."""
+        """Load and validate every *.toml file in folder against the registered blocks; refuse a file named
+        otherwise than its workflow and version (refuse_misnamed) or that clashes with another
+        (refuse_clash). The folder's other files are named in the log (ignored_files)."""
         workflows: list[Workflow] = []
         for path in sorted(Path(folder).glob("*.toml")):
             workflow = load_workflow_file(path)
+            refuse_misnamed(workflow)
             refuse_clash(workflow, workflows)
             workflows.append(workflow)
+        ignored = ignored_files(folder) if Path(folder).is_dir() else []
+        if ignored:
+            log.warning("workflow folder: only *.toml files are loaded; ignored: %s", ", ".join(ignored))
         if not workflows:
             raise WorkflowError(f"{folder}: no workflow files found")
         return cls(workflows)
