@@ -33,6 +33,8 @@ def _summary_targets(html: str) -> list[str]:
     page = beside_fields(html)
     for target in targets:
         assert page.count(f'id="{target}"') == 1, target
+    # The summary follows the page: its links in the order of the elements they lead to.
+    assert targets == sorted(targets, key=lambda target: page.index(f'id="{target}"'))
     # The summary comes first in <main>, before the page's heading.
     assert html.index("error-summary") < html.index("<h1")
     return targets
@@ -116,3 +118,15 @@ def test_a_group_of_radios_is_reached_at_its_first_choice_and_hidden_fields_are_
         ("Choose a kind.", "small-kind-0"),
     ]
     assert error_summary_items([Small()]) == []
+
+
+def test_the_invitation_summary_follows_the_page_username_first(client, make_user):
+    # InviteUserForm adds the username to UserForm's fields; the page shows it first, and so does the summary.
+    admin = make_user(None, roles="admin")
+    assert login(client, admin.username).status_code == 302
+    token = csrf_token(text_of(client.get("/admin/users/new")))
+    response = client.post(
+        "/admin/users/new", data={"csrf_token": token, "username": "", "display_name": "", "email": "bad"}
+    )
+    targets = _summary_targets(text_of(response))
+    assert targets[:3] == ["username", "display_name", "email"]
