@@ -8,6 +8,7 @@ the error next to the field and nothing typed lost.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask_wtf import FlaskForm
@@ -19,6 +20,7 @@ from wtforms.widgets import HiddenInput
 
 from sipflow.routing import ROW_ID_DIGITS, row_id
 from sipflow.security import NUL_MESSAGE, nul_fields
+from sipflow.translated import lazy_gettext as _l
 
 
 class FilledInByTheService:
@@ -97,11 +99,16 @@ class RowList(FieldList):
     WTForms' own takes any key whose number passes str.isdigit() to int(): "efforts-²-text" or a number of
     thousands of digits raised ValueError (a 500). Such a key names no row here and is left out, as a key of
     no field is.
+
+    row_heading: the heading of the row numbered n (from 1), as the page shows it above the row ("Insats 2")
+    and the error summary names the row's fields ("Insats 2, Vem: …"); None for rows the page heads with
+    something of its own.
     """
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args, row_heading: Callable[[int], object] | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.type = "FieldList"  # it is one: the pages and typed_values ask a field's type by this name
+        self.row_heading = row_heading
 
     def _extract_indices(self, prefix, formdata):
         offset = len(prefix) + 1
@@ -113,8 +120,12 @@ class RowList(FieldList):
 
 
 # The error summary at the top of a page whose form was refused (macros.html `error_summary`, shown by
-# base.html, which prefixes the page title with "Error:"): each refusal once, a field's as a link to it.
+# base.html, which prefixes the page title with "Error:"): each refusal once, a field's as a link to it,
+# named by the field's label (its row's heading first, in a list of rows): a link's text is all a screen
+# reader's list of links says of it.
 _CHOICE_GROUPS = frozenset({"RadioField", "MultiCheckboxField"})
+# A label that ends as a sentence does (a question) is followed by the message without a colon.
+_SENTENCE_ENDS = ("?", "!", ".")
 
 
 @dataclass(frozen=True)
@@ -126,11 +137,14 @@ class SummaryItem:
 
 
 def error_summary_items(forms, errors=None, groups=None) -> list[SummaryItem]:
-    """The page's refusals (errors, then each form's own) and each visible field's errors, in page order.
+    """The page's refusals (errors, then each form's own) and each visible field's errors, in page order
+    (a form's fields are declared in the order its page shows them).
 
-    A field's line leads to the field's id; a group of radios or tick boxes (a fieldset) to its first
-    choice, the element a keyboard user lands on. Hidden fields are left out: `hidden_errors` says those.
-    groups: a page's refusals of a group of fields, {the group's element id: [messages]}.
+    A field's line names the field, "Label: message" (a row's field "Row heading, Label: message", when its
+    list has a row_heading), and leads to the field's id; a group of radios or tick boxes (a fieldset) to
+    its first choice, the element a keyboard user lands on. Hidden fields are left out: `hidden_errors` says
+    those. groups: a page's refusals of a group of fields, {the group's element id: [messages]}, said as
+    they are, as the page's own refusals are.
     """
     items = [SummaryItem(message) for message in errors or ()]
     for target, messages in (groups or {}).items():
@@ -144,14 +158,15 @@ def error_summary_items(forms, errors=None, groups=None) -> list[SummaryItem]:
     return items
 
 
-def _field_items(field: Field):
+def _field_items(field: Field, row=None):
     if isinstance(field, FormField):
         for subfield in field.form:
-            yield from _field_items(subfield)
+            yield from _field_items(subfield, row)
         return
     if isinstance(field, FieldList):
-        for entry in field.entries:
-            yield from _field_items(entry)
+        heading = getattr(field, "row_heading", None)
+        for number, entry in enumerate(field.entries, start=1):
+            yield from _field_items(entry, heading(number) if heading else None)
         # the list's own refusals (its validators'), beside its rows' error lists
         yield from (SummaryItem(m) for m in field.errors if not isinstance(m, list | dict))
         return
@@ -163,4 +178,16 @@ def _field_items(field: Field):
         if first is not None:
             target = first.id
     for message in field.errors:
-        yield SummaryItem(message, target)
+        yield SummaryItem(_named(message, field.label.text if field.label else "", row), target)
+
+
+def _named(message, label, row):
+    """message said of the field labelled label (in the row headed row, if any): the summary's line."""
+    label = str(label).strip().removesuffix(":").rstrip()  # the label as the page shows it, bar the asterisk
+    if row is not None:
+        label = _l("%(row)s, %(label)s", row=row, label=label) if label else row
+    elif not label:
+        return message
+    if str(label).endswith(_SENTENCE_ENDS):
+        return _l("%(label)s %(message)s", label=label, message=message)
+    return _l("%(label)s: %(message)s", label=label, message=message)

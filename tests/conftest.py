@@ -36,7 +36,7 @@ from support import (
     personnummer_in,
     reused_world,
 )
-from webkit import FreshContextClient
+from webkit import FreshContextClient, summary_out_of_page_order
 
 import sipflow.models  # noqa: F401  (every table)
 from sipflow import create_app
@@ -176,6 +176,7 @@ def _migrated_app(url: str, tmp_path_factory):
             "OUTBOX_DIR": str(outbox),
         }
     )
+    app.after_request(_summary_in_page_order)
     command.upgrade(alembic_config(url), "head")
     engine = app.extensions["sipflow.engine"]
     event.listen(engine, "connect", _commit_without_flush)
@@ -190,6 +191,16 @@ def _migrated_app(url: str, tmp_path_factory):
             session.commit()
     yield app
     app.extensions["sipflow.engine"].dispose()
+
+
+def _summary_in_page_order(response):
+    """Every refused form any test sends: its page's error summary lists the refusals in the order of the
+    fields in the page (a form class declaring its fields in another order than its template shows them
+    would list them out of it)."""
+    if response.mimetype == "text/html" and not response.is_streamed and response.status_code == 400:
+        wrong = summary_out_of_page_order(response.get_data(as_text=True))
+        assert wrong is None, f"the error summary is out of page order: {wrong}"
+    return response
 
 
 @pytest.fixture

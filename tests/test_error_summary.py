@@ -6,14 +6,15 @@ fields is tied to each of them, and the plan editor's first GET marks no field i
 from __future__ import annotations
 
 import re
+from html import unescape
 
 import pytest
 from support import fire
 from webkit import beside_fields, csrf_token, error_summary_of, fill, forms_of, login, text_of
-from wtforms import Form, RadioField, StringField
+from wtforms import Form, FormField, RadioField, StringField
 
 from sipflow.clock import now_utc
-from sipflow.forms import error_summary_items
+from sipflow.forms import RowList, error_summary_items
 
 pytestmark = pytest.mark.usefixtures("frozen_clock")
 
@@ -33,6 +34,8 @@ def _summary_targets(html: str) -> list[str]:
     page = beside_fields(html)
     for target in targets:
         assert page.count(f'id="{target}"') == 1, target
+    # The summary follows the page: its links in the order of the elements they lead to.
+    assert targets == sorted(targets, key=lambda target: page.index(f'id="{target}"'))
     # The summary comes first in <main>, before the page's heading.
     assert html.index("error-summary") < html.index("<h1")
     return targets
@@ -112,7 +115,71 @@ def test_a_group_of_radios_is_reached_at_its_first_choice_and_hidden_fields_are_
     items = error_summary_items([form, None], ["The SIP has ended."])
     assert [(str(i.message), i.target) for i in items] == [
         ("The SIP has ended.", None),
-        ("Write a name.", "small-name"),
-        ("Choose a kind.", "small-kind-0"),
+        ("Name: Write a name.", "small-name"),
+        ("Kind: Choose a kind.", "small-kind-0"),
     ]
     assert error_summary_items([Small()]) == []
+
+
+def test_the_invitation_summary_follows_the_page_username_first(client, make_user):
+    # InviteUserForm adds the username to UserForm's fields; the page shows it first, and so does the summary.
+    admin = make_user(None, roles="admin")
+    assert login(client, admin.username).status_code == 302
+    token = csrf_token(text_of(client.get("/admin/users/new")))
+    response = client.post(
+        "/admin/users/new", data={"csrf_token": token, "username": "", "display_name": "", "email": "bad"}
+    )
+    targets = _summary_targets(text_of(response))
+    assert targets[:3] == ["username", "display_name", "email"]
+
+
+def _summary_lines(html: str) -> list[str]:
+    """The texts of the error summary's lines, tags taken out."""
+    lines = re.findall(r"<li>(.*?)</li>", error_summary_of(html), re.S)
+    return [unescape(re.sub(r"<[^>]+>", "", line)).strip() for line in lines]
+
+
+def test_each_line_of_an_empty_ny_sip_names_its_field(client, parties):
+    # Only the summary names the field: the message beside it stays the message.
+    assert login(client, parties.region_user.username).status_code == 302
+    pairs = _form(client, "/cases/new", "identifier")
+    empty = fill(
+        pairs, workflow_name="", identifier="", given_name="", family_name="", home_municipality_code=""
+    )
+    response = client.post("/cases/new", data=empty)
+    assert response.status_code == 400
+    html = text_of(response)
+    required = "Fältet måste fyllas i."
+    assert _summary_lines(html) == [
+        f"Typ av SIP: {required}",
+        f"Identitetsnummer: {required}",
+        f"Förnamn: {required}",
+        f"Efternamn: {required}",
+        f"Folkbokföringskommun: {required}",
+    ]
+    assert re.search(rf'<ul class="field-errors" id="given_name-error">\s*<li>{required}</li>', html)
+
+
+def test_a_row_field_is_named_by_its_row_and_a_question_without_a_colon(app):
+    class Row(Form):
+        who = StringField("Who")
+
+    class Rows(Form):
+        efforts = RowList(FormField(Row), min_entries=2, row_heading=lambda number: f"Effort {number}")
+        plain = RowList(FormField(Row), min_entries=1)
+        why = StringField("Why is it removed?")
+        kind = StringField("Kind:")
+
+    form = Rows()
+    form.efforts.entries[1].form.who.errors = ["Required."]
+    form.plain.entries[0].form.who.errors = ["Required."]
+    form.why.errors = ["Required."]
+    form.kind.errors = ["Required."]
+    with app.test_request_context():
+        lines = [(str(i.message), i.target) for i in error_summary_items([form])]
+    assert lines == [
+        ("Effort 2, Who: Required.", "efforts-1-who"),
+        ("Who: Required.", "plain-0-who"),
+        ("Why is it removed? Required.", "why"),
+        ("Kind: Required.", "kind"),
+    ]

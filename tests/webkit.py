@@ -146,3 +146,14 @@ def error_summary_of(html: str) -> str:
 def beside_fields(html: str) -> str:
     """The page without its error summary, which repeats each field's error as a link to the field."""
     return _ERROR_SUMMARY.sub("", html)
+
+
+def summary_out_of_page_order(html: str) -> list[str] | None:
+    """The ids the page's error summary links to when they are not in the order of their elements in the
+    page (the summary follows the page), else None."""
+    targets = re.findall(r'<a href="#([^"]+)">', error_summary_of(html))
+    page = beside_fields(html)
+    placed = [t for t in targets if f'id="{t}"' in page]
+    if placed == sorted(placed, key=lambda target: page.index(f'id="{target}"')):
+        return None
+    return targets

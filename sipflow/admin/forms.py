@@ -135,6 +135,12 @@ def _role_field():
     )
 
 
+# The invitation's username, first on the page (admin/user_form.html): a field's place among a form's fields
+# is where its field was made (WTForms orders them so), and the error summary lists the refusals in that
+# order, so it is made before UserForm's though only InviteUserForm has it.
+_USERNAME = StringField(_l("Username"), filters=[_strip], validators=[FilledInByTheService()])
+
+
 class UserForm(PageForm):
     """A user's name, e-mail, unit, roles and (for a coordinator) the counties and municipalities followed.
 
@@ -175,4 +181,4 @@ class EditUserForm(UserForm):
 class InviteUserForm(UserForm):
     """A new user: the username too; the set-password link goes to the e-mail address."""
 
-    username = StringField(_l("Username"), filters=[_strip], validators=[FilledInByTheService()])
+    username = _USERNAME

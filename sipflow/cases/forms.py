@@ -745,9 +745,16 @@ class ContactPersonForm(PageForm):
 
 
 class NewCaseForm(PageForm):
-    """Start a SIP: its kind, the person, and the other units taking part."""
+    """Start a SIP: its kind, the person, and the other units taking part.
+
+    The fields are declared in the order the page shows them (cases/new.html): the error summary lists the
+    refusals in this order."""
 
     workflow_name = SelectField(_l("Kind of SIP"), validators=[_required()])
+    utskrivningsklar_at = _local_datetime_field(
+        _l("Reported ready for discharge (utskrivningsklar)"),
+        description=_l("Required for a SIP at discharge."),
+    )
     id_kind = SelectField(
         _l("Kind of identifier"),
         choices=[SelectChoice(kind, IDENTIFIER_KIND_LABELS[kind]) for kind in IDENTIFIER_KINDS],
@@ -771,10 +778,6 @@ class NewCaseForm(PageForm):
         _l("Municipality of registration (folkbokföringskommun)"),
         validators=[_required()],
         validate_choice=False,
-    )
-    utskrivningsklar_at = _local_datetime_field(
-        _l("Reported ready for discharge (utskrivningsklar)"),
-        description=_l("Required for a SIP at discharge."),
     )
     unit_ids = SelectMultipleField(_l("Other units taking part"), coerce=int)
     # Shown with the warning that the person has an open SIP; open_ack ties the tick to that person.

@@ -74,7 +74,7 @@ from sipflow.people.services import (
     parse_person_identifier,
     particulars_digest,
 )
-from sipflow.security import NulInRequest, access, audit
+from sipflow.security import NulInRequest, access, audit, csrf_failed
 from sipflow.translated import lazy_gettext as _l
 from sipflow.web import (
     STALE_FORM,
@@ -260,6 +260,9 @@ def _workflow_state_missing(error: WorkflowStateMissing):
 
 @bp.app_errorhandler(CSRFError)
 def _csrf_failed(_error):
+    to_login = csrf_failed()
+    if to_login is not None:
+        return to_login
     return render_template("errors/csrf.html", page_url=url_for("cases.my_cases")), 400
 
 

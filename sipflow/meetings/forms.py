@@ -405,7 +405,12 @@ class OutcomeForm(PageForm):
     moved = BooleanField(
         _l("The meeting was moved"), description=_l("Held on another day than it was booked for.")
     )
-    decisions = RowList(FormField(DecisionRowForm), min_entries=DECISION_ROWS, max_entries=MAX_DECISION_ROWS)
+    decisions = RowList(
+        FormField(DecisionRowForm),
+        min_entries=DECISION_ROWS,
+        max_entries=MAX_DECISION_ROWS,
+        row_heading=lambda number: _l("Decision %(number)d", number=number),
+    )
     no_change_reason = TextAreaField(
         _l("No change: the reason (instead of decisions)"), validators=[Optional(), MaxLength(1000)]
     )

@@ -198,11 +198,31 @@ class PlanEditorForm(DayOffConfirmation, PageForm):
     # save the plan meanwhile.
     as_read = HiddenField(validators=[Optional(), MaxLength(DIGEST_MAX)])
     needs = TextAreaField(_l("Needs"), validators=[Optional(), _max("needs")], render_kw={"rows": 4})
-    own_goals = RowList(FormField(GoalRow), max_entries=MAX_GOALS + BLANK_ROWS * 10)
-    professional_goals = RowList(FormField(GoalRow), max_entries=MAX_GOALS + BLANK_ROWS * 10)
-    efforts = RowList(FormField(EffortRow), max_entries=MAX_EFFORTS + BLANK_ROWS * 10)
-    own_efforts = RowList(FormField(ActorRow), max_entries=MAX_EFFORTS + BLANK_ROWS * 10)
-    other_efforts = RowList(FormField(ActorRow), max_entries=MAX_EFFORTS + BLANK_ROWS * 10)
+    own_goals = RowList(
+        FormField(GoalRow),
+        max_entries=MAX_GOALS + BLANK_ROWS * 10,
+        row_heading=lambda number: _l("The person's goal %(number)d", number=number),
+    )
+    professional_goals = RowList(
+        FormField(GoalRow),
+        max_entries=MAX_GOALS + BLANK_ROWS * 10,
+        row_heading=lambda number: _l("The professionals' goal %(number)d", number=number),
+    )
+    efforts = RowList(
+        FormField(EffortRow),
+        max_entries=MAX_EFFORTS + BLANK_ROWS * 10,
+        row_heading=lambda number: _l("Effort %(number)d", number=number),
+    )
+    own_efforts = RowList(
+        FormField(ActorRow),
+        max_entries=MAX_EFFORTS + BLANK_ROWS * 10,
+        row_heading=lambda number: _l("Own effort %(number)d", number=number),
+    )
+    other_efforts = RowList(
+        FormField(ActorRow),
+        max_entries=MAX_EFFORTS + BLANK_ROWS * 10,
+        row_heading=lambda number: _l("Measure by others %(number)d", number=number),
+    )
     no_other_measures = BooleanField(_l("No measures by others than the organisations taking part"))
     huvudansvar_contact = StringField(
         _l("Named contact at the organisation with overall responsibility"),

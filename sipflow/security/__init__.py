@@ -138,10 +138,28 @@ def _end_session(message):
     """
     logout_user()
     clear_session_keeping_language()
-    if "token" in (request.view_args or {}):
+    if _opened_by_token():
         flash(message, "info")
         return None
     return send_to_login(message)
+
+
+def _opened_by_token() -> bool:
+    """True when this request's page is one its address opens without a login: an answer link, a personal
+    link, a set-password link (a `<token>` in the route)."""
+    return "token" in (request.view_args or {})
+
+
+def csrf_failed():
+    """The answer to a form whose CSRF token was refused, or None for the page saying the form expired.
+
+    Without a logged-in session (the cookie gone or holding no user: a logout in another tab of the same
+    browser takes the session's token with it), a form of a page that needs a login is answered as any
+    form sent without a session is (`send_to_login`); one of a page that opens without a login (the login
+    page, a page its token opens) is not."""
+    if current_user.is_authenticated or request.endpoint == "auth.login" or _opened_by_token():
+        return None
+    return send_to_login()
 
 
 class NulInRequest(BadRequest):

@@ -133,3 +133,23 @@ def test_the_login_leads_on_to_a_page_a_get_opens(app, client, parties, create_c
     target = f"/cases/{create_case().uid}"
     logged_in = _log_in_at(client, "/login?next=" + quote(target, safe=""), parties.region_user.username)
     assert logged_in.headers["Location"] == target
+
+
+def test_a_form_sent_after_a_logout_in_another_tab_of_the_browser_leads_to_the_login(
+    db_session, parties, two_sessions
+):
+    # The logout empties this browser's session, its CSRF token too: the form is refused as sent without a
+    # session (the login notice), not as an expired form.
+    _a, b, case, action, form = two_sessions
+    assert _log_out(b).status_code == 302
+    sent = b.post(action, data=form)
+    assert sent.status_code == 302 and sent.headers["Location"] == "/login"
+    text = text_of(b.get("/login"))
+    assert FORM_NOT_SENT in text and "Formuläret har gått ut" not in text
+    assert _added(db_session, case) == []
+
+
+def test_a_form_of_a_page_open_without_a_login_keeps_the_expired_form_page(client, parties):
+    # The login page's own form, its token gone with the session: nothing to log in to first.
+    sent = client.post("/login", data={"csrf_token": "gone", "username": parties.region_user.username})
+    assert sent.status_code == 400 and "Formuläret har gått ut" in text_of(sent)
