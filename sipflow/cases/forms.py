@@ -769,7 +769,7 @@ class NewCaseForm(PageForm):
     )
     utskrivningsklar_at = _local_datetime_field(
         _l("Reported ready for discharge (utskrivningsklar)"),
-        description=_l("Required for a SIP at discharge."),
+        # Which kinds of SIP ask for it is read from the workflow files (start_dates): cases.views sets it.
     )
     unit_ids = SelectMultipleField(_l("Other units taking part"), coerce=int)
     # Shown with the warning that the person has an open SIP; open_ack ties the tick to that person.
