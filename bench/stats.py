@@ -139,7 +139,9 @@ SELECT s.municipality_code, s.q, {days_kallelse} AS days,
     CASE WHEN dl.met_at <= dl.due_at THEN 1 ELSE 0 END AS within, COUNT(*)
 FROM ({sip_meetings}) s
 JOIN sipcase sc ON sc.id = s.case_id
-JOIN deadline dl ON dl.case_id = sc.id AND dl.kind IN :kallelse AND dl.met_at IS NOT NULL
+-- A deadline counts only as its own case's workflow and version declare it (workflow:version:kind).
+JOIN deadline dl ON dl.case_id = sc.id AND dl.met_at IS NOT NULL
+    AND (sc.workflow_name || ':' || CAST(sc.workflow_version AS VARCHAR(10)) || ':' || dl.kind) IN :kallelse
 WHERE sc.utskrivningsklar_at IS NOT NULL
 GROUP BY s.municipality_code, s.q, {days_kallelse}, CASE WHEN dl.met_at <= dl.due_at THEN 1 ELSE 0 END
 """
@@ -168,7 +170,8 @@ HAND_FOLLOW_UPS_DUE = """
 SELECT sc.municipality_code, {due_quarter}, COUNT(*),
     SUM(CASE WHEN dl.met_at IS NOT NULL AND dl.met_at <= dl.due_at THEN 1 ELSE 0 END)
 FROM deadline dl JOIN sipcase sc ON sc.id = dl.case_id
-WHERE dl.kind IN :follow_up AND dl.cancelled_at IS NULL AND dl.due_at >= :start_at AND dl.due_at < :end_at
+WHERE (sc.workflow_name || ':' || CAST(sc.workflow_version AS VARCHAR(10)) || ':' || dl.kind) IN :follow_up
+  AND dl.cancelled_at IS NULL AND dl.due_at >= :start_at AND dl.due_at < :end_at
   AND sc.municipality_code IN (SELECT code FROM municipality WHERE county_code = :county)
 GROUP BY sc.municipality_code, {due_quarter}
 """
@@ -383,8 +386,8 @@ def main(argv=None) -> None:
             "end_at": datetime(year + 1, 1, 1, tzinfo=UTC),
             "accept": list(settings.accept_triggers) or [""],
             "decline": list(settings.decline_triggers) or [""],
-            "kallelse": list(settings.kallelse_deadlines) or [""],
-            "follow_up": list(settings.follow_up_deadlines) or [""],
+            "kallelse": [f"{n}:{v}:{k}" for n, v, k in settings.kallelse_deadlines] or [""],
+            "follow_up": [f"{n}:{v}:{k}" for n, v, k in settings.follow_up_deadlines] or [""],
         }
         times = {"sipflow": [], "hand": [], "dashboard": [], "hand_dashboard": []}
         for _ in range(args.rounds):

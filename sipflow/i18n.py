@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import unicodedata
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode
 from weakref import WeakKeyDictionary
@@ -30,6 +31,24 @@ TRANSLATIONS_DIR = Path(__file__).resolve().parent / "translations"
 # Set with the session's language when it was chosen with ?lang= in this session (not left from a
 # session that ended): a login then keeps it rather than restoring the user's stored language.
 CHOSEN_KEY = "lang_chosen"
+
+
+# The letters Swedish sorts after z, in its order (æ with ä and ø with ö, as Swedish dictionaries do):
+# mapped past every Latin letter, so "Örebro" comes after "Zon" and "Åtgärd" before "Äldre".
+_SWEDISH_AFTER_Z = {"å": "\ue000", "ä": "\ue001", "æ": "\ue001", "ö": "\ue002", "ø": "\ue002"}
+
+
+def sort_key(text: str, locale: str) -> tuple[str, str]:
+    """The key a list of words shown to a reader sorts by in their language: case and accents aside (é as
+    e), but in Swedish å, ä and ö are letters of their own after z; the text itself breaks a tie."""
+    keyed = []
+    for char in unicodedata.normalize("NFC", text).casefold():
+        if locale == "sv" and char in _SWEDISH_AFTER_Z:
+            keyed.append(_SWEDISH_AFTER_Z[char])
+        else:
+            base = unicodedata.normalize("NFD", char)
+            keyed.append("".join(c for c in base if not unicodedata.combining(c)))
+    return "".join(keyed), text
 
 
 def cli_count(number: int, noun: str, plural: str | None = None) -> str:

@@ -161,3 +161,20 @@ def test_a_page_escapes_the_values_of_a_translated_message_but_not_its_text(app)
         assert render_template_string("{{ m }}", m=linked) == str(linked) and "12" in str(linked)
         bold = lazy_gettext("The consent does not cover %(organisation)s.", organisation=Markup("<b>K</b>"))
         assert "<b>K</b>" in render_template_string("{{ m }}", m=bold)
+
+
+def test_words_sort_as_the_readers_language_sorts_them():
+    from sipflow.i18n import sort_key
+
+    words = ["Örebro", "zon", "Åtgärd", "Äldre", "apa", "Émile"]
+    # Swedish: å, ä, ö are letters after z (æ with ä); an accent elsewhere is no letter of its own.
+    swedish = sorted([*words, "Ærø"], key=lambda w: sort_key(w, "sv"))
+    assert swedish == ["apa", "Émile", "zon", "Åtgärd", "Äldre", "Ærø", "Örebro"]
+    assert sorted(words, key=lambda w: sort_key(w, "en")) == [
+        "Äldre",
+        "apa",
+        "Åtgärd",
+        "Émile",
+        "Örebro",
+        "zon",
+    ]

@@ -753,7 +753,7 @@ class NewCaseForm(PageForm):
     workflow_name = SelectField(_l("Kind of SIP"), validators=[_required()])
     utskrivningsklar_at = _local_datetime_field(
         _l("Reported ready for discharge (utskrivningsklar)"),
-        description=_l("Required for a SIP at discharge."),
+        # Which kinds of SIP ask for it is read from the workflow files (start_dates): cases.views sets it.
     )
     id_kind = SelectField(
         _l("Kind of identifier"),

@@ -19,6 +19,7 @@ from sipflow.cases.services import StepReads, step_reads
 from sipflow.clock import parse_instant, to_local
 from sipflow.consent.models import Consent, ConsentOrganisation
 from sipflow.db import column_rows
+from sipflow.i18n import sort_key
 from sipflow.people.labels import LABEL_COLUMNS, organisation_labels, unit_label
 from sipflow.people.models import County, Municipality, Organisation, Person, Unit, User
 from sipflow.people.services import ORGANISATION_COUNTY
@@ -80,6 +81,22 @@ def workflow_label(workflow: Workflow | None, name: str, locale: str) -> str:
     if workflow is None:
         return name
     return workflow.label.get(locale) or workflow.label.get("sv") or name
+
+
+def workflow_choices(registry: WorkflowRegistry, locale: str) -> list[tuple[str, str]]:
+    """The kinds of SIP one may start (each workflow's newest version), labelled from their files and sorted
+    by label as the reader's language sorts words (Swedish å, ä, ö after z), not by file name."""
+    labelled = [(name, workflow_label(registry.latest(name), name, locale)) for name in registry.names()]
+    return sorted(labelled, key=lambda item: (sort_key(item[1], locale), item[0]))
+
+
+def kinds_asking_for(registry: WorkflowRegistry, date_name: str, locale: str) -> list[str]:
+    """The labels of the kinds of SIP whose file asks for this date at the start (its start_dates), sorted."""
+    return [
+        label
+        for name, label in workflow_choices(registry, locale)
+        if date_name in registry.latest(name).start_dates
+    ]
 
 
 def state_label(workflow: Workflow | None, state: str | None, locale: str) -> str:

@@ -1153,8 +1153,9 @@ def _render_removal(
 def _new_case_form() -> NewCaseForm:
     session, registry, user, locale = get_session(), workflow_registry(), current_actor(), current_locale()
     form = NewCaseForm()
-    form.workflow_name.choices = choices(
-        (name, queries.workflow_label(registry.latest(name), name, locale)) for name in registry.names()
+    form.workflow_name.choices = choices(queries.workflow_choices(registry, locale))
+    form.utskrivningsklar_at.description = _required_for(
+        queries.kinds_asking_for(registry, "utskrivningsklar_at", locale)
     )
     own = services.actor_organisation_id(session, user)
     # Every active unit but the user's own, which takes part anyway: the own organisation's other units
@@ -1163,6 +1164,16 @@ def _new_case_form() -> NewCaseForm:
     taking_part = services.units_taking_part(initiator_unit_id=user.unit_id)
     form.set_units(queries.units_for_new_case(session, own, exclude_unit_ids=taking_part))
     return form
+
+
+def _required_for(kinds: list[str]) -> str:
+    """The help of a start date: the kinds of SIP (labels) whose workflow file asks for it, named."""
+    if not kinds:
+        return _("No kind of SIP asks for it.")
+    if len(kinds) == 1:
+        return _("Required for the kind “%(kind)s”.", kind=kinds[0])
+    quoted = [_("“%(kind)s”", kind=kind) for kind in kinds]
+    return _("Required for the kinds %(kinds)s and %(last)s.", kinds=", ".join(quoted[:-1]), last=quoted[-1])
 
 
 def _check_identifier(form: NewCaseForm):

@@ -30,6 +30,11 @@ def kallelse_transitions(registry: WorkflowRegistry, case: SipCase) -> list[Tran
     return [t for t in workflow.transitions if t.form == KALLELSE_FORM]
 
 
+def books_meetings(registry: WorkflowRegistry, case: SipCase) -> bool:
+    """Whether the case's workflow books meetings in sipflow at all: a step of it has the kallelse form."""
+    return bool(kallelse_transitions(registry, case))
+
+
 def may_manage_meetings(
     session: Session, registry: WorkflowRegistry, case: SipCase, actor: User, participants=None
 ) -> bool:

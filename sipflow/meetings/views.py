@@ -227,8 +227,13 @@ def _stale_booking(form: BookingForm, case) -> StaleCase | None:
 
 
 def _booking_refused(session, registry, case, user, *, participants=None):
-    """The booking page refused: 409 naming the step to take first when it is the SIP's state (the kallelse
-    is still steps ahead), else 403 (the user's part in the SIP, or a SIP that has ended)."""
+    """The booking page refused: 409 when the SIP's workflow books no meetings in sipflow (no kallelse step),
+    or naming the step to take first when it is the SIP's state (the kallelse is still steps ahead), else 403
+    (the user's part in the SIP, or a SIP that has ended)."""
+    page = url_for("cases.detail", uid=case.uid)
+    if not permissions.books_meetings(registry, case):
+        message = _("This SIP's workflow books no meetings in sipflow.")
+        return render_template("errors/not_in_workflow.html", message=message, case_url=page), 409
     step = permissions.step_before_booking(session, registry, case, user, participants=participants)
     if step is None:
         abort(403)
@@ -236,7 +241,6 @@ def _booking_refused(session, registry, case, user, *, participants=None):
         "The meeting can be booked once the step “%(step)s” is done.",
         step=transition_label(step, current_locale()),
     )
-    page = url_for("cases.detail", uid=case.uid)
     return render_template("errors/not_yet.html", message=message, case_url=page), 409
 
 

@@ -1077,6 +1077,15 @@ class Missing:
     field: str | None
 
 
+def plan_parties(workflow: Workflow) -> frozenset[str] | None:
+    """The party roles that write the plan: those of the steps whose form is the plan's, as the workflow file
+    says (initiator and huvudansvarig in the shipped files); None when the workflow has no such step."""
+    steps = [t for t in workflow.transitions if t.form == PLAN_FORM]
+    if not steps:
+        return None
+    return frozenset(party for step in steps for party in step.parties)
+
+
 def establishing_transition(workflow: Workflow, state: str) -> TransitionDef | None:
     """The step from state whose form is the plan's (establish or revise), if the workflow has one there."""
     return next((t for t in workflow.transitions_from(state) if t.form == PLAN_FORM), None)

@@ -418,6 +418,12 @@ def _declared_reminders(
             continue
         due = on_the_morning(add_days(anchor, declared.offset_days))
         users = {u for role in declared.recipients for u in _party_users(case, participants, role)}
+        if HUVUDANSVARIG in declared.recipients and not _contacts(participants)[HUVUDANSVARIG]:
+            # No huvudansvar given yet (usually until the plan): who hears of the deadlines then hears of
+            # this too (`_responsible`: who started the case), not no one; given later, it moves there.
+            responsible = _responsible(case, participants)
+            if responsible is not None and responsible[1] == "recipient_user_id":
+                users.add(responsible[2])
         for user_id in sorted(users):
             slot = f"{WORKFLOW}:{case.id}:{declared.name}:u{user_id}"
             fields = {"topic": declared.name, "recipient_user_id": user_id}

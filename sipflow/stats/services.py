@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import Integer, and_, case, exists, extract, func, literal, or_, select
+from sqlalchemy import Integer, and_, case, exists, extract, false, func, literal, or_, select
 from sqlmodel import Session
 
 from sipflow.admin.users import coordinator_scope
@@ -383,9 +383,11 @@ class Settings:
         (65, 79),
         (80, None),
     )
-    # The deadline kinds the workflow files mark `indicator = "kallelse"` / `"follow_up"`.
-    kallelse_deadlines: tuple[str, ...] = ()
-    follow_up_deadlines: tuple[str, ...] = ()
+    # The deadlines the workflow files mark `indicator = "kallelse"` / `"follow_up"`, each as (workflow name,
+    # version, deadline kind): a deadline row counts only when its case's workflow and version declare its
+    # kind with that indicator (another file may give the same kind another meaning, or none).
+    kallelse_deadlines: tuple[tuple[str, int, str], ...] = ()
+    follow_up_deadlines: tuple[tuple[str, int, str], ...] = ()
     accept_triggers: tuple[str, ...] = ()
     decline_triggers: tuple[str, ...] = ()
     occasion_labels: dict = field(default_factory=dict)
@@ -401,7 +403,7 @@ def settings_from(config: dict, registry, locale: str = "sv") -> Settings:
         occasions[workflow.occasion] = workflow.label.get(locale) or workflow.occasion
         for deadline in workflow.deadlines:
             if deadline.indicator is not None:
-                measured[deadline.indicator].add(deadline.kind)
+                measured[deadline.indicator].add((workflow.name, workflow.version, deadline.kind))
         for transition in workflow.transitions:
             if transition.form == ACCEPT_FORM:
                 accept.add(transition.trigger)
@@ -415,6 +417,28 @@ def settings_from(config: dict, registry, locale: str = "sv") -> Settings:
         accept_triggers=tuple(sorted(accept)),
         decline_triggers=tuple(sorted(decline)),
         occasion_labels=occasions,
+    )
+
+
+def _measured_deadlines(deadlines: tuple[tuple[str, int, str], ...], case_columns, deadline_columns):
+    """The SQL condition "this deadline row is one of these (workflow, version, kind)": its case's workflow
+    and version declare its kind with the indicator. One condition per workflow version (as many as the
+    files), each the version's kinds as an IN list; none: no row.
+    """
+    kinds: dict[tuple[str, int], list[str]] = defaultdict(list)
+    for name, version, kind in deadlines:
+        kinds[(name, version)].append(kind)
+    if not kinds:
+        return false()
+    return or_(
+        *(
+            and_(
+                case_columns.workflow_name == name,
+                case_columns.workflow_version == version,
+                deadline_columns.kind.in_(sorted(names)),
+            )
+            for (name, version), names in sorted(kinds.items())
+        )
     )
 
 
@@ -760,7 +784,11 @@ def lead_time_histograms(session: Session, query: StatsQuery, settings: Settings
             where=[inner.c.meeting_kind == "first", sc.utskrivningsklar_at.is_not(None)],
             joined=inner.join(SipCase.__table__, sc.id == inner.c.case_id).join(
                 Deadline.__table__,
-                and_(dl.case_id == sc.id, dl.kind.in_(settings.kallelse_deadlines), dl.met_at.is_not(None)),
+                and_(
+                    dl.case_id == sc.id,
+                    _measured_deadlines(settings.kallelse_deadlines, sc, dl),
+                    dl.met_at.is_not(None),
+                ),
             ),
             with_within=True,
         ),
@@ -862,7 +890,7 @@ def case_outcome_queries(query: StatsQuery, settings: Settings):
         )
         .select_from(Deadline.__table__.join(people, sc.id == dl.case_id))
         .where(
-            dl.kind.in_(settings.follow_up_deadlines),
+            _measured_deadlines(settings.follow_up_deadlines, sc, dl),
             dl.cancelled_at.is_(None),
             in_period(dl.due_at),
             # Only a follow-up whose day has come is due (counted, and held by its date or not): one later

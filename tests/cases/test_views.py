@@ -779,3 +779,60 @@ def test_a_participant_who_withdraws_the_consent_lands_on_mina_sip_not_on_a_404(
         data=fill(form, **{"withdraw_consent-reason": "Personen vill inte"}),
     )
     assert urlsplit(response.headers["Location"]).path == case_url(other)
+
+
+@pytest.fixture
+def county_kinds(registry, monkeypatch):
+    """Three more kinds of SIP in the app's registry, their file names in another order than their labels:
+    a_arende "Ärende-SIP" and b_atgard "Åtgärds-SIP" (Swedish: Å before Ä), c_omsorg "Omsorg", which asks
+    for utskrivningsklar_at at the start as sip_discharge does."""
+    import tomllib
+
+    from sipflow.config import PROJECT_ROOT
+    from sipflow.workflow.definition import parse_workflow
+
+    path = PROJECT_ROOT / "workflows" / "sip.toml"
+    for name, sv, en, asks in (
+        ("a_arende", "Ärende-SIP", "Errand SIP", False),
+        ("b_atgard", "Åtgärds-SIP", "Action SIP", False),
+        ("c_omsorg", "Omsorg", "Care", True),
+    ):
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+        data |= {"name": name, "occasion": name, "label": {"sv": sv, "en": en}}
+        if asks:
+            data["start_dates"] = ["utskrivningsklar_at"]
+        workflow = parse_workflow(path.with_name(f"{name}.toml"), data)
+        monkeypatch.setitem(registry._latest, name, workflow)
+        monkeypatch.setitem(registry._by_key, (name, 1), workflow)
+
+
+def _kind_options(html: str) -> list[str]:
+    select = re.search(r'<select[^>]*name="workflow_name".*?</select>', html, re.S).group(0)
+    return [
+        html_lib.unescape(label).strip() for label in re.findall(r"<option[^>]*>([^<]*)</option>", select)
+    ]
+
+
+def test_new_sip_lists_the_kinds_by_label_in_swedish_order_and_names_those_needing_utskrivningsklar(
+    as_region, county_kinds
+):
+    html = text_of(as_region.get("/cases/new"))
+    kinds = [k for k in _kind_options(html) if k]
+    assert kinds == [
+        "Omsorg",
+        "SIP",
+        "SIP för barn och unga",
+        "SIP vid utskrivning",
+        "Åtgärds-SIP",
+        "Ärende-SIP",
+    ]
+    assert "Krävs för typerna ”Omsorg” och ”SIP vid utskrivning”." in html_lib.unescape(html)
+    english = html_lib.unescape(text_of(as_region.get("/cases/new?lang=en")))
+    assert [k for k in _kind_options(english) if k][:2] == ["Action SIP", "Care"]
+    assert "Required for the kinds “Care” and “SIP at discharge”." in english
+
+
+def test_new_sip_names_the_one_kind_that_needs_utskrivningsklar(as_region):
+    html = html_lib.unescape(text_of(as_region.get("/cases/new")))
+    assert "Krävs för typen ”SIP vid utskrivning”." in html

@@ -55,3 +55,37 @@ def test_the_step_named_is_the_one_into_the_kallelse_state_however_far_back(
     fire(db_session, registry, parties.region_user, requested, "start_preparation")
     # In the kallelse's own state nothing is to be taken first.
     assert step_before_booking(db_session, registry, requested, parties.region_user) is None
+
+
+def test_a_workflow_without_a_kallelse_step_says_it_books_no_meetings(
+    client, parties, registry, ready, monkeypatch
+):
+    # A county's file records its meetings elsewhere (no step whose form is the kallelse): the booking page
+    # says so (409), not that the user's role gives no access.
+    import tomllib
+
+    from sipflow.config import PROJECT_ROOT
+    from sipflow.workflow.definition import parse_workflow
+
+    case = ready.case
+    path = PROJECT_ROOT / "workflows" / f"{case.workflow_name}.toml"
+    with path.open("rb") as handle:
+        data = tomllib.load(handle)
+    for transition in data["transitions"]:
+        if transition.get("form") == "kallelse":
+            transition["form"] = "none"
+            transition["effects"] = []
+    monkeypatch.setitem(
+        registry._by_key, (case.workflow_name, case.workflow_version), parse_workflow(path, data)
+    )
+    login(client, parties.region_user.username)
+    url = f"/cases/{case.uid}/meetings/new"
+    page = client.get(url)
+    assert page.status_code == 409
+    html = text_of(page)
+    assert "I arbetsflödet för den här SIP:en bokas inga möten i sipflow." in html
+    assert "Din roll ger inte åtkomst" not in html
+    assert f'href="/cases/{case.uid}"' in html
+    token = csrf_token(text_of(client.get(f"/cases/{case.uid}")))
+    posted = client.post(url, data={"csrf_token": token, "date": "2030-01-07", "starts": "10:00"})
+    assert posted.status_code == 409

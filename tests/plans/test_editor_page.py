@@ -497,3 +497,51 @@ def test_on_an_ended_sip_everyone_gets_the_plans_fields_disabled(
     assert first_field.start() > disabled.start()
     assert form.count("<fieldset disabled>") == 1 and form.count("</fieldset>") == form.count("<fieldset")
     assert "Spara planen" not in form
+
+
+def _plan_steps_changed(registry, case, monkeypatch, change):
+    """The case's workflow with its plan steps changed by change(transition dict) (in the app's registry)."""
+    import tomllib
+
+    from sipflow.config import PROJECT_ROOT
+    from sipflow.workflow.definition import parse_workflow
+
+    path = PROJECT_ROOT / "workflows" / f"{case.workflow_name}.toml"
+    with path.open("rb") as handle:
+        data = tomllib.load(handle)
+    for transition in data["transitions"]:
+        if transition.get("form") == "plan":
+            change(transition)
+    workflow = parse_workflow(path, data)
+    monkeypatch.setitem(registry._by_key, (case.workflow_name, case.workflow_version), workflow)
+
+
+@pytest.mark.parametrize(
+    ("writers", "said"),
+    [
+        ("huvudansvarig", "Din organisation får läsa planen; organisationen med huvudansvar skriver den."),
+        ("initiator", "Din organisation får läsa planen; den initierande organisationen skriver den."),
+    ],
+)
+def test_a_reader_is_told_who_writes_the_plan_as_the_workflow_file_says(
+    client, parties, held, registry, monkeypatch, writers, said
+):
+    # A county's file lets only the plan step's parties write it: the page names those, not the shipped two.
+    _plan_steps_changed(registry, held, monkeypatch, lambda t: t.update(parties=[writers]))
+    assert login(client, parties.municipality_user.username).status_code == 302
+    html = page(client, held)
+    assert said in html
+    assert "den initierande organisationen och den med huvudansvar" not in html
+
+
+def test_a_workflow_without_a_plan_step_says_so_on_the_plan_page(
+    client, parties, held, registry, monkeypatch
+):
+    _plan_steps_changed(registry, held, monkeypatch, lambda t: t.update(form="none"))
+    assert login(client, parties.region_user.username).status_code == 302
+    html = page(client, held)
+    assert (
+        "Arbetsflödet för den här SIP:en har inget steg där en plan fastställs, så här skrivs ingen plan."
+        in html
+    )
+    assert "Din organisation får läsa planen" not in html

@@ -578,6 +578,10 @@ def test_the_statistics_read_the_deadlines_a_file_marks_as_their_indicators(tmp_
         encoding="utf-8",
     )
     settings = settings_from(app.config, WorkflowRegistry.from_folder(tmp_path))
-    assert (settings.kallelse_deadlines, settings.follow_up_deadlines) == (("kallelse_lag",), ())
+    assert (settings.kallelse_deadlines, settings.follow_up_deadlines) == (
+        (("sip_county", 1, "kallelse_lag"),),
+        (),
+    )
     shipped = settings_from(app.config, WorkflowRegistry.from_folder(WORKFLOWS_DIR))
-    assert (shipped.kallelse_deadlines, shipped.follow_up_deadlines) == (("kallelse",), ("follow_up",))
+    assert ("sip", 1, "kallelse") in shipped.kallelse_deadlines
+    assert ("sip", 1, "follow_up") in shipped.follow_up_deadlines

@@ -41,7 +41,7 @@ from sipflow.web import (
     transition_label,
     workflow_registry,
 )
-from sipflow.workflow.definition import HUVUDANSVARIG
+from sipflow.workflow.definition import HUVUDANSVARIG, INITIATOR, PARTICIPANT
 
 SIP_ENDED = _l(
     "The SIP was closed while you were working, so the plan can no longer be changed. Nothing was saved."
@@ -67,10 +67,31 @@ def may_edit(session, case, actor, participants=None) -> bool:
 
 def _writes_plan(session, case, actor, participants=None) -> bool:
     """The actor's organisation holds a party role of the plan step, whatever the case's state."""
-    workflow = _workflow(case)
-    parties = {p for t in workflow.transitions if t.form == editor.PLAN_FORM for p in t.parties}
+    parties = editor.plan_parties(_workflow(case)) or frozenset()
     organisation_id = case_services.actor_organisation_id(session, actor)
     return bool(case_services.party_roles(session, case, organisation_id, participants) & parties)
+
+
+def _who_writes(workflow) -> str:
+    """What the page tells a reader of the plan about who writes it: the parties of the workflow's plan
+    step, as its file names them (or that the workflow has no such step)."""
+    parties = editor.plan_parties(workflow)
+    if parties is None:
+        return _("This SIP's workflow has no step that establishes a plan, so no plan is written here.")
+    if PARTICIPANT in parties:
+        return _("Your organisation may read the plan; the organisations taking part in the SIP write it.")
+    if parties == {INITIATOR, HUVUDANSVARIG}:
+        return _(
+            "Your organisation may read the plan; the initiating organisation and the one with overall "
+            "responsibility write it."
+        )
+    if parties == {INITIATOR}:
+        return _("Your organisation may read the plan; the initiating organisation writes it.")
+    if parties == {HUVUDANSVARIG}:
+        return _(
+            "Your organisation may read the plan; the organisation with overall responsibility writes it."
+        )
+    return _("Your organisation may read the plan; this SIP's workflow lets no organisation write it.")
 
 
 def _ended_meanwhile(session, case, actor) -> bool:
@@ -331,6 +352,7 @@ def _render(
             may_hand_over=may_hand_over,
             # An ended SIP's plan is read-only for everyone: the page says so instead of who writes it.
             ended=workflow.is_final(case.state),
+            who_writes=_who_writes(workflow),
             establish_form=establish,
             hand_over_form=hand_over,
             transfers=responsibility.transfers(session, case),
