@@ -818,6 +818,8 @@ def _dispatch_one(session: Session, registry, reminder: Reminder, *, now: dateti
     case = session.get(SipCase, reminder.case_id)
     workflow = registry.get(case.workflow_name, case.workflow_version)
     reason = skip_reason(session, workflow, case, reminder, now)
+    if reason == SKIP_NOT_COVERED and _to_starter_instead(case, reminder):
+        reason = None
     recipients = _recipients(session, reminder) if reason is None else []
     if isinstance(recipients, str):
         reason = recipients  # everyone it would reach has the same reminder already (or by name)
@@ -854,6 +856,19 @@ def _dispatch_one(session: Session, registry, reminder: Reminder, *, now: dateti
     return SENT
 
 
+def _to_starter_instead(case: SipCase, reminder: Reminder) -> bool:
+    """Point a deadline's reminder whose recipient no longer sees the SIP (the huvudansvarig organisation's
+    consent ran out) at who started the case, as _responsible does before anyone holds huvudansvar: the
+    initiating organisation always sees the SIP, and a deadline must not pass unheard. The row then names
+    its real recipient. False (skip it) for any other reminder, or a case with no starter."""
+    if reminder.deadline_id is None or case.created_by_user_id is None:
+        return False
+    reminder.recipient_user_id = case.created_by_user_id
+    reminder.recipient_unit_id = None
+    reminder.recipient_address = None
+    return True
+
+
 def skip_reason(
     session: Session, workflow: Workflow, case: SipCase, reminder: Reminder, now: datetime
 ) -> str | None:
@@ -864,7 +879,8 @@ def skip_reason(
     reminder before its anchor) whose moment had come by the time it is sent (the scheduler was down): a
     "today" about yesterday would mislead. Those after the moment ("passed", escalated, an effort past its
     end) still go, late. A workflow file's reminder to a unit that names no contact person goes to no one,
-    and one to a recipient whose organisation no longer sees the SIP (the consent ran out) to no one either.
+    and one to a recipient whose organisation no longer sees the SIP (the consent ran out) to no one either
+    (but a deadline's, which _dispatch_one gives to who started the case: _to_starter_instead).
     """
     if workflow.is_final(case.state):
         return SKIP_CASE_ENDED

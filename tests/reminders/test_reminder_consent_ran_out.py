@@ -1,5 +1,7 @@
-"""A reminder to an organisation the consent no longer covers is skipped, with its reason (tester: after the
-consent was withdrawn for the huvudansvarig organisation it kept getting deadline reminders).
+"""A deadline's reminder to an organisation the consent no longer covers goes to who started the SIP instead
+(tester: after the consent was withdrawn for the huvudansvarig organisation it kept getting deadline
+reminders; skipping them left a deadline unheard). Other reminders to such an organisation are skipped with
+their reason (tests/reminders/test_unit_address_reminders.py).
 
 The same access rule that keeps an overdue effort's reminder from such an organisation (scan_efforts)
 decides at sending for every reminder to a user, a unit or a unit's address: security.access.
@@ -7,21 +9,19 @@ decides at sending for every reminder to a user, a unit or a unit's address: sec
 
 from __future__ import annotations
 
-import html as htmllib
 from datetime import date, timedelta
 
 import support
 from remkit import established, reminder_mails, reminders, tick
 from sqlmodel import select
-from webkit import login
 
 from sipflow.consent.models import Consent, ConsentOrganisation
 from sipflow.db import unit_of_work
 from sipflow.plans.responsibility import give_huvudansvar
 
 
-def test_a_deadline_reminder_to_an_organisation_whose_consent_ran_out_is_skipped_with_its_reason(
-    app, client, engine, db_session, registry, parties, create_case, make_user
+def test_a_deadline_reminder_to_an_organisation_whose_consent_ran_out_goes_to_who_started_the_sip(
+    app, engine, db_session, registry, parties, create_case
 ):
     case = established(db_session, registry, parties, create_case)
     with unit_of_work(db_session):
@@ -56,12 +56,12 @@ def test_a_deadline_reminder_to_an_organisation_whose_consent_ran_out_is_skipped
     assert soon.due_at.date() > date(2026, 11, 21)
     tick(app, soon.due_at + timedelta(minutes=1))
     (row,) = [r for r in reminders(engine, kind="deadline_soon") if r.id == soon.id]
-    assert (row.status, row.skip_reason) == ("skipped", "not_covered")
-    assert parties.municipality_user.email not in [m.recipient for m in reminder_mails(engine)]
-    # The administration's list says why.
-    admin = make_user(parties.region, roles="admin")
-    login(client, admin.username)
-    page = htmllib.unescape(
-        client.get("/admin/reminders/", query_string={"status": "skipped"}).get_data(True)
+    # The row names who it went to: the starter, of the initiating organisation, which sees the SIP.
+    assert (row.status, row.recipient_user_id, row.recipient_unit_id) == (
+        "sent",
+        case.created_by_user_id,
+        None,
     )
-    assert "mottagarens organisation ser inte längre SIP:en: samtycket omfattar den inte (längre)" in page
+    mailed = [m.recipient for m in reminder_mails(engine)]
+    assert parties.municipality_user.email not in mailed
+    assert parties.region_user.id == case.created_by_user_id and parties.region_user.email in mailed

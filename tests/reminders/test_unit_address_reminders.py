@@ -8,6 +8,7 @@ the app's own registry, so the reconciliation every change of participants runs 
 
 from __future__ import annotations
 
+import html as htmllib
 import tomllib
 from datetime import timedelta
 from pathlib import Path
@@ -19,7 +20,8 @@ from webkit import login
 
 from sipflow.cases import services as case_services
 from sipflow.cases.models import Participant, SipCase
-from sipflow.clock import add_days, frozen, now_utc
+from sipflow.clock import add_days, frozen, now_utc, to_local
+from sipflow.consent.models import Consent, ConsentOrganisation
 from sipflow.db import unit_of_work
 from sipflow.people.labels import unit_label
 from sipflow.people.models import Organisation, Unit
@@ -164,3 +166,39 @@ def test_a_reminder_skipped_for_want_of_anyone_goes_to_the_address_given_after(
     _dispatch(app, engine, registry, at + timedelta(minutes=5))
     assert UNIT_ADDRESS in [m.recipient for m in reminder_mails(engine)]
     assert reminders(engine, id=row.id)[0].status == "sent"
+
+
+def test_a_workflow_reminder_to_a_unit_the_consent_no_longer_covers_is_skipped_with_its_reason(
+    app, engine, client, db_session, registry, parties, declaring, make_user
+):
+    case, at = declaring, _due(declaring)
+    _set_address(db_session, registry, parties, case, UNIT_ADDRESS, now=now_utc())
+    # The consent naming Växjö kommun ran out before the reminder is due; a further one names the region.
+    with unit_of_work(db_session):
+        for consent in db_session.exec(select(Consent).where(Consent.case_id == case.id)).all():
+            consent.valid_until = to_local(now_utc()).date() + timedelta(days=1)
+        further = Consent(
+            case_id=case.id,
+            decision="given",
+            given_by="person",
+            form="oral",
+            recorded_at=now_utc(),
+            recorded_by_user_id=parties.region_user.id,
+        )
+        db_session.add(further)
+        db_session.flush()
+        db_session.add(
+            ConsentOrganisation(consent_id=further.id, organisation_id=parties.region.organisation_id)
+        )
+    assert to_local(at).date() > to_local(now_utc()).date() + timedelta(days=1)
+    _dispatch(app, engine, registry, at)
+    row = _unit_row(engine, parties)
+    assert (row.status, row.skip_reason) == ("skipped", "not_covered")
+    assert UNIT_ADDRESS not in [m.recipient for m in reminder_mails(engine)]
+    # The administration's list says why.
+    admin = make_user(parties.region, roles="admin")
+    login(client, admin.username)
+    page = htmllib.unescape(
+        client.get("/admin/reminders/", query_string={"status": "skipped"}).get_data(True)
+    )
+    assert "mottagarens organisation ser inte längre SIP:en: samtycket omfattar den inte (längre)" in page
