@@ -26,9 +26,11 @@ def reminders(engine, **where) -> list[Reminder]:
 
 
 def reminder_mails(engine) -> list[OutboxMessage]:
-    """The outbox rows reminders wrote."""
+    """The outbox rows reminders wrote, in the order they were written (PostgreSQL returns an unordered
+    query's rows in whatever order its heap holds them: an updated row may come last)."""
     with Session(engine) as session:
-        return list(session.exec(select(OutboxMessage).where(OutboxMessage.kind == "reminder")).all())
+        query = select(OutboxMessage).where(OutboxMessage.kind == "reminder").order_by(OutboxMessage.id)
+        return list(session.exec(query).all())
 
 
 def tick(app, at: datetime):
