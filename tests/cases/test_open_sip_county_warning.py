@@ -13,19 +13,18 @@ from datetime import date
 
 import pytest
 from sqlmodel import func, select
-from support import new_unit, new_user, valid_personnummer
+from support import new_person, new_unit, new_user, valid_personnummer
 from webkit import FreshContextClient, fill, forms_of, login, text_of
 
 from sipflow.cases import services
 from sipflow.cases.models import SipCase
 from sipflow.clock import now_utc
-from sipflow.people.identifiers import parse_identifier
 from sipflow.people.models import Organisation
-from sipflow.people.services import register_person
 from sipflow.security import audit
 from sipflow.security.audit import AccessLogEntry
 
-PERSON_PNR = valid_personnummer(date(1982, 4, 9), serial=981)
+PERSON_BIRTH, PERSON_SERIAL = date(1982, 4, 9), 981
+PERSON_PNR = valid_personnummer(PERSON_BIRTH, serial=PERSON_SERIAL)
 OPEN_SIP_WARNING = "Personen har redan en pågående SIP"
 HIDDEN_OPEN_SIP = "Personen har en pågående SIP hos andra organisationer"
 VAXJO = "0780"  # Kronoberg (07)
@@ -81,15 +80,15 @@ def person_lookups(db_session) -> list[tuple]:
 @pytest.fixture
 def person(db_session, app):
     """A person folkbokförd in Växjö (Kronoberg)."""
-    now = now_utc()
-    registered = register_person(
+    registered = new_person(
         db_session,
         app.config["PNR_HASH_KEY"],
-        parse_identifier(PERSON_PNR, today=now.date()),
+        now=now_utc(),
+        birth=PERSON_BIRTH,
+        serial=PERSON_SERIAL,
+        municipality=VAXJO,
         given_name="Ida",
         family_name="Lind",
-        home_municipality_code=VAXJO,
-        now=now,
     )
     db_session.commit()
     return registered

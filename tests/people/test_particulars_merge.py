@@ -13,17 +13,16 @@ from datetime import date
 
 import pytest
 from sqlmodel import select
-from support import valid_personnummer
+from support import new_person, valid_personnummer
 from webkit import FreshContextClient, fill, forms_of, login, text_of
 
 from sipflow.cases import services
 from sipflow.cases.scripted import fire_scripted
 from sipflow.clock import now_utc
-from sipflow.people.identifiers import parse_identifier
 from sipflow.people.models import Municipality, Person
-from sipflow.people.services import register_person
 
-PNR = valid_personnummer(date(1958, 6, 2), serial=318)
+BIRTH, SERIAL = date(1958, 6, 2), 318
+PNR = valid_personnummer(BIRTH, serial=SERIAL)
 VAXJO, ALVESTA, ALMHULT = "0780", "0764", "0765"
 TAKEN_IN = "Ändrat av någon annan under tiden."
 MERGED = "Någon annan ändrade personens uppgifter medan du arbetade."
@@ -46,15 +45,15 @@ def municipality_name(db_session, code) -> str:
 
 @pytest.fixture
 def greta(db_session, app):
-    now = now_utc()
-    person = register_person(
+    person = new_person(
         db_session,
         app.config["PNR_HASH_KEY"],
-        parse_identifier(PNR, today=now.date()),
+        now=now_utc(),
+        birth=BIRTH,
+        serial=SERIAL,
+        municipality=VAXJO,
         given_name="Greta",
         family_name="Ek",
-        home_municipality_code=VAXJO,
-        now=now,
     )
     db_session.commit()
     return person
