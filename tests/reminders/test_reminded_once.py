@@ -8,7 +8,6 @@ test_follow_up_and_efforts.py's test_an_overdue_follow_up_is_escalated_once_afte
 
 from __future__ import annotations
 
-import tomllib
 from datetime import timedelta
 from pathlib import Path
 
@@ -18,11 +17,9 @@ from sqlmodel import select
 from webkit import login
 
 from sipflow.cases import services as case_services
-from sipflow.cases.models import Participant, SipCase
+from sipflow.cases.models import Participant
 from sipflow.clock import add_days, frozen, now_utc
 from sipflow.db import unit_of_work
-from sipflow.reminders.services import DECLARED, reconcile_case
-from sipflow.workflow.definition import parse_workflow
 
 WORKFLOWS = Path(__file__).resolve().parents[2] / "workflows"
 MISSED = "En tidsfrist i en SIP har gått ut"
@@ -101,32 +98,6 @@ def test_a_contact_person_who_was_not_staff_of_the_unit_then_gets_it_late(
     assert _subjects_to(engine, parties.region_user.email, case) == [MISSED, ESCALATED]
     tick(app, at + timedelta(minutes=10))
     assert _subjects_to(engine, newcomer.email, case) == [MISSED, ESCALATED]
-
-
-@pytest.fixture
-def declaring(db_session, registry, parties, create_case, monkeypatch):
-    """An established SIP whose workflow file (in the app's registry) declares a reminder to every
-    participant 14 days before the follow-up; its reminder rows written. The case."""
-    case = established(db_session, registry, parties, create_case)
-    with (WORKFLOWS / "sip.toml").open("rb") as handle:
-        data = tomllib.load(handle)
-    data["reminders"] = [
-        {
-            "name": "prepare_follow_up",
-            "label": {"sv": "Förbered uppföljningen", "en": "Prepare the follow-up"},
-            "anchor": "follow_up_on",
-            "offset_days": -14,
-            "recipients": ["participant"],
-            "template": "case_reminder",
-        }
-    ]
-    workflow = parse_workflow(WORKFLOWS / "sip.toml", data)
-    monkeypatch.setitem(registry._by_key, (case.workflow_name, case.workflow_version), workflow)
-    with unit_of_work(db_session):
-        reconcile_case(
-            db_session, workflow, db_session.get(SipCase, case.id), now=now_utc(), families={DECLARED}
-        )
-    return case
 
 
 def test_a_declared_reminder_sent_to_the_units_address_does_not_go_again_to_that_address_by_name(

@@ -9,53 +9,24 @@ the app's own registry, so the reconciliation every change of participants runs 
 from __future__ import annotations
 
 import html as htmllib
-import tomllib
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
-from remkit import established, reminder_mails, reminders
+from remkit import reminder_mails, reminders
 from sqlmodel import Session, select
 from webkit import login
 
 from sipflow.cases import services as case_services
-from sipflow.cases.models import Participant, SipCase
+from sipflow.cases.models import Participant
 from sipflow.clock import add_days, frozen, now_utc, to_local
 from sipflow.consent.models import Consent, ConsentOrganisation
 from sipflow.db import unit_of_work
 from sipflow.people.labels import unit_label
 from sipflow.people.models import Organisation, Unit
-from sipflow.reminders.services import DECLARED, dispatch_due, reconcile_case
-from sipflow.workflow.definition import parse_workflow
+from sipflow.reminders.services import dispatch_due
 
 WORKFLOWS = Path(__file__).resolve().parents[2] / "workflows"
 UNIT_ADDRESS = "vaxjo.hemtjanst@example.se"
-
-
-@pytest.fixture
-def declaring(db_session, registry, parties, create_case, monkeypatch):
-    """An established SIP whose workflow file (in the app's registry) declares a reminder to every
-    participant 14 days before the follow-up; its reminder rows written. The case and the workflow."""
-    case = established(db_session, registry, parties, create_case)
-    with (WORKFLOWS / "sip.toml").open("rb") as handle:
-        data = tomllib.load(handle)
-    data["reminders"] = [
-        {
-            "name": "prepare_follow_up",
-            "label": {"sv": "Förbered uppföljningen", "en": "Prepare the follow-up"},
-            "anchor": "follow_up_on",
-            "offset_days": -14,
-            "recipients": ["participant"],
-            "template": "case_reminder",
-        }
-    ]
-    workflow = parse_workflow(WORKFLOWS / "sip.toml", data)
-    monkeypatch.setitem(registry._by_key, (case.workflow_name, case.workflow_version), workflow)
-    with unit_of_work(db_session):
-        reconcile_case(
-            db_session, workflow, db_session.get(SipCase, case.id), now=now_utc(), families={DECLARED}
-        )
-    return case
 
 
 def _due(case):
