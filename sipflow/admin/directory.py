@@ -305,6 +305,26 @@ def _apply(session: Session, row, values: dict, expected: int | None) -> bool:
     return True
 
 
+def _edit(
+    session: Session,
+    actor: User | None,
+    row: Organisation | Unit,
+    values: dict,
+    expected: int | None,
+    action: str,
+    *,
+    now: datetime,
+) -> bool:
+    """Save an organisation's or a unit's cleaned values, logged as action with what it was; False if none
+    differ."""
+    before = snapshot(row)
+    if not _apply(session, row, values, expected):
+        return False
+    session.add(row)
+    _log(session, actor, action, row, before=before, now=now)
+    return True
+
+
 def _set_active(
     session: Session,
     actor: User | None,
@@ -392,12 +412,7 @@ def edit_organisation(
         county_code=values["county_code"],
         municipality_code=values["municipality_code"],
     )
-    before = snapshot(organisation)
-    if not _apply(session, organisation, values, expected_version):
-        return False
-    session.add(organisation)
-    _log(session, actor, "organisation.edit", organisation, before=before, now=now)
-    return True
+    return _edit(session, actor, organisation, values, expected_version, "organisation.edit", now=now)
 
 
 def set_organisation_active(
@@ -492,12 +507,7 @@ def edit_unit(
         unit_id=unit.id,
         organisation_id=unit.organisation_id,
     )
-    before = snapshot(unit)
-    if not _apply(session, unit, values, expected_version):
-        return False
-    session.add(unit)
-    _log(session, actor, "unit.edit", unit, before=before, now=now)
-    return True
+    return _edit(session, actor, unit, values, expected_version, "unit.edit", now=now)
 
 
 def set_unit_active(session: Session, actor: User | None, unit: Unit, active: bool, *, now: datetime) -> bool:
