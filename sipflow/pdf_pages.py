@@ -1,4 +1,5 @@
-"""Page decorations that need the page count ("Sida x av y"): a reportlab canvas that draws them last."""
+"""What sipflow's PDFs share: page decorations that need the page count ("Sida x av y"), drawn last by a
+reportlab canvas, and the look of a list table."""
 
 from __future__ import annotations
 
@@ -30,3 +31,20 @@ def page_count_canvas(decorate: Callable[[object, int], None], *, date_stamp: st
             super().save()
 
     return PageCountCanvas
+
+
+def list_table_style(font: str) -> list[tuple]:
+    """The TableStyle commands of a list table (a shaded header row repeated on each page, thin rules between
+    rows), in font: the plan's tables and the loggutdrag's."""
+    from reportlab.lib import colors
+
+    return [
+        # Every cell's default font is ours too, or the page refers to an unembedded Helvetica.
+        ("FONTNAME", (0, 0), (-1, -1), font),
+        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8edf2")),
+        ("LINEBELOW", (0, 0), (-1, 0), 0.8, colors.HexColor("#4a5a6a")),
+        ("LINEBELOW", (0, 1), (-1, -1), 0.25, colors.HexColor("#c5ced6")),
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("TOPPADDING", (0, 0), (-1, -1), 2),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
+    ]

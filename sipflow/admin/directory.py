@@ -305,6 +305,47 @@ def _apply(session: Session, row, values: dict, expected: int | None) -> bool:
     return True
 
 
+def _edit(
+    session: Session,
+    actor: User | None,
+    row: Organisation | Unit,
+    values: dict,
+    expected: int | None,
+    action: str,
+    *,
+    now: datetime,
+) -> bool:
+    """Save an organisation's or a unit's cleaned values, logged as action with what it was; False if none
+    differ."""
+    before = snapshot(row)
+    if not _apply(session, row, values, expected):
+        return False
+    session.add(row)
+    _log(session, actor, action, row, before=before, now=now)
+    return True
+
+
+def _set_active(
+    session: Session,
+    actor: User | None,
+    row: Organisation | Unit,
+    active: bool,
+    action: str,
+    *,
+    now: datetime,
+) -> bool:
+    """Activate or deactivate an organisation or a unit, logged as action with what it was; False if it
+    already was."""
+    if row.active == active:
+        return False
+    before = snapshot(row)
+    row.active = active
+    bump_row_version(row)
+    session.add(row)
+    _log(session, actor, action, row, before=before, now=now)
+    return True
+
+
 # --- Organisations -----------------------------------------------------------------------------------------
 
 
@@ -371,12 +412,7 @@ def edit_organisation(
         county_code=values["county_code"],
         municipality_code=values["municipality_code"],
     )
-    before = snapshot(organisation)
-    if not _apply(session, organisation, values, expected_version):
-        return False
-    session.add(organisation)
-    _log(session, actor, "organisation.edit", organisation, before=before, now=now)
-    return True
+    return _edit(session, actor, organisation, values, expected_version, "organisation.edit", now=now)
 
 
 def set_organisation_active(
@@ -387,20 +423,9 @@ def set_organisation_active(
     check_organisation_change(
         admin_region(session, actor), organisation, county_code=organisation.county_code
     )
-    if organisation.active == active:
+    action = "organisation.activate" if active else "organisation.deactivate"
+    if not _set_active(session, actor, organisation, active, action, now=now):
         return False
-    before = snapshot(organisation)
-    organisation.active = active
-    bump_row_version(organisation)
-    session.add(organisation)
-    _log(
-        session,
-        actor,
-        "organisation.activate" if active else "organisation.deactivate",
-        organisation,
-        before=before,
-        now=now,
-    )
     if not active:
         # Its units join no new SIP either; reactivating the organisation leaves them to be chosen one by one.
         for unit in session.exec(
@@ -482,12 +507,7 @@ def edit_unit(
         unit_id=unit.id,
         organisation_id=unit.organisation_id,
     )
-    before = snapshot(unit)
-    if not _apply(session, unit, values, expected_version):
-        return False
-    session.add(unit)
-    _log(session, actor, "unit.edit", unit, before=before, now=now)
-    return True
+    return _edit(session, actor, unit, values, expected_version, "unit.edit", now=now)
 
 
 def set_unit_active(session: Session, actor: User | None, unit: Unit, active: bool, *, now: datetime) -> bool:
@@ -505,14 +525,8 @@ def set_unit_active(session: Session, actor: User | None, unit: Unit, active: bo
 def _set_unit_active(
     session: Session, actor: User | None, unit: Unit, active: bool, *, now: datetime
 ) -> bool:
-    if unit.active == active:
-        return False
-    before = snapshot(unit)
-    unit.active = active
-    bump_row_version(unit)
-    session.add(unit)
-    _log(session, actor, "unit.activate" if active else "unit.deactivate", unit, before=before, now=now)
-    return True
+    action = "unit.activate" if active else "unit.deactivate"
+    return _set_active(session, actor, unit, active, action, now=now)
 
 
 # --- Lists -------------------------------------------------------------------------------------------------

@@ -961,10 +961,7 @@ def remove_participant(uid: str, participant_id: int):
     )
     form = RemoveParticipantForm(formdata=request.form) if posted else None
     if refusal is not None:
-        # A GET sent no input to be invalid: what the SIP's state refuses (a 400 to a POST: an effort owner,
-        # a participant removed already) is a conflict there, 409, as an ended SIP's is here and on the other
-        # pages that explain a refusal instead of a form (further consent); who may not remove gets 403.
-        status = Conflict.status if not posted and refusal.status == InvalidInput.status else refusal.status
+        status = _refusal_status(refusal, posted)
         # A posted reason is shown back read-only: the page offers no form to put it in.
         return _render_removal(case, participant, None, errors=[refusal.message], status=status, kept=form)
     if form is None:
@@ -994,6 +991,16 @@ def remove_participant(uid: str, participant_id: int):
         flash(_("The participant is removed from the SIP."), "success")
         return redirect(url_for("cases.detail", uid=case.uid), code=303)
     return _render_removal(case, participant, form, errors=sent.errors, status=sent.status)
+
+
+def _refusal_status(refusal: UserError, posted: bool) -> int:
+    """The status of a participant page refused before its form is read.
+
+    A GET sent no input to be invalid: what the SIP's state refuses (a 400 to a POST: an effort owner, a
+    participant removed already) is a conflict there, 409, as an ended SIP's is here and on the other pages
+    that explain a refusal instead of a form (further consent); who may not act gets 403.
+    """
+    return Conflict.status if not posted and refusal.status == InvalidInput.status else refusal.status
 
 
 @dataclass
@@ -1050,7 +1057,7 @@ def contact_person(uid: str, participant_id: int):
         registry, case, services.actor_organisation_id(session, actor), participant
     )
     if refusal is not None:
-        status = Conflict.status if not posted and refusal.status == InvalidInput.status else refusal.status
+        status = _refusal_status(refusal, posted)
         return _render_contact_person(case, shown, None, errors=[refusal.message], status=status, kept=form)
     if form is None:
         form = ContactPersonForm(formdata=None, version=case.version, contact_user_id=shown.contact_user_id)

@@ -265,6 +265,31 @@ def consent_recorders(workflow: Workflow) -> set[str]:
     return {party for t in workflow.transitions if t.form == CONSENT_FORM for party in t.parties}
 
 
+def _consent_change_refusal(
+    workflow: Workflow, case: SipCase, roles: set[str], *, consent_given: bool, ended, not_recorder, not_given
+) -> UserError | None:
+    """Why the SIP's consent cannot be changed now, in the caller's words; None when it can.
+
+    The one rule of a further consent and of a withdrawal for one organisation: an open SIP (else ended), a
+    party that records the SIP's consent (else not_recorder), a given consent to add to (else not_given).
+    """
+    if workflow.is_final(case.state):
+        return CaseEnded(ended)
+    if not roles & consent_recorders(workflow):
+        return NotAllowed(not_recorder)
+    if not consent_given:
+        return Conflict(not_given)
+    return None
+
+
+def _read_refusal(rule, session: Session, registry: WorkflowRegistry, case: SipCase, actor: User):
+    """rule (further_consent_refusal, organisation_withdrawal_refusal) for actor on case, from what it reads
+    (the actor's roles, the consents)."""
+    workflow = registry.get(case.workflow_name, case.workflow_version)
+    roles = party_roles(session, case, actor_organisation_id(session, actor))
+    return rule(workflow, case, roles, consent_given=has_given_consent(session, case))
+
+
 def further_consent_refusal(
     workflow: Workflow, case: SipCase, roles: set[str], *, consent_given: bool
 ) -> UserError | None:
@@ -273,27 +298,24 @@ def further_consent_refusal(
     roles: the actor's party roles in the case; consent_given: whether the SIP's consent step recorded a
     given consent (the first consent is always that step, so its guards and deadlines see it).
     """
-    if workflow.is_final(case.state):
-        return CaseEnded(_l("The SIP has ended: no consent can be recorded for it."))
-    if not roles & consent_recorders(workflow):
-        return NotAllowed(_l("Only the parties that record the SIP's consent may record a further one."))
-    if not consent_given:
-        return Conflict(
-            _l(
-                "The SIP's first consent is recorded as a step under Next steps; a further one comes "
-                "after it."
-            )
-        )
-    return None
+    return _consent_change_refusal(
+        workflow,
+        case,
+        roles,
+        consent_given=consent_given,
+        ended=_l("The SIP has ended: no consent can be recorded for it."),
+        not_recorder=_l("Only the parties that record the SIP's consent may record a further one."),
+        not_given=_l(
+            "The SIP's first consent is recorded as a step under Next steps; a further one comes after it."
+        ),
+    )
 
 
 def refusal_of_further_consent(
     session: Session, registry: WorkflowRegistry, case: SipCase, actor: User
 ) -> UserError | None:
     """further_consent_refusal for actor on case, from what it reads (the actor's roles, the consents)."""
-    workflow = registry.get(case.workflow_name, case.workflow_version)
-    roles = party_roles(session, case, actor_organisation_id(session, actor))
-    return further_consent_refusal(workflow, case, roles, consent_given=has_given_consent(session, case))
+    return _read_refusal(further_consent_refusal, session, registry, case, actor)
 
 
 def organisation_withdrawal_refusal(
@@ -304,29 +326,25 @@ def organisation_withdrawal_refusal(
     The parties that record the SIP's consent record its withdrawal for one organisation too, on an open
     SIP with a given consent: further_consent_refusal's rule, in its own words.
     """
-    if workflow.is_final(case.state):
-        return CaseEnded(_l("The SIP has ended: its consent can no longer be changed."))
-    if not roles & consent_recorders(workflow):
-        return NotAllowed(
-            _l(
-                "Only the parties that record the SIP's consent may record that it is withdrawn for an "
-                "organisation."
-            )
-        )
-    if not consent_given:
-        return Conflict(_l("No consent has been given for this SIP yet, so there is nothing to withdraw."))
-    return None
+    return _consent_change_refusal(
+        workflow,
+        case,
+        roles,
+        consent_given=consent_given,
+        ended=_l("The SIP has ended: its consent can no longer be changed."),
+        not_recorder=_l(
+            "Only the parties that record the SIP's consent may record that it is withdrawn for an "
+            "organisation."
+        ),
+        not_given=_l("No consent has been given for this SIP yet, so there is nothing to withdraw."),
+    )
 
 
 def refusal_of_organisation_withdrawal(
     session: Session, registry: WorkflowRegistry, case: SipCase, actor: User
 ) -> UserError | None:
     """organisation_withdrawal_refusal for actor on case, from what it reads."""
-    workflow = registry.get(case.workflow_name, case.workflow_version)
-    roles = party_roles(session, case, actor_organisation_id(session, actor))
-    return organisation_withdrawal_refusal(
-        workflow, case, roles, consent_given=has_given_consent(session, case)
-    )
+    return _read_refusal(organisation_withdrawal_refusal, session, registry, case, actor)
 
 
 def has_given_consent(session: Session, case: SipCase) -> bool:

@@ -25,7 +25,7 @@ from xml.sax.saxutils import escape
 
 from sipflow.clock import to_local
 from sipflow.pdf_fonts import markup, register_fonts
-from sipflow.pdf_pages import page_count_canvas
+from sipflow.pdf_pages import list_table_style, page_count_canvas
 from sipflow.people.identifiers import PERSONNUMMER, RESERVNUMMER, SAMORDNINGSNUMMER
 from sipflow.plans.models import by_others
 
@@ -241,7 +241,6 @@ def _page_canvas(header_left: str, header_right: str, established_at: datetime, 
 
 def render_plan_pdf(content: dict, *, large: bool = False) -> bytes:
     """The SIP document of a frozen version's content as PDF bytes; large: the person's large, plain copy."""
-    from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.lib.units import mm
@@ -320,20 +319,7 @@ def render_plan_pdf(content: dict, *, large: bool = False) -> bytes:
         grid = LongTable(
             data, colWidths=[w * mm for w in widths], rowHeights=heights, repeatRows=1, hAlign="LEFT"
         )
-        grid.setStyle(
-            TableStyle(
-                [
-                    # Every cell's default font is ours too, or the page refers to an unembedded Helvetica.
-                    ("FONTNAME", (0, 0), (-1, -1), FONT),
-                    ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8edf2")),
-                    ("LINEBELOW", (0, 0), (-1, 0), 0.8, colors.HexColor("#4a5a6a")),
-                    ("LINEBELOW", (0, 1), (-1, -1), 0.25, colors.HexColor("#c5ced6")),
-                    ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                    ("TOPPADDING", (0, 0), (-1, -1), 2),
-                    ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
-                ]
-            )
-        )
+        grid.setStyle(TableStyle(list_table_style(FONT)))
         return grid
 
     person = content["person"]

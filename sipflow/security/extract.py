@@ -18,6 +18,7 @@ from sqlmodel import Session, select
 from sipflow.cases.models import SipCase
 from sipflow.clock import to_local
 from sipflow.pdf_fonts import markup, register_fonts
+from sipflow.pdf_pages import list_table_style
 from sipflow.people.models import Organisation, Person, User
 from sipflow.security import audit
 from sipflow.security.audit import AccessLogEntry
@@ -173,7 +174,6 @@ def _register_fonts() -> None:
 
 def access_extract_pdf(session: Session, person_id: int, *, now: datetime) -> bytes:
     """The loggutdrag as an A4 landscape PDF: title, the person (masked identifier), when, and the rows."""
-    from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4, landscape
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.lib.units import mm
@@ -211,19 +211,7 @@ def access_extract_pdf(session: Session, person_id: int, *, now: datetime) -> by
         data += [[text(value, cell) for value in row.cells()] for row in rows]
         widths = [38 * mm, 40 * mm, 42 * mm, 48 * mm, 53 * mm, 34 * mm, 18 * mm]  # the 273 mm between margins
         table = LongTable(data, colWidths=widths, repeatRows=1, hAlign="LEFT")
-        table.setStyle(
-            TableStyle(
-                [
-                    ("FONTNAME", (0, 0), (-1, -1), FONT),
-                    ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8edf2")),
-                    ("LINEBELOW", (0, 0), (-1, 0), 0.8, colors.HexColor("#4a5a6a")),
-                    ("LINEBELOW", (0, 1), (-1, -1), 0.25, colors.HexColor("#c5ced6")),
-                    ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                    ("TOPPADDING", (0, 0), (-1, -1), 2),
-                    ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
-                ]
-            )
-        )
+        table.setStyle(TableStyle(list_table_style(FONT)))
         story.append(table)
     else:
         story.append(text("Inga loggade åtkomster.", body))

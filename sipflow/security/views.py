@@ -52,12 +52,9 @@ class LoginForm(PageForm):
     password = PasswordField(_l("Password"), validators=[DataRequired(), MaxLength(MAX_LENGTH)])
 
 
-class ChangePasswordForm(PageForm):
-    """The current password, and the new one twice."""
-
-    current_password = PasswordField(
-        _l("Current password"), validators=[DataRequired(), MaxLength(MAX_LENGTH)]
-    )
+def _new_password_twice() -> tuple[PasswordField, PasswordField]:
+    """The new password and the same again, the two fields of every form that sets one (made in this order,
+    after the form's own fields, so each form keeps its order)."""
     new_password = PasswordField(
         _l("New password"),
         description=_l("At least 12 characters. A few words in a row make a good password."),
@@ -70,6 +67,16 @@ class ChangePasswordForm(PageForm):
             EqualTo("new_password", message=_l("The two new passwords are not the same.")),
         ],
     )
+    return new_password, new_password_again
+
+
+class ChangePasswordForm(PageForm):
+    """The current password, and the new one twice."""
+
+    current_password = PasswordField(
+        _l("Current password"), validators=[DataRequired(), MaxLength(MAX_LENGTH)]
+    )
+    new_password, new_password_again = _new_password_twice()
 
 
 def _loggable(name: str) -> str:
@@ -289,18 +296,7 @@ def change_password():
 class SetPasswordForm(PageForm):
     """The new password, twice (through a set-password link)."""
 
-    new_password = PasswordField(
-        _l("New password"),
-        description=_l("At least 12 characters. A few words in a row make a good password."),
-        validators=[DataRequired(), MaxLength(MAX_LENGTH)],
-    )
-    new_password_again = PasswordField(
-        _l("New password again"),
-        validators=[
-            DataRequired(),
-            EqualTo("new_password", message=_l("The two new passwords are not the same.")),
-        ],
-    )
+    new_password, new_password_again = _new_password_twice()
 
 
 # How a refused set-password link is answered: 404 when it names nothing, 410 when it no longer works.
