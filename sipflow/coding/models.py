@@ -26,6 +26,20 @@ def code_label(label: str) -> str:
     return str(SEEDED_LABELS.get(label, label))
 
 
+# The reason sipflow itself gives a reversal, as stored (Swedish, as the seeded labels): a meeting's records
+# reversed and recorded again with the kind it was settled as (another meeting turned out to be held first).
+# Migration e8a0c2d4f6b9 stores the same words. Shown in the reader's language; a reason staff typed as typed.
+KIND_CORRECTED = "Mötestypen rättad (första möte eller uppföljning) efter vilket möte som hölls först"
+SYSTEM_REASONS = {
+    KIND_CORRECTED: _l("Meeting type corrected (first meeting or follow-up) by which meeting was held first"),
+}
+
+
+def reason_label(reason: str | None) -> str | None:
+    """A reversal's reason in the reader's language when sipflow gave it, else as typed (None: a record)."""
+    return None if reason is None else str(SYSTEM_REASONS.get(reason, reason))
+
+
 class CodeDefinition(SQLModel, table=True):
     """One KVÅ code in the catalogue; retired codes stay for the records that carry them."""
 

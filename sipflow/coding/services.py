@@ -18,7 +18,7 @@ from sipflow.cases.models import Participant, SipCase
 from sipflow.cases.services import lock_case
 from sipflow.clock import to_local
 from sipflow.coding import queries
-from sipflow.coding.models import CODE_KINDS, CodeAssignment, CodeDefinition, CodeRecord
+from sipflow.coding.models import CODE_KINDS, KIND_CORRECTED, CodeAssignment, CodeDefinition, CodeRecord
 from sipflow.coding.rules import ABSENT, CODE_PATTERN, SIP_KIND, CodeChoice, codes_for_meeting, normalise_code
 from sipflow.coding.rules import age_on as _age_on
 from sipflow.csvfiles import LineError, records
@@ -186,11 +186,19 @@ def reverse_meeting_codes(
         )
     if expected_last_id != codes.last_id:
         raise Conflict(_l("The meeting's codes changed since you opened the page: check them and try again."))
-    reversals = [
+    reversals = _reversals(standing, actor, reason, now)
+    session.add_all(reversals)
+    session.flush()
+    return reversals
+
+
+def _reversals(
+    standing: list[CodeRecord], actor: User | None, reason: str, now: datetime
+) -> list[CodeRecord]:
+    """A -1 record naming each of standing, with what it reverses (its meeting kind too: the two cancel)."""
+    return [
         CodeRecord(
-            **record.model_dump(
-                exclude={"id", "sign", "reverses_id", "recorded_at", "recorded_by_user_id", "reason"}
-            ),
+            **record.model_dump(exclude=_NOT_COPIED),
             sign=-1,
             reverses_id=record.id,
             recorded_at=now,
@@ -199,18 +207,51 @@ def reverse_meeting_codes(
         )
         for record in standing
     ]
-    session.add_all(reversals)
+
+
+# What a record's reversal, or its copy recorded again, does not copy from it.
+_NOT_COPIED = {"id", "sign", "reverses_id", "recorded_at", "recorded_by_user_id", "reason"}
+
+
+def follow_meeting_kind(
+    session: Session, meeting: Meeting, *, actor: User | None, now: datetime
+) -> list[CodeRecord]:
+    """The meeting's kind changed after its codes were recorded (another meeting of the SIP turned out to be
+    held first, meetings.services.settle_meeting_kinds): each record still counting with the old kind is
+    reversed and recorded again with the meeting's kind, the rest as it was. Records are facts: the old ones
+    stay, the reversal says why (KIND_CORRECTED). Returns the new +1 records; none when nothing counts with
+    another kind. Runs in the step that recorded the other meeting as held, whose claim holds the case's row.
+    """
+    standing = [
+        record
+        for record in queries.meeting_codes(session, meeting.id).standing
+        if record.meeting_kind != meeting.kind
+    ]
+    if not standing:
+        return []
+    recorded = [
+        CodeRecord(
+            **record.model_dump(exclude=_NOT_COPIED | {"meeting_kind"}),
+            meeting_kind=meeting.kind,
+            sign=1,
+            recorded_at=now,
+            recorded_by_user_id=actor.id if actor is not None else None,
+        )
+        for record in standing
+    ]
+    session.add_all(_reversals(standing, actor, KIND_CORRECTED, now))
+    session.add_all(recorded)
     session.flush()
-    return reversals
+    return recorded
 
 
 # What a re-recorded meeting's records copy from its reversed ones: the meeting and the person as they were
-# on the meeting day (a move since then must not move the meeting in the statistics).
+# on the meeting day (a move since then must not move the meeting in the statistics). Not its kind: that is
+# the meeting's as settled now (first or follow-up, meetings.services.settle_meeting_kinds).
 _PARTICULARS = (
     "case_id",
     "meeting_id",
     "held_on",
-    "meeting_kind",
     "person_id",
     "municipality_code",
     "legal_sex",
@@ -282,9 +323,9 @@ def rerecord_meeting_codes(
         )
         raise InvalidInput(message, field="attendance")
     # Recorded again: the day and the person as the reversed records had them (a move since then does not
-    # move the meeting); recorded for the first time: as the outcome's coding would have.
+    # move the meeting), the kind the meeting's; recorded for the first time: as the outcome's coding would.
     particulars = (
-        {name: getattr(last, name) for name in _PARTICULARS}
+        {name: getattr(last, name) for name in _PARTICULARS} | {"meeting_kind": meeting.kind}
         if last is not None
         else _meeting_particulars(case, meeting, person)
     )

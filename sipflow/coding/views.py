@@ -16,7 +16,7 @@ from sipflow.cases.forms import ATTENDANCE_LABELS
 from sipflow.cases.services import actor_organisation_id, party_roles
 from sipflow.clock import now_utc, to_local
 from sipflow.coding import queries, services
-from sipflow.coding.models import CODE_KINDS
+from sipflow.coding.models import CODE_KINDS, reason_label
 from sipflow.coding.rules import CODE_PATTERN, UnitFacts, normalise_code
 from sipflow.db import get_session, unit_of_work
 from sipflow.errors import Conflict, NotAllowed, UserError
@@ -268,7 +268,14 @@ def _meeting_groups(rows) -> list[dict]:
         )
         if row.id is not None:
             group["held_on"] = row.held_on  # the day its records count on
-            group["rows"].append({"record": row, "unit": row.unit_name, "reversed": row.id in reversed_ids})
+            group["rows"].append(
+                {
+                    "record": row,
+                    "unit": row.unit_name,
+                    "reversed": row.id in reversed_ids,
+                    "reason": reason_label(row.reason),
+                }
+            )
     for group in groups.values():
         group["standing"] = any(r["record"].sign == 1 and not r["reversed"] for r in group["rows"])
     return list(groups.values())

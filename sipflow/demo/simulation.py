@@ -21,7 +21,7 @@ from sipflow.coding.rules import Catalogue, UnitFacts, age_on, codes_for_meeting
 from sipflow.demo.bulkload import Ids, Rows, json_text, sqlite_datetime, unchanged
 from sipflow.demo.population import FEMALE_NAMES, MALE_NAMES, Parties, Party, Population
 from sipflow.i18n import DEFAULT_LOCALE
-from sipflow.meetings.models import CANCELLED, HELD, PLANNED
+from sipflow.meetings.models import CANCELLED, FIRST, FOLLOW_UP, HELD, PLANNED
 from sipflow.meetings.outcome import classify
 from sipflow.plans.inputs import follow_up_due_at
 from sipflow.plans.responsibility import is_huvudman
@@ -690,7 +690,8 @@ class CaseSimulator:
     def _plan_meeting(self, rows, sim, at) -> int:
         low, high = PACE["meeting_outcome"][sim.shape.short]
         starts = self._meeting_start(at, low, high)
-        meeting = self._meeting_row(sim, "follow_up" if sim.held else "first", PLANNED, starts)
+        # Provisional, as a booking's (meetings.services.meeting_kind): settled when it is held.
+        meeting = self._meeting_row(sim, FOLLOW_UP if sim.held else FIRST, PLANNED, starts)
         rows.by_table["meeting"].append(meeting)
         sim.meeting = meeting
         return meeting["id"]
@@ -727,9 +728,12 @@ class CaseSimulator:
         rng = self.rng
         meeting = sim.meeting
         if meeting is None:  # a follow-up meeting nobody booked through a kallelse: recorded as it was held
-            meeting = self._meeting_row(sim, "follow_up" if sim.held else "first", HELD, at)
+            meeting = self._meeting_row(sim, FOLLOW_UP, HELD, at)
             meeting["ends_at"] = at + timedelta(hours=1)
             rows.by_table["meeting"].append(meeting)
+        # First or follow-up as held (meetings.services.settle_meeting_kinds): a case's meetings are held
+        # here in the order of their times, so the first held is the first meeting.
+        meeting["kind"] = FOLLOW_UP if sim.held else FIRST
         meeting["status"] = HELD
         meeting["held_at"] = at
         meeting["mode"] = mode = self._meeting_mode(at) if rng.random() < 0.1 else meeting["mode"]

@@ -15,10 +15,10 @@ from sipflow.consent.services import register_coverage_withdrawal
 from sipflow.meetings.models import HELD, Attendance, Meeting, MeetingDecision
 from sipflow.meetings.outcome import (
     BOOKING_EFFECT,
-    CASE_MEETINGS,
     HELD_MEETING,
     MODE_OF_CLASSIFICATION,
     RECORDED_DECISIONS,
+    REKINDED_MEETINGS,
     classify,
     owners_of,
     step_meetings,
@@ -29,8 +29,8 @@ from sipflow.meetings.services import (
     clear_unbooked,
     follow_address,
     mark_unbooked,
-    meeting_kind,
     move_to_held_time,
+    settle_meeting_kinds,
     withdraw_invitations_of,
     withdraw_uncovered,
 )
@@ -82,8 +82,6 @@ def mark_meeting_held(ctx: TransitionContext) -> None:
     if meeting is None:
         meeting = Meeting(
             case_id=ctx.case.id,
-            # The case's meetings as the outcome input read them, when it did (none is written in between).
-            kind=meeting_kind(ctx.session, ctx.case, ctx.memo.get(CASE_MEETINGS)),
             mode=ctx.data.get("mode") or "on_site",
             starts_at=held_at,
             ends_at=held_at + timedelta(hours=1),
@@ -103,6 +101,9 @@ def mark_meeting_held(ctx: TransitionContext) -> None:
     meeting.mode = ctx.data.get("mode") or MODE_OF_CLASSIFICATION.get(classification, meeting.mode)
     meeting.updated_at = ctx.now
     ctx.session.add(meeting)
+    # First or follow-up, as held: the case's meetings as the outcome input read them (none is written in
+    # between), the one booked first perhaps held second.
+    ctx.memo[REKINDED_MEETINGS] = settle_meeting_kinds(ctx.session, meeting, step_meetings(ctx))
     if meeting.id is None:
         ctx.session.flush()  # its id, for the attendance and the decisions
     carer_support = ctx.data.get("carer_support", {})

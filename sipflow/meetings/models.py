@@ -16,6 +16,9 @@ ATTENDANCE_MODES = ("on_site", "video", "phone", "absent")
 ABSENT = ATTENDANCE_MODES[-1]
 # A meeting's own status (not a workflow state): booked, held, or called off.
 PLANNED, HELD, CANCELLED = MEETING_STATUSES = ("planned", "held", "cancelled")
+# What a meeting counts as (Meeting.kind, copied into its code records): the SIP's first meeting, the one held
+# first, or a follow-up. Settled when a meeting is recorded as held (services.settle_meeting_kinds).
+FIRST, FOLLOW_UP = MEETING_KINDS = ("first", "follow_up")
 # session.info key, for the rest of the transaction: {case id: every meeting of the case, the session's own
 # objects, as a step read them (outcome.step_meetings), with the meeting it booked}.
 STEP_MEETINGS = "sipflow.meetings.step_meetings"
@@ -60,7 +63,8 @@ class Meeting(SQLModel, table=True):
     uid: str = Field(default_factory=new_ical_uid, max_length=80, unique=True)
     # Raised on every change sent to invitees (move, place, cancel); calendars ignore an older SEQUENCE.
     sequence: int = 0
-    kind: str = Field(default="first", max_length=12)  # first | follow_up
+    # first | follow_up (MEETING_KINDS): provisional while booked, settled when a meeting is held.
+    kind: str = Field(default=FIRST, max_length=12)
     status: str = Field(default=PLANNED, max_length=12)
     mode: str = Field(max_length=10)
     starts_at: datetime = Field(index=True)

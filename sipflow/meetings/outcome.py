@@ -42,6 +42,9 @@ CARER_KIND = "narstaende"
 RECORDED_DECISIONS = "meeting_decisions"
 # The memo key under which mark_meeting_held leaves the meeting it recorded, for the effects after it.
 HELD_MEETING = "held_meeting"
+# The memo key under which mark_meeting_held leaves the meetings held before whose kind it changed (see
+# services.settle_meeting_kinds), for the coding to correct their records.
+REKINDED_MEETINGS = "rekinded_meetings"
 # The field a refusal of one participant's attendance names: this and the participant's id.
 ATTENDANCE_FIELD = "attendance-"
 # The memo key under which the outcome input leaves every meeting of the case when it read them (no meeting
@@ -146,7 +149,8 @@ def meeting_labels(meetings: Sequence[Meeting]) -> dict[int, str]:
     meeting is a follow-up once a meeting has been held (numbered on from the held ones, by start time);
     before that, which booked meeting turns out to be the first is not known (the last one booked may be
     held first), so each is just "Meeting". Cancelled meetings are labelled as cancelled. Only the label
-    shown: the kind a meeting is recorded with (Meeting.kind, read by the coding) is told apart elsewhere.
+    shown: the kind a meeting counts as (Meeting.kind, read by the coding) is settled when a meeting is
+    recorded as held (services.settle_meeting_kinds), by the same order.
     """
     labels: dict[int, str] = {}
     in_order = sorted(meetings, key=lambda m: (m.starts_at, m.id))

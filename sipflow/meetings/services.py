@@ -45,6 +45,8 @@ from sipflow.meetings.models import (
     ANSWER_MODES,
     CANCELLED,
     EMAIL,
+    FIRST,
+    FOLLOW_UP,
     HELD,
     OTHER,
     PARTSTATS,
@@ -203,14 +205,42 @@ def _require_planned(meeting: Meeting) -> None:
 
 
 def meeting_kind(session: Session, case: SipCase, meetings: Sequence[Meeting] | None = None) -> str:
-    """'first' until a meeting of the case has been held, then 'follow_up'.
+    """The kind a meeting booked now is given: 'first' until a meeting of the case has been held, then
+    'follow_up'. Provisional: of meetings booked before any is held, the last one booked may be held first,
+    so the kind is settled when a meeting is recorded as held (settle_meeting_kinds).
 
     meetings: every meeting of the case, when the caller has read them already (then nothing is read).
     """
     if meetings is not None:
-        return "follow_up" if any(m.status == HELD for m in meetings) else "first"
+        return FOLLOW_UP if any(m.status == HELD for m in meetings) else FIRST
     held = session.exec(select(Meeting.id).where(Meeting.case_id == case.id, Meeting.status == HELD)).first()
-    return "first" if held is None else "follow_up"
+    return FIRST if held is None else FOLLOW_UP
+
+
+def settle_meeting_kinds(session: Session, held: Meeting, meetings: Sequence[Meeting]) -> list[Meeting]:
+    """Settle the kinds of a case's meetings as held (status HELD, held_at set) is recorded as held: the one
+    place the kind that counts (its code records, the statistics' first meetings) is decided.
+
+    The SIP's first meeting is the held meeting held first, by the time it was held (of two at the same
+    time, the one recorded as held before); every other meeting of the case, held, booked or cancelled, is
+    a follow-up. meetings: every meeting of the case, held among them or not (a meeting recorded without a
+    booking is new). Returns the meetings recorded as held before whose kind changed: their code records
+    carry the old kind, and the coding reverses and records them again (coding.effects.record_codes). The
+    outcome refuses a meeting held before the SIP's last one (inputs._held_at), so none does unless data
+    from before this rule held two first meetings.
+    """
+    others = [m for m in meetings if m is not held]
+    held_ones = [m for m in others if m.status == HELD] + [held]
+    first = min(held_ones, key=lambda m: (m.held_at or m.starts_at, m is held, m.kind != FIRST, m.id or 0))
+    changed = []
+    for meeting in [*others, held]:
+        kind = FIRST if meeting is first else FOLLOW_UP
+        if meeting.kind != kind:
+            meeting.kind = kind
+            session.add(meeting)
+            if meeting is not held and meeting.status == HELD:
+                changed.append(meeting)
+    return changed
 
 
 def check_sequence(meeting: Meeting, expected_sequence: int | None) -> None:
