@@ -390,12 +390,15 @@ class Settings:
     follow_up_deadlines: tuple[tuple[str, int, str], ...] = ()
     accept_triggers: tuple[str, ...] = ()
     decline_triggers: tuple[str, ...] = ()
+    # The steps (trigger, destination) ending a case in a state the files mark `entered_in_error`
+    # (makulerad): such a case was never a SIP offered, accepted or declined.
+    entered_in_error_steps: tuple[tuple[str, str], ...] = ()
     occasion_labels: dict = field(default_factory=dict)
 
 
 def settings_from(config: dict, registry, locale: str = "sv") -> Settings:
     """The indicator settings from the config and the workflow files (what accepts, declines, is measured)."""
-    accept, decline, occasions = set(), set(), {}
+    accept, decline, voiding, occasions = set(), set(), set(), {}
     measured: dict[str, set] = {indicator: set() for indicator in DEADLINE_INDICATORS}
     # An occasion is one workflow's (the loader refuses a second workflow declaring it), named by the label
     # of its newest version: versions read oldest first, each a later one overwrites.
@@ -405,6 +408,8 @@ def settings_from(config: dict, registry, locale: str = "sv") -> Settings:
             if deadline.indicator is not None:
                 measured[deadline.indicator].add((workflow.name, workflow.version, deadline.kind))
         for transition in workflow.transitions:
+            if workflow.states[transition.dest].entered_in_error:
+                voiding.add((transition.trigger, transition.dest))
             if transition.form == ACCEPT_FORM:
                 accept.add(transition.trigger)
             elif transition.form == DECLINE_FORM:
@@ -416,6 +421,7 @@ def settings_from(config: dict, registry, locale: str = "sv") -> Settings:
         follow_up_deadlines=tuple(sorted(measured["follow_up"])),
         accept_triggers=tuple(sorted(accept)),
         decline_triggers=tuple(sorted(decline)),
+        entered_in_error_steps=tuple(sorted(voiding)),
         occasion_labels=occasions,
     )
 
@@ -844,6 +850,19 @@ def case_outcome_queries(query: StatsQuery, settings: Settings):
     def stepped(triggers):
         return exists(select(1).where(tl.case_id == sc.id, tl.trigger.in_(triggers or ("",))))
 
+    # A case ended as entered in error (makulerad) is no SIP: not offered, accepted, declined, nor due a
+    # follow-up. Read from its log (the step into such a state, found by the (case, trigger) index), so the
+    # case row is still read from the covering index alone. The step is matched with the state it led to:
+    # the same trigger may lead elsewhere in another file.
+    voiding = settings.entered_in_error_steps
+    entered_in_error = exists(
+        select(1).where(
+            tl.case_id == sc.id,
+            tl.trigger.in_(sorted({trigger for trigger, _ in voiding}) or ("",)),
+            or_(false(), *(and_(tl.trigger == trigger, tl.to_state == state) for trigger, state in voiding)),
+        )
+    )
+
     def dims_for(day):
         return _dimensions(
             query,
@@ -869,7 +888,7 @@ def case_outcome_queries(query: StatsQuery, settings: Settings):
             case((stepped(settings.decline_triggers), 1), else_=0).label("declined"),
         )
         .select_from(people)
-        .where(in_period(sc.requested_at), _area_filter(sc.municipality_code, query))
+        .where(in_period(sc.requested_at), _area_filter(sc.municipality_code, query), ~entered_in_error)
     )
     offered = _grouped(
         base,
@@ -892,6 +911,7 @@ def case_outcome_queries(query: StatsQuery, settings: Settings):
         .where(
             _measured_deadlines(settings.follow_up_deadlines, sc, dl),
             dl.cancelled_at.is_(None),
+            ~entered_in_error,
             in_period(dl.due_at),
             # Only a follow-up whose day has come is due (counted, and held by its date or not): one later
             # in the period would count as missed before anyone could hold it.
