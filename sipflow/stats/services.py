@@ -15,6 +15,7 @@ import calendar
 import re
 import statistics
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -198,6 +199,28 @@ def _range_message():
     return _l("Enter a date from %(first)s to %(last)s.", first=first, last=last)
 
 
+# The filters a statistics query is asked with (the page's fields, the JSON's and exports' parameters, the
+# CLI's options): each takes one value (by: one comma-separated list).
+FILTERS = ("from", "to", "county", "municipality", "by", "compare_years", "code")
+
+
+def single_values(
+    given: Mapping[str, Sequence[str]],
+) -> tuple[dict[str, str | None], dict[str, InvalidInput]]:
+    """Each filter's value as given (None: not given; the first when given more than once) and a refusal,
+    naming the field, of each filter given more than once: a second value is never silently dropped."""
+    values: dict[str, str | None] = {}
+    refusals: dict[str, InvalidInput] = {}
+    for name in FILTERS:
+        typed = list(given.get(name) or ())
+        values[name] = typed[0] if typed else None
+        if len(typed) > 1:
+            refusals[name] = InvalidInput(
+                _l("Given %(count)d times: give one value only.", count=len(typed)), field=name
+            )
+    return values, refusals
+
+
 def parse_query(
     session: Session,
     *,
@@ -276,7 +299,7 @@ def parse_query(
             else None
         )
         if known_code is None or known_code.kind != "sip":
-            raise InvalidInput(_l("Unknown SIP code."), field="code")
+            raise InvalidInput(_not_a_sip_code(session, known_code), field="code")
     restricted = scope if scope is not None and scope.restricted else None
     query = StatsQuery(
         start_day, end_day, county, municipality, names, years, code, restricted, _local_today(now)
@@ -289,6 +312,32 @@ def parse_query(
             _l("Earlier years can be compared only for a period of at most one year."), field="compare_years"
         )
     return query
+
+
+def sip_codes(session: Session) -> list[tuple[str, str]]:
+    """The catalogue's SIP codes (kind sip, retired ones too: their meetings are counted), with their labels,
+    in code order: the codes a query may be limited to."""
+    statement = (
+        select(CodeDefinition.code, CodeDefinition.label)
+        .where(CodeDefinition.kind == "sip")
+        .order_by(CodeDefinition.code)
+    )
+    return [(code, label) for code, label in session.execute(statement)]
+
+
+def _not_a_sip_code(session: Session, known: CodeDefinition | None):
+    """The refusal of a code that is no SIP code: a KVÅ code of another kind (ZV051) is named as one, and
+    the SIP codes that can be chosen are listed."""
+    codes = ", ".join(code for code, _ in sip_codes(session))
+    if not codes:
+        return _l("Unknown SIP code: the code catalogue has no SIP code.")
+    if known is not None:
+        return _l(
+            "%(code)s is not a SIP code: only a SIP code can be chosen (%(codes)s).",
+            code=known.code,
+            codes=codes,
+        )
+    return _l("Unknown SIP code: only a SIP code can be chosen (%(codes)s).", codes=codes)
 
 
 def _month_end(day: date) -> date:
