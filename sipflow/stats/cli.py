@@ -14,21 +14,31 @@ from sqlmodel import Session
 from sipflow.errors import InvalidInput
 from sipflow.i18n import in_cli_language
 from sipflow.stats import exports
-from sipflow.stats.services import PROGRESS_STEPS, indicators, parse_query, settings_from
+from sipflow.stats.services import PROGRESS_STEPS, indicators, parse_query, settings_from, single_values
 
 # Above this many days of the whole country the pull is large enough to show a progress bar per table.
 LARGE_PULL_DAYS = 366
 
 
+# Each filter is taken as often as it is given (multiple), so that one given twice is refused by
+# services.single_values, as the dashboard refuses it, instead of click keeping the last silently.
 @click.command("stats")
-@click.option("--from", "start", required=True, help="First day, YYYY-MM-DD.")
-@click.option("--to", "end", required=True, help="Last day, YYYY-MM-DD.")
-@click.option("--by", default="municipality,quarter", show_default=True, help="Breakdowns, comma-separated.")
-@click.option("--county", default="", help="County code (e.g. 08).")
-@click.option("--municipality", default="", help="Municipality code (e.g. 0880).")
+@click.option("--from", "start", multiple=True, required=True, help="First day, YYYY-MM-DD.")
+@click.option("--to", "end", multiple=True, required=True, help="Last day, YYYY-MM-DD.")
+@click.option(
+    "--by",
+    multiple=True,
+    default=["municipality,quarter"],
+    show_default=True,
+    help="Breakdowns, comma-separated.",
+)
+@click.option("--county", multiple=True, help="County code (e.g. 08).")
+@click.option("--municipality", multiple=True, help="Municipality code (e.g. 0880).")
 # Read by parse_query, as the dashboard's field is: the same checks and messages.
-@click.option("--compare-years", default="0", help="Also the same period in this many earlier years.")
-@click.option("--code", default="", help="Only SIPs with this SIP code (e.g. XU045).")
+@click.option(
+    "--compare-years", multiple=True, default=["0"], help="Also the same period in this many earlier years."
+)
+@click.option("--code", multiple=True, help="Only SIPs with this SIP code (e.g. XU045).")
 @click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "json"]), default="csv", show_default=True)
 @click.option(
     "--output", type=click.Path(dir_okay=False, writable=True), help="File to write (default stdout)."
@@ -40,17 +50,22 @@ def stats_command(start, end, by, county, municipality, compare_years, code, fmt
     if fmt == "xlsx" and not output:
         raise click.UsageError("--format xlsx needs --output FILE", ctx=click.get_current_context())
     engine = current_app.extensions["sipflow.engine"]
+    given = {"from": start, "to": end, "county": county, "municipality": municipality, "by": by}
+    given |= {"compare_years": compare_years, "code": code}
     with Session(engine) as session:
         try:
+            values, repeated = single_values(given)
+            if repeated:
+                raise next(iter(repeated.values()))
             query = parse_query(
                 session,
-                start=start,
-                end=end,
-                county=county,
-                municipality=municipality,
-                by=by,
-                compare_years=compare_years,
-                code=code,
+                start=values["from"],
+                end=values["to"],
+                county=values["county"],
+                municipality=values["municipality"],
+                by=values["by"],
+                compare_years=values["compare_years"],
+                code=values["code"],
             )
         except InvalidInput as error:
             option = error.field.replace("_", "-")

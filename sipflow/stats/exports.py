@@ -16,20 +16,24 @@ from sipflow.i18n import DEFAULT_LOCALE
 from sipflow.pdf_pages import page_count_canvas
 
 CSV_DELIMITER = ";"  # what Swedish Excel opens without a wizard
+# An empty cell (a share or median with nothing to count it over) as people read it: on the page and in
+# the PDF. The CSV and XLSX leave it empty (a spreadsheet's number column stays numbers), JSON has null.
+EMPTY_CELL = "–"
 
 
 def _safe(cell):
     """A text cell a spreadsheet would read as a formula is quoted (CSV injection)."""
-    if isinstance(cell, str) and cell[:1] in ("=", "+", "-", "@") and cell != "–":
+    if isinstance(cell, str) and cell[:1] in ("=", "+", "-", "@") and cell != EMPTY_CELL:
         return "'" + cell
     return cell
 
 
 def shown(cell) -> str:
     """A cell as a reader sees it on the page and in the PDF: a share (a float, one decimal) with the
-    language's decimal sign ("28,6" in Swedish, "28.6" in English); anything else as it is."""
+    language's decimal sign ("28,6" in Swedish, "28.6" in English), an empty one (None) as EMPTY_CELL;
+    anything else as it is."""
     if cell is None:
-        return ""
+        return EMPTY_CELL
     if isinstance(cell, float):
         # Never rounded again here (Babel would round a half to even): services.percent rounded it.
         return format_decimal(
@@ -157,7 +161,7 @@ def bar_chart_svg(title: str, description: str, bars: list[tuple[str, object]], 
             )
             shown = value
         else:
-            bar, shown = 0, value if value is not None else "–"
+            bar, shown = 0, value if value is not None else EMPTY_CELL
         parts.append(
             f'<text x="{label_width + bar + 6}" y="{y + 16}" font-size="12">{escape(str(shown))}</text>'
         )
@@ -198,7 +202,7 @@ def line_chart_svg(
             if len(segment) > 1:
                 parts.append(f'<polyline fill="none" stroke="#1f5f8b" points="{" ".join(segment)}"/>')
             segment = []
-            label_text = value if value is not None else "–"
+            label_text = value if value is not None else EMPTY_CELL
             parts.append(
                 f'<text x="{x:.0f}" y="{height - bottom - 6}" text-anchor="middle" font-size="11">'
                 f"{escape(str(label_text))}</text>"
@@ -295,7 +299,7 @@ def to_pdf(
             opening.append(Paragraph(markup(table["note"], FONT), body))
         texts = [[shown(cell) for cell in line] for line in table_lines(table)]
         if len(texts) == 1:
-            texts.append(["–" for _ in texts[0]])
+            texts.append([EMPTY_CELL for _ in texts[0]])
         lines = [[Paragraph(markup(text, FONT), body) for text in line] for line in texts]
         grid = Table(lines, repeatRows=1)
         kept = list(style)

@@ -15,6 +15,7 @@ import calendar
 import re
 import statistics
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -198,6 +199,28 @@ def _range_message():
     return _l("Enter a date from %(first)s to %(last)s.", first=first, last=last)
 
 
+# The filters a statistics query is asked with (the page's fields, the JSON's and exports' parameters, the
+# CLI's options): each takes one value (by: one comma-separated list).
+FILTERS = ("from", "to", "county", "municipality", "by", "compare_years", "code")
+
+
+def single_values(
+    given: Mapping[str, Sequence[str]],
+) -> tuple[dict[str, str | None], dict[str, InvalidInput]]:
+    """Each filter's value as given (None: not given; the first when given more than once) and a refusal,
+    naming the field, of each filter given more than once: a second value is never silently dropped."""
+    values: dict[str, str | None] = {}
+    refusals: dict[str, InvalidInput] = {}
+    for name in FILTERS:
+        typed = list(given.get(name) or ())
+        values[name] = typed[0] if typed else None
+        if len(typed) > 1:
+            refusals[name] = InvalidInput(
+                _l("Given %(count)d times: give one value only.", count=len(typed)), field=name
+            )
+    return values, refusals
+
+
 def parse_query(
     session: Session,
     *,
@@ -276,7 +299,7 @@ def parse_query(
             else None
         )
         if known_code is None or known_code.kind != "sip":
-            raise InvalidInput(_l("Unknown SIP code."), field="code")
+            raise InvalidInput(_not_a_sip_code(session, known_code), field="code")
     restricted = scope if scope is not None and scope.restricted else None
     query = StatsQuery(
         start_day, end_day, county, municipality, names, years, code, restricted, _local_today(now)
@@ -289,6 +312,32 @@ def parse_query(
             _l("Earlier years can be compared only for a period of at most one year."), field="compare_years"
         )
     return query
+
+
+def sip_codes(session: Session) -> list[tuple[str, str]]:
+    """The catalogue's SIP codes (kind sip, retired ones too: their meetings are counted), with their labels,
+    in code order: the codes a query may be limited to."""
+    statement = (
+        select(CodeDefinition.code, CodeDefinition.label)
+        .where(CodeDefinition.kind == "sip")
+        .order_by(CodeDefinition.code)
+    )
+    return [(code, label) for code, label in session.execute(statement)]
+
+
+def _not_a_sip_code(session: Session, known: CodeDefinition | None):
+    """The refusal of a code that is no SIP code: a KVÅ code of another kind (ZV051) is named as one, and
+    the SIP codes that can be chosen are listed."""
+    codes = ", ".join(code for code, _ in sip_codes(session))
+    if not codes:
+        return _l("Unknown SIP code: the code catalogue has no SIP code.")
+    if known is not None:
+        return _l(
+            "%(code)s is not a SIP code: only a SIP code can be chosen (%(codes)s).",
+            code=known.code,
+            codes=codes,
+        )
+    return _l("Unknown SIP code: only a SIP code can be chosen (%(codes)s).", codes=codes)
 
 
 def _month_end(day: date) -> date:
@@ -390,12 +439,15 @@ class Settings:
     follow_up_deadlines: tuple[tuple[str, int, str], ...] = ()
     accept_triggers: tuple[str, ...] = ()
     decline_triggers: tuple[str, ...] = ()
+    # The steps (trigger, destination) ending a case in a state the files mark `entered_in_error`
+    # (makulerad): such a case was never a SIP offered, accepted or declined.
+    entered_in_error_steps: tuple[tuple[str, str], ...] = ()
     occasion_labels: dict = field(default_factory=dict)
 
 
 def settings_from(config: dict, registry, locale: str = "sv") -> Settings:
     """The indicator settings from the config and the workflow files (what accepts, declines, is measured)."""
-    accept, decline, occasions = set(), set(), {}
+    accept, decline, voiding, occasions = set(), set(), set(), {}
     measured: dict[str, set] = {indicator: set() for indicator in DEADLINE_INDICATORS}
     # An occasion is one workflow's (the loader refuses a second workflow declaring it), named by the label
     # of its newest version: versions read oldest first, each a later one overwrites.
@@ -405,6 +457,8 @@ def settings_from(config: dict, registry, locale: str = "sv") -> Settings:
             if deadline.indicator is not None:
                 measured[deadline.indicator].add((workflow.name, workflow.version, deadline.kind))
         for transition in workflow.transitions:
+            if workflow.states[transition.dest].entered_in_error:
+                voiding.add((transition.trigger, transition.dest))
             if transition.form == ACCEPT_FORM:
                 accept.add(transition.trigger)
             elif transition.form == DECLINE_FORM:
@@ -416,6 +470,7 @@ def settings_from(config: dict, registry, locale: str = "sv") -> Settings:
         follow_up_deadlines=tuple(sorted(measured["follow_up"])),
         accept_triggers=tuple(sorted(accept)),
         decline_triggers=tuple(sorted(decline)),
+        entered_in_error_steps=tuple(sorted(voiding)),
         occasion_labels=occasions,
     )
 
@@ -844,6 +899,19 @@ def case_outcome_queries(query: StatsQuery, settings: Settings):
     def stepped(triggers):
         return exists(select(1).where(tl.case_id == sc.id, tl.trigger.in_(triggers or ("",))))
 
+    # A case ended as entered in error (makulerad) is no SIP: not offered, accepted, declined, nor due a
+    # follow-up. Read from its log (the step into such a state, found by the (case, trigger) index), so the
+    # case row is still read from the covering index alone. The step is matched with the state it led to:
+    # the same trigger may lead elsewhere in another file.
+    voiding = settings.entered_in_error_steps
+    entered_in_error = exists(
+        select(1).where(
+            tl.case_id == sc.id,
+            tl.trigger.in_(sorted({trigger for trigger, _ in voiding}) or ("",)),
+            or_(false(), *(and_(tl.trigger == trigger, tl.to_state == state) for trigger, state in voiding)),
+        )
+    )
+
     def dims_for(day):
         return _dimensions(
             query,
@@ -869,7 +937,7 @@ def case_outcome_queries(query: StatsQuery, settings: Settings):
             case((stepped(settings.decline_triggers), 1), else_=0).label("declined"),
         )
         .select_from(people)
-        .where(in_period(sc.requested_at), _area_filter(sc.municipality_code, query))
+        .where(in_period(sc.requested_at), _area_filter(sc.municipality_code, query), ~entered_in_error)
     )
     offered = _grouped(
         base,
@@ -892,6 +960,7 @@ def case_outcome_queries(query: StatsQuery, settings: Settings):
         .where(
             _measured_deadlines(settings.follow_up_deadlines, sc, dl),
             dl.cancelled_at.is_(None),
+            ~entered_in_error,
             in_period(dl.due_at),
             # Only a follow-up whose day has come is due (counted, and held by its date or not): one later
             # in the period would count as missed before anyone could hold it.

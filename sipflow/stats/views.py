@@ -19,6 +19,7 @@ from sipflow.stats import exports
 from sipflow.stats.services import (
     BREAKDOWN_LABELS,
     BREAKDOWNS,
+    FILTERS,
     Scope,
     StatsQuery,
     check_period_day,
@@ -28,6 +29,8 @@ from sipflow.stats.services import (
     parse_query,
     scope_of,
     settings_from,
+    single_values,
+    sip_codes,
 )
 from sipflow.translated import lazy_gettext as _l
 from sipflow.web import current_locale, json_error, register_json_address, workflow_registry
@@ -85,18 +88,28 @@ def _scope() -> Scope:
     return g.stats_scope
 
 
+def _given() -> tuple[dict, dict[str, UserError]]:
+    """Each filter's value in the address (the first of a repeated one) and the refusal of each repeated."""
+    return single_values({name: request.args.getlist(name) for name in FILTERS})
+
+
 def _args() -> dict:
     """The filters as typed (kept on the page); defaults: this year so far, everything the user follows."""
     start, end = _this_year()
+    given, _repeated = _given()
+    defaults = {"from": start, "to": end, "by": DEFAULT_BY, "compare_years": "0"}
+    lengths = {"from": 20, "to": 20, "county": 10, "municipality": 10, "by": 200, "compare_years": 4}
     return {
-        "from": request.args.get("from", start)[:20],
-        "to": request.args.get("to", end)[:20],
-        "county": request.args.get("county", "")[:10],
-        "municipality": request.args.get("municipality", "")[:10],
-        "by": request.args.get("by", DEFAULT_BY)[:200],
-        "compare_years": request.args.get("compare_years", "0")[:4],
-        "code": request.args.get("code", "")[:20],
+        name: (given[name] if given[name] is not None else defaults.get(name, ""))[: lengths.get(name, 20)]
+        for name in FILTERS
     }
+
+
+def _refuse_repeated() -> None:
+    """Raise the refusal of the first filter the address gives more than once."""
+    repeated = _given()[1]
+    if repeated:
+        raise next(iter(repeated.values()))
 
 
 def _query(args: dict) -> StatsQuery:
@@ -116,6 +129,8 @@ def _query(args: dict) -> StatsQuery:
 
 def _answer(args: dict, query: StatsQuery | None = None) -> dict:
     """The indicators of the filter (query: args already checked)."""
+    if query is None:
+        _refuse_repeated()
     settings = settings_from(current_app.config, workflow_registry(), current_locale())
     return indicators(get_session(), query or _query(args), settings)
 
@@ -133,10 +148,16 @@ def _checked(args: dict) -> tuple[StatsQuery | None, dict[str, UserError]]:
     period unknown, so the other date's month (if good) stands for it and nothing is said about the
     period's order or length.
     """
-    refusals: dict[str, UserError] = {}
+    # A filter given more than once is refused as any other: its first value stands in for the others' checks.
+    refusals: dict[str, UserError] = dict(_given()[1])
     trial = dict(args)
+    for name in refusals:
+        if name not in _DATES:
+            trial[name] = _NEUTRAL.get(name, "")
     good = []
     for name in _DATES:
+        if name in refusals:
+            continue
         try:
             day = parse_date(args[name], name)
             check_period_day(day, name)
@@ -144,7 +165,7 @@ def _checked(args: dict) -> tuple[StatsQuery | None, dict[str, UserError]]:
             refusals[name] = error
         else:
             good.append(day.isoformat())
-    if refusals:
+    if any(name in refusals for name in _DATES):
         trial["from"], trial["to"] = _month_around(good[0] if good else _this_year()[1])
     for _attempt in range(len(args) + 1):
         try:
@@ -180,14 +201,7 @@ def _choices() -> dict:
         ]
     return {
         "scoped": scope.restricted,
-        "codes": [
-            (code, code_label(label))
-            for code, label in session.execute(
-                select(CodeDefinition.code, CodeDefinition.label)
-                .where(CodeDefinition.kind == "sip")
-                .order_by(CodeDefinition.code)
-            )
-        ],
+        "codes": [(code, code_label(label)) for code, label in sip_codes(session)],
         "counties": counties,
         "municipalities": municipalities,
         "breakdowns": [("", _l("No breakdown"))]

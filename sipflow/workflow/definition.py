@@ -42,7 +42,7 @@ _TOP_KEYS = {
     "childs_view",
     "reminders",
 }
-_STATE_KEYS = {"label", "final", "retention_years"}
+_STATE_KEYS = {"label", "final", "retention_years", "entered_in_error"}
 # The years a case may be kept in a final state before it is anonymised (sipflow/retention/).
 RETENTION_YEARS_RANGE = (1, 100)
 _TRANSITION_KEYS = {
@@ -89,6 +89,9 @@ class StateDef:
     final: bool = False
     # Final states only: the years a case that ended here is kept before it is anonymised.
     retention_years: int | None = None
+    # Final states only: a case that ended here was entered in error (makulerad): it never was a SIP
+    # offered, so the statistics leave it out of the SIPs offered, accepted and declined.
+    entered_in_error: bool = False
 
 
 @dataclass(frozen=True)
@@ -321,11 +324,17 @@ def parse_workflow(path: Path, data: dict, guards=None, effects=None, inputs=Non
     for name, raw in _tables(path, "states", data["states"], "[states.NAME]").items():
         _unknown_keys(path, f"states.{name}", raw, _STATE_KEYS)
         final = _flag(path, f"states.{name}.final", raw.get("final", False))
+        entered_in_error = _flag(path, f"states.{name}.entered_in_error", raw.get("entered_in_error", False))
+        if entered_in_error and not final:
+            raise _fail(
+                path, f"states.{name}.entered_in_error", "only a final state ends a case as entered in error"
+            )
         states[name] = StateDef(
             name,
             _label(path, f"states.{name}.label", raw.get("label")),
             final,
             _retention_years(path, f"states.{name}.retention_years", raw.get("retention_years"), final),
+            entered_in_error,
         )
     _one_of(path, "initial", data["initial"], states, "state")
 
@@ -570,6 +579,15 @@ def _check_structure(path: Path, workflow: Workflow) -> None:
                 f"states.{state}",
                 "no step leads on from here to a final state, only consent withdrawal: a case would stay",
             )
+    # A case ending there would be both done (or withdrawn) and never a SIP: the statistics could not say.
+    for transition in workflow.transitions:
+        for flag in ("closes", "withdraws_consent"):
+            if getattr(transition, flag) and workflow.states[transition.dest].entered_in_error:
+                raise _fail(
+                    path,
+                    f"transitions.{transition.trigger}.{flag}",
+                    f"leads to {transition.dest!r}, a state for cases entered in error",
+                )
 
 
 def _after_consent(workflow: Workflow) -> set[str]:

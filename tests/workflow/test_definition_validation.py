@@ -206,6 +206,40 @@ BROKEN = [
         "not final",
     ),
     (
+        "entered-in-error-on-an-active-state",
+        replace_once(
+            '[states.follow_up]\nlabel = { sv = "Uppföljning", en = "Follow-up" }\n',
+            '[states.follow_up]\nlabel = { sv = "Uppföljning", en = "Follow-up" }\nentered_in_error = true\n',
+        ),
+        "states.follow_up.entered_in_error",
+        "only a final state",
+    ),
+    (
+        "entered-in-error-not-a-flag",
+        replace_once("entered_in_error = true\n", 'entered_in_error = "yes"\n'),
+        "states.cancelled.entered_in_error",
+        "true or false",
+    ),
+    (
+        "closing-into-a-state-entered-in-error",
+        replace_once(
+            '[states.closed]\nlabel = { sv = "Avslutad", en = "Closed" }\n',
+            '[states.closed]\nlabel = { sv = "Avslutad", en = "Closed" }\nentered_in_error = true\n',
+        ),
+        "transitions.close.closes",
+        "entered in error",
+    ),
+    (
+        "withdrawing-into-a-state-entered-in-error",
+        replace_once(
+            '[states.withdrawn]\nlabel = { sv = "Samtycke återkallat", en = "Consent withdrawn" }\n',
+            '[states.withdrawn]\nlabel = { sv = "Samtycke återkallat", en = "Consent withdrawn" }\n'
+            "entered_in_error = true\n",
+        ),
+        "transitions.withdraw_consent.withdraws_consent",
+        "entered in error",
+    ),
+    (
         "deadline-measured-by-an-unknown-indicator",
         replace_once('indicator = "kallelse"', 'indicator = "kalelse"'),
         "deadlines.kallelse.indicator",
