@@ -101,7 +101,9 @@ def test_the_registerutdrag_words_every_outcome(db_session, every_outcome, local
     assert not any(f'"{code}"' in data.decode("utf-8") for code in audit.OUTCOMES if "_" in code)
 
 
-def test_a_step_sent_twice_is_logged_as_an_access_that_saved_nothing(client, db_session, parties, create_case):
+def test_a_step_sent_twice_is_logged_as_an_access_that_saved_nothing(
+    client, db_session, parties, create_case
+):
     assert login(client, parties.region_user.username).status_code == 302
     case = create_case()
     page, action = f"/cases/{case.uid}", f"/cases/{case.uid}/transitions/cancel"
