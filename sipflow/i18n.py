@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 import unicodedata
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode
@@ -13,7 +14,7 @@ from flask import Flask, has_request_context, request, session
 from flask_babel import Babel, Domain, force_locale, get_locale, get_translations
 from flask_wtf.i18n import translations as wtforms_translations
 from jinja2 import pass_context
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from sipflow.errors import InvalidInput
 from sipflow.translated import lazy_gettext as _l
@@ -182,6 +183,38 @@ class _FormMessages:
         return own if own not in (singular, plural) else wtforms_translations.ngettext(singular, plural, n)
 
 
+# The Swedish terms the English pages keep on purpose (docs/architecture.md, Glossary: a label may add the
+# Swedish term in brackets): swedish_terms marks each lang="sv" there, so a screen reader says it in Swedish.
+SWEDISH_TERMS = (
+    "huvudansvar",
+    "folkbokföringskommun",
+    "utskrivningsklar",
+    "samtycke",
+    "insatser",
+    "insats",
+    "god man",
+    "frågeställningar",
+    "anhörigstöd",
+    "Det är viktigt för mig…",
+)
+_SWEDISH_TERM = re.compile(
+    r"(?<!\w)(" + "|".join(re.escape(t) for t in sorted(SWEDISH_TERMS, key=len, reverse=True)) + r")(?!\w)"
+)
+_TAG = re.compile(r"(<[^>]*>)")
+
+
+def swedish_terms(text) -> Markup:
+    """text as HTML (escaped, unless it is markup already) with each Swedish term in it marked
+    `<span lang="sv">` when the page is in another language; on a Swedish page, as it is. The template filter
+    `sv_terms`: the catalogues keep plain text, and no term is marked inside a tag (an address, an id)."""
+    html = escape(text)
+    if str(get_locale() or DEFAULT_LOCALE) == DEFAULT_LOCALE or not _SWEDISH_TERM.search(html):
+        return html
+    parts = _TAG.split(html)
+    marked = r'<span lang="sv">\1</span>'
+    return Markup("".join(part if i % 2 else _SWEDISH_TERM.sub(marked, part) for i, part in enumerate(parts)))
+
+
 # The one translator of WTForms' own messages: every FlaskForm's (below) and every row form's.
 FORM_MESSAGES = _FormMessages()
 
@@ -200,6 +233,7 @@ def init_babel(app: Flask) -> None:
     # nothing, and the page it leads to would come in the old language (while a logged-in user's stored
     # language had changed already).
     app.before_request(_keep_requested_language)
+    app.jinja_env.filters["sv_terms"] = swedish_terms
 
     @app.context_processor
     def _locale():

@@ -78,6 +78,8 @@ def case_or_404(uid: str, action: str):
 
 # The accesses case_or_404 allowed in this request, logged by _log_case_reads once the view has answered.
 _CASE_READS = "sipflow.case_reads"
+# Set by already_done: the request's form changed nothing (its step was taken already), logged NOT_SAVED.
+_NOTHING_SAVED = "sipflow.nothing_saved"
 
 
 def _log_case_reads(response):
@@ -93,10 +95,11 @@ def _log_case_reads(response):
     refused = status == 403
     # A form the page then refused (400, 409, 422 ...) showed the SIP back and saved nothing: its row says
     # so, and the loggutdrag calls it an attempt rather than what the form would have done.
+    # So does a step already taken, answered "already done" (already_done): nothing was saved either.
     outcome = audit.ALLOWED
     if refused:
         outcome = audit.DENIED
-    elif status >= 400 and request.method not in ("GET", "HEAD"):
+    elif g.pop(_NOTHING_SAVED, False) or (status >= 400 and request.method not in ("GET", "HEAD")):
         outcome = audit.NOT_SAVED
     with unit_of_work(session):
         for case, action, user, now in reads:
@@ -179,7 +182,9 @@ def transition_label(transition: TransitionDef, locale: str) -> str:
 
 def already_done(transition: TransitionDef, case_uid: str, *, to: str | None = None):
     """A second click on a step just taken (the form it sent is stale by its own step): the case page (or
-    to, the page of what the step made), told the step is done."""
+    to, the page of what the step made), told the step is done. The request's access is logged as one that
+    saved nothing (audit.NOT_SAVED), not as the step taken."""
+    g.setdefault(_NOTHING_SAVED, True)
     flash(
         _l(
             "%(step)s: already done a moment ago, probably a double click.",

@@ -22,7 +22,7 @@ from sipflow.cases.models import Deadline, Participant, SipCase, TransitionLog
 from sipflow.consent.models import Consent, ConsentOrganisation
 from sipflow.meetings.models import Attendance, Meeting, MeetingDecision
 from sipflow.people.models import Municipality, Organisation, Person, Unit, User
-from sipflow.security.audit import AccessLogEntry, concerns_person
+from sipflow.security.audit import OUTCOME_WORDS, AccessLogEntry, concerns_person
 
 FORMAT = "sipflow-registerutdrag/1"
 
@@ -230,7 +230,8 @@ def person_export(session: Session, person_id: int, *, now: datetime) -> dict:
                 "at",
                 "action",
                 "purpose",
-                "outcome",
+                # In words (in the language the export is made in), never the log's code.
+                outcome=str(OUTCOME_WORDS.get(entry.outcome, entry.outcome)),
                 user=names.user(entry.user_id),
                 organisation=names.organisation(entry.organisation_id),
                 case_reference=case_refs.get(entry.case_id),

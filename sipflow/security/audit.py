@@ -31,6 +31,7 @@ from sqlmodel import Field, Session, SQLModel
 from sipflow.cases.models import SipCase
 from sipflow.clock import local_to_utc, to_local
 from sipflow.people.models import Person, Unit, User
+from sipflow.translated import lazy_gettext as _l
 
 # Actions: namespaced codes, never translated (the extract shows them with Swedish labels).
 CASE_VIEW = "case.view"
@@ -125,6 +126,15 @@ NOT_FOUND = "not_found"
 # SIP was shown to them, and nothing was saved (web._log_case_reads, by the response's status).
 NOT_SAVED = "not_saved"
 OUTCOMES = (ALLOWED, DENIED, NOT_FOUND, NOT_SAVED)
+# Each outcome in words: the one mapping the loggutdrag (in Swedish) and the registerutdrag (in the language
+# it is made in) word a row's outcome by, so neither shows a code (tests/security/test_outcome_words.py).
+OUTCOME_WORDS = {
+    ALLOWED: _l("allowed"),
+    DENIED: _l("denied"),
+    NOT_FOUND: _l("no match"),
+    # The SIP was shown (access allowed); the form sent was refused, or found its step already taken.
+    NOT_SAVED: _l("allowed, nothing saved"),
+}
 
 GENESIS_HASH = "0" * 64
 # The fields a row's hash covers, besides the previous row's hash.

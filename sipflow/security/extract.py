@@ -13,6 +13,7 @@ import io
 from dataclasses import astuple, dataclass
 from datetime import datetime
 
+from flask_babel import force_locale
 from sqlmodel import Session, select
 
 from sipflow.cases.models import SipCase
@@ -77,13 +78,6 @@ ATTEMPT_FALLBACK = "Skickade ett formulär i SIP-ärendet"
 NOT_SAVED_SUFFIX = " (inget sparades)"
 # The actions whose link_id is an invitation (its answer link), not a personal link.
 ANSWER_LINK_ACTIONS = frozenset({audit.MEETING_LINK_VIEW, audit.MEETING_LINK_DENIED})
-OUTCOME_LABELS = {
-    audit.ALLOWED: "tillåten",
-    audit.DENIED: "nekad",
-    audit.NOT_FOUND: "ingen träff",
-    # The SIP was shown (access allowed); the form sent was refused.
-    audit.NOT_SAVED: "tillåten, inget sparades",
-}
 TITLE = "Loggutdrag"
 
 
@@ -130,6 +124,9 @@ def extract_rows(session: Session, person_id: int) -> list[ExtractRow]:
         .where(audit.concerns_person(person_id))
         .order_by(AccessLogEntry.seq)
     ).all()
+    # The outcome's words are the log's own (audit.OUTCOME_WORDS), said in Swedish like the rest.
+    with force_locale("sv"):
+        outcomes = {code: str(words) for code, words in audit.OUTCOME_WORDS.items()}
     return [
         ExtractRow(
             time=to_local(entry.at).strftime("%Y-%m-%d %H:%M:%S"),
@@ -138,7 +135,7 @@ def extract_rows(session: Session, person_id: int) -> list[ExtractRow]:
             action=action_label(entry.action, entry.outcome),
             purpose=entry.purpose,
             case_reference=reference or "–",
-            outcome=OUTCOME_LABELS.get(entry.outcome, entry.outcome),
+            outcome=outcomes.get(entry.outcome, entry.outcome),
         )
         for entry, user_name, organisation_name, reference in found
     ]

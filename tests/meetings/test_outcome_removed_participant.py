@@ -78,7 +78,7 @@ def test_a_removed_participant_s_attendance_and_decision_are_named(
     assert response.status_code == 409
     html = text_of(response)
     assert "Det du skrev finns kvar nedan" in html
-    attendance = re.search(r'<fieldset class="group[^"]*" id="attendance">.*?</fieldset>', html, re.S)[0]
+    attendance = re.search(r'<fieldset class="group[^"]*" id="attendance"[^>]*>.*?</fieldset>', html, re.S)[0]
     assert (
         "Morfar Test (närstående) har tagits bort från SIP:en: närvaron du valde (Telefon) registreras inte."
         in attendance

@@ -1,0 +1,48 @@
+"""Swedish terms the English pages keep on purpose (docs/architecture.md, Glossary) are marked lang="sv", so a
+screen reader says them in Swedish: in a template's text, in a form label from Python, and nowhere on a
+Swedish page (the whole page is Swedish)."""
+
+from __future__ import annotations
+
+import re
+
+from flask_babel import force_locale
+from markupsafe import Markup
+from webkit import login, text_of
+
+from sipflow.demo import DEMO_PASSWORD, PERSONA_REFERENCES, load_demo
+from sipflow.i18n import swedish_terms
+
+
+def test_the_filter_marks_terms_outside_tags_and_escapes_plain_text(app_ctx):
+    with force_locale("en"):
+        assert swedish_terms("Overall responsibility (huvudansvar)") == (
+            'Overall responsibility (<span lang="sv">huvudansvar</span>)'
+        )
+        assert swedish_terms("<b>insats</b>") == '&lt;b&gt;<span lang="sv">insats</span>&lt;/b&gt;'
+        link = Markup('<a href="#huvudansvar">huvudansvar</a>')
+        assert swedish_terms(link) == '<a href="#huvudansvar"><span lang="sv">huvudansvar</span></a>'
+        assert swedish_terms("insatsen") == "insatsen"  # a word of its own only
+    with force_locale("sv"):
+        assert swedish_terms("Huvudansvar (huvudansvar)") == "Huvudansvar (huvudansvar)"
+
+
+def test_the_english_case_and_plan_pages_mark_the_swedish_terms(client, app_ctx, db_session):
+    load_demo()
+    from sqlmodel import select
+
+    from sipflow.cases.models import SipCase
+
+    case = db_session.exec(select(SipCase).where(SipCase.reference == PERSONA_REFERENCES["mikael"])).one()
+    login(client, "anna", DEMO_PASSWORD)
+    plan = text_of(client.get(f"/cases/{case.uid}/plan?lang=en"))
+    assert 'Overall responsibility (<span lang="sv">huvudansvar</span>)' in plan
+    assert 'Efforts (<span lang="sv">insatser</span>)' in plan
+    detail = text_of(client.get(f"/cases/{case.uid}?lang=en"))
+    assert 'Consent (<span lang="sv">samtycke</span>)' in detail
+    # A label from Python (cases.forms), through render_field.
+    new = text_of(client.get("/cases/new?lang=en"))
+    assert 'Municipality of registration (<span lang="sv">folkbokföringskommun</span>)' in new
+    for url in (f"/cases/{case.uid}/plan", f"/cases/{case.uid}", "/cases/new"):
+        swedish = text_of(client.get(f"{url}?lang=sv"))
+        assert not re.search(r'<span lang="sv">', swedish), url
