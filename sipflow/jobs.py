@@ -22,6 +22,9 @@ class Job:
     trigger: str
     trigger_args: dict = field(default_factory=dict)
     run_at_start: bool = False
+    # A job whose acts cannot be undone (retention anonymises cases): `scheduler --once --now TIME` refuses
+    # to run it as if it were a time ahead of the real one.
+    real_time_only: bool = False
 
 
 # Every registered job, in the order first registered.
@@ -29,10 +32,18 @@ JOBS: list[Job] = []
 
 
 def register_job(
-    job_id: str, func: Callable[[Flask], object], trigger: str, *, run_at_start: bool = False, **trigger_args
+    job_id: str,
+    func: Callable[[Flask], object],
+    trigger: str,
+    *,
+    run_at_start: bool = False,
+    real_time_only: bool = False,
+    **trigger_args,
 ) -> Job:
-    """Register func as the job job_id, run on trigger ("cron" or "interval") with trigger_args."""
-    job = Job(job_id, func, trigger, trigger_args, run_at_start)
+    """Register func as the job job_id, run on trigger ("cron" or "interval") with trigger_args.
+
+    real_time_only: what the job does cannot be undone, so it never runs on a clock set ahead (Job)."""
+    job = Job(job_id, func, trigger, trigger_args, run_at_start, real_time_only)
     for index, known in enumerate(JOBS):
         if known.id == job_id:
             JOBS[index] = job

@@ -246,18 +246,54 @@ def parse_now(value: str) -> datetime:
     return at
 
 
+def chosen_jobs(names: tuple[str, ...]) -> list[Job]:
+    """The registered jobs --job names, in the order registered (none named: every job); an unknown name is
+    a usage error naming the jobs there are."""
+    known = {job.id for job in JOBS}
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise click.BadParameter(
+            f"no job {', '.join(unknown)}; the jobs are: {', '.join(job.id for job in JOBS)}",
+            param_hint="'--job'",
+        )
+    return [job for job in JOBS if not names or job.id in names]
+
+
+def refuse_ahead(jobs: list[Job], at: datetime, now: datetime) -> None:
+    """A usage error when a job that runs only at the real time (Job.real_time_only) would run as if it were
+    at, a time ahead of now: what it does (retention anonymises cases) cannot be undone."""
+    if at <= now:
+        return
+    refused = [job.id for job in jobs if job.real_time_only]
+    if refused:
+        others = [job.id for job in JOBS if not job.real_time_only]
+        example = " ".join(f"--job {job_id}" for job_id in others)
+        raise click.UsageError(
+            f"{', '.join(refused)} runs only at the real time, not with --now ahead of it: what it does "
+            f"cannot be undone. Choose the jobs to run as if it were then with --job (e.g. {example})."
+        )
+
+
 @click.command("scheduler")
-@click.option("--once", is_flag=True, help="Run every job once as the active scheduler, then exit.")
+@click.option("--once", is_flag=True, help="Run every job (or those --job names) once, then exit.")
 @click.option(
     "--now",
     "at",
     default=None,
     metavar="TIME",
     callback=lambda _ctx, _param, value: None if value is None else parse_now(value),
-    help="With --once: run the jobs as if it were TIME (ISO 8601 with Z or offset; 1900 to 100 years on).",
+    help="With --once: run the jobs as if it were TIME (ISO 8601 with Z or offset; 1900 to 100 years on). "
+    "A job that cannot be undone (retention) is refused a TIME ahead of the real one.",
+)
+@click.option(
+    "--job",
+    "job_names",
+    multiple=True,
+    metavar="NAME",
+    help="With --once: run only the job of this name (repeat for several; an unknown name lists them).",
 )
 @with_appcontext
-def scheduler_command(once: bool, at: datetime | None):
+def scheduler_command(once: bool, at: datetime | None, job_names: tuple[str, ...]):
     """Run the periodic jobs (reminders each minute, outbox each 30 s, retention nightly); one is active.
 
     With --once the exit status is 1 when a job failed (each job runs all the same)."""
@@ -265,14 +301,19 @@ def scheduler_command(once: bool, at: datetime | None):
     stop = threading.Event()
     if at is not None and not once:
         raise click.UsageError("--now only goes with --once")
+    if job_names and not once:
+        raise click.UsageError("--job only goes with --once")
     if once:
+        chosen = chosen_jobs(job_names)
+        if at is not None:
+            refuse_ahead(chosen, at, now_utc())
         lock = leader_lock(app)
         if not lock.acquire():
             raise click.ClickException("another scheduler is active; it runs the jobs")
         try:
             # Every job reads the clock through now_utc(): frozen, the whole run happens at that moment.
             with frozen(at) if at is not None else nullcontext():
-                failed = [job.id for job in JOBS if not run_job(app, job)]
+                failed = [job.id for job in chosen if not run_job(app, job)]
         finally:
             lock.release()
         if failed:

@@ -12,7 +12,7 @@ from sqlalchemy import Integer, bindparam
 from sqlalchemy.engine import Row
 from sqlmodel import Session, select
 
-from sipflow.cases.models import SipCase
+from sipflow.cases.models import Participant, SipCase
 from sipflow.cases.queries import participant_rows
 from sipflow.cases.services import StepReads
 from sipflow.db import column_rows
@@ -226,15 +226,53 @@ def case_meetings(
     return list(views.values())
 
 
-def owner_choices(read: Invitees, *, removed: bool = False) -> list[tuple[str, str]]:
-    """The owners a decision may name, labelled: each organisation, unit and person taking part.
+def _sees(read: Invitees, organisation_id: int | None) -> bool:
+    """A participant of that organisation (None: a private person) sees the SIP on the day read (with the
+    step's read, StepReads.seeing: access.organisations_seeing_case, the rule access.refuse_uncovered asks);
+    read without it, every participant is taken to."""
+    reads = read.step_reads
+    return reads is None or organisation_id is None or organisation_id in reads.seeing
 
-    removed: include participants no longer taking part (to name the owners of past decisions).
+
+def attendance_choices(
+    read: Invitees, withdrawn: set[int], *, posted: Iterable[int] = ()
+) -> list[Participant]:
+    """The participants whose attendance the outcome form offers, the same on the page and on its post:
+    those taking part, not withdrawn from the meeting (outcome.withdrawn_from) and seeing the SIP (a private
+    person, or an organisation the consent covers), since the outcome step refuses the others'
+    (refuse_withdrawn_attendance, access.refuse_uncovered).
+
+    posted: the participants a posted form chose for (a page read before a withdrawal offered them), kept
+    so the step's refusal stands beside the choice; nobody else is added on a post.
+    """
+    kept = set(posted)
+    return [
+        participant
+        for participant, _organisation, _unit, _contact in read.rows
+        if participant.active
+        and (
+            participant.id in kept
+            or (participant.id not in withdrawn and _sees(read, participant.organisation_id))
+        )
+    ]
+
+
+def owner_choices(
+    read: Invitees, *, removed: bool = False, chosen: Iterable[str] = ()
+) -> list[tuple[str, str]]:
+    """The owners a decision may name, labelled: each organisation, unit and person taking part; read with the
+    step's read (invitees(step_now=)), an organisation only when it sees the SIP, since the outcome step
+    refuses an owner the consent does not cover (access.refuse_uncovered).
+
+    removed: include participants no longer taking part (to name the owners of past decisions), whether
+    they see the SIP or not. chosen: owner keys a posted form chose (a page read before the consent
+    stopped covering them offered them), kept so the step's refusal stands beside the choice.
     """
     organisations: list[tuple[str, str]] = []
     units: list[tuple[str, str]] = []
     persons: list[tuple[str, str]] = []
     seen: set[str] = set()
+    kept = set(chosen)
     for participant, organisation, unit, _contact in read.rows:
         if not (participant.active or removed):
             continue
@@ -243,13 +281,14 @@ def owner_choices(read: Invitees, *, removed: bool = False) -> list[tuple[str, s
             continue
         if organisation is None:
             continue
+        offered = removed or _sees(read, organisation.id)
         key = owner_key(Owner(organisation_id=organisation.id))
-        if key not in seen:
+        if key not in seen and (offered or key in kept):
             seen.add(key)
             organisations.append((key, organisation.name))
         if unit is not None:
             key = owner_key(Owner(organisation_id=organisation.id, unit_id=unit.id))
-            if key not in seen:
+            if key not in seen and (offered or key in kept):
                 seen.add(key)
                 units.append((key, unit_label(organisation.name, unit.name)))
     return [*organisations, *units, *persons]

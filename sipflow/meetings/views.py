@@ -50,6 +50,7 @@ from sipflow.meetings.outcome import (
 )
 from sipflow.meetings.queries import (
     Invitees,
+    attendance_choices,
     case_meetings,
     invitation_rows,
     invitee_choices,
@@ -180,17 +181,17 @@ def _managed_meeting(uid: str, meeting_id: int):
 def _booking_form(session, case, read: Invitees, *, formdata=None) -> BookingForm:
     """The booking form; read: the page's participants read with the consents in force (step_now)."""
     form = BookingForm(formdata=formdata)
-    form.invitee_ids.choices = choices(invitee_choices(session, case, read=read))
+    # Offered: those the meeting may be shared with (invitee_choices(seeing=), the rule the booking's
+    # refusal asks), as "Invite more" offers them. A unit whose organisation the consent leaves out is said
+    # apart (_left_out); one a posted form chose (a page read before the consent stopped covering it) stays
+    # chosen, so the service refuses it beside the field, with the way to a further consent.
+    posted = (form.invitee_ids.data or ()) if formdata is not None else ()
+    form.invitee_ids.choices = choices(
+        invitee_choices(session, case, read=read, seeing=read.step_reads.seeing, chosen=posted)
+    )
     if formdata is None:
-        # Ticked from the start: everyone the meeting may be shared with. A unit whose organisation the
-        # consent leaves out stays unticked (sending it is refused, with the way to a further consent).
-        seeing = read.step_reads.seeing
-        organisation_of = {row[0].id: row[0].organisation_id for row in read.rows}
-        form.invitee_ids.data = [
-            choice.value
-            for choice in form.invitee_ids.choices
-            if organisation_of.get(choice.value) is None or organisation_of[choice.value] in seeing
-        ]
+        # Ticked from the start: everyone offered.
+        form.invitee_ids.data = [choice.value for choice in form.invitee_ids.choices]
         form.version.data = case.version
     return form
 
@@ -201,16 +202,22 @@ def _removed_invitees(read: Invitees) -> dict[str, dict[int, str]]:
     return {"invitee_ids": {row[0].id: read.labels[row[0].id] for row in read.rows if not row[0].active}}
 
 
-def _left_out_notes(case, read: Invitees) -> dict[int, tuple]:
-    """Beside each unit the booking form leaves unticked since the consent does not cover its organisation:
-    why, in the words of the refusal that ticking it gets (security.access.uncovered_message), and the
-    further-consent page, so the way to invite it is there before anyone tries."""
+def _left_out(case, read: Invitees) -> tuple[str, str] | None:
+    """What the booking form says below its invitees when it leaves out units since the consent does not
+    cover their organisation: which, why in the words of the refusal inviting one gets
+    (security.access.uncovered_message), and the further-consent page, so the way to invite them is there
+    before anyone looks for them; None when it leaves out none."""
     seeing = read.step_reads.seeing
-    return {
-        participant.id: (access.uncovered_message([organisation.name]), further_consent_page(case))
-        for participant, organisation, _unit, _contact in read.rows
-        if participant.active and organisation is not None and organisation.id not in seeing
-    }
+    units, names = [], []
+    for participant, organisation, _unit, _contact in read.rows:
+        if participant.active and organisation is not None and organisation.id not in seeing:
+            units.append(read.labels[participant.id])
+            if organisation.name not in names:
+                names.append(organisation.name)
+    if not units:
+        return None
+    text = _("Cannot be invited: %(units)s.", units=", ".join(units))
+    return f"{text} {access.uncovered_message(names)}", further_consent_page(case)
 
 
 STALE_BOOKING = _l(
@@ -325,7 +332,7 @@ def book(uid: str):
             page_url=url_for("meetings.book", uid=case.uid),
             further_consent_url=consent_url,
             # Once refused for it, the field's own error says it (with the link): not twice.
-            left_out=_left_out_notes(case, read) if consent_url is None else {},
+            left_out=_left_out(case, read) if consent_url is None else None,
         ),
         status,
     )
@@ -681,8 +688,9 @@ class OutcomePage:
     chosen: Meeting | None
 
 
-def _outcome_page(case, *, chosen_id: int | None, step_now: datetime | None = None) -> OutcomePage:
-    """The page's reads; with step_now (its post) the participants' read is the step's own first read too."""
+def _outcome_page(case, *, chosen_id: int | None, step_now: datetime) -> OutcomePage:
+    """The page's reads; the participants' read holds who sees the SIP at step_now (the rows offered), and on
+    a post it is the step's own first read too."""
     session = get_session()
     meetings = case_meetings_in_order(session, case)
     planned = planned_meetings(meetings)
@@ -691,15 +699,34 @@ def _outcome_page(case, *, chosen_id: int | None, step_now: datetime | None = No
     return OutcomePage(case, meetings, meeting_labels(meetings), planned, read, chosen)
 
 
+def _posted_ids(formdata, prefix: str) -> set[int]:
+    """The participant ids of the per-participant fields (prefix and id) a posted form carries."""
+    ids = set()
+    for name in formdata:
+        if name.startswith(prefix) and (number := row_id(name.removeprefix(prefix))) is not None:
+            ids.add(number)
+    return ids
+
+
+def _posted_owners(formdata) -> set[str]:
+    """The owners the posted form's decision rows chose."""
+    return {
+        value
+        for name, value in formdata.items()
+        if name.startswith("decisions-") and name.endswith("-owner") and value
+    }
+
+
 def _outcome_form(page: OutcomePage, *, formdata=None) -> OutcomeForm:
-    attendees = _active(page)
+    # The page and its post offer the same rows (attendance_choices): the chosen meeting's invitations say
+    # who was withdrawn, and they prefill the page's attendance from the answers. A post reads them only
+    # when the meeting's SEQUENCE says one may have been withdrawn (every withdrawal raises it), and keeps
+    # a row the form carries (a page read before the withdrawal), so the step's refusal stands beside it.
     invitations = []
-    if formdata is None:
-        # Read once: the answers that prefill the attendance, and who was withdrawn (whose attendance is
-        # not offered). A posted form keeps every field it may carry, so a refusal stands beside its own.
+    if formdata is None or (page.chosen is not None and page.chosen.sequence):
         invitations = meeting_invitations(get_session(), page.chosen)
-        withdrawn = withdrawn_from(invitations)
-        attendees = [p for p in attendees if p.id not in withdrawn]
+    posted = _posted_ids(formdata, ATTENDANCE_PREFIX) if formdata is not None else set()
+    attendees = attendance_choices(page.read, withdrawn_from(invitations), posted=posted)
     labels = page.read.labels
     form_class = OutcomeForm.for_case(
         [(p.id, labels[p.id]) for p in attendees],
@@ -715,7 +742,7 @@ def _outcome_form(page: OutcomePage, *, formdata=None) -> OutcomeForm:
     )
     if not page.planned:
         form.meeting_id.choices = choices([(0, _("A meeting not booked in sipflow"))])
-    owners = owner_choices(page.read)
+    owners = owner_choices(page.read, chosen=_posted_owners(formdata) if formdata is not None else ())
     form.set_owners(owners)
     if formdata is None:
         _prefill(form, page, invitations)
@@ -853,10 +880,11 @@ def outcome(uid: str):
     if request.method == "GET":
         if transition is None:
             return _outcome_not_now(case)
-        page = _outcome_page(case, chosen_id=_chosen_id())
+        page = _outcome_page(case, chosen_id=_chosen_id(), step_now=now_utc())
         _may_record_or_403(session, registry, user, case, transition, _active(page))
         return _render_outcome(page, _outcome_form(page))
-    page = _outcome_page(case, chosen_id=None, step_now=now_utc())
+    # The meeting the form chose: its rows are the ones the page offered.
+    page = _outcome_page(case, chosen_id=row_id(request.form.get("meeting_id")), step_now=now_utc())
     form = _outcome_form(page, formdata=request.form)
     if "add_rows" in request.form:
         # "Add more rows" without JavaScript: the same page with what was typed and more empty rows.
@@ -923,7 +951,8 @@ def outcome(uid: str):
     except StaleCase:
         session.refresh(case)
         show_current_version(form, case.version)
-        return _render_outcome(_outcome_page(case, chosen_id=None), form, status=409, errors=[STALE_OUTCOME])
+        page = _outcome_page(case, chosen_id=page.chosen.id if page.chosen else None, step_now=now_utc())
+        return _render_outcome(page, form, status=409, errors=[STALE_OUTCOME])
     except UserError as error:
         _attach_outcome(form, error, top, groups)
         return _render_outcome(

@@ -27,6 +27,14 @@ def retention_job(app: Flask, *, now: datetime | None = None) -> int:
 def subscribe() -> None:
     """Register the retention job with the scheduler."""
     # Daily at night, Swedish time; also once at start, so a scheduler restarted every day still runs it.
+    # Anonymising cannot be undone: never as if it were a time ahead (`scheduler --once --now`).
     jobs.register_job(
-        "retention", retention_job, "cron", run_at_start=True, hour=2, minute=30, timezone=STOCKHOLM
+        "retention",
+        retention_job,
+        "cron",
+        run_at_start=True,
+        real_time_only=True,
+        hour=2,
+        minute=30,
+        timezone=STOCKHOLM,
     )

@@ -55,34 +55,41 @@ def _booking(client, case, invitees, *, lang=None):
     )
 
 
-def test_the_booking_page_leaves_the_organisation_the_consent_leaves_out_unticked(as_region, region_only):
+def test_the_booking_page_offers_no_organisation_the_consent_leaves_out(as_region, region_only):
+    """Offered only what may be invited (tester: the unit was a checkbox, left unticked): the rule the
+    booking's refusal asks, as "Invite more" offers them; everyone offered is ticked from the start."""
     case, region, municipality, person = region_only
     url = f"/cases/{case.uid}/meetings/new"
-    ticked = {value for name, value in forms_of(text_of(as_region.get(url)))[url] if name == "invitee_ids"}
-    assert str(region.id) in ticked and str(person.id) in ticked and str(municipality.id) not in ticked
+    page = text_of(as_region.get(url))
+    boxes = re.findall(r'<input[^>]*name="invitee_ids"[^>]*>', page)
+    offered = {re.search(r'value="(\d+)"', box).group(1) for box in boxes}
+    assert str(region.id) in offered and str(person.id) in offered and str(municipality.id) not in offered
+    ticked = {value for name, value in forms_of(page)[url] if name == "invitee_ids"}
+    assert ticked == offered
 
 
-def _option_of(page: str, participant) -> str:
-    """The booking page's invitee checkbox of participant, with its label and what is said beside it."""
-    start = re.search(f'<input[^>]*name="invitee_ids"[^>]*value="{participant.id}"', page).start()
-    return page[page.rindex("<li>", 0, start) : page.index("</li>", start)]
-
-
-@pytest.mark.parametrize(("lang", "said"), [("sv", SWEDISH), ("en", ENGLISH)])
-def test_the_booking_page_says_beside_the_unticked_organisation_why_and_links_the_further_consent(
-    as_region, region_only, lang, said
+@pytest.mark.parametrize(
+    ("lang", "said", "unit"),
+    [("sv", SWEDISH, "Kan inte bjudas in: "), ("en", ENGLISH, "Cannot be invited: ")],
+)
+def test_the_booking_page_says_below_the_invitees_whom_it_leaves_out_why_and_links_the_further_consent(
+    as_region, region_only, lang, said, unit
 ):
-    """From the start, not only after ticking it and being refused: the refusal's own words and its link."""
+    """From the start, not only after posting it and being refused: the refusal's own words and its link."""
     case, region, municipality, person = region_only
     page = text_of(as_region.get(f"/cases/{case.uid}/meetings/new?lang={lang}"))
-    option = _option_of(page, municipality)
-    assert said in option and f'href="/cases/{case.uid}/consent/further"' in option
-    # The checkbox is described by it, for a screen reader too.
-    note_id = option[option.index('<p class="help" id="') :].split('"')[3]
-    assert f'aria-describedby="{note_id}"' in option
-    # Said once on the page, and of no one the consent covers.
+    start = page.index('<p class="help" id="invitees-left-out">')
+    note = page[start : page.index("</p>", start)]
+    assert unit + "Växjö kommun" in note
+    assert said in note and f'href="/cases/{case.uid}/consent/further"' in note
+    # Every checkbox is described by it, for a screen reader too; said once on the page.
+    assert 'aria-describedby="invitees-left-out"' in page
     assert page.count(said) == 1
-    assert "consent/further" not in _option_of(page, region) + _option_of(page, person)
+
+
+def test_the_booking_page_says_nothing_of_consent_when_it_covers_everyone(as_region, db_session, ready):
+    page = text_of(as_region.get(f"/cases/{ready.case.uid}/meetings/new"))
+    assert "invitees-left-out" not in page and "consent/further" not in page
 
 
 def test_after_the_refusal_the_reason_stands_once_at_the_field(as_region, region_only):

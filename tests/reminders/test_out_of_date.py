@@ -27,7 +27,10 @@ def test_a_due_today_reminder_sent_the_morning_after_is_skipped_and_only_the_pas
 ):
     # The kallelse falls on Monday 23 November, 10:00 Swedish time. The scheduler was down until Tuesday
     # 08:30: "falls today, Monday 23 November" would be false; "has passed" is what is true, and is sent.
-    result = app.test_cli_runner().invoke(scheduler_command, ["--once", "--now", "2026-11-24T07:30:00Z"])
+    result = app.test_cli_runner().invoke(
+        scheduler_command,
+        ["--once", "--now", "2026-11-24T07:30:00Z", "--job", "reminders", "--job", "outbox"],
+    )
     assert result.exit_code == 0, result.output
     by_kind = {r.kind: r for r in reminders(engine) if r.deadline_id is not None and r.recipient_user_id}
     due = by_kind["deadline_due"]

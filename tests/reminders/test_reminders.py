@@ -297,7 +297,10 @@ def test_the_scheduler_down_two_days_sends_the_missed_once_late_and_skips_the_st
     # scheduler down until the 25th: "soon" and "due today" no longer make sense, "passed" is sent late.
     runner = app.test_cli_runner()
     for _ in range(2):
-        result = runner.invoke(scheduler_command, ["--once", "--now", "2026-11-25T12:00:00Z"])
+        result = runner.invoke(
+            scheduler_command,
+            ["--once", "--now", "2026-11-25T12:00:00Z", "--job", "reminders", "--job", "outbox"],
+        )
         assert result.exit_code == 0, result.output
     by_kind = {r.kind: r for r in reminders(engine) if r.deadline_id is not None and r.recipient_user_id}
     assert by_kind["deadline_soon"].status == "skipped"
