@@ -924,6 +924,10 @@ def outcome(uid: str):
         session.refresh(case)
         show_current_version(form, case.version)
         return _render_outcome(_outcome_page(case, chosen_id=None), form, status=409, errors=[STALE_OUTCOME])
+    except (services.StaleMeeting, services.MeetingClosed) as error:
+        # The meeting moved or cancelled (or recorded) by someone else meanwhile: the page as it is now,
+        # what was typed kept.
+        return _render_outcome(_outcome_page(case, chosen_id=None), form, status=409, errors=[error.message])
     except UserError as error:
         _attach_outcome(form, error, top, groups)
         return _render_outcome(
