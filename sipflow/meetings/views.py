@@ -922,8 +922,13 @@ def outcome(uid: str):
             )
     except StaleCase:
         session.refresh(case)
+        page = _outcome_page(case, chosen_id=None)
+        done = _outcome_just_taken(page, user)
+        if done is not None:
+            # The same form sent twice at once (a double click): the first click recorded it.
+            return already_done(done, case.uid)
         show_current_version(form, case.version)
-        return _render_outcome(_outcome_page(case, chosen_id=None), form, status=409, errors=[STALE_OUTCOME])
+        return _render_outcome(page, form, status=409, errors=[STALE_OUTCOME])
     except (services.StaleMeeting, services.MeetingClosed) as error:
         # The meeting moved or cancelled (or recorded) by someone else meanwhile: the page as it is now,
         # what was typed kept.
