@@ -10,6 +10,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from sqlalchemy import and_, or_
 from sqlmodel import Session, select
 
 from sipflow.cases import days_off, fields
@@ -31,7 +32,7 @@ ROOM_MAX = 120
 DAY_FIELD = "meeting_day"
 CONFIRMED_DAY = "confirmed_day"
 # The data names of a meeting's start and of the start the user confirmed booking at despite the warning that
-# another planned meeting of the SIP starts then.
+# another planned meeting of the SIP overlaps it.
 START_FIELD = "meeting_starts_at"
 CONFIRMED_START = "confirmed_start"
 
@@ -150,8 +151,9 @@ def refuse_unconfirmed_day_off(starts_at: datetime, confirmed_day: date | None) 
 
 
 class SameStartUnconfirmed(InvalidInput):
-    """Another planned meeting of the SIP starts at the same moment, and the user has not confirmed that
-    start: most often the same booking sent twice (Back and send again, two tabs)."""
+    """Another planned meeting of the SIP overlaps the time booked (starts at the same moment, or runs into
+    it), and the user has not confirmed that start: most often the same booking sent twice (Back and send
+    again, two tabs), or a meeting booked twice at times a little apart."""
 
     code = "same_start"
 
@@ -161,11 +163,12 @@ class SameStartUnconfirmed(InvalidInput):
 
 
 def same_start_warning(starts_at: datetime):
-    """The warning that another planned meeting of the SIP starts at starts_at (named in Swedish time)."""
+    """The warning that another planned meeting of the SIP overlaps the one starting at starts_at (named in
+    Swedish time, the start being what the user confirms)."""
     local = to_local(starts_at)
     return _l(
-        "Another planned meeting of this SIP starts at the same time, %(day)s at %(time)s. Was it booked "
-        "already?",
+        "Another planned meeting of this SIP is booked for a time that overlaps this one, starting %(day)s "
+        "at %(time)s. Was it booked already?",
         day=local.date().isoformat(),
         time=local.strftime("%H:%M"),
     )
@@ -175,19 +178,25 @@ def refuse_unconfirmed_same_start(
     session: Session,
     case: SipCase,
     starts_at: datetime,
+    ends_at: datetime | None,
     confirmed_start: datetime | None,
     *,
     meeting_id: int | None = None,
 ) -> None:
-    """Refuse a meeting starting when another planned (not cancelled, not held) meeting of the case starts,
-    unless confirmed_start is that start: two meetings at one time are most often one booking sent twice,
-    which would send every invitee a second kallelse; the user is warned and may go on, never refused
-    outright. meeting_id: the meeting being moved, which is not asked about itself."""
+    """Refuse a meeting overlapping another planned (not cancelled, not held) meeting of the case (the same
+    start, or any time in common), unless confirmed_start is its start: two meetings of one SIP at one time
+    are most often one booking sent twice, which would send every invitee a second kallelse; the user is
+    warned and may go on, never refused outright. ends_at None (not read): the same start alone is asked.
+    meeting_id: the meeting being moved, which is not asked about itself."""
     if confirmed_start is not None and confirmed_start == starts_at:
         return
-    statement = select(Meeting.id).where(
-        Meeting.case_id == case.id, Meeting.status == PLANNED, Meeting.starts_at == starts_at
-    )
+    if ends_at is None or ends_at <= starts_at:
+        overlapping = Meeting.starts_at == starts_at
+    else:
+        overlapping = or_(
+            Meeting.starts_at == starts_at, and_(Meeting.starts_at < ends_at, Meeting.ends_at > starts_at)
+        )
+    statement = select(Meeting.id).where(Meeting.case_id == case.id, Meeting.status == PLANNED, overlapping)
     if meeting_id is not None:
         statement = statement.where(Meeting.id != meeting_id)
     if session.exec(statement.limit(1)).first() is not None:
@@ -271,8 +280,8 @@ def read_booking(
 
     A meeting on a weekend day or a holiday is refused (DayOffUnconfirmed) unless data's confirmed_day is
     its day: the user's confirmation, which scripted callers pass too when they book on such a day. It comes
-    with the other refusals, so one further send both fixes them and confirms the day. A meeting starting
-    when another planned meeting of the case starts is refused likewise (SameStartUnconfirmed) unless data's
+    with the other refusals, so one further send both fixes them and confirms the day. A meeting
+    overlapping another planned meeting of the case is refused likewise (SameStartUnconfirmed) unless data's
     confirmed_start is its start.
     participants and seeing (the organisations that see the case): when the caller read them (a step has).
     """
@@ -309,10 +318,10 @@ def take_place_and_day(
     meeting_id: int | None = None,
 ) -> None:
     """Gather into refusals what the case says of a booking read: a place that identifies the person
-    (place.py), a day off not confirmed (confirmed_day) and a start another planned meeting of the case has
-    too, not confirmed (confirmed_start). booked_start and meeting_id: a booked meeting's start and id, when
-    the booking moves it; its own day is not asked again (confirmed when booked), nor its own start, nor is
-    it another meeting. A start refused already (None) has no day to ask about.
+    (place.py), a day off not confirmed (confirmed_day) and a time another planned meeting of the case
+    overlaps, not confirmed (confirmed_start). booked_start and meeting_id: a booked meeting's start and id,
+    when the booking moves it; its own day is not asked again (confirmed when booked), nor its own start, nor
+    is it another meeting. A start refused already (None) has no day to ask about.
 
     Asked with the other refusals, not after them: the user fixes every field and confirms the day and the
     start in one further send.
@@ -324,7 +333,13 @@ def take_place_and_day(
         return
     if starts_at != booked_start:
         refusals.take(
-            refuse_unconfirmed_same_start, session, case, starts_at, confirmed_start, meeting_id=meeting_id
+            refuse_unconfirmed_same_start,
+            session,
+            case,
+            starts_at,
+            booking.ends_at,
+            confirmed_start,
+            meeting_id=meeting_id,
         )
     if booked_start is not None and to_local(starts_at).date() == to_local(booked_start).date():
         return
@@ -344,7 +359,7 @@ def read_change(
     every rule checked and every field at fault refused at once (InvalidInputs), as read_booking does.
 
     Moved to another day that is a weekend day or a holiday, it is refused (DayOffUnconfirmed) with the
-    rest unless data's confirmed_day is that day; moved onto the start of another planned meeting of the
+    rest unless data's confirmed_day is that day; moved onto the time of another planned meeting of the
     case (not meeting_id's own), likewise (SameStartUnconfirmed) unless data's confirmed_start is that start.
     """
     refusals = Refusals()

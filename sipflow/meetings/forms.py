@@ -119,7 +119,7 @@ class MeetingTimeForm(DayOffConfirmation, PageForm):
     # warned about (warned_day), so a tick left on confirms no other day the user picks afterwards.
     confirm_day = BooleanField(_l("Book anyway"))
     warned_day = HiddenField()
-    # Shown with the warning that another planned meeting of the SIP starts at the same time: the tick
+    # Shown with the warning that another planned meeting of the SIP overlaps the time booked: the tick
     # confirms the start warned about (warned_start, local "YYYY-MM-DDTHH:MM") alone.
     confirm_start = BooleanField(_l("Book anyway"))
     warned_start = HiddenField()

@@ -249,29 +249,42 @@ def check_sequence(meeting: Meeting, expected_sequence: int | None) -> None:
         raise StaleMeeting(STALE_MEETING)
 
 
-def _claim(session: Session, meeting: Meeting, expected: int, *, now: datetime, bump: bool) -> None:
-    """Compare-and-set the meeting's SEQUENCE: of two writers holding the same one, only one gets past here.
+def _claim(session: Session, meeting: Meeting, expected: int | None, *, now: datetime, bump: bool) -> None:
+    """Compare-and-set the meeting as read: of two writers holding the same SEQUENCE of a planned meeting,
+    only one gets past here. Every write to a meeting goes through it (the one place).
 
-    The SEQUENCE is the meeting's version: it rises with every change of its time, place or status and
-    with every withdrawn invitation, which is what a form on the meeting page was read against. Inviting
-    more people (bump=False) leaves it as it is but still claims the row, so it cannot pass a move.
-    The claim must be the transaction's first write (see the retry below).
+    The SEQUENCE is the meeting's version: it rises with every change of its time, place or cancellation
+    and with every withdrawn invitation, which is what a form on the meeting page was read against. Inviting
+    more people and recording a meeting held at its booked time (bump=False) leave it as it is but still
+    claim the row, so they cannot pass a move or a cancellation. Only a planned meeting is claimed: one held
+    or cancelled meanwhile is not overwritten. expected: the SEQUENCE a form was read at; None: the one this
+    transaction read (the meeting object's), for a write without a form (an outcome, a SIP that ends). A
+    meeting read before someone else's change is then refused too, never written over it. Each writer holds
+    the case's row first (a step's claim, or lock_case), but a meeting read before that is not read again:
+    this is what refuses it. A refusal says why: MeetingClosed when no longer planned, else StaleMeeting.
+    The claim must be the transaction's first write, or follow the case's claim or lock (see the retry below).
     """
+    if expected is None:
+        expected = meeting.sequence
+
+    def recheck() -> None:
+        _require_planned(meeting)
+        check_sequence(meeting, expected)
+
     new = expected + 1 if bump else expected
     statement = (
         update(Meeting)
-        .where(Meeting.id == meeting.id, Meeting.sequence == expected)
+        .where(Meeting.id == meeting.id, Meeting.sequence == expected, Meeting.status == PLANNED)
         .values(sequence=new, updated_at=now)
         .execution_options(synchronize_session=False)
     )
     claimed = compare_and_set(
-        session,
-        statement,
-        obj=meeting,
-        recheck=lambda: check_sequence(meeting, expected),
-        busy=StaleMeeting(STALE_MEETING),
+        session, statement, obj=meeting, recheck=recheck, busy=StaleMeeting(STALE_MEETING)
     )
     if not claimed:
+        # The meeting as it is now (the transaction wrote nothing to it), to say what happened.
+        session.refresh(meeting)
+        recheck()
         raise StaleMeeting(STALE_MEETING)
     set_committed_value(meeting, "sequence", new)
     set_committed_value(meeting, "updated_at", now)
@@ -280,14 +293,10 @@ def _claim(session: Session, meeting: Meeting, expected: int, *, now: datetime, 
 def _new_version(session: Session, meeting: Meeting, now: datetime, expected: int | None = None) -> None:
     """A change the invitees are told of: SEQUENCE up by one (RFC 5546), so calendars replace the entry.
 
-    With expected (the SEQUENCE the form was read at) the rise is a compare-and-set, refused when stale.
+    Always a compare-and-set (_claim): against expected (the SEQUENCE the form was read at), else against
+    the SEQUENCE this transaction read; refused when stale.
     """
-    if expected is not None:
-        _claim(session, meeting, expected, now=now, bump=True)
-        return
-    meeting.sequence += 1
-    meeting.updated_at = now
-    session.add(meeting)
+    _claim(session, meeting, expected, now=now, bump=True)
 
 
 def mark_unbooked(session: Session, case: SipCase, *, now: datetime) -> None:
@@ -593,9 +602,11 @@ def move_to_held_time(
     Only a booked time still ahead misleads: a meeting that began a little late, or was held after a
     booked time now past, is recorded as held without mailing every invitee after the fact. The answers
     are kept (the meeting is over: nobody is asked again). Called inside the outcome step, whose claim
-    holds the case's row.
+    holds the case's row, before the step writes anything to the meeting: either way the meeting is
+    claimed as the step read it (_claim), so a move or a cancellation meanwhile refuses the outcome.
     """
     if held_at == meeting.starts_at or meeting.starts_at <= now:
+        _claim(session, meeting, None, now=now, bump=False)
         return False
     duration = meeting.ends_at - meeting.starts_at
     _new_version(session, meeting, now)
@@ -852,8 +863,7 @@ def invite(
     check_sequence(meeting, expected_sequence)
     chosen = read_invitees(session, case, {"invitee_ids": participant_ids}, now=now)
     lock_case(session, case)
-    if expected_sequence is not None:
-        _claim(session, meeting, expected_sequence, now=now, bump=False)
+    _claim(session, meeting, expected_sequence, now=now, bump=False)
     # Every invitation of the meeting, read once: the active ones refuse, a withdrawn one is brought back.
     earlier = {i.participant_id: i for i in _meeting_invitations(session, meeting)}
     if any(pid in earlier and earlier[pid].active for pid in chosen):

@@ -950,9 +950,18 @@ def outcome(uid: str):
             )
     except StaleCase:
         session.refresh(case)
-        show_current_version(form, case.version)
         page = _outcome_page(case, chosen_id=page.chosen.id if page.chosen else None, step_now=now_utc())
+        done = _outcome_just_taken(page, user)
+        if done is not None:
+            # The same form sent twice at once (a double click): the first click recorded it.
+            return already_done(done, case.uid)
+        show_current_version(form, case.version)
         return _render_outcome(page, form, status=409, errors=[STALE_OUTCOME])
+    except (services.StaleMeeting, services.MeetingClosed) as error:
+        # The meeting moved or cancelled (or recorded) by someone else meanwhile: the page as it is now,
+        # what was typed kept.
+        page = _outcome_page(case, chosen_id=None, step_now=now_utc())
+        return _render_outcome(page, form, status=409, errors=[error.message])
     except UserError as error:
         _attach_outcome(form, error, top, groups)
         return _render_outcome(

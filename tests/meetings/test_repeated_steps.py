@@ -1,6 +1,7 @@
 """The kallelse booked, and a meeting's outcome recorded, sent again by their own user a moment later (a
 double click, the back button): told done, never refused as someone else's change nor done twice; the
-outcome page, once the outcome is recorded, says so."""
+outcome page, once the outcome is recorded, says so. Sent twice at once too (both read the SIP before either
+wrote)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from webkit import fill, forms_of, login, text_of
 
 from sipflow.cases.models import TransitionLog
 from sipflow.clock import to_local
+from sipflow.db import unit_of_work
 from sipflow.meetings.models import Attendance, Meeting, MeetingDecision
 
 CASE_CONFLICT = "Någon annan har ändrat denna SIP medan du arbetade"
@@ -144,3 +146,36 @@ def test_the_outcome_page_after_the_outcome_is_recorded_says_so(client, ready, o
     assert page.status_code == 303
     assert page.headers["Location"].endswith(f"/cases/{ready.case.uid}/meetings/{meeting.id}")
     assert "Mötets utfall är redan registrerat." in text_of(client.get(page.headers["Location"]))
+
+
+def test_the_outcome_sent_twice_at_once_is_told_done(
+    client, db_session, engine, ready, outcome_form, monkeypatch
+):
+    """Both clicks read the SIP before either wrote: the second's claim finds the first's step."""
+    from sqlmodel import Session
+
+    from sipflow.cases.models import SipCase
+    from sipflow.meetings import views
+
+    meeting, url, pairs = outcome_form
+    data = _outcome(ready, pairs, meeting)
+    real = views.case_services.fire_transition
+
+    def first_click_lands_first(session, registry, user, case, trigger, **kwargs):
+        with Session(engine, expire_on_commit=False) as other, unit_of_work(other):
+            real(
+                other,
+                registry,
+                other.get(type(user), user.id),
+                other.get(SipCase, case.id),
+                trigger,
+                **kwargs,
+            )
+        return real(session, registry, user, case, trigger, **kwargs)
+
+    monkeypatch.setattr(views.case_services, "fire_transition", first_click_lands_first)
+    again = client.post(url, data=data)
+    assert again.status_code == 303, text_of(again)
+    monkeypatch.undo()
+    assert "troligen ett dubbelklick" in text_of(client.get(f"/cases/{ready.case.uid}"))
+    assert _logs(db_session, ready.case, "hold_meeting") == 1

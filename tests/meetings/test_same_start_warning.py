@@ -1,6 +1,6 @@
-"""A meeting booked, or moved, onto the start of another planned meeting of the SIP is warned about beside the
-start and taken only once the user ticks “Boka ändå”: Back and send again books no second meeting and sends
-no second kallelse."""
+"""A meeting booked, or moved, onto the time of another planned meeting of the SIP (its start, or any overlap)
+is warned about beside the start and taken only once the user ticks “Boka ändå”: Back and send again books
+no second meeting and sends no second kallelse."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from sipflow.meetings.booking import SameStartUnconfirmed
 from sipflow.meetings.models import Meeting
 from sipflow.notifications.models import OutboxMessage
 
-WARNING = "Ett annat planerat möte i den här SIP:en börjar samma tid"
+WARNING = "Ett annat planerat möte i den här SIP:en är bokat på en tid som krockar med det här"
 TYPED = {
     "starts": "10:00",
     "ends": "11:00",
@@ -186,3 +186,40 @@ def test_changing_a_meeting_without_moving_it_asks_nothing(as_region, db_session
         data=fill(form, **{"change-mode": "on_site", "change-location": "Storgatan 1, Växjö"}),
     )
     assert changed.status_code == 303, text_of(changed)
+
+
+def test_a_booking_overlapping_another_planned_meeting_is_warned_about_too(
+    as_region, db_session, ready, booked
+):
+    # The booked meeting runs 10:00-11:00: one at 10:30 is warned about, one starting as it ends is not.
+    mails = _mails(db_session)
+    warned = _post_booking(as_region, ready.case, **{**_typed(booked), "starts": "10:30", "ends": "11:30"})
+    assert warned.status_code == 400
+    html = text_of(warned)
+    assert 'id="starts-error"' in html and WARNING in html and "som börjar" in html and "kl. 10:30" in html
+    assert [m.id for m in _meetings(db_session, ready.case)] == [booked.id]
+    assert _mails(db_session) == mails
+
+    confirmed = _post_booking(
+        as_region, ready.case, forms_of(html)[_booking_url(ready.case)], confirm_start="y"
+    )
+    assert confirmed.status_code == 303, text_of(confirmed)
+    after = _post_booking(as_region, ready.case, **{**_typed(booked), "starts": "11:30", "ends": "12:30"})
+    assert after.status_code == 303, text_of(after)
+    assert len(_meetings(db_session, ready.case)) == 3
+
+
+def test_moving_a_meeting_into_another_planned_meeting_asks_for_confirmation(
+    as_region, db_session, ready, booked
+):
+    later = _post_booking(as_region, ready.case, **{**_typed(booked), "starts": "13:00", "ends": "14:00"})
+    assert later.status_code == 303
+    other = _meetings(db_session, ready.case)[-1]
+    url = f"/cases/{ready.case.uid}/meetings/{other.id}"
+    form = forms_of(text_of(as_region.get(url)))[f"{url}/change"]
+    warned = as_region.post(
+        f"{url}/change", data=fill(form, **{"change-starts": "09:30", "change-ends": "10:30"})
+    )
+    assert warned.status_code == 400 and WARNING in text_of(warned)
+    db_session.expire_all()
+    assert db_session.get(Meeting, other.id).sequence == 0
