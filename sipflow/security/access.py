@@ -358,14 +358,26 @@ REMOVED, UNCOVERED = "removed", "uncovered"
 
 
 def lost_access(session: Session, user: User | None, case: SipCase) -> str | None:
-    """Why the user, refused the case, no longer sees it although their organisation took part in it:
-    REMOVED (none of its units takes part any more) or UNCOVERED (the consent no longer covers it); None
-    when it never took part (then the refusal must not tell that the case exists).
+    """Why the user, refused the case, no longer sees it although they saw it (the access log holds a read
+    of theirs allowed) for an organisation that took part: REMOVED (none of its units takes part any more)
+    or UNCOVERED (the consent no longer covers it); None otherwise, when the refusal must not tell that the
+    case exists (a participant the consent never covered has never seen it).
 
-    A user whose organisation took part knows the SIP exists: a form they sent from before can be answered
-    with why it was refused, without anything of the case itself.
+    A user who saw the SIP knows it exists: a form they sent from before can be answered with why it was
+    refused, without anything of the case itself.
     """
     if user is None or user.unit_id is None:
+        return None
+    saw = session.exec(
+        select(audit.AccessLogEntry.seq)
+        .where(
+            audit.AccessLogEntry.case_id == case.id,
+            audit.AccessLogEntry.user_id == user.id,
+            audit.AccessLogEntry.outcome.in_((audit.ALLOWED, audit.NOT_SAVED)),
+        )
+        .limit(1)
+    ).first()
+    if saw is None:
         return None
     organisation_id = session.exec(select(Unit.organisation_id).where(Unit.id == user.unit_id)).first()
     if organisation_id is None:
