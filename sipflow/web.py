@@ -17,6 +17,7 @@ from flask import (
     g,
     jsonify,
     redirect,
+    render_template,
     request,
     url_for,
 )
@@ -66,7 +67,12 @@ def case_or_404(uid: str, action: str):
     case = access.case_for_user(session, user, uid, now=now)
     if case is None:
         with unit_of_work(session):
-            access.record_refusal(session, user, uid, purpose=audit.PURPOSE_CARE, now=now)
+            refused = access.record_refusal(session, user, uid, purpose=audit.PURPOSE_CARE, now=now)
+        if request.method == "POST" and refused is not None:
+            lost = access.lost_access(session, user, refused)
+            if lost is not None:
+                # A form sent from before the user's organisation lost the SIP: why, and what was typed.
+                abort(_access_lost_page(lost))
         abort(404)
     reads = g.get(_CASE_READS)
     if reads is None:
@@ -74,6 +80,46 @@ def case_or_404(uid: str, action: str):
         after_this_request(_log_case_reads)
     reads.append((case, action, user, now))
     return case
+
+
+ACCESS_LOST = {
+    access.REMOVED: _l(
+        "Your organisation no longer takes part in this SIP, so you can no longer see or change it. Nothing "
+        "was saved."
+    ),
+    access.UNCOVERED: _l(
+        "The consent no longer covers your organisation, so you can no longer see or change this SIP. "
+        "Nothing was saved."
+    ),
+}
+# The fields the pages' forms carry that nobody types: left out of what a refused post is shown back as.
+_NOT_TYPED = frozenset(
+    {"csrf_token", "version", "row_version", "plan_row_version", "as_read", "uid", "action"}
+    | {"warned_day", "shown"}
+)
+
+
+def posted_texts(formdata) -> list[str]:
+    """What a person typed into a form posted, as far as the post alone tells (no form of the case is built
+    for one who may not see it): each value but the CSRF token, the pages' hidden fields, a bare number (a
+    choice or a row) and a tick; once each, in the order sent."""
+    texts: list[str] = []
+    for name, value in formdata.items(multi=True):
+        text = value.strip() if isinstance(value, str) else ""
+        if name.rsplit("-", 1)[-1] in _NOT_TYPED or not text or text.isdigit() or text == "y":
+            continue
+        if text not in texts:
+            texts.append(text)
+    return texts
+
+
+def _access_lost_page(why: str):
+    """The refusal of a form sent for a SIP the user's organisation took part in and sees no more: why, and
+    what they typed (theirs), nothing of the SIP. A refusal (403), logged as one (access.record_refusal)."""
+    page = render_template(
+        "errors/access_lost.html", message=ACCESS_LOST[why], texts=posted_texts(request.form)
+    )
+    return current_app.response_class(page, status=403)
 
 
 # The accesses case_or_404 allowed in this request, logged by _log_case_reads once the view has answered.

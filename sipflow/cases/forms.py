@@ -556,6 +556,16 @@ class AddUnitForm(PageForm):
 
     version = _case_version_field()
     unit_id = SelectField(_l("Unit"), coerce=int, validators=[_required()])
+    # The label of the unit sent when an administrator deactivated it since the page was read.
+    deactivated: str | None = None
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        if self.deactivated is not None:
+            # Said for what it is, not as the generic "not a valid choice" of an option no longer offered.
+            self.unit_id.errors = [_("%(unit)s is deactivated and cannot be added.", unit=self.deactivated)]
+            return False
+        return valid
 
     def set_unit_groups(self, groups, *, for_validation: bool = True) -> None:
         """Offer these units (queries.UnitGroup: one group per organisation, each labelled apart).

@@ -847,6 +847,19 @@ class UnitGroup:
     county_name: str | None = None
 
 
+def deactivated_unit_label(session: Session, unit_id: int | None) -> str | None:
+    """The label (organisation, unit) of unit_id when it exists and is deactivated (its organisation's
+    deactivation deactivates it too); None otherwise."""
+    if unit_id is None:
+        return None
+    row = session.exec(
+        select(Organisation.name, Unit.name)
+        .join(Organisation, Organisation.id == Unit.organisation_id)
+        .where(Unit.id == unit_id, Unit.active.is_(False))
+    ).first()
+    return unit_label(*row) if row is not None else None
+
+
 def units_by_organisation(
     session: Session, *, exclude_unit_ids: set[int] | frozenset[int] = frozenset()
 ) -> list[UnitGroup]:

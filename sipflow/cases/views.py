@@ -642,6 +642,9 @@ def _unit_form(detail: queries.CaseDetail, *, formdata) -> AddUnitForm:
     )
     form = AddUnitForm(formdata=formdata, prefix="unit", version=detail.case.version)
     form.set_unit_groups(groups, for_validation=formdata is not None)
+    chosen = form.unit_id.data if formdata is not None else None
+    if chosen is not None and all(chosen != unit_id for group in groups for unit_id, _name in group.units):
+        form.deactivated = queries.deactivated_unit_label(get_session(), chosen)
     return form
 
 

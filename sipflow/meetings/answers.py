@@ -14,7 +14,7 @@ from flask import Blueprint, abort, current_app, jsonify, render_template, reque
 from flask_babel import gettext as _
 from flask_limiter.errors import RateLimitExceeded
 
-from sipflow.cases.forms import show_current_version
+from sipflow.cases.forms import show_current_version, typed_values
 from sipflow.cases.models import SipCase
 from sipflow.clock import now_utc
 from sipflow.db import get_session, unit_of_work
@@ -43,9 +43,15 @@ LINK_REFUSALS = {
 }
 
 
-def _refuse_link(code: str):
+def _refuse_link(code: str, meeting: Meeting | None = None):
+    """The refusal of a link; an answer posted through it is shown back to copy (nothing saved)."""
     status, message = LINK_REFUSALS[code]
-    return render_template("meetings/answer_refused.html", message=message), status
+    kept = []
+    if request.method == "POST":
+        typed = AnswerForm(formdata=request.form)
+        typed.set_modes(services.allowed_answer_modes(meeting) if meeting is not None else ())
+        kept = typed_values(typed)
+    return render_template("meetings/answer_refused.html", message=message, kept_input=kept), status
 
 
 def _invitation_for(token: str, now):
@@ -103,7 +109,7 @@ def answer(token: str):
     invitation, meeting, refusal = _invitation_for(token, now)
     if refusal:
         _log_refusal(invitation, meeting, now)
-        return _refuse_link(refusal)
+        return _refuse_link(refusal, meeting)
     session = get_session()
     case = session.get(SipCase, meeting.case_id)
     form = AnswerForm(formdata=request.form if request.method == "POST" else None)

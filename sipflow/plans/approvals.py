@@ -168,6 +168,17 @@ def _approves_for_person(session: Session, case: SipCase, participant: Participa
     return participant.kind == GUARDIAN and is_child(session.get(Person, case.person_id), today)
 
 
+@dataclass(frozen=True)
+class Recorded:
+    """What recording an approval did: the party's approval of the version, whether this request recorded
+    it (False: it stood already, recorded before or by a request at the same moment), and who recorded the
+    one that stood (None: the person themself, through their link)."""
+
+    approval: PlanApproval
+    new: bool
+    recorded_by: str | None = None
+
+
 def approve_version(
     session: Session,
     *,
@@ -179,7 +190,39 @@ def approve_version(
     recorded_by: User | None = None,
     registry=None,
 ) -> PlanApproval:
-    """Record participant's approval of version; the party's earlier approval of it is returned unchanged.
+    """Record participant's approval of version; the party's earlier approval of it is returned unchanged
+    (record_approval, which also says whether it was this call that recorded it)."""
+    return record_approval(
+        session,
+        case=case,
+        version=version,
+        participant=participant,
+        method=method,
+        now=now,
+        recorded_by=recorded_by,
+        registry=registry,
+    ).approval
+
+
+def _stood(session: Session, approval: PlanApproval) -> Recorded:
+    """An approval that stood before this request's: with the name of the staff member who recorded it."""
+    user = session.get(User, approval.recorded_by_user_id) if approval.recorded_by_user_id else None
+    return Recorded(approval, new=False, recorded_by=user.display_name if user is not None else None)
+
+
+def record_approval(
+    session: Session,
+    *,
+    case: SipCase,
+    version: PlanVersion,
+    participant: Participant,
+    method: str,
+    now: datetime,
+    recorded_by: User | None = None,
+    registry=None,
+) -> Recorded:
+    """Record participant's approval of version; the party's earlier approval of it stands (new False),
+    also one a request recorded at the same moment (the unique row, in a savepoint, tells).
 
     recorded_by is the staff member recording an approval given at the meeting or on paper; None with
     method "digital" (the person, through their personal link). registry, when given, refuses an ended SIP.
@@ -226,7 +269,7 @@ def approve_version(
         )
     existing = party_approval(session, version, participant)
     if existing is not None:
-        return existing
+        return _stood(session, existing)
     approval = PlanApproval(
         version_id=version.id,
         participant_id=participant.id,
@@ -240,8 +283,8 @@ def approve_version(
             session.flush()
     except IntegrityError:
         # A second request approved for the same row at the same moment: its approval stands.
-        return party_approval(session, version, participant)
-    return approval
+        return _stood(session, party_approval(session, version, participant))
+    return Recorded(approval, new=True)
 
 
 def approval_status(

@@ -276,3 +276,16 @@ def transfers(session: Session, case: SipCase) -> list[TransferView]:
         )
         for t, to_name, from_name, user_name, user_organisation_name in rows
     ]
+
+
+def holder_since_given_up(session: Session, case: SipCase, organisation_id: int | None) -> str | None:
+    """The name of the organisation holding huvudansvar now, when organisation_id held it once and has
+    handed it over since (its user may have a page from before open); None otherwise."""
+    if organisation_id is None:
+        return None
+    views = transfers(session, case)
+    if not views or views[-1].transfer.to_organisation_id == organisation_id:
+        return None
+    if any(v.transfer.from_organisation_id == organisation_id for v in views):
+        return views[-1].to_name
+    return None

@@ -330,10 +330,13 @@ def case_for_user(session: Session, user: User | None, uid: str, *, now: datetim
     return session.exec(_CASE_FOR_USER, params=params).first()
 
 
-def record_refusal(session: Session, user: User | None, uid: str, *, purpose: str, now: datetime):
-    """Log a refused case address: the case's id when it exists, nothing else about it.
+def record_refusal(
+    session: Session, user: User | None, uid: str, *, purpose: str, now: datetime
+) -> SipCase | None:
+    """Log a refused case address: the case's id when it exists, nothing else about it; the case, if any.
 
-    The caller answers 404 either way, so the user learns nothing from the refusal.
+    The caller answers 404 (unless lost_access says the user's organisation took part), so the user learns
+    nothing from the refusal.
     """
     case = None
     if _plausible_uid(uid):
@@ -347,3 +350,43 @@ def record_refusal(session: Session, user: User | None, uid: str, *, purpose: st
         outcome=audit.DENIED,
         now=now,
     )
+    return case
+
+
+# Why an organisation that took part in a SIP may see it no more (lost_access).
+REMOVED, UNCOVERED = "removed", "uncovered"
+
+
+def lost_access(session: Session, user: User | None, case: SipCase) -> str | None:
+    """Why the user, refused the case, no longer sees it although they saw it (the access log holds a read
+    of theirs allowed) for an organisation that took part: REMOVED (none of its units takes part any more)
+    or UNCOVERED (the consent no longer covers it); None otherwise, when the refusal must not tell that the
+    case exists (a participant the consent never covered has never seen it).
+
+    A user who saw the SIP knows it exists: a form they sent from before can be answered with why it was
+    refused, without anything of the case itself.
+    """
+    if user is None or user.unit_id is None:
+        return None
+    saw = session.exec(
+        select(audit.AccessLogEntry.seq)
+        .where(
+            audit.AccessLogEntry.case_id == case.id,
+            audit.AccessLogEntry.user_id == user.id,
+            audit.AccessLogEntry.outcome.in_((audit.ALLOWED, audit.NOT_SAVED)),
+        )
+        .limit(1)
+    ).first()
+    if saw is None:
+        return None
+    organisation_id = session.exec(select(Unit.organisation_id).where(Unit.id == user.unit_id)).first()
+    if organisation_id is None:
+        return None
+    rows = session.exec(
+        select(Participant.active).where(
+            Participant.case_id == case.id, Participant.organisation_id == organisation_id
+        )
+    ).all()
+    if not rows:
+        return None
+    return UNCOVERED if any(rows) else REMOVED

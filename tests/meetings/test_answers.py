@@ -523,3 +523,25 @@ def test_a_calendar_reply_keeps_its_answer_without_the_comment_s_hidden_characte
     assert response.status_code == 202
     saved = invitation_of(db_session, meeting, ready.relative)
     assert (saved.partstat, saved.comment) == ("ACCEPTED", "Kommer garna")
+
+
+def test_an_answer_sent_after_the_invitation_was_withdrawn_is_shown_back_to_copy(
+    app, client, db_session, ready, book
+):
+    meeting = book()
+    invitation = invitation_of(db_session, meeting, ready.relative)
+    path = link_path(app, meeting, invitation)
+    hidden = opened(client, path)
+    # Meanwhile the one who booked the meeting withdraws the invitation.
+    with unit_of_work(db_session):
+        services.uninvite(db_session, ready.case, meeting, invitation, now=now_utc())
+    response = client.post(
+        path,
+        data={**hidden, "partstat": "DECLINED", "comment": "Jag kan inte den dagen, men gärna veckan efter"},
+    )
+    assert response.status_code == 410
+    page = text_of(response)
+    assert "Kallelsen gäller inte längre" in page
+    assert "Det du fyllde i" in page
+    assert "Jag kan inte den dagen, men gärna veckan efter" in page
+    assert invitation_of(db_session, meeting, ready.relative).comment is None

@@ -397,10 +397,31 @@ def _note_effort_gaps(form: PlanEditorForm) -> None:
             note_field(row[field], editor.EFFORT_GAPS[field])
 
 
+def _lost_meanwhile(session, case, actor):
+    """Why the actor's organisation no longer writes the plan it wrote when the page was read, or None: the
+    SIP ended meanwhile, or the organisation handed over the huvudansvar that let it write (the message
+    names the organisation holding it now)."""
+    if _ended_meanwhile(session, case, actor):
+        return SIP_ENDED
+    if HUVUDANSVARIG not in (editor.plan_parties(_workflow(case)) or ()):
+        return None
+    organisation_id = case_services.actor_organisation_id(session, actor)
+    holder = responsibility.holder_since_given_up(session, case, organisation_id)
+    if holder is None:
+        return None
+    return _l(
+        "Overall responsibility moved to %(organisation)s while you were working, so your organisation can "
+        "no longer change the plan. Nothing was saved.",
+        organisation=holder,
+    )
+
+
 def _refuse_ended(session, case, actor, *, typed=None, hand_over=None):
     """The refusal of a change to the plan by one who may not make it: 403, but for an organisation that
-    writes the plan of a SIP ended meanwhile, the page as it is now, what was typed shown to copy (409)."""
-    if not _ended_meanwhile(session, case, actor):
+    wrote the plan when the page was read (_lost_meanwhile: the SIP ended, huvudansvar moved), the page as
+    it is now with the reason, what was typed shown to copy (409)."""
+    lost = _lost_meanwhile(session, case, actor)
+    if lost is None:
         abort(403)
     reads = _page_reads(session, case)
     kept = []
@@ -413,7 +434,7 @@ def _refuse_ended(session, case, actor, *, typed=None, hand_over=None):
         case,
         _build_form(session, case, reads),
         status=409,
-        errors=[SIP_ENDED],
+        errors=[lost],
         reads=reads,
         kept_input=[(title, values) for title, values in kept if values],
     )

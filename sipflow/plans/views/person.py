@@ -296,10 +296,9 @@ def approvals_page(uid: str):
     if version is None or version.case_id != case.id:
         form.version_id.errors = [UNKNOWN_VERSION]
         return _render_approvals(case, form, errors=[UNKNOWN_VERSION], status=400)
-    already = approvals.party_approval(session, version, participant)
     try:
         with unit_of_work(session):
-            approvals.approve_version(
+            recorded = approvals.record_approval(
                 session,
                 case=case,
                 version=version,
@@ -319,12 +318,39 @@ def approvals_page(uid: str):
             if newest is not None:
                 form.version_id.data, form.version_id.raw_data = newest.id, [str(newest.id)]
         return _render_approvals(case, form, errors=top, status=error.status)
-    # Named by its version: approving a revised plan again reads as that, not as the first approval standing.
-    if already:
-        flash(_("The approval of version %(number)d was already recorded.", number=version.number), "success")
-    else:
-        flash(_("The approval of version %(number)d is recorded.", number=version.number), "success")
+    flash(*_recorded_message(recorded, version, user))
     return redirect(url_for("plans.approvals_page", uid=uid), code=303)
+
+
+def _recorded_message(recorded: approvals.Recorded, version: PlanVersion, user) -> tuple[str, str]:
+    """What the user is told after recording an approval, and how (the flash category).
+
+    Named by its version: approving a revised plan again reads as that, not as the first approval standing.
+    One that stood already (recorded before, or by someone else at the same moment) says by whom and how
+    when it was not this user's own."""
+    number = version.number
+    if recorded.new:
+        return _("The approval of version %(number)d is recorded.", number=number), "success"
+    approval = recorded.approval
+    if approval.recorded_by_user_id == user.id:
+        return _("The approval of version %(number)d was already recorded.", number=number), "success"
+    how = str(APPROVAL_METHOD_LABELS.get(approval.method, approval.method))
+    how = how[:1].lower() + how[1:]  # after a colon, within the sentence
+    if recorded.recorded_by is None:
+        message = _(
+            "The approval of version %(number)d was already recorded: %(how)s. What you sent was not saved.",
+            number=number,
+            how=how,
+        )
+    else:
+        message = _(
+            "The approval of version %(number)d was already recorded by %(name)s: %(how)s. What you sent "
+            "was not saved.",
+            number=number,
+            name=recorded.recorded_by,
+            how=how,
+        )
+    return message, "info"
 
 
 # --- Staff: personal links --------------------------------------------------------------------------------
