@@ -163,6 +163,8 @@ SELECT sc.municipality_code, {requested_quarter}, COUNT(*),
 FROM sipcase sc
 WHERE sc.requested_at >= :start_at AND sc.requested_at < :end_at
   AND sc.municipality_code IN (SELECT code FROM municipality WHERE county_code = :county)
+  AND NOT EXISTS (SELECT 1 FROM transitionlog t WHERE t.case_id = sc.id
+                  AND (t."trigger" || ':' || t.to_state) IN :voiding)
 GROUP BY sc.municipality_code, {requested_quarter}
 """
 
@@ -173,6 +175,8 @@ FROM deadline dl JOIN sipcase sc ON sc.id = dl.case_id
 WHERE (sc.workflow_name || ':' || CAST(sc.workflow_version AS VARCHAR(10)) || ':' || dl.kind) IN :follow_up
   AND dl.cancelled_at IS NULL AND dl.due_at >= :start_at AND dl.due_at < :end_at
   AND sc.municipality_code IN (SELECT code FROM municipality WHERE county_code = :county)
+  AND NOT EXISTS (SELECT 1 FROM transitionlog t WHERE t.case_id = sc.id
+                  AND (t."trigger" || ':' || t.to_state) IN :voiding)
 GROUP BY sc.municipality_code, {due_quarter}
 """
 
@@ -225,7 +229,8 @@ def hand_dashboard_statements(dialect: str) -> dict:
         "(SELECT MAX(e.held_at) FROM meeting e WHERE e.case_id = m.case_id AND e.status = 'held' "
         "AND e.held_at < m.held_at)"
     )
-    expanding = (bindparam("accept", expanding=True), bindparam("decline", expanding=True))
+    voiding = bindparam("voiding", expanding=True)
+    expanding = (bindparam("accept", expanding=True), bindparam("decline", expanding=True), voiding)
     kinds = (bindparam("kallelse", expanding=True), bindparam("follow_up", expanding=True))
     moment = SipCase.__table__.c.requested_at.type
     moments = (bindparam("start_at", type_=moment), bindparam("end_at", type_=moment))
@@ -260,7 +265,7 @@ def hand_dashboard_statements(dialect: str) -> dict:
         ).bindparams(*expanding, *moments),
         "follow_ups_due": text(
             HAND_FOLLOW_UPS_DUE.format(due_quarter=_quarter_of(dialect, _swedish_day(dialect, "dl.due_at")))
-        ).bindparams(kinds[1], *moments),
+        ).bindparams(kinds[1], voiding, *moments),
         "attendance": text(HAND_ATTENDANCE),
     }
 
@@ -385,6 +390,8 @@ def main(argv=None) -> None:
             "start_at": datetime(year, 1, 1, tzinfo=UTC),
             "end_at": datetime(year + 1, 1, 1, tzinfo=UTC),
             "accept": list(settings.accept_triggers) or [""],
+            # A case ended as entered in error (makulerad) is no SIP offered, nor due a follow-up.
+            "voiding": [f"{t}:{s}" for t, s in settings.entered_in_error_steps] or [""],
             "decline": list(settings.decline_triggers) or [""],
             "kallelse": [f"{n}:{v}:{k}" for n, v, k in settings.kallelse_deadlines] or [""],
             "follow_up": [f"{n}:{v}:{k}" for n, v, k in settings.follow_up_deadlines] or [""],
