@@ -16,13 +16,23 @@ with them known, and a share is hidden when its numerator, denominator or rest i
 complementary: then no shown share pins a hidden cell of a group its numerator or rest is in. A median
 is hidden when it rests on fewer than threshold cases. A small group shows nothing else about its
 members (`populations`, `withheld_rows`): every other value of a row of "<5" persons is withheld as
-"..", 0 too, and protected as any hidden cell (the reader takes it as 0 or more). A count another
+"..", 0 too, and protected as any hidden cell (the reader takes it as 0 or more, or its floor).
+Floors (`floors`: SIPs -> persons, each person counted had a SIP in the row): a hidden cell is at least
+what the reader knows of its floor, so the SIPs of a row of "<5" persons are 1 or more, and a hidden floor
+at most its shown cell (5 SIPs beside ".." persons are 5 persons); each floor is one more group, column =
+floor + a slack the reader does not know (0 or more, never shown, never protected). The rule every group
+is held to: the hidden cells' sum (the whole minus the shown parts) must lie strictly between the sums
+of their least and of their greatest values, so no hidden cell is pinned by the others' bounds: 13 SIPs
+over Växjö's shown 10 and three rows of "<5" persons (1 SIP or more each) left 3 = 1 + 1 + 1, so Växjö's
+SIPs are hidden too; a cell given away only by its floor, with nothing else left in the group, hides the
+floor (8 SIPs = <5 + <5 beside 8 persons: the persons). A count another
 table shows too is hidden where that table hides it (`linked_cells`). A chart's bar is a sum of a
 column's cells (`Bar`): checked as one more group, with the total as the sum of the bars, so a bar or
 more cells are hidden.
 A bar another table publishes (`Bar.shown`) is fixed: `suppress_breakdown` protects the tables by fewer
 of a breakdown's dimensions first and gives their cells to the finer table that way, so tables of one
-period by different breakdowns (and the charts, which are such tables) hide alike.
+period by different breakdowns (and the charts, which are such tables) hide alike. A count that is no
+sum (persons) is in no coarser table but the total, published over every row of the finer one.
 """
 
 from __future__ import annotations
@@ -97,6 +107,7 @@ def suppress_table(
     bars: dict[object, Bar] | None = None,
     populations: dict[str, tuple[str, ...]] | None = None,
     withheld_rows: set[int] | None = None,
+    floors: dict[str, str] | None = None,
 ) -> dict[object, object]:
     """Hide in place the small counts of rows and total, the shares built on them and complementary cells.
 
@@ -112,7 +123,11 @@ def suppress_table(
     them is withheld, 0 and empty ones too, so a small group shows nothing all its members share ("0
     declined" of "<5" offered); withheld_rows: rows (indexes) whose persons another table hides as small,
     every value of them withheld. A withheld count is a hidden cell as any other: no group may give it
-    back (the reader takes it as 0 or more). Returns each bar's value, or Suppressed.
+    back (the reader takes it as 0 or more, or as its floor says). floors: in every row, a count column ->
+    the count column it is never below (SIPs -> persons: each person counted had a SIP there), so a
+    hidden cell is at least what the reader knows of its floor (the SIPs of a row of "<5" persons are 1
+    or more, of ".." persons 5 or more), and a hidden floor at most its shown cell. Returns each bar's
+    value, or Suppressed.
     """
     everything = [*rows, *([total] if total is not None else [])]
     shares = {share: _relation(*declared) for share, declared in shares.items()}
@@ -138,7 +153,21 @@ def suppress_table(
     # Shown here, a count another table hides would give that table's hidden cells back.
     extra = {cell for cell in linked or () if values.get(cell, 0) > 0 and cell not in small | withheld}
     extra |= {cell for cell, shown in published.items() if _is_mark(shown, "complementary")}
-    extra |= _complementary(values, groups, small, extra, threshold, set(published), withheld)
+    # Each floor as one more group: column = floor + what it has over it (0 or more, never shown, never
+    # protected: a slack the reader does not know).
+    below, free = {}, set()
+    for index in range(len(everything)):
+        for column, floor in (floors or {}).items():
+            cell, under = (index, column), (index, floor)
+            if cell in values and under in values:
+                slack = (index, ("over", column, floor))
+                values[slack] = values[cell] - values[under]
+                groups.append((cell, (under, slack)))
+                below[cell] = under
+                free.add(slack)
+    extra |= _complementary(
+        values, groups, small, extra, threshold, set(published), withheld, below=below, free=free
+    )
     for index, column in small | extra | withheld:
         if index != _BAR and column in counts:
             everything[index][column] = Suppressed(
@@ -247,6 +276,7 @@ def suppress_breakdown(
     sums: dict[str, tuple[str, ...]] | None = None,
     overlapping: tuple[str, ...] = (),
     populations: dict[str, tuple[str, ...]] | None = None,
+    floors: dict[str, str] | None = None,
 ) -> dict[tuple[str, ...], list[dict]]:
     """Hide in place rows (broken down by dims) and total so that no coarser breakdown gives a cell back.
 
@@ -267,6 +297,7 @@ def suppress_breakdown(
         "shares": shares,
         "sums": sums or {},
         "populations": populations or {},
+        "floors": floors or {},
     }
     relations = {share: _relation(*declared) for share, declared in shares.items()}
     real: dict[tuple[str, ...], list[dict]] = {}
@@ -297,6 +328,17 @@ def suppress_breakdown(
             for whole, seen in zip(real[coarse], shown[coarse], strict=True):
                 key = tuple(whole.get(name) for name in coarse)
                 bars |= _published(whole, seen, (coarse, key), tuple(below[key]), counts, relations, rules)
+        if () not in coarser:
+            # A count that is no sum (persons) is in no coarser table but the total: published there over
+            # every row all the same (12 persons over Växjö's 9 and three "<5" would be 1 each).
+            protect(())
+            every = tuple(range(len(table)))
+            published = _published(real[()][0], shown[()][0], ((), ()), every, counts, relations, rules)
+            bars |= {
+                key: bar
+                for key, bar in published.items()
+                if bar.column in counts and bar.column not in additive
+            }
         suppress_table(table, None, bars=bars, **rules)
         shown[names] = table
 
@@ -428,9 +470,14 @@ def _complementary(
     threshold: int,
     fixed: set[Cell],
     withheld: set[Cell] = frozenset(),
+    *,
+    below: dict[Cell, Cell] | None = None,
+    free: set[Cell] = frozenset(),
 ) -> set[Cell]:
     """The cells to hide as well, until no group gives a hidden cell away (a fixpoint)."""
-    reader = _Reader(values, groups, small | linked | withheld, small, threshold, withheld)
+    reader = _Reader(
+        values, groups, small | linked | withheld, small, threshold, withheld, below=below, free=free
+    )
     extra: set[Cell] = set()
     todo = deque(range(len(groups)))
     while True:
@@ -441,6 +488,10 @@ def _complementary(
                 continue
             whole, parts = groups[number]
             pick = _next_to_hide(values, whole, parts, reader.hidden, fixed)
+            if pick is None:
+                # Nothing left here, but a cell given away by what its floor says (8 SIPs beside 8 persons
+                # are <5 + <5 = 4 + 4): hiding the floor frees it.
+                pick = next(iter(sorted(reader.floors_to_hide(given, fixed), key=values.get)), None)
             if pick is None:
                 # Nothing is left to hide here (4 = <5 + <5 + <5 + <5 is 1 each): the reader knows these
                 # cells, so the other groups they are in must protect their neighbours without them.
@@ -484,6 +535,8 @@ def _along_the_chain(values, groups: list[Group], reader: _Reader, pinned, why, 
         seen_groups.update(numbers)
         picks = [_next_to_hide(values, *groups[number], reader.hidden, fixed) for number in numbers]
         picks = [pick for pick in picks if pick is not None]
+        # Else a cell of the chain whose least value its floor sets (6 SIPs beside 6 persons): the floor.
+        picks = picks or sorted(reader.floors_to_hide(layer, fixed), key=values.get)
         if picks:
             return min(picks, key=lambda cell: values[cell])
         layer = [cell for n in numbers for cell in reader.unknown[n] if cell not in seen_cells]
@@ -507,10 +560,18 @@ class _Reader:
         small: set[Cell],
         threshold: int,
         withheld: set[Cell] = frozenset(),
+        *,
+        below: dict[Cell, Cell] | None = None,
+        free: set[Cell] = frozenset(),
     ):
         self.values, self.groups, self.small, self.threshold = values, groups, small, threshold
-        self.withheld = withheld
-        self.hidden = set(hidden)
+        self.withheld, self.free = withheld, free
+        # A cell -> its floor in the row (SIPs -> persons), and each floor -> the cells above it.
+        self.below = below or {}
+        self.above: dict[Cell, list[Cell]] = defaultdict(list)
+        for cell, under in self.below.items():
+            self.above[under].append(cell)
+        self.hidden = set(hidden) | set(free)
         # Hidden cells a group pins all the same (and nothing is left to hide in it): known exactly.
         self.known: set[Cell] = set()
         self.member: dict[Cell, list[int]] = defaultdict(list)
@@ -523,12 +584,28 @@ class _Reader:
             self.unknown.append({cell for cell in (whole, *parts) if cell in self.hidden})
 
     def bounds(self, cell: Cell) -> tuple[float, float]:
-        """The least and greatest value the reader can give cell."""
+        """The least and greatest value the reader can give cell: as shown, else as its mark and floor say."""
+        low, high = self._marked(cell)
+        under = self.below.get(cell)
+        if under is not None and low < high:
+            # The SIPs of a row of "<5" persons: withheld, 0 or more by their mark, 1 or more by the row.
+            low = max(low, self._marked(under)[0])
+        return low, high
+
+    def _marked(self, cell: Cell) -> tuple[float, float]:
+        """The least and greatest value of cell by what it shows (its mark, when hidden) alone."""
+        if cell in self.free:
+            return 0, math.inf
         if cell not in self.hidden or cell in self.known:
             return self.values[cell], self.values[cell]
         if cell in self.withheld:
             return 0, math.inf
         return (1, self.threshold - 1) if cell in self.small else (self.threshold, math.inf)
+
+    def floors_to_hide(self, cells, fixed: set[Cell]) -> set[Cell]:
+        """The shown positive floors of cells (their rows' persons), which another table does not publish."""
+        floors = {self.below.get(cell) for cell in cells} - {None}
+        return {c for c in floors if c not in self.hidden and c not in fixed and self.values[c] > 0}
 
     def hide(self, cell: Cell) -> list[int]:
         """Hide cell; the groups it is in (to check again)."""
@@ -539,15 +616,22 @@ class _Reader:
         return self._change(cell, lambda: self.known.add(cell), known=True)
 
     def _change(self, cell: Cell, change, *, known: bool) -> list[int]:
-        before = self.bounds(cell)
+        # The cells above it (its floor's) change their bounds with it.
+        changed = [cell, *self.above.get(cell, ())]
+        before = [self.bounds(one) for one in changed]
         change()
-        after = self.bounds(cell)
-        for number in self.member[cell]:
-            whole, _ = self.groups[number]
-            if cell != whole:
-                self.sums[number] = self.sums[number].replace(before, after)
-            (self.unknown[number].discard if known else self.unknown[number].add)(cell)
-        return self.member[cell]
+        touched: list[int] = []
+        for one, was in zip(changed, before, strict=True):
+            now = self.bounds(one)
+            for number in self.member[one]:
+                whole, _ = self.groups[number]
+                if one != whole and now != was:
+                    self.sums[number] = self.sums[number].replace(was, now)
+                if one == cell:
+                    (self.unknown[number].discard if known else self.unknown[number].add)(cell)
+            if one == cell or now != was:
+                touched += self.member[one]
+        return list(dict.fromkeys(touched))
 
     def given_away(self, number: int) -> set[Cell]:
         """The hidden cells of the group its sum leaves one value (a lone hidden cell always).
@@ -575,7 +659,8 @@ class _Reader:
             own_low, own_high = self.bounds(whole)
             if max(sums.low, own_low) >= min(sums.high(), own_high):
                 given.add(whole)
-        return given
+        # A floor's slack is no count anyone is shown: nothing to protect.
+        return given - self.free
 
     def pinned(self) -> tuple[list[Cell], dict[Cell, list[int]]]:
         """The hidden cells all groups together leave one value; for every cell, the groups that narrowed it.
@@ -628,7 +713,7 @@ class _Reader:
                     if other not in queued:
                         queued.add(other)
                         todo.append(other)
-        return [cell for cell in low if low[cell] >= high[cell]], why
+        return [cell for cell in low if low[cell] >= high[cell] and cell not in self.free], why
 
     @staticmethod
     def _narrow(low, high, why, cell: Cell, new_low: float, new_high: float, number: int) -> list[Cell]:

@@ -1297,6 +1297,9 @@ MEETING_RULES = {
     "overlapping": ("organisation_kind",),
     # A row of "<5" persons shows nothing else about them: not their SIPs, not that none was by video.
     "populations": {"persons": (ALL,)},
+    # Each person counted had a SIP in the row: a row's SIPs are at least its persons ("<5" persons, 1 SIP
+    # or more; a reader subtracts that much from a total).
+    "floors": {"sips": "persons"},
 }
 
 
