@@ -216,12 +216,13 @@ def test_the_retry_after_a_stale_snapshot_that_finds_the_plan_saved_merges_too(
     real = editor.compare_and_set
 
     def saved_in_between_then_retried(session, statement, *, obj, recheck, busy, params=None):
-        # Once: the other writer's own save below goes through the real compare-and-set.
-        monkeypatch.setattr(editor, "compare_and_set", real)
+        # db.compare_and_set's retry: start afresh (on PostgreSQL that lets go of the case's row the save
+        # locked first), reload the plan, recheck it; the other writer's save lands before the reload.
+        monkeypatch.setattr(editor, "compare_and_set", real)  # once: the other save below is real
+        session.rollback()
         with Session(engine, expire_on_commit=False) as other:
             theirs = plan_data(other, held, find_plan(other, held)) | {"needs": ERIKS_NEEDS}
             save(other, other.get(SipCase, held.id), parties.region_user, theirs, now)
-        session.rollback()
         session.refresh(obj)
         recheck()
         return real(session, statement, obj=obj, recheck=recheck, busy=busy, params=params)
