@@ -706,10 +706,15 @@ def plan_refusals(
 # --- Writing ----------------------------------------------------------------------------------------------
 
 
+class _Moved(Exception):
+    """The plan's row version moved on between the read and the compare-and-set (SQLite's retry saw it)."""
+
+
 def _claim(
     session: Session, plan: Plan, expected_row_version: int, actor: User | None, now: datetime
-) -> None:
-    """Compare-and-set the plan's row version: of two savers who read the same version only one gets past."""
+) -> bool:
+    """Compare-and-set the plan's row version: of two savers who read the same version only one gets past.
+    False for the other: the plan was saved meanwhile (the caller merges, as for a page read before)."""
     statement = (
         update(Plan)
         .where(Plan.id == plan.id, Plan.row_version == expected_row_version)
@@ -723,13 +728,20 @@ def _claim(
 
     def recheck() -> None:
         if plan.row_version != expected_row_version:
-            raise PlanConflict(PLAN_CHANGED)
+            raise _Moved
 
-    if not compare_and_set(session, statement, obj=plan, recheck=recheck, busy=PlanConflict(PLAN_CHANGED)):
-        raise PlanConflict(PLAN_CHANGED)
+    try:
+        claimed = compare_and_set(
+            session, statement, obj=plan, recheck=recheck, busy=PlanConflict(PLAN_CHANGED)
+        )
+    except _Moved:
+        return False
+    if not claimed:
+        return False
     set_committed_value(plan, "row_version", expected_row_version + 1)
     set_committed_value(plan, "updated_at", now)
     set_committed_value(plan, "updated_by_user_id", actor.id if actor else None)
+    return True
 
 
 def _sync_goals(session: Session, plan: Plan, existing: list[PlanGoal], clean: dict) -> None:
@@ -841,6 +853,26 @@ def page_digest(data: dict) -> str:
     return read_digest(data)
 
 
+def _stored_now(session: Session, case: SipCase) -> Plan | None:
+    """The plan as stored now, after a write lost to another writer's: every object read before is expired
+    (the plan, its rows, the case's child's view), so what is compared and merged is what they committed."""
+    session.expire_all()
+    return find_plan(session, case)
+
+
+def _saved_meanwhile(
+    session: Session, case: SipCase, plan: Plan | None, clean: dict, data: dict, as_read: str | None
+) -> Plan:
+    """The one answer to data sent from a page read before someone else's save, whether the row version
+    told it before the write or the compare-and-set at it: plan returned when it holds clean already (sent
+    twice: nothing is lost, nothing written), else the refusal _stale gives (merged when it can be)."""
+    if plan is None:
+        raise PlanConflict(PLAN_CHANGED)
+    if _holds_already(session, case, plan, clean):
+        return plan
+    raise _stale(session, case, plan, data, as_read)
+
+
 def _stale(session: Session, case: SipCase, plan: Plan, data: dict, as_read: str | None) -> PlanConflict:
     """The refusal of data sent from a page read before the plan's last save: merged when the page said
     what it showed, else the plain conflict (a page from before the editor carried it)."""
@@ -915,17 +947,18 @@ def _write_plan(
             with session.begin_nested():
                 session.flush()
         except IntegrityError:
-            # Someone else started the plan at the same moment (one plan per case).
-            raise PlanConflict(PLAN_CHANGED) from None
+            # Someone else started the plan at the same moment (one plan per case): as if read before.
+            return _saved_meanwhile(session, case, _stored_now(session, case), clean, data, as_read)
         goals, efforts, contacts = [], [], []
     else:
         if expected_row_version != plan.row_version:
-            if _holds_already(session, case, plan, clean):
-                return plan  # sent twice (a double click): what it holds is saved, nothing is lost
-            raise _stale(session, case, plan, data, as_read)
+            return _saved_meanwhile(session, case, plan, clean, data, as_read)
         if case_first:
             note_case_changed(session, case, now=now)
-        _claim(session, plan, expected_row_version, actor, now)
+        if not _claim(session, plan, expected_row_version, actor, now):
+            # The compare-and-set lost: someone saved between this request's read and its write. The same
+            # as a page read before their save: merged, or saved already (the same page sent twice at once).
+            return _saved_meanwhile(session, case, _stored_now(session, case), clean, data, as_read)
         goals, efforts, contacts = plan_items(session, plan)
     if not case_first:
         note_case_changed(session, case, now=now)
@@ -958,6 +991,7 @@ def save_and_establish(
     now: datetime,
     reads: StepReads | None = None,
     plan: Plan | None = ...,
+    as_read: str | None = None,
 ) -> Plan:
     """Establish (or revise, by trigger) the plan as the editor holds it: what it holds that the stored plan
     does not is saved first (save_plan: its refusals at their fields, its row-version conflict), then the
@@ -966,7 +1000,9 @@ def save_and_establish(
 
     expected_row_version: the plan's row version the editor was read at; expected_version: the case's.
     reads: the step's first read (participants, consents in force) when the caller made it; plan: the working
-    plan (None: not started) when the caller read it in this transaction.
+    plan (None: not started) when the caller read it in this transaction. as_read: what the page showed
+    (page_digest): a plan saved since is merged as save_plan merges it (PlanMerged), nothing established, so
+    a version never leaves out unseen what a colleague saved.
     """
     seeing = reads.seeing if reads is not None else None
     if plan is ...:
@@ -978,9 +1014,18 @@ def save_and_establish(
         and _holds_already(session, case, plan, clean)
     )
     if not same:
-        # No merge here (as_read None): a plan saved since is the plain conflict, the typed text kept.
+        # A plan saved since is merged as a plain save's is (PlanMerged): nothing is established until the
+        # user has seen the others' changes in the form.
         plan = _write_plan(
-            session, case, actor, plan, clean, data, None, expected_row_version=expected_row_version, now=now
+            session,
+            case,
+            actor,
+            plan,
+            clean,
+            data,
+            as_read,
+            expected_row_version=expected_row_version,
+            now=now,
         )
     # Saved or not, the plan now holds what the editor showed: the step holds it at its row version.
     fire_transition(

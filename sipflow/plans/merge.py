@@ -12,7 +12,7 @@ what the user sent, what the page showed and what is stored now:
   user changed it; one the user removed that someone else changed: back as they wrote it (a clash).
 
 Pure functions of dicts in the editor's data shape (`plans.editor.plan_data`, the form's `to_data`):
-`plans.editor.save_plan` is the one caller that merges.
+`plans.editor._saved_meanwhile` (for `save_plan` and `save_and_establish`) is the one caller that merges.
 """
 
 from __future__ import annotations

@@ -643,7 +643,11 @@ def _save_and_establish(session, case, actor, workflow, transition, establish: E
                 now=now_utc(),
                 reads=reads.step_reads,
                 plan=reads.plan,
+                as_read=form.as_read.data,
             )
+    except editor.PlanMerged as merged:
+        # Someone else saved meanwhile: nothing established; their changes taken in, this user's kept.
+        return _render(case, _merged_form(reads, form, merged), status=merged.status, errors=[merged.message])
     except UserError as error:
         if isinstance(error, StaleCase):
             done = editor.plan_step_just_taken(session, workflow, case, actor, now=now_utc())
