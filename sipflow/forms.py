@@ -7,17 +7,21 @@ the error next to the field and nothing typed lost.
 
 from __future__ import annotations
 
+import functools
+import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from flask_wtf import FlaskForm
-from wtforms import Field, Form, IntegerField
+from wtforms import Field, Form, HiddenField, IntegerField
 from wtforms.fields import FieldList, FormField
+from wtforms.fields.core import UnboundField
 from wtforms.form import BaseForm
-from wtforms.validators import StopValidation
-from wtforms.widgets import HiddenInput
+from wtforms.validators import Optional, StopValidation
+from wtforms.widgets import HiddenInput, TextArea
 
+from sipflow.lengths import MaxLength
 from sipflow.routing import ROW_ID_DIGITS, row_id
 from sipflow.security import NUL_MESSAGE, nul_fields
 from sipflow.translated import lazy_gettext as _l
@@ -191,3 +195,174 @@ def _named(message, label, row):
     if str(label).endswith(_SENTENCE_ENDS):
         return _l("%(label)s %(message)s", label=label, message=message)
     return _l("%(label)s: %(message)s", label=label, message=message)
+
+
+# What a user typed into a form sent after their session ended, shown back on the login page
+# (`security.send_to_login`): the form's fields are known only by their names there, so what each is (text
+# typed, or a hidden id, a password, a choice) is read from the field of that name the app's forms declare.
+# Inputs of these kinds hold what was typed; every other (hidden, password, choices, tick boxes, files) is
+# never shown back.
+_TYPED_INPUTS = frozenset(
+    {"text", "email", "tel", "search", "url", "number", "date", "time", "datetime-local"}
+)
+
+
+@dataclass(frozen=True)
+class _Declared:
+    """A field as a form class declares it: whether it holds typed text, and its label."""
+
+    form: type
+    typed: bool
+    label: object
+
+
+def _form_classes(base: type = Form) -> Iterable[type]:
+    for cls in base.__subclasses__():
+        if cls.__module__.startswith("sipflow."):
+            yield cls
+        yield from _form_classes(cls)
+
+
+def _declared_by(cls: type) -> Iterable[tuple[str, _Declared]]:
+    for name in dir(cls):
+        unbound = getattr(cls, name, None)
+        if not isinstance(unbound, UnboundField):
+            continue
+        widget = unbound.kwargs.get("widget") or getattr(unbound.field_class, "widget", None)
+        typed = isinstance(widget, TextArea) or getattr(widget, "input_type", None) in _TYPED_INPUTS
+        label = unbound.args[0] if unbound.args else unbound.kwargs.get("label")
+        yield name, _Declared(cls, typed and label is not None, label)
+
+
+@functools.cache
+def _declared_fields() -> dict[str, tuple[_Declared, ...]]:
+    """Every field name the app's forms declare, with each declaration (built once: forms are made at
+    import)."""
+    found: dict[str, list[_Declared]] = {}
+    for cls in set(_form_classes()):
+        for name, declared in _declared_by(cls):
+            found.setdefault(name, []).append(declared)
+    return {name: tuple(each) for name, each in found.items()}
+
+
+def _bare(key: str) -> str:
+    """A posted field's own name: without the form's prefix or its row's (efforts-2-what: what)."""
+    return key.rsplit("-", 1)[-1]
+
+
+def typed_in_request(formdata) -> list[tuple[str, str]]:
+    """What the user typed into the form formdata was sent from, as (field label, text), in the form's
+    order; empty fields out. Only a field some form of the app declares as one a user types into is
+    shown, never a password, a CSRF token, a hidden id or an unknown name; its label is that of the form
+    declaring the most of the posted fields (the form sent), else of any form declaring a field of that
+    name."""
+    declared = _declared_fields()
+    posted = {_bare(key) for key in formdata}
+    counts: dict[type, int] = {}
+    for name in posted:
+        for each in declared.get(name, ()):
+            counts[each.form] = counts.get(each.form, 0) + 1
+    sent = max(counts, key=counts.__getitem__, default=None)
+    values = []
+    for key, value in formdata.items(multi=True):
+        name = _bare(key)
+        each = declared.get(name, ())
+        own = [d for d in each if d.form is sent] or list(each)
+        if not value.strip() or not own or not all(d.typed for d in own) or "password" in key.lower():
+            continue
+        values.append((str(own[0].label), value))
+    return values
+
+
+# A form sent after someone else changed what it edits: a field the sender left as the page showed it takes
+# what is saved now, one they changed keeps what they typed, one both changed (differently) keeps what they
+# typed with what it is now at the field (`MergesAsRead`). The meeting change form, the admin user,
+# organisation and unit forms.
+EMPTY = _l("(empty)")
+# The longest record of the values a form was read as, quoted as JSON.
+SHOWN_MAX = 4000
+
+
+def field_text(field) -> str:
+    """A field's value as text to compare: a date ISO, a time HH:MM, a choice its value, several choices
+    their values sorted, a tick "y" or "", text stripped."""
+    value = field.data
+    if value is None or value is False:
+        return ""
+    if value is True:
+        return "y"
+    if isinstance(value, list | tuple):
+        return ",".join(sorted(str(each) for each in value))
+    if hasattr(value, "isoformat"):
+        return value.strftime("%H:%M") if field.type == "TimeField" else value.isoformat()
+    return str(value).strip()
+
+
+def field_shown(field, text: str) -> str:
+    """text, a value of field as `field_text` gives it, as the page names it: a choice by its label."""
+    if field.type == "BooleanField":
+        return str(_l("Yes") if text else _l("No"))
+    labels = {str(choice[0]): str(choice[1]) for choice in _choices(field)}
+    names = [labels.get(each, each) for each in text.split(",")] if text else []
+    return ", ".join(names) or str(EMPTY)
+
+
+def _choices(field):
+    for choice in getattr(field, "choices", None) or ():
+        yield (choice.value, choice.label) if hasattr(choice, "value") else (choice[0], choice[1])
+
+
+class MergesAsRead:
+    """A form that carries the values its page showed (`shown`: merged_fields as read), so that after
+    someone else's change it can tell what its sender changed from what they left (`merge_current`)."""
+
+    merged_fields: tuple[str, ...] = ()
+    shown = HiddenField(validators=[Optional(), MaxLength(SHOWN_MAX)])
+
+    def values(self) -> dict[str, str]:
+        """The values of merged_fields as text (`field_text`)."""
+        return {name: field_text(self[name]) for name in self.merged_fields}
+
+    def mark_as_read(self) -> None:
+        """Carry the values the form holds now as those its page showed."""
+        self.shown.data = json.dumps(self.values(), ensure_ascii=False)
+        self.shown.raw_data = [self.shown.data]
+
+    def _shown_values(self) -> dict[str, str] | None:
+        """What the page showed, or None when the form does not say (a page from before it did, forged)."""
+        try:
+            shown = json.loads(self.shown.data or "")
+        except ValueError:
+            return None
+        if not isinstance(shown, dict) or not all(isinstance(shown.get(n), str) for n in self.merged_fields):
+            return None
+        return shown
+
+    def merge_current(self, current, *, note=None) -> bool:
+        """After someone else's change: current (the form filled from the row as it is now, `mark_as_read`)
+        wherever this user left the value the page showed (note, if any, under its label), what they typed
+        wherever they changed it. A value both changed, differently, keeps what this user typed and says at
+        the field what it is now. Sent again, the form then applies this user's changes alone. False: the
+        form does not say what it showed, and what was typed stays as it is.
+        """
+        shown, typed, now = self._shown_values(), self.values(), current.values()
+        self.shown.data = current.shown.data
+        self.shown.raw_data = [self.shown.data]
+        if shown is None:
+            return False
+        for name in self.merged_fields:
+            field = self[name]
+            if typed[name] == shown[name]:
+                field.data, field.raw_data = current[name].data, None
+                if note is not None and now[name] != shown[name]:
+                    field.description = note
+            elif typed[name] != now[name] and shown[name] != now[name]:
+                field.errors = [
+                    *field.errors,
+                    _l(
+                        "Changed by someone else to %(theirs)s; you wrote %(yours)s.",
+                        theirs=field_shown(field, now[name]),
+                        yours=field_shown(field, typed[name]),
+                    ),
+                ]
+        return True

@@ -22,6 +22,13 @@ STALE_ROW = _l(
     "and what is saved now is listed here where it differs. Send the form again to save what you entered."
 )
 
+# The same, the form merged (forms.MergesAsRead): what the sender left shows what is saved now.
+STALE_ROW_MERGED = _l(
+    "Someone else changed this while you were working. Nothing was saved: the fields you left as they were "
+    "now show what is saved, and a field you both changed says what it is now. Check the form and send it "
+    "again to save your changes."
+)
+
 
 class StaleForm(Conflict):
     """The row changed since its edit form was read (its row_version moved on); nothing was written."""

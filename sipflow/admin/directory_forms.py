@@ -7,7 +7,7 @@ from wtforms import BooleanField, SelectChoice, SelectField, StringField, Submit
 
 from sipflow.admin.directory import ORGANISATION_KIND_LABELS, UNIT_KIND_LABELS
 from sipflow.admin.forms import row_version_field
-from sipflow.forms import PageForm
+from sipflow.forms import MergesAsRead, PageForm
 from sipflow.lengths import MaxLength
 from sipflow.translated import lazy_gettext as _l
 
@@ -44,10 +44,11 @@ class OrganisationForm(PageForm):
     )
 
 
-class EditOrganisationForm(OrganisationForm):
-    """An organisation's edit page: the fields it may change (never the key) and the version of the
-    organisation they were read at."""
+class EditOrganisationForm(MergesAsRead, OrganisationForm):
+    """An organisation's edit page: the fields it may change (never the key), the version of the
+    organisation they were read at and their values as read (merged after someone else's change)."""
 
+    merged_fields = ("name", "kind", "county_code", "municipality_code")
     key = None  # set once, at creation: a stale form's notice names only what the form can change
     version = row_version_field()
 
@@ -80,10 +81,11 @@ class UnitForm(PageForm):
     )
 
 
-class EditUnitForm(UnitForm):
-    """A unit's edit page: the fields it may change (never the key nor the organisation) and the version of
-    the unit they were read at."""
+class EditUnitForm(MergesAsRead, UnitForm):
+    """A unit's edit page: the fields it may change (never the key nor the organisation), the version of
+    the unit they were read at and their values as read (merged after someone else's change)."""
 
+    merged_fields = ("name", "kind", "is_health_care", "email", "hsa_id")
     key = None  # set once, at creation, as the organisation: a stale form's notice names only these fields
     organisation_id = None
     version = row_version_field()

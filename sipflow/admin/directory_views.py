@@ -19,8 +19,8 @@ from sipflow.admin.directory_forms import (
     OrganisationForm,
     UnitForm,
 )
-from sipflow.admin.forms import saved_now
-from sipflow.cases.forms import show_current_version, typed_values
+from sipflow.admin.forms import merge_stale
+from sipflow.cases.forms import typed_values
 from sipflow.clock import now_utc
 from sipflow.db import get_session, unit_of_work
 from sipflow.errors import InvalidInput, UserError
@@ -131,12 +131,12 @@ def _submit(form, errors: list, change, row=None, saved_form=None) -> tuple[int,
         with unit_of_work(db):
             return 200, change(db, current_actor(), now_utc())
     except UserError as error:
+        if isinstance(error, StaleForm) and row is not None:
+            # What was typed stays, merged with what is saved now; sent again, it saves the sender's changes.
+            merge_stale(form, saved_form(), errors, row.row_version)
+            return error.status, None
         for refusal in getattr(error, "errors", None) or [error]:
             attach_error(form, refusal, errors)
-        if isinstance(error, StaleForm) and row is not None:
-            # What was typed stays, what is saved now is named; sent again, it deliberately overwrites.
-            errors.extend(saved_now(form, saved_form()))
-            show_current_version(form, row.row_version)
         return error.status, None
 
 
@@ -162,7 +162,9 @@ def organisation_new():
 
 def _saved_organisation_form(organisation: Organisation) -> EditOrganisationForm:
     """The organisation's form as it is saved now, with the version it was read at."""
-    return EditOrganisationForm(formdata=None, obj=organisation, version=organisation.row_version)
+    form = EditOrganisationForm(formdata=None, obj=organisation, version=organisation.row_version)
+    form.mark_as_read()
+    return form
 
 
 def organisation_edit(organisation_id: int):
@@ -306,7 +308,9 @@ def unit_new():
 
 def _saved_unit_form(unit: Unit) -> EditUnitForm:
     """The unit's form as it is saved now, with the version it was read at."""
-    return EditUnitForm(formdata=None, obj=unit, version=unit.row_version)
+    form = EditUnitForm(formdata=None, obj=unit, version=unit.row_version)
+    form.mark_as_read()
+    return form
 
 
 def unit_edit(unit_id: int):

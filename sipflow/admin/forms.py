@@ -9,7 +9,7 @@ from wtforms.widgets import HiddenInput
 from sipflow.admin.queries import USER_SEARCH_MAX
 from sipflow.admin.users import ROLE_LABELS
 from sipflow.cases.forms import IDENTIFIER_KIND_LABELS, VERSION_LABEL, PersonParticularsForm
-from sipflow.forms import FilledInByTheService, PageForm
+from sipflow.forms import FilledInByTheService, MergesAsRead, PageForm
 from sipflow.i18n import LANGUAGE_LABELS, LOCALES
 from sipflow.lengths import MaxLength
 from sipflow.people.identifiers import KINDS as IDENTIFIER_KINDS
@@ -125,6 +125,24 @@ def saved_now(typed, saved) -> list:
     return lines
 
 
+def merge_stale(typed, saved, errors: list, version: int) -> None:
+    """A form of a row someone else changed since it was read (StaleForm): merged with saved (the form as
+    the row is saved now, `MergesAsRead.mark_as_read`), a field its sender left taking what is saved now,
+    one both changed shown at the field; it then carries the row's version, so sent again it saves what its
+    sender changed alone. A form that does not say what it was read as keeps what was typed, and what is
+    saved now is listed where it differs."""
+    from sipflow.admin.changes import STALE_ROW, STALE_ROW_MERGED
+    from sipflow.cases.forms import show_current_version
+    from sipflow.people.services import TAKEN_IN
+
+    if typed.merge_current(saved, note=TAKEN_IN):
+        errors.append(STALE_ROW_MERGED)
+    else:
+        errors.append(STALE_ROW)
+        errors.extend(saved_now(typed, saved))
+    show_current_version(typed, version)
+
+
 def _role_field():
     from sipflow.cases.forms import MultiCheckboxField
 
@@ -172,9 +190,11 @@ class UserForm(PageForm):
     )
 
 
-class EditUserForm(UserForm):
-    """A user's page: the fields of UserForm and the version of the user they were read at."""
+class EditUserForm(MergesAsRead, UserForm):
+    """A user's page: the fields of UserForm, the version of the user they were read at and their values
+    as read (a change someone else made meanwhile is merged, field by field)."""
 
+    merged_fields = ("display_name", "email", "unit_id", "roles", "scope", "language")
     version = row_version_field()
 
 

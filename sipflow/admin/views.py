@@ -38,9 +38,8 @@ from sipflow.admin.forms import (
     RegisterExtractForm,
     UserForm,
     UserSearchForm,
-    saved_now,
+    merge_stale,
 )
-from sipflow.cases.forms import show_current_version
 from sipflow.cases.queries import municipalities_by_county
 from sipflow.clock import local_today, now_utc
 from sipflow.db import get_session, unit_of_work
@@ -233,7 +232,7 @@ def invite_user():
 
 def _saved_user_form(user: User) -> EditUserForm:
     """The user's form as the user is saved now, with the version it was read at."""
-    return EditUserForm(
+    form = EditUserForm(
         formdata=None,
         version=user.row_version,
         display_name=user.display_name,
@@ -243,6 +242,8 @@ def _saved_user_form(user: User) -> EditUserForm:
         scope=", ".join(sorted(set().union(*users_service.coordinator_scope(get_session(), user)))),
         language=user.language,
     )
+    form.mark_as_read()
+    return form
 
 
 @bp.route("/users/<id:user_id>", methods=["GET", "POST"])
@@ -274,14 +275,14 @@ def edit_user(user_id: int):
                     )
             except UserError as error:
                 db.refresh(user)
-                _field_error(form, error, top)
                 status = error.status
                 if isinstance(error, StaleForm):
-                    # Typed values stay and what is saved now is named: sent again, the form overwrites.
+                    # What was typed stays, merged with what is saved now: sent again, it saves the changes.
                     saved = _saved_user_form(user)
                     _unit_choices(saved, user)
-                    top.extend(saved_now(form, saved))
-                    show_current_version(form, user.row_version)
+                    merge_stale(form, saved, top, user.row_version)
+                else:
+                    _field_error(form, error, top)
             else:
                 flash(
                     _l("The user is changed.") if changed else _l("Nothing was changed."),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import date, datetime
 
 from wtforms import (
@@ -46,7 +45,7 @@ from sipflow.clock import (
     wall_time_repeated,
     within_date_window,
 )
-from sipflow.forms import PageForm, RowList
+from sipflow.forms import MergesAsRead, PageForm, RowList
 from sipflow.lengths import MaxLength
 from sipflow.meetings.booking import MEETING_DAY_OFF, booking_day_refusal, same_start_warning
 from sipflow.meetings.services import COMMENT_MAX
@@ -222,80 +221,20 @@ class BookingForm(ForgetsRemovedTicks, MeetingTimeForm):
 
 # The fields of a booked meeting the change form shows and, after a conflict, merges.
 CHANGE_FIELDS = ("date", "starts", "ends", "mode", "location", "room")
-# The longest record of them: a date, two times, a mode, an address and a room, quoted as JSON.
-SHOWN_MAX = 2000
-EMPTY = _l("(empty)")
 
 
-def _text(field) -> str:
-    """A field's value as text to compare: a date ISO, a time HH:MM, a choice its value, text stripped."""
-    value = field.data
-    if value is None:
-        return ""
-    if hasattr(value, "isoformat"):
-        return value.strftime("%H:%M") if field.type == "TimeField" else value.isoformat()
-    return str(value).strip()
-
-
-def _label(field, text: str) -> str:
-    """text, a value of field, as the page names it: a choice by its label."""
-    labels = {str(choice.value): str(choice.label) for choice in getattr(field, "choices", None) or ()}
-    return labels.get(text, text) or str(EMPTY)
-
-
-class ChangeForm(MeetingTimeForm):
+class ChangeForm(MergesAsRead, MeetingTimeForm):
     """Move a booked meeting or change its form or place.
 
     shown carries the values the page showed (CHANGE_FIELDS), so that after someone else's change the
-    form can tell what this user changed from what they left as it was (merge_current).
+    form can tell what this user changed from what they left as it was (`MergesAsRead.merge_current`).
     """
 
-    shown = HiddenField(validators=[Optional(), MaxLength(SHOWN_MAX)])
+    merged_fields = CHANGE_FIELDS
 
     def fill_from(self, starts_at: datetime, ends_at: datetime, mode: str, location, room) -> None:
         super().fill_from(starts_at, ends_at, mode, location, room)
-        self.shown.data = json.dumps(self.values(), ensure_ascii=False)
-
-    def values(self) -> dict[str, str]:
-        """The values of CHANGE_FIELDS as text."""
-        return {name: _text(self[name]) for name in CHANGE_FIELDS}
-
-    def _shown_values(self) -> dict[str, str] | None:
-        """What the page showed, or None when the form does not say (a page from before it did, forged)."""
-        try:
-            shown = json.loads(self.shown.data or "")
-        except ValueError:
-            return None
-        if not isinstance(shown, dict) or not all(isinstance(shown.get(n), str) for n in CHANGE_FIELDS):
-            return None
-        return shown
-
-    def merge_current(self, current: ChangeForm) -> bool:
-        """After someone else's change: current (the form filled from the meeting as it is now) wherever
-        this user left the value the page showed, what they typed wherever they changed it. A value both
-        changed, differently, keeps what this user typed and says at the field what it is now. Sent again,
-        the form then applies this user's changes alone. False: the form does not say what it showed, and
-        what was typed stays as it is.
-        """
-        shown, typed, now = self._shown_values(), self.values(), current.values()
-        self.shown.data = current.shown.data
-        self.shown.raw_data = [self.shown.data]
-        if shown is None:
-            return False
-        for name in CHANGE_FIELDS:
-            field = self[name]
-            if typed[name] == shown[name]:
-                field.data, field.raw_data = current[name].data, None
-            elif typed[name] != now[name] and shown[name] != now[name]:
-                field.errors = [
-                    *field.errors,
-                    _l(
-                        "Changed by someone else to %(theirs)s; you wrote %(yours)s.",
-                        theirs=_label(field, now[name]),
-                        yours=_label(field, typed[name]),
-                    ),
-                ]
-        return True
+        self.mark_as_read()
 
 
 class InviteForm(ForgetsRemovedTicks, PageForm):

@@ -92,8 +92,16 @@ def clear_session_keeping_language() -> None:
 
 
 # Said on the login page when a form (any request but a GET or HEAD) came in without a session: it was not
-# sent, and nothing of it is kept (what it held may be health facts; it is not stored for a later login).
-FORM_NOT_SENT = _l("Your session had ended, so the form was not sent. Log in and fill it in again.")
+# sent; the login page shows back what was typed into it and leads on to its page (`login_page`).
+FORM_NOT_SENT = _l("The form was not sent. Log in and send it again.")
+# Why there is no session, when the app can tell: the cookie names a session token no user has any more (a
+# logout elsewhere, a new password, an administrator who ended the sessions, changed or disabled the
+# account: each gives the user a new token, `renew_session_token`); else there is nothing to tell by.
+SESSION_ENDED = _l(
+    "You are no longer logged in: your session was ended by a logout in another window or browser, "
+    "a new password, or an administrator's change to your account."
+)
+NOT_LOGGED_IN = _l("You are no longer logged in.")
 # The methods that only read: a request of one of them may be asked again after the login.
 _READING_METHODS = frozenset({"GET", "HEAD"})
 
@@ -103,9 +111,10 @@ def send_to_login(message=None):
 
     A GET (or HEAD: a link from a mail, a bookmark) is where the login leads on to (`next`; the login
     checks it is local and opens with a GET, `views.login_target`), with message, else "Log in to
-    continue.". Any other method (a form sent after its session ended) is not asked again: the login page
-    leads to the start page and says the form was not sent, after message when there is one. A logout
-    whose session had ended is done: the login page says so.
+    continue.". A form sent (any other method) is not sent again: the answer is the login page itself,
+    saying why (message, else what the session cookie tells), that the form was not sent, and what was
+    typed into it, to copy; the login leads on to the form's page (`login_page.form_not_sent_page`). A
+    logout whose session had ended is done: the login page says so.
     """
     if request.endpoint == "auth.logout":
         # Logging out of a session that had ended already: what was asked for is done, nothing was lost.
@@ -115,10 +124,15 @@ def send_to_login(message=None):
         flash(message or login_manager.login_message, "info")
         wanted = request.endpoint != "auth.login"
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?") if wanted else None))
-    if message is not None:
-        flash(message, "info")
+    if message is None:
+        message = SESSION_ENDED if session.get("_user_id") is not None else NOT_LOGGED_IN
+    flash(message, "info")
     flash(FORM_NOT_SENT, "warning")
-    return redirect(url_for("auth.login"))
+    if request.mimetype not in _FORM_MIMETYPES:
+        return redirect(url_for("auth.login"))
+    from sipflow.security.login_page import form_not_sent_page  # it builds on the forms, which import this
+
+    return form_not_sent_page()
 
 
 @login_manager.unauthorized_handler

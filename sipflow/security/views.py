@@ -21,7 +21,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.routing import RoutingException
 from werkzeug.urls import iri_to_uri
-from wtforms import PasswordField, StringField
+from wtforms import PasswordField
 from wtforms.validators import DataRequired, EqualTo
 
 from sipflow.clock import now_utc
@@ -33,6 +33,7 @@ from sipflow.people.models import User
 from sipflow.people.services import find_user_by_username, set_user_language
 from sipflow.security import clear_session_keeping_language, password_links, renew_session_token, throttle
 from sipflow.security.limits import limiter
+from sipflow.security.login_page import LoginForm
 from sipflow.security.password_policy import MAX_LENGTH, new_password_problem
 from sipflow.security.passwords import hash_password, needs_rehash, verify_password
 from sipflow.security.redaction import redact
@@ -43,13 +44,6 @@ bp = Blueprint("auth", __name__)
 # Unicode categories a next address may not hold: control, format (zero-width), private, unassigned
 # characters and every kind of space or line separator.
 _REFUSED_CATEGORIES = ("C", "Z")
-
-
-class LoginForm(PageForm):
-    """Username and password."""
-
-    username = StringField(_l("Username"), validators=[DataRequired(), MaxLength(64)])
-    password = PasswordField(_l("Password"), validators=[DataRequired(), MaxLength(MAX_LENGTH)])
 
 
 def _new_password_twice() -> tuple[PasswordField, PasswordField]:

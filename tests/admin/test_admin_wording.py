@@ -8,7 +8,7 @@ import re
 import pytest
 from directorykit import post
 from userkit import body_of, link_path, outbox
-from webkit import FreshContextClient, fill, forms_of, login, text_of
+from webkit import FreshContextClient, beside_fields, fill, forms_of, login, text_of
 
 from sipflow.admin.users import invite_user
 from sipflow.db import unit_of_work
@@ -100,11 +100,13 @@ def _stale_notice(client, url: str, first: dict, second: dict) -> str:
 def test_the_stale_edit_notice_names_only_what_the_form_can_change(as_admin, make_unit):
     unit = make_unit("other", "Försäkringskassan", unit_name="Växjö")
     url = f"/admin/organisations/{unit.organisation_id}/edit"
+    # Both changed the name: the clash is said at it, and nothing of the key the form cannot change.
     html = _stale_notice(as_admin, url, {"name": "FK"}, {"name": "Kassan"})
-    assert "Sparat nu – Namn: FK" in html and "Sparat nu – Nyckel" not in html
+    assert "Ändrat av någon annan till FK; du skrev Kassan." in html
+    assert beside_fields(html).count("Ändrat av någon annan") == 1
     html = _stale_notice(as_admin, f"/admin/units/{unit.id}/edit", {"name": "Växjökontoret"}, {"name": "V"})
-    assert "Sparat nu – Namn: Växjökontoret" in html
-    assert "Sparat nu – Nyckel" not in html and "Sparat nu – Organisation" not in html
+    assert "Ändrat av någon annan till Växjökontoret; du skrev V." in html
+    assert beside_fields(html).count("Ändrat av någon annan") == 1
 
 
 def test_another_regions_organisation_still_shows_its_key_read_only(client, make_user, make_unit, parties):

@@ -1,10 +1,12 @@
-"""Edit forms of users, units and organisations read before another change: refused, what was typed kept."""
+"""Edit forms of users, units and organisations read before another change: refused, what was typed kept,
+merged with the change: a field the sender left takes what is saved now, one both changed is shown as a
+clash at the field, and sent again the form saves the sender's own changes alone."""
 
 from __future__ import annotations
 
 import pytest
 from directorykit import csv_of
-from webkit import fill, forms_of, login, text_of
+from webkit import beside_fields, fill, forms_of, login, text_of
 
 from sipflow.admin import directory, imports
 from sipflow.db import unit_of_work
@@ -15,9 +17,9 @@ from sipflow.people.services import set_user_language
 pytestmark = [pytest.mark.db, pytest.mark.usefixtures("frozen_clock")]
 
 STALE_SV = "Någon annan har ändrat detta medan du arbetade. Inget sparades: det du fyllde i finns kvar nedan"
-STALE_EN = (
-    "Someone else changed this while you were working. Nothing was saved: what you entered is kept below"
-)
+STALE_MERGED_SV = "Någon annan har ändrat detta medan du arbetade. Inget sparades: fälten du lämnade orörda"
+STALE_EN = "Someone else changed this while you were working. Nothing was saved: the fields you left"
+TAKEN_IN_SV = "Ändrat av någon annan under tiden."
 
 
 @pytest.fixture
@@ -55,35 +57,46 @@ def two_tabs(client, url: str, first: dict, second: dict):
     return client.post(url, data=fill(tab_b, **second))
 
 
-def test_a_user_page_read_before_another_save_is_refused_and_sent_again_overwrites(
+def test_a_user_page_read_before_another_save_keeps_the_other_change_when_sent_again(
     as_admin, db_session, parties
 ):
     user = parties.region_user
     url = f"/admin/users/{user.id}"
-    old_email = user.email
     response = two_tabs(
         as_admin, url, {"email": "ny.adress@vaxjo.example.se"}, {"display_name": "Bertil Bytt"}
     )
 
     assert response.status_code == 409
     html = text_of(response)
-    assert STALE_SV in html
-    # What the other tab saved is named; what this one typed differs from the saved name too.
-    assert "Sparat nu – E-post: ny.adress@vaxjo.example.se" in html
-    assert f"Sparat nu – Namn: {user.display_name}" in html
+    assert STALE_MERGED_SV in html and "Sparat nu" not in html
+    # The field this tab left takes what the other saved, noted there; what it typed stays.
     kept = dict(edit_form(html))
-    assert kept["display_name"] == "Bertil Bytt" and kept["email"] == old_email
+    assert kept["display_name"] == "Bertil Bytt" and kept["email"] == "ny.adress@vaxjo.example.se"
+    assert TAKEN_IN_SV in beside_fields(html)
     again = reload(db_session, User, user.id)
     assert again.email == "ny.adress@vaxjo.example.se" and again.display_name == user.display_name
     assert kept["version"] == str(again.row_version)
 
-    # After a look, sending the kept form again is a deliberate choice: it overwrites.
+    # Sent again, it saves this tab's change and never undoes the other's.
     assert as_admin.post(url, data=fill(edit_form(html))).status_code == 302
     again = reload(db_session, User, user.id)
-    assert (again.display_name, again.email) == ("Bertil Bytt", old_email)
+    assert (again.display_name, again.email) == ("Bertil Bytt", "ny.adress@vaxjo.example.se")
 
 
-def test_a_unit_page_read_before_another_save_is_refused_and_sent_again_overwrites(
+def test_a_user_field_both_tabs_changed_is_a_clash_at_the_field(as_admin, db_session, parties):
+    user = parties.region_user
+    url = f"/admin/users/{user.id}"
+    response = two_tabs(as_admin, url, {"display_name": "Anna Först"}, {"display_name": "Bertil Sen"})
+
+    assert response.status_code == 409
+    html = text_of(response)
+    assert "Ändrat av någon annan till Anna Först; du skrev Bertil Sen." in beside_fields(html)
+    assert dict(edit_form(html))["display_name"] == "Bertil Sen"
+    assert as_admin.post(url, data=fill(edit_form(html))).status_code == 302  # a deliberate choice now
+    assert reload(db_session, User, user.id).display_name == "Bertil Sen"
+
+
+def test_a_unit_page_read_before_another_save_keeps_the_other_change_when_sent_again(
     as_admin, db_session, make_unit
 ):
     unit = make_unit("municipality", "Växjö kommun", unit_name="Socialtjänsten")
@@ -92,20 +105,19 @@ def test_a_unit_page_read_before_another_save_is_refused_and_sent_again_overwrit
 
     assert response.status_code == 409
     html = text_of(response)
-    assert STALE_SV in html
-    assert "Sparat nu – Funktionsbrevlåda: soc@vaxjo.example.se" in html
+    assert STALE_MERGED_SV in html
     kept = dict(edit_form(html))
-    assert kept["name"] == "Socialtjänsten Växjö" and kept["email"] == ""
+    assert kept["name"] == "Socialtjänsten Växjö" and kept["email"] == "soc@vaxjo.example.se"
     again = reload(db_session, Unit, unit.id)
     assert (again.name, again.email) == ("Socialtjänsten", "soc@vaxjo.example.se")
     assert kept["version"] == str(again.row_version)
 
     assert as_admin.post(url, data=fill(edit_form(html))).status_code == 302
     again = reload(db_session, Unit, unit.id)
-    assert (again.name, again.email) == ("Socialtjänsten Växjö", None)
+    assert (again.name, again.email) == ("Socialtjänsten Växjö", "soc@vaxjo.example.se")
 
 
-def test_an_organisation_page_read_before_another_save_is_refused_and_sent_again_overwrites(
+def test_an_organisation_page_read_before_another_save_keeps_the_other_change_when_sent_again(
     as_admin, db_session, make_unit
 ):
     organisation_id = make_unit("other", "Försäkringskassan").organisation_id
@@ -114,18 +126,16 @@ def test_an_organisation_page_read_before_another_save_is_refused_and_sent_again
 
     assert response.status_code == 409
     html = text_of(response)
-    assert STALE_SV in html
-    assert "Sparat nu – Namn: Försäkringskassan Växjö" in html
-    assert "Sparat nu – Län: Kronobergs län (07)" in html
+    assert STALE_MERGED_SV in html
     kept = dict(edit_form(html))
-    assert kept["name"] == "Försäkringskassan" and kept["county_code"] == "08"
+    assert kept["name"] == "Försäkringskassan Växjö" and kept["county_code"] == "08"
     again = reload(db_session, Organisation, organisation_id)
     assert (again.name, again.county_code) == ("Försäkringskassan Växjö", "07")
     assert kept["version"] == str(again.row_version)
 
     assert as_admin.post(url, data=fill(edit_form(html))).status_code == 302
     again = reload(db_session, Organisation, organisation_id)
-    assert (again.name, again.county_code) == ("Försäkringskassan", "08")
+    assert (again.name, again.county_code) == ("Försäkringskassan Växjö", "08")
 
 
 def test_the_stale_message_is_in_english_for_an_english_page(as_admin, db_session, make_unit):

@@ -1027,6 +1027,12 @@ def _log_in(client, relation: Relation, visits: dict[str, Visit], cookie_name: s
 
 
 def _is_login_redirect(response) -> bool:
+    """Sent to the login page: a redirect, or (a form sent without a session) the login page itself, which
+    shows back what was typed (security.send_to_login)."""
+    if response.status_code == 200 and response.mimetype == "text/html":
+        return 'action="/login' in response.get_data(as_text=True) and "/logout" not in response.get_data(
+            as_text=True
+        )
     return response.status_code == 302 and response.headers["Location"].startswith("/login")
 
 

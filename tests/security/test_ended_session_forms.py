@@ -1,6 +1,7 @@
 """A request that arrives without a session goes to the login page by one rule (`security.send_to_login`):
 a GET leads on to its page after the login; a form sent after its session ended (a logout in another
-browser, a timeout) is not sent again: the login leads to the start page and says the form was not sent.
+browser, a timeout, an administrator) is not sent: the answer is the login page, saying why and that the
+form was not sent, showing back what was typed (in that answer only), and leading on to the form's page.
 The login never leads on to an address only a form is sent to (a 405)."""
 
 from __future__ import annotations
@@ -13,7 +14,10 @@ from webkit import TEST_PASSWORD, FreshContextClient, csrf_token, fill, forms_of
 
 from sipflow.cases.models import Participant
 
-FORM_NOT_SENT = "Din session hade tagit slut, så formuläret skickades inte. Logga in och fyll i det igen."
+FORM_NOT_SENT = "Formuläret skickades inte. Logga in och skicka det igen."
+SESSION_ENDED = "Du är inte inloggad längre: din session avslutades av en utloggning i ett annat fönster"
+NOT_LOGGED_IN = "Du är inte inloggad längre."
+KEPT = "Det du fyllde i"
 
 
 @pytest.fixture
@@ -67,19 +71,63 @@ def _added(db_session, case) -> list[Participant]:
     ).all()
 
 
-def test_a_form_sent_after_a_logout_elsewhere_leads_through_the_login_to_the_start_page(
+def _shows_what_was_typed_and_leads_back(app, db_session, parties, b, case, sent) -> str:
+    """sent is the login page: it shows what was typed (not the hidden fields), leads on to the case page
+    after the login, and keeps nothing for later."""
+    assert sent.status_code == 200 and sent.headers["Cache-Control"] == "no-store"
+    text = text_of(sent)
+    assert FORM_NOT_SENT in text and KEPT in text
+    assert "Test Person" in text and "bror" in text
+    login_action = next(action for action in forms_of(text) if action.startswith("/login"))
+    assert parse_qs(urlsplit(login_action).query)["next"] == [f"/cases/{case.uid}"]
+    assert "Test Person" not in text_of(b.get("/login"))  # shown in that answer only
+    logged_in = _log_in_at(b, login_action, parties.region_user.username)
+    assert logged_in.headers["Location"] == f"/cases/{case.uid}"
+    assert _added(db_session, case) == []  # not sent
+    return text
+
+
+def test_a_form_sent_after_a_logout_elsewhere_shows_what_was_typed_and_leads_back_to_its_page(
     app, db_session, parties, two_sessions
 ):
     a, b, case, action, form = two_sessions
     assert _log_out(a).status_code == 302
+    text = _shows_what_was_typed_and_leads_back(app, db_session, parties, b, case, b.post(action, data=form))
+    assert SESSION_ENDED in text
+
+
+def test_a_form_sent_after_an_administrator_ended_the_sessions_keeps_what_was_typed(
+    app, db_session, parties, two_sessions
+):
+    from sipflow.people.models import User
+    from sipflow.security import renew_session_token
+
+    _a, b, case, action, form = two_sessions
+    user = db_session.get(User, parties.region_user.id)
+    renew_session_token(user)  # as ending the user's sessions at /admin/users/<id>/sessions/end does
+    db_session.add(user)
+    db_session.commit()
+    text = _shows_what_was_typed_and_leads_back(app, db_session, parties, b, case, b.post(action, data=form))
+    assert SESSION_ENDED in text and "Din session hade tagit slut" not in text
+
+
+def test_what_a_form_sent_without_a_session_shows_back_is_escaped_and_never_a_token_or_hidden_field(
+    parties, two_sessions
+):
+    a, b, _case, action, form = two_sessions
+    assert _log_out(a).status_code == 302
+    form["private-relation"] = "<script>alert(1)</script>"
+    form["new_password"] = "hemligt-lösenord"
+    form["version"] = "48151623"
     sent = b.post(action, data=form)
-    assert sent.status_code == 302 and sent.headers["Location"] == "/login"
-    page = b.get("/login")
-    assert FORM_NOT_SENT in text_of(page) and "next=" not in page.request.url
-    logged_in = _log_in_at(b, "/login", parties.region_user.username)
-    assert logged_in.headers["Location"] == _home(app)
-    assert b.get(logged_in.headers["Location"]).status_code == 200
-    assert _added(db_session, case) == []  # not sent, and not kept for later
+    html = sent.get_data(as_text=True)
+    assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "hemligt-lösenord" not in html and "48151623" not in html
+    # The card of what was typed (the login form's own token may be the same text: one session, one second).
+    card = html[html.index('id="h-kept-input"') : html.index("</section>", html.index('id="h-kept-input"'))]
+    assert "Test Person" in card
+    tokens = [value for key, value in form.items(multi=True) if key.endswith("csrf_token")]
+    assert tokens and not any(token in card for token in tokens)
 
 
 def test_a_page_opened_after_a_logout_elsewhere_still_leads_on_after_the_login(parties, two_sessions):
@@ -103,18 +151,14 @@ def test_logging_out_of_a_session_that_ended_elsewhere_says_logged_out(parties, 
     assert "Du är utloggad." in text and FORM_NOT_SENT not in text
 
 
-def test_a_form_sent_after_a_timeout_says_why_and_that_it_was_not_sent(
+def test_a_form_sent_after_a_timeout_says_why_and_keeps_what_was_typed(
     app, db_session, parties, two_sessions
 ):
     _a, b, case, action, form = two_sessions
     with b.session_transaction() as session:
         session["seen"] -= app.config["SESSION_IDLE_MINUTES"] * 60 + 5
-    sent = b.post(action, data=form)
-    assert sent.status_code == 302 and sent.headers["Location"] == "/login"
-    text = text_of(b.get("/login"))
-    assert "Du loggades ut efter en stunds inaktivitet." in text and FORM_NOT_SENT in text
-    assert _log_in_at(b, "/login", parties.region_user.username).headers["Location"] == _home(app)
-    assert _added(db_session, case) == []
+    text = _shows_what_was_typed_and_leads_back(app, db_session, parties, b, case, b.post(action, data=form))
+    assert "Du loggades ut efter en stunds inaktivitet." in text and SESSION_ENDED not in text
 
 
 @pytest.mark.parametrize("target", ["/logout", "/cases/{uid}/participants/private"])
@@ -141,12 +185,10 @@ def test_a_form_sent_after_a_logout_in_another_tab_of_the_browser_leads_to_the_l
     # The logout empties this browser's session, its CSRF token too: the form is refused as sent without a
     # session (the login notice), not as an expired form.
     _a, b, case, action, form = two_sessions
+    app = b.application
     assert _log_out(b).status_code == 302
-    sent = b.post(action, data=form)
-    assert sent.status_code == 302 and sent.headers["Location"] == "/login"
-    text = text_of(b.get("/login"))
-    assert FORM_NOT_SENT in text and "Formuläret har gått ut" not in text
-    assert _added(db_session, case) == []
+    text = _shows_what_was_typed_and_leads_back(app, db_session, parties, b, case, b.post(action, data=form))
+    assert NOT_LOGGED_IN in text and SESSION_ENDED not in text and "Formuläret har gått ut" not in text
 
 
 def test_a_form_of_a_page_open_without_a_login_keeps_the_expired_form_page(client, parties):
