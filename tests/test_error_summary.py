@@ -11,7 +11,7 @@ from html import unescape
 import pytest
 from support import fire
 from webkit import beside_fields, csrf_token, error_summary_of, fill, forms_of, login, text_of
-from wtforms import Form, FormField, RadioField, StringField
+from wtforms import Form, FormField, RadioField, SelectChoice, StringField
 
 from sipflow.clock import now_utc
 from sipflow.forms import RowList, error_summary_items
@@ -107,7 +107,7 @@ def test_a_refused_password_change_opens_with_a_summary(client, parties):
 def test_a_group_of_radios_is_reached_at_its_first_choice_and_hidden_fields_are_left_out(app):
     class Small(Form):
         name = StringField("Name")
-        kind = RadioField("Kind", choices=[("a", "A"), ("b", "B")])
+        kind = RadioField("Kind", choices=[SelectChoice("a", "A"), SelectChoice("b", "B")])
 
     form = Small(prefix="small")
     form.name.errors = ["Write a name."]
