@@ -74,6 +74,7 @@ from sipflow.people.services import (
     parse_person_identifier,
     particulars_digest,
 )
+from sipflow.routing import row_id
 from sipflow.security import NulInRequest, access, audit, csrf_failed
 from sipflow.translated import lazy_gettext as _l
 from sipflow.web import (
@@ -642,7 +643,8 @@ def _unit_form(detail: queries.CaseDetail, *, formdata) -> AddUnitForm:
     )
     form = AddUnitForm(formdata=formdata, prefix="unit", version=detail.case.version)
     form.set_unit_groups(groups, for_validation=formdata is not None)
-    chosen = form.unit_id.data if formdata is not None else None
+    # A chosen id no row can have (a typed number past the id range) names no unit, deactivated or not.
+    chosen = row_id(str(form.unit_id.data)) if formdata is not None else None
     if chosen is not None and all(chosen != unit_id for group in groups for unit_id, _name in group.units):
         form.deactivated = queries.deactivated_unit_label(get_session(), chosen)
     return form

@@ -34,3 +34,17 @@ def test_adding_a_unit_deactivated_meanwhile_names_it_at_the_field(
     db_session.expire_all()
     added = select(Participant).where(Participant.case_id == case.id, Participant.unit_id == chosen.id)
     assert db_session.exec(added).first() is None
+
+
+def test_a_unit_id_past_the_id_range_is_refused_at_the_field_not_a_500(client, parties, create_case):
+    # A personnummer typed as the unit's id: no row can have it, so no unit is looked up (PostgreSQL refused
+    # the number as an integer, a 500).
+    case = create_case()
+    url = f"/cases/{case.uid}"
+    assert login(client, parties.region_user.username).status_code == 302
+    form = forms_of(text_of(client.get(url)))[f"{url}/participants/unit"]
+
+    refused = client.post(f"{url}/participants/unit", data=fill(form, **{"unit-unit_id": "197707073214"}))
+
+    assert refused.status_code == 400
+    assert "Inte ett giltigt val" in text_of(refused)
