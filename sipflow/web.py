@@ -226,18 +226,16 @@ def transition_label(transition: TransitionDef, locale: str) -> str:
     return transition.label.get(locale) or transition.label.get("sv") or transition.trigger
 
 
-def already_done(transition: TransitionDef, case_uid: str, *, to: str | None = None):
-    """A second click on a step just taken (the form it sent is stale by its own step): the case page (or
-    to, the page of what the step made), told the step is done. The request's access is logged as one that
-    saved nothing (audit.NOT_SAVED), not as the step taken."""
+def already_done(done: TransitionDef | str, case_uid: str, *, to: str | None = None):
+    """The one answer to a form refused as stale (StaleCase) that repeats its sender's own change of a moment
+    ago, a double click or a network's resend (the services' checks: cases.services.own_step_just_taken,
+    own_private_participant_just_added, consent's own_further_consent_just_recorded, meetings'; each built
+    on cases.services.just_done_by): the case page (or to, the page of what the change made), told it is
+    done. done: the step taken, or the name of the change (as a step is named, "Lägg till närstående").
+    The request's access is logged as one that saved nothing (audit.NOT_SAVED), not as the change made."""
     g.setdefault(_NOTHING_SAVED, True)
-    flash(
-        _l(
-            "%(step)s: already done a moment ago, probably a double click.",
-            step=transition_label(transition, current_locale()),
-        ),
-        "success",
-    )
+    label = transition_label(done, current_locale()) if isinstance(done, TransitionDef) else str(done)
+    flash(_l("%(step)s: already done a moment ago, probably a double click.", step=label), "success")
     return redirect(to or url_for("cases.detail", uid=case_uid), code=303)
 
 

@@ -102,6 +102,9 @@ class Participant(SQLModel, table=True):
     email: str | None = Field(default=None, max_length=254)
     phone: str | None = Field(default=None, max_length=40)
     added_at: datetime
+    # Who added a närstående or guardian (cases.services.add_private_participant; None: before it was kept,
+    # or added by sipflow): a second send of their own add is then told done, not someone else's change.
+    added_by_user_id: int | None = Field(default=None, foreign_key="user.id")
     removed_at: datetime | None = None
     # Who took the participant off the SIP and why (cases.services.remove_participant): its history.
     removed_by_user_id: int | None = Field(default=None, foreign_key="user.id")

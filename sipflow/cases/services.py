@@ -49,6 +49,7 @@ from sipflow.workflow.definition import CREATE_EVENT, HUVUDANSVARIG, INITIATOR, 
 from sipflow.workflow.engine import WorkflowRegistry, bound_machine
 from sipflow.workflow.registry import (
     ATTRIBUTES_ONLY_INPUTS,
+    EFFECT_REPEATS,
     GUARDS,
     INPUT_CHECKS,
     INPUT_REPEATS,
@@ -834,8 +835,10 @@ def add_private_participant(
     now: datetime,
     expected_version: int | None = None,
     language: str = DEFAULT_LOCALE,
+    added_by: User | None = None,
 ) -> Participant:
-    """Add a närstående or a guardian to the case; language: what their invitations are written in."""
+    """Add a närstående or a guardian to the case; language: what their invitations are written in;
+    added_by: the user adding them (None: sipflow, an import)."""
     _change_participants(session, registry, case, expected_version)
     if kind not in PARTICIPANT_KINDS or kind in ("organisation", "person"):
         raise InvalidInput(_l("Choose relative or guardian."), field="kind")
@@ -851,6 +854,7 @@ def add_private_participant(
         email=fields.line_text(email, "email"),
         phone=fields.line_text(phone, "phone"),
         added_at=now,
+        added_by_user_id=added_by.id if added_by is not None else None,
         language=language,
     )
     refuse_duplicate_private_participant(session, case, participant)
@@ -1276,6 +1280,15 @@ def _typed_as_recorded(step: TransitionLog, case: SipCase, data: dict) -> bool:
     return True
 
 
+def just_done_by(actor: User, user_id: int | None, at: datetime | None, *, now: datetime) -> bool:
+    """A change recorded as user_id's at `at` is actor's own of a moment ago (DOUBLE_SUBMIT_WINDOW): the one
+    rule by which a form of actor's that it made stale is their second send of it (a double click, a
+    network's resend), answered done (web.already_done), not refused as someone else's change."""
+    if user_id is None or user_id != actor.id or at is None:
+        return False
+    return stored_utc(at) >= now - DOUBLE_SUBMIT_WINDOW
+
+
 def own_step_just_taken(
     session: Session,
     case: SipCase,
@@ -1285,25 +1298,73 @@ def own_step_just_taken(
     now: datetime,
     data: dict | None = None,
     form: str | None = None,
+    effects=(),
 ) -> TransitionLog | None:
-    """The case's newest step when actor took it, with one of triggers, within DOUBLE_SUBMIT_WINDOW, having
+    """The case's newest step when actor took it, with one of triggers, just now (just_done_by), having
     recorded what data carries: what made actor's form stale is then their own step (a double click),
     not someone else's change. form: the step's form kind; one that registered `repeats` compares data with
-    the rows its step wrote (lists too, as they hold them), any other its texts (_typed_as_recorded)."""
+    the rows its step wrote (lists too, as they hold them), any other its texts (_typed_as_recorded).
+    effects: the step's effects; one that registered `repeats` compares the fields it recorded (the
+    preparation's own goals, in the plan) and leaves the rest to the form's comparison."""
     newest = session.exec(
         select(TransitionLog)
         .where(TransitionLog.case_id == case.id)
         .order_by(TransitionLog.id.desc())
         .limit(1)
     ).first()
-    if newest is None or newest.user_id != actor.id or newest.trigger not in set(triggers):
+    if newest is None or newest.trigger not in set(triggers):
         return None
-    if stored_utc(newest.at) < now - DOUBLE_SUBMIT_WINDOW:
+    if not just_done_by(actor, newest.user_id, newest.at, now=now):
         return None
+    data = dict(data or {})
+    for effect in effects:
+        repeats = EFFECT_REPEATS.get(effect)
+        if repeats is not None and (data := repeats(session, case, newest, data)) is None:
+            return None
     repeats = INPUT_REPEATS.get(form) if form is not None else None
-    data = data or {}
     same = repeats(session, case, newest, data) if repeats else _typed_as_recorded(newest, case, data)
     return newest if same else None
+
+
+def own_private_participant_just_added(
+    session: Session,
+    case: SipCase,
+    actor: User,
+    *,
+    expected_version: int,
+    kind: str,
+    name: str | None,
+    relation: str | None,
+    email: str | None,
+    phone: str | None,
+    language: str,
+    now: datetime,
+) -> Participant | None:
+    """The närstående or guardian a form sent at expected_version asks to add, when actor added just that one
+    a moment ago (just_done_by) from the same version and nothing changed in the SIP since: the form is
+    their second send of it. Another add, or any change after it, is someone else's: None."""
+    if case.version != expected_version + 1:
+        return None
+    newest = session.exec(
+        select(Participant).where(Participant.case_id == case.id).order_by(Participant.id.desc()).limit(1)
+    ).first()
+    if newest is None or not newest.active:
+        return None
+    if not just_done_by(actor, newest.added_by_user_id, newest.added_at, now=now):
+        return None
+    try:
+        sent = (
+            kind,
+            fields.line_text(name, "name"),
+            fields.line_text(relation, "relation"),
+            fields.line_text(email, "email"),
+            fields.line_text(phone, "phone"),
+            language,
+        )
+    except InvalidInput:
+        return None
+    stored = (newest.kind, newest.name, newest.relation, newest.email, newest.phone, newest.language)
+    return newest if sent == stored else None
 
 
 def lock_case(session: Session, case: SipCase) -> SipCase:

@@ -759,7 +759,14 @@ def fire(uid: str, trigger: str):
         isinstance(refusal, StaleCase)
         and form.validate()
         and services.own_step_just_taken(
-            session, case, user, [trigger], now=now_utc(), data=form.to_data(), form=transition.form
+            session,
+            case,
+            user,
+            [trigger],
+            now=now_utc(),
+            data=form.to_data(),
+            form=transition.form,
+            effects=transition.effects,
         )
     ):
         # The user's own second click on the step just taken: it is done, not refused.
@@ -791,12 +798,14 @@ def _stale(form, case) -> bool:
     return True
 
 
-def _participant_change(uid: str, *, form_name: str, build_form, act, done, already=None):
+def _participant_change(uid: str, *, form_name: str, build_form, act, done, already=None, repeated=None):
     """One participant form posted: refuse on an ended SIP, validate, act in one unit of work, redirect.
 
     A refusal is shown beside its field, or at the top of the case page, with the form as the user filled it.
     already(info, form): the message when what the form asks is so already (a second send of an add, or
     someone else's add meanwhile), or None; then nothing is done and the case page says so, stale or not.
+    repeated(case, form): the name of the change (web.already_done) when a stale form repeats its sender's
+    own change of a moment ago, else None: it is then told done, not someone else's change.
     """
     session, registry = get_session(), workflow_registry()
     info = _detail(case_or_404(uid, audit.CASE_PARTICIPANTS))
@@ -811,6 +820,8 @@ def _participant_change(uid: str, *, form_name: str, build_form, act, done, alre
     if already is not None and (message := already(info, form)) is not None:
         flash(message, "info")
         return redirect(url_for("cases.detail", uid=uid), code=303)
+    if (own := _own_repeat(form, info.case, repeated)) is not None:
+        return already_done(own, uid)
     if _stale(form, info.case):
         return _render_case(info, status=409, errors=[STALE_FORM], **{form_name: form})
     if not form.validate():
@@ -825,12 +836,23 @@ def _participant_change(uid: str, *, form_name: str, build_form, act, done, alre
             # Someone's add of the same unit came first (the claim refused this one): it is done.
             flash(message, "info")
             return redirect(url_for("cases.detail", uid=uid), code=303)
+        if isinstance(error, StaleCase) and (own := _own_repeat(form, info.case, repeated)) is not None:
+            # The user's own send of the same form came first (the claim refused this one): it is done.
+            return already_done(own, uid)
         attach_error(form, error, top)
         if _stale(form, info.case):  # a step taken meanwhile made the form stale
             top = [STALE_FORM]
         return _render_case(info, status=error.status, errors=top, **{form_name: form})
     flash(done(form), "success")
     return redirect(url_for("cases.detail", uid=uid), code=303)
+
+
+def _own_repeat(form, case, repeated):
+    """What repeated(case, form) names when form, valid and read at an earlier version of case, repeats its
+    sender's own change of a moment ago; else None."""
+    if repeated is None or not form.version.validate(form) or form.version.data in (None, case.version):
+        return None
+    return repeated(case, form) if form.validate() else None
 
 
 @bp.post("/cases/<uid>/participants/unit")
@@ -887,7 +909,24 @@ def add_private(uid: str):
             now=now_utc(),
             expected_version=form.version.data,
             language=form.language.data or DEFAULT_LOCALE,
+            added_by=current_actor(),
         )
+
+    def repeated(case, form):
+        added = services.own_private_participant_just_added(
+            get_session(),
+            case,
+            current_actor(),
+            expected_version=form.version.data,
+            kind=form.kind.data,
+            name=form.name.data,
+            relation=form.relation.data,
+            email=form.email.data,
+            phone=form.phone.data,
+            language=form.language.data or DEFAULT_LOCALE,
+            now=now_utc(),
+        )
+        return None if added is None else ADD_PRIVATE_LABELS.get(added.kind)
 
     return _participant_change(
         uid,
@@ -895,7 +934,12 @@ def add_private(uid: str):
         build_form=lambda info: AddPrivateForm(formdata=request.form, prefix="private"),
         act=act,
         done=lambda form: _("%(name)s takes part in the SIP.", name=form.name.data.strip()),
+        repeated=repeated,
     )
+
+
+# A närstående's or guardian's add named as a step is (web.already_done: "Lägg till närstående: redan gjort").
+ADD_PRIVATE_LABELS = {"narstaende": _l("Add a relative"), "guardian": _l("Add a guardian")}
 
 
 @bp.post("/cases/<uid>/participants/contact")

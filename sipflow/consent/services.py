@@ -17,6 +17,7 @@ from sipflow.cases.participants import active_guardians, active_participants, pa
 from sipflow.cases.services import (
     actor_organisation_id,
     holds_huvudansvar,
+    just_done_by,
     party_roles,
     same_text,
     touch_case,
@@ -385,6 +386,24 @@ def record_further_consent(
         if c.organisation_id not in scope and c.organisation_id != case.initiating_organisation_id
     ]
     return FurtherConsent(consents, left_out)
+
+
+def own_further_consent_just_recorded(
+    session: Session, case: SipCase, actor: User, data: dict, *, expected_version: int, now: datetime
+) -> Consent | None:
+    """The further consent a form sent at expected_version records, when actor recorded just that one a
+    moment ago (just_done_by) from the same version and nothing changed in the SIP since (repeats_consent):
+    the form is their second send of it. Another consent, or any change after it, is someone else's: None."""
+    if case.version != expected_version + 1:
+        return None
+    newest = session.exec(
+        select(Consent).where(Consent.case_id == case.id).order_by(Consent.id.desc()).limit(1)
+    ).first()
+    if newest is None or newest.decision != GIVEN:
+        return None
+    if not just_done_by(actor, newest.recorded_by_user_id, newest.recorded_at, now=now):
+        return None
+    return newest if repeats_consent(session, newest.id, data) else None
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
@@ -24,6 +26,7 @@ from sipflow.security import audit
 from sipflow.translated import lazy_gettext as _l
 from sipflow.web import (
     STALE_FORM,
+    already_done,
     attach_error,
     case_or_404,
     current_actor,
@@ -115,7 +118,15 @@ def further(uid: str):
                 expected_version=form.version.data,
                 now=now_utc(),
             ),
+            repeated=lambda: (
+                services.own_further_consent_just_recorded(
+                    session, case, actor, form.to_data(), expected_version=form.version.data, now=now_utc()
+                )
+                and _l("Record a further consent")
+            ),
         )
+        if isinstance(recorded, _Repeated):
+            return already_done(recorded.what, case.uid)
         if recorded is not None:
             flash(_l("The consent is recorded."), "success")
             if recorded.still_covered:
@@ -134,13 +145,22 @@ def further(uid: str):
     ), status
 
 
-def _send(form, case, refusal_in, act) -> tuple[object | None, list, int]:
+@dataclass(frozen=True)
+class _Repeated:
+    """A stale form that repeats its sender's own change of a moment ago: what web.already_done names."""
+
+    what: object
+
+
+def _send(form, case, refusal_in, act, *, repeated=None) -> tuple[object | None, list, int]:
     """A consent page's POST: (what act() returned, or None; the page's errors; its status).
 
     A form its own checks refuse also shows what the service would refuse besides (refusal_in(), writing
     nothing), each field once: every refusal on the first send, not one round at a time. A valid one acts in
     a unit of work; a stale one keeps what was typed and now carries the SIP's version, so sending it again
-    after a look at the SIP is a deliberate choice (the service checks every rule again).
+    after a look at the SIP is a deliberate choice (the service checks every rule again). A stale one that
+    repeats its sender's own change of a moment ago (repeated(): the change's name, else falsy) comes back
+    as _Repeated, for web.already_done.
     """
     errors: list = []
     if not form.validate():
@@ -152,6 +172,8 @@ def _send(form, case, refusal_in, act) -> tuple[object | None, list, int]:
         with unit_of_work(get_session()):
             return act(), errors, 200
     except StaleCase:
+        if repeated is not None and form.version.data is not None and (what := repeated()):
+            return _Repeated(what), [], 303
         show_current_version(form, case.version)
         return None, [STALE_FORM], 409
     except UserError as error:

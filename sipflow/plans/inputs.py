@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import bindparam
+from sqlmodel import select
 
 from sipflow.cases import fields
 from sipflow.cases.scripted import register_scripted_input
@@ -19,7 +20,7 @@ from sipflow.errors import InvalidInput
 from sipflow.lengths import fits, too_long
 from sipflow.people.models import Person
 from sipflow.plans.editor import PlanConflict, add_own_goals, is_child, local_today, plan_data, save_plan
-from sipflow.plans.models import Plan, effort_in_force
+from sipflow.plans.models import Plan, PlanGoal, effort_in_force
 from sipflow.plans.responsibility import give_first_huvudansvar_unclaimed
 from sipflow.plans.services import STEP_PLAN, find_plan, forget_step_plan_items, read_step_plan
 from sipflow.translated import lazy_gettext as _l
@@ -110,6 +111,31 @@ def preparation_into_plan(ctx: TransitionContext) -> None:
         forget_step_plan_items(ctx)
 
 
+def preparation_repeated(session, case, step, data: dict) -> dict | None:
+    """The preparation form sent again: its own goals are in the plan draft (as preparation_into_plan adds
+    them: a goal there already, case aside, was kept once); the data without them for the form's own
+    comparison, or None when a goal is not there (another attempt, whose text must not be lost)."""
+    try:
+        goals = _goal_lines(data.get("own_goals"))
+    except InvalidInput:
+        return None
+    if goals:
+        plan = find_plan(session, case)
+        own = (
+            set()
+            if plan is None
+            else {
+                text.casefold()
+                for text in session.exec(
+                    select(PlanGoal.text).where(PlanGoal.plan_id == plan.id, PlanGoal.kind == "own")
+                ).all()
+            }
+        )
+        if any(goal.casefold() not in own for goal in goals):
+            return None
+    return {name: value for name, value in data.items() if name != "own_goals"}
+
+
 def scripted_plan(session, case, now: datetime) -> dict:
     """For demo, tests and benchmark: complete the working plan as a user would, then establish that one.
 
@@ -148,5 +174,5 @@ def scripted_plan(session, case, now: datetime) -> dict:
 
 
 register_input("plan", apply_plan, before_claim=plan_follow_up_into_case)
-register_effect("preparation_into_plan", preparation_into_plan)
+register_effect("preparation_into_plan", preparation_into_plan, repeats=preparation_repeated)
 register_scripted_input("plan", scripted_plan)

@@ -64,16 +64,31 @@ def register_guard(
 EFFECTS_AFTER: dict[str, tuple[str, ...]] = {}
 
 
+# Effects that write what a step's form carried elsewhere than the step's log and the case (the preparation's
+# own goals into the plan): repeats(session, case, step, data) -> the data without the fields the effect
+# recorded as they are sent, or None when it recorded something else (cases.services.own_step_just_taken).
+EFFECT_REPEATS: dict[str, Callable] = {}
+
+
 def register_effect(
-    name: str, fn: Callable[[TransitionContext], None], *, after: tuple[str, ...] = ()
+    name: str,
+    fn: Callable[[TransitionContext], None],
+    *,
+    after: tuple[str, ...] = (),
+    repeats: Callable | None = None,
 ) -> None:
     """Let workflow files name fn as an effect of a transition; after: the effects it must follow there
-    (the loader refuses a transition naming it without them before it, where it would do nothing)."""
+    (the loader refuses a transition naming it without them before it, where it would do nothing);
+    repeats: whether a form sent again holds what the effect recorded of it (EFFECT_REPEATS)."""
     EFFECTS[name] = fn
     if after:
         EFFECTS_AFTER[name] = tuple(after)
     else:
         EFFECTS_AFTER.pop(name, None)
+    if repeats is not None:
+        EFFECT_REPEATS[name] = repeats
+    else:
+        EFFECT_REPEATS.pop(name, None)
 
 
 # Form kinds whose input only checks the form and sets attributes (of the case, of the step's participants)
