@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -187,10 +188,8 @@ def _field_items(field: Field, row=None):
 
 def _named(message, label, row):
     """message said of the field labelled label (in the row headed row, if any): the summary's line."""
-    label = str(label).strip().removesuffix(":").rstrip()  # the label as the page shows it, bar the asterisk
-    if row is not None:
-        label = _l("%(row)s, %(label)s", row=row, label=label) if label else row
-    elif not label:
+    label = row_field_label(row, label)
+    if not str(label):
         return message
     if str(label).endswith(_SENTENCE_ENDS):
         return _l("%(label)s %(message)s", label=label, message=message)
@@ -198,22 +197,41 @@ def _named(message, label, row):
 
 
 # What a user typed into a form sent after their session ended, shown back on the login page
-# (`security.send_to_login`): the form's fields are known only by their names there, so what each is (text
-# typed, or a hidden id, a password, a choice) is read from the field of that name the app's forms declare.
-# Inputs of these kinds hold what was typed; every other (hidden, password, choices, tick boxes, files) is
-# never shown back.
+# (`security.send_to_login`): the form's fields are known only by their names there, so which form was sent
+# is read from the names (the app's form, and the prefix it was made with, whose fields the most of them
+# are), and what each field is (text typed, or a hidden id, a password, a choice) from that form's own
+# structure: a row's field (decisions-0-text) through its list (decisions) and the list's row form
+# (DecisionRowForm.text), labelled as the row's field with the row's heading. Inputs of these kinds hold
+# what was typed; every other (hidden, password, choices, tick boxes, files) is never shown back.
 _TYPED_INPUTS = frozenset(
     {"text", "email", "tel", "search", "url", "number", "date", "time", "datetime-local"}
 )
+_SEPARATOR = "-"  # between a prefix, a list's name, a row's number and a row's field (WTForms' own)
 
 
 @dataclass(frozen=True)
 class _Declared:
     """A field as a form class declares it: whether it holds typed text, and its label."""
 
-    form: type
     typed: bool
     label: object
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """A list of rows (FieldList) as a form class declares it: what each row is, and its heading."""
+
+    entry: object  # _Declared, or the row form's fields (a dict, `_structure`)
+    heading: Callable[[int], object] | None
+
+
+@dataclass(frozen=True)
+class _Found:
+    """A posted name read through a form's structure: the field, and the rows it is in, outermost first, as
+    (the list's posted name, the row's number in the name, the list's row heading)."""
+
+    field: _Declared
+    rows: tuple[tuple[str, int, Callable[[int], object] | None], ...] = ()
 
 
 def _form_classes(base: type = Form) -> Iterable[type]:
@@ -223,54 +241,171 @@ def _form_classes(base: type = Form) -> Iterable[type]:
         yield from _form_classes(cls)
 
 
-def _declared_by(cls: type) -> Iterable[tuple[str, _Declared]]:
-    for name in dir(cls):
-        unbound = getattr(cls, name, None)
-        if not isinstance(unbound, UnboundField):
-            continue
-        widget = unbound.kwargs.get("widget") or getattr(unbound.field_class, "widget", None)
-        typed = isinstance(widget, TextArea) or getattr(widget, "input_type", None) in _TYPED_INPUTS
-        label = unbound.args[0] if unbound.args else unbound.kwargs.get("label")
-        yield name, _Declared(cls, typed and label is not None, label)
+def _module_level(cls: type) -> bool:
+    """cls is a class its module names (not one built at run time, as `OutcomeForm.for_case` builds)."""
+    owner = sys.modules.get(cls.__module__)
+    for part in cls.__qualname__.split("."):
+        owner = getattr(owner, part, None)
+    return owner is cls
+
+
+def _node(unbound: UnboundField):
+    """What an unbound field is: a field (_Declared), a row form's fields (dict) or a list of rows."""
+    if issubclass(unbound.field_class, FieldList):
+        inner = unbound.args[0] if unbound.args else unbound.kwargs.get("unbound_field")
+        heading = unbound.kwargs.get("row_heading")
+        return _Rows(_node(inner), heading) if isinstance(inner, UnboundField) else None
+    if issubclass(unbound.field_class, FormField):
+        form_class = unbound.args[0] if unbound.args else unbound.kwargs.get("form_class")
+        return _structure(form_class)
+    widget = unbound.kwargs.get("widget") or getattr(unbound.field_class, "widget", None)
+    typed = isinstance(widget, TextArea) or getattr(widget, "input_type", None) in _TYPED_INPUTS
+    label = unbound.args[0] if unbound.args else unbound.kwargs.get("label")
+    return _Declared(typed and label is not None, label)
 
 
 @functools.cache
-def _declared_fields() -> dict[str, tuple[_Declared, ...]]:
-    """Every field name the app's forms declare, with each declaration (built once: forms are made at
+def _structure(cls: type) -> dict[str, object]:
+    """The fields cls declares by name: each a _Declared, a row form's fields (dict) or _Rows."""
+    fields = {}
+    for name in dir(cls):
+        unbound = getattr(cls, name, None)
+        if isinstance(unbound, UnboundField):
+            node = _node(unbound)
+            if node is not None:
+                fields[name] = node
+    return fields
+
+
+@functools.cache
+def _sent_candidates() -> tuple[dict[str, object], ...]:
+    """The structures of the app's forms a page may send, in one order (built once: forms are made at
     import)."""
-    found: dict[str, list[_Declared]] = {}
-    for cls in set(_form_classes()):
-        for name, declared in _declared_by(cls):
-            found.setdefault(name, []).append(declared)
-    return {name: tuple(each) for name, each in found.items()}
+    classes = sorted(
+        {cls for cls in _form_classes() if _module_level(cls)}, key=lambda c: (c.__module__, c.__qualname__)
+    )
+    return tuple(_structure(cls) for cls in classes)
 
 
-def _bare(key: str) -> str:
-    """A posted field's own name: without the form's prefix or its row's (efforts-2-what: what)."""
-    return key.rsplit("-", 1)[-1]
+def _resolve(fields: dict, name: str, path: str = "", rows: tuple = ()) -> _Found | None:
+    """name (without the form's prefix) read through fields; path: the posted name of fields' form."""
+    own, _, rest = name.partition(_SEPARATOR)
+    node = fields.get(own)
+    path = f"{path}{own}"
+    while isinstance(node, _Rows):
+        number, _, rest = rest.partition(_SEPARATOR)
+        if not _ROW_NUMBER.fullmatch(number):
+            return None
+        rows = (*rows, (path, int(number), node.heading))
+        path, node = f"{path}{_SEPARATOR}{number}", node.entry
+        if isinstance(node, _Declared):
+            return _Found(node, rows) if not rest else None
+    if isinstance(node, dict):
+        return _resolve(node, rest, path + _SEPARATOR, rows) if rest else None
+    if isinstance(node, _Declared) and not rest:
+        return _Found(node, rows)
+    return None
+
+
+def _prefixes(key: str) -> Iterable[str]:
+    """The prefixes a form may have been made with that key starts with: none, one part or two
+    ("answer-12-")."""
+    yield ""
+    parts = key.split(_SEPARATOR, 2)
+    if len(parts) > 1:
+        yield parts[0] + _SEPARATOR
+    if len(parts) > 2:
+        yield parts[0] + _SEPARATOR + parts[1] + _SEPARATOR
+
+
+def _sent_form(keys: list[str]) -> tuple[dict, str] | None:
+    """The structure of the form keys were sent from, and its prefix: the one whose fields the most of keys
+    are; of those, the one declaring the fewest fields besides (the closest fit), then the first."""
+    best, best_score = None, None
+    prefixes = sorted({prefix for key in keys for prefix in _prefixes(key)}, key=lambda p: (len(p), p))
+    for order, fields in enumerate(_sent_candidates()):
+        for prefix in prefixes:
+            found = {
+                key[len(prefix) :].partition(_SEPARATOR)[0]
+                for key in keys
+                if key.startswith(prefix) and _resolve(fields, key[len(prefix) :]) is not None
+            }
+            if not found:
+                continue
+            score = (len(found), -(len(fields) - len(found)), -len(prefix), -order)
+            if best_score is None or score > best_score:
+                best, best_score = (fields, prefix), score
+    return best
+
+
+def row_field_label(row, label):
+    """The label of a field as the page shows it, bar the asterisk, in its row's (headed row) with the
+    heading first ("Insats 2, Vem"), as the error summary and the login page's card of what was typed name
+    it; row None: a field outside a list, or in a row the page heads with something of its own."""
+    label = str(label).strip().removesuffix(":").rstrip()
+    if row is None:
+        return label
+    return _l("%(row)s, %(label)s", row=row, label=label) if label else row
+
+
+def _row_numbers(keys: list[str], path: str) -> dict[int, int]:
+    """The rows of the list posted as path, each row's number in the names to its place (from 1) in the
+    list, as the list reads them (`RowList._extract_indices`, sorted)."""
+    offset = len(path) + len(_SEPARATOR)
+    numbers = set()
+    for key in keys:
+        if key.startswith(path + _SEPARATOR):
+            number = key[offset:].split(_SEPARATOR, 1)[0]
+            if _ROW_NUMBER.fullmatch(number):
+                numbers.add(int(number))
+    return {number: place for place, number in enumerate(sorted(numbers), start=1)}
+
+
+def _label(found: _Found, prefix: str, keys: list[str]):
+    label = found.field.label
+    for path, number, heading in reversed(found.rows):
+        row = heading(_row_numbers(keys, prefix + path)[number]) if heading else None
+        label = row_field_label(row, label)
+    return label
+
+
+def _elsewhere(key: str, prefix: str, keys: list[str]) -> str | None:
+    """The label of key, a field the sent form does not declare, when every form of the app declaring it
+    (by that name, or by it without the sent form's prefix) declares a typed field labelled alike; else
+    None: no label is guessed from another form."""
+    names = {key} | ({key[len(prefix) :]} if prefix and key.startswith(prefix) else set())
+    labels = set()
+    for fields in _sent_candidates():
+        for name in names:
+            found = _resolve(fields, name)
+            if found is not None:
+                label = _label(found, key[: len(key) - len(name)], keys) if found.field.typed else None
+                labels.add(None if label is None else str(label))
+    return labels.pop() if len(labels) == 1 else None
 
 
 def typed_in_request(formdata) -> list[tuple[str, str]]:
-    """What the user typed into the form formdata was sent from, as (field label, text), in the form's
-    order; empty fields out. Only a field some form of the app declares as one a user types into is
-    shown, never a password, a CSRF token, a hidden id or an unknown name; its label is that of the form
-    declaring the most of the posted fields (the form sent), else of any form declaring a field of that
-    name."""
-    declared = _declared_fields()
-    posted = {_bare(key) for key in formdata}
-    counts: dict[type, int] = {}
-    for name in posted:
-        for each in declared.get(name, ()):
-            counts[each.form] = counts.get(each.form, 0) + 1
-    sent = max(counts, key=counts.__getitem__, default=None)
+    """What the user typed into the form formdata was sent from, as (field label, text), in the order
+    posted; empty fields out. Only a field the form sent declares as one a user types into is shown (or,
+    when it does not declare it, one that every form of the app declaring that name declares so, labelled
+    alike), never a password, a CSRF token, a hidden id or an unknown name; a row's field is labelled as
+    its row form labels it, with the row's heading."""
+    keys = list(dict.fromkeys(formdata.keys()))
+    sent = _sent_form(keys)
+    if sent is None:
+        return []
+    fields, prefix = sent
     values = []
     for key, value in formdata.items(multi=True):
-        name = _bare(key)
-        each = declared.get(name, ())
-        own = [d for d in each if d.form is sent] or list(each)
-        if not value.strip() or not own or not all(d.typed for d in own) or "password" in key.lower():
+        if not value.strip() or "password" in key.lower():
             continue
-        values.append((str(own[0].label), value))
+        found = _resolve(fields, key[len(prefix) :]) if key.startswith(prefix) else None
+        if found is None:
+            label = _elsewhere(key, prefix, keys)
+        else:
+            label = str(_label(found, prefix, keys)) if found.field.typed else None
+        if label is not None:
+            values.append((label, value))
     return values
 
 

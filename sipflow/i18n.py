@@ -196,9 +196,16 @@ SWEDISH_TERMS = (
     "frågeställningar",
     "anhörigstöd",
     "Det är viktigt för mig…",
+    "loggutdrag",
+    "registerutdrag",
+    "personnummer",
+    "samordningsnummer",
+    "reservnummer",
 )
+# A term is marked whatever its case ("Loggutdrag" as a heading).
 _SWEDISH_TERM = re.compile(
-    r"(?<!\w)(" + "|".join(re.escape(t) for t in sorted(SWEDISH_TERMS, key=len, reverse=True)) + r")(?!\w)"
+    r"(?<!\w)(" + "|".join(re.escape(t) for t in sorted(SWEDISH_TERMS, key=len, reverse=True)) + r")(?!\w)",
+    re.IGNORECASE,
 )
 _TAG = re.compile(r"(<[^>]*>)")
 

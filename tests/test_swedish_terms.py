@@ -46,3 +46,37 @@ def test_the_english_case_and_plan_pages_mark_the_swedish_terms(client, app_ctx,
     for url in (f"/cases/{case.uid}/plan", f"/cases/{case.uid}", "/cases/new"):
         swedish = text_of(client.get(f"{url}?lang=sv"))
         assert not re.search(r'<span lang="sv">', swedish), url
+
+
+def test_the_english_admin_person_pages_mark_the_swedish_terms(
+    client, make_user, parties, create_case, db_session
+):
+    from webkit import fill, forms_of
+
+    from sipflow.people.models import Person
+
+    person = db_session.get(Person, create_case().person_id)
+    admin = make_user(parties.region, roles="admin")
+    login(client, admin.username)
+    lookup = text_of(client.get("/admin/persons?lang=en"))
+    assert 'For a <span lang="sv">loggutdrag</span> or a <span lang="sv">registerutdrag</span>' in lookup
+    assert '<option lang="sv" selected value="personnummer">Personnummer</option>' in lookup
+    assert '<option lang="sv" value="reservnummer">Reservnummer</option>' in lookup
+    assert 'for <span lang="sv">personnummer</span> and <span lang="sv">samordningsnummer</span>.' in lookup
+    found = client.post(
+        "/admin/persons",
+        data=fill(forms_of(lookup)["/admin/persons"], identifier=person.id_number, purpose="Request"),
+    )
+    page = text_of(found)
+    assert found.status_code == 200
+    for marked in (
+        'Name and <span lang="sv">folkbokföringskommun</span>',
+        '<h2><span lang="sv">Loggutdrag</span></h2>',
+        'Download <span lang="sv">loggutdrag</span>',
+        '<h2><span lang="sv">Registerutdrag</span> (GDPR art. 15)</h2>',
+        'Download <span lang="sv">registerutdrag</span>',
+        '<dt><span lang="sv">Personnummer</span></dt>',
+    ):
+        assert marked in page, marked
+    swedish = text_of(client.get("/admin/persons?lang=sv"))
+    assert not re.search(r'<span lang="sv">', swedish)

@@ -57,7 +57,11 @@ class PersonLookupForm(PageForm):
 
     id_kind = SelectField(
         _l("Kind of identifier"),
-        choices=[SelectChoice(kind, IDENTIFIER_KIND_LABELS[kind]) for kind in IDENTIFIER_KINDS],
+        # The kinds are Swedish names in every language (an option holds no markup: lang on the option).
+        choices=[
+            SelectChoice(kind, IDENTIFIER_KIND_LABELS[kind], render_kw={"lang": "sv"})
+            for kind in IDENTIFIER_KINDS
+        ],
         default="personnummer",
     )
     identifier = StringField(

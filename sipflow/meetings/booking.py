@@ -153,24 +153,34 @@ def refuse_unconfirmed_day_off(starts_at: datetime, confirmed_day: date | None) 
 class SameStartUnconfirmed(InvalidInput):
     """Another planned meeting of the SIP overlaps the time booked (starts at the same moment, or runs into
     it), and the user has not confirmed that start: most often the same booking sent twice (Back and send
-    again, two tabs), or a meeting booked twice at times a little apart."""
+    again, two tabs), or a meeting booked twice at times a little apart. other: the other meeting's start
+    and end, which the warning names."""
 
     code = "same_start"
 
-    def __init__(self, message, starts_at: datetime, *, field: str = START_FIELD):
+    def __init__(
+        self, message, starts_at: datetime, *, other: tuple[datetime, datetime], field: str = START_FIELD
+    ):
         super().__init__(message, field=field)
         self.starts_at = starts_at
+        self.other = other
 
 
-def same_start_warning(starts_at: datetime):
-    """The warning that another planned meeting of the SIP overlaps the one starting at starts_at (named in
-    Swedish time, the start being what the user confirms)."""
-    local = to_local(starts_at)
+def same_start_warning(other: tuple[datetime, datetime] | None):
+    """The warning that another planned meeting of the SIP overlaps the one booked, naming the other
+    meeting's day and time (start-end, in Swedish time), or, other None (not known), none."""
+    if other is None:
+        return _l(
+            "Another planned meeting of this SIP is booked for a time that overlaps this one. "
+            "Was it booked already?"
+        )
+    starts, ends = to_local(other[0]), to_local(other[1])
     return _l(
-        "Another planned meeting of this SIP is booked for a time that overlaps this one, starting %(day)s "
-        "at %(time)s. Was it booked already?",
-        day=local.date().isoformat(),
-        time=local.strftime("%H:%M"),
+        "Another planned meeting of this SIP is booked for a time that overlaps this one: %(day)s, "
+        "%(start)s–%(end)s. Was it booked already?",
+        day=starts.date().isoformat(),
+        start=starts.strftime("%H:%M"),
+        end=ends.strftime("%H:%M"),
     )
 
 
@@ -186,8 +196,8 @@ def refuse_unconfirmed_same_start(
     """Refuse a meeting overlapping another planned (not cancelled, not held) meeting of the case (the same
     start, or any time in common), unless confirmed_start is its start: two meetings of one SIP at one time
     are most often one booking sent twice, which would send every invitee a second kallelse; the user is
-    warned and may go on, never refused outright. ends_at None (not read): the same start alone is asked.
-    meeting_id: the meeting being moved, which is not asked about itself."""
+    warned (of the first such meeting) and may go on, never refused outright. ends_at None (not read): the
+    same start alone is asked. meeting_id: the meeting being moved, which is not asked about itself."""
     if confirmed_start is not None and confirmed_start == starts_at:
         return
     if ends_at is None or ends_at <= starts_at:
@@ -196,11 +206,15 @@ def refuse_unconfirmed_same_start(
         overlapping = or_(
             Meeting.starts_at == starts_at, and_(Meeting.starts_at < ends_at, Meeting.ends_at > starts_at)
         )
-    statement = select(Meeting.id).where(Meeting.case_id == case.id, Meeting.status == PLANNED, overlapping)
+    statement = select(Meeting.starts_at, Meeting.ends_at).where(
+        Meeting.case_id == case.id, Meeting.status == PLANNED, overlapping
+    )
     if meeting_id is not None:
         statement = statement.where(Meeting.id != meeting_id)
-    if session.exec(statement.limit(1)).first() is not None:
-        raise SameStartUnconfirmed(same_start_warning(starts_at), starts_at)
+    other = session.exec(statement.order_by(Meeting.starts_at, Meeting.id).limit(1)).first()
+    if other is not None:
+        other = (other[0], other[1])
+        raise SameStartUnconfirmed(same_start_warning(other), starts_at, other=other)
 
 
 def read_confirmed_start(data: dict) -> datetime | None:

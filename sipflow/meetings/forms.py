@@ -119,9 +119,11 @@ class MeetingTimeForm(DayOffConfirmation, PageForm):
     confirm_day = BooleanField(_l("Book anyway"))
     warned_day = HiddenField()
     # Shown with the warning that another planned meeting of the SIP overlaps the time booked: the tick
-    # confirms the start warned about (warned_start, local "YYYY-MM-DDTHH:MM") alone.
+    # confirms the start warned about (warned_start, local "YYYY-MM-DDTHH:MM") alone; warned_other: the
+    # other meeting's start and end the warning named (local "YYYY-MM-DDTHH:MM/YYYY-MM-DDTHH:MM").
     confirm_start = BooleanField(_l("Book anyway"))
     warned_start = HiddenField()
+    warned_other = HiddenField()
 
     def _wall(self, field) -> datetime | None:
         # A date the date field refused (outside the window) would overflow on conversion to UTC.
@@ -179,13 +181,25 @@ class MeetingTimeForm(DayOffConfirmation, PageForm):
         confirms)."""
         if not self.asks_to_confirm_start() or not wall_time_exists(self._warned_start()):
             return None
-        warning = same_start_warning(local_to_utc(self._warned_start()))
+        warning = same_start_warning(self._warned_other())
         errors = {str(error) for error in self.starts.errors}
         return None if str(warning) in errors else warning
 
-    def warn_same_start(self, starts_at: datetime) -> None:
-        """Show the tick with the warning about starts_at (aware), unticked: it confirms that start alone."""
+    def _warned_other(self) -> tuple[datetime, datetime] | None:
+        """The other meeting's start and end (aware UTC) the warning named, or None (not said, not times)."""
+        try:
+            walls = [datetime.strptime(each, "%Y-%m-%dT%H:%M") for each in self.warned_other.data.split("/")]
+        except (AttributeError, ValueError):
+            return None
+        if len(walls) != 2 or not all(within_date_window(wall.date()) for wall in walls):
+            return None
+        return local_to_utc(walls[0]), local_to_utc(walls[1])
+
+    def warn_same_start(self, starts_at: datetime, other: tuple[datetime, datetime]) -> None:
+        """Show the tick with the warning about starts_at (aware), unticked: it confirms that start alone;
+        other: the other meeting's start and end, which the warning names."""
         self.warned_start.data = to_local(starts_at).strftime("%Y-%m-%dT%H:%M")
+        self.warned_other.data = "/".join(to_local(each).strftime("%Y-%m-%dT%H:%M") for each in other)
         self.confirm_start.data = False
 
     def to_data(self) -> dict:

@@ -141,7 +141,7 @@ def _attach(form, error: UserError, top: list) -> None:
         if isinstance(refusal, DayOffUnconfirmed):
             form.warn_day_off(refusal.day)
         if isinstance(refusal, SameStartUnconfirmed):
-            form.warn_same_start(refusal.starts_at)
+            form.warn_same_start(refusal.starts_at, refusal.other)
 
 
 def _attach_unmarked(form, error: UserError, top: list) -> None:
@@ -157,7 +157,7 @@ def _attach_unmarked(form, error: UserError, top: list) -> None:
         if isinstance(refusal, DayOffUnconfirmed):
             form.warn_day_off(refusal.day)
         if isinstance(refusal, SameStartUnconfirmed):
-            form.warn_same_start(refusal.starts_at)
+            form.warn_same_start(refusal.starts_at, refusal.other)
 
 
 def _meeting_or_404(case, meeting_id: int) -> Meeting:

@@ -196,7 +196,10 @@ def test_a_booking_overlapping_another_planned_meeting_is_warned_about_too(
     warned = _post_booking(as_region, ready.case, **{**_typed(booked), "starts": "10:30", "ends": "11:30"})
     assert warned.status_code == 400
     html = text_of(warned)
-    assert 'id="starts-error"' in html and WARNING in html and "som börjar" in html and "kl. 10:30" in html
+    # The warning names the other meeting's day and time, not the start just typed.
+    day = to_local(booked.starts_at).date().isoformat()
+    assert 'id="starts-error"' in html and f"{WARNING}: {day} kl. 10:00–11:00." in html
+    assert "kl. 10:30" not in html
     assert [m.id for m in _meetings(db_session, ready.case)] == [booked.id]
     assert _mails(db_session) == mails
 
@@ -223,3 +226,16 @@ def test_moving_a_meeting_into_another_planned_meeting_asks_for_confirmation(
     assert warned.status_code == 400 and WARNING in text_of(warned)
     db_session.expire_all()
     assert db_session.get(Meeting, other.id).sequence == 0
+
+
+def test_the_warning_by_a_tick_sent_back_for_another_field_names_the_other_meeting_too(
+    as_region, db_session, ready, booked
+):
+    warned = _post_booking(as_region, ready.case, **{**_typed(booked), "starts": "10:30", "ends": "11:30"})
+    form = forms_of(text_of(warned))[_booking_url(ready.case)]
+    again = _post_booking(as_region, ready.case, form, confirm_start="y", location="")
+    assert again.status_code == 400
+    html = text_of(again)
+    day = to_local(booked.starts_at).date().isoformat()
+    assert 'id="confirm_start-help"' in html and f"{WARNING}: {day} kl. 10:00–11:00." in html
+    assert [m.id for m in _meetings(db_session, ready.case)] == [booked.id]
