@@ -6,42 +6,48 @@ the person (GDPR art. 15) and belongs in their export; reversals are listed too,
 
 from __future__ import annotations
 
+from collections import defaultdict
+
 from sqlmodel import Session, select
 
 from sipflow.cases.models import SipCase
 from sipflow.coding.models import CodeRecord
 from sipflow.people.models import Unit
-from sipflow.retention.export import register_case_section
+from sipflow.retention.export import ThirdParties, register_cases_section
 
 
-def codes_section(session: Session, case: SipCase) -> list[dict]:
-    """Every code record of the case, oldest first, with the unit's name (one statement)."""
+def codes_section(
+    session: Session, cases: list[SipCase], _third_parties: ThirdParties
+) -> dict[int, list[dict]]:
+    """Every code record of each case, oldest first, with the unit's name (one statement for all cases)."""
     rows = session.exec(
         select(CodeRecord, Unit.name)
         .join(Unit, Unit.id == CodeRecord.unit_id)
-        .where(CodeRecord.case_id == case.id)
+        .where(CodeRecord.case_id.in_([case.id for case in cases]))
         .order_by(CodeRecord.id)
     ).all()
-    return [
-        {
-            "id": record.id,
-            "code": record.code,
-            "kind": record.kind,
-            "sign": record.sign,
-            "reverses_id": record.reverses_id,
-            "meeting_id": record.meeting_id,
-            "held_on": record.held_on.isoformat(),
-            "meeting_kind": record.meeting_kind,
-            "unit": unit_name,
-            "municipality_code": record.municipality_code,
-            "legal_sex": record.legal_sex,
-            "age_years": record.age_years,
-            "occasion": record.occasion,
-            "recorded_at": record.recorded_at.isoformat(),
-            "reason": record.reason,
-        }
-        for record, unit_name in rows
-    ]
+    found: dict[int, list[dict]] = defaultdict(list)
+    for record, unit_name in rows:
+        found[record.case_id].append(
+            {
+                "id": record.id,
+                "code": record.code,
+                "kind": record.kind,
+                "sign": record.sign,
+                "reverses_id": record.reverses_id,
+                "meeting_id": record.meeting_id,
+                "held_on": record.held_on.isoformat(),
+                "meeting_kind": record.meeting_kind,
+                "unit": unit_name,
+                "municipality_code": record.municipality_code,
+                "legal_sex": record.legal_sex,
+                "age_years": record.age_years,
+                "occasion": record.occasion,
+                "recorded_at": record.recorded_at.isoformat(),
+                "reason": record.reason,
+            }
+        )
+    return found
 
 
-register_case_section("codes", codes_section)
+register_cases_section("codes", codes_section)

@@ -7,6 +7,8 @@ version's content and PDF in plans.versions (the approvals, dates and owners' or
 
 from __future__ import annotations
 
+from collections import defaultdict
+
 from sqlalchemy import func, update
 from sqlmodel import Session, select
 
@@ -22,7 +24,7 @@ from sipflow.plans.models import (
     PlanVersion,
 )
 from sipflow.retention.anonymise import register_case_scrubber
-from sipflow.retention.export import register_case_section
+from sipflow.retention.export import ThirdParties, register_cases_section
 
 
 def _quiet(statement):
@@ -80,23 +82,32 @@ def scrub_plan(session: Session, case: SipCase) -> None:
     )
 
 
-def plan_section(session: Session, case: SipCase) -> dict:
-    """The case's plan for the registerutdrag: every version's content and approvals, and hand-overs."""
+def plan_section(session: Session, cases: list[SipCase], _third_parties: ThirdParties) -> dict[int, dict]:
+    """Each case's plan for the registerutdrag: every version's content and approvals, and hand-overs.
+
+    One statement per table for all the person's cases.
+    """
+    case_ids = [case.id for case in cases]
     versions = session.exec(
-        select(PlanVersion).where(PlanVersion.case_id == case.id).order_by(PlanVersion.number)
+        select(PlanVersion)
+        .where(PlanVersion.case_id.in_(case_ids))
+        .order_by(PlanVersion.case_id, PlanVersion.number)
     ).all()
-    approvals = session.exec(
+    approvals: dict[int, list[PlanApproval]] = defaultdict(list)
+    for approval in session.exec(
         select(PlanApproval)
         .where(PlanApproval.version_id.in_([v.id for v in versions]))
         .order_by(PlanApproval.version_id, PlanApproval.id)
-    ).all()
+    ).all():
+        approvals[approval.version_id].append(approval)
     transfers = session.exec(
         select(HuvudansvarTransfer)
-        .where(HuvudansvarTransfer.case_id == case.id)
+        .where(HuvudansvarTransfer.case_id.in_(case_ids))
         .order_by(HuvudansvarTransfer.at)
     ).all()
-    return {
-        "versions": [
+    found = {case_id: {"versions": [], "huvudansvar_transfers": []} for case_id in case_ids}
+    for v in versions:
+        found[v.case_id]["versions"].append(
             {
                 "number": v.number,
                 "established_at": v.established_at,
@@ -104,13 +115,12 @@ def plan_section(session: Session, case: SipCase) -> dict:
                 "content": v.content,
                 "approvals": [
                     {"participant_id": a.participant_id, "method": a.method, "approved_at": a.approved_at}
-                    for a in approvals
-                    if a.version_id == v.id
+                    for a in approvals[v.id]
                 ],
             }
-            for v in versions
-        ],
-        "huvudansvar_transfers": [
+        )
+    for t in transfers:
+        found[t.case_id]["huvudansvar_transfers"].append(
             {
                 "at": t.at,
                 "from_organisation_id": t.from_organisation_id,
@@ -118,9 +128,40 @@ def plan_section(session: Session, case: SipCase) -> dict:
                 "reason": t.reason,
                 "cleared_contact": t.cleared_contact,
             }
-            for t in transfers
-        ],
-    }
+        )
+    return found
 
 
-register_case_section("plan", plan_section)
+register_cases_section("plan", plan_section)
+
+
+def links_section(
+    session: Session, cases: list[SipCase], third_parties: ThirdParties
+) -> dict[int, list[dict]]:
+    """The personal links each case sent (to the person or a närstående): to which address, and their life.
+
+    A link sent to a närstående or guardian keeps back the address (their data, art. 15(4)); it names the
+    participant. One statement for all the person's cases.
+    """
+    found: dict[int, list[dict]] = defaultdict(list)
+    links = session.exec(
+        select(PersonalLink)
+        .where(PersonalLink.case_id.in_([case.id for case in cases]))
+        .order_by(PersonalLink.created_at, PersonalLink.id)
+    ).all()
+    for link in links:
+        other = third_parties.holds(link.case_id, participant_id=link.participant_id, address=link.sent_to)
+        found[link.case_id].append(
+            {
+                "participant_id": link.participant_id,
+                "sent_to": None if other else link.sent_to,
+                "created_at": link.created_at,
+                "expires_at": link.expires_at,
+                "revoked_at": link.revoked_at,
+                "last_used_at": link.last_used_at,
+            }
+        )
+    return found
+
+
+register_cases_section("personal_links", links_section)

@@ -155,7 +155,7 @@ def expired_cases_query(*, now: datetime, policy: RetentionPolicy, limit: int | 
 CLEARED_COLUMNS = (
     (Consent, ("given_by_name", "information_scope", "declined_reason", "withdrawn_reason")),
     (Participant, ("name", "relation", "email", "phone", "removed_reason")),
-    (Meeting, ("location", "video_url", "no_change_reason")),
+    (Meeting, ("location", "room", "video_url", "no_change_reason")),
 )
 
 

@@ -1,18 +1,29 @@
 """The registerutdrag (GDPR art. 15): everything sipflow holds about one person, as JSON.
 
 It holds the person record (with the full identifier: it is the person's own), and for each of their cases
-the case itself, its participants, consents, meetings and attendance, transition log and deadlines, and
-every access-log row about the person or one of their cases. Staff are named with their organisation, as
-they acted in their official capacity. Of närstående and guardians the export keeps the name and relation
-the person gave, but not their e-mail address or phone number: those are the other person's data
-(art. 15(4)), and the person does not need sipflow to know them. The person's own participant row gives
-their own e-mail, phone and language. Areas above retention add their sections (the plan, the KVÅ codes).
+the case itself (with `anonymised_at`, the day retention cleared its free text, or null: an anonymised case
+is listed as such, with what is left of it), its participants, consents, meetings (place and room) with
+their invitations (who was invited, at which address, their answer, mode and comment), attendance and
+decisions, transition log and deadlines, and every access-log row about the person or one of their cases.
+Areas above retention add their sections with `register_cases_section`: the plan, the KVÅ codes, the mails
+sent about the case (recipient, subject, when, status: the recipients the data was disclosed to, art.
+15(1)(c); not the bodies) and the personal links (to whom, at which address). Each table is read once for
+all the person's cases, never once per case or meeting. Staff are named with their organisation, as they
+acted in their official capacity. Of närstående and guardians the export keeps the name and relation the
+person gave, and their answers to invitations, but not their e-mail address or phone number, nor the
+address an invitation, mail or link went to them at, nor the comment they answered with (it says that
+there was one): those are the other person's data (art. 15(4)). The person's own participant row gives
+their own e-mail, phone and language. Only the person's own cases are read: sipflow does not know a
+närstående as a person (a participant row has a name, no identifier), so the rows where this person is
+someone else's närstående cannot be found with certainty and are not searched for by name.
 """
 
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -20,22 +31,45 @@ from sqlmodel import Session, select
 
 from sipflow.cases.models import Deadline, Participant, SipCase, TransitionLog
 from sipflow.consent.models import Consent, ConsentOrganisation
-from sipflow.meetings.models import Attendance, Meeting, MeetingDecision
+from sipflow.meetings.models import Attendance, Invitation, Meeting, MeetingDecision
 from sipflow.people.models import Municipality, Organisation, Person, Unit, User
+from sipflow.retention.models import AnonymisedCase
 from sipflow.security.audit import OUTCOME_WORDS, AccessLogEntry, concerns_person
 
 FORMAT = "sipflow-registerutdrag/1"
+# The participants who are other persons than the one the export is about: their addresses and their own
+# words are their data (art. 15(4)); the export names them by name and relation only.
+THIRD_PARTY_KINDS = frozenset({"narstaende", "guardian"})
 
-CaseSection = Callable[[Session, SipCase], Any]
-_CASE_SECTIONS: dict[str, CaseSection] = {}
+
+@dataclass(frozen=True)
+class ThirdParties:
+    """Who on the person's cases is another person: their participant ids, and the addresses they had."""
+
+    participant_ids: frozenset[int]
+    # Lower-cased addresses per case: a närstående's or guardian's address now, and those invited at.
+    addresses: dict[int, frozenset[str]]
+
+    def holds(
+        self, case_id: int | None, *, participant_id: int | None = None, address: str | None = None
+    ) -> bool:
+        """Whether a row of case_id sent to participant_id, or to address, went to another person."""
+        if participant_id is not None and participant_id in self.participant_ids:
+            return True
+        return bool(address) and address.strip().lower() in self.addresses.get(case_id, frozenset())
 
 
-def register_case_section(key: str, section: CaseSection) -> None:
-    """Add key to every case of the export, as section(session, case) gives it (the plan, say).
+CasesSection = Callable[[Session, list[SipCase], ThirdParties], dict[int, Any]]
+_CASES_SECTIONS: dict[str, CasesSection] = {}
 
-    Areas above retention register their own data this way, so the export reaches it without importing them.
+
+def register_cases_section(key: str, section: CasesSection) -> None:
+    """Add key to every case of the export, for all the person's cases at once (a bounded read per table).
+
+    section(session, cases, third_parties) gives {case id: the case's value}; a case it leaves out gets [].
+    third_parties says which recipients are other persons, whose addresses the section leaves out.
     """
-    _CASE_SECTIONS[key] = section
+    _CASES_SECTIONS[key] = section
 
 
 def _value(value: Any) -> Any:
@@ -57,25 +91,29 @@ def _row(obj, *fields: str, **extra) -> dict:
 
 
 class _Names:
-    """Names of organisations, units and staff (the session's identity map loads each once)."""
+    """Names of organisations, units and staff, each read once (the identity map holds its objects weakly,
+    so a name asked of an object no longer referenced was read again: one statement per row)."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
+        self._known: dict[tuple[type, int], str | None] = {}
 
-    def _get(self, model, key):
-        return None if key is None else self.session.get(model, key)
+    def _name(self, model, key, attribute: str) -> str | None:
+        if key is None:
+            return None
+        if (model, key) not in self._known:
+            found = self.session.get(model, key)
+            self._known[model, key] = getattr(found, attribute) if found else None
+        return self._known[model, key]
 
     def organisation(self, organisation_id: int | None) -> str | None:
-        found = self._get(Organisation, organisation_id)
-        return found.name if found else None
+        return self._name(Organisation, organisation_id, "name")
 
     def unit(self, unit_id: int | None) -> str | None:
-        found = self._get(Unit, unit_id)
-        return found.name if found else None
+        return self._name(Unit, unit_id, "name")
 
     def user(self, user_id: int | None) -> str | None:
-        found = self._get(User, user_id)
-        return found.display_name if found else None
+        return self._name(User, user_id, "display_name")
 
 
 def _participant(p: Participant, names: _Names) -> dict:
@@ -96,10 +134,26 @@ def _participant(p: Participant, names: _Names) -> dict:
     return row
 
 
-def _consent(session: Session, consent: Consent, names: _Names) -> dict:
-    covered = session.exec(
-        select(ConsentOrganisation.organisation_id).where(ConsentOrganisation.consent_id == consent.id)
-    ).all()
+def _by_case(session: Session, model, case_ids: list[int], order) -> dict[int, list]:
+    """The model's rows of all the cases in one statement, per case id in order."""
+    grouped: dict[int, list] = defaultdict(list)
+    if case_ids:
+        for row in session.exec(select(model).where(model.case_id.in_(case_ids)).order_by(order)).all():
+            grouped[row.case_id].append(row)
+    return grouped
+
+
+def _by_meeting(session: Session, model, meeting_ids: list[int], *order) -> dict[int, list]:
+    grouped: dict[int, list] = defaultdict(list)
+    if meeting_ids:
+        for row in session.exec(
+            select(model).where(model.meeting_id.in_(meeting_ids)).order_by(*order)
+        ).all():
+            grouped[row.meeting_id].append(row)
+    return grouped
+
+
+def _consent(consent: Consent, covered: list[int], names: _Names) -> dict:
     return _row(
         consent,
         "id",
@@ -118,15 +172,31 @@ def _consent(session: Session, consent: Consent, names: _Names) -> dict:
     )
 
 
-def _meeting(session: Session, meeting: Meeting) -> dict:
-    attendance = session.exec(
-        select(Attendance).where(Attendance.meeting_id == meeting.id).order_by(Attendance.participant_id)
-    ).all()
-    decisions = session.exec(
-        select(MeetingDecision)
-        .where(MeetingDecision.meeting_id == meeting.id)
-        .order_by(MeetingDecision.position, MeetingDecision.id)
-    ).all()
+def _invitation(invitation: Invitation, third_parties: ThirdParties, names: _Names) -> dict:
+    """Who was invited, where, and their answer (a närstående's address and own words kept back)."""
+    other = third_parties.holds(None, participant_id=invitation.participant_id)
+    row = _row(
+        invitation,
+        "participant_id",
+        "channel",
+        "role",
+        "invited_at",
+        "partstat",
+        "answer_mode",
+        "answered_at",
+        "answered_via",
+        "removed_at",
+        email=None if other else invitation.email,
+        comment=None if other else invitation.comment,
+        answered_by=names.user(invitation.answered_by_user_id),
+    )
+    if other:
+        # That they wrote something is the person's to know; what they wrote is the närstående's own.
+        row["comment_withheld"] = bool(invitation.comment)
+    return row
+
+
+def _meeting(meeting: Meeting, related: dict[str, dict[int, list]], third_parties, names) -> dict:
     return _row(
         meeting,
         "id",
@@ -136,25 +206,30 @@ def _meeting(session: Session, meeting: Meeting) -> dict:
         "starts_at",
         "ends_at",
         "location",
+        "room",
         "video_url",
         "held_at",
         "moved",
         "classification",
         "no_change_reason",
+        "cancelled_at",
+        booked_by=names.user(meeting.booked_by_user_id),
+        invitations=[_invitation(i, third_parties, names) for i in related["invitations"][meeting.id]],
         attendance=[
             {"participant_id": a.participant_id, "mode": a.mode, "carer_support": a.carer_support}
-            for a in attendance
+            for a in related["attendance"][meeting.id]
         ],
         decisions=[
-            _row(d, "text", "organisation_id", "unit_id", "participant_id", "due_on") for d in decisions
+            _row(d, "text", "organisation_id", "unit_id", "participant_id", "due_on")
+            for d in related["decisions"][meeting.id]
         ],
     )
 
 
-def _case(session: Session, case: SipCase, names: _Names) -> dict:
-    def rows(model, order):
-        return session.exec(select(model).where(model.case_id == case.id).order_by(order)).all()
-
+def _case(
+    case: SipCase, rows: dict[str, dict[int, list]], extra: dict[str, Any], names, third_parties
+) -> dict:
+    anonymised = rows["anonymised"].get(case.id)
     return _row(
         case,
         "reference",
@@ -170,11 +245,13 @@ def _case(session: Session, case: SipCase, names: _Names) -> dict:
         "closed_reason",
         "created_at",
         "updated_at",
+        # When retention cleared the case's free text (None: never): what was cleared is gone, not withheld.
+        anonymised_at=anonymised[0].anonymised_at if anonymised else None,
         initiating_organisation=names.organisation(case.initiating_organisation_id),
         created_by=names.user(case.created_by_user_id),
-        participants=[_participant(p, names) for p in rows(Participant, Participant.id)],
-        consents=[_consent(session, c, names) for c in rows(Consent, Consent.id)],
-        meetings=[_meeting(session, m) for m in rows(Meeting, Meeting.starts_at)],
+        participants=[_participant(p, names) for p in rows["participants"][case.id]],
+        consents=[_consent(c, rows["covered"][c.id], names) for c in rows["consents"][case.id]],
+        meetings=[_meeting(m, rows, third_parties, names) for m in rows["meetings"][case.id]],
         transitions=[
             _row(
                 t,
@@ -187,17 +264,31 @@ def _case(session: Session, case: SipCase, names: _Names) -> dict:
                 user=names.user(t.user_id),
                 organisation=names.organisation(t.organisation_id),
             )
-            for t in rows(TransitionLog, TransitionLog.at)
+            for t in rows["transitions"][case.id]
         ],
-        deadlines=[
-            _row(d, "kind", "due_at", "met_at", "cancelled_at") for d in rows(Deadline, Deadline.due_at)
-        ],
-        **{key: section(session, case) for key, section in _CASE_SECTIONS.items()},
+        deadlines=[_row(d, "kind", "due_at", "met_at", "cancelled_at") for d in rows["deadlines"][case.id]],
+        **extra,
     )
 
 
+def _third_parties(participants: dict[int, list], invitations: dict[int, list], meetings) -> ThirdParties:
+    ids = {p.id for rows in participants.values() for p in rows if p.kind in THIRD_PARTY_KINDS}
+    addresses: dict[int, set[str]] = defaultdict(set)
+    for case_id, rows in participants.items():
+        addresses[case_id] |= {p.email.strip().lower() for p in rows if p.id in ids and p.email}
+    case_of_meeting = {m.id: m.case_id for rows in meetings.values() for m in rows}
+    for meeting_id, rows in invitations.items():
+        addresses[case_of_meeting[meeting_id]] |= {
+            i.email.strip().lower() for i in rows if i.participant_id in ids and i.email
+        }
+    return ThirdParties(frozenset(ids), {case_id: frozenset(found) for case_id, found in addresses.items()})
+
+
 def person_export(session: Session, person_id: int, *, now: datetime) -> dict:
-    """Everything held about the person, as a JSON-ready dict (KeyError when there is no such person)."""
+    """Everything held about the person, as a JSON-ready dict (KeyError when there is no such person).
+
+    Each table is read once for all the person's cases (and meetings), never once per case or meeting.
+    """
     person = session.get(Person, person_id)
     if person is None:
         raise KeyError(person_id)
@@ -205,6 +296,33 @@ def person_export(session: Session, person_id: int, *, now: datetime) -> dict:
     municipality = session.get(Municipality, person.home_municipality_code)
     cases = session.exec(select(SipCase).where(SipCase.person_id == person_id).order_by(SipCase.id)).all()
     case_refs = {case.id: case.reference for case in cases}
+    case_ids = list(case_refs)
+    rows: dict[str, dict[int, list]] = {
+        "participants": _by_case(session, Participant, case_ids, Participant.id),
+        "consents": _by_case(session, Consent, case_ids, Consent.id),
+        "meetings": _by_case(session, Meeting, case_ids, Meeting.starts_at),
+        "transitions": _by_case(session, TransitionLog, case_ids, TransitionLog.at),
+        "deadlines": _by_case(session, Deadline, case_ids, Deadline.due_at),
+        "anonymised": _by_case(session, AnonymisedCase, case_ids, AnonymisedCase.case_id),
+    }
+    consent_ids = [c.id for found in rows["consents"].values() for c in found]
+    covered: dict[int, list] = defaultdict(list)
+    if consent_ids:
+        for consent_id, organisation_id in session.exec(
+            select(ConsentOrganisation.consent_id, ConsentOrganisation.organisation_id).where(
+                ConsentOrganisation.consent_id.in_(consent_ids)
+            )
+        ).all():
+            covered[consent_id].append(organisation_id)
+    rows["covered"] = covered
+    meeting_ids = [m.id for found in rows["meetings"].values() for m in found]
+    rows["invitations"] = _by_meeting(session, Invitation, meeting_ids, Invitation.invited_at, Invitation.id)
+    rows["attendance"] = _by_meeting(session, Attendance, meeting_ids, Attendance.participant_id)
+    rows["decisions"] = _by_meeting(
+        session, MeetingDecision, meeting_ids, MeetingDecision.position, MeetingDecision.id
+    )
+    third_parties = _third_parties(rows["participants"], rows["invitations"], rows["meetings"])
+    batched = {key: section(session, list(cases), third_parties) for key, section in _CASES_SECTIONS.items()}
     log = session.exec(
         select(AccessLogEntry).where(concerns_person(person_id)).order_by(AccessLogEntry.seq)
     ).all()
@@ -223,7 +341,16 @@ def person_export(session: Session, person_id: int, *, now: datetime) -> dict:
             "created_at",
             home_municipality=municipality.name if municipality else None,
         ),
-        "cases": [_case(session, case, names) for case in cases],
+        "cases": [
+            _case(
+                case,
+                rows,
+                {key: found.get(case.id, []) for key, found in batched.items()},
+                names,
+                third_parties,
+            )
+            for case in cases
+        ],
         "access_log": [
             _row(
                 entry,
