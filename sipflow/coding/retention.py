@@ -1,19 +1,34 @@
-"""The coding area's part in the registerutdrag: the KVÅ codes recorded at the person's meetings.
+"""The coding area's part in retention: the KVÅ codes in the registerutdrag, and what anonymisation clears.
 
 A code record copies the person's municipality, legal sex and age on the meeting day, so it is data about
 the person (GDPR art. 15) and belongs in their export; reversals are listed too, with the reason given.
+Anonymising a case keeps its records and reversals (statistics count them) but clears the reasons staff
+typed for a reversal; the reason sipflow itself gives (SYSTEM_REASONS) says nothing about the person.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 
+from sqlalchemy import update
 from sqlmodel import Session, select
 
 from sipflow.cases.models import SipCase
-from sipflow.coding.models import CodeRecord
+from sipflow.coding.models import SYSTEM_REASONS, CodeRecord
 from sipflow.people.models import Unit
+from sipflow.retention.anonymise import register_case_scrubber
 from sipflow.retention.export import ThirdParties, register_cases_section
+
+
+@register_case_scrubber
+def scrub_code_reasons(session: Session, case: SipCase) -> None:
+    """Clear the reasons staff typed for the case's reversals (sipflow's own reasons stay)."""
+    session.execute(
+        update(CodeRecord)
+        .where(CodeRecord.case_id == case.id, CodeRecord.reason.not_in(list(SYSTEM_REASONS)))
+        .values(reason=None)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def codes_section(

@@ -1,7 +1,8 @@
 """Each staff member's private calendar feed (webcal): their SIP meetings, without personal data.
 
 Every SIP the feed shows is a read of it, in the access log as `meeting.feed` once per user, SIP and Swedish
-calendar day (calendar programs fetch it every few minutes): `audit.record_feed`.
+calendar day (calendar programs fetch it every few minutes): `audit.record_feed`. The meetings of a case
+retention has anonymised are left out: the case is over and its meetings are no one's work any more.
 
 The feed address is `/calendar/<key>.<mac>.ics`: the key is stored on the user (renewing replaces it, and
 the old address stops working at once); the mac is an HMAC of the key with the app's secret, so a copy of
@@ -19,7 +20,7 @@ from flask import Blueprint, Response, abort, current_app, flash, redirect, rend
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import String, bindparam, func, union
+from sqlalchemy import String, bindparam, exists, func, union
 from sqlmodel import Session, select
 
 from sipflow.cases.models import Participant, SipCase
@@ -31,6 +32,7 @@ from sipflow.meetings.ical import CalendarEvent, feed_ics
 from sipflow.meetings.messages import calendar_location, public_url
 from sipflow.meetings.models import CANCELLED, Invitation, Meeting
 from sipflow.people.models import User
+from sipflow.retention.models import AnonymisedCase
 from sipflow.security import access, audit
 from sipflow.security.limits import limiter
 
@@ -106,6 +108,7 @@ def feed_meetings_query(user: User, *, now: datetime):
         .where(
             Meeting.ends_at >= now - timedelta(days=FEED_PAST_DAYS),
             access.visible_cases_clause(user, now=now),
+            ~exists().where(AnonymisedCase.case_id == SipCase.id),
         )
         .order_by(Meeting.starts_at, Meeting.id)
         .limit(FEED_MAX_MEETINGS)
@@ -113,7 +116,7 @@ def feed_meetings_query(user: User, *, now: datetime):
 
 
 def feed_meetings(session: Session, user: User, *, now: datetime) -> list[tuple[Meeting, SipCase]]:
-    """The meetings the user is invited to or booked, on cases the user may see at now.
+    """The meetings the user is invited to or booked, on cases the user may see at now and not anonymised.
 
     Cancelled meetings stay (marked cancelled, so the calendar drops them); a withdrawn invitation does not.
     """

@@ -5,31 +5,77 @@ The registerutdrag lists each mail sent about the person's cases (`mails_section
 A queued mail keeps the whole message as sent (names, addresses, the meeting's place, an invitee's link), so
 anonymising its case empties the message and the recipient; the row stays with its kind, subject (never
 personal), status and dates, as the count of what was sent.
+
+The file sink (no SMTP host set) wrote each of those messages as it was into OUTBOX_DIR too, as
+`<UTC timestamp>-<outbox id>.eml` (transports.eml_name): the case's files are deleted in the same run, found
+by the row ids in their names. Only names the sink writes are touched (EML_NAME: no path, no dot-dot), and
+only in that folder. They are deleted before the run commits: a run that fails afterwards leaves the rows
+as they were for the next run, while a file left behind after the commit would never be looked at again.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 from collections import defaultdict
+from collections.abc import Collection
+from pathlib import Path
 
+from flask import current_app
 from sqlalchemy import update
 from sqlmodel import Session, select
 
 from sipflow.cases.models import SipCase
 from sipflow.meetings.models import Invitation
 from sipflow.notifications.models import OutboxMessage
+from sipflow.notifications.transports import EML_NAME
 from sipflow.retention.anonymise import register_case_scrubber
 from sipflow.retention.export import ThirdParties, register_cases_section
+
+log = logging.getLogger(__name__)
+
+
+def delete_eml_files(directory: str | os.PathLike, outbox_ids: Collection[int]) -> int:
+    """Delete the file sink's .eml files of these outbox rows from directory; the number deleted.
+
+    Reads the folder's own listing (never a stored name) and deletes only regular files, or links, named as
+    the sink names them, directly in the folder. A folder that does not exist holds nothing.
+    """
+    wanted = {int(i) for i in outbox_ids}
+    if not wanted:
+        return 0
+    folder = Path(directory)
+    try:
+        entries = list(os.scandir(folder))
+    except FileNotFoundError:
+        return 0
+    deleted = 0
+    for entry in entries:
+        match = EML_NAME.fullmatch(entry.name)
+        if match is None or int(match["id"]) not in wanted:
+            continue
+        if entry.is_dir(follow_symlinks=False):
+            continue
+        # unlink removes a symbolic link itself, never what it points to.
+        (folder / match.group(0)).unlink(missing_ok=True)
+        deleted += 1
+    return deleted
 
 
 @register_case_scrubber
 def scrub_mails(session: Session, case: SipCase) -> None:
-    """Empty the recipient, message and last error of every mail queued about the case."""
+    """Empty the recipient, message and last error of every mail queued about the case; delete its files."""
+    ids = session.exec(select(OutboxMessage.id).where(OutboxMessage.case_id == case.id)).all()
     session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.case_id == case.id)
         .values(recipient="", message="", last_error=None)
         .execution_options(synchronize_session=False)
     )
+    # Whether or not SMTP is set now: the sink may have written them before it was.
+    deleted = delete_eml_files(current_app.config["OUTBOX_DIR"], ids)
+    if deleted:
+        log.info("retention deleted %d outbox files of case %s", deleted, case.id)
 
 
 def mails_section(

@@ -4,9 +4,11 @@ A case in a final state is kept for the `retention_years` its workflow file give
 SIPFLOW_RETENTION_YEARS_<STATE> override), counted from its final transition. After that its free text
 goes: the questions, the child's view, the closing reason, every transition's reason and the free text in
 its details (meeting decisions), the consents' names, scope text and reasons, the närstående's and
-guardians' names and contact details, the meetings' places, links, decision texts and no-change reasons,
-the invitations' addresses and the comments invitees answered with, and what other areas' scrubbers clear
-(the plan's text and its versions' documents, the mails sent about the case, the reminders' addresses).
+guardians' names and contact details, the reasons an organisation's consent was withdrawn, the meetings'
+places, rooms, links, decision texts and no-change reasons, the invitations' addresses and the comments
+invitees answered with, and what other areas' scrubbers clear (the plan's text and its versions' documents,
+the mails sent about the case and their .eml files, the reminders' addresses, the code reversals' typed
+reasons). tests/retention/test_retention_columns.py holds every text column of the case's tables to it.
 What statistics count stays: state, occasion, workflow, dates, meeting modes and attendance, organisations,
 deadlines, consent decisions and the person's sex, birth year and folkbokföringskommun. The access log is
 never touched (it outlives the records it describes).
@@ -32,7 +34,7 @@ from sqlmodel import Session, select
 
 from sipflow.cases.models import Participant, SipCase, TransitionLog
 from sipflow.config import ConfigError, retention_override_variable
-from sipflow.consent.models import Consent
+from sipflow.consent.models import Consent, ConsentOrganisation
 from sipflow.meetings.models import Invitation, Meeting, MeetingDecision
 from sipflow.people.identifiers import RESERVNUMMER
 from sipflow.people.models import Person
@@ -173,6 +175,13 @@ def _scrub_case(session: Session, case: SipCase) -> None:
             for column in columns:
                 setattr(row, column, None)
             session.add(row)
+    # A consent withdrawn for one organisation keeps when and by whom; the words given go.
+    session.execute(
+        update(ConsentOrganisation)
+        .where(ConsentOrganisation.consent_id.in_(select(Consent.id).where(Consent.case_id == case.id)))
+        .values(withdrawn_reason=None)
+        .execution_options(synchronize_session=False)
+    )
     meeting_ids = select(Meeting.id).where(Meeting.case_id == case.id)
     # A decision stays a counted fact (owner, date); what it said goes.
     session.execute(

@@ -18,7 +18,8 @@ log = logging.getLogger(__name__)
 def retention_job(app: Flask, *, now: datetime | None = None) -> int:
     """Anonymise the cases whose retention has run out; the number anonymised (0 when nothing was due)."""
     policy: RetentionPolicy = app.extensions["sipflow.retention"]
-    with Session(app.extensions["sipflow.engine"], expire_on_commit=False) as session:
+    # The areas' scrubbers read the app's settings (the outbox folder whose .eml files go): in its context.
+    with app.app_context(), Session(app.extensions["sipflow.engine"], expire_on_commit=False) as session:
         count = run_retention(session, now=now or now_utc(), policy=policy)
     log.info("retention job: %d cases anonymised", count)
     return count

@@ -20,6 +20,7 @@ from sipflow.db import unit_of_work
 from sipflow.meetings import services
 from sipflow.meetings.feed import feed_meetings, feed_meetings_query
 from sipflow.meetings.models import Invitation, Meeting
+from sipflow.retention.models import AnonymisedCase
 
 
 def feed_uids(db_session, user) -> list[str]:
@@ -75,6 +76,22 @@ def test_a_cancelled_meeting_stays_in_the_feed_marked_cancelled(db_session, book
     with unit_of_work(db_session):
         services.cancel_meeting(db_session, ready.case, meeting, now=now_utc())
     assert feed_uids(db_session, sara) == [meeting.uid]
+
+
+def test_an_anonymised_cases_meetings_leave_the_feed(client, db_session, book, ready, sara, parties):
+    """Retention ended the case: its meetings (even one still ahead) are no one's work, and show nothing."""
+    meeting = book()
+    assert feed_uids(db_session, sara) == [meeting.uid]
+    db_session.add(AnonymisedCase(case_id=ready.case.id, final_state="cancelled", anonymised_at=now_utc()))
+    db_session.commit()
+    assert feed_uids(db_session, sara) == []
+    assert feed_uids(db_session, parties.municipality_user) == []
+    login(client, sara.username)
+    from test_meeting_pages import feed_path
+
+    path = feed_path(client)
+    anonymous = type(client)(client.application, client.application.response_class)
+    assert Calendar.from_ical(anonymous.get(path).data).walk("VEVENT") == []
 
 
 def test_an_address_never_opens_a_sip_the_user_may_not_see(db_session, registry, book, ready, parties):

@@ -117,6 +117,7 @@ def ended_case(db_session, create_case, parties, now):
             starts_at=ended_at - timedelta(days=30),
             ends_at=ended_at - timedelta(days=30) + timedelta(hours=1),
             location="Hemma hos Kim, Storgatan 1",
+            room="Rum HEMLIGRUM",
             video_url="https://video.example.se/sip/abc",
             held_at=ended_at - timedelta(days=30),
             no_change_reason="Kim ville vänta på bostadsbeskedet.",
@@ -312,7 +313,9 @@ def case_text(db_session, case_id) -> dict:
         "participants": [
             value for p in participants for value in (p.name, p.relation, p.email, p.phone, p.removed_reason)
         ],
-        "meetings": [value for m in meetings for value in (m.location, m.video_url, m.no_change_reason)],
+        "meetings": [
+            value for m in meetings for value in (m.location, m.room, m.video_url, m.no_change_reason)
+        ],
         # Texts that must stay NOT NULL are emptied: "" counts as gone.
         "decisions": [d.text or None for d in decisions],
         "plan": [
