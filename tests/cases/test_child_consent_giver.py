@@ -110,3 +110,19 @@ def test_an_adults_decline_by_the_person_still_stands(as_region, create_case, db
     declined = _step(as_region, case, "decline_consent", given_by="person", form="oral", reason="Vill inte")
     assert declined.status_code == 303
     assert [(r.decision, r.given_by) for r in _consents(db_session, case)] == [("declined", "person")]
+
+
+def test_a_further_consent_on_a_child_sip_is_refused_from_the_person_beside_given_by(
+    as_region, create_case, db_session
+):
+    """The further-consent page asks the same rule as the consent step (record_further_consent)."""
+    case = create_case("sip_child")
+    given = _step(as_region, case, "give_consent", given_by="guardian", form="written")
+    assert given.status_code == 303
+    url = f"/cases/{case.uid}/consent/further"
+    form = forms_of(text_of(as_region.get(url)))[url]
+    sent = fill(form, **{"consent-given_by": "person", "consent-form": "written"})
+    refused = as_region.post(url, data=sent)
+    assert refused.status_code == 400
+    assert CHILD_RULE in _field_errors(text_of(refused), "consent-given_by")
+    assert [c.given_by for c in _consents(db_session, case)] == ["guardian"]
