@@ -406,15 +406,27 @@ class ConsentDeclinedForm(TransitionForm):
     """A declined consent and the reason given."""
 
     given_by = SelectField(_l("Declined by"), choices=_choices(GIVER_LABELS), validators=[_required()])
+    # As the consent form's: each guardian ticked gets a row of their own, so the SIP says who declined.
+    guardian_participant_ids = MultiCheckboxField(_l("Guardians declining"), coerce=int)
     form = RadioField(_l("Form"), choices=_choices(CONSENT_FORM_LABELS), validators=[_required()])
     reason = TextAreaField(_l("Reason given"), validators=[_required(), _max(500)])
 
     def configure(self, ctx: FormContext) -> None:
+        if ctx.guardians:
+            self.guardian_participant_ids.choices = choices(ctx.guardians)
+        else:
+            del self.guardian_participant_ids
         if not self.is_submitted() and ctx.child:
             self.given_by.data = "guardian"
 
     def to_data(self) -> dict:
-        return {"given_by": self.given_by.data, "form": self.form.data, "reason": _text(self.reason.data)}
+        guardians = self._fields.get("guardian_participant_ids")
+        return {
+            "given_by": self.given_by.data,
+            "form": self.form.data,
+            "reason": _text(self.reason.data),
+            "guardian_participant_ids": list(guardians.data or []) if guardians else [],
+        }
 
 
 class PreparationForm(TransitionForm):

@@ -54,15 +54,19 @@ def scripted_input(
     # The child's view and the guardians' consent are asked for when the workflow says so (childs_view).
     childs_view = (workflow or _workflow_of(case)).childs_view
     organisations = participating_organisations(session, case.id)
-    if form == "consent":
-        given_by = "guardian" if childs_view else "person"
-        guardian_ids = session.exec(
+    given_by = "guardian" if childs_view else "person"
+    guardian_ids = (
+        session.exec(
             select(Participant.id).where(
                 Participant.case_id == case.id,
                 Participant.kind == "guardian",
                 Participant.active,
             )
         ).all()
+        if form in ("consent", "consent_declined")
+        else []
+    )
+    if form == "consent":
         return {
             "guardian_participant_ids": list(guardian_ids),
             "given_by": given_by,
@@ -72,7 +76,13 @@ def scripted_input(
             "information_scope": "Uppgifter som behövs för planeringen",
         }
     if form == "consent_declined":
-        return {"given_by": "person", "form": "oral", "reason": "Vill inte ha en SIP just nu"}
+        # A child's refusal is a guardian's (consent.services._givers): the guardians taking part decline.
+        return {
+            "given_by": given_by,
+            "guardian_participant_ids": list(guardian_ids),
+            "form": "oral",
+            "reason": "Vill inte ha en SIP just nu",
+        }
     if form == "preparation":
         return {
             "questions": "Vem gör vad? Hur ser boendet ut?",

@@ -1574,12 +1574,19 @@ def step_input_refusal(
     once; None too when the step is not one of the case's state or its input has no checks of its own
     (registry.INPUT_CHECKS). read_data is called only then: a form its checks refused may hold a value
     that only such an input reads safely."""
-    transition = registry.get(case.workflow_name, case.workflow_version).transition(case.state, trigger)
+    workflow = registry.get(case.workflow_name, case.workflow_version)
+    transition = workflow.transition(case.state, trigger)
     check = INPUT_CHECKS.get(transition.form) if transition is not None else None
     if check is None:
         return None
     ctx = TransitionContext(
-        session=session, case=case, actor=actor, now=now, data=dict(read_data()), trigger=trigger
+        session=session,
+        case=case,
+        actor=actor,
+        now=now,
+        data=dict(read_data()),
+        trigger=trigger,
+        workflow=workflow,
     )
     if reads is not None:
         share_step_reads(ctx, reads)
@@ -1607,7 +1614,13 @@ def fire_transition(
     workflow = registry.get(case.workflow_name, case.workflow_version)
     organisation_id = actor_organisation_id(session, actor)
     ctx = TransitionContext(
-        session=session, case=case, actor=actor, now=now, data=dict(data or {}), trigger=trigger
+        session=session,
+        case=case,
+        actor=actor,
+        now=now,
+        data=dict(data or {}),
+        trigger=trigger,
+        workflow=workflow,
     )
     if reads is not None:
         share_step_reads(ctx, reads)

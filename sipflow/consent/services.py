@@ -68,14 +68,16 @@ def check_consent(
     *,
     now: datetime,
     participants: list[Participant] | None = None,
+    child: bool = False,
 ) -> GivenConsent:
     """A given consent's fields read from data, every field at fault refused at once (InvalidInputs), each
     at its field; writes nothing.
 
     participants: the case's active participants when the caller holds them already (a step does).
+    child: the case's workflow is a child's (its childs_view): only a guardian gives the consent (_givers).
     """
     refusals = Refusals()
-    given_by = refusals.take(fields.choice, data, "given_by", CONSENT_GIVERS)
+    given_by, guardians = _givers(refusals, session, case, data, participants, child=child)
     form = refusals.take(fields.choice, data, "form", CONSENT_FORMS)
     valid_until = refusals.take(_valid_until, data, now=now)
     if participants is not None:
@@ -83,11 +85,6 @@ def check_consent(
     else:
         participating = {o.id for o in participating_organisations(session, case.id)}
     scope = refusals.take(_scope, data, participating, default=set())
-    guardians = (
-        refusals.take(_consenting_guardians, session, case, data, participants, default=[])
-        if given_by == "guardian"
-        else []
-    )
     typed_name = refusals.take(fields.line, data, "given_by_name")
     if guardians and typed_name:
         # Each ticked guardian's row carries their name in the case: a typed name has no row of its own to
@@ -111,10 +108,11 @@ def consent_refusal(
     *,
     now: datetime,
     participants: list[Participant] | None = None,
+    child: bool = False,
 ) -> InvalidInput | None:
     """What check_consent refuses in data (InvalidInputs: several), or None; writes nothing. For a page
     whose own form checks refuse the form already, so it marks every field at once."""
-    return refusal_of(check_consent, session, case, data, now=now, participants=participants)
+    return refusal_of(check_consent, session, case, data, now=now, participants=participants, child=child)
 
 
 def give_consent(
@@ -125,13 +123,14 @@ def give_consent(
     *,
     now: datetime,
     participants: list[Participant] | None = None,
+    child: bool = False,
 ) -> list[Consent]:
     """Record a given consent with its scope of organisations and validity (one row per guardian); every
     field at fault is refused at once (check_consent).
 
     participants: the case's active participants when the caller holds them already (a step does).
     """
-    given = check_consent(session, case, data, now=now, participants=participants)
+    given = check_consent(session, case, data, now=now, participants=participants, child=child)
     consents = [
         Consent(
             case_id=case.id,
@@ -218,34 +217,111 @@ def _scope(data: dict, participating: set[int]) -> set[int]:
     return scope
 
 
+# Who gives or declines a child's consent (_givers): a guardian, never the child nor anyone else.
+CHILD_GIVER = "guardian"
+
+
+def _givers(
+    refusals: Refusals,
+    session: Session,
+    case: SipCase,
+    data: dict,
+    participants: list[Participant] | None,
+    *,
+    child: bool,
+    declined: bool = False,
+) -> tuple[str | None, list[Participant]]:
+    """Who gives (or, declined, declines) the consent: data's "given_by" and the guardians ticked under
+    "guardian_participant_ids", each refusal kept in refusals at its field. The one rule of both forms.
+
+    For a child (child: the workflow's childs_view) only a guardian gives or declines it, refused at "given
+    by" otherwise. A refusal names the guardians declining among those taking part (each gets a row of their
+    own, so the SIP says who declined); a consent's missing guardians are the guard guardians_consented's.
+    """
+    given_by = refusals.take(fields.choice, data, "given_by", CONSENT_GIVERS)
+    if child and given_by is not None and given_by != CHILD_GIVER:
+        refusals.refuse(
+            _l("For a child, consent is given or declined by a guardian: choose “Guardian”."), "given_by"
+        )
+    if given_by != CHILD_GIVER:
+        return given_by, []
+    guardians = refusals.take(_consenting_guardians, session, case, data, participants, default=None)
+    if guardians is None:
+        return given_by, []
+    if declined and not guardians and _guardians_taking_part(session, case, participants):
+        refusals.refuse(_l("Tick the guardians who declined."), "guardian_participant_ids")
+    return given_by, guardians
+
+
+def _guardians_taking_part(
+    session: Session, case: SipCase, participants: list[Participant] | None
+) -> dict[int, Participant]:
+    if participants is not None:
+        return {p.id: p for p in participants if p.kind == "guardian"}
+    return {p.id: p for p in active_guardians(session, case.id)}
+
+
 def _consenting_guardians(
     session: Session, case: SipCase, data: dict, participants: list[Participant] | None
 ) -> list[Participant]:
     """The guardians of the case named as consenting; each gets a consent row of their own."""
     chosen = fields.ids(data, "guardian_participant_ids")
-    if participants is not None:
-        guardians = {p.id: p for p in participants if p.kind == "guardian"}
-    else:
-        guardians = {p.id: p for p in active_guardians(session, case.id)}
+    guardians = _guardians_taking_part(session, case, participants)
     if not chosen <= set(guardians):
         raise InvalidInput(_l("Choose among the guardians taking part."), field="guardian_participant_ids")
     return [guardians[i] for i in sorted(chosen)]
 
 
-def decline_consent(session: Session, case: SipCase, actor: User, data: dict, *, now: datetime) -> Consent:
-    """Record a refusal and its reason: a SIP is never made against the person's will."""
-    reason = fields.require_text(data, "reason", _l("State the reason given."))
-    consent = Consent(
-        case_id=case.id,
-        decision="declined",
-        given_by=fields.choice(data, "given_by", CONSENT_GIVERS),
-        form=fields.choice(data, "form", CONSENT_FORMS),
-        declined_reason=reason,
-        recorded_at=now,
-        recorded_by_user_id=actor.id,
+def check_decline(
+    session: Session,
+    case: SipCase,
+    data: dict,
+    *,
+    participants: list[Participant] | None = None,
+    child: bool = False,
+) -> tuple[str, list[Participant], str, str]:
+    """A declined consent's fields read from data (who declined, the guardians ticked, the form, the
+    reason), every field at fault refused at once, each at its field; writes nothing. child: as in
+    check_consent (the same rule of who declines, _givers)."""
+    refusals = Refusals()
+    given_by, guardians = _givers(refusals, session, case, data, participants, child=child, declined=True)
+    form = refusals.take(fields.choice, data, "form", CONSENT_FORMS)
+    reason = refusals.take(fields.require_text, data, "reason", _l("State the reason given."))
+    refusals.raise_any()
+    return given_by, guardians, form, reason
+
+
+def decline_consent(
+    session: Session,
+    case: SipCase,
+    actor: User,
+    data: dict,
+    *,
+    now: datetime,
+    participants: list[Participant] | None = None,
+    child: bool = False,
+) -> list[Consent]:
+    """Record a refusal and its reason: a SIP is never made against the person's will. One row per guardian
+    ticked as declining (their participant row and name: the SIP says who declined), else one."""
+    given_by, guardians, form, reason = check_decline(
+        session, case, data, participants=participants, child=child
     )
-    session.add(consent)
-    return consent
+    consents = [
+        Consent(
+            case_id=case.id,
+            decision="declined",
+            given_by=given_by,
+            given_by_name=guardian.name if guardian else None,
+            given_by_participant_id=guardian.id if guardian else None,
+            form=form,
+            declined_reason=reason,
+            recorded_at=now,
+            recorded_by_user_id=actor.id,
+        )
+        for guardian in guardians or [None]
+    ]
+    session.add_all(consents)
+    return consents
 
 
 def withdraw_consents(session: Session, case: SipCase, *, now: datetime, reason: str | None) -> None:
@@ -378,7 +454,8 @@ def record_further_consent(
         raise refusal
     touch_case(session, case, expected_version=expected_version, now=now)
     earlier = covered_organisations(session, case, today=to_local(now).date())
-    consents = give_consent(session, case, actor, data, now=now)
+    child = registry.get(case.workflow_name, case.workflow_version).childs_view
+    consents = give_consent(session, case, actor, data, now=now, child=child)
     scope = set(fields.ids(data, "organisation_ids"))
     left_out = [
         c

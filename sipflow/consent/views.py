@@ -108,7 +108,9 @@ def further(uid: str):
         recorded, errors, status = _send(
             form,
             case,
-            lambda: services.consent_refusal(session, case, form.to_data(), now=now_utc()),
+            lambda: services.consent_refusal(
+                session, case, form.to_data(), now=now_utc(), child=workflow.childs_view
+            ),
             lambda: services.record_further_consent(
                 session,
                 registry,

@@ -9,6 +9,7 @@ from sipflow.consent import services
 from sipflow.consent.models import Consent
 from sipflow.translated import lazy_gettext as _l
 from sipflow.workflow.context import TransitionContext
+from sipflow.workflow.engine import loaded_workflow
 from sipflow.workflow.registry import register_effect, register_guard, register_input
 
 # ctx.memo key of the consents the step's own consent form recorded.
@@ -88,8 +89,6 @@ def guardians_not_consented(ctx: TransitionContext):
     missing = _without_consent(in_force, guardians)
     first = _first_consent(ctx, in_force)
     if not missing:
-        if first and not guardians:
-            return _l("A child's consent is given by a guardian: choose “Guardian” under “Given by”.")
         return None
     names = ", ".join(g.name or "" for g in missing)
     if first:
@@ -106,10 +105,22 @@ def guardians_not_consented(ctx: TransitionContext):
     )
 
 
+def _child(ctx: TransitionContext) -> bool:
+    """The step's case runs on a child's workflow (its childs_view): a guardian gives or declines consent."""
+    workflow = ctx.workflow or loaded_workflow(ctx.case.workflow_name, ctx.case.workflow_version)
+    return workflow is not None and workflow.childs_view
+
+
 def apply_consent(ctx: TransitionContext) -> None:
     """The consent form: record the consent given."""
     consents = services.give_consent(
-        ctx.session, ctx.case, ctx.actor, ctx.data, now=ctx.now, participants=step_participants(ctx)
+        ctx.session,
+        ctx.case,
+        ctx.actor,
+        ctx.data,
+        now=ctx.now,
+        participants=step_participants(ctx),
+        child=_child(ctx),
     )
     ctx.details["consent_id"] = consents[-1].id
     ctx.memo[RECORDED_CONSENTS] = consents
@@ -118,7 +129,9 @@ def apply_consent(ctx: TransitionContext) -> None:
 
 def check_consent_input(ctx: TransitionContext) -> None:
     """The consent form's checks alone (apply_consent's), writing nothing."""
-    services.check_consent(ctx.session, ctx.case, ctx.data, now=ctx.now, participants=step_participants(ctx))
+    services.check_consent(
+        ctx.session, ctx.case, ctx.data, now=ctx.now, participants=step_participants(ctx), child=_child(ctx)
+    )
 
 
 def consent_repeated(session, case, step, data: dict) -> bool:
@@ -127,8 +140,23 @@ def consent_repeated(session, case, step, data: dict) -> bool:
 
 
 def apply_consent_declined(ctx: TransitionContext) -> None:
-    """The declined-consent form: record the refusal."""
-    services.decline_consent(ctx.session, ctx.case, ctx.actor, ctx.data, now=ctx.now)
+    """The declined-consent form: record the refusal (a child's by the guardians who declined)."""
+    services.decline_consent(
+        ctx.session,
+        ctx.case,
+        ctx.actor,
+        ctx.data,
+        now=ctx.now,
+        participants=step_participants(ctx),
+        child=_child(ctx),
+    )
+
+
+def check_consent_declined_input(ctx: TransitionContext) -> None:
+    """The declined-consent form's checks alone (apply_consent_declined's), writing nothing."""
+    services.check_decline(
+        ctx.session, ctx.case, ctx.data, participants=step_participants(ctx), child=_child(ctx)
+    )
 
 
 def withdraw_consents(ctx: TransitionContext) -> None:
@@ -157,4 +185,4 @@ register_effect("withdraw_consents", withdraw_consents)
 register_input(
     "consent", apply_consent, check=check_consent_input, records_consent=True, repeats=consent_repeated
 )
-register_input("consent_declined", apply_consent_declined)
+register_input("consent_declined", apply_consent_declined, check=check_consent_declined_input)

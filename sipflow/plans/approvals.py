@@ -99,6 +99,13 @@ def is_child(person: Person, today: date) -> bool:
     return (today.year - born.year - ((today.month, today.day) < (born.month, born.day))) < ADULT_AGE
 
 
+def approves_on_childs_behalf(kind: str, person: Person, today: date) -> bool:
+    """Whether a participant of kind approves the plan on the person's behalf on today: a guardian of a
+    child. The one rule of the approvals page (may_record_as) and of the PDF's signature lines
+    (versions.freeze_version names them in the content)."""
+    return kind == GUARDIAN and is_child(person, today)
+
+
 def _organisation_of(session: Session, user: User | None) -> int | None:
     if user is None or user.unit_id is None:
         return None
@@ -165,7 +172,9 @@ def may_record_as(
 def _approves_for_person(session: Session, case: SipCase, participant: Participant, *, today: date) -> bool:
     if participant.kind == PERSON:
         return True
-    return participant.kind == GUARDIAN and is_child(session.get(Person, case.person_id), today)
+    if participant.kind != GUARDIAN:
+        return False
+    return approves_on_childs_behalf(participant.kind, session.get(Person, case.person_id), today)
 
 
 @dataclass(frozen=True)

@@ -113,7 +113,8 @@ def identifier_kind(person: dict) -> str:
 
 
 def approval_parties(content: dict) -> list[dict]:
-    """Who approves a version: each participating organisation once, then the person, with any approval.
+    """Who approves a version: each participating organisation once, then the person, then each guardian
+    approving on the child's behalf (the content's guardians_approving), with any approval.
 
     An approval is the one recorded for any of the party's participant rows when the version was frozen;
     a party without one is listed all the same, to sign on paper.
@@ -135,6 +136,12 @@ def approval_parties(content: dict) -> list[dict]:
         if p["kind"] == "person":
             parties.append(
                 {"party": content["person"]["name"], "approval": approvals.get(p["participant_id"])}
+            )
+    guardians = set(content.get("guardians_approving", ()))
+    for p in content["participants"]:
+        if p["participant_id"] in guardians:
+            parties.append(
+                {"party": p["name"] or NONE, "guardian": True, "approval": approvals.get(p["participant_id"])}
             )
     return parties
 
@@ -209,6 +216,13 @@ def shown_version(content: dict) -> ShownVersion:
         child_view=child_view,
         child_view_missing_reason=None if child_view else content.get("child_view_missing_reason") or None,
     )
+
+
+def _party_label(party: dict) -> str:
+    """How the PDF names a party of approval_parties: a guardian as approving on the child's behalf."""
+    if party.get("guardian"):
+        return f"{party['party']}, vårdnadshavare, för barnets räkning"
+    return party["party"]
 
 
 def _approval_cells(approval: dict | None) -> tuple[str, str]:
@@ -443,13 +457,13 @@ def render_plan_pdf(content: dict, *, large: bool = False) -> bytes:
         for party in parties:
             day, how = _approval_cells(party["approval"])
             signatures.append(
-                fact(party["party"], f"godkänt {day}, {how}" if day else "Underskrift: ____________")
+                fact(_party_label(party), f"godkänt {day}, {how}" if day else "Underskrift: ____________")
             )
     else:
         signatures.append(
             table(
                 ["Part", "Godkänt den", "Hur", "Underskrift"],
-                [[p["party"], *_approval_cells(p["approval"]), ""] for p in parties],
+                [[_party_label(p), *_approval_cells(p["approval"]), ""] for p in parties],
                 [62, 28, 28, 62],
                 row_height=11 * mm,  # room to sign on paper
             )

@@ -21,8 +21,10 @@ from sqlmodel import Session, select
 from sipflow.cases.models import SipCase
 from sipflow.cases.participants import active_participants
 from sipflow.cases.services import actor_organisation_id, step_participants, step_seeing
+from sipflow.clock import to_local
 from sipflow.db import column_rows
 from sipflow.people.models import Person, User
+from sipflow.plans.approvals import approves_on_childs_behalf
 from sipflow.plans.content import plan_content
 from sipflow.plans.models import PlanApproval, PlanVersion
 from sipflow.plans.pdf import render_plan_pdf
@@ -126,6 +128,13 @@ def freeze_version(
                 "approved_at": _utc_text(a["approved_at"]),
             }
             for a in approvals
+        ],
+        # The guardians who approve on the child's behalf, as the approvals page offers them: each gets a
+        # line to sign in the PDF (content frozen before this key has none, as its stored PDF).
+        guardians_approving=[
+            p["participant_id"]
+            for p in content["participants"]
+            if approves_on_childs_behalf(p["kind"], person, to_local(now).date())
         ],
     )
     pdf = render_plan_pdf(content)

@@ -11,6 +11,7 @@ if TYPE_CHECKING:
 
     from sipflow.cases.models import SipCase
     from sipflow.people.models import User
+    from sipflow.workflow.definition import Workflow
 
 
 @dataclass
@@ -27,3 +28,5 @@ class TransitionContext:
     details: dict = field(default_factory=dict)
     # Answers several guards need, looked up once per transition (after the form input is written).
     memo: dict = field(default_factory=dict)
+    # The workflow the case runs on (its keys: childs_view says a child's SIP); None where a caller has none.
+    workflow: Workflow | None = None

@@ -16,9 +16,9 @@ from sipflow.cases import services
 from sipflow.cases.models import SipCase
 from sipflow.db import unit_of_work
 from sipflow.plans.models import PlanVersion
-from sipflow.plans.pdf import pdf_filename
+from sipflow.plans.pdf import pdf_filename, render_plan_pdf
 from sipflow.plans.services import working_plan
-from sipflow.plans.versions import freeze_version
+from sipflow.plans.versions import freeze_version, pdf_matches
 from sipflow.security.audit import PLAN_LINK_PRINT, PLAN_LINK_VIEW, PLAN_LINK_VIEW_GUARDIAN, AccessLogEntry
 
 CLOSED_REASON = "Personen har flyttat till ett boende med heldygnsomsorg efter sin stroke"
@@ -200,6 +200,21 @@ def test_the_guardians_page_shows_the_childs_own_view_as_the_pdf_does(client, db
         select(AccessLogEntry).where(AccessLogEntry.action == PLAN_LINK_VIEW_GUARDIAN)
     ).all()
     assert [r.case_id for r in rows] == [world.case.id]
+
+
+def test_the_childs_plan_pdf_has_a_line_to_sign_for_each_guardian_on_the_childs_behalf(
+    client, db_session, child_sip, tmp_path
+):
+    """The approvals page offers the guardian "on the child's behalf" (approvals.approves_on_childs_behalf):
+    the PDF's Godkännande has their line to sign, and renders again as stored."""
+    _world, _path, version = child_sip
+    text = pdf_text(version.pdf, tmp_path)
+    signatures = text[text.index("Godkännande") :]
+    assert "Maria Förälder, vårdnadshavare, för barnets räkning" in signatures
+    assert pdf_matches(version)
+    # Content frozen before the guardians were named in it keeps its PDF: no guardian line.
+    old = {k: v for k, v in version.content.items() if k != "guardians_approving"}
+    assert "vårdnadshavare, för barnets räkning" not in pdf_text(render_plan_pdf(old), tmp_path)
 
 
 def test_why_the_childs_view_is_missing_is_shown_when_it_is(client, db_session, child_sip, now):

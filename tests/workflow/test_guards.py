@@ -176,15 +176,19 @@ GUARDIANS_LATER = [
 
 
 @pytest.mark.parametrize(("workflow", "state", "transition"), GUARDIANS)
-def test_refuses_guardians_consented_when_the_person_consents(db_session, cast, workflow, state, transition):
+def test_a_childs_consent_from_the_person_is_refused_at_given_by(
+    db_session, cast, workflow, state, transition
+):
+    """Refused before the guard, by the consent input's rule of who gives a child's consent (_givers)."""
     case = walk_to(db_session, cast, workflow, state)
     data = valid_input(db_session, case, transition, cast, NOW) | {"given_by": "person"}
-    refused = assert_refused(
-        db_session, case, transition.trigger, cast, guard="guardians_consented", now=NOW, data=data
-    )
-    # The first consent: the way on is a guardian's consent in this form, not a further consent.
-    assert "ytterligare samtycke" not in str(refused.message)
-    assert "”Vårdnadshavare” under ”Givet av”" in str(refused.message)
+    with pytest.raises(InvalidInput) as refused:
+        fire(db_session, case, transition.trigger, "initiator", cast, now=NOW, data=data)
+    assert refused.value.field == "given_by"
+    assert "välj ”Vårdnadshavare”" in str(refused.value.message)
+    db_session.rollback()
+    db_session.refresh(case)
+    assert case.state == state
 
 
 def _at_guardians_consent(db_session, registry, cast, workflow, state, transition):
