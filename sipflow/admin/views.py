@@ -45,7 +45,6 @@ from sipflow.clock import local_today, now_utc
 from sipflow.db import get_session, unit_of_work
 from sipflow.errors import Conflict, InvalidInput, UserError, refusal_of
 from sipflow.i18n import DEFAULT_LOCALE
-from sipflow.people.identifiers import RESERVNUMMER
 from sipflow.people.models import Person, User
 from sipflow.people.services import IDENTIFIER_KIND_LABELS, ParticularsChanged, particulars_digest
 from sipflow.routing import row_id
@@ -459,7 +458,6 @@ def persons():
     status = 200
     if form.validate_on_submit():
         db = get_session()
-        kind = RESERVNUMMER if form.id_kind.data == RESERVNUMMER else None
         try:
             with unit_of_work(db):
                 person = services.look_up_person(
@@ -467,7 +465,7 @@ def persons():
                     current_user._get_current_object(),
                     current_app.config["PNR_HASH_KEY"],
                     form.identifier.data,
-                    kind=kind,
+                    kind=form.id_kind.data,
                     purpose=form.purpose.data,
                     now=now_utc(),
                 )

@@ -40,16 +40,23 @@ _MESSAGES = {
 
 
 class IdentifierError(ValueError):
-    """Invalid identifier; str() is a Swedish user-facing sentence, ``code`` a stable key."""
+    """Invalid identifier; str() is a Swedish user-facing sentence, ``code`` a stable key.
 
-    def __init__(self, message: str, code: str) -> None:
+    For the code "kind" (a number of another kind than the one asked for), ``found`` is the kind it is."""
+
+    def __init__(self, message: str, code: str, found: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.code = code
+        self.found = found
 
     def __reduce__(self):
         # The default reduce would call cls(message) and lose ``code``.
-        return (type(self), (self.message, self.code))
+        return (type(self), (self.message, self.code, self.found))
+
+
+def _kind_error(found: str, kind: str) -> IdentifierError:
+    return IdentifierError(f"Numret är ett {found}, inte ett {kind}.", "kind", found)
 
 
 def _error(code: str) -> IdentifierError:
@@ -108,21 +115,27 @@ def parse_identifier(text: str, *, today: date, kind: str | None = None) -> Pers
 
     stripped = text.strip()
     if kind == RESERVNUMMER:
-        return _parse_reservnummer(stripped)
+        return _parse_reservnummer(stripped, today)
 
     parsed = _parse_number(stripped, today)
     if kind is not None and parsed.kind != kind:
-        raise IdentifierError(f"Numret är ett {parsed.kind}, inte ett {kind}.", "kind")
+        raise _kind_error(parsed.kind, kind)
     return parsed
 
 
-def _parse_reservnummer(stripped: str) -> PersonIdentifier:
+def _parse_reservnummer(stripped: str, today: date) -> PersonIdentifier:
     compact = stripped.replace("-", "")
     if not _RESERV_RE.fullmatch(compact):
         raise IdentifierError(
             "Fel format: ett reservnummer består av 4–20 bokstäver eller siffror.",
             "format",
         )
+    # A person is looked up by the hash of the value alone, whatever its kind: a reservnummer spelt as a
+    # personnummer or samordningsnummer would be that number's holder (another person merged into their
+    # record), so such a number is refused as the kind it is, to be typed as that kind.
+    found = _number_kind(compact, today)
+    if found is not None:
+        raise _kind_error(found, RESERVNUMMER)
     return PersonIdentifier(
         kind=RESERVNUMMER,
         value=compact.upper(),
@@ -173,6 +186,18 @@ def _parse_number(stripped: str, today: date) -> PersonIdentifier:
         birth_date=birth_date,
         legal_sex="male" if int(tail[2]) % 2 else "female",
     )
+
+
+def _number_kind(compact: str, today: date) -> str | None:
+    """The kind of number compact is when it is one by its shape (a real date and a right check digit),
+    whether or not its birth date is taken today (in the future, or over MAX_AGE years back); else None."""
+    try:
+        return _parse_number(compact, today).kind
+    except IdentifierError as error:
+        if error.code not in ("future", "age"):
+            return None
+    # The day is the third pair of digits from the end of ten or twelve digits.
+    return SAMORDNINGSNUMMER if 61 <= int(compact[-6:-4]) <= 91 else PERSONNUMMER
 
 
 def age_on(birth_date: date, today: date) -> int:

@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from sipflow.cases.fields import normalised
+from sipflow.cases.fields import normalised, one_line
 from sipflow.cases.models import SipCase
 from sipflow.clock import to_local
 from sipflow.db import bump_row_version, insert_unless_taken
@@ -80,13 +80,23 @@ NO_IDENTIFIER = _l(
 )
 
 
+IDENTIFIER_TAKEN = _l(
+    "The number is registered to a person with another kind of identifier. Ask an administrator to check "
+    "the person's identifier."
+)
+
+
 def _identifier_message(error: IdentifierError, kind: str | None):
     if error.code == "format" and kind == "reservnummer":
         return _l("Wrong format: a reservnummer has 4 to 20 letters or digits.")
     if error.code == "kind":
-        # Only a number's day tells the two numeric kinds apart: it is the other one. Named in lower case
-        # (the same words in both languages), as in the middle of a sentence.
-        found = SAMORDNINGSNUMMER if kind == PERSONNUMMER else PERSONNUMMER
+        # Named in lower case (the same words in both languages), as in the middle of a sentence.
+        found = error.found or (SAMORDNINGSNUMMER if kind == PERSONNUMMER else PERSONNUMMER)
+        if kind == RESERVNUMMER:
+            return _l(
+                "The number is a %(found)s, not a reservnummer: choose %(found)s as the kind of identifier.",
+                found=found,
+            )
         return _l("The number is a %(found)s, not a %(kind)s.", found=found, kind=kind)
     return IDENTIFIER_MESSAGES.get(error.code, str(error))
 
@@ -119,9 +129,11 @@ def parse_any_identifier(text: str, *, now: datetime) -> PersonIdentifier:
 
 
 def find_person(session: Session, hash_key: str, identifier: PersonIdentifier) -> Person | None:
-    """The person with this identifier, if registered."""
+    """The person with this identifier, if registered: of its kind too (the hash is of the value alone)."""
     digest = identifier_hash(hash_key, identifier.value)
-    return session.exec(select(Person).where(Person.id_hash == digest)).first()
+    return session.exec(
+        select(Person).where(Person.id_hash == digest, Person.id_kind == identifier.kind)
+    ).first()
 
 
 def look_up_person(
@@ -201,11 +213,16 @@ def _municipality_exists(session: Session, code: str) -> bool:
 def check_particulars(
     session: Session, given_name: str | None, family_name: str | None, home_municipality_code: str | None
 ):
-    """Refuse an unknown municipality and an empty name (each at its field, both at once). None: a value a
-    page's own form check refused already, not asked about (Ny SIP asks about the rest, every one at once)."""
+    """Refuse an unknown municipality, an empty name and a name that is not one line of visible text (a
+    control, direction or other invisible format character: fields.one_line, as for every name printed in
+    a list, a PDF or an extract), each at its field, all at once. None: a value a page's own form check
+    refused already, not asked about (Ny SIP asks about the rest, every one at once)."""
     refusals = Refusals()
     if home_municipality_code is not None and not _municipality_exists(session, home_municipality_code):
         refusals.refuse(_l("Unknown municipality."), "home_municipality_code")
+    for name, value in (("given_name", given_name), ("family_name", family_name)):
+        if isinstance(value, str):
+            refusals.take(one_line, value.strip(), name)
     if (
         given_name is not None
         and family_name is not None
@@ -248,6 +265,9 @@ def find_or_register_person(
             return PersonRegistration(person, created=True, particulars_differ=False)
         # Registered by another request since the lookup (its INSERT committed first): that one stands.
         person = find_person(session, hash_key, identifier)
+        if person is None:
+            # The value is another kind's (a reservnummer registered before such were refused): not theirs.
+            raise InvalidInput(IDENTIFIER_TAKEN, field="identifier")
     # Whoever knows a personnummer may start a SIP: that must not let them rename the person for
     # everyone. A change of particulars is change_person_particulars, for those who may make it.
     registered = (person.given_name, person.family_name, person.home_municipality_code)

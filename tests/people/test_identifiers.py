@@ -367,3 +367,60 @@ def test_arbitrary_text_only_raises_identifier_error(text, kind):
         assert str(error)
     else:
         assert isinstance(result, PersonIdentifier)
+
+
+# --- A reservnummer is never a personnummer or samordningsnummer spelt as one ---------------------------
+
+
+@given(
+    birth=st.dates(min_value=OLDEST, max_value=TODAY),
+    serial=serials,
+    coordination=st.booleans(),
+    dashed=st.booleans(),
+)
+def test_a_number_typed_as_a_reservnummer_is_refused_as_the_kind_it_is(birth, serial, coordination, dashed):
+    # Persons are looked up by the value alone: read as a reservnummer it would be the number's holder.
+    twelve = build(birth, serial, coordination=coordination)
+    kind = "samordningsnummer" if coordination else "personnummer"
+    spellings = [twelve, f"{twelve[:8]}-{twelve[8:]}", f"{twelve[:4]}-{twelve[4:8]}-{twelve[8:]}"]
+    if birth > HUNDRED_YEARS_AGO:
+        spellings += [twelve[2:], f"{twelve[2:8]}-{twelve[8:]}"]
+    for text in spellings:
+        with pytest.raises(IdentifierError) as exc:
+            parse_identifier(text, today=TODAY, kind="reservnummer")
+        assert exc.value.code == "kind" and exc.value.found == kind
+        assert str(exc.value) == f"Numret är ett {kind}, inte ett reservnummer."
+
+
+@given(
+    birth=st.dates(min_value=date(1000, 1, 1), max_value=date(2999, 12, 31)).filter(
+        lambda birth: not OLDEST <= birth <= TODAY
+    ),
+    serial=serials,
+)
+def test_a_number_not_taken_today_is_no_reservnummer_either(birth, serial):
+    # Over MAX_AGE or in the future today, it may be a registered person's number (they grow older) or
+    # become one: the lookup of either kind must never meet the other.
+    with pytest.raises(IdentifierError) as exc:
+        parse_identifier(build(birth, serial), today=TODAY, kind="reservnummer")
+    assert exc.value.code == "kind"
+
+
+@given(text=st.from_regex(r"[0-9A-Z-]{4,20}", fullmatch=True))
+def test_no_reservnummer_holds_the_value_of_a_number(text):
+    try:
+        reserv = parse_identifier(text, today=TODAY, kind="reservnummer")
+    except IdentifierError:
+        return
+    try:
+        number = parse_identifier(reserv.value, today=TODAY)
+    except IdentifierError:
+        return
+    assert number.value != reserv.value
+
+
+def test_a_kind_error_survives_pickling():
+    with pytest.raises(IdentifierError) as exc:
+        parse_identifier(build(date(1990, 3, 15), 123), today=TODAY, kind="reservnummer")
+    copy = pickle.loads(pickle.dumps(exc.value))
+    assert (copy.code, copy.found) == ("kind", "personnummer")
