@@ -27,3 +27,6 @@ class TransitionContext:
     details: dict = field(default_factory=dict)
     # Answers several guards need, looked up once per transition (after the form input is written).
     memo: dict = field(default_factory=dict)
+    # When the step's act took place, when its form says it was done before now (a kallelse recorded from
+    # another system): the deadlines the step meets are met then, not when it was recorded.
+    done_at: datetime | None = None
