@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -157,6 +157,11 @@ def local_to_utc(naive_local: datetime) -> datetime:
     if naive_local.tzinfo is not None:
         raise ValueError("local_to_utc() needs a naive wall-clock datetime")
     return naive_local.replace(tzinfo=STOCKHOLM, fold=0).astimezone(UTC)
+
+
+def end_of_local_day(day: date) -> datetime:
+    """The last second of day in Sweden (23:59:59 local), as aware UTC: a deadline counted in whole days."""
+    return local_to_utc(datetime.combine(day, time(23, 59, 59)))
 
 
 def wall_time_exists(naive_local: datetime) -> bool:

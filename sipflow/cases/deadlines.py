@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
-from sipflow.clock import add_days
-from sipflow.workflow.definition import DeadlineDef, Workflow
+from sipflow.clock import add_days, end_of_local_day, first_working_day, local_to_utc, to_local
+from sipflow.workflow.definition import END_OF_DAY, DeadlineDef, Workflow
 
 
 def started_by(workflow: Workflow, event: str) -> tuple[DeadlineDef, ...]:
@@ -20,11 +20,25 @@ def met_kinds(workflow: Workflow, event: str) -> frozenset[str]:
 
 
 def due_at(rule: DeadlineDef, case_dates: Mapping[str, datetime | None]) -> datetime | None:
-    """When rule's deadline falls for a case with these dates, or None when its start date is not set."""
+    """When rule's deadline falls for a case with these dates, or None when its start date is not set: the one
+    place a due date is computed (the services, the reminders and the demo's simulation all ask here).
+
+    Its days counted in Swedish time (clock.add_days), its last day moved to the next working day when the
+    file says extend_to_working_day, ending at the start's wall-clock time or, until = "end_of_day", at the
+    end of that day in Sweden (whatever the offset that day: summer time or not).
+    """
     start = case_dates.get(rule.source_field)
     if start is None:
         return None
-    return add_days(start, rule.days, working_days=rule.working_days)
+    due = add_days(start, rule.days, working_days=rule.working_days)
+    if rule.until != END_OF_DAY and not rule.extend_to_working_day:
+        return due
+    day = to_local(due).date()
+    if rule.extend_to_working_day:
+        day = first_working_day(day)
+    if rule.until == END_OF_DAY:
+        return end_of_local_day(day)
+    return local_to_utc(datetime.combine(day, to_local(start).time().replace(fold=0)))
 
 
 def settled(kind: str, met: frozenset[str], ending: bool) -> str | None:

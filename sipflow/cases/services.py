@@ -318,18 +318,26 @@ def _set_held(session: Session, deadline_ids, column: str, at: datetime) -> None
 
 
 def _settle_deadlines(
-    session: Session, workflow: Workflow, case: SipCase, trigger: str, now: datetime
+    session: Session,
+    workflow: Workflow,
+    case: SipCase,
+    trigger: str,
+    now: datetime,
+    done_at: datetime | None = None,
 ) -> None:
     """Settle the case's open deadlines as deadlines.settled says, each outcome in one UPDATE.
 
     RETURNING (SQLite and PostgreSQL): the rows it changed without an extra read; the met outcome's
     returns every open deadline, and those still open are left for the reminders (OPEN_DEADLINES).
+    A met deadline is met when the step's act took place (done_at: a kallelse sent earlier from another
+    system), else now.
     """
     met = deadlines.met_kinds(workflow, trigger)
     if met:
-        params = {"of_case_id": case.id, "kinds": list(met), "at": now}
+        met_at = now if done_at is None else done_at
+        params = {"of_case_id": case.id, "kinds": list(met), "at": met_at}
         rows = session.connection().execute(_MEET_DEADLINES, params).all()
-        _set_held(session, (row.id for row in rows if row.kind in met), "met_at", now)
+        _set_held(session, (row.id for row in rows if row.kind in met), "met_at", met_at)
         still_open = sorted((row for row in rows if row.kind not in met), key=lambda row: row.id)
         session.info.setdefault(OPEN_DEADLINES, {})[case.id] = still_open
     if workflow.is_final(case.state):
@@ -1676,7 +1684,7 @@ def fire_transition(
     # A Core INSERT built once, its id not read back: nothing in the step needs the row as an object.
     session.connection().execute(_INSERT_LOG, row)
     session.info.setdefault(LOGGED_STEPS, {}).setdefault(case.id, []).append((trigger, case.state))
-    _settle_deadlines(session, workflow, case, trigger, now)
+    _settle_deadlines(session, workflow, case, trigger, now, ctx.done_at)
     _start_deadlines(session, workflow, case, trigger)
     session.flush()
     logger.info("case %s: %s, %s -> %s by user %s", case.reference, trigger, from_state, case.state, actor.id)

@@ -40,6 +40,7 @@ from sipflow.meetings.place import refuse_identifying_place
 from sipflow.security import access
 from sipflow.translated import lazy_gettext as _l
 from sipflow.workflow.context import TransitionContext
+from sipflow.workflow.definition import START_DATES
 from sipflow.workflow.registry import register_input
 
 # The kallelse channel of invitations sent by sipflow itself; any other is the name of another system.
@@ -231,6 +232,7 @@ def apply_kallelse(ctx: TransitionContext) -> None:
             ctx.data["booking"] = Booking(*times, mode, location, None)
     refusals.raise_any()
     ctx.details.update({"sent_at": sent_at.isoformat(), "channel": channel})
+    ctx.done_at = sent_at
 
 
 def _same_moment(typed, stored) -> bool:
@@ -275,11 +277,26 @@ def kallelse_repeated(session: Session, case, step, data: dict) -> bool:
 
 def _sent_at(ctx: TransitionContext) -> datetime:
     """When a kallelse recorded from another system was sent (now, if not said): not ahead, and not before
-    the minute the SIP was started in (the form gives the time to the minute)."""
+    the minute the SIP was started in (the form gives the time to the minute), or, when the case has a
+    start date (START_DATES: the moment the patient was reported utskrivningsklar, which the kallelse
+    counts from), not before that one: it may have been sent from another system before the SIP was
+    entered here."""
     sent_at = fields.moment(ctx.data, "sent_at") or ctx.now
     if sent_at > ctx.now:
         raise InvalidInput(_l("A notice of meeting cannot be sent in the future."), field="sent_at")
-    if fields.before_minute_of(sent_at, ctx.case.requested_at):
+    requested = stored_utc(ctx.case.requested_at)
+    dates = (getattr(ctx.case, name, None) for name in START_DATES)
+    earliest = min((stored_utc(d) for d in dates if d is not None), default=requested)
+    if earliest < requested:
+        if fields.before_minute_of(sent_at, earliest):
+            raise InvalidInput(
+                _l(
+                    "A notice of meeting cannot have been sent before the patient was reported ready for "
+                    "discharge."
+                ),
+                field="sent_at",
+            )
+    elif fields.before_minute_of(sent_at, requested):
         raise InvalidInput(
             _l("A notice of meeting cannot be sent before the SIP was started."), field="sent_at"
         )

@@ -36,7 +36,7 @@ from sipflow.cases.deadlines import due_at
 from sipflow.cases.models import Deadline, Participant, SipCase
 from sipflow.cases.queries import find_workflow
 from sipflow.cases.services import lock_case
-from sipflow.clock import STOCKHOLM, add_days, local_to_utc, to_local
+from sipflow.clock import STOCKHOLM, add_days, local_to_utc, stored_utc, to_local
 from sipflow.db import column_rows, unit_of_work
 from sipflow.i18n import MAIL_MOMENT_PATTERNS, known_language
 from sipflow.meetings.forwarding import human_mailbox
@@ -1505,6 +1505,31 @@ def invitee_of(row) -> Invitee | None:
         if (row.invitation_id is not None and row.invitee_kind is not None)
         else None
     )
+
+
+# What the case page says of a pending reminder whose moment has passed without it being sent (overdue):
+# the next dispatch skips it (what it tells of has come: "passed"; or another skip_reason), or sends it,
+# late by the rule dispatch_due marks `late` by (more than REMINDER_LATE_AFTER_SECONDS after its moment).
+OVERDUE_PASSED, OVERDUE_SKIPPED, OVERDUE_LATE = "passed", "skipped", "late"
+
+
+def overdue_outlook(
+    session: Session, workflow: Workflow, case: SipCase, rows, now: datetime
+) -> dict[int, str]:
+    """{reminder id: OVERDUE_*} for the pending rows (of case_reminders) whose moment passed more than
+    REMINDER_LATE_AFTER_SECONDS ago: what the next dispatch does with each, by the one rule it asks
+    (skip_reason). The others are upcoming (or about to go, on time)."""
+    late_after = timedelta(seconds=setting("REMINDER_LATE_AFTER_SECONDS"))
+    outlook: dict[int, str] = {}
+    for row in rows:
+        if row.status != PENDING or now - stored_utc(row.due_at) <= late_after:
+            continue
+        reason = skip_reason(session, workflow, case, session.get(Reminder, row.id), now)
+        if reason is None:
+            outlook[row.id] = OVERDUE_LATE
+        else:
+            outlook[row.id] = OVERDUE_PASSED if reason == SKIP_PASSED else OVERDUE_SKIPPED
+    return outlook
 
 
 def case_reminders(session: Session, case_id: int) -> list[Row]:

@@ -41,6 +41,12 @@ STATUS_LABELS = {
     models.CANCELLED: _l("Cancelled"),
     models.UNDELIVERABLE: _l("Undeliverable"),
 }
+# A pending reminder whose moment has passed, on the case page: what the next dispatch does with it.
+OVERDUE_LABELS = {
+    services.OVERDUE_PASSED: _l("Passed, will not be sent"),
+    services.OVERDUE_SKIPPED: _l("Will not be sent"),
+    services.OVERDUE_LATE: _l("Overdue, will be sent late"),
+}
 # Why a skipped reminder did not go out (Reminder.skip_reason), beside its status on the list.
 SKIP_REASON_LABELS = {
     models.SKIP_CASE_ENDED: _l("the SIP has ended"),
@@ -234,8 +240,10 @@ def retry(reminder_id: int):
 def _case_page_part(detail, _actor, *, allowed: list) -> dict:
     """The case page's reminders: those still to come and those that could not be delivered or went to no
     one, each with what it is about and who hears of it."""
-    rows = services.case_reminders(get_session(), detail.case.id)
+    session = get_session()
+    rows = services.case_reminders(session, detail.case.id)
     locale = current_locale()
+    outlook = services.overdue_outlook(session, detail.workflow, detail.case, rows, now_utc())
     units = {r.recipient_unit_id: (r.recipient_unit_name, r.recipient_organisation_name) for r in rows}
     return {
         "reminder_no_contact": no_contact_units(rows, units),
@@ -245,6 +253,7 @@ def _case_page_part(detail, _actor, *, allowed: list) -> dict:
         "reminder_invitees": {r.id: invitee_label(services.invitee_of(r)) for r in rows if r.invitation_id},
         "reminder_kind_labels": KIND_LABELS,
         "reminder_status_labels": STATUS_LABELS,
+        "reminder_overdue": {r_id: OVERDUE_LABELS[kind] for r_id, kind in outlook.items()},
     }
 
 

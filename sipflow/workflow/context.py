@@ -30,3 +30,6 @@ class TransitionContext:
     memo: dict = field(default_factory=dict)
     # The workflow the case runs on (its keys: childs_view says a child's SIP); None where a caller has none.
     workflow: Workflow | None = None
+    # When the step's act took place, when its form says it was done before now (a kallelse recorded from
+    # another system): the deadlines the step meets are met then, not when it was recorded.
+    done_at: datetime | None = None

@@ -57,7 +57,20 @@ _TRANSITION_KEYS = {
     "closes",
     "withdraws_consent",
 }
-_DEADLINE_KEYS = {"label", "from", "days", "working_days", "started_by", "met_by", "indicator"}
+_DEADLINE_KEYS = {
+    "label",
+    "from",
+    "days",
+    "working_days",
+    "until",
+    "extend_to_working_day",
+    "started_by",
+    "met_by",
+    "indicator",
+}
+# Where a deadline's last day ends (`until`): at the wall-clock time of the moment it counts from (the
+# default), or at the end of that day in Sweden: "within three days" counted in whole days.
+SAME_TIME, END_OF_DAY = DEADLINE_UNTIL = ("same_time", "end_of_day")
 _REMINDER_KEYS = {"name", "label", "anchor", "offset_days", "recipients", "template"}
 # How far from its anchor a declared reminder may fall, in days either way.
 REMINDER_OFFSET_MAX_DAYS = 366
@@ -125,6 +138,11 @@ class DeadlineDef:
     met_by: tuple[str, ...]
     # DEADLINE_INDICATORS: which indicator measures this deadline (None: no indicator does).
     indicator: str | None = None
+    # DEADLINE_UNTIL: the last day ends at the starting moment's wall-clock time or at the end of the day.
+    until: str = SAME_TIME
+    # A last day that is no working day (a weekend, a holiday, midsommarafton, julafton, nyårsafton) moves
+    # to the next working day, as lag (1930:173) om beräkning av lagstadgad tid says.
+    extend_to_working_day: bool = False
 
 
 @dataclass(frozen=True)
@@ -434,6 +452,10 @@ def parse_workflow(path: Path, data: dict, guards=None, effects=None, inputs=Non
                 started_by=started_by,
                 met_by=met_by,
                 indicator=indicator,
+                until=_one_of(path, f"{key}.until", raw.get("until", SAME_TIME), DEADLINE_UNTIL, "end"),
+                extend_to_working_day=_flag(
+                    path, f"{key}.extend_to_working_day", raw.get("extend_to_working_day", False)
+                ),
             )
         )
 

@@ -1,6 +1,6 @@
 """A SIP goes from request to closing through the service layer, one transaction per step."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 import support
@@ -10,6 +10,7 @@ from sipflow.cases import services
 from sipflow.cases.errors import GuardFailed, PartyNotAllowed, StaleCase, TransitionNotAllowed
 from sipflow.cases.models import Deadline, SipCase, TransitionLog
 from sipflow.cases.scripted import scripted_input
+from sipflow.clock import local_to_utc
 from sipflow.errors import InvalidInput
 from sipflow.meetings.models import Meeting
 
@@ -38,7 +39,8 @@ def test_discharge_kallelse_deadline_is_three_days_after_utskrivningsklar(db_ses
     case = create_case("sip_discharge", utskrivningsklar_at=now - timedelta(days=1))
     deadline = db_session.exec(select(Deadline).where(Deadline.case_id == case.id)).one()
     assert deadline.kind == "kallelse"
-    assert deadline.due_at == now + timedelta(days=2)
+    # Whole days: to the end of the third day in Sweden (Thursday 5 November 2026, a working day).
+    assert deadline.due_at == local_to_utc(datetime(2026, 11, 4, 23, 59, 59))
 
 
 def test_kallelse_meets_the_deadline(db_session, registry, parties, create_case, now):

@@ -99,10 +99,14 @@ def _due(rule, local: datetime) -> datetime:
 def test_the_discharge_file_counts_its_three_days_in_calendar_days():
     rule = _kallelse(None)
     assert (rule.days, rule.working_days) == (3, False)
-    # Ready for discharge on a Friday: the kallelse is due on Monday, the weekend counted.
-    assert _due(rule, datetime(2027, 1, 15, 14, 0)) == to_local(local_to_utc(datetime(2027, 1, 18, 14, 0)))
-    # Midsommarafton 2026 is Friday 19 June: calendar days count it like any other.
-    assert _due(rule, datetime(2026, 6, 18, 9, 0)).date().isoformat() == "2026-06-21"
+    # Ready for discharge on a Friday: the kallelse is due on Monday, the weekend counted; whole days, to the
+    # end of that Monday (until = "end_of_day").
+    assert _due(rule, datetime(2027, 1, 15, 14, 0)) == to_local(
+        local_to_utc(datetime(2027, 1, 18, 23, 59, 59))
+    )
+    # Midsommarafton 2026 is Friday 19 June: calendar days count it like any other, but the third day,
+    # Sunday 21 June, is no working day: the kallelse may be sent on Monday (extend_to_working_day).
+    assert _due(rule, datetime(2026, 6, 18, 9, 0)).date().isoformat() == "2026-06-22"
 
 
 def test_in_working_days_the_weekend_and_midsommar_are_skipped():
@@ -110,8 +114,8 @@ def test_in_working_days_the_weekend_and_midsommar_are_skipped():
     # Friday 15 January 2027 + 3 working days: Monday, Tuesday, Wednesday.
     assert _due(rule, datetime(2027, 1, 15, 14, 0)).date().isoformat() == "2027-01-20"
     # Thursday 18 June 2026: midsommarafton (19th) and midsommardagen (Saturday 20th) and Sunday are not
-    # working days, so the three are 22, 23 and 24 June; the wall-clock time is kept.
+    # working days, so the three are 22, 23 and 24 June; to the end of that day (the file's until).
     due = _due(rule, datetime(2026, 6, 18, 9, 0))
-    assert (due.date().isoformat(), due.hour) == ("2026-06-24", 9)
+    assert (due.date().isoformat(), due.hour) == ("2026-06-24", 23)
     # A Sunday is no working day even though the holidays package can count Sundays as holidays.
     assert _due(rule, datetime(2026, 6, 21, 9, 0)).date().isoformat() == "2026-06-24"

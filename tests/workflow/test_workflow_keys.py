@@ -12,6 +12,7 @@ from sqlmodel import select
 from sipflow.areas import load_areas
 from sipflow.cases import services
 from sipflow.cases.models import Deadline
+from sipflow.clock import end_of_local_day, first_working_day, to_local
 from sipflow.config import PROJECT_ROOT
 from sipflow.errors import InvalidInput
 from sipflow.workflow.definition import WorkflowError, load_workflow_file
@@ -80,7 +81,10 @@ def test_a_new_occasion_with_start_dates_keeps_the_date_and_its_deadline(
     assert case.occasion == "youth_psychiatry_discharge"
     assert case.utskrivningsklar_at == ready
     deadline = db_session.exec(select(Deadline).where(Deadline.case_id == case.id)).one()
-    assert (deadline.kind, deadline.due_at) == ("kallelse", ready + timedelta(days=3))
+    # The file's kallelse runs to the end of the third day in Sweden (a Wednesday: a working day).
+    third_day = to_local(ready + timedelta(days=3)).date()
+    assert first_working_day(third_day) == third_day
+    assert (deadline.kind, deadline.due_at) == ("kallelse", end_of_local_day(third_day))
 
 
 def test_without_start_dates_the_date_is_neither_asked_nor_kept(
