@@ -644,6 +644,22 @@ class RemoveParticipantForm(PageForm):
     )
 
 
+class CorrectUtskrivningsklarForm(PageForm):
+    """Correct when the patient was reported ready for discharge, saying why (cases.corrections)."""
+
+    version = _case_version_field()
+    utskrivningsklar_at = _local_datetime_field(
+        _l("Reported ready for discharge (utskrivningsklar)"),
+        validators=[_required()],
+        description=_l("The deadline for the notice of meeting counts from it, and moves with it."),
+    )
+    reason = StringField(
+        _l("Why is the date corrected?"),
+        validators=[_required(), _max(1000)],
+        description=_l("Shown in the SIP's timeline."),
+    )
+
+
 # The first option of a participant select: nobody is chosen until the user chooses (a select without it
 # shows its first participant chosen, so a choice that is gone would silently become that participant).
 CHOOSE_PARTICIPANT = _l("Choose a participant")

@@ -14,6 +14,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
+from sipflow.cases import corrections
 from sipflow.cases.models import CaseVisibility, Deadline, Participant, SipCase, TransitionLog, met_late
 from sipflow.cases.services import StepReads, step_reads
 from sipflow.clock import parse_instant, to_local
@@ -503,6 +504,8 @@ class TimelineEntry:
     no_change_reason: str | None
     # How a kallelse went out: "sipflow" (invitations sent from here) or the other system's name.
     channel: str | None = None
+    # A corrected case date (cases.corrections): its label, the date before and the date after.
+    corrected: tuple[str, datetime, datetime] | None = None
 
 
 @dataclass
@@ -732,6 +735,7 @@ def _timeline(session: Session, case: SipCase, workflow: Workflow | None, locale
                 decisions=[d for d in details.get("decisions") or [] if isinstance(d, dict)],
                 no_change_reason=details.get("no_change_reason"),
                 channel=details.get("channel"),
+                corrected=corrections.logged_correction(log.trigger, details),
             )
         )
     return entries

@@ -548,11 +548,13 @@ def _check_start_dates(workflow: Workflow, dates: dict, birth_date: date | None,
     before the person's birth (birth_date, when known) or too old; every date's refusal at once."""
     refusals = Refusals()
     for name in workflow.start_dates:
-        refusals.take(_check_start_date, name, dates.get(name), birth_date, now=now)
+        refusals.take(check_start_date, name, dates.get(name), birth_date, now=now)
     refusals.raise_any()
 
 
-def _check_start_date(name: str, value: datetime | None, birth_date: date | None, *, now: datetime) -> None:
+def check_start_date(name: str, value: datetime | None, birth_date: date | None, *, now: datetime) -> None:
+    """Refuse a start date (one of START_DATES) that is missing, in the future, before the person's birth
+    (birth_date, when known) or more than START_DATE_MAX_AGE old: the bounds of Ny SIP and of a correction."""
     missing, future, too_old, before_birth = _START_DATE_MESSAGES[name]
     if value is None:
         raise InvalidInput(missing, field=name)
@@ -1493,15 +1495,20 @@ def _changed_columns(case: SipCase) -> dict:
     return changed
 
 
-def touch_case(session: Session, case: SipCase, *, expected_version: int, now: datetime) -> None:
+def touch_case(session: Session, case: SipCase, *, expected_version: int, now: datetime, **columns) -> None:
     """Claim the case at expected_version for a change outside the workflow (huvudansvar handed over).
 
     Bumps its version and time as a step does, and its Mina SIP rows' time, so the change shows in lists
-    and a form read before it is stale.
+    and a form read before it is stale. columns: further columns of the case the same claim sets (a
+    corrected start date); noted as a step's are (CLAIMED_COLUMNS), so the reminders they anchor follow.
     """
     check_version(case, expected_version)
-    _claim_version(session, case, expected_version, updated_at=now)
+    _claim_version(session, case, expected_version, updated_at=now, **columns)
     set_committed_value(case, "updated_at", now)
+    for name, value in columns.items():
+        set_committed_value(case, name, value)
+    if columns:
+        session.info.setdefault(CLAIMED_COLUMNS, {}).setdefault(case.id, set()).update(columns)
 
 
 # A change to the SIP that leaves its version alone: the case's time and its Mina SIP rows' (built once per

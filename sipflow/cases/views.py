@@ -28,7 +28,7 @@ from flask_wtf.csrf import CSRFError
 from markupsafe import Markup
 from werkzeug.exceptions import InternalServerError, MethodNotAllowed, RequestEntityTooLarge
 
-from sipflow.cases import queries, services
+from sipflow.cases import corrections, queries, services
 from sipflow.cases.errors import (
     OpenCaseExists,
     StaleCase,
@@ -45,6 +45,7 @@ from sipflow.cases.forms import (
     AddUnitForm,
     ContactForm,
     ContactPersonForm,
+    CorrectUtskrivningsklarForm,
     FormContext,
     NewCaseForm,
     PersonParticularsForm,
@@ -513,11 +514,30 @@ def _render_case(
                 )
                 else None
             ),
+            utskrivningsklar_url=_correction_url(detail),
             page_url=url_for("cases.detail", uid=case.uid),
             kept_input=[(title, typed_values(form)) for title, form in kept],
         ),
         status,
     )
+
+
+def _correction_url(detail: queries.CaseDetail) -> str | None:
+    """The link to correct the utskrivningsklar time, from what the page read: for a party leading the SIP
+    while a deadline counting from the time is open (the page asks corrections.correction_refusal again)."""
+    case = detail.case
+    if detail.is_final or case.utskrivningsklar_at is None:
+        return None
+    kinds = {rule.kind for rule in corrections.rules_from(workflow_registry(), case, _CORRECTED_DATE)}
+    still_open = any(
+        d.deadline.kind in kinds and d.deadline.met_at is None and d.deadline.cancelled_at is None
+        for d in detail.deadlines
+    )
+    if not still_open or not corrections.may_correct(
+        get_session(), case, current_actor(), detail.participants
+    ):
+        return None
+    return url_for("cases.correct_utskrivningsklar", uid=case.uid)
 
 
 # The headings of the participant forms (as the page's own summaries name them).
@@ -1198,6 +1218,91 @@ def _render_removal(
         case=case,
         participant=participant,
         form=form,
+        errors=errors,
+        kept_input=typed_values(kept) if kept is not None else [],
+    ), status
+
+
+# --- Correcting the utskrivningsklar time -----------------------------------------------------------------
+
+# The case date the page corrects: one of the start dates a workflow's Ny SIP form may ask for (START_DATES);
+# which SIPs have it, and which deadline counts from it, the workflow files say (cases.corrections).
+_CORRECTED_DATE = "utskrivningsklar_at"
+
+
+@bp.route("/cases/<uid>/utskrivningsklar", methods=["GET", "POST"])
+@login_required
+def correct_utskrivningsklar(uid: str):
+    """Correct when the patient was reported ready for discharge while the deadline counting from it is open,
+    with the reason (the initiating organisation or the one with huvudansvar; 403 for others who see it)."""
+    posted = request.method == "POST"
+    case = case_or_404(uid, audit.CASE_DATES if posted else audit.CASE_VIEW)
+    session, registry, actor = get_session(), workflow_registry(), current_actor()
+    form = CorrectUtskrivningsklarForm(formdata=request.form) if posted else None
+    refusal = corrections.correction_refusal(session, registry, case, actor, _CORRECTED_DATE)
+    if refusal is not None:
+        if not corrections.rules_from(registry, case, _CORRECTED_DATE):
+            abort(404)  # no such date on this kind of SIP: no such page
+        status = _refusal_status(refusal, posted)
+        return _render_correction(case, None, errors=[refusal.message], status=status, kept=form)
+    if form is None:
+        form = CorrectUtskrivningsklarForm(formdata=None, version=case.version)
+        form.utskrivningsklar_at.data = to_local(case.utskrivningsklar_at).replace(tzinfo=None)
+        return _render_correction(case, form, errors=[], status=200)
+    if _stale(form, case):
+        return _render_correction(case, form, errors=[STALE_FORM], status=409)
+    if not form.validate():
+        return _render_correction(case, form, errors=[], status=400)
+    try:
+        with unit_of_work(session):
+            corrections.correct_start_date(
+                session,
+                registry,
+                case,
+                actor,
+                name=_CORRECTED_DATE,
+                value=local_to_utc(form.utskrivningsklar_at.data),
+                reason=form.reason.data,
+                expected_version=form.version.data,
+                now=now_utc(),
+            )
+    except StaleCase:
+        show_current_version(form, case.version)
+        return _render_correction(case, form, errors=[STALE_FORM], status=409)
+    except UserError as error:
+        if error.field is None:
+            # The SIP as it now is refuses (someone met the deadline or ended it): what was typed shown back.
+            return _render_correction(case, None, errors=[error.message], status=error.status, kept=form)
+        errors: list = []
+        attach_error(form, error, errors)
+        return _render_correction(case, form, errors=errors, status=error.status)
+    flash(_("The time the patient was reported ready for discharge is corrected."), "success")
+    return redirect(url_for("cases.detail", uid=case.uid), code=303)
+
+
+def _render_correction(
+    case: SipCase,
+    form: CorrectUtskrivningsklarForm | None,
+    *,
+    errors: list,
+    status: int,
+    kept: CorrectUtskrivningsklarForm | None = None,
+):
+    """The correction page: the date as it is, the deadline it moves, and the form (or the refusal, no form).
+
+    kept: a posted form the page no longer offers, shown back read-only so nothing typed is lost.
+    """
+    session, registry = get_session(), workflow_registry()
+    moving = corrections.open_deadlines_from(
+        session, case, corrections.rules_from(registry, case, _CORRECTED_DATE)
+    )
+    workflow = queries.find_workflow(registry, case.workflow_name, case.workflow_version)
+    locale = current_locale()
+    return render_template(
+        "cases/correct_utskrivningsklar.html",
+        case=case,
+        form=form,
+        deadlines=[(queries.deadline_label(workflow, d.kind, locale), d.due_at) for d in moving],
         errors=errors,
         kept_input=typed_values(kept) if kept is not None else [],
     ), status

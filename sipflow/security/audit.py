@@ -42,6 +42,8 @@ CASE_EXPORT = "case.export"
 CASE_TRANSITION = "case.transition"
 CASE_PARTICIPANTS = "case.participants"
 CASE_CONSENT = "case.consent"
+# Correcting a date the SIP was started with (utskrivningsklar at discharge), which its deadline counts from.
+CASE_DATES = "case.dates"
 # Recording that the person withdrew their consent for one organisation (consent.views): not a consent given.
 CASE_CONSENT_WITHDRAW_ORGANISATION = "case.consent.withdraw_organisation"
 MEETING_VIEW = "meeting.view"
@@ -90,6 +92,7 @@ ACTIONS = (
     CASE_TRANSITION,
     CASE_PARTICIPANTS,
     CASE_CONSENT,
+    CASE_DATES,
     CASE_CONSENT_WITHDRAW_ORGANISATION,
     MEETING_VIEW,
     MEETING_CHANGE,

@@ -36,6 +36,7 @@ ACTION_LABELS = {
     audit.CASE_TRANSITION: "Förde SIP-ärendet vidare",
     audit.CASE_PARTICIPANTS: "Lade till, ändrade eller tog bort deltagare i SIP-ärendet",
     audit.CASE_CONSENT: "Registrerade ytterligare samtycke i SIP-ärendet",
+    audit.CASE_DATES: "Rättade tidpunkten för utskrivningsklar i SIP-ärendet",
     audit.CASE_CONSENT_WITHDRAW_ORGANISATION: "Registrerade att samtycket återkallades för en organisation",
     audit.MEETING_VIEW: "Läste ett SIP-möte",
     audit.MEETING_CHANGE: "Bokade eller ändrade ett SIP-möte",
@@ -66,6 +67,7 @@ ATTEMPT_LABELS = {
     audit.CASE_TRANSITION: "Försökte föra SIP-ärendet vidare",
     audit.CASE_PARTICIPANTS: "Försökte lägga till, ändra eller ta bort deltagare i SIP-ärendet",
     audit.CASE_CONSENT: "Försökte registrera ytterligare samtycke i SIP-ärendet",
+    audit.CASE_DATES: "Försökte rätta tidpunkten för utskrivningsklar i SIP-ärendet",
     audit.CASE_CONSENT_WITHDRAW_ORGANISATION: (
         "Försökte registrera att samtycket återkallades för en organisation"
     ),

@@ -700,6 +700,17 @@ ROUTES |= {
         data=lambda w: {},
         needs_case=True,
     ),
+    # Correcting the utskrivningsklar time: the matrix's SIP is of a kind without it, so no such page for
+    # anyone (who may correct one that has it: tests/cases/test_correct_utskrivningsklar.py).
+    ("cases.correct_utskrivningsklar", "GET"): Route(
+        lambda w: f"/cases/{w.case.uid}/utskrivningsklar", _case_route(lambda w: 404), needs_case=True
+    ),
+    ("cases.correct_utskrivningsklar", "POST"): Route(
+        lambda w: f"/cases/{w.case.uid}/utskrivningsklar",
+        _case_route(lambda w: 404),
+        data=lambda w: {"reason": "Fel dag", "version": str(w.case.version)},
+        needs_case=True,
+    ),
     # Removing a participant (the municipality's unit): only the initiator or the huvudansvarig party; its
     # page refuses the others the same way, before any form.
     ("cases.remove_participant", "GET"): Route(
