@@ -4,13 +4,12 @@ the guardian ticks; anyone else is refused beside "Given by"/"Declined by" (400)
 
 from __future__ import annotations
 
-import re
-
 import pytest
+from guardiankit import add_guardian, field_errors, guardian_ids, step
 from sqlmodel import select
 from webkit import fill, forms_of, login, text_of
 
-from sipflow.cases.models import Participant, SipCase
+from sipflow.cases.models import SipCase
 from sipflow.consent.models import Consent
 
 pytestmark = pytest.mark.usefixtures("frozen_clock")
@@ -20,30 +19,6 @@ pytestmark = pytest.mark.usefixtures("frozen_clock")
 def as_region(client, parties):
     assert login(client, parties.region_user.username).status_code == 302
     return client
-
-
-def _add_guardian(client, case, name):
-    url = f"/cases/{case.uid}/participants/private"
-    form = forms_of(text_of(client.get(f"/cases/{case.uid}")))[url]
-    added = client.post(url, data=fill(form, **{"private-kind": "guardian", "private-name": name}))
-    assert added.status_code == 303
-
-
-def _guardian_ids(db_session, case) -> dict[str, int]:
-    rows = db_session.exec(select(Participant).where(Participant.case_id == case.id)).all()
-    return {p.name: p.id for p in rows if p.kind == "guardian"}
-
-
-def _step(client, case, trigger, **values):
-    url = f"/cases/{case.uid}/transitions/{trigger}"
-    form = forms_of(text_of(client.get(f"/cases/{case.uid}")))[url]
-    return client.post(url, data=fill(form, **{f"{trigger}-{k}": v for k, v in values.items()}))
-
-
-def _field_errors(html: str, field: str) -> str:
-    found = re.search(rf'<ul class="field-errors" id="{field}-error">(.*?)</ul>', html, re.S)
-    assert found, html
-    return found.group(1)
 
 
 def _consents(db_session, case) -> list[Consent]:
@@ -58,9 +33,9 @@ def test_a_consent_from_the_person_on_a_child_sip_is_refused_beside_given_by(
     as_region, create_case, db_session
 ):
     case = create_case("sip_child")
-    refused = _step(as_region, case, "give_consent", given_by="person", form="written")
+    refused = step(as_region, case, "give_consent", given_by="person", form="written")
     assert refused.status_code == 400
-    assert CHILD_RULE in _field_errors(text_of(refused), "give_consent-given_by")
+    assert CHILD_RULE in field_errors(text_of(refused), "give_consent-given_by")
     assert _consents(db_session, case) == []
     assert db_session.get(SipCase, case.id).state == "requested"
 
@@ -70,9 +45,9 @@ def test_a_decline_from_anyone_but_a_guardian_on_a_child_sip_is_refused_beside_d
     as_region, create_case, db_session, giver
 ):
     case = create_case("sip_child")
-    refused = _step(as_region, case, "decline_consent", given_by=giver, form="oral", reason="Vill inte")
+    refused = step(as_region, case, "decline_consent", given_by=giver, form="oral", reason="Vill inte")
     assert refused.status_code == 400
-    assert CHILD_RULE in _field_errors(text_of(refused), "decline_consent-given_by")
+    assert CHILD_RULE in field_errors(text_of(refused), "decline_consent-given_by")
     assert _consents(db_session, case) == []
     assert db_session.get(SipCase, case.id).state == "requested"
 
@@ -80,15 +55,15 @@ def test_a_decline_from_anyone_but_a_guardian_on_a_child_sip_is_refused_beside_d
 def test_a_guardians_decline_names_the_guardians_who_declined(as_region, create_case, db_session):
     case = create_case("sip_child")
     for name in ("Maria Lindqvist", "Jonas Lindqvist"):
-        _add_guardian(as_region, case, name)
-    ids = _guardian_ids(db_session, case)
-    unnamed = _step(as_region, case, "decline_consent", given_by="guardian", form="oral", reason="Vill inte")
+        add_guardian(as_region, case, name)
+    ids = guardian_ids(db_session, case)
+    unnamed = step(as_region, case, "decline_consent", given_by="guardian", form="oral", reason="Vill inte")
     assert unnamed.status_code == 400
-    assert "Markera de vårdnadshavare som har nekat." in _field_errors(
+    assert "Markera de vårdnadshavare som har nekat." in field_errors(
         text_of(unnamed), "decline_consent-guardian_participant_ids"
     )
     assert _consents(db_session, case) == []
-    declined = _step(
+    declined = step(
         as_region,
         case,
         "decline_consent",
@@ -107,7 +82,7 @@ def test_a_guardians_decline_names_the_guardians_who_declined(as_region, create_
 
 def test_an_adults_decline_by_the_person_still_stands(as_region, create_case, db_session):
     case = create_case()
-    declined = _step(as_region, case, "decline_consent", given_by="person", form="oral", reason="Vill inte")
+    declined = step(as_region, case, "decline_consent", given_by="person", form="oral", reason="Vill inte")
     assert declined.status_code == 303
     assert [(r.decision, r.given_by) for r in _consents(db_session, case)] == [("declined", "person")]
 
@@ -117,12 +92,12 @@ def test_a_further_consent_on_a_child_sip_is_refused_from_the_person_beside_give
 ):
     """The further-consent page asks the same rule as the consent step (record_further_consent)."""
     case = create_case("sip_child")
-    given = _step(as_region, case, "give_consent", given_by="guardian", form="written")
+    given = step(as_region, case, "give_consent", given_by="guardian", form="written")
     assert given.status_code == 303
     url = f"/cases/{case.uid}/consent/further"
     form = forms_of(text_of(as_region.get(url)))[url]
     sent = fill(form, **{"consent-given_by": "person", "consent-form": "written"})
     refused = as_region.post(url, data=sent)
     assert refused.status_code == 400
-    assert CHILD_RULE in _field_errors(text_of(refused), "consent-given_by")
+    assert CHILD_RULE in field_errors(text_of(refused), "consent-given_by")
     assert [c.given_by for c in _consents(db_session, case)] == ["guardian"]

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import logging
-import re
 
 import pytest
+from guardiankit import add_guardian, field_errors, guardian_ids, step
 from sqlmodel import select
-from webkit import fill, forms_of, login, text_of
+from webkit import forms_of, login, text_of
 from werkzeug.datastructures import MultiDict
 
-from sipflow.cases.models import Participant, SipCase
+from sipflow.cases.models import SipCase
 from sipflow.consent.models import Consent
 
 pytestmark = pytest.mark.usefixtures("frozen_clock")
@@ -22,40 +22,16 @@ def as_region(client, parties):
     return client
 
 
-def _add_guardian(client, case, name):
-    url = f"/cases/{case.uid}/participants/private"
-    form = forms_of(text_of(client.get(f"/cases/{case.uid}")))[url]
-    added = client.post(url, data=fill(form, **{"private-kind": "guardian", "private-name": name}))
-    assert added.status_code == 303
-
-
-def _guardian_ids(db_session, case) -> dict[str, int]:
-    rows = db_session.exec(select(Participant).where(Participant.case_id == case.id)).all()
-    return {p.name: p.id for p in rows if p.kind == "guardian"}
-
-
-def _step(client, case, trigger, **values):
-    url = f"/cases/{case.uid}/transitions/{trigger}"
-    form = forms_of(text_of(client.get(f"/cases/{case.uid}")))[url]
-    return client.post(url, data=fill(form, **{f"{trigger}-{k}": v for k, v in values.items()}))
-
-
-def _field_errors(html: str, field: str) -> str:
-    found = re.search(rf'<ul class="field-errors" id="{field}-error">(.*?)</ul>', html, re.S)
-    assert found, html
-    return found.group(1)
-
-
 def test_the_consent_step_names_the_guardians_who_have_not_consented_and_logs_no_name(
     as_region, create_case, db_session, caplog
 ):
     case = create_case("sip_child")
     for name in ("Maria Lindqvist", "Jonas Lindqvist", "Sara Berg"):
-        _add_guardian(as_region, case, name)
-    ids = _guardian_ids(db_session, case)
+        add_guardian(as_region, case, name)
+    ids = guardian_ids(db_session, case)
     caplog.clear()
     with caplog.at_level(logging.DEBUG):
-        refused = _step(
+        refused = step(
             as_region,
             case,
             "give_consent",
@@ -64,7 +40,7 @@ def test_the_consent_step_names_the_guardians_who_have_not_consented_and_logs_no
             guardian_participant_ids=str(ids["Maria Lindqvist"]),
         )
     assert refused.status_code == 409
-    errors = _field_errors(text_of(refused), "give_consent-guardian_participant_ids")
+    errors = field_errors(text_of(refused), "give_consent-guardian_participant_ids")
     assert "Alla vårdnadshavare som deltar måste samtycka." in errors
     assert "Har inte samtyckt: Jonas Lindqvist, Sara Berg." in errors
     assert "Maria Lindqvist" not in errors
@@ -78,9 +54,9 @@ def test_a_guardian_who_joined_after_the_consent_is_named_when_the_sip_cannot_go
     as_region, create_case, db_session
 ):
     case = create_case("sip_child")
-    _add_guardian(as_region, case, "Maria Lindqvist")
-    ids = _guardian_ids(db_session, case)
-    consented = _step(
+    add_guardian(as_region, case, "Maria Lindqvist")
+    ids = guardian_ids(db_session, case)
+    consented = step(
         as_region,
         case,
         "give_consent",
@@ -89,8 +65,8 @@ def test_a_guardian_who_joined_after_the_consent_is_named_when_the_sip_cannot_go
         guardian_participant_ids=str(ids["Maria Lindqvist"]),
     )
     assert consented.status_code == 303
-    _add_guardian(as_region, case, "Jonas Lindqvist")
-    refused = _step(as_region, case, "start_preparation", child_view="Jag vill gå kvar i min klass.")
+    add_guardian(as_region, case, "Jonas Lindqvist")
+    refused = step(as_region, case, "start_preparation", child_view="Jag vill gå kvar i min klass.")
     assert refused.status_code == 409
     html = text_of(refused)
     assert "Har inte samtyckt: Jonas Lindqvist." in html
@@ -103,9 +79,9 @@ def test_a_typed_name_with_ticked_guardians_is_refused_beside_the_field_and_the_
     """The ticked guardians' rows carry their own names: a name typed as well would be dropped unseen."""
     case = create_case("sip_child")
     for name in ("Maria Lindqvist", "Jonas Lindqvist"):
-        _add_guardian(as_region, case, name)
-    ids = _guardian_ids(db_session, case)
-    refused = _step(
+        add_guardian(as_region, case, name)
+    ids = guardian_ids(db_session, case)
+    refused = step(
         as_region,
         case,
         "give_consent",
@@ -116,7 +92,7 @@ def test_a_typed_name_with_ticked_guardians_is_refused_beside_the_field_and_the_
     )
     assert refused.status_code == 400
     html = text_of(refused)
-    errors = _field_errors(html, "give_consent-given_by_name")
+    errors = field_errors(html, "give_consent-given_by_name")
     assert "Ange antingen vårdnadshavarna som samtycker eller namnet på den som samtycker" in errors
     form = MultiDict(forms_of(html)[f"/cases/{case.uid}/transitions/give_consent"])
     assert form["give_consent-given_by_name"] == "Lisa Barnsson"
@@ -133,9 +109,9 @@ def test_a_guardians_name_in_the_refusal_is_text_never_markup(as_region, create_
     case = create_case("sip_child")
     trap = '<meta http-equiv="refresh" content="5;url=https://evil.example/">'
     for name in ("Maria Lindqvist", trap):
-        _add_guardian(as_region, case, name)
-    ids = _guardian_ids(db_session, case)
-    refused = _step(
+        add_guardian(as_region, case, name)
+    ids = guardian_ids(db_session, case)
+    refused = step(
         as_region,
         case,
         "give_consent",
@@ -146,5 +122,5 @@ def test_a_guardians_name_in_the_refusal_is_text_never_markup(as_region, create_
     assert refused.status_code == 409
     html = text_of(refused)
     assert "<meta http-equiv" not in html
-    errors = _field_errors(html, "give_consent-guardian_participant_ids")
+    errors = field_errors(html, "give_consent-guardian_participant_ids")
     assert "Har inte samtyckt: &lt;meta http-equiv=" in errors
