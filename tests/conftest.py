@@ -29,6 +29,7 @@ from sqlmodel import Session, select
 from support import (
     FIXED_NOW,
     empty_tables,
+    fire,
     new_case,
     new_person,
     new_unit,
@@ -40,9 +41,11 @@ from webkit import FreshContextClient, summary_out_of_page_order
 
 import sipflow.models  # noqa: F401  (every table)
 from sipflow import create_app
+from sipflow.cases.services import add_unit_participant
 from sipflow.cli import alembic_config
-from sipflow.clock import frozen
+from sipflow.clock import frozen, now_utc
 from sipflow.coding.models import CodeAssignment
+from sipflow.db import unit_of_work
 from sipflow.i18n import compile_catalogues
 from sipflow.people.models import Unit, User
 from sipflow.people.reference import load_municipalities
@@ -421,3 +424,21 @@ def captured_log():
     leaks = personnummer_in(CAPTURED_LOG)
     if leaks:
         pytest.fail("log lines with a personnummer:\n" + "\n".join(leaks[:20]), pytrace=False)
+
+
+@pytest.fixture
+def joined_later(db_session, registry, parties, create_case):
+    """A SIP whose consent covers region and municipality; the school joined after it was recorded."""
+    case = create_case()
+    fire(
+        db_session,
+        registry,
+        parties.region_user,
+        case,
+        "give_consent",
+        now=now_utc(),
+        organisation_ids=[parties.region.organisation_id, parties.municipality.organisation_id],
+    )
+    with unit_of_work(db_session):
+        add_unit_participant(db_session, registry, case, parties.school.id, now=now_utc())
+    return case

@@ -8,12 +8,8 @@ import io
 
 import pytest
 from sqlmodel import select
-from support import fire
 from webkit import FreshContextClient, fill, forms_of, login, text_of
 
-from sipflow.cases.services import add_unit_participant
-from sipflow.clock import now_utc
-from sipflow.db import unit_of_work
 from sipflow.security import audit
 from sipflow.security.audit import AccessLogEntry
 from sipflow.security.extract import access_extract_csv
@@ -22,21 +18,9 @@ pytestmark = pytest.mark.usefixtures("frozen_clock")
 
 
 @pytest.fixture
-def case(db_session, registry, parties, create_case):
+def case(joined_later):
     """A SIP whose consent covers region and municipality; the school joined after it was recorded."""
-    case = create_case()
-    fire(
-        db_session,
-        registry,
-        parties.region_user,
-        case,
-        "give_consent",
-        now=now_utc(),
-        organisation_ids=[parties.region.organisation_id, parties.municipality.organisation_id],
-    )
-    with unit_of_work(db_session):
-        add_unit_participant(db_session, registry, case, parties.school.id, now=now_utc())
-    return case
+    return joined_later
 
 
 def _client(app, user) -> FreshContextClient:
