@@ -115,6 +115,8 @@ STEP_SEEING = "sipflow.cases.step_seeing"
 CLAIMED_COLUMNS = "sipflow.cases.claimed_columns"
 # {case id: [(trigger, to_state)]}: the steps whose log row went in by a Core INSERT (no flush shows them).
 LOGGED_STEPS = "sipflow.cases.logged_steps"
+# The ids of the cases a step started deadlines of by a Core INSERT (no flush shows them).
+STARTED_DEADLINES = "sipflow.cases.started_deadlines"
 # {case id: the case's deadlines still open after a step settled some (rows, in the order of their ids)}:
 # the settling UPDATE returned every open one; good while no deadline is written after it.
 OPEN_DEADLINES = "sipflow.cases.open_deadlines"
@@ -278,11 +280,23 @@ def allowed_transitions(
     return [t for t in workflow.transitions_from(case.state) if roles & set(t.parties)]
 
 
-def _start_deadlines(session: Session, workflow: Workflow, case: SipCase, event: str) -> None:
+def _new_deadlines(workflow: Workflow, case: SipCase, event: str) -> list[dict]:
+    """The deadlines event starts on the case, as rows: each rule's kind and when it falls due."""
+    rows = []
     for rule in deadlines.started_by(workflow, event):
         due = deadlines.due_at(rule, {rule.source_field: getattr(case, rule.source_field)})
         if due is not None:
-            session.add(Deadline(case_id=case.id, kind=rule.kind, due_at=due))
+            rows.append({"case_id": case.id, "kind": rule.kind, "due_at": due})
+    return rows
+
+
+def _start_deadlines(session: Session, workflow: Workflow, case: SipCase, event: str) -> None:
+    for row in _new_deadlines(workflow, case, event):
+        session.add(Deadline(**row))
+
+
+# A step's new deadlines (Core: no object of them is needed in the step; the reminders read them).
+_INSERT_DEADLINE = insert(Deadline.__table__).inline()
 
 
 def _settle_statement(column: str, *, of_kinds: bool):
@@ -323,26 +337,27 @@ def _settle_deadlines(
     case: SipCase,
     trigger: str,
     now: datetime,
-    done_at: datetime | None = None,
+    done_at: datetime | None,
+    log: _StepLog,
 ) -> None:
     """Settle the case's open deadlines as deadlines.settled says, each outcome in one UPDATE.
 
     RETURNING (SQLite and PostgreSQL): the rows it changed without an extra read; the met outcome's
     returns every open deadline, and those still open are left for the reminders (OPEN_DEADLINES).
     A met deadline is met when the step's act took place (done_at: a kallelse sent earlier from another
-    system), else now.
+    system), else now. log: the step's log row, which the first UPDATE carries where it can.
     """
     met = deadlines.met_kinds(workflow, trigger)
     if met:
         met_at = now if done_at is None else done_at
         params = {"of_case_id": case.id, "kinds": list(met), "at": met_at}
-        rows = session.connection().execute(_MEET_DEADLINES, params).all()
+        rows = log.execute(_MEET_DEADLINES, params).all()
         _set_held(session, (row.id for row in rows if row.kind in met), "met_at", met_at)
         still_open = sorted((row for row in rows if row.kind not in met), key=lambda row: row.id)
         session.info.setdefault(OPEN_DEADLINES, {})[case.id] = still_open
     if workflow.is_final(case.state):
         # What a met kind did not settle above is cancelled: the case ends with it open.
-        ids = session.connection().execute(_CANCEL_DEADLINES, {"of_case_id": case.id, "at": now}).scalars()
+        ids = log.execute(_CANCEL_DEADLINES, {"of_case_id": case.id, "at": now}).scalars()
         _set_held(session, ids, "cancelled_at", now)
         session.info.setdefault(OPEN_DEADLINES, {})[case.id] = []
 
@@ -1688,11 +1703,13 @@ def fire_transition(
             )
     set_committed_value(case, "updated_at", now)
     row = _log_row(ctx, organisation_id, from_state)
-    # A Core INSERT built once, its id not read back: nothing in the step needs the row as an object.
-    session.connection().execute(_INSERT_LOG, row)
+    log = _StepLog(session, row)
     session.info.setdefault(LOGGED_STEPS, {}).setdefault(case.id, []).append((trigger, case.state))
-    _settle_deadlines(session, workflow, case, trigger, now, ctx.done_at)
-    _start_deadlines(session, workflow, case, trigger)
+    _settle_deadlines(session, workflow, case, trigger, now, ctx.done_at, log)
+    for deadline in _new_deadlines(workflow, case, trigger):
+        log.execute(_INSERT_DEADLINE, deadline)
+        session.info.setdefault(STARTED_DEADLINES, set()).add(case.id)
+    log.write()
     session.flush()
     logger.info("case %s: %s, %s -> %s by user %s", case.reference, trigger, from_state, case.state, actor.id)
     return LoggedStep(**row)
@@ -1716,6 +1733,50 @@ class LoggedStep:
 
 # No RETURNING (inline): the step's log row is written, never read back in the step.
 _INSERT_LOG = insert(TransitionLog.__table__).inline()
+
+# The same INSERT as a WITH another statement carries, its parameters named apart (log_<column>).
+_LOG_CTE = (
+    insert(TransitionLog.__table__)
+    .values(
+        {
+            c.key: bindparam(f"log_{c.key}", type_=c.type)
+            for c in TransitionLog.__table__.c
+            if not c.primary_key
+        }
+    )
+    .cte("logged_step")
+)
+_CARRYING_LOG: dict = {}
+
+
+class _StepLog:
+    """A step's log row until it is written: on PostgreSQL the step's first deadline write carries it.
+
+    As a data-modifying WITH of that statement, one round trip fewer; it runs whether or not the statement
+    matches a row. On SQLite, which has no such WITH, the row is written at once, as before.
+    """
+
+    def __init__(self, session: Session, row: dict):
+        self.session = session
+        self.row: dict | None = row
+        if session.get_bind().dialect.name != "postgresql":
+            self.write()
+
+    def execute(self, statement, params: dict):
+        """Execute statement (built once, Core) with params, carrying the log row if it is still unwritten."""
+        if self.row is not None:
+            carrying = _CARRYING_LOG.get(statement)
+            if carrying is None:
+                carrying = _CARRYING_LOG[statement] = statement.add_cte(_LOG_CTE)
+            params = params | {f"log_{key}": value for key, value in self.row.items()}
+            statement, self.row = carrying, None
+        return self.session.connection().execute(statement, params)
+
+    def write(self) -> None:
+        """Write the log row on its own, unless a statement carried it."""
+        if self.row is not None:
+            self.session.connection().execute(_INSERT_LOG, self.row)
+            self.row = None
 
 
 def _log_row(ctx: TransitionContext, organisation_id: int | None, from_state: str) -> dict:

@@ -94,10 +94,11 @@ def _before_commit(session) -> None:
         LOGGED_STEPS,
         OPEN_DEADLINES,
         STARTED_CASES,
+        STARTED_DEADLINES,
         STEP_PARTICIPANTS,
     )
     from sipflow.meetings.models import STEP_MEETINGS
-    from sipflow.reminders.services import CASE_NEW
+    from sipflow.reminders.services import CASE_NEW, DEADLINE_ROW
 
     # The cases create_case inserted (no flush shows them), as a new SipCase object notes.
     for case_id in session.info.pop(STARTED_CASES, ()):
@@ -111,6 +112,10 @@ def _before_commit(session) -> None:
     # The columns a step's claim wrote (no flush shows them): a new follow-up date moves reminders.
     for case_id, names in session.info.pop(CLAIMED_COLUMNS, {}).items():
         _note(session, case_id, *(("column", name) for name in names))
+    # The cases a step started deadlines of by a Core INSERT, as a new Deadline object notes.
+    for case_id in session.info.pop(STARTED_DEADLINES, ()):
+        _note(session, case_id, DEADLINE_ROW)
+        session.info.setdefault(DEADLINES_WRITTEN, set()).add(case_id)
     # The steps whose log row a Core INSERT wrote (no flush shows them), as a TransitionLog object notes.
     for case_id, steps in session.info.pop(LOGGED_STEPS, {}).items():
         _note(session, case_id, *(("step", trigger, to_state) for trigger, to_state in steps))
@@ -206,6 +211,7 @@ def _forget(session, *_args) -> None:
         LOGGED_STEPS,
         OPEN_DEADLINES,
         STARTED_CASES,
+        STARTED_DEADLINES,
         STEP_PARTICIPANTS,
     )
     from sipflow.meetings.models import STEP_MEETINGS
@@ -228,6 +234,7 @@ def _forget(session, *_args) -> None:
         STEP_MEETINGS,
         OPEN_DEADLINES,
         STARTED_CASES,
+        STARTED_DEADLINES,
     ):
         session.info.pop(key, None)
 
