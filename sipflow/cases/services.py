@@ -1377,6 +1377,33 @@ def own_private_participant_just_added(
     return newest if sent == stored else None
 
 
+def own_removal_just_made(
+    session: Session,
+    case: SipCase,
+    actor: User,
+    participant_id: int,
+    *,
+    reason: str | None,
+    expected_version: int,
+    now: datetime,
+) -> Participant | None:
+    """The participant a removal form sent at expected_version takes off the SIP, when actor took just that
+    one off a moment ago (just_done_by), for the same reason, from the same version, and nothing changed in
+    the SIP since: the form is their second send of it. Anything else is someone else's change: None."""
+    if case.version != expected_version + 1:
+        return None
+    participant = session.get(Participant, participant_id)
+    if participant is None or participant.case_id != case.id or participant.active:
+        return None
+    if not just_done_by(actor, participant.removed_by_user_id, participant.removed_at, now=now):
+        return None
+    try:
+        sent = fields.free_text(reason, "reason", limit=REMOVAL_REASON_LIMIT)
+    except InvalidInput:
+        return None
+    return participant if sent == participant.removed_reason else None
+
+
 def lock_case(session: Session, case: SipCase) -> SipCase:
     """For a write outside a step: hold the case's row until the commit, as a claim does; the case as it is.
 

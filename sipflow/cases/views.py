@@ -1029,6 +1029,23 @@ def remove_participant(uid: str, participant_id: int):
         session, registry, case, actor, participant_id, parties.participants
     )
     form = RemoveParticipantForm(formdata=request.form) if posted else None
+
+    def repeated(case, form):
+        removed = services.own_removal_just_made(
+            session,
+            case,
+            actor,
+            participant_id,
+            reason=form.reason.data,
+            expected_version=form.version.data,
+            now=now_utc(),
+        )
+        return None if removed is None else _l("Remove a participant")
+
+    # The user's own removal of a moment ago, sent again (a double click): done, not someone else's change
+    # (nor refused as a participant no longer on the SIP).
+    if posted and (own := _own_repeat(form, case, repeated)) is not None:
+        return already_done(own, case.uid)
     if refusal is not None:
         status = _refusal_status(refusal, posted)
         # A posted reason is shown back read-only: the page offers no form to put it in.
@@ -1051,7 +1068,10 @@ def remove_participant(uid: str, participant_id: int):
             now=now_utc(),
             expected_version=form.version.data,
         ),
+        repeated=repeated,
     )
+    if sent.repeated is not None:
+        return already_done(sent.repeated, case.uid)
     if sent.refused is not None:
         return _render_removal(
             case, participant, None, errors=[sent.refused.message], status=sent.refused.status, kept=form
@@ -1074,20 +1094,23 @@ def _refusal_status(refusal: UserError, posted: bool) -> int:
 
 @dataclass
 class _Sent:
-    """What a participant page's form came to: done (result: the service's answer), refused by the SIP as it
-    now is (no form offered then), or errors to show with the form at status."""
+    """What a participant page's form came to: done (result: the service's answer), its sender's own change
+    of a moment ago (repeated: the change's name, for web.already_done), refused by the SIP as it now is (no
+    form offered then), or errors to show with the form at status."""
 
     done: bool = False
     result: object = None
+    repeated: object = None
     refused: UserError | None = None
     errors: list = field(default_factory=list)
     status: int = 200
 
 
-def _send_participant_form(case: SipCase, form, own_field: str, act) -> _Sent:
+def _send_participant_form(case: SipCase, form, own_field: str, act, *, repeated=None) -> _Sent:
     """A participant page's POST (removal, contact person): the stale and the form's own checks, then act()
     in a unit of work. A refusal at own_field goes beside it; any other is the SIP as it now is (someone
-    acted meanwhile), shown without a form, what was typed read-only."""
+    acted meanwhile), shown without a form, what was typed read-only. repeated(case, form): as for
+    _participant_change, asked when the claim finds the form stale (the user's own send of it came first)."""
     if _stale(form, case):
         return _Sent(errors=[STALE_FORM], status=409)
     if not form.validate():
@@ -1096,6 +1119,8 @@ def _send_participant_form(case: SipCase, form, own_field: str, act) -> _Sent:
         with unit_of_work(get_session()):
             result = act()
     except StaleCase:
+        if (own := _own_repeat(form, case, repeated)) is not None:
+            return _Sent(repeated=own)
         show_current_version(form, case.version)
         return _Sent(errors=[STALE_FORM], status=409)
     except UserError as error:

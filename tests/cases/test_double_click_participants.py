@@ -1,0 +1,102 @@
+"""A participant's removal, a unit's contact person and a consent withdrawn for one organisation, each sent
+twice from the same page (a double click, a network's resend): the second send, stale by the first's own
+change, is told done ("troligen ett dubbelklick") and changes nothing; another choice or reason, or the
+same change made by someone else meanwhile, is not told done."""
+
+from __future__ import annotations
+
+import pytest
+import support
+from sqlmodel import select
+from webkit import FreshContextClient, fill, forms_of, login, text_of
+
+from sipflow.cases.models import Participant, SipCase
+from sipflow.clock import now_utc
+
+DOUBLE_CLICK = "redan gjort för en stund sedan, troligen ett dubbelklick"
+
+
+def _client(app, user) -> FreshContextClient:
+    client = FreshContextClient(app, app.response_class, use_cookies=True)
+    assert login(client, user.username).status_code == 302
+    return client
+
+
+def _told_done(client, response, case, change: str) -> None:
+    assert response.status_code == 303 and response.headers["Location"].endswith(f"/cases/{case.uid}")
+    assert f"{change}: {DOUBLE_CLICK}" in text_of(client.get(f"/cases/{case.uid}"))
+
+
+def _not_told_done(client, response, case) -> None:
+    assert response.status_code >= 400
+    assert DOUBLE_CLICK not in text_of(response)
+    assert DOUBLE_CLICK not in text_of(client.get(f"/cases/{case.uid}"))
+
+
+def _version(db_session, case) -> int:
+    db_session.expire_all()
+    return db_session.get(SipCase, case.id).version
+
+
+@pytest.fixture
+def consented(db_session, registry, parties, create_case):
+    """A SIP the person consented to for the region (initiator) and the municipality."""
+    case = create_case()
+    support.fire(db_session, registry, parties.region_user, case, "give_consent", now=now_utc())
+    return case
+
+
+def _unit(db_session, case, organisation_id) -> Participant:
+    db_session.expire_all()
+    return db_session.exec(
+        select(Participant).where(
+            Participant.case_id == case.id, Participant.organisation_id == organisation_id
+        )
+    ).one()
+
+
+# --- A participant removed ----------------------------------------------------------------------------------
+
+
+def _removal(client, case, participant_id, reason):
+    url = f"/cases/{case.uid}/participants/{participant_id}/remove"
+    return url, fill(forms_of(text_of(client.get(url)))[url], reason=reason)
+
+
+def test_a_removal_sent_twice_is_made_once_and_told_done(app, db_session, parties, consented):
+    region = _client(app, parties.region_user)
+    municipality = _unit(db_session, consented, parties.municipality.organisation_id)
+    url, data = _removal(region, consented, municipality.id, "Fel kommun")
+    assert region.post(url, data=data).status_code == 303
+    version = _version(db_session, consented)
+
+    again = region.post(url, data=data)
+    _told_done(region, again, consented, "Ta bort deltagare")
+    assert _version(db_session, consented) == version
+    row = _unit(db_session, consented, parties.municipality.organisation_id)
+    assert row.removed_reason == "Fel kommun" and row.removed_by_user_id == parties.region_user.id
+
+
+def test_a_removal_sent_again_with_another_reason_is_not_told_done(app, db_session, parties, consented):
+    region = _client(app, parties.region_user)
+    municipality = _unit(db_session, consented, parties.municipality.organisation_id)
+    url, data = _removal(region, consented, municipality.id, "Fel kommun")
+    assert region.post(url, data=data).status_code == 303
+
+    other = data.copy()
+    other["reason"] = "Flyttat till en annan kommun"
+    _not_told_done(region, region.post(url, data=other), consented)
+    assert _unit(db_session, consented, parties.municipality.organisation_id).removed_reason == "Fel kommun"
+
+
+def test_the_same_removal_made_by_someone_else_meanwhile_is_not_told_done(
+    app, db_session, parties, consented, make_user
+):
+    region = _client(app, parties.region_user)
+    colleague = _client(app, make_user(parties.region))
+    municipality = _unit(db_session, consented, parties.municipality.organisation_id)
+    url, data = _removal(region, consented, municipality.id, "Fel kommun")
+    _, theirs = _removal(colleague, consented, municipality.id, "Fel kommun")
+    assert colleague.post(url, data=theirs).status_code == 303
+
+    _not_told_done(region, region.post(url, data=data), consented)
