@@ -12,6 +12,7 @@ from webkit import FreshContextClient, fill, forms_of, login, text_of
 
 from sipflow.cases.models import Participant, SipCase
 from sipflow.clock import now_utc
+from sipflow.consent.models import ConsentOrganisation
 
 DOUBLE_CLICK = "redan gjort för en stund sedan, troligen ett dubbelklick"
 
@@ -100,3 +101,66 @@ def test_the_same_removal_made_by_someone_else_meanwhile_is_not_told_done(
     assert colleague.post(url, data=theirs).status_code == 303
 
     _not_told_done(region, region.post(url, data=data), consented)
+
+
+# --- A consent withdrawn for one organisation ---------------------------------------------------------------
+
+
+def _withdrawal(client, case, organisation_id, reason):
+    url = f"/cases/{case.uid}/consent/withdraw-organisation"
+    form = forms_of(text_of(client.get(url)))[url]
+    return url, fill(form, organisation_id=str(organisation_id), reason=reason)
+
+
+def _withdrawn(db_session, organisation_id) -> list[tuple]:
+    db_session.expire_all()
+    return db_session.exec(
+        select(ConsentOrganisation.withdrawn_by_user_id, ConsentOrganisation.withdrawn_reason).where(
+            ConsentOrganisation.organisation_id == organisation_id,
+            ConsentOrganisation.withdrawn_at.is_not(None),
+        )
+    ).all()
+
+
+def test_a_withdrawal_for_one_organisation_sent_twice_is_recorded_once_and_told_done(
+    app, db_session, parties, joined_later
+):
+    case, organisation_id = joined_later, parties.municipality.organisation_id
+    region = _client(app, parties.region_user)
+    url, data = _withdrawal(region, case, organisation_id, "Vill inte att kommunen får uppgifterna")
+    assert region.post(url, data=data).status_code == 303
+    version = _version(db_session, case)
+
+    again = region.post(url, data=data)
+    _told_done(region, again, case, "Återkalla samtycket för en organisation")
+    assert _version(db_session, case) == version
+    assert _withdrawn(db_session, organisation_id) == [
+        (parties.region_user.id, "Vill inte att kommunen får uppgifterna")
+    ]
+
+
+def test_a_withdrawal_sent_again_with_another_reason_is_not_told_done(app, db_session, parties, joined_later):
+    case, organisation_id = joined_later, parties.municipality.organisation_id
+    region = _client(app, parties.region_user)
+    url, data = _withdrawal(region, case, organisation_id, "Vill inte att kommunen får uppgifterna")
+    assert region.post(url, data=data).status_code == 303
+
+    other = data.copy()
+    other["reason"] = "Har bytt kommun"
+    _not_told_done(region, region.post(url, data=other), case)
+    assert _withdrawn(db_session, organisation_id) == [
+        (parties.region_user.id, "Vill inte att kommunen får uppgifterna")
+    ]
+
+
+def test_the_same_withdrawal_recorded_by_someone_else_meanwhile_is_not_told_done(
+    app, db_session, parties, joined_later, make_user
+):
+    case, organisation_id = joined_later, parties.municipality.organisation_id
+    region = _client(app, parties.region_user)
+    colleague = _client(app, make_user(parties.region))
+    url, data = _withdrawal(region, case, organisation_id, "Vill inte")
+    _, theirs = _withdrawal(colleague, case, organisation_id, "Vill inte")
+    assert colleague.post(url, data=theirs).status_code == 303
+
+    _not_told_done(region, region.post(url, data=data), case)
