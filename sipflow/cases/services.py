@@ -1082,6 +1082,8 @@ def set_contact_person(
     if participant.contact_user_id == contact_user_id:
         return ContactPersonChange(participant, changed=False)
     participant.contact_user_id = contact_user_id
+    participant.contact_named_by_user_id = actor.id
+    participant.contact_named_at = now
     session.add(participant)
     # Ids only: the log names no one.
     logger.info(
@@ -1375,6 +1377,33 @@ def own_private_participant_just_added(
         return None
     stored = (newest.kind, newest.name, newest.relation, newest.email, newest.phone, newest.language)
     return newest if sent == stored else None
+
+
+def own_contact_person_just_named(
+    session: Session,
+    case: SipCase,
+    actor: User,
+    participant_id: int,
+    contact_user_id: int | None,
+    *,
+    expected_version: int,
+    now: datetime,
+) -> Participant | None:
+    """The unit whose contact person a form sent at expected_version names, when actor named just that one
+    (or no one) a moment ago (just_done_by), from the same version, and nothing changed in the SIP since: the
+    form is their second send of it. Another choice, or someone else's, is someone else's change: None."""
+    if case.version != expected_version + 1:
+        return None
+    participant = session.get(Participant, participant_id)
+    if (
+        participant is None
+        or participant.case_id != case.id
+        or participant.contact_user_id != contact_user_id
+    ):
+        return None
+    if not just_done_by(actor, participant.contact_named_by_user_id, participant.contact_named_at, now=now):
+        return None
+    return participant
 
 
 def own_removal_just_made(

@@ -1157,6 +1157,29 @@ def contact_person(uid: str, participant_id: int):
         form = ContactPersonForm(formdata=None, version=case.version, contact_user_id=shown.contact_user_id)
     if not posted:
         return _render_contact_person(case, shown, form, errors=[], status=200)
+
+    def repeated(case, form):
+        named = services.own_contact_person_just_named(
+            session,
+            case,
+            actor,
+            participant_id,
+            form.contact_user_id.data,
+            expected_version=form.version.data,
+            now=now_utc(),
+        )
+        if named is None:
+            return None
+        # Named as the button the user pressed: "Bli kontaktperson" names themselves.
+        return (
+            _l("Become contact person")
+            if named.contact_user_id == actor.id
+            else _l("Save the contact person")
+        )
+
+    # The user's own choice of a moment ago, sent again (a double click): done, not someone else's change.
+    if (own := _own_repeat(form, case, repeated)) is not None:
+        return already_done(own, case.uid)
     sent = _send_participant_form(
         case,
         form,
@@ -1171,7 +1194,10 @@ def contact_person(uid: str, participant_id: int):
             now=now_utc(),
             expected_version=form.version.data,
         ),
+        repeated=repeated,
     )
+    if sent.repeated is not None:
+        return already_done(sent.repeated, case.uid)
     if sent.refused is not None:
         # Refused by the SIP as it now is (someone acted meanwhile): the choice is shown back.
         return _render_contact_person(

@@ -164,3 +164,58 @@ def test_the_same_withdrawal_recorded_by_someone_else_meanwhile_is_not_told_done
     assert colleague.post(url, data=theirs).status_code == 303
 
     _not_told_done(region, region.post(url, data=data), case)
+
+
+# --- A unit's contact person named --------------------------------------------------------------------------
+
+
+def _contact_person_url(case, participant_id) -> str:
+    return f"/cases/{case.uid}/participants/{participant_id}/contact-person"
+
+
+def test_bli_kontaktperson_pressed_twice_is_told_done(app, db_session, parties, consented):
+    municipality = _unit(db_session, consented, parties.municipality.organisation_id)
+    url = _contact_person_url(consented, municipality.id)
+    client = _client(app, parties.municipality_user)
+    data = fill(forms_of(text_of(client.get(f"/cases/{consented.uid}")))[url])  # the case page's button
+    assert client.post(url, data=data).status_code == 303
+    version = _version(db_session, consented)
+
+    again = client.post(url, data=data)
+    _told_done(client, again, consented, "Bli kontaktperson")
+    assert _version(db_session, consented) == version
+    row = _unit(db_session, consented, parties.municipality.organisation_id)
+    assert row.contact_user_id == row.contact_named_by_user_id == parties.municipality_user.id
+
+
+def test_a_colleague_named_twice_is_told_done_and_another_choice_is_not(
+    app, db_session, parties, consented, make_user
+):
+    colleague, other = make_user(parties.municipality), make_user(parties.municipality)
+    municipality = _unit(db_session, consented, parties.municipality.organisation_id)
+    url = _contact_person_url(consented, municipality.id)
+    client = _client(app, parties.municipality_user)
+    data = fill(forms_of(text_of(client.get(url)))[url], contact_user_id=str(colleague.id))
+    assert client.post(url, data=data).status_code == 303
+
+    _told_done(client, client.post(url, data=data), consented, "Spara kontaktpersonen")
+    another = data.copy()
+    another["contact_user_id"] = str(other.id)
+    _not_told_done(client, client.post(url, data=another), consented)
+    assert _unit(db_session, consented, parties.municipality.organisation_id).contact_user_id == colleague.id
+
+
+def test_the_same_contact_person_named_by_someone_else_meanwhile_is_not_told_done(
+    app, db_session, parties, consented, make_user
+):
+    municipality = _unit(db_session, consented, parties.municipality.organisation_id)
+    url = _contact_person_url(consented, municipality.id)
+    client = _client(app, parties.municipality_user)
+    colleague = _client(app, make_user(parties.municipality))
+    data = fill(forms_of(text_of(client.get(url)))[url], contact_user_id=str(parties.municipality_user.id))
+    theirs = fill(
+        forms_of(text_of(colleague.get(url)))[url], contact_user_id=str(parties.municipality_user.id)
+    )
+    assert colleague.post(url, data=theirs).status_code == 303
+
+    _not_told_done(client, client.post(url, data=data), consented)
