@@ -19,6 +19,7 @@ from sqlmodel import Session, select
 
 from sipflow.cases import deadlines, fields
 from sipflow.cases.errors import (
+    AdultUnconfirmed,
     CaseEnded,
     GuardFailed,
     OpenCaseExists,
@@ -40,6 +41,7 @@ from sipflow.consent.models import Consent
 from sipflow.db import compare_and_set, insert_unless_taken, mark_written
 from sipflow.errors import InvalidInput, NotAllowed, Refusals, UserError, refusal_of
 from sipflow.i18n import DEFAULT_LOCALE, checked_language
+from sipflow.people.identifiers import years_old
 from sipflow.people.models import Municipality, Organisation, Person, Unit, User
 from sipflow.people.services import ORGANISATION_COUNTY, check_particulars, organisation_county
 from sipflow.security import access, audit
@@ -577,13 +579,15 @@ def start_refusal(
     utskrivningsklar_at: datetime | None,
     birth_date: date | None,
     now: datetime,
+    adult_confirmed: bool = True,
 ) -> InvalidInput | None:
     """What starting a SIP refuses in what was typed (InvalidInputs: several), or None; writes nothing.
 
     Ny SIP asks it before it registers the person and starts the SIP, with the fields its own form checks
     let through (None: refused there, or not known: birth_date of an identifier that did not parse), so
-    every field is refused in one send: the person's particulars (people.services.check_particulars) and
-    the workflow's start dates (create_case's rule), each at its field.
+    every field is refused in one send: the person's particulars (people.services.check_particulars),
+    the workflow's start dates (create_case's rule), each at its field, and, unless adult_confirmed, a
+    child's SIP for an adult (refuse_unconfirmed_adult).
     """
 
     def check() -> None:
@@ -593,11 +597,36 @@ def start_refusal(
             if workflow_name not in registry.names():
                 refusals.refuse(UNKNOWN_KIND, "workflow_name")
             else:
+                workflow = registry.latest(workflow_name)
                 dates = {"utskrivningsklar_at": utskrivningsklar_at}
-                refusals.take(_check_start_dates, registry.latest(workflow_name), dates, birth_date, now=now)
+                refusals.take(_check_start_dates, workflow, dates, birth_date, now=now)
+                if not adult_confirmed:
+                    refusals.take(refuse_unconfirmed_adult, workflow, birth_date, today=to_local(now).date())
         refusals.raise_any()
 
     return refusal_of(check)
+
+
+# A child's SIP (its workflow file's childs_view) is for someone younger: the age of majority (FB 9 kap. 1 §).
+ADULT_AGE = 18
+
+
+def refuse_unconfirmed_adult(workflow: Workflow, birth_date: date | None, *, today: date) -> None:
+    """Refuse, at the kind of SIP, a child's SIP (the workflow's childs_view) for a person of ADULT_AGE or
+    older on today by birth_date (unknown: nothing to say), for the user to confirm or choose another kind:
+    its guardians' consent and the child's own view would be asked of an adult."""
+    if not workflow.childs_view or birth_date is None:
+        return
+    age = years_old(birth_date, today)
+    if age >= ADULT_AGE:
+        raise AdultUnconfirmed(
+            _l(
+                "The person is %(age)s years old, an adult, but this kind of SIP is for children. Choose "
+                "another kind, or tick the box below to start it anyway.",
+                age=age,
+            ),
+            field="workflow_name",
+        )
 
 
 # Draws of a new reference before giving up: with 32**6 references a year, a second collision in a row is

@@ -30,6 +30,7 @@ from werkzeug.exceptions import InternalServerError, MethodNotAllowed, RequestEn
 
 from sipflow.cases import corrections, queries, services
 from sipflow.cases.errors import (
+    AdultUnconfirmed,
     OpenCaseExists,
     StaleCase,
     TransitionNotAllowed,
@@ -1397,7 +1398,7 @@ def _check_identifier(form: NewCaseForm):
         return None
 
 
-def _start_refusal(form: NewCaseForm, identifier):
+def _start_refusal(form: NewCaseForm, identifier, *, adult_confirmed: bool):
     """services.start_refusal asked with what the form let through (cases.forms.parsed: None for a field
     it refused); identifier: the parsed one, or None."""
     utskrivningsklar = parsed(form.utskrivningsklar_at)
@@ -1411,7 +1412,21 @@ def _start_refusal(form: NewCaseForm, identifier):
         utskrivningsklar_at=local_to_utc(utskrivningsklar) if utskrivningsklar else None,
         birth_date=identifier.birth_date if identifier is not None else None,
         now=now_utc(),
+        adult_confirmed=adult_confirmed,
     )
+
+
+def _adult_ack(form: NewCaseForm, identifier) -> str:
+    """What ties a ticked "start it for the adult anyway" to the kind of SIP and the birth date it was shown
+    for (and the user): another kind or another person's age asks again."""
+    birth_date = identifier.birth_date if identifier is not None else None
+    message = f"sipflow.adult:{form.workflow_name.data}:{birth_date}:{current_actor().id}".encode()
+    return hmac.new(current_app.secret_key.encode(), message, hashlib.sha256).hexdigest()[:32]
+
+
+def _warns_of_adult(refused) -> bool:
+    """The refusal (InvalidInputs: several) says a child's SIP is for an adult (services.AdultUnconfirmed)."""
+    return any(isinstance(error, AdultUnconfirmed) for error in getattr(refused, "errors", [refused]))
 
 
 def _open_ack(person_id: int, open_case_ids: list[int]) -> str:
@@ -1474,6 +1489,7 @@ def new():
     status = 200
     identifier = None
     warning = None
+    adult_warned = False
     if request.method == "GET":
         try:
             services.check_may_start_cases(session, user)
@@ -1486,9 +1502,19 @@ def new():
         if not form.identifier.errors and not form.id_kind.errors and form.identifier.data:
             identifier = _check_identifier(form)
             valid = valid and identifier is not None
-        # What starting the SIP refuses besides (the particulars, the start dates), asked with the fields the
-        # form let through and marked too: every field's refusal on the first send. Writes nothing.
-        refused = _start_refusal(form, identifier)
+        # Only a tick given under the warning for this kind and this age confirms a child's SIP for an adult.
+        adult_confirmed = bool(form.confirm_adult.data) and hmac.compare_digest(
+            form.adult_ack.data or "", _adult_ack(form, identifier)
+        )
+        # What starting the SIP refuses besides (the particulars, the start dates, a child's SIP for an
+        # adult), asked with the fields the form let through and marked too: every field's refusal at once.
+        refused = _start_refusal(form, identifier, adult_confirmed=adult_confirmed)
+        # The tick stays offered, as the user left it, while it confirms what the form now asks.
+        adult_warned = adult_confirmed
+        if refused is not None and _warns_of_adult(refused):
+            adult_warned = True
+            form.confirm_adult.data = False
+            form.adult_ack.data = _adult_ack(form, identifier)
         if refused is not None:
             attach_error(form, refused, top, unmarked_only=not valid)
             valid = False
@@ -1551,6 +1577,7 @@ def new():
             municipality_groups=groups,
             errors=top,
             open_warning=warning,
+            adult_warned=adult_warned,
             page_url=url_for("cases.new"),
         ),
         status,
