@@ -229,7 +229,8 @@ def transition_label(transition: TransitionDef, locale: str) -> str:
 def already_done(done: TransitionDef | str, case_uid: str, *, to: str | None = None):
     """The one answer to a form refused as stale (StaleCase) that repeats its sender's own change of a moment
     ago, a double click or a network's resend (the services' checks: cases.services.own_step_just_taken,
-    own_private_participant_just_added, consent's own_further_consent_just_recorded, meetings'; each built
+    own_private_participant_just_added, own_removal_just_made, own_contact_person_just_named, consent's
+    own_further_consent_just_recorded and own_organisation_withdrawal_just_recorded, meetings'; each built
     on cases.services.just_done_by): the case page (or to, the page of what the change made), told it is
     done. done: the step taken, or the name of the change (as a step is named, "Lägg till närstående").
     The request's access is logged as one that saved nothing (audit.NOT_SAVED), not as the change made."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sipflow.errors import Conflict, NotAllowed, UserError
+from sipflow.errors import Conflict, InvalidInput, NotAllowed, UserError
 
 
 class TransitionNotAllowed(UserError):
@@ -47,3 +47,9 @@ class OpenCaseExists(Conflict):
     def __init__(self, message, case_ids: list[int]):
         super().__init__(message)
         self.case_ids = case_ids
+
+
+class AdultUnconfirmed(InvalidInput):
+    """A child's SIP for a person who is of age, and the user has not confirmed starting it all the same."""
+
+    code = "adult_unconfirmed"

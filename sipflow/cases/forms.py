@@ -821,6 +821,9 @@ class NewCaseForm(PageForm):
     # Shown with the warning that the person has an open SIP; open_ack ties the tick to that person.
     confirm_open = BooleanField(_l("Start another SIP for the person anyway"))
     open_ack = HiddenField()
+    # Shown with the warning that a child's SIP is for an adult; adult_ack ties the tick to the age and kind.
+    confirm_adult = BooleanField(_l("Start this kind of SIP anyway, though the person is an adult"))
+    adult_ack = HiddenField()
 
     def set_units(self, units) -> None:
         """Offer these units (queries.StartUnits: groups of one organisation each, labelled apart, the own

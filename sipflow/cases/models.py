@@ -97,6 +97,10 @@ class Participant(SQLModel, table=True):
     organisation_id: int | None = Field(default=None, foreign_key="organisation.id", index=True)
     unit_id: int | None = Field(default=None, foreign_key="unit.id")
     contact_user_id: int | None = Field(default=None, foreign_key="user.id")
+    # Who last named (or cleared) the unit's contact person, and when (cases.services.set_contact_person;
+    # None: never, or before it was kept): a second send of their own choice is then told done.
+    contact_named_by_user_id: int | None = Field(default=None, foreign_key="user.id")
+    contact_named_at: datetime | None = None
     name: str | None = Field(default=None, max_length=120)
     relation: str | None = Field(default=None, max_length=60)
     email: str | None = Field(default=None, max_length=254)

@@ -19,6 +19,7 @@ from sqlmodel import Session, select
 
 from sipflow.cases import deadlines, fields
 from sipflow.cases.errors import (
+    AdultUnconfirmed,
     CaseEnded,
     GuardFailed,
     OpenCaseExists,
@@ -40,6 +41,7 @@ from sipflow.consent.models import Consent
 from sipflow.db import compare_and_set, insert_unless_taken, mark_written
 from sipflow.errors import InvalidInput, NotAllowed, Refusals, UserError, refusal_of
 from sipflow.i18n import DEFAULT_LOCALE, checked_language
+from sipflow.people.identifiers import years_old
 from sipflow.people.models import Municipality, Organisation, Person, Unit, User
 from sipflow.people.services import ORGANISATION_COUNTY, check_particulars, organisation_county
 from sipflow.security import access, audit
@@ -592,13 +594,15 @@ def start_refusal(
     utskrivningsklar_at: datetime | None,
     birth_date: date | None,
     now: datetime,
+    adult_confirmed: bool = True,
 ) -> InvalidInput | None:
     """What starting a SIP refuses in what was typed (InvalidInputs: several), or None; writes nothing.
 
     Ny SIP asks it before it registers the person and starts the SIP, with the fields its own form checks
     let through (None: refused there, or not known: birth_date of an identifier that did not parse), so
-    every field is refused in one send: the person's particulars (people.services.check_particulars) and
-    the workflow's start dates (create_case's rule), each at its field.
+    every field is refused in one send: the person's particulars (people.services.check_particulars),
+    the workflow's start dates (create_case's rule), each at its field, and, unless adult_confirmed, a
+    child's SIP for an adult (refuse_unconfirmed_adult).
     """
 
     def check() -> None:
@@ -608,11 +612,36 @@ def start_refusal(
             if workflow_name not in registry.names():
                 refusals.refuse(UNKNOWN_KIND, "workflow_name")
             else:
+                workflow = registry.latest(workflow_name)
                 dates = {"utskrivningsklar_at": utskrivningsklar_at}
-                refusals.take(_check_start_dates, registry.latest(workflow_name), dates, birth_date, now=now)
+                refusals.take(_check_start_dates, workflow, dates, birth_date, now=now)
+                if not adult_confirmed:
+                    refusals.take(refuse_unconfirmed_adult, workflow, birth_date, today=to_local(now).date())
         refusals.raise_any()
 
     return refusal_of(check)
+
+
+# A child's SIP (its workflow file's childs_view) is for someone younger: the age of majority (FB 9 kap. 1 §).
+ADULT_AGE = 18
+
+
+def refuse_unconfirmed_adult(workflow: Workflow, birth_date: date | None, *, today: date) -> None:
+    """Refuse, at the kind of SIP, a child's SIP (the workflow's childs_view) for a person of ADULT_AGE or
+    older on today by birth_date (unknown: nothing to say), for the user to confirm or choose another kind:
+    its guardians' consent and the child's own view would be asked of an adult."""
+    if not workflow.childs_view or birth_date is None:
+        return
+    age = years_old(birth_date, today)
+    if age >= ADULT_AGE:
+        raise AdultUnconfirmed(
+            _l(
+                "The person is %(age)s years old, an adult, but this kind of SIP is for children. Choose "
+                "another kind, or tick the box below to start it anyway.",
+                age=age,
+            ),
+            field="workflow_name",
+        )
 
 
 # Draws of a new reference before giving up: with 32**6 references a year, a second collision in a row is
@@ -1097,6 +1126,8 @@ def set_contact_person(
     if participant.contact_user_id == contact_user_id:
         return ContactPersonChange(participant, changed=False)
     participant.contact_user_id = contact_user_id
+    participant.contact_named_by_user_id = actor.id
+    participant.contact_named_at = now
     session.add(participant)
     # Ids only: the log names no one.
     logger.info(
@@ -1390,6 +1421,60 @@ def own_private_participant_just_added(
         return None
     stored = (newest.kind, newest.name, newest.relation, newest.email, newest.phone, newest.language)
     return newest if sent == stored else None
+
+
+def own_contact_person_just_named(
+    session: Session,
+    case: SipCase,
+    actor: User,
+    participant_id: int,
+    contact_user_id: int | None,
+    *,
+    expected_version: int,
+    now: datetime,
+) -> Participant | None:
+    """The unit whose contact person a form sent at expected_version names, when actor named just that one
+    (or no one) a moment ago (just_done_by), from the same version, and nothing changed in the SIP since: the
+    form is their second send of it. Another choice, or someone else's, is someone else's change: None."""
+    if case.version != expected_version + 1:
+        return None
+    participant = session.get(Participant, participant_id)
+    if (
+        participant is None
+        or participant.case_id != case.id
+        or participant.contact_user_id != contact_user_id
+    ):
+        return None
+    if not just_done_by(actor, participant.contact_named_by_user_id, participant.contact_named_at, now=now):
+        return None
+    return participant
+
+
+def own_removal_just_made(
+    session: Session,
+    case: SipCase,
+    actor: User,
+    participant_id: int,
+    *,
+    reason: str | None,
+    expected_version: int,
+    now: datetime,
+) -> Participant | None:
+    """The participant a removal form sent at expected_version takes off the SIP, when actor took just that
+    one off a moment ago (just_done_by), for the same reason, from the same version, and nothing changed in
+    the SIP since: the form is their second send of it. Anything else is someone else's change: None."""
+    if case.version != expected_version + 1:
+        return None
+    participant = session.get(Participant, participant_id)
+    if participant is None or participant.case_id != case.id or participant.active:
+        return None
+    if not just_done_by(actor, participant.removed_by_user_id, participant.removed_at, now=now):
+        return None
+    try:
+        sent = fields.free_text(reason, "reason", limit=REMOVAL_REASON_LIMIT)
+    except InvalidInput:
+        return None
+    return participant if sent == participant.removed_reason else None
 
 
 def lock_case(session: Session, case: SipCase) -> SipCase:

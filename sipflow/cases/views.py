@@ -30,6 +30,7 @@ from werkzeug.exceptions import InternalServerError, MethodNotAllowed, RequestEn
 
 from sipflow.cases import corrections, queries, services
 from sipflow.cases.errors import (
+    AdultUnconfirmed,
     OpenCaseExists,
     StaleCase,
     TransitionNotAllowed,
@@ -1029,6 +1030,23 @@ def remove_participant(uid: str, participant_id: int):
         session, registry, case, actor, participant_id, parties.participants
     )
     form = RemoveParticipantForm(formdata=request.form) if posted else None
+
+    def repeated(case, form):
+        removed = services.own_removal_just_made(
+            session,
+            case,
+            actor,
+            participant_id,
+            reason=form.reason.data,
+            expected_version=form.version.data,
+            now=now_utc(),
+        )
+        return None if removed is None else _l("Remove a participant")
+
+    # The user's own removal of a moment ago, sent again (a double click): done, not someone else's change
+    # (nor refused as a participant no longer on the SIP).
+    if posted and (own := _own_repeat(form, case, repeated)) is not None:
+        return already_done(own, case.uid)
     if refusal is not None:
         status = _refusal_status(refusal, posted)
         # A posted reason is shown back read-only: the page offers no form to put it in.
@@ -1051,7 +1069,10 @@ def remove_participant(uid: str, participant_id: int):
             now=now_utc(),
             expected_version=form.version.data,
         ),
+        repeated=repeated,
     )
+    if sent.repeated is not None:
+        return already_done(sent.repeated, case.uid)
     if sent.refused is not None:
         return _render_removal(
             case, participant, None, errors=[sent.refused.message], status=sent.refused.status, kept=form
@@ -1074,20 +1095,23 @@ def _refusal_status(refusal: UserError, posted: bool) -> int:
 
 @dataclass
 class _Sent:
-    """What a participant page's form came to: done (result: the service's answer), refused by the SIP as it
-    now is (no form offered then), or errors to show with the form at status."""
+    """What a participant page's form came to: done (result: the service's answer), its sender's own change
+    of a moment ago (repeated: the change's name, for web.already_done), refused by the SIP as it now is (no
+    form offered then), or errors to show with the form at status."""
 
     done: bool = False
     result: object = None
+    repeated: object = None
     refused: UserError | None = None
     errors: list = field(default_factory=list)
     status: int = 200
 
 
-def _send_participant_form(case: SipCase, form, own_field: str, act) -> _Sent:
+def _send_participant_form(case: SipCase, form, own_field: str, act, *, repeated=None) -> _Sent:
     """A participant page's POST (removal, contact person): the stale and the form's own checks, then act()
     in a unit of work. A refusal at own_field goes beside it; any other is the SIP as it now is (someone
-    acted meanwhile), shown without a form, what was typed read-only."""
+    acted meanwhile), shown without a form, what was typed read-only. repeated(case, form): as for
+    _participant_change, asked when the claim finds the form stale (the user's own send of it came first)."""
     if _stale(form, case):
         return _Sent(errors=[STALE_FORM], status=409)
     if not form.validate():
@@ -1096,6 +1120,8 @@ def _send_participant_form(case: SipCase, form, own_field: str, act) -> _Sent:
         with unit_of_work(get_session()):
             result = act()
     except StaleCase:
+        if (own := _own_repeat(form, case, repeated)) is not None:
+            return _Sent(repeated=own)
         show_current_version(form, case.version)
         return _Sent(errors=[STALE_FORM], status=409)
     except UserError as error:
@@ -1132,6 +1158,29 @@ def contact_person(uid: str, participant_id: int):
         form = ContactPersonForm(formdata=None, version=case.version, contact_user_id=shown.contact_user_id)
     if not posted:
         return _render_contact_person(case, shown, form, errors=[], status=200)
+
+    def repeated(case, form):
+        named = services.own_contact_person_just_named(
+            session,
+            case,
+            actor,
+            participant_id,
+            form.contact_user_id.data,
+            expected_version=form.version.data,
+            now=now_utc(),
+        )
+        if named is None:
+            return None
+        # Named as the button the user pressed: "Bli kontaktperson" names themselves.
+        return (
+            _l("Become contact person")
+            if named.contact_user_id == actor.id
+            else _l("Save the contact person")
+        )
+
+    # The user's own choice of a moment ago, sent again (a double click): done, not someone else's change.
+    if (own := _own_repeat(form, case, repeated)) is not None:
+        return already_done(own, case.uid)
     sent = _send_participant_form(
         case,
         form,
@@ -1146,7 +1195,10 @@ def contact_person(uid: str, participant_id: int):
             now=now_utc(),
             expected_version=form.version.data,
         ),
+        repeated=repeated,
     )
+    if sent.repeated is not None:
+        return already_done(sent.repeated, case.uid)
     if sent.refused is not None:
         # Refused by the SIP as it now is (someone acted meanwhile): the choice is shown back.
         return _render_contact_person(
@@ -1346,7 +1398,7 @@ def _check_identifier(form: NewCaseForm):
         return None
 
 
-def _start_refusal(form: NewCaseForm, identifier):
+def _start_refusal(form: NewCaseForm, identifier, *, adult_confirmed: bool):
     """services.start_refusal asked with what the form let through (cases.forms.parsed: None for a field
     it refused); identifier: the parsed one, or None."""
     utskrivningsklar = parsed(form.utskrivningsklar_at)
@@ -1360,7 +1412,21 @@ def _start_refusal(form: NewCaseForm, identifier):
         utskrivningsklar_at=local_to_utc(utskrivningsklar) if utskrivningsklar else None,
         birth_date=identifier.birth_date if identifier is not None else None,
         now=now_utc(),
+        adult_confirmed=adult_confirmed,
     )
+
+
+def _adult_ack(form: NewCaseForm, identifier) -> str:
+    """What ties a ticked "start it for the adult anyway" to the kind of SIP and the birth date it was shown
+    for (and the user): another kind or another person's age asks again."""
+    birth_date = identifier.birth_date if identifier is not None else None
+    message = f"sipflow.adult:{form.workflow_name.data}:{birth_date}:{current_actor().id}".encode()
+    return hmac.new(current_app.secret_key.encode(), message, hashlib.sha256).hexdigest()[:32]
+
+
+def _warns_of_adult(refused) -> bool:
+    """The refusal (InvalidInputs: several) says a child's SIP is for an adult (services.AdultUnconfirmed)."""
+    return any(isinstance(error, AdultUnconfirmed) for error in getattr(refused, "errors", [refused]))
 
 
 def _open_ack(person_id: int, open_case_ids: list[int]) -> str:
@@ -1423,6 +1489,7 @@ def new():
     status = 200
     identifier = None
     warning = None
+    adult_warned = False
     if request.method == "GET":
         try:
             services.check_may_start_cases(session, user)
@@ -1435,9 +1502,19 @@ def new():
         if not form.identifier.errors and not form.id_kind.errors and form.identifier.data:
             identifier = _check_identifier(form)
             valid = valid and identifier is not None
-        # What starting the SIP refuses besides (the particulars, the start dates), asked with the fields the
-        # form let through and marked too: every field's refusal on the first send. Writes nothing.
-        refused = _start_refusal(form, identifier)
+        # Only a tick given under the warning for this kind and this age confirms a child's SIP for an adult.
+        adult_confirmed = bool(form.confirm_adult.data) and hmac.compare_digest(
+            form.adult_ack.data or "", _adult_ack(form, identifier)
+        )
+        # What starting the SIP refuses besides (the particulars, the start dates, a child's SIP for an
+        # adult), asked with the fields the form let through and marked too: every field's refusal at once.
+        refused = _start_refusal(form, identifier, adult_confirmed=adult_confirmed)
+        # The tick stays offered, as the user left it, while it confirms what the form now asks.
+        adult_warned = adult_confirmed
+        if refused is not None and _warns_of_adult(refused):
+            adult_warned = True
+            form.confirm_adult.data = False
+            form.adult_ack.data = _adult_ack(form, identifier)
         if refused is not None:
             attach_error(form, refused, top, unmarked_only=not valid)
             valid = False
@@ -1500,6 +1577,7 @@ def new():
             municipality_groups=groups,
             errors=top,
             open_warning=warning,
+            adult_warned=adult_warned,
             page_url=url_for("cases.new"),
         ),
         status,

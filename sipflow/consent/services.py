@@ -701,3 +701,32 @@ def withdraw_for_organisation(
         consent_ids,
     )
     return OrganisationWithdrawal(organisation, consent_ids)
+
+
+def own_organisation_withdrawal_just_recorded(
+    session: Session, case: SipCase, actor: User, data: dict, *, expected_version: int, now: datetime
+) -> bool:
+    """The withdrawal for one organisation a form sent at expected_version records, when actor recorded just
+    that one (the organisation, the reason) a moment ago (just_done_by) from the same version and nothing
+    changed in the SIP since: the form is their second send of it. Anything else is someone else's change."""
+    chosen = data.get("organisation_id")
+    if case.version != expected_version + 1 or not isinstance(chosen, int):
+        return False
+    newest = session.exec(
+        select(ConsentOrganisation)
+        .join(Consent, Consent.id == ConsentOrganisation.consent_id)
+        .where(
+            Consent.case_id == case.id,
+            ConsentOrganisation.organisation_id == chosen,
+            ConsentOrganisation.withdrawn_at.is_not(None),
+        )
+        .order_by(ConsentOrganisation.withdrawn_at.desc())
+        .limit(1)
+    ).first()
+    if newest is None or not just_done_by(actor, newest.withdrawn_by_user_id, newest.withdrawn_at, now=now):
+        return False
+    try:
+        reason = fields.text(data, "reason")
+    except InvalidInput:
+        return False
+    return reason == newest.withdrawn_reason

@@ -270,6 +270,10 @@ def withdraw_organisation(uid: str):
     )
     form.reason.label.text = words["reason"]
     page = {"case": case, "form": form, "withdrawable": withdrawable, "words": words}
+    # The user's own withdrawal of a moment ago, sent again (a double click): done, not refused as someone
+    # else's change (nor as an organisation the consent no longer covers).
+    if posted and _repeats_withdrawal(session, case, actor, form):
+        return already_done(_WITHDRAWAL, case.uid)
     if refusal is not None:
         return render_template(
             "consent/withdraw_organisation.html", **page, shown=False, errors=[refusal.message]
@@ -290,7 +294,10 @@ def withdraw_organisation(uid: str):
                 expected_version=form.version.data,
                 now=now_utc(),
             ),
+            repeated=lambda: _repeats_withdrawal(session, case, actor, form) and _WITHDRAWAL,
         )
+        if isinstance(withdrawn, _Repeated):
+            return already_done(withdrawn.what, case.uid)
         if withdrawn is not None:
             flash(
                 _l(
@@ -302,3 +309,17 @@ def withdraw_organisation(uid: str):
             )
             return redirect(url_for("cases.detail", uid=case.uid), code=303)
     return render_template("consent/withdraw_organisation.html", **page, shown=True, errors=errors), status
+
+
+# The withdrawal for one organisation named as a step is (web.already_done), as its page is titled.
+_WITHDRAWAL = _l("Withdraw consent for one organisation")
+
+
+def _repeats_withdrawal(session, case, actor, form: OrganisationWithdrawalForm) -> bool:
+    """The form, valid and read at an earlier version of case, records the user's own withdrawal of a moment
+    ago (services.own_organisation_withdrawal_just_recorded)."""
+    if not form.version.validate(form) or form.version.data in (None, case.version) or not form.validate():
+        return False
+    return services.own_organisation_withdrawal_just_recorded(
+        session, case, actor, form.to_data(), expected_version=form.version.data, now=now_utc()
+    )

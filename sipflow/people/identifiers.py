@@ -59,6 +59,11 @@ def _kind_error(found: str, kind: str) -> IdentifierError:
     return IdentifierError(f"Numret är ett {found}, inte ett {kind}.", "kind", found)
 
 
+def years_old(birth_date: date, day: date) -> int:
+    """Whole years from birth_date to day: the age turns on the birthday (29 February: on 1 March)."""
+    return day.year - birth_date.year - ((day.month, day.day) < (birth_date.month, birth_date.day))
+
+
 def _error(code: str) -> IdentifierError:
     return IdentifierError(_MESSAGES[code], code)
 
