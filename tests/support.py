@@ -278,6 +278,16 @@ def row_reads(seen: list[str], table: str) -> list[str]:
     return [s for s in seen if " ".join(s.replace('"', "").split()).startswith(start)]
 
 
+def deadline_reads(seen: list[str]) -> list[str]:
+    """The SELECTs among seen that read a case's deadlines: alone, or with its reminder rows in one."""
+    return [
+        s
+        for s in seen
+        if s.lstrip().upper().startswith("SELECT")
+        and " FROM deadline " in " ".join(s.replace('"', "").split())
+    ]
+
+
 @contextmanager
 def statements(target, keep=lambda statement: True) -> Iterator[list[str]]:
     """The SQL statements target (an engine or a connection) sends inside the block, those keep keeps."""

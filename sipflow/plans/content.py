@@ -53,7 +53,7 @@ def _rows_of(source: str, columns: dict):
     )
 
 
-_PLAN_ROWS = union_all(
+_PLAN_ROW_SELECTS = (
     _rows_of("g", dict(_GOALS.c)).where(_GOALS.c.plan_id == _PLAN_ID),
     _rows_of(
         "e",
@@ -85,9 +85,23 @@ _PLAN_ROWS = union_all(
         _UNITS.c.id.in_(bindparam("unit_ids", expanding=True))
     ),
 )
-_PLAN_ROWS = _PLAN_ROWS.order_by(
-    _PLAN_ROWS.selected_columns.source, _PLAN_ROWS.selected_columns.position, _PLAN_ROWS.selected_columns.id
-)
+
+
+def _ordered(rows):
+    return rows.order_by(
+        rows.selected_columns.source, rows.selected_columns.position, rows.selected_columns.id
+    )
+
+
+_PLAN_ROWS = _ordered(union_all(*_PLAN_ROW_SELECTS))
+
+
+def plan_rows_after(write):
+    """The statement of read_plan_rows with write (a data-modifying CTE RETURNING an id) in its WITH, whose
+    rows come as source "w": the write and the read in one round trip (PostgreSQL)."""
+    return _ordered(
+        union_all(*_PLAN_ROW_SELECTS, _rows_of("w", {"id": write.c.id}).select_from(write))
+    ).add_cte(write)
 
 
 @dataclass(frozen=True)
@@ -127,12 +141,20 @@ def _participant_ids(participants: list) -> tuple[frozenset, frozenset]:
 def read_plan_rows(session: Session, plan_id: int, participants: list) -> PlanRows:
     """The plan's goals, efforts and contacts, and the participants' organisations' and units' names:
     one statement."""
+    return read_plan_rows_after(session, _PLAN_ROWS, {"plan_id": plan_id}, participants)[0]
+
+
+def read_plan_rows_after(
+    session: Session, statement, params: dict, participants: list
+) -> tuple[PlanRows, list]:
+    """read_plan_rows by statement (_PLAN_ROWS or one of plan_rows_after, with its params): the plan's rows,
+    and the ids its write returned."""
     organisation_ids, unit_ids = _participant_ids(participants)
-    params = {"plan_id": plan_id, "organisation_ids": list(organisation_ids), "unit_ids": list(unit_ids)}
-    by_source = {"g": [], "e": [], "c": [], "o": [], "u": []}
-    for row in column_rows(session, _PLAN_ROWS, params):
+    params = params | {"organisation_ids": list(organisation_ids), "unit_ids": list(unit_ids)}
+    by_source = {"g": [], "e": [], "c": [], "o": [], "u": [], "w": []}
+    for row in column_rows(session, statement, params):
         by_source[row.source].append(row)
-    return PlanRows(
+    rows = PlanRows(
         goals=by_source["g"],
         efforts=by_source["e"],
         contacts=by_source["c"],
@@ -141,6 +163,7 @@ def read_plan_rows(session: Session, plan_id: int, participants: list) -> PlanRo
         asked=(organisation_ids, unit_ids),
         organisation_kinds={row.id: row.organisation_kind for row in by_source["o"]},
     )
+    return rows, [row.id for row in by_source["w"]]
 
 
 def plan_items(session: Session, plan: Plan) -> tuple[list[PlanGoal], list[PlanEffort], list[PlanContact]]:

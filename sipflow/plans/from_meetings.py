@@ -6,7 +6,8 @@ on the transitions whose form is ``meeting_outcome``, after ``mark_meeting_held`
 
 from __future__ import annotations
 
-from sqlalchemy import Integer, bindparam, func, insert, update
+from sqlalchemy import Integer, bindparam, func, insert, inspect, update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
 from sipflow.cases.models import Participant, SipCase
@@ -76,14 +77,16 @@ def carry_decisions(
         return []
     if just_recorded:
         efforts = [_effort_of(session, case, decision) for decision in decisions]
-        rows = [{c: getattr(e, c) for c in _VALUE_COLUMNS} | {"case_id": case.id} for e in efforts]
+        rows = [{c: getattr(e, c) for c in _VALUE_COLUMNS} | {"of_case": case.id} for e in efforts]
         # Into the case's plan, each at its next position, without reading the plan first. The first row
         # tells whether there is a plan (a single statement's row count, kept for an INSERT by
         # preserve_rowcount; an executemany's is not exact on every driver); the others follow it.
-        if session.execute(_INTO_CASE_PLAN, rows[0]).rowcount == 1:
+        postgresql = session.get_bind().dialect.name == "postgresql"
+        first = _INTO_CASE_PLAN_RAISING_ITS_VERSION if postgresql else _INTO_CASE_PLAN
+        if session.execute(first, rows[0]).rowcount == 1:
             if rows[1:]:
                 session.execute(_INTO_CASE_PLAN, rows[1:])
-            _plan_changed(session, case)
+            _plan_changed(session, case, raised=postgresql)
             return efforts
     # One read gives the plan, which decisions it carries already and its efforts' last position (a plan
     # holds tens of efforts, not thousands); a case without a plan yet gets one.
@@ -107,21 +110,32 @@ def carry_decisions(
     return efforts
 
 
-def _plan_changed(session: Session, case: SipCase) -> None:
+def _plan_changed(session: Session, case: SipCase, *, raised: bool = False) -> None:
     """The case's plan got efforts outside the editor: its row version moves on (a plan loaded in the
-    session is updated too)."""
-    session.execute(
-        update(Plan)
-        .where(Plan.case_id == case.id)
-        .values(row_version=Plan.row_version + 1)
-        .execution_options(synchronize_session="evaluate")
-    )
+    session is updated too). raised: the statement that added the efforts raised it (PostgreSQL)."""
+    if not raised:
+        session.execute(
+            update(Plan)
+            .where(Plan.case_id == case.id)
+            .values(row_version=Plan.row_version + 1)
+            .execution_options(synchronize_session="evaluate")
+        )
+        return
+    # As the ORM's "evaluate" would: a held plan of the case shows the new version (read again if unknown).
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, Plan):
+            loaded = inspect(obj).dict
+            if not {"case_id", "row_version"} <= loaded.keys():
+                session.expire(obj, ["row_version"])
+            elif loaded["case_id"] == case.id:
+                set_committed_value(obj, "row_version", loaded["row_version"] + 1)
 
 
 _EFFORT_COLUMNS = [c.name for c in PlanEffort.__table__.columns if c.name != "id"]
 # An effort's values but its plan and position, which INSERT ... SELECT takes from the case's plan (no row
 # when it has none): the plan's id, and one past its efforts' last position (so rows sent one after the
-# other follow on).
+# other follow on). The case is bound as of_case: the WITH's UPDATE of the plan below would SET each plan
+# column a parameter is named after (no effort column is one).
 _EFFORTS, _PLANS = PlanEffort.__table__, Plan.__table__
 _VALUE_COLUMNS = [c.name for c in _EFFORTS.columns if c.name not in ("id", "plan_id", "position")]
 _EARLIER = _EFFORTS.alias("earlier")
@@ -135,9 +149,18 @@ _INTO_CASE_PLAN = (
             select(func.coalesce(func.max(_EARLIER.c.position), -1) + 1)
             .where(_EARLIER.c.plan_id == _PLANS.c.id)
             .scalar_subquery(),
-        ).where(_PLANS.c.case_id == bindparam("case_id", type_=Integer)),
+        ).where(_PLANS.c.case_id == bindparam("of_case", type_=Integer)),
     )
     .execution_options(preserve_rowcount=True)
+)
+# The same INSERT raising the plan's row version in a data-modifying WITH, for the first row on PostgreSQL
+# (one round trip fewer than _plan_changed's UPDATE after it). The WITH's UPDATE runs whenever the INSERT is
+# sent and matches the plan the INSERT selects, or nothing when the case has none (then neither writes).
+_INTO_CASE_PLAN_RAISING_ITS_VERSION = _INTO_CASE_PLAN.add_cte(
+    update(_PLANS)
+    .where(_PLANS.c.case_id == bindparam("of_case", type_=Integer))
+    .values(row_version=_PLANS.c.row_version + 1)
+    .cte("raised_plan")
 )
 
 

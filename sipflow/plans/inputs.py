@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import bindparam
 from sqlmodel import select
 
 from sipflow.cases import fields
@@ -20,9 +19,15 @@ from sipflow.errors import InvalidInput
 from sipflow.lengths import fits, too_long
 from sipflow.people.models import Person
 from sipflow.plans.editor import PlanConflict, add_own_goals, is_child, local_today, plan_data, save_plan
-from sipflow.plans.models import Plan, PlanGoal, effort_in_force
+from sipflow.plans.models import PlanGoal, effort_in_force
 from sipflow.plans.responsibility import give_first_huvudansvar_unclaimed
-from sipflow.plans.services import STEP_PLAN, find_plan, forget_step_plan_items, read_step_plan
+from sipflow.plans.services import (
+    STEP_PLAN,
+    find_plan,
+    forget_step_plan_items,
+    hold_step_plan,
+    read_step_plan,
+)
 from sipflow.translated import lazy_gettext as _l
 from sipflow.workflow.context import TransitionContext
 from sipflow.workflow.registry import register_effect, register_input
@@ -31,19 +36,6 @@ PLAN_CHANGED_SINCE_OPENED = _l(
     "The plan was changed after you opened it. Look at it as it is now before you establish it."
 )
 OWN_GOALS_LIMIT = 4000
-
-
-# The no-op compare-and-set that holds the plan for the step, built once (Core: the ORM kept nothing in
-# step either, synchronize_session=False); it sets row_version to the value it must have.
-_PLANS = Plan.__table__
-_HOLD_PLAN = (
-    _PLANS.update()
-    .where(
-        _PLANS.c.id == bindparam("plan_id", type_=_PLANS.c.id.type),
-        _PLANS.c.row_version == bindparam("expected", type_=_PLANS.c.row_version.type),
-    )
-    .values(row_version=bindparam("expected", type_=_PLANS.c.row_version.type))
-)
 
 
 def follow_up_due_at(day: date) -> datetime:
@@ -78,8 +70,7 @@ def apply_plan(ctx: TransitionContext) -> None:
         )
     # A no-op compare-and-set: it holds the plan row for this step, so a save that commits first makes it
     # miss (a conflict) rather than the step establishing a plan nobody looked at.
-    claimed = ctx.session.execute(_HOLD_PLAN, {"plan_id": plan.id, "expected": expected})
-    if claimed.rowcount != 1:
+    if not hold_step_plan(ctx, plan, expected):
         raise PlanConflict(PLAN_CHANGED_SINCE_OPENED)
     ctx.details["plan_row_version"] = expected
 

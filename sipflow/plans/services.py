@@ -8,7 +8,13 @@ from sqlmodel import Session, select
 from sipflow.cases.models import SipCase
 from sipflow.cases.services import step_participants
 from sipflow.people.models import Person
-from sipflow.plans.content import NO_PLAN_ROWS, PlanRows, read_plan_rows
+from sipflow.plans.content import (
+    NO_PLAN_ROWS,
+    PlanRows,
+    plan_rows_after,
+    read_plan_rows,
+    read_plan_rows_after,
+)
 from sipflow.plans.models import Plan, PlanVersion
 from sipflow.workflow.context import TransitionContext
 
@@ -97,3 +103,35 @@ def step_plan_items(ctx: TransitionContext) -> tuple[Plan | None, PlanRows]:
 def forget_step_plan_items(ctx: TransitionContext) -> None:
     """The step changed the plan's goals or efforts: the next reader reads them again."""
     ctx.memo.pop(STEP_PLAN_ITEMS, None)
+
+
+# The no-op compare-and-set that holds the plan for a step, built once (Core: the ORM kept nothing in step
+# either, synchronize_session=False); it sets row_version to the value it must have.
+_PLANS = Plan.__table__
+_HOLD_PLAN = (
+    _PLANS.update()
+    .where(
+        _PLANS.c.id == bindparam("plan_id", type_=_PLANS.c.id.type),
+        _PLANS.c.row_version == bindparam("expected", type_=_PLANS.c.row_version.type),
+    )
+    .values(row_version=bindparam("expected", type_=_PLANS.c.row_version.type))
+)
+# On PostgreSQL the hold rides in the read of the step's plan items as a data-modifying WITH (one round trip
+# fewer): the read's "w" row, the plan's id the UPDATE returned, tells that it matched. The read sees the
+# rows as the statement began, not as the hold found them: the same here, as every writer of a plan locks
+# the case before the plan (the editor, huvudansvar, a step's claim), so none can commit in between once
+# the step's claim is made; one that committed before moved the row version, and the hold misses.
+_HOLD_PLAN_WITH_ITEMS = plan_rows_after(_HOLD_PLAN.returning(_PLANS.c.id).cte("held_plan"))
+
+
+def hold_step_plan(ctx: TransitionContext, plan: Plan, expected: int) -> bool:
+    """Hold the plan row for the step at row version expected (a no-op compare-and-set); False when the
+    plan is at another version. On PostgreSQL its items (step_plan_items) are read in the same statement.
+    """
+    params = {"plan_id": plan.id, "expected": expected}
+    if ctx.session.get_bind().dialect.name != "postgresql" or STEP_PLAN_ITEMS in ctx.memo:
+        return ctx.session.execute(_HOLD_PLAN, params).rowcount == 1
+    rows, held = read_plan_rows_after(ctx.session, _HOLD_PLAN_WITH_ITEMS, params, step_participants(ctx))
+    if held:
+        ctx.memo[STEP_PLAN_ITEMS] = (plan, rows)
+    return bool(held)
