@@ -227,11 +227,13 @@ def test_an_unknown_filter_value_is_a_400_beside_its_field_and_the_other_filter_
 
 
 def lookups(db_session) -> list[tuple]:
+    # In the log's order: PostgreSQL returns an unordered read in heap order, which the per-test emptying
+    # makes differ from the order of insertion.
     db_session.expire_all()
     return db_session.exec(
         select(
             AccessLogEntry.user_id, AccessLogEntry.person_id, AccessLogEntry.action, AccessLogEntry.case_id
-        )
+        ).order_by(AccessLogEntry.seq)
     ).all()
 
 
