@@ -14,11 +14,12 @@ from sipflow.cases.scripted import scripted_input
 from sipflow.consent.models import Consent, ConsentOrganisation
 from sipflow.consent.services import give_consent
 from sipflow.db import unit_of_work
+from sipflow.plans.models import Plan, PlanGoal
 
 
 def _inserts(seen: list[str], table: str) -> list[str]:
-    """The statements among seen that are an INSERT INTO table."""
-    return [s for s in seen if s.lstrip().startswith(f"INSERT INTO {table} ")]
+    """The statements among seen that are an INSERT INTO table (quoted or not)."""
+    return [s for s in seen if s.lstrip().replace('"', "").startswith(f"INSERT INTO {table} ")]
 
 
 def _writing(seen: list[str], table: str) -> list[str]:
@@ -103,4 +104,33 @@ def test_each_guardians_consent_is_the_sessions_object_with_its_organisations(
     rows = db_session.exec(select(Consent).where(Consent.case_id == case.id).order_by(Consent.id)).all()
     assert [(c.id, c.given_by_participant_id, c.given_by, c.form) for c in rows] == [
         (c.id, c.given_by_participant_id, "guardian", "written") for c in consents
+    ]
+
+
+def test_a_plan_started_by_the_preparation_and_its_goals_go_in_one_statement_on_postgresql(
+    db_session, registry, parties, create_case, engine, now
+):
+    case = create_case("sip")
+    _step(db_session, registry, parties, case, "give_consent", now + timedelta(minutes=1))
+    at = now + timedelta(minutes=2)
+    form = registry.get(case.workflow_name, case.workflow_version).transition(case.state, "start_preparation")
+    data = {
+        **scripted_input(db_session, case, form.form, at),
+        "own_goals": "Bo kvar hemma\nbo kvar hemma\nLaga mat",
+    }
+    with support.statements(engine) as seen:
+        support.fire(db_session, registry, parties.region_user, case, "start_preparation", now=at, data=data)
+    if engine.dialect.name == "postgresql":
+        # One round trip: the plan's INSERT ... WHERE NOT EXISTS rides in a WITH of its goals' INSERT.
+        assert _inserts(seen, "plan") == [] and _inserts(seen, "plangoal") == [], seen
+        [folded] = _writing(seen, "plangoal")
+        assert "INSERT INTO plan " in folded, folded
+    else:
+        assert len(_inserts(seen, "plan")) == 1 and len(_inserts(seen, "plangoal")) == 1, seen
+    [plan] = db_session.exec(select(Plan).where(Plan.case_id == case.id)).all()
+    goals = db_session.exec(select(PlanGoal).where(PlanGoal.plan_id == plan.id).order_by(PlanGoal.position))
+    # Each goal once (the same words in another case are the same goal), in the order typed.
+    assert [(g.kind, g.text, g.position) for g in goals] == [
+        ("own", "Bo kvar hemma", 0),
+        ("own", "Laga mat", 1),
     ]
