@@ -28,6 +28,7 @@ from sipflow.meetings.services import (
     cancel_planned_meetings,
     clear_unbooked,
     follow_address,
+    kind_when_held,
     mark_unbooked,
     move_to_held_time,
     settle_meeting_kinds,
@@ -79,31 +80,39 @@ def mark_meeting_held(ctx: TransitionContext) -> None:
     held_at = ctx.data["held_at"]
     meeting = ctx.data.get("meeting")
     clear_unbooked(ctx.session, ctx.case)
+    attendance: dict[int, str] = ctx.data.get("attendance", {})
+    classification = classify(attendance.values())
+    typed_mode = ctx.data.get("mode")
+    held = {
+        "status": HELD,
+        "held_at": held_at,
+        "moved": bool(ctx.data.get("moved")),
+        "classification": classification,
+        "no_change_reason": ctx.data.get("no_change_reason"),
+    }
+    # The case's meetings as the outcome input read them (none is written in between).
+    meetings = step_meetings(ctx)
     if meeting is None:
         meeting = Meeting(
             case_id=ctx.case.id,
-            mode=ctx.data.get("mode") or "on_site",
+            mode=typed_mode or MODE_OF_CLASSIFICATION.get(classification, "on_site"),
             starts_at=held_at,
             ends_at=held_at + timedelta(hours=1),
+            updated_at=ctx.now,
+            **held,
         )
+        ctx.session.add(meeting)
     else:
+        held["mode"] = typed_mode or MODE_OF_CLASSIFICATION.get(classification, meeting.mode)
+        # First or follow-up as held, written by the claim with the rest (settled below as for a new one).
+        held["kind"] = kind_when_held(meeting, held_at, meetings)
         booked = meeting.starts_at
-        if move_to_held_time(ctx.session, ctx.case, meeting, held_at, now=ctx.now):
+        # The meeting claimed as the step read it, its held columns written by the same UPDATE.
+        if move_to_held_time(ctx.session, ctx.case, meeting, held_at, now=ctx.now, held=held):
             # The booked time, for the record: the meeting itself now has the time it was held.
             ctx.details["booked_starts_at"] = booked.isoformat()
-    attendance: dict[int, str] = ctx.data.get("attendance", {})
-    classification = classify(attendance.values())
-    meeting.status = HELD
-    meeting.held_at = held_at
-    meeting.moved = bool(ctx.data.get("moved"))
-    meeting.classification = classification
-    meeting.no_change_reason = ctx.data.get("no_change_reason")
-    meeting.mode = ctx.data.get("mode") or MODE_OF_CLASSIFICATION.get(classification, meeting.mode)
-    meeting.updated_at = ctx.now
-    ctx.session.add(meeting)
-    # First or follow-up, as held: the case's meetings as the outcome input read them (none is written in
-    # between), the one booked first perhaps held second.
-    ctx.memo[REKINDED_MEETINGS] = settle_meeting_kinds(ctx.session, meeting, step_meetings(ctx))
+    # First or follow-up, as held: the one booked first perhaps held second.
+    ctx.memo[REKINDED_MEETINGS] = settle_meeting_kinds(ctx.session, meeting, meetings)
     if meeting.id is None:
         ctx.session.flush()  # its id, for the attendance and the decisions
     carer_support = ctx.data.get("carer_support", {})
