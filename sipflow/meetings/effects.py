@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from sqlalchemy import insert
+from sqlalchemy import Date, Integer, String, bindparam, column, func, insert, select
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import make_transient_to_detached
+from sqlmodel import Session
 
 from sipflow.cases.services import register_address_change, register_participant_removal, step_participants
 from sipflow.consent.services import register_coverage_withdrawal
@@ -116,21 +119,17 @@ def mark_meeting_held(ctx: TransitionContext) -> None:
     if meeting.id is None:
         ctx.session.flush()  # its id, for the attendance and the decisions
     carer_support = ctx.data.get("carer_support", {})
-    if attendance:
-        # One Core INSERT of plain rows: nothing in the step reads them back (the ORM's unit of work for a
-        # row per participant cost more Python than the statement).
-        ctx.session.execute(
-            insert(Attendance.__table__),
-            [
-                {
-                    "meeting_id": meeting.id,
-                    "participant_id": participant_id,
-                    "mode": mode,
-                    "carer_support": carer_support.get(participant_id),
-                }
-                for participant_id, mode in attendance.items()
-            ],
-        )
+    # Plain rows: nothing in the step reads them back (the ORM's unit of work for a row per participant
+    # cost more Python than the statement).
+    attended = [
+        {
+            "meeting_id": meeting.id,
+            "participant_id": participant_id,
+            "mode": mode,
+            "carer_support": carer_support.get(participant_id),
+        }
+        for participant_id, mode in attendance.items()
+    ]
     owners = owners_of(step_participants(ctx))
     decisions = []
     for position, decision in enumerate(ctx.details.get("decisions", [])):
@@ -146,7 +145,13 @@ def mark_meeting_held(ctx: TransitionContext) -> None:
                 position=position,
             )
         )
-    ctx.session.add_all(decisions)
+    if decisions and ctx.session.get_bind().dialect.name == "postgresql":
+        # The attendance rides in the decisions' INSERT as a WITH: one round trip fewer.
+        _insert_attendance_and_decisions(ctx.session, meeting, attended, decisions)
+    else:
+        if attended:
+            ctx.session.execute(insert(Attendance.__table__), attended)
+        ctx.session.add_all(decisions)
     # Written now with the meeting's new state, in one unit of work: the effects after this one
     # (carry_decisions_into_plan) read them.
     ctx.session.flush()
@@ -155,6 +160,81 @@ def mark_meeting_held(ctx: TransitionContext) -> None:
     ctx.memo[HELD_MEETING] = meeting
     if classification is not None:
         ctx.details["classification"] = classification
+
+
+def _insert_attendance_and_decisions(
+    session: Session, meeting: Meeting, attended: list[dict], decisions: list[MeetingDecision]
+) -> None:
+    """INSERT a held meeting's attendance and its decisions in one statement (PostgreSQL: a data-modifying
+    WITH, one round trip fewer than two INSERTs). The decisions join the session as their rows, as if read:
+    the effects after this one (carry_decisions_into_plan) take them with their ids."""
+    params = {
+        "meeting_id": meeting.id,
+        "attended_participant_ids": [row["participant_id"] for row in attended],
+        "attended_modes": [row["mode"] for row in attended],
+        "attended_carer_support": [row["carer_support"] for row in attended],
+        **{f"decision_{name}s": [getattr(d, name) for d in decisions] for name, _ in _DECISION_COLUMNS},
+    }
+    rows = session.connection().execute(_ATTENDANCE_AND_DECISIONS, params)
+    ids = {position: decision_id for decision_id, position in rows}
+    for decision in decisions:
+        decision.id = ids[decision.position]
+        make_transient_to_detached(decision)
+        session.add(decision)
+
+
+# A decision's columns but its id and meeting, each an array of the statement's.
+_DECISION_COLUMNS = (
+    ("text", String),
+    ("organisation_id", Integer),
+    ("unit_id", Integer),
+    ("participant_id", Integer),
+    ("due_on", Date),
+    ("position", Integer),
+)
+
+
+def _attendance_and_decisions_statement():
+    """WITH attended AS (INSERT attendance SELECT its arrays) INSERT meetingdecision SELECT its arrays."""
+    meeting_id = bindparam("meeting_id", type_=Integer)
+    attendance = (
+        func.unnest(
+            bindparam("attended_participant_ids", type_=ARRAY(Integer)),
+            bindparam("attended_modes", type_=ARRAY(String)),
+            bindparam("attended_carer_support", type_=ARRAY(String)),
+        )
+        .table_valued(
+            column("participant_id", Integer), column("mode", String), column("carer_support", String)
+        )
+        .render_derived()
+        .alias("attended")
+    )
+    attended = insert(Attendance.__table__).from_select(
+        ["meeting_id", "participant_id", "mode", "carer_support"],
+        select(meeting_id, attendance.c.participant_id, attendance.c.mode, attendance.c.carer_support),
+    )
+    decided = (
+        func.unnest(*(bindparam(f"decision_{name}s", type_=ARRAY(kind)) for name, kind in _DECISION_COLUMNS))
+        .table_valued(*(column(name, kind) for name, kind in _DECISION_COLUMNS))
+        .render_derived()
+        .alias("decided")
+    )
+    table = MeetingDecision.__table__
+    return (
+        insert(table)
+        .from_select(
+            ["meeting_id", *(name for name, _ in _DECISION_COLUMNS)],
+            select(meeting_id, *(decided.c[name] for name, _ in _DECISION_COLUMNS)).order_by(
+                decided.c.position
+            ),
+        )
+        .returning(table.c.id, table.c.position)
+        .add_cte(attended.cte("attended_rows"))
+    )
+
+
+# Built once (PostgreSQL's arrays: any number of rows of each).
+_ATTENDANCE_AND_DECISIONS = _attendance_and_decisions_statement()
 
 
 register_effect(BOOKING_EFFECT, plan_meeting)

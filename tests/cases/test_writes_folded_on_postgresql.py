@@ -14,7 +14,8 @@ from sipflow.cases.scripted import scripted_input
 from sipflow.consent.models import Consent, ConsentOrganisation
 from sipflow.consent.services import give_consent
 from sipflow.db import unit_of_work
-from sipflow.plans.models import Plan, PlanGoal
+from sipflow.meetings.models import Attendance, MeetingDecision
+from sipflow.plans.models import Plan, PlanEffort, PlanGoal
 
 
 def _inserts(seen: list[str], table: str) -> list[str]:
@@ -134,3 +135,42 @@ def test_a_plan_started_by_the_preparation_and_its_goals_go_in_one_statement_on_
         ("own", "Bo kvar hemma", 0),
         ("own", "Laga mat", 1),
     ]
+
+
+def test_a_held_meetings_attendance_and_decisions_go_in_one_statement_on_postgresql(
+    db_session, registry, parties, create_case, engine, now
+):
+    case = create_case("sip")
+    path = support.SIP_HAPPY_PATH
+    for step, trigger in enumerate(path[: path.index("hold_meeting")], start=1):
+        support.fire(
+            db_session, registry, parties.region_user, case, trigger, now=now + timedelta(minutes=step)
+        )
+    at = now + timedelta(minutes=10)
+    form = registry.get(case.workflow_name, case.workflow_version).transition(case.state, "hold_meeting").form
+    data = scripted_input(db_session, case, form, at)
+    data["decisions"] = [*data["decisions"], {**data["decisions"][0], "text": "Ett andra beslut"}]
+    with support.statements(engine) as seen:
+        log = support.fire(db_session, registry, parties.region_user, case, "hold_meeting", now=at, data=data)
+    if engine.dialect.name == "postgresql":
+        # One round trip: the attendance's INSERT rides in a WITH of the decisions'.
+        assert _inserts(seen, "attendance") == [], seen
+        [folded] = _writing(seen, "meetingdecision")
+        assert "INSERT INTO attendance " in folded, folded
+    else:
+        # (SQLite: the ORM inserts the decisions one by one, to read each id back.)
+        assert len(_inserts(seen, "attendance")) == 1 and _inserts(seen, "meetingdecision"), seen
+    meeting_id = log.details["meeting_id"]
+    attended = db_session.exec(select(Attendance).where(Attendance.meeting_id == meeting_id)).all()
+    assert {a.participant_id: a.mode for a in attended} == data["attendance"]
+    decisions = db_session.exec(
+        select(MeetingDecision).where(MeetingDecision.meeting_id == meeting_id).order_by(MeetingDecision.id)
+    ).all()
+    # In the order written, each the session's own object, and the plan's efforts made from them name them.
+    assert [(d.position, d.text) for d in decisions] == [
+        (0, data["decisions"][0]["text"].strip()),
+        (1, "Ett andra beslut"),
+    ]
+    assert all(d not in db_session.dirty for d in decisions)
+    efforts = db_session.exec(select(PlanEffort).where(PlanEffort.decision_id.is_not(None))).all()
+    assert sorted(e.decision_id for e in efforts) == [d.id for d in decisions]
