@@ -22,6 +22,10 @@ FIRST, FOLLOW_UP = MEETING_KINDS = ("first", "follow_up")
 # session.info key, for the rest of the transaction: {case id: every meeting of the case, the session's own
 # objects, as a step read them (outcome.step_meetings), with the meeting it booked}.
 STEP_MEETINGS = "sipflow.meetings.step_meetings"
+# session.info key, for the rest of the transaction: {case id: the planned meetings whose claim wrote further
+# columns (an outcome's held columns, the held time: services.move_to_held_time)}: no flush shows that change,
+# the reminders' reconciliation takes it from here as from a flush of the meeting.
+WRITTEN_BY_CLAIM = "sipflow.meetings.written_by_claim"
 # iTIP participation status (RFC 5545 PARTSTAT) an invitee can hold.
 PARTSTATS = ("NEEDS-ACTION", "ACCEPTED", "DECLINED", "TENTATIVE")
 # The ways an invitee says they will take part; "absent" is not one (that is PARTSTAT=DECLINED).

@@ -16,7 +16,7 @@ import hashlib
 import hmac
 import logging
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
@@ -30,7 +30,7 @@ from sipflow.cases.errors import PartyNotAllowed
 from sipflow.cases.models import Participant, SipCase
 from sipflow.cases.services import StepReads, fire_transition, lock_case, own_step_just_taken, touch_case
 from sipflow.clock import to_local
-from sipflow.db import compare_and_set
+from sipflow.db import compare_and_set, mark_written
 from sipflow.errors import Conflict, InvalidInput, NotAllowed, Refusals, refusal_of
 from sipflow.meetings import messages
 from sipflow.meetings.booking import (
@@ -51,6 +51,7 @@ from sipflow.meetings.models import (
     OTHER,
     PARTSTATS,
     PLANNED,
+    WRITTEN_BY_CLAIM,
     Invitation,
     Meeting,
     new_nonce,
@@ -229,11 +230,9 @@ def settle_meeting_kinds(session: Session, held: Meeting, meetings: Sequence[Mee
     outcome refuses a meeting held before the SIP's last one (inputs._held_at), so none does unless data
     from before this rule held two first meetings.
     """
-    others = [m for m in meetings if m is not held]
-    held_ones = [m for m in others if m.status == HELD] + [held]
-    first = min(held_ones, key=lambda m: (m.held_at or m.starts_at, m is held, m.kind != FIRST, m.id or 0))
+    first = _first_held(held, held.held_at, meetings)
     changed = []
-    for meeting in [*others, held]:
+    for meeting in [*(m for m in meetings if m is not held), held]:
         kind = FIRST if meeting is first else FOLLOW_UP
         if meeting.kind != kind:
             meeting.kind = kind
@@ -243,13 +242,41 @@ def settle_meeting_kinds(session: Session, held: Meeting, meetings: Sequence[Mee
     return changed
 
 
+def kind_when_held(held: Meeting, held_at: datetime, meetings: Sequence[Meeting]) -> str:
+    """The kind settle_meeting_kinds will give held, a booked meeting about to be recorded as held at held_at
+    (its claim writes the kind with the held columns)."""
+    return FIRST if _first_held(held, held_at, meetings) is held else FOLLOW_UP
+
+
+def _first_held(held: Meeting, held_at: datetime, meetings: Sequence[Meeting]) -> Meeting:
+    """Of meetings and held (held at held_at), the one held first: settle_meeting_kinds' rule."""
+    held_ones = [m for m in meetings if m is not held and m.status == HELD] + [held]
+    return min(
+        held_ones,
+        key=lambda m: (
+            held_at if m is held else m.held_at or m.starts_at,
+            m is held,
+            m.kind != FIRST,
+            m.id or 0,
+        ),
+    )
+
+
 def check_sequence(meeting: Meeting, expected_sequence: int | None) -> None:
     """Refuse a form loaded at another SEQUENCE than the meeting has now (None: no form, no check)."""
     if expected_sequence is not None and meeting.sequence != expected_sequence:
         raise StaleMeeting(STALE_MEETING)
 
 
-def _claim(session: Session, meeting: Meeting, expected: int | None, *, now: datetime, bump: bool) -> None:
+def _claim(
+    session: Session,
+    meeting: Meeting,
+    expected: int | None,
+    *,
+    now: datetime,
+    bump: bool,
+    also: Mapping[str, object] | None = None,
+) -> None:
     """Compare-and-set the meeting as read: of two writers holding the same SEQUENCE of a planned meeting,
     only one gets past here. Every write to a meeting goes through it (the one place).
 
@@ -263,6 +290,8 @@ def _claim(session: Session, meeting: Meeting, expected: int | None, *, now: dat
     the case's row first (a step's claim, or lock_case), but a meeting read before that is not read again:
     this is what refuses it. A refusal says why: MeetingClosed when no longer planned, else StaleMeeting.
     The claim must be the transaction's first write, or follow the case's claim or lock (see the retry below).
+    also: further columns the same UPDATE writes (an outcome's held columns); the caller marks them written
+    on the meeting object (mark_written) when it is to hold them.
     """
     if expected is None:
         expected = meeting.sequence
@@ -275,7 +304,7 @@ def _claim(session: Session, meeting: Meeting, expected: int | None, *, now: dat
     statement = (
         update(Meeting)
         .where(Meeting.id == meeting.id, Meeting.sequence == expected, Meeting.status == PLANNED)
-        .values(sequence=new, updated_at=now)
+        .values(sequence=new, updated_at=now, **(also or {}))
         .execution_options(synchronize_session=False)
     )
     claimed = compare_and_set(
@@ -593,36 +622,56 @@ def _apply_change(
 
 
 def move_to_held_time(
-    session: Session, case: SipCase, meeting: Meeting, held_at: datetime, *, now: datetime
+    session: Session,
+    case: SipCase,
+    meeting: Meeting,
+    held_at: datetime,
+    *,
+    now: datetime,
+    held: Mapping[str, object] | None = None,
 ) -> bool:
-    """A booked meeting held before its booked time has come: its time becomes when it was held, as long as
+    """Claim a booked meeting for its outcome, writing held (its held columns: status, held_at, ...) with the
+    claim. A meeting held before its booked time has come: its time becomes when it was held, as long as
     booked, and every invitee's calendar entry is moved there (a REQUEST with SEQUENCE + 1, as a moved
-    meeting's update), so nobody turns up at the booked time. False: nothing changed.
+    meeting's update), so nobody turns up at the booked time. False: its time is left as it is.
 
     Only a booked time still ahead misleads: a meeting that began a little late, or was held after a
     booked time now past, is recorded as held without mailing every invitee after the fact. The answers
     are kept (the meeting is over: nobody is asked again). Called inside the outcome step, whose claim
     holds the case's row, before the step writes anything to the meeting: either way the meeting is
-    claimed as the step read it (_claim), so a move or a cancellation meanwhile refuses the outcome.
+    claimed as the step read it (_claim), so a move or a cancellation meanwhile refuses the outcome. The
+    claim's UPDATE writes the held columns too: the meeting's row is written once (a second UPDATE was one
+    round trip more on both databases). The meeting object takes them last: the invitees' messages describe
+    the meeting as booked (its booked mode), as before the outcome. held None: claimed (and moved) only.
     """
-    if held_at == meeting.starts_at or meeting.starts_at <= now:
-        _claim(session, meeting, None, now=now, bump=False)
-        return False
-    duration = meeting.ends_at - meeting.starts_at
-    _new_version(session, meeting, now)
-    meeting.starts_at, meeting.ends_at = held_at, held_at + duration
-    session.add(meeting)
-    # The meeting is over: an invitee the consent no longer covers is not withdrawn after the fact, only
-    # not mailed the move.
-    invitations, _ = covered_invitations(session, case, meeting, now=now)
-    for invitation in invitations:
-        invitation.sequence = meeting.sequence
-        session.add(invitation)
-    messages.queue_messages(session, case, meeting, invitations, kind="held", now=now)
-    logger.info(
-        "case %s: meeting %s held at another time (sequence %d)", case.reference, meeting.id, meeting.sequence
-    )
-    return True
+    held = held or {}
+    moved = not (held_at == meeting.starts_at or meeting.starts_at <= now)
+    if not moved:
+        _claim(session, meeting, None, now=now, bump=False, also=held)
+    else:
+        duration = meeting.ends_at - meeting.starts_at
+        times = {"starts_at": held_at, "ends_at": held_at + duration}
+        # A change the invitees are told of (as _new_version): SEQUENCE up by one.
+        _claim(session, meeting, None, now=now, bump=True, also={**held, **times})
+        mark_written(meeting, times)
+        # The meeting is over: an invitee the consent no longer covers is not withdrawn after the fact, only
+        # not mailed the move.
+        invitations, _ = covered_invitations(session, case, meeting, now=now)
+        for invitation in invitations:
+            invitation.sequence = meeting.sequence
+            session.add(invitation)
+        messages.queue_messages(session, case, meeting, invitations, kind="held", now=now)
+        logger.info(
+            "case %s: meeting %s held at another time (sequence %d)",
+            case.reference,
+            meeting.id,
+            meeting.sequence,
+        )
+    mark_written(meeting, held)
+    if held or moved:
+        # No flush shows what the claim wrote: the reminders learn of it as from a flush of the meeting.
+        session.info.setdefault(WRITTEN_BY_CLAIM, {}).setdefault(case.id, []).append(meeting)
+    return moved
 
 
 def cancel_meeting(

@@ -13,7 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import Integer, bindparam, delete, exists, insert, update
+from sqlalchemy import Integer, String, bindparam, column, delete, exists, func, insert, literal, true, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
@@ -1059,6 +1060,33 @@ _START_PLAN = (
 _GOALS = PlanGoal.__table__
 
 
+def _start_plan_with_goals():
+    """WITH started AS (the plan's INSERT ... WHERE NOT EXISTS RETURNING id), INSERT its goals from it."""
+    started = _START_PLAN.cte("started_plan")
+    listed = (
+        func.unnest(
+            bindparam("goal_uids", type_=ARRAY(String)),
+            bindparam("goal_texts", type_=ARRAY(String)),
+            bindparam("goal_positions", type_=ARRAY(Integer)),
+        )
+        .table_valued(column("uid", String), column("text", String), column("position", Integer))
+        .render_derived()
+        .alias("own_goal")
+    )
+    # A plan there already starts nothing: its goals are then none of this statement's.
+    goals = insert(_GOALS).from_select(
+        ["plan_id", "uid", "kind", "text", "position"],
+        select(
+            started.c.id, listed.c.uid, literal("own", _GOALS.c.kind.type), listed.c.text, listed.c.position
+        ).select_from(started.join(listed, true())),
+    )
+    return select(started.c.id).add_cte(goals.cte("started_goals"))
+
+
+# PostgreSQL only (its arrays carry the goals, any number of them).
+_START_PLAN_WITH_GOALS = _start_plan_with_goals()
+
+
 def add_own_goals(
     session: Session, case: SipCase, texts: list[str], *, actor: User | None, now: datetime
 ) -> None:
@@ -1067,47 +1095,69 @@ def add_own_goals(
     Raises the plan's row version, so an editor page read before sees a conflict instead of removing them.
     """
     draft = Plan(case_id=case.id, updated_at=now, updated_by_user_id=actor.id if actor else None)
-    started = session.execute(_START_PLAN, {c.name: getattr(draft, c.name) for c in _PLAN_COLUMNS}).first()
-    if started is not None:
-        # A plan just started holds no goals: nothing to read back.
-        plan_id, own = started.id, []
+    values = {c.name: getattr(draft, c.name) for c in _PLAN_COLUMNS}
+    if session.get_bind().dialect.name == "postgresql":
+        # A plan just started holds no goals: they go in the statement that starts it (one round trip fewer).
+        goals = _new_goals(texts, [])
+        started = session.execute(
+            _START_PLAN_WITH_GOALS,
+            {
+                **values,
+                "goal_uids": [g["uid"] for g in goals],
+                "goal_texts": [g["text"] for g in goals],
+                "goal_positions": [g["position"] for g in goals],
+            },
+        ).first()
+        if started is not None:
+            return
     else:
-        plan = find_plan(session, case)
-        plan_id = plan.id
-        own = list(
-            session.exec(
-                select(PlanGoal)
-                .where(PlanGoal.plan_id == plan.id, PlanGoal.kind == "own")
-                .order_by(PlanGoal.position)
-            ).all()
+        started = session.execute(_START_PLAN, values).first()
+        if started is not None:
+            # A plan just started holds no goals: nothing to read back.
+            _insert_goals(session, started.id, _new_goals(texts, []))
+            return
+    plan = find_plan(session, case)
+    own = list(
+        session.exec(
+            select(PlanGoal)
+            .where(PlanGoal.plan_id == plan.id, PlanGoal.kind == "own")
+            .order_by(PlanGoal.position)
+        ).all()
+    )
+    session.execute(
+        update(Plan)
+        .where(Plan.id == plan.id)
+        .values(
+            row_version=Plan.row_version + 1,
+            updated_at=now,
+            updated_by_user_id=actor.id if actor else None,
         )
-        session.execute(
-            update(Plan)
-            .where(Plan.id == plan.id)
-            .values(
-                row_version=Plan.row_version + 1,
-                updated_at=now,
-                updated_by_user_id=actor.id if actor else None,
-            )
-            .execution_options(synchronize_session=False)
-        )
-        session.refresh(plan)
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(plan)
+    _insert_goals(session, plan.id, _new_goals(texts, own))
+
+
+def _new_goals(texts: list[str], own: list[PlanGoal]) -> list[dict]:
+    """The goals of texts that own (the plan's own goals) lacks, each once, after them; at most MAX_GOALS."""
     present = {g.text.casefold() for g in own}
     count, position = len(own), max((g.position for g in own), default=-1) + 1
-    rows = []
+    goals = []
     for text in texts:
         if text.casefold() in present:
             continue
         if count >= MAX_GOALS:
             raise InvalidInput(_l("At most %(max)d goals.", max=MAX_GOALS), field="own_goals")
-        rows.append(
-            {"plan_id": plan_id, "uid": new_item_uid(), "kind": "own", "text": text, "position": position}
-        )
+        goals.append({"uid": new_item_uid(), "kind": "own", "text": text, "position": position})
         present.add(text.casefold())
         count, position = count + 1, position + 1
-    if rows:
-        # One INSERT, no ids read back: nothing in the step reads the new goals as objects.
-        session.execute(insert(_GOALS), rows)
+    return goals
+
+
+def _insert_goals(session: Session, plan_id: int, goals: list[dict]) -> None:
+    """One INSERT of the plan's new goals, no ids read back: nothing in the step reads them as objects."""
+    if goals:
+        session.execute(insert(_GOALS), [{"plan_id": plan_id, **goal} for goal in goals])
 
 
 # --- What is still missing ----------------------------------------------------------------------------------

@@ -97,8 +97,8 @@ def _before_commit(session) -> None:
         STARTED_DEADLINES,
         STEP_PARTICIPANTS,
     )
-    from sipflow.meetings.models import STEP_MEETINGS
-    from sipflow.reminders.services import CASE_NEW, DEADLINE_ROW
+    from sipflow.meetings.models import STEP_MEETINGS, WRITTEN_BY_CLAIM
+    from sipflow.reminders.services import CASE_NEW, DEADLINE_ROW, MEETING_ROW
 
     # The cases create_case inserted (no flush shows them), as a new SipCase object notes.
     for case_id in session.info.pop(STARTED_CASES, ()):
@@ -116,6 +116,10 @@ def _before_commit(session) -> None:
     for case_id in session.info.pop(STARTED_DEADLINES, ()):
         _note(session, case_id, DEADLINE_ROW)
         session.info.setdefault(DEADLINES_WRITTEN, set()).add(case_id)
+    # The planned meetings an outcome's claim wrote (no flush shows them), as a flush of each notes.
+    for case_id, claimed in session.info.pop(WRITTEN_BY_CLAIM, {}).items():
+        _note(session, case_id, MEETING_ROW)
+        session.info.setdefault(WRITTEN_MEETINGS, {}).setdefault(case_id, []).extend(claimed)
     # The steps whose log row a Core INSERT wrote (no flush shows them), as a TransitionLog object notes.
     for case_id, steps in session.info.pop(LOGGED_STEPS, {}).items():
         _note(session, case_id, *(("step", trigger, to_state) for trigger, to_state in steps))
@@ -128,13 +132,7 @@ def _before_commit(session) -> None:
     registry = current_app.extensions["sipflow.workflows"]
     from sipflow.cases.models import SipCase
     from sipflow.clock import now_utc
-    from sipflow.reminders.services import (
-        CASE_NEW,
-        MEETING_ROW,
-        affected_families,
-        case_ids_of,
-        reconcile_case,
-    )
+    from sipflow.reminders.services import affected_families, case_ids_of, reconcile_case
 
     meetings = session.info.pop(TOUCHED_MEETINGS, ())
     touched = session.info.pop(TOUCHED_CASES, {})
@@ -214,7 +212,7 @@ def _forget(session, *_args) -> None:
         STARTED_DEADLINES,
         STEP_PARTICIPANTS,
     )
-    from sipflow.meetings.models import STEP_MEETINGS
+    from sipflow.meetings.models import STEP_MEETINGS, WRITTEN_BY_CLAIM
 
     keys = (
         TOUCHED_CASES,
@@ -232,6 +230,7 @@ def _forget(session, *_args) -> None:
         CLAIMED_COLUMNS,
         LOGGED_STEPS,
         STEP_MEETINGS,
+        WRITTEN_BY_CLAIM,
         OPEN_DEADLINES,
         STARTED_CASES,
         STARTED_DEADLINES,

@@ -78,8 +78,9 @@ CEILINGS = {
     # participants', since (security.access.consent_covers_participant): 14 -> 13.
     # + the booked meeting claimed as the step read it (meetings.services._claim, a compare-and-set of its
     # SEQUENCE and planned status, its own UPDATE before the held columns'): an outcome no longer writes
-    # over a meeting a colleague cancelled or moved meanwhile, 13 -> 14.
-    "hold_meeting": 14,
+    # over a meeting a colleague cancelled or moved meanwhile, 13 -> 14; the held columns written by that
+    # claim's UPDATE, not one of their own after it (services.move_to_held_time), 14 -> 13.
+    "hold_meeting": 13,
     # + the plan: found before the claim (its follow-up day goes into the claim's UPDATE) and held by its
     # compare-and-set, its goals and efforts read once for the guards and the version, the person's age
     # (branch h27: the goals, efforts, contacts and the names the version shows in one UNION ALL: 16 -> 13).
