@@ -8,7 +8,7 @@ from sqlalchemy import create_engine, text
 
 from sipflow.cli import alembic_config
 
-BEFORE = "c4d6e8f0a2b5"
+BEFORE = "d5e7f9a1b3c6"
 
 
 def test_approvals_already_given_get_their_party_and_a_second_of_one_party_is_kept_without(tmp_path):

@@ -6,8 +6,8 @@ their behalf) is now kept, unique per version (approvals.party_key). Earlier row
 that came second for its party (such a race, before) keeps NULL, so nothing recorded is lost and the first
 approval stays the party's, as the pages already show it.
 
-Revision ID: d5e7f9a1b3c6
-Revises: c4d6e8f0a2b5
+Revision ID: e6f8a0b2c4d7
+Revises: d5e7f9a1b3c6
 Create Date: 2026-12-11 09:00:00
 """
 
@@ -16,8 +16,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "d5e7f9a1b3c6"
-down_revision: str | None = "c4d6e8f0a2b5"
+revision: str = "e6f8a0b2c4d7"
+down_revision: str | None = "d5e7f9a1b3c6"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
