@@ -136,7 +136,7 @@ def _event(meeting: Meeting, case: SipCase) -> CalendarEvent:
         + "\n"
         + public_url(f"/cases/{case.uid}"),
         location=calendar_location(meeting, cancelled=meeting.status == CANCELLED),
-        url=None if meeting.status == CANCELLED else meeting.video_url,
+        url=meeting.offered_video_url,
         organizer_email=current_app.config["MAIL_FROM"],
         organizer_name=current_app.config["MAIL_FROM_NAME"],
         attendees=(),

@@ -88,6 +88,12 @@ class Meeting(SQLModel, table=True):
     cancelled_at: datetime | None = None
     updated_at: datetime | None = None
 
+    @property
+    def offered_video_url(self) -> str | None:
+        """The video link the pages and calendars offer: none for a cancelled meeting (it leads nowhere
+        anyone should go; the stored one is kept, as the meeting's record)."""
+        return None if self.status == CANCELLED else self.video_url
+
 
 class Invitation(SQLModel, table=True):
     """One participant invited to one meeting: how they are called, and their answer."""

@@ -2,7 +2,9 @@
 
 An approval belongs to a version, so a revised plan (version N+1) starts with no approvals and needs the
 person's approval again. Only the case's newest version can be approved; approving an older one is a
-conflict the user sees. Approving twice is idempotent: the first approval stands and is returned.
+conflict the user sees. Approving twice is idempotent: the first approval stands and is returned; the
+database holds one approval per party and version (PlanApproval.party), so two units of one organisation
+recording it at the same moment cannot both be saved.
 
 Who approves what:
 - an organisation approves through any of its participant rows (several units of one organisation are one
@@ -124,6 +126,14 @@ def _party_rows(session: Session, version: PlanVersion, participant: Participant
     )
 
 
+def party_key(participant: Participant) -> str:
+    """The party participant approves for, as PlanApproval.party stores it: their organisation, or the
+    person (a guardian approves on the person's behalf). The database holds one approval per party."""
+    if participant.kind == ORGANISATION:
+        return f"{ORGANISATION}:{participant.organisation_id}"
+    return PERSON
+
+
 def party_approval(session: Session, version: PlanVersion, participant: Participant) -> PlanApproval | None:
     """The approval already given for participant's party (their organisation, or the person) of version."""
     rows = _party_rows(session, version, participant)
@@ -231,7 +241,7 @@ def record_approval(
     registry=None,
 ) -> Recorded:
     """Record participant's approval of version; the party's earlier approval of it stands (new False),
-    also one a request recorded at the same moment (the unique row, in a savepoint, tells).
+    also one a request recorded at the same moment (the party's unique row, in a savepoint, tells).
 
     recorded_by is the staff member recording an approval given at the meeting or on paper; None with
     method "digital" (the person, through their personal link). registry, when given, refuses an ended SIP.
@@ -282,6 +292,7 @@ def record_approval(
     approval = PlanApproval(
         version_id=version.id,
         participant_id=participant.id,
+        party=party_key(participant),
         method=method,
         approved_at=now,
         recorded_by_user_id=recorded_by.id if recorded_by is not None else None,
@@ -291,7 +302,8 @@ def record_approval(
             session.add(approval)
             session.flush()
     except IntegrityError:
-        # A second request approved for the same row at the same moment: its approval stands.
+        # A second request approved for the same party at the same moment (another unit of the organisation,
+        # or a guardian beside the person): its approval stands.
         return _stood(session, party_approval(session, version, participant))
     return Recorded(approval, new=True)
 

@@ -155,11 +155,19 @@ class PlanVersion(SQLModel, table=True):
 class PlanApproval(SQLModel, table=True):
     """One party's approval of one version: an organisation or the person (a participant of the case)."""
 
-    __table_args__ = (UniqueConstraint("version_id", "participant_id"),)
+    # A party approves a version once (approvals.party_key): two units of one organisation, or the person and
+    # a guardian, recording it at the same moment get one row, and the second learns whose stands.
+    __table_args__ = (
+        UniqueConstraint("version_id", "participant_id"),
+        UniqueConstraint("version_id", "party", name="uq_planapproval_party"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     version_id: int = Field(foreign_key="planversion.id", index=True)
     participant_id: int = Field(foreign_key="participant.id")
+    # The party approving: "organisation:<id>" or "person" (approvals.party_key). NULL on a row that came
+    # second for its party before the key was kept (its migration): the first approval is the party's.
+    party: str | None = Field(default=None, max_length=32)
     method: str = Field(max_length=10)
     approved_at: datetime
     # Staff who recorded it; empty when the person approved through their personal link.

@@ -346,6 +346,8 @@ def render_plan_pdf(content: dict, *, large: bool = False) -> bytes:
 
     story: list = [
         Paragraph(escape(TITLE), title),
+        # The kind of SIP: its workflow's label (versions.freeze_version); content frozen before has none.
+        *([fact("Typ av SIP", content["sip_kind"])] if content.get("sip_kind") else []),
         fact("Ärende", content["case_reference"]),
         fact("Version", f"{number}, fastställd {established}" + (f" av {by_text}" if by_text else "")),
         fact("Namn", person["name"]),

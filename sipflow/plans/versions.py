@@ -27,6 +27,7 @@ from sipflow.people.models import Person, User
 from sipflow.plans.approvals import approves_on_childs_behalf
 from sipflow.plans.content import plan_content
 from sipflow.plans.models import PlanApproval, PlanVersion
+from sipflow.plans.pdf import LANGUAGE as PDF_LANGUAGE
 from sipflow.plans.pdf import render_plan_pdf
 from sipflow.plans.services import (
     LAST_VERSION_NUMBER,
@@ -38,6 +39,7 @@ from sipflow.plans.services import (
 from sipflow.retention.anonymise import register_case_scrubber
 from sipflow.security import access
 from sipflow.workflow.context import TransitionContext
+from sipflow.workflow.definition import Workflow
 from sipflow.workflow.registry import register_effect
 
 # What retention keeps of a version's content: which version it was and when; the plan itself goes.
@@ -92,6 +94,7 @@ def freeze_version(
     person: Person | None = None,
     last_number: int | None = None,
     seeing: frozenset[int] | None = None,
+    workflow: Workflow | None = None,
 ) -> PlanVersion:
     """Freeze the case's working plan as its next version: content, PDF and the PDF's SHA-256.
 
@@ -99,7 +102,8 @@ def freeze_version(
     version's approvals table then shows; normally none, and later approvals never change stored bytes.
     step_items (plan and its rows, as `step_plan_items` gives them), participants, person and last_number
     (the case's newest version number, 0 before the first), seeing (the organisations that see the case):
-    what the step has read already (not again).
+    what the step has read already (not again). workflow: the case's, whose label (in the document's
+    language) the PDF's heading names as the kind of SIP; None: no kind named.
     """
     if person is None or last_number is None:
         person, last_number = person_and_last_version_number(session, case)
@@ -137,6 +141,8 @@ def freeze_version(
             if approves_on_childs_behalf(p["kind"], person, to_local(now).date())
         ],
     )
+    if workflow is not None:
+        content["sip_kind"] = workflow.label[PDF_LANGUAGE]
     pdf = render_plan_pdf(content)
     version = PlanVersion(
         case_id=case.id,
@@ -177,6 +183,7 @@ def freeze_plan_version(ctx: TransitionContext) -> None:
         last_number=ctx.memo[LAST_VERSION_NUMBER],
         # Who sees the case, as the step's first read found it.
         seeing=step_seeing(ctx),
+        workflow=ctx.workflow,
     )
     ctx.details["plan_version"] = version.number
 

@@ -1234,20 +1234,25 @@ def dispatch_tick(app, *, now: datetime) -> DispatchReport:
 def _reachable() -> ColumnElement[bool]:
     """Over Reminder: a mail can now be sent to its recipient (the SQL spelling of _recipients giving an
     address): an invitation still active and sent by e-mail, a user or a unit's staff with an address, or an
-    address of its own. An invitee called some other way (phone, letter) is never reachable."""
+    address of its own. An invitee called some other way (phone, letter) is never reachable. Correlated to
+    Reminder alone: a query that joins Invitation or User itself (case_reminders) asks of other rows here."""
     return sql_case(
         (
             Reminder.invitation_id.is_not(None),
-            exists().where(
+            exists()
+            .where(
                 Invitation.id == Reminder.invitation_id,
                 Invitation.removed_at.is_(None),
                 Invitation.channel == "email",
                 Invitation.email.is_not(None),
-            ),
+            )
+            .correlate(Reminder),
         ),
         (
             Reminder.recipient_user_id.is_not(None),
-            exists().where(User.id == Reminder.recipient_user_id, User.active, User.email.is_not(None)),
+            exists()
+            .where(User.id == Reminder.recipient_user_id, User.active, User.email.is_not(None))
+            .correlate(Reminder),
         ),
         (
             # A workflow file's reminder to a unit naming no contact person: its address on the case.
@@ -1256,7 +1261,9 @@ def _reachable() -> ColumnElement[bool]:
         ),
         (
             Reminder.recipient_unit_id.is_not(None),
-            exists().where(User.unit_id == Reminder.recipient_unit_id, User.active, User.email.is_not(None)),
+            exists()
+            .where(User.unit_id == Reminder.recipient_unit_id, User.active, User.email.is_not(None))
+            .correlate(Reminder),
         ),
         else_=Reminder.recipient_address.is_not(None),
     )
@@ -1271,6 +1278,15 @@ def _may_send_again() -> ColumnElement[bool]:
         and_(Reminder.status == SKIPPED, Reminder.skip_reason == SKIP_WORKFLOW_MISSING),
         and_(Reminder.status == UNDELIVERABLE, _reachable()),
     )
+
+
+def unreachable(session: Session, reminders: Iterable[Reminder]) -> set[int]:
+    """The ids of the pending reminders (a page of the list) that no address reaches now (_reachable, as
+    case_reminders' column): sent as things stand, each would be undeliverable."""
+    ids = [r.id for r in reminders if r.status == PENDING]
+    if not ids:
+        return set()
+    return set(session.exec(select(Reminder.id).where(Reminder.id.in_(ids), ~_reachable())).all())
 
 
 def sendable_again(session: Session, reminders: Iterable[Reminder]) -> set[int]:
@@ -1449,6 +1465,8 @@ _CASE_REMINDERS = (
             Unit.name.label("recipient_unit_name"),
             _RECIPIENT_ORGANISATION.name.label("recipient_organisation_name"),
             *_INVITEE_COLUMNS,
+            # Whether an address reaches the recipient now: a pending one no address reaches will not go out.
+            _reachable().label("reachable"),
         )
         # Who hears of it, named in the same statement: two rows of one kind and day differ by their
         # recipient (three invitees of one meeting too).
@@ -1574,7 +1592,7 @@ def case_reminders(session: Session, case_id: int) -> list[Row]:
     soonest first (at most CASE_PAGE_MAX).
 
     Rows of id, kind, due_at, status, skip_reason, topic, invitation_id, the recipient's ids and names
-    (recipient_name, recipient_unit_name, recipient_organisation_name) and an invitee's naming columns
-    (invitee_of), by name.
+    (recipient_name, recipient_unit_name, recipient_organisation_name), an invitee's naming columns
+    (invitee_of) and reachable (an address reaches the recipient now: _reachable), by name.
     """
     return column_rows(session, _CASE_REMINDERS, {"case_id": case_id})

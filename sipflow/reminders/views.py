@@ -186,6 +186,8 @@ def admin_list():
     references = {reminder.id: reference for reminder, reference in page}
     names, units, invitees = services.recipient_names(session, rows)
     no_contact = no_contact_units(rows, units)
+    # A pending one without an address to go to (its unit's lack of one is said as no_contact).
+    unreachable = services.unreachable(session, rows) - set(no_contact)
     return render_template(
         "reminders/admin.html",
         rows=rows,
@@ -193,6 +195,7 @@ def admin_list():
         names=names,
         unit_names={unit_id: name for unit_id, (name, _organisation) in units.items()},
         no_contact=no_contact,
+        unreachable=unreachable,
         unit_address=at_unit_address(rows, units),
         # Which unit has neither, beside the reason a reminder to it was skipped, and what makes it go.
         skip_labels={
@@ -245,8 +248,16 @@ def _case_page_part(detail, _actor, *, allowed: list) -> dict:
     locale = current_locale()
     outlook = services.overdue_outlook(session, detail.workflow, detail.case, rows, now_utc())
     units = {r.recipient_unit_id: (r.recipient_unit_name, r.recipient_organisation_name) for r in rows}
+    no_contact = no_contact_units(rows, units)
     return {
-        "reminder_no_contact": no_contact_units(rows, units),
+        "reminder_no_contact": no_contact,
+        # Pending ones no address reaches (a unit's lack of one is said as reminder_no_contact): they will not
+        # go out, whatever their moment, so that is their status.
+        "reminder_unreachable": {
+            r.id: OVERDUE_LABELS[services.OVERDUE_SKIPPED]
+            for r in rows
+            if r.status == models.PENDING and not r.reachable and r.id not in no_contact
+        },
         "reminder_unit_address": at_unit_address(rows, units),
         "reminders": rows,
         "reminder_topics": {r.id: topic_label(detail.workflow, r, locale) for r in rows if r.topic},

@@ -62,6 +62,7 @@ KEPT = {
     ("invitation", "token_nonce"): "a random nonce",
     ("personallink", "nonce"): "a random nonce (the link is revoked)",
     ("planapproval", "method"): "an approval method code",
+    ("planapproval", "party"): "the party approving: an organisation id, or the person",
     ("plangoal", "uid"): "a random id",
     ("plangoal", "kind"): "a goal kind",
     ("planeffort", "uid"): "a random id",

@@ -171,6 +171,7 @@ def test_the_frozen_content_is_what_the_plans_objects_say_key_for_key(db_session
         "no_other_measures", "huvudansvar", "fast_vardkontakt", "fast_omsorgskontakt", "contacts",
         "follow_up_on", "child_view", "child_view_missing_reason", "participants",
         "version", "trigger", "established_at", "established_by", "approvals", "guardians_approving",
+        "sip_kind",
     ]  # fmt: skip
     assert content["own_goals"] == [{"uid": g.uid, "text": g.text} for g in goals if g.kind == "own"]
     assert [(e["uid"], e["organisation"], e["unit"], e["starts_on"]) for e in content["efforts"]] == [

@@ -54,8 +54,9 @@ class PlannedCase:
     plan: Plan
 
 
-def at_meeting_held(db_session, registry, app, parties, now) -> PlannedCase:
-    """A sip case (region initiator, municipality) whose meeting is held, with a whole working plan."""
+def at_meeting_held(db_session, registry, app, parties, now, *, workflow: str = "sip") -> PlannedCase:
+    """A case of workflow (region initiator, municipality) whose meeting is held, with a whole working
+    plan."""
     person = support.new_person(
         db_session, app.config["PNR_HASH_KEY"], now=now, given_name=GIVEN_NAME, family_name=FAMILY_NAME
     )
@@ -65,7 +66,7 @@ def at_meeting_held(db_session, registry, app, parties, now) -> PlannedCase:
         db_session,
         registry,
         parties.region_user,
-        workflow="sip",
+        workflow=workflow,
         person=person,
         unit_ids=[parties.municipality.id],
         now=now,
