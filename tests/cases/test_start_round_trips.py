@@ -11,6 +11,7 @@ import pytest
 import support
 from sqlmodel import select
 
+from sipflow.cases import services
 from sipflow.cases.models import CaseVisibility, Participant, SipCase, TransitionLog
 from sipflow.db import unit_of_work
 from sipflow.errors import InvalidInput
@@ -40,6 +41,8 @@ def test_the_start_rows_go_in_one_statement_on_postgresql(
             person=person,
             now=now,
         )
+    for unit in (parties.region, parties.municipality, parties.school):  # the per-process cache knows them
+        services.unit_organisation_id(db_session, unit.id)
     with unit_of_work(db_session), support.statements(engine) as seen:
         case = _start(db_session, registry, parties, person, now, units)
     checks = [s for s in seen if re.search(r"FROM unit\s+WHERE unit\.id IN", s)]

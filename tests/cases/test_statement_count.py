@@ -106,7 +106,9 @@ CEILINGS = {
 # of the three units' organisations while the per-process cache is cold (bench/transitions.py: 9 statements
 # for the start with the person and the actor, 13 before).
 # + the access-log row of the start (who started the SIP is the person's to know): its head's UPDATE, the
-# INSERT and the head's new hash, 8 -> 11.
+# INSERT and the head's new hash, 8 -> 11. On PostgreSQL the participants, Mina SIP rows, log row and the
+# check for deactivated units are one WITH, and the access log's INSERT rides in the head's new hash: 5
+# (tests/cases/test_start_round_trips.py).
 START_CEILING = 11
 
 
