@@ -701,10 +701,15 @@ def _add_start_rows(
     # is in already (units_taking_part).
     taking_part = units_taking_part(initiator_unit_id=actor.unit_id)
     joining = [u for u in dict.fromkeys(unit_ids) if u not in taking_part]
-    _refuse_deactivated_units(session, joining, initiator_unit_id=actor.unit_id)
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    if not postgresql:
+        _refuse_deactivated_units(session, joining, initiator_unit_id=actor.unit_id)
     for unit_id in joining:
         unit_organisation = unit_organisation_id(session, unit_id)
         if unit_organisation is None:
+            if postgresql:
+                # A deactivated unit is refused before an unknown one, as when the check comes first.
+                _refuse_deactivated_units(session, joining, initiator_unit_id=actor.unit_id)
             raise InvalidInput(_l("Unknown unit."), field="unit_ids")
         participants.append(
             Participant(
@@ -715,33 +720,84 @@ def _add_start_rows(
                 added_at=now,
             )
         )
-    # One INSERT for all of them: nothing in this step needs their ids (the ORM would send one statement
-    # per row on SQLite, to read each id back).
-    columns = [c.name for c in Participant.__table__.columns if c.name != "id"]
-    session.execute(
-        insert(Participant.__table__), [{c: getattr(p, c) for c in columns} for p in participants]
-    )
+    # Core INSERTs, one per table: nothing in this step needs the rows' ids or objects (the ORM would send
+    # one statement per participant on SQLite, to read each id back).
+    rows = {
+        _PARTICIPANTS: [{c.name: getattr(p, c.name) for c in _PARTICIPANT_COLUMNS} for p in participants],
+        # Mina SIP's candidates: the initiator and every organisation taking part (security.access decides).
+        _VISIBILITY: [
+            {"organisation_id": org_id, "case_id": case.id, "updated_at": now, "state": case.state}
+            for org_id in sorted({p.organisation_id for p in participants if p.organisation_id is not None})
+        ],
+        _TRANSITION_LOG: [
+            {
+                "case_id": case.id,
+                "at": now,
+                "user_id": actor.id,
+                "organisation_id": organisation_id,
+                "trigger": CREATE_EVENT,
+                "from_state": None,
+                "to_state": case.state,
+                "reason": None,
+                "details": {},
+            }
+        ],
+    }
+    if postgresql:
+        # One round trip for the three INSERTs and the check of the units (a data-modifying WITH).
+        _insert_start_rows_at_once(session, rows, [*joining, actor.unit_id], initiator_unit_id=actor.unit_id)
+    else:
+        for table, table_rows in rows.items():
+            session.connection().execute(table.insert(), table_rows)
+    # The log row went in by Core: the reminders learn of the step as from a TransitionLog's flush.
+    session.info.setdefault(LOGGED_STEPS, {}).setdefault(case.id, []).append((CREATE_EVENT, case.state))
     # They are the case's active participants, as a step reads them (in the order of their ids): the
     # reminders' reconciliation before the commit takes them instead of reading them back.
     session.info.setdefault(STEP_PARTICIPANTS, {})[case.id] = participants
-    # Mina SIP's candidates: the initiator and every organisation taking part (security.access decides).
-    visible_to = {p.organisation_id for p in participants if p.organisation_id is not None}
-    session.add_all(
-        CaseVisibility(organisation_id=org_id, case_id=case.id, updated_at=now, state=case.state)
-        for org_id in sorted(visible_to)
-    )
-    session.add(
-        TransitionLog(
-            case_id=case.id,
-            at=now,
-            user_id=actor.id,
-            organisation_id=organisation_id,
-            trigger=CREATE_EVENT,
-            from_state=None,
-            to_state=case.state,
-        )
-    )
     _start_deadlines(session, workflow, case, CREATE_EVENT)
+
+
+_PARTICIPANTS = Participant.__table__
+_PARTICIPANT_COLUMNS = [column for column in _PARTICIPANTS.columns if column.key != "id"]
+_TRANSITION_LOG = TransitionLog.__table__
+# The start's INSERTs and its check of the units on PostgreSQL, per number of rows of each table: built once.
+_START_STATEMENTS: dict[tuple[int, ...], object] = {}
+
+
+def _start_statement(counts: tuple[int, ...]):
+    """SELECT the deactivated units among :start_units, WITH the start's rows inserted (counts: per table).
+
+    One round trip for four on PostgreSQL: a data-modifying WITH. Its INSERTs run whatever the SELECT finds;
+    a unit it finds refuses the start, which rolls them back with the case.
+    """
+    statement = _START_STATEMENTS.get(counts)
+    if statement is None:
+        units = Unit.__table__
+        statement = select(units.c.id).where(
+            units.c.id.in_(bindparam("start_units", expanding=True)), units.c.active.is_(False)
+        )
+        for table, count in zip((_PARTICIPANTS, _VISIBILITY, _TRANSITION_LOG), counts, strict=True):
+            columns = [column for column in table.columns if column.key != "id"]
+            values = [
+                {c.key: bindparam(f"{table.name}_{i}_{c.key}", type_=c.type) for c in columns}
+                for i in range(count)
+            ]
+            statement = statement.add_cte(table.insert().values(values).cte(f"start_{table.name}"))
+        _START_STATEMENTS[counts] = statement
+    return statement
+
+
+def _insert_start_rows_at_once(
+    session: Session, rows: dict, unit_ids: list[int], *, initiator_unit_id: int | None
+) -> None:
+    """Insert the start's rows (by table) and refuse a deactivated unit among unit_ids, in one statement."""
+    params: dict = {"start_units": unit_ids}
+    for table, table_rows in rows.items():
+        for i, row in enumerate(table_rows):
+            params.update((f"{table.name}_{i}_{key}", value) for key, value in row.items())
+    statement = _start_statement(tuple(len(table_rows) for table_rows in rows.values()))
+    inactive = set(session.connection().execute(statement, params).scalars())
+    _refuse_inactive(inactive, initiator_unit_id)
 
 
 def check_participants_open(registry: WorkflowRegistry, case: SipCase) -> None:
@@ -846,6 +902,11 @@ def _refuse_deactivated_units(
     if not asked:
         return
     inactive = set(session.exec(select(Unit.id).where(Unit.id.in_(asked), Unit.active.is_(False))).all())
+    _refuse_inactive(inactive, initiator_unit_id)
+
+
+def _refuse_inactive(inactive: set[int], initiator_unit_id: int | None) -> None:
+    """Refuse the start or the join when a unit asked about was found deactivated (inactive: their ids)."""
     if initiator_unit_id in inactive:
         raise InvalidInput(_l("Your unit is deactivated: it starts no new SIP. Ask an administrator."))
     if inactive:

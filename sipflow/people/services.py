@@ -10,7 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, exists, false, func, true
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlmodel import Session, select
 
 from sipflow.cases.fields import normalised, one_line
@@ -245,24 +246,28 @@ def find_or_register_person(
     """The registered person for identifier, registered now with these particulars if new; never changed."""
     check_particulars(session, given_name, family_name, home_municipality_code)
     typed = (normalised(given_name.strip()), normalised(family_name.strip()), home_municipality_code)
-    person = find_person(session, hash_key, identifier)
+    values = {
+        "id_kind": identifier.kind,
+        "id_number": identifier.value,
+        "id_hash": identifier_hash(hash_key, identifier.value),
+        "birth_date": identifier.birth_date,
+        "legal_sex": identifier.legal_sex,
+        "created_at": now,
+        "given_name": typed[0],
+        "family_name": typed[1],
+        "home_municipality_code": home_municipality_code,
+    }
+    if session.get_bind().dialect.name == "postgresql":
+        # The look-up and the INSERT in one statement: a new person costs one round trip, not two.
+        person, created = _find_or_insert(session, values)
+    else:
+        person, created = find_person(session, hash_key, identifier), False
+        if person is None:
+            person = _insert_unless_registered(session, values)
+            created = person is not None
+    if created:
+        return PersonRegistration(person, created=True, particulars_differ=False)
     if person is None:
-        person = _insert_unless_registered(
-            session,
-            {
-                "id_kind": identifier.kind,
-                "id_number": identifier.value,
-                "id_hash": identifier_hash(hash_key, identifier.value),
-                "birth_date": identifier.birth_date,
-                "legal_sex": identifier.legal_sex,
-                "created_at": now,
-                "given_name": typed[0],
-                "family_name": typed[1],
-                "home_municipality_code": home_municipality_code,
-            },
-        )
-        if person is not None:
-            return PersonRegistration(person, created=True, particulars_differ=False)
         # Registered by another request since the lookup (its INSERT committed first): that one stands.
         person = find_person(session, hash_key, identifier)
         if person is None:
@@ -282,6 +287,46 @@ def _insert_unless_registered(session: Session, values: dict) -> Person | None:
     typed form lost); it finds the first one's row instead.
     """
     return session.scalars(insert_unless_taken(session, Person, Person.id_hash), [values]).first()
+
+
+def _find_or_insert_statement():
+    """WITH registered AS (INSERT the person unless their hash is registered), SELECT them or the one found.
+
+    PostgreSQL's one round trip for find_person then _insert_unless_registered. Both parts see the same
+    snapshot, so the statement returns the new row (created true) or the registered one of the kind (false):
+    nothing when neither (a row of another kind holds the hash, or another request's INSERT committed while
+    this one waited on ON CONFLICT), and the caller then asks find_person. WHERE NOT EXISTS leaves a
+    registered person's row, the sequence and every check alone, as the lookup alone did; OFFSET 0 keeps
+    the planner from folding the typed values into the INSERT, where a value too long for its column would
+    fail even when no row is inserted.
+    """
+    table = Person.__table__
+    columns = [column for column in table.columns if column.key != "id"]
+    param = {column.key: bindparam(f"person_{column.key}", type_=column.type) for column in columns}
+    unregistered = ~exists().where(table.c.id_hash == param["id_hash"])
+    new = select(*(param[column.key] for column in columns)).where(unregistered).offset(0)
+    registered = (
+        postgresql_insert(table)
+        .from_select(columns, new)
+        .on_conflict_do_nothing(index_elements=[table.c.id_hash])
+        .returning(*table.columns, true().label("created"))
+        .cte("registered")
+    )
+    found = select(*table.columns, false().label("created")).where(
+        table.c.id_hash == param["id_hash"], table.c.id_kind == param["id_kind"]
+    )
+    statement = select(*registered.c).union_all(found)
+    return select(Person, statement.selected_columns.created).from_statement(statement)
+
+
+# Built once: every Ny SIP sends it.
+_FIND_OR_INSERT = _find_or_insert_statement()
+
+
+def _find_or_insert(session: Session, values: dict) -> tuple[Person | None, bool]:
+    """The person of values' hash and kind and whether this INSERT registered them; (None, False): neither."""
+    row = session.execute(_FIND_OR_INSERT, {f"person_{key}": value for key, value in values.items()}).first()
+    return (None, False) if row is None else (row[0], row[1])
 
 
 def register_person(

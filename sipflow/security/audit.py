@@ -261,7 +261,7 @@ def compute_row_hash(prev_hash: str, values: Mapping) -> str:
 # --- Appending -------------------------------------------------------------------------------------------
 
 
-# The append's three statements, built once: every page that shows a case runs them.
+# The append's three statements (two on PostgreSQL), built once: every page that shows a case runs them.
 _BUMP_HEAD = (
     update(_HEAD)
     .where(_HEAD.c.id == HEAD_ID)
@@ -270,6 +270,14 @@ _BUMP_HEAD = (
 )
 _APPEND_ROW = insert(_LOG)
 _SET_HEAD_HASH = update(_HEAD).where(_HEAD.c.id == HEAD_ID).values(last_hash=bindparam("new_hash"))
+# PostgreSQL: the row's INSERT rides in the head's new hash as a data-modifying WITH, one round trip fewer
+# per append. Both always run together (the head is locked already, by the bump), and a failing INSERT
+# fails the statement as it failed its own. Its parameters are the row's columns prefixed "row_".
+_APPEND_ROW_SETTING_HEAD = _SET_HEAD_HASH.add_cte(
+    insert(_LOG)
+    .values({column.name: bindparam(f"row_{column.name}", type_=column.type) for column in _LOG.columns})
+    .cte("appended")
+)
 
 
 def _bump_head(session: Session):
@@ -365,7 +373,12 @@ def record_access(
     }
     row_hash = compute_row_hash(prev_hash, values)
     # A Core INSERT: every page that shows a case appends a row, and nothing reads it back as an object.
-    session.execute(_APPEND_ROW, {**values, "prev_hash": prev_hash, "row_hash": row_hash})
+    row = {**values, "prev_hash": prev_hash, "row_hash": row_hash}
+    if session.get_bind().dialect.name == "postgresql":
+        params = {f"row_{name}": value for name, value in row.items()}
+        session.connection().execute(_APPEND_ROW_SETTING_HEAD, {**params, "new_hash": row_hash})
+        return
+    session.execute(_APPEND_ROW, row)
     session.execute(_SET_HEAD_HASH, {"new_hash": row_hash})
 
 
