@@ -319,9 +319,16 @@ _WRITES: dict[int, int] = {}
 _WRITING_WITH = re.compile(r"\b(INSERT INTO|UPDATE|DELETE FROM)\b")
 
 
-def _count_write(connection, _cursor, statement, _parameters, _context, _executemany) -> None:
+def is_write(statement: str) -> bool:
+    """True for a statement that writes: an INSERT, UPDATE or DELETE, or a WITH holding one."""
     head = statement.lstrip()[:6].upper()
-    if head in ("INSERT", "UPDATE", "DELETE") or (head[:4] == "WITH" and _WRITING_WITH.search(statement)):
+    if head in ("INSERT", "UPDATE", "DELETE"):
+        return True
+    return head[:4] == "WITH" and _WRITING_WITH.search(statement) is not None
+
+
+def _count_write(connection, _cursor, statement, _parameters, _context, _executemany) -> None:
+    if is_write(statement):
         _WRITES[id(connection.engine)] += 1
 
 

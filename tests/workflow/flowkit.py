@@ -244,18 +244,14 @@ def snapshot(connection: Connection) -> dict[str, list[tuple]]:
     return tables
 
 
-_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE", "MERGE", "UPSERT")
-
-
 @contextmanager
 def recorded_writes(session: Session) -> Iterator[list[str]]:
     """Collect every statement that writes, sent on the session's connection inside the block.
 
-    Cheaper than a snapshot and stricter: it sees a write even when a later statement undoes it.
+    Cheaper than a snapshot and stricter: it sees a write even when a later statement undoes it, and a
+    write PostgreSQL's folds carry in a WITH (support.is_write).
     """
-    with support.statements(
-        session.connection(), keep=lambda statement: statement.lstrip().split(None, 1)[0].upper() in _WRITES
-    ) as writes:
+    with support.statements(session.connection(), keep=support.is_write) as writes:
         yield writes
 
 
