@@ -363,6 +363,7 @@ class HandWrittenPath:
         self.db = Connection(url)
         self.ids = ids
         self.kallelse_days = 21  # workflows/sip.toml: deadlines.kallelse
+        self.sip_kind = "SIP"  # workflows/sip.toml: label.sv, the PDF's "Typ av SIP"
         self.watch = Stopwatch()
 
     def _visible(self, case_id: int, at: datetime, state: str) -> None:
@@ -565,6 +566,8 @@ class HandWrittenPath:
             "established_at": at.astimezone(UTC).isoformat(),
             "established_by": {"name": "Anna", "organisation": names[ids["region"]]},
             "approvals": [],
+            "guardians_approving": [],
+            "sip_kind": self.sip_kind,
         }
         pdf = render_plan_pdf(content)
         db.execute(
