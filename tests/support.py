@@ -13,7 +13,7 @@ import itertools
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from typing import TypeVar
 
@@ -200,6 +200,20 @@ def fire(
         data = scripted_input(session, case, transition.form if transition else "none", now)
     with unit_of_work(session):
         return fire_scripted(session, registry, actor, case, trigger, now=now, data=data | overrides)
+
+
+def fired_with_statements(
+    session, registry, actor, case, engine, triggers=SIP_HAPPY_PATH, *, start: datetime
+) -> Iterator[tuple[str, list[str]]]:
+    """Fire triggers a minute apart after start, each with its scripted input prepared first (outside the
+    count, as bench/transitions.py keeps it out); yield (trigger, the statements the step itself sent)."""
+    for minute, trigger in enumerate(triggers, start=1):
+        at = start + timedelta(minutes=minute)
+        form = registry.get(case.workflow_name, case.workflow_version).transition(case.state, trigger).form
+        data = scripted_input(session, case, form, at)
+        with statements(engine) as seen:
+            fire(session, registry, actor, case, trigger, now=at, data=data)
+        yield trigger, seen
 
 
 def personnummer_in(lines: list[str]) -> list[str]:

@@ -163,13 +163,9 @@ def test_starting_a_case_writes_each_table_once(db_session, registry, parties, m
 def _steps(db_session, registry, parties, create_case, engine, now):
     """Fire the sip happy path; yield (trigger, statements of that step)."""
     case = create_case("sip")
-    for step, trigger in enumerate(support.SIP_HAPPY_PATH, start=1):
-        at = now + timedelta(minutes=step)
-        form = registry.get(case.workflow_name, case.workflow_version).transition(case.state, trigger).form
-        data = scripted_input(db_session, case, form, at)
-        with support.statements(engine) as seen:
-            support.fire(db_session, registry, parties.region_user, case, trigger, now=at, data=data)
-        yield trigger, seen
+    yield from support.fired_with_statements(
+        db_session, registry, parties.region_user, case, engine, start=now
+    )
 
 
 def test_each_step_stays_within_its_ceiling(db_session, registry, parties, create_case, engine, now):

@@ -1,12 +1,9 @@
 """A step's log row: on PostgreSQL its first deadline write carries it (one round trip fewer), same rows."""
 
-from datetime import timedelta
-
 import support
 from sqlmodel import select
 
 from sipflow.cases.models import Deadline, TransitionLog
-from sipflow.cases.scripted import scripted_input
 
 # The steps of the sip workflow that settle or start a deadline: their log row rides in that statement.
 DEADLINE_STEPS = {"send_kallelse", "establish_plan", "follow_up", "revise_plan", "close"}
@@ -14,15 +11,8 @@ DEADLINE_STEPS = {"send_kallelse", "establish_plan", "follow_up", "revise_plan",
 
 def _fire_happy_path(db_session, registry, parties, case, engine, now):
     """Fire the sip happy path; return {trigger: the statements of that step}."""
-    seen_by_step = {}
-    for step, trigger in enumerate(support.SIP_HAPPY_PATH, start=1):
-        at = now + timedelta(minutes=step)
-        form = registry.get(case.workflow_name, case.workflow_version).transition(case.state, trigger).form
-        data = scripted_input(db_session, case, form, at)
-        with support.statements(engine) as seen:
-            support.fire(db_session, registry, parties.region_user, case, trigger, now=at, data=data)
-        seen_by_step[trigger] = list(seen)
-    return seen_by_step
+    steps = support.fired_with_statements(db_session, registry, parties.region_user, case, engine, start=now)
+    return dict(steps)
 
 
 def _log_inserts(seen):

@@ -3,7 +3,7 @@ carries that UPDATE in a WITH (one round trip fewer for hold_meeting and follow_
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 import pytest
 import support
@@ -72,15 +72,9 @@ def test_hold_meeting_and_follow_up_raise_the_plan_version_with_the_efforts(
     engine, db_session, registry, parties, create_case
 ):
     case = create_case("sip")
-    for minute, trigger in enumerate(support.SIP_HAPPY_PATH, start=1):
-        with support.statements(engine) as seen:
-            support.fire(
-                db_session,
-                registry,
-                parties.region_user,
-                case,
-                trigger,
-                now=support.FIXED_NOW + timedelta(minutes=minute),
-            )
+    steps = support.fired_with_statements(
+        db_session, registry, parties.region_user, case, engine, start=support.FIXED_NOW
+    )
+    for trigger, seen in steps:
         if trigger in ("hold_meeting", "follow_up"):
             _assert_shape(engine, _plan_writes(seen))

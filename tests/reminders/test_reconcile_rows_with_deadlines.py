@@ -28,16 +28,10 @@ def test_a_plan_step_reads_the_reminder_rows_with_the_open_deadlines(
 ):
     case = create_case("sip")
     path = [*UNTIL_PLAN, "follow_up", "revise_plan"]
-    for minute, trigger in enumerate(path, start=1):
-        with support.statements(engine) as seen:
-            support.fire(
-                db_session,
-                registry,
-                parties.region_user,
-                case,
-                trigger,
-                now=support.FIXED_NOW + timedelta(minutes=minute),
-            )
+    steps = support.fired_with_statements(
+        db_session, registry, parties.region_user, case, engine, path, start=support.FIXED_NOW
+    )
+    for trigger, seen in steps:
         if trigger in ("establish_plan", "revise_plan"):
             reads = _reminder_reads(seen)
             assert len(reads) == 1 and support.deadline_reads(seen) == reads, (trigger, seen)
