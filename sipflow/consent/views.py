@@ -14,6 +14,7 @@ from sipflow.cases.forms import (
     OrganisationWithdrawalForm,
     choices,
     show_current_version,
+    typed_values,
 )
 from sipflow.cases.participants import active_guardians, participating_organisations
 from sipflow.cases.services import actor_organisation_id, party_roles
@@ -269,7 +270,9 @@ def withdraw_organisation(uid: str):
         services.consent_giver(session, case) or "person", _WITHDRAWAL_WORDS["person"]
     )
     form.reason.label.text = words["reason"]
-    page = {"case": case, "form": form, "withdrawable": withdrawable, "words": words}
+    # A sent form the page cannot take (refused, or no organisation left to choose) is shown back read-only.
+    kept = typed_values(form) if posted else []
+    page = {"case": case, "form": form, "withdrawable": withdrawable, "words": words, "kept_input": kept}
     # The user's own withdrawal of a moment ago, sent again (a double click): done, not refused as someone
     # else's change (nor as an organisation the consent no longer covers).
     if posted and _repeats_withdrawal(session, case, actor, form):

@@ -153,6 +153,23 @@ def test_a_withdrawal_sent_again_with_another_reason_is_not_told_done(app, db_se
     ]
 
 
+def test_a_withdrawal_the_page_can_no_longer_take_shows_its_reason_back(
+    app, db_session, parties, joined_later
+):
+    # The consent covered one organisation besides the initiator: once it is withdrawn the page offers no
+    # form, and a second withdrawal sent from a page read before (another reason typed) is refused.
+    case, organisation_id = joined_later, parties.municipality.organisation_id
+    region = _client(app, parties.region_user)
+    url, data = _withdrawal(region, case, organisation_id, "Vill inte att kommunen får uppgifterna")
+    assert region.post(url, data=data).status_code == 303
+    other = data.copy()
+    other["reason"] = "Har flyttat till en annan kommun och vill börja om"
+    refused = region.post(url, data=other)
+    assert refused.status_code >= 400
+    page = text_of(refused)
+    assert "Det du fyllde i" in page and "Har flyttat till en annan kommun och vill börja om" in page
+
+
 def test_the_same_withdrawal_recorded_by_someone_else_meanwhile_is_not_told_done(
     app, db_session, parties, joined_later, make_user
 ):
