@@ -14,6 +14,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import InvalidatePoolError, OperationalError
+from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, SQLModel, create_engine
 
@@ -300,6 +301,14 @@ def mark_written(obj, values: dict) -> None:
         # The ORM's own bookkeeping after a flush wrote an object: InstanceState._commit_all, a private
         # method of the pinned SQLAlchemy (tests/test_db_mark_written.py fails should it change).
         state._commit_all(state.dict, state.session.identity_map if state.session else None)
+
+
+def adopt_inserted(session: Session, obj, row_id: int) -> None:
+    """Make obj, a new object a Core INSERT wrote as row row_id, the session's object for that row, as if
+    it had been read (no flush writes it again)."""
+    obj.id = row_id
+    make_transient_to_detached(obj)
+    session.add(obj)
 
 
 def insert_unless_taken(session: Session, model, key=None):

@@ -9,7 +9,6 @@ from datetime import date, datetime
 
 from sqlalchemy import Date, Integer, String, bindparam, column, func, insert, true, update
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, select
 
 from sipflow.cases import fields
@@ -26,6 +25,7 @@ from sipflow.cases.services import (
 )
 from sipflow.clock import to_local
 from sipflow.consent.models import CONSENT_FORMS, CONSENT_GIVERS, GIVEN, Consent, ConsentOrganisation
+from sipflow.db import adopt_inserted
 from sipflow.errors import Conflict, InvalidInput, NotAllowed, Refusals, UserError, refusal_of
 from sipflow.people.models import Organisation, User
 from sipflow.translated import lazy_gettext as _l
@@ -184,9 +184,7 @@ def _insert_with_scope(session: Session, consents: list[Consent], scope: list[in
     ids = {participant_id: consent_id for consent_id, participant_id in rows}
     for consent in consents:
         # One row per guardian (each a participant of its own), or a single row without one.
-        consent.id = ids[consent.given_by_participant_id]
-        make_transient_to_detached(consent)
-        session.add(consent)
+        adopt_inserted(session, consent, ids[consent.given_by_participant_id])
 
 
 # The columns every consent of one give_consent shares; the givers' name and participant differ.

@@ -10,11 +10,11 @@ from datetime import date, timedelta
 
 from sqlalchemy import Date, Integer, String, bindparam, column, func, insert, select
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session
 
 from sipflow.cases.services import register_address_change, register_participant_removal, step_participants
 from sipflow.consent.services import register_coverage_withdrawal
+from sipflow.db import adopt_inserted
 from sipflow.meetings.models import HELD, Attendance, Meeting, MeetingDecision
 from sipflow.meetings.outcome import (
     BOOKING_EFFECT,
@@ -178,9 +178,7 @@ def _insert_attendance_and_decisions(
     rows = session.connection().execute(_ATTENDANCE_AND_DECISIONS, params)
     ids = {position: decision_id for decision_id, position in rows}
     for decision in decisions:
-        decision.id = ids[decision.position]
-        make_transient_to_detached(decision)
-        session.add(decision)
+        adopt_inserted(session, decision, ids[decision.position])
 
 
 # A decision's columns but its id and meeting, each an array of the statement's.

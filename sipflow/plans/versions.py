@@ -15,14 +15,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import Integer, and_, bindparam, func, insert
-from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, select
 
 from sipflow.cases.models import SipCase
 from sipflow.cases.participants import active_participants
 from sipflow.cases.services import actor_organisation_id, step_participants, step_seeing
 from sipflow.clock import to_local
-from sipflow.db import column_rows
+from sipflow.db import adopt_inserted, column_rows
 from sipflow.people.models import Person, User
 from sipflow.plans.approvals import approves_on_childs_behalf
 from sipflow.plans.content import plan_content
@@ -157,9 +156,7 @@ def freeze_version(
     # One Core INSERT returning the id, not the ORM's flush of a new object (its Python cost is larger than
     # the statement's); the object then joins the session as that row, as if it had been read.
     values = {c: getattr(version, c) for c in _VERSION_COLUMNS}
-    version.id = session.execute(_INSERT_VERSION, values).scalar_one()
-    make_transient_to_detached(version)
-    session.add(version)
+    adopt_inserted(session, version, session.execute(_INSERT_VERSION, values).scalar_one())
     return version
 
 
