@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import support
+from sqlmodel import select
 
 from sipflow.clock import to_local
 from sipflow.db import unit_of_work
+from sipflow.meetings.models import Meeting, MeetingDecision
 from sipflow.plans import editor, responsibility
 from sipflow.plans.services import find_plan
 
@@ -98,3 +100,21 @@ def give_huvudansvar(db_session, case, actor, organisation_id, now, reason=None)
             expected_version=case.version,
             now=now,
         )
+
+
+def new_decisions(db_session, parties, case, texts) -> list[MeetingDecision]:
+    """Decisions of the case's first meeting, one per text, for the municipality, flushed (not committed)."""
+    meeting = db_session.exec(select(Meeting).where(Meeting.case_id == case.id)).first()
+    decisions = [
+        MeetingDecision(
+            meeting_id=meeting.id,
+            text=text,
+            organisation_id=parties.municipality.organisation_id,
+            due_on=date(2027, 1, 31),
+            position=i,
+        )
+        for i, text in enumerate(texts)
+    ]
+    db_session.add_all(decisions)
+    db_session.flush()
+    return decisions

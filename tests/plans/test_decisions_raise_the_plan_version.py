@@ -3,15 +3,12 @@ carries that UPDATE in a WITH (one round trip fewer for hold_meeting and follow_
 
 from __future__ import annotations
 
-from datetime import date
-
 import pytest
 import support
-from plankit import complete_data, save
-from sqlmodel import Session, select
+from plankit import complete_data, new_decisions, save
+from sqlmodel import Session
 
 from sipflow.clock import now_utc
-from sipflow.meetings.models import Meeting, MeetingDecision
 from sipflow.plans.from_meetings import carry_decisions
 from sipflow.plans.models import Plan
 
@@ -42,19 +39,7 @@ def test_carried_decisions_raise_the_plan_version_once_the_session_seeing_it(
     plan = save(db_session, held, parties.region_user, complete_data(held, parties, now), now)
     db_session.commit()
     read_at = plan.row_version
-    meeting = db_session.exec(select(Meeting).where(Meeting.case_id == held.id)).first()
-    decisions = [
-        MeetingDecision(
-            meeting_id=meeting.id,
-            text=text,
-            organisation_id=parties.municipality.organisation_id,
-            due_on=date(2027, 1, 31),
-            position=i,
-        )
-        for i, text in enumerate(texts)
-    ]
-    db_session.add_all(decisions)
-    db_session.flush()
+    decisions = new_decisions(db_session, parties, held, texts)
     with support.statements(engine) as seen:
         added = carry_decisions(db_session, held, decisions, just_recorded=True)
     assert len(added) == len(texts)

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from plankit import complete_data, save, today, walk
+from plankit import complete_data, new_decisions, save, today, walk
 from sqlalchemy import delete
 from sqlmodel import select
 from webkit import fill, forms_of, login, text_of
@@ -166,28 +166,11 @@ def test_a_plan_step_reads_the_plan_with_the_person_and_the_last_version_number(
     assert (ctx.memo[STEP_PERSON].id, ctx.memo[LAST_VERSION_NUMBER]) == (held.person_id, 1)
 
 
-def _new_decisions(db_session, parties, case, texts) -> list[MeetingDecision]:
-    meeting = db_session.exec(select(Meeting).where(Meeting.case_id == case.id)).first()
-    decisions = [
-        MeetingDecision(
-            meeting_id=meeting.id,
-            text=text,
-            organisation_id=parties.municipality.organisation_id,
-            due_on=date(2027, 1, 31),
-            position=i,
-        )
-        for i, text in enumerate(texts)
-    ]
-    db_session.add_all(decisions)
-    db_session.flush()
-    return decisions
-
-
 def test_decisions_just_recorded_follow_the_plans_last_effort(db_session, parties, held):
     now = now_utc()
     plan = save(db_session, held, parties.region_user, complete_data(held, parties, now), now)
     last = max(e.position for e in db_session.exec(select(PlanEffort).where(PlanEffort.plan_id == plan.id)))
-    decisions = _new_decisions(db_session, parties, held, ["Boendestöd", "Hemtjänst"])
+    decisions = new_decisions(db_session, parties, held, ["Boendestöd", "Hemtjänst"])
     added = carry_decisions(db_session, held, decisions, just_recorded=True)
     assert len(added) == 2
     rows = db_session.exec(
@@ -208,7 +191,7 @@ def test_decisions_just_recorded_start_the_plan_when_there_is_none(db_session, p
         db_session.delete(started)
         db_session.flush()
     assert find_plan(db_session, held) is None
-    decisions = _new_decisions(db_session, parties, held, ["Boendestöd", "Hemtjänst"])
+    decisions = new_decisions(db_session, parties, held, ["Boendestöd", "Hemtjänst"])
     assert len(carry_decisions(db_session, held, decisions, just_recorded=True)) == 2
     plan = find_plan(db_session, held)
     rows = db_session.exec(
@@ -234,7 +217,7 @@ def test_an_editor_page_read_before_decisions_were_carried_in_is_refused_not_rem
     now = now_utc()
     plan = save(db_session, held, parties.region_user, complete_data(held, parties, now), now)
     read_at, page = plan.row_version, plan_data(db_session, held, plan)
-    decisions = _new_decisions(db_session, parties, held, ["Boendestöd", "Hemtjänst"])
+    decisions = new_decisions(db_session, parties, held, ["Boendestöd", "Hemtjänst"])
     carry_decisions(db_session, held, decisions, just_recorded=just_recorded)
     db_session.commit()
     page["needs"] = "Ändrat på sidan."
