@@ -200,7 +200,6 @@ class ServicePath:
         self.registry = self.app.extensions["sipflow.workflows"]
         self.ids = ids
         self.watch = Stopwatch()
-        event.listen(self.engine, "before_cursor_execute", self.watch.record)
 
     def lifecycle(self, number: int) -> None:
         watch = self.watch
@@ -927,9 +926,13 @@ def count_statements(service: ServicePath, hand: HandWrittenPath, number: int) -
     service.watch.statements.clear()
     service.watch.loads = 0
     service.watch.counting = True
+    # Listened to only while counting: an engine with a statement listener calls it at every statement,
+    # a cost the timed runs would carry and the hand-written side's counter (one addition) does not.
+    event.listen(service.engine, "before_cursor_execute", service.watch.record)
     try:
         service.lifecycle(number)
     finally:
+        event.remove(service.engine, "before_cursor_execute", service.watch.record)
         service.watch.counting = False
     before = hand.db.statements
     hand.lifecycle(HAND_OFFSET + number)

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Date, Integer, and_, bindparam, event, insert, inspect, update
+from sqlalchemy import Date, Integer, and_, bindparam, event, insert, inspect, union_all, update
 from sqlalchemy import case as sql_case
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
@@ -778,11 +778,15 @@ def _start_statement(counts: tuple[int, ...]):
         )
         for table, count in zip((_PARTICIPANTS, _VISIBILITY, _TRANSITION_LOG), counts, strict=True):
             columns = [column for column in table.columns if column.key != "id"]
-            values = [
-                {c.key: bindparam(f"{table.name}_{i}_{c.key}", type_=c.type) for c in columns}
+            # INSERT ... SELECT row UNION ALL SELECT row, not a multi-row VALUES: SQLAlchemy compiles a
+            # multi-row VALUES afresh at every execution (it has no cache key), a millisecond of Python.
+            rows = [
+                select(*(bindparam(f"{table.name}_{i}_{c.key}", type_=c.type) for c in columns))
                 for i in range(count)
             ]
-            statement = statement.add_cte(table.insert().values(values).cte(f"start_{table.name}"))
+            rows_select = rows[0] if count == 1 else union_all(*rows)
+            inserted = table.insert().from_select([c.key for c in columns], rows_select)
+            statement = statement.add_cte(inserted.cte(f"start_{table.name}"))
         _START_STATEMENTS[counts] = statement
     return statement
 
