@@ -14,7 +14,9 @@ class UserError(Exception):
     code = "invalid"
 
     def __init__(self, message, field: str | None = None):
-        super().__init__(str(message))
+        # The message as given (a lazy translation is looked up when shown, not here: an error built in
+        # advance and never raised, as a claim's "busy", cost a catalogue look-up at every step).
+        super().__init__(message)
         self.message = message
         self.field = field
 
