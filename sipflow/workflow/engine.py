@@ -155,10 +155,11 @@ class WorkflowRegistry:
 class CaseFlow:
     """The object a Machine drives: it proxies the case's state and carries the context to guards."""
 
-    def __init__(self, ctx: TransitionContext, set_state: Callable[[str], None] | None = None):
+    def __init__(self, ctx: TransitionContext, set_state: Callable[[str], None] | None = None, machine=None):
         self.ctx = ctx
         self.failed_guard: str | None = None
         self._set_state = set_state
+        self._machine = machine
 
     @property
     def state(self) -> str:
@@ -171,6 +172,15 @@ class CaseFlow:
             self._set_state(value)
         else:
             self.ctx.case.state = value
+
+    def trigger(self, name: str) -> bool:
+        """Fire the workflow's event name on this case: True when a transition was taken, False when a guard
+        refused it; MachineError when the case's state has no such transition, AttributeError for no event
+        of that name (as a model's trigger does)."""
+        event = self._machine.events.get(name)
+        if event is None:
+            raise AttributeError(f"Do not know event named '{name}'.")
+        return event.trigger(self)
 
 
 def _guard_callback(name: str):
@@ -249,22 +259,16 @@ def _machine(workflow: Workflow) -> Machine:
 def bound_machine(
     workflow: Workflow, ctx: TransitionContext, set_state: Callable[[str], None] | None = None
 ) -> Iterator[CaseFlow]:
-    """Attach a CaseFlow for this step to the workflow's shared Machine, starting from the stored state.
+    """A CaseFlow for this step, driven by the workflow's shared Machine from the stored state.
 
-    Building a Machine costs more than the step's own work, so there is one per workflow version; each
-    step adds its own model and removes it afterwards (the Machine's models list is guarded by a lock,
-    since request threads share it; the states, events and callbacks are read-only). set_state, if given,
-    is how the case takes a new state (the caller may have written it to the database already).
+    Building a Machine costs more than the step's own work, so there is one per workflow version. A step's
+    flow is not added to the Machine as a model: its event is fired with the flow (Event.trigger, what a
+    model's trigger method calls), which reads and sets the state through the flow alone. Adding and
+    removing a model at every step set up a method per event and state on it, under a lock, for nothing.
+    The states, events and callbacks are read-only, so request threads share the Machine. set_state, if
+    given, is how the case takes a new state (the caller may have written it to the database already).
     """
-    machine = _machine(workflow)
-    flow = CaseFlow(ctx, set_state)
-    with _MACHINES_LOCK:
-        machine.add_model(flow, initial=ctx.case.state)
-    try:
-        yield flow
-    finally:
-        with _MACHINES_LOCK:
-            machine.remove_model(flow)
+    yield CaseFlow(ctx, set_state, _machine(workflow))
 
 
 def mermaid_diagram(workflow: Workflow) -> str:
