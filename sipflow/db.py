@@ -326,6 +326,29 @@ def insert_unless_taken(session: Session, model, key=None):
     return statement.on_conflict_do_nothing().returning(model)
 
 
+# Per (table, key column, dialect): the Core INSERT ... ON CONFLICT DO NOTHING RETURNING id, built once.
+_ID_INSERTS: dict[tuple[str, str, str], object] = {}
+
+
+def insert_id_unless_taken(session: Session, table, key):
+    """A Core INSERT into table RETURNING the new row's id, that does nothing when key's value is taken.
+
+    Run it with the row's values (session.connection().execute(statement, values).scalar()): the id, or
+    None for a value another transaction holds. For a hot path that builds its object itself and adopts
+    it (adopt_inserted): the ORM's INSERT RETURNING the object loads every column back through its bulk
+    INSERT machinery, built afresh at every call.
+    """
+    dialect = session.get_bind().dialect.name
+    statement = _ID_INSERTS.get((table.name, key.name, dialect))
+    if statement is None:
+        dialect_insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+        statement = (
+            dialect_insert(table).on_conflict_do_nothing(index_elements=[key]).returning(table.c.id)
+        )
+        _ID_INSERTS[(table.name, key.name, dialect)] = statement
+    return statement
+
+
 def add_unless_taken(session: Session, obj):
     """INSERT obj (a new object, not added) and return the session's object for its row, or None when one of
     its unique values is taken, by a row committed since the service checked it was free (a double submit).

@@ -38,7 +38,7 @@ from sipflow.cases.models import (
 from sipflow.cases.participants import active_participants
 from sipflow.clock import stored_utc, to_local
 from sipflow.consent.models import Consent
-from sipflow.db import compare_and_set, insert_unless_taken, mark_written
+from sipflow.db import adopt_inserted, compare_and_set, insert_id_unless_taken, mark_written
 from sipflow.errors import InvalidInput, NotAllowed, Refusals, UserError, refusal_of
 from sipflow.i18n import DEFAULT_LOCALE, checked_language
 from sipflow.people.identifiers import years_old
@@ -658,19 +658,23 @@ def _insert_case(session: Session, case: SipCase, *, draw_again: Callable[[], st
     chose (the demo's), which must be free.
     """
     values = {column.key: getattr(case, column.key) for column in _CASE_COLUMNS}
-    statement = insert_unless_taken(session, SipCase, SipCase.reference)
+    statement = insert_id_unless_taken(session, _CASES, _CASES.c.reference)
     for _ in range(_REFERENCE_DRAWS if draw_again else 1):
-        inserted = session.scalars(statement, [values]).first()
-        if inserted is not None:
+        case_id = session.connection().execute(statement, values).scalar()
+        if case_id is not None:
+            case.reference = values["reference"]
+            # The object holds every column it was built with: it joins the session as the row it wrote.
+            adopt_inserted(session, case, case_id)
             # The reminders' reconciliation learns of a new case from its flush; this INSERT had none.
-            session.info.setdefault(STARTED_CASES, set()).add(inserted.id)
-            return inserted
+            session.info.setdefault(STARTED_CASES, set()).add(case_id)
+            return case
         if draw_again:
             values["reference"] = draw_again()
     raise RuntimeError("no free case reference")
 
 
-_CASE_COLUMNS = [column for column in SipCase.__table__.columns if column.key != "id"]
+_CASES = SipCase.__table__
+_CASE_COLUMNS = [column for column in _CASES.columns if column.key != "id"]
 
 
 def _add_start_rows(
