@@ -147,13 +147,15 @@ def _write_records(
     ]
     # One INSERT for all of them (the ORM would send one per row on SQLite to read each id back; nothing in
     # the step needs their ids). They are returned unsaved, for what they hold.
-    session.execute(
-        insert(CodeRecord.__table__), [{c: getattr(r, c) for c in _RECORD_COLUMNS} for r in records]
+    session.connection().execute(
+        _INSERT_RECORDS, [{c: getattr(r, c) for c in _RECORD_COLUMNS} for r in records]
     )
     return records
 
 
 _RECORD_COLUMNS = [c.name for c in CodeRecord.__table__.columns if c.name != "id"]
+# Core on the session's connection, built once: the ORM's execute adds nothing to a statement of a table.
+_INSERT_RECORDS = insert(CodeRecord.__table__)
 
 
 def reverse_meeting_codes(
