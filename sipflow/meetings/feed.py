@@ -135,7 +135,7 @@ def _event(meeting: Meeting, case: SipCase) -> CalendarEvent:
         )
         + "\n"
         + public_url(f"/cases/{case.uid}"),
-        location=calendar_location(meeting, cancelled=meeting.status == CANCELLED),
+        location=calendar_location(meeting, meeting.offered_video_url),
         url=meeting.offered_video_url,
         organizer_email=current_app.config["MAIL_FROM"],
         organizer_name=current_app.config["MAIL_FROM_NAME"],

@@ -37,6 +37,7 @@ from sipflow.meetings.outcome import (
     step_meetings,
 )
 from sipflow.meetings.place import refuse_identifying_place
+from sipflow.meetings.services import closed_refusal
 from sipflow.security import access
 from sipflow.translated import lazy_gettext as _l
 from sipflow.workflow.context import TransitionContext
@@ -153,14 +154,18 @@ def _held_meeting(ctx: TransitionContext) -> Meeting | None:
     """The booked meeting the outcome is for: the one named, else the case's first still planned."""
     meeting_id = ctx.data.get("meeting_id")
     # The case's meetings, read once for the step (the outcome's effects and checks share them).
-    planned = planned_meetings(step_meetings(ctx))
+    meetings = step_meetings(ctx)
     if meeting_id is None:
+        planned = planned_meetings(meetings)
         return planned[0] if planned else None
     if not isinstance(meeting_id, int) or isinstance(meeting_id, bool):
         raise InvalidInput(_l("Choose one of the meetings booked for this SIP."), field="meeting_id")
-    meeting = next((m for m in planned if m.id == meeting_id), None)
+    meeting = next((m for m in meetings if m.id == meeting_id), None)
     if meeting is None:
         raise InvalidInput(_l("Choose one of the meetings booked for this SIP."), field="meeting_id")
+    # Cancelled or held since the form was read: said which (a conflict, not a field to correct).
+    if (closed := closed_refusal(meeting)) is not None:
+        raise closed
     return meeting
 
 

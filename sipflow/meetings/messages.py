@@ -59,10 +59,21 @@ def place_text(meeting: Meeting) -> str | None:
     return ", ".join(parts) or None
 
 
-def calendar_location(meeting: Meeting, *, cancelled: bool = False) -> str | None:
-    """LOCATION: the place, the video link, or both for a mixed meeting; a cancelled entry (or a withdrawn
-    invitee's) has no video link: the room must not be handed on to anyone who is not to meet there."""
-    parts = [p for p in (place_text(meeting), None if cancelled else meeting.video_url) if p]
+# The messages that offer no video link whatever the meeting object's status says: a cancelled meeting's or
+# a withdrawn invitee's (the room must not be handed on to anyone who is not to meet there), and the one that
+# the meeting was held at another time (it is over; the object takes its held status only after the message
+# is queued: services.move_to_held_time).
+NO_LINK_KINDS = ("cancel", "withdraw", "held")
+
+
+def message_video_url(meeting: Meeting, kind: str) -> str | None:
+    """The video link a message of kind offers: the meeting's offered one (Meeting.offered_video_url)."""
+    return None if kind in NO_LINK_KINDS else meeting.offered_video_url
+
+
+def calendar_location(meeting: Meeting, video_url: str | None) -> str | None:
+    """LOCATION: the place, the video link offered (video_url), or both for a mixed meeting."""
+    parts = [p for p in (place_text(meeting), video_url) if p]
     return " / ".join(parts) or None
 
 
@@ -115,6 +126,7 @@ def _event(
     organizer_name: str,
     description: str,
     status: str,
+    video_url: str | None,
     asks_answer: bool = True,
 ) -> CalendarEvent:
     """The calendar object one invitee gets: the staff invitees and the invitee, nobody else."""
@@ -132,8 +144,8 @@ def _event(
         ends_at=meeting.ends_at,
         summary=_("SIP meeting %(reference)s", reference=case.reference),
         description=description,
-        location=calendar_location(meeting, cancelled=status == "CANCELLED"),
-        url=None if status == "CANCELLED" else meeting.video_url,
+        location=calendar_location(meeting, video_url),
+        url=video_url,
         organizer_email=current_app.config["MAIL_FROM"],
         organizer_name=organizer_name,
         attendees=(*others, own),
@@ -168,7 +180,7 @@ def _render(
         "ends": format_datetime(meeting.ends_at.astimezone(STOCKHOLM), "HH:mm", locale=locale),
         "mode": meeting.mode,
         "place": place_text(meeting),
-        "video_url": None if kind in ("cancel", "withdraw") else meeting.video_url,
+        "video_url": message_video_url(meeting, kind),
         "answer_url": answer_url(meeting, invitation, locale) if kind in ("request", "update") else None,
         # Only for a recipient who can open the page (security.access.addresses_seeing_case).
         "case_url": public_url(f"/cases/{case.uid}") if links_case else None,
@@ -254,6 +266,7 @@ def queue_messages(
                 organizer_name=organizer_name,
                 description=content["description"],
                 status="CANCELLED" if cancel else "CONFIRMED",
+                video_url=message_video_url(meeting, kind),
                 asks_answer=kind != "held",
             )
             if kind == "withdraw":

@@ -90,9 +90,10 @@ class Meeting(SQLModel, table=True):
 
     @property
     def offered_video_url(self) -> str | None:
-        """The video link the pages and calendars offer: none for a cancelled meeting (it leads nowhere
-        anyone should go; the stored one is kept, as the meeting's record)."""
-        return None if self.status == CANCELLED else self.video_url
+        """The video link the pages, mails and calendars offer: only while the meeting is planned. A cancelled
+        meeting's leads nowhere anyone should go, a held one's to a meeting that is over; the stored one is
+        kept either way, as the meeting's record (its mode still says it was by video)."""
+        return self.video_url if self.status == PLANNED else None
 
 
 class Invitation(SQLModel, table=True):

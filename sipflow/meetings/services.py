@@ -200,9 +200,27 @@ def covered_invitations(
     return kept, uncovered
 
 
+# What a meeting no longer planned became, told to whoever would still change it (mostly someone who read it
+# before another cancelled it or recorded its outcome).
+CLOSED_MESSAGES = {
+    CANCELLED: _l("The meeting has been cancelled; it can no longer be changed."),
+    HELD: _l("The meeting has already been held: its outcome is recorded, and it can no longer be changed."),
+}
+
+
+def closed_refusal(meeting: Meeting) -> MeetingClosed | None:
+    """Why meeting can no longer change, naming what it became (cancelled or held); None while planned.
+
+    The status is the meeting's as read: a claim refused reads it again (_claim), nothing else does.
+    """
+    if meeting.status == PLANNED:
+        return None
+    return MeetingClosed(CLOSED_MESSAGES[meeting.status])
+
+
 def _require_planned(meeting: Meeting) -> None:
-    if meeting.status != PLANNED:
-        raise MeetingClosed(_l("The meeting is cancelled or already held; it cannot be changed."))
+    if (refusal := closed_refusal(meeting)) is not None:
+        raise refusal
 
 
 def meeting_kind(session: Session, case: SipCase, meetings: Sequence[Meeting] | None = None) -> str:

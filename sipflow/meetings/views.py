@@ -672,6 +672,8 @@ STALE_OUTCOME = _l(
     "Someone else changed this SIP while you were working: the meeting may already be recorded. What you "
     "entered is kept below; check the SIP, and send it again if this outcome is still to be recorded."
 )
+# Said after why the meeting chosen can no longer be recorded (services.closed_refusal).
+KEPT_OUTCOME = _l("What you entered is kept below.")
 # Refusals the service names by data key that the page shows beside a group of fields, not one field.
 OUTCOME_GROUPS = ("attendance", "carer_support", "decisions")
 
@@ -892,6 +894,9 @@ def outcome(uid: str):
         return _render_outcome(page, form)
     top: list = []
     groups: dict = {}
+    # The meeting the form chose, cancelled or recorded by someone else since the page was read: the page
+    # says which, rather than that the SIP changed or that the meeting is no choice.
+    closed = _closed_choice(page)
     # A form from before someone else's change is stale whatever else it holds; what was typed stays.
     if form.version.validate(form) and form.version.data is not None and form.version.data != case.version:
         done = _outcome_just_taken(page, user)
@@ -899,7 +904,8 @@ def outcome(uid: str):
             # The user's own second click on the outcome just recorded: it is done, not refused.
             return already_done(done, case.uid)
         show_current_version(form, case.version)
-        return _render_outcome(page, form, status=409, errors=[STALE_OUTCOME])
+        errors = [closed.message, KEPT_OUTCOME] if closed is not None else [STALE_OUTCOME]
+        return _render_outcome(page, form, status=409, errors=errors)
     if transition is None:
         workflow = registry.get(case.workflow_name, case.workflow_version)
         state = workflow.state_label(case.state, current_locale())
@@ -912,6 +918,8 @@ def outcome(uid: str):
             ],
         )
     _may_record_or_403(session, registry, user, case, transition, _active(page))
+    if closed is not None:
+        return _render_outcome(page, form, status=409, errors=[closed.message, KEPT_OUTCOME])
     if not form.validate():
         # What the step's input refuses besides, marked too (each field once): every field's refusal on the
         # first send, not one round at a time. It is asked with the fields that parsed and writes nothing.
@@ -958,10 +966,13 @@ def outcome(uid: str):
         show_current_version(form, case.version)
         return _render_outcome(page, form, status=409, errors=[STALE_OUTCOME])
     except (services.StaleMeeting, services.MeetingClosed) as error:
-        # The meeting moved or cancelled (or recorded) by someone else meanwhile: the page as it is now,
-        # what was typed kept.
+        # The meeting moved, cancelled or recorded by someone else meanwhile: the page as it is now, what was
+        # typed kept (a stale meeting's message says so already).
         page = _outcome_page(case, chosen_id=None, step_now=now_utc())
-        return _render_outcome(page, form, status=409, errors=[error.message])
+        errors = (
+            [error.message] if isinstance(error, services.StaleMeeting) else [error.message, KEPT_OUTCOME]
+        )
+        return _render_outcome(page, form, status=409, errors=errors)
     except UserError as error:
         _attach_outcome(form, error, top, groups)
         return _render_outcome(
@@ -979,6 +990,14 @@ def outcome(uid: str):
     else:
         flash(_("%(step)s: saved. The decisions are in the plan as efforts.", step=step), "success")
     return redirect(url_for("cases.detail", uid=case.uid), code=303)
+
+
+def _closed_choice(page: OutcomePage):
+    """Why the meeting the posted form chose can no longer be recorded (services.MeetingClosed: cancelled
+    or held since the page was read), from the page's read of the case's meetings; None if it can be."""
+    chosen = row_id(request.form.get("meeting_id"))
+    meeting = next((m for m in page.meetings if m.id == chosen), None)
+    return services.closed_refusal(meeting) if meeting is not None else None
 
 
 def _outcome_not_now(case):

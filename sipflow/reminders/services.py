@@ -1177,7 +1177,7 @@ def render(
             meeting = session.get(Meeting, reminder.meeting_id)
             context["meeting_at"] = when(meeting.starts_at)
             context["place"] = ", ".join(p for p in (meeting.location, meeting.room) if p) or None
-            context["video_url"] = meeting.video_url
+            context["video_url"] = meeting.offered_video_url
             invitation = session.get(Invitation, reminder.invitation_id) if reminder.invitation_id else None
             if invitation is not None and invitation.active and meeting.status == PLANNED:
                 context["answer_url"] = answer_url(meeting, invitation, locale)

@@ -16,7 +16,7 @@ from sipflow.meetings.models import Meeting
 
 pytestmark = pytest.mark.db
 
-CLOSED = "Mötet är inställt eller redan hållet; det kan inte ändras."
+CLOSED = "Mötet har ställts in; det går inte längre att ändra."
 COMMENT = "Ringde mamman, hon kommer men vill ha tolk"
 
 

@@ -28,6 +28,10 @@ from sipflow.meetings.outcome import case_meetings_in_order
 
 pytestmark = pytest.mark.db
 
+# The refusal says what the meeting became meanwhile.
+CANCELLED_MESSAGE = "Mötet har ställts in; det går inte längre att ändra."
+HELD_MESSAGE = "Mötet har redan hållits och dess utfall är registrerat; det går inte längre att ändra."
+
 
 def _read_then_pause(session: Session, case) -> Meeting:
     """The case's meetings read as a page's POST reads them before its step, the read transaction ended."""
@@ -74,7 +78,7 @@ def test_an_outcome_after_a_cancellation_it_did_not_see_is_refused(
     # The scripted outcome: held now, "the meeting was moved" ticked, attendance and one decision.
     with pytest.raises(services.MeetingClosed) as refused:
         fire(db_session, registry, parties.region_user, ready.case, "hold_meeting", meeting_id=meeting.id)
-    assert refused.value.status == 409
+    assert refused.value.status == 409 and str(refused.value.message) == CANCELLED_MESSAGE
     db_session.expire_all()
     kept = db_session.get(Meeting, booked.id)
     assert kept.status == CANCELLED and kept.held_at is None and kept.sequence == 1
@@ -127,10 +131,11 @@ def test_a_cancellation_after_an_outcome_it_did_not_see_is_refused(
             held_at=booked.starts_at,
             moved=False,
         )
-        with pytest.raises(services.MeetingClosed), unit_of_work(other):
+        with pytest.raises(services.MeetingClosed) as refused, unit_of_work(other):
             services.cancel_meeting(
                 other, other.get(SipCase, ready.case.id), seen, now=now_utc(), expected_sequence=0
             )
+    assert str(refused.value.message) == HELD_MESSAGE
     db_session.expire_all()
     kept = db_session.get(Meeting, booked.id)
     assert kept.status == HELD and kept.cancelled_at is None
@@ -144,7 +149,7 @@ def test_a_move_after_an_outcome_held_elsewhere_it_did_not_see_is_refused(
         seen = other.get(Meeting, booked.id)
         other.commit()
         fire(db_session, registry, parties.region_user, ready.case, "hold_meeting", meeting_id=booked.id)
-        with pytest.raises(services.MeetingClosed), unit_of_work(other):
+        with pytest.raises(services.MeetingClosed) as refused, unit_of_work(other):
             services.change_meeting(
                 other,
                 other.get(SipCase, ready.case.id),
@@ -154,5 +159,6 @@ def test_a_move_after_an_outcome_held_elsewhere_it_did_not_see_is_refused(
                 expected_sequence=0,
             )
     db_session.expire_all()
+    assert str(refused.value.message) == HELD_MESSAGE
     kept = db_session.get(Meeting, booked.id)
     assert kept.status == HELD and kept.sequence == 1 and kept.starts_at == now_utc()

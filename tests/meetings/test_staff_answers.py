@@ -131,7 +131,7 @@ def test_a_cancelled_meeting_takes_no_answer(as_region, db_session, ready, book)
         services.cancel_meeting(db_session, ready.case, db_session.get(Meeting, meeting.id), now=now_utc())
     response = answer(as_region, url, forms, silent, partstat="ACCEPTED")
     assert response.status_code == 409
-    assert "Mötet är inställt eller redan hållet" in text_of(response)
+    assert "Mötet har ställts in; det går inte längre att ändra." in text_of(response)
     assert invitation_of(db_session, meeting, ready.relative_without_email).partstat == "NEEDS-ACTION"
 
 
