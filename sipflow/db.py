@@ -342,9 +342,7 @@ def insert_id_unless_taken(session: Session, table, key):
     statement = _ID_INSERTS.get((table.name, key.name, dialect))
     if statement is None:
         dialect_insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-        statement = (
-            dialect_insert(table).on_conflict_do_nothing(index_elements=[key]).returning(table.c.id)
-        )
+        statement = dialect_insert(table).on_conflict_do_nothing(index_elements=[key]).returning(table.c.id)
         _ID_INSERTS[(table.name, key.name, dialect)] = statement
     return statement
 
