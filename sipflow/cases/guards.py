@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from sipflow.cases.participants import participating_organisations
-from sipflow.cases.services import step_participants, step_seeing
+from sipflow.cases.services import STEP_ORGANISATIONS, step_participants, step_seeing
 from sipflow.people.models import Organisation
 from sipflow.security import access
 from sipflow.translated import lazy_gettext as _l
@@ -15,9 +15,10 @@ from sipflow.workflow.registry import register_guard
 
 
 def _organisations(ctx: TransitionContext) -> list[Organisation]:
-    if "organisations" not in ctx.memo:
-        ctx.memo["organisations"] = participating_organisations(ctx.session, ctx.case.id)
-    return ctx.memo["organisations"]
+    """The organisations taking part, read once per step (or as the page that asks the guards read them)."""
+    if STEP_ORGANISATIONS not in ctx.memo:
+        ctx.memo[STEP_ORGANISATIONS] = participating_organisations(ctx.session, ctx.case.id)
+    return ctx.memo[STEP_ORGANISATIONS]
 
 
 def _seeing(ctx: TransitionContext) -> frozenset[int] | set[int]:
@@ -71,7 +72,18 @@ register_guard(
     _l("At least two organisations must take part in a SIP and be able to see it under the consent."),
     explain=two_organisations_missing,
 )
-register_guard("school_participates", school_participates, _l("The school must take part."))
+register_guard(
+    "school_participates",
+    school_participates,
+    # What to do is in the message: the page of the kallelse's form shows it before the form is filled.
+    _l(
+        "The school must take part. Add the school's unit as a participant first: “Another unit” under "
+        "“Add a participant” on the SIP's page."
+    ),
+    requirement=_l("The school must take part."),
+    # Who takes part is no part of the kallelse's form: known before the form is filled.
+    before_form=True,
+)
 register_guard(
     "child_view_recorded",
     child_view_recorded,

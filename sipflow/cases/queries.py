@@ -536,6 +536,9 @@ class CaseDetail:
     covered: frozenset[int]
     # The participants taken off the SIP, in the order they were removed: its history, shown nowhere else.
     removed: list[RemovedParticipantView] = field(default_factory=list)
+    # The participants' read as a step's first read (its active participants and consents in force): what
+    # the page asks of a step's guards before its form is filled (services.refusals_before_form).
+    step_reads: StepReads | None = None
 
 
 # The case page's own reads, built once with the case (and the day) as bind parameters: building and keying
@@ -651,20 +654,19 @@ def _participant_view(row, person: Person) -> ParticipantView:
     )
 
 
+def organisations_taking_part(rows) -> list[Organisation]:
+    """The organisations of the active participants among participant_rows, by name: the same as
+    participants.participating_organisations, from rows a page read already."""
+    organisations = {row[1].id: row[1] for row in rows if row[0].active and row[1] is not None}
+    return sorted(organisations.values(), key=lambda o: (o.name, o.id))
+
+
 def _participant_views(rows, person: Person) -> tuple[list[ParticipantView], list[Organisation]]:
     """The active parties as the page shows them, and their organisations by name, from participant_rows."""
     kind_order = {"organisation": 0, "person": 1, "guardian": 2, "narstaende": 3}
-    result = []
-    organisations: dict[int, Organisation] = {}
-    for row in rows:
-        participant, organisation = row[0], row[1]
-        if not participant.active:
-            continue
-        if organisation is not None:
-            organisations[organisation.id] = organisation
-        result.append(_participant_view(row, person))
+    result = [_participant_view(row, person) for row in rows if row[0].active]
     result.sort(key=lambda p: (kind_order.get(p.kind, 9), p.id))
-    return result, sorted(organisations.values(), key=lambda o: (o.name, o.id))
+    return result, organisations_taking_part(rows)
 
 
 def participant_of(parties: CaseParties | CaseDetail, participant_id: int) -> ParticipantView | None:
@@ -821,6 +823,7 @@ def case_detail(
         seeing=parties.step_reads.seeing,
         covered=parties.step_reads.covered,
         removed=_removed(session, parties.participant_rows),
+        step_reads=parties.step_reads,
     )
 
 

@@ -114,6 +114,9 @@ STEP_PARTICIPANTS = "sipflow.cases.step_participants"
 STEP_CONSENTS = "sipflow.cases.step_consents"
 # ctx.memo key of the organisations that see the case as the step's first read found them.
 STEP_SEEING = "sipflow.cases.step_seeing"
+# ctx.memo key of the organisations taking part (participants.participating_organisations), as a guard
+# read them or a page handed them (refusals_before_form).
+STEP_ORGANISATIONS = "sipflow.cases.step_organisations"
 CLAIMED_COLUMNS = "sipflow.cases.claimed_columns"
 # {case id: [(trigger, to_state)]}: the steps whose log row went in by a Core INSERT (no flush shows them).
 LOGGED_STEPS = "sipflow.cases.logged_steps"
@@ -1776,6 +1779,38 @@ def step_input_refusal(
         share_step_reads(ctx, reads)
     with session.no_autoflush:
         return refusal_of(check, ctx)
+
+
+def refusals_before_form(
+    session: Session,
+    workflow: Workflow,
+    case: SipCase,
+    actor: User | None,
+    transition: TransitionDef,
+    *,
+    now: datetime,
+    reads: StepReads | None,
+    organisations: list[Organisation] | None = None,
+) -> list:
+    """The messages of transition's guards that are known before its form is filled (Guard.before_form)
+    and would refuse it now, in the workflow file's order: the step's page shows them over its form, so no
+    one fills it in to be told at the end. Each asks the guard's own check, as the step will.
+
+    reads (the step's first read) and organisations (those taking part, by name) are what the page read:
+    given, the guards send no statement. Writes nothing.
+    """
+    guards = [GUARDS[name] for name in transition.conditions if name in GUARDS and GUARDS[name].before_form]
+    if not guards:
+        return []
+    ctx = TransitionContext(
+        session=session, case=case, actor=actor, now=now, trigger=transition.trigger, workflow=workflow
+    )
+    if reads is not None:
+        share_step_reads(ctx, reads)
+    if organisations is not None:
+        ctx.memo[STEP_ORGANISATIONS] = organisations
+    with session.no_autoflush:
+        return [guard.message_for(ctx) for guard in guards if not guard.check(ctx)]
 
 
 def fire_transition(

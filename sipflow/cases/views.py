@@ -391,6 +391,8 @@ class Action:
     page_url: str | None = None
     # The fresh form's fields whose HTML is fixed (_fixed_fields), by name.
     fixed: dict[str, Markup] = field(default_factory=dict)
+    # What refuses the step whatever its form holds (services.refusals_before_form): said over the form.
+    blocked: list = field(default_factory=list)
 
 
 def _removed_choices(parties: queries.CaseParties) -> dict[str, dict[int, str]]:
@@ -463,9 +465,33 @@ def _render_case(
     # What other areas store for a form of this page (the plan's own goals for the preparation form).
     for kind, values in parts.pop("transition_prefill", {}).items():
         ctx.prefill.setdefault(kind, {}).update(values)
+    shown_errors = {str(error) for error in errors or ()}
+
+    def blocked(transition: TransitionDef) -> list:
+        # Not said again over the form when the refusal at the top of the page says it already.
+        found = services.refusals_before_form(
+            session,
+            detail.workflow,
+            case,
+            current_actor(),
+            transition,
+            now=now_utc(),
+            reads=detail.step_reads,
+            organisations=detail.organisations,
+        )
+        return [message for message in found if str(message) not in shown_errors]
+
     for transition in allowed:
         if transition.trigger == failed_trigger and failed_form is not None:
-            actions.append(Action(transition, transition_label(transition, locale), failed_form, open=True))
+            actions.append(
+                Action(
+                    transition,
+                    transition_label(transition, locale),
+                    failed_form,
+                    open=True,
+                    blocked=blocked(transition),
+                )
+            )
             continue
         page_url = transition_page_url(transition.form, case)
         if page_url is not None:
@@ -475,7 +501,13 @@ def _render_case(
         form = build_transition_form(transition.form, ctx, prefix=transition.trigger, version=case.version)
         prefill_times(form, local_now)
         actions.append(
-            Action(transition, transition_label(transition, locale), form, fixed=_fixed_fields(form, locale))
+            Action(
+                transition,
+                transition_label(transition, locale),
+                form,
+                fixed=_fixed_fields(form, locale),
+                blocked=blocked(transition),
+            )
         )
     if unit_form is None:
         unit_form = _unit_form(detail, formdata=None)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -605,6 +605,34 @@ def covered_organisations(session: Session, case: SipCase, *, today: date) -> li
         (CoveredOrganisation(i, names[i], until[i]) for i in names),
         key=lambda c: (c.name.casefold(), c.organisation_id),
     )
+
+
+# The guard that asks every guardian taking part to have consented (workflow_hooks registers it; a workflow
+# file names it on the steps of a child's SIP that share it: sip_child version 2 on every one).
+GUARDIANS_CONSENTED = "guardians_consented"
+# The participants' kind of a guardian.
+GUARDIAN = "guardian"
+
+
+def guardians_without_consent(participants: Iterable, consents: Iterable[Consent]) -> list:
+    """The guardians among participants (the case's active ones, anything with id and kind, in the caller's
+    order) that none of consents (those in force) was given by: the one answer to whose consent a child's
+    SIP lacks. The guard guardians_consented, its refusal naming them and the case page ask it; it reads
+    nothing."""
+    consented = {c.given_by_participant_id for c in consents if c.given_by == CHILD_GIVER}
+    return [p for p in participants if p.kind == GUARDIAN and p.id not in consented]
+
+
+def guardians_lacking_consent(
+    workflow: Workflow, state: str, participants: Sequence, consents: Iterable[Consent]
+) -> list:
+    """The guardians taking part whose consent a step of workflow from state asks (its guard
+    guardians_consented) and no consent in force gives (guardians_without_consent); [] when no step from
+    state asks every guardian's consent (an ended SIP, a workflow version that does not). For the case
+    page: the guardians it names before a step is refused for them. Reads nothing."""
+    if not any(GUARDIANS_CONSENTED in t.conditions for t in workflow.transitions_from(state)):
+        return []
+    return guardians_without_consent(participants, consents)
 
 
 def consent_giver(session: Session, case: SipCase) -> str | None:

@@ -48,6 +48,15 @@ def _case_page_part(detail, actor, *, allowed: list) -> dict:
     part = {}
     if services.further_consent_refusal(detail.workflow, detail.case, roles, consent_given=given) is None:
         part["further_consent_url"] = url_for("consent.further", uid=detail.case.uid)
+    # The guardians whose consent the next steps ask and none in force gives, by their names as the
+    # participants' list shows them: staff see whom to ask before a step is refused for them.
+    in_force = [view.consent for view in detail.consents if view.in_force]
+    lacking = services.guardians_lacking_consent(
+        detail.workflow, detail.case.state, detail.participants, in_force
+    )
+    if lacking:
+        part["guardians_lacking_consent"] = [p.name for p in lacking]
+        part["consent_given"] = given
     if (
         services.organisation_withdrawal_refusal(detail.workflow, detail.case, roles, consent_given=given)
         is None

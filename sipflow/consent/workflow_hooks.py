@@ -45,19 +45,13 @@ def consent_valid(ctx: TransitionContext) -> bool:
 
 def _guardians(ctx: TransitionContext) -> list[Participant]:
     """The guardians taking part in the step's case, in the order they were added."""
-    return [p for p in step_participants(ctx) if p.kind == "guardian"]
-
-
-def _without_consent(consents: list[Consent], guardians: list[Participant]) -> list[Participant]:
-    """The guardians none of consents was given by."""
-    consented = {c.given_by_participant_id for c in consents if c.given_by == "guardian"}
-    return [g for g in guardians if g.id not in consented]
+    return [p for p in step_participants(ctx) if p.kind == services.GUARDIAN]
 
 
 def _guardians_satisfied(consents: list[Consent], guardians: list[Participant]) -> bool:
     if not guardians:
-        return any(c.given_by == "guardian" for c in consents)
-    return not _without_consent(consents, guardians)
+        return any(c.given_by == services.CHILD_GIVER for c in consents)
+    return not services.guardians_without_consent(guardians, consents)
 
 
 def guardians_consented(ctx: TransitionContext) -> bool:
@@ -85,8 +79,7 @@ def guardians_not_consented(ctx: TransitionContext):
     first consent, the consent form itself; after it, a further consent. None: the registered message.
     """
     in_force = _consents_in_force(ctx)
-    guardians = _guardians(ctx)
-    missing = _without_consent(in_force, guardians)
+    missing = services.guardians_without_consent(step_participants(ctx), in_force)
     first = _first_consent(ctx, in_force)
     if not missing:
         return None

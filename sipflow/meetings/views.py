@@ -14,6 +14,7 @@ from sipflow.cases.days_off import DayOffUnconfirmed
 from sipflow.cases.errors import StaleCase
 from sipflow.cases.forms import choices, show_current_version, typed_values
 from sipflow.cases.models import SipCase
+from sipflow.cases.queries import organisations_taking_part
 from sipflow.clock import now_utc, to_local
 from sipflow.db import get_session, unit_of_work
 from sipflow.errors import UserError
@@ -251,6 +252,25 @@ def _booking_refused(session, registry, case, user, *, participants=None):
     return render_template("errors/not_yet.html", message=message, case_url=page), 409
 
 
+def _booking_blocked(session, registry, case, user, how, read: Invitees, *, now, shown: list) -> list:
+    """What refuses the kallelse step whatever the booking form holds (cases.services.refusals_before_form),
+    from the page's own read, said over the form; not again when a refusal at the top says it already."""
+    if how.transition is None:
+        return []
+    found = case_services.refusals_before_form(
+        session,
+        registry.get(case.workflow_name, case.workflow_version),
+        case,
+        user,
+        how.transition,
+        now=now,
+        reads=read.step_reads,
+        organisations=organisations_taking_part(read.rows),
+    )
+    said = {str(message) for message in shown}
+    return [message for message in found if str(message) not in said]
+
+
 @bp.route("/cases/<uid>/meetings/new", methods=["GET", "POST"])
 @login_required
 def book(uid: str):
@@ -328,6 +348,7 @@ def book(uid: str):
             case=case,
             form=form,
             errors=top,
+            blocked=_booking_blocked(session, registry, case, user, how, read, now=now, shown=top),
             kallelse_label=transition_label(how.transition, current_locale()) if how.transition else None,
             page_url=url_for("meetings.book", uid=case.uid),
             further_consent_url=consent_url,

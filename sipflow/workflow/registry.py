@@ -24,9 +24,12 @@ class Guard:
     field: str | None = None
     # The message naming what is missing, read from the step that failed (None: the fixed message).
     explain: Callable[[TransitionContext], object | None] | None = None
-    # What the workflows page lists a step as requiring, for a guard that holds for some persons only (its
-    # message speaks to one who is refused; None: the message).
+    # What the workflows page lists a step as requiring, where the message says more than the requirement
+    # (to whom it applies, what to do; None: the message).
     requirement: object | None = None
+    # The check reads only the case and who takes part, nothing the step's form sends: the step's page asks
+    # it before the form is filled and shows its message over the form (cases.services.refusals_before_form).
+    before_form: bool = False
 
     def message_for(self, ctx: TransitionContext) -> object:
         """The message for the step ctx that failed this guard: its explanation, else the fixed message."""
@@ -51,13 +54,18 @@ def register_guard(
     field: str | None = None,
     explain: Callable[[TransitionContext], object | None] | None = None,
     requirement: object | None = None,
+    before_form: bool = False,
 ) -> None:
     """Let workflow files name check as a guard; message is shown when it does not hold (at field, if any).
 
     explain(ctx), if given, is the message for a step that failed it, naming what is missing (None: message).
-    requirement, if given, is how the workflows page lists it: for a guard that asks only of some persons.
+    requirement, if given, is how the workflows page lists it: for a guard that asks only of some persons,
+    or whose message also says what to do.
+    before_form: check reads nothing the step's form sends (nor its input writes), and no statement when
+    the page hands it what it read (the step's first read and the organisations taking part): the step's
+    page shows its message before the form is filled.
     """
-    GUARDS[name] = Guard(check, message, field, explain, requirement)
+    GUARDS[name] = Guard(check, message, field, explain, requirement, before_form)
 
 
 # Effects that read what another effect of the same transition wrote: {effect: the effects it needs before}.
