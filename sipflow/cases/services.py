@@ -1660,10 +1660,14 @@ def _changed_columns(case: SipCase) -> dict:
     """The columns of the case set in Python and not yet written, with their new values."""
     state = inspect(case)
     changed = {}
-    for column in state.mapper.column_attrs:
-        added = state.attrs[column.key].history.added
-        if added:
-            changed[column.key] = added[0]
+    # Only an attribute set since the case was loaded has its loaded value kept in committed_state: the
+    # others cannot have changed (asking every column's history cost more than the step's guards).
+    columns = state.mapper.column_attrs
+    for key in state.committed_state:
+        if key in columns:
+            added = state.attrs[key].history.added
+            if added:
+                changed[key] = added[0]
     return changed
 
 
