@@ -14,6 +14,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import InvalidatePoolError, OperationalError
+from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, SQLModel, create_engine
@@ -310,10 +311,44 @@ def mark_written(obj, values: dict) -> None:
 
 def adopt_inserted(session: Session, obj, row_id: int) -> None:
     """Make obj, a new object a Core INSERT wrote as row row_id, the session's object for that row, as if
-    it had been read (no flush writes it again)."""
+    it had been read (no flush writes it again).
+
+    A rollback of the transaction that wrote the row leaves the session without obj, as it leaves it
+    without an object its flush inserted: SQLite gives the next row the same id, which the session must
+    not still hold.
+    """
     obj.id = row_id
     make_transient_to_detached(obj)
     session.add(obj)
+    adopted_in = session.get_nested_transaction() or session.get_transaction()
+    session.info.setdefault(_ADOPTED, []).append((adopted_in, obj))
+
+
+# [(the transaction a Core INSERT wrote in, the object adopted for its row)]: until the commit.
+_ADOPTED = "sipflow.db.adopted"
+
+
+@event.listens_for(OrmSession, "after_soft_rollback")
+def _forget_adopted(session: OrmSession, previous_transaction) -> None:
+    """Expunge the objects adopted in the transaction rolled back (or in one nested in it)."""
+    adopted = session.info.get(_ADOPTED)
+    if not adopted:
+        return
+    kept = []
+    for transaction, obj in adopted:
+        within = transaction
+        while within is not None and within is not previous_transaction:
+            within = within.parent
+        if within is None:
+            kept.append((transaction, obj))
+        elif obj in session:
+            session.expunge(obj)
+    session.info[_ADOPTED] = kept
+
+
+@event.listens_for(OrmSession, "after_commit")
+def _keep_adopted(session: OrmSession) -> None:
+    session.info.pop(_ADOPTED, None)
 
 
 def insert_unless_taken(session: Session, model, key=None):
