@@ -131,8 +131,8 @@ def test_an_excel_workbook_is_refused_saying_how_to_save_it_as_csv(db_session, a
         (
             1,
             None,
-            "Det här är en Excel-arbetsbok, inte en CSV-fil. Välj Spara som i Excel och filformatet CSV UTF-8,"
-            " och importera den filen.",
+            "Det här är en Excel-arbetsbok, inte en CSV-fil."
+            " Välj Spara som i Excel och filformatet CSV UTF-8, och importera den filen.",
         )
     ]
     assert organisations(db_session) == []
