@@ -224,6 +224,112 @@ COLUMN_VALUES = (
     ),
     (ROLE_VALUES.column, ROLE_VALUES.what, ROLE_VALUES.labels),
 )
+# What each column holds, as the import page says it beside the template to download.
+COLUMN_HELP = {
+    "record": _l("What the line is: organisation, unit or user."),
+    "key": _l(
+        "The organisation's or unit's key, the user's username: what a later import finds the line's record"
+        " by, so it never changes. Lower-case letters a-z, digits, '.', '_' or '-' (no å, ä or ö)."
+    ),
+    "name": _l(
+        "The organisation's or unit's name, the user's full name. The same key with another name renames an"
+        " organisation or unit."
+    ),
+    "kind": _l("The kind of organisation or unit: one of the codes below."),
+    "organisation": _l("A unit's organisation: its key, in this file (on any line) or already in sipflow."),
+    "unit": _l(
+        "A user's unit: its key, in this file or already in sipflow. Empty only for a coordinator or an"
+        " administrator."
+    ),
+    "county": _l(
+        "An organisation's county: its SCB code, two digits (07). Empty for a municipality or a school."
+    ),
+    "municipality": _l("A municipality's or a school's municipality: its SCB code, four digits (0780)."),
+    "health_care": _l("A unit: yes for a health-care unit (it records KVÅ codes), otherwise no."),
+    "email": _l("A unit's shared mailbox (optional); a new user's address, where their invitation goes."),
+    "hsa_id": _l("A unit's HSA-id (optional)."),
+    "roles": _l("A user's roles: the codes below, separated by spaces or |."),
+    "scope": _l(
+        "A coordinator's counties and municipalities (their SCB codes, separated by spaces); empty: every"
+        " county."
+    ),
+}
+assert set(COLUMN_HELP) == set(COLUMNS)
+# The template's lines after its header: a record of each kind, to overwrite (a national administrator's dry
+# run of it passes).
+TEMPLATE_LINES = (
+    ("organisation", "exempel-region", "Region Exempel", "region", "", "", "07", "", "", "", "", "", ""),
+    (
+        "organisation",
+        "exempel-kommun",
+        "Exempel kommun",
+        "municipality",
+        "",
+        "",
+        "",
+        "0780",
+        "",
+        "",
+        "",
+        "",
+        "",
+    ),
+    (
+        "unit",
+        "exempel-vc",
+        "Vårdcentralen Exempel",
+        "vardcentral",
+        "exempel-region",
+        "",
+        "",
+        "",
+        "yes",
+        "vc@exempel.example",
+        "",
+        "",
+        "",
+    ),
+    (
+        "unit",
+        "exempel-soc",
+        "Socialtjänsten Exempel",
+        "socialtjanst",
+        "exempel-kommun",
+        "",
+        "",
+        "",
+        "no",
+        "",
+        "",
+        "",
+        "",
+    ),
+    (
+        "user",
+        "exempel.anna",
+        "Anna Exempel",
+        "",
+        "",
+        "exempel-vc",
+        "",
+        "",
+        "",
+        "anna@exempel.example",
+        "",
+        "staff",
+        "",
+    ),
+)
+assert all(len(line) == len(COLUMNS) for line in TEMPLATE_LINES)
+
+
+def template_csv() -> bytes:
+    """The import's template: the header and an example line of each record, as Excel in Swedish opens and
+    saves it (a byte-order mark, ';' between columns, CRLF)."""
+    lines = [";".join(COLUMNS), *(";".join(line) for line in TEMPLATE_LINES)]
+    return "\ufeff".encode() + "\r\n".join([*lines, ""]).encode()
+
+
 _SPLIT = re.compile(r"[\s|,;]+")
 
 CREATE, CHANGE, UNCHANGED = "create", "change", "unchanged"
