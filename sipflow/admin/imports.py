@@ -657,6 +657,7 @@ class _Planner:
         self.file_emails: dict[str, int] = {}
         self.file_hsa: dict[str, int] = {}
         self.file_unit_names: dict[tuple[str, str], int] = {}
+        self.file_org_names: dict[str, int] = {}
         # What checked_scope said of each (roles, codes): None when they pass.
         self.scopes_checked: dict[tuple, InvalidInput | None] = {}
         # Each coded column's labels in every language ({label: code}), read when a value is no code.
@@ -765,6 +766,7 @@ class _Planner:
                 "kind",
             )
         kind = self._code(row["kind"], ORGANISATION_KIND_VALUES)
+        existing = self.orgs.get(key)
         try:
             values = directory.clean_organisation(
                 self.session,
@@ -772,11 +774,19 @@ class _Planner:
                 kind=kind,
                 county_code=row["county"],
                 municipality_code=row["municipality"],
+                organisation=existing,
             )
         except InvalidInput as error:
             raise _refuse(error) from None
+        # Two lines naming organisations alike: the directory refuses the second, so does this.
+        same = directory.unit_name_key(values["name"])
+        if same in self.file_org_names:
+            raise _LineRefused(
+                _l("An organisation of this name is also on line %(line)d.", line=self.file_org_names[same]),
+                "name",
+            )
+        self.file_org_names[same] = line
         self.file_org_counties[key] = values["county_code"]
-        existing = self.orgs.get(key)
         planned = self._compare(line, "organisation", key, values, existing)
         if planned.outcome != UNCHANGED:
             # The pages' rule; a line that changes nothing may name another region's organisation.
