@@ -1,5 +1,6 @@
-"""What a county's own files hold that the import must read or refuse by line and column: the unnamed columns
-Excel writes right of a table, a county or municipality written by its name, a workbook instead of a CSV."""
+"""What a county's own files hold that the import must read or refuse by line and column: the unnamed
+columns Excel writes right of a table, a county or municipality written by its name, a workbook instead of a
+CSV, cells separated by tabs."""
 
 from __future__ import annotations
 
@@ -136,3 +137,11 @@ def test_an_excel_workbook_is_refused_saying_how_to_save_it_as_csv(db_session, a
         )
     ]
     assert organisations(db_session) == []
+
+
+def test_cells_copied_from_excel_into_a_text_file_are_read_by_their_tabs(db_session, app_ctx, now):
+    # Excel's "Text (tab-delimited)", or a range copied into Notepad: a tab between cells, åäö kept.
+    data = csv_of(REGION, TOWN).replace(b";", b"\t")
+    report = run(db_session, now, data, apply=True)
+    assert report.errors == [] and [p.name for p in report.created] == ["Region Test", "Jönköpings kommun"]
+    assert organisations(db_session) == ["jkpg", "reg"]
