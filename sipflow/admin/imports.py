@@ -514,8 +514,17 @@ def read_rows(data: bytes) -> tuple[list[tuple[int, dict]], list[LineError]]:
         return [], [LineError(1, str(_WORKBOOK))]
     try:
         text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return [], [LineError(1, str(_l("The file is not UTF-8 text. Save it as CSV UTF-8.")))]
+    except UnicodeDecodeError as error:
+        # Excel in Swedish saves "CSV (semikolonavgränsad)" in Windows-1252: åäö are the first bytes refused.
+        # Never guessed at: a wrong guess would import every name with other letters.
+        line = data.count(b"\n", 0, error.start) + 1
+        message = _l(
+            "Line %(line)d is not UTF-8 text: the file was saved in another encoding, as Excel's CSV"
+            " (semicolon delimited) is. In Excel, choose Save as and the file type CSV UTF-8, and import that"
+            " file.",
+            line=line,
+        )
+        return [], [LineError(line, str(message))]
     if "\x00" in text:
         # No directory value holds one, and PostgreSQL stores none: the file is not the CSV it claims to be.
         line = text.count("\n", 0, text.index("\x00")) + 1
