@@ -1,10 +1,10 @@
 """The CSV files administrators upload (the directory import, the KVÅ code catalogue), read one way.
 
-Excel saves CSV with ';' between columns in a Swedish locale and ',' elsewhere: the header line decides
-(`delimiter_of`), for every file read here. The csv module's own cap on one field (128 KiB, process-wide)
-would make a long value an unreadable line with no column named; the uploads are capped in bytes before
-they are read (2 MB at most), so that cap is raised here to FIELD_LIMIT and each reader checks its columns
-against their own limits (`too_long`), naming the column and the limit.
+Excel saves CSV with ';' between columns in a Swedish locale and ',' elsewhere, and text with a tab: the
+header line decides (`delimiter_of`), for every file read here. The csv module's own cap on one field
+(128 KiB, process-wide) would make a long value an unreadable line with no column named; the uploads are
+capped in bytes before they are read (2 MB at most), so that cap is raised here to FIELD_LIMIT and each
+reader checks its columns against their own limits (`too_long`), naming the column and the limit.
 """
 
 from __future__ import annotations
@@ -32,9 +32,10 @@ class LineError:
 
 
 def delimiter_of(text: str) -> str:
-    """';' when the first line holds more semicolons than commas, else ','."""
+    """The separator the first line holds most of: ';', a tab (Excel's "Text (tab-delimited)", or cells
+    copied from Excel into a text file) or ',' (also when it holds none)."""
     first = text.split("\n", 1)[0]
-    return ";" if first.count(";") > first.count(",") else ","
+    return max((",", ";", "\t"), key=first.count)
 
 
 def records(text: str) -> Iterator[tuple[int, list[str] | None]]:

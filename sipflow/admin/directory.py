@@ -144,17 +144,38 @@ def clean_organisation(
     kind: str | None,
     county_code: str | None,
     municipality_code: str | None,
+    organisation: Organisation | None = None,
 ) -> dict:
     """Check an organisation's fields (every refusal at once); a municipality gives its county, a region
-    needs a county."""
+    needs a county, and a new name another active organisation has is refused (organisation: the one being
+    changed, None for a new one)."""
     name, kind, place = every_refusal(
         (
-            lambda: clean_name(name),
+            lambda: _free_organisation_name(session, name, organisation),
             lambda: _organisation_kind(kind),
             lambda: _place(session, _text(kind), county_code, municipality_code),
         )
     )
     return {"name": name, "kind": kind, **place}
+
+
+def _free_organisation_name(session: Session, value: str | None, organisation: Organisation | None) -> str:
+    """A clean organisation name no other active organisation has, compared as unit names are: every picker
+    of a unit groups the units under their organisation's name, and two alike could not be told apart. An
+    organisation keeping its name is not asked (one made before this rule keeps its twin's name)."""
+    name = clean_name(value)
+    if organisation is not None and unit_name_key(organisation.name) == unit_name_key(name):
+        return name
+    # Compared here, not in SQL: SQLite folds ASCII case only ("Ö", "ö"); a county has a few hundred.
+    others = session.exec(
+        select(Organisation.key, Organisation.name).where(
+            Organisation.active, Organisation.id != (organisation.id if organisation is not None else 0)
+        )
+    ).all()
+    for key, other in others:
+        if unit_name_key(other) == unit_name_key(name):
+            raise InvalidInput(_l("Another organisation (key %(key)s) has this name.", key=key), field="name")
+    return name
 
 
 def _organisation_kind(kind: str | None) -> str:
@@ -404,7 +425,12 @@ def edit_organisation(
     check_organisation_change(region, organisation, county_code=organisation.county_code)
     check_form_version(organisation, expected_version)
     values = clean_organisation(
-        session, name=name, kind=kind, county_code=county_code, municipality_code=municipality_code
+        session,
+        name=name,
+        kind=kind,
+        county_code=county_code,
+        municipality_code=municipality_code,
+        organisation=organisation,
     )
     check_organisation_change(
         region,

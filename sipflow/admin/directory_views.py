@@ -377,6 +377,13 @@ def directory_import():
     return _import_page(form, report, status)
 
 
+def directory_import_template():
+    """The import's template, a CSV file Excel opens as it is."""
+    response = current_app.response_class(imports.template_csv(), mimetype="text/csv")
+    response.headers["Content-Disposition"] = 'attachment; filename="sipflow-import.csv"'
+    return response
+
+
 def _import_page(form, report, status: int, refusal=None):
     """The import page: the form, the report of the file sent (if any) and what each coded column takes."""
     return render_template(
@@ -385,6 +392,7 @@ def _import_page(form, report, status: int, refusal=None):
         report=report,
         refusal=refusal,
         column_values=imports.COLUMN_VALUES,
+        column_help=imports.COLUMN_HELP,
     ), status
 
 
@@ -424,4 +432,5 @@ def register(bp) -> None:
     bp.add_url_rule("/units/<id:unit_id>/deactivate", view_func=unit_deactivate, methods=["POST"])
     bp.add_url_rule("/units/<id:unit_id>/activate", view_func=unit_activate, methods=["POST"])
     bp.add_url_rule("/import", view_func=directory_import, methods=["GET", "POST"])
+    bp.add_url_rule("/import/template.csv", view_func=directory_import_template, methods=["GET"])
     bp.add_url_rule("/workflows", view_func=workflows, methods=["GET"])

@@ -104,8 +104,9 @@ COLUMN_MAX = {
     "kind": 40,
     "organisation": 64,
     "unit": 64,
-    "county": 10,
-    "municipality": 10,
+    # A county's or municipality's name is read (to name its code), so these hold one.
+    "county": 80,
+    "municipality": 80,
     "health_care": 10,
     "email": directory.EMAIL_MAX,
     "hsa_id": 64,
@@ -223,6 +224,112 @@ COLUMN_VALUES = (
     ),
     (ROLE_VALUES.column, ROLE_VALUES.what, ROLE_VALUES.labels),
 )
+# What each column holds, as the import page says it beside the template to download.
+COLUMN_HELP = {
+    "record": _l("What the line is: organisation, unit or user."),
+    "key": _l(
+        "The organisation's or unit's key, the user's username: what a later import finds the line's record"
+        " by, so it never changes. Lower-case letters a-z, digits, '.', '_' or '-' (no å, ä or ö)."
+    ),
+    "name": _l(
+        "The organisation's or unit's name, the user's full name. The same key with another name renames an"
+        " organisation or unit."
+    ),
+    "kind": _l("The kind of organisation or unit: one of the codes below."),
+    "organisation": _l("A unit's organisation: its key, in this file (on any line) or already in sipflow."),
+    "unit": _l(
+        "A user's unit: its key, in this file or already in sipflow. Empty only for a coordinator or an"
+        " administrator."
+    ),
+    "county": _l(
+        "An organisation's county: its SCB code, two digits (07). Empty for a municipality or a school."
+    ),
+    "municipality": _l("A municipality's or a school's municipality: its SCB code, four digits (0780)."),
+    "health_care": _l("A unit: yes for a health-care unit (it records KVÅ codes), otherwise no."),
+    "email": _l("A unit's shared mailbox (optional); a new user's address, where their invitation goes."),
+    "hsa_id": _l("A unit's HSA-id (optional)."),
+    "roles": _l("A user's roles: the codes below, separated by spaces or |."),
+    "scope": _l(
+        "A coordinator's counties and municipalities (their SCB codes, separated by spaces); empty: every"
+        " county."
+    ),
+}
+assert set(COLUMN_HELP) == set(COLUMNS)
+# The template's lines after its header: a record of each kind, to overwrite (a national administrator's dry
+# run of it passes).
+TEMPLATE_LINES = (
+    ("organisation", "exempel-region", "Region Exempel", "region", "", "", "07", "", "", "", "", "", ""),
+    (
+        "organisation",
+        "exempel-kommun",
+        "Exempel kommun",
+        "municipality",
+        "",
+        "",
+        "",
+        "0780",
+        "",
+        "",
+        "",
+        "",
+        "",
+    ),
+    (
+        "unit",
+        "exempel-vc",
+        "Vårdcentralen Exempel",
+        "vardcentral",
+        "exempel-region",
+        "",
+        "",
+        "",
+        "yes",
+        "vc@exempel.example",
+        "",
+        "",
+        "",
+    ),
+    (
+        "unit",
+        "exempel-soc",
+        "Socialtjänsten Exempel",
+        "socialtjanst",
+        "exempel-kommun",
+        "",
+        "",
+        "",
+        "no",
+        "",
+        "",
+        "",
+        "",
+    ),
+    (
+        "user",
+        "exempel.anna",
+        "Anna Exempel",
+        "",
+        "",
+        "exempel-vc",
+        "",
+        "",
+        "",
+        "anna@exempel.example",
+        "",
+        "staff",
+        "",
+    ),
+)
+assert all(len(line) == len(COLUMNS) for line in TEMPLATE_LINES)
+
+
+def template_csv() -> bytes:
+    """The import's template: the header and an example line of each record, as Excel in Swedish opens and
+    saves it (a byte-order mark, ';' between columns, CRLF)."""
+    lines = [";".join(COLUMNS), *(";".join(line) for line in TEMPLATE_LINES)]
+    return "\ufeff".encode() + "\r\n".join([*lines, ""]).encode()
+
+
 _SPLIT = re.compile(r"[\s|,;]+")
 
 CREATE, CHANGE, UNCHANGED = "create", "change", "unchanged"
@@ -282,6 +389,42 @@ _DECIMAL_CODES = {
         ),
     ),
 }
+
+
+# A county or municipality written by its name where its code goes: refused naming the code (as a kind's name
+# is), never taken for it. kind: (the refusal naming the code, the refusal of a value that is no name either).
+_PLACE_NAMES = {
+    "county": (
+        _l("%(value)s is the name of a county, not its code. Did you mean %(likely)s?"),
+        _l("%(value)s is not a county code: write the county's SCB code, two digits such as 07."),
+    ),
+    "municipality": (
+        _l("%(value)s is the name of a municipality, not its code. Did you mean %(likely)s?"),
+        _l(
+            "%(value)s is not a municipality code: write the municipality's SCB code,"
+            " four digits such as 0780."
+        ),
+    ),
+}
+
+
+def _place_name_key(name: str) -> str:
+    return " ".join(name.split()).casefold()
+
+
+def place_names(session: Session) -> dict[str, dict[str, str]]:
+    """{county or municipality: {a name of one, case folded: its code}}: a county by its name or its region's
+    (Jönköpings län, Region Jönköpings län), a municipality by its name alone or as a kommun (Jönköping,
+    Jönköpings kommun, Aneby kommun)."""
+    counties: dict[str, str] = {}
+    for code, name, region_name in session.exec(select(County.code, County.name, County.region_name)).all():
+        for text in (name, region_name):
+            counties.setdefault(_place_name_key(text), code)
+    municipalities: dict[str, str] = {}
+    for code, name in session.exec(select(Municipality.code, Municipality.name)).all():
+        for text in (name, f"{name} kommun", f"{name}s kommun"):
+            municipalities.setdefault(_place_name_key(text), code)
+    return {"county": counties, "municipality": municipalities}
 
 
 @dataclass
@@ -351,6 +494,13 @@ def _refuse(error: UserError, default_column: str | None = None) -> _LineRefused
     return _LineRefused(error.message, FIELD_COLUMNS.get(error.field or "", default_column))
 
 
+# The first bytes of an xlsx (a zip file) and of an xls or other OLE2 file.
+_WORKBOOK_SIGNATURES = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")
+_WORKBOOK = _l(
+    "This is an Excel workbook, not a CSV file. In Excel, choose Save as and the file type CSV UTF-8,"
+    " and import that file."
+)
+
 # --- Reading the file --------------------------------------------------------------------------------------
 
 
@@ -358,10 +508,23 @@ def read_rows(data: bytes) -> tuple[list[tuple[int, dict]], list[LineError]]:
     """The file's lines as (line number, {column: text}), or the errors that make it unreadable."""
     if len(data) > MAX_BYTES:
         return [], [LineError(1, str(_l("The file is larger than 2 MB.")))]
+    if data.startswith(_WORKBOOK_SIGNATURES):
+        # An Excel workbook (xlsx is a zip file, xls an OLE2 file) is not read: the report says how to save
+        # it as CSV, rather than that it is not UTF-8.
+        return [], [LineError(1, str(_WORKBOOK))]
     try:
         text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return [], [LineError(1, str(_l("The file is not UTF-8 text. Save it as CSV UTF-8.")))]
+    except UnicodeDecodeError as error:
+        # Excel in Swedish saves "CSV (semikolonavgränsad)" in Windows-1252: åäö are the first bytes refused.
+        # Never guessed at: a wrong guess would import every name with other letters.
+        line = data.count(b"\n", 0, error.start) + 1
+        message = _l(
+            "Line %(line)d is not UTF-8 text: the file was saved in another encoding, as Excel's CSV"
+            " (semicolon delimited) is. In Excel, choose Save as and the file type CSV UTF-8, and import that"
+            " file.",
+            line=line,
+        )
+        return [], [LineError(line, str(message))]
     if "\x00" in text:
         # No directory value holds one, and PostgreSQL stores none: the file is not the CSV it claims to be.
         line = text.count("\n", 0, text.index("\x00")) + 1
@@ -371,15 +534,31 @@ def read_rows(data: bytes) -> tuple[list[tuple[int, dict]], list[LineError]]:
     if not header or not any(h.strip() for h in header):
         return [], [LineError(1, str(_l("The file is empty: the first line must name the columns.")))]
     names = [h.strip().lower() for h in header]
+    # Excel writes every column right of the table that a cell was ever typed in, unnamed, with a separator
+    # on every line ("...;scope;;"): those columns are left out, and a value under one is refused at its line.
+    width = len(names)
+    while width and not names[width - 1]:
+        width -= 1
+    names, spare = names[:width], len(names) - width
     missing = [c for c in COLUMNS if c not in names]
-    unknown = [n for n in names if n not in COLUMNS]
-    duplicated = sorted({n for n in names if names.count(n) > 1})
-    if missing or unknown or duplicated:
+    unknown = [n for n in names if n and n not in COLUMNS]
+    unnamed = [str(number) for number, n in enumerate(names, start=1) if not n]
+    duplicated = sorted({n for n in names if n and names.count(n) > 1})
+    if missing or unknown or unnamed or duplicated:
         problems = []
         if missing:
             problems.append(str(_l("missing columns: %(names)s", names=", ".join(missing))))
         if unknown:
             problems.append(str(_l("unknown columns: %(names)s", names=", ".join(n[:40] for n in unknown))))
+        if unnamed:
+            problems.append(
+                str(
+                    _l(
+                        "columns without a name (counted from the left): %(numbers)s",
+                        numbers=", ".join(unnamed),
+                    )
+                )
+            )
         if duplicated:
             problems.append(str(_l("columns named twice: %(names)s", names=", ".join(duplicated))))
         message = _l(
@@ -404,6 +583,23 @@ def read_rows(data: bytes) -> tuple[list[tuple[int, dict]], list[LineError]]:
                 max=MAX_LINES,
             )
             return [], [LineError(1, str(message))]
+        if spare and len(values) in (len(names), len(names) + spare):
+            extra = [number for number, v in enumerate(values[len(names) :], len(names) + 1) if v.strip()]
+            if extra:
+                errors.append(
+                    LineError(
+                        line,
+                        str(
+                            _l(
+                                "A value in column %(number)d, which has no name in the header:"
+                                " move it to its column, or name the column.",
+                                number=extra[0],
+                            )
+                        ),
+                    )
+                )
+                continue
+            values = values[: len(names)]
         if len(values) != len(names):
             errors.append(
                 LineError(
@@ -470,10 +666,13 @@ class _Planner:
         self.file_emails: dict[str, int] = {}
         self.file_hsa: dict[str, int] = {}
         self.file_unit_names: dict[tuple[str, str], int] = {}
+        self.file_org_names: dict[str, int] = {}
         # What checked_scope said of each (roles, codes): None when they pass.
         self.scopes_checked: dict[tuple, InvalidInput | None] = {}
         # Each coded column's labels in every language ({label: code}), read when a value is no code.
         self.likely_codes: dict[CodedValues, dict[str, str]] = {}
+        # The counties' and municipalities' names (place_names), read when a code column holds a name.
+        self.place_names: dict[str, dict[str, str]] | None = None
 
     def _existing(self, model, key_column, rows, column: str) -> dict:
         keys = {r[column].lower() for _, r in rows if r[column]}
@@ -543,9 +742,28 @@ class _Planner:
             raise _LineRefused(likely_message % {"code": code, "likely": likely}, column)
         raise _LineRefused(message % {"code": code}, column)
 
+    def _names(self) -> dict[str, dict[str, str]]:
+        """place_names, read once per file and only when a code column holds letters."""
+        if self.place_names is None:
+            self.place_names = place_names(self.session)
+        return self.place_names
+
+    def _place_name(self, value: str, kind: str, column: str) -> None:
+        """Refuse value at column when it is no code but letters: naming the code when it is a county's or
+        municipality's name (kind's), else saying what the code looks like. Digits pass to the code checks."""
+        if not value or any(c.isdigit() for c in value):
+            return
+        named, unknown = _PLACE_NAMES[kind]
+        likely = self._names()[kind].get(_place_name_key(value))
+        if likely is not None:
+            raise _LineRefused(named % {"value": value, "likely": likely}, column)
+        raise _LineRefused(unknown % {"value": value}, column)
+
     def _organisation(self, line: int, row: dict) -> Planned:
         key = self._key(row, self.file_orgs, _l("Organisation"))
         self.file_orgs[key] = line
+        self._place_name(row["county"], "county", "county")
+        self._place_name(row["municipality"], "municipality", "municipality")
         self._short_code(row["county"], "county", "county")
         self._short_code(row["municipality"], "municipality", "municipality")
         if not row["kind"]:
@@ -557,6 +775,7 @@ class _Planner:
                 "kind",
             )
         kind = self._code(row["kind"], ORGANISATION_KIND_VALUES)
+        existing = self.orgs.get(key)
         try:
             values = directory.clean_organisation(
                 self.session,
@@ -564,11 +783,19 @@ class _Planner:
                 kind=kind,
                 county_code=row["county"],
                 municipality_code=row["municipality"],
+                organisation=existing,
             )
         except InvalidInput as error:
             raise _refuse(error) from None
+        # Two lines naming organisations alike: the directory refuses the second, so does this.
+        same = directory.unit_name_key(values["name"])
+        if same in self.file_org_names:
+            raise _LineRefused(
+                _l("An organisation of this name is also on line %(line)d.", line=self.file_org_names[same]),
+                "name",
+            )
+        self.file_org_names[same] = line
         self.file_org_counties[key] = values["county_code"]
-        existing = self.orgs.get(key)
         planned = self._compare(line, "organisation", key, values, existing)
         if planned.outcome != UNCHANGED:
             # The pages' rule; a line that changes nothing may name another region's organisation.
@@ -757,6 +984,11 @@ class _Planner:
     def _scope(self, text: str, roles: tuple[str, ...]) -> tuple[str, ...]:
         codes = tuple(dict.fromkeys(c for c in _SPLIT.split(text) if c))
         for code in codes:
+            if not any(c.isdigit() for c in code):
+                # A municipality's or county's name (of one word: the column splits at spaces).
+                for kind in ("municipality", "county"):
+                    if _place_name_key(code) in self._names()[kind]:
+                        self._place_name(code, kind, "scope")
             # One digit short of a county's code (2) or a municipality's (4): a code Excel took a zero from.
             if len(code) in (1, 3):
                 self._short_code(code, "county" if len(code) == 1 else "municipality", "scope")

@@ -350,7 +350,7 @@ def test_a_user_of_a_deactivated_unit_is_refused_at_the_unit_column(db_session, 
     [
         (USER.replace("Anna Test", "x" * 1_000_000), "name", 160),
         (USER.replace(";staff;", ";" + "staff " * 200_000 + ";"), "roles", 200),
-        (ORG.replace(";22;", ";" + "2" * 500_000 + ";"), "county", 10),
+        (ORG.replace(";22;", ";" + "2" * 500_000 + ";"), "county", 80),
     ],
     ids=["name", "roles", "county"],
 )
@@ -390,7 +390,13 @@ def test_a_wrong_header_is_an_error_on_line_1(db_session, app_ctx, now, header):
 
 def test_a_file_that_is_not_utf8_is_refused(db_session, app_ctx, now):
     report = run(db_session, now, csv_of(ORG).replace(b"Region", "Regiön".encode("latin-1")), apply=True)
-    assert [e.line for e in report.errors] == [1] and "UTF-8" in report.errors[0].message
+    # The line of the first letter that is not UTF-8 (line 2, the organisation's), and what to do in Excel.
+    assert [e.line for e in report.errors] == [2]
+    assert report.errors[0].message == (
+        "Rad 2 är inte UTF-8-text: filen är sparad med en annan teckenkodning, som Excels"
+        " ”CSV (semikolonavgränsad)”. Välj Spara som i Excel och filformatet CSV UTF-8,"
+        " och importera den filen."
+    )
 
 
 def test_a_nul_in_the_file_is_refused_at_its_line(db_session, app_ctx, now):

@@ -477,6 +477,9 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("admin.directory_import", "POST"): Route(
         lambda w: "/admin/import", _admin_only(ALLOW), data=lambda w: {}
     ),
+    ("admin.directory_import_template", "GET"): Route(
+        lambda w: "/admin/import/template.csv", _admin_only(200)
+    ),
     ("admin.workflows", "GET"): Route(lambda w: "/admin/workflows", _admin_only(200)),
     ("reminders.admin_list", "GET"): Route(lambda w: "/admin/reminders/", _admin_only(200)),
     ("reminders.retry", "POST"): Route(
