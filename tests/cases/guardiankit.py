@@ -31,6 +31,26 @@ def step(client, case, trigger, **values):
     return client.post(url, data=fill(form, **{f"{trigger}-{k}": v for k, v in values.items()}))
 
 
+def consented_then_second_guardian(client, create_case, db_session):
+    """A child's SIP (v2: every guardian's consent) whose consent Maria gave; Jonas joined as a guardian
+    after it, so the consent in force does not name him."""
+    case = create_case("sip_child")
+    assert case.workflow_version == 2
+    add_guardian(client, case, "Maria Lindqvist")
+    ids = guardian_ids(db_session, case)
+    given = step(
+        client,
+        case,
+        "give_consent",
+        given_by="guardian",
+        form="written",
+        guardian_participant_ids=str(ids["Maria Lindqvist"]),
+    )
+    assert given.status_code == 303
+    add_guardian(client, case, "Jonas Lindqvist")
+    return case
+
+
 def field_errors(html: str, field: str) -> str:
     """The errors shown beside field (the page must show some)."""
     found = re.search(rf'<ul class="field-errors" id="{field}-error">(.*?)</ul>', html, re.S)

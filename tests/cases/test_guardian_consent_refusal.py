@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 import pytest
-from guardiankit import add_guardian, field_errors, guardian_ids, step
+from guardiankit import add_guardian, consented_then_second_guardian, field_errors, guardian_ids, step
 from sqlmodel import select
 from webkit import forms_of, login, text_of
 from werkzeug.datastructures import MultiDict
@@ -53,19 +53,7 @@ def test_the_consent_step_names_the_guardians_who_have_not_consented_and_logs_no
 def test_a_guardian_who_joined_after_the_consent_is_named_when_the_sip_cannot_go_on(
     as_region, create_case, db_session
 ):
-    case = create_case("sip_child")
-    add_guardian(as_region, case, "Maria Lindqvist")
-    ids = guardian_ids(db_session, case)
-    consented = step(
-        as_region,
-        case,
-        "give_consent",
-        given_by="guardian",
-        form="written",
-        guardian_participant_ids=str(ids["Maria Lindqvist"]),
-    )
-    assert consented.status_code == 303
-    add_guardian(as_region, case, "Jonas Lindqvist")
+    case = consented_then_second_guardian(as_region, create_case, db_session)
     refused = step(as_region, case, "start_preparation", child_view="Jag vill gå kvar i min klass.")
     assert refused.status_code == 409
     html = text_of(refused)

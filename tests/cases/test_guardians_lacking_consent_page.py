@@ -7,7 +7,7 @@ import logging
 import re
 
 import pytest
-from guardiankit import add_guardian, guardian_ids, step
+from guardiankit import add_guardian, consented_then_second_guardian, guardian_ids, step
 from webkit import fill, forms_of, login, text_of
 
 from sipflow.cases.models import SipCase
@@ -37,29 +37,10 @@ def _notice(html: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", section[start : section.index("</div>", start)]))
 
 
-def _consented_case(as_region, create_case, db_session):
-    """A child's SIP whose consent Maria gave; Jonas joined as a guardian after it."""
-    case = create_case("sip_child")
-    assert case.workflow_version == 2
-    add_guardian(as_region, case, "Maria Lindqvist")
-    ids = guardian_ids(db_session, case)
-    given = step(
-        as_region,
-        case,
-        "give_consent",
-        given_by="guardian",
-        form="written",
-        guardian_participant_ids=str(ids["Maria Lindqvist"]),
-    )
-    assert given.status_code == 303
-    add_guardian(as_region, case, "Jonas Lindqvist")
-    return case
-
-
 def test_the_case_page_names_the_guardian_who_joined_after_the_consent(
     as_region, create_case, db_session, caplog
 ):
-    case = _consented_case(as_region, create_case, db_session)
+    case = consented_then_second_guardian(as_region, create_case, db_session)
     caplog.clear()
     with caplog.at_level(logging.DEBUG):
         page = as_region.get(f"/cases/{case.uid}")
@@ -80,7 +61,7 @@ def test_the_case_page_names_the_guardian_who_joined_after_the_consent(
 
 
 def test_the_notice_goes_once_the_guardian_has_consented(as_region, create_case, db_session):
-    case = _consented_case(as_region, create_case, db_session)
+    case = consented_then_second_guardian(as_region, create_case, db_session)
     ids = guardian_ids(db_session, case)
     url = f"/cases/{case.uid}/consent/further"
     form = forms_of(text_of(as_region.get(url)))[url]
@@ -128,7 +109,7 @@ def test_a_sip_without_guardians_taking_part_shows_no_notice(as_region, create_c
 def test_a_sip_on_version_1_which_asks_no_later_guardian_shows_no_notice(as_region, create_case, db_session):
     # Version 1 asks the guardians' consent at the consent step only: a guardian who joined after it holds
     # nothing back there, so the page names no one.
-    case = _consented_case(as_region, create_case, db_session)
+    case = consented_then_second_guardian(as_region, create_case, db_session)
     with unit_of_work(db_session):
         db_session.get(SipCase, case.id).workflow_version = 1
     html = text_of(as_region.get(f"/cases/{case.uid}"))
