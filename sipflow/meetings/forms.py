@@ -429,9 +429,16 @@ class OutcomeForm(PageForm):
         for entry in self.decisions:
             entry.form.owner.choices = choices([("", _l("Choose")), *owners])
 
+    # The index of the first row add_rows added, whose first field takes the focus as the page loads, so a
+    # keyboard user goes on where they asked for more rows (None: no row was added, nothing moves the focus).
+    first_added_row: int | None = None
+
     def add_rows(self, count: int = DECISION_ROWS) -> None:
         """More empty decision rows (up to MAX_DECISION_ROWS), for a page without JavaScript."""
-        for _ in range(min(count, MAX_DECISION_ROWS - len(self.decisions))):
+        added = min(count, MAX_DECISION_ROWS - len(self.decisions))
+        if added > 0:
+            self.first_added_row = len(self.decisions)
+        for _ in range(added):
             self.decisions.append_entry()
         self.set_owners(self.owners)
 

@@ -285,13 +285,19 @@ class PlanEditorForm(DayOffConfirmation, PageForm):
             del self.child_view
             del self.child_view_missing_reason
 
+    # The id of the first field of the first row add_blank_rows added: it takes the focus as the page loads,
+    # so a keyboard user goes on at the new rows rather than at the top of the page (None: none was added).
+    first_added_id: str | None = None
+
     def add_blank_rows(self, count: int = BLANK_ROWS) -> None:
         """Empty rows under each list, for a page without JavaScript."""
         for name in ("own_goals", "professional_goals", "efforts", "own_efforts", "other_efforts"):
             field = self[name]
             for _ in range(count):
                 if len(field.entries) < field.max_entries:
-                    field.append_entry()
+                    row = field.append_entry().form
+                    if self.first_added_id is None:
+                        self.first_added_id = (row.text if "text" in row else row.what).id
 
     def to_data(self) -> tuple[dict, list[str]]:
         """The service's data, and for each of its efforts the form row it came from (for errors)."""

@@ -1,0 +1,65 @@
+"""The keyboard in Chromium: after a step is saved, the page's message of it has the focus as the page loads,
+so a screen reader reads it out (a role=status region present at load is not announced) and Tab goes on
+from it, in the page's content. A refused form's error summary keeps the focus to itself."""
+
+from __future__ import annotations
+
+from playwright.sync_api import expect
+from sqlmodel import select
+from test_add_rows_focus_browser import log_in_by_keyboard
+from test_browser import live_server  # noqa: F401  (the fixture shared with the other browser tests)
+
+from sipflow.cases.models import SipCase
+from sipflow.db import get_session
+
+# Viktoria's SIP: consent given, anna's unit may start the preparation.
+REFERENCE = "SIP-DEMO-0001"
+FOCUSED = "document.activeElement"
+
+
+def test_the_saved_message_takes_the_focus(app, live_server, browser):  # noqa: F811
+    with app.app_context():
+        uid = get_session().exec(select(SipCase.uid).where(SipCase.reference == REFERENCE)).one()
+    context = browser.new_context(locale="sv-SE", timezone_id="Europe/Stockholm")
+    page = context.new_page()
+    log_in_by_keyboard(page, live_server, "anna")
+    page.goto(f"{live_server}/cases/{uid}")
+    page.locator("summary", has_text="Börja förbereda").focus()
+    page.keyboard.press("Enter")
+    form = page.locator("form[action$='/transitions/start_preparation']")
+    form.get_by_label("Vad är viktigt för dig?").focus()
+    page.keyboard.type("Att få bo kvar hemma")
+    form.get_by_role("button", name="Börja förbereda").focus()
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+
+    message = page.get_by_role("status").filter(has_text="Börja förbereda: sparat.")
+    expect(message).to_be_visible()
+    assert page.evaluate(f"{FOCUSED}.matches('.flash[role=status]')")
+    assert "Börja förbereda: sparat." in page.evaluate(f"{FOCUSED}.textContent")
+    # Tab goes on in the page's content, past the header the message came after.
+    page.keyboard.press("Tab")
+    assert page.evaluate(f"{FOCUSED}.closest('main') !== null")
+    assert page.evaluate(f"{FOCUSED}.tabIndex") >= 0
+    context.close()
+
+
+def test_a_refused_form_keeps_the_focus_on_its_error_summary(app, live_server, browser):  # noqa: F811
+    with app.app_context():
+        uid = get_session().exec(select(SipCase.uid).where(SipCase.reference == REFERENCE)).one()
+    context = browser.new_context(locale="sv-SE", timezone_id="Europe/Stockholm")
+    page = context.new_page()
+    log_in_by_keyboard(page, live_server, "anna")
+    page.goto(f"{live_server}/cases/{uid}")
+    page.locator("summary", has_text="Makulera").first.focus()
+    page.keyboard.press("Enter")
+    form = page.locator("form[action$='/transitions/cancel']")
+    reason = form.locator("textarea").first
+    reason.focus()
+    page.keyboard.type("   ")  # passes the browser's required check, not the server's
+    form.locator("button[type=submit]").focus()
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    expect(page.locator("#error-summary")).to_be_visible()
+    assert page.evaluate(f"{FOCUSED}.id") == "error-summary"
+    context.close()
