@@ -57,6 +57,12 @@ def _may_change():
     return lambda organisation: regions.may_change(region, organisation)
 
 
+def _read_only_label():
+    """For the lists: what a row the administrator may not change says instead of its buttons."""
+    region = regions.admin_region(get_session(), current_actor())
+    return lambda organisation: regions.read_only_label(region, organisation)
+
+
 def _organisation_or_404(organisation_id: int) -> Organisation:
     organisation = get_session().get(Organisation, organisation_id)
     if organisation is None:
@@ -95,6 +101,7 @@ def organisations():
         next_after=rows[-1].id if more else None,
         kind_labels=directory.ORGANISATION_KIND_LABELS,
         may_change=_may_change(),
+        read_only_label=_read_only_label(),
     )
 
 
@@ -251,6 +258,7 @@ def units():
         next_after=rows[-1][0].id if more else None,
         kind_labels=directory.UNIT_KIND_LABELS,
         may_change=_may_change(),
+        read_only_label=_read_only_label(),
     )
 
 

@@ -78,6 +78,11 @@ def organisation_in_region(region: Region, *, organisation_id: int | None, count
     return organisation_id is not None and organisation_id == region.organisation_id
 
 
+def is_national(organisation: Organisation) -> bool:
+    """Whether organisation works nationwide: it has no county (a municipality's, or a school's, has one)."""
+    return organisation.county_code is None
+
+
 def may_change(region: Region, organisation: Organisation) -> bool:
     """Whether region's administrator may change organisation and its units (else they are read-only)."""
     return organisation_in_region(
@@ -90,6 +95,13 @@ def organisation_change_refusal(region: Region, organisation: Organisation) -> N
     save refuses and the edit page shows instead of its form."""
     if may_change(region, organisation):
         return None
+    if is_national(organisation):
+        return NotAllowed(
+            _l(
+                "This organisation is national (no county): its own administrator or a national administrator"
+                " changes it; you may read it."
+            )
+        )
     return NotAllowed(_l("This organisation is another region's: you may read it, not change it."))
 
 
@@ -98,9 +110,24 @@ def unit_change_refusal(region: Region, organisation: Organisation) -> NotAllowe
     activating or deactivating it), None if they may: what the save refuses and the edit page shows."""
     if may_change(region, organisation):
         return None
+    if is_national(organisation):
+        return NotAllowed(
+            _l(
+                "The unit's organisation is national (no county): its own administrator or a national"
+                " administrator changes its units; you may read them."
+            )
+        )
     return NotAllowed(
         _l("The unit's organisation is another region's: you may read its units, not change them.")
     )
+
+
+def read_only_label(region: Region, organisation: Organisation):
+    """What the directory lists say on a row of organisation (or of its units) region's administrator may
+    not change (a national organisation is no other region's), None if they may."""
+    if may_change(region, organisation):
+        return None
+    return _l("National: read only") if is_national(organisation) else _l("Another region's: read only")
 
 
 def catalogue_change_refusal(region: Region) -> NotAllowed | None:

@@ -881,10 +881,11 @@ def units_by_organisation(
 
 def _units_by_organisation(
     session: Session, exclude_unit_ids: set[int] | frozenset[int]
-) -> tuple[list[UnitGroup], dict[int, str | None]]:
-    """units_by_organisation, and the county code of every organisation with an active unit (left out or
-    not), from one statement."""
+) -> tuple[list[UnitGroup], dict[int, str | None], dict[int, int]]:
+    """units_by_organisation, the county code of every organisation with an active unit (left out or
+    not) and the organisation of every active unit (left out or not), from one statement."""
     groups: dict[int, list[tuple[int, str]]] = {}
+    organisations: dict[int, int] = {}
     about: dict[int, tuple[str, str, str, str | None, str | None]] = {}
     counties: dict[int, str | None] = {}
     county_names: dict[int, str | None] = {}
@@ -892,16 +893,21 @@ def _units_by_organisation(
         session, _ACTIVE_UNITS
     ):
         counties[organisation_id] = county_code
+        organisations[unit_id] = organisation_id
         if unit_id in exclude_unit_ids:
             continue
         groups.setdefault(organisation_id, []).append((unit_id, unit_name))
         about[organisation_id] = tuple(facts)
         county_names[organisation_id] = county_name
     labels = organisation_labels(session, about)
-    return [
-        UnitGroup(org_id, labels[org_id], tuple(units), counties[org_id], county_names[org_id])
-        for org_id, units in groups.items()
-    ], counties
+    return (
+        [
+            UnitGroup(org_id, labels[org_id], tuple(units), counties[org_id], county_names[org_id])
+            for org_id, units in groups.items()
+        ],
+        counties,
+        organisations,
+    )
 
 
 @dataclass(frozen=True)
@@ -941,7 +947,25 @@ def units_for_new_case(
     A user whose organisation has no county (a national agency) or none at all has only the national
     organisations near, and every county apart.
     """
-    groups, counties = _units_by_organisation(session, exclude_unit_ids)
+    groups, counties, _organisations = _units_by_organisation(session, exclude_unit_ids)
+    return _near_first(groups, counties, own_organisation_id)
+
+
+def units_for_case_page(
+    session: Session, own_unit_id: int | None, *, exclude_unit_ids: set[int] | frozenset[int]
+) -> list[UnitGroup]:
+    """The units the case page's picker offers a user of own_unit_id: every active unit but
+    exclude_unit_ids (those taking part), in Ny SIP's order (units_for_new_case): the own county's and the
+    national organisations' first, then each other county's, by county name; from the same one statement
+    (the own organisation is read from its rows, an active unit's)."""
+    groups, counties, organisations = _units_by_organisation(session, exclude_unit_ids)
+    return _near_first(groups, counties, organisations.get(own_unit_id)).groups()
+
+
+def _near_first(
+    groups: list[UnitGroup], counties: dict[int, str | None], own_organisation_id: int | None
+) -> StartUnits:
+    """The groups of the own organisation's county and the national ones near, every other county apart."""
     own_county = counties.get(own_organisation_id) if own_organisation_id is not None else None
     near = [group for group in groups if group.county_code is None or group.county_code == own_county]
     elsewhere: dict[str, list[UnitGroup]] = {}

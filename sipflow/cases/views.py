@@ -690,10 +690,10 @@ def _unit_optgroup(group: str, units: tuple[tuple[int, str], ...], selected: int
 
 
 def _unit_form(detail: queries.CaseDetail, *, formdata) -> AddUnitForm:
-    # Every active unit not taking part: another unit of an organisation on the SIP too, and one removed.
-    groups = queries.units_by_organisation(
-        get_session(), exclude_unit_ids=services.units_taking_part(detail.participants)
-    )
+    # Every active unit not taking part: another unit of an organisation on the SIP too, and one removed;
+    # the user's own county's and the national organisations' first, as on Ny SIP.
+    taking_part = services.units_taking_part(detail.participants)
+    groups = queries.units_for_case_page(get_session(), current_actor().unit_id, exclude_unit_ids=taking_part)
     form = AddUnitForm(formdata=formdata, prefix="unit", version=detail.case.version)
     form.set_unit_groups(groups, for_validation=formdata is not None)
     # A chosen id no row can have (a typed number past the id range) names no unit, deactivated or not.

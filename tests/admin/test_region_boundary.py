@@ -25,6 +25,15 @@ OTHER_REGION = "Organisationen hör till en annan region: du kan läsa den men i
 OTHER_REGIONS_UNIT = (
     "Enhetens organisation hör till en annan region: du kan läsa dess enheter men inte ändra dem."
 )
+# A national organisation (no county) is no other region's: who changes it is said instead.
+NATIONAL = (
+    "Organisationen är nationell (utan län): den ändras av dess egen administratör eller av en nationell"
+    " administratör. Du kan läsa den."
+)
+NATIONAL_UNIT = (
+    "Enhetens organisation är nationell (utan län): dess enheter ändras av organisationens egen administratör"
+    " eller av en nationell administratör. Du kan läsa dem."
+)
 YOUR_COUNTY = "Välj ditt län eller en av dess kommuner."
 
 
@@ -116,12 +125,12 @@ def test_a_national_organisation_is_read_only_to_a_regions_administrator(
         county_code="",
         municipality_code="",
     )
-    assert response.status_code == 403 and OTHER_REGION in text_of(response)
+    assert response.status_code == 403 and NATIONAL in text_of(response)
     assert 'value="Omdöpt"' in text_of(response)  # what was typed is kept
     edited = post(
         as_kronoberg, f"/admin/units/{unit.id}/edit", version="1", name="Omdöpt", kind="other", email=""
     )
-    assert edited.status_code == 403 and OTHER_REGIONS_UNIT in text_of(edited)
+    assert edited.status_code == 403 and NATIONAL_UNIT in text_of(edited)
     post(as_kronoberg, f"/admin/units/{unit.id}/deactivate")
     assert _reload(db_session, Organisation, organisation.id).name == "Försäkringskassan"
     assert _reload(db_session, Unit, unit.id).name == "FK Växjö" and unit.active
@@ -221,10 +230,10 @@ def test_a_regions_administrators_import_changes_no_national_organisation(
     organisation, _unit = national_org
     renamed = "organisation;fk-national;Omdöpt;other;;;;;;;;;"
     report = _import(db_session, now, csv_of(renamed), actor=kronoberg_admin)
-    assert [(e.line, e.column, e.message) for e in report.errors] == [(2, "key", OTHER_REGION)]
+    assert [(e.line, e.column, e.message) for e in report.errors] == [(2, "key", NATIONAL)]
     unit_line = "unit;fk-national-vaxjo;Omdöpt;other;fk-national;;;;no;;;;"
     report = _import(db_session, now, csv_of(unit_line), actor=kronoberg_admin)
-    assert [(e.line, e.column, e.message) for e in report.errors] == [(2, "organisation", OTHER_REGIONS_UNIT)]
+    assert [(e.line, e.column, e.message) for e in report.errors] == [(2, "organisation", NATIONAL_UNIT)]
     assert _reload(db_session, Organisation, organisation.id).name == "Försäkringskassan"
     # A line that changes nothing may name it, and the command line changes it.
     assert _import(
@@ -344,9 +353,9 @@ def test_another_regions_organisation_and_unit_pages_are_read_only_to_a_regions_
     organisation, national_unit = national_org
     for url, reason, shown in (
         (f"/admin/organisations/{region.id}/edit", OTHER_REGION, region.name),
-        (f"/admin/organisations/{organisation.id}/edit", OTHER_REGION, organisation.name),
+        (f"/admin/organisations/{organisation.id}/edit", NATIONAL, organisation.name),
         (f"/admin/units/{unit.id}/edit", OTHER_REGIONS_UNIT, unit.name),
-        (f"/admin/units/{national_unit.id}/edit", OTHER_REGIONS_UNIT, national_unit.name),
+        (f"/admin/units/{national_unit.id}/edit", NATIONAL_UNIT, national_unit.name),
     ):
         response = as_kronoberg.get(url)
         page = text_of(response)
