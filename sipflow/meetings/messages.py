@@ -163,13 +163,21 @@ def _render(
     links_case: bool,
     locale: str,
     answers_kept: bool = False,
+    recipient_kind: str = "organisation",
+    organisation: str | None = None,
+    replies: bool = False,
 ) -> dict:
     """Subject, plain text, HTML and the calendar DESCRIPTION of one message, in the invitee's language.
 
     The caller renders it under force_locale(locale); the dates need the locale spelt out. answers_kept: an
-    update that kept the answers (the time stands), so it asks nobody to answer again.
+    update that kept the answers (the time stands), so it asks nobody to answer again. recipient_kind: the
+    invitee's participant kind; the person, a närstående or a guardian has no login, so their mail names
+    whom to ask (organisation: the booking one; replies: a plain reply reaches a person), not sipflow.
     """
     context = {
+        "recipient_kind": recipient_kind,
+        "organisation": organisation,
+        "replies": replies,
         "kind": kind,
         # An update whose time stands asks nobody to answer again; one who has answered is told it stands.
         "answers_kept": answers_kept,
@@ -257,6 +265,9 @@ def queue_messages(
                 links_case=participant_kind == "organisation" and invitation.email.lower() in linkable,
                 locale=locale,
                 answers_kept=answers_kept,
+                recipient_kind=participant_kind,
+                organisation=organisation,
+                replies=reply_to is not None,
             )
             event = _event(
                 case,
