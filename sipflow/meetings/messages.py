@@ -53,6 +53,16 @@ def when_text(moment: datetime, locale: str = MAIL_LOCALE) -> str:
     return format_datetime(moment.astimezone(STOCKHOLM), pattern, locale=locale)
 
 
+def span_text(meeting: Meeting, locale: str) -> str | None:
+    """'onsdag 18 november 2026 kl. 13:00–14:30': the meeting's time as its kallelse words it (None for a
+    time too far out for Swedish time, stored before dates were bounded)."""
+    try:
+        ends = format_datetime(meeting.ends_at.astimezone(STOCKHOLM), "HH:mm", locale=locale)
+        return f"{when_text(meeting.starts_at, locale)}–{ends}"
+    except OverflowError:
+        return None
+
+
 def place_text(meeting: Meeting) -> str | None:
     """Address and room, as one line."""
     parts = [p for p in (meeting.location, meeting.room) if p]
