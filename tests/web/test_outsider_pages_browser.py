@@ -1,6 +1,6 @@
 """The pages the person and a närstående open from their e-mails, in Chromium: the answer page says when as
-the kallelse did (the weekday spelt out, not 2026-12-12 08:46), and neither page offers a link to the staff
-start page, which is a login they have none for."""
+the kallelse did (the weekday spelt out, not 2026-12-12 08:46), neither page offers a link to the staff
+start page, which is a login they have none for, and the plan's PDF links say which plan they are of."""
 
 from __future__ import annotations
 
@@ -44,6 +44,7 @@ def test_the_answer_and_plan_pages_speak_as_the_mail_and_lead_to_no_login(app, s
         answer = make_answer_token(secret, invitation.id, invitation.token_nonce, now + timedelta(days=10))
         personal = make_token(secret, link)
         mailed = span_text(meeting, "sv")
+        reference = case.reference
     context = browser.new_context(locale="sv-SE", timezone_id="Europe/Stockholm")
     page = context.new_page()
 
@@ -59,4 +60,9 @@ def test_the_answer_and_plan_pages_speak_as_the_mail_and_lead_to_no_login(app, s
     expect(page.get_by_role("heading", name="Mina SIP-planer", level=1)).to_be_visible()
     assert page.get_by_role("banner").get_by_role("link").all_text_contents() == ["Svenska", "English"]
     assert page.locator('a[href="/"]').count() == 0
+    # Each PDF link names its plan, as the plan's heading does: a person's several plans each have a pair.
+    heading = page.locator(".person-plan h2").first.inner_text().strip()
+    assert heading == f"SIP {reference}"
+    for name in ("Planen som PDF", "Planen som PDF med stor text"):
+        expect(page.get_by_role("link", name=f"{name} ({heading})", exact=True)).to_have_count(1)
     context.close()
