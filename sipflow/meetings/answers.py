@@ -23,14 +23,14 @@ from sipflow.meetings import services
 from sipflow.meetings.forms import AnswerForm
 from sipflow.meetings.forwarding import NoMailbox
 from sipflow.meetings.ical import ReplyError
-from sipflow.meetings.messages import place_text
+from sipflow.meetings.messages import place_text, span_text
 from sipflow.meetings.models import PLANNED, Invitation, Meeting
 from sipflow.meetings.replies import MAIL_MAX_BYTES, receive
 from sipflow.meetings.tokens import AnswerLinkError, read_answer_token
 from sipflow.security import allow_body, audit, csrf
 from sipflow.security.limits import limiter, refusal_page, wait_seconds
 from sipflow.translated import lazy_gettext as _l
-from sipflow.web import json_error, register_json_address
+from sipflow.web import current_locale, json_error, register_json_address
 
 bp = Blueprint("answers", __name__)
 
@@ -177,6 +177,8 @@ def answer(token: str):
             meeting=meeting,
             invitation=invitation,
             reference=case.reference,
+            # Worded as the kallelse the invitee came from words it, the weekday spelt out.
+            when=span_text(meeting, current_locale()),
             place=place_text(meeting),
             saved=saved,
             changed=changed,

@@ -53,6 +53,16 @@ def when_text(moment: datetime, locale: str = MAIL_LOCALE) -> str:
     return format_datetime(moment.astimezone(STOCKHOLM), pattern, locale=locale)
 
 
+def span_text(meeting: Meeting, locale: str) -> str | None:
+    """'onsdag 18 november 2026 kl. 13:00–14:30': the meeting's time as its kallelse words it (None for a
+    time too far out for Swedish time, stored before dates were bounded)."""
+    try:
+        ends = format_datetime(meeting.ends_at.astimezone(STOCKHOLM), "HH:mm", locale=locale)
+        return f"{when_text(meeting.starts_at, locale)}–{ends}"
+    except OverflowError:
+        return None
+
+
 def place_text(meeting: Meeting) -> str | None:
     """Address and room, as one line."""
     parts = [p for p in (meeting.location, meeting.room) if p]
@@ -163,13 +173,21 @@ def _render(
     links_case: bool,
     locale: str,
     answers_kept: bool = False,
+    recipient_kind: str = "organisation",
+    organisation: str | None = None,
+    replies: bool = False,
 ) -> dict:
     """Subject, plain text, HTML and the calendar DESCRIPTION of one message, in the invitee's language.
 
     The caller renders it under force_locale(locale); the dates need the locale spelt out. answers_kept: an
-    update that kept the answers (the time stands), so it asks nobody to answer again.
+    update that kept the answers (the time stands), so it asks nobody to answer again. recipient_kind: the
+    invitee's participant kind; the person, a närstående or a guardian has no login, so their mail names
+    whom to ask (organisation: the booking one; replies: a plain reply reaches a person), not sipflow.
     """
     context = {
+        "recipient_kind": recipient_kind,
+        "organisation": organisation,
+        "replies": replies,
         "kind": kind,
         # An update whose time stands asks nobody to answer again; one who has answered is told it stands.
         "answers_kept": answers_kept,
@@ -257,6 +275,9 @@ def queue_messages(
                 links_case=participant_kind == "organisation" and invitation.email.lower() in linkable,
                 locale=locale,
                 answers_kept=answers_kept,
+                recipient_kind=participant_kind,
+                organisation=organisation,
+                replies=reply_to is not None,
             )
             event = _event(
                 case,

@@ -1181,6 +1181,13 @@ def render(
             invitation = session.get(Invitation, reminder.invitation_id) if reminder.invitation_id else None
             if invitation is not None and invitation.active and meeting.status == PLANNED:
                 context["answer_url"] = answer_url(meeting, invitation, locale)
+            if invitation is not None:
+                # The person, a närstående or a guardian has no login: told whom to ask, not to look in
+                # sipflow, as their kallelse does (the reply reaches human_mailbox, as set below).
+                invitee = session.get(Participant, invitation.participant_id)
+                context["recipient_kind"] = invitee.kind if invitee is not None else "organisation"
+                context["organisation"] = booking_organisation(session, meeting)
+                context["replies"] = human_mailbox(session, meeting) is not None
         if reminder.deadline_id is not None:
             deadline = session.get(Deadline, reminder.deadline_id)
             rule = next((r for r in workflow.deadlines if r.kind == deadline.kind), None)

@@ -1447,6 +1447,8 @@ ATTENDANCE_COLUMNS = (
 
 # The label column of a table without breakdown: its one row, the total, says "Total" there.
 TOTAL_LABEL_KEY = "breakdown"
+# The columns that say what a row is (its breakdown values, or "Total"): a page heads each row with them.
+LABEL_COLUMNS = frozenset(BREAKDOWN_LABELS) | {TOTAL_LABEL_KEY}
 
 
 class _Labeller:

@@ -15,7 +15,7 @@ from webkit import csrf_token, text_of
 from sipflow.clock import now_utc, to_local
 from sipflow.db import unit_of_work
 from sipflow.meetings import services
-from sipflow.meetings.messages import answer_url
+from sipflow.meetings.messages import answer_url, span_text, when_text
 from sipflow.meetings.models import Invitation
 from sipflow.meetings.tokens import make_answer_token
 from sipflow.notifications.models import OutboxMessage
@@ -113,7 +113,9 @@ def test_an_answer_page_opened_before_the_meeting_moved_is_refused_with_the_new_
     meeting = book()
     invitation = invitation_of(db_session, meeting, ready.relative)
     path = link_path(app, meeting, invitation)
-    old_start = to_local(meeting.starts_at).strftime("%Y-%m-%d %H:%M")
+    old_start = when_text(
+        meeting.starts_at
+    )  # worded as the kallelse words it: "måndag 9 november 2026 kl. 10:00"
     assert old_start in text_of(client.get(path))
     form = opened(client, path)
     later = meeting.starts_at + timedelta(days=1)
@@ -131,7 +133,7 @@ def test_an_answer_page_opened_before_the_meeting_moved_is_refused_with_the_new_
     assert response.status_code == 409
     page = text_of(response)
     assert "Mötet har ändrats sedan du öppnade sidan." in page and "Tack, ditt svar är sparat" not in page
-    new_start = to_local(later).strftime("%Y-%m-%d %H:%M")
+    new_start = when_text(later)
     assert new_start in page and old_start not in page
     assert "Ja, den dagen passar</textarea>" in page
     assert checked(page, "partstat") == "ACCEPTED" and checked(page, "answer_mode") == "video"
@@ -209,12 +211,19 @@ def test_invitation_update_and_cancellation_mails_say_where_the_details_are_in_g
         )
     with unit_of_work(db_session):
         services.cancel_meeting(db_session, ready.case, meeting, now=now_utc())
-    invitation = invitation_of(db_session, meeting, ready.relative)
-    rows = db_session.exec(select(OutboxMessage).where(OutboxMessage.invitation_id == invitation.id)).all()
-    assert len(rows) == 3
-    for row in rows:
-        text = text_part_of(row.message)
-        assert "inga uppgifter om personen; de finns i sipflow" in text and "dem finns" not in text
+    # Staff can look the SIP up in sipflow; a närstående, who cannot, is told whom to ask instead.
+    for participant, said in (
+        (ready.municipality, "inga uppgifter om personen; de finns i sipflow"),
+        (ready.relative, "Har du frågor om mötet?"),
+    ):
+        invitation = invitation_of(db_session, meeting, participant)
+        rows = db_session.exec(
+            select(OutboxMessage).where(OutboxMessage.invitation_id == invitation.id)
+        ).all()
+        assert len(rows) == 3
+        for row in rows:
+            text = text_part_of(row.message)
+            assert said in text and "dem finns" not in text
 
 
 @pytest.mark.parametrize("damage", ["flip", "truncate", "other-secret", "garbage", "trailing", "padding"])
@@ -322,10 +331,10 @@ def test_a_withdrawn_invitation_kills_its_link(app, client, db_session, ready, b
 def test_a_cancelled_meeting_takes_no_answer(app, client, db_session, ready, book):
     meeting = book()
     path = link_path(app, meeting, invitation_of(db_session, meeting, ready.relative))
-    # The time once, the end without its day again; the video link while the meeting stands.
+    # The time once, as the kallelse words it, the end without its day again; the video link while the
+    # meeting stands.
     page = text_of(client.get(path))
-    start, end = to_local(meeting.starts_at), to_local(meeting.ends_at)
-    assert f"<dd>{start:%Y-%m-%d %H:%M}–{end:%H:%M}</dd>" in page
+    assert f"<dd>{span_text(meeting, 'sv')}</dd>" in page and "kl. 10:00–11:00</dd>" in page
     assert meeting.video_url and meeting.video_url in page
     with unit_of_work(db_session):
         services.cancel_meeting(db_session, ready.case, meeting, now=now_utc())

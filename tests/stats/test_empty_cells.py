@@ -35,7 +35,8 @@ def _page_total_cells(html: str) -> list[str]:
     """The cells of the outcome table's total row (its tfoot) on the page."""
     section = html[html.index('id="table-outcomes"') :]
     footer = re.search(r"<tfoot>(.*?)</tfoot>", section, re.S).group(1)
-    return [unescape(re.sub(r"<[^>]+>", "", cell)).strip() for cell in re.findall(r"<td>(.*?)</td>", footer)]
+    cells = re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", footer)  # "Totalt" heads the row (th), the figures td
+    return [unescape(re.sub(r"<[^>]+>", "", cell)).strip() for cell in cells]
 
 
 def test_an_empty_share_reads_the_same_on_the_page_and_in_the_pdf(coordinator, tmp_path):
