@@ -117,14 +117,39 @@ class Participant(SQLModel, table=True):
     # the person, a närstående or external staff have no account whose language could say it.
     language: str = Field(default="sv", max_length=8, sa_column_kwargs={"server_default": "sv"})
 
-    def mail_language(self, contact_language: str | None) -> str:
+    def reaches_contact(self, contact) -> bool:
+        """Whether mail to the participant goes to its contact person (contact, the User it names, or None):
+        a unit without an address of its own whose contact person is active and has an address. Otherwise
+        a unit is reached at its shared mailbox, if any (meetings.services.invitee_address, the one rule)."""
+        return (
+            not self.email
+            and self.contact_user_id is not None
+            and contact is not None
+            and bool(contact.active)
+            and bool(contact.email)
+        )
+
+    def mail_address(self, contact, unit) -> str | None:
+        """Where mail to the participant goes (meetings.services.invitee_address, the one rule, asks it):
+        their own address; for a unit without one, its contact person's (reaches_contact), else the unit's
+        shared mailbox (unit: the Unit it names, or None; while it is active); None: called another way."""
+        if self.email:
+            return self.email
+        if self.reaches_contact(contact):
+            return contact.email
+        if self.unit_id is not None and unit is not None and unit.active and unit.email:
+            return unit.email
+        return None
+
+    def mail_language(self, contact) -> str:
         """The language mail to the participant is written in.
 
-        A unit without an address of its own is reached at its contact person's, so in that person's
-        language (contact_language); everyone else in the participant's own.
+        A unit reached at its contact person's address (reaches_contact; contact: the User it names, or
+        None) is written to in that person's language; everyone else, a unit reached at its shared
+        mailbox too, in the participant's own.
         """
-        if not self.email and contact_language:
-            return contact_language
+        if self.reaches_contact(contact) and contact.language:
+            return contact.language
         return self.language
 
     @hybrid_property

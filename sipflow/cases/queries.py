@@ -438,6 +438,8 @@ class ParticipantView:
     # A unit's own id and its contact person's (the page offers its organisation's staff to name one).
     unit_id: int | None = None
     contact_user_id: int | None = None
+    # A unit invited at its shared mailbox (no address of its own, no active contact person): the mailbox.
+    mailbox: str | None = None
 
 
 @dataclass
@@ -648,9 +650,13 @@ def _participant_view(row, person: Person) -> ParticipantView:
         email=participant.email,
         phone=participant.phone,
         organisation_id=participant.organisation_id,
-        language=participant.mail_language(user.language if user else None),
+        language=participant.mail_language(user),
         unit_id=participant.unit_id,
         contact_user_id=participant.contact_user_id,
+        # Where its invitations go when neither its own address nor a contact person's (mail_address).
+        mailbox=None
+        if participant.email or participant.reaches_contact(user)
+        else participant.mail_address(user, unit),
     )
 
 

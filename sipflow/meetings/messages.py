@@ -254,9 +254,9 @@ def queue_messages(
     linkable = access.addresses_seeing_case(session, case, [i.email for i in invitations], now=now)
     # Each invitee's kind and language (a unit reached at its contact person's address: theirs), one read.
     invitees = {
-        participant.id: (participant.kind, participant.mail_language(contact_language))
-        for participant, contact_language in session.exec(
-            select(Participant, User.language)
+        participant.id: (participant.kind, participant.mail_language(contact))
+        for participant, contact in session.exec(
+            select(Participant, User)
             .outerjoin(User, User.id == Participant.contact_user_id)
             .where(Participant.id.in_([i.participant_id for i in invitations]))
         ).all()

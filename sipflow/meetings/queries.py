@@ -119,7 +119,7 @@ def invitee_choices(
         )
     kept = set(chosen)
     choices = []
-    for participant, _organisation, _unit, contact in read.rows:
+    for participant, _organisation, unit, contact in read.rows:
         if not participant.active or participant.id in invited:
             continue
         organisation_id = participant.organisation_id
@@ -127,7 +127,7 @@ def invitee_choices(
         if left_out and participant.id not in kept:
             continue
         label = read.labels[participant.id]
-        if invitee_address(participant, contact) is None:
+        if invitee_address(participant, contact, unit) is None:
             label = _("%(name)s: no e-mail address, called some other way", name=label)
         choices.append((participant.id, label))
     return choices

@@ -58,7 +58,7 @@ from sipflow.meetings.models import (
 )
 from sipflow.meetings.outcome import OUTCOME_FORM
 from sipflow.meetings.permissions import KALLELSE_FORM, booking_permission, kallelse_transitions
-from sipflow.people.models import User
+from sipflow.people.models import Unit, User
 from sipflow.security import access
 from sipflow.translated import lazy_gettext as _l
 
@@ -122,30 +122,41 @@ def _new_video_url() -> str:
     return video_url_for(secrets.token_urlsafe(15).replace("_", "x").replace("-", "y"))
 
 
-def invitee_address(participant: Participant, contact: User | None) -> str | None:
-    """The address to invite a participant at: their own, or their contact person's (contact) for a unit.
+def invitee_address(participant: Participant, contact: User | None, unit: Unit | None = None) -> str | None:
+    """The address to invite a participant at, the one rule: their own; for a unit without one, its contact
+    person's (contact) while that person is active and has an address (Participant.reaches_contact), else
+    the unit's shared mailbox (unit: Unit.email, while the unit is active); None: invited another way.
 
-    A disabled contact person (who left, say) is no address: the unit is then invited another way, as the
-    reminders skip them too.
+    A disabled contact person (who left, say) is no address: the unit is then invited at its mailbox, or
+    another way without one, and the reminders follow the invitation.
     """
-    if participant.email:
-        return participant.email
-    if participant.contact_user_id is not None and contact is not None and contact.active:
-        return contact.email or None
-    return None
+    return participant.mail_address(contact, unit)
 
 
 def invitee_addresses(session: Session, participants: Sequence[Participant]) -> dict[int, str | None]:
-    """invitee_address of each participant by id; the contact persons read in one statement, not one each."""
+    """invitee_address of each participant by id; the contact persons and units of those without an address
+    of their own read in one statement, not one each (none when every one has an address or is no unit)."""
     wanted = sorted(
-        {p.contact_user_id for p in participants if not p.email and p.contact_user_id is not None}
+        {
+            p.id
+            for p in participants
+            if not p.email and (p.contact_user_id is not None or p.unit_id is not None)
+        }
     )
-    contacts = (
-        {user.id: user for user in session.exec(select(User).where(User.id.in_(wanted))).all()}
+    found = (
+        {
+            participant_id: (contact, unit)
+            for participant_id, contact, unit in session.exec(
+                select(Participant.id, User, Unit)
+                .outerjoin(User, User.id == Participant.contact_user_id)
+                .outerjoin(Unit, Unit.id == Participant.unit_id)
+                .where(Participant.id.in_(wanted))
+            ).all()
+        }
         if wanted
         else {}
     )
-    return {p.id: invitee_address(p, contacts.get(p.contact_user_id)) for p in participants}
+    return {p.id: invitee_address(p, *found.get(p.id, (None, None))) for p in participants}
 
 
 def _role(participant: Participant) -> str:

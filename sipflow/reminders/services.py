@@ -43,6 +43,7 @@ from sipflow.i18n import MAIL_MOMENT_PATTERNS, known_language
 from sipflow.meetings.forwarding import human_mailbox
 from sipflow.meetings.messages import answer_url, booking_organisation
 from sipflow.meetings.models import PLANNED, Invitation, Meeting
+from sipflow.meetings.services import invitee_addresses
 from sipflow.notifications.models import OutboxMessage
 from sipflow.notifications.outbox import enqueue, sender
 from sipflow.people.models import Organisation, Unit, User
@@ -442,6 +443,7 @@ def _declared_reminders(
     session: Session, workflow: Workflow, case: SipCase, participants: list[Participant]
 ) -> list[Wanted]:
     wanted: list[Wanted] = []
+    addresses: dict[int, str | None] | None = None
     for declared in workflow.reminders:
         anchor = REMINDER_ANCHORS[declared.anchor](session, case)
         if anchor is None:
@@ -458,15 +460,20 @@ def _declared_reminders(
             slot = f"{WORKFLOW}:{case.id}:{declared.name}:u{user_id}"
             fields = {"topic": declared.name, "recipient_user_id": user_id}
             wanted.append(Wanted(WORKFLOW, slot, due, declared.template, fields))
-        # A unit without a contact person gets a row too, addressed to the unit: it goes to the unit's
-        # address on the case (recipient_address, as its invitations do), and without one dispatch skips it
-        # with its reason (SKIP_NO_CONTACT): the case page and the administration's list show it, not
-        # nothing. A contact person named later gets it instead (a change of participants reconciles).
-        units = {
-            p.unit_id: p.email or None
+        # A unit without a contact person gets a row too, addressed to the unit: it goes where its
+        # invitations go (recipient_address: its address on the case, else the unit's shared mailbox,
+        # meetings.services.invitee_address), and without either dispatch skips it with its reason
+        # (SKIP_NO_CONTACT): the case page and the administration's list show it, not nothing. A contact
+        # person named later gets it instead (a change of participants reconciles).
+        units_of = {
+            p.unit_id: p
             for role in declared.recipients
             for p in _party_units_without_contact(participants, role)
         }
+        if units_of and addresses is None:
+            # The mailboxes of the units without an address on the case: one statement for every declaration.
+            addresses = invitee_addresses(session, _party_units_without_contact(participants, PARTICIPANT))
+        units = {unit_id: addresses.get(p.id) for unit_id, p in units_of.items()}
         for unit_id in sorted(units):
             slot = f"{WORKFLOW}:{case.id}:{declared.name}:e{unit_id}"
             fields = {
@@ -1072,7 +1079,7 @@ def _recipients(session: Session, reminder: Reminder) -> list[tuple[str, str | N
         if not ok:
             return []
         row = session.exec(
-            select(Participant, User.language)
+            select(Participant, User)
             .outerjoin(User, User.id == Participant.contact_user_id)
             .where(Participant.id == invitation.participant_id)
         ).first()
