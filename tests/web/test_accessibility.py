@@ -25,6 +25,7 @@ from sipflow.cases.models import Participant, SipCase
 from sipflow.clock import now_utc
 from sipflow.db import get_session, unit_of_work
 from sipflow.demo import DEMO_PASSWORD
+from sipflow.meetings.messages import span_text
 from sipflow.meetings.models import Invitation, Meeting
 from sipflow.meetings.tokens import make_answer_token
 from sipflow.people.models import User
@@ -204,13 +205,14 @@ def _meeting_for_the_person(session, now, days: int):
     return case, person, staff, meeting
 
 
-def test_the_pages_participants_open_from_their_mails_pass_axe(app, site, browser):
-    """The answer page of a planned meeting (also with an error shown) and the person's own plan page."""
-    now = now_utc()
+def links_from_the_mails(app, now, days: int):
+    """The person's invitation to a follow-up meeting days ahead and a personal link to their plan, as their
+    mails carry them: (the answer page's token, the plan page's token, the case's reference, the meeting's
+    time as the invitation says it)."""
     with app.app_context():
         session = get_session()
         with unit_of_work(session):
-            case, person, staff, meeting = _meeting_for_the_person(session, now, 7)
+            case, person, staff, meeting = _meeting_for_the_person(session, now, days)
             invitation = Invitation(
                 meeting_id=meeting.id, participant_id=person.id, email=person.email, invited_at=now
             )
@@ -224,8 +226,15 @@ def test_the_pages_participants_open_from_their_mails_pass_axe(app, site, browse
             )
             session.add_all([invitation, link])
         secret = app.config["SECRET_KEY"]
-        answer = make_answer_token(secret, invitation.id, invitation.token_nonce, now + timedelta(days=8))
-        personal = make_token(secret, link)
+        answer = make_answer_token(
+            secret, invitation.id, invitation.token_nonce, now + timedelta(days=days + 1)
+        )
+        return answer, make_token(secret, link), case.reference, span_text(meeting, "sv")
+
+
+def test_the_pages_participants_open_from_their_mails_pass_axe(app, site, browser):
+    """The answer page of a planned meeting (also with an error shown) and the person's own plan page."""
+    answer, personal, _reference, _mailed = links_from_the_mails(app, now_utc(), 7)
     context = browser.new_context(locale="sv-SE", timezone_id="Europe/Stockholm", viewport=NARROW)
     page = context.new_page()
     page.goto(f"{site}/answer/{answer}")

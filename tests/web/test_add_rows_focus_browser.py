@@ -28,6 +28,18 @@ def log_in_by_keyboard(page: Page, site: str, username: str) -> None:
     expect(page.get_by_role("heading", name="Att göra", exact=True)).to_be_visible()
 
 
+def open_by_keyboard(app, browser, site: str, reference: str, path: str = ""):
+    """A new Swedish browser context, anna logged in by the keyboard, on the page of the SIP with reference
+    (path: below its case page, e.g. "/plan"): (context, page)."""
+    with app.app_context():
+        uid = get_session().exec(select(SipCase.uid).where(SipCase.reference == reference)).one()
+    context = browser.new_context(locale="sv-SE", timezone_id="Europe/Stockholm")
+    page = context.new_page()
+    log_in_by_keyboard(page, site, "anna")
+    page.goto(f"{site}/cases/{uid}{path}")
+    return context, page
+
+
 @pytest.mark.parametrize(
     ("path", "rows"),
     [
@@ -36,12 +48,7 @@ def log_in_by_keyboard(page: Page, site: str, username: str) -> None:
     ],
 )
 def test_add_more_rows_puts_the_focus_in_the_first_new_row(app, live_server, browser, path, rows):  # noqa: F811
-    with app.app_context():
-        uid = get_session().exec(select(SipCase.uid).where(SipCase.reference == REFERENCE)).one()
-    context = browser.new_context(locale="sv-SE", timezone_id="Europe/Stockholm")
-    page = context.new_page()
-    log_in_by_keyboard(page, live_server, "anna")
-    page.goto(f"{live_server}/cases/{uid}/{path}")
+    context, page = open_by_keyboard(app, browser, live_server, REFERENCE, f"/{path}")
     row_fields = page.locator(f"[id^='{rows}-'][id$='-text']")
     count = row_fields.count()
     first = page.locator(f"#{rows}-0-text")

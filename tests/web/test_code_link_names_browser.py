@@ -6,24 +6,15 @@ from __future__ import annotations
 import re
 
 from playwright.sync_api import expect
-from sqlmodel import select
-from test_add_rows_focus_browser import log_in_by_keyboard
+from test_add_rows_focus_browser import open_by_keyboard
 from test_browser import live_server  # noqa: F401  (the fixture shared with the other browser tests)
-
-from sipflow.cases.models import SipCase
-from sipflow.db import get_session
 
 # Mikael's SIP: its first meeting held, the health-care unit's codes recorded.
 REFERENCE = "SIP-DEMO-0002"
 
 
 def test_the_link_to_reverse_a_meetings_codes_names_the_meeting(app, live_server, browser):  # noqa: F811
-    with app.app_context():
-        uid = get_session().exec(select(SipCase.uid).where(SipCase.reference == REFERENCE)).one()
-    context = browser.new_context(locale="sv-SE", timezone_id="Europe/Stockholm")
-    page = context.new_page()
-    log_in_by_keyboard(page, live_server, "anna")
-    page.goto(f"{live_server}/cases/{uid}")
+    context, page = open_by_keyboard(app, browser, live_server, REFERENCE)
     codes = page.get_by_role("region", name="KVÅ-koder")
     meeting = codes.locator("strong").first.inner_text()
     assert re.fullmatch(r"Första mötet, \d{4}-\d\d-\d\d", meeting), meeting

@@ -5,46 +5,18 @@ start page, which is a login they have none for, and the plan's PDF links say wh
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 
 from playwright.sync_api import expect
-from test_accessibility import _meeting_for_the_person, site  # noqa: F401  (the live server, links to it)
+from test_accessibility import links_from_the_mails, site  # noqa: F401  (the live server, links to it)
 from test_browser import live_server  # noqa: F401
 
 from sipflow.clock import now_utc
-from sipflow.db import get_session, unit_of_work
-from sipflow.meetings.messages import span_text
-from sipflow.meetings.models import Invitation
-from sipflow.meetings.tokens import make_answer_token
-from sipflow.plans.models import PersonalLink
-from sipflow.plans.personal_links import make_token
 
 WEEKDAYS = "måndag|tisdag|onsdag|torsdag|fredag|lördag|söndag"
 
 
 def test_the_answer_and_plan_pages_speak_as_the_mail_and_lead_to_no_login(app, site, browser):  # noqa: F811
-    now = now_utc()
-    with app.app_context():
-        session = get_session()
-        with unit_of_work(session):
-            case, person, staff, meeting = _meeting_for_the_person(session, now, 9)
-            invitation = Invitation(
-                meeting_id=meeting.id, participant_id=person.id, email=person.email, invited_at=now
-            )
-            link = PersonalLink(
-                person_id=case.person_id,
-                case_id=case.id,
-                participant_id=person.id,
-                created_at=now,
-                created_by_user_id=staff.id,
-                expires_at=now + timedelta(days=30),
-            )
-            session.add_all([invitation, link])
-        secret = app.config["SECRET_KEY"]
-        answer = make_answer_token(secret, invitation.id, invitation.token_nonce, now + timedelta(days=10))
-        personal = make_token(secret, link)
-        mailed = span_text(meeting, "sv")
-        reference = case.reference
+    answer, personal, reference, mailed = links_from_the_mails(app, now_utc(), 9)
     context = browser.new_context(locale="sv-SE", timezone_id="Europe/Stockholm")
     page = context.new_page()
 

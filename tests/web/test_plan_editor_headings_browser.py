@@ -4,12 +4,8 @@ heading (its fieldset's legend), not only the goals; the levels nest: h1, the pa
 from __future__ import annotations
 
 from playwright.sync_api import expect
-from sqlmodel import select
-from test_add_rows_focus_browser import log_in_by_keyboard
+from test_add_rows_focus_browser import open_by_keyboard
 from test_browser import live_server  # noqa: F401  (the fixture shared with the other browser tests)
-
-from sipflow.cases.models import SipCase
-from sipflow.db import get_session
 
 REFERENCE = "SIP-DEMO-0002"
 PARTS = [
@@ -23,12 +19,7 @@ PARTS = [
 
 
 def test_every_part_of_the_plan_editor_is_a_heading(app, live_server, browser):  # noqa: F811
-    with app.app_context():
-        uid = get_session().exec(select(SipCase.uid).where(SipCase.reference == REFERENCE)).one()
-    context = browser.new_context(locale="sv-SE", timezone_id="Europe/Stockholm")
-    page = context.new_page()
-    log_in_by_keyboard(page, live_server, "anna")
-    page.goto(f"{live_server}/cases/{uid}/plan")
+    context, page = open_by_keyboard(app, browser, live_server, REFERENCE, "/plan")
     form = page.locator("#plan-form")
     for name in PARTS:
         expect(form.get_by_role("heading", name=name, level=2, exact=True)).to_have_count(1)

@@ -5,12 +5,8 @@ from it, in the page's content. A refused form's error summary keeps the focus t
 from __future__ import annotations
 
 from playwright.sync_api import expect
-from sqlmodel import select
-from test_add_rows_focus_browser import log_in_by_keyboard
+from test_add_rows_focus_browser import open_by_keyboard
 from test_browser import live_server  # noqa: F401  (the fixture shared with the other browser tests)
-
-from sipflow.cases.models import SipCase
-from sipflow.db import get_session
 
 # Viktoria's SIP: consent given, anna's unit may start the preparation.
 REFERENCE = "SIP-DEMO-0001"
@@ -18,12 +14,7 @@ FOCUSED = "document.activeElement"
 
 
 def test_the_saved_message_takes_the_focus(app, live_server, browser):  # noqa: F811
-    with app.app_context():
-        uid = get_session().exec(select(SipCase.uid).where(SipCase.reference == REFERENCE)).one()
-    context = browser.new_context(locale="sv-SE", timezone_id="Europe/Stockholm")
-    page = context.new_page()
-    log_in_by_keyboard(page, live_server, "anna")
-    page.goto(f"{live_server}/cases/{uid}")
+    context, page = open_by_keyboard(app, browser, live_server, REFERENCE)
     page.locator("summary", has_text="Börja förbereda").focus()
     page.keyboard.press("Enter")
     form = page.locator("form[action$='/transitions/start_preparation']")
@@ -45,12 +36,7 @@ def test_the_saved_message_takes_the_focus(app, live_server, browser):  # noqa: 
 
 
 def test_a_refused_form_keeps_the_focus_on_its_error_summary(app, live_server, browser):  # noqa: F811
-    with app.app_context():
-        uid = get_session().exec(select(SipCase.uid).where(SipCase.reference == REFERENCE)).one()
-    context = browser.new_context(locale="sv-SE", timezone_id="Europe/Stockholm")
-    page = context.new_page()
-    log_in_by_keyboard(page, live_server, "anna")
-    page.goto(f"{live_server}/cases/{uid}")
+    context, page = open_by_keyboard(app, browser, live_server, REFERENCE)
     page.locator("summary", has_text="Makulera").first.focus()
     page.keyboard.press("Enter")
     form = page.locator("form[action$='/transitions/cancel']")
