@@ -186,6 +186,24 @@ def new_case(
     )
 
 
+def two_guardians(session: Session, registry, case: SipCase, *, now: datetime) -> list:
+    """Add two guardians (Vårdnadshavare Ett and Två, parents, no address) to case; not committed."""
+    return [
+        services.add_private_participant(
+            session,
+            registry,
+            case,
+            kind="guardian",
+            name=name,
+            relation="förälder",
+            email=None,
+            phone=None,
+            now=now,
+        )
+        for name in ("Vårdnadshavare Ett", "Vårdnadshavare Två")
+    ]
+
+
 def fire(
     session, registry, actor, case, trigger: str, *, now: datetime, data: dict | None = None, **overrides
 ):

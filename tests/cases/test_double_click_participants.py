@@ -28,6 +28,14 @@ def _told_done(client, response, case, change: str) -> None:
     assert f"{change}: {DOUBLE_CLICK}" in text_of(client.get(f"/cases/{case.uid}"))
 
 
+def _sent_twice_made_once(db_session, client, url, data, case, change: str) -> None:
+    """Send the form, then the very same again: the second is told done and the SIP is not changed again."""
+    assert client.post(url, data=data).status_code == 303
+    version = _version(db_session, case)
+    _told_done(client, client.post(url, data=data), case, change)
+    assert _version(db_session, case) == version
+
+
 def _not_told_done(client, response, case) -> None:
     assert response.status_code >= 400
     assert DOUBLE_CLICK not in text_of(response)
@@ -68,12 +76,7 @@ def test_a_removal_sent_twice_is_made_once_and_told_done(app, db_session, partie
     region = _client(app, parties.region_user)
     municipality = _unit(db_session, consented, parties.municipality.organisation_id)
     url, data = _removal(region, consented, municipality.id, "Fel kommun")
-    assert region.post(url, data=data).status_code == 303
-    version = _version(db_session, consented)
-
-    again = region.post(url, data=data)
-    _told_done(region, again, consented, "Ta bort deltagare")
-    assert _version(db_session, consented) == version
+    _sent_twice_made_once(db_session, region, url, data, consented, "Ta bort deltagare")
     row = _unit(db_session, consented, parties.municipality.organisation_id)
     assert row.removed_reason == "Fel kommun" and row.removed_by_user_id == parties.region_user.id
 
@@ -128,12 +131,7 @@ def test_a_withdrawal_for_one_organisation_sent_twice_is_recorded_once_and_told_
     case, organisation_id = joined_later, parties.municipality.organisation_id
     region = _client(app, parties.region_user)
     url, data = _withdrawal(region, case, organisation_id, "Vill inte att kommunen får uppgifterna")
-    assert region.post(url, data=data).status_code == 303
-    version = _version(db_session, case)
-
-    again = region.post(url, data=data)
-    _told_done(region, again, case, "Återkalla samtycket för en organisation")
-    assert _version(db_session, case) == version
+    _sent_twice_made_once(db_session, region, url, data, case, "Återkalla samtycket för en organisation")
     assert _withdrawn(db_session, organisation_id) == [
         (parties.region_user.id, "Vill inte att kommunen får uppgifterna")
     ]
@@ -195,12 +193,7 @@ def test_bli_kontaktperson_pressed_twice_is_told_done(app, db_session, parties, 
     url = _contact_person_url(consented, municipality.id)
     client = _client(app, parties.municipality_user)
     data = fill(forms_of(text_of(client.get(f"/cases/{consented.uid}")))[url])  # the case page's button
-    assert client.post(url, data=data).status_code == 303
-    version = _version(db_session, consented)
-
-    again = client.post(url, data=data)
-    _told_done(client, again, consented, "Bli kontaktperson")
-    assert _version(db_session, consented) == version
+    _sent_twice_made_once(db_session, client, url, data, consented, "Bli kontaktperson")
     row = _unit(db_session, consented, parties.municipality.organisation_id)
     assert row.contact_user_id == row.contact_named_by_user_id == parties.municipality_user.id
 

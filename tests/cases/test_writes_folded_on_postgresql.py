@@ -9,7 +9,6 @@ from datetime import timedelta
 import support
 from sqlmodel import select
 
-from sipflow.cases import services
 from sipflow.cases.scripted import scripted_input
 from sipflow.consent.models import Consent, ConsentOrganisation
 from sipflow.consent.services import give_consent
@@ -61,20 +60,7 @@ def test_each_guardians_consent_is_the_sessions_object_with_its_organisations(
     db_session, registry, parties, create_case, engine, now
 ):
     case = create_case("sip")
-    guardians = [
-        services.add_private_participant(
-            db_session,
-            registry,
-            case,
-            kind="guardian",
-            name=name,
-            relation="förälder",
-            email=None,
-            phone=None,
-            now=now,
-        )
-        for name in ("Vårdnadshavare Ett", "Vårdnadshavare Två")
-    ]
+    guardians = support.two_guardians(db_session, registry, case, now=now)
     db_session.commit()
     scope = sorted({parties.region.organisation_id, parties.municipality.organisation_id})
     data = {

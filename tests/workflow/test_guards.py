@@ -194,18 +194,7 @@ def test_a_childs_consent_from_the_person_is_refused_at_given_by(
 def _at_guardians_consent(db_session, registry, cast, workflow, state, transition):
     """A case at the guardians' consent step with two guardians taking part, and that step's valid form."""
     case = walk_to(db_session, cast, workflow, state)
-    for name in ("Vårdnadshavare Ett", "Vårdnadshavare Två"):
-        services.add_private_participant(
-            db_session,
-            registry,
-            case,
-            kind="guardian",
-            name=name,
-            relation="förälder",
-            email=None,
-            phone=None,
-            now=NOW,
-        )
+    support.two_guardians(db_session, registry, case, now=NOW)
     db_session.commit()
     return case, valid_input(db_session, case, transition, cast, NOW)
 
