@@ -120,7 +120,7 @@ class Participant(SQLModel, table=True):
     def reaches_contact(self, contact) -> bool:
         """Whether mail to the participant goes to its contact person (contact, the User it names, or None):
         a unit without an address of its own whose contact person is active and has an address. Otherwise
-        a unit is reached at its shared mailbox, if any (meetings.services.invitee_address, the one rule)."""
+        a unit is reached at its shared mailbox, if any (mail_address, the one rule)."""
         return (
             not self.email
             and self.contact_user_id is not None
@@ -130,7 +130,7 @@ class Participant(SQLModel, table=True):
         )
 
     def mail_address(self, contact, unit) -> str | None:
-        """Where mail to the participant goes (meetings.services.invitee_address, the one rule, asks it):
+        """Where mail to the participant goes, the one rule (meetings.services.invitee_addresses asks it):
         their own address; for a unit without one, its contact person's (reaches_contact), else the unit's
         shared mailbox (unit: the Unit it names, or None; while it is active); None: called another way."""
         if self.email:

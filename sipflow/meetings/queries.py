@@ -18,7 +18,6 @@ from sipflow.cases.services import StepReads
 from sipflow.db import column_rows
 from sipflow.meetings.models import Attendance, Invitation, Meeting, MeetingDecision
 from sipflow.meetings.outcome import Owner, meeting_labels, owner_key
-from sipflow.meetings.services import invitee_address
 from sipflow.notifications.models import OutboxMessage
 from sipflow.notifications.outbox import newest_mail_id
 from sipflow.people.labels import unit_label
@@ -127,7 +126,7 @@ def invitee_choices(
         if left_out and participant.id not in kept:
             continue
         label = read.labels[participant.id]
-        if invitee_address(participant, contact, unit) is None:
+        if participant.mail_address(contact, unit) is None:
             label = _("%(name)s: no e-mail address, called some other way", name=label)
         choices.append((participant.id, label))
     return choices

@@ -122,20 +122,10 @@ def _new_video_url() -> str:
     return video_url_for(secrets.token_urlsafe(15).replace("_", "x").replace("-", "y"))
 
 
-def invitee_address(participant: Participant, contact: User | None, unit: Unit | None = None) -> str | None:
-    """The address to invite a participant at, the one rule: their own; for a unit without one, its contact
-    person's (contact) while that person is active and has an address (Participant.reaches_contact), else
-    the unit's shared mailbox (unit: Unit.email, while the unit is active); None: invited another way.
-
-    A disabled contact person (who left, say) is no address: the unit is then invited at its mailbox, or
-    another way without one, and the reminders follow the invitation.
-    """
-    return participant.mail_address(contact, unit)
-
-
 def invitee_addresses(session: Session, participants: Sequence[Participant]) -> dict[int, str | None]:
-    """invitee_address of each participant by id; the contact persons and units of those without an address
-    of their own read in one statement, not one each (none when every one has an address or is no unit)."""
+    """Participant.mail_address of each participant by id (the one rule); the contact persons and units of
+    those without an address of their own read in one statement, not one each (none when every one has an
+    address or is no unit)."""
     wanted = sorted(
         {
             p.id
@@ -156,7 +146,7 @@ def invitee_addresses(session: Session, participants: Sequence[Participant]) -> 
         if wanted
         else {}
     )
-    return {p.id: invitee_address(p, *found.get(p.id, (None, None))) for p in participants}
+    return {p.id: p.mail_address(*found.get(p.id, (None, None))) for p in participants}
 
 
 def _role(participant: Participant) -> str:

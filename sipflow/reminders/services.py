@@ -462,7 +462,7 @@ def _declared_reminders(
             wanted.append(Wanted(WORKFLOW, slot, due, declared.template, fields))
         # A unit without a contact person gets a row too, addressed to the unit: it goes where its
         # invitations go (recipient_address: its address on the case, else the unit's shared mailbox,
-        # meetings.services.invitee_address), and without either dispatch skips it with its reason
+        # cases.models.Participant.mail_address), and without either dispatch skips it with its reason
         # (SKIP_NO_CONTACT): the case page and the administration's list show it, not nothing. A contact
         # person named later gets it instead (a change of participants reconciles).
         units_of = {
