@@ -48,7 +48,7 @@ from sipflow.security import access, audit
 from sipflow.translated import lazy_gettext as _l
 from sipflow.workflow.context import TransitionContext
 from sipflow.workflow.definition import CREATE_EVENT, HUVUDANSVARIG, INITIATOR, TransitionDef, Workflow
-from sipflow.workflow.engine import WorkflowRegistry, bound_machine
+from sipflow.workflow.engine import WorkflowRegistry, case_flow
 from sipflow.workflow.registry import (
     ATTRIBUTES_ONLY_INPUTS,
     EFFECT_REPEATS,
@@ -1886,8 +1886,8 @@ def fire_transition(
             form_input(ctx)
         session.flush()
         # The claim wrote the new state already: the case takes it without a change to flush again.
-        with bound_machine(workflow, ctx, lambda state: set_committed_value(case, "state", state)) as flow:
-            fired = flow.trigger(trigger)
+        flow = case_flow(workflow, ctx, lambda state: set_committed_value(case, "state", state))
+        fired = flow.trigger(trigger)
         if not fired:
             name = flow.failed_guard or "unknown"
             guard = GUARDS.get(name)

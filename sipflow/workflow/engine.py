@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -155,7 +154,9 @@ class WorkflowRegistry:
 class CaseFlow:
     """The object a Machine drives: it proxies the case's state and carries the context to guards."""
 
-    def __init__(self, ctx: TransitionContext, set_state: Callable[[str], None] | None = None, machine=None):
+    def __init__(
+        self, ctx: TransitionContext, machine: Machine, set_state: Callable[[str], None] | None = None
+    ):
         self.ctx = ctx
         self.failed_guard: str | None = None
         self._set_state = set_state
@@ -255,10 +256,9 @@ def _machine(workflow: Workflow) -> Machine:
     return machine
 
 
-@contextmanager
-def bound_machine(
+def case_flow(
     workflow: Workflow, ctx: TransitionContext, set_state: Callable[[str], None] | None = None
-) -> Iterator[CaseFlow]:
+) -> CaseFlow:
     """A CaseFlow for this step, driven by the workflow's shared Machine from the stored state.
 
     Building a Machine costs more than the step's own work, so there is one per workflow version. A step's
@@ -268,7 +268,7 @@ def bound_machine(
     The states, events and callbacks are read-only, so request threads share the Machine. set_state, if
     given, is how the case takes a new state (the caller may have written it to the database already).
     """
-    yield CaseFlow(ctx, set_state, _machine(workflow))
+    return CaseFlow(ctx, _machine(workflow), set_state)
 
 
 def mermaid_diagram(workflow: Workflow) -> str:
