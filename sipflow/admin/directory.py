@@ -23,6 +23,7 @@ from sipflow.cases.fields import one_line
 from sipflow.db import add_unless_taken, bump_row_version, claim_row_version
 from sipflow.errors import InvalidInput, every_refusal
 from sipflow.lengths import fits, too_long
+from sipflow.meetings.services import follow_directory_change
 from sipflow.people.labels import LABEL_COLUMNS, organisation_labels
 from sipflow.people.models import (
     MUNICIPALITY_KINDS,
@@ -533,7 +534,13 @@ def edit_unit(
         unit_id=unit.id,
         organisation_id=unit.organisation_id,
     )
-    return _edit(session, actor, unit, values, expected_version, "unit.edit", now=now)
+    mailbox = unit.email
+    if not _edit(session, actor, unit, values, expected_version, "unit.edit", now=now):
+        return False
+    if unit.email != mailbox:
+        # The SIPs that reach the unit at its mailbox: their invitations to meetings ahead go to the new one.
+        follow_directory_change(session, unit_id=unit.id, now=now)
+    return True
 
 
 def set_unit_active(session: Session, actor: User | None, unit: Unit, active: bool, *, now: datetime) -> bool:
@@ -552,7 +559,12 @@ def _set_unit_active(
     session: Session, actor: User | None, unit: Unit, active: bool, *, now: datetime
 ) -> bool:
     action = "unit.activate" if active else "unit.deactivate"
-    return _set_active(session, actor, unit, active, action, now=now)
+    if not _set_active(session, actor, unit, active, action, now=now):
+        return False
+    # A deactivated unit's mailbox is no longer written to (an activated one's is again): the SIPs that
+    # reach the unit there follow.
+    follow_directory_change(session, unit_id=unit.id, now=now)
+    return True
 
 
 # --- Lists -------------------------------------------------------------------------------------------------

@@ -38,6 +38,7 @@ from sipflow.db import bump_row_version, claim_row_version, insert_unless_taken
 from sipflow.errors import Conflict, InvalidInput, NotAllowed, Refusals
 from sipflow.i18n import DEFAULT_LOCALE, checked_language, language_or_default
 from sipflow.lengths import fits, too_long
+from sipflow.meetings.services import follow_directory_change
 from sipflow.notifications.outbox import Outgoing, enqueue_all, sender
 from sipflow.people.labels import label_facts, organisation_labels, unit_label
 from sipflow.people.models import USER_ROLES, County, Municipality, Organisation, Unit, User
@@ -608,6 +609,9 @@ def update_user(
     if before["roles"] != after["roles"] or before["unit_id"] != after["unit_id"]:
         # What the user may see changed: sessions made under the old rights end.
         renew_session_token(user)
+    if before["email"] != after["email"]:
+        # A unit whose contact person they are is invited at their address: at the new one from now.
+        follow_directory_change(session, user_id=user.id, now=now)
     _log(
         session,
         actor,
@@ -726,6 +730,8 @@ def disable_user(session: Session, actor: User, user: User, *, now: datetime) ->
     bump_row_version(user)
     session.add(user)
     _log(session, actor, "user.disable", user, now=now, before={"active": True}, after={"active": False})
+    # A unit whose contact person they were is invited at its shared mailbox instead.
+    follow_directory_change(session, user_id=user.id, now=now)
 
 
 def enable_user(session: Session, actor: User, user: User, *, now: datetime) -> None:
@@ -739,6 +745,7 @@ def enable_user(session: Session, actor: User, user: User, *, now: datetime) -> 
     bump_row_version(user)
     session.add(user)
     _log(session, actor, "user.enable", user, now=now, before={"active": False}, after={"active": True})
+    follow_directory_change(session, user_id=user.id, now=now)
 
 
 def end_user_sessions(session: Session, actor: User, user: User, *, now: datetime) -> None:

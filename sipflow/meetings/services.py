@@ -949,6 +949,58 @@ def follow_address(session: Session, case: SipCase, participant: Participant, *,
     return count
 
 
+def reached_through_query(*, now: datetime, unit_id: int | None = None, user_id: int | None = None):
+    """The participants without an address of their own, invited to a planned meeting not yet begun, that
+    are a unit (unit_id) or whose contact person is a user (user_id); a participant once per invitation.
+
+    From the planned meetings ahead (ix_meeting_status_starts_at_case_id), their invitations, their
+    participants: a unit's participant rows have no index of their own, and most are on SIPs long ended.
+    """
+    if (unit_id is None) == (user_id is None):
+        raise ValueError("give a unit or a user")
+    reached = (
+        Participant.unit_id == unit_id if unit_id is not None else Participant.contact_user_id == user_id
+    )
+    return (
+        select(Participant)
+        .select_from(Meeting)
+        .join(Invitation, Invitation.meeting_id == Meeting.id)
+        .join(Participant, Participant.id == Invitation.participant_id)
+        .where(
+            Meeting.status == PLANNED,
+            Meeting.starts_at > now,
+            Invitation.active,
+            Participant.active,
+            (Participant.email.is_(None)) | (Participant.email == ""),
+            reached,
+        )
+    )
+
+
+def follow_directory_change(
+    session: Session, *, now: datetime, unit_id: int | None = None, user_id: int | None = None
+) -> int:
+    """An administrator changed a unit's shared mailbox or a user's address, or deactivated or activated one:
+    the invitations to planned meetings not yet begun of each participant reached through it follow, as when
+    a contact person is named (follow_address). The number of invitations changed.
+
+    Reached through it: a unit on a SIP without an address of its own, at its contact person's (user_id),
+    else at its shared mailbox (unit_id; Participant.mail_address, the one rule). Walks the planned meetings
+    ahead, few whatever the size of the database; each case is held (lock_case) before its invitations move.
+    Called in the directory change's unit of work, after the change.
+    """
+    rows = session.exec(reached_through_query(now=now, unit_id=unit_id, user_id=user_id)).all()
+    participants = sorted({p.id: p for p in rows}.values(), key=lambda p: (p.case_id, p.id))
+    count = 0
+    held: dict[int, SipCase] = {}
+    for participant in participants:
+        case = held.get(participant.case_id)
+        if case is None:
+            case = held[participant.case_id] = lock_case(session, session.get(SipCase, participant.case_id))
+        count += follow_address(session, case, participant, now=now)
+    return count
+
+
 def invite(
     session: Session,
     case: SipCase,
