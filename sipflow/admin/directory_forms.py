@@ -92,8 +92,12 @@ class EditUnitForm(MergesAsRead, UnitForm):
 
 
 class ImportForm(PageForm):
-    """A CSV file of organisations, units and users, checked (dry run) or imported."""
+    """A CSV file or Excel workbook of organisations, units and users, checked (dry run) or imported."""
 
-    file = FileField(_l("CSV file"), validators=[FileRequired(message=_l("Choose a file."))])
+    file = FileField(
+        _l("CSV file or Excel workbook"),
+        validators=[FileRequired(message=_l("Choose a file."))],
+        render_kw={"accept": ".csv,.txt,.tsv,.xlsx,text/csv,text/plain"},
+    )
     dry_run = SubmitField(_l("Check (dry run)"))
     apply = SubmitField(_l("Import"))

@@ -39,11 +39,17 @@ that changes nothing may name one, e.g. the organisation of a unit); the command
 
 from __future__ import annotations
 
+import io
+import logging
 import re
+import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import openpyxl
 from flask_babel import force_locale
+from openpyxl.utils.exceptions import InvalidFileException
 from sqlalchemy import func
 from sqlmodel import Session, select
 
@@ -76,6 +82,8 @@ from sipflow.lengths import too_long as too_long_message
 from sipflow.people.labels import ORGANISATION_KIND_SHORT
 from sipflow.people.models import County, Municipality, Organisation, Unit, User
 from sipflow.translated import lazy_gettext as _l
+
+logger = logging.getLogger(__name__)
 
 COLUMNS = (
     "record",
@@ -495,23 +503,25 @@ def _refuse(error: UserError, default_column: str | None = None) -> _LineRefused
 
 
 # The first bytes of an xlsx (a zip file) and of an xls or other OLE2 file.
-_WORKBOOK_SIGNATURES = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")
-_WORKBOOK = _l(
-    "This is an Excel workbook, not a CSV file. In Excel, choose Save as and the file type CSV UTF-8,"
-    " and import that file."
+_XLSX_SIGNATURE = b"PK\x03\x04"
+_OLE2_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_OLD_WORKBOOK = _l(
+    "This is an Excel 97-2003 workbook (.xls), which sipflow does not read. In Excel, choose Save as and the"
+    " file type Excel Workbook (.xlsx) or CSV UTF-8, and import that file."
 )
+_UNREADABLE_WORKBOOK = _l(
+    "This file cannot be read as an Excel workbook (.xlsx). Save it again as an Excel Workbook (.xlsx) or as"
+    " CSV UTF-8, and import that file."
+)
+# What a workbook of MAX_LINES records may unpack to (its sheet's XML, shared strings and styles); a file
+# that unpacks to more is refused before it is read, whatever its size packed.
+MAX_WORKBOOK_UNPACKED = 64 * 1024 * 1024
 
 # --- Reading the file --------------------------------------------------------------------------------------
 
 
-def read_rows(data: bytes) -> tuple[list[tuple[int, dict]], list[LineError]]:
-    """The file's lines as (line number, {column: text}), or the errors that make it unreadable."""
-    if len(data) > MAX_BYTES:
-        return [], [LineError(1, str(_l("The file is larger than 2 MB.")))]
-    if data.startswith(_WORKBOOK_SIGNATURES):
-        # An Excel workbook (xlsx is a zip file, xls an OLE2 file) is not read: the report says how to save
-        # it as CSV, rather than that it is not UTF-8.
-        return [], [LineError(1, str(_WORKBOOK))]
+def _csv_records(data: bytes) -> tuple[Iterator[tuple[int, list[str] | None]], LineError | None]:
+    """The records of a CSV file, or why it cannot be read as UTF-8 text."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -524,12 +534,98 @@ def read_rows(data: bytes) -> tuple[list[tuple[int, dict]], list[LineError]]:
             " file.",
             line=line,
         )
-        return [], [LineError(line, str(message))]
+        return iter(()), LineError(line, str(message))
     if "\x00" in text:
         # No directory value holds one, and PostgreSQL stores none: the file is not the CSV it claims to be.
         line = text.count("\n", 0, text.index("\x00")) + 1
-        return [], [LineError(line, str(_l("This line holds a NUL character. Save the file as CSV UTF-8.")))]
-    reader = records(text)
+        return iter(()), LineError(
+            line, str(_l("This line holds a NUL character. Save the file as CSV UTF-8."))
+        )
+    return records(text), None
+
+
+def workbook_records(data: bytes) -> tuple[Iterator[tuple[int, list[str] | None]], LineError | None]:
+    """The rows of an Excel workbook's first sheet as CSV records (the row number as the line), or why the
+    workbook cannot be read.
+
+    A cell is the text it shows unformatted: a number typed as one (a code Excel took for a number) as its
+    digits, so a code that lost its leading zero is refused as in a CSV file, saying so; a formula its value
+    as last saved. At most MAX_LINES records are read, and no more than MAX_WORKBOOK_UNPACKED unpacked.
+    """
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            unpacked = sum(member.file_size for member in archive.infolist())
+    except (zipfile.BadZipFile, ValueError):
+        return iter(()), LineError(1, str(_UNREADABLE_WORKBOOK))
+    if unpacked > MAX_WORKBOOK_UNPACKED:
+        message = _l(
+            "The workbook is too large unpacked. Save it as CSV UTF-8, or split it into several files."
+        )
+        return iter(()), LineError(1, str(message))
+    try:
+        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        try:
+            rows = _sheet_rows(book)
+        finally:
+            book.close()
+    except _WORKBOOK_ERRORS:
+        # A zip that is no workbook (an .ods, a .docx) or a broken part: read lazily, so the rows too.
+        logger.info("directory import: a workbook openpyxl could not read")
+        return iter(()), LineError(1, str(_UNREADABLE_WORKBOOK))
+    return iter(rows), None
+
+
+# What openpyxl raises for a file it cannot read: no workbook in the zip, a part missing or not XML.
+_WORKBOOK_ERRORS = (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, TypeError, SyntaxError)
+
+
+def _sheet_rows(book) -> list[tuple[int, list[str]]]:
+    """The first sheet's rows, until one past MAX_LINES records (read_rows refuses so many; the rest is never
+    unpacked)."""
+    rows = []
+    kept = 0
+    width = None
+    for number, cells in enumerate(book.worksheets[0].iter_rows(values_only=True), start=1):
+        values = [_cell_text(cell) for cell in cells]
+        # Every row as wide as the header, as a CSV file's lines are: a sheet without its dimensions
+        # recorded gives each row up to its last cell, and one with them empty cells past the table.
+        width = len(values) if width is None else width
+        if len(values) > width and not any(values[width:]):
+            values = values[:width]
+        values += [""] * (width - len(values))
+        rows.append((number, values))
+        kept += any(values)
+        if kept > MAX_LINES + 1:
+            break
+    return rows
+
+
+def _cell_text(value) -> str:
+    """A cell's value as the text a CSV export of it would hold."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ")
+    return str(value)
+
+
+def read_rows(data: bytes) -> tuple[list[tuple[int, dict]], list[LineError]]:
+    """The file's lines as (line number, {column: text}), or the errors that make it unreadable."""
+    if len(data) > MAX_BYTES:
+        return [], [LineError(1, str(_l("The file is larger than 2 MB.")))]
+    if data.startswith(_OLE2_SIGNATURE):
+        # The report says how to save it, rather than that it is not UTF-8.
+        return [], [LineError(1, str(_OLD_WORKBOOK))]
+    if data.startswith(_XLSX_SIGNATURE):
+        reader, refused = workbook_records(data)
+    else:
+        reader, refused = _csv_records(data)
+    if refused is not None:
+        return [], [refused]
     _line, header = next(reader, (1, None))
     if not header or not any(h.strip() for h in header):
         return [], [LineError(1, str(_l("The file is empty: the first line must name the columns.")))]

@@ -5,6 +5,7 @@ CSV, cells separated by tabs."""
 from __future__ import annotations
 
 import io
+import zipfile
 
 import pytest
 from directorykit import HEADER, csv_of
@@ -121,22 +122,90 @@ def test_a_county_or_municipality_by_its_name_is_refused_naming_its_code(
     assert organisations(db_session) == []
 
 
-def test_an_excel_workbook_is_refused_saying_how_to_save_it_as_csv(db_session, app_ctx, now):
+def workbook_of(*rows: list) -> bytes:
+    """An Excel workbook (.xlsx) whose first sheet holds the rows, cells typed as given."""
     book = Workbook()
-    for line in (HEADER, REGION):
-        book.active.append(line.split(";"))
+    for row in rows:
+        book.active.append(row)
+    book.create_sheet("Anteckningar").append(["not read"])
     data = io.BytesIO()
     book.save(data)
+    return data.getvalue()
+
+
+def test_an_excel_workbook_imports_as_its_csv_would(db_session, app_ctx, now):
+    data = workbook_of(HEADER.split(";"), REGION.split(";"), TOWN.split(";"))
+    report = run(db_session, now, data, apply=True)
+    assert refusals(report) == [] and report.applied
+    assert organisations(db_session) == ["jkpg", "reg"]
+
+
+def test_a_workbooks_cells_are_read_as_the_text_they_show(db_session, app_ctx, now):
+    # A health-care flag typed as TRUE, an HSA-id column left as numbers, an empty row between, and the
+    # empty cells right of the table that a cell once typed there leaves.
+    unit = ["unit", "vc", "Vårdcentralen", "vardcentral", "reg", None, None, None, True, None, None]
+    data = workbook_of(HEADER.split(";") + [None], REGION.split(";"), [None] * 13, unit + [None, None, None])
+    report = run(db_session, now, data, apply=True)
+    assert refusals(report) == []
+    assert [(p.line, p.key) for p in report.created] == [(2, "reg"), (4, "vc")]
+
+
+def test_a_code_excel_took_for_a_number_is_refused_as_in_a_csv_file(db_session, app_ctx, now):
+    town = TOWN.split(";")
+    town[7] = 680  # "0680" typed into a cell formatted as a number
+    report = run(db_session, now, workbook_of(HEADER.split(";"), town), apply=True)
+    ((line, column, message),) = refusals(report)
+    assert (line, column) == (2, "municipality")
+    assert "Menade du 0680?" in message and "formatera kolumnen som text" in message
+    assert organisations(db_session) == []
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (
+            b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(500),
+            "Det här är en Excel 97–2003-arbetsbok (.xls), som sipflow inte läser. Välj Spara som i Excel och"
+            " filformatet Excel-arbetsbok (.xlsx) eller CSV UTF-8, och importera den filen.",
+        ),
+        (
+            b"PK\x03\x04" + bytes(500),
+            "Filen går inte att läsa som en Excel-arbetsbok (.xlsx). Spara den igen som Excel-arbetsbok"
+            " (.xlsx) eller som CSV UTF-8, och importera den filen.",
+        ),
+    ],
+    ids=["xls", "broken zip"],
+)
+def test_a_workbook_sipflow_cannot_read_is_refused_saying_how_to_save_it(
+    db_session, app_ctx, now, data, message
+):
+    report = run(db_session, now, data, apply=True)
+    assert refusals(report) == [(1, None, message)]
+    assert organisations(db_session) == []
+
+
+def test_a_zip_that_is_no_workbook_is_refused_as_unreadable(db_session, app_ctx, now):
+    data = io.BytesIO()
+    with zipfile.ZipFile(data, "w") as archive:
+        archive.writestr("content.xml", "<office:document-content/>")  # an OpenDocument file, say
     report = run(db_session, now, data.getvalue(), apply=True)
+    ((line, _column, message),) = refusals(report)
+    assert line == 1 and message.startswith("Filen går inte att läsa som en Excel-arbetsbok")
+
+
+def test_a_workbook_that_unpacks_to_too_much_is_refused_before_it_is_read(
+    db_session, app_ctx, now, monkeypatch
+):
+    monkeypatch.setattr(imports, "MAX_WORKBOOK_UNPACKED", 1000)
+    data = workbook_of(HEADER.split(";"), REGION.split(";"))
+    report = run(db_session, now, data, apply=True)
     assert refusals(report) == [
         (
             1,
             None,
-            "Det här är en Excel-arbetsbok, inte en CSV-fil."
-            " Välj Spara som i Excel och filformatet CSV UTF-8, och importera den filen.",
+            "Arbetsboken är för stor uppackad. Spara den som CSV UTF-8, eller dela upp den i flera filer.",
         )
     ]
-    assert organisations(db_session) == []
 
 
 def test_cells_copied_from_excel_into_a_text_file_are_read_by_their_tabs(db_session, app_ctx, now):
