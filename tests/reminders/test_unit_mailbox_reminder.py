@@ -14,12 +14,13 @@ from test_no_contact_person import _declaring_to_participants, _Registry
 from test_reminder_without_address import _rows, flat
 from webkit import login
 
+from sipflow.admin import users as admin_users
 from sipflow.cases.models import Participant, SipCase
 from sipflow.clock import add_days, frozen, now_utc
 from sipflow.db import unit_of_work
 from sipflow.meetings.models import Invitation
 from sipflow.notifications.models import OutboxMessage
-from sipflow.people.models import Unit
+from sipflow.people.models import Unit, User
 from sipflow.reminders.services import DECLARED, dispatch_due, reconcile_case
 
 MAILBOX = "sip.vaxjo@vaxjo.example.se"
@@ -101,3 +102,22 @@ def test_a_workflow_files_reminder_to_a_unit_without_a_contact_person_goes_to_it
             dispatch_due(session, _Registry(workflow), now=at)
     assert reminders(engine, id=to_unit.id)[0].status == "sent"
     assert MAILBOX in [m.recipient for m in reminder_mails(engine)]
+
+
+def test_the_reminder_follows_an_invitation_an_administrator_moved_to_the_mailbox(
+    app, engine, db_session, parties, ready, book, make_user
+):
+    # The contact person is named when the meeting is booked, then leaves: an administrator disables them.
+    with unit_of_work(db_session):
+        unit = db_session.get(Unit, parties.municipality.id)
+        unit.email = MAILBOX
+        db_session.add(unit)
+    book()
+    admin = make_user(None, roles="admin")
+    with unit_of_work(db_session):
+        user = db_session.get(User, parties.municipality_user.id)
+        admin_users.disable_user(db_session, admin, user, now=now_utc())
+    tick(app, TICK)
+    with Session(engine) as session:
+        reminded = session.exec(select(OutboxMessage.recipient).where(OutboxMessage.kind == "reminder")).all()
+    assert MAILBOX in reminded and parties.municipality_user.email not in reminded
