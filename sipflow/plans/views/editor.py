@@ -495,7 +495,7 @@ def save(uid: str):
     reads = _page_reads(session, case)
     if request.form.get("action") == "add_rows":
         form = _build_form(session, case, reads, formdata=request.form)
-        form.add_blank_rows()
+        form.add_blank_rows(asked=True)
         configure(form, reads)
         return _render(case, form, reads=reads)
     form, valid, data, effort_rows = _typed_plan(session, case, reads)
