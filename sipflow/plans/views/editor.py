@@ -750,4 +750,6 @@ def hand_over(uid: str):
             ),
             "warning",
         )
-    return redirect(url_for("plans.editor", uid=case.uid) + "#huvudansvar", code=303)
+    # No fragment: the section would take the focus from the messages (it takes it from a link leading
+    # there), and a screen reader would skip the warning; the messages come first in the page anyway.
+    return redirect(url_for("plans.editor", uid=case.uid), code=303)
