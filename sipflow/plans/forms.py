@@ -301,6 +301,12 @@ class PlanEditorForm(DayOffConfirmation, PageForm):
                     if asked and self.first_added_id is None:
                         self.first_added_id = (row.text if "text" in row else row.what).id
 
+    def removed_rows(self) -> int:
+        """How many saved rows (goals and efforts) the user ticked "Remove" on."""
+        lists = ("own_goals", "professional_goals", *(name for name, _ in self.EFFORT_LISTS))
+        rows = (entry.form for name in lists for entry in self[name])
+        return sum(1 for row in rows if row.uid.data and row.remove.data)
+
     def to_data(self) -> tuple[dict, list[str]]:
         """The service's data, and for each of its efforts the form row it came from (for errors)."""
         data: dict = {

@@ -543,7 +543,15 @@ def save(uid: str):
         return _render(case, _merged_form(reads, form, merged), status=merged.status, errors=[merged.message])
     except UserError as error:
         return _refuse_written(session, case, form, error, effort_rows)
-    flash(_("The plan is saved."), "success")
+    # The rows removed are gone from the page: the message says so, as it says the save (a screen reader reads
+    # it, focused; no goal's or effort's words in it, the message travels in the session cookie).
+    removed = form.removed_rows()
+    if removed == 1:
+        flash(_("The plan is saved. One row was removed."), "success")
+    elif removed:
+        flash(_("The plan is saved. %(count)d rows were removed.", count=removed), "success")
+    else:
+        flash(_("The plan is saved."), "success")
     return redirect(url_for("plans.editor", uid=case.uid), code=303)
 
 
