@@ -149,9 +149,10 @@ def error_summary_items(forms, errors=None, groups=None) -> list[SummaryItem]:
     list has a row_heading), and leads to the field's id; a group of radios or tick boxes (a fieldset) to
     its first choice, the element a keyboard user lands on. Hidden fields are left out: `hidden_errors` says
     those. groups: a page's refusals of a group of fields, {the group's element id: [messages]}, said as
-    they are, as the page's own refusals are.
+    they are, as the page's own refusals are. A refusal in errors that is a SummaryItem already leads where
+    it says (the plan step's conditions lead to the part of the plan where each is met).
     """
-    items = [SummaryItem(message) for message in errors or ()]
+    items = [m if isinstance(m, SummaryItem) else SummaryItem(m) for m in errors or ()]
     for target, messages in (groups or {}).items():
         items.extend(SummaryItem(message, target) for message in messages)
     for form in forms or ():

@@ -134,6 +134,13 @@ def party_key(participant: Participant) -> str:
     return PERSON
 
 
+def status_party_key(party: PartyApproval) -> str:
+    """party_key of one party of approval_status: its organisation's, or the person's."""
+    if party.kind == ORGANISATION:
+        return f"{ORGANISATION}:{party.organisation_id}"
+    return PERSON
+
+
 def party_approval(session: Session, version: PlanVersion, participant: Participant) -> PlanApproval | None:
     """The approval already given for participant's party (their organisation, or the person) of version."""
     rows = _party_rows(session, version, participant)

@@ -285,19 +285,27 @@ class PlanEditorForm(DayOffConfirmation, PageForm):
             del self.child_view
             del self.child_view_missing_reason
 
-    # The id of the first field of the first row add_blank_rows added: it takes the focus as the page loads,
-    # so a keyboard user goes on at the new rows rather than at the top of the page (None: none was added).
+    # The id of the first field of the first row "Add more rows" added: it takes the focus as the page loads,
+    # so a keyboard user goes on at the new rows rather than at the top of the page (None: the page opens
+    # at its top, as any page does; the blank rows every page of the editor carries move nothing).
     first_added_id: str | None = None
 
-    def add_blank_rows(self, count: int = BLANK_ROWS) -> None:
-        """Empty rows under each list, for a page without JavaScript."""
+    def add_blank_rows(self, count: int = BLANK_ROWS, *, asked: bool = False) -> None:
+        """Empty rows under each list, for a page without JavaScript; asked: the user asked for them ("Add
+        more rows"), so the first of them takes the focus."""
         for name in ("own_goals", "professional_goals", "efforts", "own_efforts", "other_efforts"):
             field = self[name]
             for _ in range(count):
                 if len(field.entries) < field.max_entries:
                     row = field.append_entry().form
-                    if self.first_added_id is None:
+                    if asked and self.first_added_id is None:
                         self.first_added_id = (row.text if "text" in row else row.what).id
+
+    def removed_rows(self) -> int:
+        """How many saved rows (goals and efforts) the user ticked "Remove" on."""
+        lists = ("own_goals", "professional_goals", *(name for name, _ in self.EFFORT_LISTS))
+        rows = (entry.form for name in lists for entry in self[name])
+        return sum(1 for row in rows if row.uid.data and row.remove.data)
 
     def to_data(self) -> tuple[dict, list[str]]:
         """The service's data, and for each of its efforts the form row it came from (for errors)."""

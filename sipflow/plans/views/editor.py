@@ -11,13 +11,14 @@ from wtforms import SelectChoice
 
 from sipflow.cases import services as case_services
 from sipflow.cases.days_off import DayOffUnconfirmed
-from sipflow.cases.errors import StaleCase
+from sipflow.cases.errors import GuardFailed, StaleCase
 from sipflow.cases.forms import choices, show_current_version, typed_values
 from sipflow.cases.queries import participant_rows
 from sipflow.cases.services import StepReads
 from sipflow.clock import now_utc
 from sipflow.db import get_session, unit_of_work
 from sipflow.errors import UserError
+from sipflow.forms import SummaryItem
 from sipflow.people.labels import unit_label
 from sipflow.people.models import Person
 from sipflow.plans import editor, responsibility
@@ -147,8 +148,32 @@ def _attach_all(form, error: UserError, top: list, effort_rows: list[str], *, un
             form.warn_day_off(refusal.day)
 
 
+def _summary_line(error: UserError):
+    """A refusal of no single input, as the error summary says it: a condition of the plan step names the
+    part of the plan where it is met (the missing list's link, `editor.Missing.field`), so the summary's line
+    leads there too, not only says it; any other is said as it is."""
+    if isinstance(error, GuardFailed) and error.field:
+        return SummaryItem(error.message, error.field)
+    return error.message
+
+
+def _mark_effort_gaps(form: PlanEditorForm) -> None:
+    """A step refused because an effort lacks its owner: each effort the page holds says at its own field
+    what it lacks, as an error the summary lists and leads to (the refusal names the rule, not the row)."""
+    for entry in form.efforts:
+        row = entry.form
+        if row.remove.data or row.blank():
+            continue
+        for name in editor.effort_gaps(row.organisation_id.data, row.responsible.data, row.status.data):
+            if not row[name].errors:
+                row[name].errors = [*row[name].errors, editor.EFFORT_GAPS[name]]
+    form.efforts.errors = [entry.errors for entry in form.efforts]
+
+
 def _attach(form, error: UserError, top: list, effort_rows: list[str], *, unmarked_only=False) -> None:
     """Show a refusal of the service at the form's field: the service's efforts-N-x is a row of one list."""
+    if isinstance(error, GuardFailed) and error.field == form.efforts.id:
+        _mark_effort_gaps(form)
     name = error.field or ""
     if name.startswith("efforts-"):
         index, _, rest = name.removeprefix("efforts-").partition("-")
@@ -166,7 +191,7 @@ def _attach(form, error: UserError, top: list, effort_rows: list[str], *, unmark
             if entries.type == "FieldList" and name.startswith(entries.id + "-"):
                 entries.errors = [entry.errors for entry in entries]
     else:
-        top.append(error.message)
+        top.append(_summary_line(error))
 
 
 def _contacts(form: PlanEditorForm, parts, stored: list[dict], seeing: frozenset[int]) -> None:
@@ -495,7 +520,7 @@ def save(uid: str):
     reads = _page_reads(session, case)
     if request.form.get("action") == "add_rows":
         form = _build_form(session, case, reads, formdata=request.form)
-        form.add_blank_rows()
+        form.add_blank_rows(asked=True)
         configure(form, reads)
         return _render(case, form, reads=reads)
     form, valid, data, effort_rows = _typed_plan(session, case, reads)
@@ -518,7 +543,15 @@ def save(uid: str):
         return _render(case, _merged_form(reads, form, merged), status=merged.status, errors=[merged.message])
     except UserError as error:
         return _refuse_written(session, case, form, error, effort_rows)
-    flash(_("The plan is saved."), "success")
+    # The rows removed are gone from the page: the message says so, as it says the save (a screen reader reads
+    # it, focused; no goal's or effort's words in it, the message travels in the session cookie).
+    removed = form.removed_rows()
+    if removed == 1:
+        flash(_("The plan is saved. One row was removed."), "success")
+    elif removed:
+        flash(_("The plan is saved. %(count)d rows were removed.", count=removed), "success")
+    else:
+        flash(_("The plan is saved."), "success")
     return redirect(url_for("plans.editor", uid=case.uid), code=303)
 
 
@@ -613,13 +646,12 @@ def establish(uid: str):
         if done is not None:
             # The user's own second click: the step is done, not refused.
             return already_done(done, case.uid)
-        message = STALE_FORM if isinstance(error, StaleCase) else error.message
-        return _render(
-            case,
-            page_form(),
-            status=error.status,
-            errors=[message],
-        )
+        if isinstance(error, StaleCase):
+            return _render(case, page_form(), status=error.status, errors=[STALE_FORM])
+        form = page_form()
+        top: list = []
+        _attach(form, error, top, [])
+        return _render(case, form, status=error.status, errors=top)
     return _established(case, transition)
 
 
@@ -726,4 +758,6 @@ def hand_over(uid: str):
             ),
             "warning",
         )
-    return redirect(url_for("plans.editor", uid=case.uid) + "#huvudansvar", code=303)
+    # No fragment: the section would take the focus from the messages (it takes it from a link leading
+    # there), and a screen reader would skip the warning; the messages come first in the page anyway.
+    return redirect(url_for("plans.editor", uid=case.uid), code=303)

@@ -12,6 +12,7 @@ Public (no login, rate-limited; no-referrer, no-store and noindex, as every resp
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from contextlib import AbstractContextManager, nullcontext
 from io import BytesIO
 
@@ -208,14 +209,19 @@ def person_staff(uid: str):
 # --- Staff: approvals -------------------------------------------------------------------------------------
 
 
-def _approver_choices(options: list[tuple[int, str]]) -> list:
-    """The "who approved" choices: none chosen ahead, then the recordable parties."""
-    return [SelectChoice("", _l("Choose"))] + choices(options)
+def _approver_choices(options: list[tuple[int, str, str]], approved: Collection[str] = ()) -> list:
+    """The "who approved" choices: none chosen ahead, then the recordable parties; approved: the parties
+    (approvals.party_key) whose approval of the newest version is recorded, which their choice says: the
+    table below says it too, but a screen reader in the list hears only the choices."""
+    return [SelectChoice("", _l("Choose"))] + choices(
+        (participant_id, _("%(party)s (approved already)", party=label) if party in approved else label)
+        for participant_id, label, party in options
+    )
 
 
-def _recordable(session, case: SipCase, user, today) -> list[tuple[int, str]]:
+def _recordable(session, case: SipCase, user, today) -> list[tuple[int, str, str]]:
     """The parties user may record an approval for: their organisation's row first, then the person (or
-    the guardians on the child's behalf)."""
+    the guardians on the child's behalf), each as (participant id, label, approvals.party_key)."""
     rows = session.exec(
         select(Participant).where(Participant.case_id == case.id, Participant.active).order_by(Participant.id)
     ).all()
@@ -235,8 +241,10 @@ def _recordable(session, case: SipCase, user, today) -> list[tuple[int, str]]:
                 label = f"{person.given_name} {person.family_name}"
             else:
                 label = _("%(name)s, guardian, on the child's behalf", name=participant.name or "")
-            result.append((participant.kind != approvals.ORGANISATION, participant.id, label))
-    return [(participant_id, label) for _, participant_id, label in sorted(result, key=lambda r: r[0])]
+            person_side = participant.kind != approvals.ORGANISATION
+            result.append((person_side, participant.id, label, approvals.party_key(participant)))
+    ordered = sorted(result, key=lambda r: r[0])
+    return [(participant_id, label, party) for _, participant_id, label, party in ordered]
 
 
 def _versions(session, case: SipCase) -> list[PlanVersion]:
@@ -259,8 +267,13 @@ def _render_approvals(case: SipCase, form: ApprovalForm | None = None, *, errors
         form = ApprovalForm(formdata=None, prefix="approval")
         if newest is not None:
             form.version_id.data = newest.id
-    form.participant_id.choices = _approver_choices(options)
     statuses = approvals.approval_statuses(session, case, versions, now=now)
+    approved = {
+        approvals.status_party_key(party)
+        for party in (statuses[newest.id] if newest is not None else ())
+        if party.approval is not None
+    }
+    form.participant_id.choices = _approver_choices(options, approved)
     rows = [(version, statuses[version.id]) for version in versions]
     # An ended SIP's plan is approved no more (approvals.approve_version refuses): no form to fill in vain.
     ended = workflow_registry().has_ended(case)
