@@ -118,6 +118,13 @@ def text_of(response) -> str:
     return response.get_data(as_text=True)
 
 
+def spoken(html: str) -> str:
+    """A page's text as a screen reader says it: what is hidden from it (aria-hidden) left out, visually
+    hidden text kept, tags dropped, spaces collapsed."""
+    html = re.sub(r'<span aria-hidden="true">.*?</span>', "", html)
+    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+
+
 def without_tokens(html: str) -> str:
     return re.sub(r'value="[^"]*"', "", html)
 

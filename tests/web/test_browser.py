@@ -79,7 +79,10 @@ def test_start_a_sip_and_record_consent(live_server, browser, tmp_path):
 
     expect(page.locator(".state-badge")).to_have_text("Samtycke givet")
     expect(page.locator(".flash")).to_contain_text("Registrera samtycke: sparat.")
-    expect(page.locator(".timeline")).to_contain_text("Initierad → Samtycke givet")
+    # Seen as "Initierad → Samtycke givet", heard as "från Initierad till Samtycke givet".
+    expect(page.locator(".timeline")).to_contain_text("från Initierad → till Samtycke givet")
+    arrow = page.locator(".timeline [aria-hidden=true]", has_text="→").first
+    expect(arrow).to_be_visible()
     page.screenshot(path=str(tmp_path / "case.png"), full_page=True)
     assert not refused, refused
     context.close()

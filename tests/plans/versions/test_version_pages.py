@@ -8,7 +8,7 @@ import pytest
 import support
 from sqlmodel import select
 from versionkit import ADDED_EFFORT, REWORDED_GOAL, TEXTS, pdf_text
-from webkit import login, text_of
+from webkit import login, spoken, text_of
 
 from sipflow.cases.models import Participant
 from sipflow.clock import now_utc, to_local
@@ -199,3 +199,11 @@ def test_the_pdf_shows_the_approvals_recorded_for_its_version_when_printed(
     db_session.expire_all()
     kept = db_session.get(PlanVersion, version.id)
     assert kept.pdf == stored and pdf_matches(kept)
+
+
+def test_a_change_is_said_from_before_to_after_not_as_an_arrow(client, parties, revised):
+    login(client, parties.region_user.username)
+    page = text_of(client.get(f"/cases/{revised.case.uid}/plan/versions/1/compare/2"))
+    said = spoken(page)
+    assert "→" not in said
+    assert f"från {TEXTS['own_goal_1']} till {REWORDED_GOAL}" in said, said
