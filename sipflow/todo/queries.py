@@ -98,6 +98,8 @@ class TodoItem:
     overdue: bool
     # Invitations: how many invitees have not answered.
     count: int | None = None
+    # Invitations: the meeting, whose own page records the answers given another way (the case page cannot).
+    meeting_id: int | None = None
 
 
 @dataclass
@@ -388,7 +390,7 @@ def section(
         last = (found[limit - 1][0], found[limit - 1][2].id) if len(found) > limit else None
     elif name == "invitations":
         found = session.exec(invitations_query(user, registry, now=now, limit=limit + 1, after=cursor)).all()
-        for _meeting_id, starts_at, case, person, count in found[:limit]:
+        for meeting_id, starts_at, case, person, count in found[:limit]:
             result.items.append(
                 TodoItem(
                     case_uid=case.uid,
@@ -398,6 +400,7 @@ def section(
                     due=starts_at,
                     overdue=False,
                     count=count,
+                    meeting_id=meeting_id,
                 )
             )
         last = (found[limit - 1][1], found[limit - 1][0]) if len(found) > limit else None

@@ -201,7 +201,7 @@ def test_efforts_past_their_end_date_that_my_organisation_owns(
     shown = [what for what, *_ in efforts if what in html]
     assert shown == ["Hemtjänst varje morgon", "Samtalsstöd hos kurator"]
     assert html.index("Hemtjänst") < html.index("Samtalsstöd")  # the oldest end date first
-    assert f'href="/cases/{case.uid}"' in html
+    assert f'href="/cases/{case.uid}/plan#efforts"' in html  # the plan's efforts (test_todo_effort_links)
 
 
 def test_a_long_section_shows_a_few_rows_and_pages_the_rest_by_cursor(

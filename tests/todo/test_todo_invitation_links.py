@@ -1,0 +1,58 @@
+"""Att göra's unanswered invitations lead to the meeting, where an answer given by phone or letter is kept.
+
+The row linked to the case page, which shows the answers but has no form to record one: the handler who
+had called the person to ask had one more page to find.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+import support
+from sqlmodel import select
+from webkit import forms_of, login, text_of
+
+from sipflow.cases.models import Deadline, Participant
+from sipflow.meetings.models import PLANNED, Meeting
+
+pytestmark = pytest.mark.usefixtures("frozen_clock")
+
+
+def test_an_unanswered_invitation_links_to_its_meeting_page_with_the_answer_forms(
+    client, db_session, registry, parties, create_case, now
+):
+    case = create_case()
+    for trigger in ("give_consent", "start_preparation"):
+        support.fire(db_session, registry, parties.region_user, case, trigger, now=now)
+    invitees = db_session.exec(select(Participant.id).where(Participant.case_id == case.id)).all()
+    starts_at = now + timedelta(days=7)
+    booking = {
+        "send_invitations": True,
+        "meeting_starts_at": starts_at,
+        "meeting_ends_at": starts_at + timedelta(hours=1),
+        "mode": "video",
+        "invitee_ids": list(invitees),
+    }
+    support.fire(db_session, registry, parties.region_user, case, "send_kallelse", now=now, data=booking)
+    for deadline in db_session.exec(select(Deadline).where(Deadline.case_id == case.id)).all():
+        deadline.met_at = deadline.met_at or now
+        db_session.add(deadline)
+    db_session.commit()
+    planned = select(Meeting).where(Meeting.case_id == case.id, Meeting.status == PLANNED)
+    meeting = db_session.exec(planned).one()
+    assert login(client, parties.region_user.username).status_code == 302
+
+    page = text_of(client.get("/"))
+    section = re.search(r'<section class="card todo-section" id="todo-invitations".*?</section>', page, re.S)
+    assert section and case.reference in section.group(0)
+    meeting_page = f"/cases/{case.uid}/meetings/{meeting.id}"
+    assert f'href="{meeting_page}"' in section.group(0)
+    assert f'href="/cases/{case.uid}"' not in section.group(0)
+
+    answers = [action for action in forms_of(text_of(client.get(meeting_page))) if action.endswith("/answer")]
+    assert answers, "the meeting page records the answers given another way"
+    # The section's own page links the same way.
+    more = text_of(client.get("/todo/invitations"))
+    assert f'href="{meeting_page}"' in more
