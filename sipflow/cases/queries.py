@@ -42,6 +42,17 @@ def local_datetime(value: datetime | None) -> str:
     return "" if value is None else to_local(value).strftime("%Y-%m-%d %H:%M")
 
 
+def local_due(value: datetime | None) -> str:
+    """A deadline's due time as the lists show it: the date alone for one due at the last second of its day
+    in Sweden (a deadline counted in whole days, clock.end_of_local_day), else 'YYYY-MM-DD HH:MM'."""
+    if value is None:
+        return ""
+    local = to_local(value)
+    if (local.hour, local.minute, local.second) == (23, 59, 59):
+        return local.strftime("%Y-%m-%d")
+    return local.strftime("%Y-%m-%d %H:%M")
+
+
 def local_span(starts: datetime, ends: datetime) -> str:
     """A time span in Swedish local time: 'YYYY-MM-DD HH:MM–HH:MM' within a day, else both in full."""
     start, end = to_local(starts), to_local(ends)

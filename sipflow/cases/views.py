@@ -136,6 +136,15 @@ def _localspan_filter(starts, ends) -> str:
         return f"{starts:%Y-%m-%d %H:%M}–{ends:%Y-%m-%d %H:%M} UTC"
 
 
+@bp.app_template_filter("localdue")
+def _localdue_filter(value) -> str:
+    """A deadline's due time: the date alone when it is due at the end of its day (queries.local_due)."""
+    try:
+        return queries.local_due(value)
+    except OverflowError:
+        return value.strftime("%Y-%m-%d %H:%M UTC")
+
+
 @bp.app_template_filter("localdate")
 def _localdate_filter(value) -> str:
     try:
