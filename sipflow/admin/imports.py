@@ -568,6 +568,13 @@ def workbook_records(data: bytes) -> tuple[Iterator[tuple[int, list[str] | None]
             rows = _sheet_rows(book)
         finally:
             book.close()
+    except _TooManyRows:
+        message = _l(
+            "The workbook's first sheet has more than %(max)d rows. Delete the empty rows below the table, or"
+            " split the file into several files.",
+            max=MAX_SHEET_ROWS,
+        )
+        return iter(()), LineError(1, str(message))
     except _WORKBOOK_ERRORS:
         # A zip that is no workbook (an .ods, a .docx) or a broken part: read lazily, so the rows too.
         logger.info("directory import: a workbook openpyxl could not read")
@@ -579,19 +586,32 @@ def workbook_records(data: bytes) -> tuple[Iterator[tuple[int, list[str] | None]
 _WORKBOOK_ERRORS = (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, TypeError, SyntaxError)
 
 
+# Bounds of a sheet read: rows (empty ones too, which Excel may keep below a table) and columns (a value
+# right of the widest table a header could name is left unread).
+MAX_SHEET_ROWS = 4 * MAX_LINES
+MAX_SHEET_COLUMNS = 256
+
+
+class _TooManyRows(Exception):
+    pass
+
+
 def _sheet_rows(book) -> list[tuple[int, list[str]]]:
     """The first sheet's rows, until one past MAX_LINES records (read_rows refuses so many; the rest is never
-    unpacked)."""
+    unpacked); _TooManyRows past MAX_SHEET_ROWS rows."""
     rows = []
     kept = 0
     width = None
-    for number, cells in enumerate(book.worksheets[0].iter_rows(values_only=True), start=1):
+    sheet = book.worksheets[0]
+    for number, cells in enumerate(sheet.iter_rows(values_only=True, max_col=MAX_SHEET_COLUMNS), start=1):
+        if number > MAX_SHEET_ROWS:
+            raise _TooManyRows
         values = [_cell_text(cell) for cell in cells]
-        # Every row as wide as the header, as a CSV file's lines are: a sheet without its dimensions
-        # recorded gives each row up to its last cell, and one with them empty cells past the table.
+        while values and not values[-1]:
+            values.pop()  # the empty cells right of the row's last value
+        # Every row as wide as the header (up to its last named column), as a CSV file's lines are; a value
+        # right of it makes the row longer, refused as a CSV line with more columns than the header.
         width = len(values) if width is None else width
-        if len(values) > width and not any(values[width:]):
-            values = values[:width]
         values += [""] * (width - len(values))
         rows.append((number, values))
         kept += any(values)

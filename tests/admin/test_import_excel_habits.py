@@ -214,3 +214,18 @@ def test_cells_copied_from_excel_into_a_text_file_are_read_by_their_tabs(db_sess
     report = run(db_session, now, data, apply=True)
     assert report.errors == [] and [p.name for p in report.created] == ["Region Test", "Jönköpings kommun"]
     assert organisations(db_session) == ["jkpg", "reg"]
+
+
+def test_a_value_right_of_the_header_is_refused_at_its_line(db_session, app_ctx, now):
+    region = REGION.split(";") + [None, "stray"]
+    report = run(db_session, now, workbook_of(HEADER.split(";"), region), apply=True)
+    assert refusals(report) == [(2, None, "15 kolumner där rubrikraden har 13.")]
+
+
+def test_a_sheet_of_more_rows_than_a_file_may_hold_is_refused(db_session, app_ctx, now, monkeypatch):
+    monkeypatch.setattr(imports, "MAX_SHEET_ROWS", 3)
+    data = workbook_of(HEADER.split(";"), REGION.split(";"), [None], [None], TOWN.split(";"))
+    report = run(db_session, now, data, apply=True)
+    ((line, _column, message),) = refusals(report)
+    assert line == 1 and message.startswith("Arbetsbokens första blad har fler än 3 rader.")
+    assert organisations(db_session) == []
