@@ -455,3 +455,30 @@ def reused_layer(engine: Engine, key: object, build: Callable[[], T]) -> T:
     every = rows_of(engine)
     added = _added(_WORLD_COPIES[placed[0]][2], every)
     return _put(engine, full_key, value, added, every) if added is not None else value
+
+
+def query_plan(session: Session, statement) -> str:
+    """The database's plan for statement, one line per step. On PostgreSQL sequential scans are switched
+    off for it: a plan that still has one has no index to use instead."""
+    connection = session.connection()
+    sql = str(statement.compile(connection, compile_kwargs={"literal_binds": True}))
+    if connection.dialect.name == "sqlite":
+        return "\n".join(row[-1] for row in connection.exec_driver_sql("EXPLAIN QUERY PLAN " + sql).all())
+    connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
+    return "\n".join(row[0] for row in connection.exec_driver_sql("EXPLAIN " + sql).all())
+
+
+@contextmanager
+def sqlite_statistics(connection, rows) -> Iterator[None]:
+    """SQLite's planner takes rows, (table, index or None, sqlite_stat1's stat), for those indexes' statistics
+    (a million cases' own, say) while the block runs; the database is analysed again after, for the next
+    test."""
+    connection.exec_driver_sql("ANALYZE")
+    for table, index, stat in rows:
+        connection.exec_driver_sql("DELETE FROM sqlite_stat1 WHERE tbl = ? AND idx IS ?", (table, index))
+        connection.exec_driver_sql("INSERT INTO sqlite_stat1 VALUES (?, ?, ?)", (table, index, stat))
+    connection.exec_driver_sql("ANALYZE sqlite_schema")  # the planner reads the statistics again
+    try:
+        yield
+    finally:
+        connection.exec_driver_sql("ANALYZE")

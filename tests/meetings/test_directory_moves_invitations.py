@@ -7,19 +7,19 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import support
 from meetingkit import invitation_of
 from sqlmodel import select
+from test_unit_mailbox_invitations import MAILBOX, _give_mailbox, _no_contact_person
 from webkit import csrf_token, login, text_of
 
 from sipflow.admin import directory
 from sipflow.admin import users as admin_users
-from sipflow.cases.models import Participant
 from sipflow.db import unit_of_work
 from sipflow.meetings.services import reached_through_query
 from sipflow.notifications.models import OutboxMessage
 from sipflow.people.models import Unit, User
 
-MAILBOX = "sip.vaxjo@vaxjo.example.se"
 NEW_MAILBOX = "samordning.vaxjo@vaxjo.example.se"
 
 
@@ -27,20 +27,6 @@ def _requests_to(db_session, address):
     db_session.expire_all()
     rows = select(OutboxMessage).where(OutboxMessage.recipient == address, OutboxMessage.kind == "request")
     return list(db_session.exec(rows).all())
-
-
-def _give_mailbox(db_session, parties, address=MAILBOX):
-    with unit_of_work(db_session):
-        unit = db_session.get(Unit, parties.municipality.id)
-        unit.email = address
-        db_session.add(unit)
-
-
-def _no_contact_person(db_session, ready):
-    with unit_of_work(db_session):
-        participant = db_session.get(Participant, ready.municipality.id)
-        participant.contact_user_id = None
-        db_session.add(participant)
 
 
 def _reload_invitation(db_session, meeting, participant):
@@ -146,34 +132,15 @@ MILLION_STATISTICS = (
 )
 
 
-def _plan(db_session, statement) -> str:
-    connection = db_session.connection()
-    sql = str(statement.compile(connection, compile_kwargs={"literal_binds": True}))
-    if connection.dialect.name == "sqlite":
-        return "\n".join(row[-1] for row in connection.exec_driver_sql("EXPLAIN QUERY PLAN " + sql).all())
-    connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
-    return "\n".join(row[0] for row in connection.exec_driver_sql("EXPLAIN " + sql).all())
-
-
-def test_the_walk_of_a_units_sips_goes_by_the_meetings_ahead_at_a_million_cases(
-    db_session, parties, ready, now
-):
+def test_the_walk_of_a_units_sips_goes_by_the_meetings_ahead_at_a_million_cases(db_session, parties, now):
     connection = db_session.connection()
     query = reached_through_query(now=now, unit_id=parties.municipality.id)
     if connection.dialect.name != "sqlite":
         connection.exec_driver_sql("ANALYZE")
-        # Sequential scans off: one still there would have no index to use instead.
-        plan = _plan(db_session, query)
+        plan = support.query_plan(db_session, query)
         assert "Seq Scan" not in plan, plan
         return
-    connection.exec_driver_sql("ANALYZE")
-    for table, index, stat in MILLION_STATISTICS:
-        connection.exec_driver_sql("DELETE FROM sqlite_stat1 WHERE tbl = ? AND idx IS ?", (table, index))
-        connection.exec_driver_sql("INSERT INTO sqlite_stat1 VALUES (?, ?, ?)", (table, index, stat))
-    connection.exec_driver_sql("ANALYZE sqlite_schema")  # the planner reads the statistics again
-    try:
-        plan = _plan(db_session, query)
-    finally:
-        connection.exec_driver_sql("ANALYZE")  # the statistics of the rows there are, for the next test
+    with support.sqlite_statistics(connection, MILLION_STATISTICS):
+        plan = support.query_plan(db_session, query)
     assert "ix_meeting_status_starts_at_case_id (status=? AND starts_at>?)" in plan, plan
     assert "SCAN participant" not in plan and "SCAN invitation" not in plan, plan

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+import support
 from icalendar import Calendar
 from meetingkit import fire, invitation_of, next_week_at
 from sqlmodel import select
@@ -175,19 +176,10 @@ def analysed(create_case, db_session, engine, parties, now):
     engine.dispose()  # the plans are read on fresh connections, with the statistics
 
 
-def plan_of(db_session, statement) -> str:
-    connection = db_session.connection()
-    sql = str(statement.compile(connection, compile_kwargs={"literal_binds": True}))
-    if connection.dialect.name == "sqlite":
-        return "\n".join(row[-1] for row in connection.exec_driver_sql("EXPLAIN QUERY PLAN " + sql).all())
-    connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
-    return "\n".join(row[0] for row in connection.exec_driver_sql("EXPLAIN " + sql).all())
-
-
 def test_the_feed_reads_the_users_meetings_through_indexes(analysed, db_session, parties, now):
     """Booked by the user, invited as a unit's contact person, invited at their address: one index each, and
     then only those meetings are read, by id; never every meeting, invitation or participant."""
-    plan = plan_of(db_session, feed_meetings_query(parties.municipality_user, now=now))
+    plan = support.query_plan(db_session, feed_meetings_query(parties.municipality_user, now=now))
     steps = [line.strip() for line in plan.splitlines()]
     # SQLite's "SCAN meeting USING INDEX ix_meeting_starts_at" (every meeting in start order, to spare a
     # sort of the user's few) is as much a full read as "SCAN meeting".

@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
+import support
 from sqlalchemy.orm import defer
 from sqlmodel import select
 
 from sipflow.cases.models import Participant, SipCase
 from sipflow.plans.models import PersonalLink, PlanApproval, PlanVersion
-
-
-def plan_of(db_session, statement) -> str:
-    connection = db_session.connection()
-    sql = str(statement.compile(connection, compile_kwargs={"literal_binds": True}))
-    if connection.dialect.name == "sqlite":
-        return "\n".join(row[-1] for row in connection.exec_driver_sql("EXPLAIN QUERY PLAN " + sql).all())
-    connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
-    return "\n".join(row[0] for row in connection.exec_driver_sql("EXPLAIN " + sql).all())
 
 
 def full_scans(plan: str, *tables: str) -> list[str]:
@@ -41,4 +33,4 @@ def test_the_queries_of_the_persons_view_use_indexes(db_session, planned):
     ]
     tables = ("sipcase", "planversion", "planapproval", "personallink", "participant")
     for statement in statements:
-        assert full_scans(plan_of(db_session, statement), *tables) == [], str(statement)
+        assert full_scans(support.query_plan(db_session, statement), *tables) == [], str(statement)

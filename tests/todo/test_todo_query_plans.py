@@ -10,6 +10,7 @@ import re
 from datetime import timedelta
 
 import pytest
+import support
 
 from sipflow.cases.models import Deadline
 from sipflow.meetings.models import CANCELLED, HELD, Meeting
@@ -231,13 +232,7 @@ def test_the_begun_meetings_walk_goes_by_the_meetings_at_a_million_cases_too(
         )
         assert walk is not None, plan
         return
-    for table, index, stat in MILLION_STATISTICS:
-        connection.exec_driver_sql("DELETE FROM sqlite_stat1 WHERE tbl = ? AND idx IS ?", (table, index))
-        connection.exec_driver_sql("INSERT INTO sqlite_stat1 VALUES (?, ?, ?)", (table, index, stat))
-    connection.exec_driver_sql("ANALYZE sqlite_schema")  # the planner reads the statistics again
-    try:
+    with support.sqlite_statistics(connection, MILLION_STATISTICS):
         plan = plan_of(db_session, query)
-    finally:
-        connection.exec_driver_sql("ANALYZE")  # the statistics of the rows there are, for the next test
     assert "ix_meeting_status_starts_at_case_id (status=? AND starts_at<?)" in plan, plan
     assert "sqlite_autoindex_case_visibility_1 (organisation_id=?)" not in plan, plan
