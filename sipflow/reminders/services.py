@@ -252,7 +252,7 @@ def on_the_morning(moment: datetime) -> datetime:
     """When a reminder about moment's day is sent: that day's morning (REMINDER_MORNING_HOUR, Swedish time),
     or moment itself when it comes earlier.
 
-    A follow-up falls due at 23:59 of its day: its "today" and "in a week" mails must come when the day's
+    A follow-up falls due at 23:59:59 of its day: its "today" and "in a week" mails must come when the day's
     work begins, not a minute before midnight.
     """
     morning = local_to_utc(datetime.combine(to_local(moment).date(), time(setting("REMINDER_MORNING_HOUR"))))
