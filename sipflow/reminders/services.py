@@ -921,10 +921,11 @@ def skip_reason(
     Its case ended, its meeting is over or no longer planned, its deadline met, its effort settled; and a
     reminder telling of something ahead (a deadline "soon" or "today", a meeting "tomorrow", a declared
     reminder before its anchor) whose moment had come by the time it is sent (the scheduler was down): a
-    "today" about yesterday would mislead; a deadline's "soon" once its "today" is due too. Those after the moment ("passed", escalated, an effort past its
-    end) still go, late. A workflow file's reminder to a unit that names no contact person goes to no one,
-    and one to a recipient whose organisation no longer sees the SIP (the consent ran out) to no one either
-    (but a deadline's, which _dispatch_one gives to who started the case: _to_starter_instead).
+    "today" about yesterday would mislead; a deadline's "soon" once its "today" is due too. Those after the
+    moment ("passed", escalated, an effort past its end) still go, late. A workflow file's reminder to a
+    unit that names no contact person goes to no one, and one to a recipient whose organisation no longer
+    sees the SIP (the consent ran out) to no one either (but a deadline's, which _dispatch_one gives to who
+    started the case: _to_starter_instead).
     """
     if workflow.is_final(case.state):
         return SKIP_CASE_ENDED
