@@ -17,7 +17,7 @@ from sqlmodel import Session, select
 from sipflow.cases import corrections
 from sipflow.cases.models import CaseVisibility, Deadline, Participant, SipCase, TransitionLog, met_late
 from sipflow.cases.services import StepReads, step_reads
-from sipflow.clock import parse_instant, to_local
+from sipflow.clock import end_of_local_day, parse_instant, to_local
 from sipflow.consent.models import Consent, ConsentOrganisation
 from sipflow.db import column_rows
 from sipflow.i18n import sort_key
@@ -51,6 +51,13 @@ def local_due(value: datetime | None) -> str:
     if (local.hour, local.minute, local.second) == (23, 59, 59):
         return local.strftime("%Y-%m-%d")
     return local.strftime("%Y-%m-%d %H:%M")
+
+
+def due_by(now: datetime, days: int) -> datetime:
+    """The last moment of the Swedish day days after now's: a deadline "due within" days falls at or before
+    it. Counted in days, as the lists show a deadline counted in whole days (local_due): one shown as the
+    date a week ahead is due within the week all that day (Mina SIP's filter, Att göra's two weeks)."""
+    return end_of_local_day(to_local(now).date() + timedelta(days=days))
 
 
 def local_span(starts: datetime, ends: datetime) -> str:
@@ -269,7 +276,7 @@ def _filtered(query, filters: CaseFilter | None, *, now: datetime):
         due = (
             Deadline.due_at < now
             if filters.deadline == "overdue"
-            else Deadline.due_at.between(now, now + DUE_SOON)
+            else Deadline.due_at.between(now, due_by(now, DUE_SOON.days))
         )
         query = query.where(
             exists().where(

@@ -468,6 +468,15 @@ _START_DATE_MESSAGES = {
         _l("The discharge notice cannot lie before the person was born."),
     ),
 }
+# What the start form says of a case date typed for a kind of SIP whose file does not ask for it (its
+# start_dates): refused rather than dropped, since Ny SIP's kind left as it was would lose the deadline the
+# date starts (a discharge's three-day kallelse).
+_UNASKED_START_DATE_MESSAGES = {
+    "utskrivningsklar_at": _l(
+        "The time the patient was reported ready for discharge does not apply to the kind of SIP you chose: "
+        "choose a kind named under the field, or clear the field."
+    ),
+}
 # How far back a start date may lie: a SIP started for an older event is a typing error (its deadlines
 # would all be long missed, and every list would show it as late).
 START_DATE_MAX_AGE = timedelta(days=365)
@@ -565,10 +574,14 @@ def create_case(
 
 def _check_start_dates(workflow: Workflow, dates: dict, birth_date: date | None, *, now: datetime) -> None:
     """Refuse each date the workflow asks for at the start (its start_dates) that is missing, in the future,
-    before the person's birth (birth_date, when known) or too old; every date's refusal at once."""
+    before the person's birth (birth_date, when known) or too old, and each date given that it does not ask
+    for (typed for another kind of SIP: never silently dropped); every date's refusal at once."""
     refusals = Refusals()
     for name in workflow.start_dates:
         refusals.take(check_start_date, name, dates.get(name), birth_date, now=now)
+    for name, value in dates.items():
+        if value is not None and name not in workflow.start_dates:
+            refusals.refuse(_UNASKED_START_DATE_MESSAGES[name], name)
     refusals.raise_any()
 
 

@@ -8,13 +8,13 @@ copies its follow-up day to the case, where the follow-up deadline counts from.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlmodel import select
 
 from sipflow.cases import fields
 from sipflow.cases.scripted import register_scripted_input
-from sipflow.clock import first_working_day, local_to_utc
+from sipflow.clock import end_of_local_day, first_working_day
 from sipflow.errors import InvalidInput
 from sipflow.lengths import fits, too_long
 from sipflow.people.models import Person
@@ -39,8 +39,9 @@ OWN_GOALS_LIMIT = 4000
 
 
 def follow_up_due_at(day: date) -> datetime:
-    """When a follow-up planned on day is due (the case's follow_up_on): by the end of that day in Sweden."""
-    return local_to_utc(datetime.combine(day, time(23, 59)))
+    """When a follow-up planned on day is due (the case's follow_up_on): by the end of that day in Sweden, its
+    last second, as every deadline counted in whole days (so the lists show it as its date)."""
+    return end_of_local_day(day)
 
 
 def plan_follow_up_into_case(ctx: TransitionContext) -> None:

@@ -252,7 +252,7 @@ def on_the_morning(moment: datetime) -> datetime:
     """When a reminder about moment's day is sent: that day's morning (REMINDER_MORNING_HOUR, Swedish time),
     or moment itself when it comes earlier.
 
-    A follow-up falls due at 23:59 of its day: its "today" and "in a week" mails must come when the day's
+    A follow-up falls due at 23:59:59 of its day: its "today" and "in a week" mails must come when the day's
     work begins, not a minute before midnight.
     """
     morning = local_to_utc(datetime.combine(to_local(moment).date(), time(setting("REMINDER_MORNING_HOUR"))))
@@ -921,10 +921,11 @@ def skip_reason(
     Its case ended, its meeting is over or no longer planned, its deadline met, its effort settled; and a
     reminder telling of something ahead (a deadline "soon" or "today", a meeting "tomorrow", a declared
     reminder before its anchor) whose moment had come by the time it is sent (the scheduler was down): a
-    "today" about yesterday would mislead. Those after the moment ("passed", escalated, an effort past its
-    end) still go, late. A workflow file's reminder to a unit that names no contact person goes to no one,
-    and one to a recipient whose organisation no longer sees the SIP (the consent ran out) to no one either
-    (but a deadline's, which _dispatch_one gives to who started the case: _to_starter_instead).
+    "today" about yesterday would mislead; a deadline's "soon" once its "today" is due too. Those after the
+    moment ("passed", escalated, an effort past its end) still go, late. A workflow file's reminder to a
+    unit that names no contact person goes to no one, and one to a recipient whose organisation no longer
+    sees the SIP (the consent ran out) to no one either (but a deadline's, which _dispatch_one gives to who
+    started the case: _to_starter_instead).
     """
     if workflow.is_final(case.state):
         return SKIP_CASE_ENDED
@@ -954,8 +955,14 @@ def skip_reason(
         if deadline.met_at is not None or deadline.cancelled_at is not None:
             return SKIP_DEADLINE_SETTLED
         # "Soon" or "due today" once the moment itself has passed would mislead: "passed" says it.
+        moment = deadline_moment(workflow, case, deadline)
         ahead = reminder.kind in (DEADLINE_SOON, DEADLINE_DUE)
-        if ahead and deadline_moment(workflow, case, deadline) <= now:
+        if ahead and moment <= now:
+            return SKIP_PASSED
+        # "Soon" once the deadline's day has come (its "due today" is due, on_the_morning) says less than
+        # that one: a SIP entered on its deadline's day (a discharge notice of Friday, entered on Monday)
+        # would get both at once.
+        if reminder.kind == DEADLINE_SOON and on_the_morning(moment) <= now:
             return SKIP_PASSED
     if reminder.effort_id is not None:
         effort = session.get(PlanEffort, reminder.effort_id)

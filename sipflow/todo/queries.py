@@ -26,7 +26,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
 from sipflow.cases.models import CaseVisibility, Deadline, SipCase
-from sipflow.cases.queries import deadline_label, find_workflow
+from sipflow.cases.queries import deadline_label, due_by, find_workflow
 from sipflow.clock import parse_instant, to_local
 from sipflow.meetings.models import PARTSTATS, PLANNED, Invitation, Meeting
 from sipflow.meetings.outcome import meeting_states
@@ -41,7 +41,7 @@ SECTIONS = ("deadlines", "follow_ups", "meetings", "invitations", "efforts")
 OVERVIEW_ROWS = 10
 PER_PAGE = 50
 # A deadline or follow-up "coming" is due within this; a missed one is shown however old.
-HORIZON = timedelta(days=14)
+HORIZON = timedelta(days=14)  # counted in Swedish days: cases.queries.due_by
 NEEDS_ACTION = PARTSTATS[0]
 CURSOR_VERSION = "1"
 MAX_CURSOR_LENGTH = 200
@@ -170,7 +170,7 @@ def deadlines_query(
         .where(
             Deadline.met_at.is_(None),
             Deadline.cancelled_at.is_(None),
-            Deadline.due_at <= now + HORIZON,
+            Deadline.due_at <= due_by(now, HORIZON.days),
             SipCase.state.not_in(final_states(registry)),
             access.visible_cases_clause(user, now=now),
         )

@@ -41,8 +41,8 @@ def test_an_established_plan_gets_follow_up_reminders_and_an_escalation_to_huvud
     follow_up = case.follow_up_on
     rows = [r for r in reminders(engine, status="pending") if r.topic == "follow_up"]
     by_kind = {(r.kind, r.recipient_unit_id is not None): r for r in rows}
-    # The follow-up falls due at 23:59 of its day; every mail about it comes at 07:00 of its own day.
-    assert to_local(follow_up).time() == time(23, 59)
+    # The follow-up falls due at the end of its day (23:59:59); every mail about it comes at 07:00 of its day.
+    assert to_local(follow_up).time() == time(23, 59, 59)
     assert by_kind[("deadline_soon", False)].due_at == seven_in_the_morning(follow_up, -7)
     assert by_kind[("deadline_due", False)].due_at == seven_in_the_morning(follow_up)
     assert by_kind[("deadline_missed", False)].due_at == seven_in_the_morning(follow_up, 1)

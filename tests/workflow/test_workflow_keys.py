@@ -87,14 +87,19 @@ def test_a_new_occasion_with_start_dates_keeps_the_date_and_its_deadline(
     assert (deadline.kind, deadline.due_at) == ("kallelse", end_of_local_day(third_day))
 
 
-def test_without_start_dates_the_date_is_neither_asked_nor_kept(
+def test_without_start_dates_the_date_is_neither_asked_nor_taken(
     tmp_path, db_session, parties, make_person, now
 ):
-    # The discharge occasion itself is no longer what makes the date required: the key is.
+    # The discharge occasion itself is no longer what makes the date required: the key is. A date given
+    # all the same is refused at its field (typed for the wrong kind), never silently dropped.
     text = DISCHARGE.replace('start_dates = ["utskrivningsklar_at"]\n', "")
     text = re.sub(r"\[deadlines\.kallelse\].*?met_by = \[\"send_kallelse\"\]\n", "", text, flags=re.S)
     registry = _registry(tmp_path, "sip_discharge", text)
-    case = _start(db_session, registry, parties, make_person, now, "sip_discharge", utskrivningsklar_at=now)
+    with pytest.raises(InvalidInput) as refused:
+        _start(db_session, registry, parties, make_person, now, "sip_discharge", utskrivningsklar_at=now)
+    assert refused.value.field == "utskrivningsklar_at"
+    db_session.rollback()
+    case = _start(db_session, registry, parties, make_person, now, "sip_discharge", utskrivningsklar_at=None)
     assert case.occasion == "discharge"
     assert case.utskrivningsklar_at is None
 
