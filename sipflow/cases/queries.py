@@ -43,12 +43,13 @@ def local_datetime(value: datetime | None) -> str:
 
 
 def local_due(value: datetime | None) -> str:
-    """A deadline's due time as the lists show it: the date alone for one due at the last second of its day
-    in Sweden (a deadline counted in whole days, clock.end_of_local_day), else 'YYYY-MM-DD HH:MM'."""
+    """A deadline's due time as the lists show it: the date alone for one due in the last minute of its day
+    in Sweden (a deadline counted in whole days, clock.end_of_local_day; follow-ups stored before that rule
+    fall due at 23:59:00), else 'YYYY-MM-DD HH:MM'."""
     if value is None:
         return ""
     local = to_local(value)
-    if (local.hour, local.minute, local.second) == (23, 59, 59):
+    if (local.hour, local.minute) == (23, 59):
         return local.strftime("%Y-%m-%d")
     return local.strftime("%Y-%m-%d %H:%M")
 

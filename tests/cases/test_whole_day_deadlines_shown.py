@@ -21,7 +21,10 @@ pytestmark = pytest.mark.usefixtures("frozen_clock")
 def test_the_end_of_a_swedish_day_is_shown_as_its_date_in_summer_and_winter():
     for day in (date(2026, 7, 1), date(2026, 12, 24), date(2026, 3, 29), date(2026, 10, 25)):
         assert local_due(end_of_local_day(day)) == day.isoformat()
+    # A follow-up stored before the whole-day rule fell due at 23:59:00.
+    assert local_due(end_of_local_day(date(2026, 12, 3)) - timedelta(seconds=59)) == "2026-12-03"
     assert local_due(datetime(2026, 12, 3, 13, 30, tzinfo=UTC)) == "2026-12-03 14:30"
+    assert local_due(datetime(2026, 12, 3, 22, 58, tzinfo=UTC)) == "2026-12-03 23:58"
     assert local_due(None) == ""
 
 
