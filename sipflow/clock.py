@@ -164,6 +164,13 @@ def end_of_local_day(day: date) -> datetime:
     return local_to_utc(datetime.combine(day, time(23, 59, 59)))
 
 
+def ends_its_day(moment: datetime) -> bool:
+    """Whether moment is in the last minute of its day in Sweden: a deadline counted in whole days
+    (end_of_local_day; follow-ups stored before that rule fall due at 23:59:00), shown as its date alone."""
+    local = to_local(moment)
+    return (local.hour, local.minute) == (23, 59)
+
+
 def wall_time_exists(naive_local: datetime) -> bool:
     """False for a wall-clock time skipped when summer time starts (02:00-03:00 on that Sunday)."""
     return to_local(local_to_utc(naive_local)).replace(tzinfo=None) == naive_local

@@ -25,6 +25,8 @@ DEFAULT_LOCALE = "sv"
 LANGUAGE_LABELS = {"sv": _l("Swedish"), "en": _l("English")}
 # A moment written out in mail ("tisdag 8 december 2026 kl. 10:00", "Tuesday 8 December 2026 at 10:00").
 MAIL_MOMENT_PATTERNS = {"sv": "EEEE d MMMM y 'kl.' HH:mm", "en": "EEEE d MMMM y 'at' HH:mm"}
+# A day written out in mail ("tisdag 8 december 2026"): a deadline counted in whole days.
+MAIL_DAY_PATTERNS = {"sv": "EEEE d MMMM y", "en": "EEEE d MMMM y"}
 # The command line speaks English throughout (its own lines, its help, the README), so a service's message
 # it prints, else in the default locale, comes in English too.
 CLI_LOCALE = "en"

@@ -17,7 +17,7 @@ from sqlmodel import Session, select
 from sipflow.cases import corrections
 from sipflow.cases.models import CaseVisibility, Deadline, Participant, SipCase, TransitionLog, met_late
 from sipflow.cases.services import StepReads, step_reads
-from sipflow.clock import end_of_local_day, parse_instant, to_local
+from sipflow.clock import end_of_local_day, ends_its_day, parse_instant, to_local
 from sipflow.consent.models import Consent, ConsentOrganisation
 from sipflow.db import column_rows
 from sipflow.i18n import sort_key
@@ -43,15 +43,12 @@ def local_datetime(value: datetime | None) -> str:
 
 
 def local_due(value: datetime | None) -> str:
-    """A deadline's due time as the lists show it: the date alone for one due in the last minute of its day
-    in Sweden (a deadline counted in whole days, clock.end_of_local_day; follow-ups stored before that rule
-    fall due at 23:59:00), else 'YYYY-MM-DD HH:MM'."""
+    """A deadline's due time as the lists show it: the date alone for one counted in whole days
+    (clock.ends_its_day), else 'YYYY-MM-DD HH:MM'."""
     if value is None:
         return ""
     local = to_local(value)
-    if (local.hour, local.minute) == (23, 59):
-        return local.strftime("%Y-%m-%d")
-    return local.strftime("%Y-%m-%d %H:%M")
+    return local.strftime("%Y-%m-%d" if ends_its_day(value) else "%Y-%m-%d %H:%M")
 
 
 def due_by(now: datetime, days: int) -> datetime:

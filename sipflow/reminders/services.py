@@ -37,9 +37,9 @@ from sipflow.cases.deadlines import due_at
 from sipflow.cases.models import Deadline, Participant, SipCase
 from sipflow.cases.queries import find_workflow
 from sipflow.cases.services import lock_case
-from sipflow.clock import STOCKHOLM, add_days, local_to_utc, stored_utc, to_local
+from sipflow.clock import STOCKHOLM, add_days, ends_its_day, local_to_utc, stored_utc, to_local
 from sipflow.db import column_rows, unit_of_work
-from sipflow.i18n import MAIL_MOMENT_PATTERNS, known_language
+from sipflow.i18n import MAIL_DAY_PATTERNS, MAIL_MOMENT_PATTERNS, known_language
 from sipflow.meetings.forwarding import human_mailbox
 from sipflow.meetings.messages import answer_url, booking_organisation
 from sipflow.meetings.models import PLANNED, Invitation, Meeting
@@ -1206,7 +1206,15 @@ def render(
             deadline = session.get(Deadline, reminder.deadline_id)
             rule = next((r for r in workflow.deadlines if r.kind == deadline.kind), None)
             context["deadline"] = (rule.label.get(locale) or rule.label["sv"]) if rule else deadline.kind
-            context["deadline_at"] = when(deadline_moment(workflow, case, deadline))
+            due = deadline_moment(workflow, case, deadline)
+            # A deadline counted in whole days is said as its day, not as "kl. 23:59".
+            context["deadline_at"] = (
+                format_datetime(
+                    due.astimezone(STOCKHOLM), MAIL_DAY_PATTERNS.get(locale, MAIL_DAY_PATTERNS["sv"])
+                )
+                if ends_its_day(due)
+                else when(due)
+            )
         if reminder.effort_id is not None:
             effort = session.get(PlanEffort, reminder.effort_id)
             context["ends_on"] = effort.ends_on.isoformat() if effort.ends_on else ""
