@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -268,8 +269,19 @@ def _one_of(path: Path, key: str, raw, allowed, what: str) -> str:
     if not isinstance(raw, str):
         raise _fail(path, key, f"must be one {what} name in quotes, got {raw!r}")
     if raw not in allowed:
-        raise _fail(path, key, f"unknown {what} {raw!r}")
+        raise _fail(path, key, f"unknown {what} {raw!r}{_choices(raw, allowed)}")
     return raw
+
+
+def _choices(raw: str, allowed) -> str:
+    """What to write instead of raw: the closest of allowed (a typo) and every one of them, so that whoever
+    edits the file needs no other list (the states the file declares, the guards sipflow has ...)."""
+    known = sorted(allowed)
+    if not known:
+        return " (none known)"
+    close = difflib.get_close_matches(raw, known, n=1, cutoff=0.6)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return f"{hint} (known: {', '.join(known)})"
 
 
 def _tables(path: Path, key: str, raw, example: str) -> dict:
@@ -286,7 +298,7 @@ def _tables(path: Path, key: str, raw, example: str) -> dict:
 def _unknown_keys(path: Path, key: str, raw: dict, allowed: set[str]) -> None:
     extra = sorted(set(raw) - allowed)
     if extra:
-        raise _fail(path, key, f"unknown key {extra[0]!r}")
+        raise _fail(path, key, f"unknown key {extra[0]!r}{_choices(extra[0], allowed)}")
 
 
 def _names(path: Path, key: str, raw, allowed=None, what="name") -> tuple[str, ...]:
@@ -297,7 +309,7 @@ def _names(path: Path, key: str, raw, allowed=None, what="name") -> tuple[str, .
     if allowed is not None:
         for item in raw:
             if item not in allowed:
-                raise _fail(path, key, f"unknown {what} {item!r}")
+                raise _fail(path, key, f"unknown {what} {item!r}{_choices(item, allowed)}")
     return tuple(raw)
 
 
@@ -361,6 +373,10 @@ def parse_workflow(path: Path, data: dict, guards=None, effects=None, inputs=Non
     transitions = []
     for index, raw in enumerate(data["transitions"]):
         key = f"transitions[{index}]"
+        trigger = raw.get("trigger")
+        if isinstance(trigger, str) and _NAME_RE.fullmatch(trigger):
+            # Named as every later refusal of the step is, by its trigger (the index alone says little).
+            key = f"transitions.{trigger}"
         _unknown_keys(path, key, raw, _TRANSITION_KEYS)
         if "trigger" not in raw or "dest" not in raw or "source" not in raw:
             raise _fail(path, key, "needs trigger, source and dest")
@@ -510,8 +526,8 @@ def _reminders(path: Path, raw) -> tuple[ReminderDef, ...]:
         _unknown_keys(path, key, item, _REMINDER_KEYS)
         anchor = item.get("anchor")
         if not isinstance(anchor, str) or anchor not in REMINDER_ANCHORS:
-            known = ", ".join(sorted(REMINDER_ANCHORS)) or "none registered"
-            raise _fail(path, f"{key}.anchor", f"unknown anchor {anchor!r} (known: {known})")
+            known = _choices(str(anchor), REMINDER_ANCHORS)
+            raise _fail(path, f"{key}.anchor", f"unknown anchor {anchor!r}{known}")
         offset = item.get("offset_days", 0)
         if not isinstance(offset, int) or isinstance(offset, bool) or abs(offset) > REMINDER_OFFSET_MAX_DAYS:
             raise _fail(
@@ -524,7 +540,8 @@ def _reminders(path: Path, raw) -> tuple[ReminderDef, ...]:
             raise _fail(path, f"{key}.recipients", "must name at least one party")
         template = item.get("template")
         if not isinstance(template, str) or template not in REMINDER_TEMPLATES:
-            raise _fail(path, f"{key}.template", f"unknown template {template!r}")
+            known = _choices(str(template), REMINDER_TEMPLATES)
+            raise _fail(path, f"{key}.template", f"unknown template {template!r}{known}")
         reminders.append(
             ReminderDef(
                 name=name,
