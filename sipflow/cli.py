@@ -118,6 +118,14 @@ def workflow_check(files: tuple[Path, ...], with_cases: bool):
     # As the app's start: each file named by its workflow and version, one file per name and version, one
     # workflow per occasion and one occasion per workflow.
     checked = []
+    # A file checked alone (a county's new file, before it is copied in) is checked beside the files of the
+    # workflow folder too, those no file given replaces (by file name): else the check said ok to a file
+    # the start then refused beside them, and the service did not start.
+    folder = current_app.config["WORKFLOWS_DIR"]
+    given = {path.name for path in files}
+    beside = [
+        w for w in current_app.extensions["sipflow.workflows"].workflows() if Path(w.path).name not in given
+    ]
     for path in files:
         if path.suffix != ".toml":
             click.echo(
@@ -127,6 +135,11 @@ def workflow_check(files: tuple[Path, ...], with_cases: bool):
             workflow = load_workflow_file(path)
             refuse_misnamed(workflow)
             refuse_clash(workflow, checked)
+            try:
+                refuse_clash(workflow, beside)
+            except WorkflowError as error:
+                where = f"that file is in the workflow folder {folder}, beside which the start loads this one"
+                raise WorkflowError(f"{error}; {where}") from None
         except WorkflowError as error:
             click.echo(str(error), err=True)
             failed = True
