@@ -93,5 +93,5 @@ def test_a_reminder_naming_an_unknown_template_is_told_the_templates(tmp_path):
         load_workflow_file(path)
     assert str(refused.value).startswith(
         "sip.toml: reminders.prepare.template: unknown template 'reminder'; did you mean 'case_reminder'? "
-        "(known: case_reminder, "
+        "(known: case_reminder"
     )
