@@ -173,14 +173,18 @@ def _warn_of_cases_without_file(workflows: list) -> bool:
         cases = "1 case runs" if count == 1 else f"{count} cases run"
         click.echo(
             f"warning: workflow {name} version {version}: {cases} on it and none of the files defines it; "
-            "their pages cannot be shown without its file",
+            "their pages cannot be shown without its file: keep that version's file in the workflow folder "
+            "(a change is a new version, in a file beside it)",
             err=True,
         )
     for name, version, state, count in states_gone:
         cases = "1 case is" if count == 1 else f"{count} cases are"
+        # What to do: the state back in place, and the change as the next version of the workflow.
+        following = max((w.version for w in workflows if w.name == name), default=version) + 1
         click.echo(
             f"warning: workflow {name} version {version}: {cases} in state {state}, which none of the files "
-            "defines for that version; their pages cannot be shown without it",
+            f"defines for that version; their pages cannot be shown without it: keep the state in the file "
+            f"of version {version} and make the change a new version, {name}_v{following}.toml, beside it",
             err=True,
         )
     return True
