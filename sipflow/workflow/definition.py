@@ -13,6 +13,7 @@ from sipflow.workflow.registry import (
     CONSENT_INPUTS,
     EFFECTS,
     EFFECTS_AFTER,
+    EFFECTS_RECORDING,
     GUARDS,
     INPUTS,
     REMINDER_ANCHORS,
@@ -413,6 +414,16 @@ def parse_workflow(path: Path, data: dict, guards=None, effects=None, inputs=Non
             if missing:
                 # It reads what that effect writes: alone or before it, it would silently do nothing.
                 raise _fail(path, f"{key}.effects", f"{effect!r} must come after {missing[0]!r}")
+        recording = [e for e, forms in EFFECTS_RECORDING.items() if form in forms and e in effects]
+        for effect in recording:
+            if effect not in named:
+                # The form's input only checks what is typed: this effect records it, else it is lost.
+                raise _fail(
+                    path,
+                    f"{key}.effects",
+                    f"a step with form {form!r} needs the effect {effect!r}, which records what the form "
+                    f'asks for (without it what is typed is lost): effects = ["{effect}", ...]',
+                )
         if transitions[-1].closes and not states[raw["dest"]].final:
             raise _fail(path, f"{key}.closes", "a transition that closes the case must lead to a final state")
     seen = set()
