@@ -653,6 +653,27 @@ def _after_consent(workflow: Workflow) -> set[str]:
     return reached
 
 
+# Typographic quotes a word processor or a mail puts in place of the straight ones TOML reads.
+_CURLY_QUOTES = "“”„‘’"
+
+
+def _toml_hint(text: str, message: str) -> str:
+    """The line a TOML error is at, as the file has it, and what is most often wrong there: tomllib names
+    only its number and column, in words a coordinator editing the file does not read as what to fix."""
+    found = re.search(r"at line (\d+)", message)
+    lines = text.split("\n")  # as TOML counts them (splitlines would also split at \x0c, \u2028 ...)
+    if found is None or not 1 <= int(found.group(1)) <= len(lines):
+        return ""
+    line = lines[int(found.group(1)) - 1].strip()
+    if "twice" in message:
+        hint = "each [section] is declared once, and each step begins with [[transitions]], two brackets"
+    elif any(quote in line for quote in _CURLY_QUOTES):
+        hint = 'write quotes as straight double quotes "...", not typographic ones'
+    else:
+        hint = "look for a quote, bracket, brace, comma or = missing or extra there or on the line before"
+    return f"; the line reads: {line[:120]} ({hint})"
+
+
 def load_workflow_file(path: Path, guards=None, effects=None, inputs=None) -> Workflow:
     """Read and validate one workflow file (against the registered blocks unless given)."""
     raw = path.read_bytes()
@@ -666,7 +687,7 @@ def load_workflow_file(path: Path, guards=None, effects=None, inputs=None) -> Wo
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        raise WorkflowError(f"{path.name}: not valid TOML: {error}") from None
+        raise WorkflowError(f"{path.name}: not valid TOML: {error}{_toml_hint(text, str(error))}") from None
     except RecursionError:
         # tomllib reads nested arrays and tables recursively: thousands deep exhaust the stack.
         raise WorkflowError(f"{path.name}: not valid TOML: nested too deeply") from None
