@@ -118,6 +118,14 @@ def workflow_check(files: tuple[Path, ...], with_cases: bool):
     # As the app's start: each file named by its workflow and version, one file per name and version, one
     # workflow per occasion and one occasion per workflow.
     checked = []
+    # A file checked alone (a county's new file, before it is copied in) is checked beside the files of the
+    # workflow folder too, those no file given replaces (by file name): else the check said ok to a file
+    # the start then refused beside them, and the service did not start.
+    folder = current_app.config["WORKFLOWS_DIR"]
+    given = {path.name for path in files}
+    beside = [
+        w for w in current_app.extensions["sipflow.workflows"].workflows() if Path(w.path).name not in given
+    ]
     for path in files:
         if path.suffix != ".toml":
             click.echo(
@@ -127,6 +135,11 @@ def workflow_check(files: tuple[Path, ...], with_cases: bool):
             workflow = load_workflow_file(path)
             refuse_misnamed(workflow)
             refuse_clash(workflow, checked)
+            try:
+                refuse_clash(workflow, beside)
+            except WorkflowError as error:
+                where = f"that file is in the workflow folder {folder}, beside which the start loads this one"
+                raise WorkflowError(f"{error}; {where}") from None
         except WorkflowError as error:
             click.echo(str(error), err=True)
             failed = True
@@ -160,14 +173,18 @@ def _warn_of_cases_without_file(workflows: list) -> bool:
         cases = "1 case runs" if count == 1 else f"{count} cases run"
         click.echo(
             f"warning: workflow {name} version {version}: {cases} on it and none of the files defines it; "
-            "their pages cannot be shown without its file",
+            "their pages cannot be shown without its file: keep that version's file in the workflow folder "
+            "(a change is a new version, in a file beside it)",
             err=True,
         )
     for name, version, state, count in states_gone:
         cases = "1 case is" if count == 1 else f"{count} cases are"
+        # What to do: the state back in place, and the change as the next version of the workflow.
+        following = max((w.version for w in workflows if w.name == name), default=version) + 1
         click.echo(
             f"warning: workflow {name} version {version}: {cases} in state {state}, which none of the files "
-            "defines for that version; their pages cannot be shown without it",
+            f"defines for that version; their pages cannot be shown without it: keep the state in the file "
+            f"of version {version} and make the change a new version, {name}_v{following}.toml, beside it",
             err=True,
         )
     return True

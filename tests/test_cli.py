@@ -139,7 +139,8 @@ def test_check_with_cases_warns_of_each_version_cases_run_on_that_no_file_define
     warnings = [line for line in result.output.splitlines() if line.startswith("warning: ")]
     assert warnings == [
         "warning: workflow sip version 99: 1 case runs on it and none of the files defines it; "
-        "their pages cannot be shown without its file"
+        "their pages cannot be shown without its file: keep that version's file in the workflow folder "
+        "(a change is a new version, in a file beside it)"
     ]
     without_sip = [f for f in files if not f.endswith("/sip.toml")]
     result = runner.invoke(args=["sipflow", "workflow", "check", "--cases", *without_sip])

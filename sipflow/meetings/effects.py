@@ -235,8 +235,9 @@ def _attendance_and_decisions_statement():
 _ATTENDANCE_AND_DECISIONS = _attendance_and_decisions_statement()
 
 
-register_effect(BOOKING_EFFECT, plan_meeting)
-register_effect("mark_meeting_held", mark_meeting_held)
+# Each records what its form's input only checked (the kallelse's meeting, the meeting's outcome).
+register_effect(BOOKING_EFFECT, plan_meeting, records=("kallelse",))
+register_effect("mark_meeting_held", mark_meeting_held, records=("meeting_outcome",))
 register_effect("cancel_meetings", cancel_meetings)
 # A participant taken off a SIP is no longer invited to its planned meetings (cases calls this; it never
 # imports meetings).

@@ -166,5 +166,8 @@ def scripted_plan(session, case, now: datetime) -> dict:
 
 
 register_input("plan", apply_plan, before_claim=plan_follow_up_into_case)
-register_effect("preparation_into_plan", preparation_into_plan, repeats=preparation_repeated)
+# The person's own goals the preparation form asks for are kept by this effect only.
+register_effect(
+    "preparation_into_plan", preparation_into_plan, repeats=preparation_repeated, records=("preparation",)
+)
 register_scripted_input("plan", scripted_plan)

@@ -12,10 +12,10 @@ from sqlmodel import Session, select
 from sipflow.cases.models import SipCase
 from sipflow.meetings.models import PLANNED, Meeting
 from sipflow.plans.editor import register_effort_removal
-from sipflow.reminders.models import CANCELLED, KINDS, PENDING, WORKFLOW, Reminder
+from sipflow.reminders.models import CANCELLED, PENDING, Reminder
 from sipflow.workflow.registry import register_reminder_anchor, register_reminder_template
 
-# The template a declared reminder may name besides the built-in kinds' own.
+# The template a declared reminder names (the built-in kinds' own need a meeting, deadline or effort).
 CASE_TEMPLATE = "case_reminder"
 # The anchors read from the case's meetings (not its columns): a change of a meeting can move them.
 MEETING_ANCHORS = frozenset({"next_meeting"})
@@ -40,8 +40,10 @@ def _next_meeting(session: Session, case: SipCase):
 for _column in ("requested_at", "utskrivningsklar_at", "follow_up_on"):
     register_reminder_anchor(_column, _case_date(_column))
 register_reminder_anchor("next_meeting", _next_meeting)
-for _name in (*[k for k in KINDS if k != WORKFLOW], CASE_TEMPLATE):
-    register_reminder_template(_name)
+# Only the case's own template: a declared reminder is about no meeting, deadline or effort, so the built-in
+# kinds' templates rendered for it said "you are invited to a SIP meeting tomorrow" with no time, or "the
+# deadline  of a SIP ... falls ." (their fields empty).
+register_reminder_template(CASE_TEMPLATE)
 
 
 def release_removed_efforts(session: Session, case: SipCase, effort_ids: list[int], *, now: datetime) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -12,6 +13,7 @@ from sipflow.workflow.registry import (
     CONSENT_INPUTS,
     EFFECTS,
     EFFECTS_AFTER,
+    EFFECTS_RECORDING,
     GUARDS,
     INPUTS,
     REMINDER_ANCHORS,
@@ -268,8 +270,19 @@ def _one_of(path: Path, key: str, raw, allowed, what: str) -> str:
     if not isinstance(raw, str):
         raise _fail(path, key, f"must be one {what} name in quotes, got {raw!r}")
     if raw not in allowed:
-        raise _fail(path, key, f"unknown {what} {raw!r}")
+        raise _fail(path, key, f"unknown {what} {raw!r}{_choices(raw, allowed)}")
     return raw
+
+
+def _choices(raw: str, allowed) -> str:
+    """What to write instead of raw: the closest of allowed (a typo) and every one of them, so that whoever
+    edits the file needs no other list (the states the file declares, the guards sipflow has ...)."""
+    known = sorted(allowed)
+    if not known:
+        return " (none known)"
+    close = difflib.get_close_matches(raw, known, n=1, cutoff=0.6)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return f"{hint} (known: {', '.join(known)})"
 
 
 def _tables(path: Path, key: str, raw, example: str) -> dict:
@@ -286,7 +299,7 @@ def _tables(path: Path, key: str, raw, example: str) -> dict:
 def _unknown_keys(path: Path, key: str, raw: dict, allowed: set[str]) -> None:
     extra = sorted(set(raw) - allowed)
     if extra:
-        raise _fail(path, key, f"unknown key {extra[0]!r}")
+        raise _fail(path, key, f"unknown key {extra[0]!r}{_choices(extra[0], allowed)}")
 
 
 def _names(path: Path, key: str, raw, allowed=None, what="name") -> tuple[str, ...]:
@@ -297,7 +310,7 @@ def _names(path: Path, key: str, raw, allowed=None, what="name") -> tuple[str, .
     if allowed is not None:
         for item in raw:
             if item not in allowed:
-                raise _fail(path, key, f"unknown {what} {item!r}")
+                raise _fail(path, key, f"unknown {what} {item!r}{_choices(item, allowed)}")
     return tuple(raw)
 
 
@@ -361,6 +374,10 @@ def parse_workflow(path: Path, data: dict, guards=None, effects=None, inputs=Non
     transitions = []
     for index, raw in enumerate(data["transitions"]):
         key = f"transitions[{index}]"
+        trigger = raw.get("trigger")
+        if isinstance(trigger, str) and _NAME_RE.fullmatch(trigger):
+            # Named as every later refusal of the step is, by its trigger (the index alone says little).
+            key = f"transitions.{trigger}"
         _unknown_keys(path, key, raw, _TRANSITION_KEYS)
         if "trigger" not in raw or "dest" not in raw or "source" not in raw:
             raise _fail(path, key, "needs trigger, source and dest")
@@ -397,6 +414,16 @@ def parse_workflow(path: Path, data: dict, guards=None, effects=None, inputs=Non
             if missing:
                 # It reads what that effect writes: alone or before it, it would silently do nothing.
                 raise _fail(path, f"{key}.effects", f"{effect!r} must come after {missing[0]!r}")
+        recording = [e for e, forms in EFFECTS_RECORDING.items() if form in forms and e in effects]
+        for effect in recording:
+            if effect not in named:
+                # The form's input only checks what is typed: this effect records it, else it is lost.
+                raise _fail(
+                    path,
+                    f"{key}.effects",
+                    f"a step with form {form!r} needs the effect {effect!r}, which records what the form "
+                    f'asks for (without it what is typed is lost): effects = ["{effect}", ...]',
+                )
         if transitions[-1].closes and not states[raw["dest"]].final:
             raise _fail(path, f"{key}.closes", "a transition that closes the case must lead to a final state")
     seen = set()
@@ -510,8 +537,8 @@ def _reminders(path: Path, raw) -> tuple[ReminderDef, ...]:
         _unknown_keys(path, key, item, _REMINDER_KEYS)
         anchor = item.get("anchor")
         if not isinstance(anchor, str) or anchor not in REMINDER_ANCHORS:
-            known = ", ".join(sorted(REMINDER_ANCHORS)) or "none registered"
-            raise _fail(path, f"{key}.anchor", f"unknown anchor {anchor!r} (known: {known})")
+            known = _choices(str(anchor), REMINDER_ANCHORS)
+            raise _fail(path, f"{key}.anchor", f"unknown anchor {anchor!r}{known}")
         offset = item.get("offset_days", 0)
         if not isinstance(offset, int) or isinstance(offset, bool) or abs(offset) > REMINDER_OFFSET_MAX_DAYS:
             raise _fail(
@@ -524,7 +551,8 @@ def _reminders(path: Path, raw) -> tuple[ReminderDef, ...]:
             raise _fail(path, f"{key}.recipients", "must name at least one party")
         template = item.get("template")
         if not isinstance(template, str) or template not in REMINDER_TEMPLATES:
-            raise _fail(path, f"{key}.template", f"unknown template {template!r}")
+            known = _choices(str(template), REMINDER_TEMPLATES)
+            raise _fail(path, f"{key}.template", f"unknown template {template!r}{known}")
         reminders.append(
             ReminderDef(
                 name=name,
@@ -625,6 +653,27 @@ def _after_consent(workflow: Workflow) -> set[str]:
     return reached
 
 
+# Typographic quotes a word processor or a mail puts in place of the straight ones TOML reads.
+_CURLY_QUOTES = "“”„‘’"
+
+
+def _toml_hint(text: str, message: str) -> str:
+    """The line a TOML error is at, as the file has it, and what is most often wrong there: tomllib names
+    only its number and column, in words a coordinator editing the file does not read as what to fix."""
+    found = re.search(r"at line (\d+)", message)
+    lines = text.split("\n")  # as TOML counts them (splitlines would also split at \x0c, \u2028 ...)
+    if found is None or not 1 <= int(found.group(1)) <= len(lines):
+        return ""
+    line = lines[int(found.group(1)) - 1].strip()
+    if "twice" in message:
+        hint = "each [section] is declared once, and each step begins with [[transitions]], two brackets"
+    elif any(quote in line for quote in _CURLY_QUOTES):
+        hint = 'write quotes as straight double quotes "...", not typographic ones'
+    else:
+        hint = "look for a quote, bracket, brace, comma or = missing or extra there or on the line before"
+    return f"; the line reads: {line[:120]} ({hint})"
+
+
 def load_workflow_file(path: Path, guards=None, effects=None, inputs=None) -> Workflow:
     """Read and validate one workflow file (against the registered blocks unless given)."""
     raw = path.read_bytes()
@@ -638,7 +687,7 @@ def load_workflow_file(path: Path, guards=None, effects=None, inputs=None) -> Wo
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        raise WorkflowError(f"{path.name}: not valid TOML: {error}") from None
+        raise WorkflowError(f"{path.name}: not valid TOML: {error}{_toml_hint(text, str(error))}") from None
     except RecursionError:
         # tomllib reads nested arrays and tables recursively: thousands deep exhaust the stack.
         raise WorkflowError(f"{path.name}: not valid TOML: nested too deeply") from None

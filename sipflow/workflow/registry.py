@@ -70,6 +70,9 @@ def register_guard(
 
 # Effects that read what another effect of the same transition wrote: {effect: the effects it needs before}.
 EFFECTS_AFTER: dict[str, tuple[str, ...]] = {}
+# Effects that record what a form asks for ({effect: the forms}): the form's input only checks it and leaves
+# it for the effect, so a step with such a form and without the effect would drop what was typed, unsaid.
+EFFECTS_RECORDING: dict[str, tuple[str, ...]] = {}
 
 
 # Effects that write what a step's form carried elsewhere than the step's log and the case (the preparation's
@@ -84,11 +87,17 @@ def register_effect(
     *,
     after: tuple[str, ...] = (),
     repeats: Callable | None = None,
+    records: tuple[str, ...] = (),
 ) -> None:
     """Let workflow files name fn as an effect of a transition; after: the effects it must follow there
     (the loader refuses a transition naming it without them before it, where it would do nothing);
-    repeats: whether a form sent again holds what the effect recorded of it (EFFECT_REPEATS)."""
+    repeats: whether a form sent again holds what the effect recorded of it (EFFECT_REPEATS);
+    records: the forms whose data fn records (the loader refuses a step with such a form without it)."""
     EFFECTS[name] = fn
+    if records:
+        EFFECTS_RECORDING[name] = tuple(records)
+    else:
+        EFFECTS_RECORDING.pop(name, None)
     if after:
         EFFECTS_AFTER[name] = tuple(after)
     else:

@@ -59,7 +59,8 @@ def test_the_start_and_the_check_warn_of_cases_in_a_state_the_file_no_longer_def
     assert result.exit_code == 0, result.output
     assert [line for line in result.output.splitlines() if line.startswith("warning: ")] == [
         "warning: workflow sip version 1: 1 case is in state awaiting_board, which none of the files "
-        "defines for that version; their pages cannot be shown without it"
+        "defines for that version; their pages cannot be shown without it: keep the state in the file "
+        "of version 1 and make the change a new version, sip_v2.toml, beside it"
     ]
 
 
