@@ -26,21 +26,18 @@ def _due_in_days(db_session, case, now, days):
     return day
 
 
-def test_a_deadline_on_the_seventh_day_is_due_within_the_week(client, db_session, parties, create_case, now):
+@pytest.mark.parametrize(
+    ("path", "last_day"),
+    [("/cases?deadline=week", 7), ("/", 14)],
+    ids=["Mina SIP's week", "Att göra's two weeks"],
+)
+def test_a_deadline_on_the_last_day_is_within_the_list_and_the_next_days_is_not(
+    client, db_session, parties, create_case, now, path, last_day
+):
     inside, outside = create_case(), create_case()
-    _due_in_days(db_session, inside, now, 7)
-    _due_in_days(db_session, outside, now, 8)
+    _due_in_days(db_session, inside, now, last_day)
+    _due_in_days(db_session, outside, now, last_day + 1)
     login(client, parties.region_user.username)
-    page = text_of(client.get("/cases?deadline=week"))
-    assert inside.reference in page
-    assert outside.reference not in page
-
-
-def test_att_gora_lists_a_deadline_on_the_fourteenth_day(client, db_session, parties, create_case, now):
-    inside, outside = create_case(), create_case()
-    _due_in_days(db_session, inside, now, 14)
-    _due_in_days(db_session, outside, now, 15)
-    login(client, parties.region_user.username)
-    page = text_of(client.get("/"))
+    page = text_of(client.get(path))
     assert inside.reference in page
     assert outside.reference not in page
