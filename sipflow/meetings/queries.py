@@ -12,8 +12,8 @@ from sqlalchemy import Integer, bindparam
 from sqlalchemy.engine import Row
 from sqlmodel import Session, select
 
-from sipflow.cases.models import Participant, SipCase
-from sipflow.cases.queries import participant_rows
+from sipflow.cases.models import Deadline, Participant, SipCase
+from sipflow.cases.queries import deadline_label, participant_rows
 from sipflow.cases.services import StepReads
 from sipflow.db import column_rows
 from sipflow.meetings.models import Attendance, Invitation, Meeting, MeetingDecision
@@ -88,6 +88,38 @@ def invitees(session: Session, case: SipCase, *, step_now: datetime | None = Non
     """
     rows, reads = participant_rows(session, case, step_now=step_now)
     return Invitees(_labels(session.get(Person, case.person_id), rows), rows, reads)
+
+
+@dataclass(frozen=True)
+class DueDeadline:
+    """An open deadline of the case as a page names it: its label, when it falls due, whether it passed."""
+
+    label: str
+    due_at: datetime
+    overdue: bool
+
+
+def deadlines_met_by(
+    session: Session, workflow, case: SipCase, trigger: str, *, locale: str, now: datetime
+) -> list[DueDeadline]:
+    """The case's open deadlines the step trigger meets (the kallelse's, for the booking that sends it),
+    soonest first; which kinds those are the workflow file says (a deadline's met_by). One statement, none
+    when no deadline of the file is met by the step."""
+    kinds = [rule.kind for rule in (workflow.deadlines if workflow else ()) if trigger in rule.met_by]
+    if not kinds:
+        return []
+    rows = column_rows(
+        session,
+        select(Deadline.kind, Deadline.due_at)
+        .where(
+            Deadline.case_id == case.id,
+            Deadline.kind.in_(kinds),
+            Deadline.met_at.is_(None),
+            Deadline.cancelled_at.is_(None),
+        )
+        .order_by(Deadline.due_at, Deadline.id),
+    )
+    return [DueDeadline(deadline_label(workflow, kind, locale), due, due < now) for kind, due in rows]
 
 
 def invitee_choices(

@@ -14,7 +14,7 @@ from sipflow.cases.days_off import DayOffUnconfirmed
 from sipflow.cases.errors import StaleCase
 from sipflow.cases.forms import choices, show_current_version, typed_values
 from sipflow.cases.models import SipCase
-from sipflow.cases.queries import organisations_taking_part
+from sipflow.cases.queries import find_workflow, organisations_taking_part
 from sipflow.clock import now_utc, to_local
 from sipflow.db import get_session, unit_of_work
 from sipflow.errors import UserError
@@ -53,6 +53,7 @@ from sipflow.meetings.queries import (
     Invitees,
     attendance_choices,
     case_meetings,
+    deadlines_met_by,
     invitation_rows,
     invitee_choices,
     invitees,
@@ -350,6 +351,19 @@ def book(uid: str):
             errors=top,
             blocked=_booking_blocked(session, registry, case, user, how, read, now=now, shown=top),
             kallelse_label=transition_label(how.transition, current_locale()) if how.transition else None,
+            # The deadline the kallelse meets, said where it is sent from (the nurse booking needs the day).
+            kallelse_deadlines=(
+                deadlines_met_by(
+                    session,
+                    find_workflow(registry, case.workflow_name, case.workflow_version),
+                    case,
+                    how.transition.trigger,
+                    locale=current_locale(),
+                    now=now,
+                )
+                if how.transition
+                else []
+            ),
             page_url=url_for("meetings.book", uid=case.uid),
             further_consent_url=consent_url,
             # Once refused for it, the field's own error says it (with the link): not twice.
