@@ -43,6 +43,7 @@ import io
 import logging
 import re
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -582,8 +583,17 @@ def workbook_records(data: bytes) -> tuple[Iterator[tuple[int, list[str] | None]
     return iter(rows), None
 
 
-# What openpyxl raises for a file it cannot read: no workbook in the zip, a part missing or not XML.
-_WORKBOOK_ERRORS = (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, TypeError, SyntaxError)
+# What openpyxl raises for a file it cannot read: no workbook in the zip, a part missing or not XML, a
+# part's compressed data damaged (zlib.error).
+_WORKBOOK_ERRORS = (
+    InvalidFileException,
+    zipfile.BadZipFile,
+    KeyError,
+    ValueError,
+    TypeError,
+    SyntaxError,
+    zlib.error,
+)
 
 
 # Bounds of a sheet read: rows (empty ones too, which Excel may keep below a table) and columns (a value

@@ -1,0 +1,34 @@
+"""A workbook whose zip is sound but whose sheet's compressed data is damaged (a copy cut short or a bit
+flipped in transit) is refused at line 1 as unreadable, like any workbook sipflow cannot read: zlib's error
+was not among the ones caught, and the import answered 500 (its traceback in the log)."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import pytest
+from directorykit import HEADER
+from test_import_excel_habits import REGION, organisations, refusals, run, workbook_of
+
+pytestmark = pytest.mark.usefixtures("frozen_clock")
+
+SHEET = "xl/worksheets/sheet1.xml"
+
+
+def _damaged(data: bytes) -> bytes:
+    """The workbook with bytes of its first sheet's compressed data flipped (its zip entry left intact)."""
+    info = zipfile.ZipFile(io.BytesIO(data)).getinfo(SHEET)
+    start = info.header_offset + 30 + len(info.filename) + len(info.extra)
+    damaged = bytearray(data)
+    for at in range(start + 5, start + 25):
+        damaged[at] ^= 0xFF
+    return bytes(damaged)
+
+
+def test_a_workbook_with_a_damaged_sheet_is_refused_as_unreadable(db_session, app_ctx, now):
+    data = _damaged(workbook_of(HEADER.split(";"), REGION.split(";")))
+    report = run(db_session, now, data, apply=True)
+    ((line, _column, message),) = refusals(report)
+    assert line == 1 and message.startswith("Filen går inte att läsa som en Excel-arbetsbok")
+    assert organisations(db_session) == []
