@@ -584,7 +584,7 @@ def workbook_records(data: bytes) -> tuple[Iterator[tuple[int, list[str] | None]
 
 
 # What openpyxl raises for a file it cannot read: no workbook in the zip, a part missing or not XML, a
-# part's compressed data damaged (zlib.error).
+# part's compressed data damaged (zlib.error) or cut short (EOFError).
 _WORKBOOK_ERRORS = (
     InvalidFileException,
     zipfile.BadZipFile,
@@ -593,6 +593,7 @@ _WORKBOOK_ERRORS = (
     TypeError,
     SyntaxError,
     zlib.error,
+    EOFError,
 )
 
 

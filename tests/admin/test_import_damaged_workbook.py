@@ -9,7 +9,11 @@ import zipfile
 
 import pytest
 from directorykit import HEADER
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from test_import_excel_habits import REGION, organisations, refusals, run, workbook_of
+
+from sipflow.admin import imports
 
 pytestmark = pytest.mark.usefixtures("frozen_clock")
 
@@ -32,3 +36,21 @@ def test_a_workbook_with_a_damaged_sheet_is_refused_as_unreadable(db_session, ap
     ((line, _column, message),) = refusals(report)
     assert line == 1 and message.startswith("Filen går inte att läsa som en Excel-arbetsbok")
     assert organisations(db_session) == []
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.data())
+def test_no_damage_to_a_workbook_makes_the_import_fail_unsaid(data):
+    """Bytes flipped anywhere, or the file cut short: read_rows answers with rows or a refusal, never an
+    exception (a 500)."""
+    workbook = workbook_of(HEADER.split(";"), REGION.split(";"))
+    if data.draw(st.booleans(), label="cut short"):
+        damaged = workbook[: data.draw(st.integers(4, len(workbook) - 1), label="kept")]
+    else:
+        positions = data.draw(st.lists(st.integers(4, len(workbook) - 1), min_size=1, max_size=8))
+        flipped = bytearray(workbook)
+        for at in positions:
+            flipped[at] ^= data.draw(st.integers(1, 255), label="mask")
+        damaged = bytes(flipped)
+    rows, errors = imports.read_rows(damaged)
+    assert rows or errors
