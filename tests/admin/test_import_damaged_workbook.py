@@ -46,7 +46,7 @@ def _sound_workbook() -> bytes:
     return workbook_of(HEADER.split(";"), REGION.split(";"))
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.data())
 def test_no_damage_to_a_workbook_makes_the_import_fail_unsaid(data):
     """Bytes flipped anywhere, or the file cut short: read_rows answers with rows or a refusal, never an
