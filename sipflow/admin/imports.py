@@ -577,9 +577,9 @@ def workbook_records(data: bytes) -> tuple[Iterator[tuple[int, list[str] | None]
         return iter(()), LineError(1, str(message))
     except Exception as error:  # noqa: BLE001
         # A damaged upload can make zipfile, zlib, openpyxl or the XML parser raise almost anything (a
-        # flipped byte in the zip's directory names a compression method that does not exist:
-        # NotImplementedError), read lazily, so the rows too: each is a workbook that cannot be read, said so
-        # at line 1, never a 500. The kind alone is logged (a message may quote the file's cells).
+        # flipped byte in the zip's directory names a compression method zipfile lacks), and the rows are
+        # read lazily, so their reading too: each is a workbook that cannot be read, said so at line 1, never
+        # a 500. The kind alone is logged (a message may quote the file's cells).
         logger.info("directory import: a workbook that could not be read (%s)", type(error).__name__)
         return iter(()), LineError(1, str(_UNREADABLE_WORKBOOK))
     return iter(rows), None

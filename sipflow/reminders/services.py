@@ -1182,10 +1182,8 @@ def render(
     with force_locale(locale):
         from flask_babel import format_datetime
 
-        def when(moment: datetime) -> str:
-            return format_datetime(
-                moment.astimezone(STOCKHOLM), MAIL_MOMENT_PATTERNS.get(locale, MAIL_MOMENT_PATTERNS["sv"])
-            )
+        def when(moment: datetime, patterns: dict = MAIL_MOMENT_PATTERNS) -> str:
+            return format_datetime(moment.astimezone(STOCKHOLM), patterns.get(locale, patterns["sv"]))
 
         if reminder.meeting_id is not None:
             meeting = session.get(Meeting, reminder.meeting_id)
@@ -1208,12 +1206,8 @@ def render(
             context["deadline"] = (rule.label.get(locale) or rule.label["sv"]) if rule else deadline.kind
             due = deadline_moment(workflow, case, deadline)
             # A deadline counted in whole days is said as its day, not as "kl. 23:59".
-            context["deadline_at"] = (
-                format_datetime(
-                    due.astimezone(STOCKHOLM), MAIL_DAY_PATTERNS.get(locale, MAIL_DAY_PATTERNS["sv"])
-                )
-                if ends_its_day(due)
-                else when(due)
+            context["deadline_at"] = when(
+                due, MAIL_DAY_PATTERNS if ends_its_day(due) else MAIL_MOMENT_PATTERNS
             )
         if reminder.effort_id is not None:
             effort = session.get(PlanEffort, reminder.effort_id)

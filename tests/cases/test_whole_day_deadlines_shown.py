@@ -7,13 +7,11 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlmodel import select
+from test_whole_day_deadlines_within import _due_in_days
 from webkit import login, text_of
 
-from sipflow.cases.models import Deadline
 from sipflow.cases.queries import local_due
-from sipflow.clock import end_of_local_day, to_local
-from sipflow.db import unit_of_work
+from sipflow.clock import end_of_local_day
 
 pytestmark = pytest.mark.usefixtures("frozen_clock")
 
@@ -32,11 +30,7 @@ def test_the_case_page_mina_sip_and_att_gora_show_a_whole_day_deadline_as_its_da
     client, db_session, parties, create_case, now
 ):
     case = create_case()
-    day = to_local(now).date() + timedelta(days=3)
-    with unit_of_work(db_session):
-        for deadline in db_session.exec(select(Deadline).where(Deadline.case_id == case.id)).all():
-            deadline.due_at = end_of_local_day(day)
-            db_session.add(deadline)
+    day = _due_in_days(db_session, case, now, 3)
     login(client, parties.region_user.username)
     for path in (f"/cases/{case.uid}", "/cases", "/"):
         page = text_of(client.get(path))
