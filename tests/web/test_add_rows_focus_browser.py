@@ -5,6 +5,7 @@ in the plan editor."""
 from __future__ import annotations
 
 import pytest
+from focus import focused
 from playwright.sync_api import Page, expect
 from sqlmodel import select
 from test_browser import live_server  # noqa: F401  (the fixture shared with the other browser tests)
@@ -62,7 +63,7 @@ def test_add_more_rows_puts_the_focus_in_the_first_new_row(app, live_server, bro
 
     assert row_fields.count() > count
     # The focus is in the first row added, not at the top of the page (where it was: the body).
-    assert page.evaluate("document.activeElement.id") == f"{rows}-{count}-text"
+    assert focused(page, ".id") == f"{rows}-{count}-text"
     expect(page.locator(f"#{rows}-{count}-text")).to_have_value("")
     expect(first).to_have_value(typed)  # what was typed is kept
     # Typing goes on in the new row.

@@ -3,6 +3,7 @@ puts the focus in the field at fault (autofocus and the fragment, no script: the
 
 from __future__ import annotations
 
+from focus import focused
 from playwright.sync_api import expect
 from test_browser import live_server  # noqa: F401  (the fixture shared with the other browser tests)
 
@@ -29,8 +30,8 @@ def test_the_summary_takes_the_focus_and_its_link_leads_to_the_field(live_server
     summary = page.locator("#error-summary")
     expect(summary).to_be_visible()
     assert page.title().startswith("Fel: ")
-    assert page.evaluate("document.activeElement.id") == "error-summary"
+    assert focused(page, ".id") == "error-summary"
 
     summary.locator('a[href="#identifier"]').click()
-    assert page.evaluate("document.activeElement.id") == "identifier"
+    assert focused(page, ".id") == "identifier"
     context.close()

@@ -6,12 +6,12 @@ the missing list's links do. What was typed is kept."""
 
 from __future__ import annotations
 
+from focus import focused
 from playwright.sync_api import expect
 from test_add_rows_focus_browser import log_in_by_keyboard
 from test_browser import live_server  # noqa: F401  (the fixture shared with the other browser tests)
 from test_plan_browser import invited_case, site  # noqa: F401
 
-FOCUSED = "document.activeElement"
 TYPED_GOAL = "att jag får sova ordentligt"
 RULE = "Varje insats behöver en organisation och en namngiven ansvarig person."
 
@@ -34,7 +34,7 @@ def test_a_refused_plan_step_leads_to_the_efforts_and_marks_what_each_lacks(app,
     # The missing list's link puts the focus on the part of the plan it names.
     page.get_by_role("link", name="En organisation måste ha huvudansvar.").focus()
     page.keyboard.press("Enter")
-    assert page.evaluate(f"{FOCUSED}.id") == "huvudansvar"
+    assert focused(page, ".id") == "huvudansvar"
 
     page.locator("#own_goals-1-text").fill(TYPED_GOAL)
     page.get_by_role("button", name="Fastställ plan").focus()
@@ -43,7 +43,7 @@ def test_a_refused_plan_step_leads_to_the_efforts_and_marks_what_each_lacks(app,
 
     summary = page.locator("#error-summary")
     expect(summary).to_be_visible()
-    assert page.evaluate(f"{FOCUSED}.id") == "error-summary"
+    assert focused(page, ".id") == "error-summary"
     rule = summary.get_by_role("link", name=RULE)
     expect(rule).to_have_attribute("href", "#efforts")
     lacks = summary.get_by_role("link", name="Insats 1, Ansvarig person: Skriv vem som är ansvarig.")
@@ -55,10 +55,10 @@ def test_a_refused_plan_step_leads_to_the_efforts_and_marks_what_each_lacks(app,
 
     rule.focus()
     page.keyboard.press("Enter")
-    assert page.evaluate(f"{FOCUSED}.id") == "efforts"
+    assert focused(page, ".id") == "efforts"
     lacks.focus()
     page.keyboard.press("Enter")
-    assert page.evaluate(f"{FOCUSED}.id") == "efforts-0-responsible"
+    assert focused(page, ".id") == "efforts-0-responsible"
     page.keyboard.type("Omar Said")
     expect(responsible).to_have_value("Omar Said")
     context.close()

@@ -5,13 +5,13 @@ huvudansvar section further down and never hearing either."""
 
 from __future__ import annotations
 
+from focus import focused
 from playwright.sync_api import expect
 from test_add_rows_focus_browser import open_by_keyboard
 from test_browser import live_server  # noqa: F401  (the fixture shared with the other browser tests)
 
 # Mikael's SIP: Växjö kommun holds huvudansvar, its contact Sara Ek; anna's region may take it over.
 REFERENCE = "SIP-DEMO-0002"
-FOCUSED = "document.activeElement"
 
 
 def test_the_hand_over_message_has_the_focus(app, live_server, browser):  # noqa: F811
@@ -27,13 +27,14 @@ def test_the_hand_over_message_has_the_focus(app, live_server, browser):  # noqa
         page.keyboard.press("Enter")
 
     expect(page.locator("#huvudansvar")).to_contain_text("Region Kronoberg har huvudansvaret.")
-    assert page.evaluate(f"{FOCUSED}.matches('.flash[role=status]')")
-    assert page.evaluate(f"{FOCUSED}.textContent") == "Huvudansvaret är givet."
+    assert focused(page, ".matches('.flash[role=status]')")
+    assert focused(page, ".textContent") == "Huvudansvaret är givet."
     # The warning comes next in reading order, before anything else of the page.
     warning = page.locator(".flash-warning")
     expect(warning).to_contain_text("ange den nya kontakten i planen")
-    assert page.evaluate(
-        f"{FOCUSED}.compareDocumentPosition(document.querySelector('.flash-warning'))"
-        " & Node.DOCUMENT_POSITION_FOLLOWING"
+    assert focused(
+        page,
+        ".compareDocumentPosition(document.querySelector('.flash-warning'))"
+        " & Node.DOCUMENT_POSITION_FOLLOWING",
     )
     context.close()

@@ -5,6 +5,7 @@ thanks has the focus, so it is read out."""
 
 from __future__ import annotations
 
+from focus import focused
 from playwright.sync_api import expect
 from sqlmodel import delete
 from test_accessibility import links_from_the_mails, site  # noqa: F401  (the live server, links to it)
@@ -34,5 +35,5 @@ def test_the_approve_button_names_its_plan(app, site, browser):  # noqa: F811
         page.keyboard.press("Enter")
     thanks = page.get_by_role("status").filter(has_text="Ditt godkännande av version 1")
     expect(thanks).to_be_visible()
-    assert page.evaluate("document.activeElement.matches('.flash[role=status]')")
+    assert focused(page, ".matches('.flash[role=status]')")
     context.close()

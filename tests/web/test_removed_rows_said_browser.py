@@ -4,13 +4,13 @@ reader user has no other way to hear that the ticks took effect). No goal's word
 
 from __future__ import annotations
 
+from focus import focused
 from playwright.sync_api import expect
 from test_add_rows_focus_browser import open_by_keyboard
 from test_browser import live_server  # noqa: F401  (the fixture shared with the other browser tests)
 
 # Mikael's SIP: six goals of his own.
 REFERENCE = "SIP-DEMO-0002"
-FOCUSED = "document.activeElement"
 
 
 def save_by_keyboard(page) -> None:
@@ -25,16 +25,16 @@ def test_the_saved_message_says_how_many_rows_were_removed(app, live_server, bro
     page.get_by_role("checkbox", name="Ta bort personens mål 6", exact=True).focus()
     page.keyboard.press("Space")
     save_by_keyboard(page)
-    assert page.evaluate(f"{FOCUSED}.matches('.flash[role=status]')")
-    assert page.evaluate(f"{FOCUSED}.textContent") == "Planen är sparad. En rad togs bort."
+    assert focused(page, ".matches('.flash[role=status]')")
+    assert focused(page, ".textContent") == "Planen är sparad. En rad togs bort."
     expect(page.locator("#own_goals-5-text")).not_to_have_value(last)
 
     for name in ("Ta bort personens mål 1", "Ta bort insats 3"):
         page.get_by_role("checkbox", name=name, exact=True).focus()
         page.keyboard.press("Space")
     save_by_keyboard(page)
-    assert page.evaluate(f"{FOCUSED}.textContent") == "Planen är sparad. 2 rader togs bort."
+    assert focused(page, ".textContent") == "Planen är sparad. 2 rader togs bort."
 
     save_by_keyboard(page)  # nothing ticked: the message as before
-    assert page.evaluate(f"{FOCUSED}.textContent") == "Planen är sparad."
+    assert focused(page, ".textContent") == "Planen är sparad."
     context.close()

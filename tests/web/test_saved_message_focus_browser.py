@@ -4,13 +4,13 @@ from it, in the page's content. A refused form's error summary keeps the focus t
 
 from __future__ import annotations
 
+from focus import focused
 from playwright.sync_api import expect
 from test_add_rows_focus_browser import open_by_keyboard
 from test_browser import live_server  # noqa: F401  (the fixture shared with the other browser tests)
 
 # Viktoria's SIP: consent given, anna's unit may start the preparation.
 REFERENCE = "SIP-DEMO-0001"
-FOCUSED = "document.activeElement"
 
 
 def test_the_saved_message_takes_the_focus(app, live_server, browser):  # noqa: F811
@@ -26,12 +26,12 @@ def test_the_saved_message_takes_the_focus(app, live_server, browser):  # noqa: 
 
     message = page.get_by_role("status").filter(has_text="Börja förbereda: sparat.")
     expect(message).to_be_visible()
-    assert page.evaluate(f"{FOCUSED}.matches('.flash[role=status]')")
-    assert "Börja förbereda: sparat." in page.evaluate(f"{FOCUSED}.textContent")
+    assert focused(page, ".matches('.flash[role=status]')")
+    assert "Börja förbereda: sparat." in focused(page, ".textContent")
     # Tab goes on in the page's content, past the header the message came after.
     page.keyboard.press("Tab")
-    assert page.evaluate(f"{FOCUSED}.closest('main') !== null")
-    assert page.evaluate(f"{FOCUSED}.tabIndex") >= 0
+    assert focused(page, ".closest('main') !== null")
+    assert focused(page, ".tabIndex") >= 0
     context.close()
 
 
@@ -47,5 +47,5 @@ def test_a_refused_form_keeps_the_focus_on_its_error_summary(app, live_server, b
     with page.expect_navigation():
         page.keyboard.press("Enter")
     expect(page.locator("#error-summary")).to_be_visible()
-    assert page.evaluate(f"{FOCUSED}.id") == "error-summary"
+    assert focused(page, ".id") == "error-summary"
     context.close()

@@ -4,6 +4,7 @@ form is."""
 
 from __future__ import annotations
 
+from focus import focused
 from playwright.sync_api import expect
 from test_stats_browser import TIMEOUT, kalmar_site  # noqa: F401  (the fixture: held SIPs in Kalmar län)
 from webkit import TEST_PASSWORD
@@ -46,12 +47,12 @@ def test_a_refused_filter_is_summed_up_and_its_link_leads_to_the_field(kalmar_si
     summary = page.locator("#error-summary")
     expect(summary).to_be_visible()
     assert page.title().startswith("Fel: ")
-    assert page.evaluate("document.activeElement.id") == "error-summary"
+    assert focused(page, ".id") == "error-summary"
     links = [text.strip() for text in summary.get_by_role("link").all_text_contents()]
     assert links[0].startswith("Från: ") and links[1].startswith("Uppdelning: ")
     assert links[2].startswith("Jämför med tidigare år: ") and len(links) == 3
     summary.get_by_role("link", name="Uppdelning", exact=False).click()
-    assert page.evaluate("document.activeElement.id") == "by"
+    assert focused(page, ".id") == "by"
     # Each error also stands beside its field, tied to it.
     expect(page.get_by_label("Uppdelning")).to_have_attribute("aria-describedby", "by-error")
     context.close()
