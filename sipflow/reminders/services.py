@@ -861,6 +861,8 @@ def _workflow_missing(error: WorkflowVersionMissing | WorkflowStateMissing) -> s
 def _dispatch_one(session: Session, registry, reminder: Reminder, *, now: datetime, late: bool) -> str:
     case = session.get(SipCase, reminder.case_id)
     workflow = registry.get(case.workflow_name, case.workflow_version)
+    if for_unit_address(reminder):
+        reminder.recipient_address = _unit_address_now(session, reminder)
     reason = skip_reason(session, workflow, case, reminder, now)
     if reason == SKIP_NOT_COVERED and _to_starter_instead(case, reminder):
         reason = None
@@ -1003,6 +1005,22 @@ def no_contact_person(reminder) -> bool:
     """A workflow file's reminder (a Reminder, or a row of its columns) written for a unit taking part that
     names neither a contact person nor an address on the case: it goes to no one, and is skipped."""
     return for_unit_address(reminder) and not reminder.recipient_address
+
+
+def _unit_address_now(session: Session, reminder: Reminder) -> str | None:
+    """Where mail to the reminder's unit on its case goes now (Participant.mail_address, the invitations'
+    rule), not where it went when the reminder was written: an administrator may have changed the unit's
+    shared mailbox, or deactivated the unit, since the case was last reconciled."""
+    participant = session.exec(
+        select(Participant)
+        .where(
+            Participant.case_id == reminder.case_id,
+            Participant.unit_id == reminder.recipient_unit_id,
+            Participant.active,
+        )
+        .order_by(Participant.id)
+    ).first()
+    return invitee_addresses(session, [participant])[participant.id] if participant is not None else None
 
 
 def for_unit_address(reminder) -> bool:

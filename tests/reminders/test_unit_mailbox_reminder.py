@@ -1,7 +1,8 @@
 """A unit invited at its shared mailbox (no address of its own on the SIP, no active contact person) gets its
 "Möte i morgon" reminder there too, and the case page lists that reminder as upcoming, not "Skickas inte";
 a unit with neither mailbox nor contact person still gets a reminder nobody can receive, said so. A workflow
-file's reminder to a unit naming no contact person goes to the mailbox as its invitations do."""
+file's reminder to a unit naming no contact person goes to the mailbox as its invitations do: the mailbox the
+unit has when the reminder falls due (an administrator may have changed it since), none once deactivated."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from test_no_contact_person import _declaring_to_participants, _Registry
 from test_reminder_without_address import _rows, flat
 from webkit import login
 
+from sipflow.admin import directory
 from sipflow.admin import users as admin_users
 from sipflow.cases.models import Participant, SipCase
 from sipflow.clock import add_days, frozen, now_utc
@@ -24,6 +26,7 @@ from sipflow.people.models import Unit, User
 from sipflow.reminders.services import DECLARED, dispatch_due, reconcile_case
 
 MAILBOX = "sip.vaxjo@vaxjo.example.se"
+NEW_MAILBOX = "samordning.vaxjo@vaxjo.example.se"
 # book() puts the meeting on Monday 9 November 2026, 10:00 Swedish time; five minutes after its
 # "meeting tomorrow" reminders fall due.
 TICK = datetime(2026, 11, 9, 9, 0, tzinfo=UTC) - timedelta(hours=24) + timedelta(minutes=5)
@@ -121,3 +124,57 @@ def test_the_reminder_follows_an_invitation_an_administrator_moved_to_the_mailbo
     with Session(engine) as session:
         reminded = session.exec(select(OutboxMessage.recipient).where(OutboxMessage.kind == "reminder")).all()
     assert MAILBOX in reminded and parties.municipality_user.email not in reminded
+
+
+def _declared_to_the_mailbox(db_session, registry, parties, create_case):
+    """An established SIP whose unit without a contact person has the workflow file's reminder written to
+    MAILBOX, and the moment it falls due."""
+    case = established(db_session, registry, parties, create_case)
+    with unit_of_work(db_session):
+        unit = db_session.get(Unit, parties.municipality.id)
+        unit.email = MAILBOX
+        db_session.add(unit)
+    workflow = _declaring_to_participants()
+    with unit_of_work(db_session):
+        reconcile_case(
+            db_session, workflow, db_session.get(SipCase, case.id), now=now_utc(), families={DECLARED}
+        )
+    (to_unit,) = reminders(db_session.get_bind(), kind="workflow", recipient_unit_id=parties.municipality.id)
+    assert to_unit.recipient_address == MAILBOX
+    return workflow, to_unit, add_days(case.follow_up_on, -14) + timedelta(hours=1)
+
+
+def _dispatch(app, engine, workflow, at):
+    with app.app_context(), frozen(at), Session(engine) as session:
+        with unit_of_work(session):
+            dispatch_due(session, _Registry(workflow), now=at)
+
+
+def test_a_workflow_files_reminder_goes_to_the_mailbox_an_administrator_set_since(
+    app, engine, db_session, registry, parties, create_case
+):
+    workflow, to_unit, at = _declared_to_the_mailbox(db_session, registry, parties, create_case)
+    with unit_of_work(db_session):
+        unit = db_session.get(Unit, parties.municipality.id)
+        directory.edit_unit(
+            db_session, None, unit, name=unit.name, kind=unit.kind, is_health_care=unit.is_health_care,
+            email=NEW_MAILBOX, hsa_id=unit.hsa_id, now=now_utc(),
+        )  # fmt: skip
+    _dispatch(app, engine, workflow, at)
+    (sent,) = reminders(engine, id=to_unit.id)
+    assert (sent.status, sent.recipient_address) == ("sent", NEW_MAILBOX)
+    mailed = [m.recipient for m in reminder_mails(engine)]
+    assert NEW_MAILBOX in mailed and MAILBOX not in mailed
+
+
+def test_a_workflow_files_reminder_to_a_unit_deactivated_since_goes_to_no_one(
+    app, engine, db_session, registry, parties, create_case
+):
+    workflow, to_unit, at = _declared_to_the_mailbox(db_session, registry, parties, create_case)
+    with unit_of_work(db_session):
+        unit = db_session.get(Unit, parties.municipality.id)
+        directory.set_unit_active(db_session, None, unit, False, now=now_utc())
+    _dispatch(app, engine, workflow, at)
+    (skipped,) = reminders(engine, id=to_unit.id)
+    assert (skipped.status, skipped.skip_reason) == ("skipped", "no_contact")
+    assert MAILBOX not in [m.recipient for m in reminder_mails(engine)]
