@@ -34,6 +34,7 @@ from sipflow.admin.regions import (
     unit_in_region,
 )
 from sipflow.cases.fields import one_line
+from sipflow.cases.services import release_contact_person
 from sipflow.db import bump_row_version, claim_row_version, insert_unless_taken
 from sipflow.errors import Conflict, InvalidInput, NotAllowed, Refusals
 from sipflow.i18n import DEFAULT_LOCALE, checked_language, language_or_default
@@ -54,6 +55,7 @@ from sipflow.security.password_links import (
 )
 from sipflow.translated import REQUIRED
 from sipflow.translated import lazy_gettext as _l
+from sipflow.workflow.engine import WorkflowRegistry
 
 ADMIN = "admin"
 # The command line's spelling of the admin role.
@@ -563,10 +565,14 @@ def update_user(
     roles,
     coordinator_scope: str,
     now: datetime,
+    registry: WorkflowRegistry,
     language: str | None = None,
     expected_version: int | None = None,
 ) -> bool:
     """Change user's name, e-mail, unit, roles, coordinator scope, language (None: kept); True if changed.
+
+    registry: the loaded workflows, which say the SIPs still running (a user moved from a unit is no longer
+    its contact person on those, cases.services.release_contact_person).
 
     expected_version: the row_version the edit form was read at; a user changed since raises StaleForm
     (None: no check). Everything is checked before the first write, which claims the row.
@@ -609,6 +615,16 @@ def update_user(
     if before["roles"] != after["roles"] or before["unit_id"] != after["unit_id"]:
         # What the user may see changed: sessions made under the old rights end.
         renew_session_token(user)
+    if before["unit_id"] is not None and before["unit_id"] != after["unit_id"]:
+        # Left the unit: no longer its contact person on the SIPs still running (its staff name another).
+        release_contact_person(
+            session,
+            registry,
+            user_id=user.id,
+            unit_id=before["unit_id"],
+            by_user_id=actor.id if actor is not None else None,
+            now=now,
+        )
     if before["email"] != after["email"]:
         # A unit whose contact person they are is invited at their address: at the new one from now.
         follow_directory_change(session, user_id=user.id, now=now)

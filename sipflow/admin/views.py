@@ -50,7 +50,7 @@ from sipflow.people.services import IDENTIFIER_KIND_LABELS, ParticularsChanged, 
 from sipflow.routing import row_id
 from sipflow.security import login_manager
 from sipflow.translated import lazy_gettext as _l
-from sipflow.web import attach_error
+from sipflow.web import attach_error, workflow_registry
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -269,6 +269,7 @@ def edit_user(user_id: int):
                         roles=form.roles.data or [],
                         coordinator_scope=form.scope.data or "",
                         now=now_utc(),
+                        registry=workflow_registry(),
                         language=form.language.data or None,
                         expected_version=form.version.data,
                     )

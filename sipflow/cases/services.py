@@ -1210,8 +1210,22 @@ def set_contact_person(
             )
     if participant.contact_user_id == contact_user_id:
         return ContactPersonChange(participant, changed=False)
+    _name_contact(session, case, participant, contact_user_id, by_user_id=actor.id, now=now)
+    return ContactPersonChange(participant, changed=True)
+
+
+def _name_contact(
+    session: Session,
+    case: SipCase,
+    participant: Participant,
+    contact_user_id: int | None,
+    *,
+    by_user_id: int | None,
+    now: datetime,
+) -> None:
+    """Write the unit's new contact person (None: none) and tell the areas whose mail follows its address."""
     participant.contact_user_id = contact_user_id
-    participant.contact_named_by_user_id = actor.id
+    participant.contact_named_by_user_id = by_user_id
     participant.contact_named_at = now
     session.add(participant)
     # Ids only: the log names no one.
@@ -1225,7 +1239,39 @@ def set_contact_person(
         # Its invitations went to the contact person's address: that address changed.
         for hook in _ADDRESS_HOOKS:
             hook(session, case, participant, now=now)
-    return ContactPersonChange(participant, changed=True)
+
+
+def release_contact_person(
+    session: Session,
+    registry: WorkflowRegistry,
+    *,
+    user_id: int,
+    unit_id: int,
+    by_user_id: int | None,
+    now: datetime,
+) -> int:
+    """A staff member who left unit_id (an administrator moved them to another unit) is no longer its
+    contact person: on each SIP still running that names them for that unit, the unit has none from now, as
+    if cleared on the case page (a contact person is one of the unit's active staff, set_contact_person),
+    so its staff see it and name another. Invitations and reminders follow as they do there; each case's
+    version is claimed, so a form read before the change is told of it. Ended SIPs keep who it was, as
+    their history. The number of SIPs changed."""
+    named = session.exec(
+        select(Participant.id, Participant.case_id)
+        .where(Participant.contact_user_id == user_id, Participant.unit_id == unit_id, Participant.active)
+        .order_by(Participant.case_id, Participant.id)
+    ).all()
+    changed = 0
+    for participant_id, case_id in named:
+        case = lock_case(session, session.get(SipCase, case_id))
+        # Read again under the case's lock: a contact person named on the case page meanwhile stays.
+        participant = session.get(Participant, participant_id, populate_existing=True)
+        if registry.has_ended(case) or participant.contact_user_id != user_id or not participant.active:
+            continue
+        _claim_version(session, case, case.version)
+        _name_contact(session, case, participant, None, by_user_id=by_user_id, now=now)
+        changed += 1
+    return changed
 
 
 # What other areas do when a participant's e-mail address is set, corrected or cleared (meetings moves the

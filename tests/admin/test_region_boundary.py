@@ -303,7 +303,7 @@ NO_COUNTY_NO_COORDINATOR = (
 
 
 def test_an_administrator_of_an_organisation_without_a_county_makes_no_coordinator(
-    client, db_session, make_user, national_org
+    client, db_session, make_user, national_org, registry
 ):
     """A coordinator's numbers reach beyond the organisation: only a county's or a national administrator
     gives them. One made by a national administrator keeps what it follows when edited."""
@@ -328,7 +328,7 @@ def test_an_administrator_of_an_organisation_without_a_county_makes_no_coordinat
     with unit_of_work(db_session):
         admin_users.update_user(
             db_session, None, coordinator, display_name="FK Coord", email="c@fk.example.se", unit_id=unit.id,
-            roles="coordinator", coordinator_scope="07", now=now_utc(),
+            roles="coordinator", coordinator_scope="07", now=now_utc(), registry=registry,
         )  # fmt: skip
     edit = {
         "display_name": "FK Coord (ny)",

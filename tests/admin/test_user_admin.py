@@ -323,7 +323,7 @@ def test_a_second_administrator_can_be_disabled_while_another_remains(
 
 
 def test_an_administrator_left_alone_cannot_take_their_own_admin_role_away(
-    db_session, make_user, parties, now
+    db_session, make_user, parties, now, registry
 ):
     from sipflow.admin import users
     from sipflow.db import unit_of_work
@@ -344,6 +344,7 @@ def test_an_administrator_left_alone_cannot_take_their_own_admin_role_away(
             roles="staff",
             coordinator_scope="",
             now=now,
+            registry=registry,
         )
 
 

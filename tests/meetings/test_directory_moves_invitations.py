@@ -51,7 +51,7 @@ def test_disabling_the_contact_person_moves_the_invitation_to_the_units_mailbox(
 
 
 def test_a_corrected_address_of_the_contact_person_gets_the_invitation(
-    db_session, parties, ready, book, make_user, now
+    db_session, parties, ready, book, make_user, now, registry
 ):
     meeting = book()
     admin = make_user(None, roles="admin")
@@ -59,7 +59,7 @@ def test_a_corrected_address_of_the_contact_person_gets_the_invitation(
     with unit_of_work(db_session):
         admin_users.update_user(
             db_session, admin, user, display_name=user.display_name, email="ny.adress@vaxjo.example.se",
-            unit_id=user.unit_id, roles=user.roles, coordinator_scope="", now=now,
+            unit_id=user.unit_id, roles=user.roles, coordinator_scope="", now=now, registry=registry,
         )  # fmt: skip
     invitation = _reload_invitation(db_session, meeting, ready.municipality)
     assert invitation.email == "ny.adress@vaxjo.example.se"
