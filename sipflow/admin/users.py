@@ -554,6 +554,18 @@ def create_user_from_cli(
     return user, token
 
 
+@dataclass(frozen=True)
+class UserUpdate:
+    """What update_user did: whether anything changed (its truth), and on how many SIPs still running the
+    user, moved to another unit, stopped being the contact person of the unit they left."""
+
+    changed: bool
+    contacts_released: int = 0
+
+    def __bool__(self) -> bool:
+        return self.changed
+
+
 def update_user(
     session: Session,
     actor: User,
@@ -568,8 +580,8 @@ def update_user(
     registry: WorkflowRegistry,
     language: str | None = None,
     expected_version: int | None = None,
-) -> bool:
-    """Change user's name, e-mail, unit, roles, coordinator scope, language (None: kept); True if changed.
+) -> UserUpdate:
+    """Change user's name, e-mail, unit, roles, coordinator scope, language (None: kept); true if changed.
 
     registry: the loaded workflows, which say the SIPs still running (a user moved from a unit is no longer
     its contact person on those, cases.services.release_contact_person).
@@ -605,7 +617,7 @@ def update_user(
     counties, municipalities = scope
     after = before | values | {"scope": ", ".join(sorted(counties) + sorted(municipalities))}
     if after == before:
-        return False
+        return UserUpdate(changed=False)
     claim_row_version(session, user, expected_version, stale=stale_form())
     for name, value in values.items():
         setattr(user, name, value)
@@ -615,9 +627,10 @@ def update_user(
     if before["roles"] != after["roles"] or before["unit_id"] != after["unit_id"]:
         # What the user may see changed: sessions made under the old rights end.
         renew_session_token(user)
+    released = 0
     if before["unit_id"] is not None and before["unit_id"] != after["unit_id"]:
         # Left the unit: no longer its contact person on the SIPs still running (its staff name another).
-        release_contact_person(
+        released = release_contact_person(
             session,
             registry,
             user_id=user.id,
@@ -637,7 +650,7 @@ def update_user(
         before={k: v for k, v in before.items() if after[k] != v},
         after={k: v for k, v in after.items() if before[k] != v},
     )
-    return True
+    return UserUpdate(changed=True, contacts_released=released)
 
 
 def send_reset_link(session: Session, actor: User, user: User, *, now: datetime) -> None:

@@ -23,6 +23,7 @@ from flask import (
     url_for,
 )
 from flask import session as session_store
+from flask_babel import ngettext
 from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
@@ -245,6 +246,17 @@ def _saved_user_form(user: User) -> EditUserForm:
     return form
 
 
+def _released_contacts(count: int) -> str:
+    """The warning that a moved user's former unit has no contact person on count SIPs still running."""
+    return ngettext(
+        "They were the contact person of the unit they left on %(num)d SIP still running: the unit has none "
+        "there now, and its staff name another.",
+        "They were the contact person of the unit they left on %(num)d SIPs still running: the unit has none "
+        "there now, and its staff name another.",
+        count,
+    )
+
+
 @bp.route("/users/<id:user_id>", methods=["GET", "POST"])
 def edit_user(user_id: int):
     """Change a user's name, e-mail, unit, roles and the counties and municipalities a coordinator follows."""
@@ -288,6 +300,8 @@ def edit_user(user_id: int):
                     _l("The user is changed.") if changed else _l("Nothing was changed."),
                     "success" if changed else "info",
                 )
+                if changed.contacts_released:
+                    flash(_released_contacts(changed.contacts_released), "warning")
                 return redirect(url_for("admin.edit_user", user_id=user.id))
     every_county = bool(queries.coordinators_of_every_county(db, [user]))
     return render_template(

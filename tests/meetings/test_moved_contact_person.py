@@ -1,13 +1,14 @@
 """A staff member an administrator moves to another unit is no longer the contact person of the unit they
 left: on each SIP still running the unit has none from now (its staff see that and name another), and the
-invitations that went to the person's address go to the unit's shared mailbox. An ended SIP keeps who it
-was; a move within the same unit changes nothing."""
+invitations that went to the person's address go to the unit's shared mailbox; the administrator is told.
+An ended SIP keeps who it was; a save without a move changes nothing."""
 
 from __future__ import annotations
 
 from meetingkit import fire, invitation_of
 from sqlmodel import select
 from test_unit_mailbox_invitations import MAILBOX, _give_mailbox
+from webkit import fill, forms_of, login, text_of
 
 from sipflow.admin import users as admin_users
 from sipflow.cases.models import Participant, SipCase
@@ -79,3 +80,21 @@ def test_an_ended_sip_keeps_its_contact_person_and_a_save_without_a_move_changes
         db_session, registry, admin, user_id, _another_unit_of_the_municipality(db_session, parties).id, now
     )
     assert _contact_of(db_session, ready.municipality.id) == user_id
+
+
+def test_the_administrator_is_told_the_unit_left_has_no_contact_person_now(
+    client, db_session, parties, ready, make_user
+):
+    other = _another_unit_of_the_municipality(db_session, parties)
+    admin = make_user(None, roles="admin")
+    assert login(client, admin.username).status_code == 302
+    url = f"/admin/users/{parties.municipality_user.id}"
+    (pairs,) = [
+        p for p in forms_of(text_of(client.get(url))).values() if any(k == "display_name" for k, _v in p)
+    ]
+    response = client.post(url, data=fill(pairs, unit_id=str(other.id)), follow_redirects=True)
+    assert response.status_code == 200
+    page = text_of(response)
+    assert "Användaren är ändrad." in page
+    assert "Hen var kontaktperson för enheten hen lämnade i 1 SIP som pågår" in page
+    assert _contact_of(db_session, ready.municipality.id) is None
