@@ -83,30 +83,6 @@ def test_a_unit_with_neither_mailbox_nor_contact_person_is_told_another_way(
     assert reminder.status == "undeliverable"
 
 
-def test_a_workflow_files_reminder_to_a_unit_without_a_contact_person_goes_to_its_mailbox(
-    app, engine, db_session, registry, parties, create_case
-):
-    case = established(db_session, registry, parties, create_case)
-    with unit_of_work(db_session):
-        unit = db_session.get(Unit, parties.municipality.id)
-        unit.email = MAILBOX
-        db_session.add(unit)
-    workflow = _declaring_to_participants()
-    with unit_of_work(db_session):
-        reconcile_case(
-            db_session, workflow, db_session.get(SipCase, case.id), now=now_utc(), families={DECLARED}
-        )
-    (to_unit,) = reminders(engine, kind="workflow", recipient_unit_id=parties.municipality.id)
-    assert to_unit.recipient_address == MAILBOX
-
-    at = add_days(case.follow_up_on, -14) + timedelta(hours=1)
-    with app.app_context(), frozen(at), Session(engine) as session:
-        with unit_of_work(session):
-            dispatch_due(session, _Registry(workflow), now=at)
-    assert reminders(engine, id=to_unit.id)[0].status == "sent"
-    assert MAILBOX in [m.recipient for m in reminder_mails(engine)]
-
-
 def test_the_reminder_follows_an_invitation_an_administrator_moved_to_the_mailbox(
     app, engine, db_session, parties, ready, book, make_user
 ):
@@ -148,6 +124,15 @@ def _dispatch(app, engine, workflow, at):
     with app.app_context(), frozen(at), Session(engine) as session:
         with unit_of_work(session):
             dispatch_due(session, _Registry(workflow), now=at)
+
+
+def test_a_workflow_files_reminder_to_a_unit_without_a_contact_person_goes_to_its_mailbox(
+    app, engine, db_session, registry, parties, create_case
+):
+    workflow, to_unit, at = _declared_to_the_mailbox(db_session, registry, parties, create_case)
+    _dispatch(app, engine, workflow, at)
+    assert reminders(engine, id=to_unit.id)[0].status == "sent"
+    assert MAILBOX in [m.recipient for m in reminder_mails(engine)]
 
 
 def test_a_workflow_files_reminder_goes_to_the_mailbox_an_administrator_set_since(
