@@ -71,6 +71,16 @@ class Organisation(SQLModel, table=True):
     row_version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
 
 
+# One row whose token the database replaces whenever a unit, organisation, municipality or county is written
+# (triggers, migration f7a9b1c3d5e8): what a process read of the directory is current while its token is.
+directory_version = sa.Table(
+    "directory_version",
+    SQLModel.metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=False),
+    sa.Column("token", sa.String(length=32), nullable=False),
+)
+
+
 class Unit(SQLModel, table=True):
     """A unit of an organisation (vårdcentral, socialtjänst, elevhälsa ...)."""
 

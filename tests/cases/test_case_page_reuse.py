@@ -7,7 +7,9 @@ import re
 from datetime import date
 
 import pytest
+import support
 from flask import render_template_string
+from sqlalchemy import text
 from sqlmodel import select
 from support import valid_personnummer
 from webkit import fill, forms_of, login, text_of, without_tokens
@@ -40,6 +42,39 @@ def test_a_unit_renamed_or_added_shows_on_the_next_case_page(as_region, create_c
     other = make_unit("municipality", "Markaryds kommun", unit_name="Hemtjänst Markaryd")
     picker = _unit_picker(text_of(as_region.get(url)))
     assert f'<option value="{other.id}">Markaryds kommun, Hemtjänst Markaryd</option>' in picker
+
+
+def test_the_picker_follows_a_change_of_the_directory_made_outside_the_app(
+    as_region, create_case, make_unit, engine
+):
+    """The units are kept per process under the directory's token, which the database's triggers replace
+    whoever writes: a change by plain SQL (another process, an SQL prompt, an import) shows at once, and
+    the directory unchanged is not read again."""
+    case = create_case()
+    url = f"/cases/{case.uid}"
+    added = make_unit("municipality", "Ljungby kommun", unit_name="Hemtjänst Ljungby")
+    assert ">Ljungby kommun, Hemtjänst Ljungby</option>" in _unit_picker(text_of(as_region.get(url)))
+    with support.statements(engine) as seen:
+        as_region.get(url)
+    assert not [s for s in seen if "FROM unit JOIN organisation" in s], seen
+
+    changes = [
+        (
+            "UPDATE unit SET name = 'Hemtjänst Ljungby norra' WHERE id = :id",
+            "Ljungby kommun, Hemtjänst Ljungby norra",
+        ),
+        (
+            "UPDATE organisation SET name = 'Ljungbys kommun' WHERE id = :org",
+            "Ljungbys kommun, Hemtjänst Ljungby norra",
+        ),
+        ("UPDATE unit SET active = false WHERE id = :id", None),
+    ]
+    for sql, shown in changes:
+        with engine.begin() as connection:
+            connection.execute(text(sql), {"id": added.id, "org": added.organisation_id})
+        picker = _unit_picker(text_of(as_region.get(url)))
+        labels = dict(re.findall(r'<option value="(\d+)"[^>]*>([^<]*)</option>', picker))
+        assert labels.get(str(added.id)) == shown, sql
 
 
 def test_units_of_the_same_name_in_two_organisations_are_told_apart_in_the_picker(
