@@ -445,6 +445,9 @@ class ParticipantView:
     unit_name: str | None = None
     organisation_kind: str | None = None
     contact_name: str | None = None
+    # The contact person's account is disabled: still named (an account may be enabled again), but no longer
+    # reached (mail_address), which the page says beside the name.
+    contact_disabled: bool = False
     relation: str | None = None
     email: str | None = None
     phone: str | None = None
@@ -663,6 +666,7 @@ def _participant_view(row, person: Person) -> ParticipantView:
         unit_name=unit.name if unit else None,
         organisation_kind=organisation.kind if organisation else None,
         contact_name=user.display_name if user else None,
+        contact_disabled=user is not None and not user.active,
         relation=participant.relation,
         email=participant.email,
         phone=participant.phone,

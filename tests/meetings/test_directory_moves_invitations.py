@@ -144,3 +144,20 @@ def test_the_walk_of_a_units_sips_goes_by_the_meetings_ahead_at_a_million_cases(
         plan = support.query_plan(db_session, query)
     assert "ix_meeting_status_starts_at_case_id (status=? AND starts_at>?)" in plan, plan
     assert "SCAN participant" not in plan and "SCAN invitation" not in plan, plan
+
+
+def test_the_case_page_says_the_contact_persons_account_is_disabled(
+    client, db_session, parties, ready, make_user, now
+):
+    # Still named (an account may be enabled again), but reached no more: the page says why.
+    _give_mailbox(db_session, parties)
+    admin = make_user(None, roles="admin")
+    with unit_of_work(db_session):
+        admin_users.disable_user(
+            db_session, admin, db_session.get(User, parties.municipality_user.id), now=now
+        )
+    assert login(client, parties.region_user.username).status_code == 302
+    page = text_of(client.get(f"/cases/{ready.case.uid}"))
+    name = parties.municipality_user.display_name
+    assert f"{name} (kontot avstängt)" in page
+    assert f"Funktionsbrevlåda: {MAILBOX}" in page
