@@ -35,7 +35,8 @@ from sipflow.meetings.models import Invitation, Meeting
 # read also says which organisations the consent in force covers (only they are listed as missing an
 # approval): one statement fewer than when that was asked on its own (21). Whether the user may change the
 # person's particulars is then known when their organisation is one the consent covers (20 -> 19), and each
-# invitation's newest e-mail comes with the invitations (19 -> 18).
+# invitation's newest e-mail comes with the invitations (19 -> 18). The unit picker's units are read only when
+# the directory's token changed (cases.queries.active_unit_rows); the token is read in their place (18).
 CASE_PAGE_STATEMENTS = 18
 # The meeting page reads the case's meetings once more for its label (first meeting, follow-up 1 ...); each
 # invitation's newest e-mail comes with the invitations (12 -> 11).
