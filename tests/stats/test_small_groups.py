@@ -167,3 +167,18 @@ def test_the_csv_shows_the_small_row_as_persons_under_five_and_nothing_else(clie
     assert woman[2] == "<5" and set(woman[3:]) == {".."}, woman
     lead = table(client.get("/statistik/indikatorer.json", query_string=params).get_json(), "lead_times")
     assert not [column for column in lead["columns"] if "max" in column["key"]]
+
+
+def test_the_discharge_sips_of_few_persons_are_withheld_not_shown_as_under_five(vaxjo):
+    """The tester's case: the lead-time row of a "<5" persons row showed "<5" discharge SIPs with a
+    kallelse where the others showed "..": "<5" (1 to 4) beside ".." (0 too) told that one of those few
+    persons had been discharged from hospital. Every value of such a row is "..", whatever it counts."""
+    klar = datetime(2026, 7, 1, 8, tzinfo=UTC)
+    case = person_and_case(vaxjo, VAXJO, date(1996, 1, 1), "male")
+    case.utskrivningsklar_at = klar
+    vaxjo.session.add(Deadline(case_id=case.id, kind="kallelse", due_at=klar, met_at=klar))
+    vaxjo.meeting(case, date(2026, 7, 20), municipality=VAXJO, sex="male", age=80)
+    vaxjo.session.commit()
+    lead = table(answer(vaxjo, by="age_band"), "lead_times")
+    oldest = values(next(row for row in lead["rows"] if row["age_band"] == "80+"), lead)
+    assert set(oldest.values()) == {".."}, oldest
