@@ -143,8 +143,13 @@ def suppress_table(
         for cell in values
         if cell[0] in rows_withheld
         and _describes(cell[1], rows_withheld[cell[0]], sums or {})
-        # The small count itself stays "<5".
-        and not (cell[1] in (populations or {}) and is_small(values[cell], threshold))
+        # The small count itself stays "<5"; in a row another table withholds, it is one more fact about
+        # those few persons ("<5" beside ".." says it is not 0): withheld as the rest.
+        and not (
+            cell[0] not in (withheld_rows or set())
+            and cell[1] in (populations or {})
+            and is_small(values[cell], threshold)
+        )
     }
     withheld |= {cell for cell, shown in published.items() if _is_mark(shown, "withheld")}
     small = {cell for cell, value in values.items() if is_small(value, threshold) and cell not in published}

@@ -131,6 +131,23 @@ def to_xlsx(answer: dict) -> bytes:
     return buffer.getvalue()
 
 
+def legend(threshold: int) -> list[str]:
+    """What the marks of a hidden cell mean, in the reader's language: the quarterly report says it under
+    its heading in the words (the messages) the page says it above its tables."""
+    from flask_babel import gettext
+
+    return [
+        gettext(
+            'Counts of 1 to %(n)s persons are shown as "%(mark)s".', n=threshold - 1, mark=f"<{threshold}"
+        ),
+        gettext(
+            '".." is hidden: anything else about a group of fewer than %(n)s persons (even a 0), a count '
+            "that would let a hidden one be worked out, or a share or median that rests on a hidden count.",
+            n=threshold,
+        ),
+    ]
+
+
 # --- Charts (server-side SVG, no JavaScript) ------------------------------------------------------------
 
 
@@ -248,11 +265,18 @@ PDF_ROWS_WITH_HEADING = 2
 
 
 def to_pdf(
-    answer: dict, *, heading: str, subtitle: str, made_at: datetime, details: Sequence[str] = ()
+    answer: dict,
+    *,
+    heading: str,
+    subtitle: str,
+    made_at: datetime,
+    details: Sequence[str] = (),
+    notes: Sequence[str] = (),
 ) -> bytes:
     """The quarterly report: a heading, the lines that say what it covers (details: area, SIP code), the
-    period (subtitle), when made, and every table (A4 landscape, embedded DejaVu font). The document's
-    title is the heading, its subject the details and period, its language the reader's."""
+    period (subtitle), when made, how to read it (notes: what "<5" and ".." mean), and every table (A4
+    landscape, embedded DejaVu font). The document's title is the heading, its subject the details and
+    period, its language the reader's."""
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4, landscape
     from reportlab.lib.styles import ParagraphStyle
@@ -286,6 +310,7 @@ def to_pdf(
         Paragraph(markup(subtitle, FONT), body),
         # When made, in Swedish time as every date in the report (a report made 00:30 belongs to that day).
         Paragraph(to_local(made_at).strftime("%Y-%m-%d %H:%M"), body),
+        *(Paragraph(markup(line, FONT), body) for line in notes),
         Spacer(1, 4 * mm),
     ]
     style = [

@@ -1238,6 +1238,9 @@ def indicators(session: Session, query: StatsQuery, settings: Settings, progress
         attendance_total["attended_share"] = percent(attendance_total["attended"], invited)
         attendance_total["absent_share"] = percent(attendance_total["absent"], invited)
     attendance_dims = (["period"] if query.compare_years else []) + ["organisation_kind"]
+    period_totals = list(totals.values())
+    small = withheld_where_small(period_totals, period_totals, ["period"], "persons", settings.threshold)
+    small_periods = {period_totals[index].get("period") for index in small}
     attendance_table = _table(
         "attendance",
         _l("Attendance per organisation type"),
@@ -1247,12 +1250,14 @@ def indicators(session: Session, query: StatsQuery, settings: Settings, progress
         attendance_total,
         labeller,
         settings,
-        filled=lambda protected: _fill(protected, attendance_dims, frame, _no_attendance),
+        filled=lambda protected: _every_kind_where_small(
+            _fill(protected, attendance_dims, frame, _no_attendance), small_periods, settings.threshold
+        ),
         counts=attendance_counts,
         # The attendance at the SIPs of a period of "<5" persons is theirs: nothing of it is shown.
         withheld_rows=withheld_where_small(
             [*attendance_rows, *([attendance_total] if attendance_total is not None else [])],
-            list(totals.values()),
+            period_totals,
             ["period"] if query.compare_years else [],
             "persons",
             settings.threshold,
@@ -1386,6 +1391,23 @@ def _chart(
         "title": str(title),
         "points": [(labeller.label(name, bar[name]), plain(bar["sips"])) for bar in bars],
     }
+
+
+def _every_kind_where_small(rows: list[dict], small_periods: set, threshold: int) -> list[dict]:
+    """The attendance rows, every organisation type listed in each period of "<5" persons, each value
+    withheld: which types a small group's SIPs had (a row) or had not (none, or a row of zeros the other
+    periods add) is a fact about every one of those persons."""
+    hidden = dict.fromkeys(_no_attendance(), Suppressed(threshold, withheld=True))
+    out = [row | hidden if row.get("period") in small_periods else row for row in rows]
+    for period in small_periods:
+        listed = {row["organisation_kind"] for row in out if row.get("period") == period}
+        key = {"period": period} if period is not None else {}
+        out += [
+            key | {"organisation_kind": kind} | hidden
+            for kind in ORGANISATION_KIND_LABELS
+            if kind not in listed
+        ]
+    return sorted(out, key=lambda row: (str(row.get("period")), str(row["organisation_kind"])))
 
 
 def _no_meetings() -> dict:

@@ -332,7 +332,14 @@ def quarterly_pdf():
         )
         subtitle = f"{query['from']} – {query['to']}"
         details = [_("Area: %(area)s", area=places), code_line]
-        return exports.to_pdf(answer, heading=heading, subtitle=subtitle, details=details, made_at=now_utc())
+        return exports.to_pdf(
+            answer,
+            heading=heading,
+            subtitle=subtitle,
+            details=details,
+            made_at=now_utc(),
+            notes=exports.legend(answer["suppression_threshold"]),
+        )
 
     return _download(report, "application/pdf", _export_name("pdf"), args)
 

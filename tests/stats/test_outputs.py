@@ -956,3 +956,23 @@ def test_a_chart_keeps_its_size_in_a_frame_that_scrolls_on_a_narrow_screen(coord
     css = (Path(__file__).resolve().parents[2] / "sipflow/static/style.css").read_text()
     (rule,) = re.findall(r"svg\.chart \{([^}]*)\}", css)
     assert "max-width: 100%" not in rule and "max-width: none" in rule
+
+
+def test_the_quarterly_pdf_says_what_its_marks_mean_as_the_page_does(coordinator, kalmar, tmp_path):
+    """The tester's case: the report sent to the county's follow-up group showed "<5" and ".." in most
+    cells and said nowhere what they mean; the page says it above its tables. The PDF says the same."""
+    page = coordinator.get("/statistik/", query_string=PERIOD).get_data(as_text=True)
+    legend = [
+        "Antal på 1 till 4 personer visas som ”<5”.",
+        "”..” är dolt: allt annat om en grupp på färre än 5 personer (även en nolla), ett antal som skulle "
+        "låta ett dolt antal räknas ut, eller en andel eller median som vilar på ett dolt antal.",
+    ]
+    response = coordinator.get("/statistik/kvartalsrapport.pdf", query_string=PERIOD)
+    path = tmp_path / "report.pdf"
+    path.write_bytes(response.get_data())
+    text = " ".join(
+        subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True).stdout.split()
+    )
+    for sentence in legend:
+        assert sentence.replace("<", "&lt;") in page
+        assert sentence in text, sentence

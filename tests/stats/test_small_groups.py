@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import replace
 from datetime import UTC, date, datetime
 
 import pytest
 from webkit import login
 
-from sipflow.cases.models import Deadline
+from sipflow.cases.models import Deadline, Participant
+from sipflow.meetings.models import Attendance
 from sipflow.stats.disclosure import Suppressed, suppress_table
 from sipflow.stats.services import MEETING_RULES, indicators
 
@@ -125,7 +127,9 @@ def test_a_municipality_whose_every_sip_person_is_in_one_small_row_shows_no_fact
             assert row[column] == "..", (column, row)
     attendance = table(result, "attendance")
     for row in [*attendance["rows"], attendance["total"]]:
-        assert set(values(row, attendance).values()) - {"Region", "Kommun", "Totalt", ""} <= {".."}, row
+        figures = values(row, attendance)
+        assert figures.pop("organisation_kind") in ("Region", "Kommun", "Skola", "Annan", "Totalt"), row
+        assert set(figures.values()) <= {".."}, row
 
 
 def test_a_zero_of_a_small_group_is_protected_as_any_hidden_cell():
@@ -167,3 +171,58 @@ def test_the_csv_shows_the_small_row_as_persons_under_five_and_nothing_else(clie
     assert woman[2] == "<5" and set(woman[3:]) == {".."}, woman
     lead = table(client.get("/statistik/indikatorer.json", query_string=params).get_json(), "lead_times")
     assert not [column for column in lead["columns"] if "max" in column["key"]]
+
+
+def test_the_discharge_sips_of_few_persons_are_withheld_not_shown_as_under_five(vaxjo):
+    """The tester's case: the lead-time row of a "<5" persons row showed "<5" discharge SIPs with a
+    kallelse where the others showed "..": "<5" (1 to 4) beside ".." (0 too) told that one of those few
+    persons had been discharged from hospital. Every value of such a row is "..", whatever it counts."""
+    klar = datetime(2026, 7, 1, 8, tzinfo=UTC)
+    case = person_and_case(vaxjo, VAXJO, date(1996, 1, 1), "male")
+    case.utskrivningsklar_at = klar
+    vaxjo.session.add(Deadline(case_id=case.id, kind="kallelse", due_at=klar, met_at=klar))
+    vaxjo.meeting(case, date(2026, 7, 20), municipality=VAXJO, sex="male", age=80)
+    vaxjo.session.commit()
+    lead = table(answer(vaxjo, by="age_band"), "lead_times")
+    oldest = values(next(row for row in lead["rows"] if row["age_band"] == "80+"), lead)
+    assert set(oldest.values()) == {".."}, oldest
+
+
+def _attended_by(world, meeting, unit, mode="on_site"):
+    participant = Participant(
+        case_id=meeting.case_id, kind="organisation", organisation_id=unit.organisation_id, added_at=world.now
+    )
+    world.session.add(participant)
+    world.session.flush()
+    world.session.add(Attendance(meeting_id=meeting.id, participant_id=participant.id, mode=mode))
+
+
+def test_a_year_of_few_persons_shows_no_organisation_type_as_absent_from_their_sips(world, db_session):
+    """The tester's case: compared with 2024 K1 (one "<5" person), the attendance table showed that year's
+    Kommun, Annan and Region rows as ".." and its Skola row as "0 0 0": no school at the SIPs of those few
+    persons, a fact about every one of them. Such a period lists every organisation type, each "..": which
+    rows it has would say which types took part."""
+    january = date(2025, 1, 15)
+    meeting = world.meeting(world.case(world.person(VAXJO)), january, municipality=VAXJO)
+    _attended_by(world, meeting, world.region)
+    for _ in range(5):
+        meeting = world.meeting(world.case(world.person(VAXJO)), date(2026, 1, 15), municipality=VAXJO)
+        _attended_by(world, meeting, world.region)
+        _attended_by(world, meeting, world.municipality, "video")
+    db_session.commit()
+    query = world.query(start="2026-01-01", end="2026-01-31", municipality=VAXJO, by="", compare_years=1)
+    attendance = table(indicators(world.session, query, world.settings()), "attendance")
+    earlier = [row for row in attendance["rows"] if row["period"].startswith("2025")]
+    alone = table(
+        indicators(
+            world.session,
+            replace(query, compare_years=0, start=january.replace(day=1), end=date(2025, 1, 31)),
+            world.settings(),
+        ),
+        "attendance",
+    )
+    for rows in (earlier, [*alone["rows"], alone["total"]]):
+        assert {row["organisation_kind"] for row in rows} >= {"Region", "Kommun", "Skola", "Annan"}, rows
+        for row in rows:
+            figures = {key: value for key, value in row.items() if key not in ("period", "organisation_kind")}
+            assert set(figures.values()) == {".."}, row
