@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from xml.sax.saxutils import escape
 
@@ -106,8 +107,22 @@ def _shortened(name: str, length: int) -> str:
 SHARE_FORMAT = "0.0"
 
 
-def to_xlsx(answer: dict) -> bytes:
-    """Every table of the answer as a sheet of an XLSX workbook (openpyxl), each named by its title."""
+@dataclass(frozen=True)
+class Cover:
+    """What a report says it covers, as the quarterly report's first lines and the workbook's last sheet:
+    its heading, the lines under it (area, SIP code), its period and how to read it (what "<5" and ".."
+    mean)."""
+
+    heading: str
+    details: tuple[str, ...]
+    period: str
+    notes: tuple[str, ...]
+
+
+def to_xlsx(answer: dict, cover: Cover | None = None, *, made_at: datetime | None = None) -> bytes:
+    """Every table of the answer as a sheet of an XLSX workbook (openpyxl), each named by its title; with a
+    cover, one sheet more after them (about_sheet), and the workbook's title and subject its heading and
+    period, so a file passed on says what it counts even once renamed."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
@@ -126,9 +141,27 @@ def to_xlsx(answer: dict) -> bytes:
         if table.get("note"):
             sheet.append([])
             sheet.append([table["note"]])
+    if cover is not None:
+        about_sheet(workbook, cover, made_at)
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+def about_sheet(workbook, cover: Cover, made_at: datetime | None) -> None:
+    """The workbook's last sheet, "Om rapporten": the cover's lines, one per row (the first bold), and when
+    it was made; the tables' sheets before it stay one table each."""
+    from flask_babel import gettext
+    from openpyxl.styles import Font
+
+    sheet = workbook.create_sheet(sheet_name(gettext("About the report"), workbook.sheetnames))
+    made = [to_local(made_at).strftime("%Y-%m-%d %H:%M")] if made_at is not None else []
+    for line in [cover.heading, *cover.details, cover.period, *made, "", *cover.notes]:
+        sheet.append([_safe(line)])
+    sheet["A1"].font = Font(bold=True)
+    workbook.properties.title = cover.heading
+    workbook.properties.subject = " · ".join([*cover.details, cover.period])
+    workbook.properties.creator = "sipflow"
 
 
 def legend(threshold: int) -> list[str]:

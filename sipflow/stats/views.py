@@ -290,9 +290,9 @@ def as_csv():
 
 @bp.get("/indikatorer.xlsx")
 def as_xlsx():
-    """Every indicator table as a sheet of an XLSX workbook."""
+    """Every indicator table as a sheet of an XLSX workbook, and a last sheet saying what it covers."""
     return _download(
-        exports.to_xlsx,
+        lambda answer: exports.to_xlsx(answer, _cover(answer), made_at=now_utc()),
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         _export_name("xlsx"),
     )
@@ -317,31 +317,39 @@ def quarterly_pdf():
     args = _args()
 
     def report(answer: dict) -> bytes:
-        query = answer["query"]
-        codes, names = _area(query)
-        area = ", ".join(names)
-        if query["code"]:
-            heading = _("SIP statistics: %(area)s, SIP code %(code)s", area=area, code=query["code"])
-            label = code_label(get_session().get(CodeDefinition, query["code"]).label)
-            code_line = _("SIP code: %(code)s %(label)s", code=query["code"], label=label)
-        else:
-            heading = _("SIP statistics: %(area)s", area=area)
-            code_line = _("SIP codes: all")
-        places = (
-            ", ".join(f"{name} ({code})" for code, name in zip(codes, names, strict=True)) if codes else area
-        )
-        subtitle = f"{query['from']} – {query['to']}"
-        details = [_("Area: %(area)s", area=places), code_line]
+        cover = _cover(answer)
         return exports.to_pdf(
             answer,
-            heading=heading,
-            subtitle=subtitle,
-            details=details,
+            heading=cover.heading,
+            subtitle=cover.period,
+            details=cover.details,
             made_at=now_utc(),
-            notes=exports.legend(answer["suppression_threshold"]),
+            notes=cover.notes,
         )
 
     return _download(report, "application/pdf", _export_name("pdf"), args)
+
+
+def _cover(answer: dict) -> exports.Cover:
+    """What an export of the answer covers, in the reader's language: the area and SIP code in its heading
+    and the lines under it, the period, and what the marks of a hidden cell mean."""
+    query = answer["query"]
+    codes, names = _area(query)
+    area = ", ".join(names)
+    if query["code"]:
+        heading = _("SIP statistics: %(area)s, SIP code %(code)s", area=area, code=query["code"])
+        label = code_label(get_session().get(CodeDefinition, query["code"]).label)
+        code_line = _("SIP code: %(code)s %(label)s", code=query["code"], label=label)
+    else:
+        heading = _("SIP statistics: %(area)s", area=area)
+        code_line = _("SIP codes: all")
+    places = ", ".join(f"{name} ({code})" for code, name in zip(codes, names, strict=True)) if codes else area
+    return exports.Cover(
+        heading=heading,
+        details=(_("Area: %(area)s", area=places), code_line),
+        period=f"{query['from']} – {query['to']}",
+        notes=tuple(exports.legend(answer["suppression_threshold"])),
+    )
 
 
 def _area(query: dict) -> tuple[list[str], list[str]]:

@@ -115,8 +115,9 @@ def test_csv_and_xlsx_read_back_equal_to_the_json(coordinator, kalmar):
     workbook = load_workbook(
         io.BytesIO(coordinator.get("/statistik/indikatorer.xlsx", query_string=PERIOD).get_data())
     )
-    assert len(workbook.worksheets) == len(answer["tables"])
-    for table, worksheet in zip(answer["tables"], workbook.worksheets, strict=True):
+    # One sheet per table, then the one saying what it covers (test_the_workbook_says_what_it_covers).
+    assert len(workbook.worksheets) == len(answer["tables"]) + 1
+    for table, worksheet in zip(answer["tables"], workbook.worksheets[:-1], strict=True):
         sheet = [[cell_value(cell) for cell in line] for line in worksheet.iter_rows(values_only=True)]
         table_keys = [column["key"] for column in table["columns"]]
         want = [[column["label"] for column in table["columns"]]]
@@ -665,6 +666,7 @@ def test_attendance_compared_year_on_year_has_a_period_column_on_every_output(co
                 "Ledtider (dagar)",
                 "Erbjudna SIP och uppföljningar",
                 "Närvaro per organisationstyp",
+                "Om rapporten",
             ],
         ),
         (
@@ -674,6 +676,7 @@ def test_attendance_compared_year_on_year_has_a_period_column_on_every_output(co
                 "Lead times (days)",
                 "Offered SIPs and follow-ups",
                 "Attendance per organisation…",
+                "About the report",
             ],
         ),
     ],
@@ -689,7 +692,23 @@ def test_the_workbooks_sheets_are_named_by_the_tables_titles(coordinator, kalmar
         io.BytesIO(coordinator.get("/statistik/indikatorer.xlsx", query_string=params).get_data())
     )
     assert workbook.sheetnames == names
-    assert all(title.startswith(name.rstrip("…")) for name, title in zip(names, titles, strict=True))
+    assert all(title.startswith(name.rstrip("…")) for name, title in zip(names[:-1], titles, strict=True))
+
+
+def test_the_workbook_says_what_it_covers(coordinator, kalmar):
+    """A workbook passed on (or renamed) still says its area, SIP code, period and what "<5" and ".." mean,
+    as the quarterly report's first lines do: its last sheet, and its title and subject."""
+    workbook = load_workbook(
+        io.BytesIO(coordinator.get("/statistik/indikatorer.xlsx", query_string=PERIOD).get_data())
+    )
+    about = [line[0] for line in workbook["Om rapporten"].iter_rows(values_only=True)]
+    period = f"{PERIOD['from']} – {PERIOD['to']}"
+    assert about[0] == "SIP-statistik: Kalmar län"
+    assert about[1:4] == ["Område: Kalmar län (08)", "SIP-koder: alla", period]
+    assert "Antal på 1 till 4 personer visas som ”<5”." in about
+    assert any(str(line).startswith("”..” är dolt:") for line in about)
+    assert workbook.properties.title == "SIP-statistik: Kalmar län"
+    assert period in workbook.properties.subject
 
 
 def test_a_sheet_name_is_one_excel_accepts_and_unlike_the_others():
