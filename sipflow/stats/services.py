@@ -1485,6 +1485,7 @@ class _Labeller:
         # A compared period's rows carry the year it ends in (a key: the periods never share one).
         periods = query.periods() if query is not None else []
         self.periods = {end.year: period_label(start, end) for start, end in periods}
+        self.part_quarters = _part_quarters(periods)
 
     def label(self, name: str, value) -> str:
         if value is None or value == NOT_APPLICABLE:
@@ -1501,7 +1502,11 @@ class _Labeller:
             return self.periods.get(value, str(value))
         if name == "quarter":
             # "2026 Q1"; Swedish "2026 K1" (kvartal).
-            return str(_l("%(year)s Q%(quarter)s", year=int(value) // 10, quarter=int(value) % 10))
+            quarter = str(_l("%(year)s Q%(quarter)s", year=int(value) // 10, quarter=int(value) % 10))
+            if int(value) in self.part_quarters:
+                # A period from February counts only February and March of its first quarter: said so.
+                return str(_l("%(period)s (part)", period=quarter))
+            return quarter
         if name == "sex":
             return str(SEX_LABELS.get(value, SEX_LABELS["unknown"]))
         if name == "age_band" and value == AGE_UNKNOWN:
@@ -1511,6 +1516,18 @@ class _Labeller:
         if name == "organisation_kind":
             return str(ORGANISATION_KIND_LABELS.get(value, value))
         return str(value)
+
+
+def _part_quarters(periods: list[tuple[date, date]]) -> set[int]:
+    """The quarters (20261: 2026 Q1) the periods count only some months of: the first and the last of a
+    period that does not begin and end with a quarter."""
+    part = set()
+    for start, end in periods:
+        if start.month % 3 != 1:
+            part.add(start.year * 10 + (start.month - 1) // 3 + 1)
+        if end.month % 3 != 0:
+            part.add(end.year * 10 + (end.month - 1) // 3 + 1)
+    return part
 
 
 def _partial_counties(municipalities, query: StatsQuery) -> dict[str, list[str]]:

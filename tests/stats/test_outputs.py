@@ -995,3 +995,14 @@ def test_the_quarterly_pdf_says_what_its_marks_mean_as_the_page_does(coordinator
     for sentence in legend:
         assert sentence.replace("<", "&lt;") in page
         assert sentence in text, sentence
+
+
+def test_a_quarter_the_period_counts_only_in_part_says_so(coordinator, kalmar):
+    """February to April by quarter counts two months of Q1 and one of Q2: neither row may read as the
+    whole quarter; a period of whole quarters has no such mark."""
+    answer = json_answer(coordinator, **{"from": "2026-02-01", "to": "2026-04-30", "by": "quarter"})
+    rows = next(t for t in answer["tables"] if t["key"] == "meetings")["rows"]
+    assert [row["quarter"] for row in rows] == ["2026 K1 (del)", "2026 K2 (del)"]
+    answer = json_answer(coordinator, by="quarter")
+    whole = next(t for t in answer["tables"] if t["key"] == "meetings")["rows"]
+    assert [row["quarter"] for row in whole] == ["2026 K1"]
