@@ -12,10 +12,11 @@ organisations and units only; the command line (actor None) and a national admin
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from datetime import datetime
 
 from sqlalchemy import tuple_
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from sipflow.admin.changes import check_form_version, record_change, stale_form
 from sipflow.admin.regions import admin_region, check_organisation_change, check_unit_change, region_filter
@@ -221,12 +222,14 @@ def clean_unit(
     hsa_id: str | None,
     unit_id: int | None = None,
     organisation_id: int | None = None,
+    released: Collection[int] = (),
 ) -> dict:
     """Check a unit's fields (every refusal at once); an HSA-id another unit holds is refused, and so is
-    a name another active unit of organisation_id has (pickers could not tell the two apart)."""
+    a name another active unit of organisation_id has (pickers could not tell the two apart), but for the
+    units of released: the same change renames them (an import's file), so their present names are free."""
     name, kind, email, hsa_id = every_refusal(
         (
-            lambda: _free_unit_name(session, name, organisation_id, unit_id),
+            lambda: _free_unit_name(session, name, organisation_id, unit_id, released),
             lambda: _unit_kind(kind),
             lambda: clean_email(email),
             lambda: _free_hsa_id(session, hsa_id, unit_id),
@@ -263,16 +266,23 @@ def unit_name_key(name: str) -> str:
 
 
 def _free_unit_name(
-    session: Session, value: str | None, organisation_id: int | None, unit_id: int | None
+    session: Session,
+    value: str | None,
+    organisation_id: int | None,
+    unit_id: int | None,
+    released: Collection[int] = (),
 ) -> str:
-    """A clean unit name no other active unit of the organisation has (None: an organisation not yet made)."""
+    """A clean unit name no other active unit of the organisation has (None: an organisation not yet made),
+    the units of released left out (their names are changing too)."""
     name = clean_name(value)
     if organisation_id is None:
         return name
     # Compared here, not in SQL: SQLite folds ASCII case only ("Ö", "ö"); an organisation has few units.
     others = session.exec(
         select(Unit.name).where(
-            Unit.organisation_id == organisation_id, Unit.active, Unit.id != (unit_id or 0)
+            Unit.organisation_id == organisation_id,
+            Unit.active,
+            col(Unit.id).not_in([unit_id or 0, *released]),
         )
     ).all()
     if unit_name_key(name) in {unit_name_key(other) for other in others}:
@@ -477,9 +487,10 @@ def create_unit(
     email: str | None = None,
     hsa_id: str | None = None,
     now: datetime,
+    released: Collection[int] = (),
 ) -> Unit:
     """Create a unit of an active organisation of the actor's region under a key no other unit has; logged
-    as unit.create."""
+    as unit.create. released: units the same change renames (clean_unit)."""
     check_unit_change(admin_region(session, actor), organisation)
     check_active(organisation, "organisation_id")
     key, values = every_refusal(
@@ -493,6 +504,7 @@ def create_unit(
                 email=email,
                 hsa_id=hsa_id,
                 organisation_id=organisation.id,
+                released=released,
             ),
         )
     )
@@ -516,11 +528,13 @@ def edit_unit(
     hsa_id: str | None,
     now: datetime,
     expected_version: int | None = None,
+    released: Collection[int] = (),
 ) -> bool:
     """Change a unit's name, kind, health care, mailbox and HSA-id (never its key or organisation), a unit of
     the actor's region.
 
     expected_version: the row_version the edit form was read at; one changed since raises StaleForm.
+    released: units the same change renames (clean_unit).
     """
     check_unit_change(admin_region(session, actor), session.get(Organisation, unit.organisation_id))
     check_form_version(unit, expected_version)
@@ -533,6 +547,7 @@ def edit_unit(
         hsa_id=hsa_id,
         unit_id=unit.id,
         organisation_id=unit.organisation_id,
+        released=released,
     )
     mailbox = unit.email
     if not _edit(session, actor, unit, values, expected_version, "unit.edit", now=now):

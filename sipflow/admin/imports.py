@@ -464,6 +464,8 @@ class ImportReport:
     planned: list[Planned] = field(default_factory=list)
     errors: list[LineError] = field(default_factory=list)
     applied: bool = False
+    # Units of sipflow the file renames: their present names are free for the file's other lines.
+    released_unit_ids: frozenset[int] = frozenset()
 
     def of(self, outcome: str) -> list[Planned]:
         """The planned lines with that outcome, in file order."""
@@ -756,6 +758,15 @@ class _Planner:
         self.orgs = self._existing(Organisation, Organisation.key, by_record["organisation"], "key")
         self.orgs.update(self._existing(Organisation, Organisation.key, by_record["unit"], "organisation"))
         self.units = self._existing(Unit, Unit.key, by_record["unit"], "key")
+        # A clinic split in two, two names swapped: the file's end state counts, so a unit the file renames
+        # gives up its present name to the file's other lines (a unit that keeps its name still holds it).
+        self.report.released_unit_ids = frozenset(
+            unit.id
+            for _, row in by_record["unit"]
+            if (unit := self.units.get(row["key"].lower())) is not None
+            and row["name"].strip()
+            and directory.unit_name_key(row["name"]) != directory.unit_name_key(unit.name)
+        )
         self.units.update(self._existing(Unit, Unit.key, by_record["user"], "unit"))
         usernames = {r["key"].lower() for _, r in by_record["user"] if r["key"]}
         # The existing users of the file's usernames and their units: one of the region is left alone, one
@@ -957,6 +968,7 @@ class _Planner:
                 hsa_id=row["hsa_id"],
                 unit_id=unit.id if unit is not None else None,
                 organisation_id=organisation.id if organisation is not None else None,
+                released=self.report.released_unit_ids,
             )
         except InvalidInput as error:
             raise _refuse(error) from None
@@ -1223,11 +1235,19 @@ def _apply(session: Session, report: ImportReport, *, actor: User | None, now: d
                     or session.exec(select(Organisation).where(Organisation.key == org_key)).one()
                 )
                 units[planned.key] = directory.create_unit(
-                    session, actor, organisation, key=planned.key, now=now, **values
+                    session,
+                    actor,
+                    organisation,
+                    key=planned.key,
+                    now=now,
+                    released=report.released_unit_ids,
+                    **values,
                 )
             elif planned.outcome == CHANGE:
                 unit = session.exec(select(Unit).where(Unit.key == planned.key)).one()
-                directory.edit_unit(session, actor, unit, now=now, **values)
+                directory.edit_unit(
+                    session, actor, unit, now=now, released=report.released_unit_ids, **values
+                )
         invited = [p for p in report.created if p.record == "user"]
         new = []
         for planned in invited:

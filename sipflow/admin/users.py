@@ -49,6 +49,7 @@ from sipflow.security.password_links import (
     LIFETIME_KEYS,
     RESET,
     end_unused_links,
+    has_chosen_password,
     issue_link,
     issue_links,
     unusable_password_hash,
@@ -654,13 +655,17 @@ def update_user(
 
 
 def send_reset_link(session: Session, actor: User, user: User, *, now: datetime) -> None:
-    """Queue an e-mail with a set-password link (reset) to user; the administrator never sees a password."""
+    """Queue an e-mail with a set-password link to user; the administrator never sees a password.
+
+    A user who has not chosen a password yet (their invitation expired unused) gets the invitation again,
+    with their username and the invitation's lifetime; anyone else a reset.
+    """
     _require_manageable(session, actor, user)
     if not user.email:
         raise InvalidInput(_l("The user has no e-mail address: add one first."), field="email")
     if not user.active:
         raise Conflict(_l("The account is disabled: enable it first."))
-    _send_link(session, actor, user, purpose=RESET, now=now)
+    _send_link(session, actor, user, purpose=RESET if has_chosen_password(user) else INVITE, now=now)
 
 
 def _send_link(session: Session, actor: User | None, user: User, *, purpose: str, now: datetime) -> None:

@@ -50,6 +50,7 @@ from sipflow.people.models import Person, User
 from sipflow.people.services import IDENTIFIER_KIND_LABELS, ParticularsChanged, particulars_digest
 from sipflow.routing import row_id
 from sipflow.security import login_manager
+from sipflow.security.password_links import has_chosen_password
 from sipflow.translated import lazy_gettext as _l
 from sipflow.web import attach_error, workflow_registry
 
@@ -305,7 +306,13 @@ def edit_user(user_id: int):
                 return redirect(url_for("admin.edit_user", user_id=user.id))
     every_county = bool(queries.coordinators_of_every_county(db, [user]))
     return render_template(
-        "admin/user_form.html", form=form, user=user, errors=top, every_county=every_county
+        "admin/user_form.html",
+        form=form,
+        user=user,
+        errors=top,
+        every_county=every_county,
+        # Never chose a password (the invitation expired unused): the link sent is the invitation again.
+        invited_only=not has_chosen_password(user),
     ), status
 
 
@@ -316,7 +323,9 @@ def reset_password(user_id: int):
     _change_user(
         user,
         users_service.send_reset_link,
-        _l("A link to choose a new password is on its way to %(name)s.", name=user.display_name),
+        _l("A link to choose a new password is on its way to %(name)s.", name=user.display_name)
+        if has_chosen_password(user)
+        else _l("A new invitation is on its way to %(name)s.", name=user.display_name),
     )
     return redirect(url_for("admin.edit_user", user_id=user.id))
 

@@ -51,6 +51,7 @@ from sipflow.meetings.booking import MEETING_DAY_OFF, booking_day_refusal, same_
 from sipflow.meetings.services import COMMENT_MAX
 from sipflow.translated import REQUIRED
 from sipflow.translated import lazy_gettext as _l
+from sipflow.translated import lazy_pgettext as _lp
 
 ANSWER_LABELS = {
     "ACCEPTED": _l("Yes, I will come"),
@@ -61,7 +62,8 @@ PARTSTAT_LABELS = {
     "NEEDS-ACTION": _l("Not answered"),
     "ACCEPTED": _l("Accepted"),
     "TENTATIVE": _l("Maybe"),
-    "DECLINED": _l("Declined"),
+    # Not the consent's "Declined" ("Nekat"): an invitee who cannot come has "tackat nej", as Outlook says.
+    "DECLINED": _lp("invitation answer", "Declined"),
 }
 ANSWER_MODE_LABELS = {"on_site": _l("On site"), "video": _l("By video"), "phone": _l("By phone")}
 # The day the times of a booking are placed on to ask the service about them when the form refused a date

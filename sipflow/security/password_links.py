@@ -63,6 +63,11 @@ def unusable_password_hash() -> str:
     return UNUSABLE_PREFIX + secrets.token_hex(16)
 
 
+def has_chosen_password(user: User) -> bool:
+    """False while the user has not yet chosen a password (invited, the link not used)."""
+    return not user.password_hash.startswith(UNUSABLE_PREFIX)
+
+
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode("ascii")).hexdigest()
 

@@ -113,6 +113,27 @@ def test_a_used_link_and_a_replaced_link_no_longer_work(app, client, db_session,
     assert again.status_code == 410 and "redan använts" in text_of(again)
 
 
+def test_a_new_link_for_a_user_whose_invitation_expired_unused_is_the_invitation_again(
+    client, db_session, admin, parties, now
+):
+    # Go-live week: an imported user back from leave finds the 72-hour invitation expired and asks for a new
+    # one. They never had a password: the administrator's link is the invitation again (their username,
+    # 72 hours), not a 2-hour reset "to choose a new password" that expires again before they open it.
+    user = _invite(db_session, admin, parties.municipality, now)
+    later = now + timedelta(days=4)
+    with unit_of_work(db_session):
+        users.send_reset_link(db_session, admin, db_session.get(User, user.id), now=later)
+    mail = outbox(db_session)[1]
+    body = body_of(mail)
+    assert mail.subject == "Ditt konto i SIP"
+    assert "nils.nyberg" in body and "72 timmar" in body and "nytt lösenord" not in body
+    assert set_password(client, link_path(body)).status_code == 302
+    # Once they have a password, the administrator's link is a reset again.
+    with unit_of_work(db_session):
+        users.send_reset_link(db_session, admin, db_session.get(User, user.id), now=later)
+    assert outbox(db_session)[2].subject == "Välj ett nytt lösenord för SIP"
+
+
 def test_a_reset_link_sets_a_new_password_and_ends_every_other_session(
     app, client, db_session, admin, parties, now
 ):

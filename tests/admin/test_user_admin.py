@@ -189,6 +189,32 @@ def test_a_reset_link_goes_by_mail_and_the_administrator_never_sees_it(as_admin,
     assert [c.action for c in _changes(db_session)] == ["user.reset_link"]
 
 
+def test_a_user_who_never_chose_a_password_is_sent_the_invitation_again_and_the_page_says_so(
+    as_admin, db_session, parties
+):
+    # The import invited them; the link expired before they used it. The page offers the invitation again,
+    # and says that is what went, not a link "to choose a new password" they never had.
+    _invite_form(
+        as_admin,
+        username="nils.nyberg",
+        display_name="Nils Nyberg",
+        email="nils@vaxjo.example.se",
+        unit_id=str(parties.municipality.id),
+        roles="staff",
+    )
+    user = _user_named(db_session, "nils.nyberg")
+    page = text_of(as_admin.get(f"/admin/users/{user.id}"))
+    assert "Skicka inbjudan igen" in page and "Skicka en länk för att välja nytt lösenord" not in page
+    response = _post(as_admin, f"/admin/users/{user.id}/reset-password")
+    page = text_of(as_admin.get(response.headers["Location"]))
+    assert "En ny inbjudan är på väg till Nils Nyberg." in page
+    assert outbox(db_session)[-1].subject == "Ditt konto i SIP"
+    # A user with a password of their own is offered, and sent, a new password's link as before.
+    known = parties.municipality_user
+    page = text_of(as_admin.get(f"/admin/users/{known.id}"))
+    assert "Skicka en länk för att välja nytt lösenord" in page and "Skicka inbjudan igen" not in page
+
+
 # --- The region boundary -----------------------------------------------------------------------------------
 
 

@@ -79,6 +79,27 @@ def test_the_link_shows_the_meeting_without_the_person_and_takes_a_yes(app, clie
     assert (saved.partstat, saved.answer_mode, saved.comment) == ("DECLINED", None, "Blev sjuk")
 
 
+def test_a_no_is_said_tackat_nej_as_swedish_calendars_say_it_on_the_answer_and_case_pages(
+    app, client, db_session, ready, book, parties
+):
+    # "Nekat" is a consent refused; an invitee who cannot come has "tackat nej" (Outlook's word too).
+    from webkit import login
+
+    meeting = book()
+    path = link_path(app, meeting, invitation_of(db_session, meeting, ready.relative))
+    response = answer(client, path, partstat="DECLINED", comment="Bortrest")
+    assert "Tack, ditt svar är sparat: Tackat nej." in text_of(response)
+    assert "Ditt svar hittills: Tackat nej." in text_of(client.get(path))
+    staff = type(client)(app, app.response_class, use_cookies=True)
+    login(staff, parties.region_user.username)
+    case_page = text_of(staff.get(f"/cases/{ready.case.uid}"))
+    meeting_page = text_of(staff.get(f"/cases/{ready.case.uid}/meetings/{meeting.id}"))
+    for page in (case_page, meeting_page):
+        assert "Tackat nej" in page and "Nekat" not in page
+    english = text_of(client.get(f"{path}?lang=en"))
+    assert "Your answer so far: Declined." in english
+
+
 def test_yes_without_a_way_of_taking_part_is_an_error_beside_the_field(app, client, db_session, ready, book):
     meeting = book()
     invitation = invitation_of(db_session, meeting, ready.relative)

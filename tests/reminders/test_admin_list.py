@@ -34,6 +34,20 @@ def test_the_list_names_each_sip_by_its_reference_not_its_internal_id(
         assert private not in page
 
 
+def test_the_time_column_says_when_a_reminder_goes_not_a_deadline_to_meet(
+    client, db_session, make_user, parties, book, ready
+):
+    # "Klart senast" (done by) is a deadline's word, the Att göra list's: a reminder is not something to get
+    # done by then, it is sent then ("Möte i morgon" at 10:00 the day before).
+    book()
+    admin = make_user(parties.region, roles="admin")
+    login(client, admin.username)
+    page = client.get("/admin/reminders/").get_data(as_text=True)
+    assert '<th scope="col">Skickas</th>' in page and "Klart senast" not in page
+    english = client.get("/admin/reminders/?lang=en").get_data(as_text=True)
+    assert '<th scope="col">Goes out</th>' in english
+
+
 def _other_admin(make_unit, make_user, county_code):
     """The administrator of an organisation of county_code (None: a national organisation, no county)."""
     return make_user(make_unit("other", "Annan", county_code=county_code), roles="admin")
