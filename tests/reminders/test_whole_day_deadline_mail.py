@@ -29,3 +29,5 @@ def test_the_follow_up_reminder_says_the_day_it_falls_on(
     assert today, bodies
     said = format_date(to_local(follow_up).date(), "d MMMM y", locale="sv") + "."
     assert all(said in body and "23:59" not in body for body in today), today
+    # The deadline's name from the workflow file, quoted: not "Tidsfristen Uppföljning i en SIP".
+    assert all("Tidsfristen ”Uppföljning” i en SIP går ut i dag" in body for body in today), today
