@@ -21,13 +21,17 @@ def _plan_of(db_session, statement) -> str:
     return "\n".join(row[0] for row in connection.exec_driver_sql("EXPLAIN " + sql).all())
 
 
+def _the_list_as_admin(client, make_user, parties, book) -> str:
+    """The reminders list as the region's administrator sees it once a meeting is booked."""
+    book()
+    login(client, make_user(parties.region, roles="admin").username)
+    return client.get("/admin/reminders/").get_data(as_text=True)
+
+
 def test_the_list_names_each_sip_by_its_reference_not_its_internal_id(
     client, db_session, make_user, parties, book, ready
 ):
-    book()
-    admin = make_user(parties.region, roles="admin")
-    login(client, admin.username)
-    page = client.get("/admin/reminders/").get_data(as_text=True)
+    page = _the_list_as_admin(client, make_user, parties, book)
     assert f'<td class="mono">{ready.case.reference}</td>' in page
     assert f'<td class="mono">{ready.case.id}</td>' not in page
     for private in (ready.relative.name, "Andersson"):
@@ -39,10 +43,7 @@ def test_the_time_column_says_when_a_reminder_goes_not_a_deadline_to_meet(
 ):
     # "Klart senast" (done by) is a deadline's word, the Att göra list's: a reminder is not something to get
     # done by then, it is sent then ("Möte i morgon" at 10:00 the day before).
-    book()
-    admin = make_user(parties.region, roles="admin")
-    login(client, admin.username)
-    page = client.get("/admin/reminders/").get_data(as_text=True)
+    page = _the_list_as_admin(client, make_user, parties, book)
     assert '<th scope="col">Skickas</th>' in page and "Klart senast" not in page
     english = client.get("/admin/reminders/?lang=en").get_data(as_text=True)
     assert '<th scope="col">Goes out</th>' in english
