@@ -147,13 +147,15 @@ def clean_organisation(
     county_code: str | None,
     municipality_code: str | None,
     organisation: Organisation | None = None,
+    released: Collection[int] = (),
 ) -> dict:
     """Check an organisation's fields (every refusal at once); a municipality gives its county, a region
     needs a county, and a new name another active organisation has is refused (organisation: the one being
-    changed, None for a new one)."""
+    changed, None for a new one), but for the organisations of released: the same change renames them (an
+    import's file), so their present names are free."""
     name, kind, place = every_refusal(
         (
-            lambda: _free_organisation_name(session, name, organisation),
+            lambda: _free_organisation_name(session, name, organisation, released),
             lambda: _organisation_kind(kind),
             lambda: _place(session, _text(kind), county_code, municipality_code),
         )
@@ -161,17 +163,21 @@ def clean_organisation(
     return {"name": name, "kind": kind, **place}
 
 
-def _free_organisation_name(session: Session, value: str | None, organisation: Organisation | None) -> str:
+def _free_organisation_name(
+    session: Session, value: str | None, organisation: Organisation | None, released: Collection[int] = ()
+) -> str:
     """A clean organisation name no other active organisation has, compared as unit names are: every picker
     of a unit groups the units under their organisation's name, and two alike could not be told apart. An
-    organisation keeping its name is not asked (one made before this rule keeps its twin's name)."""
+    organisation keeping its name is not asked (one made before this rule keeps its twin's name); the
+    organisations of released are left out (their names are changing too)."""
     name = clean_name(value)
     if organisation is not None and unit_name_key(organisation.name) == unit_name_key(name):
         return name
     # Compared here, not in SQL: SQLite folds ASCII case only ("Ö", "ö"); a county has a few hundred.
     others = session.exec(
         select(Organisation.key, Organisation.name).where(
-            Organisation.active, Organisation.id != (organisation.id if organisation is not None else 0)
+            Organisation.active,
+            col(Organisation.id).not_in([organisation.id if organisation is not None else 0, *released]),
         )
     ).all()
     for key, other in others:
@@ -391,14 +397,20 @@ def create_organisation(
     county_code: str | None = None,
     municipality_code: str | None = None,
     now: datetime,
+    released: Collection[int] = (),
 ) -> Organisation:
     """Create an organisation under a key no other organisation has, in the actor's region; logged as
-    organisation.create."""
+    organisation.create. released: organisations the same change renames (clean_organisation)."""
     key, values = every_refusal(
         (
             lambda: _free_key(session, Organisation, key, _l("Another organisation has this key.")),
             lambda: clean_organisation(
-                session, name=name, kind=kind, county_code=county_code, municipality_code=municipality_code
+                session,
+                name=name,
+                kind=kind,
+                county_code=county_code,
+                municipality_code=municipality_code,
+                released=released,
             ),
         )
     )
@@ -426,11 +438,13 @@ def edit_organisation(
     municipality_code: str | None = None,
     now: datetime,
     expected_version: int | None = None,
+    released: Collection[int] = (),
 ) -> bool:
     """Change an organisation's name, kind, county and municipality (never its key), kept in the actor's
     region; True if changed.
 
     expected_version: the row_version the edit form was read at; one changed since raises StaleForm.
+    released: organisations the same change renames (clean_organisation).
     """
     region = admin_region(session, actor)
     check_organisation_change(region, organisation, county_code=organisation.county_code)
@@ -442,6 +456,7 @@ def edit_organisation(
         county_code=county_code,
         municipality_code=municipality_code,
         organisation=organisation,
+        released=released,
     )
     check_organisation_change(
         region,

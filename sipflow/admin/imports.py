@@ -464,8 +464,9 @@ class ImportReport:
     planned: list[Planned] = field(default_factory=list)
     errors: list[LineError] = field(default_factory=list)
     applied: bool = False
-    # Units of sipflow the file renames: their present names are free for the file's other lines.
+    # Units and organisations of sipflow the file renames: their present names are free for its other lines.
     released_unit_ids: frozenset[int] = frozenset()
+    released_organisation_ids: frozenset[int] = frozenset()
 
     def of(self, outcome: str) -> list[Planned]:
         """The planned lines with that outcome, in file order."""
@@ -756,17 +757,13 @@ class _Planner:
         by_record = {record: [r for r in rows if r[1]["record"].lower() == record] for record in RECORDS}
         self.by_record = by_record
         self.orgs = self._existing(Organisation, Organisation.key, by_record["organisation"], "key")
+        # A clinic split in two, two names swapped: the file's end state counts, so a unit (organisation)
+        # the file renames gives up its present name to the file's other lines (one that keeps its name
+        # still holds it).
+        self.report.released_organisation_ids = _renamed(self.orgs, by_record["organisation"])
         self.orgs.update(self._existing(Organisation, Organisation.key, by_record["unit"], "organisation"))
         self.units = self._existing(Unit, Unit.key, by_record["unit"], "key")
-        # A clinic split in two, two names swapped: the file's end state counts, so a unit the file renames
-        # gives up its present name to the file's other lines (a unit that keeps its name still holds it).
-        self.report.released_unit_ids = frozenset(
-            unit.id
-            for _, row in by_record["unit"]
-            if (unit := self.units.get(row["key"].lower())) is not None
-            and row["name"].strip()
-            and directory.unit_name_key(row["name"]) != directory.unit_name_key(unit.name)
-        )
+        self.report.released_unit_ids = _renamed(self.units, by_record["unit"])
         self.units.update(self._existing(Unit, Unit.key, by_record["user"], "unit"))
         usernames = {r["key"].lower() for _, r in by_record["user"] if r["key"]}
         # The existing users of the file's usernames and their units: one of the region is left alone, one
@@ -910,6 +907,7 @@ class _Planner:
                 county_code=row["county"],
                 municipality_code=row["municipality"],
                 organisation=existing,
+                released=self.report.released_organisation_ids,
             )
         except InvalidInput as error:
             raise _refuse(error) from None
@@ -1205,6 +1203,17 @@ class _ApplyRefused(Exception):
         self.error = error
 
 
+def _renamed(existing: dict, lines) -> frozenset[int]:
+    """The ids of the rows of existing (by lower-case key) that the file's lines give another name."""
+    return frozenset(
+        row.id
+        for _, line in lines
+        if (row := existing.get(line["key"].lower())) is not None
+        and line["name"].strip()
+        and directory.unit_name_key(line["name"]) != directory.unit_name_key(row.name)
+    )
+
+
 def _apply(session: Session, report: ImportReport, *, actor: User | None, now: datetime) -> None:
     """Write what the report plans; _ApplyRefused names the line a service refused (taken since the check)."""
     planned = None
@@ -1216,13 +1225,20 @@ def _apply(session: Session, report: ImportReport, *, actor: User | None, now: d
             values = planned.values
             if planned.outcome == CREATE:
                 organisations[planned.key] = directory.create_organisation(
-                    session, actor, key=planned.key, now=now, **values
+                    session,
+                    actor,
+                    key=planned.key,
+                    now=now,
+                    released=report.released_organisation_ids,
+                    **values,
                 )
                 continue
             organisation = session.exec(select(Organisation).where(Organisation.key == planned.key)).one()
             organisations[planned.key] = organisation
             if planned.outcome == CHANGE:
-                directory.edit_organisation(session, actor, organisation, now=now, **values)
+                directory.edit_organisation(
+                    session, actor, organisation, now=now, released=report.released_organisation_ids, **values
+                )
         units: dict[str, Unit] = {}
         for planned in report.planned:
             if planned.record != "unit":

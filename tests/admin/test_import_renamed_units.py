@@ -1,6 +1,6 @@
-"""A county's second import that renames a unit and gives its old name to another: a clinic split in two (the
-old one renamed, a new one taking the name), or two units' names swapped. The file's end state is what
-counts: a name is taken only by a unit that keeps it."""
+"""A county's second import that renames a unit (or an organisation) and gives its old name to another: a
+clinic split in two (the old one renamed, a new one taking the name), or two units' names swapped. The file's
+end state is what counts: a name is taken only by a unit (an organisation) that keeps it."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from sqlmodel import select
 
 from sipflow.admin import imports
 from sipflow.db import unit_of_work
-from sipflow.people.models import Unit
+from sipflow.people.models import Organisation, Unit
 
 pytestmark = pytest.mark.usefixtures("frozen_clock")
 
@@ -69,3 +69,24 @@ def test_a_name_a_unit_keeps_is_still_refused(db_session, app_ctx, now):
     report = run(db_session, now, clash)
     assert [(e.line, e.column) for e in report.errors] == [(4, "name")]
     assert names(db_session) == {"vc-teleborg": "Vårdcentralen Teleborg", "psyk": "Psykiatrimottagningen"}
+
+
+def test_an_organisation_renamed_gives_its_name_to_another_in_the_same_file(db_session, app_ctx, now):
+    """A merger: the old "Vårdbolaget" becomes "Vårdbolaget Syd" and a new organisation takes the name."""
+    old = "organisation;vb;Vårdbolaget;other;;;07;;;;;;"
+    assert run(db_session, now, csv_of(ORG, old)).errors == []
+    merged = csv_of(
+        ORG,
+        "organisation;vb-ny;Vårdbolaget;other;;;07;;;;;;",
+        "organisation;vb;Vårdbolaget Syd;other;;;07;;;;;;",
+    )
+    dry = run(db_session, now, merged, apply=False)
+    assert dry.errors == [] and [p.key for p in dry.created] == ["vb-ny"]
+    report = run(db_session, now, merged)
+    assert report.errors == [] and report.applied
+    db_session.expire_all()
+    named = {o.key: o.name for o in db_session.exec(select(Organisation)).all()}
+    assert named["vb"] == "Vårdbolaget Syd" and named["vb-ny"] == "Vårdbolaget"
+    # A name an organisation keeps stays taken.
+    clash = csv_of(ORG, "organisation;vb-tre;Vårdbolaget Syd;other;;;07;;;;;;")
+    assert [(e.line, e.column) for e in run(db_session, now, clash).errors] == [(3, "name")]
