@@ -866,6 +866,8 @@ def _dispatch_one(session: Session, registry, reminder: Reminder, *, now: dateti
     reason = skip_reason(session, workflow, case, reminder, now)
     if reason == SKIP_NOT_COVERED and _to_starter_instead(session, case, reminder, now):
         reason = None
+    if reason is None:
+        _past_a_disabled_account(session, reminder)
     recipients = _recipients(session, reminder) if reason is None else []
     if isinstance(recipients, str):
         reason = recipients  # everyone it would reach has the same reminder already (or by name)
@@ -931,6 +933,19 @@ def _to_starter_instead(session: Session, case: SipCase, reminder: Reminder, now
     reminder.recipient_user_id, reminder.recipient_unit_id = None, unit_id
     reminder.recipient_address = None
     return True
+
+
+def _past_a_disabled_account(session: Session, reminder: Reminder) -> None:
+    """Point a deadline's reminder to a staff member whose account is disabled (on leave) at their unit,
+    each of its active staff, as their invitations go to the unit's mailbox then: a deadline must not pass
+    unheard. The row then names its real recipient. Any other reminder stays (undeliverable)."""
+    if reminder.deadline_id is None or reminder.recipient_user_id is None:
+        return
+    user = session.get(User, reminder.recipient_user_id)
+    if user is None or user.active or user.unit_id is None:
+        return
+    reminder.recipient_user_id, reminder.recipient_unit_id = None, user.unit_id
+    reminder.recipient_address = None
 
 
 def _user_sees_case(session: Session, case: SipCase, user_id: int, now: datetime) -> bool:
