@@ -23,11 +23,13 @@ from flask_babel import gettext as _
 from sqlmodel import Session, col, select
 
 from sipflow.cases.models import SipCase
+from sipflow.clock import now_utc
 from sipflow.i18n import known_language
 from sipflow.meetings.models import Invitation, Meeting
 from sipflow.notifications.models import OutboxMessage
 from sipflow.notifications.outbox import enqueue, sender
-from sipflow.people.models import User
+from sipflow.people.models import Unit, User
+from sipflow.security import access
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +45,29 @@ class NoMailbox(Exception):
 
 
 def human_mailbox(session: Session, meeting: Meeting | None) -> str | None:
-    """Where a person's plain reply about meeting should go: SIPFLOW_REPLY_TO, else the booker's address."""
-    return staff_mailbox(session, meeting.booked_by_user_id if meeting is not None else None)
+    """Where a person's plain reply about meeting should go: SIPFLOW_REPLY_TO, else the booker's address
+    (while the booker still sees the SIP: booker_of)."""
+    if current_app.config["REPLY_TO"]:
+        return current_app.config["REPLY_TO"]
+    booker = booker_of(session, meeting)
+    return staff_mailbox(session, booker.id if booker is not None else None)
+
+
+def booker_of(session: Session, meeting: Meeting | None) -> User | None:
+    """Who booked meeting, while their organisation (their unit's) still sees its SIP; None once an
+    administrator has moved them to a unit of an organisation that does not: a reply about the SIP, which
+    may tell of health, must not reach them, nor their mail speak for their new organisation."""
+    if meeting is None or meeting.booked_by_user_id is None:
+        return None
+    user = session.get(User, meeting.booked_by_user_id)
+    unit = session.get(Unit, user.unit_id) if user is not None and user.unit_id is not None else None
+    if unit is None:
+        return None
+    case = session.get(SipCase, meeting.case_id)
+    if unit.organisation_id == case.initiating_organisation_id:
+        return user  # the initiating organisation always sees its SIP (access.visible_cases_clause)
+    seeing = access.organisations_seeing_case(session, case, now=now_utc())
+    return user if unit.organisation_id in seeing else None
 
 
 def staff_mailbox(session: Session, user_id: int | None) -> str | None:

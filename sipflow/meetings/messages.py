@@ -20,7 +20,7 @@ from sqlmodel import Session, select
 from sipflow.cases.models import Participant, SipCase
 from sipflow.clock import STOCKHOLM
 from sipflow.i18n import DEFAULT_LOCALE, MAIL_MOMENT_PATTERNS, language_or_default
-from sipflow.meetings.forwarding import human_mailbox
+from sipflow.meetings.forwarding import booker_of, human_mailbox
 from sipflow.meetings.ical import CalendarAttendee, CalendarEvent, cancel_ics, request_ics, withdraw_ics
 from sipflow.meetings.mime import calendar_message
 from sipflow.meetings.models import Invitation, Meeting
@@ -121,8 +121,8 @@ def _staff_attendees(session: Session, meeting: Meeting) -> dict[int, CalendarAt
 def booking_organisation(session: Session, meeting: Meeting) -> str | None:
     """The name of the organisation that booked meeting (not its unit's: see _staff_attendees), which its
     mail speaks for (notifications.outbox.sender)."""
-    user = session.get(User, meeting.booked_by_user_id) if meeting.booked_by_user_id else None
-    unit = session.get(Unit, user.unit_id) if user is not None and user.unit_id else None
+    user = booker_of(session, meeting)
+    unit = session.get(Unit, user.unit_id) if user is not None else None
     organisation = session.get(Organisation, unit.organisation_id) if unit is not None else None
     return organisation.name if organisation is not None else None
 

@@ -864,8 +864,10 @@ def _dispatch_one(session: Session, registry, reminder: Reminder, *, now: dateti
     if for_unit_address(reminder):
         reminder.recipient_address = _unit_address_now(session, reminder)
     reason = skip_reason(session, workflow, case, reminder, now)
-    if reason == SKIP_NOT_COVERED and _to_starter_instead(case, reminder):
+    if reason == SKIP_NOT_COVERED and _to_starter_instead(session, case, reminder, now):
         reason = None
+    if reason is None:
+        _past_a_disabled_account(session, reminder)
     recipients = _recipients(session, reminder) if reason is None else []
     if isinstance(recipients, str):
         reason = recipients  # everyone it would reach has the same reminder already (or by name)
@@ -902,17 +904,58 @@ def _dispatch_one(session: Session, registry, reminder: Reminder, *, now: dateti
     return SENT
 
 
-def _to_starter_instead(case: SipCase, reminder: Reminder) -> bool:
+def _to_starter_instead(session: Session, case: SipCase, reminder: Reminder, now: datetime) -> bool:
     """Point a deadline's reminder whose recipient no longer sees the SIP (the huvudansvarig organisation's
     consent ran out) at who started the case, as _responsible does before anyone holds huvudansvar: the
-    initiating organisation always sees the SIP, and a deadline must not pass unheard. The row then names
-    its real recipient. False (skip it) for any other reminder, or a case with no starter."""
-    if reminder.deadline_id is None or case.created_by_user_id is None:
+    initiating organisation always sees the SIP, and a deadline must not pass unheard. A starter who no
+    longer sees it either (an administrator moved them to another organisation's unit) is not told: the
+    initiating organisation's unit on the case is, each of its staff. The row then names its real
+    recipient. False (skip it) for any other reminder, or a case with neither."""
+    if reminder.deadline_id is None:
         return False
-    reminder.recipient_user_id = case.created_by_user_id
-    reminder.recipient_unit_id = None
+    starter = session.get(User, case.created_by_user_id) if case.created_by_user_id is not None else None
+    if starter is not None and _user_sees_case(session, case, starter.id, now):
+        reminder.recipient_user_id, reminder.recipient_unit_id = starter.id, None
+        reminder.recipient_address = None
+        return True
+    unit_id = session.exec(
+        select(Participant.unit_id)
+        .where(
+            Participant.case_id == case.id,
+            Participant.organisation_id == case.initiating_organisation_id,
+            Participant.unit_id.is_not(None),
+            Participant.active,
+        )
+        .order_by(Participant.id)
+    ).first()
+    if unit_id is None:
+        return False
+    reminder.recipient_user_id, reminder.recipient_unit_id = None, unit_id
     reminder.recipient_address = None
     return True
+
+
+def _past_a_disabled_account(session: Session, reminder: Reminder) -> None:
+    """Point a deadline's reminder to a staff member whose account is disabled (on leave) at their unit,
+    each of its active staff, as their invitations go to the unit's mailbox then: a deadline must not pass
+    unheard. The row then names its real recipient. Any other reminder stays (undeliverable)."""
+    if reminder.deadline_id is None or reminder.recipient_user_id is None:
+        return
+    user = session.get(User, reminder.recipient_user_id)
+    if user is None or user.active or user.unit_id is None:
+        return
+    reminder.recipient_user_id, reminder.recipient_unit_id = None, user.unit_id
+    reminder.recipient_address = None
+
+
+def _user_sees_case(session: Session, case: SipCase, user_id: int, now: datetime) -> bool:
+    """Whether the user's organisation (their unit's) sees the SIP at now (the access rule)."""
+    organisation_id = session.exec(
+        select(Unit.organisation_id).join(User, User.unit_id == Unit.id).where(User.id == user_id)
+    ).first()
+    return organisation_id is not None and organisation_id in access.organisations_seeing_case(
+        session, case, now=now
+    )
 
 
 def skip_reason(
