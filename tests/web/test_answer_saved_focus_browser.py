@@ -1,0 +1,35 @@
+"""The answer page on a phone, by keyboard and screen reader: once the invitee sends their answer, the page's
+message that it is saved has the focus as the page loads, so a screen reader reads it out (a role=status
+region present at load is not announced) and they know the answer went through."""
+
+from __future__ import annotations
+
+from focus import focused
+from playwright.sync_api import expect
+from test_accessibility import links_from_the_mails, site  # noqa: F401  (the live server, links to it)
+from test_browser import live_server  # noqa: F401
+
+from sipflow.clock import now_utc
+
+PHONE = {"width": 375, "height": 812}
+
+
+def test_the_saved_answer_takes_the_focus(app, site, browser):  # noqa: F811
+    answer, _personal, _reference, _mailed = links_from_the_mails(app, now_utc(), 6)
+    context = browser.new_context(
+        locale="sv-SE", timezone_id="Europe/Stockholm", viewport=PHONE, is_mobile=True, has_touch=True
+    )
+    page = context.new_page()
+    page.goto(f"{site}/answer/{answer}")
+    page.get_by_label("Ja, jag kommer").check()
+    page.get_by_label("På plats").check()
+    page.get_by_label("Kommentar (frivillig)").fill("Jag tar med min mamma.")
+    page.get_by_role("button", name="Skicka svar").focus()
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+
+    message = page.get_by_role("status").filter(has_text="Tack, ditt svar är sparat")
+    expect(message).to_be_visible()
+    assert focused(page, ".matches('.alert[role=status]')")
+    assert "Tack, ditt svar är sparat" in focused(page, ".textContent")
+    context.close()
