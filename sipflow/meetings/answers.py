@@ -20,7 +20,7 @@ from sipflow.clock import now_utc
 from sipflow.db import get_session, unit_of_work
 from sipflow.errors import UserError
 from sipflow.meetings import services
-from sipflow.meetings.forms import AnswerForm
+from sipflow.meetings.forms import ANSWER_LABELS, AnswerForm
 from sipflow.meetings.forwarding import NoMailbox
 from sipflow.meetings.ical import ReplyError
 from sipflow.meetings.messages import place_text, span_text
@@ -182,6 +182,8 @@ def answer(token: str):
             place=place_text(meeting),
             saved=saved,
             changed=changed,
+            # The answer said back as the invitee chose it ("Ja, jag kommer"), not the staff's word for it.
+            answer_labels=ANSWER_LABELS,
         ),
         status,
     )

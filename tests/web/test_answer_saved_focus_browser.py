@@ -33,3 +33,22 @@ def test_the_saved_answer_takes_the_focus(app, site, browser):  # noqa: F811
     assert focused(page, ".matches('.alert[role=status]')")
     assert "Tack, ditt svar är sparat" in focused(page, ".textContent")
     context.close()
+
+
+def test_the_saved_answer_is_named_as_the_invitee_chose_it(app, site, browser):  # noqa: F811
+    """The invitee chose "Nej, jag kan inte komma": the page says that back, then and when the link is opened
+    again, not the staff's word for it ("Accepterat", "Tackat nej")."""
+    answer, _personal, _reference, _mailed = links_from_the_mails(app, now_utc(), 6)
+    context = browser.new_context(
+        locale="sv-SE", timezone_id="Europe/Stockholm", viewport=PHONE, is_mobile=True, has_touch=True
+    )
+    page = context.new_page()
+    page.goto(f"{site}/answer/{answer}")
+    page.get_by_label("Nej, jag kan inte komma").check()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Skicka svar").click()
+    expect(page.get_by_role("status")).to_contain_text("Tack, ditt svar är sparat: Nej, jag kan inte komma.")
+
+    page.goto(f"{site}/answer/{answer}")
+    expect(page.get_by_text("Ditt svar hittills: Nej, jag kan inte komma.")).to_be_visible()
+    context.close()
