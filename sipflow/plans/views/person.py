@@ -526,7 +526,7 @@ def _render_link_page(link: PersonalLink, token: str, *, now, errors=(), status:
     person = session.get(Person, link.person_id)
     participant = session.get(Participant, link.participant_id)
     cases = person_view.link_cases(session, registry, link, participant, now=now)
-    page = person_view.person_page(session, registry, person, cases, locale=current_locale())
+    page = person_view.person_page(session, registry, person, cases, locale=current_locale(), every_case=True)
     _log_link_reads(link, participant, [card.case for card in page.plans], person=person, now=now)
     # The person approves each of their plans; a guardian (of a child) the plan of the SIP they take part in.
     # A closed SIP's plan is approved no more (approvals.approve_version refuses): no form for it.
