@@ -144,6 +144,16 @@ def link_cases(
     return cases
 
 
+def link_has_ended(
+    session: Session, registry, link: PersonalLink, recipient: Participant, *, now: datetime
+) -> bool:
+    """Whether a närstående's or guardian's link shows nothing any more: the SIP it was sent from ended
+    without being closed (consent withdrawn or declined, entered in error). Its page would show only the
+    person's name and personnummer to someone no consent lets read the SIP now. The person's own link keeps
+    working: it shows their other SIPs."""
+    return recipient.kind != PERSON and not link_cases(session, registry, link, recipient, now=now)
+
+
 class VersionNotShown(Exception):
     """A version of the link's SIPs that its page no longer shows (a newer one established since)."""
 
