@@ -52,3 +52,20 @@ def test_the_saved_answer_is_named_as_the_invitee_chose_it(app, site, browser): 
     page.goto(f"{site}/answer/{answer}")
     expect(page.get_by_text("Ditt svar hittills: Nej, jag kan inte komma.")).to_be_visible()
     context.close()
+
+
+def test_a_tap_anywhere_on_an_answers_row_chooses_it(app, site, browser):  # noqa: F811
+    """On a phone the radio button is 13 pixels and its label only as wide as its words: a thumb landing on
+    the row beside "Kanske" chose nothing. The row's whole width is the answer's label."""
+    answer, _personal, _reference, _mailed = links_from_the_mails(app, now_utc(), 6)
+    context = browser.new_context(
+        locale="sv-SE", timezone_id="Europe/Stockholm", viewport=PHONE, is_mobile=True, has_touch=True
+    )
+    page = context.new_page()
+    page.goto(f"{site}/answer/{answer}")
+    for choice in ("Kanske", "Via telefon"):
+        row = page.locator(".options li", has=page.get_by_label(choice, exact=True))
+        box = row.bounding_box()
+        page.touchscreen.tap(box["x"] + box["width"] * 0.8, box["y"] + box["height"] / 2)
+        expect(page.get_by_label(choice, exact=True)).to_be_checked()
+    context.close()
