@@ -39,7 +39,13 @@ PUBLIC_LIMIT = "60 per minute;600 per hour"
 LINK_REFUSALS = {
     "tampered": (400, _l("The link is not valid. Check that you copied the whole link from the e-mail.")),
     "expired": (410, _l("The link has expired: the meeting is over.")),
-    "withdrawn": (410, _l("The invitation is no longer valid. Ask the one who booked the meeting.")),
+    "withdrawn": (
+        410,
+        _l(
+            "The invitation is no longer valid. If you have a newer e-mail about the meeting, use the link in"
+            " it. Otherwise, to ask the one who booked the meeting, reply to the e-mail with the invitation."
+        ),
+    ),
 }
 
 

@@ -340,6 +340,21 @@ def test_a_link_expires_when_the_meeting_moved_earlier_is_over(
     assert response.status_code == 410 and "Länken har gått ut" in text_of(response)
 
 
+def test_a_dead_answer_link_says_where_to_turn(app, client, db_session, ready, book):
+    """An invitation withdrawn, or sent again (to a corrected address, renewed), ends the link of the earlier
+    mail: its page points to a newer mail's link, and says how to reach the one who booked (a reply to the
+    invitation e-mail reaches a person), not only "ask the one who booked the meeting", whom the invitee
+    cannot name."""
+    meeting = book()
+    invitation = invitation_of(db_session, meeting, ready.relative)
+    path = link_path(app, meeting, invitation)
+    with unit_of_work(db_session):
+        services.uninvite(db_session, ready.case, meeting, invitation, now=now_utc())
+    page = text_of(client.get(path))
+    assert "Har du fått ett nyare e-postmeddelande om mötet, använd länken i det." in page
+    assert "svara på e-postmeddelandet med kallelsen" in page
+
+
 def test_a_withdrawn_invitation_kills_its_link(app, client, db_session, ready, book):
     meeting = book()
     invitation = invitation_of(db_session, meeting, ready.relative)
