@@ -20,7 +20,7 @@ from sipflow.clock import now_utc
 from sipflow.db import get_session, unit_of_work
 from sipflow.errors import UserError
 from sipflow.meetings import services
-from sipflow.meetings.forms import AnswerForm
+from sipflow.meetings.forms import ANSWER_LABELS, AnswerForm
 from sipflow.meetings.forwarding import NoMailbox
 from sipflow.meetings.ical import ReplyError
 from sipflow.meetings.messages import place_text, span_text
@@ -39,7 +39,13 @@ PUBLIC_LIMIT = "60 per minute;600 per hour"
 LINK_REFUSALS = {
     "tampered": (400, _l("The link is not valid. Check that you copied the whole link from the e-mail.")),
     "expired": (410, _l("The link has expired: the meeting is over.")),
-    "withdrawn": (410, _l("The invitation is no longer valid. Ask the one who booked the meeting.")),
+    "withdrawn": (
+        410,
+        _l(
+            "The invitation is no longer valid. If you have a newer e-mail about the meeting, use the link in"
+            " it. Otherwise, to ask the one who booked the meeting, reply to the e-mail with the invitation."
+        ),
+    ),
 }
 
 
@@ -182,6 +188,8 @@ def answer(token: str):
             place=place_text(meeting),
             saved=saved,
             changed=changed,
+            # The answer said back as the invitee chose it ("Ja, jag kommer"), not the staff's word for it.
+            answer_labels=ANSWER_LABELS,
         ),
         status,
     )

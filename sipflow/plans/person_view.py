@@ -1,7 +1,8 @@
 """The person's own view: all their active plans on one page, each with every effort, owner and contact.
 
 One page per person, so nobody is passed between agencies: every active SIP of the person (not in a final
-state, with a working plan or an established version), showing the newest established version as its PDF
+state, with a working plan or an established version; on a personal link's page every one, so a link sent
+before the plan is begun shows its SIP), showing the newest established version as its PDF
 does (`pdf.shown_version`: its huvudansvar, a child's own view) or saying that no plan is established yet,
 and the one organisation with huvudansvar now where it differs. Staff see the cases `security.access` lets
 them see; the person (through their personal link) sees all of their own, a närstående or guardian (through
@@ -143,6 +144,16 @@ def link_cases(
     return cases
 
 
+def link_has_ended(
+    session: Session, registry, link: PersonalLink, recipient: Participant, *, now: datetime
+) -> bool:
+    """Whether a närstående's or guardian's link shows nothing any more: the SIP it was sent from ended
+    without being closed (consent withdrawn or declined, entered in error). Its page would show only the
+    person's name and personnummer to someone no consent lets read the SIP now. The person's own link keeps
+    working: it shows their other SIPs."""
+    return recipient.kind != PERSON and not link_cases(session, registry, link, recipient, now=now)
+
+
 class VersionNotShown(Exception):
     """A version of the link's SIPs that its page no longer shows (a newer one established since)."""
 
@@ -192,9 +203,19 @@ def link_pdf(
 
 
 def person_page(
-    session: Session, registry, person: Person, cases: list[SipCase], *, locale: str
+    session: Session,
+    registry,
+    person: Person,
+    cases: list[SipCase],
+    *,
+    locale: str,
+    every_case: bool = False,
 ) -> PersonPage:
-    """The page of person for cases: those with a working plan or a version, each with its newest version."""
+    """The page of person for cases: those with a working plan or a version, each with its newest version.
+
+    every_case: each of cases, also one no plan is begun in yet (a personal link's page: a link sent while
+    the SIP is prepared shows that SIP and that no plan is established yet, not a page with no SIP at all).
+    """
     ids = [case.id for case in cases]
     newest = (
         select(PlanVersion.case_id, func.max(PlanVersion.number).label("number"))
@@ -227,7 +248,7 @@ def person_page(
         if version is not None and is_scrubbed(version):
             version = None  # retention removed the plan: only its number and date are left
         closed_at = closed.get(case.id)
-        if version is None and case.id not in with_plan and closed_at is None:
+        if version is None and case.id not in with_plan and closed_at is None and not every_case:
             continue
         # An established version shows its own huvudansvar (as its PDF does), beside its own contact.
         current = huvudansvar.get(case.id)

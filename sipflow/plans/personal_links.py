@@ -40,13 +40,14 @@ OUTBOX_KIND = "plan_link"
 # The links page lists at most this many of a case's links, newest first.
 LIST_LIMIT = 50
 # How a refused link is answered: 404 when it names nothing, 410 when it did but no longer works.
-REFUSAL_STATUS = {"tampered": 404, "unknown": 404, "expired": 410, "revoked": 410}
+REFUSAL_STATUS = {"tampered": 404, "unknown": 404, "expired": 410, "revoked": 410, "ended": 410}
 # How the links page names each kind of recipient.
 KIND_LABELS = {"person": _l("the person"), "narstaende": _l("relative"), "guardian": _l("guardian")}
 
 
 class LinkRefused(Exception):
-    """The link cannot be used: code is tampered, unknown, expired or revoked."""
+    """The link cannot be used: code is tampered, unknown, expired, revoked or ended (its SIP ended and
+    the link shows nothing any more: person_view.link_has_ended)."""
 
     def __init__(self, code: str, link: PersonalLink | None = None):
         super().__init__(code)

@@ -65,7 +65,7 @@ def test_the_link_shows_the_meeting_without_the_person_and_takes_a_yes(app, clie
     assert person.given_name not in page and person.family_name not in page
     response = answer(client, path, partstat="ACCEPTED", answer_mode="phone", comment="Jag ringer in")
     assert response.status_code == 200
-    assert "Tack, ditt svar är sparat: Accepterat." in text_of(response)
+    assert "Tack, ditt svar är sparat: Ja, jag kommer." in text_of(response)
     saved = invitation_of(db_session, meeting, ready.relative)
     assert (saved.partstat, saved.answer_mode, saved.comment, saved.answered_via) == (
         "ACCEPTED",
@@ -88,8 +88,9 @@ def test_a_no_is_said_tackat_nej_as_swedish_calendars_say_it_on_the_answer_and_c
     meeting = book()
     path = link_path(app, meeting, invitation_of(db_session, meeting, ready.relative))
     response = answer(client, path, partstat="DECLINED", comment="Bortrest")
-    assert "Tack, ditt svar är sparat: Tackat nej." in text_of(response)
-    assert "Ditt svar hittills: Tackat nej." in text_of(client.get(path))
+    # The invitee's own page says it back as they chose it; the staff's pages say "Tackat nej".
+    assert "Tack, ditt svar är sparat: Nej, jag kan inte komma." in text_of(response)
+    assert "Ditt svar hittills: Nej, jag kan inte komma." in text_of(client.get(path))
     staff = type(client)(app, app.response_class, use_cookies=True)
     login(staff, parties.region_user.username)
     case_page = text_of(staff.get(f"/cases/{ready.case.uid}"))
@@ -97,7 +98,7 @@ def test_a_no_is_said_tackat_nej_as_swedish_calendars_say_it_on_the_answer_and_c
     for page in (case_page, meeting_page):
         assert "Tackat nej" in page and "Nekat" not in page
     english = text_of(client.get(f"{path}?lang=en"))
-    assert "Your answer so far: Declined." in english
+    assert "Your answer so far: No, I cannot come." in english
 
 
 def test_yes_without_a_way_of_taking_part_is_an_error_beside_the_field(app, client, db_session, ready, book):
@@ -162,7 +163,7 @@ def test_an_answer_page_opened_before_the_meeting_moved_is_refused_with_the_new_
     assert (saved.partstat, saved.comment, saved.answered_at) == ("NEEDS-ACTION", None, None)
     # The refused page carries the new version: sending it again is an answer to the new time.
     again = client.post(path, data={**opened(client, path), "partstat": "ACCEPTED", "answer_mode": "video"})
-    assert again.status_code == 200 and "Tack, ditt svar är sparat: Accepterat." in text_of(again)
+    assert again.status_code == 200 and "Tack, ditt svar är sparat: Ja, jag kommer." in text_of(again)
     saved = invitation_of(db_session, meeting, ready.relative)
     assert (saved.partstat, saved.answered_sequence) == ("ACCEPTED", meeting.sequence)
 
@@ -310,7 +311,7 @@ def test_the_first_link_still_works_after_the_meeting_moved_later(
     page = client.get(first_link)
     assert page.status_code == 200 and "Länken har gått ut" not in text_of(page)
     response = answer(client, first_link, partstat="ACCEPTED", answer_mode="video")
-    assert response.status_code == 200 and "Tack, ditt svar är sparat: Accepterat." in text_of(response)
+    assert response.status_code == 200 and "Tack, ditt svar är sparat: Ja, jag kommer." in text_of(response)
     assert invitation_of(db_session, meeting, ready.relative).partstat == "ACCEPTED"
     # Once the meeting as it is now is over, every link of it has expired, whatever expiry it carries.
     frozen_clock.set(later + timedelta(hours=2))
@@ -337,6 +338,21 @@ def test_a_link_expires_when_the_meeting_moved_earlier_is_over(
     frozen_clock.set(earlier + timedelta(hours=2))  # the moved meeting is over; the old end is still ahead
     response = client.get(first_link)
     assert response.status_code == 410 and "Länken har gått ut" in text_of(response)
+
+
+def test_a_dead_answer_link_says_where_to_turn(app, client, db_session, ready, book):
+    """An invitation withdrawn, or sent again (to a corrected address, renewed), ends the link of the earlier
+    mail: its page points to a newer mail's link, and says how to reach the one who booked (a reply to the
+    invitation e-mail reaches a person), not only "ask the one who booked the meeting", whom the invitee
+    cannot name."""
+    meeting = book()
+    invitation = invitation_of(db_session, meeting, ready.relative)
+    path = link_path(app, meeting, invitation)
+    with unit_of_work(db_session):
+        services.uninvite(db_session, ready.case, meeting, invitation, now=now_utc())
+    page = text_of(client.get(path))
+    assert "Har du fått ett nyare e-postmeddelande om mötet, använd länken i det." in page
+    assert "svara på e-postmeddelandet med kallelsen" in page
 
 
 def test_a_withdrawn_invitation_kills_its_link(app, client, db_session, ready, book):

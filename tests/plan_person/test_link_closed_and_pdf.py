@@ -98,6 +98,28 @@ def test_a_withdrawn_sip_is_not_shown_as_closed(client, db_session, registry, pl
     assert "avslutades" not in page and "Boendestöd två dagar i veckan" not in page
 
 
+def test_a_narstaendes_link_ends_with_a_withdrawn_sip_and_names_the_person_no_more(
+    client, db_session, registry, planned, now
+):
+    """Consent withdrawn: the närstående's link shows them nothing of the SIP any more, so it no longer opens
+    a page with the person's name and personnummer (it did: "Det finns ingen aktiv plan." under them). It
+    says the SIP has ended, rather than asking for a new link that would show nothing either."""
+    send_link(client, planned, planned.relative)
+    log_out(client)
+    path = link_path(queued(db_session))
+    fire(db_session, registry, planned.region.user, planned.case, "withdraw_consent", now=now, reason="Nej")
+    response = client.get(path)
+    page = text_of(response)
+    assert response.status_code == 410
+    assert "SIP:en som du deltog i har upphört. Länken fungerar inte längre." in page
+    for private in (
+        planned.person.given_name,
+        planned.person.family_name,
+        planned.person.masked_identifier(),
+    ):
+        assert private not in page
+
+
 def test_the_person_downloads_both_pdfs_of_the_version_shown_through_the_link(
     client, db_session, closed, tmp_path
 ):

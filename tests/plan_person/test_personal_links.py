@@ -665,3 +665,15 @@ def test_the_links_page_gives_a_last_day_only_to_the_links_that_still_work(clien
     )
     page = text_of(client.get(f"/cases/{world.case.uid}/plan/links"))
     assert works_through(live.id) == "–"
+
+
+@pytest.mark.parametrize("recipient", ["person_row", "relative"])
+def test_a_link_sent_before_any_plan_shows_its_sip_with_no_plan_yet(client, db_session, world, recipient):
+    """A link sent while the SIP is still being prepared (no plan begun): the page shows that SIP, saying no
+    plan is established yet, never "Det finns ingen aktiv plan", which read as if there were no SIP at all."""
+    send_link(client, world, getattr(world, recipient))
+    log_out(client)
+    page = text_of(client.get(link_path(queued(db_session))))
+    assert world.case.reference in page
+    assert "Ingen plan är fastställd ännu i denna SIP." in page
+    assert "Det finns ingen aktiv plan." not in page

@@ -64,6 +64,7 @@ LINK_REFUSALS = {
     "unknown": _l("The link is not valid. Check that you copied the whole link from the e-mail."),
     "expired": _l("The link has expired. Ask the one who works with your SIP for a new one."),
     "revoked": _l("The link no longer works. Ask the one who works with your SIP for a new one."),
+    "ended": _l("The SIP has ended. The link no longer works."),
 }
 # A närstående's or guardian's link: the SIP is the person's, not theirs.
 LINK_REFUSALS_NOT_THEIRS = LINK_REFUSALS | {
@@ -71,6 +72,7 @@ LINK_REFUSALS_NOT_THEIRS = LINK_REFUSALS | {
     "revoked": _l(
         "The link no longer works. Ask the one who works with the SIP you take part in for a new one."
     ),
+    "ended": _l("The SIP you took part in has ended. The link no longer works."),
 }
 
 
@@ -473,7 +475,11 @@ def _link_or_refusal(token: str, now):
     """The link a token names, or a refusal page (a known link's refusal is logged against its case)."""
     session = get_session()
     try:
-        return personal_links.read_token(session, current_app.config["SECRET_KEY"], token, now=now), None
+        link = personal_links.read_token(session, current_app.config["SECRET_KEY"], token, now=now)
+        recipient = session.get(Participant, link.participant_id)
+        if person_view.link_has_ended(session, workflow_registry(), link, recipient, now=now):
+            raise personal_links.LinkRefused("ended", link)
+        return link, None
     except personal_links.LinkRefused as refused:
         code, link = refused.code, refused.link
     if link is not None:
@@ -526,7 +532,7 @@ def _render_link_page(link: PersonalLink, token: str, *, now, errors=(), status:
     person = session.get(Person, link.person_id)
     participant = session.get(Participant, link.participant_id)
     cases = person_view.link_cases(session, registry, link, participant, now=now)
-    page = person_view.person_page(session, registry, person, cases, locale=current_locale())
+    page = person_view.person_page(session, registry, person, cases, locale=current_locale(), every_case=True)
     _log_link_reads(link, participant, [card.case for card in page.plans], person=person, now=now)
     # The person approves each of their plans; a guardian (of a child) the plan of the SIP they take part in.
     # A closed SIP's plan is approved no more (approvals.approve_version refuses): no form for it.

@@ -1,0 +1,40 @@
+"""The pages the person, a närstående or a guardian open from their e-mails, on a phone at 200 % zoom: a
+window of 375 CSS pixels shows 188 of them. A long Swedish word of the plan ("arbetsförmedlingen" in the
+person's own words) wraps within its card rather than pushing the page sideways: only a table scrolls, in
+its own frame; each fact of the plan stands under its label."""
+
+from __future__ import annotations
+
+from test_accessibility import links_from_the_mails, site  # noqa: F401  (the live server, links to it)
+from test_browser import live_server  # noqa: F401
+
+from sipflow.clock import now_utc
+
+PHONE_AT_200_PERCENT = {"width": 188, "height": 406}
+
+
+def test_the_answer_and_plan_pages_fit_a_phone_at_200_percent(app, site, browser):  # noqa: F811
+    answer, personal, _reference, _mailed = links_from_the_mails(app, now_utc(), 8)
+    context = browser.new_context(
+        locale="sv-SE",
+        timezone_id="Europe/Stockholm",
+        viewport=PHONE_AT_200_PERCENT,
+        is_mobile=True,
+        has_touch=True,
+    )
+    page = context.new_page()
+    for path in (f"/answer/{answer}", f"/my-plan/{personal}"):
+        page.goto(site + path)
+        page.get_by_role("heading", level=1).wait_for()
+        # A phone's window widens to the page's content (innerWidth follows it): compare with the screen's.
+        width = page.evaluate("document.documentElement.scrollWidth")
+        window = PHONE_AT_200_PERCENT["width"]
+        assert width <= window, f"{path.split('/')[1]}: {width} px wide in a window of {window}"
+    # The plan's facts stand each value under its label, across the card: side by side, the value of
+    # "Organisationen med huvudansvar" was a column a few letters wide, its words broken letter by letter.
+    label = page.locator(".facts dt", has_text="Organisationen med huvudansvar").first
+    value = label.locator("xpath=following-sibling::dd[1]")
+    facts = page.locator(".facts").first.bounding_box()
+    assert value.bounding_box()["y"] >= label.bounding_box()["y"] + label.bounding_box()["height"]
+    assert value.bounding_box()["width"] >= 0.9 * facts["width"]
+    context.close()
