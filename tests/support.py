@@ -483,3 +483,14 @@ def sqlite_statistics(connection, rows) -> Iterator[None]:
         yield
     finally:
         connection.exec_driver_sql("ANALYZE")
+
+
+def move_user(session: Session, registry, admin: User, user: User, unit_id: int, now: datetime):
+    """An administrator moves user to the unit unit_id through their page's service, all else kept."""
+    from sipflow.admin import users as admin_users
+
+    with unit_of_work(session):
+        return admin_users.update_user(
+            session, admin, user, display_name=user.display_name, email=user.email, unit_id=unit_id,
+            roles=user.roles, coordinator_scope="", now=now, registry=registry,
+        )  # fmt: skip

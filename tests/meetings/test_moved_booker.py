@@ -10,8 +10,8 @@ import email
 import email.policy
 
 from sqlmodel import select
+from support import move_user
 
-from sipflow.admin import users as admin_users
 from sipflow.cases.models import SipCase
 from sipflow.db import unit_of_work
 from sipflow.meetings.forwarding import human_mailbox
@@ -27,12 +27,7 @@ def test_a_booker_moved_to_another_organisation_gets_no_replies_and_the_mail_doe
     booker = db_session.get(User, parties.region_user.id)
     assert human_mailbox(db_session, meeting) == booker.email
     admin = make_user(None, roles="admin")
-    with unit_of_work(db_session):
-        admin_users.update_user(
-            db_session, admin, booker, display_name=booker.display_name, email=booker.email,
-            unit_id=parties.outsider.id, roles=booker.roles, coordinator_scope="", now=now,
-            registry=registry,
-        )  # fmt: skip
+    move_user(db_session, registry, admin, booker, parties.outsider.id, now)
 
     assert human_mailbox(db_session, meeting) is None
     with unit_of_work(db_session):

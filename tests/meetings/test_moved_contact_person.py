@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from meetingkit import fire, invitation_of
 from sqlmodel import select
+from support import move_user
 from test_unit_mailbox_invitations import MAILBOX, _give_mailbox
 from webkit import fill, forms_of, login, text_of
 
-from sipflow.admin import users as admin_users
 from sipflow.cases.models import Participant, SipCase
 from sipflow.db import unit_of_work
 from sipflow.notifications.models import OutboxMessage
@@ -30,12 +30,7 @@ def _another_unit_of_the_municipality(db_session, parties) -> Unit:
 
 
 def _move(db_session, registry, admin, user_id, unit_id, now):
-    user = db_session.get(User, user_id)
-    with unit_of_work(db_session):
-        admin_users.update_user(
-            db_session, admin, user, display_name=user.display_name, email=user.email, unit_id=unit_id,
-            roles=user.roles, coordinator_scope="", now=now, registry=registry,
-        )  # fmt: skip
+    move_user(db_session, registry, admin, db_session.get(User, user_id), unit_id, now)
 
 
 def _contact_of(db_session, participant_id):

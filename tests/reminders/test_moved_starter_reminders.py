@@ -9,9 +9,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from remkit import reminder_mails, reminders, tick
+from support import move_user
 
-from sipflow.admin import users as admin_users
-from sipflow.db import unit_of_work
 from sipflow.people.models import User
 
 
@@ -24,12 +23,7 @@ def test_a_starter_moved_to_another_organisation_gets_no_deadline_reminder_their
     assert [r.recipient_user_id for r in missed] == [case.created_by_user_id]
     admin = make_user(None, roles="admin")
     starter = db_session.get(User, case.created_by_user_id)
-    with unit_of_work(db_session):
-        admin_users.update_user(
-            db_session, admin, starter, display_name=starter.display_name, email=starter.email,
-            unit_id=parties.outsider.id, roles=starter.roles, coordinator_scope="", now=now,
-            registry=registry,
-        )  # fmt: skip
+    move_user(db_session, registry, admin, starter, parties.outsider.id, now)
 
     tick(app, missed[0].due_at + timedelta(minutes=1))
 

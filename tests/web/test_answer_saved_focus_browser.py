@@ -14,12 +14,17 @@ from sipflow.clock import now_utc
 PHONE = {"width": 375, "height": 812}
 
 
-def test_the_saved_answer_takes_the_focus(app, site, browser):  # noqa: F811
-    answer, _personal, _reference, _mailed = links_from_the_mails(app, now_utc(), 6)
+def _on_a_phone(browser):
+    """A phone's context (375x812, touch, Swedish, Stockholm time) and its page."""
     context = browser.new_context(
         locale="sv-SE", timezone_id="Europe/Stockholm", viewport=PHONE, is_mobile=True, has_touch=True
     )
-    page = context.new_page()
+    return context, context.new_page()
+
+
+def test_the_saved_answer_takes_the_focus(app, site, browser):  # noqa: F811
+    answer, _personal, _reference, _mailed = links_from_the_mails(app, now_utc(), 6)
+    context, page = _on_a_phone(browser)
     page.goto(f"{site}/answer/{answer}")
     page.get_by_label("Ja, jag kommer").check()
     page.get_by_label("På plats").check()
@@ -39,10 +44,7 @@ def test_the_saved_answer_is_named_as_the_invitee_chose_it(app, site, browser): 
     """The invitee chose "Nej, jag kan inte komma": the page says that back, then and when the link is opened
     again, not the staff's word for it ("Accepterat", "Tackat nej")."""
     answer, _personal, _reference, _mailed = links_from_the_mails(app, now_utc(), 6)
-    context = browser.new_context(
-        locale="sv-SE", timezone_id="Europe/Stockholm", viewport=PHONE, is_mobile=True, has_touch=True
-    )
-    page = context.new_page()
+    context, page = _on_a_phone(browser)
     page.goto(f"{site}/answer/{answer}")
     page.get_by_label("Nej, jag kan inte komma").check()
     with page.expect_navigation():
@@ -58,10 +60,7 @@ def test_a_tap_anywhere_on_an_answers_row_chooses_it(app, site, browser):  # noq
     """On a phone the radio button is 13 pixels and its label only as wide as its words: a thumb landing on
     the row beside "Kanske" chose nothing. The row's whole width is the answer's label."""
     answer, _personal, _reference, _mailed = links_from_the_mails(app, now_utc(), 6)
-    context = browser.new_context(
-        locale="sv-SE", timezone_id="Europe/Stockholm", viewport=PHONE, is_mobile=True, has_touch=True
-    )
-    page = context.new_page()
+    context, page = _on_a_phone(browser)
     page.goto(f"{site}/answer/{answer}")
     for choice in ("Kanske", "Via telefon"):
         row = page.locator(".options li", has=page.get_by_label(choice, exact=True))
