@@ -118,13 +118,18 @@ def _require_staff() -> None:
         abort(403)
 
 
+def _in_swedish_time(show, value) -> str:
+    """show(value) in Swedish time; a time stored before dates were bounded, too far out for Swedish time,
+    in UTC."""
+    try:
+        return show(value)
+    except OverflowError:
+        return value.strftime("%Y-%m-%d %H:%M UTC")
+
+
 @bp.app_template_filter("localtime")
 def _localtime_filter(value) -> str:
-    try:
-        return queries.local_datetime(value)
-    except OverflowError:
-        # A time stored before dates were bounded, too far out for Swedish time: show it in UTC.
-        return value.strftime("%Y-%m-%d %H:%M UTC")
+    return _in_swedish_time(queries.local_datetime, value)
 
 
 @bp.app_template_filter("localspan")
@@ -139,10 +144,7 @@ def _localspan_filter(starts, ends) -> str:
 @bp.app_template_filter("localdue")
 def _localdue_filter(value) -> str:
     """A deadline's due time: the date alone when it is due at the end of its day (queries.local_due)."""
-    try:
-        return queries.local_due(value)
-    except OverflowError:
-        return value.strftime("%Y-%m-%d %H:%M UTC")
+    return _in_swedish_time(queries.local_due, value)
 
 
 @bp.app_template_filter("localdate")

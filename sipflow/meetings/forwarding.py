@@ -54,9 +54,9 @@ def human_mailbox(session: Session, meeting: Meeting | None) -> str | None:
 
 
 def booker_of(session: Session, meeting: Meeting | None) -> User | None:
-    """Who booked meeting, while their organisation (their unit's) still sees its SIP; None once an
-    administrator has moved them to a unit of an organisation that does not: a reply about the SIP, which
-    may tell of health, must not reach them, nor their mail speak for their new organisation."""
+    """Who booked meeting, while they may still see its SIP (the access rule, access.can_view_case); None
+    once an administrator has moved them to a unit of an organisation that does not: a reply about the SIP,
+    which may tell of health, must not reach them, nor their mail speak for their new organisation."""
     if meeting is None or meeting.booked_by_user_id is None:
         return None
     user = session.get(User, meeting.booked_by_user_id)
@@ -66,8 +66,7 @@ def booker_of(session: Session, meeting: Meeting | None) -> User | None:
     case = session.get(SipCase, meeting.case_id)
     if unit.organisation_id == case.initiating_organisation_id:
         return user  # the initiating organisation always sees its SIP (access.visible_cases_clause)
-    seeing = access.organisations_seeing_case(session, case, now=now_utc())
-    return user if unit.organisation_id in seeing else None
+    return user if access.can_view_case(session, user, case, now=now_utc()) else None
 
 
 def staff_mailbox(session: Session, user_id: int | None) -> str | None:

@@ -914,7 +914,7 @@ def _to_starter_instead(session: Session, case: SipCase, reminder: Reminder, now
     if reminder.deadline_id is None:
         return False
     starter = session.get(User, case.created_by_user_id) if case.created_by_user_id is not None else None
-    if starter is not None and _user_sees_case(session, case, starter.id, now):
+    if starter is not None and access.can_view_case(session, starter, case, now=now):
         reminder.recipient_user_id, reminder.recipient_unit_id = starter.id, None
         reminder.recipient_address = None
         return True
@@ -946,16 +946,6 @@ def _past_a_disabled_account(session: Session, reminder: Reminder) -> None:
         return
     reminder.recipient_user_id, reminder.recipient_unit_id = None, user.unit_id
     reminder.recipient_address = None
-
-
-def _user_sees_case(session: Session, case: SipCase, user_id: int, now: datetime) -> bool:
-    """Whether the user's organisation (their unit's) sees the SIP at now (the access rule)."""
-    organisation_id = session.exec(
-        select(Unit.organisation_id).join(User, User.unit_id == Unit.id).where(User.id == user_id)
-    ).first()
-    return organisation_id is not None and organisation_id in access.organisations_seeing_case(
-        session, case, now=now
-    )
 
 
 def skip_reason(

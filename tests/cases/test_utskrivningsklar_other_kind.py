@@ -13,7 +13,6 @@ from sqlmodel import select
 from webkit import fill, forms_of, login, text_of
 
 from sipflow.cases.models import SipCase
-from sipflow.cases.services import create_case
 from sipflow.clock import now_utc, to_local
 from sipflow.errors import InvalidInput
 
@@ -43,18 +42,7 @@ def test_utskrivningsklar_typed_for_an_ordinary_sip_is_refused_and_kept(client, 
     assert db_session.exec(select(SipCase)).first() is None
 
 
-def test_the_service_refuses_a_start_date_the_kind_does_not_ask_for(
-    db_session, registry, parties, make_person, now
-):
+def test_the_service_refuses_a_start_date_the_kind_does_not_ask_for(create_case, now):
     with pytest.raises(InvalidInput) as refused:
-        create_case(
-            db_session,
-            registry,
-            parties.region_user,
-            workflow_name="sip",
-            person=make_person(),
-            unit_ids=[parties.municipality.id],
-            now=now,
-            utskrivningsklar_at=now - timedelta(hours=3),
-        )
+        create_case("sip", utskrivningsklar_at=now - timedelta(hours=3))
     assert refused.value.field == "utskrivningsklar_at"
