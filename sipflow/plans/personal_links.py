@@ -107,6 +107,8 @@ def read_token(session: Session, secret_key: str, token: str, *, now: datetime) 
     participant = session.get(Participant, link.participant_id)
     if participant is None or not participant.active:
         raise LinkRefused("revoked", link)  # the recipient no longer takes part
+    if participant.kind not in LINK_KINDS:
+        raise LinkRefused("revoked", link)  # only ever sent to these: a row naming another is not honoured
     return link
 
 

@@ -677,3 +677,16 @@ def test_a_link_sent_before_any_plan_shows_its_sip_with_no_plan_yet(client, db_s
     assert world.case.reference in page
     assert "Ingen plan är fastställd ännu i denna SIP." in page
     assert "Det finns ingen aktiv plan." not in page
+
+
+def test_a_link_naming_an_organisation_is_refused_not_an_error(client, db_session, sent):
+    """A link can only be sent to the person, a närstående or a guardian; a row naming an organisation's
+    participant (written by hand into the database) ends like a revoked link, never in a 500."""
+    world, path = sent
+    link = db_session.exec(select(PersonalLink)).one()
+    link.participant_id = world.region.participant.id
+    db_session.add(link)
+    db_session.commit()
+    refused = client.get(path)
+    assert refused.status_code == 410 and "fungerar inte längre" in text_of(refused)
+    assert "Samtalsstöd" not in text_of(refused)
