@@ -14,7 +14,7 @@ from sipflow.admin import queries
 from sipflow.admin.directory import ORGANISATION_KIND_LABELS, UNIT_KIND_LABELS
 from sipflow.admin.models import AdminChange
 from sipflow.admin.queries import ID_FIELDS
-from sipflow.admin.users import EVERY_COUNTY, ROLE_LABELS
+from sipflow.admin.users import CONTACT_ON_RUNNING_SIPS, EVERY_COUNTY, ROLE_LABELS
 from sipflow.i18n import LANGUAGE_LABELS
 from sipflow.translated import lazy_gettext as _l
 
@@ -59,6 +59,7 @@ FIELD_LABELS = {
     "municipality_code": _l("Municipality code"),
     "is_health_care": _l("Health care (records KVÅ codes)"),
     "hsa_id": _l("HSA-id"),
+    CONTACT_ON_RUNNING_SIPS: _l("Contact person of the unit on SIPs still running"),
 }
 # The target kinds whose rows hold counts, not values before and after: an import's records by outcome.
 COUNTED_KINDS = frozenset({"import"})

@@ -66,6 +66,8 @@ ROLE_LABELS = {"staff": _l("Staff"), "coordinator": _l("Coordinator"), "admin": 
 # What a coordinator who follows no county or municipality in particular follows (checked_scope).
 EVERY_COUNTY = _l("every county")
 OUTBOX_KIND = "password"
+# The change log's field for the running SIPs a moved user was the contact person of (before: how many).
+CONTACT_ON_RUNNING_SIPS = "contact_person_on_sips"
 USER_FIELDS = ("username", "display_name", "email", "unit_id", "roles", "active", "language")
 _USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{1,63}")
 _CODE_SPLIT = re.compile(r"[\s,;]+")
@@ -642,15 +644,12 @@ def update_user(
     if before["email"] != after["email"]:
         # A unit whose contact person they are is invited at their address: at the new one from now.
         follow_directory_change(session, user_id=user.id, now=now)
-    _log(
-        session,
-        actor,
-        "user.update",
-        user,
-        now=now,
-        before={k: v for k, v in before.items() if after[k] != v},
-        after={k: v for k, v in after.items() if before[k] != v},
-    )
+    logged_before = {k: v for k, v in before.items() if after[k] != v}
+    logged_after = {k: v for k, v in after.items() if before[k] != v}
+    if released:
+        # The log says what the move undid too: on how many running SIPs they were the old unit's contact.
+        logged_before[CONTACT_ON_RUNNING_SIPS], logged_after[CONTACT_ON_RUNNING_SIPS] = released, 0
+    _log(session, actor, "user.update", user, now=now, before=logged_before, after=logged_after)
     return UserUpdate(changed=True, contacts_released=released)
 
 

@@ -93,3 +93,7 @@ def test_the_administrator_is_told_the_unit_left_has_no_contact_person_now(
     assert "Användaren är ändrad." in page
     assert "Hen var kontaktperson för enheten hen lämnade i 1 SIP som pågår" in page
     assert _contact_of(db_session, ready.municipality.id) is None
+    # The administrators' change log says it too, beside the move itself.
+    log = text_of(client.get("/admin/log"))
+    assert "Kontaktperson för enheten i SIP som pågår" in log
+    assert "Socialtjänsten Ljungby" in log
