@@ -229,16 +229,18 @@ def clean_unit(
     unit_id: int | None = None,
     organisation_id: int | None = None,
     released: Collection[int] = (),
+    hsa_released: Collection[int] = (),
 ) -> dict:
     """Check a unit's fields (every refusal at once); an HSA-id another unit holds is refused, and so is
     a name another active unit of organisation_id has (pickers could not tell the two apart), but for the
-    units of released: the same change renames them (an import's file), so their present names are free."""
+    units of released: the same change renames them (an import's file), so their present names are free;
+    and of hsa_released: the same change gives them another HSA-id (or none), so theirs are free."""
     name, kind, email, hsa_id = every_refusal(
         (
             lambda: _free_unit_name(session, name, organisation_id, unit_id, released),
             lambda: _unit_kind(kind),
             lambda: clean_email(email),
-            lambda: _free_hsa_id(session, hsa_id, unit_id),
+            lambda: _free_hsa_id(session, hsa_id, unit_id, hsa_released),
         )
     )
     return {
@@ -257,11 +259,13 @@ def _unit_kind(kind: str | None) -> str:
     return kind
 
 
-def _free_hsa_id(session: Session, value: str | None, unit_id: int | None) -> str | None:
+def _free_hsa_id(
+    session: Session, value: str | None, unit_id: int | None, released: Collection[int] = ()
+) -> str | None:
     hsa_id = clean_hsa_id(value)
     if hsa_id is not None:
         holder = session.exec(select(Unit.id).where(Unit.hsa_id == hsa_id)).first()
-        if holder is not None and holder != unit_id:
+        if holder is not None and holder != unit_id and holder not in released:
             raise InvalidInput(_l("Another unit has this HSA-id."), field="hsa_id")
     return hsa_id
 

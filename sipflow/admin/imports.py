@@ -49,7 +49,7 @@ from datetime import datetime
 
 import openpyxl
 from flask_babel import force_locale
-from sqlalchemy import func
+from sqlalchemy import func, update
 from sqlmodel import Session, select
 
 from sipflow.admin import directory
@@ -467,6 +467,8 @@ class ImportReport:
     # Units and organisations of sipflow the file renames: their present names are free for its other lines.
     released_unit_ids: frozenset[int] = frozenset()
     released_organisation_ids: frozenset[int] = frozenset()
+    # Units of sipflow the file gives another HSA-id (or none): theirs are free for its other lines.
+    released_hsa_unit_ids: frozenset[int] = frozenset()
 
     def of(self, outcome: str) -> list[Planned]:
         """The planned lines with that outcome, in file order."""
@@ -764,6 +766,7 @@ class _Planner:
         self.orgs.update(self._existing(Organisation, Organisation.key, by_record["unit"], "organisation"))
         self.units = self._existing(Unit, Unit.key, by_record["unit"], "key")
         self.report.released_unit_ids = _renamed(self.units, by_record["unit"])
+        self.report.released_hsa_unit_ids = _hsa_moved(self.units, by_record["unit"])
         self.units.update(self._existing(Unit, Unit.key, by_record["user"], "unit"))
         usernames = {r["key"].lower() for _, r in by_record["user"] if r["key"]}
         # The existing users of the file's usernames and their units: one of the region is left alone, one
@@ -967,6 +970,7 @@ class _Planner:
                 unit_id=unit.id if unit is not None else None,
                 organisation_id=organisation.id if organisation is not None else None,
                 released=self.report.released_unit_ids,
+                hsa_released=self.report.released_hsa_unit_ids,
             )
         except InvalidInput as error:
             raise _refuse(error) from None
@@ -1214,6 +1218,39 @@ def _renamed(existing: dict, lines) -> frozenset[int]:
     )
 
 
+def _hsa_moved(existing: dict, lines) -> frozenset[int]:
+    """The ids of the rows of existing (by lower-case key) that the file's lines give another HSA-id or none
+    (a line whose HSA-id is not one is refused on its own, and releases nothing)."""
+    moved = set()
+    for _, line in lines:
+        row = existing.get(line["key"].lower())
+        if row is None or row.hsa_id is None:
+            continue
+        try:
+            if directory.clean_hsa_id(line["hsa_id"]) != row.hsa_id:
+                moved.add(row.id)
+        except InvalidInput:
+            continue
+    return frozenset(moved)
+
+
+def _give_up_hsa_ids(session: Session, unit_ids: frozenset[int]) -> dict[str, Unit]:
+    """Clear in the database the HSA-ids the file moves away from their units, before any unit is written:
+    the unique index then holds whatever order the lines come in, two units swapping theirs too.
+
+    The units stay loaded with their present HSA-ids (the UPDATE leaves the session's objects alone), so each
+    one's own edit logs what it had before: the caller edits the returned units, by key.
+    """
+    if not unit_ids:
+        return {}
+    holders = {unit.key: unit for unit in session.exec(select(Unit).where(Unit.id.in_(unit_ids))).all()}
+    session.execute(
+        update(Unit).where(Unit.id.in_(unit_ids)).values(hsa_id=None),
+        execution_options={"synchronize_session": False},
+    )
+    return holders
+
+
 def _apply(session: Session, report: ImportReport, *, actor: User | None, now: datetime) -> None:
     """Write what the report plans; _ApplyRefused names the line a service refused (taken since the check)."""
     planned = None
@@ -1240,6 +1277,7 @@ def _apply(session: Session, report: ImportReport, *, actor: User | None, now: d
                     session, actor, organisation, now=now, released=report.released_organisation_ids, **values
                 )
         units: dict[str, Unit] = {}
+        giving_up = _give_up_hsa_ids(session, report.released_hsa_unit_ids)
         for planned in report.planned:
             if planned.record != "unit":
                 continue
@@ -1260,7 +1298,10 @@ def _apply(session: Session, report: ImportReport, *, actor: User | None, now: d
                     **values,
                 )
             elif planned.outcome == CHANGE:
-                unit = session.exec(select(Unit).where(Unit.key == planned.key)).one()
+                unit = (
+                    giving_up.get(planned.key)
+                    or session.exec(select(Unit).where(Unit.key == planned.key)).one()
+                )
                 directory.edit_unit(
                     session, actor, unit, now=now, released=report.released_unit_ids, **values
                 )
