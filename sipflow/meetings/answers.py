@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import hmac
 
-from flask import Blueprint, abort, current_app, jsonify, render_template, request
+from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, request, url_for
+from flask import session as cookie_session
 from flask_babel import gettext as _
 from flask_limiter.errors import RateLimitExceeded
 
@@ -34,6 +35,9 @@ from sipflow.web import current_locale, json_error, register_json_address
 
 bp = Blueprint("answers", __name__)
 
+# The browser session's note that an answer was just saved through the link (the invitation's id): the page
+# the save redirects to says so once.
+ANSWER_SAVED = "answer_saved"
 # Answer links and posted replies need no login; the limit keeps guessing and flooding slow.
 PUBLIC_LIMIT = "60 per minute;600 per hour"
 LINK_REFUSALS = {
@@ -125,7 +129,9 @@ def answer(token: str):
         if invitation.answered_at is not None:
             form.partstat.data, form.answer_mode.data = invitation.partstat, invitation.answer_mode
             form.comment.data = invitation.comment
-    status, saved, changed = 200, False, False
+    status, changed = 200, False
+    # Said once, on the page the save redirected to (a later visit shows the answer so far instead).
+    saved = request.method == "GET" and cookie_session.pop(ANSWER_SAVED, None) == invitation.id
     if request.method == "POST" and meeting.status == PLANNED:
         status = 400
         valid = form.validate()
@@ -169,7 +175,10 @@ def answer(token: str):
                 field.errors = [*field.errors, error.message]
                 status = error.status
             else:
-                status, saved = 200, True
+                # Post/redirect/get: reloading the page (or a phone bringing the tab back) shows the answer
+                # and never sends it again. The page the redirect leads to is the read, and logs it.
+                cookie_session[ANSWER_SAVED] = invitation.id
+                return redirect(url_for("answers.answer", token=token, **request.args), 303)
     # The page shows the SIP's reference, time and place: a read of the SIP through the invitation's link,
     # logged each time it is shown (no user; the invitation is the link), in a short transaction of its own.
     with unit_of_work(session):

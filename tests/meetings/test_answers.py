@@ -20,6 +20,8 @@ from sipflow.meetings.models import Invitation
 from sipflow.meetings.tokens import make_answer_token
 from sipflow.notifications.models import OutboxMessage
 from sipflow.people.models import Person
+from sipflow.security import audit
+from sipflow.security.audit import AccessLogEntry
 
 
 def link_path(app, meeting, invitation) -> str:
@@ -37,7 +39,8 @@ def opened(client, path) -> dict[str, str]:
 
 
 def answer(client, path, **fields):
-    return client.post(path, data={**opened(client, path), **fields})
+    """Answer through the page as the invitee's browser does: the saved answer redirects to the page again."""
+    return client.post(path, data={**opened(client, path), **fields}, follow_redirects=True)
 
 
 def checked(page: str, name: str) -> str | None:
@@ -162,7 +165,7 @@ def test_an_answer_page_opened_before_the_meeting_moved_is_refused_with_the_new_
     saved = invitation_of(db_session, meeting, ready.relative)
     assert (saved.partstat, saved.comment, saved.answered_at) == ("NEEDS-ACTION", None, None)
     # The refused page carries the new version: sending it again is an answer to the new time.
-    again = client.post(path, data={**opened(client, path), "partstat": "ACCEPTED", "answer_mode": "video"})
+    again = answer(client, path, partstat="ACCEPTED", answer_mode="video")
     assert again.status_code == 200 and "Tack, ditt svar är sparat: Ja, jag kommer." in text_of(again)
     saved = invitation_of(db_session, meeting, ready.relative)
     assert (saved.partstat, saved.answered_sequence) == ("ACCEPTED", meeting.sequence)
@@ -195,7 +198,7 @@ def test_a_page_opened_before_the_meeting_moved_on_site_posting_video_is_told_th
     saved = invitation_of(db_session, meeting, ready.relative)
     assert (saved.partstat, saved.answered_at) == ("NEEDS-ACTION", None)
     # The refused page carries the new version: choosing a way offered now is an answer to the new meeting.
-    again = client.post(path, data={**opened(client, path), "partstat": "ACCEPTED", "answer_mode": "on_site"})
+    again = answer(client, path, partstat="ACCEPTED", answer_mode="on_site")
     assert again.status_code == 200 and "Tack, ditt svar är sparat" in text_of(again)
 
 
@@ -591,3 +594,25 @@ def test_an_answer_sent_after_the_invitation_was_withdrawn_is_shown_back_to_copy
     assert "Det du fyllde i" in page
     assert "Jag kan inte den dagen, men gärna veckan efter" in page
     assert invitation_of(db_session, meeting, ready.relative).comment is None
+
+
+def test_a_saved_answer_redirects_and_a_reload_sends_nothing(app, client, db_session, ready, book):
+    """Post/redirect/get: the save leads (303) to the same link, its language kept, which says once that the
+    answer is saved; reloading it (a phone bringing the tab back) shows the answer so far and sends nothing.
+    Only the pages shown are reads in the access log, not the post between them."""
+    meeting = book()
+    invitation = invitation_of(db_session, meeting, ready.relative)
+    path = link_path(app, meeting, invitation) + "?lang=en"
+    hidden = opened(client, path)
+    reads_before = len(db_session.exec(select(AccessLogEntry)).all())
+    posted = client.post(path, data={**hidden, "partstat": "ACCEPTED", "answer_mode": "phone"})
+    assert posted.status_code == 303 and posted.headers["Location"] == path
+    shown = client.get(path)
+    assert shown.status_code == 200
+    assert "Thank you, your answer is saved: Yes, I will come." in text_of(shown)
+    reloaded = text_of(client.get(path))
+    assert "your answer is saved" not in reloaded and "Your answer so far: Yes, I will come." in reloaded
+    answered_at = invitation_of(db_session, meeting, ready.relative).answered_at
+    assert answered_at is not None
+    reads = db_session.exec(select(AccessLogEntry).order_by(AccessLogEntry.seq)).all()[reads_before:]
+    assert [r.action for r in reads] == [audit.MEETING_LINK_VIEW] * 2
