@@ -1486,6 +1486,7 @@ class _Labeller:
         periods = query.periods() if query is not None else []
         self.periods = {end.year: period_label(start, end) for start, end in periods}
         self.part_quarters = _part_quarters(periods)
+        self.part_years = _part_years(periods)
 
     def label(self, name: str, value) -> str:
         if value is None or value == NOT_APPLICABLE:
@@ -1507,6 +1508,9 @@ class _Labeller:
                 # A period from February counts only February and March of its first quarter: said so.
                 return str(_l("%(period)s (part)", period=quarter))
             return quarter
+        if name == "year" and int(value) in self.part_years:
+            # A period from July counts only July to December of its first year: said so, as of a quarter.
+            return str(_l("%(period)s (part)", period=str(value)))
         if name == "sex":
             return str(SEX_LABELS.get(value, SEX_LABELS["unknown"]))
         if name == "age_band" and value == AGE_UNKNOWN:
@@ -1527,6 +1531,18 @@ def _part_quarters(periods: list[tuple[date, date]]) -> set[int]:
             part.add(start.year * 10 + (start.month - 1) // 3 + 1)
         if end.month % 3 != 0:
             part.add(end.year * 10 + (end.month - 1) // 3 + 1)
+    return part
+
+
+def _part_years(periods: list[tuple[date, date]]) -> set[int]:
+    """The years the periods count only some months of: the first and the last of a period that does not
+    begin in January and end in December."""
+    part = set()
+    for start, end in periods:
+        if start.month != 1:
+            part.add(start.year)
+        if end.month != 12:
+            part.add(end.year)
     return part
 
 
