@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
+from statskit import coordinator_client
+
 from sipflow.stats.services import indicators
 
 
@@ -24,3 +27,28 @@ def test_a_year_the_period_counts_only_in_part_says_so(world):
     # A period of whole years has no such mark.
     rows = meeting_rows(world, start="2025-01-01", end="2026-12-31", by="year")
     assert [(row["year"], row["sips"]) for row in rows] == [("2025", 1), ("2026", 1)]
+
+
+@pytest.mark.parametrize(
+    ("field", "typed"),
+    [
+        # Cut to the field's first characters, each was read as a value it is not.
+        ("county", "07" + " " * 8 + "junk"),
+        ("municipality", "0780" + " " * 6 + "9"),
+        ("to", "2026-12-31" + " " * 10 + "2027"),
+        ("compare_years", "1   7"),
+    ],
+)
+def test_a_filter_is_checked_whole_not_cut_to_what_the_page_echoes(
+    client, make_user, db_session, field, typed
+):
+    """The page, the JSON and the exports check the value sent, as the CLI does: one longer than the field
+    the page echoes is refused at its field, not read as its first characters."""
+    coordinator = coordinator_client(client, make_user, db_session, f"yearend-{field}")
+    asked = {"from": "2026-01-01", "to": "2026-12-31", field: typed}
+    answer = coordinator.get("/statistik/indikatorer.json", query_string=asked)
+    assert (answer.status_code, answer.get_json()["field"]) == (400, field)
+    assert coordinator.get("/statistik/indikatorer.csv", query_string=asked).status_code == 400
+    page = coordinator.get("/statistik/", query_string=asked)
+    assert page.status_code == 400
+    assert f'id="{field}-error"' in page.get_data(as_text=True)
