@@ -41,6 +41,7 @@ from sipflow.stats.disclosure import (
 )
 from sipflow.stats.sql import days_between, quarter_of, swedish_day, year_of
 from sipflow.translated import lazy_gettext as _l
+from sipflow.translated import lazy_pgettext as _lp
 from sipflow.workflow.definition import DEADLINE_INDICATORS
 
 BREAKDOWNS = ("municipality", "county", "quarter", "year", "sex", "age_band", "occasion", "organisation_kind")
@@ -1451,7 +1452,8 @@ OUTCOME_COLUMNS = (
     ("accepted", _l("SIPs accepted")),
     ("declined", _l("SIPs declined")),
     ("accepted_share", _l("Share of offered SIPs accepted (%)")),
-    ("follow_ups_due", _l("Follow-ups due")),
+    # Every follow-up whose day has come, held or not: not the Att göra page's follow-ups still to do.
+    ("follow_ups_due", _lp("statistics", "Follow-ups due")),
     ("follow_ups_on_time", _l("Follow-ups held by their date")),
     ("follow_ups_on_time_share", _l("Share of follow-ups held by their date (%)")),
 )

@@ -52,3 +52,16 @@ def test_a_filter_is_checked_whole_not_cut_to_what_the_page_echoes(
     page = coordinator.get("/statistik/", query_string=asked)
     assert page.status_code == 400
     assert f'id="{field}-error"' in page.get_data(as_text=True)
+
+
+def test_follow_ups_due_are_not_worded_as_follow_ups_still_to_do(client, make_user, db_session):
+    """ "Uppföljningar att göra" beside "Uppföljningar gjorda i tid" read as those still to do (the words of
+    the Att göra page), while the column counts every follow-up whose day has come, held or not."""
+    coordinator = coordinator_client(client, make_user, db_session, "yearend-words")
+    year = {"from": "2026-01-01", "to": "2026-12-31"}
+    answer = coordinator.get("/statistik/indikatorer.json", query_string=year)
+    outcomes = next(t for t in answer.get_json()["tables"] if t["key"] == "outcomes")
+    labels = {column["key"]: column["label"] for column in outcomes["columns"]}
+    assert labels["follow_ups_due"] == "Uppföljningar som skulle göras"
+    assert outcomes["note"].startswith("Uppföljningar som skulle göras räknas till och med i dag, ")
+    assert "att göra" not in outcomes["note"]
