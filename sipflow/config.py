@@ -192,6 +192,7 @@ def validate_config(cfg: dict) -> dict:
         cfg["PNR_HASH_KEY"] = "dev-pnr-" + cfg["SECRET_KEY"]
     _validate_limits(cfg)
     _validate_whole_numbers(cfg)
+    _validate_threshold(cfg)
     _validate_retention(cfg)
     _validate_mail(cfg)
     cfg["SESSION_COOKIE_SECURE"] = production
@@ -238,6 +239,16 @@ def _validate_whole_numbers(cfg: dict) -> None:
     ):
         if not isinstance(cfg[key], int) or isinstance(cfg[key], bool) or cfg[key] <= 0:
             raise ConfigError(f"SIPFLOW_{key} must be a positive whole number, got {cfg[key]!r}")
+
+
+def _validate_threshold(cfg: dict) -> None:
+    # Counts of 1 to threshold-1 persons are hidden: below 2 nothing is (0 or 1 would publish a count of one
+    # person, and the legend would read "1 to 0 persons are shown as <1").
+    threshold = cfg["STATS_SUPPRESSION_THRESHOLD"]
+    if not isinstance(threshold, int) or isinstance(threshold, bool) or threshold < 2:
+        raise ConfigError(
+            f"SIPFLOW_STATS_SUPPRESSION_THRESHOLD must be a whole number of 2 or more, got {threshold!r}"
+        )
 
 
 def retention_override_variable(state: str) -> str:

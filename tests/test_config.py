@@ -60,6 +60,10 @@ def test_a_bad_database_url_is_refused_naming_the_variable(url):
         ("SIPFLOW_SESSION_IDLE_MINUTES", "half an hour"),
         ("SIPFLOW_SESSION_IDLE_MINUTES", "0"),
         ("SIPFLOW_SECRET_KEY", "short"),
+        # Disclosure control would hide nothing: a count of one person published, a legend of "<1".
+        ("SIPFLOW_STATS_SUPPRESSION_THRESHOLD", "1"),
+        ("SIPFLOW_STATS_SUPPRESSION_THRESHOLD", "0"),
+        ("SIPFLOW_STATS_SUPPRESSION_THRESHOLD", "-5"),
     ],
 )
 def test_other_bad_values_are_refused_naming_the_variable(variable, value):

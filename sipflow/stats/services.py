@@ -41,6 +41,7 @@ from sipflow.stats.disclosure import (
 )
 from sipflow.stats.sql import days_between, quarter_of, swedish_day, year_of
 from sipflow.translated import lazy_gettext as _l
+from sipflow.translated import lazy_pgettext as _lp
 from sipflow.workflow.definition import DEADLINE_INDICATORS
 
 BREAKDOWNS = ("municipality", "county", "quarter", "year", "sex", "age_band", "occasion", "organisation_kind")
@@ -1451,7 +1452,8 @@ OUTCOME_COLUMNS = (
     ("accepted", _l("SIPs accepted")),
     ("declined", _l("SIPs declined")),
     ("accepted_share", _l("Share of offered SIPs accepted (%)")),
-    ("follow_ups_due", _l("Follow-ups due")),
+    # Every follow-up whose day has come, held or not: not the Att göra page's follow-ups still to do.
+    ("follow_ups_due", _lp("statistics", "Follow-ups due")),
     ("follow_ups_on_time", _l("Follow-ups held by their date")),
     ("follow_ups_on_time_share", _l("Share of follow-ups held by their date (%)")),
 )
@@ -1486,6 +1488,7 @@ class _Labeller:
         periods = query.periods() if query is not None else []
         self.periods = {end.year: period_label(start, end) for start, end in periods}
         self.part_quarters = _part_quarters(periods)
+        self.part_years = _part_years(periods)
 
     def label(self, name: str, value) -> str:
         if value is None or value == NOT_APPLICABLE:
@@ -1507,6 +1510,9 @@ class _Labeller:
                 # A period from February counts only February and March of its first quarter: said so.
                 return str(_l("%(period)s (part)", period=quarter))
             return quarter
+        if name == "year" and int(value) in self.part_years:
+            # A period from July counts only July to December of its first year: said so, as of a quarter.
+            return str(_l("%(period)s (part)", period=str(value)))
         if name == "sex":
             return str(SEX_LABELS.get(value, SEX_LABELS["unknown"]))
         if name == "age_band" and value == AGE_UNKNOWN:
@@ -1527,6 +1533,18 @@ def _part_quarters(periods: list[tuple[date, date]]) -> set[int]:
             part.add(start.year * 10 + (start.month - 1) // 3 + 1)
         if end.month % 3 != 0:
             part.add(end.year * 10 + (end.month - 1) // 3 + 1)
+    return part
+
+
+def _part_years(periods: list[tuple[date, date]]) -> set[int]:
+    """The years the periods count only some months of: the first and the last of a period that does not
+    begin in January and end in December."""
+    part = set()
+    for start, end in periods:
+        if start.month != 1:
+            part.add(start.year)
+        if end.month != 12:
+            part.add(end.year)
     return part
 
 

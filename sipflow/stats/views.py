@@ -95,15 +95,22 @@ def _given() -> tuple[dict, dict[str, UserError]]:
 
 
 def _args() -> dict:
-    """The filters as typed (kept on the page); defaults: this year so far, everything the user follows."""
+    """The filters as typed, whole (what is checked); defaults: this year so far, everything followed."""
     start, end = _this_year()
     given, _repeated = _given()
     defaults = {"from": start, "to": end, "by": DEFAULT_BY, "compare_years": "0"}
-    lengths = {"from": 20, "to": 20, "county": 10, "municipality": 10, "by": 200, "compare_years": 4}
-    return {
-        name: (given[name] if given[name] is not None else defaults.get(name, ""))[: lengths.get(name, 20)]
-        for name in FILTERS
-    }
+    return {name: given[name] if given[name] is not None else defaults.get(name, "") for name in FILTERS}
+
+
+# How much of each filter as typed the page shows again in its field. Only the page's echo is cut: the
+# value checked is the whole one, so "1   7" years or "07" followed by spaces and more is refused, not
+# read as the first characters (1 year, county 07).
+_ECHOED = {"from": 20, "to": 20, "county": 10, "municipality": 10, "by": 200, "compare_years": 4}
+
+
+def _echoed(args: dict) -> dict:
+    """The filters as the page shows them again in its fields."""
+    return {name: value[: _ECHOED.get(name, 20)] for name, value in args.items()}
 
 
 def _refuse_repeated() -> None:
@@ -241,7 +248,7 @@ def dashboard():
     return (
         render_template(
             "stats/dashboard.html",
-            args=args,
+            args=_echoed(args),
             errors={field: str(error.message) for field, error in refusals.items()},
             answer=answer,
             charts=_charts(answer) if answer else [],
