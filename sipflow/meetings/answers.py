@@ -178,7 +178,8 @@ def answer(token: str):
                 # Post/redirect/get: reloading the page (or a phone bringing the tab back) shows the answer
                 # and never sends it again. The page the redirect leads to is the read, and logs it.
                 cookie_session[ANSWER_SAVED] = invitation.id
-                return redirect(url_for("answers.answer", token=token, **request.args), 303)
+                # Only the page's language goes along (url_for reads keys such as _external as its own).
+                return redirect(url_for("answers.answer", token=token, lang=request.args.get("lang")), 303)
     # The page shows the SIP's reference, time and place: a read of the SIP through the invitation's link,
     # logged each time it is shown (no user; the invitation is the link), in a short transaction of its own.
     with unit_of_work(session):

@@ -612,7 +612,13 @@ def test_a_saved_answer_redirects_and_a_reload_sends_nothing(app, client, db_ses
     assert "Thank you, your answer is saved: Yes, I will come." in text_of(shown)
     reloaded = text_of(client.get(path))
     assert "your answer is saved" not in reloaded and "Your answer so far: Yes, I will come." in reloaded
+    # Other query keys do not go along: url_for would read some as its own (_scheme, _external).
+    hostile = client.post(
+        path + "&_scheme=javascript&_anchor=x",
+        data={**opened(client, path), "partstat": "DECLINED"},
+    )
+    assert hostile.status_code == 303 and hostile.headers["Location"] == path
     answered_at = invitation_of(db_session, meeting, ready.relative).answered_at
     assert answered_at is not None
     reads = db_session.exec(select(AccessLogEntry).order_by(AccessLogEntry.seq)).all()[reads_before:]
-    assert [r.action for r in reads] == [audit.MEETING_LINK_VIEW] * 2
+    assert [r.action for r in reads] == [audit.MEETING_LINK_VIEW] * 3
