@@ -27,13 +27,15 @@ class SipCase(SQLModel, table=True):
         Index("ix_sipcase_updated_at_id", "updated_at", "id"),
         Index("ix_sipcase_workflow_name_version", "workflow_name", "workflow_version"),
         # The statistics read the SIPs offered in a period by their request date, with the municipality,
-        # person and occasion they filter and group by, from the index alone (no fetch of the wide case row).
+        # person, occasion and kept age they filter and group by, from the index alone (no fetch of the wide
+        # case row).
         Index(
             "ix_sipcase_requested_at_cover",
             "requested_at",
             "municipality_code",
             "person_id",
             "occasion",
+            "age_at_request",
             "id",
         ),
         # Att göra's SIPs without a meeting booked: the few cases flagged, by state (a flag left on a case
@@ -76,6 +78,10 @@ class SipCase(SQLModel, table=True):
     # The person's folkbokföringskommun when the SIP was requested: the statistics count the SIP offered
     # (and its follow-ups due) there, so a later move does not change a quarter already published.
     municipality_code: str = Field(foreign_key="municipality.code", max_length=4)
+    # The person's age in whole years on the request's Swedish day, written when retention cuts their birth
+    # date to its year (retention.anonymise); None before, when the statistics count from the birth date (so
+    # a corrected one counts). An anonymised person's SIP stays in the age band it was counted in.
+    age_at_request: int | None = None
 
 
 class Participant(SQLModel, table=True):
@@ -187,6 +193,9 @@ class Deadline(SQLModel, table=True):
     due_at: datetime = Field(index=True)
     met_at: datetime | None = None
     cancelled_at: datetime | None = None
+    # The person's age on the day it falls due, written when retention cuts their birth date to its year, as
+    # SipCase.age_at_request is: a follow-up due stays in the age band it was counted in.
+    age_on_due_day: int | None = None
 
 
 def met_in_time(met_at, due_at):

@@ -29,14 +29,15 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from flask import Flask
-from sqlalchemy import and_, exists, false, func, or_, tuple_, update
+from sqlalchemy import and_, bindparam, exists, false, func, or_, tuple_, update
 from sqlmodel import Session, select
 
-from sipflow.cases.models import Participant, SipCase, TransitionLog
+from sipflow.cases.models import Deadline, Participant, SipCase, TransitionLog
+from sipflow.clock import to_local
 from sipflow.config import ConfigError, retention_override_variable
 from sipflow.consent.models import Consent, ConsentOrganisation
 from sipflow.meetings.models import Invitation, Meeting, MeetingDecision
-from sipflow.people.identifiers import RESERVNUMMER
+from sipflow.people.identifiers import RESERVNUMMER, age_on
 from sipflow.people.models import Person
 from sipflow.people.services import identifier_hash
 from sipflow.retention.models import AnonymisedCase, AnonymisedPerson
@@ -218,9 +219,40 @@ def anonymise_person(session: Session, person: Person, *, now: datetime, policy:
     person.given_name = ANONYMOUS_GIVEN_NAME
     person.family_name = ANONYMOUS_FAMILY_NAME
     if person.birth_date is not None:
+        _keep_ages(session, person)
         person.birth_date = date(person.birth_date.year, 1, 1)
     session.add(person)
     session.add(AnonymisedPerson(person_id=person.id, anonymised_at=now))
+
+
+def _keep_ages(session: Session, person: Person) -> None:
+    """Write on the person's cases their age at the request, and on the cases' deadlines their age on the
+    day each falls due, from the whole birth date before it is cut to its year: the statistics count a SIP
+    offered and a follow-up due in the age band of those days (stats.services.case_outcome_queries), and a
+    figure published must not move when the person is anonymised years later."""
+    birth = person.birth_date
+    cases = session.exec(select(SipCase.id, SipCase.requested_at).where(SipCase.person_id == person.id)).all()
+    if not cases:
+        return
+    session.execute(
+        update(SipCase.__table__)
+        .where(SipCase.__table__.c.id == bindparam("b_id"))
+        .values(age_at_request=bindparam("b_age")),
+        [{"b_id": case_id, "b_age": age_on(birth, to_local(at).date())} for case_id, at in cases],
+    )
+    deadlines = session.exec(
+        select(Deadline.id, Deadline.due_at).where(Deadline.case_id.in_([case_id for case_id, _ in cases]))
+    ).all()
+    if deadlines:
+        session.execute(
+            update(Deadline.__table__)
+            .where(Deadline.__table__.c.id == bindparam("b_id"))
+            .values(age_on_due_day=bindparam("b_age")),
+            [
+                {"b_id": deadline_id, "b_age": age_on(birth, to_local(due).date())}
+                for deadline_id, due in deadlines
+            ],
+        )
 
 
 def _person_is_done(session: Session, person_id: int) -> bool:

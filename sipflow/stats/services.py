@@ -913,7 +913,8 @@ def case_outcome_queries(query: StatsQuery, settings: Settings):
         )
     )
 
-    def dims_for(day):
+    def dims_for(day, kept_age):
+        # An anonymised person's birth date is cut to its year: the age kept from the whole one counts then.
         return _dimensions(
             query,
             settings,
@@ -921,7 +922,7 @@ def case_outcome_queries(query: StatsQuery, settings: Settings):
             municipality=sc.municipality_code,
             county=mu.county_code,
             sex=p.legal_sex,
-            age=_age_on(p.birth_date, day),
+            age=func.coalesce(kept_age, _age_on(p.birth_date, day)),
             occasion=sc.occasion,
             org_kind=None,
         )
@@ -929,7 +930,7 @@ def case_outcome_queries(query: StatsQuery, settings: Settings):
     people = SipCase.__table__.join(Person.__table__, p.id == sc.person_id)
     if "county" in query.by:
         people = people.join(Municipality.__table__, mu.code == sc.municipality_code)
-    dims = dims_for(swedish_day(sc.requested_at))
+    dims = dims_for(swedish_day(sc.requested_at), sc.age_at_request)
     keys = [f"d_{name}" for name, _ in dims]
     base = (
         select(
@@ -949,7 +950,7 @@ def case_outcome_queries(query: StatsQuery, settings: Settings):
             func.sum(sub.c.declined).label("declined"),
         ],
     )
-    dims = dims_for(swedish_day(dl.due_at))
+    dims = dims_for(swedish_day(dl.due_at), dl.age_on_due_day)
     base = (
         select(
             *(expression.label(f"d_{name}") for name, expression in dims),

@@ -198,7 +198,7 @@ MILLION_STATISTICS = (  # sqlite_stat1 of the tables the query reads
     ("person", "sqlite_autoindex_person_1", "1000003 1"),
     ("sipcase", "ix_sipcase_initiating_organisation_id", "1000003 15874"),
     ("sipcase", "ix_sipcase_person_id", "1000003 1"),
-    ("sipcase", "ix_sipcase_requested_at_cover", "1000003 2 1 1 1 1"),
+    ("sipcase", "ix_sipcase_requested_at_cover", "1000003 2 1 1 1 1 1"),
     ("sipcase", "ix_sipcase_state", "1000003 90910"),
     ("sipcase", "ix_sipcase_updated_at_id", "1000003 2 1"),
     ("sipcase", "ix_sipcase_workflow_name_version", "1000003 333335 333335"),
