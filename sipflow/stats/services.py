@@ -351,6 +351,29 @@ def month_of(day: date) -> tuple[date, date]:
     return day.replace(day=1), _month_end(day)
 
 
+# The periods a coordinator asks for most, offered beside the dates: (key, label).
+PERIOD_PRESETS = (
+    ("this_year", _l("This year so far")),
+    ("last_quarter", _l("Last quarter")),
+    ("last_year", _l("Last year")),
+)
+
+
+def preset_period(key: str, today: date) -> tuple[date, date]:
+    """The whole months of a preset period (PERIOD_PRESETS) seen from today: this year up to and including
+    this month, the last whole quarter before this one, or the last whole year (a year-end report)."""
+    if key == "this_year":
+        return date(today.year, 1, 1), _month_end(today)
+    if key == "last_year":
+        return date(today.year - 1, 1, 1), date(today.year - 1, 12, 31)
+    if key == "last_quarter":
+        first_month = (today.month - 1) // 3 * 3 + 1  # this quarter's first month
+        this_quarter = date(today.year, first_month, 1)
+        last_day = this_quarter - timedelta(days=1)
+        return date(last_day.year, last_day.month - 2, 1), last_day
+    raise ValueError(f"unknown period preset {key!r}")
+
+
 def _whole_months(start: date, end: date) -> None:
     """Refuse a period that is not whole calendar months, naming the field and the day meant.
 

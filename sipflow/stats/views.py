@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, Response, current_app, g, jsonify, render_template, request
+from flask import Blueprint, Response, current_app, g, jsonify, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -21,6 +21,7 @@ from sipflow.stats.services import (
     BREAKDOWNS,
     FILTERS,
     LABEL_COLUMNS,
+    PERIOD_PRESETS,
     Scope,
     StatsQuery,
     check_period_day,
@@ -28,6 +29,7 @@ from sipflow.stats.services import (
     month_of,
     parse_date,
     parse_query,
+    preset_period,
     scope_of,
     settings_from,
     single_values,
@@ -72,8 +74,24 @@ bp.record_once(lambda state: register_json_address(state.app, _json_route, json_
 
 def _this_year() -> tuple[str, str]:
     """This year's whole months up to and including this one (a period is whole months)."""
-    today = local_today()
-    return date(today.year, 1, 1).isoformat(), month_of(today)[1].isoformat()
+    start, end = preset_period("this_year", local_today())
+    return start.isoformat(), end.isoformat()
+
+
+def _period_links(args: dict) -> list[dict]:
+    """The preset periods as links to the page with the other filters kept; the one shown is current."""
+    today, links = local_today(), []
+    kept = {name: value for name, value in args.items() if value and name not in ("from", "to")}
+    for key, label in PERIOD_PRESETS:
+        start, end = (day.isoformat() for day in preset_period(key, today))
+        links.append(
+            {
+                "label": label,
+                "url": url_for("stats.dashboard", **kept, **{"from": start, "to": end}),
+                "current": (args["from"], args["to"]) == (start, end),
+            }
+        )
+    return links
 
 
 def _month_around(text: str) -> tuple[str, str]:
@@ -249,6 +267,7 @@ def dashboard():
         render_template(
             "stats/dashboard.html",
             args=_echoed(args),
+            period_links=_period_links(_echoed(args)),
             errors={field: str(error.message) for field, error in refusals.items()},
             answer=answer,
             charts=_charts(answer) if answer else [],
