@@ -939,7 +939,8 @@ def units_by_organisation(
     those taking part, services.units_taking_part; an organisation's other units stay offered).
 
     Organisations may share a name (two companies in different counties, a municipality and a company): each
-    is a group of its own, labelled apart as every organisation picker labels them (people.labels).
+    is a group of its own, labelled apart as every organisation picker labels them (people.labels), also
+    from an organisation whose units are all left out (one taking part with a namesake offered).
     """
     return _units_by_organisation(session, exclude_unit_ids)[0]
 
@@ -957,10 +958,12 @@ def _units_by_organisation(
     for unit_id, unit_name, organisation_id, county_code, county_name, *facts in active_unit_rows(session):
         counties[organisation_id] = county_code
         organisations[unit_id] = organisation_id
+        # Labelled among every organisation with an active unit, those left out too: a namesake of one
+        # taking part (Försäkringskassan of another county) is offered under a label of its own.
+        about[organisation_id] = tuple(facts)
         if unit_id in exclude_unit_ids:
             continue
         groups.setdefault(organisation_id, []).append((unit_id, unit_name))
-        about[organisation_id] = tuple(facts)
         county_names[organisation_id] = county_name
     labels = organisation_labels(session, about)
     return (

@@ -69,3 +69,16 @@ def test_a_further_consent_and_the_consent_table_tell_the_two_apart(
     detail = text_of(client.get(f"/cases/{case.uid}"))
     consents = detail[detail.index("Organisationer som omfattas") :]
     assert KRONOBERG_FK in consents[: consents.index("</table>")]
+
+
+def test_the_unit_picker_names_the_other_county_apart_from_the_one_taking_part(
+    client, parties, create_case, two_offices
+):
+    """The Kronoberg Försäkringskassan takes part; its Kalmar namesake, offered, is named by its county."""
+    case = create_case(units=[parties.municipality.id, parties.outsider.id])
+    login(client, parties.region_user.username)
+    page = text_of(client.get(f"/cases/{case.uid}"))
+    picker = page[page.index('name="unit-unit_id"') :]
+    picker = picker[: picker.index("</select>")]
+    assert f'<optgroup label="{KALMAR_FK}">' in picker
+    assert f'<option value="{two_offices.id}">{KALMAR_FK}, Försäkringskassan Kalmar</option>' in picker
