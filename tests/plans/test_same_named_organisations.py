@@ -8,7 +8,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from plankit import walk
+import support
+from plankit import complete_data, save, walk
 from webkit import login, text_of
 
 from sipflow.areas import load_areas
@@ -38,3 +39,23 @@ def test_the_editor_tells_the_two_apart(client, db_session, registry, parties, m
     assert "Försäkringskassan" not in owners
     legends = re.findall(r"<legend>([^<]+)</legend>", page)
     assert "Försäkringskassan (hela landet)" in legends and "Försäkringskassan" not in legends
+
+
+def test_the_approvals_tell_the_two_apart(client, db_session, registry, parties, make_unit, create_case):
+    """Each party's approval of the plan: the approvals page and the case page name the two by place."""
+    db_session.get(Organisation, parties.outsider.organisation_id).county_code = "07"
+    db_session.commit()
+    kalmar = make_unit("other", "Försäkringskassan", unit_name="Försäkringskassan Kalmar", county_code=None)
+    case = create_case(units=[parties.municipality.id, parties.outsider.id, kalmar.id])
+    now = now_utc()
+    walk(db_session, registry, parties.region_user, case, now)
+    save(db_session, case, parties.region_user, complete_data(case, parties, now), now)
+    support.fire(db_session, registry, parties.region_user, case, "establish_plan", now=now)
+    with unit_of_work(db_session):
+        db_session.get(Organisation, parties.outsider.organisation_id).active = False
+        db_session.get(Unit, parties.outsider.id).active = False
+    login(client, parties.region_user.username)
+    for url in (f"/cases/{case.uid}/plan/approvals", f"/cases/{case.uid}"):
+        page = text_of(client.get(url))
+        assert "Försäkringskassan (Kronobergs län)" in page, url
+        assert "Försäkringskassan (hela landet)" in page, url
