@@ -107,7 +107,12 @@ def _case_page_part(detail, actor, *, allowed: list) -> dict:
     return {
         "meetings": case_meetings(session, case, labels, labels=labels),
         # The timeline names a decision's owner, stored as an id key, as the outcome page offered it.
-        "owner_labels": dict(owner_choices(Invitees(labels, detail.participant_rows), removed=True)),
+        "owner_labels": dict(
+            owner_choices(
+                Invitees(labels, detail.participant_rows, organisations=detail.organisation_labels),
+                removed=True,
+            )
+        ),
         "booking_url": url_for("meetings.book", uid=case.uid) if booking is not None else None,
     }
 
@@ -408,7 +413,9 @@ def _render_meeting(
             invitee_choices(session, case, exclude_meeting=meeting, read=read, seeing=read.step_reads.seeing)
         )
     meetings = case_meetings_in_order(session, case)
-    held = meeting_outcome(session, meeting, read.labels) if meeting.status == HELD else None
+    held = (
+        meeting_outcome(session, meeting, read.labels, read.organisations) if meeting.status == HELD else None
+    )
     record_url = None
     if meeting.status == PLANNED:
         transition = outcome_transition(
