@@ -219,8 +219,9 @@ def _left_out(case, read: Invitees) -> tuple[str, str] | None:
     for participant, organisation, _unit, _contact in read.rows:
         if participant.active and organisation is not None and organisation.id not in seeing:
             units.append(read.labels[participant.id])
-            if organisation.name not in names:
-                names.append(organisation.name)
+            name = read.organisations.get(organisation.id, organisation.name)
+            if name not in names:
+                names.append(name)
     if not units:
         return None
     text = _("Cannot be invited: %(units)s.", units=", ".join(units))
