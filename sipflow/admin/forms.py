@@ -7,7 +7,7 @@ from wtforms.validators import DataRequired, InputRequired
 from wtforms.widgets import HiddenInput
 
 from sipflow.admin.queries import USER_SEARCH_MAX
-from sipflow.admin.users import ROLE_LABELS
+from sipflow.admin.users import ROLE_LABELS, SCOPE_HELP_NATIONAL
 from sipflow.cases.forms import IDENTIFIER_KIND_LABELS, VERSION_LABEL, PersonParticularsForm
 from sipflow.forms import FilledInByTheService, MergesAsRead, PageForm
 from sipflow.i18n import LANGUAGE_LABELS, LOCALES
@@ -177,10 +177,8 @@ class UserForm(PageForm):
     roles = _role_field()
     scope = StringField(
         _l("Counties and municipalities followed"),
-        description=_l(
-            "For a coordinator: county codes (07) and municipality codes (0780), separated by commas. Left"
-            " empty, the coordinator follows every county (the whole country's statistics)."
-        ),
+        # Said by the administrator's region (admin.users.scope_help), set by the page.
+        description=SCOPE_HELP_NATIONAL,
         filters=[_strip],
         validators=[MaxLength(400)],
     )

@@ -100,6 +100,21 @@ COLUMNS = (
     "scope",
 )
 RECORDS = ("organisation", "unit", "user")
+# The columns each record reads. A value in another is refused at its column, never dropped unsaid: a unit
+# has no county or municipality of its own (it is where its organisation is), and an office's county written
+# beside it and left out would read as placed.
+RECORD_COLUMNS = {
+    "organisation": frozenset({"record", "key", "name", "kind", "county", "municipality"}),
+    "unit": frozenset({"record", "key", "name", "kind", "organisation", "health_care", "email", "hsa_id"}),
+    "user": frozenset({"record", "key", "name", "unit", "email", "roles", "scope"}),
+}
+UNUSED_COLUMN = {
+    "organisation": _l("An organisation's line does not use this column: leave it empty."),
+    "unit": _l("A unit's line does not use this column: leave it empty."),
+    "user": _l("A user's line does not use this column: leave it empty."),
+}
+assert set(RECORD_COLUMNS) == set(UNUSED_COLUMN) == set(RECORDS)
+assert all(columns <= set(COLUMNS) for columns in RECORD_COLUMNS.values())
 MAX_BYTES = 2_000_000
 MAX_LINES = 5000
 # The longest value each column may hold, checked before anything else reads the line (a name: the longer of
@@ -815,6 +830,10 @@ class _Planner:
         steps = (("organisation", self._organisation), ("unit", self._unit), ("user", self._user))
         for record, check in steps:
             for line, row in self.by_record[record]:
+                unused = next((c for c in COLUMNS if row[c] and c not in RECORD_COLUMNS[record]), None)
+                if unused is not None:
+                    self._error(LineError(line, str(UNUSED_COLUMN[record]), unused))
+                    continue
                 try:
                     self.report.planned.append(check(line, row))
                 except _LineRefused as refused:

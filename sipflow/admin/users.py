@@ -268,6 +268,28 @@ NO_COUNTY_NO_COORDINATOR = _l(
 )
 
 
+# The scope field's help by the administrator's region (scope_help): what checked_scope lets each give.
+SCOPE_HELP_NATIONAL = _l(
+    "For a coordinator: county codes (07) and municipality codes (0780), separated by commas. Left"
+    " empty, the coordinator follows every county (the whole country's statistics)."
+)
+SCOPE_HELP_COUNTY = _l(
+    "For a coordinator: your county's code or codes of its municipalities, separated by commas; at least one."
+)
+
+
+def scope_help(session: Session, actor: User | None):
+    """The help beside a user's counties and municipalities followed, by what checked_scope lets actor's
+    region give: every county (empty) for a national administrator, their own county's codes for a
+    county's, and no coordinator at all for an administrator of an organisation with no county."""
+    region = admin_region(session, actor)
+    if region.national:
+        return SCOPE_HELP_NATIONAL
+    if region.county_code is not None:
+        return SCOPE_HELP_COUNTY
+    return NO_COUNTY_NO_COORDINATOR
+
+
 def _write_scope(session: Session, user: User, counties: list[str], municipalities: list[str]) -> None:
     """Replace the counties and municipalities a coordinator follows (checked by checked_scope)."""
     session.exec(delete(CoordinatorScope).where(col(CoordinatorScope.user_id) == user.id))

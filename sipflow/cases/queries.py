@@ -17,6 +17,7 @@ from sqlmodel import Session, select
 
 from sipflow.cases import corrections
 from sipflow.cases.models import CaseVisibility, Deadline, Participant, SipCase, TransitionLog, met_late
+from sipflow.cases.participants import labelled_organisations
 from sipflow.cases.services import StepReads, step_reads
 from sipflow.clock import end_of_local_day, ends_its_day, parse_instant, to_local
 from sipflow.consent.models import Consent, ConsentOrganisation
@@ -546,6 +547,9 @@ class CaseDetail:
     # (participant, organisation, unit, contact user) of every participant, removed ones too, by id.
     participant_rows: list
     organisations: list[Organisation]
+    # Every organisation that takes or took part, by the name the SIP's pages give it
+    # (participants.labelled_organisations: two of one name told apart).
+    organisation_labels: dict[int, str]
     consents: list[ConsentView]
     deadlines: list[DeadlineView]
     timeline: list[TimelineEntry]
@@ -598,6 +602,7 @@ _CONSENTS = (
         Consent,
         User.display_name,
         Consent.in_force(bindparam("today", type_=Date)),
+        Organisation.id,
         Organisation.name,
         ConsentOrganisation.withdrawn_at,
         ConsentOrganisation.withdrawn_reason,
@@ -729,12 +734,14 @@ def _removed(session: Session, rows) -> list[RemovedParticipantView]:
     return sorted(views, key=lambda v: v.removed_at)
 
 
-def _consents(session: Session, case: SipCase, today: date) -> list[ConsentView]:
-    """The case's consents in the order they were recorded, each with its organisations' names."""
+def _consents(session: Session, case: SipCase, today: date, labels: dict[int, str]) -> list[ConsentView]:
+    """The case's consents in the order they were recorded, each with its organisations' names (labels: as
+    the SIP's pages name them)."""
     views: dict[int, ConsentView] = {}
-    for consent, recorded_by, in_force, organisation_name, withdrawn_at, withdrawn_reason in session.exec(
+    for consent, recorded_by, in_force, organisation_id, name, withdrawn_at, withdrawn_reason in session.exec(
         _CONSENTS, params={"case_id": case.id, "today": today}
     ).all():
+        organisation_name = labels.get(organisation_id, name)
         view = views.get(consent.id)
         if view is None:
             view = views[consent.id] = ConsentView(consent, recorded_by, in_force=bool(in_force))
@@ -782,6 +789,9 @@ class CaseParties:
     organisations: list[Organisation]
     # (participant, organisation, unit, contact user) of every participant, removed ones too, by id.
     participant_rows: list
+    # Every organisation that takes or took part, by the name the SIP's pages give it
+    # (participants.labelled_organisations: two of one name told apart).
+    organisation_labels: dict[int, str] = field(default_factory=dict)
     # Read for a step (case_parties' step_now): the step's own first read, for fire_transition.
     step_reads: StepReads | None = None
 
@@ -808,6 +818,7 @@ def case_parties(
         participants=participants,
         organisations=organisations,
         participant_rows=rows,
+        organisation_labels=labelled_organisations(session, {r[1].id: r[1] for r in rows if r[1]}.values()),
         step_reads=reads,
     )
 
@@ -842,7 +853,8 @@ def case_detail(
         participants=participants,
         participant_rows=parties.participant_rows,
         organisations=organisations,
-        consents=_consents(session, case, to_local(now).date()),
+        organisation_labels=parties.organisation_labels,
+        consents=_consents(session, case, to_local(now).date(), parties.organisation_labels),
         deadlines=deadlines,
         timeline=_timeline(session, case, workflow, locale),
         missing_region="region" not in kinds,
@@ -927,7 +939,8 @@ def units_by_organisation(
     those taking part, services.units_taking_part; an organisation's other units stay offered).
 
     Organisations may share a name (two companies in different counties, a municipality and a company): each
-    is a group of its own, labelled apart as every organisation picker labels them (people.labels).
+    is a group of its own, labelled apart as every organisation picker labels them (people.labels), also
+    from an organisation whose units are all left out (one taking part with a namesake offered).
     """
     return _units_by_organisation(session, exclude_unit_ids)[0]
 
@@ -945,10 +958,12 @@ def _units_by_organisation(
     for unit_id, unit_name, organisation_id, county_code, county_name, *facts in active_unit_rows(session):
         counties[organisation_id] = county_code
         organisations[unit_id] = organisation_id
+        # Labelled among every organisation with an active unit, those left out too: a namesake of one
+        # taking part (Försäkringskassan of another county) is offered under a label of its own.
+        about[organisation_id] = tuple(facts)
         if unit_id in exclude_unit_ids:
             continue
         groups.setdefault(organisation_id, []).append((unit_id, unit_name))
-        about[organisation_id] = tuple(facts)
         county_names[organisation_id] = county_name
     labels = organisation_labels(session, about)
     return (

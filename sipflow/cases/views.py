@@ -414,7 +414,9 @@ def _removed_choices(parties: queries.CaseParties) -> dict[str, dict[int, str]]:
     return {
         "guardian_participant_ids": {p.id: p.name or "" for p, *_ in removed if p.kind == "guardian"},
         "organisation_ids": {
-            o.id: o.name for _p, o, *_ in removed if o is not None and o.id not in taking_part
+            o.id: parties.organisation_labels.get(o.id, o.name)
+            for _p, o, *_ in removed
+            if o is not None and o.id not in taking_part
         },
     }
 
@@ -428,7 +430,7 @@ def _form_context(detail: queries.CaseDetail) -> FormContext:
             label = f"{p.name} ({PARTICIPANT_KIND_LABELS.get(p.kind, p.kind)})"
         participants.append((p.id, label))
     return FormContext(
-        organisations=[(o.id, o.name) for o in detail.organisations],
+        organisations=[(o.id, detail.organisation_labels.get(o.id, o.name)) for o in detail.organisations],
         participants=participants,
         guardians=[(p.id, p.name) for p in detail.participants if p.kind == "guardian"],
         child=detail.workflow is not None and detail.workflow.childs_view,

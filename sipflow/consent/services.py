@@ -14,7 +14,12 @@ from sqlmodel import Session, select
 from sipflow.cases import fields
 from sipflow.cases.errors import CaseEnded
 from sipflow.cases.models import Participant, SipCase
-from sipflow.cases.participants import active_guardians, active_participants, participating_organisations
+from sipflow.cases.participants import (
+    active_guardians,
+    active_participants,
+    case_organisation_labels,
+    participating_organisations,
+)
 from sipflow.cases.services import (
     actor_organisation_id,
     holds_huvudansvar,
@@ -570,8 +575,8 @@ class FurtherConsent:
 
 @dataclass(frozen=True)
 class CoveredOrganisation:
-    """An organisation taking part that a consent in force covers, and the last day one does (None: until
-    withdrawn)."""
+    """An organisation taking part that a consent in force covers, by the name the SIP's pages give it
+    (participants.labelled_organisations), and the last day one does (None: until withdrawn)."""
 
     organisation_id: int
     name: str
@@ -589,12 +594,13 @@ def covered_organisations(session: Session, case: SipCase, *, today: date) -> li
         .where(Consent.case_id == case.id, Consent.in_force(today), ConsentOrganisation.covering())
     ).all()
     taking_part = {o.id for o in participating_organisations(session, case.id)}
+    labels = case_organisation_labels(session, case.id) if rows else {}
     until: dict[int, date | None] = {}
     names: dict[int, str] = {}
     for organisation_id, name, valid_until in rows:
         if organisation_id not in taking_part:
             continue
-        names[organisation_id] = name
+        names[organisation_id] = labels.get(organisation_id, name)
         if organisation_id not in until:
             until[organisation_id] = valid_until
         elif until[organisation_id] is not None and (

@@ -16,7 +16,11 @@ from sipflow.cases.forms import (
     show_current_version,
     typed_values,
 )
-from sipflow.cases.participants import active_guardians, participating_organisations
+from sipflow.cases.participants import (
+    active_guardians,
+    case_organisation_labels,
+    participating_organisations,
+)
 from sipflow.cases.services import actor_organisation_id, party_roles
 from sipflow.clock import now_utc, to_local
 from sipflow.consent import services
@@ -71,8 +75,9 @@ bp.record_once(lambda state: register_case_page_part(state.app, _case_page_part)
 def _form(session, case, workflow, *, formdata, withdrawn=frozenset()) -> ConsentForm:
     """The consent form of the step, offering the organisations and guardians taking part now; those the
     consent was withdrawn for (withdrawn) start unticked."""
+    labels = case_organisation_labels(session, case.id)
     ctx = FormContext(
-        organisations=[(o.id, o.name) for o in participating_organisations(session, case.id)],
+        organisations=[(o.id, labels[o.id]) for o in participating_organisations(session, case.id)],
         guardians=[(p.id, p.name) for p in active_guardians(session, case.id)],
         child=workflow.childs_view,
         withdrawn=frozenset(withdrawn),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import NamedTuple
@@ -13,6 +13,7 @@ from sqlalchemy.engine import Row
 from sqlmodel import Session, select
 
 from sipflow.cases.models import Deadline, Participant, SipCase
+from sipflow.cases.participants import labelled_organisations
 from sipflow.cases.queries import deadline_label, participant_rows
 from sipflow.cases.services import StepReads
 from sipflow.db import column_rows
@@ -78,6 +79,9 @@ class Invitees:
     rows: list
     # Read for a step's post (invitees' step_now): the step's own first read, for fire_transition.
     step_reads: StepReads | None = None
+    # Every organisation that takes or took part, by the name the SIP's pages give it
+    # (cases.participants.labelled_organisations: two of one name told apart); by name when left empty.
+    organisations: dict[int, str] = field(default_factory=dict)
 
 
 def invitees(session: Session, case: SipCase, *, step_now: datetime | None = None) -> Invitees:
@@ -87,7 +91,10 @@ def invitees(session: Session, case: SipCase, *, step_now: datetime | None = Non
     it as its own first read (Invitees.step_reads) and does not read the participants again.
     """
     rows, reads = participant_rows(session, case, step_now=step_now)
-    return Invitees(_labels(session.get(Person, case.person_id), rows), rows, reads)
+    organisations = labelled_organisations(
+        session, {r[1].id: r[1] for r in rows if r[1] is not None}.values()
+    )
+    return Invitees(_labels(session.get(Person, case.person_id), rows), rows, reads, organisations)
 
 
 @dataclass(frozen=True)
@@ -316,7 +323,7 @@ def owner_choices(
         key = owner_key(Owner(organisation_id=organisation.id))
         if key not in seen and (offered or key in kept):
             seen.add(key)
-            organisations.append((key, organisation.name))
+            organisations.append((key, read.organisations.get(organisation.id, organisation.name)))
         if unit is not None:
             key = owner_key(Owner(organisation_id=organisation.id, unit_id=unit.id))
             if key not in seen and (offered or key in kept):
@@ -341,8 +348,12 @@ class HeldOutcome:
     decisions: list[DecisionRow]
 
 
-def meeting_outcome(session: Session, meeting: Meeting, labels: dict[int, str]) -> HeldOutcome:
-    """The attendance and decisions of meeting (a few rows each), named by the case's participant labels."""
+def meeting_outcome(
+    session: Session, meeting: Meeting, labels: dict[int, str], organisations: Mapping[int, str] | None = None
+) -> HeldOutcome:
+    """The attendance and decisions of meeting (a few rows each), named by the case's participant labels
+    and an organisation owning a decision by its label among the SIP's (Invitees.organisations)."""
+    organisations = organisations or {}
     attendance = session.exec(
         select(Attendance).where(Attendance.meeting_id == meeting.id).order_by(Attendance.participant_id)
     ).all()
@@ -360,6 +371,6 @@ def meeting_outcome(session: Session, meeting: Meeting, labels: dict[int, str]) 
         elif unit is not None:
             owner = unit_label(organisation.name, unit.name) if organisation else unit.name
         else:
-            owner = organisation.name if organisation else "?"
+            owner = organisations.get(organisation.id, organisation.name) if organisation else "?"
         rows.append(DecisionRow(decision, owner))
     return HeldOutcome([(labels.get(a.participant_id, "?"), a) for a in attendance], rows)

@@ -107,7 +107,12 @@ def _case_page_part(detail, actor, *, allowed: list) -> dict:
     return {
         "meetings": case_meetings(session, case, labels, labels=labels),
         # The timeline names a decision's owner, stored as an id key, as the outcome page offered it.
-        "owner_labels": dict(owner_choices(Invitees(labels, detail.participant_rows), removed=True)),
+        "owner_labels": dict(
+            owner_choices(
+                Invitees(labels, detail.participant_rows, organisations=detail.organisation_labels),
+                removed=True,
+            )
+        ),
         "booking_url": url_for("meetings.book", uid=case.uid) if booking is not None else None,
     }
 
@@ -214,8 +219,9 @@ def _left_out(case, read: Invitees) -> tuple[str, str] | None:
     for participant, organisation, _unit, _contact in read.rows:
         if participant.active and organisation is not None and organisation.id not in seeing:
             units.append(read.labels[participant.id])
-            if organisation.name not in names:
-                names.append(organisation.name)
+            name = read.organisations.get(organisation.id, organisation.name)
+            if name not in names:
+                names.append(name)
     if not units:
         return None
     text = _("Cannot be invited: %(units)s.", units=", ".join(units))
@@ -408,7 +414,9 @@ def _render_meeting(
             invitee_choices(session, case, exclude_meeting=meeting, read=read, seeing=read.step_reads.seeing)
         )
     meetings = case_meetings_in_order(session, case)
-    held = meeting_outcome(session, meeting, read.labels) if meeting.status == HELD else None
+    held = (
+        meeting_outcome(session, meeting, read.labels, read.organisations) if meeting.status == HELD else None
+    )
     record_url = None
     if meeting.status == PLANNED:
         transition = outcome_transition(

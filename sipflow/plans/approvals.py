@@ -21,7 +21,7 @@ Who approves what:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -31,6 +31,7 @@ from sqlalchemy.orm import defer
 from sqlmodel import Session, select
 
 from sipflow.cases.models import Participant, SipCase
+from sipflow.cases.participants import labelled_organisations
 from sipflow.clock import now_utc, to_local
 from sipflow.errors import Conflict, InvalidInput, NotAllowed
 from sipflow.people.models import Organisation, Person, Unit, User
@@ -346,17 +347,24 @@ def approval_statuses(
             given[approval.version_id].append((approval, user))
     person = session.get(Person, case.person_id)
     seeing = access.organisations_seeing_case(session, case, now=now or now_utc())
+    labels = labelled_organisations(session, {o.id: o for _p, o in rows if o is not None}.values())
     return {
-        version_id: parties_of(rows, approvals, person, seeing) for version_id, approvals in given.items()
+        version_id: parties_of(rows, approvals, person, seeing, labels)
+        for version_id, approvals in given.items()
     }
 
 
-def parties_of(rows, approvals, person: Person, seeing: set[int]) -> list[PartyApproval]:
+def parties_of(
+    rows, approvals, person: Person, seeing: set[int], labels: Mapping[int, str] | None = None
+) -> list[PartyApproval]:
     """The parties from the case's (participant, organisation) rows and the (approval, recorder) pairs.
 
     seeing: the organisations that may see the case (access.organisations_seeing_case); one outside it is
     left out unless it approved already: it cannot see the plan, so its approval can never be asked for.
+    labels: the organisations by the names the SIP's pages give them
+    (cases.participants.labelled_organisations: two of one name told apart); without it, by name.
     """
+    labels = labels or {}
     by_participant = {approval.participant_id: (approval, user) for approval, user in approvals}
     parties: dict[tuple, PartyApproval] = {}
     person_party = PartyApproval(
@@ -374,7 +382,7 @@ def parties_of(rows, approvals, person: Person, seeing: set[int]) -> list[PartyA
             if party is None and (participant.active or found):
                 party = parties[key] = PartyApproval(
                     kind=ORGANISATION,
-                    label=organisation.name,
+                    label=labels.get(organisation.id, organisation.name),
                     participant_id=participant.id if participant.active else None,
                     organisation_id=organisation.id,
                     approval=None,

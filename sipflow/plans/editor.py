@@ -22,6 +22,7 @@ from sqlmodel import Session, select
 from sipflow.cases import fields
 from sipflow.cases.days_off import DayOffWording, refuse_unconfirmed_day_off
 from sipflow.cases.models import Participant, SipCase
+from sipflow.cases.participants import labelled_organisations
 from sipflow.cases.services import (
     StepReads,
     fire_transition,
@@ -1263,11 +1264,15 @@ class OrganisationPart:
     kind: str | None = None
 
 
-def organisation_parts(rows: list) -> list[OrganisationPart]:
-    """The organisations taking part in the case, by name, each with its units and first named contact.
+def organisation_parts(session: Session, rows: list) -> list[OrganisationPart]:
+    """The organisations taking part in the case, by name, each with its units and first named contact,
+    named as the SIP's pages name them (cases.participants.labelled_organisations: two of one name, the
+    same agency registered in two counties, told apart).
 
     rows: the case's (participant, organisation, unit, contact person) rows (cases.queries.participant_rows).
     """
+    organisations = {row[1].id: row[1] for row in rows if row[1] is not None}
+    labels = labelled_organisations(session, organisations.values())
     taking_part = sorted(
         (row for row in rows if row[0].active and row[0].kind == "organisation" and row[1] is not None),
         key=lambda row: (row[1].name, row[0].id),
@@ -1277,7 +1282,7 @@ def organisation_parts(rows: list) -> list[OrganisationPart]:
         part = parts.setdefault(
             organisation.id,
             OrganisationPart(
-                organisation.id, organisation.name, [], None, None, None, False, organisation.kind
+                organisation.id, labels[organisation.id], [], None, None, None, False, organisation.kind
             ),
         )
         if unit is not None:

@@ -38,6 +38,7 @@ from sipflow.clock import to_local
 from sipflow.consent.models import Consent, ConsentOrganisation
 from sipflow.db import column_rows
 from sipflow.errors import InvalidInput, InvalidInputs
+from sipflow.people.labels import label_facts, organisation_labels
 from sipflow.people.models import Organisation, Person, Unit, User
 from sipflow.security import audit
 from sipflow.translated import lazy_gettext as _l
@@ -246,9 +247,14 @@ def refuse_uncovered(
     if not uncovered:
         return
     wanted = {organisation_id for ids in uncovered.values() for organisation_id in ids}
-    names = dict(
-        session.exec(select(Organisation.id, Organisation.name).where(Organisation.id.in_(wanted))).all()
-    )
+    # Named as the SIP's pages name them: among the organisations that take or took part in it, one sharing
+    # its name with another is named by where it is (people.labels.organisation_labels).
+    on_case = select(Participant.organisation_id).where(Participant.case_id == case.id)
+    organisations = session.exec(
+        select(Organisation).where(or_(Organisation.id.in_(wanted), Organisation.id.in_(on_case)))
+    ).all()
+    labels = organisation_labels(session, {o.id: label_facts(o) for o in organisations})
+    names = {i: labels[i] for i in wanted if i in labels}
     refusals = [
         NotCoveredByConsent(uncovered_message([names.get(i, "?") for i in ids]), field=field)
         for field, ids in uncovered.items()

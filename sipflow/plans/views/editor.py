@@ -235,7 +235,7 @@ def _page_reads(session, case) -> PageReads:
     # The person with the newest version's number: one statement.
     person, last_version = person_and_last_version_number(session, case)
     return PageReads(
-        editor.organisation_parts(rows),
+        editor.organisation_parts(session, rows),
         step_reads,
         find_plan(session, case),
         person,

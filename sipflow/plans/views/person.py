@@ -152,7 +152,9 @@ def _case_page_part(detail, actor, *, allowed: list) -> dict:
         rows = [(row[0], row[1]) for row in detail.participant_rows]
         # Only the organisations the consent in force covers are asked.
         given_pairs = [(approval, None) for approval in given]
-        status = approvals.parties_of(rows, given_pairs, detail.person, detail.seeing)
+        status = approvals.parties_of(
+            rows, given_pairs, detail.person, detail.seeing, detail.organisation_labels
+        )
     return {
         "plan_versions": listed,
         "person_plan": {
