@@ -30,6 +30,7 @@ from sipflow.i18n import DEFAULT_LOCALE, language_or_default
 from sipflow.meetings.forwarding import staff_mailbox
 from sipflow.notifications.outbox import enqueue, sender
 from sipflow.people.models import Organisation, Person, Unit, User
+from sipflow.plans.approvals import GUARDIAN, is_child
 from sipflow.plans.models import PersonalLink
 from sipflow.translated import lazy_gettext as _l
 
@@ -40,14 +41,22 @@ OUTBOX_KIND = "plan_link"
 # The links page lists at most this many of a case's links, newest first.
 LIST_LIMIT = 50
 # How a refused link is answered: 404 when it names nothing, 410 when it did but no longer works.
-REFUSAL_STATUS = {"tampered": 404, "unknown": 404, "expired": 410, "revoked": 410, "ended": 410}
+REFUSAL_STATUS = {
+    "tampered": 404,
+    "unknown": 404,
+    "expired": 410,
+    "revoked": 410,
+    "ended": 410,
+    "of_age": 410,
+}
 # How the links page names each kind of recipient.
 KIND_LABELS = {"person": _l("the person"), "narstaende": _l("relative"), "guardian": _l("guardian")}
 
 
 class LinkRefused(Exception):
-    """The link cannot be used: code is tampered, unknown, expired, revoked or ended (its SIP ended and
-    the link shows nothing any more: person_view.link_has_ended)."""
+    """The link cannot be used: code is tampered, unknown, expired, revoked, ended (its SIP ended and
+    the link shows nothing any more: person_view.link_has_ended) or of_age (a guardian's, the child of age:
+    guardian_of_adult)."""
 
     def __init__(self, code: str, link: PersonalLink | None = None):
         super().__init__(code)
@@ -107,7 +116,22 @@ def read_token(session: Session, secret_key: str, token: str, *, now: datetime) 
     participant = session.get(Participant, link.participant_id)
     if participant is None or not participant.active:
         raise LinkRefused("revoked", link)  # the recipient no longer takes part
+    if guardian_of_adult(participant, session.get(Person, link.person_id), to_local(now).date()):
+        raise LinkRefused("of_age", link)
     return link
+
+
+def guardian_of_adult(participant: Participant, person: Person | None, today: date) -> bool:
+    """Whether participant is a guardian of a person who is 18 or older on today (the Swedish day): custody
+    (vårdnad) has ended (föräldrabalken 6 kap. 2 §), so the young adult decides who reads their plan, and a
+    guardian's personal link neither opens it nor is sent any more. The one rule of both; a person whose
+    birth date is unknown is not taken to be of age."""
+    return (
+        participant.kind == GUARDIAN
+        and person is not None
+        and person.birth_date is not None
+        and not is_child(person, today)
+    )
 
 
 def recipient_language(participant: Participant | None) -> str:
@@ -134,9 +158,11 @@ def link_url(link: PersonalLink) -> str:
     return current_app.config["PUBLIC_URL"] + f"/my-plan/{make_token(current_app.config['SECRET_KEY'], link)}"
 
 
-def recipients(session: Session, case: SipCase) -> list[Participant]:
-    """Who a link can be sent to: the person, närstående and guardians taking part, with an address."""
-    return list(
+def recipients(session: Session, case: SipCase, *, today: date) -> list[Participant]:
+    """Who a link can be sent to on today: the person, närstående and guardians taking part, with an
+    address (a guardian only while the person is a child: guardian_of_adult)."""
+    person = session.get(Person, case.person_id)
+    rows = list(
         session.exec(
             select(Participant)
             .where(
@@ -149,6 +175,7 @@ def recipients(session: Session, case: SipCase) -> list[Participant]:
             .order_by(Participant.id)
         ).all()
     )
+    return [p for p in rows if not guardian_of_adult(p, person, today)]
 
 
 def recipient_labels(session: Session, case: SipCase) -> dict[int, str]:
@@ -236,6 +263,11 @@ def send_personal_link(
     if not participant.email:
         raise InvalidInput(
             _l("They have no e-mail address: add one under contact details first."), field="participant_id"
+        )
+    if guardian_of_adult(participant, session.get(Person, case.person_id), to_local(now).date()):
+        raise InvalidInput(
+            _l("No link is sent to a guardian once the person has turned 18: custody has ended."),
+            field="participant_id",
         )
     link = PersonalLink(
         person_id=case.person_id,
