@@ -16,6 +16,7 @@ from sipflow.cases.errors import CaseEnded
 from sipflow.cases.models import Participant, SipCase
 from sipflow.cases.participants import active_guardians, active_participants, participating_organisations
 from sipflow.cases.services import (
+    ADULT_AGE,
     actor_organisation_id,
     holds_huvudansvar,
     just_done_by,
@@ -27,7 +28,8 @@ from sipflow.clock import to_local
 from sipflow.consent.models import CONSENT_FORMS, CONSENT_GIVERS, GIVEN, Consent, ConsentOrganisation
 from sipflow.db import adopt_inserted
 from sipflow.errors import Conflict, InvalidInput, NotAllowed, Refusals, UserError, refusal_of
-from sipflow.people.models import Organisation, User
+from sipflow.people.identifiers import years_old
+from sipflow.people.models import Organisation, Person, User
 from sipflow.translated import lazy_gettext as _l
 from sipflow.workflow.definition import Workflow
 from sipflow.workflow.engine import WorkflowRegistry
@@ -297,6 +299,28 @@ def _scope(data: dict, participating: set[int]) -> set[int]:
 CHILD_GIVER = "guardian"
 
 
+def guardians_consent(workflow: Workflow | None, person: Person | None, today: date) -> bool:
+    """Whether the guardians give or decline a SIP's consent on today: its workflow is a child's (childs_view)
+    and the person is under 18 then. Custody ends at 18 (föräldrabalken 6 kap. 2 §): from that day the
+    person consents themselves, also on a child's SIP begun while they were a child (or started for them as
+    an adult). A person whose birth date is unknown is the child the workflow is for. The one rule of who
+    consents (the consent forms' `child`) and of the guard guardians_consented."""
+    if workflow is None or not workflow.childs_view:
+        return False
+    if person is None or person.birth_date is None:
+        return True
+    return years_old(person.birth_date, today) < ADULT_AGE
+
+
+def case_guardians_consent(
+    session: Session, workflow: Workflow | None, case: SipCase, *, now: datetime
+) -> bool:
+    """guardians_consent for case (on workflow, its file) on now's Swedish day: the person read by id."""
+    if workflow is None or not workflow.childs_view:
+        return False
+    return guardians_consent(workflow, session.get(Person, case.person_id), to_local(now).date())
+
+
 def _givers(
     refusals: Refusals,
     session: Session,
@@ -530,7 +554,9 @@ def record_further_consent(
         raise refusal
     touch_case(session, case, expected_version=expected_version, now=now)
     earlier = covered_organisations(session, case, today=to_local(now).date())
-    child = registry.get(case.workflow_name, case.workflow_version).childs_view
+    child = case_guardians_consent(
+        session, registry.get(case.workflow_name, case.workflow_version), case, now=now
+    )
     consents = give_consent(session, case, actor, data, now=now, child=child)
     scope = set(fields.ids(data, "organisation_ids"))
     left_out = [
@@ -624,13 +650,22 @@ def guardians_without_consent(participants: Iterable, consents: Iterable[Consent
 
 
 def guardians_lacking_consent(
-    workflow: Workflow, state: str, participants: Sequence, consents: Iterable[Consent]
+    workflow: Workflow,
+    state: str,
+    participants: Sequence,
+    consents: Iterable[Consent],
+    *,
+    person: Person | None,
+    today: date,
 ) -> list:
     """The guardians taking part whose consent a step of workflow from state asks (its guard
     guardians_consented) and no consent in force gives (guardians_without_consent); [] when no step from
-    state asks every guardian's consent (an ended SIP, a workflow version that does not). For the case
-    page: the guardians it names before a step is refused for them. Reads nothing."""
+    state asks every guardian's consent (an ended SIP, a workflow version that does not) or the guardians
+    consent no more (guardians_consent: the person has turned 18). For the case page: the guardians it
+    names before a step is refused for them. Reads nothing."""
     if not any(GUARDIANS_CONSENTED in t.conditions for t in workflow.transitions_from(state)):
+        return []
+    if not guardians_consent(workflow, person, today):
         return []
     return guardians_without_consent(participants, consents)
 
