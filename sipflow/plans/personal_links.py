@@ -78,6 +78,8 @@ class LinkRow:
     active: bool
     # The last day it works, as its e-mail names it ("till och med").
     last_day: date
+    # A guardian's link that would work but for the person having turned 18 (guardian_of_adult): not active.
+    of_age: bool = False
 
 
 def _serializer(secret_key: str) -> URLSafeSerializer:
@@ -391,18 +393,24 @@ def case_links(session: Session, case: SipCase, *, now: datetime) -> list[LinkRo
         .limit(LIST_LIMIT)
     ).all()
     labels = recipient_labels(session, case) if rows else {}
-    return [
-        LinkRow(
-            link=link,
-            recipient=link.sent_to or participant.email or "",
-            kind=participant.kind,
-            name=labels.get(participant.id, ""),
-            created_by=user.display_name if user else None,
-            active=link.revoked_at is None and stored_utc(link.expires_at) > now,
-            last_day=last_valid_day(link),
+    person, today = session.get(Person, case.person_id), to_local(now).date()
+    result = []
+    for link, participant, user in rows:
+        works = link.revoked_at is None and stored_utc(link.expires_at) > now
+        of_age = works and guardian_of_adult(participant, person, today)
+        result.append(
+            LinkRow(
+                link=link,
+                recipient=link.sent_to or participant.email or "",
+                kind=participant.kind,
+                name=labels.get(participant.id, ""),
+                created_by=user.display_name if user else None,
+                active=works and not of_age,
+                last_day=last_valid_day(link),
+                of_age=of_age,
+            )
         )
-        for link, participant, user in rows
-    ]
+    return result
 
 
 def revoke_links_of_changed_address(

@@ -102,3 +102,16 @@ def test_no_link_is_sent_to_a_guardian_once_the_child_is_18(client, db_session, 
         )
     assert "18" in refused.value.message
     assert _paths(db_session) == []
+
+
+def test_the_links_page_shows_the_guardians_link_as_ended_at_18(client, db_session, child, frozen_clock):
+    send_link(client, child, child.extra["guardian"])
+    log_out(client)
+    frozen_clock.advance(timedelta(days=8))
+    # The session of a week ago has timed out: staff log in again.
+    login(client, child.region.user.username)
+    page = text_of(client.get(f"/cases/{child.case.uid}/plan/links"))
+    table = page[page.index('id="h-links"') :]
+    assert "upphört: barnet har fyllt 18 år" in table
+    # Nothing left to revoke, and no last day that reads as still working.
+    assert "Återkalla" not in table
