@@ -30,7 +30,7 @@ from sipflow.i18n import DEFAULT_LOCALE, language_or_default
 from sipflow.meetings.forwarding import staff_mailbox
 from sipflow.notifications.outbox import enqueue, sender
 from sipflow.people.models import Organisation, Person, Unit, User
-from sipflow.plans.approvals import GUARDIAN, is_child
+from sipflow.plans.approvals import GUARDIAN, is_child, of_age_on
 from sipflow.plans.models import PersonalLink
 from sipflow.translated import lazy_gettext as _l
 
@@ -78,7 +78,7 @@ class LinkRow:
     active: bool
     # The last day it works, as its e-mail names it ("till och med").
     last_day: date
-    # A guardian's link that would work but for the person having turned 18 (guardian_of_adult): not active.
+    # A guardian's link ended by the person's 18th birthday (guardian_of_adult): not active.
     of_age: bool = False
 
 
@@ -113,13 +113,17 @@ def read_token(session: Session, secret_key: str, token: str, *, now: datetime) 
         raise LinkRefused("tampered")  # signed, but not spelt as issued
     if link.revoked_at is not None:
         raise LinkRefused("revoked", link)
+    participant = session.get(Participant, link.participant_id)
+    taking_part = participant is not None and participant.active
+    # Said before its expiry: a guardian's link runs out at the child's 18th birthday (guardian_expiry).
+    if taking_part and guardian_of_adult(
+        participant, session.get(Person, link.person_id), to_local(now).date()
+    ):
+        raise LinkRefused("of_age", link)
     if stored_utc(link.expires_at) <= now:
         raise LinkRefused("expired", link)
-    participant = session.get(Participant, link.participant_id)
-    if participant is None or not participant.active:
+    if not taking_part:
         raise LinkRefused("revoked", link)  # the recipient no longer takes part
-    if guardian_of_adult(participant, session.get(Person, link.person_id), to_local(now).date()):
-        raise LinkRefused("of_age", link)
     return link
 
 
@@ -148,6 +152,20 @@ def expiry(now: datetime, valid_days: int) -> datetime:
     """
     last_day = to_local(now).date() + timedelta(days=valid_days)
     return local_to_utc(datetime.combine(last_day + timedelta(days=1), time()))
+
+
+def guardian_expiry(expires_at: datetime, participant: Participant, person: Person | None) -> datetime:
+    """When a link to participant that would run to expires_at stops working: for a guardian of a child, at
+    the latest when the child's 18th birthday begins (guardian_of_adult), so its e-mail names the last day
+    it truly works."""
+    if participant.kind != GUARDIAN or person is None or person.birth_date is None:
+        return expires_at
+    return min(expires_at, _majority_begins(person.birth_date))
+
+
+def _majority_begins(born: date) -> datetime:
+    """The instant (UTC) the Swedish day begins on which a person born on born turns 18."""
+    return local_to_utc(datetime.combine(of_age_on(born), time()))
 
 
 def last_valid_day(link: PersonalLink) -> date:
@@ -266,7 +284,8 @@ def send_personal_link(
         raise InvalidInput(
             _l("They have no e-mail address: add one under contact details first."), field="participant_id"
         )
-    if guardian_of_adult(participant, session.get(Person, case.person_id), to_local(now).date()):
+    person = session.get(Person, case.person_id)
+    if guardian_of_adult(participant, person, to_local(now).date()):
         raise InvalidInput(
             _l("No link is sent to a guardian once the person has turned 18: custody has ended."),
             field="participant_id",
@@ -278,7 +297,7 @@ def send_personal_link(
         sent_to=participant.email,
         created_at=now,
         created_by_user_id=actor.id,
-        expires_at=expiry(now, valid_days),
+        expires_at=guardian_expiry(expiry(now, valid_days), participant, person),
     )
     session.add(link)
     session.flush()
@@ -397,7 +416,12 @@ def case_links(session: Session, case: SipCase, *, now: datetime) -> list[LinkRo
     result = []
     for link, participant, user in rows:
         works = link.revoked_at is None and stored_utc(link.expires_at) > now
-        of_age = works and guardian_of_adult(participant, person, today)
+        # Ended by the 18th birthday, not run out before it (a link sent since runs out at its start).
+        of_age = (
+            link.revoked_at is None
+            and guardian_of_adult(participant, person, today)
+            and stored_utc(link.expires_at) >= _majority_begins(person.birth_date)
+        )
         result.append(
             LinkRow(
                 link=link,

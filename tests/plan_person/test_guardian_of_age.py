@@ -7,6 +7,8 @@ sent to a guardian. The person's own link and a närstående's keep working.
 
 from __future__ import annotations
 
+import email
+import email.policy
 from datetime import date, timedelta
 
 import pytest
@@ -115,3 +117,21 @@ def test_the_links_page_shows_the_guardians_link_as_ended_at_18(client, db_sessi
     assert "upphört: barnet har fyllt 18 år" in table
     # Nothing left to revoke, and no last day that reads as still working.
     assert "Återkalla" not in table
+
+
+def test_a_guardians_link_sent_days_before_the_birthday_names_the_day_before_it_as_its_last(
+    client, db_session, child, frozen_clock
+):
+    send_link(client, child, child.extra["guardian"])
+    (row,) = db_session.exec(select(OutboxMessage).where(OutboxMessage.kind == "plan_link")).all()
+    body = email.message_from_string(row.message, policy=email.policy.default).get_body(("plain",))
+    # Thirty days on would be 2 December: the link ends when the child turns 18, on 10 November.
+    assert "till och med 9 november 2026" in body.get_content()
+    page = text_of(client.get(f"/cases/{child.case.uid}/plan/links"))
+    assert "2026-11-09" in page[page.index('id="h-links"') :]
+    log_out(client)
+    frozen_clock.advance(timedelta(days=7, hours=13))  # 9 November, 23:00 Swedish time: it still works
+    assert client.get(link_path(row)).status_code == 200
+    frozen_clock.advance(timedelta(hours=1))  # midnight: 18, and refused as a guardian's of an adult
+    refused = client.get(link_path(row))
+    assert refused.status_code == 410 and "fyller 18" in text_of(refused)
