@@ -16,8 +16,8 @@ from sipflow.cases.errors import CaseEnded
 from sipflow.cases.models import Participant, SipCase
 from sipflow.cases.participants import active_guardians, active_participants, participating_organisations
 from sipflow.cases.services import (
-    ADULT_AGE,
     actor_organisation_id,
+    guardians_consent,
     holds_huvudansvar,
     just_done_by,
     party_roles,
@@ -28,7 +28,6 @@ from sipflow.clock import to_local
 from sipflow.consent.models import CONSENT_FORMS, CONSENT_GIVERS, GIVEN, Consent, ConsentOrganisation
 from sipflow.db import adopt_inserted
 from sipflow.errors import Conflict, InvalidInput, NotAllowed, Refusals, UserError, refusal_of
-from sipflow.people.identifiers import years_old
 from sipflow.people.models import Organisation, Person, User
 from sipflow.translated import lazy_gettext as _l
 from sipflow.workflow.definition import Workflow
@@ -78,7 +77,8 @@ def check_consent(
     at its field; writes nothing.
 
     participants: the case's active participants when the caller holds them already (a step does).
-    child: the case's workflow is a child's (its childs_view): only a guardian gives the consent (_givers).
+    child: the guardians give the consent (guardians_consent: a child's SIP, a person under 18): only a
+    guardian gives it (_givers).
     """
     refusals = Refusals()
     given_by, guardians = _givers(refusals, session, case, data, participants, child=child)
@@ -299,19 +299,6 @@ def _scope(data: dict, participating: set[int]) -> set[int]:
 CHILD_GIVER = "guardian"
 
 
-def guardians_consent(workflow: Workflow | None, person: Person | None, today: date) -> bool:
-    """Whether the guardians give or decline a SIP's consent on today: its workflow is a child's (childs_view)
-    and the person is under 18 then. Custody ends at 18 (föräldrabalken 6 kap. 2 §): from that day the
-    person consents themselves, also on a child's SIP begun while they were a child (or started for them as
-    an adult). A person whose birth date is unknown is the child the workflow is for. The one rule of who
-    consents (the consent forms' `child`) and of the guard guardians_consented."""
-    if workflow is None or not workflow.childs_view:
-        return False
-    if person is None or person.birth_date is None:
-        return True
-    return years_old(person.birth_date, today) < ADULT_AGE
-
-
 def case_guardians_consent(
     session: Session, workflow: Workflow | None, case: SipCase, *, now: datetime
 ) -> bool:
@@ -334,7 +321,7 @@ def _givers(
     """Who gives (or, declined, declines) the consent: data's "given_by" and the guardians ticked under
     "guardian_participant_ids", each refusal kept in refusals at its field. The one rule of both forms.
 
-    For a child (child: the workflow's childs_view) only a guardian gives or declines it, refused at "given
+    For a child (child: guardians_consent) only a guardian gives or declines it, refused at "given
     by" otherwise. A refusal names the guardians declining among those taking part (each gets a row of their
     own, so the SIP says who declined); a consent's missing guardians are the guard guardians_consented's.
     """

@@ -79,7 +79,8 @@ def _form(session, case, workflow, *, formdata, withdrawn=frozenset()) -> Consen
     ctx = FormContext(
         organisations=[(o.id, o.name) for o in participating_organisations(session, case.id)],
         guardians=[(p.id, p.name) for p in active_guardians(session, case.id)],
-        child=services.case_guardians_consent(session, workflow, case, now=now_utc()),
+        child=workflow.childs_view,
+        guardians_consent=services.case_guardians_consent(session, workflow, case, now=now_utc()),
         withdrawn=frozenset(withdrawn),
     )
     if formdata is None:

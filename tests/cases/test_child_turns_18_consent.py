@@ -96,3 +96,31 @@ def test_after_the_birthday_the_young_adult_consents_and_the_sip_goes_on(
     assert prepared.status_code == 303, text_of(prepared)
     db_session.expire_all()
     assert db_session.get(SipCase, consented.id).state == "preparing"
+
+
+def _given_by(client, case, trigger: str) -> str:
+    """The "given by" a fresh step form of the case page starts at."""
+    url = f"/cases/{case.uid}/transitions/{trigger}"
+    return dict(forms_of(text_of(client.get(f"/cases/{case.uid}")))[url])[f"{trigger}-given_by"]
+
+
+def test_the_consent_form_starts_at_the_guardian_for_a_child_and_at_the_person_from_18(
+    as_region, db_session, registry, parties, make_person, now
+):
+    cases = {}
+    for name, birth in (("child", BIRTH), ("adult", date(2007, 5, 17))):
+        cases[name] = new_case(
+            db_session,
+            registry,
+            parties.region_user,
+            workflow="sip_child",
+            person=make_person(birth=birth),
+            unit_ids=[parties.municipality.id, parties.school.id],
+            now=now,
+        )
+    db_session.commit()
+    assert _given_by(as_region, cases["child"], "give_consent") == "guardian"
+    assert _given_by(as_region, cases["child"], "decline_consent") == "guardian"
+    # A child's SIP started for a 19-year-old (the user confirmed it): the person consents themselves.
+    assert _given_by(as_region, cases["adult"], "give_consent") == "person"
+    assert _given_by(as_region, cases["adult"], "decline_consent") != "guardian"
