@@ -335,12 +335,14 @@ def create_case(db_session, registry, parties, make_person, now):
     def create(workflow: str = "sip", *, units=None, actor=None, utskrivningsklar_at=None):
         if units is None:
             units = [parties.municipality.id] + ([parties.school.id] if workflow == "sip_child" else [])
+        # A child's SIP is for a child (a 12-year-old): an adult consents themselves, also on one.
+        person = make_person(birth=date(2014, 3, 1)) if workflow == "sip_child" else make_person()
         case = new_case(
             db_session,
             registry,
             actor or parties.region_user,
             workflow=workflow,
-            person=make_person(),
+            person=person,
             unit_ids=units,
             now=now,
             utskrivningsklar_at=utskrivningsklar_at,

@@ -255,6 +255,9 @@ class FormContext:
     participants: list[tuple[int, str]] = field(default_factory=list)
     guardians: list[tuple[int, str]] = field(default_factory=list)
     child: bool = False
+    # The guardians give or decline the consent (services.guardians_consent: a child's SIP, a person under
+    # 18): the consent forms start at "Guardian".
+    guardians_consent: bool = False
     # The organisations the consent was withdrawn for (consent.services.withdrawn_organisations): a fresh
     # consent form leaves them unticked, so keeping its defaults gives none of them the SIP back.
     withdrawn: frozenset[int] = frozenset()
@@ -386,7 +389,7 @@ class ConsentForm(TransitionForm):
                 self.organisation_ids.data = [
                     org_id for org_id, _ in ctx.organisations if org_id not in ctx.withdrawn
                 ]
-            if self.given_by.data in (None, "person") and ctx.child:
+            if self.given_by.data in (None, "person") and ctx.guardians_consent:
                 self.given_by.data = "guardian"
 
     def to_data(self) -> dict:
@@ -416,7 +419,7 @@ class ConsentDeclinedForm(TransitionForm):
             self.guardian_participant_ids.choices = choices(ctx.guardians)
         else:
             del self.guardian_participant_ids
-        if not self.is_submitted() and ctx.child:
+        if not self.is_submitted() and ctx.guardians_consent:
             self.given_by.data = "guardian"
 
     def to_data(self) -> dict:

@@ -660,6 +660,19 @@ def refuse_unconfirmed_adult(workflow: Workflow, birth_date: date | None, *, tod
         )
 
 
+def guardians_consent(workflow: Workflow | None, person: Person | None, today: date) -> bool:
+    """Whether the guardians give or decline a SIP's consent on today: its workflow is a child's (childs_view)
+    and the person is under 18 then. Custody ends at 18 (föräldrabalken 6 kap. 2 §): from that day the
+    person consents themselves, also on a child's SIP begun while they were a child (or started for them as
+    an adult). A person whose birth date is unknown is the child the workflow is for. The one rule of who
+    consents (the consent forms' `child`) and of the guard guardians_consented."""
+    if workflow is None or not workflow.childs_view:
+        return False
+    if person is None or person.birth_date is None:
+        return True
+    return years_old(person.birth_date, today) < ADULT_AGE
+
+
 # Draws of a new reference before giving up: with 32**6 references a year, a second collision in a row is
 # about as likely as one in a billion starts.
 _REFERENCE_DRAWS = 5

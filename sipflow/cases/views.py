@@ -434,6 +434,9 @@ def _form_context(detail: queries.CaseDetail) -> FormContext:
         participants=participants,
         guardians=[(p.id, p.name) for p in detail.participants if p.kind == "guardian"],
         child=detail.workflow is not None and detail.workflow.childs_view,
+        guardians_consent=services.guardians_consent(
+            detail.workflow, detail.person, to_local(now_utc()).date()
+        ),
         prefill={"preparation": {"questions": detail.case.questions, "child_view": detail.case.child_view}},
     )
 

@@ -22,6 +22,7 @@ from sipflow.cases.participants import (
 )
 from sipflow.cases.services import (
     actor_organisation_id,
+    guardians_consent,
     holds_huvudansvar,
     just_done_by,
     party_roles,
@@ -32,7 +33,7 @@ from sipflow.clock import to_local
 from sipflow.consent.models import CONSENT_FORMS, CONSENT_GIVERS, GIVEN, Consent, ConsentOrganisation
 from sipflow.db import adopt_inserted
 from sipflow.errors import Conflict, InvalidInput, NotAllowed, Refusals, UserError, refusal_of
-from sipflow.people.models import Organisation, User
+from sipflow.people.models import Organisation, Person, User
 from sipflow.translated import lazy_gettext as _l
 from sipflow.workflow.definition import Workflow
 from sipflow.workflow.engine import WorkflowRegistry
@@ -81,7 +82,8 @@ def check_consent(
     at its field; writes nothing.
 
     participants: the case's active participants when the caller holds them already (a step does).
-    child: the case's workflow is a child's (its childs_view): only a guardian gives the consent (_givers).
+    child: the guardians give the consent (guardians_consent: a child's SIP, a person under 18): only a
+    guardian gives it (_givers).
     """
     refusals = Refusals()
     given_by, guardians = _givers(refusals, session, case, data, participants, child=child)
@@ -302,6 +304,15 @@ def _scope(data: dict, participating: set[int]) -> set[int]:
 CHILD_GIVER = "guardian"
 
 
+def case_guardians_consent(
+    session: Session, workflow: Workflow | None, case: SipCase, *, now: datetime
+) -> bool:
+    """guardians_consent for case (on workflow, its file) on now's Swedish day: the person read by id."""
+    if workflow is None or not workflow.childs_view:
+        return False
+    return guardians_consent(workflow, session.get(Person, case.person_id), to_local(now).date())
+
+
 def _givers(
     refusals: Refusals,
     session: Session,
@@ -315,7 +326,7 @@ def _givers(
     """Who gives (or, declined, declines) the consent: data's "given_by" and the guardians ticked under
     "guardian_participant_ids", each refusal kept in refusals at its field. The one rule of both forms.
 
-    For a child (child: the workflow's childs_view) only a guardian gives or declines it, refused at "given
+    For a child (child: guardians_consent) only a guardian gives or declines it, refused at "given
     by" otherwise. A refusal names the guardians declining among those taking part (each gets a row of their
     own, so the SIP says who declined); a consent's missing guardians are the guard guardians_consented's.
     """
@@ -535,7 +546,9 @@ def record_further_consent(
         raise refusal
     touch_case(session, case, expected_version=expected_version, now=now)
     earlier = covered_organisations(session, case, today=to_local(now).date())
-    child = registry.get(case.workflow_name, case.workflow_version).childs_view
+    child = case_guardians_consent(
+        session, registry.get(case.workflow_name, case.workflow_version), case, now=now
+    )
     consents = give_consent(session, case, actor, data, now=now, child=child)
     scope = set(fields.ids(data, "organisation_ids"))
     left_out = [
@@ -630,13 +643,22 @@ def guardians_without_consent(participants: Iterable, consents: Iterable[Consent
 
 
 def guardians_lacking_consent(
-    workflow: Workflow, state: str, participants: Sequence, consents: Iterable[Consent]
+    workflow: Workflow,
+    state: str,
+    participants: Sequence,
+    consents: Iterable[Consent],
+    *,
+    person: Person | None,
+    today: date,
 ) -> list:
     """The guardians taking part whose consent a step of workflow from state asks (its guard
     guardians_consented) and no consent in force gives (guardians_without_consent); [] when no step from
-    state asks every guardian's consent (an ended SIP, a workflow version that does not). For the case
-    page: the guardians it names before a step is refused for them. Reads nothing."""
+    state asks every guardian's consent (an ended SIP, a workflow version that does not) or the guardians
+    consent no more (guardians_consent: the person has turned 18). For the case page: the guardians it
+    names before a step is refused for them. Reads nothing."""
     if not any(GUARDIANS_CONSENTED in t.conditions for t in workflow.transitions_from(state)):
+        return []
+    if not guardians_consent(workflow, person, today):
         return []
     return guardians_without_consent(participants, consents)
 

@@ -56,7 +56,12 @@ def _case_page_part(detail, actor, *, allowed: list) -> dict:
     # participants' list shows them: staff see whom to ask before a step is refused for them.
     in_force = [view.consent for view in detail.consents if view.in_force]
     lacking = services.guardians_lacking_consent(
-        detail.workflow, detail.case.state, detail.participants, in_force
+        detail.workflow,
+        detail.case.state,
+        detail.participants,
+        in_force,
+        person=detail.person,
+        today=to_local(now_utc()).date(),
     )
     if lacking:
         part["guardians_lacking_consent"] = [p.name for p in lacking]
@@ -80,6 +85,7 @@ def _form(session, case, workflow, *, formdata, withdrawn=frozenset()) -> Consen
         organisations=[(o.id, labels[o.id]) for o in participating_organisations(session, case.id)],
         guardians=[(p.id, p.name) for p in active_guardians(session, case.id)],
         child=workflow.childs_view,
+        guardians_consent=services.case_guardians_consent(session, workflow, case, now=now_utc()),
         withdrawn=frozenset(withdrawn),
     )
     if formdata is None:
@@ -124,7 +130,11 @@ def further(uid: str):
             form,
             case,
             lambda: services.consent_refusal(
-                session, case, form.to_data(), now=now_utc(), child=workflow.childs_view
+                session,
+                case,
+                form.to_data(),
+                now=now_utc(),
+                child=services.case_guardians_consent(session, workflow, case, now=now_utc()),
             ),
             lambda: services.record_further_consent(
                 session,

@@ -55,7 +55,10 @@ def _guardians_satisfied(consents: list[Consent], guardians: list[Participant]) 
 
 
 def guardians_consented(ctx: TransitionContext) -> bool:
-    """Every guardian taking part has consented (or, with none registered, at least one guardian has)."""
+    """Every guardian taking part has consented (or, with none registered, at least one guardian has);
+    once the person has turned 18 the guardians consent no more (services.guardians_consent): holds."""
+    if not _child(ctx):
+        return True
     guardians = _guardians(ctx)
     # What this step recorded may cover every guardian on its own (more consents cannot undo that); only
     # when it does not are the case's consents in force read.
@@ -99,9 +102,10 @@ def guardians_not_consented(ctx: TransitionContext):
 
 
 def _child(ctx: TransitionContext) -> bool:
-    """The step's case runs on a child's workflow (its childs_view): a guardian gives or declines consent."""
+    """A guardian gives or declines the step's case's consent: a child's workflow (its childs_view) and a
+    person under 18 on the step's day (services.guardians_consent, the one rule)."""
     workflow = ctx.workflow or loaded_workflow(ctx.case.workflow_name, ctx.case.workflow_version)
-    return workflow is not None and workflow.childs_view
+    return services.case_guardians_consent(ctx.session, workflow, ctx.case, now=ctx.now)
 
 
 def apply_consent(ctx: TransitionContext) -> None:

@@ -94,12 +94,20 @@ def newest_version(session: Session, case: SipCase) -> PlanVersion | None:
     ).first()
 
 
+def of_age_on(born: date) -> date:
+    """The day a person born on born turns 18 (born on 29 February: 1 March of a year without one)."""
+    try:
+        return born.replace(year=born.year + ADULT_AGE)
+    except ValueError:
+        return date(born.year + ADULT_AGE, 3, 1)
+
+
 def is_child(person: Person, today: date) -> bool:
     """True while the person is under 18 on today (a guardian may then approve on their behalf)."""
     born = person.birth_date
     if born is None:
         return False
-    return (today.year - born.year - ((today.month, today.day) < (born.month, born.day))) < ADULT_AGE
+    return today < of_age_on(born)
 
 
 def approves_on_childs_behalf(kind: str, person: Person, today: date) -> bool:

@@ -30,6 +30,7 @@ from sipflow.i18n import DEFAULT_LOCALE, language_or_default
 from sipflow.meetings.forwarding import staff_mailbox
 from sipflow.notifications.outbox import enqueue, sender
 from sipflow.people.models import Organisation, Person, Unit, User
+from sipflow.plans.approvals import GUARDIAN, is_child, of_age_on
 from sipflow.plans.models import PersonalLink
 from sipflow.translated import lazy_gettext as _l
 
@@ -40,14 +41,22 @@ OUTBOX_KIND = "plan_link"
 # The links page lists at most this many of a case's links, newest first.
 LIST_LIMIT = 50
 # How a refused link is answered: 404 when it names nothing, 410 when it did but no longer works.
-REFUSAL_STATUS = {"tampered": 404, "unknown": 404, "expired": 410, "revoked": 410, "ended": 410}
+REFUSAL_STATUS = {
+    "tampered": 404,
+    "unknown": 404,
+    "expired": 410,
+    "revoked": 410,
+    "ended": 410,
+    "of_age": 410,
+}
 # How the links page names each kind of recipient.
 KIND_LABELS = {"person": _l("the person"), "narstaende": _l("relative"), "guardian": _l("guardian")}
 
 
 class LinkRefused(Exception):
-    """The link cannot be used: code is tampered, unknown, expired, revoked or ended (its SIP ended and
-    the link shows nothing any more: person_view.link_has_ended)."""
+    """The link cannot be used: code is tampered, unknown, expired, revoked, ended (its SIP ended and
+    the link shows nothing any more: person_view.link_has_ended) or of_age (a guardian's, the child of age:
+    guardian_of_adult)."""
 
     def __init__(self, code: str, link: PersonalLink | None = None):
         super().__init__(code)
@@ -69,6 +78,8 @@ class LinkRow:
     active: bool
     # The last day it works, as its e-mail names it ("till och med").
     last_day: date
+    # A guardian's link ended by the person's 18th birthday (guardian_of_adult): not active.
+    of_age: bool = False
 
 
 def _serializer(secret_key: str) -> URLSafeSerializer:
@@ -102,14 +113,33 @@ def read_token(session: Session, secret_key: str, token: str, *, now: datetime) 
         raise LinkRefused("tampered")  # signed, but not spelt as issued
     if link.revoked_at is not None:
         raise LinkRefused("revoked", link)
+    participant = session.get(Participant, link.participant_id)
+    taking_part = participant is not None and participant.active
+    # Said before its expiry: a guardian's link runs out at the child's 18th birthday (guardian_expiry).
+    if taking_part and guardian_of_adult(
+        participant, session.get(Person, link.person_id), to_local(now).date()
+    ):
+        raise LinkRefused("of_age", link)
     if stored_utc(link.expires_at) <= now:
         raise LinkRefused("expired", link)
-    participant = session.get(Participant, link.participant_id)
-    if participant is None or not participant.active:
+    if not taking_part:
         raise LinkRefused("revoked", link)  # the recipient no longer takes part
     if participant.kind not in LINK_KINDS:
         raise LinkRefused("revoked", link)  # only ever sent to these: a row naming another is not honoured
     return link
+
+
+def guardian_of_adult(participant: Participant, person: Person | None, today: date) -> bool:
+    """Whether participant is a guardian of a person who is 18 or older on today (the Swedish day): custody
+    (vårdnad) has ended (föräldrabalken 6 kap. 2 §), so the young adult decides who reads their plan, and a
+    guardian's personal link neither opens it nor is sent any more. The one rule of both; a person whose
+    birth date is unknown is not taken to be of age."""
+    return (
+        participant.kind == GUARDIAN
+        and person is not None
+        and person.birth_date is not None
+        and not is_child(person, today)
+    )
 
 
 def recipient_language(participant: Participant | None) -> str:
@@ -126,6 +156,20 @@ def expiry(now: datetime, valid_days: int) -> datetime:
     return local_to_utc(datetime.combine(last_day + timedelta(days=1), time()))
 
 
+def guardian_expiry(expires_at: datetime, participant: Participant, person: Person | None) -> datetime:
+    """When a link to participant that would run to expires_at stops working: for a guardian of a child, at
+    the latest when the child's 18th birthday begins (guardian_of_adult), so its e-mail names the last day
+    it truly works."""
+    if participant.kind != GUARDIAN or person is None or person.birth_date is None:
+        return expires_at
+    return min(expires_at, _majority_begins(person.birth_date))
+
+
+def _majority_begins(born: date) -> datetime:
+    """The instant (UTC) the Swedish day begins on which a person born on born turns 18."""
+    return local_to_utc(datetime.combine(of_age_on(born), time()))
+
+
 def last_valid_day(link: PersonalLink) -> date:
     """The last Swedish day link works on (its expiry is the midnight that ends it)."""
     return (to_local(stored_utc(link.expires_at)) - timedelta(microseconds=1)).date()
@@ -136,9 +180,11 @@ def link_url(link: PersonalLink) -> str:
     return current_app.config["PUBLIC_URL"] + f"/my-plan/{make_token(current_app.config['SECRET_KEY'], link)}"
 
 
-def recipients(session: Session, case: SipCase) -> list[Participant]:
-    """Who a link can be sent to: the person, närstående and guardians taking part, with an address."""
-    return list(
+def recipients(session: Session, case: SipCase, *, today: date) -> list[Participant]:
+    """Who a link can be sent to on today: the person, närstående and guardians taking part, with an
+    address (a guardian only while the person is a child: guardian_of_adult)."""
+    person = session.get(Person, case.person_id)
+    rows = list(
         session.exec(
             select(Participant)
             .where(
@@ -151,6 +197,7 @@ def recipients(session: Session, case: SipCase) -> list[Participant]:
             .order_by(Participant.id)
         ).all()
     )
+    return [p for p in rows if not guardian_of_adult(p, person, today)]
 
 
 def recipient_labels(session: Session, case: SipCase) -> dict[int, str]:
@@ -239,6 +286,12 @@ def send_personal_link(
         raise InvalidInput(
             _l("They have no e-mail address: add one under contact details first."), field="participant_id"
         )
+    person = session.get(Person, case.person_id)
+    if guardian_of_adult(participant, person, to_local(now).date()):
+        raise InvalidInput(
+            _l("No link is sent to a guardian once the person has turned 18: custody has ended."),
+            field="participant_id",
+        )
     link = PersonalLink(
         person_id=case.person_id,
         case_id=case.id,
@@ -246,7 +299,7 @@ def send_personal_link(
         sent_to=participant.email,
         created_at=now,
         created_by_user_id=actor.id,
-        expires_at=expiry(now, valid_days),
+        expires_at=guardian_expiry(expiry(now, valid_days), participant, person),
     )
     session.add(link)
     session.flush()
@@ -361,18 +414,29 @@ def case_links(session: Session, case: SipCase, *, now: datetime) -> list[LinkRo
         .limit(LIST_LIMIT)
     ).all()
     labels = recipient_labels(session, case) if rows else {}
-    return [
-        LinkRow(
-            link=link,
-            recipient=link.sent_to or participant.email or "",
-            kind=participant.kind,
-            name=labels.get(participant.id, ""),
-            created_by=user.display_name if user else None,
-            active=link.revoked_at is None and stored_utc(link.expires_at) > now,
-            last_day=last_valid_day(link),
+    person, today = session.get(Person, case.person_id), to_local(now).date()
+    result = []
+    for link, participant, user in rows:
+        works = link.revoked_at is None and stored_utc(link.expires_at) > now
+        # Ended by the 18th birthday, not run out before it (a link sent since runs out at its start).
+        of_age = (
+            link.revoked_at is None
+            and guardian_of_adult(participant, person, today)
+            and stored_utc(link.expires_at) >= _majority_begins(person.birth_date)
         )
-        for link, participant, user in rows
-    ]
+        result.append(
+            LinkRow(
+                link=link,
+                recipient=link.sent_to or participant.email or "",
+                kind=participant.kind,
+                name=labels.get(participant.id, ""),
+                created_by=user.display_name if user else None,
+                active=works and not of_age,
+                last_day=last_valid_day(link),
+                of_age=of_age,
+            )
+        )
+    return result
 
 
 def revoke_links_of_changed_address(

@@ -50,6 +50,8 @@ _ORGANISATION_KINDS = {
     "outsider": "other",
 }
 UNKNOWN_TRIGGER = "no_such_trigger"
+# The birth date of the cast's child: 12 years old on the tests' days.
+CHILD_BIRTH = date(2014, 3, 1)
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,8 @@ class Cast:
     unit_ids: dict[str, int]
     user_ids: dict[str, int]
     person_id: int
+    # A child's SIP (a workflow file with childs_view) is for a child: a 12-year-old, whose guardians consent.
+    child_id: int
 
     def user(self, session: Session, persona: str) -> User:
         """The persona's staff user, loaded in session."""
@@ -77,8 +81,9 @@ def make_cast(session: Session, hash_key: str, *, now: datetime = NOW) -> Cast:
         user = support.new_user(session, unit, username=username, display_name=persona, email=None)
         org_ids[persona], unit_ids[persona], user_ids[persona] = unit.organisation_id, unit.id, user.id
     person = support.new_person(session, hash_key, now=now)
+    child = support.new_person(session, hash_key, now=now, birth=CHILD_BIRTH, given_name="Barn")
     session.commit()
-    return Cast(org_ids, unit_ids, user_ids, person.id)
+    return Cast(org_ids, unit_ids, user_ids, person.id, child.id)
 
 
 def expected_roles(persona: str, huvudansvar_holder: str | None) -> frozenset[str]:
@@ -173,7 +178,7 @@ def start_case(
         registry,
         cast.user(session, "initiator"),
         workflow=workflow.name,
-        person=session.get(Person, cast.person_id),
+        person=session.get(Person, cast.child_id if workflow.childs_view else cast.person_id),
         unit_ids=[cast.unit_ids[p] for p in participants],
         now=now,
         utskrivningsklar_at=now - timedelta(hours=2) if asks_date else None,

@@ -158,8 +158,10 @@ def _huvudansvariga(session, case_id):
 # the guard functions: (session, case id, the step's log row, the step's time) -> holds.
 GUARD_HELD = {
     "consent_valid": lambda s, c, log, now: bool(_active_consents(s, c, now)),
+    # From 18 the person consents themselves: the guardians' consent is asked no more.
     "guardians_consented": lambda s, c, log, now: (
-        len([x for x in _active_consents(s, c, now) if x.given_by == "guardian"])
+        _of_age(s, c, now)
+        or len([x for x in _active_consents(s, c, now) if x.given_by == "guardian"])
         >= max(1, len(_guardians(s, c)))
     ),
     # Two organisations taking part can see the SIP: the initiator, and those the consent in force covers.

@@ -65,6 +65,8 @@ LINK_REFUSALS = {
     "expired": _l("The link has expired. Ask the one who works with your SIP for a new one."),
     "revoked": _l("The link no longer works. Ask the one who works with your SIP for a new one."),
     "ended": _l("The SIP has ended. The link no longer works."),
+    # Only a guardian's link ends so (personal_links.guardian_of_adult).
+    "of_age": _l("The link no longer works: a guardian's link ends when the child turns 18."),
 }
 # A närstående's or guardian's link: the SIP is the person's, not theirs.
 LINK_REFUSALS_NOT_THEIRS = LINK_REFUSALS | {
@@ -401,7 +403,7 @@ def _recipient_choices(session, case: SipCase) -> list[tuple[int, str]]:
     labels = personal_links.recipient_labels(session, case)
     return [
         (participant.id, f"{labels[participant.id]}, {participant.email}")
-        for participant in personal_links.recipients(session, case)
+        for participant in personal_links.recipients(session, case, today=to_local(now_utc()).date())
     ]
 
 
