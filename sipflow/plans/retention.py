@@ -153,6 +153,8 @@ def links_section(
         other = third_parties.holds(link.case_id, participant_id=link.participant_id, address=link.sent_to)
         found[link.case_id].append(
             {
+                # The number the links page and the loggutdrag ("Personlig länk nr N") give the link.
+                "id": link.id,
                 "participant_id": link.participant_id,
                 "sent_to": None if other else link.sent_to,
                 "created_at": link.created_at,

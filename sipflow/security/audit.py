@@ -82,6 +82,10 @@ PLAN_LINKS_VIEW = "plan.links_view"
 # The plan editor: reading the working plan, and changing it (or its huvudansvar).
 PLAN_VIEW = "plan.view"
 PLAN_CHANGE = "plan.change"
+# The actions whose link_id is an invitation (its answer link); every other row's link_id is a personal link.
+ANSWER_LINK_ACTIONS = frozenset({MEETING_LINK_VIEW, MEETING_LINK_DENIED})
+INVITATION_LINK = "invitation"
+PERSONAL_LINK = "personal_link"
 # Every action the log takes: record_access refuses any other, so a new code is added here, and the
 # loggutdrag's labels (security/extract.py) are tested to name each.
 ACTIONS = (
@@ -439,6 +443,13 @@ def record_link_access(
         link_id=link_id,
         now=now,
     )
+
+
+def link_kind(action: str, link_id: int | None) -> str | None:
+    """What a row's link_id numbers: an invitation (its answer link), a personal link, or None (no link)."""
+    if link_id is None:
+        return None
+    return INVITATION_LINK if action in ANSWER_LINK_ACTIONS else PERSONAL_LINK
 
 
 def concerns_person(person_id: int):

@@ -78,8 +78,6 @@ ATTEMPT_LABELS = {
 }
 ATTEMPT_FALLBACK = "Skickade ett formulär i SIP-ärendet"
 NOT_SAVED_SUFFIX = " (inget sparades)"
-# The actions whose link_id is an invitation (its answer link), not a personal link.
-ANSWER_LINK_ACTIONS = frozenset({audit.MEETING_LINK_VIEW, audit.MEETING_LINK_DENIED})
 TITLE = "Loggutdrag"
 
 
@@ -102,9 +100,10 @@ class ExtractRow:
 def _link_name(action: str, link_id: int | None) -> str:
     # A read through a link has no user: the link's number says which (the links page shows a personal
     # link's; an answer link is named by its invitation's).
-    if link_id is None:
+    kind = audit.link_kind(action, link_id)
+    if kind is None:
         return "–"
-    if action in ANSWER_LINK_ACTIONS:
+    if kind == audit.INVITATION_LINK:
         return f"Svarslänk i inbjudan nr {link_id}"
     return f"Personlig länk nr {link_id}"
 

@@ -12,11 +12,13 @@ from sqlalchemy import event
 from sqlmodel import select
 
 from sipflow.cases.models import Participant, SipCase, TransitionLog
+from sipflow.db import unit_of_work
 from sipflow.meetings.models import Invitation, Meeting
 from sipflow.notifications.models import OutboxMessage
 from sipflow.plans.models import PersonalLink
 from sipflow.retention.anonymise import RetentionPolicy, anonymise_expired_cases
 from sipflow.retention.export import person_export, person_export_json
+from sipflow.security import audit
 
 YEAR = timedelta(days=365)
 KIM = "kim.svensson@example.se"
@@ -219,3 +221,37 @@ def test_an_anonymised_case_is_listed_as_anonymised_with_its_date(db_session, fu
     assert [i["partstat"] for i in meeting["invitations"]] == ["ACCEPTED", "DECLINED", "TENTATIVE"]
     assert [m["recipient"] for m in exported["mails"]] == [None] * 5
     assert [link["sent_to"] for link in exported["personal_links"]] == [None, None]
+
+
+def test_the_registerutdrag_says_which_link_a_read_without_a_user_went_through(db_session, full_case, now):
+    """The loggutdrag names such a read "Personlig länk nr N" or "Svarslänk i inbjudan nr N": the
+    registerutdrag gives the same number, and the links and invitations it lists carry theirs."""
+    case, ids = full_case()
+    link = db_session.exec(
+        select(PersonalLink).where(PersonalLink.case_id == case.id, PersonalLink.participant_id == ids["kim"])
+    ).one()
+    invitation = db_session.exec(select(Invitation).where(Invitation.participant_id == ids["relative"])).one()
+    with unit_of_work(db_session):
+        audit.record_link_access(
+            db_session, action=audit.PLAN_LINK_VIEW, case=case, link_id=link.id, now=now - timedelta(hours=2)
+        )
+        audit.record_link_access(
+            db_session,
+            action=audit.MEETING_LINK_VIEW,
+            case=case,
+            link_id=invitation.id,
+            now=now - timedelta(hours=1),
+        )
+    document = person_export(db_session, case.person_id, now=now)
+    reads = [row for row in document["access_log"] if row["user"] is None]
+    assert [(row["action"], row["link_id"], row["link_kind"]) for row in reads] == [
+        (audit.PLAN_LINK_VIEW, link.id, "personal_link"),
+        (audit.MEETING_LINK_VIEW, invitation.id, "invitation"),
+    ]
+    exported = document["cases"][0]
+    assert link.id in [row["id"] for row in exported["personal_links"]]
+    invited = {i["id"]: i for i in exported["meetings"][0]["invitations"]}
+    # The read went through the närstående's answer link: their invitation, named by participant.
+    assert invited[invitation.id]["participant_id"] == ids["relative"]
+    # A row through no link says so.
+    assert all(row["link_id"] is None and row["link_kind"] is None for row in document["access_log"][:1])
