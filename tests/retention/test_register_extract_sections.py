@@ -15,7 +15,7 @@ from sipflow.cases.models import Participant, SipCase, TransitionLog
 from sipflow.db import unit_of_work
 from sipflow.meetings.models import Invitation, Meeting
 from sipflow.notifications.models import OutboxMessage
-from sipflow.plans.models import PersonalLink
+from sipflow.plans.models import PersonalLink, Plan, PlanContact, PlanEffort, PlanGoal
 from sipflow.retention.anonymise import RetentionPolicy, anonymise_expired_cases
 from sipflow.retention.export import person_export, person_export_json
 from sipflow.security import audit
@@ -255,3 +255,46 @@ def test_the_registerutdrag_says_which_link_a_read_without_a_user_went_through(d
     assert invited[invitation.id]["participant_id"] == ids["relative"]
     # A row through no link says so.
     assert all(row["link_id"] is None and row["link_kind"] is None for row in document["access_log"][:1])
+
+
+def test_the_registerutdrag_holds_the_working_plan_before_any_version(db_session, full_case, parties, now):
+    """A plan not yet established (the preparation's own goals, the needs, the efforts so far) is data about
+    the person as much as a frozen version is."""
+    case, _ids = full_case()
+    plan = Plan(case_id=case.id, needs="Stöd med boendet", fast_vardkontakt="Dr Ek, vårdcentralen")
+    db_session.add(plan)
+    db_session.flush()
+    db_session.add(PlanGoal(plan_id=plan.id, kind="own", text="Att få en egen lägenhet", position=0))
+    db_session.add(
+        PlanEffort(
+            plan_id=plan.id,
+            what="Boendestöd två gånger i veckan",
+            organisation_id=parties.municipality.organisation_id,
+            responsible="Sara Ek",
+            position=0,
+        )
+    )
+    db_session.add(
+        PlanContact(
+            plan_id=plan.id,
+            organisation_id=parties.municipality.organisation_id,
+            name="Sara Ek",
+            phone="0470-1",
+        )
+    )
+    db_session.commit()
+    exported = person_export(db_session, case.person_id, now=now)["cases"][0]["plan"]
+    assert exported["versions"] == []
+    working = exported["working_plan"]
+    assert working["needs"] == "Stöd med boendet"
+    assert working["fast_vardkontakt"] == "Dr Ek, vårdcentralen"
+    assert [(g["kind"], g["text"]) for g in working["goals"]] == [("own", "Att få en egen lägenhet")]
+    [effort] = working["efforts"]
+    assert (effort["what"], effort["organisation"], effort["responsible"]) == (
+        "Boendestöd två gånger i veckan",
+        "Växjö kommun",
+        "Sara Ek",
+    )
+    assert [(c["name"], c["phone"], c["organisation"]) for c in working["contacts"]] == [
+        ("Sara Ek", "0470-1", "Växjö kommun")
+    ]
