@@ -75,6 +75,7 @@ ATTEMPT_LABELS = {
     audit.PLAN_APPROVALS: "Försökte registrera godkännanden av planen",
     audit.PLAN_LINKS: "Försökte skicka eller återkalla en personlig länk",
     audit.PLAN_CHANGE: "Försökte ändra planen",
+    audit.PERSON_CHANGE: "Försökte ändra personens namn eller folkbokföringskommun",
 }
 ATTEMPT_FALLBACK = "Skickade ett formulär i SIP-ärendet"
 NOT_SAVED_SUFFIX = " (inget sparades)"
