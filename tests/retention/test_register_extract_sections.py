@@ -16,6 +16,7 @@ from sipflow.db import unit_of_work
 from sipflow.meetings.models import Invitation, Meeting
 from sipflow.notifications.models import OutboxMessage
 from sipflow.plans.models import PersonalLink, Plan, PlanContact, PlanEffort, PlanGoal
+from sipflow.reminders.models import Reminder
 from sipflow.retention.anonymise import RetentionPolicy, anonymise_expired_cases
 from sipflow.retention.export import person_export, person_export_json
 from sipflow.security import audit
@@ -297,4 +298,53 @@ def test_the_registerutdrag_holds_the_working_plan_before_any_version(db_session
     )
     assert [(c["name"], c["phone"], c["organisation"]) for c in working["contacts"]] == [
         ("Sara Ek", "0470-1", "Växjö kommun")
+    ]
+
+
+def test_a_narstaendes_address_is_kept_back_after_it_was_corrected(db_session, full_case, now):
+    """A närstående's address corrected since (their invitation to the meeting ahead moved with it): the mails
+    sent to the old one, the personal link and a reminder, went to them all the same."""
+    case, ids = full_case()
+    relative = db_session.get(Participant, ids["relative"])
+    relative.email = "birgitta.ny@example.se"
+    invitation = db_session.exec(select(Invitation).where(Invitation.participant_id == relative.id)).one()
+    invitation.email = "birgitta.ny@example.se"
+    db_session.add_all([relative, invitation])
+    reminder = Reminder(
+        kind="meeting_tomorrow",
+        dedupe_key=f"test-{case.id}",
+        case_id=case.id,
+        meeting_id=invitation.meeting_id,
+        invitation_id=invitation.id,
+        template="meeting_tomorrow",
+        due_at=now - timedelta(days=3),
+        status="sent",
+        created_at=now - timedelta(days=5),
+    )
+    db_session.add(reminder)
+    db_session.flush()
+    db_session.add(
+        OutboxMessage(
+            kind="reminder",
+            case_id=case.id,
+            reminder_id=reminder.id,
+            recipient=BIRGITTA,
+            subject="Påminnelse: SIP-möte i morgon",
+            message="To: ...",
+            message_id=f"<reminder-{reminder.id}@sipflow.example>",
+            status="sent",
+            next_attempt_at=now - timedelta(days=3),
+            sent_at=now - timedelta(days=3),
+            created_at=now - timedelta(days=3),
+        )
+    )
+    db_session.commit()
+    document = person_export(db_session, case.person_id, now=now)
+    text = json.dumps(document, ensure_ascii=False)
+    assert BIRGITTA not in text and "birgitta.ny@example.se" not in text
+    mails = document["cases"][0]["mails"]
+    assert [m["recipient_is_other_person"] for m in mails if m["kind"] in ("plan_link", "reminder")] == [
+        False,
+        True,
+        True,
     ]
