@@ -137,3 +137,34 @@ def test_an_anonymised_cases_codes_take_no_typed_reason(
     db_session.expire_all()
     reasons = db_session.exec(select(CodeRecord.reason).where(CodeRecord.case_id == case.id)).all()
     assert reasons == [None]
+
+
+def test_a_crafted_change_of_an_anonymised_person_is_refused_by_the_administrators_page(
+    client,
+    db_session,
+    ended_case,  # noqa: F811
+    policy,  # noqa: F811
+    now,
+    make_user,
+):
+    case, person = _anonymised(db_session, ended_case, policy, now)
+    admin = make_user(None, roles="admin")
+    assert login(client, admin.username).status_code == 302
+    lookup = forms_of(text_of(client.get("/admin/persons")))["/admin/persons"]
+    found = client.post(
+        "/admin/persons",
+        data=fill(lookup, id_kind="reservnummer", identifier=person.id_number, purpose="Begäran om utdrag"),
+    )
+    extract = forms_of(text_of(found))["/admin/persons/loggutdrag"]
+    data = {
+        "csrf_token": dict(extract)["csrf_token"],
+        "person_ref": dict(extract)["person_ref"],
+        "given_name": "Testa",
+        "family_name": "Person",
+        "home_municipality_code": VAXJO,
+        "purpose": "Rättelse",
+    }
+    refused = client.post("/admin/persons/particulars", data=data)
+    assert refused.status_code == 403
+    person = reload(db_session, Person, person.id)
+    assert person.given_name == ANONYMOUS_GIVEN_NAME
