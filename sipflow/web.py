@@ -226,6 +226,19 @@ def transition_label(transition: TransitionDef, locale: str) -> str:
     return transition.label.get(locale) or transition.label.get("sv") or transition.trigger
 
 
+def logged_by_service() -> None:
+    """The request's change was logged by the service that made it, in the change's own transaction (as
+    `people.services.change_person_particulars` does for every caller): the access case_or_404 let in writes
+    no second row, which would say the post showed the SIP."""
+    g.pop(_CASE_READS, None)
+
+
+def nothing_saved() -> None:
+    """The request's form changed nothing (it held what is stored already): its access is logged as an
+    attempt that saved nothing (audit.NOT_SAVED), not as the change its action names."""
+    g.setdefault(_NOTHING_SAVED, True)
+
+
 def already_done(done: TransitionDef | str, case_uid: str, *, to: str | None = None):
     """The one answer to a form refused as stale (StaleCase) that repeats its sender's own change of a moment
     ago, a double click or a network's resend (the services' checks: cases.services.own_step_just_taken,
@@ -234,7 +247,7 @@ def already_done(done: TransitionDef | str, case_uid: str, *, to: str | None = N
     on cases.services.just_done_by): the case page (or to, the page of what the change made), told it is
     done. done: the step taken, or the name of the change (as a step is named, "Lägg till närstående").
     The request's access is logged as one that saved nothing (audit.NOT_SAVED), not as the change made."""
-    g.setdefault(_NOTHING_SAVED, True)
+    nothing_saved()
     label = transition_label(done, current_locale()) if isinstance(done, TransitionDef) else str(done)
     flash(_l("%(step)s: already done a moment ago, probably a double click.", step=label), "success")
     return redirect(to or url_for("cases.detail", uid=case_uid), code=303)

@@ -49,7 +49,7 @@ from sipflow.i18n import DEFAULT_LOCALE
 from sipflow.people.models import Person, User
 from sipflow.people.services import IDENTIFIER_KIND_LABELS, ParticularsChanged, particulars_digest
 from sipflow.routing import row_id
-from sipflow.security import login_manager
+from sipflow.security import access, login_manager
 from sipflow.security.password_links import has_chosen_password
 from sipflow.translated import lazy_gettext as _l
 from sipflow.web import attach_error, workflow_registry
@@ -471,6 +471,10 @@ def _render_person(
             register_form=register_form,
             particulars_form=particulars_form,
             municipality_groups=municipalities_by_county(get_session()),
+            # An anonymised person's particulars are changed by nobody (security.access.may_change_person).
+            may_change=access.may_change_person(
+                get_session(), current_user._get_current_object(), person, now=now_utc()
+            ),
             errors=errors or [],
         ),
         status,

@@ -88,6 +88,8 @@ from sipflow.web import (
     current_actor,
     current_locale,
     json_refusal,
+    logged_by_service,
+    nothing_saved,
     nul_refusals,
     transition_label,
     transition_page_url,
@@ -1644,7 +1646,8 @@ def person(uid: str):
     every SIP of the person, which is why starting a SIP never makes it.
     """
     session, user = get_session(), current_actor()
-    case = case_or_404(uid, audit.CASE_VIEW)
+    # A post is an attempt of the change (logged by the service once made: logged_by_service).
+    case = case_or_404(uid, audit.PERSON_CHANGE if request.method == "POST" else audit.CASE_VIEW)
     registered = session.get(Person, case.person_id)
     if not access.may_change_person(session, user, registered, now=now_utc()):
         abort(403)
@@ -1685,8 +1688,10 @@ def person(uid: str):
                     form.show_merge(error, particulars_digest(registered))
             else:
                 if changed:
+                    logged_by_service()
                     flash(_("The person's particulars are changed, in every SIP of the person."), "success")
                 else:
+                    nothing_saved()
                     flash(_("Nothing was changed."), "info")
                 return redirect(url_for("cases.detail", uid=uid), code=303)
     return (

@@ -27,6 +27,7 @@ from sipflow.errors import Conflict, InvalidInput, InvalidInputs, NotAllowed
 from sipflow.meetings.models import ATTENDANCE_MODES, HELD, Meeting
 from sipflow.meetings.outcome import correct_attendance
 from sipflow.people.models import Organisation, Unit, User
+from sipflow.retention.models import is_anonymised_case
 from sipflow.translated import lazy_gettext as _l
 
 LABEL_MAX = 200
@@ -158,6 +159,16 @@ _RECORD_COLUMNS = [c.name for c in CodeRecord.__table__.columns if c.name != "id
 _INSERT_RECORDS = insert(CodeRecord.__table__)
 
 
+ANONYMISED = _l("Retention has anonymised this SIP: its codes are no longer corrected.")
+
+
+def refuse_anonymised(session: Session, case_id: int) -> None:
+    """Refuse a correction of the codes of a case retention has anonymised (Conflict): its typed reason would
+    be text about the person that no retention clears again, and the case's statistics are settled."""
+    if is_anonymised_case(session, case_id):
+        raise Conflict(ANONYMISED)
+
+
 def reverse_meeting_codes(
     session: Session,
     meeting: Meeting,
@@ -175,6 +186,7 @@ def reverse_meeting_codes(
     reason = fields.free_text(reason, "reason", limit=REASON_MAX)
     if not reason:
         raise InvalidInput(_l("Say why the codes are corrected."), field="reason")
+    refuse_anonymised(session, meeting.case_id)
     # Two submits at once: the second waits here for the first's commit, then finds the codes changed.
     lock_case(session, session.get(SipCase, meeting.case_id))
     codes = queries.meeting_codes(session, meeting.id)
@@ -287,6 +299,7 @@ def rerecord_meeting_codes(
     """
     if meeting.status != HELD:
         raise Conflict(_l("Only a held meeting has codes."))
+    refuse_anonymised(session, case.id)
     # Two submits at once: the second waits here for the first's commit, then finds its codes in force.
     lock_case(session, case)
     codes = queries.meeting_codes(session, meeting.id)

@@ -184,7 +184,11 @@ def answer(token: str):
     # logged each time it is shown (no user; the invitation is the link), in a short transaction of its own.
     with unit_of_work(session):
         audit.record_link_access(
-            session, action=audit.MEETING_LINK_VIEW, case=case, link_id=invitation.id, now=now
+            session,
+            action=services.link_view_action(session, invitation),
+            case=case,
+            link_id=invitation.id,
+            now=now,
         )
     return (
         render_template(

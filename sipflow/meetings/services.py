@@ -59,7 +59,7 @@ from sipflow.meetings.models import (
 from sipflow.meetings.outcome import OUTCOME_FORM
 from sipflow.meetings.permissions import KALLELSE_FORM, booking_permission, kallelse_transitions
 from sipflow.people.models import Unit, User
-from sipflow.security import access
+from sipflow.security import access, audit
 from sipflow.translated import lazy_gettext as _l
 
 if TYPE_CHECKING:
@@ -1176,3 +1176,19 @@ def allowed_answer_modes(meeting: Meeting) -> tuple[str, ...]:
     if meeting.mode == "video":
         return ("video", "phone")
     return ANSWER_MODES
+
+
+# A read through an answer link, by the invitee's participant kind: the loggutdrag tells the person whose link
+# it was (an invited organisation's, and a participant row no longer found, stay MEETING_LINK_VIEW).
+LINK_VIEW_ACTIONS = {
+    "person": audit.MEETING_LINK_VIEW_PERSON,
+    "narstaende": audit.MEETING_LINK_VIEW_NARSTAENDE,
+    "guardian": audit.MEETING_LINK_VIEW_GUARDIAN,
+}
+
+
+def link_view_action(session: Session, invitation: Invitation) -> str:
+    """The access-log action of a read through the invitation's answer link (LINK_VIEW_ACTIONS)."""
+    participant = session.get(Participant, invitation.participant_id)
+    kind = participant.kind if participant is not None else None
+    return LINK_VIEW_ACTIONS.get(kind, audit.MEETING_LINK_VIEW)

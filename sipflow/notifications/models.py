@@ -15,6 +15,7 @@ OUTBOX_STATUSES = ("pending", "sending", "sent", "failed", "uncertain")
 # plan_link: a personal link to the person's plans (plans/personal_links.py); reminder: reminders/;
 # password: a set-password link, an invitation or a reset (admin/users.py).
 OUTBOX_KINDS = ("request", "update", "cancel", "forward", "plan_link", "reminder", "password")
+PLAN_LINK_KIND = "plan_link"
 # The kinds whose link is a credential of its recipient alone: a personal link opens every plan of the
 # person (also of SIPs the case's other parties are not in), a password link the recipient's account.
 PERSONAL_KINDS = ("plan_link", "password")

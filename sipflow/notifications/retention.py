@@ -22,13 +22,15 @@ from collections.abc import Collection
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import update
+from sqlalchemy import func, update
 from sqlmodel import Session, select
 
 from sipflow.cases.models import SipCase
 from sipflow.meetings.models import Invitation
-from sipflow.notifications.models import OutboxMessage
+from sipflow.notifications.models import PLAN_LINK_KIND, OutboxMessage
 from sipflow.notifications.transports import EML_NAME
+from sipflow.plans.models import PersonalLink
+from sipflow.reminders.models import Reminder
 from sipflow.retention.anonymise import register_case_scrubber
 from sipflow.retention.export import ThirdParties, register_cases_section
 
@@ -78,6 +80,30 @@ def scrub_mails(session: Session, case: SipCase) -> None:
         log.info("retention deleted %d outbox files of case %s", deleted, case.id)
 
 
+# Whom a mail went to, when the row names no invitation: a reminder's invitation (a meeting's "i morgon"), or
+# the personal link the mail carried (same SIP, same address). The address alone is not enough: a
+# närstående's address corrected since is no longer theirs on the SIP, yet the old mails went to them.
+_REMINDED = (
+    select(Invitation.participant_id)
+    .join(Reminder, Reminder.invitation_id == Invitation.id)
+    .where(Reminder.id == OutboxMessage.reminder_id)
+    .correlate(OutboxMessage)
+    .scalar_subquery()
+)
+_LINKED = (
+    select(PersonalLink.participant_id)
+    .where(
+        OutboxMessage.kind == PLAN_LINK_KIND,
+        PersonalLink.case_id == OutboxMessage.case_id,
+        func.lower(PersonalLink.sent_to) == func.lower(OutboxMessage.recipient),
+    )
+    .order_by(PersonalLink.id)
+    .limit(1)
+    .correlate(OutboxMessage)
+    .scalar_subquery()
+)
+
+
 def mails_section(
     session: Session, cases: list[SipCase], third_parties: ThirdParties
 ) -> dict[int, list[dict]]:
@@ -90,7 +116,7 @@ def mails_section(
     """
     found: dict[int, list[dict]] = defaultdict(list)
     rows = session.exec(
-        select(OutboxMessage, Invitation.participant_id)
+        select(OutboxMessage, func.coalesce(Invitation.participant_id, _REMINDED, _LINKED))
         .outerjoin(Invitation, Invitation.id == OutboxMessage.invitation_id)
         .where(OutboxMessage.case_id.in_([case.id for case in cases]))
         .order_by(OutboxMessage.created_at, OutboxMessage.id)

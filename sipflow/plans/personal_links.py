@@ -28,6 +28,7 @@ from sipflow.clock import local_to_utc, stored_utc, to_local
 from sipflow.errors import Conflict, InvalidInput, NotAllowed
 from sipflow.i18n import DEFAULT_LOCALE, language_or_default
 from sipflow.meetings.forwarding import staff_mailbox
+from sipflow.notifications.models import PLAN_LINK_KIND
 from sipflow.notifications.outbox import enqueue, sender
 from sipflow.people.models import Organisation, Person, Unit, User
 from sipflow.plans.approvals import GUARDIAN, is_child, of_age_on
@@ -37,7 +38,7 @@ from sipflow.translated import lazy_gettext as _l
 SALT = "sipflow.plans.personal_link"
 # Who may get a link: the person, a närstående, a guardian (the organisations have their logins).
 LINK_KINDS = ("person", "narstaende", "guardian")
-OUTBOX_KIND = "plan_link"
+OUTBOX_KIND = PLAN_LINK_KIND
 # The links page lists at most this many of a case's links, newest first.
 LIST_LIMIT = 50
 # How a refused link is answered: 404 when it names nothing, 410 when it did but no longer works.

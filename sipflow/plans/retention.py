@@ -13,6 +13,7 @@ from sqlalchemy import func, update
 from sqlmodel import Session, select
 
 from sipflow.cases.models import SipCase
+from sipflow.people.models import Organisation
 from sipflow.plans.models import (
     HuvudansvarTransfer,
     PersonalLink,
@@ -82,8 +83,77 @@ def scrub_plan(session: Session, case: SipCase) -> None:
     )
 
 
+def _working_plans(session: Session, case_ids: list[int]) -> dict[int, dict]:
+    """Each case's working plan as staff last saved it (a version freezes it; before the first, and between
+    versions, it is held only here): its texts, goals, efforts and contacts. One statement per table."""
+    plans = session.exec(select(Plan).where(Plan.case_id.in_(case_ids))).all() if case_ids else []
+    if not plans:
+        return {}
+    plan_ids = [plan.id for plan in plans]
+
+    def rows(model, *order):
+        grouped = defaultdict(list)
+        for row in session.exec(select(model).where(model.plan_id.in_(plan_ids)).order_by(*order)).all():
+            grouped[row.plan_id].append(row)
+        return grouped
+
+    goals = rows(PlanGoal, PlanGoal.plan_id, PlanGoal.position, PlanGoal.id)
+    efforts = rows(PlanEffort, PlanEffort.plan_id, PlanEffort.position, PlanEffort.id)
+    contacts = rows(PlanContact, PlanContact.plan_id, PlanContact.id)
+    organisation_ids = {e.organisation_id for found in efforts.values() for e in found} | {
+        c.organisation_id for found in contacts.values() for c in found
+    }
+    organisation_ids.discard(None)
+    names = (
+        dict(
+            session.exec(
+                select(Organisation.id, Organisation.name).where(Organisation.id.in_(organisation_ids))
+            ).all()
+        )
+        if organisation_ids
+        else {}
+    )
+    return {
+        plan.case_id: {
+            "needs": plan.needs,
+            "no_other_measures": plan.no_other_measures,
+            "huvudansvar_contact": plan.huvudansvar_contact,
+            "fast_vardkontakt": plan.fast_vardkontakt,
+            "fast_omsorgskontakt": plan.fast_omsorgskontakt,
+            "follow_up_on": plan.follow_up_on,
+            "child_view_missing_reason": plan.child_view_missing_reason,
+            "updated_at": plan.updated_at,
+            "goals": [{"kind": g.kind, "text": g.text} for g in goals[plan.id]],
+            "efforts": [
+                {
+                    "kind": e.kind,
+                    "what": e.what,
+                    "organisation": names.get(e.organisation_id),
+                    "responsible": e.responsible,
+                    "actor": e.actor,
+                    "starts_on": e.starts_on,
+                    "ends_on": e.ends_on,
+                    "status": e.status,
+                }
+                for e in efforts[plan.id]
+            ],
+            "contacts": [
+                {
+                    "organisation": names.get(c.organisation_id),
+                    "name": c.name,
+                    "phone": c.phone,
+                    "email": c.email,
+                }
+                for c in contacts[plan.id]
+            ],
+        }
+        for plan in plans
+    }
+
+
 def plan_section(session: Session, cases: list[SipCase], _third_parties: ThirdParties) -> dict[int, dict]:
-    """Each case's plan for the registerutdrag: every version's content and approvals, and hand-overs.
+    """Each case's plan for the registerutdrag: the working plan, every version's content and approvals,
+    and hand-overs.
 
     One statement per table for all the person's cases.
     """
@@ -105,7 +175,11 @@ def plan_section(session: Session, cases: list[SipCase], _third_parties: ThirdPa
         .where(HuvudansvarTransfer.case_id.in_(case_ids))
         .order_by(HuvudansvarTransfer.at)
     ).all()
-    found = {case_id: {"versions": [], "huvudansvar_transfers": []} for case_id in case_ids}
+    working = _working_plans(session, case_ids)
+    found = {
+        case_id: {"working_plan": working.get(case_id), "versions": [], "huvudansvar_transfers": []}
+        for case_id in case_ids
+    }
     for v in versions:
         found[v.case_id]["versions"].append(
             {
@@ -153,6 +227,8 @@ def links_section(
         other = third_parties.holds(link.case_id, participant_id=link.participant_id, address=link.sent_to)
         found[link.case_id].append(
             {
+                # The number the links page and the loggutdrag ("Personlig länk nr N") give the link.
+                "id": link.id,
                 "participant_id": link.participant_id,
                 "sent_to": None if other else link.sent_to,
                 "created_at": link.created_at,

@@ -40,14 +40,17 @@ from sipflow.meetings.models import Invitation, Meeting, MeetingDecision
 from sipflow.people.identifiers import RESERVNUMMER, age_on
 from sipflow.people.models import Person
 from sipflow.people.services import identifier_hash
-from sipflow.retention.models import AnonymisedCase, AnonymisedPerson
+from sipflow.retention.models import (
+    ANONYMOUS_FAMILY_NAME,
+    ANONYMOUS_GIVEN_NAME,
+    ANONYMOUS_PREFIX,
+    AnonymisedCase,
+    AnonymisedPerson,
+)
 from sipflow.workflow.definition import Workflow
 
 log = logging.getLogger(__name__)
 
-ANONYMOUS_GIVEN_NAME = "Anonymiserad"
-ANONYMOUS_FAMILY_NAME = "person"
-ANONYMOUS_PREFIX = "ANON"
 _ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 # Transition details that are facts, not free text; everything else in details is dropped.
 KEPT_DETAIL_KEYS = frozenset({"sent_at", "meeting_id", "consent_id", "huvudansvarig_organisation_id"})

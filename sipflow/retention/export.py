@@ -4,7 +4,9 @@ It holds the person record (with the full identifier: it is the person's own), a
 the case itself (with `anonymised_at`, the day retention cleared its free text, or null: an anonymised case
 is listed as such, with what is left of it), its participants, consents, meetings (place and room) with
 their invitations (who was invited, at which address, their answer, mode and comment), attendance and
-decisions, transition log and deadlines, and every access-log row about the person or one of their cases.
+decisions, transition log and deadlines, and every access-log row about the person or one of their cases
+(a read through a link with the link's number and kind, as the loggutdrag names it, and the invitations
+and personal links listed with their numbers).
 Areas above retention add their sections with `register_cases_section`: the plan, the KVÅ codes, the mails
 sent about the case (recipient, subject, when, status: the recipients the data was disclosed to, art.
 15(1)(c); not the bodies) and the personal links (to whom, at which address). Each table is read once for
@@ -34,7 +36,7 @@ from sipflow.consent.models import Consent, ConsentOrganisation
 from sipflow.meetings.models import Attendance, Invitation, Meeting, MeetingDecision
 from sipflow.people.models import Municipality, Organisation, Person, Unit, User
 from sipflow.retention.models import AnonymisedCase
-from sipflow.security.audit import OUTCOME_WORDS, AccessLogEntry, concerns_person
+from sipflow.security.audit import OUTCOME_WORDS, AccessLogEntry, concerns_person, link_kind
 
 FORMAT = "sipflow-registerutdrag/1"
 # The participants who are other persons than the one the export is about: their addresses and their own
@@ -177,6 +179,8 @@ def _invitation(invitation: Invitation, third_parties: ThirdParties, names: _Nam
     other = third_parties.holds(None, participant_id=invitation.participant_id)
     row = _row(
         invitation,
+        # The number the loggutdrag names a read through its answer link by ("Svarslänk i inbjudan nr N").
+        "id",
         "participant_id",
         "channel",
         "role",
@@ -362,6 +366,9 @@ def person_export(session: Session, person_id: int, *, now: datetime) -> dict:
                 user=names.user(entry.user_id),
                 organisation=names.organisation(entry.organisation_id),
                 case_reference=case_refs.get(entry.case_id),
+                # A read without a user went through a link: which (an invitation's id, a personal link's).
+                link_id=entry.link_id,
+                link_kind=link_kind(entry.action, entry.link_id),
             )
             for entry in log
         ],

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, Session, SQLModel
+
+# What anonymisation writes in place of a person's name and identifier (retention.anonymise).
+ANONYMOUS_GIVEN_NAME = "Anonymiserad"
+ANONYMOUS_FAMILY_NAME = "person"
+ANONYMOUS_PREFIX = "ANON"
 
 
 class AnonymisedCase(SQLModel, table=True):
@@ -29,3 +34,23 @@ class AnonymisedPerson(SQLModel, table=True):
         foreign_key="person.id", primary_key=True, sa_column_kwargs={"autoincrement": False}
     )
     anonymised_at: datetime
+
+
+def is_anonymised_person(session: Session, person) -> bool:
+    """Whether retention has anonymised the person: nothing may write personal data back into them.
+
+    A person who does not carry what anonymisation writes (the name and the identifier's prefix) is not
+    one, and costs no statement; one who does is asked of the record (a reservnummer may begin ANON).
+    """
+    if person is None or person.id is None:
+        return False
+    if (person.given_name, person.family_name) != (ANONYMOUS_GIVEN_NAME, ANONYMOUS_FAMILY_NAME):
+        return False
+    if not (person.id_number or "").startswith(ANONYMOUS_PREFIX):
+        return False
+    return session.get(AnonymisedPerson, person.id) is not None
+
+
+def is_anonymised_case(session: Session, case_id: int) -> bool:
+    """Whether retention has cleared the case: it takes no typed text any more (none would be cleared)."""
+    return session.get(AnonymisedCase, case_id) is not None

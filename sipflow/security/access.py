@@ -40,6 +40,7 @@ from sipflow.db import column_rows
 from sipflow.errors import InvalidInput, InvalidInputs
 from sipflow.people.labels import label_facts, organisation_labels
 from sipflow.people.models import Organisation, Person, Unit, User
+from sipflow.retention.models import is_anonymised_person
 from sipflow.security import audit
 from sipflow.translated import lazy_gettext as _l
 
@@ -157,9 +158,12 @@ def may_change_person(
 
     Administrators may. So may staff of the organisation that registered the person (the one that started
     their first SIP), and staff of an organisation a consent in force lets see one of their SIPs. Starting
-    a SIP of one's own is not enough: anyone who knows a personnummer can do that.
+    a SIP of one's own is not enough: anyone who knows a personnummer can do that. Nobody may change a
+    person retention has anonymised: a name typed there would be personal data no retention clears again.
     """
     if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    if is_anonymised_person(session, person):
         return False
     if user.has_role(ADMIN):
         return True

@@ -54,6 +54,13 @@ MEETING_FEED = "meeting.feed"
 # The answer page an invitee reached through the answer link in their invitation (no user; link_id: the
 # invitation).
 MEETING_LINK_VIEW = "meeting.link_view"
+# The same read by the person's own answer link, a närstående's or a guardian's (the invitee's participant
+# kind, meetings.answers.LINK_VIEW_ACTIONS): the extract tells the person someone else read the meeting, as a
+# personal link's reads do. MEETING_LINK_VIEW stays the read of an invited organisation (and every row
+# written before these were told apart).
+MEETING_LINK_VIEW_PERSON = "meeting.link_view.person"
+MEETING_LINK_VIEW_NARSTAENDE = "meeting.link_view.narstaende"
+MEETING_LINK_VIEW_GUARDIAN = "meeting.link_view.guardian"
 # That link refused (the invitation withdrawn, or the meeting over): outcome DENIED, naming the case and the
 # invitation as `link_id`, as a refused personal link's `access.denied` row does; an action of its own so the
 # loggutdrag can say the number is an invitation's, not a personal link's.
@@ -82,6 +89,18 @@ PLAN_LINKS_VIEW = "plan.links_view"
 # The plan editor: reading the working plan, and changing it (or its huvudansvar).
 PLAN_VIEW = "plan.view"
 PLAN_CHANGE = "plan.change"
+# The actions whose link_id is an invitation (its answer link); every other row's link_id is a personal link.
+ANSWER_LINK_ACTIONS = frozenset(
+    {
+        MEETING_LINK_VIEW,
+        MEETING_LINK_VIEW_PERSON,
+        MEETING_LINK_VIEW_NARSTAENDE,
+        MEETING_LINK_VIEW_GUARDIAN,
+        MEETING_LINK_DENIED,
+    }
+)
+INVITATION_LINK = "invitation"
+PERSONAL_LINK = "personal_link"
 # Every action the log takes: record_access refuses any other, so a new code is added here, and the
 # loggutdrag's labels (security/extract.py) are tested to name each.
 ACTIONS = (
@@ -98,6 +117,9 @@ ACTIONS = (
     MEETING_CHANGE,
     MEETING_FEED,
     MEETING_LINK_VIEW,
+    MEETING_LINK_VIEW_PERSON,
+    MEETING_LINK_VIEW_NARSTAENDE,
+    MEETING_LINK_VIEW_GUARDIAN,
     MEETING_LINK_DENIED,
     PERSON_EXTRACT,
     PERSON_EXPORT,
@@ -439,6 +461,13 @@ def record_link_access(
         link_id=link_id,
         now=now,
     )
+
+
+def link_kind(action: str, link_id: int | None) -> str | None:
+    """What a row's link_id numbers: an invitation (its answer link), a personal link, or None (no link)."""
+    if link_id is None:
+        return None
+    return INVITATION_LINK if action in ANSWER_LINK_ACTIONS else PERSONAL_LINK
 
 
 def concerns_person(person_id: int):

@@ -42,6 +42,9 @@ ACTION_LABELS = {
     audit.MEETING_CHANGE: "Bokade eller ändrade ett SIP-möte",
     audit.MEETING_FEED: "Såg SIP-mötet i sin kalender",
     audit.MEETING_LINK_VIEW: "En inbjuden läste SIP-mötet genom svarslänken i sin kallelse",
+    audit.MEETING_LINK_VIEW_PERSON: "Läste SIP-mötet genom svarslänken i sin kallelse",
+    audit.MEETING_LINK_VIEW_NARSTAENDE: "En närstående läste SIP-mötet genom svarslänken i sin kallelse",
+    audit.MEETING_LINK_VIEW_GUARDIAN: "En vårdnadshavare läste SIP-mötet genom svarslänken i sin kallelse",
     audit.MEETING_LINK_DENIED: "Nekades åtkomst genom svarslänken i en kallelse som inte längre gäller",
     audit.PERSON_EXTRACT: "Tog fram ett loggutdrag om personen",
     audit.PERSON_EXPORT: "Tog fram ett registerutdrag om personen",
@@ -75,11 +78,10 @@ ATTEMPT_LABELS = {
     audit.PLAN_APPROVALS: "Försökte registrera godkännanden av planen",
     audit.PLAN_LINKS: "Försökte skicka eller återkalla en personlig länk",
     audit.PLAN_CHANGE: "Försökte ändra planen",
+    audit.PERSON_CHANGE: "Försökte ändra personens namn eller folkbokföringskommun",
 }
 ATTEMPT_FALLBACK = "Skickade ett formulär i SIP-ärendet"
 NOT_SAVED_SUFFIX = " (inget sparades)"
-# The actions whose link_id is an invitation (its answer link), not a personal link.
-ANSWER_LINK_ACTIONS = frozenset({audit.MEETING_LINK_VIEW, audit.MEETING_LINK_DENIED})
 TITLE = "Loggutdrag"
 
 
@@ -102,9 +104,10 @@ class ExtractRow:
 def _link_name(action: str, link_id: int | None) -> str:
     # A read through a link has no user: the link's number says which (the links page shows a personal
     # link's; an answer link is named by its invitation's).
-    if link_id is None:
+    kind = audit.link_kind(action, link_id)
+    if kind is None:
         return "–"
-    if action in ANSWER_LINK_ACTIONS:
+    if kind == audit.INVITATION_LINK:
         return f"Svarslänk i inbjudan nr {link_id}"
     return f"Personlig länk nr {link_id}"
 

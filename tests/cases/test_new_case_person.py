@@ -500,7 +500,10 @@ def test_staff_change_the_particulars_from_the_case_page(
     assert "Viktoria Ek-Lund" in text_of(client.get(response.headers["Location"]))
     person = reload(db_session, Person, viktoria.id)
     assert (person.family_name, person.home_municipality_code) == ("Ek-Lund", ALVESTA)
-    [row] = log_rows(db_session, audit.PERSON_CHANGE)
+    # The refused posts before it are logged as attempts of the change (nothing saved).
+    attempts = log_rows(db_session, audit.PERSON_CHANGE)
+    assert [row.outcome for row in attempts] == [audit.NOT_SAVED, audit.NOT_SAVED, audit.ALLOWED]
+    row = attempts[-1]
     assert row.user_id == parties.municipality_user.id and row.case_id == viktorias_case.id
 
 
@@ -602,3 +605,35 @@ def test_no_personnummer_or_name_in_the_urls_of_these_pages(client, parties, vik
     html = text_of(client.post("/cases/new", data=new_case_data(client)))
     for url in re.findall(r'(?:href|action)="([^"]+)"', html):
         assert VIKTORIA_PNR not in url and VIKTORIA_PNR[2:] not in url and "Viktoria" not in url
+
+
+def test_a_change_of_particulars_from_the_case_page_is_one_row_in_the_loggutdrag(
+    client, parties, viktoria, viktorias_case, db_session, registry
+):
+    """The change is its own row; the post showed nothing, so no "Läste SIP-ärendet" beside it. A refused
+    post, and one that changed nothing, are attempts of that change, not a form of some kind."""
+    give_consent(db_session, registry, parties, viktorias_case)
+    as_user(client, parties.municipality_user)
+    url = f"/cases/{viktorias_case.uid}/person"
+
+    def rows_of(response, status):
+        before = len(log_rows(db_session))
+        assert response().status_code == status
+        return [(row.action, row.outcome) for row in log_rows(db_session)[before:]]
+
+    form = particulars_form(client, url)
+    changed = rows_of(lambda: client.post(url, data=fill(form, family_name="Ek-Lund")), 303)
+    assert changed == [(audit.PERSON_CHANGE, audit.ALLOWED)]
+    form = particulars_form(client, url)
+    refused = rows_of(lambda: client.post(url, data=fill(form, given_name="  ")), 400)
+    assert refused == [(audit.PERSON_CHANGE, audit.NOT_SAVED)]
+    unchanged = rows_of(lambda: client.post(url, data=fill(form)), 303)
+    assert unchanged == [(audit.PERSON_CHANGE, audit.NOT_SAVED)]
+    worded = [row.action for row in extract_rows(db_session, viktoria.id)][-5:]
+    assert worded == [
+        "Läste SIP-ärendet",
+        "Ändrade personens namn eller folkbokföringskommun",
+        "Läste SIP-ärendet",
+        "Försökte ändra personens namn eller folkbokföringskommun (inget sparades)",
+        "Försökte ändra personens namn eller folkbokföringskommun (inget sparades)",
+    ]

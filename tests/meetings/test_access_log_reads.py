@@ -139,7 +139,7 @@ def test_the_answer_page_is_logged_as_a_read_through_the_invitation(app, client,
     assert invitee.get(path).status_code == 200  # each showing, as a personal link's reads are
     rows = rows_after(db_session, start)
     assert [(r.action, r.user_id, r.case_id, r.person_id, r.link_id, r.outcome) for r in rows] == [
-        ("meeting.link_view", None, ready.case.id, ready.case.person_id, invitation.id, "allowed")
+        ("meeting.link_view.narstaende", None, ready.case.id, ready.case.person_id, invitation.id, "allowed")
     ] * 2
     assert verify_chain(db_session) == []
     shown = [
@@ -148,9 +148,34 @@ def test_the_answer_page_is_logged_as_a_read_through_the_invitation(app, client,
     assert [(row.user, row.action) for row in shown] == [
         (
             f"Svarslänk i inbjudan nr {invitation.id}",
-            "En inbjuden läste SIP-mötet genom svarslänken i sin kallelse",
+            "En närstående läste SIP-mötet genom svarslänken i sin kallelse",
         )
     ] * 2
+
+
+def test_the_loggutdrag_says_whose_answer_link_read_the_meeting(app, client, db_session, ready, book):
+    """As for a personal link: the person reads that their närstående read the meeting (time, place, video
+    link) through the närstående's own answer link, and their own reads are theirs, not "an invitee's"."""
+    meeting = book()
+    own = invitation_of(db_session, meeting, ready.person)
+    relatives = invitation_of(db_session, meeting, ready.relative)
+    staff = invitation_of(db_session, meeting, ready.municipality)
+    start = last_seq(db_session)
+    for invitation in (own, relatives, staff):
+        assert anonymous(client).get(link_path(app, meeting, invitation)).status_code == 200
+    assert [(r.action, r.link_id) for r in rows_after(db_session, start)] == [
+        (audit.MEETING_LINK_VIEW_PERSON, own.id),
+        (audit.MEETING_LINK_VIEW_NARSTAENDE, relatives.id),
+        (audit.MEETING_LINK_VIEW, staff.id),
+    ]
+    shown = [
+        row for row in extract_rows(db_session, ready.case.person_id) if row.user.startswith("Svarslänk")
+    ]
+    assert [row.action for row in shown] == [
+        "Läste SIP-mötet genom svarslänken i sin kallelse",
+        "En närstående läste SIP-mötet genom svarslänken i sin kallelse",
+        "En inbjuden läste SIP-mötet genom svarslänken i sin kallelse",
+    ]
 
 
 def test_a_refused_answer_link_logs_no_read(app, client, db_session, ready, book):

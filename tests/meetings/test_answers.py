@@ -621,4 +621,4 @@ def test_a_saved_answer_redirects_and_a_reload_sends_nothing(app, client, db_ses
     answered_at = invitation_of(db_session, meeting, ready.relative).answered_at
     assert answered_at is not None
     reads = db_session.exec(select(AccessLogEntry).order_by(AccessLogEntry.seq)).all()[reads_before:]
-    assert [r.action for r in reads] == [audit.MEETING_LINK_VIEW] * 3
+    assert [r.action for r in reads] == [audit.MEETING_LINK_VIEW_NARSTAENDE] * 3  # the närstående's link

@@ -12,11 +12,14 @@ from sqlalchemy import event
 from sqlmodel import select
 
 from sipflow.cases.models import Participant, SipCase, TransitionLog
+from sipflow.db import unit_of_work
 from sipflow.meetings.models import Invitation, Meeting
 from sipflow.notifications.models import OutboxMessage
-from sipflow.plans.models import PersonalLink
+from sipflow.plans.models import PersonalLink, Plan, PlanContact, PlanEffort, PlanGoal
+from sipflow.reminders.models import Reminder
 from sipflow.retention.anonymise import RetentionPolicy, anonymise_expired_cases
 from sipflow.retention.export import person_export, person_export_json
+from sipflow.security import audit
 
 YEAR = timedelta(days=365)
 KIM = "kim.svensson@example.se"
@@ -219,3 +222,129 @@ def test_an_anonymised_case_is_listed_as_anonymised_with_its_date(db_session, fu
     assert [i["partstat"] for i in meeting["invitations"]] == ["ACCEPTED", "DECLINED", "TENTATIVE"]
     assert [m["recipient"] for m in exported["mails"]] == [None] * 5
     assert [link["sent_to"] for link in exported["personal_links"]] == [None, None]
+
+
+def test_the_registerutdrag_says_which_link_a_read_without_a_user_went_through(db_session, full_case, now):
+    """The loggutdrag names such a read "Personlig länk nr N" or "Svarslänk i inbjudan nr N": the
+    registerutdrag gives the same number, and the links and invitations it lists carry theirs."""
+    case, ids = full_case()
+    link = db_session.exec(
+        select(PersonalLink).where(PersonalLink.case_id == case.id, PersonalLink.participant_id == ids["kim"])
+    ).one()
+    invitation = db_session.exec(select(Invitation).where(Invitation.participant_id == ids["relative"])).one()
+    with unit_of_work(db_session):
+        audit.record_link_access(
+            db_session, action=audit.PLAN_LINK_VIEW, case=case, link_id=link.id, now=now - timedelta(hours=2)
+        )
+        audit.record_link_access(
+            db_session,
+            action=audit.MEETING_LINK_VIEW,
+            case=case,
+            link_id=invitation.id,
+            now=now - timedelta(hours=1),
+        )
+    document = person_export(db_session, case.person_id, now=now)
+    reads = [row for row in document["access_log"] if row["user"] is None]
+    assert [(row["action"], row["link_id"], row["link_kind"]) for row in reads] == [
+        (audit.PLAN_LINK_VIEW, link.id, "personal_link"),
+        (audit.MEETING_LINK_VIEW, invitation.id, "invitation"),
+    ]
+    exported = document["cases"][0]
+    assert link.id in [row["id"] for row in exported["personal_links"]]
+    invited = {i["id"]: i for i in exported["meetings"][0]["invitations"]}
+    # The read went through the närstående's answer link: their invitation, named by participant.
+    assert invited[invitation.id]["participant_id"] == ids["relative"]
+    # A row through no link says so.
+    assert all(row["link_id"] is None and row["link_kind"] is None for row in document["access_log"][:1])
+
+
+def test_the_registerutdrag_holds_the_working_plan_before_any_version(db_session, full_case, parties, now):
+    """A plan not yet established (the preparation's own goals, the needs, the efforts so far) is data about
+    the person as much as a frozen version is."""
+    case, _ids = full_case()
+    plan = Plan(case_id=case.id, needs="Stöd med boendet", fast_vardkontakt="Dr Ek, vårdcentralen")
+    db_session.add(plan)
+    db_session.flush()
+    db_session.add(PlanGoal(plan_id=plan.id, kind="own", text="Att få en egen lägenhet", position=0))
+    db_session.add(
+        PlanEffort(
+            plan_id=plan.id,
+            what="Boendestöd två gånger i veckan",
+            organisation_id=parties.municipality.organisation_id,
+            responsible="Sara Ek",
+            position=0,
+        )
+    )
+    db_session.add(
+        PlanContact(
+            plan_id=plan.id,
+            organisation_id=parties.municipality.organisation_id,
+            name="Sara Ek",
+            phone="0470-1",
+        )
+    )
+    db_session.commit()
+    exported = person_export(db_session, case.person_id, now=now)["cases"][0]["plan"]
+    assert exported["versions"] == []
+    working = exported["working_plan"]
+    assert working["needs"] == "Stöd med boendet"
+    assert working["fast_vardkontakt"] == "Dr Ek, vårdcentralen"
+    assert [(g["kind"], g["text"]) for g in working["goals"]] == [("own", "Att få en egen lägenhet")]
+    [effort] = working["efforts"]
+    assert (effort["what"], effort["organisation"], effort["responsible"]) == (
+        "Boendestöd två gånger i veckan",
+        "Växjö kommun",
+        "Sara Ek",
+    )
+    assert [(c["name"], c["phone"], c["organisation"]) for c in working["contacts"]] == [
+        ("Sara Ek", "0470-1", "Växjö kommun")
+    ]
+
+
+def test_a_narstaendes_address_is_kept_back_after_it_was_corrected(db_session, full_case, now):
+    """A närstående's address corrected since (their invitation to the meeting ahead moved with it): the mails
+    sent to the old one, the personal link and a reminder, went to them all the same."""
+    case, ids = full_case()
+    relative = db_session.get(Participant, ids["relative"])
+    relative.email = "birgitta.ny@example.se"
+    invitation = db_session.exec(select(Invitation).where(Invitation.participant_id == relative.id)).one()
+    invitation.email = "birgitta.ny@example.se"
+    db_session.add_all([relative, invitation])
+    reminder = Reminder(
+        kind="meeting_tomorrow",
+        dedupe_key=f"test-{case.id}",
+        case_id=case.id,
+        meeting_id=invitation.meeting_id,
+        invitation_id=invitation.id,
+        template="meeting_tomorrow",
+        due_at=now - timedelta(days=3),
+        status="sent",
+        created_at=now - timedelta(days=5),
+    )
+    db_session.add(reminder)
+    db_session.flush()
+    db_session.add(
+        OutboxMessage(
+            kind="reminder",
+            case_id=case.id,
+            reminder_id=reminder.id,
+            recipient=BIRGITTA,
+            subject="Påminnelse: SIP-möte i morgon",
+            message="To: ...",
+            message_id=f"<reminder-{reminder.id}@sipflow.example>",
+            status="sent",
+            next_attempt_at=now - timedelta(days=3),
+            sent_at=now - timedelta(days=3),
+            created_at=now - timedelta(days=3),
+        )
+    )
+    db_session.commit()
+    document = person_export(db_session, case.person_id, now=now)
+    text = json.dumps(document, ensure_ascii=False)
+    assert BIRGITTA not in text and "birgitta.ny@example.se" not in text
+    mails = document["cases"][0]["mails"]
+    assert [m["recipient_is_other_person"] for m in mails if m["kind"] in ("plan_link", "reminder")] == [
+        False,
+        True,
+        True,
+    ]
