@@ -41,7 +41,7 @@ from sipflow.consent.models import Consent
 from sipflow.db import adopt_inserted, compare_and_set, insert_id_unless_taken, mark_written
 from sipflow.errors import InvalidInput, NotAllowed, Refusals, UserError, refusal_of
 from sipflow.i18n import DEFAULT_LOCALE, checked_language
-from sipflow.people.identifiers import years_old
+from sipflow.people.identifiers import age_on
 from sipflow.people.models import Municipality, Organisation, Person, Unit, User
 from sipflow.people.services import ORGANISATION_COUNTY, check_particulars, organisation_county
 from sipflow.security import access, audit
@@ -648,7 +648,7 @@ def refuse_unconfirmed_adult(workflow: Workflow, birth_date: date | None, *, tod
     its guardians' consent and the child's own view would be asked of an adult."""
     if not workflow.childs_view or birth_date is None:
         return
-    age = years_old(birth_date, today)
+    age = age_on(birth_date, today)
     if age >= ADULT_AGE:
         raise AdultUnconfirmed(
             _l(
@@ -670,7 +670,7 @@ def guardians_consent(workflow: Workflow | None, person: Person | None, today: d
         return False
     if person is None or person.birth_date is None:
         return True
-    return years_old(person.birth_date, today) < ADULT_AGE
+    return age_on(person.birth_date, today) < ADULT_AGE
 
 
 # Draws of a new reference before giving up: with 32**6 references a year, a second collision in a row is

@@ -11,6 +11,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
+from sipflow.people import identifiers
+
 SIP_KIND = "sip"
 DISTANCE_KIND = "distance"
 ABSENT = "absent"
@@ -79,9 +81,7 @@ def codes_for_meeting(
 
 def age_on(birth: date | None, day: date) -> int | None:
     """Whole years from birth to day; None when the birth date is not known (reservnummer)."""
-    if birth is None:
-        return None
-    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+    return None if birth is None else identifiers.age_on(birth, day)
 
 
 def normalise_code(raw: str) -> str:

@@ -59,11 +59,6 @@ def _kind_error(found: str, kind: str) -> IdentifierError:
     return IdentifierError(f"Numret är ett {found}, inte ett {kind}.", "kind", found)
 
 
-def years_old(birth_date: date, day: date) -> int:
-    """Whole years from birth_date to day: the age turns on the birthday (29 February: on 1 March)."""
-    return day.year - birth_date.year - ((day.month, day.day) < (birth_date.month, birth_date.day))
-
-
 def _error(code: str) -> IdentifierError:
     return IdentifierError(_MESSAGES[code], code)
 
@@ -206,7 +201,8 @@ def _number_kind(compact: str, today: date) -> str | None:
 
 
 def age_on(birth_date: date, today: date) -> int:
-    """Whole years from birth_date to today (one born on 29 February turns a year older on 1 March)."""
+    """Whole years from birth_date to today, the one rule of a person's age: it turns on the birthday (one
+    born on 29 February turns a year older on 1 March)."""
     return today.year - birth_date.year - ((today.month, today.day) < (birth_date.month, birth_date.day))
 
 

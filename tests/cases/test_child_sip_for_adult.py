@@ -13,7 +13,7 @@ from webkit import fill, forms_of, login, text_of
 
 from sipflow.cases.models import SipCase
 from sipflow.clock import now_utc, to_local
-from sipflow.people.identifiers import years_old
+from sipflow.people.identifiers import age_on
 
 pytestmark = pytest.mark.usefixtures("frozen_clock")
 
@@ -53,7 +53,7 @@ def test_a_childs_sip_for_an_adult_is_warned_of_beside_the_kind_and_started_once
     as_region, db_session
 ):
     birth = _born(18)  # 18 today
-    assert years_old(birth, to_local(now_utc()).date()) == 18
+    assert age_on(birth, to_local(now_utc()).date()) == 18
     warned = _start(as_region, "sip_child", birth)
     assert warned.status_code == 400
     page = text_of(warned)
@@ -102,8 +102,8 @@ def test_a_child_of_seventeen_and_an_adult_on_another_kind_are_not_warned(as_reg
 
 
 def test_the_age_turns_on_the_birthday():
-    assert years_old(date(2008, 11, 3), date(2026, 11, 2)) == 17
-    assert years_old(date(2008, 11, 2), date(2026, 11, 2)) == 18
+    assert age_on(date(2008, 11, 3), date(2026, 11, 2)) == 17
+    assert age_on(date(2008, 11, 2), date(2026, 11, 2)) == 18
     # Born on 29 February: of age on 1 March of a year without one.
-    assert years_old(date(2008, 2, 29), date(2026, 2, 28)) == 17
-    assert years_old(date(2008, 2, 29), date(2026, 3, 1)) == 18
+    assert age_on(date(2008, 2, 29), date(2026, 2, 28)) == 17
+    assert age_on(date(2008, 2, 29), date(2026, 3, 1)) == 18
