@@ -113,6 +113,23 @@ def build_world(
     return World(case, person, orgs, person_row, relative, outsider)
 
 
+def add_guardian(
+    session: Session,
+    registry,
+    world: World,
+    *,
+    now,
+    name: str = "Maria Förälder",
+    email: str = "maria@example.se",
+) -> Participant:
+    """A guardian of the person taking part in the world's SIP, with an e-mail address (for their link)."""
+    with unit_of_work(session):
+        return services.add_private_participant(
+            session, registry, world.case, kind="guardian", name=name, relation=None, email=email, phone=None,
+            now=now,
+        )  # fmt: skip
+
+
 def add_effort(session: Session, world: World, org: Org, what: str, *, responsible: str = "Kim Handläggare"):
     """An effort owned by org in the case's working plan."""
     plan = working_plan(session, world.case)

@@ -12,12 +12,11 @@ import email.policy
 from datetime import date, timedelta
 
 import pytest
-from personkit import build_world, freeze, log_out
+from personkit import add_guardian, build_world, freeze, log_out
 from sqlmodel import select
 from test_personal_links import link_path, send_link
 from webkit import login, text_of
 
-from sipflow.cases import services
 from sipflow.db import unit_of_work
 from sipflow.notifications.models import OutboxMessage
 from sipflow.security.audit import ACCESS_DENIED, AccessLogEntry
@@ -30,18 +29,9 @@ BIRTH = date(2008, 11, 10)
 def child(db_session, app, registry, now):
     """A child's SIP (12 to 17: here 17) with a frozen plan and a guardian who has an e-mail address."""
     world = build_world(db_session, app, registry, now=now, birth=BIRTH, workflow="sip_child")
-    with unit_of_work(db_session):
-        guardian = services.add_private_participant(
-            db_session,
-            registry,
-            world.case,
-            kind="guardian",
-            name="Maria Lindqvist",
-            relation=None,
-            email="maria.lindqvist@example.se",
-            phone=None,
-            now=now,
-        )
+    guardian = add_guardian(
+        db_session, registry, world, now=now, name="Maria Lindqvist", email="maria.lindqvist@example.se"
+    )
     world.extra["guardian"] = guardian
     world.extra["v1"] = freeze(db_session, world, now=now)
     return world

@@ -6,13 +6,12 @@ import subprocess
 from datetime import date, timedelta
 
 import pytest
-from personkit import build_world, freeze, log_out
+from personkit import add_guardian, build_world, freeze, log_out
 from sqlmodel import select
 from support import fire
 from test_personal_links import link_path, queued, send_link
 from webkit import csrf_token, text_of
 
-from sipflow.cases import services
 from sipflow.cases.models import SipCase
 from sipflow.db import unit_of_work
 from sipflow.plans.models import PlanVersion
@@ -193,18 +192,8 @@ def child_sip(client, db_session, app, registry, now):
     """A child's SIP (sip_child) with the child's own view, a guardian taking part, a version frozen, and a
     link sent to the guardian; returns (world, path, version)."""
     world = build_world(db_session, app, registry, now=now, birth=date(2014, 3, 1), workflow="sip_child")
+    guardian = add_guardian(db_session, registry, world, now=now)
     with unit_of_work(db_session):
-        guardian = services.add_private_participant(
-            db_session,
-            registry,
-            world.case,
-            kind="guardian",
-            name="Maria Förälder",
-            relation=None,
-            email="maria@example.se",
-            phone=None,
-            now=now,
-        )
         db_session.get(SipCase, world.case.id).child_view = CHILD_VIEW
         working_plan(db_session, world.case)
     version = freeze_whole(db_session, world, now)

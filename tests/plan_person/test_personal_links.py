@@ -11,7 +11,7 @@ from datetime import datetime, time, timedelta
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from personkit import PERSON_EMAIL, RELATIVE_EMAIL, add_effort, build_world, freeze, log_out
+from personkit import PERSON_EMAIL, RELATIVE_EMAIL, add_effort, add_guardian, build_world, freeze, log_out
 from sqlmodel import select
 from webkit import csrf_token, fill, forms_of, login, text_of
 
@@ -423,22 +423,8 @@ def test_the_public_link_route_is_rate_limited(client):
 def test_a_guardian_approves_a_childs_plan_through_their_link(client, db_session, app, registry, now):
     from datetime import date
 
-    from sipflow.cases import services
-    from sipflow.db import unit_of_work
-
     world = build_world(db_session, app, registry, now=now, birth=date(2014, 3, 1))
-    with unit_of_work(db_session):
-        guardian = services.add_private_participant(
-            db_session,
-            registry,
-            world.case,
-            kind="guardian",
-            name="Maria Förälder",
-            relation=None,
-            email="maria@example.se",
-            phone=None,
-            now=now,
-        )
+    guardian = add_guardian(db_session, registry, world, now=now)
     version = freeze(db_session, world, now=now)
     send_link(client, world, guardian)
     log_out(client)

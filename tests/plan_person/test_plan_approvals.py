@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from personkit import build_world, freeze
+from personkit import add_guardian, build_world, freeze
 from sqlmodel import select
 
 from sipflow.db import unit_of_work
@@ -118,21 +118,9 @@ def test_a_narstaende_does_not_approve_and_staff_do_not_approve_digitally(db_ses
 
 
 def test_a_guardian_approves_on_a_childs_behalf(db_session, app, registry, now):
-    from sipflow.cases import services
 
     world = build_world(db_session, app, registry, now=now, birth=date(2014, 3, 1), workflow="sip")
-    with unit_of_work(db_session):
-        guardian = services.add_private_participant(
-            db_session,
-            registry,
-            world.case,
-            kind="guardian",
-            name="Maria Förälder",
-            relation=None,
-            email="maria@example.se",
-            phone=None,
-            now=now,
-        )
+    guardian = add_guardian(db_session, registry, world, now=now)
     version = freeze(db_session, world, now=now)
     assert may_record_for(db_session, world.case, guardian, world.region.user, today=now.date())
     approve(db_session, world, version, guardian, digital=True, now=now)
@@ -141,20 +129,7 @@ def test_a_guardian_approves_on_a_childs_behalf(db_session, app, registry, now):
 
 
 def test_a_guardian_of_an_adult_does_not_approve_for_them(db_session, app, registry, planned, now):
-    from sipflow.cases import services
-
-    with unit_of_work(db_session):
-        guardian = services.add_private_participant(
-            db_session,
-            registry,
-            planned.case,
-            kind="guardian",
-            name="Gammal Förmyndare",
-            relation=None,
-            email=None,
-            phone=None,
-            now=now,
-        )
+    guardian = add_guardian(db_session, registry, planned, now=now, name="Gammal Förmyndare", email=None)
     assert not may_record_for(db_session, planned.case, guardian, planned.region.user, today=now.date())
     assert not may_record_for(
         db_session, planned.case, planned.relative, planned.region.user, today=now.date()
