@@ -71,6 +71,17 @@ def test_the_case_page_offers_no_change_of_an_anonymised_person_and_refuses_one(
     assert changes == []
 
 
+def _looked_up_by_an_administrator(client, make_user, person):
+    """An administrator's look-up of the person by their (anonymised) reservnummer: the persons page."""
+    admin = make_user(None, roles="admin")
+    assert login(client, admin.username).status_code == 302
+    lookup = forms_of(text_of(client.get("/admin/persons")))["/admin/persons"]
+    return client.post(
+        "/admin/persons",
+        data=fill(lookup, id_kind="reservnummer", identifier=person.id_number, purpose="Begäran om utdrag"),
+    )
+
+
 def test_the_administrator_gets_no_particulars_form_for_an_anonymised_person(
     client,
     db_session,
@@ -80,13 +91,7 @@ def test_the_administrator_gets_no_particulars_form_for_an_anonymised_person(
     make_user,
 ):
     case, person = _anonymised(db_session, ended_case, policy, now)
-    admin = make_user(None, roles="admin")
-    assert login(client, admin.username).status_code == 302
-    lookup = forms_of(text_of(client.get("/admin/persons")))["/admin/persons"]
-    found = client.post(
-        "/admin/persons",
-        data=fill(lookup, id_kind="reservnummer", identifier=person.id_number, purpose="Begäran om utdrag"),
-    )
+    found = _looked_up_by_an_administrator(client, make_user, person)
     assert found.status_code == 200
     forms = forms_of(text_of(found))
     assert "/admin/persons/particulars" not in forms
@@ -148,13 +153,7 @@ def test_a_crafted_change_of_an_anonymised_person_is_refused_by_the_administrato
     make_user,
 ):
     case, person = _anonymised(db_session, ended_case, policy, now)
-    admin = make_user(None, roles="admin")
-    assert login(client, admin.username).status_code == 302
-    lookup = forms_of(text_of(client.get("/admin/persons")))["/admin/persons"]
-    found = client.post(
-        "/admin/persons",
-        data=fill(lookup, id_kind="reservnummer", identifier=person.id_number, purpose="Begäran om utdrag"),
-    )
+    found = _looked_up_by_an_administrator(client, make_user, person)
     extract = forms_of(text_of(found))["/admin/persons/loggutdrag"]
     data = {
         "csrf_token": dict(extract)["csrf_token"],
