@@ -21,6 +21,7 @@ from sipflow.coding.rules import CODE_PATTERN, UnitFacts, normalise_code
 from sipflow.db import get_session, unit_of_work
 from sipflow.errors import Conflict, NotAllowed, UserError
 from sipflow.meetings.models import HELD, Meeting
+from sipflow.people.labels import ORGANISATION_KIND_SHORT
 from sipflow.routing import row_id
 from sipflow.security import audit, login_manager
 from sipflow.translated import lazy_gettext as _l
@@ -29,12 +30,7 @@ from sipflow.web import case_or_404, current_actor, nul_refusals, register_case_
 bp = Blueprint("coding", __name__)
 
 KIND_LABELS = {"sip": _l("SIP meeting"), "distance": _l("Care at a distance (video)")}
-ORGANISATION_KIND_LABELS = {
-    "region": _l("Region"),
-    "municipality": _l("Municipality"),
-    "school": _l("School"),
-    "other": _l("Other"),
-}
+ORGANISATION_KIND_LABELS = ORGANISATION_KIND_SHORT
 MEETING_KIND_LABELS = {"first": _l("First meeting"), "follow_up": _l("Follow-up")}
 # A catalogue file is a few hundred kilobytes at most.
 CSV_MAX_BYTES = 1024 * 1024

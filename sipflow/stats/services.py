@@ -29,6 +29,7 @@ from sipflow.clock import STOCKHOLM, now_utc, to_local
 from sipflow.coding.models import CodeDefinition, CodeRecord
 from sipflow.errors import InvalidInput, NotAllowed
 from sipflow.meetings.models import HELD, Attendance, Meeting
+from sipflow.people.labels import ORGANISATION_KIND_SHORT
 from sipflow.people.models import County, Municipality, Organisation, Person
 from sipflow.stats.disclosure import (
     ALL,
@@ -57,12 +58,8 @@ BREAKDOWN_LABELS = {
     "period": _l("Period"),
 }
 SEX_LABELS = {"female": _l("Female"), "male": _l("Male"), "unknown": _l("Not stated")}
-ORGANISATION_KIND_LABELS = {
-    "region": _l("Region"),
-    "municipality": _l("Municipality"),
-    "school": _l("School"),
-    "other": _l("Other"),
-}
+# An organisation type as every page names it in a list (the attendance table's rows).
+ORGANISATION_KIND_LABELS = ORGANISATION_KIND_SHORT
 MODE_LABELS = {"on_site": _l("On site"), "video": _l("Video"), "phone": _l("Phone"), "absent": _l("Absent")}
 MAX_YEARS = 20
 # The days a period may start and end on: beyond them no SIP was or will be held, and the calendar

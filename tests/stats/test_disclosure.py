@@ -407,7 +407,7 @@ def test_attendance_modes_do_not_add_up_to_a_hidden_phone_or_absent_count(world,
     true_rows = [_row(list(numbers), 0) for numbers in modes.values()]
     true_total = _row([sum(n[i] for n in modes.values()) for i in range(4)], 0)
     by_kind = {row["organisation_kind"]: row for row in table["rows"]}
-    shown = [by_kind[label] for label in ("Kommun", "Skola", "Annan", "Region")]
+    shown = [by_kind[label] for label in ("Kommun", "Skola", "Annan myndighet", "Region")]
     for row in [*shown, table["total"]]:
         row.setdefault("attended", None)  # not a column of the page: only readable through its share
     known = deduce(shown, table["total"], sums=SUMS, shares=SHARES)
