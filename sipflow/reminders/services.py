@@ -259,6 +259,13 @@ def on_the_morning(moment: datetime) -> datetime:
     return min(morning, moment)
 
 
+def not_before_the_morning(now: datetime) -> datetime:
+    """When a reminder found due at now is sent: now, or this Swedish day's morning (REMINDER_MORNING_HOUR)
+    when now is before it, so that a scan just after midnight mails no one at night."""
+    morning = local_to_utc(datetime.combine(to_local(now).date(), time(setting("REMINDER_MORNING_HOUR"))))
+    return max(morning, now)
+
+
 def deadline_moment(workflow: Workflow, case: SipCase, deadline: Deadline) -> datetime:
     """When an open deadline falls: counted afresh from the case's date, so a new follow-up date moves it."""
     rule = next((r for r in workflow.deadlines if r.kind == deadline.kind), None)
@@ -741,7 +748,8 @@ def scan_efforts(
             case_id=case_id,
             effort_id=effort.id,
             template=EFFORT_OVERDUE,
-            due_at=now,
+            # Found by the first tick after midnight: mailed when the day's work begins.
+            due_at=not_before_the_morning(now),
             created_at=now,
             **fields,
         )
