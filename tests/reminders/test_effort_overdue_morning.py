@@ -65,3 +65,27 @@ def test_an_effort_found_late_in_the_day_is_mailed_at_once(
     tick(app, at)
     (reminder,) = reminders(engine, kind="effort_overdue")
     assert (reminder.status, reminder.due_at) == ("sent", at)
+
+
+def test_an_effort_given_a_later_end_date_before_the_morning_is_not_mailed_as_past_it(
+    app, engine, db_session, registry, parties, create_case
+):
+    """Found late at 00:01, its end date moved to next week at 06:30: the 07:00 mail would say it is past its
+    end date when it is not."""
+    case = established(db_session, registry, parties, create_case)
+    with unit_of_work(db_session):
+        plan = working_plan(db_session, case)
+        effort = PlanEffort(
+            plan_id=plan.id,
+            what="Boendestöd",
+            organisation_id=parties.region.organisation_id,
+            ends_on=date(2026, 10, 23),
+        )
+        db_session.add(effort)
+    tick(app, _swedish(date(2026, 10, 24), time(0, 1)))
+    with unit_of_work(db_session):
+        db_session.get(PlanEffort, effort.id).ends_on = date(2026, 10, 30)
+    tick(app, _swedish(date(2026, 10, 24), time(7, 1)))
+    (reminder,) = reminders(engine, kind="effort_overdue")
+    assert (reminder.status, reminder.skip_reason) == ("skipped", "effort_moved")
+    assert reminder_mails(engine) == []
