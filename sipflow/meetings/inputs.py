@@ -370,6 +370,9 @@ def apply_meeting_outcome(ctx: TransitionContext) -> None:
     ctx.details["decisions"] = decisions
     if no_change:
         ctx.details["no_change_reason"] = no_change
+    # A deadline the step meets (the follow-up) is met when the meeting was held, not when it was recorded:
+    # a follow-up held on its day and written down after the weekend was held by its date.
+    ctx.done_at = held_at
 
 
 def outcome_repeated(session: Session, case, step, data: dict) -> bool:

@@ -26,6 +26,8 @@ SKIP_WRITTEN_LATE = "written_late"
 SKIP_ANSWERED = "answered"  # every invitation of the meeting is answered
 SKIP_DEADLINE_SETTLED = "deadline_settled"  # the deadline was met or cancelled
 SKIP_EFFORT_SETTLED = "effort_settled"  # the effort is no longer planned or ongoing
+# The effort's end date was moved to today or later after its "past its end date" reminder was written.
+SKIP_EFFORT_MOVED = "effort_moved"
 SKIP_BY_NAME = "by_name"  # everyone a unit's reminder would reach has the same one by name
 # Everyone it would reach already had the same reminder (by name, through their unit or at the unit's address
 # on the case): a contact person named after their unit was told does not hear of it again.
@@ -47,6 +49,7 @@ SKIP_REASONS = (
     SKIP_ANSWERED,
     SKIP_DEADLINE_SETTLED,
     SKIP_EFFORT_SETTLED,
+    SKIP_EFFORT_MOVED,
     SKIP_BY_NAME,
     SKIP_ALREADY_SENT,
     SKIP_NO_CONTACT,

@@ -67,6 +67,7 @@ from sipflow.reminders.models import (
     SKIP_BY_NAME,
     SKIP_CASE_ENDED,
     SKIP_DEADLINE_SETTLED,
+    SKIP_EFFORT_MOVED,
     SKIP_EFFORT_SETTLED,
     SKIP_MEETING_OFF,
     SKIP_NO_CONTACT,
@@ -257,6 +258,13 @@ def on_the_morning(moment: datetime) -> datetime:
     """
     morning = local_to_utc(datetime.combine(to_local(moment).date(), time(setting("REMINDER_MORNING_HOUR"))))
     return min(morning, moment)
+
+
+def not_before_the_morning(now: datetime) -> datetime:
+    """When a reminder found due at now is sent: now, or this Swedish day's morning (REMINDER_MORNING_HOUR)
+    when now is before it, so that a scan just after midnight mails no one at night."""
+    morning = local_to_utc(datetime.combine(to_local(now).date(), time(setting("REMINDER_MORNING_HOUR"))))
+    return max(morning, now)
 
 
 def deadline_moment(workflow: Workflow, case: SipCase, deadline: Deadline) -> datetime:
@@ -741,7 +749,8 @@ def scan_efforts(
             case_id=case_id,
             effort_id=effort.id,
             template=EFFORT_OVERDUE,
-            due_at=now,
+            # Found by the first tick after midnight: mailed when the day's work begins.
+            due_at=not_before_the_morning(now),
             created_at=now,
             **fields,
         )
@@ -953,7 +962,8 @@ def skip_reason(
 ) -> str | None:
     """Why a due reminder no longer makes sense, or None when it does: the one place dispatch decides.
 
-    Its case ended, its meeting is over or no longer planned, its deadline met, its effort settled; and a
+    Its case ended, its meeting is over or no longer planned, its deadline met, its effort settled or given
+    a later end date; and a
     reminder telling of something ahead (a deadline "soon" or "today", a meeting "tomorrow", a declared
     reminder before its anchor) whose moment had come by the time it is sent (the scheduler was down): a
     "today" about yesterday would mislead; a deadline's "soon" once its "today" is due too. Those after the
@@ -1003,6 +1013,9 @@ def skip_reason(
         effort = session.get(PlanEffort, reminder.effort_id)
         if effort is None or effort.status not in EFFORT_OPEN:
             return SKIP_EFFORT_SETTLED
+        # Written early in the day, sent in its morning: an end date moved meanwhile is no longer passed.
+        if effort.ends_on is None or effort.ends_on >= to_local(now).date():
+            return SKIP_EFFORT_MOVED
     if reminder.kind == WORKFLOW and _declared_anchor_passed(session, workflow, case, reminder, now):
         return SKIP_PASSED
     if no_contact_person(reminder):

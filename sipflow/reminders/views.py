@@ -56,6 +56,7 @@ SKIP_REASON_LABELS = {
     models.SKIP_ANSWERED: _l("every invitation is answered"),
     models.SKIP_DEADLINE_SETTLED: _l("the deadline is met or no longer applies"),
     models.SKIP_EFFORT_SETTLED: _l("the effort is no longer planned or ongoing"),
+    models.SKIP_EFFORT_MOVED: _l("the effort's end date was moved: it is no longer past it"),
     models.SKIP_BY_NAME: _l("everyone it would go to gets the same reminder by name"),
     models.SKIP_ALREADY_SENT: _l(
         "everyone it would go to has already had the same reminder, by name or through their unit"

@@ -1,0 +1,91 @@
+"""An effort past its end date is reminded of in the morning, as every reminder about a day is: the
+scheduler's first tick after midnight finds it, and the mail waits for 07:00 Swedish time rather than go out
+at night."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+
+from remkit import established, reminder_mails, reminders, tick
+
+from sipflow.clock import local_to_utc, to_local
+from sipflow.db import unit_of_work
+from sipflow.plans.models import PlanEffort
+from sipflow.plans.services import working_plan
+
+
+def _swedish(day: date, at: time) -> datetime:
+    return local_to_utc(datetime.combine(day, at))
+
+
+def test_an_effort_found_late_just_after_midnight_is_mailed_at_seven_not_at_night(
+    app, engine, db_session, registry, parties, create_case
+):
+    case = established(db_session, registry, parties, create_case)
+    with unit_of_work(db_session):
+        plan = working_plan(db_session, case)
+        db_session.add(
+            PlanEffort(
+                plan_id=plan.id,
+                what="Boendestöd",
+                organisation_id=parties.region.organisation_id,
+                # Ends on the Friday before the clocks go back (25 October 2026).
+                ends_on=date(2026, 10, 23),
+            )
+        )
+    tick(app, _swedish(date(2026, 10, 24), time(0, 1)))
+    (reminder,) = reminders(engine, kind="effort_overdue")
+    assert reminder.status == "pending"
+    assert reminder_mails(engine) == []
+    assert to_local(reminder.due_at).time() == time(7)
+    tick(app, _swedish(date(2026, 10, 24), time(6, 59)))
+    assert reminder_mails(engine) == []
+    tick(app, _swedish(date(2026, 10, 24), time(7, 0)))
+    tick(app, _swedish(date(2026, 10, 24), time(7, 1)))
+    (sent,) = reminders(engine, kind="effort_overdue")
+    assert sent.status == "sent"
+    assert [m.recipient for m in reminder_mails(engine)] == [parties.region_user.email]
+
+
+def test_an_effort_found_late_in_the_day_is_mailed_at_once(
+    app, engine, db_session, registry, parties, create_case
+):
+    case = established(db_session, registry, parties, create_case)
+    with unit_of_work(db_session):
+        plan = working_plan(db_session, case)
+        db_session.add(
+            PlanEffort(
+                plan_id=plan.id,
+                what="Boendestöd",
+                organisation_id=parties.region.organisation_id,
+                ends_on=date(2026, 12, 22),
+            )
+        )
+    at = _swedish(date(2026, 12, 28), time(13, 30))
+    tick(app, at)
+    (reminder,) = reminders(engine, kind="effort_overdue")
+    assert (reminder.status, reminder.due_at) == ("sent", at)
+
+
+def test_an_effort_given_a_later_end_date_before_the_morning_is_not_mailed_as_past_it(
+    app, engine, db_session, registry, parties, create_case
+):
+    """Found late at 00:01, its end date moved to next week at 06:30: the 07:00 mail would say it is past its
+    end date when it is not."""
+    case = established(db_session, registry, parties, create_case)
+    with unit_of_work(db_session):
+        plan = working_plan(db_session, case)
+        effort = PlanEffort(
+            plan_id=plan.id,
+            what="Boendestöd",
+            organisation_id=parties.region.organisation_id,
+            ends_on=date(2026, 10, 23),
+        )
+        db_session.add(effort)
+    tick(app, _swedish(date(2026, 10, 24), time(0, 1)))
+    with unit_of_work(db_session):
+        db_session.get(PlanEffort, effort.id).ends_on = date(2026, 10, 30)
+    tick(app, _swedish(date(2026, 10, 24), time(7, 1)))
+    (reminder,) = reminders(engine, kind="effort_overdue")
+    assert (reminder.status, reminder.skip_reason) == ("skipped", "effort_moved")
+    assert reminder_mails(engine) == []
