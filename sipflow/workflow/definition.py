@@ -669,6 +669,13 @@ def _toml_hint(text: str, message: str) -> str:
         hint = "each [section] is declared once, and each step begins with [[transitions]], two brackets"
     elif any(quote in line for quote in _CURLY_QUOTES):
         hint = 'write quotes as straight double quotes "...", not typographic ones'
+    elif not re.sub(r'"[^"]*"', "", line).split("#")[0].isascii():
+        # TOML's names (keys and [sections]) are ASCII without quotes: tomllib stops at the å in
+        # [states.kallad_å] saying a bracket is expected, which sends the coordinator looking for one.
+        hint = (
+            "a name, before = or in [...], is written with a-z, digits and _ only, not å, ä or ö: "
+            "the Swedish words go in the labels"
+        )
     else:
         hint = "look for a quote, bracket, brace, comma or = missing or extra there or on the line before"
     return f"; the line reads: {line[:120]} ({hint})"

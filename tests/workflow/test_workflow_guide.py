@@ -76,6 +76,8 @@ MISTAKES = [
     ),
     ('"two_organisations", "plan_efforts_owned"', '"two_organisation", "plan_efforts_owned"', None),
     ('label = { sv = "Kallad", en = "Invited" }', 'label = { sv = "Kallad" }', None),
+    ('label = { sv = "Kallad", en = "Invited" }', 'label = { sv = "Kallad", eng = "Invited" }', None),
+    ("[states.invited]", "[states.kallad_\u00e5]", None),
     ("days = 10", 'days = "10"', None),
     ('anchor = "next_meeting"', 'anchor = "meeting"', None),
 ]
