@@ -342,8 +342,7 @@ def parse_workflow(path: Path, data: dict, guards=None, effects=None, inputs=Non
     for key in ("name", "version", "occasion", "initial", "states", "transitions"):
         if key not in data:
             raise _fail(path, key, "is required")
-    if not isinstance(data["occasion"], str) or not re.fullmatch(r"[a-z][a-z0-9_]{0,39}", data["occasion"]):
-        raise _fail(path, "occasion", "must be a lower-case name of at most 40 letters, digits or _")
+    _identifier(path, "occasion", data["occasion"])
     if not isinstance(data["version"], int) or isinstance(data["version"], bool) or data["version"] < 1:
         raise _fail(path, "version", "must be a positive whole number")
     if data["version"] > MAX_VERSION:
@@ -528,9 +527,7 @@ def _reminders(path: Path, raw) -> tuple[ReminderDef, ...]:
         raise _fail(path, "reminders", "must be a list of tables: [[reminders]]")
     reminders: list[ReminderDef] = []
     for index, item in enumerate(raw):
-        name = item.get("name")
-        if not isinstance(name, str) or not re.fullmatch(r"[a-z][a-z0-9_]{0,39}", name):
-            raise _fail(path, f"reminders[{index}].name", "must be a lower-case name of at most 40 letters")
+        name = _identifier(path, f"reminders[{index}].name", item.get("name"))
         key = f"reminders.{name}"
         if any(known.name == name for known in reminders):
             raise _fail(path, key, "is declared twice")
