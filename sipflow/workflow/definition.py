@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import re
 import tomllib
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -246,6 +247,10 @@ def _label(path: Path, key: str, raw) -> dict:
             raise _fail(path, f"{key}.{locale}", f"unknown language {locale!r} (known: {', '.join(LOCALES)})")
         if not isinstance(text, str) or not text.strip():
             raise _fail(path, f"{key}.{locale}", "must be a text in quotes")
+        if any(unicodedata.category(char) == "Cc" for char in text):
+            # A line break (\n, or a """...""" text over lines) is valid TOML, but a reminder's label is
+            # its e-mail's subject, which cannot hold one: every such reminder would fail when sent.
+            raise _fail(path, f"{key}.{locale}", "must be one line, without line breaks or tabs")
     missing = [locale for locale in LOCALES if locale not in raw]
     if missing:
         # The pages in that language would show another language's text instead, and nothing would say.

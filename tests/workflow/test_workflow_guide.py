@@ -116,3 +116,31 @@ def test_every_name_the_file_gives_is_refused_with_the_one_rule_and_the_name_giv
         load_workflow_file(path)
     given = new.split(" = ")[1].strip('"')
     assert str(refused.value) == f"sip_aldre.toml: {key}: {definition._NAME_RULE}, got {given!r}"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key"),
+    [
+        (
+            'label = { sv = "F\u00f6rbered SIP-m\u00f6tet", en',
+            'label = { sv = "F\u00f6rbered\\nSIP-m\u00f6tet", en',
+            "reminders.prepare_meeting.label.sv",
+        ),
+        (
+            'label = { sv = "Kallad", en = "Invited" }',
+            'label = { sv = """Kallad\ntill m\u00f6te""", en = "Invited" }',
+            "states.invited.label.sv",
+        ),
+    ],
+    ids=["escaped-line-break-in-a-mail-subject", "multi-line-text"],
+)
+def test_a_label_over_two_lines_is_refused_naming_its_key(tmp_path, old, new, key):
+    # Valid TOML the check said ok to: the reminder's label is its mail's subject, and the dispatcher's
+    # EmailMessage refuses a line break in a header, so every such reminder failed when it fell due.
+    text = EXAMPLE.read_text(encoding="utf-8")
+    assert text.count(old) == 1, old
+    path = tmp_path / EXAMPLE.name
+    path.write_text(text.replace(old, new), encoding="utf-8")
+    with pytest.raises(WorkflowError) as refused:
+        load_workflow_file(path)
+    assert str(refused.value) == f"sip_aldre.toml: {key}: must be one line, without line breaks or tabs"
