@@ -91,7 +91,10 @@ def test_check_refuses_two_files_of_one_name_and_version_as_the_start_does(runne
     result = runner.invoke(args=["sipflow", "workflow", "check", *files])
     assert result.exit_code == 1
     assert "sip.toml: ok" in result.output
-    assert "sip_v1.toml: name: ('sip', 1) is also defined in sip.toml" in result.output
+    assert (
+        "sip_v1.toml: version: workflow 'sip' version 1 is also defined in sip.toml: a version is one file, "
+        "and a change of its rules a new version (version = 2, in sip_v2.toml)" in result.output
+    )
     # Named after the county, the copy is refused for its name first: it is still workflow sip version 1.
     shutil.copy(WORKFLOWS_DIR / "sip.toml", tmp_path / "sip_kronoberg.toml")
     result = runner.invoke(args=["sipflow", "workflow", "check", str(tmp_path / "sip_kronoberg.toml")])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import re
 import tomllib
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -246,6 +247,10 @@ def _label(path: Path, key: str, raw) -> dict:
             raise _fail(path, f"{key}.{locale}", f"unknown language {locale!r} (known: {', '.join(LOCALES)})")
         if not isinstance(text, str) or not text.strip():
             raise _fail(path, f"{key}.{locale}", "must be a text in quotes")
+        if any(unicodedata.category(char) == "Cc" for char in text):
+            # A line break (\n, or a """...""" text over lines) is valid TOML, but a reminder's label is
+            # its e-mail's subject, which cannot hold one: every such reminder would fail when sent.
+            raise _fail(path, f"{key}.{locale}", "must be one line, without line breaks or tabs")
     missing = [locale for locale in LOCALES if locale not in raw]
     if missing:
         # The pages in that language would show another language's text instead, and nothing would say.
@@ -342,8 +347,7 @@ def parse_workflow(path: Path, data: dict, guards=None, effects=None, inputs=Non
     for key in ("name", "version", "occasion", "initial", "states", "transitions"):
         if key not in data:
             raise _fail(path, key, "is required")
-    if not isinstance(data["occasion"], str) or not re.fullmatch(r"[a-z][a-z0-9_]{0,39}", data["occasion"]):
-        raise _fail(path, "occasion", "must be a lower-case name of at most 40 letters, digits or _")
+    _identifier(path, "occasion", data["occasion"])
     if not isinstance(data["version"], int) or isinstance(data["version"], bool) or data["version"] < 1:
         raise _fail(path, "version", "must be a positive whole number")
     if data["version"] > MAX_VERSION:
@@ -528,9 +532,7 @@ def _reminders(path: Path, raw) -> tuple[ReminderDef, ...]:
         raise _fail(path, "reminders", "must be a list of tables: [[reminders]]")
     reminders: list[ReminderDef] = []
     for index, item in enumerate(raw):
-        name = item.get("name")
-        if not isinstance(name, str) or not re.fullmatch(r"[a-z][a-z0-9_]{0,39}", name):
-            raise _fail(path, f"reminders[{index}].name", "must be a lower-case name of at most 40 letters")
+        name = _identifier(path, f"reminders[{index}].name", item.get("name"))
         key = f"reminders.{name}"
         if any(known.name == name for known in reminders):
             raise _fail(path, key, "is declared twice")
@@ -669,6 +671,13 @@ def _toml_hint(text: str, message: str) -> str:
         hint = "each [section] is declared once, and each step begins with [[transitions]], two brackets"
     elif any(quote in line for quote in _CURLY_QUOTES):
         hint = 'write quotes as straight double quotes "...", not typographic ones'
+    elif not re.sub(r'"[^"]*"', "", line).split("#")[0].isascii():
+        # TOML's names (keys and [sections]) are ASCII without quotes: tomllib stops at the å in
+        # [states.kallad_å] saying a bracket is expected, which sends the coordinator looking for one.
+        hint = (
+            "a name, before = or in [...], is written with a-z, digits and _ only, not å, ä or ö: "
+            "the Swedish words go in the labels"
+        )
     else:
         hint = "look for a quote, bracket, brace, comma or = missing or extra there or on the line before"
     return f"; the line reads: {line[:120]} ({hint})"

@@ -54,8 +54,12 @@ def refuse_clash(workflow: Workflow, others: list[Workflow]) -> None:
             continue  # the same file named twice (the check's command line)
         other_file = Path(other.path).name
         if (other.name, other.version) == (workflow.name, workflow.version):
-            key = (workflow.name, workflow.version)
-            raise WorkflowError(f"{file}: name: {key} is also defined in {other_file}")
+            after = workflow.version + 1
+            raise WorkflowError(
+                f"{file}: version: workflow {workflow.name!r} version {workflow.version} is also defined in "
+                f"{other_file}: a version is one file, and a change of its rules a new version "
+                f"(version = {after}, in {workflow.name}_v{after}.toml)"
+            )
         if other.occasion == workflow.occasion and other.name != workflow.name:
             raise WorkflowError(
                 f"{file}: occasion: {workflow.occasion!r} is already the occasion of workflow {other.name!r} "

@@ -51,8 +51,9 @@ def test_a_new_file_of_a_folder_files_name_and_version_is_refused_alone(runner, 
     result = runner.invoke(args=["sipflow", "workflow", "check", str(path)])
     assert result.exit_code == 1
     assert (
-        "sip_v1.toml: name: ('sip', 1) is also defined in sip.toml; that file is in the workflow folder"
-        in (result.output)
+        "sip_v1.toml: version: workflow 'sip' version 1 is also defined in sip.toml: a version is one file, "
+        "and a change of its rules a new version (version = 2, in sip_v2.toml); that file is in the "
+        "workflow folder" in (result.output)
     )
 
 

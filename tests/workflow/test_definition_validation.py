@@ -541,7 +541,7 @@ def test_a_folder_with_a_broken_file_is_refused(tmp_path):
 def test_the_same_name_and_version_twice_is_refused(tmp_path):
     shutil.copy(WORKFLOWS_DIR / "sip.toml", tmp_path / "sip.toml")
     shutil.copy(WORKFLOWS_DIR / "sip.toml", tmp_path / "sip_v1.toml")
-    with pytest.raises(WorkflowError, match=r"^sip_v1\.toml: name: .*is also defined in sip\.toml"):
+    with pytest.raises(WorkflowError, match=r"^sip_v1\.toml: version: .*is also defined in sip\.toml"):
         WorkflowRegistry.from_folder(tmp_path)
 
 

@@ -40,8 +40,30 @@ SIP = (PROJECT_ROOT / "workflows" / "sip.toml").read_text(encoding="utf-8")
             "the line reads: [transitions] "
             "(each [section] is declared once, and each step begins with [[transitions]], two brackets)",
         ),
+        (
+            "[states.invited]",
+            "[states.kallad_\u00e5]",
+            "Expected ']' at the end of a table declaration (at line {line}, column 16); "
+            "the line reads: [states.kallad_\u00e5] "
+            "(a name, before = or in [...], is written with a-z, digits and _ only, not \u00e5, \u00e4 or "
+            "\u00f6: the Swedish words go in the labels)",
+        ),
+        (
+            "days = 21",
+            "arbetsdagar_f\u00f6re = 21",
+            "Expected '=' after a key in a key/value pair (at line {line}, column 14); "
+            "the line reads: arbetsdagar_f\u00f6re = 21 "
+            "(a name, before = or in [...], is written with a-z, digits and _ only, not \u00e5, \u00e4 or "
+            "\u00f6: the Swedish words go in the labels)",
+        ),
     ],
-    ids=["typographic-quotes", "no-equals", "single-brackets"],
+    ids=[
+        "typographic-quotes",
+        "no-equals",
+        "single-brackets",
+        "swedish-letter-in-section",
+        "swedish-letter-in-key",
+    ],
 )
 def test_a_toml_error_names_the_line_as_written_and_what_to_look_for(tmp_path, old, new, message):
     assert SIP.count(old) == 1, old

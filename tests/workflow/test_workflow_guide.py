@@ -76,6 +76,8 @@ MISTAKES = [
     ),
     ('"two_organisations", "plan_efforts_owned"', '"two_organisation", "plan_efforts_owned"', None),
     ('label = { sv = "Kallad", en = "Invited" }', 'label = { sv = "Kallad" }', None),
+    ('label = { sv = "Kallad", en = "Invited" }', 'label = { sv = "Kallad", eng = "Invited" }', None),
+    ("[states.invited]", "[states.kallad_\u00e5]", None),
     ("days = 10", 'days = "10"', None),
     ('anchor = "next_meeting"', 'anchor = "meeting"', None),
 ]
@@ -93,3 +95,52 @@ def test_the_refusals_the_guide_quotes_are_the_loaders(tmp_path, old, new, _):
     # The guide quotes it in full, or up to "(known: ...)".
     quoted = message.split(" (known: ")[0]
     assert f"`{quoted}" in GUIDE, message
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key"),
+    [
+        ('occasion = "elderly_home_care"', 'occasion = "\u00e4ldreomsorg"', "occasion"),
+        ('name = "prepare_meeting"', 'name = "f\u00f6rbered_m\u00f6tet"', "reminders[0].name"),
+    ],
+    ids=["occasion", "reminder-name"],
+)
+def test_every_name_the_file_gives_is_refused_with_the_one_rule_and_the_name_given(tmp_path, old, new, key):
+    # The occasion's and a reminder's name said "a lower-case name of at most 40 letters", which
+    # "\u00e4ldreomsorg" is in Swedish, without the name given: the coordinator saw nothing to change.
+    text = EXAMPLE.read_text(encoding="utf-8")
+    assert text.count(old) == 1, old
+    path = tmp_path / EXAMPLE.name
+    path.write_text(text.replace(old, new), encoding="utf-8")
+    with pytest.raises(WorkflowError) as refused:
+        load_workflow_file(path)
+    given = new.split(" = ")[1].strip('"')
+    assert str(refused.value) == f"sip_aldre.toml: {key}: {definition._NAME_RULE}, got {given!r}"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key"),
+    [
+        (
+            'label = { sv = "F\u00f6rbered SIP-m\u00f6tet", en',
+            'label = { sv = "F\u00f6rbered\\nSIP-m\u00f6tet", en',
+            "reminders.prepare_meeting.label.sv",
+        ),
+        (
+            'label = { sv = "Kallad", en = "Invited" }',
+            'label = { sv = """Kallad\ntill m\u00f6te""", en = "Invited" }',
+            "states.invited.label.sv",
+        ),
+    ],
+    ids=["escaped-line-break-in-a-mail-subject", "multi-line-text"],
+)
+def test_a_label_over_two_lines_is_refused_naming_its_key(tmp_path, old, new, key):
+    # Valid TOML the check said ok to: the reminder's label is its mail's subject, and the dispatcher's
+    # EmailMessage refuses a line break in a header, so every such reminder failed when it fell due.
+    text = EXAMPLE.read_text(encoding="utf-8")
+    assert text.count(old) == 1, old
+    path = tmp_path / EXAMPLE.name
+    path.write_text(text.replace(old, new), encoding="utf-8")
+    with pytest.raises(WorkflowError) as refused:
+        load_workflow_file(path)
+    assert str(refused.value) == f"sip_aldre.toml: {key}: must be one line, without line breaks or tabs"
