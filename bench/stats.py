@@ -16,7 +16,7 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 _HERE = Path(__file__).resolve().parent
@@ -31,6 +31,7 @@ import sipflow.models  # noqa: E402, F401  (every table)
 from sipflow import create_app  # noqa: E402
 from sipflow.cases.models import SipCase  # noqa: E402
 from sipflow.cli import alembic_config  # noqa: E402
+from sipflow.clock import local_to_utc, local_today  # noqa: E402
 from sipflow.db import refresh_statistics  # noqa: E402
 from sipflow.demo import load_synthetic_cases  # noqa: E402
 from sipflow.people.reference import load_municipalities  # noqa: E402
@@ -156,15 +157,17 @@ GROUP BY municipality_code, q, days
 
 HAND_OFFERED = """
 SELECT sc.municipality_code, {requested_quarter}, COUNT(*),
-    SUM(CASE WHEN EXISTS (SELECT 1 FROM transitionlog t WHERE t.case_id = sc.id AND t."trigger" IN :accept)
+    SUM(CASE WHEN EXISTS (SELECT 1 FROM transitionlog t WHERE t.case_id = sc.id
+        AND (sc.occasion || ':' || t."trigger") IN :accept)
         THEN 1 ELSE 0 END),
-    SUM(CASE WHEN EXISTS (SELECT 1 FROM transitionlog t WHERE t.case_id = sc.id AND t."trigger" IN :decline)
+    SUM(CASE WHEN EXISTS (SELECT 1 FROM transitionlog t WHERE t.case_id = sc.id
+        AND (sc.occasion || ':' || t."trigger") IN :decline)
         THEN 1 ELSE 0 END)
 FROM sipcase sc
 WHERE sc.requested_at >= :start_at AND sc.requested_at < :end_at
   AND sc.municipality_code IN (SELECT code FROM municipality WHERE county_code = :county)
   AND NOT EXISTS (SELECT 1 FROM transitionlog t WHERE t.case_id = sc.id
-                  AND (t."trigger" || ':' || t.to_state) IN :voiding)
+                  AND (sc.occasion || ':' || t."trigger" || ':' || t.to_state) IN :voiding)
 GROUP BY sc.municipality_code, {requested_quarter}
 """
 
@@ -173,10 +176,10 @@ SELECT sc.municipality_code, {due_quarter}, COUNT(*),
     SUM(CASE WHEN dl.met_at IS NOT NULL AND dl.met_at <= dl.due_at THEN 1 ELSE 0 END)
 FROM deadline dl JOIN sipcase sc ON sc.id = dl.case_id
 WHERE (sc.workflow_name || ':' || CAST(sc.workflow_version AS VARCHAR(10)) || ':' || dl.kind) IN :follow_up
-  AND dl.cancelled_at IS NULL AND dl.due_at >= :start_at AND dl.due_at < :end_at
+  AND dl.cancelled_at IS NULL AND dl.due_at >= :start_at AND dl.due_at < :due_through
   AND sc.municipality_code IN (SELECT code FROM municipality WHERE county_code = :county)
   AND NOT EXISTS (SELECT 1 FROM transitionlog t WHERE t.case_id = sc.id
-                  AND (t."trigger" || ':' || t.to_state) IN :voiding)
+                  AND (sc.occasion || ':' || t."trigger" || ':' || t.to_state) IN :voiding)
 GROUP BY sc.municipality_code, {due_quarter}
 """
 
@@ -265,7 +268,7 @@ def hand_dashboard_statements(dialect: str) -> dict:
         ).bindparams(*expanding, *moments),
         "follow_ups_due": text(
             HAND_FOLLOW_UPS_DUE.format(due_quarter=_quarter_of(dialect, _swedish_day(dialect, "dl.due_at")))
-        ).bindparams(kinds[1], voiding, *moments),
+        ).bindparams(kinds[1], voiding, moments[0], bindparam("due_through", type_=moment)),
         "attendance": text(HAND_ATTENDANCE),
     }
 
@@ -389,10 +392,16 @@ def main(argv=None) -> None:
             "county": args.county,
             "start_at": datetime(year, 1, 1, tzinfo=UTC),
             "end_at": datetime(year + 1, 1, 1, tzinfo=UTC),
-            "accept": list(settings.accept_triggers) or [""],
+            # A follow-up is due only once its Swedish day has come (sipflow.stats counts up to today).
+            "due_through": min(
+                datetime(year + 1, 1, 1, tzinfo=UTC),
+                local_to_utc(datetime.combine(local_today() + timedelta(days=1), datetime.min.time())),
+            ),
+            # Each workflow's own steps, by its occasion (as sipflow.stats matches them).
+            "accept": [f"{o}:{t}" for o, t in settings.accept_steps] or [""],
             # A case ended as entered in error (makulerad) is no SIP offered, nor due a follow-up.
-            "voiding": [f"{t}:{s}" for t, s in settings.entered_in_error_steps] or [""],
-            "decline": list(settings.decline_triggers) or [""],
+            "voiding": [f"{o}:{t}:{s}" for o, t, s in settings.entered_in_error_steps] or [""],
+            "decline": [f"{o}:{t}" for o, t in settings.decline_steps] or [""],
             "kallelse": [f"{n}:{v}:{k}" for n, v, k in settings.kallelse_deadlines] or [""],
             "follow_up": [f"{n}:{v}:{k}" for n, v, k in settings.follow_up_deadlines] or [""],
         }

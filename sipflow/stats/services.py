@@ -458,11 +458,14 @@ class Settings:
     # kind with that indicator (another file may give the same kind another meaning, or none).
     kallelse_deadlines: tuple[tuple[str, int, str], ...] = ()
     follow_up_deadlines: tuple[tuple[str, int, str], ...] = ()
-    accept_triggers: tuple[str, ...] = ()
-    decline_triggers: tuple[str, ...] = ()
-    # The steps (trigger, destination) ending a case in a state the files mark `entered_in_error`
-    # (makulerad): such a case was never a SIP offered, accepted or declined.
-    entered_in_error_steps: tuple[tuple[str, str], ...] = ()
+    # Each workflow's own steps, by its occasion (one workflow's: the loader refuses a second declaring it,
+    # and the case's occasion is in the covering index the offered SIPs are read from): the steps (occasion,
+    # trigger) of the consent's forms, and (occasion, trigger, destination) ending a case in a state its file
+    # marks `entered_in_error` (makulerad), such a case never a SIP offered, accepted or declined. A county's
+    # file may give the same step into the same state another meaning ("Avbruten", a real ending).
+    accept_steps: tuple[tuple[str, str], ...] = ()
+    decline_steps: tuple[tuple[str, str], ...] = ()
+    entered_in_error_steps: tuple[tuple[str, str, str], ...] = ()
     occasion_labels: dict = field(default_factory=dict)
 
 
@@ -479,18 +482,18 @@ def settings_from(config: dict, registry, locale: str = "sv") -> Settings:
                 measured[deadline.indicator].add((workflow.name, workflow.version, deadline.kind))
         for transition in workflow.transitions:
             if workflow.states[transition.dest].entered_in_error:
-                voiding.add((transition.trigger, transition.dest))
+                voiding.add((workflow.occasion, transition.trigger, transition.dest))
             if transition.form == ACCEPT_FORM:
-                accept.add(transition.trigger)
+                accept.add((workflow.occasion, transition.trigger))
             elif transition.form == DECLINE_FORM:
-                decline.add(transition.trigger)
+                decline.add((workflow.occasion, transition.trigger))
     return Settings(
         threshold=config["STATS_SUPPRESSION_THRESHOLD"],
         age_bands=config["STATS_AGE_BANDS"],
         kallelse_deadlines=tuple(sorted(measured["kallelse"])),
         follow_up_deadlines=tuple(sorted(measured["follow_up"])),
-        accept_triggers=tuple(sorted(accept)),
-        decline_triggers=tuple(sorted(decline)),
+        accept_steps=tuple(sorted(accept)),
+        decline_steps=tuple(sorted(decline)),
         entered_in_error_steps=tuple(sorted(voiding)),
         occasion_labels=occasions,
     )
@@ -917,19 +920,37 @@ def case_outcome_queries(query: StatsQuery, settings: Settings):
             )
         )
 
-    def stepped(triggers):
-        return exists(select(1).where(tl.case_id == sc.id, tl.trigger.in_(triggers or ("",))))
+    def stepped(steps):
+        # A step of the case's own workflow (its occasion): the log found by the (case, trigger) index.
+        triggers: dict[str, list[str]] = defaultdict(list)
+        for occasion, trigger in steps:
+            triggers[occasion].append(trigger)
+        return exists(
+            select(1).where(
+                tl.case_id == sc.id,
+                tl.trigger.in_(sorted({trigger for _, trigger in steps}) or ("",)),
+                or_(
+                    false(), *(and_(sc.occasion == o, tl.trigger.in_(t)) for o, t in sorted(triggers.items()))
+                ),
+            )
+        )
 
     # A case ended as entered in error (makulerad) is no SIP: not offered, accepted, declined, nor due a
     # follow-up. Read from its log (the step into such a state, found by the (case, trigger) index), so the
-    # case row is still read from the covering index alone. The step is matched with the state it led to:
-    # the same trigger may lead elsewhere in another file.
+    # case row is still read from the covering index alone. The step is matched with the state it led to
+    # and the case's own workflow: the same trigger may lead elsewhere, or mean otherwise, in another file.
     voiding = settings.entered_in_error_steps
     entered_in_error = exists(
         select(1).where(
             tl.case_id == sc.id,
-            tl.trigger.in_(sorted({trigger for trigger, _ in voiding}) or ("",)),
-            or_(false(), *(and_(tl.trigger == trigger, tl.to_state == state) for trigger, state in voiding)),
+            tl.trigger.in_(sorted({trigger for _, trigger, _ in voiding}) or ("",)),
+            or_(
+                false(),
+                *(
+                    and_(sc.occasion == occasion, tl.trigger == trigger, tl.to_state == state)
+                    for occasion, trigger, state in voiding
+                ),
+            ),
         )
     )
 
@@ -955,8 +976,8 @@ def case_outcome_queries(query: StatsQuery, settings: Settings):
     base = (
         select(
             *(expression.label(f"d_{name}") for name, expression in dims),
-            case((stepped(settings.accept_triggers), 1), else_=0).label("accepted"),
-            case((stepped(settings.decline_triggers), 1), else_=0).label("declined"),
+            case((stepped(settings.accept_steps), 1), else_=0).label("accepted"),
+            case((stepped(settings.decline_steps), 1), else_=0).label("declined"),
         )
         .select_from(people)
         .where(in_period(sc.requested_at), _area_filter(sc.municipality_code, query), ~entered_in_error)

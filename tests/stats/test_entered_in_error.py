@@ -108,3 +108,41 @@ def test_a_held_meeting_of_a_case_later_cancelled_still_counts_with_its_codes(wo
     answer = _answer(world)
     assert _table(answer, "meetings")["total"]["sips"] == 1
     assert _table(answer, "outcomes")["total"]["offered"] == 0
+
+
+def test_a_countys_own_workflow_keeps_its_cancelled_end_counted(world, app, tmp_path):
+    """Which ending is makulerad is each workflow's own: a county's copy of sip.toml whose "cancel" ends in a
+    real "Avbruten" (entered_in_error = false) counts those SIPs as offered, while the national file's
+    cancel, the same step into the same state, still voids its own. Told apart by the occasion, which is
+    one workflow's (the statistics read it from the covering index)."""
+    from pathlib import Path
+
+    from sipflow.cases.models import TransitionLog
+    from sipflow.stats.services import settings_from
+    from sipflow.workflow.definition import load_workflow_file
+    from sipflow.workflow.engine import WorkflowRegistry
+
+    shipped = (Path(app.root_path).parent / "workflows" / "sip.toml").read_text(encoding="utf-8")
+    county_file = tmp_path / "sip_kalmar.toml"
+    county_file.write_text(
+        shipped.replace('name = "sip"', 'name = "sip_kalmar"')
+        .replace('occasion = "other_need"', 'occasion = "kalmar_need"')
+        .replace("entered_in_error = true", "entered_in_error = false")
+        .replace('sv = "SIP"', 'sv = "SIP Kalmar"', 1),
+        encoding="utf-8",
+    )
+    county = load_workflow_file(county_file)
+    registry = WorkflowRegistry([*world.registry.workflows(), county])
+    national, own = world.case(world.person(NYBRO)), world.case(world.person(NYBRO))
+    own.workflow_name, own.occasion = county.name, county.occasion
+    for case in (national, own):
+        world.session.add(
+            TransitionLog(
+                case_id=case.id, at=world.now, trigger="cancel", from_state=case.state, to_state="cancelled"
+            )
+        )
+    world.session.flush()
+    settings = settings_from(app.config, registry)
+    settings.threshold = 1
+    answer = indicators(world.session, world.query(start="2026-11-01", end="2026-11-30"), settings)
+    assert _table(answer, "outcomes")["total"]["offered"] == 1
