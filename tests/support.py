@@ -494,3 +494,24 @@ def move_user(session: Session, registry, admin: User, user: User, unit_id: int,
             session, admin, user, display_name=user.display_name, email=user.email, unit_id=unit_id,
             roles=user.roles, coordinator_scope="", now=now, registry=registry,
         )  # fmt: skip
+
+
+def national_namesake_of_the_outsider(session: Session, parties, make_unit) -> Unit:
+    """Two Försäkringskassan: the parties' outsider made Kronoberg's own (county 07), and the national
+    organisation of the same name with its Kalmar office, which is returned."""
+    session.get(Organisation, parties.outsider.organisation_id).county_code = "07"
+    session.commit()
+    return make_unit("other", "Försäkringskassan", unit_name="Försäkringskassan Kalmar", county_code=None)
+
+
+def deactivate_with_organisation(session: Session, unit: Unit) -> None:
+    """Deactivate unit's organisation and the unit, as the administration does (the name is then free)."""
+    with unit_of_work(session):
+        session.get(Organisation, unit.organisation_id).active = False
+        session.get(Unit, unit.id).active = False
+
+
+def option_labels(html: str, name: str) -> list[str]:
+    """The labels of the options of the page's first select named name, in page order."""
+    rest = html[html.index(f'name="{name}"') :]
+    return re.findall(r"<option[^>]*>([^<]+)</option>", rest[: rest.index("</select>")])

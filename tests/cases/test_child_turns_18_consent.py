@@ -31,19 +31,24 @@ def as_region(client, parties):
     return client
 
 
-@pytest.fixture
-def consented(as_region, db_session, registry, parties, make_person, now):
-    """A 17-year-old's SIP (the school counsellor's county: region, municipality, school) whose two
-    guardians consented until 30 November."""
-    case = new_case(
+def _child_sip(db_session, registry, parties, person, now):
+    """A child's SIP for person started by the region, with the municipality and the school taking part."""
+    return new_case(
         db_session,
         registry,
         parties.region_user,
         workflow="sip_child",
-        person=make_person(birth=BIRTH),
+        person=person,
         unit_ids=[parties.municipality.id, parties.school.id],
         now=now,
     )
+
+
+@pytest.fixture
+def consented(as_region, db_session, registry, parties, make_person, now):
+    """A 17-year-old's SIP (the school counsellor's county: region, municipality, school) whose two
+    guardians consented until 30 November."""
+    case = _child_sip(db_session, registry, parties, make_person(birth=BIRTH), now)
     db_session.commit()
     assert case.workflow_version == 2
     for name in ("Maria Lindqvist", "Jonas Lindqvist"):
@@ -109,15 +114,7 @@ def test_the_consent_form_starts_at_the_guardian_for_a_child_and_at_the_person_f
 ):
     cases = {}
     for name, birth in (("child", BIRTH), ("adult", date(2007, 5, 17))):
-        cases[name] = new_case(
-            db_session,
-            registry,
-            parties.region_user,
-            workflow="sip_child",
-            person=make_person(birth=birth),
-            unit_ids=[parties.municipality.id, parties.school.id],
-            now=now,
-        )
+        cases[name] = _child_sip(db_session, registry, parties, make_person(birth=birth), now)
     db_session.commit()
     assert _given_by(as_region, cases["child"], "give_consent") == "guardian"
     assert _given_by(as_region, cases["child"], "decline_consent") == "guardian"

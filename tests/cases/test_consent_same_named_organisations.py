@@ -17,7 +17,7 @@ from webkit import login, text_of
 from sipflow.areas import load_areas
 from sipflow.cases import services
 from sipflow.db import unit_of_work
-from sipflow.people.models import Organisation, Unit
+from sipflow.people.models import Organisation
 
 load_areas()
 
@@ -32,16 +32,7 @@ KALMAR_FK = "Försäkringskassan (Kalmar län)"
 def two_offices(db_session, parties, make_unit):
     """Kronoberg's Försäkringskassan (the parties' outsider, Växjö office) and the national one's Kalmar
     office."""
-    db_session.get(Organisation, parties.outsider.organisation_id).county_code = "07"
-    db_session.commit()
-    return make_unit("other", "Försäkringskassan", unit_name="Försäkringskassan Kalmar", county_code=None)
-
-
-def _deactivate(db_session, unit) -> None:
-    """Deactivate unit's organisation and the unit, as the administration does (the name is then free)."""
-    with unit_of_work(db_session):
-        db_session.get(Organisation, unit.organisation_id).active = False
-        db_session.get(Unit, unit.id).active = False
+    return support.national_namesake_of_the_outsider(db_session, parties, make_unit)
 
 
 def _labels(html: str, name: str) -> list[str]:
@@ -54,7 +45,7 @@ def _labels(html: str, name: str) -> list[str]:
 
 def test_the_consent_step_tells_the_two_apart(client, db_session, parties, create_case, two_offices):
     case = create_case(units=[parties.municipality.id, parties.outsider.id, two_offices.id])
-    _deactivate(db_session, parties.outsider)
+    support.deactivate_with_organisation(db_session, parties.outsider)
     login(client, parties.region_user.username)
     page = text_of(client.get(f"/cases/{case.uid}"))
     labels = _labels(page, "give_consent-organisation_ids")
@@ -72,7 +63,7 @@ def test_a_further_consent_and_the_consent_table_tell_the_two_apart(
     assert KRONOBERG_FK not in page  # only one Försäkringskassan on the SIP yet: its name is enough
     with unit_of_work(db_session):  # the Kalmar office joins the SIP
         services.add_unit_participant(db_session, registry, case, two_offices.id, now=now)
-    _deactivate(db_session, parties.outsider)
+    support.deactivate_with_organisation(db_session, parties.outsider)
     page = text_of(client.get(f"/cases/{case.uid}/consent/further"))
     labels = _labels(page, "consent-organisation_ids")
     assert KRONOBERG_FK in labels and NATIONAL_FK in labels

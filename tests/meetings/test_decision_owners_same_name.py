@@ -5,8 +5,6 @@ owner, and the outcome page offers each as an owner by where it is, not "Försä
 
 from __future__ import annotations
 
-import re
-
 import pytest
 import support
 from webkit import login, text_of
@@ -16,7 +14,6 @@ from sipflow.cases.services import add_unit_participant
 from sipflow.clock import now_utc
 from sipflow.db import unit_of_work
 from sipflow.errors import UserError
-from sipflow.people.models import Organisation, Unit
 
 load_areas()
 
@@ -25,20 +22,15 @@ NATIONAL_FK = "Försäkringskassan (hela landet)"
 
 
 def test_decision_owners_tell_the_two_apart(client, db_session, registry, parties, make_unit, create_case):
-    db_session.get(Organisation, parties.outsider.organisation_id).county_code = "07"
-    db_session.commit()
-    kalmar = make_unit("other", "Försäkringskassan", unit_name="Försäkringskassan Kalmar", county_code=None)
+    kalmar = support.national_namesake_of_the_outsider(db_session, parties, make_unit)
     case = create_case(units=[parties.municipality.id, parties.outsider.id, kalmar.id])
     now = now_utc()
     for trigger in ("give_consent", "start_preparation", "send_kallelse"):
         support.fire(db_session, registry, parties.region_user, case, trigger, now=now)
-    with unit_of_work(db_session):
-        db_session.get(Organisation, parties.outsider.organisation_id).active = False
-        db_session.get(Unit, parties.outsider.id).active = False
+    support.deactivate_with_organisation(db_session, parties.outsider)
     login(client, parties.region_user.username)
     page = text_of(client.get(f"/cases/{case.uid}/meetings/outcome"))
-    owner = page[page.index('name="decisions-0-owner"') :]
-    owners = re.findall(r"<option[^>]*>([^<]+)</option>", owner[: owner.index("</select>")])
+    owners = support.option_labels(page, "decisions-0-owner")
     assert KRONOBERG_FK in owners and NATIONAL_FK in owners
     assert "Försäkringskassan" not in owners
     # A decision the national one owns is named so in the case page's history.
@@ -56,17 +48,14 @@ def test_the_booking_names_the_one_the_consent_does_not_cover(
 ):
     """Kronoberg's Försäkringskassan is covered; the national one's Kalmar office joined after the consent:
     the booking page leaves it out and says which Försäkringskassan, and so does a kallelse inviting it."""
-    db_session.get(Organisation, parties.outsider.organisation_id).county_code = "07"
-    db_session.commit()
-    kalmar = make_unit("other", "Försäkringskassan", unit_name="Försäkringskassan Kalmar", county_code=None)
+    kalmar = support.national_namesake_of_the_outsider(db_session, parties, make_unit)
     case = create_case(units=[parties.municipality.id, parties.outsider.id])
     now = now_utc()
     for trigger in ("give_consent", "start_preparation"):
         support.fire(db_session, registry, parties.region_user, case, trigger, now=now)
     with unit_of_work(db_session):
         office = add_unit_participant(db_session, registry, case, kalmar.id, now=now)
-        db_session.get(Organisation, parties.outsider.organisation_id).active = False
-        db_session.get(Unit, parties.outsider.id).active = False
+    support.deactivate_with_organisation(db_session, parties.outsider)
     login(client, parties.region_user.username)
     page = text_of(client.get(f"/cases/{case.uid}/meetings/new"))
     assert f"Samtycket omfattar inte {NATIONAL_FK}" in page

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import support
 from sqlmodel import Session, select
@@ -12,6 +12,7 @@ from sipflow.clock import frozen
 from sipflow.db import unit_of_work
 from sipflow.notifications.models import OutboxMessage
 from sipflow.plans.models import PlanEffort
+from sipflow.plans.services import working_plan
 from sipflow.reminders.models import Reminder
 from sipflow.reminders.services import dispatch_tick
 
@@ -79,3 +80,18 @@ def established(db_session, registry, parties, create_case):
         for effort in db_session.exec(select(PlanEffort)).all():
             effort.status = "done"
     return case
+
+
+def add_effort(
+    session: Session, case, organisation_id: int, ends_on: date, what: str = "Boendestöd"
+) -> PlanEffort:
+    """An effort of the case's plan owned by organisation_id, ending on ends_on (its own unit of work)."""
+    with unit_of_work(session):
+        effort = PlanEffort(
+            plan_id=working_plan(session, case).id,
+            what=what,
+            organisation_id=organisation_id,
+            ends_on=ends_on,
+        )
+        session.add(effort)
+    return effort

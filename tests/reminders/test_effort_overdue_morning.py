@@ -6,12 +6,11 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 
-from remkit import established, reminder_mails, reminders, tick
+from remkit import add_effort, established, reminder_mails, reminders, tick
 
 from sipflow.clock import local_to_utc, to_local
 from sipflow.db import unit_of_work
 from sipflow.plans.models import PlanEffort
-from sipflow.plans.services import working_plan
 
 
 def _swedish(day: date, at: time) -> datetime:
@@ -22,17 +21,8 @@ def test_an_effort_found_late_just_after_midnight_is_mailed_at_seven_not_at_nigh
     app, engine, db_session, registry, parties, create_case
 ):
     case = established(db_session, registry, parties, create_case)
-    with unit_of_work(db_session):
-        plan = working_plan(db_session, case)
-        db_session.add(
-            PlanEffort(
-                plan_id=plan.id,
-                what="Boendestöd",
-                organisation_id=parties.region.organisation_id,
-                # Ends on the Friday before the clocks go back (25 October 2026).
-                ends_on=date(2026, 10, 23),
-            )
-        )
+    # Ends on the Friday before the clocks go back (25 October 2026).
+    add_effort(db_session, case, parties.region.organisation_id, date(2026, 10, 23))
     tick(app, _swedish(date(2026, 10, 24), time(0, 1)))
     (reminder,) = reminders(engine, kind="effort_overdue")
     assert reminder.status == "pending"
@@ -51,16 +41,7 @@ def test_an_effort_found_late_in_the_day_is_mailed_at_once(
     app, engine, db_session, registry, parties, create_case
 ):
     case = established(db_session, registry, parties, create_case)
-    with unit_of_work(db_session):
-        plan = working_plan(db_session, case)
-        db_session.add(
-            PlanEffort(
-                plan_id=plan.id,
-                what="Boendestöd",
-                organisation_id=parties.region.organisation_id,
-                ends_on=date(2026, 12, 22),
-            )
-        )
+    add_effort(db_session, case, parties.region.organisation_id, date(2026, 12, 22))
     at = _swedish(date(2026, 12, 28), time(13, 30))
     tick(app, at)
     (reminder,) = reminders(engine, kind="effort_overdue")
@@ -73,15 +54,7 @@ def test_an_effort_given_a_later_end_date_before_the_morning_is_not_mailed_as_pa
     """Found late at 00:01, its end date moved to next week at 06:30: the 07:00 mail would say it is past its
     end date when it is not."""
     case = established(db_session, registry, parties, create_case)
-    with unit_of_work(db_session):
-        plan = working_plan(db_session, case)
-        effort = PlanEffort(
-            plan_id=plan.id,
-            what="Boendestöd",
-            organisation_id=parties.region.organisation_id,
-            ends_on=date(2026, 10, 23),
-        )
-        db_session.add(effort)
+    effort = add_effort(db_session, case, parties.region.organisation_id, date(2026, 10, 23))
     tick(app, _swedish(date(2026, 10, 24), time(0, 1)))
     with unit_of_work(db_session):
         db_session.get(PlanEffort, effort.id).ends_on = date(2026, 10, 30)

@@ -9,7 +9,7 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 import support
-from remkit import UNTIL_PLAN, established, reminder_mails, reminders, tick, walk
+from remkit import UNTIL_PLAN, add_effort, established, reminder_mails, reminders, tick, walk
 from sqlmodel import Session, select
 from webkit import login
 
@@ -201,15 +201,7 @@ def test_an_overdue_effort_of_an_organisation_that_named_no_one_reminds_its_unit
     """Växjö kommun named no contact person on the SIP and none in the plan: the staff of its unit hear of
     its effort past its end date, rather than nobody (the reminder was undeliverable)."""
     case = established(db_session, registry, parties, create_case)
-    with unit_of_work(db_session):
-        plan = working_plan(db_session, case)
-        late = PlanEffort(
-            plan_id=plan.id,
-            what="Boendestöd",
-            organisation_id=parties.municipality.organisation_id,
-            ends_on=date(2026, 11, 20),
-        )
-        db_session.add(late)
+    add_effort(db_session, case, parties.municipality.organisation_id, date(2026, 11, 20))
     tick(app, datetime.fromisoformat("2026-11-23T08:00:00+00:00"))
     (reminder,) = reminders(engine, kind="effort_overdue")
     assert (reminder.recipient_unit_id, reminder.status) == (parties.municipality.id, "sent")

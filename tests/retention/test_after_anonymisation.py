@@ -5,7 +5,7 @@ reason (retention never clears a case twice, so what is written after it would s
 from __future__ import annotations
 
 from sqlmodel import select
-from test_anonymise import ended_case, policy, reload, run  # noqa: F401  (fixtures)
+from test_anonymise import coded_meeting_fields, ended_case, policy, reload, run  # noqa: F401  (fixtures)
 from webkit import fill, forms_of, login, text_of
 
 from sipflow.clock import now_utc
@@ -109,26 +109,7 @@ def test_an_anonymised_cases_codes_take_no_typed_reason(
 ):
     case = ended_case("closed")
     meeting = db_session.exec(select(Meeting).where(Meeting.case_id == case.id)).one()
-    db_session.add(
-        CodeRecord(
-            case_id=case.id,
-            meeting_id=meeting.id,
-            unit_id=parties.region.id,
-            organisation_id=parties.region.organisation_id,
-            code="XU045",
-            kind="sip",
-            sign=1,
-            held_on=meeting.starts_at.date(),
-            meeting_kind="first",
-            person_id=case.person_id,
-            municipality_code=VAXJO,
-            legal_sex="female",
-            age_years=30,
-            occasion=case.occasion,
-            organisation_kind="region",
-            recorded_at=meeting.starts_at,
-        )
-    )
+    db_session.add(CodeRecord(**coded_meeting_fields(case, meeting, parties), sign=1, age_years=30))
     db_session.commit()
     assert run(db_session, policy, now) == 1
     assert login(client, parties.region_user.username).status_code == 302

@@ -257,6 +257,26 @@ def _plan_with_text(db_session, case, parties, relative, ended_at) -> None:
     )
 
 
+def coded_meeting_fields(case, meeting, parties) -> dict:
+    """The fields of a KVÅ code record (XU045, recorded by the region) of an ended_case's held meeting."""
+    return dict(
+        case_id=case.id,
+        meeting_id=meeting.id,
+        unit_id=parties.region.id,
+        organisation_id=parties.region.organisation_id,
+        code="XU045",
+        kind="sip",
+        held_on=meeting.starts_at.date(),
+        meeting_kind=meeting.kind,
+        person_id=case.person_id,
+        municipality_code=case.municipality_code,
+        legal_sex="female",
+        occasion=case.occasion,
+        organisation_kind="region",
+        recorded_at=meeting.starts_at,
+    )
+
+
 def reload(db_session, model, key):
     db_session.expire_all()
     return db_session.get(model, key)

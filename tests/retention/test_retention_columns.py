@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from sqlalchemy import String, Text, and_, or_, select, update
 from sqlmodel import AutoString, SQLModel
-from test_anonymise import ended_case, policy, run  # noqa: F401  (fixtures)
+from test_anonymise import coded_meeting_fields, ended_case, policy, run  # noqa: F401  (fixtures)
 
 from sipflow.coding.models import KIND_CORRECTED, CodeDefinition, CodeRecord
 from sipflow.meetings.models import Meeting
@@ -149,22 +149,7 @@ def test_retention_clears_every_free_text_column_of_a_case(
     # A code reversal with a reason staff typed, beside one sipflow gave (which says nothing of the person).
     if db_session.get(CodeDefinition, "XU045") is None:
         db_session.add(CodeDefinition(code="XU045", label="SIP", kind="sip", created_at=now))
-    record_fields = dict(
-        case_id=case.id,
-        meeting_id=meeting.id,
-        unit_id=parties.region.id,
-        organisation_id=parties.region.organisation_id,
-        code="XU045",
-        kind="sip",
-        held_on=meeting.starts_at.date(),
-        meeting_kind=meeting.kind,
-        person_id=case.person_id,
-        municipality_code=case.municipality_code or "0780",
-        legal_sex="female",
-        occasion=case.occasion,
-        organisation_kind="region",
-        recorded_at=meeting.starts_at,
-    )
+    record_fields = coded_meeting_fields(case, meeting, parties)
     record = CodeRecord(**record_fields)
     db_session.add(record)
     db_session.flush()

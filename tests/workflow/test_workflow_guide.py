@@ -83,15 +83,21 @@ MISTAKES = [
 ]
 
 
-@pytest.mark.parametrize(("old", "new", "_"), MISTAKES)
-def test_the_refusals_the_guide_quotes_are_the_loaders(tmp_path, old, new, _):
+def _refusal_of_the_example_with(tmp_path, old: str, new: str) -> str:
+    """What the loader says of the guide's example with old (found once) written as new."""
     text = EXAMPLE.read_text(encoding="utf-8")
     assert text.count(old) == 1, old
     path = tmp_path / EXAMPLE.name
     path.write_text(text.replace(old, new), encoding="utf-8")
     with pytest.raises(WorkflowError) as refused:
         load_workflow_file(path)
-    message = str(refused.value).removeprefix("sip_aldre.toml: ")
+    return str(refused.value)
+
+
+@pytest.mark.parametrize(("old", "new", "_"), MISTAKES)
+def test_the_refusals_the_guide_quotes_are_the_loaders(tmp_path, old, new, _):
+    refused = _refusal_of_the_example_with(tmp_path, old, new)
+    message = refused.removeprefix("sip_aldre.toml: ")
     # The guide quotes it in full, or up to "(known: ...)".
     quoted = message.split(" (known: ")[0]
     assert f"`{quoted}" in GUIDE, message
@@ -108,14 +114,9 @@ def test_the_refusals_the_guide_quotes_are_the_loaders(tmp_path, old, new, _):
 def test_every_name_the_file_gives_is_refused_with_the_one_rule_and_the_name_given(tmp_path, old, new, key):
     # The occasion's and a reminder's name said "a lower-case name of at most 40 letters", which
     # "\u00e4ldreomsorg" is in Swedish, without the name given: the coordinator saw nothing to change.
-    text = EXAMPLE.read_text(encoding="utf-8")
-    assert text.count(old) == 1, old
-    path = tmp_path / EXAMPLE.name
-    path.write_text(text.replace(old, new), encoding="utf-8")
-    with pytest.raises(WorkflowError) as refused:
-        load_workflow_file(path)
+    refused = _refusal_of_the_example_with(tmp_path, old, new)
     given = new.split(" = ")[1].strip('"')
-    assert str(refused.value) == f"sip_aldre.toml: {key}: {definition._NAME_RULE}, got {given!r}"
+    assert refused == f"sip_aldre.toml: {key}: {definition._NAME_RULE}, got {given!r}"
 
 
 @pytest.mark.parametrize(
@@ -137,10 +138,5 @@ def test_every_name_the_file_gives_is_refused_with_the_one_rule_and_the_name_giv
 def test_a_label_over_two_lines_is_refused_naming_its_key(tmp_path, old, new, key):
     # Valid TOML the check said ok to: the reminder's label is its mail's subject, and the dispatcher's
     # EmailMessage refuses a line break in a header, so every such reminder failed when it fell due.
-    text = EXAMPLE.read_text(encoding="utf-8")
-    assert text.count(old) == 1, old
-    path = tmp_path / EXAMPLE.name
-    path.write_text(text.replace(old, new), encoding="utf-8")
-    with pytest.raises(WorkflowError) as refused:
-        load_workflow_file(path)
-    assert str(refused.value) == f"sip_aldre.toml: {key}: must be one line, without line breaks or tabs"
+    refused = _refusal_of_the_example_with(tmp_path, old, new)
+    assert refused == f"sip_aldre.toml: {key}: must be one line, without line breaks or tabs"
