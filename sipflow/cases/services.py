@@ -41,7 +41,7 @@ from sipflow.consent.models import Consent
 from sipflow.db import adopt_inserted, compare_and_set, insert_id_unless_taken, mark_written
 from sipflow.errors import InvalidInput, NotAllowed, Refusals, UserError, refusal_of
 from sipflow.i18n import DEFAULT_LOCALE, checked_language
-from sipflow.people.identifiers import age_on
+from sipflow.people.identifiers import ADULT_AGE, age_on, is_minor
 from sipflow.people.models import Municipality, Organisation, Person, Unit, User
 from sipflow.people.services import ORGANISATION_COUNTY, check_particulars, organisation_county
 from sipflow.security import access, audit
@@ -638,10 +638,6 @@ def start_refusal(
     return refusal_of(check)
 
 
-# A child's SIP (its workflow file's childs_view) is for someone younger: the age of majority (FB 9 kap. 1 §).
-ADULT_AGE = 18
-
-
 def refuse_unconfirmed_adult(workflow: Workflow, birth_date: date | None, *, today: date) -> None:
     """Refuse, at the kind of SIP, a child's SIP (the workflow's childs_view) for a person of ADULT_AGE or
     older on today by birth_date (unknown: nothing to say), for the user to confirm or choose another kind:
@@ -670,7 +666,7 @@ def guardians_consent(workflow: Workflow | None, person: Person | None, today: d
         return False
     if person is None or person.birth_date is None:
         return True
-    return age_on(person.birth_date, today) < ADULT_AGE
+    return is_minor(person.birth_date, today)
 
 
 # Draws of a new reference before giving up: with 32**6 references a year, a second collision in a row is

@@ -200,6 +200,23 @@ def _number_kind(compact: str, today: date) -> str | None:
     return SAMORDNINGSNUMMER if 61 <= int(compact[-6:-4]) <= 91 else PERSONNUMMER
 
 
+# The age of majority (föräldrabalken 9 kap. 1 §): custody ends, the person consents and approves themselves.
+ADULT_AGE = 18
+
+
+def of_age_on(born: date) -> date:
+    """The day a person born on born turns 18 (born on 29 February: 1 March of a year without one)."""
+    try:
+        return born.replace(year=born.year + ADULT_AGE)
+    except ValueError:
+        return date(born.year + ADULT_AGE, 3, 1)
+
+
+def is_minor(born: date | None, today: date) -> bool:
+    """Under 18 on today; a person whose birth date is unknown is not taken to be a minor."""
+    return born is not None and today < of_age_on(born)
+
+
 def age_on(birth_date: date, today: date) -> int:
     """Whole years from birth_date to today, the one rule of a person's age: it turns on the birthday (one
     born on 29 February turns a year older on 1 March)."""

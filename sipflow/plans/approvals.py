@@ -35,6 +35,7 @@ from sipflow.cases.participants import labelled_organisations
 from sipflow.clock import now_utc, to_local
 from sipflow.errors import Conflict, InvalidInput, NotAllowed
 from sipflow.people.models import Organisation, Person, Unit, User
+from sipflow.plans.editor import is_child
 from sipflow.plans.models import APPROVAL_METHODS, PlanApproval, PlanVersion
 from sipflow.security import access
 from sipflow.translated import lazy_gettext as _l
@@ -45,7 +46,6 @@ GUARDIAN = "guardian"
 # Staff record approvals given at the meeting or on paper; "digital" is the person's own, through the link.
 STAFF_METHODS = ("meeting", "paper")
 DIGITAL = "digital"
-ADULT_AGE = 18
 
 
 class OutdatedVersion(Conflict):
@@ -92,22 +92,6 @@ def newest_version(session: Session, case: SipCase) -> PlanVersion | None:
         .order_by(PlanVersion.number.desc())
         .limit(1)
     ).first()
-
-
-def of_age_on(born: date) -> date:
-    """The day a person born on born turns 18 (born on 29 February: 1 March of a year without one)."""
-    try:
-        return born.replace(year=born.year + ADULT_AGE)
-    except ValueError:
-        return date(born.year + ADULT_AGE, 3, 1)
-
-
-def is_child(person: Person, today: date) -> bool:
-    """True while the person is under 18 on today (a guardian may then approve on their behalf)."""
-    born = person.birth_date
-    if born is None:
-        return False
-    return today < of_age_on(born)
 
 
 def approves_on_childs_behalf(kind: str, person: Person, today: date) -> bool:

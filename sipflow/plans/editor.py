@@ -40,6 +40,7 @@ from sipflow.clock import (
 )
 from sipflow.db import compare_and_set
 from sipflow.errors import Conflict, InvalidInput, Refusals, refusal_of
+from sipflow.people.identifiers import is_minor
 from sipflow.people.models import Organisation, Person, Unit, User
 from sipflow.plans.content import plan_items
 from sipflow.plans.merge import PLAN_VALUES, PlanMerge, merge, parse_digest, read_digest
@@ -104,7 +105,6 @@ ONE_LINE = frozenset(
 EFFORT_YEARS = 10
 _PHONE = re.compile(r"^[0-9+()\- ]{5,40}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-ADULT_AGE = 18
 
 
 class PlanConflict(Conflict):
@@ -162,14 +162,7 @@ def effort_gaps(organisation_id: int | None, responsible: str | None, status: st
 
 def is_child(person: Person | None, today: date) -> bool:
     """The person is under 18 on today (from the birth date; unknown birth date: not a child)."""
-    if person is None or person.birth_date is None:
-        return False
-    born = person.birth_date
-    try:
-        adult_on = born.replace(year=born.year + ADULT_AGE)
-    except ValueError:  # born on 29 February: of age on 1 March
-        adult_on = date(born.year + ADULT_AGE, 3, 1)
-    return today < adult_on
+    return person is not None and is_minor(person.birth_date, today)
 
 
 def effort_window(case: SipCase, now: datetime) -> tuple[date, date]:

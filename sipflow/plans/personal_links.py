@@ -30,8 +30,10 @@ from sipflow.i18n import DEFAULT_LOCALE, language_or_default
 from sipflow.meetings.forwarding import staff_mailbox
 from sipflow.notifications.models import PLAN_LINK_KIND
 from sipflow.notifications.outbox import enqueue, sender
+from sipflow.people.identifiers import of_age_on
 from sipflow.people.models import Organisation, Person, Unit, User
-from sipflow.plans.approvals import GUARDIAN, is_child, of_age_on
+from sipflow.plans.approvals import GUARDIAN
+from sipflow.plans.editor import is_child
 from sipflow.plans.models import PersonalLink
 from sipflow.translated import lazy_gettext as _l
 

@@ -55,7 +55,7 @@ MEETING_FEED = "meeting.feed"
 # invitation).
 MEETING_LINK_VIEW = "meeting.link_view"
 # The same read by the person's own answer link, a närstående's or a guardian's (the invitee's participant
-# kind, meetings.answers.LINK_VIEW_ACTIONS): the extract tells the person someone else read the meeting, as a
+# kind, meetings.services.LINK_VIEW_ACTIONS): the extract tells the person someone else read the meeting, as a
 # personal link's reads do. MEETING_LINK_VIEW stays the read of an invited organisation (and every row
 # written before these were told apart).
 MEETING_LINK_VIEW_PERSON = "meeting.link_view.person"
