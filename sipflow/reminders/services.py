@@ -249,22 +249,24 @@ def soon_days(rule_days: int) -> int:
     return max(1, min(most, rule_days // 3))
 
 
+def _morning_of(moment: datetime) -> datetime:
+    """The morning (REMINDER_MORNING_HOUR, Swedish time) of moment's Swedish day, the hour reminders keep."""
+    return local_to_utc(datetime.combine(to_local(moment).date(), time(setting("REMINDER_MORNING_HOUR"))))
+
+
 def on_the_morning(moment: datetime) -> datetime:
-    """When a reminder about moment's day is sent: that day's morning (REMINDER_MORNING_HOUR, Swedish time),
-    or moment itself when it comes earlier.
+    """When a reminder about moment's day is sent: that day's morning, or moment itself when it comes earlier.
 
     A follow-up falls due at 23:59:59 of its day: its "today" and "in a week" mails must come when the day's
     work begins, not a minute before midnight.
     """
-    morning = local_to_utc(datetime.combine(to_local(moment).date(), time(setting("REMINDER_MORNING_HOUR"))))
-    return min(morning, moment)
+    return min(_morning_of(moment), moment)
 
 
 def not_before_the_morning(now: datetime) -> datetime:
-    """When a reminder found due at now is sent: now, or this Swedish day's morning (REMINDER_MORNING_HOUR)
-    when now is before it, so that a scan just after midnight mails no one at night."""
-    morning = local_to_utc(datetime.combine(to_local(now).date(), time(setting("REMINDER_MORNING_HOUR"))))
-    return max(morning, now)
+    """When a reminder found due at now is sent: now, or this Swedish day's morning when now is before it, so
+    that a scan just after midnight mails no one at night."""
+    return max(_morning_of(now), now)
 
 
 def deadline_moment(workflow: Workflow, case: SipCase, deadline: Deadline) -> datetime:
