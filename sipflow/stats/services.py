@@ -1566,28 +1566,27 @@ class _Labeller:
         return str(value)
 
 
-def _part_quarters(periods: list[tuple[date, date]]) -> set[int]:
-    """The quarters (20261: 2026 Q1) the periods count only some months of: the first and the last of a
-    period that does not begin and end with a quarter."""
+def _counted_in_part(periods: list[tuple[date, date]], months: int, key) -> set[int]:
+    """The spans of months months (a quarter: 3, a year: 12), each named by key(a day of it), that the
+    periods count only some months of: the first and the last of a period that does not begin and end with
+    one."""
     part = set()
     for start, end in periods:
-        if start.month % 3 != 1:
-            part.add(start.year * 10 + (start.month - 1) // 3 + 1)
-        if end.month % 3 != 0:
-            part.add(end.year * 10 + (end.month - 1) // 3 + 1)
+        if (start.month - 1) % months:
+            part.add(key(start))
+        if end.month % months:
+            part.add(key(end))
     return part
+
+
+def _part_quarters(periods: list[tuple[date, date]]) -> set[int]:
+    """The quarters (20261: 2026 Q1) the periods count only some months of."""
+    return _counted_in_part(periods, 3, lambda day: day.year * 10 + (day.month - 1) // 3 + 1)
 
 
 def _part_years(periods: list[tuple[date, date]]) -> set[int]:
-    """The years the periods count only some months of: the first and the last of a period that does not
-    begin in January and end in December."""
-    part = set()
-    for start, end in periods:
-        if start.month != 1:
-            part.add(start.year)
-        if end.month != 12:
-            part.add(end.year)
-    return part
+    """The years the periods count only some months of (a period from July: its first year)."""
+    return _counted_in_part(periods, 12, lambda day: day.year)
 
 
 def _partial_counties(municipalities, query: StatsQuery) -> dict[str, list[str]]:
