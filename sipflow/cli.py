@@ -85,13 +85,32 @@ def workflow_group():
 @click.argument("name")
 @with_appcontext
 def workflow_diagram(name: str):
-    """Print the workflow NAME as a Mermaid diagram."""
+    """Print the workflow NAME (its newest version), or the workflow file NAME, as a Mermaid diagram."""
     from sipflow.workflow.engine import mermaid_diagram
 
     registry = current_app.extensions["sipflow.workflows"]
-    if name not in registry.names():
-        raise click.BadParameter(f"unknown workflow {name!r}; known: {', '.join(registry.names())}")
-    click.echo(mermaid_diagram(registry.latest(name)))
+    if name in registry.names():
+        click.echo(mermaid_diagram(registry.latest(name)))
+        return
+    path = Path(name)
+    if path.suffix != ".toml" and not path.is_file():
+        raise click.BadParameter(
+            f"unknown workflow {name!r}; known: {', '.join(registry.names())}; or a workflow file (.toml)"
+        )
+    # A county's file before it is deployed: drawn as the start would read it, so a mistake is refused
+    # here with the check's words rather than drawn.
+    from sipflow.areas import load_areas
+    from sipflow.workflow.definition import WorkflowError, load_workflow_file
+
+    load_areas()
+    if not path.is_file():
+        raise click.BadParameter(f"no such file: {name}")
+    try:
+        workflow = load_workflow_file(path)
+    except WorkflowError as error:
+        click.echo(str(error), err=True)
+        raise SystemExit(1) from None
+    click.echo(mermaid_diagram(workflow))
 
 
 @workflow_group.command("check")

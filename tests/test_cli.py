@@ -59,6 +59,42 @@ def test_diagram_of_an_unknown_workflow_fails(runner):
     assert "stateDiagram" not in result.output
 
 
+def test_diagram_draws_a_county_file_before_it_is_deployed(runner, tmp_path):
+    # A county drafting its own file wants to see it drawn before the file goes into the workflow folder;
+    # the command drew only workflows already loaded.
+    draft = tmp_path / "sip_v2.toml"
+    draft.write_text(
+        (WORKFLOWS_DIR / "sip.toml")
+        .read_text(encoding="utf-8")
+        .replace("version = 1", "version = 2", 1)
+        .replace('trigger = "close"', 'trigger = "close_sip"'),
+        encoding="utf-8",
+    )
+    result = runner.invoke(args=["sipflow", "workflow", "diagram", str(draft)])
+    assert result.exit_code == 0, result.output
+    assert "stateDiagram-v2" in result.output
+    assert ": close_sip" in result.output
+    assert re.search(r": close( |$)", result.output, re.MULTILINE) is None
+    # The shipped file, named by its path, is drawn as the loaded workflow is.
+    shipped = runner.invoke(args=["sipflow", "workflow", "diagram", str(WORKFLOWS_DIR / "sip.toml")])
+    assert shipped.output == runner.invoke(args=["sipflow", "workflow", "diagram", "sip"]).output
+
+
+def test_diagram_of_a_broken_file_names_the_mistake_and_draws_nothing(runner, tmp_path):
+    broken = tmp_path / "kronoberg.toml"
+    broken.write_text(
+        (WORKFLOWS_DIR / "sip.toml").read_text(encoding="utf-8").replace('"plan_meeting"', '"book_room"'),
+        encoding="utf-8",
+    )
+    result = runner.invoke(args=["sipflow", "workflow", "diagram", str(broken)])
+    assert result.exit_code == 1
+    assert "kronoberg.toml: transitions.send_kallelse.effects: unknown effect 'book_room'" in result.output
+    assert "stateDiagram" not in result.output
+    missing = runner.invoke(args=["sipflow", "workflow", "diagram", str(tmp_path / "none.toml")])
+    assert missing.exit_code != 0
+    assert "no such file" in missing.output
+
+
 def test_check_accepts_the_shipped_files(runner):
     files = [str(p) for p in sorted(WORKFLOWS_DIR.glob("*.toml"))]
     result = runner.invoke(args=["sipflow", "workflow", "check", *files])
