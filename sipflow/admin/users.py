@@ -232,7 +232,7 @@ def checked_scope(
     unchanged (None: the user is new or no coordinator).
     """
     counties, municipalities = parse_scope_codes(scope)
-    if not region.national and region.county_code is None and "coordinator" in roles:
+    if not makes_coordinators(region) and "coordinator" in roles:
         if kept is None or (sorted(kept[0]), sorted(kept[1])) != (sorted(counties), sorted(municipalities)):
             raise InvalidInput(NO_COUNTY_NO_COORDINATOR, field="scope" if kept is not None else "roles")
     if (counties or municipalities) and "coordinator" not in roles:
@@ -266,6 +266,20 @@ NO_COUNTY_NO_COORDINATOR = _l(
     "Your organisation has no county: only a county's or a national administrator makes a user a "
     "coordinator or changes what they follow."
 )
+
+
+def makes_coordinators(region) -> bool:
+    """Whether region's administrator makes coordinators: a county's or a national one, not an agency's."""
+    return region.national or region.county_code is not None
+
+
+def role_choices(session: Session, actor: User | None, user: User | None = None) -> list[tuple[str, object]]:
+    """The roles the user form offers: every role, but a coordinator only where checked_scope would give
+    one, or to a user who is one already (whose scope an agency's administrator may keep unchanged)."""
+    offered = makes_coordinators(admin_region(session, actor)) or (
+        user is not None and "coordinator" in user.role_set
+    )
+    return [(role, label) for role, label in ROLE_LABELS.items() if offered or role != "coordinator"]
 
 
 # The scope field's help by the administrator's region (scope_help): what checked_scope lets each give.

@@ -171,8 +171,9 @@ def _change_user(user: User, change, message) -> bool:
 
 def _unit_choices(form: UserForm, user: User | None = None) -> None:
     """The active units of the administrator's region (and the user's present unit, if deactivated since),
-    and the help of the counties and municipalities followed, by what that region may give."""
+    the roles and the help of the counties and municipalities followed, by what that region may give."""
     form.scope.description = users_service.scope_help(get_session(), _actor())
+    form.roles.choices = users_service.role_choices(get_session(), _actor(), user)
     kept = user.unit_id if user is not None else None
     rows = users_service.unit_choices(get_session(), _actor(), kept_unit_id=kept)
     choices = [("", _l("No unit"))] if regions.admin_region(get_session(), _actor()).national else []

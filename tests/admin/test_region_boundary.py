@@ -346,6 +346,30 @@ def test_an_administrator_of_an_organisation_without_a_county_makes_no_coordinat
     assert admin_users.coordinator_scope(db_session, coordinator) == (frozenset({"07"}), frozenset())
 
 
+def _offers_coordinator(client, url: str) -> bool:
+    response = client.get(url)
+    assert response.status_code == 200
+    return 'value="coordinator"' in text_of(response)
+
+
+def test_the_user_form_offers_the_coordinator_role_only_where_it_can_be_given(
+    client, db_session, make_user, national_org, kronoberg_admin
+):
+    """An agency's administrator was offered the coordinator role on every user form, and every choice of it
+    was refused; a coordinator they may keep still has it offered, ticked."""
+    organisation, unit = national_org
+    fk_admin = make_user(unit, roles="admin", username="fk-admin-{n}")
+    coordinator = make_user(unit, roles="coordinator", username="fk-coordinator-{n}")
+    staff = make_user(unit, roles="staff", username="fk-staff-{n}")
+    assert login(client, fk_admin.username).status_code == 302
+    assert not _offers_coordinator(client, "/admin/users/new")
+    assert not _offers_coordinator(client, f"/admin/users/{staff.id}")
+    assert _offers_coordinator(client, f"/admin/users/{coordinator.id}")
+    other = FreshContextClient(client.application, client.application.response_class, use_cookies=True)
+    assert login(other, kronoberg_admin.username).status_code == 302
+    assert _offers_coordinator(other, "/admin/users/new")
+
+
 def test_another_regions_organisation_and_unit_pages_are_read_only_to_a_regions_administrator(
     as_kronoberg, exempelland, national_org, parties
 ):
