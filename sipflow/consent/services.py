@@ -46,6 +46,16 @@ _CONSENTS_IN_FORCE = select(Consent).where(
 )
 # The organisations a consent covers, written by Core: nothing reads them back as objects in a step.
 _INSERT_SCOPE = insert(ConsentOrganisation.__table__)
+# The cases whose consents this transaction wrote (given, withdrawn, or withdrawn for one organisation): their
+# end can move reminders counting from it. The reminders' reconciliation reads it before the commit, as it
+# reads cases.services.STARTED_CASES (the consents' rows are written by Core too, which no flush shows).
+CONSENTS_WRITTEN = "sipflow.consent.written"
+
+
+def _note_consents_written(session: Session, case_id: int) -> None:
+    session.info.setdefault(CONSENTS_WRITTEN, set()).add(case_id)
+
+
 # The form of the workflow steps that record a consent (this area's input, registered in workflow_hooks):
 # their parties are the ones who may also record a further consent outside the steps.
 CONSENT_FORM = "consent"
@@ -155,6 +165,7 @@ def give_consent(
         )
         for guardian in given.guardians or [None]
     ]
+    _note_consents_written(session, case.id)
     if session.get_bind().dialect.name == "postgresql":
         # One statement writes them and their organisations: one round trip fewer.
         _insert_with_scope(session, consents, sorted(given.scope))
@@ -418,6 +429,7 @@ def decline_consent(
 
 def withdraw_consents(session: Session, case: SipCase, *, now: datetime, reason: str | None) -> None:
     """Mark every consent of the case withdrawn: the other parties lose access at once."""
+    _note_consents_written(session, case.id)
     for consent in session.exec(
         select(Consent).where(Consent.case_id == case.id, Consent.withdrawn_at.is_(None))
     ).all():
@@ -596,33 +608,53 @@ class CoveredOrganisation:
     until: date | None
 
 
-def covered_organisations(session: Session, case: SipCase, *, today: date) -> list[CoveredOrganisation]:
-    """The organisations taking part in case that the consents in force on today cover, each with the last
-    day one of them does, by name. What the access rule counts as covering (Consent.in_force,
-    ConsentOrganisation.covering), listed for the consent pages."""
+def _coverage(session: Session, case_id: int, today: date) -> dict[int, tuple[str, date | None]]:
+    """Each organisation taking part in the case that the consents in force on today cover: its name and
+    the last day one of them does (None: until withdrawn). What the access rule counts as covering
+    (Consent.in_force, ConsentOrganisation.covering); one statement."""
     rows = session.exec(
         select(ConsentOrganisation.organisation_id, Organisation.name, Consent.valid_until)
         .join(Consent, Consent.id == ConsentOrganisation.consent_id)
         .join(Organisation, Organisation.id == ConsentOrganisation.organisation_id)
-        .where(Consent.case_id == case.id, Consent.in_force(today), ConsentOrganisation.covering())
+        .where(
+            Consent.case_id == case_id,
+            Consent.in_force(today),
+            ConsentOrganisation.covering(),
+            ConsentOrganisation.organisation_id.in_(
+                select(Participant.organisation_id).where(Participant.case_id == case_id, Participant.active)
+            ),
+        )
     ).all()
-    taking_part = {o.id for o in participating_organisations(session, case.id)}
-    labels = case_organisation_labels(session, case.id) if rows else {}
-    until: dict[int, date | None] = {}
-    names: dict[int, str] = {}
+    found: dict[int, tuple[str, date | None]] = {}
     for organisation_id, name, valid_until in rows:
-        if organisation_id not in taking_part:
+        if organisation_id not in found:
+            found[organisation_id] = (name, valid_until)
             continue
-        names[organisation_id] = labels.get(organisation_id, name)
-        if organisation_id not in until:
-            until[organisation_id] = valid_until
-        elif until[organisation_id] is not None and (
-            valid_until is None or valid_until > until[organisation_id]
-        ):
-            until[organisation_id] = valid_until
+        until = found[organisation_id][1]
+        if until is not None and (valid_until is None or valid_until > until):
+            found[organisation_id] = (name, valid_until)
+    return found
+
+
+def covered_organisations(session: Session, case: SipCase, *, today: date) -> list[CoveredOrganisation]:
+    """The organisations taking part in case that the consents in force on today cover, each with the last
+    day one of them does, by name (labelled apart where two share a name), for the consent pages."""
+    coverage = _coverage(session, case.id, today)
+    labels = case_organisation_labels(session, case.id) if coverage else {}
     return sorted(
-        (CoveredOrganisation(i, names[i], until[i]) for i in names),
+        (CoveredOrganisation(i, labels.get(i, name), until) for i, (name, until) in coverage.items()),
         key=lambda c: (c.name.casefold(), c.organisation_id),
+    )
+
+
+def first_coverage_end(session: Session, case: SipCase, *, today: date) -> date | None:
+    """The last day of consent of the organisation taking part whose consent runs out first (None: every
+    one's lasts until withdrawn): from then on it no longer sees the SIP. The organisation that started the
+    SIP sees it whatever the consent says (security.access), so its own end is not counted. One statement."""
+    coverage = _coverage(session, case.id, today)
+    return min(
+        (until for i, (_, until) in coverage.items() if until and i != case.initiating_organisation_id),
+        default=None,
     )
 
 
@@ -822,6 +854,7 @@ def withdraw_for_organisation(
         .execution_options(synchronize_session=False)
     ).all()
     consent_ids = sorted(row[0] for row in ended)
+    _note_consents_written(session, case.id)
     for hook in _COVERAGE_HOOKS:
         hook(session, case, now=now)
     # Ids only: an organisation's name can say what the person is treated for.

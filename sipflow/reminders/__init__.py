@@ -97,12 +97,16 @@ def _before_commit(session) -> None:
         STARTED_DEADLINES,
         STEP_PARTICIPANTS,
     )
+    from sipflow.consent.services import CONSENTS_WRITTEN
     from sipflow.meetings.models import STEP_MEETINGS, WRITTEN_BY_CLAIM
-    from sipflow.reminders.services import CASE_NEW, DEADLINE_ROW, MEETING_ROW
+    from sipflow.reminders.services import CASE_NEW, CONSENT_ROW, DEADLINE_ROW, MEETING_ROW
 
     # The cases create_case inserted (no flush shows them), as a new SipCase object notes.
     for case_id in session.info.pop(STARTED_CASES, ()):
         _note(session, case_id, CASE_NEW)
+    # The cases whose consents were given or withdrawn (partly by Core, which no flush shows).
+    for case_id in session.info.pop(CONSENTS_WRITTEN, ()):
+        _note(session, case_id, CONSENT_ROW)
     # The deadlines a step's settling UPDATE left open (it returned them all): this transaction's only.
     open_deadlines = session.info.pop(OPEN_DEADLINES, {})
     # The participants and the meetings a step read (cases.services.step_participants,
@@ -212,6 +216,7 @@ def _forget(session, *_args) -> None:
         STARTED_DEADLINES,
         STEP_PARTICIPANTS,
     )
+    from sipflow.consent.services import CONSENTS_WRITTEN
     from sipflow.meetings.models import STEP_MEETINGS, WRITTEN_BY_CLAIM
 
     keys = (
@@ -234,6 +239,7 @@ def _forget(session, *_args) -> None:
         OPEN_DEADLINES,
         STARTED_CASES,
         STARTED_DEADLINES,
+        CONSENTS_WRITTEN,
     ):
         session.info.pop(key, None)
 

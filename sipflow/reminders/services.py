@@ -48,7 +48,7 @@ from sipflow.notifications.models import OutboxMessage
 from sipflow.notifications.outbox import enqueue, sender
 from sipflow.people.models import Organisation, Unit, User
 from sipflow.plans.models import Plan, PlanContact, PlanEffort
-from sipflow.reminders.hooks import MEETING_ANCHORS
+from sipflow.reminders.hooks import CONSENT_ANCHORS, MEETING_ANCHORS
 from sipflow.reminders.models import (
     CANCELLED,
     CLAIMED,
@@ -85,7 +85,7 @@ from sipflow.security import access
 from sipflow.translated import lazy_gettext as _l
 from sipflow.workflow.definition import HUVUDANSVARIG, INITIATOR, PARTICIPANT, Workflow, WorkflowStateMissing
 from sipflow.workflow.engine import WorkflowVersionMissing
-from sipflow.workflow.registry import REMINDER_ANCHORS
+from sipflow.workflow.registry import REMINDER_ANCHOR_LABELS, REMINDER_ANCHORS
 
 log = logging.getLogger(__name__)
 
@@ -154,6 +154,7 @@ CASE_NEW = "case"
 DEADLINE_ROW = "deadline"
 MEETING_ROW = "meeting"
 PARTICIPANT_ROW = "participant"
+CONSENT_ROW = "consent"  # a consent given or withdrawn, wholly or for one organisation
 # Columns of the case whose change moves who hears of a deadline or a declared reminder.
 _RECIPIENT_COLUMNS = {"created_by_user_id", "initiating_organisation_id"}
 
@@ -161,9 +162,10 @@ _RECIPIENT_COLUMNS = {"created_by_user_id", "initiating_organisation_id"}
 def affected_families(workflow: Workflow, case: SipCase, changes: Iterable) -> frozenset[str]:
     """The reminder families what a transaction wrote of a case can move (none: nothing to reconcile).
 
-    A step that only records consent or a text moves none; a booked meeting its meetings' reminders; a met
-    or new deadline, a new date of the case the deadlines'; a new case or a change of participants the
-    deadlines' and the declared ones; an ended case all of them.
+    A step that only records consent or a text moves none, unless the workflow declares a reminder counting
+    from the consent's end; a booked meeting its meetings' reminders; a met or new deadline, a new date of
+    the case the deadlines'; a new case or a change of participants the deadlines' and the declared ones; an
+    ended case all of them.
     """
     if workflow.is_final(case.state):
         return ALL_FAMILIES  # every pending one is cancelled, and nothing is read but the rows
@@ -171,6 +173,7 @@ def affected_families(workflow: Workflow, case: SipCase, changes: Iterable) -> f
     declared_columns = {declared.anchor for declared in workflow.reminders} | _RECIPIENT_COLUMNS
     met_by = {trigger for rule in workflow.deadlines for trigger in rule.met_by}
     meeting_anchored = any(declared.anchor in MEETING_ANCHORS for declared in workflow.reminders)
+    consent_anchored = any(declared.anchor in CONSENT_ANCHORS for declared in workflow.reminders)
     families: set[str] = set()
     for change in changes:
         if change in (CASE_NEW, PARTICIPANT_ROW):
@@ -182,6 +185,9 @@ def affected_families(workflow: Workflow, case: SipCase, changes: Iterable) -> f
         elif change == MEETING_ROW:
             families.add(MEETINGS)
             if meeting_anchored:
+                families.add(DECLARED)
+        elif change == CONSENT_ROW:
+            if consent_anchored:
                 families.add(DECLARED)
         elif change[0] == "column":
             if change[1] in deadline_columns:
@@ -1275,6 +1281,8 @@ def render(
             context["deadline_at"] = when(
                 due, MAIL_DAY_PATTERNS if ends_its_day(due) else MAIL_MOMENT_PATTERNS
             )
+        if reminder.kind == WORKFLOW:
+            context.update(_anchor_line(session, workflow, case, reminder, when))
         if reminder.effort_id is not None:
             effort = session.get(PlanEffort, reminder.effort_id)
             context["ends_on"] = effort.ends_on.isoformat() if effort.ends_on else ""
@@ -1295,6 +1303,19 @@ def render(
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(body)
     return message
+
+
+def _anchor_line(session: Session, workflow: Workflow, case: SipCase, reminder: Reminder, when) -> dict:
+    """A declared reminder's date it counts from, named by its anchor's label (the consent's last day): for
+    the anchors that registered one, and only while the case has that date."""
+    declared = workflow.declared_reminder(reminder.topic)
+    if declared is None or declared.anchor not in REMINDER_ANCHOR_LABELS:
+        return {}
+    anchor = REMINDER_ANCHORS[declared.anchor](session, case)
+    if anchor is None:
+        return {}
+    patterns = MAIL_DAY_PATTERNS if ends_its_day(anchor) else MAIL_MOMENT_PATTERNS
+    return {"anchor_label": str(REMINDER_ANCHOR_LABELS[declared.anchor]), "anchor_at": when(anchor, patterns)}
 
 
 def dispatch_tick(app, *, now: datetime) -> DispatchReport:
