@@ -1012,10 +1012,10 @@ def skip_reason(
         ahead = reminder.kind in (DEADLINE_SOON, DEADLINE_DUE)
         if ahead and moment <= now:
             return SKIP_PASSED
-        # "Soon" once the deadline's day has come (its "due today" is due, on_the_morning) says less than
-        # that one: a SIP entered on its deadline's day (a discharge notice of Friday, entered on Monday)
-        # would get both at once.
-        if reminder.kind == DEADLINE_SOON and on_the_morning(moment) <= now:
+        # "Soon" once the deadline's day has come in Sweden says less than its "due today" (due that
+        # morning, on_the_morning, or already): a SIP entered on its deadline's day (a discharge notice of
+        # Friday, entered on Monday), even in the night before that morning, is told "today" only.
+        if reminder.kind == DEADLINE_SOON and to_local(now).date() >= to_local(moment).date():
             return SKIP_PASSED
     if reminder.effort_id is not None:
         effort = session.get(PlanEffort, reminder.effort_id)
