@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import tomllib
 from pathlib import Path
 
 import pytest
@@ -11,15 +10,12 @@ import pytest
 # The meeting tests' helpers (meetingkit) and fixtures: the same world, built the same way.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "meetings"))
 from meetings.conftest import book, ready  # noqa: E402, F401
-from remkit import established  # noqa: E402
+from remkit import established, sip_declaring  # noqa: E402
 
 from sipflow.cases.models import SipCase  # noqa: E402
 from sipflow.clock import now_utc  # noqa: E402
 from sipflow.db import unit_of_work  # noqa: E402
 from sipflow.reminders.services import DECLARED, reconcile_case  # noqa: E402
-from sipflow.workflow.definition import parse_workflow  # noqa: E402
-
-WORKFLOWS = Path(__file__).resolve().parents[2] / "workflows"
 
 
 @pytest.fixture(autouse=True)
@@ -33,19 +29,7 @@ def declaring(db_session, registry, parties, create_case, monkeypatch):
     """An established SIP whose workflow file (in the app's registry) declares a reminder to every
     participant 14 days before the follow-up; its reminder rows written. The case."""
     case = established(db_session, registry, parties, create_case)
-    with (WORKFLOWS / "sip.toml").open("rb") as handle:
-        data = tomllib.load(handle)
-    data["reminders"] = [
-        {
-            "name": "prepare_follow_up",
-            "label": {"sv": "Förbered uppföljningen", "en": "Prepare the follow-up"},
-            "anchor": "follow_up_on",
-            "offset_days": -14,
-            "recipients": ["participant"],
-            "template": "case_reminder",
-        }
-    ]
-    workflow = parse_workflow(WORKFLOWS / "sip.toml", data)
+    workflow = sip_declaring("prepare_follow_up", "follow_up_on", offset_days=-14, recipients=["participant"])
     monkeypatch.setitem(registry._by_key, (case.workflow_name, case.workflow_version), workflow)
     with unit_of_work(db_session):
         reconcile_case(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import tomllib
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 import support
 from sqlmodel import Session, select
@@ -15,6 +17,30 @@ from sipflow.plans.models import PlanEffort
 from sipflow.plans.services import working_plan
 from sipflow.reminders.models import Reminder
 from sipflow.reminders.services import dispatch_tick
+from sipflow.workflow.definition import Workflow, parse_workflow
+
+SIP_FILE = Path(__file__).resolve().parents[2] / "workflows" / "sip.toml"
+PREPARE_FOLLOW_UP = {"sv": "Förbered uppföljningen", "en": "Prepare the follow-up"}
+
+
+def sip_declaring(
+    name: str, anchor: str, *, offset_days: int, recipients: list[str], label: dict = PREPARE_FOLLOW_UP
+) -> Workflow:
+    """The shipped sip workflow with one reminder of its own declared (template case_reminder), parsed as
+    the start parses a file."""
+    with SIP_FILE.open("rb") as handle:
+        data = tomllib.load(handle)
+    data["reminders"] = [
+        {
+            "name": name,
+            "label": label,
+            "anchor": anchor,
+            "offset_days": offset_days,
+            "recipients": recipients,
+            "template": "case_reminder",
+        }
+    ]
+    return parse_workflow(SIP_FILE, data)
 
 
 def reminders(engine, **where) -> list[Reminder]:

@@ -6,21 +6,17 @@ from __future__ import annotations
 
 import email
 import email.policy
-import tomllib
 from datetime import date, datetime, timedelta
-from pathlib import Path
 
 import pytest
-from remkit import reminder_mails, reminders, tick
+from remkit import reminder_mails, reminders, sip_declaring, tick
 from support import FIXED_NOW, fire
 
 from sipflow.cases.scripted import scripted_input
 from sipflow.clock import local_to_utc
 from sipflow.consent import services as consent
 from sipflow.db import unit_of_work
-from sipflow.workflow.definition import parse_workflow
 
-WORKFLOWS = Path(__file__).resolve().parents[2] / "workflows"
 # The scripted consent's last day: a year after the frozen clock's day.
 FIRST_END = FIXED_NOW.date() + timedelta(days=365)
 
@@ -28,19 +24,13 @@ FIRST_END = FIXED_NOW.date() + timedelta(days=365)
 @pytest.fixture
 def renewing(registry, monkeypatch):
     """The sip workflow with a reminder to the initiator 14 days before the consent runs out."""
-    with (WORKFLOWS / "sip.toml").open("rb") as handle:
-        data = tomllib.load(handle)
-    data["reminders"] = [
-        {
-            "name": "renew_consent",
-            "label": {"sv": "Samtycket går snart ut", "en": "The consent runs out soon"},
-            "anchor": "consent_ends",
-            "offset_days": -14,
-            "recipients": ["initiator"],
-            "template": "case_reminder",
-        }
-    ]
-    workflow = parse_workflow(WORKFLOWS / "sip.toml", data)
+    workflow = sip_declaring(
+        "renew_consent",
+        "consent_ends",
+        offset_days=-14,
+        recipients=["initiator"],
+        label={"sv": "Samtycket går snart ut", "en": "The consent runs out soon"},
+    )
     monkeypatch.setitem(registry._by_key, (workflow.name, workflow.version), workflow)
     return workflow
 

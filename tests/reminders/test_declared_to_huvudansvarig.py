@@ -3,35 +3,23 @@ go then (who started the case), not to no one; once huvudansvar is given it move
 
 from __future__ import annotations
 
-import tomllib
-from pathlib import Path
-
-from remkit import reminders
+from remkit import reminders, sip_declaring
 from sqlmodel import select
 
 from sipflow.cases.models import Participant, SipCase
 from sipflow.clock import now_utc
 from sipflow.db import unit_of_work
 from sipflow.reminders.services import DECLARED, reconcile_case
-from sipflow.workflow.definition import parse_workflow
-
-WORKFLOWS = Path(__file__).resolve().parents[2] / "workflows"
 
 
 def _declaring(registry, case, monkeypatch):
-    with (WORKFLOWS / "sip.toml").open("rb") as handle:
-        data = tomllib.load(handle)
-    data["reminders"] = [
-        {
-            "name": "paminn_mote",
-            "label": {"sv": "Mötet närmar sig", "en": "The meeting is near"},
-            "anchor": "next_meeting",
-            "offset_days": -2,
-            "recipients": ["huvudansvarig"],
-            "template": "case_reminder",
-        }
-    ]
-    workflow = parse_workflow(WORKFLOWS / "sip.toml", data)
+    workflow = sip_declaring(
+        "paminn_mote",
+        "next_meeting",
+        offset_days=-2,
+        recipients=["huvudansvarig"],
+        label={"sv": "Mötet närmar sig", "en": "The meeting is near"},
+    )
     monkeypatch.setitem(registry._by_key, (case.workflow_name, case.workflow_version), workflow)
     return workflow
 

@@ -4,12 +4,10 @@ past their end date, and the reminders a workflow file declares."""
 from __future__ import annotations
 
 import re
-import tomllib
 from datetime import date, datetime, time, timedelta
-from pathlib import Path
 
 import support
-from remkit import UNTIL_PLAN, add_effort, established, reminder_mails, reminders, tick, walk
+from remkit import UNTIL_PLAN, add_effort, established, reminder_mails, reminders, sip_declaring, tick, walk
 from sqlmodel import Session, select
 from webkit import login
 
@@ -23,9 +21,6 @@ from sipflow.plans.responsibility import give_huvudansvar
 from sipflow.plans.services import working_plan
 from sipflow.reminders.models import Reminder
 from sipflow.reminders.services import wanted_reminders
-from sipflow.workflow.definition import parse_workflow
-
-WORKFLOWS = Path(__file__).resolve().parents[2] / "workflows"
 
 
 def seven_in_the_morning(moment: datetime, days: int = 0) -> datetime:
@@ -122,19 +117,9 @@ def test_a_reminder_the_workflow_file_declares_goes_to_the_parties_it_names(
     db_session, registry, parties, create_case
 ):
     case = established(db_session, registry, parties, create_case)
-    with (WORKFLOWS / "sip.toml").open("rb") as handle:
-        data = tomllib.load(handle)
-    data["reminders"] = [
-        {
-            "name": "prepare_follow_up",
-            "label": {"sv": "Förbered uppföljningen", "en": "Prepare the follow-up"},
-            "anchor": "follow_up_on",
-            "offset_days": -14,
-            "recipients": ["huvudansvarig", "participant"],
-            "template": "case_reminder",
-        }
-    ]
-    workflow = parse_workflow(WORKFLOWS / "sip.toml", data)
+    workflow = sip_declaring(
+        "prepare_follow_up", "follow_up_on", offset_days=-14, recipients=["huvudansvarig", "participant"]
+    )
     declared = [w for w in wanted_reminders(db_session, workflow, case) if w.kind == "workflow"]
     # The municipality's unit names no contact person: its row goes to the unit, which dispatch skips.
     assert {(w.fields.get("recipient_user_id"), w.fields.get("recipient_unit_id")) for w in declared} == {

@@ -5,11 +5,9 @@ the administration's list."""
 from __future__ import annotations
 
 import logging
-import tomllib
 from datetime import timedelta
-from pathlib import Path
 
-from remkit import established, reminder_mails, reminders
+from remkit import established, reminder_mails, reminders, sip_declaring
 from sqlmodel import Session
 from webkit import login
 
@@ -19,9 +17,6 @@ from sipflow.db import unit_of_work
 from sipflow.people.labels import unit_label
 from sipflow.people.models import Organisation, Unit
 from sipflow.reminders.services import DECLARED, dispatch_due, reconcile_case
-from sipflow.workflow.definition import parse_workflow
-
-WORKFLOWS = Path(__file__).resolve().parents[2] / "workflows"
 
 
 class _Registry:
@@ -35,19 +30,7 @@ class _Registry:
 
 
 def _declaring_to_participants():
-    with (WORKFLOWS / "sip.toml").open("rb") as handle:
-        data = tomllib.load(handle)
-    data["reminders"] = [
-        {
-            "name": "prepare_follow_up",
-            "label": {"sv": "Förbered uppföljningen", "en": "Prepare the follow-up"},
-            "anchor": "follow_up_on",
-            "offset_days": -14,
-            "recipients": ["participant"],
-            "template": "case_reminder",
-        }
-    ]
-    return parse_workflow(WORKFLOWS / "sip.toml", data)
+    return sip_declaring("prepare_follow_up", "follow_up_on", offset_days=-14, recipients=["participant"])
 
 
 def _reminders_section(client, case) -> str:

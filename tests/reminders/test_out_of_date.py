@@ -4,11 +4,9 @@ still go."""
 
 from __future__ import annotations
 
-import tomllib
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-from remkit import established, reminder_mails, reminders, tick
+from remkit import established, reminder_mails, reminders, sip_declaring, tick
 from sqlmodel import Session
 from webkit import login
 
@@ -17,9 +15,6 @@ from sipflow.db import unit_of_work
 from sipflow.reminders.models import WORKFLOW, Reminder
 from sipflow.reminders.services import dispatch_due
 from sipflow.scheduler import scheduler_command
-from sipflow.workflow.definition import parse_workflow
-
-WORKFLOWS = Path(__file__).resolve().parents[2] / "workflows"
 
 
 def test_a_due_today_reminder_sent_the_morning_after_is_skipped_and_only_the_passed_one_goes(
@@ -64,19 +59,9 @@ class _Registry:
 
 
 def _declaring(offset_days: int):
-    with (WORKFLOWS / "sip.toml").open("rb") as handle:
-        data = tomllib.load(handle)
-    data["reminders"] = [
-        {
-            "name": "prepare_follow_up",
-            "label": {"sv": "Förbered uppföljningen", "en": "Prepare the follow-up"},
-            "anchor": "follow_up_on",
-            "offset_days": offset_days,
-            "recipients": ["huvudansvarig"],
-            "template": "case_reminder",
-        }
-    ]
-    return parse_workflow(WORKFLOWS / "sip.toml", data)
+    return sip_declaring(
+        "prepare_follow_up", "follow_up_on", offset_days=offset_days, recipients=["huvudansvarig"]
+    )
 
 
 def _declared_row(engine, case, due_at) -> int:
