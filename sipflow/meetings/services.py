@@ -905,9 +905,13 @@ def follow_address(session: Session, case: SipCase, participant: Participant, *,
 
     A new address gets the invitation (a REQUEST at the meeting's SEQUENCE as it is) with a new answer link,
     the one mailed before dies; no address left makes the invitation one called some other way, answered
-    through the staff. The answer given stands. The old address gets nothing more: it may be a stranger's.
-    An organisation the consent no longer covers is sent nothing (the coverage job withdraws the invitation).
-    Called in the change's unit of work, whose claim of the case's version holds the case's row.
+    through the staff. The answer given stands. The old address gets nothing more (it may be a stranger's:
+    a unit's former mailbox, a corrected typo), but for a user's who no longer sees the SIP (a contact
+    person moved to another organisation's unit, or disabled): a CANCEL at a new SEQUENCE, as a withdrawn
+    invitee gets, so the calendar entry with the SIP's reference, time, place and video room goes too
+    (`_told_former_address`). An organisation the consent no longer covers is sent nothing (the coverage job
+    withdraws the invitation). Called in the change's unit of work, whose claim of the case's version holds
+    the case's row.
     """
     rows = session.exec(
         select(Meeting, Invitation)
@@ -928,6 +932,7 @@ def follow_address(session: Session, case: SipCase, participant: Participant, *,
     for meeting, invitation in rows:
         if invitation.channel == channel and (invitation.email or "").lower() == (address or "").lower():
             continue  # the same mailbox: nothing to send again
+        _told_former_address(session, case, meeting, invitation, now=now)
         invitation.channel, invitation.email = channel, address
         invitation.token_nonce = new_nonce()
         invitation.sequence = meeting.sequence
@@ -947,6 +952,28 @@ def follow_address(session: Session, case: SipCase, participant: Participant, *,
                 continue
         messages.queue_messages(session, case, meeting, [invitation], kind="request", now=now)
     return count
+
+
+def _told_former_address(
+    session: Session, case: SipCase, meeting: Meeting, invitation: Invitation, *, now: datetime
+) -> None:
+    """Before the invitation leaves its address (follow_address): a CANCEL to it, at the meeting's next
+    SEQUENCE, when the address is a user's (ix_user_email_lower) who no longer sees the SIP (the access
+    rule, security.access.addresses_seeing_case: moved to another organisation's unit, disabled) and no
+    other active invitation of the meeting is sent there. The calendar entry the invitation gave them (the
+    SIP's reference, time, place and video room) goes, as a withdrawn invitee's does. An address that is no
+    user's may be anyone's now, and is told nothing; a colleague still seeing the SIP keeps theirs."""
+    former = invitation.email if invitation.channel == EMAIL else None
+    if not former:
+        return
+    a_users = session.exec(select(User.id).where(func.lower(User.email) == former.lower()).limit(1)).first()
+    if a_users is None or access.addresses_seeing_case(session, case, [former], now=now):
+        return
+    if _shared_addresses(session, meeting, [invitation], None):
+        return
+    _new_version(session, meeting, now)
+    invitation.sequence = meeting.sequence
+    messages.queue_messages(session, case, meeting, [invitation], kind="withdraw", now=now)
 
 
 def reached_through_query(*, now: datetime, unit_id: int | None = None, user_id: int | None = None):

@@ -1,10 +1,11 @@
 """Development pages: the e-mails the file sink wrote into OUTBOX_DIR (never registered in production).
 
 Even in development the messages hold answer links and the addresses of private persons, so a user is
-shown only the messages about cases their organisation may see (the rule of `security.access`), the
-messages sent to their own address and the invitations of meetings they booked; national administrators
-see all (`admin.regions.is_national_administrator`), a region's administrator no more than other staff: the
-outbox holds every region's mail, and no mail row names a region of its own.
+shown only the messages about cases their organisation may see (the rule of `security.access`: the
+invitations of a meeting they booked too, while they see its SIP) and the messages sent to their own
+address; national administrators see all (`admin.regions.is_national_administrator`), a region's
+administrator no more than other staff: the outbox holds every region's mail, and no mail row names a
+region of its own.
 A personal link or a password link is shown to its recipient alone (and national administrators): it opens
 more than the case it was sent from. In the messages staff may read, the links are masked unless the mail was
 sent to them (`mask_links`): an answer link is the invitee's credential, and whoever holds it answers in
@@ -33,7 +34,6 @@ from sipflow.admin.regions import is_national_administrator
 from sipflow.cases.models import SipCase
 from sipflow.clock import now_utc
 from sipflow.db import get_session
-from sipflow.meetings.models import Invitation, Meeting
 from sipflow.notifications.models import OUTBOX_STATUSES, PERSONAL_KINDS, OutboxMessage
 from sipflow.notifications.transports import EML_NAME
 from sipflow.security.access import visible_cases_clause
@@ -61,16 +61,10 @@ def visible_messages_clause(user) -> ColumnElement[bool]:
     if is_national_administrator(get_session(), user):
         return true()
     # visible_cases_clause is false for anyone who sees no case (a coordinator, staff without a unit).
+    # The invitations of a meeting the user booked are among them while the user sees its SIP, and no
+    # longer: a booker whose organisation lost the SIP (moved, consent withdrawn) reads none of them.
     visible_cases = select(SipCase.id).where(visible_cases_clause(user, now=now_utc()))
-    booked_by_user = (
-        select(Invitation.id)
-        .join(Meeting, Meeting.id == Invitation.meeting_id)
-        .where(Meeting.booked_by_user_id == user.id)
-    )
-    mine = [
-        and_(OutboxMessage.case_id.in_(visible_cases), OutboxMessage.kind.not_in(PERSONAL_KINDS)),
-        OutboxMessage.invitation_id.in_(booked_by_user),
-    ]
+    mine = [and_(OutboxMessage.case_id.in_(visible_cases), OutboxMessage.kind.not_in(PERSONAL_KINDS))]
     if user.email:
         mine.append(func.lower(OutboxMessage.recipient) == user.email.strip().lower())
     return or_(*mine)

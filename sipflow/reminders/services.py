@@ -1035,10 +1035,11 @@ def skip_reason(
 
 def _recipient_sees_case(session: Session, case: SipCase, reminder: Reminder, now: datetime) -> bool:
     """The organisation of the reminder's recipient (a user's unit's, a unit's: its staff or its address on
-    the case) sees the SIP at now, by the access rule (security.access.organisations_seeing_case): an
-    organisation the consent no longer covers is not told of the SIP, as scan_efforts writes no overdue
-    effort's reminder to one. A recipient of no organisation (an invitee, a bare address) is not asked here:
-    a withdrawal takes back the invitations (meetings), and an overdue effort's is filtered when written."""
+    the case; an overdue effort's plan contact address: the effort's organisation) sees the SIP at now, by
+    the access rule (security.access.organisations_seeing_case): an organisation the consent no longer covers
+    is not told of the SIP, as scan_efforts writes no overdue effort's reminder to one (written just after
+    midnight, mailed at 07:00: a withdrawal in between is asked here). A recipient of no organisation (an
+    invitee, another bare address) is not asked here: a withdrawal takes back the invitations (meetings)."""
     if reminder.recipient_unit_id is not None:
         organisation = select(Unit.organisation_id).where(Unit.id == reminder.recipient_unit_id)
     elif reminder.recipient_user_id is not None:
@@ -1047,6 +1048,8 @@ def _recipient_sees_case(session: Session, case: SipCase, reminder: Reminder, no
             .join(User, User.unit_id == Unit.id)
             .where(User.id == reminder.recipient_user_id)
         )
+    elif reminder.effort_id is not None:
+        organisation = select(PlanEffort.organisation_id).where(PlanEffort.id == reminder.effort_id)
     else:
         return True
     organisation_id = session.exec(organisation).first()
