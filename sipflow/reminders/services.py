@@ -947,10 +947,12 @@ def _to_starter_instead(session: Session, case: SipCase, reminder: Reminder, now
 
 
 def _past_a_disabled_account(session: Session, reminder: Reminder) -> None:
-    """Point a deadline's reminder to a staff member whose account is disabled (on leave) at their unit,
-    each of its active staff, as their invitations go to the unit's mailbox then: a deadline must not pass
-    unheard. The row then names its real recipient. Any other reminder stays (undeliverable)."""
-    if reminder.deadline_id is None or reminder.recipient_user_id is None:
+    """Point a deadline's or an overdue effort's reminder to a staff member whose account is disabled (on
+    leave, or gone and a colleague took over) at their unit, each of its active staff, as their invitations
+    go to the unit's mailbox then: a deadline must not pass unheard, nor an organisation's effort stay late
+    unheard (scan_efforts gives an organisation that named no one to its unit too). The row then names its
+    real recipient. Any other reminder stays (undeliverable)."""
+    if (reminder.deadline_id is None and reminder.effort_id is None) or reminder.recipient_user_id is None:
         return
     user = session.get(User, reminder.recipient_user_id)
     if user is None or user.active or user.unit_id is None:
