@@ -36,7 +36,7 @@ from sipflow.admin import regions
 from sipflow.cases.deadlines import due_at
 from sipflow.cases.models import Deadline, Participant, SipCase
 from sipflow.cases.queries import find_workflow
-from sipflow.cases.services import lock_case
+from sipflow.cases.services import lock_case, party_roles
 from sipflow.clock import STOCKHOLM, add_days, ends_its_day, local_to_utc, stored_utc, to_local
 from sipflow.db import column_rows, unit_of_work
 from sipflow.i18n import MAIL_DAY_PATTERNS, MAIL_MOMENT_PATTERNS, known_language
@@ -47,6 +47,7 @@ from sipflow.meetings.services import invitee_addresses
 from sipflow.notifications.models import OutboxMessage
 from sipflow.notifications.outbox import enqueue, sender
 from sipflow.people.models import Organisation, Unit, User
+from sipflow.plans import editor as plan_editor
 from sipflow.plans.models import Plan, PlanContact, PlanEffort
 from sipflow.reminders.hooks import MEETING_ANCHORS
 from sipflow.reminders.models import (
@@ -1229,6 +1230,34 @@ def subject(workflow: Workflow, case: SipCase, reminder: Reminder, locale: str) 
     return f"{text} ({case.reference})"
 
 
+def _plan_writers_for(
+    session: Session, workflow: Workflow, case: SipCase, organisation_id: int | None
+) -> str | None:
+    """Who to tell of an effort of organisation_id, when that organisation only reads the plan (a school, a
+    municipality taking part that neither started the SIP nor holds huvudansvar): the names of the
+    organisations taking part that write it (plans.editor.writes_plan), joined; None when it writes the plan
+    itself, or no organisation taking part does."""
+    if organisation_id is None:
+        return None
+    if plan_editor.writes_plan(workflow, party_roles(session, case, organisation_id)):
+        return None
+    rows = session.exec(
+        select(Participant.organisation_id, Participant.role, Organisation.name)
+        .join(Organisation, Organisation.id == Participant.organisation_id)
+        .where(Participant.case_id == case.id, Participant.active)
+        .order_by(Participant.id)
+    ).all()
+    roles: dict[int, set[str]] = {}
+    names: dict[int, str] = {}
+    for organisation, role, name in rows:
+        roles.setdefault(organisation, set()).add(role)
+        names[organisation] = name
+    if case.initiating_organisation_id in roles:
+        roles[case.initiating_organisation_id].add(INITIATOR)
+    writers = [names[o] for o, held in roles.items() if plan_editor.writes_plan(workflow, held)]
+    return ", ".join(dict.fromkeys(writers)) or None
+
+
 def render(
     session: Session,
     workflow: Workflow,
@@ -1280,6 +1309,7 @@ def render(
         if reminder.effort_id is not None:
             effort = session.get(PlanEffort, reminder.effort_id)
             context["ends_on"] = effort.ends_on.isoformat() if effort.ends_on else ""
+            context["plan_writers"] = _plan_writers_for(session, workflow, case, effort.organisation_id)
         context["kind"] = reminder.kind
         body = current_app.jinja_env.get_template(f"reminders/{reminder.template}.txt").render(**context)
         title = subject(workflow, case, reminder, locale)
