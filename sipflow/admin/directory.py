@@ -47,6 +47,7 @@ ORGANISATION_KIND_LABELS = {
     "region": _l("Region"),
     "municipality": _l("Municipality"),
     "school": _l("School"),
+    "friskola": _l("Independent school (friskola)"),
     "other": _l("Other agency (e.g. Försäkringskassan)"),
 }
 UNIT_KIND_LABELS = {

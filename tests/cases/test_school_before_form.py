@@ -214,3 +214,16 @@ def test_a_further_consent_that_covers_the_school_lets_the_kallelse_go(
     page = f"/cases/{school_left_out.uid}"
     assert NOT_COVERED not in text_of(client.get(page))
     assert NOT_COVERED not in text_of(client.get(f"{page}/meetings/new"))
+
+
+def test_an_independent_school_taking_part_is_the_childs_school(
+    client, db_session, registry, parties, create_case, make_unit
+):
+    """A friskola (an organisation of kind "friskola", not the municipality's) is the child's school as much
+    as a municipal one: the kallelse asks for nothing more."""
+    friskola = make_unit("friskola", "Lärande Friskola AB")
+    case = _preparing(
+        db_session, registry, parties, create_case, client, units=[parties.municipality.id, friskola.id]
+    )
+    assert SCHOOL not in text_of(client.get(f"/cases/{case.uid}"))
+    assert SCHOOL not in text_of(client.get(f"/cases/{case.uid}/meetings/new"))

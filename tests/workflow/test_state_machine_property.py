@@ -168,7 +168,7 @@ GUARD_HELD = {
     "two_organisations": lambda s, c, log, now: len(_seeing(s, c, now)) >= 2,
     # A school takes part and can see the SIP (the consent in force covers it).
     "school_participates": lambda s, c, log, now: any(
-        o.kind == "school" and o.id in _seeing(s, c, now) for o in _organisations(s, c)
+        o.kind in ("school", "friskola") and o.id in _seeing(s, c, now) for o in _organisations(s, c)
     ),
     "child_view_recorded": lambda s, c, log, now: bool((s.get(SipCase, c).child_view or "").strip()),
     # A meeting's outcome is what was recorded: a decision in the log, or a reason for no change.
