@@ -669,6 +669,19 @@ def insert_once(session: Session, reminder: Reminder) -> bool:
     return True
 
 
+def _staff_who_left(session: Session, address: str, organisation_id: int) -> bool:
+    """The plan's contact address is a staff member's who is no longer of the organisation: their account is
+    disabled, or an administrator moved them to a unit of another organisation. Their former organisation's
+    effort is not theirs to hear of (nor may they see the SIP): its unit's staff hear of it instead. An
+    address no account has (someone without a login) is the plan's to keep."""
+    accounts = session.exec(
+        select(User.active, Unit.organisation_id)
+        .outerjoin(Unit, Unit.id == User.unit_id)
+        .where(func.lower(User.email) == address.strip().lower())
+    ).all()
+    return bool(accounts) and not any(active and unit_org == organisation_id for active, unit_org in accounts)
+
+
 def scan_efforts(
     session: Session, *, now: datetime, final_states: Iterable[str], limit: int = EFFORT_SCAN_BATCH
 ) -> int:
@@ -730,7 +743,7 @@ def scan_efforts(
                         PlanContact.organisation_id == effort.organisation_id,
                     )
                 ).first()
-                if address:
+                if address and not _staff_who_left(session, address, effort.organisation_id):
                     fields["recipient_address"] = address
                 else:
                     # No one named: the staff of the effort's unit, else of the organisation's unit on the
