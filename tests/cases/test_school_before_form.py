@@ -188,7 +188,10 @@ def test_a_school_the_consent_leaves_out_does_not_let_the_kallelse_go(client, db
     assert NOT_COVERED in notice and "Registrera ytterligare samtycke" in notice
     booking = f"{page}/meetings/new"
     html = text_of(client.get(booking))
-    assert NOT_COVERED in _plain(html[: html.index('<form method="post"')])
+    notice = html[: html.index('<form method="post"')]
+    assert NOT_COVERED in _plain(notice)
+    # The way to it, one click away: the further consent's page.
+    assert f'href="/cases/{school_left_out.uid}/consent/further"' in notice
     form = forms_of(html)[booking]
     sent = fill(form, date="2026-11-10", starts="10:00", ends="11:00", mode="on_site", location=PLACE)
     refused = client.post(booking, data=sent)
