@@ -599,4 +599,5 @@ def test_an_independent_school_is_an_organisation_of_its_own_kind_in_its_municip
         now=now,
     )
     assert (org.kind, org.municipality_code, org.county_code) == ("friskola", "0780", "07")
-    assert "Fristående skola (friskola)" in text_of(as_admin.get("/admin/organisations/new"))
+    form = text_of(as_admin.get("/admin/organisations/new"))
+    assert "Fristående skola (friskola)" in form and "Skola (kommunal)" in form
