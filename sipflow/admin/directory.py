@@ -46,7 +46,9 @@ CHOICES_MAX = 2000
 ORGANISATION_KIND_LABELS = {
     "region": _l("Region"),
     "municipality": _l("Municipality"),
-    "school": _l("School"),
+    # The administrator tells the two apart when registering one: the plan treats them differently.
+    "school": _l("School (the municipality's)"),
+    "friskola": _l("Independent school (friskola)"),
     "other": _l("Other agency (e.g. Försäkringskassan)"),
 }
 UNIT_KIND_LABELS = {

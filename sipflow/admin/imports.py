@@ -6,14 +6,15 @@ one record per line and these columns, in any order (docs/examples/county-import
     record        organisation, unit or user
     key           the organisation's or unit's key, the user's username (what a second import matches on)
     name          the organisation's or unit's name, the user's full name
-    kind          organisation: region, municipality, school, other; unit: vardcentral, psykiatri, ... (codes,
-                  any case; the import page lists them with their names, and a name is refused naming its
-                  code: CodedValues)
+    kind          organisation: region, municipality, school, friskola, other; unit: vardcentral, psykiatri,
+                  ... (codes, any case; the import page lists them with their names, and a name is refused
+                  naming its code: CodedValues)
     organisation  a unit's organisation (its key, in this file or already in sipflow)
     unit          a user's unit (its key, in this file or already in sipflow; a coordinator or administrator
                   only may have none, as on the user page)
     county        an organisation's county code (SCB, 2 digits); a municipality's own code gives it
-    municipality  an organisation's municipality code (SCB, 4 digits): a municipality's or a school's only
+    municipality  an organisation's municipality code (SCB, 4 digits): a municipality's or a school's (a
+                  friskola too) only
     health_care   a unit: yes or no (health-care units record KVÅ codes)
     email         a unit's shared mailbox; a user's address (the invitation goes there)
     hsa_id        a unit's HSA-id (optional)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from sipflow.cases.participants import participating_organisations
 from sipflow.cases.services import STEP_ORGANISATIONS, step_participants, step_seeing
-from sipflow.people.models import Organisation
+from sipflow.people.models import SCHOOL_KINDS, Organisation
 from sipflow.security import access
 from sipflow.translated import lazy_gettext as _l
 from sipflow.workflow.context import TransitionContext
@@ -51,8 +51,22 @@ def two_organisations_missing(ctx: TransitionContext):
 
 
 def school_participates(ctx: TransitionContext) -> bool:
-    """A school is a party (child SIP)."""
-    return any(o.kind == "school" for o in _organisations(ctx))
+    """A school (a municipal or an independent one) is a party (child SIP): it takes part and may see the
+    SIP, as two_organisations counts a party. A school the consent leaves out cannot see the SIP nor be
+    invited to its meeting."""
+    seeing = _seeing(ctx)
+    return any(o.kind in SCHOOL_KINDS and o.id in seeing for o in _organisations(ctx))
+
+
+def school_participates_missing(ctx: TransitionContext):
+    """The refusal of school_participates when a school takes part but no consent in force covers it (None:
+    no school takes part, the fixed message says what to do)."""
+    if not any(o.kind in SCHOOL_KINDS for o in _organisations(ctx)):
+        return None
+    return _l(
+        "The consent does not cover the school, so the school cannot see the SIP nor be invited to its "
+        "meeting. Record a consent that covers the school first: “Record a further consent” under Consent."
+    )
 
 
 def child_view_recorded(ctx: TransitionContext) -> bool:
@@ -80,6 +94,7 @@ register_guard(
         "The school must take part. Add the school's unit as a participant first: “Another unit” under "
         "“Add a participant” on the SIP's page."
     ),
+    explain=school_participates_missing,
     requirement=_l("The school must take part."),
     # Who takes part is no part of the kallelse's form: known before the form is filled.
     before_form=True,

@@ -87,6 +87,15 @@ ORGANISATIONS: tuple[OrganisationSpec, ...] = (
         VAXJO,
         (UnitSpec("skola-katedralskolan-elevhalsan", "Elevhälsan"),),
     ),
+    # An independent school (friskola) in Växjö: its huvudman is neither the municipality nor the region.
+    OrganisationSpec(
+        "friskola-vaxjo-larande",
+        "Lärande Friskola Växjö",
+        "friskola",
+        "07",
+        VAXJO,
+        (UnitSpec("friskola-vaxjo-larande-elevhalsan", "Elevhälsan"),),
+    ),
     OrganisationSpec(
         "arbetsformedlingen",
         "Arbetsförmedlingen",

@@ -17,6 +17,7 @@ ORGANISATION_KIND_SHORT = {
     "region": _l("Region"),
     "municipality": _l("Municipality"),
     "school": _l("School"),
+    "friskola": _l("Independent school"),
     "other": _l("Other agency"),
 }
 assert set(ORGANISATION_KIND_SHORT) == set(ORGANISATION_KINDS)

@@ -12,11 +12,15 @@ from sqlmodel import Field, SQLModel
 
 from sipflow.people.identifiers import PersonIdentifier
 
-ORGANISATION_KINDS = ("region", "municipality", "school", "other")
+# A school is the municipality's (its huvudman is the municipality); a friskola (fristående skola) is an
+# independent school, whose huvudman (enskild huvudman) is neither the municipality nor the region.
+ORGANISATION_KINDS = ("region", "municipality", "school", "friskola", "other")
+# The kinds that are a child's school (a child's SIP needs one taking part).
+SCHOOL_KINDS = ("school", "friskola")
 # The kinds placed in a municipality (Organisation.municipality_code): a municipality (it needs its code) and
-# a school (a municipality's, or one in it). A region spans its county, another agency (Försäkringskassan)
-# the country or a county: neither has one.
-MUNICIPALITY_KINDS = ("municipality", "school")
+# a school (a municipality's, or an independent one in it). A region spans its county, another agency
+# (Försäkringskassan) the country or a county: neither has one.
+MUNICIPALITY_KINDS = ("municipality", "school", "friskola")
 # A unit's kind: a fixed list of codes (labels in admin/directory.py), so lists and imports agree.
 UNIT_KINDS = (
     "vardcentral",

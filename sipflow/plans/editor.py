@@ -1175,6 +1175,12 @@ def plan_parties(workflow: Workflow) -> frozenset[str] | None:
     return frozenset(party for step in steps for party in step.parties)
 
 
+def writes_plan(workflow: Workflow, roles: set[str] | frozenset[str]) -> bool:
+    """An organisation holding roles (its party roles in the case) writes the plan: it holds a party role of
+    the workflow's plan step (plan_parties). The one rule the plan editor and the reminders ask."""
+    return bool(roles & (plan_parties(workflow) or frozenset()))
+
+
 def establishing_transition(workflow: Workflow, state: str) -> TransitionDef | None:
     """The step from state whose form is the plan's (establish or revise), if the workflow has one there."""
     return next((t for t in workflow.transitions_from(state) if t.form == PLAN_FORM), None)

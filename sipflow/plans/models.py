@@ -23,9 +23,10 @@ EFFORT_KINDS = ("effort", "own", "other")
 # The kind of a measure by others (the plan says there is none, or lists them).
 BY_OTHERS = "other"
 # The organisation kinds whose efforts are measures by others too: agencies such as Försäkringskassan and
-# Arbetsförmedlingen taking part. Region and municipality are the SIP's own parties; a school is most often
-# the municipality's.
-AGENCY_KINDS = ("other",)
+# Arbetsförmedlingen taking part, and an independent school (friskola), whose huvudman is neither the
+# municipality nor the region. Region and municipality are the SIP's own parties; a municipal school (kind
+# school) is the municipality's.
+AGENCY_KINDS = ("other", "friskola")
 EFFORT_STATUSES = ("planned", "ongoing", "done", "cancelled")
 # A cancelled effort stays in the plan as history and counts for nothing the plan must hold.
 CANCELLED_EFFORT = "cancelled"

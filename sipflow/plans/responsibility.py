@@ -31,10 +31,10 @@ from sipflow.workflow.definition import HUVUDANSVARIG, INITIATOR, PARTICIPANT
 # The kinds of organisation (people.models.ORGANISATION_KINDS) that are a huvudman of a SIP, the only ones
 # that may have overall responsibility: the region (health care) and the municipality (social services,
 # municipal health care), whom SoL 2 kap. 7 § and HSL 16 kap. 4 § oblige to make the plan together. Not a
-# school, not even a municipal one: the kind does not tell a municipal school from an independent one (whose
-# owner is no huvudman of the SIP law), and a municipal school is the municipality's, which holds it as its
-# own organisation (kind municipality). Not an agency (kind other): Arbetsförmedlingen's and
-# Försäkringskassan's part is the plan's "measures by others".
+# school, not even a municipal one: a municipal school is the municipality's, which holds it as its own
+# organisation (kind municipality), and an independent one (kind friskola) has an owner that is no huvudman
+# of the SIP law. Not an agency (kind other): Arbetsförmedlingen's and Försäkringskassan's part, as an
+# independent school's, is the plan's "measures by others".
 HUVUDMAN_KINDS = frozenset({"region", "municipality"})
 NOT_A_HUVUDMAN = _l("Overall responsibility goes to a huvudman: the region or the municipality.")
 # The party roles (workflow file language, PARTY_ROLES) that may give huvudansvar.

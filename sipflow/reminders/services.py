@@ -36,7 +36,7 @@ from sipflow.admin import regions
 from sipflow.cases.deadlines import due_at
 from sipflow.cases.models import Deadline, Participant, SipCase
 from sipflow.cases.queries import find_workflow
-from sipflow.cases.services import lock_case
+from sipflow.cases.services import lock_case, party_roles
 from sipflow.clock import STOCKHOLM, add_days, ends_its_day, local_to_utc, stored_utc, to_local
 from sipflow.db import column_rows, unit_of_work
 from sipflow.i18n import MAIL_DAY_PATTERNS, MAIL_MOMENT_PATTERNS, known_language
@@ -47,6 +47,7 @@ from sipflow.meetings.services import invitee_addresses
 from sipflow.notifications.models import OutboxMessage
 from sipflow.notifications.outbox import enqueue, sender
 from sipflow.people.models import Organisation, Unit, User
+from sipflow.plans import editor as plan_editor
 from sipflow.plans.models import Plan, PlanContact, PlanEffort
 from sipflow.reminders.hooks import CONSENT_ANCHORS, MEETING_ANCHORS
 from sipflow.reminders.models import (
@@ -674,6 +675,19 @@ def insert_once(session: Session, reminder: Reminder) -> bool:
     return True
 
 
+def _staff_who_left(session: Session, address: str, organisation_id: int) -> bool:
+    """The plan's contact address is a staff member's who is no longer of the organisation: their account is
+    disabled, or an administrator moved them to a unit of another organisation. Their former organisation's
+    effort is not theirs to hear of (nor may they see the SIP): its unit's staff hear of it instead. An
+    address no account has (someone without a login) is the plan's to keep."""
+    accounts = session.exec(
+        select(User.active, Unit.organisation_id)
+        .outerjoin(Unit, Unit.id == User.unit_id)
+        .where(func.lower(User.email) == address.strip().lower())
+    ).all()
+    return bool(accounts) and not any(active and unit_org == organisation_id for active, unit_org in accounts)
+
+
 def scan_efforts(
     session: Session, *, now: datetime, final_states: Iterable[str], limit: int = EFFORT_SCAN_BATCH
 ) -> int:
@@ -735,7 +749,7 @@ def scan_efforts(
                         PlanContact.organisation_id == effort.organisation_id,
                     )
                 ).first()
-                if address:
+                if address and not _staff_who_left(session, address, effort.organisation_id):
                     fields["recipient_address"] = address
                 else:
                     # No one named: the staff of the effort's unit, else of the organisation's unit on the
@@ -953,10 +967,12 @@ def _to_starter_instead(session: Session, case: SipCase, reminder: Reminder, now
 
 
 def _past_a_disabled_account(session: Session, reminder: Reminder) -> None:
-    """Point a deadline's reminder to a staff member whose account is disabled (on leave) at their unit,
-    each of its active staff, as their invitations go to the unit's mailbox then: a deadline must not pass
-    unheard. The row then names its real recipient. Any other reminder stays (undeliverable)."""
-    if reminder.deadline_id is None or reminder.recipient_user_id is None:
+    """Point a deadline's or an overdue effort's reminder to a staff member whose account is disabled (on
+    leave, or gone and a colleague took over) at their unit, each of its active staff, as their invitations
+    go to the unit's mailbox then: a deadline must not pass unheard, nor an organisation's effort stay late
+    unheard (scan_efforts gives an organisation that named no one to its unit too). The row then names its
+    real recipient. Any other reminder stays (undeliverable)."""
+    if (reminder.deadline_id is None and reminder.effort_id is None) or reminder.recipient_user_id is None:
         return
     user = session.get(User, reminder.recipient_user_id)
     if user is None or user.active or user.unit_id is None:
@@ -1236,6 +1252,34 @@ def subject(workflow: Workflow, case: SipCase, reminder: Reminder, locale: str) 
     return f"{text} ({case.reference})"
 
 
+def _plan_writers_for(
+    session: Session, workflow: Workflow, case: SipCase, organisation_id: int | None
+) -> str | None:
+    """Who to tell of an effort of organisation_id, when that organisation only reads the plan (a school, a
+    municipality taking part that neither started the SIP nor holds huvudansvar): the names of the
+    organisations taking part that write it (plans.editor.writes_plan), joined; None when it writes the plan
+    itself, or no organisation taking part does."""
+    if organisation_id is None:
+        return None
+    if plan_editor.writes_plan(workflow, party_roles(session, case, organisation_id)):
+        return None
+    rows = session.exec(
+        select(Participant.organisation_id, Participant.role, Organisation.name)
+        .join(Organisation, Organisation.id == Participant.organisation_id)
+        .where(Participant.case_id == case.id, Participant.active)
+        .order_by(Participant.id)
+    ).all()
+    roles: dict[int, set[str]] = {}
+    names: dict[int, str] = {}
+    for organisation, role, name in rows:
+        roles.setdefault(organisation, set()).add(role)
+        names[organisation] = name
+    if case.initiating_organisation_id in roles:
+        roles[case.initiating_organisation_id].add(INITIATOR)
+    writers = [names[o] for o, held in roles.items() if plan_editor.writes_plan(workflow, held)]
+    return ", ".join(dict.fromkeys(writers)) or None
+
+
 def render(
     session: Session,
     workflow: Workflow,
@@ -1289,6 +1333,7 @@ def render(
         if reminder.effort_id is not None:
             effort = session.get(PlanEffort, reminder.effort_id)
             context["ends_on"] = effort.ends_on.isoformat() if effort.ends_on else ""
+            context["plan_writers"] = _plan_writers_for(session, workflow, case, effort.organisation_id)
         context["kind"] = reminder.kind
         body = current_app.jinja_env.get_template(f"reminders/{reminder.template}.txt").render(**context)
         title = subject(workflow, case, reminder, locale)

@@ -582,3 +582,22 @@ def test_a_unit_name_is_free_in_another_organisation_and_beside_a_deactivated_un
     # Active again beside the new one, the two would read alike in every picker.
     with pytest.raises(InvalidInput):
         directory.set_unit_active(db_session, None, db_session.get(Unit, holder.id), True, now=now)
+
+
+def test_an_independent_school_is_an_organisation_of_its_own_kind_in_its_municipality(
+    as_admin, db_session, app_ctx, now
+):
+    """A friskola is not part of the municipality it stands in: the administrator registers it as an
+    independent school, placed in its municipality (the county follows), and the form offers the kind."""
+    org = directory.create_organisation(
+        db_session,
+        None,
+        key="larande-friskola",
+        name="Lärande Friskola AB",
+        kind="friskola",
+        municipality_code="0780",
+        now=now,
+    )
+    assert (org.kind, org.municipality_code, org.county_code) == ("friskola", "0780", "07")
+    form = text_of(as_admin.get("/admin/organisations/new"))
+    assert "Fristående skola (friskola)" in form and "Skola (kommunal)" in form

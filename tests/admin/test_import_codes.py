@@ -47,7 +47,11 @@ def refusals(report) -> list[tuple[int, str | None, str]]:
         (UNIT.replace(";vardcentral;", ";Vårdcentralen;"), "kind", f"skriv någon av koderna {UNIT_CODES}"),
         (ORG.replace(";region;", ";Kommun;"), "kind", "Menade du municipality?"),
         (ORG.replace(";region;", ";Annan myndighet;"), "kind", "Menade du other?"),
-        (ORG.replace(";region;", ";landsting;"), "kind", "koderna region, municipality, school, other."),
+        (
+            ORG.replace(";region;", ";landsting;"),
+            "kind",
+            "koderna region, municipality, school, friskola, other.",
+        ),
         (ORG.replace(";region;", ";;"), "kind", "Fyll i typ av organisation: någon av koderna region,"),
         (USER.replace(";staff;", ";Personal;"), "roles", "Personal är namnet på en roll, inte dess kod."),
         (USER.replace(";staff;", ";chef;"), "roles", "koderna staff, coordinator, admin."),

@@ -16,6 +16,8 @@ from werkzeug.datastructures import MultiDict
 from sipflow.cases import queries, services
 from sipflow.cases.models import SipCase
 from sipflow.clock import now_utc
+from sipflow.consent import services as consent_services
+from sipflow.db import unit_of_work
 from sipflow.meetings.models import Meeting
 from sipflow.workflow.registry import GUARDS
 
@@ -156,3 +158,75 @@ def test_the_guard_asked_before_the_form_sends_no_statement(db_session, registry
         )
     assert seen == []
     assert [str(message) for message in found] == [str(GUARDS["school_participates"].message)]
+
+
+# A school that takes part but that the consent leaves out -------------------------------------------------
+
+# What the guard says when the school takes part but no consent in force covers it.
+NOT_COVERED = "Samtycket omfattar inte skolan"
+
+
+@pytest.fixture
+def school_left_out(db_session, registry, parties, create_case, client):
+    """A child's SIP in preparation with the school taking part, whose consent covers the region and the
+    municipality only (the guardians consented to sharing with health care and social services, not yet
+    with the school)."""
+    case = create_case("sip_child", units=[parties.municipality.id, parties.school.id])
+    covered = [parties.region.organisation_id, parties.municipality.organisation_id]
+    user = parties.region_user
+    fire(db_session, registry, user, case, "give_consent", now=now_utc(), organisation_ids=covered)
+    fire(db_session, registry, parties.region_user, case, "start_preparation", now=now_utc())
+    assert login(client, parties.region_user.username).status_code == 302
+    return case
+
+
+def test_a_school_the_consent_leaves_out_does_not_let_the_kallelse_go(client, db_session, school_left_out):
+    """The child's SIP needs the school as a party: one that cannot see the SIP (and so cannot be invited to
+    its meeting) is no party to it, and the forms say the consent must cover it before they are filled."""
+    page = f"/cases/{school_left_out.uid}"
+    notice = _plain(_kallelse_action(text_of(client.get(page))))
+    assert NOT_COVERED in notice and "Registrera ytterligare samtycke" in notice
+    booking = f"{page}/meetings/new"
+    html = text_of(client.get(booking))
+    notice = html[: html.index('<form method="post"')]
+    assert NOT_COVERED in _plain(notice)
+    # The way to it, one click away: the further consent's page.
+    assert f'href="/cases/{school_left_out.uid}/consent/further"' in notice
+    form = forms_of(html)[booking]
+    sent = fill(form, date="2026-11-10", starts="10:00", ends="11:00", mode="on_site", location=PLACE)
+    refused = client.post(booking, data=sent)
+    assert refused.status_code == 409
+    db_session.expire_all()
+    assert db_session.get(SipCase, school_left_out.id).state == "preparing"
+    assert db_session.exec(select(Meeting).where(Meeting.case_id == school_left_out.id)).all() == []
+
+
+def test_a_further_consent_that_covers_the_school_lets_the_kallelse_go(
+    client, db_session, registry, parties, school_left_out
+):
+    with unit_of_work(db_session):
+        consent_services.record_further_consent(
+            db_session,
+            registry,
+            school_left_out,
+            parties.region_user,
+            {"given_by": "guardian", "form": "written", "organisation_ids": [parties.school.organisation_id]},
+            expected_version=school_left_out.version,
+            now=now_utc(),
+        )
+    page = f"/cases/{school_left_out.uid}"
+    assert NOT_COVERED not in text_of(client.get(page))
+    assert NOT_COVERED not in text_of(client.get(f"{page}/meetings/new"))
+
+
+def test_an_independent_school_taking_part_is_the_childs_school(
+    client, db_session, registry, parties, create_case, make_unit
+):
+    """A friskola (an organisation of kind "friskola", not the municipality's) is the child's school as much
+    as a municipal one: the kallelse asks for nothing more."""
+    friskola = make_unit("friskola", "Lärande Friskola AB")
+    case = _preparing(
+        db_session, registry, parties, create_case, client, units=[parties.municipality.id, friskola.id]
+    )
+    assert SCHOOL not in text_of(client.get(f"/cases/{case.uid}"))
+    assert SCHOOL not in text_of(client.get(f"/cases/{case.uid}/meetings/new"))

@@ -88,3 +88,51 @@ def test_the_version_page_lists_the_agencys_effort_among_the_measures_by_others(
     page = text_of(client.get(f"/cases/{agency_case.uid}/plan/versions/1"))
     # The main table shows it as a row; the list of measures by others as an item of its own.
     assert f"<li>{AGENCY}: {AGENCY_EFFORT}</li>" in page
+
+
+# An independent school (friskola) -------------------------------------------------------------------------
+
+FRISKOLA = "Lärande Friskola AB"
+FRISKOLA_EFFORT = "Anpassad studiegång och samtal med skolkurator"
+
+
+@pytest.fixture
+def friskola_case(db_session, registry, parties, create_case, make_unit):
+    """A SIP at its held meeting with an independent school taking part, placed in Växjö (an organisation of
+    kind "friskola": its huvudman is neither the region nor the municipality); its plan lists an effort of
+    the school's."""
+    school = make_unit("friskola", FRISKOLA)
+    case = walk(
+        db_session,
+        registry,
+        parties.region_user,
+        create_case(units=[parties.municipality.id, school.id]),
+        now_utc(),
+    )
+    data = complete_data(case, parties, now_utc())
+    data["efforts"] = [e for e in data["efforts"] if e["kind"] != "other"] + [
+        {
+            "kind": "effort",
+            "what": FRISKOLA_EFFORT,
+            "organisation_id": school.organisation_id,
+            "responsible": "Nils Åberg, kurator",
+            "status": "planned",
+        }
+    ]
+    save(db_session, case, parties.region_user, data, now_utc())
+    give_huvudansvar(db_session, case, parties.region_user, parties.region.organisation_id, now_utc())
+    return case
+
+
+def test_an_independent_schools_effort_is_a_measure_by_others(
+    client, db_session, registry, parties, friskola_case, frozen_clock, tmp_path
+):
+    """SoL 2 kap. 7 § item 3: a friskola is someone other than the municipality and the region, so its effort
+    is a measure by others (a municipal school's is the municipality's own)."""
+    establish(db_session, registry, parties, friskola_case)
+    version = find_version(db_session, friskola_case)
+    assert f"{FRISKOLA}: {FRISKOLA_EFFORT}" in others_section(version.pdf, tmp_path)
+    frozen_clock.advance(timedelta(minutes=1))
+    assert login(client, parties.region_user.username).status_code == 302
+    page = text_of(client.get(f"/cases/{friskola_case.uid}/plan/versions/1"))
+    assert f"<li>{FRISKOLA}: {FRISKOLA_EFFORT}</li>" in page

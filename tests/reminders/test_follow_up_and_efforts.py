@@ -3,6 +3,8 @@ past their end date, and the reminders a workflow file declares."""
 
 from __future__ import annotations
 
+import email
+import email.policy
 import re
 from datetime import date, datetime, time, timedelta
 
@@ -330,3 +332,69 @@ def test_reminders_reconcile_moves_what_an_older_release_wrote_to_the_morning(
     assert runner.invoke(reminders_group, ["reconcile"]).exit_code == 0
     again = reminders(engine, status="pending")
     assert [(r.id, r.due_at) for r in again if r.topic == "follow_up"] == [(r.id, r.due_at) for r in pending]
+
+
+def _plain_body(row) -> str:
+    message = email.message_from_string(row.message, policy=email.policy.default)
+    return " ".join(message.get_body(preferencelist=("plain",)).get_content().split())
+
+
+def test_an_overdue_effort_of_an_organisation_that_only_reads_the_plan_says_whom_to_tell(
+    app, engine, db_session, registry, parties, create_case
+):
+    """The school's kurator (here: Växjö kommun's staff) is reminded of her organisation's effort past its
+    end date, but only the initiating organisation and the one with huvudansvar (the region) write the plan:
+    the mail said "Update its status in the plan", which she cannot do. It names who writes the plan instead;
+    the region's own effort's mail still asks it to update the plan."""
+    case = established(db_session, registry, parties, create_case)
+    reader = add_effort(db_session, case, parties.municipality.organisation_id, date(2026, 11, 20))
+    writer = add_effort(db_session, case, parties.region.organisation_id, date(2026, 11, 20), what="Remiss")
+    tick(app, datetime.fromisoformat("2026-11-23T08:00:00+00:00"))
+    bodies = {
+        r.effort_id: [_plain_body(m) for m in reminder_mails(engine) if m.reminder_id == r.id]
+        for r in reminders(engine, kind="effort_overdue")
+    }
+    (to_reader,) = bodies[reader.id]
+    assert "Uppdatera dess status i planen" not in to_reader
+    assert "Region Kronoberg" in to_reader and "skriver planen" in to_reader
+    (to_writer,) = bodies[writer.id]
+    assert "Uppdatera dess status i planen" in to_writer
+
+
+def test_an_overdue_effort_whose_plan_contact_moved_to_another_organisation_reaches_the_unit(
+    app, engine, db_session, registry, parties, create_case, make_user, now
+):
+    """The plan names the region's kurator, by her address, as its contact; an administrator moved her to a
+    unit of another organisation (she left for another school), which released her as contact person on the
+    SIP. The reminder of the region's effort past its end date went to her address, telling her of an effort
+    "your organisation" is responsible for in a SIP she may no longer see, while her former colleagues
+    heard nothing: it reaches the staff of the region's unit on the SIP instead."""
+    case = established(db_session, registry, parties, create_case)
+    colleague = make_user(parties.region)
+    moved = parties.region_user
+    with unit_of_work(db_session):
+        plan = working_plan(db_session, case)
+        for contact in db_session.exec(select(PlanContact).where(PlanContact.plan_id == plan.id)).all():
+            db_session.delete(contact)
+        db_session.add(
+            PlanContact(
+                plan_id=plan.id,
+                organisation_id=parties.region.organisation_id,
+                name=moved.display_name,
+                email=moved.email.upper(),
+            )
+        )
+    admin = make_user(None, roles="admin")
+    support.move_user(db_session, registry, admin, moved, parties.municipality.id, now)
+    add_effort(db_session, case, parties.region.organisation_id, date(2026, 11, 20))
+
+    tick(app, datetime.fromisoformat("2026-11-23T08:00:00+00:00"))
+
+    (reminder,) = reminders(engine, kind="effort_overdue")
+    assert (reminder.status, reminder.recipient_address, reminder.recipient_unit_id) == (
+        "sent",
+        None,
+        parties.region.id,
+    )
+    mailed = [m.recipient for m in reminder_mails(engine) if m.reminder_id == reminder.id]
+    assert colleague.email in mailed and moved.email not in mailed

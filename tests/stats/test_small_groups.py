@@ -132,6 +132,7 @@ def test_a_municipality_whose_every_sip_person_is_in_one_small_row_shows_no_fact
             "Region",
             "Kommun",
             "Skola",
+            "Fristående skola",
             "Annan myndighet",
             "Totalt",
         ), row
@@ -232,6 +233,7 @@ def test_a_year_of_few_persons_shows_no_organisation_type_as_absent_from_their_s
             "Region",
             "Kommun",
             "Skola",
+            "Fristående skola",
             "Annan myndighet",
         }, rows
         for row in rows:

@@ -166,7 +166,10 @@ GUARD_HELD = {
     ),
     # Two organisations taking part can see the SIP: the initiator, and those the consent in force covers.
     "two_organisations": lambda s, c, log, now: len(_seeing(s, c, now)) >= 2,
-    "school_participates": lambda s, c, log, now: any(o.kind == "school" for o in _organisations(s, c)),
+    # A school takes part and can see the SIP (the consent in force covers it).
+    "school_participates": lambda s, c, log, now: any(
+        o.kind in ("school", "friskola") and o.id in _seeing(s, c, now) for o in _organisations(s, c)
+    ),
     "child_view_recorded": lambda s, c, log, now: bool((s.get(SipCase, c).child_view or "").strip()),
     # A meeting's outcome is what was recorded: a decision in the log, or a reason for no change.
     "meeting_outcome_recorded": lambda s, c, log, now: bool(

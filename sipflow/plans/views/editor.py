@@ -68,9 +68,9 @@ def may_edit(session, case, actor, participants=None) -> bool:
 
 def _writes_plan(session, case, actor, participants=None) -> bool:
     """The actor's organisation holds a party role of the plan step, whatever the case's state."""
-    parties = editor.plan_parties(_workflow(case)) or frozenset()
     organisation_id = case_services.actor_organisation_id(session, actor)
-    return bool(case_services.party_roles(session, case, organisation_id, participants) & parties)
+    roles = case_services.party_roles(session, case, organisation_id, participants)
+    return editor.writes_plan(_workflow(case), roles)
 
 
 def _who_writes(workflow) -> str:
