@@ -444,8 +444,8 @@ def rerecord(uid: str, meeting_id: int):
         )
     if not recorded:
         message = _l(
-            "The attendance is saved. No health-care unit took part in the meeting, so the region records no "
-            "KVÅ code for it."
+            "The attendance is saved. No health-care unit took part in the meeting, so no KVÅ code is "
+            "recorded for it."
         )
     elif after:
         message = _l("The meeting's codes are recorded again.")
