@@ -47,7 +47,14 @@ from sipflow.people.services import ORGANISATION_COUNTY, check_particulars, orga
 from sipflow.security import access, audit
 from sipflow.translated import lazy_gettext as _l
 from sipflow.workflow.context import TransitionContext
-from sipflow.workflow.definition import CREATE_EVENT, HUVUDANSVARIG, INITIATOR, TransitionDef, Workflow
+from sipflow.workflow.definition import (
+    CREATE_EVENT,
+    HUVUDANSVARIG,
+    INITIATOR,
+    PARTICIPANT,
+    TransitionDef,
+    Workflow,
+)
 from sipflow.workflow.engine import WorkflowRegistry, case_flow
 from sipflow.workflow.registry import (
     ATTRIBUTES_ONLY_INPUTS,
@@ -744,6 +751,8 @@ def _add_start_rows(
             Participant(
                 case_id=case.id,
                 kind="organisation",
+                # Another unit of the initiator's own organisation is initiator too (no huvudansvar yet).
+                role=role_of_unit(case, (), unit_organisation),
                 organisation_id=unit_organisation,
                 unit_id=unit_id,
                 added_at=now,
@@ -903,6 +912,19 @@ def _taking_part(active: list[Participant], unit_id: int) -> Participant | None:
     return next(p for p in active if p.unit_id == unit_id)
 
 
+def role_of_unit(case: SipCase, active: Iterable, organisation_id: int | None) -> str:
+    """The role a unit's row carries: the one rule of the start, a unit joining and a hand-over.
+
+    Both roles that lead a SIP are the organisation's, so each of its units carries them: huvudansvar while
+    the organisation holds it (holds_huvudansvar over active, the case's active participants), else the
+    initiator role for every unit of the organisation that started the SIP (its boendestöd as much as its
+    socialtjänst, before and after it hands huvudansvar on); any other unit takes part.
+    """
+    if holds_huvudansvar(active, organisation_id):
+        return HUVUDANSVARIG
+    return INITIATOR if organisation_id == case.initiating_organisation_id else PARTICIPANT
+
+
 def holds_huvudansvar(active: Iterable, organisation_id: int | None) -> bool:
     """The organisation holds huvudansvar on the SIP: one of its units taking part carries the role.
 
@@ -956,16 +978,16 @@ def _add_unit(session: Session, case: SipCase, unit_id: int, *, now: datetime) -
     existing = _taking_part(active, unit_id)
     if existing is not None:
         return existing
+    # Huvudansvar and the initiator role are the organisation's: a unit joining (or coming back to) the one
+    # holding either carries it too.
     participant = Participant(
         case_id=case.id,
         kind="organisation",
+        role=role_of_unit(case, active, organisation_id),
         organisation_id=organisation_id,
         unit_id=unit_id,
         added_at=now,
     )
-    # Huvudansvar is the organisation's: a unit joining (or coming back to) the one holding it carries it too.
-    if holds_huvudansvar(active, organisation_id):
-        participant.role = HUVUDANSVARIG
     session.add(participant)
     return participant
 

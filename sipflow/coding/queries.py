@@ -19,6 +19,7 @@ from sipflow.coding.models import CodeAssignment, CodeDefinition, CodeRecord
 from sipflow.coding.rules import DISTANCE_KIND, SIP_KIND, Catalogue, UnitFacts
 from sipflow.db import column_rows
 from sipflow.meetings.models import HELD, Attendance, Meeting
+from sipflow.people.labels import unit_label
 from sipflow.people.models import Organisation, Person, Unit
 
 # Pages of the administration lists.
@@ -69,10 +70,12 @@ _CASE_RECORDS = (
         Meeting.starts_at.label("held_starts_at"),
         *CodeRecord.__table__.c,
         Unit.name.label("unit_name"),
+        Organisation.name.label("organisation_name"),
     )
     .select_from(Meeting)
     .outerjoin(CodeRecord, CodeRecord.meeting_id == Meeting.id)
     .outerjoin(Unit, Unit.id == CodeRecord.unit_id)
+    .outerjoin(Organisation, Organisation.id == Unit.organisation_id)
     .where(Meeting.case_id == bindparam("case_id", type_=Integer), Meeting.status == HELD)
     .order_by(Meeting.held_at, Meeting.id, CodeRecord.id)
 )
@@ -221,6 +224,7 @@ class CareAttendance:
 
     participant_id: int
     unit_id: int
+    # Named with its organisation (labels.unit_label): unit names repeat across organisations.
     unit_name: str
     mode: str | None
 
@@ -234,8 +238,9 @@ _MEETING_ATTENDANCE = select(Attendance.participant_id, Attendance.mode).where(
 # (an outcome may leave a unit's attendance unrecorded: its codes still follow from how it took part).
 _HELD_AT = bindparam("held_at", type_=Participant.added_at.type)
 _CARE_PARTICIPANTS = (
-    select(Participant.id, Participant.unit_id, Unit.name)
+    select(Participant.id, Participant.unit_id, Unit.name, Organisation.name)
     .join(Unit, Unit.id == Participant.unit_id)
+    .join(Organisation, Organisation.id == Unit.organisation_id)
     .where(
         Participant.case_id == bindparam("case_id", type_=Integer),
         Participant.kind == "organisation",
@@ -246,7 +251,7 @@ _CARE_PARTICIPANTS = (
             & or_(Participant.removed_at.is_(None), Participant.removed_at > _HELD_AT),
         ),
     )
-    .order_by(Unit.name, Participant.id)
+    .order_by(Organisation.name, Unit.name, Participant.id)
 )
 
 
@@ -260,7 +265,10 @@ def meeting_care_attendance(session: Session, meeting: Meeting) -> list[CareAtte
         "held_at": meeting.held_at or meeting.starts_at,
     }
     rows = column_rows(session, _CARE_PARTICIPANTS, params)
-    return [CareAttendance(pid, unit_id, name, modes.get(pid)) for pid, unit_id, name in rows]
+    return [
+        CareAttendance(pid, unit_id, unit_label(organisation, name), modes.get(pid))
+        for pid, unit_id, name, organisation in rows
+    ]
 
 
 def codes_page(session: Session, after: str | None = None) -> list[CodeDefinition]:

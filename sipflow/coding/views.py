@@ -21,7 +21,7 @@ from sipflow.coding.rules import CODE_PATTERN, UnitFacts, normalise_code
 from sipflow.db import get_session, unit_of_work
 from sipflow.errors import Conflict, NotAllowed, UserError
 from sipflow.meetings.models import HELD, Meeting
-from sipflow.people.labels import ORGANISATION_KIND_SHORT
+from sipflow.people.labels import ORGANISATION_KIND_SHORT, unit_label
 from sipflow.routing import row_id
 from sipflow.security import audit, login_manager
 from sipflow.translated import lazy_gettext as _l
@@ -267,7 +267,8 @@ def _meeting_groups(rows) -> list[dict]:
             group["rows"].append(
                 {
                     "record": row,
-                    "unit": row.unit_name,
+                    # Named with its organisation: unit names repeat across organisations.
+                    "unit": unit_label(row.organisation_name or "?", row.unit_name),
                     "reversed": row.id in reversed_ids,
                     "reason": reason_label(row.reason),
                 }
@@ -299,7 +300,10 @@ def _case_page_part(detail, actor, *, allowed: list) -> dict:
             and organisation is not None
             and unit.is_health_care
         ):
-            health[unit.id] = (UnitFacts(unit.id, organisation.id, organisation.kind, True), unit.name)
+            health[unit.id] = (
+                UnitFacts(unit.id, organisation.id, organisation.kind, True),
+                unit_label(organisation.name, unit.name),
+            )
     without = []
     if health:
         catalogue = queries.load_catalogue(session, list(health))
@@ -440,8 +444,8 @@ def rerecord(uid: str, meeting_id: int):
         )
     if not recorded:
         message = _l(
-            "The attendance is saved. No health-care unit took part in the meeting, so the region records no "
-            "KVÅ code for it."
+            "The attendance is saved. No health-care unit took part in the meeting, so no KVÅ code is "
+            "recorded for it."
         )
     elif after:
         message = _l("The meeting's codes are recorded again.")

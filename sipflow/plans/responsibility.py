@@ -20,13 +20,13 @@ from sqlmodel import Session, select
 
 from sipflow.cases import fields
 from sipflow.cases.models import Participant, SipCase
-from sipflow.cases.services import actor_organisation_id, party_roles, touch_case
+from sipflow.cases.services import actor_organisation_id, party_roles, role_of_unit, touch_case
 from sipflow.errors import InvalidInput, NotAllowed
 from sipflow.people.models import Organisation, User
 from sipflow.plans.models import HuvudansvarTransfer, Plan
 from sipflow.security import access
 from sipflow.translated import lazy_gettext as _l
-from sipflow.workflow.definition import HUVUDANSVARIG, INITIATOR, PARTICIPANT
+from sipflow.workflow.definition import HUVUDANSVARIG, INITIATOR
 
 # The kinds of organisation (people.models.ORGANISATION_KINDS) that are a huvudman of a SIP, the only ones
 # that may have overall responsibility: the region (health care) and the municipality (social services,
@@ -115,9 +115,7 @@ def _give(
         if participant.organisation_id == organisation_id:
             participant.role = HUVUDANSVARIG
         elif participant.role == HUVUDANSVARIG:
-            participant.role = (
-                INITIATOR if participant.organisation_id == case.initiating_organisation_id else PARTICIPANT
-            )
+            participant.role = role_of_unit(case, (), participant.organisation_id)
         session.add(participant)
     transfer = HuvudansvarTransfer(
         case_id=case.id,

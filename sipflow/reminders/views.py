@@ -95,12 +95,24 @@ def unit_address_units(rows, unit_names: dict[int, tuple[str | None, str | None]
     """{reminder id: its unit named with its organisation} for the rows of a workflow file's reminder to a
     unit that names no contact person (services.for_unit_address); unit_names: {unit id: (name,
     organisation's name)}."""
-    labels = {}
-    for r in rows:
-        if services.for_unit_address(r) and r.recipient_unit_id in unit_names:
-            unit, organisation = unit_names[r.recipient_unit_id]
-            labels[r.id] = unit_label(organisation or "?", unit)
-    return labels
+    labelled = staff_unit_labels(unit_names)
+    return {
+        r.id: labelled[r.recipient_unit_id]
+        for r in rows
+        if services.for_unit_address(r) and r.recipient_unit_id in labelled
+    }
+
+
+def staff_unit_labels(unit_names: dict[int, tuple[str | None, str | None]]) -> dict[int, str]:
+    """{unit id: the unit named with its organisation}, the one way a reminder names a unit it goes to (its
+    staff, "The staff of ...", or its address on the SIP): unit names repeat across organisations (two
+    municipalities' "Socialtjänsten (IFO)" on one SIP after a move); unit_names: {unit id: (name,
+    organisation's name)}."""
+    return {
+        unit_id: unit_label(organisation or "?", unit)
+        for unit_id, (unit, organisation) in unit_names.items()
+        if unit_id is not None
+    }
 
 
 def no_contact_units(rows, unit_names: dict[int, tuple[str | None, str | None]]) -> dict[int, str]:
@@ -194,7 +206,7 @@ def admin_list():
         rows=rows,
         status=status,
         names=names,
-        unit_names={unit_id: name for unit_id, (name, _organisation) in units.items()},
+        unit_names=staff_unit_labels(units),
         no_contact=no_contact,
         unreachable=unreachable,
         unit_address=at_unit_address(rows, units),
@@ -260,6 +272,7 @@ def _case_page_part(detail, _actor, *, allowed: list) -> dict:
             if r.status == models.PENDING and not r.reachable and r.id not in no_contact
         },
         "reminder_unit_address": at_unit_address(rows, units),
+        "reminder_unit_names": staff_unit_labels(units),
         "reminders": rows,
         "reminder_topics": {r.id: topic_label(detail.workflow, r, locale) for r in rows if r.topic},
         "reminder_invitees": {r.id: invitee_label(services.invitee_of(r)) for r in rows if r.invitation_id},

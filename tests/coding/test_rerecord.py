@@ -500,7 +500,7 @@ def test_recording_a_meeting_without_codes_in_english(
     refused = client.post(action, data=fill(pairs))
     assert refused.status_code == 400 and "Choose how the unit took part." in text_of(refused)
     saved = client.post(action, data=fill(pairs, **{region: "absent"}), follow_redirects=True)
-    assert "No health-care unit took part in the meeting, so the region records no KVÅ code" in text_of(saved)
+    assert "No health-care unit took part in the meeting, so no KVÅ code is recorded for it" in text_of(saved)
     assert records(db_session, case) == []
 
 
@@ -546,11 +546,12 @@ def test_a_stale_record_form_keeps_the_choices_it_sent(
     assert response.status_code == 409
     assert 'id="f-form-error" role="alert">Mötets koder gäller' in html
     assert "Dina val (registrerades inte)" in html
-    assert f"<li>{parties.region.name}: Telefon</li>" in html
+    assert f"<li>Region Kronoberg, {parties.region.name}: Telefon</li>" in html
     assert page in forms_of(html)  # the codes in force can be reversed from here
     assert [r.code for r in _standing(db_session, meeting)] == ["XU045"]  # the first tab's: on site
     english = text_of(client.post(action + "?lang=en", data=fill(pairs, **{region: "video"})))
-    assert "Your choices (not recorded)" in english and f"<li>{parties.region.name}: Video</li>" in english
+    assert "Your choices (not recorded)" in english
+    assert f"<li>Region Kronoberg, {parties.region.name}: Video</li>" in english
 
 
 def test_the_only_health_care_unit_absent_is_saved_without_codes(

@@ -293,7 +293,9 @@ def test_the_case_page_names_what_each_reminder_is_about_and_who_hears_of_it(
     section = page[page.index('id="h-reminders"') :]
     section = section[: section.index("</section>")]
     assert f"Mottagare: {parties.region_user.display_name}." in section
-    assert f"Mottagare: Personalen på {unit.name}." in section
+    # The unit with its organisation: unit names repeat across organisations.
+    organisation = "Region Kronoberg"
+    assert f"Mottagare: Personalen på {organisation}, {unit.name}." in section
     items = [item.split() for item in section.split("<li>")[1:]]
     assert items and all("(Uppföljning)," in words for words in items)
     assert all("07:00." in words for words in items)
@@ -302,7 +304,8 @@ def test_the_case_page_names_what_each_reminder_is_about_and_who_hears_of_it(
     english = client.get(f"/cases/{case.uid}?lang=en").get_data(as_text=True)
     english = english[english.index('id="h-reminders"') :]
     english = " ".join(english[: english.index("</section>")].split())
-    assert f"Recipient: The staff of {unit.name}." in english and "to The staff" not in english
+    assert f"Recipient: The staff of {organisation}, {unit.name}." in english
+    assert "to The staff" not in english
     assert re.search(r'Status: <span class="tag[^"]*">Upcoming</span>', english)
 
 
