@@ -158,6 +158,12 @@ def load_config(environ: dict[str, str] | None = None, overrides: dict | None = 
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "WTF_CSRF_TIME_LIMIT": None,
+        # Flask-WTF refuses a POST over HTTPS whose Referer is not this host, but every response says
+        # `Referrer-Policy: no-referrer` (an answer link's or set-password link's token never leaves in a
+        # Referer), so browsers send none: behind the TLS proxy (X-Forwarded-Proto: https, which gunicorn
+        # trusts from 127.0.0.1) every form, the login first, was refused. The session-bound CSRF token,
+        # SameSite=Lax and the __Host- session cookie stay the protection.
+        "WTF_CSRF_SSL_STRICT": False,
         # The largest request body a page takes: a directory import file (2 MB) or a KVÅ catalogue (1 MB),
         # with the form around it; more answers 413 before anything reads it. Werkzeug reads a urlencoded
         # body whole into memory and spools a multipart file to disk as soon as the form is read (the CSRF

@@ -120,6 +120,23 @@ def test_an_administrator_lands_in_the_administration(client, make_user):
     assert response.status_code == 302 and response.headers["Location"] == "/admin/"
 
 
+def test_a_login_over_https_without_a_referer_gets_in(app, user):
+    # Behind the TLS proxy (gunicorn takes X-Forwarded-Proto: https from 127.0.0.1) the request is HTTPS,
+    # and the browser sends no Referer (the app's Referrer-Policy: no-referrer): Flask-WTF's strict
+    # referrer check answered every form, the login first, "Formuläret har gått ut" (400).
+    client = FreshContextClient(app, app.response_class, use_cookies=True)
+    https = "https://localhost/"
+    page = client.get("/login", base_url=https)
+    assert page.headers["Referrer-Policy"] == "no-referrer"
+    response = client.post(
+        "/login",
+        base_url=https,
+        data={"csrf_token": csrf_token(text_of(page)), "username": user.username, "password": TEST_PASSWORD},
+    )
+    assert response.status_code == 302
+    assert client.get("/", base_url=https).status_code == 200
+
+
 # --- Throttling -------------------------------------------------------------------------------------------
 
 
