@@ -50,6 +50,18 @@ def _env_int(env, name: str, default: int) -> int:
     return _int(name, env.get(name, str(default)))
 
 
+def _env_count(env, name: str, default: int) -> int:
+    """A whole number of 0 or more (a count that may be none)."""
+    value = env.get(name, str(default))
+    try:
+        number = int(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {value!r}") from None
+    if number < 0:
+        raise ConfigError(f"{name} must be 0 or more, got {number}")
+    return number
+
+
 def _retention_overrides(env) -> dict[str, int]:
     overrides: dict[str, int] = {}
     for name in sorted(env):
@@ -129,6 +141,11 @@ def load_config(environ: dict[str, str] | None = None, overrides: dict | None = 
         # with several gunicorn workers or web nodes, point it at a shared store (redis://host:6379/0).
         "RATELIMIT_STORAGE_URI": env.get("SIPFLOW_RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_STRATEGY": "moving-window",
+        # How many proxies in front of sipflow each add the address they were reached from to
+        # X-Forwarded-For (and say the scheme in X-Forwarded-Proto): the TLS proxy is one. 0 (none): the
+        # client address is the connection's, which behind a proxy is the proxy's for every user, so the
+        # login limits per address and the public pages' limits counted the whole county as one client.
+        "TRUSTED_PROXIES": _env_count(env, "SIPFLOW_TRUSTED_PROXIES", 0),
         "RATELIMIT_HEADERS_ENABLED": False,
         # Login throttling, counted in the database (sipflow/security/throttle.py) so every worker and node
         # shares it. Failed attempts allowed per username from one address, and per client address
@@ -198,6 +215,7 @@ def validate_config(cfg: dict) -> dict:
         cfg["PNR_HASH_KEY"] = "dev-pnr-" + cfg["SECRET_KEY"]
     _validate_limits(cfg)
     _validate_whole_numbers(cfg)
+    _validate_proxies(cfg)
     _validate_threshold(cfg)
     _validate_retention(cfg)
     _validate_mail(cfg)
@@ -245,6 +263,12 @@ def _validate_whole_numbers(cfg: dict) -> None:
     ):
         if not isinstance(cfg[key], int) or isinstance(cfg[key], bool) or cfg[key] <= 0:
             raise ConfigError(f"SIPFLOW_{key} must be a positive whole number, got {cfg[key]!r}")
+
+
+def _validate_proxies(cfg: dict) -> None:
+    proxies = cfg["TRUSTED_PROXIES"]
+    if not isinstance(proxies, int) or isinstance(proxies, bool) or proxies < 0:
+        raise ConfigError(f"SIPFLOW_TRUSTED_PROXIES must be a whole number of 0 or more, got {proxies!r}")
 
 
 def _validate_threshold(cfg: dict) -> None:

@@ -249,19 +249,20 @@ def clock(monkeypatch):
     return frozen
 
 
-def worker(app):
+def worker(app, **settings):
     """Another app instance on the same database, as a second gunicorn worker or node would be."""
     keys = ("ENV_NAME", "TESTING", "DATABASE_URL", "SECRET_KEY", "OUTBOX_DIR")
-    return create_app({key: app.config[key] for key in keys})
+    return create_app({**{key: app.config[key] for key in keys}, **settings})
 
 
 @pytest.fixture
 def workers(app):
-    """A factory of app instances on the test database; their engines are closed afterwards."""
+    """A factory of app instances on the test database (with settings of their own); their engines are
+    closed afterwards."""
     made = []
 
-    def make():
-        made.append(worker(app))
+    def make(**settings):
+        made.append(worker(app, **settings))
         return made[-1]
 
     yield make
@@ -564,3 +565,21 @@ def test_guesses_sent_at_once_to_three_workers_get_only_five_password_checks(app
         statuses = list(pool.map(guess, range(12)))
     assert set(statuses) <= {200, 429}
     assert statuses.count(200) <= 5
+
+
+def test_behind_a_trusted_proxy_each_client_is_counted_at_its_own_address(workers):
+    # Behind the TLS proxy every request came from the proxy's address: one guesser used up the limit per
+    # address of the whole county. With SIPFLOW_TRUSTED_PROXIES=1 the client's is read from X-Forwarded-For.
+    proxied = workers(TRUSTED_PROXIES=1, LOGIN_LIMIT_PER_ADDRESS="3 per minute")
+
+    def through_the_proxy(address: str) -> FreshContextClient:
+        client = client_from(proxied, "10.0.0.2")
+        client.environ_base["HTTP_X_FORWARDED_FOR"] = address
+        return client
+
+    attacker = through_the_proxy("198.51.100.7")
+    for n in range(3):
+        assert fail(attacker, f"guess{n}").status_code == 200
+    assert fail(attacker, "guess-next").status_code == 429
+    # A colleague behind the same proxy is not refused for the guesser's failures.
+    assert fail(through_the_proxy("198.51.100.8"), "guess0").status_code == 200
