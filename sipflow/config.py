@@ -208,7 +208,11 @@ def validate_config(cfg: dict) -> dict:
     except ArgumentError:
         raise ConfigError(f"SIPFLOW_DATABASE_URL is not a database URL: {cfg['DATABASE_URL']!r}") from None
     if url.get_backend_name() not in ("sqlite", "postgresql"):
-        raise ConfigError("SIPFLOW_DATABASE_URL must point to SQLite or PostgreSQL")
+        # Named by its scheme alone: the rest of the URL may hold the password.
+        raise ConfigError(
+            "SIPFLOW_DATABASE_URL must point to SQLite or PostgreSQL, written sqlite:///PATH or "
+            f"postgresql+psycopg://USER:PASSWORD@HOST/DATABASE; it begins {url.drivername}://"
+        )
     if not cfg["PNR_HASH_KEY"]:
         if production:
             raise ConfigError("SIPFLOW_PNR_HASH_KEY must be set in production")
