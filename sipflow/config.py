@@ -141,12 +141,12 @@ def load_config(environ: dict[str, str] | None = None, overrides: dict | None = 
         # with several gunicorn workers or web nodes, point it at a shared store (redis://host:6379/0).
         "RATELIMIT_STORAGE_URI": env.get("SIPFLOW_RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_STRATEGY": "moving-window",
+        "RATELIMIT_HEADERS_ENABLED": False,
         # How many proxies in front of sipflow each add the address they were reached from to
         # X-Forwarded-For (and say the scheme in X-Forwarded-Proto): the TLS proxy is one. 0 (none): the
         # client address is the connection's, which behind a proxy is the proxy's for every user, so the
         # login limits per address and the public pages' limits counted the whole county as one client.
         "TRUSTED_PROXIES": _env_count(env, "SIPFLOW_TRUSTED_PROXIES", 0),
-        "RATELIMIT_HEADERS_ENABLED": False,
         # Login throttling, counted in the database (sipflow/security/throttle.py) so every worker and node
         # shares it. Failed attempts allowed per username from one address, and per client address
         # (offices share one address).
