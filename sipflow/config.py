@@ -50,6 +50,18 @@ def _env_int(env, name: str, default: int) -> int:
     return _int(name, env.get(name, str(default)))
 
 
+def _env_count(env, name: str, default: int) -> int:
+    """A whole number of 0 or more (a count that may be none)."""
+    value = env.get(name, str(default))
+    try:
+        number = int(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {value!r}") from None
+    if number < 0:
+        raise ConfigError(f"{name} must be 0 or more, got {number}")
+    return number
+
+
 def _retention_overrides(env) -> dict[str, int]:
     overrides: dict[str, int] = {}
     for name in sorted(env):
@@ -130,6 +142,11 @@ def load_config(environ: dict[str, str] | None = None, overrides: dict | None = 
         "RATELIMIT_STORAGE_URI": env.get("SIPFLOW_RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_STRATEGY": "moving-window",
         "RATELIMIT_HEADERS_ENABLED": False,
+        # How many proxies in front of sipflow each add the address they were reached from to
+        # X-Forwarded-For (and say the scheme in X-Forwarded-Proto): the TLS proxy is one. 0 (none): the
+        # client address is the connection's, which behind a proxy is the proxy's for every user, so the
+        # login limits per address and the public pages' limits counted the whole county as one client.
+        "TRUSTED_PROXIES": _env_count(env, "SIPFLOW_TRUSTED_PROXIES", 0),
         # Login throttling, counted in the database (sipflow/security/throttle.py) so every worker and node
         # shares it. Failed attempts allowed per username from one address, and per client address
         # (offices share one address).
@@ -158,6 +175,12 @@ def load_config(environ: dict[str, str] | None = None, overrides: dict | None = 
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "WTF_CSRF_TIME_LIMIT": None,
+        # Flask-WTF refuses a POST over HTTPS whose Referer is not this host, but every response says
+        # `Referrer-Policy: no-referrer` (an answer link's or set-password link's token never leaves in a
+        # Referer), so browsers send none: behind the TLS proxy (X-Forwarded-Proto: https, which gunicorn
+        # trusts from 127.0.0.1) every form, the login first, was refused. The session-bound CSRF token,
+        # SameSite=Lax and the __Host- session cookie stay the protection.
+        "WTF_CSRF_SSL_STRICT": False,
         # The largest request body a page takes: a directory import file (2 MB) or a KVÅ catalogue (1 MB),
         # with the form around it; more answers 413 before anything reads it. Werkzeug reads a urlencoded
         # body whole into memory and spools a multipart file to disk as soon as the form is read (the CSRF
@@ -185,13 +208,18 @@ def validate_config(cfg: dict) -> dict:
     except ArgumentError:
         raise ConfigError(f"SIPFLOW_DATABASE_URL is not a database URL: {cfg['DATABASE_URL']!r}") from None
     if url.get_backend_name() not in ("sqlite", "postgresql"):
-        raise ConfigError("SIPFLOW_DATABASE_URL must point to SQLite or PostgreSQL")
+        # Named by its scheme alone: the rest of the URL may hold the password.
+        raise ConfigError(
+            "SIPFLOW_DATABASE_URL must point to SQLite or PostgreSQL, written sqlite:///PATH or "
+            f"postgresql+psycopg://USER:PASSWORD@HOST/DATABASE; it begins {url.drivername}://"
+        )
     if not cfg["PNR_HASH_KEY"]:
         if production:
             raise ConfigError("SIPFLOW_PNR_HASH_KEY must be set in production")
         cfg["PNR_HASH_KEY"] = "dev-pnr-" + cfg["SECRET_KEY"]
     _validate_limits(cfg)
     _validate_whole_numbers(cfg)
+    _validate_proxies(cfg)
     _validate_threshold(cfg)
     _validate_retention(cfg)
     _validate_mail(cfg)
@@ -239,6 +267,12 @@ def _validate_whole_numbers(cfg: dict) -> None:
     ):
         if not isinstance(cfg[key], int) or isinstance(cfg[key], bool) or cfg[key] <= 0:
             raise ConfigError(f"SIPFLOW_{key} must be a positive whole number, got {cfg[key]!r}")
+
+
+def _validate_proxies(cfg: dict) -> None:
+    proxies = cfg["TRUSTED_PROXIES"]
+    if not isinstance(proxies, int) or isinstance(proxies, bool) or proxies < 0:
+        raise ConfigError(f"SIPFLOW_TRUSTED_PROXIES must be a whole number of 0 or more, got {proxies!r}")
 
 
 def _validate_threshold(cfg: dict) -> None:

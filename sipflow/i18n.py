@@ -228,8 +228,43 @@ def swedish_terms(text) -> Markup:
 FORM_MESSAGES = _FormMessages()
 
 
+def uncompiled_catalogues(directory: Path = TRANSLATIONS_DIR) -> tuple[list[Path], list[Path]]:
+    """The messages.po files without their compiled messages.mo, and those whose .mo is older."""
+    missing, older = [], []
+    for po in sorted(directory.glob("*/LC_MESSAGES/messages.po")):
+        mo = po.with_suffix(".mo")
+        if not mo.exists():
+            missing.append(po)
+        elif mo.stat().st_mtime < po.stat().st_mtime:
+            older.append(po)
+    return missing, older
+
+
+def check_catalogues(logger, directory: Path | None = None) -> None:
+    """Refuse to start without the compiled catalogues: Flask-Babel would show every page in the English
+    of the source, the Swedish first interface nowhere, and say nothing. One older than its .po (a new
+    release over an old compilation) is logged: its new texts show in English until compiled."""
+    from sipflow.config import ConfigError
+
+    directory = TRANSLATIONS_DIR if directory is None else directory
+    missing, older = uncompiled_catalogues(directory)
+    if missing:
+        raise ConfigError(
+            "the translations are not compiled (no messages.mo beside "
+            + ", ".join(str(po.relative_to(directory)) for po in missing)
+            + f"): run `pybabel compile -d {directory}` (make translations) before the start"
+        )
+    for po in older:
+        logger.warning(
+            "translations: %s is newer than its messages.mo: run `pybabel compile -d %s`",
+            po.relative_to(directory),
+            directory,
+        )
+
+
 def init_babel(app: Flask) -> None:
-    """Attach Flask-Babel with the project's translations folder."""
+    """Attach Flask-Babel with the project's translations folder (its catalogues compiled)."""
+    check_catalogues(app.logger)
     # Every FlaskForm's Meta.get_translations answers with this module global of flask_wtf.form.
     flask_wtf.form.translations = FORM_MESSAGES
     babel = Babel(
@@ -310,10 +345,9 @@ def compile_catalogues(directory: Path = TRANSLATIONS_DIR) -> list[Path]:
     from babel.messages.pofile import read_po
 
     written = []
-    for po in sorted(directory.glob("*/LC_MESSAGES/messages.po")):
+    missing, older = uncompiled_catalogues(directory)
+    for po in sorted(missing + older):
         mo = po.with_suffix(".mo")
-        if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
-            continue
         with po.open("rb") as handle:
             catalog = read_po(handle)
         with mo.open("wb") as handle:

@@ -126,3 +126,21 @@ def test_production_takes_https_or_this_machine_over_http(url):
 def test_development_takes_a_public_url_over_http():
     url = "http://sip.example.se"
     assert load_config(environ={"SIPFLOW_PUBLIC_URL": url})["PUBLIC_URL"] == url
+
+
+def test_trusted_proxies_default_to_none_and_must_be_a_count():
+    assert load_config(environ={})["TRUSTED_PROXIES"] == 0
+    assert load_config(environ={"SIPFLOW_TRUSTED_PROXIES": "1"})["TRUSTED_PROXIES"] == 1
+    for wrong in ("-1", "yes", "1.5"):
+        with pytest.raises(ConfigError, match="SIPFLOW_TRUSTED_PROXIES"):
+            load_config(environ={"SIPFLOW_TRUSTED_PROXIES": wrong})
+
+
+def test_a_postgres_url_in_the_short_form_is_refused_saying_how_to_write_it():
+    # postgres://, as many hosting guides write it, was refused with "must point to SQLite or PostgreSQL",
+    # which it does: the administrator saw nothing to change.
+    with pytest.raises(ConfigError) as refused:
+        load_config(environ={"SIPFLOW_DATABASE_URL": "postgres://sip:hemligt@db.example/sipflow"})
+    message = str(refused.value)
+    assert "postgresql+psycopg://USER:PASSWORD@HOST/DATABASE" in message
+    assert "it begins postgres://" in message and "hemligt" not in message

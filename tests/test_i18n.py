@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import re
 import shutil
 from pathlib import Path
@@ -112,6 +114,37 @@ def test_pybabel_compile_succeeds(tmp_path):
     assert not status
     for locale in LOCALES:
         assert (tmp_path / "translations" / locale / "LC_MESSAGES" / "messages.mo").stat().st_size > 0
+
+
+def test_a_start_without_compiled_translations_is_refused_saying_how_to_compile(tmp_path, monkeypatch):
+    # A checkout installed for production without `make run` has no messages.mo: every page came in the
+    # English of the source (the login page said "Log in"), the Swedish first interface nowhere, silently.
+    from sipflow import create_app, i18n
+    from sipflow.config import ConfigError
+
+    folder = tmp_path / "translations"
+    shutil.copytree(TRANSLATIONS_DIR, folder, ignore=shutil.ignore_patterns("*.mo"))
+    monkeypatch.setattr(i18n, "TRANSLATIONS_DIR", folder)
+    with pytest.raises(ConfigError) as refused:
+        create_app({"ENV_NAME": "testing", "DATABASE_URL": f"sqlite:///{tmp_path / 'none.sqlite3'}"})
+    message = str(refused.value)
+    assert message.startswith("the translations are not compiled (no messages.mo beside ")
+    assert "sv/LC_MESSAGES/messages.po" in message and f"run `pybabel compile -d {folder}`" in message
+
+
+def test_a_catalogue_older_than_its_po_is_logged(tmp_path, caplog):
+    from sipflow import i18n
+
+    folder = tmp_path / "translations"
+    shutil.copytree(TRANSLATIONS_DIR, folder)
+    i18n.compile_catalogues(folder)
+    i18n.check_catalogues(logging.getLogger("sipflow"), folder)
+    assert "translations:" not in caplog.text
+    po = folder / "sv" / "LC_MESSAGES" / "messages.po"
+    mo = po.with_suffix(".mo")
+    os.utime(mo, (po.stat().st_mtime - 60, po.stat().st_mtime - 60))
+    i18n.check_catalogues(logging.getLogger("sipflow"), folder)
+    assert "translations: sv/LC_MESSAGES/messages.po is newer than its messages.mo" in caplog.text
 
 
 class FreshContextClient(FlaskClient):

@@ -20,6 +20,15 @@ from sipflow.security.passwords import hash_password
 user_group = click.Group("user", help="Users (the first administrator, scripted installs).")
 
 ROLE_CHOICES = ("administrator", "admin", "staff", "coordinator")
+# A refusal names what was typed wrong as the command's option, not as the user form's field.
+OPTION_OF_FIELD = {
+    "username": "USERNAME",
+    "display_name": "--name",
+    "email": "--email",
+    "roles": "--role",
+    "unit_id": "--unit",
+    "scope": "--scope",
+}
 
 
 @user_group.command("create")
@@ -74,7 +83,7 @@ def create(display_name, email, roles, unit_key, scope, password_stdin, username
                 password_hash=password_hash,
             )
     except UserError as error:
-        where = f"{error.field}: " if error.field else ""
+        where = f"{OPTION_OF_FIELD.get(error.field, error.field)}: " if error.field else ""
         raise click.ClickException(f"{where}{error.message}") from None
     if token is None:
         click.echo(f"user {user.username} created with the password from standard input")

@@ -436,12 +436,14 @@ def _place_name_key(name: str) -> str:
 
 
 def place_names(session: Session) -> dict[str, dict[str, str]]:
-    """{county or municipality: {a name of one, case folded: its code}}: a county by its name or its region's
-    (Jönköpings län, Region Jönköpings län), a municipality by its name alone or as a kommun (Jönköping,
-    Jönköpings kommun, Aneby kommun)."""
+    """{county or municipality: {a name of one, case folded: its code}}: a county by its name, its region's
+    or the name alone as people say it (Jönköpings län, Region Jönköpings län, Jönköping; Gävleborg, Skåne),
+    a municipality by its name alone or as a kommun (Jönköping, Jönköpings kommun, Aneby kommun)."""
     counties: dict[str, str] = {}
     for code, name, region_name in session.exec(select(County.code, County.name, County.region_name)).all():
-        for text in (name, region_name):
+        # "Gävleborgs län": "Gävleborgs" and "Gävleborg" too; "Skåne län": "Skåne".
+        stem = name.removesuffix(" län")
+        for text in (name, region_name, stem, stem.removesuffix("s")):
             counties.setdefault(_place_name_key(text), code)
     municipalities: dict[str, str] = {}
     for code, name in session.exec(select(Municipality.code, Municipality.name)).all():

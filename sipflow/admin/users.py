@@ -648,6 +648,12 @@ def update_user(
         values["unit_id"] = refusals.take(
             lambda: _check_unit(session, actor, unit_id, chosen, kept_unit_id=user.unit_id)
         )
+        if ADMIN not in chosen or values["unit_id"] is not None:
+            refusals.take(
+                lambda: _keep_a_national_administrator(
+                    session, user, field="roles" if ADMIN not in chosen else "unit_id"
+                )
+            )
         values["roles"] = ",".join(chosen)
         region = admin_region(session, actor)
         kept = _kept_scope(session, user)
@@ -778,6 +784,27 @@ def _active_admin_ids(session: Session) -> set[int]:
     return {user.id for user in rows if ADMIN in user.role_set}
 
 
+def _keep_a_national_administrator(session: Session, user: User, field: str | None = None) -> None:
+    """Refuse to take the last active national administrator (an administrator without a unit) away: a
+    region's administrator manages only users of a unit of their region, so a coordinator without a unit,
+    and the organisations of no county, could no longer be administered on the pages."""
+    if not (user.active and user.unit_id is None and ADMIN in user.role_set):
+        return
+    others = session.exec(
+        select(User).where(
+            User.active, col(User.unit_id).is_(None), col(User.roles).like("%admin%"), User.id != user.id
+        )
+    ).all()
+    if not any(ADMIN in other.role_set for other in others):
+        raise Conflict(
+            _l(
+                "This is the last national administrator (an administrator without a unit): make another"
+                " user one first."
+            ),
+            field=field,
+        )
+
+
 def _keep_an_administrator(session: Session, user: User) -> None:
     """Refuse to take the last active administrator away (nobody could administer sipflow any more)."""
     if user.active and _active_admin_ids(session) <= {user.id}:
@@ -791,6 +818,7 @@ def disable_user(session: Session, actor: User, user: User, *, now: datetime) ->
         raise InvalidInput(_l("You cannot disable your own account."))
     if ADMIN in user.role_set:
         _keep_an_administrator(session, user)
+        _keep_a_national_administrator(session, user)
     if not user.active:
         return
     user.active = False

@@ -12,6 +12,7 @@ from sqlalchemy import String, bindparam
 from sqlmodel import select
 from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import BadRequest
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from sipflow.clock import now_utc
 from sipflow.db import get_session
@@ -247,6 +248,12 @@ def init_security(app: Flask) -> None:
     if app.config["ENV_NAME"] == "testing":
         # Only ever switched on: a production process never builds a testing app.
         use_cheap_hashing(True)
+
+    proxies = app.config["TRUSTED_PROXIES"]
+    if proxies:
+        # request.remote_addr (the login throttle's and the public limits' client address) and the
+        # scheme as the client used them, read from the headers of the trusted proxies only.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
 
     # Registered first: nothing may read the body before its bound is set.
     @app.before_request

@@ -4,7 +4,7 @@ Login and password-change throttling is not here: it is counted in the database 
 worker and node shares it and a restart keeps it. These public limits live in
 ``SIPFLOW_RATELIMIT_STORAGE_URI``; the default ``memory://`` is per process, so with several gunicorn
 workers (or web nodes) production points it at a shared store such as ``redis://host:6379/0``. Behind a
-proxy, configure ProxyFix so ``request.remote_addr`` is the client's address rather than the proxy's.
+proxy, SIPFLOW_TRUSTED_PROXIES makes ``request.remote_addr`` the client's address rather than the proxy's.
 """
 
 from __future__ import annotations

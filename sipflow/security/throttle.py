@@ -142,7 +142,7 @@ def user_key(user_id: int) -> str:
 
 
 def address_key(address: str | None) -> str:
-    """The key of a client address (behind a proxy, configure ProxyFix so it is the client's)."""
+    """The key of a client address (behind a proxy, SIPFLOW_TRUSTED_PROXIES makes it the client's)."""
     return keyed("address", address or "unknown")
 
 

@@ -40,13 +40,16 @@ class WorkflowVersionMissing(KeyError):
 
 def refuse_clash(workflow: Workflow, others: list[Workflow]) -> None:
     """Refuse workflow beside the others loaded with it, naming both files and the key: a name and version
-    another file defines too, an occasion another workflow (another name) declares, or an occasion other
-    than another version's of the same workflow.
+    another file defines too, an occasion another workflow (another name) declares, an occasion other
+    than another version's of the same workflow, or a label (in any language, letter case and spacing
+    aside) another workflow has.
 
     The versions of one workflow share its occasion. Two workflows may not: the cases store only the
     occasion, so statistics by occasion would count both workflows' cases in one row, named by whichever
     workflow's label came first; and one workflow's versions with two occasions would be two rows of the
-    statistics under one label.
+    statistics under one label. Nor may two workflows share a label: staff choose the kind of SIP by it in
+    Ny SIP, and the statistics by occasion name each workflow's row by it (a copy of sip.toml keeping
+    `label = { sv = "SIP", ... }` was offered as a second "SIP").
     """
     file = Path(workflow.path).name
     for other in others:
@@ -72,6 +75,19 @@ def refuse_clash(workflow: Workflow, others: list[Workflow]) -> None:
                 f"{workflow.name} version {other.version} ({other_file}): the versions of a workflow share "
                 "its occasion (statistics by occasion would show two rows with its label)"
             )
+        if other.name != workflow.name:
+            for locale, text in workflow.label.items():
+                if _label_key(text) == _label_key(other.label.get(locale, "")):
+                    raise WorkflowError(
+                        f"{file}: label.{locale}: {text!r} is already the label of workflow {other.name!r} "
+                        f"({other_file}): each workflow needs a label of its own in every language (staff "
+                        "choose the kind of SIP by it, and the statistics name its row by it)"
+                    )
+
+
+def _label_key(text: str) -> str:
+    """A workflow's label as people read it: letter case and spacing aside."""
+    return " ".join(text.split()).casefold()
 
 
 def file_names(workflow: Workflow) -> tuple[str, ...]:

@@ -91,15 +91,20 @@ def test_password_stdin_sets_the_password_for_a_scripted_install(empty_app):
     ("args", "stdin", "message"),
     [
         (["--role", "admin", "--password-stdin"], "kort\n", "at least 12 characters"),
-        (["--role", "staff", "--email", "s@example.se"], None, "Staff must belong to a unit"),
-        (["--role", "staff", "--unit", "no-such-unit", "--email", "s@example.se"], None, "Unknown unit"),
-        (["--role", "admin", "--email", "not an address"], None, "e-mail address"),
+        # Each refusal names the option to correct (it said "unit_id:", the user form's field).
+        (["--role", "staff", "--email", "s@example.se"], None, "--unit: Staff must belong to a unit"),
+        (
+            ["--role", "staff", "--unit", "no-such-unit", "--email", "s@example.se"],
+            None,
+            "--unit: Unknown unit",
+        ),
+        (["--role", "admin", "--email", "not an address"], None, "--email: "),
         (
             ["--role", "coordinator", "--email", "c@example.se", "--scope", "99"],
             None,
-            "Unknown county code: 99",
+            "--scope: Unknown county code: 99",
         ),
-        (["--role", "admin", "--scope", "07"], None, "Only a coordinator follows"),
+        (["--role", "admin", "--scope", "07"], None, "--scope: Only a coordinator follows"),
     ],
 )
 def test_bad_input_on_the_command_line_is_said_and_nothing_is_written(empty_app, args, stdin, message):

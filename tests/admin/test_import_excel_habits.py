@@ -97,6 +97,17 @@ def test_an_unnamed_column_inside_the_table_is_named_by_its_place(db_session, ap
             "Region Jönköpings län är namnet på ett län, inte dess kod. Menade du 06?",
         ),
         (
+            # The county as people call it, without "län" (the region is "Region Gävleborg").
+            "organisation;reg;Region Test;region;;;Gävleborg;;;;;;",
+            "county",
+            "Gävleborg är namnet på ett län, inte dess kod. Menade du 21?",
+        ),
+        (
+            "user;sam;Sam Samordnare;;;;;;;sam@test.example;;coordinator;Gävleborg",
+            "scope",
+            "Gävleborg är namnet på ett län, inte dess kod. Menade du 21?",
+        ),
+        (
             "organisation;reg;Region Test;region;;;Småland;;;;;;",
             "county",
             "Småland är ingen länskod: skriv länets kod från SCB, två siffror, till exempel 07.",
@@ -112,7 +123,18 @@ def test_an_unnamed_column_inside_the_table_is_named_by_its_place(db_session, ap
             "Värnamo är namnet på en kommun, inte dess kod. Menade du 0683?",
         ),
     ],
-    ids=["municipality", "kommun", "long name", "county", "region", "no county", "no municipality", "scope"],
+    ids=[
+        "municipality",
+        "kommun",
+        "long name",
+        "county",
+        "region",
+        "county alone",
+        "county alone in scope",
+        "no county",
+        "no municipality",
+        "scope",
+    ],
 )
 def test_a_county_or_municipality_by_its_name_is_refused_naming_its_code(
     db_session, app_ctx, now, line, column, message

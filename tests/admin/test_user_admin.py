@@ -339,6 +339,40 @@ def test_the_last_active_administrator_is_never_disabled_nor_demoted(as_admin, d
     assert _changes(db_session) == []
 
 
+def _edit_form(client, user, **values) -> dict:
+    page = client.get(f"/admin/users/{user.id}")
+    (pairs,) = [p for p in forms_of(text_of(page)).values() if any(k == "display_name" for k, _v in p)]
+    return fill(pairs, **values)
+
+
+def test_the_last_national_administrator_keeps_no_unit_until_another_is_made(
+    client, db_session, make_user, parties, admin
+):
+    # Set up as the README says, the first (national) administrator gave themselves a unit of the region:
+    # region administrators remained, but none could administer the coordinators without a unit any more.
+    national = make_user(None, roles="admin", username="riks-{n}")
+    assert login(client, national.username).status_code == 302
+    response = client.post(
+        f"/admin/users/{national.id}", data=_edit_form(client, national, unit_id=parties.region.id)
+    )
+    assert response.status_code == 409
+    assert "sista nationella administratören" in text_of(response)
+    response = client.post(
+        f"/admin/users/{national.id}", data=_edit_form(client, national, roles="coordinator")
+    )
+    assert response.status_code == 409 and "sista nationella administratören" in text_of(response)
+    db_session.expire_all()
+    kept = db_session.get(User, national.id)
+    assert kept.unit_id is None and "admin" in kept.role_set
+    assert _changes(db_session) == []
+    # With another national administrator, it may be given a unit.
+    make_user(None, roles="admin", username="riks-2-{n}")
+    response = client.post(
+        f"/admin/users/{national.id}", data=_edit_form(client, national, unit_id=parties.region.id)
+    )
+    assert response.status_code == 302
+
+
 def test_a_second_administrator_can_be_disabled_while_another_remains(
     as_admin, db_session, make_user, parties
 ):

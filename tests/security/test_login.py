@@ -120,6 +120,23 @@ def test_an_administrator_lands_in_the_administration(client, make_user):
     assert response.status_code == 302 and response.headers["Location"] == "/admin/"
 
 
+def test_a_login_over_https_without_a_referer_gets_in(app, user):
+    # Behind the TLS proxy (gunicorn takes X-Forwarded-Proto: https from 127.0.0.1) the request is HTTPS,
+    # and the browser sends no Referer (the app's Referrer-Policy: no-referrer): Flask-WTF's strict
+    # referrer check answered every form, the login first, "Formuläret har gått ut" (400).
+    client = FreshContextClient(app, app.response_class, use_cookies=True)
+    https = "https://localhost/"
+    page = client.get("/login", base_url=https)
+    assert page.headers["Referrer-Policy"] == "no-referrer"
+    response = client.post(
+        "/login",
+        base_url=https,
+        data={"csrf_token": csrf_token(text_of(page)), "username": user.username, "password": TEST_PASSWORD},
+    )
+    assert response.status_code == 302
+    assert client.get("/", base_url=https).status_code == 200
+
+
 # --- Throttling -------------------------------------------------------------------------------------------
 
 
@@ -232,19 +249,20 @@ def clock(monkeypatch):
     return frozen
 
 
-def worker(app):
+def worker(app, **settings):
     """Another app instance on the same database, as a second gunicorn worker or node would be."""
     keys = ("ENV_NAME", "TESTING", "DATABASE_URL", "SECRET_KEY", "OUTBOX_DIR")
-    return create_app({key: app.config[key] for key in keys})
+    return create_app({**{key: app.config[key] for key in keys}, **settings})
 
 
 @pytest.fixture
 def workers(app):
-    """A factory of app instances on the test database; their engines are closed afterwards."""
+    """A factory of app instances on the test database (with settings of their own); their engines are
+    closed afterwards."""
     made = []
 
-    def make():
-        made.append(worker(app))
+    def make(**settings):
+        made.append(worker(app, **settings))
         return made[-1]
 
     yield make
@@ -547,3 +565,21 @@ def test_guesses_sent_at_once_to_three_workers_get_only_five_password_checks(app
         statuses = list(pool.map(guess, range(12)))
     assert set(statuses) <= {200, 429}
     assert statuses.count(200) <= 5
+
+
+def test_behind_a_trusted_proxy_each_client_is_counted_at_its_own_address(workers):
+    # Behind the TLS proxy every request came from the proxy's address: one guesser used up the limit per
+    # address of the whole county. With SIPFLOW_TRUSTED_PROXIES=1 the client's is read from X-Forwarded-For.
+    proxied = workers(TRUSTED_PROXIES=1, LOGIN_LIMIT_PER_ADDRESS="3 per minute")
+
+    def through_the_proxy(address: str) -> FreshContextClient:
+        client = client_from(proxied, "10.0.0.2")
+        client.environ_base["HTTP_X_FORWARDED_FOR"] = address
+        return client
+
+    attacker = through_the_proxy("198.51.100.7")
+    for n in range(3):
+        assert fail(attacker, f"guess{n}").status_code == 200
+    assert fail(attacker, "guess-next").status_code == 429
+    # A colleague behind the same proxy is not refused for the guesser's failures.
+    assert fail(through_the_proxy("198.51.100.8"), "guess0").status_code == 200

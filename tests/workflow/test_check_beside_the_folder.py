@@ -17,9 +17,13 @@ def runner(session_app):
     return session_app.test_cli_runner()
 
 
-def _county_file(tmp_path, name: str, occasion: str):
-    text = SIP.replace('name = "sip"', f'name = "{name}"', 1).replace(
-        'occasion = "other_need"', f'occasion = "{occasion}"', 1
+def _county_file(tmp_path, name: str, occasion: str, label: str | None = None):
+    """sip.toml as a county's file named name, of occasion, labelled label (default: one of its own)."""
+    label = f"SIP {name}" if label is None else label
+    text = (
+        SIP.replace('name = "sip"', f'name = "{name}"', 1)
+        .replace('occasion = "other_need"', f'occasion = "{occasion}"', 1)
+        .replace('label = { sv = "SIP", en = "SIP" }', f'label = {{ sv = "{label}", en = "{label}" }}', 1)
     )
     path = tmp_path / f"{name}.toml"
     path.write_text(text, encoding="utf-8")
@@ -38,7 +42,13 @@ def test_a_new_file_keeping_a_folder_workflows_occasion_is_refused_alone(runner,
     assert f"that file is in the workflow folder {WORKFLOWS_DIR}, beside which the start loads this one" in (
         result.output
     )
-    # With an occasion of its own it is ok.
+    # An occasion of its own and the national file's label kept: refused alone too, naming the label.
+    path = _county_file(tmp_path, "sip_aldre", "elderly_home_care", label="SIP")
+    result = runner.invoke(args=["sipflow", "workflow", "check", str(path)])
+    assert result.exit_code == 1
+    kept = "sip_aldre.toml: label.sv: 'SIP' is already the label of workflow 'sip' (sip.toml)"
+    assert kept in result.output
+    # With an occasion and a label of its own it is ok.
     path = _county_file(tmp_path, "sip_aldre", "elderly_home_care")
     result = runner.invoke(args=["sipflow", "workflow", "check", str(path)])
     assert result.exit_code == 0, result.output

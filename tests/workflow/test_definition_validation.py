@@ -577,6 +577,44 @@ def test_the_versions_of_one_workflow_share_its_occasion(tmp_path):
         refuse_clash(load_workflow_file(tmp_path / "a_skane.toml"), [load_workflow_file(newer)])
 
 
+def test_a_second_workflow_keeping_another_workflows_label_is_refused(tmp_path):
+    # A copy of sip.toml with a name and an occasion of its own but the label kept: Ny SIP offered two
+    # kinds of SIP both called "SIP", and the statistics by occasion named two rows "SIP".
+    for path in WORKFLOWS_DIR.glob("*.toml"):
+        shutil.copy(path, tmp_path / path.name)
+    (tmp_path / "sip_hemsjukvard.toml").write_text(
+        SIP.replace('name = "sip"', 'name = "sip_hemsjukvard"').replace(
+            'occasion = "other_need"', 'occasion = "home_health_care"'
+        ),
+        encoding="utf-8",
+    )
+    with pytest.raises(WorkflowError) as refused:
+        WorkflowRegistry.from_folder(tmp_path)
+    assert str(refused.value) == (
+        "sip_hemsjukvard.toml: label.sv: 'SIP' is already the label of workflow 'sip' (sip.toml): each "
+        "workflow needs a label of its own in every language (staff choose the kind of SIP by it, and the "
+        "statistics name its row by it)"
+    )
+
+
+def test_a_label_differing_only_in_letter_case_or_in_one_language_is_refused(tmp_path):
+    national = load_workflow_file(WORKFLOWS_DIR / "sip.toml")
+    path = tmp_path / "sip_hemsjukvard.toml"
+    path.write_text(
+        SIP.replace('name = "sip"', 'name = "sip_hemsjukvard"')
+        .replace('occasion = "other_need"', 'occasion = "home_health_care"')
+        .replace('label = { sv = "SIP", en = "SIP" }', 'label = { sv = "SIP hemsjukvård", en = " sip " }'),
+        encoding="utf-8",
+    )
+    kept = r"^sip_hemsjukvard\.toml: label\.en: ' sip ' is already the label"
+    with pytest.raises(WorkflowError, match=kept):
+        refuse_clash(load_workflow_file(path), [national])
+    # The versions of one workflow keep its label.
+    newer = tmp_path / "sip_v2.toml"
+    newer.write_text(SIP.replace("version = 1", "version = 2", 1), encoding="utf-8")
+    refuse_clash(load_workflow_file(newer), [national])
+
+
 @pytest.mark.parametrize("path", sorted(WORKFLOWS_DIR.glob("*.toml")), ids=lambda p: p.name)
 def test_shipped_file_loads(path: Path):
     workflow = load_workflow_file(path, GUARDS, EFFECTS)
