@@ -242,10 +242,24 @@ def _claim_batch(session: Session, now: datetime, size: int) -> list[int]:
     Only the winner of this UPDATE ever sends a row. On PostgreSQL the inner SELECT locks its rows with SKIP
     LOCKED, so a second deliverer takes the next rows instead of queueing behind this one; on SQLite the one
     statement runs under the database's write lock.
+
+    A row waits while an earlier row of its invitation is still to be sent (pending, or sending elsewhere):
+    an invitee's mails leave in the order written, so a cancellation or an update never reaches them before
+    the invitation it changes that a failed attempt put back (the calendar would add the cancelled meeting).
     """
+    earlier = aliased(OutboxMessage)
+    unsent_before = (
+        select(earlier.id)
+        .where(
+            earlier.invitation_id == OutboxMessage.invitation_id,
+            earlier.id < OutboxMessage.id,
+            col(earlier.status).in_(("pending", "sending")),
+        )
+        .exists()
+    )
     due = (
         select(OutboxMessage.id)
-        .where(OutboxMessage.status == "pending", col(OutboxMessage.next_attempt_at) <= now)
+        .where(OutboxMessage.status == "pending", col(OutboxMessage.next_attempt_at) <= now, ~unsent_before)
         .order_by(col(OutboxMessage.next_attempt_at), col(OutboxMessage.id))
         .limit(size)
     )

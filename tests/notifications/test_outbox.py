@@ -372,6 +372,57 @@ def test_a_row_left_sending_becomes_uncertain_and_is_never_resent(
     assert smtp_server.received == []
 
 
+def _invitation(db_session, create_case, now) -> Invitation:
+    """One invitation of a meeting a week ahead, committed."""
+    case = create_case()
+    participant = db_session.exec(select(Participant).where(Participant.case_id == case.id)).first()
+    meeting = Meeting(
+        case_id=case.id,
+        mode="on_site",
+        starts_at=now + timedelta(days=7),
+        ends_at=now + timedelta(days=7, hours=1),
+    )
+    db_session.add(meeting)
+    db_session.flush()
+    invitation = Invitation(
+        meeting_id=meeting.id, participant_id=participant.id, email=RECIPIENT, invited_at=now
+    )
+    db_session.add(invitation)
+    db_session.commit()
+    return invitation
+
+
+def test_an_invitees_mails_go_out_in_the_order_written_after_a_failed_attempt(
+    smtp_app, engine, db_session, smtp_server, create_case, now
+):
+    """A relay that refused the invitation (4xx, or down) and took the meeting's cancellation written
+    meanwhile put the cancelled meeting into the invitee's calendar when the invitation went out last: a
+    later mail of an invitation waits for its earlier ones still to be sent."""
+    invitation = _invitation(db_session, create_case, now)
+
+    def row(kind, at):
+        return enqueue(db_session, mail(), kind=kind, case_id=None, invitation_id=invitation.id, now=at)
+
+    smtp_server.refuse_next(1, "451 4.3.0 Try again later")
+    request = row("request", now)
+    db_session.commit()
+    db_session.info.pop(OUTBOX_PENDING, None)
+    assert deliver_due(smtp_app, now=now).retry == 1  # the request is due again a minute later
+    update = row("update", now + 10 * timedelta(seconds=1))
+    cancel = row("cancel", now + 20 * timedelta(seconds=1))
+    other = queue(db_session, now=now + 20 * timedelta(seconds=1))[0]  # another recipient's mail
+    db_session.commit()
+    db_session.info.pop(OUTBOX_PENDING, None)
+
+    early = deliver_due(smtp_app, now=now + 30 * timedelta(seconds=1))
+    assert (early.sent, early.retry, early.failed) == (1, 0, 0)  # only the other recipient's
+    assert [fresh(engine, r.id).status for r in (request, update, cancel)] == ["pending"] * 3
+
+    assert deliver_due(smtp_app, now=now + MINUTE).sent == 3
+    received = [r.message["Message-ID"] for r in smtp_server.received]
+    assert received == [other.message_id, request.message_id, update.message_id, cancel.message_id]
+
+
 # --- After commit ----------------------------------------------------------------------------------------
 
 
