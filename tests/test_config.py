@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from flask_login.utils import _create_identifier
 
 from sipflow import create_app
 from sipflow.config import DEVELOPMENT_SECRET, ConfigError, load_config
@@ -103,6 +104,26 @@ def test_healthz_reports_an_unreachable_database():
     assert body["status"] == "error"
     assert body["database"]["status"] == "error"
     assert "secret" not in response.get_data(as_text=True)
+
+
+def test_healthz_reports_an_unreachable_database_to_a_logged_in_browser_too():
+    """An operator logged in (a session cookie) who opened /healthz while the database was down got the
+    error page (500, HTML): the session's user was looked up in the database before the check answered."""
+    app = create_app(
+        {
+            "ENV_NAME": "testing",
+            "DATABASE_URL": "postgresql+psycopg://nobody:secret@127.0.0.1:1/none",
+            "SECRET_KEY": "test-secret-key-0123456789",
+        }
+    )
+    client = app.test_client()
+    with app.test_request_context(environ_base=client.environ_base):
+        identifier = _create_identifier()  # what the login stamps: session protection keeps the session
+    with client.session_transaction() as session:
+        session.update(_user_id="a-session-token", _fresh=True, _id=identifier)
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json()["database"]["status"] == "error"
 
 
 PRODUCTION = {"SIPFLOW_ENV": "production", "SIPFLOW_SECRET_KEY": SECRET, "SIPFLOW_PNR_HASH_KEY": "k" * 32}
