@@ -243,15 +243,17 @@ def _claim_batch(session: Session, now: datetime, size: int) -> list[int]:
     LOCKED, so a second deliverer takes the next rows instead of queueing behind this one; on SQLite the one
     statement runs under the database's write lock.
 
-    A row waits while an earlier row of its invitation is still to be sent (pending, or sending elsewhere):
-    an invitee's mails leave in the order written, so a cancellation or an update never reaches them before
-    the invitation it changes that a failed attempt put back (the calendar would add the cancelled meeting).
+    A row waits while an earlier row of its invitation to the same address is still to be sent (pending, or
+    sending elsewhere): an invitee's mails leave in the order written, so a cancellation or an update never
+    reaches them before the invitation it changes that a failed attempt put back (the calendar would add the
+    cancelled meeting); the invitation to a corrected address does not wait for the one to the wrong address.
     """
     earlier = aliased(OutboxMessage)
     unsent_before = (
         select(earlier.id)
         .where(
             earlier.invitation_id == OutboxMessage.invitation_id,
+            earlier.recipient == OutboxMessage.recipient,
             earlier.id < OutboxMessage.id,
             col(earlier.status).in_(("pending", "sending")),
         )

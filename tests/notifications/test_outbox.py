@@ -423,6 +423,34 @@ def test_an_invitees_mails_go_out_in_the_order_written_after_a_failed_attempt(
     assert received == [other.message_id, request.message_id, update.message_id, cancel.message_id]
 
 
+def test_the_invitation_to_a_corrected_address_does_not_wait_for_the_wrong_one(
+    smtp_app, engine, db_session, smtp_server, create_case, now
+):
+    """A mistyped address the relay keeps answering 4xx holds back only the mails to that address: the
+    invitation sent again to the address staff corrected goes out at once."""
+    invitation = _invitation(db_session, create_case, now)
+    smtp_server.refuse_next(1, "450 4.2.0 Mailbox unavailable", at="RCPT")
+    wrong = enqueue(
+        db_session,
+        mail(to="anna.andersson@exmaple.se"),
+        kind="request",
+        case_id=None,
+        invitation_id=invitation.id,
+        now=now,
+    )
+    db_session.commit()
+    db_session.info.pop(OUTBOX_PENDING, None)
+    assert deliver_due(smtp_app, now=now).retry == 1
+    corrected = enqueue(
+        db_session, mail(), kind="request", case_id=None, invitation_id=invitation.id, now=now
+    )
+    db_session.commit()
+    db_session.info.pop(OUTBOX_PENDING, None)
+    assert deliver_due(smtp_app, now=now).sent == 1
+    assert [r.message["Message-ID"] for r in smtp_server.received] == [corrected.message_id]
+    assert fresh(engine, wrong.id).status == "pending"
+
+
 # --- After commit ----------------------------------------------------------------------------------------
 
 
