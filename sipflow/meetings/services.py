@@ -58,6 +58,7 @@ from sipflow.meetings.models import (
 )
 from sipflow.meetings.outcome import OUTCOME_FORM
 from sipflow.meetings.permissions import KALLELSE_FORM, booking_permission, kallelse_transitions
+from sipflow.notifications.outbox import drop_unsent_to
 from sipflow.people.models import Unit, User
 from sipflow.security import access, audit
 from sipflow.translated import lazy_gettext as _l
@@ -905,7 +906,8 @@ def follow_address(session: Session, case: SipCase, participant: Participant, *,
 
     A new address gets the invitation (a REQUEST at the meeting's SEQUENCE as it is) with a new answer link,
     the one mailed before dies; no address left makes the invitation one called some other way, answered
-    through the staff. The answer given stands. The old address gets nothing more: it may be a stranger's.
+    through the staff. The answer given stands. The old address gets nothing more, not even a mail still
+    waiting for the relay (`drop_unsent_to`): it may be a stranger's.
     An organisation the consent no longer covers is sent nothing (the coverage job withdraws the invitation).
     Called in the change's unit of work, whose claim of the case's version holds the case's row.
     """
@@ -928,6 +930,8 @@ def follow_address(session: Session, case: SipCase, participant: Participant, *,
     for meeting, invitation in rows:
         if invitation.channel == channel and (invitation.email or "").lower() == (address or "").lower():
             continue  # the same mailbox: nothing to send again
+        if invitation.email:
+            drop_unsent_to(session, invitation.id, invitation.email)
         invitation.channel, invitation.email = channel, address
         invitation.token_nonce = new_nonce()
         invitation.sequence = meeting.sequence

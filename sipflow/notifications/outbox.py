@@ -432,6 +432,27 @@ def _record_failure(
     return error.server_down
 
 
+ADDRESS_CHANGED = "not sent: the invitee's address was changed before it went out"
+
+
+def drop_unsent_to(session: Session, invitation_id: int, recipient: str) -> int:
+    """The invitation's mails to recipient still waiting (pending: a 4xx or a relay down put them off) are not
+    sent: the invitee's address was changed, and the old one (mistyped, perhaps a stranger's) gets nothing
+    more. They are marked failed with ADDRESS_CHANGED; a mail a deliverer is sending now is left to finish.
+    The number of mails dropped."""
+    result = session.exec(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.invitation_id == invitation_id,
+            OutboxMessage.recipient == recipient,
+            OutboxMessage.status == "pending",
+        )
+        .values(status="failed", last_error=ADDRESS_CHANGED)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount
+
+
 def newest_mail_id(invitation_id) -> ScalarSelect:
     """The id of the newest outbox row of the invitation whose id the column or value invitation_id holds
     (NULL: none), as a correlated subquery: a read of invitations joins each one's delivery with it
