@@ -7,6 +7,7 @@ from flask_login.utils import _create_identifier
 
 from sipflow import create_app
 from sipflow.config import DEVELOPMENT_SECRET, ConfigError, load_config
+from sipflow.scheduler import leader_lock
 
 SECRET = "a-production-secret-of-enough-length"
 
@@ -89,6 +90,22 @@ def test_healthz_reports_the_database(session_app):
     assert body["database"]["backend"] == session_app.extensions["sipflow.engine"].dialect.name
 
 
+def test_healthz_says_whether_a_scheduler_is_active(session_app):
+    """With the scheduler process killed and none started again, /healthz said all was well while no
+    reminder, retention or retry of the outbox ran: it now says whether one leads for the database."""
+    client = session_app.test_client()
+    assert client.get("/healthz").get_json()["scheduler"] == {"status": "none"}
+    lock = leader_lock(session_app)
+    assert lock.acquire()
+    try:
+        response = client.get("/healthz")
+        assert response.status_code == 200
+        assert response.get_json()["scheduler"] == {"status": "active"}
+    finally:
+        lock.release()
+    assert client.get("/healthz").get_json()["scheduler"] == {"status": "none"}
+
+
 def test_healthz_reports_an_unreachable_database():
     app = create_app(
         {
@@ -103,6 +120,7 @@ def test_healthz_reports_an_unreachable_database():
     body = response.get_json()
     assert body["status"] == "error"
     assert body["database"]["status"] == "error"
+    assert body["scheduler"] == {"status": "unknown"}
     assert "secret" not in response.get_data(as_text=True)
 
 
