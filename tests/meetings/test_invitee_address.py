@@ -132,6 +132,23 @@ def test_a_mistyped_address_the_relay_put_off_gets_nothing_once_corrected(
     assert meeting.id == invitation_of(db_session, meeting, ready.relative).meeting_id
 
 
+def test_the_pages_say_a_mail_the_relay_put_off_is_not_delivered_yet(
+    client, db_session, parties, ready, book
+):
+    """With the relay down or answering 4xx, the pages said "Väntar på att skickas" for hours, as for a
+    mail written a second ago: staff could not tell that an invitee had not got the kallelse."""
+    meeting = book()
+    (put_off,) = mails_to(db_session, EVA)
+    put_off.status, put_off.attempts, put_off.sent_at = "pending", 2, None
+    put_off.last_error = "connection failed: ConnectionRefusedError"
+    db_session.add(put_off)
+    db_session.commit()
+    login(client, parties.region_user.username)
+    said = "Inte levererad än: e-postservern tog inte emot den, nya försök görs automatiskt"
+    assert said in text_of(client.get(f"/cases/{ready.case.uid}/meetings/{meeting.id}"))
+    assert said in text_of(client.get(f"/cases/{ready.case.uid}"))
+
+
 def test_a_reply_from_the_corrected_address_is_recorded(
     client, db_session, registry, ready, book, itip_secret
 ):
