@@ -505,6 +505,22 @@ def test_a_failed_delivery_after_commit_keeps_the_commit(smtp_app, engine, db_se
     assert stored.next_attempt_at > now
 
 
+def test_a_relay_found_down_is_left_to_the_scheduler_for_a_while(smtp_app, engine, db_session, now):
+    """A relay host that took the connection and never answered made every booking, change and
+    cancellation wait the whole SMTP timeout (10 s) after its commit, for as long as the outage lasted:
+    once a request found the relay down, the requests after it leave their mail to the scheduler for
+    RELAY_DOWN_PAUSE."""
+    smtp_app.config["SMTP_PORT"] = free_port()  # nothing listens there
+    with unit_of_work(db_session):
+        first = enqueue(db_session, mail(), kind="request", case_id=None, invitation_id=None, now=now)
+    assert fresh(engine, first.id).attempts == 1
+    with unit_of_work(db_session):
+        second = enqueue(db_session, mail(), kind="request", case_id=None, invitation_id=None, now=now)
+    assert (fresh(engine, second.id).status, fresh(engine, second.id).attempts) == ("pending", 0)
+    # The scheduler's job still tries at each run.
+    assert outbox_job(smtp_app, now=now + timedelta(minutes=2)).retry == 1
+
+
 # --- Scheduler and command -------------------------------------------------------------------------------
 
 
