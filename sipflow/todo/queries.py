@@ -209,7 +209,7 @@ def invitations_query(user: User, registry: WorkflowRegistry, *, now: datetime, 
     refused = exists().where(
         OutboxMessage.invitation_id == Invitation.id,
         OutboxMessage.status == "failed",
-        ~exists().where(later.invitation_id == Invitation.id, later.id > OutboxMessage.id),
+        ~exists().where(later.invitation_id == OutboxMessage.invitation_id, later.id > OutboxMessage.id),
     )
     undelivered = (
         select(func.count(Invitation.id)).where(waiting, refused).correlate(Meeting).scalar_subquery()

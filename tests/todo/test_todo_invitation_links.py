@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from email.message import EmailMessage
 
 import pytest
 import support
@@ -15,8 +16,9 @@ from sqlmodel import select
 from webkit import forms_of, login, text_of
 
 from sipflow.cases.models import Deadline, Participant
-from sipflow.meetings.models import PLANNED, Meeting
+from sipflow.meetings.models import PLANNED, Invitation, Meeting
 from sipflow.notifications.models import OutboxMessage
+from sipflow.notifications.outbox import enqueue
 
 pytestmark = pytest.mark.usefixtures("frozen_clock")
 
@@ -77,7 +79,13 @@ def test_the_booker_is_told_at_att_gora_that_an_invitation_could_not_be_delivere
         "invitee_ids": list(invitees),
     }
     support.fire(db_session, registry, parties.region_user, case, "send_kallelse", now=now, data=booking)
-    refused = db_session.exec(select(OutboxMessage).where(OutboxMessage.case_id == case.id)).first()
+    (refused,) = db_session.exec(select(OutboxMessage).where(OutboxMessage.invitation_id.is_not(None))).all()
+    # Another invitee's mail written after it: only the invitation's own later mail makes it not the newest.
+    other = db_session.exec(select(Invitation).where(Invitation.id != refused.invitation_id)).first()
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = "sip@sipflow.localhost", "x@example.se", "SIP"
+    message.set_content("SIP")
+    enqueue(db_session, message, kind="update", case_id=case.id, invitation_id=other.id, now=now)
     refused.status, refused.last_error = "failed", "SMTP 550 at RCPT: 5.1.1 User unknown"
     db_session.add(refused)
     db_session.commit()
