@@ -27,7 +27,8 @@ def create_app(config: dict | None = None) -> Flask:
     from sipflow.plans.views import bp as plans_bp
     from sipflow.reminders.views import bp as reminders_bp
     from sipflow.routing import init_converters
-    from sipflow.security import init_security
+    from sipflow.scheduler import scheduler_status
+    from sipflow.security import HEALTH_CHECK, init_security
     from sipflow.security.redaction import install_log_redaction, redact_route_tokens
     from sipflow.security.views import bp as auth_bp
     from sipflow.stats.views import bp as stats_bp
@@ -86,11 +87,13 @@ def create_app(config: dict | None = None) -> Flask:
     redact_route_tokens(app.url_map)
     app.cli.add_command(sipflow_cli)
 
-    @app.get("/healthz")
+    @app.get("/healthz", endpoint=HEALTH_CHECK)
     def healthz():
         status = db.database_status(db.get_engine())
         code = 200 if status["status"] == "ok" else 503
-        return jsonify(status="ok" if code == 200 else "error", database=status), code
+        # The scheduler is told, not judged: the web serves without it, so a load balancer keeps it in.
+        scheduler = {"status": scheduler_status(app)}
+        return jsonify(status="ok" if code == 200 else "error", database=status, scheduler=scheduler), code
 
     # A probe asking another way (a NUL in the address, a POST) gets its refusal as JSON too.
     register_json_address(app, lambda: request.path == "/healthz", json_error)

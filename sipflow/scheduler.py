@@ -38,6 +38,11 @@ log = logging.getLogger(__name__)
 # The advisory lock's key: a fixed 64-bit number derived from a name, the same in every process.
 LOCK_KEY = int.from_bytes(hashlib.sha256(b"sipflow.scheduler").digest()[:8], "big", signed=True)
 LEADER_CHECK_SECONDS = 60
+_LOCK_TAKEN = text(
+    "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1"
+    " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+    " AND classid::bigint = :high AND objid::bigint = :low)"
+)
 
 
 # --- Jobs ------------------------------------------------------------------------------------------------
@@ -93,6 +98,15 @@ class PostgresLeaderLock:
             log.exception("the scheduler lost its database connection")
             return False
 
+    def taken(self) -> bool:
+        """Whether a process of this database holds the lock now, asked without taking it (pg_locks names a
+        64-bit advisory key by its high and low 32 bits)."""
+        key = self.key & 0xFFFF_FFFF_FFFF_FFFF
+        with self.engine.connect() as connection:
+            return bool(
+                connection.execute(_LOCK_TAKEN, {"high": key >> 32, "low": key & 0xFFFF_FFFF}).scalar()
+            )
+
     def release(self) -> None:
         """Give the lock up (closing the connection would too)."""
         if self.connection is None:
@@ -128,6 +142,22 @@ class FileLeaderLock:
     def held(self) -> bool:
         return self.fd is not None
 
+    def taken(self) -> bool:
+        """Whether a process holds the lock now: a shared lock that cannot be had at once says so."""
+        try:
+            fd = os.open(self.path, os.O_RDONLY)
+        except FileNotFoundError:
+            return False  # no scheduler ever ran here
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        else:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            return False
+        finally:
+            os.close(fd)
+
     def release(self) -> None:
         if self.fd is not None:
             fcntl.flock(self.fd, fcntl.LOCK_UN)
@@ -143,6 +173,16 @@ def leader_lock(app: Flask):
     database = engine.url.database
     path = Path(database + ".scheduler.lock") if database and database != ":memory:" else None
     return FileLeaderLock(path or Path(app.config["INSTANCE_DIR"]) / "scheduler.lock")
+
+
+def scheduler_status(app: Flask) -> str:
+    """For /healthz: "active" when a scheduler process leads for this app's database, "none" when none
+    does (reminders, retention and the outbox's retries stand still), "unknown" when that cannot be asked
+    (the database is unreachable)."""
+    try:
+        return "active" if leader_lock(app).taken() else "none"
+    except Exception:  # noqa: BLE001 - a health check answers; the database's own status says why
+        return "unknown"
 
 
 def wait_for_leadership(lock, *, retry_seconds: float, stop: threading.Event) -> bool:

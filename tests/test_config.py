@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from flask_login.utils import _create_identifier
 
 from sipflow import create_app
 from sipflow.config import DEVELOPMENT_SECRET, ConfigError, load_config
+from sipflow.scheduler import leader_lock
 
 SECRET = "a-production-secret-of-enough-length"
 
@@ -88,6 +90,22 @@ def test_healthz_reports_the_database(session_app):
     assert body["database"]["backend"] == session_app.extensions["sipflow.engine"].dialect.name
 
 
+def test_healthz_says_whether_a_scheduler_is_active(session_app):
+    """With the scheduler process killed and none started again, /healthz said all was well while no
+    reminder, retention or retry of the outbox ran: it now says whether one leads for the database."""
+    client = session_app.test_client()
+    assert client.get("/healthz").get_json()["scheduler"] == {"status": "none"}
+    lock = leader_lock(session_app)
+    assert lock.acquire()
+    try:
+        response = client.get("/healthz")
+        assert response.status_code == 200
+        assert response.get_json()["scheduler"] == {"status": "active"}
+    finally:
+        lock.release()
+    assert client.get("/healthz").get_json()["scheduler"] == {"status": "none"}
+
+
 def test_healthz_reports_an_unreachable_database():
     app = create_app(
         {
@@ -102,7 +120,28 @@ def test_healthz_reports_an_unreachable_database():
     body = response.get_json()
     assert body["status"] == "error"
     assert body["database"]["status"] == "error"
+    assert body["scheduler"] == {"status": "unknown"}
     assert "secret" not in response.get_data(as_text=True)
+
+
+def test_healthz_reports_an_unreachable_database_to_a_logged_in_browser_too():
+    """An operator logged in (a session cookie) who opened /healthz while the database was down got the
+    error page (500, HTML): the session's user was looked up in the database before the check answered."""
+    app = create_app(
+        {
+            "ENV_NAME": "testing",
+            "DATABASE_URL": "postgresql+psycopg://nobody:secret@127.0.0.1:1/none",
+            "SECRET_KEY": "test-secret-key-0123456789",
+        }
+    )
+    client = app.test_client()
+    with app.test_request_context(environ_base=client.environ_base):
+        identifier = _create_identifier()  # what the login stamps: session protection keeps the session
+    with client.session_transaction() as session:
+        session.update(_user_id="a-session-token", _fresh=True, _id=identifier)
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json()["database"]["status"] == "error"
 
 
 PRODUCTION = {"SIPFLOW_ENV": "production", "SIPFLOW_SECRET_KEY": SECRET, "SIPFLOW_PNR_HASH_KEY": "k" * 32}

@@ -24,6 +24,9 @@ from sipflow.notifications.outbox import newest_mail_id
 from sipflow.people.labels import unit_label
 from sipflow.people.models import Organisation, Person, Unit, User
 
+# A pending mail with a failed attempt behind it (Delivery.shown_status).
+RETRYING = "retrying"
+
 
 class Delivery(NamedTuple):
     """The newest e-mail of an invitation, as the pages show it."""
@@ -31,6 +34,13 @@ class Delivery(NamedTuple):
     id: int
     status: str
     sent_at: datetime | None
+    attempts: int = 0
+
+    @property
+    def shown_status(self) -> str:
+        """The status the pages name: a pending mail the relay already put off (down, or a 4xx) is
+        "retrying", not waiting like one just written."""
+        return RETRYING if self.status == "pending" and self.attempts else self.status
 
 
 @dataclass
@@ -187,6 +197,7 @@ _INVITATIONS_OF_MEETINGS = (
         OutboxMessage.id.label("delivery_id"),
         OutboxMessage.status.label("delivery_status"),
         OutboxMessage.sent_at.label("delivery_sent_at"),
+        OutboxMessage.attempts.label("delivery_attempts"),
     )
     .outerjoin(User, User.id == Invitation.answered_by_user_id)
     .outerjoin(OutboxMessage, OutboxMessage.id == newest_mail_id(Invitation.id))
@@ -222,7 +233,10 @@ def invitation_rows(
         delivery = None
         if invitation.delivery_id is not None:
             delivery = Delivery(
-                invitation.delivery_id, invitation.delivery_status, invitation.delivery_sent_at
+                invitation.delivery_id,
+                invitation.delivery_status,
+                invitation.delivery_sent_at,
+                invitation.delivery_attempts,
             )
         rows[invitation.meeting_id].append(
             InvitationRow(invitation, labels.get(invitation.participant_id, "?"), delivery)

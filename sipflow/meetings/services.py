@@ -58,6 +58,7 @@ from sipflow.meetings.models import (
 )
 from sipflow.meetings.outcome import OUTCOME_FORM
 from sipflow.meetings.permissions import KALLELSE_FORM, booking_permission, kallelse_transitions
+from sipflow.notifications.outbox import drop_unsent_to
 from sipflow.people.models import Unit, User
 from sipflow.security import access, audit
 from sipflow.translated import lazy_gettext as _l
@@ -905,13 +906,13 @@ def follow_address(session: Session, case: SipCase, participant: Participant, *,
 
     A new address gets the invitation (a REQUEST at the meeting's SEQUENCE as it is) with a new answer link,
     the one mailed before dies; no address left makes the invitation one called some other way, answered
-    through the staff. The answer given stands. The old address gets nothing more (it may be a stranger's:
-    a unit's former mailbox, a corrected typo), but for a user's who no longer sees the SIP (a contact
-    person moved to another organisation's unit, or disabled): a CANCEL at a new SEQUENCE, as a withdrawn
-    invitee gets, so the calendar entry with the SIP's reference, time, place and video room goes too
-    (`_told_former_address`). An organisation the consent no longer covers is sent nothing (the coverage job
-    withdraws the invitation). Called in the change's unit of work, whose claim of the case's version holds
-    the case's row.
+    through the staff. The answer given stands. The old address gets nothing more, not even a mail still
+    waiting for the relay (`drop_unsent_to`): it may be a stranger's (a unit's former mailbox, a corrected
+    typo); but a user's who no longer sees the SIP (a contact person moved to another organisation's unit, or
+    disabled) gets a CANCEL at a new SEQUENCE, as a withdrawn invitee does, so the calendar entry with the
+    SIP's reference, time, place and video room goes too (`_told_former_address`). An organisation the
+    consent no longer covers is sent nothing (the coverage job withdraws the invitation). Called in the
+    change's unit of work, whose claim of the case's version holds the case's row.
     """
     rows = session.exec(
         select(Meeting, Invitation)
@@ -932,6 +933,8 @@ def follow_address(session: Session, case: SipCase, participant: Participant, *,
     for meeting, invitation in rows:
         if invitation.channel == channel and (invitation.email or "").lower() == (address or "").lower():
             continue  # the same mailbox: nothing to send again
+        if invitation.email:
+            drop_unsent_to(session, invitation.id, invitation.email)
         _told_former_address(session, case, meeting, invitation, now=now)
         invitation.channel, invitation.email = channel, address
         invitation.token_nonce = new_nonce()

@@ -50,6 +50,7 @@ from sipflow.meetings.outcome import (
     withdrawn_from,
 )
 from sipflow.meetings.queries import (
+    RETRYING,
     Invitees,
     attendance_choices,
     case_meetings,
@@ -82,6 +83,7 @@ from sipflow.web import (
 bp = Blueprint("meetings", __name__)
 DELIVERY_LABELS = {
     "pending": _l("Waiting to be sent"),
+    RETRYING: _l("Not delivered yet: the mail server did not take it, it is tried again automatically"),
     "sending": _l("Being sent"),
     "sent": _l("Sent"),
     "failed": _l("Could not be delivered"),

@@ -15,6 +15,7 @@ from __future__ import annotations
 import email.policy
 import logging
 import re
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -45,6 +46,11 @@ SUBJECT_MAX = 300
 CLAIM_BATCH = 50
 # The scheduler's outbox job drains a backlog up to this many messages per run (a run every 30 s).
 JOB_LIMIT = 10_000
+# After a request found the relay down, the requests of this process leave their mail to the scheduler for
+# this long instead of each waiting for the relay (up to SMTP_TIMEOUT_SECONDS) after its commit.
+RELAY_DOWN_PAUSE = 60
+# app.extensions key: per relay (host, port), the monotonic time until which requests leave it alone.
+RELAY_DOWN_KEY = "sipflow.outbox.relay_down_until"
 # Set in session.info when a transaction writes mail; the after-commit hook delivers, a rollback forgets it.
 OUTBOX_PENDING = "sipflow.outbox_pending"
 # Line breaks, tabs and other control characters (category C*), which no header may carry.
@@ -73,6 +79,8 @@ class DeliveryReport:
     retry: int = 0
     failed: int = 0
     uncertain: int = 0
+    # The run stopped because the relay could not be reached (DeliveryError.server_down).
+    relay_down: bool = False
 
     def __str__(self) -> str:
         return f"sent {self.sent}, retry later {self.retry}, failed {self.failed}, uncertain {self.uncertain}"
@@ -242,10 +250,26 @@ def _claim_batch(session: Session, now: datetime, size: int) -> list[int]:
     Only the winner of this UPDATE ever sends a row. On PostgreSQL the inner SELECT locks its rows with SKIP
     LOCKED, so a second deliverer takes the next rows instead of queueing behind this one; on SQLite the one
     statement runs under the database's write lock.
+
+    A row waits while an earlier row of its invitation to the same address is still to be sent (pending, or
+    sending elsewhere): an invitee's mails leave in the order written, so a cancellation or an update never
+    reaches them before the invitation it changes that a failed attempt put back (the calendar would add the
+    cancelled meeting); the invitation to a corrected address does not wait for the one to the wrong address.
     """
+    earlier = aliased(OutboxMessage)
+    unsent_before = (
+        select(earlier.id)
+        .where(
+            earlier.invitation_id == OutboxMessage.invitation_id,
+            earlier.recipient == OutboxMessage.recipient,
+            earlier.id < OutboxMessage.id,
+            col(earlier.status).in_(("pending", "sending")),
+        )
+        .exists()
+    )
     due = (
         select(OutboxMessage.id)
-        .where(OutboxMessage.status == "pending", col(OutboxMessage.next_attempt_at) <= now)
+        .where(OutboxMessage.status == "pending", col(OutboxMessage.next_attempt_at) <= now, ~unsent_before)
         .order_by(col(OutboxMessage.next_attempt_at), col(OutboxMessage.id))
         .limit(size)
     )
@@ -348,7 +372,7 @@ def deliver_due(
                 elif row.stop:
                     # The relay is down: the rest of the batch goes back untried, for a later run.
                     _release(session, [later.id for later in rows[index + 1 :]])
-                    stop = True
+                    stop = report.relay_down = True
                     break
             _mark_sent(session, sent, now)
             for row in rows:
@@ -416,6 +440,27 @@ def _record_failure(
     return error.server_down
 
 
+ADDRESS_CHANGED = "not sent: the invitee's address was changed before it went out"
+
+
+def drop_unsent_to(session: Session, invitation_id: int, recipient: str) -> int:
+    """The invitation's mails to recipient still waiting (pending: a 4xx or a relay down put them off) are not
+    sent: the invitee's address was changed, and the old one (mistyped, perhaps a stranger's) gets nothing
+    more. They are marked failed with ADDRESS_CHANGED; a mail a deliverer is sending now is left to finish.
+    The number of mails dropped."""
+    result = session.exec(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.invitation_id == invitation_id,
+            OutboxMessage.recipient == recipient,
+            OutboxMessage.status == "pending",
+        )
+        .values(status="failed", last_error=ADDRESS_CHANGED)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount
+
+
 def newest_mail_id(invitation_id) -> ScalarSelect:
     """The id of the newest outbox row of the invitation whose id the column or value invitation_id holds
     (NULL: none), as a correlated subquery: a read of invitations joins each one's delivery with it
@@ -438,17 +483,31 @@ _NEWEST_MAIL = aliased(OutboxMessage, name="newest_mail")
 def deliver_after_commit(session: Session) -> None:
     """Deliver the rows now due when the committed transaction wrote mail (OUTBOX_DELIVERY=after_commit).
 
-    A failure leaves them pending, for the scheduler's outbox job.
+    A failure leaves them pending, for the scheduler's outbox job. A relay found down (refused, or taking
+    the connection and never answering: the whole SMTP timeout) is left alone by this process's requests
+    for RELAY_DOWN_PAUSE, so a booking does not wait for it each time during an outage.
     """
     if not session.info.pop(OUTBOX_PENDING, False) or not has_app_context():
         return
     app = current_app._get_current_object()
     if app.config.get("OUTBOX_DELIVERY") != "after_commit":
         return
+    down_until = app.extensions.setdefault(RELAY_DOWN_KEY, {})
+    relay = (app.config.get("SMTP_HOST"), app.config.get("SMTP_PORT"))
+    if time.monotonic() < down_until.get(relay, 0.0):
+        return  # found down a moment ago: the scheduler's outbox job tries it every 30 s
     try:
-        deliver_due(app)
+        report = deliver_due(app)
     except Exception:  # noqa: BLE001 - the change is committed; the scheduler delivers what is left
         log.exception("outbox delivery after commit failed; the scheduler retries")
+        return
+    if report.relay_down:
+        down_until[relay] = time.monotonic() + RELAY_DOWN_PAUSE
+        log.warning(
+            "outbox: the relay is down; requests leave their mail to the scheduler for %d s", RELAY_DOWN_PAUSE
+        )
+    else:
+        down_until.pop(relay, None)
 
 
 def forget_after_rollback(session: Session) -> None:

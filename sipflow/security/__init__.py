@@ -54,6 +54,10 @@ def allow_body(max_bytes: int):
 ACTOR_UNIT = "sipflow_actor_unit"
 
 
+# The endpoint of /healthz (sipflow/__init__.py), which answers without looking the session's user up.
+HEALTH_CHECK = "healthz"
+
+
 @functools.cache
 def _user_by_token():
     """The user of a session token with their unit and its organisation (built once, on first use)."""
@@ -275,8 +279,12 @@ def init_security(app: Flask) -> None:
 
     @app.before_request
     def _session_limits():
-        """End a session idle too long (ASVS 7.3.1) or older than its absolute lifetime (7.3.2)."""
-        if not current_user.is_authenticated:
+        """End a session idle too long (ASVS 7.3.1) or older than its absolute lifetime (7.3.2).
+
+        The health check asks for no user: it answers from the database's state alone, also to a browser
+        logged in while the database is down, and a tab polling it keeps no session alive.
+        """
+        if request.endpoint == HEALTH_CHECK or not current_user.is_authenticated:
             return None
         now = now_utc().timestamp()
         login_at, seen = session.get("login_at"), session.get("seen")
@@ -303,7 +311,7 @@ def init_security(app: Flask) -> None:
         if (
             chosen is None
             or request.method != "GET"
-            or request.endpoint in (None, "static")
+            or request.endpoint in (None, "static", HEALTH_CHECK)
             or not current_user.is_authenticated
             or current_user.language == chosen
         ):

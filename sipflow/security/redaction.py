@@ -1,4 +1,5 @@
-"""Keep personnummer and the tokens of addresses out of log output: message, exception or stack."""
+"""Keep personnummer, the values a database error quotes and the tokens of addresses out of log output:
+message, exception or stack."""
 
 from __future__ import annotations
 
@@ -8,6 +9,10 @@ import re
 # Ten or twelve digits, optionally with - or +, not part of a longer number.
 _IDENTIFIER_LIKE = re.compile(r"(?<!\d)(?:\d{2})?\d{6}[-+]?\d{4}(?!\d)")
 REDACTED = "[personnummer]"
+# PostgreSQL's DETAIL of a failed statement quotes the values of the failing row or key (a name, an address),
+# which hide_parameters does not reach: what failed is kept, the values go.
+_DATABASE_DETAIL = re.compile(r"(DETAIL:\s+)(Failing row contains|Key)\b[^\n]*")
+DETAIL_REDACTED = "[values hidden]"
 # Formats a traceback the way every handler's Formatter would, once, so it can be redacted before them.
 _TRACEBACK_FORMATTER = logging.Formatter()
 # The loggers that report unhandled errors: Flask's app logger is passed in; these are the server's.
@@ -35,8 +40,10 @@ def redact_route_tokens(url_map) -> None:
 
 
 def redact(text: str) -> str:
-    """Replace everything shaped like a personnummer or samordningsnummer, and the tokens of addresses."""
+    """Replace everything shaped like a personnummer or samordningsnummer, the values a database error's
+    DETAIL quotes, and the tokens of addresses."""
     text = _IDENTIFIER_LIKE.sub(REDACTED, text)
+    text = _DATABASE_DETAIL.sub(rf"\1\2 {DETAIL_REDACTED}", text)
     if _token_in_path is not None:
         text = _token_in_path.sub(rf"\1{TOKEN_REDACTED}", text)
     return text

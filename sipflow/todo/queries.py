@@ -30,6 +30,7 @@ from sipflow.cases.queries import deadline_label, due_by, find_workflow
 from sipflow.clock import parse_instant, to_local
 from sipflow.meetings.models import PARTSTATS, PLANNED, Invitation, Meeting
 from sipflow.meetings.outcome import meeting_states
+from sipflow.notifications.models import OutboxMessage
 from sipflow.people.models import Person, Unit, User
 from sipflow.plans.models import OPEN_EFFORT_STATUSES, Plan, PlanEffort
 from sipflow.routing import cursor_text, cursor_token
@@ -100,6 +101,8 @@ class TodoItem:
     count: int | None = None
     # Invitations: the meeting, whose own page records the answers given another way (the case page cannot).
     meeting_id: int | None = None
+    # Invitations: how many of those the relay refused (the newest mail failed).
+    undelivered: int = 0
 
 
 @dataclass
@@ -186,7 +189,8 @@ def deadlines_query(
 
 
 def invitations_query(user: User, registry: WorkflowRegistry, *, now: datetime, limit: int, after=None):
-    """Planned meetings the user booked, not yet begun, with the number of invitees yet to answer.
+    """Planned meetings the user booked, not yet begun, with the number of invitees yet to answer and how
+    many of them their invitation could not be delivered to.
 
     The count is a subquery per meeting shown (by the invitation's meeting index), so the meetings are read
     in index order and no GROUP BY sorts all of the user's bookings.
@@ -197,8 +201,21 @@ def invitations_query(user: User, registry: WorkflowRegistry, *, now: datetime, 
         Invitation.removed_at.is_(None),
     )
     unanswered = select(func.count(Invitation.id)).where(waiting).correlate(Meeting).scalar_subquery()
+    # Of those, the invitees whose newest mail the relay refused for good (a mistyped address): the booker
+    # is told here, not only on the meeting page.
+    # The newest mail is the one no later row of the invitation follows (by id, through the invitation's
+    # index: no sort per invitation).
+    later = aliased(OutboxMessage)
+    refused = exists().where(
+        OutboxMessage.invitation_id == Invitation.id,
+        OutboxMessage.status == "failed",
+        ~exists().where(later.invitation_id == OutboxMessage.invitation_id, later.id > OutboxMessage.id),
+    )
+    undelivered = (
+        select(func.count(Invitation.id)).where(waiting, refused).correlate(Meeting).scalar_subquery()
+    )
     query = (
-        select(Meeting.id, Meeting.starts_at, SipCase, Person, unanswered)
+        select(Meeting.id, Meeting.starts_at, SipCase, Person, unanswered, undelivered)
         .join(SipCase, SipCase.id == Meeting.case_id)
         .join(Person, Person.id == SipCase.person_id)
         .where(
@@ -390,7 +407,7 @@ def section(
         last = (found[limit - 1][0], found[limit - 1][2].id) if len(found) > limit else None
     elif name == "invitations":
         found = session.exec(invitations_query(user, registry, now=now, limit=limit + 1, after=cursor)).all()
-        for meeting_id, starts_at, case, person, count in found[:limit]:
+        for meeting_id, starts_at, case, person, count, undelivered in found[:limit]:
             result.items.append(
                 TodoItem(
                     case_uid=case.uid,
@@ -401,6 +418,7 @@ def section(
                     overdue=False,
                     count=count,
                     meeting_id=meeting_id,
+                    undelivered=undelivered,
                 )
             )
         last = (found[limit - 1][1], found[limit - 1][0]) if len(found) > limit else None

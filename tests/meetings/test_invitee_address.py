@@ -22,6 +22,7 @@ from sipflow.db import unit_of_work
 from sipflow.meetings import services
 from sipflow.meetings.messages import answer_url
 from sipflow.notifications.models import OutboxMessage
+from sipflow.notifications.outbox import ADDRESS_CHANGED, deliver_due
 
 EVA = "eva.andersson@example.se"
 CORRECTED = "eva.andersson@example.com"
@@ -106,6 +107,46 @@ def test_a_corrected_address_gets_the_invitation_and_the_old_one_nothing_more(
     change_room(db_session, ready, meeting)
     assert len(mails_to(db_session, EVA)) == mailed_before
     assert [row.kind for row in mails_to(db_session, CORRECTED)] == ["request", "update"]
+
+
+def test_a_mistyped_address_the_relay_put_off_gets_nothing_once_corrected(
+    app, db_session, registry, ready, book
+):
+    """The relay answered 4xx for a mistyped address, so its invitation waited for another attempt; staff
+    corrected the address and the new one got the invitation, but the waiting one still went out to the
+    mistyped address (perhaps a stranger's) when the relay took it: it is not sent any more."""
+    meeting = book()
+    (mistyped,) = mails_to(db_session, EVA)
+    # As the relay's 450 at RCPT leaves it: waiting for its next attempt.
+    mistyped.status, mistyped.attempts, mistyped.last_error = "pending", 1, "SMTP 450 at RCPT"
+    mistyped.sent_at, mistyped.next_attempt_at = None, now_utc() + timedelta(minutes=1)
+    db_session.add(mistyped)
+    db_session.commit()
+
+    set_address(db_session, registry, ready, ready.relative, CORRECTED)
+
+    deliver_due(app, now=now_utc() + timedelta(days=1))
+    (left,) = mails_to(db_session, EVA)
+    assert (left.status, left.sent_at, left.last_error) == ("failed", None, ADDRESS_CHANGED)
+    assert [row.status for row in mails_to(db_session, CORRECTED)] == ["sent"]
+    assert meeting.id == invitation_of(db_session, meeting, ready.relative).meeting_id
+
+
+def test_the_pages_say_a_mail_the_relay_put_off_is_not_delivered_yet(
+    client, db_session, parties, ready, book
+):
+    """With the relay down or answering 4xx, the pages said "Väntar på att skickas" for hours, as for a
+    mail written a second ago: staff could not tell that an invitee had not got the kallelse."""
+    meeting = book()
+    (put_off,) = mails_to(db_session, EVA)
+    put_off.status, put_off.attempts, put_off.sent_at = "pending", 2, None
+    put_off.last_error = "connection failed: ConnectionRefusedError"
+    db_session.add(put_off)
+    db_session.commit()
+    login(client, parties.region_user.username)
+    said = "Inte levererad än: e-postservern tog inte emot den, nya försök görs automatiskt"
+    assert said in text_of(client.get(f"/cases/{ready.case.uid}/meetings/{meeting.id}"))
+    assert said in text_of(client.get(f"/cases/{ready.case.uid}"))
 
 
 def test_a_reply_from_the_corrected_address_is_recorded(

@@ -372,6 +372,85 @@ def test_a_row_left_sending_becomes_uncertain_and_is_never_resent(
     assert smtp_server.received == []
 
 
+def _invitation(db_session, create_case, now) -> Invitation:
+    """One invitation of a meeting a week ahead, committed."""
+    case = create_case()
+    participant = db_session.exec(select(Participant).where(Participant.case_id == case.id)).first()
+    meeting = Meeting(
+        case_id=case.id,
+        mode="on_site",
+        starts_at=now + timedelta(days=7),
+        ends_at=now + timedelta(days=7, hours=1),
+    )
+    db_session.add(meeting)
+    db_session.flush()
+    invitation = Invitation(
+        meeting_id=meeting.id, participant_id=participant.id, email=RECIPIENT, invited_at=now
+    )
+    db_session.add(invitation)
+    db_session.commit()
+    return invitation
+
+
+def test_an_invitees_mails_go_out_in_the_order_written_after_a_failed_attempt(
+    smtp_app, engine, db_session, smtp_server, create_case, now
+):
+    """A relay that refused the invitation (4xx, or down) and took the meeting's cancellation written
+    meanwhile put the cancelled meeting into the invitee's calendar when the invitation went out last: a
+    later mail of an invitation waits for its earlier ones still to be sent."""
+    invitation = _invitation(db_session, create_case, now)
+
+    def row(kind, at):
+        return enqueue(db_session, mail(), kind=kind, case_id=None, invitation_id=invitation.id, now=at)
+
+    smtp_server.refuse_next(1, "451 4.3.0 Try again later")
+    request = row("request", now)
+    db_session.commit()
+    db_session.info.pop(OUTBOX_PENDING, None)
+    assert deliver_due(smtp_app, now=now).retry == 1  # the request is due again a minute later
+    update = row("update", now + 10 * timedelta(seconds=1))
+    cancel = row("cancel", now + 20 * timedelta(seconds=1))
+    other = queue(db_session, now=now + 20 * timedelta(seconds=1))[0]  # another recipient's mail
+    db_session.commit()
+    db_session.info.pop(OUTBOX_PENDING, None)
+
+    early = deliver_due(smtp_app, now=now + 30 * timedelta(seconds=1))
+    assert (early.sent, early.retry, early.failed) == (1, 0, 0)  # only the other recipient's
+    assert [fresh(engine, r.id).status for r in (request, update, cancel)] == ["pending"] * 3
+
+    assert deliver_due(smtp_app, now=now + MINUTE).sent == 3
+    received = [r.message["Message-ID"] for r in smtp_server.received]
+    assert received == [other.message_id, request.message_id, update.message_id, cancel.message_id]
+
+
+def test_the_invitation_to_a_corrected_address_does_not_wait_for_the_wrong_one(
+    smtp_app, engine, db_session, smtp_server, create_case, now
+):
+    """A mistyped address the relay keeps answering 4xx holds back only the mails to that address: the
+    invitation sent again to the address staff corrected goes out at once."""
+    invitation = _invitation(db_session, create_case, now)
+    smtp_server.refuse_next(1, "450 4.2.0 Mailbox unavailable", at="RCPT")
+    wrong = enqueue(
+        db_session,
+        mail(to="anna.andersson@exmaple.se"),
+        kind="request",
+        case_id=None,
+        invitation_id=invitation.id,
+        now=now,
+    )
+    db_session.commit()
+    db_session.info.pop(OUTBOX_PENDING, None)
+    assert deliver_due(smtp_app, now=now).retry == 1
+    corrected = enqueue(
+        db_session, mail(), kind="request", case_id=None, invitation_id=invitation.id, now=now
+    )
+    db_session.commit()
+    db_session.info.pop(OUTBOX_PENDING, None)
+    assert deliver_due(smtp_app, now=now).sent == 1
+    assert [r.message["Message-ID"] for r in smtp_server.received] == [corrected.message_id]
+    assert fresh(engine, wrong.id).status == "pending"
+
+
 # --- After commit ----------------------------------------------------------------------------------------
 
 
@@ -424,6 +503,22 @@ def test_a_failed_delivery_after_commit_keeps_the_commit(smtp_app, engine, db_se
     stored = fresh(engine, row.id)
     assert (stored.status, stored.attempts) == ("pending", 1)
     assert stored.next_attempt_at > now
+
+
+def test_a_relay_found_down_is_left_to_the_scheduler_for_a_while(smtp_app, engine, db_session, now):
+    """A relay host that took the connection and never answered made every booking, change and
+    cancellation wait the whole SMTP timeout (10 s) after its commit, for as long as the outage lasted:
+    once a request found the relay down, the requests after it leave their mail to the scheduler for
+    RELAY_DOWN_PAUSE."""
+    smtp_app.config["SMTP_PORT"] = free_port()  # nothing listens there
+    with unit_of_work(db_session):
+        first = enqueue(db_session, mail(), kind="request", case_id=None, invitation_id=None, now=now)
+    assert fresh(engine, first.id).attempts == 1
+    with unit_of_work(db_session):
+        second = enqueue(db_session, mail(), kind="request", case_id=None, invitation_id=None, now=now)
+    assert (fresh(engine, second.id).status, fresh(engine, second.id).attempts) == ("pending", 0)
+    # The scheduler's job still tries at each run.
+    assert outbox_job(smtp_app, now=now + timedelta(minutes=2)).retry == 1
 
 
 # --- Scheduler and command -------------------------------------------------------------------------------

@@ -84,3 +84,32 @@ def test_an_unhandled_error_shows_the_apps_own_page_in_the_users_language(failin
     assert response.headers["Content-Security-Policy"]
     english = client.get("/boom?lang=en").get_data(as_text=True)
     assert "Something went wrong" in english and PNR not in english
+
+
+# What psycopg's errors say on PostgreSQL (copied from real ones): hide_parameters hides the statement's
+# values, but the server's DETAIL quotes the failing row or key, with whatever names and addresses it held.
+NOT_NULL = (
+    '(psycopg.errors.NotNullViolation) null value in column "home_municipality_code" of relation "person" '
+    "violates not-null constraint\nDETAIL:  Failing row contains (7, personnummer, [personnummer], "
+    "4f2a, Mikael, Johansson, 1982-04-09, M, null).\n[SQL: INSERT INTO person ...]\n"
+    "[SQL parameters hidden due to hide_parameters=True]"
+)
+UNIQUE = (
+    '(psycopg.errors.UniqueViolation) duplicate key value violates unique constraint "uq_user_email"\n'
+    "DETAIL:  Key (lower(email::text))=(mikael.johansson@example.se) already exists.\n"
+    "[SQL parameters hidden due to hide_parameters=True]"
+)
+
+
+@pytest.mark.parametrize("text", [NOT_NULL, UNIQUE])
+def test_a_database_errors_detail_is_logged_without_the_values_it_quotes(failing_app, caplog, text):
+    """A database error in a traceback on PostgreSQL carried the person's name or an address in its DETAIL
+    line, though the engine hides statement parameters so that no database error in the log does."""
+    caplog.set_level(logging.ERROR)
+    try:
+        raise RuntimeError(text)
+    except RuntimeError:
+        logging.getLogger("sipflow").exception("Exception on /cases [POST]")
+    assert "DETAIL:" in caplog.text and "violat" in caplog.text  # what failed is still told
+    for value in ("Mikael", "Johansson", "mikael.johansson@example.se", "1982-04-09"):
+        assert value not in caplog.text
