@@ -40,6 +40,7 @@ from sipflow.errors import Conflict, InvalidInput, NotAllowed, Refusals
 from sipflow.i18n import DEFAULT_LOCALE, checked_language, language_or_default
 from sipflow.lengths import fits, too_long
 from sipflow.meetings.services import follow_directory_change
+from sipflow.notifications.models import OutboxMessage
 from sipflow.notifications.outbox import Outgoing, enqueue_all, sender
 from sipflow.people.labels import label_facts, organisation_labels, unit_label
 from sipflow.people.models import USER_ROLES, County, Municipality, Organisation, Unit, User
@@ -48,6 +49,7 @@ from sipflow.security.password_links import (
     INVITE,
     LIFETIME_KEYS,
     RESET,
+    PasswordLink,
     end_unused_links,
     has_chosen_password,
     issue_link,
@@ -717,20 +719,46 @@ def _send_links(
     session: Session, actor: User | None, users: list[User], *, purpose: str, now: datetime
 ) -> None:
     hours = current_app.config[LIFETIME_KEYS[purpose]]
-    tokens = issue_links(session, users, purpose=purpose, now=now, hours=hours, created_by=actor)
+    issued = issue_links(session, users, purpose=purpose, now=now, hours=hours, created_by=actor)
     shapes: dict = {}
-    enqueue_all(
+    rows = enqueue_all(
         session,
         [
             Outgoing(
                 _message(user, token, purpose=purpose, hours=hours, shapes=shapes), OUTBOX_KIND, None, None
             )
-            for user, token in zip(users, tokens, strict=True)
+            for user, (token, _link) in zip(users, issued, strict=True)
         ],
         now=now,
     )
+    # Each link knows the mail that carried it, so its delivery can be told (undelivered_links). One UPDATE
+    # for them all, written with the link rows' next flush.
+    for (_token, link), row in zip(issued, rows, strict=True):
+        link.outbox_id = row.id
     for user in users:
         _log(session, actor, f"user.{purpose}_link", user, now=now, after={"email": user.email})
+
+
+def undelivered_links(session: Session, user_ids: list[int]) -> dict[int, datetime]:
+    """Of users, those whose newest set-password link's e-mail the relay refused for good (a mistyped
+    address, a mailbox that is gone): when it was written. The administrator is told on the user's page and
+    in the users list, and sends a new link once the address is right. One statement; each user's newest
+    link through ix_password_link_user's user_id, its mail by id."""
+    if not user_ids:
+        return {}
+    newest = (
+        select(PasswordLink.user_id, func.max(PasswordLink.id).label("link_id"))
+        .where(col(PasswordLink.user_id).in_(user_ids))
+        .group_by(PasswordLink.user_id)
+        .subquery()
+    )
+    rows = session.exec(
+        select(newest.c.user_id, OutboxMessage.created_at)
+        .join(PasswordLink, PasswordLink.id == newest.c.link_id)
+        .join(OutboxMessage, OutboxMessage.id == PasswordLink.outbox_id)
+        .where(OutboxMessage.status == "failed")
+    ).all()
+    return {user_id: created_at for user_id, created_at in rows}
 
 
 def set_password_url(token: str) -> str:

@@ -123,6 +123,7 @@ def _render_users(form: UserSearchForm, *, status: int = 200):
         "admin/users.html",
         rows=rows,
         every_county=queries.coordinators_of_every_county(db, [user for user, _unit, _org in rows]),
+        undelivered=users_service.undelivered_links(db, [user.id for user, _unit, _org in rows]),
         every_county_label=users_service.EVERY_COUNTY,
         role_labels=ROLE_LABELS,
         next_after=next_after,
@@ -314,6 +315,7 @@ def edit_user(user_id: int):
         user=user,
         errors=top,
         every_county=every_county,
+        undelivered_at=users_service.undelivered_links(db, [user.id]).get(user.id),
         # Never chose a password (the invitation expired unused): the link sent is the invitation again.
         invited_only=not has_chosen_password(user),
     ), status

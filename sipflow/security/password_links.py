@@ -48,6 +48,9 @@ class PasswordLink(SQLModel, table=True):
     used_at: datetime | None = None
     # Empty for a link made from the command line.
     created_by_user_id: int | None = Field(default=None, foreign_key="user.id")
+    # The e-mail that carried the link (empty for one shown on the console): whether it was delivered is
+    # told on the user's page and the users list (admin.users.undelivered_links).
+    outbox_id: int | None = Field(default=None, foreign_key="outboxmessage.id")
 
 
 class LinkRefused(Exception):
@@ -82,7 +85,7 @@ def issue_link(
     created_by: User | None = None,
 ) -> str:
     """A new link for user valid for hours; the user's earlier unused links end. Returns the token."""
-    return issue_links(session, [user], purpose=purpose, now=now, hours=hours, created_by=created_by)[0]
+    return issue_links(session, [user], purpose=purpose, now=now, hours=hours, created_by=created_by)[0][0]
 
 
 def issue_links(
@@ -93,8 +96,9 @@ def issue_links(
     now: datetime,
     hours: int,
     created_by: User | None = None,
-) -> list[str]:
-    """issue_link for each of users, in one UPDATE and one INSERT (an import invites thousands)."""
+) -> list[tuple[str, PasswordLink]]:
+    """issue_link for each of users, in one UPDATE and one INSERT (an import invites thousands): each one's
+    token and link row."""
     if purpose not in PURPOSES:
         raise ValueError(f"unknown purpose {purpose!r}")
     session.exec(
@@ -106,7 +110,7 @@ def issue_links(
         .execution_options(synchronize_session=False)
     )
     tokens = [secrets.token_urlsafe(32) for _ in users]
-    session.add_all(
+    links = [
         PasswordLink(
             user_id=user.id,
             purpose=purpose,
@@ -116,9 +120,10 @@ def issue_links(
             created_by_user_id=created_by.id if created_by is not None else None,
         )
         for user, token in zip(users, tokens, strict=True)
-    )
+    ]
+    session.add_all(links)
     session.flush()
-    return tokens
+    return list(zip(tokens, links, strict=True))
 
 
 def end_unused_links(session: Session, user: User, *, now: datetime) -> None:
