@@ -26,6 +26,7 @@ from flask_babel.speaklater import LazyString
 from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup
+from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import InternalServerError, MethodNotAllowed, RequestEntityTooLarge
 
 from sipflow.cases import corrections, queries, services
@@ -64,7 +65,8 @@ from sipflow.cases.models import SipCase
 from sipflow.clock import local_to_utc, now_utc, to_local
 from sipflow.db import get_session, unit_of_work
 from sipflow.errors import Conflict, InvalidInput, UserError
-from sipflow.i18n import DEFAULT_LOCALE, LANGUAGE_LABELS
+from sipflow.forms import typed_in_request
+from sipflow.i18n import DEFAULT_LOCALE, LANGUAGE_LABELS, select_locale
 from sipflow.people.labels import unit_label
 from sipflow.people.models import Person
 from sipflow.people.services import (
@@ -244,6 +246,65 @@ def _server_error(_error):
     except Exception:  # the page itself failed: the plain words, not a second traceback to the user
         current_app.logger.exception("the error page could not be shown")
         return SERVER_ERROR_TEXT, 500, {"Content-Type": "text/plain; charset=utf-8"}
+
+
+# The database errors that say it cannot be reached now (a server down or restarting, a connection dropped,
+# the pool exhausted, SQLite's file locked past the busy timeout), not that a statement is wrong.
+_UNREACHABLE = (
+    "database is locked",
+    "unable to open database file",
+    "disk i/o error",
+    "connection",
+    "server closed",
+    "could not connect",
+    "terminating",
+    "the database system is",
+)
+
+
+def database_unreachable(error: Exception) -> bool:
+    """Whether a database error means the database cannot be reached now (503), not a fault in sipflow."""
+    if isinstance(error, (sa_exc.TimeoutError, sa_exc.InterfaceError)):
+        return True
+    if not isinstance(error, sa_exc.OperationalError):
+        return False
+    if error.connection_invalidated:
+        return True
+    text = str(error.orig).lower()
+    return any(words in text for words in _UNREACHABLE)
+
+
+@bp.app_errorhandler(sa_exc.OperationalError)
+@bp.app_errorhandler(sa_exc.InterfaceError)
+@bp.app_errorhandler(sa_exc.TimeoutError)
+def _database_unavailable(error: Exception):
+    """The database cannot be reached: 503 with a page that needs no database (no user, no menu), in the
+    session's language, what was typed kept to copy; any other database error is the server error it is."""
+    if not database_unreachable(error):
+        current_app.logger.error("request failed: a database error", exc_info=error)
+        return _server_error(error)
+    # One line and its traceback (redacted, as every log line): the error page needs none of its own.
+    logger.error("request failed: the database could not be reached", exc_info=error)
+    try:
+        get_session().rollback()
+    except Exception:  # noqa: BLE001 - the connection is gone; the session is thrown away with the request
+        logger.debug("the session could not be rolled back")
+    typed = typed_in_request(request.form) if request.method == "POST" else []
+    message = _("sipflow could not reach its database, so nothing was read or saved. Try again in a moment.")
+    answer = json_refusal(503, "unavailable", message)
+    if answer is None:
+        page = current_app.jinja_env.get_template("errors/unavailable.html").render(
+            locale=select_locale(),
+            kept_input=[(None, typed)] if typed else [],
+        )
+        answer = page, 503
+    response = make_response(answer)
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+# How long the unavailable page asks a client to wait before it tries again.
+RETRY_AFTER_SECONDS = 30
 
 
 @bp.app_errorhandler(WorkflowVersionMissing)
