@@ -3,10 +3,9 @@ first as its first meeting, and the other's code records are reversed and record
 
 from __future__ import annotations
 
-from alembic import command
-from sqlalchemy import create_engine, text
+from migrationkit import a_case, a_person, upgraded_from
+from sqlalchemy import text
 
-from sipflow.cli import alembic_config
 from sipflow.coding.models import KIND_CORRECTED
 
 BEFORE = "b3c5d7e9f1a4"
@@ -29,23 +28,12 @@ def _meeting(id_, case, kind, status, starts, held=True):
 
 
 def test_two_held_first_meetings_become_one_first_and_the_others_codes_are_corrected(tmp_path):
-    url = f"sqlite:///{tmp_path / 'kinds.sqlite3'}"
-    command.upgrade(alembic_config(url), BEFORE)
-    engine = create_engine(url)
-    case_row = (
-        "INSERT INTO sipcase (id, uid, reference, workflow_name, workflow_version, state, occasion, version, "
-        "person_id, initiating_organisation_id, requested_at, created_at, updated_at, municipality_code) "
-        "VALUES ({id}, 'c{id}', 'SIP-{id}', 'sip', 1, 'follow_up', 'other', 1, 1, 7, '2026-10-01', "
-        "'2026-10-01', '2026-10-01', '0780')"
-    )
     rows = [
         "INSERT INTO organisation (id, key, name, kind) VALUES (7, 'o7', 'Region Kronoberg', 'region')",
         "INSERT INTO unit (id, key, organisation_id, name, is_health_care) VALUES (5, 'u5', 7, 'VC', 1)",
-        "INSERT INTO person (id, id_kind, id_number, id_hash, given_name, family_name, legal_sex, "
-        "home_municipality_code, created_at) "
-        "VALUES (1, 'pnr', 'x', 'h', 'A', 'B', 'F', '0780', '2026-10-01')",
-        case_row.format(id=1),
-        case_row.format(id=2),
+        a_person("2026-10-01"),
+        a_case(1, state="follow_up", occasion="other", initiator=7, day="2026-10-01"),
+        a_case(2, state="follow_up", occasion="other", initiator=7, day="2026-10-01"),
         # Case 1: meeting 10 booked first, 11 booked before it was held and held first; both stored 'first'.
         _meeting(10, 1, "first", "held", "2026-10-20 09:00:00.000000"),
         _meeting(11, 1, "first", "held", "2026-10-12 09:00:00.000000"),
@@ -58,33 +46,26 @@ def test_two_held_first_meetings_become_one_first_and_the_others_codes_are_corre
         _meeting(22, 2, "follow_up", "planned", "2026-11-25 09:00:00.000000", held=False),
         _RECORD.format(id=200, case=2, meeting=20, day="2026-10-05"),
     ]
-    try:
-        with engine.begin() as connection:
-            for row in rows:
-                connection.execute(text(row))
-        command.upgrade(alembic_config(url), "head")
-        with engine.connect() as connection:
-            kinds = connection.execute(text("SELECT id, kind FROM meeting ORDER BY id")).all()
-            assert kinds == [
-                (10, "follow_up"),
-                (11, "first"),
-                (12, "follow_up"),
-                (20, "first"),
-                (21, "follow_up"),
-                (22, "follow_up"),
-            ]
-            records = connection.execute(
-                text(
-                    "SELECT id, meeting_id, sign, reverses_id, meeting_kind, reason, held_on, "
-                    "recorded_by_user_id FROM code_record ORDER BY id"
-                )
-            ).all()
-            assert [tuple(r[1:]) for r in records] == [
-                (10, 1, None, "first", None, "2026-10-20", None),
-                (11, 1, None, "first", None, "2026-10-12", None),
-                (20, 1, None, "first", None, "2026-10-05", None),
-                (10, 1, None, "follow_up", None, "2026-10-20", None),
-                (10, -1, 100, "first", KIND_CORRECTED, "2026-10-20", None),
-            ]
-    finally:
-        engine.dispose()
+    with upgraded_from(tmp_path, BEFORE, rows) as connection:
+        kinds = connection.execute(text("SELECT id, kind FROM meeting ORDER BY id")).all()
+        assert kinds == [
+            (10, "follow_up"),
+            (11, "first"),
+            (12, "follow_up"),
+            (20, "first"),
+            (21, "follow_up"),
+            (22, "follow_up"),
+        ]
+        records = connection.execute(
+            text(
+                "SELECT id, meeting_id, sign, reverses_id, meeting_kind, reason, held_on, "
+                "recorded_by_user_id FROM code_record ORDER BY id"
+            )
+        ).all()
+        assert [tuple(r[1:]) for r in records] == [
+            (10, 1, None, "first", None, "2026-10-20", None),
+            (11, 1, None, "first", None, "2026-10-12", None),
+            (20, 1, None, "first", None, "2026-10-05", None),
+            (10, 1, None, "follow_up", None, "2026-10-20", None),
+            (10, -1, 100, "first", KIND_CORRECTED, "2026-10-20", None),
+        ]

@@ -372,10 +372,8 @@ def test_a_row_left_sending_becomes_uncertain_and_is_never_resent(
     assert smtp_server.received == []
 
 
-def _invitation(db_session, create_case, now) -> Invitation:
-    """One invitation of a meeting a week ahead, committed."""
-    case = create_case()
-    participant = db_session.exec(select(Participant).where(Participant.case_id == case.id)).first()
+def _meeting_a_week_ahead(db_session, case, now) -> Meeting:
+    """A meeting of case on site a week after now, flushed (its id known)."""
     meeting = Meeting(
         case_id=case.id,
         mode="on_site",
@@ -384,6 +382,14 @@ def _invitation(db_session, create_case, now) -> Invitation:
     )
     db_session.add(meeting)
     db_session.flush()
+    return meeting
+
+
+def _invitation(db_session, create_case, now) -> Invitation:
+    """One invitation of a meeting a week ahead, committed."""
+    case = create_case()
+    participant = db_session.exec(select(Participant).where(Participant.case_id == case.id)).first()
+    meeting = _meeting_a_week_ahead(db_session, case, now)
     invitation = Invitation(
         meeting_id=meeting.id, participant_id=participant.id, email=RECIPIENT, invited_at=now
     )
@@ -563,14 +569,7 @@ def test_each_invitation_shows_its_newest_mail(db_session, create_case, now):
     for an invitee not mailed, in the invitations' own read."""
     case = create_case()
     participants = db_session.exec(select(Participant).where(Participant.case_id == case.id)).all()
-    meeting = Meeting(
-        case_id=case.id,
-        mode="on_site",
-        starts_at=now + timedelta(days=7),
-        ends_at=now + timedelta(days=7, hours=1),
-    )
-    db_session.add(meeting)
-    db_session.flush()
+    meeting = _meeting_a_week_ahead(db_session, case, now)
     invitations = [
         Invitation(meeting_id=meeting.id, participant_id=p.id, email=RECIPIENT, invited_at=now)
         for p in participants[:3]

@@ -23,9 +23,8 @@ from sipflow.notifications.outbox import enqueue
 pytestmark = pytest.mark.usefixtures("frozen_clock")
 
 
-def test_an_unanswered_invitation_links_to_its_meeting_page_with_the_answer_forms(
-    client, db_session, registry, parties, create_case, now
-):
+def _booked_a_week_ahead(db_session, registry, parties, create_case, now):
+    """A SIP whose meeting a week ahead the region booked, inviting every participant: the case."""
     case = create_case()
     for trigger in ("give_consent", "start_preparation"):
         support.fire(db_session, registry, parties.region_user, case, trigger, now=now)
@@ -39,6 +38,13 @@ def test_an_unanswered_invitation_links_to_its_meeting_page_with_the_answer_form
         "invitee_ids": list(invitees),
     }
     support.fire(db_session, registry, parties.region_user, case, "send_kallelse", now=now, data=booking)
+    return case
+
+
+def test_an_unanswered_invitation_links_to_its_meeting_page_with_the_answer_forms(
+    client, db_session, registry, parties, create_case, now
+):
+    case = _booked_a_week_ahead(db_session, registry, parties, create_case, now)
     for deadline in db_session.exec(select(Deadline).where(Deadline.case_id == case.id)).all():
         deadline.met_at = deadline.met_at or now
         db_session.add(deadline)
@@ -66,19 +72,7 @@ def test_the_booker_is_told_at_att_gora_that_an_invitation_could_not_be_delivere
 ):
     """The relay refused a mistyped address (5xx): the meeting page said "Kunde inte levereras", but the
     booker's Att göra listed the meeting as "5 inbjudna" like any other, so no one looked."""
-    case = create_case()
-    for trigger in ("give_consent", "start_preparation"):
-        support.fire(db_session, registry, parties.region_user, case, trigger, now=now)
-    invitees = db_session.exec(select(Participant.id).where(Participant.case_id == case.id)).all()
-    starts_at = now + timedelta(days=7)
-    booking = {
-        "send_invitations": True,
-        "meeting_starts_at": starts_at,
-        "meeting_ends_at": starts_at + timedelta(hours=1),
-        "mode": "video",
-        "invitee_ids": list(invitees),
-    }
-    support.fire(db_session, registry, parties.region_user, case, "send_kallelse", now=now, data=booking)
+    case = _booked_a_week_ahead(db_session, registry, parties, create_case, now)
     (refused,) = db_session.exec(select(OutboxMessage).where(OutboxMessage.invitation_id.is_not(None))).all()
     # Another invitee's mail written after it: only the invitation's own later mail makes it not the newest.
     other = db_session.exec(select(Invitation).where(Invitation.id != refused.invitation_id)).first()
