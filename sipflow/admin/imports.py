@@ -550,11 +550,11 @@ def _csv_records(data: bytes) -> tuple[Iterator[tuple[int, list[str] | None]], L
         # Excel in Swedish saves "CSV (semikolonavgränsad)" in Windows-1252: åäö are the first bytes refused.
         # Never guessed at: a wrong guess would import every name with other letters.
         line = data.count(b"\n", 0, error.start) + 1
+        # The line is the error's own (shown before it, "Rad 2: ..."), not said again in its words.
         message = _l(
-            "Line %(line)d is not UTF-8 text: the file was saved in another encoding, as Excel's CSV"
+            "This line is not UTF-8 text: the file was saved in another encoding, as Excel's CSV"
             " (semicolon delimited) is. In Excel, choose Save as and the file type CSV UTF-8, and import that"
-            " file.",
-            line=line,
+            " file."
         )
         return iter(()), LineError(line, str(message))
     if "\x00" in text:

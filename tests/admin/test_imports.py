@@ -393,7 +393,7 @@ def test_a_file_that_is_not_utf8_is_refused(db_session, app_ctx, now):
     # The line of the first letter that is not UTF-8 (line 2, the organisation's), and what to do in Excel.
     assert [e.line for e in report.errors] == [2]
     assert report.errors[0].message == (
-        "Rad 2 är inte UTF-8-text: filen är sparad med en annan teckenkodning, som Excels"
+        "Raden är inte UTF-8-text: filen är sparad med en annan teckenkodning, som Excels"
         " ”CSV (semikolonavgränsad)”. Välj Spara som i Excel och filformatet CSV UTF-8,"
         " och importera den filen."
     )
