@@ -11,6 +11,8 @@ server software only helps someone looking for a known flaw in it. Responses go 
 
 from gunicorn.http import wsgi as _wsgi
 
+from sipflow.config import instance_folder
+
 _default_headers = _wsgi.Response.default_headers
 
 
@@ -23,6 +25,11 @@ _wsgi.Response.default_headers = _without_server_header
 
 
 preload_app = True
+
+# gunicorn (25 and later) opens a control socket for gunicornc at one path per account ($XDG_RUNTIME_DIR or
+# ~/.gunicorn): two sipflow services run by one account (a test and a production instance, a benchmark
+# beside either) would share it, the later one taking it over. Each instance keeps its own, in its folder.
+control_socket = str(instance_folder() / "gunicorn.ctl")
 
 
 def post_fork(server, worker) -> None:

@@ -92,10 +92,17 @@ def parse_age_bands(text) -> tuple[tuple[int, int | None], ...]:
     return tuple(bands)
 
 
+def instance_folder(env=None) -> Path:
+    """The instance's own folder (SIPFLOW_INSTANCE_DIR, else instance/ in the project): its SQLite database,
+    outbox, scheduler lock and gunicorn's control socket."""
+    env = os.environ if env is None else env
+    return Path(env.get("SIPFLOW_INSTANCE_DIR", PROJECT_ROOT / "instance"))
+
+
 def load_config(environ: dict[str, str] | None = None, overrides: dict | None = None) -> dict:
     """Build the Flask config dict from defaults, SIPFLOW_* variables and overrides; validate it."""
     env = os.environ if environ is None else environ
-    instance_dir = Path(env.get("SIPFLOW_INSTANCE_DIR", PROJECT_ROOT / "instance"))
+    instance_dir = instance_folder(env)
     cfg = {
         "ENV_NAME": env.get("SIPFLOW_ENV", "development"),
         "INSTANCE_DIR": str(instance_dir),

@@ -92,6 +92,8 @@ def test_workers_started_again_do_not_read_a_file_broken_since_the_start(tmp_pat
         )
     try:
         assert wait_for_health(url, server, log) in (200, 503)
+        # gunicorn's control socket is the instance's own, not one per account that another service shares.
+        assert (tmp_path / "gunicorn.ctl").is_socket()
         started = wait_for_workers(server.pid, 2, server)
         # A county's tester drops a file with a typo'd state into the folder of the running service ...
         text = (folder / "sip.toml").read_text(encoding="utf-8")
