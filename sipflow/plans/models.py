@@ -212,3 +212,6 @@ class PersonalLink(SQLModel, table=True):
     # The newer link to the same participant that ended this one when it was sent (the links page says so).
     replaced_by_id: int | None = Field(default=None, foreign_key="personallink.id")
     last_used_at: datetime | None = None
+    # The e-mail that carried it (NULL: sent before it was kept): the links page says when the mail server
+    # refused it for good (personal_links.case_links).
+    outbox_id: int | None = Field(default=None, foreign_key="outboxmessage.id")

@@ -28,7 +28,7 @@ from sipflow.clock import local_to_utc, stored_utc, to_local
 from sipflow.errors import Conflict, InvalidInput, NotAllowed
 from sipflow.i18n import DEFAULT_LOCALE, language_or_default
 from sipflow.meetings.forwarding import staff_mailbox
-from sipflow.notifications.models import PLAN_LINK_KIND
+from sipflow.notifications.models import PLAN_LINK_KIND, OutboxMessage
 from sipflow.notifications.outbox import enqueue, sender
 from sipflow.people.identifiers import of_age_on
 from sipflow.people.models import Organisation, Person, Unit, User
@@ -83,6 +83,8 @@ class LinkRow:
     last_day: date
     # A guardian's link ended by the person's 18th birthday (guardian_of_adult): not active.
     of_age: bool = False
+    # The mail server refused its e-mail for good (a mistyped address): the recipient never got it.
+    undelivered: bool = False
 
 
 def _serializer(secret_key: str) -> URLSafeSerializer:
@@ -310,7 +312,7 @@ def send_personal_link(
     # Who the mail speaks for and where a reply goes, as a meeting's invitation: the organisation (never
     # its unit, which may say what care the person gets) and a person's mailbox.
     organisation = session.get(Organisation, case.initiating_organisation_id).name
-    enqueue(
+    mail = enqueue(
         session,
         _message(
             link,
@@ -325,6 +327,7 @@ def send_personal_link(
         invitation_id=None,
         now=now,
     )
+    link.outbox_id = mail.id
     return link
 
 
@@ -409,9 +412,10 @@ def newest_link_id(session: Session, case: SipCase) -> int:
 def case_links(session: Session, case: SipCase, *, now: datetime) -> list[LinkRow]:
     """The case's links, newest first (at most LIST_LIMIT), with whom each went to."""
     rows = session.exec(
-        select(PersonalLink, Participant, User)
+        select(PersonalLink, Participant, User, OutboxMessage.status)
         .join(Participant, Participant.id == PersonalLink.participant_id)
         .outerjoin(User, User.id == PersonalLink.created_by_user_id)
+        .outerjoin(OutboxMessage, OutboxMessage.id == PersonalLink.outbox_id)
         .where(PersonalLink.case_id == case.id)
         .order_by(PersonalLink.created_at.desc(), PersonalLink.id.desc())
         .limit(LIST_LIMIT)
@@ -419,7 +423,7 @@ def case_links(session: Session, case: SipCase, *, now: datetime) -> list[LinkRo
     labels = recipient_labels(session, case) if rows else {}
     person, today = session.get(Person, case.person_id), to_local(now).date()
     result = []
-    for link, participant, user in rows:
+    for link, participant, user, mail_status in rows:
         works = link.revoked_at is None and stored_utc(link.expires_at) > now
         # Ended by the 18th birthday, not run out before it (a link sent since runs out at its start).
         of_age = (
@@ -437,6 +441,7 @@ def case_links(session: Session, case: SipCase, *, now: datetime) -> list[LinkRo
                 active=works and not of_age,
                 last_day=last_valid_day(link),
                 of_age=of_age,
+                undelivered=mail_status == "failed",
             )
         )
     return result

@@ -676,3 +676,28 @@ def test_a_link_naming_an_organisation_is_refused_not_an_error(client, db_sessio
     refused = client.get(path)
     assert refused.status_code == 410 and "fungerar inte längre" in text_of(refused)
     assert "Samtalsstöd" not in text_of(refused)
+
+
+NOT_DELIVERED = "kom inte fram: e-postservern tog inte emot adressen"
+
+
+def test_a_link_whose_mail_was_refused_says_so_on_the_links_page(
+    smtp_app, smtp_server, client, db_session, world
+):
+    """A mistyped address the mail server refused for good: the staff believed the person had their plan."""
+    smtp_server.refuse_next(1, "550 5.1.1 Recipient address rejected", at="RCPT")
+    send_link(client, world, world.person_row)
+    assert smtp_server.received == []
+    table = text_of(client.get(f"/cases/{world.case.uid}/plan/links")).split('id="h-links"')[1]
+    assert NOT_DELIVERED in table
+
+    # Sent again and delivered: the new link says nothing of the kind (the old one is replaced).
+    page = text_of(client.get(f"/cases/{world.case.uid}/plan/links"))
+    response = client.post(
+        f"/cases/{world.case.uid}/plan/links", data=link_form(page, world.case, world.person_row)
+    )
+    assert response.status_code == 303
+    assert len(smtp_server.received) == 1
+    rows = text_of(client.get(f"/cases/{world.case.uid}/plan/links")).split('id="h-links"')[1].split("<tr>")
+    newest = rows[2]  # the header's row, then the newest link's
+    assert NOT_DELIVERED not in newest
