@@ -68,6 +68,22 @@ def db_upgrade():
     click.echo("database is up to date")
 
 
+@db_group.command("downgrade")
+@click.argument("revision")
+@with_appcontext
+def db_downgrade(revision: str):
+    """Undo the migrations after REVISION: the newest migration of the release you go back to.
+
+    An earlier release's code cannot do it (its `db upgrade` does not know this release's revisions), so
+    this release's own downgrades run; what a later migration added (a new column's values) is lost.
+    `base`, which would drop every table, is refused.
+    """
+    if revision.strip().lower() == "base":
+        raise click.UsageError("db downgrade does not drop the whole database: name the revision to go to")
+    command.downgrade(alembic_config(current_app.config["DATABASE_URL"]), revision)
+    click.echo(f"database is at {revision}")
+
+
 @db_group.command("revision")
 @click.option("-m", "--message", required=True, help="What the migration changes.")
 @with_appcontext

@@ -6,10 +6,13 @@ import re
 import shutil
 
 import pytest
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 
 from sipflow import create_app
 from sipflow.areas import load_areas
+from sipflow.cli import alembic_config
 from sipflow.config import PROJECT_ROOT
 from sipflow.i18n import cli_count
 from sipflow.workflow.engine import WorkflowRegistry
@@ -211,6 +214,32 @@ def test_db_upgrade_builds_a_new_database(tmp_path):
         # A second run has nothing to do and says the same.
         again = app.test_cli_runner().invoke(args=["sipflow", "db", "upgrade"])
         assert again.exit_code == 0 and "database is up to date" in again.output
+    finally:
+        app.extensions["sipflow.engine"].dispose()
+
+
+def test_db_downgrade_takes_the_database_back_to_an_earlier_release(tmp_path):
+    """Going back to the release before: this release's code undoes its own migrations, down to the newest
+    migration of that release (the earlier code's `db upgrade` cannot name a revision it has not got), and
+    refuses to take everything down."""
+    url = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
+    app = create_app({"ENV_NAME": "testing", "DATABASE_URL": url, "SECRET_KEY": "test-secret-key-0123456789"})
+    runner = app.test_cli_runner()
+    script = ScriptDirectory.from_config(alembic_config(url))
+    (head,) = script.get_heads()
+    earlier = script.get_revision(head).down_revision
+    try:
+        assert runner.invoke(args=["sipflow", "db", "upgrade"]).exit_code == 0
+        result = runner.invoke(args=["sipflow", "db", "downgrade", earlier])
+        assert result.exit_code == 0, result.output
+        assert f"database is at {earlier}" in result.output
+        with app.extensions["sipflow.engine"].connect() as connection:
+            assert MigrationContext.configure(connection).get_current_revision() == earlier
+        refused = runner.invoke(args=["sipflow", "db", "downgrade", "base"])
+        assert refused.exit_code == 2
+        with app.extensions["sipflow.engine"].connect() as connection:
+            assert "sipcase" in inspect(connection).get_table_names()
+        assert runner.invoke(args=["sipflow", "db", "upgrade"]).exit_code == 0
     finally:
         app.extensions["sipflow.engine"].dispose()
 
