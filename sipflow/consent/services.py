@@ -658,6 +658,25 @@ def first_coverage_end(session: Session, case: SipCase, *, today: date) -> date 
     )
 
 
+def cases_whose_consent_ended(session: Session, *, first: date, last: date) -> list[int]:
+    """The cases with a consent given and not withdrawn whose last day is from first to last (Swedish days),
+    in id order: an organisation it covered may have stopped being covered then, so what counts from the
+    consent's end (first_coverage_end) has moved though no consent was written. One statement."""
+    return list(
+        session.exec(
+            select(Consent.case_id)
+            .where(
+                Consent.decision == GIVEN,
+                Consent.withdrawn_at.is_(None),
+                Consent.valid_until >= first,
+                Consent.valid_until <= last,
+            )
+            .group_by(Consent.case_id)
+            .order_by(Consent.case_id)
+        ).all()
+    )
+
+
 # The guard that asks every guardian taking part to have consented (workflow_hooks registers it; a workflow
 # file names it on the steps of a child's SIP that share it: sip_child version 2 on every one).
 GUARDIANS_CONSENTED = "guardians_consented"

@@ -1,0 +1,75 @@
+"""A year of a SIP with a reminder ahead of the consent's end (anchor `consent_ends`), as a county sets it up:
+consents of different lengths for different organisations, one running out after the other."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+import pytest
+from remkit import reminders, sip_declaring, tick
+from support import FIXED_NOW, fire
+
+from sipflow.cases.scripted import scripted_input
+from sipflow.clock import local_to_utc
+from sipflow.consent import services as consent
+from sipflow.db import unit_of_work
+from sipflow.reminders import consent_ends_job
+
+TODAY = FIXED_NOW.date()
+
+
+@pytest.fixture
+def renewing(registry, monkeypatch):
+    """The sip workflow with a reminder to the initiator 14 days before the consent runs out."""
+    workflow = sip_declaring(
+        "renew_consent",
+        "consent_ends",
+        offset_days=-14,
+        recipients=["initiator"],
+        label={"sv": "Samtycket går snart ut", "en": "The consent runs out soon"},
+    )
+    monkeypatch.setitem(registry._by_key, (workflow.name, workflow.version), workflow)
+    return workflow
+
+
+def _morning(day: date) -> datetime:
+    return local_to_utc(datetime.combine(day, time(7)))
+
+
+def _rows(engine, status: str) -> list:
+    return reminders(engine, kind="workflow", topic="renew_consent", status=status)
+
+
+def test_the_next_organisations_end_is_reminded_of_once_the_first_has_run_out(
+    app, engine, db_session, registry, parties, create_case, renewing, frozen_clock
+):
+    municipality, school = parties.municipality.organisation_id, parties.school.organisation_id
+    case = create_case(units=[parties.municipality.id, parties.school.id])
+    first_end, second_end = TODAY + timedelta(days=60), TODAY + timedelta(days=200)
+    fire(
+        db_session, registry, parties.region_user, case, "give_consent", now=FIXED_NOW,
+        valid_until=first_end, organisation_ids=[parties.region.organisation_id, municipality, school],
+    )  # fmt: skip
+    # The school's consent is renewed for longer; the municipality's runs out first.
+    at = FIXED_NOW + timedelta(days=1)
+    data = scripted_input(db_session, case, "consent", at) | {
+        "valid_until": second_end,
+        "organisation_ids": [school],
+    }
+    with unit_of_work(db_session):
+        db_session.refresh(case)
+        consent.record_further_consent(
+            db_session, registry, case, parties.region_user, data, expected_version=case.version, now=at
+        )
+    (row,) = _rows(engine, "pending")
+    assert row.due_at == _morning(first_end - timedelta(days=14))
+    tick(app, row.due_at + timedelta(minutes=1))
+    assert len(_rows(engine, "sent")) == 1
+
+    # The municipality's last day has ended and no one renewed it: the school's end is the first now, and
+    # the school must be reminded of it as the municipality was.
+    after = local_to_utc(datetime.combine(first_end + timedelta(days=1), time(0, 1)))
+    frozen_clock.set(after)
+    consent_ends_job(app, now=after)
+    (row,) = _rows(engine, "pending")
+    assert row.due_at == _morning(second_end - timedelta(days=14))
