@@ -463,7 +463,7 @@ def _declared_reminders(
     wanted: list[Wanted] = []
     addresses: dict[int, str | None] | None = None
     for declared in workflow.reminders:
-        anchor = REMINDER_ANCHORS[declared.anchor](session, case)
+        anchor = REMINDER_ANCHORS[declared.anchor](session, workflow, case)
         if anchor is None:
             continue
         due = on_the_morning(add_days(anchor, declared.offset_days))
@@ -1111,7 +1111,7 @@ def _declared_anchor_passed(
     declared = workflow.declared_reminder(reminder.topic)
     if declared is None or declared.offset_days >= 0:
         return False
-    anchor = REMINDER_ANCHORS[declared.anchor](session, case)
+    anchor = REMINDER_ANCHORS[declared.anchor](session, workflow, case)
     return anchor is not None and anchor <= now
 
 
@@ -1360,7 +1360,7 @@ def _anchor_line(session: Session, workflow: Workflow, case: SipCase, reminder: 
     declared = workflow.declared_reminder(reminder.topic)
     if declared is None or declared.anchor not in REMINDER_ANCHOR_LABELS:
         return {}
-    anchor = REMINDER_ANCHORS[declared.anchor](session, case)
+    anchor = REMINDER_ANCHORS[declared.anchor](session, workflow, case)
     if anchor is None:
         return {}
     patterns = MAIL_DAY_PATTERNS if ends_its_day(anchor) else MAIL_MOMENT_PATTERNS

@@ -40,8 +40,8 @@ class Guard:
 GUARDS: dict[str, Guard] = {}
 EFFECTS: dict[str, Callable[[TransitionContext], None]] = {}
 INPUTS: dict[str, Callable[[TransitionContext], None]] = {}
-# The dates a workflow's [[reminders]] may count from, each a function (session, case) -> aware datetime or
-# None, and the message templates they may name; the reminders area registers both.
+# The dates a workflow's [[reminders]] may count from, each a function (session, workflow, case) -> aware
+# datetime or None, and the message templates they may name; the reminders area registers both.
 REMINDER_ANCHORS: dict[str, Callable] = {}
 # How a reminder's mail names its anchor's date, for the anchors that registered one.
 REMINDER_ANCHOR_LABELS: dict[str, object] = {}
@@ -173,8 +173,8 @@ def register_input(
 
 
 def register_reminder_anchor(name: str, fn: Callable, *, label=None) -> None:
-    """Let a workflow file's reminders count from name; fn(session, case) gives the date or None; label (a
-    lazy text): how the reminder's mail names that date, when it should say it."""
+    """Let a workflow file's reminders count from name; fn(session, workflow, case) gives the date or None;
+    label (a lazy text): how the reminder's mail names that date, when it should say it."""
     REMINDER_ANCHORS[name] = fn
     if label is not None:
         REMINDER_ANCHOR_LABELS[name] = label

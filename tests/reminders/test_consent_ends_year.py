@@ -3,19 +3,32 @@ consents of different lengths for different organisations, one running out after
 
 from __future__ import annotations
 
+import tomllib
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 
 import pytest
 from remkit import reminders, sip_declaring, tick
-from support import FIXED_NOW, fire
+from support import FIXED_NOW, fire, two_guardians
 
 from sipflow.cases.scripted import scripted_input
 from sipflow.clock import local_to_utc
 from sipflow.consent import services as consent
 from sipflow.db import unit_of_work
+from sipflow.errors import UserError
 from sipflow.reminders import consent_ends_job
+from sipflow.workflow.definition import parse_workflow
 
 TODAY = FIXED_NOW.date()
+CHILD_FILE = Path(__file__).resolve().parents[2] / "workflows" / "sip_child_v2.toml"
+RENEW_CONSENT = {
+    "name": "renew_consent",
+    "label": {"sv": "Samtycket går snart ut", "en": "The consent runs out soon"},
+    "anchor": "consent_ends",
+    "offset_days": -14,
+    "recipients": ["initiator"],
+    "template": "case_reminder",
+}
 
 
 @pytest.fixture
@@ -73,3 +86,46 @@ def test_the_next_organisations_end_is_reminded_of_once_the_first_has_run_out(
     consent_ends_job(app, now=after)
     (row,) = _rows(engine, "pending")
     assert row.due_at == _morning(second_end - timedelta(days=14))
+
+
+@pytest.fixture
+def child_renewing(registry, monkeypatch):
+    """The child's SIP (every step asks every guardian's consent) with the same reminder."""
+    with CHILD_FILE.open("rb") as handle:
+        data = tomllib.load(handle)
+    data["reminders"] = [RENEW_CONSENT]
+    workflow = parse_workflow(CHILD_FILE, data)
+    monkeypatch.setitem(registry._by_key, (workflow.name, workflow.version), workflow)
+    return workflow
+
+
+def test_in_a_childs_sip_the_first_guardians_end_is_reminded_of(
+    engine, db_session, registry, parties, create_case, child_renewing, frozen_clock
+):
+    case = create_case("sip_child")
+    with unit_of_work(db_session):
+        first, second = two_guardians(db_session, registry, case, now=FIXED_NOW)
+    first_end, second_end = TODAY + timedelta(days=60), TODAY + timedelta(days=200)
+    fire(
+        db_session, registry, parties.region_user, case, "give_consent", now=FIXED_NOW,
+        valid_until=first_end, guardian_participant_ids=[first.id, second.id],
+    )  # fmt: skip
+    # The second guardian consents again, for longer: the organisations stay covered to the second end.
+    at = FIXED_NOW + timedelta(days=1)
+    data = scripted_input(db_session, case, "consent", at) | {
+        "valid_until": second_end,
+        "guardian_participant_ids": [second.id],
+    }
+    with unit_of_work(db_session):
+        db_session.refresh(case)
+        consent.record_further_consent(
+            db_session, registry, case, parties.region_user, data, expected_version=case.version, now=at
+        )
+    # But the SIP stops the day after the first guardian's consent ends: the reminder comes before it.
+    (row,) = _rows(engine, "pending")
+    assert row.due_at == _morning(first_end - timedelta(days=14))
+    after = FIXED_NOW + timedelta(days=61)
+    frozen_clock.set(after)
+    db_session.refresh(case)
+    with pytest.raises(UserError, match="Vårdnadshavare Ett"):
+        fire(db_session, registry, parties.region_user, case, "start_preparation", now=after)
