@@ -1704,9 +1704,11 @@ def reconcile_after_consent_ended(session: Session, registry, *, now: datetime) 
             case = session.get(SipCase, case_id)
             if (case.workflow_name, case.workflow_version) not in anchored:
                 continue
-            case = lock_case(session, case)
             workflow = find_workflow(registry, case.workflow_name, case.workflow_version)
             if workflow is None or case.state not in workflow.states or workflow.is_final(case.state):
+                continue  # an ended case is never reopened: it is not held for nothing
+            case = lock_case(session, case)
+            if case.state not in workflow.states or workflow.is_final(case.state):
                 continue
             reconcile_case(session, workflow, case, now=now, families={DECLARED})
             done += 1
