@@ -56,7 +56,7 @@ def _consent_ends(session: Session, workflow: Workflow, case: SipCase):
 for _column in ("requested_at", "utskrivningsklar_at", "follow_up_on"):
     register_reminder_anchor(_column, _case_date(_column))
 register_reminder_anchor("next_meeting", _next_meeting)
-register_reminder_anchor(CONSENT_ENDS, _consent_ends, label=_l("The consent is valid until"))
+register_reminder_anchor(CONSENT_ENDS, _consent_ends, label=_l("The consent is valid until"), ahead_only=True)
 # Only the case's own template: a declared reminder is about no meeting, deadline or effort, so the built-in
 # kinds' templates rendered for it said "you are invited to a SIP meeting tomorrow" with no time, or "the
 # deadline  of a SIP ... falls ." (their fields empty).

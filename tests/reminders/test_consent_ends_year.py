@@ -17,7 +17,7 @@ from sipflow.consent import services as consent
 from sipflow.db import unit_of_work
 from sipflow.errors import UserError
 from sipflow.reminders import consent_ends_job
-from sipflow.workflow.definition import parse_workflow
+from sipflow.workflow.definition import WorkflowError, parse_workflow
 
 TODAY = FIXED_NOW.date()
 CHILD_FILE = Path(__file__).resolve().parents[2] / "workflows" / "sip_child_v2.toml"
@@ -129,3 +129,14 @@ def test_in_a_childs_sip_the_first_guardians_end_is_reminded_of(
     db_session.refresh(case)
     with pytest.raises(UserError, match="Vårdnadshavare Ett"):
         fire(db_session, registry, parties.region_user, case, "start_preparation", now=after)
+
+
+def test_a_reminder_after_the_consents_end_is_refused_at_load():
+    # The day after it the consent's end has moved on (the next organisation's, or none): a reminder
+    # declared after it would be moved away or cancelled before it went, and never mailed.
+    with pytest.raises(WorkflowError) as refused:
+        sip_declaring("consent_ran_out", "consent_ends", offset_days=1, recipients=["huvudansvarig"])
+    assert "reminders.consent_ran_out.offset_days" in str(refused.value)
+    assert "0 or less" in str(refused.value)
+    # On its last day (0) or before it, as a county would ask for a further consent.
+    assert sip_declaring("consent_runs_out", "consent_ends", offset_days=0, recipients=["huvudansvarig"])
