@@ -30,7 +30,10 @@ DATE_LABELS = {
     "utskrivningsklar_at": _l("the day the patient was ready for discharge"),
     "follow_up_on": _l("the planned follow-up date"),
     "next_meeting": _l("the next planned meeting"),
-    "consent_ends": _l("the last day of consent, of the organisation whose consent runs out first"),
+    "consent_ends": _l(
+        "the last day of consent, of the organisation (or, in a child's SIP, the guardian)"
+        " whose consent runs out first"
+    ),
 }
 # The parties a reminder goes to, as the case page names them.
 PARTY_LABELS = PARTY_ROLE_LABELS

@@ -658,6 +658,59 @@ def first_coverage_end(session: Session, case: SipCase, *, today: date) -> date 
     )
 
 
+def first_consent_end(
+    session: Session, workflow: Workflow | None, case: SipCase, *, today: date
+) -> date | None:
+    """The last day of consent after which the SIP first loses something (None: nothing runs out): the
+    organisation taking part whose consent runs out first (first_coverage_end) or, where the guardians
+    consent (guardians_consent: a child's SIP, the person under 18), the guardian taking part whose
+    consent runs out first, when that is earlier: from the next day the steps asking every guardian's
+    consent are refused for them (guardians_without_consent), though the other guardian's consent still
+    covers the organisations. What a reminder ahead of the consent's end counts from."""
+    ends = [first_coverage_end(session, case, today=today)]
+    if guardians_consent(workflow, session.get(Person, case.person_id), today):
+        by_guardian: dict[int, date | None] = {}
+        for guardian_id, valid_until in session.exec(
+            select(Consent.given_by_participant_id, Consent.valid_until).where(
+                Consent.case_id == case.id,
+                Consent.in_force(today),
+                Consent.given_by == CHILD_GIVER,
+                Consent.given_by_participant_id.in_(
+                    select(Participant.id).where(
+                        Participant.case_id == case.id, Participant.kind == GUARDIAN, Participant.active
+                    )
+                ),
+            )
+        ).all():
+            if guardian_id not in by_guardian:
+                by_guardian[guardian_id] = valid_until
+            elif by_guardian[guardian_id] is not None and (
+                valid_until is None or valid_until > by_guardian[guardian_id]
+            ):
+                by_guardian[guardian_id] = valid_until
+        ends.extend(by_guardian.values())
+    return min((end for end in ends if end is not None), default=None)
+
+
+def cases_whose_consent_ended(session: Session, *, first: date, last: date) -> list[int]:
+    """The cases with a consent given and not withdrawn whose last day is from first to last (Swedish days),
+    in id order: an organisation it covered may have stopped being covered then, so what counts from the
+    consent's end (first_coverage_end) has moved though no consent was written. One statement."""
+    return list(
+        session.exec(
+            select(Consent.case_id)
+            .where(
+                Consent.decision == GIVEN,
+                Consent.withdrawn_at.is_(None),
+                Consent.valid_until >= first,
+                Consent.valid_until <= last,
+            )
+            .group_by(Consent.case_id)
+            .order_by(Consent.case_id)
+        ).all()
+    )
+
+
 # The guard that asks every guardian taking part to have consented (workflow_hooks registers it; a workflow
 # file names it on the steps of a child's SIP that share it: sip_child version 2 on every one).
 GUARDIANS_CONSENTED = "guardians_consented"

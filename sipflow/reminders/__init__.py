@@ -36,6 +36,9 @@ WRITTEN_MEETINGS = "sipflow.reminders.meetings_written"
 # (cases.services.OPEN_DEADLINES) do not hold for them.
 DEADLINES_WRITTEN = "sipflow.reminders.deadlines_written"
 JOB_ID = "reminders"
+# Just after each Swedish midnight (and at start): the reminders ahead of the consent's end of each case whose
+# consent for some organisation has just run out move to the next organisation's end.
+CONSENT_ENDS_JOB_ID = "consent_ends"
 TICK_SECONDS = 60
 
 
@@ -294,7 +297,31 @@ def reminders_job(app) -> None:
     dispatch_tick(app, now=now_utc())
 
 
+def consent_ends_job(app, *, now=None) -> int:
+    """The scheduler's run after midnight: the cases whose reminders ahead of the consent's end moved."""
+    from sqlmodel import Session
+
+    from sipflow.clock import now_utc
+    from sipflow.reminders.services import reconcile_after_consent_ended
+
+    with Session(app.extensions["sipflow.engine"], expire_on_commit=False) as session:
+        return reconcile_after_consent_ended(
+            session, app.extensions["sipflow.workflows"], now=now or now_utc()
+        )
+
+
 def init_app(app) -> None:
     """Subscribe the reconciliation and register the dispatcher's job (every minute, and at start)."""
+    from sipflow.clock import STOCKHOLM
+
     subscribe()
+    jobs.register_job(
+        CONSENT_ENDS_JOB_ID,
+        consent_ends_job,
+        "cron",
+        run_at_start=True,
+        hour=0,
+        minute=1,
+        timezone=STOCKHOLM,
+    )
     jobs.register_job(JOB_ID, reminders_job, "interval", run_at_start=True, seconds=TICK_SECONDS)

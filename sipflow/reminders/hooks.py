@@ -11,31 +11,32 @@ from sqlmodel import Session, select
 
 from sipflow.cases.models import SipCase
 from sipflow.clock import end_of_local_day, local_today
-from sipflow.consent.services import first_coverage_end
+from sipflow.consent.services import first_consent_end
 from sipflow.meetings.models import PLANNED, Meeting
 from sipflow.plans.editor import register_effort_removal
 from sipflow.reminders.models import CANCELLED, PENDING, Reminder
 from sipflow.translated import lazy_gettext as _l
+from sipflow.workflow.definition import Workflow
 from sipflow.workflow.registry import register_reminder_anchor, register_reminder_template
 
 # The template a declared reminder names (the built-in kinds' own need a meeting, deadline or effort).
 CASE_TEMPLATE = "case_reminder"
 # The anchors read from the case's meetings (not its columns): a change of a meeting can move them.
 MEETING_ANCHORS = frozenset({"next_meeting"})
-# The end of the consent (consent.services.first_coverage_end): a consent given, changed or withdrawn, and a
+# The end of the consent (consent.services.first_consent_end): a consent given, changed or withdrawn, and a
 # change of who takes part, can move it.
 CONSENT_ENDS = "consent_ends"
 CONSENT_ANCHORS = frozenset({CONSENT_ENDS})
 
 
 def _case_date(column: str):
-    def anchor(_session: Session, case: SipCase):
+    def anchor(_session: Session, _workflow: Workflow, case: SipCase):
         return getattr(case, column)
 
     return anchor
 
 
-def _next_meeting(session: Session, case: SipCase):
+def _next_meeting(session: Session, _workflow: Workflow, case: SipCase):
     """The start of the case's next planned meeting."""
     return session.exec(
         select(Meeting.starts_at)
@@ -44,17 +45,18 @@ def _next_meeting(session: Session, case: SipCase):
     ).first()
 
 
-def _consent_ends(session: Session, case: SipCase):
-    """The end (Swedish time) of the last day of consent of the organisation whose consent runs out first,
-    so that a reminder some days ahead asks for a new consent before an organisation loses the SIP."""
-    last_day = first_coverage_end(session, case, today=local_today())
+def _consent_ends(session: Session, workflow: Workflow, case: SipCase):
+    """The end (Swedish time) of the last day of consent of the organisation (or, in a child's SIP, the
+    guardian) whose consent runs out first, so that a reminder some days ahead asks for a new consent before
+    an organisation loses the SIP or its steps stop for want of a guardian's consent."""
+    last_day = first_consent_end(session, workflow, case, today=local_today())
     return None if last_day is None else end_of_local_day(last_day)
 
 
 for _column in ("requested_at", "utskrivningsklar_at", "follow_up_on"):
     register_reminder_anchor(_column, _case_date(_column))
 register_reminder_anchor("next_meeting", _next_meeting)
-register_reminder_anchor(CONSENT_ENDS, _consent_ends, label=_l("The consent is valid until"))
+register_reminder_anchor(CONSENT_ENDS, _consent_ends, label=_l("The consent is valid until"), ahead_only=True)
 # Only the case's own template: a declared reminder is about no meeting, deadline or effort, so the built-in
 # kinds' templates rendered for it said "you are invited to a SIP meeting tomorrow" with no time, or "the
 # deadline  of a SIP ... falls ." (their fields empty).

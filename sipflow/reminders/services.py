@@ -37,7 +37,8 @@ from sipflow.cases.deadlines import due_at
 from sipflow.cases.models import Deadline, Participant, SipCase
 from sipflow.cases.queries import find_workflow
 from sipflow.cases.services import lock_case, party_roles
-from sipflow.clock import STOCKHOLM, add_days, ends_its_day, local_to_utc, stored_utc, to_local
+from sipflow.clock import STOCKHOLM, add_days, ends_its_day, local_to_utc, local_today, stored_utc, to_local
+from sipflow.consent.services import cases_whose_consent_ended
 from sipflow.db import column_rows, unit_of_work
 from sipflow.i18n import MAIL_DAY_PATTERNS, MAIL_MOMENT_PATTERNS, known_language
 from sipflow.meetings.forwarding import human_mailbox
@@ -462,7 +463,7 @@ def _declared_reminders(
     wanted: list[Wanted] = []
     addresses: dict[int, str | None] | None = None
     for declared in workflow.reminders:
-        anchor = REMINDER_ANCHORS[declared.anchor](session, case)
+        anchor = REMINDER_ANCHORS[declared.anchor](session, workflow, case)
         if anchor is None:
             continue
         due = on_the_morning(add_days(anchor, declared.offset_days))
@@ -1110,7 +1111,7 @@ def _declared_anchor_passed(
     declared = workflow.declared_reminder(reminder.topic)
     if declared is None or declared.offset_days >= 0:
         return False
-    anchor = REMINDER_ANCHORS[declared.anchor](session, case)
+    anchor = REMINDER_ANCHORS[declared.anchor](session, workflow, case)
     return anchor is not None and anchor <= now
 
 
@@ -1359,7 +1360,7 @@ def _anchor_line(session: Session, workflow: Workflow, case: SipCase, reminder: 
     declared = workflow.declared_reminder(reminder.topic)
     if declared is None or declared.anchor not in REMINDER_ANCHOR_LABELS:
         return {}
-    anchor = REMINDER_ANCHORS[declared.anchor](session, case)
+    anchor = REMINDER_ANCHORS[declared.anchor](session, workflow, case)
     if anchor is None:
         return {}
     patterns = MAIL_DAY_PATTERNS if ends_its_day(anchor) else MAIL_MOMENT_PATTERNS
@@ -1672,6 +1673,47 @@ def reconcile_pending(session: Session, registry, *, now: datetime, batch: int =
                     done += 1
         after = case_ids[-1]
         session.expunge_all()
+
+
+# How many days back the consent's-end job looks for a last day that has ended: a scheduler down that long
+# still moves the reminders when it starts again (reconciling a case twice changes nothing).
+CONSENT_ENDED_DAYS_BACK = 7
+
+
+def reconcile_after_consent_ended(session: Session, registry, *, now: datetime) -> int:
+    """Move the reminders counting from the consent's end (anchor consent_ends) of every case whose consent
+    for some organisation had its last day within the past CONSENT_ENDED_DAYS_BACK days: nothing is written
+    when a consent runs out, so without this the next organisation's end (first_coverage_end, once the first
+    has passed) would never be reminded of. Each case its own unit of work, held as a write to it holds it;
+    the number of cases reconciled. Only cases of a workflow declaring such a reminder, and not ended."""
+    anchored = {
+        (w.name, w.version)
+        for w in registry.workflows()
+        if any(declared.anchor in CONSENT_ANCHORS for declared in w.reminders)
+    }
+    if not anchored:
+        return 0
+    yesterday = local_today(now) - timedelta(days=1)
+    case_ids = cases_whose_consent_ended(
+        session, first=yesterday - timedelta(days=CONSENT_ENDED_DAYS_BACK - 1), last=yesterday
+    )
+    session.rollback()  # the read's transaction: each case's own comes next
+    done = 0
+    for case_id in case_ids:
+        with unit_of_work(session):
+            case = session.get(SipCase, case_id)
+            if (case.workflow_name, case.workflow_version) not in anchored:
+                continue
+            workflow = find_workflow(registry, case.workflow_name, case.workflow_version)
+            if workflow is None or case.state not in workflow.states or workflow.is_final(case.state):
+                continue  # an ended case is never reopened: it is not held for nothing
+            case = lock_case(session, case)
+            if case.state not in workflow.states or workflow.is_final(case.state):
+                continue
+            reconcile_case(session, workflow, case, now=now, families={DECLARED})
+            done += 1
+        session.expunge_all()
+    return done
 
 
 def recipient_names(

@@ -18,6 +18,7 @@ from sipflow.workflow.registry import (
     GUARDS,
     INPUTS,
     REMINDER_ANCHORS,
+    REMINDER_ANCHORS_AHEAD_ONLY,
     REMINDER_TEMPLATES,
 )
 
@@ -547,6 +548,13 @@ def _reminders(path: Path, raw) -> tuple[ReminderDef, ...]:
                 path,
                 f"{key}.offset_days",
                 f"must be whole days, at most {REMINDER_OFFSET_MAX_DAYS} either way",
+            )
+        if anchor in REMINDER_ANCHORS_AHEAD_ONLY and offset > 0:
+            raise _fail(
+                path,
+                f"{key}.offset_days",
+                f"must be 0 or less from {anchor}: the day after it that date is no longer there (the next"
+                " one's, or none, is), so a reminder after it would never go; 0 is the morning of its day",
             )
         recipients = _names(path, f"{key}.recipients", item.get("recipients", []), PARTY_ROLES, "party")
         if not recipients:

@@ -40,11 +40,14 @@ class Guard:
 GUARDS: dict[str, Guard] = {}
 EFFECTS: dict[str, Callable[[TransitionContext], None]] = {}
 INPUTS: dict[str, Callable[[TransitionContext], None]] = {}
-# The dates a workflow's [[reminders]] may count from, each a function (session, case) -> aware datetime or
-# None, and the message templates they may name; the reminders area registers both.
+# The dates a workflow's [[reminders]] may count from, each a function (session, workflow, case) -> aware
+# datetime or None, and the message templates they may name; the reminders area registers both.
 REMINDER_ANCHORS: dict[str, Callable] = {}
 # How a reminder's mail names its anchor's date, for the anchors that registered one.
 REMINDER_ANCHOR_LABELS: dict[str, object] = {}
+# The anchors whose date is gone once it has passed (the next one's, or none, is the anchor then): a reminder
+# may count from them only to their day or before it (offset_days 0 or less), else it would never go.
+REMINDER_ANCHORS_AHEAD_ONLY: set[str] = set()
 REMINDER_TEMPLATES: set[str] = set()
 
 
@@ -172,10 +175,13 @@ def register_input(
         INPUT_REPEATS.pop(kind, None)
 
 
-def register_reminder_anchor(name: str, fn: Callable, *, label=None) -> None:
-    """Let a workflow file's reminders count from name; fn(session, case) gives the date or None; label (a
-    lazy text): how the reminder's mail names that date, when it should say it."""
+def register_reminder_anchor(name: str, fn: Callable, *, label=None, ahead_only: bool = False) -> None:
+    """Let a workflow file's reminders count from name; fn(session, workflow, case) gives the date or None;
+    label (a lazy text): how the reminder's mail names that date, when it should say it; ahead_only: the date
+    is gone once passed, so a reminder may only come on it or before (REMINDER_ANCHORS_AHEAD_ONLY)."""
     REMINDER_ANCHORS[name] = fn
+    if ahead_only:
+        REMINDER_ANCHORS_AHEAD_ONLY.add(name)
     if label is not None:
         REMINDER_ANCHOR_LABELS[name] = label
 

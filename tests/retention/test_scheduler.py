@@ -133,7 +133,14 @@ def test_the_command_with_once_fails_when_a_job_fails(tmp_path):
 
 
 def test_the_jobs(app):
-    assert [job.id for job in JOBS] == ["statistics", "retention", "consent_coverage", "reminders", "outbox"]
+    assert [job.id for job in JOBS] == [
+        "statistics",
+        "retention",
+        "consent_coverage",
+        "consent_ends",
+        "reminders",
+        "outbox",
+    ]
     scheduler = build_scheduler(app, FileLeaderLock(PROJECT_ROOT / "unused.lock"), on_lost=lambda: None)
     retention = scheduler.get_job("retention")
     assert isinstance(retention.trigger, CronTrigger)
@@ -146,6 +153,10 @@ def test_the_jobs(app):
     coverage = scheduler.get_job("consent_coverage")
     assert str(coverage.trigger) == "cron[hour='0', minute='0', second='30']"
     assert coverage.trigger.timezone == STOCKHOLM
+    # After it: a consent that ran out moves the reminders ahead of the next organisation's consent's end.
+    consent_ends = scheduler.get_job("consent_ends")
+    assert str(consent_ends.trigger) == "cron[hour='0', minute='1']"
+    assert consent_ends.trigger.timezone == STOCKHOLM
     assert scheduler.get_job("leader-check") is not None
     assert not scheduler.running
 

@@ -95,7 +95,7 @@ def test_an_unknown_job_is_a_usage_error_naming_the_jobs(app):
     result = _invoke_counting(app, ["--once", "--job", "reminders", "--job", "remiders"], ran)
     assert result.exit_code == 2, result.output
     assert "no job remiders" in result.output
-    assert "statistics, retention, consent_coverage, reminders, outbox" in result.output
+    assert "statistics, retention, consent_coverage, consent_ends, reminders, outbox" in result.output
     assert ran == []
 
 
