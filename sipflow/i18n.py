@@ -188,6 +188,7 @@ class _FormMessages:
 # The Swedish terms the English pages keep on purpose (docs/architecture.md, Glossary: a label may add the
 # Swedish term in brackets): swedish_terms marks each lang="sv" there, so a screen reader says it in Swedish.
 SWEDISH_TERMS = (
+    "samordnad individuell plan",
     "huvudansvar",
     "folkbokföringskommun",
     "utskrivningsklar",

@@ -80,3 +80,12 @@ def test_the_english_admin_person_pages_mark_the_swedish_terms(
         assert marked in page, marked
     swedish = text_of(client.get("/admin/persons?lang=sv"))
     assert not re.search(r'<span lang="sv">', swedish)
+
+
+def test_every_english_pages_footer_says_the_swedish_name_in_swedish(client, app_ctx):
+    """The footer of every page, the login and a person's answer page too, names the SIP in Swedish in
+    brackets: marked, a screen reader reading the English page says it in Swedish (WCAG 3.1.2)."""
+    english = text_of(client.get("/login?lang=en"))
+    assert '(<span lang="sv">samordnad individuell plan</span>, SIP)' in english
+    swedish = text_of(client.get("/login?lang=sv"))
+    assert "samordnad individuell plan (SIP)" in swedish and '<span lang="sv">' not in swedish
