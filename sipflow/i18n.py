@@ -189,6 +189,9 @@ class _FormMessages:
 # Swedish term in brackets): swedish_terms marks each lang="sv" there, so a screen reader says it in Swedish.
 SWEDISH_TERMS = (
     "samordnad individuell plan",
+    "fast vårdkontakt",
+    "fast omsorgskontakt",
+    "Vad är viktigt för dig?",
     "huvudansvar",
     "folkbokföringskommun",
     "utskrivningsklar",

@@ -23,6 +23,11 @@ def test_the_filter_marks_terms_outside_tags_and_escapes_plain_text(app_ctx):
         link = Markup('<a href="#huvudansvar">huvudansvar</a>')
         assert swedish_terms(link) == '<a href="#huvudansvar"><span lang="sv">huvudansvar</span></a>'
         assert swedish_terms("insatsen") == "insatsen"  # a word of its own only
+        # The case page's question to the person and the plan's named contacts, kept in English pages.
+        assert swedish_terms("What matters to you? (Vad är viktigt för dig?)") == (
+            'What matters to you? (<span lang="sv">Vad är viktigt för dig?</span>)'
+        )
+        assert swedish_terms("Fast omsorgskontakt") == '<span lang="sv">Fast omsorgskontakt</span>'
     with force_locale("sv"):
         assert swedish_terms("Huvudansvar (huvudansvar)") == "Huvudansvar (huvudansvar)"
 
