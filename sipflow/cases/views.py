@@ -64,6 +64,7 @@ from sipflow.cases.models import SipCase
 from sipflow.clock import local_to_utc, now_utc, to_local
 from sipflow.db import get_session, unit_of_work
 from sipflow.errors import Conflict, InvalidInput, UserError
+from sipflow.forms import typed_in_request
 from sipflow.i18n import DEFAULT_LOCALE, LANGUAGE_LABELS
 from sipflow.people.labels import unit_label
 from sipflow.people.models import Person
@@ -279,7 +280,10 @@ def _csrf_failed(_error):
     to_login = csrf_failed()
     if to_login is not None:
         return to_login
-    return render_template("errors/csrf.html", page_url=url_for("cases.my_cases")), 400
+    # What was typed into the refused form, shown to copy (nothing a user typed is lost): a person's answer
+    # page or plan page whose session cookie went (the browser closed and its tab restored), say.
+    kept_input = typed_in_request(request.form)
+    return render_template("errors/csrf.html", page_url=url_for("cases.my_cases"), kept_input=kept_input), 400
 
 
 # --- Mina SIP ---------------------------------------------------------------------------------------------
