@@ -29,7 +29,7 @@ from sipflow.translated import lazy_gettext as _l
 
 
 class FilledInByTheService:
-    """Marks a field the service behind the form refuses empty (the label's asterisk). The service checks
+    """Marks a field the service behind the form refuses empty (the label's "(required)"). The service checks
     the field, with every other, so the page shows each refusal at once: a check here would stop the form
     before it."""
 
@@ -340,7 +340,7 @@ def _sent_form(keys: list[str]) -> tuple[dict, str] | None:
 
 
 def row_field_label(row, label):
-    """The label of a field as the page shows it, bar the asterisk, in its row's (headed row) with the
+    """The label of a field as the page shows it, bar "(required)", in its row's (headed row) with the
     heading first ("Insats 2, Vem"), as the error summary and the login page's card of what was typed name
     it; row None: a field outside a list, or in a row the page heads with something of its own."""
     label = str(label).strip().removesuffix(":").rstrip()

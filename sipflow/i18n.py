@@ -188,6 +188,10 @@ class _FormMessages:
 # The Swedish terms the English pages keep on purpose (docs/architecture.md, Glossary: a label may add the
 # Swedish term in brackets): swedish_terms marks each lang="sv" there, so a screen reader says it in Swedish.
 SWEDISH_TERMS = (
+    "samordnad individuell plan",
+    "fast vårdkontakt",
+    "fast omsorgskontakt",
+    "Vad är viktigt för dig?",
     "huvudansvar",
     "folkbokföringskommun",
     "utskrivningsklar",

@@ -1,6 +1,6 @@
 """The focus indicator stands out at 3:1 or more (WCAG 1.4.11) on every background it is drawn on: the
-near-black outline on the pages and cards, the yellow ring on the blue header. The colours are read from the
-stylesheet."""
+near-black outline on the pages and cards, the yellow ring on the blue header; so does the edge of a text
+field, the one thing showing where to type. The colours are read from the stylesheet."""
 
 from __future__ import annotations
 
@@ -41,3 +41,15 @@ def test_the_focus_indicator_stands_out_on_every_background():
     assert contrast(ink, ring) >= 3  # a focused link: near-black text and bar on yellow
     css = STYLESHEET.read_text(encoding="utf-8")
     assert ".site-header :focus-visible:not(a) { outline-color: var(--focus);" in css
+
+
+def test_a_text_fields_edge_stands_out_on_every_background():
+    """A field is white on a white card or the pale page: its border alone shows it (WCAG 1.4.11). The old
+    grey, #9aa5b1, stood at 2.5:1 on a card and 2.3:1 on the page (the answer form of the invitation)."""
+    colours = _colours()
+    css = STYLESHEET.read_text(encoding="utf-8")
+    rule = re.search(r"input:not\(\[type\]\), select, textarea \{([^}]*)\}", css).group(1)
+    border = re.search(r"border: 1px solid ([^;]+);", rule).group(1)
+    border = colours[border[len("var(--") : -1]] if border.startswith("var(--") else border
+    for background in ("paper", "page", "accent", "error-bg", "warn-bg", "ok-bg"):
+        assert contrast(border, colours[background]) >= 3, background

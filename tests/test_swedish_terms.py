@@ -23,6 +23,11 @@ def test_the_filter_marks_terms_outside_tags_and_escapes_plain_text(app_ctx):
         link = Markup('<a href="#huvudansvar">huvudansvar</a>')
         assert swedish_terms(link) == '<a href="#huvudansvar"><span lang="sv">huvudansvar</span></a>'
         assert swedish_terms("insatsen") == "insatsen"  # a word of its own only
+        # The case page's question to the person and the plan's named contacts, kept in English pages.
+        assert swedish_terms("What matters to you? (Vad är viktigt för dig?)") == (
+            'What matters to you? (<span lang="sv">Vad är viktigt för dig?</span>)'
+        )
+        assert swedish_terms("Fast omsorgskontakt") == '<span lang="sv">Fast omsorgskontakt</span>'
     with force_locale("sv"):
         assert swedish_terms("Huvudansvar (huvudansvar)") == "Huvudansvar (huvudansvar)"
 
@@ -80,3 +85,12 @@ def test_the_english_admin_person_pages_mark_the_swedish_terms(
         assert marked in page, marked
     swedish = text_of(client.get("/admin/persons?lang=sv"))
     assert not re.search(r'<span lang="sv">', swedish)
+
+
+def test_every_english_pages_footer_says_the_swedish_name_in_swedish(client, app_ctx):
+    """The footer of every page, the login and a person's answer page too, names the SIP in Swedish in
+    brackets: marked, a screen reader reading the English page says it in Swedish (WCAG 3.1.2)."""
+    english = text_of(client.get("/login?lang=en"))
+    assert '(<span lang="sv">samordnad individuell plan</span>, SIP)' in english
+    swedish = text_of(client.get("/login?lang=sv"))
+    assert "samordnad individuell plan (SIP)" in swedish and '<span lang="sv">' not in swedish

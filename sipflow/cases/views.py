@@ -340,7 +340,10 @@ def _csrf_failed(_error):
     to_login = csrf_failed()
     if to_login is not None:
         return to_login
-    return render_template("errors/csrf.html", page_url=url_for("cases.my_cases")), 400
+    # What was typed into the refused form, shown to copy (nothing a user typed is lost): a person's answer
+    # page or plan page whose session cookie went (the browser closed and its tab restored), say.
+    kept_input = typed_in_request(request.form)
+    return render_template("errors/csrf.html", page_url=url_for("cases.my_cases"), kept_input=kept_input), 400
 
 
 # --- Mina SIP ---------------------------------------------------------------------------------------------

@@ -622,3 +622,17 @@ def test_a_saved_answer_redirects_and_a_reload_sends_nothing(app, client, db_ses
     assert answered_at is not None
     reads = db_session.exec(select(AccessLogEntry).order_by(AccessLogEntry.seq)).all()[reads_before:]
     assert [r.action for r in reads] == [audit.MEETING_LINK_VIEW_NARSTAENDE] * 3  # the närstående's link
+
+
+def test_an_answer_refused_for_a_lost_session_shows_the_comment(app, client, db_session, ready, book):
+    """The invitee's browser lost its session cookie with the page open (closed, its tab restored): the
+    form's token no longer checks and nothing is saved, but the comment typed is shown to copy, not lost."""
+    meeting = book()
+    path = link_path(app, meeting, invitation_of(db_session, meeting, ready.relative))
+    hidden = opened(client, path)
+    client.delete_cookie(app.config["SESSION_COOKIE_NAME"])
+    typed = "Jag kommer en kvart sent, bussen går inte tidigare"
+    sent = client.post(path, data={**hidden, "partstat": "ACCEPTED", "comment": typed})
+    assert sent.status_code == 400
+    page = text_of(sent)
+    assert "Formuläret har gått ut" in page and typed in page and "Det du fyllde i" in page

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from personkit import log_out
+from personkit import freeze, log_out
 from sqlmodel import select
 from test_personal_links import link_path, queued, send_link
 from webkit import FreshContextClient, csrf_token, text_of
@@ -12,6 +12,7 @@ from sipflow.clock import now_utc
 from sipflow.db import unit_of_work
 from sipflow.plans.models import PersonalLink
 from sipflow.plans.personal_links import revoke_link
+from sipflow.plans.services import working_plan
 
 
 def test_a_person_marked_english_gets_the_link_and_its_page_in_english(client, db_session, planned):
@@ -107,3 +108,46 @@ def test_the_english_page_says_its_pdfs_are_in_swedish_and_the_swedish_page_is_u
     swedish = text_of(client.get(path + "?lang=sv"))
     assert "Planen som PDF" in swedish
     assert "Dokumentet är på svenska" not in swedish and "The document is in Swedish" not in swedish
+
+
+def _languages_of(html: str, text: str) -> list[str]:
+    """The lang of each element around the first element whose own text holds text, innermost first."""
+    from test_accessible_names import parse
+
+    def find(node):
+        for child in node.children:
+            if isinstance(child, str) and text in child:
+                return node
+            if not isinstance(child, str) and (found := find(child)) is not None:
+                return found
+        return None
+
+    node, languages = find(parse(html)), []
+    while node is not None:
+        if "lang" in node.attrs:
+            languages.append(node.attrs["lang"])
+        node = node.parent
+    return languages
+
+
+def test_the_plans_swedish_text_is_marked_swedish_on_the_english_page(client, db_session, planned):
+    """WCAG 3.1.2: on the English page the plan's own words (a goal, an effort, who does it) are Swedish, as
+    staff and the person wrote them, and so is the term "fast vårdkontakt" the page keeps; marked so, a
+    screen reader says them in Swedish, not with English sounds. The page's own English around them stays
+    English, and the Swedish page marks nothing."""
+    _set_language(db_session, planned.person_row, "en")
+    with unit_of_work(db_session):  # a version naming the fast vårdkontakt, a term the English page keeps
+        working_plan(db_session, planned.case).fast_vardkontakt = "Eva Ek, Vårdcentralen"
+    freeze(db_session, planned, now=now_utc())
+    send_link(client, planned, planned.person_row)
+    log_out(client)
+    english = text_of(client.get(link_path(queued(db_session))))
+    fact = '<dt><span lang="sv">Fast vårdkontakt</span></dt><dd lang="sv">Eva Ek, Vårdcentralen</dd>'
+    assert fact in english
+    goal = "Det är viktigt för mig att ha ett arbete"
+    for written in (goal, "Samtalsstöd varannan vecka", "Kim Handläggare"):
+        assert _languages_of(english, written)[:1] == ["sv"], written
+    assert _languages_of(english, "Who does what")[:1] == ["en"]
+    bare = link_path(queued(db_session)).partition("?")[0]
+    swedish = text_of(_recipients_browser(client).get(bare + "?lang=sv"))
+    assert _languages_of(swedish, "Samtalsstöd varannan vecka") == ["sv"]  # the page's own, nothing more

@@ -209,7 +209,8 @@ def person_staff(uid: str):
         user=user,
         now=now,
     )
-    return render_template("plans/person_staff.html", case=case, page=page)
+    # The plans' own text is in the PDF's language: a page in another marks it so (person_plans.html).
+    return render_template("plans/person_staff.html", case=case, page=page, pdf_language=pdf.LANGUAGE)
 
 
 # --- Staff: approvals -------------------------------------------------------------------------------------
