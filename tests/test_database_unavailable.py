@@ -17,7 +17,6 @@ DOWN = {
     # Nothing listens on port 1: the connection is refused at once.
     "DATABASE_URL": "postgresql+psycopg://nobody:secret@127.0.0.1:1/none",
     "SECRET_KEY": "test-secret-key-0123456789",
-    "RATELIMIT_ENABLED": False,
 }
 UNAVAILABLE_SV = "sipflow kunde inte nå sin databas"
 
