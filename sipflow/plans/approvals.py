@@ -25,6 +25,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from sqlalchemy import func
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer
@@ -92,6 +93,22 @@ def newest_version(session: Session, case: SipCase) -> PlanVersion | None:
         .order_by(PlanVersion.number.desc())
         .limit(1)
     ).first()
+
+
+def person_approved_before(session: Session, version: PlanVersion) -> int | None:
+    """The number of the newest earlier version of version's case the person approved (themselves, or a
+    guardian on their behalf), None if none: a plan revised since is asked for again, and their page says
+    that the plan changed after they approved it, not only "not yet approved"."""
+    return session.exec(
+        select(func.max(PlanVersion.number))
+        .join(PlanApproval, PlanApproval.version_id == PlanVersion.id)
+        .join(Participant, Participant.id == PlanApproval.participant_id)
+        .where(
+            PlanVersion.case_id == version.case_id,
+            PlanVersion.number < version.number,
+            Participant.kind.in_((PERSON, GUARDIAN)),
+        )
+    ).one()
 
 
 def approves_on_childs_behalf(kind: str, person: Person, today: date) -> bool:

@@ -27,7 +27,7 @@ from sqlmodel import Session, select
 from sipflow.cases.models import Participant, SipCase, TransitionLog
 from sipflow.clock import stored_utc
 from sipflow.people.models import Organisation, Person, User
-from sipflow.plans.approvals import PERSON, PartyApproval, approval_status
+from sipflow.plans.approvals import PERSON, PartyApproval, approval_status, person_approved_before
 from sipflow.plans.models import PersonalLink, Plan, PlanVersion
 from sipflow.plans.pdf import ShownVersion, pdf_filename, shown_version
 from sipflow.plans.versions import is_scrubbed, version_pdf
@@ -56,6 +56,9 @@ class PlanCard:
     shown: ShownVersion | None = None
     # When the SIP was closed (a link's page shows the one it was sent from after it closed); None: active.
     closed_at: datetime | None = None
+    # The newest earlier version the person approved (approvals.person_approved_before), when the shown one
+    # is a revision of a plan they approved.
+    person_approved_before: int | None = None
 
     @property
     def person_party(self) -> PartyApproval | None:
@@ -267,6 +270,9 @@ def person_page(
                 approvals=approval_status(session, case, version) if version is not None else [],
                 shown=shown_version(version.content) if version is not None else None,
                 closed_at=closed_at,
+                person_approved_before=(
+                    person_approved_before(session, version) if version is not None else None
+                ),
             )
         )
     return PersonPage(person=person, masked_identifier=person.masked_identifier(), plans=cards)

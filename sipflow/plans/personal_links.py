@@ -453,8 +453,35 @@ def revoke_links_of_changed_address(
     """A participant's e-mail address was corrected or cleared: the links mailed to them end now.
 
     The old address may be a stranger's (a mistyped one), and a link opens the plan to whoever holds it.
-    Staff send a new link to the address as it is now; the links page shows the old one as revoked.
+    Staff send a new link to the address as it is now; the links page shows the old one as revoked. The
+    person's link shows every SIP of theirs, so the person's links from their other SIPs mailed to an
+    address this SIP's links to them went to (and no longer goes to) end too.
     """
+    if participant.kind == "person":
+        old = {
+            address.lower()
+            for address in session.exec(
+                select(PersonalLink.sent_to).where(
+                    PersonalLink.case_id == case.id,
+                    PersonalLink.participant_id == participant.id,
+                    PersonalLink.sent_to.is_not(None),
+                )
+            ).all()
+        } - {(participant.email or "").lower()}
+        if old:
+            session.execute(
+                update(PersonalLink)
+                .where(
+                    PersonalLink.person_id == case.person_id,
+                    PersonalLink.participant_id.in_(
+                        select(Participant.id).where(Participant.kind == "person")
+                    ),
+                    func.lower(PersonalLink.sent_to).in_(sorted(old)),
+                    PersonalLink.revoked_at.is_(None),
+                )
+                .values(revoked_at=now)
+                .execution_options(synchronize_session=False)
+            )
     session.execute(
         update(PersonalLink)
         .where(

@@ -701,3 +701,29 @@ def test_a_link_whose_mail_was_refused_says_so_on_the_links_page(
     rows = text_of(client.get(f"/cases/{world.case.uid}/plan/links")).split('id="h-links"')[1].split("<tr>")
     newest = rows[2]  # the header's row, then the newest link's
     assert NOT_DELIVERED not in newest
+
+
+def test_a_corrected_address_ends_the_persons_links_to_it_from_their_other_sips(
+    client, db_session, app, registry, now
+):
+    """The person's link shows every SIP of theirs: one SIP correcting a mistyped address the person's link
+    from another SIP went to ends that link too, or the stranger holding it still reads both plans."""
+    first, second = _two_sips_of_one_person(db_session, app, registry, now)
+    send_link(client, first, first.person_row)
+    log_out(client)
+    first_path = link_path(queued(db_session))
+    send_link(client, second, second.person_row)
+    log_out(client)
+    with unit_of_work(db_session):
+        set_participant_contact(
+            db_session,
+            registry,
+            db_session.get(SipCase, second.case.id),
+            second.person_row.id,
+            email="ratt.adress@example.se",
+            phone=None,
+            now=now,
+        )
+    refused = client.get(first_path)
+    assert refused.status_code == 410
+    assert "Första planens insats" not in text_of(refused) and "Andra planens insats" not in text_of(refused)

@@ -65,3 +65,24 @@ def test_the_person_is_told_which_version_they_approved_after_a_revision(client,
     ]
     v2 = freeze(db_session, planned, now=now + timedelta(hours=1), trigger="revise_plan")
     assert flashes(approve(v2)) == ["Tack! Ditt godkännande av version 2 av planen är registrerat."]
+
+
+def test_the_person_asked_again_after_a_revision_is_told_they_approved_the_earlier_version(
+    client, db_session, planned, now
+):
+    """A person who approved version 1 and sees "approve version 2" with "not yet approved" beside their name
+    would think their approval was lost: the page says the plan changed since they approved it."""
+    send_link(client, planned, planned.person_row)
+    log_out(client)
+    path = link_path(queued(db_session))
+    page = text_of(client.get(path))
+    assert "Du godkände version" not in page
+    client.post(
+        path + "/approve",
+        data={"csrf_token": csrf_token(page), "approve-version_id": str(planned.extra["v1"].id)},
+    )
+    freeze(db_session, planned, now=now + timedelta(hours=1), trigger="revise_plan")
+    page = " ".join(text_of(client.get(path)).split())
+    assert "Du godkände version 1. Planen har ändrats sedan dess: om du håller med om version 2" in page
+    english = " ".join(text_of(client.get(path + "?lang=en")).split())
+    assert "You approved version 1. The plan has changed since: if you agree with version 2" in english
