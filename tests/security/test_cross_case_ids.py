@@ -220,7 +220,13 @@ def _named_posts(session, case, pages, swaps: Swaps) -> Iterator[tuple[str, str,
                     yield (
                         action,
                         f"decision owner {participant}",
-                        changed({"decisions-0-text": "Hemtjänst", "decisions-0-owner": str(participant)}),
+                        changed(
+                            {
+                                "decisions-0-text": "Hemtjänst",
+                                "decisions-0-owner": f"participant:{participant}",
+                                "decisions-0-due_on": "2027-03-01",
+                            }
+                        ),
                     )
             if action.endswith("/codes/record"):
                 for participant in theirs:
