@@ -10,7 +10,7 @@ import pytest
 # The meeting tests' helpers (meetingkit) and fixtures: the same world, built the same way.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "meetings"))
 from meetings.conftest import book, ready  # noqa: E402, F401
-from remkit import established, sip_declaring  # noqa: E402
+from remkit import RENEW_CONSENT, established, sip_declaring  # noqa: E402
 
 from sipflow.cases.models import SipCase  # noqa: E402
 from sipflow.clock import now_utc  # noqa: E402
@@ -36,3 +36,18 @@ def declaring(db_session, registry, parties, create_case, monkeypatch):
             db_session, workflow, db_session.get(SipCase, case.id), now=now_utc(), families={DECLARED}
         )
     return case
+
+
+@pytest.fixture
+def renewing(registry, monkeypatch):
+    """The sip workflow, in the app's registry, with a reminder to the initiator 14 days before the consent
+    runs out (remkit.RENEW_CONSENT)."""
+    workflow = sip_declaring(
+        RENEW_CONSENT["name"],
+        RENEW_CONSENT["anchor"],
+        offset_days=RENEW_CONSENT["offset_days"],
+        recipients=RENEW_CONSENT["recipients"],
+        label=RENEW_CONSENT["label"],
+    )
+    monkeypatch.setitem(registry._by_key, (workflow.name, workflow.version), workflow)
+    return workflow

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import tomllib
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 import support
 from sqlmodel import Session, select
 
 from sipflow.cases.scripted import fire_scripted, scripted_input
-from sipflow.clock import frozen
+from sipflow.clock import frozen, local_to_utc
 from sipflow.db import unit_of_work
 from sipflow.notifications.models import OutboxMessage
 from sipflow.plans.models import PlanEffort
@@ -21,6 +21,20 @@ from sipflow.workflow.definition import Workflow, parse_workflow
 
 SIP_FILE = Path(__file__).resolve().parents[2] / "workflows" / "sip.toml"
 PREPARE_FOLLOW_UP = {"sv": "Förbered uppföljningen", "en": "Prepare the follow-up"}
+# The reminder a county declares 14 days ahead of the consent's end, to the initiator.
+RENEW_CONSENT = {
+    "name": "renew_consent",
+    "label": {"sv": "Samtycket går snart ut", "en": "The consent runs out soon"},
+    "anchor": "consent_ends",
+    "offset_days": -14,
+    "recipients": ["initiator"],
+    "template": "case_reminder",
+}
+
+
+def morning_of(day: date) -> datetime:
+    """07:00 Swedish time on day (REMINDER_MORNING_HOUR), in UTC: when a reminder about day goes."""
+    return local_to_utc(datetime.combine(day, time(7)))
 
 
 def sip_declaring(

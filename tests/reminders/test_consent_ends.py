@@ -6,37 +6,17 @@ from __future__ import annotations
 
 import email
 import email.policy
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
-import pytest
-from remkit import reminder_mails, reminders, sip_declaring, tick
+from remkit import morning_of, reminder_mails, reminders, tick
 from support import FIXED_NOW, fire
 
 from sipflow.cases.scripted import scripted_input
-from sipflow.clock import local_to_utc
 from sipflow.consent import services as consent
 from sipflow.db import unit_of_work
 
 # The scripted consent's last day: a year after the frozen clock's day.
 FIRST_END = FIXED_NOW.date() + timedelta(days=365)
-
-
-@pytest.fixture
-def renewing(registry, monkeypatch):
-    """The sip workflow with a reminder to the initiator 14 days before the consent runs out."""
-    workflow = sip_declaring(
-        "renew_consent",
-        "consent_ends",
-        offset_days=-14,
-        recipients=["initiator"],
-        label={"sv": "Samtycket går snart ut", "en": "The consent runs out soon"},
-    )
-    monkeypatch.setitem(registry._by_key, (workflow.name, workflow.version), workflow)
-    return workflow
-
-
-def _morning(day: date) -> datetime:
-    return local_to_utc(datetime.combine(day, datetime.min.time()).replace(hour=7))
 
 
 def _pending(engine) -> list:
@@ -62,7 +42,7 @@ def test_the_reminder_follows_the_consent_that_runs_out_first(
     fire(db_session, registry, parties.region_user, case, "give_consent", now=FIXED_NOW)
     (row,) = _pending(engine)
     assert row.recipient_user_id == case.created_by_user_id
-    assert row.due_at == _morning(FIRST_END - timedelta(days=14))
+    assert row.due_at == morning_of(FIRST_END - timedelta(days=14))
 
     # A further consent for every organisation, for longer: the reminder moves to the new end.
     region, municipality = parties.region.organisation_id, parties.municipality.organisation_id
@@ -73,7 +53,7 @@ def test_the_reminder_follows_the_consent_that_runs_out_first(
         valid_until=later, organisation_ids=[region, municipality], at=at,
     )  # fmt: skip
     (row,) = _pending(engine)
-    assert row.due_at == _morning(later - timedelta(days=14))
+    assert row.due_at == morning_of(later - timedelta(days=14))
 
     # The municipality's consent withdrawn: only the region, which started the SIP and sees it whatever
     # the consent says, is covered now, so no organisation is to lose the SIP and nothing is to be sent.
@@ -86,7 +66,7 @@ def test_the_reminder_follows_the_consent_that_runs_out_first(
         )  # fmt: skip
     assert _pending(engine) == []
     (cancelled,) = reminders(engine, kind="workflow", topic="renew_consent", status="cancelled")
-    assert cancelled.due_at == _morning(later - timedelta(days=14))
+    assert cancelled.due_at == morning_of(later - timedelta(days=14))
 
 
 def test_a_consent_until_withdrawn_needs_no_reminder(
@@ -108,7 +88,7 @@ def test_the_mail_names_the_last_day_of_consent(
 ):
     case = create_case()
     fire(db_session, registry, parties.region_user, case, "give_consent", now=FIXED_NOW)
-    tick(app, _morning(FIRST_END - timedelta(days=14)) + timedelta(minutes=1))
+    tick(app, morning_of(FIRST_END - timedelta(days=14)) + timedelta(minutes=1))
     (mail,) = [m for m in reminder_mails(engine) if m.subject.startswith("Samtycket")]
     assert mail.subject == f"Samtycket går snart ut ({case.reference})"
     body = email.message_from_string(mail.message, policy=email.policy.default).get_content()

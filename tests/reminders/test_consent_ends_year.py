@@ -4,11 +4,11 @@ consents of different lengths for different organisations, one running out after
 from __future__ import annotations
 
 import tomllib
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
 
 import pytest
-from remkit import reminders, sip_declaring, tick
+from remkit import RENEW_CONSENT, morning_of, reminders, sip_declaring, tick
 from support import FIXED_NOW, fire, two_guardians
 
 from sipflow.cases.scripted import scripted_input
@@ -21,32 +21,6 @@ from sipflow.workflow.definition import WorkflowError, parse_workflow
 
 TODAY = FIXED_NOW.date()
 CHILD_FILE = Path(__file__).resolve().parents[2] / "workflows" / "sip_child_v2.toml"
-RENEW_CONSENT = {
-    "name": "renew_consent",
-    "label": {"sv": "Samtycket går snart ut", "en": "The consent runs out soon"},
-    "anchor": "consent_ends",
-    "offset_days": -14,
-    "recipients": ["initiator"],
-    "template": "case_reminder",
-}
-
-
-@pytest.fixture
-def renewing(registry, monkeypatch):
-    """The sip workflow with a reminder to the initiator 14 days before the consent runs out."""
-    workflow = sip_declaring(
-        "renew_consent",
-        "consent_ends",
-        offset_days=-14,
-        recipients=["initiator"],
-        label={"sv": "Samtycket går snart ut", "en": "The consent runs out soon"},
-    )
-    monkeypatch.setitem(registry._by_key, (workflow.name, workflow.version), workflow)
-    return workflow
-
-
-def _morning(day: date) -> datetime:
-    return local_to_utc(datetime.combine(day, time(7)))
 
 
 def _rows(engine, status: str) -> list:
@@ -75,7 +49,7 @@ def test_the_next_organisations_end_is_reminded_of_once_the_first_has_run_out(
             db_session, registry, case, parties.region_user, data, expected_version=case.version, now=at
         )
     (row,) = _rows(engine, "pending")
-    assert row.due_at == _morning(first_end - timedelta(days=14))
+    assert row.due_at == morning_of(first_end - timedelta(days=14))
     tick(app, row.due_at + timedelta(minutes=1))
     assert len(_rows(engine, "sent")) == 1
 
@@ -85,7 +59,7 @@ def test_the_next_organisations_end_is_reminded_of_once_the_first_has_run_out(
     frozen_clock.set(after)
     consent_ends_job(app, now=after)
     (row,) = _rows(engine, "pending")
-    assert row.due_at == _morning(second_end - timedelta(days=14))
+    assert row.due_at == morning_of(second_end - timedelta(days=14))
 
 
 @pytest.fixture
@@ -123,7 +97,7 @@ def test_in_a_childs_sip_the_first_guardians_end_is_reminded_of(
         )
     # But the SIP stops the day after the first guardian's consent ends: the reminder comes before it.
     (row,) = _rows(engine, "pending")
-    assert row.due_at == _morning(first_end - timedelta(days=14))
+    assert row.due_at == morning_of(first_end - timedelta(days=14))
     after = FIXED_NOW + timedelta(days=61)
     frozen_clock.set(after)
     db_session.refresh(case)
