@@ -64,6 +64,14 @@ def wait_for_workers(master: int, count: int, server: subprocess.Popen) -> set[i
     return found
 
 
+def wait_for_path(path: Path, server: subprocess.Popen) -> Path:
+    deadline = time.monotonic() + WAIT_SECONDS
+    while not path.exists():
+        assert server.poll() is None and time.monotonic() < deadline, path
+        time.sleep(0.1)
+    return path
+
+
 def test_workers_started_again_do_not_read_a_file_broken_since_the_start(tmp_path):
     folder = tmp_path / "workflows"
     folder.mkdir()
@@ -92,8 +100,9 @@ def test_workers_started_again_do_not_read_a_file_broken_since_the_start(tmp_pat
         )
     try:
         assert wait_for_health(url, server, log) in (200, 503)
-        # gunicorn's control socket is the instance's own, not one per account that another service shares.
-        assert (tmp_path / "gunicorn.ctl").is_socket()
+        # gunicorn's control socket is the instance's own, not one per account that another service shares
+        # (gunicorn opens it beside the workers' start: waited for, as the workers are).
+        assert wait_for_path(tmp_path / "gunicorn.ctl", server).is_socket()
         started = wait_for_workers(server.pid, 2, server)
         # A county's tester drops a file with a typo'd state into the folder of the running service ...
         text = (folder / "sip.toml").read_text(encoding="utf-8")
