@@ -11,6 +11,7 @@ from sqlmodel import Session, select
 
 from sipflow.cases.scripted import fire_scripted, scripted_input
 from sipflow.clock import frozen, local_to_utc
+from sipflow.consent.services import record_further_consent
 from sipflow.db import unit_of_work
 from sipflow.notifications.models import OutboxMessage
 from sipflow.plans.models import PlanEffort
@@ -135,3 +136,12 @@ def add_effort(
         )
         session.add(effort)
     return effort
+
+
+def further_consent(session, registry, actor, case, *, at: datetime, **fields) -> None:
+    """actor records a further consent on case at at: the scripted consent's form with fields over it (the
+    organisations, the guardians, the last day)."""
+    data = scripted_input(session, case, "consent", at) | fields
+    with unit_of_work(session):
+        session.refresh(case)
+        record_further_consent(session, registry, case, actor, data, expected_version=case.version, now=at)

@@ -8,10 +8,9 @@ import email
 import email.policy
 from datetime import date, timedelta
 
-from remkit import morning_of, reminder_mails, reminders, tick
+from remkit import further_consent, morning_of, reminder_mails, reminders, tick
 from support import FIXED_NOW, fire
 
-from sipflow.cases.scripted import scripted_input
 from sipflow.consent import services as consent
 from sipflow.db import unit_of_work
 
@@ -21,18 +20,6 @@ FIRST_END = FIXED_NOW.date() + timedelta(days=365)
 
 def _pending(engine) -> list:
     return reminders(engine, kind="workflow", topic="renew_consent", status="pending")
-
-
-def _further_consent(db_session, registry, actor, case, *, valid_until, organisation_ids, at) -> None:
-    data = scripted_input(db_session, case, "consent", at) | {
-        "valid_until": valid_until,
-        "organisation_ids": organisation_ids,
-    }
-    with unit_of_work(db_session):
-        db_session.refresh(case)
-        consent.record_further_consent(
-            db_session, registry, case, actor, data, expected_version=case.version, now=at
-        )
 
 
 def test_the_reminder_follows_the_consent_that_runs_out_first(
@@ -48,7 +35,7 @@ def test_the_reminder_follows_the_consent_that_runs_out_first(
     region, municipality = parties.region.organisation_id, parties.municipality.organisation_id
     later = FIRST_END + timedelta(days=200)
     at = FIXED_NOW + timedelta(days=30)
-    _further_consent(
+    further_consent(
         db_session, registry, parties.region_user, case,
         valid_until=later, organisation_ids=[region, municipality], at=at,
     )  # fmt: skip
@@ -75,7 +62,7 @@ def test_a_consent_until_withdrawn_needs_no_reminder(
     case = create_case()
     fire(db_session, registry, parties.region_user, case, "give_consent", now=FIXED_NOW)
     assert len(_pending(engine)) == 1
-    _further_consent(
+    further_consent(
         db_session, registry, parties.region_user, case,
         valid_until=None, organisation_ids=[parties.municipality.organisation_id],
         at=FIXED_NOW + timedelta(days=1),

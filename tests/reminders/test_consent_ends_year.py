@@ -8,12 +8,10 @@ from datetime import datetime, time, timedelta
 from pathlib import Path
 
 import pytest
-from remkit import RENEW_CONSENT, morning_of, reminders, sip_declaring, tick
+from remkit import RENEW_CONSENT, further_consent, morning_of, reminders, sip_declaring, tick
 from support import FIXED_NOW, fire, two_guardians
 
-from sipflow.cases.scripted import scripted_input
 from sipflow.clock import local_to_utc
-from sipflow.consent import services as consent
 from sipflow.db import unit_of_work
 from sipflow.errors import UserError
 from sipflow.reminders import consent_ends_job
@@ -39,15 +37,15 @@ def test_the_next_organisations_end_is_reminded_of_once_the_first_has_run_out(
     )  # fmt: skip
     # The school's consent is renewed for longer; the municipality's runs out first.
     at = FIXED_NOW + timedelta(days=1)
-    data = scripted_input(db_session, case, "consent", at) | {
-        "valid_until": second_end,
-        "organisation_ids": [school],
-    }
-    with unit_of_work(db_session):
-        db_session.refresh(case)
-        consent.record_further_consent(
-            db_session, registry, case, parties.region_user, data, expected_version=case.version, now=at
-        )
+    further_consent(
+        db_session,
+        registry,
+        parties.region_user,
+        case,
+        at=at,
+        valid_until=second_end,
+        organisation_ids=[school],
+    )
     (row,) = _rows(engine, "pending")
     assert row.due_at == morning_of(first_end - timedelta(days=14))
     tick(app, row.due_at + timedelta(minutes=1))
@@ -86,15 +84,15 @@ def test_in_a_childs_sip_the_first_guardians_end_is_reminded_of(
     )  # fmt: skip
     # The second guardian consents again, for longer: the organisations stay covered to the second end.
     at = FIXED_NOW + timedelta(days=1)
-    data = scripted_input(db_session, case, "consent", at) | {
-        "valid_until": second_end,
-        "guardian_participant_ids": [second.id],
-    }
-    with unit_of_work(db_session):
-        db_session.refresh(case)
-        consent.record_further_consent(
-            db_session, registry, case, parties.region_user, data, expected_version=case.version, now=at
-        )
+    further_consent(
+        db_session,
+        registry,
+        parties.region_user,
+        case,
+        at=at,
+        valid_until=second_end,
+        guardian_participant_ids=[second.id],
+    )
     # But the SIP stops the day after the first guardian's consent ends: the reminder comes before it.
     (row,) = _rows(engine, "pending")
     assert row.due_at == morning_of(first_end - timedelta(days=14))
