@@ -625,14 +625,20 @@ def _coverage(session: Session, case_id: int, today: date) -> dict[int, tuple[st
             ),
         )
     ).all()
-    found: dict[int, tuple[str, date | None]] = {}
-    for organisation_id, name, valid_until in rows:
-        if organisation_id not in found:
-            found[organisation_id] = (name, valid_until)
-            continue
-        until = found[organisation_id][1]
-        if until is not None and (valid_until is None or valid_until > until):
-            found[organisation_id] = (name, valid_until)
+    names = {organisation_id: name for organisation_id, name, _until in rows}
+    ends = _last_days((organisation_id, valid_until) for organisation_id, _name, valid_until in rows)
+    return {organisation_id: (names[organisation_id], until) for organisation_id, until in ends.items()}
+
+
+def _last_days(rows: Iterable[tuple[int, date | None]]) -> dict[int, date | None]:
+    """Per key, the last day its consents in force (key, valid_until) cover: the latest, None (until
+    withdrawn) over any day."""
+    found: dict[int, date | None] = {}
+    for key, valid_until in rows:
+        if key not in found:
+            found[key] = valid_until
+        elif found[key] is not None and (valid_until is None or valid_until > found[key]):
+            found[key] = valid_until
     return found
 
 
@@ -669,8 +675,7 @@ def first_consent_end(
     covers the organisations. What a reminder ahead of the consent's end counts from."""
     ends = [first_coverage_end(session, case, today=today)]
     if guardians_consent(workflow, session.get(Person, case.person_id), today):
-        by_guardian: dict[int, date | None] = {}
-        for guardian_id, valid_until in session.exec(
+        guardians = session.exec(
             select(Consent.given_by_participant_id, Consent.valid_until).where(
                 Consent.case_id == case.id,
                 Consent.in_force(today),
@@ -681,14 +686,8 @@ def first_consent_end(
                     )
                 ),
             )
-        ).all():
-            if guardian_id not in by_guardian:
-                by_guardian[guardian_id] = valid_until
-            elif by_guardian[guardian_id] is not None and (
-                valid_until is None or valid_until > by_guardian[guardian_id]
-            ):
-                by_guardian[guardian_id] = valid_until
-        ends.extend(by_guardian.values())
+        ).all()
+        ends.extend(_last_days(guardians).values())
     return min((end for end in ends if end is not None), default=None)
 
 
