@@ -1262,22 +1262,21 @@ def _plan_writers_for(
     itself, or no organisation taking part does."""
     if organisation_id is None:
         return None
-    if plan_editor.writes_plan(workflow, party_roles(session, case, organisation_id)):
-        return None
+    # The active participants read once; each organisation's roles by the one rule (party_roles).
     rows = session.exec(
         select(Participant.organisation_id, Participant.role, Organisation.name)
         .join(Organisation, Organisation.id == Participant.organisation_id)
         .where(Participant.case_id == case.id, Participant.active)
         .order_by(Participant.id)
     ).all()
-    roles: dict[int, set[str]] = {}
-    names: dict[int, str] = {}
-    for organisation, role, name in rows:
-        roles.setdefault(organisation, set()).add(role)
-        names[organisation] = name
-    if case.initiating_organisation_id in roles:
-        roles[case.initiating_organisation_id].add(INITIATOR)
-    writers = [names[o] for o, held in roles.items() if plan_editor.writes_plan(workflow, held)]
+
+    def writes(organisation: int) -> bool:
+        return plan_editor.writes_plan(workflow, party_roles(session, case, organisation, participants=rows))
+
+    if writes(organisation_id):
+        return None
+    names = {row.organisation_id: row.name for row in rows}
+    writers = [name for organisation, name in names.items() if writes(organisation)]
     return ", ".join(dict.fromkeys(writers)) or None
 
 
