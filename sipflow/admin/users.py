@@ -731,8 +731,8 @@ def _send_links(
         ],
         now=now,
     )
-    # Each link knows the mail that carried it, so its delivery can be told (undelivered_links). One UPDATE
-    # for them all, written with the link rows' next flush.
+    # Each link knows the mail that carried it, so its delivery can be told (undelivered_links): written with
+    # the next flush, one executemany UPDATE for the batch (the message needs the token, so the link first).
     for (_token, link), row in zip(issued, rows, strict=True):
         link.outbox_id = row.id
     for user in users:
