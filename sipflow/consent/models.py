@@ -16,6 +16,10 @@ GIVEN = "given"
 class Consent(SQLModel, table=True):
     """One consent decision: given (with scope and validity) or declined, and its withdrawal."""
 
+    # The nightly consent's-end job reads the consents whose last day fell in the past week
+    # (consent.services.consents_ended_query): a range of this index, not every consent.
+    __table_args__ = (Index("ix_consent_valid_until", "valid_until"),)
+
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="sipcase.id", index=True)
     decision: str = Field(max_length=10)  # given | declined

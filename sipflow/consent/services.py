@@ -691,23 +691,27 @@ def first_consent_end(
     return min((end for end in ends if end is not None), default=None)
 
 
+def consents_ended_query(*, first: date, last: date):
+    """The query of cases_whose_consent_ended: a range of the consents' last days (ix_consent_valid_until),
+    so the nightly job reads the week's ends, not every consent."""
+    return (
+        select(Consent.case_id)
+        .where(
+            Consent.decision == GIVEN,
+            Consent.withdrawn_at.is_(None),
+            Consent.valid_until >= first,
+            Consent.valid_until <= last,
+        )
+        .group_by(Consent.case_id)
+        .order_by(Consent.case_id)
+    )
+
+
 def cases_whose_consent_ended(session: Session, *, first: date, last: date) -> list[int]:
     """The cases with a consent given and not withdrawn whose last day is from first to last (Swedish days),
     in id order: an organisation it covered may have stopped being covered then, so what counts from the
     consent's end (first_coverage_end) has moved though no consent was written. One statement."""
-    return list(
-        session.exec(
-            select(Consent.case_id)
-            .where(
-                Consent.decision == GIVEN,
-                Consent.withdrawn_at.is_(None),
-                Consent.valid_until >= first,
-                Consent.valid_until <= last,
-            )
-            .group_by(Consent.case_id)
-            .order_by(Consent.case_id)
-        ).all()
-    )
+    return list(session.exec(consents_ended_query(first=first, last=last)).all())
 
 
 # The guard that asks every guardian taking part to have consented (workflow_hooks registers it; a workflow
