@@ -687,10 +687,11 @@ class HandWrittenPath:
         )
         participants = [initiator, person_part, municipality]
         db.executemany(
-            "INSERT INTO case_visibility (organisation_id, case_id, updated_at, state) VALUES (?, ?, ?, ?)",
+            "INSERT INTO case_visibility (organisation_id, case_id, updated_at, state, occasion) "
+            "VALUES (?, ?, ?, ?, ?)",
             [
-                (ids["region"], case_id, db.t(at), "requested"),
-                (ids["kommun"], case_id, db.t(at), "requested"),
+                (ids["region"], case_id, db.t(at), "requested", "other_need"),
+                (ids["kommun"], case_id, db.t(at), "requested", "other_need"),
             ],
         )
         self._log(case_id, at, "create", None, "requested")

@@ -241,7 +241,8 @@ class CaseVisibility(SQLModel, table=True):
 
     __tablename__ = "case_visibility"
     # Mina SIP walks one organisation's rows newest first from an (updated_at, case_id) key, filtered by
-    # state the same walk within one state's rows; a step updates every row of its case.
+    # state or by kind of SIP (occasion) the same walk within that state's or kind's rows; a step updates
+    # every row of its case.
     __table_args__ = (
         Index(
             "ix_case_visibility_organisation_id_updated_at_case_id",
@@ -256,6 +257,13 @@ class CaseVisibility(SQLModel, table=True):
             "updated_at",
             "case_id",
         ),
+        Index(
+            "ix_case_visibility_organisation_id_occasion_updated_at_case_id",
+            "organisation_id",
+            "occasion",
+            "updated_at",
+            "case_id",
+        ),
         Index("ix_case_visibility_case_id", "case_id"),
     )
 
@@ -264,3 +272,5 @@ class CaseVisibility(SQLModel, table=True):
     updated_at: datetime
     # The case's state, so Mina SIP's state filter is a range of the index above.
     state: str = Field(max_length=40)
+    # The case's occasion (its workflow's, never changing), so Mina SIP's filter by kind of SIP is one too.
+    occasion: str = Field(max_length=40)

@@ -109,6 +109,12 @@ def workflow_choices(registry: WorkflowRegistry, locale: str) -> list[tuple[str,
     return sorted(labelled, key=lambda item: (sort_key(item[1], locale), item[0]))
 
 
+def kind_choices(registry: WorkflowRegistry, locale: str) -> list[tuple[str, str]]:
+    """Mina SIP's kinds of SIP: each loaded workflow's occasion (its versions share it, no two workflows
+    do), labelled and sorted as workflow_choices."""
+    return [(registry.latest(name).occasion, label) for name, label in workflow_choices(registry, locale)]
+
+
 def kinds_asking_for(registry: WorkflowRegistry, date_name: str, locale: str) -> list[str]:
     """The labels of the kinds of SIP whose file asks for this date at the start (its start_dates), sorted."""
     return [
@@ -225,31 +231,44 @@ DUE_SOON = timedelta(days=7)
 
 @dataclass(frozen=True)
 class CaseFilter:
-    """What Mina SIP is narrowed to: a state, an open deadline (overdue or due within a week), a person."""
+    """What Mina SIP is narrowed to: a kind of SIP (its occasion), a state, an open deadline (overdue or due
+    within a week), a person."""
 
     state: str | None = None
     deadline: str | None = None
     person_id: int | None = None
+    occasion: str | None = None
 
     def __bool__(self) -> bool:
-        return bool(self.state or self.deadline or self.person_id is not None)
+        return bool(self.state or self.deadline or self.person_id is not None or self.occasion)
 
 
 # Why a filter value the lists do not offer is refused (a bookmark of a state a workflow file dropped, say).
 UNKNOWN_STATE = _l("No loaded kind of SIP has this state. Choose a state from the list.")
 UNKNOWN_DEADLINE = _l("Unknown deadline filter. Choose one from the list.")
+UNKNOWN_KIND = _l("No loaded kind of SIP is called this. Choose a kind from the list.")
 
 
 def case_filter(
-    registry: WorkflowRegistry, *, state: str | None, deadline: str | None, person_id: int | None
+    registry: WorkflowRegistry,
+    *,
+    state: str | None,
+    deadline: str | None,
+    person_id: int | None,
+    kind: str | None = None,
 ) -> tuple[CaseFilter, dict[str, str]]:
     """The filter asked for, and by field the values refused (a refused one narrows nothing)."""
     errors: dict[str, str] = {}
+    if kind and kind not in {registry.latest(name).occasion for name in registry.names()}:
+        errors["kind"], kind = str(UNKNOWN_KIND), None
     if state and state not in {known for name in registry.names() for known in registry.latest(name).states}:
         errors["state"], state = str(UNKNOWN_STATE), None
     if deadline and deadline not in DEADLINE_FILTERS:
         errors["deadline"], deadline = str(UNKNOWN_DEADLINE), None
-    return CaseFilter(state=state or None, deadline=deadline or None, person_id=person_id), errors
+    filters = CaseFilter(
+        state=state or None, deadline=deadline or None, person_id=person_id, occasion=kind or None
+    )
+    return filters, errors
 
 
 def state_choices(registry: WorkflowRegistry, locale: str) -> list[tuple[str, str]]:
@@ -270,6 +289,9 @@ def _filtered(query, filters: CaseFilter | None, *, now: datetime):
         # The candidates' own state makes the filter a range of their (organisation, state, time) index;
         # the case's state is asked too, so a row out of step could only leave a case out, never show one.
         query = query.where(CaseVisibility.state == filters.state, SipCase.state == filters.state)
+    if filters.occasion:
+        # Likewise a range of their (organisation, occasion, time) index; the case's occasion is asked too.
+        query = query.where(CaseVisibility.occasion == filters.occasion, SipCase.occasion == filters.occasion)
     if filters.person_id is not None:
         query = query.where(SipCase.person_id == filters.person_id)
     if filters.deadline in DEADLINE_FILTERS:

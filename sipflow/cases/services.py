@@ -764,7 +764,13 @@ def _add_start_rows(
         _PARTICIPANTS: [{c.name: getattr(p, c.name) for c in _PARTICIPANT_COLUMNS} for p in participants],
         # Mina SIP's candidates: the initiator and every organisation taking part (security.access decides).
         _VISIBILITY: [
-            {"organisation_id": org_id, "case_id": case.id, "updated_at": now, "state": case.state}
+            {
+                "organisation_id": org_id,
+                "case_id": case.id,
+                "updated_at": now,
+                "state": case.state,
+                "occasion": case.occasion,
+            }
             for org_id in sorted({p.organisation_id for p in participants if p.organisation_id is not None})
         ],
         _TRANSITION_LOG: [
@@ -885,6 +891,7 @@ def add_unit_participant(
                 case_id=case.id,
                 updated_at=case.updated_at,
                 state=case.state,
+                occasion=case.occasion,
             )
         )
     return participant

@@ -352,12 +352,14 @@ def _csrf_failed(_error):
 # The person Mina SIP is narrowed to lives in the (signed) session, never in a URL: its row id and the
 # masked identifier the page shows.
 PERSON_FILTER_KEY = "mina_sip_person"
+# The filters Mina SIP carries in its URL (and the person filter's form carries on in hidden fields).
+_LIST_ARGUMENTS = ("kind", "state", "deadline")
 
 
 def _list_filters() -> tuple[queries.CaseFilter, dict[str, str], dict[str, str]]:
-    """The filters of the request (state and deadline from the URL, or from the form's hidden fields on the
-    person filter's POST; person from the session), the URL arguments that carry the first two on to the
-    neighbouring pages, and by field the values refused."""
+    """The filters of the request (kind, state and deadline from the URL, or from the form's hidden fields on
+    the person filter's POST; person from the session), the URL arguments that carry the first three on to
+    the neighbouring pages, and by field the values refused."""
     source = request.form if request.method == "POST" else request.args
     person = session_store.get(PERSON_FILTER_KEY) or {}
     filters, errors = queries.case_filter(
@@ -365,10 +367,10 @@ def _list_filters() -> tuple[queries.CaseFilter, dict[str, str], dict[str, str]]
         state=source.get("state"),
         deadline=source.get("deadline"),
         person_id=person.get("id") if isinstance(person.get("id"), int) else None,
+        kind=source.get("kind"),
     )
-    arguments = {
-        key: value for key, value in (("state", filters.state), ("deadline", filters.deadline)) if value
-    }
+    carried = (("kind", filters.occasion), ("state", filters.state), ("deadline", filters.deadline))
+    arguments = {key: value for key, value in carried if value}
     return filters, arguments, errors
 
 
@@ -404,6 +406,7 @@ def _render_my_cases(user, *, status: int = 200, person_error: str | None = None
         filters=filters,
         arguments=arguments,
         filter_errors=filter_errors,
+        kinds=queries.kind_choices(workflow_registry(), current_locale()),
         states=queries.state_choices(workflow_registry(), current_locale()),
         deadline_choices=[("overdue", _("Overdue")), ("week", _("Due within 7 days"))],
         person_masked=person.get("masked") if person else None,
@@ -421,7 +424,7 @@ def filter_person():
     user = current_actor()
     if not access.may_see_cases(user):
         abort(403)
-    arguments = {key: request.form.get(key) for key in ("state", "deadline") if request.form.get(key)}
+    arguments = {key: request.form.get(key) for key in _LIST_ARGUMENTS if request.form.get(key)}
     if request.form.get("clear") or not (request.form.get("identifier") or "").strip():
         session_store.pop(PERSON_FILTER_KEY, None)
         return redirect(url_for("cases.my_cases", **arguments))

@@ -89,7 +89,7 @@ class Rows:
     TUPLE_KEYS = {
         "consentorganisation": ("consent_id", "organisation_id"),
         "attendance": ("meeting_id", "participant_id", "mode"),
-        "case_visibility": ("organisation_id", "case_id", "updated_at", "state"),
+        "case_visibility": ("organisation_id", "case_id", "updated_at", "state", "occasion"),
         "transitionlog": (
             "id",
             "case_id",

@@ -385,10 +385,10 @@ class CaseSimulator:
         self._deadlines(rows, sim, CREATE_EVENT, requested)
         self._run(rows, sim)
         # Mina SIP's candidates, as create_case and every step leave them: each organisation once, with the
-        # case's final time and state.
+        # case's final time and state, and its occasion.
         updated_at, state = self.db_datetime(case["updated_at"]), case["state"]
         rows.by_table["case_visibility"].extend(
-            (organisation_id, case_id, updated_at, state)
+            (organisation_id, case_id, updated_at, state, case["occasion"])
             for organisation_id in dict.fromkeys(party.organisation_id for party in organisations)
         )
 

@@ -83,6 +83,9 @@ def test_a_unit_added_later_makes_its_organisation_a_candidate_once(
         parties.region.organisation_id,
         parties.school.organisation_id,
     }
+    # The added organisation's row is of the case's kind, so the filter by kind lists the case for it too.
+    kinds = db_session.exec(select(CaseVisibility.occasion).where(CaseVisibility.case_id == case.id)).all()
+    assert set(kinds) == {case.occasion}
     assert_list_is_the_access_rule(db_session, registry, parties, now)
 
 
@@ -206,6 +209,7 @@ def visibility_rows(db_session) -> set[tuple]:
                 CaseVisibility.case_id,
                 CaseVisibility.updated_at,
                 CaseVisibility.state,
+                CaseVisibility.occasion,
             )
         ).all()
     )
@@ -216,8 +220,9 @@ def test_the_loaders_write_the_rows_the_migrations_back_fill(app_ctx, db_session
     load_synthetic_cases(60, seed=6)  # bulk rows: written by the loader
     written = visibility_rows(db_session)
     cases = db_session.exec(select(SipCase)).all()
-    assert {(c.initiating_organisation_id, c.id, c.updated_at, c.state) for c in cases} <= written
+    assert {(c.initiating_organisation_id, c.id, c.updated_at, c.state, c.occasion) for c in cases} <= written
     assert len({row[3] for row in written}) > 3  # the synthetic cases end in several states
+    assert len({row[4] for row in written}) > 1  # and are of several kinds
     # The first migration's rows (before the state column): its SELECT, read as it is.
     first = migration_backfill("e5f7a9b1c3d4").split("\n", 2)[2]
     columns = CaseVisibility.__table__.c
@@ -227,5 +232,8 @@ def test_the_loaders_write_the_rows_the_migrations_back_fill(app_ctx, db_session
     # The state column's back-fill gives every row its case's state, whatever it held before.
     db_session.execute(update(CaseVisibility).values(state="stale"))
     db_session.execute(text(migration_backfill("a3b5c7d9e1f3")))
+    # The occasion's likewise gives every row its case's kind of SIP.
+    db_session.execute(update(CaseVisibility).values(occasion="stale"))
+    db_session.execute(text(migration_backfill("f4b6d8f0a2c3")))
     db_session.commit()
     assert visibility_rows(db_session) == written

@@ -286,3 +286,60 @@ def test_a_look_up_of_a_number_nobody_has_is_logged_with_its_keyed_hash_not_the_
     assert unknown not in repr(row.model_dump())
     assert support.personnummer_in([record.getMessage() for record in caplog.records]) == []
     assert audit.verify_chain(db_session) == []
+
+
+def test_the_kind_filter_lists_the_loaded_kinds_and_keeps_only_that_kind(
+    as_region, db_session, registry, parties, create_case, now
+):
+    ordinary, discharge = create_case(), create_case("sip_discharge", utskrivningsklar_at=now)
+    child = create_case("sip_child")
+    cases = [ordinary, discharge, child]
+    page = text_of(as_region.get("/cases"))
+    # Each kind once (sip_child's two versions share their occasion), labelled from its workflow file.
+    assert page.count('<option value="child">') == 1
+    assert '<option value="discharge">SIP vid utskrivning</option>' in page
+    assert shown(text_of(as_region.get("/cases?kind=discharge")), cases) == {discharge.reference}
+    assert shown(text_of(as_region.get("/cases?kind=other_need")), cases) == {ordinary.reference}
+    # With a state: both narrow the list.
+    support.fire(db_session, registry, parties.region_user, discharge, "give_consent", now=now)
+    assert shown(text_of(as_region.get("/cases?kind=discharge&state=requested")), cases) == set()
+    chosen = text_of(as_region.get("/cases?kind=discharge&state=consent_given"))
+    assert shown(chosen, cases) == {discharge.reference}
+    assert '<option value="discharge" selected>' in chosen
+    # The person filter's form carries the kind on, as it does the state.
+    assert '<input type="hidden" name="kind" value="discharge">' in chosen
+
+
+def test_an_unknown_kind_is_a_400_beside_its_field_and_the_other_filters_are_kept(as_region, create_case):
+    ordinary = create_case()
+    # A workflow's file name is not its kind: the kinds are the files' occasions.
+    response = as_region.get("/cases?kind=sip_discharge&state=requested")
+    assert response.status_code == 400
+    html = text_of(response)
+    assert 'id="filter-kind-error"' in html and 'aria-describedby="filter-kind-error"' in html
+    assert "Ingen av de inlästa typerna av SIP heter så. Välj en typ i listan." in html
+    assert '<option value="requested" selected>' in html
+    assert shown(html, [ordinary]) == {ordinary.reference}
+    english = text_of(as_region.get("/cases?kind=nope&lang=en"))
+    assert "No loaded kind of SIP is called this. Choose a kind from the list." in english
+
+
+def test_the_page_links_keep_the_kind_filter(as_region, create_case):
+    cases = [create_case() for _ in range(PER_PAGE + 1)]
+    first = text_of(as_region.get("/cases?kind=other_need"))
+    found = re.search(r'<a rel="next" href="([^"]+)"', first)
+    assert found is not None
+    next_page = html_lib.unescape(found.group(1))
+    assert "kind=other_need" in next_page
+    second = text_of(as_region.get(next_page))
+    assert len(shown(first, cases)) == PER_PAGE and len(shown(second, cases)) == 1
+
+
+def test_the_person_filter_keeps_the_kind(as_region, db_session, create_case):
+    theirs = create_case()
+    page = text_of(as_region.get("/cases?kind=other_need"))
+    number = db_session.get(Person, theirs.person_id).id_number
+    posted = {"csrf_token": csrf_token(page), "identifier": number, "kind": "other_need"}
+    response = as_region.post("/person-filter", data=posted)
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/cases?kind=other_need"

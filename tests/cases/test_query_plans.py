@@ -131,8 +131,10 @@ def test_a_mina_sip_page_walks_its_organisations_candidates_without_sorting(
         CaseFilter(deadline="week"),
         CaseFilter(person_id=1),
         CaseFilter(state="requested", deadline="week", person_id=1),
+        CaseFilter(occasion="other_need"),
+        CaseFilter(occasion="discharge", deadline="overdue"),
     ],
-    ids=["state", "overdue", "week", "person", "all"],
+    ids=["state", "overdue", "week", "person", "all", "kind", "kind-overdue"],
 )
 def test_a_filtered_mina_sip_page_keeps_the_keyset_walk(analysed, db_session, parties, now, filters):
     last = analysed[2]
@@ -160,6 +162,10 @@ def test_a_filtered_mina_sip_page_keeps_the_keyset_walk(analysed, db_session, pa
     if filters.state:
         # A range of the organisation's candidates in that state: the walk reads no case of another state.
         assert "ix_case_visibility_organisation_id_state_updated_at_case_id" in plan, plan
+    elif filters.occasion and db_session.get_bind().dialect.name == "sqlite":
+        # A range of the organisation's candidates of that kind: a rare kind reads no other kind's case.
+        assert "ix_case_visibility_organisation_id_occasion_updated_at_case_id" in plan, plan
+        assert "organisation_id=? AND occasion=?" in plan, plan
     elif db_session.get_bind().dialect.name == "sqlite":
         assert "ix_case_visibility_organisation_id_updated_at_case_id" in plan, plan
 

@@ -28,6 +28,7 @@ KEPT = {
     ("sipcase", "municipality_code"): "the municipality's code, counted by statistics",
     ("anonymised_case", "final_state"): "a workflow state: which retention applied",
     ("case_visibility", "state"): "a workflow state",
+    ("case_visibility", "occasion"): "a code of the workflow file",
     ("deadline", "kind"): "a deadline kind of the workflow file",
     ("meeting", "uid"): "a random iCalendar UID",
     ("meeting", "kind"): "first or follow_up",
