@@ -4,7 +4,9 @@ Mina SIP could be narrowed by state, deadline and person, not by kind of SIP (a 
 counted in hours, a child's SIP): a coordinator of discharges had to page through every SIP. Checked on the
 walk alone, a filter for a rare kind would read the organisation's every candidate to fill a page; with
 the case's occasion on its candidates (it never changes: a workflow's versions share it) the filter is a
-range of a new index, as the state's is. Every row takes its case's occasion in one statement.
+range of a new index, as the state's is. Every row takes its case's occasion in one statement. On the
+bench's million (2.5 M candidate rows) it ran 95 s on SQLite and 200 s on PostgreSQL, on a busy machine
+(load average 7-10): the service is stopped for an upgrade in any case (README, Upgrading).
 
 Revision ID: f4b6d8f0a2c3
 Revises: e3a5c7e9f1b2
