@@ -9,6 +9,8 @@ from datetime import timedelta
 
 import pytest
 import support
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlmodel import select
 from webkit import csrf_token, login, text_of
 
@@ -343,3 +345,19 @@ def test_the_person_filter_keeps_the_kind(as_region, db_session, create_case):
     response = as_region.post("/person-filter", data=posted)
     assert response.status_code == 302
     assert response.headers["Location"] == "/cases?kind=other_need"
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    kind=st.text(max_size=60) | st.sampled_from(["other_need", "discharge", "child", "sip", "DISCHARGE"]),
+    state=st.sampled_from(["", "requested", "nope"]),
+)
+def test_any_kind_is_a_list_or_a_refusal_beside_its_field_never_a_server_error(as_region, kind, state):
+    response = as_region.get("/cases", query_string={"kind": kind, "state": state})
+    if "\x00" in kind:
+        assert response.status_code == 400  # refused before any view
+        return
+    html = text_of(response)
+    known = kind in ("", "other_need", "discharge", "child")
+    assert ('id="filter-kind-error"' in html) is not known
+    assert response.status_code == (200 if known and state != "nope" else 400)
