@@ -652,6 +652,9 @@ def _apply_change(
         meeting.video_url = None
     session.add(meeting)
     offered = allowed_answer_modes(meeting)
+    # The way of taking part each answer gave that the meeting no longer offers, by invitation: its update
+    # says so and asks how they take part now, rather than that their answer stands.
+    ways_gone: dict[int, str] = {}
     for invitation in invitations:
         if changed_time:
             # A new time needs a new answer: calendars ask again too (RFC 5546, 2.1.4). The comment went
@@ -663,11 +666,19 @@ def _apply_change(
             invitation.answered_dtstamp = invitation.answered_sequence = None
         elif invitation.answer_mode is not None and invitation.answer_mode not in offered:
             # The answer stands, but not a way of taking part the meeting no longer offers (video gone).
+            ways_gone[invitation.id] = invitation.answer_mode
             invitation.answer_mode = None
         invitation.sequence = meeting.sequence
         session.add(invitation)
     messages.queue_messages(
-        session, case, meeting, invitations, kind="update", now=now, answers_kept=not changed_time
+        session,
+        case,
+        meeting,
+        invitations,
+        kind="update",
+        now=now,
+        answers_kept=not changed_time,
+        ways_gone=ways_gone,
     )
     logger.info("case %s: meeting %s changed (sequence %d)", case.reference, meeting.id, meeting.sequence)
     return True
