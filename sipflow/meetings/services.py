@@ -30,6 +30,7 @@ from sipflow.cases.errors import PartyNotAllowed
 from sipflow.cases.models import Participant, SipCase
 from sipflow.cases.services import StepReads, fire_transition, lock_case, own_step_just_taken, touch_case
 from sipflow.clock import to_local
+from sipflow.config import VIDEO_ROOM_LENGTH
 from sipflow.db import compare_and_set, mark_written
 from sipflow.errors import Conflict, InvalidInput, NotAllowed, Refusals, refusal_of
 from sipflow.meetings import messages
@@ -119,8 +120,10 @@ def video_url_for(room: str) -> str:
 
 
 def _new_video_url() -> str:
-    # Unguessable: the link is the only key to the room.
-    return video_url_for(secrets.token_urlsafe(15).replace("_", "x").replace("-", "y"))
+    # Unguessable: the link is the only key to the room. VIDEO_ROOM_LENGTH characters (3 bytes make 4), the
+    # length the start's check of SIPFLOW_VIDEO_URL_TEMPLATE counts, so every link fits Meeting.video_url.
+    room = secrets.token_urlsafe(VIDEO_ROOM_LENGTH * 3 // 4)
+    return video_url_for(room.replace("_", "x").replace("-", "y"))
 
 
 def invitee_addresses(session: Session, participants: Sequence[Participant]) -> dict[int, str | None]:
