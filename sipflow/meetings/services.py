@@ -173,6 +173,17 @@ def active_invitations(session: Session, meeting: Meeting) -> list[Invitation]:
     )
 
 
+def told_some_other_way(session: Session, meeting: Meeting) -> int:
+    """How many of the meeting's invitees sipflow mails nothing (called some other way, without an address:
+    `Invitation.answers_through_staff`; messages.queue_messages mails the e-mail channel only). A change or
+    cancellation reaches them only if the staff tell them, so the page that made it says so."""
+    return session.exec(
+        select(func.count())
+        .select_from(Invitation)
+        .where(Invitation.meeting_id == meeting.id, Invitation.answers_through_staff)
+    ).one()
+
+
 # A meeting's active invitations, each with its invitee's organisation and whether a consent in force on the
 # day covers it: who may still be sent the meeting (security.access.seeing_among), in the same statement.
 _ACTIVE_INVITATIONS_WITH_COVERAGE = (
