@@ -611,9 +611,15 @@ def withdraw(uid: str, meeting_id: int, invitation_id: int):
         invitation = session.get(Invitation, invitation_id)
         if invitation is None or invitation.meeting_id != meeting.id:
             abort(404)
-        return services.uninvite(session, case, meeting, invitation, now=now, expected_sequence=seen)
+        # Called some other way: sipflow mails them nothing, so only the staff can tell them.
+        other_way = invitation.answers_through_staff
+        told = services.uninvite(session, case, meeting, invitation, now=now, expected_sequence=seen)
+        return told, other_way
 
-    def done(told: bool) -> str:
+    def done(result: tuple[bool, bool]) -> str:
+        told, other_way = result
+        if other_way:
+            return _("The invitation is withdrawn. The invitee is called some other way: tell them yourself.")
         if told:
             return _("The invitation is withdrawn and the invitee is told.")
         return _(

@@ -8,7 +8,10 @@ join the old video link, or come to a meeting that is cancelled. The page says h
 from __future__ import annotations
 
 from meetingkit import everyone
+from sqlmodel import select
 from webkit import fill, forms_of, login, text_of
+
+from sipflow.meetings.models import Invitation
 
 CHANGED_ALL = "Mötet är ändrat och alla kallade får en uppdatering."
 CANCELLED_ALL = "Mötet är inställt och alla kallade får besked."
@@ -20,6 +23,17 @@ CANCELLED_ONE = (
     "Mötet är inställt och alla kallade med e-postadress får besked. En kallad kallas på annat sätt: "
     "meddela hen själv."
 )
+
+WITHDRAWN_TOLD = "Kallelsen är återkallad och mottagaren får besked."
+WITHDRAWN_OTHER_WAY = "Kallelsen är återkallad. Den kallade kallas på annat sätt: meddela hen själv."
+
+
+def invitation_of_participant(db_session, meeting, participant) -> int:
+    return db_session.exec(
+        select(Invitation.id).where(
+            Invitation.meeting_id == meeting.id, Invitation.participant_id == participant.id
+        )
+    ).one()
 
 
 def posted(client, page_url: str, ending: str, **values) -> str:
@@ -57,3 +71,20 @@ def test_every_invitee_mailed_is_every_invitee_told(client, parties, ready, book
     assert CHANGED_ALL in page
     page = posted(client, url, "/cancel")
     assert CANCELLED_ALL in page
+
+
+def test_withdrawing_an_invitee_called_some_other_way_says_to_tell_them(
+    client, db_session, parties, ready, book
+):
+    meeting = book(mode="video")
+    login(client, parties.region_user.username)
+    url = f"/cases/{ready.case.uid}/meetings/{meeting.id}"
+    olle = invitation_of_participant(db_session, meeting, ready.relative_without_email)
+
+    page = posted(client, url, f"/invitations/{olle}/withdraw")
+    assert WITHDRAWN_OTHER_WAY in page and WITHDRAWN_TOLD not in page
+
+    # One with an address is mailed the cancellation, as before.
+    eva = invitation_of_participant(db_session, meeting, ready.relative)
+    page = posted(client, url, f"/invitations/{eva}/withdraw")
+    assert WITHDRAWN_TOLD in page and WITHDRAWN_OTHER_WAY not in page
