@@ -316,6 +316,16 @@ LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 OUTBOX_DELIVERY_MODES = ("after_commit", "scheduler")
 # A bearer secret short enough to guess would reopen the forgery it closes.
 ITIP_SECRET_MIN = 24
+# A meeting's video link: at most this long (the column, meetings.models.Meeting.video_url), made of
+# SIPFLOW_VIDEO_URL_TEMPLATE and a random room name this long (meetings.services: 15 random bytes).
+VIDEO_URL_MAX_LENGTH = 500
+VIDEO_ROOM_LENGTH = 20
+# The characters a URI holds as they are (RFC 3986: unreserved, reserved and the % of an escape). A link
+# with any other (a space, a line break, a quote, a letter outside ASCII) is no link in the mail, and no URL
+# property of a calendar entry: the icalendar library refuses to write one with a line break.
+URI_CHARACTERS = frozenset(
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~:/?#[]@!$&'()*+,;=%"
+)
 
 
 def _validate_mail(cfg: dict) -> None:
@@ -366,8 +376,24 @@ def _validate_mail(cfg: dict) -> None:
             f"got {template!r}"
         )
     try:
-        template.format(room="x")
+        link = template.format(room="x" * VIDEO_ROOM_LENGTH)
     except (KeyError, IndexError, ValueError):
         raise ConfigError(
             f"SIPFLOW_VIDEO_URL_TEMPLATE may hold no other {{...}} field than {{room}}, got {template!r}"
         ) from None
+    # Checked at start: a template making links no mail or calendar entry can carry would fail, or mislead,
+    # every video meeting booked, each noticed only then.
+    if not set(link) <= URI_CHARACTERS:
+        raise ConfigError(
+            "SIPFLOW_VIDEO_URL_TEMPLATE may hold only the characters of a link (no space, line break, quote "
+            f"or letter outside ASCII: percent-encode it), got {template!r}"
+        )
+    if not urlsplit(template).hostname or "{room}" in urlsplit(template).netloc:
+        raise ConfigError(
+            f"SIPFLOW_VIDEO_URL_TEMPLATE must name the video service's host before {{room}}, got {template!r}"
+        )
+    if len(link) > VIDEO_URL_MAX_LENGTH:
+        raise ConfigError(
+            f"SIPFLOW_VIDEO_URL_TEMPLATE makes links of {len(link)} characters with a room name of "
+            f"{VIDEO_ROOM_LENGTH}; a meeting's video link holds at most {VIDEO_URL_MAX_LENGTH}"
+        )

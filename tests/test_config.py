@@ -183,3 +183,39 @@ def test_a_postgres_url_in_the_short_form_is_refused_saying_how_to_write_it():
     message = str(refused.value)
     assert "postgresql+psycopg://USER:PASSWORD@HOST/DATABASE" in message
     assert "it begins postgres://" in message and "hemligt" not in message
+
+
+# Every character a URI may hold as it is (RFC 3986): a link with any other would be no link in the mail,
+# and no URL property the calendar programs (or the icalendar library writing it) take.
+@pytest.mark.parametrize(
+    "template",
+    [
+        # A trailing line break, as an environment file or a mounted secret often ends: every video
+        # booking then failed writing the calendar entry (a URI may hold no CR or LF).
+        "https://meet.jit.si/sipflow-{room}\n",
+        "https://meet.jit.si/sipflow-{room} ",
+        "https://meet jit.si/sipflow-{room}",
+        'https://meet.jit.si/"sip"-{room}',
+        "https://möte.example.se/{room}",
+        # No host: the link leads nowhere.
+        "https:///sipflow-{room}",
+        "https://{room}",
+        # Longer than a meeting's video link holds (500) once the room (20 characters) is in it.
+        "https://meet.jit.si/" + "x" * 461 + "{room}",
+    ],
+)
+def test_a_video_link_template_whose_links_could_not_be_sent_is_refused_at_start(template):
+    with pytest.raises(ConfigError, match="SIPFLOW_VIDEO_URL_TEMPLATE"):
+        load_config(environ={"SIPFLOW_VIDEO_URL_TEMPLATE": template})
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "https://meet.jit.si/sipflow-{room}",
+        "https://video.regionkalmar.se/sip/{room}?lang=sv&start=muted",
+        "https://meet.jit.si/" + "x" * 460 + "{room}",  # links of exactly 500 characters
+    ],
+)
+def test_a_video_link_template_of_sendable_links_is_accepted(template):
+    assert load_config(environ={"SIPFLOW_VIDEO_URL_TEMPLATE": template})["VIDEO_URL_TEMPLATE"] == template

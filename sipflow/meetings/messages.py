@@ -8,6 +8,7 @@ invitee's calendar object lists the staff invitees and the recipient, never the 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime
 
@@ -176,6 +177,7 @@ def _render(
     recipient_kind: str = "organisation",
     organisation: str | None = None,
     replies: bool = False,
+    way_gone: str | None = None,
 ) -> dict:
     """Subject, plain text, HTML and the calendar DESCRIPTION of one message, in the invitee's language.
 
@@ -183,6 +185,7 @@ def _render(
     update that kept the answers (the time stands), so it asks nobody to answer again. recipient_kind: the
     invitee's participant kind; the person, a närstående or a guardian has no login, so their mail names
     whom to ask (organisation: the booking one; replies: a plain reply reaches a person), not sipflow.
+    way_gone: the way of taking part (on site, video) the invitee answered that this update no longer offers.
     """
     context = {
         "recipient_kind": recipient_kind,
@@ -192,6 +195,8 @@ def _render(
         # An update whose time stands asks nobody to answer again; one who has answered is told it stands.
         "answers_kept": answers_kept,
         "answered": invitation.partstat != "NEEDS-ACTION",
+        # The way of taking part the invitee answered (on site, video) that this update no longer offers.
+        "way_gone": way_gone,
         "lang": locale,  # the HTML part's <html lang>, for screen readers
         "reference": case.reference,
         "when": when_text(meeting.starts_at, locale),
@@ -232,13 +237,17 @@ def queue_messages(
     kind: str,
     now: datetime,
     answers_kept: bool = False,
+    ways_gone: Mapping[int, str] | None = None,
 ) -> None:
     """Queue one e-mail of kind (request, update, cancel, withdraw, or held: the calendar entry moved to
     when the meeting was held) to each invitation with an address.
 
     answers_kept: an update that kept every answer (the form or place changed, not the time): its e-mail
-    says an answer given stands, rather than asking to answer again.
+    says an answer given stands, rather than asking to answer again. ways_gone: by invitation id, the way
+    of taking part its answer gave that the meeting no longer offers (video, on site): that e-mail says the
+    meeting is no longer held that way and asks how they take part now, not that the answer stands.
     """
+    ways_gone = ways_gone or {}
     invitations = [i for i in invitations if i.channel == "email"]
     if not invitations:
         return
@@ -278,6 +287,7 @@ def queue_messages(
                 recipient_kind=participant_kind,
                 organisation=organisation,
                 replies=reply_to is not None,
+                way_gone=ways_gone.get(invitation.id),
             )
             event = _event(
                 case,

@@ -10,6 +10,8 @@ from sqlalchemy import Index, UniqueConstraint, and_, func
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlmodel import Field, SQLModel
 
+from sipflow.config import VIDEO_URL_MAX_LENGTH
+
 MEETING_MODES = ("on_site", "video", "mixed")
 ATTENDANCE_MODES = ("on_site", "video", "phone", "absent")
 # The attendance of a participant who did not take part.
@@ -76,7 +78,7 @@ class Meeting(SQLModel, table=True):
     # The address for an on-site or mixed meeting; room is the room within it.
     location: str | None = Field(default=None, max_length=200)
     room: str | None = Field(default=None, max_length=120)
-    video_url: str | None = Field(default=None, max_length=500)
+    video_url: str | None = Field(default=None, max_length=VIDEO_URL_MAX_LENGTH)
     booked_by_user_id: int | None = Field(default=None, foreign_key="user.id")
     held_at: datetime | None = None
     # Held on another day than booked, said so on purpose when the outcome was recorded.

@@ -30,6 +30,7 @@ from sipflow.cases.errors import PartyNotAllowed
 from sipflow.cases.models import Participant, SipCase
 from sipflow.cases.services import StepReads, fire_transition, lock_case, own_step_just_taken, touch_case
 from sipflow.clock import to_local
+from sipflow.config import VIDEO_ROOM_LENGTH
 from sipflow.db import compare_and_set, mark_written
 from sipflow.errors import Conflict, InvalidInput, NotAllowed, Refusals, refusal_of
 from sipflow.meetings import messages
@@ -119,8 +120,10 @@ def video_url_for(room: str) -> str:
 
 
 def _new_video_url() -> str:
-    # Unguessable: the link is the only key to the room.
-    return video_url_for(secrets.token_urlsafe(15).replace("_", "x").replace("-", "y"))
+    # Unguessable: the link is the only key to the room. VIDEO_ROOM_LENGTH characters (3 bytes make 4), the
+    # length the start's check of SIPFLOW_VIDEO_URL_TEMPLATE counts, so every link fits Meeting.video_url.
+    room = secrets.token_urlsafe(VIDEO_ROOM_LENGTH * 3 // 4)
+    return video_url_for(room.replace("_", "x").replace("-", "y"))
 
 
 def invitee_addresses(session: Session, participants: Sequence[Participant]) -> dict[int, str | None]:
@@ -168,6 +171,17 @@ def active_invitations(session: Session, meeting: Meeting) -> list[Invitation]:
             .order_by(Invitation.id)
         ).all()
     )
+
+
+def told_some_other_way(session: Session, meeting: Meeting) -> int:
+    """How many of the meeting's invitees sipflow mails nothing (called some other way, without an address:
+    `Invitation.answers_through_staff`; messages.queue_messages mails the e-mail channel only). A change or
+    cancellation reaches them only if the staff tell them, so the page that made it says so."""
+    return session.exec(
+        select(func.count())
+        .select_from(Invitation)
+        .where(Invitation.meeting_id == meeting.id, Invitation.answers_through_staff)
+    ).one()
 
 
 # A meeting's active invitations, each with its invitee's organisation and whether a consent in force on the
@@ -652,6 +666,9 @@ def _apply_change(
         meeting.video_url = None
     session.add(meeting)
     offered = allowed_answer_modes(meeting)
+    # The way of taking part each answer gave that the meeting no longer offers, by invitation: its update
+    # says so and asks how they take part now, rather than that their answer stands.
+    ways_gone: dict[int, str] = {}
     for invitation in invitations:
         if changed_time:
             # A new time needs a new answer: calendars ask again too (RFC 5546, 2.1.4). The comment went
@@ -663,11 +680,19 @@ def _apply_change(
             invitation.answered_dtstamp = invitation.answered_sequence = None
         elif invitation.answer_mode is not None and invitation.answer_mode not in offered:
             # The answer stands, but not a way of taking part the meeting no longer offers (video gone).
+            ways_gone[invitation.id] = invitation.answer_mode
             invitation.answer_mode = None
         invitation.sequence = meeting.sequence
         session.add(invitation)
     messages.queue_messages(
-        session, case, meeting, invitations, kind="update", now=now, answers_kept=not changed_time
+        session,
+        case,
+        meeting,
+        invitations,
+        kind="update",
+        now=now,
+        answers_kept=not changed_time,
+        ways_gone=ways_gone,
     )
     logger.info("case %s: meeting %s changed (sequence %d)", case.reference, meeting.id, meeting.sequence)
     return True

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import login_required
 
 from sipflow.cases import services as case_services
@@ -557,24 +558,48 @@ def change(uid: str, meeting_id: int):
         _attach(form, error, top)
         return _render_meeting(case, meeting, status=error.status, errors=top, change_form=form)
     if changed:
-        flash(_("The meeting is changed and every invitee gets an update."), "success")
+        flash(_changed_message(services.told_some_other_way(session, meeting)), "success")
     else:
         flash(_("Nothing was changed."), "info")
     return redirect(url_for("meetings.detail", uid=case.uid, meeting_id=meeting.id), code=303)
+
+
+def _changed_message(others: int) -> str:
+    """The flash of a change: every invitee gets an update, but those called some other way (others)."""
+    if not others:
+        return _("The meeting is changed and every invitee gets an update.")
+    return ngettext(
+        "The meeting is changed and every invitee with an e-mail address gets an update. One invitee is "
+        "called some other way: tell them yourself.",
+        "The meeting is changed and every invitee with an e-mail address gets an update. %(num)d invitees "
+        "are called some other way: tell them yourself.",
+        others,
+    )
+
+
+def _cancelled_message(others: int) -> str:
+    """The flash of a cancellation: every invitee is told, but those called some other way (others)."""
+    if not others:
+        return _("The meeting is cancelled and every invitee is told.")
+    return ngettext(
+        "The meeting is cancelled and every invitee with an e-mail address is told. One invitee is called "
+        "some other way: tell them yourself.",
+        "The meeting is cancelled and every invitee with an e-mail address is told. %(num)d invitees are "
+        "called some other way: tell them yourself.",
+        others,
+    )
 
 
 @bp.post("/cases/<uid>/meetings/<id:meeting_id>/cancel")
 @login_required
 def cancel(uid: str, meeting_id: int):
     """Cancel the meeting; every invitee's calendar entry is cancelled."""
-    return _simple_action(
-        uid,
-        meeting_id,
-        lambda session, case, meeting, now, seen: services.cancel_meeting(
-            session, case, meeting, now=now, expected_sequence=seen
-        ),
-        _("The meeting is cancelled and every invitee is told."),
-    )
+
+    def act(session, case, meeting, now, seen) -> int:
+        services.cancel_meeting(session, case, meeting, now=now, expected_sequence=seen)
+        return services.told_some_other_way(session, meeting)
+
+    return _simple_action(uid, meeting_id, act, _cancelled_message)
 
 
 @bp.post("/cases/<uid>/meetings/<id:meeting_id>/invitations/<id:invitation_id>/withdraw")
@@ -586,9 +611,15 @@ def withdraw(uid: str, meeting_id: int, invitation_id: int):
         invitation = session.get(Invitation, invitation_id)
         if invitation is None or invitation.meeting_id != meeting.id:
             abort(404)
-        return services.uninvite(session, case, meeting, invitation, now=now, expected_sequence=seen)
+        # Called some other way: sipflow mails them nothing, so only the staff can tell them.
+        other_way = invitation.answers_through_staff
+        told = services.uninvite(session, case, meeting, invitation, now=now, expected_sequence=seen)
+        return told, other_way
 
-    def done(told: bool) -> str:
+    def done(result: tuple[bool, bool]) -> str:
+        told, other_way = result
+        if other_way:
+            return _("The invitation is withdrawn. The invitee is called some other way: tell them yourself.")
         if told:
             return _("The invitation is withdrawn and the invitee is told.")
         return _(

@@ -625,7 +625,7 @@ def _sip_meetings(
         .where(
             _period_filter(cr.held_on, query),
             _area_filter(cr.municipality_code, query),
-            *([or_(cr.kind != "sip", cr.code == query.code)] if query.code else []),
+            *([_of_the_code(cr, query.code)] if query.code else []),
         )
         .subquery("coded")
     )
@@ -634,6 +634,28 @@ def _sip_meetings(
     distance = func.sum(case((base.c.kind == "distance", base.c.sign), else_=0))
     statement = select(*group, distance.label("distance")).group_by(*group).having(sip > 0)
     return statement.subquery("sip_meeting"), [name for name, _ in dims]
+
+
+def _of_the_code(cr, code: str):
+    """The records a SIP code filter keeps: the SIP records of that code, and the other records (ZV051) of
+    a unit that recorded it at the meeting. An add-on code is the unit's own: a meeting where the region's
+    unit (XU045) was on site and the municipality's home health care (AU124) joined by video is an AU124 SIP
+    by video, and an XU045 one on site, as each huvudman's own KVÅ statistics count it."""
+    same_unit = CodeRecord.__table__.alias("same_unit")
+    return or_(
+        and_(cr.kind == "sip", cr.code == code),
+        and_(
+            cr.kind != "sip",
+            exists(
+                select(1).where(
+                    same_unit.c.meeting_id == cr.meeting_id,
+                    same_unit.c.unit_id == cr.unit_id,
+                    same_unit.c.kind == "sip",
+                    same_unit.c.code == code,
+                )
+            ),
+        ),
+    )
 
 
 def _grouped(base, keys: list[str], aggregates):
