@@ -551,6 +551,8 @@ class TimelineEntry:
     channel: str | None = None
     # A corrected case date (cases.corrections): its label, the date before and the date after.
     corrected: tuple[str, datetime, datetime] | None = None
+    # The plan version the step established (the plan area's freeze_plan_version writes it to the log).
+    plan_version: int | None = None
 
 
 @dataclass
@@ -776,6 +778,12 @@ def _consents(session: Session, case: SipCase, today: date, labels: dict[int, st
     return list(views.values())
 
 
+def _plan_version(details: dict) -> int | None:
+    """The plan version a step's log row says it established, when it says one."""
+    number = details.get("plan_version")
+    return number if isinstance(number, int) and not isinstance(number, bool) else None
+
+
 def _timeline(session: Session, case: SipCase, workflow: Workflow | None, locale: str) -> list[TimelineEntry]:
     entries = []
     for log in column_rows(session, _TIMELINE, {"case_id": case.id}):
@@ -794,6 +802,7 @@ def _timeline(session: Session, case: SipCase, workflow: Workflow | None, locale
                 no_change_reason=details.get("no_change_reason"),
                 channel=details.get("channel"),
                 corrected=corrections.logged_correction(log.trigger, details),
+                plan_version=_plan_version(details),
             )
         )
     return entries

@@ -16,12 +16,16 @@ Who approves what:
 - a närstående reads the plan but does not approve it: they are no party to it;
 - an organisation the consent in force does not cover (it joined later, or the consent ran out for it)
   cannot see the SIP, so it is not asked to approve (security.access.organisations_seeing_case); an
-  approval it gave while covered is still shown.
+  approval it gave while covered is still shown;
+- a version's organisations are those it was established with (`version_organisations`: its content's
+  parties, its PDF's approvals table and signature lines): one that joined the SIP after it was frozen is
+  neither asked to approve it nor may approve it (an approval its document would never show); the next
+  version, established with it taking part, asks it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -93,6 +97,34 @@ def newest_version(session: Session, case: SipCase) -> PlanVersion | None:
         .order_by(PlanVersion.number.desc())
         .limit(1)
     ).first()
+
+
+def version_organisations(content: Mapping) -> frozenset[int] | None:
+    """The organisations that were parties of a version when it was frozen: those its content lists (as its
+    PDF's approvals table does); None when the content keeps no parties (retention removed them)."""
+    participants = content.get("participants")
+    if participants is None:
+        return None
+    return frozenset(
+        p["organisation_id"]
+        for p in participants
+        if p.get("kind") == ORGANISATION and p.get("organisation_id") is not None
+    )
+
+
+def is_party_of(version: PlanVersion, participant: Participant) -> bool:
+    """Whether participant's party approves version: the person's side always; an organisation when it was
+    one of the version's parties (version_organisations; when not kept, every organisation)."""
+    if participant.kind != ORGANISATION:
+        return True
+    parties = version_organisations(version.content)
+    return parties is None or participant.organisation_id in parties
+
+
+class NotAPartyOfVersion(NotAllowed):
+    """The organisation joined the SIP (or the consent came to cover it) after the version was frozen."""
+
+    code = "not_a_party_of_version"
 
 
 def person_approved_before(session: Session, version: PlanVersion) -> int | None:
@@ -306,6 +338,15 @@ def record_approval(
     existing = party_approval(session, version, participant)
     if existing is not None:
         return _stood(session, existing)
+    if not is_party_of(version, participant):
+        raise NotAPartyOfVersion(
+            _l(
+                "Your organisation was not a party to the SIP when version %(number)d was established, so it "
+                "does not approve that version: it approves the next one.",
+                number=version.number,
+            ),
+            field="participant_id",
+        )
     approval = PlanApproval(
         version_id=version.id,
         participant_id=participant.id,
@@ -357,19 +398,27 @@ def approval_statuses(
     person = session.get(Person, case.person_id)
     seeing = access.organisations_seeing_case(session, case, now=now or now_utc())
     labels = labelled_organisations(session, {o.id: o for _p, o in rows if o is not None}.values())
+    of_version = {version.id: version_organisations(version.content) for version in versions}
     return {
-        version_id: parties_of(rows, approvals, person, seeing, labels)
+        version_id: parties_of(rows, approvals, person, seeing, labels, of_version[version_id])
         for version_id, approvals in given.items()
     }
 
 
 def parties_of(
-    rows, approvals, person: Person, seeing: set[int], labels: Mapping[int, str] | None = None
+    rows,
+    approvals,
+    person: Person,
+    seeing: set[int],
+    labels: Mapping[int, str] | None = None,
+    version_parties: Collection[int] | None = None,
 ) -> list[PartyApproval]:
     """The parties from the case's (participant, organisation) rows and the (approval, recorder) pairs.
 
     seeing: the organisations that may see the case (access.organisations_seeing_case); one outside it is
     left out unless it approved already: it cannot see the plan, so its approval can never be asked for.
+    version_parties: the version's own organisations (version_organisations; None: not known, every one
+    seeing the case); one that joined after the version was frozen is left out unless it approved already.
     labels: the organisations by the names the SIP's pages give them
     (cases.participants.labelled_organisations: two of one name told apart); without it, by name.
     """
@@ -412,6 +461,11 @@ def parties_of(
                 person_party.approval, user = found
                 person_party.recorded_by = user.display_name if user else None
                 person_party.given_by = participant.name if participant.kind == GUARDIAN else None
-    asked = (p for p in parties.values() if p.approval is not None or p.organisation_id in seeing)
+    asked = (
+        p
+        for p in parties.values()
+        if p.approval is not None
+        or (p.organisation_id in seeing and (version_parties is None or p.organisation_id in version_parties))
+    )
     ordered = sorted(asked, key=lambda p: (p.label, p.organisation_id))
     return [*ordered, person_party]

@@ -11,10 +11,11 @@ from __future__ import annotations
 import functools
 import hashlib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sqlalchemy import Integer, and_, bindparam, func, insert
+from sqlalchemy import case as sql_case
 from sqlmodel import Session, select
 
 from sipflow.cases.models import SipCase
@@ -23,7 +24,7 @@ from sipflow.cases.services import actor_organisation_id, step_participants, ste
 from sipflow.clock import to_local
 from sipflow.db import adopt_inserted, column_rows
 from sipflow.people.models import Person, User
-from sipflow.plans.approvals import approves_on_childs_behalf
+from sipflow.plans.approvals import approves_on_childs_behalf, version_organisations
 from sipflow.plans.content import plan_content
 from sipflow.plans.models import PlanApproval, PlanVersion
 from sipflow.plans.pdf import LANGUAGE as PDF_LANGUAGE
@@ -58,6 +59,10 @@ class VersionSummary:
     established_by: str | None
     # Retention removed its content and PDF: the lists show no PDF links for it.
     scrubbed: bool = False
+    # The organisations it was established with (approvals.version_organisations), read for the case
+    # page's newest version only (case_page_versions); None: not read, or not kept. Not part of what the
+    # summary is: the same version read by version_summaries is equal to it.
+    parties: frozenset[int] | None = field(default=None, compare=False)
 
 
 def _utc_text(moment: datetime) -> str:
@@ -226,12 +231,21 @@ def case_page_versions_query(case_id):
     """The case page's one read of its versions: version_summaries_query's rows, the newest's per approval.
 
     Each listed version has its row; the newest has one per approval (approval_id, participant_id), NULL
-    when none. The list's limit applies to versions, not to approvals.
+    when none, and its content (the parties it was established with, which alone are asked to approve it),
+    NULL for the others. The list's limit applies to versions, not to approvals.
     """
     listed = version_summaries_query(case_id).subquery("listed")
     newest = select(func.max(PlanVersion.number)).where(PlanVersion.case_id == case_id).scalar_subquery()
+    newest_content = (
+        select(PlanVersion.content).where(PlanVersion.id == listed.c.id).correlate(listed).scalar_subquery()
+    )
     return (
-        select(listed, PlanApproval.id.label("approval_id"), PlanApproval.participant_id)
+        select(
+            listed,
+            PlanApproval.id.label("approval_id"),
+            PlanApproval.participant_id,
+            sql_case((listed.c.number == newest, newest_content), else_=None).label("newest_content"),
+        )
         .outerjoin(PlanApproval, and_(PlanApproval.version_id == listed.c.id, listed.c.number == newest))
         .order_by(listed.c.number.desc(), PlanApproval.approved_at, PlanApproval.id)
     )
@@ -245,13 +259,16 @@ def _case_page_versions_statement():
 def case_page_versions(session: Session, case: SipCase) -> tuple[list[VersionSummary], list]:
     """The case's versions as version_summaries gives them, and the newest one's approvals, in one read.
 
-    The approvals are rows with approval_id and participant_id; the case page shows both sections.
+    The approvals are rows with approval_id and participant_id; the case page shows both sections. The
+    newest summary carries the organisations it was established with (`parties`).
     """
     summaries: dict[int, VersionSummary] = {}
     approvals = []
     for row in column_rows(session, _case_page_versions_statement(), {"case_id": case.id}):
         if row.id not in summaries:
-            summaries[row.id] = VersionSummary(*row[:6])
+            content = row.newest_content
+            parties = version_organisations(content) if content is not None else None
+            summaries[row.id] = VersionSummary(*row[:6], parties=parties)
         if row.approval_id is not None:
             approvals.append(row)
     return list(summaries.values()), approvals

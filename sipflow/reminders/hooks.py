@@ -9,7 +9,7 @@ from sqlalchemy import case as sql_case
 from sqlalchemy import update
 from sqlmodel import Session, select
 
-from sipflow.cases.models import SipCase
+from sipflow.cases.models import Deadline, SipCase
 from sipflow.clock import end_of_local_day, local_today
 from sipflow.consent.services import first_consent_end
 from sipflow.meetings.models import PLANNED, Meeting
@@ -27,6 +27,9 @@ MEETING_ANCHORS = frozenset({"next_meeting"})
 # change of who takes part, can move it.
 CONSENT_ENDS = "consent_ends"
 CONSENT_ANCHORS = frozenset({CONSENT_ENDS})
+# The planned follow-up day: while a deadline counted from it is open (_follow_up_on), so a step that meets
+# or starts such a deadline can move it.
+FOLLOW_UP_ON = "follow_up_on"
 
 
 def _case_date(column: str):
@@ -34,6 +37,29 @@ def _case_date(column: str):
         return getattr(case, column)
 
     return anchor
+
+
+def _follow_up_on(session: Session, workflow: Workflow, case: SipCase):
+    """The planned follow-up day (the case's follow_up_on) while that follow-up is still to be held: once
+    every deadline the workflow counts from it is met (the follow-up held, early or on its day, and the
+    revised plan with its next day not yet established), the day is superseded, so nothing is reminded
+    ahead of it or after it; the revision's new deadline brings it back (the same day kept, or the next)."""
+    if case.follow_up_on is None:
+        return None
+    kinds = [rule.kind for rule in workflow.deadlines if rule.source_field == FOLLOW_UP_ON]
+    if not kinds:
+        return case.follow_up_on
+    still_open = session.exec(
+        select(Deadline.id)
+        .where(
+            Deadline.case_id == case.id,
+            Deadline.kind.in_(kinds),
+            Deadline.met_at.is_(None),
+            Deadline.cancelled_at.is_(None),
+        )
+        .limit(1)
+    ).first()
+    return case.follow_up_on if still_open is not None else None
 
 
 def _next_meeting(session: Session, _workflow: Workflow, case: SipCase):
@@ -53,8 +79,9 @@ def _consent_ends(session: Session, workflow: Workflow, case: SipCase):
     return None if last_day is None else end_of_local_day(last_day)
 
 
-for _column in ("requested_at", "utskrivningsklar_at", "follow_up_on"):
+for _column in ("requested_at", "utskrivningsklar_at"):
     register_reminder_anchor(_column, _case_date(_column))
+register_reminder_anchor(FOLLOW_UP_ON, _follow_up_on)
 register_reminder_anchor("next_meeting", _next_meeting)
 register_reminder_anchor(CONSENT_ENDS, _consent_ends, label=_l("The consent is valid until"), ahead_only=True)
 # Only the case's own template: a declared reminder is about no meeting, deadline or effort, so the built-in

@@ -50,7 +50,7 @@ from sipflow.notifications.outbox import enqueue, sender
 from sipflow.people.models import Organisation, Unit, User
 from sipflow.plans import editor as plan_editor
 from sipflow.plans.models import Plan, PlanContact, PlanEffort
-from sipflow.reminders.hooks import CONSENT_ANCHORS, MEETING_ANCHORS
+from sipflow.reminders.hooks import CONSENT_ANCHORS, FOLLOW_UP_ON, MEETING_ANCHORS
 from sipflow.reminders.models import (
     CANCELLED,
     CLAIMED,
@@ -176,6 +176,9 @@ def affected_families(workflow: Workflow, case: SipCase, changes: Iterable) -> f
     met_by = {trigger for rule in workflow.deadlines for trigger in rule.met_by}
     meeting_anchored = any(declared.anchor in MEETING_ANCHORS for declared in workflow.reminders)
     consent_anchored = any(declared.anchor in CONSENT_ANCHORS for declared in workflow.reminders)
+    # The follow-up day is an anchor only while a deadline counted from it is open (hooks._follow_up_on):
+    # a deadline met or started moves what is declared on it.
+    follow_up_anchored = any(declared.anchor == FOLLOW_UP_ON for declared in workflow.reminders)
     families: set[str] = set()
     for change in changes:
         if change in (CASE_NEW, PARTICIPANT_ROW):
@@ -184,6 +187,8 @@ def affected_families(workflow: Workflow, case: SipCase, changes: Iterable) -> f
             families |= {DEADLINES, DECLARED}
         elif change == DEADLINE_ROW:
             families.add(DEADLINES)
+            if follow_up_anchored:
+                families.add(DECLARED)
         elif change == MEETING_ROW:
             families.add(MEETINGS)
             if meeting_anchored:
@@ -199,6 +204,8 @@ def affected_families(workflow: Workflow, case: SipCase, changes: Iterable) -> f
         elif change[0] == "step" and change[1] in met_by:
             # The step settled deadlines with a bulk UPDATE, which no flush shows.
             families.add(DEADLINES)
+            if follow_up_anchored:
+                families.add(DECLARED)
     return frozenset(families)
 
 

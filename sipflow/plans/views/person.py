@@ -155,7 +155,7 @@ def _case_page_part(detail, actor, *, allowed: list) -> dict:
         # Only the organisations the consent in force covers are asked.
         given_pairs = [(approval, None) for approval in given]
         status = approvals.parties_of(
-            rows, given_pairs, detail.person, detail.seeing, detail.organisation_labels
+            rows, given_pairs, detail.person, detail.seeing, detail.organisation_labels, version.parties
         )
     return {
         "plan_versions": listed,
@@ -226,9 +226,10 @@ def _approver_choices(options: list[tuple[int, str, str]], approved: Collection[
     )
 
 
-def _recordable(session, case: SipCase, user, today) -> list[tuple[int, str, str]]:
+def _recordable(session, case: SipCase, user, today, version=None) -> list[tuple[int, str, str]]:
     """The parties user may record an approval for: their organisation's row first, then the person (or
-    the guardians on the child's behalf), each as (participant id, label, approvals.party_key)."""
+    the guardians on the child's behalf), each as (participant id, label, approvals.party_key); with a
+    version, only its parties (an organisation that joined after it was frozen approves the next one)."""
     rows = session.exec(
         select(Participant).where(Participant.case_id == case.id, Participant.active).order_by(Participant.id)
     ).all()
@@ -239,6 +240,8 @@ def _recordable(session, case: SipCase, user, today) -> list[tuple[int, str, str
     result, organisations = [], set()
     for participant in rows:
         if participant.kind == approvals.ORGANISATION and participant.organisation_id in organisations:
+            continue
+        if version is not None and not approvals.is_party_of(version, participant):
             continue
         if approvals.may_record_as(session, case, participant, recorder, today=today):
             if participant.kind == approvals.ORGANISATION:
@@ -269,7 +272,7 @@ def _render_approvals(case: SipCase, form: ApprovalForm | None = None, *, errors
     session, now = get_session(), now_utc()
     versions = _versions(session, case)
     newest = versions[0] if versions else None
-    options = _recordable(session, case, current_actor(), to_local(now).date())
+    options = _recordable(session, case, current_actor(), to_local(now).date(), newest)
     if form is None:
         form = ApprovalForm(formdata=None, prefix="approval")
         if newest is not None:
