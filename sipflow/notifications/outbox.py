@@ -53,6 +53,15 @@ RELAY_DOWN_PAUSE = 60
 RELAY_DOWN_KEY = "sipflow.outbox.relay_down_until"
 # Set in session.info when a transaction writes mail; the after-commit hook delivers, a rollback forgets it.
 OUTBOX_PENDING = "sipflow.outbox_pending"
+# RFC 3834's Auto-Submitted of each kind no person writes, so an out-of-office responder does not answer it
+# (its note would come to MAIL_FROM and be forwarded to the human mailbox) nor a forward of it. An invitation
+# (request, update, cancel) goes out in its booker's name, and an invitee's absence note is for them.
+AUTO_SUBMITTED = {
+    "reminder": "auto-generated",
+    "plan_link": "auto-generated",
+    "password": "auto-generated",
+    "forward": "auto-forwarded",
+}
 # Line breaks, tabs and other control characters (category C*), which no header may carry.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
@@ -200,6 +209,9 @@ def _outbox_row(item: Outgoing, *, now: datetime) -> OutboxMessage:
         message["Message-ID"] = make_msgid(domain=domain)
     if "Date" not in message:
         message["Date"] = format_datetime(now)
+    if kind in AUTO_SUBMITTED:
+        del message["Auto-Submitted"]
+        message["Auto-Submitted"] = AUTO_SUBMITTED[kind]
     _seven_bit(message)
     text = message.as_string(policy=email.policy.SMTP)
     if not text.isascii():

@@ -1348,7 +1348,6 @@ def render(
         if reply_to:
             message["Reply-To"] = reply_to
     message["Subject"] = title
-    message["Auto-Submitted"] = "auto-generated"
     message.set_content(body)
     return message
 
