@@ -42,7 +42,7 @@ from sipflow.consent.services import cases_whose_consent_ended
 from sipflow.db import column_rows, unit_of_work
 from sipflow.i18n import MAIL_DAY_PATTERNS, MAIL_MOMENT_PATTERNS, known_language
 from sipflow.meetings.forwarding import human_mailbox
-from sipflow.meetings.messages import answer_url, booking_organisation
+from sipflow.meetings.messages import answer_url, booking_organisation, when_text
 from sipflow.meetings.models import PLANNED, Invitation, Meeting
 from sipflow.meetings.services import invitee_addresses
 from sipflow.notifications.models import OutboxMessage
@@ -1302,6 +1302,8 @@ def render(
         from flask_babel import format_datetime
 
         def when(moment: datetime, patterns: dict = MAIL_MOMENT_PATTERNS) -> str:
+            if patterns is MAIL_MOMENT_PATTERNS:
+                return when_text(moment, locale)  # a time of day says it is Swedish time
             return format_datetime(moment.astimezone(STOCKHOLM), patterns.get(locale, patterns["sv"]))
 
         if reminder.meeting_id is not None:
