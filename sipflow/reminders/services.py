@@ -1299,7 +1299,7 @@ def render(
     if links_case:
         context["case_url"] = current_app.config["PUBLIC_URL"] + f"/cases/{case.uid}"
     with force_locale(locale):
-        from flask_babel import format_datetime
+        from flask_babel import format_date, format_datetime
 
         def when(moment: datetime, patterns: dict = MAIL_MOMENT_PATTERNS) -> str:
             if patterns is MAIL_MOMENT_PATTERNS:
@@ -1334,7 +1334,9 @@ def render(
             context.update(_anchor_line(session, workflow, case, reminder, when))
         if reminder.effort_id is not None:
             effort = session.get(PlanEffort, reminder.effort_id)
-            context["ends_on"] = effort.ends_on.isoformat() if effort.ends_on else ""
+            # Written out in the recipient's language, as a deadline's day is ("torsdag 3 december 2026").
+            day = MAIL_DAY_PATTERNS.get(locale, MAIL_DAY_PATTERNS["sv"])
+            context["ends_on"] = format_date(effort.ends_on, day) if effort.ends_on else ""
             context["plan_writers"] = _plan_writers_for(session, workflow, case, effort.organisation_id)
         context["kind"] = reminder.kind
         body = current_app.jinja_env.get_template(f"reminders/{reminder.template}.txt").render(**context)
