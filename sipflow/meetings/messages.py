@@ -322,5 +322,5 @@ def queue_messages(
         # A withdrawal is a cancellation for its one recipient (RFC 5546 3.2.5).
         # A meeting held at another time is an update of the calendar entry.
         outbox_kind = "cancel" if cancel else "update" if kind == "held" else kind
-        outgoing.append(Outgoing(message, outbox_kind, case.id, invitation.id))
+        outgoing.append(Outgoing(message, outbox_kind, case.id, invitation.id, language=locale))
     enqueue_all(session, outgoing, now=now)

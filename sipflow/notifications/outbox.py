@@ -165,6 +165,8 @@ class Outgoing:
     invitation_id: int | None
     # The reminder it tells (kind "reminder"): its sending's record of whom it reached.
     reminder_id: int | None = None
+    # The language it is written in (a locale of i18n.LOCALES): its Content-Language.
+    language: str | None = None
 
 
 def enqueue(
@@ -176,12 +178,14 @@ def enqueue(
     invitation_id: int | None,
     now: datetime,
     reminder_id: int | None = None,
+    language: str | None = None,
 ) -> OutboxMessage:
     """Write message (From, To and Subject set by the caller) as a pending outbox row; no delivery here.
 
-    reminder_id: the reminder the message tells, recorded on the row (reminders/services.py).
+    reminder_id: the reminder the message tells, recorded on the row (reminders/services.py). language: the
+    locale it is written in, its Content-Language.
     """
-    outgoing = Outgoing(message, kind, case_id, invitation_id, reminder_id)
+    outgoing = Outgoing(message, kind, case_id, invitation_id, reminder_id, language)
     return enqueue_all(session, [outgoing], now=now)[0]
 
 
@@ -209,6 +213,11 @@ def _outbox_row(item: Outgoing, *, now: datetime) -> OutboxMessage:
         message["Message-ID"] = make_msgid(domain=domain)
     if "Date" not in message:
         message["Date"] = format_datetime(now)
+    if item.language:
+        # RFC 3282: the reader's client and screen reader read the text in its language (an HTML part also
+        # says it in <html lang>; a plain-text part has nothing else).
+        del message["Content-Language"]
+        message["Content-Language"] = item.language
     if kind in AUTO_SUBMITTED:
         del message["Auto-Submitted"]
         message["Auto-Submitted"] = AUTO_SUBMITTED[kind]

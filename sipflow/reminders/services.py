@@ -928,6 +928,7 @@ def _dispatch_one(session: Session, registry, reminder: Reminder, *, now: dateti
             invitation_id=None,
             now=now,
             reminder_id=reminder.id,
+            language=locale,
         )
         outbox_id = outbox_id or row.id
     reminder.status, reminder.sent_at, reminder.late, reminder.outbox_id = SENT, now, late, outbox_id

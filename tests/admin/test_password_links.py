@@ -247,3 +247,12 @@ def test_a_set_password_mail_says_it_is_automatic(db_session, admin, parties, no
     for row in (invitation, reset):
         message = email.message_from_string(row.message, policy=email.policy.default)
         assert message["Auto-Submitted"] == "auto-generated"
+
+
+def test_a_set_password_mail_names_its_language(db_session, admin, parties, now):
+    _invite(db_session, admin, parties.municipality, now)
+    jane = {"username": "jane", "email": "jane@vaxjo.example.se", "language": "en"}
+    _invite(db_session, admin, parties.municipality, now, **jane)
+    rows = outbox(db_session)
+    languages = {row.recipient: email.message_from_string(row.message)["Content-Language"] for row in rows}
+    assert languages == {"nils@vaxjo.example.se": "sv", "jane@vaxjo.example.se": "en"}

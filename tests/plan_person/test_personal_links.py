@@ -734,3 +734,8 @@ def test_the_link_mail_says_it_is_automatic_so_no_out_of_office_note_answers_it(
     # absence note comes back to the sender address and is forwarded to the region's mailbox.
     message = email.message_from_string(queued(db_session).message, policy=email.policy.default)
     assert message["Auto-Submitted"] == "auto-generated"
+
+
+def test_the_link_mail_names_its_language(db_session, sent):
+    message = email.message_from_string(queued(db_session).message, policy=email.policy.default)
+    assert message["Content-Language"] == "sv"
