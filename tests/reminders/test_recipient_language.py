@@ -97,6 +97,7 @@ def test_an_invitee_marked_english_gets_the_invitation_and_the_meeting_tomorrow_
     body = _body(reminder)
     assert "Reminder: you are invited to a SIP meeting tomorrow." in body
     assert "Time: Monday 9 November 2026 at 10:00 (Swedish time)" in body
+    assert "\n\n\n" not in body.replace("\r\n", "\n")  # one blank line between the blocks
     assert email.message_from_string(reminder.message)["Content-Language"] == "en"
     # Privacy-safe as before: no name in the English text either.
     assert "Andersson" not in body and "Eva" not in reminder.subject
