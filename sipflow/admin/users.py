@@ -725,7 +725,11 @@ def _send_links(
         session,
         [
             Outgoing(
-                _message(user, token, purpose=purpose, hours=hours, shapes=shapes), OUTBOX_KIND, None, None
+                _message(user, token, purpose=purpose, hours=hours, shapes=shapes),
+                OUTBOX_KIND,
+                None,
+                None,
+                language=language_or_default(user.language),
             )
             for user, (token, _link) in zip(users, issued, strict=True)
         ],

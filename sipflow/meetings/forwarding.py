@@ -149,8 +149,7 @@ def forward_mail(
         text = current_app.jinja_env.get_template("emails/forwarded.txt").render(
             address=config["MAIL_FROM"], reference=reference
         )
-    # RFC 3834: automatic responders must not answer an auto-forwarded mail.
-    message["Auto-Submitted"] = "auto-forwarded"
+    # Auto-Submitted: auto-forwarded comes with the kind (notifications.outbox.AUTO_SUBMITTED).
     message[FORWARD_HEADER] = "1"
     message.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable")
     message.make_mixed()

@@ -14,7 +14,7 @@ from datetime import datetime
 
 from babel.dates import format_datetime
 from flask import current_app
-from flask_babel import force_locale
+from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from sqlmodel import Session, select
 
@@ -48,18 +48,32 @@ def answer_url(meeting: Meeting, invitation: Invitation, locale: str = MAIL_LOCA
     return public_url(f"/answer/{token}" + (f"?lang={locale}" if locale != DEFAULT_LOCALE else ""))
 
 
-def when_text(moment: datetime, locale: str = MAIL_LOCALE) -> str:
-    """'tisdag 8 december 2026 kl. 10:00' in Swedish time, written in locale."""
+def moment_text(moment: datetime, locale: str = MAIL_LOCALE) -> str:
+    """'tisdag 8 december 2026 kl. 10:00' in Swedish time, written in locale; when_text says the zone."""
     pattern = MAIL_MOMENT_PATTERNS.get(locale, MAIL_MOMENT_PATTERNS[DEFAULT_LOCALE])
     return format_datetime(moment.astimezone(STOCKHOLM), pattern, locale=locale)
 
 
+def swedish_time(text: str, locale: str) -> str:
+    """text, a time in Swedish time, saying so in locale: a mail is read abroad too (a relative in Finland,
+    an English-speaking one in London), where the same clock time is another moment."""
+    if str(get_locale()) == locale:
+        return _("%(time)s (Swedish time)", time=text)
+    with force_locale(locale):
+        return _("%(time)s (Swedish time)", time=text)
+
+
+def when_text(moment: datetime, locale: str = MAIL_LOCALE) -> str:
+    """'tisdag 8 december 2026 kl. 10:00 (svensk tid)': a moment in Swedish time, written in locale."""
+    return swedish_time(moment_text(moment, locale), locale)
+
+
 def span_text(meeting: Meeting, locale: str) -> str | None:
-    """'onsdag 18 november 2026 kl. 13:00–14:30': the meeting's time as its kallelse words it (None for a
-    time too far out for Swedish time, stored before dates were bounded)."""
+    """'onsdag 18 november 2026 kl. 13:00–14:30 (svensk tid)': the meeting's time as its kallelse words it
+    (None for a time too far out for Swedish time, stored before dates were bounded)."""
     try:
         ends = format_datetime(meeting.ends_at.astimezone(STOCKHOLM), "HH:mm", locale=locale)
-        return f"{when_text(meeting.starts_at, locale)}–{ends}"
+        return swedish_time(f"{moment_text(meeting.starts_at, locale)}–{ends}", locale)
     except OverflowError:
         return None
 
@@ -200,7 +214,7 @@ def _render(
         "lang": locale,  # the HTML part's <html lang>, for screen readers
         "reference": case.reference,
         "when": when_text(meeting.starts_at, locale),
-        "ends": format_datetime(meeting.ends_at.astimezone(STOCKHOLM), "HH:mm", locale=locale),
+        "span": span_text(meeting, locale),
         "mode": meeting.mode,
         "place": place_text(meeting),
         "video_url": message_video_url(meeting, kind),
@@ -318,5 +332,5 @@ def queue_messages(
         # A withdrawal is a cancellation for its one recipient (RFC 5546 3.2.5).
         # A meeting held at another time is an update of the calendar entry.
         outbox_kind = "cancel" if cancel else "update" if kind == "held" else kind
-        outgoing.append(Outgoing(message, outbox_kind, case.id, invitation.id))
+        outgoing.append(Outgoing(message, outbox_kind, case.id, invitation.id, language=locale))
     enqueue_all(session, outgoing, now=now)

@@ -53,6 +53,15 @@ RELAY_DOWN_PAUSE = 60
 RELAY_DOWN_KEY = "sipflow.outbox.relay_down_until"
 # Set in session.info when a transaction writes mail; the after-commit hook delivers, a rollback forgets it.
 OUTBOX_PENDING = "sipflow.outbox_pending"
+# RFC 3834's Auto-Submitted of each kind no person writes, so an out-of-office responder does not answer it
+# (its note would come to MAIL_FROM and be forwarded to the human mailbox) nor a forward of it. An invitation
+# (request, update, cancel) goes out in its booker's name, and an invitee's absence note is for them.
+AUTO_SUBMITTED = {
+    "reminder": "auto-generated",
+    "plan_link": "auto-generated",
+    "password": "auto-generated",
+    "forward": "auto-forwarded",
+}
 # Line breaks, tabs and other control characters (category C*), which no header may carry.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
@@ -156,6 +165,8 @@ class Outgoing:
     invitation_id: int | None
     # The reminder it tells (kind "reminder"): its sending's record of whom it reached.
     reminder_id: int | None = None
+    # The language it is written in (a locale of i18n.LOCALES): its Content-Language.
+    language: str | None = None
 
 
 def enqueue(
@@ -167,12 +178,14 @@ def enqueue(
     invitation_id: int | None,
     now: datetime,
     reminder_id: int | None = None,
+    language: str | None = None,
 ) -> OutboxMessage:
     """Write message (From, To and Subject set by the caller) as a pending outbox row; no delivery here.
 
-    reminder_id: the reminder the message tells, recorded on the row (reminders/services.py).
+    reminder_id: the reminder the message tells, recorded on the row (reminders/services.py). language: the
+    locale it is written in, its Content-Language.
     """
-    outgoing = Outgoing(message, kind, case_id, invitation_id, reminder_id)
+    outgoing = Outgoing(message, kind, case_id, invitation_id, reminder_id, language)
     return enqueue_all(session, [outgoing], now=now)[0]
 
 
@@ -200,6 +213,14 @@ def _outbox_row(item: Outgoing, *, now: datetime) -> OutboxMessage:
         message["Message-ID"] = make_msgid(domain=domain)
     if "Date" not in message:
         message["Date"] = format_datetime(now)
+    if item.language:
+        # RFC 3282: the reader's client and screen reader read the text in its language (an HTML part also
+        # says it in <html lang>; a plain-text part has nothing else).
+        del message["Content-Language"]
+        message["Content-Language"] = item.language
+    if kind in AUTO_SUBMITTED:
+        del message["Auto-Submitted"]
+        message["Auto-Submitted"] = AUTO_SUBMITTED[kind]
     _seven_bit(message)
     text = message.as_string(policy=email.policy.SMTP)
     if not text.isascii():

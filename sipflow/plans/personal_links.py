@@ -312,12 +312,13 @@ def send_personal_link(
     # Who the mail speaks for and where a reply goes, as a meeting's invitation: the organisation (never
     # its unit, which may say what care the person gets) and a person's mailbox.
     organisation = session.get(Organisation, case.initiating_organisation_id).name
+    language = recipient_language(participant)
     mail = enqueue(
         session,
         _message(
             link,
             participant.email,
-            recipient_language(participant),
+            language,
             for_person=participant.kind == "person",
             organisation=organisation,
             reply_to=staff_mailbox(session, actor.id),
@@ -326,6 +327,7 @@ def send_personal_link(
         case_id=case.id,
         invitation_id=None,
         now=now,
+        language=language,
     )
     link.outbox_id = mail.id
     return link

@@ -42,7 +42,7 @@ from sipflow.consent.services import cases_whose_consent_ended
 from sipflow.db import column_rows, unit_of_work
 from sipflow.i18n import MAIL_DAY_PATTERNS, MAIL_MOMENT_PATTERNS, known_language
 from sipflow.meetings.forwarding import human_mailbox
-from sipflow.meetings.messages import answer_url, booking_organisation
+from sipflow.meetings.messages import answer_url, booking_organisation, when_text
 from sipflow.meetings.models import PLANNED, Invitation, Meeting
 from sipflow.meetings.services import invitee_addresses
 from sipflow.notifications.models import OutboxMessage
@@ -935,6 +935,7 @@ def _dispatch_one(session: Session, registry, reminder: Reminder, *, now: dateti
             invitation_id=None,
             now=now,
             reminder_id=reminder.id,
+            language=locale,
         )
         outbox_id = outbox_id or row.id
     reminder.status, reminder.sent_at, reminder.late, reminder.outbox_id = SENT, now, late, outbox_id
@@ -1306,9 +1307,11 @@ def render(
     if links_case:
         context["case_url"] = current_app.config["PUBLIC_URL"] + f"/cases/{case.uid}"
     with force_locale(locale):
-        from flask_babel import format_datetime
+        from flask_babel import format_date, format_datetime
 
         def when(moment: datetime, patterns: dict = MAIL_MOMENT_PATTERNS) -> str:
+            if patterns is MAIL_MOMENT_PATTERNS:
+                return when_text(moment, locale)  # a time of day says it is Swedish time
             return format_datetime(moment.astimezone(STOCKHOLM), patterns.get(locale, patterns["sv"]))
 
         if reminder.meeting_id is not None:
@@ -1339,7 +1342,9 @@ def render(
             context.update(_anchor_line(session, workflow, case, reminder, when))
         if reminder.effort_id is not None:
             effort = session.get(PlanEffort, reminder.effort_id)
-            context["ends_on"] = effort.ends_on.isoformat() if effort.ends_on else ""
+            # Written out in the recipient's language, as a deadline's day is ("torsdag 3 december 2026").
+            day = MAIL_DAY_PATTERNS.get(locale, MAIL_DAY_PATTERNS["sv"])
+            context["ends_on"] = format_date(effort.ends_on, day) if effort.ends_on else ""
             context["plan_writers"] = _plan_writers_for(session, workflow, case, effort.organisation_id)
         context["kind"] = reminder.kind
         body = current_app.jinja_env.get_template(f"reminders/{reminder.template}.txt").render(**context)
@@ -1355,7 +1360,6 @@ def render(
         if reply_to:
             message["Reply-To"] = reply_to
     message["Subject"] = title
-    message["Auto-Submitted"] = "auto-generated"
     message.set_content(body)
     return message
 

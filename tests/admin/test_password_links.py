@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
 from datetime import timedelta
 
 import pytest
@@ -234,3 +236,23 @@ def test_an_office_behind_one_address_sets_its_passwords_and_guessing_is_still_r
     guesser = _fresh(app)
     statuses = [guesser.get(f"/set-password/{'a' * 43}").status_code for _ in range(31)]
     assert statuses[:30] == [404] * 30 and statuses[30] == 429
+
+
+def test_a_set_password_mail_says_it_is_automatic(db_session, admin, parties, now):
+    # Its text says it was sent automatically; RFC 3834's header tells the recipient's absence responder.
+    user = _invite(db_session, admin, parties.municipality, now)
+    with unit_of_work(db_session):
+        users.send_reset_link(db_session, actor=admin, user=user, now=now)
+    invitation, reset = outbox(db_session)
+    for row in (invitation, reset):
+        message = email.message_from_string(row.message, policy=email.policy.default)
+        assert message["Auto-Submitted"] == "auto-generated"
+
+
+def test_a_set_password_mail_names_its_language(db_session, admin, parties, now):
+    _invite(db_session, admin, parties.municipality, now)
+    jane = {"username": "jane", "email": "jane@vaxjo.example.se", "language": "en"}
+    _invite(db_session, admin, parties.municipality, now, **jane)
+    rows = outbox(db_session)
+    languages = {row.recipient: email.message_from_string(row.message)["Content-Language"] for row in rows}
+    assert languages == {"nils@vaxjo.example.se": "sv", "jane@vaxjo.example.se": "en"}

@@ -15,7 +15,7 @@ from webkit import csrf_token, text_of
 from sipflow.clock import now_utc, to_local
 from sipflow.db import unit_of_work
 from sipflow.meetings import services
-from sipflow.meetings.messages import answer_url, span_text, when_text
+from sipflow.meetings.messages import answer_url, moment_text, span_text
 from sipflow.meetings.models import Invitation
 from sipflow.meetings.tokens import make_answer_token
 from sipflow.notifications.models import OutboxMessage
@@ -138,9 +138,8 @@ def test_an_answer_page_opened_before_the_meeting_moved_is_refused_with_the_new_
     meeting = book()
     invitation = invitation_of(db_session, meeting, ready.relative)
     path = link_path(app, meeting, invitation)
-    old_start = when_text(
-        meeting.starts_at
-    )  # worded as the kallelse words it: "måndag 9 november 2026 kl. 10:00"
+    # Worded as the kallelse words it: "måndag 9 november 2026 kl. 10:00–11:00 (svensk tid)".
+    old_start = moment_text(meeting.starts_at)
     assert old_start in text_of(client.get(path))
     form = opened(client, path)
     later = meeting.starts_at + timedelta(days=1)
@@ -158,7 +157,7 @@ def test_an_answer_page_opened_before_the_meeting_moved_is_refused_with_the_new_
     assert response.status_code == 409
     page = text_of(response)
     assert "Mötet har ändrats sedan du öppnade sidan." in page and "Tack, ditt svar är sparat" not in page
-    new_start = when_text(later)
+    new_start = moment_text(later)
     assert new_start in page and old_start not in page
     assert "Ja, den dagen passar</textarea>" in page
     assert checked(page, "partstat") == "ACCEPTED" and checked(page, "answer_mode") == "video"
@@ -374,7 +373,7 @@ def test_a_cancelled_meeting_takes_no_answer(app, client, db_session, ready, boo
     # The time once, as the kallelse words it, the end without its day again; the video link while the
     # meeting stands.
     page = text_of(client.get(path))
-    assert f"<dd>{span_text(meeting, 'sv')}</dd>" in page and "kl. 10:00–11:00</dd>" in page
+    assert f"<dd>{span_text(meeting, 'sv')}</dd>" in page and "kl. 10:00–11:00 (svensk tid)</dd>" in page
     assert meeting.video_url and meeting.video_url in page
     with unit_of_work(db_session):
         services.cancel_meeting(db_session, ready.case, meeting, now=now_utc())

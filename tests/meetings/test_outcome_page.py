@@ -20,7 +20,7 @@ from sipflow.clock import local_to_utc, now_utc, to_local
 from sipflow.db import unit_of_work
 from sipflow.errors import InvalidInput
 from sipflow.meetings import services as meeting_services
-from sipflow.meetings.messages import when_text
+from sipflow.meetings.messages import moment_text
 from sipflow.meetings.models import ATTENDANCE_MODES, Attendance, Invitation, Meeting, MeetingDecision
 from sipflow.meetings.outcome import classify, meeting_labels
 from sipflow.notifications.models import OutboxMessage
@@ -278,9 +278,9 @@ def test_a_meeting_held_before_its_booked_time_moves_every_calendar_entry_there(
     first = next(m for m in db_session.exec(select(OutboxMessage)).all() if m.id in before)
     link = re.search(r"/answer/[^\s?]+", text_part_of(first.message)).group(0)
     page = text_of(client.get(link))
-    # Worded as the kallelse words it ("måndag 9 november 2026 kl. 10:00").
-    assert when_text(held_at) in page
-    assert when_text(booked_at) not in page
+    # Worded as the kallelse words it ("måndag 9 november 2026 kl. 10:00–11:00 (svensk tid)").
+    assert moment_text(held_at) in page
+    assert moment_text(booked_at) not in page
 
 
 def test_the_calendar_entry_moved_to_the_held_time_asks_nobody_to_answer(

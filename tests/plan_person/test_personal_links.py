@@ -727,3 +727,15 @@ def test_a_corrected_address_ends_the_persons_links_to_it_from_their_other_sips(
     refused = client.get(first_path)
     assert refused.status_code == 410
     assert "Första planens insats" not in text_of(refused) and "Andra planens insats" not in text_of(refused)
+
+
+def test_the_link_mail_says_it_is_automatic_so_no_out_of_office_note_answers_it(db_session, sent):
+    # "Meddelandet skickades automatiskt": RFC 3834's header says so to the recipient's responder too, or its
+    # absence note comes back to the sender address and is forwarded to the region's mailbox.
+    message = email.message_from_string(queued(db_session).message, policy=email.policy.default)
+    assert message["Auto-Submitted"] == "auto-generated"
+
+
+def test_the_link_mail_names_its_language(db_session, sent):
+    message = email.message_from_string(queued(db_session).message, policy=email.policy.default)
+    assert message["Content-Language"] == "sv"

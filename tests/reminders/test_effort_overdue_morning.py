@@ -4,6 +4,8 @@ at night."""
 
 from __future__ import annotations
 
+import email
+import email.policy
 from datetime import date, datetime, time
 
 from remkit import add_effort, established, reminder_mails, reminders, tick
@@ -11,6 +13,11 @@ from remkit import add_effort, established, reminder_mails, reminders, tick
 from sipflow.clock import local_to_utc, to_local
 from sipflow.db import unit_of_work
 from sipflow.plans.models import PlanEffort
+
+
+def body_of(row) -> str:
+    message = email.message_from_string(row.message, policy=email.policy.default)
+    return message.get_body(preferencelist=("plain",)).get_content()
 
 
 def _swedish(day: date, at: time) -> datetime:
@@ -62,3 +69,20 @@ def test_an_effort_given_a_later_end_date_before_the_morning_is_not_mailed_as_pa
     (reminder,) = reminders(engine, kind="effort_overdue")
     assert (reminder.status, reminder.skip_reason) == ("skipped", "effort_moved")
     assert reminder_mails(engine) == []
+
+
+def test_the_effort_mail_writes_its_end_date_out_in_the_recipients_language(
+    app, engine, db_session, registry, parties, create_case
+):
+    # Every other date a mail gives is written out ("tisdag 16 februari 2027"); an ISO date was the one left.
+    case = established(db_session, registry, parties, create_case)
+    english = parties.municipality_user
+    with unit_of_work(db_session):
+        db_session.get(type(english), english.id).language = "en"
+    add_effort(db_session, case, parties.region.organisation_id, date(2026, 12, 3))
+    add_effort(db_session, case, parties.municipality.organisation_id, date(2026, 12, 3))
+    tick(app, _swedish(date(2026, 12, 8), time(13, 30)))
+    texts = {m.recipient: body_of(m) for m in reminder_mails(engine)}
+    assert "skulle avslutas torsdag 3 december 2026 " in texts[parties.region_user.email]
+    assert "was to end Thursday 3 December 2026 " in texts[english.email]
+    assert "2026-12-03" not in " ".join(texts.values())

@@ -84,7 +84,8 @@ def test_an_invitee_marked_english_gets_the_invitation_and_the_meeting_tomorrow_
         )
     book()
     (invitation,) = _mails_to(engine, ready.relative.email, kind="request")
-    assert invitation.subject == f"SIP meeting {ready.case.reference}, Monday 9 November 2026 at 10:00"
+    when = "Monday 9 November 2026 at 10:00 (Swedish time)"
+    assert invitation.subject == f"SIP meeting {ready.case.reference}, {when}"
     text = _body(invitation)
     assert "You are invited to a SIP meeting" in text and "?lang=en" in text
     (person_invitation,) = _mails_to(engine, ready.person.email, kind="request")
@@ -95,7 +96,9 @@ def test_an_invitee_marked_english_gets_the_invitation_and_the_meeting_tomorrow_
     assert reminder.subject == f"Reminder: SIP meeting tomorrow ({ready.case.reference})"
     body = _body(reminder)
     assert "Reminder: you are invited to a SIP meeting tomorrow." in body
-    assert "Time: Monday 9 November 2026 at 10:00" in body
+    assert "Time: Monday 9 November 2026 at 10:00 (Swedish time)" in body
+    assert "\n\n\n" not in body.replace("\r\n", "\n")  # one blank line between the blocks
+    assert email.message_from_string(reminder.message)["Content-Language"] == "en"
     # Privacy-safe as before: no name in the English text either.
     assert "Andersson" not in body and "Eva" not in reminder.subject
     (to_person,) = _mails_to(engine, ready.person.email)
