@@ -49,7 +49,7 @@ DECISION_ROWS = 3
 GIVER_LABELS = {
     "person": _l("The person"),
     "guardian": _l("Guardian"),
-    "legal_representative": _l("Legal representative (god man)"),
+    "legal_representative": _l("Legal representative (god man or förvaltare)"),
 }
 CONSENT_FORM_LABELS = {"oral": _l("Oral"), "written": _l("Written")}
 MEETING_MODE_LABELS = {"on_site": _l("On site"), "video": _l("Video"), "mixed": _l("Mixed")}
@@ -59,7 +59,11 @@ ATTENDANCE_LABELS = {
     "phone": _l("Phone"),
     "absent": _l("Absent"),
 }
-PRIVATE_KIND_LABELS = {"narstaende": _l("Relative"), "guardian": _l("Guardian")}
+PRIVATE_KIND_LABELS = {
+    "narstaende": _l("Relative"),
+    "guardian": _l("Guardian"),
+    "representative": _l("Legal representative (god man or förvaltare)"),
+}
 # A party's role in a case (workflow.definition.PARTY_ROLES), as the case page and the workflows page name it.
 PARTY_ROLE_LABELS = {
     "initiator": _l("initiator"),
@@ -625,7 +629,7 @@ def _language_field(*, keep: bool) -> RadioField:
 
 
 class AddPrivateForm(PageForm):
-    """Add a närstående or a guardian."""
+    """Add a närstående, a guardian or a legal representative (god man, förvaltare)."""
 
     version = _case_version_field()
     kind = RadioField(_l("Taking part as"), choices=_choices(PRIVATE_KIND_LABELS), validators=[_required()])
