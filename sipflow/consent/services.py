@@ -66,6 +66,14 @@ def consents_in_force(session: Session, case_id: int, today: date) -> list[Conse
     return list(session.exec(_CONSENTS_IN_FORCE, params={"case_id": case_id, "today": today}).all())
 
 
+# A consent given by a legal representative (god man, förvaltare) names them (check_consent).
+REPRESENTATIVE_GIVER = "legal_representative"
+REPRESENTATIVE_UNNAMED = _l(
+    "Write the name of the legal representative (god man or förvaltare) who gave the consent: a god man or "
+    "förvaltare may be replaced, and the SIP must say which one consented."
+)
+
+
 @dataclass(frozen=True)
 class GivenConsent:
     """A given consent's fields as check_consent read them."""
@@ -104,7 +112,9 @@ def check_consent(
     else:
         participating = {o.id for o in participating_organisations(session, case.id)}
     scope = refusals.take(_scope, data, participating, default=set())
+    name_refusals = len(refusals.errors)
     typed_name = refusals.take(fields.line, data, "given_by_name")
+    name_refused = len(refusals.errors) > name_refusals
     if guardians and typed_name:
         # Each ticked guardian's row carries their name in the case: a typed name has no row of its own to
         # go in (a third guardian? one of them spelt otherwise?), and would be dropped; the user chooses.
@@ -115,6 +125,9 @@ def check_consent(
             ),
             "given_by_name",
         )
+    if given_by == REPRESENTATIVE_GIVER and not typed_name and not name_refused:
+        # "The legal representative" names nobody once one replaces another: the SIP says which one consented.
+        refusals.refuse(REPRESENTATIVE_UNNAMED, "given_by_name")
     information_scope = refusals.take(fields.text, data, "information_scope")
     refusals.raise_any()
     return GivenConsent(given_by, form, valid_until, scope, guardians, typed_name, information_scope)

@@ -1,0 +1,62 @@
+"""A consent given by an adult's legal representative (god man or förvaltare) names them: "the legal
+representative" alone says nobody once a förvaltare replaces the god man (consent.services.check_consent)."""
+
+from __future__ import annotations
+
+import pytest
+from guardiankit import field_errors, step
+from sqlmodel import select
+from webkit import login, text_of
+
+from sipflow.cases.models import SipCase
+from sipflow.consent.models import Consent
+
+pytestmark = pytest.mark.usefixtures("frozen_clock")
+
+UNNAMED = "Skriv namnet på den ställföreträdare (god man eller förvaltare) som gav samtycket"
+
+
+@pytest.fixture
+def as_region(client, parties):
+    assert login(client, parties.region_user.username).status_code == 302
+    return client
+
+
+def _consents(db_session, case) -> list[Consent]:
+    db_session.expire_all()
+    return list(db_session.exec(select(Consent).where(Consent.case_id == case.id)).all())
+
+
+def test_a_representatives_consent_without_their_name_is_refused_beside_the_name(
+    as_region, create_case, db_session
+):
+    case = create_case("sip")
+    refused = step(as_region, case, "give_consent", given_by="legal_representative", form="written")
+    assert refused.status_code == 400
+    assert UNNAMED in field_errors(text_of(refused), "give_consent-given_by_name")
+    assert _consents(db_session, case) == []
+    assert db_session.get(SipCase, case.id).state == "requested"
+
+
+def test_a_representatives_consent_with_their_name_says_who_gave_it(as_region, create_case, db_session):
+    case = create_case("sip")
+    given = step(
+        as_region,
+        case,
+        "give_consent",
+        given_by="legal_representative",
+        given_by_name="Göran Godman",
+        form="written",
+    )
+    assert given.status_code == 303, text_of(given)
+    [consent] = _consents(db_session, case)
+    assert (consent.given_by, consent.given_by_name) == ("legal_representative", "Göran Godman")
+    page = text_of(as_region.get(f"/cases/{case.uid}"))
+    assert "Ställföreträdare (god man eller förvaltare): Göran Godman" in page
+
+
+def test_the_persons_own_consent_needs_no_name(as_region, create_case, db_session):
+    case = create_case("sip")
+    given = step(as_region, case, "give_consent", given_by="person", form="oral")
+    assert given.status_code == 303, text_of(given)
+    assert len(_consents(db_session, case)) == 1
