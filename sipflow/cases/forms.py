@@ -413,6 +413,7 @@ class ConsentDeclinedForm(TransitionForm):
     """A declined consent and the reason given."""
 
     given_by = SelectField(_l("Declined by"), choices=_choices(GIVER_LABELS), validators=[_required()])
+    given_by_name = StringField(_l("Name of the one declining"), validators=[Optional(), _max(120)])
     # As the consent form's: each guardian ticked gets a row of their own, so the SIP says who declined.
     guardian_participant_ids = MultiCheckboxField(_l("Guardians declining"), coerce=int)
     form = RadioField(_l("Form"), choices=_choices(CONSENT_FORM_LABELS), validators=[_required()])
@@ -430,6 +431,7 @@ class ConsentDeclinedForm(TransitionForm):
         guardians = self._fields.get("guardian_participant_ids")
         return {
             "given_by": self.given_by.data,
+            "given_by_name": _text(self.given_by_name.data) or None,
             "form": self.form.data,
             "reason": _text(self.reason.data),
             "guardian_participant_ids": list(guardians.data or []) if guardians else [],

@@ -72,6 +72,15 @@ REPRESENTATIVE_UNNAMED = _l(
     "Write the name of the legal representative (god man or förvaltare) who gave the consent: a god man or "
     "förvaltare may be replaced, and the SIP must say which one consented."
 )
+# ... and so does a refusal, which ends the SIP: it says which representative declined (check_decline).
+REPRESENTATIVE_UNNAMED_DECLINE = _l(
+    "Write the name of the legal representative (god man or förvaltare) who declined: a god man or "
+    "förvaltare may be replaced, and the SIP must say which one declined."
+)
+GUARDIANS_AND_NAME_DECLINED = _l(
+    "Tick the guardians who declined or type the name of the one who declined, not both: a ticked "
+    "guardian's refusal is recorded under their name in the SIP."
+)
 
 
 @dataclass(frozen=True)
@@ -395,16 +404,24 @@ def check_decline(
     *,
     participants: list[Participant] | None = None,
     child: bool = False,
-) -> tuple[str, list[Participant], str, str]:
+) -> tuple[str, list[Participant], str, str, str | None]:
     """A declined consent's fields read from data (who declined, the guardians ticked, the form, the
-    reason), every field at fault refused at once, each at its field; writes nothing. child: as in
-    check_consent (the same rule of who declines, _givers)."""
+    reason, the name typed), every field at fault refused at once, each at its field; writes nothing.
+    child: as in check_consent (the same rule of who declines, _givers); a legal representative is named,
+    as in check_consent."""
     refusals = Refusals()
     given_by, guardians = _givers(refusals, session, case, data, participants, child=child, declined=True)
+    name_refusals = len(refusals.errors)
+    typed_name = refusals.take(fields.line, data, "given_by_name")
+    name_refused = len(refusals.errors) > name_refusals
+    if guardians and typed_name:
+        refusals.refuse(GUARDIANS_AND_NAME_DECLINED, "given_by_name")
+    if given_by == REPRESENTATIVE_GIVER and not typed_name and not name_refused:
+        refusals.refuse(REPRESENTATIVE_UNNAMED_DECLINE, "given_by_name")
     form = refusals.take(fields.choice, data, "form", CONSENT_FORMS)
     reason = refusals.take(fields.require_text, data, "reason", _l("State the reason given."))
     refusals.raise_any()
-    return given_by, guardians, form, reason
+    return given_by, guardians, form, reason, typed_name
 
 
 def decline_consent(
@@ -419,7 +436,7 @@ def decline_consent(
 ) -> list[Consent]:
     """Record a refusal and its reason: a SIP is never made against the person's will. One row per guardian
     ticked as declining (their participant row and name: the SIP says who declined), else one."""
-    given_by, guardians, form, reason = check_decline(
+    given_by, guardians, form, reason, typed_name = check_decline(
         session, case, data, participants=participants, child=child
     )
     consents = [
@@ -427,7 +444,7 @@ def decline_consent(
             case_id=case.id,
             decision="declined",
             given_by=given_by,
-            given_by_name=guardian.name if guardian else None,
+            given_by_name=guardian.name if guardian else typed_name,
             given_by_participant_id=guardian.id if guardian else None,
             form=form,
             declined_reason=reason,

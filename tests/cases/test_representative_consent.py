@@ -4,7 +4,7 @@ representative" alone says nobody once a förvaltare replaces the god man (conse
 from __future__ import annotations
 
 import pytest
-from guardiankit import field_errors, step
+from guardiankit import add_guardian, field_errors, guardian_ids, step
 from sqlmodel import select
 from webkit import login, text_of
 
@@ -60,3 +60,57 @@ def test_the_persons_own_consent_needs_no_name(as_region, create_case, db_sessio
     given = step(as_region, case, "give_consent", given_by="person", form="oral")
     assert given.status_code == 303, text_of(given)
     assert len(_consents(db_session, case)) == 1
+
+
+def test_a_representatives_refusal_without_their_name_is_refused_beside_the_name(
+    as_region, create_case, db_session
+):
+    case = create_case("sip")
+    typed = {"given_by": "legal_representative", "form": "oral", "reason": "Vill avvakta"}
+    refused = step(as_region, case, "decline_consent", **typed)
+    assert refused.status_code == 400
+    html = text_of(refused)
+    assert "Skriv namnet på den ställföreträdare (god man eller förvaltare) som nekade" in field_errors(
+        html, "decline_consent-given_by_name"
+    )
+    assert 'value="Vill avvakta"' in html or "Vill avvakta</textarea>" in html
+    assert _consents(db_session, case) == []
+
+
+def test_a_representatives_refusal_with_their_name_says_who_declined(as_region, create_case, db_session):
+    case = create_case("sip")
+    declined = step(
+        as_region,
+        case,
+        "decline_consent",
+        given_by="legal_representative",
+        given_by_name="Göran Godman",
+        form="oral",
+        reason="Vill avvakta",
+    )
+    assert declined.status_code == 303, text_of(declined)
+    [consent] = _consents(db_session, case)
+    assert (consent.decision, consent.given_by_name) == ("declined", "Göran Godman")
+    page = text_of(as_region.get(f"/cases/{case.uid}"))
+    assert "Ställföreträdare (god man eller förvaltare): Göran Godman" in page
+
+
+def test_ticked_guardians_and_a_typed_name_in_a_refusal_are_refused_not_one_dropped(
+    as_region, create_case, db_session
+):
+    case = create_case("sip_child")
+    add_guardian(as_region, case, "Maria Lindqvist")
+    ids = guardian_ids(db_session, case)
+    refused = step(
+        as_region,
+        case,
+        "decline_consent",
+        given_by="guardian",
+        guardian_participant_ids=str(ids["Maria Lindqvist"]),
+        given_by_name="Jonas Lindqvist",
+        form="oral",
+        reason="Vill inte",
+    )
+    assert refused.status_code == 400
+    assert "inte båda" in field_errors(text_of(refused), "decline_consent-given_by_name")
+    assert _consents(db_session, case) == []
