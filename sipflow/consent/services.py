@@ -33,6 +33,7 @@ from sipflow.clock import to_local
 from sipflow.consent.models import CONSENT_FORMS, CONSENT_GIVERS, GIVEN, Consent, ConsentOrganisation
 from sipflow.db import adopt_inserted
 from sipflow.errors import Conflict, InvalidInput, NotAllowed, Refusals, UserError, refusal_of
+from sipflow.people.identifiers import is_minor
 from sipflow.people.models import Organisation, Person, User
 from sipflow.translated import lazy_gettext as _l
 from sipflow.workflow.definition import Workflow
@@ -113,7 +114,9 @@ def check_consent(
     guardian gives it (_givers).
     """
     refusals = Refusals()
-    given_by, guardians = _givers(refusals, session, case, data, participants, child=child)
+    given_by, guardians = _givers(
+        refusals, session, case, data, participants, child=child, today=to_local(now).date()
+    )
     form = refusals.take(fields.choice, data, "form", CONSENT_FORMS)
     valid_until = refusals.take(_valid_until, data, now=now)
     if participants is not None:
@@ -355,13 +358,16 @@ def _givers(
     *,
     child: bool,
     declined: bool = False,
+    today: date | None = None,
 ) -> tuple[str | None, list[Participant]]:
     """Who gives (or, declined, declines) the consent: data's "given_by" and the guardians ticked under
     "guardian_participant_ids", each refusal kept in refusals at its field. The one rule of both forms.
 
     For a child (child: guardians_consent) only a guardian gives or declines it, refused at "given
-    by" otherwise. A refusal names the guardians declining among those taking part (each gets a row of their
-    own, so the SIP says who declined); a consent's missing guardians are the guard guardians_consented's.
+    by" otherwise; for a person of age on today (the Swedish day; None: not asked) a guardian does not,
+    custody having ended at 18: the person or their legal representative does. A refusal names the guardians
+    declining among those taking part (each gets a row of their own, so the SIP says who declined); a
+    consent's missing guardians are the guard guardians_consented's.
     """
     given_by = refusals.take(fields.choice, data, "given_by", CONSENT_GIVERS)
     if child and given_by is not None and given_by != CHILD_GIVER:
@@ -370,12 +376,27 @@ def _givers(
         )
     if given_by != CHILD_GIVER:
         return given_by, []
+    if not child and today is not None and _of_age(session, case, today):
+        refusals.refuse(GUARDIAN_OF_ADULT, "given_by")
+        return given_by, []
     guardians = refusals.take(_consenting_guardians, session, case, data, participants, default=None)
     if guardians is None:
         return given_by, []
     if declined and not guardians and _guardians_taking_part(session, case, participants):
         refusals.refuse(_l("Tick the guardians who declined."), "guardian_participant_ids")
     return given_by, guardians
+
+
+GUARDIAN_OF_ADULT = _l(
+    "The person is 18 or older: a guardian's custody has ended, so the person gives or declines the consent "
+    "themselves, or their legal representative (god man or förvaltare) does."
+)
+
+
+def _of_age(session: Session, case: SipCase, today: date) -> bool:
+    """Whether case's person is 18 or older on today (a birth date unknown: not taken to be of age)."""
+    person = session.get(Person, case.person_id)
+    return person is not None and person.birth_date is not None and not is_minor(person.birth_date, today)
 
 
 def _guardians_taking_part(
@@ -404,13 +425,17 @@ def check_decline(
     *,
     participants: list[Participant] | None = None,
     child: bool = False,
+    now: datetime | None = None,
 ) -> tuple[str, list[Participant], str, str, str | None]:
     """A declined consent's fields read from data (who declined, the guardians ticked, the form, the
     reason, the name typed), every field at fault refused at once, each at its field; writes nothing.
     child: as in check_consent (the same rule of who declines, _givers); a legal representative is named,
     as in check_consent."""
     refusals = Refusals()
-    given_by, guardians = _givers(refusals, session, case, data, participants, child=child, declined=True)
+    today = to_local(now).date() if now is not None else None
+    given_by, guardians = _givers(
+        refusals, session, case, data, participants, child=child, declined=True, today=today
+    )
     name_refusals = len(refusals.errors)
     typed_name = refusals.take(fields.line, data, "given_by_name")
     name_refused = len(refusals.errors) > name_refusals
@@ -437,7 +462,7 @@ def decline_consent(
     """Record a refusal and its reason: a SIP is never made against the person's will. One row per guardian
     ticked as declining (their participant row and name: the SIP says who declined), else one."""
     given_by, guardians, form, reason, typed_name = check_decline(
-        session, case, data, participants=participants, child=child
+        session, case, data, participants=participants, child=child, now=now
     )
     consents = [
         Consent(

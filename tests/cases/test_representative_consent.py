@@ -1,11 +1,15 @@
-"""A consent given by an adult's legal representative (god man or förvaltare) names them: "the legal
-representative" alone says nobody once a förvaltare replaces the god man (consent.services.check_consent)."""
+"""Who gives or declines an adult's consent (consent.services._givers, check_consent, check_decline): the
+person, or their legal representative (god man or förvaltare), named, since "the legal representative" alone
+says nobody once a förvaltare replaces the god man; never a guardian, whose custody ended at 18."""
 
 from __future__ import annotations
+
+from datetime import date
 
 import pytest
 from guardiankit import add_guardian, field_errors, guardian_ids, step
 from sqlmodel import select
+from support import new_case
 from webkit import login, text_of
 
 from sipflow.cases.models import SipCase
@@ -114,3 +118,34 @@ def test_ticked_guardians_and_a_typed_name_in_a_refusal_are_refused_not_one_drop
     assert refused.status_code == 400
     assert "inte båda" in field_errors(text_of(refused), "decline_consent-given_by_name")
     assert _consents(db_session, case) == []
+
+
+ADULT_RULE = "Personen är 18 år eller äldre: vårdnadshavarens vårdnad har upphört"
+
+
+@pytest.mark.parametrize("trigger", ["give_consent", "decline_consent"])
+def test_a_guardians_consent_or_refusal_for_an_adult_is_refused_beside_given_by(
+    as_region, create_case, db_session, trigger
+):
+    case = create_case("sip")
+    refused = step(as_region, case, trigger, given_by="guardian", given_by_name="Maria Lindqvist",
+                   form="written", reason="Vill inte")  # fmt: skip
+    assert refused.status_code == 400
+    assert ADULT_RULE in field_errors(text_of(refused), f"{trigger}-given_by")
+    assert _consents(db_session, case) == []
+    assert db_session.get(SipCase, case.id).state == "requested"
+
+
+def test_a_minors_guardian_still_consents_on_a_sip_that_is_not_a_childs(
+    as_region, db_session, registry, parties, make_person, now
+):
+    case = new_case(
+        db_session, registry, parties.region_user, workflow="sip", person=make_person(birth=date(2010, 6, 1)),
+        unit_ids=[parties.municipality.id], now=now,
+    )  # fmt: skip
+    db_session.commit()
+    given = step(as_region, case, "give_consent", given_by="guardian", given_by_name="Maria Lindqvist",
+                 form="written")  # fmt: skip
+    assert given.status_code == 303, text_of(given)
+    consents = _consents(db_session, case)
+    assert [(c.given_by, c.given_by_name) for c in consents] == [("guardian", "Maria Lindqvist")]
