@@ -149,3 +149,17 @@ def test_a_minors_guardian_still_consents_on_a_sip_that_is_not_a_childs(
     assert given.status_code == 303, text_of(given)
     consents = _consents(db_session, case)
     assert [(c.given_by, c.given_by_name) for c in consents] == [("guardian", "Maria Lindqvist")]
+
+
+def test_the_withdrawal_page_of_a_representatives_consent_speaks_of_the_representative_not_the_god_man(
+    as_region, create_case
+):
+    """A förvaltare is no god man: the page names the part the consent's giver has, as the form chose it."""
+    case = create_case("sip")
+    given = step(as_region, case, "give_consent", given_by="legal_representative",
+                 given_by_name="Rut Ramström", form="written")  # fmt: skip
+    assert given.status_code == 303, text_of(given)
+    page = text_of(as_region.get(f"/cases/{case.uid}/consent/withdraw-organisation"))
+    assert "När ställföreträdaren återkallar samtycket för en organisation" in page
+    assert "Skäl som ställföreträdaren angav" in page
+    assert "gode mannen" not in page
