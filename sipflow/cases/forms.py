@@ -49,7 +49,7 @@ DECISION_ROWS = 3
 GIVER_LABELS = {
     "person": _l("The person"),
     "guardian": _l("Guardian"),
-    "legal_representative": _l("Legal representative (god man)"),
+    "legal_representative": _l("Legal representative (god man or förvaltare)"),
 }
 CONSENT_FORM_LABELS = {"oral": _l("Oral"), "written": _l("Written")}
 MEETING_MODE_LABELS = {"on_site": _l("On site"), "video": _l("Video"), "mixed": _l("Mixed")}
@@ -59,7 +59,11 @@ ATTENDANCE_LABELS = {
     "phone": _l("Phone"),
     "absent": _l("Absent"),
 }
-PRIVATE_KIND_LABELS = {"narstaende": _l("Relative"), "guardian": _l("Guardian")}
+PRIVATE_KIND_LABELS = {
+    "narstaende": _l("Relative"),
+    "guardian": _l("Guardian"),
+    "representative": _l("Legal representative (god man or förvaltare)"),
+}
 # A party's role in a case (workflow.definition.PARTY_ROLES), as the case page and the workflows page name it.
 PARTY_ROLE_LABELS = {
     "initiator": _l("initiator"),
@@ -409,6 +413,7 @@ class ConsentDeclinedForm(TransitionForm):
     """A declined consent and the reason given."""
 
     given_by = SelectField(_l("Declined by"), choices=_choices(GIVER_LABELS), validators=[_required()])
+    given_by_name = StringField(_l("Name of the one declining"), validators=[Optional(), _max(120)])
     # As the consent form's: each guardian ticked gets a row of their own, so the SIP says who declined.
     guardian_participant_ids = MultiCheckboxField(_l("Guardians declining"), coerce=int)
     form = RadioField(_l("Form"), choices=_choices(CONSENT_FORM_LABELS), validators=[_required()])
@@ -426,6 +431,7 @@ class ConsentDeclinedForm(TransitionForm):
         guardians = self._fields.get("guardian_participant_ids")
         return {
             "given_by": self.given_by.data,
+            "given_by_name": _text(self.given_by_name.data) or None,
             "form": self.form.data,
             "reason": _text(self.reason.data),
             "guardian_participant_ids": list(guardians.data or []) if guardians else [],
@@ -625,7 +631,7 @@ def _language_field(*, keep: bool) -> RadioField:
 
 
 class AddPrivateForm(PageForm):
-    """Add a närstående or a guardian."""
+    """Add a närstående, a guardian or a legal representative (god man, förvaltare)."""
 
     version = _case_version_field()
     kind = RadioField(_l("Taking part as"), choices=_choices(PRIVATE_KIND_LABELS), validators=[_required()])

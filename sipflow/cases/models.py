@@ -10,7 +10,8 @@ from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.ext.mutable import MutableDict
 from sqlmodel import Field, SQLModel
 
-PARTICIPANT_KINDS = ("organisation", "person", "narstaende", "guardian")
+# representative: an adult's god man or förvaltare (legal representative), taking part in their own right.
+PARTICIPANT_KINDS = ("organisation", "person", "narstaende", "guardian", "representative")
 
 
 def _new_uid() -> str:

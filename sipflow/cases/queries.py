@@ -719,7 +719,7 @@ def organisations_taking_part(rows) -> list[Organisation]:
 
 def _participant_views(rows, person: Person) -> tuple[list[ParticipantView], list[Organisation]]:
     """The active parties as the page shows them, and their organisations by name, from participant_rows."""
-    kind_order = {"organisation": 0, "person": 1, "guardian": 2, "narstaende": 3}
+    kind_order = {"organisation": 0, "person": 1, "guardian": 2, "representative": 3, "narstaende": 4}
     result = [_participant_view(row, person) for row in rows if row[0].active]
     result.sort(key=lambda p: (kind_order.get(p.kind, 9), p.id))
     return result, organisations_taking_part(rows)

@@ -1018,7 +1018,7 @@ def add_private_participant(
     added_by: the user adding them (None: sipflow, an import)."""
     _change_participants(session, registry, case, expected_version)
     if kind not in PARTICIPANT_KINDS or kind in ("organisation", "person"):
-        raise InvalidInput(_l("Choose relative or guardian."), field="kind")
+        raise InvalidInput(_l("Choose relative, guardian or legal representative."), field="kind")
     name = fields.line_text(name, "name")
     if not name:
         raise InvalidInput(_l("Enter a name."), field="name")
@@ -1042,6 +1042,7 @@ def add_private_participant(
 ALREADY_TAKING_PART = {
     "narstaende": _l("This relative already takes part in the SIP: same name and relation."),
     "guardian": _l("This guardian already takes part in the SIP: same name and relation."),
+    "representative": _l("This legal representative already takes part in the SIP: same name and relation."),
 }
 SAME_ADDRESS_AND_NAME = _l("Someone with this name and e-mail address already takes part in the SIP.")
 SAME_PHONE_AND_NAME = _l("Someone with this name and phone number already takes part in the SIP.")

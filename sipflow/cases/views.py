@@ -661,7 +661,7 @@ def _correction_url(detail: queries.CaseDetail) -> str | None:
 # The headings of the participant forms (as the page's own summaries name them).
 _PARTICIPANT_FORM_TITLES = (
     _l("Another unit"),
-    _l("A relative or a guardian"),
+    _l("A relative, a guardian or a legal representative"),
     _l("Contact details for invitations"),
 )
 
@@ -1077,7 +1077,11 @@ def add_private(uid: str):
 
 
 # A närstående's or guardian's add named as a step is (web.already_done: "Lägg till närstående: redan gjort").
-ADD_PRIVATE_LABELS = {"narstaende": _l("Add a relative"), "guardian": _l("Add a guardian")}
+ADD_PRIVATE_LABELS = {
+    "narstaende": _l("Add a relative"),
+    "guardian": _l("Add a guardian"),
+    "representative": _l("Add a legal representative"),
+}
 
 
 @bp.post("/cases/<uid>/participants/contact")

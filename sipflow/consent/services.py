@@ -33,6 +33,7 @@ from sipflow.clock import to_local
 from sipflow.consent.models import CONSENT_FORMS, CONSENT_GIVERS, GIVEN, Consent, ConsentOrganisation
 from sipflow.db import adopt_inserted
 from sipflow.errors import Conflict, InvalidInput, NotAllowed, Refusals, UserError, refusal_of
+from sipflow.people.identifiers import is_minor
 from sipflow.people.models import Organisation, Person, User
 from sipflow.translated import lazy_gettext as _l
 from sipflow.workflow.definition import Workflow
@@ -66,6 +67,23 @@ def consents_in_force(session: Session, case_id: int, today: date) -> list[Conse
     return list(session.exec(_CONSENTS_IN_FORCE, params={"case_id": case_id, "today": today}).all())
 
 
+# A consent given by a legal representative (god man, förvaltare) names them (check_consent).
+REPRESENTATIVE_GIVER = "legal_representative"
+REPRESENTATIVE_UNNAMED = _l(
+    "Write the name of the legal representative (god man or förvaltare) who gave the consent: a god man or "
+    "förvaltare may be replaced, and the SIP must say which one consented."
+)
+# ... and so does a refusal, which ends the SIP: it says which representative declined (check_decline).
+REPRESENTATIVE_UNNAMED_DECLINE = _l(
+    "Write the name of the legal representative (god man or förvaltare) who declined: a god man or "
+    "förvaltare may be replaced, and the SIP must say which one declined."
+)
+GUARDIANS_AND_NAME_DECLINED = _l(
+    "Tick the guardians who declined or type the name of the one who declined, not both: a ticked "
+    "guardian's refusal is recorded under their name in the SIP."
+)
+
+
 @dataclass(frozen=True)
 class GivenConsent:
     """A given consent's fields as check_consent read them."""
@@ -96,7 +114,9 @@ def check_consent(
     guardian gives it (_givers).
     """
     refusals = Refusals()
-    given_by, guardians = _givers(refusals, session, case, data, participants, child=child)
+    given_by, guardians = _givers(
+        refusals, session, case, data, participants, child=child, today=to_local(now).date()
+    )
     form = refusals.take(fields.choice, data, "form", CONSENT_FORMS)
     valid_until = refusals.take(_valid_until, data, now=now)
     if participants is not None:
@@ -104,7 +124,9 @@ def check_consent(
     else:
         participating = {o.id for o in participating_organisations(session, case.id)}
     scope = refusals.take(_scope, data, participating, default=set())
+    name_refusals = len(refusals.errors)
     typed_name = refusals.take(fields.line, data, "given_by_name")
+    name_refused = len(refusals.errors) > name_refusals
     if guardians and typed_name:
         # Each ticked guardian's row carries their name in the case: a typed name has no row of its own to
         # go in (a third guardian? one of them spelt otherwise?), and would be dropped; the user chooses.
@@ -115,6 +137,9 @@ def check_consent(
             ),
             "given_by_name",
         )
+    if given_by == REPRESENTATIVE_GIVER and not typed_name and not name_refused:
+        # "The legal representative" names nobody once one replaces another: the SIP says which one consented.
+        refusals.refuse(REPRESENTATIVE_UNNAMED, "given_by_name")
     information_scope = refusals.take(fields.text, data, "information_scope")
     refusals.raise_any()
     return GivenConsent(given_by, form, valid_until, scope, guardians, typed_name, information_scope)
@@ -333,13 +358,16 @@ def _givers(
     *,
     child: bool,
     declined: bool = False,
+    today: date | None = None,
 ) -> tuple[str | None, list[Participant]]:
     """Who gives (or, declined, declines) the consent: data's "given_by" and the guardians ticked under
     "guardian_participant_ids", each refusal kept in refusals at its field. The one rule of both forms.
 
     For a child (child: guardians_consent) only a guardian gives or declines it, refused at "given
-    by" otherwise. A refusal names the guardians declining among those taking part (each gets a row of their
-    own, so the SIP says who declined); a consent's missing guardians are the guard guardians_consented's.
+    by" otherwise; for a person of age on today (the Swedish day; None: not asked) a guardian does not,
+    custody having ended at 18: the person or their legal representative does. A refusal names the guardians
+    declining among those taking part (each gets a row of their own, so the SIP says who declined); a
+    consent's missing guardians are the guard guardians_consented's.
     """
     given_by = refusals.take(fields.choice, data, "given_by", CONSENT_GIVERS)
     if child and given_by is not None and given_by != CHILD_GIVER:
@@ -348,12 +376,27 @@ def _givers(
         )
     if given_by != CHILD_GIVER:
         return given_by, []
+    if not child and today is not None and _of_age(session, case, today):
+        refusals.refuse(GUARDIAN_OF_ADULT, "given_by")
+        return given_by, []
     guardians = refusals.take(_consenting_guardians, session, case, data, participants, default=None)
     if guardians is None:
         return given_by, []
     if declined and not guardians and _guardians_taking_part(session, case, participants):
         refusals.refuse(_l("Tick the guardians who declined."), "guardian_participant_ids")
     return given_by, guardians
+
+
+GUARDIAN_OF_ADULT = _l(
+    "The person is 18 or older: a guardian's custody has ended, so the person gives or declines the consent "
+    "themselves, or their legal representative (god man or förvaltare) does."
+)
+
+
+def _of_age(session: Session, case: SipCase, today: date) -> bool:
+    """Whether case's person is 18 or older on today (a birth date unknown: not taken to be of age)."""
+    person = session.get(Person, case.person_id)
+    return person is not None and person.birth_date is not None and not is_minor(person.birth_date, today)
 
 
 def _guardians_taking_part(
@@ -382,16 +425,28 @@ def check_decline(
     *,
     participants: list[Participant] | None = None,
     child: bool = False,
-) -> tuple[str, list[Participant], str, str]:
+    now: datetime | None = None,
+) -> tuple[str, list[Participant], str, str, str | None]:
     """A declined consent's fields read from data (who declined, the guardians ticked, the form, the
-    reason), every field at fault refused at once, each at its field; writes nothing. child: as in
-    check_consent (the same rule of who declines, _givers)."""
+    reason, the name typed), every field at fault refused at once, each at its field; writes nothing.
+    child: as in check_consent (the same rule of who declines, _givers); a legal representative is named,
+    as in check_consent."""
     refusals = Refusals()
-    given_by, guardians = _givers(refusals, session, case, data, participants, child=child, declined=True)
+    today = to_local(now).date() if now is not None else None
+    given_by, guardians = _givers(
+        refusals, session, case, data, participants, child=child, declined=True, today=today
+    )
+    name_refusals = len(refusals.errors)
+    typed_name = refusals.take(fields.line, data, "given_by_name")
+    name_refused = len(refusals.errors) > name_refusals
+    if guardians and typed_name:
+        refusals.refuse(GUARDIANS_AND_NAME_DECLINED, "given_by_name")
+    if given_by == REPRESENTATIVE_GIVER and not typed_name and not name_refused:
+        refusals.refuse(REPRESENTATIVE_UNNAMED_DECLINE, "given_by_name")
     form = refusals.take(fields.choice, data, "form", CONSENT_FORMS)
     reason = refusals.take(fields.require_text, data, "reason", _l("State the reason given."))
     refusals.raise_any()
-    return given_by, guardians, form, reason
+    return given_by, guardians, form, reason, typed_name
 
 
 def decline_consent(
@@ -406,15 +461,15 @@ def decline_consent(
 ) -> list[Consent]:
     """Record a refusal and its reason: a SIP is never made against the person's will. One row per guardian
     ticked as declining (their participant row and name: the SIP says who declined), else one."""
-    given_by, guardians, form, reason = check_decline(
-        session, case, data, participants=participants, child=child
+    given_by, guardians, form, reason, typed_name = check_decline(
+        session, case, data, participants=participants, child=child, now=now
     )
     consents = [
         Consent(
             case_id=case.id,
             decision="declined",
             given_by=given_by,
-            given_by_name=guardian.name if guardian else None,
+            given_by_name=guardian.name if guardian else typed_name,
             given_by_participant_id=guardian.id if guardian else None,
             form=form,
             declined_reason=reason,

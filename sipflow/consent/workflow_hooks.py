@@ -152,7 +152,7 @@ def apply_consent_declined(ctx: TransitionContext) -> None:
 def check_consent_declined_input(ctx: TransitionContext) -> None:
     """The declined-consent form's checks alone (apply_consent_declined's), writing nothing."""
     services.check_decline(
-        ctx.session, ctx.case, ctx.data, participants=step_participants(ctx), child=_child(ctx)
+        ctx.session, ctx.case, ctx.data, participants=step_participants(ctx), child=_child(ctx), now=ctx.now
     )
 
 

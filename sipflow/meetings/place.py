@@ -34,7 +34,7 @@ from sipflow.people.models import Person
 from sipflow.translated import lazy_gettext as _l
 
 # The participants whose names a place may not hold, besides the person's own.
-PRIVATE_KINDS = ("narstaende", "guardian")
+PRIVATE_KINDS = ("narstaende", "guardian", "representative")
 
 IDENTIFIER_IN_PLACE = _l(
     "This looks like a personnummer or samordningsnummer. The place goes into every invitee's e-mail and "
@@ -45,8 +45,9 @@ NAME_IN_PLACE = _l(
     "calendar and must not identify the person: write only where to meet."
 )
 RELATIVE_NAME_IN_PLACE = _l(
-    "This holds the name of a relative or guardian taking part in the SIP. The place goes into every "
-    "invitee's e-mail and calendar and must not identify the person: write only where to meet."
+    "This holds the name of a relative, guardian or legal representative taking part in the SIP. The place "
+    "goes into every invitee's e-mail and calendar and must not identify the person: write only where to "
+    "meet."
 )
 
 

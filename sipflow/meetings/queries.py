@@ -66,6 +66,8 @@ def _labels(person: Person, rows) -> dict[int, str]:
             )
         elif participant.kind == "guardian":
             labels[participant.id] = _("%(name)s (guardian)", name=participant.name)
+        elif participant.kind == "representative":
+            labels[participant.id] = _("%(name)s (legal representative)", name=participant.name)
         else:
             labels[participant.id] = _("%(name)s (relative)", name=participant.name)
     return labels

@@ -1239,6 +1239,7 @@ LINK_VIEW_ACTIONS = {
     "person": audit.MEETING_LINK_VIEW_PERSON,
     "narstaende": audit.MEETING_LINK_VIEW_NARSTAENDE,
     "guardian": audit.MEETING_LINK_VIEW_GUARDIAN,
+    "representative": audit.MEETING_LINK_VIEW_REPRESENTATIVE,
 }
 
 

@@ -38,8 +38,8 @@ from sipflow.plans.models import PersonalLink
 from sipflow.translated import lazy_gettext as _l
 
 SALT = "sipflow.plans.personal_link"
-# Who may get a link: the person, a närstående, a guardian (the organisations have their logins).
-LINK_KINDS = ("person", "narstaende", "guardian")
+# Who may get a link: the person, a närstående, a guardian, a legal representative (organisations log in).
+LINK_KINDS = ("person", "narstaende", "guardian", "representative")
 OUTBOX_KIND = PLAN_LINK_KIND
 # The links page lists at most this many of a case's links, newest first.
 LIST_LIMIT = 50
@@ -53,7 +53,12 @@ REFUSAL_STATUS = {
     "of_age": 410,
 }
 # How the links page names each kind of recipient.
-KIND_LABELS = {"person": _l("the person"), "narstaende": _l("relative"), "guardian": _l("guardian")}
+KIND_LABELS = {
+    "person": _l("the person"),
+    "narstaende": _l("relative"),
+    "guardian": _l("guardian"),
+    "representative": _l("legal representative"),
+}
 
 
 class LinkRefused(Exception):
@@ -284,7 +289,9 @@ def send_personal_link(
         )
     participant = session.get(Participant, participant_id)
     if participant is None or participant.case_id != case.id or participant.kind not in LINK_KINDS:
-        raise InvalidInput(_l("Choose the person, a relative or a guardian."), field="participant_id")
+        raise InvalidInput(
+            _l("Choose the person, a relative, a guardian or a legal representative."), field="participant_id"
+        )
     if not participant.active:
         raise InvalidInput(_l("They no longer take part in this SIP."), field="participant_id")
     if not participant.email:
@@ -319,7 +326,7 @@ def send_personal_link(
             link,
             participant.email,
             language,
-            for_person=participant.kind == "person",
+            recipient_kind=participant.kind,
             organisation=organisation,
             reply_to=staff_mailbox(session, actor.id),
         ),
@@ -356,22 +363,25 @@ def _message(
     locale: str,
     *,
     organisation: str,
-    for_person: bool = True,
+    recipient_kind: str = "person",
     reply_to: str | None = None,
 ) -> EmailMessage:
     """The e-mail carrying the link: in the recipient's language, nothing about the person in the subject.
 
-    for_person: written to the person (it is their plan), else to a närstående or guardian (it is not).
+    recipient_kind: the recipient's participant kind: the person (it is their plan), else a närstående or
+    guardian, or a legal representative (god man, förvaltare), told as one (it is not their plan).
     organisation: the SIP's initiating organisation, named as the one to contact and in From (as an
     invitation names its booking organisation); reply_to: the mailbox a plain reply reaches, if any.
     """
     # The page opens in the same language (only another language than the default is spelt out).
     url = link_url(link) + (f"?lang={locale}" if locale != DEFAULT_LOCALE else "")
+    for_person = recipient_kind == "person"
     with force_locale(locale):
         context = {
             "url": url,
             "until": format_date(last_valid_day(link), "d MMMM y", locale=locale),
             "for_person": for_person,
+            "for_representative": recipient_kind == "representative",
             "organisation": organisation,
         }
         subject = _("Your SIP plan") if for_person else _("SIP plan: your personal link")

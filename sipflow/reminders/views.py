@@ -87,7 +87,8 @@ def invitee_label(invitee: services.Invitee | None) -> str | None:
         return unit_label(invitee.organisation or "?", invitee.unit)
     if invitee.kind == "person":
         return _("the person")
-    kind = _("guardian") if invitee.kind == "guardian" else _("relative")
+    kinds = {"guardian": _("guardian"), "representative": _("legal representative")}
+    kind = kinds.get(invitee.kind) or _("relative")
     return _("%(kind)s (%(relation)s)", kind=kind, relation=invitee.relation) if invitee.relation else kind
 
 

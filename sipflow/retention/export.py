@@ -41,7 +41,7 @@ from sipflow.security.audit import OUTCOME_WORDS, AccessLogEntry, concerns_perso
 FORMAT = "sipflow-registerutdrag/1"
 # The participants who are other persons than the one the export is about: their addresses and their own
 # words are their data (art. 15(4)); the export names them by name and relation only.
-THIRD_PARTY_KINDS = frozenset({"narstaende", "guardian"})
+THIRD_PARTY_KINDS = frozenset({"narstaende", "guardian", "representative"})
 
 
 @dataclass(frozen=True)

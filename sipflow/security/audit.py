@@ -61,6 +61,8 @@ MEETING_LINK_VIEW = "meeting.link_view"
 MEETING_LINK_VIEW_PERSON = "meeting.link_view.person"
 MEETING_LINK_VIEW_NARSTAENDE = "meeting.link_view.narstaende"
 MEETING_LINK_VIEW_GUARDIAN = "meeting.link_view.guardian"
+# ... and a legal representative's (god man, förvaltare).
+MEETING_LINK_VIEW_REPRESENTATIVE = "meeting.link_view.representative"
 # That link refused (the invitation withdrawn, or the meeting over): outcome DENIED, naming the case and the
 # invitation as `link_id`, as a refused personal link's `access.denied` row does; an action of its own so the
 # loggutdrag can say the number is an invitation's, not a personal link's.
@@ -78,10 +80,12 @@ PLAN_LINK_VIEW = "plan.link_view"
 # person someone else read their plan.
 PLAN_LINK_VIEW_NARSTAENDE = "plan.link_view.narstaende"
 PLAN_LINK_VIEW_GUARDIAN = "plan.link_view.guardian"
+PLAN_LINK_VIEW_REPRESENTATIVE = "plan.link_view.representative"
 # A plan version's PDF downloaded through a personal link (a print, not a read), by the link's recipient kind.
 PLAN_LINK_PRINT = "plan.link_print"
 PLAN_LINK_PRINT_NARSTAENDE = "plan.link_print.narstaende"
 PLAN_LINK_PRINT_GUARDIAN = "plan.link_print.guardian"
+PLAN_LINK_PRINT_REPRESENTATIVE = "plan.link_print.representative"
 PLAN_APPROVALS = "plan.approvals"
 # Sending or revoking a personal link; only reading the links page is a read of its own.
 PLAN_LINKS = "plan.links"
@@ -96,6 +100,7 @@ ANSWER_LINK_ACTIONS = frozenset(
         MEETING_LINK_VIEW_PERSON,
         MEETING_LINK_VIEW_NARSTAENDE,
         MEETING_LINK_VIEW_GUARDIAN,
+        MEETING_LINK_VIEW_REPRESENTATIVE,
         MEETING_LINK_DENIED,
     }
 )
@@ -120,6 +125,7 @@ ACTIONS = (
     MEETING_LINK_VIEW_PERSON,
     MEETING_LINK_VIEW_NARSTAENDE,
     MEETING_LINK_VIEW_GUARDIAN,
+    MEETING_LINK_VIEW_REPRESENTATIVE,
     MEETING_LINK_DENIED,
     PERSON_EXTRACT,
     PERSON_EXPORT,
@@ -130,9 +136,11 @@ ACTIONS = (
     PLAN_LINK_VIEW,
     PLAN_LINK_VIEW_NARSTAENDE,
     PLAN_LINK_VIEW_GUARDIAN,
+    PLAN_LINK_VIEW_REPRESENTATIVE,
     PLAN_LINK_PRINT,
     PLAN_LINK_PRINT_NARSTAENDE,
     PLAN_LINK_PRINT_GUARDIAN,
+    PLAN_LINK_PRINT_REPRESENTATIVE,
     PLAN_APPROVALS,
     PLAN_LINKS,
     PLAN_LINKS_VIEW,

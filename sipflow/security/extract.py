@@ -45,6 +45,9 @@ ACTION_LABELS = {
     audit.MEETING_LINK_VIEW_PERSON: "Läste SIP-mötet genom svarslänken i sin kallelse",
     audit.MEETING_LINK_VIEW_NARSTAENDE: "En närstående läste SIP-mötet genom svarslänken i sin kallelse",
     audit.MEETING_LINK_VIEW_GUARDIAN: "En vårdnadshavare läste SIP-mötet genom svarslänken i sin kallelse",
+    audit.MEETING_LINK_VIEW_REPRESENTATIVE: (
+        "En ställföreträdare läste SIP-mötet genom svarslänken i sin kallelse"
+    ),
     audit.MEETING_LINK_DENIED: "Nekades åtkomst genom svarslänken i en kallelse som inte längre gäller",
     audit.PERSON_EXTRACT: "Tog fram ett loggutdrag om personen",
     audit.PERSON_EXPORT: "Tog fram ett registerutdrag om personen",
@@ -55,9 +58,13 @@ ACTION_LABELS = {
     audit.PLAN_LINK_VIEW: "Läste planerna genom den personliga länken",
     audit.PLAN_LINK_VIEW_NARSTAENDE: "En närstående läste planen genom sin personliga länk",
     audit.PLAN_LINK_VIEW_GUARDIAN: "En vårdnadshavare läste planen genom sin personliga länk",
+    audit.PLAN_LINK_VIEW_REPRESENTATIVE: "En ställföreträdare läste planen genom sin personliga länk",
     audit.PLAN_LINK_PRINT: "Hämtade planen som PDF genom den personliga länken",
     audit.PLAN_LINK_PRINT_NARSTAENDE: "En närstående hämtade planen som PDF genom sin personliga länk",
     audit.PLAN_LINK_PRINT_GUARDIAN: "En vårdnadshavare hämtade planen som PDF genom sin personliga länk",
+    audit.PLAN_LINK_PRINT_REPRESENTATIVE: (
+        "En ställföreträdare hämtade planen som PDF genom sin personliga länk"
+    ),
     audit.PLAN_APPROVALS: "Läste eller registrerade godkännanden av planen",
     audit.PLAN_LINKS: "Skickade eller återkallade en personlig länk",
     audit.PLAN_LINKS_VIEW: "Läste de personliga länkarna",

@@ -59,7 +59,8 @@ def test_a_consent_and_its_organisations_go_in_one_statement_on_postgresql(
 def test_each_guardians_consent_is_the_sessions_object_with_its_organisations(
     db_session, registry, parties, create_case, engine, now
 ):
-    case = create_case("sip")
+    # A child's: a guardian's custody ends at 18, so only a child's guardians consent.
+    case = create_case("sip_child")
     guardians = support.two_guardians(db_session, registry, case, now=now)
     db_session.commit()
     scope = sorted({parties.region.organisation_id, parties.municipality.organisation_id})

@@ -83,12 +83,14 @@ LINK_VIEW_ACTIONS = {
     "person": audit.PLAN_LINK_VIEW,
     "narstaende": audit.PLAN_LINK_VIEW_NARSTAENDE,
     "guardian": audit.PLAN_LINK_VIEW_GUARDIAN,
+    "representative": audit.PLAN_LINK_VIEW_REPRESENTATIVE,
 }
 # A version's PDF downloaded through a link is a print, logged as one, by the recipient's kind as a read is.
 LINK_PRINT_ACTIONS = {
     "person": audit.PLAN_LINK_PRINT,
     "narstaende": audit.PLAN_LINK_PRINT_NARSTAENDE,
     "guardian": audit.PLAN_LINK_PRINT_GUARDIAN,
+    "representative": audit.PLAN_LINK_PRINT_REPRESENTATIVE,
 }
 
 
