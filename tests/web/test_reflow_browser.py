@@ -8,10 +8,17 @@ browser's own margins, a control whose text stays small when the user asks the b
 from __future__ import annotations
 
 from playwright.sync_api import Page
-from test_accessibility import NARROW, log_in, site  # noqa: F401  (the live server, links to it)
+from test_accessibility import (  # noqa: F401  (site: the live server, links to it)
+    NARROW,
+    links_from_the_mails,
+    log_in,
+    site,
+)
 from test_browser import live_server  # noqa: F401
 from test_stats_browser import kalmar_site  # noqa: F401  (held SIPs in Kalmar län, a coordinator)
 from webkit import TEST_PASSWORD
+
+from sipflow.clock import now_utc
 
 KALMAR_FIRST_QUARTER = "/statistik/?county=08&from=2026-01-01&to=2026-03-31&by=municipality"
 
@@ -85,4 +92,57 @@ def test_the_statistics_charts_use_the_cards_width_at_320_pixels(kalmar_site, br
         assert frame["width"] >= inner - 0.5, f"chart {index + 1}: a frame {frame['width']} px in {inner}"
         figure = card.locator("figure")
         assert figure.evaluate("f => f.scrollWidth <= f.clientWidth"), f"chart {index + 1} sticks out"
+    context.close()
+
+
+# The font size of each control that shows text (buttons, fields, selects, links), visible, in the page.
+CONTROL_SIZES = """
+() => [...document.querySelectorAll('button, select, textarea, a[href], input:not([type=hidden], '
+    + '[type=checkbox], [type=radio])')]
+  .filter(e => e.checkVisibility())
+  .map(e => [e.outerHTML.slice(0, 80), parseFloat(getComputedStyle(e).fontSize)])
+"""
+
+
+def controls_that_keep_their_size(page: Page) -> list[str]:
+    """The controls whose text stays as it was when the user doubles the browser's text size (the root's
+    font size, which a browser's "font size" setting sets): WCAG 1.4.4 asks 200 % without loss."""
+    before = page.evaluate(CONTROL_SIZES)
+    page.evaluate("document.documentElement.style.fontSize = '200%'")
+    after = page.evaluate(CONTROL_SIZES)
+    page.evaluate("document.documentElement.style.fontSize = ''")
+    assert len(before) == len(after) > 0
+    return [
+        f"{page.url}: {html} {size}px -> {larger}px"
+        for (html, size), (_same, larger) in zip(before, after, strict=True)
+        if larger < 1.9 * size
+    ]
+
+
+def test_every_control_grows_with_the_text_at_200_percent(app, site, browser):  # noqa: F811
+    """The statistics form's "Visa" was a bare <button>: the browser's own 13.3 pixels, whatever text size
+    the user chose, beside fields twice as large. Each user's pages: the person's from their mails, staff's
+    (login, Att göra, Mina SIP, the case page, booking, the plan editor, the outcome form), the
+    coordinator's statistics and the administrator's users."""
+    answer, personal, reference, _mailed = links_from_the_mails(app, now_utc(), 8)
+    context = browser.new_context(locale="sv-SE", timezone_id="Europe/Stockholm")
+    page = context.new_page()
+    problems: list[str] = []
+    for path in (f"/answer/{answer}", f"/my-plan/{personal}", "/login"):
+        page.goto(site + path)
+        problems += controls_that_keep_their_size(page)
+    log_in(page, site, "anna")
+    page.goto(f"{site}/cases")
+    page.get_by_role("link", name=reference).click()
+    case = page.url
+    for address in (f"{site}/", f"{site}/cases", case, f"{case}/meetings/new", f"{case}/plan"):
+        page.goto(address)
+        problems += controls_that_keep_their_size(page)
+    page.goto(f"{case}/meetings/outcome")
+    problems += controls_that_keep_their_size(page)
+    for username, path in (("kerstin", "/statistik/"), ("admin", "/admin/users")):
+        log_in(page, site, username)
+        page.goto(site + path)
+        problems += controls_that_keep_their_size(page)
+    assert problems == [], "\n".join(problems)
     context.close()
