@@ -146,3 +146,20 @@ def test_every_control_grows_with_the_text_at_200_percent(app, site, browser):  
         problems += controls_that_keep_their_size(page)
     assert problems == [], "\n".join(problems)
     context.close()
+
+
+def test_codes_and_keys_in_the_administrators_tables_stay_whole_at_320_pixels(site, browser):  # noqa: F811
+    """A cell that is a code or a key (KVÅ codes, organisation and unit keys, usernames) keeps it on one
+    line, the table's frame scrolling instead: squeezed to the frame, "AU124" read "AU1 / 24", and
+    "arbetsformedlingen" broke in three."""
+    context = browser.new_context(locale="sv-SE", timezone_id="Europe/Stockholm", viewport=NARROW)
+    page = context.new_page()
+    log_in(page, site, "admin")
+    broken: list[str] = []
+    for path in ("/admin/codes", "/admin/organisations", "/admin/units", "/admin/users"):
+        page.goto(site + path)
+        cells = page.locator("main td.mono, main th.mono")
+        assert cells.count() >= 1, path
+        broken += [f"{path}: {word}" for word in cells.evaluate_all(BROKEN_WORDS)]
+    assert broken == [], f"codes broken across lines: {broken}"
+    context.close()
