@@ -163,3 +163,45 @@ def test_codes_and_keys_in_the_administrators_tables_stay_whole_at_320_pixels(si
         broken += [f"{path}: {word}" for word in cells.evaluate_all(BROKEN_WORDS)]
     assert broken == [], f"codes broken across lines: {broken}"
     context.close()
+
+
+# The controls of the elements given whose box, grown by the focus ring (the outline's offset and width: 6 px
+# out), crosses another control or another control's label: [(the control, the other)].
+RINGS_OVER_NEIGHBOURS = """
+containers => {
+  const shown = containers.flatMap(c => [...c.querySelectorAll('label, select, input, button')])
+    .filter(e => e.checkVisibility());
+  const boxes = shown.map(e => ({name: e.id || e.textContent.trim(), ring: e.matches('label') ? 0 : 6,
+                                 box: e.getBoundingClientRect(), own: e.htmlFor}));
+  const crossing = [];
+  for (const one of boxes.filter(b => b.ring)) {
+    // A control's ring may reach its own label's line above it, as every form's does: not a neighbour.
+    for (const other of boxes.filter(b => b !== one && b.own !== one.name)) {
+      const [a, b, ring] = [one.box, other.box, one.ring];
+      const wide = Math.min(a.right + ring, b.right) - Math.max(a.left - ring, b.left);
+      const high = Math.min(a.bottom + ring, b.bottom) - Math.max(a.top - ring, b.top);
+      if (wide > 0.5 && high > 0.5) crossing.push([one.name, other.name]);
+    }
+  }
+  return crossing;
+}
+"""
+
+
+def test_mina_sips_filters_leave_room_for_the_focus_ring_at_320_pixels(site, browser):  # noqa: F811
+    """Mina SIP's filter forms had no style of their own: each label, select and button stacked flush
+    against the next, so "Filtrera"'s focus ring lay over the deadline select above it and the label
+    below it. Each field now stands apart, its label over its control."""
+    context = browser.new_context(locale="sv-SE", timezone_id="Europe/Stockholm", viewport=NARROW)
+    page = context.new_page()
+    log_in(page, site, "anna")
+    page.goto(f"{site}/cases")
+    filters = page.locator(".list-filters form")
+    assert filters.count() == 2
+    crossing = filters.evaluate_all(RINGS_OVER_NEIGHBOURS)
+    assert crossing == [], f"a focus ring over a neighbour: {crossing}"
+    for label in ("Läge", "Tidsfrist"):
+        field = page.get_by_label(label).bounding_box()
+        name = filters.locator("label", has_text=label).bounding_box()
+        assert name["y"] + name["height"] <= field["y"] + 0.5
+    context.close()
