@@ -205,3 +205,27 @@ def test_mina_sips_filters_leave_room_for_the_focus_ring_at_320_pixels(site, bro
         name = filters.locator("label", has_text=label).bounding_box()
         assert name["y"] + name["height"] <= field["y"] + 0.5
     context.close()
+
+
+def test_a_forms_buttons_leave_room_for_the_focus_ring(site, browser):  # noqa: F811
+    """The buttons of a form's actions (Spara, Lägg till fler rader, Tillbaka) stood a space's width apart
+    (4 px) side by side and flush when wrapped at 320 px: the focus ring (6 px out) of one lay over the
+    next. On the outcome form, the plan editor and the booking form, wide and at 320 px."""
+    crossing: list[str] = []
+    for viewport in ({"width": 1280, "height": 800}, NARROW):
+        context = browser.new_context(locale="sv-SE", timezone_id="Europe/Stockholm", viewport=viewport)
+        page = context.new_page()
+        log_in(page, site, "anna")
+        page.goto(f"{site}/cases")
+        page.get_by_role("link", name="SIP-DEMO-0002").click()
+        case = page.url
+        for path in ("/meetings/outcome", "/plan", "/meetings/new"):
+            page.goto(case + path)
+            actions = page.locator("main .form-actions").filter(has=page.locator("button + *"))
+            assert actions.count() >= 1, path
+            crossing += [
+                f"{viewport['width']} px {path}: {pair}"
+                for pair in actions.evaluate_all(RINGS_OVER_NEIGHBOURS)
+            ]
+        context.close()
+    assert crossing == [], "\n".join(crossing)
