@@ -229,3 +229,20 @@ def test_a_forms_buttons_leave_room_for_the_focus_ring(site, browser):  # noqa: 
             ]
         context.close()
     assert crossing == [], "\n".join(crossing)
+
+
+def test_the_administrators_controls_leave_room_for_the_focus_ring_at_320_pixels(site, browser):  # noqa: F811
+    """The users list's "Stäng av" and "Avsluta alla sessioner" (two forms in one cell) stood flush one over
+    the other, as did each code assignment's select and its "Spara", and the log's select and "Filtrera":
+    the focus ring of one lay over the other."""
+    context = browser.new_context(locale="sv-SE", timezone_id="Europe/Stockholm", viewport=NARROW)
+    page = context.new_page()
+    log_in(page, site, "admin")
+    crossing: list[str] = []
+    for path in ("/admin/users", "/admin/codes/assignments", "/admin/log"):
+        page.goto(site + path)
+        forms = page.locator("main form")
+        assert forms.count() >= 1, path
+        crossing += [f"{path}: {pair}" for pair in forms.evaluate_all(RINGS_OVER_NEIGHBOURS)]
+    assert crossing == [], "\n".join(crossing)
+    context.close()
