@@ -233,13 +233,16 @@ def test_a_forms_buttons_leave_room_for_the_focus_ring(site, browser):  # noqa: 
 
 def test_the_administrators_controls_leave_room_for_the_focus_ring_at_320_pixels(site, browser):  # noqa: F811
     """The users list's "Stäng av" and "Avsluta alla sessioner" (two forms in one cell) stood flush one over
-    the other, as did each code assignment's select and its "Spara", and the log's select and "Filtrera":
-    the focus ring of one lay over the other."""
+    the other, as did each code assignment's select and its "Spara", the log's select and "Filtrera", a
+    user's "Spara" and "Skicka en länk för att välja nytt lösenord", and the import's two buttons (a space
+    apart): the focus ring of one lay over the other."""
     context = browser.new_context(locale="sv-SE", timezone_id="Europe/Stockholm", viewport=NARROW)
     page = context.new_page()
     log_in(page, site, "admin")
+    page.goto(f"{site}/admin/users")
+    user = page.get_by_role("link", name="Anna Lind").get_attribute("href")
     crossing: list[str] = []
-    for path in ("/admin/users", "/admin/codes/assignments", "/admin/log"):
+    for path in ("/admin/users", "/admin/codes/assignments", "/admin/log", user, "/admin/import"):
         page.goto(site + path)
         forms = page.locator("main form")
         assert forms.count() >= 1, path
