@@ -22,7 +22,7 @@ from sipflow.cases.services import StepReads, step_reads
 from sipflow.clock import end_of_local_day, ends_its_day, parse_instant, to_local
 from sipflow.consent.models import Consent, ConsentOrganisation
 from sipflow.db import column_rows
-from sipflow.i18n import sort_key
+from sipflow.i18n import LOCALES, sort_key
 from sipflow.people.labels import LABEL_COLUMNS, organisation_labels, unit_label
 from sipflow.people.models import County, Municipality, Organisation, Person, Unit, User, directory_version
 from sipflow.people.services import ORGANISATION_COUNTY
@@ -238,6 +238,9 @@ class CaseFilter:
     deadline: str | None = None
     person_id: int | None = None
     occasion: str | None = None
+    # The state names the chosen state stands for (state_names_of): those its label names in some loaded
+    # version; empty, the state alone.
+    state_names: tuple[str, ...] = ()
 
     def __bool__(self) -> bool:
         return bool(self.state or self.deadline or self.person_id is not None or self.occasion)
@@ -261,24 +264,64 @@ def case_filter(
     errors: dict[str, str] = {}
     if kind and kind not in {registry.latest(name).occasion for name in registry.names()}:
         errors["kind"], kind = str(UNKNOWN_KIND), None
-    if state and state not in {known for name in registry.names() for known in registry.latest(name).states}:
-        errors["state"], state = str(UNKNOWN_STATE), None
+    names: tuple[str, ...] = ()
+    if state:
+        names = state_names_of(registry, state)
+        if not names:
+            errors["state"], state = str(UNKNOWN_STATE), None
+        else:
+            state = names[0]  # the list's own value for it (an older version's name, bookmarked, say)
     if deadline and deadline not in DEADLINE_FILTERS:
         errors["deadline"], deadline = str(UNKNOWN_DEADLINE), None
     filters = CaseFilter(
-        state=state or None, deadline=deadline or None, person_id=person_id, occasion=kind or None
+        state=state or None,
+        deadline=deadline or None,
+        person_id=person_id,
+        occasion=kind or None,
+        state_names=names if state else (),
     )
     return filters, errors
 
 
+def _newest_first(registry: WorkflowRegistry) -> list[Workflow]:
+    """Every loaded version, each workflow's newest first, then the older ones, newest first."""
+    return sorted(registry.workflows(), key=lambda w: (w is not registry.latest(w.name), -w.version, w.name))
+
+
+def _state_groups(registry: WorkflowRegistry) -> list[list[str]]:
+    """The states of every loaded version (the cases of an older one are still in its states), grouped by
+    label: the state names one label (its text in every language) names, the newest versions' first. A
+    state a new version renamed keeping its label is one choice with the old name: the list shows the
+    label, as the rows do, so choosing it finds the cases of either version."""
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for workflow in _newest_first(registry):
+        for state in workflow.states:
+            label = tuple(workflow.state_label(state, locale) for locale in LOCALES)
+            names = groups.setdefault(label, [])
+            if state not in names:
+                names.append(state)
+    return list(groups.values())
+
+
+def state_names_of(registry: WorkflowRegistry, state: str) -> tuple[str, ...]:
+    """The state names Mina SIP's state filter `state` finds: those of the groups naming it, the list's
+    value first; empty when no loaded version has the state."""
+    found: list[str] = []
+    for names in _state_groups(registry):
+        if state in names:
+            found += [name for name in names if name not in found]
+    return tuple(found)
+
+
 def state_choices(registry: WorkflowRegistry, locale: str) -> list[tuple[str, str]]:
-    """The states of the loaded workflows, each once, labelled from their files (sorted by label)."""
+    """The states of the loaded workflows' versions, one choice per label (_state_groups), labelled from
+    their files (sorted by label)."""
     labels: dict[str, str] = {}
-    for name in registry.names():
-        workflow = registry.latest(name)
+    for workflow in _newest_first(registry):
         for state in workflow.states:
             labels.setdefault(state, workflow.state_label(state, locale))
-    return sorted(labels.items(), key=lambda item: (item[1].casefold(), item[0]))
+    choices = [(names[0], labels[names[0]]) for names in _state_groups(registry)]
+    return sorted(choices, key=lambda item: (item[1].casefold(), item[0]))
 
 
 def _filtered(query, filters: CaseFilter | None, *, now: datetime):
@@ -288,7 +331,11 @@ def _filtered(query, filters: CaseFilter | None, *, now: datetime):
     if filters.state:
         # The candidates' own state makes the filter a range of their (organisation, state, time) index;
         # the case's state is asked too, so a row out of step could only leave a case out, never show one.
-        query = query.where(CaseVisibility.state == filters.state, SipCase.state == filters.state)
+        names = filters.state_names or (filters.state,)
+        if len(names) == 1:
+            query = query.where(CaseVisibility.state == names[0], SipCase.state == names[0])
+        else:  # a state a newer version renamed: the ranges of each name
+            query = query.where(CaseVisibility.state.in_(names), SipCase.state.in_(names))
     if filters.occasion:
         # Likewise a range of their (organisation, occasion, time) index; the case's occasion is asked too.
         query = query.where(CaseVisibility.occasion == filters.occasion, SipCase.occasion == filters.occasion)
