@@ -288,40 +288,59 @@ def _newest_first(registry: WorkflowRegistry) -> list[Workflow]:
     return sorted(registry.workflows(), key=lambda w: (w is not registry.latest(w.name), -w.version, w.name))
 
 
-def _state_groups(registry: WorkflowRegistry) -> list[list[str]]:
+@dataclass(frozen=True)
+class _StateGroup:
+    """One choice of Mina SIP's state filter: the state names it finds and their labels (by locale)."""
+
+    names: tuple[str, ...]
+    labels: tuple[dict[str, str], ...]
+
+
+def _state_groups(registry: WorkflowRegistry) -> list[_StateGroup]:
     """The states of every loaded version (the cases of an older one are still in its states), grouped by
     label: the state names one label (its text in every language) names, the newest versions' first. A
     state a new version renamed keeping its label is one choice with the old name: the list shows the
-    label, as the rows do, so choosing it finds the cases of either version."""
-    groups: dict[tuple[str, ...], list[str]] = {}
+    label, as the rows do, so choosing it finds the cases of either version. Labels sharing a state name
+    (a county's file labelling a shipped state its own way) are one choice too, named by both."""
+    by_label: dict[tuple[str, ...], list[str]] = {}
     for workflow in _newest_first(registry):
         for state in workflow.states:
             label = tuple(workflow.state_label(state, locale) for locale in LOCALES)
-            names = groups.setdefault(label, [])
+            names = by_label.setdefault(label, [])
             if state not in names:
                 names.append(state)
-    return list(groups.values())
+    groups: list[tuple[list[str], list[tuple[str, ...]]]] = []
+    for label, names in by_label.items():
+        sharing = [group for group in groups if set(group[0]) & set(names)]
+        merged_names = [name for group in sharing for name in group[0]]
+        merged_labels = [text for group in sharing for text in group[1]]
+        groups = [group for group in groups if group not in sharing]
+        merged_names += [name for name in names if name not in merged_names]
+        groups.append((merged_names, [*merged_labels, label]))
+    return [
+        _StateGroup(tuple(names), tuple(dict(zip(LOCALES, label, strict=True)) for label in labels))
+        for names, labels in groups
+    ]
 
 
 def state_names_of(registry: WorkflowRegistry, state: str) -> tuple[str, ...]:
-    """The state names Mina SIP's state filter `state` finds: those of the groups naming it, the list's
+    """The state names Mina SIP's state filter `state` finds: those of the group naming it, the list's
     value first; empty when no loaded version has the state."""
-    found: list[str] = []
-    for names in _state_groups(registry):
-        if state in names:
-            found += [name for name in names if name not in found]
-    return tuple(found)
+    for group in _state_groups(registry):
+        if state in group.names:
+            return group.names
+    return ()
 
 
 def state_choices(registry: WorkflowRegistry, locale: str) -> list[tuple[str, str]]:
-    """The states of the loaded workflows' versions, one choice per label (_state_groups), labelled from
-    their files (sorted by label)."""
-    labels: dict[str, str] = {}
-    for workflow in _newest_first(registry):
-        for state in workflow.states:
-            labels.setdefault(state, workflow.state_label(state, locale))
-    choices = [(names[0], labels[names[0]]) for names in _state_groups(registry)]
-    return sorted(choices, key=lambda item: (item[1].casefold(), item[0]))
+    """The states of the loaded workflows' versions, one choice per group (_state_groups), labelled from
+    their files, a group of several labels by each ("Makulerad / Ärendet makulerat"), sorted by label as
+    the reader's language sorts words, as the kinds are."""
+    choices = []
+    for group in _state_groups(registry):
+        texts = list(dict.fromkeys(label[locale] for label in group.labels))
+        choices.append((group.names[0], " / ".join(texts)))
+    return sorted(choices, key=lambda item: (sort_key(item[1], locale), item[0]))
 
 
 def _filtered(query, filters: CaseFilter | None, *, now: datetime):

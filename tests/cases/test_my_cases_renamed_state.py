@@ -11,6 +11,8 @@ import pytest
 import support
 from webkit import login, text_of
 
+from sipflow.cases import queries
+from sipflow.i18n import sort_key
 from sipflow.workflow.engine import WorkflowRegistry
 
 pytestmark = pytest.mark.usefixtures("frozen_clock")
@@ -120,3 +122,19 @@ def test_a_state_renamed_by_version_2_still_finds_the_version_1_cases_by_its_lab
     # A state of one name is still that state alone ("Kallad" of the national SIP is not the relatives').
     listed = text_of(client.get("/cases?state=invited"))
     assert {c.reference for c in (old, new, national) if c.reference in listed} == {national.reference}
+
+
+def test_a_shipped_state_a_county_labels_its_own_way_is_one_choice_named_by_both_labels(app, tmp_path):
+    """Two choices of one value, both named by the first file's label ("Makulerad", "Makulerad"), were
+    shown before; the list is sorted as the reader's language sorts words (å, ä, ö after z)."""
+    text = dementia_file(1, "relatives_invited").replace(LABEL, 'label = { sv = "Återbud", en = "Declined" }')
+    text = text.replace('{ sv = "Makulerad", en = "Cancelled" }', '{ sv = "Ärendet makulerat", en = "Void" }')
+    registry = folder(tmp_path, "sorted", {"sip_demens.toml": text})
+    choices = queries.state_choices(registry, "sv")
+    assert [value for value, _label in choices].count("cancelled") == 1, choices
+    assert ("cancelled", "Makulerad / Ärendet makulerat") in choices, choices
+    assert dict(queries.state_choices(registry, "en"))["cancelled"] == "Cancelled / Void"
+    # Choosing it finds the cases in that state of either file.
+    assert queries.state_names_of(registry, "cancelled") == ("cancelled",)
+    labels = [label for _value, label in choices]
+    assert labels == sorted(labels, key=lambda label: sort_key(label, "sv")) and labels[-1] == "Återbud"
