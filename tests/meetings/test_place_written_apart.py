@@ -48,7 +48,7 @@ def _places(person: Person) -> list[tuple[str, str]]:
         ("Storgatan 5, 1990 01 01 - 0017", "personnummer"),
         (f"{family}s hem, Storgatan 1", "namnet på personen"),
         (f"Hos {given[:2]}-{given[2:]}", "namnet på personen"),
-        ("Hos Eva (syster), Storgatan 1", "namnet på en närstående eller vårdnadshavare"),
+        ("Hos Eva (syster), Storgatan 1", "namnet på en närstående, vårdnadshavare eller ställföreträdare"),
     ]
 
 

@@ -23,7 +23,7 @@ def test_the_answer_and_plan_pages_speak_as_the_mail_and_lead_to_no_login(app, s
     page.goto(f"{site}/answer/{answer}")
     time = page.locator("dt", has_text="Tid").locator("xpath=following-sibling::dd[1]")
     expect(time).to_have_text(mailed)
-    assert re.fullmatch(rf"({WEEKDAYS}) \d+ \w+ \d{{4}} kl\. \d\d:\d\d–\d\d:\d\d", mailed)
+    assert re.fullmatch(rf"({WEEKDAYS}) \d+ \w+ \d{{4}} kl\. \d\d:\d\d–\d\d:\d\d \(svensk tid\)", mailed)
     # The banner holds the language switch only; the name "sipflow" is no link to a login.
     banner_links = page.get_by_role("banner").get_by_role("link").all_text_contents()
     assert banner_links == ["Svenska", "English"]
