@@ -1196,6 +1196,10 @@ def indicators(session: Session, query: StatsQuery, settings: Settings, progress
         total,
         labeller,
     )
+    if "organisation_kind" in query.by:
+        # Counted from the code records: a kind is a row only where its health care coded the SIP, so a
+        # school or the social services taking part would read as no SIP of theirs without this.
+        meeting_table["note"] = str(CODED_BY_KIND_NOTE)
     charts = [
         _chart(session, query, settings, name, title, coarser, totals.get(chosen), labeller, frame)
         for name, title in CHARTS
@@ -1346,6 +1350,13 @@ def indicators(session: Session, query: StatsQuery, settings: Settings, progress
         "charts": charts,
     }
 
+
+# What a SIP meeting row per organisation type counts (the meeting table's note by that breakdown).
+CODED_BY_KIND_NOTE = _l(
+    "By organisation type, a SIP counts for each type whose health care units recorded a SIP code (KVÅ) "
+    "at the meeting; who else took part, a school or the social services, is in the table Attendance per "
+    "organisation type."
+)
 
 CHARTS = (
     ("municipality", _l("Number of SIPs per municipality")),
