@@ -60,8 +60,10 @@ def codes_for_meeting(
     """The codes of a held meeting from (unit taking part, attendance mode) pairs.
 
     Each health-care unit that was not absent records its SIP code (if one is set) and, when it took part
-    by video, every distance code. A unit on several participant rows records once; private participants
-    (unit None) and units outside health care record nothing.
+    by video, every distance code with it. A distance code is an add-on to the unit's SIP code: a unit
+    recording none (a friskola's elevhälsa without a code assigned) records no distance code either, so a
+    SIP its coded units held on site is not counted as held by video. A unit on several participant rows
+    records once; private participants (unit None) and units outside health care record nothing.
     """
     modes: dict[int, tuple[UnitFacts, bool]] = {}
     for unit, mode in attendance:
@@ -72,8 +74,9 @@ def codes_for_meeting(
     choices = []
     for unit, by_video in modes.values():
         code = catalogue.sip_code(unit)
-        if code is not None:
-            choices.append(CodeChoice(unit, code, SIP_KIND))
+        if code is None:
+            continue
+        choices.append(CodeChoice(unit, code, SIP_KIND))
         if by_video:
             choices.extend(CodeChoice(unit, distance, DISTANCE_KIND) for distance in catalogue.distance)
     return choices

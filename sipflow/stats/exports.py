@@ -224,6 +224,11 @@ def line_chart_svg(
 ) -> str:
     """A trend (one point per period) as inline SVG with <title> and <desc>; hidden values break the line."""
     height, left, bottom, top = 220, 40, 30, 20
+    # A mark after a period's name ("2026 K4 (t.o.m. 2026-12-05)", "(del)") goes on a line of its own, so
+    # it neither runs into the next period's name nor, at the last point, out of the chart.
+    lines = [str(label).split(" (", 1) for label, _ in points]
+    if any(len(line) > 1 for line in lines):
+        height, bottom = height + 14, bottom + 14
     numbers = [value for _, value in points if isinstance(value, (int, float))]
     largest = max(numbers, default=0) or 1
     step = (width - left - 20) / max(len(points) - 1, 1)
@@ -235,11 +240,14 @@ def line_chart_svg(
         f'<line x1="{left}" y1="{height - bottom}" x2="{width - 10}" y2="{height - bottom}" stroke="#666"/>',
     ]
     segment: list[str] = []
-    for index, (label, value) in enumerate(points):
+    for index, ((name, *mark), (_label, value)) in enumerate(zip(lines, points, strict=True)):
         x = left + index * step
+        # The last point's name ends at it: centred, a long one would be cut at the chart's edge.
+        anchor = "end" if index == len(points) - 1 and index else "middle"
+        below = f'<tspan x="{x:.0f}" dy="13">({escape(mark[0])}</tspan>' if mark else ""
         parts.append(
-            f'<text x="{x:.0f}" y="{height - 10}" text-anchor="middle" font-size="11">'
-            f"{escape(str(label))}</text>"
+            f'<text x="{x:.0f}" y="{height - bottom + 20}" text-anchor="{anchor}" font-size="11">'
+            f"{escape(name)}{below}</text>"
         )
         if isinstance(value, (int, float)):
             y = height - bottom - (height - bottom - top) * value / largest

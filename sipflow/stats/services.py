@@ -1196,6 +1196,10 @@ def indicators(session: Session, query: StatsQuery, settings: Settings, progress
         total,
         labeller,
     )
+    if "organisation_kind" in query.by:
+        # Counted from the code records: a kind is a row only where its health care coded the SIP, so a
+        # school or the social services taking part would read as no SIP of theirs without this.
+        meeting_table["note"] = str(CODED_BY_KIND_NOTE)
     charts = [
         _chart(session, query, settings, name, title, coarser, totals.get(chosen), labeller, frame)
         for name, title in CHARTS
@@ -1346,6 +1350,13 @@ def indicators(session: Session, query: StatsQuery, settings: Settings, progress
         "charts": charts,
     }
 
+
+# What a SIP meeting row per organisation type counts (the meeting table's note by that breakdown).
+CODED_BY_KIND_NOTE = _l(
+    "By organisation type, a SIP counts for each type whose health care units recorded a SIP code (KVÅ) "
+    "at the meeting; who else took part, a school or the social services, is in the table Attendance per "
+    "organisation type."
+)
 
 CHARTS = (
     ("municipality", _l("Number of SIPs per municipality")),
@@ -1553,6 +1564,12 @@ class _Labeller:
         self.periods = {end.year: period_label(start, end) for start, end in periods}
         self.part_quarters = _part_quarters(periods)
         self.part_years = _part_years(periods)
+        # A period reaching past today is counted up to today: the compared period, the year and the
+        # quarter today falls in say so, so this year so far does not read as a whole year beside the last.
+        self.through = (
+            follow_ups_due_through(query) if query is not None and query.start <= query.today else None
+        )
+        self.chosen_end = query.end if query is not None else None
 
     def label(self, name: str, value) -> str:
         if value is None or value == NOT_APPLICABLE:
@@ -1566,14 +1583,18 @@ class _Labeller:
                 return str(_l("%(county)s (part)", county=county))
             return county
         if name == "period":
-            return self.periods.get(value, str(value))
+            return self._so_far(self.periods.get(value, str(value)), value == self._today_in("period"))
         if name == "quarter":
             # "2026 Q1"; Swedish "2026 K1" (kvartal).
             quarter = str(_l("%(year)s Q%(quarter)s", year=int(value) // 10, quarter=int(value) % 10))
+            if int(value) == self._today_in("quarter"):
+                return self._so_far(quarter, True)
             if int(value) in self.part_quarters:
                 # A period from February counts only February and March of its first quarter: said so.
                 return str(_l("%(period)s (part)", period=quarter))
             return quarter
+        if name == "year" and int(value) == self._today_in("year"):
+            return self._so_far(str(value), True)
         if name == "year" and int(value) in self.part_years:
             # A period from July counts only July to December of its first year: said so, as of a quarter.
             return str(_l("%(period)s (part)", period=str(value)))
@@ -1586,6 +1607,22 @@ class _Labeller:
         if name == "organisation_kind":
             return str(ORGANISATION_KIND_LABELS.get(value, value))
         return str(value)
+
+    def _today_in(self, name: str) -> int | None:
+        """The key of the compared period, year or quarter today falls in, when the period asked for reaches
+        past today (it is counted up to today only); else None."""
+        if self.through is None:
+            return None
+        day = self.through
+        if name == "period":  # a compared period is keyed by the year it ends in: the one asked for
+            return self.chosen_end.year
+        return day.year * 10 + (day.month - 1) // 3 + 1 if name == "quarter" else day.year
+
+    def _so_far(self, label: str, counted_so_far: bool) -> str:
+        """The label of a period counted only up to and including today, saying that day."""
+        if not counted_so_far:
+            return label
+        return str(_l("%(period)s (up to %(today)s)", period=label, today=self.through.isoformat()))
 
 
 def _counted_in_part(periods: list[tuple[date, date]], months: int, key) -> set[int]:

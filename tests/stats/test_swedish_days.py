@@ -81,7 +81,10 @@ def test_a_sip_requested_on_new_years_night_counts_in_the_new_years_first_quarte
     settings.threshold = 1
     query = world.query(start="2026-10-01", end="2027-03-31", by="quarter")
     rows = table(indicators(world.session, query, settings), "outcomes")["rows"]
-    assert [(row["quarter"], row["offered"]) for row in rows] == [("2026 K4", 0), ("2027 K1", 1)]
+    assert [(row["quarter"], row["offered"]) for row in rows] == [
+        ("2026 K4 (t.o.m. 2026-11-02)", 0),
+        ("2027 K1", 1),
+    ]
 
 
 # Instants around both changes of 2026 (29 March, 25 October) and anywhere from 1996 to 2100.
