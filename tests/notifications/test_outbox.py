@@ -101,7 +101,7 @@ def test_enqueue_writes_a_pending_row_and_sends_nothing(smtp_app, smtp_server, d
     message = mail()
     row = enqueue(db_session, message, kind="request", case_id=None, invitation_id=None, now=now)
     assert row.id is not None  # flushed
-    assert db_session.info[OUTBOX_PENDING] is True
+    assert db_session.info[OUTBOX_PENDING] == [row.id]  # the request delivers it after commit
     assert (row.status, row.attempts, row.next_attempt_at, row.created_at) == ("pending", 0, now, now)
     assert (row.recipient, row.subject, row.kind) == (RECIPIENT, SUBJECT, "request")
     assert row.message_id.startswith("<") and row.message_id.endswith("@sipflow.localhost>")
@@ -470,6 +470,21 @@ def test_rows_committed_by_a_unit_of_work_are_delivered_right_after_commit(
     assert OUTBOX_PENDING not in db_session.info
     assert [r.message["Message-ID"] for r in smtp_server.received] == [row.message_id]
     assert fresh(engine, row.id).status == "sent"
+
+
+def test_a_request_delivers_its_own_mail_and_leaves_a_backlog_to_the_scheduler(
+    smtp_app, engine, db_session, smtp_server, now
+):
+    """After a relay outage the scheduler had hundreds of mails to send; the first request that wrote one
+    mail (an administrator's reset link) claimed up to 100 of them and sent them while its user waited: past
+    gunicorn's 30 s worker timeout on a slow relay, the worker was killed mid-batch (a 500 for a change that
+    was committed) and the rows it held turned uncertain, never sent. A request sends what it wrote."""
+    backlog = queue(db_session, 3, now=now)  # due, written by other requests while the relay was down
+    with unit_of_work(db_session):
+        own = enqueue(db_session, mail(), kind="request", case_id=None, invitation_id=None, now=now)
+    assert [r.message["Message-ID"] for r in smtp_server.received] == [own.message_id]
+    assert [fresh(engine, row.id).status for row in backlog] == ["pending"] * 3
+    assert outbox_job(smtp_app, now=now).sent == 3
 
 
 def test_a_rolled_back_unit_of_work_delivers_nothing(smtp_app, engine, db_session, smtp_server, now):
