@@ -250,9 +250,9 @@ def _claim_batch(session: Session, now: datetime, size: int, only: Sequence[int]
     """Compare-and-set up to size due rows pending -> sending in one UPDATE, committed; the ids won. With
     only, none but those rows (a request's own mail).
 
-    Only the winner of this UPDATE ever sends a row. On PostgreSQL the inner SELECT locks its rows with SKIP
-    LOCKED, so a second deliverer takes the next rows instead of queueing behind this one; on SQLite the one
-    statement runs under the database's write lock.
+    Only the winner of this UPDATE ever sends a row. On PostgreSQL a SELECT in the same transaction reads and
+    locks the batch first with SKIP LOCKED, so a second deliverer takes the next rows instead of queueing
+    behind this one; on SQLite the one statement runs under the database's write lock.
 
     A row waits while an earlier row of its invitation to the same address is still to be sent (pending, or
     sending elsewhere): an invitee's mails leave in the order written, so a cancellation or an update never
@@ -279,10 +279,20 @@ def _claim_batch(session: Session, now: datetime, size: int, only: Sequence[int]
     if only is not None:
         due = due.where(col(OutboxMessage.id).in_(only))
     if session.get_bind().dialect.name == "postgresql":
-        due = due.with_for_update(skip_locked=True)
+        # The batch is read and locked first, then claimed. As a subquery of the UPDATE, PostgreSQL may run
+        # the LIMIT ... FOR UPDATE SKIP LOCKED again for each row it scans (a nested loop), and each run skips
+        # the rows the UPDATE has just claimed and returns the next: the UPDATE claimed every due row, a whole
+        # backlog as one batch (a death mid-run left all of it uncertain, not at most a batch).
+        batch = list(session.exec(due.with_for_update(skip_locked=True)).all())
+        if not batch:
+            session.commit()
+            return []
+        chosen = col(OutboxMessage.id).in_(batch)
+    else:
+        chosen = col(OutboxMessage.id).in_(due.scalar_subquery())
     claimed = session.exec(
         update(OutboxMessage)
-        .where(col(OutboxMessage.id).in_(due.scalar_subquery()), OutboxMessage.status == "pending")
+        .where(chosen, OutboxMessage.status == "pending")
         .values(status="sending", claimed_at=now, attempts=OutboxMessage.attempts + 1)
         .returning(OutboxMessage.id)
         .execution_options(synchronize_session=False)
@@ -358,8 +368,12 @@ def deliver_due(
     """Deliver the pending rows due at now (at most limit; with only, none but those), claimed batch by
     batch; report what happened.
 
-    One transport serves the whole run (one SMTP connection), closed at the end.
+    One transport serves the whole run (one SMTP connection), closed at the end. Without now, each batch is
+    claimed, and its outcome written, at the time it is taken: a run through a backlog on a slow relay may
+    last longer than STALE_CLAIM, and a batch claimed at the run's start would look to another deliverer like
+    one a dead process left (uncertain, while it is being sent).
     """
+    pinned = now
     now = now or now_utc()
     report = DeliveryReport()
     sender = app.config["MAIL_FROM"]
@@ -369,6 +383,7 @@ def deliver_due(
         report.uncertain += _mark_uncertain(session, now)
         remaining = limit
         while remaining > 0:
+            now = pinned or now_utc()
             ids = _claim_batch(session, now, min(batch, remaining), only)
             if not ids:
                 break
@@ -533,7 +548,7 @@ def forget_after_rollback(session: Session) -> None:
 
 def outbox_job(app: Flask, *, now: datetime | None = None) -> DeliveryReport:
     """Deliver the outbox rows that are due (new, or waiting for a retry); returns the DeliveryReport."""
-    return deliver_due(app, now=now or now_utc(), limit=JOB_LIMIT)
+    return deliver_due(app, now=now, limit=JOB_LIMIT)
 
 
 def subscribe() -> None:
