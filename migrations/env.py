@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import warnings
 
 from alembic import context
+from sqlalchemy import text
 from sqlmodel import SQLModel
 from sqlmodel.sql.sqltypes import AutoString
 
@@ -13,6 +16,12 @@ import sipflow.models  # noqa: F401  (registers every table)
 from sipflow.db import make_engine
 
 target_metadata = SQLModel.metadata
+
+log = logging.getLogger("sipflow.migrations")
+
+# One `db upgrade` (or `db downgrade`) at a time per PostgreSQL database: each web node's deploy may run it at
+# the same moment. A fixed 64-bit key derived from a name, as the scheduler's (another name, another key).
+MIGRATION_LOCK_KEY = int.from_bytes(hashlib.sha256(b"sipflow.migrations").digest()[:8], "big", signed=True)
 
 
 def render_item(type_, obj, autogen_context):
@@ -65,6 +74,8 @@ def _run(connection) -> None:
             # the rebuild reads and leaves alone. A rebuild of "user" itself would lose them; the query-plan
             # tests, run on a migrated database, would then fail.
             warnings.filterwarnings("ignore", message="Skipped unsupported reflection of expression-based")
+        if connection.dialect.name == "postgresql":
+            _wait_for_other_migrations(connection)
         context.run_migrations()
     if sqlite:
         broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
@@ -72,6 +83,19 @@ def _run(connection) -> None:
         connection.commit()
         if broken:
             raise RuntimeError(f"the migration left rows that break foreign keys: {broken[:5]}")
+
+
+def _wait_for_other_migrations(connection) -> None:
+    """Take the migrations' lock for this transaction, waiting while another process migrates the database.
+
+    Alembic reads the database's revision only after this, so a second `db upgrade` started while the first
+    runs finds the migrations applied and does nothing, instead of applying them again (a column added
+    twice fails that deploy; a data migration would run twice). The lock ends with the transaction.
+    """
+    key = {"key": MIGRATION_LOCK_KEY}
+    if not connection.execute(text("SELECT pg_try_advisory_xact_lock(:key)"), key).scalar():
+        log.info("another process is migrating this database; waiting for it to finish")
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), key)
 
 
 run_migrations()

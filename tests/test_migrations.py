@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
+import sys
+import time
 import uuid
 import warnings
 from collections.abc import Iterator
@@ -20,7 +23,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect, make_url, text
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
@@ -157,6 +160,78 @@ def postgres_schema_round_trip():
             connection.commit()
             assert schema_diff(connection) == []
     finally:
+        with engine.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        engine.dispose()
+
+
+# One web node's deploy runs `db upgrade` while another node's does (each node's start, or a playbook run on
+# every host at once): the migrations run in the same database at the same moment.
+_UPGRADE = (
+    "import sys; from alembic import command; from sipflow.cli import alembic_config; "
+    "command.upgrade(alembic_config(sys.argv[1]), 'head')"
+)
+
+
+@pytest.mark.db
+@pytest.mark.skipif(not PG_URL.startswith("postgresql"), reason="several nodes share a PostgreSQL database")
+def test_two_upgrades_at_once_apply_each_migration_once():
+    """Both meet the newest migration to apply: the second waits for the first and finds nothing left to do,
+    instead of applying it a second time (a column added twice: the second node's deploy failed)."""
+    schema = f"migrations_{uuid.uuid4().hex[:12]}"
+    tag = f"sipflow-{schema}"
+    url = make_url(PG_URL).update_query_dict({"options": f"-csearch_path={schema}", "application_name": tag})
+    url = url.render_as_string(hide_password=False)
+    script = ScriptDirectory.from_config(alembic_config(PG_URL))
+    before_head = script.get_revision(head_revision()).down_revision
+    engine = make_engine(PG_URL)
+    upgrades = []
+    try:
+        with engine.connect() as connection:
+            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+            connection.execute(text(f'SET search_path TO "{schema}"'))
+            connection.commit()
+            cfg = alembic_config(PG_URL)
+            cfg.attributes["connection"] = connection
+            command.upgrade(cfg, before_head)
+            connection.commit()
+        with engine.connect() as blocker, engine.connect() as watcher:
+            # Both upgrades read the version and start the migration; neither can write the new version yet.
+            blocker.execute(text(f'LOCK TABLE "{schema}".alembic_version IN EXCLUSIVE MODE'))
+            for _ in range(2):
+                upgrades.append(
+                    subprocess.Popen(
+                        [sys.executable, "-c", _UPGRADE, url],
+                        stdout=subprocess.PIPE,
+                        stderr=subprocess.STDOUT,
+                        text=True,
+                        cwd=PROJECT_ROOT,
+                    )
+                )
+            waiting = (
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE application_name = :tag AND wait_event_type = 'Lock'"
+            )
+            deadline = time.monotonic() + 120
+            while watcher.execute(text(waiting), {"tag": tag}).scalar() < 2:
+                watcher.rollback()
+                assert time.monotonic() < deadline, "the two upgrades never both reached the database"
+                assert all(upgrade.poll() is None for upgrade in upgrades), [
+                    u.communicate()[0] for u in upgrades
+                ]
+                time.sleep(0.1)
+            blocker.commit()
+        outputs = [upgrade.communicate(timeout=120)[0] for upgrade in upgrades]
+        assert [upgrade.returncode for upgrade in upgrades] == [0, 0], outputs
+        with engine.connect() as connection:
+            connection.execute(text(f'SET search_path TO "{schema}"'))
+            assert current_revision(connection) == head_revision()
+            assert schema_diff(connection) == []
+    finally:
+        for upgrade in upgrades:
+            if upgrade.poll() is None:
+                upgrade.kill()
+                upgrade.wait()
         with engine.begin() as connection:
             connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         engine.dispose()

@@ -51,8 +51,10 @@ JOB_LIMIT = 10_000
 RELAY_DOWN_PAUSE = 60
 # app.extensions key: per relay (host, port), the monotonic time until which requests leave it alone.
 RELAY_DOWN_KEY = "sipflow.outbox.relay_down_until"
-# Set in session.info when a transaction writes mail; the after-commit hook delivers, a rollback forgets it.
+# session.info: the ids of the rows a transaction wrote; the after-commit hook delivers them (a rollback
+# forgets them), at most AFTER_COMMIT_LIMIT: the rest of a directory import's invitations is the scheduler's.
 OUTBOX_PENDING = "sipflow.outbox_pending"
+AFTER_COMMIT_LIMIT = 100
 # RFC 3834's Auto-Submitted of each kind no person writes, so an out-of-office responder does not answer it
 # (its note would come to MAIL_FROM and be forwarded to the human mailbox) nor a forward of it. An invitation
 # (request, update, cancel) goes out in its booker's name, and an invitee's absence note is for them.
@@ -194,7 +196,7 @@ def enqueue_all(session: Session, outgoing: Sequence[Outgoing], *, now: datetime
     rows = [_outbox_row(item, now=now) for item in outgoing]
     session.add_all(rows)
     session.flush()
-    session.info[OUTBOX_PENDING] = True
+    session.info.setdefault(OUTBOX_PENDING, []).extend(row.id for row in rows)
     for row in rows:
         log.info("outbox %s (%s, case %s) queued", row.id, row.kind, row.case_id)
     return rows
@@ -265,12 +267,13 @@ def _mark_uncertain(session: Session, now: datetime) -> int:
     return count
 
 
-def _claim_batch(session: Session, now: datetime, size: int) -> list[int]:
-    """Compare-and-set up to size due rows pending -> sending in one UPDATE, committed; the ids won.
+def _claim_batch(session: Session, now: datetime, size: int, only: Sequence[int] | None = None) -> list[int]:
+    """Compare-and-set up to size due rows pending -> sending in one UPDATE, committed; the ids won. With
+    only, none but those rows (a request's own mail).
 
-    Only the winner of this UPDATE ever sends a row. On PostgreSQL the inner SELECT locks its rows with SKIP
-    LOCKED, so a second deliverer takes the next rows instead of queueing behind this one; on SQLite the one
-    statement runs under the database's write lock.
+    Only the winner of this UPDATE ever sends a row. On PostgreSQL a SELECT in the same transaction reads and
+    locks the batch first with SKIP LOCKED, so a second deliverer takes the next rows instead of queueing
+    behind this one; on SQLite the one statement runs under the database's write lock.
 
     A row waits while an earlier row of its invitation to the same address is still to be sent (pending, or
     sending elsewhere): an invitee's mails leave in the order written, so a cancellation or an update never
@@ -294,11 +297,23 @@ def _claim_batch(session: Session, now: datetime, size: int) -> list[int]:
         .order_by(col(OutboxMessage.next_attempt_at), col(OutboxMessage.id))
         .limit(size)
     )
+    if only is not None:
+        due = due.where(col(OutboxMessage.id).in_(only))
     if session.get_bind().dialect.name == "postgresql":
-        due = due.with_for_update(skip_locked=True)
+        # The batch is read and locked first, then claimed. As a subquery of the UPDATE, PostgreSQL may run
+        # the LIMIT ... FOR UPDATE SKIP LOCKED again for each row it scans (a nested loop), and each run skips
+        # the rows the UPDATE has just claimed and returns the next: the UPDATE claimed every due row, a whole
+        # backlog as one batch (a death mid-run left all of it uncertain, not at most a batch).
+        batch = list(session.exec(due.with_for_update(skip_locked=True)).all())
+        if not batch:
+            session.commit()
+            return []
+        chosen = col(OutboxMessage.id).in_(batch)
+    else:
+        chosen = col(OutboxMessage.id).in_(due.scalar_subquery())
     claimed = session.exec(
         update(OutboxMessage)
-        .where(col(OutboxMessage.id).in_(due.scalar_subquery()), OutboxMessage.status == "pending")
+        .where(chosen, OutboxMessage.status == "pending")
         .values(status="sending", claimed_at=now, attempts=OutboxMessage.attempts + 1)
         .returning(OutboxMessage.id)
         .execution_options(synchronize_session=False)
@@ -364,12 +379,22 @@ def _finish(session: Session, row_id: int, **values) -> None:
 
 
 def deliver_due(
-    app: Flask, *, now: datetime | None = None, limit: int = 100, batch: int = CLAIM_BATCH
+    app: Flask,
+    *,
+    now: datetime | None = None,
+    limit: int = 100,
+    batch: int = CLAIM_BATCH,
+    only: Sequence[int] | None = None,
 ) -> DeliveryReport:
-    """Deliver the pending rows due at now (at most limit), claimed batch by batch; report what happened.
+    """Deliver the pending rows due at now (at most limit; with only, none but those), claimed batch by
+    batch; report what happened.
 
-    One transport serves the whole run (one SMTP connection), closed at the end.
+    One transport serves the whole run (one SMTP connection), closed at the end. Without now, each batch is
+    claimed, and its outcome written, at the time it is taken: a run through a backlog on a slow relay may
+    last longer than STALE_CLAIM, and a batch claimed at the run's start would look to another deliverer like
+    one a dead process left (uncertain, while it is being sent).
     """
+    pinned = now
     now = now or now_utc()
     report = DeliveryReport()
     sender = app.config["MAIL_FROM"]
@@ -379,7 +404,8 @@ def deliver_due(
         report.uncertain += _mark_uncertain(session, now)
         remaining = limit
         while remaining > 0:
-            ids = _claim_batch(session, now, min(batch, remaining))
+            now = pinned or now_utc()
+            ids = _claim_batch(session, now, min(batch, remaining), only)
             if not ids:
                 break
             remaining -= len(ids)
@@ -502,13 +528,17 @@ _NEWEST_MAIL = aliased(OutboxMessage, name="newest_mail")
 
 
 def deliver_after_commit(session: Session) -> None:
-    """Deliver the rows now due when the committed transaction wrote mail (OUTBOX_DELIVERY=after_commit).
+    """Deliver the rows the committed transaction wrote (OUTBOX_DELIVERY=after_commit), and no others.
 
     A failure leaves them pending, for the scheduler's outbox job. A relay found down (refused, or taking
     the connection and never answering: the whole SMTP timeout) is left alone by this process's requests
-    for RELAY_DOWN_PAUSE, so a booking does not wait for it each time during an outage.
+    for RELAY_DOWN_PAUSE, so a booking does not wait for it each time during an outage. Mail other
+    requests left (a backlog after an outage) is the scheduler's: a request that sent it would keep its user
+    waiting, past gunicorn's worker timeout on a slow relay, and a worker killed mid-batch leaves the rows it
+    held uncertain, never sent.
     """
-    if not session.info.pop(OUTBOX_PENDING, False) or not has_app_context():
+    written = session.info.pop(OUTBOX_PENDING, None)
+    if not written or not has_app_context():
         return
     app = current_app._get_current_object()
     if app.config.get("OUTBOX_DELIVERY") != "after_commit":
@@ -518,7 +548,8 @@ def deliver_after_commit(session: Session) -> None:
     if time.monotonic() < down_until.get(relay, 0.0):
         return  # found down a moment ago: the scheduler's outbox job tries it every 30 s
     try:
-        report = deliver_due(app)
+        own = written[:AFTER_COMMIT_LIMIT]
+        report = deliver_due(app, limit=len(own), only=own)
     except Exception:  # noqa: BLE001 - the change is committed; the scheduler delivers what is left
         log.exception("outbox delivery after commit failed; the scheduler retries")
         return
@@ -538,7 +569,7 @@ def forget_after_rollback(session: Session) -> None:
 
 def outbox_job(app: Flask, *, now: datetime | None = None) -> DeliveryReport:
     """Deliver the outbox rows that are due (new, or waiting for a retry); returns the DeliveryReport."""
-    return deliver_due(app, now=now or now_utc(), limit=JOB_LIMIT)
+    return deliver_due(app, now=now, limit=JOB_LIMIT)
 
 
 def subscribe() -> None:

@@ -821,9 +821,11 @@ def release_stale_claims(session: Session, *, now: datetime) -> int:
 def claim_due(session: Session, *, now: datetime, worker: str, limit: int) -> list[Reminder]:
     """Claim up to limit due pending rows for worker with one compare-and-set UPDATE; return them.
 
-    On PostgreSQL the candidates are locked FOR UPDATE SKIP LOCKED, so a second dispatcher takes other rows
-    instead of waiting; SQLite has one writer at a time, and `status = 'pending'` in the UPDATE is the
-    compare-and-set either way.
+    On PostgreSQL the candidates are read first and locked FOR UPDATE SKIP LOCKED, so a second dispatcher
+    takes other rows instead of waiting, and the UPDATE names them: as its subquery, PostgreSQL may run the
+    locking SELECT again for each row it scans, each run skipping the rows just claimed, and a claim of
+    `limit` took every due row (a morning's reminders in one transaction). SQLite has one writer at a time,
+    and `status = 'pending'` in the UPDATE is the compare-and-set either way.
     """
     candidates = (
         sa_select(Reminder.id)
@@ -832,10 +834,15 @@ def claim_due(session: Session, *, now: datetime, worker: str, limit: int) -> li
         .limit(limit)
     )
     if session.get_bind().dialect.name == "postgresql":
-        candidates = candidates.with_for_update(skip_locked=True)
+        ids = list(session.execute(candidates.with_for_update(skip_locked=True)).scalars())
+        if not ids:
+            return []
+        chosen = Reminder.id.in_(ids)
+    else:
+        chosen = Reminder.id.in_(candidates.scalar_subquery())
     session.execute(
         update(Reminder)
-        .where(Reminder.id.in_(candidates.scalar_subquery()), Reminder.status == PENDING)
+        .where(chosen, Reminder.status == PENDING)
         .values(status=CLAIMED, claimed_at=now, claimed_by=worker)
         .execution_options(synchronize_session=False)
     )

@@ -21,7 +21,7 @@ from sqlmodel import Session, select
 from support import FIXED_NOW
 
 from sipflow.cases.models import Participant
-from sipflow.clock import now_utc
+from sipflow.clock import frozen, now_utc
 from sipflow.config import PROJECT_ROOT
 from sipflow.db import unit_of_work
 from sipflow.jobs import JOBS
@@ -101,7 +101,7 @@ def test_enqueue_writes_a_pending_row_and_sends_nothing(smtp_app, smtp_server, d
     message = mail()
     row = enqueue(db_session, message, kind="request", case_id=None, invitation_id=None, now=now)
     assert row.id is not None  # flushed
-    assert db_session.info[OUTBOX_PENDING] is True
+    assert db_session.info[OUTBOX_PENDING] == [row.id]  # the request delivers it after commit
     assert (row.status, row.attempts, row.next_attempt_at, row.created_at) == ("pending", 0, now, now)
     assert (row.recipient, row.subject, row.kind) == (RECIPIENT, SUBJECT, "request")
     assert row.message_id.startswith("<") and row.message_id.endswith("@sipflow.localhost>")
@@ -329,6 +329,14 @@ def test_delivering_twice_sends_once(smtp_app, engine, db_session, smtp_server, 
     assert sorted(r.message["Message-ID"] for r in smtp_server.received) == sorted(r.message_id for r in rows)
 
 
+def test_a_run_claims_no_more_than_its_batch(smtp_app, engine, db_session, smtp_server, now):
+    """On PostgreSQL the claim's `IN (SELECT ... LIMIT n FOR UPDATE SKIP LOCKED)` was run again for each row
+    the UPDATE scanned, each run skipping the rows just claimed: a claim of one took every due row."""
+    rows = queue(db_session, 3, now=now)
+    assert deliver_due(smtp_app, now=now, limit=1).sent == 1
+    assert [fresh(engine, row.id).status for row in rows] == ["sent", "pending", "pending"]
+
+
 def test_two_deliverers_racing_send_each_row_once(smtp_app, engine, db_session, smtp_server, now):
     rows = queue(db_session, 24, now=now)
     start = threading.Barrier(2)
@@ -457,6 +465,39 @@ def test_the_invitation_to_a_corrected_address_does_not_wait_for_the_wrong_one(
     assert fresh(engine, wrong.id).status == "pending"
 
 
+def test_a_long_run_claims_each_batch_when_it_takes_it(
+    smtp_app, engine, db_session, smtp_server, monkeypatch
+):
+    """A backlog of thousands after an outage, on a relay taking a fraction of a second a message, is a run
+    of more than STALE_CLAIM: every batch was claimed at the run's first moment, so a request's delivery on
+    another node took the batch being sent for a dead process's and marked it uncertain ("check by hand
+    whether it arrived"), and each row's sent_at was the run's start. A batch is claimed at its own time."""
+    with frozen(FIXED_NOW) as clock:
+        rows = queue(db_session, 3, now=FIXED_NOW)
+        by_message_id = {row.message_id: row.id for row in rows}
+        accept = smtp_server.handler.handle_DATA
+        ages = []
+
+        async def slow_relay(server, session, envelope):
+            # What another deliverer's _mark_uncertain would see of the row being sent, at this moment.
+            sent = BytesParser(policy=policy.default).parsebytes(envelope.content)
+            ages.append(now_utc() - fresh(engine, by_message_id[sent["Message-ID"]]).claimed_at)
+            answer = await accept(server, session, envelope)
+            clock.advance(STALE_CLAIM + MINUTE)  # this one message took the relay that long
+            return answer
+
+        monkeypatch.setattr(smtp_server.handler, "handle_DATA", slow_relay)
+        report = deliver_due(smtp_app, batch=1)
+    assert report.sent == 3 and report.uncertain == 0
+    assert ages == [timedelta(0)] * 3
+    step = STALE_CLAIM + MINUTE
+    assert [fresh(engine, row.id).sent_at for row in rows] == [
+        FIXED_NOW,
+        FIXED_NOW + step,
+        FIXED_NOW + 2 * step,
+    ]
+
+
 # --- After commit ----------------------------------------------------------------------------------------
 
 
@@ -470,6 +511,21 @@ def test_rows_committed_by_a_unit_of_work_are_delivered_right_after_commit(
     assert OUTBOX_PENDING not in db_session.info
     assert [r.message["Message-ID"] for r in smtp_server.received] == [row.message_id]
     assert fresh(engine, row.id).status == "sent"
+
+
+def test_a_request_delivers_its_own_mail_and_leaves_a_backlog_to_the_scheduler(
+    smtp_app, engine, db_session, smtp_server, now
+):
+    """After a relay outage the scheduler had hundreds of mails to send; the first request that wrote one
+    mail (an administrator's reset link) claimed up to 100 of them and sent them while its user waited: past
+    gunicorn's 30 s worker timeout on a slow relay, the worker was killed mid-batch (a 500 for a change that
+    was committed) and the rows it held turned uncertain, never sent. A request sends what it wrote."""
+    backlog = queue(db_session, 3, now=now)  # due, written by other requests while the relay was down
+    with unit_of_work(db_session):
+        own = enqueue(db_session, mail(), kind="request", case_id=None, invitation_id=None, now=now)
+    assert [r.message["Message-ID"] for r in smtp_server.received] == [own.message_id]
+    assert [fresh(engine, row.id).status for row in backlog] == ["pending"] * 3
+    assert outbox_job(smtp_app, now=now).sent == 3
 
 
 def test_a_rolled_back_unit_of_work_delivers_nothing(smtp_app, engine, db_session, smtp_server, now):

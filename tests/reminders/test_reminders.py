@@ -23,7 +23,7 @@ from sipflow.meetings.models import Invitation, Meeting
 from sipflow.notifications.models import OutboxMessage
 from sipflow.people.models import User
 from sipflow.reminders.models import Reminder
-from sipflow.reminders.services import dispatch_due
+from sipflow.reminders.services import claim_due, dispatch_due
 from sipflow.scheduler import scheduler_command
 
 
@@ -345,6 +345,15 @@ def test_a_claim_left_by_a_crashed_dispatcher_is_released_after_the_timeout(app,
     assert report.released == 1
     (row,) = reminders(engine, kind="invitation_unanswered")
     assert row.status == "sent"
+
+
+def test_a_claim_takes_no_more_than_its_limit(app, engine, book, ready):
+    """On PostgreSQL the claim's `IN (SELECT ... LIMIT n FOR UPDATE SKIP LOCKED)` may run again for each row
+    the UPDATE scans, each run skipping the rows just claimed: a claim of one could take every due row."""
+    book()
+    with Session(engine) as session:
+        assert len(claim_due(session, now=TICK, worker="probe", limit=1)) == 1
+        session.rollback()
 
 
 def test_two_dispatchers_at_once_send_no_reminder_twice(app, engine, book, ready):
