@@ -174,7 +174,7 @@ _UPGRADE = (
 
 
 @pytest.mark.db
-@pytest.mark.skipif(not PG_URL.startswith("postgresql"), reason="several nodes share a PostgreSQL database")
+@pytest.mark.postgresql
 def test_two_upgrades_at_once_apply_each_migration_once():
     """Both meet the newest migration to apply: the second waits for the first and finds nothing left to do,
     instead of applying it a second time (a column added twice: the second node's deploy failed)."""

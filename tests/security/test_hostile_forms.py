@@ -73,9 +73,8 @@ from hostilekit import (
 )
 from hypothesis import HealthCheck, Phase, example, given, seed, settings
 from hypothesis import strategies as st
-from sqlalchemy import delete
 from sqlmodel import select
-from support import personnummer_in, valid_personnummer
+from support import personnummer_in, seed_default_codes, valid_personnummer
 from webkit import TEST_PASSWORD, FreshContextClient, csrf_token, login
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
@@ -84,7 +83,6 @@ from sipflow.cases import services
 from sipflow.cases.models import Participant, SipCase
 from sipflow.cases.scripted import scripted_input
 from sipflow.clock import first_working_day, local_to_utc, now_utc, to_local
-from sipflow.coding.models import CodeAssignment
 from sipflow.db import unit_of_work
 from sipflow.meetings.models import Invitation, Meeting
 from sipflow.meetings.tokens import make_answer_token
@@ -839,8 +837,8 @@ def hostile_app(app, monkeypatch, tmp_path):
 
 
 # The migration's default code assignments are there until a worker's first test ends: the world sets them
-# itself, so that it is the same world (codes recorded at a held meeting) whichever test comes first.
-DEFAULT_CODES = {"region": "XU045", "municipality": "AU124"}
+# itself (seed_default_codes), so that it is the same world (codes recorded at a held meeting) whichever
+# test comes first.
 SEEDED_TABLES = frozenset({"code_assignment"})
 
 
@@ -850,9 +848,7 @@ def world(hostile_app, engine, request) -> World:
 
     def build() -> World:
         db_session = request.getfixturevalue("db_session")
-        db_session.exec(delete(CodeAssignment))
-        db_session.add_all(CodeAssignment(organisation_kind=k, code=c) for k, c in DEFAULT_CODES.items())
-        db_session.commit()
+        seed_default_codes(db_session)
         needed = ("registry", "parties", "create_case", "make_user", "make_person")
         return build_world(hostile_app, db_session, *(request.getfixturevalue(name) for name in needed))
 
