@@ -299,11 +299,12 @@ def _claim_batch(session: Session, now: datetime, size: int, only: Sequence[int]
     )
     if only is not None:
         due = due.where(col(OutboxMessage.id).in_(only))
-    if session.get_bind().dialect.name == "postgresql":
+    if only is None and session.get_bind().dialect.name == "postgresql":
         # The batch is read and locked first, then claimed. As a subquery of the UPDATE, PostgreSQL may run
         # the LIMIT ... FOR UPDATE SKIP LOCKED again for each row it scans (a nested loop), and each run skips
         # the rows the UPDATE has just claimed and returns the next: the UPDATE claimed every due row, a whole
-        # backlog as one batch (a death mid-run left all of it uncertain, not at most a batch).
+        # backlog as one batch (a death mid-run left all of it uncertain, not at most a batch). A request's
+        # own mail (only) is bounded by its ids, so it keeps the one statement a request's answer waits for.
         batch = list(session.exec(due.with_for_update(skip_locked=True)).all())
         if not batch:
             session.commit()
