@@ -190,35 +190,41 @@ def link_url(link: PersonalLink) -> str:
     return current_app.config["PUBLIC_URL"] + f"/my-plan/{make_token(current_app.config['SECRET_KEY'], link)}"
 
 
-def recipients(session: Session, case: SipCase, *, today: date) -> list[Participant]:
-    """Who a link can be sent to on today: the person, närstående and guardians taking part, with an
-    address (a guardian only while the person is a child: guardian_of_adult)."""
-    person = session.get(Person, case.person_id)
-    rows = list(
-        session.exec(
-            select(Participant)
-            .where(
-                Participant.case_id == case.id,
-                Participant.kind.in_(LINK_KINDS),
-                Participant.active,
-                Participant.email.is_not(None),
-                Participant.email != "",
-            )
-            .order_by(Participant.id)
-        ).all()
-    )
-    return [p for p in rows if not guardian_of_adult(p, person, today)]
-
-
 def recipient_labels(session: Session, case: SipCase) -> dict[int, str]:
     """The name of each of the case's people a link goes to (removed ones too), by participant id, so that
     no two are alike: name, part and relation; one added more than once also says which time it was."""
+    return _labels(session.get(Person, case.person_id), _link_participants(session, case))
+
+
+def recipient_choices(session: Session, case: SipCase, *, today: date) -> tuple[Person, dict[int, str], list]:
+    """The person, every link participant's label (recipient_labels) and who a link can be sent to on today
+    (the person, närstående and guardians taking part, with an address; a guardian only while the person is
+    a child: guardian_of_adult), each as (participant id, label and address): the links page's choices and
+    the names its list shows, from one read of the person and one of the participants, however many links
+    were sent."""
     person = session.get(Person, case.person_id)
-    rows = session.exec(
-        select(Participant)
-        .where(Participant.case_id == case.id, Participant.kind.in_(LINK_KINDS))
-        .order_by(Participant.id)
-    ).all()
+    rows = _link_participants(session, case)
+    labels = _labels(person, rows)
+    can_receive = [
+        (p.id, f"{labels[p.id]}, {p.email}")
+        for p in rows
+        if p.active and p.email and not guardian_of_adult(p, person, today)
+    ]
+    return person, labels, can_receive
+
+
+def _link_participants(session: Session, case: SipCase) -> list[Participant]:
+    """The case's people a link may go to (removed ones too), in the order they were added."""
+    return list(
+        session.exec(
+            select(Participant)
+            .where(Participant.case_id == case.id, Participant.kind.in_(LINK_KINDS))
+            .order_by(Participant.id)
+        ).all()
+    )
+
+
+def _labels(person: Person, rows: list[Participant]) -> dict[int, str]:
     labels: dict[int, str] = {}
     for participant in rows:
         if participant.kind == "person":
@@ -421,8 +427,15 @@ def newest_link_id(session: Session, case: SipCase) -> int:
     return session.exec(select(func.max(PersonalLink.id)).where(PersonalLink.case_id == case.id)).one() or 0
 
 
-def case_links(session: Session, case: SipCase, *, now: datetime) -> list[LinkRow]:
-    """The case's links, newest first (at most LIST_LIMIT), with whom each went to."""
+def case_links(
+    session: Session,
+    case: SipCase,
+    *,
+    now: datetime,
+    known: tuple[Person, dict[int, str]] | None = None,
+) -> list[LinkRow]:
+    """The case's links, newest first (at most LIST_LIMIT), with whom each went to; known: the person and
+    the labels (recipient_choices) when the caller has read them, so they are not read again."""
     rows = session.exec(
         select(PersonalLink, Participant, User, OutboxMessage.status)
         .join(Participant, Participant.id == PersonalLink.participant_id)
@@ -432,8 +445,12 @@ def case_links(session: Session, case: SipCase, *, now: datetime) -> list[LinkRo
         .order_by(PersonalLink.created_at.desc(), PersonalLink.id.desc())
         .limit(LIST_LIMIT)
     ).all()
-    labels = recipient_labels(session, case) if rows else {}
-    person, today = session.get(Person, case.person_id), to_local(now).date()
+    if known is not None:
+        person, labels = known
+    else:
+        person = session.get(Person, case.person_id)
+        labels = recipient_labels(session, case) if rows else {}
+    today = to_local(now).date()
     result = []
     for link, participant, user, mail_status in rows:
         works = link.revoked_at is None and stored_utc(link.expires_at) > now

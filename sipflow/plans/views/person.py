@@ -382,13 +382,14 @@ def _recorded_message(recorded: approvals.Recorded, version: PlanVersion, user) 
 
 
 def _render_links(case: SipCase, form: LinkForm | None = None, *, errors=(), status: int = 200):
-    session = get_session()
-    links = personal_links.case_links(session, case, now=now_utc())
+    session, now = get_session(), now_utc()
+    person, labels, can_receive = personal_links.recipient_choices(session, case, today=to_local(now).date())
+    links = personal_links.case_links(session, case, now=now, known=(person, labels))
     if form is None:
         # The newest link the page shows (the list holds the newest), with no read of its own.
         newest = max((row.link.id for row in links), default=0)
         form = LinkForm(formdata=None, prefix="link", last_link=newest)
-    form.participant_id.choices = choices(_recipient_choices(session, case))
+    form.participant_id.choices = choices(can_receive)
     return (
         render_template(
             "plans/person_links.html",
@@ -406,11 +407,7 @@ def _render_links(case: SipCase, form: LinkForm | None = None, *, errors=(), sta
 
 def _recipient_choices(session, case: SipCase) -> list[tuple[int, str]]:
     """Who a link may be sent to, each named as the list of links sent names them, with the address."""
-    labels = personal_links.recipient_labels(session, case)
-    return [
-        (participant.id, f"{labels[participant.id]}, {participant.email}")
-        for participant in personal_links.recipients(session, case, today=to_local(now_utc()).date())
-    ]
+    return personal_links.recipient_choices(session, case, today=to_local(now_utc()).date())[2]
 
 
 @bp.route("/cases/<uid>/plan/links", methods=["GET", "POST"])
