@@ -19,12 +19,12 @@ from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import func, update
+from sqlalchemy import and_, func, or_, update
 from sqlmodel import Session, select
 
 from sipflow.cases.models import Participant, SipCase
 from sipflow.cases.services import lock_case, register_address_change
-from sipflow.clock import local_to_utc, stored_utc, to_local
+from sipflow.clock import local_to_utc, parse_instant, stored_utc, to_local
 from sipflow.errors import Conflict, InvalidInput, NotAllowed
 from sipflow.i18n import DEFAULT_LOCALE, language_or_default
 from sipflow.meetings.forwarding import staff_mailbox
@@ -35,14 +35,18 @@ from sipflow.people.models import Organisation, Person, Unit, User
 from sipflow.plans.approvals import GUARDIAN
 from sipflow.plans.editor import is_child
 from sipflow.plans.models import PersonalLink
+from sipflow.routing import cursor_text, cursor_token
 from sipflow.translated import lazy_gettext as _l
 
 SALT = "sipflow.plans.personal_link"
 # Who may get a link: the person, a närstående, a guardian, a legal representative (organisations log in).
 LINK_KINDS = ("person", "narstaende", "guardian", "representative")
 OUTBOX_KIND = PLAN_LINK_KIND
-# The links page lists at most this many of a case's links, newest first.
+# The links page lists a case's links newest first, this many a page (keyset on created_at and id: the
+# link to older ones carries the last one's moment and id, no personal data).
 LIST_LIMIT = 50
+LIST_CURSOR_VERSION = "1"
+LIST_CURSOR_LENGTH = 120
 # How a refused link is answered: 404 when it names nothing, 410 when it did but no longer works.
 REFUSAL_STATUS = {
     "tampered": 404,
@@ -90,6 +94,27 @@ class LinkRow:
     of_age: bool = False
     # The mail server refused its e-mail for good (a mistyped address): the recipient never got it.
     undelivered: bool = False
+
+
+@dataclass
+class LinksPage:
+    """A page of the links page's list, and the token of the page of older links (None: no more)."""
+
+    rows: list[LinkRow]
+    older_token: str | None
+
+
+def list_cursor(token: str | None) -> tuple[datetime, int] | None:
+    """The (created_at, id) a links page token carries; None when missing or malformed (the newest page)."""
+    raw = cursor_text(token, LIST_CURSOR_LENGTH) if token else None
+    if raw is None:
+        return None
+    try:
+        version, moment, link_id = raw.split("|")
+        before = (parse_instant(moment), int(link_id))
+    except ValueError:
+        return None
+    return before if version == LIST_CURSOR_VERSION and 0 < before[1] < 2**63 else None
 
 
 def _serializer(secret_key: str) -> URLSafeSerializer:
@@ -433,18 +458,33 @@ def case_links(
     *,
     now: datetime,
     known: tuple[Person, dict[int, str]] | None = None,
-) -> list[LinkRow]:
-    """The case's links, newest first (at most LIST_LIMIT), with whom each went to; known: the person and
-    the labels (recipient_choices) when the caller has read them, so they are not read again."""
-    rows = session.exec(
+    before: tuple[datetime, int] | None = None,
+) -> LinksPage:
+    """A page of the case's links, newest first (LIST_LIMIT; before: those older than that cursor), with whom
+    each went to, and the older page's token when more follow; known: the person and the labels
+    (recipient_choices) when the caller has read them, so they are not read again."""
+    query = (
         select(PersonalLink, Participant, User, OutboxMessage.status)
         .join(Participant, Participant.id == PersonalLink.participant_id)
         .outerjoin(User, User.id == PersonalLink.created_by_user_id)
         .outerjoin(OutboxMessage, OutboxMessage.id == PersonalLink.outbox_id)
         .where(PersonalLink.case_id == case.id)
-        .order_by(PersonalLink.created_at.desc(), PersonalLink.id.desc())
-        .limit(LIST_LIMIT)
+    )
+    if before is not None:
+        query = query.where(
+            or_(
+                PersonalLink.created_at < before[0],
+                and_(PersonalLink.created_at == before[0], PersonalLink.id < before[1]),
+            )
+        )
+    rows = session.exec(
+        query.order_by(PersonalLink.created_at.desc(), PersonalLink.id.desc()).limit(LIST_LIMIT + 1)
     ).all()
+    older = None
+    if len(rows) > LIST_LIMIT:
+        rows, last = rows[:LIST_LIMIT], rows[LIST_LIMIT - 1][0]
+        raw = f"{LIST_CURSOR_VERSION}|{stored_utc(last.created_at).isoformat()}|{last.id}"
+        older = cursor_token(raw)
     if known is not None:
         person, labels = known
     else:
@@ -473,7 +513,7 @@ def case_links(
                 undelivered=mail_status == "failed",
             )
         )
-    return result
+    return LinksPage(result, older)
 
 
 def revoke_links_of_changed_address(

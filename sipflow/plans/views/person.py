@@ -384,10 +384,15 @@ def _recorded_message(recorded: approvals.Recorded, version: PlanVersion, user) 
 def _render_links(case: SipCase, form: LinkForm | None = None, *, errors=(), status: int = 200):
     session, now = get_session(), now_utc()
     person, labels, can_receive = personal_links.recipient_choices(session, case, today=to_local(now).date())
-    links = personal_links.case_links(session, case, now=now, known=(person, labels))
+    before = personal_links.list_cursor(request.args.get("older_than"))
+    page = personal_links.case_links(session, case, now=now, known=(person, labels), before=before)
     if form is None:
-        # The newest link the page shows (the list holds the newest), with no read of its own.
-        newest = max((row.link.id for row in links), default=0)
+        # The newest link of the SIP: the first page's list holds it, with no read of its own.
+        newest = (
+            max((row.link.id for row in page.rows), default=0)
+            if before is None
+            else personal_links.newest_link_id(session, case)
+        )
         form = LinkForm(formdata=None, prefix="link", last_link=newest)
     form.participant_id.choices = choices(can_receive)
     return (
@@ -396,7 +401,9 @@ def _render_links(case: SipCase, form: LinkForm | None = None, *, errors=(), sta
             case=case,
             form=form,
             revoke_form=RevokeForm(formdata=None, prefix="revoke"),
-            links=links,
+            links=page.rows,
+            older_links=page.older_token,
+            later_page=before is not None,
             errors=list(errors),
             valid_days=current_app.config["PERSONAL_LINK_DAYS"],
             ended=workflow_registry().has_ended(case),
