@@ -19,12 +19,12 @@ from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import func, update
+from sqlalchemy import and_, func, or_, update
 from sqlmodel import Session, select
 
 from sipflow.cases.models import Participant, SipCase
 from sipflow.cases.services import lock_case, register_address_change
-from sipflow.clock import local_to_utc, stored_utc, to_local
+from sipflow.clock import local_to_utc, parse_instant, stored_utc, to_local
 from sipflow.errors import Conflict, InvalidInput, NotAllowed
 from sipflow.i18n import DEFAULT_LOCALE, language_or_default
 from sipflow.meetings.forwarding import staff_mailbox
@@ -35,14 +35,18 @@ from sipflow.people.models import Organisation, Person, Unit, User
 from sipflow.plans.approvals import GUARDIAN
 from sipflow.plans.editor import is_child
 from sipflow.plans.models import PersonalLink
+from sipflow.routing import cursor_text, cursor_token
 from sipflow.translated import lazy_gettext as _l
 
 SALT = "sipflow.plans.personal_link"
 # Who may get a link: the person, a närstående, a guardian, a legal representative (organisations log in).
 LINK_KINDS = ("person", "narstaende", "guardian", "representative")
 OUTBOX_KIND = PLAN_LINK_KIND
-# The links page lists at most this many of a case's links, newest first.
+# The links page lists a case's links newest first, this many a page (keyset on created_at and id: the
+# link to older ones carries the last one's moment and id, no personal data).
 LIST_LIMIT = 50
+LIST_CURSOR_VERSION = "1"
+LIST_CURSOR_LENGTH = 120
 # How a refused link is answered: 404 when it names nothing, 410 when it did but no longer works.
 REFUSAL_STATUS = {
     "tampered": 404,
@@ -90,6 +94,27 @@ class LinkRow:
     of_age: bool = False
     # The mail server refused its e-mail for good (a mistyped address): the recipient never got it.
     undelivered: bool = False
+
+
+@dataclass
+class LinksPage:
+    """A page of the links page's list, and the token of the page of older links (None: no more)."""
+
+    rows: list[LinkRow]
+    older_token: str | None
+
+
+def list_cursor(token: str | None) -> tuple[datetime, int] | None:
+    """The (created_at, id) a links page token carries; None when missing or malformed (the newest page)."""
+    raw = cursor_text(token, LIST_CURSOR_LENGTH) if token else None
+    if raw is None:
+        return None
+    try:
+        version, moment, link_id = raw.split("|")
+        before = (parse_instant(moment), int(link_id))
+    except ValueError:
+        return None
+    return before if version == LIST_CURSOR_VERSION and 0 < before[1] < 2**63 else None
 
 
 def _serializer(secret_key: str) -> URLSafeSerializer:
@@ -190,35 +215,41 @@ def link_url(link: PersonalLink) -> str:
     return current_app.config["PUBLIC_URL"] + f"/my-plan/{make_token(current_app.config['SECRET_KEY'], link)}"
 
 
-def recipients(session: Session, case: SipCase, *, today: date) -> list[Participant]:
-    """Who a link can be sent to on today: the person, närstående and guardians taking part, with an
-    address (a guardian only while the person is a child: guardian_of_adult)."""
-    person = session.get(Person, case.person_id)
-    rows = list(
-        session.exec(
-            select(Participant)
-            .where(
-                Participant.case_id == case.id,
-                Participant.kind.in_(LINK_KINDS),
-                Participant.active,
-                Participant.email.is_not(None),
-                Participant.email != "",
-            )
-            .order_by(Participant.id)
-        ).all()
-    )
-    return [p for p in rows if not guardian_of_adult(p, person, today)]
-
-
 def recipient_labels(session: Session, case: SipCase) -> dict[int, str]:
     """The name of each of the case's people a link goes to (removed ones too), by participant id, so that
     no two are alike: name, part and relation; one added more than once also says which time it was."""
+    return _labels(session.get(Person, case.person_id), _link_participants(session, case))
+
+
+def recipient_choices(session: Session, case: SipCase, *, today: date) -> tuple[Person, dict[int, str], list]:
+    """The person, every link participant's label (recipient_labels) and who a link can be sent to on today
+    (the person, närstående and guardians taking part, with an address; a guardian only while the person is
+    a child: guardian_of_adult), each as (participant id, label and address): the links page's choices and
+    the names its list shows, from one read of the person and one of the participants, however many links
+    were sent."""
     person = session.get(Person, case.person_id)
-    rows = session.exec(
-        select(Participant)
-        .where(Participant.case_id == case.id, Participant.kind.in_(LINK_KINDS))
-        .order_by(Participant.id)
-    ).all()
+    rows = _link_participants(session, case)
+    labels = _labels(person, rows)
+    can_receive = [
+        (p.id, f"{labels[p.id]}, {p.email}")
+        for p in rows
+        if p.active and p.email and not guardian_of_adult(p, person, today)
+    ]
+    return person, labels, can_receive
+
+
+def _link_participants(session: Session, case: SipCase) -> list[Participant]:
+    """The case's people a link may go to (removed ones too), in the order they were added."""
+    return list(
+        session.exec(
+            select(Participant)
+            .where(Participant.case_id == case.id, Participant.kind.in_(LINK_KINDS))
+            .order_by(Participant.id)
+        ).all()
+    )
+
+
+def _labels(person: Person, rows: list[Participant]) -> dict[int, str]:
     labels: dict[int, str] = {}
     for participant in rows:
         if participant.kind == "person":
@@ -421,19 +452,45 @@ def newest_link_id(session: Session, case: SipCase) -> int:
     return session.exec(select(func.max(PersonalLink.id)).where(PersonalLink.case_id == case.id)).one() or 0
 
 
-def case_links(session: Session, case: SipCase, *, now: datetime) -> list[LinkRow]:
-    """The case's links, newest first (at most LIST_LIMIT), with whom each went to."""
-    rows = session.exec(
+def case_links(
+    session: Session,
+    case: SipCase,
+    *,
+    now: datetime,
+    known: tuple[Person, dict[int, str]] | None = None,
+    before: tuple[datetime, int] | None = None,
+) -> LinksPage:
+    """A page of the case's links, newest first (LIST_LIMIT; before: those older than that cursor), with whom
+    each went to, and the older page's token when more follow; known: the person and the labels
+    (recipient_choices) when the caller has read them, so they are not read again."""
+    query = (
         select(PersonalLink, Participant, User, OutboxMessage.status)
         .join(Participant, Participant.id == PersonalLink.participant_id)
         .outerjoin(User, User.id == PersonalLink.created_by_user_id)
         .outerjoin(OutboxMessage, OutboxMessage.id == PersonalLink.outbox_id)
         .where(PersonalLink.case_id == case.id)
-        .order_by(PersonalLink.created_at.desc(), PersonalLink.id.desc())
-        .limit(LIST_LIMIT)
+    )
+    if before is not None:
+        query = query.where(
+            or_(
+                PersonalLink.created_at < before[0],
+                and_(PersonalLink.created_at == before[0], PersonalLink.id < before[1]),
+            )
+        )
+    rows = session.exec(
+        query.order_by(PersonalLink.created_at.desc(), PersonalLink.id.desc()).limit(LIST_LIMIT + 1)
     ).all()
-    labels = recipient_labels(session, case) if rows else {}
-    person, today = session.get(Person, case.person_id), to_local(now).date()
+    older = None
+    if len(rows) > LIST_LIMIT:
+        rows, last = rows[:LIST_LIMIT], rows[LIST_LIMIT - 1][0]
+        raw = f"{LIST_CURSOR_VERSION}|{stored_utc(last.created_at).isoformat()}|{last.id}"
+        older = cursor_token(raw)
+    if known is not None:
+        person, labels = known
+    else:
+        person = session.get(Person, case.person_id)
+        labels = recipient_labels(session, case) if rows else {}
+    today = to_local(now).date()
     result = []
     for link, participant, user, mail_status in rows:
         works = link.revoked_at is None and stored_utc(link.expires_at) > now
@@ -456,7 +513,7 @@ def case_links(session: Session, case: SipCase, *, now: datetime) -> list[LinkRo
                 undelivered=mail_status == "failed",
             )
         )
-    return result
+    return LinksPage(result, older)
 
 
 def revoke_links_of_changed_address(

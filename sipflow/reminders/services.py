@@ -37,7 +37,16 @@ from sipflow.cases.deadlines import due_at
 from sipflow.cases.models import Deadline, Participant, SipCase
 from sipflow.cases.queries import find_workflow
 from sipflow.cases.services import lock_case, party_roles
-from sipflow.clock import STOCKHOLM, add_days, ends_its_day, local_to_utc, local_today, stored_utc, to_local
+from sipflow.clock import (
+    STOCKHOLM,
+    add_days,
+    ends_its_day,
+    local_to_utc,
+    local_today,
+    parse_instant,
+    stored_utc,
+    to_local,
+)
 from sipflow.consent.services import cases_whose_consent_ended
 from sipflow.db import column_rows, unit_of_work
 from sipflow.i18n import MAIL_DAY_PATTERNS, MAIL_MOMENT_PATTERNS, known_language
@@ -83,6 +92,7 @@ from sipflow.reminders.models import (
     WORKFLOW,
     Reminder,
 )
+from sipflow.routing import cursor_text, cursor_token
 from sipflow.security import access
 from sipflow.translated import lazy_gettext as _l
 from sipflow.workflow.definition import HUVUDANSVARIG, INITIATOR, PARTICIPANT, Workflow, WorkflowStateMissing
@@ -1585,6 +1595,10 @@ CASE_PAGE_STATUSES = (PENDING, UNDELIVERABLE)
 # Skipped ones the case page shows too: a unit without a contact person on the case can be given one.
 CASE_PAGE_SKIP_REASONS = (SKIP_NO_CONTACT,)
 CASE_PAGE_MAX = 50
+# The case page's link to its next reminders carries the last one's moment and id (a time and a row id,
+# no personal data), as Mina SIP's cursor does.
+CASE_PAGE_CURSOR_VERSION = "1"
+CASE_PAGE_CURSOR_LENGTH = 120
 
 
 # An invitee as the reminder lists name them: the participant's kind and relation, an organisation's
@@ -1658,7 +1672,15 @@ _CASE_REMINDERS = (
         ),
     )
     .order_by(Reminder.due_at, Reminder.id)
-    .limit(CASE_PAGE_MAX)
+    # One more than a page: whether later ones follow is known without a count.
+    .limit(CASE_PAGE_MAX + 1)
+)
+# The page after the reminder (after_due, after_id), in the same order.
+_CASE_REMINDERS_AFTER = _CASE_REMINDERS.where(
+    or_(
+        Reminder.due_at > bindparam("after_due"),
+        and_(Reminder.due_at == bindparam("after_due"), Reminder.id > bindparam("after_id", type_=Integer)),
+    )
 )
 
 
@@ -1804,12 +1826,51 @@ def overdue_outlook(
     return outlook
 
 
+@dataclass(frozen=True)
+class CaseRemindersPage:
+    """A page of the case page's reminders, and the token of the next page's cursor (None: no more follow)."""
+
+    rows: list[Row]
+    next_token: str | None
+
+
+def case_page_cursor(token: str | None) -> tuple[datetime, int] | None:
+    """The (due_at, id) a case page's reminders token carries; None when missing or malformed (page one)."""
+    raw = cursor_text(token, CASE_PAGE_CURSOR_LENGTH) if token else None
+    if raw is None:
+        return None
+    try:
+        version, moment, reminder_id = raw.split("|")
+        after = (parse_instant(moment), int(reminder_id))
+    except ValueError:
+        return None
+    return after if version == CASE_PAGE_CURSOR_VERSION and 0 < after[1] < 2**63 else None
+
+
+def case_reminders_page(
+    session: Session, case_id: int, after: tuple[datetime, int] | None = None
+) -> CaseRemindersPage:
+    """At most CASE_PAGE_MAX of case_reminders, those after the cursor after (keyset, by due_at and id), and
+    the next page's token when more follow: a case with more reminders than a page lists them all, a page at
+    a time, none left out."""
+    if after is None:
+        rows = column_rows(session, _CASE_REMINDERS, {"case_id": case_id})
+    else:
+        params = {"case_id": case_id, "after_due": after[0], "after_id": after[1]}
+        rows = column_rows(session, _CASE_REMINDERS_AFTER, params)
+    if len(rows) <= CASE_PAGE_MAX:
+        return CaseRemindersPage(rows, None)
+    last = rows[CASE_PAGE_MAX - 1]
+    raw = f"{CASE_PAGE_CURSOR_VERSION}|{stored_utc(last.due_at).isoformat()}|{last.id}"
+    return CaseRemindersPage(rows[:CASE_PAGE_MAX], cursor_token(raw))
+
+
 def case_reminders(session: Session, case_id: int) -> list[Row]:
     """The case's pending and undeliverable reminders, and those skipped for a unit without a contact person,
-    soonest first (at most CASE_PAGE_MAX).
+    soonest first (the first CASE_PAGE_MAX; case_reminders_page gives the rest).
 
     Rows of id, kind, due_at, status, skip_reason, topic, invitation_id, the recipient's ids and names
     (recipient_name, recipient_unit_name, recipient_organisation_name), an invitee's naming columns
     (invitee_of) and reachable (an address reaches the recipient now: _reachable), by name.
     """
-    return column_rows(session, _CASE_REMINDERS, {"case_id": case_id})
+    return case_reminders_page(session, case_id).rows

@@ -258,7 +258,9 @@ def _case_page_part(detail, _actor, *, allowed: list) -> dict:
     """The case page's reminders: those still to come and those that could not be delivered or went to no
     one, each with what it is about and who hears of it."""
     session = get_session()
-    rows = services.case_reminders(session, detail.case.id)
+    after = services.case_page_cursor(request.args.get("reminders_after"))
+    page = services.case_reminders_page(session, detail.case.id, after)
+    rows = page.rows
     locale = current_locale()
     outlook = services.overdue_outlook(session, detail.workflow, detail.case, rows, now_utc())
     units = {r.recipient_unit_id: (r.recipient_unit_name, r.recipient_organisation_name) for r in rows}
@@ -275,6 +277,8 @@ def _case_page_part(detail, _actor, *, allowed: list) -> dict:
         "reminder_unit_address": at_unit_address(rows, units),
         "reminder_unit_names": staff_unit_labels(units),
         "reminders": rows,
+        "reminders_next": page.next_token,
+        "reminders_later_page": after is not None,
         "reminder_topics": {r.id: topic_label(detail.workflow, r, locale) for r in rows if r.topic},
         "reminder_invitees": {r.id: invitee_label(services.invitee_of(r)) for r in rows if r.invitation_id},
         "reminder_kind_labels": KIND_LABELS,

@@ -382,20 +382,28 @@ def _recorded_message(recorded: approvals.Recorded, version: PlanVersion, user) 
 
 
 def _render_links(case: SipCase, form: LinkForm | None = None, *, errors=(), status: int = 200):
-    session = get_session()
-    links = personal_links.case_links(session, case, now=now_utc())
+    session, now = get_session(), now_utc()
+    person, labels, can_receive = personal_links.recipient_choices(session, case, today=to_local(now).date())
+    before = personal_links.list_cursor(request.args.get("older_than"))
+    page = personal_links.case_links(session, case, now=now, known=(person, labels), before=before)
     if form is None:
-        # The newest link the page shows (the list holds the newest), with no read of its own.
-        newest = max((row.link.id for row in links), default=0)
+        # The newest link of the SIP: the first page's list holds it, with no read of its own.
+        newest = (
+            max((row.link.id for row in page.rows), default=0)
+            if before is None
+            else personal_links.newest_link_id(session, case)
+        )
         form = LinkForm(formdata=None, prefix="link", last_link=newest)
-    form.participant_id.choices = choices(_recipient_choices(session, case))
+    form.participant_id.choices = choices(can_receive)
     return (
         render_template(
             "plans/person_links.html",
             case=case,
             form=form,
             revoke_form=RevokeForm(formdata=None, prefix="revoke"),
-            links=links,
+            links=page.rows,
+            older_links=page.older_token,
+            later_page=before is not None,
             errors=list(errors),
             valid_days=current_app.config["PERSONAL_LINK_DAYS"],
             ended=workflow_registry().has_ended(case),
@@ -406,11 +414,7 @@ def _render_links(case: SipCase, form: LinkForm | None = None, *, errors=(), sta
 
 def _recipient_choices(session, case: SipCase) -> list[tuple[int, str]]:
     """Who a link may be sent to, each named as the list of links sent names them, with the address."""
-    labels = personal_links.recipient_labels(session, case)
-    return [
-        (participant.id, f"{labels[participant.id]}, {participant.email}")
-        for participant in personal_links.recipients(session, case, today=to_local(now_utc()).date())
-    ]
+    return personal_links.recipient_choices(session, case, today=to_local(now_utc()).date())[2]
 
 
 @bp.route("/cases/<uid>/plan/links", methods=["GET", "POST"])
