@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import pytest
 from plankit import give_huvudansvar
-from webkit import csrf_token, login, text_of
+from webkit import csrf_token, login, spoken, text_of
 
+from sipflow.admin import directory
 from sipflow.cases.services import add_unit_participant
 from sipflow.clock import now_utc
 from sipflow.db import unit_of_work
+from sipflow.people.models import Unit
 
 pytestmark = pytest.mark.usefixtures("frozen_clock")
 
@@ -59,3 +61,43 @@ def test_no_warning_for_a_participant_or_when_another_unit_of_the_organisation_c
     with unit_of_work(db_session):
         add_unit_participant(db_session, registry, held, other.id, now=now_utc())
     assert WARNING not in deactivate(as_admin, f"/admin/units/{parties.region.id}/deactivate")
+
+
+def test_the_case_page_says_the_unit_holding_huvudansvar_is_closed_until_another_unit_joins(
+    client, db_session, registry, parties, held, make_user
+):
+    # Vårdcentralen X holds huvudansvar; the county deactivates it; Y's staff of the same region open the SIP.
+    give_huvudansvar(db_session, held, parties.region_user, parties.region.organisation_id, now_utc())
+    with unit_of_work(db_session):
+        directory.set_unit_active(db_session, None, parties.region, False, now=now_utc())
+    other = make_unit_of(db_session, parties.region.organisation_id)
+    colleague = make_user(other)
+    assert login(client, colleague.username).status_code == 302
+    page = spoken(text_of(client.get(f"/cases/{held.uid}")))
+    assert "Ingen aktiv enhet har huvudansvaret." in page
+    assert f"{parties.region.name} (inaktiverad)" in page
+    # Y joins the SIP: it carries huvudansvar, and the warning is gone.
+    with unit_of_work(db_session):
+        add_unit_participant(db_session, registry, held, other.id, now=now_utc())
+    page = spoken(text_of(client.get(f"/cases/{held.uid}")))
+    assert "Ingen aktiv enhet har huvudansvaret." not in page
+
+
+def test_a_unit_taking_part_closed_beside_an_active_holder_is_marked_without_the_warning(
+    client, db_session, parties, held
+):
+    give_huvudansvar(db_session, held, parties.region_user, parties.region.organisation_id, now_utc())
+    with unit_of_work(db_session):
+        directory.set_unit_active(db_session, None, parties.municipality, False, now=now_utc())
+    assert login(client, parties.region_user.username).status_code == 302
+    page = spoken(text_of(client.get(f"/cases/{held.uid}")))
+    assert f"{parties.municipality.name} (inaktiverad)" in page
+    assert "Ingen aktiv enhet har huvudansvaret." not in page
+
+
+def make_unit_of(db_session, organisation_id: int) -> Unit:
+    """Another unit (Vårdcentralen Y) of the organisation organisation_id; committed."""
+    unit = Unit(key=f"y-{organisation_id}", organisation_id=organisation_id, name="Vårdcentralen Y")
+    db_session.add(unit)
+    db_session.commit()
+    return unit
