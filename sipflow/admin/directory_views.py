@@ -235,11 +235,13 @@ def _warn_of_huvudansvar_left(references: list[str]) -> None:
     flash(
         ngettext(
             "%(num)d SIP still running has no active unit left of the organisation with overall "
-            "responsibility: %(references)s. On the SIP's page, add another unit of that organisation "
-            "or hand the responsibility over to another organisation.",
+            "responsibility: %(references)s. On the SIP's page, that organisation's staff add another of "
+            "its active units or hand the responsibility over to another organisation: keep their accounts "
+            "until they have, as no other organisation may hand it over.",
             "%(num)d SIPs still running have no active unit left of the organisation with overall "
-            "responsibility: %(references)s. On each SIP's page, add another unit of that organisation "
-            "or hand the responsibility over to another organisation.",
+            "responsibility: %(references)s. On each SIP's page, that organisation's staff add another of "
+            "its active units or hand the responsibility over to another organisation: keep their accounts "
+            "until they have, as no other organisation may hand it over.",
             len(references),
             references=named,
         ),

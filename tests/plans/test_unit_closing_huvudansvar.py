@@ -39,7 +39,7 @@ def test_deactivating_the_unit_holding_huvudansvar_names_the_sips_left_without_i
     give_huvudansvar(db_session, held, parties.region_user, parties.region.organisation_id, now_utc())
     page = deactivate(as_admin, f"/admin/units/{parties.region.id}/deactivate")
     assert "1 " + WARNING + f": {held.reference}." in page
-    assert "lämna över huvudansvaret till en annan organisation" in page
+    assert "behåll deras konton tills de har gjort det" in page
 
 
 def test_deactivating_an_organisation_names_them_too(db_session, parties, held, as_admin):
