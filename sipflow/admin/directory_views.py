@@ -7,6 +7,7 @@ administrators-only check covers them.
 from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import ngettext
 from sqlmodel import select
 from wtforms import SelectChoice
 
@@ -21,6 +22,7 @@ from sipflow.admin.directory_forms import (
 )
 from sipflow.admin.forms import merge_stale
 from sipflow.cases.forms import typed_values
+from sipflow.cases.services import huvudansvar_without_active_unit
 from sipflow.clock import now_utc
 from sipflow.db import get_session, unit_of_work
 from sipflow.errors import InvalidInput, UserError
@@ -203,7 +205,7 @@ def organisation_edit(organisation_id: int):
     return redirect(url_for("admin.organisations"))
 
 
-def _set_active(change, row, active: bool, message):
+def _set_active(change, row, active: bool, message, unit_ids=lambda db: []):
     db = get_session()
     try:
         with unit_of_work(db):
@@ -212,6 +214,39 @@ def _set_active(change, row, active: bool, message):
         flash(error.message, "error")
         return
     flash(message, "success")
+    if not active:
+        left = huvudansvar_without_active_unit(db, workflow_registry(), unit_ids=unit_ids(db))
+        _warn_of_huvudansvar_left(left)
+
+
+# How many SIPs a deactivation's warning names by reference; the rest are counted.
+REFERENCES_NAMED = 20
+
+
+def _warn_of_huvudansvar_left(references: list[str]) -> None:
+    """Tell the administrator which running SIPs the deactivation left with no active unit of the
+    organisation that has overall responsibility, and what to do about them."""
+    if not references:
+        return
+    named = ", ".join(references[:REFERENCES_NAMED])
+    if len(references) > REFERENCES_NAMED:
+        more = len(references) - REFERENCES_NAMED
+        named = _l("%(references)s and %(num)d more", references=named, num=more)
+    flash(
+        ngettext(
+            "%(num)d SIP still running has no active unit left of the organisation with overall "
+            "responsibility: %(references)s. On the SIP's page, that organisation's staff add another of "
+            "its active units or hand the responsibility over to another organisation: keep their accounts "
+            "until they have, as no other organisation may hand it over.",
+            "%(num)d SIPs still running have no active unit left of the organisation with overall "
+            "responsibility: %(references)s. On each SIP's page, that organisation's staff add another of "
+            "its active units or hand the responsibility over to another organisation: keep their accounts "
+            "until they have, as no other organisation may hand it over.",
+            len(references),
+            references=named,
+        ),
+        "warning",
+    )
 
 
 def organisation_deactivate(organisation_id: int):
@@ -222,6 +257,7 @@ def organisation_deactivate(organisation_id: int):
         organisation,
         False,
         _l("%(name)s and its units are deactivated.", name=organisation.name),
+        lambda db: db.exec(select(Unit.id).where(Unit.organisation_id == organisation.id)).all(),
     )
     return redirect(url_for("admin.organisations"))
 
@@ -347,7 +383,13 @@ def unit_edit(unit_id: int):
 def unit_deactivate(unit_id: int):
     """Deactivate a unit: it joins no new SIP and stays on those it is on."""
     unit = _unit_or_404(unit_id)
-    _set_active(directory.set_unit_active, unit, False, _l("%(name)s is deactivated.", name=unit.name))
+    _set_active(
+        directory.set_unit_active,
+        unit,
+        False,
+        _l("%(name)s is deactivated.", name=unit.name),
+        lambda db: [unit.id],
+    )
     return redirect(url_for("admin.units", organisation=unit.organisation_id))
 
 

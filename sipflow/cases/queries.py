@@ -549,6 +549,8 @@ class ParticipantView:
     contact_user_id: int | None = None
     # A unit invited at its shared mailbox (no address of its own, no active contact person): the mailbox.
     mailbox: str | None = None
+    # The unit is deactivated (it closed, or its organisation did): it stays on the SIP, nobody acts there.
+    unit_deactivated: bool = False
 
 
 @dataclass
@@ -655,6 +657,19 @@ class CaseDetail:
     # The participants' read as a step's first read (its active participants and consents in force): what
     # the page asks of a step's guards before its form is filled (services.refusals_before_form).
     step_reads: StepReads | None = None
+    # The organisation holding huvudansvar when none of its units on the SIP is active any more
+    # (huvudansvar_closed): the page says so and what to do.
+    huvudansvar_closed: str | None = None
+
+
+def huvudansvar_closed(participants: list[ParticipantView]) -> str | None:
+    """The name of the organisation holding huvudansvar when every one of its units taking part is
+    deactivated (a unit closed, or its organisation), else None: the case page's form of the rule
+    services.huvudansvar_without_active_unit asks of many SIPs at once, from the page's own read."""
+    holders = [p for p in participants if p.kind == "organisation" and p.role == HUVUDANSVARIG]
+    if holders and all(p.unit_deactivated for p in holders):
+        return holders[0].name
+    return None
 
 
 # The case page's own reads, built once with the case (and the day) as bind parameters: building and keying
@@ -769,6 +784,7 @@ def _participant_view(row, person: Person) -> ParticipantView:
         language=participant.mail_language(user),
         unit_id=participant.unit_id,
         contact_user_id=participant.contact_user_id,
+        unit_deactivated=unit is not None and not unit.active,
         # Where its invitations go when neither its own address nor a contact person's (mail_address).
         mailbox=None
         if participant.email or participant.reaches_contact(user)
@@ -960,6 +976,7 @@ def case_detail(
         covered=parties.step_reads.covered,
         removed=_removed(session, parties.participant_rows),
         step_reads=parties.step_reads,
+        huvudansvar_closed=huvudansvar_closed(participants),
     )
 
 

@@ -945,6 +945,55 @@ def holds_huvudansvar(active: Iterable, organisation_id: int | None) -> bool:
     )
 
 
+def huvudansvar_without_active_unit(
+    session: Session, registry: WorkflowRegistry, *, unit_ids: Iterable[int]
+) -> list[str]:
+    """The references (in order) of the SIPs still running on which one of unit_ids carries huvudansvar
+    and no active unit of the organisation holding it is left on the SIP: once those units are deactivated
+    (a unit closing, its organisation too), nobody there can act for the party with overall
+    responsibility, and the SIP stays unnoticed in a closed unit's hands unless another unit of the
+    organisation joins it (it then carries huvudansvar, holds_huvudansvar) or huvudansvar is handed over.
+    Asked after the deactivation, so the units asked about are inactive."""
+    asked = list(unit_ids)
+    if not asked:
+        return []
+    other = Participant.__table__.alias("other")
+    others_unit = Unit.__table__.alias("others_unit")
+    still_active = (
+        select(other.c.id)
+        .join(others_unit, others_unit.c.id == other.c.unit_id)
+        .where(
+            other.c.case_id == Participant.case_id,
+            other.c.removed_at.is_(None),
+            other.c.role == HUVUDANSVARIG,
+            others_unit.c.active,
+        )
+        .exists()
+    )
+    rows = session.exec(
+        select(SipCase.reference, SipCase.workflow_name, SipCase.workflow_version, SipCase.state)
+        .join(Participant, Participant.case_id == SipCase.id)
+        .where(
+            Participant.unit_id.in_(asked),
+            Participant.active,
+            Participant.role == HUVUDANSVARIG,
+            ~still_active,
+        )
+        .distinct()
+        .order_by(SipCase.reference)
+    ).all()
+    found = []
+    for reference, name, version, state in rows:
+        try:
+            workflow = registry.get(name, version)
+        except KeyError:
+            workflow = None
+        # A case whose rules are no longer loaded counts as running: a warning too many, never one missed.
+        if workflow is None or state not in workflow.states or not workflow.is_final(state):
+            found.append(reference)
+    return found
+
+
 def check_may_start_cases(session: Session, actor: User) -> None:
     """Refuse (InvalidInput) a user whose unit is deactivated: the Ny SIP page says so when it opens, before
     anything is typed, by the rule create_case applies."""

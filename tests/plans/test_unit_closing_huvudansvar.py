@@ -1,0 +1,103 @@
+"""A unit closes while it carries huvudansvar on SIPs still running: the administrator who deactivates it (or
+its organisation) is told which SIPs are left with no active unit of the organisation responsible, and what
+to do, rather than only that the unit is deactivated."""
+
+from __future__ import annotations
+
+import pytest
+from plankit import give_huvudansvar
+from webkit import csrf_token, login, spoken, text_of
+
+from sipflow.admin import directory
+from sipflow.cases.services import add_unit_participant
+from sipflow.clock import now_utc
+from sipflow.db import unit_of_work
+from sipflow.people.models import Unit
+
+pytestmark = pytest.mark.usefixtures("frozen_clock")
+
+WARNING = "SIP som pågår har ingen aktiv enhet kvar i organisationen som har huvudansvaret"
+
+
+@pytest.fixture
+def as_admin(client, make_user):
+    admin = make_user(None, roles="admin")
+    assert login(client, admin.username).status_code == 302
+    return client
+
+
+def deactivate(client, url: str) -> str:
+    token = csrf_token(text_of(client.get("/admin/organisations")))
+    response = client.post(url, data={"csrf_token": token})
+    assert response.status_code == 302
+    return text_of(client.get(response.headers["Location"]))
+
+
+def test_deactivating_the_unit_holding_huvudansvar_names_the_sips_left_without_it(
+    db_session, parties, held, as_admin
+):
+    give_huvudansvar(db_session, held, parties.region_user, parties.region.organisation_id, now_utc())
+    page = deactivate(as_admin, f"/admin/units/{parties.region.id}/deactivate")
+    assert "1 " + WARNING + f": {held.reference}." in page
+    assert "behåll deras konton tills de har gjort det" in page
+
+
+def test_deactivating_an_organisation_names_them_too(db_session, parties, held, as_admin):
+    give_huvudansvar(db_session, held, parties.region_user, parties.region.organisation_id, now_utc())
+    page = deactivate(as_admin, f"/admin/organisations/{parties.region.organisation_id}/deactivate")
+    assert WARNING + f": {held.reference}." in page
+
+
+def test_no_warning_for_a_participant_or_when_another_unit_of_the_organisation_carries_it(
+    db_session, registry, parties, held, as_admin, make_unit
+):
+    give_huvudansvar(db_session, held, parties.region_user, parties.region.organisation_id, now_utc())
+    # The municipality only takes part: its closing leaves huvudansvar where it was.
+    assert WARNING not in deactivate(as_admin, f"/admin/units/{parties.municipality.id}/deactivate")
+    # Vårdcentralen Y of the same region joins the SIP and carries huvudansvar with X.
+    other = make_unit("region")
+    other.organisation_id = parties.region.organisation_id
+    db_session.commit()
+    with unit_of_work(db_session):
+        add_unit_participant(db_session, registry, held, other.id, now=now_utc())
+    assert WARNING not in deactivate(as_admin, f"/admin/units/{parties.region.id}/deactivate")
+
+
+def test_the_case_page_says_the_unit_holding_huvudansvar_is_closed_until_another_unit_joins(
+    client, db_session, registry, parties, held, make_user
+):
+    # Vårdcentralen X holds huvudansvar; the county deactivates it; Y's staff of the same region open the SIP.
+    give_huvudansvar(db_session, held, parties.region_user, parties.region.organisation_id, now_utc())
+    with unit_of_work(db_session):
+        directory.set_unit_active(db_session, None, parties.region, False, now=now_utc())
+    other = make_unit_of(db_session, parties.region.organisation_id)
+    colleague = make_user(other)
+    assert login(client, colleague.username).status_code == 302
+    page = spoken(text_of(client.get(f"/cases/{held.uid}")))
+    assert "Ingen aktiv enhet har huvudansvaret." in page
+    assert f"{parties.region.name} (inaktiverad)" in page
+    # Y joins the SIP: it carries huvudansvar, and the warning is gone.
+    with unit_of_work(db_session):
+        add_unit_participant(db_session, registry, held, other.id, now=now_utc())
+    page = spoken(text_of(client.get(f"/cases/{held.uid}")))
+    assert "Ingen aktiv enhet har huvudansvaret." not in page
+
+
+def test_a_unit_taking_part_closed_beside_an_active_holder_is_marked_without_the_warning(
+    client, db_session, parties, held
+):
+    give_huvudansvar(db_session, held, parties.region_user, parties.region.organisation_id, now_utc())
+    with unit_of_work(db_session):
+        directory.set_unit_active(db_session, None, parties.municipality, False, now=now_utc())
+    assert login(client, parties.region_user.username).status_code == 302
+    page = spoken(text_of(client.get(f"/cases/{held.uid}")))
+    assert f"{parties.municipality.name} (inaktiverad)" in page
+    assert "Ingen aktiv enhet har huvudansvaret." not in page
+
+
+def make_unit_of(db_session, organisation_id: int) -> Unit:
+    """Another unit (Vårdcentralen Y) of the organisation organisation_id; committed."""
+    unit = Unit(key=f"y-{organisation_id}", organisation_id=organisation_id, name="Vårdcentralen Y")
+    db_session.add(unit)
+    db_session.commit()
+    return unit
