@@ -91,6 +91,16 @@ def book(db_session, registry, parties, ready):
 
 
 @pytest.fixture
+def english_invitee(db_session, parties):
+    """The municipality's user reads English: their invitations are written in it."""
+    english = parties.municipality_user
+    english.language = "en"
+    with unit_of_work(db_session):
+        db_session.add(english)
+    return english
+
+
+@pytest.fixture
 def itip_secret(app):
     """The app with SIPFLOW_ITIP_REPLY_SECRET set (app.config is shared: restored afterwards)."""
     saved = app.config["ITIP_REPLY_SECRET"]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from sipflow.db import unit_of_work
-
 
 def _parts(mail) -> tuple[str, str, str]:
     """The subject, the plain text and the HTML of one received invitation."""
@@ -14,14 +12,11 @@ def _parts(mail) -> tuple[str, str, str]:
 
 
 def test_an_invitation_says_its_time_is_swedish_time_in_the_recipients_language(
-    smtp_app, smtp_server, db_session, parties, book
+    smtp_app, smtp_server, parties, book, english_invitee
 ):
     # A relative in London reading "at 10:00" takes it for 10:00 there, an hour late; a Swedish-speaking one
     # in Finland an hour early. The calendar part carries the zone; the text a person reads must too.
-    english = parties.municipality_user
-    english.language = "en"
-    with unit_of_work(db_session):
-        db_session.add(english)
+    english = english_invitee
     book()
     mails = {mail.rcpt_tos[0]: mail for mail in smtp_server.received}
     subject, text, html = _parts(mails[english.email])
