@@ -12,6 +12,9 @@ from sqlmodel import Field, SQLModel
 
 # representative: an adult's god man or förvaltare (legal representative), taking part in their own right.
 PARTICIPANT_KINDS = ("organisation", "person", "narstaende", "guardian", "representative")
+# The persons taking part besides the person the SIP is for: the place of a meeting may not name them, and
+# the person's registerutdrag keeps their addresses and own words back (theirs, art. 15(4)).
+PRIVATE_KINDS = ("narstaende", "guardian", "representative")
 
 
 def _new_uid() -> str:

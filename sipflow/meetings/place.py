@@ -26,15 +26,14 @@ from datetime import date, datetime
 
 from sqlmodel import Session, select
 
-from sipflow.cases.models import Participant, SipCase
+from sipflow.cases.models import PRIVATE_KINDS, Participant, SipCase
 from sipflow.clock import to_local
 from sipflow.errors import InvalidInput, Refusals
 from sipflow.people.identifying import holds_birth_date, holds_identifier, name_words, names_in
 from sipflow.people.models import Person
 from sipflow.translated import lazy_gettext as _l
 
-# The participants whose names a place may not hold, besides the person's own.
-PRIVATE_KINDS = ("narstaende", "guardian", "representative")
+# The participants whose names a place may not hold (cases.models.PRIVATE_KINDS), besides the person's own.
 
 IDENTIFIER_IN_PLACE = _l(
     "This looks like a personnummer or samordningsnummer. The place goes into every invitee's e-mail and "

@@ -31,7 +31,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from sipflow.cases.models import Deadline, Participant, SipCase, TransitionLog
+from sipflow.cases.models import PRIVATE_KINDS, Deadline, Participant, SipCase, TransitionLog
 from sipflow.consent.models import Consent, ConsentOrganisation
 from sipflow.meetings.models import Attendance, Invitation, Meeting, MeetingDecision
 from sipflow.people.models import Municipality, Organisation, Person, Unit, User
@@ -41,7 +41,7 @@ from sipflow.security.audit import OUTCOME_WORDS, AccessLogEntry, concerns_perso
 FORMAT = "sipflow-registerutdrag/1"
 # The participants who are other persons than the one the export is about: their addresses and their own
 # words are their data (art. 15(4)); the export names them by name and relation only.
-THIRD_PARTY_KINDS = frozenset({"narstaende", "guardian", "representative"})
+THIRD_PARTY_KINDS = frozenset(PRIVATE_KINDS)
 
 
 @dataclass(frozen=True)
