@@ -248,6 +248,7 @@ def _validate_limits(cfg: dict) -> None:
             "SIPFLOW_RATELIMIT_STORAGE_URI must be a storage URI such as memory:// or redis://host:6379/0, "
             f"got {cfg['RATELIMIT_STORAGE_URI']!r}"
         )
+    _check_limit_store_client(str(cfg["RATELIMIT_STORAGE_URI"]))
     for key in ("LOGIN_LIMIT_PER_USERNAME", "LOGIN_LIMIT_PER_ADDRESS"):
         try:
             if not parse_many(cfg[key]):
@@ -256,6 +257,22 @@ def _validate_limits(cfg: dict) -> None:
             raise ConfigError(
                 f"SIPFLOW_{key} must be limits such as '5 per minute;20 per hour', got {cfg[key]!r}"
             ) from None
+
+
+def _check_limit_store_client(uri: str) -> None:
+    """Refuse a limit store whose client library is not installed (redis:// without the redis package), in
+    one line at the start: otherwise the first public page's limiter stopped the start with a traceback.
+    Building the store connects to nothing (the clients connect on first use)."""
+    from limits.errors import ConfigurationError
+    from limits.storage import storage_from_string
+
+    try:
+        storage_from_string(uri)
+    except ConfigurationError as error:
+        raise ConfigError(
+            f"SIPFLOW_RATELIMIT_STORAGE_URI {uri.partition('://')[0]}:// needs its client library, which is "
+            f"not installed (pip install it beside sipflow): {error}"
+        ) from None
 
 
 def _validate_whole_numbers(cfg: dict) -> None:

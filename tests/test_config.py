@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 import pytest
 from flask_login.utils import _create_identifier
 
@@ -219,3 +221,20 @@ def test_a_video_link_template_whose_links_could_not_be_sent_is_refused_at_start
 )
 def test_a_video_link_template_of_sendable_links_is_accepted(template):
     assert load_config(environ={"SIPFLOW_VIDEO_URL_TEMPLATE": template})["VIDEO_URL_TEMPLATE"] == template
+
+
+@pytest.mark.parametrize(
+    ("uri", "client"),
+    [("redis://localhost:6379/0", "redis"), ("memcached://localhost:11211", "pymemcache")],
+)
+def test_a_limit_store_without_its_client_library_is_refused_in_one_line(tmp_path, uri, client):
+    """redis:// without the redis package installed stopped the start with a traceback from the limiter;
+    the start now names the variable and what to install. (requirements.txt installs neither client.)"""
+    assert importlib.util.find_spec(client) is None
+    scheme = uri.partition("://")[0]
+    env = {"SIPFLOW_INSTANCE_DIR": str(tmp_path), "SIPFLOW_RATELIMIT_STORAGE_URI": uri}
+    refusal = rf"SIPFLOW_RATELIMIT_STORAGE_URI {scheme}:// needs its client library"
+    with pytest.raises(ConfigError, match=refusal):
+        load_config(environ=env)
+    # A store whose client is at hand is taken as before.
+    assert load_config(environ=env | {"SIPFLOW_RATELIMIT_STORAGE_URI": "memory://"})
