@@ -794,8 +794,25 @@ def scan_efforts(
             created_at=now,
             **fields,
         )
+        if reminder.recipient_unit_id is not None and not _unit_staff_with_address(
+            session, reminder.recipient_unit_id
+        ):
+            # A unit none of whose staff has an account with an address (a national agency's office taking
+            # part with no one named, reached at its shared mailbox) hears of it where its invitations go:
+            # its address on the SIP (for_unit_address), rather than nobody.
+            reminder.recipient_address = _unit_address_now(session, reminder)
         written += insert_once(session, reminder)
     return written
+
+
+def _unit_staff_with_address(session: Session, unit_id: int) -> bool:
+    """Whether a mail to the staff of unit_id reaches anyone: an active staff member with an address."""
+    return (
+        session.exec(
+            select(User.id).where(User.unit_id == unit_id, User.active, User.email.is_not(None))
+        ).first()
+        is not None
+    )
 
 
 # --- Dispatch ---------------------------------------------------------------------------------------------
@@ -1123,9 +1140,12 @@ def _unit_address_now(session: Session, reminder: Reminder) -> str | None:
 
 
 def for_unit_address(reminder) -> bool:
-    """A workflow file's reminder (a Reminder, or a row of its columns) written for a unit taking part that
-    names no contact person: it goes to the unit's address on the case (recipient_address), if any."""
-    return reminder.kind == WORKFLOW and reminder.recipient_unit_id is not None
+    """A reminder (a Reminder, or a row of its columns) written for a unit at its address on the case
+    (recipient_address), if any: a workflow file's for a unit taking part that names no contact person, and
+    an overdue effort's for a unit whose staff no mail reaches (scan_efforts writes the address with it)."""
+    return reminder.recipient_unit_id is not None and (
+        reminder.kind == WORKFLOW or reminder.recipient_address is not None
+    )
 
 
 def _declared_anchor_passed(
@@ -1441,8 +1461,11 @@ def _reachable() -> ColumnElement[bool]:
             .correlate(Reminder),
         ),
         (
-            # A workflow file's reminder to a unit naming no contact person: its address on the case.
-            and_(Reminder.kind == WORKFLOW, Reminder.recipient_unit_id.is_not(None)),
+            # A reminder to a unit at its address on the case (for_unit_address): that address.
+            and_(
+                Reminder.recipient_unit_id.is_not(None),
+                or_(Reminder.kind == WORKFLOW, Reminder.recipient_address.is_not(None)),
+            ),
             Reminder.recipient_address.is_not(None),
         ),
         (
