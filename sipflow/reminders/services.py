@@ -794,25 +794,26 @@ def scan_efforts(
             created_at=now,
             **fields,
         )
-        if reminder.recipient_unit_id is not None and not _unit_staff_with_address(
-            session, reminder.recipient_unit_id
-        ):
-            # A unit none of whose staff has an account with an address (a national agency's office taking
-            # part with no one named, reached at its shared mailbox) hears of it where its invitations go:
-            # its address on the SIP (for_unit_address), rather than nobody.
-            reminder.recipient_address = _unit_address_now(session, reminder)
+        _staff_else_unit_address(session, reminder)
         written += insert_once(session, reminder)
     return written
 
 
-def _unit_staff_with_address(session: Session, unit_id: int) -> bool:
-    """Whether a mail to the staff of unit_id reaches anyone: an active staff member with an address."""
-    return (
-        session.exec(
-            select(User.id).where(User.unit_id == unit_id, User.active, User.email.is_not(None))
-        ).first()
-        is not None
-    )
+def _staff_else_unit_address(session: Session, reminder: Reminder) -> None:
+    """Point a reminder to a unit's staff at the unit's address on the SIP when no active staff member of the
+    unit has an address: a national agency's office taking part with no one named and no accounts, reached
+    at its shared mailbox, hears of its overdue effort where its invitations go (for_unit_address), rather
+    than nobody. Asked when scan_efforts writes the row (so the lists name where it goes) and at sending,
+    after _past_a_disabled_account and _to_starter_instead have given a row to a unit."""
+    if reminder.recipient_unit_id is None or for_unit_address(reminder) or reminder.invitation_id is not None:
+        return
+    staff = session.exec(
+        select(User.id).where(
+            User.unit_id == reminder.recipient_unit_id, User.active, User.email.is_not(None)
+        )
+    ).first()
+    if staff is None:
+        reminder.recipient_address = _unit_address_now(session, reminder)
 
 
 # --- Dispatch ---------------------------------------------------------------------------------------------
@@ -941,6 +942,7 @@ def _dispatch_one(session: Session, registry, reminder: Reminder, *, now: dateti
         reason = None
     if reason is None:
         _past_a_disabled_account(session, reminder)
+        _staff_else_unit_address(session, reminder)
     recipients = _recipients(session, reminder) if reason is None else []
     if isinstance(recipients, str):
         reason = recipients  # everyone it would reach has the same reminder already (or by name)

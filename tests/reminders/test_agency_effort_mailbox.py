@@ -16,7 +16,11 @@ from remkit import UNTIL_PLAN, add_effort, reminder_mails, reminders, tick, walk
 from sqlmodel import select
 from webkit import login
 
+from sipflow.admin import users as admin_users
+from sipflow.cases.models import Participant
+from sipflow.clock import now_utc
 from sipflow.db import unit_of_work
+from sipflow.people.models import User
 from sipflow.plans.models import PlanEffort
 
 MAILBOX = "sip.kalmar@arbetsformedlingen.example.se"
@@ -62,3 +66,37 @@ def test_an_overdue_effort_of_an_agency_office_without_staff_accounts_reaches_it
     # A shared mailbox is no account that may open the case page; the agency only reads the plan.
     assert f"/cases/{case.uid}" not in text
     assert "skriver planen" in text
+
+
+def test_an_overdue_effort_whose_agency_contact_left_reaches_the_offices_mailbox(
+    app, engine, db_session, registry, parties, create_case, make_unit, make_user
+):
+    """Försäkringskassan's one staff member with an account was its contact person on the SIP; she left and
+    an administrator disabled her account. The reminder of its effort past its end date, passed from her to
+    her unit's staff, found none and ended undeliverable, while the office's invitations go to its shared
+    mailbox: it goes there too."""
+    office = make_unit("other", "Försäkringskassan", county_code=None, unit_name="Kalmar")
+    contact = make_user(office)
+    with unit_of_work(db_session):
+        office.email = MAILBOX
+        db_session.add(office)
+    case = create_case("sip", units=[parties.municipality.id, office.id])
+    with unit_of_work(db_session):
+        for participant in db_session.exec(
+            select(Participant).where(Participant.case_id == case.id, Participant.unit_id == office.id)
+        ).all():
+            participant.contact_user_id = contact.id
+    walk(db_session, registry, parties.region_user, case, UNTIL_PLAN)
+    with unit_of_work(db_session):
+        for effort in db_session.exec(select(PlanEffort)).all():
+            effort.status = "done"
+    add_effort(db_session, case, office.organisation_id, date(2026, 11, 20), what="Avstämningsmöte")
+    admin = make_user(None, roles="admin")
+    with unit_of_work(db_session):
+        admin_users.disable_user(db_session, admin, db_session.get(User, contact.id), now=now_utc())
+
+    tick(app, datetime.fromisoformat("2026-11-23T08:00:00+00:00"))
+
+    (reminder,) = reminders(engine, kind="effort_overdue")
+    assert (reminder.status, reminder.recipient_address) == ("sent", MAILBOX)
+    assert [m.recipient for m in reminder_mails(engine) if m.reminder_id == reminder.id] == [MAILBOX]
