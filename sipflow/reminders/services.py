@@ -1510,7 +1510,10 @@ def sendable_again(session: Session, reminders: Iterable[Reminder]) -> set[int]:
 
 def in_region(region: regions.Region) -> ColumnElement[bool] | None:
     """A WHERE clause on Reminder limiting rows to those an administrator of region sees: those of SIPs
-    whose initiating organisation is in region (regions.region_filter); None for a national one (all).
+    whose initiating organisation is in region (regions.region_filter), and those to the region's own (a
+    staff member's unit's organisation, a unit's, an invitee unit's, an overdue effort's): the office of a
+    national agency taking part in a county's SIP is reached at its mailbox, which only its organisation's
+    administrator corrects; None for a national one (all).
 
     Asked by the list and by the retry, so an administrator reads and resends their region's reminders
     only. Primary-key lookups per row: the list still walks ix_reminder_due in order."""
@@ -1521,7 +1524,26 @@ def in_region(region: regions.Region) -> ColumnElement[bool] | None:
     initiating = (
         select(SipCase.initiating_organisation_id).where(SipCase.id == Reminder.case_id).correlate(Reminder)
     )
-    return exists().where(Organisation.id == initiating.scalar_subquery(), organisations)
+    # The recipient's organisation, each by primary keys and correlated to the row (as the initiating one).
+    recipient = func.coalesce(
+        *(
+            query.correlate(Reminder).scalar_subquery()
+            for query in (
+                select(Unit.organisation_id).where(Unit.id == Reminder.recipient_unit_id),
+                select(Unit.organisation_id)
+                .join(User, User.unit_id == Unit.id)
+                .where(User.id == Reminder.recipient_user_id),
+                select(Participant.organisation_id)
+                .join(Invitation, Invitation.participant_id == Participant.id)
+                .where(Invitation.id == Reminder.invitation_id),
+                select(PlanEffort.organisation_id).where(PlanEffort.id == Reminder.effort_id),
+            )
+        )
+    )
+    return or_(
+        exists().where(Organisation.id == initiating.scalar_subquery(), organisations),
+        exists().where(Organisation.id == recipient, organisations),
+    )
 
 
 def retry_reminder(
