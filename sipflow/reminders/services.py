@@ -794,8 +794,26 @@ def scan_efforts(
             created_at=now,
             **fields,
         )
+        _staff_else_unit_address(session, reminder)
         written += insert_once(session, reminder)
     return written
+
+
+def _staff_else_unit_address(session: Session, reminder: Reminder) -> None:
+    """Point a reminder to a unit's staff at the unit's address on the SIP when no active staff member of the
+    unit has an address: a national agency's office taking part with no one named and no accounts, reached
+    at its shared mailbox, hears of its overdue effort where its invitations go (for_unit_address), rather
+    than nobody. Asked when scan_efforts writes the row (so the lists name where it goes) and at sending,
+    after _past_a_disabled_account and _to_starter_instead have given a row to a unit."""
+    if reminder.recipient_unit_id is None or for_unit_address(reminder) or reminder.invitation_id is not None:
+        return
+    staff = session.exec(
+        select(User.id).where(
+            User.unit_id == reminder.recipient_unit_id, User.active, User.email.is_not(None)
+        )
+    ).first()
+    if staff is None:
+        reminder.recipient_address = _unit_address_now(session, reminder)
 
 
 # --- Dispatch ---------------------------------------------------------------------------------------------
@@ -924,6 +942,7 @@ def _dispatch_one(session: Session, registry, reminder: Reminder, *, now: dateti
         reason = None
     if reason is None:
         _past_a_disabled_account(session, reminder)
+        _staff_else_unit_address(session, reminder)
     recipients = _recipients(session, reminder) if reason is None else []
     if isinstance(recipients, str):
         reason = recipients  # everyone it would reach has the same reminder already (or by name)
@@ -1123,9 +1142,12 @@ def _unit_address_now(session: Session, reminder: Reminder) -> str | None:
 
 
 def for_unit_address(reminder) -> bool:
-    """A workflow file's reminder (a Reminder, or a row of its columns) written for a unit taking part that
-    names no contact person: it goes to the unit's address on the case (recipient_address), if any."""
-    return reminder.kind == WORKFLOW and reminder.recipient_unit_id is not None
+    """A reminder (a Reminder, or a row of its columns) written for a unit at its address on the case
+    (recipient_address), if any: a workflow file's for a unit taking part that names no contact person, and
+    an overdue effort's for a unit whose staff no mail reaches (scan_efforts writes the address with it)."""
+    return reminder.recipient_unit_id is not None and (
+        reminder.kind == WORKFLOW or reminder.recipient_address is not None
+    )
 
 
 def _declared_anchor_passed(
@@ -1441,8 +1463,11 @@ def _reachable() -> ColumnElement[bool]:
             .correlate(Reminder),
         ),
         (
-            # A workflow file's reminder to a unit naming no contact person: its address on the case.
-            and_(Reminder.kind == WORKFLOW, Reminder.recipient_unit_id.is_not(None)),
+            # A reminder to a unit at its address on the case (for_unit_address): that address.
+            and_(
+                Reminder.recipient_unit_id.is_not(None),
+                or_(Reminder.kind == WORKFLOW, Reminder.recipient_address.is_not(None)),
+            ),
             Reminder.recipient_address.is_not(None),
         ),
         (
@@ -1485,7 +1510,10 @@ def sendable_again(session: Session, reminders: Iterable[Reminder]) -> set[int]:
 
 def in_region(region: regions.Region) -> ColumnElement[bool] | None:
     """A WHERE clause on Reminder limiting rows to those an administrator of region sees: those of SIPs
-    whose initiating organisation is in region (regions.region_filter); None for a national one (all).
+    whose initiating organisation is in region (regions.region_filter), and those to the region's own (a
+    staff member's unit's organisation, a unit's, an invitee unit's, an overdue effort's): the office of a
+    national agency taking part in a county's SIP is reached at its mailbox, which only its organisation's
+    administrator corrects; None for a national one (all).
 
     Asked by the list and by the retry, so an administrator reads and resends their region's reminders
     only. Primary-key lookups per row: the list still walks ix_reminder_due in order."""
@@ -1496,7 +1524,26 @@ def in_region(region: regions.Region) -> ColumnElement[bool] | None:
     initiating = (
         select(SipCase.initiating_organisation_id).where(SipCase.id == Reminder.case_id).correlate(Reminder)
     )
-    return exists().where(Organisation.id == initiating.scalar_subquery(), organisations)
+    # The recipient's organisation, each by primary keys and correlated to the row (as the initiating one).
+    recipient = func.coalesce(
+        *(
+            query.correlate(Reminder).scalar_subquery()
+            for query in (
+                select(Unit.organisation_id).where(Unit.id == Reminder.recipient_unit_id),
+                select(Unit.organisation_id)
+                .join(User, User.unit_id == Unit.id)
+                .where(User.id == Reminder.recipient_user_id),
+                select(Participant.organisation_id)
+                .join(Invitation, Invitation.participant_id == Participant.id)
+                .where(Invitation.id == Reminder.invitation_id),
+                select(PlanEffort.organisation_id).where(PlanEffort.id == Reminder.effort_id),
+            )
+        )
+    )
+    return or_(
+        exists().where(Organisation.id == initiating.scalar_subquery(), organisations),
+        exists().where(Organisation.id == recipient, organisations),
+    )
 
 
 def retry_reminder(
