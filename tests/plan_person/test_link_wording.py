@@ -128,3 +128,24 @@ def test_with_a_shared_reply_mailbox_the_links_mail_is_answered_there(client, ap
     finally:
         app.config["REPLY_TO"] = saved
     assert _mail(db_session)["Reply-To"] == "sip-samordning@example.se"
+
+
+def test_the_approval_form_says_what_approving_means_and_whom_to_contact_instead(client, db_session, planned):
+    """A person with no care background is asked to approve: the page says what approving means and, if they
+    do not agree, that they need not approve but contact the organisation with huvudansvar, by name."""
+    send_link(client, planned, planned.person_row)
+    log_out(client)
+    path = link_path(queued(db_session))
+    holder = db_session.get(Organisation, planned.region.unit.organisation_id).name
+    page = " ".join(text_of(client.get(path)).split())
+    assert "Att godkänna betyder att du håller med om planen som den står här." in page
+    assert f"godkänn inte: kontakta {holder}, som har huvudansvaret för SIP:en." in page
+    english = " ".join(text_of(client.get(path + "?lang=en")).split())
+    assert f"do not approve: contact {holder}, which has overall responsibility for the SIP." in english
+
+
+def test_a_narstaende_who_approves_nothing_is_not_told_what_approving_means(client, db_session, planned):
+    send_link(client, planned, planned.relative)
+    log_out(client)
+    page = text_of(client.get(link_path(queued(db_session))))
+    assert "Att godkänna betyder" not in page and "Jag godkänner planen" not in page
