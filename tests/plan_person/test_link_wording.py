@@ -149,3 +149,17 @@ def test_a_narstaende_who_approves_nothing_is_not_told_what_approving_means(clie
     log_out(client)
     page = text_of(client.get(link_path(queued(db_session))))
     assert "Att godkänna betyder" not in page and "Jag godkänner planen" not in page
+
+
+@pytest.mark.parametrize(("who", "asked"), [("person_row", True), ("relative", False)])
+def test_the_persons_mail_says_the_plan_can_be_approved_through_the_link(
+    client, db_session, planned, who, asked
+):
+    """Staff send the person a link to approve a plan (a revised one, often): the mail said only that the
+    plan can be read there. A närstående approves nothing, and their mail says nothing of approving."""
+    send_link(client, planned, getattr(planned, who))
+    log_out(client)
+    body = email.message_from_string(queued(db_session).message, policy=email.policy.default)
+    text = " ".join(body.get_body(("plain",)).get_content().split())
+    assert ("Om du håller med om planen kan du också godkänna den där." in text) is asked
+    assert "godkänna" not in text or asked
