@@ -28,6 +28,7 @@ from sipflow.cases.models import Participant, SipCase, TransitionLog
 from sipflow.clock import stored_utc
 from sipflow.people.models import Organisation, Person, User
 from sipflow.plans.approvals import PERSON, PartyApproval, approval_status, person_approved_before
+from sipflow.plans.compare import Comparison, compare_versions
 from sipflow.plans.models import PersonalLink, Plan, PlanVersion
 from sipflow.plans.pdf import ShownVersion, pdf_filename, shown_version
 from sipflow.plans.versions import is_scrubbed, version_pdf
@@ -59,6 +60,9 @@ class PlanCard:
     # The newest earlier version the person approved (approvals.person_approved_before), when the shown one
     # is a revision of a plan they approved.
     person_approved_before: int | None = None
+    # What changed from that version to the shown one (compare.compare_versions), so the person asked to
+    # approve again reads what they are asked about; None when there is no such version or it is scrubbed.
+    changes_since_approved: Comparison | None = None
 
     @property
     def person_party(self) -> PartyApproval | None:
@@ -205,6 +209,20 @@ def link_pdf(
     return LinkPdf(case=case, filename=pdf_filename(case.reference, version.number, large=large), data=data)
 
 
+def _changes_since(session: Session, version: PlanVersion | None, number: int | None) -> Comparison | None:
+    """What changed from version number of version's case (the one the person approved) to version."""
+    if version is None or number is None:
+        return None
+    earlier = session.exec(
+        select(PlanVersion)
+        .options(defer(PlanVersion.pdf))
+        .where(PlanVersion.case_id == version.case_id, PlanVersion.number == number)
+    ).first()
+    if earlier is None or is_scrubbed(earlier):
+        return None
+    return compare_versions(earlier.content, version.content)
+
+
 def person_page(
     session: Session,
     registry,
@@ -258,6 +276,7 @@ def person_page(
         holder = (
             (version.content.get("huvudansvar") or {}).get("organisation") if version is not None else current
         )
+        approved_before = person_approved_before(session, version) if version is not None else None
         cards.append(
             PlanCard(
                 case=case,
@@ -270,9 +289,8 @@ def person_page(
                 approvals=approval_status(session, case, version) if version is not None else [],
                 shown=shown_version(version.content) if version is not None else None,
                 closed_at=closed_at,
-                person_approved_before=(
-                    person_approved_before(session, version) if version is not None else None
-                ),
+                person_approved_before=approved_before,
+                changes_since_approved=_changes_since(session, version, approved_before),
             )
         )
     return PersonPage(person=person, masked_identifier=person.masked_identifier(), plans=cards)

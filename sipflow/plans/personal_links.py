@@ -349,7 +349,7 @@ def send_personal_link(
     _replace_older_links(session, link, now=now)
     # Who the mail speaks for and where a reply goes, as a meeting's invitation: the organisation (never
     # its unit, which may say what care the person gets) and a person's mailbox.
-    organisation = session.get(Organisation, case.initiating_organisation_id).name
+    organisation = contact_organisation(session, case)
     language = recipient_language(participant)
     mail = enqueue(
         session,
@@ -425,6 +425,15 @@ def _message(
     message["Subject"] = subject
     message.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable")
     return message
+
+
+def contact_organisation(session: Session, case: SipCase) -> str:
+    """The organisation a personal link names as the one to contact: the SIP's initiating organisation.
+
+    The one rule, read by the link's mail and by the page refusing an expired or revoked link, which says
+    whom to ask for a new one. An organisation, never its unit, which may say what care the person gets.
+    """
+    return session.get(Organisation, case.initiating_organisation_id).name
 
 
 def revoke_link(session: Session, *, case: SipCase, link_id: int, actor: User, now: datetime) -> PersonalLink:

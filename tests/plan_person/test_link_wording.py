@@ -33,7 +33,8 @@ def test_a_revoked_link_of_a_narstaende_does_not_call_the_sip_theirs(client, db_
     refused = client.get(path)
     assert refused.status_code == 410
     page = text_of(refused)
-    assert "Be den som arbetar med SIP:en som du deltar i om en ny länk." in page
+    region = db_session.get(Organisation, planned.case.initiating_organisation_id).name
+    assert f"Be {region}, som arbetar med SIP:en som du deltar i, om en ny länk." in page
     assert "din SIP" not in page and "Mina SIP-planer" not in page
 
 
@@ -43,7 +44,32 @@ def test_a_revoked_link_of_the_person_still_says_their_sip(client, db_session, p
     path = link_path(queued(db_session))
     _revoke(db_session, planned)
     page = text_of(client.get(path))
-    assert "Be den som arbetar med din SIP om en ny." in page and "Mina SIP-planer" in page
+    region = db_session.get(Organisation, planned.case.initiating_organisation_id).name
+    assert f"Be {region}, som arbetar med din SIP, om en ny länk." in page and "Mina SIP-planer" in page
+
+
+@pytest.mark.parametrize("who", ["person_row", "relative"])
+def test_an_expired_link_names_the_organisation_to_ask_for_a_new_one_as_its_mail_did(
+    client, db_session, planned, frozen_clock, who
+):
+    """A person with no care background, holding a link that has run out, is told whom to ask by name: the
+    organisation the mail named as the one to contact, not "the one who works with your SIP"."""
+    send_link(client, planned, getattr(planned, who))
+    log_out(client)
+    row = queued(db_session)
+    body = email.message_from_string(row.message, policy=email.policy.default).get_body(("plain",))
+    region = db_session.get(Organisation, planned.case.initiating_organisation_id).name
+    assert f"kontakta {region}" in body.get_content()
+    link = db_session.exec(select(PersonalLink)).one()
+    frozen_clock.set(link.expires_at)
+    refused = client.get(link_path(row))
+    assert refused.status_code == 410
+    page = text_of(refused)
+    assert f"Länken har gått ut. Be {region}, som arbetar med" in page
+    # In English too, and never the unit, which may say what care the person gets.
+    english = text_of(client.get(link_path(row) + "?lang=en"))
+    assert f"The link has expired. Ask {region}, which works with" in english
+    assert planned.region.unit.name not in page and planned.region.unit.name not in english
 
 
 def test_a_narstaende_reads_the_persons_own_goals_under_a_heading_about_the_person(
@@ -102,3 +128,38 @@ def test_with_a_shared_reply_mailbox_the_links_mail_is_answered_there(client, ap
     finally:
         app.config["REPLY_TO"] = saved
     assert _mail(db_session)["Reply-To"] == "sip-samordning@example.se"
+
+
+def test_the_approval_form_says_what_approving_means_and_whom_to_contact_instead(client, db_session, planned):
+    """A person with no care background is asked to approve: the page says what approving means and, if they
+    do not agree, that they need not approve but contact the organisation with huvudansvar, by name."""
+    send_link(client, planned, planned.person_row)
+    log_out(client)
+    path = link_path(queued(db_session))
+    holder = db_session.get(Organisation, planned.region.unit.organisation_id).name
+    page = " ".join(text_of(client.get(path)).split())
+    assert "Att godkänna betyder att du håller med om planen som den står här." in page
+    assert f"godkänn inte: kontakta {holder}, som har huvudansvaret för SIP:en." in page
+    english = " ".join(text_of(client.get(path + "?lang=en")).split())
+    assert f"do not approve: contact {holder}, which has overall responsibility for the SIP." in english
+
+
+def test_a_narstaende_who_approves_nothing_is_not_told_what_approving_means(client, db_session, planned):
+    send_link(client, planned, planned.relative)
+    log_out(client)
+    page = text_of(client.get(link_path(queued(db_session))))
+    assert "Att godkänna betyder" not in page and "Jag godkänner planen" not in page
+
+
+@pytest.mark.parametrize(("who", "asked"), [("person_row", True), ("relative", False)])
+def test_the_persons_mail_says_the_plan_can_be_approved_through_the_link(
+    client, db_session, planned, who, asked
+):
+    """Staff send the person a link to approve a plan (a revised one, often): the mail said only that the
+    plan can be read there. A närstående approves nothing, and their mail says nothing of approving."""
+    send_link(client, planned, getattr(planned, who))
+    log_out(client)
+    body = email.message_from_string(queued(db_session).message, policy=email.policy.default)
+    text = " ".join(body.get_body(("plain",)).get_content().split())
+    assert ("Om du håller med om planen kan du också godkänna den där." in text) is asked
+    assert "godkänna" not in text or asked

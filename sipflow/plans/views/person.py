@@ -62,17 +62,23 @@ UNKNOWN_VERSION = _l("Unknown version.")
 LINK_REFUSALS = {
     "tampered": _l("The link is not valid. Check that you copied the whole link from the e-mail."),
     "unknown": _l("The link is not valid. Check that you copied the whole link from the e-mail."),
-    "expired": _l("The link has expired. Ask the one who works with your SIP for a new one."),
-    "revoked": _l("The link no longer works. Ask the one who works with your SIP for a new one."),
+    "expired": _l("The link has expired. Ask %(organisation)s, which works with your SIP, for a new one."),
+    "revoked": _l(
+        "The link no longer works. Ask %(organisation)s, which works with your SIP, for a new one."
+    ),
     "ended": _l("The SIP has ended. The link no longer works."),
     # Only a guardian's link ends so (personal_links.guardian_of_adult).
     "of_age": _l("The link no longer works: a guardian's link ends when the child turns 18."),
 }
 # A närstående's or guardian's link: the SIP is the person's, not theirs.
 LINK_REFUSALS_NOT_THEIRS = LINK_REFUSALS | {
-    "expired": _l("The link has expired. Ask the one who works with the SIP you take part in for a new one."),
+    "expired": _l(
+        "The link has expired. Ask %(organisation)s, which works with the SIP you take part in, "
+        "for a new one."
+    ),
     "revoked": _l(
-        "The link no longer works. Ask the one who works with the SIP you take part in for a new one."
+        "The link no longer works. Ask %(organisation)s, which works with the SIP you take part in, "
+        "for a new one."
     ),
     "ended": _l("The SIP you took part in has ended. The link no longer works."),
 }
@@ -510,9 +516,15 @@ def _link_or_refusal(token: str, now):
     participant = session.get(Participant, link.participant_id) if link is not None else None
     for_person = participant is None or participant.kind == approvals.PERSON
     messages = LINK_REFUSALS if for_person else LINK_REFUSALS_NOT_THEIRS
+    # A known link's refusal names whom to ask for a new one, as its mail did (an unknown one names none).
+    organisation = (
+        personal_links.contact_organisation(session, session.get(SipCase, link.case_id)) if link else ""
+    )
     with _in_recipient_language(link):
         page = render_template(
-            "plans/person_link_refused.html", message=messages[code], for_person=for_person
+            "plans/person_link_refused.html",
+            message=str(messages[code]) % {"organisation": organisation},
+            for_person=for_person,
         )
     return None, (page, personal_links.REFUSAL_STATUS[code])
 
