@@ -8,6 +8,7 @@ from flask_login.utils import _create_identifier
 from sipflow import create_app
 from sipflow.config import DEVELOPMENT_SECRET, ConfigError, load_config
 from sipflow.scheduler import leader_lock
+from tests.support import empty_tables
 
 SECRET = "a-production-secret-of-enough-length"
 
@@ -219,3 +220,33 @@ def test_a_video_link_template_whose_links_could_not_be_sent_is_refused_at_start
 )
 def test_a_video_link_template_of_sendable_links_is_accepted(template):
     assert load_config(environ={"SIPFLOW_VIDEO_URL_TEMPLATE": template})["VIDEO_URL_TEMPLATE"] == template
+
+
+def _restored_app(app, hash_key: str):
+    """The app started again on the same database, as after a restore, under hash_key."""
+    return create_app(
+        {
+            "ENV_NAME": "testing",
+            "DATABASE_URL": app.config["DATABASE_URL"],
+            "SECRET_KEY": app.config["SECRET_KEY"],
+            "PNR_HASH_KEY": hash_key,
+            "OUTBOX_DIR": app.config["OUTBOX_DIR"],
+        }
+    )
+
+
+def test_a_database_restored_under_another_personnummer_key_is_refused_at_start(app, make_person):
+    # A region restored its backup without the key it kept (a new key, or none and the development one):
+    # the persons registered would no longer be found, and would be registered a second time.
+    make_person()
+    with pytest.raises(ConfigError, match="SIPFLOW_PNR_HASH_KEY is not the key the persons"):
+        _restored_app(app, "another-personnummer-key-0123456789")
+
+
+def test_a_database_restored_under_its_own_personnummer_key_starts(app, make_person):
+    make_person()
+    restored = _restored_app(app, app.config["PNR_HASH_KEY"])
+    assert restored.test_client().get("/healthz").status_code == 200
+    # A database with no person yet tells nothing of the key: any key starts.
+    empty_tables(app.extensions["sipflow.engine"])
+    assert _restored_app(app, "another-personnummer-key-0123456789").config["PNR_HASH_KEY"]
