@@ -58,6 +58,10 @@ def create_app(config: dict | None = None) -> Flask:
     warn_of_missing_versions(
         app.extensions["sipflow.engine"], app.extensions["sipflow.workflows"], app.logger
     )
+    # A restore that left the tables another user's: said at start, not by every page's and job's failure.
+    out_of_reach = db.tables_out_of_reach(app.extensions["sipflow.engine"])
+    if out_of_reach:
+        raise ConfigError(out_of_reach)
     # Restored under another SIPFLOW_PNR_HASH_KEY, no one would be found: refused at start, not found later.
     refused = hash_key_refused(app.extensions["sipflow.engine"], app.config["PNR_HASH_KEY"])
     if refused:

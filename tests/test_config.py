@@ -250,3 +250,23 @@ def test_a_database_restored_under_its_own_personnummer_key_starts(app, make_per
     # A database with no person yet tells nothing of the key: any key starts.
     empty_tables(app.extensions["sipflow.engine"])
     assert _restored_app(app, "another-personnummer-key-0123456789").config["PNR_HASH_KEY"]
+
+
+def test_a_database_whose_tables_the_user_may_not_write_is_refused_at_start(app):
+    # A backup restored by the server's administrator (pg_restore --no-owner) leaves the tables theirs:
+    # sipflow's own user may not write them, and every page and job would fail on "permission denied".
+    engine = app.extensions["sipflow.engine"]
+    if engine.dialect.name != "postgresql":
+        pytest.skip("table privileges are PostgreSQL's")
+    with engine.begin() as connection:
+        connection.exec_driver_sql('REVOKE UPDATE ON TABLE "unit" FROM CURRENT_USER')
+        connection.exec_driver_sql("REVOKE USAGE ON SEQUENCE person_id_seq FROM CURRENT_USER")
+    try:
+        refused = r"may not read and write 2 .* \(person_id_seq, unit; owned by "
+        with pytest.raises(ConfigError, match=refused):
+            _restored_app(app, app.config["PNR_HASH_KEY"])
+    finally:
+        with engine.begin() as connection:
+            connection.exec_driver_sql('GRANT ALL ON TABLE "unit" TO CURRENT_USER')
+            connection.exec_driver_sql("GRANT ALL ON SEQUENCE person_id_seq TO CURRENT_USER")
+    assert _restored_app(app, app.config["PNR_HASH_KEY"]).test_client().get("/healthz").status_code == 200
