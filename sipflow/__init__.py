@@ -6,7 +6,7 @@ from flask import Flask, jsonify, request
 from flask.logging import default_handler
 
 from sipflow import db
-from sipflow.config import load_config
+from sipflow.config import ConfigError, load_config
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -24,6 +24,7 @@ def create_app(config: dict | None = None) -> Flask:
     from sipflow.meetings.answers import bp as answers_bp
     from sipflow.meetings.feed import bp as calendar_bp
     from sipflow.meetings.views import bp as meetings_bp
+    from sipflow.people.services import hash_key_refused
     from sipflow.plans.views import bp as plans_bp
     from sipflow.reminders.views import bp as reminders_bp
     from sipflow.routing import init_converters
@@ -57,6 +58,14 @@ def create_app(config: dict | None = None) -> Flask:
     warn_of_missing_versions(
         app.extensions["sipflow.engine"], app.extensions["sipflow.workflows"], app.logger
     )
+    # A restore that left the tables another user's: said at start, not by every page's and job's failure.
+    out_of_reach = db.tables_out_of_reach(app.extensions["sipflow.engine"])
+    if out_of_reach:
+        raise ConfigError(out_of_reach)
+    # Restored under another SIPFLOW_PNR_HASH_KEY, no one would be found: refused at start, not found later.
+    refused = hash_key_refused(app.extensions["sipflow.engine"], app.config["PNR_HASH_KEY"])
+    if refused:
+        raise ConfigError(refused)
     retention.init_app(app)
     # Before the reminders: an invitation the consent no longer covers is withdrawn before its reminder.
     meetings.init_app(app)

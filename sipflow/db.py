@@ -221,6 +221,49 @@ def unit_of_work(session: Session) -> Iterator[Session]:
             log.exception("after-commit hook %s failed", getattr(hook, "__qualname__", hook))
 
 
+# The tables and sequences of sipflow's schema the connecting user may not read and write (PostgreSQL):
+# each privilege asked alone, since has_table_privilege of a list is true when any one of them is held.
+_OUT_OF_REACH = text(
+    "SELECT c.relname, pg_get_userbyid(c.relowner) FROM pg_class c"
+    " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = current_schema() AND ("
+    " (c.relkind IN ('r', 'p') AND NOT (has_table_privilege(c.oid, 'SELECT')"
+    " AND has_table_privilege(c.oid, 'INSERT') AND has_table_privilege(c.oid, 'UPDATE')"
+    " AND has_table_privilege(c.oid, 'DELETE')))"
+    " OR (c.relkind = 'S' AND NOT has_sequence_privilege(c.oid, 'USAGE'))) ORDER BY c.relname"
+)
+
+
+def tables_out_of_reach(engine: Engine) -> str | None:
+    """Why the user sipflow connects as cannot work in its database's tables, or None (also on SQLite, on
+    an empty database and on one that cannot answer yet, which the start and /healthz say otherwise).
+
+    A backup restored by another user (the server's administrator, `pg_restore --no-owner`) leaves every
+    table that user's: sipflow would start, /healthz answer ok, and every page and job fail on
+    "permission denied"; said at start instead, with what to do.
+    """
+    if engine.dialect.name != "postgresql":
+        return None
+    try:
+        with engine.connect() as connection:
+            user = connection.execute(text("SELECT current_user")).scalar()
+            refused = connection.execute(_OUT_OF_REACH).all()
+    except OperationalError:
+        return None
+    finally:
+        # No connection of the start is left in the pool for a forked worker to share.
+        engine.dispose()
+    if not refused:
+        return None
+    owners = ", ".join(sorted({owner for _name, owner in refused}))
+    named = ", ".join(name for name, _owner in refused[:3]) + (", ..." if len(refused) > 3 else "")
+    return (
+        f"the database user {user} may not read and write {len(refused)} of the database's tables and "
+        f"sequences ({named}; owned by {owners}): a backup restored by another user with pg_restore "
+        f"--no-owner leaves them that user's. Restore into a database owned by {user} with "
+        f"`pg_restore --no-owner --role={user}`, or give the tables to {user}"
+    )
+
+
 def database_status(engine: Engine) -> dict:
     """Answer whether the database is reachable, for /healthz."""
     try:

@@ -10,6 +10,7 @@ from flask_login.utils import _create_identifier
 from sipflow import create_app
 from sipflow.config import DEVELOPMENT_SECRET, ConfigError, load_config
 from sipflow.scheduler import leader_lock
+from tests.support import empty_tables
 
 SECRET = "a-production-secret-of-enough-length"
 
@@ -238,3 +239,53 @@ def test_a_limit_store_without_its_client_library_is_refused_in_one_line(tmp_pat
         load_config(environ=env)
     # A store whose client is at hand is taken as before.
     assert load_config(environ=env | {"SIPFLOW_RATELIMIT_STORAGE_URI": "memory://"})
+
+
+def _restored_app(app, hash_key: str):
+    """The app started again on the same database, as after a restore, under hash_key."""
+    return create_app(
+        {
+            "ENV_NAME": "testing",
+            "DATABASE_URL": app.config["DATABASE_URL"],
+            "SECRET_KEY": app.config["SECRET_KEY"],
+            "PNR_HASH_KEY": hash_key,
+            "OUTBOX_DIR": app.config["OUTBOX_DIR"],
+        }
+    )
+
+
+def test_a_database_restored_under_another_personnummer_key_is_refused_at_start(app, make_person):
+    # A region restored its backup without the key it kept (a new key, or none and the development one):
+    # the persons registered would no longer be found, and would be registered a second time.
+    make_person()
+    with pytest.raises(ConfigError, match="SIPFLOW_PNR_HASH_KEY is not the key the persons"):
+        _restored_app(app, "another-personnummer-key-0123456789")
+
+
+def test_a_database_restored_under_its_own_personnummer_key_starts(app, make_person):
+    make_person()
+    restored = _restored_app(app, app.config["PNR_HASH_KEY"])
+    assert restored.test_client().get("/healthz").status_code == 200
+    # A database with no person yet tells nothing of the key: any key starts.
+    empty_tables(app.extensions["sipflow.engine"])
+    assert _restored_app(app, "another-personnummer-key-0123456789").config["PNR_HASH_KEY"]
+
+
+@pytest.mark.postgresql
+def test_a_database_whose_tables_the_user_may_not_write_is_refused_at_start(app):
+    # A backup restored by the server's administrator (pg_restore --no-owner) leaves the tables theirs:
+    # sipflow's own user may not write them, and every page and job would fail on "permission denied".
+    # (Table privileges are PostgreSQL's: the SQLite run leaves this test out.)
+    engine = app.extensions["sipflow.engine"]
+    with engine.begin() as connection:
+        connection.exec_driver_sql('REVOKE UPDATE ON TABLE "unit" FROM CURRENT_USER')
+        connection.exec_driver_sql("REVOKE USAGE ON SEQUENCE person_id_seq FROM CURRENT_USER")
+    try:
+        refused = r"may not read and write 2 .* \(person_id_seq, unit; owned by "
+        with pytest.raises(ConfigError, match=refused):
+            _restored_app(app, app.config["PNR_HASH_KEY"])
+    finally:
+        with engine.begin() as connection:
+            connection.exec_driver_sql('GRANT ALL ON TABLE "unit" TO CURRENT_USER')
+            connection.exec_driver_sql("GRANT ALL ON SEQUENCE person_id_seq TO CURRENT_USER")
+    assert _restored_app(app, app.config["PNR_HASH_KEY"]).test_client().get("/healthz").status_code == 200

@@ -12,6 +12,8 @@ from datetime import datetime
 
 from sqlalchemy import bindparam, exists, false, func, true
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, select
 
 from sipflow.cases.fields import normalised, one_line
@@ -56,6 +58,33 @@ def organisation_county(session: Session, organisation_id: int | None) -> str | 
 def identifier_hash(key: str, normalised: str) -> str:
     """Keyed hash of a normalised identifier: the only way persons are looked up."""
     return hmac.new(key.encode(), normalised.encode(), hashlib.sha256).hexdigest()
+
+
+def hash_key_refused(engine: Engine, hash_key: str) -> str | None:
+    """Why the database's persons cannot be found under hash_key (SIPFLOW_PNR_HASH_KEY), or None.
+
+    The first registered person's hash, made again from their stored identifier, tells whether the key is
+    the one they were registered under: restored with another key (or none, in development) no one would be
+    found by personnummer, and a SIP started for them would register them a second time. An empty database,
+    or one that cannot answer yet (not migrated, not reachable), is no reason to refuse.
+    """
+    try:
+        with Session(engine) as session:
+            first = session.exec(
+                select(Person.id_number, Person.id_hash).order_by(Person.id).limit(1)
+            ).first()
+    except SQLAlchemyError:
+        return None
+    finally:
+        # No connection of the start is left in the pool for a forked worker to share.
+        engine.dispose()
+    if first is None or hmac.compare_digest(identifier_hash(hash_key, first[0]), first[1]):
+        return None
+    return (
+        "SIPFLOW_PNR_HASH_KEY is not the key the persons in the database were registered under: no one "
+        "would be found by personnummer, and a SIP started for them would register them a second time. "
+        "Give the key kept with the backup (the region's store of secrets)"
+    )
 
 
 IDENTIFIER_KIND_LABELS = {
