@@ -383,16 +383,17 @@ def open_case_ids(session: Session, registry: WorkflowRegistry, person: Person) 
         .where(SipCase.person_id == person.id)
         .order_by(SipCase.created_at, SipCase.id)
     ).all()
-    found = []
-    for case_id, name, version, state in rows:
-        try:
-            workflow = registry.get(name, version)
-        except KeyError:
-            workflow = None
-        # A case whose rules are no longer loaded counts as open: better a warning too many than one missed.
-        if workflow is None or state not in workflow.states or not workflow.is_final(state):
-            found.append(case_id)
-    return found
+    return [row[0] for row in rows if _may_be_running(registry, *row[1:])]
+
+
+def _may_be_running(registry: WorkflowRegistry, name: str, version: int, state: str) -> bool:
+    """A case in state of workflow name, version has not ended, as far as the loaded files tell: a case
+    whose rules are no longer loaded counts as running (for a warning: one too many, never one missed)."""
+    try:
+        workflow = registry.get(name, version)
+    except KeyError:
+        return True
+    return state not in workflow.states or not workflow.is_final(state)
 
 
 def open_cases_to_warn_of(
@@ -982,16 +983,7 @@ def huvudansvar_without_active_unit(
         .distinct()
         .order_by(SipCase.reference)
     ).all()
-    found = []
-    for reference, name, version, state in rows:
-        try:
-            workflow = registry.get(name, version)
-        except KeyError:
-            workflow = None
-        # A case whose rules are no longer loaded counts as running: a warning too many, never one missed.
-        if workflow is None or state not in workflow.states or not workflow.is_final(state):
-            found.append(reference)
-    return found
+    return [row[0] for row in rows if _may_be_running(registry, *row[1:])]
 
 
 def check_may_start_cases(session: Session, actor: User) -> None:

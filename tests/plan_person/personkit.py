@@ -182,3 +182,22 @@ def log_out(client) -> None:
 
     response = client.post("/logout", data={"csrf_token": csrf_token(text_of(client.get("/")))})
     assert response.status_code in (302, 303)
+
+
+def add_relatives(session: Session, registry, case: SipCase, count: int, now) -> list[Participant]:
+    """count närstående, each with an address of their own, added to case in one unit of work."""
+    with unit_of_work(session):
+        return [
+            services.add_private_participant(
+                session,
+                registry,
+                case,
+                kind="narstaende",
+                name=f"Närstående {n}",
+                relation="vän",
+                email=f"narstaende{n}@example.se",
+                phone=None,
+                now=now,
+            )
+            for n in range(count)
+        ]

@@ -6,12 +6,11 @@ from __future__ import annotations
 import re
 
 import support
+from personkit import add_relatives
 from sqlmodel import func, select
 from test_personal_links import link_form
 from webkit import fill, forms_of, login, text_of
 
-from sipflow.cases import services
-from sipflow.db import unit_of_work
 from sipflow.plans.models import PersonalLink
 from sipflow.plans.personal_links import LIST_LIMIT
 
@@ -20,21 +19,7 @@ def test_every_link_is_reached_from_the_links_page_however_many(
     client, engine, db_session, registry, planned, now
 ):
     login(client, planned.region.user.username)
-    with unit_of_work(db_session):
-        relatives = [
-            services.add_private_participant(
-                db_session,
-                registry,
-                planned.case,
-                kind="narstaende",
-                name=f"Närstående {n}",
-                relation="vän",
-                email=f"narstaende{n}@example.se",
-                phone=None,
-                now=now,
-            )
-            for n in range(LIST_LIMIT + 5)
-        ]
+    relatives = add_relatives(db_session, registry, planned.case, LIST_LIMIT + 5, now)
     url = f"/cases/{planned.case.uid}/plan/links"
     # The first ones sent still work when fifty more have been sent since.
     for participant in relatives:

@@ -5,11 +5,9 @@ and the links once."""
 from __future__ import annotations
 
 import support
+from personkit import add_relatives
 from test_personal_links import link_form
 from webkit import login, text_of
-
-from sipflow.cases import services
-from sipflow.db import unit_of_work
 
 
 def _links_page_statements(client, engine, world) -> list[str]:
@@ -26,21 +24,7 @@ def test_the_links_page_reads_the_same_for_many_people_and_links_as_for_none(
     login(client, planned.region.user.username)
     small = _links_page_statements(client, engine, planned)
 
-    with unit_of_work(db_session):
-        relatives = [
-            services.add_private_participant(
-                db_session,
-                registry,
-                planned.case,
-                kind="narstaende",
-                name=f"Närstående {n}",
-                relation="vän",
-                email=f"narstaende{n}@example.se",
-                phone=None,
-                now=now,
-            )
-            for n in range(25)
-        ]
+    relatives = add_relatives(db_session, registry, planned.case, 25, now)
     url = f"/cases/{planned.case.uid}/plan/links"
     for participant in [planned.person_row, *relatives[:8]]:
         form = link_form(text_of(client.get(url)), planned.case, participant)
