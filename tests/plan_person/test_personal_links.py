@@ -73,6 +73,13 @@ def sent(client, db_session, planned):
     return planned, link_path(queued(db_session))
 
 
+def change_contact(db_session, registry, case, participant_id: int, *, email, phone, now) -> None:
+    """Staff save a participant's address or phone on the case page's contact form (the service it calls)."""
+    with unit_of_work(db_session):
+        case = db_session.get(SipCase, case.id)
+        set_participant_contact(db_session, registry, case, participant_id, email=email, phone=phone, now=now)
+
+
 def test_the_mail_is_queued_to_the_person_with_no_personal_data_in_subject_or_address(db_session, sent):
     world, path = sent
     row = queued(db_session)
@@ -477,16 +484,15 @@ def test_a_link_sent_before_the_address_was_corrected_stops_working(
     log_out(client)
     path = link_path(queued(db_session))
     assert client.get(path).status_code == 200
-    with unit_of_work(db_session):
-        set_participant_contact(
-            db_session,
-            registry,
-            db_session.get(SipCase, planned.case.id),
-            planned.relative.id,
-            email="ratt.adress@example.se",
-            phone=None,
-            now=now,
-        )
+    change_contact(
+        db_session,
+        registry,
+        planned.case,
+        planned.relative.id,
+        email="ratt.adress@example.se",
+        phone=None,
+        now=now,
+    )
     refused = client.get(path)
     assert refused.status_code == 410 and "Samtalsstöd" not in text_of(refused)
     link = db_session.exec(select(PersonalLink)).one()
@@ -502,16 +508,9 @@ def test_saving_only_a_phone_number_keeps_the_address_and_the_link_sent_to_it(
     send_link(client, planned, planned.relative)
     log_out(client)
     path = link_path(queued(db_session))
-    with unit_of_work(db_session):
-        set_participant_contact(
-            db_session,
-            registry,
-            db_session.get(SipCase, planned.case.id),
-            planned.relative.id,
-            email=None,
-            phone="070-765 43 21",
-            now=now,
-        )
+    change_contact(
+        db_session, registry, planned.case, planned.relative.id, email=None, phone="070-765 43 21", now=now
+    )
     assert client.get(path).status_code == 200
     link = db_session.exec(select(PersonalLink)).one()
     db_session.refresh(link)
@@ -523,16 +522,15 @@ def test_the_links_page_shows_the_address_a_link_went_to_after_a_correction(
 ):
     """Staff must see where a revoked link was mailed (the mistyped address), not the corrected one."""
     send_link(client, planned, planned.relative)
-    with unit_of_work(db_session):
-        set_participant_contact(
-            db_session,
-            registry,
-            db_session.get(SipCase, planned.case.id),
-            planned.relative.id,
-            email="ratt.adress@example.se",
-            phone=None,
-            now=now,
-        )
+    change_contact(
+        db_session,
+        registry,
+        planned.case,
+        planned.relative.id,
+        email="ratt.adress@example.se",
+        phone=None,
+        now=now,
+    )
     page = client.get(f"/cases/{planned.case.uid}/plan/links")
     sent = re.search(r"<tbody>(.*?)</tbody>", text_of(page), re.S).group(1)
     assert RELATIVE_EMAIL in sent and "ratt.adress@example.se" not in sent
@@ -717,16 +715,15 @@ def test_a_corrected_address_ends_the_persons_links_to_it_from_their_other_sips(
     first_path = link_path(queued(db_session))
     send_link(client, second, second.person_row)
     log_out(client)
-    with unit_of_work(db_session):
-        set_participant_contact(
-            db_session,
-            registry,
-            db_session.get(SipCase, second.case.id),
-            second.person_row.id,
-            email="ratt.adress@example.se",
-            phone=None,
-            now=now,
-        )
+    change_contact(
+        db_session,
+        registry,
+        second.case,
+        second.person_row.id,
+        email="ratt.adress@example.se",
+        phone=None,
+        now=now,
+    )
     refused = client.get(first_path)
     assert refused.status_code == 410
     assert "Första planens insats" not in text_of(refused) and "Andra planens insats" not in text_of(refused)
