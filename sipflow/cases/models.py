@@ -219,8 +219,12 @@ def met_late(met_at, due_at) -> bool:
 class TransitionLog(SQLModel, table=True):
     """Who moved a case from which state to which, for which party, when and why."""
 
-    # A case's log by case; the statistics ask "did this case take an accepting step" from the index alone.
-    __table_args__ = (Index("ix_transitionlog_case_id_trigger", "case_id", "trigger"),)
+    # A case's log by case; the statistics ask "did this case take an accepting step" from the index alone,
+    # and the case page's timeline reads a page of the newest steps backwards from (case_id, at, id).
+    __table_args__ = (
+        Index("ix_transitionlog_case_id_trigger", "case_id", "trigger"),
+        Index("ix_transitionlog_case_id_at_id", "case_id", "at", "id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="sipcase.id")

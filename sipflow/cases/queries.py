@@ -19,7 +19,7 @@ from sipflow.cases import corrections
 from sipflow.cases.models import CaseVisibility, Deadline, Participant, SipCase, TransitionLog, met_late
 from sipflow.cases.participants import labelled_organisations
 from sipflow.cases.services import StepReads, step_reads
-from sipflow.clock import end_of_local_day, ends_its_day, parse_instant, to_local
+from sipflow.clock import end_of_local_day, ends_its_day, parse_instant, stored_utc, to_local
 from sipflow.consent.models import Consent, ConsentOrganisation
 from sipflow.db import column_rows
 from sipflow.i18n import LOCALES, sort_key
@@ -660,6 +660,23 @@ class CaseDetail:
     # The organisation holding huvudansvar when none of its units on the SIP is active any more
     # (huvudansvar_closed): the page says so and what to do.
     huvudansvar_closed: str | None = None
+    # The token of the timeline's page of earlier steps when there are more, and the cursor this page was
+    # read before (None: the newest steps).
+    timeline_earlier: str | None = None
+    timeline_before: tuple[datetime, int] | None = None
+
+    @property
+    def timeline_whole(self) -> bool:
+        """Whether timeline holds every step of the case (what an area may conclude from its triggers)."""
+        return self.timeline_earlier is None and self.timeline_before is None
+
+    def on_timeline_page(self, at: datetime) -> bool:
+        """Whether a moment falls on this page of the timeline, so an area's entry merged into it by time
+        (a hand-over of huvudansvar) is shown on one page, beside the steps of its time."""
+        moment = stored_utc(at)
+        if self.timeline_earlier is not None and moment < stored_utc(self.timeline[0].log.at):
+            return False
+        return self.timeline_before is None or moment < self.timeline_before[0]
 
 
 def huvudansvar_closed(participants: list[ParticipantView]) -> str | None:
@@ -720,6 +737,13 @@ _CONSENTS = (
 )
 # The log's columns, not TransitionLog objects: loading a case's dozen log rows as objects cost more than
 # reading them.
+# The case page's timeline: the newest steps, a page at a time (a SIP followed up every quarter for years,
+# with its corrections and revisions, logs hundreds), read backwards on ix_transitionlog_case_id_at_id.
+TIMELINE_PAGE_MAX = 50
+TIMELINE_CURSOR_VERSION = "1"
+# Version, an ISO instant and a row id, base64: well under this.
+TIMELINE_CURSOR_LENGTH = 120
+
 _TIMELINE = (
     select(
         *TransitionLog.__table__.c,
@@ -729,7 +753,18 @@ _TIMELINE = (
     .outerjoin(User, User.id == TransitionLog.user_id)
     .outerjoin(Organisation, Organisation.id == TransitionLog.organisation_id)
     .where(TransitionLog.case_id == _CASE_ID)
-    .order_by(TransitionLog.at, TransitionLog.id)
+    .order_by(TransitionLog.at.desc(), TransitionLog.id.desc())
+    .limit(TIMELINE_PAGE_MAX + 1)
+)
+# The page of the steps before the cursor's (the oldest step of the newer page), by (at, id).
+_TIMELINE_BEFORE = _TIMELINE.where(
+    or_(
+        TransitionLog.at < bindparam("before_at"),
+        and_(
+            TransitionLog.at == bindparam("before_at"),
+            TransitionLog.id < bindparam("before_id", type_=Integer),
+        ),
+    )
 )
 _DEADLINES = (
     select(*Deadline.__table__.c).where(Deadline.case_id == _CASE_ID).order_by(Deadline.due_at, Deadline.id)
@@ -866,9 +901,40 @@ def _plan_version(details: dict) -> int | None:
     return number if isinstance(number, int) and not isinstance(number, bool) else None
 
 
-def _timeline(session: Session, case: SipCase, workflow: Workflow | None, locale: str) -> list[TimelineEntry]:
+def timeline_cursor(token: str | None) -> tuple[datetime, int] | None:
+    """The (at, id) a timeline page's token carries; None when missing or malformed (the newest steps)."""
+    raw = cursor_text(token, TIMELINE_CURSOR_LENGTH) if token else None
+    if raw is None:
+        return None
+    try:
+        version, moment, log_id = raw.split("|")
+        before = (parse_instant(moment), int(log_id))
+    except ValueError:
+        return None
+    return before if version == TIMELINE_CURSOR_VERSION and 0 < before[1] < 2**63 else None
+
+
+def _timeline(
+    session: Session,
+    case: SipCase,
+    workflow: Workflow | None,
+    locale: str,
+    before: tuple[datetime, int] | None,
+) -> tuple[list[TimelineEntry], str | None]:
+    """A page of the case's steps, oldest first: the newest TIMELINE_PAGE_MAX, or those before the cursor
+    before; and the token of the page of earlier steps when there are more."""
+    if before is None:
+        rows = column_rows(session, _TIMELINE, {"case_id": case.id})
+    else:
+        params = {"case_id": case.id, "before_at": before[0], "before_id": before[1]}
+        rows = column_rows(session, _TIMELINE_BEFORE, params)
+    earlier = None
+    if len(rows) > TIMELINE_PAGE_MAX:
+        rows = rows[:TIMELINE_PAGE_MAX]
+        oldest = rows[-1]
+        earlier = cursor_token(f"{TIMELINE_CURSOR_VERSION}|{stored_utc(oldest.at).isoformat()}|{oldest.id}")
     entries = []
-    for log in column_rows(session, _TIMELINE, {"case_id": case.id}):
+    for log in reversed(rows):
         details = log.details or {}
         entries.append(
             TimelineEntry(
@@ -887,7 +953,7 @@ def _timeline(session: Session, case: SipCase, workflow: Workflow | None, locale
                 plan_version=_plan_version(details),
             )
         )
-    return entries
+    return entries, earlier
 
 
 @dataclass
@@ -937,9 +1003,16 @@ def case_parties(
 
 
 def case_detail(
-    session: Session, registry: WorkflowRegistry, case: SipCase, *, locale: str, now: datetime
+    session: Session,
+    registry: WorkflowRegistry,
+    case: SipCase,
+    *,
+    locale: str,
+    now: datetime,
+    timeline_before: tuple[datetime, int] | None = None,
 ) -> CaseDetail:
-    """Gather the case page: person, parties, consent, deadlines and timeline (areas add their parts)."""
+    """Gather the case page: person, parties, consent, deadlines and a page of the timeline (the newest
+    steps, or those before timeline_before; areas add their parts)."""
     # Read as for a step: the participants' read then also says which organisations see the case.
     parties = case_parties(session, registry, case, step_now=now)
     workflow, person, municipality_name = parties.workflow, parties.person, parties.municipality_name
@@ -954,6 +1027,7 @@ def case_detail(
         )
         for d in column_rows(session, _DEADLINES, {"case_id": case.id})
     ]
+    timeline, timeline_earlier = _timeline(session, case, workflow, locale, timeline_before)
     return CaseDetail(
         case=case,
         workflow=workflow,
@@ -969,7 +1043,9 @@ def case_detail(
         organisation_labels=parties.organisation_labels,
         consents=_consents(session, case, to_local(now).date(), parties.organisation_labels),
         deadlines=deadlines,
-        timeline=_timeline(session, case, workflow, locale),
+        timeline=timeline,
+        timeline_earlier=timeline_earlier,
+        timeline_before=timeline_before,
         missing_region="region" not in kinds,
         missing_municipality="municipality" not in kinds,
         seeing=parties.step_reads.seeing,

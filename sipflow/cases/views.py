@@ -803,7 +803,12 @@ def _contact_form(detail: queries.CaseDetail, *, formdata) -> ContactForm:
 
 def _detail(case) -> queries.CaseDetail:
     return queries.case_detail(
-        get_session(), workflow_registry(), case, locale=current_locale(), now=now_utc()
+        get_session(),
+        workflow_registry(),
+        case,
+        locale=current_locale(),
+        now=now_utc(),
+        timeline_before=queries.timeline_cursor(request.args.get("timeline_before")),
     )
 
 

@@ -103,7 +103,8 @@ def _case_page_part(detail, actor, *, allowed: list) -> dict:
         allowed=allowed,
         participants=detail.participants,
         consent_in_force=any(c.in_force for c in detail.consents),
-        logged_triggers={entry.log.trigger for entry in detail.timeline},
+        # The page's steps answer whether a kallelse was sent only when they are all the steps there are.
+        logged_triggers={entry.log.trigger for entry in detail.timeline} if detail.timeline_whole else None,
     )
     # Every participant's label, removed ones too: a held meeting names its attendees as its page does.
     labels = labels_of(detail.person, detail.participant_rows)

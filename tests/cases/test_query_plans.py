@@ -447,3 +447,22 @@ def test_the_nightly_consent_end_job_reads_the_weeks_ends_from_an_index(analysed
         # On a few rows PostgreSQL's costs for this index and the case's tie (at a million it takes this
         # one: 0.04 ms against a parallel scan's 95 ms, bench/README.md).
         assert "ix_consent_valid_until" in plan, plan
+
+
+@pytest.mark.parametrize("page", ["newest", "before"])
+def test_the_case_pages_timeline_reads_one_page_of_its_steps_backwards_from_an_index(
+    analysed, db_session, page
+):
+    """A SIP's timeline page walks its steps by (case_id, at, id) from the cursor and stops after the page:
+    however long the SIP's log, no sort of it."""
+    from sipflow.cases.queries import _TIMELINE, _TIMELINE_BEFORE
+
+    if page == "newest":
+        bound = _TIMELINE.params(case_id=analysed[0].id)
+    else:
+        before = datetime(2026, 11, 2, 10, tzinfo=UTC)
+        bound = _TIMELINE_BEFORE.params(case_id=analysed[0].id, before_at=before, before_id=2)
+    plan = plan_of(db_session, bound)
+    assert full_scans(plan, "transitionlog", "user", "organisation") == [], plan
+    assert "ix_transitionlog_case_id_at_id" in plan, plan
+    assert "TEMP B-TREE" not in plan and "Sort" not in plan, plan

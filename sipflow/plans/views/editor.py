@@ -106,6 +106,8 @@ def _case_page_part(detail, actor, *, allowed: list) -> dict:
     # A hand-over always leaves a holder: without one there is nothing to read.
     held = any(p.role == HUVUDANSVARIG for p in detail.participants)
     transfers = responsibility.transfers(session, case) if held else []
+    # Each hand-over on the timeline's page of its time.
+    transfers = [t for t in transfers if detail.on_timeline_page(t.transfer.at)]
     timeline = None
     if transfers:
         timeline = sorted(
