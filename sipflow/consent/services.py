@@ -33,7 +33,7 @@ from sipflow.clock import to_local
 from sipflow.consent.models import CONSENT_FORMS, CONSENT_GIVERS, GIVEN, Consent, ConsentOrganisation
 from sipflow.db import adopt_inserted
 from sipflow.errors import Conflict, InvalidInput, NotAllowed, Refusals, UserError, refusal_of
-from sipflow.people.identifiers import is_minor
+from sipflow.people.identifiers import is_minor, last_day_as_minor
 from sipflow.people.models import Organisation, Person, User
 from sipflow.translated import lazy_gettext as _l
 from sipflow.workflow.definition import Workflow
@@ -119,6 +119,8 @@ def check_consent(
     )
     form = refusals.take(fields.choice, data, "form", CONSENT_FORMS)
     valid_until = refusals.take(_valid_until, data, now=now)
+    if given_by == CHILD_GIVER:
+        valid_until = refusals.take(_within_custody, session, case, valid_until)
     if participants is not None:
         participating = {p.organisation_id for p in participants if p.organisation_id is not None}
     else:
@@ -309,11 +311,20 @@ def repeats_consent(session: Session, consent_id: int | None, data: dict) -> boo
         same_lists
         and data.get("given_by") == last.given_by
         and data.get("form") == last.form
-        and data.get("valid_until") == last.valid_until
+        and _recorded_end(session, last, data.get("valid_until")) == last.valid_until
         and same_text(data.get("information_scope"), last.information_scope)
         # A guardian's consent carries the guardian's name, not the one typed.
         and (bool(guardians) or same_text(data.get("given_by_name"), last.given_by_name))
     )
+
+
+def _recorded_end(session: Session, last: Consent, valid_until: date | None) -> date | None:
+    """The last day a consent sent with valid_until was recorded with: a guardian's sent without one ended
+    the day before the person's 18th birthday (_within_custody)."""
+    if valid_until is None and last.given_by == CHILD_GIVER:
+        case = session.get(SipCase, last.case_id)
+        return guardians_last_day(session.get(Person, case.person_id)) if case else None
+    return valid_until
 
 
 def _valid_until(data: dict, *, now: datetime) -> date | None:
@@ -321,6 +332,35 @@ def _valid_until(data: dict, *, now: datetime) -> date | None:
     valid_until = fields.calendar_date(data, "valid_until")
     if valid_until is not None and valid_until < to_local(now).date():
         raise InvalidInput(_l("The consent cannot end before today."), field="valid_until")
+    return valid_until
+
+
+def guardians_last_day(person: Person | None) -> date | None:
+    """The last day a guardian's consent for person can be in force: the day before their 18th birthday,
+    when custody ends (föräldrabalken 6 kap. 2 §) and the young adult consents themselves; None when the
+    birth date is unknown. The one rule of how long a guardian's consent lasts."""
+    if person is None or person.birth_date is None:
+        return None
+    return last_day_as_minor(person.birth_date)
+
+
+def _within_custody(session: Session, case: SipCase, valid_until: date | None) -> date | None:
+    """A guardian's consent's last day: the one typed, refused after guardians_last_day; none typed ("until
+    withdrawn") is that day, so the guardians' consent never counts as the adult's own."""
+    last_day = guardians_last_day(session.get(Person, case.person_id))
+    if last_day is None:
+        return valid_until
+    if valid_until is None:
+        return last_day
+    if valid_until > last_day:
+        raise InvalidInput(
+            _l(
+                "A guardian's consent lasts at most until the day before the person turns 18, %(day)s: "
+                "custody ends then, and from their 18th birthday the person consents themselves.",
+                day=last_day.isoformat(),
+            ),
+            field="valid_until",
+        )
     return valid_until
 
 
