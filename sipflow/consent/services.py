@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import Date, Integer, String, bindparam, column, func, insert, true, update
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -844,6 +844,47 @@ def guardians_lacking_consent(
     if not guardians_consent(workflow, person, today):
         return []
     return guardians_without_consent(participants, consents)
+
+
+# How long before a child's 18th birthday the case page tells staff it comes (custody_turn): a quarter, time
+# to ask the young person for their own consent and whether their guardians go on taking part.
+TURN_NOTICE_DAYS = 90
+
+
+@dataclass(frozen=True)
+class CustodyTurn:
+    """The person's 18th birthday on a child's SIP, as the case page tells staff of it: coming or passed."""
+
+    birthday: date
+    passed: bool
+
+
+def custody_turn(
+    workflow: Workflow,
+    state: str,
+    consents: Iterable[tuple[Consent, bool]],
+    *,
+    person: Person | None,
+    today: date,
+) -> CustodyTurn | None:
+    """What the case page says of the person's 18th birthday on an open SIP of a child's workflow
+    (childs_view), from its consents (each with whether it is in force today): the birthday within
+    TURN_NOTICE_DAYS, when the guardians' consent ends (guardians_last_day); or passed while a guardian
+    consented and no consent of the person's own (or their legal representative's) is in force, so staff ask
+    the young adult before the SIP goes on. None otherwise (an unknown birth date, an ended SIP). Reads
+    nothing."""
+    if not workflow.childs_view or workflow.is_final(state):
+        return None
+    last_day = guardians_last_day(person)
+    if last_day is None:
+        return None
+    birthday = last_day + timedelta(days=1)
+    if today < birthday:
+        return CustodyTurn(birthday, passed=False) if (birthday - today).days <= TURN_NOTICE_DAYS else None
+    consents = list(consents)
+    by_guardians = any(c.given_by == CHILD_GIVER and c.decision == GIVEN for c, _ in consents)
+    own = any(in_force and c.given_by != CHILD_GIVER for c, in_force in consents)
+    return CustodyTurn(birthday, passed=True) if by_guardians and not own else None
 
 
 def consent_giver(session: Session, case: SipCase) -> str | None:
