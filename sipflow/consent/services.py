@@ -25,6 +25,7 @@ from sipflow.cases.services import (
     guardians_consent,
     holds_huvudansvar,
     just_done_by,
+    of_age,
     party_roles,
     same_text,
     touch_case,
@@ -33,7 +34,7 @@ from sipflow.clock import to_local
 from sipflow.consent.models import CONSENT_FORMS, CONSENT_GIVERS, GIVEN, Consent, ConsentOrganisation
 from sipflow.db import adopt_inserted
 from sipflow.errors import Conflict, InvalidInput, NotAllowed, Refusals, UserError, refusal_of
-from sipflow.people.identifiers import is_minor, last_day_as_minor
+from sipflow.people.identifiers import last_day_as_minor
 from sipflow.people.models import Organisation, Person, User
 from sipflow.translated import lazy_gettext as _l
 from sipflow.workflow.definition import Workflow
@@ -435,8 +436,7 @@ GUARDIAN_OF_ADULT = _l(
 
 def _of_age(session: Session, case: SipCase, today: date) -> bool:
     """Whether case's person is 18 or older on today (a birth date unknown: not taken to be of age)."""
-    person = session.get(Person, case.person_id)
-    return person is not None and person.birth_date is not None and not is_minor(person.birth_date, today)
+    return of_age(session.get(Person, case.person_id), today)
 
 
 def _guardians_taking_part(
