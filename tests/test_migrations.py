@@ -272,3 +272,59 @@ def test_the_outbox_reminder_record_is_backfilled_with_each_reminders_own_row_on
     finally:
         engine.dispose()
     assert [tuple(row) for row in rows] == [(1, 7), (2, None)]
+
+
+GUARDIAN_CONSENT_ROWS = [
+    "INSERT INTO organisation (id, key, name, kind) VALUES (1, 'org', 'Region', 'region')",
+    "INSERT INTO user (id, username, display_name, password_hash, roles, active, session_token)"
+    " VALUES (1, 'u', 'U', 'x', 'staff', 1, 't')",
+    *(
+        "INSERT INTO person (id, id_kind, id_number, id_hash, given_name, family_name, legal_sex,"
+        f" home_municipality_code, created_at, birth_date) VALUES ({n}, 'pnr', 'x{n}', 'h{n}', 'A', 'B', 'x',"
+        f" '0780', :at, {born})"
+        for n, born in ((1, "'2008-11-10'"), (2, "NULL"))
+    ),
+    *(
+        "INSERT INTO sipcase (id, uid, reference, workflow_name, workflow_version, state, occasion, version,"
+        f" person_id, initiating_organisation_id, requested_at, created_at, updated_at, municipality_code)"
+        f" VALUES ({n}, 'u{n}', 'SIP-{n}', 'sip_child', 2, 'consent_given', 'child', 1, {n}, 1,"
+        " :at, :at, :at, '0780')"
+        for n in (1, 2)
+    ),
+    *(
+        "INSERT INTO consent (id, case_id, decision, given_by, form, valid_until, recorded_at,"
+        f" recorded_by_user_id) VALUES ({n}, {case}, '{decision}', '{giver}', 'written', {until}, :at, 1)"
+        for n, case, decision, giver, until in (
+            (1, 1, "given", "guardian", "NULL"),  # until withdrawn: ends the day before the birthday
+            (2, 1, "given", "guardian", "'2027-06-30'"),  # past the birthday: the same
+            (3, 1, "given", "guardian", "'2026-10-31'"),  # before it: kept
+            (4, 1, "given", "person", "NULL"),  # the person's own: kept
+            (5, 2, "given", "guardian", "NULL"),  # a birth date unknown: kept
+        )
+    ),
+]
+
+
+def test_a_guardians_consent_recorded_before_ends_the_day_before_the_18th_birthday(tmp_path: Path):
+    """Guardians' consents recorded with no end, or one after the person's 18th birthday, end the day
+    before it (consent.services.guardians_last_day); any other consent keeps its end."""
+    url = f"sqlite:///{tmp_path / 'custody.sqlite3'}"
+    cfg = alembic_config(url)
+    command.upgrade(cfg, "f4b6d8f0a2c3")
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            for statement in GUARDIAN_CONSENT_ROWS:
+                connection.execute(text(statement), {"at": "2026-11-02 09:00:00.000000"})
+        command.upgrade(cfg, "c5e7a9b1d3f4")
+        with engine.connect() as connection:
+            rows = connection.execute(text("SELECT id, valid_until FROM consent ORDER BY id")).all()
+    finally:
+        engine.dispose()
+    assert [tuple(row) for row in rows] == [
+        (1, "2026-11-09"),
+        (2, "2026-11-09"),
+        (3, "2026-10-31"),
+        (4, None),
+        (5, None),
+    ]

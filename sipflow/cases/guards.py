@@ -6,8 +6,9 @@
 from __future__ import annotations
 
 from sipflow.cases.participants import participating_organisations
-from sipflow.cases.services import STEP_ORGANISATIONS, step_participants, step_seeing
-from sipflow.people.models import SCHOOL_KINDS, Organisation
+from sipflow.cases.services import STEP_ORGANISATIONS, of_age, step_participants, step_seeing
+from sipflow.clock import to_local
+from sipflow.people.models import SCHOOL_KINDS, Organisation, Person
 from sipflow.security import access
 from sipflow.translated import lazy_gettext as _l
 from sipflow.workflow.context import TransitionContext
@@ -70,8 +71,11 @@ def school_participates_missing(ctx: TransitionContext):
 
 
 def child_view_recorded(ctx: TransitionContext) -> bool:
-    """The child's own view is written down."""
-    return bool((ctx.case.child_view or "").strip())
+    """The child's own view is written down; from the 18th birthday the person is no child and none is asked
+    (services.of_age: their own goals are their voice)."""
+    if (ctx.case.child_view or "").strip():
+        return True
+    return of_age(ctx.session.get(Person, ctx.case.person_id), to_local(ctx.now).date())
 
 
 def meeting_outcome_recorded(ctx: TransitionContext) -> bool:

@@ -12,7 +12,8 @@ from sipflow.cases import services
 from sipflow.cases.models import Participant, SipCase
 from sipflow.cases.participants import participating_organisations
 from sipflow.clock import to_local
-from sipflow.people.models import User
+from sipflow.people.identifiers import last_day_as_minor
+from sipflow.people.models import Person, User
 from sipflow.security import access
 from sipflow.workflow.definition import Workflow
 from sipflow.workflow.engine import WorkflowRegistry, loaded_workflow
@@ -67,11 +68,16 @@ def scripted_input(
         else []
     )
     if form == "consent":
+        valid_until = today + timedelta(days=365)
+        person = session.get(Person, case.person_id)
+        if childs_view and person is not None and person.birth_date is not None:
+            # A guardian's consent ends with custody (consent.services.guardians_last_day).
+            valid_until = min(valid_until, last_day_as_minor(person.birth_date))
         return {
             "guardian_participant_ids": list(guardian_ids),
             "given_by": given_by,
             "form": "written",
-            "valid_until": today + timedelta(days=365),
+            "valid_until": valid_until,
             "organisation_ids": [o.id for o in organisations],
             "information_scope": "Uppgifter som behövs för planeringen",
         }

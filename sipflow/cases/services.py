@@ -664,6 +664,21 @@ def refuse_unconfirmed_adult(workflow: Workflow, birth_date: date | None, *, tod
         )
 
 
+def of_age(person: Person | None, today: date) -> bool:
+    """Whether person is 18 or older on today (a birth date unknown: not taken to be of age). From then a
+    child's SIP asks no more for what a child gives (the guardians' consent, the child's own view): the
+    person speaks for themselves."""
+    return person is not None and person.birth_date is not None and not is_minor(person.birth_date, today)
+
+
+def asks_childs_view(workflow: Workflow | None, person: Person | None, today: date) -> bool:
+    """Whether a SIP asks for the child's own view on today: its workflow is a child's (childs_view) and the
+    person is not of age then (of_age). The preparation form's field; the guard child_view_recorded, named by
+    a child's workflow only, asks of_age alike: a young adult's voice is their own goals ("Vad är viktigt
+    för dig?")."""
+    return workflow is not None and workflow.childs_view and not of_age(person, today)
+
+
 def guardians_consent(workflow: Workflow | None, person: Person | None, today: date) -> bool:
     """Whether the guardians give or decline a SIP's consent on today: its workflow is a child's (childs_view)
     and the person is under 18 then. Custody ends at 18 (föräldrabalken 6 kap. 2 §): from that day the

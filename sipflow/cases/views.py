@@ -502,7 +502,7 @@ def _form_context(detail: queries.CaseDetail) -> FormContext:
         organisations=[(o.id, detail.organisation_labels.get(o.id, o.name)) for o in detail.organisations],
         participants=participants,
         guardians=[(p.id, p.name) for p in detail.participants if p.kind == "guardian"],
-        child=detail.workflow is not None and detail.workflow.childs_view,
+        child=services.asks_childs_view(detail.workflow, detail.person, to_local(now_utc()).date()),
         guardians_consent=services.guardians_consent(
             detail.workflow, detail.person, to_local(now_utc()).date()
         ),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import Date, Integer, String, bindparam, column, func, insert, true, update
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -25,6 +25,7 @@ from sipflow.cases.services import (
     guardians_consent,
     holds_huvudansvar,
     just_done_by,
+    of_age,
     party_roles,
     same_text,
     touch_case,
@@ -33,7 +34,7 @@ from sipflow.clock import to_local
 from sipflow.consent.models import CONSENT_FORMS, CONSENT_GIVERS, GIVEN, Consent, ConsentOrganisation
 from sipflow.db import adopt_inserted
 from sipflow.errors import Conflict, InvalidInput, NotAllowed, Refusals, UserError, refusal_of
-from sipflow.people.identifiers import is_minor
+from sipflow.people.identifiers import last_day_as_minor
 from sipflow.people.models import Organisation, Person, User
 from sipflow.translated import lazy_gettext as _l
 from sipflow.workflow.definition import Workflow
@@ -119,6 +120,8 @@ def check_consent(
     )
     form = refusals.take(fields.choice, data, "form", CONSENT_FORMS)
     valid_until = refusals.take(_valid_until, data, now=now)
+    if given_by == CHILD_GIVER:
+        valid_until = refusals.take(_within_custody, session, case, valid_until)
     if participants is not None:
         participating = {p.organisation_id for p in participants if p.organisation_id is not None}
     else:
@@ -309,11 +312,20 @@ def repeats_consent(session: Session, consent_id: int | None, data: dict) -> boo
         same_lists
         and data.get("given_by") == last.given_by
         and data.get("form") == last.form
-        and data.get("valid_until") == last.valid_until
+        and _recorded_end(session, last, data.get("valid_until")) == last.valid_until
         and same_text(data.get("information_scope"), last.information_scope)
         # A guardian's consent carries the guardian's name, not the one typed.
         and (bool(guardians) or same_text(data.get("given_by_name"), last.given_by_name))
     )
+
+
+def _recorded_end(session: Session, last: Consent, valid_until: date | None) -> date | None:
+    """The last day a consent sent with valid_until was recorded with: a guardian's sent without one ended
+    the day before the person's 18th birthday (_within_custody)."""
+    if valid_until is None and last.given_by == CHILD_GIVER:
+        case = session.get(SipCase, last.case_id)
+        return guardians_last_day(session.get(Person, case.person_id)) if case else None
+    return valid_until
 
 
 def _valid_until(data: dict, *, now: datetime) -> date | None:
@@ -321,6 +333,35 @@ def _valid_until(data: dict, *, now: datetime) -> date | None:
     valid_until = fields.calendar_date(data, "valid_until")
     if valid_until is not None and valid_until < to_local(now).date():
         raise InvalidInput(_l("The consent cannot end before today."), field="valid_until")
+    return valid_until
+
+
+def guardians_last_day(person: Person | None) -> date | None:
+    """The last day a guardian's consent for person can be in force: the day before their 18th birthday,
+    when custody ends (föräldrabalken 6 kap. 2 §) and the young adult consents themselves; None when the
+    birth date is unknown. The one rule of how long a guardian's consent lasts."""
+    if person is None or person.birth_date is None:
+        return None
+    return last_day_as_minor(person.birth_date)
+
+
+def _within_custody(session: Session, case: SipCase, valid_until: date | None) -> date | None:
+    """A guardian's consent's last day: the one typed, refused after guardians_last_day; none typed ("until
+    withdrawn") is that day, so the guardians' consent never counts as the adult's own."""
+    last_day = guardians_last_day(session.get(Person, case.person_id))
+    if last_day is None:
+        return valid_until
+    if valid_until is None:
+        return last_day
+    if valid_until > last_day:
+        raise InvalidInput(
+            _l(
+                "A guardian's consent lasts at most until the day before the person turns 18, %(day)s: "
+                "custody ends then, and from their 18th birthday the person consents themselves.",
+                day=last_day.isoformat(),
+            ),
+            field="valid_until",
+        )
     return valid_until
 
 
@@ -395,8 +436,7 @@ GUARDIAN_OF_ADULT = _l(
 
 def _of_age(session: Session, case: SipCase, today: date) -> bool:
     """Whether case's person is 18 or older on today (a birth date unknown: not taken to be of age)."""
-    person = session.get(Person, case.person_id)
-    return person is not None and person.birth_date is not None and not is_minor(person.birth_date, today)
+    return of_age(session.get(Person, case.person_id), today)
 
 
 def _guardians_taking_part(
@@ -804,6 +844,47 @@ def guardians_lacking_consent(
     if not guardians_consent(workflow, person, today):
         return []
     return guardians_without_consent(participants, consents)
+
+
+# How long before a child's 18th birthday the case page tells staff it comes (custody_turn): a quarter, time
+# to ask the young person for their own consent and whether their guardians go on taking part.
+TURN_NOTICE_DAYS = 90
+
+
+@dataclass(frozen=True)
+class CustodyTurn:
+    """The person's 18th birthday on a child's SIP, as the case page tells staff of it: coming or passed."""
+
+    birthday: date
+    passed: bool
+
+
+def custody_turn(
+    workflow: Workflow,
+    state: str,
+    consents: Iterable[tuple[Consent, bool]],
+    *,
+    person: Person | None,
+    today: date,
+) -> CustodyTurn | None:
+    """What the case page says of the person's 18th birthday on an open SIP of a child's workflow
+    (childs_view), from its consents (each with whether it is in force today): the birthday within
+    TURN_NOTICE_DAYS, when the guardians' consent ends (guardians_last_day); or passed while a guardian
+    consented and no consent of the person's own (or their legal representative's) is in force, so staff ask
+    the young adult before the SIP goes on. None otherwise (an unknown birth date, an ended SIP). Reads
+    nothing."""
+    if not workflow.childs_view or workflow.is_final(state):
+        return None
+    last_day = guardians_last_day(person)
+    if last_day is None:
+        return None
+    birthday = last_day + timedelta(days=1)
+    if today < birthday:
+        return CustodyTurn(birthday, passed=False) if (birthday - today).days <= TURN_NOTICE_DAYS else None
+    consents = list(consents)
+    by_guardians = any(c.given_by == CHILD_GIVER and c.decision == GIVEN for c, _ in consents)
+    own = any(in_force and c.given_by != CHILD_GIVER for c, in_force in consents)
+    return CustodyTurn(birthday, passed=True) if by_guardians and not own else None
 
 
 def consent_giver(session: Session, case: SipCase) -> str | None:

@@ -63,6 +63,15 @@ def _case_page_part(detail, actor, *, allowed: list) -> dict:
         person=detail.person,
         today=to_local(now_utc()).date(),
     )
+    turn = services.custody_turn(
+        detail.workflow,
+        detail.case.state,
+        [(view.consent, view.in_force) for view in detail.consents],
+        person=detail.person,
+        today=to_local(now_utc()).date(),
+    )
+    if turn is not None:
+        part["custody_turn"] = turn
     if lacking:
         part["guardians_lacking_consent"] = [p.name for p in lacking]
         part["consent_given"] = given

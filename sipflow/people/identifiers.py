@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 PERSONNUMMER = "personnummer"
 SAMORDNINGSNUMMER = "samordningsnummer"
@@ -210,6 +210,11 @@ def of_age_on(born: date) -> date:
         return born.replace(year=born.year + ADULT_AGE)
     except ValueError:
         return date(born.year + ADULT_AGE, 3, 1)
+
+
+def last_day_as_minor(born: date) -> date:
+    """The day before a person born on born turns 18: the last day of custody, so of a guardian's consent."""
+    return of_age_on(born) - timedelta(days=1)
 
 
 def is_minor(born: date | None, today: date) -> bool:

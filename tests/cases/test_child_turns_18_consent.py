@@ -47,7 +47,7 @@ def _child_sip(db_session, registry, parties, person, now):
 @pytest.fixture
 def consented(as_region, db_session, registry, parties, make_person, now):
     """A 17-year-old's SIP (the school counsellor's county: region, municipality, school) whose two
-    guardians consented until 30 November."""
+    guardians consented until withdrawn: a guardian's consent ends the day before the 18th birthday."""
     case = _child_sip(db_session, registry, parties, make_person(birth=BIRTH), now)
     db_session.commit()
     assert case.workflow_version == 2
@@ -60,7 +60,6 @@ def consented(as_region, db_session, registry, parties, make_person, now):
         "give_consent",
         given_by="guardian",
         form="written",
-        valid_until="2026-11-30",
         guardian_participant_ids=[str(ids["Maria Lindqvist"]), str(ids["Jonas Lindqvist"])],
     )
     assert given.status_code == 303, text_of(given)
