@@ -26,6 +26,7 @@ from sipflow.i18n import LOCALES, sort_key
 from sipflow.people.labels import LABEL_COLUMNS, organisation_labels, unit_label
 from sipflow.people.models import County, Municipality, Organisation, Person, Unit, User, directory_version
 from sipflow.people.services import ORGANISATION_COUNTY
+from sipflow.retention.models import case_anonymised_at
 from sipflow.routing import cursor_text, cursor_token
 from sipflow.security import access
 from sipflow.translated import lazy_gettext as _l
@@ -660,6 +661,9 @@ class CaseDetail:
     # The organisation holding huvudansvar when none of its units on the SIP is active any more
     # (huvudansvar_closed): the page says so and what to do.
     huvudansvar_closed: str | None = None
+    # When retention anonymised the SIP (None while it has not): the page says its free text, names and
+    # contact details were cleared then, not lost.
+    anonymised_at: datetime | None = None
 
 
 def huvudansvar_closed(participants: list[ParticipantView]) -> str | None:
@@ -945,6 +949,7 @@ def case_detail(
     workflow, person, municipality_name = parties.workflow, parties.person, parties.municipality_name
     participants, organisations = parties.participants, parties.organisations
     kinds = {o.kind for o in organisations}
+    is_final = bool(workflow and case.state in workflow.states and workflow.is_final(case.state))
     deadlines = [
         DeadlineView(
             deadline=d,
@@ -959,7 +964,7 @@ def case_detail(
         workflow=workflow,
         workflow_label=workflow_label(workflow, case.workflow_name, locale),
         state_label=state_label(workflow, case.state, locale),
-        is_final=bool(workflow and case.state in workflow.states and workflow.is_final(case.state)),
+        is_final=is_final,
         person=person,
         masked_identifier=person.masked_identifier(),
         municipality_name=person.home_municipality_code if municipality_name is None else municipality_name,
@@ -977,6 +982,8 @@ def case_detail(
         removed=_removed(session, parties.participant_rows),
         step_reads=parties.step_reads,
         huvudansvar_closed=huvudansvar_closed(participants),
+        # Only an ended SIP is ever anonymised: a running one costs no statement.
+        anonymised_at=case_anonymised_at(session, case.id) if is_final else None,
     )
 
 

@@ -4,11 +4,13 @@ reason (retention never clears a case twice, so what is written after it would s
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlmodel import select
 from test_anonymise import coded_meeting_fields, ended_case, policy, reload, run  # noqa: F401  (fixtures)
-from webkit import fill, forms_of, login, text_of
+from webkit import fill, forms_of, login, spoken, text_of
 
-from sipflow.clock import now_utc
+from sipflow.clock import now_utc, to_local
 from sipflow.coding.models import CodeRecord
 from sipflow.meetings.models import Meeting
 from sipflow.people.models import Person
@@ -69,6 +71,32 @@ def test_the_case_page_offers_no_change_of_an_anonymised_person_and_refuses_one(
         select(audit.AccessLogEntry).where(audit.AccessLogEntry.action == audit.PERSON_CHANGE)
     ).all()
     assert changes == []
+
+
+def test_the_case_page_says_when_retention_anonymised_the_sip(
+    client,
+    db_session,
+    ended_case,  # noqa: F811
+    policy,  # noqa: F811
+    now,
+    parties,
+):
+    """Its empty fields are not lost: the page says retention cleared them, and when; a relative whose name
+    it cleared is named by their part, not as "None"."""
+    case, _person = _anonymised(db_session, ended_case, policy, now)
+    running = ended_case("closed", now - timedelta(days=30))
+    assert login(client, parties.region_user.username).status_code == 302
+    page = spoken(text_of(client.get(f"/cases/{case.uid}?lang=en")))
+    assert f"Anonymised by retention on {to_local(now).date().isoformat()}." in page
+    assert "What the statistics count is kept." in page
+    assert "None" not in page
+    assert "Attendance: – (relative) (Video)" in page
+    swedish = spoken(text_of(client.get(f"/cases/{case.uid}?lang=sv")))
+    assert f"Anonymiserad vid gallring den {to_local(now).date().isoformat()}." in swedish
+    # A SIP whose retention has not run out says nothing of it.
+    kept = spoken(text_of(client.get(f"/cases/{running.uid}?lang=en")))
+    assert "Anonymised by retention" not in kept
+    assert "Birgitta Svensson (relative)" in kept
 
 
 def _looked_up_by_an_administrator(client, make_user, person):
