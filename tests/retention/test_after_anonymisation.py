@@ -139,9 +139,12 @@ def test_an_anonymised_cases_codes_take_no_typed_reason(
     meeting = db_session.exec(select(Meeting).where(Meeting.case_id == case.id)).one()
     db_session.add(CodeRecord(**coded_meeting_fields(case, meeting, parties), sign=1, age_years=30))
     db_session.commit()
-    assert run(db_session, policy, now) == 1
     assert login(client, parties.region_user.username).status_code == 302
     url = f"/cases/{case.uid}/meetings/{meeting.id}/codes/correct"
+    assert f'href="{url}"' in text_of(client.get(f"/cases/{case.uid}"))
+    assert run(db_session, policy, now) == 1
+    # The case page no longer offers the correction a post would refuse.
+    assert f'href="{url}"' not in text_of(client.get(f"/cases/{case.uid}"))
     page = client.get(url)
     form = forms_of(text_of(page)).get(url)
     if form is None:  # no form offered: post what a page read before retention would have sent
