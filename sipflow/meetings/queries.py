@@ -54,7 +54,7 @@ class InvitationRow:
     delivery: Delivery | None
 
 
-# In place of a private participant's name retention cleared, as the case page's participants table shows it.
+# In place of a private participant's name retention cleared (never empty otherwise): "– (relative)".
 CLEARED_NAME = "–"
 
 
