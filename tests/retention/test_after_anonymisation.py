@@ -99,6 +99,30 @@ def test_the_case_page_says_when_retention_anonymised_the_sip(
     assert "Birgitta Svensson (relative)" in kept
 
 
+def test_the_case_page_shows_an_anonymised_persons_birth_year_not_a_cut_date(
+    client,
+    db_session,
+    ended_case,  # noqa: F811
+    policy,  # noqa: F811
+    now,
+    parties,
+):
+    """Retention keeps the birth year only (the date becomes 1 January): not shown as a day of birth."""
+    case, person = _anonymised(db_session, ended_case, policy, now)
+    assert person.birth_date is not None and (person.birth_date.month, person.birth_date.day) == (1, 1)
+    running = ended_case("closed", now - timedelta(days=30))
+    assert login(client, parties.region_user.username).status_code == 302
+    page = spoken(text_of(client.get(f"/cases/{case.uid}?lang=en")))
+    assert f"Birth year {person.birth_date.year} " in page
+    assert "Birth date" not in page and person.birth_date.isoformat() not in page
+    swedish = spoken(text_of(client.get(f"/cases/{case.uid}?lang=sv")))
+    assert f"Födelseår {person.birth_date.year} " in swedish
+    kept = reload(db_session, Person, running.person_id)
+    assert f"Birth date {kept.birth_date.isoformat()} " in spoken(
+        text_of(client.get(f"/cases/{running.uid}?lang=en"))
+    )
+
+
 def _looked_up_by_an_administrator(client, make_user, person):
     """An administrator's look-up of the person by their (anonymised) reservnummer: the persons page."""
     admin = make_user(None, roles="admin")
