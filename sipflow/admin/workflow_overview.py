@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import func
 from sqlalchemy.engine import Engine
@@ -17,6 +18,7 @@ from sqlmodel import Session, select
 
 from sipflow.cases.forms import PARTY_ROLE_LABELS
 from sipflow.cases.models import SipCase
+from sipflow.retention.models import AnonymisedCase
 from sipflow.translated import lazy_gettext as _l
 from sipflow.web import transition_label
 from sipflow.workflow.definition import CREATE_EVENT, Workflow
@@ -76,6 +78,8 @@ class WorkflowSummary:
     steps: list[Step]
     diagram: str
     case_count: int
+    # Per final state: (cases retention has anonymised, when it last did), from anonymised_counts.
+    anonymised: dict = field(default_factory=dict)
 
 
 def steps(workflow: Workflow, locale: str) -> list[Step]:
@@ -129,6 +133,23 @@ def case_counts(session: Session) -> dict[tuple[str, int], int]:
     return {(name, version): count for name, version, count in rows}
 
 
+def anonymised_counts(session: Session) -> dict[tuple[str, int, str], tuple[int, datetime]]:
+    """Per (workflow, version, final state): how many cases retention has anonymised and when it last did
+    (anonymised_case by its key to sipcase, one GROUP BY): what the retention job did, and when."""
+    rows = session.exec(
+        select(
+            SipCase.workflow_name,
+            SipCase.workflow_version,
+            AnonymisedCase.final_state,
+            func.count(),
+            func.max(AnonymisedCase.anonymised_at),
+        )
+        .join(SipCase, SipCase.id == AnonymisedCase.case_id)
+        .group_by(SipCase.workflow_name, SipCase.workflow_version, AnonymisedCase.final_state)
+    ).all()
+    return {(name, version, state): (count, latest) for name, version, state, count, latest in rows}
+
+
 def diagram(workflow: Workflow) -> str:
     """The workflow's Mermaid diagram (cached per name and version)."""
     key = (workflow.name, workflow.version)
@@ -140,6 +161,7 @@ def diagram(workflow: Workflow) -> str:
 def workflow_summaries(session: Session, registry: WorkflowRegistry, locale: str) -> list[WorkflowSummary]:
     """Every loaded workflow version by name and version, newest version first within a name."""
     counts = case_counts(session)
+    anonymised = anonymised_counts(session)
     workflows = sorted(registry.workflows(), key=lambda w: (w.name, -w.version))
     return [
         WorkflowSummary(
@@ -148,6 +170,11 @@ def workflow_summaries(session: Session, registry: WorkflowRegistry, locale: str
             steps=steps(w, locale),
             diagram=diagram(w),
             case_count=counts.get((w.name, w.version), 0),
+            anonymised={
+                state: done
+                for (name, version, state), done in anonymised.items()
+                if (name, version) == (w.name, w.version)
+            },
         )
         for w in workflows
     ]

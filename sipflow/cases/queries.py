@@ -26,6 +26,7 @@ from sipflow.i18n import LOCALES, sort_key
 from sipflow.people.labels import LABEL_COLUMNS, organisation_labels, unit_label
 from sipflow.people.models import County, Municipality, Organisation, Person, Unit, User, directory_version
 from sipflow.people.services import ORGANISATION_COUNTY
+from sipflow.retention.models import case_anonymised_at, is_anonymised_person
 from sipflow.routing import cursor_text, cursor_token
 from sipflow.security import access
 from sipflow.translated import lazy_gettext as _l
@@ -664,6 +665,12 @@ class CaseDetail:
     # read before (None: the newest steps).
     timeline_earlier: str | None = None
     timeline_before: tuple[datetime, int] | None = None
+    # When retention anonymised the SIP (None while it has not): the page says its free text, names and
+    # contact details were cleared then, not lost.
+    anonymised_at: datetime | None = None
+    # Whether retention anonymised the person too (every SIP of theirs): their birth date was cut to the
+    # first of January of its year, so the page shows the year alone, not a day they were not born on.
+    person_anonymised: bool = False
 
     @property
     def timeline_whole(self) -> bool:
@@ -1018,6 +1025,9 @@ def case_detail(
     workflow, person, municipality_name = parties.workflow, parties.person, parties.municipality_name
     participants, organisations = parties.participants, parties.organisations
     kinds = {o.kind for o in organisations}
+    is_final = bool(workflow and case.state in workflow.states and workflow.is_final(case.state))
+    # Only an ended SIP is ever anonymised: a running one costs no statement.
+    anonymised_at = case_anonymised_at(session, case.id) if is_final else None
     deadlines = [
         DeadlineView(
             deadline=d,
@@ -1033,7 +1043,7 @@ def case_detail(
         workflow=workflow,
         workflow_label=workflow_label(workflow, case.workflow_name, locale),
         state_label=state_label(workflow, case.state, locale),
-        is_final=bool(workflow and case.state in workflow.states and workflow.is_final(case.state)),
+        is_final=is_final,
         person=person,
         masked_identifier=person.masked_identifier(),
         municipality_name=person.home_municipality_code if municipality_name is None else municipality_name,
@@ -1053,6 +1063,8 @@ def case_detail(
         removed=_removed(session, parties.participant_rows),
         step_reads=parties.step_reads,
         huvudansvar_closed=huvudansvar_closed(participants),
+        anonymised_at=anonymised_at,
+        person_anonymised=anonymised_at is not None and is_anonymised_person(session, person),
     )
 
 

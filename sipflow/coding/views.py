@@ -312,7 +312,10 @@ def _case_page_part(detail, actor, *, allowed: list) -> dict:
         "case_codes": {
             "meetings": meetings,
             "without_sip_code": without,
-            "may_correct": bool(meetings) and _may_correct(session, case, actor, active),
+            # Not once retention anonymised the SIP (services.refuse_anonymised refuses it; the page's read).
+            "may_correct": bool(meetings)
+            and detail.anonymised_at is None
+            and _may_correct(session, case, actor, active),
             # A meeting without codes is offered its recording only when a health-care unit takes part.
             "may_record_uncoded": bool(health),
             "meeting_kind_labels": MEETING_KIND_LABELS,

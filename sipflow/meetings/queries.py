@@ -54,9 +54,14 @@ class InvitationRow:
     delivery: Delivery | None
 
 
+# In place of a private participant's name retention cleared (never empty otherwise): "– (relative)".
+CLEARED_NAME = "–"
+
+
 def _labels(person: Person, rows) -> dict[int, str]:
     labels = {}
     for participant, organisation, unit, _contact in rows:
+        name = participant.name or CLEARED_NAME
         if participant.kind == "organisation":
             name = organisation.name if organisation else "?"
             labels[participant.id] = unit_label(name, unit.name if unit else None)
@@ -65,11 +70,11 @@ def _labels(person: Person, rows) -> dict[int, str]:
                 "%(name)s (the person)", name=f"{person.given_name} {person.family_name}"
             )
         elif participant.kind == "guardian":
-            labels[participant.id] = _("%(name)s (guardian)", name=participant.name)
+            labels[participant.id] = _("%(name)s (guardian)", name=name)
         elif participant.kind == "representative":
-            labels[participant.id] = _("%(name)s (legal representative)", name=participant.name)
+            labels[participant.id] = _("%(name)s (legal representative)", name=name)
         else:
-            labels[participant.id] = _("%(name)s (relative)", name=participant.name)
+            labels[participant.id] = _("%(name)s (relative)", name=name)
     return labels
 
 

@@ -53,4 +53,11 @@ def is_anonymised_person(session: Session, person) -> bool:
 
 def is_anonymised_case(session: Session, case_id: int) -> bool:
     """Whether retention has cleared the case: it takes no typed text any more (none would be cleared)."""
-    return session.get(AnonymisedCase, case_id) is not None
+    return case_anonymised_at(session, case_id) is not None
+
+
+def case_anonymised_at(session: Session, case_id: int) -> datetime | None:
+    """When retention cleared the case, None while it has not: the case page says so, since its empty
+    fields would otherwise read as lost."""
+    record = session.get(AnonymisedCase, case_id)
+    return None if record is None else record.anonymised_at

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import logging
 import re
+from datetime import timedelta
 
 import pytest
 from flask_babel import force_locale
@@ -13,6 +14,8 @@ from webkit import login, text_of
 from sipflow import create_app
 from sipflow.admin.workflow_overview import case_counts
 from sipflow.cases.forms import PARTY_ROLE_LABELS
+from sipflow.clock import to_local
+from sipflow.retention.anonymise import RetentionPolicy, anonymise_expired_cases
 from sipflow.workflow.registry import GUARDS
 
 pytestmark = pytest.mark.usefixtures("frozen_clock")
@@ -40,6 +43,43 @@ def test_the_page_shows_every_version_its_deadlines_and_its_cases(
     assert case_counts(db_session)[(sip.name, sip.version)] == 2
     section = page.split(f"{sip.name}</span> version {sip.version}", 1)[1]
     assert '<strong class="case-count">2</strong>' in section.split("</section>", 1)[0]
+
+
+def test_the_page_says_how_many_cases_retention_anonymised_and_when(
+    app, client, make_user, create_case, registry, db_session, now
+):
+    # What the nightly job did, seen where its years are: per final state, how many and the latest day.
+    ended = [create_case("sip") for _ in range(3)]
+    for case, state in zip(ended, ("closed", "closed", "declined"), strict=True):
+        case.state = state
+        case.updated_at = now - timedelta(days=11 * 366)
+        db_session.add(case)
+    db_session.commit()
+    policy = RetentionPolicy.from_app(app)
+    assert anonymise_expired_cases(db_session, now=now - timedelta(days=2), policy=policy, limit=1) == 1
+    assert anonymise_expired_cases(db_session, now=now, policy=policy) == 2
+    db_session.commit()
+    create_case("sip")  # running: counted as a case on the version, never as anonymised
+    login(client, make_user(None, roles="admin").username)
+    sip = registry.latest("sip")
+    for lang, closed, declined in (
+        (
+            "en",
+            "Closed: 10 years, then anonymised · 2 cases anonymised, the latest on",
+            "Consent declined: 5 years, then anonymised · 1 case anonymised, the latest on",
+        ),
+        (
+            "sv",
+            "Avslutad: 10 år, sedan anonymiseras det · 2 ärenden anonymiserade, senast den",
+            "Samtycke nekat: 5 år, sedan anonymiseras det · 1 ärende anonymiserat, senast den",
+        ),
+    ):
+        page = html.unescape(text_of(client.get(f"/admin/workflows?lang={lang}")))
+        section = page.split(f"{sip.name}</span> version {sip.version}", 1)[1].split("</section>", 1)[0]
+        retention = " ".join(re.sub(r"<[^>]+>", " ", section.split('<ul class="retention">', 1)[1]).split())
+        assert f"{closed} {to_local(now).date().isoformat()}" in retention
+        assert f"{declined} {to_local(now).date().isoformat()}" in retention
+        assert retention.count("anonymised ·") + retention.count("anonymiseras det ·") == 2
 
 
 def test_a_version_without_cases_counts_zero(client, make_user, registry):

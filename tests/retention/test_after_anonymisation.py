@@ -4,11 +4,13 @@ reason (retention never clears a case twice, so what is written after it would s
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlmodel import select
 from test_anonymise import coded_meeting_fields, ended_case, policy, reload, run  # noqa: F401  (fixtures)
-from webkit import fill, forms_of, login, text_of
+from webkit import fill, forms_of, login, spoken, text_of
 
-from sipflow.clock import now_utc
+from sipflow.clock import now_utc, to_local
 from sipflow.coding.models import CodeRecord
 from sipflow.meetings.models import Meeting
 from sipflow.people.models import Person
@@ -71,6 +73,56 @@ def test_the_case_page_offers_no_change_of_an_anonymised_person_and_refuses_one(
     assert changes == []
 
 
+def test_the_case_page_says_when_retention_anonymised_the_sip(
+    client,
+    db_session,
+    ended_case,  # noqa: F811
+    policy,  # noqa: F811
+    now,
+    parties,
+):
+    """Its empty fields are not lost: the page says retention cleared them, and when; a relative whose name
+    it cleared is named by their part, not as "None"."""
+    case, _person = _anonymised(db_session, ended_case, policy, now)
+    running = ended_case("closed", now - timedelta(days=30))
+    assert login(client, parties.region_user.username).status_code == 302
+    page = spoken(text_of(client.get(f"/cases/{case.uid}?lang=en")))
+    assert f"Anonymised by retention on {to_local(now).date().isoformat()}." in page
+    assert "What the statistics count is kept." in page
+    assert "None" not in page
+    assert "Attendance: – (relative) (Video)" in page
+    swedish = spoken(text_of(client.get(f"/cases/{case.uid}?lang=sv")))
+    assert f"Anonymiserad vid gallring den {to_local(now).date().isoformat()}." in swedish
+    # A SIP whose retention has not run out says nothing of it.
+    kept = spoken(text_of(client.get(f"/cases/{running.uid}?lang=en")))
+    assert "Anonymised by retention" not in kept
+    assert "Birgitta Svensson (relative)" in kept
+
+
+def test_the_case_page_shows_an_anonymised_persons_birth_year_not_a_cut_date(
+    client,
+    db_session,
+    ended_case,  # noqa: F811
+    policy,  # noqa: F811
+    now,
+    parties,
+):
+    """Retention keeps the birth year only (the date becomes 1 January): not shown as a day of birth."""
+    case, person = _anonymised(db_session, ended_case, policy, now)
+    assert person.birth_date is not None and (person.birth_date.month, person.birth_date.day) == (1, 1)
+    running = ended_case("closed", now - timedelta(days=30))
+    assert login(client, parties.region_user.username).status_code == 302
+    page = spoken(text_of(client.get(f"/cases/{case.uid}?lang=en")))
+    assert f"Birth year {person.birth_date.year} " in page
+    assert "Birth date" not in page and person.birth_date.isoformat() not in page
+    swedish = spoken(text_of(client.get(f"/cases/{case.uid}?lang=sv")))
+    assert f"Födelseår {person.birth_date.year} " in swedish
+    kept = reload(db_session, Person, running.person_id)
+    assert f"Birth date {kept.birth_date.isoformat()} " in spoken(
+        text_of(client.get(f"/cases/{running.uid}?lang=en"))
+    )
+
+
 def _looked_up_by_an_administrator(client, make_user, person):
     """An administrator's look-up of the person by their (anonymised) reservnummer: the persons page."""
     admin = make_user(None, roles="admin")
@@ -111,9 +163,12 @@ def test_an_anonymised_cases_codes_take_no_typed_reason(
     meeting = db_session.exec(select(Meeting).where(Meeting.case_id == case.id)).one()
     db_session.add(CodeRecord(**coded_meeting_fields(case, meeting, parties), sign=1, age_years=30))
     db_session.commit()
-    assert run(db_session, policy, now) == 1
     assert login(client, parties.region_user.username).status_code == 302
     url = f"/cases/{case.uid}/meetings/{meeting.id}/codes/correct"
+    assert f'href="{url}"' in text_of(client.get(f"/cases/{case.uid}"))
+    assert run(db_session, policy, now) == 1
+    # The case page no longer offers the correction a post would refuse.
+    assert f'href="{url}"' not in text_of(client.get(f"/cases/{case.uid}"))
     page = client.get(url)
     form = forms_of(text_of(page)).get(url)
     if form is None:  # no form offered: post what a page read before retention would have sent
