@@ -480,6 +480,15 @@ class HandOverForm(PageForm):
     reason = TextAreaField(_l("Why (required when handing over)"), validators=[Optional(), MaxLength(1000)])
 
 
+class PlanPageForm(PlanEditorForm):
+    """The plan page's form as a browser sends it, never made: the editor's fields and the hand-over's, which
+    are the editor form's (templates/plans/editor_page.html). Declared for forms.typed_in_request alone, so
+    the login page's card of what was typed, for a hand-over sent after its session ended, labels the
+    hand-over's reason as the page does and shows it beside the plan's text."""
+
+    handover = FormField(HandOverForm)
+
+
 class EstablishForm(PageForm):
     """Establish (or revise) the plan as the page shows it."""
 

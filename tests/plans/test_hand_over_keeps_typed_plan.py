@@ -119,3 +119,33 @@ def test_a_hand_over_with_nothing_typed_in_the_plan_saves_nothing(client, db_ses
     db_session.expire_all()
     plan = find_plan(db_session, held)
     assert (plan.row_version if plan else None) == before
+
+
+def test_a_hand_over_sent_after_a_logout_elsewhere_shows_the_plan_and_the_reason_typed(
+    app, db_session, parties, held
+):
+    from webkit import FreshContextClient, csrf_token
+
+    give_huvudansvar(db_session, held, parties.region_user, parties.region.organisation_id, now_utc())
+    here, elsewhere = (FreshContextClient(app, app.response_class, use_cookies=True) for _ in range(2))
+    for client in (here, elsewhere):
+        assert login(client, parties.region_user.username).status_code == 302
+    typed = fill(
+        _hand_over_form(here, held),
+        needs=TYPED,
+        **{
+            "handover-organisation_id": parties.municipality.organisation_id,
+            "handover-reason": "Boendet är det viktigaste nu",
+        },
+    )
+    elsewhere.post("/logout", data={"csrf_token": csrf_token(text_of(elsewhere.get("/")))})
+
+    sent = here.post(f"/cases/{held.uid}/plan/huvudansvar", data=typed)
+
+    page = text_of(sent)
+    assert sent.status_code == 200 and "Formuläret skickades inte." in page
+    card = page[page.index('id="h-kept-input"') :]
+    # The plan's text and the hand-over's reason, each named as the plan page names it.
+    assert TYPED in card
+    assert "Varför (krävs vid överlämning)" in card and "Boendet är det viktigaste nu" in card
+    assert _roles(db_session, held)[parties.region.organisation_id] == "huvudansvarig"
