@@ -1038,6 +1038,15 @@ def save_and_establish(
     return plan
 
 
+def established_meanwhile(seen: int | None, last_version: int) -> int | None:
+    """The number of the plan's newest version when it was established after the editor page was read (seen:
+    the newest version's number the page was read at, None when the page did not say), else None: what a
+    save from that page wrote is not in it, but in the working plan for the next version."""
+    if seen is None or last_version <= seen:
+        return None
+    return last_version
+
+
 def _as_shown(
     session: Session,
     case: SipCase,

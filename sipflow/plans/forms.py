@@ -197,6 +197,11 @@ class PlanEditorForm(DayOffConfirmation, PageForm):
     # What the plan held when the page was read (plans.editor.page_digest), for a merge should someone else
     # save the plan meanwhile.
     as_read = HiddenField(validators=[Optional(), MaxLength(DIGEST_MAX)])
+    # The number of the plan's newest version when the page was read (0: none), so a save is told of a
+    # version established meanwhile (plans.editor.established_meanwhile); a page without it is told nothing.
+    versions_seen = IntegerField(
+        VERSION_LABEL, widget=HiddenInput(), validators=[Optional(), NumberRange(min=0, max=MAX_ID)]
+    )
     needs = TextAreaField(_l("Needs"), validators=[Optional(), _max("needs")], render_kw={"rows": 4})
     own_goals = RowList(
         FormField(GoalRow),

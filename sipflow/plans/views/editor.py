@@ -284,6 +284,7 @@ def _build_form(session, case, reads: PageReads, *, formdata=None) -> PlanEditor
             formdata=None,
             row_version=reads.plan.row_version if reads.plan else 0,
             as_read=editor.page_digest(data),
+            versions_seen=reads.last_version,
         )
         configure(form, reads)
         form.fill(data)
@@ -563,13 +564,29 @@ def save(uid: str):
         flash(_("The plan is saved. %(count)d rows were removed.", count=removed), "success")
     else:
         flash(_("The plan is saved."), "success")
+    established = editor.established_meanwhile(form.versions_seen.data, reads.last_version)
+    if established is not None:
+        # Someone established the plan while this user worked: saved, but not in that version.
+        flash(
+            _(
+                "Version %(number)d of the plan was established while you were working, without what you "
+                "saved now: it comes into the next version.",
+                number=established,
+            ),
+            "warning",
+        )
     return redirect(url_for("plans.editor", uid=case.uid), code=303)
 
 
 def _merged_form(reads: PageReads, sent: PlanEditorForm, merged: editor.PlanMerged) -> PlanEditorForm:
     """The editor's form filled with the merge of what was sent and what someone else saved meanwhile,
     carrying the version and digest saved since, so saving it again is the user's choice."""
-    form = PlanEditorForm(formdata=None, row_version=merged.row_version, as_read=merged.as_read)
+    form = PlanEditorForm(
+        formdata=None,
+        row_version=merged.row_version,
+        as_read=merged.as_read,
+        versions_seen=sent.versions_seen.data,
+    )
     configure(form, reads)
     form.fill(merged.merge.data)
     _contacts(form, reads.parts, merged.merge.data["contacts"], reads.step_reads.seeing)
