@@ -39,9 +39,10 @@ from sipflow.clock import (
     years_after,
 )
 from sipflow.db import compare_and_set
-from sipflow.errors import Conflict, InvalidInput, Refusals, refusal_of
+from sipflow.errors import Conflict, InvalidInput, Refusals, UserError, refusal_of
 from sipflow.people.identifiers import is_minor
 from sipflow.people.models import Organisation, Person, Unit, User
+from sipflow.plans import responsibility
 from sipflow.plans.content import plan_items
 from sipflow.plans.merge import PLAN_VALUES, PlanMerge, merge, parse_digest, read_digest
 from sipflow.plans.models import (
@@ -1035,6 +1036,93 @@ def save_and_establish(
         reads=reads,
     )
     return plan
+
+
+def established_meanwhile(seen: int | None, last_version: int) -> int | None:
+    """The number of the plan's newest version when it was established after the editor page was read (seen:
+    the newest version's number the page was read at, None when the page did not say), else None: what a
+    save from that page wrote is not in it, but in the working plan for the next version."""
+    if seen is None or last_version <= seen:
+        return None
+    return last_version
+
+
+def _as_shown(
+    session: Session,
+    case: SipCase,
+    plan: Plan | None,
+    clean: dict,
+    shown: dict | None,
+    *,
+    now: datetime,
+    seeing: frozenset[int] | None,
+) -> bool:
+    """Whether the checked data (clean) is the page's data as shown untouched (shown), checked alike."""
+    if shown is None:
+        return False
+    try:
+        return check_plan_data(session, case, plan, shown, now=now, seeing=seeing) == clean
+    except UserError:
+        return False
+
+
+def save_and_hand_over(
+    session: Session,
+    case: SipCase,
+    actor: User,
+    data: dict,
+    *,
+    organisation_id,
+    reason: str | None,
+    expected_row_version: int,
+    expected_version: int,
+    now: datetime,
+    seeing: frozenset[int] | None = None,
+    plan: Plan | None = ...,
+    as_read: str | None = None,
+    shown: dict | None = None,
+) -> tuple[bool, responsibility.HuvudansvarTransfer]:
+    """Give huvudansvar (responsibility.give_huvudansvar) from the editor page, whose hand-over sends what
+    the editor holds with it: what it holds that the stored plan does not is saved first (save_plan: its
+    refusals at their fields, a plan saved since merged as PlanMerged), then huvudansvar is given. All in the
+    caller's one unit of work: a refusal of either writes nothing, and nothing typed in the plan is lost by
+    the hand-over, even when the organisation giving huvudansvar up no longer writes the plan after it.
+
+    shown: the editor's data as the page shows the plan now, untouched: data that comes to the same once
+    checked holds nothing typed, and is not saved (the page may show what the plan does not hold yet, the
+    contacts of the SIP's organisations, which only a save of the user's own makes the plan's).
+    Returns whether the plan was saved, and the transfer.
+    """
+    if plan is ...:
+        plan = find_plan(session, case)
+    clean = check_plan_data(session, case, plan, data, now=now, seeing=seeing)
+    unchanged = (
+        plan is not None
+        and plan.row_version == expected_row_version
+        and _holds_already(session, case, plan, clean)
+    ) or _as_shown(session, case, plan, clean, shown, now=now, seeing=seeing)
+    if not unchanged:
+        _write_plan(
+            session,
+            case,
+            actor,
+            plan,
+            clean,
+            data,
+            as_read,
+            expected_row_version=expected_row_version,
+            now=now,
+        )
+    transfer = responsibility.give_huvudansvar(
+        session,
+        case,
+        actor,
+        organisation_id=organisation_id,
+        reason=reason,
+        expected_version=expected_version,
+        now=now,
+    )
+    return not unchanged, transfer
 
 
 # Start a case's plan unless it has one, in one statement built once: INSERT ... SELECT ... WHERE NOT EXISTS,

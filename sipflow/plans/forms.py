@@ -197,6 +197,11 @@ class PlanEditorForm(DayOffConfirmation, PageForm):
     # What the plan held when the page was read (plans.editor.page_digest), for a merge should someone else
     # save the plan meanwhile.
     as_read = HiddenField(validators=[Optional(), MaxLength(DIGEST_MAX)])
+    # The number of the plan's newest version when the page was read (0: none), so a save is told of a
+    # version established meanwhile (plans.editor.established_meanwhile); a page without it is told nothing.
+    versions_seen = IntegerField(
+        VERSION_LABEL, widget=HiddenInput(), validators=[Optional(), NumberRange(min=0, max=MAX_ID)]
+    )
     needs = TextAreaField(_l("Needs"), validators=[Optional(), _max("needs")], render_kw={"rows": 4})
     own_goals = RowList(
         FormField(GoalRow),
@@ -478,6 +483,15 @@ class HandOverForm(PageForm):
         description=_l("A huvudman: the region or the municipality taking part."),
     )
     reason = TextAreaField(_l("Why (required when handing over)"), validators=[Optional(), MaxLength(1000)])
+
+
+class PlanPageForm(PlanEditorForm):
+    """The plan page's form as a browser sends it, never made: the editor's fields and the hand-over's, which
+    are the editor form's (templates/plans/editor_page.html). Declared for forms.typed_in_request alone, so
+    the login page's card of what was typed, for a hand-over sent after its session ended, labels the
+    hand-over's reason as the page does and shows it beside the plan's text."""
+
+    handover = FormField(HandOverForm)
 
 
 class EstablishForm(PageForm):

@@ -20,7 +20,7 @@ from sqlmodel import Session, select
 
 from sipflow.cases import fields
 from sipflow.cases.models import Participant, SipCase
-from sipflow.cases.services import actor_organisation_id, party_roles, role_of_unit, touch_case
+from sipflow.cases.services import actor_organisation_id, check_version, party_roles, role_of_unit, touch_case
 from sipflow.errors import InvalidInput, NotAllowed
 from sipflow.people.models import Organisation, User
 from sipflow.plans.models import HuvudansvarTransfer, Plan
@@ -159,8 +159,11 @@ def give_huvudansvar(
     """Give huvudansvar to an organisation taking part (first assignment or hand-over), logged.
 
     Claims the case at expected_version (a stale page is a conflict), so the case rises in every Mina SIP
-    list and forms read before it are stale.
+    list and forms read before it are stale. A stale page is refused as that first, whatever else: a user
+    whose colleague handed huvudansvar over a moment before is told someone else changed the SIP, not that
+    the organisation they chose holds it already.
     """
+    check_version(case, expected_version)
     # The organisations taking part: who holds huvudansvar, who may give it, and who may receive it.
     rows = _organisation_rows(session, case)
     if not may_give_huvudansvar(session, case, actor, rows):

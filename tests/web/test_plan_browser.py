@@ -204,14 +204,14 @@ def test_record_the_meeting_write_and_establish_the_plan_and_the_person_approves
     page.locator("[name='efforts-1-ends_on']").fill((today + timedelta(days=120)).isoformat())
     page.locator("[name=no_other_measures]").check()
     page.locator("[name=follow_up_on]").fill(first_working_day(today + timedelta(days=90)).isoformat())
-    page.locator("#plan-form button[name=action][value=save]").click()
+    page.locator("#plan-actions button[name=action][value=save]").click()
     expect(page.locator("[name='own_goals-1-text']")).to_have_value(WRITTEN_GOAL)
     expect(page.locator("[name='efforts-1-responsible']")).to_have_value("Sara Ek")
 
     # Huvudansvar to the municipality, through its own action; then the plan is established.
     page.locator("#huvudansvar summary").click()
-    page.locator("form[action$='/plan/huvudansvar'] select").select_option(str(case.municipality_id))
-    page.locator("form[action$='/plan/huvudansvar'] button[type=submit]").click()
+    page.locator("#huvudansvar details select").select_option(str(case.municipality_id))
+    page.locator("button[formaction$='/plan/huvudansvar']").click()
     expect(page.locator("#huvudansvar")).to_contain_text("Växjö kommun")
     page.locator("button[formaction$='/plan/establish']").click()
     expect(page.locator(".state-badge")).to_have_text("Plan upprättad")

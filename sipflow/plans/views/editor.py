@@ -286,6 +286,7 @@ def _build_form(session, case, reads: PageReads, *, formdata=None) -> PlanEditor
             formdata=None,
             row_version=reads.plan.row_version if reads.plan else 0,
             as_read=editor.page_digest(data),
+            versions_seen=reads.last_version,
         )
         configure(form, reads)
         form.fill(data)
@@ -481,7 +482,16 @@ def _typed_plan(session, case, reads: PageReads) -> tuple[PlanEditorForm, bool, 
     return form, valid, data, effort_rows
 
 
-def _refuse_typed(session, case, form: PlanEditorForm, reads: PageReads, data: dict, effort_rows: list[str]):
+def _refuse_typed(
+    session,
+    case,
+    form: PlanEditorForm,
+    reads: PageReads,
+    data: dict,
+    effort_rows: list[str],
+    *,
+    hand_over=None,
+):
     """The page again for a plan its form's own checks refuse (400), with what the service refuses besides
     marked too (each field once): every field's refusal on the first send, not one round at a time. It writes
     nothing."""
@@ -492,11 +502,13 @@ def _refuse_typed(session, case, form: PlanEditorForm, reads: PageReads, data: d
     if refused is not None:
         _attach_all(form, refused, top, effort_rows, unmarked_only=True)
     consent_url = further_consent_url(case, refused) if refused is not None else None
-    return _render(case, form, status=400, errors=top, reads=reads, consent_url=consent_url)
+    return _render(
+        case, form, status=400, errors=top, reads=reads, consent_url=consent_url, hand_over=hand_over
+    )
 
 
 def _refuse_written(
-    session, case, form: PlanEditorForm, error: UserError, effort_rows: list[str], *, top=None
+    session, case, form: PlanEditorForm, error: UserError, effort_rows: list[str], *, top=None, hand_over=None
 ):
     """The page again for a save (or a save and establish) the service refused, the typed text kept and each
     refusal at its field; a conflict's form carries the plan's row version saved meanwhile, so sending it
@@ -508,7 +520,7 @@ def _refuse_written(
         form.row_version.raw_data = [str(form.row_version.data)]
     _attach_all(form, error, top, effort_rows)
     consent_url = further_consent_url(case, error)
-    return _render(case, form, status=error.status, errors=top, consent_url=consent_url)
+    return _render(case, form, status=error.status, errors=top, consent_url=consent_url, hand_over=hand_over)
 
 
 @bp.post("/cases/<uid>/plan")
@@ -554,13 +566,29 @@ def save(uid: str):
         flash(_("The plan is saved. %(count)d rows were removed.", count=removed), "success")
     else:
         flash(_("The plan is saved."), "success")
+    established = editor.established_meanwhile(form.versions_seen.data, reads.last_version)
+    if established is not None:
+        # Someone established the plan while this user worked: saved, but not in that version.
+        flash(
+            _(
+                "Version %(number)d of the plan was established while you were working, without what you "
+                "saved now: it comes into the next version.",
+                number=established,
+            ),
+            "warning",
+        )
     return redirect(url_for("plans.editor", uid=case.uid), code=303)
 
 
 def _merged_form(reads: PageReads, sent: PlanEditorForm, merged: editor.PlanMerged) -> PlanEditorForm:
     """The editor's form filled with the merge of what was sent and what someone else saved meanwhile,
     carrying the version and digest saved since, so saving it again is the user's choice."""
-    form = PlanEditorForm(formdata=None, row_version=merged.row_version, as_read=merged.as_read)
+    form = PlanEditorForm(
+        formdata=None,
+        row_version=merged.row_version,
+        as_read=merged.as_read,
+        versions_seen=sent.versions_seen.data,
+    )
     configure(form, reads)
     form.fill(merged.merge.data)
     _contacts(form, reads.parts, merged.merge.data["contacts"], reads.step_reads.seeing)
@@ -714,42 +742,96 @@ def _hand_over_form(case, reads: PageReads, *, formdata=None) -> HandOverForm:
     return form
 
 
+# The hand-over form's own fields: a refusal at one of them (or of no field: not allowed, a stale page) is the
+# hand-over's; any other of a hand-over that sent the editor's content is a refusal of what was typed in it.
+HAND_OVER_FIELDS = ("organisation_id", "reason")
+
+
+def _refuses_hand_over(error: UserError) -> bool:
+    return error.field in HAND_OVER_FIELDS or (
+        error.field is None and not isinstance(error, editor.PlanConflict)
+    )
+
+
 @bp.post("/cases/<uid>/plan/huvudansvar")
 @login_required
 def hand_over(uid: str):
-    """Give overall responsibility to an organisation taking part; a hand-over says why."""
+    """Give overall responsibility to an organisation taking part; a hand-over says why.
+
+    The page's button is the editor form's, so what is typed in the plan comes with it: saved first, in the
+    same unit of work (editor.save_and_hand_over), and shown again as typed when anything is refused."""
     case = case_or_404(uid, audit.PLAN_CHANGE)
     session, actor = get_session(), current_actor()
     reads = _page_reads(session, case)
     participants = reads.step_reads.participants
+    with_content = EDITOR_SENT in request.form
     if not may_edit(session, case, actor, participants):
         typed = HandOverForm(formdata=request.form, prefix="handover")
         typed.organisation_id.choices = choices((p.organisation_id, p.name) for p in reads.parts)
-        return _refuse_ended(session, case, actor, hand_over=typed)
+        plan_typed = PlanEditorForm(formdata=request.form) if with_content else None
+        return _refuse_ended(session, case, actor, typed=plan_typed, hand_over=typed)
     if not responsibility.may_give_huvudansvar(session, case, actor, participants):
         abort(403)
     form = _hand_over_form(case, reads, formdata=request.form)
-    page_form = _build_form(session, case, reads)
+    page_form, valid, data, effort_rows = None, True, None, []
+    if with_content:
+        page_form, valid, data, effort_rows = _typed_plan(session, case, reads)
+    shown = _build_form(session, case, reads)
+    page_form = page_form or shown
     if not form.validate():
         return _render(case, page_form, status=400, hand_over=form, reads=reads)
+    if not valid:
+        return _refuse_typed(session, case, page_form, reads, data, effort_rows, hand_over=form)
+    saved = False
     try:
         with unit_of_work(session):
-            transfer = responsibility.give_huvudansvar(
-                session,
-                case,
-                actor,
-                organisation_id=form.organisation_id.data,
-                reason=form.reason.data,
-                expected_version=form.version.data,
-                now=now_utc(),
-            )
+            if with_content:
+                saved, transfer = editor.save_and_hand_over(
+                    session,
+                    case,
+                    actor,
+                    data,
+                    organisation_id=form.organisation_id.data,
+                    reason=form.reason.data,
+                    expected_row_version=page_form.row_version.data,
+                    expected_version=form.version.data,
+                    now=now_utc(),
+                    seeing=reads.step_reads.seeing,
+                    plan=reads.plan,
+                    as_read=page_form.as_read.data,
+                    shown=shown.to_data()[0],
+                )
+            else:
+                transfer = responsibility.give_huvudansvar(
+                    session,
+                    case,
+                    actor,
+                    organisation_id=form.organisation_id.data,
+                    reason=form.reason.data,
+                    expected_version=form.version.data,
+                    now=now_utc(),
+                )
+    except editor.PlanMerged as merged:
+        # Someone else saved the plan meanwhile: nothing handed over; their changes in, this user's kept.
+        return _render(
+            case,
+            _merged_form(reads, page_form, merged),
+            status=merged.status,
+            errors=[merged.message],
+            hand_over=form,
+        )
     except UserError as error:
+        if with_content and not _refuses_hand_over(error):
+            # A refusal of what was typed in the plan: at its field there, nothing handed over.
+            return _refuse_written(session, case, page_form, error, effort_rows, hand_over=form)
         top: list = []
         if isinstance(error, StaleCase):
             show_current_version(form, case.version)
             error = StaleCase(STALE_FORM)
         attach_error(form, error, top)
         return _render(case, page_form, status=error.status, errors=top, hand_over=form)
+    if saved:
+        flash(_("The plan is saved."), "success")
     flash(_("Overall responsibility is given."), "success")
     if transfer.cleared_contact:
         # No name in the message: it travels in the session cookie.
