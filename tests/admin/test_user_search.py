@@ -6,7 +6,7 @@ import html as html_lib
 import re
 
 import pytest
-from webkit import csrf_token, login, text_of
+from webkit import csrf_token, login, spoken, text_of
 
 from sipflow.admin import queries
 from sipflow.people.models import Organisation, Unit
@@ -170,3 +170,17 @@ def test_the_list_says_the_search_and_what_it_found_with_the_focus_there(
     assert '<div class="alert alert-error error-summary"' in refused and "<title>Fel: Användare" in refused
     assert f'<a href="#search">Sök användare: Högst {queries.USER_SEARCH_MAX} tecken.</a>' in refused
     assert refused.count("autofocus") == 1
+
+
+def test_two_users_of_one_name_have_links_of_their_own(as_admin, make_user, parties):
+    """A screen reader's list of links shows "Anna Andersson" twice, leading to two accounts, unless each link
+    also says whose account: the username, visually hidden, as the next column shows it."""
+    first = make_user(parties.region, username="aand1-{n}", display_name="Anna Andersson")
+    second = make_user(parties.region, username="aand2-{n}", display_name="Anna Andersson")
+    page = _listed(as_admin)
+    names = {
+        spoken(name)
+        for user_id, name in re.findall(r'<a href="/admin/users/(\d+)">(.*?)</a>', page)
+        if int(user_id) in (first.id, second.id)
+    }
+    assert names == {f"Anna Andersson ({first.username})", f"Anna Andersson ({second.username})"}
