@@ -262,6 +262,31 @@ def test_the_links_onwards_name_their_section(as_region, db_session, create_case
     assert onwards and said(onwards) == "Next page: Deadlines, missed and coming"
 
 
+def test_a_section_page_is_titled_by_its_section_and_a_later_page_starts_at_its_heading(
+    as_region, db_session, create_case, quiet, now
+):
+    """Each section's page had the title "Att göra" of the overview; a later page began at the top of the
+    page again, the rows the link onwards led to far below."""
+    case = create_case()
+    quiet(now)
+    count = PER_PAGE + 1
+    db_session.add_all(
+        Deadline(case_id=case.id, kind="kallelse", due_at=now - timedelta(hours=count - number))
+        for number in range(count)
+    )
+    db_session.commit()
+    first = text_of(as_region.get("/todo/deadlines?lang=sv"))
+    assert "<title>Tidsfrister, missade och kommande · Att göra · sipflow</title>" in first
+    assert "autofocus" not in first
+    onwards = re.search(r'<a rel="next" href="([^"]+)"', first).group(1).replace("&amp;", "&")
+    later = text_of(as_region.get(onwards))
+    assert '<h2 id="todo-deadlines-title" tabindex="-1" autofocus>' in later
+    english = text_of(as_region.get("/todo/follow_ups?lang=en"))
+    assert "<title>Follow-ups due · To do · sipflow</title>" in english
+    # The overview's own words stay each in the page's language, the section titles too.
+    assert "Tidsfrister, missade och kommande" in text_of(as_region.get("/?lang=sv"))
+
+
 def test_an_unknown_section_is_a_404_and_a_malformed_cursor_the_first_page(as_region):
     assert as_region.get("/todo/nonsense").status_code == 404
     assert as_region.get("/todo/deadlines?after=%%%").status_code == 200
