@@ -187,6 +187,12 @@ def _field_items(field: Field, row=None):
         yield SummaryItem(_named(message, field.label.text if field.label else "", row), target)
 
 
+def field_refusal(message, label, target: str) -> SummaryItem:
+    """The summary's line of a refusal beside a field no form class declares (Mina SIP's filters): named by
+    its label as a form field's is, leading to the element with the id target."""
+    return SummaryItem(_named(message, label, None), target)
+
+
 def _named(message, label, row):
     """message said of the field labelled label (in the row headed row, if any): the summary's line."""
     label = row_field_label(row, label)

@@ -118,6 +118,13 @@ def text_of(response) -> str:
     return response.get_data(as_text=True)
 
 
+def seen(html: str) -> str:
+    """A page's markup as the eye reads it: visually hidden text left out, what is hidden from a screen reader
+    (aria-hidden) kept without its span."""
+    html = re.sub(r'<span class="visually-hidden">.*?</span>', "", html)
+    return re.sub(r'<span aria-hidden="true">(.*?)</span>', r"\1", html)
+
+
 def spoken(html: str) -> str:
     """A page's text as a screen reader says it: what is hidden from it (aria-hidden) left out, visually
     hidden text kept, tags dropped, spaces collapsed."""

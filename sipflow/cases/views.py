@@ -65,7 +65,7 @@ from sipflow.cases.models import SipCase
 from sipflow.clock import local_to_utc, now_utc, to_local
 from sipflow.db import get_session, unit_of_work
 from sipflow.errors import Conflict, InvalidInput, UserError
-from sipflow.forms import typed_in_request
+from sipflow.forms import field_refusal, typed_in_request
 from sipflow.i18n import DEFAULT_LOCALE, LANGUAGE_LABELS, select_locale
 from sipflow.people.labels import unit_label
 from sipflow.people.models import Person
@@ -400,8 +400,18 @@ def _render_my_cases(user, *, status: int = 200, person_error: str | None = None
         filters=filters,
     )
     person = session_store.get(PERSON_FILTER_KEY) if filters.person_id is not None else None
+    # The error summary's lines, in the order the page shows the filters.
+    refusals = [
+        field_refusal(filter_errors[key], label, f"filter-{key}")
+        for key, label in (("kind", _("Kind of SIP")), ("state", _("State")), ("deadline", _("Deadline")))
+        if key in filter_errors
+    ]
+    if person_error:
+        label = _("Person (personnummer, samordningsnummer or reservnummer)")
+        refusals.append(field_refusal(person_error, label, "filter-person"))
     return render_template(
         "cases/my_cases.html",
+        filter_refusals=refusals,
         page=page,
         filters=filters,
         arguments=arguments,

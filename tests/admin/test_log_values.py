@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from webkit import login, text_of
+from webkit import login, seen, spoken, text_of
 
 from sipflow.admin.changes import record_change
 
@@ -27,7 +27,7 @@ def _log_lines(client, db_session, admin, now, *rows) -> list[str]:
             after=after,
         )
     db_session.commit()
-    html = text_of(client.get("/admin/log"))
+    html = seen(text_of(client.get("/admin/log")))
     items = re.findall(r'<ul class="diff">(.*?)</ul>', html, re.S)
     return [
         re.sub(r"<[^>]+>", "", line).strip()
@@ -78,3 +78,24 @@ def test_a_coordinators_empty_scope_is_every_county(client, db_session, admin, n
         "Län och kommuner som följs: 07 → alla län",
         "Län och kommuner som följs: – → alla län",
     ], lines
+
+
+def test_a_change_is_said_from_before_to_after(client, db_session, admin, now):
+    """A screen reader says the arrow as "högerpil" and nothing of <del> and <ins>: a value changed is said
+    "från ... till ...", as the plan's comparison says it, and the column's header without its arrow."""
+    record_change(
+        db_session,
+        actor_user_id=admin.id,
+        action="user.update",
+        target_kind="user",
+        target_id=None,
+        now=now,
+        before={"language": "sv"},
+        after={"language": "en"},
+    )
+    db_session.commit()
+    html = text_of(client.get("/admin/log"))
+    lines = [spoken(line) for line in re.findall(r'<ul class="diff">\s*<li>(.*?)</li>', html, re.S)]
+    assert lines == ["Språk: från Svenska till Engelska"]
+    header = re.search(r'<th scope="col">((?:(?!</th>).)*efter(?:(?!</th>).)*)</th>', html)
+    assert header is not None and spoken(header.group(1)) == "Före och efter"

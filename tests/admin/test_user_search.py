@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import html as html_lib
+import re
+
 import pytest
-from webkit import csrf_token, login, text_of
+from webkit import csrf_token, login, spoken, text_of
 
 from sipflow.admin import queries
 from sipflow.people.models import Organisation, Unit
@@ -131,3 +134,53 @@ def test_a_refused_search_is_answered_beside_the_field_with_what_was_typed(as_ad
     assert f'value="{typed.replace(chr(0), "")}"' in page
     # The list is the one of the search before.
     assert "Bertil Svensson" in page and "Åsa Öberg" not in page
+
+
+def _result_line(page: str) -> str:
+    found = re.search(r'<p class="list-result" id="list-result"([^>]*)>(.*?)</p>', page, re.S)
+    assert found is not None
+    return found.group(1) + "|" + " ".join(html_lib.unescape(found.group(2)).split())
+
+
+def test_the_list_says_the_search_and_what_it_found_with_the_focus_there(
+    as_admin, make_user, parties, people, monkeypatch
+):
+    """A screen reader's user who searched lands on the line saying what the list now holds, not at the top of
+    the page with nothing said; a refused search's error summary has the focus instead."""
+    # No search and the first page: the line is there, the focus stays where a page starts.
+    assert re.fullmatch(r"\|\d+ användare på den här sidan\.", _result_line(_listed(as_admin)))
+    _search(as_admin, "åsa")
+    assert _result_line(_listed(as_admin)) == (
+        ' tabindex="-1" autofocus|Användare vars namn, användarnamn eller e-postadress börjar med ”åsa”. '
+        "1 användare på den här sidan."
+    )
+    _search(as_admin, "zzz")
+    assert _result_line(_listed(as_admin, "/admin/users?lang=en")) == (
+        ' tabindex="-1" autofocus|Users whose name, username or e-mail address begins with “zzz”. '
+        "No user matches the search."
+    )
+    _search(as_admin, "", clear="1")
+    monkeypatch.setattr(queries, "USERS_PAGE", 2)
+    first = _listed(as_admin, "/admin/users?lang=sv")
+    assert _result_line(first) == "|2 användare på den här sidan. Fler på nästa sida."
+    after = re.search(r'href="/admin/users\?after=(\d+)"', first).group(1)
+    second = _listed(as_admin, f"/admin/users?after={after}")
+    assert _result_line(second).startswith(' tabindex="-1" autofocus|')
+    refused = text_of(_search(as_admin, "a" * (queries.USER_SEARCH_MAX + 1)))
+    assert '<div class="alert alert-error error-summary"' in refused and "<title>Fel: Användare" in refused
+    assert f'<a href="#search">Sök användare: Högst {queries.USER_SEARCH_MAX} tecken.</a>' in refused
+    assert refused.count("autofocus") == 1
+
+
+def test_two_users_of_one_name_have_links_of_their_own(as_admin, make_user, parties):
+    """A screen reader's list of links shows "Anna Andersson" twice, leading to two accounts, unless each link
+    also says whose account: the username, visually hidden, as the next column shows it."""
+    first = make_user(parties.region, username="aand1-{n}", display_name="Anna Andersson")
+    second = make_user(parties.region, username="aand2-{n}", display_name="Anna Andersson")
+    page = _listed(as_admin)
+    names = {
+        spoken(name)
+        for user_id, name in re.findall(r'<a href="/admin/users/(\d+)">(.*?)</a>', page)
+        if int(user_id) in (first.id, second.id)
+    }
+    assert names == {f"Anna Andersson ({first.username})", f"Anna Andersson ({second.username})"}

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 import pytest
 import support
 from sqlmodel import select
-from webkit import FreshContextClient, login, text_of
+from webkit import FreshContextClient, login, spoken, text_of
 
 from sipflow.cases.models import Deadline, Participant
 from sipflow.clock import to_local
@@ -234,6 +234,57 @@ def test_a_long_section_shows_a_few_rows_and_pages_the_rest_by_cursor(
             # A time and a row id: nothing about the person.
             assert re.fullmatch(r"1\|t\|[0-9T:+.\-]+\|\d+", raw), raw
     assert (seen, pages) == (count, 2)
+
+
+def test_the_links_onwards_name_their_section(as_region, db_session, create_case, quiet, now):
+    """A screen reader's list of links shows each without its heading: "Visa fler" five times on the overview,
+    or a bare "Nästa", says nothing of where it leads."""
+    case = create_case()
+    quiet(now)
+    count = PER_PAGE + OVERVIEW_ROWS + 1
+    db_session.add_all(
+        Deadline(case_id=case.id, kind="kallelse", due_at=now - timedelta(hours=count - number))
+        for number in range(count)
+    )
+    db_session.commit()
+
+    def said(link) -> str:  # spoken() puts a space for every tag, the visually hidden text's too
+        return spoken(link.group(1)).replace(" :", ":")
+
+    overview = section_html(text_of(as_region.get("/")), "deadlines")
+    more = re.search(r'<a rel="next" href="/todo/deadlines">(.*?)</a>', overview)
+    assert more and said(more) == "Visa fler: Tidsfrister, missade och kommande"
+    first = section_html(text_of(as_region.get("/todo/deadlines")), "deadlines")
+    onwards = re.search(r'<a rel="next" href="[^"]+">(.*?)</a>', first)
+    assert onwards and said(onwards) == "Nästa sida: Tidsfrister, missade och kommande"
+    english = section_html(text_of(as_region.get("/todo/deadlines?lang=en")), "deadlines")
+    onwards = re.search(r'<a rel="next" href="[^"]+">(.*?)</a>', english)
+    assert onwards and said(onwards) == "Next page: Deadlines, missed and coming"
+
+
+def test_a_section_page_is_titled_by_its_section_and_a_later_page_starts_at_its_heading(
+    as_region, db_session, create_case, quiet, now
+):
+    """Each section's page had the title "Att göra" of the overview; a later page began at the top of the
+    page again, the rows the link onwards led to far below."""
+    case = create_case()
+    quiet(now)
+    count = PER_PAGE + 1
+    db_session.add_all(
+        Deadline(case_id=case.id, kind="kallelse", due_at=now - timedelta(hours=count - number))
+        for number in range(count)
+    )
+    db_session.commit()
+    first = text_of(as_region.get("/todo/deadlines?lang=sv"))
+    assert "<title>Tidsfrister, missade och kommande · Att göra · sipflow</title>" in first
+    assert "autofocus" not in first
+    onwards = re.search(r'<a rel="next" href="([^"]+)"', first).group(1).replace("&amp;", "&")
+    later = text_of(as_region.get(onwards))
+    assert '<h2 id="todo-deadlines-title" tabindex="-1" autofocus>' in later
+    english = text_of(as_region.get("/todo/follow_ups?lang=en"))
+    assert "<title>Follow-ups due · To do · sipflow</title>" in english
+    # The overview's own words stay each in the page's language, the section titles too.
+    assert "Tidsfrister, missade och kommande" in text_of(as_region.get("/?lang=sv"))
 
 
 def test_an_unknown_section_is_a_404_and_a_malformed_cursor_the_first_page(as_region):
