@@ -23,8 +23,10 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from migrationkit import REGION_AND_MUNICIPALITY, a_case, a_person
 from sqlalchemy import inspect, make_url, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import SQLModel
 
 import sipflow.models  # noqa: F401  (every table)
@@ -272,3 +274,46 @@ def test_the_outbox_reminder_record_is_backfilled_with_each_reminders_own_row_on
     finally:
         engine.dispose()
     assert [tuple(row) for row in rows] == [(1, 7), (2, None)]
+
+
+def test_an_upgrade_stopped_inside_a_migration_on_sqlite_leaves_nothing_of_it_and_runs_again(tmp_path: Path):
+    """An upgrade killed or failing inside a migration (here: its backfill refused after it added a column)
+    rolls the migration back whole, DDL included, as on PostgreSQL: the next `db upgrade` applies it again
+    instead of failing on what the stopped one had already done ("duplicate column name")."""
+    url = f"sqlite:///{tmp_path / 'stopped.sqlite3'}"
+    cfg = alembic_config(url)
+    before = ScriptDirectory.from_config(cfg).get_revision(head_revision()).down_revision
+    command.upgrade(cfg, before)
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            case = a_case(1, state="requested", occasion="child", initiator=7)
+            for row in (REGION_AND_MUNICIPALITY, a_person(), case):
+                connection.execute(text(row))
+            connection.execute(
+                text(
+                    "INSERT INTO case_visibility (organisation_id, case_id, updated_at, state) "
+                    "VALUES (7, 1, '2026-12-01', 'requested')"
+                )
+            )
+            connection.execute(
+                text(
+                    "CREATE TRIGGER stop_the_backfill BEFORE UPDATE ON case_visibility "
+                    "BEGIN SELECT RAISE(ABORT, 'the upgrade stopped here'); END"
+                )
+            )
+        with pytest.raises(DBAPIError, match="the upgrade stopped here"):
+            command.upgrade(cfg, "head")
+        with engine.begin() as connection:
+            assert current_revision(connection) == before
+            columns = {column["name"] for column in inspect(connection).get_columns("case_visibility")}
+            assert "occasion" not in columns
+            connection.execute(text("DROP TRIGGER stop_the_backfill"))
+        command.upgrade(cfg, "head")
+        with engine.connect() as connection:
+            assert current_revision(connection) == head_revision()
+            occasions = connection.execute(text("SELECT occasion FROM case_visibility")).scalars().all()
+            assert occasions == ["child"]
+            assert schema_diff(connection) == []
+    finally:
+        engine.dispose()
