@@ -75,14 +75,14 @@ def _run(connection) -> None:
 
 @contextmanager
 def _sqlite_transactional_ddl(connection):
-    """Each migration one SQLite transaction, its DDL included, as an upgrade is one on PostgreSQL.
+    """The whole run one SQLite transaction, its DDL included, as on PostgreSQL.
 
     Python's sqlite3 opens a transaction only before an INSERT, UPDATE or DELETE, so a CREATE or ALTER (a
     batch rebuild's copy table, an added column, an index) committed at once: an upgrade killed inside a
     migration left its first statements applied under the previous revision, and running `db upgrade` again
     failed on them ("table _alembic_tmp_participant already exists"). Here the driver leaves transactions
-    alone and every transaction SQLAlchemy begins (Alembic's, one per migration with its version row) is an
-    explicit BEGIN, so a killed migration is rolled back whole and the next `db upgrade` applies it again.
+    alone and the transaction SQLAlchemy begins (Alembic's, with the version row; transactional_ddl) is an
+    explicit BEGIN, so a killed or refused run is rolled back whole and the next one starts where it did.
     """
     driver = connection.connection.driver_connection
     isolation_level = driver.isolation_level
@@ -106,6 +106,8 @@ def _migrate(connection, sqlite: bool) -> None:
         render_item=render_item,
         render_as_batch=True,
         compare_type=compare_type,
+        # SQLite's DDL is transactional once the driver leaves it alone (_sqlite_transactional_ddl).
+        transactional_ddl=True,
     )
     with context.begin_transaction(), warnings.catch_warnings():
         if sqlite:

@@ -23,6 +23,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from migrationkit import REGION_AND_MUNICIPALITY, a_case, a_person
 from sqlalchemy import inspect, make_url, text
 from sqlalchemy.engine import Engine
@@ -278,8 +279,8 @@ def test_the_outbox_reminder_record_is_backfilled_with_each_reminders_own_row_on
 
 def test_an_upgrade_stopped_inside_a_migration_on_sqlite_leaves_nothing_of_it_and_runs_again(tmp_path: Path):
     """An upgrade killed or failing inside a migration (here: its backfill refused after it added a column)
-    rolls the migration back whole, DDL included, as on PostgreSQL: the next `db upgrade` applies it again
-    instead of failing on what the stopped one had already done ("duplicate column name")."""
+    is rolled back whole, DDL included, as on PostgreSQL: the next `db upgrade` applies it again instead of
+    failing on what the stopped one had already done ("duplicate column name")."""
     url = f"sqlite:///{tmp_path / 'stopped.sqlite3'}"
     cfg = alembic_config(url)
     before = ScriptDirectory.from_config(cfg).get_revision(head_revision()).down_revision
@@ -315,5 +316,35 @@ def test_an_upgrade_stopped_inside_a_migration_on_sqlite_leaves_nothing_of_it_an
             occasions = connection.execute(text("SELECT occasion FROM case_visibility")).scalars().all()
             assert occasions == ["child"]
             assert schema_diff(connection) == []
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize(("column", "value"), [("link_id", "5"), ("id_hash", "'ab12'")])
+def test_going_back_before_an_access_log_column_a_row_holds_is_refused_and_changes_nothing(
+    tmp_path: Path, column: str, value: str
+):
+    """link_id and id_hash are hashed with their row: dropping them would leave `access-log verify` reporting
+    each such row as changed, in the earlier release and in this one after the next upgrade. The downgrade
+    says so, pointing to the backup, and leaves the database as it was (the whole run is one transaction)."""
+    url = f"sqlite:///{tmp_path / 'back.sqlite3'}"
+    cfg = alembic_config(url)
+    command.upgrade(cfg, "head")
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO access_log (seq, at, action, purpose, outcome, prev_hash, row_hash, "
+                    f"{column}) VALUES (1, '2026-12-05', 'meeting.answer', 'care', 'allowed', 'p', 'r', "
+                    f"{value})"
+                )
+            )
+        with pytest.raises(CommandError, match=f"\\({column}\\), 1 of them,.*Restore the backup"):
+            command.downgrade(cfg, "a1c3e5f7b9d2")
+        with engine.connect() as connection:
+            assert current_revision(connection) == head_revision()
+            assert schema_diff(connection) == []
+            assert connection.execute(text(f"SELECT {column} FROM access_log")).scalar() is not None
     finally:
         engine.dispose()
