@@ -25,7 +25,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from migrationkit import REGION_AND_MUNICIPALITY, a_case, a_person
-from sqlalchemy import inspect, make_url, text
+from sqlalchemy import create_engine, inspect, make_url, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import SQLModel
@@ -346,5 +346,39 @@ def test_going_back_before_an_access_log_column_a_row_holds_is_refused_and_chang
             assert current_revision(connection) == head_revision()
             assert schema_diff(connection) == []
             assert connection.execute(text(f"SELECT {column} FROM access_log")).scalar() is not None
+    finally:
+        engine.dispose()
+
+
+def test_going_back_before_consent_withdrawn_for_one_organisation_is_refused_once_one_was(tmp_path: Path):
+    """The earlier release counts every organisation a consent names as covered: an organisation the person
+    withdrew their consent for would see the SIP again. Refused, the database left as it was."""
+    url = f"sqlite:///{tmp_path / 'withdrawn.sqlite3'}"
+    cfg = alembic_config(url)
+    command.upgrade(cfg, "head")
+    engine = create_engine(url)  # no foreign keys enforced: the rows name no user
+    try:
+        with engine.begin() as connection:
+            case = a_case(1, state="plan_established", occasion="other_need", initiator=7)
+            for row in (REGION_AND_MUNICIPALITY, a_person(), case):
+                connection.execute(text(row))
+            connection.execute(
+                text(
+                    "INSERT INTO consent (id, case_id, decision, given_by, form, recorded_at, "
+                    "recorded_by_user_id) VALUES (1, 1, 'given', 'person', 'written', '2026-12-01', 1)"
+                )
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO consentorganisation (consent_id, organisation_id, withdrawn_at) "
+                    "VALUES (1, 7, NULL), (1, 8, '2026-12-03')"
+                )
+            )
+        refused = r"withdrawn for one organisation \(1 of them\).*Restore the backup"
+        with pytest.raises(CommandError, match=refused):
+            command.downgrade(cfg, "a2b4c6d8e0f3")
+        with engine.connect() as connection:
+            assert current_revision(connection) == head_revision()
+            assert schema_diff(connection) == []
     finally:
         engine.dispose()
