@@ -5,9 +5,10 @@ from __future__ import annotations
 import hashlib
 import logging
 import warnings
+from contextlib import contextmanager
 
 from alembic import context
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlmodel import SQLModel
 from sqlmodel.sql.sqltypes import AutoString
 
@@ -60,12 +61,53 @@ def _run(connection) -> None:
         # check at the end proves the rebuilt tables still satisfy every foreign key.
         connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
         connection.commit()  # ends SQLAlchemy's implicit transaction, so Alembic's own one commits
+        with _sqlite_transactional_ddl(connection):
+            _migrate(connection, sqlite)
+    else:
+        _migrate(connection, sqlite)
+    if sqlite:
+        broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+        connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+        connection.commit()
+        if broken:
+            raise RuntimeError(f"the migration left rows that break foreign keys: {broken[:5]}")
+
+
+@contextmanager
+def _sqlite_transactional_ddl(connection):
+    """The whole run one SQLite transaction, its DDL included, as on PostgreSQL.
+
+    Python's sqlite3 opens a transaction only before an INSERT, UPDATE or DELETE, so a CREATE or ALTER (a
+    batch rebuild's copy table, an added column, an index) committed at once: an upgrade killed inside a
+    migration left its first statements applied under the previous revision, and running `db upgrade` again
+    failed on them ("table _alembic_tmp_participant already exists"). Here the driver leaves transactions
+    alone and the transaction SQLAlchemy begins (Alembic's, with the version row; transactional_ddl) is an
+    explicit BEGIN, so a killed or refused run is rolled back whole and the next one starts where it did.
+    """
+    driver = connection.connection.driver_connection
+    isolation_level = driver.isolation_level
+
+    def begin(conn) -> None:
+        conn.exec_driver_sql("BEGIN")
+
+    driver.isolation_level = None
+    event.listen(connection, "begin", begin)
+    try:
+        yield
+    finally:
+        event.remove(connection, "begin", begin)
+        driver.isolation_level = isolation_level
+
+
+def _migrate(connection, sqlite: bool) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
         render_item=render_item,
         render_as_batch=True,
         compare_type=compare_type,
+        # SQLite's DDL is transactional once the driver leaves it alone (_sqlite_transactional_ddl).
+        transactional_ddl=True,
     )
     with context.begin_transaction(), warnings.catch_warnings():
         if sqlite:
@@ -77,12 +119,6 @@ def _run(connection) -> None:
         if connection.dialect.name == "postgresql":
             _wait_for_other_migrations(connection)
         context.run_migrations()
-    if sqlite:
-        broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
-        connection.exec_driver_sql("PRAGMA foreign_keys=ON")
-        connection.commit()
-        if broken:
-            raise RuntimeError(f"the migration left rows that break foreign keys: {broken[:5]}")
 
 
 def _wait_for_other_migrations(connection) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 from alembic import command
 from alembic.config import Config as AlembicConfig
+from alembic.util import CommandError
 from flask import current_app
 from flask.cli import with_appcontext
 
@@ -80,7 +81,12 @@ def db_downgrade(revision: str):
     """
     if revision.strip().lower() == "base":
         raise click.UsageError("db downgrade does not drop the whole database: name the revision to go to")
-    command.downgrade(alembic_config(current_app.config["DATABASE_URL"]), revision)
+    try:
+        command.downgrade(alembic_config(current_app.config["DATABASE_URL"]), revision)
+    except (
+        CommandError
+    ) as refused:  # a migration that cannot be undone without loss says why; nothing changed
+        raise click.ClickException(str(refused)) from None
     click.echo(f"database is at {revision}")
 
 

@@ -506,3 +506,25 @@ def test_synthetic_follow_ups_fall_due_at_the_end_of_their_day_as_the_plan_step_
             met_on_the_day += 1
             assert stored_utc(met_at) <= due_at
     assert met_on_the_day > 0
+
+
+def test_synthetic_units_carry_the_role_the_services_give_them(app_ctx, db_session):
+    # Huvudansvar handed on at a later plan leaves the starting organisation's units initiator, as
+    # cases.services.role_of_unit says for a real SIP (it was "participant" in the synthetic rows).
+    from sipflow.cases.services import role_of_unit
+
+    load_synthetic_cases(400, seed=7)
+    cases = {c.id: c for c in db_session.exec(select(SipCase)).all()}
+    rows = defaultdict(list)
+    taking_part = select(Participant).where(
+        Participant.kind == "organisation", Participant.removed_at.is_(None)
+    )
+    for row in db_session.exec(taking_part).all():
+        rows[row.case_id].append(row)
+    wrong = [
+        (row.case_id, row.role)
+        for case_id, participants in rows.items()
+        for row in participants
+        if row.role != role_of_unit(cases[case_id], participants, row.organisation_id)
+    ]
+    assert wrong == []

@@ -23,8 +23,11 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect, make_url, text
+from alembic.util import CommandError
+from migrationkit import REGION_AND_MUNICIPALITY, a_case, a_person
+from sqlalchemy import create_engine, inspect, make_url, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import SQLModel
 
 import sipflow.models  # noqa: F401  (every table)
@@ -328,3 +331,110 @@ def test_a_guardians_consent_recorded_before_ends_the_day_before_the_18th_birthd
         (4, None),
         (5, None),
     ]
+
+
+def test_an_upgrade_stopped_inside_a_migration_on_sqlite_leaves_nothing_of_it_and_runs_again(tmp_path: Path):
+    """An upgrade killed or failing inside a migration (here: its backfill refused after it added a column)
+    is rolled back whole, DDL included, as on PostgreSQL: the next `db upgrade` applies it again instead of
+    failing on what the stopped one had already done ("duplicate column name")."""
+    url = f"sqlite:///{tmp_path / 'stopped.sqlite3'}"
+    cfg = alembic_config(url)
+    before = ScriptDirectory.from_config(cfg).get_revision(head_revision()).down_revision
+    command.upgrade(cfg, before)
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            case = a_case(1, state="requested", occasion="child", initiator=7)
+            for row in (REGION_AND_MUNICIPALITY, a_person(), case):
+                connection.execute(text(row))
+            connection.execute(
+                text(
+                    "INSERT INTO case_visibility (organisation_id, case_id, updated_at, state) "
+                    "VALUES (7, 1, '2026-12-01', 'requested')"
+                )
+            )
+            connection.execute(
+                text(
+                    "CREATE TRIGGER stop_the_backfill BEFORE UPDATE ON case_visibility "
+                    "BEGIN SELECT RAISE(ABORT, 'the upgrade stopped here'); END"
+                )
+            )
+        with pytest.raises(DBAPIError, match="the upgrade stopped here"):
+            command.upgrade(cfg, "head")
+        with engine.begin() as connection:
+            assert current_revision(connection) == before
+            columns = {column["name"] for column in inspect(connection).get_columns("case_visibility")}
+            assert "occasion" not in columns
+            connection.execute(text("DROP TRIGGER stop_the_backfill"))
+        command.upgrade(cfg, "head")
+        with engine.connect() as connection:
+            assert current_revision(connection) == head_revision()
+            occasions = connection.execute(text("SELECT occasion FROM case_visibility")).scalars().all()
+            assert occasions == ["child"]
+            assert schema_diff(connection) == []
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize(("column", "value"), [("link_id", "5"), ("id_hash", "'ab12'")])
+def test_going_back_before_an_access_log_column_a_row_holds_is_refused_and_changes_nothing(
+    tmp_path: Path, column: str, value: str
+):
+    """link_id and id_hash are hashed with their row: dropping them would leave `access-log verify` reporting
+    each such row as changed, in the earlier release and in this one after the next upgrade. The downgrade
+    says so, pointing to the backup, and leaves the database as it was (the whole run is one transaction)."""
+    url = f"sqlite:///{tmp_path / 'back.sqlite3'}"
+    cfg = alembic_config(url)
+    command.upgrade(cfg, "head")
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO access_log (seq, at, action, purpose, outcome, prev_hash, row_hash, "
+                    f"{column}) VALUES (1, '2026-12-05', 'meeting.answer', 'care', 'allowed', 'p', 'r', "
+                    f"{value})"
+                )
+            )
+        with pytest.raises(CommandError, match=f"\\({column}\\), 1 of them,.*Restore the backup"):
+            command.downgrade(cfg, "a1c3e5f7b9d2")
+        with engine.connect() as connection:
+            assert current_revision(connection) == head_revision()
+            assert schema_diff(connection) == []
+            assert connection.execute(text(f"SELECT {column} FROM access_log")).scalar() is not None
+    finally:
+        engine.dispose()
+
+
+def test_going_back_before_consent_withdrawn_for_one_organisation_is_refused_once_one_was(tmp_path: Path):
+    """The earlier release counts every organisation a consent names as covered: an organisation the person
+    withdrew their consent for would see the SIP again. Refused, the database left as it was."""
+    url = f"sqlite:///{tmp_path / 'withdrawn.sqlite3'}"
+    cfg = alembic_config(url)
+    command.upgrade(cfg, "head")
+    engine = create_engine(url)  # no foreign keys enforced: the rows name no user
+    try:
+        with engine.begin() as connection:
+            case = a_case(1, state="plan_established", occasion="other_need", initiator=7)
+            for row in (REGION_AND_MUNICIPALITY, a_person(), case):
+                connection.execute(text(row))
+            connection.execute(
+                text(
+                    "INSERT INTO consent (id, case_id, decision, given_by, form, recorded_at, "
+                    "recorded_by_user_id) VALUES (1, 1, 'given', 'person', 'written', '2026-12-01', 1)"
+                )
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO consentorganisation (consent_id, organisation_id, withdrawn_at) "
+                    "VALUES (1, 7, NULL), (1, 8, '2026-12-03')"
+                )
+            )
+        refused = r"withdrawn for one organisation \(1 of them\).*Restore the backup"
+        with pytest.raises(CommandError, match=refused):
+            command.downgrade(cfg, "a2b4c6d8e0f3")
+        with engine.connect() as connection:
+            assert current_revision(connection) == head_revision()
+            assert schema_diff(connection) == []
+    finally:
+        engine.dispose()

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+from alembic.util import CommandError
 
 revision: str = "b3c5d7e9f1a4"
 down_revision: str | None = "a2b4c6d8e0f3"
@@ -31,7 +32,20 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    """Undo the change."""
+    """Undo the change, unless a consent was withdrawn for one organisation: refused, nothing changed.
+
+    The earlier release counts every organisation a consent names as covered: such an organisation would see
+    the SIP again, against the person's withdrawal. The backup taken before the upgrade is the way back.
+    """
+    withdrawn = op.get_bind().execute(
+        sa.text("SELECT count(*) FROM consentorganisation WHERE withdrawn_at IS NOT NULL")
+    ).scalar()
+    if withdrawn:
+        raise CommandError(
+            f"cannot go back before revision {revision}: consent has been withdrawn for one organisation "
+            f"({withdrawn} of them), which the earlier release would let see the SIP again. Restore the backup "
+            "taken before the upgrade instead (README, Going back)."
+        )
     with op.batch_alter_table("consentorganisation", schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f("fk_consentorganisation_withdrawn_by_user_id_user"), type_="foreignkey")
         batch_op.drop_column("withdrawn_reason")

@@ -679,7 +679,8 @@ class CaseSimulator:
             if party is lead:
                 row["role"] = "huvudansvarig"
             elif row["role"] == "huvudansvarig":
-                row["role"] = "participant"
+                # Handed on: the starting organisation's units are initiator again (services.role_of_unit).
+                row["role"] = "initiator" if party is sim.initiator else "participant"
         sim.huvudansvarig = lead
         sim.has_lead = True
         # A day in the plan, due by its end as the plan editor's step stores it (not at the clock time now).

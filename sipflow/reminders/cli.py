@@ -17,7 +17,7 @@ reminders_group = click.Group("reminders", help="Reminders: those still to send,
 @reminders_group.command("reconcile")
 @with_appcontext
 def reconcile():
-    """Reconcile the reminders of every case with one still to send (an upgrade changed when they go)."""
+    """Reconcile the reminders of every case running or with one still to send (after an upgrade)."""
     app = current_app._get_current_object()
     with Session(app.extensions["sipflow.engine"]) as session:
         count = reconcile_pending(session, app.extensions["sipflow.workflows"], now=now_utc())

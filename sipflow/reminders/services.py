@@ -21,7 +21,20 @@ from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from pydantic_core import PydanticUndefined
-from sqlalchemy import Integer, and_, bindparam, cast, exists, func, insert, null, or_, union_all, update
+from sqlalchemy import (
+    Integer,
+    and_,
+    bindparam,
+    cast,
+    exists,
+    false,
+    func,
+    insert,
+    null,
+    or_,
+    union_all,
+    update,
+)
 from sqlalchemy import case as sql_case
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select as sa_select
@@ -1735,17 +1748,34 @@ _CASE_REMINDERS_AFTER = _CASE_REMINDERS.where(
 RECONCILE_BATCH = 200
 
 
+def _running_on(registry) -> ColumnElement[bool]:
+    """A case is in a state of its loaded workflow version that is not final: one still running."""
+    return or_(
+        false(),
+        *(
+            and_(
+                SipCase.workflow_name == workflow.name,
+                SipCase.workflow_version == workflow.version,
+                SipCase.state.in_([state for state in workflow.states if not workflow.is_final(state)]),
+            )
+            for workflow in registry.workflows()
+        ),
+    )
+
+
 def reconcile_pending(session: Session, registry, *, now: datetime, batch: int = RECONCILE_BATCH) -> int:
-    """Bring the reminders of every case with one still to send in line with the rules as they are now (a
-    rule of when they go changed), a batch of cases per transaction, each case held as a write to it holds
-    it; returns how many cases were reconciled. Cases of a workflow the app has not loaded are left."""
+    """Bring the reminders of every case still running or with one still to send in line with the rules as
+    they are now (a rule of when they go changed; a case running since a release that wrote none of a kind
+    has no row to move, only one to add), a batch of cases per transaction, each case held as a write to it
+    holds it; returns how many cases were reconciled. Cases of a workflow the app has not loaded are left."""
     done, after = 0, 0
+    running = _running_on(registry)
+    pending = exists().where(Reminder.case_id == SipCase.id, Reminder.status == PENDING)
     while True:
         case_ids = session.exec(
-            select(Reminder.case_id)
-            .where(Reminder.status == PENDING, Reminder.case_id > after)
-            .group_by(Reminder.case_id)
-            .order_by(Reminder.case_id)
+            select(SipCase.id)
+            .where(SipCase.id > after, or_(pending, running))
+            .order_by(SipCase.id)
             .limit(batch)
         ).all()
         if not case_ids:

@@ -337,6 +337,28 @@ def test_reminders_reconcile_moves_what_an_older_release_wrote_to_the_morning(
     assert [(r.id, r.due_at) for r in again if r.topic == "follow_up"] == [(r.id, r.due_at) for r in pending]
 
 
+def test_reminders_reconcile_writes_the_reminders_of_a_running_case_an_older_release_gave_none(
+    app, engine, db_session, registry, parties, create_case
+):
+    # A case running since a release without reminders (or without a kind of them) has none still to send:
+    # after the upgrade the command gives it what it should have, and a second run changes nothing.
+    from sipflow.reminders.cli import reminders_group
+
+    established(db_session, registry, parties, create_case)
+    wanted = sorted((r.dedupe_key, r.due_at) for r in reminders(engine, status="pending"))
+    assert wanted
+    with Session(engine) as session:
+        for row in session.exec(select(Reminder).where(Reminder.status == "pending")).all():
+            session.delete(row)
+        session.commit()
+    runner = app.test_cli_runner()
+    result = runner.invoke(reminders_group, ["reconcile"])
+    assert result.exit_code == 0 and result.output.strip() == "reconciled the reminders of 1 case"
+    assert sorted((r.dedupe_key, r.due_at) for r in reminders(engine, status="pending")) == wanted
+    assert runner.invoke(reminders_group, ["reconcile"]).exit_code == 0
+    assert sorted((r.dedupe_key, r.due_at) for r in reminders(engine, status="pending")) == wanted
+
+
 def _plain_body(row) -> str:
     message = email.message_from_string(row.message, policy=email.policy.default)
     return " ".join(message.get_body(preferencelist=("plain",)).get_content().split())
