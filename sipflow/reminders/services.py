@@ -1441,9 +1441,10 @@ def dispatch_tick(app, *, now: datetime) -> DispatchReport:
 
 def _reachable() -> ColumnElement[bool]:
     """Over Reminder: a mail can now be sent to its recipient (the SQL spelling of _recipients giving an
-    address): an invitation still active and sent by e-mail, a user or a unit's staff with an address, or an
-    address of its own. An invitee called some other way (phone, letter) is never reachable. Correlated to
-    Reminder alone: a query that joins Invitation or User itself (case_reminders) asks of other rows here."""
+    address): an invitation still active and sent by e-mail, a user or a unit's staff with an address (a unit
+    without such staff: its address on the case), or an address of its own. An invitee called some other way
+    (phone, letter) is never reachable. Correlated to Reminder alone: a query that joins Invitation, User or
+    Participant itself (case_reminders) asks of other rows here."""
     return sql_case(
         (
             Reminder.invitation_id.is_not(None),
@@ -1471,12 +1472,35 @@ def _reachable() -> ColumnElement[bool]:
             Reminder.recipient_address.is_not(None),
         ),
         (
+            # A unit's staff, each with an address; none: the unit's address on the case, where dispatch
+            # gives it (_staff_else_unit_address: _unit_address_now's participant, Participant.mail_address).
             Reminder.recipient_unit_id.is_not(None),
-            exists()
-            .where(User.unit_id == Reminder.recipient_unit_id, User.active, User.email.is_not(None))
-            .correlate(Reminder),
+            or_(
+                exists()
+                .where(User.unit_id == Reminder.recipient_unit_id, User.active, User.email.is_not(None))
+                .correlate(Reminder),
+                exists()
+                .where(Participant.id == _unit_participant(), Participant.has_mail_address())
+                .correlate(Reminder),
+            ),
         ),
         else_=Reminder.recipient_address.is_not(None),
+    )
+
+
+def _unit_participant():
+    """Over Reminder: the id of its unit's participant on its case that _unit_address_now reads (the first
+    active one), as a scalar subquery correlated to Reminder."""
+    first = aliased(Participant)
+    return (
+        sa_select(func.min(first.id))
+        .where(
+            first.case_id == Reminder.case_id,
+            first.unit_id == Reminder.recipient_unit_id,
+            first.removed_at.is_(None),
+        )
+        .correlate(Reminder)
+        .scalar_subquery()
     )
 
 
