@@ -1141,6 +1141,30 @@ def _unit_address_now(session: Session, reminder: Reminder) -> str | None:
     return invitee_addresses(session, [participant])[participant.id] if participant is not None else None
 
 
+def follow_unit_mailbox(session: Session, unit_id: int) -> int:
+    """An administrator changed a unit's shared mailbox, or deactivated or activated the unit: each pending
+    reminder to the unit at its address on a case (for_unit_address) names the address it goes to now
+    (_unit_address_now, which dispatch asks again), so the case page and the administrators' list say where
+    it goes, or that nobody gets it (no_contact_person), not where it would have gone when written. Called
+    in the directory change's unit of work, after the change. The number of reminders changed."""
+    rows = session.exec(
+        select(Reminder).where(
+            Reminder.status == PENDING,
+            Reminder.recipient_unit_id == unit_id,
+            Reminder.invitation_id.is_(None),
+            or_(Reminder.kind == WORKFLOW, Reminder.recipient_address.is_not(None)),
+        )
+    ).all()
+    changed = 0
+    for reminder in rows:
+        address = _unit_address_now(session, reminder)
+        if address != reminder.recipient_address:
+            reminder.recipient_address = address
+            session.add(reminder)
+            changed += 1
+    return changed
+
+
 def for_unit_address(reminder) -> bool:
     """A reminder (a Reminder, or a row of its columns) written for a unit at its address on the case
     (recipient_address), if any: a workflow file's for a unit taking part that names no contact person, and
