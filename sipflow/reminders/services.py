@@ -1466,9 +1466,11 @@ def dispatch_tick(app, *, now: datetime) -> DispatchReport:
 def _reachable() -> ColumnElement[bool]:
     """Over Reminder: a mail can now be sent to its recipient (the SQL spelling of _recipients giving an
     address): an invitation still active and sent by e-mail, a user or a unit's staff with an address (a unit
-    without such staff: its address on the case), or an address of its own. An invitee called some other way
+    without such staff: its address on the case; a deadline's or an effort's to a user disabled since: their
+    unit, as dispatch gives it), or an address of its own. An invitee called some other way
     (phone, letter) is never reachable. Correlated to Reminder alone: a query that joins Invitation, User or
     Participant itself (case_reminders) asks of other rows here."""
+    gone = aliased(User)
     return sql_case(
         (
             Reminder.invitation_id.is_not(None),
@@ -1482,10 +1484,25 @@ def _reachable() -> ColumnElement[bool]:
             .correlate(Reminder),
         ),
         (
+            # A user with an address; a deadline's or an overdue effort's to one disabled since: their unit
+            # (_past_a_disabled_account), reached as below.
             Reminder.recipient_user_id.is_not(None),
-            exists()
-            .where(User.id == Reminder.recipient_user_id, User.active, User.email.is_not(None))
-            .correlate(Reminder),
+            or_(
+                exists()
+                .where(User.id == Reminder.recipient_user_id, User.active, User.email.is_not(None))
+                .correlate(Reminder),
+                and_(
+                    or_(Reminder.deadline_id.is_not(None), Reminder.effort_id.is_not(None)),
+                    exists()
+                    .where(
+                        gone.id == Reminder.recipient_user_id,
+                        ~gone.active,
+                        gone.unit_id.is_not(None),
+                        _unit_reached(gone.unit_id, gone),
+                    )
+                    .correlate(Reminder),
+                ),
+            ),
         ),
         (
             # A reminder to a unit at its address on the case (for_unit_address): that address.
@@ -1499,32 +1516,31 @@ def _reachable() -> ColumnElement[bool]:
             # A unit's staff, each with an address; none: the unit's address on the case, where dispatch
             # gives it (_staff_else_unit_address: _unit_address_now's participant, Participant.mail_address).
             Reminder.recipient_unit_id.is_not(None),
-            or_(
-                exists()
-                .where(User.unit_id == Reminder.recipient_unit_id, User.active, User.email.is_not(None))
-                .correlate(Reminder),
-                exists()
-                .where(Participant.id == _unit_participant(), Participant.has_mail_address())
-                .correlate(Reminder),
-            ),
+            _unit_reached(Reminder.recipient_unit_id),
         ),
         else_=Reminder.recipient_address.is_not(None),
     )
 
 
-def _unit_participant():
-    """Over Reminder: the id of its unit's participant on its case that _unit_address_now reads (the first
-    active one), as a scalar subquery correlated to Reminder."""
-    first = aliased(Participant)
-    return (
+def _unit_reached(unit_id, *outer) -> ColumnElement[bool]:
+    """Over Reminder (and the outer tables that unit_id is a column of): mail to the staff of the unit reaches
+    someone, each active staff member with an address, or, none, its address on the reminder's case
+    (_staff_else_unit_address): the first active participant of the unit there, the one _unit_address_now
+    reads, has a mail address by Participant.mail_address's rule (Participant.has_mail_address)."""
+    staff, first = aliased(User), aliased(Participant)
+    first_id = (
         sa_select(func.min(first.id))
-        .where(
-            first.case_id == Reminder.case_id,
-            first.unit_id == Reminder.recipient_unit_id,
-            first.removed_at.is_(None),
-        )
-        .correlate(Reminder)
+        .where(first.case_id == Reminder.case_id, first.unit_id == unit_id, first.removed_at.is_(None))
+        .correlate(Reminder, *outer)
         .scalar_subquery()
+    )
+    return or_(
+        exists()
+        .where(staff.unit_id == unit_id, staff.active, staff.email.is_not(None))
+        .correlate(Reminder, *outer),
+        exists()
+        .where(Participant.id == first_id, Participant.has_mail_address())
+        .correlate(Reminder, *outer),
     )
 
 

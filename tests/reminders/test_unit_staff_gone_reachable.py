@@ -15,6 +15,7 @@ from sqlmodel import select
 from webkit import login
 
 from sipflow.admin import users as admin_users
+from sipflow.cases.models import Participant
 from sipflow.clock import now_utc
 from sipflow.db import unit_of_work
 from sipflow.people.models import Unit, User
@@ -84,3 +85,43 @@ def test_a_reminder_to_a_units_staff_all_gone_is_upcoming_when_the_units_mailbox
     (reminder,) = reminders(engine, kind="effort_overdue")
     assert (reminder.status, reminder.recipient_address) == ("sent", MAILBOX)
     assert [m.recipient for m in reminder_mails(engine) if m.reminder_id == reminder.id] == [MAILBOX]
+
+
+def test_a_reminder_to_a_contact_person_disabled_since_is_upcoming_when_their_unit_gets_it(
+    app, engine, client, db_session, registry, parties, create_case, make_unit, make_user
+):
+    """She was the office's contact person on the SIP, so the reminder named her. Disabled before seven,
+    the reminder goes to her unit (its staff, else its mailbox: _past_a_disabled_account), not to no one."""
+    office = make_unit("other", "Försäkringskassan", county_code=None, unit_name="Kalmar")
+    handler = make_user(office)
+    _set_mailbox(db_session, office.id, MAILBOX)
+    case = create_case("sip", units=[parties.municipality.id, office.id])
+    with unit_of_work(db_session):
+        for participant in db_session.exec(
+            select(Participant).where(Participant.case_id == case.id, Participant.unit_id == office.id)
+        ).all():
+            participant.contact_user_id = handler.id
+    walk(db_session, registry, parties.region_user, case, UNTIL_PLAN)
+    with unit_of_work(db_session):
+        for effort in db_session.exec(select(PlanEffort)).all():
+            effort.status = "done"
+    add_effort(db_session, case, office.organisation_id, date(2026, 11, 20), what="Avstämningsmöte")
+    tick(app, datetime.fromisoformat("2026-11-22T23:30:00+00:00"))
+    (reminder,) = reminders(engine, kind="effort_overdue")
+    assert reminder.recipient_user_id == handler.id
+
+    admin = make_user(None, roles="admin")
+    with unit_of_work(db_session):
+        admin_users.disable_user(db_session, admin, db_session.get(User, handler.id), now=now_utc())
+    login(client, parties.region_user.username)
+    row = _effort_row(client, case)
+    assert "Kommande" in row and "Skickas inte" not in row, row
+
+    # Without her unit's mailbox either, nothing reaches it: then it is said.
+    _set_mailbox(db_session, office.id, None)
+    assert "Skickas inte" in _effort_row(client, case)
+
+    _set_mailbox(db_session, office.id, MAILBOX)
+    tick(app, datetime.fromisoformat("2026-11-23T08:00:00+00:00"))
+    (reminder,) = reminders(engine, kind="effort_overdue")
+    assert (reminder.status, reminder.recipient_address) == ("sent", MAILBOX)
