@@ -36,6 +36,7 @@ from sipflow.people.models import (
     Unit,
     User,
 )
+from sipflow.reminders.services import follow_unit_mailbox
 from sipflow.security.password_policy import has_control_characters
 from sipflow.translated import lazy_gettext as _l
 
@@ -574,8 +575,10 @@ def edit_unit(
     if not _edit(session, actor, unit, values, expected_version, "unit.edit", now=now):
         return False
     if unit.email != mailbox:
-        # The SIPs that reach the unit at its mailbox: their invitations to meetings ahead go to the new one.
+        # The SIPs that reach the unit at its mailbox: their invitations to meetings ahead go to the new one,
+        # and their reminders to the unit at its address name it.
         follow_directory_change(session, unit_id=unit.id, now=now)
+        follow_unit_mailbox(session, unit.id)
     return True
 
 
@@ -598,8 +601,9 @@ def _set_unit_active(
     if not _set_active(session, actor, unit, active, action, now=now):
         return False
     # A deactivated unit's mailbox is no longer written to (an activated one's is again): the SIPs that
-    # reach the unit there follow.
+    # reach the unit there follow, their invitations and their reminders to the unit at its address.
     follow_directory_change(session, unit_id=unit.id, now=now)
+    follow_unit_mailbox(session, unit.id)
     return True
 
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import JSON, Column, Index, text
+from sqlalchemy import JSON, Column, Index, and_, exists, or_, text
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.ext.mutable import MutableDict
+from sqlalchemy.orm import aliased
 from sqlmodel import Field, SQLModel
+
+from sipflow.people.models import Unit, User
 
 # representative: an adult's god man or förvaltare (legal representative), taking part in their own right.
 PARTICIPANT_KINDS = ("organisation", "person", "narstaende", "guardian", "representative")
@@ -150,6 +153,32 @@ class Participant(SQLModel, table=True):
         if self.unit_id is not None and unit is not None and unit.active and unit.email:
             return unit.email
         return None
+
+    @classmethod
+    def has_mail_address(cls):
+        """Over Participant: mail_address(its contact person, its unit) is not None, the SQL spelling of the
+        rule above (reminders.services._reachable asks it of a unit's reminder that dispatch gives to its
+        address on the SIP): an address of its own, an active contact person with one (reaches_contact), or
+        an active unit with a shared mailbox. Empty text is no address, as in Python. Correlated to
+        Participant alone."""
+        contact, unit = aliased(User), aliased(Unit)
+        return or_(
+            and_(cls.email.is_not(None), cls.email != ""),
+            exists()
+            .where(
+                contact.id == cls.contact_user_id,
+                contact.active,
+                contact.email.is_not(None),
+                contact.email != "",
+            )
+            .correlate(cls),
+            and_(
+                cls.unit_id.is_not(None),
+                exists()
+                .where(unit.id == cls.unit_id, unit.active, unit.email.is_not(None), unit.email != "")
+                .correlate(cls),
+            ),
+        )
 
     def mail_language(self, contact) -> str:
         """The language mail to the participant is written in.

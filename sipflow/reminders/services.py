@@ -1154,6 +1154,30 @@ def _unit_address_now(session: Session, reminder: Reminder) -> str | None:
     return invitee_addresses(session, [participant])[participant.id] if participant is not None else None
 
 
+def follow_unit_mailbox(session: Session, unit_id: int) -> int:
+    """An administrator changed a unit's shared mailbox, or deactivated or activated the unit: each pending
+    reminder to the unit at its address on a case (for_unit_address) names the address it goes to now
+    (_unit_address_now, which dispatch asks again), so the case page and the administrators' list say where
+    it goes, or that nobody gets it (no_contact_person), not where it would have gone when written. Called
+    in the directory change's unit of work, after the change. The number of reminders changed."""
+    rows = session.exec(
+        select(Reminder).where(
+            Reminder.status == PENDING,
+            Reminder.recipient_unit_id == unit_id,
+            Reminder.invitation_id.is_(None),
+            or_(Reminder.kind == WORKFLOW, Reminder.recipient_address.is_not(None)),
+        )
+    ).all()
+    changed = 0
+    for reminder in rows:
+        address = _unit_address_now(session, reminder)
+        if address != reminder.recipient_address:
+            reminder.recipient_address = address
+            session.add(reminder)
+            changed += 1
+    return changed
+
+
 def for_unit_address(reminder) -> bool:
     """A reminder (a Reminder, or a row of its columns) written for a unit at its address on the case
     (recipient_address), if any: a workflow file's for a unit taking part that names no contact person, and
@@ -1454,9 +1478,12 @@ def dispatch_tick(app, *, now: datetime) -> DispatchReport:
 
 def _reachable() -> ColumnElement[bool]:
     """Over Reminder: a mail can now be sent to its recipient (the SQL spelling of _recipients giving an
-    address): an invitation still active and sent by e-mail, a user or a unit's staff with an address, or an
-    address of its own. An invitee called some other way (phone, letter) is never reachable. Correlated to
-    Reminder alone: a query that joins Invitation or User itself (case_reminders) asks of other rows here."""
+    address): an invitation still active and sent by e-mail, a user or a unit's staff with an address (a unit
+    without such staff: its address on the case; a deadline's or an effort's to a user disabled since: their
+    unit, as dispatch gives it), or an address of its own. An invitee called some other way
+    (phone, letter) is never reachable. Correlated to Reminder alone: a query that joins Invitation, User or
+    Participant itself (case_reminders) asks of other rows here."""
+    gone = aliased(User)
     return sql_case(
         (
             Reminder.invitation_id.is_not(None),
@@ -1470,10 +1497,25 @@ def _reachable() -> ColumnElement[bool]:
             .correlate(Reminder),
         ),
         (
+            # A user with an address; a deadline's or an overdue effort's to one disabled since: their unit
+            # (_past_a_disabled_account), reached as below.
             Reminder.recipient_user_id.is_not(None),
-            exists()
-            .where(User.id == Reminder.recipient_user_id, User.active, User.email.is_not(None))
-            .correlate(Reminder),
+            or_(
+                exists()
+                .where(User.id == Reminder.recipient_user_id, User.active, User.email.is_not(None))
+                .correlate(Reminder),
+                and_(
+                    or_(Reminder.deadline_id.is_not(None), Reminder.effort_id.is_not(None)),
+                    exists()
+                    .where(
+                        gone.id == Reminder.recipient_user_id,
+                        ~gone.active,
+                        gone.unit_id.is_not(None),
+                        _unit_reached(gone.unit_id, gone),
+                    )
+                    .correlate(Reminder),
+                ),
+            ),
         ),
         (
             # A reminder to a unit at its address on the case (for_unit_address): that address.
@@ -1484,12 +1526,34 @@ def _reachable() -> ColumnElement[bool]:
             Reminder.recipient_address.is_not(None),
         ),
         (
+            # A unit's staff, each with an address; none: the unit's address on the case, where dispatch
+            # gives it (_staff_else_unit_address: _unit_address_now's participant, Participant.mail_address).
             Reminder.recipient_unit_id.is_not(None),
-            exists()
-            .where(User.unit_id == Reminder.recipient_unit_id, User.active, User.email.is_not(None))
-            .correlate(Reminder),
+            _unit_reached(Reminder.recipient_unit_id),
         ),
         else_=Reminder.recipient_address.is_not(None),
+    )
+
+
+def _unit_reached(unit_id, *outer) -> ColumnElement[bool]:
+    """Over Reminder (and the outer tables that unit_id is a column of): mail to the staff of the unit reaches
+    someone, each active staff member with an address, or, none, its address on the reminder's case
+    (_staff_else_unit_address): the first active participant of the unit there, the one _unit_address_now
+    reads, has a mail address by Participant.mail_address's rule (Participant.has_mail_address)."""
+    staff, first = aliased(User), aliased(Participant)
+    first_id = (
+        sa_select(func.min(first.id))
+        .where(first.case_id == Reminder.case_id, first.unit_id == unit_id, first.removed_at.is_(None))
+        .correlate(Reminder, *outer)
+        .scalar_subquery()
+    )
+    return or_(
+        exists()
+        .where(staff.unit_id == unit_id, staff.active, staff.email.is_not(None))
+        .correlate(Reminder, *outer),
+        exists()
+        .where(Participant.id == first_id, Participant.has_mail_address())
+        .correlate(Reminder, *outer),
     )
 
 
