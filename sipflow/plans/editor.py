@@ -1001,28 +1001,19 @@ def save_and_establish(
     a version never leaves out unseen what a colleague saved.
     """
     seeing = reads.seeing if reads is not None else None
-    if plan is ...:
-        plan = find_plan(session, case)
-    clean = check_plan_data(session, case, plan, data, now=now, seeing=seeing)
-    same = (
-        plan is not None
-        and plan.row_version == expected_row_version
-        and _holds_already(session, case, plan, clean)
+    # A plan saved since is merged as a plain save's is (PlanMerged): nothing is established until the user
+    # has seen the others' changes in the form.
+    plan, _saved = _save_unless_held(
+        session,
+        case,
+        actor,
+        plan,
+        data,
+        expected_row_version=expected_row_version,
+        now=now,
+        seeing=seeing,
+        as_read=as_read,
     )
-    if not same:
-        # A plan saved since is merged as a plain save's is (PlanMerged): nothing is established until the
-        # user has seen the others' changes in the form.
-        plan = _write_plan(
-            session,
-            case,
-            actor,
-            plan,
-            clean,
-            data,
-            as_read,
-            expected_row_version=expected_row_version,
-            now=now,
-        )
     # Saved or not, the plan now holds what the editor showed: the step holds it at its row version.
     fire_transition(
         session,
@@ -1045,6 +1036,39 @@ def established_meanwhile(seen: int | None, last_version: int) -> int | None:
     if seen is None or last_version <= seen:
         return None
     return last_version
+
+
+def _save_unless_held(
+    session: Session,
+    case: SipCase,
+    actor: User,
+    plan: Plan | None,
+    data: dict,
+    *,
+    expected_row_version: int,
+    now: datetime,
+    seeing: frozenset[int] | None,
+    as_read: str | None,
+    shown: dict | None = None,
+) -> tuple[Plan | None, bool]:
+    """Save what the editor holds before a step that goes with it (establishing, a hand-over), unless the
+    plan at the page's row version holds it already or it is the page's plan untouched (shown, _as_shown):
+    save_plan's refusals at their fields, a plan saved since merged as PlanMerged. The plan after (plan:
+    the working plan read in this transaction, or ... to read it), and whether it was saved."""
+    if plan is ...:
+        plan = find_plan(session, case)
+    clean = check_plan_data(session, case, plan, data, now=now, seeing=seeing)
+    held = (
+        plan is not None
+        and plan.row_version == expected_row_version
+        and _holds_already(session, case, plan, clean)
+    ) or _as_shown(session, case, plan, clean, shown, now=now, seeing=seeing)
+    if held:
+        return plan, False
+    written = _write_plan(
+        session, case, actor, plan, clean, data, as_read, expected_row_version=expected_row_version, now=now
+    )
+    return written, True
 
 
 def _as_shown(
@@ -1093,26 +1117,18 @@ def save_and_hand_over(
     contacts of the SIP's organisations, which only a save of the user's own makes the plan's).
     Returns whether the plan was saved, and the transfer.
     """
-    if plan is ...:
-        plan = find_plan(session, case)
-    clean = check_plan_data(session, case, plan, data, now=now, seeing=seeing)
-    unchanged = (
-        plan is not None
-        and plan.row_version == expected_row_version
-        and _holds_already(session, case, plan, clean)
-    ) or _as_shown(session, case, plan, clean, shown, now=now, seeing=seeing)
-    if not unchanged:
-        _write_plan(
-            session,
-            case,
-            actor,
-            plan,
-            clean,
-            data,
-            as_read,
-            expected_row_version=expected_row_version,
-            now=now,
-        )
+    _plan, saved = _save_unless_held(
+        session,
+        case,
+        actor,
+        plan,
+        data,
+        expected_row_version=expected_row_version,
+        now=now,
+        seeing=seeing,
+        as_read=as_read,
+        shown=shown,
+    )
     transfer = responsibility.give_huvudansvar(
         session,
         case,
@@ -1122,7 +1138,7 @@ def save_and_hand_over(
         expected_version=expected_version,
         now=now,
     )
-    return not unchanged, transfer
+    return saved, transfer
 
 
 # Start a case's plan unless it has one, in one statement built once: INSERT ... SELECT ... WHERE NOT EXISTS,

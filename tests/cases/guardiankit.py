@@ -5,9 +5,46 @@ from __future__ import annotations
 import re
 
 from sqlmodel import select
-from webkit import fill, forms_of, text_of
+from support import new_case
+from webkit import FreshContextClient, fill, forms_of, login, text_of
 
 from sipflow.cases.models import Participant
+
+
+def logged_in(app, user):
+    """A client of its own, logged in as user (a day later, a fresh session as a user would have)."""
+    client = FreshContextClient(app, app.response_class, use_cookies=True)
+    assert login(client, user.username).status_code == 302
+    return client
+
+
+def child_sip(db_session, registry, parties, person, now):
+    """A child's SIP of the region's user for person, with the municipality and the school; committed."""
+    case = new_case(
+        db_session,
+        registry,
+        parties.region_user,
+        workflow="sip_child",
+        person=person,
+        unit_ids=[parties.municipality.id, parties.school.id],
+        now=now,
+    )
+    db_session.commit()
+    return case
+
+
+def consented_by_a_guardian(client, db_session, case, name="Maria Lindqvist"):
+    """Add a guardian named name and give the SIP's consent as theirs, through the case page."""
+    add_guardian(client, case, name)
+    given = step(
+        client,
+        case,
+        "give_consent",
+        given_by="guardian",
+        form="written",
+        guardian_participant_ids=list(map(str, guardian_ids(db_session, case).values())),
+    )
+    assert given.status_code == 303, text_of(given)
 
 
 def add_guardian(client, case, name):

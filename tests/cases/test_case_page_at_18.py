@@ -13,9 +13,8 @@ import re
 from datetime import date, timedelta
 
 import pytest
-from guardiankit import add_guardian, guardian_ids, step
-from support import new_case
-from webkit import FreshContextClient, fill, forms_of, login, text_of
+from guardiankit import child_sip, consented_by_a_guardian, logged_in
+from webkit import fill, forms_of, text_of
 
 pytestmark = pytest.mark.usefixtures("frozen_clock")
 
@@ -24,12 +23,6 @@ BIRTH = date(2008, 11, 10)
 TURNS = "Personen fyller 18 den 2026-11-10."
 TURNED = "Personen fyllde 18 den 2026-11-10: vårdnadshavarnas samtycke gäller inte längre."
 FURTHER = "Registrera ytterligare samtycke"
-
-
-def _client(app, user):
-    client = FreshContextClient(app, app.response_class, use_cookies=True)
-    assert login(client, user.username).status_code == 302
-    return client
 
 
 def _notice(client, case) -> str:
@@ -41,43 +34,19 @@ def _notice(client, case) -> str:
     return found.group(1) if found else ""
 
 
-def _child_sip(db_session, registry, parties, make_person, now, birth):
-    case = new_case(
-        db_session,
-        registry,
-        parties.region_user,
-        workflow="sip_child",
-        person=make_person(birth=birth),
-        unit_ids=[parties.municipality.id, parties.school.id],
-        now=now,
-    )
-    db_session.commit()
-    return case
-
-
 def test_the_case_page_says_the_birthday_comes_and_then_asks_for_the_persons_consent(
     app, db_session, registry, parties, make_person, now, frozen_clock
 ):
-    case = _child_sip(db_session, registry, parties, make_person, now, BIRTH)
-    younger = _child_sip(db_session, registry, parties, make_person, now, date(2010, 11, 10))
-    region = _client(app, parties.region_user)
-    add_guardian(region, case, "Maria Lindqvist")
-    ids = guardian_ids(db_session, case)
-    given = step(
-        region,
-        case,
-        "give_consent",
-        given_by="guardian",
-        form="written",
-        guardian_participant_ids=list(map(str, ids.values())),
-    )
-    assert given.status_code == 303, text_of(given)
+    case = child_sip(db_session, registry, parties, make_person(birth=BIRTH), now)
+    younger = child_sip(db_session, registry, parties, make_person(birth=date(2010, 11, 10)), now)
+    region = logged_in(app, parties.region_user)
+    consented_by_a_guardian(region, db_session, case)
     notice = _notice(region, case)
     assert TURNS in notice and "vårdnadshavarnas personliga länkar slutar gälla" in notice
     # A child turning 18 in two years: nothing yet.
     assert _notice(region, younger) == ""
     frozen_clock.advance(timedelta(days=8))  # 10 November: the birthday
-    region = _client(app, parties.region_user)
+    region = logged_in(app, parties.region_user)
     notice = _notice(region, case)
     assert TURNED in notice and FURTHER in notice
     url = f"/cases/{case.uid}/consent/further"

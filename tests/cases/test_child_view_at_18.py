@@ -13,9 +13,8 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from guardiankit import add_guardian, guardian_ids, step
-from support import new_case
-from webkit import FreshContextClient, fill, forms_of, login, text_of
+from guardiankit import child_sip, consented_by_a_guardian, logged_in, step
+from webkit import fill, forms_of, text_of
 
 from sipflow.cases.models import SipCase
 
@@ -26,12 +25,6 @@ BIRTH = date(2008, 11, 10)
 FIELD = "start_preparation-child_view"
 
 
-def _client(app, user):
-    client = FreshContextClient(app, app.response_class, use_cookies=True)
-    assert login(client, user.username).status_code == 302
-    return client
-
-
 def _preparation_form(client, case) -> dict:
     url = f"/cases/{case.uid}/transitions/start_preparation"
     return dict(forms_of(text_of(client.get(f"/cases/{case.uid}")))[url])
@@ -40,32 +33,13 @@ def _preparation_form(client, case) -> dict:
 def test_a_young_adult_is_not_asked_for_a_childs_view(
     app, db_session, registry, parties, make_person, now, frozen_clock
 ):
-    case = new_case(
-        db_session,
-        registry,
-        parties.region_user,
-        workflow="sip_child",
-        person=make_person(birth=BIRTH),
-        unit_ids=[parties.municipality.id, parties.school.id],
-        now=now,
-    )
-    db_session.commit()
-    region = _client(app, parties.region_user)
-    add_guardian(region, case, "Maria Lindqvist")
-    ids = guardian_ids(db_session, case)
-    given = step(
-        region,
-        case,
-        "give_consent",
-        given_by="guardian",
-        form="written",
-        guardian_participant_ids=list(map(str, ids.values())),
-    )
-    assert given.status_code == 303, text_of(given)
+    case = child_sip(db_session, registry, parties, make_person(birth=BIRTH), now)
+    region = logged_in(app, parties.region_user)
+    consented_by_a_guardian(region, db_session, case)
     # At 17 the child's view is asked for.
     assert FIELD in _preparation_form(region, case)
     frozen_clock.advance(timedelta(days=8))  # 10 November: the 18th birthday
-    region = _client(app, parties.region_user)
+    region = logged_in(app, parties.region_user)
     url = f"/cases/{case.uid}/consent/further"
     form = forms_of(text_of(region.get(url)))[url]
     values = {"consent-given_by": "person", "consent-form": "written", "consent-valid_until": "2027-11-30"}
