@@ -46,18 +46,36 @@ def _set_mailbox(db_session, office_id: int, address: str | None) -> None:
         db_session.add(office)
 
 
-def test_a_reminder_to_a_units_staff_all_gone_is_upcoming_when_the_units_mailbox_gets_it(
-    app, engine, client, db_session, registry, parties, create_case, make_unit, make_user
+def _office_with_an_overdue_effort(
+    db_session, registry, parties, create_case, make_unit, make_user, *, contact=False
 ):
+    """A Försäkringskassan office with one staff member and a shared mailbox on a SIP whose plan is
+    established, every effort done but the office's own, ended 20 November (contact: she is the office's
+    contact person on the SIP); (office, her, the SIP)."""
     office = make_unit("other", "Försäkringskassan", county_code=None, unit_name="Kalmar")
     handler = make_user(office)
     _set_mailbox(db_session, office.id, MAILBOX)
     case = create_case("sip", units=[parties.municipality.id, office.id])
+    if contact:
+        with unit_of_work(db_session):
+            for participant in db_session.exec(
+                select(Participant).where(Participant.case_id == case.id, Participant.unit_id == office.id)
+            ).all():
+                participant.contact_user_id = handler.id
     walk(db_session, registry, parties.region_user, case, UNTIL_PLAN)
     with unit_of_work(db_session):
         for effort in db_session.exec(select(PlanEffort)).all():
             effort.status = "done"
     add_effort(db_session, case, office.organisation_id, date(2026, 11, 20), what="Avstämningsmöte")
+    return office, handler, case
+
+
+def test_a_reminder_to_a_units_staff_all_gone_is_upcoming_when_the_units_mailbox_gets_it(
+    app, engine, client, db_session, registry, parties, create_case, make_unit, make_user
+):
+    office, handler, case = _office_with_an_overdue_effort(
+        db_session, registry, parties, create_case, make_unit, make_user
+    )
 
     # Just after midnight the scan writes the reminder to the office's staff: she has an address.
     tick(app, datetime.fromisoformat("2026-11-22T23:30:00+00:00"))
@@ -92,20 +110,9 @@ def test_a_reminder_to_a_contact_person_disabled_since_is_upcoming_when_their_un
 ):
     """She was the office's contact person on the SIP, so the reminder named her. Disabled before seven,
     the reminder goes to her unit (its staff, else its mailbox: _past_a_disabled_account), not to no one."""
-    office = make_unit("other", "Försäkringskassan", county_code=None, unit_name="Kalmar")
-    handler = make_user(office)
-    _set_mailbox(db_session, office.id, MAILBOX)
-    case = create_case("sip", units=[parties.municipality.id, office.id])
-    with unit_of_work(db_session):
-        for participant in db_session.exec(
-            select(Participant).where(Participant.case_id == case.id, Participant.unit_id == office.id)
-        ).all():
-            participant.contact_user_id = handler.id
-    walk(db_session, registry, parties.region_user, case, UNTIL_PLAN)
-    with unit_of_work(db_session):
-        for effort in db_session.exec(select(PlanEffort)).all():
-            effort.status = "done"
-    add_effort(db_session, case, office.organisation_id, date(2026, 11, 20), what="Avstämningsmöte")
+    office, handler, case = _office_with_an_overdue_effort(
+        db_session, registry, parties, create_case, make_unit, make_user, contact=True
+    )
     tick(app, datetime.fromisoformat("2026-11-22T23:30:00+00:00"))
     (reminder,) = reminders(engine, kind="effort_overdue")
     assert reminder.recipient_user_id == handler.id
