@@ -32,6 +32,7 @@ from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 from sipflow.cases.days_off import DayOffWording, day_off_warning
 from sipflow.cases.fields import window_message
 from sipflow.clock import local_to_utc, wall_time_exists, wall_time_repeated, within_date_window
+from sipflow.consent.models import GUARDIAN_GIVER
 from sipflow.forms import FilledInByTheService, PageForm
 from sipflow.i18n import DEFAULT_LOCALE, FORM_MESSAGES, LANGUAGE_LABELS, LOCALES
 from sipflow.lengths import MaxLength
@@ -262,6 +263,8 @@ class FormContext:
     # The guardians give or decline the consent (services.guardians_consent: a child's SIP, a person under
     # 18): the consent forms start at "Guardian".
     guardians_consent: bool = False
+    # Whom the consent forms offer as giving or declining it (services.consent_givers; None: every giver).
+    givers: tuple[str, ...] | None = None
     # The organisations the consent was withdrawn for (consent.services.withdrawn_organisations): a fresh
     # consent form leaves them unticked, so keeping its defaults gives none of them the SIP back.
     withdrawn: frozenset[int] = frozenset()
@@ -364,6 +367,17 @@ class NoneForm(TransitionForm):
     """A step without input of its own."""
 
 
+def _offer_givers(form, ctx: FormContext) -> bool:
+    """Offer on a consent form only the givers who may give or decline it (ctx.givers); whether it offers
+    guardians to tick (guardians taking part, and a guardian may give it). What is sent is the service's to
+    judge, its refusal saying why (a page read before the 18th birthday, sent after), not the select's
+    "not a valid choice"."""
+    if ctx.givers is not None:
+        form.given_by.choices = [choice for choice in form.given_by.choices if choice.value in ctx.givers]
+        form.given_by.validate_choice = False
+    return bool(ctx.guardians) and (ctx.givers is None or GUARDIAN_GIVER in ctx.givers)
+
+
 class ConsentForm(TransitionForm):
     """A given consent: who gave it, how, for how long, and which organisations it covers."""
 
@@ -382,7 +396,7 @@ class ConsentForm(TransitionForm):
     information_scope = TextAreaField(_l("Information covered"), validators=[Optional(), _max(500)])
 
     def configure(self, ctx: FormContext) -> None:
-        if ctx.guardians:
+        if _offer_givers(self, ctx):
             # Each guardian consents in their own right: one consent row per guardian ticked here.
             self.guardian_participant_ids.choices = choices(ctx.guardians)
         else:
@@ -420,7 +434,7 @@ class ConsentDeclinedForm(TransitionForm):
     reason = TextAreaField(_l("Reason given"), validators=[_required(), _max(500)])
 
     def configure(self, ctx: FormContext) -> None:
-        if ctx.guardians:
+        if _offer_givers(self, ctx):
             self.guardian_participant_ids.choices = choices(ctx.guardians)
         else:
             del self.guardian_participant_ids

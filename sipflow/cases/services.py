@@ -37,7 +37,7 @@ from sipflow.cases.models import (
 )
 from sipflow.cases.participants import active_participants
 from sipflow.clock import stored_utc, to_local
-from sipflow.consent.models import Consent
+from sipflow.consent.models import CONSENT_GIVERS, GUARDIAN_GIVER, Consent
 from sipflow.db import adopt_inserted, compare_and_set, insert_id_unless_taken, mark_written
 from sipflow.errors import InvalidInput, NotAllowed, Refusals, UserError, refusal_of
 from sipflow.i18n import DEFAULT_LOCALE, checked_language
@@ -690,6 +690,17 @@ def guardians_consent(workflow: Workflow | None, person: Person | None, today: d
     if person is None or person.birth_date is None:
         return True
     return is_minor(person.birth_date, today)
+
+
+def consent_givers(*, child: bool, adult: bool) -> tuple[str, ...]:
+    """Who may give or decline a SIP's consent, the one rule (consent.services refuses any other giver with
+    its reason; the consent forms offer only these): for a child (guardians_consent), a guardian; for a
+    person of age (of_age), anyone but a guardian, custody having ended; otherwise anyone."""
+    if child:
+        return (GUARDIAN_GIVER,)
+    if adult:
+        return tuple(giver for giver in CONSENT_GIVERS if giver != GUARDIAN_GIVER)
+    return CONSENT_GIVERS
 
 
 # Draws of a new reference before giving up: with 32**6 references a year, a second collision in a row is

@@ -508,14 +508,15 @@ def _form_context(detail: queries.CaseDetail) -> FormContext:
         else:
             label = f"{p.name} ({PARTICIPANT_KIND_LABELS.get(p.kind, p.kind)})"
         participants.append((p.id, label))
+    today = to_local(now_utc()).date()
+    guardians_consent = services.guardians_consent(detail.workflow, detail.person, today)
     return FormContext(
         organisations=[(o.id, detail.organisation_labels.get(o.id, o.name)) for o in detail.organisations],
         participants=participants,
         guardians=[(p.id, p.name) for p in detail.participants if p.kind == "guardian"],
-        child=services.asks_childs_view(detail.workflow, detail.person, to_local(now_utc()).date()),
-        guardians_consent=services.guardians_consent(
-            detail.workflow, detail.person, to_local(now_utc()).date()
-        ),
+        child=services.asks_childs_view(detail.workflow, detail.person, today),
+        guardians_consent=guardians_consent,
+        givers=services.consent_givers(child=guardians_consent, adult=services.of_age(detail.person, today)),
         prefill={"preparation": {"questions": detail.case.questions, "child_view": detail.case.child_view}},
     )
 

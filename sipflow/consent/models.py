@@ -9,6 +9,8 @@ from sqlmodel import Field, SQLModel
 
 CONSENT_FORMS = ("oral", "written")
 CONSENT_GIVERS = ("person", "guardian", "legal_representative")
+# The giver who consents for a child (and never for an adult: custody ends at 18).
+GUARDIAN_GIVER = "guardian"
 # A consent row's decision: given (with scope and validity) or declined.
 GIVEN = "given"
 

@@ -22,6 +22,7 @@ from sipflow.cases.participants import (
 )
 from sipflow.cases.services import (
     actor_organisation_id,
+    consent_givers,
     guardians_consent,
     holds_huvudansvar,
     just_done_by,
@@ -31,7 +32,14 @@ from sipflow.cases.services import (
     touch_case,
 )
 from sipflow.clock import to_local
-from sipflow.consent.models import CONSENT_FORMS, CONSENT_GIVERS, GIVEN, Consent, ConsentOrganisation
+from sipflow.consent.models import (
+    CONSENT_FORMS,
+    CONSENT_GIVERS,
+    GIVEN,
+    GUARDIAN_GIVER,
+    Consent,
+    ConsentOrganisation,
+)
 from sipflow.db import adopt_inserted
 from sipflow.errors import Conflict, InvalidInput, NotAllowed, Refusals, UserError, refusal_of
 from sipflow.people.identifiers import last_day_as_minor
@@ -378,7 +386,7 @@ def _scope(data: dict, participating: set[int]) -> set[int]:
 
 
 # Who gives or declines a child's consent (_givers): a guardian, never the child nor anyone else.
-CHILD_GIVER = "guardian"
+CHILD_GIVER = GUARDIAN_GIVER
 
 
 def case_guardians_consent(
@@ -388,6 +396,17 @@ def case_guardians_consent(
     if workflow is None or not workflow.childs_view:
         return False
     return guardians_consent(workflow, session.get(Person, case.person_id), to_local(now).date())
+
+
+def case_consent_givers(
+    session: Session, workflow: Workflow | None, case: SipCase, *, now: datetime
+) -> tuple[str, ...]:
+    """consent_givers for case on now's Swedish day (the consent forms' offer): the person read by id."""
+    today = to_local(now).date()
+    return consent_givers(
+        child=case_guardians_consent(session, workflow, case, now=now),
+        adult=_of_age(session, case, today),
+    )
 
 
 def _givers(
@@ -411,14 +430,14 @@ def _givers(
     consent's missing guardians are the guard guardians_consented's.
     """
     given_by = refusals.take(fields.choice, data, "given_by", CONSENT_GIVERS)
-    if child and given_by is not None and given_by != CHILD_GIVER:
-        refusals.refuse(
-            _l("For a child, consent is given or declined by a guardian: choose “Guardian”."), "given_by"
-        )
-    if given_by != CHILD_GIVER:
+    if given_by is None:
         return given_by, []
-    if not child and today is not None and _of_age(session, case, today):
-        refusals.refuse(GUARDIAN_OF_ADULT, "given_by")
+    # Whether the person is of age matters to a guardian giving it only (asked then alone).
+    adult = given_by == CHILD_GIVER and not child and today is not None and _of_age(session, case, today)
+    if given_by not in consent_givers(child=child, adult=adult):
+        refusals.refuse(GUARDIAN_OF_ADULT if adult else GUARDIAN_FOR_A_CHILD, "given_by")
+        return given_by, []
+    if given_by != CHILD_GIVER:
         return given_by, []
     guardians = refusals.take(_consenting_guardians, session, case, data, participants, default=None)
     if guardians is None:
@@ -428,6 +447,7 @@ def _givers(
     return given_by, guardians
 
 
+GUARDIAN_FOR_A_CHILD = _l("For a child, consent is given or declined by a guardian: choose “Guardian”.")
 GUARDIAN_OF_ADULT = _l(
     "The person is 18 or older: a guardian's custody has ended, so the person gives or declines the consent "
     "themselves, or their legal representative (god man or förvaltare) does."

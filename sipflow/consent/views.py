@@ -95,6 +95,7 @@ def _form(session, case, workflow, *, formdata, withdrawn=frozenset()) -> Consen
         guardians=[(p.id, p.name) for p in active_guardians(session, case.id)],
         child=workflow.childs_view,
         guardians_consent=services.case_guardians_consent(session, workflow, case, now=now_utc()),
+        givers=services.case_consent_givers(session, workflow, case, now=now_utc()),
         withdrawn=frozenset(withdrawn),
     )
     if formdata is None:

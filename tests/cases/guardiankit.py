@@ -18,13 +18,14 @@ def logged_in(app, user):
     return client
 
 
-def child_sip(db_session, registry, parties, person, now):
-    """A child's SIP of the region's user for person, with the municipality and the school; committed."""
+def child_sip(db_session, registry, parties, person, now, workflow="sip_child"):
+    """A child's SIP (or one of workflow) of the region's user for person, with the municipality and the
+    school; committed."""
     case = new_case(
         db_session,
         registry,
         parties.region_user,
-        workflow="sip_child",
+        workflow=workflow,
         person=person,
         unit_ids=[parties.municipality.id, parties.school.id],
         now=now,
