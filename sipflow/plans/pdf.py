@@ -55,6 +55,8 @@ CELL_PADDING = 6
 # The tallest a table cell's lines may make its row (points): a row never splits across pages, and one
 # taller than a page stops the document. Well inside the A4 frame, leaving room for the repeated header row.
 MAX_CELL_HEIGHT = 560
+# A list table row's padding above and below its text together (pdf_pages.list_table_style: 2 pt each).
+ROW_PADDING = 4
 
 
 def _register_fonts() -> None:
@@ -340,7 +342,15 @@ def render_plan_pdf(content: dict, *, large: bool = False) -> bytes:
             [v if isinstance(v, Paragraph) else text_cell(v, w) for v, w in zip(row, widths, strict=True)]
             for row in rows
         ]
-        heights = [None] + [row_height] * len(rows) if row_height else None
+
+        # row_height is the least a row is high (room to sign); a longer party name makes its row higher,
+        # not drawn over the row below.
+        def text_height(row: list) -> float:
+            return max(c.wrap(w * mm - 2 * CELL_PADDING, 10**6)[1] for c, w in zip(row, widths, strict=True))
+
+        heights = (
+            [None] + [max(row_height, ROW_PADDING + text_height(r)) for r in data[1:]] if row_height else None
+        )
         grid = LongTable(
             data, colWidths=[w * mm for w in widths], rowHeights=heights, repeatRows=1, hAlign="LEFT"
         )

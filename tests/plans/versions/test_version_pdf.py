@@ -322,3 +322,31 @@ def test_an_effort_of_more_lines_than_a_page_holds_still_prints(version, tmp_pat
     effort["what"] = "\n".join(f"r{i}" for i in range(300))
     text = pdf_text(render_plan_pdf(content), tmp_path)
     assert all(f"r{i}" in text.split() for i in range(300))
+
+
+def boxes(data: bytes, tmp_path: Path) -> list[tuple[str, float, float]]:
+    """Every word pdftotext finds, in reading order, with the top and bottom of its box."""
+    source = tmp_path / "boxes.pdf"
+    source.write_bytes(data)
+    html = subprocess.run(
+        ["pdftotext", "-bbox", str(source), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    found = re.findall(r'yMin="([\d.]+)" xMax="[\d.]+" yMax="([\d.]+)">([^<]*)</word>', html)
+    return [(word, float(top), float(bottom)) for top, bottom, word in found]
+
+
+def test_a_long_party_name_makes_its_approval_row_higher_not_drawn_over_the_next(version, tmp_path):
+    """The approvals table's rows are 11 mm high, room to sign: a party's name of four lines (a school's
+    full name; a guardian's, "..., vårdnadshavare, för barnets räkning") ran over the rule into the next
+    party's row. Its row now grows to hold it; a name that fits keeps the 11 mm row."""
+    content = deepcopy(version.content)
+    party = next(p for p in content["participants"] if p["kind"] == "organisation")
+    party["organisation"] = (
+        "Katedralskolan, Växjö kommun, Utbildningsförvaltningen, Gymnasie- och vuxenutbildningsnämnden, "
+        "elevhälsans medicinska insats"
+    )
+    words = boxes(render_plan_pdf(content), tmp_path)
+    start = max(i for i, (word, _, _) in enumerate(words) if word == "Godkännande")
+    rows = {word: (top, bottom) for word, top, bottom in words[start:]}
+    # The long name's last line ends in "insats"; the next party is "Växjö kommun" (no comma).
+    assert rows["insats"][1] < rows["kommun"][0], (rows["insats"], rows["kommun"])
