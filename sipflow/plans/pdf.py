@@ -52,6 +52,11 @@ HYPHENATED_WORD_MAX = 40
 CONTACT_WIDTHS = (48, 45, 32, 55)
 # A table cell's text runs this far inside its column on either side (reportlab's default padding, points).
 CELL_PADDING = 6
+# The tallest a table cell's lines may make its row (points): a row never splits across pages, and one
+# taller than a page stops the document. Well inside the A4 frame, leaving room for the repeated header row.
+MAX_CELL_HEIGHT = 560
+# A list table row's padding above and below its text together (pdf_pages.list_table_style: 2 pt each).
+ROW_PADDING = 4
 
 
 def _register_fonts() -> None:
@@ -318,18 +323,34 @@ def render_plan_pdf(content: dict, *, large: bool = False) -> bytes:
         shown = markup(str(value), body.fontName) if value not in (None, "") else NONE
         return Paragraph(f"<b>{markup(name, FONT_BOLD)}:</b> {shown.replace(chr(10), '<br/>')}", body)
 
+    def text_cell(value: str, width_mm: float) -> Paragraph:
+        """A table cell's text with its line breaks as typed (a list typed with "-" or "•" stays a list);
+        lines that would make the row taller than MAX_CELL_HEIGHT run on as one paragraph instead, as the
+        cell set them before, so no typed text stops the document."""
+        text, style = markup(value, cell.fontName), cell_style(value)
+        if "\n" in value:
+            lines = Paragraph(text.replace("\n", "<br/>"), style)
+            if lines.wrap(width_mm * mm - 2 * CELL_PADDING, 10**6)[1] <= MAX_CELL_HEIGHT:
+                return lines
+        return Paragraph(text, style)
+
     def table(headers: list[str], rows: list[list], widths: list[float], row_height=None) -> LongTable:
         # A cell left empty stays empty (to sign on paper); a missing value is shown as NONE by the caller.
         # A cell is text, or a Paragraph set already (an address broken at its own places).
         data = [[para(h, head_cell) for h in headers]]
         data += [
-            [
-                v if isinstance(v, Paragraph) else Paragraph(markup(v, cell.fontName), cell_style(v))
-                for v in row
-            ]
+            [v if isinstance(v, Paragraph) else text_cell(v, w) for v, w in zip(row, widths, strict=True)]
             for row in rows
         ]
-        heights = [None] + [row_height] * len(rows) if row_height else None
+
+        # row_height is the least a row is high (room to sign); a longer party name makes its row higher,
+        # not drawn over the row below.
+        def text_height(row: list) -> float:
+            return max(c.wrap(w * mm - 2 * CELL_PADDING, 10**6)[1] for c, w in zip(row, widths, strict=True))
+
+        heights = (
+            [None] + [max(row_height, ROW_PADDING + text_height(r)) for r in data[1:]] if row_height else None
+        )
         grid = LongTable(
             data, colWidths=[w * mm for w in widths], rowHeights=heights, repeatRows=1, hAlign="LEFT"
         )
@@ -372,7 +393,7 @@ def render_plan_pdf(content: dict, *, large: bool = False) -> bytes:
                 KeepTogether(
                     [
                         *first,
-                        Paragraph(markup(e["what"], label.fontName), label),
+                        Paragraph(markup(e["what"], label.fontName).replace("\n", "<br/>"), label),
                         para(f"Vem: {owner}"),
                         para(f"När: {_period(e['starts_on'], e['ends_on'])}. Status: {status}."),
                     ]

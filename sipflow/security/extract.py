@@ -19,7 +19,7 @@ from sqlmodel import Session, select
 from sipflow.cases.models import SipCase
 from sipflow.clock import to_local
 from sipflow.pdf_fonts import markup, register_fonts
-from sipflow.pdf_pages import list_table_style
+from sipflow.pdf_pages import list_table_style, page_count_canvas
 from sipflow.people.models import Organisation, Person, User
 from sipflow.security import audit
 from sipflow.security.audit import AccessLogEntry
@@ -225,19 +225,23 @@ def access_extract_pdf(session: Session, person_id: int, *, now: datetime) -> by
     else:
         story.append(text("Inga loggade åtkomster.", body))
 
-    def footer(canvas, doc) -> None:
+    margin = 12 * mm
+
+    def footer(canvas, total: int) -> None:
+        # "Sida x av y": a page missing from a printed extract handed to the person shows.
+        width = canvas._pagesize[0]
         canvas.saveState()
         canvas.setFont(FONT, 8)
-        canvas.drawString(doc.leftMargin, 8 * mm, f"{TITLE}, framtaget {generated}")
-        canvas.drawRightString(doc.pagesize[0] - doc.rightMargin, 8 * mm, f"Sida {doc.page}")
+        canvas.drawString(margin, 8 * mm, f"{TITLE}, framtaget {generated}")
+        canvas.drawRightString(width - margin, 8 * mm, f"Sida {canvas._pageNumber} av {total}")
         canvas.restoreState()
 
     buffer = io.BytesIO()
     document = SimpleDocTemplate(
         buffer,
         pagesize=landscape(A4),
-        leftMargin=12 * mm,
-        rightMargin=12 * mm,
+        leftMargin=margin,
+        rightMargin=margin,
         topMargin=12 * mm,
         bottomMargin=15 * mm,
         # Document properties are visible without opening the pages: no name or identifier in them.
@@ -248,5 +252,5 @@ def access_extract_pdf(session: Session, person_id: int, *, now: datetime) -> by
         # The canvas' own default font is Helvetica, which is never embedded: start every page in ours.
         initialFontName=FONT,
     )
-    document.build(story, onFirstPage=footer, onLaterPages=footer)
+    document.build(story, canvasmaker=page_count_canvas(footer))
     return buffer.getvalue()

@@ -347,6 +347,37 @@ def test_the_loggutdrag_as_pdf_holds_the_rows_and_is_logged(
     assert (last.action, last.purpose, last.person_id) == ("person.extract", PURPOSE, person.id)
 
 
+@pytest.mark.skipif(not shutil.which("pdftotext"), reason="needs poppler-utils")
+def test_every_page_of_the_loggutdrag_says_which_of_how_many_it_is(
+    as_admin, accessed, parties, db_session, tmp_path
+):
+    """A loggutdrag handed to the person on paper: each page says "Sida x av y", as the plan's do, so a
+    page missing from the printed extract shows (it said "Sida 3" and nothing of how many there were)."""
+    person, case = accessed
+    with unit_of_work(db_session):
+        for _ in range(150):
+            record_access(
+                db_session,
+                user=parties.region_user,
+                action="case.view",
+                purpose="vård",
+                case=case,
+                now=now_utc(),
+            )
+    forms = task_forms(as_admin, person)
+    response = submit(as_admin, forms, "/admin/persons/loggutdrag", file_format="pdf")
+    pdf = tmp_path / "extract.pdf"
+    pdf.write_bytes(response.get_data())
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
+    pages = int(re.search(r"Pages:\s+(\d+)", info).group(1))
+    assert pages >= 3
+    for page in range(1, pages + 1):
+        text = subprocess.run(
+            ["pdftotext", "-f", str(page), "-l", str(page), str(pdf), "-"], capture_output=True, text=True
+        ).stdout
+        assert f"Sida {page} av {pages}" in " ".join(text.split()), page
+
+
 @pytest.mark.parametrize(
     ("action", "values", "extension"),
     [

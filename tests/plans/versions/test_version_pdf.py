@@ -294,3 +294,59 @@ def test_a_version_frozen_before_the_kind_was_kept_renders_as_it_was_stored(vers
     content = deepcopy(version.content)
     content["person"].pop("id_kind", None)
     assert render_plan_pdf(content) == version.pdf
+
+
+LIST_TYPED = "Stöd i vardagen:\n- handla på lördagar\n- städa köket\n• tvätta på tisdagar"
+
+
+@pytest.mark.parametrize("large", [False, True], ids=["standard", "large"])
+def test_an_effort_typed_as_a_list_is_printed_as_one(version, tmp_path, large):
+    """An effort typed on several lines (a list typed with "-" and "•") is printed on those lines, as the
+    needs and goals are: it ran together into "Stöd i vardagen: - handla på lördagar - städa köket • ..."."""
+    content = deepcopy(version.content)
+    effort = next(e for e in content["efforts"] if e["kind"] == "effort")
+    effort["what"] = LIST_TYPED
+    source = tmp_path / "list.pdf"
+    source.write_bytes(render_plan_pdf(content, large=large))
+    text = subprocess.run(["pdftotext", "-layout", str(source), "-"], capture_output=True, text=True).stdout
+    starts = [line.strip() for line in text.splitlines()]
+    for line in LIST_TYPED.splitlines():
+        assert any(start.startswith(line) for start in starts), line
+
+
+def test_an_effort_of_more_lines_than_a_page_holds_still_prints(version, tmp_path):
+    """A table row never splits across pages: an effort typed on hundreds of short lines runs on as one
+    paragraph in its cell instead, every word of it printed, rather than the document not being made."""
+    content = deepcopy(version.content)
+    effort = next(e for e in content["efforts"] if e["kind"] == "effort")
+    effort["what"] = "\n".join(f"r{i}" for i in range(300))
+    text = pdf_text(render_plan_pdf(content), tmp_path)
+    assert all(f"r{i}" in text.split() for i in range(300))
+
+
+def boxes(data: bytes, tmp_path: Path) -> list[tuple[str, float, float]]:
+    """Every word pdftotext finds, in reading order, with the top and bottom of its box."""
+    source = tmp_path / "boxes.pdf"
+    source.write_bytes(data)
+    html = subprocess.run(
+        ["pdftotext", "-bbox", str(source), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    found = re.findall(r'yMin="([\d.]+)" xMax="[\d.]+" yMax="([\d.]+)">([^<]*)</word>', html)
+    return [(word, float(top), float(bottom)) for top, bottom, word in found]
+
+
+def test_a_long_party_name_makes_its_approval_row_higher_not_drawn_over_the_next(version, tmp_path):
+    """The approvals table's rows are 11 mm high, room to sign: a party's name of four lines (a school's
+    full name; a guardian's, "..., vårdnadshavare, för barnets räkning") ran over the rule into the next
+    party's row. Its row now grows to hold it; a name that fits keeps the 11 mm row."""
+    content = deepcopy(version.content)
+    party = next(p for p in content["participants"] if p["kind"] == "organisation")
+    party["organisation"] = (
+        "Katedralskolan, Växjö kommun, Utbildningsförvaltningen, Gymnasie- och vuxenutbildningsnämnden, "
+        "elevhälsans medicinska insats"
+    )
+    words = boxes(render_plan_pdf(content), tmp_path)
+    start = max(i for i, (word, _, _) in enumerate(words) if word == "Godkännande")
+    rows = {word: (top, bottom) for word, top, bottom in words[start:]}
+    # The long name's last line ends in "insats"; the next party is "Växjö kommun" (no comma).
+    assert rows["insats"][1] < rows["kommun"][0], (rows["insats"], rows["kommun"])
