@@ -176,6 +176,16 @@ def wall_time_exists(naive_local: datetime) -> bool:
     return to_local(local_to_utc(naive_local)).replace(tzinfo=None) == naive_local
 
 
+def summer_time_in_repeated_hour(moment: datetime) -> bool | None:
+    """For an aware moment in the hour the clocks show twice when summer time ends (02:00-03:00 on that
+    Sunday), whether it is the first showing (summer time, +02:00) or the second (standard time, +01:00);
+    None for every other moment, whose Swedish wall-clock time names it alone."""
+    local = to_local(moment)
+    if local.replace(fold=1 - local.fold).utcoffset() == local.utcoffset():
+        return None
+    return local.fold == 0
+
+
 def wall_time_repeated(naive_local: datetime) -> bool:
     """True for a wall-clock time that occurs twice: 02:00-03:00 on the Sunday summer time ends, when the
     clocks go back from 03:00 to 02:00. Such a time names two moments an hour apart; local_to_utc reads

@@ -9,14 +9,16 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from flask import Flask, current_app, g
-from sqlalchemy import event, inspect, text, update
+from sqlalchemy import Date, event, inspect, text, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import InvalidatePoolError, OperationalError
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import Session, SQLModel, create_engine
 
 from sipflow import jobs
@@ -42,6 +44,29 @@ SQLModel.metadata.naming_convention = {
 SQLITE_SWEDISH_DAY = "sipflow_swedish_day"
 
 
+class swedish_day(FunctionElement):  # noqa: N801  (an SQL function, named as one)
+    """The Swedish (Europe/Stockholm) calendar day of a stored instant (SQL): the day a statistic counts an
+    instant on, the day a reminder was written on; never UTC's (00:30 in Sweden is the day before in UTC)."""
+
+    type = Date()
+    inherit_cache = True
+    name = "swedish_day"
+
+
+@compiles(swedish_day, "sqlite")
+def _swedish_day_sqlite(element, compiler, **kw) -> str:
+    # A Python function every connection registers (_sqlite_pragmas): the same tz database as sipflow.clock.
+    (moment,) = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"{SQLITE_SWEDISH_DAY}({moment})"
+
+
+@compiles(swedish_day)
+def _swedish_day_default(element, compiler, **kw) -> str:
+    # PostgreSQL: a timestamptz AT TIME ZONE is the wall-clock time there.
+    (moment,) = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"CAST(({moment}) AT TIME ZONE '{STOCKHOLM.key}' AS DATE)"
+
+
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
@@ -49,7 +74,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.close()
-    # SQLite knows no time zones: the statistics' Swedish calendar days (stats.sql.swedish_day) ask Python.
+    # SQLite knows no time zones: the Swedish calendar days (swedish_day) ask Python.
     dbapi_connection.create_function(SQLITE_SWEDISH_DAY, 1, swedish_day_of_stored, deterministic=True)
 
 

@@ -10,6 +10,7 @@ import threading
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from flask_babel import gettext as _
 from sqlalchemy import Date, Integer, and_, bindparam, exists, or_
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import aliased
@@ -19,7 +20,14 @@ from sipflow.cases import corrections
 from sipflow.cases.models import CaseVisibility, Deadline, Participant, SipCase, TransitionLog, met_late
 from sipflow.cases.participants import labelled_organisations
 from sipflow.cases.services import StepReads, step_reads
-from sipflow.clock import end_of_local_day, ends_its_day, parse_instant, stored_utc, to_local
+from sipflow.clock import (
+    end_of_local_day,
+    ends_its_day,
+    parse_instant,
+    stored_utc,
+    summer_time_in_repeated_hour,
+    to_local,
+)
 from sipflow.consent.models import Consent, ConsentOrganisation
 from sipflow.db import column_rows
 from sipflow.i18n import LOCALES, sort_key
@@ -41,8 +49,16 @@ MAX_PAGE = 10_000_000
 
 
 def local_datetime(value: datetime | None) -> str:
-    """An aware datetime as Swedish local wall-clock time, 'YYYY-MM-DD HH:MM'."""
-    return "" if value is None else to_local(value).strftime("%Y-%m-%d %H:%M")
+    """An aware datetime as Swedish local wall-clock time, 'YYYY-MM-DD HH:MM'; in the hour the clocks show
+    twice when summer time ends, saying which showing ('02:10 (standard time)' comes after '02:50 (summer
+    time)'), as a time alone would name two moments and a timeline would seem to go back."""
+    if value is None:
+        return ""
+    text = to_local(value).strftime("%Y-%m-%d %H:%M")
+    summer = summer_time_in_repeated_hour(value)
+    if summer is None:
+        return text
+    return _("%(time)s (summer time)", time=text) if summer else _("%(time)s (standard time)", time=text)
 
 
 def local_due(value: datetime | None) -> str:

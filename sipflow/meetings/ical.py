@@ -20,6 +20,8 @@ from icalendar import (
     vInt,
 )
 
+from sipflow.clock import summer_time_in_repeated_hour
+
 PRODID = "-//sipflow//SIP//SV"
 TZID = "Europe/Stockholm"
 ZONE = ZoneInfo(TZID)
@@ -203,12 +205,11 @@ def _attendee(attendee: CalendarAttendee) -> vCalAddress:
 
 def _local(moment: datetime) -> datetime:
     """Stockholm wall-clock time (DTSTART;TZID=...), which is what Outlook shows and moves correctly."""
-    local = _utc(moment).astimezone(ZONE)
     # The hour repeated when summer time ends cannot be told apart by wall clock (RFC 5545 means the first,
     # Thunderbird and Evolution take the second): write UTC for both occurrences of it.
-    if local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset():
+    if summer_time_in_repeated_hour(_utc(moment)) is not None:
         return _utc(moment)
-    return local
+    return _utc(moment).astimezone(ZONE)
 
 
 def _param_text(value: str) -> str:

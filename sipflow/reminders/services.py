@@ -61,7 +61,7 @@ from sipflow.clock import (
     to_local,
 )
 from sipflow.consent.services import cases_whose_consent_ended
-from sipflow.db import column_rows, unit_of_work
+from sipflow.db import column_rows, swedish_day, unit_of_work
 from sipflow.i18n import MAIL_DAY_PATTERNS, MAIL_MOMENT_PATTERNS, known_language
 from sipflow.meetings.forwarding import human_mailbox
 from sipflow.meetings.messages import answer_url, booking_organisation, when_text
@@ -729,9 +729,12 @@ def scan_efforts(
     the bounded batch always moves on to new ones.
     """
     today = to_local(now).date()
+    # Reminded since its end date: written on a later Swedish day. Compared in UTC, a reminder written on
+    # the end date's own day after 02:00 (about an earlier end date, before it was moved to that day) was
+    # taken for one written after it, and the effort was never reminded of again.
     reminded = (
         sa_select(Reminder.id)
-        .where(Reminder.effort_id == PlanEffort.id, Reminder.created_at > PlanEffort.ends_on)
+        .where(Reminder.effort_id == PlanEffort.id, swedish_day(Reminder.created_at) > PlanEffort.ends_on)
         .exists()
     )
     rows = session.exec(

@@ -17,7 +17,7 @@ from flask_babel import force_locale
 from sqlmodel import Session, select
 
 from sipflow.cases.models import SipCase
-from sipflow.clock import to_local
+from sipflow.clock import summer_time_in_repeated_hour, to_local
 from sipflow.pdf_fonts import markup, register_fonts
 from sipflow.pdf_pages import list_table_style, page_count_canvas
 from sipflow.people.models import Organisation, Person, User
@@ -126,6 +126,16 @@ def action_label(action: str, outcome: str) -> str:
     return ACTION_LABELS.get(action, action)
 
 
+def _extract_time(moment: datetime) -> str:
+    """A row's time in Swedish time; in the hour the clocks show twice when summer time ends, which showing
+    (the rows are in the order they were written: 02:10 normaltid comes after 02:50 sommartid)."""
+    text = to_local(moment).strftime("%Y-%m-%d %H:%M:%S")
+    summer = summer_time_in_repeated_hour(moment)
+    if summer is None:
+        return text
+    return f"{text} ({'sommartid' if summer else 'normaltid'})"
+
+
 def extract_rows(session: Session, person_id: int) -> list[ExtractRow]:
     """Every access-log row about the person or one of their cases, oldest first."""
     found = session.exec(
@@ -141,7 +151,7 @@ def extract_rows(session: Session, person_id: int) -> list[ExtractRow]:
         outcomes = {code: str(words) for code, words in audit.OUTCOME_WORDS.items()}
     return [
         ExtractRow(
-            time=to_local(entry.at).strftime("%Y-%m-%d %H:%M:%S"),
+            time=_extract_time(entry.at),
             user=user_name or _link_name(entry.action, entry.link_id),
             organisation=organisation_name or "–",
             action=action_label(entry.action, entry.outcome),

@@ -2,37 +2,15 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Date, DateTime, Integer, case, extract
+from sqlalchemy import DateTime, Integer, case, extract
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
-from sipflow.db import SQLITE_SWEDISH_DAY
+from sipflow.db import swedish_day
 
 # Every day the statistics count in is a Swedish calendar day: an instant is stored in UTC, and 00:30 in
-# Sweden is the day before in UTC.
-SWEDISH_TIME_ZONE = "Europe/Stockholm"
-
-
-class swedish_day(FunctionElement):  # noqa: N801  (an SQL function, named as one)
-    """The Swedish (Europe/Stockholm) calendar day of a stored instant (SQL)."""
-
-    type = Date()
-    inherit_cache = True
-    name = "swedish_day"
-
-
-@compiles(swedish_day, "sqlite")
-def _swedish_day_sqlite(element, compiler, **kw) -> str:
-    # A Python function every connection registers (sipflow.db): the same tz database as sipflow.clock.
-    (moment,) = (compiler.process(clause, **kw) for clause in element.clauses)
-    return f"{SQLITE_SWEDISH_DAY}({moment})"
-
-
-@compiles(swedish_day)
-def _swedish_day_default(element, compiler, **kw) -> str:
-    # PostgreSQL: a timestamptz AT TIME ZONE is the wall-clock time there.
-    (moment,) = (compiler.process(clause, **kw) for clause in element.clauses)
-    return f"CAST(({moment}) AT TIME ZONE '{SWEDISH_TIME_ZONE}' AS DATE)"
+# Sweden is the day before in UTC. The SQL function (sipflow.db.swedish_day) is the foundation's, as the
+# reminders count Swedish days too.
 
 
 def day_of(expression):

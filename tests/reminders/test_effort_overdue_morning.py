@@ -86,3 +86,27 @@ def test_the_effort_mail_writes_its_end_date_out_in_the_recipients_language(
     assert "skulle avslutas torsdag 3 december 2026 " in texts[parties.region_user.email]
     assert "was to end Thursday 3 December 2026 " in texts[english.email]
     assert "2026-12-03" not in " ".join(texts.values())
+
+
+def test_an_effort_given_todays_end_date_after_its_reminder_is_reminded_again_the_next_morning(
+    app, engine, db_session, registry, parties, create_case
+):
+    """Its end date passed unnoticed (the scheduler down over the night): found at 10:00 and mailed at once,
+    the contact moves it to today. Past that day too, the next morning brings its reminder: the mail of
+    today was about yesterday's end date. (A reminder written after 02:00 Swedish time fell on the new end
+    date's UTC day, and was taken for one written after it.)"""
+    case = established(db_session, registry, parties, create_case)
+    effort = add_effort(db_session, case, parties.region.organisation_id, date(2026, 10, 22))
+    tick(app, _swedish(date(2026, 10, 23), time(10, 0)))
+    (first,) = reminders(engine, kind="effort_overdue")
+    assert first.status == "sent"
+    with unit_of_work(db_session):
+        db_session.get(PlanEffort, effort.id).ends_on = date(2026, 10, 23)
+    tick(app, _swedish(date(2026, 10, 24), time(0, 1)))
+    tick(app, _swedish(date(2026, 10, 24), time(7, 1)))
+    sent = [r for r in reminders(engine, kind="effort_overdue") if r.status == "sent"]
+    assert [to_local(r.due_at) for r in sent[1:]] == [to_local(_swedish(date(2026, 10, 24), time(7, 0)))]
+    assert len(reminder_mails(engine)) == 2
+    # Once reminded of after its end date (the tick just after midnight), it is not reminded again.
+    tick(app, _swedish(date(2026, 10, 25), time(7, 1)))
+    assert len(reminders(engine, kind="effort_overdue")) == 2

@@ -298,3 +298,38 @@ def test_meeting_reads_and_changes_are_worded_in_swedish(db_session, parties, cr
     # The table wraps a long label within its cell: the change's label ends on the next line.
     assert "Läste ett SIP-möte" in text and "Bokade eller ändrade ett" in text
     assert "meeting." not in text
+
+
+def test_rows_in_the_hour_shown_twice_when_summer_time_ends_say_which_showing(
+    db_session, parties, create_case
+):
+    """25 October 2026: the clocks go back from 03:00 to 02:00. A read at 02:50 summer time and one 20 minutes
+    later, at 02:10 standard time, were both shown by wall clock alone: the extract seemed to go back in time
+    (or hide a row between them), and neither time named its moment."""
+    case = create_case()
+    person = db_session.get(Person, case.person_id)
+    with unit_of_work(db_session):
+        for at in (datetime(2026, 10, 25, 0, 50, tzinfo=UTC), datetime(2026, 10, 25, 1, 10, tzinfo=UTC)):
+            record_access(
+                db_session,
+                user=parties.region_user,
+                action=audit.CASE_VIEW,
+                case=case,
+                purpose=audit.PURPOSE_CARE,
+                now=at,
+            )
+        # An hour later, the wall clock names one moment again.
+        record_access(
+            db_session,
+            user=parties.region_user,
+            action=audit.CASE_VIEW,
+            case=case,
+            purpose=audit.PURPOSE_CARE,
+            now=datetime(2026, 10, 25, 2, 10, tzinfo=UTC),
+        )
+    times = [row[0] for row in read_csv(access_extract_csv(db_session, person.id))[1:]]
+    assert times[-3:] == [
+        "2026-10-25 02:50:00 (sommartid)",
+        "2026-10-25 02:10:00 (normaltid)",
+        "2026-10-25 03:10:00",
+    ]
