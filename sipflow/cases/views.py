@@ -643,7 +643,12 @@ def _render_case(
                 else None
             ),
             utskrivningsklar_url=_correction_url(detail),
-            page_url=url_for("cases.detail", uid=case.uid),
+            # The language switch stays on the timeline's page shown (an earlier one: its cursor kept).
+            page_url=url_for(
+                "cases.detail",
+                uid=case.uid,
+                timeline_before=request.args.get("timeline_before") if detail.timeline_before else None,
+            ),
             kept_input=[(title, typed_values(form)) for title, form in kept],
         ),
         status,
