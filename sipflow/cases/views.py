@@ -643,12 +643,9 @@ def _render_case(
                 else None
             ),
             utskrivningsklar_url=_correction_url(detail),
-            # The language switch stays on the timeline's page shown (an earlier one: its cursor kept).
-            page_url=url_for(
-                "cases.detail",
-                uid=case.uid,
-                timeline_before=request.args.get("timeline_before") if detail.timeline_before else None,
-            ),
+            # The language switch: a GET keeps its query (lang_url), so the timeline's or the reminders' page
+            # shown stays; a form's post shown again switches on the case page itself.
+            page_url=None if request.method == "GET" else url_for("cases.detail", uid=case.uid),
             kept_input=[(title, typed_values(form)) for title, form in kept],
         ),
         status,

@@ -150,3 +150,13 @@ def test_the_language_switch_on_an_earlier_page_of_the_timeline_keeps_that_page(
     assert "timeline_before" not in re.search(
         r'href="([^"]*)" lang="sv"', text_of(client.get(f"/cases/{held.uid}"))
     ).group(1)
+
+
+def test_the_language_switch_on_a_later_page_of_the_reminders_keeps_that_page(client, parties, held):
+    """The reminders' pages (?reminders_after=) are the case page's too: a switch keeps the page shown."""
+    assert login(client, parties.region_user.username).status_code == 302
+    page = text_of(client.get(f"/cases/{held.uid}?reminders_after=abc&lang=en"))
+    switch = re.search(r'href="([^"]*)" lang="sv" hreflang="sv"', page).group(1).replace("&amp;", "&")
+    assert (
+        switch.startswith(f"/cases/{held.uid}?") and "reminders_after=abc" in switch and "lang=sv" in switch
+    )
