@@ -199,6 +199,7 @@ SWEDISH_TERMS = (
     "insatser",
     "insats",
     "god man",
+    "förvaltare",
     "frågeställningar",
     "anhörigstöd",
     "Det är viktigt för mig…",

@@ -94,3 +94,33 @@ def test_every_english_pages_footer_says_the_swedish_name_in_swedish(client, app
     assert '(<span lang="sv">samordnad individuell plan</span>, SIP)' in english
     swedish = text_of(client.get("/login?lang=sv"))
     assert "samordnad individuell plan (SIP)" in swedish and '<span lang="sv">' not in swedish
+
+
+def test_every_swedish_term_on_the_english_pages_staff_walk_is_marked(client, app_ctx, db_session):
+    """The case page's link and participant choice, the person page, Mina SIP's person filter and Ny SIP's
+    kinds of identifier kept their terms unmarked: a screen reader said "folkbokföringskommun" or
+    "förvaltare" with English sounds."""
+    load_demo()
+    from sqlmodel import select
+
+    from sipflow.cases.models import SipCase
+
+    case = db_session.exec(select(SipCase).where(SipCase.reference == PERSONA_REFERENCES["viktoria"])).one()
+    login(client, "anna", DEMO_PASSWORD)
+    detail = text_of(client.get(f"/cases/{case.uid}?lang=en"))
+    assert 'Change the name or <span lang="sv">folkbokföringskommun</span>' in detail
+    representative = '(<span lang="sv">god man</span> or <span lang="sv">förvaltare</span>)'
+    assert f"Legal representative {representative}" in detail
+    person = text_of(client.get(f"/cases/{case.uid}/person?lang=en"))
+    assert 'The name and <span lang="sv">folkbokföringskommun</span> belong to the person' in person
+    cases = text_of(client.get("/cases?lang=en"))
+    assert 'Person (<span lang="sv">personnummer</span>, <span lang="sv">samordningsnummer</span> or' in cases
+    new = text_of(client.get("/cases/new?lang=en"))
+    kinds = re.findall(r"<option[^>]*>(?:Personnummer|Samordningsnummer|Reservnummer)</option>", new)
+    assert len(kinds) == 3 and all('lang="sv"' in option for option in kinds), kinds
+
+
+def test_the_english_workflow_overview_marks_the_terms_of_a_steps_requirements(client, make_user):
+    login(client, make_user(None, roles="admin").username)
+    workflows = text_of(client.get("/admin/workflows?lang=en"))
+    assert 'List at least one effort (<span lang="sv">insats</span>).' in workflows

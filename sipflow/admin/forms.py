@@ -8,11 +8,10 @@ from wtforms.widgets import HiddenInput
 
 from sipflow.admin.queries import USER_SEARCH_MAX
 from sipflow.admin.users import ROLE_LABELS, SCOPE_HELP_NATIONAL
-from sipflow.cases.forms import IDENTIFIER_KIND_LABELS, VERSION_LABEL, PersonParticularsForm
+from sipflow.cases.forms import IDENTIFIER_KIND_CHOICES, VERSION_LABEL, PersonParticularsForm
 from sipflow.forms import FilledInByTheService, MergesAsRead, PageForm
 from sipflow.i18n import LANGUAGE_LABELS, LOCALES
 from sipflow.lengths import MaxLength
-from sipflow.people.identifiers import KINDS as IDENTIFIER_KINDS
 from sipflow.translated import REQUIRED
 from sipflow.translated import lazy_gettext as _l
 
@@ -57,11 +56,7 @@ class PersonLookupForm(PageForm):
 
     id_kind = SelectField(
         _l("Kind of identifier"),
-        # The kinds are Swedish names in every language (an option holds no markup: lang on the option).
-        choices=[
-            SelectChoice(kind, IDENTIFIER_KIND_LABELS[kind], render_kw={"lang": "sv"})
-            for kind in IDENTIFIER_KINDS
-        ],
+        choices=IDENTIFIER_KIND_CHOICES,
         default="personnummer",
     )
     identifier = StringField(

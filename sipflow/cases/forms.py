@@ -53,6 +53,11 @@ GIVER_LABELS = {
     "legal_representative": _l("Legal representative (god man or förvaltare)"),
 }
 CONSENT_FORM_LABELS = {"oral": _l("Oral"), "written": _l("Written")}
+# The kinds of identifier to choose from, on Ny SIP and in the administration's person search: Swedish
+# names in every language, so each option is marked lang="sv" (an option holds no markup; the Glossary).
+IDENTIFIER_KIND_CHOICES = [
+    SelectChoice(kind, IDENTIFIER_KIND_LABELS[kind], render_kw={"lang": "sv"}) for kind in IDENTIFIER_KINDS
+]
 MEETING_MODE_LABELS = {"on_site": _l("On site"), "video": _l("Video"), "mixed": _l("Mixed")}
 ATTENDANCE_LABELS = {
     "on_site": _l("On site"),
@@ -818,7 +823,7 @@ class NewCaseForm(PageForm):
     )
     id_kind = SelectField(
         _l("Kind of identifier"),
-        choices=[SelectChoice(kind, IDENTIFIER_KIND_LABELS[kind]) for kind in IDENTIFIER_KINDS],
+        choices=IDENTIFIER_KIND_CHOICES,
         default="personnummer",
         # AnyOf rather than the choice check, for a message of our own (and the same in every language).
         validate_choice=False,

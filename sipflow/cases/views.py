@@ -644,7 +644,9 @@ def _render_case(
                 else None
             ),
             utskrivningsklar_url=_correction_url(detail),
-            page_url=url_for("cases.detail", uid=case.uid),
+            # The language switch: a GET keeps its query (lang_url), so the timeline's or the reminders' page
+            # shown stays; a form's post shown again switches on the case page itself.
+            page_url=None if request.method == "GET" else url_for("cases.detail", uid=case.uid),
             kept_input=[(title, typed_values(form)) for title, form in kept],
         ),
         status,

@@ -16,7 +16,7 @@ from sipflow.cases.forms import ATTENDANCE_LABELS
 from sipflow.cases.services import actor_organisation_id, party_roles
 from sipflow.clock import now_utc, to_local
 from sipflow.coding import queries, services
-from sipflow.coding.models import CODE_KINDS, reason_label
+from sipflow.coding.models import CODE_KINDS, code_label, reason_label
 from sipflow.coding.rules import CODE_PATTERN, UnitFacts, normalise_code
 from sipflow.db import get_session, unit_of_work
 from sipflow.errors import Conflict, NotAllowed, UserError
@@ -80,6 +80,8 @@ def _render_codes(*, status=200, form=None, errors=None, csv_lines=None):
             errors=errors or {},
             csv_lines=csv_lines or [],
             kinds=CODE_KINDS,
+            # A seeded label in the reader's language, as the statistics name it; an added one as typed.
+            code_label=code_label,
             refusal=refusal,
             # Also when shown by a refused upload (a POST): the language switch leads to the catalogue.
             page_url=url_for("coding.codes", after=after),

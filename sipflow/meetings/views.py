@@ -926,7 +926,13 @@ def _render_outcome(
             carer_fields=form.by_prefix(CARER_PREFIX),
             errors=errors or [],
             groups=groups or {},
-            page_url=url_for("meetings.outcome", uid=page.case.uid),
+            # The language switch's address: the meeting chosen from several planned stays chosen (the form
+            # posts to the page itself, its choice in meeting_id).
+            page_url=url_for(
+                "meetings.outcome",
+                uid=page.case.uid,
+                meeting=page.chosen.id if page.chosen is not None and len(page.planned) > 1 else None,
+            ),
             further_consent_url=consent_url,
         ),
         status,

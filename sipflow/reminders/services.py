@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from email.message import EmailMessage
 
+from babel.lists import format_list
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
@@ -1341,12 +1342,13 @@ def subject(workflow: Workflow, case: SipCase, reminder: Reminder, locale: str) 
 
 
 def _plan_writers_for(
-    session: Session, workflow: Workflow, case: SipCase, organisation_id: int | None
+    session: Session, workflow: Workflow, case: SipCase, organisation_id: int | None, locale: str
 ) -> str | None:
     """Who to tell of an effort of organisation_id, when that organisation only reads the plan (a school, a
     municipality taking part that neither started the SIP nor holds huvudansvar): the names of the
-    organisations taking part that write it (plans.editor.writes_plan), joined; None when it writes the plan
-    itself, or no organisation taking part does."""
+    organisations taking part that write it (plans.editor.writes_plan), as a list in locale ("Region Kronoberg
+    and Växjö kommun": names joined by a comma read as an organisation and its unit); None when it writes the
+    plan itself, or no organisation taking part does."""
     if organisation_id is None:
         return None
     # The active participants read once; each organisation's roles by the one rule (party_roles).
@@ -1364,7 +1366,7 @@ def _plan_writers_for(
         return None
     names = {row.organisation_id: row.name for row in rows}
     writers = [name for organisation, name in names.items() if writes(organisation)]
-    return ", ".join(dict.fromkeys(writers)) or None
+    return format_list(list(dict.fromkeys(writers)), locale=locale) or None
 
 
 def render(
@@ -1424,7 +1426,9 @@ def render(
             # Written out in the recipient's language, as a deadline's day is ("torsdag 3 december 2026").
             day = MAIL_DAY_PATTERNS.get(locale, MAIL_DAY_PATTERNS["sv"])
             context["ends_on"] = format_date(effort.ends_on, day) if effort.ends_on else ""
-            context["plan_writers"] = _plan_writers_for(session, workflow, case, effort.organisation_id)
+            context["plan_writers"] = _plan_writers_for(
+                session, workflow, case, effort.organisation_id, locale
+            )
         context["kind"] = reminder.kind
         body = current_app.jinja_env.get_template(f"reminders/{reminder.template}.txt").render(**context)
         title = subject(workflow, case, reminder, locale)

@@ -282,3 +282,15 @@ def test_an_organisation_outside_the_sip_cannot_correct(
     response = _post(client, f"/cases/{case.uid}/meetings/{meeting.id}/codes/correct", {"reason": "x"})
     assert response.status_code == 404
     assert [r.sign for r in records(db_session, case)] == [1, 1]
+
+
+def test_the_english_catalogue_names_the_seeded_codes_in_english(as_admin):
+    """The labels sipflow seeded are stored in Swedish; an English page says them in English, as the
+    statistics do (coding.models.code_label), and a label an administrator added stays as typed."""
+    _post(as_admin, "/admin/codes", {"code": "AB123", "label": "Testkod", "kind": "sip"})
+    page = text_of(as_admin.get("/admin/codes?lang=en"))
+    assert "SIP meeting (counts as a SIP)" in page and "Care at a distance (video)" in page
+    assert "SIP-möte (räknas som SIP)" not in page and "Vård på distans" not in page
+    assert "Testkod" in page
+    swedish = text_of(as_admin.get("/admin/codes?lang=sv"))
+    assert "SIP-möte (räknas som SIP)" in swedish

@@ -124,3 +124,39 @@ def test_a_hand_over_is_shown_on_the_page_of_its_time_only(client, db_session, p
     assert second.count("Boendet först") == 1
     # In its place by time: after the steps before it, before the follow-ups after it.
     assert second.index("SIP startad") < second.index("Boendet först") < second.index("Uppföljning nr 1<")
+
+
+def test_the_language_switch_on_an_earlier_page_of_the_timeline_keeps_that_page(
+    client, db_session, parties, held, frozen_clock
+):
+    """An English reader on "Earlier events" who switched to Swedish (or back) was taken to the newest steps:
+    the switch's links named the case page without the timeline's cursor."""
+    _log_follow_ups(db_session, held, frozen_clock, TIMELINE_PAGE_MAX + 3)
+    assert login(client, parties.region_user.username).status_code == 302
+    first = _timeline_part(text_of(client.get(f"/cases/{held.uid}?lang=en")))
+    earlier = _link(first, "Earlier events")
+    page = text_of(client.get(earlier))
+    cursor = earlier.split("timeline_before=", 1)[1]
+    switch = {
+        code: re.search(rf'href="([^"]*)" lang="{code}" hreflang="{code}"', page)
+        .group(1)
+        .replace("&amp;", "&")
+        for code in ("sv", "en")
+    }
+    assert all(f"timeline_before={cursor}" in url for url in switch.values()), switch
+    swedish = _timeline_part(text_of(client.get(switch["sv"])))
+    assert _steps_shown(swedish) == _steps_shown(_timeline_part(page)) and "De senaste händelserna" in swedish
+    # The newest page's switch has no cursor to keep.
+    assert "timeline_before" not in re.search(
+        r'href="([^"]*)" lang="sv"', text_of(client.get(f"/cases/{held.uid}"))
+    ).group(1)
+
+
+def test_the_language_switch_on_a_later_page_of_the_reminders_keeps_that_page(client, parties, held):
+    """The reminders' pages (?reminders_after=) are the case page's too: a switch keeps the page shown."""
+    assert login(client, parties.region_user.username).status_code == 302
+    page = text_of(client.get(f"/cases/{held.uid}?reminders_after=abc&lang=en"))
+    switch = re.search(r'href="([^"]*)" lang="sv" hreflang="sv"', page).group(1).replace("&amp;", "&")
+    assert (
+        switch.startswith(f"/cases/{held.uid}?") and "reminders_after=abc" in switch and "lang=sv" in switch
+    )

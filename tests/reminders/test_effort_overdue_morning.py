@@ -84,7 +84,7 @@ def test_the_effort_mail_writes_its_end_date_out_in_the_recipients_language(
     tick(app, _swedish(date(2026, 12, 8), time(13, 30)))
     texts = {m.recipient: body_of(m) for m in reminder_mails(engine)}
     assert "skulle avslutas torsdag 3 december 2026 " in texts[parties.region_user.email]
-    assert "was to end Thursday 3 December 2026 " in texts[english.email]
+    assert "was to end on Thursday 3 December 2026 " in texts[english.email]
     assert "2026-12-03" not in " ".join(texts.values())
 
 
