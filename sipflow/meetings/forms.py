@@ -27,11 +27,13 @@ from sipflow.cases.forms import (
     SKIPPED_TIME,
     VERSION_LABEL,
     DayOffConfirmation,
+    ExistingWallTime,
     ForgetsRemovedTicks,
     InDateWindow,
     MultiCheckboxField,
     RowForm,
     TextAreaField,
+    UnambiguousWallTime,
     choices,
     date_field,
     parsed,
@@ -354,7 +356,14 @@ class OutcomeForm(PageForm):
     meeting_id = SelectField(_l("Meeting"), coerce=int, validate_choice=True)
     held_at = DateTimeLocalField(
         _l("Held at"),
-        validators=[InputRequired(message=REQUIRED), InDateWindow()],
+        # As every date and time typed: a time the daylight-saving night skips or shows twice is refused,
+        # not read as a moment an hour away (which would move the meeting and its codes' day unsaid).
+        validators=[
+            InputRequired(message=REQUIRED),
+            InDateWindow(),
+            ExistingWallTime(),
+            UnambiguousWallTime(),
+        ],
         format=DATETIME_LOCAL_FORMATS,
     )
     moved = BooleanField(

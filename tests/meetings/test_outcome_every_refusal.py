@@ -111,3 +111,25 @@ def test_an_empty_held_at_and_a_row_without_owner_or_due_date_are_refused_togeth
     assert NO_DUE in _error_of(html, "decisions-0-due_on")
     assert "Hemtjänst utreds" in html
     assert not db_session.exec(select(MeetingDecision)).all()
+
+
+@pytest.mark.parametrize(
+    ("held_at", "said"),
+    [
+        # 25 October 2026: 02:30 is shown twice, first in summer time, then in standard time.
+        ("2026-10-25T02:30", "02:30 finns två gånger den natten"),
+        # 28 March 2027: the clocks go from 02:00 to 03:00, so 02:30 never shows.
+        ("2027-03-28T02:30", "Den tiden finns inte"),
+    ],
+    ids=["repeated", "skipped"],
+)
+def test_a_held_at_the_daylight_saving_night_does_not_name_is_refused_at_its_field(
+    client, db_session, ready, held, held_at, said
+):
+    """As every other date and time typed: the time read as one moment of two, or one an hour away from
+    what was typed, would move the meeting (and its codes' day) without a word."""
+    url = f"/cases/{ready.case.uid}/meetings/outcome"
+    form = forms_of(text_of(client.get(url)))[url]
+    response = client.post(url, data=fill(form, held_at=held_at, moved="y"))
+    assert response.status_code == 400
+    assert said in _error_of(text_of(response), "held_at")
