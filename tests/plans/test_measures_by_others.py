@@ -87,7 +87,7 @@ def test_the_version_page_lists_the_agencys_effort_among_the_measures_by_others(
     assert login(client, parties.region_user.username).status_code == 302
     page = text_of(client.get(f"/cases/{agency_case.uid}/plan/versions/1"))
     # The main table shows it as a row; the list of measures by others as an item of its own.
-    assert f"<li>{AGENCY}: {AGENCY_EFFORT}</li>" in page
+    assert f'<li>{AGENCY}: <span class="prose">{AGENCY_EFFORT}</span></li>' in page
 
 
 # An independent school (friskola) -------------------------------------------------------------------------
@@ -135,4 +135,4 @@ def test_an_independent_schools_effort_is_a_measure_by_others(
     frozen_clock.advance(timedelta(minutes=1))
     assert login(client, parties.region_user.username).status_code == 302
     page = text_of(client.get(f"/cases/{friskola_case.uid}/plan/versions/1"))
-    assert f"<li>{FRISKOLA}: {FRISKOLA_EFFORT}</li>" in page
+    assert f'<li>{FRISKOLA}: <span class="prose">{FRISKOLA_EFFORT}</span></li>' in page

@@ -207,3 +207,21 @@ def test_a_change_is_said_from_before_to_after_not_as_an_arrow(client, parties, 
     said = spoken(page)
     assert "→" not in said
     assert f"från {TEXTS['own_goal_1']} till {REWORDED_GOAL}" in said, said
+
+
+def test_an_effort_typed_on_several_lines_is_shown_on_them(client, db_session, parties, revised):
+    """As the plan's needs and goals, and as its PDF prints it: an effort typed as a list ("-" and "•" on
+    lines of their own) ran together into one line on the version page and the person's page."""
+    typed = "Stöd i vardagen:\n- handla på lördagar\n• tvätta på tisdagar"
+    version = db_session.exec(
+        select(PlanVersion).where(PlanVersion.case_id == revised.case.id, PlanVersion.number == 1)
+    ).one()
+    content = {**version.content, "efforts": [dict(e) for e in version.content["efforts"]]}
+    next(e for e in content["efforts"] if e["kind"] == "effort")["what"] = typed
+    with unit_of_work(db_session):
+        version.content = content
+        db_session.add(version)
+    login(client, parties.region_user.username)
+    page = text_of(client.get(f"/cases/{revised.case.uid}/plan/versions/1"))
+    # In an element whose style keeps its line breaks (.prose: white-space: pre-line).
+    assert f'<span class="prose">{typed}</span>' in page
