@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -9,11 +10,13 @@ from pathlib import Path
 import support
 from sqlmodel import Session, select
 
+from sipflow.cases.models import Participant
 from sipflow.cases.scripted import fire_scripted, scripted_input
 from sipflow.clock import frozen, local_to_utc
 from sipflow.consent.services import record_further_consent
 from sipflow.db import unit_of_work
 from sipflow.notifications.models import OutboxMessage
+from sipflow.people.models import Unit
 from sipflow.plans.models import PlanEffort
 from sipflow.plans.services import working_plan
 from sipflow.reminders.models import Reminder
@@ -145,3 +148,54 @@ def further_consent(session, registry, actor, case, *, at: datetime, **fields) -
     with unit_of_work(session):
         session.refresh(case)
         record_further_consent(session, registry, case, actor, data, expected_version=case.version, now=at)
+
+
+def set_unit_mailbox(db_session, unit_id: int, address: str | None) -> None:
+    """Give a unit a shared mailbox (None: take it away), committed."""
+    with unit_of_work(db_session):
+        unit = db_session.get(Unit, unit_id)
+        unit.email = address
+        db_session.add(unit)
+
+
+def office_with_an_overdue_effort(
+    db_session,
+    registry,
+    parties,
+    create_case,
+    make_unit,
+    make_user,
+    *,
+    agency: str,
+    mailbox: str,
+    what: str,
+    staff: bool = True,
+    contact: bool = False,
+):
+    """An agency's Kalmar office with a shared mailbox (and one staff member, staff; their office's contact
+    person on the SIP, contact) on a SIP whose plan is established, every effort done but the office's
+    own, what, ended 20 November; (office, the staff member or None, the SIP)."""
+    office = make_unit("other", agency, county_code=None, unit_name="Kalmar")
+    handler = make_user(office) if staff else None
+    set_unit_mailbox(db_session, office.id, mailbox)
+    case = create_case("sip", units=[parties.municipality.id, office.id])
+    if contact:
+        with unit_of_work(db_session):
+            for participant in db_session.exec(
+                select(Participant).where(Participant.case_id == case.id, Participant.unit_id == office.id)
+            ).all():
+                participant.contact_user_id = handler.id
+    walk(db_session, registry, parties.region_user, case, UNTIL_PLAN)
+    with unit_of_work(db_session):
+        for effort in db_session.exec(select(PlanEffort)).all():
+            effort.status = "done"
+    add_effort(db_session, case, office.organisation_id, date(2026, 11, 20), what=what)
+    return office, handler, case
+
+
+def effort_row(client, case) -> str:
+    """The case page's reminder row of the overdue effort, its tags as text."""
+    page = client.get(f"/cases/{case.uid}").get_data(as_text=True)
+    section = page[page.index('id="h-reminders"') : page.index("</section>", page.index('id="h-reminders"'))]
+    row = re.search(r"Insats efter slutdatum.*?</li>", section, re.S).group(0)
+    return " ".join(re.sub(r"<[^>]+>", " ", row).split())

@@ -9,49 +9,39 @@ from __future__ import annotations
 
 import email
 import email.policy
-import re
-from datetime import date, datetime
+from datetime import datetime
 
-from remkit import UNTIL_PLAN, add_effort, reminder_mails, reminders, tick, walk
-from sqlmodel import select
+from remkit import effort_row, office_with_an_overdue_effort, reminder_mails, reminders, tick
 from webkit import login
 
 from sipflow.admin import users as admin_users
-from sipflow.cases.models import Participant
 from sipflow.clock import now_utc
 from sipflow.db import unit_of_work
 from sipflow.people.models import User
-from sipflow.plans.models import PlanEffort
 
 MAILBOX = "sip.kalmar@arbetsformedlingen.example.se"
-
-
-def _effort_row(client, case) -> str:
-    """The case page's reminder row of the overdue effort, its tags as text."""
-    page = client.get(f"/cases/{case.uid}").get_data(as_text=True)
-    section = page[page.index('id="h-reminders"') : page.index("</section>", page.index('id="h-reminders"'))]
-    row = re.search(r"Insats efter slutdatum.*?</li>", section, re.S).group(0)
-    return " ".join(re.sub(r"<[^>]+>", " ", row).split())
+_OFFICE = {"agency": "Arbetsförmedlingen", "mailbox": MAILBOX}
 
 
 def test_an_overdue_effort_of_an_agency_office_without_staff_accounts_reaches_its_mailbox(
     app, engine, client, db_session, registry, parties, create_case, make_unit
 ):
-    office = make_unit("other", "Arbetsförmedlingen", county_code=None, unit_name="Kalmar")
-    with unit_of_work(db_session):
-        office.email = MAILBOX
-        db_session.add(office)
-    case = create_case("sip", units=[parties.municipality.id, office.id])
-    walk(db_session, registry, parties.region_user, case, UNTIL_PLAN)
-    with unit_of_work(db_session):
-        for effort in db_session.exec(select(PlanEffort)).all():
-            effort.status = "done"
-    add_effort(db_session, case, office.organisation_id, date(2026, 11, 20), what="Arbetsträning")
+    office, _, case = office_with_an_overdue_effort(
+        db_session,
+        registry,
+        parties,
+        create_case,
+        make_unit,
+        None,
+        staff=False,
+        what="Arbetsträning",
+        **_OFFICE,
+    )
 
     # Just after midnight the scan writes the reminder, due at seven: the case page says where it goes.
     tick(app, datetime.fromisoformat("2026-11-22T23:30:00+00:00"))
     login(client, parties.region_user.username)
-    row = _effort_row(client, case)
+    row = effort_row(client, case)
     assert "Mottagare: Arbetsförmedlingen, Kalmar (enhetens e-postadress i SIP:en)" in row
     assert "Kommande" in row and "Skickas inte" not in row
 
@@ -75,22 +65,18 @@ def test_an_overdue_effort_whose_agency_contact_left_reaches_the_offices_mailbox
     an administrator disabled her account. The reminder of its effort past its end date, passed from her to
     her unit's staff, found none and ended undeliverable, while the office's invitations go to its shared
     mailbox: it goes there too."""
-    office = make_unit("other", "Försäkringskassan", county_code=None, unit_name="Kalmar")
-    contact = make_user(office)
-    with unit_of_work(db_session):
-        office.email = MAILBOX
-        db_session.add(office)
-    case = create_case("sip", units=[parties.municipality.id, office.id])
-    with unit_of_work(db_session):
-        for participant in db_session.exec(
-            select(Participant).where(Participant.case_id == case.id, Participant.unit_id == office.id)
-        ).all():
-            participant.contact_user_id = contact.id
-    walk(db_session, registry, parties.region_user, case, UNTIL_PLAN)
-    with unit_of_work(db_session):
-        for effort in db_session.exec(select(PlanEffort)).all():
-            effort.status = "done"
-    add_effort(db_session, case, office.organisation_id, date(2026, 11, 20), what="Avstämningsmöte")
+    office, contact, case = office_with_an_overdue_effort(
+        db_session,
+        registry,
+        parties,
+        create_case,
+        make_unit,
+        make_user,
+        contact=True,
+        agency="Försäkringskassan",
+        mailbox=MAILBOX,
+        what="Avstämningsmöte",
+    )
     admin = make_user(None, roles="admin")
     with unit_of_work(db_session):
         admin_users.disable_user(db_session, admin, db_session.get(User, contact.id), now=now_utc())

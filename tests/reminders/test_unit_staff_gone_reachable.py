@@ -8,28 +8,25 @@ say where it goes now, as dispatch does, and "Skickas inte" only when the office
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import datetime
 
-from remkit import UNTIL_PLAN, add_effort, reminder_mails, reminders, tick, walk
-from sqlmodel import select
+from remkit import (
+    effort_row,
+    office_with_an_overdue_effort,
+    reminder_mails,
+    reminders,
+    set_unit_mailbox,
+    tick,
+)
 from webkit import login
 
 from sipflow.admin import users as admin_users
-from sipflow.cases.models import Participant
 from sipflow.clock import now_utc
 from sipflow.db import unit_of_work
-from sipflow.people.models import Unit, User
-from sipflow.plans.models import PlanEffort
+from sipflow.people.models import User
 
 MAILBOX = "sip.kalmar@forsakringskassan.example.se"
-
-
-def _effort_row(client, case) -> str:
-    """The case page's reminder row of the overdue effort, its tags as text."""
-    page = client.get(f"/cases/{case.uid}").get_data(as_text=True)
-    section = page[page.index('id="h-reminders"') : page.index("</section>", page.index('id="h-reminders"'))]
-    row = re.search(r"Insats efter slutdatum.*?</li>", section, re.S).group(0)
-    return " ".join(re.sub(r"<[^>]+>", " ", row).split())
+_OFFICE = {"agency": "Försäkringskassan", "mailbox": MAILBOX, "what": "Avstämningsmöte"}
 
 
 def _admin_status(client) -> str:
@@ -39,42 +36,11 @@ def _admin_status(client) -> str:
     return " ".join(status.split())
 
 
-def _set_mailbox(db_session, office_id: int, address: str | None) -> None:
-    with unit_of_work(db_session):
-        office = db_session.get(Unit, office_id)
-        office.email = address
-        db_session.add(office)
-
-
-def _office_with_an_overdue_effort(
-    db_session, registry, parties, create_case, make_unit, make_user, *, contact=False
-):
-    """A Försäkringskassan office with one staff member and a shared mailbox on a SIP whose plan is
-    established, every effort done but the office's own, ended 20 November (contact: she is the office's
-    contact person on the SIP); (office, her, the SIP)."""
-    office = make_unit("other", "Försäkringskassan", county_code=None, unit_name="Kalmar")
-    handler = make_user(office)
-    _set_mailbox(db_session, office.id, MAILBOX)
-    case = create_case("sip", units=[parties.municipality.id, office.id])
-    if contact:
-        with unit_of_work(db_session):
-            for participant in db_session.exec(
-                select(Participant).where(Participant.case_id == case.id, Participant.unit_id == office.id)
-            ).all():
-                participant.contact_user_id = handler.id
-    walk(db_session, registry, parties.region_user, case, UNTIL_PLAN)
-    with unit_of_work(db_session):
-        for effort in db_session.exec(select(PlanEffort)).all():
-            effort.status = "done"
-    add_effort(db_session, case, office.organisation_id, date(2026, 11, 20), what="Avstämningsmöte")
-    return office, handler, case
-
-
 def test_a_reminder_to_a_units_staff_all_gone_is_upcoming_when_the_units_mailbox_gets_it(
     app, engine, client, db_session, registry, parties, create_case, make_unit, make_user
 ):
-    office, handler, case = _office_with_an_overdue_effort(
-        db_session, registry, parties, create_case, make_unit, make_user
+    office, handler, case = office_with_an_overdue_effort(
+        db_session, registry, parties, create_case, make_unit, make_user, **_OFFICE
     )
 
     # Just after midnight the scan writes the reminder to the office's staff: she has an address.
@@ -87,18 +53,18 @@ def test_a_reminder_to_a_units_staff_all_gone_is_upcoming_when_the_units_mailbox
         admin_users.disable_user(db_session, admin, db_session.get(User, handler.id), now=now_utc())
 
     login(client, parties.region_user.username)
-    row = _effort_row(client, case)
+    row = effort_row(client, case)
     assert "Kommande" in row and "Skickas inte" not in row, row
     administrator = app.test_client()
     login(administrator, admin.username)
     assert _admin_status(administrator) == "Kommande"
 
     # Without a mailbox either, nothing reaches the office: then it is said.
-    _set_mailbox(db_session, office.id, None)
+    set_unit_mailbox(db_session, office.id, None)
     assert _admin_status(administrator) == "Kommande: skickas inte, mottagaren har ingen e-postadress"
-    assert "Skickas inte" in _effort_row(client, case)
+    assert "Skickas inte" in effort_row(client, case)
 
-    _set_mailbox(db_session, office.id, MAILBOX)
+    set_unit_mailbox(db_session, office.id, MAILBOX)
     tick(app, datetime.fromisoformat("2026-11-23T08:00:00+00:00"))
     (reminder,) = reminders(engine, kind="effort_overdue")
     assert (reminder.status, reminder.recipient_address) == ("sent", MAILBOX)
@@ -110,8 +76,8 @@ def test_a_reminder_to_a_contact_person_disabled_since_is_upcoming_when_their_un
 ):
     """She was the office's contact person on the SIP, so the reminder named her. Disabled before seven,
     the reminder goes to her unit (its staff, else its mailbox: _past_a_disabled_account), not to no one."""
-    office, handler, case = _office_with_an_overdue_effort(
-        db_session, registry, parties, create_case, make_unit, make_user, contact=True
+    office, handler, case = office_with_an_overdue_effort(
+        db_session, registry, parties, create_case, make_unit, make_user, contact=True, **_OFFICE
     )
     tick(app, datetime.fromisoformat("2026-11-22T23:30:00+00:00"))
     (reminder,) = reminders(engine, kind="effort_overdue")
@@ -121,14 +87,14 @@ def test_a_reminder_to_a_contact_person_disabled_since_is_upcoming_when_their_un
     with unit_of_work(db_session):
         admin_users.disable_user(db_session, admin, db_session.get(User, handler.id), now=now_utc())
     login(client, parties.region_user.username)
-    row = _effort_row(client, case)
+    row = effort_row(client, case)
     assert "Kommande" in row and "Skickas inte" not in row, row
 
     # Without her unit's mailbox either, nothing reaches it: then it is said.
-    _set_mailbox(db_session, office.id, None)
-    assert "Skickas inte" in _effort_row(client, case)
+    set_unit_mailbox(db_session, office.id, None)
+    assert "Skickas inte" in effort_row(client, case)
 
-    _set_mailbox(db_session, office.id, MAILBOX)
+    set_unit_mailbox(db_session, office.id, MAILBOX)
     tick(app, datetime.fromisoformat("2026-11-23T08:00:00+00:00"))
     (reminder,) = reminders(engine, kind="effort_overdue")
     assert (reminder.status, reminder.recipient_address) == ("sent", MAILBOX)
