@@ -341,7 +341,8 @@ def template_gettext() -> dict:
             text = Markup(text)
         return text % variables
 
-    return {"gettext": gettext, "ngettext": ngettext}
+    # `_` too: Jinja's own `_` is an alias that looks `gettext` up and calls it through the context again.
+    return {"gettext": gettext, "ngettext": ngettext, "_": gettext}
 
 
 def compile_catalogues(directory: Path = TRANSLATIONS_DIR) -> list[Path]:
