@@ -135,8 +135,10 @@ def _final_at():
     return func.coalesce(entered, SipCase.updated_at)
 
 
-def expired_cases_query(*, now: datetime, policy: RetentionPolicy, limit: int | None = None):
-    """The not yet anonymised cases whose retention has run out at now, oldest id first."""
+def expired_cases_query(
+    *, now: datetime, policy: RetentionPolicy, limit: int | None = None, after_id: int | None = None
+):
+    """The not yet anonymised cases whose retention has run out at now, oldest id first (after after_id)."""
     final_at = _final_at()
     # One branch per distinct number of years, each matching its (workflow_name, state) pairs; the state
     # filter in front lets the database use the index on state.
@@ -154,6 +156,8 @@ def expired_cases_query(*, now: datetime, policy: RetentionPolicy, limit: int | 
     done = exists().where(AnonymisedCase.case_id == SipCase.id)
     final_states = sorted({state for _, state in policy.years})
     query = select(SipCase).where(SipCase.state.in_(final_states), expired, ~done).order_by(SipCase.id)
+    if after_id is not None:
+        query = query.where(SipCase.id > after_id)
     return query.limit(limit) if limit else query
 
 
@@ -277,9 +281,21 @@ def anonymise_expired_cases(
 
     Runs in the caller's transaction (the caller commits). Cases already anonymised are never counted again.
     """
+    return len(_anonymise_batch(session, now=now, policy=policy, limit=limit))
+
+
+def _anonymise_batch(
+    session: Session,
+    *,
+    now: datetime,
+    policy: RetentionPolicy,
+    limit: int | None,
+    after_id: int | None = None,
+) -> list[SipCase]:
+    """anonymise_expired_cases for the cases after after_id; the cases anonymised, by id."""
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("anonymise_expired_cases() needs an aware datetime")
-    cases = session.exec(expired_cases_query(now=now, policy=policy, limit=limit)).all()
+    cases = session.exec(expired_cases_query(now=now, policy=policy, limit=limit, after_id=after_id)).all()
     for case in cases:
         _scrub_case(session, case)
         session.add(AnonymisedCase(case_id=case.id, final_state=case.state, anonymised_at=now))
@@ -292,7 +308,7 @@ def anonymise_expired_cases(
     session.flush()
     if cases:
         log.info("retention anonymised %d cases and %d persons", len(cases), persons)
-    return len(cases)
+    return cases
 
 
 def run_retention(
@@ -300,13 +316,19 @@ def run_retention(
 ) -> int:
     """Anonymise everything due, committing batch by batch; the number of cases anonymised."""
     total = 0
+    # Each batch goes on after the last case of the one before: every case before it was anonymised or is
+    # not due at this now, so a batch reads its own cases, not again every case the run went past (at the
+    # first run after a decade, a county's whole oldest year).
+    after_id = None
     while True:
         try:
-            done = anonymise_expired_cases(session, now=now, policy=policy, limit=batch)
+            cases = _anonymise_batch(session, now=now, policy=policy, limit=batch, after_id=after_id)
+            ids = [case.id for case in cases]
             session.commit()
         except BaseException:
             session.rollback()
             raise
-        total += done
-        if done < batch:
+        total += len(ids)
+        if len(ids) < batch:
             return total
+        after_id = ids[-1]

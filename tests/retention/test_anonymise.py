@@ -6,6 +6,7 @@ from datetime import date, timedelta
 
 import pytest
 from flask import render_template
+from sqlalchemy import event
 from sqlmodel import Session, func, select
 
 from sipflow import create_app
@@ -743,3 +744,38 @@ def test_the_app_applies_an_override_from_the_environment(monkeypatch):
         ("sip_discharge", "withdrawn"): 4,
     }
     assert policy.years[("sip", "closed")] == 10
+
+
+def test_each_batch_goes_on_after_the_last_case_of_the_one_before(
+    db_session, ended_case, policy, now, engine
+):
+    # A batch that read from the first case again went past every case anonymised before it: at a county's
+    # first run after a decade, a whole year of SIPs read again for each 200.
+    for _ in range(5):
+        ended_case("closed")
+    reads = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        if "FROM sipcase" in statement and "anonymised_case" in statement and "LIMIT" in statement:
+            reads.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        assert run_retention(db_session, now=now, policy=policy, batch=2) == 5
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert len(reads) == 3
+    assert "sipcase.id >" not in reads[0]
+    assert all("sipcase.id >" in read for read in reads[1:])
+
+
+def test_batches_pass_over_a_kept_case_and_anonymise_every_due_one_after_it(
+    db_session, ended_case, policy, now
+):
+    due = [ended_case("closed") for _ in range(2)]
+    kept = ended_case("closed", now - YEAR)
+    due += [ended_case("closed") for _ in range(3)]
+    assert run_retention(db_session, now=now, policy=policy, batch=2) == 5
+    anonymised = set(db_session.exec(select(AnonymisedCase.case_id)).all())
+    assert anonymised == {case.id for case in due}
+    assert kept.id not in anonymised
