@@ -1162,21 +1162,26 @@ def follow_unit_mailbox(session: Session, unit_id: int) -> int:
     """An administrator changed a unit's shared mailbox, or deactivated or activated the unit: each pending
     reminder to the unit at its address on a case (for_unit_address) names the address it goes to now
     (_unit_address_now, which dispatch asks again), so the case page and the administrators' list say where
-    it goes, or that nobody gets it (no_contact_person), not where it would have gone when written. Called
-    in the directory change's unit of work, after the change. The number of reminders changed."""
+    it goes, or that nobody gets it (no_contact_person), not where it would have gone when written; and an
+    overdue effort's to the unit's staff, none of whom mail reaches, names the unit's address as scan_efforts
+    writes it (_staff_else_unit_address), also after a mailbox taken away was given again. Called in the
+    directory change's unit of work, after the change. The number of reminders changed."""
     rows = session.exec(
         select(Reminder).where(
             Reminder.status == PENDING,
             Reminder.recipient_unit_id == unit_id,
             Reminder.invitation_id.is_(None),
-            or_(Reminder.kind == WORKFLOW, Reminder.recipient_address.is_not(None)),
+            or_(Reminder.kind.in_((WORKFLOW, EFFORT_OVERDUE)), Reminder.recipient_address.is_not(None)),
         )
     ).all()
     changed = 0
     for reminder in rows:
-        address = _unit_address_now(session, reminder)
-        if address != reminder.recipient_address:
-            reminder.recipient_address = address
+        before = reminder.recipient_address
+        if for_unit_address(reminder):
+            reminder.recipient_address = _unit_address_now(session, reminder)
+        else:
+            _staff_else_unit_address(session, reminder)
+        if reminder.recipient_address != before:
             session.add(reminder)
             changed += 1
     return changed
