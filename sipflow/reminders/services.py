@@ -55,6 +55,7 @@ from sipflow.clock import (
     STOCKHOLM,
     add_days,
     ends_its_day,
+    last_working_day,
     local_to_utc,
     local_today,
     parse_instant,
@@ -308,6 +309,18 @@ def not_before_the_morning(now: datetime) -> datetime:
     return max(_morning_of(now), now)
 
 
+def soon_moment(moment: datetime, ahead: int) -> datetime:
+    """When a deadline's "approaching" reminder goes: the morning ahead days before moment (on_the_morning),
+    or, when that day is no working day (a weekend, a Swedish public holiday, julafton, midsommarafton,
+    nyårsafton: clock.is_working_day), the morning of the last working day before it. A discharge kallelse
+    extended over a weekend to Monday is warned of on Friday, while it can still be acted on, not on Sunday,
+    a day before its "falls today"."""
+    soon = on_the_morning(add_days(moment, -ahead))
+    day = to_local(soon).date()
+    earlier = (day - last_working_day(day)).days
+    return soon if earlier == 0 else on_the_morning(add_days(moment, -(ahead + earlier)))
+
+
 def deadline_moment(workflow: Workflow, case: SipCase, deadline: Deadline) -> datetime:
     """When an open deadline falls: counted afresh from the case's date, so a new follow-up date moves it."""
     rule = next((r for r in workflow.deadlines if r.kind == deadline.kind), None)
@@ -427,7 +440,7 @@ def _deadline_reminders(
         if responsible is not None:
             tag, column, value = responsible
             for kind, due in (
-                (DEADLINE_SOON, on_the_morning(add_days(moment, -ahead))),
+                (DEADLINE_SOON, soon_moment(moment, ahead)),
                 (DEADLINE_DUE, on_the_morning(moment)),
                 (DEADLINE_MISSED, on_the_morning(add_days(moment, 1))),
             ):
