@@ -1177,26 +1177,33 @@ def follow_unit_mailbox(session: Session, unit_id: int) -> int:
     (_unit_address_now, which dispatch asks again), so the case page and the administrators' list say where
     it goes, or that nobody gets it (no_contact_person), not where it would have gone when written; and an
     overdue effort's to the unit's staff, none of whom mail reaches, names the unit's address as scan_efforts
-    writes it (_staff_else_unit_address), also after a mailbox taken away was given again. Called in the
+    writes it (_staff_else_unit_address), also after a mailbox taken away was given again. Each case is held
+    (lock_case) before its reminders are read and moved, as a step's reconciliation writes them: one under
+    way, having read the mailbox before the change, would write it back over the change. Called in the
     directory change's unit of work, after the change. The number of reminders changed."""
-    rows = session.exec(
-        select(Reminder).where(
-            Reminder.status == PENDING,
-            Reminder.recipient_unit_id == unit_id,
-            Reminder.invitation_id.is_(None),
-            or_(Reminder.kind.in_((WORKFLOW, EFFORT_OVERDUE)), Reminder.recipient_address.is_not(None)),
-        )
-    ).all()
+    to_the_unit = and_(
+        Reminder.status == PENDING,
+        Reminder.recipient_unit_id == unit_id,
+        Reminder.invitation_id.is_(None),
+        or_(Reminder.kind.in_((WORKFLOW, EFFORT_OVERDUE)), Reminder.recipient_address.is_not(None)),
+    )
     changed = 0
-    for reminder in rows:
-        before = reminder.recipient_address
-        if for_unit_address(reminder):
-            reminder.recipient_address = _unit_address_now(session, reminder)
-        else:
-            _staff_else_unit_address(session, reminder)
-        if reminder.recipient_address != before:
-            session.add(reminder)
-            changed += 1
+    for case_id in sorted(session.exec(select(Reminder.case_id).where(to_the_unit).distinct()).all()):
+        lock_case(session, session.get(SipCase, case_id))
+        rows = session.exec(
+            select(Reminder)
+            .where(to_the_unit, Reminder.case_id == case_id)
+            .execution_options(populate_existing=True)
+        ).all()
+        for reminder in rows:
+            before = reminder.recipient_address
+            if for_unit_address(reminder):
+                reminder.recipient_address = _unit_address_now(session, reminder)
+            else:
+                _staff_else_unit_address(session, reminder)
+            if reminder.recipient_address != before:
+                session.add(reminder)
+                changed += 1
     return changed
 
 
