@@ -310,15 +310,14 @@ def not_before_the_morning(now: datetime) -> datetime:
 
 
 def soon_moment(moment: datetime, ahead: int) -> datetime:
-    """When a deadline's "approaching" reminder goes: the morning ahead days before moment (on_the_morning),
-    or, when that day is no working day (a weekend, a Swedish public holiday, julafton, midsommarafton,
+    """When a deadline's "approaching" reminder goes: the morning ahead days before moment (_morning_of, never
+    the deadline's own clock time when that is earlier: a deadline at 02:30 is not warned of at night), or,
+    when that day is no working day (a weekend, a Swedish public holiday, julafton, midsommarafton,
     nyårsafton: clock.is_working_day), the morning of the last working day before it. A discharge kallelse
     extended over a weekend to Monday is warned of on Friday, while it can still be acted on, not on Sunday,
     a day before its "falls today"."""
-    soon = on_the_morning(add_days(moment, -ahead))
-    day = to_local(soon).date()
-    earlier = (day - last_working_day(day)).days
-    return soon if earlier == 0 else on_the_morning(add_days(moment, -(ahead + earlier)))
+    day = to_local(add_days(moment, -ahead)).date()
+    return _morning_of(add_days(moment, -(ahead + (day - last_working_day(day)).days)))
 
 
 def deadline_moment(workflow: Workflow, case: SipCase, deadline: Deadline) -> datetime:
@@ -442,11 +441,13 @@ def _deadline_reminders(
             for kind, due in (
                 (DEADLINE_SOON, soon_moment(moment, ahead)),
                 (DEADLINE_DUE, on_the_morning(moment)),
-                (DEADLINE_MISSED, on_the_morning(add_days(moment, 1))),
+                (DEADLINE_MISSED, _morning_of(add_days(moment, 1))),
             ):
                 slot = f"{kind}:{case.id}:{deadline.kind}:{tag}{value}"
                 wanted.append(Wanted(kind, slot, due, kind, {**common, column: value}))
-        escalate = on_the_morning(add_days(moment, setting("REMINDER_ESCALATE_DAYS")))
+        # Only "falls today" may come before the morning (on_the_morning), not after the deadline: the others
+        # go at the morning of their day, whatever the deadline's clock time (a night notice's 02:30).
+        escalate = _morning_of(add_days(moment, setting("REMINDER_ESCALATE_DAYS")))
         for p in huvudansvarig:
             targets = [("u", "recipient_user_id", p.contact_user_id), ("e", "recipient_unit_id", p.unit_id)]
             for tag, column, value in targets:
