@@ -76,7 +76,7 @@ from sipflow.people.models import Organisation, Unit, User  # noqa: E402
 from sipflow.people.reference import load_municipalities  # noqa: E402
 from sipflow.people.services import identifier_hash, register_person  # noqa: E402
 from sipflow.plans.pdf import render_plan_pdf  # noqa: E402
-from sipflow.reminders.services import on_the_morning  # noqa: E402
+from sipflow.reminders.services import on_the_morning, soon_moment  # noqa: E402
 from sipflow.security import audit  # noqa: E402
 
 STEPS = (
@@ -378,7 +378,7 @@ class HandWrittenPath:
         user, unit = self.ids["user"], self.ids["vc"]
         rows = []
         for name, due, tag, user_id, unit_id in (
-            ("deadline_soon", on_the_morning(add_days(moment, -soon_days)), f"u{user}", user, None),
+            ("deadline_soon", soon_moment(moment, soon_days), f"u{user}", user, None),
             ("deadline_due", on_the_morning(moment), f"u{user}", user, None),
             ("deadline_missed", on_the_morning(add_days(moment, 1)), f"u{user}", user, None),
             *(

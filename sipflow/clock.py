@@ -228,6 +228,13 @@ def first_working_day(d: date) -> date:
     return d
 
 
+def last_working_day(d: date) -> date:
+    """d if it is a working day (is_working_day), else the last working day before it."""
+    while not is_working_day(d):
+        d -= timedelta(days=1)
+    return d
+
+
 # The languages the holidays library names Swedish holidays in, by the UI's language.
 _HOLIDAY_LANGUAGES = {"sv": "sv", "en": "en_US"}
 

@@ -55,6 +55,7 @@ from sipflow.clock import (
     STOCKHOLM,
     add_days,
     ends_its_day,
+    last_working_day,
     local_to_utc,
     local_today,
     parse_instant,
@@ -308,6 +309,17 @@ def not_before_the_morning(now: datetime) -> datetime:
     return max(_morning_of(now), now)
 
 
+def soon_moment(moment: datetime, ahead: int) -> datetime:
+    """When a deadline's "approaching" reminder goes: the morning ahead days before moment (_morning_of, never
+    the deadline's own clock time when that is earlier: a deadline at 02:30 is not warned of at night), or,
+    when that day is no working day (a weekend, a Swedish public holiday, julafton, midsommarafton,
+    nyårsafton: clock.is_working_day), the morning of the last working day before it. A discharge kallelse
+    extended over a weekend to Monday is warned of on Friday, while it can still be acted on, not on Sunday,
+    a day before its "falls today"."""
+    day = to_local(add_days(moment, -ahead)).date()
+    return _morning_of(add_days(moment, -(ahead + (day - last_working_day(day)).days)))
+
+
 def deadline_moment(workflow: Workflow, case: SipCase, deadline: Deadline) -> datetime:
     """When an open deadline falls: counted afresh from the case's date, so a new follow-up date moves it."""
     rule = next((r for r in workflow.deadlines if r.kind == deadline.kind), None)
@@ -427,13 +439,15 @@ def _deadline_reminders(
         if responsible is not None:
             tag, column, value = responsible
             for kind, due in (
-                (DEADLINE_SOON, on_the_morning(add_days(moment, -ahead))),
+                (DEADLINE_SOON, soon_moment(moment, ahead)),
                 (DEADLINE_DUE, on_the_morning(moment)),
-                (DEADLINE_MISSED, on_the_morning(add_days(moment, 1))),
+                (DEADLINE_MISSED, _morning_of(add_days(moment, 1))),
             ):
                 slot = f"{kind}:{case.id}:{deadline.kind}:{tag}{value}"
                 wanted.append(Wanted(kind, slot, due, kind, {**common, column: value}))
-        escalate = on_the_morning(add_days(moment, setting("REMINDER_ESCALATE_DAYS")))
+        # Only "falls today" may come before the morning (on_the_morning), not after the deadline: the others
+        # go at the morning of their day, whatever the deadline's clock time (a night notice's 02:30).
+        escalate = _morning_of(add_days(moment, setting("REMINDER_ESCALATE_DAYS")))
         for p in huvudansvarig:
             targets = [("u", "recipient_user_id", p.contact_user_id), ("e", "recipient_unit_id", p.unit_id)]
             for tag, column, value in targets:
@@ -1162,23 +1176,35 @@ def follow_unit_mailbox(session: Session, unit_id: int) -> int:
     """An administrator changed a unit's shared mailbox, or deactivated or activated the unit: each pending
     reminder to the unit at its address on a case (for_unit_address) names the address it goes to now
     (_unit_address_now, which dispatch asks again), so the case page and the administrators' list say where
-    it goes, or that nobody gets it (no_contact_person), not where it would have gone when written. Called
-    in the directory change's unit of work, after the change. The number of reminders changed."""
-    rows = session.exec(
-        select(Reminder).where(
-            Reminder.status == PENDING,
-            Reminder.recipient_unit_id == unit_id,
-            Reminder.invitation_id.is_(None),
-            or_(Reminder.kind == WORKFLOW, Reminder.recipient_address.is_not(None)),
-        )
-    ).all()
+    it goes, or that nobody gets it (no_contact_person), not where it would have gone when written; and an
+    overdue effort's to the unit's staff, none of whom mail reaches, names the unit's address as scan_efforts
+    writes it (_staff_else_unit_address), also after a mailbox taken away was given again. Each case is held
+    (lock_case) before its reminders are read and moved, as a step's reconciliation writes them: one under
+    way, having read the mailbox before the change, would write it back over the change. Called in the
+    directory change's unit of work, after the change. The number of reminders changed."""
+    to_the_unit = and_(
+        Reminder.status == PENDING,
+        Reminder.recipient_unit_id == unit_id,
+        Reminder.invitation_id.is_(None),
+        or_(Reminder.kind.in_((WORKFLOW, EFFORT_OVERDUE)), Reminder.recipient_address.is_not(None)),
+    )
     changed = 0
-    for reminder in rows:
-        address = _unit_address_now(session, reminder)
-        if address != reminder.recipient_address:
-            reminder.recipient_address = address
-            session.add(reminder)
-            changed += 1
+    for case_id in sorted(session.exec(select(Reminder.case_id).where(to_the_unit).distinct()).all()):
+        lock_case(session, session.get(SipCase, case_id))
+        rows = session.exec(
+            select(Reminder)
+            .where(to_the_unit, Reminder.case_id == case_id)
+            .execution_options(populate_existing=True)
+        ).all()
+        for reminder in rows:
+            before = reminder.recipient_address
+            if for_unit_address(reminder):
+                reminder.recipient_address = _unit_address_now(session, reminder)
+            else:
+                _staff_else_unit_address(session, reminder)
+            if reminder.recipient_address != before:
+                session.add(reminder)
+                changed += 1
     return changed
 
 
