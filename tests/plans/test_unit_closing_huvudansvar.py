@@ -4,6 +4,8 @@ to do, rather than only that the unit is deactivated."""
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from plankit import give_huvudansvar
 from webkit import csrf_token, login, spoken, text_of
@@ -12,7 +14,7 @@ from sipflow.admin import directory
 from sipflow.cases.services import add_unit_participant
 from sipflow.clock import now_utc
 from sipflow.db import unit_of_work
-from sipflow.people.models import Unit
+from sipflow.people.models import Organisation, Unit
 
 pytestmark = pytest.mark.usefixtures("frozen_clock")
 
@@ -101,3 +103,41 @@ def make_unit_of(db_session, organisation_id: int) -> Unit:
     db_session.add(unit)
     db_session.commit()
     return unit
+
+
+def test_an_import_closing_the_unit_names_them_too(db_session, parties, held, as_admin):
+    # The county's next HR file says Vårdcentralen X closed: the import page warns as the unit's page does.
+    give_huvudansvar(db_session, held, parties.region_user, parties.region.organisation_id, now_utc())
+    unit = parties.region
+    organisation = db_session.get(Organisation, unit.organisation_id)
+    line = ";".join(
+        (
+            "unit",
+            unit.key,
+            unit.name,
+            unit.kind,
+            organisation.key,
+            "",
+            "",
+            "",
+            "yes" if unit.is_health_care else "no",
+            unit.email or "",
+            unit.hsa_id or "",
+            "",
+            "",
+            "no",
+        )
+    )
+    header = "record;key;name;kind;organisation;unit;county;municipality;health_care;email;hsa_id;roles;scope"
+    data = f"{header};active\n{line}\n".encode()
+    token = csrf_token(text_of(as_admin.get("/admin/import")))
+    response = as_admin.post(
+        "/admin/import",
+        data={"csrf_token": token, "file": (io.BytesIO(data), "hr.csv"), "apply": "1"},
+        content_type="multipart/form-data",
+    )
+    page = text_of(response)
+    assert response.status_code == 200, page
+    assert "1 " + WARNING + f": {held.reference}." in page
+    db_session.expire_all()
+    assert not db_session.get(Unit, unit.id).active
