@@ -1,6 +1,7 @@
 """Import organisations, units and users from one CSV file: a dry run, then all of it or nothing.
 
-The file (UTF-8, a byte-order mark tolerated, `;` or `,` between columns, found from the header line) has
+The file (UTF-8, a byte-order mark tolerated, or UTF-16 with its byte-order mark as Excel's "Unicode Text";
+`;`, `,` or a tab between columns, found from the header line) has
 one record per line and these columns, in any order (docs/examples/county-import.csv):
 
     record        organisation, unit or user
@@ -46,6 +47,7 @@ that changes nothing may name one, e.g. the organisation of a unit); the command
 
 from __future__ import annotations
 
+import codecs
 import io
 import logging
 import re
@@ -573,7 +575,20 @@ MAX_WORKBOOK_UNPACKED = 64 * 1024 * 1024
 
 
 def _csv_records(data: bytes) -> tuple[Iterator[tuple[int, list[str] | None]], LineError | None]:
-    """The records of a CSV file, or why it cannot be read as UTF-8 text."""
+    """The records of a CSV file, or why it cannot be read as UTF-8 text (or as UTF-16 with its byte-order
+    mark)."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        # Excel's "Unicode Text" (a county's HR export saved as text, tab-separated) is UTF-16 with a
+        # byte-order mark, which says the encoding and byte order: read as such, never guessed.
+        try:
+            return _text_records(data.decode("utf-16"))
+        except UnicodeDecodeError as error:
+            line = data[: error.start].decode("utf-16", "replace").count("\n") + 1
+            message = _l(
+                "This line is not UTF-16 text, though the file begins as UTF-16 does. Save the file as"
+                " CSV UTF-8, and import that file."
+            )
+            return iter(()), LineError(line, str(message))
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -587,6 +602,11 @@ def _csv_records(data: bytes) -> tuple[Iterator[tuple[int, list[str] | None]], L
             " file."
         )
         return iter(()), LineError(line, str(message))
+    return _text_records(text)
+
+
+def _text_records(text: str) -> tuple[Iterator[tuple[int, list[str] | None]], LineError | None]:
+    """The records of a CSV file's decoded text, or why it is not the CSV it claims to be."""
     if "\x00" in text:
         # No directory value holds one, and PostgreSQL stores none: the file is not the CSV it claims to be.
         line = text.count("\n", 0, text.index("\x00")) + 1
