@@ -424,6 +424,13 @@ def directory_import():
             status = 400
         elif report.applied:
             flash(_l("The file is imported."), "success")
+            # A unit the file closed may leave a running SIP with no active unit holding huvudansvar.
+            if report.deactivated_unit_ids:
+                _warn_of_huvudansvar_left(
+                    huvudansvar_without_active_unit(
+                        db, workflow_registry(), unit_ids=report.deactivated_unit_ids
+                    )
+                )
     return _import_page(form, report, status)
 
 

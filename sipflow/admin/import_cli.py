@@ -10,6 +10,7 @@ from flask.cli import with_appcontext
 from sqlmodel import Session
 
 from sipflow.admin import imports
+from sipflow.cases.services import huvudansvar_without_active_unit
 from sipflow.clock import now_utc
 from sipflow.db import unit_of_work
 from sipflow.i18n import cli_count, in_cli_language
@@ -50,6 +51,19 @@ def import_directory_command(file: Path, dry_run: bool):
         for planned in items:
             fields = f" ({', '.join(planned.changed_fields)})" if planned.changed_fields else ""
             click.echo(f"line {planned.line}: {outcome} {planned.record} {planned.key}{fields}")
+    if report.applied and report.deactivated_unit_ids:
+        with Session(current_app.extensions["sipflow.engine"]) as session:
+            left = huvudansvar_without_active_unit(
+                session, current_app.extensions["sipflow.workflows"], unit_ids=report.deactivated_unit_ids
+            )
+        if left:
+            # The pages' warning of a deactivation: nobody of the responsible organisation can act on these.
+            click.echo(
+                f"{cli_count(len(left), 'SIP')} still running with no active unit left of the organisation"
+                f" with overall responsibility: {', '.join(left)}. On the SIP's page, that organisation's"
+                " staff add another of its active units or hand the responsibility over.",
+                err=True,
+            )
     created = len(report.created)
     verb = "would be" if dry_run else "was" if created == 1 else "were"
     click.echo(

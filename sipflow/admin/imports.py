@@ -1,6 +1,7 @@
 """Import organisations, units and users from one CSV file: a dry run, then all of it or nothing.
 
-The file (UTF-8, a byte-order mark tolerated, `;` or `,` between columns, found from the header line) has
+The file (UTF-8, a byte-order mark tolerated, or UTF-16 with its byte-order mark as Excel's "Unicode Text";
+`;`, `,` or a tab between columns, found from the header line) has
 one record per line and these columns, in any order (docs/examples/county-import.csv):
 
     record        organisation, unit or user
@@ -20,6 +21,9 @@ one record per line and these columns, in any order (docs/examples/county-import
     hsa_id        a unit's HSA-id (optional)
     roles         a user's roles: staff, coordinator, admin (separated by spaces or '|'; staff if empty)
     scope         a coordinator's counties or municipalities (their codes, separated by spaces or '|')
+    active        optional (a file may leave the column out): an organisation or unit: no closes it
+                  (deactivates it, as its page's button; an organisation's units with it), yes opens it
+                  again, empty leaves it as it is (a new one active)
 
 A county, municipality or scope code one digit short whose leading zero Excel dropped (7, 780) is refused
 with the likely code named (07, 0780), never padded: a wrong code taken would be worse than a refusal.
@@ -31,7 +35,10 @@ administrator's region is left alone (users are changed on their own page), one 
 line refused as taken, as the user form refuses it. So the same file twice changes nothing the second time,
 whatever was deactivated between: a line that changes nothing passes; one that would create or change
 something under a deactivated organisation or unit (a unit, a user) is refused as the pages refuse it
-(`directory.check_active`).
+(`directory.check_active`), but for one the file itself activates (`active` yes). A unit (organisation)
+that closed since the last file is closed by its line with `active` no, through the pages' own service
+(`directory.set_unit_active`, `set_organisation_active`): it joins no new SIP, and the report names the
+running SIPs left with no active unit of the organisation holding huvudansvar, as the pages do.
 
 An administrator's import changes what their pages may (`sipflow.admin.regions`): a region's administrator
 creates or changes organisations and units of their county only, a line for another's is refused (a line
@@ -40,6 +47,7 @@ that changes nothing may name one, e.g. the organisation of a unit); the command
 
 from __future__ import annotations
 
+import codecs
 import io
 import logging
 import re
@@ -99,14 +107,19 @@ COLUMNS = (
     "hsa_id",
     "roles",
     "scope",
+    "active",
 )
+# The columns a file may leave out (one made before the column was added still imports as it did).
+OPTIONAL_COLUMNS = frozenset({"active"})
 RECORDS = ("organisation", "unit", "user")
 # The columns each record reads. A value in another is refused at its column, never dropped unsaid: a unit
 # has no county or municipality of its own (it is where its organisation is), and an office's county written
 # beside it and left out would read as placed.
 RECORD_COLUMNS = {
-    "organisation": frozenset({"record", "key", "name", "kind", "county", "municipality"}),
-    "unit": frozenset({"record", "key", "name", "kind", "organisation", "health_care", "email", "hsa_id"}),
+    "organisation": frozenset({"record", "key", "name", "kind", "county", "municipality", "active"}),
+    "unit": frozenset(
+        {"record", "key", "name", "kind", "organisation", "health_care", "email", "hsa_id", "active"}
+    ),
     "user": frozenset({"record", "key", "name", "unit", "email", "roles", "scope"}),
 }
 UNUSED_COLUMN = {
@@ -135,6 +148,7 @@ COLUMN_MAX = {
     "hsa_id": 64,
     "roles": 200,
     "scope": 2000,
+    "active": 10,
 }
 assert set(COLUMN_MAX) == set(COLUMNS)
 # Which column an InvalidInput's field, or a changed field of a record, is read from: the report names a
@@ -154,6 +168,7 @@ FIELD_COLUMNS = {
     "display_name": "name",
     "roles": "roles",
     "scope": "scope",
+    "active": "active",
 }
 assert set(FIELD_COLUMNS.values()) <= set(COLUMNS)
 # What the report calls each column beside its header (the pages' labels of the same values).
@@ -171,6 +186,7 @@ COLUMN_LABELS = {
     "hsa_id": _l("HSA-id"),
     "roles": _l("Roles"),
     "scope": _l("Counties and municipalities followed"),
+    "active": _l("Open (active)"),
 }
 assert set(COLUMN_LABELS) == set(COLUMNS)
 RECORD_LABELS = {"organisation": _l("Organisation"), "unit": _l("Unit"), "user": _l("User")}
@@ -246,6 +262,11 @@ COLUMN_VALUES = (
         {"yes": _l("Yes"), "no": _l("No")},
     ),
     (ROLE_VALUES.column, ROLE_VALUES.what, ROLE_VALUES.labels),
+    (
+        "active",
+        _l("Whether an organisation or unit is open (as it is when empty)"),
+        {"yes": _l("Yes"), "no": _l("No")},
+    ),
 )
 # What each column holds, as the import page says it beside the template to download.
 COLUMN_HELP = {
@@ -276,12 +297,16 @@ COLUMN_HELP = {
         "A coordinator's counties and municipalities (their SCB codes, separated by spaces); empty: every"
         " county."
     ),
+    "active": _l(
+        "Optional. An organisation or unit: no when it has closed (it is deactivated and joins no new SIP),"
+        " yes to open it again, empty to leave it as it is."
+    ),
 }
 assert set(COLUMN_HELP) == set(COLUMNS)
 # The template's lines after its header: a record of each kind, to overwrite (a national administrator's dry
 # run of it passes).
 TEMPLATE_LINES = (
-    ("organisation", "exempel-region", "Region Exempel", "region", "", "", "07", "", "", "", "", "", ""),
+    ("organisation", "exempel-region", "Region Exempel", "region", "", "", "07", "", "", "", "", "", "", ""),
     (
         "organisation",
         "exempel-kommun",
@@ -291,6 +316,7 @@ TEMPLATE_LINES = (
         "",
         "",
         "0780",
+        "",
         "",
         "",
         "",
@@ -311,6 +337,7 @@ TEMPLATE_LINES = (
         "",
         "",
         "",
+        "",
     ),
     (
         "unit",
@@ -322,6 +349,7 @@ TEMPLATE_LINES = (
         "",
         "",
         "no",
+        "",
         "",
         "",
         "",
@@ -340,6 +368,7 @@ TEMPLATE_LINES = (
         "anna@exempel.example",
         "",
         "staff",
+        "",
         "",
     ),
 )
@@ -487,6 +516,9 @@ class ImportReport:
     released_organisation_ids: frozenset[int] = frozenset()
     # Units of sipflow the file gives another HSA-id (or none): theirs are free for its other lines.
     released_hsa_unit_ids: frozenset[int] = frozenset()
+    # Units the import deactivated (its own or their organisation's `active` no): the pages' warning of the
+    # running SIPs they leave without an active unit holding huvudansvar asks of these.
+    deactivated_unit_ids: set[int] = field(default_factory=set)
 
     def of(self, outcome: str) -> list[Planned]:
         """The planned lines with that outcome, in file order."""
@@ -543,7 +575,20 @@ MAX_WORKBOOK_UNPACKED = 64 * 1024 * 1024
 
 
 def _csv_records(data: bytes) -> tuple[Iterator[tuple[int, list[str] | None]], LineError | None]:
-    """The records of a CSV file, or why it cannot be read as UTF-8 text."""
+    """The records of a CSV file, or why it cannot be read as UTF-8 text (or as UTF-16 with its byte-order
+    mark)."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        # Excel's "Unicode Text" (a county's HR export saved as text, tab-separated) is UTF-16 with a
+        # byte-order mark, which says the encoding and byte order: read as such, never guessed.
+        try:
+            return _text_records(data.decode("utf-16"))
+        except UnicodeDecodeError as error:
+            line = data[: error.start].decode("utf-16", "replace").count("\n") + 1
+            message = _l(
+                "This line is not UTF-16 text, though the file begins as UTF-16 does. Save the file as"
+                " CSV UTF-8, and import that file."
+            )
+            return iter(()), LineError(line, str(message))
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -557,6 +602,11 @@ def _csv_records(data: bytes) -> tuple[Iterator[tuple[int, list[str] | None]], L
             " file."
         )
         return iter(()), LineError(line, str(message))
+    return _text_records(text)
+
+
+def _text_records(text: str) -> tuple[Iterator[tuple[int, list[str] | None]], LineError | None]:
+    """The records of a CSV file's decoded text, or why it is not the CSV it claims to be."""
     if "\x00" in text:
         # No directory value holds one, and PostgreSQL stores none: the file is not the CSV it claims to be.
         line = text.count("\n", 0, text.index("\x00")) + 1
@@ -678,7 +728,7 @@ def read_rows(data: bytes) -> tuple[list[tuple[int, dict]], list[LineError]]:
     while width and not names[width - 1]:
         width -= 1
     names, spare = names[:width], len(names) - width
-    missing = [c for c in COLUMNS if c not in names]
+    missing = [c for c in COLUMNS if c not in names and c not in OPTIONAL_COLUMNS]
     unknown = [n for n in names if n and n not in COLUMNS]
     unnamed = [str(number) for number, n in enumerate(names, start=1) if not n]
     duplicated = sorted({n for n in names if n and names.count(n) > 1})
@@ -752,7 +802,8 @@ def read_rows(data: bytes) -> tuple[list[tuple[int, dict]], list[LineError]]:
                 )
             )
             continue
-        row = {name: value.strip() for name, value in zip(names, values, strict=True)}
+        row = dict.fromkeys(OPTIONAL_COLUMNS, "")
+        row.update({name: value.strip() for name, value in zip(names, values, strict=True)})
         error = too_long(line, row, COLUMN_MAX)
         if error is not None:
             errors.append(error)
@@ -811,6 +862,9 @@ class _Planner:
         self.file_hsa: dict[str, int] = {}
         self.file_unit_names: dict[tuple[str, str], int] = {}
         self.file_org_names: dict[str, int] = {}
+        # What the file's `active` column says of its organisations and units: {key: True, False or None}.
+        self.file_org_active: dict[str, bool | None] = {}
+        self.file_unit_active: dict[str, bool | None] = {}
         # What checked_scope said of each (roles, codes): None when they pass.
         self.scopes_checked: dict[tuple, InvalidInput | None] = {}
         # Each coded column's labels in every language ({label: code}), read when a value is no code.
@@ -923,6 +977,8 @@ class _Planner:
                 "kind",
             )
         kind = self._code(row["kind"], ORGANISATION_KIND_VALUES)
+        active = self._active(row)
+        self.file_org_active[key] = active
         existing = self.orgs.get(key)
         try:
             values = directory.clean_organisation(
@@ -945,7 +1001,7 @@ class _Planner:
             )
         self.file_org_names[same] = line
         self.file_org_counties[key] = values["county_code"]
-        planned = self._compare(line, "organisation", key, values, existing)
+        planned = self._compare(line, "organisation", key, _with_active(values, active), existing)
         if planned.outcome != UNCHANGED:
             # The pages' rule; a line that changes nothing may name another region's organisation.
             try:
@@ -981,6 +1037,15 @@ class _Planner:
         health_care = row["health_care"].lower()
         if health_care not in YES | NO:
             raise _LineRefused(_l("Write yes or no."), "health_care")
+        active = self._active(row)
+        self.file_unit_active[key] = active
+        if active is not False and not self._organisation_open(org_key, organisation):
+            if unit is None or active:
+                # An open unit under an organisation closed (by this file, or before it with none to open it).
+                raise _LineRefused(
+                    _l("The organisation %(key)s is deactivated: activate it first.", key=org_key),
+                    "organisation",
+                )
         try:
             values = directory.clean_unit(
                 self.session,
@@ -1014,13 +1079,15 @@ class _Planner:
                     "hsa_id",
                 )
             self.file_hsa[values["hsa_id"]] = line
-        planned = self._compare(line, "unit", key, values, unit)
+        planned = self._compare(line, "unit", key, _with_active(values, active), unit)
         if planned.outcome != UNCHANGED and organisation is not None:
             # The pages' rules (an organisation new in this file is checked on its own line, and is active):
-            # a line that changes nothing may name another region's or a deactivated organisation.
+            # a line that changes nothing may name another region's or a deactivated organisation, and one
+            # may close a unit of a closed organisation or change one of an organisation this file opens.
             try:
                 check_unit_change(self.region, organisation)
-                directory.check_active(organisation, "organisation_id")
+                if active is not False and not self.file_org_active.get(org_key):
+                    directory.check_active(organisation, "organisation_id")
             except UserError as error:
                 raise _refuse(error, "organisation") from None
         planned.values["organisation_key"] = org_key
@@ -1061,11 +1128,18 @@ class _Planner:
                 _l("Unknown unit %(key)s: not in sipflow and not in this file.", key=unit_key), "unit"
             )
         existing = username in self.users
+        if not existing and unit_key and self.file_unit_active.get(unit_key) is False:
+            # A new user of a unit this file closes: the pages' rule of a deactivated unit.
+            raise _LineRefused(
+                _l("The unit %(key)s is deactivated: activate it first.", key=unit_key), "unit"
+            )
         if unit is not None or not unit_key:
             # The user pages' rule (a unit of this file is new, so active). An existing user's line changes
             # nothing (users are changed on their page), so it places no one and may name a deactivated unit.
             try:
-                kept = unit.id if existing and unit is not None else None
+                # A unit this file opens takes the user as an open one does.
+                opened = unit is not None and self.file_unit_active.get(unit_key) is True
+                kept = unit.id if (existing or opened) and unit is not None else None
                 check_user_unit(self.session, self.region, unit, roles, kept_unit_id=kept)
             except InvalidInput as error:
                 raise _refuse(error) from None
@@ -1159,6 +1233,23 @@ class _Planner:
             raise _refuse(self.scopes_checked[roles, codes], "scope")
         return codes
 
+    def _active(self, row: dict) -> bool | None:
+        """The line's `active`: True (yes), False (no) or None (empty: as it is, a new record open)."""
+        value = row["active"].lower()
+        if not value:
+            return None
+        if value not in YES | NO:
+            raise _LineRefused(_l("Write yes or no, or leave it empty to keep it as it is."), "active")
+        return value in YES
+
+    def _organisation_open(self, org_key: str, organisation: Organisation | None) -> bool:
+        """Whether the unit's organisation is active once the file is imported (its line's `active`, else as
+        it is; one new in the file is)."""
+        said = self.file_org_active.get(org_key)
+        if said is not None:
+            return said
+        return organisation is None or organisation.active
+
     def _compare(self, line: int, record: str, key: str, values: dict, existing) -> Planned:
         if existing is None:
             return Planned(line, record, key, values["name"], CREATE, values=values)
@@ -1229,6 +1320,12 @@ class _ApplyRefused(Exception):
         self.error = error
 
 
+def _with_active(values: dict, active: bool | None) -> dict:
+    """A line's values with its `active` when it says one (compared with the record's, and set by the pages'
+    own (de)activation, after the other values are saved)."""
+    return values if active is None else {**values, "active": active}
+
+
 def _renamed(existing: dict, lines) -> frozenset[int]:
     """The ids of the rows of existing (by lower-case key) that the file's lines give another name."""
     return frozenset(
@@ -1281,9 +1378,10 @@ def _apply(session: Session, report: ImportReport, *, actor: User | None, now: d
         for planned in report.planned:
             if planned.record != "organisation":
                 continue
-            values = planned.values
+            values = dict(planned.values)
+            active = values.pop("active", None)
             if planned.outcome == CREATE:
-                organisations[planned.key] = directory.create_organisation(
+                organisation = directory.create_organisation(
                     session,
                     actor,
                     key=planned.key,
@@ -1291,13 +1389,21 @@ def _apply(session: Session, report: ImportReport, *, actor: User | None, now: d
                     released=report.released_organisation_ids,
                     **values,
                 )
-                continue
-            organisation = session.exec(select(Organisation).where(Organisation.key == planned.key)).one()
+            else:
+                organisation = session.exec(select(Organisation).where(Organisation.key == planned.key)).one()
             organisations[planned.key] = organisation
             if planned.outcome == CHANGE:
                 directory.edit_organisation(
                     session, actor, organisation, now=now, released=report.released_organisation_ids, **values
                 )
+            if active is not None and active != organisation.active:
+                if not active:
+                    report.deactivated_unit_ids.update(
+                        session.exec(
+                            select(Unit.id).where(Unit.organisation_id == organisation.id, Unit.active)
+                        ).all()
+                    )
+                directory.set_organisation_active(session, actor, organisation, active, now=now)
         units: dict[str, Unit] = {}
         giving_up = _give_up_hsa_ids(session, report.released_hsa_unit_ids)
         for planned in report.planned:
@@ -1305,12 +1411,14 @@ def _apply(session: Session, report: ImportReport, *, actor: User | None, now: d
                 continue
             values = dict(planned.values)
             org_key = values.pop("organisation_key")
+            active = values.pop("active", None)
+            unit = None
             if planned.outcome == CREATE:
                 organisation = (
                     organisations.get(org_key)
                     or session.exec(select(Organisation).where(Organisation.key == org_key)).one()
                 )
-                units[planned.key] = directory.create_unit(
+                unit = units[planned.key] = directory.create_unit(
                     session,
                     actor,
                     organisation,
@@ -1327,6 +1435,11 @@ def _apply(session: Session, report: ImportReport, *, actor: User | None, now: d
                 directory.edit_unit(
                     session, actor, unit, now=now, released=report.released_unit_ids, **values
                 )
+            if unit is not None and active is not None and active != unit.active:
+                # The pages' own (de)activation: its mailbox's invitations and reminders follow.
+                directory.set_unit_active(session, actor, unit, active, now=now)
+                if not active:
+                    report.deactivated_unit_ids.add(unit.id)
         invited = [p for p in report.created if p.record == "user"]
         new = []
         for planned in invited:

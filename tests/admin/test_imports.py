@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import io
 import re
 
@@ -397,6 +398,25 @@ def test_a_file_that_is_not_utf8_is_refused(db_session, app_ctx, now):
         " ”CSV (semikolonavgränsad)”. Välj Spara som i Excel och filformatet CSV UTF-8,"
         " och importera den filen."
     )
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be"])
+def test_excels_unicode_text_utf16_with_its_byte_order_mark_imports_as_utf8_does(
+    db_session, app_ctx, now, encoding
+):
+    # Excel's "Unicode Text" (Spara som > Unicode-text): UTF-16 with a byte-order mark, tab-separated. The
+    # mark says the encoding, so the file is read as it is, åäö and all, not refused as "not UTF-8".
+    text = csv_of(ORG, UNIT, USER, delimiter="\t").decode()
+    mark = {"utf-16": b"", "utf-16-le": codecs.BOM_UTF16_LE, "utf-16-be": codecs.BOM_UTF16_BE}[encoding]
+    report = run(db_session, now, mark + text.encode(encoding), apply=True)
+    assert report.errors == [] and report.applied
+    assert counts(db_session) == (1, 1, 1)
+    unit = db_session.exec(select(Unit).where(Unit.key == "reg-vc")).one()
+    assert unit.name == "Vårdcentralen Test"
+    # Cut in the middle of a character: refused at its line, saying what to do.
+    cut = run(db_session, now, (mark + text.encode(encoding))[:-1], apply=False)
+    assert [e.line for e in cut.errors] == [4]
+    assert "Spara filen som CSV UTF-8" in cut.errors[0].message
 
 
 def test_a_nul_in_the_file_is_refused_at_its_line(db_session, app_ctx, now):

@@ -4,15 +4,18 @@ to do, rather than only that the unit is deactivated."""
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from plankit import give_huvudansvar
 from webkit import csrf_token, login, spoken, text_of
 
 from sipflow.admin import directory
 from sipflow.cases.services import add_unit_participant
+from sipflow.cli import sipflow_cli
 from sipflow.clock import now_utc
 from sipflow.db import unit_of_work
-from sipflow.people.models import Unit
+from sipflow.people.models import Organisation, Unit
 
 pytestmark = pytest.mark.usefixtures("frozen_clock")
 
@@ -101,3 +104,58 @@ def make_unit_of(db_session, organisation_id: int) -> Unit:
     db_session.add(unit)
     db_session.commit()
     return unit
+
+
+def closing_file(db_session, unit) -> bytes:
+    """An import file whose one line closes unit (its other columns as sipflow has them)."""
+    organisation = db_session.get(Organisation, unit.organisation_id)
+    line = ";".join(
+        (
+            "unit",
+            unit.key,
+            unit.name,
+            unit.kind,
+            organisation.key,
+            "",
+            "",
+            "",
+            "yes" if unit.is_health_care else "no",
+            unit.email or "",
+            unit.hsa_id or "",
+            "",
+            "",
+            "no",
+        )
+    )
+    header = "record;key;name;kind;organisation;unit;county;municipality;health_care;email;hsa_id;roles;scope"
+    return f"{header};active\n{line}\n".encode()
+
+
+def test_an_import_closing_the_unit_names_them_too(db_session, parties, held, as_admin):
+    # The county's next HR file says Vårdcentralen X closed: the import page warns as the unit's page does.
+    give_huvudansvar(db_session, held, parties.region_user, parties.region.organisation_id, now_utc())
+    unit = parties.region
+    data = closing_file(db_session, unit)
+    token = csrf_token(text_of(as_admin.get("/admin/import")))
+    response = as_admin.post(
+        "/admin/import",
+        data={"csrf_token": token, "file": (io.BytesIO(data), "hr.csv"), "apply": "1"},
+        content_type="multipart/form-data",
+    )
+    page = text_of(response)
+    assert response.status_code == 200, page
+    assert "1 " + WARNING + f": {held.reference}." in page
+    db_session.expire_all()
+    assert not db_session.get(Unit, unit.id).active
+
+
+def test_the_command_line_import_names_them_too(app, db_session, parties, held, tmp_path):
+    give_huvudansvar(db_session, held, parties.region_user, parties.region.organisation_id, now_utc())
+    path = tmp_path / "hr.csv"
+    path.write_bytes(closing_file(db_session, parties.region))
+    result = app.test_cli_runner().invoke(sipflow_cli, ["import", "directory", str(path)])
+    assert result.exit_code == 0, result.output
+    assert (
+        f"1 SIP still running with no active unit left of the organisation with overall responsibility:"
+        f" {held.reference}." in result.output
+    )
