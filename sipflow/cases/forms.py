@@ -360,6 +360,13 @@ class TransitionForm(ForgetsRemovedTicks, PageForm):
 
     version = IntegerField(VERSION_LABEL, widget=HiddenInput(), validators=[InputRequired()])
 
+    def __init__(self, formdata, **kwargs) -> None:
+        super().__init__(formdata=formdata, **kwargs)
+        # Whether the form holds what was sent, rather than being a fresh one for the page: a page shown
+        # again after another form of it was refused (a POST) holds fresh forms too, which is_submitted()
+        # (true of any POST) would take for sent, leaving their defaults out (no organisation ticked).
+        self.sent = formdata is not None
+
     def configure(self, ctx: FormContext) -> None:
         """Fill the choices that depend on the case."""
 
@@ -407,7 +414,7 @@ class ConsentForm(TransitionForm):
         else:
             del self.guardian_participant_ids
         self.organisation_ids.choices = choices(ctx.organisations)
-        if not self.is_submitted():
+        if not self.sent:
             if self.organisation_ids.data is None:
                 self.organisation_ids.data = [
                     org_id for org_id, _ in ctx.organisations if org_id not in ctx.withdrawn
@@ -443,7 +450,7 @@ class ConsentDeclinedForm(TransitionForm):
             self.guardian_participant_ids.choices = choices(ctx.guardians)
         else:
             del self.guardian_participant_ids
-        if not self.is_submitted() and ctx.guardians_consent:
+        if not self.sent and ctx.guardians_consent:
             self.given_by.data = "guardian"
 
     def to_data(self) -> dict:
