@@ -227,3 +227,14 @@ def test_moving_with_a_tick_kept_through_another_error_shows_its_warning(as_regi
     assert "Mötet är på juldagen, en helgdag." in html
     assert 'aria-describedby="change-confirm_day-help"' in _tick_input(html, "change-confirm_day")
     assert _described_but_missing(html) == []
+
+
+def test_the_change_forms_times_say_they_are_swedish_time_as_the_booking_forms_do(as_region, ready, book):
+    # A staff member abroad, or reading an invitee's time from another zone, moves the meeting by these.
+    meeting = book(meeting_starts_at=next_week_at(10), meeting_ends_at=None)
+    html = text_of(as_region.get(f"/cases/{ready.case.uid}/meetings/{meeting.id}"))
+    help_text = re.search(r'<p class="help" id="change-when-help">([^<]*)</p>', html)
+    assert help_text is not None and help_text.group(1) == "Svensk tid (Europe/Stockholm)."
+    for name in ("change-date", "change-starts", "change-ends"):
+        field = re.search(rf'<input[^>]*id="{name}"[^>]*>', html).group(0)
+        assert "change-when-help" in re.search(r'aria-describedby="([^"]*)"', field).group(1), field
