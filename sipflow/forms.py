@@ -150,7 +150,8 @@ def error_summary_items(forms, errors=None, groups=None) -> list[SummaryItem]:
     its first choice, the element a keyboard user lands on. Hidden fields are left out: `hidden_errors` says
     those. groups: a page's refusals of a group of fields, {the group's element id: [messages]}, said as
     they are, as the page's own refusals are. A refusal in errors that is a SummaryItem already leads where
-    it says (the plan step's conditions lead to the part of the plan where each is met).
+    it says (the plan step's conditions lead to the part of the plan where each is met). A form with a
+    summary_heading (one of several alike on the page) heads its fields' lines with it, as a row's heading.
     """
     items = [m if isinstance(m, SummaryItem) else SummaryItem(m) for m in errors or ()]
     for target, messages in (groups or {}).items():
@@ -159,8 +160,10 @@ def error_summary_items(forms, errors=None, groups=None) -> list[SummaryItem]:
         if not isinstance(form, BaseForm):  # a page without that form (None, or not given to the template)
             continue
         items.extend(SummaryItem(message) for message in getattr(form, "form_errors", ()))
+        # One form of several alike on a page (an answer form per invitee) names whose it is, as a row does.
+        heading = getattr(form, "summary_heading", None)
         for field in form:
-            items.extend(_field_items(field))
+            items.extend(_field_items(field, heading))
     return items
 
 

@@ -498,6 +498,8 @@ def _answer_forms(rows, meeting, posted) -> dict[int, StaffAnswerForm]:
             continue
         if posted is not None and posted[0] == invitation.id:
             forms[invitation.id] = posted[1]
+            # The page has an answer form per invitee: its error summary says whose answer was refused.
+            posted[1].summary_heading = row.label
             continue
         form = StaffAnswerForm(
             formdata=None,

@@ -247,3 +247,14 @@ def test_a_way_of_taking_part_the_meeting_lacks_is_refused_beside_the_field(
     html = text_of(response)
     assert f'id="answer-{silent.id}-answer_mode-error"' in html and "Kommer." in html
     assert invitation_of(db_session, meeting, ready.relative_without_email).partstat == "NEEDS-ACTION"
+
+
+def test_the_error_summary_says_whose_answer_was_refused(as_region, db_session, ready, book):
+    # Every invitee called some other way has an answer form alike: "Svar: Välj ett svar." named nobody.
+    meeting = book()
+    silent = invitation_of(db_session, meeting, ready.relative_without_email)
+    url, _html, forms = page_of(as_region, ready.case, meeting)
+    html = text_of(answer(as_region, url, forms, silent, partstat=None))
+    link = re.search(rf'<a href="#answer-{silent.id}-partstat-0">(.*?)</a>', html, re.S)
+    assert link is not None, html
+    assert ready.relative_without_email.name in link.group(1) and "Välj ett svar." in link.group(1)
