@@ -21,7 +21,8 @@ import signal
 import threading
 from collections.abc import Callable
 from contextlib import nullcontext
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from functools import cache
 from pathlib import Path
 
 import click
@@ -43,6 +44,45 @@ _LOCK_TAKEN = text(
     " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
     " AND classid::bigint = :high AND objid::bigint = :low)"
 )
+
+
+# --- The nightly jobs' clock --------------------------------------------------------------------------
+
+
+@cache
+def wall_clock_cron_trigger() -> type:
+    """The scheduler's cron trigger class (APScheduler is imported when a scheduler is built, never by
+    the web workers, which import this module for /healthz)."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    class WallClockCronTrigger(CronTrigger):
+        """A cron trigger that counts its days on the wall clock of its time zone: once on every day,
+        the nights the clocks change included.
+
+        APScheduler 3's own counts a day on from a run as that many hours of UTC: the night the clocks
+        go forward a job at 00:01 found 01:01 the next day, past its time, and skipped that day, and the
+        night they go back a job at 02:30 ran in both passes of the repeated hour. Here the next run is
+        found among wall-clock times (a UTC trigger reading the local time as if it were UTC), then placed
+        in the zone: a time the spring night skips runs an hour later, a repeated one at its first pass.
+        """
+
+        def __init__(self, *, timezone, **fields) -> None:
+            super().__init__(timezone=timezone, **fields)
+            self._wall = CronTrigger(timezone=UTC, **fields)
+
+        def _wall_time(self, at: datetime) -> datetime:
+            return at.astimezone(self.timezone).replace(tzinfo=UTC, fold=0)
+
+        def get_next_fire_time(self, previous_fire_time, now):
+            wall_now = self._wall_time(now)
+            wall_previous = None if previous_fire_time is None else self._wall_time(previous_fire_time)
+            if wall_previous is not None and wall_now <= wall_previous:
+                # The autumn's repeated hour: the wall clock is back before the run it has made.
+                wall_now = wall_previous + timedelta(microseconds=1)
+            following = self._wall.get_next_fire_time(wall_previous, wall_now)
+            return None if following is None else following.replace(tzinfo=self.timezone)
+
+    return WallClockCronTrigger
 
 
 # --- Jobs ------------------------------------------------------------------------------------------------
@@ -215,14 +255,21 @@ def build_scheduler(app: Flask, lock, *, on_lost: Callable[[], None]):
     )
     for job in JOBS:
         options = {"next_run_time": now_utc()} if job.run_at_start else {}
+        if job.trigger == "cron":
+            trigger, trigger_args = (
+                wall_clock_cron_trigger()(**{"timezone": STOCKHOLM, **job.trigger_args}),
+                {},
+            )
+        else:
+            trigger, trigger_args = job.trigger, job.trigger_args
         scheduler.add_job(
             run_job,
-            job.trigger,
+            trigger,
             args=(app, job),
             id=job.id,
             name=job.id,
             replace_existing=True,
-            **job.trigger_args,
+            **trigger_args,
             **options,
         )
 
