@@ -39,6 +39,10 @@ log = logging.getLogger(__name__)
 # The advisory lock's key: a fixed 64-bit number derived from a name, the same in every process.
 LOCK_KEY = int.from_bytes(hashlib.sha256(b"sipflow.scheduler").digest()[:8], "big", signed=True)
 LEADER_CHECK_SECONDS = 60
+# Leader checks the lock's session may miss before the server ends it (idle_session_timeout): a leader whose
+# machine vanished sends nothing more and never closes its connection, and its lock would last until TCP
+# keepalive gave up on it (some two hours and a quarter); the other node leads within these checks instead.
+LEADER_SILENT_CHECKS = 3
 _LOCK_TAKEN = text(
     "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1"
     " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
@@ -106,9 +110,12 @@ def run_job(app: Flask, job: Job) -> bool:
 class PostgresLeaderLock:
     """A session-level advisory lock held on a connection of its own for as long as the process leads."""
 
-    def __init__(self, engine: Engine, key: int = LOCK_KEY) -> None:
+    def __init__(self, engine: Engine, key: int = LOCK_KEY, *, checked: bool = False) -> None:
         self.engine = engine
         self.key = key
+        # checked: a running scheduler asks held() every LEADER_CHECK_SECONDS, so its session may end when
+        # it falls silent (a `--once` run asks nothing while its jobs run: its lock lasts to the end).
+        self.checked = checked
         self.connection: Connection | None = None
 
     def acquire(self) -> bool:
@@ -116,6 +123,13 @@ class PostgresLeaderLock:
         connection = self.engine.connect()
         try:
             got = connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": self.key}).scalar()
+            if got and self._ends_silent_sessions():
+                # The server ends the session, and so the lock, when the leader falls silent (held() asks
+                # every LEADER_CHECK_SECONDS); release() sets it back before the pool has the connection.
+                silence_ms = int(LEADER_SILENT_CHECKS * LEADER_CHECK_SECONDS * 1000)
+                connection.execute(
+                    text("SELECT set_config('idle_session_timeout', :ms, false)"), {"ms": str(silence_ms)}
+                )
             connection.commit()  # the lock belongs to the session, not to this transaction
         except Exception:
             connection.close()
@@ -125,6 +139,12 @@ class PostgresLeaderLock:
             return True
         connection.close()
         return False
+
+    def _ends_silent_sessions(self) -> bool:
+        """Whether this lock's session ends when its holder falls silent: a checked lock, on a server
+        with idle_session_timeout (PostgreSQL 14 on; 13 keeps a silent node's lock until TCP keepalive
+        gives up)."""
+        return self.checked and (self.engine.dialect.server_version_info or (0,)) >= (14,)
 
     def held(self) -> bool:
         """Whether the lock's connection still lives (if it died, the lock went with it)."""
@@ -153,6 +173,8 @@ class PostgresLeaderLock:
             return
         try:
             self.connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": self.key})
+            if self._ends_silent_sessions():
+                self.connection.execute(text("RESET idle_session_timeout"))
             self.connection.commit()
         except Exception:  # noqa: BLE001 - the connection is closed below either way
             log.warning("could not release the scheduler lock; closing its connection ends it")
@@ -205,11 +227,12 @@ class FileLeaderLock:
             self.fd = None
 
 
-def leader_lock(app: Flask):
-    """The lock that elects the active scheduler for this app's database."""
+def leader_lock(app: Flask, *, checked: bool = False):
+    """The lock that elects the active scheduler for this app's database; checked: its holder asks held()
+    every LEADER_CHECK_SECONDS (a running scheduler), so on PostgreSQL the lock ends when it falls silent."""
     engine = app.extensions["sipflow.engine"]
     if engine.dialect.name == "postgresql":
-        return PostgresLeaderLock(engine)
+        return PostgresLeaderLock(engine, checked=checked)
     database = engine.url.database
     path = Path(database + ".scheduler.lock") if database and database != ":memory:" else None
     return FileLeaderLock(path or Path(app.config["INSTANCE_DIR"]) / "scheduler.lock")
@@ -249,7 +272,9 @@ def build_scheduler(app: Flask, lock, *, on_lost: Callable[[], None]):
 
     scheduler = BlockingScheduler(
         timezone=STOCKHOLM,
-        executors={"default": ThreadPoolExecutor(max_workers=4)},
+        # The leader check has a thread of its own: jobs filling the pool must not keep it from asking after
+        # the lock in time (LEADER_SILENT_CHECKS).
+        executors={"default": ThreadPoolExecutor(max_workers=4), "leader": ThreadPoolExecutor(max_workers=1)},
         # A run missed while the process was down happens once when it is back (the jobs are idempotent).
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
     )
@@ -279,7 +304,12 @@ def build_scheduler(app: Flask, lock, *, on_lost: Callable[[], None]):
             on_lost()
 
     scheduler.add_job(
-        check_leadership, "interval", seconds=LEADER_CHECK_SECONDS, id="leader-check", name="leader-check"
+        check_leadership,
+        "interval",
+        seconds=LEADER_CHECK_SECONDS,
+        id="leader-check",
+        name="leader-check",
+        executor="leader",
     )
     return scheduler
 
@@ -288,7 +318,7 @@ def run_scheduler(app: Flask, *, stop: threading.Event) -> None:
     """Lead or wait; while leading run the jobs; lock lost: wait again; return on stop."""
     retry = app.config["SCHEDULER_RETRY_SECONDS"]
     while not stop.is_set():
-        lock = leader_lock(app)
+        lock = leader_lock(app, checked=True)
         if not wait_for_leadership(lock, retry_seconds=retry, stop=stop):
             return
         round_over = threading.Event()
