@@ -249,15 +249,29 @@ def scheduler_status(app: Flask) -> str:
 
 
 def wait_for_leadership(lock, *, retry_seconds: float, stop: threading.Event) -> bool:
-    """Take the lock, asking again every retry_seconds; False when stop is set first."""
-    waiting_logged = False
+    """Take the lock, asking again every retry_seconds; False when stop is set first.
+
+    A database that cannot be asked (down, restarting, out of reach) is waited for as another scheduler is:
+    the process stays, and leads once the database is back."""
+    waiting_logged = unreachable_logged = False
     while not stop.is_set():
-        if lock.acquire():
-            log.info("this scheduler is the active one")
-            return True
-        if not waiting_logged:
-            log.info("another scheduler is active; asking again every %s s", retry_seconds)
-            waiting_logged = True
+        try:
+            got = lock.acquire()
+        except Exception as error:  # noqa: BLE001 - whatever the database answered, ask again later
+            if not unreachable_logged:
+                log.warning(
+                    "the scheduler lock cannot be asked for (%s); asking again every %s s",
+                    type(error).__name__,
+                    retry_seconds,
+                )
+                unreachable_logged = True
+        else:
+            if got:
+                log.info("this scheduler is the active one")
+                return True
+            if not waiting_logged:
+                log.info("another scheduler is active; asking again every %s s", retry_seconds)
+                waiting_logged = True
         stop.wait(retry_seconds)
     return False
 
