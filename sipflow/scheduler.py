@@ -21,7 +21,8 @@ import signal
 import threading
 from collections.abc import Callable
 from contextlib import nullcontext
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from functools import cache
 from pathlib import Path
 
 import click
@@ -38,11 +39,54 @@ log = logging.getLogger(__name__)
 # The advisory lock's key: a fixed 64-bit number derived from a name, the same in every process.
 LOCK_KEY = int.from_bytes(hashlib.sha256(b"sipflow.scheduler").digest()[:8], "big", signed=True)
 LEADER_CHECK_SECONDS = 60
+# Leader checks the lock's session may miss before the server ends it (idle_session_timeout): a leader whose
+# machine vanished sends nothing more and never closes its connection, and its lock would last until TCP
+# keepalive gave up on it (some two hours and a quarter); the other node leads within these checks instead.
+LEADER_SILENT_CHECKS = 3
 _LOCK_TAKEN = text(
     "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1"
     " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
     " AND classid::bigint = :high AND objid::bigint = :low)"
 )
+
+
+# --- The nightly jobs' clock --------------------------------------------------------------------------
+
+
+@cache
+def wall_clock_cron_trigger() -> type:
+    """The scheduler's cron trigger class (APScheduler is imported when a scheduler is built, never by
+    the web workers, which import this module for /healthz)."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    class WallClockCronTrigger(CronTrigger):
+        """A cron trigger that counts its days on the wall clock of its time zone: once on every day,
+        the nights the clocks change included.
+
+        APScheduler 3's own counts a day on from a run as that many hours of UTC: the night the clocks
+        go forward a job at 00:01 found 01:01 the next day, past its time, and skipped that day, and the
+        night they go back a job at 02:30 ran in both passes of the repeated hour. Here the next run is
+        found among wall-clock times (a UTC trigger reading the local time as if it were UTC), then placed
+        in the zone: a time the spring night skips runs an hour later, a repeated one at its first pass.
+        """
+
+        def __init__(self, *, timezone, **fields) -> None:
+            super().__init__(timezone=timezone, **fields)
+            self._wall = CronTrigger(timezone=UTC, **fields)
+
+        def _wall_time(self, at: datetime) -> datetime:
+            return at.astimezone(self.timezone).replace(tzinfo=UTC, fold=0)
+
+        def get_next_fire_time(self, previous_fire_time, now):
+            wall_now = self._wall_time(now)
+            wall_previous = None if previous_fire_time is None else self._wall_time(previous_fire_time)
+            if wall_previous is not None and wall_now <= wall_previous:
+                # The autumn's repeated hour: the wall clock is back before the run it has made.
+                wall_now = wall_previous + timedelta(microseconds=1)
+            following = self._wall.get_next_fire_time(wall_previous, wall_now)
+            return None if following is None else following.replace(tzinfo=self.timezone)
+
+    return WallClockCronTrigger
 
 
 # --- Jobs ------------------------------------------------------------------------------------------------
@@ -66,9 +110,12 @@ def run_job(app: Flask, job: Job) -> bool:
 class PostgresLeaderLock:
     """A session-level advisory lock held on a connection of its own for as long as the process leads."""
 
-    def __init__(self, engine: Engine, key: int = LOCK_KEY) -> None:
+    def __init__(self, engine: Engine, key: int = LOCK_KEY, *, checked: bool = False) -> None:
         self.engine = engine
         self.key = key
+        # checked: a running scheduler asks held() every LEADER_CHECK_SECONDS, so its session may end when
+        # it falls silent (a `--once` run asks nothing while its jobs run: its lock lasts to the end).
+        self.checked = checked
         self.connection: Connection | None = None
 
     def acquire(self) -> bool:
@@ -76,6 +123,13 @@ class PostgresLeaderLock:
         connection = self.engine.connect()
         try:
             got = connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": self.key}).scalar()
+            if got and self._ends_silent_sessions():
+                # The server ends the session, and so the lock, when the leader falls silent (held() asks
+                # every LEADER_CHECK_SECONDS); release() sets it back before the pool has the connection.
+                silence_ms = int(LEADER_SILENT_CHECKS * LEADER_CHECK_SECONDS * 1000)
+                connection.execute(
+                    text("SELECT set_config('idle_session_timeout', :ms, false)"), {"ms": str(silence_ms)}
+                )
             connection.commit()  # the lock belongs to the session, not to this transaction
         except Exception:
             connection.close()
@@ -85,6 +139,12 @@ class PostgresLeaderLock:
             return True
         connection.close()
         return False
+
+    def _ends_silent_sessions(self) -> bool:
+        """Whether this lock's session ends when its holder falls silent: a checked lock, on a server
+        with idle_session_timeout (PostgreSQL 14 on; 13 keeps a silent node's lock until TCP keepalive
+        gives up)."""
+        return self.checked and (self.engine.dialect.server_version_info or (0,)) >= (14,)
 
     def held(self) -> bool:
         """Whether the lock's connection still lives (if it died, the lock went with it)."""
@@ -113,6 +173,8 @@ class PostgresLeaderLock:
             return
         try:
             self.connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": self.key})
+            if self._ends_silent_sessions():
+                self.connection.execute(text("RESET idle_session_timeout"))
             self.connection.commit()
         except Exception:  # noqa: BLE001 - the connection is closed below either way
             log.warning("could not release the scheduler lock; closing its connection ends it")
@@ -165,11 +227,12 @@ class FileLeaderLock:
             self.fd = None
 
 
-def leader_lock(app: Flask):
-    """The lock that elects the active scheduler for this app's database."""
+def leader_lock(app: Flask, *, checked: bool = False):
+    """The lock that elects the active scheduler for this app's database; checked: its holder asks held()
+    every LEADER_CHECK_SECONDS (a running scheduler), so on PostgreSQL the lock ends when it falls silent."""
     engine = app.extensions["sipflow.engine"]
     if engine.dialect.name == "postgresql":
-        return PostgresLeaderLock(engine)
+        return PostgresLeaderLock(engine, checked=checked)
     database = engine.url.database
     path = Path(database + ".scheduler.lock") if database and database != ":memory:" else None
     return FileLeaderLock(path or Path(app.config["INSTANCE_DIR"]) / "scheduler.lock")
@@ -186,15 +249,29 @@ def scheduler_status(app: Flask) -> str:
 
 
 def wait_for_leadership(lock, *, retry_seconds: float, stop: threading.Event) -> bool:
-    """Take the lock, asking again every retry_seconds; False when stop is set first."""
-    waiting_logged = False
+    """Take the lock, asking again every retry_seconds; False when stop is set first.
+
+    A database that cannot be asked (down, restarting, out of reach) is waited for as another scheduler is:
+    the process stays, and leads once the database is back."""
+    waiting_logged = unreachable_logged = False
     while not stop.is_set():
-        if lock.acquire():
-            log.info("this scheduler is the active one")
-            return True
-        if not waiting_logged:
-            log.info("another scheduler is active; asking again every %s s", retry_seconds)
-            waiting_logged = True
+        try:
+            got = lock.acquire()
+        except Exception as error:  # noqa: BLE001 - whatever the database answered, ask again later
+            if not unreachable_logged:
+                log.warning(
+                    "the scheduler lock cannot be asked for (%s); asking again every %s s",
+                    type(error).__name__,
+                    retry_seconds,
+                )
+                unreachable_logged = True
+        else:
+            if got:
+                log.info("this scheduler is the active one")
+                return True
+            if not waiting_logged:
+                log.info("another scheduler is active; asking again every %s s", retry_seconds)
+                waiting_logged = True
         stop.wait(retry_seconds)
     return False
 
@@ -209,20 +286,29 @@ def build_scheduler(app: Flask, lock, *, on_lost: Callable[[], None]):
 
     scheduler = BlockingScheduler(
         timezone=STOCKHOLM,
-        executors={"default": ThreadPoolExecutor(max_workers=4)},
+        # The leader check has a thread of its own: jobs filling the pool must not keep it from asking after
+        # the lock in time (LEADER_SILENT_CHECKS).
+        executors={"default": ThreadPoolExecutor(max_workers=4), "leader": ThreadPoolExecutor(max_workers=1)},
         # A run missed while the process was down happens once when it is back (the jobs are idempotent).
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
     )
     for job in JOBS:
         options = {"next_run_time": now_utc()} if job.run_at_start else {}
+        if job.trigger == "cron":
+            trigger, trigger_args = (
+                wall_clock_cron_trigger()(**{"timezone": STOCKHOLM, **job.trigger_args}),
+                {},
+            )
+        else:
+            trigger, trigger_args = job.trigger, job.trigger_args
         scheduler.add_job(
             run_job,
-            job.trigger,
+            trigger,
             args=(app, job),
             id=job.id,
             name=job.id,
             replace_existing=True,
-            **job.trigger_args,
+            **trigger_args,
             **options,
         )
 
@@ -232,7 +318,12 @@ def build_scheduler(app: Flask, lock, *, on_lost: Callable[[], None]):
             on_lost()
 
     scheduler.add_job(
-        check_leadership, "interval", seconds=LEADER_CHECK_SECONDS, id="leader-check", name="leader-check"
+        check_leadership,
+        "interval",
+        seconds=LEADER_CHECK_SECONDS,
+        id="leader-check",
+        name="leader-check",
+        executor="leader",
     )
     return scheduler
 
@@ -241,7 +332,7 @@ def run_scheduler(app: Flask, *, stop: threading.Event) -> None:
     """Lead or wait; while leading run the jobs; lock lost: wait again; return on stop."""
     retry = app.config["SCHEDULER_RETRY_SECONDS"]
     while not stop.is_set():
-        lock = leader_lock(app)
+        lock = leader_lock(app, checked=True)
         if not wait_for_leadership(lock, retry_seconds=retry, stop=stop):
             return
         round_over = threading.Event()

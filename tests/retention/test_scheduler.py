@@ -197,6 +197,25 @@ def test_a_waiting_scheduler_asks_again_until_it_leads():
     assert lock.attempts == 3
 
 
+def test_a_waiting_scheduler_waits_for_a_database_it_cannot_reach(caplog):
+    """Asking for the lock while the database is down raised and ended the scheduler process."""
+
+    class DatabaseBackLater:
+        attempts = 0
+
+        def acquire(self):
+            self.attempts += 1
+            if self.attempts < 4:
+                raise ConnectionRefusedError("the database is restarting")
+            return True
+
+    lock = DatabaseBackLater()
+    assert wait_for_leadership(lock, retry_seconds=0, stop=threading.Event())
+    assert lock.attempts == 4
+    told = [r.getMessage() for r in caplog.records if "cannot be asked for" in r.getMessage()]
+    assert told == ["the scheduler lock cannot be asked for (ConnectionRefusedError); asking again every 0 s"]
+
+
 def test_a_waiting_scheduler_gives_up_when_stopped():
     class Never:
         def acquire(self):
