@@ -48,7 +48,7 @@ from sipflow.errors import Conflict, InvalidInput, UserError, refusal_of
 from sipflow.i18n import DEFAULT_LOCALE
 from sipflow.people.models import Person, User
 from sipflow.people.services import IDENTIFIER_KIND_LABELS, ParticularsChanged, particulars_digest
-from sipflow.routing import row_id
+from sipflow.routing import page_number, row_id
 from sipflow.security import access, login_manager
 from sipflow.security.password_links import has_chosen_password
 from sipflow.translated import lazy_gettext as _l
@@ -118,7 +118,15 @@ def _render_users(form: UserSearchForm, *, status: int = 200):
     db = get_session()
     where = regions.region_filter(regions.admin_region(db, _actor()))
     search = _user_search()
-    rows, next_after = queries.users_page(db, where, after_id=_after_id("after"), search=search)
+    page = queries.users_page(
+        db,
+        where,
+        after_id=_after_id("after"),
+        before_id=_after_id("before"),
+        page=page_number(request.args.get("page")),
+        search=search,
+    )
+    rows = page.rows
     return render_template(
         "admin/users.html",
         rows=rows,
@@ -126,7 +134,7 @@ def _render_users(form: UserSearchForm, *, status: int = 200):
         undelivered=users_service.undelivered_links(db, [user.id for user, _unit, _org in rows]),
         every_county_label=users_service.EVERY_COUNTY,
         role_labels=ROLE_LABELS,
-        next_after=next_after,
+        page=page,
         form=form,
         search=search,
     ), status
@@ -395,7 +403,15 @@ def log():
     kind = request.args.get("kind", "")
     kind = kind if kind in queries.LOG_TARGET_KINDS else ""
     where = regions.region_filter(regions.admin_region(db, _actor()))
-    rows, next_before = queries.log_page(db, where, target_kind=kind or None, before_id=_after_id("before"))
+    page = queries.log_page(
+        db,
+        where,
+        target_kind=kind or None,
+        before_id=_after_id("before"),
+        after_id=_after_id("after"),
+        page=page_number(request.args.get("page")),
+    )
+    rows = page.rows
     names = queries.log_names(db, [change for change, _actor in rows])
     entries = [
         {
@@ -415,7 +431,7 @@ def log():
         kind=kind,
         kinds=queries.LOG_TARGET_KINDS,
         kind_labels=KIND_LABELS,
-        next_before=next_before,
+        page=page,
     )
 
 
