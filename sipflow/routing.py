@@ -87,8 +87,8 @@ class KeysetPage:
 
     rows: list
     page: int = 1
-    previous_cursor: int | None = None
-    next_cursor: int | None = None
+    previous_cursor: object | None = None  # a row id, or another key (a code) the list is ordered by
+    next_cursor: object | None = None
 
     @property
     def has_previous(self) -> bool:
@@ -100,13 +100,13 @@ class KeysetPage:
 
 
 def keyset_page(
-    read: Callable[[int | None, bool, int], list],
+    read: Callable[[object | None, bool, int], list],
     *,
-    after: int | None,
-    before: int | None,
+    after: object | None,
+    before: object | None,
     page: int,
     limit: int,
-    key: Callable[[object], int],
+    key: Callable[[object], object],
 ) -> KeysetPage:
     """The page of a list strictly after the row after, or strictly before the row before (the previous
     page), or the first page. read(cursor, backwards, count) gives at most count rows past the cursor's row

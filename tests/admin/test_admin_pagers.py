@@ -176,3 +176,31 @@ def test_the_organisations_go_back_by_their_pager(as_admin, make_unit, monkeypat
     forward, back, _first = _walk(as_admin, "/admin/organisations", shown, 3)
     assert forward == [["Alfa", "Bravo"], ["Cesam", "Delta"], ["Echo"]]
     assert back == forward
+
+
+def test_the_code_catalogue_and_the_units_codes_go_back_by_their_pager(
+    as_admin, db_session, make_unit, monkeypatch, now
+):
+    from sipflow.coding import queries as coding_queries
+    from sipflow.coding.models import CodeDefinition
+
+    for n in range(5):
+        make_unit("other", f"Kodorganisation {n}", unit_name=f"Kodenhet {n}")
+    db_session.add_all(
+        CodeDefinition(code=f"QQ{n:03d}", label=f"Kod {n}", kind="sip", created_at=now) for n in range(3)
+    )
+    db_session.commit()
+    monkeypatch.setattr(coding_queries, "PAGE_SIZE", 2)
+
+    def codes(page):
+        return re.findall(r'<th scope="row" class="mono">(\w+)</th>', page)
+
+    forward, back, _first = _walk(as_admin, "/admin/codes", codes, 3)
+    assert all(len(rows) == 2 for rows in forward) and len({tuple(rows) for rows in forward}) == 3
+    assert back == forward
+
+    def units(page):
+        return re.findall(r"Kodenhet \d", page)
+
+    forward, back, _first = _walk(as_admin, "/admin/codes/assignments", units, 3)
+    assert back == forward
