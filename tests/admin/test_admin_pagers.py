@@ -43,12 +43,25 @@ def _pager(page: str) -> str:
     return found.group(0)
 
 
-def _walk(client, start: str, shown, pages: int) -> list[list[str]]:
+def _said(page: str, moved: bool) -> str:
+    """The line saying what the page of the list shows; it has the focus (the page's one autofocus) when a
+    pager's link led here, none on the list as first opened."""
+    found = re.search(r'<p class="list-result" id="list-result"( tabindex="-1" autofocus)?>([^<]*)</p>', page)
+    assert found is not None, "nothing says which page this is"
+    assert bool(found.group(1)) == moved, found.group(0)
+    assert page.count("autofocus") == (1 if moved else 0)
+    return found.group(2)
+
+
+def _walk(client, start: str, shown, pages: int, *, searched: bool = False) -> list[list[str]]:
     """Follow the next links from start for pages pages, then the previous links back to the first: the
-    rows shown on each page, forward then back."""
+    rows shown on each page, forward then back. searched: the list's line has the focus on the first page
+    too (the users page after a search)."""
     forward, url = [], start
     for number in range(1, pages + 1):
         page = text_of(client.get(url))
+        said = _said(page, moved=number > 1 or searched)
+        assert f"sida {number}: {len(shown(page))} rad" in said or "användare" in said, said
         forward.append(shown(page))
         pager = _pager(page)
         assert f'<span aria-current="page">Sida {number}</span>' in pager, pager
@@ -61,6 +74,7 @@ def _walk(client, start: str, shown, pages: int) -> list[list[str]]:
         assert f'Föregående sida<span class="visually-hidden"> (sida {number - 1})' in _pager(page)
         url = _link(page, "prev")
         page = text_of(client.get(url))
+        _said(page, moved=True)
         back.append(shown(page))
     assert _link(page, "prev") is None  # the first page has no page before it
     return forward, list(reversed(back)), page
@@ -91,7 +105,7 @@ def test_the_users_page_goes_back_by_its_pager_keeping_the_search(as_admin, db_s
     def shown(page):
         return re.findall(r"katalog\d{3}(?=<)", page)
 
-    forward, back, first = _walk(as_admin, "/admin/users", shown, 3)
+    forward, back, first = _walk(as_admin, "/admin/users", shown, 3, searched=True)
     assert [len(rows) for rows in forward] == [10, 10, 5]
     assert back == forward
     assert "Användare vars namn, användarnamn eller e-postadress börjar med" in first  # the search kept
@@ -200,7 +214,7 @@ def test_the_code_catalogue_and_the_units_codes_go_back_by_their_pager(
     assert back == forward
 
     def units(page):
-        return re.findall(r"Kodenhet \d", page)
+        return list(dict.fromkeys(re.findall(r"Kodenhet \d", page)))
 
     forward, back, _first = _walk(as_admin, "/admin/codes/assignments", units, 3)
     assert back == forward
