@@ -82,8 +82,8 @@ def page_number(text: object) -> int:
 
 @dataclass
 class KeysetPage:
-    """One page of a keyset-paginated list by row id cursors, with the cursors of its neighbours: what the
-    pager macro (templates/macros.html) shows, as Mina SIP's CasePage."""
+    """One page of a keyset-paginated list, with the cursors of its neighbours (a row's id, or the key the
+    list is ordered by): what the pager macro (templates/macros.html) shows, as Mina SIP's CasePage."""
 
     rows: list
     page: int = 1
@@ -110,7 +110,7 @@ def keyset_page(
 ) -> KeysetPage:
     """The page of a list strictly after the row after, or strictly before the row before (the previous
     page), or the first page. read(cursor, backwards, count) gives at most count rows past the cursor's row
-    (None: from the start) in the list's order, or backwards in the reverse order; key is a row's id. page
+    (None: from the start) in the list's order, or backwards in the reverse order; key is a row's cursor. page
     is the number the link to this page carried (a label: a page with rows before it is at least 2).
 
     A cursor whose row is gone gives the first page, never an empty page with no way on."""
