@@ -48,6 +48,17 @@ def _page_cursors() -> dict:
     }
 
 
+def _list_place() -> dict:
+    """Where in a directory list a request is: its page's cursor and number and the units' organisation
+    filter, each read as the list reads it (the first page's none). The list's own buttons carry it, so
+    their redirect leads back to the page and filter they were pressed on, built by url_for (no address
+    taken from the request)."""
+    place = {name: _page_key(name) for name in ("after", "before", "organisation")}
+    number = page_number(request.args.get("page"))
+    place["page"] = number if number > 1 else None
+    return {name: value for name, value in place.items() if value is not None}
+
+
 def _place_choices(form: OrganisationForm) -> OrganisationForm:
     """Form with the counties and municipalities to choose from."""
     db = get_session()
@@ -109,6 +120,7 @@ def organisations():
         "admin/organisations.html",
         rows=page.rows,
         page=page,
+        place=_list_place(),
         kind_labels=directory.ORGANISATION_KIND_LABELS,
         may_change=_may_change(),
         read_only_label=_read_only_label(),
@@ -267,7 +279,7 @@ def organisation_deactivate(organisation_id: int):
         _l("%(name)s and its units are deactivated.", name=organisation.name),
         lambda db: db.exec(select(Unit.id).where(Unit.organisation_id == organisation.id)).all(),
     )
-    return redirect(url_for("admin.organisations"))
+    return redirect(url_for("admin.organisations", **_list_place()))
 
 
 def organisation_activate(organisation_id: int):
@@ -279,7 +291,7 @@ def organisation_activate(organisation_id: int):
         True,
         _l("%(name)s is active.", name=organisation.name),
     )
-    return redirect(url_for("admin.organisations"))
+    return redirect(url_for("admin.organisations", **_list_place()))
 
 
 # --- Units -------------------------------------------------------------------------------------------------
@@ -297,6 +309,7 @@ def units():
         "admin/units.html",
         rows=page.rows,
         page=page,
+        place=_list_place(),
         organisation=organisation,
         kind_labels=directory.UNIT_KIND_LABELS,
         may_change=_may_change(),
@@ -396,14 +409,14 @@ def unit_deactivate(unit_id: int):
         _l("%(name)s is deactivated.", name=unit.name),
         lambda db: [unit.id],
     )
-    return redirect(url_for("admin.units", organisation=unit.organisation_id))
+    return redirect(url_for("admin.units", **_list_place()))
 
 
 def unit_activate(unit_id: int):
     """Activate a unit again."""
     unit = _unit_or_404(unit_id)
     _set_active(directory.set_unit_active, unit, True, _l("%(name)s is active.", name=unit.name))
-    return redirect(url_for("admin.units", organisation=unit.organisation_id))
+    return redirect(url_for("admin.units", **_list_place()))
 
 
 # --- Import ------------------------------------------------------------------------------------------------

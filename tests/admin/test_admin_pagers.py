@@ -218,3 +218,54 @@ def test_the_code_catalogue_and_the_units_codes_go_back_by_their_pager(
 
     forward, back, _first = _walk(as_admin, "/admin/codes/assignments", units, 3)
     assert back == forward
+
+
+def test_deactivating_from_a_later_page_comes_back_to_that_page_and_filter(
+    as_admin, db_session, make_unit, monkeypatch
+):
+    """An administrator closing units one by one on page 2 of an organisation's units, or of every unit,
+    came back to page 1 of the organisation's units after each button: their place and their filter lost."""
+    from directorykit import post
+
+    mine = make_unit("region", "Region Kronoberg", unit_name="Enhet 00")
+    db_session.execute(
+        insert(Unit),
+        [
+            {"key": f"enhet-{n:02d}", "organisation_id": mine.organisation_id, "name": f"Enhet {n:02d}"}
+            for n in range(1, 8)
+        ],
+    )
+    db_session.commit()
+    monkeypatch.setattr(directory, "PAGE_SIZE", 3)
+
+    def shown(page):
+        return re.findall(r'<th scope="row">(Enhet \d{2})</th>', page)
+
+    for start in (f"/admin/units?organisation={mine.organisation_id}", "/admin/units"):
+        second_url = _link(text_of(as_admin.get(start)), "next")
+        second = text_of(as_admin.get(second_url))
+        assert shown(second) == ["Enhet 03", "Enhet 04", "Enhet 05"]
+        for button in ("deactivate", "activate"):
+            action = unescape(
+                re.search(rf'<form method="post" action="([^"]*/{button}[^"]*)"', second).group(1)
+            )
+            response = post(as_admin, action)
+            assert response.status_code == 302
+            assert _place(response.headers["Location"]) == _place(second_url), (start, button)
+            second = text_of(as_admin.get(response.headers["Location"]))
+            assert shown(second) == ["Enhet 03", "Enhet 04", "Enhet 05"]
+
+    for name in ["Echo", "Alfa", "Delta", "Bravo", "Cesam"]:
+        make_unit("other", name)
+    second_url = _link(text_of(as_admin.get("/admin/organisations")), "next")
+    second = text_of(as_admin.get(second_url))
+    action = unescape(re.search(r'<form method="post" action="([^"]*/deactivate[^"]*)"', second).group(1))
+    assert _place(post(as_admin, action).headers["Location"]) == _place(second_url)
+
+
+def _place(url: str) -> tuple[str, dict]:
+    """A list's address as the page it shows: its path and its arguments, in any order."""
+    from urllib.parse import parse_qs, urlsplit
+
+    parts = urlsplit(url)
+    return parts.path, parse_qs(parts.query)
