@@ -30,7 +30,7 @@ from sipflow.people.models import County, Municipality, Organisation, Unit
 from sipflow.retention.anonymise import RetentionPolicy
 from sipflow.routing import page_number, row_id
 from sipflow.translated import lazy_gettext as _l
-from sipflow.web import attach_error, current_actor, current_locale, workflow_registry
+from sipflow.web import attach_error, current_actor, current_locale, list_place, workflow_registry
 
 
 def _page_key(name: str) -> int | None:
@@ -49,14 +49,8 @@ def _page_cursors() -> dict:
 
 
 def _list_place() -> dict:
-    """Where in a directory list a request is: its page's cursor and number and the units' organisation
-    filter, each read as the list reads it (the first page's none). The list's own buttons carry it, so
-    their redirect leads back to the page and filter they were pressed on, built by url_for (no address
-    taken from the request)."""
-    place = {name: _page_key(name) for name in ("after", "before", "organisation")}
-    number = page_number(request.args.get("page"))
-    place["page"] = number if number > 1 else None
-    return {name: value for name, value in place.items() if value is not None}
+    """The directory list's place (web.list_place), with the units' organisation filter."""
+    return list_place("organisation")
 
 
 def _place_choices(form: OrganisationForm) -> OrganisationForm:

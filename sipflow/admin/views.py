@@ -52,7 +52,7 @@ from sipflow.routing import page_number, row_id
 from sipflow.security import access, login_manager
 from sipflow.security.password_links import has_chosen_password
 from sipflow.translated import lazy_gettext as _l
-from sipflow.web import attach_error, workflow_registry
+from sipflow.web import attach_error, list_place, workflow_registry
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -135,6 +135,7 @@ def _render_users(form: UserSearchForm, *, status: int = 200):
         every_county_label=users_service.EVERY_COUNTY,
         role_labels=ROLE_LABELS,
         page=page,
+        place=list_place(),
         form=form,
         search=search,
     ), status
@@ -352,7 +353,7 @@ def disable_user(user_id: int):
         users_service.disable_user,
         _l("%(name)s is disabled and logged out everywhere.", name=user.display_name),
     )
-    return redirect(url_for("admin.users"))
+    return redirect(url_for("admin.users", **list_place()))
 
 
 @bp.post("/users/<id:user_id>/enable")
@@ -360,7 +361,7 @@ def enable_user(user_id: int):
     """Let a disabled account log in again."""
     user = _user_or_404(user_id)
     _change_user(user, users_service.enable_user, _l("%(name)s can log in again.", name=user.display_name))
-    return redirect(url_for("admin.users"))
+    return redirect(url_for("admin.users", **list_place()))
 
 
 @bp.post("/users/<id:user_id>/sessions/end")
@@ -374,7 +375,7 @@ def end_sessions(user_id: int):
     )
     if user.id == current_user.id:
         return redirect(url_for("auth.login"))
-    return redirect(url_for("admin.users"))
+    return redirect(url_for("admin.users", **list_place()))
 
 
 # --- The administration log --------------------------------------------------------------------------------

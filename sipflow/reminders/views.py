@@ -16,7 +16,7 @@ from sipflow.reminders import models, services
 from sipflow.routing import page_number, row_id
 from sipflow.security import login_manager
 from sipflow.translated import lazy_gettext as _l
-from sipflow.web import current_actor, current_locale, register_case_page_part, workflow_registry
+from sipflow.web import current_actor, current_locale, list_place, register_case_page_part, workflow_registry
 
 bp = Blueprint("reminders", __name__, url_prefix="/admin/reminders")
 
@@ -229,6 +229,7 @@ def admin_list():
         references=references,
         topics=_topic_labels(session, rows),
         page=page,
+        place=list_place(),
         kind_labels=KIND_LABELS,
         status_labels=STATUS_LABELS,
         skip_reason_labels=SKIP_REASON_LABELS,
@@ -255,7 +256,8 @@ def retry(reminder_id: int):
             "error",
         )
     status = request.form.get("status", models.FAILED)
-    return redirect(url_for("reminders.admin_list", status=status if status in models.STATUSES else None))
+    status = status if status in models.STATUSES else None
+    return redirect(url_for("reminders.admin_list", status=status, **list_place()))
 
 
 def _case_page_part(detail, _actor, *, allowed: list) -> dict:

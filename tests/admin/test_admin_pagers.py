@@ -269,3 +269,32 @@ def _place(url: str) -> tuple[str, dict]:
 
     parts = urlsplit(url)
     return parts.path, parse_qs(parts.query)
+
+
+def test_a_users_buttons_on_a_later_page_come_back_to_that_page(as_admin, db_session, parties, monkeypatch):
+    """Disabling the leavers one by one on page 3 of a county's users led back to page 1 after each."""
+    from directorykit import post
+
+    db_session.execute(
+        insert(User),
+        [
+            {
+                "username": f"slutar{n:02d}",
+                "display_name": f"Slutar {n:02d}",
+                "email": f"slutar{n:02d}@example.se",
+                "password_hash": "!",
+                "unit_id": parties.region.id,
+                "session_token": f"slutar-token-{n}",
+            }
+            for n in range(12)
+        ],
+    )
+    db_session.commit()
+    monkeypatch.setattr(queries, "USERS_PAGE", 4)
+    second_url = _link(text_of(as_admin.get("/admin/users")), "next")
+    second = text_of(as_admin.get(second_url))
+    for button in ("disable", "enable", "sessions/end"):
+        action = unescape(re.search(rf'<form method="post" action="([^"]*/{button}[^"]*)"', second).group(1))
+        response = post(as_admin, action)
+        assert _place(response.headers["Location"]) == _place(second_url), button
+        second = text_of(as_admin.get(response.headers["Location"]))

@@ -161,3 +161,29 @@ def test_the_list_pages_back_by_its_pager_keeping_the_status(
 
 def _rows_of(page: str) -> str:
     return page[page.index("<tbody>") : page.index("</tbody>")]
+
+
+def test_sending_a_reminder_again_from_a_later_page_comes_back_to_that_page(
+    client, db_session, make_user, book, monkeypatch
+):
+    import re
+    from html import unescape
+
+    from sqlalchemy import update
+
+    from sipflow.reminders import services
+
+    book()
+    db_session.execute(update(Reminder).where(Reminder.status == PENDING).values(status=FAILED))
+    db_session.commit()
+    monkeypatch.setattr(services, "PAGE_SIZE", 1)
+    login(client, make_user(None, roles="admin").username)
+    first = client.get("/admin/reminders/?status=failed").get_data(as_text=True)
+    second_url = unescape(re.search(r'<a rel="next" href="([^"]+)"', first).group(1))
+    second = client.get(second_url).get_data(as_text=True)
+    action = unescape(re.search(r'<form method="post" action="([^"]*/retry[^"]*)"', second).group(1))
+    response = client.post(action, data={"csrf_token": csrf_token(second), "status": "failed"})
+    assert response.status_code == 302
+    assert sorted(response.headers["Location"].split("?")[1].split("&")) == sorted(
+        second_url.split("?")[1].split("&")
+    )
