@@ -25,7 +25,7 @@ from sipflow.people.labels import ORGANISATION_KIND_SHORT, unit_label
 from sipflow.routing import page_number, row_id
 from sipflow.security import audit, login_manager
 from sipflow.translated import lazy_gettext as _l
-from sipflow.web import case_or_404, current_actor, nul_refusals, register_case_page_part
+from sipflow.web import case_or_404, current_actor, list_place, nul_refusals, register_case_page_part
 
 bp = Blueprint("coding", __name__)
 
@@ -67,6 +67,15 @@ def _code_cursor(name: str) -> str | None:
     return value if value is not None and CODE_PATTERN.fullmatch(value) else None
 
 
+def _codes_place() -> dict:
+    """Where in the catalogue a request is (its cursors, codes, and the page's number), for a row's button
+    to lead back there (web.list_place for a list by code)."""
+    place = {"after": _code_cursor("after"), "before": _code_cursor("before")}
+    number = page_number(request.args.get("page"))
+    place["page"] = number if number > 1 else None
+    return {name: value for name, value in place.items() if value is not None}
+
+
 def _render_codes(*, status=200, form=None, errors=None, csv_lines=None):
     session = get_session()
     # Not a national administrator: the catalogue read-only, with the reason the save would give.
@@ -78,6 +87,7 @@ def _render_codes(*, status=200, form=None, errors=None, csv_lines=None):
             "coding/codes.html",
             codes=page.rows,
             page=page,
+            place=_codes_place(),
             form=form or {},
             errors=errors or {},
             csv_lines=csv_lines or [],
@@ -170,7 +180,7 @@ def _change_code(change, code: str, message):
         flash(error.message, "error")
     else:
         flash(message, "success")
-    return redirect(url_for("coding.codes"), code=303)
+    return redirect(url_for("coding.codes", **_codes_place()), code=303)
 
 
 @bp.post("/admin/codes/<code>/retire")
@@ -211,6 +221,7 @@ def _render_assignments(*, status=200, refused=None):
                 for unit, organisation, code in page.rows
             ],
             page=page,
+            place=list_place(),
             kind_refusal=services.catalogue_refusal(region),
             refused=refused,
         ),
@@ -249,7 +260,7 @@ def set_assignment():
         flash(error.message, "error")
     else:
         flash(_l("The SIP code is saved."), "success")
-    return redirect(url_for("coding.assignments"), code=303)
+    return redirect(url_for("coding.assignments", **list_place()), code=303)
 
 
 # --- The case page and the correction ----------------------------------------------------------------------

@@ -31,6 +31,23 @@ def as_admin(client, admin):
     return client
 
 
+@pytest.fixture
+def three_more_codes(db_session, now):
+    """Three codes added to the catalogue for the test and taken out after it: the catalogue is kept
+    between tests (support.KEPT_TABLES)."""
+    from sqlalchemy import delete
+
+    from sipflow.coding.models import CodeDefinition
+
+    codes = [f"QQ{n:03d}" for n in range(3)]
+    db_session.add_all(CodeDefinition(code=code, label=code, kind="sip", created_at=now) for code in codes)
+    db_session.commit()
+    yield codes
+    db_session.rollback()
+    db_session.execute(delete(CodeDefinition).where(CodeDefinition.code.in_(codes)))
+    db_session.commit()
+
+
 def _link(page: str, rel: str) -> str | None:
     """The pager's link rel (prev or next), as the browser follows it."""
     found = re.search(rf'<a rel="{rel}" href="([^"]+)"', page)
@@ -193,16 +210,12 @@ def test_the_organisations_go_back_by_their_pager(as_admin, make_unit, monkeypat
 
 
 def test_the_code_catalogue_and_the_units_codes_go_back_by_their_pager(
-    as_admin, db_session, make_unit, monkeypatch, now
+    as_admin, db_session, make_unit, monkeypatch, three_more_codes
 ):
     from sipflow.coding import queries as coding_queries
-    from sipflow.coding.models import CodeDefinition
 
     for n in range(5):
         make_unit("other", f"Kodorganisation {n}", unit_name=f"Kodenhet {n}")
-    db_session.add_all(
-        CodeDefinition(code=f"QQ{n:03d}", label=f"Kod {n}", kind="sip", created_at=now) for n in range(3)
-    )
     db_session.commit()
     monkeypatch.setattr(coding_queries, "PAGE_SIZE", 2)
 
@@ -298,3 +311,35 @@ def test_a_users_buttons_on_a_later_page_come_back_to_that_page(as_admin, db_ses
         response = post(as_admin, action)
         assert _place(response.headers["Location"]) == _place(second_url), button
         second = text_of(as_admin.get(response.headers["Location"]))
+
+
+def test_the_code_lists_buttons_come_back_to_their_page(
+    as_admin, db_session, make_unit, monkeypatch, three_more_codes
+):
+    from directorykit import post
+
+    from sipflow.coding import queries as coding_queries
+
+    for n in range(5):
+        make_unit("other", f"Kodorganisation {n}", unit_name=f"Kodenhet {n}")
+    db_session.commit()
+    monkeypatch.setattr(coding_queries, "PAGE_SIZE", 2)
+    for start, button, data in (
+        ("/admin/codes", "retire", {}),
+        ("/admin/codes/assignments", "assignments", {"code": ""}),
+    ):
+        second_url = _link(text_of(as_admin.get(start)), "next")
+        second = text_of(as_admin.get(second_url))
+        forms = re.findall(rf'<form method="post" action="([^"]*{button}[^"]*)">(.*?)</form>', second, re.S)
+        # A row's own form: one of the test's codes' Retire (the catalogue is kept between tests), a unit's
+        # (not an organisation type's) SIP code.
+        action, body = next(
+            form
+            for form in forms
+            if "organisation_kind" not in form[1] and ("/QQ" in form[0] or button != "retire")
+        )
+        fields = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', body))
+        fields.pop("csrf_token", None)
+        response = post(as_admin, unescape(action), **fields, **data)
+        assert response.status_code == 303, text_of(response)[:300]
+        assert _place(response.headers["Location"]) == _place(second_url), start
