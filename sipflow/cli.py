@@ -130,7 +130,7 @@ def workflow_diagram(name: str):
     try:
         workflow = load_workflow_file(path)
     except WorkflowError as error:
-        click.echo(str(error), err=True)
+        click.echo(error.with_line(), err=True)
         raise SystemExit(1) from None
     click.echo(mermaid_diagram(workflow))
 
@@ -182,7 +182,7 @@ def workflow_check(files: tuple[Path, ...], with_cases: bool):
                 where = f"that file is in the workflow folder {folder}, beside which the start loads this one"
                 raise WorkflowError(f"{error}; {where}") from None
         except WorkflowError as error:
-            click.echo(str(error), err=True)
+            click.echo(error.with_line(), err=True)
             failed = True
             continue
         checked.append(workflow)

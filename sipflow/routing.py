@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import base64
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from werkzeug.routing import IntegerConverter
 
@@ -66,3 +68,71 @@ def cursor_text(token: str, max_length: int) -> str | None:
         return base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode("ascii")
     except ValueError:  # a length no encoding gives (binascii.Error), or bytes beyond ASCII
         return None
+
+
+# The page number a list's links carry is only a label (the cursor is the row id); beyond this it is 1.
+MAX_PAGE_NUMBER = 100_000
+
+
+def page_number(text: object) -> int:
+    """The page number a pager link carries (1 to MAX_PAGE_NUMBER in ASCII digits), else 1."""
+    number = row_id(text)
+    return number if number is not None and number <= MAX_PAGE_NUMBER else 1
+
+
+@dataclass
+class KeysetPage:
+    """One page of a keyset-paginated list, with the cursors of its neighbours (a row's id, or the key the
+    list is ordered by): what the pager macro (templates/macros.html) shows, as Mina SIP's CasePage."""
+
+    rows: list
+    page: int = 1
+    previous_cursor: object | None = None  # a row id, or another key (a code) the list is ordered by
+    next_cursor: object | None = None
+
+    @property
+    def has_previous(self) -> bool:
+        return self.previous_cursor is not None
+
+    @property
+    def has_next(self) -> bool:
+        return self.next_cursor is not None
+
+
+def keyset_page(
+    read: Callable[[object | None, bool, int], list],
+    *,
+    after: object | None,
+    before: object | None,
+    page: int,
+    limit: int,
+    key: Callable[[object], object],
+) -> KeysetPage:
+    """The page of a list strictly after the row after, or strictly before the row before (the previous
+    page), or the first page. read(cursor, backwards, count) gives at most count rows past the cursor's row
+    (None: from the start) in the list's order, or backwards in the reverse order; key is a row's cursor. page
+    is the number the link to this page carried (a label: a page with rows before it is at least 2).
+
+    A cursor whose row is gone gives the first page, never an empty page with no way on."""
+    if before is not None and after is None:
+        found = read(before, True, limit + 1)
+        if found:
+            has_previous = len(found) > limit
+            rows = list(reversed(found[:limit]))
+            return KeysetPage(
+                rows,
+                page=max(page, 2) if has_previous else 1,
+                previous_cursor=key(rows[0]) if has_previous else None,
+                next_cursor=key(rows[-1]),
+            )
+        after = None
+    found = read(after, False, limit + 1)
+    rows = found[:limit]
+    if after is not None and not rows:
+        return keyset_page(read, after=None, before=None, page=1, limit=limit, key=key)
+    return KeysetPage(
+        rows,
+        page=max(page, 2) if after is not None else 1,
+        previous_cursor=key(rows[0]) if after is not None else None,
+        next_cursor=key(rows[-1]) if len(found) > limit else None,
+    )

@@ -30,6 +30,7 @@ from sipflow.clock import now_utc
 from sipflow.db import get_session, unit_of_work
 from sipflow.errors import InvalidInputs, UserError
 from sipflow.people.models import Organisation, Unit
+from sipflow.routing import page_number, row_id
 from sipflow.security import ACTOR_UNIT, NUL_MESSAGE, access, audit, nul_fields
 from sipflow.translated import lazy_gettext as _l
 from sipflow.workflow.definition import TransitionDef
@@ -334,3 +335,14 @@ def transition_page_url(form: str, case) -> str | None:
     """The address of the page for a step with form on case, when an area registered one."""
     endpoint = current_app.extensions.get("sipflow.transition_pages", {}).get(form)
     return url_for(endpoint, uid=case.uid) if endpoint else None
+
+
+def list_place(*filters: str) -> dict:
+    """Where in a keyset list a request is: its page's cursors (row ids) and number, and the list's filters
+    named (row ids, as the units' organisation), each read as the list reads it (the first page's none).
+    A row's buttons on the list carry it in their action, so their redirect leads back to the page and
+    filter they were pressed on, built by url_for (no address taken from the request)."""
+    place: dict = {name: row_id(request.args.get(name)) for name in ("after", "before", *filters)}
+    number = page_number(request.args.get("page"))
+    place["page"] = number if number > 1 else None
+    return {name: value for name, value in place.items() if value is not None}

@@ -37,6 +37,7 @@ from sipflow.people.models import (
     User,
 )
 from sipflow.reminders.services import follow_unit_mailbox
+from sipflow.routing import KeysetPage, keyset_page
 from sipflow.security.password_policy import has_control_characters
 from sipflow.translated import lazy_gettext as _l
 
@@ -610,31 +611,67 @@ def _set_unit_active(
 # --- Lists -------------------------------------------------------------------------------------------------
 
 
-def organisations_page(session: Session, *, after_id: int | None = None) -> list[Organisation]:
-    """Organisations by name, PAGE_SIZE + 1 from after the one with after_id (the extra one says 'more')."""
-    query = select(Organisation).order_by(Organisation.name, Organisation.id).limit(PAGE_SIZE + 1)
-    after = session.get(Organisation, after_id) if after_id is not None else None
-    if after is not None:
-        query = query.where(tuple_(Organisation.name, Organisation.id) > tuple_(after.name, after.id))
-    return list(session.exec(query).all())
+def organisations_page(
+    session: Session, *, after_id: int | None = None, before_id: int | None = None, page: int = 1
+) -> KeysetPage:
+    """Organisations by name, PAGE_SIZE from after the one with after_id, or the page before before_id."""
+
+    def read(cursor_id: int | None, backwards: bool, count: int) -> list:
+        return _by_name(session, select(Organisation), Organisation, cursor_id, backwards, count)
+
+    return keyset_page(
+        read, after=after_id, before=before_id, page=page, limit=PAGE_SIZE, key=lambda row: row.id
+    )
 
 
 def units_page(
-    session: Session, *, after_id: int | None = None, organisation_id: int | None = None
-) -> list[tuple[Unit, Organisation]]:
-    """Units by name with their organisation, PAGE_SIZE + 1 after after_id; of one organisation if given."""
-    query = (
-        select(Unit, Organisation)
-        .join(Organisation, Organisation.id == Unit.organisation_id)
-        .order_by(Unit.name, Unit.id)
-        .limit(PAGE_SIZE + 1)
+    session: Session,
+    *,
+    after_id: int | None = None,
+    before_id: int | None = None,
+    page: int = 1,
+    organisation_id: int | None = None,
+) -> KeysetPage:
+    """Units by name with their organisation, PAGE_SIZE after after_id or the page before before_id; of one
+    organisation if given."""
+    query = units_query(organisation_id)
+
+    def read(cursor_id: int | None, backwards: bool, count: int) -> list:
+        return _by_name(session, query, Unit, cursor_id, backwards, count)
+
+    return keyset_page(
+        read, after=after_id, before=before_id, page=page, limit=PAGE_SIZE, key=lambda row: row[0].id
     )
+
+
+def units_query(organisation_id: int | None = None):
+    """The units with their organisation (of one organisation if given), in no order yet."""
+    query = select(Unit, Organisation).join(Organisation, Organisation.id == Unit.organisation_id)
     if organisation_id is not None:
         query = query.where(Unit.organisation_id == organisation_id)
-    after = session.get(Unit, after_id) if after_id is not None else None
-    if after is not None:
-        query = query.where(tuple_(Unit.name, Unit.id) > tuple_(after.name, after.id))
-    return list(session.exec(query).all())
+    return query
+
+
+def _by_name(session: Session, query, model, cursor_id: int | None, backwards: bool, count: int) -> list:
+    """count rows of query by (name, id) past the row of model with cursor_id (backwards: before it, nearest
+    first); none when that row is gone."""
+    cursor = session.get(model, cursor_id) if cursor_id is not None else None
+    if cursor_id is not None and cursor is None:
+        return []
+    return list(session.exec(by_name_query(query, model, cursor, backwards=backwards, count=count)).all())
+
+
+def by_name_query(query, model, cursor, *, backwards: bool, count: int):
+    """query (of organisations or units, model) ordered by (name, id) from past the row cursor (None: the
+    start), backwards nearest first: a walk of ix_organisation_name_id or ix_unit_name_id either way."""
+    if backwards:
+        query = query.order_by(model.name.desc(), model.id.desc())
+    else:
+        query = query.order_by(model.name, model.id)
+    if cursor is not None:
+        key, at = tuple_(model.name, model.id), tuple_(cursor.name, cursor.id)
+        query = query.where(key < at if backwards else key > at)
+    return query.limit(count)
 
 
 def organisation_choices(session: Session, actor: User | None) -> list[tuple[int, str]]:

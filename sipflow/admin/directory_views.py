@@ -28,14 +28,29 @@ from sipflow.db import get_session, unit_of_work
 from sipflow.errors import InvalidInput, UserError
 from sipflow.people.models import County, Municipality, Organisation, Unit
 from sipflow.retention.anonymise import RetentionPolicy
-from sipflow.routing import row_id
+from sipflow.routing import page_number, row_id
 from sipflow.translated import lazy_gettext as _l
-from sipflow.web import attach_error, current_actor, current_locale, workflow_registry
+from sipflow.web import attach_error, current_actor, current_locale, list_place, workflow_registry
 
 
 def _page_key(name: str) -> int | None:
     """An id from the query string as the <id:...> converter takes it, else None (the first page)."""
     return row_id(request.args.get(name))
+
+
+def _page_cursors() -> dict:
+    """A list's cursors from the query string: after (the next page's), before (the previous page's) and
+    the page's number the link carried."""
+    return {
+        "after_id": _page_key("after"),
+        "before_id": _page_key("before"),
+        "page": page_number(request.args.get("page")),
+    }
+
+
+def _list_place() -> dict:
+    """The directory list's place (web.list_place), with the units' organisation filter."""
+    return list_place("organisation")
 
 
 def _place_choices(form: OrganisationForm) -> OrganisationForm:
@@ -94,13 +109,12 @@ def _values(form, names: tuple[str, ...]) -> dict:
 
 def organisations():
     """The organisations by name, a page at a time."""
-    rows = directory.organisations_page(get_session(), after_id=_page_key("after"))
-    more = len(rows) > directory.PAGE_SIZE
-    rows = rows[: directory.PAGE_SIZE]
+    page = directory.organisations_page(get_session(), **_page_cursors())
     return render_template(
         "admin/organisations.html",
-        rows=rows,
-        next_after=rows[-1].id if more else None,
+        rows=page.rows,
+        page=page,
+        place=_list_place(),
         kind_labels=directory.ORGANISATION_KIND_LABELS,
         may_change=_may_change(),
         read_only_label=_read_only_label(),
@@ -259,7 +273,7 @@ def organisation_deactivate(organisation_id: int):
         _l("%(name)s and its units are deactivated.", name=organisation.name),
         lambda db: db.exec(select(Unit.id).where(Unit.organisation_id == organisation.id)).all(),
     )
-    return redirect(url_for("admin.organisations"))
+    return redirect(url_for("admin.organisations", **_list_place()))
 
 
 def organisation_activate(organisation_id: int):
@@ -271,7 +285,7 @@ def organisation_activate(organisation_id: int):
         True,
         _l("%(name)s is active.", name=organisation.name),
     )
-    return redirect(url_for("admin.organisations"))
+    return redirect(url_for("admin.organisations", **_list_place()))
 
 
 # --- Units -------------------------------------------------------------------------------------------------
@@ -282,16 +296,15 @@ def units():
     db = get_session()
     organisation_id = _page_key("organisation")
     organisation = db.get(Organisation, organisation_id) if organisation_id is not None else None
-    rows = directory.units_page(
-        db, after_id=_page_key("after"), organisation_id=organisation.id if organisation else None
+    page = directory.units_page(
+        db, organisation_id=organisation.id if organisation else None, **_page_cursors()
     )
-    more = len(rows) > directory.PAGE_SIZE
-    rows = rows[: directory.PAGE_SIZE]
     return render_template(
         "admin/units.html",
-        rows=rows,
+        rows=page.rows,
+        page=page,
+        place=_list_place(),
         organisation=organisation,
-        next_after=rows[-1][0].id if more else None,
         kind_labels=directory.UNIT_KIND_LABELS,
         may_change=_may_change(),
         read_only_label=_read_only_label(),
@@ -390,14 +403,14 @@ def unit_deactivate(unit_id: int):
         _l("%(name)s is deactivated.", name=unit.name),
         lambda db: [unit.id],
     )
-    return redirect(url_for("admin.units", organisation=unit.organisation_id))
+    return redirect(url_for("admin.units", **_list_place()))
 
 
 def unit_activate(unit_id: int):
     """Activate a unit again."""
     unit = _unit_or_404(unit_id)
     _set_active(directory.set_unit_active, unit, True, _l("%(name)s is active.", name=unit.name))
-    return redirect(url_for("admin.units", organisation=unit.organisation_id))
+    return redirect(url_for("admin.units", **_list_place()))
 
 
 # --- Import ------------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from sipflow.admin.models import AdminChange, CoordinatorScope
 from sipflow.cases.fields import normalised
 from sipflow.people.labels import unit_label
 from sipflow.people.models import Organisation, Unit, User
+from sipflow.routing import KeysetPage, keyset_page
 
 # --- Users of one region, and the administration log -------------------------------------------------------
 
@@ -61,35 +62,47 @@ def user_search_clause(term: str, *, dialect: str):
 
 
 def users_page(
-    session: Session, where, *, after_id: int | None, search: str | None = None, limit: int | None = None
-):
-    """A page of users (with unit and organisation) by id after after_id, limited by where (None: all) and
-    to those search finds (user_search_clause; None or empty: all).
-
-    Returns (rows, next_after_id); next_after_id is None on the last page.
-    """
+    session: Session,
+    where,
+    *,
+    after_id: int | None,
+    before_id: int | None = None,
+    page: int = 1,
+    search: str | None = None,
+    limit: int | None = None,
+) -> KeysetPage:
+    """A page of users (with unit and organisation) by id after after_id, or the page before before_id,
+    limited by where (None: all) and to those search finds (user_search_clause; None or empty: all)."""
     limit = USERS_PAGE if limit is None else limit
     dialect = session.get_bind().dialect.name
-    statement = users_page_query(where, after_id=after_id, search=search, dialect=dialect, limit=limit)
-    rows = list(session.exec(statement).all())
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return rows, (rows[-1][0].id if more and rows else None)
+
+    def read(cursor: int | None, backwards: bool, count: int) -> list:
+        statement = users_page_query(
+            where, after_id=cursor, search=search, dialect=dialect, limit=count - 1, backwards=backwards
+        )
+        return list(session.exec(statement).all())
+
+    return keyset_page(
+        read, after=after_id, before=before_id, page=page, limit=limit, key=lambda row: row[0].id
+    )
 
 
-def users_page_query(where, *, after_id: int | None, search: str | None, dialect: str, limit: int):
-    """The statement of users_page: one row more than limit, so the page knows whether another follows."""
+def users_page_query(
+    where, *, after_id: int | None, search: str | None, dialect: str, limit: int, backwards: bool = False
+):
+    """The statement of users_page: one row more than limit, so the page knows whether another follows;
+    backwards, the users before after_id, nearest first (the previous page)."""
     statement = (
         select(User, Unit, Organisation)
         .outerjoin(Unit, Unit.id == User.unit_id)
         .outerjoin(Organisation, Organisation.id == Unit.organisation_id)
-        .order_by(User.id)
+        .order_by(User.id.desc() if backwards else User.id)
         .limit(limit + 1)
     )
     if where is not None:
         statement = statement.where(where)
     if after_id is not None:
-        statement = statement.where(User.id > after_id)
+        statement = statement.where(User.id < after_id if backwards else User.id > after_id)
     if search:
         statement = statement.where(user_search_clause(search, dialect=dialect))
     return statement
@@ -108,32 +121,26 @@ def coordinators_of_every_county(session: Session, users: list[User]) -> set[int
 
 
 def log_page(
-    session: Session, where_users, *, target_kind: str | None, before_id: int | None, limit: int = LOG_PAGE
-):
-    """A page of administration log rows newest first, with their actor (None: command line).
+    session: Session,
+    where_users,
+    *,
+    target_kind: str | None,
+    before_id: int | None,
+    after_id: int | None = None,
+    page: int = 1,
+    limit: int = LOG_PAGE,
+) -> KeysetPage:
+    """A page of administration log rows newest first, with their actor (None: command line): the rows
+    older than the row before_id (the next page), or newer than the row after_id (the previous page).
 
     where_users limits rows to those whose actor, target user, target organisation or target unit passes it
     (a clause on Organisation, joined through a user's unit or a unit; None: every row), so a region sees the
-    changes to its directory whoever made them. Returns (rows, next_before_id).
+    changes to its directory whoever made them.
     """
     actor = aliased(User)
-    statement = (
-        select(AdminChange, actor)
-        .outerjoin(actor, actor.id == AdminChange.actor_user_id)
-        .order_by(AdminChange.at.desc(), AdminChange.id.desc())
-        .limit(limit + 1)
-    )
+    statement = select(AdminChange, actor).outerjoin(actor, actor.id == AdminChange.actor_user_id)
     if target_kind:
         statement = statement.where(AdminChange.target_kind == target_kind)
-    if before_id is not None:
-        cursor = session.get(AdminChange, before_id)
-        if cursor is not None:
-            statement = statement.where(
-                or_(
-                    AdminChange.at < cursor.at,
-                    and_(AdminChange.at == cursor.at, AdminChange.id < cursor.id),
-                )
-            )
     if where_users is not None:
         in_region = (
             select(User.id)
@@ -151,10 +158,31 @@ def log_page(
                 and_(AdminChange.target_kind == "unit", AdminChange.target_id.in_(units)),
             )
         )
-    rows = list(session.exec(statement).all())
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return rows, (rows[-1][0].id if more and rows else None)
+
+    def read(cursor_id: int | None, backwards: bool, count: int) -> list:
+        cursor = session.get(AdminChange, cursor_id) if cursor_id is not None else None
+        if cursor_id is not None and cursor is None:
+            return []
+        return list(session.exec(log_rows_query(statement, cursor, backwards=backwards, count=count)).all())
+
+    return keyset_page(
+        read, after=before_id, before=after_id, page=page, limit=limit, key=lambda row: row[0].id
+    )
+
+
+def log_rows_query(statement, cursor: AdminChange | None, *, backwards: bool, count: int):
+    """statement's log rows newest first from past cursor (None: the newest), or backwards, towards the
+    newer rows, oldest first: a walk of ix_admin_change_at_id either way."""
+    if backwards:
+        statement = statement.order_by(AdminChange.at, AdminChange.id)
+    else:
+        statement = statement.order_by(AdminChange.at.desc(), AdminChange.id.desc())
+    if cursor is not None:
+        at, row = (AdminChange.at > cursor.at, AdminChange.id > cursor.id)
+        if not backwards:
+            at, row = (AdminChange.at < cursor.at, AdminChange.id < cursor.id)
+        statement = statement.where(or_(at, and_(AdminChange.at == cursor.at, row)))
+    return statement.limit(count)
 
 
 def readable_diff(before: dict | None, after: dict | None) -> list[tuple[str, object, object]]:

@@ -48,11 +48,11 @@ from sipflow.errors import Conflict, InvalidInput, UserError, refusal_of
 from sipflow.i18n import DEFAULT_LOCALE
 from sipflow.people.models import Person, User
 from sipflow.people.services import IDENTIFIER_KIND_LABELS, ParticularsChanged, particulars_digest
-from sipflow.routing import row_id
+from sipflow.routing import page_number, row_id
 from sipflow.security import access, login_manager
 from sipflow.security.password_links import has_chosen_password
 from sipflow.translated import lazy_gettext as _l
-from sipflow.web import attach_error, workflow_registry
+from sipflow.web import attach_error, list_place, workflow_registry
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -118,7 +118,15 @@ def _render_users(form: UserSearchForm, *, status: int = 200):
     db = get_session()
     where = regions.region_filter(regions.admin_region(db, _actor()))
     search = _user_search()
-    rows, next_after = queries.users_page(db, where, after_id=_after_id("after"), search=search)
+    page = queries.users_page(
+        db,
+        where,
+        after_id=_after_id("after"),
+        before_id=_after_id("before"),
+        page=page_number(request.args.get("page")),
+        search=search,
+    )
+    rows = page.rows
     return render_template(
         "admin/users.html",
         rows=rows,
@@ -126,7 +134,8 @@ def _render_users(form: UserSearchForm, *, status: int = 200):
         undelivered=users_service.undelivered_links(db, [user.id for user, _unit, _org in rows]),
         every_county_label=users_service.EVERY_COUNTY,
         role_labels=ROLE_LABELS,
-        next_after=next_after,
+        page=page,
+        place=list_place(),
         form=form,
         search=search,
     ), status
@@ -344,7 +353,7 @@ def disable_user(user_id: int):
         users_service.disable_user,
         _l("%(name)s is disabled and logged out everywhere.", name=user.display_name),
     )
-    return redirect(url_for("admin.users"))
+    return redirect(url_for("admin.users", **list_place()))
 
 
 @bp.post("/users/<id:user_id>/enable")
@@ -352,7 +361,7 @@ def enable_user(user_id: int):
     """Let a disabled account log in again."""
     user = _user_or_404(user_id)
     _change_user(user, users_service.enable_user, _l("%(name)s can log in again.", name=user.display_name))
-    return redirect(url_for("admin.users"))
+    return redirect(url_for("admin.users", **list_place()))
 
 
 @bp.post("/users/<id:user_id>/sessions/end")
@@ -366,7 +375,7 @@ def end_sessions(user_id: int):
     )
     if user.id == current_user.id:
         return redirect(url_for("auth.login"))
-    return redirect(url_for("admin.users"))
+    return redirect(url_for("admin.users", **list_place()))
 
 
 # --- The administration log --------------------------------------------------------------------------------
@@ -395,7 +404,15 @@ def log():
     kind = request.args.get("kind", "")
     kind = kind if kind in queries.LOG_TARGET_KINDS else ""
     where = regions.region_filter(regions.admin_region(db, _actor()))
-    rows, next_before = queries.log_page(db, where, target_kind=kind or None, before_id=_after_id("before"))
+    page = queries.log_page(
+        db,
+        where,
+        target_kind=kind or None,
+        before_id=_after_id("before"),
+        after_id=_after_id("after"),
+        page=page_number(request.args.get("page")),
+    )
+    rows = page.rows
     names = queries.log_names(db, [change for change, _actor in rows])
     entries = [
         {
@@ -415,7 +432,7 @@ def log():
         kind=kind,
         kinds=queries.LOG_TARGET_KINDS,
         kind_labels=KIND_LABELS,
-        next_before=next_before,
+        page=page,
     )
 
 

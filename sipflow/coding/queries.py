@@ -21,6 +21,7 @@ from sipflow.db import column_rows
 from sipflow.meetings.models import HELD, Attendance, Meeting
 from sipflow.people.labels import unit_label
 from sipflow.people.models import Organisation, Person, Unit
+from sipflow.routing import KeysetPage, keyset_page
 
 # Pages of the administration lists.
 PAGE_SIZE = 50
@@ -271,12 +272,20 @@ def meeting_care_attendance(session: Session, meeting: Meeting) -> list[CareAtte
     ]
 
 
-def codes_page(session: Session, after: str | None = None) -> list[CodeDefinition]:
-    """One page of the catalogue by code, after the code given (keyset); one row more tells a next page."""
-    query = select(CodeDefinition).order_by(CodeDefinition.code).limit(PAGE_SIZE + 1)
-    if after:
-        query = query.where(CodeDefinition.code > after)
-    return list(session.exec(query).all())
+def codes_page(
+    session: Session, after: str | None = None, *, before: str | None = None, page: int = 1
+) -> KeysetPage:
+    """One page of the catalogue by code, after the code given, or the page before the code before."""
+
+    def read(cursor: str | None, backwards: bool, count: int) -> list:
+        query = select(CodeDefinition).order_by(
+            CodeDefinition.code.desc() if backwards else CodeDefinition.code
+        )
+        if cursor is not None:
+            query = query.where(CodeDefinition.code < cursor if backwards else CodeDefinition.code > cursor)
+        return list(session.exec(query.limit(count)).all())
+
+    return keyset_page(read, after=after, before=before, page=page, limit=PAGE_SIZE, key=lambda row: row.code)
 
 
 def sip_codes_in_force(session: Session) -> list[str]:
@@ -305,15 +314,23 @@ def organisation_kinds(session: Session) -> list[str]:
     return list(session.exec(select(Organisation.kind).distinct().order_by(Organisation.kind)).all())
 
 
-def units_page(session: Session, after: int | None = None) -> list[tuple[Unit, Organisation, str | None]]:
-    """One page of units by id (keyset) with their organisation and their own SIP code, if one is set."""
-    query = (
-        select(Unit, Organisation, CodeAssignment.code)
-        .join(Organisation, Organisation.id == Unit.organisation_id)
-        .outerjoin(CodeAssignment, CodeAssignment.unit_id == Unit.id)
-        .order_by(Unit.id)
-        .limit(PAGE_SIZE + 1)
+def units_page(
+    session: Session, after: int | None = None, *, before: int | None = None, page: int = 1
+) -> KeysetPage:
+    """One page of units by id (keyset) with their organisation and their own SIP code, if one is set: after
+    the unit after, or the page before the unit before."""
+
+    def read(cursor: int | None, backwards: bool, count: int) -> list:
+        query = (
+            select(Unit, Organisation, CodeAssignment.code)
+            .join(Organisation, Organisation.id == Unit.organisation_id)
+            .outerjoin(CodeAssignment, CodeAssignment.unit_id == Unit.id)
+            .order_by(Unit.id.desc() if backwards else Unit.id)
+        )
+        if cursor is not None:
+            query = query.where(Unit.id < cursor if backwards else Unit.id > cursor)
+        return list(session.exec(query.limit(count)).all())
+
+    return keyset_page(
+        read, after=after, before=before, page=page, limit=PAGE_SIZE, key=lambda row: row[0].id
     )
-    if after is not None:
-        query = query.where(Unit.id > after)
-    return list(session.exec(query).all())

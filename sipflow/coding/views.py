@@ -22,10 +22,10 @@ from sipflow.db import get_session, unit_of_work
 from sipflow.errors import Conflict, NotAllowed, UserError
 from sipflow.meetings.models import HELD, Meeting
 from sipflow.people.labels import ORGANISATION_KIND_SHORT, unit_label
-from sipflow.routing import row_id
+from sipflow.routing import page_number, row_id
 from sipflow.security import audit, login_manager
 from sipflow.translated import lazy_gettext as _l
-from sipflow.web import case_or_404, current_actor, nul_refusals, register_case_page_part
+from sipflow.web import case_or_404, current_actor, list_place, nul_refusals, register_case_page_part
 
 bp = Blueprint("coding", __name__)
 
@@ -61,21 +61,33 @@ def _administrators_only(view):
 # --- The catalogue --------------------------------------------------------------------------------------
 
 
+def _code_cursor(name: str) -> str | None:
+    """A code from the query string as a page's cursor; anything else none (the first page)."""
+    value = request.args.get(name) or None
+    return value if value is not None and CODE_PATTERN.fullmatch(value) else None
+
+
+def _codes_place() -> dict:
+    """Where in the catalogue a request is (its cursors, codes, and the page's number), for a row's button
+    to lead back there (web.list_place for a list by code)."""
+    place = {"after": _code_cursor("after"), "before": _code_cursor("before")}
+    number = page_number(request.args.get("page"))
+    place["page"] = number if number > 1 else None
+    return {name: value for name, value in place.items() if value is not None}
+
+
 def _render_codes(*, status=200, form=None, errors=None, csv_lines=None):
     session = get_session()
     # Not a national administrator: the catalogue read-only, with the reason the save would give.
     refusal = services.catalogue_refusal(services.admin_region(session, current_actor()))
-    after = request.args.get("after") or None
-    if after is not None and not CODE_PATTERN.fullmatch(after):
-        after = None
-    rows = queries.codes_page(session, after)
-    more = len(rows) > queries.PAGE_SIZE
-    rows = rows[: queries.PAGE_SIZE]
+    after, before = _code_cursor("after"), _code_cursor("before")
+    page = queries.codes_page(session, after, before=before, page=page_number(request.args.get("page")))
     return (
         render_template(
             "coding/codes.html",
-            codes=rows,
-            next_after=rows[-1].code if more else None,
+            codes=page.rows,
+            page=page,
+            place=_codes_place(),
             form=form or {},
             errors=errors or {},
             csv_lines=csv_lines or [],
@@ -84,7 +96,9 @@ def _render_codes(*, status=200, form=None, errors=None, csv_lines=None):
             code_label=code_label,
             refusal=refusal,
             # Also when shown by a refused upload (a POST): the language switch leads to the catalogue.
-            page_url=url_for("coding.codes", after=after),
+            page_url=url_for(
+                "coding.codes", after=after, before=before, page=page.page if page.page > 1 else None
+            ),
         ),
         status,
     )
@@ -166,7 +180,7 @@ def _change_code(change, code: str, message):
         flash(error.message, "error")
     else:
         flash(message, "success")
-    return redirect(url_for("coding.codes"), code=303)
+    return redirect(url_for("coding.codes", **_codes_place()), code=303)
 
 
 @bp.post("/admin/codes/<code>/retire")
@@ -189,10 +203,12 @@ def unretire_code(code: str):
 def _render_assignments(*, status=200, refused=None):
     """The assignments page: forms where the administrator may change, read-only values elsewhere."""
     session = get_session()
-    after = row_id(request.args.get("after"))
-    units = queries.units_page(session, after)
-    more = len(units) > queries.PAGE_SIZE
-    units = units[: queries.PAGE_SIZE]
+    page = queries.units_page(
+        session,
+        row_id(request.args.get("after")),
+        before=row_id(request.args.get("before")),
+        page=page_number(request.args.get("page")),
+    )
     region = services.admin_region(session, current_actor())
     return (
         render_template(
@@ -202,9 +218,10 @@ def _render_assignments(*, status=200, refused=None):
             sip_codes=queries.sip_codes_in_force(session),
             units=[
                 (unit, organisation, code, services.unit_assignment_refusal(region, organisation) is None)
-                for unit, organisation, code in units
+                for unit, organisation, code in page.rows
             ],
-            next_after=units[-1][0].id if more else None,
+            page=page,
+            place=list_place(),
             kind_refusal=services.catalogue_refusal(region),
             refused=refused,
         ),
@@ -243,7 +260,7 @@ def set_assignment():
         flash(error.message, "error")
     else:
         flash(_l("The SIP code is saved."), "success")
-    return redirect(url_for("coding.assignments"), code=303)
+    return redirect(url_for("coding.assignments", **list_place()), code=303)
 
 
 # --- The case page and the correction ----------------------------------------------------------------------

@@ -107,7 +107,7 @@ from sipflow.reminders.models import (
     WORKFLOW,
     Reminder,
 )
-from sipflow.routing import cursor_text, cursor_token
+from sipflow.routing import KeysetPage, cursor_text, cursor_token, keyset_page
 from sipflow.security import access
 from sipflow.translated import lazy_gettext as _l
 from sipflow.workflow.definition import HUVUDANSVARIG, INITIATOR, PARTICIPANT, Workflow, WorkflowStateMissing
@@ -1693,11 +1693,12 @@ def reminders_page_query(
     last: Reminder | None,
     size: int = PAGE_SIZE,
     region: regions.Region = regions.NATIONAL,
+    backwards: bool = False,
 ):
     """The statement of one page of the reminders of status after last (keyset on ix_reminder_due), each with
     its case's reference: the list names a SIP by the reference staff know, never its internal id; only
-    region's reminders (in_region)."""
-    ascending = status in (PENDING, CLAIMED)
+    region's reminders (in_region). backwards: the page before last, nearest first (the previous page)."""
+    ascending = (status in (PENDING, CLAIMED)) != backwards
     # A subquery by the case's primary key per row of the page: a join let SQLite scan the cases instead.
     reference = select(SipCase.reference).where(SipCase.id == Reminder.case_id).scalar_subquery()
     query = select(Reminder, reference).where(Reminder.status == status)
@@ -1737,14 +1738,26 @@ def reminders_page(
     *,
     status: str,
     after: int | None,
-    size: int = PAGE_SIZE,
+    before: int | None = None,
+    page: int = 1,
+    size: int | None = None,
     region: regions.Region = regions.NATIONAL,
-) -> list[tuple[Reminder, str]]:
-    """One page (and one more row) of region's reminders of status with their case's reference: pending ones
-    soonest first, the others latest first (keyset)."""
-    last = session.get(Reminder, after) if after is not None else None
-    rows = session.exec(reminders_page_query(status=status, last=last, size=size, region=region)).all()
-    return [(reminder, reference) for reminder, reference in rows]
+) -> KeysetPage:
+    """One page of region's reminders of status with their case's reference, as (reminder, reference) rows:
+    pending ones soonest first, the others latest first (keyset), after the reminder after or, the previous
+    page, before the reminder before."""
+    size = PAGE_SIZE if size is None else size
+
+    def read(cursor_id: int | None, backwards: bool, count: int) -> list:
+        last = session.get(Reminder, cursor_id) if cursor_id is not None else None
+        if cursor_id is not None and (last is None or last.status != status):
+            return []  # gone, or moved to another status: the list starts again
+        statement = reminders_page_query(
+            status=status, last=last, size=count - 1, region=region, backwards=backwards
+        )
+        return [(reminder, reference) for reminder, reference in session.exec(statement).all()]
+
+    return keyset_page(read, after=after, before=before, page=page, limit=size, key=lambda row: row[0].id)
 
 
 # What the case page shows: the reminders still to come and those that could not be delivered.

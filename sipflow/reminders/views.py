@@ -13,10 +13,10 @@ from sipflow.clock import now_utc
 from sipflow.db import get_session, unit_of_work
 from sipflow.people.labels import unit_label
 from sipflow.reminders import models, services
-from sipflow.routing import row_id
+from sipflow.routing import page_number, row_id
 from sipflow.security import login_manager
 from sipflow.translated import lazy_gettext as _l
-from sipflow.web import current_actor, current_locale, register_case_page_part, workflow_registry
+from sipflow.web import current_actor, current_locale, list_place, register_case_page_part, workflow_registry
 
 bp = Blueprint("reminders", __name__, url_prefix="/admin/reminders")
 
@@ -189,15 +189,19 @@ def admin_list():
             status_error=status_error,
             status_labels=STATUS_LABELS,
         ), 400
-    after_id = row_id(request.args.get("after"))
     session = get_session()
     # An administrator of a county or an organisation sees the reminders of their region's SIPs only.
     region = services.admin_region(session, current_actor())
-    page = services.reminders_page(session, status=status, after=after_id, region=region)
-    more = len(page) > services.PAGE_SIZE
-    page = page[: services.PAGE_SIZE]
-    rows = [reminder for reminder, _reference in page]
-    references = {reminder.id: reference for reminder, reference in page}
+    page = services.reminders_page(
+        session,
+        status=status,
+        after=row_id(request.args.get("after")),
+        before=row_id(request.args.get("before")),
+        page=page_number(request.args.get("page")),
+        region=region,
+    )
+    rows = [reminder for reminder, _reference in page.rows]
+    references = {reminder.id: reference for reminder, reference in page.rows}
     names, units, invitees = services.recipient_names(session, rows)
     no_contact = no_contact_units(rows, units)
     # A pending one without an address to go to (its unit's lack of one is said as no_contact).
@@ -224,7 +228,8 @@ def admin_list():
         invitee_names={invitation_id: invitee_label(i) for invitation_id, i in invitees.items()},
         references=references,
         topics=_topic_labels(session, rows),
-        next_after=rows[-1].id if more and rows else None,
+        page=page,
+        place=list_place(),
         kind_labels=KIND_LABELS,
         status_labels=STATUS_LABELS,
         skip_reason_labels=SKIP_REASON_LABELS,
@@ -251,7 +256,8 @@ def retry(reminder_id: int):
             "error",
         )
     status = request.form.get("status", models.FAILED)
-    return redirect(url_for("reminders.admin_list", status=status if status in models.STATUSES else None))
+    status = status if status in models.STATUSES else None
+    return redirect(url_for("reminders.admin_list", status=status, **list_place()))
 
 
 def _case_page_part(detail, _actor, *, allowed: list) -> dict:

@@ -83,7 +83,23 @@ DEADLINE_MAX_DAYS = 3660
 
 
 class WorkflowError(ValueError):
-    """A workflow file that cannot be used; the message names the file and the key."""
+    """A workflow file that cannot be used; the message names the file and the key.
+
+    key: the dotted key refused (None when the message names no key of the file); line: where
+    load_workflow_file found it in the file, as (number, the line as written), else None (a key that is
+    missing has no line)."""
+
+    def __init__(self, message: str, key: str | None = None) -> None:
+        super().__init__(message)
+        self.key = key
+        self.line: tuple[int, str] | None = None
+
+    def with_line(self) -> str:
+        """The refusal and, when the file has it, the line it is about as written (what the check prints)."""
+        if self.line is None:
+            return str(self)
+        number, written = self.line
+        return f"{self}\n  on line {number}: {written[:120]}"
 
 
 class WorkflowStateMissing(KeyError):
@@ -230,8 +246,9 @@ class Workflow:
         return label.get(locale) or label.get("sv") or state
 
 
-def _fail(path: Path, key: str, message: str) -> WorkflowError:
-    return WorkflowError(f"{path.name}: {key}: {message}")
+def _fail(path: Path, key: str, message: str, *, at: str | None = None) -> WorkflowError:
+    """The refusal of key; at: the key to show the line of when it is another (a key the message names)."""
+    return WorkflowError(f"{path.name}: {key}: {message}", key=at or key)
 
 
 # What a label of the file must look like: a text in each language of the user interface.
@@ -305,7 +322,8 @@ def _tables(path: Path, key: str, raw, example: str) -> dict:
 def _unknown_keys(path: Path, key: str, raw: dict, allowed: set[str]) -> None:
     extra = sorted(set(raw) - allowed)
     if extra:
-        raise _fail(path, key, f"unknown key {extra[0]!r}{_choices(extra[0], allowed)}")
+        found = extra[0] if key == "(top level)" else f"{key}.{extra[0]}"
+        raise _fail(path, key, f"unknown key {extra[0]!r}{_choices(extra[0], allowed)}", at=found)
 
 
 def _names(path: Path, key: str, raw, allowed=None, what="name") -> tuple[str, ...]:
@@ -339,15 +357,30 @@ def _retention_years(path: Path, key: str, raw, final: bool) -> int | None:
     return raw
 
 
+# The keys every file has, each with what it looks like written.
+_REQUIRED = {
+    "name": 'name = "sip_aldre"',
+    "version": "version = 1",
+    "occasion": 'occasion = "elderly_home_care"',
+    "initial": 'initial = "requested"',
+    "states": "[states.NAME]",
+    "transitions": "[[transitions]]",
+}
+
+
 def parse_workflow(path: Path, data: dict, guards=None, effects=None, inputs=None) -> Workflow:
     """Validate raw TOML data against the guards, effects and inputs (default: the registered ones)."""
     guards = GUARDS if guards is None else guards
     effects = EFFECTS if effects is None else effects
     inputs = INPUTS if inputs is None else inputs
     _unknown_keys(path, "(top level)", data, _TOP_KEYS)
-    for key in ("name", "version", "occasion", "initial", "states", "transitions"):
+    for key, example in _REQUIRED.items():
         if key not in data:
-            raise _fail(path, key, "is required")
+            if key in ("states", "transitions"):
+                raise _fail(path, key, f"is required: the file has no {example} section")
+            # A key missing has no line to show: the refusal says what to write and where.
+            where = "at the top of the file, before any [section]"
+            raise _fail(path, key, f"is required: write it {where}, e.g. {example}")
     _identifier(path, "occasion", data["occasion"])
     if not isinstance(data["version"], int) or isinstance(data["version"], bool) or data["version"] < 1:
         raise _fail(path, "version", "must be a positive whole number")
@@ -708,4 +741,66 @@ def load_workflow_file(path: Path, guards=None, effects=None, inputs=None) -> Wo
     except RecursionError:
         # tomllib reads nested arrays and tables recursively: thousands deep exhaust the stack.
         raise WorkflowError(f"{path.name}: not valid TOML: nested too deeply") from None
-    return parse_workflow(path, data, guards, effects, inputs)
+    try:
+        return parse_workflow(path, data, guards, effects, inputs)
+    except WorkflowError as error:
+        error.line = key_line(text, error.key) if error.key else None
+        raise
+
+
+# A line of a workflow file: a [section] or [[array]] header, or a key = value (a bare or dotted key).
+_HEADER = re.compile(r"\s*(\[\[?)\s*([A-Za-z0-9_.\- ]+?)\s*\]\]?\s*(?:#.*)?$")
+_KEY = re.compile(r"\s*([A-Za-z0-9_\-]+)\s*=\s*(.*)$")
+# The key that names a section of an [[array]], as the refusals name it (transitions.give_consent).
+_NAMED_BY = {"transitions": "trigger", "reminders": "name"}
+
+
+def key_line(text: str, key: str) -> tuple[int, str] | None:
+    """Where in the file text the dotted key of a refusal is: (line number, the line as written), or None.
+
+    transitions.give_consent.dest is the dest = line of the [[transitions]] whose trigger is give_consent
+    (the second such section when the key names no line within: the one repeating it); states.closed.final
+    the final = line under [states.closed]; a [section] or a key without a line of its own, the section's
+    header. tomllib keeps no places, so the lines are read here as the file has them."""
+    lines = text.split("\n")
+    sections: list[tuple[str, int, dict[str, int]]] = [("", 0, {})]  # (name, header line, key lines)
+    for number, line in enumerate(lines, start=1):
+        header = _HEADER.match(line)
+        if header is not None and not _KEY.match(line):
+            name = header.group(2).replace(" ", "")
+            sections.append((name, number, {}))
+            continue
+        found = _KEY.match(line)
+        if found is not None:
+            sections[-1][2].setdefault(found.group(1), number)
+            array = sections[-1][0]
+            if _NAMED_BY.get(array) == found.group(1):
+                value = found.group(2).split("#")[0].strip().strip('"').strip("'")
+                sections[-1] = (f"{array}.{value}", sections[-1][1], sections[-1][2])
+    parts = key.split(".")
+    candidates = []
+    for size in range(len(parts), 0, -1):
+        section = ".".join(parts[:size])
+        rest = parts[size:]
+        indexed = re.fullmatch(r"(\w+)\[(\d+)\]", section)
+        if indexed is not None:  # transitions[3]: the fourth [[transitions]], as the refusal counts
+            named = [s for s in sections if s[0].split(".")[0] == indexed.group(1) and s[1]]
+            matching = named[int(indexed.group(2)) : int(indexed.group(2)) + 1]
+        else:
+            matching = [s for s in sections if s[0] == section and s[1]]
+        if matching:
+            candidates = [(s, rest) for s in matching]
+            break
+    if not candidates:
+        candidates = [(sections[0], parts)]  # a key at the top of the file
+    for (_name, _header, keys), rest in candidates:
+        if rest and rest[0] in keys:
+            number = keys[rest[0]]
+            return number, lines[number - 1].strip()
+    (name, header, keys), rest = candidates[-1]
+    named_by = _NAMED_BY.get(name.split(".")[0])
+    if named_by in keys:  # a step or reminder repeated: the line naming it, trigger = "..."
+        header = keys[named_by]
+    if not header:
+        return None
+    return header, lines[header - 1].strip()

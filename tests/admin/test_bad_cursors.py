@@ -22,6 +22,16 @@ LISTS = [
     "/admin/units?organisation=",
     "/admin/reminders/?after=",
     "/admin/codes/assignments?after=",
+    # The previous page's cursors, and the page number the pager's links carry.
+    "/admin/users?before=",
+    "/admin/log?after=",
+    "/admin/organisations?before=",
+    "/admin/units?before=",
+    "/admin/reminders/?before=",
+    "/admin/codes/assignments?before=",
+    "/admin/codes?before=",
+    "/admin/units?after=1&page=",
+    "/admin/users?before=1&page=",
 ]
 
 

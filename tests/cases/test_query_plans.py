@@ -466,3 +466,61 @@ def test_the_case_pages_timeline_reads_one_page_of_its_steps_backwards_from_an_i
     assert full_scans(plan, "transitionlog", "user", "organisation") == [], plan
     assert "ix_transitionlog_case_id_at_id" in plan, plan
     assert "TEMP B-TREE" not in plan and "Sort" not in plan, plan
+
+
+@pytest.mark.parametrize("backwards", [False, True])
+def test_the_administrations_lists_walk_their_keyset_indexes_both_ways(
+    analysed, db_session, engine, parties, now, backwards
+):
+    """The previous page of the users, the units and the administration log is read as the next one is:
+    from the cursor along the list's index, nearest first, however deep the page (no OFFSET, no sort)."""
+    from sipflow.admin.changes import record_change
+    from sipflow.admin.directory import by_name_query, units_query
+    from sipflow.admin.models import AdminChange
+    from sipflow.admin.queries import log_rows_query
+    from sipflow.people.models import Organisation, Unit
+
+    db_session.execute(
+        insert(Unit),
+        [
+            {
+                "key": f"plan-enhet-{n}",
+                "organisation_id": parties.region.organisation_id,
+                "name": f"Enhet {n}",
+            }
+            for n in range(2000)
+        ],
+    )
+    for n in range(200):
+        at = now - timedelta(minutes=n)
+        record_change(
+            db_session, actor_user_id=None, action="unit.update", target_kind="unit", target_id=n, now=at
+        )
+    db_session.commit()
+    with engine.connect() as connection:
+        connection.exec_driver_sql("ANALYZE")
+        connection.commit()
+    engine.dispose()
+    unit = db_session.get(Unit, parties.region.id)
+    change = db_session.exec(select(AdminChange).limit(1)).one()
+    dialect = db_session.get_bind().dialect.name
+    statements = {
+        "users by id": users_page_query(
+            None, after_id=unit.id, search=None, dialect=dialect, limit=100, backwards=backwards
+        ),
+        "ix_unit_name_id": by_name_query(units_query(), Unit, unit, backwards=backwards, count=51),
+        "ix_organisation_name_id": by_name_query(
+            select(Organisation),
+            Organisation,
+            db_session.get(Organisation, unit.organisation_id),
+            backwards=backwards,
+            count=51,
+        ),
+        "ix_admin_change_at_id": log_rows_query(select(AdminChange), change, backwards=backwards, count=51),
+    }
+    for index, statement in statements.items():
+        plan = plan_of(db_session, statement)
+        assert full_scans(plan, "user", "unit", "organisation", "admin_change") == [], plan
+        assert "TEMP B-TREE" not in plan and "Sort" not in plan, plan
+        if index.startswith("ix_"):
+            assert index in plan, plan

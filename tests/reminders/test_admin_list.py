@@ -91,7 +91,7 @@ REGIONS = {
 
 @pytest.mark.parametrize("region", list(REGIONS))
 @pytest.mark.parametrize("status", ["pending", "sent"])
-@pytest.mark.parametrize("paged", [False, True])
+@pytest.mark.parametrize("paged", [False, "next", "previous"])
 def test_a_page_walks_the_status_due_index_without_a_sort(
     db_session, engine, book, ready, status, paged, region
 ):
@@ -100,7 +100,9 @@ def test_a_page_walks_the_status_due_index_without_a_sort(
         connection.exec_driver_sql("ANALYZE")
         connection.commit()
     last = db_session.exec(select(Reminder).order_by(Reminder.id)).first() if paged else None
-    plan = _plan_of(db_session, reminders_page_query(status=status, last=last, region=REGIONS[region]))
+    backwards = paged == "previous"  # the previous page walks the index the other way from its first row
+    statement = reminders_page_query(status=status, last=last, region=REGIONS[region], backwards=backwards)
+    plan = _plan_of(db_session, statement)
     assert "TEMP B-TREE" not in plan and "Sort" not in plan.replace("Sort Key", ""), plan
     steps = [line.strip() for line in plan.splitlines()]
     scans = [step for step in steps if step.startswith("SCAN") or "Seq Scan" in step]
@@ -125,3 +127,63 @@ def test_an_unknown_status_is_refused_beside_the_status_filter_not_shown_as_upco
     assert 'aria-current="page"' not in nav  # no status is claimed to be the one shown
     for known in ("sent", ""):  # none chosen: the upcoming ones
         assert client.get("/admin/reminders/", query_string={"status": known}).status_code == 200
+
+
+def test_the_list_pages_back_by_its_pager_keeping_the_status(
+    client, db_session, make_user, parties, book, monkeypatch
+):
+    """An administrator going through the upcoming reminders a page at a time comes back by the pager to the
+    same rows, still of that status (the browser's Back was the only way, and said nothing of where)."""
+    import re
+
+    from sipflow.reminders import services
+
+    book()
+    ids = [r.id for r in db_session.exec(select(Reminder).where(Reminder.status == PENDING)).all()]
+    assert len(ids) >= 3
+    monkeypatch.setattr(services, "PAGE_SIZE", 1)
+    login(client, make_user(None, roles="admin").username)
+
+    def shown(url):
+        page = client.get(url).get_data(as_text=True)
+        links = dict(re.findall(r'<a rel="(prev|next)" href="([^"]+)"', page))
+        return page, {rel: url.replace("&amp;", "&") for rel, url in links.items()}
+
+    first, links = shown("/admin/reminders/?status=pending")
+    second, links2 = shown(links["next"])
+    assert "status=pending" in links["next"] and "status=pending" in links2["prev"]
+    assert '<span aria-current="page">Sida 2</span>' in second
+    assert 'Föregående sida<span class="visually-hidden"> (sida 1)' in second
+    back, links_back = shown(links2["prev"])
+    assert "prev" not in links_back and links_back["next"] == links["next"]
+    assert _rows_of(back) == _rows_of(first) and _rows_of(second) != _rows_of(first)
+
+
+def _rows_of(page: str) -> str:
+    return page[page.index("<tbody>") : page.index("</tbody>")]
+
+
+def test_sending_a_reminder_again_from_a_later_page_comes_back_to_that_page(
+    client, db_session, make_user, book, monkeypatch
+):
+    import re
+    from html import unescape
+
+    from sqlalchemy import update
+
+    from sipflow.reminders import services
+
+    book()
+    db_session.execute(update(Reminder).where(Reminder.status == PENDING).values(status=FAILED))
+    db_session.commit()
+    monkeypatch.setattr(services, "PAGE_SIZE", 1)
+    login(client, make_user(None, roles="admin").username)
+    first = client.get("/admin/reminders/?status=failed").get_data(as_text=True)
+    second_url = unescape(re.search(r'<a rel="next" href="([^"]+)"', first).group(1))
+    second = client.get(second_url).get_data(as_text=True)
+    action = unescape(re.search(r'<form method="post" action="([^"]*/retry[^"]*)"', second).group(1))
+    response = client.post(action, data={"csrf_token": csrf_token(second), "status": "failed"})
+    assert response.status_code == 302
+    assert sorted(response.headers["Location"].split("?")[1].split("&")) == sorted(
+        second_url.split("?")[1].split("&")
+    )

@@ -1,0 +1,110 @@
+"""`workflow check` of a refused file says which key on which line is wrong: a county's administrator whose
+file of 200 lines has a step with dest = "nowhere" was told the key path
+(transitions.start_preparation.dest) and left to count the [[transitions]] sections to find it; a missing
+key was only "is required", with nothing said of where or how to write it."""
+
+from __future__ import annotations
+
+import pytest
+
+from sipflow.config import PROJECT_ROOT
+
+SIP = (PROJECT_ROOT / "workflows" / "sip.toml").read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def runner(session_app):
+    return session_app.test_cli_runner()
+
+
+def _line_of(text: str, written: str, after: str = "") -> int:
+    """The number of the line of text reading written, the first after the line reading after."""
+    lines = text.split("\n")
+    start = lines.index(after) + 1 if after else 0
+    return lines.index(written, start) + 1
+
+
+def _second_give_consent(text: str) -> str:
+    """sip.toml with its decline_consent step renamed give_consent: one step twice from requested."""
+    return text.replace('trigger = "decline_consent"', 'trigger = "give_consent"', 1)
+
+
+# (old text of sip.toml, new text, the refusal, the line it shows as written, that line's place in the new
+# file: the text of the line before which it is the first)
+MISTAKES = [
+    (
+        'source = ["consent_given"]\ndest = "preparing"',
+        'source = ["consent_givn"]\ndest = "preparing"',
+        "transitions.start_preparation.source: unknown state 'consent_givn'; did you mean 'consent_given'?",
+        'source = ["consent_givn"]',
+        'trigger = "start_preparation"',
+    ),
+    (
+        'dest = "preparing"',
+        'dest = "nowhere"',
+        "transitions.start_preparation.dest: unknown state 'nowhere'",
+        'dest = "nowhere"',
+        'trigger = "start_preparation"',
+    ),
+    (
+        "final = true\nretention_years = 5",
+        "final = ja\nretention_years = 5",
+        "not valid TOML",
+        None,
+        None,
+    ),
+    (
+        "final = true\nretention_years = 5",
+        "final = true\nfinnal = true\nretention_years = 5",
+        "states.declined: unknown key 'finnal'; did you mean 'final'?",
+        "finnal = true",
+        "[states.declined]",
+    ),
+    (
+        'label = { sv = "Möte hållet", en = "Meeting held" }',
+        'label = { sv = "Möte hållet", eng = "Meeting held" }',
+        "states.meeting_held.label.eng: unknown language 'eng'",
+        'label = { sv = "Möte hållet", eng = "Meeting held" }',
+        "[states.meeting_held]",
+    ),
+]
+
+
+@pytest.mark.parametrize(("old", "new", "refusal", "written", "after"), MISTAKES)
+def test_the_check_shows_the_line_of_the_key_it_refuses(runner, tmp_path, old, new, refusal, written, after):
+    assert SIP.count(old) == 1, old
+    text = SIP.replace(old, new, 1)
+    path = tmp_path / "sip.toml"
+    path.write_text(text, encoding="utf-8")
+    result = runner.invoke(args=["sipflow", "workflow", "check", str(path)])
+    assert result.exit_code == 1
+    assert f"sip.toml: {refusal}" in result.output, result.output
+    if written is not None:
+        number = _line_of(text, written, after)
+        assert f"\n  on line {number}: {written}\n" in result.output, result.output
+    else:  # tomllib's own refusal names its line already, once
+        assert "on line" not in result.output and "(at line " in result.output
+
+
+def test_a_step_defined_twice_shows_the_line_of_the_second(runner, tmp_path):
+    text = _second_give_consent(SIP)
+    path = tmp_path / "sip.toml"
+    path.write_text(text, encoding="utf-8")
+    result = runner.invoke(args=["sipflow", "workflow", "check", str(path)])
+    assert result.exit_code == 1
+    second = _line_of(text, 'trigger = "give_consent"', 'trigger = "give_consent"')
+    assert result.output == (
+        "sip.toml: transitions.give_consent: defined twice for state 'requested'\n"
+        f'  on line {second}: trigger = "give_consent"\n'
+    )
+
+
+def test_a_missing_key_says_where_and_how_to_write_it(runner, tmp_path):
+    path = tmp_path / "sip.toml"
+    path.write_text(SIP.replace('occasion = "other_need"\n', "", 1), encoding="utf-8")
+    result = runner.invoke(args=["sipflow", "workflow", "check", str(path)])
+    assert result.exit_code == 1
+    assert result.output == (
+        "sip.toml: occasion: is required: write it at the top of the file, before any [section], "
+        'e.g. occasion = "elderly_home_care"\n'
+    )
