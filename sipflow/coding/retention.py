@@ -21,11 +21,14 @@ from sipflow.retention.export import ThirdParties, register_cases_section
 
 
 @register_case_scrubber
-def scrub_code_reasons(session: Session, case: SipCase) -> None:
-    """Clear the reasons staff typed for the case's reversals (sipflow's own reasons stay)."""
+def scrub_code_reasons(session: Session, cases: list[SipCase]) -> None:
+    """Clear the reasons staff typed for the cases' reversals (sipflow's own reasons stay)."""
     session.execute(
         update(CodeRecord)
-        .where(CodeRecord.case_id == case.id, CodeRecord.reason.not_in(list(SYSTEM_REASONS)))
+        .where(
+            CodeRecord.case_id.in_([case.id for case in cases]),
+            CodeRecord.reason.not_in(list(SYSTEM_REASONS)),
+        )
         .values(reason=None)
         .execution_options(synchronize_session=False)
     )

@@ -65,19 +65,22 @@ def delete_eml_files(directory: str | os.PathLike, outbox_ids: Collection[int]) 
 
 
 @register_case_scrubber
-def scrub_mails(session: Session, case: SipCase) -> None:
-    """Empty the recipient, message and last error of every mail queued about the case; delete its files."""
-    ids = session.exec(select(OutboxMessage.id).where(OutboxMessage.case_id == case.id)).all()
+def scrub_mails(session: Session, cases: list[SipCase]) -> None:
+    """Empty the recipient, message and last error of every mail about the cases; delete their files."""
+    case_ids = [case.id for case in cases]
+    ids = session.exec(select(OutboxMessage.id).where(OutboxMessage.case_id.in_(case_ids))).all()
+    if not ids:
+        return
     session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.case_id == case.id)
+        .where(OutboxMessage.case_id.in_(case_ids))
         .values(recipient="", message="", last_error=None)
         .execution_options(synchronize_session=False)
     )
     # Whether or not SMTP is set now: the sink may have written them before it was.
     deleted = delete_eml_files(current_app.config["OUTBOX_DIR"], ids)
     if deleted:
-        log.info("retention deleted %d outbox files of case %s", deleted, case.id)
+        log.info("retention deleted %d outbox files of %d cases", deleted, len(cases))
 
 
 # Whom a mail went to, when the row names no invitation: a reminder's invitation (a meeting's "i morgon"), or

@@ -33,16 +33,17 @@ def _quiet(statement):
 
 
 @register_case_scrubber
-def scrub_plan(session: Session, case: SipCase) -> None:
-    """Clear the case's working plan and hand-over reasons, and revoke its personal links.
+def scrub_plan(session: Session, cases: list[SipCase]) -> None:
+    """Clear the cases' working plans and hand-over reasons, and revoke their personal links.
 
-    Its frozen versions are cleared by plans.versions.scrub_versions (they keep number and date).
+    Their frozen versions are cleared by plans.versions.scrub_versions (they keep number and date).
     """
-    plan_ids = select(Plan.id).where(Plan.case_id == case.id)
+    case_ids = [case.id for case in cases]
+    plan_ids = select(Plan.id).where(Plan.case_id.in_(case_ids))
     session.execute(
         _quiet(
             update(Plan)
-            .where(Plan.case_id == case.id)
+            .where(Plan.case_id.in_(case_ids))
             .values(
                 needs=None,
                 huvudansvar_contact=None,
@@ -70,15 +71,17 @@ def scrub_plan(session: Session, case: SipCase) -> None:
     session.execute(
         _quiet(
             update(HuvudansvarTransfer)
-            .where(HuvudansvarTransfer.case_id == case.id)
+            .where(HuvudansvarTransfer.case_id.in_(case_ids))
             .values(reason=None, cleared_contact=None)
         )
     )
+    # A link still open is revoked as of the case's last change (its end), not the night retention ran.
+    case_end = select(SipCase.updated_at).where(SipCase.id == PersonalLink.case_id).scalar_subquery()
     session.execute(
         _quiet(
             update(PersonalLink)
-            .where(PersonalLink.case_id == case.id)
-            .values(revoked_at=func.coalesce(PersonalLink.revoked_at, case.updated_at), sent_to=None)
+            .where(PersonalLink.case_id.in_(case_ids))
+            .values(revoked_at=func.coalesce(PersonalLink.revoked_at, case_end), sent_to=None)
         )
     )
 

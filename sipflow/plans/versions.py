@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import Integer, and_, bindparam, func, insert
+from sqlalchemy import Integer, and_, bindparam, func, insert, update
 from sqlalchemy import case as sql_case
 from sqlmodel import Session, select
 
@@ -341,10 +341,25 @@ def is_scrubbed(version: PlanVersion) -> bool:
 
 
 @register_case_scrubber
-def scrub_versions(session: Session, case: SipCase) -> None:
+def scrub_versions(session: Session, cases: list[SipCase]) -> None:
     """Retention: each version keeps its number, trigger and date; its content and PDF (the plan) go."""
-    for version in session.exec(select(PlanVersion).where(PlanVersion.case_id == case.id)).all():
-        version.content = {key: version.content.get(key) for key in KEPT_CONTENT_KEYS} | {"scrubbed": True}
-        version.pdf = b""
-        version.pdf_sha256 = SCRUBBED_PDF_SHA256
-        session.add(version)
+    versions = session.execute(
+        select(PlanVersion.id, PlanVersion.content).where(
+            PlanVersion.case_id.in_([case.id for case in cases])
+        )
+    ).all()
+    if not versions:
+        return
+    table = PlanVersion.__table__
+    session.execute(
+        update(table)
+        .where(table.c.id == bindparam("b_id"))
+        .values(content=bindparam("b_content"), pdf=b"", pdf_sha256=SCRUBBED_PDF_SHA256),
+        [
+            {
+                "b_id": version_id,
+                "b_content": {key: content.get(key) for key in KEPT_CONTENT_KEYS} | {"scrubbed": True},
+            }
+            for version_id, content in versions
+        ],
+    )

@@ -11,11 +11,11 @@ from sipflow.retention.anonymise import register_case_scrubber
 
 
 @register_case_scrubber
-def scrub_reminder_addresses(session: Session, case: SipCase) -> None:
-    """Clear the address of every reminder of the case (staff and invitees are reached by id, not kept)."""
+def scrub_reminder_addresses(session: Session, cases: list[SipCase]) -> None:
+    """Clear the address of every reminder of the cases (staff and invitees are reached by id, not kept)."""
     session.execute(
         update(Reminder)
-        .where(Reminder.case_id == case.id)
+        .where(Reminder.case_id.in_([case.id for case in cases]))
         .values(recipient_address=None)
         .execution_options(synchronize_session=False)
     )

@@ -56,12 +56,12 @@ _ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 KEPT_DETAIL_KEYS = frozenset({"sent_at", "meeting_id", "consent_id", "huvudansvarig_organisation_id"})
 BATCH_SIZE = 200
 
-CaseScrubber = Callable[[Session, SipCase], None]
+CaseScrubber = Callable[[Session, list[SipCase]], None]
 _SCRUBBERS: list[CaseScrubber] = []
 
 
 def register_case_scrubber(scrubber: CaseScrubber) -> CaseScrubber:
-    """Add a function that clears one more area's free text of a case (plans, notes); a decorator."""
+    """Add a function that clears one more area's free text of a batch of cases; a decorator."""
     _SCRUBBERS.append(scrubber)
     return scrubber
 
@@ -169,86 +169,135 @@ CLEARED_COLUMNS = (
 )
 
 
-def _scrub_case(session: Session, case: SipCase) -> None:
-    case.questions = None
-    case.child_view = None
-    case.closed_reason = None
-    session.add(case)
-    for entry in session.exec(select(TransitionLog).where(TransitionLog.case_id == case.id)).all():
-        entry.reason = None
-        entry.details = {k: v for k, v in (entry.details or {}).items() if k in KEPT_DETAIL_KEYS}
-        session.add(entry)
+def _scrub_cases(session: Session, cases: list[SipCase]) -> None:
+    """Clear the free text of the cases and their rows, a few statements for the whole batch."""
+    case_ids = [case.id for case in cases]
+    session.execute(
+        _quiet(
+            update(SipCase)
+            .where(SipCase.id.in_(case_ids))
+            .values(questions=None, child_view=None, closed_reason=None)
+        )
+    )
+    entries = session.execute(
+        select(TransitionLog.id, TransitionLog.details).where(TransitionLog.case_id.in_(case_ids))
+    ).all()
+    if entries:
+        log_table = TransitionLog.__table__
+        session.execute(
+            update(log_table)
+            .where(log_table.c.id == bindparam("b_id"))
+            .values(reason=None, details=bindparam("b_details")),
+            [
+                {
+                    "b_id": entry_id,
+                    "b_details": {k: v for k, v in (details or {}).items() if k in KEPT_DETAIL_KEYS},
+                }
+                for entry_id, details in entries
+            ],
+        )
     for model, columns in CLEARED_COLUMNS:
-        for row in session.exec(select(model).where(model.case_id == case.id)).all():
-            for column in columns:
-                setattr(row, column, None)
-            session.add(row)
+        session.execute(
+            _quiet(update(model).where(model.case_id.in_(case_ids)).values(dict.fromkeys(columns)))
+        )
     # A consent withdrawn for one organisation keeps when and by whom; the words given go.
     session.execute(
-        update(ConsentOrganisation)
-        .where(ConsentOrganisation.consent_id.in_(select(Consent.id).where(Consent.case_id == case.id)))
-        .values(withdrawn_reason=None)
-        .execution_options(synchronize_session=False)
+        _quiet(
+            update(ConsentOrganisation)
+            .where(
+                ConsentOrganisation.consent_id.in_(select(Consent.id).where(Consent.case_id.in_(case_ids)))
+            )
+            .values(withdrawn_reason=None)
+        )
     )
-    meeting_ids = select(Meeting.id).where(Meeting.case_id == case.id)
+    meeting_ids = select(Meeting.id).where(Meeting.case_id.in_(case_ids))
     # A decision stays a counted fact (owner, date); what it said goes.
     session.execute(
-        update(MeetingDecision)
-        .where(MeetingDecision.meeting_id.in_(meeting_ids))
-        .values(text="")
-        .execution_options(synchronize_session=False)
+        _quiet(update(MeetingDecision).where(MeetingDecision.meeting_id.in_(meeting_ids)).values(text=""))
     )
     # An answer stays (who came, how); the address it went to and the invitee's own words go.
     session.execute(
-        update(Invitation)
-        .where(Invitation.meeting_id.in_(meeting_ids))
-        .values(email=None, comment=None)
-        .execution_options(synchronize_session=False)
+        _quiet(
+            update(Invitation).where(Invitation.meeting_id.in_(meeting_ids)).values(email=None, comment=None)
+        )
     )
     for scrubber in _SCRUBBERS:
-        scrubber(session, case)
+        scrubber(session, cases)
 
 
-def _random_reservnummer(session: Session, hash_key: str) -> tuple[str, str]:
-    while True:
-        value = ANONYMOUS_PREFIX + "".join(secrets.choice(_ALPHABET) for _ in range(12))
-        digest = identifier_hash(hash_key, value)
-        if session.exec(select(Person.id).where(Person.id_hash == digest)).first() is None:
-            return value, digest
+def _quiet(statement):
+    """The bulk statement without synchronising the session (retention reads back nothing it clears)."""
+    return statement.execution_options(synchronize_session=False)
+
+
+def _random_reservnummers(session: Session, hash_key: str, count: int) -> list[tuple[str, str]]:
+    """count random reservnummer-like values with their lookup hashes, each unused by any person."""
+    found: dict[str, str] = {}
+    while len(found) < count:
+        drawn = {}
+        for _ in range(count - len(found)):
+            value = ANONYMOUS_PREFIX + "".join(secrets.choice(_ALPHABET) for _ in range(12))
+            drawn[identifier_hash(hash_key, value)] = value
+        taken = set(session.exec(select(Person.id_hash).where(Person.id_hash.in_(list(drawn)))).all())
+        found.update(
+            {digest: value for digest, value in drawn.items() if digest not in taken and digest not in found}
+        )
+    return [(value, digest) for digest, value in found.items()]
 
 
 def anonymise_person(session: Session, person: Person, *, now: datetime, policy: RetentionPolicy) -> None:
     """Replace the person's name and identifier, keep the birth year, sex and folkbokföringskommun."""
-    value, digest = _random_reservnummer(session, policy.hash_key)
-    person.id_kind = RESERVNUMMER
-    person.id_number = value
-    person.id_hash = digest
-    person.given_name = ANONYMOUS_GIVEN_NAME
-    person.family_name = ANONYMOUS_FAMILY_NAME
-    if person.birth_date is not None:
-        _keep_ages(session, person)
-        person.birth_date = date(person.birth_date.year, 1, 1)
-    session.add(person)
-    session.add(AnonymisedPerson(person_id=person.id, anonymised_at=now))
+    anonymise_persons(session, [person], now=now, policy=policy)
 
 
-def _keep_ages(session: Session, person: Person) -> None:
-    """Write on the person's cases their age at the request, and on the cases' deadlines their age on the
+def anonymise_persons(
+    session: Session, persons: list[Person], *, now: datetime, policy: RetentionPolicy
+) -> None:
+    """anonymise_person for each of persons, a few statements for them all."""
+    if not persons:
+        return
+    _keep_ages(session, [person for person in persons if person.birth_date is not None])
+    for person, (value, digest) in zip(
+        persons, _random_reservnummers(session, policy.hash_key, len(persons)), strict=True
+    ):
+        person.id_kind = RESERVNUMMER
+        person.id_number = value
+        person.id_hash = digest
+        person.given_name = ANONYMOUS_GIVEN_NAME
+        person.family_name = ANONYMOUS_FAMILY_NAME
+        if person.birth_date is not None:
+            person.birth_date = date(person.birth_date.year, 1, 1)
+        session.add(person)
+    session.add_all([AnonymisedPerson(person_id=person.id, anonymised_at=now) for person in persons])
+
+
+def _keep_ages(session: Session, persons: list[Person]) -> None:
+    """Write on the persons' cases their age at the request, and on the cases' deadlines their age on the
     day each falls due, from the whole birth date before it is cut to its year: the statistics count a SIP
     offered and a follow-up due in the age band of those days (stats.services.case_outcome_queries), and a
     figure published must not move when the person is anonymised years later."""
-    birth = person.birth_date
-    cases = session.exec(select(SipCase.id, SipCase.requested_at).where(SipCase.person_id == person.id)).all()
+    births = {person.id: person.birth_date for person in persons}
+    if not births:
+        return
+    cases = session.exec(
+        select(SipCase.id, SipCase.person_id, SipCase.requested_at).where(SipCase.person_id.in_(list(births)))
+    ).all()
     if not cases:
         return
     session.execute(
         update(SipCase.__table__)
         .where(SipCase.__table__.c.id == bindparam("b_id"))
         .values(age_at_request=bindparam("b_age")),
-        [{"b_id": case_id, "b_age": age_on(birth, to_local(at).date())} for case_id, at in cases],
+        [
+            {"b_id": case_id, "b_age": age_on(births[person_id], to_local(at).date())}
+            for case_id, person_id, at in cases
+        ],
     )
+    birth_of_case = {case_id: births[person_id] for case_id, person_id, _ in cases}
     deadlines = session.exec(
-        select(Deadline.id, Deadline.due_at).where(Deadline.case_id.in_([case_id for case_id, _ in cases]))
+        select(Deadline.id, Deadline.case_id, Deadline.due_at).where(
+            Deadline.case_id.in_(list(birth_of_case))
+        )
     ).all()
     if deadlines:
         session.execute(
@@ -256,22 +305,23 @@ def _keep_ages(session: Session, person: Person) -> None:
             .where(Deadline.__table__.c.id == bindparam("b_id"))
             .values(age_on_due_day=bindparam("b_age")),
             [
-                {"b_id": deadline_id, "b_age": age_on(birth, to_local(due).date())}
-                for deadline_id, due in deadlines
+                {"b_id": deadline_id, "b_age": age_on(birth_of_case[case_id], to_local(due).date())}
+                for deadline_id, case_id, due in deadlines
             ],
         )
 
 
-def _person_is_done(session: Session, person_id: int) -> bool:
-    """True when every case of the person is anonymised and the person is not yet."""
-    if session.get(AnonymisedPerson, person_id) is not None:
-        return False
-    kept = session.exec(
-        select(func.count())
-        .select_from(SipCase)
-        .where(SipCase.person_id == person_id, ~exists().where(AnonymisedCase.case_id == SipCase.id))
-    ).one()
-    return kept == 0
+def _persons_done(session: Session, person_ids: list[int]) -> list[Person]:
+    """The persons among person_ids every one of whose cases is anonymised and who are not yet, by id."""
+    if not person_ids:
+        return []
+    kept = exists().where(
+        SipCase.person_id == Person.id, ~exists().where(AnonymisedCase.case_id == SipCase.id)
+    )
+    done = exists().where(AnonymisedPerson.person_id == Person.id)
+    return list(
+        session.exec(select(Person).where(Person.id.in_(person_ids), ~kept, ~done).order_by(Person.id)).all()
+    )
 
 
 def anonymise_expired_cases(
@@ -296,18 +346,17 @@ def _anonymise_batch(
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("anonymise_expired_cases() needs an aware datetime")
     cases = session.exec(expired_cases_query(now=now, policy=policy, limit=limit, after_id=after_id)).all()
-    for case in cases:
-        _scrub_case(session, case)
-        session.add(AnonymisedCase(case_id=case.id, final_state=case.state, anonymised_at=now))
+    if not cases:
+        return cases
+    _scrub_cases(session, cases)
+    session.add_all(
+        [AnonymisedCase(case_id=case.id, final_state=case.state, anonymised_at=now) for case in cases]
+    )
     session.flush()
-    persons = 0
-    for person_id in sorted({case.person_id for case in cases}):
-        if _person_is_done(session, person_id):
-            anonymise_person(session, session.get(Person, person_id), now=now, policy=policy)
-            persons += 1
+    persons = _persons_done(session, sorted({case.person_id for case in cases}))
+    anonymise_persons(session, persons, now=now, policy=policy)
     session.flush()
-    if cases:
-        log.info("retention anonymised %d cases and %d persons", len(cases), persons)
+    log.info("retention anonymised %d cases and %d persons", len(cases), len(persons))
     return cases
 
 

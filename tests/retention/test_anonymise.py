@@ -779,3 +779,34 @@ def test_batches_pass_over_a_kept_case_and_anonymise_every_due_one_after_it(
     anonymised = set(db_session.exec(select(AnonymisedCase.case_id)).all())
     assert anonymised == {case.id for case in due}
     assert kept.id not in anonymised
+
+
+def _statements_of_anonymising(db_session, engine, ended_case, policy, now, count: int) -> int:
+    """The statements anonymise_expired_cases sends for a batch of count ended cases and their persons."""
+    cases = [ended_case("closed") for _ in range(count)]
+    # One person with two of the cases: the persons' part is counted for a person of several cases too.
+    cases[1].person_id = cases[0].person_id
+    db_session.add(cases[1])
+    db_session.commit()
+    sent = []
+
+    def seen(_conn, _cursor, statement, *_args) -> None:
+        sent.append(statement)
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        assert anonymise_expired_cases(db_session, now=now, policy=policy) == count
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    db_session.commit()
+    return len(sent)
+
+
+def test_anonymising_a_batch_sends_as_many_statements_for_ten_cases_as_for_two(
+    db_session, engine, ended_case, policy, now
+):
+    # At the first run after a decade a county's whole oldest year is due: the work is set-based per batch.
+    two = _statements_of_anonymising(db_session, engine, ended_case, policy, now, 2)
+    ten = _statements_of_anonymising(db_session, engine, ended_case, policy, now, 10)
+    assert ten == two
+
