@@ -809,4 +809,3 @@ def test_anonymising_a_batch_sends_as_many_statements_for_ten_cases_as_for_two(
     two = _statements_of_anonymising(db_session, engine, ended_case, policy, now, 2)
     ten = _statements_of_anonymising(db_session, engine, ended_case, policy, now, 10)
     assert ten == two
-
