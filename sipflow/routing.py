@@ -83,7 +83,7 @@ def page_number(text: object) -> int:
 @dataclass
 class KeysetPage:
     """One page of a keyset-paginated list, with the cursors of its neighbours (a row's id, or the key the
-    list is ordered by): what the pager macro (templates/macros.html) shows, as Mina SIP's CasePage."""
+    list is ordered by): what the pager macro (templates/macros.html) shows; Mina SIP's CasePage is one."""
 
     rows: list
     page: int = 1

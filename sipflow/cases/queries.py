@@ -35,7 +35,7 @@ from sipflow.people.labels import LABEL_COLUMNS, organisation_labels, unit_label
 from sipflow.people.models import County, Municipality, Organisation, Person, Unit, User, directory_version
 from sipflow.people.services import ORGANISATION_COUNTY
 from sipflow.retention.models import case_anonymised_at, is_anonymised_person
-from sipflow.routing import cursor_text, cursor_token
+from sipflow.routing import KeysetPage, cursor_text, cursor_token
 from sipflow.security import access
 from sipflow.translated import lazy_gettext as _l
 from sipflow.workflow.definition import CREATE_EVENT, HUVUDANSVARIG, Workflow
@@ -187,23 +187,10 @@ class CaseRow:
 
 
 @dataclass
-class CasePage:
-    """One page of the Mina SIP list, with the opaque cursors of its neighbours."""
+class CasePage(KeysetPage):
+    """One page of the Mina SIP list, with the opaque cursors of its neighbours (cursor_token's)."""
 
     rows: list[CaseRow]
-    page: int
-    previous_cursor: str | None = None
-    next_cursor: str | None = None
-
-    @property
-    def has_previous(self) -> bool:
-        """A page comes before this one."""
-        return self.previous_cursor is not None
-
-    @property
-    def has_next(self) -> bool:
-        """A page comes after this one."""
-        return self.next_cursor is not None
 
 
 @dataclass(frozen=True)

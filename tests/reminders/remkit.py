@@ -10,9 +10,10 @@ from pathlib import Path
 import support
 from sqlmodel import Session, select
 
+from sipflow.admin import directory
 from sipflow.cases.models import Participant
 from sipflow.cases.scripted import fire_scripted, scripted_input
-from sipflow.clock import frozen, local_to_utc
+from sipflow.clock import frozen, local_to_utc, now_utc
 from sipflow.consent.services import record_further_consent
 from sipflow.db import unit_of_work
 from sipflow.notifications.models import OutboxMessage
@@ -156,6 +157,16 @@ def set_unit_mailbox(db_session, unit_id: int, address: str | None) -> None:
         unit = db_session.get(Unit, unit_id)
         unit.email = address
         db_session.add(unit)
+
+
+def save_unit_mailbox(session, unit_id: int, mailbox: str | None) -> None:
+    """An administrator saves the unit's form with mailbox as its e-mail address (None: none), committed."""
+    with unit_of_work(session):
+        unit = session.get(Unit, unit_id)
+        directory.edit_unit(
+            session, None, unit, name=unit.name, kind=unit.kind, is_health_care=unit.is_health_care,
+            email=mailbox, hsa_id=unit.hsa_id, now=now_utc(),
+        )  # fmt: skip
 
 
 def office_with_an_overdue_effort(

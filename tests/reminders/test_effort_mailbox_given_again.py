@@ -9,27 +9,19 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from remkit import effort_row, office_with_an_overdue_effort, reminder_mails, reminders, tick
+from remkit import (
+    effort_row,
+    office_with_an_overdue_effort,
+    reminder_mails,
+    reminders,
+    save_unit_mailbox,
+    tick,
+)
 from webkit import login
-
-from sipflow.admin import directory
-from sipflow.clock import now_utc
-from sipflow.db import unit_of_work
-from sipflow.people.models import Unit
 
 FORMER = "sip.kalmar@arbetsformedlingen.example.se"
 MAILBOX = "kalmar.samverkan@arbetsformedlingen.example.se"
 AT_THE_MAILBOX = "Mottagare: Arbetsförmedlingen, Kalmar (enhetens e-postadress i SIP:en)"
-
-
-def _edit_mailbox(db_session, unit_id: int, mailbox: str | None) -> None:
-    """An administrator saves the unit's form with mailbox as its e-mail address."""
-    with unit_of_work(db_session):
-        unit = db_session.get(Unit, unit_id)
-        directory.edit_unit(
-            db_session, None, unit, name=unit.name, kind=unit.kind, is_health_care=unit.is_health_care,
-            email=mailbox, hsa_id=unit.hsa_id, now=now_utc(),
-        )  # fmt: skip
 
 
 def test_an_overdue_efforts_reminder_names_the_mailbox_given_again(
@@ -43,10 +35,10 @@ def test_an_overdue_efforts_reminder_names_the_mailbox_given_again(
     login(client, parties.region_user.username)
     assert AT_THE_MAILBOX in effort_row(client, case)
 
-    _edit_mailbox(db_session, office.id, None)
+    save_unit_mailbox(db_session, office.id, None)
     assert "Skickas inte" in effort_row(client, case)
 
-    _edit_mailbox(db_session, office.id, MAILBOX)
+    save_unit_mailbox(db_session, office.id, MAILBOX)
     row = effort_row(client, case)
     assert AT_THE_MAILBOX in row, row
     assert "Kommande" in row

@@ -12,13 +12,12 @@ import threading
 import time
 
 import pytest
-from remkit import reminders
+from remkit import reminders, save_unit_mailbox
 from sqlalchemy import event as sa_event
 from sqlmodel import Session
 from test_case_lock import WAIT_SECONDS, _waiting_on_a_lock
 from test_unit_mailbox_reminder import _declared_to_the_mailbox
 
-from sipflow.admin import directory
 from sipflow.cases.models import SipCase
 from sipflow.cases.services import lock_case
 from sipflow.clock import now_utc
@@ -33,12 +32,7 @@ def _take_the_mailbox_away(app, unit_id: int, outcome: list) -> None:
     """An administrator saves the unit's form with no e-mail address, in a session of its own."""
     try:
         with app.app_context(), Session(app.extensions["sipflow.engine"]) as session:
-            with unit_of_work(session):
-                unit = session.get(Unit, unit_id)
-                directory.edit_unit(
-                    session, None, unit, name=unit.name, kind=unit.kind, is_health_care=unit.is_health_care,
-                    email=None, hsa_id=unit.hsa_id, now=now_utc(),
-                )  # fmt: skip
+            save_unit_mailbox(session, unit_id, None)
         outcome.append("saved")
     except Exception as error:  # noqa: BLE001 (the test asserts which)
         outcome.append(error)

@@ -6,7 +6,7 @@ goes to the unit's address, though nobody got it. They say where it goes now."""
 
 from __future__ import annotations
 
-from remkit import established, reminders
+from remkit import established, reminders, save_unit_mailbox
 from test_no_contact_person import _declaring_to_participants, _reminders_section
 from test_unit_mailbox_reminder import MAILBOX, _declared_to_the_mailbox, _dispatch
 from webkit import login
@@ -27,15 +27,6 @@ def _named(db_session, unit_id: int) -> str:
     return unit_label(db_session.get(Organisation, unit.organisation_id).name, unit.name)
 
 
-def _set_mailbox(db_session, unit_id: int, mailbox: str | None) -> None:
-    with unit_of_work(db_session):
-        unit = db_session.get(Unit, unit_id)
-        directory.edit_unit(
-            db_session, None, unit, name=unit.name, kind=unit.kind, is_health_care=unit.is_health_care,
-            email=mailbox, hsa_id=unit.hsa_id, now=now_utc(),
-        )  # fmt: skip
-
-
 def test_a_mailbox_given_since_is_where_the_case_page_says_the_reminder_goes(
     app, engine, client, db_session, registry, parties, create_case
 ):
@@ -49,7 +40,7 @@ def test_a_mailbox_given_since_is_where_the_case_page_says_the_reminder_goes(
     login(client, parties.region_user.username)
     assert f"{named} {NOBODY}" in _reminders_section(client, case)
 
-    _set_mailbox(db_session, parties.municipality.id, MAILBOX)
+    save_unit_mailbox(db_session, parties.municipality.id, MAILBOX)
     section = _reminders_section(client, case)
     assert NOBODY not in section
     assert f"Mottagare: {named} (enhetens e-postadress i SIP:en)" in section

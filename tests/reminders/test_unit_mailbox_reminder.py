@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from remkit import established, reminder_mails, reminders, tick
+from remkit import established, reminder_mails, reminders, save_unit_mailbox, tick
 from sqlmodel import Session, select
 from test_invitee_names import _section, _unit_label
 from test_no_contact_person import _declaring_to_participants, _Registry
@@ -139,12 +139,7 @@ def test_a_workflow_files_reminder_goes_to_the_mailbox_an_administrator_set_sinc
     app, engine, db_session, registry, parties, create_case
 ):
     workflow, to_unit, at = _declared_to_the_mailbox(db_session, registry, parties, create_case)
-    with unit_of_work(db_session):
-        unit = db_session.get(Unit, parties.municipality.id)
-        directory.edit_unit(
-            db_session, None, unit, name=unit.name, kind=unit.kind, is_health_care=unit.is_health_care,
-            email=NEW_MAILBOX, hsa_id=unit.hsa_id, now=now_utc(),
-        )  # fmt: skip
+    save_unit_mailbox(db_session, parties.municipality.id, NEW_MAILBOX)
     _dispatch(app, engine, workflow, at)
     (sent,) = reminders(engine, id=to_unit.id)
     assert (sent.status, sent.recipient_address) == ("sent", NEW_MAILBOX)
