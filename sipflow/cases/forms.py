@@ -6,6 +6,7 @@ dates as `date`, local wall-clock times as aware UTC, ids as ints.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -620,14 +621,22 @@ class AddUnitForm(PageForm):
         The page writes the picker from unit_groups; the field's choices only serve validating a post, so
         a fresh form (never validated) may go without them (for_validation=False).
         """
-        # Each option names its organisation too: a chosen option shows its own label alone.
-        groups = [
-            (group.label, tuple((unit_id, unit_label(group.label, name)) for unit_id, name in group.units))
-            for group in groups
-        ]
+        groups = _labelled_unit_groups(tuple(groups))
         self.unit_groups = groups
         if for_validation:
             self.unit_id.choices = grouped_choices(groups)
+
+
+# The case page's picker hands the same groups (queries.units_for_case_page's, kept per directory token) to
+# every view of a SIP: labelled once, not again for each of its some hundred units on every view.
+@functools.lru_cache(maxsize=512)
+def _labelled_unit_groups(groups: tuple) -> tuple:
+    """Each group as (its label, its units as (id, label)): each option names its organisation too, since a
+    chosen option shows its own label alone."""
+    return tuple(
+        (group.label, tuple((unit_id, unit_label(group.label, name)) for unit_id, name in group.units))
+        for group in groups
+    )
 
 
 PHONE = Regexp(r"^[0-9+()\- ]{5,40}$", message=_l("Enter a phone number (digits, +, -, spaces)."))

@@ -1094,22 +1094,32 @@ _DIRECTORY_TOKEN = select(directory_version.c.token).where(directory_version.c.i
 _ACTIVE_UNIT_ROWS: dict[str, tuple] = {}
 _KEPT_TOKENS = 4
 _ACTIVE_UNIT_ROWS_LOCK = threading.Lock()
+# The case page's picker (units_for_case_page) by token, language, units taking part and the user's unit:
+# built from the rows above on every view of every SIP, 4 % of the page's instructions (bench/README.md,
+# "The case page's instructions, counted"). A few hundred SIPs' worth; the oldest goes first.
+_CASE_PAGE_UNITS: dict[tuple, tuple] = {}
+_CASE_PAGE_UNITS_KEPT = 512
 
 
 def active_unit_rows(session: Session) -> tuple:
     """The rows of _ACTIVE_UNITS: the process's copy while the directory's token is the one it was read
     under, else read again (and kept under the token now)."""
+    return _directory_rows(session)[1]
+
+
+def _directory_rows(session: Session) -> tuple[str | None, tuple]:
+    """The directory's token now and active_unit_rows under it."""
     token = session.execute(_DIRECTORY_TOKEN).scalar()
     rows = _ACTIVE_UNIT_ROWS.get(token) if token is not None else None
     if rows is not None:
-        return rows
+        return token, rows
     rows = tuple(column_rows(session, _ACTIVE_UNITS))
     if token is not None:
         with _ACTIVE_UNIT_ROWS_LOCK:
             _ACTIVE_UNIT_ROWS[token] = rows
             while len(_ACTIVE_UNIT_ROWS) > _KEPT_TOKENS:
                 del _ACTIVE_UNIT_ROWS[next(iter(_ACTIVE_UNIT_ROWS))]
-    return rows
+    return token, rows
 
 
 @dataclass(frozen=True)
@@ -1151,16 +1161,19 @@ def units_by_organisation(
 
 
 def _units_by_organisation(
-    session: Session, exclude_unit_ids: set[int] | frozenset[int]
+    session: Session, exclude_unit_ids: set[int] | frozenset[int], rows: tuple | None = None
 ) -> tuple[list[UnitGroup], dict[int, str | None], dict[int, int]]:
     """units_by_organisation, the county code of every organisation with an active unit (left out or
-    not) and the organisation of every active unit (left out or not), from one statement."""
+    not) and the organisation of every active unit (left out or not), from one statement (none when rows,
+    active_unit_rows', are given)."""
     groups: dict[int, list[tuple[int, str]]] = {}
     organisations: dict[int, int] = {}
     about: dict[int, tuple[str, str, str, str | None, str | None]] = {}
     counties: dict[int, str | None] = {}
     county_names: dict[int, str | None] = {}
-    for unit_id, unit_name, organisation_id, county_code, county_name, *facts in active_unit_rows(session):
+    if rows is None:
+        rows = active_unit_rows(session)
+    for unit_id, unit_name, organisation_id, county_code, county_name, *facts in rows:
         counties[organisation_id] = county_code
         organisations[unit_id] = organisation_id
         # Labelled among every organisation with an active unit, those left out too: a namesake of one
@@ -1223,14 +1236,27 @@ def units_for_new_case(
 
 
 def units_for_case_page(
-    session: Session, own_unit_id: int | None, *, exclude_unit_ids: set[int] | frozenset[int]
-) -> list[UnitGroup]:
+    session: Session, own_unit_id: int | None, *, exclude_unit_ids: set[int] | frozenset[int], locale: str
+) -> tuple[UnitGroup, ...]:
     """The units the case page's picker offers a user of own_unit_id: every active unit but
     exclude_unit_ids (those taking part), in Ny SIP's order (units_for_new_case): the own county's and the
     national organisations' first, then each other county's, by county name; from the same one statement
-    (the own organisation is read from its rows, an active unit's)."""
-    groups, counties, organisations = _units_by_organisation(session, exclude_unit_ids)
-    return _near_first(groups, counties, organisations.get(own_unit_id)).groups()
+    (the own organisation is read from its rows, an active unit's). The same for every view of a SIP until
+    a unit joins or leaves it or the directory changes: kept per process under the directory's token and
+    locale, the page's language (a label telling namesakes apart says "hela landet" or a kind in it)."""
+    token, rows = _directory_rows(session)
+    key = (token, locale, frozenset(exclude_unit_ids), own_unit_id)
+    found = _CASE_PAGE_UNITS.get(key) if token is not None else None
+    if found is not None:
+        return found
+    groups, counties, organisations = _units_by_organisation(session, exclude_unit_ids, rows)
+    found = tuple(_near_first(groups, counties, organisations.get(own_unit_id)).groups())
+    if token is not None:
+        with _ACTIVE_UNIT_ROWS_LOCK:
+            _CASE_PAGE_UNITS[key] = found
+            while len(_CASE_PAGE_UNITS) > _CASE_PAGE_UNITS_KEPT:
+                del _CASE_PAGE_UNITS[next(iter(_CASE_PAGE_UNITS))]
+    return found
 
 
 def _near_first(

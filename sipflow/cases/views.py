@@ -773,8 +773,13 @@ def _translated_labels(variables: dict, locale: str) -> dict:
 
 def _unit_optgroups(form: AddUnitForm) -> Markup:
     """The unit picker's <optgroup>s, each organisation's from _unit_optgroup."""
-    selected = form.unit_id.data
-    return Markup("").join(_unit_optgroup(group, units, selected) for group, units in form.unit_groups)
+    return _joined_optgroups(form.unit_groups, form.unit_id.data)
+
+
+@functools.lru_cache(maxsize=512)
+def _joined_optgroups(groups: tuple, selected: int | None) -> Markup:
+    """Every group's <optgroup> (_unit_optgroup), joined: the same groups come on every view of a SIP."""
+    return Markup("").join(_unit_optgroup(group, units, selected) for group, units in groups)
 
 
 # The picker lists every unit of the directory (65 options in the demo county) on every case page; Jinja's
@@ -791,7 +796,9 @@ def _unit_form(detail: queries.CaseDetail, *, formdata) -> AddUnitForm:
     # Every active unit not taking part: another unit of an organisation on the SIP too, and one removed;
     # the user's own county's and the national organisations' first, as on Ny SIP.
     taking_part = services.units_taking_part(detail.participants)
-    groups = queries.units_for_case_page(get_session(), current_actor().unit_id, exclude_unit_ids=taking_part)
+    groups = queries.units_for_case_page(
+        get_session(), current_actor().unit_id, exclude_unit_ids=taking_part, locale=current_locale()
+    )
     form = AddUnitForm(formdata=formdata, prefix="unit", version=detail.case.version)
     form.set_unit_groups(groups, for_validation=formdata is not None)
     # A chosen id no row can have (a typed number past the id range) names no unit, deactivated or not.

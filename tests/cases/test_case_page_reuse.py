@@ -206,3 +206,15 @@ def test_texts_kept_per_catalogue_follow_the_page_language(app):
         for _ in range(2):  # the second render takes the kept texts
             with app.test_request_context(f"/?lang={lang}"):
                 assert render_template_string(template) == expected
+
+
+def test_the_pickers_labels_kept_for_a_sip_follow_the_page_language(as_region, create_case, make_unit):
+    # A national organisation and a county's of one name are told apart by where they work: "hela landet"
+    # in Swedish, "nationwide" in English, though the picker is kept per SIP and directory.
+    make_unit("other", "Samordningsförbundet", unit_name="Kansliet", county_code=None)
+    make_unit("other", "Samordningsförbundet", unit_name="Kansliet", county_code="07")
+    url = f"/cases/{create_case().uid}"
+    swedish = _unit_picker(text_of(as_region.get(url)))
+    english = _unit_picker(text_of(as_region.get(url + "?lang=en")))
+    assert "Samordningsförbundet (hela landet)" in swedish and "nationwide" not in swedish
+    assert "Samordningsförbundet (nationwide)" in english and "hela landet" not in english
