@@ -309,6 +309,14 @@ def not_before_the_morning(now: datetime) -> datetime:
     return max(_morning_of(now), now)
 
 
+def working_days_back(moment: datetime, days: int) -> datetime:
+    """moment days before, in Swedish time, or, when that day is no working day (clock.is_working_day), the
+    same clock time on the last working day before it: the one rule of a reminder ahead of something that
+    must reach its reader while they can still act (a deadline's "approaching", unanswered invitations)."""
+    day = to_local(add_days(moment, -days)).date()
+    return add_days(moment, -(days + (day - last_working_day(day)).days))
+
+
 def soon_moment(moment: datetime, ahead: int, *, counted_from: datetime | None = None) -> datetime:
     """When a deadline's "approaching" reminder goes: the morning ahead days before moment (_morning_of, never
     the deadline's own clock time when that is earlier: a deadline at 02:30 is not warned of at night), or,
@@ -319,8 +327,7 @@ def soon_moment(moment: datetime, ahead: int, *, counted_from: datetime | None =
     (the notice of utskrivningsklar): a notice on Friday at 10:00, or on långfredag, whose morning to warn on
     lies before it (Friday's 07:00, skärtorsdag's), is warned of as it comes, not planned for a morning
     before the notice and then shown and sent as late."""
-    day = to_local(add_days(moment, -ahead)).date()
-    soon = _morning_of(add_days(moment, -(ahead + (day - last_working_day(day)).days)))
+    soon = _morning_of(working_days_back(moment, ahead))
     if counted_from is not None and soon < counted_from:
         return counted_from
     return soon
@@ -496,7 +503,9 @@ def _meeting_reminders(
             fields = {"meeting_id": meeting.id, "invitation_id": invitation.id}
             due = add_days(meeting.starts_at, -1)
             wanted.append(Wanted(MEETING_TOMORROW, slot, due, MEETING_TOMORROW, fields))
-        due = add_days(meeting.starts_at, -setting("REMINDER_UNANSWERED_DAYS"))
+        # Read on a working day: a meeting on the Tuesday after Easter is not told of on påskafton, read on
+        # the meeting's own day, but on skärtorsdag, while the booker can still ring round.
+        due = working_days_back(meeting.starts_at, setting("REMINDER_UNANSWERED_DAYS"))
         # Only when the invitees have had until then to answer: a meeting booked, moved or changed after
         # that moment would otherwise tell its booker at once that nobody has answered what just went out.
         sent_before = meeting.updated_at is None or meeting.updated_at < due
