@@ -309,15 +309,28 @@ def not_before_the_morning(now: datetime) -> datetime:
     return max(_morning_of(now), now)
 
 
-def soon_moment(moment: datetime, ahead: int) -> datetime:
+def working_days_back(moment: datetime, days: int) -> datetime:
+    """moment days before, in Swedish time, or, when that day is no working day (clock.is_working_day), the
+    same clock time on the last working day before it: the one rule of a reminder ahead of something that
+    must reach its reader while they can still act (a deadline's "approaching", unanswered invitations)."""
+    day = to_local(add_days(moment, -days)).date()
+    return add_days(moment, -(days + (day - last_working_day(day)).days))
+
+
+def soon_moment(moment: datetime, ahead: int, *, counted_from: datetime | None = None) -> datetime:
     """When a deadline's "approaching" reminder goes: the morning ahead days before moment (_morning_of, never
     the deadline's own clock time when that is earlier: a deadline at 02:30 is not warned of at night), or,
     when that day is no working day (a weekend, a Swedish public holiday, julafton, midsommarafton,
     nyårsafton: clock.is_working_day), the morning of the last working day before it. A discharge kallelse
     extended over a weekend to Monday is warned of on Friday, while it can still be acted on, not on Sunday,
-    a day before its "falls today"."""
-    day = to_local(add_days(moment, -ahead)).date()
-    return _morning_of(add_days(moment, -(ahead + (day - last_working_day(day)).days)))
+    a day before its "falls today". Never before counted_from, the moment a period counted in days starts
+    (the notice of utskrivningsklar): a notice on Friday at 10:00, or on långfredag, whose morning to warn on
+    lies before it (Friday's 07:00, skärtorsdag's), is warned of as it comes, not planned for a morning
+    before the notice and then shown and sent as late."""
+    soon = _morning_of(working_days_back(moment, ahead))
+    if counted_from is not None and soon < counted_from:
+        return counted_from
+    return soon
 
 
 def deadline_moment(workflow: Workflow, case: SipCase, deadline: Deadline) -> datetime:
@@ -435,11 +448,14 @@ def _deadline_reminders(
         rule = rules.get(deadline.kind)
         ahead = soon_days(rule.days if rule else 0)
         moment = deadline_moment(workflow, case, deadline)
+        # A period counted in days from a date of the case starts then; a date chosen ahead (days 0) has none.
+        start = getattr(case, rule.source_field, None) if rule is not None and rule.days > 0 else None
+        counted_from = stored_utc(start) if start is not None else None
         common = {"deadline_id": deadline.id, "topic": deadline.kind}
         if responsible is not None:
             tag, column, value = responsible
             for kind, due in (
-                (DEADLINE_SOON, soon_moment(moment, ahead)),
+                (DEADLINE_SOON, soon_moment(moment, ahead, counted_from=counted_from)),
                 (DEADLINE_DUE, on_the_morning(moment)),
                 (DEADLINE_MISSED, _morning_of(add_days(moment, 1))),
             ):
@@ -487,7 +503,9 @@ def _meeting_reminders(
             fields = {"meeting_id": meeting.id, "invitation_id": invitation.id}
             due = add_days(meeting.starts_at, -1)
             wanted.append(Wanted(MEETING_TOMORROW, slot, due, MEETING_TOMORROW, fields))
-        due = add_days(meeting.starts_at, -setting("REMINDER_UNANSWERED_DAYS"))
+        # Read on a working day: a meeting on the Tuesday after Easter is not told of on påskafton, read on
+        # the meeting's own day, but on skärtorsdag, while the booker can still ring round.
+        due = working_days_back(meeting.starts_at, setting("REMINDER_UNANSWERED_DAYS"))
         # Only when the invitees have had until then to answer: a meeting booked, moved or changed after
         # that moment would otherwise tell its booker at once that nobody has answered what just went out.
         sent_before = meeting.updated_at is None or meeting.updated_at < due

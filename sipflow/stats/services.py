@@ -1512,15 +1512,20 @@ def _outcome_shares(row: dict) -> dict:
     return row
 
 
+# The lead times count Swedish calendar days (sql.days_between), and their labels say so: a discharge kallelse
+# extended over Easter is within its deadline at 6 days, which read as working days would seem missed.
 LEAD_COLUMNS = (
     ("request_to_first_n", _l("First meetings")),
-    ("request_to_first_median", _l("Request to first meeting, median")),
+    ("request_to_first_median", _l("Request to first meeting, median (calendar days)")),
     ("utskrivningsklar_to_kallelse_n", _l("Discharge SIPs with a notice of meeting")),
-    ("utskrivningsklar_to_kallelse_median", _l("Ready for discharge to notice of meeting, median")),
+    (
+        "utskrivningsklar_to_kallelse_median",
+        _l("Ready for discharge to notice of meeting, median (calendar days)"),
+    ),
     ("kallelse_within", _l("Notice of meeting within the deadline")),
     ("kallelse_within_share", _l("Share of notices of meeting within the deadline (%)")),
     ("plan_to_follow_up_n", _l("Follow-up meetings")),
-    ("plan_to_follow_up_median", _l("Plan to follow-up, median")),
+    ("plan_to_follow_up_median", _l("Plan to follow-up, median (calendar days)")),
 )
 OUTCOME_COLUMNS = (
     ("offered", _l("SIPs offered")),

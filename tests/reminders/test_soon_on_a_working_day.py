@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 import support
 from remkit import reminder_mails, reminders, tick
+from webkit import login, text_of
 
 from sipflow.clock import local_to_utc, stored_utc, to_local
 from sipflow.reminders.models import DEADLINE_SOON, SENT
@@ -76,3 +77,35 @@ def test_a_kallelse_due_after_christmas_is_said_to_approach_before_julafton(
     tick(app, later)
     (mail,) = _approaching_mails(engine, case)
     assert "måndag 28 december 2026" in mail
+
+
+def test_a_kallelse_noticed_on_langfredag_is_not_warned_of_on_the_day_before(
+    app, client, engine, db_session, registry, parties, make_person, frozen_clock
+):
+    # Reported utskrivningsklar on långfredag, 26 March 2027, at 10:00: three days run to annandag påsk, the
+    # kallelse is due on Tuesday 30 March. Its "approaching" day moved back to skärtorsdag, the day before the
+    # notice: the case page said it was late ("Försenad, skickas i efterhand") and it went out as late.
+    case = _discharge_sip(db_session, registry, parties, make_person, frozen_clock, datetime(2027, 3, 26, 10))
+    (soon,) = reminders(engine, case_id=case.id, kind=DEADLINE_SOON)
+    assert stored_utc(soon.due_at) == local_to_utc(datetime(2027, 3, 26, 10))
+    login(client, parties.region_user.username)
+    page = text_of(client.get(f"/cases/{case.uid}"))
+    assert "skickas i efterhand" not in page
+    assert "2027-03-25 07:00" not in page
+
+    later = local_to_utc(datetime(2027, 3, 26, 10, 6))
+    frozen_clock.set(later)
+    tick(app, later)
+    (mail,) = _approaching_mails(engine, case)
+    assert "tisdag 30 mars 2027" in mail
+    (soon,) = reminders(engine, case_id=case.id, kind=DEADLINE_SOON)
+    assert (soon.status, soon.late) == (SENT, False)
+
+
+def test_a_kallelse_noticed_on_a_friday_morning_is_warned_of_as_it_comes(
+    app, engine, db_session, registry, parties, make_person, frozen_clock
+):
+    # Friday 5 March 2027 at 10:00: due on Monday 8 March; the Friday's 07:00 came before the notice.
+    case = _discharge_sip(db_session, registry, parties, make_person, frozen_clock, datetime(2027, 3, 5, 10))
+    (soon,) = reminders(engine, case_id=case.id, kind=DEADLINE_SOON)
+    assert stored_utc(soon.due_at) == local_to_utc(datetime(2027, 3, 5, 10))

@@ -871,14 +871,24 @@ def test_the_quarterly_pdf_says_when_it_was_made_in_swedish_time(tmp_path):
 @pytest.mark.parametrize(
     ("lang", "heading", "swedish"),
     [
-        ("en", "Ready for discharge to notice of meeting, median", "Utskrivningsklar"),
-        ("sv", "Utskrivningsklar till kallelse, median", "Ready for discharge"),
+        ("en", "Ready for discharge to notice of meeting, median (calendar days)", "Utskrivningsklar"),
+        ("sv", "Utskrivningsklar till kallelse, median (kalenderdagar)", "Ready for discharge"),
     ],
 )
 def test_the_discharge_lead_time_is_named_in_the_page_s_language(coordinator, kalmar, lang, heading, swedish):
+    # Named with its unit: a median of 6 over Easter, beside a three-day deadline extended past the holidays,
+    # read as working days would say the deadline was missed.
     page = coordinator.get("/statistik/", query_string=PERIOD | {"lang": lang}).get_data(as_text=True)
     assert f">{heading}</th>" in page
     assert swedish not in page
+
+
+@pytest.mark.parametrize("lang", ["sv", "en"])
+def test_every_lead_time_median_says_it_counts_calendar_days(coordinator, kalmar, lang):
+    page = coordinator.get("/statistik/", query_string=PERIOD | {"lang": lang}).get_data(as_text=True)
+    unit = "kalenderdagar" if lang == "sv" else "calendar days"
+    medians = re.findall(r">([^<>]*median[^<>]*)</th>", page)
+    assert len(set(medians)) == 3 and all(label.endswith(f"({unit})") for label in medians), medians
 
 
 def test_the_workbook_shows_a_share_with_its_decimal(coordinator, kalmar):
