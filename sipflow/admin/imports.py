@@ -865,6 +865,8 @@ class _Planner:
         # What the file's `active` column says of its organisations and units: {key: True, False or None}.
         self.file_org_active: dict[str, bool | None] = {}
         self.file_unit_active: dict[str, bool | None] = {}
+        # The ids of the organisations the file closes (`_closed_by_file`), once asked.
+        self.closed_org_ids: set[int] | None = None
         # What checked_scope said of each (roles, codes): None when they pass.
         self.scopes_checked: dict[tuple, InvalidInput | None] = {}
         # Each coded column's labels in every language ({label: code}), read when a value is no code.
@@ -1128,8 +1130,9 @@ class _Planner:
                 _l("Unknown unit %(key)s: not in sipflow and not in this file.", key=unit_key), "unit"
             )
         existing = username in self.users
-        if not existing and unit_key and self.file_unit_active.get(unit_key) is False:
-            # A new user of a unit this file closes: the pages' rule of a deactivated unit.
+        if not existing and unit_key and self._closed_by_file(unit_key, unit):
+            # A new user of a unit this file closes (or whose organisation it closes, which closes its units):
+            # the pages' rule of a deactivated unit, said by the dry run as the import would.
             raise _LineRefused(
                 _l("The unit %(key)s is deactivated: activate it first.", key=unit_key), "unit"
             )
@@ -1241,6 +1244,19 @@ class _Planner:
         if value not in YES | NO:
             raise _LineRefused(_l("Write yes or no, or leave it empty to keep it as it is."), "active")
         return value in YES
+
+    def _closed_by_file(self, unit_key: str, unit: Unit | None) -> bool:
+        """Whether the file closes the unit: its own line's `active` no, or its organisation's."""
+        if self.file_unit_active.get(unit_key) is False:
+            return True
+        if self.closed_org_ids is None:
+            # Read once the organisations' lines are planned (the users' lines come after them).
+            self.closed_org_ids = {
+                self.orgs[key].id
+                for key, said in self.file_org_active.items()
+                if said is False and key in self.orgs
+            }
+        return unit is not None and unit.organisation_id in self.closed_org_ids
 
     def _organisation_open(self, org_key: str, organisation: Organisation | None) -> bool:
         """Whether the unit's organisation is active once the file is imported (its line's `active`, else as

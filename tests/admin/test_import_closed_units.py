@@ -114,6 +114,23 @@ def test_what_the_file_closes_takes_nothing_new(db_session, app_ctx, now):
     assert active(db_session, Organisation, "rg")
 
 
+def test_a_new_user_of_a_unit_whose_organisation_the_file_closes_is_refused_by_the_dry_run(
+    db_session, app_ctx, now
+):
+    # The organisation's line closes its units too: the dry run refuses the new user's line, as the import
+    # itself would (it passed, and the import then refused the file it had checked).
+    run(db_session, now, csv_of(ORG, VC, header=WITH_ACTIVE), apply=True)
+    for data in (
+        csv_of(closed(ORG), USER, header=WITH_ACTIVE),
+        csv_of(closed(ORG), VC, USER, header=WITH_ACTIVE),
+    ):
+        report = run(db_session, now, data, apply=False)
+        assert [(e.column, e.message) for e in report.errors] == [
+            ("unit", "Enheten rg-vc är inaktiverad: aktivera den först.")
+        ]
+    assert active(db_session, Organisation, "rg") and active(db_session, Unit, "rg-vc")
+
+
 def test_a_new_user_of_a_unit_the_file_opens_again_is_invited(db_session, app_ctx, now):
     run(db_session, now, csv_of(ORG, closed(VC), header=WITH_ACTIVE), apply=True)
     assert not active(db_session, Unit, "rg-vc")
