@@ -749,7 +749,11 @@ def load_workflow_file(path: Path, guards=None, effects=None, inputs=None) -> Wo
 
 
 # A line of a workflow file: a [section] or [[array]] header, or a key = value (a bare or dotted key).
-_HEADER = re.compile(r"\s*(\[\[?)\s*([A-Za-z0-9_.\- ]+?)\s*\]\]?\s*(?:#.*)?$")
+# The name's parts are split by dots alone (spaces around them allowed), so no two of the pattern's parts may
+# take the same spaces: a line of thousands of spaces after a "[" (in a multi-line string) is read once,
+# where a name that could hold spaces was tried at every split of them (cubic: 4000 spaces took 40 s, and
+# the start or the check hung on the file it was to refuse).
+_HEADER = re.compile(r"\s*(\[\[?)\s*([A-Za-z0-9_\-]+(?:\s*\.\s*[A-Za-z0-9_\-]+)*)\s*\]\]?\s*(?:#.*)?$")
 _KEY = re.compile(r"\s*([A-Za-z0-9_\-]+)\s*=\s*(.*)$")
 # The key that names a section of an [[array]], as the refusals name it (transitions.give_consent).
 _NAMED_BY = {"transitions": "trigger", "reminders": "name"}

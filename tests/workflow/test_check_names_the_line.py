@@ -5,6 +5,8 @@ key was only "is required", with nothing said of where or how to write it."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from sipflow.config import PROJECT_ROOT
@@ -108,3 +110,16 @@ def test_a_missing_key_says_where_and_how_to_write_it(runner, tmp_path):
         "sip.toml: occasion: is required: write it at the top of the file, before any [section], "
         'e.g. occasion = "elderly_home_care"\n'
     )
+
+
+def test_a_long_line_of_spaces_in_a_refused_file_is_read_at_once(runner, tmp_path):
+    # A multi-line string holding a "[" and thousands of spaces: finding the refused key's line tried the
+    # section header pattern at every split of the spaces (cubic), and the check (and the start) hung.
+    path = tmp_path / "sip.toml"
+    path.write_text('notes = """\n[' + " " * 3000 + 'x\n"""\n' + SIP, encoding="utf-8")
+    started = time.monotonic()
+    result = runner.invoke(args=["sipflow", "workflow", "check", str(path)])
+    assert time.monotonic() - started < 3
+    assert result.exit_code == 1
+    assert result.output.startswith("sip.toml: (top level): unknown key 'notes'")
+    assert '\n  on line 1: notes = """\n' in result.output
