@@ -99,7 +99,10 @@ class WorkflowError(ValueError):
         if self.line is None:
             return str(self)
         number, written = self.line
-        return f"{self}\n  on line {number}: {written[:120]}"
+        # Shown as its code, each character a terminal would not show as itself: a direction override in a
+        # comment or string of the line (U+202E) would print its text reversed, another line than the file's.
+        shown = "".join(c if c.isprintable() or c == "\t" else f"\\u{ord(c):04x}" for c in written[:120])
+        return f"{self}\n  on line {number}: {shown}"
 
 
 class WorkflowStateMissing(KeyError):

@@ -123,3 +123,16 @@ def test_a_long_line_of_spaces_in_a_refused_file_is_read_at_once(runner, tmp_pat
     assert result.exit_code == 1
     assert result.output.startswith("sip.toml: (top level): unknown key 'notes'")
     assert '\n  on line 1: notes = """\n' in result.output
+
+
+def test_the_line_shown_holds_no_character_that_reorders_or_hides_text(runner, tmp_path):
+    # A comment with a right-to-left override printed as written reads reversed in the terminal: the line
+    # shown said something the file's line does not. Such characters are shown as their code.
+    text = SIP.replace('dest = "preparing"', 'dest = "nowhere" # \u202egnissim si yek on\u202c\u200b', 1)
+    path = tmp_path / "sip.toml"
+    path.write_text(text, encoding="utf-8")
+    result = runner.invoke(args=["sipflow", "workflow", "check", str(path)])
+    assert result.exit_code == 1
+    assert "\u202e" not in result.output and "\u200b" not in result.output
+    assert "  on line " in result.output
+    assert 'dest = "nowhere" # \\u202egnissim si yek on\\u202c\\u200b\n' in result.output
