@@ -136,3 +136,28 @@ def test_the_line_shown_holds_no_character_that_reorders_or_hides_text(runner, t
     assert "\u202e" not in result.output and "\u200b" not in result.output
     assert "  on line " in result.output
     assert 'dest = "nowhere" # \\u202egnissim si yek on\\u202c\\u200b\n' in result.output
+
+
+def test_a_multi_line_string_reading_as_a_step_is_not_shown_as_its_line(runner, tmp_path):
+    # A label's multi-line string whose lines read as a [[transitions]] section of the same step (each
+    # line's backslash or comment keeps the label on one line): the check showed the string's line as the
+    # step's refused dest, not the file's own line.
+    quotes, end = '"""', " # \\"
+    fake = "\n".join(
+        [
+            f"label = {{ sv = {quotes}Initierad{end}",
+            f"[[transitions]]{end}",
+            f'trigger = "start_preparation"{end}',
+            f'dest = "somewhere"{end}',
+            f'{quotes}, en = "Requested" }}',
+        ]
+    )
+    old = 'label = { sv = "Initierad", en = "Requested" }'
+    assert SIP.count(old) == 1
+    text = SIP.replace(old, fake, 1).replace('dest = "preparing"', 'dest = "nowhere"', 1)
+    path = tmp_path / "sip.toml"
+    path.write_text(text, encoding="utf-8")
+    result = runner.invoke(args=["sipflow", "workflow", "check", str(path)])
+    assert result.exit_code == 1
+    number = _line_of(text, 'dest = "nowhere"', 'trigger = "start_preparation"')
+    assert f'\n  on line {number}: dest = "nowhere"\n' in result.output, result.output
