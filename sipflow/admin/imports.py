@@ -834,7 +834,11 @@ class _Planner:
         self.report.released_organisation_ids = _renamed(self.orgs, by_record["organisation"])
         self.orgs.update(self._existing(Organisation, Organisation.key, by_record["unit"], "organisation"))
         self.units = self._existing(Unit, Unit.key, by_record["unit"], "key")
-        self.report.released_unit_ids = _renamed(self.units, by_record["unit"])
+        # A unit the file closes gives up its name too, as a deactivated unit's is free on the pages: a clinic
+        # closed and its successor of the same name, in one file.
+        self.report.released_unit_ids = _renamed(self.units, by_record["unit"]) | _closed(
+            self.units, by_record["unit"]
+        )
         self.report.released_hsa_unit_ids = _hsa_moved(self.units, by_record["unit"])
         self.units.update(self._existing(Unit, Unit.key, by_record["user"], "unit"))
         usernames = {r["key"].lower() for _, r in by_record["user"] if r["key"]}
@@ -1048,24 +1052,32 @@ class _Planner:
                     _l("The organisation %(key)s is deactivated: activate it first.", key=org_key),
                     "organisation",
                 )
-        try:
-            values = directory.clean_unit(
-                self.session,
-                name=row["name"],
-                kind=self._code(row["kind"], UNIT_KIND_VALUES) if row["kind"] else "other",
-                is_health_care=health_care in YES,
-                email=row["email"],
-                hsa_id=row["hsa_id"],
-                unit_id=unit.id if unit is not None else None,
-                organisation_id=organisation.id if organisation is not None else None,
-                released=self.report.released_unit_ids,
-                hsa_released=self.report.released_hsa_unit_ids,
-            )
-        except InvalidInput as error:
-            raise _refuse(error) from None
-        # Two lines naming one organisation's units alike: the directory refuses the second, so does this.
+        # A unit closed once the file is imported (its line's no, or closed and left so) holds no name an open
+        # unit may not have, as on the pages: its line claims none unless it changes more than that.
+        ends_closed = unit is not None and (active is False or (active is None and not unit.active))
+
+        def cleaned(*, name_checked: bool) -> dict:
+            try:
+                return directory.clean_unit(
+                    self.session,
+                    name=row["name"],
+                    kind=self._code(row["kind"], UNIT_KIND_VALUES) if row["kind"] else "other",
+                    is_health_care=health_care in YES,
+                    email=row["email"],
+                    hsa_id=row["hsa_id"],
+                    unit_id=unit.id if unit is not None else None,
+                    organisation_id=organisation.id if organisation is not None and name_checked else None,
+                    released=self.report.released_unit_ids,
+                    hsa_released=self.report.released_hsa_unit_ids,
+                )
+            except InvalidInput as error:
+                raise _refuse(error) from None
+
+        values = cleaned(name_checked=not ends_closed)
+        # Two lines naming one organisation's units alike: the directory refuses the second, so does this (a
+        # unit the file leaves closed keeps its name beside an open one).
         same = (org_key, directory.unit_name_key(values["name"]))
-        if same in self.file_unit_names:
+        if same in self.file_unit_names and not ends_closed:
             raise _LineRefused(
                 _l(
                     "A unit of this name and organisation is also on line %(line)d.",
@@ -1073,7 +1085,8 @@ class _Planner:
                 ),
                 "name",
             )
-        self.file_unit_names[same] = line
+        if not ends_closed:
+            self.file_unit_names[same] = line
         if values["hsa_id"] is not None:
             if values["hsa_id"] in self.file_hsa:
                 raise _LineRefused(
@@ -1082,6 +1095,8 @@ class _Planner:
                 )
             self.file_hsa[values["hsa_id"]] = line
         planned = self._compare(line, "unit", key, _with_active(values, active), unit)
+        if ends_closed and set(planned.changed_fields) - {"active"}:
+            cleaned(name_checked=True)  # its other values are saved as the unit's page saves them
         if planned.outcome != UNCHANGED and organisation is not None:
             # The pages' rules (an organisation new in this file is checked on its own line, and is active):
             # a line that changes nothing may name another region's or a deactivated organisation, and one
@@ -1353,6 +1368,17 @@ def _renamed(existing: dict, lines) -> frozenset[int]:
     )
 
 
+def _closed(existing: dict, lines) -> frozenset[int]:
+    """The ids of the rows of existing (by lower-case key) that the file's lines close (`active` no)."""
+    return frozenset(
+        row.id
+        for _, line in lines
+        if (row := existing.get(line["key"].lower())) is not None
+        and line["active"].strip()
+        and line["active"].strip().lower() in NO
+    )
+
+
 def _hsa_moved(existing: dict, lines) -> frozenset[int]:
     """The ids of the rows of existing (by lower-case key) that the file's lines give another HSA-id or none
     (a line whose HSA-id is not one is refused on its own, and releases nothing)."""
@@ -1448,9 +1474,10 @@ def _apply(session: Session, report: ImportReport, *, actor: User | None, now: d
                     giving_up.get(planned.key)
                     or session.exec(select(Unit).where(Unit.key == planned.key)).one()
                 )
-                directory.edit_unit(
-                    session, actor, unit, now=now, released=report.released_unit_ids, **values
-                )
+                if planned.changed_fields != ("active",):  # a line only closing (opening) it edits nothing
+                    directory.edit_unit(
+                        session, actor, unit, now=now, released=report.released_unit_ids, **values
+                    )
             if unit is not None and active is not None and active != unit.active:
                 # The pages' own (de)activation: its mailbox's invitations and reminders follow.
                 directory.set_unit_active(session, actor, unit, active, now=now)
