@@ -84,7 +84,14 @@ def wall_clock_cron_trigger() -> type:
                 # The autumn's repeated hour: the wall clock is back before the run it has made.
                 wall_now = wall_previous + timedelta(microseconds=1)
             following = self._wall.get_next_fire_time(wall_previous, wall_now)
-            return None if following is None else following.replace(tzinfo=self.timezone)
+            if following is None:
+                return None
+            placed = following.replace(tzinfo=self.timezone)
+            if placed.astimezone(UTC) < now.astimezone(UTC):  # in one zone, Python compares wall times
+                # Started in the autumn's repeated hour's second pass, its time in the first pass gone by:
+                # the next day's (a run in the past would run at once, a second run that night).
+                return self.get_next_fire_time(placed, now)
+            return placed
 
     return WallClockCronTrigger
 

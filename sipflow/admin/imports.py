@@ -834,7 +834,11 @@ class _Planner:
         self.report.released_organisation_ids = _renamed(self.orgs, by_record["organisation"])
         self.orgs.update(self._existing(Organisation, Organisation.key, by_record["unit"], "organisation"))
         self.units = self._existing(Unit, Unit.key, by_record["unit"], "key")
-        self.report.released_unit_ids = _renamed(self.units, by_record["unit"])
+        # A unit the file closes gives up its name too, as a deactivated unit's is free on the pages: a clinic
+        # closed and its successor of the same name, in one file.
+        self.report.released_unit_ids = _renamed(self.units, by_record["unit"]) | _closed(
+            self.units, by_record["unit"]
+        )
         self.report.released_hsa_unit_ids = _hsa_moved(self.units, by_record["unit"])
         self.units.update(self._existing(Unit, Unit.key, by_record["user"], "unit"))
         usernames = {r["key"].lower() for _, r in by_record["user"] if r["key"]}
@@ -865,6 +869,8 @@ class _Planner:
         # What the file's `active` column says of its organisations and units: {key: True, False or None}.
         self.file_org_active: dict[str, bool | None] = {}
         self.file_unit_active: dict[str, bool | None] = {}
+        # The ids of the organisations the file closes (`_closed_by_file`), once asked.
+        self.closed_org_ids: set[int] | None = None
         # What checked_scope said of each (roles, codes): None when they pass.
         self.scopes_checked: dict[tuple, InvalidInput | None] = {}
         # Each coded column's labels in every language ({label: code}), read when a value is no code.
@@ -1046,24 +1052,32 @@ class _Planner:
                     _l("The organisation %(key)s is deactivated: activate it first.", key=org_key),
                     "organisation",
                 )
-        try:
-            values = directory.clean_unit(
-                self.session,
-                name=row["name"],
-                kind=self._code(row["kind"], UNIT_KIND_VALUES) if row["kind"] else "other",
-                is_health_care=health_care in YES,
-                email=row["email"],
-                hsa_id=row["hsa_id"],
-                unit_id=unit.id if unit is not None else None,
-                organisation_id=organisation.id if organisation is not None else None,
-                released=self.report.released_unit_ids,
-                hsa_released=self.report.released_hsa_unit_ids,
-            )
-        except InvalidInput as error:
-            raise _refuse(error) from None
-        # Two lines naming one organisation's units alike: the directory refuses the second, so does this.
+        # A unit closed once the file is imported (its line's no, or closed and left so) holds no name an open
+        # unit may not have, as on the pages: its line claims none unless it changes more than that.
+        ends_closed = unit is not None and (active is False or (active is None and not unit.active))
+
+        def cleaned(*, name_checked: bool) -> dict:
+            try:
+                return directory.clean_unit(
+                    self.session,
+                    name=row["name"],
+                    kind=self._code(row["kind"], UNIT_KIND_VALUES) if row["kind"] else "other",
+                    is_health_care=health_care in YES,
+                    email=row["email"],
+                    hsa_id=row["hsa_id"],
+                    unit_id=unit.id if unit is not None else None,
+                    organisation_id=organisation.id if organisation is not None and name_checked else None,
+                    released=self.report.released_unit_ids,
+                    hsa_released=self.report.released_hsa_unit_ids,
+                )
+            except InvalidInput as error:
+                raise _refuse(error) from None
+
+        values = cleaned(name_checked=not ends_closed)
+        # Two lines naming one organisation's units alike: the directory refuses the second, so does this (a
+        # unit the file leaves closed keeps its name beside an open one).
         same = (org_key, directory.unit_name_key(values["name"]))
-        if same in self.file_unit_names:
+        if same in self.file_unit_names and not ends_closed:
             raise _LineRefused(
                 _l(
                     "A unit of this name and organisation is also on line %(line)d.",
@@ -1071,7 +1085,8 @@ class _Planner:
                 ),
                 "name",
             )
-        self.file_unit_names[same] = line
+        if not ends_closed:
+            self.file_unit_names[same] = line
         if values["hsa_id"] is not None:
             if values["hsa_id"] in self.file_hsa:
                 raise _LineRefused(
@@ -1080,6 +1095,8 @@ class _Planner:
                 )
             self.file_hsa[values["hsa_id"]] = line
         planned = self._compare(line, "unit", key, _with_active(values, active), unit)
+        if ends_closed and set(planned.changed_fields) - {"active"}:
+            cleaned(name_checked=True)  # its other values are saved as the unit's page saves them
         if planned.outcome != UNCHANGED and organisation is not None:
             # The pages' rules (an organisation new in this file is checked on its own line, and is active):
             # a line that changes nothing may name another region's or a deactivated organisation, and one
@@ -1128,8 +1145,9 @@ class _Planner:
                 _l("Unknown unit %(key)s: not in sipflow and not in this file.", key=unit_key), "unit"
             )
         existing = username in self.users
-        if not existing and unit_key and self.file_unit_active.get(unit_key) is False:
-            # A new user of a unit this file closes: the pages' rule of a deactivated unit.
+        if not existing and unit_key and self._closed_by_file(unit_key, unit):
+            # A new user of a unit this file closes (or whose organisation it closes, which closes its units):
+            # the pages' rule of a deactivated unit, said by the dry run as the import would.
             raise _LineRefused(
                 _l("The unit %(key)s is deactivated: activate it first.", key=unit_key), "unit"
             )
@@ -1242,6 +1260,19 @@ class _Planner:
             raise _LineRefused(_l("Write yes or no, or leave it empty to keep it as it is."), "active")
         return value in YES
 
+    def _closed_by_file(self, unit_key: str, unit: Unit | None) -> bool:
+        """Whether the file closes the unit: its own line's `active` no, or its organisation's."""
+        if self.file_unit_active.get(unit_key) is False:
+            return True
+        if self.closed_org_ids is None:
+            # Read once the organisations' lines are planned (the users' lines come after them).
+            self.closed_org_ids = {
+                self.orgs[key].id
+                for key, said in self.file_org_active.items()
+                if said is False and key in self.orgs
+            }
+        return unit is not None and unit.organisation_id in self.closed_org_ids
+
     def _organisation_open(self, org_key: str, organisation: Organisation | None) -> bool:
         """Whether the unit's organisation is active once the file is imported (its line's `active`, else as
         it is; one new in the file is)."""
@@ -1334,6 +1365,17 @@ def _renamed(existing: dict, lines) -> frozenset[int]:
         if (row := existing.get(line["key"].lower())) is not None
         and line["name"].strip()
         and directory.unit_name_key(line["name"]) != directory.unit_name_key(row.name)
+    )
+
+
+def _closed(existing: dict, lines) -> frozenset[int]:
+    """The ids of the rows of existing (by lower-case key) that the file's lines close (`active` no)."""
+    return frozenset(
+        row.id
+        for _, line in lines
+        if (row := existing.get(line["key"].lower())) is not None
+        and line["active"].strip()
+        and line["active"].strip().lower() in NO
     )
 
 
@@ -1432,9 +1474,10 @@ def _apply(session: Session, report: ImportReport, *, actor: User | None, now: d
                     giving_up.get(planned.key)
                     or session.exec(select(Unit).where(Unit.key == planned.key)).one()
                 )
-                directory.edit_unit(
-                    session, actor, unit, now=now, released=report.released_unit_ids, **values
-                )
+                if planned.changed_fields != ("active",):  # a line only closing (opening) it edits nothing
+                    directory.edit_unit(
+                        session, actor, unit, now=now, released=report.released_unit_ids, **values
+                    )
             if unit is not None and active is not None and active != unit.active:
                 # The pages' own (de)activation: its mailbox's invitations and reminders follow.
                 directory.set_unit_active(session, actor, unit, active, now=now)

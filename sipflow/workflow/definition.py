@@ -99,7 +99,10 @@ class WorkflowError(ValueError):
         if self.line is None:
             return str(self)
         number, written = self.line
-        return f"{self}\n  on line {number}: {written[:120]}"
+        # Shown as its code, each character a terminal would not show as itself: a direction override in a
+        # comment or string of the line (U+202E) would print its text reversed, another line than the file's.
+        shown = "".join(c if c.isprintable() or c == "\t" else f"\\u{ord(c):04x}" for c in written[:120])
+        return f"{self}\n  on line {number}: {shown}"
 
 
 class WorkflowStateMissing(KeyError):
@@ -749,7 +752,11 @@ def load_workflow_file(path: Path, guards=None, effects=None, inputs=None) -> Wo
 
 
 # A line of a workflow file: a [section] or [[array]] header, or a key = value (a bare or dotted key).
-_HEADER = re.compile(r"\s*(\[\[?)\s*([A-Za-z0-9_.\- ]+?)\s*\]\]?\s*(?:#.*)?$")
+# The name's parts are split by dots alone (spaces around them allowed), so no two of the pattern's parts may
+# take the same spaces: a line of thousands of spaces after a "[" (in a multi-line string) is read once,
+# where a name that could hold spaces was tried at every split of them (cubic: 4000 spaces took 40 s, and
+# the start or the check hung on the file it was to refuse).
+_HEADER = re.compile(r"\s*(\[\[?)\s*([A-Za-z0-9_\-]+(?:\s*\.\s*[A-Za-z0-9_\-]+)*)\s*\]\]?\s*(?:#.*)?$")
 _KEY = re.compile(r"\s*([A-Za-z0-9_\-]+)\s*=\s*(.*)$")
 # The key that names a section of an [[array]], as the refusals name it (transitions.give_consent).
 _NAMED_BY = {"transitions": "trigger", "reminders": "name"}
@@ -763,8 +770,11 @@ def key_line(text: str, key: str) -> tuple[int, str] | None:
     the final = line under [states.closed]; a [section] or a key without a line of its own, the section's
     header. tomllib keeps no places, so the lines are read here as the file has them."""
     lines = text.split("\n")
+    inside = _lines_inside_strings(lines)
     sections: list[tuple[str, int, dict[str, int]]] = [("", 0, {})]  # (name, header line, key lines)
     for number, line in enumerate(lines, start=1):
+        if number in inside:
+            continue  # a multi-line string's text, which may read as a [section] or a key = value
         header = _HEADER.match(line)
         if header is not None and not _KEY.match(line):
             name = header.group(2).replace(" ", "")
@@ -804,3 +814,42 @@ def key_line(text: str, key: str) -> tuple[int, str] | None:
     if not header:
         return None
     return header, lines[header - 1].strip()
+
+
+def _lines_inside_strings(lines: list[str]) -> set[int]:
+    """The numbers of the lines that begin inside a multi-line string (three quotes, double or single): its
+    text, not the file's keys. The file is valid TOML (tomllib read it), so its strings close; each line is
+    read once, left to right, past its one-line strings and up to its comment."""
+    inside: set[int] = set()
+    open_with: str | None = None  # the delimiter of the multi-line string the scan is in
+    for number, line in enumerate(lines, start=1):
+        if open_with is not None:
+            inside.add(number)
+        at = 0
+        while at < len(line):
+            if open_with is not None:
+                if open_with == '"""' and line[at] == "\\":
+                    at += 2  # an escaped character, \" among them
+                    continue
+                if line.startswith(open_with, at):
+                    at += 3
+                    while at < len(line) and line[at] == open_with[0]:
+                        at += 1  # up to two quotes of the text just before the closing three
+                    open_with = None
+                    continue
+                at += 1
+                continue
+            char = line[at]
+            if char == "#":
+                break
+            if line.startswith(('"""', "'''"), at):
+                open_with = line[at : at + 3]
+                at += 3
+            elif char in "\"'":
+                at += 1
+                while at < len(line) and line[at] != char:
+                    at += 2 if char == '"' and line[at] == "\\" else 1
+                at += 1
+            else:
+                at += 1
+    return inside

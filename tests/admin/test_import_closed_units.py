@@ -114,6 +114,47 @@ def test_what_the_file_closes_takes_nothing_new(db_session, app_ctx, now):
     assert active(db_session, Organisation, "rg")
 
 
+def test_a_new_user_of_a_unit_whose_organisation_the_file_closes_is_refused_by_the_dry_run(
+    db_session, app_ctx, now
+):
+    # The organisation's line closes its units too: the dry run refuses the new user's line, as the import
+    # itself would (it passed, and the import then refused the file it had checked).
+    run(db_session, now, csv_of(ORG, VC, header=WITH_ACTIVE), apply=True)
+    for data in (
+        csv_of(closed(ORG), USER, header=WITH_ACTIVE),
+        csv_of(closed(ORG), VC, USER, header=WITH_ACTIVE),
+    ):
+        report = run(db_session, now, data, apply=False)
+        assert [(e.column, e.message) for e in report.errors] == [
+            ("unit", "Enheten rg-vc är inaktiverad: aktivera den först.")
+        ]
+    assert active(db_session, Organisation, "rg") and active(db_session, Unit, "rg-vc")
+
+
+@pytest.mark.parametrize("successor_first", [False, True])
+def test_a_closed_unit_and_its_successor_of_the_same_name_import_in_one_file(
+    db_session, app_ctx, now, successor_first
+):
+    # The clinic closed and a new one of the same name opened (a new key): the unit's page deactivates it
+    # and the new unit takes the name; the file saying both was refused ("another unit of this organisation
+    # has this name", or the same name on another line), and so was the same file the next month.
+    run(db_session, now, csv_of(ORG, VC, header=WITH_ACTIVE), apply=True)
+    successor = "unit;rg-vc2;Vårdcentralen Bomhus;vardcentral;rg;;;;yes;ny@rg.example;;;;"
+    lines = [successor, closed(VC)] if successor_first else [closed(VC), successor]
+    data = csv_of(ORG, *lines, header=WITH_ACTIVE)
+    report = run(db_session, now, data, apply=True)
+    assert report.errors == [] and report.applied
+    assert not active(db_session, Unit, "rg-vc") and active(db_session, Unit, "rg-vc2")
+    again = run(db_session, now, data, apply=True)
+    assert again.errors == [] and again.changed == [] and again.created == []
+    # Changing more of the closed unit, or opening it, is refused as its page refuses it.
+    for line in (closed(VC.replace("vc@", "ny-vc@")), closed(VC, "yes")):
+        report = run(db_session, now, csv_of(ORG, line, header=WITH_ACTIVE), apply=False)
+        assert [(e.column, e.message) for e in report.errors] == [
+            ("name", "En annan enhet i organisationen har det här namnet.")
+        ]
+
+
 def test_a_new_user_of_a_unit_the_file_opens_again_is_invited(db_session, app_ctx, now):
     run(db_session, now, csv_of(ORG, closed(VC), header=WITH_ACTIVE), apply=True)
     assert not active(db_session, Unit, "rg-vc")

@@ -65,3 +65,19 @@ def test_the_nightly_jobs_keep_their_swedish_time_on_the_days_after_the_changes(
         after = (day_before.astimezone(UTC) + timedelta(seconds=1)).astimezone(STOCKHOLM)
         following = trigger.get_next_fire_time(day_before, after)
         assert following.astimezone(STOCKHOLM).replace(tzinfo=None) == expected, job_id
+
+
+def test_a_scheduler_started_in_the_autumns_repeated_hour_runs_no_job_again_that_night(app, tmp_path):
+    # Started (a restart, or the other node taking over) at 02:10 of the second pass, 40 minutes after
+    # retention's 02:30 of the first: the trigger gave that 02:30, in the past, and APScheduler ran it at
+    # once, a second run that night. The next run is the next night's.
+    scheduler = build_scheduler(app, FileLeaderLock(tmp_path / "unused.lock"), on_lost=lambda: None)
+    trigger = scheduler.get_job("retention").trigger
+    second_pass = datetime(2027, 10, 31, 1, 10, tzinfo=UTC)  # 02:10 CET, after 02:30 CEST (00:30 UTC)
+    assert second_pass.astimezone(STOCKHOLM).fold == 1
+    following = trigger.get_next_fire_time(None, second_pass.astimezone(STOCKHOLM))
+    assert following.astimezone(UTC) == datetime(2027, 11, 1, 1, 30, tzinfo=UTC)
+    # Started in the first pass before its time, it runs at that time, once.
+    first_pass = datetime(2027, 10, 31, 0, 10, tzinfo=UTC)
+    following = trigger.get_next_fire_time(None, first_pass.astimezone(STOCKHOLM))
+    assert following.astimezone(UTC) == datetime(2027, 10, 31, 0, 30, tzinfo=UTC)

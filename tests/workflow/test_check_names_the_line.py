@@ -5,6 +5,8 @@ key was only "is required", with nothing said of where or how to write it."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from sipflow.config import PROJECT_ROOT
@@ -108,3 +110,54 @@ def test_a_missing_key_says_where_and_how_to_write_it(runner, tmp_path):
         "sip.toml: occasion: is required: write it at the top of the file, before any [section], "
         'e.g. occasion = "elderly_home_care"\n'
     )
+
+
+def test_a_long_line_of_spaces_in_a_refused_file_is_read_at_once(runner, tmp_path):
+    # A multi-line string holding a "[" and thousands of spaces: finding the refused key's line tried the
+    # section header pattern at every split of the spaces (cubic), and the check (and the start) hung.
+    path = tmp_path / "sip.toml"
+    path.write_text('notes = """\n[' + " " * 3000 + 'x\n"""\n' + SIP, encoding="utf-8")
+    started = time.monotonic()
+    result = runner.invoke(args=["sipflow", "workflow", "check", str(path)])
+    assert time.monotonic() - started < 3
+    assert result.exit_code == 1
+    assert result.output.startswith("sip.toml: (top level): unknown key 'notes'")
+    assert '\n  on line 1: notes = """\n' in result.output
+
+
+def test_the_line_shown_holds_no_character_that_reorders_or_hides_text(runner, tmp_path):
+    # A comment with a right-to-left override printed as written reads reversed in the terminal: the line
+    # shown said something the file's line does not. Such characters are shown as their code.
+    text = SIP.replace('dest = "preparing"', 'dest = "nowhere" # \u202egnissim si yek on\u202c\u200b', 1)
+    path = tmp_path / "sip.toml"
+    path.write_text(text, encoding="utf-8")
+    result = runner.invoke(args=["sipflow", "workflow", "check", str(path)])
+    assert result.exit_code == 1
+    assert "\u202e" not in result.output and "\u200b" not in result.output
+    assert "  on line " in result.output
+    assert 'dest = "nowhere" # \\u202egnissim si yek on\\u202c\\u200b\n' in result.output
+
+
+def test_a_multi_line_string_reading_as_a_step_is_not_shown_as_its_line(runner, tmp_path):
+    # A label's multi-line string whose lines read as a [[transitions]] section of the same step (each
+    # line's backslash or comment keeps the label on one line): the check showed the string's line as the
+    # step's refused dest, not the file's own line.
+    quotes, end = '"""', " # \\"
+    fake = "\n".join(
+        [
+            f"label = {{ sv = {quotes}Initierad{end}",
+            f"[[transitions]]{end}",
+            f'trigger = "start_preparation"{end}',
+            f'dest = "somewhere"{end}',
+            f'{quotes}, en = "Requested" }}',
+        ]
+    )
+    old = 'label = { sv = "Initierad", en = "Requested" }'
+    assert SIP.count(old) == 1
+    text = SIP.replace(old, fake, 1).replace('dest = "preparing"', 'dest = "nowhere"', 1)
+    path = tmp_path / "sip.toml"
+    path.write_text(text, encoding="utf-8")
+    result = runner.invoke(args=["sipflow", "workflow", "check", str(path)])
+    assert result.exit_code == 1
+    number = _line_of(text, 'dest = "nowhere"', 'trigger = "start_preparation"')
+    assert f'\n  on line {number}: dest = "nowhere"\n' in result.output, result.output
