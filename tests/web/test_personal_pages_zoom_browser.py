@@ -1,7 +1,8 @@
 """The pages the person, a närstående or a guardian open from their e-mails, on a phone at 200 % zoom: a
 window of 375 CSS pixels shows 188 of them. A long Swedish word of the plan ("arbetsförmedlingen" in the
 person's own words) wraps within its card rather than pushing the page sideways: only a table scrolls, in
-its own frame; each fact of the plan stands under its label."""
+its own frame; each fact of the plan stands under its label; the page, card and list margins shrink, so the
+person's own words get most of the width."""
 
 from __future__ import annotations
 
@@ -37,4 +38,12 @@ def test_the_answer_and_plan_pages_fit_a_phone_at_200_percent(app, site, browser
     facts = page.locator(".facts").first.bounding_box()
     assert value.bounding_box()["y"] >= label.bounding_box()["y"] + label.bounding_box()["height"]
     assert value.bounding_box()["width"] >= 0.9 * facts["width"]
+    # The person's own words get the width of the phone, not what the page's, the card's and the list's
+    # desktop margins left of it: 66 of 188 pixels, five letters a line, "ordnin g" and "hemm a" split.
+    window = PHONE_AT_200_PERCENT["width"]
+    heading = page.get_by_role("heading", name="Det här är viktigt för mig")
+    goal = heading.locator("xpath=following-sibling::ul[1]/li[1]").bounding_box()
+    assert goal["width"] >= 0.6 * window, f"a goal of the person's is {goal['width']} px wide of {window}"
+    card = page.locator(".facts").first.bounding_box()
+    assert card["width"] >= 0.7 * window, f"the plan's card holds {card['width']} px of {window}"
     context.close()
