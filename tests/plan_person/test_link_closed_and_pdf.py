@@ -277,3 +277,11 @@ def test_a_closed_sips_expired_link_promises_no_new_one(client, db_session, clos
     assert response.status_code == 410
     assert "om en ny länk" not in page
     assert "Länken fungerar inte längre. SIP:en den skickades från har upphört" in page
+
+
+def test_a_revised_plan_says_the_earlier_versions_apply_no_more(client, db_session, sent_twice):
+    """The person who had version 1's PDF from an earlier visit reads version 2 now: the page says it is the
+    newest and that the earlier ones no longer apply, not only when an old PDF link is followed."""
+    _world, path, _older, _other = sent_twice
+    page = " ".join(text_of(client.get(path)).split())
+    assert "2, fastställd 2026-11-02 (den senaste versionen: tidigare versioner gäller inte längre)" in page
