@@ -289,6 +289,14 @@ def _check_sender(session: Session, case: SipCase, actor: User) -> None:
         raise NotAllowed(_l("Only staff of an organisation in this SIP can send or revoke personal links."))
 
 
+def sends_links(registry, case: SipCase) -> bool:
+    """Whether case still sends personal links: not once it has ended (closed, withdrawn, anonymised).
+
+    The one rule of send_personal_link's refusal and of the page refusing an expired or revoked link, which
+    then tells the person no new link comes from that SIP rather than sending them to ask for one."""
+    return not registry.has_ended(case)
+
+
 def send_personal_link(
     session: Session,
     *,
@@ -307,7 +315,7 @@ def send_personal_link(
     (a double submit, a colleague) is a conflict: two live links and two e-mails for one click otherwise.
     """
     _check_sender(session, case, actor)
-    if registry is not None and registry.has_ended(case):
+    if registry is not None and not sends_links(registry, case):
         raise Conflict(_l("The SIP has ended: no personal link is sent any more."))
     # Held to the commit: a second submit waits here, then sees the first one's link.
     lock_case(session, case)

@@ -13,8 +13,9 @@ from test_personal_links import link_path, queued, send_link
 from webkit import csrf_token, text_of
 
 from sipflow.cases.models import SipCase
+from sipflow.clock import now_utc
 from sipflow.db import unit_of_work
-from sipflow.plans.models import PlanVersion
+from sipflow.plans.models import PersonalLink, PlanVersion
 from sipflow.plans.pdf import pdf_filename, render_plan_pdf
 from sipflow.plans.services import working_plan
 from sipflow.plans.versions import freeze_version, pdf_matches
@@ -256,3 +257,31 @@ def test_the_approval_form_still_posts_after_the_downloads_were_added(client, db
         data={"csrf_token": csrf_token(page), "approve-version_id": str(version.id)},
     )
     assert response.status_code == 303
+
+
+def test_a_closed_sips_expired_link_promises_no_new_one(client, db_session, closed, frozen_clock):
+    """A SIP that has ended sends no new link (personal_links.send_personal_link refuses): the page refusing
+    its expired or revoked link must not send the person to ask for one nobody may send."""
+    world, path, _version, _closing = closed
+    frozen_clock.advance(timedelta(days=40))  # past the link's last day
+    response = client.get(path)
+    page = text_of(response)
+    assert response.status_code == 410
+    assert "om en ny länk" not in page
+    assert "Länken har gått ut. SIP:en den skickades från har upphört" in page
+    with unit_of_work(db_session):
+        link = db_session.exec(select(PersonalLink)).one()
+        link.revoked_at = now_utc()  # as retention does when it anonymises the SIP
+    response = client.get(path)
+    page = text_of(response)
+    assert response.status_code == 410
+    assert "om en ny länk" not in page
+    assert "Länken fungerar inte längre. SIP:en den skickades från har upphört" in page
+
+
+def test_a_revised_plan_says_the_earlier_versions_apply_no_more(client, db_session, sent_twice):
+    """The person who had version 1's PDF from an earlier visit reads version 2 now: the page says it is the
+    newest and that the earlier ones no longer apply, not only when an old PDF link is followed."""
+    _world, path, _older, _other = sent_twice
+    page = " ".join(text_of(client.get(path)).split())
+    assert "2, fastställd 2026-11-02 (den senaste versionen: tidigare versioner gäller inte längre)" in page

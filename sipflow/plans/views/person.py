@@ -82,6 +82,18 @@ LINK_REFUSALS_NOT_THEIRS = LINK_REFUSALS | {
     ),
     "ended": _l("The SIP you took part in has ended. The link no longer works."),
 }
+# An expired or revoked link of a SIP that has ended: no new one is sent from it (personal_links.sends_links),
+# so the page names whom to ask about the plan instead of promising a link.
+NO_NEW_LINK_REFUSALS = {
+    "expired": _l(
+        "The link has expired. The SIP it was sent from has ended, so no new link is sent from it. "
+        "If you have questions about the plan, contact %(organisation)s."
+    ),
+    "revoked": _l(
+        "The link no longer works. The SIP it was sent from has ended, so no new link is sent from it. "
+        "If you have questions about the plan, contact %(organisation)s."
+    ),
+}
 
 
 # A read through a link is logged by its recipient's kind (there is no user): a närstående's shows as theirs.
@@ -412,7 +424,7 @@ def _render_links(case: SipCase, form: LinkForm | None = None, *, errors=(), sta
             later_page=before is not None,
             errors=list(errors),
             valid_days=current_app.config["PERSONAL_LINK_DAYS"],
-            ended=workflow_registry().has_ended(case),
+            ended=not personal_links.sends_links(workflow_registry(), case),
         ),
         status,
     )
@@ -516,10 +528,12 @@ def _link_or_refusal(token: str, now):
     participant = session.get(Participant, link.participant_id) if link is not None else None
     for_person = participant is None or participant.kind == approvals.PERSON
     messages = LINK_REFUSALS if for_person else LINK_REFUSALS_NOT_THEIRS
+    case = session.get(SipCase, link.case_id) if link is not None else None
+    ended = case is not None and not personal_links.sends_links(workflow_registry(), case)
+    if ended and code in NO_NEW_LINK_REFUSALS:
+        messages = NO_NEW_LINK_REFUSALS
     # A known link's refusal names whom to ask for a new one, as its mail did (an unknown one names none).
-    organisation = (
-        personal_links.contact_organisation(session, session.get(SipCase, link.case_id)) if link else ""
-    )
+    organisation = personal_links.contact_organisation(session, case) if case is not None else ""
     with _in_recipient_language(link):
         page = render_template(
             "plans/person_link_refused.html",
