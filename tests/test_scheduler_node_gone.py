@@ -14,62 +14,23 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
+from schedulerkit import marked_pids, marking_node, wait_for
 from sqlalchemy.engine import make_url
 
 from sipflow.config import PROJECT_ROOT
 
 pytestmark = pytest.mark.postgresql
 
-# A scheduler node whose only job writes its pid to the marker file every second; it checks its lock every
-# second (LEADER_CHECK_SECONDS), so its lock's session ends after some three seconds of silence.
-NODE = """
-import os, sys, threading
-from sipflow import create_app, jobs, scheduler
-
-database, marker = sys.argv[1], sys.argv[2]
-app = create_app({
-    "ENV_NAME": "testing",
-    "DATABASE_URL": database,
-    "SECRET_KEY": "test-secret-key-0123456789",
-    "SCHEDULER_RETRY_SECONDS": 1,
-})
-scheduler.LEADER_CHECK_SECONDS = 1
-jobs.JOBS[:] = []
-
-def mark(_app):
-    with open(marker, "a") as handle:
-        handle.write(f"{os.getpid()}\\n")
-
-jobs.register_job("mark", mark, "interval", seconds=1, run_at_start=True)
-scheduler.run_scheduler(app, stop=threading.Event())
-"""
-
-
-def _pids(marker: Path) -> list[int]:
-    return [int(line) for line in marker.read_text().split()] if marker.exists() else []
-
-
-def _wait_for(condition, seconds: float) -> bool:
-    """Poll condition until it holds (a bound against a hang, not a timing assertion)."""
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return condition()
-
 
 def test_the_other_node_leads_when_the_leaders_node_falls_silent(app, tmp_path):
     marker = tmp_path / "marks"
     env = {k: v for k, v in os.environ.items() if not k.startswith("SIPFLOW_")}
     env["SIPFLOW_INSTANCE_DIR"] = str(tmp_path)
-    command = [sys.executable, "-c", NODE, app.config["DATABASE_URL"], str(marker)]
+    command = marking_node(app.config["DATABASE_URL"], marker, leader_check_seconds=1)
     nodes = [
         subprocess.Popen(
             command, cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
@@ -77,14 +38,14 @@ def test_the_other_node_leads_when_the_leaders_node_falls_silent(app, tmp_path):
         for _ in range(2)
     ]
     try:
-        assert _wait_for(lambda: len(_pids(marker)) >= 3, 60)
-        leaders = set(_pids(marker))
+        assert wait_for(lambda: len(marked_pids(marker)) >= 3, 60)
+        leaders = set(marked_pids(marker))
         assert len(leaders) == 1  # the other one waits
         (leader,) = leaders
         survivor = next(node for node in nodes if node.pid != leader)
         os.kill(leader, signal.SIGSTOP)  # its connection stays open and silent, as a vanished machine's
-        seen = len(_pids(marker))
-        assert _wait_for(lambda: survivor.pid in _pids(marker)[seen:], 60)
+        seen = len(marked_pids(marker))
+        assert wait_for(lambda: survivor.pid in marked_pids(marker)[seen:], 60)
         assert survivor.poll() is None
     finally:
         for node in nodes:
@@ -177,18 +138,18 @@ def test_a_scheduler_whose_database_went_away_waits_for_it_and_leads_again(app, 
     env = {k: v for k, v in os.environ.items() if not k.startswith("SIPFLOW_")}
     env["SIPFLOW_INSTANCE_DIR"] = str(tmp_path)
     through_relay = url.set(host="127.0.0.1", port=relay.port).render_as_string(hide_password=False)
-    command = [sys.executable, "-c", NODE, through_relay, str(marker)]
+    command = marking_node(through_relay, marker, leader_check_seconds=1)
     node = subprocess.Popen(
         command, cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
     try:
-        assert _wait_for(lambda: len(_pids(marker)) >= 2, 60)
+        assert wait_for(lambda: len(marked_pids(marker)) >= 2, 60)
         relay.cut()
         time.sleep(5)  # the leader check (every second) finds the lock lost and asks for it again, in vain
         assert node.poll() is None, node.stderr.read().decode()[-2000:]
-        seen = len(_pids(marker))
+        seen = len(marked_pids(marker))
         relay.start()
-        assert _wait_for(lambda: len(_pids(marker)) > seen + 1, 60)
+        assert wait_for(lambda: len(marked_pids(marker)) > seen + 1, 60)
         assert node.poll() is None
     finally:
         relay.cut()
