@@ -27,7 +27,7 @@ def create_app(config: dict | None = None) -> Flask:
     from sipflow.people.services import hash_key_refused
     from sipflow.plans.views import bp as plans_bp
     from sipflow.reminders.views import bp as reminders_bp
-    from sipflow.routing import init_converters
+    from sipflow.routing import init_converters, remembering_url_for
     from sipflow.scheduler import scheduler_status
     from sipflow.security import HEALTH_CHECK, init_security
     from sipflow.security.redaction import install_log_redaction, redact_route_tokens
@@ -75,6 +75,7 @@ def create_app(config: dict | None = None) -> Flask:
     init_babel(app)
     install_widget_attributes()
     app.jinja_env.globals["error_summary_items"] = error_summary_items
+    app.jinja_env.globals["url_for"] = remembering_url_for(app)
     init_security(app)
     app.register_blueprint(auth_bp)
     app.register_blueprint(cases_bp)
