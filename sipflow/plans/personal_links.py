@@ -64,6 +64,9 @@ KIND_LABELS = {
     "representative": _l("legal representative"),
 }
 
+# Whom a link goes to, asked when none (or no one it may go to) was chosen.
+CHOOSE_RECIPIENT = _l("Choose the person, a relative, a guardian or a legal representative.")
+
 
 class LinkRefused(Exception):
     """The link cannot be used: code is tampered, unknown, expired, revoked, ended (its SIP ended and
@@ -328,9 +331,7 @@ def send_personal_link(
         )
     participant = session.get(Participant, participant_id)
     if participant is None or participant.case_id != case.id or participant.kind not in LINK_KINDS:
-        raise InvalidInput(
-            _l("Choose the person, a relative, a guardian or a legal representative."), field="participant_id"
-        )
+        raise InvalidInput(CHOOSE_RECIPIENT, field="participant_id")
     if not participant.active:
         raise InvalidInput(_l("They no longer take part in this SIP."), field="participant_id")
     if not participant.email:

@@ -739,3 +739,20 @@ def test_the_link_mail_says_it_is_automatic_so_no_out_of_office_note_answers_it(
 def test_the_link_mail_names_its_language(db_session, sent):
     message = email.message_from_string(queued(db_session).message, policy=email.policy.default)
     assert message["Content-Language"] == "sv"
+
+
+def test_no_recipient_is_chosen_ahead_and_a_form_sent_without_one_sends_nothing(client, db_session, planned):
+    """Enter in the form (or a click on "Send") must not send the plan's link to whoever is listed first."""
+    login(client, planned.region.user.username)
+    page = text_of(client.get(f"/cases/{planned.case.uid}/plan/links"))
+    select_html = re.search(r'<select[^>]*name="link-participant_id".*?</select>', page, re.S).group(0)
+    first = re.search(r"<option([^>]*)>([^<]*)</option>", select_html)
+    assert 'value=""' in first.group(1) and first.group(2) == "Välj"
+    assert re.findall(r"<option selected[^>]*>", select_html) in ([], ['<option selected value="">'])
+    refused = client.post(
+        f"/cases/{planned.case.uid}/plan/links",
+        data=fill(forms_of(page)[f"/cases/{planned.case.uid}/plan/links"]),
+    )
+    assert refused.status_code == 400
+    assert "Välj personen, en närstående, en vårdnadshavare eller en ställföreträdare." in text_of(refused)
+    assert db_session.exec(select(OutboxMessage).where(OutboxMessage.kind == "plan_link")).all() == []

@@ -132,7 +132,12 @@ class ApprovalForm(PageForm):
 class LinkForm(PageForm):
     """Send a personal link to one participant."""
 
-    participant_id = SelectField(_l("Send to"), coerce=int, validators=[InputRequired()])
+    # No recipient chosen ahead: Enter in the form must not send the plan's link to the first one listed.
+    participant_id = SelectField(
+        _l("Send to"),
+        coerce=optional_int,
+        validators=[InputRequired(message=personal_links.CHOOSE_RECIPIENT)],
+    )
     # The newest link the page showed (0: none): one sent since makes the form stale.
     last_link = IntegerField(widget=HiddenInput(), validators=[InputRequired(), NumberRange(0, 2**31 - 1)])
 
@@ -412,7 +417,7 @@ def _render_links(case: SipCase, form: LinkForm | None = None, *, errors=(), sta
             else personal_links.newest_link_id(session, case)
         )
         form = LinkForm(formdata=None, prefix="link", last_link=newest)
-    form.participant_id.choices = choices(can_receive)
+    form.participant_id.choices = _link_recipients(can_receive)
     return (
         render_template(
             "plans/person_links.html",
@@ -425,9 +430,15 @@ def _render_links(case: SipCase, form: LinkForm | None = None, *, errors=(), sta
             errors=list(errors),
             valid_days=current_app.config["PERSONAL_LINK_DAYS"],
             ended=not personal_links.sends_links(workflow_registry(), case),
+            may_receive=bool(can_receive),
         ),
         status,
     )
+
+
+def _link_recipients(can_receive: list[tuple[int, str]]) -> list:
+    """The "send to" choices: none chosen ahead, then each participant a link may be sent to."""
+    return [SelectChoice("", _l("Choose"))] + choices(can_receive)
 
 
 def _recipient_choices(session, case: SipCase) -> list[tuple[int, str]]:
@@ -444,7 +455,7 @@ def links_page(uid: str):
         return _render_links(case)
     session = get_session()
     form = LinkForm(prefix="link")
-    form.participant_id.choices = choices(_recipient_choices(session, case))
+    form.participant_id.choices = _link_recipients(_recipient_choices(session, case))
     if not form.validate():
         return _render_links(case, form, status=400)
     try:
