@@ -124,6 +124,8 @@ def test_csv_and_xlsx_read_back_equal_to_the_json(coordinator, kalmar):
         want += [[cell_value(row[k]) for k in table_keys] for row in table["rows"]]
         if table["total"] is not None:
             want.append([cell_value(table["total"][k]) for k in table_keys])
+        if table["note"]:  # under the table, after an empty row
+            want += [[""] * len(table_keys), [table["note"]] + [""] * (len(table_keys) - 1)]
         assert sheet == want
 
 
