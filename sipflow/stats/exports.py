@@ -155,13 +155,22 @@ def about_sheet(workbook, cover: Cover, made_at: datetime | None) -> None:
     from openpyxl.styles import Font
 
     sheet = workbook.create_sheet(sheet_name(gettext("About the report"), workbook.sheetnames))
-    made = [to_local(made_at).strftime("%Y-%m-%d %H:%M")] if made_at is not None else []
+    made = [made_line(made_at)] if made_at is not None else []
     for line in [cover.heading, *cover.details, cover.period, *made, "", *cover.notes]:
         sheet.append([_safe(line)])
     sheet["A1"].font = Font(bold=True)
     workbook.properties.title = cover.heading
     workbook.properties.subject = " · ".join([*cover.details, cover.period])
     workbook.properties.creator = "sipflow"
+
+
+def made_line(made_at: datetime) -> str:
+    """When a report was made, said so in the reader's language: a bare time under the period read as part
+    of it, or as the time the figures were counted up to. In Swedish time, as every date in the report (a
+    report made 00:30 belongs to that day)."""
+    from flask_babel import gettext
+
+    return gettext("Produced: %(time)s (Swedish time)", time=to_local(made_at).strftime("%Y-%m-%d %H:%M"))
 
 
 def legend(threshold: int) -> list[str]:
@@ -349,8 +358,7 @@ def to_pdf(
         Paragraph(markup(heading, FONT_BOLD), title),
         *(Paragraph(markup(line, FONT), about) for line in details),
         Paragraph(markup(subtitle, FONT), body),
-        # When made, in Swedish time as every date in the report (a report made 00:30 belongs to that day).
-        Paragraph(to_local(made_at).strftime("%Y-%m-%d %H:%M"), body),
+        Paragraph(markup(made_line(made_at), FONT), body),
         *(Paragraph(markup(line, FONT), body) for line in notes),
         Spacer(1, 4 * mm),
     ]

@@ -704,7 +704,7 @@ def test_the_workbook_says_what_it_covers(coordinator, kalmar):
         io.BytesIO(coordinator.get("/statistik/indikatorer.xlsx", query_string=PERIOD).get_data())
     )
     about = [line[0] for line in workbook["Om rapporten"].iter_rows(values_only=True)]
-    period = f"{PERIOD['from']} – {PERIOD['to']}"
+    period = f"Period: {PERIOD['from']} – {PERIOD['to']}"
     assert about[0] == "SIP-statistik: Kalmar län"
     assert about[1:4] == ["Område: Kalmar län (08)", "SIP-koder: alla", period]
     assert "Antal på 1 till 4 personer visas som ”<5”." in about
