@@ -1231,7 +1231,7 @@ def indicators(session: Session, query: StatsQuery, settings: Settings, progress
         lead_rows.append(row)
     lead_table = _table(
         "lead_times",
-        _l("Lead times (days)"),
+        _l("Lead times"),
         dim_names,
         LEAD_COLUMNS,
         lead_rows,

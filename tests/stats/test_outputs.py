@@ -665,7 +665,7 @@ def test_attendance_compared_year_on_year_has_a_period_column_on_every_output(co
             "sv",
             [
                 "SIP-möten",
-                "Ledtider (dagar)",
+                "Ledtider",
                 "Erbjudna SIP och uppföljningar",
                 "Närvaro per organisationstyp",
                 "Om rapporten",
@@ -675,7 +675,7 @@ def test_attendance_compared_year_on_year_has_a_period_column_on_every_output(co
             "en",
             [
                 "SIP meetings",
-                "Lead times (days)",
+                "Lead times",
                 "Offered SIPs and follow-ups",
                 "Attendance per organisation…",
                 "About the report",
@@ -891,6 +891,21 @@ def test_every_lead_time_median_says_it_counts_calendar_days(coordinator, kalmar
     unit = "kalenderdagar" if lang == "sv" else "calendar days"
     medians = re.findall(r">([^<>]*median[^<>]*)</th>", page)
     assert len(set(medians)) == 3 and all(label.endswith(f"({unit})") for label in medians), medians
+
+
+@pytest.mark.parametrize(("lang", "title"), [("sv", "Ledtider"), ("en", "Lead times")])
+def test_the_lead_time_table_s_title_gives_no_unit_its_counts_and_shares_are_not_in(
+    coordinator, kalmar, lang, title, tmp_path
+):
+    """The tester's case: the report's "Ledtider (dagar)" heads "Första möten 6" and a share in per cent,
+    which read as 6 days; each median says its unit, calendar days, in its own column."""
+    params = PERIOD | {"lang": lang}
+    answer = coordinator.get("/statistik/indikatorer.json", query_string=params).get_json()
+    lead = next(t for t in answer["tables"] if t["key"] == "lead_times")
+    assert lead["title"] == title
+    text = pdf_text(coordinator.get("/statistik/kvartalsrapport.pdf", query_string=params), tmp_path)
+    assert title in [line.strip() for line in text.splitlines()]
+    assert "(dagar)" not in text and "(days)" not in text
 
 
 def test_the_workbook_shows_a_share_with_its_decimal(coordinator, kalmar):
