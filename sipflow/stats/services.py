@@ -1478,6 +1478,11 @@ def _chart(
     return {
         "key": name,
         "title": str(title),
+        # What a chart's table heads its two columns with (the report and the workbook give it as one).
+        "columns": [
+            {"key": name, "label": str(BREAKDOWN_LABELS[name])},
+            {"key": "sips", "label": str(dict(MEETING_COLUMNS)["sips"])},
+        ],
         "points": [(labeller.label(name, bar[name]), plain(bar["sips"])) for bar in bars],
     }
 

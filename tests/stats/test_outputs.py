@@ -115,9 +115,11 @@ def test_csv_and_xlsx_read_back_equal_to_the_json(coordinator, kalmar):
     workbook = load_workbook(
         io.BytesIO(coordinator.get("/statistik/indikatorer.xlsx", query_string=PERIOD).get_data())
     )
-    # One sheet per table, then the one saying what it covers (test_the_workbook_says_what_it_covers).
-    assert len(workbook.worksheets) == len(answer["tables"]) + 1
-    for table, worksheet in zip(answer["tables"], workbook.worksheets[:-1], strict=True):
+    # One sheet per table, one per chart, then the one saying what it covers
+    # (test_the_workbook_says_what_it_covers).
+    tables = answer["tables"]
+    assert len(workbook.worksheets) == len(tables) + len(answer["charts"]) + 1
+    for table, worksheet in zip(tables, workbook.worksheets[: len(tables)], strict=True):
         sheet = [[cell_value(cell) for cell in line] for line in worksheet.iter_rows(values_only=True)]
         table_keys = [column["key"] for column in table["columns"]]
         want = [[column["label"] for column in table["columns"]]]
@@ -136,7 +138,8 @@ def test_the_quarterly_pdf_hides_small_counts(coordinator, kalmar, tmp_path):
     path.write_bytes(response.get_data())
     text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True).stdout
     assert "Kalmar län" in text
-    nybro = next(line for line in text.splitlines() if "Nybro" in line)
+    meetings = text[text.index("SIP-möten") :]  # the charts' tables come first
+    nybro = next(line for line in meetings.splitlines() if "Nybro" in line)
     assert "<5" in nybro and " 2 " not in f" {nybro} "
 
 
@@ -668,6 +671,7 @@ def test_attendance_compared_year_on_year_has_a_period_column_on_every_output(co
                 "Ledtider",
                 "Erbjudna SIP och uppföljningar",
                 "Närvaro per organisationstyp",
+                "Antal SIP per kommun",
                 "Om rapporten",
             ],
         ),
@@ -678,6 +682,7 @@ def test_attendance_compared_year_on_year_has_a_period_column_on_every_output(co
                 "Lead times",
                 "Offered SIPs and follow-ups",
                 "Attendance per organisation…",
+                "Number of SIPs per municipality",
                 "About the report",
             ],
         ),
@@ -694,7 +699,9 @@ def test_the_workbooks_sheets_are_named_by_the_tables_titles(coordinator, kalmar
         io.BytesIO(coordinator.get("/statistik/indikatorer.xlsx", query_string=params).get_data())
     )
     assert workbook.sheetnames == names
-    assert all(title.startswith(name.rstrip("…")) for name, title in zip(names[:-1], titles, strict=True))
+    assert all(
+        title.startswith(name.rstrip("…")) for name, title in zip(names[: len(titles)], titles, strict=True)
+    )
 
 
 def test_the_workbook_says_what_it_covers(coordinator, kalmar):
@@ -1033,3 +1040,31 @@ def test_a_quarter_the_period_counts_only_in_part_says_so(coordinator, kalmar):
     answer = json_answer(coordinator, by="quarter")
     whole = next(t for t in answer["tables"] if t["key"] == "meetings")["rows"]
     assert [row["quarter"] for row in whole] == ["2026 K1"]
+
+
+@pytest.mark.parametrize(("lang", "sips"), [("sv", "Antal SIP"), ("en", "Number of SIPs")])
+def test_the_quarterly_pdf_and_the_workbook_give_the_charts_figures_as_the_page_does(
+    coordinator, three_quarters, lang, sips, tmp_path
+):
+    """The tester's case: the page's charts said "Kalmar: 5; Nybro: 11" SIPs and "2026 K3: 11", their
+    tables beside them; the quarterly report, by municipality and quarter, had those cells hidden and no
+    chart, so none of the page's first figures was anywhere in it. Each chart is a table of its own in the
+    report, before the other tables as on the page, and a sheet of the workbook."""
+    params = {"from": "2026-01-01", "to": "2026-09-30", "county": "08", "lang": lang}
+    charts = coordinator.get("/statistik/indikatorer.json", query_string=params).get_json()["charts"]
+    assert [chart["key"] for chart in charts] == ["municipality", "quarter"]
+    text = pdf_text(coordinator.get("/statistik/kvartalsrapport.pdf", query_string=params), tmp_path)
+    lines = [" ".join(line.split()) for line in text.splitlines()]
+    first_table = lines.index("SIP-möten" if lang == "sv" else "SIP meetings")
+    workbook = load_workbook(
+        io.BytesIO(coordinator.get("/statistik/indikatorer.xlsx", query_string=params).get_data())
+    )
+    for chart in charts:
+        assert chart["points"] and any(value not in (0, "0") for _, value in chart["points"])
+        assert lines.index(chart["title"]) < first_table
+        for label, value in chart["points"]:
+            assert f"{label} {value}" in lines[lines.index(chart["title"]) :], (label, value)
+        sheet = workbook[exports.sheet_name(chart["title"], [])]
+        rows = [list(row) for row in sheet.iter_rows(values_only=True)]
+        assert rows[0][1] == sips
+        assert rows[1:] == [[label, value] for label, value in chart["points"]]
