@@ -53,6 +53,25 @@ def table_lines(table: dict) -> list[list]:
     return lines
 
 
+def chart_tables(answer: dict) -> list[dict]:
+    """Each chart of the answer (SIPs per municipality, per quarter) as a table of its points: the figures
+    the page shows first, for the outputs that draw no chart (the quarterly report, the workbook)."""
+    tables = []
+    for chart in answer.get("charts", []):
+        keys = [column["key"] for column in chart["columns"]]
+        tables.append(
+            {
+                "key": f"chart_{chart['key']}",
+                "title": chart["title"],
+                "columns": chart["columns"],
+                "rows": [dict(zip(keys, point, strict=True)) for point in chart["points"]],
+                "total": None,
+                "note": None,
+            }
+        )
+    return tables
+
+
 def _csv_cell(cell):
     """A CSV cell: a share with the language's decimal sign, text guarded against formulas, None empty."""
     # Swedish Excel reads "28,6" as a number and "28.6" as text; the labels are in that language too.
@@ -128,7 +147,8 @@ def to_xlsx(answer: dict, cover: Cover | None = None, *, made_at: datetime | Non
 
     workbook = Workbook()
     workbook.remove(workbook.active)
-    for table in answer["tables"]:
+    # The charts' tables after the indicator tables: the SIP meeting table stays the first sheet.
+    for table in [*answer["tables"], *chart_tables(answer)]:
         sheet = workbook.create_sheet(sheet_name(table["title"], workbook.sheetnames))
         for index, line in enumerate(table_lines(table)):
             sheet.append([_safe(cell) for cell in line])
@@ -155,13 +175,22 @@ def about_sheet(workbook, cover: Cover, made_at: datetime | None) -> None:
     from openpyxl.styles import Font
 
     sheet = workbook.create_sheet(sheet_name(gettext("About the report"), workbook.sheetnames))
-    made = [to_local(made_at).strftime("%Y-%m-%d %H:%M")] if made_at is not None else []
+    made = [made_line(made_at)] if made_at is not None else []
     for line in [cover.heading, *cover.details, cover.period, *made, "", *cover.notes]:
         sheet.append([_safe(line)])
     sheet["A1"].font = Font(bold=True)
     workbook.properties.title = cover.heading
     workbook.properties.subject = " · ".join([*cover.details, cover.period])
     workbook.properties.creator = "sipflow"
+
+
+def made_line(made_at: datetime) -> str:
+    """When a report was made, said so in the reader's language: a bare time under the period read as part
+    of it, or as the time the figures were counted up to. In Swedish time, as every date in the report (a
+    report made 00:30 belongs to that day)."""
+    from flask_babel import gettext
+
+    return gettext("Produced: %(time)s (Swedish time)", time=to_local(made_at).strftime("%Y-%m-%d %H:%M"))
 
 
 def legend(threshold: int) -> list[str]:
@@ -315,7 +344,8 @@ def to_pdf(
     notes: Sequence[str] = (),
 ) -> bytes:
     """The quarterly report: a heading, the lines that say what it covers (details: area, SIP code), the
-    period (subtitle), when made, how to read it (notes: what "<5" and ".." mean), and every table (A4
+    period (subtitle), when made, how to read it (notes: what "<5" and ".." mean), the charts' figures
+    (chart_tables) and every table (A4
     landscape, embedded DejaVu font). The document's title is the heading, its subject the details and
     period, its language the reader's."""
     from reportlab.lib import colors
@@ -349,8 +379,7 @@ def to_pdf(
         Paragraph(markup(heading, FONT_BOLD), title),
         *(Paragraph(markup(line, FONT), about) for line in details),
         Paragraph(markup(subtitle, FONT), body),
-        # When made, in Swedish time as every date in the report (a report made 00:30 belongs to that day).
-        Paragraph(to_local(made_at).strftime("%Y-%m-%d %H:%M"), body),
+        Paragraph(markup(made_line(made_at), FONT), body),
         *(Paragraph(markup(line, FONT), body) for line in notes),
         Spacer(1, 4 * mm),
     ]
@@ -359,7 +388,8 @@ def to_pdf(
         ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8eef4")),
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
     ]
-    for table in answer["tables"]:
+    # The charts' figures first, as the page shows them above its tables.
+    for table in [*chart_tables(answer), *answer["tables"]]:
         opening = [Paragraph(markup(table["title"], FONT_BOLD), heading_style)]
         if table.get("note"):
             opening.append(Paragraph(markup(table["note"], FONT), body))
@@ -367,7 +397,9 @@ def to_pdf(
         if len(texts) == 1:
             texts.append([EMPTY_CELL for _ in texts[0]])
         lines = [[Paragraph(markup(text, FONT), body) for text in line] for line in texts]
-        grid = Table(lines, repeatRows=1)
+        # A chart's table (a name and a count) as wide as it needs, not the page's width.
+        widths = [70 * mm, 35 * mm] if len(texts[0]) == 2 else None
+        grid = Table(lines, repeatRows=1, colWidths=widths, hAlign="LEFT")
         kept = list(style)
         if table["total"] is not None and len(lines) > 2:
             kept.append(("NOSPLIT", (0, len(lines) - 2), (0, len(lines) - 1)))  # the total and the row before
@@ -379,6 +411,7 @@ def to_pdf(
                 [Paragraph(markup(text, FONT), body) for text in line]
                 for line in texts[: 1 + PDF_ROWS_WITH_HEADING]
             ],
+            colWidths=widths,
             style=style,
         )
         width, height = document.width - 12, document.height - 12  # the frame's padding: 6 pt a side

@@ -1196,10 +1196,16 @@ def indicators(session: Session, query: StatsQuery, settings: Settings, progress
         total,
         labeller,
     )
+    notes = []
     if "organisation_kind" in query.by:
         # Counted from the code records: a kind is a row only where its health care coded the SIP, so a
         # school or the social services taking part would read as no SIP of theirs without this.
-        meeting_table["note"] = str(CODED_BY_KIND_NOTE)
+        notes.append(CODED_BY_KIND_NOTE)
+    if query.by and total is not None:
+        # Persons are distinct per row and over the whole period in the total: summed, the rows of two
+        # quarters (or of two municipalities, after a move) count a person twice, the total once.
+        notes.append(PERSONS_TOTAL_NOTE)
+    meeting_table["note"] = " ".join(str(note) for note in notes) or None
     charts = [
         _chart(session, query, settings, name, title, coarser, totals.get(chosen), labeller, frame)
         for name, title in CHARTS
@@ -1225,7 +1231,7 @@ def indicators(session: Session, query: StatsQuery, settings: Settings, progress
         lead_rows.append(row)
     lead_table = _table(
         "lead_times",
-        _l("Lead times (days)"),
+        _l("Lead times"),
         dim_names,
         LEAD_COLUMNS,
         lead_rows,
@@ -1351,6 +1357,13 @@ def indicators(session: Session, query: StatsQuery, settings: Settings, progress
     }
 
 
+# Why the SIP meeting table's total of persons is less than the sum of its rows (a table with a breakdown).
+PERSONS_TOTAL_NOTE = _l(
+    "The total counts each person once in the whole period, a row once in that row: a person with SIPs in "
+    "two quarters, or in two municipalities after a move, is in two rows, so the total of persons can be "
+    "less than the sum of the rows."
+)
+
 # What a SIP meeting row per organisation type counts (the meeting table's note by that breakdown).
 CODED_BY_KIND_NOTE = _l(
     "By organisation type, a SIP counts for each type whose health care units recorded a SIP code (KVÅ) "
@@ -1465,6 +1478,11 @@ def _chart(
     return {
         "key": name,
         "title": str(title),
+        # What a chart's table heads its two columns with (the report and the workbook give it as one).
+        "columns": [
+            {"key": name, "label": str(BREAKDOWN_LABELS[name])},
+            {"key": "sips", "label": str(dict(MEETING_COLUMNS)["sips"])},
+        ],
         "points": [(labeller.label(name, bar[name]), plain(bar["sips"])) for bar in bars],
     }
 

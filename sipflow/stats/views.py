@@ -373,7 +373,7 @@ def _cover(answer: dict) -> exports.Cover:
     return exports.Cover(
         heading=heading,
         details=(_("Area: %(area)s", area=places), code_line),
-        period=f"{query['from']} – {query['to']}",
+        period=_("Period: %(start)s – %(end)s", start=query["from"], end=query["to"]),
         notes=tuple(exports.legend(answer["suppression_threshold"])),
     )
 

@@ -115,15 +115,19 @@ def test_csv_and_xlsx_read_back_equal_to_the_json(coordinator, kalmar):
     workbook = load_workbook(
         io.BytesIO(coordinator.get("/statistik/indikatorer.xlsx", query_string=PERIOD).get_data())
     )
-    # One sheet per table, then the one saying what it covers (test_the_workbook_says_what_it_covers).
-    assert len(workbook.worksheets) == len(answer["tables"]) + 1
-    for table, worksheet in zip(answer["tables"], workbook.worksheets[:-1], strict=True):
+    # One sheet per table, one per chart, then the one saying what it covers
+    # (test_the_workbook_says_what_it_covers).
+    tables = answer["tables"]
+    assert len(workbook.worksheets) == len(tables) + len(answer["charts"]) + 1
+    for table, worksheet in zip(tables, workbook.worksheets[: len(tables)], strict=True):
         sheet = [[cell_value(cell) for cell in line] for line in worksheet.iter_rows(values_only=True)]
         table_keys = [column["key"] for column in table["columns"]]
         want = [[column["label"] for column in table["columns"]]]
         want += [[cell_value(row[k]) for k in table_keys] for row in table["rows"]]
         if table["total"] is not None:
             want.append([cell_value(table["total"][k]) for k in table_keys])
+        if table["note"]:  # under the table, after an empty row
+            want += [[""] * len(table_keys), [table["note"]] + [""] * (len(table_keys) - 1)]
         assert sheet == want
 
 
@@ -134,7 +138,8 @@ def test_the_quarterly_pdf_hides_small_counts(coordinator, kalmar, tmp_path):
     path.write_bytes(response.get_data())
     text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True).stdout
     assert "Kalmar län" in text
-    nybro = next(line for line in text.splitlines() if "Nybro" in line)
+    meetings = text[text.index("SIP-möten") :]  # the charts' tables come first
+    nybro = next(line for line in meetings.splitlines() if "Nybro" in line)
     assert "<5" in nybro and " 2 " not in f" {nybro} "
 
 
@@ -663,9 +668,10 @@ def test_attendance_compared_year_on_year_has_a_period_column_on_every_output(co
             "sv",
             [
                 "SIP-möten",
-                "Ledtider (dagar)",
+                "Ledtider",
                 "Erbjudna SIP och uppföljningar",
                 "Närvaro per organisationstyp",
+                "Antal SIP per kommun",
                 "Om rapporten",
             ],
         ),
@@ -673,9 +679,10 @@ def test_attendance_compared_year_on_year_has_a_period_column_on_every_output(co
             "en",
             [
                 "SIP meetings",
-                "Lead times (days)",
+                "Lead times",
                 "Offered SIPs and follow-ups",
                 "Attendance per organisation…",
+                "Number of SIPs per municipality",
                 "About the report",
             ],
         ),
@@ -692,7 +699,9 @@ def test_the_workbooks_sheets_are_named_by_the_tables_titles(coordinator, kalmar
         io.BytesIO(coordinator.get("/statistik/indikatorer.xlsx", query_string=params).get_data())
     )
     assert workbook.sheetnames == names
-    assert all(title.startswith(name.rstrip("…")) for name, title in zip(names[:-1], titles, strict=True))
+    assert all(
+        title.startswith(name.rstrip("…")) for name, title in zip(names[: len(titles)], titles, strict=True)
+    )
 
 
 def test_the_workbook_says_what_it_covers(coordinator, kalmar):
@@ -702,7 +711,7 @@ def test_the_workbook_says_what_it_covers(coordinator, kalmar):
         io.BytesIO(coordinator.get("/statistik/indikatorer.xlsx", query_string=PERIOD).get_data())
     )
     about = [line[0] for line in workbook["Om rapporten"].iter_rows(values_only=True)]
-    period = f"{PERIOD['from']} – {PERIOD['to']}"
+    period = f"Period: {PERIOD['from']} – {PERIOD['to']}"
     assert about[0] == "SIP-statistik: Kalmar län"
     assert about[1:4] == ["Område: Kalmar län (08)", "SIP-koder: alla", period]
     assert "Antal på 1 till 4 personer visas som ”<5”." in about
@@ -891,6 +900,21 @@ def test_every_lead_time_median_says_it_counts_calendar_days(coordinator, kalmar
     assert len(set(medians)) == 3 and all(label.endswith(f"({unit})") for label in medians), medians
 
 
+@pytest.mark.parametrize(("lang", "title"), [("sv", "Ledtider"), ("en", "Lead times")])
+def test_the_lead_time_table_s_title_gives_no_unit_its_counts_and_shares_are_not_in(
+    coordinator, kalmar, lang, title, tmp_path
+):
+    """The tester's case: the report's "Ledtider (dagar)" heads "Första möten 6" and a share in per cent,
+    which read as 6 days; each median says its unit, calendar days, in its own column."""
+    params = PERIOD | {"lang": lang}
+    answer = coordinator.get("/statistik/indikatorer.json", query_string=params).get_json()
+    lead = next(t for t in answer["tables"] if t["key"] == "lead_times")
+    assert lead["title"] == title
+    text = pdf_text(coordinator.get("/statistik/kvartalsrapport.pdf", query_string=params), tmp_path)
+    assert title in [line.strip() for line in text.splitlines()]
+    assert "(dagar)" not in text and "(days)" not in text
+
+
 def test_the_workbook_shows_a_share_with_its_decimal(coordinator, kalmar):
     """A share of 0.0 or 100.0 reads "0,0" and "100,0" as on the page, not "0" and "100"; counts stay."""
     body = coordinator.get("/statistik/indikatorer.xlsx", query_string=PERIOD)
@@ -1016,3 +1040,31 @@ def test_a_quarter_the_period_counts_only_in_part_says_so(coordinator, kalmar):
     answer = json_answer(coordinator, by="quarter")
     whole = next(t for t in answer["tables"] if t["key"] == "meetings")["rows"]
     assert [row["quarter"] for row in whole] == ["2026 K1"]
+
+
+@pytest.mark.parametrize(("lang", "sips"), [("sv", "Antal SIP"), ("en", "Number of SIPs")])
+def test_the_quarterly_pdf_and_the_workbook_give_the_charts_figures_as_the_page_does(
+    coordinator, three_quarters, lang, sips, tmp_path
+):
+    """The tester's case: the page's charts said "Kalmar: 5; Nybro: 11" SIPs and "2026 K3: 11", their
+    tables beside them; the quarterly report, by municipality and quarter, had those cells hidden and no
+    chart, so none of the page's first figures was anywhere in it. Each chart is a table of its own in the
+    report, before the other tables as on the page, and a sheet of the workbook."""
+    params = {"from": "2026-01-01", "to": "2026-09-30", "county": "08", "lang": lang}
+    charts = coordinator.get("/statistik/indikatorer.json", query_string=params).get_json()["charts"]
+    assert [chart["key"] for chart in charts] == ["municipality", "quarter"]
+    text = pdf_text(coordinator.get("/statistik/kvartalsrapport.pdf", query_string=params), tmp_path)
+    lines = [" ".join(line.split()) for line in text.splitlines()]
+    first_table = lines.index("SIP-möten" if lang == "sv" else "SIP meetings")
+    workbook = load_workbook(
+        io.BytesIO(coordinator.get("/statistik/indikatorer.xlsx", query_string=params).get_data())
+    )
+    for chart in charts:
+        assert chart["points"] and any(value not in (0, "0") for _, value in chart["points"])
+        assert lines.index(chart["title"]) < first_table
+        for label, value in chart["points"]:
+            assert f"{label} {value}" in lines[lines.index(chart["title"]) :], (label, value)
+        sheet = workbook[exports.sheet_name(chart["title"], [])]
+        rows = [list(row) for row in sheet.iter_rows(values_only=True)]
+        assert rows[0][1] == sips
+        assert rows[1:] == [[label, value] for label, value in chart["points"]]

@@ -4,12 +4,14 @@ pages keep a table's heading with its first rows and its total with the row befo
 
 from __future__ import annotations
 
+import io
 import re
 import subprocess
 from datetime import UTC, date, datetime
 
 import pytest
 from flask_babel import force_locale
+from openpyxl import load_workbook
 from statskit import coordinator_client
 
 from sipflow.stats import exports
@@ -77,6 +79,36 @@ def test_the_report_names_the_municipality_and_the_sip_code_it_covers(
     for extension in ("csv", "xlsx"):
         download = kerstin.get(f"/statistik/indikatorer.{extension}", query_string=params)
         assert filename(download) == f"sip-statistik-0780-2026-01_2026-03-XU045.{extension}"
+
+
+@pytest.mark.parametrize(
+    ("lang", "period", "produced"),
+    [
+        ("sv", "Period: 2026-01-01 – 2026-03-31", "Framtaget: 2026-04-01 00:30 (svensk tid)"),
+        ("en", "Period: 2026-01-01 – 2026-03-31", "Produced: 2026-04-01 00:30 (Swedish time)"),
+    ],
+)
+def test_the_report_says_which_date_is_its_period_and_which_is_when_it_was_made(
+    client, make_user, db_session, kronoberg, frozen_clock, tmp_path, lang, period, produced
+):
+    """The tester's case: under the area two bare lines, "2026-01-01 – 2026-03-31" and "2026-04-01 00:30";
+    a reader who never saw sipflow could not tell the second from a date the figures count up to."""
+    frozen_clock.set(datetime(2026, 3, 31, 22, 30, tzinfo=UTC))  # 00:30 on 1 April in Sweden
+    kerstin = coordinator_client(client, make_user, db_session, f"kerstin-lines-{lang}", counties=["07"])
+    params = QUARTER | {"lang": lang}
+    lines = [
+        line.strip()
+        for line in pdf_text(
+            pdf_file(kerstin.get("/statistik/kvartalsrapport.pdf", query_string=params), tmp_path)
+        ).splitlines()
+    ]
+    assert period in lines and produced in lines
+    workbook = load_workbook(
+        io.BytesIO(kerstin.get("/statistik/indikatorer.xlsx", query_string=params).get_data())
+    )
+    about = [row[0] for row in workbook.worksheets[-1].iter_rows(values_only=True)]
+    assert period in about and produced in about
+    assert period in workbook.properties.subject
 
 
 def test_without_a_filter_the_report_names_what_the_coordinator_follows(

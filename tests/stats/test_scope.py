@@ -168,10 +168,10 @@ def test_a_county_row_of_a_coordinator_following_one_municipality_says_it_is_onl
     workbook = load_workbook(
         io.BytesIO(scoped.get("/statistik/indikatorer.xlsx", query_string=params).get_data())
     )
-    assert note in [row[0] for row in workbook.worksheets[0].iter_rows(values_only=True)]
+    assert any(str(row[0]).endswith(note) for row in workbook.worksheets[0].iter_rows(values_only=True))
     english = scoped.get("/statistik/indikatorer.json", query_string=params | {"lang": "en"}).get_json()
     assert english["tables"][0]["rows"][0]["county"] == "Kronobergs län (part)"
-    assert english["tables"][0]["note"].startswith("A county marked (part) counts only the municipalities")
+    assert "A county marked (part) counts only the municipalities" in english["tables"][0]["note"]
 
 
 def test_a_county_followed_whole_or_a_municipality_that_is_its_county_is_no_part(
@@ -192,4 +192,4 @@ def test_a_municipality_that_is_its_whole_county_makes_no_county_row_a_part(clie
     gotland = national.get(
         "/statistik/indikatorer.json", query_string=PERIOD | {"by": "county", "municipality": "0980"}
     ).get_json()
-    assert gotland["tables"][0]["note"] is None
+    assert "(del)" not in gotland["tables"][0]["note"] and gotland["tables"][2]["note"] is None
