@@ -1720,14 +1720,17 @@ def lock_case(session: Session, case: SipCase) -> SipCase:
     A step reads what it shares with the reminders' reconciliation (the case's meetings) after its claim:
     a write that takes this lock first is then either wholly in what the step reads or waits for its
     commit, and sees the case as the step left it (the case returned is read again with the lock, so a
-    version check of it is current). On PostgreSQL a row lock. SQLite has one writer at a time and a step
-    holds it from its claim to its commit: a write to the case's row that changes nothing takes it (waiting
-    for such a step, as the busy timeout allows), and the read after it sees what the step committed.
+    version check of it is current). On PostgreSQL a row lock, FOR NO KEY UPDATE as a claim's UPDATE takes:
+    FOR UPDATE would also make another transaction's foreign key check of the case wait (the reminder job
+    writing a reminder's mail while holding the reminder, which a directory change held the case to move).
+    SQLite has one writer at a time and a step holds it from its claim to its commit: a write to the case's
+    row that changes nothing takes it (waiting for such a step, as the busy timeout allows), and the read
+    after it sees what the step committed.
     """
     if session.get_bind().dialect.name == "sqlite":
         session.connection().execute(_TAKE_WRITE_LOCK, {"lock_id": case.id})
         return session.get(SipCase, case.id, populate_existing=True)
-    return session.get(SipCase, case.id, with_for_update=True, populate_existing=True)
+    return session.get(SipCase, case.id, with_for_update={"key_share": True}, populate_existing=True)
 
 
 # SQLite has no row locks; this takes its database write lock. version = version: no column changes.

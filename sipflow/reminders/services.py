@@ -1209,9 +1209,12 @@ def follow_unit_mailbox(session: Session, unit_id: int) -> int:
     changed = 0
     for case_id in sorted(session.exec(select(Reminder.case_id).where(to_the_unit).distinct()).all()):
         lock_case(session, session.get(SipCase, case_id))
+        # Held, as the job holds those it claims: one it sends meanwhile is waited for and read sent (never
+        # given the new mailbox after it went to the old one), one held here the job leaves for its next tick.
         rows = session.exec(
             select(Reminder)
             .where(to_the_unit, Reminder.case_id == case_id)
+            .with_for_update(key_share=True)
             .execution_options(populate_existing=True)
         ).all()
         for reminder in rows:
