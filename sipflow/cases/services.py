@@ -1733,6 +1733,25 @@ def lock_case(session: Session, case: SipCase) -> SipCase:
     return session.get(SipCase, case.id, with_for_update={"key_share": True}, populate_existing=True)
 
 
+def lock_cases(session: Session, case_ids: Iterable[int]) -> None:
+    """Hold several cases' rows as lock_case holds one, in the order of their ids, before a write that moves
+    each in turn (a directory change: the SIPs reached through a unit or a user).
+
+    Every write holding several cases takes them in that one order, so none holds one another waits for while
+    it waits for one the other holds: PostgreSQL would fail one of them (deadlock detected). Held once, a
+    case's lock_case later in the same transaction waits for nothing.
+    """
+    ids = sorted(set(case_ids))
+    if not ids:
+        return
+    if session.get_bind().dialect.name == "sqlite":
+        session.connection().execute(_TAKE_WRITE_LOCK, {"lock_id": ids[0]})
+        return
+    session.exec(
+        select(SipCase.id).where(SipCase.id.in_(ids)).order_by(SipCase.id).with_for_update(key_share=True)
+    ).all()
+
+
 # SQLite has no row locks; this takes its database write lock. version = version: no column changes.
 _TAKE_WRITE_LOCK = (
     update(SipCase.__table__)

@@ -1190,6 +1190,22 @@ def _unit_address_now(session: Session, reminder: Reminder) -> str | None:
     return invitee_addresses(session, [participant])[participant.id] if participant is not None else None
 
 
+def _to_the_unit_at_its_address(unit_id: int) -> ColumnElement[bool]:
+    """The pending reminders follow_unit_mailbox moves when the unit's mailbox changes."""
+    return and_(
+        Reminder.status == PENDING,
+        Reminder.recipient_unit_id == unit_id,
+        Reminder.invitation_id.is_(None),
+        or_(Reminder.kind.in_((WORKFLOW, EFFORT_OVERDUE)), Reminder.recipient_address.is_not(None)),
+    )
+
+
+def unit_mailbox_cases(session: Session, unit_id: int) -> list[int]:
+    """The ids of the cases whose reminders follow_unit_mailbox moves for unit_id, in order."""
+    query = select(Reminder.case_id).where(_to_the_unit_at_its_address(unit_id)).distinct()
+    return sorted(session.exec(query).all())
+
+
 def follow_unit_mailbox(session: Session, unit_id: int) -> int:
     """An administrator changed a unit's shared mailbox, or deactivated or activated the unit: each pending
     reminder to the unit at its address on a case (for_unit_address) names the address it goes to now
@@ -1200,14 +1216,9 @@ def follow_unit_mailbox(session: Session, unit_id: int) -> int:
     (lock_case) before its reminders are read and moved, as a step's reconciliation writes them: one under
     way, having read the mailbox before the change, would write it back over the change. Called in the
     directory change's unit of work, after the change. The number of reminders changed."""
-    to_the_unit = and_(
-        Reminder.status == PENDING,
-        Reminder.recipient_unit_id == unit_id,
-        Reminder.invitation_id.is_(None),
-        or_(Reminder.kind.in_((WORKFLOW, EFFORT_OVERDUE)), Reminder.recipient_address.is_not(None)),
-    )
+    to_the_unit = _to_the_unit_at_its_address(unit_id)
     changed = 0
-    for case_id in sorted(session.exec(select(Reminder.case_id).where(to_the_unit).distinct()).all()):
+    for case_id in unit_mailbox_cases(session, unit_id):
         lock_case(session, session.get(SipCase, case_id))
         # Held, as the job holds those it claims: one it sends meanwhile is waited for and read sent (never
         # given the new mailbox after it went to the old one), one held here the job leaves for its next tick.
