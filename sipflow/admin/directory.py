@@ -15,13 +15,14 @@ import re
 from collections.abc import Collection
 from datetime import datetime
 
+from flask import current_app
 from sqlalchemy import tuple_
 from sqlmodel import Session, col, select
 
 from sipflow.admin.changes import check_form_version, record_change, stale_form
 from sipflow.admin.regions import admin_region, check_organisation_change, check_unit_change, region_filter
 from sipflow.cases.fields import one_line
-from sipflow.cases.services import lock_cases
+from sipflow.cases.services import lock_cases, running_cases_of_unit
 from sipflow.db import add_unless_taken, bump_row_version, claim_row_version
 from sipflow.errors import InvalidInput, every_refusal
 from sipflow.lengths import fits, too_long
@@ -614,8 +615,12 @@ def _follow_units(session: Session, unit_ids: list[int], *, now: datetime) -> No
     Every SIP either moves is held first, all in the order of their ids (cases.services.lock_cases), then
     moved unit by unit: held as each unit and each kind came, an organisation's second unit could hold a
     lower SIP after its first held a higher one, while another administrator's change held the lower and
-    waited for the higher, and PostgreSQL failed one of the two changes (deadlock detected).
+    waited for the higher, and PostgreSQL failed one of the two changes (deadlock detected). Every running
+    SIP the unit takes part in is held too: a kallelse under way there, having read the mailbox before the
+    change, is waited for and then moved (else committed after the moves to a mailbox changed or taken
+    away), and one that comes later waits at its claim and reads the mailbox as changed.
     """
+    registry = current_app.extensions["sipflow.workflows"]
     lock_cases(
         session,
         [
@@ -624,6 +629,7 @@ def _follow_units(session: Session, unit_ids: list[int], *, now: datetime) -> No
             for case_id in (
                 cases_reached_through(session, now=now, unit_id=unit_id)
                 | set(unit_mailbox_cases(session, unit_id))
+                | set(running_cases_of_unit(session, registry, unit_id))
             )
         ],
     )

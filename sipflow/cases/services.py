@@ -1752,6 +1752,24 @@ def lock_cases(session: Session, case_ids: Iterable[int]) -> None:
     ).all()
 
 
+def running_cases_of_unit(session: Session, registry: WorkflowRegistry, unit_id: int) -> list[int]:
+    """The ids of the SIPs still running that the unit takes part in, in order: those a write may invite or
+    remind the unit on, at its mailbox, at any moment.
+
+    From the running cases (by their state's index) to their participants (by case): a unit's participant
+    rows have no index of their own, and most are on SIPs long ended."""
+    running = sorted(
+        {state.name for w in registry.workflows() for state in w.states.values() if not state.final}
+    )
+    query = (
+        select(Participant.case_id)
+        .join(SipCase, SipCase.id == Participant.case_id)
+        .where(SipCase.state.in_(running), Participant.unit_id == unit_id, Participant.active)
+        .distinct()
+    )
+    return sorted(session.exec(query).all())
+
+
 # SQLite has no row locks; this takes its database write lock. version = version: no column changes.
 _TAKE_WRITE_LOCK = (
     update(SipCase.__table__)
