@@ -901,22 +901,37 @@ def claim_due(session: Session, *, now: datetime, worker: str, limit: int) -> li
     On PostgreSQL the candidates are read first and locked FOR UPDATE SKIP LOCKED, so a second dispatcher
     takes other rows instead of waiting, and the UPDATE names them: as its subquery, PostgreSQL may run the
     locking SELECT again for each row it scans, each run skipping the rows just claimed, and a claim of
-    `limit` took every due row (a morning's reminders in one transaction). SQLite has one writer at a time,
-    and `status = 'pending'` in the UPDATE is the compare-and-set either way.
+    `limit` took every due row (a morning's reminders in one transaction). Their cases are then held FOR
+    SHARE SKIP LOCKED, and a reminder of a case another write holds (a step's claim, lock_case) is left
+    pending for the next tick: that write reads the case's pending reminders and moves or cancels them by
+    id (a meeting moved, the SIP ended), and one sent between its read and its write would be moved after
+    it went (the sent row saying it was about the new day, the new day reminded of by none). A case held
+    here makes such a write wait for this commit, and read the reminder sent. SQLite has one writer at a
+    time, and `status = 'pending'` in the UPDATE is the compare-and-set either way.
     """
     candidates = (
-        sa_select(Reminder.id)
+        sa_select(Reminder.id, Reminder.case_id)
         .where(Reminder.status == PENDING, Reminder.due_at <= now)
         .order_by(Reminder.status, Reminder.due_at, Reminder.id)
         .limit(limit)
     )
     if session.get_bind().dialect.name == "postgresql":
-        ids = list(session.execute(candidates.with_for_update(skip_locked=True)).scalars())
+        rows = session.execute(candidates.with_for_update(skip_locked=True)).all()
+        if not rows:
+            return []
+        free = set(
+            session.execute(
+                sa_select(SipCase.id)
+                .where(SipCase.id.in_({case_id for _, case_id in rows}))
+                .with_for_update(read=True, skip_locked=True)
+            ).scalars()
+        )
+        ids = [reminder_id for reminder_id, case_id in rows if case_id in free]
         if not ids:
             return []
         chosen = Reminder.id.in_(ids)
     else:
-        chosen = Reminder.id.in_(candidates.scalar_subquery())
+        chosen = Reminder.id.in_(candidates.with_only_columns(Reminder.id).scalar_subquery())
     session.execute(
         update(Reminder)
         .where(chosen, Reminder.status == PENDING)

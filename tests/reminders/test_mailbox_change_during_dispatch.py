@@ -6,7 +6,9 @@ FOR UPDATE, which also blocks the key-share lock PostgreSQL takes to check a for
 the reminder it had claimed, waited for the case to write the reminder's mail (outboxmessage.case_id), while
 the change waited for the reminder. PostgreSQL broke the deadlock by failing one of them: the job's tick (a
 failed job, the reminder late) or the administrator's save (an error page). The case is now held as a step's
-claim holds it, FOR NO KEY UPDATE: no foreign key check waits for it.
+claim holds it, FOR NO KEY UPDATE: no foreign key check waits for it. (The job now also leaves the
+reminders of a case another write holds for its next tick, reminders.services.claim_due: the change moves
+this one, and it goes to the new mailbox.)
 
 And the change read the unit's pending reminders without holding them: the job could claim and send one
 between that read and the change's UPDATE, which then wrote the new mailbox onto a reminder sent to the old
@@ -94,10 +96,14 @@ def test_the_reminder_job_and_a_mailbox_change_of_the_same_case_do_not_deadlock(
     assert (error, outcome) == (None, ["ticked"])
     with Session(engine) as session:
         assert session.get(Unit, parties.municipality.id).email == NEW_MAILBOX
-    # Sent before the change committed, to the mailbox the unit had then; the row says so.
+    # The job left the reminder of the case the change held (reminders.services.claim_due): the change
+    # moved it, and the next tick sends it to the new mailbox.
     (row,) = reminders(engine, id=to_unit.id)
-    assert (row.status, row.recipient_address) == ("sent", MAILBOX)
-    assert _to_the_unit(engine) == [MAILBOX]
+    assert (row.status, row.recipient_address) == ("pending", NEW_MAILBOX)
+    _tick(app, engine, workflow, at, outcome)
+    (row,) = reminders(engine, id=to_unit.id)
+    assert (row.status, row.recipient_address) == ("sent", NEW_MAILBOX)
+    assert _to_the_unit(engine) == [NEW_MAILBOX]
 
 
 def test_a_reminder_sent_while_its_mailbox_changes_keeps_the_address_it_went_to(
