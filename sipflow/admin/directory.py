@@ -15,16 +15,18 @@ import re
 from collections.abc import Collection
 from datetime import datetime
 
+from flask import current_app
 from sqlalchemy import tuple_
 from sqlmodel import Session, col, select
 
 from sipflow.admin.changes import check_form_version, record_change, stale_form
 from sipflow.admin.regions import admin_region, check_organisation_change, check_unit_change, region_filter
 from sipflow.cases.fields import one_line
+from sipflow.cases.services import lock_cases, running_cases_of_unit
 from sipflow.db import add_unless_taken, bump_row_version, claim_row_version
 from sipflow.errors import InvalidInput, every_refusal
 from sipflow.lengths import fits, too_long
-from sipflow.meetings.services import follow_directory_change
+from sipflow.meetings.services import cases_reached_through, follow_directory_change
 from sipflow.people.labels import LABEL_COLUMNS, organisation_labels
 from sipflow.people.models import (
     MUNICIPALITY_KINDS,
@@ -36,7 +38,7 @@ from sipflow.people.models import (
     Unit,
     User,
 )
-from sipflow.reminders.services import follow_unit_mailbox
+from sipflow.reminders.services import follow_unit_mailbox, unit_mailbox_cases
 from sipflow.routing import KeysetPage, keyset_page
 from sipflow.security.password_policy import has_control_characters
 from sipflow.translated import lazy_gettext as _l
@@ -488,10 +490,12 @@ def set_organisation_active(
         return False
     if not active:
         # Its units join no new SIP either; reactivating the organisation leaves them to be chosen one by one.
-        for unit in session.exec(
-            select(Unit).where(Unit.organisation_id == organisation.id, Unit.active)
-        ).all():
-            _set_unit_active(session, actor, unit, False, now=now)
+        units = session.exec(select(Unit).where(Unit.organisation_id == organisation.id, Unit.active)).all()
+        _follow_units(
+            session,
+            [unit.id for unit in units if _set_unit_active(session, actor, unit, False, now=now)],
+            now=now,
+        )
     return True
 
 
@@ -576,10 +580,7 @@ def edit_unit(
     if not _edit(session, actor, unit, values, expected_version, "unit.edit", now=now):
         return False
     if unit.email != mailbox:
-        # The SIPs that reach the unit at its mailbox: their invitations to meetings ahead go to the new one,
-        # and their reminders to the unit at its address name it.
-        follow_directory_change(session, unit_id=unit.id, now=now)
-        follow_unit_mailbox(session, unit.id)
+        _follow_units(session, [unit.id], now=now)
     return True
 
 
@@ -592,20 +593,49 @@ def set_unit_active(session: Session, actor: User | None, unit: Unit, active: bo
         raise InvalidInput(_l("Activate the unit's organisation first."))
     if active and not unit.active:
         _free_unit_name(session, unit.name, unit.organisation_id, unit.id)
-    return _set_unit_active(session, actor, unit, active, now=now)
+    if not _set_unit_active(session, actor, unit, active, now=now):
+        return False
+    _follow_units(session, [unit.id], now=now)
+    return True
 
 
 def _set_unit_active(
     session: Session, actor: User | None, unit: Unit, active: bool, *, now: datetime
 ) -> bool:
+    """Activate or deactivate a unit, logged; False if it already was. The caller has its SIPs follow."""
     action = "unit.activate" if active else "unit.deactivate"
-    if not _set_active(session, actor, unit, active, action, now=now):
-        return False
-    # A deactivated unit's mailbox is no longer written to (an activated one's is again): the SIPs that
-    # reach the unit there follow, their invitations and their reminders to the unit at its address.
-    follow_directory_change(session, unit_id=unit.id, now=now)
-    follow_unit_mailbox(session, unit.id)
-    return True
+    return _set_active(session, actor, unit, active, action, now=now)
+
+
+def _follow_units(session: Session, unit_ids: list[int], *, now: datetime) -> None:
+    """The SIPs that reach the units at their mailboxes follow a changed mailbox, or a unit deactivated (its
+    mailbox no longer written to) or activated: their invitations to meetings ahead and their reminders to the
+    units at their address.
+
+    Every SIP either moves is held first, all in the order of their ids (cases.services.lock_cases), then
+    moved unit by unit: held as each unit and each kind came, an organisation's second unit could hold a
+    lower SIP after its first held a higher one, while another administrator's change held the lower and
+    waited for the higher, and PostgreSQL failed one of the two changes (deadlock detected). Every running
+    SIP the unit takes part in is held too: a kallelse under way there, having read the mailbox before the
+    change, is waited for and then moved (else committed after the moves to a mailbox changed or taken
+    away), and one that comes later waits at its claim and reads the mailbox as changed.
+    """
+    registry = current_app.extensions["sipflow.workflows"]
+    lock_cases(
+        session,
+        [
+            case_id
+            for unit_id in unit_ids
+            for case_id in (
+                cases_reached_through(session, now=now, unit_id=unit_id)
+                | set(unit_mailbox_cases(session, unit_id))
+                | set(running_cases_of_unit(session, registry, unit_id))
+            )
+        ],
+    )
+    for unit_id in unit_ids:
+        follow_directory_change(session, unit_id=unit_id, now=now)
+        follow_unit_mailbox(session, unit_id)
 
 
 # --- Lists -------------------------------------------------------------------------------------------------

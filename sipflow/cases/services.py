@@ -1720,14 +1720,54 @@ def lock_case(session: Session, case: SipCase) -> SipCase:
     A step reads what it shares with the reminders' reconciliation (the case's meetings) after its claim:
     a write that takes this lock first is then either wholly in what the step reads or waits for its
     commit, and sees the case as the step left it (the case returned is read again with the lock, so a
-    version check of it is current). On PostgreSQL a row lock. SQLite has one writer at a time and a step
-    holds it from its claim to its commit: a write to the case's row that changes nothing takes it (waiting
-    for such a step, as the busy timeout allows), and the read after it sees what the step committed.
+    version check of it is current). On PostgreSQL a row lock, FOR NO KEY UPDATE as a claim's UPDATE takes:
+    FOR UPDATE would also make another transaction's foreign key check of the case wait (the reminder job
+    writing a reminder's mail while holding the reminder, which a directory change held the case to move).
+    SQLite has one writer at a time and a step holds it from its claim to its commit: a write to the case's
+    row that changes nothing takes it (waiting for such a step, as the busy timeout allows), and the read
+    after it sees what the step committed.
     """
     if session.get_bind().dialect.name == "sqlite":
         session.connection().execute(_TAKE_WRITE_LOCK, {"lock_id": case.id})
         return session.get(SipCase, case.id, populate_existing=True)
-    return session.get(SipCase, case.id, with_for_update=True, populate_existing=True)
+    return session.get(SipCase, case.id, with_for_update={"key_share": True}, populate_existing=True)
+
+
+def lock_cases(session: Session, case_ids: Iterable[int]) -> None:
+    """Hold several cases' rows as lock_case holds one, in the order of their ids, before a write that moves
+    each in turn (a directory change: the SIPs reached through a unit or a user).
+
+    Every write holding several cases takes them in that one order, so none holds one another waits for while
+    it waits for one the other holds: PostgreSQL would fail one of them (deadlock detected). Held once, a
+    case's lock_case later in the same transaction waits for nothing.
+    """
+    ids = sorted(set(case_ids))
+    if not ids:
+        return
+    if session.get_bind().dialect.name == "sqlite":
+        session.connection().execute(_TAKE_WRITE_LOCK, {"lock_id": ids[0]})
+        return
+    session.exec(
+        select(SipCase.id).where(SipCase.id.in_(ids)).order_by(SipCase.id).with_for_update(key_share=True)
+    ).all()
+
+
+def running_cases_of_unit(session: Session, registry: WorkflowRegistry, unit_id: int) -> list[int]:
+    """The ids of the SIPs still running that the unit takes part in, in order: those a write may invite or
+    remind the unit on, at its mailbox, at any moment.
+
+    From the running cases (by their state's index) to their participants (by case): a unit's participant
+    rows have no index of their own, and most are on SIPs long ended."""
+    running = sorted(
+        {state.name for w in registry.workflows() for state in w.states.values() if not state.final}
+    )
+    query = (
+        select(Participant.case_id)
+        .join(SipCase, SipCase.id == Participant.case_id)
+        .where(SipCase.state.in_(running), Participant.unit_id == unit_id, Participant.active)
+        .distinct()
+    )
+    return sorted(session.exec(query).all())
 
 
 # SQLite has no row locks; this takes its database write lock. version = version: no column changes.

@@ -1032,6 +1032,14 @@ def reached_through_query(*, now: datetime, unit_id: int | None = None, user_id:
     )
 
 
+def cases_reached_through(
+    session: Session, *, now: datetime, unit_id: int | None = None, user_id: int | None = None
+) -> set[int]:
+    """The ids of the cases whose invitations follow_directory_change moves for the unit or the user."""
+    query = reached_through_query(now=now, unit_id=unit_id, user_id=user_id)
+    return set(session.exec(query.with_only_columns(Participant.case_id)).all())
+
+
 def follow_directory_change(
     session: Session, *, now: datetime, unit_id: int | None = None, user_id: int | None = None
 ) -> int:

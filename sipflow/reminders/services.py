@@ -901,22 +901,37 @@ def claim_due(session: Session, *, now: datetime, worker: str, limit: int) -> li
     On PostgreSQL the candidates are read first and locked FOR UPDATE SKIP LOCKED, so a second dispatcher
     takes other rows instead of waiting, and the UPDATE names them: as its subquery, PostgreSQL may run the
     locking SELECT again for each row it scans, each run skipping the rows just claimed, and a claim of
-    `limit` took every due row (a morning's reminders in one transaction). SQLite has one writer at a time,
-    and `status = 'pending'` in the UPDATE is the compare-and-set either way.
+    `limit` took every due row (a morning's reminders in one transaction). Their cases are then held FOR
+    SHARE SKIP LOCKED, and a reminder of a case another write holds (a step's claim, lock_case) is left
+    pending for the next tick: that write reads the case's pending reminders and moves or cancels them by
+    id (a meeting moved, the SIP ended), and one sent between its read and its write would be moved after
+    it went (the sent row saying it was about the new day, the new day reminded of by none). A case held
+    here makes such a write wait for this commit, and read the reminder sent. SQLite has one writer at a
+    time, and `status = 'pending'` in the UPDATE is the compare-and-set either way.
     """
     candidates = (
-        sa_select(Reminder.id)
+        sa_select(Reminder.id, Reminder.case_id)
         .where(Reminder.status == PENDING, Reminder.due_at <= now)
         .order_by(Reminder.status, Reminder.due_at, Reminder.id)
         .limit(limit)
     )
     if session.get_bind().dialect.name == "postgresql":
-        ids = list(session.execute(candidates.with_for_update(skip_locked=True)).scalars())
+        rows = session.execute(candidates.with_for_update(skip_locked=True)).all()
+        if not rows:
+            return []
+        free = set(
+            session.execute(
+                sa_select(SipCase.id)
+                .where(SipCase.id.in_({case_id for _, case_id in rows}))
+                .with_for_update(read=True, skip_locked=True)
+            ).scalars()
+        )
+        ids = [reminder_id for reminder_id, case_id in rows if case_id in free]
         if not ids:
             return []
         chosen = Reminder.id.in_(ids)
     else:
-        chosen = Reminder.id.in_(candidates.scalar_subquery())
+        chosen = Reminder.id.in_(candidates.with_only_columns(Reminder.id).scalar_subquery())
     session.execute(
         update(Reminder)
         .where(chosen, Reminder.status == PENDING)
@@ -1190,6 +1205,22 @@ def _unit_address_now(session: Session, reminder: Reminder) -> str | None:
     return invitee_addresses(session, [participant])[participant.id] if participant is not None else None
 
 
+def _to_the_unit_at_its_address(unit_id: int) -> ColumnElement[bool]:
+    """The pending reminders follow_unit_mailbox moves when the unit's mailbox changes."""
+    return and_(
+        Reminder.status == PENDING,
+        Reminder.recipient_unit_id == unit_id,
+        Reminder.invitation_id.is_(None),
+        or_(Reminder.kind.in_((WORKFLOW, EFFORT_OVERDUE)), Reminder.recipient_address.is_not(None)),
+    )
+
+
+def unit_mailbox_cases(session: Session, unit_id: int) -> list[int]:
+    """The ids of the cases whose reminders follow_unit_mailbox moves for unit_id, in order."""
+    query = select(Reminder.case_id).where(_to_the_unit_at_its_address(unit_id)).distinct()
+    return sorted(session.exec(query).all())
+
+
 def follow_unit_mailbox(session: Session, unit_id: int) -> int:
     """An administrator changed a unit's shared mailbox, or deactivated or activated the unit: each pending
     reminder to the unit at its address on a case (for_unit_address) names the address it goes to now
@@ -1200,18 +1231,16 @@ def follow_unit_mailbox(session: Session, unit_id: int) -> int:
     (lock_case) before its reminders are read and moved, as a step's reconciliation writes them: one under
     way, having read the mailbox before the change, would write it back over the change. Called in the
     directory change's unit of work, after the change. The number of reminders changed."""
-    to_the_unit = and_(
-        Reminder.status == PENDING,
-        Reminder.recipient_unit_id == unit_id,
-        Reminder.invitation_id.is_(None),
-        or_(Reminder.kind.in_((WORKFLOW, EFFORT_OVERDUE)), Reminder.recipient_address.is_not(None)),
-    )
+    to_the_unit = _to_the_unit_at_its_address(unit_id)
     changed = 0
-    for case_id in sorted(session.exec(select(Reminder.case_id).where(to_the_unit).distinct()).all()):
+    for case_id in unit_mailbox_cases(session, unit_id):
         lock_case(session, session.get(SipCase, case_id))
+        # Held, as the job holds those it claims: one it sends meanwhile is waited for and read sent (never
+        # given the new mailbox after it went to the old one), one held here the job leaves for its next tick.
         rows = session.exec(
             select(Reminder)
             .where(to_the_unit, Reminder.case_id == case_id)
+            .with_for_update(key_share=True)
             .execution_options(populate_existing=True)
         ).all()
         for reminder in rows:
