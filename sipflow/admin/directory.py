@@ -15,14 +15,15 @@ import re
 from collections.abc import Collection
 from datetime import datetime
 
-from sqlalchemy import tuple_
+from sqlalchemy import tuple_, update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
-from sipflow.admin.changes import check_form_version, record_change, stale_form
+from sipflow.admin.changes import check_form_version, record_change, record_changes, stale_form
 from sipflow.admin.regions import admin_region, check_organisation_change, check_unit_change, region_filter
 from sipflow.cases.fields import one_line
 from sipflow.db import add_unless_taken, bump_row_version, claim_row_version
-from sipflow.errors import InvalidInput, every_refusal
+from sipflow.errors import InvalidInput, UserError, every_refusal
 from sipflow.lengths import fits, too_long
 from sipflow.meetings.services import follow_directory_change
 from sipflow.people.labels import LABEL_COLUMNS, organisation_labels
@@ -328,16 +329,20 @@ def check_active(row: Organisation | Unit, field: str) -> None:
 
 def _log(session: Session, actor: User | None, action: str, row, *, now: datetime, before=None) -> None:
     """Log action on an organisation or unit (its fields before and after) in the caller's unit of work."""
-    record_change(
-        session,
-        actor_user_id=actor.id if actor is not None else None,
-        action=action,
-        target_kind="organisation" if isinstance(row, Organisation) else "unit",
-        target_id=row.id,
-        now=now,
-        before=before,
-        after=snapshot(row),
-    )
+    record_change(session, **_change(actor, action, row, now=now, before=before))
+
+
+def _change(actor: User | None, action: str, row, *, now: datetime, before=None) -> dict:
+    """The log entry (record_change's arguments) of action on an organisation or unit, as it is now."""
+    return {
+        "actor_user_id": actor.id if actor is not None else None,
+        "action": action,
+        "target_kind": "organisation" if isinstance(row, Organisation) else "unit",
+        "target_id": row.id,
+        "now": now,
+        "before": before,
+        "after": snapshot(row),
+    }
 
 
 def _apply(session: Session, row, values: dict, expected: int | None) -> bool:
@@ -488,10 +493,8 @@ def set_organisation_active(
         return False
     if not active:
         # Its units join no new SIP either; reactivating the organisation leaves them to be chosen one by one.
-        for unit in session.exec(
-            select(Unit).where(Unit.organisation_id == organisation.id, Unit.active)
-        ).all():
-            _set_unit_active(session, actor, unit, False, now=now)
+        units = session.exec(select(Unit).where(Unit.organisation_id == organisation.id, Unit.active)).all()
+        _set_units_active(session, actor, units, False, now=now)
     return True
 
 
@@ -578,34 +581,80 @@ def edit_unit(
     if unit.email != mailbox:
         # The SIPs that reach the unit at its mailbox: their invitations to meetings ahead go to the new one,
         # and their reminders to the unit at its address name it.
-        follow_directory_change(session, unit_id=unit.id, now=now)
-        follow_unit_mailbox(session, unit.id)
+        follow_directory_change(session, unit_ids=[unit.id], now=now)
+        follow_unit_mailbox(session, [unit.id])
     return True
 
 
 def set_unit_active(session: Session, actor: User | None, unit: Unit, active: bool, *, now: datetime) -> bool:
     """Activate or deactivate a unit of the actor's region (not one of a deactivated organisation). True if
     changed."""
-    organisation = session.get(Organisation, unit.organisation_id)
-    check_unit_change(admin_region(session, actor), organisation)
-    if active and not organisation.active:
-        raise InvalidInput(_l("Activate the unit's organisation first."))
-    if active and not unit.active:
-        _free_unit_name(session, unit.name, unit.organisation_id, unit.id)
-    return _set_unit_active(session, actor, unit, active, now=now)
+    try:
+        return bool(set_units_active(session, actor, [unit], active, now=now))
+    except UnitRefused as refused:
+        raise refused.error from None
 
 
-def _set_unit_active(
-    session: Session, actor: User | None, unit: Unit, active: bool, *, now: datetime
-) -> bool:
+class UnitRefused(Exception):
+    """A unit of set_units_active refused: the unit and the refusal (a UserError)."""
+
+    def __init__(self, unit: Unit, error: UserError):
+        super().__init__(str(error))
+        self.unit = unit
+        self.error = error
+
+
+def set_units_active(
+    session: Session, actor: User | None, units: Collection[Unit], active: bool, *, now: datetime
+) -> list[Unit]:
+    """Activate or deactivate units of the actor's region (none of a deactivated organisation) together, as
+    set_unit_active each (an import's file closing thousands); UnitRefused names the first unit refused, and
+    nothing is changed. The units changed."""
+    region = admin_region(session, actor)
+    for unit in units:
+        try:
+            organisation = session.get(Organisation, unit.organisation_id)
+            check_unit_change(region, organisation)
+            if active and not organisation.active:
+                raise InvalidInput(_l("Activate the unit's organisation first."))
+            if active and not unit.active:
+                _free_unit_name(session, unit.name, unit.organisation_id, unit.id)
+        except UserError as error:
+            raise UnitRefused(unit, error) from None
+    return _set_units_active(session, actor, units, active, now=now)
+
+
+def _set_units_active(
+    session: Session, actor: User | None, units: Collection[Unit], active: bool, *, now: datetime
+) -> list[Unit]:
+    """Set the units' active flag in one UPDATE for all of them (row_version counted up, as bump_row_version
+    does), each logged with what it was in one INSERT; the units changed. A deactivated unit's mailbox is no
+    longer written to (an activated one's is again): the SIPs that reach the units there follow, their
+    invitations and their reminders to the units at their addresses, all the units' together."""
+    changed = list({unit.id: unit for unit in units if unit.active != active}.values())
+    if not changed:
+        return []
+    befores = [snapshot(unit) for unit in changed]
+    ids = [unit.id for unit in changed]
+    session.flush()
+    session.execute(
+        update(Unit).where(col(Unit.id).in_(ids)).values(active=active, row_version=Unit.row_version + 1),
+        execution_options={"synchronize_session": False},
+    )
     action = "unit.activate" if active else "unit.deactivate"
-    if not _set_active(session, actor, unit, active, action, now=now):
-        return False
-    # A deactivated unit's mailbox is no longer written to (an activated one's is again): the SIPs that
-    # reach the unit there follow, their invitations and their reminders to the unit at its address.
-    follow_directory_change(session, unit_id=unit.id, now=now)
-    follow_unit_mailbox(session, unit.id)
-    return True
+    for unit in changed:
+        set_committed_value(unit, "active", active)
+        session.expire(unit, ["row_version"])
+    record_changes(
+        session,
+        [
+            _change(actor, action, unit, now=now, before=before)
+            for unit, before in zip(changed, befores, strict=True)
+        ],
+    )
+    follow_directory_change(session, unit_ids=ids, now=now)
+    follow_unit_mailbox(session, ids)
+    return changed
 
 
 # --- Lists -------------------------------------------------------------------------------------------------

@@ -37,7 +37,7 @@ whatever was deactivated between: a line that changes nothing passes; one that w
 something under a deactivated organisation or unit (a unit, a user) is refused as the pages refuse it
 (`directory.check_active`), but for one the file itself activates (`active` yes). A unit (organisation)
 that closed since the last file is closed by its line with `active` no, through the pages' own service
-(`directory.set_unit_active`, `set_organisation_active`): it joins no new SIP, and the report names the
+(`directory.set_units_active`, `set_organisation_active`): it joins no new SIP, and the report names the
 running SIPs left with no active unit of the organisation holding huvudansvar, as the pages do.
 
 An administrator's import changes what their pages may (`sipflow.admin.regions`): a region's administrator
@@ -1448,6 +1448,9 @@ def _apply(session: Session, report: ImportReport, *, actor: User | None, now: d
                 directory.set_organisation_active(session, actor, organisation, active, now=now)
         units: dict[str, Unit] = {}
         giving_up = _give_up_hsa_ids(session, report.released_hsa_unit_ids)
+        # The units the file closes (False) and opens (True), and the line of each.
+        toggled: dict[bool, list[Unit]] = {False: [], True: []}
+        lines: dict[int, Planned] = {}
         for planned in report.planned:
             if planned.record != "unit":
                 continue
@@ -1479,10 +1482,17 @@ def _apply(session: Session, report: ImportReport, *, actor: User | None, now: d
                         session, actor, unit, now=now, released=report.released_unit_ids, **values
                     )
             if unit is not None and active is not None and active != unit.active:
-                # The pages' own (de)activation: its mailbox's invitations and reminders follow.
-                directory.set_unit_active(session, actor, unit, active, now=now)
-                if not active:
-                    report.deactivated_unit_ids.add(unit.id)
+                toggled[active].append(unit)
+                lines[unit.id] = planned
+        for active in (False, True):
+            # The pages' own (de)activation, of the file's units together: their mailboxes' invitations and
+            # reminders follow in a few statements, however many units the file closes.
+            try:
+                directory.set_units_active(session, actor, toggled[active], active, now=now)
+            except directory.UnitRefused as refused:
+                planned = lines[refused.unit.id]
+                raise refused.error from None
+        report.deactivated_unit_ids.update(unit.id for unit in toggled[False])
         invited = [p for p in report.created if p.record == "user"]
         new = []
         for planned in invited:
