@@ -516,8 +516,8 @@ class ImportReport:
     released_organisation_ids: frozenset[int] = frozenset()
     # Units of sipflow the file gives another HSA-id (or none): theirs are free for its other lines.
     released_hsa_unit_ids: frozenset[int] = frozenset()
-    # Units the import deactivated (its own or their organisation's `active` no): the pages' warning of the
-    # running SIPs they leave without an active unit holding huvudansvar asks of these.
+    # Units the import deactivates (its own or their organisation's `active` no; a dry run's too): the pages'
+    # warning of the running SIPs they leave without an active unit holding huvudansvar asks of these.
     deactivated_unit_ids: set[int] = field(default_factory=set)
 
     def of(self, outcome: str) -> list[Planned]:
@@ -903,7 +903,27 @@ class _Planner:
                     self._error(LineError(line, str(refused.message), refused.column))
         self.report.planned.sort(key=lambda p: p.line)
         self.report.errors.sort(key=lambda e: e.line)
+        if not self.report.errors:
+            self.report.deactivated_unit_ids = self._closing()
         return self.report
+
+    def _closing(self) -> set[int]:
+        """The ids of sipflow's open units the file closes: by their own line's `active` no, or their open
+        organisation's (the dry run names the running SIPs it would leave without huvudansvar, as the import
+        does)."""
+        closing = {
+            unit.id
+            for key, unit in self.units.items()
+            if unit.active and self.file_unit_active.get(key) is False
+        }
+        org_ids = [
+            org.id for key, org in self.orgs.items() if org.active and self.file_org_active.get(key) is False
+        ]
+        if org_ids:
+            closing.update(
+                self.session.exec(select(Unit.id).where(Unit.organisation_id.in_(org_ids), Unit.active)).all()
+            )
+        return closing
 
     def _error(self, error: LineError) -> None:
         self.report.errors.append(error)

@@ -980,7 +980,8 @@ def huvudansvar_without_active_unit(
     (a unit closing, its organisation too), nobody there can act for the party with overall
     responsibility, and the SIP stays unnoticed in a closed unit's hands unless another unit of the
     organisation joins it (it then carries huvudansvar, holds_huvudansvar) or huvudansvar is handed over.
-    Asked after the deactivation, so the units asked about are inactive."""
+    The units asked about count as closed, so it is asked after the deactivation or before it: an import's
+    dry run names the SIPs its file would leave so, as the import does."""
     asked = list(unit_ids)
     if not asked:
         return []
@@ -994,6 +995,7 @@ def huvudansvar_without_active_unit(
             other.c.removed_at.is_(None),
             other.c.role == HUVUDANSVARIG,
             others_unit.c.active,
+            others_unit.c.id.not_in(asked),
         )
         .exists()
     )
