@@ -178,15 +178,15 @@ def _free_organisation_name(
     name = clean_name(value)
     if organisation is not None and unit_name_key(organisation.name) == unit_name_key(name):
         return name
-    # Compared here, not in SQL: SQLite folds ASCII case only ("Ö", "ö"); a county has a few hundred.
+    # Compared here, not in SQL: SQLite folds ASCII case only ("Ö", "ö"); a county has a few hundred. The
+    # released are left out here too (in the SQL, a file renaming hundreds sent them with each line).
     others = session.exec(
-        select(Organisation.key, Organisation.name).where(
-            Organisation.active,
-            col(Organisation.id).not_in([organisation.id if organisation is not None else 0, *released]),
+        select(Organisation.id, Organisation.key, Organisation.name).where(
+            Organisation.active, Organisation.id != (organisation.id if organisation is not None else 0)
         )
     ).all()
-    for key, other in others:
-        if unit_name_key(other) == unit_name_key(name):
+    for other_id, key, other in others:
+        if other_id not in released and unit_name_key(other) == unit_name_key(name):
             raise InvalidInput(_l("Another organisation (key %(key)s) has this name.", key=key), field="name")
     return name
 
@@ -293,14 +293,15 @@ def _free_unit_name(
     if organisation_id is None:
         return name
     # Compared here, not in SQL: SQLite folds ASCII case only ("Ö", "ö"); an organisation has few units.
+    # The released are left out here too: in the SQL, a file closing or renaming thousands of units sent
+    # every one of their ids with each of its other lines.
     others = session.exec(
-        select(Unit.name).where(
-            Unit.organisation_id == organisation_id,
-            Unit.active,
-            col(Unit.id).not_in([unit_id or 0, *released]),
+        select(Unit.id, Unit.name).where(
+            Unit.organisation_id == organisation_id, Unit.active, Unit.id != (unit_id or 0)
         )
     ).all()
-    if unit_name_key(name) in {unit_name_key(other) for other in others}:
+    taken = {unit_name_key(other) for other_id, other in others if other_id not in released}
+    if unit_name_key(name) in taken:
         raise InvalidInput(_l("Another unit of this organisation has this name."), field="name")
     return name
 

@@ -6,6 +6,7 @@ ran for minutes. The units are closed together: the statements do not grow with 
 
 from __future__ import annotations
 
+from sqlalchemy import event
 from sqlmodel import select
 from support import statements
 
@@ -124,3 +125,38 @@ def test_an_import_closing_twenty_units_asks_the_sips_as_often_as_one_closing_tw
         len(case_side(seen["few"])),
         len(case_side(seen["many"])),
     )
+
+
+def _values_sent(engine, db_session, now, data: bytes) -> int:
+    """How many values the dry run of data binds in all its statements."""
+    sent = []
+
+    def count(_conn, _cursor, _statement, parameters, _context, _executemany) -> None:
+        sent.append(len(parameters or ()))
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        with unit_of_work(db_session):
+            report = imports.import_directory(db_session, data, actor=None, now=now, apply=False)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert report.errors == [] and len(report.changed) == data.count(b";no\n")
+    return sum(sent)
+
+
+def test_the_dry_run_of_a_file_closing_three_times_the_units_sends_three_times_the_values(
+    db_session, engine, now
+):
+    # Each unit line's name check sent the ids of every unit the file closes or renames (their names are
+    # free for its other lines), so a file closing 900 of a county's units sent 900 ids with each of its
+    # other 1 600 lines, and its dry run outlasted a request on PostgreSQL.
+    files = {}
+    for key, count in (("few", 30), ("many", 90)):
+        with unit_of_work(db_session):
+            imports.import_directory(db_session, _file(key, 2 * count, ""), actor=None, now=now, apply=True)
+        lines = _file(key, 2 * count, "").decode().splitlines()
+        closing = [line + "no" if n < count else line for n, line in enumerate(lines[2:])]
+        files[key] = ("\n".join([*lines[:2], *closing]) + "\n").encode()
+    few = _values_sent(engine, db_session, now, files["few"])
+    many = _values_sent(engine, db_session, now, files["many"])
+    assert many <= 3.5 * few, (few, many)
