@@ -1056,8 +1056,16 @@ class _Planner:
         self.file_unit_orgs[key] = org_key
         unit = self.units.get(key)
         if unit is not None and (organisation is None or unit.organisation_id != organisation.id):
+            # Said with how a move is written: the unit's key and organisation never change (they are what
+            # later files and the SIPs it took part in name it by).
             raise _LineRefused(
-                _l("Unit %(key)s belongs to another organisation; a unit cannot move.", key=key),
+                _l(
+                    "Unit %(key)s belongs to the organisation %(organisation)s; a unit cannot move. Close it"
+                    " (no in the column active) and add the unit to the other organisation on a line of its"
+                    " own, with a new key; an HSA-id goes on the new line only.",
+                    key=key,
+                    organisation=self.session.get(Organisation, unit.organisation_id).key,
+                ),
                 "organisation",
             )
         health_care = row["health_care"].lower()
