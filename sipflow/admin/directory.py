@@ -16,15 +16,16 @@ from collections.abc import Collection
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import tuple_
+from sqlalchemy import tuple_, update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
-from sipflow.admin.changes import check_form_version, record_change, stale_form
+from sipflow.admin.changes import check_form_version, record_change, record_changes, stale_form
 from sipflow.admin.regions import admin_region, check_organisation_change, check_unit_change, region_filter
 from sipflow.cases.fields import one_line
-from sipflow.cases.services import lock_cases, running_cases_of_unit
+from sipflow.cases.services import lock_cases, running_cases_of_units
 from sipflow.db import add_unless_taken, bump_row_version, claim_row_version
-from sipflow.errors import InvalidInput, every_refusal
+from sipflow.errors import InvalidInput, UserError, every_refusal
 from sipflow.lengths import fits, too_long
 from sipflow.meetings.services import cases_reached_through, follow_directory_change
 from sipflow.people.labels import LABEL_COLUMNS, organisation_labels
@@ -179,15 +180,15 @@ def _free_organisation_name(
     name = clean_name(value)
     if organisation is not None and unit_name_key(organisation.name) == unit_name_key(name):
         return name
-    # Compared here, not in SQL: SQLite folds ASCII case only ("Ö", "ö"); a county has a few hundred.
+    # Compared here, not in SQL: SQLite folds ASCII case only ("Ö", "ö"); a county has a few hundred. The
+    # released are left out here too (in the SQL, a file renaming hundreds sent them with each line).
     others = session.exec(
-        select(Organisation.key, Organisation.name).where(
-            Organisation.active,
-            col(Organisation.id).not_in([organisation.id if organisation is not None else 0, *released]),
+        select(Organisation.id, Organisation.key, Organisation.name).where(
+            Organisation.active, Organisation.id != (organisation.id if organisation is not None else 0)
         )
     ).all()
-    for key, other in others:
-        if unit_name_key(other) == unit_name_key(name):
+    for other_id, key, other in others:
+        if other_id not in released and unit_name_key(other) == unit_name_key(name):
             raise InvalidInput(_l("Another organisation (key %(key)s) has this name.", key=key), field="name")
     return name
 
@@ -294,14 +295,15 @@ def _free_unit_name(
     if organisation_id is None:
         return name
     # Compared here, not in SQL: SQLite folds ASCII case only ("Ö", "ö"); an organisation has few units.
+    # The released are left out here too: in the SQL, a file closing or renaming thousands of units sent
+    # every one of their ids with each of its other lines.
     others = session.exec(
-        select(Unit.name).where(
-            Unit.organisation_id == organisation_id,
-            Unit.active,
-            col(Unit.id).not_in([unit_id or 0, *released]),
+        select(Unit.id, Unit.name).where(
+            Unit.organisation_id == organisation_id, Unit.active, Unit.id != (unit_id or 0)
         )
     ).all()
-    if unit_name_key(name) in {unit_name_key(other) for other in others}:
+    taken = {unit_name_key(other) for other_id, other in others if other_id not in released}
+    if unit_name_key(name) in taken:
         raise InvalidInput(_l("Another unit of this organisation has this name."), field="name")
     return name
 
@@ -330,16 +332,20 @@ def check_active(row: Organisation | Unit, field: str) -> None:
 
 def _log(session: Session, actor: User | None, action: str, row, *, now: datetime, before=None) -> None:
     """Log action on an organisation or unit (its fields before and after) in the caller's unit of work."""
-    record_change(
-        session,
-        actor_user_id=actor.id if actor is not None else None,
-        action=action,
-        target_kind="organisation" if isinstance(row, Organisation) else "unit",
-        target_id=row.id,
-        now=now,
-        before=before,
-        after=snapshot(row),
-    )
+    record_change(session, **_change(actor, action, row, now=now, before=before))
+
+
+def _change(actor: User | None, action: str, row, *, now: datetime, before=None) -> dict:
+    """The log entry (record_change's arguments) of action on an organisation or unit, as it is now."""
+    return {
+        "actor_user_id": actor.id if actor is not None else None,
+        "action": action,
+        "target_kind": "organisation" if isinstance(row, Organisation) else "unit",
+        "target_id": row.id,
+        "now": now,
+        "before": before,
+        "after": snapshot(row),
+    }
 
 
 def _apply(session: Session, row, values: dict, expected: int | None) -> bool:
@@ -491,11 +497,7 @@ def set_organisation_active(
     if not active:
         # Its units join no new SIP either; reactivating the organisation leaves them to be chosen one by one.
         units = session.exec(select(Unit).where(Unit.organisation_id == organisation.id, Unit.active)).all()
-        _follow_units(
-            session,
-            [unit.id for unit in units if _set_unit_active(session, actor, unit, False, now=now)],
-            now=now,
-        )
+        _set_units_active(session, actor, units, False, now=now)
     return True
 
 
@@ -587,55 +589,95 @@ def edit_unit(
 def set_unit_active(session: Session, actor: User | None, unit: Unit, active: bool, *, now: datetime) -> bool:
     """Activate or deactivate a unit of the actor's region (not one of a deactivated organisation). True if
     changed."""
-    organisation = session.get(Organisation, unit.organisation_id)
-    check_unit_change(admin_region(session, actor), organisation)
-    if active and not organisation.active:
-        raise InvalidInput(_l("Activate the unit's organisation first."))
-    if active and not unit.active:
-        _free_unit_name(session, unit.name, unit.organisation_id, unit.id)
-    if not _set_unit_active(session, actor, unit, active, now=now):
-        return False
-    _follow_units(session, [unit.id], now=now)
-    return True
+    try:
+        return bool(set_units_active(session, actor, [unit], active, now=now))
+    except UnitRefused as refused:
+        raise refused.error from None
 
 
-def _set_unit_active(
-    session: Session, actor: User | None, unit: Unit, active: bool, *, now: datetime
-) -> bool:
-    """Activate or deactivate a unit, logged; False if it already was. The caller has its SIPs follow."""
+class UnitRefused(Exception):
+    """A unit of set_units_active refused: the unit and the refusal (a UserError)."""
+
+    def __init__(self, unit: Unit, error: UserError):
+        super().__init__(str(error))
+        self.unit = unit
+        self.error = error
+
+
+def set_units_active(
+    session: Session, actor: User | None, units: Collection[Unit], active: bool, *, now: datetime
+) -> list[Unit]:
+    """Activate or deactivate units of the actor's region (none of a deactivated organisation) together, as
+    set_unit_active each (an import's file closing thousands); UnitRefused names the first unit refused, and
+    nothing is changed. The units changed."""
+    region = admin_region(session, actor)
+    for unit in units:
+        try:
+            organisation = session.get(Organisation, unit.organisation_id)
+            check_unit_change(region, organisation)
+            if active and not organisation.active:
+                raise InvalidInput(_l("Activate the unit's organisation first."))
+            if active and not unit.active:
+                _free_unit_name(session, unit.name, unit.organisation_id, unit.id)
+        except UserError as error:
+            raise UnitRefused(unit, error) from None
+    return _set_units_active(session, actor, units, active, now=now)
+
+
+def _set_units_active(
+    session: Session, actor: User | None, units: Collection[Unit], active: bool, *, now: datetime
+) -> list[Unit]:
+    """Set the units' active flag in one UPDATE for all of them (row_version counted up, as bump_row_version
+    does), each logged with what it was in one INSERT; the units changed. A deactivated unit's mailbox is no
+    longer written to (an activated one's is again): the SIPs that reach the units there follow, their
+    invitations and their reminders to the units at their addresses, all the units' together."""
+    changed = list({unit.id: unit for unit in units if unit.active != active}.values())
+    if not changed:
+        return []
+    befores = [snapshot(unit) for unit in changed]
+    ids = [unit.id for unit in changed]
+    session.flush()
+    session.execute(
+        update(Unit).where(col(Unit.id).in_(ids)).values(active=active, row_version=Unit.row_version + 1),
+        execution_options={"synchronize_session": False},
+    )
     action = "unit.activate" if active else "unit.deactivate"
-    return _set_active(session, actor, unit, active, action, now=now)
+    for unit in changed:
+        set_committed_value(unit, "active", active)
+        session.expire(unit, ["row_version"])
+    record_changes(
+        session,
+        [
+            _change(actor, action, unit, now=now, before=before)
+            for unit, before in zip(changed, befores, strict=True)
+        ],
+    )
+    _follow_units(session, ids, now=now)
+    return changed
 
 
 def _follow_units(session: Session, unit_ids: list[int], *, now: datetime) -> None:
-    """The SIPs that reach the units at their mailboxes follow a changed mailbox, or a unit deactivated (its
-    mailbox no longer written to) or activated: their invitations to meetings ahead and their reminders to the
-    units at their address.
+    """The SIPs that reach the units at their mailboxes follow a changed mailbox, or units deactivated (their
+    mailboxes no longer written to) or activated: their invitations to meetings ahead and their reminders to
+    the units at their addresses, all the units' together.
 
-    Every SIP either moves is held first, all in the order of their ids (cases.services.lock_cases), then
-    moved unit by unit: held as each unit and each kind came, an organisation's second unit could hold a
-    lower SIP after its first held a higher one, while another administrator's change held the lower and
-    waited for the higher, and PostgreSQL failed one of the two changes (deadlock detected). Every running
-    SIP the unit takes part in is held too: a kallelse under way there, having read the mailbox before the
-    change, is waited for and then moved (else committed after the moves to a mailbox changed or taken
-    away), and one that comes later waits at its claim and reads the mailbox as changed.
+    Every SIP either moves is held first, all in the order of their ids (cases.services.lock_cases), in one
+    statement however many units: held as each kind came, an organisation's second unit could hold a lower
+    SIP after its first held a higher one, while another administrator's change held the lower and waited
+    for the higher, and PostgreSQL failed one of the two changes (deadlock detected). Every running SIP the
+    units take part in is held too: a kallelse under way there, having read the mailbox before the change,
+    is waited for and then moved (else committed after the moves to a mailbox changed or taken away), and
+    one that comes later waits at its claim and reads the mailbox as changed.
     """
     registry = current_app.extensions["sipflow.workflows"]
     lock_cases(
         session,
-        [
-            case_id
-            for unit_id in unit_ids
-            for case_id in (
-                cases_reached_through(session, now=now, unit_id=unit_id)
-                | set(unit_mailbox_cases(session, unit_id))
-                | set(running_cases_of_unit(session, registry, unit_id))
-            )
-        ],
+        cases_reached_through(session, now=now, unit_ids=unit_ids)
+        | set(unit_mailbox_cases(session, unit_ids))
+        | set(running_cases_of_units(session, registry, unit_ids)),
     )
-    for unit_id in unit_ids:
-        follow_directory_change(session, unit_id=unit_id, now=now)
-        follow_unit_mailbox(session, unit_id)
+    follow_directory_change(session, unit_ids=unit_ids, now=now)
+    follow_unit_mailbox(session, unit_ids)
 
 
 # --- Lists -------------------------------------------------------------------------------------------------

@@ -237,15 +237,32 @@ def _set_active(change, row, active: bool, message, unit_ids=lambda db: []):
 REFERENCES_NAMED = 20
 
 
-def _warn_of_huvudansvar_left(references: list[str]) -> None:
+def _warn_of_huvudansvar_left(
+    references: list[str], *, named: int | None = REFERENCES_NAMED, dry_run: bool = False
+) -> None:
     """Tell the administrator which running SIPs the deactivation left with no active unit of the
-    organisation that has overall responsibility, and what to do about them."""
+    organisation that has overall responsibility, and what to do about them: the first named of them (None:
+    all) and how many more; dry_run: which an import's file would leave so."""
     if not references:
         return
-    named = ", ".join(references[:REFERENCES_NAMED])
-    if len(references) > REFERENCES_NAMED:
-        more = len(references) - REFERENCES_NAMED
-        named = _l("%(references)s and %(num)d more", references=named, num=more)
+    shown = ", ".join(references if named is None else references[:named])
+    if named is not None and len(references) > named:
+        shown = _l("%(references)s and %(num)d more", references=shown, num=len(references) - named)
+    if dry_run:
+        message = ngettext(
+            "%(num)d SIP still running would have no active unit left of the organisation with overall "
+            "responsibility once the file is imported: %(references)s. Before it is, that organisation's "
+            "staff may add another of its active units on the SIP's page or hand the responsibility over to "
+            "another organisation.",
+            "%(num)d SIPs still running would have no active unit left of the organisation with overall "
+            "responsibility once the file is imported: %(references)s. Before it is, that organisation's "
+            "staff may add another of its active units on each SIP's page or hand the responsibility over to "
+            "another organisation.",
+            len(references),
+            references=shown,
+        )
+        flash(message, "warning")
+        return
     flash(
         ngettext(
             "%(num)d SIP still running has no active unit left of the organisation with overall "
@@ -257,7 +274,7 @@ def _warn_of_huvudansvar_left(references: list[str]) -> None:
             "its active units or hand the responsibility over to another organisation: keep their accounts "
             "until they have, as no other organisation may hand it over.",
             len(references),
-            references=named,
+            references=shown,
         ),
         "warning",
     )
@@ -435,14 +452,19 @@ def directory_import():
             return _import_page(form, None, error.status, refusal=error.message)
         if report.errors:
             status = 400
-        elif report.applied:
-            flash(_l("The file is imported."), "success")
-            # A unit the file closed may leave a running SIP with no active unit holding huvudansvar.
+        else:
+            if report.applied:
+                flash(_l("The file is imported."), "success")
+            # A unit the file closes may leave a running SIP with no active unit holding huvudansvar: each
+            # one named (a file closing hundreds leaves more than a deactivation's page names), and by the
+            # dry run before it is imported, while that organisation's staff can still act.
             if report.deactivated_unit_ids:
                 _warn_of_huvudansvar_left(
                     huvudansvar_without_active_unit(
                         db, workflow_registry(), unit_ids=report.deactivated_unit_ids
-                    )
+                    ),
+                    named=None,
+                    dry_run=not report.applied,
                 )
     return _import_page(form, report, status)
 

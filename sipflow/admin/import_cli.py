@@ -51,17 +51,19 @@ def import_directory_command(file: Path, dry_run: bool):
         for planned in items:
             fields = f" ({', '.join(planned.changed_fields)})" if planned.changed_fields else ""
             click.echo(f"line {planned.line}: {outcome} {planned.record} {planned.key}{fields}")
-    if report.applied and report.deactivated_unit_ids:
+    if report.deactivated_unit_ids:
         with Session(current_app.extensions["sipflow.engine"]) as session:
             left = huvudansvar_without_active_unit(
                 session, current_app.extensions["sipflow.workflows"], unit_ids=report.deactivated_unit_ids
             )
         if left:
             # The pages' warning of a deactivation: nobody of the responsible organisation can act on these.
+            # A dry run says it of the import to come, while they may still act.
+            once = " once the file is imported" if dry_run else ""
             click.echo(
                 f"{cli_count(len(left), 'SIP')} still running with no active unit left of the organisation"
-                f" with overall responsibility: {', '.join(left)}. On the SIP's page, that organisation's"
-                " staff add another of its active units or hand the responsibility over.",
+                f" with overall responsibility{once}: {', '.join(left)}. On the SIP's page, that"
+                " organisation's staff add another of its active units or hand the responsibility over.",
                 err=True,
             )
     created = len(report.created)

@@ -37,7 +37,7 @@ whatever was deactivated between: a line that changes nothing passes; one that w
 something under a deactivated organisation or unit (a unit, a user) is refused as the pages refuse it
 (`directory.check_active`), but for one the file itself activates (`active` yes). A unit (organisation)
 that closed since the last file is closed by its line with `active` no, through the pages' own service
-(`directory.set_unit_active`, `set_organisation_active`): it joins no new SIP, and the report names the
+(`directory.set_units_active`, `set_organisation_active`): it joins no new SIP, and the report names the
 running SIPs left with no active unit of the organisation holding huvudansvar, as the pages do.
 
 An administrator's import changes what their pages may (`sipflow.admin.regions`): a region's administrator
@@ -516,8 +516,8 @@ class ImportReport:
     released_organisation_ids: frozenset[int] = frozenset()
     # Units of sipflow the file gives another HSA-id (or none): theirs are free for its other lines.
     released_hsa_unit_ids: frozenset[int] = frozenset()
-    # Units the import deactivated (its own or their organisation's `active` no): the pages' warning of the
-    # running SIPs they leave without an active unit holding huvudansvar asks of these.
+    # Units the import deactivates (its own or their organisation's `active` no; a dry run's too): the pages'
+    # warning of the running SIPs they leave without an active unit holding huvudansvar asks of these.
     deactivated_unit_ids: set[int] = field(default_factory=set)
 
     def of(self, outcome: str) -> list[Planned]:
@@ -903,7 +903,27 @@ class _Planner:
                     self._error(LineError(line, str(refused.message), refused.column))
         self.report.planned.sort(key=lambda p: p.line)
         self.report.errors.sort(key=lambda e: e.line)
+        if not self.report.errors:
+            self.report.deactivated_unit_ids = self._closing()
         return self.report
+
+    def _closing(self) -> set[int]:
+        """The ids of sipflow's open units the file closes: by their own line's `active` no, or their open
+        organisation's (the dry run names the running SIPs it would leave without huvudansvar, as the import
+        does)."""
+        closing = {
+            unit.id
+            for key, unit in self.units.items()
+            if unit.active and self.file_unit_active.get(key) is False
+        }
+        org_ids = [
+            org.id for key, org in self.orgs.items() if org.active and self.file_org_active.get(key) is False
+        ]
+        if org_ids:
+            closing.update(
+                self.session.exec(select(Unit.id).where(Unit.organisation_id.in_(org_ids), Unit.active)).all()
+            )
+        return closing
 
     def _error(self, error: LineError) -> None:
         self.report.errors.append(error)
@@ -1036,8 +1056,16 @@ class _Planner:
         self.file_unit_orgs[key] = org_key
         unit = self.units.get(key)
         if unit is not None and (organisation is None or unit.organisation_id != organisation.id):
+            # Said with how a move is written: the unit's key and organisation never change (they are what
+            # later files and the SIPs it took part in name it by).
             raise _LineRefused(
-                _l("Unit %(key)s belongs to another organisation; a unit cannot move.", key=key),
+                _l(
+                    "Unit %(key)s belongs to the organisation %(organisation)s; a unit cannot move. Close it"
+                    " (no in the column active) and add the unit to the other organisation on a line of its"
+                    " own, with a new key; an HSA-id goes on the new line only.",
+                    key=key,
+                    organisation=self.session.get(Organisation, unit.organisation_id).key,
+                ),
                 "organisation",
             )
         health_care = row["health_care"].lower()
@@ -1448,6 +1476,9 @@ def _apply(session: Session, report: ImportReport, *, actor: User | None, now: d
                 directory.set_organisation_active(session, actor, organisation, active, now=now)
         units: dict[str, Unit] = {}
         giving_up = _give_up_hsa_ids(session, report.released_hsa_unit_ids)
+        # The units the file closes (False) and opens (True), and the line of each.
+        toggled: dict[bool, list[Unit]] = {False: [], True: []}
+        lines: dict[int, Planned] = {}
         for planned in report.planned:
             if planned.record != "unit":
                 continue
@@ -1479,10 +1510,17 @@ def _apply(session: Session, report: ImportReport, *, actor: User | None, now: d
                         session, actor, unit, now=now, released=report.released_unit_ids, **values
                     )
             if unit is not None and active is not None and active != unit.active:
-                # The pages' own (de)activation: its mailbox's invitations and reminders follow.
-                directory.set_unit_active(session, actor, unit, active, now=now)
-                if not active:
-                    report.deactivated_unit_ids.add(unit.id)
+                toggled[active].append(unit)
+                lines[unit.id] = planned
+        for active in (False, True):
+            # The pages' own (de)activation, of the file's units together: their mailboxes' invitations and
+            # reminders follow in a few statements, however many units the file closes.
+            try:
+                directory.set_units_active(session, actor, toggled[active], active, now=now)
+            except directory.UnitRefused as refused:
+                planned = lines[refused.unit.id]
+                raise refused.error from None
+        report.deactivated_unit_ids.update(unit.id for unit in toggled[False])
         invited = [p for p in report.created if p.record == "user"]
         new = []
         for planned in invited:

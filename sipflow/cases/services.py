@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -980,7 +980,8 @@ def huvudansvar_without_active_unit(
     (a unit closing, its organisation too), nobody there can act for the party with overall
     responsibility, and the SIP stays unnoticed in a closed unit's hands unless another unit of the
     organisation joins it (it then carries huvudansvar, holds_huvudansvar) or huvudansvar is handed over.
-    Asked after the deactivation, so the units asked about are inactive."""
+    The units asked about count as closed, so it is asked after the deactivation or before it: an import's
+    dry run names the SIPs its file would leave so, as the import does."""
     asked = list(unit_ids)
     if not asked:
         return []
@@ -994,6 +995,7 @@ def huvudansvar_without_active_unit(
             other.c.removed_at.is_(None),
             other.c.role == HUVUDANSVARIG,
             others_unit.c.active,
+            others_unit.c.id.not_in(asked),
         )
         .exists()
     )
@@ -1733,41 +1735,51 @@ def lock_case(session: Session, case: SipCase) -> SipCase:
     return session.get(SipCase, case.id, with_for_update={"key_share": True}, populate_existing=True)
 
 
-def lock_cases(session: Session, case_ids: Iterable[int]) -> None:
-    """Hold several cases' rows as lock_case holds one, in the order of their ids, before a write that moves
-    each in turn (a directory change: the SIPs reached through a unit or a user).
-
-    Every write holding several cases takes them in that one order, so none holds one another waits for while
-    it waits for one the other holds: PostgreSQL would fail one of them (deadlock detected). Held once, a
-    case's lock_case later in the same transaction waits for nothing.
-    """
-    ids = sorted(set(case_ids))
-    if not ids:
-        return
-    if session.get_bind().dialect.name == "sqlite":
-        session.connection().execute(_TAKE_WRITE_LOCK, {"lock_id": ids[0]})
-        return
-    session.exec(
-        select(SipCase.id).where(SipCase.id.in_(ids)).order_by(SipCase.id).with_for_update(key_share=True)
-    ).all()
-
-
-def running_cases_of_unit(session: Session, registry: WorkflowRegistry, unit_id: int) -> list[int]:
-    """The ids of the SIPs still running that the unit takes part in, in order: those a write may invite or
-    remind the unit on, at its mailbox, at any moment.
+def running_cases_of_units(
+    session: Session, registry: WorkflowRegistry, unit_ids: Collection[int]
+) -> list[int]:
+    """The ids of the SIPs still running that the units take part in, in order: those a write may invite or
+    remind a unit on, at its mailbox, at any moment.
 
     From the running cases (by their state's index) to their participants (by case): a unit's participant
     rows have no index of their own, and most are on SIPs long ended."""
+    if not unit_ids:
+        return []
     running = sorted(
         {state.name for w in registry.workflows() for state in w.states.values() if not state.final}
     )
     query = (
         select(Participant.case_id)
         .join(SipCase, SipCase.id == Participant.case_id)
-        .where(SipCase.state.in_(running), Participant.unit_id == unit_id, Participant.active)
+        .where(SipCase.state.in_(running), Participant.unit_id.in_(sorted(set(unit_ids))), Participant.active)
         .distinct()
     )
     return sorted(session.exec(query).all())
+
+
+def lock_cases(session: Session, case_ids) -> list[SipCase]:
+    """lock_case of many cases at once (case_ids: their ids, or a SELECT of them), held in the order of their
+    ids; the cases as they are, by id. One statement (two on SQLite) however many: a directory change of
+    thousands of units holds the cases they reach.
+
+    Every write holding several cases takes them in that one order, so none holds one another waits for while
+    it waits for one the other holds: PostgreSQL would fail one of them (deadlock detected). Held once, a
+    case's lock_case later in the same transaction waits for nothing. On PostgreSQL FOR NO KEY UPDATE, as
+    lock_case takes.
+    """
+    if isinstance(case_ids, (list, tuple, set, frozenset)):
+        case_ids = sorted(set(case_ids))
+        if not case_ids:
+            return []
+    table = SipCase.__table__
+    query = select(SipCase).where(SipCase.id.in_(case_ids)).order_by(SipCase.id)
+    if session.get_bind().dialect.name == "sqlite":
+        session.connection().execute(
+            update(table).where(table.c.id.in_(case_ids)).values(version=table.c.version)
+        )
+    else:
+        query = query.with_for_update(key_share=True)
+    return list(session.exec(query.execution_options(populate_existing=True)).all())
 
 
 # SQLite has no row locks; this takes its database write lock. version = version: no column changes.

@@ -16,7 +16,7 @@ import hashlib
 import hmac
 import logging
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
@@ -28,7 +28,14 @@ from sqlmodel import Session, select
 from sipflow.cases import fields
 from sipflow.cases.errors import PartyNotAllowed
 from sipflow.cases.models import Participant, SipCase
-from sipflow.cases.services import StepReads, fire_transition, lock_case, own_step_just_taken, touch_case
+from sipflow.cases.services import (
+    StepReads,
+    fire_transition,
+    lock_case,
+    lock_cases,
+    own_step_just_taken,
+    touch_case,
+)
 from sipflow.clock import to_local
 from sipflow.config import VIDEO_ROOM_LENGTH
 from sipflow.db import compare_and_set, mark_written
@@ -1004,18 +1011,20 @@ def _told_former_address(
     messages.queue_messages(session, case, meeting, [invitation], kind="withdraw", now=now)
 
 
-def reached_through_query(*, now: datetime, unit_id: int | None = None, user_id: int | None = None):
+def reached_through_query(
+    *, now: datetime, unit_id: int | None = None, user_id: int | None = None, unit_ids: Collection[int] = ()
+):
     """The participants without an address of their own, invited to a planned meeting not yet begun, that
-    are a unit (unit_id) or whose contact person is a user (user_id); a participant once per invitation.
+    are a unit (unit_id, or any of unit_ids) or whose contact person is a user (user_id); a participant once
+    per invitation.
 
     From the planned meetings ahead (ix_meeting_status_starts_at_case_id), their invitations, their
     participants: a unit's participant rows have no index of their own, and most are on SIPs long ended.
     """
-    if (unit_id is None) == (user_id is None):
-        raise ValueError("give a unit or a user")
-    reached = (
-        Participant.unit_id == unit_id if unit_id is not None else Participant.contact_user_id == user_id
-    )
+    units = sorted({*unit_ids, *([unit_id] if unit_id is not None else [])})
+    if bool(units) == (user_id is not None):
+        raise ValueError("give units or a user")
+    reached = Participant.unit_id.in_(units) if units else Participant.contact_user_id == user_id
     return (
         select(Participant)
         .select_from(Meeting)
@@ -1033,35 +1042,49 @@ def reached_through_query(*, now: datetime, unit_id: int | None = None, user_id:
 
 
 def cases_reached_through(
-    session: Session, *, now: datetime, unit_id: int | None = None, user_id: int | None = None
+    session: Session,
+    *,
+    now: datetime,
+    unit_id: int | None = None,
+    user_id: int | None = None,
+    unit_ids: Collection[int] = (),
 ) -> set[int]:
-    """The ids of the cases whose invitations follow_directory_change moves for the unit or the user."""
-    query = reached_through_query(now=now, unit_id=unit_id, user_id=user_id)
+    """The ids of the cases whose invitations follow_directory_change moves for the unit (or units), or the
+    user."""
+    if not unit_ids and unit_id is None and user_id is None:
+        return set()
+    query = reached_through_query(now=now, unit_id=unit_id, user_id=user_id, unit_ids=unit_ids)
     return set(session.exec(query.with_only_columns(Participant.case_id)).all())
 
 
 def follow_directory_change(
-    session: Session, *, now: datetime, unit_id: int | None = None, user_id: int | None = None
+    session: Session,
+    *,
+    now: datetime,
+    unit_id: int | None = None,
+    user_id: int | None = None,
+    unit_ids: Collection[int] = (),
 ) -> int:
-    """An administrator changed a unit's shared mailbox or a user's address, or deactivated or activated one:
-    the invitations to planned meetings not yet begun of each participant reached through it follow, as when
-    a contact person is named (follow_address). The number of invitations changed.
+    """An administrator changed a unit's shared mailbox or a user's address, or deactivated or activated one
+    (or many units at once, unit_ids: an import's file): the invitations to planned meetings not yet begun
+    of each participant reached through it follow, as when a contact person is named (follow_address). The
+    number of invitations changed.
 
     Reached through it: a unit on a SIP without an address of its own, at its contact person's (user_id),
     else at its shared mailbox (unit_id; Participant.mail_address, the one rule). Walks the planned meetings
-    ahead, few whatever the size of the database; each case is held (lock_case) before its invitations move.
-    Called in the directory change's unit of work, after the change.
+    ahead, few whatever the size of the database, in one statement however many units; their cases are held
+    (lock_cases, in one statement) before their invitations move. Called in the directory change's unit of
+    work, after the change.
     """
-    rows = session.exec(reached_through_query(now=now, unit_id=unit_id, user_id=user_id)).all()
+    if not unit_ids and unit_id is None and user_id is None:
+        return 0
+    query = reached_through_query(now=now, unit_id=unit_id, user_id=user_id, unit_ids=unit_ids)
+    rows = session.exec(query).all()
     participants = sorted({p.id: p for p in rows}.values(), key=lambda p: (p.case_id, p.id))
-    count = 0
-    held: dict[int, SipCase] = {}
-    for participant in participants:
-        case = held.get(participant.case_id)
-        if case is None:
-            case = held[participant.case_id] = lock_case(session, session.get(SipCase, participant.case_id))
-        count += follow_address(session, case, participant, now=now)
-    return count
+    if not participants:
+        return 0
+    held = {case.id: case for case in lock_cases(session, sorted({p.case_id for p in participants}))}
+    return sum(follow_address(session, held[p.case_id], p, now=now) for p in participants)
 
 
 def invite(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections import namedtuple
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from email.message import EmailMessage
@@ -50,7 +50,7 @@ from sipflow.admin import regions
 from sipflow.cases.deadlines import due_at
 from sipflow.cases.models import Deadline, Participant, SipCase
 from sipflow.cases.queries import find_workflow
-from sipflow.cases.services import lock_case, party_roles
+from sipflow.cases.services import lock_case, lock_cases, party_roles
 from sipflow.clock import (
     STOCKHOLM,
     add_days,
@@ -854,15 +854,34 @@ def _staff_else_unit_address(session: Session, reminder: Reminder) -> None:
     at its shared mailbox, hears of its overdue effort where its invitations go (for_unit_address), rather
     than nobody. Asked when scan_efforts writes the row (so the lists name where it goes) and at sending,
     after _past_a_disabled_account and _to_starter_instead have given a row to a unit."""
-    if reminder.recipient_unit_id is None or for_unit_address(reminder) or reminder.invitation_id is not None:
+    _staff_else_unit_addresses(session, [reminder])
+
+
+def _staff_else_unit_addresses(session: Session, reminders: list[Reminder]) -> None:
+    """_staff_else_unit_address of many reminders at once: the staff of all their units read in one
+    statement, the units' addresses on the SIPs in two (_unit_addresses_now)."""
+    asked = [
+        r
+        for r in reminders
+        if r.recipient_unit_id is not None and not for_unit_address(r) and r.invitation_id is None
+    ]
+    if not asked:
         return
-    staff = session.exec(
-        select(User.id).where(
-            User.unit_id == reminder.recipient_unit_id, User.active, User.email.is_not(None)
-        )
-    ).first()
-    if staff is None:
-        reminder.recipient_address = _unit_address_now(session, reminder)
+    staffed = set(
+        session.exec(
+            select(User.unit_id)
+            .where(
+                User.unit_id.in_(sorted({r.recipient_unit_id for r in asked})),
+                User.active,
+                User.email.is_not(None),
+            )
+            .distinct()
+        ).all()
+    )
+    unstaffed = [r for r in asked if r.recipient_unit_id not in staffed]
+    addresses = _unit_addresses_now(session, unstaffed)
+    for reminder in unstaffed:
+        reminder.recipient_address = addresses[reminder.case_id, reminder.recipient_unit_id]
 
 
 # --- Dispatch ---------------------------------------------------------------------------------------------
@@ -1193,65 +1212,88 @@ def _unit_address_now(session: Session, reminder: Reminder) -> str | None:
     """Where mail to the reminder's unit on its case goes now (Participant.mail_address, the invitations'
     rule), not where it went when the reminder was written: an administrator may have changed the unit's
     shared mailbox, or deactivated the unit, since the case was last reconciled."""
-    participant = session.exec(
+    return _unit_addresses_now(session, [reminder])[reminder.case_id, reminder.recipient_unit_id]
+
+
+def _unit_addresses_now(session: Session, reminders: list[Reminder]) -> dict[tuple[int, int], str | None]:
+    """_unit_address_now of many reminders, by (case, unit): the first active participant of the unit on the
+    case, its mail address; the participants read in one statement and their addresses in one more,
+    however many reminders (a directory change of thousands of units)."""
+    pairs = {(r.case_id, r.recipient_unit_id) for r in reminders}
+    if not pairs:
+        return {}
+    first: dict[tuple[int, int], Participant] = {}
+    for participant in session.exec(
         select(Participant)
         .where(
-            Participant.case_id == reminder.case_id,
-            Participant.unit_id == reminder.recipient_unit_id,
+            Participant.case_id.in_(sorted({pair[0] for pair in pairs})),
+            Participant.unit_id.in_(sorted({pair[1] for pair in pairs})),
             Participant.active,
         )
         .order_by(Participant.id)
-    ).first()
-    return invitee_addresses(session, [participant])[participant.id] if participant is not None else None
+    ).all():
+        first.setdefault((participant.case_id, participant.unit_id), participant)
+    addresses = invitee_addresses(session, [first[pair] for pair in pairs if pair in first])
+    return {pair: addresses[first[pair].id] if pair in first else None for pair in pairs}
 
 
-def _to_the_unit_at_its_address(unit_id: int) -> ColumnElement[bool]:
-    """The pending reminders follow_unit_mailbox moves when the unit's mailbox changes."""
+def _to_the_units_at_their_addresses(unit_ids: Collection[int]) -> ColumnElement[bool]:
+    """The pending reminders follow_unit_mailbox moves when the units' mailboxes change."""
     return and_(
         Reminder.status == PENDING,
-        Reminder.recipient_unit_id == unit_id,
+        Reminder.recipient_unit_id.in_(sorted(set(unit_ids))),
         Reminder.invitation_id.is_(None),
         or_(Reminder.kind.in_((WORKFLOW, EFFORT_OVERDUE)), Reminder.recipient_address.is_not(None)),
     )
 
 
-def unit_mailbox_cases(session: Session, unit_id: int) -> list[int]:
-    """The ids of the cases whose reminders follow_unit_mailbox moves for unit_id, in order."""
-    query = select(Reminder.case_id).where(_to_the_unit_at_its_address(unit_id)).distinct()
+def unit_mailbox_cases(session: Session, unit_ids: Collection[int]) -> list[int]:
+    """The ids of the cases whose reminders follow_unit_mailbox moves for the units, in order."""
+    if not unit_ids:
+        return []
+    query = select(Reminder.case_id).where(_to_the_units_at_their_addresses(unit_ids)).distinct()
     return sorted(session.exec(query).all())
 
 
-def follow_unit_mailbox(session: Session, unit_id: int) -> int:
-    """An administrator changed a unit's shared mailbox, or deactivated or activated the unit: each pending
-    reminder to the unit at its address on a case (for_unit_address) names the address it goes to now
-    (_unit_address_now, which dispatch asks again), so the case page and the administrators' list say where
-    it goes, or that nobody gets it (no_contact_person), not where it would have gone when written; and an
-    overdue effort's to the unit's staff, none of whom mail reaches, names the unit's address as scan_efforts
-    writes it (_staff_else_unit_address), also after a mailbox taken away was given again. Each case is held
-    (lock_case) before its reminders are read and moved, as a step's reconciliation writes them: one under
-    way, having read the mailbox before the change, would write it back over the change. Called in the
-    directory change's unit of work, after the change. The number of reminders changed."""
-    to_the_unit = _to_the_unit_at_its_address(unit_id)
+def follow_unit_mailbox(session: Session, unit_ids: Collection[int]) -> int:
+    """An administrator changed units' shared mailboxes, or deactivated or activated units: each pending
+    reminder to one of the units at its address on a case (for_unit_address) names the address it goes to
+    now (_unit_address_now, which dispatch asks again), so the case page and the administrators' list say
+    where it goes, or that nobody gets it (no_contact_person), not where it would have gone when written; and
+    an overdue effort's to a unit's staff, none of whom mail reaches, names the unit's address as
+    scan_efforts writes it (_staff_else_unit_address), also after a mailbox taken away was given again. The
+    cases are held (lock_cases, in id order) before their reminders are read and moved, as a step's
+    reconciliation writes them: one under way, having read the mailbox before the change, would write it
+    back over the change. Set-based: an import closing thousands of units holds their cases and reads and
+    moves their reminders in a few statements, not a few per unit and case. Called in the directory change's
+    unit of work, after the change. The number of reminders changed."""
+    if not unit_ids:
+        return 0
+    to_the_units = _to_the_units_at_their_addresses(unit_ids)
+    if not lock_cases(session, select(Reminder.case_id).where(to_the_units)):
+        return 0
+    # Held, as the job holds those it claims: one it sends meanwhile is waited for and read sent (never
+    # given the new mailbox after it went to the old one), one held here the job leaves for its next tick.
+    rows = session.exec(
+        select(Reminder)
+        .where(to_the_units)
+        .order_by(Reminder.case_id, Reminder.id)
+        .with_for_update(key_share=True)
+        .execution_options(populate_existing=True)
+    ).all()
+    before = {reminder.id: reminder.recipient_address for reminder in rows}
+    # Told apart before any moves: one at the unit's address moved to none is no longer for_unit_address.
+    at_the_unit = [reminder for reminder in rows if for_unit_address(reminder)]
+    to_the_staff = [reminder for reminder in rows if not for_unit_address(reminder)]
+    addresses = _unit_addresses_now(session, at_the_unit)
+    for reminder in at_the_unit:
+        reminder.recipient_address = addresses[reminder.case_id, reminder.recipient_unit_id]
+    _staff_else_unit_addresses(session, to_the_staff)
     changed = 0
-    for case_id in unit_mailbox_cases(session, unit_id):
-        lock_case(session, session.get(SipCase, case_id))
-        # Held, as the job holds those it claims: one it sends meanwhile is waited for and read sent (never
-        # given the new mailbox after it went to the old one), one held here the job leaves for its next tick.
-        rows = session.exec(
-            select(Reminder)
-            .where(to_the_unit, Reminder.case_id == case_id)
-            .with_for_update(key_share=True)
-            .execution_options(populate_existing=True)
-        ).all()
-        for reminder in rows:
-            before = reminder.recipient_address
-            if for_unit_address(reminder):
-                reminder.recipient_address = _unit_address_now(session, reminder)
-            else:
-                _staff_else_unit_address(session, reminder)
-            if reminder.recipient_address != before:
-                session.add(reminder)
-                changed += 1
+    for reminder in rows:
+        if reminder.recipient_address != before[reminder.id]:
+            session.add(reminder)
+            changed += 1
     return changed
 
 

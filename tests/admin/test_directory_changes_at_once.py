@@ -115,7 +115,7 @@ def test_an_organisation_deactivated_while_the_contact_person_of_its_sips_moves(
         # The deactivation holds a SIP and reads its reminders: the other administrator saves meanwhile.
         if threading.get_ident() != here or other.ident is not None:
             return
-        if "FROM reminder" not in statement or "reminder.case_id =" not in statement:
+        if "FROM reminder" not in statement or "FOR NO KEY UPDATE" not in statement:
             return
         other.start()
         deadline = time.monotonic() + WAIT_SECONDS

@@ -5,7 +5,7 @@ The change moves the invitations to meetings ahead of the SIPs reaching the unit
 looked for them before the booking committed: the booking, having read the mailbox before the change, was
 not among them, and committed its invitation (and its "meeting tomorrow" reminder, and every later update of
 the meeting) to the mailbox the administrator had just removed. The change now also holds every running SIP
-the unit takes part in (cases.services.running_cases_of_unit) before it moves any: a booking under way is
+the unit takes part in (cases.services.running_cases_of_units) before it moves any: a booking under way is
 waited for and then moved with the others, and a booking that comes after waits at its claim and reads the
 mailbox as changed.
 """

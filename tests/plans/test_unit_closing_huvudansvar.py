@@ -10,7 +10,7 @@ import pytest
 from plankit import give_huvudansvar
 from webkit import csrf_token, login, spoken, text_of
 
-from sipflow.admin import directory
+from sipflow.admin import directory, directory_views
 from sipflow.cases.services import add_unit_participant
 from sipflow.cli import sipflow_cli
 from sipflow.clock import now_utc
@@ -159,3 +159,58 @@ def test_the_command_line_import_names_them_too(app, db_session, parties, held, 
         f"1 SIP still running with no active unit left of the organisation with overall responsibility:"
         f" {held.reference}." in result.output
     )
+
+
+DRY_RUN_WARNING = (
+    "SIP som pågår skulle inte ha någon aktiv enhet kvar i organisationen som har huvudansvaret när filen är"
+    " importerad"
+)
+
+
+def _import_page(client, data: bytes, button: str) -> str:
+    token = csrf_token(text_of(client.get("/admin/import")))
+    response = client.post(
+        "/admin/import",
+        data={"csrf_token": token, "file": (io.BytesIO(data), "hr.csv"), button: "1"},
+        content_type="multipart/form-data",
+    )
+    page = text_of(response)
+    assert response.status_code == 200, page
+    return page
+
+
+def test_the_dry_run_names_the_sips_the_file_would_leave_without_it(db_session, parties, held, as_admin):
+    # The administrator checks next month's file first: the SIPs it would leave are named while the
+    # organisation's staff can still add another unit or hand huvudansvar over, not only after the import.
+    give_huvudansvar(db_session, held, parties.region_user, parties.region.organisation_id, now_utc())
+    data = closing_file(db_session, parties.region)
+    page = _import_page(as_admin, data, "dry_run")
+    assert "1 " + DRY_RUN_WARNING + f": {held.reference}." in page
+    db_session.expire_all()
+    assert db_session.get(Unit, parties.region.id).active
+    # The import then names the same SIP, as done.
+    assert "1 " + WARNING + f": {held.reference}." in _import_page(as_admin, data, "apply")
+
+
+def test_the_import_page_names_every_sip_it_leaves(db_session, parties, held, as_admin, monkeypatch):
+    # A deactivation's page names the first REFERENCES_NAMED SIPs and counts the rest; a national file closing
+    # hundreds of units leaves more than that, and the ones only counted were named nowhere (the command line
+    # names them all). With none named by the deactivation's rule, the import still names its SIP.
+    monkeypatch.setattr(directory_views, "REFERENCES_NAMED", 0)
+    give_huvudansvar(db_session, held, parties.region_user, parties.region.organisation_id, now_utc())
+    page = _import_page(as_admin, closing_file(db_session, parties.region), "apply")
+    assert "1 " + WARNING + f": {held.reference}." in page
+
+
+def test_the_command_line_dry_run_names_them_too(app, db_session, parties, held, tmp_path):
+    give_huvudansvar(db_session, held, parties.region_user, parties.region.organisation_id, now_utc())
+    path = tmp_path / "hr.csv"
+    path.write_bytes(closing_file(db_session, parties.region))
+    result = app.test_cli_runner().invoke(sipflow_cli, ["import", "directory", str(path), "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert (
+        f"1 SIP still running with no active unit left of the organisation with overall responsibility once"
+        f" the file is imported: {held.reference}." in result.output
+    )
+    db_session.expire_all()
+    assert db_session.get(Unit, parties.region.id).active

@@ -80,8 +80,8 @@ def _to_the_unit(engine) -> list[str]:
 
 
 def _reads_the_cases_reminders(statement: str) -> bool:
-    # The change's read of one case's reminders to the unit, after it took the case's lock.
-    return "FROM reminder" in statement and "reminder.case_id =" in statement and "DISTINCT" not in statement
+    # The change's read (and hold) of the reminders to the unit, after it took the cases' locks.
+    return "FROM reminder" in statement and "FOR NO KEY UPDATE" in statement
 
 
 def test_the_reminder_job_and_a_mailbox_change_of_the_same_case_do_not_deadlock(
