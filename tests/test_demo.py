@@ -25,6 +25,7 @@ from sipflow.demo import (
 )
 from sipflow.demo.population import DEMO_COUNTIES
 from sipflow.meetings.models import Attendance, Meeting, MeetingDecision
+from sipflow.people.identifiers import last_day_as_minor
 from sipflow.people.models import Municipality, Organisation, Person, Unit, User
 from sipflow.plans.models import HuvudansvarTransfer, Plan, PlanApproval, PlanGoal, PlanVersion
 from sipflow.security.passwords import verify_password
@@ -250,6 +251,45 @@ def test_synthetic_rows_hang_together(app_ctx, db_session, registry):
             assert stored_utc(deadline.due_at) == end_of_local_day(first_working_day(third_day))
         if cases[deadline.case_id].state in ("closed", "withdrawn", "declined", "cancelled"):
             assert deadline.met_at is not None or deadline.cancelled_at is not None
+
+
+def test_synthetic_guardians_consent_ends_with_custody_and_the_young_adult_consents_after(
+    app_ctx, db_session, registry
+):
+    """A guardian's consent lasts at most to the day before the 18th birthday (consent.services.
+    guardians_last_day); the loader gave every guardian's consent three years, so a county's demo or
+    benchmark data held child SIPs running years on the guardians' consent of an adult, which the app
+    refuses and its consent jobs act on. From the birthday the person consents themselves."""
+    load_synthetic_cases(400, seed=18)
+    rows = db_session.exec(
+        select(Consent, SipCase, Person)
+        .join(SipCase, SipCase.id == Consent.case_id)
+        .join(Person, Person.id == SipCase.person_id)
+        .where(Person.birth_date.is_not(None))
+    ).all()
+    by_case = defaultdict(list)
+    for consent, case, person in rows:
+        by_case[case.id].append((consent, case, person))
+        if consent.given_by != "guardian":
+            continue
+        last_day = last_day_as_minor(person.birth_date)
+        assert to_local(stored_utc(consent.recorded_at)).date() <= last_day, case.reference
+        if consent.decision == "given":
+            assert consent.valid_until <= last_day, case.reference
+    crossed = 0
+    for consents in by_case.values():
+        guardians = [c for c, _, _ in consents if c.given_by == "guardian" and c.decision == "given"]
+        if not guardians:
+            continue
+        _, case, person = consents[0]
+        last_day = last_day_as_minor(person.birth_date)
+        own = [c for c, _, _ in consents if c.given_by == "person" and c.decision == "given"]
+        if guardians[0].valid_until == last_day and own:
+            crossed += 1
+            (adult,) = own
+            assert to_local(stored_utc(adult.recorded_at)).date() > last_day
+            assert adult.valid_until > last_day
+    assert crossed > 0
 
 
 def test_synthetic_rows_are_stored_as_the_orm_stores_them(app_ctx, db_session, engine):

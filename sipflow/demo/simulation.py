@@ -13,16 +13,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from sipflow.cases import deadlines
-from sipflow.clock import to_local
+from sipflow.clock import first_working_day, local_to_utc, to_local
 from sipflow.coding.rules import Catalogue, UnitFacts, age_on, codes_for_meeting
 from sipflow.demo.bulkload import Ids, Rows, json_text, sqlite_datetime, unchanged
 from sipflow.demo.population import FEMALE_NAMES, MALE_NAMES, Parties, Party, Population
 from sipflow.i18n import DEFAULT_LOCALE
 from sipflow.meetings.models import CANCELLED, FIRST, FOLLOW_UP, HELD, PLANNED
 from sipflow.meetings.outcome import classify
+from sipflow.people.identifiers import last_day_as_minor
 from sipflow.plans.inputs import follow_up_due_at
 from sipflow.plans.responsibility import is_huvudman
 from sipflow.workflow.definition import CREATE_EVENT, TransitionDef, Workflow
@@ -157,6 +158,8 @@ class CaseState:
     person: dict | None = None
     held: int = 0
     has_lead: bool = False  # a plan has named the huvudansvarig organisation
+    # The consent the person gives once of age, while the SIP runs: (at, party, form, valid until).
+    adult_consent: tuple | None = None
 
     def __post_init__(self):
         self.at = self.case["requested_at"]
@@ -553,6 +556,7 @@ class CaseSimulator:
         while not workflow.is_final(case["state"]):
             transition, at, party = self._next_step(sim)
             at = self._office_hours(at)
+            self._adult_consent(rows, sim, min(at, self.now))
             if at > self.now:
                 break
             trigger = transition.trigger
@@ -608,9 +612,39 @@ class CaseSimulator:
 
     # -- what the forms and effects write ----------------------------------------------------------------
 
+    @staticmethod
+    def _custody_ends(sim: CaseState) -> date | None:
+        """The last day the guardians taking part consent for the person (consent.services.guardians_last_day:
+        the day before the 18th birthday); None without guardians or a birth date."""
+        born = (sim.person or {}).get("birth_date")
+        return last_day_as_minor(born) if sim.guardians and born is not None else None
+
     def _consent(self, rows, sim, at, party) -> int:
-        rng = self.rng
-        givers = sim.guardians or [None]
+        form = "written" if self.rng.random() < 0.6 else "oral"
+        # Long enough for every follow-up the simulation generates, so consent_valid always holds.
+        until = (at + timedelta(days=WINDOW_DAYS + 30)).date()
+        custody_ends = self._custody_ends(sim)
+        if custody_ends is None or until <= custody_ends:
+            return self._consents(rows, sim, at, party, sim.guardians or [None], form, until)
+        if custody_ends < to_local(at).date():
+            # Of age by now: the person consents themselves.
+            return self._consents(rows, sim, at, party, [None], form, until)
+        # The guardians' consent ends with custody; from the 18th birthday the person consents themselves,
+        # on the first working day from it, if the SIP still runs then (_adult_consent).
+        adult = first_working_day(custody_ends + timedelta(days=1))
+        sim.adult_consent = (local_to_utc(datetime.combine(adult, time(9))), party, form, until)
+        return self._consents(rows, sim, at, party, sim.guardians, form, custody_ends)
+
+    def _adult_consent(self, rows, sim: CaseState, by: datetime) -> None:
+        """Record the consent the person gives once of age (see _consent) when it falls at or before by."""
+        if sim.adult_consent is not None and sim.adult_consent[0] <= by:
+            at, party, form, until = sim.adult_consent
+            sim.adult_consent = None
+            self._consents(rows, sim, at, party, [None], form, until)
+
+    def _consents(self, rows, sim, at, party, givers, form: str, until: date) -> int:
+        """A consent given at by each of givers (a guardian participant, or None: the person); the first
+        id."""
         first_id = None
         for guardian in givers:
             consent_id = self.ids.take("consent")
@@ -623,10 +657,9 @@ class CaseSimulator:
                 "given_by_name": guardian["name"] if guardian else None,
                 # The guardian participant who consented: sip_child v2 asks it of every guardian taking part.
                 "given_by_participant_id": guardian["id"] if guardian else None,
-                "form": "written" if rng.random() < 0.6 else "oral",
+                "form": form,
                 "information_scope": INFORMATION_SCOPE,
-                # Long enough for every follow-up the simulation generates, so consent_valid always holds.
-                "valid_until": (at + timedelta(days=WINDOW_DAYS + 30)).date(),
+                "valid_until": until,
                 "declined_reason": None,
                 "recorded_at": at,
                 "recorded_by_user_id": party.user_id,
@@ -640,12 +673,14 @@ class CaseSimulator:
         return first_id
 
     def _declined(self, rows, sim, at, party, reason) -> None:
+        custody_ends = self._custody_ends(sim)
+        by_guardians = custody_ends is not None and to_local(at).date() <= custody_ends
         rows.by_table["consent"].append(
             {
                 "id": self.ids.take("consent"),
                 "case_id": sim.case["id"],
                 "decision": "declined",
-                "given_by": "guardian" if sim.guardians else "person",
+                "given_by": "guardian" if by_guardians else "person",
                 "given_by_name": None,
                 "given_by_participant_id": None,
                 "form": "oral",

@@ -294,14 +294,18 @@ def find_or_register_person(
         if person is None:
             person = _insert_unless_registered(session, values)
             created = person is not None
-    if created:
-        return PersonRegistration(person, created=True, particulars_differ=False)
     if person is None:
         # Registered by another request since the lookup (its INSERT committed first): that one stands.
         person = find_person(session, hash_key, identifier)
-        if person is None:
-            # The value is another kind's (a reservnummer registered before such were refused): not theirs.
-            raise InvalidInput(IDENTIFIER_TAKEN, field="identifier")
+        if person is None and session.get_bind().dialect.name == "postgresql":
+            # Retention anonymised the person found while the statement waited for their row: their
+            # identifier is free now, so they are registered anew from what was typed.
+            person, created = _find_or_insert(session, values)
+    if created:
+        return PersonRegistration(person, created=True, particulars_differ=False)
+    if person is None:
+        # The value is another kind's (a reservnummer registered before such were refused): not theirs.
+        raise InvalidInput(IDENTIFIER_TAKEN, field="identifier")
     # Whoever knows a personnummer may start a SIP: that must not let them rename the person for
     # everyone. A change of particulars is change_person_particulars, for those who may make it.
     registered = (person.given_name, person.family_name, person.home_municipality_code)
@@ -328,6 +332,11 @@ def _find_or_insert_statement():
     registered person's row, the sequence and every check alone, as the lookup alone did; OFFSET 0 keeps
     the planner from folding the typed values into the INSERT, where a value too long for its column would
     fail even when no row is inserted.
+
+    The registered person's row is held (FOR SHARE) to the end of the transaction: retention anonymises a
+    person only under FOR UPDATE of their row once none of their SIPs is kept (retention.anonymise.
+    _persons_done), so it waits for the SIP this transaction starts and counts it; a row retention holds is
+    waited for and read again as retention left it, found no more once its identifier was replaced.
     """
     table = Person.__table__
     columns = [column for column in table.columns if column.key != "id"]
@@ -341,10 +350,13 @@ def _find_or_insert_statement():
         .returning(*table.columns, true().label("created"))
         .cte("registered")
     )
-    found = select(*table.columns, false().label("created")).where(
-        table.c.id_hash == param["id_hash"], table.c.id_kind == param["id_kind"]
+    found = (
+        select(*table.columns)
+        .where(table.c.id_hash == param["id_hash"], table.c.id_kind == param["id_kind"])
+        .with_for_update(read=True)
+        .cte("found")
     )
-    statement = select(*registered.c).union_all(found)
+    statement = select(*registered.c).union_all(select(*found.c, false().label("created")))
     return select(Person, statement.selected_columns.created).from_statement(statement)
 
 

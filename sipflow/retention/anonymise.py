@@ -315,6 +315,13 @@ def _persons_done(session: Session, person_ids: list[int]) -> list[Person]:
     """The persons among person_ids every one of whose cases is anonymised and who are not yet, by id."""
     if not person_ids:
         return []
+    # The rows held first, in a statement of their own: a request starting a SIP for one of them holds
+    # its row from finding the person to its commit (PostgreSQL, people.services.find_or_register_person),
+    # so the count below, a statement after the wait, sees that SIP and keeps the person; a request that
+    # comes after waits, finds the identifier replaced and registers the person anew.
+    session.exec(
+        select(Person.id).where(Person.id.in_(person_ids)).order_by(Person.id).with_for_update()
+    ).all()
     kept = exists().where(
         SipCase.person_id == Person.id, ~exists().where(AnonymisedCase.case_id == SipCase.id)
     )

@@ -581,12 +581,14 @@ class _Reader:
         self.known: set[Cell] = set()
         self.member: dict[Cell, list[int]] = defaultdict(list)
         self.sums: list[_Sums] = []
-        self.unknown: list[set[Cell]] = []
+        # Each group's hidden cells in the group's order, then as hidden (dicts as ordered sets): the ties
+        # between equal cells fall alike in every process (a set's order follows the process's string hash).
+        self.unknown: list[dict[Cell, None]] = []
         for number, (whole, parts) in enumerate(groups):
             for cell in (whole, *parts):
                 self.member[cell].append(number)
             self.sums.append(_Sums.of(self.bounds(part) for part in parts))
-            self.unknown.append({cell for cell in (whole, *parts) if cell in self.hidden})
+            self.unknown.append(dict.fromkeys(cell for cell in (whole, *parts) if cell in self.hidden))
 
     def bounds(self, cell: Cell) -> tuple[float, float]:
         """The least and greatest value the reader can give cell: as shown, else as its mark and floor say."""
@@ -607,10 +609,12 @@ class _Reader:
             return 0, math.inf
         return (1, self.threshold - 1) if cell in self.small else (self.threshold, math.inf)
 
-    def floors_to_hide(self, cells, fixed: set[Cell]) -> set[Cell]:
-        """The shown positive floors of cells (their rows' persons), which another table does not publish."""
-        floors = {self.below.get(cell) for cell in cells} - {None}
-        return {c for c in floors if c not in self.hidden and c not in fixed and self.values[c] > 0}
+    def floors_to_hide(self, cells, fixed: set[Cell]) -> list[Cell]:
+        """The shown positive floors of cells (their rows' persons), which another table does not publish;
+        in the order of cells."""
+        floors = dict.fromkeys(self.below.get(cell) for cell in cells)
+        shown = [c for c in floors if c is not None and c not in self.hidden and c not in fixed]
+        return [c for c in shown if self.values[c] > 0]
 
     def hide(self, cell: Cell) -> list[int]:
         """Hide cell; the groups it is in (to check again)."""
@@ -633,12 +637,15 @@ class _Reader:
                 if one != whole and now != was:
                     self.sums[number] = self.sums[number].replace(was, now)
                 if one == cell:
-                    (self.unknown[number].discard if known else self.unknown[number].add)(cell)
+                    if known:
+                        self.unknown[number].pop(cell, None)
+                    else:
+                        self.unknown[number][cell] = None
             if one == cell or now != was:
                 touched += self.member[one]
         return list(dict.fromkeys(touched))
 
-    def given_away(self, number: int) -> set[Cell]:
+    def given_away(self, number: int) -> list[Cell]:
         """The hidden cells of the group its sum leaves one value (a lone hidden cell always).
 
         A part c with bounds [a, b] can lie in [whole_low - others_high, whole_high - others_low]; that
@@ -655,17 +662,17 @@ class _Reader:
         sums = self.sums[number]
         whole_low, whole_high = self.bounds(whole)
         parts = [cell for cell in unknown if cell != whole]
-        given: set[Cell] = set()
+        given: list[Cell] = []
         if parts and (whole_low >= sums.high() or whole_high <= sums.low):
-            given.update(parts)
+            given += parts
         elif len(parts) == 1 and whole_low == whole_high:
-            given.update(parts)
+            given += parts
         if whole in unknown:
             own_low, own_high = self.bounds(whole)
             if max(sums.low, own_low) >= min(sums.high(), own_high):
-                given.add(whole)
+                given.append(whole)
         # A floor's slack is no count anyone is shown: nothing to protect.
-        return given - self.free
+        return [cell for cell in given if cell not in self.free]
 
     def pinned(self) -> tuple[list[Cell], dict[Cell, list[int]]]:
         """The hidden cells all groups together leave one value; for every cell, the groups that narrowed it.

@@ -99,6 +99,34 @@ def test_the_case_page_says_when_retention_anonymised_the_sip(
     assert "Birgitta Svensson (relative)" in kept
 
 
+def test_the_case_page_of_an_anonymised_sip_whose_person_is_kept_does_not_say_their_name_went(
+    client,
+    db_session,
+    ended_case,  # noqa: F811
+    policy,  # noqa: F811
+    now,
+    parties,
+):
+    """A person with another SIP still kept keeps their name and identifier when an old SIP of theirs is
+    anonymised: its page, which shows them, must not say they were cleared."""
+    old = ended_case("closed")
+    person = reload(db_session, Person, old.person_id)
+    ended_case("closed", now - timedelta(days=30), person=person)
+    assert run(db_session, policy, now) == 1
+    person = reload(db_session, Person, person.id)
+    assert person.given_name != ANONYMOUS_GIVEN_NAME
+    assert login(client, parties.region_user.username).status_code == 302
+    page = spoken(text_of(client.get(f"/cases/{old.uid}?lang=en")))
+    assert f"Anonymised by retention on {to_local(now).date().isoformat()}." in page
+    assert f"{person.given_name} {person.family_name}" in page
+    assert "the person's name and identifier" not in page
+    assert "The person's name and identifier stay while another SIP of theirs is kept." in page
+    swedish = spoken(text_of(client.get(f"/cases/{old.uid}?lang=sv")))
+    assert "personens namn och identitetsnummer," not in swedish
+    kept = "Personens namn och identitetsnummer finns kvar så länge en annan SIP för personen sparas."
+    assert kept in swedish
+
+
 def test_the_case_page_shows_an_anonymised_persons_birth_year_not_a_cut_date(
     client,
     db_session,
