@@ -333,6 +333,104 @@ def test_a_guardians_consent_recorded_before_ends_the_day_before_the_18th_birthd
     ]
 
 
+def test_the_reminders_already_written_keep_the_moment_they_tell_of(tmp_path: Path):
+    """A deadline's reminders get their deadline's due time, a meeting's its start, a declared one none (its
+    anchor is read from the workflow file): what reconcile_case compares a row sent already by."""
+    rows = [
+        *OLD_REMINDER_ROWS[:3],
+        "INSERT INTO deadline (id, case_id, kind, due_at)"
+        " VALUES (4, 1, 'follow_up', '2026-12-03 22:59:00.000000')",
+        "INSERT INTO meeting (id, case_id, kind, status, mode, starts_at, ends_at, uid, sequence) VALUES"
+        " (5, 1, 'follow_up', 'planned', 'video', '2026-12-10 09:00:00.000000', '2026-12-10 10:00:00.000000',"
+        " 'm5', 0)",
+        *(
+            "INSERT INTO reminder (id, kind, dedupe_key, case_id, deadline_id, meeting_id, template, due_at,"
+            " status, late, attempts, created_at)"
+            f" VALUES ({n}, '{kind}', 'k{n}', 1, {deadline}, {meeting}, 't', :at, 'sent', 0, 1, :at)"
+            for n, kind, deadline, meeting in (
+                (1, "deadline_missed", 4, "NULL"),
+                (2, "meeting_tomorrow", "NULL", 5),
+                (3, "workflow", "NULL", "NULL"),
+            )
+        ),
+    ]
+    url = f"sqlite:///{tmp_path / 'anchor.sqlite3'}"
+    cfg = alembic_config(url)
+    command.upgrade(cfg, "c5e7a9b1d3f4")
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            for statement in rows:
+                connection.execute(text(statement), {"at": "2026-11-02 09:00:00.000000"})
+        command.upgrade(cfg, "b9d1f3a5c7e8")
+        with engine.connect() as connection:
+            anchors = connection.execute(text("SELECT id, anchor_at FROM reminder ORDER BY id")).all()
+        command.downgrade(cfg, "c5e7a9b1d3f4")
+        assert "anchor_at" not in {c["name"] for c in inspect(engine).get_columns("reminder")}
+    finally:
+        engine.dispose()
+    assert [tuple(row) for row in anchors] == [
+        (1, "2026-12-03 22:59:00.000000"),
+        (2, "2026-12-10 09:00:00.000000"),
+        (3, None),
+    ]
+
+
+def test_links_an_older_release_sent_again_to_one_recipient_end_as_the_send_would_have_ended_them(
+    tmp_path: Path,
+):
+    """One working link per recipient of a SIP, the newest: each link still working when the next one to the
+    same participant was sent ends at that send, naming it; another recipient's link, one revoked or expired
+    before, and the newest stay as they were."""
+    rows = [
+        *OLD_REMINDER_ROWS[:3],
+        *(
+            "INSERT INTO participant (id, case_id, kind, role, added_at)"
+            f" VALUES ({n}, 1, 'narstaende', 'x', :at)"
+            for n in (1, 2)
+        ),
+        *(
+            "INSERT INTO personallink (id, person_id, case_id, participant_id, nonce, created_at, expires_at,"
+            f" revoked_at) VALUES ({n}, 1, 1, {participant}, 'n{n}', '{sent}', '{expires}', {revoked})"
+            for n, participant, sent, expires, revoked in (
+                (1, 1, "2026-11-01 09:00:00.000000", "2026-12-01 23:00:00.000000", "NULL"),
+                (2, 1, "2026-11-10 09:00:00.000000", "2026-12-10 23:00:00.000000", "NULL"),
+                (3, 2, "2026-11-11 09:00:00.000000", "2026-11-12 23:00:00.000000", "NULL"),
+                (
+                    4,
+                    1,
+                    "2026-11-20 09:00:00.000000",
+                    "2026-12-20 23:00:00.000000",
+                    "'2026-11-21 09:00:00.000000'",
+                ),
+                (5, 2, "2026-11-25 09:00:00.000000", "2026-12-25 23:00:00.000000", "NULL"),
+            )
+        ),
+    ]
+    url = f"sqlite:///{tmp_path / 'links.sqlite3'}"
+    cfg = alembic_config(url)
+    command.upgrade(cfg, "b9d1f3a5c7e8")
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            for statement in rows:
+                connection.execute(text(statement), {"at": "2026-11-01 08:00:00.000000"})
+        command.upgrade(cfg, "c8e0a2b4d6f9")
+        with engine.connect() as connection:
+            links = connection.execute(
+                text("SELECT id, revoked_at, replaced_by_id FROM personallink ORDER BY id")
+            ).all()
+    finally:
+        engine.dispose()
+    assert [tuple(row) for row in links] == [
+        (1, "2026-11-10 09:00:00.000000", 2),
+        (2, "2026-11-20 09:00:00.000000", 4),
+        (3, None, None),
+        (4, "2026-11-21 09:00:00.000000", None),
+        (5, None, None),
+    ]
+
+
 def test_an_upgrade_stopped_inside_a_migration_on_sqlite_leaves_nothing_of_it_and_runs_again(tmp_path: Path):
     """An upgrade killed or failing inside a migration (here: its backfill refused after it added a column)
     is rolled back whole, DDL included, as on PostgreSQL: the next `db upgrade` applies it again instead of

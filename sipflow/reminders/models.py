@@ -119,6 +119,10 @@ class Reminder(SQLModel, table=True):
     last_error: str | None = Field(default=None, max_length=200)
     outbox_id: int | None = Field(default=None, foreign_key="outboxmessage.id")
     created_at: datetime
+    # The moment the reminder tells of (its deadline's, its meeting's start, a declared reminder's anchor;
+    # None for an overdue effort's): a row of its slot already sent about the same moment is the same
+    # reminder, told at another time of day by a release that timed it otherwise, never a new one.
+    anchor_at: datetime | None = None
 
     @property
     def slot(self) -> str:

@@ -154,6 +154,8 @@ class Wanted:
     due_at: datetime
     template: str
     fields: dict = field(default_factory=dict)
+    # The moment it tells of (Reminder.anchor_at): what a row already sent of its slot is compared by.
+    anchor_at: datetime | None = None
 
     @property
     def dedupe_key(self) -> str:
@@ -460,7 +462,7 @@ def _deadline_reminders(
                 (DEADLINE_MISSED, _morning_of(add_days(moment, 1))),
             ):
                 slot = f"{kind}:{case.id}:{deadline.kind}:{tag}{value}"
-                wanted.append(Wanted(kind, slot, due, kind, {**common, column: value}))
+                wanted.append(Wanted(kind, slot, due, kind, {**common, column: value}, moment))
         # Only "falls today" may come before the morning (on_the_morning), not after the deadline: the others
         # go at the morning of their day, whatever the deadline's clock time (a night notice's 02:30).
         escalate = _morning_of(add_days(moment, setting("REMINDER_ESCALATE_DAYS")))
@@ -471,7 +473,12 @@ def _deadline_reminders(
                     slot = f"{DEADLINE_ESCALATED}:{case.id}:{deadline.kind}:{tag}{value}"
                     wanted.append(
                         Wanted(
-                            DEADLINE_ESCALATED, slot, escalate, DEADLINE_ESCALATED, {**common, column: value}
+                            DEADLINE_ESCALATED,
+                            slot,
+                            escalate,
+                            DEADLINE_ESCALATED,
+                            {**common, column: value},
+                            moment,
                         )
                     )
     return wanted
@@ -502,7 +509,7 @@ def _meeting_reminders(
             slot = f"{MEETING_TOMORROW}:{meeting.id}:{invitation.participant_id}"
             fields = {"meeting_id": meeting.id, "invitation_id": invitation.id}
             due = add_days(meeting.starts_at, -1)
-            wanted.append(Wanted(MEETING_TOMORROW, slot, due, MEETING_TOMORROW, fields))
+            wanted.append(Wanted(MEETING_TOMORROW, slot, due, MEETING_TOMORROW, fields, meeting.starts_at))
         # Read on a working day: a meeting on the Tuesday after Easter is not told of on påskafton, read on
         # the meeting's own day, but on skärtorsdag, while the booker can still ring round.
         due = working_days_back(meeting.starts_at, setting("REMINDER_UNANSWERED_DAYS"))
@@ -516,7 +523,9 @@ def _meeting_reminders(
         ):
             slot = f"{INVITATION_UNANSWERED}:{meeting.id}"
             fields = {"meeting_id": meeting.id, "recipient_user_id": meeting.booked_by_user_id}
-            wanted.append(Wanted(INVITATION_UNANSWERED, slot, due, INVITATION_UNANSWERED, fields))
+            wanted.append(
+                Wanted(INVITATION_UNANSWERED, slot, due, INVITATION_UNANSWERED, fields, meeting.starts_at)
+            )
     return wanted
 
 
@@ -540,7 +549,7 @@ def _declared_reminders(
         for user_id in sorted(users):
             slot = f"{WORKFLOW}:{case.id}:{declared.name}:u{user_id}"
             fields = {"topic": declared.name, "recipient_user_id": user_id}
-            wanted.append(Wanted(WORKFLOW, slot, due, declared.template, fields))
+            wanted.append(Wanted(WORKFLOW, slot, due, declared.template, fields, anchor))
         # A unit without a contact person gets a row too, addressed to the unit: it goes where its
         # invitations go (recipient_address: its address on the case, else the unit's shared mailbox,
         # cases.models.Participant.mail_address), and without either dispatch skips it with its reason
@@ -562,7 +571,7 @@ def _declared_reminders(
                 "recipient_unit_id": unit_id,
                 "recipient_address": units[unit_id],
             }
-            wanted.append(Wanted(WORKFLOW, slot, due, declared.template, fields))
+            wanted.append(Wanted(WORKFLOW, slot, due, declared.template, fields, anchor))
     return wanted
 
 
@@ -620,6 +629,10 @@ def reconcile_case(
         rows = list(session.exec(_CASE_ROWS, params={"case_id": case.id}).all())
     keys = {row.dedupe_key: row for row in rows}
     pending = {row.slot: row for row in rows if row.status == PENDING and row.kind in kinds}
+    told: dict[str, list[Reminder]] = {}
+    for row in rows:
+        if row.status in (SENT, CLAIMED):
+            told.setdefault(row.slot, []).append(row)
     wanted_slots = set()
     revived: dict[str, Reminder] = {}
     new_rows: list[dict] = []
@@ -648,10 +661,12 @@ def reconcile_case(
             continue
         row = pending.get(want.slot)
         if row is not None:
-            row.due_at, row.dedupe_key = want.due_at, want.dedupe_key
+            row.due_at, row.dedupe_key, row.anchor_at = want.due_at, want.dedupe_key, want.anchor_at
             for name, value in want.fields.items():
                 setattr(row, name, value)
             session.add(row)
+            continue
+        if any(_told_already(row, want) for row in told.get(want.slot, ())):
             continue
         keys[want.dedupe_key] = None
         new_rows.append(
@@ -663,6 +678,7 @@ def reconcile_case(
                 "template": want.template,
                 "due_at": want.due_at,
                 "created_at": now,
+                "anchor_at": want.anchor_at,
             }
             | want.fields
         )
@@ -674,6 +690,26 @@ def reconcile_case(
         # One INSERT for all of them (the ORM sends one per row on SQLite to read each id back; nothing in
         # the transaction needs their ids).
         session.connection().execute(_INSERT_REMINDERS, new_rows)
+
+
+def _told_already(row: Reminder, want: Wanted) -> bool:
+    """Whether row, of want's slot and sent (or being sent), told what want would, only at another time (a
+    release that timed that reminder otherwise: 07:00 of its day instead of 23:59, another working day):
+    about the same meeting and invitation at the same moment, or the same deadline on the same Swedish day
+    (what its mails tell: a release counting a deadline to the end of its day instead of the request's
+    clock time moves the moment, not the day). A deadline or meeting moved since is told again."""
+    if want.anchor_at is None or row.anchor_at is None:
+        return False
+    if (row.deadline_id, row.meeting_id, row.invitation_id) != (
+        want.fields.get("deadline_id"),
+        want.fields.get("meeting_id"),
+        want.fields.get("invitation_id"),
+    ):
+        return False
+    told, wanted = stored_utc(row.anchor_at), stored_utc(want.anchor_at)
+    if row.deadline_id is not None:
+        return to_local(told).date() == to_local(wanted).date()
+    return told == wanted
 
 
 def _follow(session: Session, row: Reminder, fields: dict) -> None:

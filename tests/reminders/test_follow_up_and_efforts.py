@@ -6,7 +6,7 @@ from __future__ import annotations
 import email
 import email.policy
 import re
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import support
 from remkit import UNTIL_PLAN, add_effort, established, reminder_mails, reminders, sip_declaring, tick, walk
@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 from webkit import login
 
 from sipflow.cases.models import Deadline, Participant, SipCase
-from sipflow.clock import add_days, local_to_utc, to_local
+from sipflow.clock import add_days, frozen, local_to_utc, to_local
 from sipflow.consent.models import Consent, ConsentOrganisation
 from sipflow.db import unit_of_work
 from sipflow.people.models import Unit
@@ -177,7 +177,7 @@ def test_once_huvudansvar_has_passed_the_deadlines_go_to_the_new_holder_not_to_w
             now=support.FIXED_NOW + timedelta(hours=2),
         )
     rows = [r for r in reminders(engine, status="pending") if r.topic == "follow_up"]
-    for kind in ("deadline_soon", "deadline_due", "deadline_missed"):
+    for kind in ("deadline_soon", "deadline_missed"):
         (row,) = [r for r in rows if r.kind == kind]
         assert (row.recipient_user_id, row.recipient_unit_id) == (None, parties.municipality.id), kind
 
@@ -335,6 +335,38 @@ def test_reminders_reconcile_moves_what_an_older_release_wrote_to_the_morning(
     assert runner.invoke(reminders_group, ["reconcile"]).exit_code == 0
     again = reminders(engine, status="pending")
     assert [(r.id, r.due_at) for r in again if r.topic == "follow_up"] == [(r.id, r.due_at) for r in pending]
+
+
+def test_a_reminder_an_older_release_sent_at_its_own_moment_is_not_sent_again_after_the_upgrade(
+    app, engine, db_session, registry, parties, create_case
+):
+    # The older release told the follow-up's "soon" and "passed" at 23:59 of their day; this one tells them
+    # at 07:00. The upgrade's reconcile (and any step of the case after it) finds them sent at the old
+    # moment: the same reminder of the same deadline's moment, told already, not a new one to send late.
+    from sipflow.reminders.cli import reminders_group
+
+    established(db_session, registry, parties, create_case)
+    with Session(engine) as session:
+        for row in session.exec(select(Reminder).where(Reminder.topic == "follow_up")).all():
+            row.due_at = row.due_at.replace(hour=22, minute=59)
+            row.dedupe_key = row.dedupe_key.replace("T0700", "T2359")
+            session.add(row)
+        session.commit()
+    told = [
+        row
+        for kind in ("deadline_soon", "deadline_missed")
+        for row in reminders(engine, kind=kind, topic="follow_up", recipient_user_id=parties.region_user.id)
+    ]
+    assert len(told) == 2
+    for row in told:  # the older release's scheduler, at each one's moment
+        tick(app, row.due_at.replace(tzinfo=UTC) + timedelta(minutes=1))
+    assert [r.status for row in told for r in reminders(engine, id=row.id)] == ["sent"] * 2
+    upgraded = told[-1].due_at.replace(tzinfo=UTC) + timedelta(hours=1)
+    with frozen(upgraded):  # the upgrade that evening, as the README says
+        assert app.test_cli_runner().invoke(reminders_group, ["reconcile"]).exit_code == 0
+    tick(app, upgraded + timedelta(hours=8))  # the new release's scheduler, the next morning
+    subjects = [m.subject for m in reminder_mails(engine) if m.recipient == parties.region_user.email]
+    assert len(subjects) == 2 and len(set(subjects)) == 2, subjects
 
 
 def test_reminders_reconcile_writes_the_reminders_of_a_running_case_an_older_release_gave_none(
