@@ -455,6 +455,17 @@ def parse_workflow(path: Path, data: dict, guards=None, effects=None, inputs=Non
             if missing:
                 # It reads what that effect writes: alone or before it, it would silently do nothing.
                 raise _fail(path, f"{key}.effects", f"{effect!r} must come after {missing[0]!r}")
+        for effect in named:
+            forms = EFFECTS_RECORDING.get(effect, ())
+            if forms and form not in forms:
+                # It records what that form asks for: on a step of another form there is nothing to record,
+                # and the step failed when taken (mark_meeting_held on a step without a form: a 500).
+                raise _fail(
+                    path,
+                    f"{key}.effects",
+                    f"{effect!r} records what a step with form {' or '.join(map(repr, forms))} asks for, and "
+                    f'this step\'s form is {form!r}: write form = "{forms[0]}", or leave {effect!r} out',
+                )
         recording = [e for e, forms in EFFECTS_RECORDING.items() if form in forms and e in effects]
         for effect in recording:
             if effect not in named:
