@@ -11,6 +11,7 @@ from pathlib import Path
 
 from sipflow.i18n import LOCALES
 from sipflow.workflow.registry import (
+    CASE_DATE_INPUTS,
     CONSENT_INPUTS,
     EFFECTS,
     EFFECTS_AFTER,
@@ -517,6 +518,7 @@ def parse_workflow(path: Path, data: dict, guards=None, effects=None, inputs=Non
         )
         if not started_by:
             raise _fail(path, f"{key}.started_by", 'must name the step that starts it (or "create")')
+        _started_where_set(path, f"{key}.started_by", raw["from"], started_by, transitions)
         met_by = _names(path, f"{key}.met_by", raw.get("met_by", []), triggers, "trigger")
         if not met_by:
             # Nothing could meet it: every case would miss it, and its reminders would go out.
@@ -546,6 +548,14 @@ def parse_workflow(path: Path, data: dict, guards=None, effects=None, inputs=Non
         _needs_start_date(path, f"deadlines.{deadline.kind}.from", deadline.source_field, start_dates)
     for reminder in reminders:
         _needs_start_date(path, f"reminders.{reminder.name}.anchor", reminder.anchor, start_dates)
+        forms = CASE_DATE_INPUTS.get(reminder.anchor)
+        if forms and not any(t.form in forms for t in transitions):
+            raise _fail(
+                path,
+                f"reminders.{reminder.name}.anchor",
+                f"counts from {reminder.anchor}, which only a step with form {_either(forms)} sets, and the "
+                "file has no such step: no case would have the date, so the reminder would never go",
+            )
     workflow = Workflow(
         name=data["name"],
         version=data["version"],
@@ -572,6 +582,38 @@ def _needs_start_date(path: Path, key: str, date: str, start_dates: tuple[str, .
             key,
             f'counts from {date}, which a case has only when the file says start_dates = ["{date}"]',
         )
+
+
+def _either(forms) -> str:
+    return " or ".join(repr(form) for form in sorted(forms))
+
+
+def _started_where_set(
+    path: Path, key: str, date: str, started_by: tuple[str, ...], transitions: list[TransitionDef]
+) -> None:
+    """Refuse a deadline counting from a date a form's input sets (CASE_DATE_INPUTS: follow_up_on, the plan's)
+    started by the SIP's start or a step of another form: the case has no such date then (or an earlier
+    round's, gone by), so the deadline was never set, and nothing said so."""
+    forms = CASE_DATE_INPUTS.get(date)
+    if not forms:
+        return
+    setting = sorted({t.trigger for t in transitions if t.form in forms})
+    for trigger in started_by:
+        other = sorted({t.form for t in transitions if t.trigger == trigger} - forms)
+        if trigger != CREATE_EVENT and not other:
+            continue
+        step = f"{trigger!r} (form {other[0]!r})" if other else "the start of the SIP (create)"
+        instead = f"started_by = {_toml_list(setting)}" if setting else f"a step with form {_either(forms)}"
+        raise _fail(
+            path,
+            key,
+            f"counts from {date}, which only a step with form {_either(forms)} sets, and {step} does not: "
+            f"the deadline would never be set; name the steps that set it: {instead}",
+        )
+
+
+def _toml_list(names) -> str:
+    return "[" + ", ".join(f'"{name}"' for name in names) + "]"
 
 
 def _reminders(path: Path, raw) -> tuple[ReminderDef, ...]:

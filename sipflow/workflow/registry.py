@@ -131,6 +131,10 @@ CONSENT_INPUTS: set[str] = set()
 # step, data) -> bool, comparing every typed value (lists too) with the rows the step wrote, as they hold
 # them (cases.services.own_step_just_taken: a double click is told done, not refused as someone else's).
 INPUT_REPEATS: dict[str, Callable] = {}
+# The case dates a form's input sets, by date ({"follow_up_on": {"plan"}}): a deadline counting from such a
+# date starts only at a step of one of those forms (the case has no such date before one), and a reminder
+# counting from it goes only in a file with a step of one.
+CASE_DATE_INPUTS: dict[str, set[str]] = {}
 
 
 def register_input(
@@ -142,6 +146,7 @@ def register_input(
     check: Callable[[TransitionContext], None] | None = None,
     records_consent: bool = False,
     repeats: Callable | None = None,
+    sets_dates: tuple[str, ...] = (),
 ) -> None:
     """Let workflow files name kind as a transition's form; fn writes what the form collected.
 
@@ -151,6 +156,8 @@ def register_input(
     check: fn's checks alone; it refuses what fn would refuse, writes nothing and may run more than once.
     records_consent: fn records the person's consent (CONSENT_INPUTS).
     repeats: whether a form's data is what a step of this kind recorded (INPUT_REPEATS).
+    sets_dates: the case dates fn (or before_claim) sets, named as a deadline's `from` names them
+    (CASE_DATE_INPUTS).
     """
     INPUTS[kind] = fn
     if records_consent:
@@ -173,6 +180,10 @@ def register_input(
         INPUT_REPEATS[kind] = repeats
     else:
         INPUT_REPEATS.pop(kind, None)
+    for forms in CASE_DATE_INPUTS.values():
+        forms.discard(kind)
+    for date in sets_dates:
+        CASE_DATE_INPUTS.setdefault(date, set()).add(kind)
 
 
 def register_reminder_anchor(name: str, fn: Callable, *, label=None, ahead_only: bool = False) -> None:
