@@ -114,4 +114,6 @@ register_guard(
     "meeting_outcome_recorded",
     meeting_outcome_recorded,
     _l("Record at least one decision with owner and date, or 'no change' with a reason."),
+    # It reads what the outcome's form sent: on a step of another form it could never hold.
+    forms=("meeting_outcome",),
 )

@@ -16,6 +16,7 @@ from sipflow.workflow.registry import (
     EFFECTS,
     EFFECTS_AFTER,
     EFFECTS_RECORDING,
+    GUARD_FORMS,
     GUARDS,
     INPUTS,
     REMINDER_ANCHORS,
@@ -476,6 +477,18 @@ def parse_workflow(path: Path, data: dict, guards=None, effects=None, inputs=Non
                     f"{key}.effects",
                     f"a step with form {form!r} needs the effect {effect!r}, which records what the form "
                     f'asks for (without it what is typed is lost): effects = ["{effect}", ...]',
+                )
+        for guard in transitions[-1].conditions:
+            forms = GUARD_FORMS.get(guard, ())
+            if forms and form not in forms:
+                # It checks what that form sends: on this step it would refuse every time, with a message
+                # asking for fields the step's page does not have.
+                raise _fail(
+                    path,
+                    f"{key}.conditions",
+                    f"{guard!r} checks what a step with form {' or '.join(map(repr, forms))} records, and "
+                    f"this step's form is {form!r}, so the step could never be taken: write "
+                    f'form = "{forms[0]}", or leave {guard!r} out',
                 )
         if transitions[-1].closes and not states[raw["dest"]].final:
             raise _fail(path, f"{key}.closes", "a transition that closes the case must lead to a final state")

@@ -38,6 +38,9 @@ class Guard:
 
 
 GUARDS: dict[str, Guard] = {}
+# Guards that check what a form's input keeps of the step's form ({guard: the forms}): on a step of another
+# form they never hold, so the loader refuses them there (the step could never be taken).
+GUARD_FORMS: dict[str, tuple[str, ...]] = {}
 EFFECTS: dict[str, Callable[[TransitionContext], None]] = {}
 INPUTS: dict[str, Callable[[TransitionContext], None]] = {}
 # The dates a workflow's [[reminders]] may count from, each a function (session, workflow, case) -> aware
@@ -60,6 +63,7 @@ def register_guard(
     explain: Callable[[TransitionContext], object | None] | None = None,
     requirement: object | None = None,
     before_form: bool = False,
+    forms: tuple[str, ...] = (),
 ) -> None:
     """Let workflow files name check as a guard; message is shown when it does not hold (at field, if any).
 
@@ -69,8 +73,13 @@ def register_guard(
     before_form: check reads nothing the step's form sends (nor its input writes), and no statement when
     the page hands it what it read (the step's first read and the organisations taking part): the step's
     page shows its message before the form is filled.
+    forms: the forms whose data check reads (GUARD_FORMS); a step of another form is refused at load.
     """
     GUARDS[name] = Guard(check, message, field, explain, requirement, before_form)
+    if forms:
+        GUARD_FORMS[name] = tuple(forms)
+    else:
+        GUARD_FORMS.pop(name, None)
 
 
 # Effects that read what another effect of the same transition wrote: {effect: the effects it needs before}.

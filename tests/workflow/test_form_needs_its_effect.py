@@ -86,3 +86,23 @@ def test_an_effect_recording_a_form_on_a_step_of_another_form_is_refused(tmp_pat
         f"for, and this step's form is 'none': write form = \"{form}\", or leave {effect!r} out"
     )
     assert refused.value.line[1].startswith("effects = [")
+
+
+def test_a_guard_reading_a_form_on_a_step_of_another_form_is_refused(tmp_path):
+    # A county's follow-up recorded without its form, its effects taken out but the outcome's guard kept:
+    # the check said ok, and every attempt at the step was refused (409) asking for a decision with owner
+    # and date that the step's page had no field for, so no case could ever be followed up.
+    edit = in_transition("follow_up", 'form = "meeting_outcome"', 'form = "none"')
+    text = in_transition(
+        "follow_up", 'effects = ["mark_meeting_held", "record_codes", "carry_decisions_into_plan"]\n', ""
+    )(edit(SIP))
+    path = tmp_path / "sip.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(WorkflowError) as refused:
+        load_workflow_file(path)
+    assert str(refused.value) == (
+        "sip.toml: transitions.follow_up.conditions: 'meeting_outcome_recorded' checks what a step with form "
+        "'meeting_outcome' records, and this step's form is 'none', so the step could never be taken: write "
+        "form = \"meeting_outcome\", or leave 'meeting_outcome_recorded' out"
+    )
+    assert refused.value.line[1].startswith("conditions = [")
