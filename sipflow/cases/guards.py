@@ -109,6 +109,8 @@ register_guard(
     _l("Record the child's own view first."),
     # The preparation form's field for it (a step whose form has none shows the message at the top).
     field="child_view",
+    # That field is a child's SIP's only: elsewhere the view could never be recorded.
+    childs_view=True,
 )
 register_guard(
     "meeting_outcome_recorded",

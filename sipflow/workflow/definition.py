@@ -12,6 +12,7 @@ from pathlib import Path
 from sipflow.i18n import LOCALES
 from sipflow.workflow.registry import (
     CASE_DATE_INPUTS,
+    CHILDS_VIEW_GUARDS,
     CONSENT_INPUTS,
     EFFECTS,
     EFFECTS_AFTER,
@@ -553,6 +554,21 @@ def parse_workflow(path: Path, data: dict, guards=None, effects=None, inputs=Non
             )
         )
 
+    childs_view = _flag(path, "childs_view", data.get("childs_view", False))
+    for transition in transitions:
+        child_guards = [guard for guard in transition.conditions if guard in CHILDS_VIEW_GUARDS]
+        if child_guards and not childs_view:
+            # The preparation form asks no child's view and no guardian consents without it: the guard could
+            # never hold for a child (child_view_recorded), or would hold for everyone (guardians_consented).
+            guard = child_guards[0]
+            raise _fail(
+                path,
+                f"transitions.{transition.trigger}.conditions",
+                f"{guard!r} is a requirement of a child's SIP, and the file does not say childs_view = true: "
+                "without it no child's view is asked for and no guardian consents, so it could never be met "
+                "or would check nothing; write childs_view = true at the top of the file, or leave "
+                f"{guard!r} out",
+            )
     start_dates = _names(path, "start_dates", data.get("start_dates", []), START_DATES, "case date")
     reminders = _reminders(path, data.get("reminders", []))
     # The case would never have such a date, so the deadline would never start, the reminder never go out
@@ -579,7 +595,7 @@ def parse_workflow(path: Path, data: dict, guards=None, effects=None, inputs=Non
         transitions=tuple(transitions),
         deadlines=tuple(deadlines),
         start_dates=start_dates,
-        childs_view=_flag(path, "childs_view", data.get("childs_view", False)),
+        childs_view=childs_view,
         reminders=reminders,
         path=str(path),
     )

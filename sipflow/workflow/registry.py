@@ -41,6 +41,9 @@ GUARDS: dict[str, Guard] = {}
 # Guards that check what a form's input keeps of the step's form ({guard: the forms}): on a step of another
 # form they never hold, so the loader refuses them there (the step could never be taken).
 GUARD_FORMS: dict[str, tuple[str, ...]] = {}
+# Guards of a child's SIP (a file with childs_view = true): the child's view and the guardians' consent are
+# asked for only there, so elsewhere such a guard could never hold, or would check nothing.
+CHILDS_VIEW_GUARDS: set[str] = set()
 EFFECTS: dict[str, Callable[[TransitionContext], None]] = {}
 INPUTS: dict[str, Callable[[TransitionContext], None]] = {}
 # The dates a workflow's [[reminders]] may count from, each a function (session, workflow, case) -> aware
@@ -64,6 +67,7 @@ def register_guard(
     requirement: object | None = None,
     before_form: bool = False,
     forms: tuple[str, ...] = (),
+    childs_view: bool = False,
 ) -> None:
     """Let workflow files name check as a guard; message is shown when it does not hold (at field, if any).
 
@@ -74,12 +78,17 @@ def register_guard(
     the page hands it what it read (the step's first read and the organisations taking part): the step's
     page shows its message before the form is filled.
     forms: the forms whose data check reads (GUARD_FORMS); a step of another form is refused at load.
+    childs_view: a guard of a child's SIP only (CHILDS_VIEW_GUARDS); a file without childs_view is refused.
     """
     GUARDS[name] = Guard(check, message, field, explain, requirement, before_form)
     if forms:
         GUARD_FORMS[name] = tuple(forms)
     else:
         GUARD_FORMS.pop(name, None)
+    if childs_view:
+        CHILDS_VIEW_GUARDS.add(name)
+    else:
+        CHILDS_VIEW_GUARDS.discard(name)
 
 
 # Effects that read what another effect of the same transition wrote: {effect: the effects it needs before}.
