@@ -109,9 +109,13 @@ register_guard(
     _l("Record the child's own view first."),
     # The preparation form's field for it (a step whose form has none shows the message at the top).
     field="child_view",
+    # That field is a child's SIP's only: elsewhere the view could never be recorded.
+    childs_view=True,
 )
 register_guard(
     "meeting_outcome_recorded",
     meeting_outcome_recorded,
     _l("Record at least one decision with owner and date, or 'no change' with a reason."),
+    # It reads what the outcome's form sent: on a step of another form it could never hold.
+    forms=("meeting_outcome",),
 )

@@ -177,6 +177,8 @@ register_guard(
     # The consent form's boxes of the guardians consenting, where the missing tick is.
     field="guardian_participant_ids",
     explain=guardians_not_consented,
+    # Guardians consent in a child's SIP only: elsewhere it would hold for everyone, asking no guardian.
+    childs_view=True,
 )
 register_effect("withdraw_consents", withdraw_consents)
 register_input(

@@ -165,7 +165,7 @@ def scripted_plan(session, case, now: datetime) -> dict:
     return {"plan_row_version": plan.row_version}
 
 
-register_input("plan", apply_plan, before_claim=plan_follow_up_into_case)
+register_input("plan", apply_plan, before_claim=plan_follow_up_into_case, sets_dates=("follow_up_on",))
 # The person's own goals the preparation form asks for are kept by this effect only.
 register_effect(
     "preparation_into_plan", preparation_into_plan, repeats=preparation_repeated, records=("preparation",)

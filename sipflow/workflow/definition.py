@@ -11,10 +11,13 @@ from pathlib import Path
 
 from sipflow.i18n import LOCALES
 from sipflow.workflow.registry import (
+    CASE_DATE_INPUTS,
+    CHILDS_VIEW_GUARDS,
     CONSENT_INPUTS,
     EFFECTS,
     EFFECTS_AFTER,
     EFFECTS_RECORDING,
+    GUARD_FORMS,
     GUARDS,
     INPUTS,
     REMINDER_ANCHORS,
@@ -455,6 +458,17 @@ def parse_workflow(path: Path, data: dict, guards=None, effects=None, inputs=Non
             if missing:
                 # It reads what that effect writes: alone or before it, it would silently do nothing.
                 raise _fail(path, f"{key}.effects", f"{effect!r} must come after {missing[0]!r}")
+        for effect in named:
+            forms = EFFECTS_RECORDING.get(effect, ())
+            if forms and form not in forms:
+                # It records what that form asks for: on a step of another form there is nothing to record,
+                # and the step failed when taken (mark_meeting_held on a step without a form: a 500).
+                raise _fail(
+                    path,
+                    f"{key}.effects",
+                    f"{effect!r} records what a step with form {' or '.join(map(repr, forms))} asks for, and "
+                    f'this step\'s form is {form!r}: write form = "{forms[0]}", or leave {effect!r} out',
+                )
         recording = [e for e, forms in EFFECTS_RECORDING.items() if form in forms and e in effects]
         for effect in recording:
             if effect not in named:
@@ -464,6 +478,18 @@ def parse_workflow(path: Path, data: dict, guards=None, effects=None, inputs=Non
                     f"{key}.effects",
                     f"a step with form {form!r} needs the effect {effect!r}, which records what the form "
                     f'asks for (without it what is typed is lost): effects = ["{effect}", ...]',
+                )
+        for guard in transitions[-1].conditions:
+            forms = GUARD_FORMS.get(guard, ())
+            if forms and form not in forms:
+                # It checks what that form sends: on this step it would refuse every time, with a message
+                # asking for fields the step's page does not have.
+                raise _fail(
+                    path,
+                    f"{key}.conditions",
+                    f"{guard!r} checks what a step with form {' or '.join(map(repr, forms))} records, and "
+                    f"this step's form is {form!r}, so the step could never be taken: write "
+                    f'form = "{forms[0]}", or leave {guard!r} out',
                 )
         if transitions[-1].closes and not states[raw["dest"]].final:
             raise _fail(path, f"{key}.closes", "a transition that closes the case must lead to a final state")
@@ -506,6 +532,7 @@ def parse_workflow(path: Path, data: dict, guards=None, effects=None, inputs=Non
         )
         if not started_by:
             raise _fail(path, f"{key}.started_by", 'must name the step that starts it (or "create")')
+        _started_where_set(path, f"{key}.started_by", raw["from"], started_by, transitions)
         met_by = _names(path, f"{key}.met_by", raw.get("met_by", []), triggers, "trigger")
         if not met_by:
             # Nothing could meet it: every case would miss it, and its reminders would go out.
@@ -527,6 +554,21 @@ def parse_workflow(path: Path, data: dict, guards=None, effects=None, inputs=Non
             )
         )
 
+    childs_view = _flag(path, "childs_view", data.get("childs_view", False))
+    for transition in transitions:
+        child_guards = [guard for guard in transition.conditions if guard in CHILDS_VIEW_GUARDS]
+        if child_guards and not childs_view:
+            # The preparation form asks no child's view and no guardian consents without it: the guard could
+            # never hold for a child (child_view_recorded), or would hold for everyone (guardians_consented).
+            guard = child_guards[0]
+            raise _fail(
+                path,
+                f"transitions.{transition.trigger}.conditions",
+                f"{guard!r} is a requirement of a child's SIP, and the file does not say childs_view = true: "
+                "without it no child's view is asked for and no guardian consents, so it could never be met "
+                "or would check nothing; write childs_view = true at the top of the file, or leave "
+                f"{guard!r} out",
+            )
     start_dates = _names(path, "start_dates", data.get("start_dates", []), START_DATES, "case date")
     reminders = _reminders(path, data.get("reminders", []))
     # The case would never have such a date, so the deadline would never start, the reminder never go out
@@ -535,6 +577,14 @@ def parse_workflow(path: Path, data: dict, guards=None, effects=None, inputs=Non
         _needs_start_date(path, f"deadlines.{deadline.kind}.from", deadline.source_field, start_dates)
     for reminder in reminders:
         _needs_start_date(path, f"reminders.{reminder.name}.anchor", reminder.anchor, start_dates)
+        forms = CASE_DATE_INPUTS.get(reminder.anchor)
+        if forms and not any(t.form in forms for t in transitions):
+            raise _fail(
+                path,
+                f"reminders.{reminder.name}.anchor",
+                f"counts from {reminder.anchor}, which only a step with form {_either(forms)} sets, and the "
+                "file has no such step: no case would have the date, so the reminder would never go",
+            )
     workflow = Workflow(
         name=data["name"],
         version=data["version"],
@@ -545,7 +595,7 @@ def parse_workflow(path: Path, data: dict, guards=None, effects=None, inputs=Non
         transitions=tuple(transitions),
         deadlines=tuple(deadlines),
         start_dates=start_dates,
-        childs_view=_flag(path, "childs_view", data.get("childs_view", False)),
+        childs_view=childs_view,
         reminders=reminders,
         path=str(path),
     )
@@ -561,6 +611,38 @@ def _needs_start_date(path: Path, key: str, date: str, start_dates: tuple[str, .
             key,
             f'counts from {date}, which a case has only when the file says start_dates = ["{date}"]',
         )
+
+
+def _either(forms) -> str:
+    return " or ".join(repr(form) for form in sorted(forms))
+
+
+def _started_where_set(
+    path: Path, key: str, date: str, started_by: tuple[str, ...], transitions: list[TransitionDef]
+) -> None:
+    """Refuse a deadline counting from a date a form's input sets (CASE_DATE_INPUTS: follow_up_on, the plan's)
+    started by the SIP's start or a step of another form: the case has no such date then (or an earlier
+    round's, gone by), so the deadline was never set, and nothing said so."""
+    forms = CASE_DATE_INPUTS.get(date)
+    if not forms:
+        return
+    setting = sorted({t.trigger for t in transitions if t.form in forms})
+    for trigger in started_by:
+        other = sorted({t.form for t in transitions if t.trigger == trigger} - forms)
+        if trigger != CREATE_EVENT and not other:
+            continue
+        step = f"{trigger!r} (form {other[0]!r})" if other else "the start of the SIP (create)"
+        instead = f"started_by = {_toml_list(setting)}" if setting else f"a step with form {_either(forms)}"
+        raise _fail(
+            path,
+            key,
+            f"counts from {date}, which only a step with form {_either(forms)} sets, and {step} does not: "
+            f"the deadline would never be set; name the steps that set it: {instead}",
+        )
+
+
+def _toml_list(names) -> str:
+    return "[" + ", ".join(f'"{name}"' for name in names) + "]"
 
 
 def _reminders(path: Path, raw) -> tuple[ReminderDef, ...]:

@@ -38,6 +38,12 @@ class Guard:
 
 
 GUARDS: dict[str, Guard] = {}
+# Guards that check what a form's input keeps of the step's form ({guard: the forms}): on a step of another
+# form they never hold, so the loader refuses them there (the step could never be taken).
+GUARD_FORMS: dict[str, tuple[str, ...]] = {}
+# Guards of a child's SIP (a file with childs_view = true): the child's view and the guardians' consent are
+# asked for only there, so elsewhere such a guard could never hold, or would check nothing.
+CHILDS_VIEW_GUARDS: set[str] = set()
 EFFECTS: dict[str, Callable[[TransitionContext], None]] = {}
 INPUTS: dict[str, Callable[[TransitionContext], None]] = {}
 # The dates a workflow's [[reminders]] may count from, each a function (session, workflow, case) -> aware
@@ -60,6 +66,8 @@ def register_guard(
     explain: Callable[[TransitionContext], object | None] | None = None,
     requirement: object | None = None,
     before_form: bool = False,
+    forms: tuple[str, ...] = (),
+    childs_view: bool = False,
 ) -> None:
     """Let workflow files name check as a guard; message is shown when it does not hold (at field, if any).
 
@@ -69,8 +77,18 @@ def register_guard(
     before_form: check reads nothing the step's form sends (nor its input writes), and no statement when
     the page hands it what it read (the step's first read and the organisations taking part): the step's
     page shows its message before the form is filled.
+    forms: the forms whose data check reads (GUARD_FORMS); a step of another form is refused at load.
+    childs_view: a guard of a child's SIP only (CHILDS_VIEW_GUARDS); a file without childs_view is refused.
     """
     GUARDS[name] = Guard(check, message, field, explain, requirement, before_form)
+    if forms:
+        GUARD_FORMS[name] = tuple(forms)
+    else:
+        GUARD_FORMS.pop(name, None)
+    if childs_view:
+        CHILDS_VIEW_GUARDS.add(name)
+    else:
+        CHILDS_VIEW_GUARDS.discard(name)
 
 
 # Effects that read what another effect of the same transition wrote: {effect: the effects it needs before}.
@@ -131,6 +149,10 @@ CONSENT_INPUTS: set[str] = set()
 # step, data) -> bool, comparing every typed value (lists too) with the rows the step wrote, as they hold
 # them (cases.services.own_step_just_taken: a double click is told done, not refused as someone else's).
 INPUT_REPEATS: dict[str, Callable] = {}
+# The case dates a form's input sets, by date ({"follow_up_on": {"plan"}}): a deadline counting from such a
+# date starts only at a step of one of those forms (the case has no such date before one), and a reminder
+# counting from it goes only in a file with a step of one.
+CASE_DATE_INPUTS: dict[str, set[str]] = {}
 
 
 def register_input(
@@ -142,6 +164,7 @@ def register_input(
     check: Callable[[TransitionContext], None] | None = None,
     records_consent: bool = False,
     repeats: Callable | None = None,
+    sets_dates: tuple[str, ...] = (),
 ) -> None:
     """Let workflow files name kind as a transition's form; fn writes what the form collected.
 
@@ -151,6 +174,8 @@ def register_input(
     check: fn's checks alone; it refuses what fn would refuse, writes nothing and may run more than once.
     records_consent: fn records the person's consent (CONSENT_INPUTS).
     repeats: whether a form's data is what a step of this kind recorded (INPUT_REPEATS).
+    sets_dates: the case dates fn (or before_claim) sets, named as a deadline's `from` names them
+    (CASE_DATE_INPUTS).
     """
     INPUTS[kind] = fn
     if records_consent:
@@ -173,6 +198,10 @@ def register_input(
         INPUT_REPEATS[kind] = repeats
     else:
         INPUT_REPEATS.pop(kind, None)
+    for forms in CASE_DATE_INPUTS.values():
+        forms.discard(kind)
+    for date in sets_dates:
+        CASE_DATE_INPUTS.setdefault(date, set()).add(kind)
 
 
 def register_reminder_anchor(name: str, fn: Callable, *, label=None, ahead_only: bool = False) -> None:

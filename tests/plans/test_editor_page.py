@@ -514,6 +514,11 @@ def _plan_steps_changed(registry, case, monkeypatch, change):
     for transition in data["transitions"]:
         if transition.get("form") == "plan":
             change(transition)
+    if not any(transition.get("form") == "plan" for transition in data["transitions"]):
+        # Without a plan step no case has a follow-up date: a deadline counting from it is refused.
+        data["deadlines"] = {
+            kind: rule for kind, rule in data.get("deadlines", {}).items() if rule["from"] != "follow_up_on"
+        }
     workflow = parse_workflow(path, data)
     monkeypatch.setitem(registry._by_key, (case.workflow_name, case.workflow_version), workflow)
 

@@ -80,6 +80,7 @@ MISTAKES = [
     ("[states.invited]", "[states.kallad_\u00e5]", None),
     ("days = 10", 'days = "10"', None),
     ('anchor = "next_meeting"', 'anchor = "meeting"', None),
+    ('form = "meeting_outcome"', 'form = "none"', None),
 ]
 
 
