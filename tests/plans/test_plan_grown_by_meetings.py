@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from plankit import complete_data, new_decisions, save
 from sqlmodel import select
-from webkit import fill, forms_of, login, text_of
+from webkit import error_summary_of, fill, forms_of, login, text_of
 
 from sipflow.clock import now_utc
 from sipflow.db import unit_of_work
@@ -73,3 +73,18 @@ def test_saving_a_plan_over_the_limit_keeps_every_row_not_removed(client, db_ses
     assert len(kept) == MAX_EFFORTS
     assert {f"Beslut {n}" for n in range(DECISIONS)} <= set(kept)
     assert not set(removed) & set(kept)
+
+
+def test_a_save_over_the_limit_says_how_many_efforts_must_go(client, db_session, parties, held):
+    _grown(db_session, parties, held)
+    assert login(client, parties.region_user.username).status_code == 302
+    url = f"/cases/{held.uid}/plan"
+    form = forms_of(text_of(client.get(url)))[url]
+    response = client.post(url, data=fill(form, action="save", needs="Stöd i vardagen"))
+    assert response.status_code == 400
+    # The user added none of them: the refusal says how many the plan has and how many must go.
+    summary = error_summary_of(text_of(response))
+    count, over = MAX_EFFORTS + DECISIONS, DECISIONS
+    assert f"Högst {MAX_EFFORTS} insatser: planen har {count}, så {over} behöver tas bort." in summary
+    # What was typed is kept.
+    assert [v.strip() for n, v in forms_of(text_of(response))[url] if n == "needs"] == ["Stöd i vardagen"]
