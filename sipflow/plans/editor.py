@@ -635,7 +635,17 @@ def check_plan_data(
         efforts = []
     if len(efforts) > MAX_EFFORTS:
         # Refused with the rest of the form; the efforts themselves are not read (their number is unbounded).
-        refusals.refuse(_l("At most %(max)d efforts.", max=MAX_EFFORTS), "efforts")
+        # A meeting's decisions take a plan past the limit unasked (plans.from_meetings): the user is told
+        # how many it has and how many must go, not only the limit they did not reach themselves.
+        refusals.refuse(
+            _l(
+                "At most %(max)d efforts: the plan has %(count)d, so %(over)d must be removed.",
+                max=MAX_EFFORTS,
+                count=len(efforts),
+                over=len(efforts) - MAX_EFFORTS,
+            ),
+            "efforts",
+        )
         efforts = []
     follow_up_on = refusals.take(_follow_up, data.get("follow_up_on"), plan, now, data)
     no_other_measures = data.get("no_other_measures", False)

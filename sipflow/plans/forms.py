@@ -66,6 +66,11 @@ APPROVAL_METHOD_LABELS = {
 }
 # Empty rows shown under each list, and added by "more rows".
 BLANK_ROWS = 2
+# The rows a posted list of efforts may hold. A plan may hold more efforts than a save keeps (MAX_EFFORTS):
+# each meeting's decisions are carried into it unread (plans.from_meetings), and every row of it comes back
+# on saving, those ticked "Remove" too; a row past the bound was left out unread, so saving removed it. The
+# bound keeps a request of thousands of rows from being built into a form, not a plan from growing.
+EFFORT_ROWS_POSTED = 10 * MAX_EFFORTS
 # After someone else saved the plan meanwhile (plans.merge), at each value and row it concerns; a value both
 # changed says so in the meeting change form's words.
 EMPTY = _l("(empty)")
@@ -215,17 +220,17 @@ class PlanEditorForm(DayOffConfirmation, PageForm):
     )
     efforts = RowList(
         FormField(EffortRow),
-        max_entries=MAX_EFFORTS + BLANK_ROWS * 10,
+        max_entries=EFFORT_ROWS_POSTED,
         row_heading=lambda number: _l("Effort %(number)d", number=number),
     )
     own_efforts = RowList(
         FormField(ActorRow),
-        max_entries=MAX_EFFORTS + BLANK_ROWS * 10,
+        max_entries=EFFORT_ROWS_POSTED,
         row_heading=lambda number: _l("Own effort %(number)d", number=number),
     )
     other_efforts = RowList(
         FormField(ActorRow),
-        max_entries=MAX_EFFORTS + BLANK_ROWS * 10,
+        max_entries=EFFORT_ROWS_POSTED,
         row_heading=lambda number: _l("Measure by others %(number)d", number=number),
     )
     no_other_measures = BooleanField(_l("No measures by others than the organisations taking part"))
@@ -398,12 +403,9 @@ class PlanEditorForm(DayOffConfirmation, PageForm):
         """Fill a fresh form with the stored plan (plans.editor.plan_data)."""
         self.needs.data = data["needs"]
         for name in ("own_goals", "professional_goals"):
-            for item in data[name]:
-                self[name].append_entry(item)
+            self._fill_rows(name, data[name])
         for name, kind in self.EFFORT_LISTS:
-            for item in data["efforts"]:
-                if item["kind"] == kind:
-                    self[name].append_entry(item)
+            self._fill_rows(name, [item for item in data["efforts"] if item["kind"] == kind])
         self.no_other_measures.data = data["no_other_measures"]
         for name in ("huvudansvar_contact", "fast_vardkontakt", "fast_omsorgskontakt"):
             self[name].data = data[name]
@@ -411,6 +413,14 @@ class PlanEditorForm(DayOffConfirmation, PageForm):
         if "child_view" in self:
             self.child_view.data = data["child_view"]
             self.child_view_missing_reason.data = data["child_view_missing_reason"]
+
+    def _fill_rows(self, name: str, items: list) -> None:
+        """Every stored row of a list, however many the plan holds (its bound is against rows posted), and
+        room for the blank rows under them."""
+        field = self[name]
+        field.max_entries = max(field.max_entries, len(items) + BLANK_ROWS * 10)
+        for item in items:
+            field.append_entry(item)
 
     def show_merge(self, merge: PlanMerge) -> None:
         """Mark what someone else changed meanwhile on this form, filled with merge.data: a value both

@@ -24,9 +24,10 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from itertools import chain
 from typing import Any
 
 from sqlmodel import Session, select
@@ -92,13 +93,49 @@ def _row(obj, *fields: str, **extra) -> dict:
     return {name: _value(getattr(obj, name)) for name in fields} | {k: _value(v) for k, v in extra.items()}
 
 
+# The columns of the exported rows that name a user, an organisation or a unit, by the model named.
+_NAMED_BY = {
+    User: (
+        "user_id",
+        "created_by_user_id",
+        "removed_by_user_id",
+        "contact_user_id",
+        "recorded_by_user_id",
+        "answered_by_user_id",
+        "booked_by_user_id",
+    ),
+    Organisation: ("organisation_id", "initiating_organisation_id"),
+    Unit: ("unit_id",),
+}
+_NAME_OF = {User: "display_name", Organisation: "name", Unit: "name"}
+
+
 class _Names:
     """Names of organisations, units and staff, each read once (the identity map holds its objects weakly,
-    so a name asked of an object no longer referenced was read again: one statement per row)."""
+    so a name asked of an object no longer referenced was read again: one statement per row). `read` takes
+    the names the export's rows give in one statement per model, so a SIP of many units, contact persons and
+    readers of the person's data is exported in as many statements as a small one."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
         self._known: dict[tuple[type, int], str | None] = {}
+
+    def read(self, rows: Iterable[Any], organisation_ids: Iterable[int] = ()) -> None:
+        """Read at once the names rows give (by the columns of _NAMED_BY), and those of organisation_ids."""
+        wanted: dict[type, set[int]] = {model: set() for model in _NAMED_BY}
+        wanted[Organisation].update(organisation_ids)
+        for row in rows:
+            for model, columns in _NAMED_BY.items():
+                wanted[model].update(getattr(row, column, None) for column in columns)
+        for model, ids in wanted.items():
+            keys = sorted(key for key in ids if key is not None and (model, key) not in self._known)
+            if not keys:
+                continue
+            found = self.session.exec(
+                select(model.id, getattr(model, _NAME_OF[model])).where(model.id.in_(keys))
+            ).all()
+            self._known.update({(model, key): None for key in keys})
+            self._known.update({(model, key): name for key, name in found})
 
     def _name(self, model, key, attribute: str) -> str | None:
         if key is None:
@@ -330,6 +367,19 @@ def person_export(session: Session, person_id: int, *, now: datetime) -> dict:
     log = session.exec(
         select(AccessLogEntry).where(concerns_person(person_id)).order_by(AccessLogEntry.seq)
     ).all()
+    names.read(
+        chain(
+            cases,
+            *(
+                found
+                for key in ("participants", "consents", "meetings", "transitions")
+                for found in rows[key].values()
+            ),
+            *rows["invitations"].values(),
+            log,
+        ),
+        organisation_ids=(o for found in covered.values() for o in found),
+    )
     return {
         "format": FORMAT,
         "generated_at": _value(now),
