@@ -289,7 +289,7 @@ def _database_unavailable(error: Exception):
         get_session().rollback()
     except Exception:  # noqa: BLE001 - the connection is gone; the session is thrown away with the request
         logger.debug("the session could not be rolled back")
-    typed = typed_in_request(request.form) if request.method == "POST" else []
+    typed = _typed_in_post()
     message = _("sipflow could not reach its database, so nothing was read or saved. Try again in a moment.")
     answer = json_refusal(503, "unavailable", message)
     if answer is None:
@@ -316,7 +316,10 @@ def _workflow_missing(error: WorkflowVersionMissing):
         error.name,
         error.version,
     )
-    return render_template("errors/workflow_missing.html", name=error.name, version=error.version), 503
+    page = render_template(
+        "errors/workflow_missing.html", name=error.name, version=error.version, kept_input=_typed_in_post()
+    )
+    return page, 503
 
 
 @bp.app_errorhandler(WorkflowStateMissing)
@@ -330,9 +333,19 @@ def _workflow_state_missing(error: WorkflowStateMissing):
         error.version,
     )
     page = render_template(
-        "errors/workflow_state_missing.html", name=error.name, version=error.version, state=error.state
+        "errors/workflow_state_missing.html",
+        name=error.name,
+        version=error.version,
+        state=error.state,
+        kept_input=_typed_in_post(),
     )
     return page, 503
+
+
+def _typed_in_post() -> list:
+    """What a form sent with this request held typed in it (none for a GET), to copy from a page that
+    refuses it: nothing of it was saved."""
+    return typed_in_request(request.form) if request.method == "POST" else []
 
 
 @bp.app_errorhandler(CSRFError)
@@ -849,8 +862,9 @@ def fire(uid: str, trigger: str):
     # same read is the step's own (its participants and consents in force), so the step reads neither.
     parties = queries.case_parties(session, registry, case, step_now=now_utc())
     reads = parties.step_reads
-    workflow = parties.workflow
-    known = [t for t in workflow.transitions if t.trigger == trigger] if workflow else []
+    # A version no loaded file defines (found None): the 503 asking for the file back, what was typed kept.
+    workflow = parties.workflow or registry.get(case.workflow_name, case.workflow_version)
+    known = [t for t in workflow.transitions if t.trigger == trigger]
     if not known:
         abort(404)
     transition = workflow.transition(case.state, trigger) or known[0]

@@ -35,6 +35,11 @@ def books_meetings(registry: WorkflowRegistry, case: SipCase) -> bool:
     return bool(kallelse_transitions(registry, case))
 
 
+def has_ended(registry: WorkflowRegistry, case: SipCase) -> bool:
+    """Whether the SIP has ended (a final state of its workflow): no meeting of it is booked or changed."""
+    return registry.get(case.workflow_name, case.workflow_version).is_final(case.state)
+
+
 def may_manage_meetings(
     session: Session, registry: WorkflowRegistry, case: SipCase, actor: User, participants=None
 ) -> bool:
@@ -42,9 +47,17 @@ def may_manage_meetings(
 
     participants: the case's active participants when the caller holds them already (the case page does).
     """
-    workflow = registry.get(case.workflow_name, case.workflow_version)
-    if workflow.is_final(case.state):
-        return False
+    return not has_ended(registry, case) and party_manages_meetings(
+        session, registry, case, actor, participants
+    )
+
+
+def party_manages_meetings(
+    session: Session, registry: WorkflowRegistry, case: SipCase, actor: User, participants=None
+) -> bool:
+    """Whether the actor's party in the case is one that sends its kallelse, whether or not the SIP has
+    ended: such a user is told a form of theirs came after the end, anyone else that their part allows
+    none."""
     allowed = {party for t in kallelse_transitions(registry, case) for party in t.parties}
     return bool(party_roles(session, case, actor_organisation_id(session, actor), participants) & allowed)
 

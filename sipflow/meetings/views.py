@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import login_required
@@ -19,6 +19,7 @@ from sipflow.cases.queries import find_workflow, organisations_taking_part
 from sipflow.clock import now_utc, to_local
 from sipflow.db import get_session, unit_of_work
 from sipflow.errors import UserError
+from sipflow.forms import typed_in_request
 from sipflow.meetings import permissions, services
 from sipflow.meetings.booking import DAY_FIELD, SameStartUnconfirmed
 from sipflow.meetings.forms import (
@@ -178,9 +179,35 @@ def _meeting_or_404(case, meeting_id: int) -> Meeting:
     return meeting
 
 
+# A SIP ended (closed, cancelled) while its meeting or booking page was open: no part of anyone's allows that.
+ENDED = _l("The SIP has ended: its meetings can no longer be booked or changed.")
+ENDED_NOT_SAVED = _l("The SIP has ended: its meetings can no longer be booked or changed. Nothing was saved.")
+
+
+def _refuse_ended(case) -> None:
+    """409 when the SIP has ended and the user's party is one that manages its meetings, saying so, with
+    what the form sent held typed in it, to copy: not the 403 of a part with no say over meetings, nor what
+    they typed lost. Anyone else is left to the 403 of their part."""
+    registry = workflow_registry()
+    if not permissions.has_ended(registry, case):
+        return
+    if not permissions.party_manages_meetings(get_session(), registry, case, current_actor()):
+        return
+    posted = request.method == "POST"
+    page = render_template(
+        "errors/case_ended.html",
+        message=ENDED_NOT_SAVED if posted else ENDED,
+        case_url=url_for("cases.detail", uid=case.uid),
+        kept_input=typed_in_request(request.form) if posted else [],
+    )
+    abort(make_response(page, 409))
+
+
 def _managed_meeting(uid: str, meeting_id: int):
-    """The case and meeting of a change: logged, 404 unless visible, 403 unless the user may manage it."""
+    """The case and meeting of a change: logged, 404 unless visible, 409 once the SIP has ended, 403 unless
+    the user may manage it."""
     case = case_or_404(uid, audit.MEETING_CHANGE)
+    _refuse_ended(case)
     if not permissions.may_manage_meetings(get_session(), workflow_registry(), case, current_actor()):
         abort(403)
     return case, _meeting_or_404(case, meeting_id)
@@ -247,8 +274,9 @@ def _stale_booking(form: BookingForm, case) -> StaleCase | None:
 
 def _booking_refused(session, registry, case, user, *, participants=None):
     """The booking page refused: 409 when the SIP's workflow books no meetings in sipflow (no kallelse step),
-    or naming the step to take first when it is the SIP's state (the kallelse is still steps ahead), else 403
-    (the user's part in the SIP, or a SIP that has ended)."""
+    or naming the step to take first when it is the SIP's state (the kallelse is still steps ahead), 409 too
+    once the SIP has ended (`_refuse_ended`), else 403 (the user's part in the SIP)."""
+    _refuse_ended(case)
     page = url_for("cases.detail", uid=case.uid)
     if not permissions.books_meetings(registry, case):
         message = _("This SIP's workflow books no meetings in sipflow.")

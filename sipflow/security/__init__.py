@@ -33,12 +33,15 @@ CONTENT_SECURITY_POLICY = (
 # Every request body is bounded by the config's MAX_CONTENT_LENGTH (sipflow.config); a view that takes more
 # says so with `allow_body`. The attribute `allow_body` sets on a view function.
 _MAX_BODY_ATTRIBUTE = "sipflow_max_body"
-# Form bodies: the only ones the NUL check reads (reading another kind would touch the stream a view reads).
+# Form bodies: the only ones the NUL check reads (reading another kind would touch the stream a view reads;
+# a view that reads its own, `allow_body`, is left its body whatever its kind).
 _FORM_MIMETYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 
 
 def allow_body(max_bytes: int):
-    """Let the decorated view take a body of up to max_bytes (else the config's MAX_CONTENT_LENGTH).
+    """Let the decorated view take a body of up to max_bytes (else the config's MAX_CONTENT_LENGTH), which
+    it reads itself as the bytes sent (request.stream): nothing before it parses the body as a form, whatever
+    Content-Type the sender gave it (`curl --data-binary` labels any body a urlencoded form).
 
     Put it right under the route decorator; a larger body answers 413 before anything reads it.
     """
@@ -211,10 +214,17 @@ def _is_json_address() -> bool:
     return any(matches() for matches, _ in current_app.extensions.get("sipflow.json_addresses", ()))
 
 
+def _reads_its_own_body() -> bool:
+    """True when this request's view reads its body as the bytes sent (`allow_body`): parsing it as a form
+    would leave the view an empty stream."""
+    view = current_app.view_functions.get(request.endpoint)
+    return getattr(view, _MAX_BODY_ATTRIBUTE, None) is not None
+
+
 def _take_nul_out_of_the_form(req) -> None:
     """A form whose values hold a NUL (pasted text, mostly) reaches its view without them, the fields
     named in nul_fields(); a NUL in a field's name, or in a JSON address's form, is refused (NulInRequest)."""
-    if req.mimetype not in _FORM_MIMETYPES:
+    if req.mimetype not in _FORM_MIMETYPES or _reads_its_own_body():
         return
     pairs = list(req.form.items(multi=True))
     held = frozenset(key for key, value in pairs if "\x00" in value)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import time
 
-from flask import Flask, make_response, render_template
+from flask import Flask, make_response, render_template, request
 from flask_limiter import Limiter
 from flask_limiter.errors import RateLimitExceeded
 from flask_limiter.util import get_remote_address
@@ -38,9 +38,16 @@ def wait_seconds() -> int:
 
 
 def refusal_page(_error: RateLimitExceeded):
-    """A request over a public page's limit: a page in the user's language saying how long to wait (429)."""
+    """A request over a public page's limit: a page in the user's language saying how long to wait (429),
+    with what was typed into the form it sent (an answer's comment), to copy: nothing of it was saved."""
+    from sipflow.forms import typed_in_request  # the forms build on this package
+
     wait = wait_seconds()
-    html = render_template("errors/too_many.html", wait_minutes=max(1, round(wait / 60)))
+    html = render_template(
+        "errors/too_many.html",
+        wait_minutes=max(1, round(wait / 60)),
+        kept_input=typed_in_request(request.form),
+    )
     response = make_response(html, 429)
     response.headers["Retry-After"] = str(wait)
     return response

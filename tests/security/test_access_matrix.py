@@ -612,14 +612,17 @@ def _feed_url(world: World) -> str:
 
 
 def _manager_route(status: int):
-    """Meeting changes: only the organisations that may send the kallelse, while the SIP runs."""
+    """Meeting changes: only the organisations that may send the kallelse, while the SIP runs; once it has
+    ended they are told so (409, with what was typed), anyone else refused."""
 
     def expect(relation: Relation, world: World):
         if relation.user is None:
             return LOGIN
         if not relation.sees_case:
             return DENY_404
-        return status if relation.user == "region_user" and not _final(world) else DENY_403
+        if relation.user != "region_user":
+            return DENY_403
+        return 409 if _final(world) else status
 
     return expect
 
@@ -650,8 +653,9 @@ def _anyone(status: int):
 def _booking_expect(world: World) -> int:
     """Booking needs the kallelse step, which none of the matrix's states has: before consent the initiator
     (the only one who sees a requested SIP) may book once steps are taken (409, naming the step); in a
-    consented SIP a participant's part may not book, and a withdrawn SIP has ended (403)."""
-    return 409 if world.case.state == "requested" else 403
+    consented SIP a participant's part may not book (403), and a withdrawn SIP has ended, which its
+    initiator is told (409, with what was typed)."""
+    return 409 if world.case.state == "requested" or _final(world) else 403
 
 
 # Meetings: booking needs the kallelse step (_booking_expect), changes need the initiator.
