@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from typing import TypeVar
 
-from sqlalchemy import String, delete, event, exists, literal, select, union_all
+from sqlalchemy import String, delete, event, exists, literal, select, text, union_all
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel
 from webkit import TEST_PASSWORD
@@ -530,3 +530,17 @@ def option_labels(html: str, name: str) -> list[str]:
     """The labels of the options of the page's first select named name, in page order."""
     rest = html[html.index(f'name="{name}"') :]
     return re.findall(r"<option[^>]*>([^<]+)</option>", rest[: rest.index("</select>")])
+
+
+def waiting_on_a_lock(engine: Engine) -> bool:
+    """Whether another backend of this database waits for a lock (PostgreSQL): a concurrency test's other
+    session has reached the row it must wait for."""
+    with engine.connect() as connection:
+        return bool(
+            connection.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                )
+            ).scalar_one()
+        )

@@ -20,7 +20,6 @@ from datetime import timedelta
 import pytest
 import support
 from sqlalchemy import event as sa_event
-from sqlalchemy import text
 from sqlmodel import Session, select
 
 from sipflow.admin import directory, users
@@ -33,19 +32,6 @@ from sipflow.reminders.models import WORKFLOW, Reminder
 pytestmark = pytest.mark.postgresql
 
 WAIT_SECONDS = 20
-
-
-def _waiting_on_a_lock(engine) -> bool:
-    """Whether another backend of this database waits for a lock."""
-    with engine.connect() as connection:
-        return bool(
-            connection.execute(
-                text(
-                    "SELECT count(*) FROM pg_stat_activity"
-                    " WHERE datname = current_database() AND wait_event_type = 'Lock'"
-                )
-            ).scalar_one()
-        )
 
 
 def _two_sips(db_session, parties, create_case) -> tuple[int, list[int]]:
@@ -119,7 +105,7 @@ def test_an_organisation_deactivated_while_the_contact_person_of_its_sips_moves(
             return
         other.start()
         deadline = time.monotonic() + WAIT_SECONDS
-        while other.is_alive() and not _waiting_on_a_lock(engine):
+        while other.is_alive() and not support.waiting_on_a_lock(engine):
             assert time.monotonic() < deadline, "the other administrator neither waited nor finished"
             time.sleep(0.01)
 

@@ -16,9 +16,9 @@ import threading
 import time
 
 import pytest
+import support
 from meetingkit import invitation_of
 from sqlalchemy import event as sa_event
-from sqlalchemy import text
 from sqlmodel import Session, select
 from test_unit_mailbox_invitations import _give_mailbox, _no_contact_person
 
@@ -32,19 +32,6 @@ pytestmark = pytest.mark.postgresql
 
 WAIT_SECONDS = 20
 NEW_MAILBOX = "samordning.vaxjo@vaxjo.example.se"
-
-
-def _waiting_on_a_lock(engine) -> bool:
-    """Whether another backend of this database waits for a lock."""
-    with engine.connect() as connection:
-        return bool(
-            connection.execute(
-                text(
-                    "SELECT count(*) FROM pg_stat_activity"
-                    " WHERE datname = current_database() AND wait_event_type = 'Lock'"
-                )
-            ).scalar_one()
-        )
 
 
 def _save_mailbox(app, engine, unit_id: int, mailbox: str | None, outcome: list) -> None:
@@ -83,7 +70,7 @@ def test_a_kallelse_sent_while_the_units_mailbox_changes_goes_where_the_administ
             return
         change.start()
         deadline = time.monotonic() + WAIT_SECONDS
-        while change.is_alive() and not _waiting_on_a_lock(engine):
+        while change.is_alive() and not support.waiting_on_a_lock(engine):
             assert time.monotonic() < deadline, "the administrator's save neither waited nor finished"
             time.sleep(0.01)
 

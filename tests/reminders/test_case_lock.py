@@ -19,7 +19,6 @@ import support
 from meetingkit import next_week_at
 from remkit import reminders
 from sqlalchemy import event as sa_event
-from sqlalchemy import text
 from sqlmodel import Session, select
 
 from sipflow.cases.errors import StaleCase
@@ -64,19 +63,6 @@ def _book_follow_up(app, registry, actor_id, case_id, version, invitee_id, outco
         outcome.append(error)
 
 
-def _waiting_on_a_lock(engine) -> bool:
-    """Whether another backend of this database waits for a lock (PostgreSQL)."""
-    with engine.connect() as connection:
-        return bool(
-            connection.execute(
-                text(
-                    "SELECT count(*) FROM pg_stat_activity"
-                    " WHERE datname = current_database() AND wait_event_type = 'Lock'"
-                )
-            ).scalar_one()
-        )
-
-
 @contextmanager
 def _first_write_of_another_thread(engine) -> Iterator[threading.Event]:
     """An event set when a thread other than this one is about to send a write to engine."""
@@ -118,7 +104,7 @@ def test_a_booking_outside_a_step_waits_for_the_step_and_no_reminder_is_lost(
         else:
             # Poll for the state, not for a time: the booking waits for the case's row, or is done.
             deadline = time.monotonic() + WAIT_SECONDS
-            while booking.is_alive() and not _waiting_on_a_lock(engine):
+            while booking.is_alive() and not support.waiting_on_a_lock(engine):
                 assert time.monotonic() < deadline, "the booking neither waited nor finished"
                 time.sleep(0.01)
             assert booking.is_alive(), f"the booking did not wait for the step: {outcome}"

@@ -18,7 +18,7 @@ import threading
 import time
 
 import pytest
-from sqlalchemy import text
+import support
 from sqlmodel import Session
 from support import new_case
 from test_anonymise import ended_case, policy, reload  # noqa: F401  (fixtures)
@@ -36,23 +36,10 @@ pytestmark = pytest.mark.postgresql
 WAIT_SECONDS = 20
 
 
-def _waiting_on_a_lock(engine) -> bool:
-    """Whether another backend of this database waits for a lock."""
-    with engine.connect() as connection:
-        return bool(
-            connection.execute(
-                text(
-                    "SELECT count(*) FROM pg_stat_activity"
-                    " WHERE datname = current_database() AND wait_event_type = 'Lock'"
-                )
-            ).scalar_one()
-        )
-
-
 def _waits_or_ends(engine, thread: threading.Thread) -> None:
     """Return once thread waits for a lock or has ended."""
     deadline = time.monotonic() + WAIT_SECONDS
-    while thread.is_alive() and not _waiting_on_a_lock(engine):
+    while thread.is_alive() and not support.waiting_on_a_lock(engine):
         assert time.monotonic() < deadline, "the other transaction neither waited nor finished"
         time.sleep(0.01)
 
