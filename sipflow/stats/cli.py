@@ -46,7 +46,7 @@ LARGE_PULL_DAYS = 366
 @with_appcontext
 @in_cli_language
 def stats_command(start, end, by, county, municipality, compare_years, code, fmt, output):
-    """Print or write the SIP indicators; counts of 1-4 persons are shown as "<5", as on the dashboard."""
+    """Print or write the SIP indicators; any count of 1-4 is shown as "<5", as on the dashboard."""
     if fmt == "xlsx" and not output:
         raise click.UsageError("--format xlsx needs --output FILE", ctx=click.get_current_context())
     engine = current_app.extensions["sipflow.engine"]

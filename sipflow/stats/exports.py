@@ -194,13 +194,18 @@ def made_line(made_at: datetime) -> str:
 
 
 def legend(threshold: int) -> list[str]:
-    """What the marks of a hidden cell mean, in the reader's language: the quarterly report says it under
-    its heading in the words (the messages) the page says it above its tables."""
+    """What the marks of a hidden cell mean, in the reader's language, the one place the legend's words
+    live: the page says it above its tables, the quarterly report under its heading, the workbook on its
+    last sheet. "<5" marks any count of 1 to 4, of SIPs, video meetings or offered SIPs as well as of
+    persons, so the legend names no one kind of count."""
     from flask_babel import gettext
 
     return [
         gettext(
-            'Counts of 1 to %(n)s persons are shown as "%(mark)s".', n=threshold - 1, mark=f"<{threshold}"
+            'A count of 1 to %(n)s is shown as "%(mark)s" in every table, whatever it counts: persons, SIPs, '
+            "SIPs by video, offered SIPs or anything else.",
+            n=threshold - 1,
+            mark=f"<{threshold}",
         ),
         gettext(
             '".." is hidden: anything else about a group of fewer than %(n)s persons (even a 0), a count '
@@ -348,6 +353,7 @@ def to_pdf(
     (chart_tables) and every table (A4
     landscape, embedded DejaVu font). The document's title is the heading, its subject the details and
     period, its language the reader's."""
+    from flask_babel import gettext
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4, landscape
     from reportlab.lib.styles import ParagraphStyle
@@ -399,7 +405,10 @@ def to_pdf(
         lines = [[Paragraph(markup(text, FONT), body) for text in line] for line in texts]
         # A chart's table (a name and a count) as wide as it needs, not the page's width.
         widths = [70 * mm, 35 * mm] if len(texts[0]) == 2 else None
-        grid = Table(lines, repeatRows=1, colWidths=widths, hAlign="LEFT")
+        # A part of the table on a new page opens with its title, marked continued, above the header row.
+        continued_title = gettext("%(title)s (cont.)", title=table["title"])
+        continued = Paragraph(markup(continued_title, FONT_BOLD), heading_style)
+        grid = _titled_table(Table, continued)(lines, repeatRows=1, colWidths=widths, hAlign="LEFT")
         kept = list(style)
         if table["total"] is not None and len(lines) > 2:
             kept.append(("NOSPLIT", (0, len(lines) - 2), (0, len(lines) - 1)))  # the total and the row before
@@ -419,6 +428,49 @@ def to_pdf(
         story += [CondPageBreak(needed), *opening, grid, Spacer(1, 5 * mm)]
     document.build(story, canvasmaker=_numbered_canvas(FONT, right_margin=12 * mm, bottom=8 * mm))
     return buffer.getvalue()
+
+
+def _titled_table(table_class, continued):
+    """A reportlab table class whose parts after the first, each on a new page, are drawn under the
+    paragraph continued ("SIP-möten (forts.)"), as the header row is repeated above their rows: a reader on
+    page 3 sees which table the figures belong to. The parts are split again page by page, each under it."""
+    from reportlab.platypus import Flowable
+
+    class Continued(Flowable):
+        """A part of the table under its continued title; split as the table is, each part titled."""
+
+        def __init__(self, part):
+            super().__init__()
+            self.part = part
+            self.hAlign = part.hAlign
+
+        def wrap(self, available_width, available_height):
+            self._title_height = continued.wrap(available_width, available_height)[1]
+            width, height = self.part.wrap(available_width, available_height - self._title_height)
+            self.width, self.height = width, height + self._title_height
+            return self.width, self.height
+
+        def split(self, available_width, available_height):
+            title_height = continued.wrap(available_width, available_height)[1]
+            parts = self.part.split(available_width, available_height - title_height)
+            return [Continued(part) for part in parts]
+
+        def draw(self):
+            table_height = self.height - self._title_height
+            continued.drawOn(self.canv, 0, table_height)
+            self.part.drawOn(self.canv, 0, 0)
+
+    class Titled(table_class):
+        """The table as the report adds it: its first part under the heading before it, the rest titled."""
+
+        def split(self, available_width, available_height):
+            parts = table_class.split(self, available_width, available_height)
+            # A part split off is a table of this class again: it is plain, titled by Continued.
+            for part in parts:
+                part.__class__ = table_class
+            return [*parts[:1], *(Continued(part) for part in parts[1:])]
+
+    return Titled
 
 
 def _numbered_canvas(font: str, *, right_margin: float, bottom: float):

@@ -273,6 +273,7 @@ def dashboard():
             charts=_charts(answer) if answer else [],
             query_string=request.query_string.decode("ascii", "replace"),
             label_columns=LABEL_COLUMNS,
+            legend=exports.legend(current_app.config["STATS_SUPPRESSION_THRESHOLD"]),
             **_choices(),
         ),
         max((error.status for error in refusals.values()), default=200),

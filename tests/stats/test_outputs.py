@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 import re
@@ -553,12 +554,13 @@ def test_shares_on_the_page_have_the_decimal_sign_of_the_page_language(coordinat
 def test_the_swedish_dashboard_quotes_the_hidden_count_with_swedish_quotation_marks(coordinator, kalmar):
     swedish = coordinator.get("/statistik/", query_string=PERIOD | {"lang": "sv"}).get_data(as_text=True)
     # The mark is text, escaped: a bare "<" in HTML is not valid.
-    assert "visas som ”&lt;5”." in swedish and "”<5”" not in swedish
+    assert "visas som ”&lt;5” i varje tabell" in swedish and "”<5”" not in swedish
     english = coordinator.get("/statistik/", query_string=PERIOD | {"lang": "en"}).get_data(as_text=True)
-    assert 'are shown as "&lt;5".' in english
+    # The legend's text is escaped whole, its straight quotes too (&#34;): read as the browser shows it.
+    assert "&lt;5" in english and 'is shown as "<5" in every table' in html.unescape(english)
     # What ".." means is said too: a share hidden is "..", not "<5" (which reads as under 5 %).
     assert "”..” är dolt: allt annat om en grupp på färre än 5 personer (även en nolla)" in swedish
-    assert '".." is hidden: anything else about a group of fewer than 5 persons' in english
+    assert '".." is hidden: anything else about a group of fewer than 5 persons' in html.unescape(english)
 
 
 def test_the_swedish_dashboard_calls_the_kallelse_deadline_a_tidsfrist_as_everywhere_else(
@@ -714,7 +716,10 @@ def test_the_workbook_says_what_it_covers(coordinator, kalmar):
     period = f"Period: {PERIOD['from']} – {PERIOD['to']}"
     assert about[0] == "SIP-statistik: Kalmar län"
     assert about[1:4] == ["Område: Kalmar län (08)", "SIP-koder: alla", period]
-    assert "Antal på 1 till 4 personer visas som ”<5”." in about
+    assert (
+        "Ett antal på 1 till 4 visas som ”<5” i varje tabell, vad den än räknar: personer, SIP, "
+        "SIP via video, erbjudna SIP eller annat." in about
+    )
     assert any(str(line).startswith("”..” är dolt:") for line in about)
     assert workbook.properties.title == "SIP-statistik: Kalmar län"
     assert period in workbook.properties.subject
@@ -1016,7 +1021,8 @@ def test_the_quarterly_pdf_says_what_its_marks_mean_as_the_page_does(coordinator
     cells and said nowhere what they mean; the page says it above its tables. The PDF says the same."""
     page = coordinator.get("/statistik/", query_string=PERIOD).get_data(as_text=True)
     legend = [
-        "Antal på 1 till 4 personer visas som ”<5”.",
+        "Ett antal på 1 till 4 visas som ”<5” i varje tabell, vad den än räknar: personer, SIP, "
+        "SIP via video, erbjudna SIP eller annat.",
         "”..” är dolt: allt annat om en grupp på färre än 5 personer (även en nolla), ett antal som skulle "
         "låta ett dolt antal räknas ut, eller en andel eller median som vilar på ett dolt antal.",
     ]

@@ -202,11 +202,14 @@ def test_no_page_holds_a_table_s_heading_or_its_total_alone(rows, tmp_path):
     for page in pages:
         if "Totalt" in page:
             assert "Rad-" in page, page  # the total with a row before it
+        lines = [line.strip() for line in page.splitlines()]
         for key in ("a", "b"):
-            if f"Tabell {key.upper()}" in page:
+            if f"Tabell {key.upper()}" in lines:
                 assert f"Rad-{key}-0" in page and f"Rad-{key}-1" in page, (
                     page
                 )  # the heading with its first rows
+            if f"Tabell {key.upper()} (cont.)" in lines:
+                assert f"Rad-{key}-" in page, page  # a continued title over rows of its table
 
 
 def test_an_emoji_in_a_table_prints_in_the_fallback_font(tmp_path):
