@@ -35,10 +35,15 @@ def row_id(text: object) -> int | None:
     return number if 1 <= number <= MAX_ROW_ID else None
 
 
-class RowIdConverter(IntegerConverter):
-    """`<id:name>`: a positive integer a row id can be; anything else does not match the route (404)."""
+# A row's one address: its number as `url_for` writes it, so no leading zero ("00003" is not row 3's).
+ROW_ID_IN_URL = r"[1-9][0-9]{0,9}"
 
-    regex = ROW_ID_DIGITS
+
+class RowIdConverter(IntegerConverter):
+    """`<id:name>`: a positive integer a row id can be, written as `url_for` writes it (ASCII digits, no
+    leading zero); anything else does not match the route (404)."""
+
+    regex = ROW_ID_IN_URL
 
     def __init__(self, map, *args, **kwargs) -> None:
         super().__init__(map, min=1, max=MAX_ROW_ID)

@@ -1174,7 +1174,7 @@ def _contact_saved(change: services.ContactChange) -> str:
     return " ".join(said)
 
 
-@bp.route("/cases/<uid>/participants/<int:participant_id>/remove", methods=["GET", "POST"])
+@bp.route("/cases/<uid>/participants/<id:participant_id>/remove", methods=["GET", "POST"])
 @login_required
 def remove_participant(uid: str, participant_id: int):
     """Take a participant off the SIP, with the reason (the initiator or the huvudansvarig party)."""
@@ -1293,7 +1293,7 @@ def _send_participant_form(case: SipCase, form, own_field: str, act, *, repeated
     return _Sent(done=True, result=result)
 
 
-@bp.route("/cases/<uid>/participants/<int:participant_id>/contact-person", methods=["GET", "POST"])
+@bp.route("/cases/<uid>/participants/<id:participant_id>/contact-person", methods=["GET", "POST"])
 @login_required
 def contact_person(uid: str, participant_id: int):
     """Name the contact person of a unit taking part (its organisation's staff): one of its active staff, the

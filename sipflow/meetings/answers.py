@@ -230,6 +230,18 @@ def itip_reply():
         response, status = json_error(401, "unauthorised", _("The mail server's secret is missing or wrong."))
         response.headers["WWW-Authenticate"] = 'Bearer realm="sipflow itip"'
         return response, status
+    if request.is_json:
+        # Else read as a mail ('{"a"' is a header to the e-mail parser): forwarded to a person, or a 503 the
+        # mail server retries. A mail or a calendar object comes with any other type (a pipe's curl labels
+        # it a form), so only JSON is refused.
+        return json_error(
+            415,
+            "unsupported_media_type",
+            _(
+                "A calendar reply is an e-mail or an iCalendar object, not JSON: post the mail's bytes as "
+                "they are (Content-Type message/rfc822 or text/calendar)."
+            ),
+        )
     if (request.content_length or 0) > MAIL_MAX_BYTES:
         return json_error(413, "too_large", _("The calendar object is too large."))
     data = request.stream.read(MAIL_MAX_BYTES + 1)

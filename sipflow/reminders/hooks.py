@@ -13,6 +13,7 @@ from sipflow.cases.models import Deadline, SipCase
 from sipflow.clock import end_of_local_day, local_today
 from sipflow.consent.services import first_consent_end
 from sipflow.meetings.models import PLANNED, Meeting
+from sipflow.meetings.permissions import KALLELSE_FORM
 from sipflow.plans.editor import register_effort_removal
 from sipflow.reminders.models import CANCELLED, PENDING, Reminder
 from sipflow.translated import lazy_gettext as _l
@@ -82,7 +83,9 @@ def _consent_ends(session: Session, workflow: Workflow, case: SipCase):
 for _column in ("requested_at", "utskrivningsklar_at"):
     register_reminder_anchor(_column, _case_date(_column))
 register_reminder_anchor(FOLLOW_UP_ON, _follow_up_on)
-register_reminder_anchor("next_meeting", _next_meeting)
+# A meeting is planned only by the kallelse's booking, and later ones only once it is sent
+# (meetings.permissions.booking_permission): in a file without that step no case has a next meeting.
+register_reminder_anchor("next_meeting", _next_meeting, set_by=(KALLELSE_FORM,))
 register_reminder_anchor(CONSENT_ENDS, _consent_ends, label=_l("The consent is valid until"), ahead_only=True)
 # Only the case's own template: a declared reminder is about no meeting, deadline or effort, so the built-in
 # kinds' templates rendered for it said "you are invited to a SIP meeting tomorrow" with no time, or "the

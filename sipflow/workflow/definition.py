@@ -20,6 +20,7 @@ from sipflow.workflow.registry import (
     GUARD_FORMS,
     GUARDS,
     INPUTS,
+    REMINDER_ANCHOR_FORMS,
     REMINDER_ANCHORS,
     REMINDER_ANCHORS_AHEAD_ONLY,
     REMINDER_TEMPLATES,
@@ -577,13 +578,14 @@ def parse_workflow(path: Path, data: dict, guards=None, effects=None, inputs=Non
         _needs_start_date(path, f"deadlines.{deadline.kind}.from", deadline.source_field, start_dates)
     for reminder in reminders:
         _needs_start_date(path, f"reminders.{reminder.name}.anchor", reminder.anchor, start_dates)
-        forms = CASE_DATE_INPUTS.get(reminder.anchor)
+        forms = CASE_DATE_INPUTS.get(reminder.anchor) or set(REMINDER_ANCHOR_FORMS.get(reminder.anchor, ()))
         if forms and not any(t.form in forms for t in transitions):
             raise _fail(
                 path,
                 f"reminders.{reminder.name}.anchor",
                 f"counts from {reminder.anchor}, which only a step with form {_either(forms)} sets, and the "
-                "file has no such step: no case would have the date, so the reminder would never go",
+                "file has no such step: no case would have the date, so the reminder would never go; add a "
+                f'step with form = "{sorted(forms)[0]}", or count from another anchor',
             )
     workflow = Workflow(
         name=data["name"],
@@ -600,6 +602,9 @@ def parse_workflow(path: Path, data: dict, guards=None, effects=None, inputs=Non
         path=str(path),
     )
     _check_structure(path, workflow)
+    # After the structure: a state nothing leads to is said as such, not as a deadline missed for it.
+    for deadline in deadlines:
+        _met_after_started(path, f"deadlines.{deadline.kind}.met_by", workflow, deadline)
     return workflow
 
 
@@ -639,6 +644,42 @@ def _started_where_set(
             f"counts from {date}, which only a step with form {_either(forms)} sets, and {step} does not: "
             f"the deadline would never be set; name the steps that set it: {instead}",
         )
+
+
+def _met_after_started(path: Path, key: str, workflow: Workflow, deadline: DeadlineDef) -> None:
+    """Refuse a deadline none of whose met_by steps can come after a step that starts it: no way leads from
+    the state that step leads to (the initial one for "create") to a state a met_by step leaves, so every case
+    it starts for misses it (and its reminders go out), and nothing said so."""
+    transitions = workflow.transitions
+    for trigger in deadline.started_by:
+        if trigger == CREATE_EVENT:
+            dests = {workflow.initial}
+        else:
+            dests = {t.dest for t in transitions if t.trigger == trigger}
+        for dest in sorted(dests):
+            reached, ahead = {dest}, [dest]
+            while ahead:
+                for transition in workflow.transitions_from(ahead.pop()):
+                    if transition.dest not in reached:
+                        reached.add(transition.dest)
+                        ahead.append(transition.dest)
+            after = [t for t in transitions if not reached.isdisjoint(t.sources)]
+            if any(t.trigger in deadline.met_by for t in after):
+                continue
+            # The steps that can come after it, but those ending the case (a cancellation, a withdrawal).
+            can = sorted({t.trigger for t in after if not workflow.is_final(t.dest)})
+            if can:
+                others = ", ".join(f'"{name}"' for name in can[1:])
+                instead = f'met_by = ["{can[0]}"]' + (f" (or {others})" if others else "")
+                what = f"name in met_by a step that can come after it: {instead}"
+            else:
+                what = "start it at an earlier step, or name in met_by a step that leads on from there"
+            raise _fail(
+                path,
+                key,
+                f"none of its steps can come after {trigger!r}, which leads to {dest!r}: the deadline would "
+                f"always be missed; {what}",
+            )
 
 
 def _toml_list(names) -> str:

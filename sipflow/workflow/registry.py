@@ -55,6 +55,9 @@ REMINDER_ANCHOR_LABELS: dict[str, object] = {}
 # may count from them only to their day or before it (offset_days 0 or less), else it would never go.
 REMINDER_ANCHORS_AHEAD_ONLY: set[str] = set()
 REMINDER_TEMPLATES: set[str] = set()
+# The forms whose steps alone give an anchor not of the case's columns its date ({anchor: the forms}: the
+# next meeting is one the kallelse booked): a reminder counting from it goes only in a file with such a step.
+REMINDER_ANCHOR_FORMS: dict[str, tuple[str, ...]] = {}
 
 
 def register_guard(
@@ -204,11 +207,19 @@ def register_input(
         CASE_DATE_INPUTS.setdefault(date, set()).add(kind)
 
 
-def register_reminder_anchor(name: str, fn: Callable, *, label=None, ahead_only: bool = False) -> None:
+def register_reminder_anchor(
+    name: str, fn: Callable, *, label=None, ahead_only: bool = False, set_by: tuple[str, ...] = ()
+) -> None:
     """Let a workflow file's reminders count from name; fn(session, workflow, case) gives the date or None;
     label (a lazy text): how the reminder's mail names that date, when it should say it; ahead_only: the date
-    is gone once passed, so a reminder may only come on it or before (REMINDER_ANCHORS_AHEAD_ONLY)."""
+    is gone once passed, so a reminder may only come on it or before (REMINDER_ANCHORS_AHEAD_ONLY); set_by:
+    the forms whose steps alone give a case the date (REMINDER_ANCHOR_FORMS; the loader refuses a reminder
+    counting from it in a file with no step of one)."""
     REMINDER_ANCHORS[name] = fn
+    if set_by:
+        REMINDER_ANCHOR_FORMS[name] = tuple(set_by)
+    else:
+        REMINDER_ANCHOR_FORMS.pop(name, None)
     if ahead_only:
         REMINDER_ANCHORS_AHEAD_ONLY.add(name)
     if label is not None:

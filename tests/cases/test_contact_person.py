@@ -219,3 +219,17 @@ def test_a_choice_no_user_id_can_be_is_refused_at_the_field(client, db_session, 
     field = re.search(r'<div class="field\s*has-error">.*?</div>', text_of(refused), re.S).group(0)
     assert 'name="contact_user_id"' in field
     assert _unit(db_session, consented, parties.municipality.id).contact_user_id is None
+
+
+@pytest.mark.parametrize("page", ["remove", "contact-person"])
+def test_a_participant_id_written_otherwise_than_as_its_number_names_no_participant(
+    client, db_session, parties, consented, page
+):
+    # Both pages took <int:>, whose \d+ reads "٣" as 3 and "00003" as 3: one participant, many addresses.
+    login(client, parties.municipality_user.username)
+    municipality = _unit(db_session, consented, parties.municipality.id)
+    base = f"/cases/{consented.uid}/participants"
+    assert client.get(f"{base}/{municipality.id}/{page}").status_code in (200, 403, 409)
+    arabic = "".join(chr(ord("٠") + int(digit)) for digit in str(municipality.id))
+    for written in (arabic, f"000{municipality.id}", f"0{municipality.id}"):
+        assert client.get(f"{base}/{written}/{page}").status_code == 404, written

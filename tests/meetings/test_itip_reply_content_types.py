@@ -3,13 +3,17 @@
 `curl --data-binary @reply.eml` (a mail server's pipe) labels its body application/x-www-form-urlencoded, and
 a form tool multipart/form-data: the NUL check before every view parsed such a body as a form, so the view
 read an empty body and refused a sound REPLY as "not exactly one iCalendar object (VCALENDAR)", and every
-calendar answer the mail server handed on that way was lost.
+calendar answer the mail server handed on that way was lost. A JSON body alone is refused (415): it is no
+mail, and read as one it was forwarded to a person or answered 503.
 """
 
 from __future__ import annotations
 
 import pytest
 from meetingkit import ITIP_SECRET, invitation_of, reply_ics, reply_mail
+from sqlmodel import select
+
+from sipflow.notifications.models import OutboxMessage
 
 CONTENT_TYPES = [
     "application/x-www-form-urlencoded",
@@ -45,3 +49,29 @@ def test_a_nul_in_a_reply_sent_as_a_form_is_still_refused(client, ready, book, i
     response = _post(client, ics, "application/x-www-form-urlencoded")
     assert response.status_code == 400
     assert response.get_json()["error"] == "nul"
+
+
+@pytest.mark.parametrize(
+    "content_type", ["application/json", "application/json; charset=utf-8", "application/problem+json"]
+)
+@pytest.mark.parametrize("with_mailbox", [False, True])
+def test_a_json_body_is_refused_as_no_mail(
+    app, client, db_session, ready, book, itip_secret, content_type, with_mailbox
+):
+    # The e-mail parser read '{"a"' as a header, so JSON was a mail: forwarded to the shared mailbox, or
+    # without one answered 503 no_mailbox, which a mail server retries for days.
+    book()
+    saved = app.config["REPLY_TO"]
+    app.config["REPLY_TO"] = "sip-bokning@region.example.se" if with_mailbox else ""
+    try:
+        response = _post(client, b'{"a": 1, "partstat": "DECLINED"}', content_type)
+    finally:
+        app.config["REPLY_TO"] = saved
+    assert response.status_code == 415
+    assert response.get_json() == {
+        "error": "unsupported_media_type",
+        "reason": "Ett kalendersvar är ett e-postmeddelande eller ett iCalendar-objekt, inte JSON: skicka "
+        "meddelandets byte som de är (Content-Type message/rfc822 eller text/calendar).",
+    }
+    db_session.expire_all()
+    assert not db_session.exec(select(OutboxMessage).where(OutboxMessage.kind == "forward")).all()

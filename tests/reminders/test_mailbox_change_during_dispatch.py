@@ -26,7 +26,8 @@ import pytest
 from remkit import reminder_mails, reminders, save_unit_mailbox
 from sqlalchemy import event as sa_event
 from sqlmodel import Session
-from test_case_lock import WAIT_SECONDS, _waiting_on_a_lock
+from support import waiting_on_a_lock
+from test_case_lock import WAIT_SECONDS
 from test_no_contact_person import _Registry
 from test_unit_mailbox_reminder import MAILBOX, NEW_MAILBOX, _declared_to_the_mailbox
 
@@ -59,7 +60,7 @@ def _save_during(app, engine, unit_id: int, tick: threading.Thread, at_statement
             return
         tick.start()
         deadline = time.monotonic() + WAIT_SECONDS
-        while tick.is_alive() and not _waiting_on_a_lock(engine):
+        while tick.is_alive() and not waiting_on_a_lock(engine):
             assert time.monotonic() < deadline, "the job neither waited nor finished"
             time.sleep(0.01)
 

@@ -15,7 +15,8 @@ import pytest
 from remkit import reminders, save_unit_mailbox
 from sqlalchemy import event as sa_event
 from sqlmodel import Session
-from test_case_lock import WAIT_SECONDS, _waiting_on_a_lock
+from support import waiting_on_a_lock
+from test_case_lock import WAIT_SECONDS
 from test_unit_mailbox_reminder import _declared_to_the_mailbox
 
 from sipflow.cases.models import SipCase
@@ -56,7 +57,7 @@ def test_a_mailbox_taken_away_during_a_reconciliation_is_not_written_back(
             return
         change.start()
         deadline = time.monotonic() + WAIT_SECONDS
-        while change.is_alive() and not _waiting_on_a_lock(engine):
+        while change.is_alive() and not waiting_on_a_lock(engine):
             assert time.monotonic() < deadline, "the administrator's save neither waited nor finished"
             time.sleep(0.01)
 

@@ -18,7 +18,8 @@ import pytest
 from remkit import reminder_mails, reminders
 from sqlalchemy import event as sa_event
 from sqlmodel import Session
-from test_case_lock import WAIT_SECONDS, _waiting_on_a_lock
+from support import waiting_on_a_lock
+from test_case_lock import WAIT_SECONDS
 from test_reminders import MEETING, TICK
 
 from sipflow.cases.models import SipCase
@@ -58,7 +59,7 @@ def test_a_meeting_moved_while_its_reminders_go_out_is_reminded_of_on_its_new_da
             return
         tick.start()
         deadline = time.monotonic() + WAIT_SECONDS
-        while tick.is_alive() and not _waiting_on_a_lock(engine):
+        while tick.is_alive() and not waiting_on_a_lock(engine):
             assert time.monotonic() < deadline, "the job neither waited nor finished"
             time.sleep(0.01)
 

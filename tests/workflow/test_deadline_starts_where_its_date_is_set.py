@@ -75,7 +75,7 @@ def test_a_follow_up_reminder_in_a_file_without_a_plan_step_is_refused(tmp_path)
     assert str(refused.value) == (
         "sip_lpt.toml: reminders.before_follow_up.anchor: counts from follow_up_on, which only a step with "
         "form 'plan' sets, and the file has no such step: no case would have the date, so the reminder "
-        "would never go"
+        'would never go; add a step with form = "plan", or count from another anchor'
     )
     assert refused.value.line[1] == 'anchor = "follow_up_on"'
 

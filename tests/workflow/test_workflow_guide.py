@@ -81,6 +81,7 @@ MISTAKES = [
     ("days = 10", 'days = "10"', None),
     ('anchor = "next_meeting"', 'anchor = "meeting"', None),
     ('form = "meeting_outcome"', 'form = "none"', None),
+    ('started_by = ["create"]', 'started_by = ["establish_plan"]', None),
 ]
 
 
