@@ -1481,15 +1481,18 @@ def _apply(session: Session, report: ImportReport, *, actor: User | None, now: d
         organisations: dict[str, Organisation] = {
             p.key: organisation for p, organisation in zip(new_organisations, created, strict=True)
         }
+        # The file's other organisations, read together.
+        keys = {p.key for p in report.planned if p.record == "organisation"} - set(organisations)
+        if keys:
+            organisations.update(
+                (organisation.key, organisation)
+                for organisation in session.exec(select(Organisation).where(Organisation.key.in_(keys))).all()
+            )
         for planned in report.planned:
             if planned.record != "organisation":
                 continue
             values = dict(planned.values)
             active = values.pop("active", None)
-            if planned.outcome != CREATE:
-                organisations[planned.key] = session.exec(
-                    select(Organisation).where(Organisation.key == planned.key)
-                ).one()
             organisation = organisations[planned.key]
             if planned.outcome == CHANGE:
                 directory.edit_organisation(
@@ -1509,25 +1512,35 @@ def _apply(session: Session, report: ImportReport, *, actor: User | None, now: d
         toggled: dict[bool, list[Unit]] = {False: [], True: []}
         lines: dict[int, Planned] = {}
         new_units: list[Planned] = []
+        changed_units = [p for p in report.planned if p.record == "unit" and p.outcome == CHANGE]
+        # The units the file changes, read together (those giving up their HSA-ids are read already).
+        keys = {p.key for p in changed_units} - set(giving_up)
+        existing = dict(giving_up)
+        if keys:
+            existing.update(
+                (unit.key, unit) for unit in session.exec(select(Unit).where(Unit.key.in_(keys))).all()
+            )
+        # A line only closing (opening) its unit edits nothing; the others are edited together.
+        edited = [p for p in changed_units if p.changed_fields != ("active",)]
+        try:
+            directory.edit_units(
+                session,
+                actor,
+                [(existing[p.key], _without(p.values, "active", "organisation_key")) for p in edited],
+                now=now,
+                released=report.released_unit_ids,
+            )
+        except directory.Refused as refused:
+            planned = edited[refused.position]
+            raise refused.error from None
         for planned in report.planned:
             if planned.record != "unit":
                 continue
             if planned.outcome == CREATE:
                 new_units.append(planned)
                 continue
-            values = dict(planned.values)
-            values.pop("organisation_key")
-            active = values.pop("active", None)
-            unit = None
-            if planned.outcome == CHANGE:
-                unit = (
-                    giving_up.get(planned.key)
-                    or session.exec(select(Unit).where(Unit.key == planned.key)).one()
-                )
-                if planned.changed_fields != ("active",):  # a line only closing (opening) it edits nothing
-                    directory.edit_unit(
-                        session, actor, unit, now=now, released=report.released_unit_ids, **values
-                    )
+            active = planned.values.get("active")
+            unit = existing[planned.key] if planned.outcome == CHANGE else None
             if unit is not None and active is not None and active != unit.active:
                 toggled[active].append(unit)
                 lines[unit.id] = planned
