@@ -841,6 +841,16 @@ class _Planner:
         )
         self.report.released_hsa_unit_ids = _hsa_moved(self.units, by_record["unit"])
         self.units.update(self._existing(Unit, Unit.key, by_record["user"], "unit"))
+        # What every line's checks ask of the directory, read for the whole file at once: the HSA-ids'
+        # holders, the names of the units of the organisations the file's units join, the organisations'
+        # names and places (asked line by line, a national directory's first file took minutes).
+        self.read = directory.read_directory(
+            session,
+            hsa_ids=[r["hsa_id"] for _, r in by_record["unit"]],
+            organisation_ids={organisation.id for organisation in self.orgs.values()},
+            organisations=bool(by_record["organisation"]),
+            place_codes=[r[c] for _, r in by_record["organisation"] for c in ("county", "municipality")],
+        )
         usernames = {r["key"].lower() for _, r in by_record["user"] if r["key"]}
         # The existing users of the file's usernames and their units: one of the region is left alone, one
         # outside it refused as taken (a regional administrator places every user of theirs in a unit).
@@ -1015,6 +1025,7 @@ class _Planner:
                 municipality_code=row["municipality"],
                 organisation=existing,
                 released=self.report.released_organisation_ids,
+                read=self.read,
             )
         except InvalidInput as error:
             raise _refuse(error) from None
@@ -1097,6 +1108,7 @@ class _Planner:
                     organisation_id=organisation.id if organisation is not None and name_checked else None,
                     released=self.report.released_unit_ids,
                     hsa_released=self.report.released_hsa_unit_ids,
+                    read=self.read,
                 )
             except InvalidInput as error:
                 raise _refuse(error) from None
@@ -1385,6 +1397,11 @@ def _with_active(values: dict, active: bool | None) -> dict:
     return values if active is None else {**values, "active": active}
 
 
+def _without(values: dict, *names: str) -> dict:
+    """A planned line's values but names (what the services are not given)."""
+    return {name: value for name, value in values.items() if name not in names}
+
+
 def _renamed(existing: dict, lines) -> frozenset[int]:
     """The ids of the rows of existing (by lower-case key) that the file's lines give another name."""
     return frozenset(
@@ -1444,24 +1461,39 @@ def _apply(session: Session, report: ImportReport, *, actor: User | None, now: d
     """Write what the report plans; _ApplyRefused names the line a service refused (taken since the check)."""
     planned = None
     try:
-        organisations: dict[str, Organisation] = {}
+        # The file's new organisations and units are checked and written together, a statement or two each
+        # however many (a national directory's first file creates thousands), as if one after another.
+        new_organisations = [p for p in report.planned if p.record == "organisation" and p.outcome == CREATE]
+        try:
+            created = directory.create_organisations(
+                session,
+                actor,
+                [
+                    directory.NewOrganisation(key=p.key, **_without(p.values, "active"))
+                    for p in new_organisations
+                ],
+                now=now,
+                released=report.released_organisation_ids,
+            )
+        except directory.Refused as refused:
+            planned = new_organisations[refused.position]
+            raise refused.error from None
+        organisations: dict[str, Organisation] = {
+            p.key: organisation for p, organisation in zip(new_organisations, created, strict=True)
+        }
+        # The file's other organisations, read together.
+        keys = {p.key for p in report.planned if p.record == "organisation"} - set(organisations)
+        if keys:
+            organisations.update(
+                (organisation.key, organisation)
+                for organisation in session.exec(select(Organisation).where(Organisation.key.in_(keys))).all()
+            )
         for planned in report.planned:
             if planned.record != "organisation":
                 continue
             values = dict(planned.values)
             active = values.pop("active", None)
-            if planned.outcome == CREATE:
-                organisation = directory.create_organisation(
-                    session,
-                    actor,
-                    key=planned.key,
-                    now=now,
-                    released=report.released_organisation_ids,
-                    **values,
-                )
-            else:
-                organisation = session.exec(select(Organisation).where(Organisation.key == planned.key)).one()
-            organisations[planned.key] = organisation
+            organisation = organisations[planned.key]
             if planned.outcome == CHANGE:
                 directory.edit_organisation(
                     session, actor, organisation, now=now, released=report.released_organisation_ids, **values
@@ -1479,37 +1511,68 @@ def _apply(session: Session, report: ImportReport, *, actor: User | None, now: d
         # The units the file closes (False) and opens (True), and the line of each.
         toggled: dict[bool, list[Unit]] = {False: [], True: []}
         lines: dict[int, Planned] = {}
+        new_units: list[Planned] = []
+        changed_units = [p for p in report.planned if p.record == "unit" and p.outcome == CHANGE]
+        # The units the file changes, read together (those giving up their HSA-ids are read already).
+        keys = {p.key for p in changed_units} - set(giving_up)
+        existing = dict(giving_up)
+        if keys:
+            existing.update(
+                (unit.key, unit) for unit in session.exec(select(Unit).where(Unit.key.in_(keys))).all()
+            )
+        # A line only closing (opening) its unit edits nothing; the others are edited together.
+        edited = [p for p in changed_units if p.changed_fields != ("active",)]
+        try:
+            directory.edit_units(
+                session,
+                actor,
+                [(existing[p.key], _without(p.values, "active", "organisation_key")) for p in edited],
+                now=now,
+                released=report.released_unit_ids,
+            )
+        except directory.Refused as refused:
+            planned = edited[refused.position]
+            raise refused.error from None
         for planned in report.planned:
             if planned.record != "unit":
                 continue
-            values = dict(planned.values)
-            org_key = values.pop("organisation_key")
-            active = values.pop("active", None)
-            unit = None
             if planned.outcome == CREATE:
-                organisation = (
-                    organisations.get(org_key)
-                    or session.exec(select(Organisation).where(Organisation.key == org_key)).one()
-                )
-                unit = units[planned.key] = directory.create_unit(
-                    session,
-                    actor,
-                    organisation,
-                    key=planned.key,
-                    now=now,
-                    released=report.released_unit_ids,
-                    **values,
-                )
-            elif planned.outcome == CHANGE:
-                unit = (
-                    giving_up.get(planned.key)
-                    or session.exec(select(Unit).where(Unit.key == planned.key)).one()
-                )
-                if planned.changed_fields != ("active",):  # a line only closing (opening) it edits nothing
-                    directory.edit_unit(
-                        session, actor, unit, now=now, released=report.released_unit_ids, **values
-                    )
+                new_units.append(planned)
+                continue
+            active = planned.values.get("active")
+            unit = existing[planned.key] if planned.outcome == CHANGE else None
             if unit is not None and active is not None and active != unit.active:
+                toggled[active].append(unit)
+                lines[unit.id] = planned
+        # The organisations of the new units the file does not create, read together.
+        keys = {p.values["organisation_key"] for p in new_units} - set(organisations)
+        if keys:
+            organisations.update(
+                (organisation.key, organisation)
+                for organisation in session.exec(select(Organisation).where(Organisation.key.in_(keys))).all()
+            )
+        try:
+            created_units = directory.create_units(
+                session,
+                actor,
+                [
+                    directory.NewUnit(
+                        organisation=organisations[p.values["organisation_key"]],
+                        key=p.key,
+                        **_without(p.values, "active", "organisation_key"),
+                    )
+                    for p in new_units
+                ],
+                now=now,
+                released=report.released_unit_ids,
+            )
+        except directory.Refused as refused:
+            planned = new_units[refused.position]
+            raise refused.error from None
+        for planned, unit in zip(new_units, created_units, strict=True):
+            units[planned.key] = unit
+            active = planned.values.get("active")
+            if active is not None and active != unit.active:
                 toggled[active].append(unit)
                 lines[unit.id] = planned
         for active in (False, True):

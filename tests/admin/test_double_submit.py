@@ -35,7 +35,7 @@ def as_admin(client, make_user):
 def check_sees_nothing(monkeypatch):
     """The services' checks of a free key run before the other request's row was committed."""
     monkeypatch.setattr(
-        directory, "_free_key", lambda _session, _model, value, _message: directory.clean_key(value)
+        directory, "_free_key", lambda _session, _model, value, _message, *_taken: directory.clean_key(value)
     )
     monkeypatch.setattr(users, "_taken", lambda _session, _column, _values: set())
 
@@ -50,7 +50,9 @@ def test_the_second_of_two_identical_organisations_is_refused_as_a_sequential_du
 ):
     assert _organisation(as_admin, "Försäkringskassan").status_code == 302
     sequential = _organisation(as_admin, "Försäkringskassan igen")
-    monkeypatch.setattr(directory, "_free_key", lambda _s, _m, value, _msg: directory.clean_key(value))
+    monkeypatch.setattr(
+        directory, "_free_key", lambda _s, _m, value, _msg, *_taken: directory.clean_key(value)
+    )
     raced = _organisation(as_admin, "Försäkringskassan igen")
     assert raced.status_code == sequential.status_code == 400
     page = text_of(raced)
@@ -142,7 +144,9 @@ def test_an_import_that_meets_a_record_made_meanwhile_imports_nothing_and_names_
     db_session.commit()
     # The import's check looked before the organisation was committed, so it plans to create it.
     monkeypatch.setattr(imports._Planner, "_existing", lambda *_args: {})
-    monkeypatch.setattr(directory, "_free_key", lambda _s, _m, value, _msg: directory.clean_key(value))
+    monkeypatch.setattr(
+        directory, "_free_key", lambda _s, _m, value, _msg, *_taken: directory.clean_key(value)
+    )
     unit = "unit;reg-vc;Vårdcentralen;vardcentral;reg;;;;yes;;;;"
     data = csv_of("organisation;ny;Ny;other;;;;;;;;;", unit, ORG)
     response = as_admin.post(
@@ -186,17 +190,18 @@ def test_an_import_that_meets_another_writer_at_the_same_moment_is_a_conflict_an
     """Two Importera at once: on SQLite the import whose snapshot another request's commit outdated cannot
     write ("database is locked"); it is refused as a conflict to send again, never a server error. On
     PostgreSQL both are written."""
-    create = directory.create_organisation
+    create = directory.create_organisations
 
     def after_another_commit(session, *args, **kwargs):
         # The import's transaction has read (its snapshot is taken) when another request commits a write.
         session.exec(select(Organisation)).first()
         with Session(get_engine()) as other:
-            create(other, None, key="annan", name="Annan organisation", kind="other", now=now)
+            annan = directory.NewOrganisation(key="annan", name="Annan organisation", kind="other")
+            create(other, None, [annan], now=now)
             other.commit()
         return create(session, *args, **kwargs)
 
-    monkeypatch.setattr(directory, "create_organisation", after_another_commit)
+    monkeypatch.setattr(directory, "create_organisations", after_another_commit)
     data = csv_of("organisation;ny;Ny organisation;other;;;;;;;;;")
     response = as_admin.post(
         "/admin/import",
@@ -217,7 +222,7 @@ def test_an_import_that_meets_another_writer_at_the_same_moment_is_a_conflict_an
     assert db_session.exec(select(Organisation).where(Organisation.key == "ny")).first() is None
     assert changes(db_session, "import.apply") == []
     # Sent again, the file is imported.
-    monkeypatch.setattr(directory, "create_organisation", create)
+    monkeypatch.setattr(directory, "create_organisations", create)
     again = as_admin.post(
         "/admin/import",
         data={"csrf_token": _token(as_admin), "file": (io.BytesIO(data), "k.csv"), "apply": "Importera"},
