@@ -608,12 +608,27 @@ def create_organisations(
         taken.add(key)
         read.organisation_names.append((None, key, values["name"]))
         rows.append(Organisation(key=key, active=True, **values))
+    return _insert_logged(
+        session, actor, rows, "organisation.create", now=now, refuse=_refuse_taken_organisation
+    )
+
+
+def _refuse_taken_organisation(session: Session, row: Organisation) -> UserError:
+    return InvalidInput(_l("Another organisation has this key."), field="key")
+
+
+def _insert_logged(
+    session: Session, actor: User | None, rows: list, action: str, *, now: datetime, refuse
+) -> list:
+    """rows (checked, of one table) in one INSERT, each logged as action in another; in rows' order. A row
+    a request that committed after the checks created first (a double submit) is Refused by its position,
+    with refuse(session, row)'s reason."""
     inserted = {row.key: row for row in add_all_unless_taken(session, rows)}
     for position, row in enumerate(rows):
-        if row.key not in inserted:  # created by a request that committed after the check (a double submit)
-            raise Refused(position, InvalidInput(_l("Another organisation has this key."), field="key"))
+        if row.key not in inserted:
+            raise Refused(position, refuse(session, row))
     created = [inserted[row.key] for row in rows]
-    record_changes(session, [_change(actor, "organisation.create", row, now=now) for row in created])
+    record_changes(session, [_change(actor, action, row, now=now) for row in created])
     return created
 
 
@@ -772,18 +787,16 @@ def create_units(
         if values["hsa_id"] is not None:
             read.hsa_holders[values["hsa_id"]] = 0
         rows.append(Unit(key=key, organisation_id=item.organisation.id, active=True, **values))
-    inserted = {row.key: row for row in add_all_unless_taken(session, rows)}
-    for position, row in enumerate(rows):
-        if row.key not in inserted:
-            # A key or HSA-id taken by a request that committed after the checks (a double submit).
-            try:
-                _free_hsa_id(session, row.hsa_id, None)
-            except InvalidInput as error:
-                raise Refused(position, error) from None
-            raise Refused(position, InvalidInput(_l("Another unit has this key."), field="key"))
-    created = [inserted[row.key] for row in rows]
-    record_changes(session, [_change(actor, "unit.create", row, now=now) for row in created])
-    return created
+    return _insert_logged(session, actor, rows, "unit.create", now=now, refuse=_refuse_taken_unit)
+
+
+def _refuse_taken_unit(session: Session, row: Unit) -> UserError:
+    # A key or HSA-id taken since the checks: the HSA-id's refusal when it is that.
+    try:
+        _free_hsa_id(session, row.hsa_id, None)
+    except InvalidInput as error:
+        return error
+    return InvalidInput(_l("Another unit has this key."), field="key")
 
 
 def edit_unit(
